@@ -1,0 +1,1 @@
+"""Format detection and line parsing: pure functions from text to Records."""

@@ -1,0 +1,41 @@
+"""The plug point every log format implements.
+
+A format parser answers "mine or not" for one line and never raises on input
+(STYLE habit 3). It may keep context between lines (the last progress frame
+for Hugging Face dicts, an open multi-line block for Composer), but it does no
+I/O and reads no clock, so it tests as a plain function.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from runwatch.model import Kind, Record
+
+
+class FormatParser:
+    """Base class: one instance per source, fed lines in order.
+
+    Lines arrive with terminal escapes and the rank prefix (`[rank3]:`) already
+    removed and without the line end.
+    """
+
+    name: ClassVar[str] = ""
+
+    def parse(self, line: str) -> Record | None:
+        """The record this line completes, or None (not mine, or not yet)."""
+        raise NotImplementedError
+
+    def flush(self) -> Record | None:
+        """The record of a block still open at the end of the input."""
+        return None
+
+    def score(self, line: str) -> int:
+        """How sure this format is that the line is its own: 0 no, 1 maybe, 2 signature.
+
+        Detection sums scores over the first lines of a source. The default
+        parses the line on a throwaway copy of the context; formats whose lines
+        are ambiguous (generic key=value) override this to cap at 1.
+        """
+        rec = type(self)().parse(line)
+        return 2 if rec is not None and rec.kind in (Kind.STEP, Kind.EVAL) else 0

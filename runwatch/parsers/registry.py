@@ -1,0 +1,49 @@
+"""The known log formats by their DESIGN §3 names.
+
+Modules are imported on first use so that `runwatch parse --format X` loads
+only the parser it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from runwatch.parsers.base import FormatParser
+
+# name → (module, class). Order matters: detection breaks ties by this order,
+# so specific formats come before the generic ones.
+FORMATS: dict[str, tuple[str, str]] = {
+    "picollm": ("runwatch.parsers.nanochat", "NanochatParser"),
+    "nanogpt": ("runwatch.parsers.nanogpt", "NanoGPTParser"),
+    "llmc": ("runwatch.parsers.llmc", "LlmcParser"),
+    "megatron": ("runwatch.parsers.megatron", "MegatronParser"),
+    "deepspeed": ("runwatch.parsers.deepspeed", "DeepSpeedParser"),
+    "torchtitan": ("runwatch.parsers.torchtitan", "TorchtitanParser"),
+    "hf-trainer": ("runwatch.parsers.hf_trainer", "HFTrainerParser"),
+    "composer": ("runwatch.parsers.composer", "ComposerParser"),
+    "tqdm": ("runwatch.parsers.progress_bar", "ProgressBarParser"),
+    "jsonl": ("runwatch.parsers.jsonl", "JsonLinesParser"),
+    "kv": ("runwatch.parsers.keyvalue", "KeyValueParser"),
+}
+
+ALIASES = {"nanochat": "picollm", "lightning": "tqdm", "hf": "hf-trainer", "json": "jsonl"}
+
+
+class UnknownFormatError(ValueError):
+    pass
+
+
+def format_names() -> list[str]:
+    return list(FORMATS)
+
+
+def parser_class(name: str) -> type[FormatParser]:
+    key = ALIASES.get(name, name)
+    if key not in FORMATS:
+        raise UnknownFormatError(f"unknown format {name!r}; known: {', '.join(FORMATS)}")
+    module, cls = FORMATS[key]
+    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+
+
+def make_parser(name: str) -> FormatParser:
+    return parser_class(name)()
