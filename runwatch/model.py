@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Kind(StrEnum):
@@ -40,6 +40,8 @@ class Event(StrEnum):
     CHECKPOINT_SAVED = "checkpoint_saved"
     TIME_LIMIT = "time_limit"
     XID = "xid"
+    OVERFLOW = "overflow"
+    """fp16 loss-scale overflow (DeepSpeed/apex): the step was skipped, the scale reduced."""
     FINISHED = "finished"
     """The run says it is done (final summary dict, `Total training time`, …)."""
     EXIT = "exit"
@@ -127,6 +129,14 @@ class AlertBrief:
     severity: Severity
     summary: str = ""
     labels: Mapping[str, str | int] = field(default_factory=dict)
+    key: str = ""
+    """Identity (rule + labels): what the TUI passes back to silence or acknowledge."""
+    since: float | None = None
+    """When it fired (or became pending, or resolved: the time of its current state)."""
+    step: int | None = None
+    value: float | str | None = None
+    acknowledged: bool = False
+    silenced: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rule": self.rule, "state": str(self.state), "severity": str(self.severity)}
@@ -134,6 +144,14 @@ class AlertBrief:
             out["summary"] = self.summary
         if self.labels:
             out["labels"] = dict(self.labels)
+        if self.step is not None:
+            out["step"] = self.step
+        if self.value is not None:
+            out["value"] = json_number(self.value) if isinstance(self.value, float) else self.value
+        if self.acknowledged:
+            out["acknowledged"] = True
+        if self.silenced:
+            out["silenced"] = True
         return out
 
 
@@ -193,3 +211,186 @@ class RunSnapshot:
     @property
     def last_record_age_s(self) -> float | None:
         return None if self.last_record_t is None else max(0.0, self.time - self.last_record_t)
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """One metric of one run, downsampled to a chart's width (min/max per column).
+
+    Arrays are numpy float64 of equal length, one entry per column; a column that
+    held a NaN has NaN in `ymin`/`ymax` (so it is drawn as a marker, not skipped),
+    `nonfinite` counts the non-finite points folded into each column.
+    """
+
+    run: str
+    metric: str
+    rank: int | None
+    x: Any
+    ymin: Any
+    ymax: Any
+    ylast: Any
+    nonfinite: Any
+    points: int
+    """How many points the series holds in all (before downsampling)."""
+
+
+class Controller(Protocol):
+    """What a front end may ask of the engine: read snapshots, act on alerts.
+
+    The TUI holds one of these and nothing else of the engine; it never imports
+    the watcher, parsers or rules.
+    """
+
+    def snapshots(self) -> list[RunSnapshot]: ...
+
+    def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
+              last_steps: float | None = None) -> ChartData | None: ...
+
+    def log_tail(self, run: str, lines: int) -> list[str]: ...
+
+    def silence(self, alert_key: str, duration_s: float, comment: str = "") -> str: ...
+
+    def acknowledge(self, alert_key: str) -> None: ...
+
+    def set_paused(self, paused: bool) -> None: ...
+
+
+# ── System telemetry: what the psutil/NVML sampler hands to SystemState ──────────
+
+
+class ProcessState(StrEnum):
+    """A watched process as a person reads it (psutil's dozen states folded to six)."""
+
+    RUNNING = "running"
+    SLEEPING = "sleeping"
+    DISK_SLEEP = "disk-sleep"
+    """Uninterruptible wait, nearly always I/O (`D` in ps): the sign of an I/O stall."""
+    STOPPED = "stopped"
+    ZOMBIE = "zombie"
+    GONE = "gone"
+
+
+class ProcessRole(StrEnum):
+    """Why a process is watched, which decides what its exit means."""
+
+    MAIN = "main"
+    """Named by --pid, holding the log open, or a torchrun launcher."""
+    RANK = "rank"
+    """A worker whose environment names a RANK its parent does not have (torchrun's children)."""
+    CHILD = "child"
+    """Any other descendant (DataLoader workers, compilers): their exits are routine."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSample:
+    """One watched process at one sample. A metric psutil cannot read (permission) is None."""
+
+    pid: int
+    name: str
+    state: ProcessState
+    role: ProcessRole = ProcessRole.MAIN
+    found_by: str = "pid"
+    """"pid" (named), "log" (holds the log open), "pipe" (writes to the log's pipe), "torchrun", "child"."""
+    create_time: float = 0.0
+    ppid: int | None = None
+    rank: int | None = None
+    local_rank: int | None = None
+    cpu_percent: float | None = None
+    """Percent of one core since the previous sample (None on the first)."""
+    rss_bytes: int | None = None
+    threads: int | None = None
+    read_bps: float | None = None
+    """Storage reads per second (`read_bytes`, what iotop shows)."""
+    write_bps: float | None = None
+    rchar_bps: float | None = None
+    """Bytes per second through read() calls, page cache and network filesystems included."""
+    open_fds: int | None = None
+    exit_code: int | None = None
+    """Known only for our own children (through the exit-code hook)."""
+    ended_t: float | None = None
+    """When the sampler first saw it gone (or a zombie)."""
+    cmdline: tuple[str, ...] = ()
+
+    @property
+    def alive(self) -> bool:
+        return self.state not in (ProcessState.GONE, ProcessState.ZOMBIE)
+
+
+@dataclass(frozen=True, slots=True)
+class GpuProcess:
+    pid: int
+    used_memory: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSample:
+    """One GPU at one sample; fields NVML does not support are None. A GPU that failed has `error`."""
+
+    index: int
+    name: str = ""
+    uuid: str = ""
+    util: float | None = None
+    """Percent of time a kernel ran (reads 100% through a hung collective too)."""
+    mem_util: float | None = None
+    mem_used: int | None = None
+    mem_total: int | None = None
+    temp_c: float | None = None
+    power_w: float | None = None
+    power_limit_w: float | None = None
+    sm_clock_mhz: float | None = None
+    throttle_mask: int | None = None
+    throttle: tuple[str, ...] = ()
+    """Readable clock-throttle reasons: "power", "thermal", "hw_thermal", "hw_slowdown", "power_brake"."""
+    ecc_uncorrected: int | None = None
+    """Volatile (since driver load) uncorrected ECC errors."""
+    ecc_corrected: int | None = None
+    processes: tuple[GpuProcess, ...] = ()
+    error: str | None = None
+    """Why this GPU could not be read ("GPU is lost"); the entry is then a placeholder."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class DiskSample:
+    path: str
+    """The path asked about (a log or checkpoint location)."""
+    total_bytes: int | None = None
+    free_bytes: int | None = None
+    error: str | None = None
+
+    @property
+    def free_percent(self) -> float | None:
+        if self.total_bytes is None or self.free_bytes is None or self.total_bytes <= 0:
+            return None
+        return 100.0 * self.free_bytes / self.total_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HostSample:
+    """The machine: CPU and iowait since the previous sample, memory, swap, load, disks."""
+
+    cpu_percent: float | None = None
+    iowait_percent: float | None = None
+    mem_total: int | None = None
+    mem_available: int | None = None
+    swap_total: int | None = None
+    swap_used: int | None = None
+    swap_in_bps: float | None = None
+    swap_out_bps: float | None = None
+    load: tuple[float, float, float] | None = None
+    cpus: int | None = None
+    disks: tuple[DiskSample, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSample:
+    """Everything one sampler tick saw; handed from the watcher to SystemState."""
+
+    t: float
+    processes: tuple[ProcessSample, ...] = ()
+    gpus: tuple[GpuSample, ...] = ()
+    gpu_status: str = "off: GPU sampling not enabled"
+    host: HostSample | None = None

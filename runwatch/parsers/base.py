@@ -39,3 +39,22 @@ class FormatParser:
         """
         rec = type(self)().parse(line)
         return 2 if rec is not None and rec.kind in (Kind.STEP, Kind.EVAL) else 0
+
+
+class ItemDecoder:
+    """Base class for sources that are not lines of text (W&B records, TensorBoard
+    events, JSON documents, CSV rows): one instance per source, fed the raw items a
+    watcher read (bytes payloads or dicts), returning the Records they complete.
+
+    Pure like FormatParser: no I/O, no clock. Watchers hand items over in an
+    `ItemBatch` (runwatch.watcher.types); the engine picks the decoder by the
+    batch's `kind` from `runwatch.parsers.items.DECODERS`.
+    """
+
+    kind: ClassVar[str] = ""
+
+    def feed(self, items: list[object], t: float) -> list[Record]:
+        raise NotImplementedError
+
+    def flush(self) -> list[Record]:
+        return []

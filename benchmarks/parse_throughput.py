@@ -1,0 +1,282 @@
+"""Parse throughput on a long nanochat log, next to the physical anchors.
+
+Generates a nanochat log (default 2,000,000 lines: realistic step lines with
+`grad norm`, `eta`, the `mfu` → `bf16_mfu` + `epoch: E pq: P rg: R` change of
+a resumed run, 10% noise: `[GC rankN]` lines, coloured logger lines,
+validation lines, a few `loss: nan` steps), then times, each in its own
+process: `wc -l`, `grep -c step`, a naive per-line `re` parser of all fields,
+NanochatParser line by line, the columnar fast path (8 MiB chunks, unhandled
+lines through NanochatParser), and `runwatch parse --output summary`. Prints
+figures only.
+
+    python benchmarks/parse_throughput.py [--lines N] [--keep] [--log FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+CHUNK = 8 << 20
+NOISE = 0.10
+
+
+# -- the log -------------------------------------------------------------------
+
+def _step_lines(rng: np.random.Generator, steps: int, total: int) -> list[str]:
+    """Step lines of one run: first half old format (mfu, epoch N), then the current one."""
+    s = np.arange(steps)
+    loss = 2.3 + 8.5 * np.exp(-s / (total / 40)) + rng.normal(0, 0.01, steps)
+    grad = np.abs(rng.normal(0.9, 0.2, steps))
+    lrm = np.clip((total - s) / (total * 0.4), 0.0, 1.0)
+    dt = 651.0 + rng.normal(0, 3.0, steps)
+    tok = (524288 / (dt / 1000)).astype(np.int64)
+    mfu = 50.2 * 651.0 / dt
+    elapsed = np.cumsum(np.where(s > 10, dt / 1000, 0.0)) / 60
+    eta = np.where(s > 10, (total - s) * elapsed / np.maximum(s - 10, 1), 0.0)
+    nan_at = set(rng.choice(steps, 5, replace=False).tolist())
+    out = []
+    half = steps // 2
+    for i in range(steps):
+        lv = "nan" if i in nan_at else f"{loss[i]:.6f}"
+        head = f"step {i:05d}/{total:05d} ({100 * i / total:.2f}%) | loss: {lv} |"
+        if i < half:
+            mid = (f" grad norm: {grad[i]:.4f} | lrm: {lrm[i]:.2f} | dt: {dt[i]:.2f}ms | tok/sec: {tok[i]:,}"
+                   f" | mfu: {mfu[i]:.2f} | epoch: 1")
+        else:
+            mid = (f" lrm: {lrm[i]:.2f} | dt: {dt[i]:.2f}ms | tok/sec: {tok[i]:,} | bf16_mfu: {mfu[i]:.2f}"
+                   f" | epoch: 1 pq: {i // 5000} rg: {i // 40 % 128}")
+        tail = f" | total time: {elapsed[i]:.2f}m" + (f" | eta: {eta[i]:.1f}m" if i > 10 else "")
+        out.append(head + mid + tail)
+    return out
+
+
+def _noise(rng: np.random.Generator, i: int, step: int) -> str:
+    kind = int(rng.integers(0, 20))
+    if kind < 15:
+        return f"[GC rank{rng.integers(0, 8)}] gen2: {rng.uniform(5, 700):.1f}ms collected {rng.integers(0, 400000)} objects"
+    if kind < 18:
+        return (f"2026-02-01 20:{i // 60 % 60:02d}:{i % 60:02d},{i % 1000:03d} - nanochat.common - "
+                f"\x1b[32m\x1b[1mINFO\x1b[0m - Shard {i % 1823} loaded: \x1b[1m{rng.uniform(80, 99):.1f}%\x1b[0m")
+    if kind < 19:
+        return f"Step {step:05d} | Validation bpb: {rng.uniform(0.7, 1.2):.6f}"
+    return f"Evaluating: hellaswag (0-shot, type: multiple_choice)... accuracy: {rng.uniform(0, 1):.4f} | time: 3.2s"
+
+
+def write_log(path: Path, lines: int, seed: int = 0) -> None:
+    """A nanochat log of exactly `lines` lines, about NOISE of them not step lines."""
+    rng = np.random.default_rng(seed)
+    header = ["Autodetected device type: cuda", "GPU: NVIDIA H100 80GB HBM3 | Peak FLOPS (BF16): 9.89e+14"]
+    body = lines - len(header)
+    is_noise = rng.random(body) < NOISE
+    steps = int(body - is_noise.sum())
+    step_lines = iter(_step_lines(rng, steps, steps))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(header) + "\n")
+        step = 0
+        for i, noise in enumerate(is_noise.tolist()):
+            if noise:
+                f.write(_noise(rng, i, step) + "\n")
+            else:
+                f.write(next(step_lines) + "\n")
+                step += 1
+
+
+# -- the contestants (each runs in its own process) -----------------------------
+
+_NAIVE = re.compile(
+    r"step (\d+)(?:/(\d+))? \(([\d.]+)%\) \| loss: (\S+) \|(?: grad norm: (\S+) \|)? lrm: (\S+)"
+    r" \| dt: (\S+)ms \| tok/sec: ([\d,]+) \| (?:bf16_)?mfu: (\S+)"
+    r"(?: \| epoch: (\d+)(?: pq: (\d+) rg: (\d+))?)? \| total time: (\S+)m(?: \| eta: (\S+)m)?"
+)
+
+
+def naive_re(path: str) -> int:
+    """What a user writes: one regex, floats per field, lists per metric."""
+    cols: dict[int, list[float]] = {i: [] for i in range(1, 15)}
+    n = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            n += 1
+            m = _NAIVE.match(line)
+            if m is None:
+                continue
+            for i, v in enumerate(m.groups(), 1):
+                if v is not None:
+                    cols[i].append(float(v.replace(",", "")))
+    return n
+
+
+def per_line(path: str) -> int:
+    from runwatch.parsers.nanochat import NanochatParser
+
+    parser = NanochatParser()
+    n = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            n += 1
+            parser.parse(line.rstrip("\n"))
+    return n
+
+
+def _chunks(path: str) -> Iterator[bytes]:
+    """The file in CHUNK-sized pieces cut after their last newline."""
+    rest = b""
+    with open(path, "rb", buffering=0) as f:
+        while block := f.read(CHUNK):
+            data = rest + block
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                yield data[:cut]
+            rest = data[cut:]
+    if rest:
+        yield rest
+
+
+def columnar(path: str) -> int:
+    """The fast path; its unhandled lines go through NanochatParser, as a full parse needs."""
+    from runwatch.parsers.columnar import extract_steps
+    from runwatch.parsers.nanochat import NanochatParser
+
+    parser = NanochatParser()
+    n = 0
+    for data in _chunks(path):
+        res = extract_steps("picollm", data, omit={"mfu"} if parser._mfu_unknown else ())
+        assert res is not None
+        batch, rest = res
+        for raw in rest.texts(data):
+            parser.parse(raw.decode("utf-8", "replace"))
+        n += len(batch) + len(rest)
+    return n
+
+
+def columnar_only(path: str) -> int:
+    from runwatch.parsers.columnar import extract_steps
+
+    n = 0
+    for data in _chunks(path):
+        res = extract_steps("picollm", data)
+        assert res is not None
+        n += len(res[0]) + len(res[1])
+    return n
+
+
+CONTESTANTS: dict[str, Callable[[str], int]] = {
+    "naive re (per line)": naive_re,
+    "NanochatParser (per line)": per_line,
+    "columnar + per-line rest": columnar,
+    "columnar alone": columnar_only,
+}
+
+
+def _child(name: str, path: str) -> None:
+    """Run one contestant here and print its figures as JSON (time excludes start-up)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    n = CONTESTANTS[name](path)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(json.dumps({"lines": n, "wall": wall, "cpu": cpu, "rss": _rss_mb(resource.getrusage(resource.RUSAGE_SELF))}))
+
+
+# -- measuring -----------------------------------------------------------------
+
+def _rss_mb(ru: resource.struct_rusage) -> float:
+    return ru.ru_maxrss / 2**20 if sys.platform == "darwin" else ru.ru_maxrss / 1024
+
+
+def _run(argv: list[str]) -> tuple[str, float, float, float]:
+    """stdout, wall s, cpu s and peak RSS MB of one child (os.wait4 gives that child's own usage)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        text = out.read().decode()
+    if p.returncode:
+        raise RuntimeError(f"{argv[0]} exited {p.returncode}")
+    return text, wall, ru.ru_utime + ru.ru_stime, _rss_mb(ru)
+
+
+def _runwatch_cmd() -> list[str] | None:
+    """`runwatch parse --output summary`, if this checkout has it."""
+    cmd = [sys.executable, "-m", "runwatch"]
+    try:
+        help_text = subprocess.run([*cmd, "parse", "--help"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return [*cmd, "parse", "--format", "picollm", "--output", "summary"] if "summary" in help_text else None
+
+
+def measure(path: Path, lines: int) -> list[tuple[str, float, float, float, str]]:
+    rows: list[tuple[str, float, float, float, str]] = []
+    for label, argv in (("wc -l", ["wc", "-l", str(path)]), ("grep -c step", ["grep", "-c", "step", str(path)])):
+        if shutil.which(argv[0]):
+            _, wall, cpu, rss = _run(argv)
+            rows.append((label, wall, cpu, rss, "subprocess"))
+    me = str(Path(__file__).resolve())
+    for name in CONTESTANTS:
+        text, _, _, _ = _run([sys.executable, me, "--child", name, str(path)])
+        fig = json.loads(text)
+        note = "" if fig["lines"] == lines else f"counted {fig['lines']} lines"
+        rows.append((name, fig["wall"], fig["cpu"], fig["rss"], note or "in process"))
+    cmd = _runwatch_cmd()
+    if cmd is None:
+        rows.append(("runwatch parse --output summary", math.nan, math.nan, math.nan, "skipped: not available"))
+    else:
+        text, wall, cpu, rss = _run([*cmd, str(path)])
+        rows.append(("runwatch parse --output summary", wall, cpu, rss, "subprocess, incl. start-up"))
+    return rows
+
+
+def render(rows: list[tuple[str, float, float, float, str]], lines: int, size: int) -> str:
+    anchor = next((r[1] for r in rows if r[0] == "wc -l"), math.nan)
+    out = [f"{lines:,} lines, {size / 2**20:.0f} MiB, {os.cpu_count()} CPUs",
+           f"{'':34}{'wall s':>8}{'cpu s':>8}{'M lines/s':>11}{'× wc -l':>9}{'peak MB':>9}  note"]
+    for name, wall, cpu, rss, note in rows:
+        rate = lines / wall / 1e6 if wall > 0 else math.nan
+        out.append(f"{name:34}{wall:8.2f}{cpu:8.2f}{rate:11.2f}{anchor / wall:9.3f}{rss:9.0f}  {note}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lines", type=int, default=2_000_000)
+    ap.add_argument("--keep", action="store_true", help="keep the generated log and print its path")
+    ap.add_argument("--log", type=Path, help="measure this log instead of generating one")
+    ap.add_argument("--child", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        _child(*args.child)
+        return 0
+    tmp = Path(tempfile.mkdtemp(prefix="runwatch-bench-"))
+    try:
+        path = args.log or tmp / "nanochat_train.log"
+        if args.log is None:
+            write_log(path, args.lines)
+        with open(path, "rb") as f:
+            lines = sum(block.count(b"\n") for block in iter(lambda: f.read(CHUNK), b""))
+        print(render(measure(path, lines), lines, path.stat().st_size))
+    finally:
+        if args.keep and args.log is None:
+            print(f"log kept: {path}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""From findings over time to alerts and notifications (Prometheus + Alertmanager semantics, DESIGN §5).
+
+Per alert key (rule + labels):
+
+    (nothing) ─finding─▶ PENDING ─held for `for_s`─▶ FIRING ─absent for `resolve_after_s`─▶ RESOLVED
+                            └─absent─▶ (dropped, never notified)        ▲ finding again: stays FIRING
+
+A finding for a RESOLVED key starts a new episode (PENDING again). Only the
+(rule, run) pairs named in `evaluated` count as "absent" when they bring no
+finding: a run that was not ticked keeps its alerts as they are.
+
+Notifications go out on FIRING and on RESOLVED (the latter only when the
+firing was notified), and again every `repeat_interval_s` while firing unless
+acknowledged. An alert is muted while an active silence matches it or while
+an inhibiting alert fires for the same run (a crash mutes the stall): it still
+changes state, and what it could not say is said once it is unmuted and still
+true (a first FIRING, a RESOLVED). Every notification has an id built from the
+key, the state and the transition time; ids sent are remembered (and stored
+with the alert states in one atomic write, before the notifications are
+returned), so nothing is sent twice, across restarts too.
+
+Pure apart from the optional store: time comes only through `now`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+from runwatch.alerts.silences import SilenceBook
+from runwatch.alerts.store import AlertStore
+from runwatch.alerts.types import DEFAULT_INHIBITIONS, Alert, Finding, InhibitRule, Notification, RuleTiming
+from runwatch.model import AlertState, Severity
+
+RESOLVED_RETENTION_S = 3600.0
+"""Resolved alerts stay listed (and may still send a withheld RESOLVED) this long."""
+MAX_RESOLVED = 500
+MAX_SENT = 10_000
+SAVE_INTERVAL_S = 30.0
+"""Changes that are only `last_seen`/values are written at most this often; transitions at once."""
+
+_STATE_ORDER = {AlertState.FIRING: 0, AlertState.PENDING: 1, AlertState.RESOLVED: 2, AlertState.INACTIVE: 3}
+_SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+class AlertManager:
+    """Tracks every alert's lifecycle and decides which notifications go out."""
+
+    def __init__(self, timings: Mapping[str, RuleTiming], *,
+                 inhibitions: Iterable[InhibitRule] = DEFAULT_INHIBITIONS,
+                 silences: SilenceBook | None = None, store: AlertStore | None = None,
+                 resolved_retention_s: float = RESOLVED_RETENTION_S, max_resolved: int = MAX_RESOLVED,
+                 save_interval_s: float = SAVE_INTERVAL_S) -> None:
+        self.timings = dict(timings)
+        self.inhibitions = tuple(inhibitions)
+        self.store = store
+        self.silences = silences if silences is not None else SilenceBook(store)
+        self.resolved_retention_s = resolved_retention_s
+        self.max_resolved = max_resolved
+        self.save_interval_s = save_interval_s
+        self._alerts: dict[str, Alert] = {}
+        self._sent: dict[str, None] = {}  # insertion-ordered set, oldest first
+        self._lock = threading.Lock()
+        self._changed = False  # anything not yet written
+        self._last_save: float | None = None
+        if store is not None:
+            alerts, sent = store.load_alerts()
+            self._alerts = {a.key: a for a in alerts}
+            self._sent = dict.fromkeys(sent)
+
+    # ── reading ────────────────────────────────────────────────────────────
+
+    def alerts(self) -> list[Alert]:
+        """Active and recently resolved alerts: firing first, then by severity and age."""
+        with self._lock:
+            items = list(self._alerts.values())
+        return sorted(items, key=lambda a: (_STATE_ORDER[a.state], _SEVERITY_ORDER.get(a.severity, 9),
+                                            a.active_since, a.key))
+
+    def firing(self) -> list[Alert]:
+        return [a for a in self.alerts() if a.state == AlertState.FIRING]
+
+    def get(self, key: str) -> Alert | None:
+        with self._lock:
+            return self._alerts.get(key)
+
+    def timing(self, rule: str) -> RuleTiming:
+        return self.timings.get(rule) or RuleTiming()
+
+    # ── acting ─────────────────────────────────────────────────────────────
+
+    def set_timings(self, timings: Mapping[str, RuleTiming]) -> None:
+        """New timings (config reload); they apply from the next `update`."""
+        with self._lock:
+            self.timings = dict(timings)
+
+    def ack(self, key: str) -> bool:
+        """Acknowledge an active alert: no more repeats this episode; it still resolves. False if none."""
+        with self._lock:
+            a = self._alerts.get(key)
+            if a is None or a.state not in (AlertState.PENDING, AlertState.FIRING):
+                return False
+            if not a.acknowledged:
+                self._alerts[key] = replace(a, acknowledged=True)
+                self._changed = True
+                self._save()
+            return True
+
+    def save(self) -> bool:
+        """Write the state now (on shutdown); True when written or nothing to write."""
+        with self._lock:
+            return self._save() if self._changed else True
+
+    def update(self, findings: Iterable[Finding], now: float, *,
+               evaluated: Iterable[tuple[str, str]] | None = None) -> list[Notification]:
+        """Advance every alert to `now` given this tick's findings; the notifications to send.
+
+        `evaluated`: the (rule, run) pairs evaluated this tick; None means all.
+        The state (with the ids of the returned notifications) is saved before
+        returning, so a crash afterwards loses a notification rather than
+        repeating one.
+        """
+        self.silences.refresh()
+        with self._lock:
+            seen = self._latest(findings)
+            pairs = None if evaluated is None else set(evaluated) | {(f.rule, f.run) for f in seen.values()}
+            self._changed |= bool(seen)  # last_seen and values moved on
+            structural = self._advance(seen, pairs, now)
+            structural |= self._mute(now)
+            notes = self._notify(now)
+            structural |= self._expire(now)
+            if notes or structural:
+                self._changed = True
+                self._save(now)
+            elif self._changed and (self._last_save is None or now - self._last_save >= self.save_interval_s):
+                self._save(now)
+            return notes
+
+    # ── the steps of one update ───────────────────────────────────────────
+
+    @staticmethod
+    def _latest(findings: Iterable[Finding]) -> dict[str, Finding]:
+        out: dict[str, Finding] = {}
+        for f in findings:
+            out[f.key] = f
+        return out
+
+    def _advance(self, seen: dict[str, Finding], pairs: set[tuple[str, str]] | None, now: float) -> bool:
+        """State transitions; True when any alert appeared, changed state or went away."""
+        structural = False
+        for key, f in seen.items():
+            before = self._alerts.get(key)
+            after = self._observe(before, f, now)
+            self._alerts[key] = after
+            structural |= before is None or before.state != after.state
+        for key, a in list(self._alerts.items()):
+            if key in seen or (pairs is not None and (a.rule, a.run) not in pairs):
+                continue
+            if a.state == AlertState.PENDING:
+                del self._alerts[key]
+                structural = True
+            elif a.state == AlertState.FIRING and now - a.last_seen >= self.timing(a.rule).resolve_after_s:
+                self._alerts[key] = replace(a, state=AlertState.RESOLVED, resolved_at=now)
+                structural = True
+        return structural
+
+    def _observe(self, a: Alert | None, f: Finding, now: float) -> Alert:
+        if a is None or a.state in (AlertState.RESOLVED, AlertState.INACTIVE):
+            a = Alert(rule=f.rule, labels=f.labels, state=AlertState.PENDING, severity=f.severity,
+                      summary=f.summary, active_since=now, first_step=f.step)
+        a = replace(a, severity=f.severity, summary=f.summary, value=f.value, threshold=f.threshold,
+                    step=f.step, metric=f.metric, source=f.source, context=f.context, history=f.history,
+                    last_seen=now, first_step=f.step if a.first_step is None else a.first_step)
+        if a.state == AlertState.PENDING and now - a.active_since >= self.timing(a.rule).for_s:
+            a = replace(a, state=AlertState.FIRING, fired_at=now)
+        return a
+
+    def _mute(self, now: float) -> bool:
+        """Recompute who is silenced or inhibited; True when that changed for any alert."""
+        sources = self._inhibiting()
+        changed = False
+        for key, a in list(self._alerts.items()):
+            silence = self.silences.active_for(a.rule, a.labels, now)
+            sid = silence.id if silence is not None else None
+            inh = self._inhibitor(a, sources)
+            if (sid, inh) != (a.silenced_by, a.inhibited_by):
+                self._alerts[key] = replace(a, silenced_by=sid, inhibited_by=inh)
+                changed = True
+        return changed
+
+    def _inhibiting(self) -> list[tuple[InhibitRule, dict[tuple[object, ...], str]]]:
+        """Per inhibit rule: equal-label values of its firing source alerts → the source's key."""
+        out = []
+        for rule in self.inhibitions:
+            index: dict[tuple[object, ...], str] = {}
+            for a in self._alerts.values():
+                if a.rule == rule.source_rule and a.state == AlertState.FIRING:
+                    index.setdefault(_values(a, rule.equal), a.key)
+            if index:
+                out.append((rule, index))
+        return out
+
+    @staticmethod
+    def _inhibitor(a: Alert, sources: list[tuple[InhibitRule, dict[tuple[object, ...], str]]]) -> str | None:
+        for rule, index in sources:
+            if a.rule in rule.target_rules and a.rule != rule.source_rule:
+                hit = index.get(_values(a, rule.equal))
+                if hit is not None:
+                    return hit
+        return None
+
+    def _notify(self, now: float) -> list[Notification]:
+        out: list[Notification] = []
+        for key, a in list(self._alerts.items()):
+            n = self._due(a, now)
+            if n is None:
+                continue
+            self._remember(n.id)
+            a = replace(a, last_notified=now)
+            self._alerts[key] = a
+            out.append(replace(n, alert=a))
+        out.sort(key=lambda n: (_SEVERITY_ORDER.get(n.alert.severity, 9), n.alert.key))
+        return out
+
+    def _due(self, a: Alert, now: float) -> Notification | None:
+        """The notification `a` owes now, if any (never one whose id was sent)."""
+        if a.muted:
+            return None
+        if a.state == AlertState.FIRING and a.fired_at is not None:
+            first = notification_id(a.key, AlertState.FIRING, a.fired_at)
+            if a.last_notified is None:
+                return None if first in self._sent else Notification(a, AlertState.FIRING, now, id=first)
+            repeat = self.timing(a.rule).repeat_interval_s
+            if a.acknowledged or repeat <= 0 or now - a.last_notified < repeat:
+                return None
+            nid = f"{first}:repeat:{_t(now)}"
+            return None if nid in self._sent else Notification(a, AlertState.FIRING, now, repeat=True, id=nid)
+        if a.state == AlertState.RESOLVED and a.resolved_at is not None:
+            told_firing = a.last_notified is not None and a.last_notified < a.resolved_at
+            nid = notification_id(a.key, AlertState.RESOLVED, a.resolved_at)
+            if told_firing and nid not in self._sent:
+                return Notification(a, AlertState.RESOLVED, now, id=nid)
+        return None
+
+    def _expire(self, now: float) -> bool:
+        """Drop resolved alerts past retention (and the oldest beyond `max_resolved`)."""
+        resolved = sorted((a for a in self._alerts.values() if a.state == AlertState.RESOLVED),
+                          key=lambda a: a.resolved_at or 0.0)
+        keep = [a for a in resolved if now - (a.resolved_at or 0.0) <= self.resolved_retention_s]
+        drop = [a.key for a in resolved[: len(resolved) - len(keep)]]  # sorted: the expired come first
+        drop += [a.key for a in keep[: max(0, len(keep) - self.max_resolved)]]
+        for key in drop:
+            del self._alerts[key]
+        return bool(drop)
+
+    def _remember(self, nid: str) -> None:
+        self._sent[nid] = None
+        while len(self._sent) > MAX_SENT:
+            del self._sent[next(iter(self._sent))]
+
+    def _save(self, now: float | None = None) -> bool:
+        if self.store is None:
+            self._changed = False
+            return True
+        ok = self.store.save_alerts(self._alerts.values(), self._sent)
+        if ok:
+            self._changed = False
+            if now is not None:
+                self._last_save = now
+        return ok
+
+
+def notification_id(key: str, state: AlertState, t: float) -> str:
+    """Stable id of the notification for `key` entering `state` at `t`."""
+    return f"{key}:{state}:{_t(t)}"
+
+
+def _t(t: float) -> str:
+    return f"{t:.3f}"
+
+
+def _values(a: Alert, names: tuple[str, ...]) -> tuple[object, ...]:
+    labels = dict(a.labels)
+    return tuple(str(labels.get(n, "")) for n in names)

@@ -1,0 +1,170 @@
+"""The plug point every health rule fits (DESIGN §4–§6).
+
+A rule is a class with an `id`, a `default_severity`, a one-line
+`explanation` (what `runwatch rules` prints) and a frozen `Params` dataclass
+of its settings. `evaluate(run, now)` reads a `RunTracker` and the time it
+is given and returns the `Finding`s that hold at that instant: no I/O, no
+clock, no memory between calls, so the same rule works live (ticked about
+once a second) and in a replay (`runwatch check`, `now` = record time), and
+a test needs nothing but records and a number for `now`. The alert lifecycle
+turns findings into pending → firing → resolved using the rule's `timing`.
+
+Parameters and the TOML config (DESIGN §4)
+------------------------------------------
+The field names of `Params` are the config keys of `[rules.<id>]`, with one
+exception: the three lifecycle durations are fields `for_s`,
+`resolve_after_s` and `repeat_interval_s` for the keys `for`,
+`resolve_after` and `repeat_interval` (`for` is a Python keyword; see
+`CONFIG_ALIASES`). Every duration is float seconds here; a field made with
+`duration()` is one, and config.py turns "10m" into 600.0 before calling
+`make_params`. Everything else is a plain number, bool, string or tuple.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar, cast
+
+from runwatch.alerts.types import Finding, RuleTiming, make_labels
+from runwatch.model import Severity
+from runwatch.state.run import RunTracker
+
+CONFIG_ALIASES = {"for": "for_s", "resolve_after": "resolve_after_s", "repeat_interval": "repeat_interval_s"}
+"""Config key → `Params` field, where the two differ; every other key is its field's name."""
+_ALIASED_FIELDS = frozenset(CONFIG_ALIASES.values())
+CONFIG_KEYS = {field_name: key for key, field_name in CONFIG_ALIASES.items()}
+"""`Params` field → config key, where the two differ."""
+
+HISTORY_POINTS = 40
+"""Values a finding carries for a sparkline."""
+
+
+def duration(default: float) -> Any:
+    """A `Params` field in seconds (config writes it "90s", "10m", "2h")."""
+    return field(default=default, metadata={"duration": True})
+
+
+@dataclass(frozen=True)
+class RuleParams:
+    """Settings every rule has; a rule's own `Params` subclasses this with more fields, all defaulted."""
+
+    enabled: bool = True
+    severity: Severity | None = None
+    """None: the rule's `default_severity`."""
+    for_s: float = duration(0.0)
+    """How long the condition must hold before the alert fires (config key `for`)."""
+    resolve_after_s: float = duration(300.0)
+    """How long it must be gone before the alert resolves (config key `resolve_after`)."""
+    repeat_interval_s: float = duration(4 * 3600.0)
+    """Re-notify this often while firing (config key `repeat_interval`)."""
+
+    def __post_init__(self) -> None:
+        """Counts, factors and durations are finite and not negative: a typo must not disable a rule silently."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                if not math.isfinite(value) or value < 0:
+                    raise ValueError(f"{CONFIG_KEYS.get(f.name, f.name)} must be a number >= 0, got {value!r}")
+
+
+P = TypeVar("P", bound=RuleParams)
+
+
+class Rule(Generic[P]):
+    """Base of every rule: holds the parameters and builds findings with the right labels."""
+
+    id: ClassVar[str]
+    default_severity: ClassVar[Severity]
+    explanation: ClassVar[str]
+    """One line: what the rule watches and when it speaks."""
+    Params: ClassVar[type[RuleParams]] = RuleParams
+
+    def __init__(self, params: P | None = None) -> None:
+        self.params: P = params if params is not None else cast(P, self.Params())
+
+    @property
+    def severity(self) -> Severity:
+        return self.params.severity or self.default_severity
+
+    @property
+    def timing(self) -> RuleTiming:
+        p = self.params
+        return RuleTiming(p.for_s, p.resolve_after_s, p.repeat_interval_s)
+
+    def evaluate(self, run: RunTracker, now: float) -> list[Finding]:
+        """The findings that hold for `run` at `now` (none when the rule is disabled)."""
+        if not self.params.enabled:
+            return []
+        return self.check(run, now)
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
+        """The condition itself; subclasses implement it, reading only the tail of each series."""
+        raise NotImplementedError
+
+    def finding(
+        self, run: RunTracker, summary: str, *, rank: int | None = None, metric: str | None = None,
+        labels: Mapping[str, str | int | None] | None = None, **fields: Any,
+    ) -> Finding:
+        """A finding of this rule for `run`, labelled run (+ rank, metric, extra `labels`)."""
+        return Finding(
+            rule=self.id, labels=make_labels(run=run.run, rank=rank, metric=metric, **(labels or {})),
+            severity=self.severity, summary=summary, metric=metric, source=run.source, **fields,
+        )
+
+    @classmethod
+    def make_params(cls, values: Mapping[str, Any]) -> RuleParams:
+        """`Params` from config keys (durations already in seconds); ValueError names a bad key."""
+        return make_params(cls.Params, values, cls.id)
+
+
+def make_params(params_cls: type[RuleParams], values: Mapping[str, Any], rule: str = "") -> RuleParams:
+    """Build `params_cls` from a `[rules.<id>]` table; unknown keys and wrong types are ValueErrors."""
+    fields = {f.name: f for f in dataclasses.fields(params_cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        name = CONFIG_ALIASES.get(key, key)
+        if name not in fields or key in _ALIASED_FIELDS:
+            raise ValueError(f"rules.{rule}: unknown key {key!r}")
+        kwargs[name] = _coerce(fields[name], value, f"rules.{rule}.{key}")
+    try:
+        return params_cls(**kwargs)
+    except ValueError as exc:
+        raise ValueError(f"rules.{rule}.{exc}") from None
+
+
+def _coerce(f: dataclasses.Field[Any], value: Any, where: str) -> Any:
+    """One config value as the field's type: bool, Severity, number, tuple of str, str."""
+    default = f.default
+    if f.name == "severity":
+        try:
+            return None if value is None else Severity(value)
+        except ValueError:
+            raise ValueError(f"{where}: expected one of {[s.value for s in Severity]}, got {value!r}") from None
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError(f"{where}: expected a number, got {value!r}")
+        if isinstance(default, int) and not isinstance(default, bool):
+            if value != int(value):
+                raise ValueError(f"{where}: expected a whole number, got {value!r}")
+            return int(value)
+        return float(value)
+    if isinstance(default, tuple):
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"{where}: expected a list of names, got {value!r}")
+        return tuple(value)
+    if not isinstance(value, type(default)):
+        raise ValueError(f"{where}: expected {type(default).__name__}, got {value!r}")
+    return value
+
+
+def param_table(params_cls: type[RuleParams]) -> list[tuple[str, Any, bool]]:
+    """(config key, default, is a duration) for every parameter, for `runwatch rules` and docs."""
+    return [(CONFIG_KEYS.get(f.name, f.name), f.default, bool(f.metadata.get("duration")))
+            for f in dataclasses.fields(params_cls)]

@@ -1,0 +1,113 @@
+"""`crash`: the run died (or a rank of it did), as its own output says.
+
+Reads the event records the parsers emit (DESIGN §2): CUDA OOM, NCCL
+timeouts and errors, torch elastic's child failure report (whose root-cause
+rank is the one to look at), killed processes (SIGKILL, the host OOM
+killer), segfaults and SLURM time limits. One finding per kind of failure,
+labelled with the rank of its first report: an NCCL hang is reported by
+every rank, and a person wants one alert naming where it started, with the
+other ranks in the summary.
+
+A crash event counts while the run shows no progress after it (the state
+badge says CRASHED), and in any case for `hold` seconds after it was read:
+a crash followed by a stray line from another rank is still a crash, and a
+rule ticked once a second never misses one. A bare traceback counts only
+when it ends the output and no more specific event explains it: one
+printed and survived mid-run is not a crash. A DataLoader worker error is
+the final line of an exception the main process raises, so it is a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from runwatch.alerts.rules.base import Rule, RuleParams, duration
+from runwatch.alerts.types import Finding
+from runwatch.model import Event, Record, RunState, Severity
+from runwatch.state.run import RunTracker
+
+WHAT: dict[str, str] = {
+    Event.OOM: "CUDA out of memory",
+    Event.NCCL_TIMEOUT: "NCCL collective timed out",
+    Event.NCCL_ERROR: "NCCL error",
+    Event.CHILD_FAILED: "a worker process failed",
+    Event.KILLED: "process killed",
+    Event.SEGFAULT: "segmentation fault",
+    Event.TIME_LIMIT: "job cancelled at its time limit",
+    Event.TRACEBACK: "uncaught exception",
+    Event.DATALOADER_ERROR: "DataLoader worker died",
+}
+AT_END_ONLY = frozenset({Event.TRACEBACK})
+"""Events that are a crash only when no step follows them and nothing more specific was said."""
+CONTEXT_LINES = 5
+
+
+@dataclass(frozen=True)
+class CrashParams(RuleParams):
+    events: tuple[str, ...] = tuple(str(e) for e in WHAT)
+    hold: float = duration(300.0)
+    """Seconds a crash event counts after it was read, even if lines follow it."""
+    resolve_after_s: float = duration(60.0)
+
+
+class Crash(Rule[CrashParams]):
+    id = "crash"
+    default_severity = Severity.CRITICAL
+    explanation = ("OOM, NCCL timeout/error, child failure (root-cause rank), killed, segfault, time limit, "
+                   "or a traceback that ends the output")
+    Params = CrashParams
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
+        recs = [r for r in run.events if r.event in self.params.events]
+        if not recs:
+            return []
+        crashed = run.state(now) == RunState.CRASHED
+        newest = max(r.t for r in recs)
+        live = [r for r in recs if now - r.t <= self.params.hold or (crashed and newest - r.t <= self.params.hold)]
+        specific = [r for r in live if r.event not in AT_END_ONLY]
+        if specific:
+            live = specific
+        elif not crashed:
+            return []
+        return [self._finding(run, kind, group) for kind, group in _by_event(live).items()]
+
+    def _finding(self, run: RunTracker, kind: str, group: list[Record]) -> Finding:
+        first = group[0]
+        rank = _rank(first)
+        local = _local_rank(first) if rank is None else None
+        detail = (first.message or "").strip()[:160]
+        summary = WHAT.get(kind, kind) + _where(group, rank, local) + (f": {detail}" if detail else "")
+        context = tuple(r.message[:300] for r in group[-CONTEXT_LINES:] if r.message)
+        return self.finding(run, summary, rank=rank, labels={"event": kind, "local_rank": local}, value=kind,
+                            step=run.progress.step, context=context)
+
+
+def _where(group: list[Record], rank: int | None, local: int | None) -> str:
+    """" on rank 1 (ranks 0, 1, 2)", " on local rank 3" or ""."""
+    if rank is None:
+        return f" on local rank {local}" if local is not None else ""
+    ranks = sorted({r for r in map(_rank, group) if r is not None})
+    return f" on rank {rank}" + (f" (ranks {', '.join(map(str, ranks))})" if len(ranks) > 1 else "")
+
+
+def _rank(rec: Record) -> int | None:
+    """The rank to look at: torch elastic's root cause for a child failure, else the line's rank."""
+    root = rec.metrics.get("root_cause_rank")
+    if root is not None and root == root:
+        return int(root)
+    return rec.rank
+
+
+def _local_rank(rec: Record) -> int | None:
+    """The failed worker's local rank, when an agent line names no global rank."""
+    local = rec.metrics.get("local_rank")
+    return int(local) if local is not None and local == local else None
+
+
+def _by_event(recs: Iterable[Record]) -> dict[str, list[Record]]:
+    out: dict[str, list[Record]] = {}
+    for rec in recs:
+        out.setdefault(str(rec.event), []).append(rec)
+    return out
+

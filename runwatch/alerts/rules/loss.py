@@ -1,0 +1,170 @@
+"""Rules on the training and validation loss: `loss_spike`, `loss_divergence`, `overfit`.
+
+They read only the `loss` series (train steps; eval records log `val_*`
+metrics, so evaluations never enter it) and leave the first `warmup` points
+out, where a loss legitimately jumps around (compilation, LR warm-up, the
+first batches of a fine-tune). NaN is `nonfinite`'s business: these rules
+skip non-finite values.
+
+References for the spike defaults: llm-foundry's loss-spike callback (loss ≥
+2× the window mean for more than 4 consecutive steps) and W&B's z-score
+automation (window 30, |z| > 3). A robust z (median/MAD) of 6 *and* a 25 %
+rise for 5 consecutive records is stricter than either on noisy per-step
+losses and looser than llm-foundry's 2× on quiet, late-training ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from runwatch.alerts.rules.base import Rule, RuleParams, duration
+from runwatch.alerts.rules.robust import baseline_slice, find_spike
+from runwatch.alerts.rules.tail import first_tail, fmt, history, step_at, tail
+from runwatch.alerts.types import Finding
+from runwatch.model import Severity
+from runwatch.state.run import RunTracker
+from runwatch.state.stats import median
+
+
+@dataclass(frozen=True)
+class LossSpikeParams(RuleParams):
+    metric: str = "loss"
+    warmup: int = 100
+    """Points at the start of the series never judged nor used as a baseline."""
+    window: int = 100
+    """Baseline points before the scanned ones."""
+    persist: int = 5
+    """Consecutive records above the threshold."""
+    z: float = 6.0
+    rise: float = 0.25
+    """…and at least this fraction above the baseline median."""
+
+
+class LossSpike(Rule[LossSpikeParams]):
+    id = "loss_spike"
+    default_severity = Severity.WARNING
+    explanation = "loss jumps well above its recent median (robust z and relative rise) for several records"
+    Params = LossSpikeParams
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
+        p = self.params
+        persist = max(1, p.persist)
+        found = tail(run, p.metric, p.window + 2 * persist)
+        if found is None:
+            return []
+        spike = find_spike(found, warmup=p.warmup, window=p.window, persist=persist, scan=2 * persist,
+                           z=p.z, rel=p.rise)
+        if spike is None:
+            return []
+        value, step = float(found.v[-1]), step_at(found.x, spike.start)
+        return [self.finding(
+            run, f"{p.metric} spiked to {fmt(float(found.v[spike.start]))} at step {step} "
+                 f"(recent median {fmt(spike.baseline)}, threshold {fmt(spike.threshold)})",
+            rank=found.rank, metric=p.metric, value=value, threshold=spike.threshold, step=step,
+            history=history(found.v))]
+
+
+@dataclass(frozen=True)
+class LossDivergenceParams(RuleParams):
+    metric: str = "loss"
+    warmup: int = 100
+    window: int = 1000
+    """Points the smoothed minimum is taken over."""
+    span: int = 20
+    """Points averaged together: the smoothed loss is the mean of consecutive blocks of this many."""
+    rise: float = 0.4
+    """Smoothed loss above its minimum by this fraction…"""
+    min_rise: float = 0.1
+    """…and by at least this much in absolute terms (tiny losses wobble by large fractions)…"""
+    sustain: int = 50
+    """…for this many consecutive points (rounded up to whole blocks)."""
+    resolve_after_s: float = duration(600.0)
+
+
+class LossDivergence(Rule[LossDivergenceParams]):
+    id = "loss_divergence"
+    default_severity = Severity.CRITICAL
+    explanation = "the smoothed loss climbs well above its minimum and stays there: training is diverging"
+    Params = LossDivergenceParams
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
+        p = self.params
+        found = tail(run, p.metric, p.window)
+        if found is None:
+            return []
+        span = max(1, p.span)
+        smooth = _block_means(found.v[baseline_slice(found, p.warmup):], span)
+        need = max(1, -(-p.sustain // span))
+        finite = smooth[np.isfinite(smooth)]
+        if len(smooth) < need + 2 or not len(finite):
+            return []
+        low = float(finite.min())
+        threshold = low + max(p.rise * abs(low), p.min_rise)
+        if not (smooth[-need:] > threshold).all():
+            return []
+        level = float(smooth[-1])
+        return [self.finding(
+            run, f"{p.metric} diverging: smoothed {fmt(level)} vs minimum {fmt(low)} "
+                 f"for the last {p.sustain} records (step {step_at(found.x)})",
+            rank=found.rank, metric=p.metric, value=level, threshold=threshold, step=step_at(found.x),
+            history=history(found.v))]
+
+
+@dataclass(frozen=True)
+class OverfitParams(RuleParams):
+    metrics: tuple[str, ...] = ("val_loss", "val_bpb")
+    """The first of these the run logs is the validation loss."""
+    train_metric: str = "loss"
+    evals: int = 3
+    """Consecutive evaluations, each worse than the one before."""
+    min_rise: float = 0.01
+    """Total rise over those evaluations, as a fraction of the first."""
+    resolve_after_s: float = duration(3600.0)
+
+
+class Overfit(Rule[OverfitParams]):
+    id = "overfit"
+    default_severity = Severity.WARNING
+    explanation = "validation loss rose for several evaluations in a row while the training loss fell"
+    Params = OverfitParams
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
+        p = self.params
+        evals = max(1, p.evals)
+        val = first_tail(run, p.metrics, evals + 1)
+        if val is None or len(val.v) < evals + 1 or not np.isfinite(val.v).all():
+            return []
+        rise = float(val.v[-1] - val.v[0])
+        if not (np.diff(val.v) > 0).all() or rise <= p.min_rise * abs(float(val.v[0])):
+            return []
+        if not _falling(run, p.train_metric, float(val.x[0]), float(val.x[-1])):
+            return []
+        return [self.finding(
+            run, f"{val.metric} rose {evals} evaluations in a row ({fmt(float(val.v[0]))} → "
+                 f"{fmt(float(val.v[-1]))} by step {step_at(val.x)}) while {p.train_metric} fell",
+            rank=val.rank, metric=val.metric, value=float(val.v[-1]), threshold=float(val.v[0]),
+            step=step_at(val.x), history=history(val.v))]
+
+
+def _block_means(v: np.ndarray, size: int) -> np.ndarray:
+    """Means of the finite values of consecutive blocks of `size` points, newest block last (NaN if none)."""
+    n = len(v) // size
+    blocks = v[len(v) - n * size:].reshape(n, size)
+    finite = np.isfinite(blocks)
+    counts = finite.sum(axis=1)
+    sums = np.where(finite, blocks, 0.0).sum(axis=1)
+    return np.divide(sums, counts, out=np.full(n, np.nan), where=counts > 0)
+
+
+def _falling(run: RunTracker, metric: str, x0: float, x1: float, n: int = 4096) -> bool:
+    """Whether the train loss ended lower than it started between steps x0 and x1 (medians of quarters)."""
+    found = tail(run, metric, n)
+    if found is None:
+        return False
+    inside = found.v[(found.x >= x0) & (found.x <= x1) & np.isfinite(found.v)]
+    if len(inside) < 4:
+        return False
+    q = max(1, len(inside) // 4)
+    return median(inside[-q:]) < median(inside[:q])

@@ -1,0 +1,145 @@
+"""`nonfinite`: the run computes garbage (NaN/Inf), in any of the shapes logs hide it in.
+
+The most important rule: once a loss is NaN the rest of the run is wasted
+compute, so it fires at the first bad value, with no `for`. Frameworks hide
+NaN in their own ways, and each has a check here:
+
+* a NaN/Inf value of a watched metric on any rank (nanochat `loss: nan`,
+  Megatron `grad norm: nan`);
+* HF Trainer logs a NaN loss as `'loss': 0.0` next to `'grad_norm': nan`,
+  so that pair is named in the summary rather than trusting the loss;
+* Megatron counts NaN iterations (`number of nan iterations`, per log
+  interval) and, in older versions, silently drops the `lm loss` field of a
+  NaN step: a loss missing from consecutive step records that always had one
+  (and skipped no iteration) counts as NaN;
+* an fp16 loss scale that collapsed to its floor (or to 0/NaN) means every
+  step overflows: the run no longer learns.
+
+A bad value stays a finding while it is among the newest `window` points of
+its series, so a rule ticked once a second still sees a NaN that scrolled by
+between ticks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from runwatch.alerts.rules.base import Rule, RuleParams, duration
+from runwatch.alerts.rules.tail import Tail, fmt, history, rank_tail, step_at, tail
+from runwatch.alerts.types import Finding
+from runwatch.model import Severity
+from runwatch.state.run import RunTracker
+
+_REFERENCE = ("step_time", "lr")
+"""Metrics a step record carries every time, to notice the loss missing from it."""
+
+
+@dataclass(frozen=True)
+class NonFiniteParams(RuleParams):
+    metrics: tuple[str, ...] = ("loss", "grad_norm", "val_loss", "val_bpb")
+    window: int = 256
+    """Newest points per series in which a bad value still counts."""
+    loss_scale_min: float = 1.0
+    """An fp16 loss scale that fell to this (or below) has collapsed."""
+    missing_loss_records: int = 2
+    """Consecutive step records without the loss they always had that count as NaN (0: off)."""
+    resolve_after_s: float = duration(600.0)
+
+
+class NonFinite(Rule[NonFiniteParams]):
+    id = "nonfinite"
+    default_severity = Severity.CRITICAL
+    explanation = ("NaN/Inf in loss, grad norm or val loss (also HF's loss 0 with NaN grad norm, Megatron NaN "
+                   "iterations or dropped loss, a collapsed fp16 loss scale); fires at the first bad value")
+    Params = NonFiniteParams
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
+        out: list[Finding] = []
+        for metric in self.params.metrics:
+            bad = [t for r in run.store.ranks(metric)
+                   if (t := rank_tail(run, metric, r, self.params.window)) is not None and not np.isfinite(t.v).all()]
+            if bad:
+                out.append(self._bad_value(run, bad))
+        for check in (self._nan_iterations, self._loss_scale, self._missing_loss):
+            out.extend(check(run))
+        return out
+
+    def _bad_value(self, run: RunTracker, tails: list[Tail]) -> Finding:
+        """One finding per metric, on the rank that went bad first: every rank of a run shares a NaN."""
+        first = {t.rank: int(np.flatnonzero(~np.isfinite(t.v))[0]) for t in tails}
+        found = min(tails, key=lambda t: (t.x[first[t.rank]], -1 if t.rank is None else t.rank))
+        i = first[found.rank]
+        bad = int((~np.isfinite(found.v)).sum())
+        value, step = float(found.v[i]), step_at(found.x, i)
+        summary = f"{found.metric} is {fmt(value)} at step {step}"
+        if len(tails) > 1:
+            summary += f" on rank {found.rank} (ranks {', '.join(str(t.rank) for t in tails)})"
+        if found.metric == "grad_norm" and _loss_zero_at(run, found.rank, found.x[i], self.params.window):
+            summary += " while loss reads 0.0 (HF Trainer logs a NaN loss as 0)"
+        if bad > 1:
+            summary += f" ({bad} of the last {len(found.v)} values are not finite)"
+        return self.finding(run, summary, rank=found.rank, metric=found.metric, value=value, step=step,
+                            history=history(found.v))
+
+    def _nan_iterations(self, run: RunTracker) -> list[Finding]:
+        """Megatron's per-interval count of iterations whose loss was NaN."""
+        out = []
+        for rank in run.store.ranks("nan_iterations"):
+            found = rank_tail(run, "nan_iterations", rank, self.params.window)
+            if found is None or not (found.v > 0).any():
+                continue
+            i = int(np.flatnonzero(found.v > 0)[0])
+            total = int(np.nansum(found.v[found.v > 0]))
+            out.append(self.finding(
+                run, f"{total} NaN iteration(s) counted since step {step_at(found.x, i)}",
+                rank=rank, metric="nan_iterations", value=float(found.v[i]), step=step_at(found.x, i),
+                threshold=0.0, history=history(found.v)))
+        return out
+
+    def _loss_scale(self, run: RunTracker) -> list[Finding]:
+        """A dynamic loss scale at its floor: every step overflowed and was skipped."""
+        floor = self.params.loss_scale_min
+        out = []
+        for rank in run.store.ranks("loss_scale"):
+            found = rank_tail(run, "loss_scale", rank, self.params.window)
+            if found is None:
+                continue
+            last = float(found.v[-1])
+            fell = last <= floor and bool((found.v > floor).any())
+            if np.isfinite(last) and last > 0 and last >= floor and not fell:
+                continue
+            out.append(self.finding(
+                run, f"loss scale collapsed to {fmt(last)} at step {step_at(found.x)} (every step overflows)",
+                rank=rank, metric="loss_scale", value=last, threshold=floor, step=step_at(found.x),
+                history=history(found.v)))
+        return out
+
+    def _missing_loss(self, run: RunTracker) -> list[Finding]:
+        """Step records that stopped carrying the loss they always carried (Megatron drops a NaN loss)."""
+        k = self.params.missing_loss_records
+        loss = tail(run, "loss", 64)
+        if k <= 0 or loss is None:
+            return []
+        ref = next((f for m in _REFERENCE if (f := rank_tail(run, m, loss.rank, k + 4)) is not None), None)
+        if ref is None or len(ref.x) < k + 2:
+            return []
+        after, before = ref.x[-k:], ref.x[:-k]
+        if after[0] <= loss.x[-1] or not np.isin(before, loss.x).all() or _skipped(run, loss.rank, after):
+            return []
+        step = step_at(after, 0)
+        return [self.finding(
+            run, f"loss missing from the last {k} step records since step {step} (Megatron drops a NaN loss)",
+            rank=loss.rank, metric="loss", value="missing", step=step, history=history(loss.v))]
+
+
+def _loss_zero_at(run: RunTracker, rank: int | None, x: float, window: int) -> bool:
+    loss = rank_tail(run, "loss", rank, window)
+    return loss is not None and bool(((loss.x == x) & (loss.v == 0.0)).any())
+
+
+def _skipped(run: RunTracker, rank: int | None, xs: np.ndarray) -> bool:
+    """Whether any of these steps reported skipped iterations (no loss is printed for those)."""
+    found = rank_tail(run, "skipped_iterations", rank, len(xs) + 4)
+    return found is not None and bool((found.v[np.isin(found.x, xs)] > 0).any())

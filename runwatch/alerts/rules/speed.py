@@ -1,0 +1,115 @@
+"""`step_time_drift` and `throughput_drop`: the run got slower than it was.
+
+Both compare the median of the newest `recent` points with the median of
+up to `baseline` points before them, skipping the first `warmup` points of
+the run (compilation, autotuning, cache warm-up). Medians are the point:
+a periodic eval or checkpoint makes one slow step in tens or hundreds, which
+moves a median not at all, while a real slowdown (thermal throttling, a
+degraded link, a slow node, a data loader falling behind) moves every step.
+
+The baseline is the tail before the recent window, not the run's first
+minutes (rules read only the tail): a slowdown that lasts longer than about
+half the baseline window becomes the new normal and the alert resolves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from runwatch.alerts.rules.base import Rule, RuleParams, duration
+from runwatch.alerts.rules.robust import baseline_slice
+from runwatch.alerts.rules.tail import Tail, first_tail, fmt, history, median_of, step_at
+from runwatch.alerts.types import Finding
+from runwatch.model import Severity
+from runwatch.state.run import RunTracker
+
+
+def split(found: Tail, *, recent: int, warmup: int, min_baseline: int) -> tuple[float, np.ndarray] | None:
+    """The median of the newest `recent` finite points and the finite points before them (the baseline).
+
+    The baseline's median is left to the caller: most ticks rule an alert out
+    against the baseline's minimum or maximum alone, which is much cheaper.
+    """
+    v = found.v[baseline_slice(found, warmup):]
+    v = v[np.isfinite(v)]
+    recent = max(1, recent)
+    if len(v) < recent + max(1, min_baseline):
+        return None
+    return median_of(v[-recent:]), v[:-recent]
+
+
+@dataclass(frozen=True)
+class StepTimeDriftParams(RuleParams):
+    metrics: tuple[str, ...] = ("step_time",)
+    factor: float = 1.5
+    """Recent median step time at least this many times the baseline median."""
+    recent: int = 50
+    baseline: int = 1000
+    warmup: int = 50
+    min_baseline: int = 100
+    resolve_after_s: float = duration(600.0)
+
+
+class StepTimeDrift(Rule[StepTimeDriftParams]):
+    id = "step_time_drift"
+    default_severity = Severity.WARNING
+    explanation = "recent median step time well above the median before it (periodic eval steps don't count)"
+    Params = StepTimeDriftParams
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
+        p = self.params
+        found = first_tail(run, p.metrics, p.recent + p.baseline)
+        if found is None:
+            return []
+        parts = split(found, recent=p.recent, warmup=p.warmup, min_baseline=p.min_baseline)
+        if parts is None or parts[0] < p.factor * parts[1].min():
+            return []
+        now_s, base = parts[0], median_of(parts[1])
+        if base <= 0 or now_s < p.factor * base:
+            return []
+        return [self.finding(
+            run, f"steps take {fmt(now_s)} s, {now_s / base:.2g}× the {fmt(base)} s before "
+                 f"(step {step_at(found.x)})",
+            rank=found.rank, metric=found.metric, value=now_s, threshold=p.factor * base,
+            step=step_at(found.x), history=history(found.v))]
+
+
+@dataclass(frozen=True)
+class ThroughputDropParams(RuleParams):
+    metrics: tuple[str, ...] = ("tokens_per_sec", "samples_per_sec")
+    """The first of these the run logs is its throughput."""
+    drop: float = 0.35
+    """Recent median below (1 − drop) × the baseline median."""
+    recent: int = 50
+    baseline: int = 1000
+    warmup: int = 50
+    min_baseline: int = 100
+    resolve_after_s: float = duration(600.0)
+
+
+class ThroughputDrop(Rule[ThroughputDropParams]):
+    id = "throughput_drop"
+    default_severity = Severity.WARNING
+    explanation = "recent median tokens/s (or samples/s) well below the median before it"
+    Params = ThroughputDropParams
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
+        p = self.params
+        found = first_tail(run, p.metrics, p.recent + p.baseline)
+        if found is None:
+            return []
+        keep = 1.0 - p.drop
+        parts = split(found, recent=p.recent, warmup=p.warmup, min_baseline=p.min_baseline)
+        if parts is None or parts[0] > keep * parts[1].max():
+            return []
+        now_rate, base = parts[0], median_of(parts[1])
+        if base <= 0 or now_rate > keep * base:
+            return []
+        lost = 100.0 * (1.0 - now_rate / base)
+        return [self.finding(
+            run, f"{found.metric} down {lost:.0f}%: {fmt(now_rate)} vs {fmt(base)} before "
+                 f"(step {step_at(found.x)})",
+            rank=found.rank, metric=found.metric, value=now_rate, threshold=keep * base, step=step_at(found.x),
+            history=history(found.v))]

@@ -1,0 +1,131 @@
+"""`stall`: no new step for longer than this run's own rhythm allows.
+
+A fixed timeout is wrong both ways: 10 minutes is an eternity for a run that
+steps every 0.5 s and nothing for one that logs every 20 minutes. So the
+budget is the largest of
+
+* `after`, a floor for every run;
+* `factor` × the 95th percentile of recent intervals between step records
+  (wall time between records, or the logged `step_time` × the step stride
+  when a history was read at once and every record shares one time);
+* `pause_factor` × the longest recent interval: evaluations, checkpoint
+  saves and data reshuffles recur, and a run that survived a 6-minute eval
+  will pause that long again;
+
+and, while the run is visibly inside an eval or checkpoint phase (the newest
+eval or checkpoint record is at or past the newest training step),
+`phase_factor` times that. A run that finished (final summary, step =
+total, exit record) is not stalled, and a crashed one is `crash`'s business.
+
+Silence is measured from when runwatch received the last step or eval
+record (`RunSnapshot.last_record_t`), so a log stamped in another time zone
+cannot fake a stall; intervals come from differences of the records' own
+times, which need no common clock. In a replay, `now` advances with the
+records, so a stall shows when the engine evaluates at a record's time
+before applying it (the gap just ended) or at the end of the input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from runwatch.alerts.rules.base import Rule, RuleParams, duration
+from runwatch.alerts.rules.tail import Tail, fmt_duration, history, main_rank, rank_tail, step_at, tail
+from runwatch.alerts.types import Finding
+from runwatch.model import Event, Kind, RunState, Severity
+from runwatch.state.run import RunTracker
+from runwatch.state.stats import percentile
+
+PULSE = ("step_time", "loss", "lr", "tokens_per_sec", "samples_per_sec", "elapsed", "grad_norm", "loss_scale")
+"""Metrics that step records carry; the most frequent one times the run's steps."""
+SAME_READ_S = 1e-3
+"""Intervals shorter than this are records read together, not steps."""
+
+
+@dataclass(frozen=True)
+class StallParams(RuleParams):
+    after: float = duration(600.0)
+    """The least silence that counts as a stall, however fast the run steps."""
+    factor: float = 10.0
+    """× the recent p95 interval between step records."""
+    pause_factor: float = 2.0
+    """× the longest recent interval (recurring evals and checkpoint saves)."""
+    phase_factor: float = 3.0
+    """Budget multiplier while an eval or checkpoint is under way."""
+    window: int = 512
+    """Recent step records whose intervals are considered."""
+    eval_metrics: tuple[str, ...] = ("val_loss", "val_bpb")
+    resolve_after_s: float = duration(60.0)
+
+
+class Stall(Rule[StallParams]):
+    id = "stall"
+    default_severity = Severity.CRITICAL
+    explanation = ("no new step for longer than max(after, factor × recent p95 step interval, "
+                   "pause_factor × longest recent pause), longer during evals/checkpoints; not after the end")
+    Params = StallParams
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
+        snap = run.snapshot(now)
+        last = snap.last_record_t
+        if snap.state in (RunState.WAITING, RunState.FINISHED, RunState.CRASHED):
+            return []
+        if last is None or now - last <= self.params.after:
+            return []  # the budget is never below `after`: the usual tick ends here
+        pulse = _pulse(run, self.params.window + 1)
+        if pulse is None:
+            return []
+        budget, in_phase = self.budget(run, pulse)
+        silence = now - last
+        if silence <= budget:
+            return []
+        phase = " during an eval/checkpoint" if in_phase else ""
+        step = run.progress.step if run.progress.step is not None else step_at(pulse.x)
+        return [self.finding(
+            run, f"no new step for {fmt_duration(silence)}{phase} (last step {step}; "
+                 f"expected one within {fmt_duration(budget)})",
+            value=silence, threshold=budget, step=step, history=history(pulse.v))]
+
+    def budget(self, run: RunTracker, pulse: Tail) -> tuple[float, bool]:
+        """Seconds of silence allowed now, and whether an eval/checkpoint phase stretched it."""
+        p = self.params
+        gaps = np.diff(pulse.t)
+        gaps = gaps[gaps > SAME_READ_S]
+        typical = float(percentile(gaps, 95)) if len(gaps) >= 3 else 0.0
+        longest = float(gaps.max()) if len(gaps) else 0.0
+        budget = max(p.after, p.factor * max(typical, _logged_interval(run, pulse)), p.pause_factor * longest)
+        in_phase = _in_phase(run, pulse, p.eval_metrics)
+        return (budget * p.phase_factor if in_phase else budget), in_phase
+
+
+def _pulse(run: RunTracker, n: int) -> Tail | None:
+    """The tail of the metric logged most often on the main rank: its points are the step records."""
+    counts = {name: len(s) for name in PULSE if (s := run.store.get(name, main_rank(run, name))) is not None}
+    return tail(run, max(counts, key=counts.__getitem__), n) if counts else None
+
+
+def _logged_interval(run: RunTracker, pulse: Tail) -> float:
+    """p95 of the logged seconds per step × the median steps between records (0 when not logged)."""
+    logged = rank_tail(run, "step_time", pulse.rank, len(pulse.x))
+    if logged is None:
+        return 0.0
+    strides = np.diff(pulse.x)
+    strides = strides[strides > 0]
+    stride = float(np.median(strides)) if len(strides) else 1.0
+    value = float(percentile(logged.v, 95))
+    return value * stride if np.isfinite(value) else 0.0
+
+
+def _in_phase(run: RunTracker, pulse: Tail, eval_metrics: tuple[str, ...]) -> bool:
+    """Whether the newest eval or checkpoint record is at or past the newest training step."""
+    x = pulse.x[-1]
+    for name in eval_metrics:
+        found = tail(run, name, 1)
+        if found is not None and found.x[-1] >= x:
+            return True
+    for rec in reversed(run.events[-8:]):
+        if rec.kind == Kind.CHECKPOINT or rec.event == Event.CHECKPOINT_SAVED:
+            return rec.step is not None and rec.step >= x
+    return False

@@ -1,0 +1,84 @@
+"""The sink plug point: a `Protocol`, two error kinds and a filter.
+
+Alertmanager's notifiers say whether a failure can be retried; so do ours, by
+the exception they raise. The dispatcher, not the sink, owns queues, retries
+and persistence, so a sink is a small object that makes one attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from runwatch.alerts.types import Notification
+from runwatch.model import AlertState, Severity
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+class SinkError(Exception):
+    """A failed delivery. The message is safe to show: it never holds a URL or token."""
+
+
+class RetryableError(SinkError):
+    """Worth trying again later: a timeout, a refused connection, HTTP 5xx or 429."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        """Seconds the receiver asked us to wait (HTTP `Retry-After`), if it said."""
+
+
+class PermanentError(SinkError):
+    """Trying again will not help (HTTP 4xx but 429, a rejected payload, bad config)."""
+
+
+class SinkConfigError(ValueError):
+    """A sink cannot be built from its settings; raised before anything starts."""
+
+
+@dataclass(frozen=True, slots=True)
+class SinkFilter:
+    """Which notifications a sink wants: a severity floor, a rule list, resolved or not."""
+
+    min_severity: Severity = Severity.INFO
+    rules: frozenset[str] = frozenset()
+    """Rule ids to pass; empty passes every rule."""
+    send_resolved: bool = True
+
+    @classmethod
+    def of(
+        cls, min_severity: Severity | str = Severity.INFO, rules: Iterable[str] | None = None,
+        send_resolved: bool = True,
+    ) -> SinkFilter:
+        """Build from plain config values; raises `SinkConfigError` on an unknown severity."""
+        if isinstance(rules, str):
+            raise SinkConfigError(f"rules must be a list of rule ids, got the string {rules!r}")
+        try:
+            severity = Severity(min_severity)
+        except ValueError:
+            names = ", ".join(s.value for s in Severity)
+            raise SinkConfigError(f"min_severity must be one of {names}, got {min_severity!r}") from None
+        return cls(severity, frozenset(rules or ()), bool(send_resolved))
+
+    def accepts(self, notification: Notification) -> bool:
+        alert = notification.alert
+        if notification.state == AlertState.RESOLVED and not self.send_resolved:
+            return False
+        if self.rules and alert.rule not in self.rules:
+            return False
+        return _SEVERITY_RANK.get(alert.severity, 0) >= _SEVERITY_RANK[self.min_severity]
+
+
+class Sink(Protocol):
+    """Where notifications go. `send` makes one attempt and raises a `SinkError` on failure.
+
+    `send` runs on the sink's own worker thread, so it may block (up to its
+    own timeout); it must never print or log a secret.
+    """
+
+    name: str
+    filter: SinkFilter
+
+    def send(self, payload: dict[str, Any], notification: Notification) -> None: ...

@@ -1,0 +1,44 @@
+"""The generic webhook sink: the DESIGN §5 payload as a JSON POST."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from runwatch.alerts.sinks.base import SinkFilter
+from runwatch.alerts.sinks.httppost import make_opener, post_json, resolve_url
+from runwatch.alerts.types import Notification
+
+
+class WebhookSink:
+    """POSTs the payload to a URL taken from the environment (or a CLI flag).
+
+    The URL is a secret: it lives in a private attribute, is left out of
+    `repr`, and is registered for redaction when the sink is built.
+    """
+
+    kind = "webhook"
+
+    def __init__(
+        self, name: str = "webhook", *, url_env: str | None = None, url: str | None = None,
+        timeout: float = 10.0, filter: SinkFilter | None = None, environ: Mapping[str, str] | None = None,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        self.name = name
+        self.filter = filter or SinkFilter()
+        self.timeout = timeout
+        self.label = f"{self.kind} sink '{name}'"
+        self._url = resolve_url(self.label, url=url, url_env=url_env, environ=os.environ if environ is None else environ)
+        self._opener = make_opener()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, url=<redacted>, timeout={self.timeout:g})"
+
+    def send(self, payload: dict[str, Any], notification: Notification) -> None:
+        post_json(self._opener, self._url, self.body(payload, notification), timeout=self.timeout, label=self.label)
+
+    def body(self, payload: dict[str, Any], notification: Notification) -> Mapping[str, Any]:
+        """What to POST; the Slack sink overrides this."""
+        return payload

@@ -1,0 +1,175 @@
+"""Command line: argument parsing, and the only place that exits (DESIGN §3)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from runwatch import __version__
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: printed as one line, exit 2."""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from runwatch.parsers.registry import format_names
+
+    p = argparse.ArgumentParser(
+        prog="runwatch",
+        description="Watch machine-learning training runs from the terminal: follow logs of any "
+        "framework, see progress, ETA and metrics, catch NaNs, spikes, stalls and crashes.",
+    )
+    p.add_argument("--version", action="version", version=f"runwatch {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--format", choices=format_names(), metavar="NAME",
+                        help=f"skip format detection ({', '.join(format_names())})")
+    common.add_argument("--total-steps", type=_positive_int, metavar="N",
+                        help="planned steps, when the log does not say")
+
+    follow = argparse.ArgumentParser(add_help=False)
+    follow.add_argument("--poll", action="store_true",
+                        help="rely on polling only (NFS, Lustre, GPFS, sshfs deliver no inotify events)")
+    follow.add_argument("--poll-interval", type=_positive_float, default=1.0, metavar="S",
+                        help="seconds between stat polls (default 1)")
+    follow.add_argument("--headless", action="store_true", help="line mode even on a terminal")
+    follow.add_argument("--json", action="store_true", help="one JSON object per line (DESIGN §3)")
+    follow.add_argument("--interval", type=_positive_float, metavar="S",
+                        help="seconds between status lines (default 10; demo 2)")
+
+    t = sub.add_parser("tail", parents=[common, follow], help="follow training logs live",
+                       description="Follow training logs live. PATH is a log file, a glob, a directory "
+                       "of logs, or - for standard input.")
+    t.add_argument("paths", nargs="+", metavar="PATH")
+
+    d = sub.add_parser("demo", parents=[follow], help="a simulated run with planted faults",
+                       description="Simulate a training run (a real log file written live, with a loss "
+                       "spike, a NaN and a stall planted) and watch it.")
+    d.add_argument("--speed", type=_positive_float, default=1.0, metavar="X",
+                   help="simulation speed multiplier (default 1)")
+    d.add_argument("--keep", action="store_true", help="keep the simulated log and print its path")
+
+    pa = sub.add_parser("parse", parents=[common], help="print the records of a log, once",
+                        description="Parse what the paths hold now and print the records.")
+    pa.add_argument("paths", nargs="+", metavar="PATH")
+    pa.add_argument("--output", "-o", choices=["jsonl", "csv", "table", "summary"], default="table")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "parse":
+            from runwatch.commands.parse import run_parse
+
+            return run_parse(args.paths, fmt=args.format, output=args.output,
+                             total_steps=args.total_steps, out=sys.stdout)
+        if args.command == "tail":
+            return _tail(args, args.paths)
+        if args.command == "demo":
+            return _demo(args)
+    except UsageError as e:
+        print(f"runwatch: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `runwatch parse … | head`: the reader left; not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 2
+
+
+def _stop_event() -> threading.Event:
+    """Set on SIGINT/SIGTERM so front ends stop cleanly."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    return stop
+
+
+def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) -> int:
+    from runwatch.engine import Engine, EngineOptions
+    from runwatch.headless import HeadlessPrinter
+    from runwatch.model import RunState
+
+    if paths.count("-") > 1:
+        raise UsageError("'-' (standard input) can be given only once")
+    opts = EngineOptions(fmt=getattr(args, "format", None), poll_only=args.poll,
+                         poll_interval=args.poll_interval, total_steps=getattr(args, "total_steps", None))
+    interval = args.interval or (2.0 if args.command == "demo" else 10.0)
+    stop = _stop_event()
+    engine = Engine(paths, opts)
+    printer = HeadlessPrinter(sys.stdout, sys.stderr, interval=interval, as_json=args.json)
+
+    def done(snaps: list) -> bool:  # type: ignore[type-arg]
+        if engine.all_ended:
+            return True
+        return until_done and bool(snaps) and all(s.state in (RunState.FINISHED, RunState.CRASHED)
+                                                  for s in snaps)
+
+    with engine:
+        snaps = printer.run(engine, stop.is_set, done)
+    if any(s.state == RunState.CRASHED for s in snaps):
+        return 1
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from runwatch.demo import DemoRun
+
+    tmp = tempfile.mkdtemp(prefix="runwatch-demo-")
+    log = Path(tmp) / "train.log"
+    log.touch()
+    sim = DemoRun(log, speed=args.speed)
+    print(f"runwatch demo: simulating a nanochat run into {log} "
+          "(planted: loss spike ~step 420, NaN at 760, 12 s stall at 950); Ctrl-C to stop",
+          file=sys.stderr)
+    sim.start()
+    try:
+        return _tail(args, [str(log)], until_done=True)
+    finally:
+        sim.stop()
+        sim.join(5.0)
+        if args.keep:
+            print(f"runwatch demo: log kept at {log}", file=sys.stderr)
+        else:
+            log.unlink(missing_ok=True)
+            os.rmdir(tmp)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

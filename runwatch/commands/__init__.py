@@ -1,0 +1,1 @@
+"""One module per one-shot command; `cli.py` parses arguments and calls them."""

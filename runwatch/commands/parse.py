@@ -1,0 +1,231 @@
+"""`runwatch parse`: the records of what the paths hold now (DESIGN §3)."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import math
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TextIO
+
+from runwatch.model import Record, json_number
+from runwatch.parsers.source import SourceParser
+from runwatch.watcher.discover import find_logs, rank_from_path
+from runwatch.watcher.tail import read_all
+
+
+class PathError(Exception):
+    pass
+
+
+def expand(paths: list[str]) -> list[Path]:
+    """Files named by the paths (globs and directories expanded), or a one-line error."""
+    files: list[Path] = []
+    for p in paths:
+        if p == "-":
+            raise PathError("parse reads files; use `runwatch tail -` for standard input")
+        matches = sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]
+        if not matches:
+            raise PathError(f"{p}: no file matches")
+        for m in matches:
+            path = Path(m)
+            if path.is_dir():
+                found = find_logs(path)
+                if not found:
+                    raise PathError(f"{m}: no training logs found in this directory")
+                files.extend(found)
+            elif not path.exists():
+                raise PathError(f"{m}: no such file")
+            elif not os.access(path, os.R_OK):
+                raise PathError(f"{m}: permission denied")
+            else:
+                files.append(path)
+    return files
+
+
+class _Counted:
+    """Records of one file, counting its lines and remembering its format."""
+
+    def __init__(self, path: Path, fmt: str | None, total_steps: int | None) -> None:
+        self.path, self.total_steps = path, total_steps
+        self.parser = SourceParser(str(path), fmt=fmt, rank=rank_from_path(str(path)))
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[Record]:
+        for batch in read_all(self.path):
+            self.lines += len(batch.lines)
+            yield from _fix_total(self.parser.feed(batch.lines, batch.first_line, batch.t), self.total_steps)
+        yield from _fix_total(self.parser.flush(), self.total_steps)
+
+
+def _fix_total(recs: list[Record], total: int | None) -> list[Record]:
+    if total is None:
+        return recs
+    return [replace(r, total_steps=total) if r.step is not None else r for r in recs]
+
+
+@dataclass
+class Summary:
+    """Counts and last values: a quick look at a log, and the benchmark's output."""
+
+    files: int = 0
+    lines: int = 0
+    formats: Counter[str] = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+    metric_count: Counter[str] = field(default_factory=Counter)
+    nonfinite: Counter[str] = field(default_factory=Counter)
+    last: dict[str, float] = field(default_factory=dict)
+    first_step: int | None = None
+    last_step: int | None = None
+    total_steps: int | None = None
+    ranks: set[int] = field(default_factory=set)
+
+    def add(self, rec: Record) -> None:
+        self.kinds[str(rec.kind)] += 1
+        if rec.event:
+            self.events[rec.event] += 1
+        if rec.step is not None:
+            if self.first_step is None:
+                self.first_step = rec.step
+            self.last_step = rec.step
+        if rec.total_steps is not None:
+            self.total_steps = rec.total_steps
+        if rec.rank is not None:
+            self.ranks.add(rec.rank)
+        for k, v in rec.metrics.items():
+            self.metric_count[k] += 1
+            self.last[k] = v
+            if not math.isfinite(v):
+                self.nonfinite[k] += 1
+
+    def render(self, seconds: float) -> str:
+        rate = self.lines / seconds if seconds > 0 else 0.0
+        out = [
+            f"files      {self.files}",
+            f"format     {', '.join(f'{k} ({v} files)' for k, v in self.formats.items()) or 'none detected'}",
+            f"lines      {self.lines}  ({seconds:.2f} s, {rate:,.0f} lines/s)",
+            f"records    {sum(self.kinds.values())}  " + "  ".join(f"{k}={v}" for k, v in sorted(self.kinds.items())),
+            f"steps      {self.first_step} → {self.last_step}" + (f" of {self.total_steps}" if self.total_steps else ""),
+        ]
+        if self.ranks:
+            out.append(f"ranks      {len(self.ranks)} ({min(self.ranks)}–{max(self.ranks)})")
+        if self.events:
+            out.append("events     " + "  ".join(f"{k}={v}" for k, v in sorted(self.events.items())))
+        if self.metric_count:
+            out.append("metric                      count        last   non-finite")
+            for k, n in sorted(self.metric_count.items(), key=lambda kv: (-kv[1], kv[0])):
+                out.append(f"  {k:<24} {n:>8}  {_num(self.last[k]):>12}   {self.nonfinite.get(k, 0) or ''}")
+        return "\n".join(out)
+
+
+def _num(v: float) -> str:
+    if not math.isfinite(v):
+        return str(json_number(v))
+    return f"{v:.6g}"
+
+
+CSV_SAMPLE = 5000
+CSV_FIXED = ["kind", "step", "total_steps", "rank", "t", "event", "message", "source", "line"]
+
+
+def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: int | None, out: TextIO) -> int:
+    from runwatch.cli import UsageError
+
+    try:
+        files = expand(paths)
+    except PathError as e:
+        raise UsageError(str(e)) from None
+    started = time.perf_counter()
+    summary = Summary(files=len(files))
+    writer = _Writer(output, out)
+    for f in files:
+        counted = _Counted(f, fmt, total_steps)
+        for rec in counted:
+            summary.add(rec)
+            writer.write(rec)
+        summary.lines += counted.lines
+        summary.formats[counted.parser.format or "none"] += 1
+    writer.close()
+    if output == "summary":
+        out.write(summary.render(time.perf_counter() - started) + "\n")
+    return 0
+
+
+class _Writer:
+    """Streams records in the chosen output; `summary` writes nothing per record."""
+
+    def __init__(self, output: str, out: TextIO) -> None:
+        self.output, self.out = output, out
+        self._csv: csv.writer | None = None  # type: ignore[valid-type]
+        self._metric_cols: list[str] = []
+        self._table_cols: list[str] = []
+        self._rows = 0
+        self._pending: list[Record] = []
+
+    def write(self, rec: Record) -> None:
+        if self.output == "jsonl":
+            self.out.write(json.dumps(rec.to_json(), allow_nan=False, ensure_ascii=False) + "\n")
+        elif self.output == "csv":
+            self._write_csv(rec)
+        elif self.output == "table":
+            self._write_table(rec)
+
+    def _write_csv(self, rec: Record) -> None:
+        """Columns are the metrics of the first CSV_SAMPLE records; later strangers go to `other_metrics`."""
+        if self._csv is None:
+            self._pending.append(rec)
+            if len(self._pending) >= CSV_SAMPLE:
+                self._start_csv()
+            return
+        self._csv_row(rec)
+
+    def _start_csv(self) -> None:
+        self._csv = csv.writer(self.out)
+        names: dict[str, None] = {}
+        for r in self._pending:
+            names.update(dict.fromkeys(r.metrics))
+        self._metric_cols = list(names)
+        self._csv.writerow(CSV_FIXED + self._metric_cols + ["other_metrics"])
+        pending, self._pending = self._pending, []
+        for r in pending:
+            self._csv_row(r)
+
+    def _csv_row(self, rec: Record) -> None:
+        assert self._csv is not None
+        d = rec.to_json()
+        row = [d.get(c, "") if d.get(c) is not None else "" for c in CSV_FIXED]
+        row += [_csv_num(rec.metrics[c]) if c in rec.metrics else "" for c in self._metric_cols]
+        extra = {k: json_number(v) for k, v in rec.metrics.items() if k not in self._metric_cols}
+        row.append(json.dumps(extra, allow_nan=False) if extra else "")
+        self._csv.writerow(row)
+
+    def _write_table(self, rec: Record) -> None:
+        if self._rows % 40 == 0:
+            if not self._table_cols and rec.metrics:
+                self._table_cols = list(rec.metrics)[:7]
+            head = f"{'kind':<10} {'step':>8} {'rank':>4}  " + " ".join(f"{c[:12]:>12}" for c in self._table_cols)
+            self.out.write(head + "  detail\n")
+        self._rows += 1
+        cells = " ".join(f"{_num(rec.metrics[c]) if c in rec.metrics else '':>12}" for c in self._table_cols)
+        others = [f"{k}={_num(v)}" for k, v in rec.metrics.items() if k not in self._table_cols]
+        detail = rec.event + ": " + (rec.message or "") if rec.event else " ".join(others)
+        step = "" if rec.step is None else str(rec.step)
+        rank = "" if rec.rank is None else str(rec.rank)
+        self.out.write(f"{rec.kind!s:<10} {step:>8} {rank:>4}  {cells}  {detail[:160]}\n")
+
+    def close(self) -> None:
+        if self.output == "csv" and self._csv is None:
+            self._start_csv()
+        self.out.flush()
+
+
+def _csv_num(v: float) -> str:
+    return str(json_number(v)) if not math.isfinite(v) else repr(v)
+

@@ -1,0 +1,495 @@
+"""TOML configuration → frozen, validated settings (DESIGN §4).
+
+Every problem is a `ConfigError` raised before anything starts, naming the
+file (or the `--rule` flag) and the key: `runwatch.toml: rules.stall.after:
+not a duration: '10 minutes' (use 90s, 10m, 2h)`. Durations are strings with
+a unit everywhere ("90s", "10m", "2h", "1h30m"; see `runwatch.durations`); a
+bare number for a duration is refused. Numbers may not be negative. Relative
+paths are relative to the config file's directory; `~` is expanded.
+
+Every key
+---------
+``[rules.<rule id>]`` (one table per rule, all optional; ids as `runwatch rules` lists them)
+    enabled          bool      run the rule at all (default true)
+    severity         string    info | warning | critical (default: the rule's own)
+    for              duration  how long the condition must hold before firing
+    resolve_after    duration  how long it must be gone before resolving
+    repeat_interval  duration  re-notify this often while firing (unless acknowledged; "0s": never)
+    <param>          …         the rule's own parameters, as `runwatch rules` prints them
+
+``[[sinks]]`` (any number; none means alerts go only to the terminal/log)
+    type             string    slack | webhook | command | file | terminal (required)
+    name             string    a label for logs and `runwatch` messages (default: the type)
+    min_severity     string    info | warning | critical: send only alerts at least this severe
+    rules            [string]  send only alerts of these rules (default: all)
+    send_resolved    bool      also send "resolved" (default true)
+    slack, webhook:
+      webhook_url_env string   the NAME of the environment variable that holds the URL (required);
+                               the URL itself never goes in the file (`url`/`webhook_url` are refused)
+      timeout        duration  per request (default 10s)
+      host           string    slack only: the host name shown in messages (default: this host)
+    command:
+      run            [string]  argv, no shell (required); the alert arrives as JSON on stdin
+      timeout        duration  per run (default 30s)
+      attempts       int       tries on failure (default 3)
+    file:
+      path           string    JSON lines are appended here (required)
+      fsync          bool      fsync after every line (default false)
+    terminal:        (no keys)
+
+``[state]``
+    dir              string    the state directory (default: the platform's user state dir, `runwatch/`)
+
+``[watch]``
+    interval         duration  status line interval in headless mode (default 10s)
+    poll             bool      rely on polling only, no inotify (default false)
+    poll_interval    duration  seconds between stat polls (default 1s)
+
+Flags: `--rule RULE.PARAM=VALUE` (repeatable) overrides `[rules.RULE]` keys
+with the same validation; the value is text (`true`, `30s`, `2.5`,
+`loss,val_loss` for lists).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runwatch.alerts.types import RuleTiming
+from runwatch.durations import HINT, parse_duration
+from runwatch.model import Severity
+
+CONFIG_ALIASES = {"for": "for_s", "resolve_after": "resolve_after_s", "repeat_interval": "repeat_interval_s"}
+"""Config key → rule `Params` field where they differ (as `runwatch.alerts.rules.base.CONFIG_ALIASES`)."""
+_FIELD_KEYS = {v: k for k, v in CONFIG_ALIASES.items()}
+
+SINK_TYPES = ("slack", "webhook", "command", "file", "terminal")
+_SINK_COMMON = ("type", "name", "min_severity", "rules", "send_resolved")
+_SINK_KEYS: dict[str, tuple[str, ...]] = {
+    "slack": ("webhook_url_env", "timeout", "host"),
+    "webhook": ("webhook_url_env", "timeout"),
+    "command": ("run", "timeout", "attempts"),
+    "file": ("path", "fsync"),
+    "terminal": (),
+}
+_SECRET_KEYS = ("url", "webhook_url", "token", "webhook")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SECTIONS = ("rules", "sinks", "state", "watch")
+_WATCH_KEYS = ("interval", "poll", "poll_interval")
+
+Registry = Mapping[str, Any]
+"""Rule id → rule class (with `id`, `default_severity`, `Params`), as `alerts.rules.all_rules()`."""
+
+
+class ConfigError(ValueError):
+    """A bad config file or flag; the message names the file or flag and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class SinkConfig:
+    """One `[[sinks]]` table, validated; `build_kwargs()` feeds `alerts.sinks.factory.build_sink`."""
+
+    type: str
+    name: str | None = None
+    min_severity: Severity = Severity.INFO
+    rules: tuple[str, ...] = ()
+    send_resolved: bool = True
+    webhook_url_env: str | None = None
+    webhook_url: str | None = field(default=None, repr=False)
+    """Only from the `--webhook URL` flag, never from a file."""
+    timeout: float | None = None
+    run: tuple[str, ...] | None = None
+    attempts: int | None = None
+    path: Path | None = None
+    fsync: bool | None = None
+    host: str | None = None
+
+    def build_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `build_sink` (settings left unset are left out)."""
+        out: dict[str, Any] = {"type": self.type, "min_severity": str(self.min_severity),
+                               "rules": list(self.rules) or None, "send_resolved": self.send_resolved}
+        for key in ("name", "webhook_url_env", "webhook_url", "timeout", "attempts", "fsync", "host"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.run is not None:
+            out["run"] = list(self.run)
+        if self.path is not None:
+            out["path"] = self.path
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class WatchConfig:
+    interval: float = 10.0
+    poll: bool = False
+    poll_interval: float = 1.0
+
+
+@dataclass(frozen=True)
+class Config:
+    rule_params: Mapping[str, Any]
+    """Rule id → its `Params` instance, for every rule of the registry (defaults filled in)."""
+    sinks: tuple[SinkConfig, ...] = ()
+    state_dir: Path | None = None
+    """None: the platform default (`alerts.store.default_state_dir()`)."""
+    watch: WatchConfig = WatchConfig()
+    path: Path | None = None
+    """The file this came from, if any."""
+
+    @classmethod
+    def default(cls, *, registry: Registry | None = None) -> Config:
+        """Every rule with its defaults, no sinks: what runs without a config file."""
+        reg = _registry(registry)
+        return cls(rule_params={rid: rc.Params() for rid, rc in reg.items()})
+
+    def timings(self) -> dict[str, RuleTiming]:
+        """Rule id → lifecycle timing, for `AlertManager`."""
+        d = RuleTiming()
+        return {rid: RuleTiming(getattr(p, "for_s", d.for_s), getattr(p, "resolve_after_s", d.resolve_after_s),
+                                getattr(p, "repeat_interval_s", d.repeat_interval_s))
+                for rid, p in self.rule_params.items()}
+
+    def enabled(self) -> list[str]:
+        """Ids of the enabled rules, in registry order."""
+        return [rid for rid, p in self.rule_params.items() if getattr(p, "enabled", True)]
+
+
+def load_config(path: Path | str | None, *, overrides: Sequence[str] = (),
+                registry: Registry | None = None) -> Config:
+    """Read and validate `path` (None: defaults), then apply `--rule` overrides.
+
+    Raises ConfigError naming the file or flag and the key at fault.
+    """
+    reg = _registry(registry)
+    p = Path(path) if path is not None else None
+    data = _read_toml(p) if p is not None else {}
+    origin = str(p) if p is not None else "(defaults)"
+    base = p.parent if p is not None else Path.cwd()
+    for key in data:
+        if key not in _SECTIONS:
+            raise ConfigError(f"{origin}: {key}: unknown section{_suggest(key, _SECTIONS)} "
+                              f"(known: {', '.join(_SECTIONS)})")
+    values = _rule_tables(data.get("rules", {}), reg, origin)
+    for text in overrides:
+        rule, key, value = _override(text, reg)
+        values.setdefault(rule, {})[key] = value
+    params = {rid: _make_params(rc, values.get(rid, {}), origin) for rid, rc in reg.items()}
+    sinks = _sinks(data.get("sinks", []), reg, origin, base)
+    state = _table(data.get("state", {}), "state", origin)
+    _known(state, ("dir",), "state", origin)
+    state_dir = _path(state["dir"], "state.dir", origin, base) if "dir" in state else None
+    return Config(rule_params=params, sinks=sinks, state_dir=state_dir,
+                  watch=_watch(data.get("watch", {}), origin), path=p)
+
+
+# ── reading ────────────────────────────────────────────────────────────────
+
+def _registry(registry: Registry | None) -> Registry:
+    if registry is not None:
+        return registry
+    from runwatch.alerts.rules import all_rules
+
+    return all_rules()
+
+
+def _read_toml(p: Path) -> dict[str, Any]:
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read the config file: {e.strerror or e}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+
+
+# ── rules ──────────────────────────────────────────────────────────────────
+
+@dataclass(frozen=True, slots=True)
+class _Param:
+    key: str
+    """The config key."""
+    field: str
+    kind: str
+    """bool | int | float | duration | severity | str | names"""
+
+
+def _params_of(rule_cls: Any) -> dict[str, _Param]:
+    out: dict[str, _Param] = {}
+    for f in dataclasses.fields(rule_cls.Params):
+        key = _FIELD_KEYS.get(f.name, f.name)
+        out[key] = _Param(key, f.name, _kind(f))
+    return out
+
+
+def _kind(f: dataclasses.Field[Any]) -> str:
+    d = f.default
+    if f.name == "severity":
+        return "severity"
+    if f.metadata.get("duration"):
+        return "duration"
+    for kind, typ in (("bool", bool), ("int", int), ("float", float), ("str", str), ("names", tuple)):
+        if isinstance(d, typ):
+            return kind
+    return "any"
+
+
+def _rule_tables(rules: Any, reg: Registry, origin: str) -> dict[str, dict[str, Any]]:
+    """`[rules.*]` → rule id → {field: value}, every value checked and converted."""
+    rules = _table(rules, "rules", origin)
+    out: dict[str, dict[str, Any]] = {}
+    for rid, table in rules.items():
+        where = f"rules.{rid}"
+        if rid not in reg:
+            raise ConfigError(f"{origin}: {where}: unknown rule{_suggest(rid, reg)} (known: {', '.join(reg)})")
+        table = _table(table, where, origin)
+        spec = _params_of(reg[rid])
+        for key, value in table.items():
+            param = _param(spec, rid, key, origin)
+            out.setdefault(rid, {})[param.field] = _value(param, value, f"{origin}: {where}.{key}")
+    return out
+
+
+def _param(spec: dict[str, _Param], rid: str, key: str, origin: str) -> _Param:
+    if key in spec:
+        return spec[key]
+    hint = " (write it as `for`)" if key in CONFIG_ALIASES.values() else _suggest(key, spec)
+    raise ConfigError(f"{origin}: rules.{rid}.{key}: unknown key{hint} (known: {', '.join(spec)})")
+
+
+def _value(p: _Param, v: Any, where: str) -> Any:
+    """A TOML value as the parameter's type; ConfigError (prefixed `where`) when it is not one."""
+    if p.kind == "duration":
+        if not isinstance(v, str):
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                raise ConfigError(f"{where}: a duration needs a unit: {v!r} (write \"{v}s\" or \"{v}m\")")
+            raise ConfigError(f"{where}: not a duration: {_show(v)} ({HINT})")
+        try:
+            return parse_duration(v)
+        except ValueError as e:
+            raise ConfigError(f"{where}: {e}") from None
+    if p.kind == "bool":
+        if not isinstance(v, bool):
+            raise ConfigError(f"{where}: expected true or false, got {_show(v)}")
+        return v
+    if p.kind in ("int", "float"):
+        return _number(v, where, whole=p.kind == "int")
+    if p.kind == "severity":
+        return _severity(v, where)
+    if p.kind == "str":
+        if not isinstance(v, str):
+            raise ConfigError(f"{where}: expected a string, got {_show(v)}")
+        return v
+    if p.kind == "names":
+        return _names(v, where)
+    return v
+
+
+def _number(v: Any, where: str, *, whole: bool) -> int | float:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ConfigError(f"{where}: expected a {'whole ' if whole else ''}number, got {_show(v)}")
+    if not math.isfinite(v):
+        raise ConfigError(f"{where}: expected a finite number, got {v!r}")
+    if v < 0:
+        raise ConfigError(f"{where}: must not be negative, got {v!r}")
+    if whole:
+        if v != int(v):
+            raise ConfigError(f"{where}: expected a whole number, got {v!r}")
+        return int(v)
+    return float(v)
+
+
+def _severity(v: Any, where: str) -> Severity:
+    try:
+        return Severity(v)
+    except ValueError:
+        names = " | ".join(s.value for s in Severity)
+        raise ConfigError(f"{where}: expected {names}, got {_show(v)}") from None
+
+
+def _names(v: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ConfigError(f"{where}: expected a list of strings, got {_show(v)}")
+    return tuple(v)
+
+
+def _make_params(rule_cls: Any, fields: dict[str, Any], origin: str) -> Any:
+    try:
+        return rule_cls.Params(**fields)
+    except (TypeError, ValueError) as e:  # a rule's own cross-field check (__post_init__)
+        raise ConfigError(f"{origin}: rules.{rule_cls.id}: {e}") from None
+
+
+def _override(text: str, reg: Registry) -> tuple[str, str, Any]:
+    """`RULE.PARAM=VALUE` → (rule id, field, value), validated as the file would be."""
+    lhs, eq, raw = text.partition("=")
+    rid, dot, key = lhs.strip().partition(".")
+    if not eq or not dot or not rid or not key:
+        raise ConfigError(f"--rule {text}: expected RULE.PARAM=VALUE (e.g. --rule stall.after=30m)")
+    flag = f"--rule {rid}.{key}"
+    if rid not in reg:
+        raise ConfigError(f"{flag}: unknown rule {rid!r}{_suggest(rid, reg)} (known: {', '.join(reg)})")
+    spec = _params_of(reg[rid])
+    if key not in spec:
+        raise ConfigError(f"{flag}: unknown key {key!r}{_suggest(key, spec)} (known: {', '.join(spec)})")
+    param = spec[key]
+    return rid, param.field, _value(param, _from_text(param.kind, raw.strip(), flag), flag)
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _from_text(kind: str, raw: str, flag: str) -> Any:
+    """Flag text as the TOML value it stands for (then checked like one)."""
+    if kind == "bool":
+        low = raw.lower()
+        if low in _TRUE + _FALSE:
+            return low in _TRUE
+        raise ConfigError(f"{flag}: expected true or false, got {raw!r}")
+    if kind in ("int", "float"):
+        try:
+            return int(raw) if re.fullmatch(r"[+-]?\d+", raw) else float(raw)
+        except ValueError:
+            raise ConfigError(f"{flag}: expected a number, got {raw!r}") from None
+    if kind == "names":
+        return [x.strip() for x in raw.split(",") if x.strip()]
+    return raw
+
+
+# ── sinks, state, watch ────────────────────────────────────────────────────
+
+def _sinks(items: Any, reg: Registry, origin: str, base: Path) -> tuple[SinkConfig, ...]:
+    if not isinstance(items, list):
+        raise ConfigError(f"{origin}: sinks: expected [[sinks]] tables (an array of tables)")
+    return tuple(_sink(item, i, reg, origin, base) for i, item in enumerate(items))
+
+
+def _sink(item: Any, i: int, reg: Registry, origin: str, base: Path) -> SinkConfig:
+    where = f"sinks[{i}]"
+    t = _table(item, where, origin)
+    kind = t.get("type")
+    if kind not in SINK_TYPES:
+        got = "missing" if kind is None else f"got {_show(kind)}"
+        raise ConfigError(f"{origin}: {where}.type: expected {' | '.join(SINK_TYPES)}, {got}")
+    for key in t:
+        if key in _SECRET_KEYS and kind in ("slack", "webhook"):
+            raise ConfigError(f"{origin}: {where}.{key}: secrets never go in the config file; put the URL in "
+                              f"an environment variable and name it: webhook_url_env = \"SLACK_WEBHOOK_URL\"")
+    _known(t, _SINK_COMMON + _SINK_KEYS[kind], f"{where} ({kind})", origin, prefix=where)
+    w = f"{origin}: {where}"
+    kw: dict[str, Any] = {"type": kind}
+    if "name" in t:
+        kw["name"] = _string(t["name"], f"{w}.name")
+    if "min_severity" in t:
+        kw["min_severity"] = _severity(t["min_severity"], f"{w}.min_severity")
+    if "rules" in t:
+        kw["rules"] = _names(t["rules"], f"{w}.rules")
+        for rid in kw["rules"]:
+            if rid not in reg:
+                raise ConfigError(f"{w}.rules: unknown rule {rid!r}{_suggest(rid, reg)}")
+    for key in ("send_resolved", "fsync"):
+        if key in t:
+            kw[key] = _value(_Param(key, key, "bool"), t[key], f"{w}.{key}")
+    if "timeout" in t:
+        kw["timeout"] = _positive_duration(t["timeout"], f"{w}.timeout")
+    if "attempts" in t:
+        kw["attempts"] = _number(t["attempts"], f"{w}.attempts", whole=True)
+    if "host" in t:
+        kw["host"] = _string(t["host"], f"{w}.host")
+    if kind in ("slack", "webhook"):
+        kw["webhook_url_env"] = _env_name(t.get("webhook_url_env"), f"{w}.webhook_url_env")
+    if kind == "command":
+        kw["run"] = _argv(t.get("run"), f"{w}.run")
+    if kind == "file":
+        if "path" not in t:
+            raise ConfigError(f"{w}.path: required for a file sink (where to append JSON lines)")
+        kw["path"] = _path(t["path"], f"{where}.path", origin, base)
+    return SinkConfig(**kw)
+
+
+def _env_name(v: Any, where: str) -> str:
+    if v is None:
+        raise ConfigError(f"{where}: required: the name of the environment variable holding the URL "
+                          f"(e.g. \"SLACK_WEBHOOK_URL\")")
+    if not isinstance(v, str) or not _ENV_NAME.fullmatch(v):
+        # Never echo the value: it may be the URL itself, pasted in the wrong place.
+        raise ConfigError(f"{where}: must be the NAME of an environment variable (like SLACK_WEBHOOK_URL), "
+                          f"not the URL; set the variable to the URL in the daemon's environment")
+    return v
+
+
+def _argv(v: Any, where: str) -> tuple[str, ...]:
+    if v is None:
+        raise ConfigError(f"{where}: required for a command sink: the program and its arguments as a list")
+    if isinstance(v, str):
+        raise ConfigError(f"{where}: must be a list (argv), not a string: run = [\"notify-send\", \"runwatch\"]; "
+                          f"no shell is used")
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
+        raise ConfigError(f"{where}: expected a non-empty list of non-empty strings, got {_show(v)}")
+    return tuple(v)
+
+
+def _watch(t: Any, origin: str) -> WatchConfig:
+    t = _table(t, "watch", origin)
+    _known(t, _WATCH_KEYS, "watch", origin)
+    kw: dict[str, Any] = {}
+    for key in ("interval", "poll_interval"):
+        if key in t:
+            kw[key] = _positive_duration(t[key], f"{origin}: watch.{key}")
+    if "poll" in t:
+        kw["poll"] = _value(_Param("poll", "poll", "bool"), t["poll"], f"{origin}: watch.poll")
+    return WatchConfig(**kw)
+
+
+def _positive_duration(v: Any, where: str) -> float:
+    s = _value(_Param("", "", "duration"), v, where)
+    if s <= 0:
+        raise ConfigError(f"{where}: must be longer than 0s, got {_show(v)}")
+    return float(s)
+
+
+def _path(v: Any, where: str, origin: str, base: Path) -> Path:
+    if not isinstance(v, str) or not v:
+        raise ConfigError(f"{origin}: {where}: expected a path (a string), got {_show(v)}")
+    p = Path(os.path.expanduser(v))
+    return p if p.is_absolute() else base / p
+
+
+def _string(v: Any, where: str) -> str:
+    if not isinstance(v, str):
+        raise ConfigError(f"{where}: expected a string, got {_show(v)}")
+    return v
+
+
+def _table(v: Any, where: str, origin: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise ConfigError(f"{origin}: {where}: expected a table ([{where}]), got {_show(v)}")
+    return v
+
+
+def _known(t: Mapping[str, Any], keys: Sequence[str], what: str, origin: str, prefix: str | None = None) -> None:
+    for key in t:
+        if key not in keys:
+            raise ConfigError(f"{origin}: {prefix or what}.{key}: unknown key for {what}{_suggest(key, keys)} "
+                              f"(known: {', '.join(keys) or 'none'})")
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _show(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,85 @@
+"""Durations as people write them ("90s", "10m", "1h30m") and as code keeps them (float seconds).
+
+Config files and flags speak the first language, everything else the second
+(STYLE habit 10). The grammar is Prometheus's: one or more `NUMBER UNIT`
+parts, largest unit first, each unit at most once, no spaces. Units: `ms`,
+`s`, `m`, `h`, `d`, `w`. Numbers may have a fraction (`1.5h`). A bare number
+is refused: "5" could mean seconds or minutes, and a wrong guess silences an
+alert for an hour.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+UNITS: dict[str, float] = {"w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+"""Seconds per unit, largest first (the order parts must come in)."""
+
+HINT = "use 90s, 10m, 2h"
+_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ms|[wdhms])")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `text` ("90s", "10m", "2h", "1d", "1h30m", "500ms").
+
+    Raises ValueError naming what is wrong: empty, no unit, unknown unit,
+    negative, units out of order or repeated.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"not a duration: {text!r} ({HINT})")
+    s = text.strip()
+    if not s:
+        raise ValueError(f"empty duration ({HINT})")
+    if s.startswith("-"):
+        raise ValueError(f"negative duration: {text!r}")
+    if _is_number(s):
+        raise ValueError(f"duration without a unit: {text!r} (write {s}s or {s}m)")
+    total, pos, last_rank = 0.0, 0, -1
+    order = list(UNITS)
+    while pos < len(s):
+        m = _PART.match(s, pos)
+        if m is None:
+            raise ValueError(f"not a duration: {text!r} ({HINT})")
+        number, unit = m.groups()
+        rank = order.index(unit)
+        if rank <= last_rank:
+            problem = "repeats" if rank == last_rank else "comes after a smaller unit in"
+            raise ValueError(f"not a duration: {text!r}: unit {unit!r} {problem} it (write largest first: 1h30m)")
+        total += float(number) * UNITS[unit]
+        pos, last_rank = m.end(), rank
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact-enough text for `seconds`: 5400 → "1h30m", 90 → "1m30s", 0.25 → "250ms".
+
+    `parse_duration(format_duration(x)) == x` for whole milliseconds.
+    """
+    if not math.isfinite(seconds):
+        raise ValueError(f"not a finite duration: {seconds!r}")
+    if seconds < 0:
+        return "-" + format_duration(-seconds)
+    ms = round(seconds * 1000)
+    if ms == 0:
+        return "0s"
+    parts: list[str] = []
+    rest = ms
+    for unit in ("w", "d", "h", "m"):
+        size = round(UNITS[unit] * 1000)
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    if rest:
+        if rest % 1000 == 0:
+            parts.append(f"{rest // 1000}s")
+        elif rest < 1000 and not parts:
+            parts.append(f"{rest}ms")
+        else:
+            parts.append(f"{rest / 1000:g}s")
+    return "".join(parts)
+
+
+def _is_number(s: str) -> bool:
+    return _NUMBER.fullmatch(s) is not None

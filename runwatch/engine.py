@@ -1,0 +1,319 @@
+"""The monitor: owns the sources, feeds the parsers, updates run state.
+
+Sources (file followers, directory watchers, a stdin reader) run on their
+own threads and only enqueue what they read; one worker thread parses and
+applies records, so run state has a single writer. Front ends (headless
+printer, TUI, daemon) call `snapshots()` and draw what they get.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from runwatch.model import Event, Kind, Record, RunSnapshot
+from runwatch.parsers.source import SourceParser
+from runwatch.state.run import RunTracker
+from runwatch.watcher.discover import DirectoryWatcher, find_logs, rank_from_path
+from runwatch.watcher.stdin import StreamReader
+from runwatch.watcher.tail import FileFollower, LineBatch, Notice, peek_tail
+
+PREVIEW_MIN_BYTES = 4 << 20
+"""Files larger than this get a quick look at their tail before history is read."""
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    fmt: str | None = None
+    poll_only: bool = False
+    poll_interval: float = 1.0
+    total_steps: int | None = None
+    preview: bool = True
+
+
+@dataclass
+class _Run:
+    """One training run: one or more files (ranks) or stdin."""
+
+    name: str
+    label: str
+    tracker: RunTracker
+    parsers: dict[str, SourceParser] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    """The current problem of each source (waiting, denied …); cleared when lines flow."""
+    preview: RunTracker | None = None
+    history_pending: set[str] = field(default_factory=set)
+    ended: bool = False
+    format: str | None = None
+
+
+class Engine:
+    """Follows the given paths and keeps a RunTracker per run."""
+
+    def __init__(
+        self,
+        paths: list[str],
+        options: EngineOptions | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        stdin: object | None = None,
+    ) -> None:
+        self.options = options or EngineOptions()
+        self._clock = clock
+        self._stdin = stdin
+        self._queue: queue.Queue[tuple] = queue.Queue()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._version = 0
+        self._runs: list[_Run] = []
+        self._run_of_source: dict[str, _Run] = {}
+        self._rank_of_source: dict[str, int | None] = {}
+        self._threads: list = []
+        self._worker: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._notices: list[Notice] = []
+        self._dir_runs: dict[str, tuple[_Run, list[Path]]] = {}
+        self._plan(paths)
+
+    # -- setup -------------------------------------------------------------
+
+    def _plan(self, paths: list[str]) -> None:
+        for p in paths:
+            if p == "-":
+                self._add_run("stdin", "-")
+                continue
+            matches = sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]
+            if not matches:
+                matches = [p]
+            for m in matches:
+                if os.path.isdir(m):
+                    self._plan_directory(Path(m))
+                else:
+                    run = self._add_run(Path(m).stem or m, m)
+                    self._attach_file(run, m, rank_from_path(m))
+
+    def _plan_directory(self, d: Path) -> None:
+        run = self._add_run(d.resolve().name or str(d), str(d))
+        found = find_logs(d)
+        self._dir_runs[str(d)] = (run, found)
+        for f in found:
+            self._attach_file(run, str(f), rank_from_path(str(f)))
+
+    def _add_run(self, name: str, label: str) -> _Run:
+        taken = {r.name for r in self._runs}
+        base, n = name, 2
+        while name in taken:
+            name, n = f"{base}-{n}", n + 1
+        run = _Run(name=name, label=label, tracker=RunTracker(name, label))
+        self._runs.append(run)
+        return run
+
+    def _attach_file(self, run: _Run, path: str, rank: int | None) -> None:
+        if path in self._run_of_source:
+            return
+        self._run_of_source[path] = run
+        self._rank_of_source[path] = rank
+        run.parsers[path] = SourceParser(path, fmt=self.options.fmt, rank=rank)
+        run.history_pending.add(path)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        self._preview_large_files()
+        self._worker = threading.Thread(target=self._work, name="runwatch-engine", daemon=True)
+        self._worker.start()
+        for run in self._runs:
+            for path in list(run.parsers):
+                self._start_follower(path)
+            if run.label == "-":
+                self._start_stdin(run)
+        for d, (run, found) in self._dir_runs.items():
+            w = DirectoryWatcher(
+                Path(d),
+                lambda p, run=run: self._queue.put(("new_file", str(p), run)),
+                poll_interval=self.options.poll_interval,
+                use_inotify=not self.options.poll_only,
+                known=found,
+                on_notice=lambda n: self._queue.put(("notice", n)),
+            )
+            w.start()
+            self._threads.append(w)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for t in self._threads:
+            t.stop()
+        for t in self._threads:
+            t.join(5.0)
+        self._threads.clear()
+        self._queue.put(("stop",))
+        if self._worker is not None:
+            self._worker.join(5.0)
+            self._worker = None
+
+    def __enter__(self) -> Engine:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _start_follower(self, path: str) -> None:
+        f = FileFollower(
+            path,
+            lambda b: self._queue.put(("batch", b)),
+            lambda n: self._queue.put(("notice", n)),
+            poll_interval=self.options.poll_interval,
+            use_inotify=not self.options.poll_only,
+            rank=self._rank_of_source.get(path),
+        )
+        f.start()
+        self._threads.append(f)
+
+    def _start_stdin(self, run: _Run) -> None:
+        run.parsers["-"] = SourceParser("-", fmt=self.options.fmt)
+        self._run_of_source["-"] = run
+        kwargs = {"stream": self._stdin} if self._stdin is not None else {}
+        r = StreamReader(
+            lambda b: self._queue.put(("batch", b)),
+            on_eof=lambda: self._queue.put(("eof", "-")),
+            **kwargs,
+        )
+        r.start()
+        self._threads.append(r)
+
+    def _preview_large_files(self) -> None:
+        """Show a big log's latest state at once; its history fills in behind."""
+        if not self.options.preview:
+            return
+        for run in self._runs:
+            for path in run.parsers:
+                try:
+                    big = os.path.getsize(path) >= PREVIEW_MIN_BYTES
+                except OSError:
+                    continue
+                if not big:
+                    continue
+                lines = peek_tail(path)
+                parser = SourceParser(path, fmt=self.options.fmt, rank=self._rank_of_source.get(path))
+                recs = parser.feed(lines, 0, self._clock()) + parser.flush()
+                preview = run.preview or RunTracker(run.name, run.label)
+                preview.apply_many(recs, self._clock())
+                run.preview = preview
+
+    # -- worker ------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            items = [item]
+            try:  # drain what is waiting so one snapshot covers a burst
+                while len(items) < 256:
+                    items.append(self._queue.get_nowait())
+            except queue.Empty:
+                pass
+            with self._changed:
+                for it in items:
+                    if it[0] == "stop":
+                        self._flush_all()
+                        self._version += 1
+                        self._changed.notify_all()
+                        return
+                    self._handle(it)
+                self._version += 1
+                self._changed.notify_all()
+
+    def _handle(self, item: tuple) -> None:
+        kind = item[0]
+        now = self._clock()
+        if kind == "batch":
+            b: LineBatch = item[1]
+            run = self._run_of_source.get(b.source)
+            if run is None:
+                return
+            parser = run.parsers[b.source]
+            recs = parser.feed(b.lines, b.first_line, b.t)
+            if recs:
+                run.tracker.apply_many(self._with_total(recs), now)
+            run.format = run.format or parser.format
+            if b.lines:
+                run.notes.pop(b.source, None)
+            if not b.history:
+                run.history_pending.discard(b.source)
+        elif kind == "notice":
+            n: Notice = item[1]
+            self._notices.append(n)
+            run = self._run_of_source.get(n.source)
+            if n.message.startswith("caught up") and run is not None:
+                run.history_pending.discard(n.source)
+            elif run is not None and (n.level != "info" or "waiting" in n.message):
+                run.notes[n.source] = n.message
+        elif kind == "eof":
+            run = self._run_of_source.get(item[1])
+            if run is not None:
+                parser = run.parsers[item[1]]
+                recs = parser.flush()
+                recs.append(Record(Kind.EVENT, event=Event.EXIT, t=now, source=item[1],
+                                   message="input ended"))
+                run.tracker.apply_many(self._with_total(recs), now)
+                run.ended = True
+        elif kind == "new_file":
+            path, run = item[1], item[2]
+            if path not in self._run_of_source and not self._stopping.is_set():
+                self._attach_file(run, path, rank_from_path(path))
+                self._start_follower(path)
+
+    def _with_total(self, recs: list[Record]) -> list[Record]:
+        total = self.options.total_steps
+        if total is None:
+            return recs
+        return [replace(r, total_steps=total) if r.step is not None else r for r in recs]
+
+    def _flush_all(self) -> None:
+        now = self._clock()
+        for run in self._runs:
+            for parser in run.parsers.values():
+                recs = parser.flush()
+                if recs:
+                    run.tracker.apply_many(self._with_total(recs), now)
+
+    # -- reading -----------------------------------------------------------
+
+    def snapshots(self) -> list[RunSnapshot]:
+        now = self._clock()
+        with self._lock:
+            return [self._snapshot(run, now) for run in self._runs]
+
+    def _snapshot(self, run: _Run, now: float) -> RunSnapshot:
+        catching_up = bool(run.history_pending) and run.preview is not None
+        tracker = run.preview if catching_up and run.preview is not None else run.tracker
+        snap = tracker.snapshot(now)
+        notes = tuple(run.notes.values())
+        if catching_up:
+            notes = ("reading history; showing the latest lines first",) + notes
+        return replace(snap, run=run.name, source=run.label, format=run.format, notes=notes)
+
+    def take_notices(self) -> list[Notice]:
+        """Notices since the last call (waiting for a file, rotated, permission denied …)."""
+        with self._lock:
+            out, self._notices = self._notices, []
+            return out
+
+    def wait(self, timeout: float) -> bool:
+        """Block until state changes or the timeout passes; True if it changed."""
+        with self._changed:
+            v = self._version
+            self._changed.wait_for(lambda: self._version != v, timeout)
+            return self._version != v
+
+    @property
+    def all_ended(self) -> bool:
+        """True when every source is a stream that has ended (stdin at EOF)."""
+        with self._lock:
+            return bool(self._runs) and all(r.ended for r in self._runs)

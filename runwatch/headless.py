@@ -1,0 +1,220 @@
+"""Line mode: status lines (or JSON objects) at a steady interval.
+
+What `runwatch tail` prints when there is no terminal (tmux pipes, nohup,
+cron, `| tee`), and with `--headless`. It reads only snapshots.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TextIO
+
+from runwatch.model import Kind, Record, RunSnapshot, RunState, json_number
+
+# Metrics shown in a status line, in this order, when present.
+LINE_METRICS = ("loss", "val_loss", "grad_norm", "lr", "step_time", "tokens_per_sec", "mfu")
+FATAL_EVENTS = {"oom", "nccl_timeout", "nccl_error", "traceback", "child_failed", "killed",
+                "segfault", "time_limit", "xid"}
+
+
+class SnapshotSource(Protocol):
+    def snapshots(self) -> list[RunSnapshot]: ...
+    def wait(self, timeout: float) -> bool: ...
+    def take_notices(self) -> list[Any]: ...
+    @property
+    def all_ended(self) -> bool: ...
+
+
+def iso_utc(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def fmt_duration(s: float | None) -> str:
+    """Seconds as a short human duration: 42s, 3m05s, 2h14m, 3d04h."""
+    if s is None or not math.isfinite(s):
+        return "?"
+    s = max(0.0, s)
+    if s < 60:
+        return f"{s:.0f}s" if s >= 10 or s == int(s) else f"{s:.1f}s"
+    m, sec = divmod(int(s), 60)
+    if m < 60:
+        return f"{m}m{sec:02d}s"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h}h{m:02d}m"
+    d, h = divmod(h, 24)
+    return f"{d}d{h:02d}h"
+
+
+def fmt_value(name: str, v: float) -> str:
+    """A metric value short and readable, units where they help."""
+    if not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("Inf" if v > 0 else "-Inf")
+    if name == "step_time":
+        return f"{v * 1000:.0f}ms" if v < 10 else f"{v:.1f}s"
+    if name in ("tokens_per_sec", "samples_per_sec"):
+        for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if abs(v) >= div:
+                return f"{v / div:.2f}{suffix}"
+        return f"{v:.0f}"
+    if name == "mfu":
+        return f"{v:.1f}%"
+    if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+        return f"{v:.2e}"
+    return f"{v:.4g}"
+
+
+SHORT = {"tokens_per_sec": "tok/s", "samples_per_sec": "samples/s", "step_time": "dt", "grad_norm": "gnorm"}
+
+
+def status_line(snap: RunSnapshot) -> str:
+    """One line a person reads at a glance."""
+    p = snap.progress
+    parts = [time.strftime("%H:%M:%S", time.localtime(snap.time)), snap.run, f"[{snap.state}]"]
+    if p.step is not None:
+        step = f"step {p.step}"
+        if p.total_steps:
+            step += f"/{p.total_steps}"
+            if p.percent is not None:
+                step += f" ({p.percent:.1f}%)"
+        parts.append(step)
+        if p.steps_per_sec:
+            parts.append(f"{p.steps_per_sec:.3g} step/s")
+        if p.total_steps and snap.state not in (RunState.FINISHED, RunState.CRASHED):
+            parts.append(f"ETA {fmt_duration(p.eta_s)}")
+    elif snap.state == RunState.WAITING:
+        parts.append("no step yet")
+    for name in LINE_METRICS:
+        if name in snap.metrics:
+            parts.append(f"{SHORT.get(name, name)} {fmt_value(name, snap.metrics[name])}")
+    if len(snap.ranks) > 1:
+        ranks = " ".join(f"{r}:{rp.step}" for r, rp in sorted(snap.ranks.items())[:16])
+        more = f" +{len(snap.ranks) - 16}" if len(snap.ranks) > 16 else ""
+        parts.append(f"ranks {ranks}{more}")
+    age = snap.last_record_age_s
+    if age is not None:
+        parts.append(f"last {fmt_duration(age)} ago")
+    for note in snap.notes[:1]:
+        parts.append(f"({note})")
+    return "  ".join(parts)
+
+
+def status_object(snap: RunSnapshot) -> dict[str, Any]:
+    """The DESIGN §3 status object."""
+    p = snap.progress
+    age = snap.last_record_age_s
+    return {
+        "type": "status",
+        "time": iso_utc(snap.time),
+        "run": snap.run,
+        "source": snap.source,
+        "state": str(snap.state),
+        "format": snap.format,
+        "step": p.step,
+        "total_steps": p.total_steps,
+        "percent": _round(p.percent, 3),
+        "steps_per_sec": _round(p.steps_per_sec, 4),
+        "eta_s": _round(p.eta_s, 1),
+        "elapsed_s": _round(p.elapsed_s, 1),
+        "metrics": {k: json_number(v) for k, v in snap.metrics.items()},
+        "ranks": {str(r): rp.step for r, rp in sorted(snap.ranks.items())},
+        "last_record_age_s": _round(age, 2),
+        "process": dict(snap.process) if snap.process is not None else None,
+        "gpus": [dict(g) for g in snap.gpus],
+        "gpu_status": snap.gpu_status,
+        "alerts": [a.to_json() for a in snap.alerts],
+        "notes": list(snap.notes),
+    }
+
+
+def event_line(rec: Record, run: str) -> str:
+    step = f" at step {rec.step}" if rec.step is not None else ""
+    rank = f" rank {rec.rank}" if rec.rank is not None else ""
+    return f"{time.strftime('%H:%M:%S')} {run}  ! {rec.event}{rank}{step}: {rec.message or ''}"
+
+
+def _round(v: float | None, nd: int) -> float | None:
+    if v is None or not math.isfinite(v):
+        return None
+    return round(v, nd)
+
+
+class HeadlessPrinter:
+    """Prints status at a steady interval, and events as they come."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, interval: float = 10.0, as_json: bool = False,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.out, self.err = out, err
+        self.interval = interval
+        self.as_json = as_json
+        self._clock = clock
+        self._seen_events: dict[str, tuple[str, int]] = {}
+
+    def run(self, source: SnapshotSource, should_stop: Callable[[], bool],
+            until_done: Callable[[list[RunSnapshot]], bool] | None = None) -> list[RunSnapshot]:
+        """Print until `should_stop()` or `until_done(snapshots)`; returns the last snapshots."""
+        first = True
+        next_status = self._clock()
+        snaps: list[RunSnapshot] = []
+        while not should_stop():
+            source.wait(0.2 if first else min(0.5, max(0.05, next_status - self._clock())))
+            self._notices(source)
+            snaps = source.snapshots()
+            self._events(snaps)
+            ready = any(s.records or s.notes for s in snaps) or self._clock() - next_status > 1.0
+            if self._clock() >= next_status and (not first or ready):
+                self.print_status(snaps)
+                first = False
+                next_status = self._clock() + self.interval
+            if until_done is not None and until_done(snaps):
+                break
+        snaps = source.snapshots()
+        self._events(snaps)
+        self.print_status(snaps)
+        return snaps
+
+    def print_status(self, snaps: list[RunSnapshot]) -> None:
+        for s in snaps:
+            if self.as_json:
+                self.out.write(json.dumps(status_object(s), allow_nan=False) + "\n")
+            else:
+                self.out.write(status_line(s) + "\n")
+        self.out.flush()
+
+    def _notices(self, source: SnapshotSource) -> None:
+        for n in source.take_notices():
+            if getattr(n, "message", "").startswith("caught up"):
+                continue
+            self.err.write(f"runwatch: {n.source}: {n.message}\n")
+        self.err.flush()
+
+    def _events(self, snaps: list[RunSnapshot]) -> None:
+        """Print each new event record once, at once."""
+        for s in snaps:
+            last_key = self._seen_events.get(s.run)
+            new: list[Record] = []
+            for rec in reversed(s.events):
+                if (rec.source, rec.line) == last_key:
+                    break
+                new.append(rec)
+            if not s.events:
+                continue
+            self._seen_events[s.run] = (s.events[-1].source, s.events[-1].line)
+            for rec in reversed(new):
+                if rec.kind == Kind.EVENT and rec.event in FATAL_EVENTS | {"checkpoint_saved", "finished", "exit"}:
+                    if self.as_json:
+                        obj = {"type": "event", "time": iso_utc(rec.t or time.time()), "run": s.run,
+                               **_event_fields(rec)}
+                        self.out.write(json.dumps(obj, allow_nan=False) + "\n")
+                    else:
+                        self.out.write(event_line(rec, s.run) + "\n")
+            self.out.flush()
+
+
+def _event_fields(rec: Record) -> Mapping[str, Any]:
+    d = rec.to_json()
+    d.pop("kind", None)
+    return d

@@ -1,0 +1,478 @@
+"""Columnar fast path: the step lines of a whole chunk → numpy columns, no object per value.
+
+A per-line parser spends its time on Python objects (a str per field, a float
+per value, a dict and a Record per line) and tops out near 0.25 M lines/s.
+Here a chunk of complete lines is one byte buffer:
+
+1. newline positions and a vectorised prefix test pick the candidate lines;
+2. every digit becomes `0` (`bytes.translate`), so lines printed by the same
+   format string with equally wide numbers have byte-identical *shapes*;
+3. candidates are grouped by length, then by a hash of their shape, and every
+   line is *verified* byte for byte against its group's first shape;
+4. the format's layout pattern is matched once per distinct shape, giving
+   each field's digit columns; the numbers are then digit arithmetic on those
+   columns (one small matrix-vector product per field), all in C.
+
+A value is the integer its digits spell divided by a power of ten; both are
+exact in float64 (at most 15 digits), so the quotient is the correctly rounded
+decimal, i.e. exactly `float(text)`, and unit conversions repeat the per-line
+parser's own arithmetic: results are bit-identical to the per-line parser's.
+What this path cannot vouch for (`nan`/`inf`, a sign, a trailing blank, `\\r`,
+escapes, an unknown field, a number over 15 digits, lines after a state
+change it cannot read) is returned as *unhandled*, for the per-line parser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from runwatch.model import Kind, Record
+from runwatch.parsers.fields import strip_lead
+from runwatch.parsers.prefix import split_rank
+
+_DIGITS_TO_ZERO = bytes(48 if 48 <= c <= 57 else c for c in range(256))
+_SGR = re.compile(rb"\x1b\[[0-9;]*m")
+_MAX_DIGITS = 15
+"""Digits per number: 10**15 < 2**53, so the integer of the digits is exact in float64."""
+_MAX_LINE = 4096
+"""Longer candidates go the per-line way; no step line is this long."""
+_HASH = np.random.default_rng(0x5EED).integers(0, 2**63, _MAX_LINE // 8 + 1, dtype=np.uint64) * 2 + 1
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnBatch:
+    """The step records of one chunk, one array element per record, in line order.
+
+    `metrics` holds canonical names (DESIGN §2) as float64. A row whose line
+    lacks a field (no `eta` before step 11, no `grad norm` without clipping)
+    holds NaN there and False in `present[name]`; logged NaNs never appear
+    here (those lines go the per-line way), but use `present` or `column()`
+    rather than NaN tests to tell absent from logged.
+    """
+
+    line: np.ndarray
+    """0-based index of each record's line within the chunk (int64)."""
+    step: np.ndarray
+    total: np.ndarray
+    """Planned steps from `step N/T`; -1 where the line has no `/T`."""
+    metrics: Mapping[str, np.ndarray]
+    present: Mapping[str, np.ndarray]
+    kind: Kind = Kind.STEP
+
+    def __len__(self) -> int:
+        return int(self.line.size)
+
+    def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(line, value) of the rows that carry metric `name`."""
+        mask = self.present[name]
+        return self.line[mask], self.metrics[name][mask]
+
+    def records(self, first_line: int = 0) -> list[Record]:
+        """One Record per row, `line` offset by `first_line` (slow: for tests and object consumers)."""
+        names = list(self.metrics)
+        values = [self.metrics[n].tolist() for n in names]
+        present = [self.present[n].tolist() for n in names]
+        rows = zip(self.line.tolist(), self.step.tolist(), self.total.tolist(), strict=True)
+        return [
+            Record(kind=self.kind, step=st, total_steps=None if tot < 0 else tot, line=first_line + ln,
+                   metrics={n: v[i] for n, v, p in zip(names, values, present, strict=True) if p[i]})
+            for i, (ln, st, tot) in enumerate(rows)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Unhandled:
+    """The lines of a chunk the fast path left to the per-line parser, ascending."""
+
+    line: np.ndarray
+    """0-based line indices within the chunk (int64)."""
+    start: np.ndarray
+    """Byte offset of each line in the chunk."""
+    end: np.ndarray
+    """Byte offset of each line's end (its `\\n`, or the chunk's end)."""
+
+    def __len__(self) -> int:
+        return int(self.line.size)
+
+    def texts(self, data: bytes) -> list[bytes]:
+        """The lines' bytes, without their `\\n`, cut from the chunk they came from."""
+        return [data[s:e] for s, e in zip(self.start.tolist(), self.end.tolist(), strict=True)]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FastFormat:
+    """What the fast path knows of one format's step line.
+
+    `layout` is matched against a line's shape (digits turned into `0`); its
+    named groups `step`, `total` and those in `metrics` are the numbers.
+    `metrics` maps a group to (metric, scale): the value is multiplied
+    (scale > 0) or divided (scale < 0) by abs(scale), as the per-line parser
+    converts units. `literal` groups are label text with digits (`bf16_`) that
+    must match exactly. `barriers` are texts of lines that may change the
+    per-line parser's state; `barrier_rule` maps such a line (as the per-line
+    parser sees it) and the metrics omitted before it to those omitted after,
+    or None when unsure: then that line and the rest of the chunk go per-line.
+    """
+
+    name: str
+    prefix: bytes
+    layout: re.Pattern[bytes]
+    metrics: Mapping[str, tuple[str, float]]
+    literal: Mapping[str, bytes] = field(default_factory=dict)
+    barriers: tuple[bytes, ...] = ()
+    barrier_rule: Callable[[str, frozenset[str]], frozenset[str] | None] | None = None
+    kind: Kind = Kind.STEP
+
+
+def _nanochat_mfu(line: str, omit: frozenset[str]) -> frozenset[str] | None:
+    """NanochatParser's rule: no mfu after `GPU: … Peak FLOPS (BF16): inf` or `MFU will show as 0%`."""
+    if line[:1] not in ("s", "S", "T", "G"):
+        line = strip_lead(line)
+    if line.startswith(("step ", "Step ", "Total training time:")):
+        return omit
+    if line.startswith("GPU: ") and "Peak FLOPS" in line:
+        unknown = line.rstrip().endswith(": inf")
+    elif "MFU will show as 0%" in line:
+        unknown = True
+    else:
+        return omit
+    return omit | {"mfu"} if unknown else omit - {"mfu"}
+
+
+_DEC = rb"0+\.0+"
+NANOCHAT = FastFormat(
+    name="picollm",
+    prefix=b"step ",
+    layout=re.compile(
+        rb"step (?P<step>0+)(?:/(?P<total>0+))? \(" + _DEC + rb"%\)"
+        rb" \| loss: (?P<loss>" + _DEC + rb")"
+        rb" \|(?: grad norm: (?P<grad_norm>" + _DEC + rb") \|)?"
+        rb" lrm: (?P<lrm>" + _DEC + rb")"
+        rb" \| dt: (?P<dt>" + _DEC + rb")ms"
+        rb" \| tok/sec: (?P<tok>0{1,3}(?:,000)*)"
+        rb" \| (?P<bf16>bf00_)?mfu: (?P<mfu>" + _DEC + rb")"
+        rb"(?: \| epoch: (?P<epoch>0+)(?: pq: (?P<pq>0+) rg: (?P<rg>0+))?)?"
+        rb" \| total time: (?P<elapsed>" + _DEC + rb")m"
+        rb"(?: \| eta: (?P<eta>" + _DEC + rb")m)?"
+    ),
+    metrics={
+        "loss": ("loss", 1.0), "grad_norm": ("grad_norm", 1.0), "lrm": ("lrm", 1.0),
+        "dt": ("step_time", -1000.0), "tok": ("tokens_per_sec", 1.0), "mfu": ("mfu", 1.0),
+        "epoch": ("epoch", 1.0), "pq": ("pq", 1.0), "rg": ("rg", 1.0),
+        "elapsed": ("elapsed", 60.0), "eta": ("eta", 60.0),
+    },
+    literal={"bf16": b"bf16_"},
+    barriers=(b"Peak FLOPS", b"MFU will show as 0%"),
+    barrier_rule=_nanochat_mfu,
+)
+_NUM = rb"0+(?:\.0+)?"
+NANOGPT = FastFormat(
+    name="nanogpt",
+    prefix=b"iter ",
+    layout=re.compile(
+        rb"iter (?P<step>0+): loss (?P<loss>" + _NUM + rb"), time (?P<dt>" + _NUM + rb")ms"
+        rb"(?:, mfu (?P<mfu>" + _NUM + rb")%)?"
+    ),
+    metrics={"loss": ("loss", 1.0), "dt": ("step_time", -1000.0), "mfu": ("mfu", 1.0)},
+)
+FAST_FORMATS: dict[str, FastFormat] = {"picollm": NANOCHAT, "nanochat": NANOCHAT, "nanogpt": NANOGPT}
+
+
+def extract_steps(fmt: str, data: bytes, *, omit: Collection[str] = ()) -> tuple[ColumnBatch, Unhandled] | None:
+    """The step records of a chunk of lines, and the lines left to the per-line path.
+
+    Lines are split at `\\n` only; a last piece without `\\n` is a line, and
+    unhandled. `omit` names metrics the per-line parser would leave out at the
+    chunk's start, e.g. `{"mfu"}` once NanochatParser has seen unknown peak
+    FLOPS. None when `fmt` has no fast path. Every line index of the chunk is
+    in exactly one of `batch.line` and `unhandled.line`.
+    """
+    spec = FAST_FORMATS.get(fmt)
+    if spec is None:
+        return None
+    return _Chunk(spec, bytes(data), frozenset(omit)).run()
+
+
+_Found = tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]
+
+
+class _Chunk:
+    """One call of extract_steps: the chunk's buffers and the rows parsed so far."""
+
+    def __init__(self, spec: FastFormat, data: bytes, omit: frozenset[str]) -> None:
+        self.spec, self.data, self.omit = spec, data, omit
+        self.buf = np.frombuffer(data, np.uint8)
+        nl = np.flatnonzero(self.buf == 10)
+        self.complete = nl.size
+        partial = int(bool(data) and not data.endswith(b"\n"))
+        self.starts = np.empty(nl.size + partial, np.int64)
+        self.starts[:1] = 0
+        self.starts[1:] = nl[: self.starts.size - 1] + 1
+        self.lens = np.empty_like(self.starts)
+        self.lens[: nl.size] = nl - self.starts[: nl.size]
+        self.lens[nl.size :] = len(data) - self.starts[nl.size :]
+        self.shape = np.empty(0, np.uint8)
+        self.found: list[_Found] = []
+
+    def run(self) -> tuple[ColumnBatch, Unhandled]:
+        for lo, hi, omit in self._segments():
+            cand = self._candidates(lo, hi)
+            if cand.size == 0:
+                continue
+            if not self.shape.size:
+                self.shape = np.frombuffer(self.data.translate(_DIGITS_TO_ZERO), np.uint8)
+            for rows in _by_length(cand, self.lens[cand]):
+                self._length_group(rows, omit)
+        return self._assemble()
+
+    def _segments(self) -> list[tuple[int, int, frozenset[str]]]:
+        """Line ranges between barrier lines, with the metrics to omit in each."""
+        out: list[tuple[int, int, frozenset[str]]] = []
+        lo, omit = 0, self.omit
+        for b in self._barrier_lines():
+            out.append((lo, b, omit))
+            start = int(self.starts[b])
+            after = _after_barrier(self.spec, self.data[start : start + int(self.lens[b])], omit)
+            if after is None:  # unsure what the per-line parser makes of it: the rest goes per-line
+                return out
+            lo, omit = b + 1, after
+        out.append((lo, self.complete, omit))
+        return out
+
+    def _barrier_lines(self) -> list[int]:
+        pos = _occurrences(self.buf, self.spec.barriers)
+        lines = np.searchsorted(self.starts, pos, side="right") - 1
+        return [int(b) for b in np.unique(lines) if b < self.complete]
+
+    def _candidates(self, lo: int, hi: int) -> np.ndarray:
+        """Lines in [lo, hi) that start with the format's prefix (one 8-byte compare each)."""
+        prefix = self.spec.prefix
+        lens = self.lens[lo:hi]
+        cand = np.flatnonzero((lens >= max(8, len(prefix) + 1)) & (lens <= _MAX_LINE)) + lo
+        mask = np.zeros(8, np.uint8)
+        mask[: len(prefix)] = 0xFF
+        want = np.zeros(8, np.uint8)
+        want[: len(prefix)] = np.frombuffer(prefix, np.uint8)
+        heads = _rows(self.buf, self.starts[cand], 8).view(np.uint64)[:, 0]
+        return cand[(heads & mask.view(np.uint64)[0]) == want.view(np.uint64)[0]]
+
+    def _length_group(self, rows: np.ndarray, omit: frozenset[str]) -> None:
+        """Rows of equal length: split them into parts of identical shape, verified byte for byte.
+
+        Most lengths hold one layout, so rows are first compared with the
+        first row; only what differs is grouped by a hash of the shape.
+        """
+        length = int(self.lens[rows[0]])
+        words = _shape_words(self.shape, self.starts[rows], length)
+        same = (words == words[0]).all(axis=1)
+        self._layout_group(rows[same], length, omit)
+        if same.all():
+            return
+        rows, words = rows[~same], words[~same]
+        _, inv = np.unique(words @ _HASH[: words.shape[1]], return_inverse=True)
+        order = np.argsort(inv, kind="stable")
+        for part in np.split(order, np.flatnonzero(np.diff(inv[order])) + 1):
+            same = (words[part] == words[part[0]]).all(axis=1)
+            self._layout_group(rows[part[same]], length, omit)
+
+    def _layout_group(self, rows: np.ndarray, length: int, omit: frozenset[str]) -> None:
+        """Rows with identical shapes: read them with their layout's plan."""
+        start = int(self.starts[rows[0]])
+        plan = _plan(self.spec, self.shape[start : start + length].tobytes())
+        if plan is None:
+            return
+        block = _rows(self.buf, self.starts[rows], length)
+        for cols, text in plan.literal:
+            keep = (block[:, cols] == text).all(axis=1)
+            if not keep.all():
+                rows, block = rows[keep], block[keep]
+        if rows.size:
+            self.found.append((rows, *_values(plan, block, omit)))
+
+    def _assemble(self) -> tuple[ColumnBatch, Unhandled]:
+        """Scatter the groups' rows into line order."""
+        handled = np.zeros(self.starts.size, bool)
+        for rows, *_ in self.found:
+            handled[rows] = True
+        line = np.flatnonzero(handled)
+        dest = np.cumsum(handled) - 1
+        step = np.empty(line.size, np.int64)
+        total = np.empty(line.size, np.int64)
+        names = sorted({m for *_, metrics in self.found for m in metrics})
+        metrics = {m: np.full(line.size, np.nan) for m in names}
+        present = {m: np.zeros(line.size, bool) for m in names}
+        for rows, st, tot, vals in self.found:
+            at = dest[rows]
+            step[at], total[at] = st, tot
+            for m, v in vals.items():
+                metrics[m][at] = v
+                present[m][at] = True
+        batch = ColumnBatch(line=line, step=step, total=total, metrics=metrics, present=present,
+                            kind=self.spec.kind)
+        rest = np.flatnonzero(~handled)
+        start = self.starts[rest]
+        return batch, Unhandled(rest, start, start + self.lens[rest])
+
+
+def _occurrences(buf: np.ndarray, texts: Collection[bytes]) -> np.ndarray:
+    """Start offsets of any of `texts` in `buf`, found from their first uppercase byte (rare in step lines).
+
+    `bytes.find` of a multi-byte needle runs at ~2 GB/s; one vectorised
+    compare per anchor byte plus a check of the few hits is several times faster.
+    """
+    anchors: dict[int, np.ndarray] = {}
+    found = [np.empty(0, np.int64)]
+    for text in texts:
+        k = next((i for i, c in enumerate(text) if 65 <= c <= 90), 0)
+        if text[k] not in anchors:
+            anchors[text[k]] = np.flatnonzero(buf == text[k])
+        pos = anchors[text[k]] - k
+        pos = pos[(pos >= 0) & (pos <= buf.size - len(text))]
+        for j, c in enumerate(text):
+            if j != k and pos.size:
+                pos = pos[buf[pos + j] == c]
+        found.append(pos)
+    return np.concatenate(found)
+
+
+def _after_barrier(spec: FastFormat, raw: bytes, omit: frozenset[str]) -> frozenset[str] | None:
+    """The metrics to omit after this barrier line, or None when that is not certain.
+
+    Only printable ASCII plus colour codes (`ESC[33m`, which the line splitter
+    removes) is read: other escapes or `\\r` could make the per-line path see
+    other text. The launcher prefix is removed as the per-line pipeline does.
+    """
+    if spec.barrier_rule is None or not raw.isascii():
+        return None
+    text = _SGR.sub(b"", raw).decode("ascii")
+    if not text.isprintable():
+        return None
+    return spec.barrier_rule(split_rank(text)[1], omit)
+
+
+def _by_length(cand: np.ndarray, lens: np.ndarray) -> list[np.ndarray]:
+    """Candidate line indices split into groups of equal line length."""
+    order = np.argsort(lens.astype(np.uint16), kind="stable")
+    return np.split(cand[order], np.flatnonzero(np.diff(lens[order])) + 1)
+
+
+def _rows(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """`width` bytes from each start as a (rows, width) uint8 array: one memcpy per row.
+
+    Rows running past the end of `buf` (the chunk's last line, when `width`
+    is rounded up to whole words) are zero-padded.
+    """
+    inside = buf.size - width + 1
+    view = np.ndarray(buffer=buf, dtype=f"S{width}", shape=(max(inside, 0),), strides=(1,))
+    over = np.flatnonzero(starts >= inside)
+    if not over.size:
+        return view[starts].view(np.uint8).reshape(starts.size, width)
+    out = np.zeros((starts.size, width), np.uint8)
+    ok = starts < inside
+    out[ok] = view[starts[ok]].view(np.uint8).reshape(-1, width)
+    for i in over.tolist():
+        tail = buf[int(starts[i]) :]
+        out[i, : tail.size] = tail
+    return out
+
+
+def _shape_words(shape: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """Each line's shape as uint64 words, the bytes past the line's end zeroed."""
+    nwords = (length + 7) // 8
+    words = _rows(shape, starts, nwords * 8).view(np.uint64).reshape(starts.size, nwords)
+    tail = length - (nwords - 1) * 8
+    if tail < 8:
+        keep = np.zeros(8, np.uint8)
+        keep[:tail] = 0xFF
+        words[:, -1] &= keep.view(np.uint64)[0]
+    return words
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Field:
+    """One number of a layout: its digits among the plan's columns, and its conversion."""
+
+    metric: str
+    lo: int
+    hi: int
+    weights: np.ndarray
+    """Powers of ten of the digits, most significant first."""
+    bias: float
+    """What the weights make of the digits' `0` offset (48 per digit): subtracted after."""
+    divisor: float
+    """10**decimals: exact, like the integer of the digits, so their quotient is float(text)."""
+    scale: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Plan:
+    """How to read one layout: the digit columns, the fields, and the label digits to check."""
+
+    cols: np.ndarray
+    step: _Field
+    total: _Field | None
+    fields: tuple[_Field, ...]
+    literal: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+
+@lru_cache(maxsize=4096)
+def _plan(spec: FastFormat, shape: bytes) -> _Plan | None:
+    """How to read lines of this shape, or None when the format's layout does not fit it exactly."""
+    m = spec.layout.fullmatch(shape)
+    if m is None:
+        return None
+    cols: list[int] = []
+    fields: dict[str, _Field] = {}
+    groups = m.groupdict()
+    for group in ("step", "total", *spec.metrics):
+        if groups.get(group) is None:
+            continue
+        lo, hi = m.span(group)
+        digits = [i for i in range(lo, hi) if shape[i] == 48]
+        if len(digits) > _MAX_DIGITS:
+            return None
+        fields[group] = _field(spec, group, shape[lo:hi], len(cols), len(digits))
+        cols.extend(digits)
+    literal = tuple(
+        (np.arange(*m.span(g)), np.frombuffer(text, np.uint8))
+        for g, text in spec.literal.items() if groups.get(g) is not None
+    )
+    step, total = fields.pop("step"), fields.pop("total", None)
+    return _Plan(np.array(cols, np.intp), step, total, tuple(fields.values()), literal)
+
+
+def _field(spec: FastFormat, group: str, text: bytes, offset: int, ndigits: int) -> _Field:
+    dot = text.find(b".")
+    decimals = 0 if dot < 0 else len(text) - dot - 1
+    weights = 10.0 ** np.arange(ndigits - 1, -1, -1)
+    metric, scale = spec.metrics.get(group, (group, 1.0))
+    return _Field(metric, offset, offset + ndigits, weights, 48.0 * float(weights.sum()),
+                  10.0**decimals, scale)
+
+
+def _values(plan: _Plan, block: np.ndarray, omit: frozenset[str]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Step, total and metric columns of rows that share one layout."""
+    digits = np.take(block, plan.cols, axis=1).T.astype(np.float64, order="C")  # a row per digit column
+    step = _integer(digits, plan.step).astype(np.int64)
+    total = _integer(digits, plan.total).astype(np.int64) if plan.total else np.full(step.size, -1, np.int64)
+    metrics = {}
+    for f in plan.fields:
+        if f.metric not in omit:
+            metrics[f.metric] = _scaled(_integer(digits, f) / f.divisor, f.scale)
+    return step, total, metrics
+
+
+def _integer(digits: np.ndarray, f: _Field) -> np.ndarray:
+    """The integers the field's digit columns spell (exact: every partial sum is below 2**53)."""
+    return f.weights @ digits[f.lo : f.hi] - f.bias
+
+
+def _scaled(v: np.ndarray, scale: float) -> np.ndarray:
+    if scale > 0:
+        return v if scale == 1.0 else v * scale
+    return v / -scale

@@ -1,0 +1,68 @@
+"""Which log format a source speaks, decided from its first lines.
+
+Every known format scores each line (0 not mine, 1 maybe, 2 signature). A
+format is chosen as soon as one line gives it a signature score that no other
+format matches, so a live run is recognised at its first step line; otherwise
+the highest total after the sample wins, ties going to the earlier (more
+specific) format in the registry, provided it reached `MIN_GUESS`: one
+"maybe" line among hundreds of others (`gradient accumulation steps: 2` in a
+launcher banner) is no evidence of a format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from runwatch.parsers.base import FormatParser
+from runwatch.parsers.registry import FORMATS, make_parser
+
+MIN_GUESS = 2
+"""Least total a format needs to be guessed without a signature line: two maybe-lines or one signature."""
+
+
+class Detector:
+    """Accumulates per-format scores line by line."""
+
+    def __init__(self, formats: Iterable[str] | None = None) -> None:
+        self._probes: dict[str, FormatParser] = {name: make_parser(name) for name in (formats or FORMATS)}
+        self.totals: dict[str, int] = dict.fromkeys(self._probes, 0)
+        self.lines_seen = 0
+
+    def feed(self, line: str) -> str | None:
+        """Score one line; the format name once one is unambiguous, else None."""
+        self.lines_seen += 1
+        if not line.strip():
+            return None
+        signatures = []
+        for name, probe in self._probes.items():
+            try:
+                s = probe.score(line)
+            except Exception:  # a probe bug must not stop detection
+                s = 0
+            if s:
+                self.totals[name] += s
+                if s >= 2:
+                    signatures.append(name)
+        if len(signatures) == 1:
+            return signatures[0]
+        return None
+
+    def best(self, min_score: int = 1) -> str | None:
+        """The leading format so far (registry order breaks ties), if any scored."""
+        best_name, best_total = None, min_score - 1
+        for name, total in self.totals.items():
+            if total > best_total:
+                best_name, best_total = name, total
+        return best_name
+
+
+def detect(lines: Iterable[str], max_lines: int = 500) -> str | None:
+    """The format of a sample of lines, or None when nothing looks like a known format."""
+    det = Detector()
+    for i, line in enumerate(lines):
+        if i >= max_lines:
+            break
+        found = det.feed(line)
+        if found:
+            return found
+    return det.best(MIN_GUESS)

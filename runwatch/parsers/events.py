@@ -1,0 +1,508 @@
+"""Crash and incident lines → `kind=event` Records (DESIGN §2 `event`).
+
+Every log line of every run passes through `EventDetector.feed`, so the common
+case, a line that says nothing alarming, is rejected by `_worth_a_look`: a
+chain of one-character `in` tests (memchr speed) that guard the few substring
+tests behind them. A regex scan costs ~5 ns a character in CPython and a flat
+list of substring tests ~40 ns each; the gate keeps an ordinary line at a
+few hundred ns. Anything that passes goes to the precise patterns in `_classify`.
+
+Decisions, so rules and users can rely on them:
+- CUDA/HIP/XLA memory exhaustion is `oom`; the kernel OOM killer
+  (`Out of memory: Killed process N`) is `killed` with `host_oom=1`: the
+  fixes differ (batch size vs. host RAM / dataloader workers).
+- A Python traceback is one record, emitted at its final exception line; an
+  OOM, NCCL, DataLoader or SIGKILL exception there gives that specific event
+  instead of `traceback`. A chained traceback ("During handling of the above
+  exception…") adds a record only when it says something more specific.
+  `KeyboardInterrupt` is `signal`. Tracebacks after `Exception ignored in:`
+  (printed at interpreter shutdown, not raised) give nothing.
+- torch elastic's failure report (agent line `failed (exitcode: N)`, launcher
+  traceback, `ChildFailedError` table) is one record at the table's closing
+  rule: `child_failed`, or `killed` / `segfault` when the root cause's exit
+  code is -9 / -11. metrics: `exitcode`, `root_cause_rank`, `local_rank`, `pid`.
+- Repeats are folded: the same NCCL work (rank, SeqNum) once, one
+  `dataloader_retry` per burst of retry lines, one `checkpoint_saved` per step,
+  one `time_limit` per SLURM job.
+- `rank` is set only where the line names one (`[Rank 3]`, `[rank3]:`,
+  `OVERFLOW! Rank 0`); the caller fills in the rank of the line's prefix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from runwatch.model import Event, Kind, Record
+
+OVERFLOW = Event.OVERFLOW
+"""fp16 loss-scale overflow (DeepSpeed, apex). Not yet a member of `Event`."""
+
+_MAX_MESSAGE = 500
+_MAX_TRACEBACK = 200
+_MAX_REPORT = 300
+_CHAIN_WINDOW = 4
+_MAX_SEEN = 512
+
+_CRASHES = frozenset({
+    Event.OOM, Event.NCCL_TIMEOUT, Event.NCCL_ERROR, Event.DATALOADER_ERROR, Event.KILLED, Event.SEGFAULT,
+})
+
+
+def _worth_a_look(s: str) -> bool:
+    """False for almost every ordinary line, cheaply; never False for a line `_classify` would match.
+
+    Each needle sits behind a character it contains; keep the two in step
+    when a pattern is added to `_classify`.
+    """
+    return (
+        ("T" in s and "Traceback" in s)
+        or ("K" in s and ("Killed" in s or "SIGKILL" in s))
+        or ("V" in s and ("NVRM" in s or "SIGSEGV" in s))
+        or ("L" in s and "NCCL" in s)
+        or ("y" in s and ("emory" in s or "Retrying in" in s))
+        or ("W" in s and ("Watchdog caught" in s or "Writing checkpoint" in s))
+        or ("D" in s and ("DataLoader worker" in s or "DistBackendError" in s))
+        or ("x" in s and ("exitcode" in s or "Unexpected bus error" in s))
+        or ("S" in s and ("Segmentation fault" in s or "Saved model" in s or "Saving model checkpoint" in s))
+        or ("C" in s and ("ChildFailedError" in s or "CANCELLED AT" in s or "Checkpoint global_step" in s))
+        or ("v" in s and ("saving " in s or "saved checkpoint" in s))
+        or ("G" in s and ("Grad overflow" in s or "Gradient overflow" in s))
+        or ("!" in s and "OVERFLOW!" in s)
+        or ("q" in s and "thrown while requesting" in s)
+        or ("B" in s and "Bus error" in s)
+        or (not s.isascii() and "已杀死" in s)
+    )
+
+
+# ── single-line patterns ────────────────────────────────────────────────────
+_OOM_KILLER = re.compile(r"[Oo]ut of memory: Killed process (\d+)")
+_DATALOADER = re.compile(
+    r"DataLoader worker \(pid.*?\) (?:is killed by signal|exited unexpectedly)|Unexpected bus error encountered in worker"
+)
+_OOM = re.compile(
+    r"(?:CUDA|HIP|XPU|MPS backend) out of memory|CUDA error: out of memory|OutOfMemoryError"
+    r"|RESOURCE_EXHAUSTED: Out of memory"
+)
+_OOM_ALLOC = re.compile(r"Tried to allocate (\d+(?:\.\d+)?) ?(bytes|[KMGT]iB|B)\b")
+_OOM_GPU = re.compile(r"\bGPU (\d+)\b")
+_UNITS = {"bytes": 1, "B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_WATCHDOG = re.compile(r"Watchdog caught collective")  # `… operation timeout`; real logs cut it short
+_SEQ = re.compile(r"SeqNum=(\d+)")
+_TIMEOUT_MS = re.compile(r"Timeout\(ms\)=(\d+)")
+_RAN_FOR = re.compile(r"ran for (\d+) milliseconds")
+_NCCL_ERROR = re.compile(r"NCCL error|DistBackendError|NCCL communicator was aborted")
+_KILLED = re.compile(r"^\s*Killed(?::\s*9)?\s*$|\d\s+Killed\s|Signals\.SIGKILL|已杀死")
+_SEGFAULT = re.compile(r"Segmentation fault|SIGSEGV|Bus error")
+_TIME_LIMIT = re.compile(r"\*\*\* (?:JOB|STEP) (\d+)\S* ON \S+ CANCELLED AT \S+ DUE TO TIME LIMIT")
+_XID = re.compile(r"NVRM: Xid \([^)]*\): (\d+)")
+_OFF_BUS = re.compile(r"NVRM: .*fallen off the bus")
+_PID = re.compile(r"\bpid=(\d+)")
+_RETRY = re.compile(r"Retrying in \d|thrown while requesting")
+_RETRY_NUMBERS = re.compile(r"Retrying in (\d+(?:\.\d+)?) ?s\w*\.? \[(?:Retry )?(\d+)/(\d+)\]")
+_CHECKPOINT = re.compile(
+    r"Saved model (?:parameters|file) to:? (?P<path>\S+)"                  # nanochat
+    r"|Saving model checkpoint to (?P<hf>\S+)"                            # HF Trainer
+    r"|saving checkpoint at iteration\s+(?P<it>\d+)"                      # Megatron, start
+    r"|successfully saved checkpoint (?:from|at) iteration\s+(?P<it2>\d+)"  # Megatron, done
+    r"|saving checkpoint to \S"                                           # nanoGPT
+    r"|global step (?P<gs>\d+): .*saving model to "                       # Lightning ModelCheckpoint
+    r"|Writing checkpoint at step (?P<st>\d+)"                            # llm.c
+    r"|Checkpoint global_step(?P<ds>\d+) is ready now"                    # DeepSpeed
+    r"|Finished saving the checkpoint"                                    # torchtitan
+)
+_PATH_STEP = re.compile(r"(?:checkpoint-|model_|global_step|iter_|step[-_]?)(\d+)")
+_DS_OVERFLOW = re.compile(
+    r"OVERFLOW! Rank (\d+) Skipping step\.(?: Attempted loss scale: (\d+)"
+    r"(?:, reducing to (\d+)|, but hysteresis is \d+\. Reducing hysteresis to (\d+))?)?"
+)
+_GRAD_OVERFLOW = re.compile(r"Grad(?:ient)? overflow(?: on iteration (\d+))?(?:.*reducing loss scale to (\d+(?:\.\d+)?))?")
+_RANK_IN_LINE = re.compile(r"\[(?:rank|Rank )(\d+)\]")
+
+# ── block patterns ──────────────────────────────────────────────────────────
+_TB_HEADER = re.compile(r"Traceback \(most recent call last\)")
+_CHAIN = re.compile(r"^\s*(?:During handling of the above exception|The above exception was the direct cause)")
+_EXCEPTION = re.compile(
+    r"(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*"
+    r"(?:Error|Exception|Interrupt|Exit|Iteration|Failure|Failed|Fault|Warning|Timeout|Unsupported|Abort|Aborted))"
+    r"(?::\s?(?P<msg>.*))?$"
+)
+_EXCEPTION_INSIDE = re.compile(r"(?:^|[^\w.])(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception): ")
+_AGENT_FAILED = re.compile(
+    r"failed \(exitcode: (-?\d+)\) local_rank: (\d+) \(pid: (\d+)\)(?: of binary: (\S+))?"
+)
+_REPORT_START = re.compile(r"ChildFailedError:\s*$")
+_REPORT_FIELD = re.compile(
+    r"^\s*(?:rank\s*:\s*(?P<rank>-?\d+)(?:\s*\(local_rank:\s*(?P<local>\d+)\))?"
+    r"|exitcode\s*:\s*(?P<exit>-?\d+)(?:\s*\(pid:\s*(?P<pid>\d+)\))?"
+    r"|host\s*:\s*(?P<host>\S+)"
+    r"|traceback\s*:\s*(?P<tb>.+))\s*$"
+)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_BAR_END = re.compile(r"(?:it/s|s/it)[^\[\]]*\]")
+_SHAPE = str.maketrans(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0" * 10 + "a" * 52
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """What `_classify` found in a line: event name, where it starts, numbers, step."""
+
+    event: str
+    start: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    step: int | None = None
+    key: object = None
+    """Identity for folding repeats (NCCL work, SLURM job), or None."""
+
+
+def _classify(line: str) -> _Hit | None:
+    """The event one line states on its own, by the most specific pattern first.
+
+    Each regex is guarded by a substring test, so a line that passed the gate
+    on a near miss (`overflow_check:`, `ProcessGroupNCCL.cpp`) costs tens of ns
+    a pattern instead of a scan each.
+    """
+    if "Killed process" in line and (m := _OOM_KILLER.search(line)):
+        return _Hit(Event.KILLED, m.start(), {"pid": float(m[1]), "host_oom": 1.0})
+    if ("DataLoader" in line or "bus error" in line) and (m := _DATALOADER.search(line)):
+        return _Hit(Event.DATALOADER_ERROR, m.start())
+    if "emory" in line and (m := _OOM.search(line)):
+        return _Hit(Event.OOM, m.start(), _oom_metrics(line))
+    if "Watchdog" in line and (m := _WATCHDOG.search(line)):
+        return _nccl_timeout(line, m.start())
+    if ("NCCL" in line or "DistBackend" in line) and (m := _NCCL_ERROR.search(line)):
+        return _Hit(Event.NCCL_ERROR, m.start())
+    if ("Killed" in line or "SIGKILL" in line or "已杀死" in line) and (m := _KILLED.search(line)):
+        return _Hit(Event.KILLED, m.start())
+    if ("Segmentation" in line or "SIGSEGV" in line or "Bus error" in line) and (m := _SEGFAULT.search(line)):
+        return _Hit(Event.SEGFAULT, m.start())
+    if "TIME LIMIT" in line and (m := _TIME_LIMIT.search(line)):
+        return _Hit(Event.TIME_LIMIT, m.start(), key=("job", m[1]))
+    if "NVRM" in line:
+        if m := _XID.search(line):
+            pid = _PID.search(line, m.end())
+            return _Hit(Event.XID, m.start(), {"xid": float(m[1]), **({"pid": float(pid[1])} if pid else {})})
+        if m := _OFF_BUS.search(line):
+            return _Hit(Event.XID, m.start())
+    if ("Retrying" in line or "thrown while" in line) and (m := _RETRY.search(line)):
+        return _retry(line, m.start())
+    if ("heckpoint" in line or "aved model" in line or "aving model" in line) and (m := _CHECKPOINT.search(line)):
+        return _checkpoint(m)
+    if "OVERFLOW!" in line and (m := _DS_OVERFLOW.search(line)):
+        return _Hit(OVERFLOW, m.start(), _overflow_metrics(m))
+    if "overflow" in line and (m := _GRAD_OVERFLOW.search(line)):
+        return _Hit(OVERFLOW, m.start(), {"loss_scale": float(m[2])} if m[2] else {},
+                    step=int(m[1]) if m[1] else None)
+    return None
+
+
+def _oom_metrics(line: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    if m := _OOM_ALLOC.search(line):
+        out["requested_bytes"] = float(m[1]) * _UNITS[m[2]]
+    if m := _OOM_GPU.search(line):
+        out["gpu"] = float(m[1])
+    return out
+
+
+def _overflow_metrics(m: re.Match[str]) -> dict[str, float]:
+    """DeepSpeed's new loss scale; with hysteresis left the scale stays at the attempted one."""
+    attempted, reduced, hysteresis = m[2], m[3], m[4]
+    out: dict[str, float] = {}
+    if reduced or attempted:
+        out["loss_scale"] = float(reduced or attempted)
+    if hysteresis:
+        out["hysteresis"] = float(hysteresis)
+    return out
+
+
+def _nccl_timeout(line: str, start: int) -> _Hit:
+    metrics: dict[str, float] = {}
+    for name, rx in (("seq_num", _SEQ), ("timeout_ms", _TIMEOUT_MS), ("ran_for_ms", _RAN_FOR)):
+        if m := rx.search(line, start):
+            metrics[name] = float(m[1])
+    rank = _RANK_IN_LINE.search(line)
+    key = ("work", rank[1] if rank else None, metrics.get("seq_num")) if "seq_num" in metrics else None
+    return _Hit(Event.NCCL_TIMEOUT, start, metrics, key=key)
+
+
+def _retry(line: str, start: int) -> _Hit:
+    m = _RETRY_NUMBERS.search(line)
+    if m is None:
+        return _Hit(Event.DATALOADER_RETRY, start)
+    return _Hit(Event.DATALOADER_RETRY, start,
+                {"retry_delay_s": float(m[1]), "retry": float(m[2]), "retry_max": float(m[3])})
+
+
+def _checkpoint(m: re.Match[str]) -> _Hit:
+    number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"]
+    if number is None and (path := m["path"] or m["hf"]):
+        found = _PATH_STEP.findall(path)
+        number = found[-1] if found else None
+    return _Hit(Event.CHECKPOINT_SAVED, m.start(), step=int(number) if number else None)
+
+
+def _exception_event(text: str) -> _Hit:
+    """The event a traceback's final exception line stands for."""
+    hit = _classify(text)
+    if hit is not None and hit.event in _CRASHES:
+        return hit
+    if text.startswith("KeyboardInterrupt"):
+        return _Hit(Event.SIGNAL, 0)
+    return _Hit(Event.TRACEBACK, 0)
+
+
+def _message(line: str, start: int = 0) -> str:
+    """The line as a message: a glued progress bar and escapes dropped, at most 500 chars."""
+    cut = 0
+    for bar in _BAR_END.finditer(line, 0, start):
+        cut = bar.end()
+    text = line[cut:]
+    if len(text) > _MAX_MESSAGE and start - cut > _MAX_MESSAGE - 100:
+        at = start - cut - 100
+        text = text[at:at + _MAX_MESSAGE + 100]
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    return text.strip()[:_MAX_MESSAGE]
+
+
+# ── multi-line blocks ───────────────────────────────────────────────────────
+@dataclass(slots=True)
+class _Traceback:
+    """An open `Traceback (most recent call last):` block."""
+
+    prefix_shape: str
+    """Shape of the text before `Traceback` on the header (a CI timestamp, `[rank0]: `), stripped from
+    later lines of the same shape."""
+    chained_from: str | None = None
+    ignored: bool = False
+    lines: int = 0
+    last: str = ""
+
+    def body(self, line: str) -> str:
+        n = len(self.prefix_shape)
+        if n and line[:n].translate(_SHAPE) == self.prefix_shape:
+            return line[n:]
+        return line
+
+
+@dataclass(slots=True)
+class _Report:
+    """torch elastic's failure report: agent line, launcher traceback, `ChildFailedError` table."""
+
+    agent: str = ""
+    in_table: bool = False
+    rules: int = 0
+    section: str = ""
+    script: str = ""
+    lines: int = 0
+    agent_fields: dict[str, float] = field(default_factory=dict)
+    first: dict[str, str] = field(default_factory=dict)
+    root: dict[str, str] = field(default_factory=dict)
+
+    def take(self, line: str) -> bool | None:
+        """Fold one line in: True when the report is complete, None when the line is no part of it.
+
+        Before the table only the agent's own output belongs here (its log
+        lines, the launcher traceback); anything else means there will be no
+        table, as when torchrun restarts the worker group.
+        """
+        self.lines += 1
+        s = line.strip()
+        if not self.in_table:
+            if _REPORT_START.search(s):
+                self.in_table = True
+            elif s and line[0] not in " \t" and not _is_agent_output(s):
+                return None
+            return False
+        if s and s.strip("=") == "":
+            self.rules += 1
+            return self.rules >= 2
+        if s.startswith("Root Cause"):
+            self.section = "root"
+        elif s.startswith("Failures:"):
+            self.section = "failures"
+        elif self.rules == 1 and not self.section and s.endswith("FAILED"):
+            self.script = s
+        elif m := _REPORT_FIELD.match(s):
+            into = self.root if self.section == "root" else self.first
+            for name, value in m.groupdict().items():
+                if value is not None:
+                    into.setdefault(name, value)
+        return False
+
+    def record(self) -> Record:
+        info = self.root or self.first
+        metrics = dict(self.agent_fields)
+        for name, key in (("exit", "exitcode"), ("local", "local_rank"), ("pid", "pid")):
+            if name in info:
+                metrics[key] = float(info[name])
+        if "rank" in self.root:
+            metrics["root_cause_rank"] = float(self.root["rank"])
+        if "SIGKILL" in info.get("tb", ""):
+            metrics["exitcode"] = -9.0
+        code = metrics.get("exitcode")
+        event = Event.KILLED if code == -9 else Event.SEGFAULT if code == -11 else Event.CHILD_FAILED
+        return Record(Kind.EVENT, event=str(event), message=self._message(info), metrics=metrics)
+
+    def _message(self, info: dict[str, str]) -> str:
+        if not info:
+            return _message(self.agent) if self.agent else "ChildFailedError"
+        parts = [self.script or "ChildFailedError"]
+        if "rank" in info:
+            parts.append(f"root cause rank {info['rank']}" + (f" (local_rank {info['local']})" if "local" in info else ""))
+        if "exit" in info:
+            parts.append(f"exitcode {info['exit']}" + (f" (pid {info['pid']})" if "pid" in info else ""))
+        if "host" in info:
+            parts.append(f"on {info['host']}")
+        if "tb" in info and not info["tb"].startswith("To enable traceback"):
+            parts.append(info["tb"])
+        return _message("; ".join(parts))
+
+
+def _is_agent_output(s: str) -> bool:
+    return bool(_TB_HEADER.search(s) or _EXCEPTION.match(s) or "distributed/elastic" in s
+                or "distributed.elastic" in s or "distributed.run" in s)
+
+
+class EventDetector:
+    """Turns a stream of log lines (launcher prefixes already removed) into event Records.
+
+    One instance per source. Stateful because tracebacks and failure reports
+    span lines, pure because it does no I/O and reads no clock: `t` is left
+    0.0 for the source to stamp.
+    """
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._block: _Traceback | _Report | None = None
+        self._prev = ""
+        self._chain_event: str | None = None
+        self._chain_until = -1
+        self._retry_at = -10
+        self._last_checkpoint: int | None = None
+        self._seen: dict[object, None] = {}
+
+    def feed(self, line: str) -> Record | None:
+        """The event this line completes, or None."""
+        self._n += 1
+        if self._block is not None:
+            return self._feed_block(self._block, line)
+        if not _worth_a_look(line):
+            if self._chain_until >= self._n and _CHAIN.match(line):
+                self._block = _Traceback("", chained_from=self._chain_event)
+            self._prev = line
+            return None
+        prev, self._prev = self._prev, line
+        if self._start_block(line, prev):
+            return None
+        return self._line_event(line)
+
+    def flush(self) -> Record | None:
+        """The record of a block the input ended in (a cut-off traceback or report), or None."""
+        block, self._block = self._block, None
+        self._chain_until = -1
+        if isinstance(block, _Report):
+            return block.record()
+        if block is None or block.chained_from is not None or block.ignored:
+            return None
+        return _record(_Hit(Event.TRACEBACK, 0), block.last or "Traceback (most recent call last):")
+
+    # ── internals ──
+    def _start_block(self, line: str, prev: str) -> bool:
+        if "Traceback" in line and (m := _TB_HEADER.search(line)):
+            ignored = prev.lstrip().startswith("Exception ignored in")
+            self._block = _Traceback(line[:m.start()].translate(_SHAPE), ignored=ignored)
+        elif "exitcode" in line and (m := _AGENT_FAILED.search(line)):
+            fields = {"exitcode": float(m[1]), "local_rank": float(m[2]), "pid": float(m[3])}
+            self._block = _Report(agent=line, agent_fields=fields)
+        elif "ChildFailedError" in line and _REPORT_START.search(line):
+            self._block = _Report(in_table=True)
+        else:
+            return False
+        return True
+
+    def _line_event(self, line: str) -> Record | None:
+        hit = _classify(line)
+        return None if hit is None else self._emit(hit, line)
+
+    def _feed_block(self, block: _Traceback | _Report, line: str) -> Record | None:
+        if isinstance(block, _Report):
+            done = block.take(line)
+            if done is False and block.lines < _MAX_REPORT:
+                return None
+            self._block = None
+            if done is None:  # the report ended without a table; this line may open the next block
+                self._start_block(line, self._prev)
+            self._prev = line
+            return block.record()
+        block.lines += 1
+        rec = self._traceback_line(block, block.body(line))
+        if rec is None and self._block is block and block.lines >= _MAX_TRACEBACK:
+            return self.flush()
+        return rec
+
+    def _traceback_line(self, block: _Traceback, text: str) -> Record | None:
+        if not text.strip():
+            return None
+        if text[0] in " \t│╭╰┃" or _TB_HEADER.search(text) or _CHAIN.match(text):
+            if text.strip(" \t^~") and text[0] not in "│╭╰┃":
+                block.last = text.strip()
+            return None
+        m = _EXCEPTION.match(text)
+        if m is not None:
+            return self._end_traceback(block, text, m["type"])
+        if not _worth_a_look(text):  # another rank's output, interleaved
+            return None
+        if _AGENT_FAILED.search(text):  # the launcher gave up before the traceback ended
+            rec = self.flush()
+            self._start_block(text, "")
+            return rec
+        hit = _classify(text)
+        if hit is None:
+            return None
+        if hit.event in _CRASHES and _EXCEPTION_INSIDE.search(text):  # the exception, behind some prefix
+            return self._end_traceback(block, text, "")
+        return self._emit(hit, text)
+
+    def _end_traceback(self, block: _Traceback, text: str, exc_type: str) -> Record | None:
+        if exc_type.endswith("ChildFailedError"):
+            self._block = _Report(in_table=True)
+            return None
+        self._block = None
+        hit = _exception_event(text)
+        if block.ignored:
+            return None
+        if block.chained_from is not None and hit.event in (Event.TRACEBACK, block.chained_from):
+            self._chain_until = self._n + _CHAIN_WINDOW
+            return None
+        return self._emit(hit, text)
+
+    def _emit(self, hit: _Hit, line: str) -> Record | None:
+        """The record for a hit, unless it repeats one already given."""
+        if hit.key is not None:
+            if hit.key in self._seen:
+                return None
+            if len(self._seen) >= _MAX_SEEN:
+                self._seen.clear()
+            self._seen[hit.key] = None
+        if hit.event == Event.DATALOADER_RETRY:
+            burst, self._retry_at = self._n - self._retry_at <= 3, self._n
+            if burst:
+                return None
+        if hit.event == Event.CHECKPOINT_SAVED:
+            if hit.step is not None and hit.step == self._last_checkpoint:
+                return None
+            self._last_checkpoint = hit.step
+        if hit.event in _CRASHES or hit.event in (Event.TRACEBACK, Event.SIGNAL):
+            self._chain_event, self._chain_until = hit.event, self._n + _CHAIN_WINDOW
+        return _record(hit, line)
+
+
+def _record(hit: _Hit, line: str) -> Record:
+    rank_m = _DS_OVERFLOW.search(line) if hit.event == OVERFLOW else None
+    rank_m = rank_m or _RANK_IN_LINE.search(line)
+    return Record(Kind.EVENT, step=hit.step, rank=int(rank_m[1]) if rank_m else None,
+                  metrics=hit.metrics, event=str(hit.event), message=_message(line, hit.start))

@@ -1,0 +1,64 @@
+"""Small text helpers the framework parsers share.
+
+Kept apart so each format module stays a table of field names plus a few
+lines of glue, and so the hot helpers (timestamps, numbers with units) are
+written and tuned once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import lru_cache
+
+from runwatch.parsers.numbers import parse_number
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def strip_lead(line: str) -> str:
+    """The line without stray leading blanks or a pasted literal `^[` (nanochat N3)."""
+    line = line.lstrip()
+    if line.startswith("^["):
+        line = line[2:].lstrip()
+    return line
+
+
+@lru_cache(maxsize=256)
+def snake(key: str) -> str:
+    """A field's own name as a metric name: `Average reward` → `average_reward`, `Pass@1` → `pass_at_1`."""
+    return _NON_WORD.sub("_", key.lower().replace("@", "_at_")).strip("_")
+
+
+@lru_cache(maxsize=4096)
+def _local_seconds(stamp: str) -> float:
+    when = datetime(
+        int(stamp[0:4]), int(stamp[5:7]), int(stamp[8:10]),
+        int(stamp[11:13]), int(stamp[14:16]), int(stamp[17:19]),
+    )
+    try:
+        return when.timestamp()
+    except (OverflowError, OSError) as exc:  # year 1 or 9999 beyond the platform's range
+        raise ValueError(f"timestamp out of range: {stamp}") from exc
+
+
+def local_time(stamp: str, frac: str = "") -> float:
+    """Unix seconds of a local `YYYY-MM-DD HH:MM:SS` stamp plus a fraction's digits.
+
+    Logs print local wall time without a zone, so the machine's zone is the
+    best reading. The seconds part is cached: consecutive lines share it.
+    Raises ValueError for a stamp that is no real time (parsers catch it).
+    """
+    t = _local_seconds(stamp)
+    if frac:
+        t += int(frac) / 10 ** len(frac)
+    return t
+
+
+def number(text: str, unit: str = "") -> float | None:
+    """A field value as a float, `unit` (e.g. `ms`) removed from its end when present."""
+    text = text.strip()
+    if unit and text.endswith(unit):
+        text = text[: -len(unit)]
+    return parse_number(text)
+

@@ -1,0 +1,142 @@
+"""Hugging Face transformers Trainer console: `str(dict)` log lines and the tqdm training bar.
+
+* `{'loss': 2.119, 'grad_norm': 37.6, 'learning_rate': 4.58e-05, 'epoch': 0.25}`
+  → STEP; transformers 5 quotes every float (`'loss': '3.41'`), both read the
+  same; `nan` stays NaN (`'loss': 0.0, 'grad_norm': nan` is kept as logged).
+* `{'eval_loss': …, 'eval_runtime': …}` → EVAL (`eval_loss` → `val_loss`,
+  other `eval_*` keep their names).
+* The final summary `{'train_runtime': …, 'train_loss': …}` and the
+  `TrainOutput(global_step=…, metrics={…})` repr → EVENT `finished` with the
+  numbers under their own snake_case names (both may appear: two events).
+* The dict may sit after a pdsh host prefix (`192.168.50.170: `), a log
+  collector's `[1757] `, or glued to a tqdm frame (`…1.72it/s]{'loss': …}`).
+
+Step: the dict's own `'step'` when it has one, else the N of the latest
+training-bar frame (and M as total_steps). The stock callback writes the dict
+right after the bar reached the logged step, and tqdm redraws the bar after
+each write, so this is exact unless the bar was throttled (steps faster than
+tqdm's 0.1 s refresh). Without any frame (`disable_tqdm`) the step is None.
+
+Bar frames: a bar with no description and no postfix is the training bar, and each of its frames
+returns a STEP record carrying progress only (step, total_steps, step_time,
+elapsed, eta; no loss), so stalls and ETA are seen between logging steps. The
+eval bar has the same look; it is told apart by its total: the first bar seen
+sets the training total, frames of another total return None. A loss dict
+that follows such a foreign frame re-elects it as the training bar (the first
+bar was something else), and so does a larger bar after the elected one ended.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.base import FormatParser
+from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.progress_bar import Frame, parse_frame
+from runwatch.parsers.pydict import dict_pairs, metric_name, snake
+
+MAX_LINE = 65_536
+_DICT_START = re.compile(r"\{\s*['\"]")
+_LETTER = re.compile(r"[A-Za-z]")
+_TRAIN_OUTPUT = re.compile(r"TrainOutput\(global_step=(?P<step>\d{1,15}), training_loss=(?P<loss>[^,)]{1,40})")
+_STEP_KEYS = ("loss", "grad_norm", "learning_rate")
+_SUMMARY_KEYS = ("train_runtime", "train_loss")
+
+
+class HFTrainerParser(FormatParser):
+    """HF Trainer dict lines + its tqdm training bar (see the module notes)."""
+
+    name = "hf-trainer"
+
+    def __init__(self) -> None:
+        self._bar_total: int | None = None
+        self._bar_elected = False
+        self._bar_done = False
+        self._step: int | None = None
+        self._total: int | None = None
+        self._foreign: Frame | None = None
+
+    def parse(self, line: str) -> Record | None:
+        text = line[:MAX_LINE]
+        if "TrainOutput(" in text:
+            return self._train_output(text)
+        start = _DICT_START.search(text)
+        progress = self._frame(text if start is None else text[:start.start()])
+        if start is not None:
+            rec = self._dict(text[start.start():], text)
+            if rec is not None:
+                return rec
+        return progress
+
+    def score(self, line: str) -> int:
+        rec = type(self)().parse(line)
+        return 2 if rec is not None else 0
+
+    def _frame(self, text: str) -> Record | None:
+        frame = parse_frame(text)
+        if frame is None or frame.has_postfix or _LETTER.search(frame.desc):
+            return None
+        if not self._bar_elected or (self._bar_done and (frame.total or 0) > (self._bar_total or 0)):
+            self._elect(frame)
+        if frame.total != self._bar_total:
+            self._foreign = frame
+            return None
+        self._foreign = None
+        self._step, self._total = frame.n, frame.total
+        self._bar_done = frame.total is not None and frame.n >= frame.total
+        metrics: dict[str, float] = {}
+        for name, value in (("step_time", frame.step_time), ("elapsed", frame.elapsed), ("eta", frame.remaining)):
+            if value is not None:
+                metrics[name] = value
+        return Record(Kind.STEP, step=frame.n, total_steps=frame.total, metrics=metrics)
+
+    def _elect(self, frame: Frame) -> None:
+        self._bar_elected, self._bar_total, self._bar_done = True, frame.total, False
+
+    def _dict(self, text: str, line: str) -> Record | None:
+        pairs = [(key, raw) for key, raw, complete in dict_pairs(text) if complete]
+        keys = {key for key, _ in pairs}
+        values = {key: v for key, raw in pairs if (v := parse_number(raw)) is not None}
+        step = _as_step(values.pop("step", None))
+        if "loss" not in keys and any(k in keys for k in _SUMMARY_KEYS):
+            return self._finished(values, step, line)
+        if any(k.startswith(("eval_", "test_")) for k in keys):
+            kind = Kind.EVAL
+        elif any(k in keys for k in _STEP_KEYS):
+            kind = Kind.STEP
+            if step is None and self._foreign is not None:
+                self._elect(self._foreign)
+                self._step, self._total, self._foreign = self._foreign.n, self._foreign.total, None
+        else:
+            return None
+        metrics: dict[str, float] = {}
+        for key, value in values.items():
+            metrics.setdefault(metric_name(key), value)
+        return Record(kind, step=self._step if step is None else step, total_steps=self._total, metrics=metrics)
+
+    def _finished(self, values: dict[str, float], step: int | None, line: str) -> Record:
+        metrics = {snake(k): v for k, v in values.items()}
+        return Record(
+            Kind.EVENT, step=self._step if step is None else step, total_steps=self._total,
+            metrics=metrics, event=Event.FINISHED, message=line.strip()[:500],
+        )
+
+    def _train_output(self, text: str) -> Record | None:
+        m = _TRAIN_OUTPUT.search(text)
+        if m is None:
+            return None
+        start = text.find("metrics={", m.end())
+        pairs = dict_pairs(text[start + len("metrics="):]) if start >= 0 else []
+        values = {k: v for k, raw, complete in pairs if complete and (v := parse_number(raw)) is not None}
+        loss = parse_number(m.group("loss"))
+        if loss is not None:
+            values.setdefault("train_loss", loss)
+        return self._finished(values, int(m.group("step")), text)
+
+
+def _as_step(value: float | None) -> int | None:
+    if value is None or not math.isfinite(value) or value < 0 or value >= 1e15:
+        return None
+    return int(value)

@@ -1,0 +1,136 @@
+"""Megatron-LM `training_log` lines (and Megatron-DeepSpeed / GPT-NeoX / Primus forks).
+
+` [YYYY-MM-DD HH:MM:SS[.ffffff]] iteration N/ T | key: value | … |` — the stamp
+came in 2024, microseconds in 2026; forks add or rename fields, so unknown
+keys keep their own name. A NaN loss is never printed: Megatron drops the loss
+field (the `avg > 0` test fails), so such a record simply has no `loss`.
+` validation loss at iteration N | lm loss value: X | lm loss PPL: Y |` is an eval.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from runwatch.model import Kind, Record
+from runwatch.parsers.base import FormatParser
+from runwatch.parsers.fields import local_time, number, snake
+
+_STAMP = re.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\]")
+_TRAINING_KEYS = ("consumed samples", "elapsed time per iteration", "learning rate", "lm loss", "loss scale")
+
+# field → (metric, unit suffix removed); `(ms)` times are converted to seconds
+_FIELDS: dict[str, tuple[str, str]] = {
+    "consumed samples": ("consumed_samples", ""),
+    "consumed tokens": ("consumed_tokens", ""),
+    "skipped samples": ("skipped_samples", ""),
+    "elapsed time per iteration (ms)": ("step_time", "ms"),
+    "throughput per GPU (TFLOP/s/GPU)": ("tflops", ""),
+    "TFLOPs": ("tflops", ""),
+    "approx flops per GPU": ("tflops", "TFLOPS"),
+    "energy per GPU (J/iter/GPU)": ("energy_per_gpu", ""),
+    "power per GPU (W/GPU)": ("power_per_gpu", ""),
+    "learning rate": ("lr", ""),
+    "decoupled learning rate": ("decoupled_lr", ""),
+    "global batch size": ("global_batch_size", ""),
+    "lm loss": ("loss", ""),
+    "lm_loss": ("loss", ""),
+    "loss scale": ("loss_scale", ""),
+    "grad norm": ("grad_norm", ""),
+    "num zeros": ("num_zeros", ""),
+    "params norm": ("params_norm", ""),
+    "number of skipped iterations": ("skipped_iterations", ""),
+    "number of nan iterations": ("nan_iterations", ""),
+    "samples per second": ("samples_per_sec", ""),
+    "samples/sec": ("samples_per_sec", ""),
+    "tokens per gpu per second (tgs)": ("tokens_per_sec_per_gpu", ""),
+    "tokens per GPU (tokens/s/GPU)": ("tokens_per_sec_per_gpu", ""),
+}
+_LM_LOSS = ("lm loss", "lm_loss", "loss")
+
+
+class MegatronParser(FormatParser):
+    """Iteration and validation lines printed by Megatron's last rank."""
+
+    name: ClassVar[str] = "megatron"
+
+    def parse(self, line: str) -> Record | None:
+        try:
+            return self._parse(line)
+        except (ValueError, IndexError, OverflowError):
+            return None
+
+    def _parse(self, line: str) -> Record | None:
+        i = line.find("iteration ")
+        if i < 0 or line.find("|", i) < 0:
+            return None
+        head = line[:i]
+        counter, _, rest = line[i + 10:].partition("|")
+        step_text, _, total_text = counter.partition("/")
+        words = step_text.split()  # `71`, or `14194 [panel]` for a named validation set
+        if not words or not words[0].isdigit():
+            return None  # e.g. `elapsed time per iteration (ms)` inside a cut line
+        step = int(words[0])
+        total = int(total_text) if total_text.strip().isdigit() else None
+        m = _STAMP.search(head)
+        t = local_time(m.group(1), m.group(2) or "") if m else 0.0
+        if head.endswith("loss at "):  # ` validation loss at iteration N |`, `validation (val) loss at …`
+            metrics = _validation(rest)
+            if not metrics:
+                return None
+            return Record(kind=Kind.EVAL, step=step, total_steps=total, t=t, metrics=metrics)
+        if not any(k in rest for k in _TRAINING_KEYS):
+            return None
+        metrics = _fields(rest)
+        if head.lstrip().startswith("samples/sec:"):  # GPT-NeoX puts throughput first
+            v = number(head.lstrip()[12:].partition("|")[0])
+            if v is not None:
+                metrics["samples_per_sec"] = v
+        return Record(kind=Kind.STEP, step=step, total_steps=total, t=t, metrics=metrics)
+
+
+def _segments(text: str) -> list[str]:
+    segs = text.split("|")
+    if text.rstrip()[-1:] != "|":
+        segs.pop()  # every field ends in `|`: the last one of a cut-off line may be incomplete
+    return segs
+
+
+def _fields(text: str) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for seg in _segments(text):
+        key, sep, value = seg.rpartition(":")
+        if not sep:
+            continue
+        key = key.strip()
+        value = value.partition("/")[0]  # Primus prints `value/max` pairs
+        spec = _FIELDS.get(key)
+        if spec is None:
+            v = number(value)
+            if v is not None:
+                metrics[snake(key)] = v  # `sop loss`, `load_balancing_loss`, `actual seqlen`, …
+            continue
+        name, unit = spec
+        v = number(value, unit)
+        if v is not None:
+            metrics[name] = v / 1000.0 if unit == "ms" else v
+    return metrics
+
+
+def _validation(text: str) -> dict[str, float]:
+    """`lm loss value: X | lm loss PPL: Y` → val_loss, val_ppl; other losses keep their name."""
+    metrics: dict[str, float] = {}
+    for seg in _segments(text):
+        key, sep, value = seg.rpartition(":")
+        key = key.strip()
+        v = number(value) if sep else None
+        if v is None:
+            continue
+        base, _, what = key.rpartition(" ")
+        if what not in ("value", "PPL"):
+            continue
+        name = "val_loss" if base in _LM_LOSS else f"val_{snake(base)}"
+        if what == "PPL":
+            name = "val_ppl" if base in _LM_LOSS else name + "_ppl"
+        metrics[name] = v
+    return metrics

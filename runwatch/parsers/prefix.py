@@ -1,0 +1,81 @@
+"""Rank and host prefixes that launchers put in front of a trainer's own lines.
+
+Format parsers must see the line as the trainer printed it, so the source strips
+these first and keeps the rank for the Record. Prefixes seen in real logs
+(corpus `torchrun_slurm_prefixes.md`, `failures.md`), possibly stacked:
+
+- torchrun `--tee`: `[default3]:`, `[rank3]:` (`[{role}{n}]:`, no space after
+  the colon; the `TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE` form adds one). The
+  number is the LOCAL rank by default; only a template using `${rank}` makes
+  it global.
+- SLURM `srun --label`: `3: ` (right-aligned, so ` 3: ` too): the task id.
+- pdsh (DeepSpeed multi-node): `192.168.50.170: ` (host, no rank).
+- log collectors: `[80746] ` (a line number or pid, no rank).
+- Ray / vLLM process tags: `(APIServer pid=1) `, `(RayTrainWorker pid=4088, ip=10.0.163.141) `.
+
+When both a torchrun prefix and an srun label are present (`0: [rank3]: …`),
+the torchrun number wins: it is the one the writing process chose.
+"""
+
+from __future__ import annotations
+
+import re
+
+# One alternation, anchored at the line start; each branch is one prefix kind.
+_PREFIX = re.compile(
+    r"""
+      \[(?P<role>[A-Za-z_][A-Za-z_-]*?)(?P<torchrun>\d{1,6})\]:[ ]?  # [default3]: / [rank3]:
+    | [ ]{0,6}(?P<srun>\d{1,6}):[ ](?=[ ]*\S)                       # srun --label `3: text`
+    | \d{1,3}(?:\.\d{1,3}){3}:[ ]                                   # pdsh host 192.168.50.170:
+    | \[\d{1,9}\][ ]                                                # collector [80746]
+    | \([A-Za-z]\w*[ ]pid=\d+(?:,[ ]ip=[\d.]+)?\)[ ]                # (APIServer pid=1)
+    """,
+    re.VERBOSE,
+)
+_FIRST_CHARS = frozenset("[( 0123456789")
+_MAX_STACK = 4
+
+_PATH_RANK = re.compile(r"(?:^|[^A-Za-z])rank[_-]?(\d{1,6})(?!\d)", re.IGNORECASE)
+_TORCHRUN_DIR = re.compile(r"[/\\]attempt_\d+[/\\](\d{1,6})[/\\](?:stdout|stderr)\.log$")
+
+
+def split_rank(line: str) -> tuple[int | None, str]:
+    """(rank or None, the line without launcher prefixes).
+
+    Costs one set lookup on the common line that starts with a letter; a
+    line is changed only where a whole prefix matched, so ordinary text such
+    as `12:30:01` or `step 00001/…` comes back as it was.
+    """
+    if not line or line[0] not in _FIRST_CHARS:
+        return None, line
+    rank: int | None = None
+    srun: int | None = None
+    rest = line
+    for _ in range(_MAX_STACK):
+        m = _PREFIX.match(rest)
+        if m is None:
+            break
+        if m["torchrun"] is not None:
+            rank = int(m["torchrun"]) if rank is None else rank
+        elif m["srun"] is not None and srun is None:
+            srun = int(m["srun"])
+        rest = rest[m.end():]
+    return (rank if rank is not None else srun), rest
+
+
+def rank_from_path(path: str) -> int | None:
+    """The rank a per-rank log file belongs to, from its path, or None.
+
+    torchrun `--log-dir` writes `<dir>/<run>/attempt_N/<local_rank>/stdout.log`
+    (and `stderr.log`); hand-made layouts name the file `rank3.log`,
+    `log_rank_3.txt`, `train-rank-3.out`, or the folder `rank3/`.
+    """
+    m = _TORCHRUN_DIR.search(path)
+    if m is not None:
+        return int(m[1])
+    parts = re.split(r"[/\\]", path)
+    for part in reversed(parts[-2:]):
+        m = _PATH_RANK.search(part)
+        if m is not None:
+            return int(m[1])
+    return None

@@ -1,0 +1,224 @@
+"""tqdm progress bars: Lightning's `Epoch 3:  45%|████▌| 45/100 [00:10<00:12, 4.50it/s, loss=0.1]` and plain ones.
+
+Decisions:
+
+* Step. A plain bar (no `Epoch` in its description, e.g. HF Trainer's) gives
+  step N of total M. An `Epoch E:` bar counts batches within epoch E, so the
+  GLOBAL step is `E*M + N`, assuming every epoch has M batches and that one
+  batch is one optimizer step (not true under gradient accumulation, where
+  the step is in batches). With an unknown length (`N/?`) the epoch length is
+  learned from the largest N seen in each earlier epoch; if the log started
+  mid-run that is unknown and the record has no step. `total_steps` is left
+  unset for epoch bars: the bar only knows the epoch's length.
+* Rate. `s/it` and `it/s` both become `step_time` (seconds per iteration,
+  `1/rate` for `it/s`). Bar times go to `elapsed`/`eta` for plain bars and to
+  `epoch_elapsed`/`epoch_eta` for epoch bars, whose clock restarts each epoch.
+* `Validation`/`Sanity Checking`/`Testing`/`Predicting` bars and dataset
+  bars (`Map`, `Downloading`, …) are not training: parse returns None.
+* Postfix: `key=value` pairs, canonical names via `metric_name`
+  (`train_loss`/`loss`/`train_loss_step` → loss, the first one wins);
+  `v_num` is dropped. A frame cut before its `]` drops its last pair, which
+  may be cut mid-value or glued to a callback message. Values that persist
+  in the bar between updates (`val_*`, `*_epoch`) are emitted only when they
+  change, so a validation result counts once rather than at every step.
+* Lightning's "`Trainer.fit` stopped: `max_epochs=50` reached." is an EVENT
+  `finished` at the last step seen (the run ended normally), also when it is
+  glued to a bar; that bar is redrawn on the next line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.base import FormatParser
+from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.pydict import is_eval_metric, metric_name
+
+MAX_LINE = 65_536
+
+_ANCHOR = re.compile(
+    r"(?:(?P<n>\d{1,12})/(?P<total>\d{1,12}|\?)|(?P<n_only>\d{1,12})it)\s?\["
+    r"(?P<elapsed>\d{1,6}(?::\d\d){1,2})?"
+    r"(?:(?:<|&lt;)(?P<remaining>\d{1,6}(?::\d\d){1,2}|\?))?"
+    r"(?:,\s*(?P<rate>\?|\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it))?"
+)
+_BAR_TAIL = re.compile(r"(?:\s*\d{1,3}%)?[\s|\u2580-\u259f]*$")
+_PCT = re.compile(r"(?:^|\s)\d{1,3}%[\s|\u2580-\u259f]*$")
+_EPOCH = re.compile(r"\bEpoch\s+(\d{1,9})\b", re.IGNORECASE)
+_NOT_TRAINING = re.compile(
+    r"valid|sanity|test|predict|eval|\bmap\b|filter|download|load|token|generat|resolv|fetch|sav|upload|extract",
+    re.IGNORECASE,
+)
+_SCALE = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
+_SKIP_KEYS = {"v_num"}
+_FIT_STOPPED = "`Trainer.fit` stopped"
+_POSTFIX_KEY = re.compile(r"[\w.\-/()]{1,200}")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One tqdm frame as printed: counts, clock, rate and the numeric postfix."""
+
+    n: int
+    total: int | None
+    desc: str
+    elapsed: float | None
+    remaining: float | None
+    step_time: float | None
+    postfix: tuple[tuple[str, float], ...]
+    has_postfix: bool
+    """Anything after the rate (`, v_num=0, …`), numeric or not: HF's own bar never has one."""
+
+
+def parse_frame(line: str) -> Frame | None:
+    """The last tqdm frame on the line (a redraw can be glued after an older one)."""
+    text = line[:MAX_LINE]
+    anchors = list(_ANCHOR.finditer(text))
+    if not anchors:
+        return None
+    m = anchors[-1]
+    prefix = re.split(r"[],]", text[max(0, m.start() - 200):m.start()])[-1]
+    if m.group("elapsed") is None and "%" not in prefix and "|" not in prefix:
+        return None
+    n = int(m.group("n") or m.group("n_only"))
+    total_text = m.group("total")
+    total = int(total_text) if total_text and total_text != "?" else None
+    desc = _BAR_TAIL.sub("", prefix).strip().rstrip(":").strip()
+    rest = text[m.end():]
+    close = rest.find("]")
+    body = rest if close < 0 else rest[:close]
+    return Frame(
+        n=n, total=total, desc=desc,
+        elapsed=_seconds(m.group("elapsed")), remaining=_seconds(m.group("remaining")),
+        step_time=_step_time(m.group("rate"), m.group("scale"), m.group("unit")),
+        postfix=_postfix(body, closed=close >= 0), has_postfix=body.startswith(","),
+    )
+
+
+def is_training(desc: str) -> bool:
+    return _NOT_TRAINING.search(desc) is None
+
+
+def epoch_of(desc: str) -> int | None:
+    found = _EPOCH.findall(desc)
+    return int(found[-1]) if found else None
+
+
+def _seconds(text: str | None) -> float | None:
+    if not text or text == "?":
+        return None
+    secs = 0.0
+    for part in text.split(":"):
+        secs = secs * 60 + int(part)
+    return secs
+
+
+def _step_time(rate: str | None, scale: str | None, unit: str | None) -> float | None:
+    if not rate or rate == "?" or not unit:
+        return None
+    value = float(rate) * _SCALE.get(scale or "", 1.0)
+    if unit == "s/it":
+        return value
+    return 1.0 / value if value > 0 else None
+
+
+def _postfix(body: str, closed: bool) -> tuple[tuple[str, float], ...]:
+    if not body.startswith(","):
+        return ()
+    items = body[1:].split(",")
+    if not closed:
+        items = items[:-1]  # cut frame: the last pair may be truncated
+    out: list[tuple[str, float]] = []
+    for item in items:
+        key, eq, raw = item.strip().partition("=")
+        value = parse_number(raw) if eq and _POSTFIX_KEY.fullmatch(key) else None
+        if value is not None and key not in _SKIP_KEYS:
+            out.append((key, value))
+    return tuple(out)
+
+
+class ProgressBarParser(FormatParser):
+    """Lightning and other tqdm bars → STEP records (see the module notes)."""
+
+    name = "tqdm"
+
+    def __init__(self) -> None:
+        self._pending_desc = ""
+        self._epoch_len: dict[int, int] = {}
+        self._sticky: dict[str, float] = {}
+        self._step: int | None = None
+
+    def parse(self, line: str) -> Record | None:
+        rec = self._frame(line)
+        if rec is not None and rec.step is not None:
+            self._step = rec.step
+        if _FIT_STOPPED in line:
+            return Record(Kind.EVENT, step=self._step, event=Event.FINISHED, message=line.strip()[:500])
+        return rec
+
+    def _frame(self, line: str) -> Record | None:
+        frame = parse_frame(line)
+        if frame is None:
+            self._pending_desc = _pct_only(line)
+            return None
+        desc = frame.desc or self._pending_desc
+        self._pending_desc = ""
+        if not is_training(desc):
+            return None
+        epoch = epoch_of(desc)
+        metrics = self._metrics(frame)
+        if epoch is None:
+            _times(metrics, frame, "elapsed", "eta")
+            return Record(Kind.STEP, step=frame.n, total_steps=frame.total, metrics=metrics)
+        self._epoch_len[epoch] = max(frame.n, self._epoch_len.get(epoch, 0))
+        _times(metrics, frame, "epoch_elapsed", "epoch_eta")
+        metrics.setdefault("epoch", epoch + frame.n / frame.total if frame.total else float(epoch))
+        return Record(Kind.STEP, step=self._global_step(epoch, frame), metrics=metrics)
+
+    def score(self, line: str) -> int:
+        frame = parse_frame(line)
+        if frame is None or not is_training(frame.desc):
+            return 0
+        return 2 if epoch_of(frame.desc) is not None else 1
+
+    def _metrics(self, frame: Frame) -> dict[str, float]:
+        metrics: dict[str, float] = {}
+        for key, value in frame.postfix:
+            name = metric_name(key)
+            if name in metrics:
+                continue
+            if is_eval_metric(name) or name.endswith("_epoch"):
+                last = self._sticky.get(name)
+                self._sticky[name] = value
+                if last is not None and (last == value or (math.isnan(last) and math.isnan(value))):
+                    continue
+            metrics[name] = value
+        if frame.step_time is not None:
+            metrics.setdefault("step_time", frame.step_time)
+        return metrics
+
+    def _global_step(self, epoch: int, frame: Frame) -> int | None:
+        if frame.total is not None:
+            return epoch * frame.total + frame.n
+        if epoch > len(self._epoch_len) or any(e not in self._epoch_len for e in range(epoch)):
+            return None
+        return sum(self._epoch_len[e] for e in range(epoch)) + frame.n
+
+
+def _times(metrics: dict[str, float], frame: Frame, elapsed: str, eta: str) -> None:
+    if frame.elapsed is not None:
+        metrics.setdefault(elapsed, frame.elapsed)
+    if frame.remaining is not None:
+        metrics.setdefault(eta, frame.remaining)
+
+
+def _pct_only(line: str) -> str:
+    """`Epoch 9: 100%` alone on a line (Jupyter widgets put the counts on the next one)."""
+    text = line[-300:]
+    if not _PCT.search(text):
+        return ""
+    desc = _BAR_TAIL.sub("", text).strip().rstrip(":").strip()
+    return desc if epoch_of(desc) is not None else ""

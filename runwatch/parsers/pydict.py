@@ -1,0 +1,89 @@
+"""Python dict reprs and metric-key spelling, shared by the dict-like formats.
+
+HF Trainer prints `str(dict)` (`{'loss': 2.1, 'epoch': '1'}`); Lightning bar
+postfixes, JSON lines and generic `key=value` logs use free-form keys. All of
+them end up as snake_case metric names with the canonical aliases of DESIGN §2.
+Dict text is read with a bounded regex instead of `ast.literal_eval`, so a huge
+or hostile line costs linear time and can never execute or recurse.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_DICT_CHARS = 100_000
+"""Only this much of a dict's text is read; real log dicts are far shorter."""
+
+_PAIR = re.compile(
+    r"""(?:'(?P<k1>[^'\\\n]{1,200})'|"(?P<k2>[^"\\\n]{1,200})")\s*:\s*"""
+    r"""(?P<v>'[^'\n]{0,200}'|"[^"\n]{0,200}"|[^,{}\[\]'"\s][^,{}]{0,100}?)"""
+    r"""\s*(?P<end>[,}]|$)"""
+)
+
+
+def dict_pairs(text: str) -> list[tuple[str, str, bool]]:
+    """`(key, raw value, complete)` for each `'key': value` of the dict text starts with.
+
+    Reading stops at the first `}`. `complete` is False for a last value with
+    nothing after it: a line cut mid-number (`'learning_rate': 2.083`) must not
+    be read as a smaller number. Nested values (lists, dicts) are skipped.
+    """
+    out: list[tuple[str, str, bool]] = []
+    for m in _PAIR.finditer(text, 0, min(len(text), MAX_DICT_CHARS)):
+        key = m.group("k1") or m.group("k2") or ""
+        out.append((key, m.group("v").rstrip(), m.group("end") != ""))
+        if m.group("end") == "}":
+            break
+    return out
+
+
+_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+
+
+def snake(name: str) -> str:
+    """`memory/max_mem_active(gib)` → `memory_max_mem_active_gib`, `LanguagePerplexity` → `language_perplexity`."""
+    s = _CAMEL.sub(r"\1_\2", _ACRONYM.sub(r"\1_\2", name[:300]))
+    return _NON_ALNUM.sub("_", s).strip("_").lower()
+
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step"),
+    "val_loss": ("eval_loss", "valid_loss", "validation_loss", "val_loss_epoch", "eval_loss_epoch"),
+    "grad_norm": ("gradient_norm", "grad_norm_total"),
+    "lr": ("learning_rate",),
+    "step_time": ("time_per_step", "secs_per_step", "seconds_per_step"),
+    "tokens_per_sec": ("tokens_per_second", "tok_per_sec", "tok_sec", "toks_per_sec", "tps"),
+    "samples_per_sec": ("samples_per_second",),
+    "mfu": ("bf16_mfu",),
+    "epoch": (),
+    "loss_scale": (),
+    "elapsed": (),
+    "eta": (),
+}
+CANONICAL: dict[str, str] = {a: name for name, aliases in _ALIASES.items() for a in (name, *aliases)}
+
+
+def metric_name(key: str) -> str:
+    """The DESIGN §2 name for a logged key: canonical when known, else snake_case.
+
+    A `train_`/`training_` prefix is dropped when what remains is canonical
+    (`train_tokens_per_second` → `tokens_per_sec`); `eval_*` keys other than
+    the loss keep their name (`eval_runtime`), as HF users know them.
+    """
+    s = snake(key)
+    if s in CANONICAL:
+        return CANONICAL[s]
+    for prefix in ("train_", "training_"):
+        if s.startswith(prefix) and CANONICAL.get(s[len(prefix):], "val_loss") != "val_loss":
+            return CANONICAL[s[len(prefix):]]
+    return s
+
+
+_EVAL_PREFIXES = ("val_", "valid_", "validation_", "eval_", "test_")
+
+
+def is_eval_metric(name: str) -> bool:
+    """Whether a (snake_case) metric comes from evaluation rather than training."""
+    return name == "val_loss" or name.startswith(_EVAL_PREFIXES)

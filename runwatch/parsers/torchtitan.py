@@ -1,0 +1,76 @@
+"""torchtitan metric lines: `[titan] YYYY-MM-DD HH:MM:SS,mmm - root - INFO - step: N  loss: X  …`.
+
+Fields are separated by two spaces and padded (`step:  4`, `grad_norm:  0.8319`),
+so they are read as `name: value` pairs rather than by position. `memory:
+66.91GiB(37.51%)` holds two values; `mfu: N/A` (peak FLOPs unknown) is omitted.
+Older releases have no `grad_norm`. `validate step:` lines are evaluations.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from runwatch.model import Kind, Record
+from runwatch.parsers.base import FormatParser
+from runwatch.parsers.fields import local_time, number, snake
+
+_HEADER = re.compile(r"\[titan\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) - [^ ]+ - [A-Z]+ - ")
+_PAIR = re.compile(r"(\w+): +(\S+)")
+_STEP_NAMES = {
+    "loss": "loss", "grad_norm": "grad_norm", "tps": "tokens_per_sec", "tflops": "tflops", "mfu": "mfu",
+}
+_EVAL_NAMES = {"loss": "val_loss", "tps": "val_tokens_per_sec"}
+
+
+class TorchtitanParser(FormatParser):
+    """Training and validation metric lines of pytorch/torchtitan."""
+
+    name: ClassVar[str] = "torchtitan"
+
+    def parse(self, line: str) -> Record | None:
+        try:
+            return self._parse(line)
+        except (ValueError, IndexError, OverflowError):
+            return None
+
+    def score(self, line: str) -> int:
+        """Any `[titan]` logger line is a hint; a metric line is the signature."""
+        rec = TorchtitanParser().parse(line)
+        if rec is not None:
+            return 2
+        return 1 if _HEADER.search(line) else 0
+
+    def _parse(self, line: str) -> Record | None:
+        i = line.find("[titan] ")
+        if i < 0:
+            return None
+        m = _HEADER.match(line, i)
+        if m is None:
+            return None
+        msg = line[m.end():]
+        if msg.startswith("step: "):
+            kind, names = Kind.STEP, _STEP_NAMES
+        elif msg.startswith("validate step: "):
+            kind, names, msg = Kind.EVAL, _EVAL_NAMES, msg[9:]
+        else:
+            return None
+        pairs = _PAIR.findall(msg)
+        if not pairs or pairs[0][0] != "step":
+            return None
+        step = int(pairs[0][1])
+        prefix = "val_" if kind is Kind.EVAL else ""  # keep eval throughput out of the training series
+        metrics: dict[str, float] = {}
+        for key, value in pairs[1:]:
+            if key == "memory":  # `66.91GiB(37.51%)`
+                gib, _, pct = value.partition("GiB(")
+                for name, text in (("memory_gib", gib), ("memory_pct", pct.rstrip("%)"))):
+                    v = number(text)
+                    if v is not None:
+                        metrics[prefix + name] = v
+                continue
+            v = number(value.rstrip("%"))
+            if v is not None:  # `mfu: N/A` is not a number: omitted
+                metrics[names.get(key) or prefix + snake(key)] = v
+        t = local_time(m.group(1), m.group(2))
+        return Record(kind=kind, step=step, t=t, metrics=metrics)

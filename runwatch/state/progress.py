@@ -1,0 +1,258 @@
+"""Where a run is and when it will end.
+
+The naive ETA, (now − start) / step, is wrong in every interesting case: the
+first steps include compilation (nanochat's step 0 takes 18–392 s), evals pause
+training every few hundred steps, a history read at once has one read time for
+every line, and stdout piped to a file arrives in buffered blocks. So:
+
+* the steady rate is the median of recent per-step wall intervals, skipping the
+  first `warmup` intervals; lines that share a timestamp (one read, one flush)
+  extend the interval that ended at that time instead of adding zero-length ones,
+  and intervals are divided by their step delta (multi-step strides, batches);
+* pauses add their excess over the steady rate to a pause account, and
+  ETA = remaining steps × (median + pause seconds per step so far). An eval's
+  cost is thus amortised over all steps, never extrapolated from the one slow
+  interval that follows it. A pause the log announced (an eval or checkpoint
+  record inside the interval) counts in full. An unannounced one (slower than
+  `pause_factor` × the median) counts at most `pause_cap_s`, and k of them count
+  (k−1)/k of their sum: recurring slow intervals are a cost of the run, a single
+  outage is an incident (the stall rule's business) that must not inflate the
+  ETA for the rest of the run;
+* without wall intervals (a history read at once) the median logged
+  `step_time` stands in (basis "step_time"), then the log's own `eta` ("log").
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+
+from runwatch.model import Progress
+
+
+class StepIntervals:
+    """Median wall seconds per step over a recent window of step records.
+
+    Records whose time is within `eps` of the previous one were read (or
+    flushed) together: they extend the interval that ended at that time, so a
+    batch of lines read at once counts as the steps it holds, not as zero time.
+    """
+
+    __slots__ = ("_eps", "_pending", "_per_step", "_seen", "_step", "_t", "_warmup", "previous")
+
+    def __init__(self, window: int = 64, warmup: int = 0, eps: float = 1e-3) -> None:
+        self._per_step: deque[float] = deque(maxlen=window)
+        self._warmup = warmup
+        self._eps = eps
+        self._seen = 0
+        self._step: int | None = None
+        self._t = 0.0
+        self._pending: tuple[float, int] | None = None
+        self.previous: tuple[float, int] | None = None
+        """(seconds, steps) of the interval the last opening `add` closed; None in warm-up."""
+
+    def add(self, step: int, t: float) -> bool:
+        """Note a step record; True when it opened a new interval (closing `previous`)."""
+        last = self._step
+        if last is None:
+            self._step, self._t = step, t
+            return False
+        ds = step - last
+        if ds <= 0:
+            return False
+        self._step = step
+        if t - self._t < self._eps:
+            if self._pending is not None:
+                dt, steps = self._pending
+                self._pending = (dt, steps + ds)
+                self._per_step[-1] = dt / (steps + ds)
+            return False
+        closed = self._pending
+        self.previous = closed if closed is not None and self._seen > self._warmup else None
+        dt = t - self._t
+        self._pending = (dt, ds)
+        self._per_step.append(dt / ds)
+        self._seen += 1
+        self._t = t
+        return True
+
+    @property
+    def count(self) -> int:
+        """Intervals seen after the warm-up."""
+        return max(0, self._seen - self._warmup)
+
+    def median(self) -> float | None:
+        """Median seconds per step, warm-up intervals left out while later ones exist."""
+        values = list(self._per_step)
+        skip = self._warmup - (self._seen - len(values))
+        if 0 < skip < len(values):
+            values = values[skip:]
+        return statistics.median(values) if values else None
+
+
+class ProgressTracker:
+    """Step, rate and ETA of one run from its step records (see the module doc for the method)."""
+
+    def __init__(
+        self, *, window: int = 64, warmup: int = 2, pause_factor: float = 3.0,
+        pause_cap_s: float = 300.0, min_intervals: int = 3,
+    ) -> None:
+        self._wall = StepIntervals(window, warmup)
+        self._step_times: deque[float] = deque(maxlen=window)
+        self._step_times_seen = 0
+        self._step_time_warm: float | None = None
+        self._strides: deque[int] = deque(maxlen=window)
+        self._warmup = warmup
+        self._pause_factor = pause_factor
+        self._pause_cap_s = pause_cap_s
+        self._min_intervals = min_intervals
+        self.step: int | None = None
+        self.total: int | None = None
+        self._t_first: float | None = None
+        self._pause_marked = False
+        self._pending_is_pause = False
+        self._announced_s = 0.0
+        self._outlier_s = 0.0
+        self._outliers = 0
+        self._accounted_steps = 0
+        self._median_cache: float | None = None
+        self._median_age = 0
+        self._tokens_per_sec: float | None = None
+        self._elapsed: tuple[float, float] | None = None
+        self._log_eta: float | None = None
+
+    def update(
+        self, step: int, total: int | None, t: float, *, step_time: float | None = None,
+        is_eval: bool = False, tokens_per_sec: float | None = None, elapsed: float | None = None,
+        log_eta: float | None = None,
+    ) -> None:
+        """Note a record at `step` with time `t` (line timestamp or read time).
+
+        `is_eval` marks an eval record: it only flags the interval it falls in
+        as a pause. Records for a step already seen (other ranks) do not move
+        the step; `total` is kept from the latest record that states one.
+        """
+        if total is not None:
+            self.total = total
+        if is_eval:
+            self.mark_pause()
+            return
+        if self._t_first is None:
+            self._t_first = t
+        if tokens_per_sec is not None:
+            self._tokens_per_sec = tokens_per_sec
+        if elapsed is not None:
+            self._elapsed = (elapsed, t)
+        if log_eta is not None:
+            self._log_eta = log_eta
+        last = self.step
+        if last is not None and step <= last:
+            return
+        self.step = step
+        if last is not None:
+            self._strides.append(step - last)
+        if step_time is not None and step_time == step_time:
+            self._step_times_seen += 1
+            if self._step_times_seen > self._warmup:
+                self._step_times.append(step_time)
+            else:
+                self._step_time_warm = step_time
+        if self._wall.add(step, t):
+            if self._wall.previous is not None:
+                self._account(*self._wall.previous, self._pending_is_pause)
+            self._pending_is_pause = self._pause_marked
+            self._pause_marked = False
+
+    def mark_pause(self) -> None:
+        """An eval or checkpoint happened: the interval that contains it is a pause."""
+        self._pause_marked = True
+
+    @property
+    def steps_per_sec(self) -> float | None:
+        """Steady training speed (median rate, pauses excluded)."""
+        rate, _ = self._steady()
+        return 1.0 / rate if rate else None
+
+    @property
+    def record_interval_s(self) -> float | None:
+        """Typical seconds between step records: steady rate × median step stride."""
+        rate, _ = self._steady()
+        if rate is None:
+            return None
+        stride = statistics.median(self._strides) if self._strides else 1
+        return rate * stride
+
+    @property
+    def pause_s_per_step(self) -> float:
+        """Pause seconds (evals, checkpoints) amortised over the steps accounted so far."""
+        if not self._accounted_steps:
+            return 0.0
+        k = self._outliers
+        outliers = self._outlier_s * (k - 1) / k if k else 0.0
+        return (self._announced_s + outliers) / self._accounted_steps
+
+    def estimate(self, now: float) -> Progress:
+        """Progress as of the last step record (`now` only advances the elapsed time).
+
+        `elapsed_s` is the log's own `elapsed` carried forward to `now` when it
+        states one, else the time since the first record once wall intervals exist
+        (the time watched), else None.
+        """
+        step, total = self.step, self.total
+        rate, basis = self._steady()
+        per_step = None if rate is None else rate + self.pause_s_per_step
+        percent = eta = None
+        if step is not None and total:
+            percent = min(100.0, 100.0 * step / total)
+            remaining = max(0, total - step)
+            if remaining == 0:
+                eta = 0.0
+            elif per_step is not None:
+                eta = remaining * per_step
+        if eta is None and self._log_eta is not None and not (total and step is not None and step >= total):
+            eta, basis = self._log_eta, "log"
+        return Progress(
+            step=step, total_steps=total, percent=percent,
+            steps_per_sec=None if not rate else 1.0 / rate, tokens_per_sec=self._tokens_per_sec,
+            eta_s=eta, elapsed_s=self._elapsed_s(now), eta_basis=basis if eta is not None else "",
+        )
+
+    def _steady(self) -> tuple[float | None, str]:
+        """Seconds per step and its basis: wall intervals, else logged step_time, else warm-up values."""
+        wall = self._wall.median()
+        if wall and self._wall.count >= self._min_intervals:
+            return wall, "wall"
+        if self._step_times:
+            return statistics.median(self._step_times), "step_time"
+        if wall:
+            return wall, "wall"
+        if self._step_time_warm:
+            return self._step_time_warm, "step_time"
+        return None, ""
+
+    def _account(self, dt: float, steps: int, is_pause: bool) -> None:
+        """Book a finished interval: its excess over the steady rate, if it was a pause."""
+        self._accounted_steps += steps
+        self._median_age -= 1
+        if self._median_age <= 0:
+            self._median_cache = self._wall.median()
+            self._median_age = 16
+        median = self._median_cache
+        if median is None:
+            return
+        excess = dt - median * steps
+        if excess <= 0:
+            return
+        if is_pause:
+            self._announced_s += excess
+        elif dt > self._pause_factor * median * steps:
+            self._outlier_s += min(excess, self._pause_cap_s)
+            self._outliers += 1
+
+    def _elapsed_s(self, now: float) -> float | None:
+        if self._elapsed is not None:
+            logged, t = self._elapsed
+            return logged + max(0.0, now - t)
+        if self._t_first is not None and self._wall.count:
+            return max(0.0, now - self._t_first)
+        return None

@@ -1,0 +1,181 @@
+"""Everything runwatch knows about one run, fed record by record.
+
+`RunTracker.apply` is called for every parsed record, so it only routes: metrics
+to the series store, steps to progress and ranks, events to a bounded ring, and
+a few flags for the state badge. Anything costly (medians, ETA, downsampling)
+happens in `snapshot`, once per tick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Iterable, Mapping
+
+from runwatch.model import Event, Kind, Record, RunSnapshot, RunState
+from runwatch.state.progress import ProgressTracker
+from runwatch.state.ranks import RankTracker
+from runwatch.state.series import SeriesStore
+
+FATAL_EVENTS = frozenset({
+    Event.OOM, Event.NCCL_TIMEOUT, Event.NCCL_ERROR, Event.CHILD_FAILED, Event.KILLED,
+    Event.SEGFAULT, Event.TIME_LIMIT, Event.TRACEBACK,
+})
+"""Events that end a run unless a step record follows (a caught, printed traceback does not)."""
+
+
+class RunTracker:
+    """Series, progress, ranks, recent events and the state badge of one run.
+
+    State badge, checked in this order:
+    WAITING before any record; CRASHED after a fatal event, a traceback or a
+    nonzero exit with no step record since; FINISHED after a `finished` event or
+    exit code 0 (likewise cleared by a later step), or once step >= total; an exit
+    with unknown code is FINISHED when the step reached the total (or no total is
+    known) and CRASHED otherwise; STALLED when no step record arrived for
+    max(`stall_floor_s`, `stall_factor` × the typical interval between step
+    records); RUNNING otherwise. A fault after the finish line still shows CRASHED.
+    """
+
+    def __init__(
+        self, run: str, source: str, *, keep: int = 4096, budget: int = 2048, max_events: int = 200,
+        stall_floor_s: float = 120.0, stall_factor: float = 10.0,
+    ) -> None:
+        self.run = run
+        self.source = source
+        self.store = SeriesStore(keep, budget)
+        self.progress = ProgressTracker()
+        self.ranks = RankTracker()
+        self.stall_floor_s = stall_floor_s
+        self.stall_factor = stall_factor
+        self._events: deque[Record] = deque(maxlen=max_events)
+        self._counts: dict[Kind, int] = dict.fromkeys(Kind, 0)
+        self._records = 0
+        self._latest_main: dict[str, float] = {}
+        self._latest_other: dict[str, float] = {}
+        self._last_x = -1.0
+        self._last_record_t: float | None = None
+        self._last_step_now: float | None = None
+        self._crashed = self._finished = self._exited = False
+
+    def apply(self, rec: Record, now: float) -> None:
+        """Route one record; `now` is the wall time runwatch received it."""
+        self._records += 1
+        kind = rec.kind
+        self._counts[kind] += 1
+        if kind == Kind.STEP:
+            self._apply_step(rec, now)
+        elif kind == Kind.EVAL:
+            self._apply_eval(rec, now)
+        else:
+            self._apply_event(rec)
+
+    def apply_many(self, records: Iterable[Record], now: float) -> None:
+        for rec in records:
+            self.apply(rec, now)
+
+    def _apply_step(self, rec: Record, now: float) -> None:
+        step, rank, metrics = rec.step, rec.rank, rec.metrics
+        t = rec.t or now
+        x = self._last_x + 1.0 if step is None else float(step)
+        self._last_x = x
+        self._crashed = self._finished = self._exited = False
+        self._last_step_now = self._last_record_t = now
+        if step is not None:
+            get = metrics.get
+            self.progress.update(
+                step, rec.total_steps, t, step_time=get("step_time"), tokens_per_sec=get("tokens_per_sec"),
+                elapsed=get("elapsed"), log_eta=get("eta"),
+            )
+            if rank is not None:
+                self.ranks.update(rank, step, t)
+        self._add_metrics(metrics, x, t, rank)
+
+    def _apply_eval(self, rec: Record, now: float) -> None:
+        """Eval metrics go to the store at the eval's step (or the last step seen); progress notes a pause."""
+        self._last_record_t = now
+        self.progress.update(rec.step or 0, rec.total_steps, rec.t or now, is_eval=True)
+        x = max(self._last_x, 0.0) if rec.step is None else float(rec.step)
+        self._add_metrics(rec.metrics, x, rec.t or now, rec.rank)
+
+    def _add_metrics(self, metrics: Mapping[str, float], x: float, t: float, rank: int | None) -> None:
+        if not metrics:
+            return
+        self.store.add(metrics, x=x, t=t, rank=rank)
+        if rank is None or rank == 0:
+            self._latest_main.update(metrics)
+        else:
+            self._latest_other.update(metrics)
+
+    def _apply_event(self, rec: Record) -> None:
+        self._events.append(rec)
+        event = rec.event
+        if rec.kind == Kind.CHECKPOINT or event == Event.CHECKPOINT_SAVED:
+            self.progress.mark_pause()
+        elif event in FATAL_EVENTS:
+            self._crashed = True
+        elif event == Event.FINISHED:
+            self._finished = True
+        elif event == Event.EXIT:
+            code = rec.metrics.get("exit_code")
+            if code is None or code != code:
+                self._exited = True
+            elif code == 0:
+                self._finished, self._crashed = True, False
+            else:
+                self._crashed = True
+
+    def stall_after_s(self) -> float:
+        """Seconds without a step record after which the badge says STALLED."""
+        interval = self.progress.record_interval_s
+        return max(self.stall_floor_s, self.stall_factor * interval) if interval else self.stall_floor_s
+
+    def state(self, now: float) -> RunState:
+        if self._records == 0:
+            return RunState.WAITING
+        if self._crashed:
+            return RunState.CRASHED
+        if self._finished:
+            return RunState.FINISHED
+        step, total = self.progress.step, self.progress.total
+        done = step is not None and total is not None and step >= total
+        if self._exited:
+            # 0-based logs (nanochat, nanoGPT) print total-1 as their last step.
+            at_end = step is not None and total is not None and step >= total - 1
+            return RunState.FINISHED if at_end or total is None else RunState.CRASHED
+        if done:
+            return RunState.FINISHED
+        if self._last_step_now is not None and now - self._last_step_now > self.stall_after_s():
+            return RunState.STALLED
+        return RunState.RUNNING
+
+    @property
+    def records(self) -> int:
+        return self._records
+
+    @property
+    def counts(self) -> dict[Kind, int]:
+        """Records received, by kind."""
+        return dict(self._counts)
+
+    @property
+    def events(self) -> tuple[Record, ...]:
+        return tuple(self._events)
+
+    def latest(self) -> dict[str, float]:
+        """Latest value of every metric, from rank 0 (or no rank) where it logs the metric."""
+        return {**self._latest_other, **self._latest_main}
+
+    def snapshot(self, now: float) -> RunSnapshot:
+        """An immutable picture for the front ends; a finished run has ETA 0, a crashed one none."""
+        state = self.state(now)
+        progress = self.progress.estimate(now)
+        if state == RunState.FINISHED and progress.eta_s != 0.0:
+            progress = dataclasses.replace(progress, eta_s=0.0, eta_basis="finished")
+        elif state == RunState.CRASHED and progress.eta_s is not None:
+            progress = dataclasses.replace(progress, eta_s=None, eta_basis="")
+        return RunSnapshot(
+            run=self.run, source=self.source, time=now, state=state, progress=progress,
+            metrics=self.latest(), ranks=self.ranks.snapshot(), last_record_t=self._last_record_t,
+            records=self._records, events=tuple(self._events), format=None, notes=(),
+        )

@@ -1,0 +1,285 @@
+"""Bounded metric series: the recent points exactly, the whole history roughly.
+
+A run can log for weeks. Rules need the last few thousand points exactly; charts
+need the whole history, but only a few hundred columns of it. So a `Series`
+keeps its newest points raw and folds older ones into a fixed number of
+buckets that remember first/last step, min, max, last value, finite sum, count
+and how many NaN/Inf they swallowed: a spike or a NaN anywhere in the history
+stays visible however long the run, and memory stays bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import NamedTuple
+
+import numpy as np
+
+Key = tuple[str, int | None]
+
+
+class _Agg(NamedTuple):
+    """Aggregates of consecutive points (a raw point is an aggregate of one)."""
+
+    x_first: np.ndarray
+    x_last: np.ndarray
+    vmin: np.ndarray
+    """NaN-ignoring minimum (an Inf counts as a value)."""
+    vmax: np.ndarray
+    last: np.ndarray
+    total: np.ndarray
+    """Sum of the finite values."""
+    count: np.ndarray
+    nan: np.ndarray
+    inf: np.ndarray
+
+
+def _points(x: np.ndarray, v: np.ndarray) -> _Agg:
+    x = np.array(x, dtype=np.float64)
+    v = np.array(v, dtype=np.float64)
+    finite = np.isfinite(v)
+    isnan = np.isnan(v)
+    return _Agg(
+        x, x, v, v, v, np.where(finite, v, 0.0), np.ones(len(v), np.int64),
+        isnan.astype(np.int64), (~finite & ~isnan).astype(np.int64),
+    )
+
+
+def _concat(a: _Agg, b: _Agg) -> _Agg:
+    return _Agg(*(np.concatenate((p, q)) for p, q in zip(a, b, strict=True)))
+
+
+def _take(a: _Agg, index: np.ndarray) -> _Agg:
+    return _Agg(*(p[index] for p in a))
+
+
+def _reduce(a: _Agg, starts: np.ndarray) -> _Agg:
+    """Merge the runs of consecutive aggregates that begin at `starts`."""
+    ends = np.append(starts[1:], len(a.count)) - 1
+    return _Agg(
+        a.x_first[starts], a.x_last[ends],
+        np.fmin.reduceat(a.vmin, starts), np.fmax.reduceat(a.vmax, starts),
+        a.last[ends], np.add.reduceat(a.total, starts), np.add.reduceat(a.count, starts),
+        np.add.reduceat(a.nan, starts), np.add.reduceat(a.inf, starts),
+    )
+
+
+class Columns(NamedTuple):
+    """A series cut into chart columns by step; min/max keep spikes visible."""
+
+    x: np.ndarray
+    """Step of each column's last point."""
+    ymin: np.ndarray
+    """Minimum ignoring NaN (an Inf shows as ±inf); NaN when the column holds only NaN."""
+    ymax: np.ndarray
+    ylast: np.ndarray
+    mean: np.ndarray
+    """Mean of the finite values (NaN when none)."""
+    count: np.ndarray
+    nan: np.ndarray
+    inf: np.ndarray
+
+
+class Series:
+    """One metric of one rank over steps, in bounded memory.
+
+    The newest `keep` points (at least) stay raw in arrays that grow by doubling;
+    each time the raw part overflows by a quarter of `keep`, the oldest quarter is
+    folded into the history buckets as one vectorised operation, so `append` is
+    three array stores. The history holds at most `budget` buckets of equal
+    point count; when full, neighbours merge pairwise and the count doubles.
+    """
+
+    __slots__ = ("_budget", "_cap", "_chunk", "_hist", "_hist_points", "_len", "_limit", "_n", "_t",
+                 "_v", "_width", "_x")
+
+    def __init__(self, keep: int = 4096, budget: int = 2048) -> None:
+        if keep < 1 or budget < 2:
+            raise ValueError(f"Series needs keep >= 1 and budget >= 2, got keep={keep}, budget={budget}")
+        self._chunk = max(1, keep // 4)
+        self._budget = budget
+        self._limit = keep + self._chunk
+        self._cap = min(64, self._limit)
+        self._x = np.empty(self._cap)
+        self._v = np.empty(self._cap)
+        self._t = np.empty(self._cap)
+        self._n = 0
+        self._len = 0
+        self._hist: _Agg | None = None
+        self._hist_points = 0
+        self._width = 1
+
+    def append(self, x: float, value: float, t: float) -> None:
+        """Add one point; amortised O(1), no allocation unless the raw part is full."""
+        n = self._n
+        if n == self._cap:
+            self._make_room()
+            n = self._n
+        self._x[n] = x
+        self._v[n] = value
+        self._t[n] = t
+        self._n = n + 1
+        self._len += 1
+
+    def __len__(self) -> int:
+        """Points ever appended (raw and folded)."""
+        return self._len
+
+    @property
+    def latest(self) -> tuple[float, float, float] | None:
+        """(x, value, t) of the newest point."""
+        n = self._n
+        if n == 0:
+            return None
+        return float(self._x[n - 1]), float(self._v[n - 1]), float(self._t[n - 1])
+
+    def recent(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies of the last `n` raw points (x, values, t); fewer if fewer are held raw."""
+        held = self._n
+        n = held if n is None else max(0, min(n, held))
+        s = held - n
+        return self._x[s:held].copy(), self._v[s:held].copy(), self._t[s:held].copy()
+
+    @property
+    def nbytes(self) -> int:
+        hist = 0 if self._hist is None else sum(a.nbytes for a in self._hist)
+        return self._x.nbytes + self._v.nbytes + self._t.nbytes + hist
+
+    def columns(self, width: int, x_min: float | None = None) -> Columns:
+        """The whole history (or from step `x_min` on) in at most `width` columns of equal step span.
+
+        A history bucket that straddles `x_min` is kept whole. When the points fit
+        in `width`, each is its own column.
+        """
+        if width < 1:
+            raise ValueError(f"width must be >= 1, got {width}")
+        segs = _points(self._x[: self._n], self._v[: self._n])
+        if self._hist is not None:
+            segs = _concat(self._hist, segs)
+        if x_min is not None:
+            segs = _take(segs, np.flatnonzero(segs.x_last >= x_min))
+        if len(segs.count) > width:
+            segs = _reduce(*_by_column(segs, width))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = segs.total / (segs.count - segs.nan - segs.inf)
+        return Columns(segs.x_last, segs.vmin, segs.vmax, segs.last, mean, segs.count, segs.nan, segs.inf)
+
+    def downsample(
+        self, width: int, x_min: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(x, ymin, ymax, ylast) in at most `width` columns, for charts.
+
+        A column that holds a NaN has NaN min and max, so the NaN is never hidden
+        by downsampling; an Inf shows as ymax=inf (or ymin=-inf).
+        """
+        c = self.columns(width, x_min)
+        has_nan = c.nan > 0
+        return c.x, np.where(has_nan, np.nan, c.ymin), np.where(has_nan, np.nan, c.ymax), c.ylast
+
+    def _make_room(self) -> None:
+        if self._cap < self._limit:
+            self._cap = min(2 * self._cap, self._limit)
+            for name in ("_x", "_v", "_t"):
+                new = np.empty(self._cap)
+                new[: self._n] = getattr(self, name)[: self._n]
+                setattr(self, name, new)
+            return
+        c = self._chunk
+        self._fold(self._x[:c], self._v[:c])
+        rest = self._n - c
+        for arr in (self._x, self._v, self._t):
+            arr[:rest] = arr[c : self._n]
+        self._n = rest
+
+    def _fold(self, x: np.ndarray, v: np.ndarray) -> None:
+        """Fold raw points into the history, doubling the bucket width until it fits the budget."""
+        agg = _points(x, v)
+        if self._hist is not None:
+            agg = _concat(self._hist, agg)
+        self._hist_points += len(x)
+        while -(-self._hist_points // self._width) > self._budget:
+            self._width *= 2
+        before = np.cumsum(agg.count) - agg.count
+        group = before // self._width
+        self._hist = _reduce(agg, np.flatnonzero(np.diff(group, prepend=-1)))
+
+
+def _by_column(segs: _Agg, width: int) -> tuple[_Agg, np.ndarray]:
+    """Segments ordered by column (equal step spans, stable), and where each column starts."""
+    x = segs.x_last
+    lo, hi = float(x.min()), float(x.max())
+    if hi > lo:
+        col = np.minimum(((x - lo) * (width / (hi - lo))).astype(np.int64), width - 1)
+    else:
+        col = np.zeros(len(x), np.int64)
+    order = np.argsort(col, kind="stable")
+    col = col[order]
+    return _take(segs, order), np.flatnonzero(np.diff(col, prepend=-1))
+
+
+class SeriesStore:
+    """Series keyed by (metric, rank); rank None is a single-process run."""
+
+    def __init__(self, keep: int = 4096, budget: int = 2048) -> None:
+        self._keep = keep
+        self._budget = budget
+        self._by_rank: dict[int | None, dict[str, Series]] = {}
+
+    def add(self, metrics: Mapping[str, float], *, x: float, t: float, rank: int | None = None) -> None:
+        """Append one record's metrics; the hot path of `RunTracker.apply`."""
+        row = self._by_rank.get(rank)
+        if row is None:
+            row = self._by_rank[rank] = {}
+        for name, value in metrics.items():
+            series = row.get(name)
+            if series is None:
+                series = row[name] = Series(self._keep, self._budget)
+            series.append(x, value, t)
+
+    def series(self, metric: str, rank: int | None = None) -> Series:
+        """The series for (metric, rank), created empty when missing."""
+        row = self._by_rank.setdefault(rank, {})
+        series = row.get(metric)
+        if series is None:
+            series = row[metric] = Series(self._keep, self._budget)
+        return series
+
+    def get(self, metric: str, rank: int | None = None) -> Series | None:
+        row = self._by_rank.get(rank)
+        return None if row is None else row.get(metric)
+
+    def metrics(self) -> list[str]:
+        return sorted({name for row in self._by_rank.values() for name in row})
+
+    def ranks(self, metric: str | None = None) -> list[int | None]:
+        """Ranks that logged anything (or `metric`); None (no rank) first."""
+        found = [r for r, row in self._by_rank.items() if row and (metric is None or metric in row)]
+        return sorted(found, key=lambda r: -1 if r is None else r)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.nbytes for s in self.values())
+
+    def __getitem__(self, key: Key) -> Series:
+        series = self.get(*key)
+        if series is None:
+            raise KeyError(key)
+        return series
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and len(key) == 2 and self.get(*key) is not None
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return sum(len(row) for row in self._by_rank.values())
+
+    def keys(self) -> list[Key]:
+        return [(name, rank) for rank, row in self._by_rank.items() for name in row]
+
+    def values(self) -> list[Series]:
+        return [s for row in self._by_rank.values() for s in row.values()]
+
+    def items(self) -> list[tuple[Key, Series]]:
+        return [((name, rank), s) for rank, row in self._by_rank.items() for name, s in row.items()]

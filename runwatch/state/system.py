@@ -1,0 +1,252 @@
+"""What runwatch knows about the machine: the latest system sample and short histories.
+
+`SystemState.apply` takes each `SystemSample` from the sampler (on the
+engine's worker, the single writer) and appends its numbers to `Series`
+keyed by time: per GPU, per main/rank process, for the run's processes as a
+whole (read rate, processes in disk sleep) and for the host. Rules read
+bounded windows of these; front ends read `to_status()`, the DESIGN §3
+`process`, `gpus` and `gpu_status` fields. A reading that was not available
+is not appended (absent, not 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from runwatch.model import (
+    GpuSample,
+    HostSample,
+    ProcessRole,
+    ProcessSample,
+    ProcessState,
+    SystemSample,
+)
+from runwatch.state.series import Series
+
+GPU_METRICS = ("util", "mem_used", "temp_c", "power_w", "sm_clock_mhz", "throttle_mask", "ecc_uncorrected")
+PROCESS_METRICS = ("cpu_percent", "rss_bytes", "read_bps", "write_bps", "rchar_bps")
+RUN_METRICS = ("rchar_bps", "read_bps", "disk_sleep", "alive")
+"""Sums over the run's live processes; `disk_sleep`/`alive` count processes."""
+HOST_METRICS = ("cpu_percent", "iowait_percent", "mem_available", "mem_available_percent", "swap_used",
+                "swap_in_bps", "swap_out_bps")
+NO_SAMPLE = "pending: no system sample yet"
+
+
+class SystemState:
+    """The latest SystemSample plus time series for sparklines and rules.
+
+    `keep` raw points per GPU/process series (512 × 2 s ≈ 17 min) and
+    `run_keep` for the run- and host-wide ones, which rules compare over
+    longer spans (a read rate before a stall began).
+    """
+
+    def __init__(self, keep: int = 512, run_keep: int = 2048, budget: int = 256) -> None:
+        self._keep, self._run_keep, self._budget = keep, run_keep, budget
+        self.latest: SystemSample | None = None
+        self.samples = 0
+        self._gpu: dict[tuple[int, str], Series] = {}
+        self._proc: dict[tuple[int, str], Series] = {}
+        self._run: dict[str, Series] = {}
+        self._host: dict[str, Series] = {}
+        self._gpu_first: dict[int, GpuSample] = {}
+
+    # ── feeding ───────────────────────────────────────────────────────────
+
+    def apply(self, sample: SystemSample) -> None:
+        self.latest = sample
+        self.samples += 1
+        t = sample.t
+        for g in sample.gpus:
+            self._apply_gpu(g, t)
+        self._apply_processes(sample.processes, t)
+        if sample.host is not None:
+            self._apply_host(sample.host, t)
+
+    def _apply_gpu(self, g: GpuSample, t: float) -> None:
+        if not g.ok:
+            return
+        self._gpu_first.setdefault(g.index, g)
+        for m in GPU_METRICS:
+            _add(self._gpu, (g.index, m), getattr(g, m), t, self._keep, self._budget)
+
+    def _apply_processes(self, procs: tuple[ProcessSample, ...], t: float) -> None:
+        live = [p for p in procs if p.alive]
+        for p in live:
+            if p.role != ProcessRole.CHILD:
+                for m in PROCESS_METRICS:
+                    _add(self._proc, (p.pid, m), getattr(p, m), t, self._keep, self._budget)
+        kept = {p.pid for p in procs}
+        for key in [k for k in self._proc if k[0] not in kept]:
+            del self._proc[key]
+        if not procs:
+            return
+        sums = {
+            "rchar_bps": _sum(p.rchar_bps for p in live), "read_bps": _sum(p.read_bps for p in live),
+            "disk_sleep": float(sum(p.state == ProcessState.DISK_SLEEP for p in live)), "alive": float(len(live)),
+        }
+        for m, v in sums.items():
+            _add(self._run, m, v, t, self._run_keep, self._budget)
+
+    def _apply_host(self, h: HostSample, t: float) -> None:
+        avail_pct = None
+        if h.mem_total and h.mem_available is not None:
+            avail_pct = 100.0 * h.mem_available / h.mem_total
+        values = {"cpu_percent": h.cpu_percent, "iowait_percent": h.iowait_percent,
+                  "mem_available": h.mem_available, "mem_available_percent": avail_pct, "swap_used": h.swap_used,
+                  "swap_in_bps": h.swap_in_bps, "swap_out_bps": h.swap_out_bps}
+        for m, v in values.items():
+            _add(self._host, m, v, t, self._run_keep, self._budget)
+
+    # ── reading ───────────────────────────────────────────────────────────
+
+    @property
+    def processes(self) -> tuple[ProcessSample, ...]:
+        return () if self.latest is None else self.latest.processes
+
+    @property
+    def gpus(self) -> tuple[GpuSample, ...]:
+        return () if self.latest is None else self.latest.gpus
+
+    @property
+    def host(self) -> HostSample | None:
+        return None if self.latest is None else self.latest.host
+
+    def gpu_series(self, index: int, metric: str) -> Series | None:
+        return self._gpu.get((index, metric))
+
+    def process_series(self, pid: int, metric: str) -> Series | None:
+        return self._proc.get((pid, metric))
+
+    def run_series(self, metric: str) -> Series | None:
+        return self._run.get(metric)
+
+    def host_series(self, metric: str) -> Series | None:
+        return self._host.get(metric)
+
+    def gpu_first(self, index: int) -> GpuSample | None:
+        """The first good reading of GPU `index` (a baseline: ECC counts from before we watched)."""
+        return self._gpu_first.get(index)
+
+    def main_process(self) -> ProcessSample | None:
+        """The process `process` in the status speaks for: a live main one, else the first main one."""
+        mains = [p for p in self.processes if p.role == ProcessRole.MAIN]
+        alive = [p for p in mains if p.alive]
+        return (alive or mains or [None])[0]
+
+    def run_gpus(self) -> tuple[GpuSample, ...]:
+        """GPUs running one of our processes; all GPUs when NVML names none of them (containers)."""
+        pids = {p.pid for p in self.processes}
+        ours = tuple(g for g in self.gpus if any(q.pid in pids for q in g.processes))
+        return ours or self.gpus
+
+    def rank_of(self) -> dict[int, int]:
+        """pid → rank for the processes whose environment named one."""
+        return {p.pid: p.rank for p in self.processes if p.rank is not None}
+
+    # ── status (DESIGN §3) ────────────────────────────────────────────────
+
+    def to_status(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]], str]:
+        """(`process`, `gpus`, `gpu_status`) for the status line."""
+        if self.latest is None:
+            return None, [], NO_SAMPLE
+        ranks = self.rank_of()
+        return self._process_status(), [gpu_status(g, ranks) for g in self.latest.gpus], self.latest.gpu_status
+
+    def host_status(self) -> dict[str, Any] | None:
+        """The host for a status line (`"host"`: not in DESIGN §3 yet)."""
+        h = self.host
+        if h is None:
+            return None
+        out: dict[str, Any] = {
+            "cpu_percent": _r(h.cpu_percent), "iowait_percent": _r(h.iowait_percent), "mem_total": h.mem_total,
+            "mem_available": h.mem_available, "swap_total": h.swap_total, "swap_used": h.swap_used,
+            "swap_in_bps": _r(h.swap_in_bps), "load": list(h.load) if h.load else None,
+        }
+        out["disks"] = [{"path": d.path, "free_bytes": d.free_bytes, "total_bytes": d.total_bytes,
+                         **({"error": d.error} if d.error else {})} for d in h.disks]
+        return out
+
+    def _process_status(self) -> dict[str, Any] | None:
+        main = self.main_process()
+        if main is None:
+            return None
+        out = process_status(main)
+        ranks = sorted((p for p in self.processes if p.role == ProcessRole.RANK),
+                       key=lambda p: (p.rank is None, p.rank, p.pid))
+        if ranks:
+            out["ranks"] = [process_status(p, brief=True) for p in ranks]
+        others = [p for p in self.processes if p.role == ProcessRole.MAIN and p is not main]
+        if others:
+            out["others"] = [process_status(p, brief=True) for p in others]
+        children = [p for p in self.processes if p.role == ProcessRole.CHILD and p.alive]
+        if children:
+            out["children"] = {"count": len(children), "cpu_percent": _r(_sum(p.cpu_percent for p in children)),
+                               "rss_bytes": _sum_int(p.rss_bytes for p in children)}
+        return out
+
+
+def process_status(p: ProcessSample, brief: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"pid": p.pid, "state": str(p.state)}
+    if p.rank is not None:
+        out["rank"] = p.rank
+    out.update({"cpu_percent": _r(p.cpu_percent), "rss_bytes": p.rss_bytes})
+    if not brief:
+        out.update({"name": p.name, "found_by": p.found_by, "threads": p.threads, "read_bps": _r(p.read_bps),
+                    "write_bps": _r(p.write_bps), "open_fds": p.open_fds})
+        if p.local_rank is not None:
+            out["local_rank"] = p.local_rank
+    if p.state == ProcessState.GONE:
+        out["exit_code"] = p.exit_code
+    return out
+
+
+def gpu_status(g: GpuSample, ranks: Mapping[int, int] | None = None) -> dict[str, Any]:
+    """One `gpus` entry; a GPU that could not be read is a placeholder with `error`."""
+    if not g.ok:
+        return {"index": g.index, "name": g.name or None, "error": g.error}
+    pids = [q.pid for q in g.processes]
+    out: dict[str, Any] = {
+        "index": g.index, "name": g.name, "util": g.util, "mem_used": g.mem_used, "mem_total": g.mem_total,
+        "temp_c": g.temp_c, "power_w": _r(g.power_w), "power_limit_w": _r(g.power_limit_w),
+        "sm_clock_mhz": g.sm_clock_mhz, "throttle": list(g.throttle), "ecc_uncorrected": g.ecc_uncorrected,
+        "pids": pids,
+    }
+    found = sorted({ranks[pid] for pid in pids if pid in ranks}) if ranks else []
+    if found:
+        out["ranks"] = found
+    return out
+
+
+def window(series: Series | None, now: float, seconds: float, n: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """(t, values) of the points within the last `seconds` before `now` (empty arrays when none)."""
+    if series is None or not len(series):
+        return np.empty(0), np.empty(0)
+    _, v, t = series.recent(n)
+    keep = (t > now - seconds) & (t <= now)
+    return t[keep], v[keep]
+
+
+def _add(store: dict, key: Any, value: float | int | None, t: float, keep: int, budget: int) -> None:  # type: ignore[type-arg]
+    if value is None:
+        return
+    s = store.get(key)
+    if s is None:
+        s = store[key] = Series(keep, budget)
+    s.append(t, float(value), t)
+
+
+def _sum(values: Any) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(sum(known)) if known else None
+
+
+def _sum_int(values: Any) -> int | None:
+    known = [v for v in values if v is not None]
+    return int(sum(known)) if known else None
+
+
+def _r(v: float | None, nd: int = 1) -> float | None:
+    return None if v is None else round(v, nd)

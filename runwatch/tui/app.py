@@ -1,0 +1,101 @@
+"""The Textual app: polls the controller for snapshots and hands them to the screen on top.
+
+`run_tui` is the entry point the CLI imports lazily (Textual stays off the
+headless path). The app owns only what spans screens: the refresh timer,
+pause, the bell and quitting; each screen draws and acts on its own.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import ModalScreen
+
+from runwatch.model import AlertState, Controller, RunSnapshot, Severity
+from runwatch.tui.screens.dashboard import DashboardScreen
+from runwatch.tui.screens.help import HelpScreen
+
+MIN_REFRESH_S = 0.25
+"""Never poll (and so never redraw) faster than 4 Hz."""
+
+
+class RunwatchApp(App[int]):
+    """Follows the runs a `Controller` reports; `refresh_s` is the snapshot poll period."""
+
+    CSS_PATH = "runwatch.tcss"
+    TITLE = "runwatch"
+    BINDINGS = [
+        Binding("q", "quit_app", "Quit"),
+        Binding("p", "pause", "Pause"),
+        Binding("question_mark", "help", "Help"),
+        Binding("b", "bell_toggle", "Bell", show=False),
+    ]
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, controller: Controller, *, refresh_s: float = 1.0, bell: bool = True,
+                 host: str | None = None) -> None:
+        super().__init__()
+        self.controller = controller
+        self.refresh_s = max(MIN_REFRESH_S, refresh_s)
+        self.bell_on = bell
+        self.host = socket.gethostname() if host is None else host
+        self.paused = False
+        self.snaps: list[RunSnapshot] = []
+        self.rang: set[str] = set()
+        """Keys of critical alerts the bell already rang for (once per firing)."""
+        self.dashboard = DashboardScreen(controller, host=self.host)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.dashboard)
+        self.call_after_refresh(self.poll)
+        self.set_interval(self.refresh_s, self.poll)
+
+    def poll(self) -> None:
+        """Pull the newest snapshots (unless paused) and show them on the screens in view."""
+        if not self.paused:
+            self.snaps = self.controller.snapshots()
+            self._ring(self.snaps)
+        self._show()
+
+    def _show(self) -> None:
+        for screen in reversed(self.screen_stack):
+            follow = getattr(screen, "follow", None)
+            if follow is not None:
+                follow(self.snaps, paused=self.paused)
+            if not isinstance(screen, ModalScreen):
+                break
+
+    def _ring(self, snaps: list[RunSnapshot]) -> None:
+        """The bell, once per critical alert that starts firing (not silenced or acknowledged)."""
+        firing = {a.key or a.rule for s in snaps for a in s.alerts
+                  if a.state == AlertState.FIRING and a.severity == Severity.CRITICAL
+                  and not a.silenced and not a.acknowledged}
+        new = firing - self.rang
+        self.rang = (self.rang & firing) | new
+        if new and self.bell_on:
+            self.bell()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self.controller.set_paused(self.paused)
+        self._show()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_bell_toggle(self) -> None:
+        self.bell_on = not self.bell_on
+        self.notify(f"bell {'on' if self.bell_on else 'off'}", timeout=2)
+
+    def action_quit_app(self) -> None:
+        self.exit(0)
+
+
+def run_tui(controller: Controller, *, refresh_s: float = 1.0, bell: bool = True) -> int:
+    """Run the TUI until the person quits; returns the exit code (0)."""
+    app = RunwatchApp(controller, refresh_s=refresh_s, bell=bell)
+    result = app.run()
+    return app.return_code or (result if isinstance(result, int) else 0)

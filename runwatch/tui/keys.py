@@ -1,0 +1,33 @@
+"""Every key the TUI answers to, in one table: the help screen lists it and a test
+checks it against the bindings, so help and behaviour cannot drift apart."""
+
+from __future__ import annotations
+
+KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Everywhere", (
+        ("q", "quit"),
+        ("p", "pause / resume following (the view freezes; the engine is told)"),
+        ("?", "this help"),
+        ("b", "terminal bell on new critical alerts: on / off"),
+        ("escape", "close help, menu or compare view"),
+    )),
+    ("Run view", (
+        ("tab / shift+tab", "next / previous panel (runs, charts, alerts, ranks, system, log)"),
+        ("1-9", "show run 1-9"),
+        ("[ / ]", "previous / next run"),
+        ("/", "filter metrics by name (enter keeps it, escape clears it)"),
+        ("l", "log scale: the focused chart, or every chart when none is focused"),
+        ("z", "zoom: all steps → last 10k → last 1k → last 100 steps"),
+        ("s", "silence the selected alert (30m, 1h, 2h, 1d)"),
+        ("a", "acknowledge the selected alert (it still resolves)"),
+        ("c", "compare the focused chart's metric across runs"),
+        ("up / down", "move in the focused panel (alerts, runs, log)"),
+    )),
+    ("Compare view", (
+        ("m / right", "next metric"),
+        ("left", "previous metric"),
+        ("l", "log scale"),
+        ("z", "zoom"),
+        ("c / escape", "back to the run view"),
+    )),
+)

@@ -1,0 +1,70 @@
+"""Which metrics get a full chart and which a sparkline: a pure decision.
+
+Key metrics of a training run get a braille chart each (loss with val_loss
+overlaid, lr, grad_norm, throughput or step time, MFU); every other metric a
+sparkline. A format with none of the canonical names (a generic `key: value`
+log) still gets charts: its first metrics are promoted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+PALETTE = ("cyan", "yellow", "magenta", "green", "blue", "bright_red", "bright_cyan", "bright_yellow")
+"""Line colours; named ANSI colours so that a 16-colour terminal shows them as meant."""
+
+_THROUGHPUT = ("tokens_per_sec", "samples_per_sec", "step_time")
+_NOT_PLOTTED = frozenset({"elapsed", "eta"})
+MIN_CHARTS = 2
+PROMOTED_CHARTS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSpec:
+    """One chart panel: its metrics, the first being the main one."""
+
+    metrics: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return self.metrics[0]
+
+    def matches(self, needle: str) -> bool:
+        return not needle or any(needle.lower() in m.lower() for m in self.metrics)
+
+
+def plan_charts(metrics: Iterable[str], needle: str = "") -> tuple[list[ChartSpec], list[str]]:
+    """(charts, sparkline metrics) for a run that logs `metrics`, filtered by `needle`."""
+    have = [m for m in dict.fromkeys(metrics) if m not in _NOT_PLOTTED]
+    present = set(have)
+    charts: list[ChartSpec] = []
+    if "loss" in present:
+        charts.append(ChartSpec(("loss", "val_loss") if "val_loss" in present else ("loss",)))
+    elif "val_loss" in present:
+        charts.append(ChartSpec(("val_loss",)))
+    charts += [ChartSpec((m,)) for m in ("lr", "grad_norm") if m in present]
+    throughput = next((m for m in _THROUGHPUT if m in present), None)
+    if throughput:
+        charts.append(ChartSpec((throughput,)))
+    if "mfu" in present:
+        charts.append(ChartSpec(("mfu",)))
+    charted = {m for c in charts for m in c.metrics}
+    rest = sorted(m for m in have if m not in charted)
+    if len(charts) < MIN_CHARTS:
+        promote = rest[: PROMOTED_CHARTS - len(charts)]
+        charts += [ChartSpec((m,)) for m in promote]
+        rest = rest[len(promote):]
+    needle = needle.strip()
+    return [c for c in charts if c.matches(needle)], [m for m in rest if not needle or needle.lower() in m.lower()]
+
+
+ZOOMS: tuple[float | None, ...] = (None, 10_000, 1_000, 100)
+"""The zoom cycle of `z`: the whole run, then the last N steps."""
+
+
+def zoom_label(last_steps: float | None) -> str:
+    if last_steps is None:
+        return "all steps"
+    n = int(last_steps)
+    return f"last {n // 1000}k steps" if n >= 1000 and n % 1000 == 0 else f"last {n} steps"

@@ -1,0 +1,1 @@
+"""Pure renderables (numpy in, Rich text out): no app, no widget, no I/O."""

@@ -1,0 +1,287 @@
+"""A braille line chart with axes, drawn from min/max columns with numpy.
+
+Why our own and not plotext: the engine already hands us at most a few hundred
+min/max columns per chart (`ChartData`), so drawing is a few vectorised array
+operations and one string join per row — ~1 ms a chart, where plotext re-lays
+out every point in Python (see benchmarks/chart_render.py). Min/max columns are
+drawn as vertical spans, so a one-step spike in 100k points stays visible, and
+non-finite values are drawn as red markers instead of being skipped: a NaN is
+the thing a person most needs to see.
+
+The class is a plain Rich renderable of a fixed size; the widget decides the size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
+
+from runwatch.model import ChartData
+from runwatch.tui.renderables.lines import join_lines
+from runwatch.tui.renderables.ticks import log_ticks, nice_step, nice_ticks, step_label, tick_label
+
+# Braille dot bits by (row within cell, column within cell), row 0 on top.
+_DOT_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int64)
+_GLYPHS = np.array([" "] + [chr(0x2800 + i) for i in range(1, 256)])
+MARK_STYLE = "bold red"
+AXIS_STYLE = "bright_black"
+_MARKER = -2
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One series to draw: per-column min/max/last, as `ChartData` carries them."""
+
+    x: np.ndarray
+    ymin: np.ndarray
+    ymax: np.ndarray
+    ylast: np.ndarray
+    style: str = "cyan"
+    label: str = ""
+
+    @classmethod
+    def from_chart(cls, data: ChartData, style: str = "cyan", label: str | None = None) -> Line:
+        return cls(np.asarray(data.x, np.float64), np.asarray(data.ymin, np.float64),
+                   np.asarray(data.ymax, np.float64), np.asarray(data.ylast, np.float64),
+                   style, data.metric if label is None else label)
+
+    @classmethod
+    def from_points(cls, x: Sequence[float], y: Sequence[float], style: str = "cyan", label: str = "") -> Line:
+        ya = np.asarray(y, np.float64)
+        return cls(np.asarray(x, np.float64), ya, ya, ya, style, label)
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """Where data lands: value ranges (after the log transform) and the plot's cell size."""
+
+    xlo: float
+    xhi: float
+    ylo: float
+    yhi: float
+    cols: int
+    rows: int
+
+
+class LineChart:
+    """Lines over a shared x (step) axis, with y tick labels on the left and steps below.
+
+    `log` draws log10 of the values; values <= 0 then have no place and are left out.
+    `y_range` pins the y axis (the compare view shares one across runs).
+    """
+
+    def __init__(self, lines: Sequence[Line], width: int, height: int, *, log: bool = False,
+                 y_range: tuple[float, float] | None = None, empty: str = "no data yet") -> None:
+        self.lines = list(lines)
+        self.width = max(1, width)
+        self.height = max(1, height)
+        self.log = log
+        self.y_range = y_range
+        self.empty = empty
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield join_lines(self.render_rows())
+
+    def render_rows(self) -> list[Text]:
+        """The chart as `height` lines of `width` cells."""
+        xlabels = self.height >= 4
+        plot_rows = self.height - (1 if xlabels else 0)
+        yl = self._ylim()
+        ticks, labels = self._yticks(yl, plot_rows)
+        if yl is None and any(_nonfinite(ln).any() for ln in self.lines):
+            yl = (0.0, 1.0)  # nothing finite to scale by, but the NaN markers must show
+        lw = max((len(s) for s in labels), default=0)
+        cols = self.width - lw - 1
+        if cols < 4 or yl is None:
+            return self._blank(plot_rows, xlabels)
+        frame = _Frame(*self._xlim(), *yl, cols, plot_rows)
+        codes, owner, marks = self._raster(frame)
+        tick_rows = {self._row_of(t, frame): s for t, s in zip(ticks, labels, strict=True)}
+        out = [self._row(r, codes[r], owner[r], marks.get(r, {}), tick_rows.get(r), lw) for r in range(plot_rows)]
+        if xlabels:
+            out.append(self._xaxis(frame, lw))
+        return out
+
+    # -- ranges and ticks -------------------------------------------------------------
+
+    def _tf(self, v: np.ndarray) -> np.ndarray:
+        if not self.log:
+            return v
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(v > 0, np.log10(np.where(v > 0, v, 1.0)), np.nan)
+
+    def _ylim(self) -> tuple[float, float] | None:
+        if self.y_range is not None:
+            lo, hi = (float(v) for v in self._tf(np.asarray(self.y_range, np.float64)))
+        else:
+            vals = [self._tf(a) for ln in self.lines for a in (ln.ymin, ln.ymax) if len(a)]
+            allv = np.concatenate(vals) if vals else np.empty(0)
+            allv = allv[np.isfinite(allv)]
+            if not len(allv):
+                return None
+            lo, hi = float(allv.min()), float(allv.max())
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return None
+        if hi <= lo:
+            pad = abs(lo) * 0.05 or 0.5
+            return lo - pad, hi + pad
+        pad = (hi - lo) * 0.04
+        return lo - pad, hi + pad
+
+    def _xlim(self) -> tuple[float, float]:
+        xs = [ln.x[np.isfinite(ln.x)] for ln in self.lines if len(ln.x)]
+        allx = np.concatenate(xs) if xs else np.empty(0)
+        if not len(allx):
+            return 0.0, 1.0
+        lo, hi = float(allx.min()), float(allx.max())
+        return (lo, hi) if hi > lo else (lo - 0.5, lo + 0.5)
+
+    def _yticks(self, yl: tuple[float, float] | None, rows: int) -> tuple[list[float], list[str]]:
+        """Tick positions (in drawn, possibly log, units) and their labels (in real units)."""
+        if yl is None:
+            return [], []
+        most = max(2, rows // 2 + 1)
+        if self.log and yl[1] - yl[0] >= 1.0:
+            exps = log_ticks(yl[0], yl[1], most)
+            return exps, [tick_label(10.0 ** e, 10.0 ** e) for e in exps]
+        lo, hi = (10 ** yl[0], 10 ** yl[1]) if self.log else yl
+        step = nice_step(hi - lo, most)
+        real = [t for t in nice_ticks(lo, hi, most) if t > 0 or not self.log]
+        pos = [math.log10(t) for t in real] if self.log else real
+        return pos, [tick_label(t, step) for t in real]
+
+    @staticmethod
+    def _row_of(y: float, f: _Frame) -> int:
+        py = (y - f.ylo) / (f.yhi - f.ylo) * (f.rows * 4 - 1)
+        return f.rows - 1 - int(py // 4)
+
+    # -- rasterising --------------------------------------------------------------------
+
+    def _raster(self, f: _Frame) -> tuple[np.ndarray, np.ndarray, dict[int, dict[int, str]]]:
+        """Braille codes and the owning line per cell, plus non-finite markers per row/column."""
+        codes = np.zeros((f.rows, f.cols), np.int64)
+        owner = np.full((f.rows, f.cols), -1, np.int64)
+        marks: dict[int, dict[int, str]] = {}
+        n = len(self.lines)
+        for i, ln in enumerate(self.lines):
+            env, stroke = _line_codes(ln, f, self._tf)
+            codes |= env | stroke
+            owner[env != 0] = i + n  # envelope only: the dim shade of the line's colour
+            owner[stroke != 0] = i
+            _add_marks(ln, f, marks)
+        return codes, owner, marks
+
+    def _row(self, r: int, codes: np.ndarray, owner: np.ndarray, marks: dict[int, str],
+             tick: str | None, lw: int) -> Text:
+        text = Text(no_wrap=True, end="")
+        text.append((tick or "").rjust(lw) + ("┤" if tick else "│"), AXIS_STYLE)
+        chars = _GLYPHS[codes]
+        owner = owner.copy()
+        for col, ch in marks.items():
+            if ch != "┆" or codes[col] == 0:
+                chars[col] = ch
+                owner[col] = _MARKER
+        cuts = np.flatnonzero(np.diff(owner)) + 1
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(owner)], strict=True):
+            o = int(owner[a])
+            style = MARK_STYLE if o == _MARKER else self._style(o)
+            text.append("".join(chars[a:b]), style)
+        return text
+
+    def _style(self, owner: int) -> str:
+        n = len(self.lines)
+        if owner < 0:
+            return ""
+        return self.lines[owner].style if owner < n else f"dim {self.lines[owner - n].style}"
+
+    def _xaxis(self, f: _Frame, lw: int) -> Text:
+        line = [" "] * f.cols
+        ticks = nice_ticks(f.xlo, f.xhi, max(2, f.cols // 8))
+        last_end = -2
+        for t in ticks:
+            s = step_label(t)
+            col = int(round((t - f.xlo) / (f.xhi - f.xlo) * (f.cols * 2 - 1))) // 2
+            start = min(max(0, col - len(s) // 2), f.cols - len(s))
+            if start <= last_end + 1 or start < 0:
+                continue
+            line[start:start + len(s)] = s
+            last_end = start + len(s) - 1
+        return Text(" " * (lw + 1) + "".join(line), AXIS_STYLE, no_wrap=True, end="")
+
+    def _blank(self, plot_rows: int, xlabels: bool) -> list[Text]:
+        rows = [Text(" " * self.width, no_wrap=True, end="") for _ in range(plot_rows + (1 if xlabels else 0))]
+        msg = self.empty[: self.width]
+        rows[len(rows) // 2] = Text(msg.center(self.width), "dim", no_wrap=True, end="")
+        return rows
+
+
+def _line_codes(ln: Line, f: _Frame, tf: object) -> tuple[np.ndarray, np.ndarray]:
+    """One line's braille codes: (envelope, stroke).
+
+    The envelope is each column's min..max span, so spikes in downsampled data
+    stay visible; the stroke joins the columns' last values without gaps, so
+    the trend reads as a line even through noise.
+    """
+    pw, ph = f.cols * 2, f.rows * 4
+    env_lo, env_hi = np.full(pw, np.inf), np.full(pw, -np.inf)
+    line_lo, line_hi = np.full(pw, np.inf), np.full(pw, -np.inf)
+    if len(ln.x):
+        px = np.rint((ln.x - f.xlo) / (f.xhi - f.xlo) * (pw - 1))
+        scale = (ph - 1) / (f.yhi - f.ylo)
+        ymin, ymax, ylast = ((tf(a) - f.ylo) * scale for a in (ln.ymin, ln.ymax, ln.ylast))  # type: ignore[operator]
+        span = np.isfinite(px) & np.isfinite(ymin) & np.isfinite(ymax)
+        ix = px[span].astype(np.int64).clip(0, pw - 1)
+        np.minimum.at(env_lo, ix, ymin[span])
+        np.maximum.at(env_hi, ix, ymax[span])
+        good = np.isfinite(px) & np.isfinite(ylast)
+        if good.sum() >= 2:
+            gx, gy = px[good], ylast[good]
+            cols = np.arange(int(max(0, gx[0])), int(min(pw - 1, gx[-1])) + 1)
+            yl = np.interp(cols, gx, gy)
+            before = np.r_[yl[0], (yl[:-1] + yl[1:]) / 2]
+            after = np.r_[(yl[:-1] + yl[1:]) / 2, yl[-1]]
+            line_lo[cols] = np.minimum(yl, np.minimum(before, after))
+            line_hi[cols] = np.maximum(yl, np.maximum(before, after))
+        elif good.sum() == 1:
+            c = int(np.clip(px[good][0], 0, pw - 1))
+            line_lo[c] = line_hi[c] = ylast[good][0]
+    return _cells(env_lo, env_hi, f), _cells(line_lo, line_hi, f)
+
+
+def _cells(lo: np.ndarray, hi: np.ndarray, f: _Frame) -> np.ndarray:
+    """Braille codes of the pixel spans lo..hi per pixel column (row 0 at the bottom)."""
+    ph = f.rows * 4
+    drawn = np.isfinite(lo)
+    lo_i = np.where(drawn, np.floor(np.clip(lo, -1, ph) + 0.5), ph + 1)
+    hi_i = np.where(drawn, np.floor(np.clip(hi, -1, ph) + 0.5), -1)
+    rows = np.arange(ph - 1, -1, -1)[:, None]  # top pixel row first
+    mask = (rows >= lo_i[None, :]) & (rows <= hi_i[None, :])
+    cells = mask.reshape(f.rows, 4, f.cols, 2)
+    return np.einsum("rkcj,kj->rc", cells.astype(np.int64), _DOT_BITS)
+
+
+def _nonfinite(ln: Line) -> np.ndarray:
+    return (~np.isfinite(ln.ymin) | ~np.isfinite(ln.ymax) | np.isinf(ln.ylast)) & np.isfinite(ln.x)
+
+
+def _add_marks(ln: Line, f: _Frame, marks: dict[int, dict[int, str]]) -> None:
+    """A red dotted column where a column held NaN/Inf, with ×, ↑ or ↓ at the top."""
+    bad = _nonfinite(ln)
+    if not bad.any():
+        return
+    nan = np.isnan(ln.ymin) | np.isnan(ln.ymax)
+    pinf = np.isposinf(ln.ymax) | np.isposinf(ln.ylast)
+    cells = (np.rint((ln.x[bad] - f.xlo) / (f.xhi - f.xlo) * (f.cols * 2 - 1)).astype(np.int64) // 2)
+    cells = cells.clip(0, f.cols - 1)
+    tops = np.where(nan[bad], "×", np.where(pinf[bad], "↑", "↓"))
+    top_row = marks.setdefault(0, {})
+    for col, top in zip(cells.tolist(), tops.tolist(), strict=True):
+        if top_row.get(col) != "×":  # a NaN outranks an Inf in the same column
+            top_row[col] = top
+        for r in range(1, f.rows):
+            marks.setdefault(r, {}).setdefault(col, "┆")

@@ -1,0 +1,94 @@
+"""Axis ticks a person can read: round numbers, short labels.
+
+Pure functions so the chart's axes test without a terminal.
+"""
+
+from __future__ import annotations
+
+import math
+
+_NICE = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def nice_step(span: float, max_ticks: int) -> float:
+    """The smallest 1/2/2.5/5 × 10^k step that puts at most `max_ticks` ticks on `span`."""
+    if not math.isfinite(span) or span <= 0:
+        return 1.0
+    raw = span / max(1, max_ticks - 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    for m in _NICE:
+        if m * mag >= raw * (1 - 1e-9):
+            return m * mag
+    return 10.0 * mag
+
+
+def nice_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
+    """Round values inside [lo, hi], at most `max_ticks` of them (at least one)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
+        return []
+    if hi == lo:
+        return [lo]
+    ticks: list[float] = []
+    for most in range(max_ticks, max_ticks + 4):  # a coarse step can leave one tick: refine
+        step = nice_step(hi - lo, most)
+        first = math.ceil(lo / step - 1e-9)
+        last = math.floor(hi / step + 1e-9)
+        ticks = [0.0 if abs(k * step) < step * 1e-9 else k * step for k in range(first, last + 1)]
+        if len(ticks) >= 2:
+            break
+    return ticks or [lo]
+
+
+def log_ticks(lo_exp: float, hi_exp: float, max_ticks: int) -> list[float]:
+    """Powers of ten (as exponents) inside [lo_exp, hi_exp]; thinned to `max_ticks`."""
+    first, last = math.ceil(lo_exp - 1e-9), math.floor(hi_exp + 1e-9)
+    exps = list(range(first, last + 1))
+    if len(exps) > max_ticks:
+        stride = math.ceil(len(exps) / max_ticks)
+        exps = exps[::stride]
+    return [float(e) for e in exps]
+
+
+_SUFFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def tick_label(v: float, step: float) -> str:
+    """`v` as briefly as `step` (the distance between ticks) allows: 2.5k, 0.35, 1e-4."""
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a >= 1e4:
+        for div, suffix in _SUFFIXES:
+            if a >= div:
+                return _trim(f"{v / div:.{_decimals(step / div)}f}") + suffix
+    if a < 1e-3:
+        return _short_exp(v)
+    return _trim(f"{v:.{_decimals(step)}f}")
+
+
+def step_label(v: float) -> str:
+    """A step count on the x axis: 0, 950, 2k, 12.5k, 1.2M."""
+    a = abs(v)
+    for div, suffix in _SUFFIXES:
+        if a >= div:
+            return _trim(f"{v / div:.1f}") + suffix
+    return f"{v:.0f}"
+
+
+def _decimals(step: float) -> int:
+    if step <= 0 or not math.isfinite(step):
+        return 2
+    return max(0, min(6, -math.floor(math.log10(step) + 1e-9) + (1 if _leading(step) == 2.5 else 0)))
+
+
+def _leading(step: float) -> float:
+    return round(step / 10.0 ** math.floor(math.log10(step)), 6)
+
+
+def _trim(s: str) -> str:
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _short_exp(v: float) -> str:
+    mant, exp = f"{v:.1e}".split("e")
+    return f"{_trim(mant)}e{int(exp)}"

@@ -1,0 +1,1 @@
+"""Screens: the run view (dashboard), the compare view, and two small modals."""

@@ -1,0 +1,284 @@
+"""The run view: header, charts, sparklines, alerts, ranks, system and log of one run.
+
+On a small terminal (under 120×34) the lower panels share one slot and `tab`
+brings each in turn; on a wide one they sit side by side. Either way `tab`
+walks the same panels, so the keys behave alike at every size.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Input
+
+from runwatch.model import Controller, RunSnapshot
+from runwatch.tui.plan import ZOOMS, plan_charts, zoom_label
+from runwatch.tui.screens.silence import SilenceMenu
+from runwatch.tui.widgets.alerts import AlertsPanel
+from runwatch.tui.widgets.chart_panel import ChartPanel
+from runwatch.tui.widgets.charts_grid import ChartsGrid
+from runwatch.tui.widgets.filter_input import FilterInput
+from runwatch.tui.widgets.header import RunHeader
+from runwatch.tui.widgets.log_pane import LogPane
+from runwatch.tui.widgets.ranks import RanksPanel
+from runwatch.tui.widgets.run_list import RUN_LIST_W, RunList
+from runwatch.tui.widgets.sparklines import SparkEntry, SparklineStrip, spark_width
+from runwatch.tui.widgets.system import SystemPanel
+
+LOG_LINES = 200
+COMPACT_W, COMPACT_H = 120, 34
+RUN_LIST_MIN_W = 100
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("tab", "panel(1)", "Panels", priority=True),
+        Binding("shift+tab", "panel(-1)", "Prev panel", show=False, priority=True),
+        Binding("slash", "filter", "Filter"),
+        Binding("l", "log_scale", "Log"),
+        Binding("z", "zoom", "Zoom"),
+        Binding("s", "silence", "Silence"),
+        Binding("a", "acknowledge", "Ack"),
+        Binding("c", "compare", "Compare"),
+        Binding("left_square_bracket", "step_run(-1)", "Prev run", show=False),
+        Binding("right_square_bracket", "step_run(1)", "Next run", show=False),
+        *(Binding(str(n), f"run({n - 1})", f"Run {n}", show=False) for n in range(1, 10)),
+    ]
+
+    def __init__(self, controller: Controller, *, host: str = "") -> None:
+        super().__init__()
+        self.controller = controller
+        self.host = host
+        self.snaps: list[RunSnapshot] = []
+        self.current = 0
+        self.zoom_i = 0
+        self.needle = ""
+        self.paused = False
+        self.active_lower = "alerts"
+        self._refetch_queued = False
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(host=self.host, id="header")
+        with Horizontal(id="body"):
+            yield RunList(id="runs")
+            with Vertical(id="main"):
+                yield ChartsGrid(id="charts")
+                yield SparklineStrip(id="sparks")
+                with Horizontal(id="lower"):
+                    yield AlertsPanel(id="alerts")
+                    with Vertical(id="mid"):
+                        yield RanksPanel(id="ranks")
+                        yield SystemPanel(id="system")
+                    yield LogPane(id="log")
+        yield FilterInput(id="filter")
+        yield Footer()
+
+    # -- following snapshots -----------------------------------------------------------
+
+    @property
+    def snap(self) -> RunSnapshot | None:
+        return self.snaps[self.current] if self.snaps else None
+
+    def follow(self, snaps: list[RunSnapshot], *, paused: bool = False) -> None:
+        """Show the newest snapshots (the app calls this on every refresh tick)."""
+        self.snaps, self.paused = snaps, paused
+        self.current = min(self.current, max(0, len(snaps) - 1))
+        snap = self.snap
+        self.query_one(RunHeader).show(snap, paused=paused, run_index=self.current, run_count=len(snaps))
+        runs = self.query_one(RunList)
+        runs.display = len(snaps) > 1 and self.size.width >= RUN_LIST_MIN_W
+        runs.show(snaps, self.current)
+        if snap is None:
+            return
+        self.query_one(AlertsPanel).show(snap.alerts, snap.time)
+        self.query_one(RanksPanel).show(snap)
+        self.query_one(SystemPanel).show(snap)
+        self.query_one(LogPane).show(self.controller.log_tail(snap.run, LOG_LINES))
+        self._charts(snap)
+
+    def on_screen_resume(self) -> None:
+        """Back from compare or a modal: catch up with what the app polled meanwhile."""
+        snaps = getattr(self.app, "snaps", None)
+        if snaps:
+            self.follow(snaps, paused=getattr(self.app, "paused", False))
+
+    def _charts(self, snap: RunSnapshot) -> None:
+        grid = self.query_one(ChartsGrid)
+        specs, spark_metrics = plan_charts(snap.metrics, self.needle)
+        if grid.sync(specs):
+            self._relayout()
+        last = ZOOMS[self.zoom_i]
+        grid.fetch(self.controller.chart, snap.run, snap.records, last, zoom_label(last))
+        strip = self.query_one(SparklineStrip)
+        width = spark_width(max(1, strip.content_size.width or self.size.width - 2))
+        entries = []
+        for m in spark_metrics:
+            data = self.controller.chart(snap.run, m, width, last_steps=last)
+            values = data.ylast if data is not None else []
+            entries.append(SparkEntry(m, values, float(snap.metrics[m])))
+        strip.set_entries(entries, max_rows=2 if self._compact else 3)
+
+    def _charts_later(self) -> None:
+        """Fetch again once panels have their (new) size."""
+        self._refetch_queued = False
+        if self.snap is not None:
+            last = ZOOMS[self.zoom_i]
+            self.query_one(ChartsGrid).fetch(self.controller.chart, self.snap.run, self.snap.records,
+                                             last, zoom_label(last))
+
+    # -- layout --------------------------------------------------------------------------
+
+    @property
+    def _compact(self) -> bool:
+        return self.size.width < COMPACT_W or self.size.height < COMPACT_H
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    @on(ChartPanel.Resized)
+    def _chart_resized(self) -> None:
+        if not self._refetch_queued:  # panels resize together: fetch once for all of them
+            self._refetch_queued = True
+            self.call_after_refresh(self._charts_later)
+
+    def _relayout(self) -> None:
+        w, h = self.size
+        compact = self._compact
+        self.set_class(compact, "-compact")
+        lower_h = 9 if compact else max(12, int(h * 0.3))
+        sparks_h = 2 if compact else 3
+        grid = self.query_one(ChartsGrid)
+        charts_h = max(8, h - 2 - 1 - sparks_h - lower_h)
+        runs = self.query_one(RunList)
+        runs.display = len(self.snaps) > 1 and w >= RUN_LIST_MIN_W
+        grid.shape(w - (RUN_LIST_W if runs.display else 0), charts_h)
+        self._show_lower(self.active_lower)
+
+    def _lower_panels(self) -> list[Widget]:
+        return [self.query_one(AlertsPanel), self.query_one(RanksPanel), self.query_one(SystemPanel),
+                self.query_one(LogPane)]
+
+    def _show_lower(self, panel_id: str) -> None:
+        """Mark the lower panel a small terminal shows (and its column), in the CSS's `-active`."""
+        self.active_lower = panel_id
+        for panel in self._lower_panels():
+            panel.set_class(panel.id == panel_id, "-active")
+        self.query_one("#mid").set_class(panel_id in ("ranks", "system"), "-active")
+
+    # -- panels and runs ---------------------------------------------------------------
+
+    def _panels(self) -> list[Widget]:
+        runs = self.query_one(RunList)
+        chain: list[Widget] = [runs] if runs.display else []
+        chain += self.query_one(ChartsGrid).panels
+        return chain + self._lower_panels()
+
+    def action_panel(self, delta: int) -> None:
+        """Focus the next panel, bringing a lower one into view first on a small terminal."""
+        chain = self._panels()
+        if not chain:
+            return
+        focused = self.focused
+        index = next((i for i, w in enumerate(chain) if focused is not None and
+                      (focused is w or w in focused.ancestors)), -1 if delta > 0 else 0)
+        target = chain[(index + delta) % len(chain)]
+        if target in self._lower_panels():
+            self._show_lower(target.id or "")
+        target.focus()
+
+    def action_run(self, index: int) -> None:
+        if 0 <= index < len(self.snaps) and index != self.current:
+            self.current = index
+            self.follow(self.snaps, paused=self.paused)
+        elif index >= len(self.snaps):
+            self.notify(f"there is no run {index + 1}", severity="warning", timeout=2)
+
+    def action_step_run(self, delta: int) -> None:
+        if self.snaps:
+            self.action_run((self.current + delta) % len(self.snaps))
+
+    @on(RunList.RunChosen)
+    def _run_chosen(self, event: RunList.RunChosen) -> None:
+        self.action_run(event.index)
+
+    # -- charts ------------------------------------------------------------------------
+
+    def action_log_scale(self) -> None:
+        focused = self.focused
+        self.query_one(ChartsGrid).toggle_log(focused if isinstance(focused, ChartPanel) else None)
+
+    def action_zoom(self) -> None:
+        self.zoom_i = (self.zoom_i + 1) % len(ZOOMS)
+        self.notify(zoom_label(ZOOMS[self.zoom_i]), timeout=1.5)
+        if self.snap is not None:
+            self._charts(self.snap)
+
+    def action_filter(self) -> None:
+        box = self.query_one(FilterInput)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.needle = event.value
+        if self.snap is not None:
+            self._charts(self.snap)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(FilterInput).display = False
+        panels = self.query_one(ChartsGrid).panels
+        if panels:
+            panels[0].focus()
+
+    @on(FilterInput.Cancelled)
+    def _filter_cancelled(self) -> None:
+        self.needle = ""
+        self._filter_done()
+        if self.snap is not None:
+            self._charts(self.snap)
+
+    def action_compare(self) -> None:
+        from runwatch.tui.screens.compare import CompareScreen
+
+        focused = self.focused
+        metric = focused.spec.key if isinstance(focused, ChartPanel) else None
+        if metric is None:
+            panels = self.query_one(ChartsGrid).panels
+            metric = panels[0].spec.key if panels else "loss"
+        self.app.push_screen(CompareScreen(self.controller, metric, self.snaps))
+
+    # -- alerts ------------------------------------------------------------------------
+
+    def action_silence(self) -> None:
+        alert = self.query_one(AlertsPanel).selected
+        if alert is None:
+            self.notify("no alert to silence", severity="warning", timeout=2)
+            return
+
+        def chosen(seconds: float | None) -> None:
+            if seconds is None:
+                return
+            ident = self.controller.silence(alert.key, seconds, "silenced from the runwatch TUI")
+            self.notify(f"silenced {alert.rule} for {_human(seconds)} ({ident})", timeout=3)
+
+        self.app.push_screen(SilenceMenu(alert), chosen)
+
+    def action_acknowledge(self) -> None:
+        alert = self.query_one(AlertsPanel).selected
+        if alert is None:
+            self.notify("no alert to acknowledge", severity="warning", timeout=2)
+            return
+        self.controller.acknowledge(alert.key)
+        self.notify(f"acknowledged {alert.rule}", timeout=2)
+
+
+def _human(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:.0f}s"

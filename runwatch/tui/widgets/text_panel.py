@@ -1,0 +1,52 @@
+"""A bordered, focusable, scrollable panel whose body is one block of plain `Text`.
+
+Bodies are `rich.text.Text`, never markup strings: what a log or a rank table
+says is shown as it is, whatever brackets it holds.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+
+class TextPanel(VerticalScroll):
+    """Base of the ranks, system and log panels."""
+
+    DEFAULT_CSS = """
+    TextPanel {
+        border: round $primary 50%;
+        border-title-color: $text;
+        height: 1fr;
+        padding: 0 1;
+        scrollbar-size-vertical: 1;
+    }
+    TextPanel:focus { border: round $accent; }
+    TextPanel > Static { width: 100%; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def __init__(self, title: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = title
+        self._body = Static("", markup=False)
+        self._last: Text | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self._body
+
+    def show_text(self, text: Text, *, follow_end: bool = False) -> None:
+        """Replace the body; skipped when nothing changed, so an idle panel costs nothing."""
+        if self._last is not None and text.plain == self._last.plain and text.spans == self._last.spans:
+            return
+        at_end = self.scroll_y >= self.max_scroll_y
+        self._last = text
+        self._body.update(text)
+        if follow_end and at_end:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    @property
+    def body_text(self) -> str:
+        """The plain text shown (for tests)."""
+        return "" if self._last is None else self._last.plain

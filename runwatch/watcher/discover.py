@@ -1,0 +1,172 @@
+"""Find the training logs inside a directory, and the ones that appear later.
+
+A run directory holds logs next to much that is not a log: checkpoints,
+tokenizer files, virtualenvs, wandb's own files. Logs are found by name
+(`*.log`, `*.out`, `*.err`, `*.txt`, torchrun's `attempt_N/<rank>/stdout.log`,
+`slurm-*.out`) and a look at their first bytes; new ranks and new attempts
+show up while the run goes on, so `DirectoryWatcher` keeps looking.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from runwatch.watcher.hublink import HubLink
+from runwatch.watcher.notify import WatchHub, shared_hub
+from runwatch.watcher.threads import ServiceThread
+from runwatch.watcher.types import Notice, NoticeLevel
+
+LOG_SUFFIXES = frozenset({".log", ".out", ".err", ".txt"})
+SKIP_DIRS = frozenset({"wandb", "__pycache__", "node_modules", "site-packages", "venv"})
+MAX_TXT_BYTES = 256 * 1024 * 1024
+"""A `.txt` larger than this is taken for a data set (nanoGPT's `input.txt`), not a log."""
+
+_NOT_LOGS = re.compile(
+    r"^(requirements.*|vocab.*|merges|license.*|readme.*|cmakelists|.*tokenizer.*|notice|copying)\.txt$",
+    re.IGNORECASE,
+)
+_CHECKPOINT_DIR = re.compile(r"^(checkpoint-\d+|global_step\d+)$")
+_ATTEMPT_DIR = re.compile(r"^attempt_\d+$")
+_RANK_WORD = re.compile(r"(?<![a-z])(?<!local_)(?<!local)rank[-_.]?(\d+)(?!\d)", re.IGNORECASE)
+_DIGITS = re.compile(r"(\d+)")
+
+
+def find_logs(directory: str | Path) -> list[Path]:
+    """Training logs below `directory`, in natural order (rank 10 after rank 9)."""
+    return sorted((p for p in _candidates(Path(directory)) if _looks_like_text(p)), key=_natural_key)
+
+
+def rank_from_path(path: str | Path) -> int | None:
+    """The rank a per-rank log belongs to: `attempt_0/3/stdout.log`, `rank3.log`, `train_rank-3.out`, `rank_3/…`."""
+    path = Path(path)
+    parent = path.parent
+    if parent.name.isdigit() and _ATTEMPT_DIR.match(parent.parent.name):
+        return int(parent.name)
+    for name in (path.stem, parent.name):
+        match = _RANK_WORD.search(name)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _candidates(root: Path) -> Iterator[Path]:
+    """Files whose name says "log", skipping directories that never hold a run's logs."""
+    try:
+        entries = list(os.scandir(root))
+    except OSError:  # vanished or unreadable while we looked: nothing there for now
+        return
+    if any(e.name == "pyvenv.cfg" for e in entries):
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in SKIP_DIRS and not _CHECKPOINT_DIR.match(entry.name):
+                    yield from _candidates(Path(entry.path))
+            elif entry.is_file() and _is_log_name(entry):
+                yield Path(entry.path)
+        except OSError:
+            continue
+
+
+def _is_log_name(entry: os.DirEntry[str]) -> bool:
+    suffix = os.path.splitext(entry.name)[1].lower()
+    if suffix not in LOG_SUFFIXES or _NOT_LOGS.match(entry.name):
+        return False
+    return suffix != ".txt" or entry.stat().st_size <= MAX_TXT_BYTES
+
+
+def _looks_like_text(path: Path) -> bool:
+    """No NUL byte in the first KiB: `a.out` binaries and the like are not logs."""
+    try:
+        with open(path, "rb") as f:
+            return b"\0" not in f.read(1024)
+    except OSError:
+        return False
+
+
+def _natural_key(path: Path) -> list[tuple[int, int | str]]:
+    return [(0, int(t)) if t.isdigit() else (1, t) for t in _DIGITS.split(str(path)) if t]
+
+
+class DirectoryWatcher(ServiceThread):
+    """Reports each log that appears below `directory` after it was created, once.
+
+    Files present at construction (or given as `known`) are not reported:
+    the owner found them with `find_logs`, and passing that list as `known`
+    leaves no gap between the two. inotify events wake the scan early; a
+    scan every `poll_interval` finds what events miss.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        on_new_file: Callable[[Path], None],
+        *,
+        poll_interval: float = 1.0,
+        use_inotify: bool = True,
+        known: Iterable[Path] | None = None,
+        hub: WatchHub | None = None,
+        on_notice: Callable[[Notice], None] | None = None,
+    ) -> None:
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be positive, got {poll_interval}")
+        self.directory = Path(directory)
+        super().__init__(f"discover-{self.directory.name}")
+        self._on_new_file, self._on_notice = on_new_file, on_notice
+        self._poll = poll_interval
+        self._wake = threading.Event()
+        hub = hub if hub is not None else shared_hub()
+        link = HubLink(hub, self._wake.set, lambda: [str(self.directory)], self._no_notify, recursive=True)
+        self._link = link if use_inotify else None
+        self._failing = False
+        self._seen: set[Path] = set(known) if known is not None else set(_candidates(self.directory))
+
+    def on_stop(self) -> None:
+        self._wake.set()
+
+    def run(self) -> None:
+        try:
+            if self._link is not None:
+                self._link.open()
+            while not self.stopping:
+                self._wake.clear()
+                if self._link is not None:
+                    self._link.ensure()
+                self._guarded_scan()
+                self._wake.wait(self._poll)
+        finally:
+            if self._link is not None:
+                self._link.close()
+
+    def _guarded_scan(self) -> None:
+        try:
+            self._scan()
+            self._failing = False
+        except Exception as exc:  # thread top: a bad scan or callback must not end the watcher
+            if not self._failing:
+                self._failing = True
+                self._say(
+                    "error", f"error while looking for new logs in {self.directory}: {exc!r} (retrying)"
+                )
+
+    def _scan(self) -> None:
+        for path in sorted(_candidates(self.directory), key=_natural_key):
+            if path not in self._seen and not self.stopping:
+                self._seen.add(path)
+                if _looks_like_text(path):
+                    self._on_new_file(path)
+
+    def _no_notify(self, exc: OSError) -> None:
+        self._say(
+            "warning", f"no file notifications for {self.directory} ({exc}); scanning every {self._poll:g}s"
+        )
+
+    def _say(self, level: NoticeLevel, message: str) -> None:
+        if self._on_notice is not None:
+            self._on_notice(Notice(str(self.directory), level, message))

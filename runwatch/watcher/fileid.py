@@ -1,0 +1,33 @@
+"""What makes a file "the same file" across rotations, truncations and restarts.
+
+(st_dev, st_ino) alone is not enough: a log deleted and re-created can get the
+same inode back, and copytruncate keeps it. A hash of the first line tells
+such a new incarnation from the one we read (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+HEAD_BYTES = 4096
+"""At most this much of the first line is hashed (a 1 MB first line needs no more)."""
+
+
+def head_hash(fd: int) -> str | None:
+    """Hash of the file's first line, or None while the first line is incomplete."""
+    head = os.pread(fd, HEAD_BYTES, 0)
+    end = head.find(b"\n")
+    if end >= 0:
+        head = head[: end + 1]
+    elif len(head) < HEAD_BYTES:
+        return None
+    return hashlib.blake2b(head, digest_size=8).hexdigest()
+
+
+def last_line_end(fd: int, size: int, window: int = 1 << 16) -> int:
+    """Offset just past the last line end before `size` (0 if none in the last `window` bytes)."""
+    start = max(0, size - window)
+    tail = os.pread(fd, size - start, start)
+    end = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
+    return start + end + 1 if end >= 0 else (size if start > 0 else 0)

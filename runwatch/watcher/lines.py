@@ -1,0 +1,185 @@
+"""Bytes → text lines, the way a terminal would show a training log.
+
+Training output is not tidy text: progress bars redraw with a bare `\\r`,
+rich and tqdm paint with ANSI escapes, a crashed writer can leave invalid
+UTF-8 or megabytes without a newline. `LineSplitter` turns such a byte
+stream into clean lines with bounded memory, and is pure (no I/O, no clock)
+so every source (files, stdin) shares it and tests need no threads.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_LINE_BYTES = 64 * 1024
+"""Longest line kept; bytes beyond it are counted and dropped, never buffered."""
+
+_ESCAPE_PATTERN = r"""
+      \x1b\[[0-?]*[\x20-/]*[@-~]               # CSI: colours (incl. 38;2;r;g;b), cursor moves, erase
+    | \x1b\][^\x07\x1b\n\r]*(?:\x07|\x1b\\)?   # OSC: titles, hyperlinks; ended by BEL, ST or the line
+    | \x1b[PX^_][^\x1b\n\r]*(?:\x1b\\)?        # DCS, SOS, PM, APC strings
+    | \x1b[\x20-/]*[0-~]                        # other ESC sequences (charsets, ESC 7, ESC =)
+    | [\x00-\x08\x0b\x0c\x0e-\x1f\x7f]           # remaining C0 controls but tab and line ends
+"""
+_ESCAPES = re.compile(_ESCAPE_PATTERN, re.VERBOSE)
+_CONTROLS = re.compile(r"[\r\x00-\x08\x0b-\x1f\x7f]")  # what strip_escapes also drops
+# The splitter strips raw chunks before decoding: one regex pass per chunk, not per line
+# (every pattern is ASCII, so UTF-8 continuation bytes never match).
+_ESCAPES_BYTES = re.compile(_ESCAPE_PATTERN.encode(), re.VERBOSE)
+_NEEDS_STRIP = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_escapes(text: str) -> str:
+    """Remove terminal escape sequences and control characters (tab and newline stay)."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+class LineSplitter:
+    """Split a byte stream into lines: `\\n`, `\\r\\n` and bare `\\r` all end one.
+
+    A `\\r`-ended frame identical to the `\\r` frame just before it is dropped
+    (a progress bar redrawn without change), and so is the line that repeats
+    the last frame (tqdm's closing redraw); empty `\\r` frames are dropped too
+    (tqdm starts every frame with `\\r`). Escapes are stripped, bytes are
+    decoded as UTF-8 with replacement. A line longer than `max_line` bytes is
+    cut: the rest is dropped as it arrives, so memory stays bounded however
+    long the line; `dropped_bytes` and `truncated_lines` count what was lost.
+    """
+
+    def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
+        if max_line < 1:
+            raise ValueError(f"max_line must be positive, got {max_line}")
+        self.max_line = max_line
+        self.dropped_bytes = 0
+        self.truncated_lines = 0
+        self._buf = b""
+        self._overflow = False  # the pending line hit the cap; drop until its end
+        self._pending_dropped = 0
+        self._last_frame: str | None = None  # text of the last emitted line, if it was a `\r` frame
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of the incomplete last line consumed so far (kept or dropped).
+
+        The stream offset minus this is where the next line starts: the offset
+        worth saving, since resuming there re-reads the incomplete line whole.
+        """
+        return len(self._buf) + self._pending_dropped
+
+    def reset(self) -> None:
+        """Forget the pending line and the redraw state (a new file starts); counters stay."""
+        self._buf = b""
+        self._overflow = False
+        self._pending_dropped = 0
+        self._last_frame = None
+
+    def feed(self, data: bytes) -> list[str]:
+        """Consume `data`; return the lines it completed."""
+        if not data:
+            return []
+        if self._overflow:
+            data = self._skip_overflow(data)
+            if not data:
+                return []
+        if self._buf:
+            data = self._buf + data
+        end = _last_terminator(data)
+        lines: list[str] = []
+        if end >= 0:
+            self._pending_dropped = 0  # the pending line ends in this chunk
+            lines = self._lines(data[: end + 1])
+        self._hold(data[end + 1 :])
+        return lines
+
+    def flush(self) -> list[str]:
+        """End of stream: return the incomplete last line, if any, as a line."""
+        buf = self._buf
+        self._buf, self._overflow, self._pending_dropped = b"", False, 0
+        if not buf:
+            return []
+        return self._lines(buf if buf.endswith(b"\r") else buf + b"\n")
+
+    # -- internals ---------------------------------------------------------
+
+    def _skip_overflow(self, data: bytes) -> bytes:
+        """Drop the rest of an over-long line; return what follows its end (terminator first)."""
+        cut = _first_terminator(data)
+        if cut < 0:
+            self._drop(len(data))
+            return b""
+        self._drop(cut)
+        self._overflow = False
+        return data[cut:]
+
+    def _hold(self, rest: bytes) -> None:
+        """Keep the incomplete tail, cut to `max_line` bytes (plus a held-back `\\r`)."""
+        held_cr = rest.endswith(b"\r")
+        excess = len(rest) - held_cr - self.max_line
+        if excess > 0:
+            if self._pending_dropped == 0:
+                self.truncated_lines += 1
+            self._drop(excess)
+            rest = rest[: self.max_line] + (b"\r" if held_cr else b"")
+            self._overflow = not held_cr
+        self._buf = rest
+
+    def _drop(self, n: int) -> None:
+        self.dropped_bytes += n
+        self._pending_dropped += n
+
+    def _lines(self, complete: bytes) -> list[str]:
+        """Turn bytes that end in a line terminator into output lines."""
+        if _NEEDS_STRIP.search(complete) is not None:
+            complete = _ESCAPES_BYTES.sub(b"", complete)
+        if b"\r" not in complete:
+            parts = complete[:-1].split(b"\n")
+            if self._last_frame is None and max(map(len, parts)) <= self.max_line:
+                return complete[:-1].decode("utf-8", "replace").split("\n")  # the common case
+            frames = [False] * len(parts)
+        else:
+            parts, frames = _split_frames(complete)
+        out: list[str] = []
+        last = self._last_frame
+        for raw, is_frame in zip(parts, frames, strict=True):
+            if len(raw) > self.max_line:
+                self.dropped_bytes += len(raw) - self.max_line
+                self.truncated_lines += 1
+                raw = raw[: self.max_line]
+            text = raw.decode("utf-8", "replace")
+            if is_frame and not text:
+                continue
+            if last is not None and text == last:
+                last = last if is_frame else None  # a line repeating the last frame ends the redraws
+                continue
+            last = text if is_frame else None
+            out.append(text)
+        self._last_frame = last
+        return out
+
+
+def _last_terminator(data: bytes) -> int:
+    """Index of the last line end, holding back a final `\\r` that may be half of `\\r\\n`."""
+    stop = len(data) - 1 if data.endswith(b"\r") else len(data)
+    return max(data.rfind(b"\n", 0, stop), data.rfind(b"\r", 0, stop))
+
+
+def _first_terminator(data: bytes) -> int:
+    nl, cr = data.find(b"\n"), data.find(b"\r")
+    if nl < 0 or cr < 0:
+        return max(nl, cr)
+    return min(nl, cr)
+
+
+def _split_frames(complete: bytes) -> tuple[list[bytes], list[bool]]:
+    """Split text containing `\\r`: returns the pieces and whether each was a `\\r` frame."""
+    parts: list[bytes] = []
+    frames: list[bool] = []
+    segments = complete.replace(b"\r\n", b"\n").split(b"\n")
+    for i, segment in enumerate(segments):
+        pieces = segment.split(b"\r")
+        parts.extend(pieces[:-1])
+        frames.extend([True] * (len(pieces) - 1))
+        if i < len(segments) - 1:
+            parts.append(pieces[-1])
+            frames.append(False)
+    return parts, frames

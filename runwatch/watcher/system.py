@@ -1,0 +1,516 @@
+"""The training processes and the host, through psutil.
+
+`ProcessSampler` finds the run's processes without being told: `--pid`
+processes, processes holding a watched log open (or, behind `tee`, writing
+into its pipe), the writer of our own stdin pipe (`python train.py |
+runwatch tail -`), and torchrun / `python -m torch.distributed.run`
+launchers above any of them; then their descendants, each rank read from
+its environment. Finding is costly (it reads every process), so it runs
+every `rediscover_s` (descendants only) and `rescan_s` (everything), while
+a sample reads only the processes already found: a handful of /proc files
+each. An exited process is seen at the next sample: "gone" (with its exit
+code when the `exit_codes` hook knows it: our own children) or "zombie".
+
+`HostSampler` reads CPU and iowait (from deltas of `cpu_times`, not
+psutil's shared module state), memory, swap in/out rates, load, and the free
+space of the filesystems holding the given paths.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import subprocess
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import psutil
+
+from runwatch.model import DiskSample, HostSample, ProcessRole, ProcessSample, ProcessState
+
+log = logging.getLogger(__name__)
+
+ExitCodes = Callable[[int], int | None]
+"""pid → exit code once known (None while running or unknown): the hook for our own children."""
+
+RELAYS = frozenset({"tee", "ts", "stdbuf", "cat", "cronolog", "rotatelogs", "multilog", "logger", "sed", "awk"})
+"""Processes that write a log for someone else: the trainer is whoever writes into their stdin pipe."""
+LAUNCHER_MODULES = ("torch.distributed.run", "torch.distributed.launch")
+MAX_TOMBSTONES = 64
+
+_STATES = {
+    psutil.STATUS_RUNNING: ProcessState.RUNNING,
+    psutil.STATUS_DISK_SLEEP: ProcessState.DISK_SLEEP,
+    psutil.STATUS_STOPPED: ProcessState.STOPPED,
+    psutil.STATUS_TRACING_STOP: ProcessState.STOPPED,
+    psutil.STATUS_ZOMBIE: ProcessState.ZOMBIE,
+    psutil.STATUS_DEAD: ProcessState.ZOMBIE,
+}
+
+
+def process_state(status: str) -> ProcessState:
+    """psutil's status folded to ours: idle, waking, parked … are all sleeping."""
+    return _STATES.get(status, ProcessState.SLEEPING)
+
+
+def is_launcher(cmdline: Sequence[str]) -> bool:
+    """torchrun, or `python -m torch.distributed.run|launch`."""
+    if not cmdline:
+        return False
+    if os.path.basename(cmdline[0]) == "torchrun" or (
+            len(cmdline) > 1 and os.path.basename(cmdline[1]) == "torchrun"):
+        return True
+    return any(a == "-m" and b in LAUNCHER_MODULES for a, b in zip(cmdline, cmdline[1:], strict=False))
+
+
+def popen_exit_codes(*popens: subprocess.Popen[bytes] | subprocess.Popen[str]) -> ExitCodes:
+    """An `exit_codes` hook over Popen objects we started (polling reaps them)."""
+    by_pid = {p.pid: p for p in popens}
+
+    def code(pid: int) -> int | None:
+        p = by_pid.get(pid)
+        return None if p is None else p.poll()
+
+    return code
+
+
+def rank_env(proc: psutil.Process) -> tuple[int | None, int | None]:
+    """(RANK, LOCAL_RANK) from the process environment, where we may read it."""
+    try:
+        env = proc.environ()
+    except (psutil.Error, OSError):
+        return None, None
+    return _int(env.get("RANK")), _int(env.get("LOCAL_RANK"))
+
+
+def _int(v: str | None) -> int | None:
+    try:
+        return None if v is None else int(v)
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Tracked:
+    proc: psutil.Process
+    role: ProcessRole
+    found_by: str
+    rank: int | None
+    local_rank: int | None
+    name: str
+    cmdline: tuple[str, ...]
+    create_time: float
+    ppid: int | None
+    prev: tuple[float, float, int, int, int] | None = None
+    """(t, cpu seconds, read_bytes, write_bytes, read_chars) at the previous sample."""
+    ended: ProcessSample | None = None
+
+
+@dataclass
+class _Scan:
+    """One pass over the process table: who exists, their parents, and (optionally) what they hold."""
+
+    ppid: dict[int, int] = field(default_factory=dict)
+    procs: dict[int, psutil.Process] = field(default_factory=dict)
+    cmdline: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    name: dict[int, str] = field(default_factory=dict)
+    mine: set[int] = field(default_factory=set)
+    """Processes whose files and environment we may read (our uid, or all when root)."""
+
+    def children(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for pid, parent in self.ppid.items():
+            out.setdefault(parent, []).append(pid)
+        return out
+
+
+class ProcessSampler:
+    """Finds and samples the training processes; `sample(now)` is called by one thread at a time.
+
+    `pids`: processes named explicitly (with their children). `logs`: files or
+    directories whose holders are the training processes. `stdin_pipe`: also
+    take whoever writes into our standard input. `discover=False` turns
+    finding off (only `pids`). `exit_codes`: the hook that knows our children's
+    exit codes.
+    """
+
+    def __init__(
+        self, pids: Iterable[int] = (), logs: Iterable[str] = (), *, discover: bool = True,
+        stdin_pipe: bool = False, exit_codes: ExitCodes | None = None, rediscover_s: float = 10.0,
+        rescan_s: float = 60.0, max_processes: int = 256,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._pids: tuple[int, ...] = tuple(pids)
+        self._logs: tuple[str, ...] = tuple(os.path.realpath(p) for p in logs)
+        self.discover = discover
+        self.stdin_pipe = stdin_pipe
+        self.exit_codes = exit_codes
+        self.rediscover_s = rediscover_s
+        self.rescan_s = rescan_s
+        self.max_processes = max_processes
+        self._tracked: dict[int, _Tracked] = {}
+        self._tombstones: list[ProcessSample] = []
+        self._last_tree: float | None = None
+        self._last_scan: float | None = None
+        self._uid = os.getuid() if hasattr(os, "getuid") else None
+
+    def watch(self, pids: Iterable[int] = (), logs: Iterable[str] = ()) -> None:
+        """Add processes or logs (from any thread); they are looked for at the next sample."""
+        with self._lock:
+            self._pids = tuple(dict.fromkeys((*self._pids, *pids)))
+            self._logs = tuple(dict.fromkeys((*self._logs, *(os.path.realpath(p) for p in logs))))
+            self._last_tree = self._last_scan = None
+
+    # ── sampling ──────────────────────────────────────────────────────────
+
+    def sample(self, now: float) -> tuple[ProcessSample, ...]:
+        """Every tracked process now, exited ones (tombstones) last."""
+        self._maybe_discover(now)
+        live = []
+        for pid, tr in list(self._tracked.items()):
+            s = self._sample_one(tr, now)
+            if s.alive:
+                live.append(s)
+                continue
+            s = self._ended(tr, s, now)
+            if s.state == ProcessState.GONE:
+                del self._tracked[pid]
+                if tr.role != ProcessRole.CHILD:
+                    self._tombstones = [*self._tombstones, s][-MAX_TOMBSTONES:]
+            live.append(s)
+        gone = [t for t in self._tombstones if t.pid not in self._tracked]
+        self._tombstones = [self._late_code(t) for t in gone]
+        shown = {s.pid for s in live}
+        return tuple(live) + tuple(t for t in self._tombstones if t.pid not in shown)
+
+    def _sample_one(self, tr: _Tracked, now: float) -> ProcessSample:
+        p = tr.proc
+        base = ProcessSample(pid=p.pid, name=tr.name, state=ProcessState.GONE, role=tr.role,
+                             found_by=tr.found_by, create_time=tr.create_time, ppid=tr.ppid, rank=tr.rank,
+                             local_rank=tr.local_rank, cmdline=tr.cmdline)
+        try:
+            with p.oneshot():
+                state = process_state(p.status())
+                if state == ProcessState.ZOMBIE:
+                    return replace(base, state=state)
+                cpu = p.cpu_times()
+                cpu_s = cpu.user + cpu.system
+                rss = _try(lambda: p.memory_info().rss)
+                threads = _try(p.num_threads)
+                io = _try(p.io_counters)
+                fds = _try(p.num_fds) if hasattr(p, "num_fds") else None
+        except psutil.ZombieProcess:
+            return replace(base, state=ProcessState.ZOMBIE)
+        except psutil.NoSuchProcess:
+            return base
+        except psutil.AccessDenied:  # another user's process on macOS: alive, metrics unknown
+            return replace(base, state=ProcessState.SLEEPING)
+        io_now = (io.read_bytes, io.write_bytes, getattr(io, "read_chars", io.read_bytes)) if io else (-1, -1, -1)
+        rates = _rates(tr.prev, now, cpu_s, io_now)
+        tr.prev = (now, cpu_s, *io_now)
+        return replace(base, state=state, rss_bytes=rss, threads=threads, open_fds=fds, cpu_percent=rates[0],
+                       read_bps=rates[1], write_bps=rates[2], rchar_bps=rates[3])
+
+    def _ended(self, tr: _Tracked, s: ProcessSample, now: float) -> ProcessSample:
+        """A zombie or gone process: ask the hook for its code (which reaps our own zombie children)."""
+        if tr.ended is None:
+            tr.ended = replace(s, ended_t=now)
+        code = self._code(s.pid)
+        if code is not None:
+            return replace(tr.ended, state=ProcessState.GONE, exit_code=code)
+        return replace(tr.ended, state=s.state)
+
+    def _late_code(self, t: ProcessSample) -> ProcessSample:
+        if t.exit_code is not None:
+            return t
+        code = self._code(t.pid)
+        return t if code is None else replace(t, exit_code=code)
+
+    def _code(self, pid: int) -> int | None:
+        if self.exit_codes is None:
+            return None
+        try:
+            return self.exit_codes(pid)
+        except Exception:  # a user hook: never let it stop sampling
+            log.exception("exit-code hook failed for pid %d", pid)
+            return None
+
+    # ── finding ───────────────────────────────────────────────────────────
+
+    def _maybe_discover(self, now: float) -> None:
+        with self._lock:
+            pids, logs = self._pids, self._logs
+            tree_due = self._last_tree is None or now - self._last_tree >= self.rediscover_s
+            found = any(t.role == ProcessRole.MAIN for t in self._tracked.values())
+            scan_due = self.discover and (
+                self._last_scan is None or now - self._last_scan >= (self.rescan_s if found else self.rediscover_s))
+            if not (tree_due or scan_due):
+                return
+            self._last_tree = now
+            if scan_due:
+                self._last_scan = now
+        try:
+            self._discover(pids, logs if scan_due else (), scan_due)
+        except Exception:  # finding is best effort; sampling what we have goes on
+            log.exception("process discovery failed")
+
+    def _discover(self, pids: tuple[int, ...], logs: tuple[str, ...], full: bool) -> None:
+        scan = self._scan(full)
+        roots: dict[int, str] = {pid: "pid" for pid in pids}
+        roots.update({pid: "main" for pid, t in self._tracked.items() if t.role == ProcessRole.MAIN})
+        if full:
+            for pid, how in self._found(scan, logs):
+                roots.setdefault(pid, how)
+            for pid in list(roots):
+                launcher = self._launcher_above(scan, pid)
+                if launcher is not None:
+                    roots.setdefault(launcher, "torchrun")
+            if not roots:
+                roots = {pid: "torchrun" for pid in scan.mine if is_launcher(scan.cmdline.get(pid, ()))}
+        for pid in pids:
+            if pid not in scan.ppid and pid not in self._tracked:
+                self._tombstone_unknown(pid)
+        self._adopt(scan, roots)
+
+    def _scan(self, full: bool) -> _Scan:
+        scan = _Scan()
+        attrs = ["ppid", "name", "cmdline", "uids"] if full else ["ppid"]
+        for p in psutil.process_iter(attrs):
+            info = p.info
+            if info.get("ppid") is None:
+                continue
+            scan.ppid[p.pid] = info["ppid"]
+            scan.procs[p.pid] = p
+            if full:
+                scan.name[p.pid] = info.get("name") or ""
+                scan.cmdline[p.pid] = tuple(info.get("cmdline") or ())
+                uids = info.get("uids")
+                if self._uid in (None, 0) or (uids is not None and uids.real == self._uid):
+                    scan.mine.add(p.pid)
+        return scan
+
+    def _found(self, scan: _Scan, logs: tuple[str, ...]) -> list[tuple[int, str]]:
+        """Holders of the logs (behind a relay: the pipe's writers) and our stdin pipe's writers."""
+        out: list[tuple[int, str]] = []
+        if logs:
+            for pid in sorted(scan.mine):
+                if pid != os.getpid() and _holds(scan.procs[pid], logs):
+                    writers = _pipe_writers(scan, _fd_link(pid, 0)) if scan.name.get(pid) in RELAYS else []
+                    if writers:
+                        out.extend((w, "pipe") for w in writers)
+                    else:
+                        out.append((pid, "log"))
+        if self.stdin_pipe:
+            out.extend((w, "pipe") for w in _pipe_writers(scan, _own_stdin_pipe()))
+        return out
+
+    @staticmethod
+    def _launcher_above(scan: _Scan, pid: int) -> int | None:
+        seen = set()
+        while pid in scan.ppid and pid not in seen:
+            seen.add(pid)
+            if is_launcher(scan.cmdline.get(pid, ())):
+                return pid
+            pid = scan.ppid[pid]
+        return None
+
+    def _adopt(self, scan: _Scan, roots: dict[int, str]) -> None:
+        """Track roots (MAIN) and their descendants (RANK where RANK is new, else CHILD)."""
+        kids = scan.children()
+        tops = [pid for pid in roots if pid in scan.procs and not _has_ancestor(scan, pid, roots)]
+        queue: list[tuple[int, _Tracked | None]] = [(pid, None) for pid in tops]
+        while queue and len(self._tracked) < self.max_processes:
+            pid, parent = queue.pop(0)
+            how = roots.get(pid, "child")
+            tr = self._tracked.get(pid) or self._track(scan, pid, how, parent)
+            if tr is not None:
+                if tr.found_by == "child" and how != "child":
+                    tr.found_by = how  # adopted before it was seen holding the log
+                queue.extend((k, tr) for k in sorted(kids.get(pid, ())))
+
+    def _track(self, scan: _Scan, pid: int, how: str, parent: _Tracked | None) -> _Tracked | None:
+        p = scan.procs[pid]
+        try:
+            name = scan.name.get(pid) or p.name()
+            cmdline = scan.cmdline.get(pid) or tuple(_try(p.cmdline) or ())
+            rank, local_rank = rank_env(p)
+            created = p.create_time()
+        except psutil.Error:
+            return None
+        if parent is None:
+            role = ProcessRole.MAIN
+        elif rank is not None and rank != parent.rank:
+            role = ProcessRole.RANK
+        else:
+            role = ProcessRole.CHILD
+        tr = _Tracked(p, role, how, rank, local_rank, name, cmdline, created, scan.ppid.get(pid))
+        self._tracked[pid] = tr
+        return tr
+
+    def _tombstone_unknown(self, pid: int) -> None:
+        """A --pid that does not exist (any more): report it gone rather than nothing."""
+        if any(t.pid == pid for t in self._tombstones):
+            return
+        s = ProcessSample(pid=pid, name="", state=ProcessState.GONE, exit_code=self._code(pid))
+        self._tombstones = [*self._tombstones, s][-MAX_TOMBSTONES:]
+
+
+def _has_ancestor(scan: _Scan, pid: int, among: dict[int, str]) -> bool:
+    seen = {pid}
+    parent = scan.ppid.get(pid)
+    while parent is not None and parent not in seen:
+        if parent in among:
+            return True
+        seen.add(parent)
+        parent = scan.ppid.get(parent)
+    return False
+
+
+def _rates(prev: tuple[float, float, int, int, int] | None, now: float, cpu_s: float,
+           io: tuple[int, int, int]) -> tuple[float | None, float | None, float | None, float | None]:
+    if prev is None or now <= prev[0]:
+        return None, None, None, None
+    dt = now - prev[0]
+    cpu = max(0.0, 100.0 * (cpu_s - prev[1]) / dt)
+    per = [None if b < 0 or a < 0 else max(0.0, (b - a) / dt) for a, b in zip(prev[2:], io, strict=True)]
+    return cpu, per[0], per[1], per[2]
+
+
+def _try(fn: Callable[[], object]):  # type: ignore[no-untyped-def]
+    """A psutil reading, None where permission is refused (the process itself may still be read)."""
+    try:
+        return fn()
+    except psutil.AccessDenied:
+        return None
+    except (NotImplementedError, OSError):
+        return None
+
+
+def _holds(p: psutil.Process, logs: tuple[str, ...]) -> bool:
+    try:
+        files = p.open_files()
+    except (psutil.Error, OSError):
+        return False
+    return any(_matches(f.path, logs) for f in files)
+
+
+def _matches(path: str, logs: tuple[str, ...]) -> bool:
+    return any(path == log_ or path.startswith(log_ + os.sep) for log_ in logs)
+
+
+def _fd_link(pid: int, fd: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        return None
+
+
+def _own_stdin_pipe() -> str | None:
+    try:
+        st = os.fstat(0)
+    except OSError:
+        return None
+    return f"pipe:[{st.st_ino}]" if stat.S_ISFIFO(st.st_mode) else None
+
+
+def _pipe_writers(scan: _Scan, pipe: str | None) -> list[int]:
+    """Processes whose stdout or stderr is `pipe` (Linux /proc; none elsewhere)."""
+    if not pipe or not pipe.startswith("pipe:"):
+        return []
+    me = os.getpid()
+    return [pid for pid in sorted(scan.mine)
+            if pid != me and (_fd_link(pid, 1) == pipe or _fd_link(pid, 2) == pipe)]
+
+
+# ── host ────────────────────────────────────────────────────────────────────
+
+
+class HostSampler:
+    """CPU, iowait, memory, swap, load and free space of the filesystems holding `paths`."""
+
+    def __init__(self, paths: Iterable[str] = ()) -> None:
+        self.paths: tuple[str, ...] = tuple(paths)
+        self._prev_cpu: tuple[float, float, float] | None = None
+        self._prev_swap: tuple[float, int, int] | None = None
+
+    def watch(self, paths: Iterable[str]) -> None:
+        self.paths = tuple(dict.fromkeys((*self.paths, *paths)))
+
+    def sample(self, now: float) -> HostSample:
+        cpu, iowait = self._cpu()
+        vm = _try(psutil.virtual_memory)
+        sw = _try(psutil.swap_memory)
+        sin, sout = self._swap_rates(now, sw)
+        load = _try(os.getloadavg) if hasattr(os, "getloadavg") else None
+        return HostSample(
+            cpu_percent=cpu, iowait_percent=iowait,
+            mem_total=getattr(vm, "total", None), mem_available=getattr(vm, "available", None),
+            swap_total=getattr(sw, "total", None), swap_used=getattr(sw, "used", None),
+            swap_in_bps=sin, swap_out_bps=sout, load=load, cpus=psutil.cpu_count(), disks=self._disks(),
+        )
+
+    def _cpu(self) -> tuple[float | None, float | None]:
+        t = psutil.cpu_times()
+        total = sum(t) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)  # guest is inside user
+        idle = t.idle + getattr(t, "iowait", 0.0)
+        iowait = getattr(t, "iowait", None)
+        now = (total, idle, iowait if iowait is not None else -1.0)
+        prev, self._prev_cpu = self._prev_cpu, now
+        if prev is None or total <= prev[0]:
+            return None, None
+        span = total - prev[0]
+        busy = 100.0 * max(0.0, span - (idle - prev[1])) / span
+        return busy, None if iowait is None else 100.0 * max(0.0, iowait - prev[2]) / span
+
+    def _swap_rates(self, now: float, sw: object) -> tuple[float | None, float | None]:
+        if sw is None:
+            return None, None
+        cur = (now, int(getattr(sw, "sin", 0)), int(getattr(sw, "sout", 0)))
+        prev, self._prev_swap = self._prev_swap, cur
+        if prev is None or now <= prev[0]:
+            return None, None
+        dt = now - prev[0]
+        return max(0.0, (cur[1] - prev[1]) / dt), max(0.0, (cur[2] - prev[2]) / dt)
+
+    def _disks(self) -> tuple[DiskSample, ...]:
+        out: list[DiskSample] = []
+        seen: set[int] = set()
+        for path in self.paths:
+            d = disk_sample(path)
+            dev = _device(path)
+            if dev is not None and dev in seen:
+                continue
+            if dev is not None:
+                seen.add(dev)
+            out.append(d)
+        return tuple(out)
+
+
+def _existing(path: str) -> str:
+    """`path`, or its nearest existing parent (a log or checkpoint dir not created yet)."""
+    p = os.path.abspath(path)
+    while not os.path.exists(p) and os.path.dirname(p) != p:
+        p = os.path.dirname(p)
+    return p
+
+
+def _device(path: str) -> int | None:
+    try:
+        return os.stat(_existing(path)).st_dev
+    except OSError:
+        return None
+
+
+def disk_sample(path: str) -> DiskSample:
+    """Free space (for an unprivileged user) of the filesystem holding `path`."""
+    try:
+        st = os.statvfs(_existing(path))
+    except (OSError, AttributeError) as e:
+        try:
+            u = psutil.disk_usage(_existing(path))
+        except OSError:
+            return DiskSample(path, error=str(e))
+        return DiskSample(path, total_bytes=u.total, free_bytes=u.free)
+    return DiskSample(path, total_bytes=st.f_blocks * st.f_frsize, free_bytes=st.f_bavail * st.f_frsize)

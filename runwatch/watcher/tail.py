@@ -1,0 +1,330 @@
+"""Follow one log file the way `tail -F` and Fluent Bit do, and a little better.
+
+The watcher is usually started before the run, logs get rotated by rename or
+copytruncate, deleted and re-created, and the shared filesystems of clusters
+(NFS, Lustre, GPFS) send no inotify events at all. So the follower never
+trusts events: an event only wakes it early, and a stat every
+`poll_interval` finds out what really happened. Lines are read in big
+chunks and delivered one batch per chunk.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from runwatch.watcher.fileid import head_hash, last_line_end
+from runwatch.watcher.hublink import HubLink
+from runwatch.watcher.lines import MAX_LINE_BYTES, LineSplitter
+from runwatch.watcher.notify import WatchHub, shared_hub
+from runwatch.watcher.snapshot import peek_tail, read_all
+from runwatch.watcher.threads import ServiceThread
+from runwatch.watcher.types import FilePosition, LineBatch, Notice, NoticeLevel
+
+__all__ = ["FilePosition", "FileFollower", "LineBatch", "Notice", "peek_tail", "read_all"]
+
+_ERRORS = ("denied", "error", "notreg")  # problems whose end is worth a notice
+
+
+def _open_file(path: Path) -> int:
+    """Open for reading; O_NONBLOCK so a FIFO at the path cannot hang the thread."""
+    return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+
+
+@dataclass
+class _Incarnation:
+    """The file open at the path now: one life of it, between rotations or truncations."""
+
+    fd: int
+    dev: int
+    ino: int
+    offset: int = 0  # bytes read
+    lines: int = 0  # lines delivered
+    head: str | None = None  # first-line hash, once the first line is complete
+    history_end: int = 0  # bytes below this existed when following started
+    history_done: bool = False  # the consumer was told the history is read
+
+
+class FileFollower(ServiceThread):
+    """A thread that follows one path through rotation, truncation, deletion and re-creation.
+
+    Lines go to `on_batch`, one `LineBatch` per chunk read; anything a human
+    should know (waiting, rotated, permission denied…) goes to `on_notice`,
+    once per change of condition. Both are called on the follower's thread.
+    `resume` (a saved `position()`) skips what was read before a restart, if
+    the file at the path is still the same file.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        on_batch: Callable[[LineBatch], None],
+        on_notice: Callable[[Notice], None],
+        *,
+        poll_interval: float = 1.0,
+        use_inotify: bool = True,
+        from_start: bool = True,
+        rank: int | None = None,
+        chunk_size: int = 1 << 20,
+        resume: tuple[int, int, int, str | None] | None = None,
+        hub: WatchHub | None = None,
+        source: str | None = None,
+        max_line: int = MAX_LINE_BYTES,
+    ) -> None:
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be positive, got {poll_interval}")
+        if chunk_size <= 0:
+            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+        self.path = Path(path)
+        super().__init__(f"tail-{self.path.name}")
+        self.source = str(path) if source is None else source
+        self.rank = rank
+        self._on_batch, self._on_notice = on_batch, on_notice
+        self._poll, self._chunk, self._from_start = poll_interval, chunk_size, from_start
+        self._resume = FilePosition(*resume) if resume is not None else None
+        self._wake = threading.Event()
+        hub = hub if hub is not None else shared_hub()
+        self._link = (
+            HubLink(hub, self._wake.set, self._notify_targets, self._no_notify) if use_inotify else None
+        )
+        self._splitter = LineSplitter(max_line)
+        self._cur: _Incarnation | None = None
+        self._position: FilePosition | None = None
+        self._problem: str | None = None  # the condition last reported, so each is said once
+        self._first_step = True
+        self._seen_file = False
+        self._gone_since: float | None = None
+        self._cut_reported = False
+
+    def position(self) -> FilePosition | None:
+        """Identity and offset of the first line not yet delivered; None before the file was opened."""
+        return self._position
+
+    @property
+    def dropped_bytes(self) -> int:
+        return self._splitter.dropped_bytes
+
+    @property
+    def truncated_lines(self) -> int:
+        return self._splitter.truncated_lines
+
+    def on_stop(self) -> None:
+        self._wake.set()
+
+    def run(self) -> None:
+        try:
+            if self._link is not None:
+                self._link.open()
+            while not self.stopping:
+                self._wake.clear()
+                self._guarded_step()
+                self._wake.wait(self._poll)
+        except Exception as exc:  # thread top: say why we stopped, never die silently
+            self._safe_notice("error", f"stopped following {self.path}: {exc!r}")
+        finally:
+            self._close(flush=False)
+            if self._link is not None:
+                self._link.close()
+
+    # -- one round: open, read, look at the path ---------------------------
+
+    def _guarded_step(self) -> None:
+        try:
+            self._step()
+        except Exception as exc:  # thread top: an odd filesystem or a failing callback must not end us
+            self._report("crash", "error", f"error while following {self.path}: {exc!r} (retrying)")
+
+    def _step(self) -> None:
+        if self._link is not None:
+            self._link.ensure()
+        try:
+            for _ in range(3):  # the file may be replaced again while we switch; the next round goes on
+                if self._cur is None and not self._open():
+                    break
+                self._drain()
+                if not self._check_path():
+                    break
+        finally:
+            self._first_step = False
+
+    def _open(self) -> bool:
+        try:
+            fd = _open_file(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            if not self._seen_file:
+                self._report("missing", "info", f"waiting for {self.path} to appear")
+            return False
+        except PermissionError:
+            self._report("denied", "error", f"cannot read {self.path}: permission denied (retrying)")
+            return False
+        except OSError as exc:
+            self._report("error", "error", f"cannot open {self.path}: {exc.strerror or exc} (retrying)")
+            return False
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            self._report(
+                "notreg", "error", f"{self.path} is not a regular file; pipe it to `runwatch tail -`"
+            )
+            return False
+        if self._problem in _ERRORS:
+            self._notice("info", f"{self.path} is readable again")
+        self._problem, self._gone_since = None, None
+        cur = _Incarnation(fd, st.st_dev, st.st_ino, history_end=st.st_size if self._first_step else 0)
+        self._splitter.reset()
+        if not self._seen_file:
+            self._seen_file = True
+            self._place(cur, st.st_size)
+        self._cur = cur
+        self._update_position()
+        return True
+
+    def _place(self, cur: _Incarnation, size: int) -> None:
+        """Where reading starts in the first file: a saved position, the end, or the start."""
+        saved, self._resume = self._resume, None
+        if saved is not None:
+            same = (saved.dev, saved.ino) == (cur.dev, cur.ino) and saved.offset <= size
+            if same and saved.first_line_hash in (None, head_hash(cur.fd)):
+                self._skip_to(cur, saved.offset)
+                return
+            self._notice("info", f"saved position no longer matches {self.path} (replaced); reading it all")
+        elif not self._from_start and self._first_step:
+            self._skip_to(cur, last_line_end(cur.fd, size))
+
+    def _skip_to(self, cur: _Incarnation, offset: int) -> None:
+        """Start at `offset`, counting the line ends before it so line numbers stay meaningful."""
+        pos = 0
+        while pos < offset and not self.stopping:
+            data = os.pread(cur.fd, min(self._chunk, offset - pos), pos)
+            if not data:
+                break
+            pos += len(data)
+            cur.lines += data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+        cur.offset = pos
+        cur.head = head_hash(cur.fd)
+
+    def _drain(self) -> None:
+        """Read everything the open file holds past our offset, one batch per chunk."""
+        cur = self._cur
+        assert cur is not None
+        while not self.stopping:
+            size = os.fstat(cur.fd).st_size
+            if size < cur.offset:
+                self._restart(cur, f"{self.path} was truncated; reading it from the start")
+                continue
+            if size == cur.offset:
+                self._end_history(cur)
+                return
+            if cur.head is not None and head_hash(cur.fd) != cur.head:  # before reading garbage
+                self._restart(cur, f"{self.path} was rewritten in place; reading it from the start")
+                continue
+            data = os.pread(cur.fd, min(self._chunk, size - cur.offset), cur.offset)
+            if not data:
+                return
+            cur.offset += len(data)
+            self._deliver(cur, self._splitter.feed(data), history=cur.offset <= cur.history_end)
+
+    def _end_history(self, cur: _Incarnation) -> None:
+        """Say once, with an empty non-history batch, that what the file held at start is read."""
+        if cur.history_end and not cur.history_done:
+            cur.history_done = True
+            self._on_batch(LineBatch(self.source, self.rank, cur.lines + 1, [], time.time(), False))
+
+    def _check_path(self) -> bool:
+        """Compare the path with the open file; True when we moved on to another file."""
+        cur = self._cur
+        assert cur is not None
+        try:
+            st = os.stat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            self._gone(cur)
+            return False
+        except OSError:  # cannot tell (say, a directory lost its x bit): keep reading what we have
+            return False
+        if (st.st_dev, st.st_ino) != (cur.dev, cur.ino):
+            self._drain()  # what the old file got before the switch
+            renamed = os.fstat(cur.fd).st_nlink > 0
+            self._close(flush=True)
+            what = "rotated" if renamed else "was replaced"
+            self._notice("info", f"{self.path} {what}; following the new file")
+            return True
+        self._gone_since = None
+        return False
+
+    def _gone(self, cur: _Incarnation) -> None:
+        """The path is missing: deleted (let go of the file) or renamed away (keep reading it)."""
+        now = time.monotonic()
+        self._gone_since = self._gone_since if self._gone_since is not None else now
+        deleted = os.fstat(cur.fd).st_nlink == 0
+        if deleted:
+            self._close(flush=True)
+        if deleted or now - self._gone_since >= self._poll:  # a rename-rotation is over in microseconds
+            self._report("missing", "warning", f"{self.path} vanished, waiting for it to appear again")
+
+    def _restart(self, cur: _Incarnation, message: str) -> None:
+        """Same file, new content (copytruncate or rewrite): read it again from 0."""
+        self._deliver(cur, self._splitter.flush(), history=False)
+        self._notice("warning", message)
+        cur.offset = cur.lines = cur.history_end = 0
+        cur.head = None
+        self._splitter.reset()
+        self._update_position()
+
+    def _close(self, *, flush: bool) -> None:
+        cur, self._cur = self._cur, None
+        if cur is None:
+            return
+        try:
+            if flush:  # the file is finished: its unterminated last line is a line
+                self._deliver(cur, self._splitter.flush(), history=False)
+        finally:
+            os.close(cur.fd)
+
+    # -- delivery ----------------------------------------------------------
+
+    def _deliver(self, cur: _Incarnation, lines: list[str], *, history: bool) -> None:
+        if lines:
+            batch = LineBatch(self.source, self.rank, cur.lines + 1, lines, time.time(), history)
+            cur.lines += len(lines)
+            self._on_batch(batch)
+        if cur.head is None and cur.offset:
+            cur.head = head_hash(cur.fd)
+        self._update_position(cur)
+        if self._splitter.truncated_lines and not self._cut_reported:
+            self._cut_reported = True
+            kib = self._splitter.max_line // 1024
+            self._notice("warning", f"{self.path}: a line longer than {kib} KiB was cut; its rest is skipped")
+
+    def _update_position(self, cur: _Incarnation | None = None) -> None:
+        cur = cur if cur is not None else self._cur
+        if cur is not None:
+            offset = max(0, cur.offset - self._splitter.pending_bytes)
+            self._position = FilePosition(cur.dev, cur.ino, offset, cur.head)
+
+    def _report(self, key: str, level: NoticeLevel, message: str) -> None:
+        if self._problem != key:
+            self._problem = key
+            self._notice(level, message)
+
+    def _notice(self, level: NoticeLevel, message: str) -> None:
+        self._on_notice(Notice(self.source, level, message))
+
+    def _safe_notice(self, level: NoticeLevel, message: str) -> None:
+        try:
+            self._notice(level, message)
+        except Exception:  # the notice callback itself failed: nobody is left to tell
+            pass
+
+    def _notify_targets(self) -> list[str]:
+        """The path's directory, and the target's for a symlink (appends happen there)."""
+        return list(dict.fromkeys([os.path.abspath(self.path), os.path.realpath(self.path)]))
+
+    def _no_notify(self, exc: OSError) -> None:
+        self._notice(
+            "warning", f"no file notifications for {self.path} ({exc}); polling every {self._poll:g}s"
+        )

@@ -1,0 +1,43 @@
+"""The lifecycle every runwatch thread shares (after watchdog's `BaseThread`).
+
+Each source thread is an object its owner starts, stops and joins; `stop()`
+only signals, so an owner can stop many threads and then join them all.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Self
+
+THREAD_PREFIX = "runwatch-"
+
+
+class ServiceThread(threading.Thread):
+    """A daemon thread with a stop signal, named `runwatch-<name>`, usable as a context manager."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=THREAD_PREFIX + name, daemon=True)
+        self._stopping = threading.Event()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def stop(self) -> None:
+        """Ask the thread to end soon; does not wait (call `join`)."""
+        self._stopping.set()
+        self.on_stop()
+
+    def on_stop(self) -> None:
+        """Hook: wake the thread from whatever it waits on."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+        self.join()

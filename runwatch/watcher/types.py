@@ -1,0 +1,63 @@
+"""Values that sources hand to the engine: small, frozen, safe across threads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+NoticeLevel = Literal["info", "warning", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class LineBatch:
+    """Lines read in one go from one source (one read chunk, not one line).
+
+    `first_line` is the 1-based number of `lines[0]` in the current incarnation
+    of the file (it restarts at 1 after rotation or truncation); lines count as
+    the splitter delivers them, so a kept progress-bar frame counts as a line.
+    `history` is True while the source is catching up on what it held at start;
+    a batch with no lines and `history` False says the catch-up is over.
+    """
+
+    source: str
+    rank: int | None
+    first_line: int
+    lines: list[str]
+    t: float
+    history: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something a human should know about a source: one readable line."""
+
+    source: str
+    level: NoticeLevel
+    message: str
+
+
+class FilePosition(NamedTuple):
+    """Where a follower stands in a file, worth saving to resume after a restart (DESIGN §7).
+
+    `offset` is the start of the first line not yet delivered; `first_line_hash`
+    tells a re-created file that reuses the inode from the one we read (None
+    while the file has no complete first line).
+    """
+
+    dev: int
+    ino: int
+    offset: int
+    first_line_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemBatch:
+    """Items a non-text source read in one go (W&B records, TensorBoard events,
+    rows of a metrics file, checkpoint events), for the decoder named by `kind`."""
+
+    source: str
+    kind: str
+    items: list[object]
+    t: float
+    history: bool = False
+    rank: int | None = None

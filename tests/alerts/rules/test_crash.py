@@ -1,0 +1,83 @@
+"""crash: one finding per failure kind, labelled with the rank to look at; tracebacks only at the end."""
+
+from __future__ import annotations
+
+import pytest
+
+from runwatch.alerts.rules.crash import Crash, CrashParams
+from runwatch.model import Event, Record
+from tests.alerts.rules._replay import event, feed, step
+
+RULE = Crash()
+STEPS = [step(i, loss=2.0) for i in range(10)]
+
+
+def findings(records: list[Record], after: float = 0.0, rule: Crash = RULE) -> list[tuple[dict[str, object], str]]:
+    tracker, now = feed(records)
+    return [(dict(f.labels), f.summary) for f in rule.evaluate(tracker, now + after)]
+
+
+@pytest.mark.parametrize(
+    ("ev", "labels", "summary"),
+    [
+        (event(Event.OOM, rank=3, message="torch.OutOfMemoryError: CUDA out of memory."),
+         {"event": "oom", "rank": 3}, "CUDA out of memory on rank 3: torch.OutOfMemoryError: CUDA out of memory."),
+        (event(Event.NCCL_ERROR), {"event": "nccl_error"}, "NCCL error: nccl_error"),
+        (event(Event.CHILD_FAILED, message="train.py FAILED", root_cause_rank=5.0, local_rank=1.0),
+         {"event": "child_failed", "rank": 5}, "a worker process failed on rank 5: train.py FAILED"),
+        (event(Event.CHILD_FAILED, message="failed (exitcode: 1)", local_rank=2.0),
+         {"event": "child_failed", "local_rank": 2}, "a worker process failed on local rank 2: failed (exitcode: 1)"),
+        (event(Event.KILLED, message="Killed"), {"event": "killed"}, "process killed: Killed"),
+        (event(Event.SEGFAULT), {"event": "segfault"}, "segmentation fault: segfault"),
+        (event(Event.TIME_LIMIT), {"event": "time_limit"}, "job cancelled at its time limit: time_limit"),
+        (event(Event.DATALOADER_ERROR), {"event": "dataloader_error"}, "DataLoader worker died: dataloader_error"),
+        (event(Event.TRACEBACK, message="ValueError: bad"), {"event": "traceback"},
+         "uncaught exception: ValueError: bad"),
+    ],
+)
+def test_each_crash_event_fires_with_its_labels(ev: Record, labels: dict[str, object], summary: str) -> None:
+    assert findings([*STEPS, ev]) == [({"run": "train", **labels}, summary)]
+
+
+def test_nccl_timeouts_from_every_rank_are_one_finding_named_after_the_first() -> None:
+    timeouts = [event(Event.NCCL_TIMEOUT, rank=r, message=f"[Rank {r}] Watchdog caught") for r in (3, 1, 2)]
+    (labels, summary), = findings([*STEPS, *timeouts])
+    assert labels == {"run": "train", "event": "nccl_timeout", "rank": 3}
+    assert summary == "NCCL collective timed out on rank 3 (ranks 1, 2, 3): [Rank 3] Watchdog caught"
+
+
+def test_a_dead_run_keeps_its_crash_alert() -> None:
+    assert findings([*STEPS, event(Event.OOM)], after=86_400.0)
+
+
+def test_a_crash_followed_by_a_stray_line_still_counts_for_a_while() -> None:
+    records = [*STEPS, event(Event.NCCL_TIMEOUT, rank=5), step(10, loss=2.0)]
+    assert findings(records, after=60.0)
+    assert findings(records, after=400.0) == []  # the run went on: recovered, by now
+
+
+def test_a_traceback_counts_only_when_it_ends_the_output() -> None:
+    assert findings([*STEPS, event(Event.TRACEBACK), step(10, loss=2.0)]) == []
+
+
+def test_a_specific_event_explains_the_traceback_that_carries_it() -> None:
+    (labels, _), = findings([*STEPS, event(Event.TRACEBACK), event(Event.OOM)])
+    assert labels["event"] == "oom"
+
+
+def test_an_old_crash_before_a_restart_is_not_the_current_one() -> None:
+    records = [*STEPS, event(Event.OOM)] + [step(10 + i, loss=2.0) for i in range(600)]
+    assert findings(records) == []
+
+
+def test_non_crash_events_and_chosen_events_only() -> None:
+    assert findings([*STEPS, event(Event.CHECKPOINT_SAVED), event(Event.XID), event(Event.SIGNAL)]) == []
+    only_oom = Crash(CrashParams(events=("oom",)))
+    assert findings([*STEPS, event(Event.KILLED)], rule=only_oom) == []
+
+
+def test_context_carries_the_messages() -> None:
+    tracker, now = feed([*STEPS, event(Event.OOM, message="CUDA out of memory. Tried to allocate 2 GiB")])
+    (found,) = RULE.evaluate(tracker, now)
+    assert found.context == ("CUDA out of memory. Tried to allocate 2 GiB",)
+    assert found.value == "oom" and found.step == 9

@@ -1,0 +1,112 @@
+"""nonfinite: every shape a NaN takes in a log, caught at the first bad value."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from runwatch.alerts.rules.nonfinite import NonFinite, NonFiniteParams
+from runwatch.model import Record
+from tests.alerts.rules._replay import evaluation, feed, losses, step, step_with
+
+NAN, INF = math.nan, math.inf
+RULE = NonFinite()
+
+
+def fired(records: list[Record], rule: NonFinite = RULE) -> list[tuple[str, dict[str, object]]]:
+    tracker, now = feed(records)
+    return [(f.summary, dict(f.labels)) for f in rule.evaluate(tracker, now)]
+
+
+def megatron(n: int, loss: float | None = 2.0, skipped: float = 0.0, **extra: float) -> Record:
+    metrics = {"step_time": 1.0, "lr": 1e-4, "loss_scale": 1.0, "skipped_iterations": skipped,
+               "nan_iterations": 0.0, **extra}
+    if loss is not None:
+        metrics["loss"] = loss
+    return step_with(n, metrics)
+
+
+@pytest.mark.parametrize(
+    ("records", "summary", "labels"),
+    [
+        (losses([2.0, 1.9, NAN]), "loss is NaN at step 2", {"metric": "loss"}),
+        (losses([2.0, INF, 1.9]), "loss is Inf at step 1", {"metric": "loss"}),
+        ([step(i, loss=2.0, grad_norm=g) for i, g in enumerate([1.0, 1.0, INF, INF])],
+         "grad_norm is Inf at step 2 (2 of the last 4 values are not finite)", {"metric": "grad_norm"}),
+        ([*losses([2.0] * 5), evaluation(5, val_loss=NAN)], "val_loss is NaN at step 5", {"metric": "val_loss"}),
+        ([step(i, rank=r, loss=NAN if (i, r) == (3, 2) else 2.0) for i in range(5) for r in range(4)],
+         "loss is NaN at step 3", {"metric": "loss", "rank": 2}),
+        # every rank logs the NaN: one finding, on the rank that went bad first
+        ([step(i, rank=r, loss=NAN if i >= 3 + (r != 1) else 2.0) for i in range(6) for r in range(4)],
+         "loss is NaN at step 3 on rank 1 (ranks 0, 1, 2, 3) (3 of the last 6 values are not finite)",
+         {"metric": "loss", "rank": 1}),
+    ],
+)
+def test_a_bad_value_fires_at_its_step(records: list[Record], summary: str, labels: dict[str, object]) -> None:
+    assert fired(records) == [(summary, {"run": "train", **labels})]
+
+
+def test_a_healthy_run_is_quiet() -> None:
+    assert fired([step(i, loss=3 - i / 100, grad_norm=1.0, loss_scale=1.0) for i in range(300)]) == []
+
+
+def test_one_nan_keeps_firing_while_it_is_in_the_window_then_clears() -> None:
+    rule = NonFinite(NonFiniteParams(window=20))
+    tracker, now = feed(losses([2.0] * 10 + [NAN] + [2.0] * 19))
+    (found,) = rule.evaluate(tracker, now)
+    assert found.step == 10 and math.isnan(found.value)  # type: ignore[arg-type]
+    feed(losses([2.0], start=30), tracker=tracker, start=now + 1)
+    assert rule.evaluate(tracker, now + 1) == []
+
+
+def test_hf_trainer_loss_zero_with_nan_grad_norm_is_named() -> None:
+    records = [step(None, loss=0.0, grad_norm=NAN, lr=1e-4) for _ in range(3)]
+    (summary, labels), = fired(records)
+    assert "grad_norm is NaN" in summary and "loss reads 0.0" in summary
+    assert labels["metric"] == "grad_norm"
+
+
+def test_megatron_nan_iterations_counted() -> None:
+    records = [megatron(i) for i in range(5)] + [megatron(5, nan_iterations=2.0)]
+    (summary, labels), = fired(records)
+    assert summary == "2 NaN iteration(s) counted since step 5"
+    assert labels["metric"] == "nan_iterations"
+
+
+@pytest.mark.parametrize(
+    ("scales", "fires"),
+    [
+        ([1.0] * 20, False),  # bf16: Megatron prints 1.0 throughout
+        ([65536.0, 32768.0, 16384.0, 2048.0, 1024.0], False),  # fp16 warm-up finds its level
+        ([8.0, 4.0, 2.0, 1.0], True),  # fell to the floor
+        ([1024.0, 0.5], True),
+        ([1024.0, NAN], True),
+        ([1024.0, 0.0], True),
+    ],
+)
+def test_loss_scale_collapse(scales: list[float], fires: bool) -> None:
+    found = fired([step(i, loss=2.0, loss_scale=s) for i, s in enumerate(scales)])
+    assert bool(found) == fires
+    if fires:
+        assert "loss scale collapsed" in found[0][0] and found[0][1]["metric"] == "loss_scale"
+
+
+def test_megatron_dropping_the_loss_counts_as_nan() -> None:
+    records = [megatron(i) for i in range(5)] + [megatron(5, loss=None), megatron(6, loss=None)]
+    (summary, _), = fired(records)
+    assert summary.startswith("loss missing from the last 2 step records since step 5")
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [megatron(i) for i in range(5)] + [megatron(5, loss=None)],  # one record: a truncated line, maybe
+        [megatron(i) for i in range(5)] + [megatron(5, loss=None, skipped=10), megatron(6, loss=None, skipped=10)],
+        # HF Trainer: the tqdm bar gives step_time every step, the loss dict every 10th
+        [step_with(i, {"step_time": 0.2, **({"loss": 2.0} if i % 10 == 0 else {})}) for i in range(41)],
+    ],
+    ids=["one-record", "skipped-iterations", "hf-cadence"],
+)
+def test_a_loss_that_is_merely_absent_is_not_nan(records: list[Record]) -> None:
+    assert fired(records) == []

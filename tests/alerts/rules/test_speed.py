@@ -1,0 +1,86 @@
+"""step_time_drift and throughput_drop: real slowdowns fire, warm-up and periodic eval steps don't."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from runwatch.alerts.rules.speed import StepTimeDrift, StepTimeDriftParams, ThroughputDrop
+from tests.alerts.rules._replay import feed, metric_steps, step
+
+DRIFT, DROP = StepTimeDrift(), ThroughputDrop()
+
+
+def jitter(n: int, level: float, seed: int = 0) -> list[float]:
+    return list(level * (1 + 0.02 * np.random.default_rng(seed).standard_normal(n)))
+
+
+def with_evals(values: list[float], every: int, factor: float) -> list[float]:
+    """Every `every`-th step includes an eval: nanoGPT logs a 35 s iteration among 1 s ones (excerpt G2)."""
+    return [v * factor if i % every == every - 1 else v for i, v in enumerate(values)]
+
+
+def drift(values: list[float], rule: StepTimeDrift = DRIFT) -> list[str]:
+    tracker, now = feed(metric_steps("step_time", values))
+    return [f.summary for f in rule.evaluate(tracker, now)]
+
+
+def drop(values: list[float], metric: str = "tokens_per_sec") -> list[str]:
+    tracker, now = feed(metric_steps(metric, values))
+    return [f.summary for f in DROP.evaluate(tracker, now)]
+
+
+def test_steps_that_got_twice_as_slow_fire() -> None:
+    (summary,) = drift(jitter(500, 0.5) + jitter(50, 1.0, seed=1))
+    assert summary.startswith("steps take 1.0") and "s, 2× the 0.49" in summary
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        jitter(600, 0.5),
+        [20.0] * 30 + jitter(400, 0.5),  # compilation and autotuning in the warm-up
+        with_evals(jitter(1000, 0.5), every=20, factor=35),  # periodic eval steps
+        with_evals(jitter(1000, 0.5), every=3, factor=5),  # even a third of the steps
+        jitter(500, 0.5) + jitter(50, 0.6, seed=1),  # +20 %
+        jitter(120, 0.5),  # too little baseline yet
+    ],
+    ids=["steady", "warmup", "evals", "frequent-evals", "mild", "short"],
+)
+def test_step_time_quiet(values: list[float]) -> None:
+    assert drift(values) == []
+
+
+def test_a_slowdown_that_lasts_becomes_the_new_normal() -> None:
+    rule = StepTimeDrift(StepTimeDriftParams(baseline=200))
+    assert drift(jitter(500, 0.5) + jitter(300, 1.0, seed=1), rule) == []
+
+
+def test_throughput_halved_fires() -> None:
+    (summary,) = drop(jitter(500, 1e6) + jitter(50, 5e5, seed=1))
+    assert summary.startswith("tokens_per_sec down 50%")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        jitter(600, 1e6),
+        [3e4] * 20 + jitter(500, 1e6),  # nanochat step 0: 29k tok/s while compiling
+        with_evals(jitter(1000, 1e6), every=20, factor=0.02),
+        jitter(500, 1e6) + jitter(50, 8e5, seed=1),  # -20 %
+    ],
+    ids=["steady", "warmup", "evals", "mild"],
+)
+def test_throughput_quiet(values: list[float]) -> None:
+    assert drop(values) == []
+
+
+def test_samples_per_sec_when_no_tokens_per_sec() -> None:
+    (summary,) = drop(jitter(500, 80.0) + jitter(50, 30.0, seed=1), metric="samples_per_sec")
+    assert summary.startswith("samples_per_sec down")
+
+
+def test_tokens_per_sec_wins_over_samples_per_sec() -> None:
+    records = [step(i, tokens_per_sec=1e6, samples_per_sec=80.0 if i < 500 else 10.0) for i in range(550)]
+    tracker, now = feed(records)
+    assert DROP.evaluate(tracker, now) == []

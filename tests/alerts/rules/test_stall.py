@@ -1,0 +1,98 @@
+"""stall: silence judged against the run's own rhythm, its pauses, and whether it ended."""
+
+from __future__ import annotations
+
+import pytest
+
+from runwatch.alerts.rules.stall import Stall, StallParams
+from runwatch.model import Event, Kind, Record
+from runwatch.state.run import RunTracker
+from tests.alerts.rules._replay import T0, evaluation, event, feed
+
+RULE = Stall()
+
+
+def steps(n: int, start: int = 0, total: int | None = 10_000, step_time: float | None = None) -> list[Record]:
+    timed = {} if step_time is None else {"step_time": step_time}
+    return [Record(Kind.STEP, start + i, total, metrics={"loss": 2.0, **timed}) for i in range(n)]
+
+
+def silent_for(records: list[Record], silence: float, *, dt: float = 1.0, rule: Stall = RULE) -> list[str]:
+    tracker, last = feed(records, dt=dt)
+    return [f.summary for f in rule.evaluate(tracker, last + silence)]
+
+
+@pytest.mark.parametrize(
+    ("dt", "silence", "fires"),
+    [
+        (1.0, 599.0, False),
+        (1.0, 601.0, True),  # the `after` floor
+        (90.0, 899.0, False),  # 10 × a 90 s step
+        (90.0, 901.0, True),
+    ],
+)
+def test_silence_against_the_larger_of_floor_and_step_rhythm(dt: float, silence: float, fires: bool) -> None:
+    assert bool(silent_for(steps(50), silence, dt=dt)) == fires
+
+
+def test_summary_names_the_silence_the_step_and_the_budget() -> None:
+    (summary,) = silent_for(steps(50), 1500.0)
+    assert summary == "no new step for 25m (last step 49; expected one within 10m)"
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        [event(Event.FINISHED)],
+        [event(Event.EXIT, exit_code=0)],
+        [event(Event.OOM)],  # crashed: crash's business, and crash inhibits stall anyway
+        [event(Event.EXIT, exit_code=1)],
+    ],
+    ids=["finished", "exit-0", "oom", "exit-1"],
+)
+def test_a_run_that_ended_is_not_stalled(ending: list[Record]) -> None:
+    assert silent_for(steps(50) + ending, 7200.0) == []
+
+
+def test_a_run_at_its_total_is_finished() -> None:
+    assert silent_for(steps(51, total=50), 7200.0) == []
+
+
+def test_recurring_long_pauses_stretch_the_budget() -> None:
+    """A run that evaluates for 8 minutes every 100 steps may go quiet that long again, and more."""
+    tracker = RunTracker("train", "logs/train.log")
+    now = T0
+    for block in range(3):
+        feed(steps(100, start=100 * block), tracker=tracker, start=now)
+        now += 100 + 480.0  # 100 one-second steps, then an 8-minute eval
+        tracker.apply(Record(Kind.EVAL, step=100 * block + 99, t=now, metrics={"val_loss": 2.0}), now)
+    assert RULE.evaluate(tracker, now + 900.0) == []  # under 2 × the 481 s pauses
+    assert RULE.evaluate(tracker, now + 2000.0) == []  # the eval record is the newest: × 3
+    assert RULE.evaluate(tracker, now + 3000.0)  # but not for ever
+
+
+def test_an_eval_or_checkpoint_under_way_triples_the_budget() -> None:
+    base = steps(50)
+    assert silent_for(base + [evaluation(50, val_loss=2.0)], 1700.0) == []
+    assert silent_for(base + [Record(Kind.EVENT, event=Event.CHECKPOINT_SAVED, step=49)], 1700.0) == []
+    (summary,) = silent_for(base + [evaluation(50, val_loss=2.0)], 1900.0)
+    assert "during an eval/checkpoint" in summary
+
+
+def test_history_read_at_once_uses_the_logged_step_time() -> None:
+    """Every record of a history has one read time; the logged step_time stands in for the rhythm."""
+    tracker = RunTracker("train", "logs/train.log")
+    for rec in steps(50, step_time=120.0):
+        tracker.apply(rec, T0)
+    assert RULE.evaluate(tracker, T0 + 1199.0) == []  # 10 × 120 s
+    assert RULE.evaluate(tracker, T0 + 1201.0)
+
+
+def test_the_floor_is_configurable() -> None:
+    rule = Stall(StallParams(after=60.0))
+    assert silent_for(steps(50), 61.0, rule=rule)
+    assert silent_for(steps(50), 59.0, rule=rule) == []
+
+
+def test_nothing_before_the_first_step() -> None:
+    assert silent_for([event(Event.CHECKPOINT_SAVED)], 7200.0) == []

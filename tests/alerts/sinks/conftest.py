@@ -1,0 +1,151 @@
+"""Fixtures for the sink tests: a real HTTP receiver on 127.0.0.1 and alert builders."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from runwatch.alerts.sinks import Backoff
+from runwatch.alerts.types import Alert, Notification, make_labels
+from runwatch.model import AlertState, Severity
+
+SECRET_PATH = "/services/T0SECRET1/B0SECRET2/xyzSecretToken123"
+"""A Slack-like path: the part of a webhook URL that must never be printed."""
+HANG = "hang"
+FAST = Backoff(initial=0.01, factor=2.0, cap=0.05, jitter=0.0)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int | str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Receiver:
+    """A ThreadingHTTPServer whose answers a test scripts: a list of statuses (or HANG), then `default`."""
+
+    def __init__(self, port: int = 0, script: list[int | str] | None = None, default: int | str = 200) -> None:
+        self.script = list(script or [])
+        self.default = default
+        self.requests: list[Request] = []
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        self.server = _Server(("127.0.0.1", port), self._handler())
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="test-receiver", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{SECRET_PATH}"
+
+    @property
+    def delivered(self) -> list[Any]:
+        """Bodies of the requests answered 2xx."""
+        with self._lock:
+            return [r.json() for r in self.requests if isinstance(r.status, int) and 200 <= r.status < 300]
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join()
+
+    def _next(self, method: str, path: str, headers: dict[str, str], body: bytes) -> int | str:
+        with self._lock:
+            status = self.script.pop(0) if self.script else self.default
+            self.requests.append(Request(method, path, headers, body, status))
+            return status
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = receiver._next("POST", self.path, dict(self.headers), body)
+                if status == HANG:
+                    receiver.release.wait(10)
+                    return
+                assert isinstance(status, int)
+                self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", "0")
+                if 300 <= status < 400:
+                    self.send_header("Location", f"http://127.0.0.1:{receiver.port}/elsewhere")
+                text = b"ok" if status < 300 else (b"invalid_payload" if status < 500 else b"oops")
+                self.send_header("Content-Length", str(len(text)))
+                self.end_headers()
+                self.wfile.write(text)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = False  # so server_close() joins the handler threads
+    block_on_close = True
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A port on 127.0.0.1 with nothing listening (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """urllib honours proxy variables; the receiver is local."""
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def make_alert(**kw: Any) -> Alert:
+    run = kw.pop("run", "nanochat-d24")
+    labels = kw.pop("labels", None) or make_labels(run=run, rank=0, metric="grad_norm")
+    base: dict[str, Any] = dict(
+        rule="nonfinite", labels=labels, state=AlertState.FIRING, severity=Severity.CRITICAL,
+        summary="grad_norm is NaN at step 380", active_since=1_800_000_000.0, fired_at=1_800_000_000.0,
+        value=float("nan"), threshold=None, step=380, metric="grad_norm", source="logs/train.log",
+        context=("step 379 | loss 2.31 | grad_norm 1.02", "step 380 | loss nan | grad_norm nan"),
+        history=(1.0, 1.1, 0.9, 1.3, float("nan")),
+    )
+    base.update(kw)
+    return Alert(**base)
+
+
+def make_notification(nid: str = "n1", state: AlertState = AlertState.FIRING, **alert: Any) -> Notification:
+    a = make_alert(**alert)
+    if state == AlertState.RESOLVED:
+        a = dataclasses.replace(a, state=state, resolved_at=1_800_000_600.0)
+    return Notification(alert=a, state=state, at=1_800_000_000.0, id=nid)

@@ -1,0 +1,312 @@
+"""The columnar fast path gives exactly the per-line parser's step records, and hands everything else back.
+
+The reference is the per-line pipeline as a source runs it: LineSplitter
+(escapes stripped), launcher prefix removed, NanochatParser / NanoGPTParser.
+Every record the fast path produces must equal the reference record of the
+same line field by field (NaN equal to NaN), and every line must be either
+handled or unhandled, exactly once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runwatch.model import Kind, Record
+from runwatch.parsers.base import FormatParser
+from runwatch.parsers.columnar import ColumnBatch, extract_steps
+from runwatch.parsers.nanochat import NanochatParser
+from runwatch.parsers.nanogpt import NanoGPTParser
+from runwatch.parsers.prefix import split_rank
+from runwatch.watcher.lines import LineSplitter
+from tests.parsers._corpus import CORPUS
+
+SPEEDRUN = CORPUS / "raw" / "nanochat_pr492_speedrun_d24_feb01.training_output.log"
+SFT = CORPUS / "raw" / "nanochat_pr657_sft_run.log"
+
+
+# -- reference and comparison ------------------------------------------------------
+
+def reference(data: bytes, parser: FormatParser) -> tuple[dict[int, Record], list[frozenset[str]]]:
+    """Per-line records by 0-based line, and the metrics NanochatParser omits before each line."""
+    splitter = LineSplitter()
+    lines = splitter.feed(data) + splitter.flush()
+    assert len(lines) == data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
+    records: dict[int, Record] = {}
+    omit: list[frozenset[str]] = []
+    for i, line in enumerate(lines):
+        omit.append(frozenset({"mfu"}) if getattr(parser, "_mfu_unknown", False) else frozenset())
+        rec = parser.parse(split_rank(line)[1])
+        if rec is not None:
+            records[i] = rec
+    return records, omit
+
+
+def fast(fmt: str, data: bytes, chunk: int, omit: list[frozenset[str]]) -> tuple[list[Record], list[int]]:
+    """Records and unhandled line numbers of the fast path over `chunk`-byte pieces cut at newlines."""
+    records: list[Record] = []
+    unhandled: list[int] = []
+    pos = first = 0
+    while pos < len(data):
+        end = data.rfind(b"\n", pos, pos + chunk) + 1 or min(len(data), data.find(b"\n", pos) + 1 or len(data))
+        piece = data[pos:end]
+        res = extract_steps(fmt, piece, omit=omit[first] if first < len(omit) else ())
+        assert res is not None
+        batch, rest = res
+        _check_batch(batch)
+        pieces = piece.split(b"\n")
+        assert rest.texts(piece) == [pieces[i] for i in rest.line.tolist()]
+        records += batch.records(first)
+        unhandled += (rest.line + first).tolist()
+        first += len(batch) + len(rest)
+        pos = end
+    return records, unhandled
+
+
+def _check_batch(batch: ColumnBatch) -> None:
+    n = len(batch)
+    assert batch.line.dtype == np.int64 and batch.step.dtype == np.int64 and batch.total.dtype == np.int64
+    assert (np.diff(batch.line) > 0).all()
+    for name, values in batch.metrics.items():
+        assert values.dtype == np.float64 and values.shape == (n,)
+        assert np.isnan(values[~batch.present[name]]).all()
+        assert batch.column(name)[0].size == int(batch.present[name].sum())
+
+
+def same(a: Record, b: Record) -> bool:
+    if (a.kind, a.step, a.total_steps) != (b.kind, b.step, b.total_steps) or a.metrics.keys() != b.metrics.keys():
+        return False
+    return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in ((a.metrics[k], b.metrics[k]) for k in a.metrics))
+
+
+def compare(fmt: str, data: bytes, parser: FormatParser, chunk: int = 1 << 20) -> tuple[list[int], list[int]]:
+    """Assert the fast path matches the reference; return (handled, unhandled) line numbers."""
+    expected, omit = reference(data, parser)
+    records, unhandled = fast(fmt, data, chunk, omit)
+    handled = [r.line for r in records]
+    assert sorted(handled + unhandled) == list(range(len(omit)))
+    for rec in records:
+        assert rec.line in expected, f"line {rec.line}: fast path made a record the parser does not"
+        assert same(rec, expected[rec.line]), f"line {rec.line}: {rec} != {expected[rec.line]}"
+    return handled, unhandled
+
+
+# -- real logs ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("chunk", [1 << 20, 64 << 10, 3000])
+def test_speedrun_log_matches_per_line_parser(chunk: int) -> None:
+    data = SPEEDRUN.read_bytes()
+    handled, _ = compare("picollm", data, NanochatParser(), chunk)
+    expected, _ = reference(data, NanochatParser())
+    steps = sorted(i for i, r in expected.items() if r.kind is Kind.STEP)
+    assert handled == steps  # every step line of the real run takes the fast path
+    assert len(handled) == 16704
+
+
+def test_sft_log_nan_lines_go_per_line_and_mfu_follows_the_peak_flops_line() -> None:
+    data = SFT.read_bytes()
+    handled, unhandled = compare("picollm", data, NanochatParser())
+    lines = data.decode().split("\n")
+    assert handled and all("nan" in lines[i] for i in range(len(lines) - 1) if lines[i].startswith("step ")
+                           and i not in handled)
+    batch, _ = extract_steps("picollm", data)  # type: ignore[misc]
+    assert "mfu" not in batch.metrics  # `Peak FLOPS (BF16): inf` and `MFU will show as 0%` came first
+
+
+# -- every variant, and what must not take the fast path ----------------------------
+
+def _step_line(step: int, total: int | None, grad: bool, mfu: str, epoch: str | None, eta: bool,
+               loss: str = "10.757717", tok: str = "833,525", dt: str = "629.00") -> str:
+    head = f"step {step:05d}" + (f"/{total:05d}" if total is not None else "") + " (0.01%)"
+    parts = [head, f"loss: {loss}"]
+    if grad:
+        parts[-1] += " | grad norm: 0.8123"
+    parts += ["lrm: 1.00", f"dt: {dt}ms", f"tok/sec: {tok}", f"{mfu}: 52.10"]
+    if epoch == "plain":
+        parts.append("epoch: 1")
+    elif epoch == "pqrg":
+        parts.append("epoch: 2 pq: 117 rg: 64")
+    parts.append("total time: 12.34m")
+    if eta:
+        parts.append("eta: 183.2m")
+    return " | ".join(parts)
+
+
+VARIANTS = list(itertools.product((16704, None), (False, True), ("mfu", "bf16_mfu"), (None, "plain", "pqrg"),
+                                  (False, True)))
+WIDTHS = [  # (step, loss, tok/sec, dt): numbers of every width the format prints
+    (0, "10.397165", "29,001", "18077.85"),
+    (7, "9.809756", "999", "5.71"),
+    (12345, "0.000001", "1,000", "392094.88"),
+    (1234567, "123.456789", "1,051,311", "0.00"),
+    (99, "2.388741", "1,234,567,890", "1048.30"),
+]
+MUST_FALL_BACK = [
+    "step 00129 (0.00%) | loss: nan | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | epoch: 1 | total time: 0.01m",
+    "step 00130/00200 (0.00%) | loss: inf | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
+    "step 00131/00200 (0.00%) | loss: 1.000000 | grad norm: nan | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
+    "step 00132/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: -1.00 | total time: 0.01m",
+    "step 00133/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m ",
+    "step 00134/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 8,33,525 | mfu: 0.00 | total time: 0.01m",
+    "step 00135/00200 (0.00%) | loss: 1234567.890123456 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
+    "step 00136/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | bf32_mfu: 0.00 | total time: 0.01m",
+    "step 00137/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | foo: 3.0 | total time: 0.01m",
+    "step 00138/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m\x1b[0m",
+    "step 00139 (99.8%) | loss: 3.452771 | lrm: 0.00 | dt: 1014ms | tok/sec: 129,238 | mfu: 18.3% | epoch: 1 | remaining: 0s",
+    "step 00140/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4,98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
+    "step 00141/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m | é",
+    "step 00142/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: .98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
+    "[rank0]: step 00143/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
+    "^[step 00000/21400 (0.00%) | loss: 11.090355 | lrm: 1.00 | dt: 23156.74ms | tok/sec: 22,640 | mfu: 1.00 | total time: 0.00m",
+    "Step 00250 | Validation bpb: 0.812345",
+    "step 00144/00200 (0.00%) | loss: 1.000000",
+    "",
+]
+NOISE = [
+    "[GC rank3] gen2: 139.2ms collected 10 objects",
+    "2026-02-01 20:37:26,202 - nanochat.common - \x1b[32m\x1b[1mINFO\x1b[0m - Distributed world size: 8",
+    "Total training time: 179.44m",
+    "Evaluating: hellaswag (0-shot, type: multiple_choice)... accuracy: 0.2500 | centered: 0.0000 | time: 3.21s",
+]
+# Lines that change whether NanochatParser reports mfu, in order: unknown, known, unknown, known.
+BARRIERS = [
+    "GPU: NVIDIA GeForce GTX 1660 SUPER | Peak FLOPS (BF16): inf",
+    "GPU: NVIDIA H100 80GB HBM3 | Peak FLOPS (BF16): 9.89e+14",
+    "2026-03-16 22:57:30,775 - nanochat.common - \x1b[33m\x1b[1mWARNING\x1b[0m - Peak flops undefined for: "
+    "NVIDIA GeForce GTX 1660 SUPER, MFU will show as 0%",
+    "[rank0]: GPU: NVIDIA H100 80GB HBM3 | Peak FLOPS (BF16): 9.89e+14",
+]
+
+
+def synthetic_log() -> tuple[bytes, list[int]]:
+    """Every variant at every width, between noise, fall-back lines and barriers; the indices of clean step lines."""
+    lines: list[str] = []
+    clean: list[int] = []
+    rows = [_step_line(w[0], *v, loss=w[1], tok=w[2], dt=w[3]) for v in VARIANTS for w in WIDTHS]
+    for i, row in enumerate(rows):
+        if i % 60 == 30:
+            lines.append(BARRIERS[i // 60 % len(BARRIERS)])
+        if i % 7 == 0:
+            lines.append(NOISE[i // 7 % len(NOISE)])
+        if i % 11 == 0:
+            lines.append(MUST_FALL_BACK[i // 11 % len(MUST_FALL_BACK)])
+        clean.append(len(lines))
+        lines.append(row)
+    lines += MUST_FALL_BACK + NOISE
+    return ("\n".join(lines) + "\n").encode(), clean
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 4096, 700])
+def test_synthetic_log_every_variant_matches_and_nothing_odd_is_taken(chunk: int) -> None:
+    data, clean = synthetic_log()
+    handled, _ = compare("picollm", data, NanochatParser(), chunk)
+    assert handled == clean
+
+
+def test_mfu_is_omitted_after_an_inf_peak_flops_line_and_back_after_a_known_one() -> None:
+    row = _step_line(5, 10, False, "mfu", "plain", True)
+    data = "\n".join([row, BARRIERS[0], row, BARRIERS[1], row, BARRIERS[2], row, BARRIERS[3], row, ""]).encode()
+    batch, rest = extract_steps("picollm", data)  # type: ignore[misc]
+    assert batch.line.tolist() == [0, 2, 4, 6, 8]
+    assert batch.present["mfu"].tolist() == [True, False, True, False, True]
+    assert rest.line.tolist() == [1, 3, 5, 7]
+
+
+def test_a_barrier_line_it_cannot_read_hands_the_rest_of_the_chunk_over() -> None:
+    row = _step_line(5, 10, False, "mfu", "plain", True)
+    odd = "\x1b]0;title\x07GPU: NVIDIA GeForce GTX 1660 SUPER | Peak FLOPS (BF16): inf"
+    batch, rest = extract_steps("picollm", "\n".join([row, odd, row, row, ""]).encode())  # type: ignore[misc]
+    assert batch.line.tolist() == [0]
+    assert rest.line.tolist() == [1, 2, 3]
+
+
+def test_omit_drops_the_metric_from_the_start() -> None:
+    row = _step_line(5, 10, False, "mfu", "plain", True).encode() + b"\n"
+    batch, _ = extract_steps("picollm", row * 3, omit={"mfu"})  # type: ignore[misc]
+    assert len(batch) == 3 and "mfu" not in batch.metrics
+
+
+def test_values_are_exactly_what_float_makes_of_the_text() -> None:
+    row = _step_line(1234567, 16704, True, "bf16_mfu", "pqrg", True, loss="12345.6789012345",
+                     tok="1,234,567,890", dt="392094.88")
+    batch, rest = extract_steps("picollm", row.encode() + b"\n")  # type: ignore[misc]
+    assert len(rest) == 0
+    (rec,) = batch.records()
+    assert rec.step == 1234567 and rec.total_steps == 16704
+    assert rec.metrics == {
+        "loss": float("12345.6789012345"), "grad_norm": 0.8123, "lrm": 1.0, "step_time": 392094.88 / 1000.0,
+        "tokens_per_sec": 1234567890.0, "mfu": 52.1, "epoch": 2.0, "pq": 117.0, "rg": 64.0,
+        "elapsed": 12.34 * 60.0, "eta": 183.2 * 60.0,
+    }
+
+
+def test_absent_fields_are_absent_not_nan() -> None:
+    with_eta = _step_line(12, 16704, False, "mfu", "plain", True)
+    without = _step_line(3, 16704, False, "mfu", "plain", False)
+    batch, _ = extract_steps("picollm", f"{without}\n{with_eta}\n".encode())  # type: ignore[misc]
+    assert batch.present["eta"].tolist() == [False, True]
+    lines, values = batch.column("eta")
+    assert lines.tolist() == [1] and values.tolist() == [183.2 * 60.0]
+    assert [set(r.metrics) for r in batch.records()][0] == set(batch.metrics) - {"eta"}
+
+
+def test_partial_last_line_empty_input_and_unknown_format() -> None:
+    row = _step_line(5, 10, False, "mfu", "plain", True).encode()
+    batch, rest = extract_steps("picollm", row + b"\n" + row)  # type: ignore[misc]
+    assert batch.line.tolist() == [0] and rest.line.tolist() == [1] and rest.texts(row + b"\n" + row) == [row]
+    batch, rest = extract_steps("picollm", b"")  # type: ignore[misc]
+    assert len(batch) == 0 and len(rest) == 0
+    assert extract_steps("hf-trainer", row) is None
+
+
+# -- random lines ----------------------------------------------------------------------
+
+_decimal = st.builds(lambda a, b: f"{a}.{b}", st.text("0123456789", min_size=1, max_size=6),
+                     st.text("0123456789", min_size=1, max_size=9))
+_long = st.text("0123456789", min_size=1, max_size=17)
+_number = st.one_of(_decimal, _long.map(lambda d: f"{d[:8]}.{d[8:] or 0}"), _long,
+                    st.sampled_from(["nan", "inf", "-1.5", "1e-3", "1,0", ""]))
+
+
+@st.composite
+def nanochat_lines(draw: st.DrawFn) -> str:
+    """Step lines of any variant with numbers of any width; a third of them odd or mangled."""
+    variant = draw(st.sampled_from(VARIANTS))
+    commas = st.integers(0, 10**12).map(lambda n: f"{n:,}")
+    if draw(st.integers(0, 2)):
+        return _step_line(draw(st.integers(0, 10**9)), *variant, loss=draw(_decimal), tok=draw(commas),
+                          dt=draw(_decimal))
+    tok = draw(st.one_of(commas, st.integers(0, 10**17).map(str), _number))
+    line = _step_line(draw(st.integers(0, 10**9)), *variant, loss=draw(_number), tok=tok, dt=draw(_number))
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(line)))
+        line = line[:at] + draw(st.sampled_from([" ", "0", ".", ",", "|", "x", "-", "\t"])) + line[at:]
+    return line
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(nanochat_lines(), min_size=1, max_size=40))
+def test_random_lines_match_per_line_parser(lines: list[str]) -> None:
+    compare("picollm", ("\n".join(lines) + "\n").encode(), NanochatParser())
+
+
+# -- nanoGPT -----------------------------------------------------------------------------
+
+def test_nanogpt_iter_lines_match_per_line_parser() -> None:
+    lines = [
+        "iter 0: loss 10.9945, time 39016.72ms, mfu -100.00%",
+        "iter 10: loss 4.2332, time 280.49ms, mfu 48.97%",
+        "iter 11: loss 4.2, time 280ms, mfu 48%",
+        "iter 12: loss 4.2332, time 280.49ms",
+        "step 2000: train loss 1.0987, val loss 1.4669",
+        "iter 13: loss nan, time 280.49ms, mfu 48.97%",
+        "2023-01-09 10:00:00 iter 14: loss 4.2332, time 280.49ms, mfu 48.97%",
+        "iter 15: loss 4.2332, time 302.1",
+    ] * 3
+    handled, _ = compare("nanogpt", ("\n".join(lines) + "\n").encode(), NanoGPTParser())
+    assert handled == [1, 2, 3, 9, 10, 11, 17, 18, 19]

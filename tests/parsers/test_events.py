@@ -1,0 +1,388 @@
+"""Crash and incident lines → event Records, on real text from the corpus copy.
+
+Lines go through `split_rank` first, as the source feeds them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.events import OVERFLOW, EventDetector, _classify, _worth_a_look
+from runwatch.parsers.prefix import split_rank
+from tests.parsers._corpus import CORPUS, json_excerpt, line_with, md_block, raw_lines
+
+FAILURES = "excerpts_failures.json"
+PREFIXES = "excerpts_torchrun_slurm.json"
+SPEEDRUN = "nanochat_pr492_speedrun_d24_feb01.training_output.log"
+SFT = "nanochat_pr657_sft_run.log"
+
+
+def run(lines: tuple[str, ...] | list[str]) -> list[Record]:
+    """Every record a fresh detector gives for `lines`, the flush included."""
+    det = EventDetector()
+    out = [rec for line in lines if (rec := det.feed(split_rank(line)[1])) is not None]
+    if (rec := det.flush()) is not None:
+        out.append(rec)
+    return out
+
+
+def events(lines: tuple[str, ...] | list[str]) -> list[str]:
+    return [str(rec.event) for rec in run(lines)]
+
+
+# ── every failure excerpt in the corpus ─────────────────────────────────────
+# headline key → (the event it must give, every event it may give)
+EXPECTED: dict[str, tuple[str, set[str]]] = {
+    "F1": (Event.OOM, {Event.OOM}),  # ≤2.0 `RuntimeError: CUDA out of memory. … (GPU 0; …)`
+    "F2": (Event.OOM, {Event.OOM}),  # 2.1 `torch.cuda.OutOfMemoryError`, typo `capacty`
+    "F3": (Event.OOM, {Event.OOM}),  # 2.1 `0 bytes is free`
+    "F4": (Event.OOM, {Event.OOM}),  # 2.2–2.4 `expandable_segments:True`
+    "F5": (Event.OOM, {Event.OOM}),  # ≥2.5 `torch.OutOfMemoryError` + "During handling…" (chained, folded)
+    "F6": (Event.OOM, {Event.OOM}),  # `[rank0]: torch.OutOfMemoryError` inside report bullets, cut mid-line
+    "F7": (Event.NCCL_TIMEOUT, {Event.NCCL_TIMEOUT}),  # 1.x `[E ProcessGroupNCCL.cpp:737] [Rank 1] Watchdog…`
+    "F8": (Event.NCCL_TIMEOUT, {Event.NCCL_TIMEOUT}),  # glued to a NeMo progress bar
+    "F9": (Event.NCCL_TIMEOUT, {Event.NCCL_TIMEOUT}),  # 2.4/2.5 `[rank0]:[E1206 …]` + `[PG 1 Rank 0]`
+    "F10": (Event.NCCL_TIMEOUT, {Event.NCCL_TIMEOUT}),  # 2.6/2.7 `[PG ID 0 PG GUID 0(default_pg) Rank 1]`
+    "F11": (Event.NCCL_TIMEOUT, {Event.NCCL_TIMEOUT}),  # glued to a tqdm frame, cut at `collective operati`
+    "F12": (Event.NCCL_ERROR, {Event.NCCL_ERROR, Event.TRACEBACK}),  # CI log: NCCL error, then an AssertionError
+    "F13": (Event.NCCL_ERROR, {Event.NCCL_ERROR}),  # `报错信息：torch.distributed.DistBackendError: NCCL error in:`
+    "F14": (Event.NCCL_ERROR, {Event.NCCL_ERROR}),  # 2.7 async `NCCL error:` on a WorkNCCL with Timeout(ms)
+    "F15": (Event.CHILD_FAILED, {Event.CHILD_FAILED}),  # full report table
+    "F16": (Event.CHILD_FAILED, {Event.CHILD_FAILED}),  # agent line, traceback, table cut in Root Cause
+    "F17": (Event.CHILD_FAILED, {Event.CHILD_FAILED}),  # `[ERROR] failed (exitcode: 1)` via accelerate
+    "F18": (Event.CHILD_FAILED, {Event.CHILD_FAILED}),  # glog `E0801 … failed (exitcode: 1)` after SIGTERMs
+    "F19": (Event.KILLED, {Event.KILLED}),  # `exitcode: -9` with 3.12 caret lines
+    "F20": (Event.KILLED, {Event.KILLED}),  # bare `Killed`
+    "F21": (Event.KILLED, {Event.KILLED}),  # `已杀死`
+    "F22": (Event.KILLED, {Event.KILLED}),  # kernel OOM killer
+    "F23": (Event.DATALOADER_ERROR, {Event.DATALOADER_ERROR}),  # `is killed by signal: Killed.` in a traceback
+    "F24": (Event.DATALOADER_ERROR, {Event.DATALOADER_ERROR}),  # `is killed by signal: Segmentation fault`
+    "F25": (Event.DATALOADER_ERROR, {Event.DATALOADER_ERROR}),  # rich box, `❱ … exited unexpectedly`, no header
+    "F26": (Event.DATALOADER_RETRY, {Event.DATALOADER_RETRY}),  # HF Hub retry printed twice
+    "F27": (Event.DATALOADER_RETRY, {Event.DATALOADER_RETRY}),  # same inside `(APIServer pid=1) `
+    "F28": (Event.DATALOADER_RETRY, {Event.DATALOADER_RETRY}),  # ReadTimeoutError, no `Retrying in`
+    "F29": (Event.XID, {Event.XID}),  # Xid 45 cascade
+    "F30": (Event.XID, {Event.XID}),  # dmesg -T Xids 43/31/94
+    "F31": (Event.XID, {Event.XID}),  # "fallen off the bus", no Xid number
+}
+EXPECTED_PREFIXES: dict[str, set[str]] = {
+    "Excerpt R1": set(),  # `[default0]:` step lines
+    "Excerpt R2": set(),  # `[rank6]:[2024-…]` TORCH_LOGS debug lines
+    "Excerpt R3": {Event.NCCL_TIMEOUT},  # `[80746] [rank0]:[E321 …]` watchdog
+    "Excerpt R4": {Event.TIME_LIMIT},  # slurmstepd STEP … DUE TO TIME LIMIT
+    "Excerpt R5": {Event.TIME_LIMIT},  # JOB + STEP of one job: one record
+    "Excerpt R6": set(),  # Lightning's own "Time limit of 2m reached" x4: not SLURM's
+}
+
+
+def _excerpts(name: str) -> list[dict[str, str]]:
+    return json.loads((CORPUS / "raw" / name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("excerpt", _excerpts(FAILURES), ids=lambda e: e["h"].split(" — ")[0])
+def test_every_failure_excerpt_gives_its_event(excerpt: dict[str, str]) -> None:
+    key = excerpt["h"].split(" — ")[0]
+    assert key in EXPECTED, f"new excerpt {key}: add its expected event to EXPECTED"
+    must, may = EXPECTED[key]
+    got = events(excerpt["t"].splitlines())
+    assert must in got
+    assert set(got) <= may, got
+
+
+@pytest.mark.parametrize("excerpt", _excerpts(PREFIXES), ids=lambda e: e["h"].split(" — ")[0])
+def test_launcher_excerpts(excerpt: dict[str, str]) -> None:
+    key = excerpt["h"].split(" — ")[0]
+    got = events(excerpt["t"].splitlines())
+    assert set(got) == EXPECTED_PREFIXES[key]
+    if key == "Excerpt R5":
+        assert got == [Event.TIME_LIMIT]
+
+
+# ── details of single records ───────────────────────────────────────────────
+def _one(headline: str, event: str, index: int = 0, name: str = FAILURES) -> Record:
+    recs = [r for r in run(json_excerpt(name, headline)) if r.event == event]
+    return recs[index]
+
+
+def test_oom_metrics_and_message_keep_the_exception_type() -> None:
+    # F2: the 2.1 message with the `capacty` typo
+    rec = _one("F2 —", Event.OOM)
+    assert rec.kind == Kind.EVENT
+    assert rec.message is not None and rec.message.startswith("torch.cuda.OutOfMemoryError: CUDA out of memory.")
+    assert rec.metrics == {"requested_bytes": 32 * 2**20, "gpu": 0.0}
+    # F6: the third bullet, `[rank7]: … GPU 7 …`, cut by the report generator
+    rec = _one("F6 —", Event.OOM, 2)
+    assert (rec.rank, rec.metrics["gpu"], rec.metrics["requested_bytes"]) == (7, 7.0, 352 * 2**20)
+
+
+@pytest.mark.parametrize(("headline", "first"), [
+    # F7: 1.x, no rank prefix, `[Rank 1]` in the message
+    ("F7 —", (1, {"seq_num": 469508, "timeout_ms": 1800000, "ran_for_ms": 1802212})),
+    # F9: 2.4/2.5 `_REDUCE_SCATTER_BASE`, NumelIn/NumelOut
+    ("F9 —", (0, {"seq_num": 7753, "timeout_ms": 600000, "ran_for_ms": 600061})),
+    # F10: 2.6/2.7
+    ("F10 —", (1, {"seq_num": 808, "timeout_ms": 600000, "ran_for_ms": 600020})),
+])
+def test_nccl_timeout_metrics(headline: str, first: tuple[int, dict[str, float]]) -> None:
+    rec = _one(headline, Event.NCCL_TIMEOUT)
+    assert (rec.rank, dict(rec.metrics)) == first
+
+
+def test_nccl_timeout_repeats_of_one_work_fold() -> None:
+    # F8: rank 0 prints SeqNum=96125 twice; three distinct rank-0 works and one rank-7 work remain
+    recs = [r for r in run(json_excerpt(FAILURES, "F8 —")) if r.event == Event.NCCL_TIMEOUT]
+    assert [(r.rank, r.metrics.get("seq_num")) for r in recs] == [(0, 96120), (0, 96117), (0, 96125), (7, 64088)]
+    # the NeMo bar the first one is glued to is not part of the message
+    assert recs[0].message is not None and recs[0].message.startswith("[E ProcessGroupNCCL.cpp:458] [Rank 0] Watchdog")
+
+
+def test_nccl_timeout_glued_to_tqdm_and_cut_short() -> None:
+    # F11: `…2.88s/it][rank5]:[E602 …] [Rank 5] Watchdog caught collective operati` (corpus cut)
+    rec = _one("F11 —", Event.NCCL_TIMEOUT)
+    assert rec.rank == 5
+    assert rec.message is not None and rec.message.startswith("[rank5]:[E602 11:17:52.185053341 ProcessGroupNCCL")
+
+
+def test_async_nccl_error_is_not_a_timeout() -> None:
+    # F14: the WorkNCCL carries Timeout(ms)=1000000 but the line reports an NCCL error
+    assert events(json_excerpt(FAILURES, "F14 —")) == [Event.NCCL_ERROR]
+
+
+def test_child_failed_report_table() -> None:
+    # F15: full table; root cause is rank 0, the Failures section lists rank 1
+    (rec,) = run(json_excerpt(FAILURES, "F15 —"))
+    assert rec.event == Event.CHILD_FAILED
+    assert rec.metrics == {"exitcode": 1, "local_rank": 0, "pid": 78970, "root_cause_rank": 0}
+    assert rec.message == ("train.py FAILED; root cause rank 0 (local_rank 0); exitcode 1 (pid 78970); "
+                           "on n136-117-136.byted.org")
+
+
+@pytest.mark.parametrize(("headline", "event", "metrics"), [
+    # F16: agent line, launcher traceback, table cut inside Root Cause: the agent line's numbers
+    ("F16 —", Event.CHILD_FAILED, {"exitcode": 1, "local_rank": 0, "pid": 130182}),
+    # F17: `[2024-05-08 …] torch.distributed.elastic.multiprocessing.api: [ERROR] failed (exitcode: 1)`
+    ("F17 —", Event.CHILD_FAILED, {"exitcode": 1, "local_rank": 2, "pid": 5939}),
+    # F18: glog `E0801 … api.py:874] failed (exitcode: 1) local_rank: 3 (pid: 33054)`
+    ("F18 —", Event.CHILD_FAILED, {"exitcode": 1, "local_rank": 3, "pid": 33054}),
+    # F19: exitcode -9 is a SIGKILL: `killed`, not `child_failed`
+    ("F19 —", Event.KILLED, {"exitcode": -9, "local_rank": 5, "pid": 2630}),
+])
+def test_elastic_agent_failure(headline: str, event: str, metrics: dict[str, float]) -> None:
+    (rec,) = run(json_excerpt(FAILURES, headline))
+    assert (rec.event, dict(rec.metrics)) == (event, metrics)
+    assert rec.message is not None and "failed (exitcode:" in rec.message
+
+
+def test_agent_failure_without_a_table_ends_at_the_next_trainer_line() -> None:
+    # F18's agent line, then (as after a torchrun restart) the trainer prints again, then F23's traceback
+    agent = json_excerpt(FAILURES, "F18 —")[-1]
+    steps = [line for line in raw_lines(SPEEDRUN) if line.startswith("step 0")][:3]
+    det = EventDetector()
+    assert det.feed(agent) is None
+    rec = det.feed(steps[0])
+    assert rec is not None and (rec.event, rec.metrics["exitcode"]) == (Event.CHILD_FAILED, 1)
+    assert events([*steps, *json_excerpt(FAILURES, "F23 —")]) == [Event.DATALOADER_ERROR]
+
+
+def test_kernel_oom_killer_is_killed_not_oom() -> None:
+    # F22: six dmesg lines, one kill
+    (rec,) = run(json_excerpt(FAILURES, "F22 —"))
+    assert (rec.event, dict(rec.metrics)) == (Event.KILLED, {"pid": 1440763, "host_oom": 1})
+
+
+def test_chained_dataloader_traceback_is_one_record() -> None:
+    # F23: worker killed inside a traceback, then "The above exception was the direct cause…"
+    (rec,) = run(json_excerpt(FAILURES, "F23 —"))
+    assert rec.event == Event.DATALOADER_ERROR
+    assert rec.message == "RuntimeError: DataLoader worker (pid 1817) is killed by signal: Killed."
+
+
+def test_hub_retries_fold_per_burst_and_carry_numbers() -> None:
+    # F26: "thrown while requesting" + "Retrying in 8s [Retry 4/5]." each printed twice → one record
+    assert events(json_excerpt(FAILURES, "F26 —")) == [Event.DATALOADER_RETRY]
+    # F27 third line alone: the numbers
+    line = json_excerpt(FAILURES, "F27 —")[2]
+    rec = EventDetector().feed(split_rank(line)[1])
+    assert rec is not None and dict(rec.metrics) == {"retry_delay_s": 8, "retry": 4, "retry_max": 5}
+
+
+@pytest.mark.parametrize(("headline", "xids"), [
+    ("F29 —", [45, 45, 45, 45]),
+    ("F30 —", [43, 43, 31, 94]),
+    ("F31 —", [None]),  # fallen off the bus: no number in the multi-line form
+])
+def test_xid_numbers(headline: str, xids: list[int | None]) -> None:
+    assert [r.metrics.get("xid") for r in run(json_excerpt(FAILURES, headline))] == xids
+
+
+# ── tracebacks ──────────────────────────────────────────────────────────────
+def test_ctrl_c_traceback_is_a_signal() -> None:
+    # nanogpt_llmc.md G6: `^CTraceback (most recent call last):` glued to the shell's ^C
+    (rec,) = run(md_block("nanogpt_llmc.md", "Excerpt G6"))
+    assert (rec.event, rec.message) == (Event.SIGNAL, "KeyboardInterrupt")
+
+
+def test_timestamp_prefixed_traceback_ends_on_its_exception() -> None:
+    # F12: every traceback line carries the CI's `Nov 20 16:04:11 ` prefix
+    recs = run(json_excerpt(FAILURES, "F12 —"))
+    assert [(r.event, r.message) for r in recs][1] == (Event.TRACEBACK, "AssertionError")
+
+
+@pytest.mark.parametrize(("last", "event"), [
+    (json_excerpt(FAILURES, "F4 —")[0], Event.OOM),  # torch.cuda.OutOfMemoryError: …
+    (json_excerpt(FAILURES, "F13 —")[0], Event.NCCL_ERROR),  # 报错信息：torch.distributed.DistBackendError: …
+    (md_block("nanogpt_llmc.md", "Excerpt G6")[8], Event.SIGNAL),  # KeyboardInterrupt
+])
+def test_traceback_gives_one_record_of_its_exception(last: str, event: str) -> None:
+    # F23's frames (real lines) ending in another excerpt's exception line
+    frames = list(json_excerpt(FAILURES, "F23 —")[:9])
+    recs = run([*frames, last])
+    assert [r.event for r in recs] == [event]
+
+
+def test_rich_boxed_traceback_is_one_record() -> None:
+    # box body from F25; header and final line in rich's layout (F25 is cut before both)
+    box = list(json_excerpt(FAILURES, "F25 —"))
+    lines = ["╭───────────────────── Traceback (most recent call last) ─────────────────────╮", *box,
+             "RuntimeError: DataLoader worker (pid(s) 1817) exited unexpectedly"]
+    recs = run(lines)
+    assert [(r.event, r.message) for r in recs] == [
+        (Event.DATALOADER_ERROR, "RuntimeError: DataLoader worker (pid(s) 1817) exited unexpectedly")]
+
+
+def test_cut_traceback_is_flushed_with_its_last_line() -> None:
+    # others_….md X2: the excerpt ends inside the traceback
+    lines = json_excerpt("excerpts_torchtitan_composer_axolotl_accelerate.json", "Excerpt X2", "accelerate")
+    det = EventDetector()
+    assert [det.feed(line) for line in lines] == [None] * len(lines)
+    rec = det.flush()
+    assert rec is not None and (rec.event, rec.message) == (Event.TRACEBACK, "from torchvision import transforms")
+    assert det.flush() is None
+
+
+def test_interleaved_ranks_do_not_hide_other_events() -> None:
+    # F23's traceback with another rank's watchdog line and nanochat step lines in the middle
+    tb = list(json_excerpt(FAILURES, "F23 —"))
+    watchdog = json_excerpt(FAILURES, "F9 —")[2]  # [rank4]:…[Rank 4] Watchdog caught…
+    steps = [line for line in raw_lines(SPEEDRUN) if line.startswith("step 0")][:5]
+    lines = tb[:3] + steps + [watchdog] + steps + tb[3:]
+    recs = run(lines)
+    assert [(r.event, r.rank) for r in recs] == [(Event.NCCL_TIMEOUT, 4), (Event.DATALOADER_ERROR, None)]
+
+
+def test_traceback_without_an_end_is_capped() -> None:
+    # a header followed by a run that goes on printing: reported after 200 lines, then normal again
+    steps = [line for line in raw_lines(SPEEDRUN) if line.startswith("step 0")][:400]
+    header = md_block("nanogpt_llmc.md", "Excerpt G6")[1]
+    det = EventDetector()
+    recs = [(i, r) for i, line in enumerate([header, *steps]) if (r := det.feed(line)) is not None]
+    assert [(i, r.event) for i, r in recs] == [(200, Event.TRACEBACK)]
+    assert det.feed(json_excerpt(FAILURES, "F20 —")[-1]) is not None  # `Killed` still seen
+
+
+def test_exception_ignored_at_shutdown_is_not_a_crash() -> None:
+    # the shape CPython prints for errors in __del__; its lines are those of F23's traceback
+    tb = json_excerpt(FAILURES, "F23 —")
+    lines = ["Exception ignored in: <function _MultiProcessingDataLoaderIter.__del__ at 0x7f>", *tb[:5],
+             "AttributeError: 'NoneType' object has no attribute 'python_exit_status'"]
+    assert events(lines) == []
+
+
+# ── checkpoints and overflow ────────────────────────────────────────────────
+@pytest.mark.parametrize(("line", "step"), [
+    # raw/nanochat_pr492: the model file of the final checkpoint (ANSI colour codes included)
+    (line_with(raw_lines(SPEEDRUN), "Saved model parameters to:"), 16704),
+    # nanogpt_llmc.md G1 (cut at `out-sh`), G2 (markdown-quoted) and the llama2.c derivative
+    (md_block("nanogpt_llmc.md", "Excerpt G1")[-1], None),
+    (md_block("nanogpt_llmc.md", "Excerpt G2")[18], None),
+    (line_with(md_block("nanogpt_llmc.md", "Related derivative"), "saving checkpoint"), None),
+    # nanogpt_llmc.md L4: llm.c
+    (line_with(md_block("nanogpt_llmc.md", "Excerpt L4"), "Writing checkpoint"), 19560),
+    # lightning.md P3 (own line) and P4 (glued to the progress bar)
+    (json_excerpt("excerpts_lightning.json", "Excerpt P3")[2], 1563),
+    (json_excerpt("excerpts_lightning.json", "Excerpt P4")[0], 25),
+    # No captured log in the corpus: the format strings of transformers `Trainer._save`
+    # ("Saving model checkpoint to {output_dir}", layout from hf_trainer.md §1c) and Megatron
+    # checkpointing.py ("saving checkpoint at iteration {:7d} to {}", "  successfully saved
+    # checkpoint from iteration {:7d} to {}"), DeepSpeed's "Checkpoint {tag} is ready now!".
+    ("Saving model checkpoint to out/checkpoint-500", 500),
+    ("saving checkpoint at iteration     100 to /ckpt in torch_dist format", 100),
+    ("  successfully saved checkpoint from iteration     200 to /ckpt [ t 1/1, p 1/1 ]", 200),
+    ("[2024-01-01 00:00:00,000] [INFO] [torch_checkpoint_engine.py:33:commit] [Torch] Checkpoint "
+     "global_step300 is ready now!", 300),
+])
+def test_checkpoint_saved(line: str, step: int | None) -> None:
+    rec = EventDetector().feed(line)
+    assert rec is not None and (rec.event, rec.step) == (Event.CHECKPOINT_SAVED, step)
+
+
+def test_checkpoint_start_and_end_lines_of_one_save_fold() -> None:
+    lines = ["saving checkpoint at iteration     100 to /ckpt in torch_dist format",
+             "  successfully saved checkpoint from iteration     100 to /ckpt [ t 1/1, p 1/1 ]"]
+    assert events(lines) == [Event.CHECKPOINT_SAVED]
+
+
+def test_deepspeed_overflow_carries_the_new_loss_scale() -> None:
+    # deepspeed.md D2: hysteresis first (scale kept), then halving
+    recs = run(json_excerpt("excerpts_deepspeed.json", "Excerpt D2"))
+    assert {r.event for r in recs} == {OVERFLOW}
+    assert [r.metrics["loss_scale"] for r in recs] == [65536, 32768, 16384, 8192, 4096, 2048, 1024, 512]
+    assert recs[0].metrics["hysteresis"] == 1 and recs[0].rank == 0
+
+
+# ── whole healthy runs ──────────────────────────────────────────────────────
+def test_speedrun_gives_only_its_checkpoint() -> None:
+    recs = run(raw_lines(SPEEDRUN))
+    assert [(r.event, r.step) for r in recs] == [(Event.CHECKPOINT_SAVED, 16704)]
+
+
+def test_sft_run_gives_nothing() -> None:
+    # goes NaN from step 9: that is the rules' job, not a crash
+    assert run(raw_lines(SFT)) == []
+
+
+def test_ordinary_lines_take_the_fast_path() -> None:
+    # every step line of the 17k-line speedrun is rejected by the one-character gate
+    steps = [line for line in raw_lines(SPEEDRUN) if line.startswith("step ")]
+    assert len(steps) > 16000
+    assert not any(_worth_a_look(line) for line in steps)
+
+
+def test_gate_lets_through_every_line_a_pattern_matches() -> None:
+    # over all corpus text: `_worth_a_look` never hides a line `_classify` would report
+    texts = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.md"))]
+    texts += [e["t"] for p in sorted((CORPUS / "raw").glob("excerpts_*.json")) for e in _flat(p)]
+    missed = [line for text in texts for line in text.splitlines()
+              if _classify(line) is not None and not _worth_a_look(line)]
+    assert missed == []
+
+
+def _flat(path: Path) -> list[dict[str, str]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    items = [e for group in data.values() for e in group] if isinstance(data, dict) else data
+    return [e for e in items if isinstance(e, dict) and "t" in e]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.text(max_size=300), max_size=30))
+def test_feed_never_raises(lines: list[str]) -> None:
+    det = EventDetector()
+    for line in lines:
+        rec = det.feed(line)
+        assert rec is None or (rec.kind == Kind.EVENT and len(rec.message or "") <= 500)
+    det.flush()
+
+
+@settings(max_examples=200)
+@given(st.lists(st.sampled_from(json_excerpt(FAILURES, "F19 —") + json_excerpt(FAILURES, "F9 —")
+                                + json_excerpt(FAILURES, "F23 —")), max_size=60))
+def test_feed_never_raises_on_shuffled_real_lines(lines: list[str]) -> None:
+    for rec in run(lines):
+        assert all(not math.isnan(v) for v in rec.metrics.values())

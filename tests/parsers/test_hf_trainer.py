@@ -1,0 +1,253 @@
+"""HF Trainer console lines → Records, on real lines of corpus/hf_trainer.md (and axolotl, failures F11)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.hf_trainer import HFTrainerParser
+
+RAW = Path(__file__).parents[1] / "fixtures" / "corpus" / "raw"
+
+
+def excerpt(file: str, tag: str) -> list[str]:
+    """Lines of the excerpt in corpus/raw/`file` whose headline is `tag — …`."""
+    data = json.loads((RAW / file).read_text(encoding="utf-8"))
+    items = data if isinstance(data, list) else [e for group in data.values() for e in group]
+    [found] = [e for e in items if e["h"].split(" — ")[0] == tag]
+    return str(found["t"]).splitlines()
+
+
+HF = "excerpts_hf_trainer.json"
+
+
+def feed(lines: list[str]) -> list[tuple[str, Record | None]]:
+    """(line, record) for each line of one parser's run."""
+    p = HFTrainerParser()
+    return [(line, p.parse(line)) for line in lines]
+
+
+# (excerpt, line index, kind, step, metrics) — one parser per line, no context.
+SINGLE_LINES = [
+    # hf_trainer.md H1: stock dict with grad_norm, padded with trailing spaces
+    ("Excerpt H1", 0, Kind.STEP, None,
+     {"loss": 2.119, "grad_norm": 37.657958984375, "lr": 4.5833333333333334e-05, "epoch": 0.25}),
+    # H2: pre-4.38 dict without grad_norm
+    ("Excerpt H2", 9, Kind.STEP, None, {"loss": 2.5744, "lr": 0.0, "epoch": 0.15}),
+    # H3: custom callback adds 'step' to the dict
+    ("Excerpt H3", 3, Kind.STEP, 10000,
+     {"loss": 0.3818, "grad_norm": 0.1455276608467102, "lr": 0.0, "epoch": 1.0}),
+    # H3: eval dict → EVAL, eval_loss → val_loss, other eval_* keep their names
+    ("Excerpt H3", 4, Kind.EVAL, 10000,
+     {"val_loss": 0.3461727797985077, "eval_runtime": 9.144, "eval_samples_per_second": 10.936,
+      "eval_steps_per_second": 1.422, "epoch": 1.0}),
+    # H5: eval dict with an extra eval_accuracy and an integer epoch
+    ("Excerpt H5", 0, Kind.EVAL, None,
+     {"val_loss": 0.6949695348739624, "eval_accuracy": 0.4954128440366973, "eval_runtime": 6.6494,
+      "eval_samples_per_second": 131.139, "eval_steps_per_second": 16.392, "epoch": 0.0}),
+    # H7: pdsh host prefix `192.168.50.170: `
+    ("Excerpt H7", 1, Kind.STEP, None, {"loss": 1.2992, "lr": 1.282051282051282e-06, "epoch": 0.0}),
+    # H8: transformers 5 quoted strings, TRL's mean_token_accuracy, 'epoch': '1'
+    ("Excerpt H8", 5, Kind.STEP, None,
+     {"loss": 3.41, "grad_norm": 5.312, "lr": 0.0002, "mean_token_accuracy": 0.5667, "epoch": 1.0}),
+    ("Excerpt H8", 7, Kind.STEP, None,
+     {"loss": 1.764, "grad_norm": 2.609, "lr": 6.667e-05, "mean_token_accuracy": 0.7419, "epoch": 3.0}),
+]
+
+
+@pytest.mark.parametrize(("tag", "index", "kind", "step", "metrics"), SINGLE_LINES)
+def test_dict_lines(tag: str, index: int, kind: Kind, step: int | None, metrics: dict[str, float]) -> None:
+    rec = HFTrainerParser().parse(excerpt(HF, tag)[index])
+    assert rec is not None
+    assert (rec.kind, rec.step, dict(rec.metrics)) == (kind, step, metrics)
+
+
+def test_nan_grad_norm_with_zero_loss_is_kept_as_logged() -> None:
+    # hf_trainer.md H6: broken run, 'loss': 0.0 and 'grad_norm': nan at every step
+    rec = HFTrainerParser().parse(excerpt(HF, "Excerpt H6")[0])
+    assert rec is not None and rec.kind is Kind.STEP
+    assert rec.metrics["loss"] == 0.0
+    assert math.isnan(rec.metrics["grad_norm"])
+    assert rec.metrics["lr"] == 0.00012142857142857143
+
+
+def test_axolotl_memory_keys_are_snake_cased() -> None:
+    # others_….md A1: axolotl adds 'memory/max_mem_active(gib)' etc. to the HF dict
+    lines = excerpt("excerpts_torchtitan_composer_axolotl_accelerate.json", "Excerpt A1")
+    rec = HFTrainerParser().parse(lines[0])
+    assert rec is not None
+    assert dict(rec.metrics) == {
+        "loss": 4.75, "grad_norm": 98.5, "lr": 5e-06, "memory_max_mem_active_gib": 25.45,
+        "memory_max_mem_allocated_gib": 25.45, "memory_device_mem_reserved_gib": 30.22, "epoch": 1.0,
+    }
+
+
+@pytest.mark.parametrize(("tag", "index"), [("Excerpt H1", 6), ("Excerpt A1", 5)])
+def test_line_cut_mid_value_drops_the_cut_value(tag: str, index: int) -> None:
+    # H1 ends `'learning_rate': 2.083` and A1 `'learning_r`: the corpus cut them mid-line
+    file = HF if tag.startswith("Excerpt H") else "excerpts_torchtitan_composer_axolotl_accelerate.json"
+    rec = HFTrainerParser().parse(excerpt(file, tag)[index])
+    assert rec is not None and rec.kind is Kind.STEP
+    assert "lr" not in rec.metrics and "loss" in rec.metrics
+
+
+@pytest.mark.parametrize(("tag", "index", "metrics"), [
+    # H2: stock summary (4.x), no 'step'
+    ("Excerpt H2", 10, {"train_runtime": 116.1914, "train_samples_per_second": 6.885,
+                        "train_steps_per_second": 1.721, "train_loss": 2.819730052947998, "epoch": 0.15}),
+    # H9: transformers 5 summary with integer-looking strings
+    ("Excerpt H9", 0, {"train_runtime": 1615.0, "train_samples_per_second": 0.248,
+                       "train_steps_per_second": 0.124, "train_loss": 0.2751, "epoch": 0.8}),
+    # H10: summary wrapped over three lines: only its first line is a dict
+    ("Excerpt H10", 0, {"train_runtime": 83919.1656, "train_samples_per_second": 6.434}),
+])
+def test_summary_dict_is_a_finished_event(tag: str, index: int, metrics: dict[str, float]) -> None:
+    line = excerpt(HF, tag)[index]
+    rec = HFTrainerParser().parse(line)
+    assert rec is not None
+    assert (rec.kind, rec.event, dict(rec.metrics)) == (Kind.EVENT, Event.FINISHED, metrics)
+    assert rec.message == line.strip()
+
+
+def test_summary_with_step_key_keeps_it() -> None:
+    # H3: the custom callback's summary also carries 'step'
+    rec = HFTrainerParser().parse(excerpt(HF, "Excerpt H3")[5])
+    assert rec is not None and rec.event == Event.FINISHED and rec.step == 10000
+    assert rec.metrics["train_loss"] == 2.159679998397827
+
+
+def test_train_output_repr_is_a_finished_event_with_total_flos() -> None:
+    # H4: TrainOutput(...) repr keeps total_flos, which the console summary drops
+    line = next(x for x in excerpt(HF, "Excerpt H4") if x.startswith("TrainOutput("))
+    rec = HFTrainerParser().parse(line)
+    assert rec is not None
+    assert (rec.kind, rec.event, rec.step) == (Kind.EVENT, Event.FINISHED, 1000)
+    assert rec.metrics["total_flos"] == 526222110720000.0
+    assert rec.metrics["train_loss"] == 0.7349368896484375
+
+
+def test_whole_short_run_h2() -> None:
+    # H2: ten dicts without a bar (step unknown), summary, final bar, TrainOutput
+    out = [rec for _, rec in feed(excerpt(HF, "Excerpt H2"))]
+    assert [r.kind for r in out[:10] if r] == [Kind.STEP] * 10
+    assert all(r is not None and r.step is None for r in out[:10])
+    assert out[10] is not None and out[10].event == Event.FINISHED
+    bar = out[11]
+    assert bar is not None and (bar.kind, bar.step, bar.total_steps) == (Kind.STEP, 200, 200)
+    assert bar.metrics == {"step_time": pytest.approx(1 / 1.72), "elapsed": 116.0, "eta": 0.0}
+    end = out[12]
+    assert end is not None and (end.event, end.step, end.total_steps) == (Event.FINISHED, 200, 200)
+
+
+def test_step_comes_from_the_latest_training_frame() -> None:
+    # H4: frames glued to `INFO:root:` lines, dicts after them; the eval bar (10/10) at the end
+    recs = dict(feed(excerpt(HF, "Excerpt H4")))
+    lines = list(recs)
+    first_dict = next(x for x in lines if x.startswith("{'loss': 2.1787"))
+    second_dict = next(x for x in lines if x.startswith("{'loss': 0.7694"))
+    first, second = recs[first_dict], recs[second_dict]
+    assert first is not None and (first.step, first.total_steps) == (10, 1000)
+    assert second is not None and (second.step, second.total_steps) == (20, 1000)
+    frame = recs[lines[2]]  # `  1%|          | 10/1000 [00:02<03:38,  4.54it/s]INFO:root:…`
+    assert frame is not None and frame.kind is Kind.STEP and "loss" not in frame.metrics
+    assert (frame.step, frame.total_steps, frame.metrics["eta"]) == (10, 1000, 218.0)
+    assert recs[lines[-1]] is None  # the eval bar after training is not a training step
+
+
+def test_log_collector_prefix_and_redrawn_frame() -> None:
+    # failures.md F11: `[1757] {'loss': 0.0, ...}` after frames `[1745]   1%| | 10/1752 …`
+    lines = excerpt("excerpts_failures.json", "F11")
+    recs = feed(lines)
+    dict_rec = next(rec for line, rec in recs if line.startswith("[1757] {"))
+    assert dict_rec is not None
+    assert (dict_rec.step, dict_rec.total_steps, dict_rec.metrics["loss"]) == (20, 1752, 0.0)
+    assert dict_rec.metrics["grad_norm"] == 1.4142135381698608
+    last = recs[-1][1]  # frame with the NCCL error glued after `]`
+    assert last is not None and (last.step, last.metrics["step_time"]) == (24, 2.88)
+
+
+def test_dict_glued_after_a_frame() -> None:
+    # Built from two real H4 lines: tqdm.write without the `\r` gives `…it/s]{'loss': …}`
+    h4 = excerpt(HF, "Excerpt H4")
+    glued = h4[4].split("INFO:root:")[0] + h4[5]  # `  2%|▏ … 20/1000 […4.56it/s]` + `{'loss': 0.7694, …}`
+    rec = HFTrainerParser().parse(glued)
+    assert rec is not None and rec.kind is Kind.STEP
+    assert (rec.step, rec.total_steps, rec.metrics["loss"]) == (20, 1000, 0.7694)
+
+
+def test_eval_dict_takes_the_training_step_not_the_eval_bar() -> None:
+    # Real lines: H4 training frame (20/1000), H4 eval bar (10/10), H5 eval dict
+    h4, h5 = excerpt(HF, "Excerpt H4"), excerpt(HF, "Excerpt H5")
+    p = HFTrainerParser()
+    assert p.parse(h4[4]) is not None  # `  2%|▏ | 20/1000 …INFO:root:…`
+    assert p.parse(h4[-1]) is None  # `100%|██████████| 10/10 …` eval bar: another total
+    rec = p.parse(h5[0])
+    assert rec is not None and (rec.kind, rec.step, rec.total_steps) == (Kind.EVAL, 20, 1000)
+
+
+def test_loss_dict_after_another_bar_re_elects_the_training_bar() -> None:
+    # H4 frame elects the 1000-bar; F11 frames (1752) are foreign until a loss dict follows them
+    h4, f11 = excerpt(HF, "Excerpt H4"), excerpt("excerpts_failures.json", "F11")
+    p = HFTrainerParser()
+    p.parse(h4[2])
+    assert p.parse(f11[2]) is None  # `[1745]   1%| | 10/1752 …`
+    rec = p.parse(f11[0])  # `1743] {'loss': 3.5534, …}`
+    assert rec is not None and (rec.step, rec.total_steps) == (10, 1752)
+    nxt = p.parse(f11[3])
+    assert nxt is not None and (nxt.step, nxt.total_steps) == (11, 1752)
+
+
+def test_larger_bar_after_a_finished_one_becomes_the_training_bar() -> None:
+    # A finished 10/10 bar (H4's last line) seen first, then the 1000-step training bar (H4)
+    h4 = excerpt(HF, "Excerpt H4")
+    p = HFTrainerParser()
+    assert p.parse(h4[-1]) is not None
+    rec = p.parse(h4[2])
+    assert rec is not None and (rec.step, rec.total_steps) == (10, 1000)
+
+
+def test_frame_glued_to_a_logger_line_and_logger_formatted_dict() -> None:
+    # H5: `0%| | 0/6000 [00:06<?, ?it/s2023-08-11 … [INFO] {` then the dict re-logged line by line
+    lines = excerpt(HF, "Excerpt H5")
+    recs = feed(lines)
+    frame = recs[1][1]
+    assert frame is not None and (frame.step, frame.total_steps, dict(frame.metrics)) == (0, 6000, {"elapsed": 6.0})
+    assert all(rec is None for _, rec in recs[2:9])
+    later_eval = recs[13][1]
+    assert later_eval is not None and (later_eval.kind, later_eval.step) == (Kind.EVAL, 0)
+
+
+@pytest.mark.parametrize(("line", "score"), [
+    (excerpt(HF, "Excerpt H1")[0], 2),
+    (excerpt(HF, "Excerpt H3")[4], 2),
+    (excerpt(HF, "Excerpt H2")[11], 2),  # HF tqdm frame
+    (excerpt(HF, "Excerpt H8")[2], 0),  # `trainable params: …`
+    (excerpt("excerpts_lightning.json", "Excerpt P1")[0], 0),  # Lightning epoch bar
+    (excerpt("excerpts_lightning.json", "Excerpt P5")[3], 0),  # Validation DataLoader bar
+    (excerpt("excerpts_lightning.json", "Excerpt P8")[3], 0),  # Jupyter-split Lightning counts: has a postfix
+    ("{'a': 1}", 0),
+])
+def test_score(line: str, score: int) -> None:
+    assert HFTrainerParser().score(line) == score
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=300), max_size=8))
+def test_never_raises(lines: list[str]) -> None:
+    p = HFTrainerParser()
+    for line in lines:
+        p.parse(line)
+        p.score(line)
+    p.flush()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="{}'\": ,0123456789.enaifINFTrainOutput()=_[]%|/<>?it/s", max_size=200))
+def test_never_raises_on_dict_like_text(line: str) -> None:
+    HFTrainerParser().parse(line)

@@ -1,0 +1,124 @@
+"""nanoGPT lines → Records, on real lines from corpus/nanogpt_llmc.md (§2 excerpts G1–G7, llama2.c)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from runwatch.model import Kind, Record
+from runwatch.parsers.nanogpt import NanoGPTParser
+from tests.parsers._corpus import assert_metrics, foreign_lines, line_with, md_block, signature_scorers
+
+MD = "nanogpt_llmc.md"
+NAN = math.nan
+
+
+def _g(excerpt: str, fragment: str) -> str:
+    line = line_with(md_block(MD, f"Excerpt {excerpt}"), fragment)
+    return line.removeprefix("> ")  # G2 was pasted as a Markdown quote; the `> ` is the paste's, not the log's
+
+
+def _local(*fields: int) -> float:
+    return datetime(*fields).timestamp()  # type: ignore[arg-type]
+
+
+# (line, kind, step, t, metrics)
+CASES: list[tuple[str, Kind, int, float, dict[str, float]]] = [
+    # G1 (nanoGPT#178): iter 0 prints the `mfu -100.00%` "not measured yet" sentinel: omitted
+    (_g("G1", "iter 0:"), Kind.STEP, 0, 0.0, {"loss": 4.2648, "step_time": 9.37181}),
+    # G1: regular line, ms → s, mfu in percent
+    (_g("G1", "iter 10:"), Kind.STEP, 10, 0.0, {"loss": 3.2202, "step_time": 0.89376, "mfu": 16.68}),
+    # G1: the eval line shares the iteration counter
+    (_g("G1", "step 250:"), Kind.EVAL, 250, 0.0, {"val_loss": 1.722, "train_loss": 1.544}),
+    # G2 (nanoGPT#215): user-added timestamp prefix is the line's own time
+    (_g("G2", "iter 2920:"), Kind.STEP, 2920, _local(2023, 3, 22, 9, 30, 39),
+     {"loss": 3.9883, "step_time": 1.09934, "mfu": 15.34}),
+    (_g("G2", "step 3000:"), Kind.EVAL, 3000, _local(2023, 3, 22, 9, 32, 32), {"val_loss": 4.0427, "train_loss": 4.039}),
+    # G2: the iteration right after eval takes 35 s
+    (_g("G2", "iter 3000:"), Kind.STEP, 3000, _local(2023, 3, 22, 9, 32, 41),
+     {"loss": 4.249, "step_time": 35.39233, "mfu": 13.85}),
+    # G2: fp16 loss went NaN: kept as NaN
+    (_g("G2", "iter 3010:"), Kind.STEP, 3010, _local(2023, 3, 22, 9, 32, 52),
+     {"loss": NAN, "step_time": 1.01995, "mfu": 14.12}),
+    # G2: cut by the corpus after the loss
+    (_g("G2", "iter 3070:"), Kind.STEP, 3070, _local(2023, 3, 22, 9, 33, 53), {"loss": NAN}),
+    # G3 (nanoGPT#110): pre-MFU format
+    (_g("G3", "iter 1631:"), Kind.STEP, 1631, 0.0, {"loss": 4.0863, "step_time": 0.56194}),
+    # G4 (nanoGPT#94): the user's paste ends mid-number (`time 302.1`): the cut time is dropped
+    (_g("G4", "iter 35:"), Kind.STEP, 35, 0.0, {"loss": 10.7413}),
+    # G5 (nanoGPT#466): 33 s iterations, 0.96 % MFU
+    (_g("G5", "iter 340:"), Kind.STEP, 340, 0.0, {"loss": 5.4983, "step_time": 33.78552, "mfu": 0.96}),
+    # G6 (simonw/public-notes#11): CPU run, pre-MFU
+    (_g("G6", "iter 142862:"), Kind.STEP, 142862, 0.0, {"loss": 2.1802, "step_time": 0.4276}),
+    # G7 (nanoGPT#167): tiny MFU between tensor dumps
+    (_g("G7", "iter 36299:"), Kind.STEP, 36299, 0.0, {"loss": 6.288, "step_time": 0.17097, "mfu": 0.01}),
+    # llama2.c#461 (related derivative): `iter | loss | lr | ms | mfu` and the nanoGPT eval line
+    (line_with(md_block(MD, "Related derivative"), "490 |"), Kind.STEP, 490, 0.0,
+     {"loss": 5.7543, "lr": 4.9e-05, "step_time": 8.06078, "mfu": 0.21}),
+    (line_with(md_block(MD, "Related derivative"), "500 | loss"), Kind.STEP, 500, 0.0,
+     {"loss": 6.0091, "lr": 5e-05, "step_time": 870.06753, "mfu": 0.19}),
+    (line_with(md_block(MD, "Related derivative"), "step 500:"), Kind.EVAL, 500, 0.0,
+     {"val_loss": 5.9544, "train_loss": 5.7373}),
+]
+
+
+@pytest.mark.parametrize(("line", "kind", "step", "t", "metrics"), CASES)
+def test_variants_parse_to_canonical_metrics(
+    line: str, kind: Kind, step: int, t: float, metrics: dict[str, float]
+) -> None:
+    rec = NanoGPTParser().parse(line)
+    assert rec is not None
+    assert (rec.kind, rec.step, rec.total_steps, rec.rank) == (kind, step, None, None)
+    assert rec.t == pytest.approx(t)
+    assert_metrics(rec, metrics)
+
+
+@pytest.mark.parametrize("line", [c[0] for c in CASES])
+def test_only_nanogpt_claims_its_lines(line: str) -> None:
+    assert signature_scorers(line) == {"nanogpt"}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        line_with(md_block(MD, "Excerpt G1"), "saving checkpoint"),
+        line_with(md_block(MD, "Excerpt G6"), "^CTraceback"),
+        line_with(md_block(MD, "Excerpt G7"), "X:  tensor"),
+        line_with(md_block(MD, "Related derivative"), "wrote out/model.bin"),
+        line_with(md_block(MD, "Excerpt L1"), "step 0: train loss"),  # llm.c CPU, not nanoGPT's eval
+        "> ",
+    ],
+)
+def test_other_lines_are_not_records(line: str) -> None:
+    assert NanoGPTParser().parse(line) is None
+
+
+@pytest.mark.parametrize("junk", ["  ", "\t", "^[", " ^["])
+def test_tolerates_stray_leading_blanks_and_escape_residue(junk: str) -> None:
+    line = CASES[1][0]
+    assert NanoGPTParser().parse(junk + line) == NanoGPTParser().parse(line) is not None
+
+
+def test_other_stacks_lines_are_not_claimed() -> None:
+    """HF Trainer, Lightning, failures, launchers, Composer, axolotl, Accelerate excerpts."""
+    parser = NanoGPTParser()
+    assert [line for line in foreign_lines() if parser.score(line) >= 2] == []
+
+
+PREFIXES = ["", "iter ", "iter 1: loss ", "step 1: train loss 1, val loss ", "2023-03-22 09:30:39 ", "1 | loss "]
+
+
+@given(prefix=st.sampled_from(PREFIXES), tail=st.text())
+def test_never_raises(prefix: str, tail: str) -> None:
+    rec = NanoGPTParser().parse(prefix + tail)
+    assert rec is None or isinstance(rec, Record)
+
+
+@given(case=st.sampled_from(CASES), cut=st.integers(0, 120))
+def test_cut_lines_never_raise(case: tuple[str, Kind, int, float, dict[str, float]], cut: int) -> None:
+    rec = NanoGPTParser().parse(case[0][:cut])
+    assert rec is None or isinstance(rec, Record)

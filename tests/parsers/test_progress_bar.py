@@ -1,0 +1,190 @@
+"""tqdm / Lightning bars → Records, on real lines of corpus/lightning.md (and hf_trainer.md, failures.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.progress_bar import ProgressBarParser
+
+RAW = Path(__file__).parents[1] / "fixtures" / "corpus" / "raw"
+LIGHTNING = "excerpts_lightning.json"
+
+
+def excerpt(file: str, tag: str) -> list[str]:
+    """Lines of the excerpt in corpus/raw/`file` whose headline is `tag — …`."""
+    data = json.loads((RAW / file).read_text(encoding="utf-8"))
+    items = data if isinstance(data, list) else [e for group in data.values() for e in group]
+    [found] = [e for e in items if e["h"].split(" — ")[0] == tag]
+    return str(found["t"]).splitlines()
+
+
+def run(lines: list[str]) -> list[Record | None]:
+    p = ProgressBarParser()
+    return [p.parse(line) for line in lines]
+
+
+# (file, excerpt, line index, step, metrics) — one fresh parser per line.
+SINGLE_FRAMES = [
+    # lightning.md P1: Lightning 1.x, `s/it`, running `loss=` first, 6-digit v_num (dropped)
+    (LIGHTNING, "Excerpt P1", 0, 4,
+     {"loss": 10.072, "step_time": 4.47, "epoch_elapsed": 17.0, "epoch_eta": 62.0, "epoch": 4 / 18}),
+    # P3: Windows console, padded floats (`train_loss=1.800`), a stray `E` after `]`
+    (LIGHTNING, "Excerpt P3", 0, 86,
+     {"loss": 1.8, "train_acc": 0.281, "step_time": 1 / 14.19, "epoch_elapsed": 6.0, "epoch_eta": 104.0,
+      "epoch": 86 / 1563}),
+    # P3: postfix cut mid-key and glued to an EarlyStopping message: val_acc… dropped, val_loss kept
+    (LIGHTNING, "Excerpt P3", 1, 1563,
+     {"loss": 1.59, "train_acc": 0.688, "val_loss": 1.42, "step_time": 1 / 13.25, "epoch_elapsed": 117.0,
+      "epoch_eta": 0.0, "epoch": 1.0}),
+    # P4: `_step`/`_epoch` keys; train_loss_step → loss, *_epoch keep their names; checkpoint msg glued
+    (LIGHTNING, "Excerpt P4", 0, 25,
+     {"loss": 1.31, "train_acc_step": 0.4, "val_loss": 0.776, "val_acc": 0.885, "train_loss_epoch": 1.69,
+      "train_acc_epoch": 0.599, "step_time": 1 / 0.22, "epoch_elapsed": 114.0, "epoch_eta": 0.0, "epoch": 1.0}),
+    # P4 line 2: two redraws on one line; the later one (25/25 of epoch 1, postfix cut) wins
+    (LIGHTNING, "Excerpt P4", 1, 50, {"step_time": 1 / 0.21, "epoch_elapsed": 117.0, "epoch_eta": 0.0, "epoch": 2.0}),
+    # P6: the redraw after "`Trainer.fit` stopped": the cut `val_loss` is dropped
+    (LIGHTNING, "Excerpt P6", 7, 49 * 12 + 12,
+     {"loss": 0.197, "step_time": 1 / 3.90, "epoch_elapsed": 3.0, "epoch_eta": 0.0, "epoch": 50.0}),
+    # P7: unknown length `N/?` in epoch 0
+    (LIGHTNING, "Excerpt P7", 1, 1, {"loss": 14.6, "step_time": 1 / 0.05, "epoch_elapsed": 20.0, "epoch_eta": 0.0,
+                                     "epoch": 0.0}),
+    # P9: indented (docstring) bar with train_loss_step and train_loss_epoch
+    (LIGHTNING, "Excerpt P9", 1, 5,
+     {"loss": 0.745, "train_loss_epoch": 0.745, "step_time": 1 / 20.71, "epoch_elapsed": 0.0, "epoch_eta": 0.0,
+      "epoch": 5.0}),
+    # failures.md F8: NeMo bar, scientific postfix (`global_step=3.2e+4`), NCCL error glued after `]`
+    ("excerpts_failures.json", "F8", 1, 32040,
+     {"loss": 2.6, "reduced_train_loss": 2.59, "global_step": 32000.0, "consumed_samples": 2.56e7,
+      "step_time": 1 / 1.37, "epoch_elapsed": 23323.0, "epoch_eta": 340757.0, "epoch": 32040 / 500150}),
+]
+
+
+@pytest.mark.parametrize(("file", "tag", "index", "step", "metrics"), SINGLE_FRAMES)
+def test_epoch_bars(file: str, tag: str, index: int, step: int, metrics: dict[str, float]) -> None:
+    rec = ProgressBarParser().parse(excerpt(file, tag)[index])
+    assert rec is not None
+    assert (rec.kind, rec.step, rec.total_steps) == (Kind.STEP, step, None)
+    assert dict(rec.metrics) == pytest.approx(metrics)
+
+
+def test_html_escaped_colab_bar() -> None:
+    # lightning.md P2: `<pre>Epoch 80:  67% 10/15 [02:53&lt;01:18, 15.76s/it, loss=0.429, …` (no `|` bar)
+    rec = ProgressBarParser().parse(excerpt(LIGHTNING, "Excerpt P2")[0])
+    assert rec is not None and rec.step == 80 * 15 + 10
+    assert (rec.metrics["loss"], rec.metrics["step_time"], rec.metrics["epoch_eta"]) == (0.429, 15.76, 78.0)
+    assert rec.metrics["grad_2_0_norm_model_base_model_conv1_weight_step"] == 2.51
+    assert "grad_2_0_norm_model_base_model_layer1_1_bn2_bias_step" not in rec.metrics  # cut `=0.1` of `0.112`
+
+
+@pytest.mark.parametrize(("file", "tag", "index", "step", "total", "metrics"), [
+    # hf_trainer.md H2: HF's plain training bar → step N of M, run clock in elapsed/eta
+    ("excerpts_hf_trainer.json", "Excerpt H2", 11, 200, 200, {"step_time": 1 / 1.72, "elapsed": 116.0, "eta": 0.0}),
+    # H10: `H:MM:SS` elapsed over a day
+    ("excerpts_hf_trainer.json", "Excerpt H10", 4, 539934, 539934,
+     {"step_time": 1 / 6.43, "elapsed": 83919.0, "eta": 0.0}),
+    # failures.md F20: no `|` between the percentage and the bar
+    ("excerpts_failures.json", "F20", 2, 3000001, 3000001, {"step_time": 1 / 14061.26, "elapsed": 213.0, "eta": 0.0}),
+    # lightning.md P1: Lightning 1.x `Training: 0it [00:00, ?it/s]` before the first epoch bar
+    (LIGHTNING, "Excerpt P1", 5, 0, None, {"elapsed": 0.0}),
+])
+def test_plain_bars(file: str, tag: str, index: int, step: int, total: int | None, metrics: dict[str, float]) -> None:
+    rec = ProgressBarParser().parse(excerpt(file, tag)[index])
+    assert rec is not None
+    assert (rec.kind, rec.step, rec.total_steps) == (Kind.STEP, step, total)
+    assert dict(rec.metrics) == pytest.approx(metrics)
+
+
+def test_global_step_across_epochs() -> None:
+    # P3: the last frame of epoch 0 (1563/1563) and epoch 1's cut redraw → 1563, then 1563 + 1563
+    recs = run(excerpt(LIGHTNING, "Excerpt P3"))
+    steps = [r.step for r in recs if r is not None]
+    assert steps == [86, 1563, 2 * 1563]
+
+
+def test_unknown_length_epochs_learn_their_length() -> None:
+    # P7 frames (epoch 0, `N/?`) then a real P7 frame relabelled `Epoch 1` (no multi-epoch `?` excerpt exists)
+    p7 = excerpt(LIGHTNING, "Excerpt P7")
+    p = ProgressBarParser()
+    for line in p7:
+        p.parse(line)
+    rec = p.parse(p7[2].replace("Epoch 0", "Epoch 1"))
+    assert rec is not None and rec.step == 5 + 2
+    fresh = ProgressBarParser().parse(p7[2].replace("Epoch 0", "Epoch 1"))
+    assert fresh is not None and fresh.step is None and fresh.metrics["loss"] == 13.9
+
+
+def test_validation_and_test_bars_are_not_steps() -> None:
+    # P5: `Validation: 0it`, `Validation DataLoader 0: …`; P6: `Testing DataLoader 0: …`; P9: Predicting
+    p5 = run(excerpt(LIGHTNING, "Excerpt P5"))
+    assert p5[0] is not None and all(r is None for r in p5[1:])
+    assert run([excerpt(LIGHTNING, "Excerpt P6")[10]]) == [None]
+    assert run([excerpt(LIGHTNING, "Excerpt P9")[6]]) == [None]
+
+
+def test_fit_stopped_is_a_finished_event() -> None:
+    # P6: "Epoch 49: 100%|█| 12/12 [… train_loss_step=0.197, val_loss`Trainer.fit` stopped: `max_epochs=50` reached."
+    recs = run(excerpt(LIGHTNING, "Excerpt P6"))
+    glued = recs[6]
+    assert glued is not None and (glued.kind, glued.event, glued.step) == (Kind.EVENT, Event.FINISHED, 600)
+    assert glued.message is not None and glued.message.endswith("`max_epochs=50` reached.")
+    assert [r.kind for r in recs if r is not None] == [Kind.EVENT, Kind.STEP]
+
+
+def test_jupyter_split_bar() -> None:
+    # P8: `Epoch 9: 100%` on one line, `3638/3638 [32:33<00:00, 1.86it/s, v_num=0, train_loss=3.700]` on the next
+    recs = run(excerpt(LIGHTNING, "Excerpt P8"))
+    got = [r for r in recs if r is not None]
+    assert len(got) == 1
+    assert (got[0].step, got[0].metrics["loss"], got[0].metrics["epoch_elapsed"]) == (9 * 3638 + 3638, 3.7, 1953.0)
+
+
+def test_values_that_persist_in_the_bar_count_once() -> None:
+    # P4 line 1 printed twice (a redraw): val_loss and *_epoch only on the first
+    line = excerpt(LIGHTNING, "Excerpt P4")[0]
+    first, second = run([line, line])
+    assert first is not None and second is not None
+    assert {"val_loss", "val_acc", "train_loss_epoch"} <= set(first.metrics)
+    assert not {"val_loss", "val_acc", "train_loss_epoch"} & set(second.metrics)
+    assert second.metrics["loss"] == 1.31
+
+
+def test_truncated_rate_and_truncated_clock() -> None:
+    # P1: `6/18 [00:23<00:47,  3` and `6/18 [0` (the corpus cut both lines)
+    cut_rate, cut_clock = excerpt(LIGHTNING, "Excerpt P1")[4], excerpt(LIGHTNING, "Excerpt P1")[-1]
+    a, b = run([cut_rate, cut_clock])
+    assert a is not None and a.step == 6 and "step_time" not in a.metrics
+    assert b is not None and b.step == 6 and dict(b.metrics) == {"epoch": 6 / 18}
+
+
+@pytest.mark.parametrize(("file", "tag", "index", "score"), [
+    (LIGHTNING, "Excerpt P1", 0, 2),
+    (LIGHTNING, "Excerpt P7", 0, 2),
+    (LIGHTNING, "Excerpt P5", 3, 0),  # Validation DataLoader
+    (LIGHTNING, "Excerpt P1", 5, 1),  # `Training: 0it` plain bar
+    ("excerpts_hf_trainer.json", "Excerpt H2", 11, 1),  # HF's bar: hf-trainer claims it
+    ("excerpts_hf_trainer.json", "Excerpt H2", 0, 0),  # HF dict
+    (LIGHTNING, "Excerpt P3", 2, 0),  # ModelCheckpoint message
+])
+def test_score(file: str, tag: str, index: int, score: int) -> None:
+    assert ProgressBarParser().score(excerpt(file, tag)[index]) == score
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=300), max_size=8))
+def test_never_raises(lines: list[str]) -> None:
+    p = ProgressBarParser()
+    for line in lines:
+        p.parse(line)
+        p.score(line)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="Epoch 0123456789:%|█▏ /?[]<>,=.itsa&lt;e+-nafv_", max_size=200))
+def test_never_raises_on_bar_like_text(line: str) -> None:
+    ProgressBarParser().parse(line)

@@ -1,0 +1,145 @@
+"""RunTracker: routing of records and the state badge, on a fake clock."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from runwatch.model import Event, Kind, Record, RunState
+from runwatch.state.run import RunTracker
+
+T0 = 1_700_000_000.0
+
+
+def step(n: int | None, total: int | None = 100, rank: int | None = None, **metrics: float) -> Record:
+    return Record(Kind.STEP, step=n, total_steps=total, rank=rank, metrics=metrics or {"loss": 2.0})
+
+
+def event(name: str, **metrics: float) -> Record:
+    return Record(Kind.EVENT, event=name, message=name, metrics=metrics)
+
+
+def feed(records: list[Record], *, dt: float = 1.0) -> tuple[RunTracker, float]:
+    """Apply records one per `dt` seconds (line time = receive time); return the last receive time."""
+    tracker = RunTracker("train", "logs/train.log")
+    now = T0
+    for i, rec in enumerate(records):
+        now = T0 + i * dt
+        tracker.apply(Record(rec.kind, rec.step, rec.total_steps, rec.rank, now, rec.metrics, rec.event,
+                             rec.message), now)
+    return tracker, now
+
+
+STEPS = [step(i) for i in range(10)]
+
+
+@pytest.mark.parametrize(
+    ("records", "want"),
+    [
+        ([], RunState.WAITING),
+        (STEPS, RunState.RUNNING),
+        ([*STEPS, event(Event.FINISHED)], RunState.FINISHED),
+        ([*STEPS, event(Event.EXIT, exit_code=0)], RunState.FINISHED),
+        ([step(i, total=10) for i in range(11)], RunState.FINISHED),
+        ([*STEPS, event(Event.OOM)], RunState.CRASHED),
+        ([*STEPS, event(Event.NCCL_TIMEOUT), event(Event.EXIT, exit_code=1)], RunState.CRASHED),
+        ([*STEPS, event(Event.EXIT, exit_code=137)], RunState.CRASHED),
+        ([*STEPS, event(Event.TRACEBACK)], RunState.CRASHED),
+        ([*STEPS, event(Event.TRACEBACK), step(10), step(11)], RunState.RUNNING),  # caught and printed
+        ([*STEPS, event(Event.OOM), step(10)], RunState.RUNNING),  # recovered (auto-restart, smaller batch)
+        ([*STEPS, event(Event.TRACEBACK), event(Event.EXIT, exit_code=0)], RunState.FINISHED),
+        ([*STEPS, event(Event.EXIT)], RunState.CRASHED),  # unknown exit code before the total
+        ([step(i, total=None) for i in range(5)] + [event(Event.EXIT)], RunState.FINISHED),
+        ([*STEPS, event(Event.FINISHED), step(10)], RunState.RUNNING),  # a second phase goes on
+        ([*STEPS, event(Event.NONFINITE), event(Event.CHECKPOINT_SAVED)], RunState.RUNNING),
+        ([event(Event.OOM)], RunState.CRASHED),
+        ([Record(Kind.EVENT, event="dataloader_error")], RunState.RUNNING),
+    ],
+)
+def test_state_badge(records: list[Record], want: RunState) -> None:
+    tracker, now = feed(records)
+    assert tracker.snapshot(now).state == want
+
+
+@pytest.mark.parametrize(
+    ("dt", "silence", "want"),
+    [
+        (1.0, 100.0, RunState.RUNNING),
+        (1.0, 121.0, RunState.STALLED),  # floor of 120 s
+        (30.0, 250.0, RunState.RUNNING),  # 10 × a 30 s step
+        (30.0, 301.0, RunState.STALLED),
+    ],
+)
+def test_stalled_after_max_of_floor_and_ten_step_intervals(dt: float, silence: float, want: RunState) -> None:
+    tracker, now = feed(STEPS, dt=dt)
+    assert tracker.state(now + silence) == want
+
+
+def test_a_finished_run_never_stalls() -> None:
+    tracker, now = feed([step(i, total=10) for i in range(11)])
+    assert tracker.state(now + 86_400) == RunState.FINISHED
+
+
+def test_eta_is_zero_when_finished_and_none_when_crashed() -> None:
+    tracker, now = feed([*STEPS, event(Event.FINISHED)])
+    assert (tracker.snapshot(now).progress.eta_s, tracker.snapshot(now).progress.eta_basis) == (0.0, "finished")
+    tracker, now = feed([*STEPS, event(Event.OOM)])
+    assert tracker.snapshot(now).progress.eta_s is None
+
+
+def test_snapshot_fields() -> None:
+    records = [
+        step(1, rank=1, loss=9.0, lr=1e-3),
+        step(1, rank=0, loss=2.5),
+        step(2, rank=1, loss=9.1),
+        Record(Kind.EVAL, step=2, metrics={"val_loss": 2.7}),
+        event(Event.CHECKPOINT_SAVED),
+    ]
+    tracker, now = feed(records)
+    snap = tracker.snapshot(now + 4.0)
+    assert (snap.run, snap.source, snap.time, snap.format, snap.notes) == ("train", "logs/train.log", now + 4,
+                                                                         None, ())
+    assert snap.metrics == {"loss": 2.5, "lr": 1e-3, "val_loss": 2.7}  # rank 0 preferred, others fill in
+    assert {r: p.step for r, p in snap.ranks.items()} == {0: 1, 1: 2}
+    assert snap.last_record_t == T0 + 3 and snap.last_record_age_s == 5.0
+    assert snap.records == 5 and [e.event for e in snap.events] == [Event.CHECKPOINT_SAVED]
+    assert snap.progress.step == 2 and snap.progress.total_steps == 100
+    assert tracker.counts == {Kind.STEP: 3, Kind.EVAL: 1, Kind.EVENT: 1, Kind.CHECKPOINT: 0}
+
+
+def test_series_get_steps_or_a_counter_and_evals_sit_at_the_last_step() -> None:
+    tracker, _ = feed([step(None), step(None), Record(Kind.EVAL, metrics={"val_loss": 1.0}), step(None)])
+    x, _, _ = tracker.store["loss", None].recent()
+    assert x.tolist() == [0.0, 1.0, 2.0]
+    assert tracker.store["val_loss", None].latest[0] == 1.0  # type: ignore[index]
+    assert tracker.progress.step is None  # no step numbers: no progress, but series still fill
+    tracker, _ = feed([step(40, loss=math.nan), Record(Kind.EVAL, metrics={"val_loss": 1.0})])
+    assert tracker.store["val_loss", None].latest[0] == 40.0  # type: ignore[index]
+    assert math.isnan(tracker.snapshot(T0).metrics["loss"])  # NaN kept, never dropped
+
+
+def test_events_ring_is_bounded_and_keeps_the_newest() -> None:
+    tracker = RunTracker("r", "s")
+    tracker.apply_many([Record(Kind.EVENT, event="nonfinite", line=i) for i in range(500)], T0)
+    events = tracker.snapshot(T0).events
+    assert len(events) == 200 and events[0].line == 300 and events[-1].line == 499
+
+
+def test_history_read_at_once_ages_from_the_receive_time() -> None:
+    """Every line of a history has one read time; the age still counts from it, and the ETA uses step_time."""
+    tracker = RunTracker("r", "s")
+    tracker.apply_many([Record(Kind.STEP, step=i, total_steps=1000, t=T0, metrics={"step_time": 0.5})
+                        for i in range(200)], T0)
+    snap = tracker.snapshot(T0 + 30)
+    assert snap.last_record_age_s == 30.0
+    assert snap.progress.eta_basis == "step_time"
+    assert snap.progress.eta_s == pytest.approx(801 * 0.5)
+    assert snap.state == RunState.RUNNING
+
+
+def test_per_rank_series_are_kept_apart() -> None:
+    tracker, _ = feed([step(i, rank=r, loss=float(r)) for i in range(5) for r in range(4)])
+    assert tracker.store.ranks("loss") == [0, 1, 2, 3]
+    assert len(tracker.store["loss", 3]) == 5
+    assert tracker.ranks.lag(3) == 0

@@ -1,0 +1,166 @@
+"""Series: bounded memory, exact recent points, spikes and NaNs that survive downsampling."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from runwatch.state.series import Series, SeriesStore
+
+
+def filled(values: np.ndarray, keep: int = 64, budget: int = 16, x: np.ndarray | None = None) -> Series:
+    s = Series(keep=keep, budget=budget)
+    xs = np.arange(len(values), dtype=float) if x is None else x
+    for xi, v in zip(xs.tolist(), values.tolist(), strict=True):
+        s.append(xi, v, 1000.0 + xi)
+    return s
+
+
+def naive_columns(x: np.ndarray, v: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column NaN-ignoring min/max of raw points, columns of equal step span."""
+    col = np.minimum(((x - x.min()) * (width / (x.max() - x.min()))).astype(int), width - 1)
+    used = np.unique(col)
+    return (np.array([np.nanmin(v[col == c]) for c in used]), np.array([np.nanmax(v[col == c]) for c in used]))
+
+
+def test_million_points_stay_bounded() -> None:
+    s = Series()
+    for i in range(1_000_000):
+        s.append(float(i), 1.0, 0.0)
+    assert len(s) == 1_000_000
+    assert s.nbytes < 400_000
+    assert s.latest == (999_999.0, 1.0, 0.0)
+    x, v, t = s.recent(4096)
+    assert len(x) == 4096 and x[0] == 1_000_000 - 4096 and x[-1] == 999_999
+
+
+def test_nbytes_never_exceeds_raw_capacity_plus_bucket_budget() -> None:
+    s = Series(keep=64, budget=16)
+    bound = (64 + 16) * 3 * 8 + 16 * 9 * 8  # raw x/value/t + nine aggregates per bucket
+    for i in range(50_000):
+        s.append(float(i), math.sin(i), 0.0)
+        assert s.nbytes <= bound
+
+
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 80, 81, 1000])
+def test_recent_is_exact_and_len_counts_everything(n: int) -> None:
+    values = np.random.default_rng(n).normal(size=n)
+    s = filled(values)
+    x, v, t = s.recent(64)
+    k = min(n, 64)
+    assert len(s) == n
+    np.testing.assert_array_equal(v, values[n - k :])
+    np.testing.assert_array_equal(x, np.arange(n - k, n))
+    np.testing.assert_array_equal(t, 1000.0 + x)
+    assert s.latest == (None if n == 0 else (n - 1.0, float(values[-1]), 1000.0 + n - 1))
+
+
+def test_recent_returns_copies() -> None:
+    s = filled(np.ones(10))
+    _, v, _ = s.recent()
+    v[:] = 5.0
+    assert s.recent()[1].tolist() == [1.0] * 10
+
+
+@pytest.mark.parametrize(
+    ("n", "width", "seed"),
+    [(50, 200, 0), (500, 37, 1), (5_000, 200, 2), (20_000, 64, 3), (20_000, 1, 4), (100_000, 199, 5)],
+)
+def test_downsample_min_max_match_naive(n: int, width: int, seed: int) -> None:
+    """Every raw point lands in exactly one column; min/max over a column are exact.
+
+    With history buckets a bucket is binned by its last step, so compare the
+    global extremes and the total, which any binning must preserve.
+    """
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=n).cumsum()
+    s = filled(values, keep=256, budget=32)
+    c = s.columns(width)
+    assert len(c.x) <= width
+    assert c.count.sum() == n
+    assert c.ymin.min() == values.min() and c.ymax.max() == values.max()
+    assert c.ylast[-1] == values[-1] and c.x[-1] == n - 1
+    np.testing.assert_allclose((c.mean * c.count).sum(), values.sum(), rtol=1e-9)
+
+
+@pytest.mark.parametrize(("n", "width"), [(1000, 50), (5000, 200), (3000, 7)])
+def test_downsample_of_raw_points_matches_naive_columns(n: int, width: int) -> None:
+    values = np.random.default_rng(n).normal(size=n)
+    s = filled(values, keep=n, budget=16)  # everything still raw
+    x, ymin, ymax, ylast = s.downsample(width)
+    want_min, want_max = naive_columns(np.arange(n, dtype=float), values, width)
+    np.testing.assert_array_equal(ymin, want_min)
+    np.testing.assert_array_equal(ymax, want_max)
+
+
+def test_small_series_downsample_returns_the_points_themselves() -> None:
+    values = np.array([3.0, math.nan, 1.0, math.inf])
+    x, ymin, ymax, ylast = filled(values).downsample(10)
+    np.testing.assert_array_equal(x, [0, 1, 2, 3])
+    np.testing.assert_array_equal(ylast, values)
+    assert math.isnan(ymin[1]) and math.isnan(ymax[1]) and ymax[3] == math.inf
+
+
+@pytest.mark.parametrize(
+    ("planted", "check"),
+    [
+        ("spike", lambda ymin, ymax: ymax.max() == 1e6),
+        ("dip", lambda ymin, ymax: ymin.min() == -1e6),
+        ("nan", lambda ymin, ymax: np.isnan(ymax).sum() == 1 and np.isnan(ymin).sum() == 1),
+        ("inf", lambda ymin, ymax: np.isinf(ymax).sum() == 1),
+    ],
+)
+def test_one_bad_point_in_old_history_stays_visible(planted: str, check) -> None:  # type: ignore[no-untyped-def]
+    values = np.random.default_rng(7).normal(size=200_000)
+    values[12_345] = {"spike": 1e6, "dip": -1e6, "nan": math.nan, "inf": math.inf}[planted]
+    s = filled(values, keep=512, budget=64)
+    _, ymin, ymax, _ = s.downsample(200)
+    assert check(ymin, ymax)
+
+
+def test_nan_in_history_is_counted_and_finite_range_kept() -> None:
+    values = np.ones(100_000)
+    values[10] = math.nan
+    c = filled(values, keep=128, budget=16).columns(50)
+    assert c.nan.sum() == 1 and c.inf.sum() == 0
+    assert np.all(c.ymin == 1.0) and np.all(c.ymax == 1.0)
+    assert np.nansum(c.mean * (c.count - c.nan)) == pytest.approx(99_999)
+
+
+def test_x_min_limits_the_range() -> None:
+    s = filled(np.arange(10_000, dtype=float), keep=256, budget=32)
+    x, ymin, ymax, _ = s.downsample(100, x_min=9_000)
+    assert x.min() >= 9_000 - 1 and ymax.max() == 9_999 and len(x) <= 100
+    assert ymin.min() >= 8_000  # at most one bucket straddling x_min
+
+
+def test_non_monotonic_steps_do_not_break_columns() -> None:
+    x = np.concatenate((np.arange(1000.0), np.arange(500.0, 1500.0)))  # resumed from a checkpoint
+    c = filled(np.ones(2000), x=x).columns(20)
+    assert c.count.sum() == 2000 and len(c.x) <= 20
+
+
+@pytest.mark.parametrize(("keep", "budget"), [(0, 16), (16, 1)])
+def test_bad_sizes_are_rejected(keep: int, budget: int) -> None:
+    with pytest.raises(ValueError):
+        Series(keep=keep, budget=budget)
+
+
+def test_store_keys_metrics_and_ranks() -> None:
+    store = SeriesStore(keep=8, budget=4)
+    store.add({"loss": 2.0, "lr": 1e-3}, x=1, t=10.0)
+    store.add({"loss": 2.1}, x=1, t=10.0, rank=3)
+    store.add({"loss": 2.2}, x=1, t=10.0, rank=0)
+    assert store.metrics() == ["loss", "lr"]
+    assert store.ranks() == [None, 0, 3]
+    assert store.ranks("lr") == [None]
+    assert ("loss", 3) in store and ("lr", 3) not in store
+    assert store["loss", 3].latest == (1.0, 2.1, 10.0)
+    assert store.get("loss") is store[("loss", None)]
+    assert store.get("missing", 1) is None
+    assert len(store) == 4 and set(store) == {("loss", None), ("lr", None), ("loss", 3), ("loss", 0)}
+    assert store.series("val_loss", 2) is store.series("val_loss", 2)
+    with pytest.raises(KeyError):
+        store["nope", None]

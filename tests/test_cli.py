@@ -1,0 +1,130 @@
+"""The command line end to end: `parse`, `tail` (file and pipe) and `demo`, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runwatch.cli import main
+from tests.conftest import FIXTURES, wait_for
+
+NANOCHAT = FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"
+SFT = FIXTURES / "corpus/raw/nanochat_pr657_sft_run.log"
+
+
+def runwatch(*args: str, **kw) -> subprocess.Popen:  # type: ignore[no-untyped-def, type-arg]
+    return subprocess.Popen([sys.executable, "-m", "runwatch", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_parse_missing_path_is_one_line_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["parse", str(tmp_path / "nope.log")]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and "no such file" in err
+
+
+def test_parse_summary_of_real_nanochat_run(capsys: pytest.CaptureFixture[str]) -> None:
+    step_lines = sum(1 for line in NANOCHAT.read_text().splitlines() if line.startswith("step "))
+    assert main(["parse", str(NANOCHAT), "--output", "summary"]) == 0
+    out = capsys.readouterr().out
+    assert "picollm" in out
+    assert f"step={step_lines}" in out
+    assert "16704" in out  # total steps of that run
+
+
+def test_parse_jsonl_keeps_nan_as_strict_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parse", str(SFT), "--output", "jsonl"]) == 0
+    recs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    losses = [r["metrics"]["loss"] for r in recs if r["kind"] == "step" and "loss" in r["metrics"]]
+    assert "nan" in losses  # the run that goes NaN: kept, as the string DESIGN §2 asks for
+    assert any(isinstance(v, float) for v in losses)
+
+
+def test_parse_csv_has_a_column_per_metric(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parse", str(NANOCHAT), "--output", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split(",")
+    assert header[:3] == ["kind", "step", "total_steps"]
+    assert "loss" in header and "step_time" in header
+
+
+def test_tail_stdin_pipe_exits_at_eof_with_final_status() -> None:
+    text = "".join(
+        f"step {i:05d}/00050 ({i * 2:.2f}%) | loss: {5 - i / 20:.6f} | lrm: 1.00 | dt: 100.00ms | "
+        f"tok/sec: 1,000 | mfu: 40.00 | total time: 0.00m\n" for i in range(50)
+    )
+    p = runwatch("tail", "-", "--json", "--interval", "0.2", stdin=subprocess.PIPE)
+    out, err = p.communicate(text, timeout=30)
+    assert p.returncode == 0, err
+    statuses = [json.loads(line) for line in out.splitlines() if '"status"' in line]
+    assert statuses[-1]["step"] == 49
+    assert statuses[-1]["total_steps"] == 50
+    assert statuses[-1]["state"] == "finished"
+
+
+class _Reader:
+    """Collects a child's stdout and stderr without blocking (select + os.read)."""
+
+    def __init__(self, p: subprocess.Popen) -> None:  # type: ignore[type-arg]
+        assert p.stdout is not None and p.stderr is not None
+        self.bufs = {p.stdout.fileno(): bytearray(), p.stderr.fileno(): bytearray()}
+        self.out_fd, self.err_fd = p.stdout.fileno(), p.stderr.fileno()
+
+    def pump(self) -> None:
+        for fd in select.select(list(self.bufs), [], [], 0)[0]:
+            self.bufs[fd].extend(os.read(fd, 1 << 16))
+
+    def out_lines(self) -> list[str]:
+        self.pump()
+        return self.bufs[self.out_fd].decode().splitlines()
+
+    def err(self) -> str:
+        self.pump()
+        return self.bufs[self.err_fd].decode()
+
+
+def test_tail_follows_a_growing_file_and_stops_on_sigterm(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    p = runwatch("tail", str(log), "--json", "--interval", "0.2")
+    r = _Reader(p)
+
+    def status_with_step(n: int) -> bool:
+        return any(json.loads(ln).get("step") == n for ln in r.out_lines() if ln.endswith("}"))
+
+    try:
+        wait_for(lambda: "waiting for" in r.err(), timeout=15)  # started before the run
+        with log.open("w") as f:
+            for i in range(3):
+                f.write(f"iter {i}: loss {4 - i * 0.1:.4f}, time 35.20ms, mfu 45.00%\n")
+                f.flush()
+        wait_for(lambda: status_with_step(2), timeout=15)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+    assert p.returncode == 0
+    assert r.err().count("waiting for") == 1  # said once, not at every poll
+    last = json.loads(r.out_lines()[-1])
+    assert last["metrics"]["loss"] == 3.8 and last["format"] == "nanogpt"
+    assert last["notes"] == []  # the stale "waiting" note is gone once data flows
+
+
+def test_demo_headless_runs_to_the_end_and_shows_the_planted_faults() -> None:
+    p = runwatch("demo", "--headless", "--json", "--speed", "40", "--interval", "0.1")
+    out, err = p.communicate(timeout=90)
+    assert p.returncode == 0, err
+    objs = [json.loads(line) for line in out.splitlines()]
+    statuses = [o for o in objs if o["type"] == "status"]
+    assert statuses[-1]["state"] == "finished"
+    assert statuses[-1]["step"] == statuses[-1]["total_steps"] - 1 or statuses[-1]["step"] == statuses[-1]["total_steps"]
+    events = {o.get("event") for o in objs if o["type"] == "event"}
+    assert "checkpoint_saved" in events
+    steps = [s["step"] for s in statuses if s["step"] is not None]
+    assert steps == sorted(steps) and len(set(steps)) > 3  # it progressed while we watched

@@ -1,0 +1,41 @@
+"""Helpers for the TUI tests: an app on a FakeController, and a wait until its charts are drawn."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from runwatch.tui.app import RunwatchApp
+from runwatch.tui.widgets.chart_panel import ChartPanel
+from tests.tui.fake import FakeController
+
+HOST = "gpu-node-1"
+
+
+def charts_settled(app: RunwatchApp) -> bool:
+    """Every chart panel on screen holds data fetched for its current width."""
+    panels = list(app.screen.query(ChartPanel))
+    return bool(panels) and all(p.data and p.data_width == p.columns_wanted() for p in panels)
+
+
+async def settle(pilot: Pilot[Any], timeout: float = 5.0) -> None:
+    """Let the app poll, lay out and fetch chart data for its final sizes."""
+    waited = 0.0
+    await pilot.pause()
+    while not charts_settled(pilot.app) and waited < timeout:  # type: ignore[arg-type]
+        await pilot.pause(0.02)
+        waited += 0.02
+    await pilot.pause()
+
+
+@pytest.fixture
+def make_app() -> Callable[..., RunwatchApp]:
+    def make(ctrl: FakeController | None = None, **kw: Any) -> RunwatchApp:
+        kw.setdefault("host", HOST)
+        kw.setdefault("bell", False)
+        return RunwatchApp(ctrl if ctrl is not None else FakeController(), **kw)
+
+    return make

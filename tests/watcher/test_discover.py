@@ -1,0 +1,176 @@
+"""Log discovery in run directories, and new logs appearing while a run goes on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from runwatch.watcher.discover import DirectoryWatcher, find_logs, rank_from_path
+from runwatch.watcher.types import Notice
+from tests.conftest import wait_for
+
+# watchdog warns, harmlessly, when `mkdir -p` races its recursive watch setup.
+pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
+
+
+def touch(root: Path, *names: str, data: bytes = b"step 1\n") -> list[Path]:
+    paths = []
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def torchrun_tree(root: Path, ranks: int, attempt: int = 0) -> None:
+    run = root / "logs" / "f3a9c2_run"
+    for rank in range(ranks):
+        touch(run, f"attempt_{attempt}/{rank}/stdout.log", f"attempt_{attempt}/{rank}/stderr.log")
+    touch(run, f"attempt_{attempt}/0/error.json", data=b"{}")
+
+
+def test_finds_logs_and_skips_what_is_not_a_log(tmp_path: Path) -> None:
+    touch(
+        tmp_path,
+        "train.log",
+        "slurm-4242.out",
+        "slurm-4242.err",
+        "notes.txt",
+        "run/stdout.txt",
+        ".hidden/x.log",
+        ".git/logs/HEAD.log",
+        "wandb/run-1/files/output.log",
+        "__pycache__/x.log",
+        "venv/lib/x.log",
+        "myenv/pyvenv.cfg",
+        "myenv/lib/pip.log",
+        "checkpoint-500/vocab.txt",
+        "checkpoint-500/trainer.log",
+        "tok/merges.txt",
+        "requirements.txt",
+        "config.yaml",
+        "model.safetensors",
+    )
+    touch(tmp_path, "a.out", data=b"\x7fELF\x02\x01\x01\x00\x00\x00")
+    found = [p.relative_to(tmp_path).as_posix() for p in find_logs(tmp_path)]
+    assert found == ["notes.txt", "run/stdout.txt", "slurm-4242.err", "slurm-4242.out", "train.log"]
+
+
+def test_torchrun_tree_in_natural_order(tmp_path: Path) -> None:
+    torchrun_tree(tmp_path, ranks=11)
+    found = [p.relative_to(tmp_path / "logs" / "f3a9c2_run").as_posix() for p in find_logs(tmp_path)]
+    assert len(found) == 22 and not any(p.endswith("error.json") for p in found)
+    assert found[:4] == [
+        "attempt_0/0/stderr.log",
+        "attempt_0/0/stdout.log",
+        "attempt_0/1/stderr.log",
+        "attempt_0/1/stdout.log",
+    ]
+    assert found[-2:] == ["attempt_0/10/stderr.log", "attempt_0/10/stdout.log"]  # 10 after 9, not after 1
+
+
+def test_missing_directory_has_no_logs(tmp_path: Path) -> None:
+    assert find_logs(tmp_path / "nope") == []
+
+
+@pytest.mark.parametrize(
+    ("path", "rank"),
+    [
+        ("logs/run/attempt_0/3/stdout.log", 3),
+        ("logs/run/attempt_2/12/stderr.log", 12),
+        ("rank3.log", 3),
+        ("train_rank3.log", 3),
+        ("train_rank-3.out", 3),
+        ("rank_7/train.log", 7),
+        ("Rank.5.txt", 5),
+        ("train.log", None),
+        ("slurm-4242.out", None),
+        ("local_rank3.log", None),
+        ("frank3.log", None),
+        ("logs/3/stdout.log", None),  # a number alone is not a rank outside torchrun's tree
+    ],
+)
+def test_rank_from_path(path: str, rank: int | None) -> None:
+    assert rank_from_path(Path(path)) == rank
+
+
+class Found:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.paths: list[Path] = []
+
+    def __call__(self, path: Path) -> None:
+        with self._lock:
+            self.paths.append(path)
+
+    def names(self, root: Path) -> list[str]:
+        with self._lock:
+            return [p.relative_to(root).as_posix() for p in self.paths]
+
+
+@pytest.mark.parametrize("use_inotify", [True, False], ids=["inotify", "poll"])
+def test_new_rank_and_attempt_files_are_reported_once(tmp_path: Path, use_inotify: bool) -> None:
+    torchrun_tree(tmp_path, ranks=2)
+    initial = find_logs(tmp_path)
+    found = Found()
+    run = tmp_path / "logs" / "f3a9c2_run"
+    with DirectoryWatcher(tmp_path, found, poll_interval=0.05, use_inotify=use_inotify, known=initial):
+        time.sleep(0.1)
+        touch(run, "attempt_0/2/stdout.log")
+        wait_for(lambda: found.paths)
+        torchrun_tree(tmp_path, ranks=3, attempt=1)  # the elastic agent restarted the workers
+        wait_for(lambda: len(found.paths) == 7)
+        (run / "attempt_0/2/stdout.log").write_text("more\n")  # growth is not news
+        time.sleep(0.2)
+    names = found.names(run)
+    assert names[0] == "attempt_0/2/stdout.log"
+    assert sorted(names[1:]) == sorted(
+        f"attempt_1/{r}/{s}.log" for r in range(3) for s in ("stdout", "stderr")
+    )
+
+
+def test_inotify_reports_new_files_before_the_poll(tmp_path: Path) -> None:
+    found = Found()
+    with DirectoryWatcher(tmp_path, found, poll_interval=30.0):
+        time.sleep(0.1)
+        touch(tmp_path, "deep/er/rank1.log")
+        wait_for(lambda: found.paths, timeout=2.0)
+    assert found.names(tmp_path) == ["deep/er/rank1.log"]
+
+
+def test_files_present_at_construction_are_not_reported(tmp_path: Path) -> None:
+    touch(tmp_path, "train.log")
+    found = Found()
+    with DirectoryWatcher(tmp_path, found, poll_interval=0.05, use_inotify=False):
+        time.sleep(0.15)
+        touch(tmp_path, "eval.log")
+        wait_for(lambda: found.paths)
+    assert found.names(tmp_path) == ["eval.log"]
+
+
+def test_directory_that_appears_later(tmp_path: Path) -> None:
+    found = Found()
+    root = tmp_path / "run"
+    with DirectoryWatcher(root, found, poll_interval=0.05):
+        time.sleep(0.1)
+        touch(root, "train.log")
+        wait_for(lambda: found.paths)
+    assert found.names(root) == ["train.log"]
+
+
+def test_a_failing_callback_is_reported_once(tmp_path: Path) -> None:
+    notices: list[Notice] = []
+
+    def broken(path: Path) -> None:
+        raise RuntimeError("consumer bug")
+
+    with DirectoryWatcher(tmp_path, broken, poll_interval=0.05, on_notice=notices.append) as watcher:
+        touch(tmp_path, "a.log")
+        wait_for(lambda: notices)
+        time.sleep(0.15)
+        assert watcher.name.startswith("runwatch-")
+    assert len(notices) == 1 and "consumer bug" in notices[0].message

@@ -1,0 +1,287 @@
+"""ProcessSampler and HostSampler on real processes: what a user sees in the status line.
+
+Children are started in their own session and killed (the whole group) at
+teardown. Readings go through `SystemState.to_status()`, the `process`
+field of `runwatch tail --headless --json`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from runwatch.alerts.rules.system import ProcessExit
+from runwatch.model import Kind, ProcessRole, ProcessState, Record, Severity, SystemSample
+from runwatch.state.run import RunTracker
+from runwatch.state.system import SystemState
+from runwatch.watcher import system
+from runwatch.watcher.system import HostSampler, ProcessSampler, is_launcher, popen_exit_codes, process_state
+from tests.conftest import wait_for
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+BURN = "print('ready', flush=True)\nwhile True: pass"
+ALLOC = ("import time\nb = bytearray(b'x') * (200 << 20)\nprint('ready', flush=True)\ntime.sleep(120)")
+HOLD = ("import sys, time\nf = open(sys.argv[1], 'a')\nf.write('step 1\\n'); f.flush()\n"
+        "print('ready', flush=True)\ntime.sleep(120)")
+SLEEP = "import time\nprint('ready', flush=True)\ntime.sleep(120)"
+LAUNCHER = """#!{python}
+import os, subprocess, sys, time
+worker = "import sys, time\\nf = open(sys.argv[1], 'a')\\nf.write('up\\\\n'); f.flush()\\ntime.sleep(120)"
+for r in range(2):
+    env = dict(os.environ, RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2")
+    subprocess.Popen([sys.executable, "-c", worker, sys.argv[1]], env=env)
+time.sleep(120)
+"""
+SPAWNER = ("import subprocess, sys, time\ninput()\n"
+           "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+           "print('spawned', flush=True)\np.wait()\ntime.sleep(120)")
+
+Spawn = Callable[..., subprocess.Popen[str]]
+
+
+@pytest.fixture
+def spawn() -> Iterator[Spawn]:
+    """Start a Python child in its own process group; every group is killed and reaped afterwards."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(code: str, *args: str, ready: bool = True, argv: list[str] | None = None,
+              **kw: object) -> subprocess.Popen[str]:
+        cmd = argv or [sys.executable, "-c", code, *args]
+        kw.setdefault("stdout", subprocess.PIPE)
+        p = subprocess.Popen(cmd, text=True, start_new_session=True, **kw)  # type: ignore[call-overload]
+        started.append(p)
+        if ready:
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        return p
+
+    yield start
+    for p in started:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        p.wait()
+        for f in (p.stdout, p.stdin):
+            if f is not None:
+                f.close()
+
+
+class Watch:
+    """A ProcessSampler feeding a SystemState, sampled on demand at real time."""
+
+    def __init__(self, sampler: ProcessSampler) -> None:
+        self.sampler = sampler
+        self.state = SystemState()
+
+    def sample(self) -> SystemSample:
+        now = time.time()
+        s = SystemSample(t=now, processes=self.sampler.sample(now))
+        self.state.apply(s)
+        return s
+
+    def status(self) -> dict:  # type: ignore[type-arg]
+        process, _, _ = self.state.to_status()
+        assert process is not None
+        return process
+
+    def until(self, cond: Callable[[dict], object], spacing: float = 0.2, timeout: float = 10.0) -> dict:  # type: ignore[type-arg]
+        """Sample every `spacing` s until the status satisfies `cond` (rates need time between samples)."""
+        def check() -> object:
+            time.sleep(spacing)
+            self.sample()
+            status = self.status()
+            return status if cond(status) else None
+
+        return wait_for(check, timeout=timeout, interval=0.0)  # type: ignore[no-any-return]
+
+
+def test_cpu_burning_child_shows_its_cpu(spawn: Spawn) -> None:
+    child = spawn(BURN)
+    w = Watch(ProcessSampler([child.pid], discover=False))
+    w.sample()
+    assert w.status()["cpu_percent"] is None  # no rate from a single sample
+    status = w.until(lambda s: (s["cpu_percent"] or 0) > 30)
+    assert status["pid"] == child.pid and status["state"] == "running" and status["found_by"] == "pid"
+    assert status["threads"] >= 1 and status["open_fds"] >= 3 and status["rss_bytes"] > 1 << 20
+
+
+def test_memory_hungry_child_shows_its_rss(spawn: Spawn) -> None:
+    child = spawn(ALLOC)
+    w = Watch(ProcessSampler([child.pid], discover=False))
+    w.sample()
+    status = w.status()
+    assert status["rss_bytes"] > 190 << 20 and status["state"] == "sleeping"
+
+
+def test_killed_child_is_seen_at_the_next_sample_with_its_exit_code(spawn: Spawn) -> None:
+    child = spawn(SLEEP)
+    name = psutil.Process(child.pid).name()
+    w = Watch(ProcessSampler([child.pid], discover=False, exit_codes=popen_exit_codes(child)))
+    w.sample()
+    assert w.status()["state"] == "sleeping"
+    child.kill()
+    wait_for(lambda: psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE)
+    w.sample()
+    status = w.status()
+    assert status["state"] == "gone" and status["exit_code"] == -signal.SIGKILL
+    # … and process_exit says so, critical, because the run had not finished
+    run = RunTracker("train", "train.log")
+    now = time.time()
+    for i in range(5):
+        run.apply(Record(Kind.STEP, step=i, total_steps=100, metrics={"loss": 2.0}, t=now), now)
+    (f,) = ProcessExit().evaluate_system(run, w.state, now)
+    assert f.severity == Severity.CRITICAL
+    assert f.summary == f"{name} (pid {child.pid}) was killed by signal 9 before the run finished at step 4 of 100"
+    w.sample()
+    assert w.status()["state"] == "gone"  # the tombstone stays
+
+
+def test_a_process_not_ours_is_a_zombie_then_gone_without_a_code(spawn: Spawn) -> None:
+    child = spawn(SLEEP)
+    w = Watch(ProcessSampler([child.pid], discover=False))
+    w.sample()
+    child.kill()
+    w.until(lambda s: s["state"] == "zombie", spacing=0.01)
+    child.wait()
+    w.sample()
+    status = w.status()
+    assert status["state"] == "gone" and status["exit_code"] is None
+
+
+def test_a_pid_that_does_not_exist_is_reported_gone(spawn: Spawn) -> None:
+    child = spawn(SLEEP)
+    child.kill()
+    child.wait()
+    w = Watch(ProcessSampler([child.pid], discover=False))
+    w.sample()
+    assert w.status() == {"pid": child.pid, "state": "gone", "cpu_percent": None, "rss_bytes": None,
+                          "name": "", "found_by": "pid", "threads": None, "read_bps": None, "write_bps": None,
+                          "open_fds": None, "exit_code": None}
+
+
+def test_no_process_known_is_null_in_the_status() -> None:
+    state = SystemState()
+    state.apply(SystemSample(t=1.0, processes=ProcessSampler(discover=False).sample(1.0)))
+    assert state.to_status()[0] is None
+
+
+@linux_only
+def test_child_holding_the_log_open_is_found_without_a_pid(spawn: Spawn, tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.touch()
+    holder = spawn(HOLD, str(log))
+    w = Watch(ProcessSampler(logs=[str(log)]))
+    w.sample()
+    status = w.status()
+    assert status["pid"] == holder.pid and status["found_by"] == "log" and status["state"] == "sleeping"
+
+
+@linux_only
+def test_torchrun_launcher_above_the_log_holders_and_each_workers_rank(spawn: Spawn, tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.touch()
+    launcher = tmp_path / "torchrun"
+    launcher.write_text(LAUNCHER.format(python=sys.executable))
+    launcher.chmod(0o755)
+    p = spawn("", str(log), ready=False, argv=[sys.executable, str(launcher), str(log)])
+    wait_for(lambda: log.read_text().count("up") == 2)
+    w = Watch(ProcessSampler(logs=[str(log)], rediscover_s=0.0, rescan_s=0.0))
+    status = w.until(lambda s: len(s.get("ranks", [])) == 2, spacing=0.05)
+    assert status["pid"] == p.pid and status["found_by"] == "torchrun"
+    assert [r["rank"] for r in status["ranks"]] == [0, 1]
+    workers = [q for q in w.state.processes if q.role == ProcessRole.RANK]
+    assert {q.found_by for q in workers} == {"log"} and {q.local_rank for q in workers} == {0, 1}
+    assert all(q.ppid == p.pid for q in workers)
+
+
+@linux_only
+def test_behind_tee_the_trainer_is_the_process_writing_into_the_pipe(spawn: Spawn, tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    trainer = "import time; print('step 1', flush=True); time.sleep(120)"
+    sh = f"{sys.executable} -c \"{trainer}\" | tee {log} > /dev/null"
+    spawn("", ready=False, argv=["/bin/sh", "-c", sh], stdout=subprocess.DEVNULL)
+    wait_for(lambda: log.exists() and log.read_text() == "step 1\n")
+    w = Watch(ProcessSampler(logs=[str(log)]))
+    w.sample()
+    status = w.status()
+    assert status["found_by"] == "pipe" and status["name"].startswith("python")
+
+
+@linux_only
+def test_the_writer_of_our_stdin_pipe_is_found(spawn: Spawn, monkeypatch: pytest.MonkeyPatch) -> None:
+    r, wfd = os.pipe()
+    try:
+        child = spawn(SLEEP, ready=False, stdout=wfd)
+        monkeypatch.setattr(system, "_own_stdin_pipe", lambda: f"pipe:[{os.fstat(r).st_ino}]")
+        w = Watch(ProcessSampler(stdin_pipe=True))
+        w.sample()
+        status = w.status()
+        assert status["pid"] == child.pid and status["found_by"] == "pipe"
+    finally:
+        os.close(r)
+        os.close(wfd)
+
+
+def test_a_child_born_later_is_adopted_at_the_next_refresh(spawn: Spawn) -> None:
+    parent = spawn(SPAWNER, ready=False, stdin=subprocess.PIPE)
+    w = Watch(ProcessSampler([parent.pid], discover=False, rediscover_s=0.0))
+    w.sample()
+    assert [q.pid for q in w.state.processes] == [parent.pid]
+    assert parent.stdin is not None and parent.stdout is not None
+    parent.stdin.write("\n")
+    parent.stdin.flush()
+    assert parent.stdout.readline().strip() == "spawned"
+    w.sample()
+    kids = [q for q in w.state.processes if q.pid != parent.pid]
+    assert len(kids) == 1 and kids[0].role == ProcessRole.CHILD and kids[0].found_by == "child"
+    assert w.status()["children"]["count"] == 1
+    os.kill(kids[0].pid, signal.SIGKILL)
+    w.until(lambda s: "children" not in s, spacing=0.02)  # a routine child exit leaves no tombstone
+    w.sample()
+    assert [q.pid for q in w.state.processes] == [parent.pid]
+
+
+@pytest.mark.parametrize(("status", "state"), [
+    (psutil.STATUS_RUNNING, ProcessState.RUNNING), (psutil.STATUS_SLEEPING, ProcessState.SLEEPING),
+    (psutil.STATUS_IDLE, ProcessState.SLEEPING), (psutil.STATUS_DISK_SLEEP, ProcessState.DISK_SLEEP),
+    (psutil.STATUS_ZOMBIE, ProcessState.ZOMBIE), (psutil.STATUS_STOPPED, ProcessState.STOPPED),
+])
+def test_psutil_states_fold_to_ours(status: str, state: ProcessState) -> None:
+    assert process_state(status) == state
+
+
+@pytest.mark.parametrize(("cmdline", "expected"), [
+    (["/usr/bin/torchrun", "--nproc-per-node=8", "train.py"], True),
+    (["/usr/bin/python3", "/home/u/.local/bin/torchrun", "train.py"], True),
+    (["python", "-m", "torch.distributed.run", "--nproc_per_node", "2", "train.py"], True),
+    (["python", "-m", "torch.distributed.launch", "train.py"], True),
+    (["python", "train.py", "--note", "torchrun"], False),
+    ([], False),
+])
+def test_launchers_are_recognised(cmdline: list[str], expected: bool) -> None:
+    assert is_launcher(cmdline) is expected
+
+
+def test_host_cpu_memory_load_and_one_entry_per_filesystem(tmp_path: Path) -> None:
+    host = HostSampler([str(tmp_path / "ckpt" / "not-yet"), str(tmp_path / "train.log")])
+    first = host.sample(100.0)
+    assert first.cpu_percent is None and first.swap_in_bps is None  # rates need two samples
+    sum(range(200_000))
+    second = host.sample(100.5)
+    assert second.cpu_percent is not None and 0 <= second.cpu_percent <= 100
+    if sys.platform.startswith("linux"):
+        assert second.iowait_percent is not None and 0 <= second.iowait_percent <= 100
+    assert second.mem_total and second.mem_available and 0 < second.mem_available <= second.mem_total
+    assert second.load is not None and len(second.load) == 3 and second.cpus
+    (disk,) = second.disks
+    assert disk.path == str(tmp_path / "ckpt" / "not-yet") and disk.free_bytes and disk.total_bytes
+    assert 0 < disk.free_percent <= 100  # type: ignore[operator]
