@@ -37,7 +37,7 @@ NOISE = 0.10
 # -- the log -------------------------------------------------------------------
 
 def _step_lines(rng: np.random.Generator, steps: int, total: int) -> list[str]:
-    """Step lines of one run: first half old format (mfu, epoch N), then the current one."""
+    """Step lines of one run: first half old format (mfu, grad norm, epoch N), then the current one."""
     s = np.arange(steps)
     loss = 2.3 + 8.5 * np.exp(-s / (total / 40)) + rng.normal(0, 0.01, steps)
     grad = np.abs(rng.normal(0.9, 0.2, steps))
@@ -48,19 +48,19 @@ def _step_lines(rng: np.random.Generator, steps: int, total: int) -> list[str]:
     elapsed = np.cumsum(np.where(s > 10, dt / 1000, 0.0)) / 60
     eta = np.where(s > 10, (total - s) * elapsed / np.maximum(s - 10, 1), 0.0)
     nan_at = set(rng.choice(steps, 5, replace=False).tolist())
-    out = []
     half = steps // 2
-    for i in range(steps):
-        lv = "nan" if i in nan_at else f"{loss[i]:.6f}"
-        head = f"step {i:05d}/{total:05d} ({100 * i / total:.2f}%) | loss: {lv} |"
+    cols = zip(range(steps), loss.tolist(), grad.tolist(), lrm.tolist(), dt.tolist(), tok.tolist(), mfu.tolist(),
+               elapsed.tolist(), eta.tolist(), strict=True)
+    out = []
+    for i, lo, gn, lr, d, tk, mf, el, et in cols:
+        lv = "nan" if i in nan_at else f"{lo:.6f}"
         if i < half:
-            mid = (f" grad norm: {grad[i]:.4f} | lrm: {lrm[i]:.2f} | dt: {dt[i]:.2f}ms | tok/sec: {tok[i]:,}"
-                   f" | mfu: {mfu[i]:.2f} | epoch: 1")
+            mid = f" grad norm: {gn:.4f} | lrm: {lr:.2f} | dt: {d:.2f}ms | tok/sec: {tk:,} | mfu: {mf:.2f} | epoch: 1"
         else:
-            mid = (f" lrm: {lrm[i]:.2f} | dt: {dt[i]:.2f}ms | tok/sec: {tok[i]:,} | bf16_mfu: {mfu[i]:.2f}"
+            mid = (f" lrm: {lr:.2f} | dt: {d:.2f}ms | tok/sec: {tk:,} | bf16_mfu: {mf:.2f}"
                    f" | epoch: 1 pq: {i // 5000} rg: {i // 40 % 128}")
-        tail = f" | total time: {elapsed[i]:.2f}m" + (f" | eta: {eta[i]:.1f}m" if i > 10 else "")
-        out.append(head + mid + tail)
+        eta_text = f" | eta: {et:.1f}m" if i > 10 else ""
+        out.append(f"step {i:05d}/{total:05d} ({100 * i / total:.2f}%) | loss: {lv} |{mid} | total time: {el:.2f}m{eta_text}")
     return out
 
 

@@ -3,16 +3,18 @@
 Spawns 16 sleeping child processes (each with a RANK in its environment),
 runs the real `SystemSampler` thread ("runwatch-sampler") over them, the host,
 one log and one disk path, and 8 fake NVML GPUs (the sampler code is the same
-for real NVML; the fake costs less than a driver call, see below) for
-`--seconds`, then prints the sampler thread's CPU time per sample and per
-second of wall time. Goal: under 0.5% of one core.
+for real NVML) for `--seconds`, then prints the sampler thread's CPU time per sample and per
+second of wall time. Goal: under 0.5% of one core. The fake GPUs cost only
+Python calls; a real driver adds its own time per NVML call (about ten
+calls per GPU per sample), which this machine (no GPU) cannot measure.
 
 The sampler thread's CPU is measured with `time.thread_time()` around each
 tick (sampling + handing over); the process's CPU over the same window is
 printed as a cross-check (the main thread only sleeps). Periodic process
-discovery (the full /proc scan every `rescan_s`) is included.
+discovery (the descendants refresh every `tree_s`, the full /proc scan every
+`rescan_s`) is included.
 
-    python benchmarks/sampler_overhead.py [--seconds 30] [--interval 2]
+    python benchmarks/sampler_overhead.py [--seconds 60] [--interval 2]
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def measure(children: list[subprocess.Popen[bytes]], log: str, tmp: str, seconds
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=30.0, help="how long to sample (default 30)")
+    ap.add_argument("--seconds", type=float, default=60.0, help="how long to sample (default 60)")
     ap.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, help="sampling interval in seconds")
     args = ap.parse_args(argv)
     return run(args.seconds, args.interval)

@@ -56,6 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--total-steps", type=_positive_int, metavar="N",
                         help="planned steps, when the log does not say")
 
+    alerts = argparse.ArgumentParser(add_help=False)
+    alerts.add_argument("--config", type=Path, metavar="FILE", help="TOML config (rules, sinks; DESIGN §4)")
+    alerts.add_argument("--rule", action="append", default=[], metavar="RULE.PARAM=VALUE",
+                        help="override a rule parameter, e.g. --rule stall.after=30m (repeatable)")
+
+    sinks = argparse.ArgumentParser(add_help=False)
+    sinks.add_argument("--webhook", metavar="URL", help="POST alerts as JSON to this URL")
+    sinks.add_argument("--slack-webhook-env", metavar="VAR",
+                       help="send alerts to the Slack incoming webhook whose URL is in $VAR")
+    sinks.add_argument("--on-alert", metavar="CMD",
+                       help="run CMD (split like a shell would, but never run by one) with the alert as JSON on stdin")
+
     follow = argparse.ArgumentParser(add_help=False)
     follow.add_argument("--poll", action="store_true",
                         help="rely on polling only (NFS, Lustre, GPFS, sshfs deliver no inotify events)")
@@ -66,12 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     follow.add_argument("--interval", type=_positive_float, metavar="S",
                         help="seconds between status lines (default 10; demo 2)")
 
-    t = sub.add_parser("tail", parents=[common, follow], help="follow training logs live",
+    t = sub.add_parser("tail", parents=[common, follow, alerts, sinks], help="follow training logs live",
                        description="Follow training logs live. PATH is a log file, a glob, a directory "
                        "of logs, or - for standard input.")
     t.add_argument("paths", nargs="+", metavar="PATH")
 
-    d = sub.add_parser("demo", parents=[follow], help="a simulated run with planted faults",
+    d = sub.add_parser("demo", parents=[follow, alerts], help="a simulated run with planted faults",
                        description="Simulate a training run (a real log file written live, with a loss "
                        "spike, a NaN and a stall planted) and watch it.")
     d.add_argument("--speed", type=_positive_float, default=1.0, metavar="X",
@@ -82,6 +94,35 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Parse what the paths hold now and print the records.")
     pa.add_argument("paths", nargs="+", metavar="PATH")
     pa.add_argument("--output", "-o", choices=["jsonl", "csv", "table", "summary"], default="table")
+
+    w = sub.add_parser("watch", parents=[common, alerts, sinks], help="the watchdog daemon: alerts to sinks",
+                       description="Watch runs in the background and send alerts (headless; logs to stderr).")
+    w.add_argument("paths", nargs="+", metavar="PATH")
+    w.add_argument("--state-dir", type=Path, metavar="DIR", help="alert state, silences, outbox (DESIGN §7)")
+    w.add_argument("--log-file", type=Path, metavar="FILE", help="log here instead of stderr")
+    w.add_argument("--pidfile", type=Path, metavar="FILE")
+    w.add_argument("--interval", type=_positive_float, default=60.0, metavar="S",
+                   help="seconds between status lines in the log (default 60)")
+    w.add_argument("--poll", action="store_true", help="rely on polling only (network filesystems)")
+    w.add_argument("--poll-interval", type=_positive_float, default=1.0, metavar="S")
+
+    c = sub.add_parser("check", parents=[common, alerts], help="health check of a whole log, once",
+                       description="Replay everything the paths hold through the rules and report what fired. "
+                       "Exit 0: nothing fired; 1: only warnings; 2: something critical.")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+    c.add_argument("--json", action="store_true", help="one JSON object per run")
+
+    sub.add_parser("rules", parents=[alerts], help="the rules, their defaults and what they watch")
+
+    si = sub.add_parser("silence", help="mute a rule for a while; list or expire silences",
+                        description="Silences are kept in the state dir; a running `runwatch watch` obeys them.")
+    si.add_argument("rule", nargs="?", metavar="RULE", help="a rule id, or * for every rule")
+    si.add_argument("--run", metavar="R", help="only this run")
+    si.add_argument("--for", dest="duration", metavar="DURATION", help="how long, e.g. 30m, 2h, 1d")
+    si.add_argument("--comment", default="", metavar="TEXT")
+    si.add_argument("--list", action="store_true", help="list active silences")
+    si.add_argument("--expire", metavar="ID", help="end a silence now")
+    si.add_argument("--state-dir", type=Path, metavar="DIR")
     return p
 
 
@@ -97,7 +138,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _tail(args, args.paths)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "check":
+            from runwatch.commands.check import run_check
+
+            return run_check(args.paths, config=_config(args), fmt=args.format, total_steps=args.total_steps,
+                             as_json=args.json, out=sys.stdout)
+        if args.command == "rules":
+            from runwatch.commands.rules_cmd import run_rules
+
+            return run_rules(_config(args), sys.stdout)
+        if args.command == "silence":
+            from runwatch.commands.silence import run_silence
+
+            return run_silence(rule=args.rule, run=args.run, duration=args.duration, list_=args.list,
+                               expire=args.expire, comment=args.comment, state_dir=args.state_dir,
+                               out=sys.stdout)
+        if args.command == "watch":
+            return _watch(args)
     except UsageError as e:
+        print(f"runwatch: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:  # ConfigError, SinkConfigError: already name the file/flag and key
         print(f"runwatch: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -131,8 +192,9 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
     opts = EngineOptions(fmt=getattr(args, "format", None), poll_only=args.poll,
                          poll_interval=args.poll_interval, total_steps=getattr(args, "total_steps", None))
     interval = args.interval or (2.0 if args.command == "demo" else 10.0)
+    alerting = _alerting(args)
     stop = _stop_event()
-    engine = Engine(paths, opts)
+    engine = Engine(paths, opts, alerting=alerting)
     printer = HeadlessPrinter(sys.stdout, sys.stderr, interval=interval, as_json=args.json)
 
     def done(snaps: list) -> bool:  # type: ignore[type-arg]
@@ -148,6 +210,54 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
     return 0
 
 
+def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from runwatch.config import load_config
+
+    return load_config(getattr(args, "config", None), overrides=getattr(args, "rule", []))
+
+
+def _flags(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from runwatch.alerting import AlertFlags
+
+    return AlertFlags(webhook=getattr(args, "webhook", None),
+                      slack_webhook_env=getattr(args, "slack_webhook_env", None),
+                      on_alert=getattr(args, "on_alert", None))
+
+
+def _alerting(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Rules and sinks for `tail`/`demo`: live alerts, not persisted (the daemon keeps state)."""
+    from runwatch.alerting import Alerting, build_sinks
+
+    config = _config(args)
+    sinks = build_sinks([*config.sinks, *_flags(args).sink_configs()])
+    return Alerting(config, sinks=sinks, persist=False,
+                    on_sink_error=lambda name, msg: print(f"runwatch: sink {name}: {msg}", file=sys.stderr))
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from runwatch.commands.watch import PidFile, run_watch, setup_logging
+    from runwatch.engine import EngineOptions
+
+    _config(args)  # refuse a bad config before anything starts
+    _flags(args)
+    setup_logging(args.log_file)
+    opts = EngineOptions(fmt=args.format, poll_only=args.poll, poll_interval=args.poll_interval,
+                         total_steps=args.total_steps)
+    stop = _stop_event()
+    pid = PidFile(args.pidfile) if args.pidfile else None
+    try:
+        if pid is not None:
+            pid.__enter__()
+    except RuntimeError as e:
+        raise UsageError(str(e)) from None
+    try:
+        return run_watch(args.paths, load=lambda: _config(args), flags=_flags(args), options=opts,
+                         state_dir=args.state_dir, interval=args.interval, stop=stop)
+    finally:
+        if pid is not None:
+            pid.__exit__(None, None, None)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from runwatch.demo import DemoRun
 
@@ -155,6 +265,10 @@ def _demo(args: argparse.Namespace) -> int:
     log = Path(tmp) / "train.log"
     log.touch()
     sim = DemoRun(log, speed=args.speed)
+    # The planted stall is 12 s of simulated time: let the stall rule speak after half of it
+    # (real runs keep the 10-minute default).
+    if not any(r.startswith("stall.") for r in args.rule):
+        args.rule = [*args.rule, f"stall.after={max(1.0, 6.0 / args.speed):.1f}s", "stall.resolve_after=1s"]
     print(f"runwatch demo: simulating a nanochat run into {log} "
           "(planted: loss spike ~step 420, NaN at 760, 12 s stall at 950); Ctrl-C to stop",
           file=sys.stderr)

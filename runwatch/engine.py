@@ -13,19 +13,31 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from runwatch.model import Event, Kind, Record, RunSnapshot
+import numpy as np
+
+from runwatch.model import ChartData, Event, Kind, Record, RunSnapshot
 from runwatch.parsers.source import SourceParser
 from runwatch.state.run import RunTracker
 from runwatch.watcher.discover import DirectoryWatcher, find_logs, rank_from_path
 from runwatch.watcher.stdin import StreamReader
 from runwatch.watcher.tail import FileFollower, LineBatch, Notice, peek_tail
 
+if TYPE_CHECKING:
+    from runwatch.alerting import Alerting
+    from runwatch.alerts.types import Notification
+
 PREVIEW_MIN_BYTES = 4 << 20
 """Files larger than this get a quick look at their tail before history is read."""
+LOG_LINES = 500
+"""Raw lines kept per run: the TUI's log pane and the context of alerts."""
+TICK_S = 1.0
+"""How often rules are evaluated (and the worker wakes when nothing arrives)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,7 @@ class _Run:
     history_pending: set[str] = field(default_factory=set)
     ended: bool = False
     format: str | None = None
+    lines: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
 
 
 class Engine:
@@ -63,10 +76,15 @@ class Engine:
         *,
         clock: Callable[[], float] = time.time,
         stdin: object | None = None,
+        alerting: Alerting | None = None,
     ) -> None:
         self.options = options or EngineOptions()
         self._clock = clock
         self._stdin = stdin
+        self.alerting = alerting
+        self._notifications: list[Notification] = []
+        self._last_tick = 0.0
+        self._paused: list[RunSnapshot] | None = None
         self._queue: queue.Queue[tuple] = queue.Queue()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -126,6 +144,8 @@ class Engine:
 
     def start(self) -> None:
         self._preview_large_files()
+        if self.alerting is not None:
+            self.alerting.start()
         self._worker = threading.Thread(target=self._work, name="runwatch-engine", daemon=True)
         self._worker.start()
         for run in self._runs:
@@ -156,6 +176,8 @@ class Engine:
         if self._worker is not None:
             self._worker.join(5.0)
             self._worker = None
+        if self.alerting is not None:
+            self.alerting.stop()
 
     def __enter__(self) -> Engine:
         self.start()
@@ -211,8 +233,10 @@ class Engine:
 
     def _work(self) -> None:
         while True:
-            item = self._queue.get()
-            items = [item]
+            try:
+                items = [self._queue.get(timeout=TICK_S)]
+            except queue.Empty:
+                items = []
             try:  # drain what is waiting so one snapshot covers a burst
                 while len(items) < 256:
                     items.append(self._queue.get_nowait())
@@ -226,8 +250,20 @@ class Engine:
                         self._changed.notify_all()
                         return
                     self._handle(it)
+                self._maybe_tick()
                 self._version += 1
                 self._changed.notify_all()
+
+    def _maybe_tick(self) -> None:
+        """Evaluate the rules about once a second, on runs whose history is read."""
+        now = self._clock()
+        if self.alerting is None or now - self._last_tick < TICK_S:
+            return
+        self._last_tick = now
+        ready = [(r.tracker, None, list(r.lines)[-40:]) for r in self._runs
+                 if r.tracker.records and not (r.history_pending and r.preview is not None)]
+        if ready:
+            self._notifications.extend(self.alerting.tick(ready, now))
 
     def _handle(self, item: tuple) -> None:
         kind = item[0]
@@ -238,6 +274,7 @@ class Engine:
             if run is None:
                 return
             parser = run.parsers[b.source]
+            run.lines.extend(b.lines)
             recs = parser.feed(b.lines, b.first_line, b.t)
             if recs:
                 run.tracker.apply_many(self._with_total(recs), now)
@@ -286,9 +323,62 @@ class Engine:
     # -- reading -----------------------------------------------------------
 
     def snapshots(self) -> list[RunSnapshot]:
+        if self._paused is not None:
+            return self._paused
         now = self._clock()
         with self._lock:
             return [self._snapshot(run, now) for run in self._runs]
+
+    def take_notifications(self) -> list[Notification]:
+        """Alert notifications since the last call (for the front end to show at once)."""
+        with self._lock:
+            out, self._notifications = self._notifications, []
+            return out
+
+    # -- Controller (model.Controller): what front ends may ask -------------
+
+    def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
+              last_steps: float | None = None) -> ChartData | None:
+        with self._lock:
+            r = self._find(run)
+            if r is None:
+                return None
+            tracker = r.preview if r.history_pending and r.preview is not None else r.tracker
+            series = tracker.store.get(metric, rank)
+            if series is None and rank is None:
+                ranks = tracker.store.ranks(metric)
+                series = tracker.store.get(metric, min(ranks)) if ranks else None
+            if series is None or len(series) == 0:
+                return None
+            x_min = None
+            if last_steps is not None and series.latest is not None:
+                x_min = series.latest[0] - last_steps
+            c = series.columns(max(1, width), x_min)
+            nonfinite = (c.nan + c.inf).astype(np.int64)
+            return ChartData(run, metric, rank, c.x, c.ymin, c.ymax, c.ylast, nonfinite, len(series))
+
+    def log_tail(self, run: str, lines: int) -> list[str]:
+        with self._lock:
+            r = self._find(run)
+            return list(r.lines)[-lines:] if r is not None else []
+
+    def silence(self, alert_key: str, duration_s: float, comment: str = "") -> str:
+        if self.alerting is None:
+            raise KeyError(alert_key)
+        return self.alerting.silence(alert_key, duration_s, self._clock(), comment)
+
+    def acknowledge(self, alert_key: str) -> None:
+        if self.alerting is not None:
+            self.alerting.acknowledge(alert_key)
+
+    def set_paused(self, paused: bool) -> None:
+        """Freeze what snapshots() returns (the engine keeps reading underneath)."""
+        self._paused = None
+        if paused:
+            self._paused = self.snapshots()
+
+    def _find(self, run: str) -> _Run | None:
+        return next((r for r in self._runs if r.name == run), None)
 
     def _snapshot(self, run: _Run, now: float) -> RunSnapshot:
         catching_up = bool(run.history_pending) and run.preview is not None
@@ -297,7 +387,8 @@ class Engine:
         notes = tuple(run.notes.values())
         if catching_up:
             notes = ("reading history; showing the latest lines first",) + notes
-        return replace(snap, run=run.name, source=run.label, format=run.format, notes=notes)
+        alerts = self.alerting.briefs(run.name) if self.alerting is not None else ()
+        return replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts)
 
     def take_notices(self) -> list[Notice]:
         """Notices since the last call (waiting for a file, rotated, permission denied …)."""

@@ -24,6 +24,7 @@ class SnapshotSource(Protocol):
     def snapshots(self) -> list[RunSnapshot]: ...
     def wait(self, timeout: float) -> bool: ...
     def take_notices(self) -> list[Any]: ...
+    def take_notifications(self) -> list[Any]: ...
     @property
     def all_ended(self) -> bool: ...
 
@@ -133,7 +134,16 @@ def status_object(snap: RunSnapshot) -> dict[str, Any]:
 def event_line(rec: Record, run: str) -> str:
     step = f" at step {rec.step}" if rec.step is not None else ""
     rank = f" rank {rec.rank}" if rec.rank is not None else ""
-    return f"{time.strftime('%H:%M:%S')} {run}  ! {rec.event}{rank}{step}: {rec.message or ''}"
+    return f"{time.strftime('%H:%M:%S')}  {run}  ! {rec.event}{rank}{step}: {rec.message or ''}"
+
+
+def alert_line(n: Any) -> str:
+    """One human line for a notification (a `runwatch.alerts.types.Notification`)."""
+    a = n.alert
+    what = "RESOLVED" if str(n.state) == "resolved" else ("still firing" if n.repeat else "FIRING")
+    labels = " ".join(f"{k}={v}" for k, v in a.labels if k != "run")
+    return (f"{time.strftime('%H:%M:%S')}  {a.run}  {what} {a.severity} {a.rule}"
+            f"{' ' + labels if labels else ''}: {a.summary}")
 
 
 def _round(v: float | None, nd: int) -> float | None:
@@ -164,6 +174,7 @@ class HeadlessPrinter:
             self._notices(source)
             snaps = source.snapshots()
             self._events(snaps)
+            self._alerts(source)
             ready = any(s.records or s.notes for s in snaps) or self._clock() - next_status > 1.0
             if self._clock() >= next_status and (not first or ready):
                 self.print_status(snaps)
@@ -173,8 +184,20 @@ class HeadlessPrinter:
                 break
         snaps = source.snapshots()
         self._events(snaps)
+        self._alerts(source)
         self.print_status(snaps)
         return snaps
+
+    def _alerts(self, source: SnapshotSource) -> None:
+        """Every alert transition at once: the DESIGN §5 payload, or one line."""
+        notes = source.take_notifications()
+        for n in notes:
+            if self.as_json:
+                self.out.write(json.dumps(n.payload(), allow_nan=False) + "\n")
+            else:
+                self.out.write(alert_line(n) + "\n")
+        if notes:
+            self.out.flush()
 
     def print_status(self, snaps: list[RunSnapshot]) -> None:
         for s in snaps:

@@ -64,6 +64,11 @@ class _Counted:
         yield from _fix_total(self.parser.flush(), self.total_steps)
 
 
+def records_of(path: Path, fmt: str | None, total_steps: int | None) -> Iterator[Record]:
+    """Every record a file holds now, in order."""
+    return iter(_Counted(path, fmt, total_steps))
+
+
 def _fix_total(recs: list[Record], total: int | None) -> list[Record]:
     if total is None:
         return recs

@@ -137,10 +137,19 @@ class SystemState:
         return (alive or mains or [None])[0]
 
     def run_gpus(self) -> tuple[GpuSample, ...]:
-        """GPUs running one of our processes; all GPUs when NVML names none of them (containers)."""
+        """The GPUs the run uses, as well as can be told.
+
+        Those running one of our processes; when NVML names none of them (a
+        container sees other pids) but we know the run's processes, every GPU;
+        when we know no process, the GPUs running anything at all (an idle GPU
+        of a machine that only reads a copied log is not the run's).
+        Placeholders (lost GPUs) are included where the rest are.
+        """
         pids = {p.pid for p in self.processes}
         ours = tuple(g for g in self.gpus if any(q.pid in pids for q in g.processes))
-        return ours or self.gpus
+        if ours or pids:
+            return ours or self.gpus
+        return tuple(g for g in self.gpus if g.processes)
 
     def rank_of(self) -> dict[int, int]:
         """pid → rank for the processes whose environment named one."""

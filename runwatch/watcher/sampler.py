@@ -59,9 +59,18 @@ class SystemSampler(ServiceThread):
     def samples_taken(self) -> int:
         return self._count
 
-    def run(self) -> None:
+    def open(self) -> None:
+        """Initialise NVML (once); the thread does it itself, a one-shot `sample_once` caller calls it."""
         if self.gpus is not None:
             self.gpus.open()
+
+    def close(self) -> None:
+        """Shut NVML down (idempotent)."""
+        if self.gpus is not None:
+            self.gpus.close()
+
+    def run(self) -> None:
+        self.open()
         try:
             due = self._monotonic()
             while not self.stopping:
@@ -72,8 +81,7 @@ class SystemSampler(ServiceThread):
                     due += self.interval * (late // self.interval + 1)
                 self._stopping.wait(max(0.0, due - self._monotonic()))
         finally:
-            if self.gpus is not None:
-                self.gpus.close()
+            self.close()
 
     def _tick(self) -> None:
         try:

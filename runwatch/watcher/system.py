@@ -6,9 +6,11 @@ into its pipe), the writer of our own stdin pipe (`python train.py |
 runwatch tail -`), and torchrun / `python -m torch.distributed.run`
 launchers above any of them; then their descendants, each rank read from
 its environment. Finding is costly (it reads every process), so it runs
-every `rediscover_s` (descendants only) and `rescan_s` (everything), while
-a sample reads only the processes already found: a handful of /proc files
-each. An exited process is seen at the next sample: "gone" (with its exit
+every `search_s` while nothing is found, then every `tree_s` (new
+descendants: restarted ranks, DataLoader workers) and `rescan_s` (everything
+again), while a sample reads only the processes already found: a handful
+of /proc files each (the descriptor count, a directory listing, every
+`fds_every` samples). An exited process is seen at the next sample: "gone" (with its exit
 code when the `exit_codes` hook knows it: our own children) or "zombie".
 
 `HostSampler` reads CPU and iowait (from deltas of `cpu_times`, not
@@ -105,6 +107,8 @@ class _Tracked:
     ppid: int | None
     prev: tuple[float, float, int, int, int] | None = None
     """(t, cpu seconds, read_bytes, write_bytes, read_chars) at the previous sample."""
+    samples: int = 0
+    fds: int | None = None
     ended: ProcessSample | None = None
 
 
@@ -138,8 +142,8 @@ class ProcessSampler:
 
     def __init__(
         self, pids: Iterable[int] = (), logs: Iterable[str] = (), *, discover: bool = True,
-        stdin_pipe: bool = False, exit_codes: ExitCodes | None = None, rediscover_s: float = 10.0,
-        rescan_s: float = 60.0, max_processes: int = 256,
+        stdin_pipe: bool = False, exit_codes: ExitCodes | None = None, search_s: float = 10.0,
+        tree_s: float = 30.0, rescan_s: float = 60.0, fds_every: int = 5, max_processes: int = 256,
     ) -> None:
         self._lock = threading.Lock()
         self._pids: tuple[int, ...] = tuple(pids)
@@ -147,8 +151,10 @@ class ProcessSampler:
         self.discover = discover
         self.stdin_pipe = stdin_pipe
         self.exit_codes = exit_codes
-        self.rediscover_s = rediscover_s
+        self.search_s = search_s
+        self.tree_s = tree_s
         self.rescan_s = rescan_s
+        self.fds_every = max(1, fds_every)
         self.max_processes = max_processes
         self._tracked: dict[int, _Tracked] = {}
         self._tombstones: list[ProcessSample] = []
@@ -200,7 +206,10 @@ class ProcessSampler:
                 rss = _try(lambda: p.memory_info().rss)
                 threads = _try(p.num_threads)
                 io = _try(p.io_counters)
-                fds = _try(p.num_fds) if hasattr(p, "num_fds") else None
+                if tr.samples % self.fds_every == 0 and hasattr(p, "num_fds"):
+                    tr.fds = _try(p.num_fds)
+                tr.samples += 1
+                fds = tr.fds
         except psutil.ZombieProcess:
             return replace(base, state=ProcessState.ZOMBIE)
         except psutil.NoSuchProcess:
@@ -242,10 +251,10 @@ class ProcessSampler:
     def _maybe_discover(self, now: float) -> None:
         with self._lock:
             pids, logs = self._pids, self._logs
-            tree_due = self._last_tree is None or now - self._last_tree >= self.rediscover_s
             found = any(t.role == ProcessRole.MAIN for t in self._tracked.values())
+            tree_due = self._last_tree is None or now - self._last_tree >= (self.tree_s if found else self.search_s)
             scan_due = self.discover and (
-                self._last_scan is None or now - self._last_scan >= (self.rescan_s if found else self.rediscover_s))
+                self._last_scan is None or now - self._last_scan >= (self.rescan_s if found else self.search_s))
             if not (tree_due or scan_due):
                 return
             self._last_tree = now

@@ -121,6 +121,8 @@ def test_run_gpus_are_those_running_our_processes_else_all() -> None:
     assert [g.index for g in state.run_gpus()] == [1]
     state.apply(SystemSample(t=2.0, processes=(proc(10),), gpus=(gpu(0), gpu(1))))
     assert [g.index for g in state.run_gpus()] == [0, 1]  # NVML shows no pids (a container): all GPUs
+    state.apply(SystemSample(t=3.0, gpus=(gpu(0), gpu(1, pids=(55,)))))
+    assert [g.index for g in state.run_gpus()] == [1]  # no process known: only GPUs that run something
 
 
 def test_window_of_nothing_is_empty() -> None:

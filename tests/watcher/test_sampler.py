@@ -90,11 +90,12 @@ def test_no_gpu_flag_turns_gpu_sampling_off() -> None:
 
 
 def test_throttling_scenario_through_the_sampler() -> None:
-    sampler = SystemSampler(lambda s: None, gpus=GpuSampler(nvml_fake.throttling(8, index=5)))
-    assert sampler.gpus is not None
-    sampler.gpus.open()
+    fake = nvml_fake.throttling(8, index=5)
+    sampler = SystemSampler(lambda s: None, gpus=GpuSampler(fake))
+    sampler.open()
     s = sampler.sample_once()
-    sampler.gpus.close()
+    sampler.close()
+    assert (fake.init_calls, fake.shutdown_calls) == (1, 1)
     assert s.gpus[5].throttle == ("thermal", "hw_thermal") and s.gpu_status == "ok"
 
 

@@ -194,7 +194,7 @@ def test_torchrun_launcher_above_the_log_holders_and_each_workers_rank(spawn: Sp
     launcher.chmod(0o755)
     p = spawn("", str(log), ready=False, argv=[sys.executable, str(launcher), str(log)])
     wait_for(lambda: log.read_text().count("up") == 2)
-    w = Watch(ProcessSampler(logs=[str(log)], rediscover_s=0.0, rescan_s=0.0))
+    w = Watch(ProcessSampler(logs=[str(log)], search_s=0.0, tree_s=0.0, rescan_s=0.0))
     status = w.until(lambda s: len(s.get("ranks", [])) == 2, spacing=0.05)
     assert status["pid"] == p.pid and status["found_by"] == "torchrun"
     assert [r["rank"] for r in status["ranks"]] == [0, 1]
@@ -233,7 +233,7 @@ def test_the_writer_of_our_stdin_pipe_is_found(spawn: Spawn, monkeypatch: pytest
 
 def test_a_child_born_later_is_adopted_at_the_next_refresh(spawn: Spawn) -> None:
     parent = spawn(SPAWNER, ready=False, stdin=subprocess.PIPE)
-    w = Watch(ProcessSampler([parent.pid], discover=False, rediscover_s=0.0))
+    w = Watch(ProcessSampler([parent.pid], discover=False, tree_s=0.0))
     w.sample()
     assert [q.pid for q in w.state.processes] == [parent.pid]
     assert parent.stdin is not None and parent.stdout is not None

@@ -36,7 +36,7 @@ def default_rules() -> list[Rule]:
 
 
 __all__ = [
-    "CONFIG_ALIASES", "LOG_RULES", "Crash", "GradNormSpike", "LossDivergence", "LossSpike", "NonFinite", "Overfit", "Rule",
-    "RuleParams", "Stall", "StepTimeDrift", "Straggler", "ThroughputDrop", "all_rules", "default_rules",
-    "make_params", "param_table",
+    "CONFIG_ALIASES", "LOG_RULES", "Crash", "GradNormSpike", "LossDivergence", "LossSpike", "NonFinite",
+    "Overfit", "Rule", "RuleParams", "Stall", "StepTimeDrift", "Straggler", "ThroughputDrop", "all_rules",
+    "default_rules", "make_params", "param_table",
 ]

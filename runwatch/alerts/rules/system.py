@@ -302,11 +302,14 @@ class GpuStraggler(SystemRule[GpuStragglerParams]):
             return []
         means = {m: {g.index: _gpu_mean(system, g, m, now, p.window) for g in gpus}
                  for m in ("util", "power_w", "sm_clock_mhz")}
+        ranks = system.rank_of()
         out = []
         for g in gpus:
             why = self._why(g.index, means)
             if why:
-                out.append(self.finding(run, f"GPU {g.index} lags the other GPUs: {why}", metric="gpu_spread",
+                rank = next((ranks[q.pid] for q in g.processes if q.pid in ranks), None)
+                who = f"GPU {g.index}" if rank is None else f"GPU {g.index} (rank {rank})"
+                out.append(self.finding(run, f"{who} lags the other GPUs: {why}", metric="gpu_spread",
                                         labels={"gpu": g.index}, step=run.progress.step))
         return out
 

@@ -83,11 +83,12 @@ class CompareScreen(Screen[None]):
         overlay = self.query_one("#overlay", ChartPanel)
         side = list(self.query_one("#side", Grid).query_children(ChartPanel))
         last = ZOOMS[self.zoom_i]
-        key = (self.metric, last, self.log_scale, tuple(s.records for s in self.snaps), overlay.columns_wanted(),
-               tuple(p.columns_wanted() for p in side))
+        view = (self.metric, last, self.log_scale, overlay.columns_wanted(), tuple(p.columns_wanted() for p in side))
+        key = (view, tuple(s.records for s in self.snaps))
         now = time.monotonic()
-        if key == self._fetched or now - self._last_fetch < 1.0 / MAX_HZ:
-            return
+        same_view = isinstance(self._fetched, tuple) and self._fetched[0] == view
+        if key == self._fetched or (same_view and now - self._last_fetch < 1.0 / MAX_HZ):
+            return  # new records within the 4 Hz budget wait for the next refresh tick
         self._fetched, self._last_fetch = key, now
         runs = [s.run for s in self.snaps]
         data = [self.controller.chart(r, self.metric, overlay.columns_wanted(), last_steps=last) for r in runs]

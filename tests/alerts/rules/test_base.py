@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -82,7 +83,7 @@ def test_lists_become_tuples_and_durations_are_marked() -> None:
 @pytest.mark.parametrize("cls", list(all_rules().values()), ids=lambda c: c.id)
 def test_zero_counts_do_not_break_a_rule(cls: type[Rule]) -> None:
     """`persist = 0` or `recent = 0` in a config is odd, not a crash of the engine's tick."""
-    zeros = {f.name: 0 for f in dataclasses.fields(cls.Params)
+    zeros: dict[str, Any] = {f.name: 0 for f in dataclasses.fields(cls.Params)
              if isinstance(f.default, int) and not isinstance(f.default, bool)}
     tracker, now = feed(losses([2.0] * 300 + [9.0] * 10))
     cls(cls.Params(**zeros)).evaluate(tracker, now)

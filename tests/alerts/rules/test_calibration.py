@@ -1,7 +1,8 @@
 """Calibration of the default rules on the real corpus: silent on healthy runs, loud on faulty ones.
 
 Each log or excerpt goes line by line through `SourceParser` → `RunTracker`,
-and every default rule is evaluated as the engine would tick (see
+and every default rule (the system rules too, which speak from the log alone
+when no system samples exist) is evaluated as the engine would tick (see
 `_replay.replay`: a synthetic clock that advances by the logged step time).
 A healthy run of any framework must raise nothing; each fault must raise
 the rule that names it, with the labels a person needs, and nothing else.
@@ -45,8 +46,6 @@ HEALTHY = [
     *[("nanogpt_llmc.md", f"Excerpt {x} ", None) for x in ("G1", "G3", "G4", "G5", "G6", "G7")],
     *[("nanogpt_llmc.md", f"Excerpt L{i} ", None) for i in range(1, 7)],
     *[("nanochat.md", f"Excerpt N{i} ", None) for i in (1, 3, 5, 7)],
-    # not crashes: retries are io_stall's and Xids gpu_health's (other rules), Ctrl+C (G6 above) is a choice
-    *[("excerpts_failures.json", f"F{i} ", None) for i in range(26, 32)],
 ]
 
 
@@ -56,9 +55,19 @@ def test_healthy_excerpts_raise_nothing(source: str, headline: str, group: str |
     assert result.fired == []
 
 
+@pytest.mark.parametrize("number", range(26, 32), ids=lambda n: f"F{n}")
+def test_hub_retries_and_gpu_xids_are_not_crashes(number: int) -> None:
+    """Retries are io_stall's business and Xids gpu_health's; neither is a crash of the run (nor is Ctrl+C)."""
+    assert "crash" not in fired(excerpt("excerpts_failures.json", f"F{number} ")).rules_fired()
+
+
 def test_the_whole_healthy_nanochat_run_raises_nothing() -> None:
-    """PR #492: 16,704 steps on 8×H100 with 74 evals. The evals here pause 6 minutes each, as CORE does."""
-    result = replay_lines(raw_lines(PR492), eval_pause=360.0)
+    """PR #492: 16,704 steps on 8×H100 with 74 evals. The evals here pause 6 minutes each, as CORE does.
+
+    Ticks every 2 s (3 steps) to keep the suite quick; every rule looks at a
+    tail several records long, so nothing between ticks goes unseen.
+    """
+    result = replay_lines(raw_lines(PR492), eval_pause=360.0, tick=2.0)
     assert result.tracker.progress.step == 16703
     assert result.tracker.state(result.end) == RunState.FINISHED
     assert result.fired == []

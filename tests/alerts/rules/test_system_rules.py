@@ -251,6 +251,11 @@ def test_a_throttled_gpu_holds_back_the_others() -> None:
     sysstate = system(now - 70, now, gpus=from_fake(nvml_fake.throttling(8, index=5, pids=[4242] * 8)))
     (f,) = GpuStraggler().evaluate_system(run, sysstate, now)
     assert f.summary == "GPU 5 lags the other GPUs: SM clock 1155 MHz vs 1980 MHz"
+    ranked = system(now - 70, now, gpus=from_fake(nvml_fake.throttling(8, index=5, pids=range(100, 108))),
+                    procs=lambda t: tuple(ProcessSample(100 + r, "python", ProcessState.RUNNING,
+                                                        role=ProcessRole.RANK, rank=r) for r in range(8)))
+    (f,) = GpuStraggler().evaluate_system(run, ranked, now)
+    assert f.summary.startswith("GPU 5 (rank 5) lags the other GPUs")
     assert dict(f.labels)["gpu"] == 5
 
 

@@ -1,0 +1,176 @@
+"""Rules → alert lifecycle → sinks, for the runs one engine follows.
+
+The engine calls `tick()` on its worker thread about once a second; this
+evaluates every enabled rule on every run, advances the lifecycle and hands
+the notifications to the dispatcher, which delivers them on its own threads
+(the engine never waits on a network). A rule that raises marks itself
+broken (said once) and the others go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shlex
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from runwatch.alerts.lifecycle import AlertManager
+from runwatch.alerts.rules import Rule, all_rules
+from runwatch.alerts.rules.system import evaluate_rule
+from runwatch.alerts.silences import SilenceBook
+from runwatch.alerts.sinks import Dispatcher, Sink
+from runwatch.alerts.sinks.factory import build_sink
+from runwatch.alerts.store import AlertStore, StateDir
+from runwatch.alerts.types import Alert, Finding, Notification
+from runwatch.config import Config, SinkConfig
+from runwatch.model import AlertBrief
+from runwatch.state.run import RunTracker
+from runwatch.state.system import SystemState
+
+log = logging.getLogger("runwatch.alerting")
+
+CONTEXT_LINES = 12
+"""Log lines attached to an alert (shown in Slack messages)."""
+
+
+@dataclass(frozen=True)
+class AlertFlags:
+    """The CLI's shortcuts for common sinks, without a config file."""
+
+    webhook: str | None = None
+    slack_webhook_env: str | None = None
+    on_alert: str | None = None
+
+    def sink_configs(self) -> list[SinkConfig]:
+        out: list[SinkConfig] = []
+        if self.webhook:
+            out.append(SinkConfig(type="webhook", name="webhook", webhook_url=self.webhook))
+        if self.slack_webhook_env:
+            out.append(SinkConfig(type="slack", name="slack", webhook_url_env=self.slack_webhook_env))
+        if self.on_alert:
+            out.append(SinkConfig(type="command", name="on-alert", run=tuple(shlex.split(self.on_alert))))
+        return out
+
+
+def build_rules(config: Config) -> list[Rule]:
+    """One instance of every enabled rule with its configured parameters."""
+    registry = all_rules()
+    return [registry[rid](config.rule_params[rid]) for rid in config.enabled() if rid in registry]
+
+
+def build_sinks(configs: Iterable[SinkConfig]) -> list[Sink]:
+    """Sinks from config; a bad one raises `SinkConfigError` naming the setting, before anything starts."""
+    sinks: list[Sink] = []
+    names: set[str] = set()
+    for sc in configs:
+        kwargs = sc.build_kwargs()
+        base = kwargs.get("name") or kwargs["type"]
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}-{n}", n + 1
+        names.add(name)
+        kwargs["name"] = name
+        sinks.append(build_sink(**kwargs))
+    return sinks
+
+
+class Alerting:
+    """Owns the rules, the AlertManager and the Dispatcher of one engine."""
+
+    def __init__(self, config: Config, *, sinks: Sequence[Sink] = (), state_dir: Path | None = None,
+                 persist: bool = True, on_sink_error: Callable[[str, str], None] | None = None) -> None:
+        self.rules = build_rules(config)
+        self._broken: set[str] = set()
+        self._on_sink_error = on_sink_error
+        state = StateDir(state_dir or config.state_dir) if persist else None
+        self._state = state
+        store = AlertStore(state) if state is not None else None
+        self.manager = AlertManager(config.timings(), silences=SilenceBook(store), store=store)
+        outbox = state.ensure() / "outbox" if state is not None and sinks else None
+        self.dispatcher = Dispatcher(list(sinks), outbox=outbox, on_error=on_sink_error) if sinks else None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.start()
+
+    def reload(self, config: Config, sinks: Sequence[Sink]) -> None:
+        """New rules, timings and sinks (SIGHUP); alert states and silences carry over."""
+        rules = build_rules(config)
+        old = self.dispatcher
+        outbox = self._state.ensure() / "outbox" if self._state is not None and sinks else None
+        new = Dispatcher(list(sinks), outbox=outbox, on_error=self._on_sink_error) if sinks else None
+        if old is not None:
+            old.stop(3.0)
+        if new is not None:
+            new.start()
+        with self._lock:
+            self.rules, self._broken = rules, set()
+            self.manager.set_timings(config.timings())
+            self.dispatcher = new
+
+    def stop(self, drain_timeout: float = 3.0) -> None:
+        self.manager.save()
+        if self.dispatcher is not None:
+            self.dispatcher.stop(drain_timeout)
+
+    def tick(self, runs: Iterable[tuple[RunTracker, SystemState | None, Sequence[str]]],
+             now: float) -> list[Notification]:
+        """Evaluate every rule on every run at `now`; the notifications due (already submitted)."""
+        findings: list[Finding] = []
+        evaluated: set[tuple[str, str]] = set()
+        for tracker, system, context in runs:
+            for rule in self.rules:
+                if rule.id in self._broken:
+                    continue
+                try:
+                    found = evaluate_rule(rule, tracker, system, now)
+                except Exception:
+                    self._broken.add(rule.id)
+                    log.exception("rule %s failed and is disabled for this session", rule.id)
+                    continue
+                evaluated.add((rule.id, tracker.run))
+                findings.extend(_with_context(f, context) for f in found)
+        with self._lock:
+            notes = self.manager.update(findings, now, evaluated=evaluated)
+        if self.dispatcher is not None:
+            for n in notes:
+                self.dispatcher.submit(n)
+        return notes
+
+    def briefs(self, run: str) -> tuple[AlertBrief, ...]:
+        """The run's alerts as the snapshot carries them."""
+        with self._lock:
+            return tuple(_brief(a) for a in self.manager.alerts() if a.run == run)
+
+    def silence(self, key: str, duration_s: float, now: float, comment: str = "") -> str:
+        """Silence one alert (its rule and labels) for a while; the silence id."""
+        with self._lock:
+            a = self.manager.get(key)
+            if a is None:
+                raise KeyError(key)
+            s = self.manager.silences.add(a.rule, {k: str(v) for k, v in a.labels}, duration_s, now,
+                                          comment=comment, created_by="runwatch")
+            return s.id
+
+    def acknowledge(self, key: str) -> bool:
+        with self._lock:
+            return self.manager.ack(key)
+
+
+def _with_context(f: Finding, context: Sequence[str]) -> Finding:
+    if f.context or not context:
+        return f
+    return dataclasses.replace(f, context=tuple(context[-CONTEXT_LINES:]))
+
+
+def _brief(a: Alert) -> AlertBrief:
+    since = a.resolved_at if a.resolved_at is not None else (a.fired_at or a.active_since)
+    return AlertBrief(
+        rule=a.rule, state=a.state, severity=a.severity, summary=a.summary,
+        labels={k: v for k, v in a.labels if k != "run"}, key=a.key, since=since, step=a.step,
+        value=a.value, acknowledged=a.acknowledged, silenced=bool(getattr(a, "muted", False)),
+    )

@@ -1,0 +1,122 @@
+"""`runwatch watch`: the watchdog daemon (headless; alerts to sinks; survives restarts).
+
+Logs go to stderr or `--log-file`; SIGTERM/SIGINT stop cleanly (state saved,
+queued notifications drained for a few seconds); SIGHUP reloads the config
+(rules, timings and sinks; alert states and silences carry over).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from runwatch.alerting import AlertFlags, Alerting, build_sinks
+from runwatch.alerts.sinks import RedactingFilter
+from runwatch.alerts.types import Notification
+from runwatch.config import Config
+from runwatch.engine import Engine, EngineOptions
+from runwatch.headless import status_line
+
+log = logging.getLogger("runwatch")
+
+
+def setup_logging(log_file: Path | None) -> logging.Handler:
+    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger("runwatch")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return handler
+
+
+def notification_line(n: Notification) -> str:
+    a = n.alert
+    labels = " ".join(f"{k}={v}" for k, v in a.labels)
+    what = "RESOLVED" if n.state.value == "resolved" else ("REPEAT" if n.repeat else "FIRING")
+    return f"{what} {a.severity} {a.rule} {{{labels}}}: {a.summary}"
+
+
+class PidFile:
+    """Written atomically at start, removed at exit; refuses to start over a live daemon."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> PidFile:
+        try:
+            other = int(self.path.read_text().strip())
+        except (OSError, ValueError):
+            other = None
+        if other is not None and other != os.getpid() and _alive(other):
+            raise RuntimeError(f"{self.path}: another runwatch watch is running (pid {other})")
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(f"{os.getpid()}\n")
+        os.replace(tmp, self.path)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if int(self.path.read_text().strip()) == os.getpid():
+                self.path.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags, options: EngineOptions,
+              state_dir: Path | None, interval: float, stop: threading.Event) -> int:
+    """Run until `stop` is set. `load` reads the config (again on SIGHUP)."""
+    config = load()
+    sinks = build_sinks([*config.sinks, *flags.sink_configs()])
+    alerting = Alerting(config, sinks=sinks, state_dir=state_dir, persist=True,
+                        on_sink_error=lambda name, msg: log.warning("sink %s: %s", name, msg))
+    reload_wanted = threading.Event()
+    signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
+    engine = Engine(paths, options, alerting=alerting)
+    log.info("watching %s with %d rules and %d sink(s)%s", " ".join(paths), len(alerting.rules), len(sinks),
+             "" if sinks else " (alerts are only logged: configure [[sinks]] or --webhook/--slack-webhook-env)")
+    with engine:
+        next_status = 0.0
+        clock = time.monotonic
+        while not stop.is_set():
+            engine.wait(0.5)
+            for n in engine.take_notices():
+                (log.warning if n.level != "info" else log.info)("%s: %s", n.source, n.message)
+            for note in engine.take_notifications():
+                log.warning("%s", notification_line(note))
+            if reload_wanted.is_set():
+                reload_wanted.clear()
+                _reload(load, flags, alerting)
+            if clock() >= next_status:
+                for snap in engine.snapshots():
+                    log.info("%s", status_line(snap))
+                next_status = clock() + interval
+        log.info("stopping: saving state, delivering what is queued")
+    return 0
+
+
+def _reload(load: Callable[[], Config], flags: AlertFlags, alerting: Alerting) -> None:
+    try:
+        config = load()
+        sinks = build_sinks([*config.sinks, *flags.sink_configs()])
+    except Exception as e:  # a bad edit must not kill a running watchdog
+        log.error("config not reloaded: %s", e)
+        return
+    alerting.reload(config, sinks)
+    log.info("config reloaded: %d rules, %d sink(s)", len(alerting.rules), len(sinks))

@@ -1,0 +1,330 @@
+"""Pilot tests: every key and every screen, against a FakeController.
+
+Tests are plain functions that drive the app with `asyncio.run`, so no async
+pytest plugin is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from runwatch.model import AlertState, Severity
+from runwatch.tui.app import RunwatchApp
+from runwatch.tui.screens.compare import CompareScreen
+from runwatch.tui.screens.help import HelpScreen
+from runwatch.tui.screens.silence import SilenceMenu
+from runwatch.tui.widgets.alerts import AlertsPanel
+from runwatch.tui.widgets.chart_panel import ChartPanel
+from runwatch.tui.widgets.filter_input import FilterInput
+from runwatch.tui.widgets.header import RunHeader
+from runwatch.tui.widgets.log_pane import LogPane
+from runwatch.tui.widgets.ranks import RanksPanel
+from runwatch.tui.widgets.run_list import RunList
+from runwatch.tui.widgets.sparklines import SparklineStrip
+from runwatch.tui.widgets.system import SystemPanel
+from tests.tui.conftest import settle
+from tests.tui.fake import MARKUP_TRAP, FakeController, canned_alerts, fired, single_run, with_alerts
+
+Scenario = Callable[[RunwatchApp, Pilot[Any]], Awaitable[None]]
+
+
+def drive(app: RunwatchApp, scenario: Scenario, size: tuple[int, int] = (160, 48)) -> RunwatchApp:
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+    return app
+
+
+def charts(app: RunwatchApp) -> dict[str, ChartPanel]:
+    return {p.spec.key: p for p in app.screen.query(ChartPanel)}
+
+
+def header(app: RunwatchApp) -> str:
+    h = app.screen.query_one(RunHeader)
+    return h.render().plain  # type: ignore[union-attr]
+
+
+def test_run_view_shows_header_charts_panels_and_log(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def check(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        text = header(app)
+        for want in ("nanochat-d24", "gpu-node-1", "RUNNING", "step 3,200/5,568", "57.5%", "ETA 39m21s",
+                     "tok/s", "elapsed", "last record 0.4s ago", "1 firing"):
+            assert want in text
+        assert set(charts(app)) == {"loss", "lr", "grad_norm", "tokens_per_sec", "mfu"}
+        assert charts(app)["loss"].spec.metrics == ("loss", "val_loss")
+        sparks = {e.name for e in app.screen.query_one(SparklineStrip).entries}
+        assert {"step_time", "lrm", "loss_scale"} <= sparks
+        assert "3,196   -4    1.31s slow" in app.screen.query_one(RanksPanel).body_text  # 4 steps behind
+        assert "GPU3" in app.screen.query_one(SystemPanel).body_text
+        alerts = app.screen.query_one(AlertsPanel)
+        assert [a.state for a in alerts.alerts] == [AlertState.FIRING, AlertState.PENDING, AlertState.RESOLVED]
+        assert alerts.selected is not None and alerts.selected.rule == "nonfinite"
+
+    drive(make_app(), check)
+
+
+def test_log_lines_are_plain_text_never_markup(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def check(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        assert MARKUP_TRAP in app.screen.query_one(LogPane).body_text
+        assert "Traceback" in app.screen.query_one(LogPane).body_text
+
+    drive(make_app(), check)
+
+
+def test_q_quits_with_exit_code_0(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def quit_(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("q")
+
+    app = drive(make_app(), quit_)
+    assert app.return_code == 0
+
+
+def test_p_pauses_following_and_tells_the_controller(make_app) -> None:  # type: ignore[no-untyped-def]
+    ctrl = FakeController(live=True)
+
+    async def pause(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("p")
+        assert ctrl.calls[-1] == ("set_paused", True)
+        assert "PAUSED" in header(app)
+        step = app.snaps[0].progress.step
+        app.poll()
+        assert app.snaps[0].progress.step == step  # frozen while paused
+        await pilot.press("p")
+        assert ctrl.calls[-1] == ("set_paused", False)
+        app.poll()
+        assert app.snaps[0].progress.step > step
+        assert "PAUSED" not in header(app)
+
+    drive(make_app(ctrl), pause)
+
+
+def test_help_lists_every_key_and_escape_closes(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def helpme(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+    drive(make_app(), helpme)
+
+
+def test_tab_walks_panels_and_brings_lower_ones_into_view_on_a_small_terminal(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def walk(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        seen = []
+        for _ in range(9):  # five charts and four lower panels (one run: no run list)
+            await pilot.press("tab")
+            seen.append(app.screen.focused)
+        assert {getattr(w, "id", None) for w in seen} >= {"alerts", "ranks", "system", "log"}
+        assert sum(isinstance(w, ChartPanel) for w in seen) == 5
+        while app.screen.focused is not app.screen.query_one(LogPane):
+            await pilot.press("tab")
+        log = app.screen.query_one(LogPane)
+        assert log.has_class("-active") and log.display and log.region.height > 0
+        assert not app.screen.query_one(AlertsPanel).region.height  # one lower panel at a time
+        await pilot.press("shift+tab")
+        assert app.screen.focused is app.screen.query_one(SystemPanel)
+
+    drive(make_app(single_run()), walk, size=(80, 24))
+
+
+def test_number_keys_and_brackets_switch_runs(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def switch(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        assert "[1/2] nanochat-d24" in header(app)
+        await pilot.press("2")
+        await settle(pilot)
+        assert "[2/2] baseline-d20" in header(app)
+        assert "FINISHED" in header(app) and "ETA" not in header(app)
+        assert "NVML library not found" in app.screen.query_one(SystemPanel).body_text
+        await pilot.press("left_square_bracket")
+        assert "[1/2]" in header(app)
+        await pilot.press("right_square_bracket")
+        assert "[2/2]" in header(app)
+        await pilot.press("9")  # no such run: stays
+        assert "[2/2]" in header(app)
+
+    drive(make_app(), switch)
+
+
+def test_run_list_selects_a_run(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def pick(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        runs = app.screen.query_one(RunList)
+        assert runs.display and runs.option_count == 2
+        runs.focus()
+        await pilot.press("down", "enter")
+        assert "[2/2] baseline-d20" in header(app)
+
+    drive(make_app(), pick)
+
+
+def test_slash_filters_metrics_and_escape_clears(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def filt(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("slash")
+        box = app.screen.query_one(FilterInput)
+        assert box.display and box.has_focus
+        await pilot.press("g", "r", "a", "d")
+        await settle(pilot)
+        assert set(charts(app)) == {"grad_norm"}
+        assert not app.screen.query_one(SparklineStrip).entries
+        await pilot.press("enter")
+        assert not box.display
+        assert set(charts(app)) == {"grad_norm"}  # enter keeps the filter
+        await pilot.press("slash", "escape")
+        await settle(pilot)
+        assert len(charts(app)) == 5
+
+    drive(make_app(), filt)
+
+
+def test_l_toggles_log_scale_on_the_focused_chart_or_all(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def logs(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("l")
+        assert all(p.log_scale for p in charts(app).values())
+        assert "log" in str(charts(app)["loss"].border_subtitle)
+        await pilot.press("l")
+        assert not any(p.log_scale for p in charts(app).values())
+        charts(app)["lr"].focus()
+        await pilot.press("l")
+        assert [k for k, p in charts(app).items() if p.log_scale] == ["lr"]
+
+    drive(make_app(), logs)
+
+
+def test_z_cycles_the_zoom_window_and_refetches(make_app) -> None:  # type: ignore[no-untyped-def]
+    ctrl = FakeController()
+
+    async def zoom(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        labels = []
+        for _ in range(4):
+            await pilot.press("z")
+            await settle(pilot)
+            labels.append(charts(app)["loss"].zoom)
+        assert labels == ["last 10k steps", "last 1k steps", "last 100 steps", "all steps"]
+
+    seen: list[float | None] = []
+    chart = ctrl.chart
+
+    def spy(run: str, metric: str, width: int, **kw: Any) -> Any:
+        seen.append(kw.get("last_steps"))
+        return chart(run, metric, width, **kw)
+
+    ctrl.chart = spy  # type: ignore[method-assign]
+    drive(make_app(ctrl), zoom)
+    assert {10_000, 1_000, 100, None} <= set(seen)
+
+
+def test_s_silences_the_selected_alert_for_the_chosen_time(make_app) -> None:  # type: ignore[no-untyped-def]
+    ctrl = FakeController()
+
+    async def silence(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        app.screen.query_one(AlertsPanel).focus()
+        await pilot.press("down")  # the pending straggler alert
+        await pilot.press("s")
+        assert isinstance(app.screen, SilenceMenu)
+        await pilot.press("down", "enter")  # 1h
+        assert not isinstance(app.screen, SilenceMenu)
+        await pilot.press("s", "escape")  # cancelled: nothing sent
+
+    drive(make_app(ctrl), silence)
+    assert ctrl.calls == [("silence", "straggler|run=nanochat-d24|rank=5", 3600.0,
+                           "silenced from the runwatch TUI")]
+
+
+def test_a_acknowledges_the_selected_alert(make_app) -> None:  # type: ignore[no-untyped-def]
+    ctrl = FakeController()
+
+    async def ack(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("a")
+
+    drive(make_app(ctrl), ack)
+    assert ctrl.calls == [("acknowledge", "nonfinite|run=nanochat-d24|metric=grad_norm")]
+
+
+def test_s_and_a_without_alerts_only_say_so(make_app) -> None:  # type: ignore[no-untyped-def]
+    ctrl = with_alerts(single_run(), "nanochat-d24", ())
+
+    async def nothing(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("s", "a")
+        assert not isinstance(app.screen, SilenceMenu)
+
+    drive(make_app(ctrl), nothing)
+    assert ctrl.calls == []
+
+
+def test_c_compares_one_metric_across_runs(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def compare(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        charts(app)["grad_norm"].focus()
+        await pilot.press("c")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CompareScreen) and screen.metric == "grad_norm"
+        side = [p for p in screen.query(ChartPanel) if p.id != "overlay"]
+        assert [p.labels for p in side] == [("nanochat-d24",), ("baseline-d20",)]
+        assert side[0].y_range == side[1].y_range  # one y axis for both
+        overlay = screen.query_one("#overlay", ChartPanel)
+        assert overlay.labels == ("nanochat-d24", "baseline-d20") and len(overlay.data) == 2
+        await pilot.press("m")
+        assert screen.metric == "loss"
+        await pilot.press("left")
+        assert screen.metric == "grad_norm"
+        await pilot.press("right", "right")
+        assert screen.metric == "loss_scale"
+        await pilot.press("l", "z")
+        await settle(pilot)
+        assert overlay.log_scale and overlay.zoom == "last 10k steps"
+        await pilot.press("c")
+        assert not isinstance(app.screen, CompareScreen)
+        await pilot.press("c", "escape")
+        assert not isinstance(app.screen, CompareScreen)
+
+    drive(make_app(), compare)
+
+
+@pytest.mark.parametrize(("bell", "silenced", "rings"), [(True, False, 1), (False, False, 0), (True, True, 0)])
+def test_bell_rings_once_for_a_new_critical_firing_alert(make_app, bell, silenced, rings) -> None:  # type: ignore[no-untyped-def]
+    ctrl = with_alerts(single_run(), "nanochat-d24", ())
+    nan_alert = canned_alerts("nanochat-d24")[1]
+    assert nan_alert.severity == Severity.CRITICAL
+    rung: list[int] = []
+
+    async def ring(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        app.bell = lambda: rung.append(1)  # type: ignore[method-assign]
+        app.poll()
+        assert not rung
+        ctrl.alerts["nanochat-d24"] = (fired(nan_alert, silenced=silenced),)
+        app.poll()
+        app.poll()  # still firing: no second bell
+        assert len(rung) == rings
+
+    drive(make_app(ctrl, bell=bell), ring)
+
+
+def test_b_toggles_the_bell(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def toggle(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        assert app.bell_on
+        await pilot.press("b")
+        assert not app.bell_on
+
+    drive(make_app(bell=True), toggle)
+
+
+def test_live_run_keeps_updating(make_app) -> None:  # type: ignore[no-untyped-def]
+    ctrl = FakeController(live=True, advance=50)
+
+    async def live(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        first = charts(app)["loss"].data[0]
+        app.poll()
+        await pilot.pause(0.3)  # past the 4 Hz chart throttle
+        app.poll()
+        await settle(pilot)
+        assert charts(app)["loss"].data[0] is not first
+        assert charts(app)["loss"].data[0].points > first.points  # type: ignore[union-attr]
+
+    drive(make_app(ctrl, refresh_s=10.0), live)
