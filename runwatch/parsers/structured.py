@@ -277,7 +277,7 @@ class TfEventsDecoder(ItemDecoder):
     def feed(self, items: list[object], t: float) -> list[Record]:
         out: list[Record] = []
         group: dict[str, float] = {}
-        group_step: int | None = None
+        group_step = 0
         group_t = 0.0
         for item in items:
             if not isinstance(item, bytes | bytearray | memoryview):
@@ -287,7 +287,7 @@ class TfEventsDecoder(ItemDecoder):
             except (ValueError, IndexError, struct.error):
                 self.bad_events += 1
                 continue
-            if event is None or not event[2]:
+            if not event[2]:
                 continue
             wall, step, scalars = event
             if group and step != group_step:
@@ -308,13 +308,13 @@ class TfEventsDecoder(ItemDecoder):
             name = "val_loss" if name == "loss" else f"val_{name}"
         return name
 
-    def _records(self, metrics: dict[str, float], step: int | None, t: float) -> list[Record]:
-        return row_records(metrics, t, step=step)
+    def _records(self, metrics: dict[str, float], step: int, t: float) -> list[Record]:
+        return row_records(metrics, t, step=step if 0 <= step < _MAX_STEP else None)
 
 
-def decode_event(data: bytes) -> tuple[float, int | None, list[tuple[str, float]]] | None:
+def decode_event(data: bytes) -> tuple[float, int, list[tuple[str, float]]]:
     """(wall_time, step, [(tag, value)]) of an `Event` payload; scalars only. ValueError on bad bytes."""
-    wall, step, summary = 0.0, None, None
+    wall, step, summary = 0.0, 0, None  # proto3 leaves a zero step out
     for field, wire, value in _fields(data):
         if field == 1 and wire == 1:
             wall = struct.unpack("<d", value)[0]

@@ -9,6 +9,8 @@ training run followed at the TUI's refresh rate would.
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from dataclasses import replace
 from typing import Any
@@ -161,8 +163,13 @@ class FakeController:
 
 
 def canned_runs() -> list[FakeRun]:
-    return [FakeRun("nanochat-d24", 3200, seed=1),
-            FakeRun("baseline-d20", TOTAL, seed=2, state=RunState.FINISHED)]
+    return [copy.deepcopy(r) for r in _canned()]
+
+
+@functools.cache
+def _canned() -> tuple[FakeRun, ...]:
+    """Built once per process (appending 80k points takes a while); callers get copies."""
+    return (FakeRun("nanochat-d24", 3200, seed=1), FakeRun("baseline-d20", TOTAL, seed=2, state=RunState.FINISHED))
 
 
 def canned_alerts(run: str) -> tuple[AlertBrief, ...]:
@@ -200,7 +207,7 @@ def canned_log() -> list[str]:
 
 def single_run(**kw: Any) -> FakeController:
     """One running run, no second one (the usual `runwatch tail train.log`)."""
-    return FakeController([FakeRun("nanochat-d24", 3200, seed=1)], **kw)
+    return FakeController(canned_runs()[:1], **kw)
 
 
 def with_alerts(ctrl: FakeController, run: str, alerts: tuple[AlertBrief, ...]) -> FakeController:

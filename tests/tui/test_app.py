@@ -33,7 +33,7 @@ from tests.tui.fake import MARKUP_TRAP, FakeController, canned_alerts, fired, si
 Scenario = Callable[[RunwatchApp, Pilot[Any]], Awaitable[None]]
 
 
-def drive(app: RunwatchApp, scenario: Scenario, size: tuple[int, int] = (160, 48)) -> RunwatchApp:
+def drive(app: RunwatchApp, scenario: Scenario, size: tuple[int, int] = (120, 36)) -> RunwatchApp:
     async def main() -> None:
         async with app.run_test(size=size) as pilot:
             await settle(pilot)
@@ -106,14 +106,17 @@ def test_p_pauses_following_and_tells_the_controller(make_app) -> None:  # type:
     drive(make_app(ctrl), pause)
 
 
-def test_help_lists_every_key_and_escape_closes(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_help_opens_and_closes_and_b_toggles_the_bell(make_app) -> None:  # type: ignore[no-untyped-def]
     async def helpme(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+        assert app.bell_on
+        await pilot.press("b")
+        assert not app.bell_on
 
-    drive(make_app(), helpme)
+    drive(make_app(bell=True), helpme)
 
 
 def test_tab_walks_panels_and_brings_lower_ones_into_view_on_a_small_terminal(make_app) -> None:  # type: ignore[no-untyped-def]
@@ -292,27 +295,15 @@ def test_bell_rings_once_for_a_new_critical_firing_alert(make_app, bell, silence
     ctrl = with_alerts(single_run(), "nanochat-d24", ())
     nan_alert = canned_alerts("nanochat-d24")[1]
     assert nan_alert.severity == Severity.CRITICAL
+    app = make_app(ctrl, bell=bell)
     rung: list[int] = []
-
-    async def ring(app: RunwatchApp, pilot: Pilot[Any]) -> None:
-        app.bell = lambda: rung.append(1)  # type: ignore[method-assign]
-        app.poll()
-        assert not rung
-        ctrl.alerts["nanochat-d24"] = (fired(nan_alert, silenced=silenced),)
-        app.poll()
-        app.poll()  # still firing: no second bell
-        assert len(rung) == rings
-
-    drive(make_app(ctrl, bell=bell), ring)
-
-
-def test_b_toggles_the_bell(make_app) -> None:  # type: ignore[no-untyped-def]
-    async def toggle(app: RunwatchApp, pilot: Pilot[Any]) -> None:
-        assert app.bell_on
-        await pilot.press("b")
-        assert not app.bell_on
-
-    drive(make_app(bell=True), toggle)
+    app.bell = lambda: rung.append(1)
+    app._ring(ctrl.snapshots())
+    assert not rung
+    ctrl.alerts["nanochat-d24"] = (fired(nan_alert, silenced=silenced),)
+    app._ring(ctrl.snapshots())
+    app._ring(ctrl.snapshots())  # still firing: no second bell
+    assert len(rung) == rings
 
 
 def test_live_run_keeps_updating(make_app) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,499 @@
+"""Follow structured metric files as they grow or are rewritten, and tell which source a path is.
+
+Three ways a training program keeps its metrics in a file, three followers:
+
+* appended rows: Lightning CSVLogger's `metrics.csv` (`CsvRowsFollower`,
+  batches of kind "csv_rows", each item a {column: cell} dict of the row's
+  non-empty cells). Lightning rewrites the whole file with a wider header when
+  a new metric appears; the rows already delivered are then skipped, not
+  delivered twice.
+* appended records: TensorBoard `events.out.tfevents.*` (`TfRecordFollower`,
+  kind "tfevents", each item one record's raw `Event` payload). TFRecord
+  framing (uint64 length, masked CRC-32C of it, data, masked CRC-32C of the
+  data); only whole records with good checksums are delivered and the
+  follower resumes at the last good offset. A damaged record that stays
+  damaged is skipped over (with a warning) after `RESYNC_POLLS` looks.
+* documents rewritten whole: Hugging Face `trainer_state.json` (kind
+  "hf_log_history") and `training_metrics.json` arrays (kind
+  "metrics_arrays") (`JsonDocFollower`, each item the parsed document); a
+  half-written document is retried at the next look.
+
+Like `FileFollower`, every follower stats its file every `poll_interval` and
+is woken early by the shared `WatchHub`; a file that is missing is waited
+for. What was in the file when following began is delivered with
+`history=True`, followed by one empty batch with `history=False`.
+
+`classify_path` names the source a path is; `find_metric_files` lists the
+metric files below a directory; `follow` builds the right thread for a path.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from runwatch.watcher.checkpoints import SKIP_DIRS, UNIT_DIR, CheckpointWatcher, has_checkpoints
+from runwatch.watcher.hublink import HubLink
+from runwatch.watcher.notify import WatchHub, shared_hub
+from runwatch.watcher.threads import ServiceThread
+from runwatch.watcher.types import ItemBatch, Notice, NoticeLevel
+
+BATCH_KINDS = {
+    "metrics_csv": "csv_rows",
+    "trainer_state": "hf_log_history",
+    "metrics_arrays": "metrics_arrays",
+    "tfevents": "tfevents",
+    "checkpoint_dir": "checkpoint",
+}
+"""`classify_path` answer → the `ItemBatch.kind` its follower sends (a checkpoint dir also sends
+"hf_log_history")."""
+
+CHUNK = 4 << 20
+MAX_RECORD = 256 << 20
+"""A TFRecord longer than this is taken for damage, not data."""
+MAX_DOCUMENT = 256 << 20
+RESYNC_POLLS = 3
+_ERRORS = ("denied", "error", "notreg")
+
+
+# ── which source is this path ────────────────────────────────────────────────
+
+
+def classify_path(path: str | Path) -> str | None:
+    """"checkpoint_dir", "metrics_csv", "trainer_state", "metrics_arrays", "tfevents", or None.
+
+    By name first (a path that does not exist yet is classified by name alone),
+    then, for other `.csv` and `*metric*.json` files, by a look at the content.
+    A directory is a "checkpoint_dir" when it is one or holds checkpoints
+    within two levels; other directories are None (find logs and
+    `find_metric_files` in them).
+    """
+    p = Path(path)
+    name = p.name
+    if p.is_dir():
+        return "checkpoint_dir" if has_checkpoints(p) else None
+    known = _by_name(name)
+    if known is not None:
+        return known
+    if not p.exists():
+        return "checkpoint_dir" if UNIT_DIR.match(name) else None
+    if name.endswith(".csv") and _csv_has_step(p):
+        return "metrics_csv"
+    if name.endswith(".json") and "metric" in name.lower() and _looks_like_arrays(p):
+        return "metrics_arrays"
+    return None
+
+
+def _by_name(name: str) -> str | None:
+    if name.startswith("events.out.tfevents."):
+        return "tfevents"
+    return {"trainer_state.json": "trainer_state", "metrics.csv": "metrics_csv",
+            "training_metrics.json": "metrics_arrays"}.get(name)
+
+
+def find_metric_files(directory: str | Path, depth: int = 4) -> list[tuple[Path, str]]:
+    """Metric files below `directory` by name, with their `classify_path` kind.
+
+    Checkpoint directories are not entered: their `trainer_state.json` is the
+    `CheckpointWatcher`'s to read.
+    """
+    return sorted(_metric_files(Path(directory), depth))
+
+
+def _metric_files(root: Path, depth: int) -> Iterator[tuple[Path, str]]:
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if depth > 0 and entry.name not in SKIP_DIRS and not UNIT_DIR.match(entry.name):
+                    yield from _metric_files(Path(entry.path), depth - 1)
+            elif entry.is_file() and (kind := _by_name(entry.name)) is not None:
+                yield Path(entry.path), kind
+        except OSError:
+            continue
+
+
+def _csv_has_step(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+            header = next(csv.reader([f.readline(65_536)]), [])
+    except OSError:
+        return False
+    return any(h.strip().lower() in ("step", "epoch", "global_step") for h in header)
+
+
+def _looks_like_arrays(path: Path) -> bool:
+    try:
+        if path.stat().st_size > MAX_DOCUMENT:
+            return False
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    if isinstance(doc, dict):
+        return any(isinstance(v, list) and v and isinstance(v[0], int | float) for v in doc.values())
+    return isinstance(doc, list) and bool(doc) and isinstance(doc[0], dict)
+
+
+def follow(
+    path: str | Path, on_batch: Callable[[ItemBatch], None], on_notice: Callable[[Notice], None], **kw: Any
+) -> ServiceThread | None:
+    """The thread that follows `path` as `classify_path` sees it (not started), or None."""
+    kind = classify_path(path)
+    if kind == "checkpoint_dir":
+        return CheckpointWatcher(path, on_batch, on_notice, **kw)
+    if kind == "metrics_csv":
+        return CsvRowsFollower(path, on_batch, on_notice, **kw)
+    if kind == "tfevents":
+        return TfRecordFollower(path, on_batch, on_notice, **kw)
+    if kind in ("trainer_state", "metrics_arrays"):
+        return JsonDocFollower(path, on_batch, on_notice, kind=BATCH_KINDS[kind], **kw)
+    return None
+
+
+# ── the shared follower loop ─────────────────────────────────────────────────
+
+
+class _Follower(ServiceThread):
+    """Stat, read what is new, sleep until an event or the next poll; subclasses implement `_read`."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        path: str | Path,
+        on_batch: Callable[[ItemBatch], None],
+        on_notice: Callable[[Notice], None],
+        *,
+        poll_interval: float = 1.0,
+        use_inotify: bool = True,
+        hub: WatchHub | None = None,
+        source: str | None = None,
+        rank: int | None = None,
+    ) -> None:
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be positive, got {poll_interval}")
+        self.path = Path(path)
+        super().__init__(f"{self.kind}-{self.path.name}")
+        self.source = str(path) if source is None else source
+        self.rank = rank
+        self._on_batch, self._on_notice = on_batch, on_notice
+        self._poll = poll_interval
+        self._wake = threading.Event()
+        hub = hub if hub is not None else shared_hub()
+        self._link = HubLink(hub, self._wake.set, self._targets, self._no_notify) if use_inotify else None
+        self._problem: str | None = None
+        self._seen = False
+        self._history = True
+        self._history_items = False
+
+    def on_stop(self) -> None:
+        self._wake.set()
+
+    def run(self) -> None:
+        try:
+            if self._link is not None:
+                self._link.open()
+            while not self.stopping:
+                self._wake.clear()
+                if self._link is not None:
+                    self._link.ensure()
+                self._guarded_step()
+                self._wake.wait(self._poll)
+        finally:
+            if self._link is not None:
+                self._link.close()
+
+    def _guarded_step(self) -> None:
+        try:
+            self._step()
+        except Exception as exc:  # thread top: an odd file or a failing callback must not end us
+            self._report("error", "error", f"error while reading {self.path}: {exc!r} (retrying)")
+
+    def _step(self) -> None:
+        try:
+            st = os.stat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            if self._seen:
+                self._report("missing", "warning", f"{self.path} vanished, waiting for it to appear again")
+            else:
+                self._report("missing", "info", f"waiting for {self.path} to appear")
+            return
+        except PermissionError:
+            self._report("denied", "error", f"cannot read {self.path}: permission denied (retrying)")
+            return
+        if not stat.S_ISREG(st.st_mode):
+            self._report("notreg", "error", f"{self.path} is not a regular file")
+            return
+        if self._problem in _ERRORS:
+            self._notice("info", f"{self.path} is readable again")
+        self._problem, self._seen = None, True
+        self._read(st)
+        if self._history:
+            self._history = False
+            if self._history_items:
+                self._on_batch(ItemBatch(self.source, self.kind, [], time.time(), False, self.rank))
+
+    def _read(self, st: os.stat_result) -> None:
+        raise NotImplementedError
+
+    def _emit(self, items: list[object]) -> None:
+        if items:
+            self._history_items |= self._history
+            self._on_batch(ItemBatch(self.source, self.kind, items, time.time(), self._history, self.rank))
+
+    def _report(self, key: str, level: NoticeLevel, message: str) -> None:
+        if self._problem != key:
+            self._problem = key
+            self._notice(level, message)
+
+    def _notice(self, level: NoticeLevel, message: str) -> None:
+        self._on_notice(Notice(self.source, level, message))
+
+    def _targets(self) -> list[str]:
+        return list(dict.fromkeys([os.path.abspath(self.path), os.path.realpath(self.path)]))
+
+    def _no_notify(self, exc: OSError) -> None:
+        self._notice("warning", f"no file notifications for {self.path} ({exc}); polling every {self._poll:g}s")
+
+
+# ── metrics.csv ──────────────────────────────────────────────────────────────
+
+
+class CsvRowsFollower(_Follower):
+    """Rows appended to a CSV file with a header line; survives Lightning's header rewrites."""
+
+    kind = "csv_rows"
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._ident: tuple[int, int] | None = None
+        self._offset = 0
+        self._header: list[str] | None = None
+        self._header_raw = b""
+        self._rows = 0
+        self._skip = 0
+        self._prior: tuple[list[str], int] | None = None
+
+    def _read(self, st: os.stat_result) -> None:
+        ident = (st.st_dev, st.st_ino)
+        if ident != self._ident:
+            if self._ident is not None:
+                self._notice("info", f"{self.path} was replaced; reading the new file")
+            self._ident, self._prior, self._rows = ident, None, 0
+            self._restart()
+        with open(self.path, "rb") as f:
+            if st.st_size < self._offset or (self._header_raw and f.read(len(self._header_raw)) != self._header_raw):
+                self._prior = (self._header, self._rows) if self._header is not None else self._prior
+                self._restart()
+            size = os.fstat(f.fileno()).st_size
+            while self._offset < size and not self.stopping:
+                f.seek(self._offset)
+                data = f.read(min(CHUNK, size - self._offset))
+                end = data.rfind(b"\n")
+                if end < 0:
+                    if len(data) == CHUNK:  # a "line" of 4 MiB is no CSV row: skip it
+                        self._offset += len(data)
+                        continue
+                    return
+                self._offset += end + 1
+                self._emit(self._parse(data[: end + 1]))
+
+    def _restart(self) -> None:
+        self._offset, self._header, self._header_raw, self._skip = 0, None, b"", 0
+
+    def _parse(self, data: bytes) -> list[object]:
+        if self._header is None:
+            first = data.find(b"\n") + 1
+            self._header_raw, data = data[:first], data[first:]
+            self._header = next(csv.reader([self._header_raw.decode("utf-8", "replace")]), [])
+            self._after_rewrite(self._header)
+        items: list[object] = []
+        header = self._header
+        for row in csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline="")):
+            if not row:
+                continue
+            if self._skip:
+                self._skip -= 1
+                continue
+            self._rows += 1
+            items.append({h: v for h, v in zip(header, row, strict=False) if v != ""})
+        return items
+
+    def _after_rewrite(self, header: list[str]) -> None:
+        """A new header after a truncation: Lightning's rewrite (more columns, same rows) or a new file."""
+        prior, self._prior = self._prior, None
+        if prior is None:
+            return
+        old, rows = prior
+        if set(old) < set(header):
+            self._skip, self._rows = rows, 0
+        else:
+            self._rows = 0
+            self._notice("warning", f"{self.path} was truncated or rewritten; reading it from the start")
+
+
+# ── TensorBoard event files ──────────────────────────────────────────────────
+
+
+class TfRecordFollower(_Follower):
+    """Whole TFRecord records appended to a TensorBoard event file, payloads delivered raw."""
+
+    kind = "tfevents"
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._ident: tuple[int, int] | None = None
+        self._offset = 0
+        self._bad: tuple[int, int] | None = None
+        """(offset, looks) of a damaged record we are stuck at."""
+
+    @property
+    def offset(self) -> int:
+        """Bytes of whole, good records read so far."""
+        return self._offset
+
+    def _read(self, st: os.stat_result) -> None:
+        ident = (st.st_dev, st.st_ino)
+        if ident != self._ident:
+            if self._ident is not None:
+                self._notice("info", f"{self.path} was replaced; reading the new file")
+            self._ident, self._offset, self._bad = ident, 0, None
+        if st.st_size < self._offset:
+            self._notice("warning", f"{self.path} was truncated; reading it from the start")
+            self._offset, self._bad = 0, None
+        with open(self.path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            need = 0
+            while self._offset < size and not self.stopping:
+                want = min(size - self._offset, max(CHUNK, need))
+                f.seek(self._offset)
+                payloads, used, damaged, need = read_records(f.read(want))
+                if payloads:
+                    self._offset += used
+                    self._bad = None
+                    self._emit(list(payloads))
+                if damaged:
+                    self._damaged(f, size)
+                    return
+                if not payloads and not (want < need <= size - self._offset):
+                    return  # an incomplete record at the end: the writer is still at it
+
+    def _damaged(self, f: io.BufferedReader, size: int) -> None:
+        offset = self._offset
+        looks = self._bad[1] + 1 if self._bad is not None and self._bad[0] == offset else 1
+        self._bad = (offset, looks)
+        if looks == 1:
+            self._notice("warning", f"{self.path}: damaged record at offset {offset}; waiting for it to be rewritten")
+        if looks < RESYNC_POLLS:
+            return
+        f.seek(offset + 1)
+        skip = find_record(f.read(min(CHUNK, size - offset - 1)))
+        if skip is not None:
+            self._offset, self._bad = offset + 1 + skip, None
+            self._notice("warning", f"{self.path}: skipped {1 + skip} damaged bytes at offset {offset}")
+
+
+def read_records(buf: bytes) -> tuple[list[bytes], int, bool, int]:
+    """(payloads, bytes used, damaged, bytes the next record needs) of the whole records at the start of `buf`."""
+    out: list[bytes] = []
+    pos, end = 0, len(buf)
+    while end - pos >= 12:
+        header = buf[pos:pos + 8]
+        length = struct.unpack("<Q", header)[0]
+        if struct.unpack("<I", buf[pos + 8:pos + 12])[0] != masked_crc32c(header) or length > MAX_RECORD:
+            return out, pos, True, 0
+        if end - pos < length + 16:
+            return out, pos, False, length + 16
+        data = buf[pos + 12:pos + 12 + length]
+        if struct.unpack("<I", buf[pos + 12 + length:pos + 16 + length])[0] != masked_crc32c(data):
+            return out, pos, True, 0
+        out.append(data)
+        pos += length + 16
+    return out, pos, False, 12 if pos < end else 0
+
+
+def find_record(buf: bytes) -> int | None:
+    """Offset in `buf` of the first plausible record header (a length < 4 GiB with a good checksum)."""
+    pos = buf.find(b"\0\0\0\0", 4)
+    while 0 <= pos and pos + 8 <= len(buf):
+        start = pos - 4
+        if start + 12 <= len(buf) and struct.unpack("<I", buf[start + 8:start + 12])[0] == masked_crc32c(buf[start:start + 8]):
+            return start
+        pos = buf.find(b"\0\0\0\0", pos + 1)
+    return None
+
+
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return tuple(table)
+
+
+_TABLE = _crc_table()
+
+
+def crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli), as TFRecord framing uses it."""
+    crc = 0xFFFFFFFF
+    table = _TABLE
+    for byte in data:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked_crc32c(data: bytes) -> int:
+    crc = crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+# ── JSON documents rewritten whole ───────────────────────────────────────────
+
+
+class JsonDocFollower(_Follower):
+    """A JSON file rewritten whole (trainer_state.json, training_metrics.json): each new version, parsed."""
+
+    kind = "metrics_arrays"
+
+    def __init__(self, *args: Any, kind: str = "metrics_arrays", **kw: Any) -> None:
+        self.kind = kind  # set before the thread is named after it
+        super().__init__(*args, **kw)
+        self._sig: tuple[int, int, int, int] | None = None
+        self._bad_sig: tuple[int, int, int, int] | None = None
+
+    def _read(self, st: os.stat_result) -> None:
+        sig = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        if sig == self._sig:
+            return
+        if st.st_size > MAX_DOCUMENT:
+            self._report("big", "warning", f"{self.path} is larger than {MAX_DOCUMENT >> 20} MiB; not read")
+            return
+        data = self.path.read_bytes()
+        try:
+            doc = json.loads(data)
+        except ValueError as exc:
+            if self._bad_sig == sig:  # unchanged since the last look: not a write in progress
+                self._report("json", "warning", f"{self.path} is not valid JSON ({exc}); waiting for a rewrite")
+            self._bad_sig = sig
+            return
+        self._sig = sig
+        if self._problem == "json":
+            self._problem = None
+        self._emit([doc])

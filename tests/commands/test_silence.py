@@ -1,0 +1,47 @@
+"""`runwatch silence` and `runwatch rules` from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runwatch.alerts.rules import all_rules
+from runwatch.alerts.silences import SilenceBook
+from runwatch.alerts.store import AlertStore, StateDir
+from runwatch.cli import main
+
+
+def test_add_list_expire(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sd = ["--state-dir", str(tmp_path)]
+    assert main(["silence", "stall", "--run", "train", "--for", "2h", "--comment", "planned pause", *sd]) == 0
+    added = capsys.readouterr().out
+    sid = added.rsplit("id ", 1)[1].strip()
+    # a running daemon reads the same file: the silence is there for it
+    book = SilenceBook(AlertStore(StateDir(tmp_path)))
+    [s] = book.list(0.0 + __import__("time").time())
+    assert s.id == sid and s.rule == "stall" and s.matches("stall", {"run": "train"})
+    assert not s.matches("stall", {"run": "other"})
+    assert main(["silence", "--list", *sd]) == 0
+    listing = capsys.readouterr().out
+    assert sid in listing and "run=train" in listing and "planned pause" in listing
+    assert main(["silence", "--expire", sid, *sd]) == 0
+    capsys.readouterr()
+    assert main(["silence", "--list", *sd]) == 0
+    assert "no active silences" in capsys.readouterr().out
+
+
+def test_unknown_rule_and_bad_duration_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["silence", "stal", "--for", "2h", "--state-dir", str(tmp_path)]) == 2
+    assert main(["silence", "stall", "--for", "two hours", "--state-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "unknown rule 'stal'" in err[0]
+    assert err[1].startswith("runwatch: --for:")
+
+
+def test_rules_lists_every_rule_with_its_parameters(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "--rule", "stall.after=30m"]) == 0
+    out = capsys.readouterr().out
+    for rid in all_rules():
+        assert f"\n{rid} " in "\n" + out
+    assert "after=30m" in out  # the override shows

@@ -1,0 +1,76 @@
+"""`runwatch watch` end to end: a growing log, the daemon, a real webhook receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.alerts.sinks.conftest import SECRET_PATH, Receiver
+from tests.conftest import wait_for
+from tests.test_cli import _Reader
+from tests.test_engine import nanochat_line
+
+
+@pytest.fixture
+def receiver():  # type: ignore[no-untyped-def]
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+def start_daemon(log: Path, state: Path, url: str, *extra: str) -> tuple[subprocess.Popen, _Reader]:  # type: ignore[type-arg]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "runwatch", "watch", str(log), "--webhook", url, "--state-dir", str(state),
+         "--interval", "0.2", "--poll-interval", "0.1", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return p, _Reader(p)
+
+
+def stop_daemon(p: subprocess.Popen) -> int:  # type: ignore[type-arg]
+    p.send_signal(signal.SIGTERM)
+    return p.wait(timeout=15)
+
+
+def firing(receiver: Receiver, rule: str) -> list[dict]:  # type: ignore[type-arg]
+    return [a for a in receiver.delivered if a["rule"] == rule and a["state"] == "firing"]
+
+
+def test_nan_alert_arrives_once_and_not_again_after_a_restart(tmp_path: Path, receiver: Receiver) -> None:
+    log, state = tmp_path / "train.log", tmp_path / "state"
+    log.write_text("".join(nanochat_line(i) for i in range(20)))
+    p, r = start_daemon(log, state, receiver.url)
+    try:
+        wait_for(lambda: "step 19/100" in r.err(), timeout=20)
+        with log.open("a") as f:
+            f.write(nanochat_line(20, loss="nan"))
+        wait_for(lambda: firing(receiver, "nonfinite"), timeout=20)
+    finally:
+        assert stop_daemon(p) == 0
+    [alert] = firing(receiver, "nonfinite")
+    assert alert["severity"] == "critical" and alert["step"] == 20 and alert["value"] == "nan"
+    assert alert["run"] == "train" and alert["labels"] == {"metric": "loss"}
+    first_log = r.err()
+    assert "FIRING critical nonfinite" in first_log
+    assert SECRET_PATH not in first_log  # the URL (a secret) is never printed
+
+    p, r = start_daemon(log, state, receiver.url)  # the daemon restarts and re-reads the whole log
+    try:
+        wait_for(lambda: r.err().count("step 20/100") >= 5, timeout=20)  # several ticks after the NaN
+    finally:
+        assert stop_daemon(p) == 0
+    assert len(firing(receiver, "nonfinite")) == 1  # nothing it had already sent
+    assert SECRET_PATH not in r.err()
+
+
+def test_bad_config_is_refused_before_starting(tmp_path: Path) -> None:
+    cfg = tmp_path / "runwatch.toml"
+    cfg.write_text('[rules.stall]\nafter = "10 minutes"\n')
+    p = subprocess.run([sys.executable, "-m", "runwatch", "watch", str(tmp_path / "x.log"), "--config", str(cfg)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1
+    assert str(cfg) in p.stderr and "rules.stall.after" in p.stderr

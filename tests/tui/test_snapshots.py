@@ -1,0 +1,52 @@
+"""SVG snapshots of the TUI at 80×24 and 160×48, fed by canned snapshots.
+
+Update after a deliberate change with `pytest tests/tui --snapshot-update`, then
+look at the SVGs (tests/tui/__snapshots__/) before committing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from runwatch.tui.app import RunwatchApp
+from tests.tui.conftest import settle
+from tests.tui.fake import FakeController, single_run
+
+SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
+
+
+def presses(*keys: str) -> Callable[[Pilot[Any]], Any]:
+    async def before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot)
+
+    return before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_run_view(snap_compare, make_app, size: str) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=presses())
+
+
+def test_run_view_single_run_log_scale_and_log_pane_80x24(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+    # One run (no run list), every chart in log scale, the log pane brought up with tab.
+    app: RunwatchApp = make_app(single_run())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=presses("l", *["tab"] * 9))
+
+
+def test_compare_view_160x48(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(), terminal_size=(160, 48), run_before=presses("c"))
+
+
+def test_help_80x24(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=presses("question_mark"))
+
+
+def test_silence_menu_80x24(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(FakeController()), terminal_size=(80, 24), run_before=presses("s"))
