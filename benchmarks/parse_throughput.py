@@ -27,8 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 CHUNK = 8 << 20
 NOISE = 0.10
@@ -36,8 +35,10 @@ NOISE = 0.10
 
 # -- the log -------------------------------------------------------------------
 
-def _step_lines(rng: np.random.Generator, steps: int, total: int) -> list[str]:
+def _step_lines(rng: Any, steps: int, total: int) -> list[str]:
     """Step lines of one run: first half old format (mfu, grad norm, epoch N), then the current one."""
+    import numpy as np
+
     s = np.arange(steps)
     loss = 2.3 + 8.5 * np.exp(-s / (total / 40)) + rng.normal(0, 0.01, steps)
     grad = np.abs(rng.normal(0.9, 0.2, steps))
@@ -64,20 +65,23 @@ def _step_lines(rng: np.random.Generator, steps: int, total: int) -> list[str]:
     return out
 
 
-def _noise(rng: np.random.Generator, i: int, step: int) -> str:
+def _noise(rng: Any, i: int, step: int) -> str:
+    """GC lines (most), coloured logger lines, validation and CORE-eval lines, as in the real PR #492 log."""
     kind = int(rng.integers(0, 20))
-    if kind < 15:
+    if kind < 12:
         return f"[GC rank{rng.integers(0, 8)}] gen2: {rng.uniform(5, 700):.1f}ms collected {rng.integers(0, 400000)} objects"
-    if kind < 18:
+    if kind < 14:
         return (f"2026-02-01 20:{i // 60 % 60:02d}:{i % 60:02d},{i % 1000:03d} - nanochat.common - "
                 f"\x1b[32m\x1b[1mINFO\x1b[0m - Shard {i % 1823} loaded: \x1b[1m{rng.uniform(80, 99):.1f}%\x1b[0m")
-    if kind < 19:
+    if kind < 16:
         return f"Step {step:05d} | Validation bpb: {rng.uniform(0.7, 1.2):.6f}"
     return f"Evaluating: hellaswag (0-shot, type: multiple_choice)... accuracy: {rng.uniform(0, 1):.4f} | time: 3.2s"
 
 
 def write_log(path: Path, lines: int, seed: int = 0) -> None:
     """A nanochat log of exactly `lines` lines, about NOISE of them not step lines."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     header = ["Autodetected device type: cuda", "GPU: NVIDIA H100 80GB HBM3 | Peak FLOPS (BF16): 9.89e+14"]
     body = lines - len(header)
@@ -184,6 +188,9 @@ CONTESTANTS: dict[str, Callable[[str], int]] = {
 
 def _child(name: str, path: str) -> None:
     """Run one contestant here and print its figures as JSON (time excludes start-up)."""
+    if name.startswith("generate "):
+        write_log(Path(path), int(name.split()[1]))
+        return
     t0, c0 = time.perf_counter(), time.process_time()
     n = CONTESTANTS[name](path)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -244,7 +251,9 @@ def measure(path: Path, lines: int) -> list[tuple[str, float, float, float, str]
 
 def render(rows: list[tuple[str, float, float, float, str]], lines: int, size: int) -> str:
     anchor = next((r[1] for r in rows if r[0] == "wc -l"), math.nan)
-    out = [f"{lines:,} lines, {size / 2**20:.0f} MiB, {os.cpu_count()} CPUs",
+    floor = _rss_mb(resource.getrusage(resource.RUSAGE_SELF))
+    out = [f"{lines:,} lines, {size / 2**20:.0f} MiB, {os.cpu_count()} CPUs; M lines/s = lines / wall s; "
+           f"peak MB includes ~{floor:.0f} MB of this launcher (a child's RSS before exec)",
            f"{'':34}{'wall s':>8}{'cpu s':>8}{'M lines/s':>11}{'× wc -l':>9}{'peak MB':>9}  note"]
     for name, wall, cpu, rss, note in rows:
         rate = lines / wall / 1e6 if wall > 0 else math.nan
@@ -265,8 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="runwatch-bench-"))
     try:
         path = args.log or tmp / "nanochat_train.log"
-        if args.log is None:
-            write_log(path, args.lines)
+        if args.log is None:  # in a child, so that this process stays small (its RSS is every child's floor)
+            _run([sys.executable, str(Path(__file__).resolve()), "--child", f"generate {args.lines}", str(path)])
         with open(path, "rb") as f:
             lines = sum(block.count(b"\n") for block in iter(lambda: f.read(CHUNK), b""))
         print(render(measure(path, lines), lines, path.stat().st_size))

@@ -37,7 +37,10 @@ PREVIEW_MIN_BYTES = 4 << 20
 LOG_LINES = 500
 """Raw lines kept per run: the TUI's log pane and the context of alerts."""
 TICK_S = 1.0
-"""How often rules are evaluated (and the worker wakes when nothing arrives)."""
+"""How often rules are evaluated when nothing arrives (time-based rules such as stall)."""
+RECORD_TICK_S = 0.1
+"""After new records, rules are evaluated this soon (at most this often), so alerts are not
+held back by the idle period."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Engine:
         self.alerting = alerting
         self._notifications: list[Notification] = []
         self._last_tick = 0.0
+        self._dirty = False  # records arrived since the last evaluation
         self._paused: list[RunSnapshot] | None = None
         self._queue: queue.Queue[tuple] = queue.Queue()
         self._lock = threading.Lock()
@@ -234,7 +238,7 @@ class Engine:
     def _work(self) -> None:
         while True:
             try:
-                items = [self._queue.get(timeout=TICK_S)]
+                items = [self._queue.get(timeout=self._next_tick_in())]
             except queue.Empty:
                 items = []
             try:  # drain what is waiting so one snapshot covers a burst
@@ -254,12 +258,18 @@ class Engine:
                 self._version += 1
                 self._changed.notify_all()
 
+    def _next_tick_in(self) -> float:
+        if self.alerting is None:
+            return TICK_S
+        due = self._last_tick + (RECORD_TICK_S if self._dirty else TICK_S)
+        return min(TICK_S, max(0.0, due - self._clock()))
+
     def _maybe_tick(self) -> None:
-        """Evaluate the rules about once a second, on runs whose history is read."""
+        """Evaluate the rules soon after records arrive and about once a second otherwise."""
         now = self._clock()
-        if self.alerting is None or now - self._last_tick < TICK_S:
+        if self.alerting is None or now - self._last_tick < (RECORD_TICK_S if self._dirty else TICK_S):
             return
-        self._last_tick = now
+        self._last_tick, self._dirty = now, False
         ready = [(r.tracker, None, list(r.lines)[-40:]) for r in self._runs
                  if r.tracker.records and not (r.history_pending and r.preview is not None)]
         if ready:
@@ -278,6 +288,7 @@ class Engine:
             recs = parser.feed(b.lines, b.first_line, b.t)
             if recs:
                 run.tracker.apply_many(self._with_total(recs), now)
+                self._dirty = True
             run.format = run.format or parser.format
             if b.lines:
                 run.notes.pop(b.source, None)

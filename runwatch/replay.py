@@ -37,6 +37,21 @@ class Replay:
     notifications: list[Notification] = field(default_factory=list)
     end: float = T0
 
+    def rules_fired(self) -> set[str]:
+        """Ids of the rules that found something at least once."""
+        return {f.rule for _, f in self.findings}
+
+    def of(self, rule: str) -> list[Finding]:
+        """Every finding of `rule`, in order."""
+        return [f for _, f in self.findings if f.rule == rule]
+
+    def first(self, rule: str) -> Finding:
+        """The first finding of `rule`; LookupError (naming what did fire) when it never found anything."""
+        found = self.of(rule)
+        if not found:
+            raise LookupError(f"{rule} never fired; fired: {sorted(self.rules_fired())}")
+        return found[0]
+
 
 class ReplayClock:
     """The time a record would have arrived at, rebuilt from the log."""

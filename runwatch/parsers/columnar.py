@@ -4,14 +4,17 @@ A per-line parser spends its time on Python objects (a str per field, a float
 per value, a dict and a Record per line) and tops out near 0.25 M lines/s.
 Here a chunk of complete lines is one byte buffer:
 
-1. newline positions and a vectorised prefix test pick the candidate lines;
-2. every digit becomes `0` (`bytes.translate`), so lines printed by the same
-   format string with equally wide numbers have byte-identical *shapes*;
-3. candidates are grouped by length, then by a hash of their shape, and every
-   line is *verified* byte for byte against its group's first shape;
-4. the format's layout pattern is matched once per distinct shape, giving
-   each field's digit columns; the numbers are then digit arithmetic on those
-   columns (one small matrix-vector product per field), all in C.
+1. newline positions and a vectorised prefix test pick the candidate lines,
+   which are grouped by length and copied out as rows of uint64 words;
+2. a line's *shape* is the line with every digit turned into `0`: lines that
+   one format string printed with equally wide numbers share it. Each round
+   takes the rows whose bytes equal the first row's wherever that row has no
+   digit, and that hold digits wherever it has one: exactly the rows of its
+   shape. Lengths rarely hold more than two shapes; what is left after a few
+   rounds is grouped by a hash of the shapes (`bytes.translate`);
+3. the format's layout pattern is matched once per shape, giving each field's
+   digit columns; the numbers are then digit arithmetic on those columns (a
+   small matrix-vector product per field), all in C.
 
 A value is the integer its digits spell divided by a power of ten; both are
 exact in float64 (at most 15 digits), so the quotient is the correctly rounded
@@ -20,6 +23,7 @@ parser's own arithmetic: results are bit-identical to the per-line parser's.
 What this path cannot vouch for (`nan`/`inf`, a sign, a trailing blank, `\\r`,
 escapes, an unknown field, a number over 15 digits, lines after a state
 change it cannot read) is returned as *unhandled*, for the per-line parser.
+Chunks of 1–8 MiB work best: the per-call overhead is ~0.1 ms.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ _MAX_DIGITS = 15
 _MAX_LINE = 4096
 """Longer candidates go the per-line way; no step line is this long."""
 _SUB_ROWS = 2048
+_ROUNDS = 4
+"""Layouts taken out of a length group one by one before hashing the rest."""
 _FEW = 64
 """Anchor bytes found one by one up to this many per chunk, by a vectorised compare beyond."""
 _HASH = np.random.default_rng(0x5EED).integers(0, 2**63, _MAX_LINE // 8 + 1, dtype=np.uint64) * 2 + 1
@@ -186,19 +192,24 @@ NANOGPT = FastFormat(
 FAST_FORMATS: dict[str, FastFormat] = {"picollm": NANOCHAT, "nanochat": NANOCHAT, "nanogpt": NANOGPT}
 
 
-def extract_steps(fmt: str, data: bytes, *, omit: Collection[str] = ()) -> tuple[ColumnBatch, Unhandled] | None:
+def extract_steps(
+    fmt: str, data: bytes, *, omit: Collection[str] = (), stop: Collection[bytes] = ()
+) -> tuple[ColumnBatch, Unhandled] | None:
     """The step records of a chunk of lines, and the lines left to the per-line path.
 
     Lines are split at `\\n` only; a last piece without `\\n` is a line, and
     unhandled. `omit` names metrics the per-line parser would leave out at the
     chunk's start, e.g. `{"mfu"}` once NanochatParser has seen unknown peak
-    FLOPS. None when `fmt` has no fast path. Every line index of the chunk is
-    in exactly one of `batch.line` and `unhandled.line`.
+    FLOPS. `stop` texts end the fast path: the first line containing one, and
+    every line after it in the chunk, are unhandled (for the caller's own
+    stateful per-line steps, e.g. a traceback block that must see the lines
+    that follow it). None when `fmt` has no fast path. Every line index of the
+    chunk is in exactly one of `batch.line` and `unhandled.line`.
     """
     spec = FAST_FORMATS.get(fmt)
     if spec is None:
         return None
-    return _Chunk(spec, bytes(data), frozenset(omit)).run()
+    return _Chunk(spec, bytes(data), frozenset(omit), tuple(stop)).run()
 
 
 _Found = tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]
@@ -207,8 +218,8 @@ _Found = tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]
 class _Chunk:
     """One call of extract_steps: the chunk's buffers and the rows parsed so far."""
 
-    def __init__(self, spec: FastFormat, data: bytes, omit: frozenset[str]) -> None:
-        self.spec, self.data, self.omit = spec, data, omit
+    def __init__(self, spec: FastFormat, data: bytes, omit: frozenset[str], stop: tuple[bytes, ...]) -> None:
+        self.spec, self.data, self.omit, self.stop = spec, data, omit, stop
         self.buf = np.frombuffer(data, np.uint8)
         nl = np.flatnonzero(self.buf == 10)
         self.complete = nl.size
@@ -219,17 +230,12 @@ class _Chunk:
         self.lens = np.empty_like(self.starts)
         self.lens[: nl.size] = nl - self.starts[: nl.size]
         self.lens[nl.size :] = len(data) - self.starts[nl.size :]
-        self.shape = np.empty(0, np.uint8)
         self.found: list[_Found] = []
 
     def run(self) -> tuple[ColumnBatch, Unhandled]:
         for lo, hi, omit in self._segments():
             cand = self._candidates(lo, hi)
-            if cand.size == 0:
-                continue
-            if not self.shape.size:
-                self.shape = np.frombuffer(self.data.translate(_DIGITS_TO_ZERO), np.uint8)
-            for rows in _by_length(cand, self.lens[cand]):
+            for rows in _by_length(cand, self.lens[cand]) if cand.size else ():
                 self._length_group(rows, omit)
         return self._assemble()
 
@@ -237,20 +243,26 @@ class _Chunk:
         """Line ranges between barrier lines, with the metrics to omit in each."""
         out: list[tuple[int, int, frozenset[str]]] = []
         lo, omit = 0, self.omit
-        for b in self._barrier_lines():
+        end = min([self.complete, *self._lines_with(self.stop)[:1]])
+        for b in self._lines_with(self.spec.barriers):
+            if b >= end:
+                break
             out.append((lo, b, omit))
             start = int(self.starts[b])
             after = _after_barrier(self.spec, self.data[start : start + int(self.lens[b])], omit)
             if after is None:  # unsure what the per-line parser makes of it: the rest goes per-line
                 return out
             lo, omit = b + 1, after
-        out.append((lo, self.complete, omit))
+        out.append((lo, end, omit))
         return out
 
-    def _barrier_lines(self) -> list[int]:
-        pos = _occurrences(self.data, self.buf, self.spec.barriers)
-        lines = np.searchsorted(self.starts, pos, side="right") - 1
-        return [int(b) for b in np.unique(lines) if b < self.complete]
+    def _lines_with(self, texts: Collection[bytes]) -> list[int]:
+        """Indices of the lines that contain any of `texts`, ascending."""
+        texts = [t for t in texts if t]
+        if not texts:
+            return []
+        pos = _occurrences(self.data, self.buf, texts)
+        return np.unique(np.searchsorted(self.starts, pos, side="right") - 1).tolist()
 
     def _candidates(self, lo: int, hi: int) -> np.ndarray:
         """Lines in [lo, hi) that start with the format's prefix (one 8-byte compare each)."""
@@ -265,37 +277,54 @@ class _Chunk:
         return cand[(heads & mask.view(np.uint64)[0]) == want.view(np.uint64)[0]]
 
     def _length_group(self, rows: np.ndarray, omit: frozenset[str]) -> None:
-        """Rows of equal length: split them into parts of identical shape, verified byte for byte.
+        """Rows of equal length: take out the rows of one layout after another.
 
-        Most lengths hold one layout, so rows are first compared with the
-        first row; only what differs is grouped by a hash of the shape.
+        Most lengths hold one or two layouts, so each round compares the rows
+        left with the first of them; what is left after `_ROUNDS` is grouped
+        by a hash of its shape.
         """
         length = int(self.lens[rows[0]])
-        words = _shape_words(self.shape, self.starts[rows], length)
-        same = (words == words[0]).all(axis=1)
-        self._layout_group(rows[same], length, omit)
-        if same.all():
-            return
-        rows, words = rows[~same], words[~same]
-        _, inv = np.unique(words @ _HASH[: words.shape[1]], return_inverse=True)
+        words = _words(self.buf, self.starts[rows], length)
+        for _ in range(_ROUNDS):
+            taken = self._layout_group(rows, words, length, omit)
+            rows, words = rows[~taken], words[~taken]
+            if not rows.size:
+                return
+        shapes = np.frombuffer(words.tobytes().translate(_DIGITS_TO_ZERO), np.uint64).reshape(words.shape)
+        _, inv = np.unique(shapes @ _HASH[: words.shape[1]], return_inverse=True)
         order = np.argsort(inv, kind="stable")
         for part in np.split(order, np.flatnonzero(np.diff(inv[order])) + 1):
-            same = (words[part] == words[part[0]]).all(axis=1)
-            self._layout_group(rows[part[same]], length, omit)
+            self._layout_group(rows[part], words[part], length, omit)
 
-    def _layout_group(self, rows: np.ndarray, length: int, omit: frozenset[str]) -> None:
-        """Rows with identical shapes: read them with their layout's plan."""
-        start = int(self.starts[rows[0]])
-        plan = _plan(self.spec, self.shape[start : start + length].tobytes())
-        if plan is None:
-            return
-        block = _rows(self.buf, self.starts[rows], length)
-        for cols, text in plan.literal:
-            keep = (block[:, cols] == text).all(axis=1)
-            if not keep.all():
-                rows, block = rows[keep], block[keep]
-        if rows.size:
-            self.found.append((rows, *_values(plan, block, omit)))
+    def _layout_group(self, rows: np.ndarray, words: np.ndarray, length: int, omit: frozenset[str]) -> np.ndarray:
+        """Parse the rows laid out exactly like the first one; return which rows that was.
+
+        A row has the first row's layout when it has the same bytes wherever
+        that row has no digit, and a digit wherever it has one: then the
+        layout's plan reads it exactly as the per-line parser would.
+        """
+        shape = words[0].tobytes()[:length].translate(_DIGITS_TO_ZERO)
+        layout = _layout(self.spec, shape, words.shape[1])
+        diff = np.bitwise_xor(words, words[0])
+        np.bitwise_and(diff, layout.fixed, out=diff)
+        idx = np.arange(rows.size) if not diff.any() else np.flatnonzero(~diff.any(axis=1))
+        block = words.view(np.uint8)[idx] if idx.size < rows.size else words.view(np.uint8)
+        digits = np.take(block, layout.digits, axis=1)
+        good = None
+        if digits.size and (digits.min() < 48 or digits.max() > 57):
+            good = (np.subtract(digits, 48, dtype=np.uint8) < 10).all(axis=1)
+        plan = layout.plan
+        for cols, text in plan.literal if plan is not None else ():
+            lit = block[:, cols] == text
+            if not lit.all():
+                good = lit.all(axis=1) if good is None else good & lit.all(axis=1)
+        if good is not None:
+            idx, digits = idx[good], digits[good]
+        if plan is not None and idx.size:
+            self.found.append((rows[idx], *_values(plan, digits, omit)))
+        taken = np.zeros(rows.size, bool)
+        taken[idx] = True
+        return taken
 
     def _assemble(self) -> tuple[ColumnBatch, Unhandled]:
         """Scatter the groups' rows into line order."""
@@ -368,7 +397,7 @@ def _after_barrier(spec: FastFormat, raw: bytes, omit: frozenset[str]) -> frozen
     removes) is read: other escapes or `\\r` could make the per-line path see
     other text. The launcher prefix is removed as the per-line pipeline does.
     """
-    if spec.barrier_rule is None or not raw.isascii():
+    if spec.barrier_rule is None or len(raw) > _MAX_LINE or not raw.isascii():
         return None
     text = _SGR.sub(b"", raw).decode("ascii")
     if not text.isprintable():
@@ -402,21 +431,24 @@ def _rows(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def _shape_words(shape: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """Each line's shape as uint64 words, the bytes past the line's end zeroed."""
+def _words(buf: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """Each line as uint64 words, the bytes past the line's end zeroed."""
     nwords = (length + 7) // 8
-    words = _rows(shape, starts, nwords * 8).view(np.uint64).reshape(starts.size, nwords)
+    words = _rows(buf, starts, nwords * 8).view(np.uint64).reshape(starts.size, nwords)
     tail = length - (nwords - 1) * 8
     if tail < 8:
-        keep = np.zeros(8, np.uint8)
-        keep[:tail] = 0xFF
-        words[:, -1] &= keep.view(np.uint64)[0]
+        words[:, -1] &= _byte_mask(np.arange(8) < tail)
     return words
+
+
+def _byte_mask(keep: np.ndarray) -> np.ndarray:
+    """uint64 words with 0xFF in the bytes where `keep` is true (its length a multiple of 8)."""
+    return np.where(keep, 0xFF, 0).astype(np.uint8).view(np.uint64)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Field:
-    """One number of a layout: its digits among the plan's columns, and its conversion."""
+    """One number of a layout: its digits among the layout's digit columns, and its conversion."""
 
     metric: str
     lo: int
@@ -432,69 +464,82 @@ class _Field:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Plan:
-    """How to read one layout: the digit columns, the fields, and the label digits to check."""
+    """How to read one layout: the fields (over the layout's digit columns) and the label digits to check."""
 
-    cols: np.ndarray
     step: _Field
     total: _Field | None
     fields: tuple[_Field, ...]
     literal: tuple[tuple[np.ndarray, np.ndarray], ...]
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Layout:
+    """One line shape: where its digits are, and how to read it (None: not a step line we can vouch for)."""
+
+    fixed: np.ndarray
+    """uint64 words, 0xFF in the bytes that are not digits: those must equal the first row's."""
+    digits: np.ndarray
+    """Columns of the digits, in line order."""
+    plan: _Plan | None
+
+
 @lru_cache(maxsize=4096)
-def _plan(spec: FastFormat, shape: bytes) -> _Plan | None:
+def _layout(spec: FastFormat, shape: bytes, nwords: int) -> _Layout:
+    codes = np.frombuffer(shape.ljust(nwords * 8, b"\0"), np.uint8)
+    digits = np.flatnonzero(codes == 48)
+    return _Layout(_byte_mask(codes != 48), digits, _plan(spec, shape, digits))
+
+
+def _plan(spec: FastFormat, shape: bytes, digit_cols: np.ndarray) -> _Plan | None:
     """How to read lines of this shape, or None when the format's layout does not fit it exactly."""
     m = spec.layout.fullmatch(shape)
     if m is None:
         return None
-    cols: list[int] = []
     fields: dict[str, _Field] = {}
     groups = m.groupdict()
     for group in ("step", "total", *spec.metrics):
         if groups.get(group) is None:
             continue
         lo, hi = m.span(group)
-        digits = [i for i in range(lo, hi) if shape[i] == 48]
-        if len(digits) > _MAX_DIGITS:
+        first, last = np.searchsorted(digit_cols, [lo, hi])
+        if last - first > _MAX_DIGITS:
             return None
-        fields[group] = _field(spec, group, shape[lo:hi], len(cols), len(digits))
-        cols.extend(digits)
+        fields[group] = _field(spec, group, shape[lo:hi], int(first), int(last))
     literal = tuple(
         (np.arange(*m.span(g)), np.frombuffer(text, np.uint8))
         for g, text in spec.literal.items() if groups.get(g) is not None
     )
     step, total = fields.pop("step"), fields.pop("total", None)
-    return _Plan(np.array(cols, np.intp), step, total, tuple(fields.values()), literal)
+    return _Plan(step, total, tuple(fields.values()), literal)
 
 
-def _field(spec: FastFormat, group: str, text: bytes, offset: int, ndigits: int) -> _Field:
+def _field(spec: FastFormat, group: str, text: bytes, lo: int, hi: int) -> _Field:
     dot = text.find(b".")
     decimals = 0 if dot < 0 else len(text) - dot - 1
-    weights = 10.0 ** np.arange(ndigits - 1, -1, -1)
+    weights = 10.0 ** np.arange(hi - lo - 1, -1, -1)
     metric, scale = spec.metrics.get(group, (group, 1.0))
-    return _Field(metric, offset, offset + ndigits, weights, 48.0 * float(weights.sum()),
-                  10.0**decimals, scale)
+    return _Field(metric, lo, hi, weights, 48.0 * float(weights.sum()), 10.0**decimals, scale)
 
 
-def _values(plan: _Plan, block: np.ndarray, omit: frozenset[str]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Step, total and metric columns of rows that share one layout.
+def _values(plan: _Plan, digits: np.ndarray, omit: frozenset[str]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Step, total and metric columns from the digit bytes (rows × digit columns) of one layout.
 
     Digits are converted `_SUB_ROWS` rows at a time so that their float64 copy
     (8 bytes per digit) stays in the CPU cache instead of going to memory.
     """
-    k = block.shape[0]
+    k = digits.shape[0]
     fields = [f for f in plan.fields if f.metric not in omit]
     step = np.empty(k, np.int64)
     total = np.full(k, -1, np.int64)
     ints = np.empty((len(fields), k))
     for lo in range(0, k, _SUB_ROWS):
         hi = min(k, lo + _SUB_ROWS)
-        digits = np.take(block[lo:hi], plan.cols, axis=1).T.astype(np.float64, order="C")  # a row per digit
-        step[lo:hi] = _integer(digits, plan.step)
+        sub = digits[lo:hi].T.astype(np.float64, order="C")  # a row per digit column
+        step[lo:hi] = _integer(sub, plan.step)
         if plan.total is not None:
-            total[lo:hi] = _integer(digits, plan.total)
+            total[lo:hi] = _integer(sub, plan.total)
         for i, f in enumerate(fields):
-            ints[i, lo:hi] = _integer(digits, f)
+            ints[i, lo:hi] = _integer(sub, f)
     return step, total, {f.metric: _scaled(ints[i] / f.divisor, f.scale) for i, f in enumerate(fields)}
 
 

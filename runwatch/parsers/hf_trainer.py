@@ -24,6 +24,13 @@ eval bar has the same look; it is told apart by its total: the first bar seen
 sets the training total, frames of another total return None. A loss dict
 that follows such a foreign frame re-elects it as the training bar (the first
 bar was something else), and so does a larger bar after the elected one ended.
+
+Detection (score): a `str(dict)` line with single-quoted keys and the
+`TrainOutput(` repr are signatures (2). A bare bar frame is only a maybe (1):
+any loop may draw one (data loading before another stack's steps); ties with
+the tqdm format go to this one by registry order. A JSON object line
+(double-quoted keys) is a maybe too: `str(dict)` never prints one, JSON-lines
+loggers do, and the jsonl format signs them.
 """
 
 from __future__ import annotations
@@ -71,8 +78,25 @@ class HFTrainerParser(FormatParser):
         return progress
 
     def score(self, line: str) -> int:
-        rec = type(self)().parse(line)
-        return 2 if rec is not None else 0
+        """2 for what only the Trainer prints: a `str(dict)` log line (single-quoted keys) or `TrainOutput(…)`.
+
+        A bare bar frame is 1: tqdm draws that bar for any loop (a data-loading bar before a nanoGPT
+        run, failures.md F20), so on its own it tells nothing. A dict with double-quoted keys is
+        strict JSON, which `str(dict)` never prints (it quotes str keys with `'`): a JSON-lines
+        logger's line (`trainer_state.json` entries, runwatch's own `--output jsonl`), 1 at most.
+        """
+        text = line[:MAX_LINE]
+        if "{" not in text and "[" not in text and "TrainOutput(" not in text:
+            return 0  # neither a dict nor a bar frame (`N/M [`): most lines of a log
+        probe = type(self)()
+        if "TrainOutput(" in text:
+            return 2 if probe._train_output(text) is not None else 0
+        start = _DICT_START.search(text)
+        if start is not None:
+            if probe._dict(text[start.start():], text) is not None:
+                return 2 if text[start.end() - 1] == "'" else 1
+            text = text[:start.start()]
+        return 1 if probe._frame(text) is not None else 0
 
     def _frame(self, text: str) -> Record | None:
         frame = parse_frame(text)

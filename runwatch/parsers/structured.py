@@ -41,6 +41,7 @@ import math
 import re
 import struct
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from runwatch.model import Event, Kind, Record
@@ -58,6 +59,7 @@ _MAX_STEP = 1e15
 # ── names ────────────────────────────────────────────────────────────────────
 
 
+@lru_cache(maxsize=4096)
 def metric_key(key: str) -> str:
     """The DESIGN §2 name of a column, tag or JSON key (see the module notes)."""
     m = _LR_MONITOR.match(key)
@@ -256,6 +258,8 @@ def _first(arrays: Mapping[str, list[Any]], names: tuple[str, ...]) -> list[Any]
 # ── TensorBoard event payloads ───────────────────────────────────────────────
 
 _DT_FLOAT, _DT_DOUBLE, _DT_INT32, _DT_INT64, _DT_BFLOAT16, _DT_HALF = 1, 2, 3, 9, 14, 19
+_VALUE_FIELDS = {_DT_FLOAT: 5, _DT_DOUBLE: 6, _DT_INT32: 7, _DT_INT64: 10, _DT_HALF: 13, _DT_BFLOAT16: 13}
+"""dtype → the TensorProto field holding its values when `tensor_content` is empty."""
 _CONTENT_FORMATS = {_DT_FLOAT: "<f", _DT_DOUBLE: "<d", _DT_INT32: "<i", _DT_INT64: "<q", _DT_HALF: "<e"}
 
 
@@ -385,7 +389,7 @@ def _tensor_scalar(data: bytes) -> float | None:
 
 def _typed_value(dtype: int, lists: dict[int, list[int | bytes]]) -> float | None:
     """The first element of `float_val`/`double_val`/`int_val`/`int64_val`/`half_val`."""
-    field = {_DT_FLOAT: 5, _DT_DOUBLE: 6, _DT_INT32: 7, _DT_INT64: 10, _DT_HALF: 13, _DT_BFLOAT16: 13}.get(dtype)
+    field = _VALUE_FIELDS.get(dtype)
     if field is None or field not in lists:
         return None
     raw = lists[field][0]
@@ -421,22 +425,30 @@ def _fields(data: bytes) -> Iterator[tuple[int, int, Any]]:
     """(field number, wire type, value) of each field: int for varints, bytes otherwise."""
     pos, end = 0, len(data)
     while pos < end:
-        key, pos = _varint(data, pos)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(data, pos)
-        elif wire == 1:
-            value, pos = data[pos:pos + 8], pos + 8
-        elif wire == 2:
-            length, pos = _varint(data, pos)
+        key = data[pos]  # one-byte keys and lengths (nearly all of them) skip the varint call
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(data, pos)
+        wire = key & 7
+        if wire == 2:
+            length = data[pos]
+            if length < 0x80:
+                pos += 1
+            else:
+                length, pos = _varint(data, pos)
             value, pos = data[pos:pos + length], pos + length
+        elif wire == 0:
+            value, pos = _varint(data, pos)
         elif wire == 5:
             value, pos = data[pos:pos + 4], pos + 4
+        elif wire == 1:
+            value, pos = data[pos:pos + 8], pos + 8
         else:
             raise ValueError(f"unsupported wire type {wire}")
         if pos > end:
             raise ValueError("truncated field")
-        yield field, wire, value
+        yield key >> 3, wire, value
 
 
 def _repeated(data: bytes, number: int) -> Iterator[bytes]:
@@ -459,6 +471,8 @@ class CheckpointRecordsDecoder(ItemDecoder):
 
 DECODERS: dict[str, type[ItemDecoder]] = {
     cls.kind: cls
-    for cls in (CsvRowsDecoder, HFLogHistoryDecoder, MetricArraysDecoder, TfEventsDecoder, CheckpointRecordsDecoder)
+    for cls in (
+        CsvRowsDecoder, HFLogHistoryDecoder, MetricArraysDecoder, TfEventsDecoder, CheckpointRecordsDecoder,
+    )
 }
 """ItemBatch kind → decoder class, for `runwatch.parsers.items.DECODERS` to merge."""

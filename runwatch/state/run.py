@@ -55,7 +55,7 @@ class RunTracker:
         self._latest_other: dict[str, float] = {}
         self._last_x = -1.0
         self._last_record_t: float | None = None
-        self._last_step_now: float | None = None
+        self._last_step_at: float | None = None
         self._crashed = self._finished = self._exited = False
 
     def apply(self, rec: Record, now: float) -> None:
@@ -80,7 +80,7 @@ class RunTracker:
         x = self._last_x + 1.0 if step is None else float(step)
         self._last_x = x
         self._crashed = self._finished = self._exited = False
-        self._last_step_now = self._last_record_t = now
+        self._last_step_at = self._last_record_t = now
         if step is not None:
             get = metrics.get
             self.progress.update(
@@ -145,9 +145,18 @@ class RunTracker:
             return RunState.FINISHED if at_end or total is None else RunState.CRASHED
         if done:
             return RunState.FINISHED
-        if self._last_step_now is not None and now - self._last_step_now > self.stall_after_s():
+        if self._last_step_at is not None and now - self._last_step_at > self.stall_after_s():
             return RunState.STALLED
         return RunState.RUNNING
+
+    @property
+    def last_step_at(self) -> float | None:
+        """Wall time runwatch received the newest step record (the `now` given to `apply`); None before one.
+
+        Not the time the log line carries: a history read at once shares one receive time, and a log
+        stamped in another time zone must not look silent.
+        """
+        return self._last_step_at
 
     @property
     def records(self) -> int:

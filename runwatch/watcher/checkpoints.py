@@ -80,9 +80,11 @@ MAX_DEPTH = 4
 
 _NANOCHAT = re.compile(r"^(?:model|meta|optim)_(\d{6,})(?:_rank\d+)?\.(?:pt|json)$")
 _NOT_CHECKPOINT = re.compile(r"^(?:train|val|valid|validation|test|eval)\.bin$")
-_STEP_IN_NAME = re.compile(r"(?:^|[^a-z])(?:step|global_step|iter|iteration|checkpoint|ckpt)[-_=]?(\d+)", re.I)
+_STEP_IN_NAME = re.compile(
+    r"(?:^|[^a-z])(?:step|global_step|iter|iteration|checkpoint|ckpt)[-_=]?(\d+)", re.I)
 _EPOCH_IN_NAME = re.compile(r"(?:^|[^a-z])epoch[-_=]?(\d+)", re.I)
-_RANKED = re.compile(r"(?:(?<![a-z])rank[-_]?|rng_state_)(\d+)", re.I)
+_RANKED = re.compile(r"(?:(?<![a-z])rank[-_]?|rng_state_)(\d+)(?:_(\d{3})(?![0-9]))?", re.I)
+"""`optim_000500_rank3`, `zero_pp_rank_3_mp_rank_00`, `rng_state_3`, Megatron's `mp_rank_00_001` (tp, pp)."""
 _DISTCP = re.compile(r"__(\d+)_(\d+)(?=\.distcp$)")
 _OF = re.compile(r"-(\d+)-of-(\d+)")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -90,7 +92,9 @@ _ZIP_END = b"PK\x05\x06"
 
 
 def is_checkpoint_file(name: str) -> bool:
-    return name.endswith(CHECKPOINT_SUFFIXES) and not _NOT_CHECKPOINT.match(name) or bool(_NANOCHAT.match(name))
+    if _NANOCHAT.match(name):
+        return True
+    return name.endswith(CHECKPOINT_SUFFIXES) and not _NOT_CHECKPOINT.match(name)
 
 
 def has_checkpoints(directory: str | Path, depth: int = 2) -> bool:
@@ -173,11 +177,11 @@ def _shard_template(rel: str) -> str:
     """The name with its shard numbers (ranks, `k` of `k-of-n`, DCP file ids) replaced by `*`."""
     rel = _OF.sub(lambda m: f"-*-of-{m.group(2)}", rel)
     rel = _DISTCP.sub("__*_*", rel)
-    return _RANKED.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + "*", rel)
+    return _RANKED.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + ("*_*" if m.group(2) else "*"), rel)
 
 
 def _shard_id(rel: str) -> tuple[int, ...]:
-    return tuple(int(n) for m in (*_RANKED.finditer(rel), *_DISTCP.finditer(rel)) for n in m.groups())
+    return tuple(int(n) for m in (*_RANKED.finditer(rel), *_DISTCP.finditer(rel)) for n in m.groups() if n)
 
 
 @dataclass
@@ -201,7 +205,9 @@ class Expectation:
     grids: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
-def assess(files: dict[str, int], step: int | None, expect: Expectation | None) -> tuple[Completeness, Expectation]:
+def assess(
+    files: dict[str, int], step: int | None, expect: Expectation | None
+) -> tuple[Completeness, Expectation]:
     """Check a stable checkpoint's files (relative path → size); also what it teaches about the next.
 
     A family of per-rank shards (same template, rank numbers → `*`) must fill
@@ -327,7 +333,8 @@ class CheckpointWatcher(ServiceThread):
         max_depth: int = MAX_DEPTH,
     ) -> None:
         if poll_interval <= 0 or settle_s < 0:
-            raise ValueError(f"poll_interval must be positive and settle_s not negative, got {poll_interval}, {settle_s}")
+            raise ValueError(
+                f"poll_interval must be positive and settle_s not negative, got {poll_interval}, {settle_s}")
         self.directory = Path(directory)
         super().__init__(f"checkpoints-{self.directory.name}")
         self.source = str(directory) if source is None else source
@@ -371,7 +378,8 @@ class CheckpointWatcher(ServiceThread):
         except Exception as exc:  # thread top: one odd file or a failing callback must not end the watcher
             if not self._failing:
                 self._failing = True
-                self._say("error", f"error while scanning checkpoints in {self.directory}: {exc!r} (retrying)")
+                self._say("error",
+                          f"error while scanning checkpoints in {self.directory}: {exc!r} (retrying)")
 
     def scan(self) -> None:
         """One look at the directory: measure every checkpoint, emit the state changes. Public for tests."""
@@ -418,7 +426,8 @@ class CheckpointWatcher(ServiceThread):
             if not fresh:
                 unit.last_change = now
         newest = max((m for _, m in files.values()), default=0) / 1e9
-        stable = bool(files) and (now - unit.last_change >= self._settle or (fresh and now - newest >= self._settle))
+        quiet = now - unit.last_change >= self._settle or (fresh and now - newest >= self._settle)
+        stable = bool(files) and quiet
         if not stable:
             if unit.state == CheckpointState.WRITING:
                 return None
@@ -428,6 +437,8 @@ class CheckpointWatcher(ServiceThread):
                 unit.write_start = now
             unit.state = CheckpointState.WRITING
             return self._record(unit, now)
+        if not changed and unit.state in (CheckpointState.COMPLETE, CheckpointState.PARTIAL):
+            return None  # judged already, and nothing moved since
         state, reason = self._judge(unit)
         if state == unit.state and reason == unit.reason:
             return None
@@ -445,8 +456,8 @@ class CheckpointWatcher(ServiceThread):
                     continue
                 out[path.name] = (st.st_size, st.st_mtime_ns)
             return out, {}
-        if unit.state in (CheckpointState.COMPLETE, CheckpointState.PARTIAL) and _dirs_unchanged(f.directory, unit.dirs):
-            return unit.files, unit.dirs
+        if unit.state == CheckpointState.COMPLETE and _dirs_unchanged(f.directory, unit.dirs):
+            return unit.files, unit.dirs  # a partial one is looked at whole: a cut file may still grow
         files: dict[str, tuple[int, int]] = {}
         dirs: dict[str, int] = {}
         _tree(f.directory, "", files, dirs, self._depth)
@@ -476,7 +487,8 @@ class CheckpointWatcher(ServiceThread):
         assert state is not None
         size = sum(s for s, _ in unit.files.values())
         metrics: dict[str, float] = {"size_bytes": float(size), "files": float(len(unit.files))}
-        parts = [f"{f.name} {state}: {human_bytes(size)} in {len(unit.files)} file{'s' * (len(unit.files) != 1)}"]
+        n = len(unit.files)
+        parts = [f"{f.name} {state}: {human_bytes(size)} in {n} file{'s' * (n != 1)}"]
         if state != CheckpointState.WRITING:
             found, expected = unit.shards
             if expected:
@@ -519,7 +531,8 @@ class CheckpointWatcher(ServiceThread):
     # -- notices -----------------------------------------------------------
 
     def _no_notify(self, exc: OSError) -> None:
-        self._say("warning", f"no file notifications for {self.directory} ({exc}); scanning every {self._poll:g}s")
+        self._say("warning",
+                  f"no file notifications for {self.directory} ({exc}); scanning every {self._poll:g}s")
 
     def _say(self, level: NoticeLevel, message: str) -> None:
         if self._on_notice is not None:
@@ -529,7 +542,10 @@ class CheckpointWatcher(ServiceThread):
 _CHECKED = (".safetensors", ".pt", ".pth", ".ckpt", ".bin")
 
 
-def _tree(directory: Path, prefix: str, files: dict[str, tuple[int, int]], dirs: dict[str, int], depth: int) -> None:
+def _tree(
+    directory: Path, prefix: str, files: dict[str, tuple[int, int]], dirs: dict[str, int], depth: int
+) -> None:
+    """Every file below `directory` (relative path → size, mtime_ns), and every directory's mtime."""
     try:
         dirs[prefix] = directory.stat().st_mtime_ns
         entries = list(os.scandir(directory))

@@ -41,6 +41,8 @@ RELAYS = frozenset({"tee", "ts", "stdbuf", "cat", "cronolog", "rotatelogs", "mul
 """Processes that write a log for someone else: the trainer is whoever writes into their stdin pipe."""
 LAUNCHER_MODULES = ("torch.distributed.run", "torch.distributed.launch")
 MAX_TOMBSTONES = 64
+REPLACED_KEEP_S = 300.0
+"""An exited main/rank process stays listed this long once a process of its role and rank runs again."""
 
 _STATES = {
     psutil.STATUS_RUNNING: ProcessState.RUNNING,
@@ -158,6 +160,8 @@ class ProcessSampler:
         self.max_processes = max_processes
         self._tracked: dict[int, _Tracked] = {}
         self._tombstones: list[ProcessSample] = []
+        self._seen: set[int] = set()
+        """Pids ever tracked or reported gone (a --pid that died is not reported anew)."""
         self._last_tree: float | None = None
         self._last_scan: float | None = None
         self._uid = os.getuid() if hasattr(os, "getuid") else None
@@ -186,7 +190,9 @@ class ProcessSampler:
                 if tr.role != ProcessRole.CHILD:
                     self._tombstones = [*self._tombstones, s][-MAX_TOMBSTONES:]
             live.append(s)
-        gone = [t for t in self._tombstones if t.pid not in self._tracked]
+        replaced = {(s.role, s.rank) for s in live if s.alive}
+        gone = [t for t in self._tombstones if t.pid not in self._tracked
+                and not ((t.role, t.rank) in replaced and now - (t.ended_t or now) > REPLACED_KEEP_S)]
         self._tombstones = [self._late_code(t) for t in gone]
         shown = {s.pid for s in live}
         return tuple(live) + tuple(t for t in self._tombstones if t.pid not in shown)
@@ -261,11 +267,11 @@ class ProcessSampler:
             if scan_due:
                 self._last_scan = now
         try:
-            self._discover(pids, logs if scan_due else (), scan_due)
+            self._discover(pids, logs if scan_due else (), scan_due, now)
         except Exception:  # finding is best effort; sampling what we have goes on
             log.exception("process discovery failed")
 
-    def _discover(self, pids: tuple[int, ...], logs: tuple[str, ...], full: bool) -> None:
+    def _discover(self, pids: tuple[int, ...], logs: tuple[str, ...], full: bool, now: float) -> None:
         scan = self._scan(full)
         roots: dict[int, str] = {pid: "pid" for pid in pids}
         roots.update({pid: "main" for pid, t in self._tracked.items() if t.role == ProcessRole.MAIN})
@@ -279,8 +285,8 @@ class ProcessSampler:
             if not roots:
                 roots = {pid: "torchrun" for pid in scan.mine if is_launcher(scan.cmdline.get(pid, ()))}
         for pid in pids:
-            if pid not in scan.ppid and pid not in self._tracked:
-                self._tombstone_unknown(pid)
+            if pid not in scan.ppid and pid not in self._seen:
+                self._tombstone_unknown(pid, now)
         self._adopt(scan, roots)
 
     def _scan(self, full: bool) -> _Scan:
@@ -356,13 +362,13 @@ class ProcessSampler:
             role = ProcessRole.CHILD
         tr = _Tracked(p, role, how, rank, local_rank, name, cmdline, created, scan.ppid.get(pid))
         self._tracked[pid] = tr
+        self._seen.add(pid)
         return tr
 
-    def _tombstone_unknown(self, pid: int) -> None:
+    def _tombstone_unknown(self, pid: int, now: float) -> None:
         """A --pid that does not exist (any more): report it gone rather than nothing."""
-        if any(t.pid == pid for t in self._tombstones):
-            return
-        s = ProcessSample(pid=pid, name="", state=ProcessState.GONE, exit_code=self._code(pid))
+        self._seen.add(pid)
+        s = ProcessSample(pid=pid, name="", state=ProcessState.GONE, exit_code=self._code(pid), ended_t=now)
         self._tombstones = [*self._tombstones, s][-MAX_TOMBSTONES:]
 
 

@@ -225,6 +225,15 @@ def test_a_barrier_line_it_cannot_read_hands_the_rest_of_the_chunk_over() -> Non
     assert rest.line.tolist() == [1, 2, 3]
 
 
+def test_stop_texts_hand_their_line_and_the_rest_over() -> None:
+    row = _step_line(5, 10, False, "mfu", "plain", True)
+    data = "\n".join([row, row, "Traceback (most recent call last):", row, row, ""]).encode()
+    batch, rest = extract_steps("picollm", data, stop=[b"Traceback", b"ChildFailedError"])  # type: ignore[misc]
+    assert batch.line.tolist() == [0, 1] and rest.line.tolist() == [2, 3, 4]
+    batch, rest = extract_steps("picollm", data, stop=[b"exitcode"])  # type: ignore[misc]
+    assert batch.line.tolist() == [0, 1, 3, 4]
+
+
 def test_omit_drops_the_metric_from_the_start() -> None:
     row = _step_line(5, 10, False, "mfu", "plain", True).encode() + b"\n"
     batch, _ = extract_steps("picollm", row * 3, omit={"mfu"})  # type: ignore[misc]

@@ -167,7 +167,7 @@ def test_truncated_rate_and_truncated_clock() -> None:
     (LIGHTNING, "Excerpt P7", 0, 2),
     (LIGHTNING, "Excerpt P5", 3, 0),  # Validation DataLoader
     (LIGHTNING, "Excerpt P1", 5, 1),  # `Training: 0it` plain bar
-    ("excerpts_hf_trainer.json", "Excerpt H2", 11, 1),  # HF's bar: hf-trainer claims it
+    ("excerpts_hf_trainer.json", "Excerpt H2", 11, 1),  # HF's bare bar: a maybe here and for hf-trainer (ties go to it)
     ("excerpts_hf_trainer.json", "Excerpt H2", 0, 0),  # HF dict
     (LIGHTNING, "Excerpt P3", 2, 0),  # ModelCheckpoint message
 ])

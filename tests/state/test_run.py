@@ -108,6 +108,15 @@ def test_snapshot_fields() -> None:
     assert tracker.counts == {Kind.STEP: 3, Kind.EVAL: 1, Kind.EVENT: 1, Kind.CHECKPOINT: 0}
 
 
+def test_last_step_at_is_the_receive_time_of_the_newest_step_record() -> None:
+    assert RunTracker("r", "s").last_step_at is None
+    tracker, now = feed([step(1), step(2), Record(Kind.EVAL, step=2, metrics={"val_loss": 2.7}),
+                         event(Event.CHECKPOINT_SAVED)])
+    assert tracker.last_step_at == T0 + 1 and now == T0 + 3  # evals and events do not move it
+    tracker.apply(Record(Kind.STEP, step=3, t=T0 - 7200.0, metrics={"loss": 2.0}), T0 + 10)
+    assert tracker.last_step_at == T0 + 10  # received now, whatever time the line carries
+
+
 def test_series_get_steps_or_a_counter_and_evals_sit_at_the_last_step() -> None:
     tracker, _ = feed([step(None), step(None), Record(Kind.EVAL, metrics={"val_loss": 1.0}), step(None)])
     x, _, _ = tracker.store["loss", None].recent()

@@ -164,7 +164,7 @@ def test_run_list_selects_a_run(make_app) -> None:  # type: ignore[no-untyped-de
         await pilot.press("down", "enter")
         assert "[2/2] baseline-d20" in header(app)
 
-    drive(make_app(), pick)
+    drive(make_app(), pick, size=(160, 48))  # the run list takes a column from 140 cells on
 
 
 def test_slash_filters_metrics_and_escape_clears(make_app) -> None:  # type: ignore[no-untyped-def]

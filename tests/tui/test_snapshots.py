@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+pytest.importorskip("pytest_textual_snapshot", reason="pytest-textual-snapshot (the test extra) is not installed")
+
 from runwatch.tui.app import RunwatchApp
 from tests.tui.conftest import settle
 from tests.tui.fake import FakeController, single_run

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from runwatch.alerts.rules.base import Rule, RuleParams
-from runwatch.alerts.rules.robust import baseline_slice, find_spike
+from runwatch.alerts.rules.robust import (
+    LOOKBACK,
+    baseline_slice,
+    find_spike,
+    spike_history,
+    spike_summary,
+    spike_tail_points,
+)
 from runwatch.alerts.rules.tail import Tail, fmt, history, median_of, step_at, tail
 from runwatch.alerts.types import Finding
 from runwatch.model import Severity
@@ -29,6 +36,8 @@ class GradNormSpikeParams(RuleParams):
     warmup: int = 100
     window: int = 100
     persist: int = 3
+    lookback: int = LOOKBACK
+    """A spike counts while its `persist` records end among this many newest ones (see `loss_spike`)."""
     factor: float = 5.0
     """A spike is at least this many times the recent median…"""
     z: float = 6.0
@@ -42,30 +51,32 @@ class GradNormSpikeParams(RuleParams):
 class GradNormSpike(Rule[GradNormSpikeParams]):
     id = "grad_norm_spike"
     default_severity = Severity.WARNING
-    explanation = "grad norm many times its recent median for several records, or collapsed towards zero"
+    explanation = ("grad norm many times its recent median for several records among the last `lookback`, "
+                   "or collapsed towards zero")
     Params = GradNormSpikeParams
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params
-        persist = max(1, p.persist)
-        found = tail(run, p.metric, p.window + max(2 * persist, p.vanish_points))
+        n = max(spike_tail_points(p.window, p.persist, p.lookback), p.window + p.vanish_points)
+        found = tail(run, p.metric, n)
         if found is None:
             return []
-        spike = find_spike(found, warmup=p.warmup, window=p.window, persist=persist, scan=2 * persist,
+        spike = find_spike(found, warmup=p.warmup, window=p.window, persist=p.persist, lookback=p.lookback,
                            z=p.z, rel=p.factor - 1.0)
         if spike is not None:
-            step, peak = step_at(found.x, spike.start), float(found.v[spike.start])
+            peak = float(found.v[spike.peak])
             times = f"{peak / spike.baseline:.2g}× " if spike.baseline > 0 else ""
             return [self.finding(
-                run, f"{p.metric} spiked to {fmt(peak)} at step {step} ({times}the recent median "
-                     f"{fmt(spike.baseline)})",
-                rank=found.rank, metric=p.metric, value=float(found.v[-1]), threshold=spike.threshold,
-                step=step, history=history(found.v))]
+                run, f"{spike_summary(found, spike)}; {times}the recent median {fmt(spike.baseline)})",
+                rank=found.rank, metric=p.metric, value=peak, threshold=spike.threshold,
+                step=step_at(found.x, spike.peak), history=spike_history(found, spike))]
         return self._vanishing(run, found)
 
     def _vanishing(self, run: RunTracker, found: Tail) -> list[Finding]:
         p = self.params
         k = p.vanish_points
+        n = p.window + k  # the newest k points against the window before them
+        found = found._replace(x=found.x[-n:], v=found.v[-n:], t=found.t[-n:]) if n else found
         v = found.v[baseline_slice(found, p.warmup):]
         newest = v[-k:] if k > 0 else v[:0]
         if k <= 0 or len(v) < k or not np.isfinite(newest).all():

@@ -11,6 +11,10 @@ References for the spike defaults: llm-foundry's loss-spike callback (loss ≥
 automation (window 30, |z| > 3). A robust z (median/MAD) of 6 *and* a 25 %
 rise for 5 consecutive records is stricter than either on noisy per-step
 losses and looser than llm-foundry's 2× on quiet, late-training ones.
+
+A spike counts while its records are among the newest `lookback` (256), so
+one that came and went between two ticks of a fast run is still reported,
+with its peak; it resolves once it has scrolled out (see `robust`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
-from runwatch.alerts.rules.robust import baseline_slice, find_spike
+from runwatch.alerts.rules.robust import (
+    LOOKBACK,
+    baseline_slice,
+    find_spike,
+    spike_history,
+    spike_summary,
+    spike_tail_points,
+)
 from runwatch.alerts.rules.tail import first_tail, fmt, history, step_at, tail
 from runwatch.alerts.types import Finding
 from runwatch.model import Severity
@@ -37,6 +48,9 @@ class LossSpikeParams(RuleParams):
     """Baseline points before the scanned ones."""
     persist: int = 5
     """Consecutive records above the threshold."""
+    lookback: int = LOOKBACK
+    """A spike counts while its `persist` records end among this many newest ones: rules are evaluated
+    once a second, and a fast run logs a whole spike between two evaluations."""
     z: float = 6.0
     rise: float = 0.25
     """…and at least this fraction above the baseline median."""
@@ -45,25 +59,23 @@ class LossSpikeParams(RuleParams):
 class LossSpike(Rule[LossSpikeParams]):
     id = "loss_spike"
     default_severity = Severity.WARNING
-    explanation = "loss jumps well above its recent median (robust z and relative rise) for several records"
+    explanation = ("loss well above its recent median (robust z and relative rise) for several records, "
+                   "among the last `lookback` records")
     Params = LossSpikeParams
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params
-        persist = max(1, p.persist)
-        found = tail(run, p.metric, p.window + 2 * persist)
+        found = tail(run, p.metric, spike_tail_points(p.window, p.persist, p.lookback))
         if found is None:
             return []
-        spike = find_spike(found, warmup=p.warmup, window=p.window, persist=persist, scan=2 * persist,
+        spike = find_spike(found, warmup=p.warmup, window=p.window, persist=p.persist, lookback=p.lookback,
                            z=p.z, rel=p.rise)
         if spike is None:
             return []
-        value, step = float(found.v[-1]), step_at(found.x, spike.start)
         return [self.finding(
-            run, f"{p.metric} spiked to {fmt(float(found.v[spike.start]))} at step {step} "
-                 f"(recent median {fmt(spike.baseline)}, threshold {fmt(spike.threshold)})",
-            rank=found.rank, metric=p.metric, value=value, threshold=spike.threshold, step=step,
-            history=history(found.v))]
+            run, f"{spike_summary(found, spike)}; recent median {fmt(spike.baseline)})",
+            rank=found.rank, metric=p.metric, value=float(found.v[spike.peak]), threshold=spike.threshold,
+            step=step_at(found.x, spike.peak), history=spike_history(found, spike))]
 
 
 @dataclass(frozen=True)

@@ -5,27 +5,50 @@ MAD (a spike cannot drag either), and must clear two bars at once: a robust
 z-score (so a noisy metric needs a big excursion) and a relative rise over
 the median (so a very quiet metric is not flagged for a tiny wobble). It
 must hold for `persist` consecutive points: one bad batch is not an alert.
+
+Rules are evaluated about once a second, but a fast run logs dozens of steps
+in that second (and a history arrives in one batch), so a spike may begin
+and end between two evaluations. Rules keep no memory, so instead every
+evaluation looks back: a spike counts while its run of `persist` points ends
+among the newest `lookback` points, each candidate run judged against the
+`window` points before its own first point, exactly as if the rule had been
+evaluated when that run arrived. A spike thus stays a finding for `lookback`
+records, then scrolls out and its alert resolves.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-from runwatch.alerts.rules.tail import Tail, median_of
+from runwatch.alerts.rules.base import HISTORY_POINTS
+from runwatch.alerts.rules.tail import Tail, fmt, history
 from runwatch.state.stats import MAD_SCALE
 
 REL_SCALE_FLOOR = 1e-3
 """The spread used is at least this fraction of the median (a flat or quantised metric has MAD 0)."""
+_BLOCK_ROWS = 64
+"""Candidate baselines sorted at once."""
+LOOKBACK = 256
+"""Default `lookback`: newest points in which a spike still counts. It must exceed the records that can
+arrive between two evaluations (1 s apart: 30 steps/s in `runwatch demo`, 120 at `--speed 4`, ~100/s for
+a small model logging every step); 256 covers ~4 ms steps with room for a late tick, and matches
+`nonfinite`'s window, so a spike and a NaN stay visible equally long."""
 
 
 class Spike(NamedTuple):
     start: int
-    """Index in the tail of the first point of the newest qualifying run."""
+    """Index in the tail of the first point of the spike."""
+    end: int
+    """Index of its last point above the threshold."""
+    peak: int
+    """Index of its highest point."""
     threshold: float
     baseline: float
-    """Median of the window before the scanned points."""
+    """Median of the `window` points before the spike."""
 
 
 def baseline_slice(found: Tail, warmup: int) -> int:
@@ -34,40 +57,108 @@ def baseline_slice(found: Tail, warmup: int) -> int:
     return max(0, warmup - held_from)
 
 
-def find_spike(found: Tail, *, warmup: int, window: int, persist: int, scan: int, z: float, rel: float,
-               min_baseline: int = 20) -> Spike | None:
-    """The newest run of >= `persist` points above median + max(z·σ, rel·|median|) among the last `scan`.
+def spike_tail_points(window: int, persist: int, lookback: int) -> int:
+    """Tail length `find_spike` needs: every candidate run in the lookback, with its full baseline."""
+    return window + max(lookback, persist) + persist
 
-    σ is the scaled MAD of up to `window` points before the scanned ones
-    (warm-up points left out). None when there is too little baseline or no run.
+
+def find_spike(found: Tail, *, warmup: int, window: int, persist: int, lookback: int, z: float, rel: float,
+               min_baseline: int = 20) -> Spike | None:
+    """The newest spike whose run of `persist` points ends among the newest `lookback` points.
+
+    A run starting at point s is a spike when each of its points is finite and
+    above c + max(z·σ, rel·|c|), where c and σ (the scaled MAD) are those of
+    the finite points among the `window` before s (warm-up points left out,
+    at least `min_baseline` of them). The spike reported extends that run
+    over the neighbouring points above the same threshold. None when there is none.
     """
     v = found.v
-    if len(v) < scan + min_baseline:
+    n, persist, lookback = len(v), max(1, persist), max(1, lookback)
+    if window < min_baseline:
         return None
-    start = max(baseline_slice(found, warmup), len(v) - scan - window)
-    base = v[start : len(v) - scan]
-    base = base[np.isfinite(base)]
-    if len(base) < min_baseline:
+    w0 = baseline_slice(found, warmup)
+    first, last = max(w0 + min_baseline, n - lookback - persist + 1), n - persist
+    if last < first:
         return None
-    centre = median_of(base)
-    recent = v[-scan:]
-    if not len(_run_ends(recent > centre + rel * abs(centre), persist)):
-        return None  # the threshold is at least this high: no need for the MAD
-    spread = max(MAD_SCALE * median_of(np.abs(base - centre)), REL_SCALE_FLOOR * abs(centre), 1e-12)
-    threshold = centre + max(z * spread, rel * abs(centre))
-    above = np.isfinite(recent) & (recent > threshold)
-    ends = _run_ends(above, persist)
-    if not len(ends):
+    finite = np.isfinite(v)
+    # the lowest point of each candidate run (a non-finite point disqualifies its runs)
+    low = sliding_window_view(np.where(finite, v, -np.inf), persist).min(axis=1)[first : last + 1]
+    starts = np.arange(first, last + 1)
+    # every baseline median lies within [lo, hi] of the points baselines draw from, so no run below
+    # min(c + rel·|c|) over that range can be a spike: the usual evaluation ends here, cheaply
+    pool = v[max(w0, first - window) : last]
+    pool = pool[np.isfinite(pool)]
+    if len(pool) < min_baseline:
         return None
-    first = int(ends[-1]) - persist + 1
-    while first > 0 and above[first - 1]:
-        first -= 1
-    return Spike(len(v) - scan + first, threshold, centre)
+    lo, hi = float(pool.min()), float(pool.max())
+    floor = min(lo + rel * abs(lo), hi + rel * abs(hi), 0.0 if lo < 0.0 < hi else math.inf)
+    keep = low > floor
+    if not keep.any():
+        return None
+    starts, low = starts[keep], low[keep]
+    clean = np.where(finite, v, np.nan)
+    clean[:w0] = np.nan
+    # rows[s] is v[s-window:s], the baseline of a run starting at s
+    rows = sliding_window_view(np.concatenate((np.full(window, np.nan), clean)), window)
+    centre, count = _medians(rows, starts)
+    with np.errstate(invalid="ignore"):
+        ok = (count >= min_baseline) & (low > centre + rel * np.abs(centre))
+        if not ok.any():
+            return None  # the threshold is at least this high: no need for the MAD
+        starts, low, centre = starts[ok], low[ok], centre[ok]
+        spread, _ = _medians(rows, starts, around=centre)
+        spread = np.maximum(np.maximum(MAD_SCALE * spread, REL_SCALE_FLOOR * np.abs(centre)), 1e-12)
+        threshold = centre + np.maximum(z * spread, rel * np.abs(centre))
+        ok = low > threshold
+    hits = np.flatnonzero(ok)
+    if not len(hits):
+        return None
+    i = int(hits[-1])  # the newest spike; its oldest qualifying run judges it (a baseline free of it)
+    while i > 0 and ok[i - 1] and starts[i - 1] == starts[i] - 1:
+        i -= 1
+    s, limit = int(starts[i]), float(threshold[i])
+    above = finite & (v > limit)
+    start = s
+    while start > w0 and above[start - 1]:
+        start -= 1
+    end = s + persist - 1
+    while end + 1 < n and above[end + 1]:
+        end += 1
+    peak = start + int(np.argmax(v[start : end + 1]))
+    return Spike(start, end, peak, limit, float(centre[i]))
 
 
-def _run_ends(mask: np.ndarray, length: int) -> np.ndarray:
-    """Indices where a run of `length` consecutive True values ends."""
-    if len(mask) < length:
-        return np.empty(0, dtype=np.int64)
-    counts = np.convolve(mask.astype(np.int64), np.ones(length, dtype=np.int64), mode="valid")
-    return np.flatnonzero(counts == length) + length - 1
+def spike_history(found: Tail, spike: Spike) -> tuple[float, ...]:
+    """Sparkline values: the newest, or, once the spike has scrolled out of those, the ones around it."""
+    return history(found.v[: min(len(found.v), spike.end + 1 + HISTORY_POINTS // 2)])
+
+
+def spike_summary(found: Tail, spike: Spike) -> str:
+    """`<metric> spiked to <peak> at step <s> (steps a–b above <t>`: the caller adds to it and closes it."""
+    x, v = found.x, found.v
+    first, last = int(x[spike.start]), int(x[spike.end])
+    span = f"step {first}" if first == last else f"steps {first}–{last}"
+    return (f"{found.metric} spiked to {fmt(float(v[spike.peak]))} at step {int(x[spike.peak])} "
+            f"({span} above {fmt(spike.threshold)}")
+
+
+def _medians(rows: np.ndarray, starts: np.ndarray, around: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Median of the non-NaN values of `rows[s]` (of |rows[s] - around| when given) for each of `starts`,
+    and how many there are; a block of rows at a time (temporaries past ~128 KiB cost page faults)."""
+    med, count = np.empty(len(starts)), np.empty(len(starts), dtype=np.int64)
+    for b in range(0, len(starts), _BLOCK_ROWS):
+        block = rows[starts[b : b + _BLOCK_ROWS]]
+        if around is not None:
+            block = np.abs(block - around[b : b + _BLOCK_ROWS, None])
+        med[b : b + _BLOCK_ROWS], count[b : b + _BLOCK_ROWS] = _row_medians(block)
+    return med, count
+
+
+def _row_medians(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median of the non-NaN values of each row (NaN where none), and how many there are."""
+    srt = np.sort(rows, axis=1)  # NaN sorts last
+    count = rows.shape[1] - np.count_nonzero(np.isnan(srt), axis=1)
+    r = np.arange(len(srt))
+    lo = srt[r, np.maximum(count - 1, 0) // 2]
+    hi = srt[r, np.minimum(count // 2, rows.shape[1] - 1)]
+    return np.where(count > 0, 0.5 * lo + 0.5 * hi, np.nan), count

@@ -17,12 +17,14 @@ eval or checkpoint record is at or past the newest training step),
 `phase_factor` times that. A run that finished (final summary, step =
 total, exit record) is not stalled, and a crashed one is `crash`'s business.
 
-Silence is measured from when runwatch received the last step or eval
-record (`RunSnapshot.last_record_t`), so a log stamped in another time zone
-cannot fake a stall; intervals come from differences of the records' own
-times, which need no common clock. In a replay, `now` advances with the
-records, so a stall shows when the engine evaluates at a record's time
-before applying it (the gap just ended) or at the end of the input.
+Silence is measured from when runwatch received the last step record
+(`RunTracker.last_step_at`), so a log stamped in another time zone cannot
+fake a stall; intervals come from differences of the records' own times,
+which need no common clock. An eval or checkpoint record after that step
+does not restart the count: it stretches the budget by `phase_factor`. In a
+replay, `now` advances with the records, so a stall shows when the engine
+evaluates at a record's time before applying it (the gap just ended) or at
+the end of the input.
 """
 
 from __future__ import annotations
@@ -68,12 +70,11 @@ class Stall(Rule[StallParams]):
     Params = StallParams
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
-        snap = run.snapshot(now)
-        last = snap.last_record_t
-        if snap.state in (RunState.WAITING, RunState.FINISHED, RunState.CRASHED):
-            return []
+        last = run.last_step_at
         if last is None or now - last <= self.params.after:
             return []  # the budget is never below `after`: the usual tick ends here
+        if run.state(now) in (RunState.WAITING, RunState.FINISHED, RunState.CRASHED):
+            return []
         pulse = _pulse(run, self.params.window + 1)
         if pulse is None:
             return []

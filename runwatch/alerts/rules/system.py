@@ -394,8 +394,7 @@ class IoStall(SystemRule[IoStallParams]):
 
     def _retries(self, run: RunTracker, now: float) -> int:
         since = now - self.params.retry_window
-        return sum(1 for r in run.events if r.event in (Event.DATALOADER_RETRY, Event.DATALOADER_ERROR)
-                   and (not r.t or r.t >= since))
+        return sum(1 for r in run.events if r.event == Event.DATALOADER_RETRY and (not r.t or r.t >= since))
 
     def _evidence(self, system: SystemState, now: float, last_step_t: float) -> list[str]:
         p = self.params

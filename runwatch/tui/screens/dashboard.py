@@ -30,8 +30,10 @@ from runwatch.tui.widgets.sparklines import SparkEntry, SparklineStrip, spark_wi
 from runwatch.tui.widgets.system import SystemPanel
 
 LOG_LINES = 200
-COMPACT_W, COMPACT_H = 120, 34
-RUN_LIST_MIN_W = 100
+COMPACT_W, COMPACT_H = 120, 30
+"""Below this width (beside the run list) or height, the lower panels share one slot."""
+RUN_LIST_MIN_W = 140
+"""The run list takes a column only on wide terminals; elsewhere 1-9 and [ ] switch runs."""
 
 
 class DashboardScreen(Screen[None]):
@@ -97,7 +99,8 @@ class DashboardScreen(Screen[None]):
         self.query_one(AlertsPanel).show(snap.alerts, snap.time)
         self.query_one(RanksPanel).show(snap)
         self.query_one(SystemPanel).show(snap)
-        self.query_one(LogPane).show(self.controller.log_tail(snap.run, LOG_LINES))
+        if not paused or self.query_one(LogPane).run != snap.run:  # paused: the log stays still too
+            self.query_one(LogPane).show(self.controller.log_tail(snap.run, LOG_LINES), run=snap.run)
         self._charts(snap)
 
     def on_screen_resume(self) -> None:
@@ -134,7 +137,9 @@ class DashboardScreen(Screen[None]):
 
     @property
     def _compact(self) -> bool:
-        return self.size.width < COMPACT_W or self.size.height < COMPACT_H
+        w, h = self.size
+        beside = w - (RUN_LIST_W if len(self.snaps) > 1 and w >= RUN_LIST_MIN_W else 0)
+        return beside < COMPACT_W or h < COMPACT_H
 
     def on_resize(self) -> None:
         self._relayout()
@@ -149,7 +154,7 @@ class DashboardScreen(Screen[None]):
         w, h = self.size
         compact = self._compact
         self.set_class(compact, "-compact")
-        lower_h = 9 if compact else max(12, int(h * 0.3))
+        lower_h = max(9, int(h * 0.3))
         sparks_h = 2 if compact else 3
         grid = self.query_one(ChartsGrid)
         charts_h = max(8, h - 2 - 1 - sparks_h - lower_h)

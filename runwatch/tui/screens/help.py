@@ -30,12 +30,12 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: auto; max-width: 100%; height: auto; max-height: 100%;
+        width: 80; max-width: 100%; height: auto; max-height: 100%;
         border: round $accent; border-title-color: $text; padding: 0 1; background: $surface;
     }
-    HelpScreen Static { width: auto; }
+    HelpScreen Static { width: 100%; }
     """
-    BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
+    BINDINGS = [Binding("escape,question_mark", "close", "Close")]
 
     def compose(self) -> ComposeResult:
         box = VerticalScroll()

@@ -24,7 +24,7 @@ class SilenceMenu(ModalScreen[float | None]):
     SilenceMenu > Vertical {
         width: 44; height: auto; border: round $warning; background: $surface; padding: 0 1;
     }
-    SilenceMenu OptionList { height: auto; border: none; }
+    SilenceMenu OptionList, SilenceMenu OptionList:focus { height: auto; border: none; padding: 0; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 

@@ -77,12 +77,12 @@ def _second_line(snap: RunSnapshot) -> Text:
         parts.append((f"{fmt_value('tokens_per_sec', tps)} tok/s", ""))
     if p.total_steps and snap.state not in (RunState.FINISHED, RunState.CRASHED):
         parts.append((f"ETA {fmt_duration(p.eta_s)}", "bold"))
-    if p.elapsed_s is not None:
-        parts.append((f"elapsed {fmt_duration(p.elapsed_s)}", ""))
     age = snap.last_record_age_s
     if age is not None:
         stale = snap.state == RunState.STALLED or age > 120
         parts.append((f"last record {fmt_duration(age)} ago", "bold yellow" if stale else "dim"))
+    if p.elapsed_s is not None:
+        parts.append((f"elapsed {fmt_duration(p.elapsed_s)}", ""))
     for note in snap.notes[:1]:
         parts.append((note, "italic dim"))
     line = Text(no_wrap=True, end="", overflow="ellipsis")

@@ -31,8 +31,10 @@ class LogPane(TextPanel):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Log", id=id)
         self.lines: list[str] = []
+        self.run: str | None = None
 
-    def show(self, lines: list[str]) -> None:
+    def show(self, lines: list[str], *, run: str | None = None) -> None:
+        self.run = run
         if lines == self.lines:
             return
         self.lines = list(lines)

@@ -85,10 +85,13 @@ class SparklineStrip(Widget):
         self.max_rows = 3
 
     def set_entries(self, entries: list[SparkEntry], *, max_rows: int) -> None:
+        """New values; a layout pass only when the number of entries or rows changes."""
+        relayout = len(entries) != len(self.entries) or max_rows != self.max_rows
         self.entries, self.max_rows = entries, max_rows
-        self.display = bool(entries)
-        self.styles.max_height = max_rows
-        self.refresh(layout=True)
+        if relayout:
+            self.display = bool(entries)
+            self.styles.max_height = max_rows
+        self.refresh(layout=relayout)
 
     def rows_needed(self, width: int) -> int:
         per_row = max(1, width // _cell(max(1, width)))

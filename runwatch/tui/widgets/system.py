@@ -17,7 +17,7 @@ from runwatch.tui.renderables.sparkline import spark_text
 from runwatch.tui.widgets.text_panel import TextPanel
 
 HISTORY = 60
-SPARK_W = 10
+SPARK_W = 8
 
 
 def _gib(b: Any) -> str:

@@ -41,8 +41,10 @@ class TextPanel(VerticalScroll):
         if self._last is not None and text.plain == self._last.plain and text.spans == self._last.spans:
             return
         at_end = self.scroll_y >= self.max_scroll_y
+        # Same number of lines: same height, so skip the screen-wide layout pass (the costliest part).
+        relayout = self._last is None or len(text.plain.splitlines()) != len(self._last.plain.splitlines())
         self._last = text
-        self._body.update(text)
+        self._body.update(text, layout=relayout)
         if follow_end and at_end:
             self.call_after_refresh(self.scroll_end, animate=False)
 

@@ -1,28 +1,34 @@
-"""Feeding records to a RunTracker on a fake clock and collecting what the rules say.
+"""Records for rule tests, a fake clock to feed them on, and `runwatch.replay` with test defaults.
 
 `feed` is for table-driven rule tests (one record per `dt` seconds);
-`replay` drives a whole log the way the engine would live: a synthetic clock
-advances by each step's logged `step_time` (evals pause it by `eval_pause`),
-and the rules are evaluated as the engine ticks: at most once a `tick`, at
-the time the next record arrives and before it is applied (so a stall in
-the gap before it is seen), and once more at the end.
+`replay` drives a whole log the way the engine would live, through
+`runwatch.replay` (the clock `runwatch check` uses: step lines' own
+timestamps when they carry them, else a synthetic clock that advances by
+each step's logged `step_time`, evals pausing it by `eval_pause`), with
+every default rule unless told otherwise; the rules are evaluated as the
+engine ticks: at most once a `tick`, at the time the next record arrives
+and before it is applied (so a stall in the gap before it is seen), and
+once more at the end.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from runwatch import replay as replaying
 from runwatch.alerts.rules import Rule, default_rules
 from runwatch.alerts.types import Finding
 from runwatch.model import Kind, Record
 from runwatch.parsers.source import SourceParser
+from runwatch.replay import T0, ReplayClock
 from runwatch.state.run import RunTracker
 
-T0 = 1_700_000_000.0
+__all__ = [
+    "T0", "Replay", "evaluation", "event", "feed", "losses", "metric_steps", "replay", "replay_lines", "step",
+    "step_with",
+]
 
 
 def step(n: int | None, rank: int | None = None, total: int | None = None, **metrics: float) -> Record:
@@ -62,46 +68,25 @@ def metric_steps(metric: str, values: Sequence[float], start: int = 0) -> list[R
     return [step_with(start + i, {metric: v}) for i, v in enumerate(values)]
 
 
-@dataclass
-class Replay:
-    tracker: RunTracker
-    fired: list[tuple[float, Finding]] = field(default_factory=list)
-    end: float = T0
+class Replay(replaying.Replay):
+    """`runwatch.replay.Replay` (with `rules_fired`, `of`, `first`), its findings also as `fired`."""
 
-    def rules_fired(self) -> set[str]:
-        return {f.rule for _, f in self.fired}
-
-    def of(self, rule: str) -> list[Finding]:
-        return [f for _, f in self.fired if f.rule == rule]
-
-    def first(self, rule: str) -> Finding:
-        found = self.of(rule)
-        assert found, f"{rule} never fired; fired: {sorted(self.rules_fired())}"
-        return found[0]
+    @property
+    def fired(self) -> list[tuple[float, Finding]]:
+        return self.findings
 
 
 def replay(records: Iterable[Record], rules: Sequence[Rule] | None = None, *, default_dt: float = 1.0,
            eval_pause: float = 30.0, tick: float = 1.0, max_gap: float = 60.0, run: str = "run") -> Replay:
-    """Drive records through a tracker on a synthetic clock, evaluating `rules` as the engine would.
+    """`runwatch.replay.replay` with every default rule unless `rules` are given, on a `ReplayClock`.
 
-    One record advances the clock by at most `max_gap` seconds: excerpts elide
-    lines ("step 1" then "step 19559"), which is no 23-hour silence.
+    One record advances the synthetic clock by at most `max_gap` seconds:
+    excerpts elide lines ("step 1" then "step 19559"), which is no 23-hour silence.
     """
-    rules = list(rules) if rules is not None else default_rules()
-    out = Replay(RunTracker(run, "log"))
-    clock = last_eval = T0
-    top: int | None = None
-    for rec in records:
-        before = clock
-        clock, top = _advance(clock, rec, top, default_dt, eval_pause)
-        clock = min(clock, before + max_gap)
-        if clock - last_eval >= tick:  # a tick: it sees what arrived before this record, as live
-            _evaluate(out, rules, clock)
-            last_eval = clock
-        out.tracker.apply(dataclasses.replace(rec, t=clock), clock)
-    _evaluate(out, rules, clock)
-    out.end = clock
-    return out
+    clock = ReplayClock(default_dt=default_dt, eval_pause=eval_pause, max_gap=max_gap)
+    out = replaying.replay(records, default_rules() if rules is None else list(rules), clock=clock, tick=tick,
+                           run=run)
+    return Replay(out.tracker, out.findings, out.notifications, out.end)
 
 
 def replay_lines(lines: Sequence[str], rules: Sequence[Rule] | None = None, **kw: Any) -> Replay:
@@ -109,22 +94,3 @@ def replay_lines(lines: Sequence[str], rules: Sequence[Rule] | None = None, **kw
     parser = SourceParser("log")
     records = parser.feed(list(lines), 1, 0.0) + parser.flush()
     return replay(records, rules, **kw)
-
-
-def _advance(clock: float, rec: Record, top: int | None, default_dt: float,
-             eval_pause: float) -> tuple[float, int | None]:
-    if rec.kind == Kind.EVAL:
-        return clock + eval_pause, top
-    if rec.kind != Kind.STEP:
-        return clock + 0.01, top
-    if rec.step is not None and top is not None and rec.step <= top:
-        return clock, top  # another rank's line for a step already seen
-    stride = 1 if rec.step is None or top is None else rec.step - top
-    logged = rec.metrics.get("step_time")
-    per_step = logged if logged is not None and math.isfinite(logged) and logged > 0 else default_dt
-    return clock + per_step * stride, rec.step if rec.step is not None else top
-
-
-def _evaluate(out: Replay, rules: Sequence[Rule], now: float) -> None:
-    for rule in rules:
-        out.fired.extend((now, f) for f in rule.evaluate(out.tracker, now))

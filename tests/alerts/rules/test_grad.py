@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from runwatch.alerts.rules.grad import GradNormSpike
-from tests.alerts.rules._replay import feed, metric_steps
+from runwatch.alerts.rules.robust import LOOKBACK
+from tests.alerts.rules._replay import feed, metric_steps, replay
 
 RULE = GradNormSpike()
 
@@ -22,9 +23,19 @@ def summaries(values: list[float]) -> list[str]:
     return [f.summary for f in RULE.evaluate(tracker, now)]
 
 
-def test_an_explosion_held_for_three_records_fires() -> None:
+def test_an_explosion_held_for_three_records_fires_with_its_peak() -> None:
     (summary,) = summaries(norms(200) + [40.0, 55.0, 80.0])
-    assert summary.startswith("grad_norm spiked to 40 at step 200 (")
+    assert summary.startswith("grad_norm spiked to 80 at step 202 (steps 200–202 above ")
+
+
+def test_an_explosion_between_two_ticks_fires_until_it_scrolls_out() -> None:
+    """A fast run (30 steps/s, `runwatch demo`) logs the whole explosion between two evaluations."""
+    values = norms(318 + LOOKBACK)
+    values[310:318] = [9 * v for v in values[310:318]]
+    result = replay(metric_steps("grad_norm", values), [RULE], default_dt=1 / 30, tick=1.0)
+    first = result.first("grad_norm_spike")
+    assert first.step == 310 + int(np.argmax(values[310:318]))
+    assert summaries(values[:-1]) and not summaries(values)  # the last spiked record is LOOKBACK old
 
 
 @pytest.mark.parametrize(

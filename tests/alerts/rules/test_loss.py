@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from runwatch.alerts.rules.loss import LossDivergence, LossSpike, Overfit
+from runwatch.alerts.rules.robust import LOOKBACK
 from runwatch.model import Record
-from tests.alerts.rules._replay import evaluation, feed, losses, step
+from runwatch.state.run import RunTracker
+from tests.alerts.rules._replay import T0, evaluation, feed, losses, replay, step
 
 SPIKE, DIVERGENCE, OVERFIT = LossSpike(), LossDivergence(), Overfit()
 
@@ -48,9 +50,41 @@ class TestLossSpike:
     def test_non_finite_values_are_left_to_nonfinite(self) -> None:
         assert spike_findings(noisy(300) + [math.nan] * 5 + [math.inf] * 5) == []
 
-    def test_a_spike_that_recovered_scrolls_out_and_a_long_one_becomes_the_baseline(self) -> None:
-        assert spike_findings(noisy(300) + [6.0] * 5 + noisy(20, seed=1)) == []
-        assert spike_findings(noisy(300) + [6.0] * 80) == []  # no longer a spike: divergence's business
+    def test_a_spike_that_recovered_counts_until_it_scrolls_out_of_the_lookback(self) -> None:
+        spike = noisy(300) + [6.0] * 5
+        (summary,) = spike_findings(spike + noisy(LOOKBACK - 5, seed=1))
+        assert summary.startswith("loss spiked to 6 at step 300 (steps 300–304 above ")
+        assert spike_findings(spike + noisy(LOOKBACK, seed=1)) == []
+
+    def test_a_long_rise_stays_a_spike_until_it_is_the_baseline_and_its_start_scrolled_out(self) -> None:
+        (summary,) = spike_findings(noisy(300) + [6.0] * 80)
+        assert summary.startswith("loss spiked to 6 at step 300 (steps 300–379 above ")
+        assert spike_findings(noisy(300) + [6.0] * (LOOKBACK + 60)) == []  # divergence's business
+
+    def test_a_spike_between_two_evaluations_fires_and_reports_its_peak(self) -> None:
+        """30 steps/s evaluated once a second (`runwatch demo`): 8 spiked records come and go between ticks."""
+        values = noisy(800, seed=4)
+        values[425:433] = [2.6 * v for v in values[425:433]]
+        peak = 425 + int(np.argmax(values[425:433]))
+        tracker, seen = RunTracker("train", "logs/train.log"), {}
+        for n in range(30, 801, 30):  # a tick after every 30 records
+            tracker, now = feed(losses(values[n - 30 : n], start=n - 30), dt=1 / 30, tracker=tracker,
+                                start=T0 + (n - 30) / 30)
+            seen[n] = SPIKE.evaluate(tracker, now)
+        assert [n for n, found in seen.items() if found] == list(range(450, 433 + LOOKBACK, 30))
+        found = seen[450][0]
+        assert (found.step, found.value) == (peak, values[peak])
+        assert found.summary.startswith(f"loss spiked to {values[peak]:.4g} at step {peak} (steps 425–432 above ")
+
+    def test_a_spike_shorter_than_a_tick_fires_in_a_replay(self) -> None:
+        """The engine's cadence through `runwatch.replay`: 1 s ticks over 30 records a second."""
+        values = noisy(600, seed=5)
+        values[425:433] = [2.6 * v for v in values[425:433]]
+        result = replay(losses(values, step_time=1 / 30), [SPIKE], tick=1.0)
+        ticks = sorted({t for t, _ in result.findings})[:-1]  # the last: the evaluation at the end
+        assert len(ticks) > 3 and all(b - a >= 1.0 for a, b in zip(ticks, ticks[1:], strict=False))
+        first = result.first("loss_spike")
+        assert first.step == 425 + int(np.argmax(values[425:433])) and first.value == max(values[425:433])
 
     def test_eval_records_do_not_enter_the_train_loss(self) -> None:
         records: list[Record] = losses(noisy(300))

@@ -42,11 +42,12 @@ def ranks_at(step_of: dict[int, int]) -> list[Moment]:
 SCENARIOS: dict[str, tuple[list[Moment], list[Moment]]] = {
     # rule: (moments that make the condition true, moments that make it false again)
     "nonfinite": (series("loss", [2.0] * 20 + [math.nan]), series("loss", [2.0] * 260, start=21)),
-    "loss_spike": (series("loss", noise(300, 3.0) + [7.0] * 5), series("loss", noise(20, 3.0, 1), start=305)),
+    # a spike counts while among the newest `lookback` (256) points: it clears once 256 more arrived
+    "loss_spike": (series("loss", noise(300, 3.0) + [7.0] * 5), series("loss", noise(260, 3.0, 1), start=305)),
     "loss_divergence": (series("loss", noise(400, 3.0) + noise(100, 6.0, 1)),
                         series("loss", noise(200, 3.0, 2), start=500)),
     "grad_norm_spike": (series("grad_norm", noise(200, 1.0) + [50.0] * 3),
-                        series("grad_norm", noise(10, 1.0, 1), start=203)),
+                        series("grad_norm", noise(260, 1.0, 1), start=203)),
     "overfit": ([*series("loss", list(np.linspace(3, 1, 200))),
                  *[evaluation(50 * i, val_loss=1.5 + i / 10) for i in range(1, 5)]],
                 [evaluation(250, val_loss=1.0)]),

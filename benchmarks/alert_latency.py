@@ -1,0 +1,260 @@
+"""Append a NaN → webhook request received, through a real `runwatch watch` daemon.
+
+A real HTTP receiver (http.server in a thread, 127.0.0.1 only) takes the
+webhook POSTs. `runwatch watch A.log B.log --webhook http://127.0.0.1:PORT/hook/..
+--state-dir TMP --interval 60` runs as a subprocess, once with inotify and once
+with `--poll --poll-interval 1`. A trial appends one nanochat step line with
+`loss: nan` at a new step to a log that so far held healthy lines, and times
+it from just before the write+flush to the moment the receiver has read the
+`nonfinite` FIRING POST for that step (both clocks are this process's).
+
+Separate trials need separate alert episodes; `nonfinite` fires once per
+episode. The daemon gets `--rule nonfinite.window=1` (a NaN counts only while
+it is the newest point of its series) and `--rule nonfinite.resolve_after=1s`.
+After each firing one healthy line is appended, so the next tick finds
+nothing and resolves the alert (a RESOLVED POST, ignored here). Two logs (two
+runs, so two alert keys) take turns, so a trial never waits for the previous
+one to resolve; before a log is used again its RESOLVED must have arrived.
+The first trial on each log is a warm-up and is not counted.
+
+Rules are evaluated on the engine's ~1 s tick, which bounds the latency. A
+trial costs about a tick (inotify) or a tick plus a poll interval (polling),
+so to stay within a few minutes `--parallel` daemons per mode (default 2,
+each its own process with its own logs, idle between trials) run side by
+side, inotify and polling at the same time, each doing its share of the
+trials one after another; `--parallel 1` measures strictly one daemon per
+mode at a time (about 5 minutes).
+
+    python benchmarks/alert_latency.py [--trials 100] [--parallel 2] [--poll-interval 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+TOTAL = 1_000_000
+FILES_PER_DAEMON = 2
+HEALTHY_BEFORE = 20
+
+
+def step_line(step: int, loss: str | None = None) -> str:
+    lv = loss if loss is not None else f"{3.0 + 1.0 / (1 + step):.6f}"
+    return (f"step {step:05d}/{TOTAL:05d} ({100 * step / TOTAL:.2f}%) | loss: {lv} | lrm: 1.00 | dt: 650.00ms"
+            f" | tok/sec: 806,131 | mfu: 50.38 | total time: {step * 0.65 / 60:.2f}m\n")
+
+
+# -- the receiver -----------------------------------------------------------------------------------
+
+class Receiver:
+    """Collects (perf_counter when read, path, payload) of every POST."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.posts: list[tuple[float, str, dict]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                t = time.perf_counter()
+                try:
+                    payload = json.loads(body)
+                except ValueError:
+                    payload = {}
+                with receiver.cond:
+                    receiver.posts.append((t, self.path, payload))
+                    receiver.cond.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, name="bench-receiver", daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5.0)
+
+    def wait_for(self, path: str, run: str, state: str, step: int | None, timeout: float) -> float | None:
+        """perf_counter of the first matching POST (nonfinite), or None after `timeout`."""
+
+        def find() -> float | None:
+            for t, p, body in self.posts:
+                if (p == path and body.get("rule") == "nonfinite" and body.get("run") == run
+                        and body.get("state") == state and (step is None or body.get("step") == step)):
+                    return t
+            return None
+
+        with self.cond:
+            deadline = time.monotonic() + timeout
+            while (t := find()) is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+            return t
+
+
+# -- one daemon and its trials ----------------------------------------------------------------------
+
+def runwatch_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("runwatch")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "runwatch"]
+
+
+class Daemon:
+    def __init__(self, name: str, rx: Receiver, tmp: Path, poll: float | None, seed: int) -> None:
+        self.name, self.rx, self.poll = name, rx, poll
+        self.dir = tmp / name
+        self.dir.mkdir()
+        self.logs = [self.dir / f"{name}-{k}.log" for k in range(FILES_PER_DAEMON)]
+        self.next_step = [HEALTHY_BEFORE] * FILES_PER_DAEMON
+        for p in self.logs:
+            p.write_text("".join(step_line(s) for s in range(HEALTHY_BEFORE)))
+        self.path = f"/hook/{name}"
+        self.rng = random.Random(seed)
+        self.latencies: list[float] = []
+        self.error: str | None = None
+        argv = [*runwatch_cmd(), "watch", *map(str, self.logs), "--webhook", f"http://127.0.0.1:{rx.port}{self.path}",
+                "--state-dir", str(self.dir / "state"), "--interval", "60",
+                "--rule", "nonfinite.window=1", "--rule", "nonfinite.resolve_after=1s"]
+        if poll is not None:
+            argv += ["--poll", "--poll-interval", f"{poll:g}"]
+        self.stderr = open(self.dir / "stderr.log", "w+b")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        self.files = [open(p, "a", encoding="utf-8") for p in self.logs]
+
+    def trial(self, k: int, counted: bool) -> None:
+        run = self.logs[k].stem
+        if self.next_step[k] > HEALTHY_BEFORE:  # this log's previous episode must be over
+            if self.rx.wait_for(self.path, run, "resolved", None, 30) is None:
+                raise RuntimeError(f"{run}: previous alert not resolved within 30 s")
+        time.sleep(self.rng.uniform(0, 0.2))
+        step = self.next_step[k]
+        f = self.files[k]
+        t0 = time.perf_counter()
+        f.write(step_line(step, "nan"))
+        f.flush()
+        t1 = self.rx.wait_for(self.path, run, "firing", step, 30)
+        if t1 is None:
+            raise RuntimeError(f"{run}: no FIRING webhook for the NaN at step {step} within 30 s")
+        if counted:
+            self.latencies.append(t1 - t0)
+        f.write(step_line(step + 1))  # pushes the NaN out of the window: the alert resolves
+        f.flush()
+        self.next_step[k] = step + 2
+        self._forget(run)
+
+    def _forget(self, run: str) -> None:
+        """Drop this run's matched posts so that the next wait sees only new ones."""
+        with self.rx.cond:
+            self.rx.posts = [x for x in self.rx.posts if not (x[1] == self.path and x[2].get("run") == run)]
+
+    def run_trials(self, n: int) -> None:
+        try:
+            for k in range(FILES_PER_DAEMON):  # warm-up; also proves the daemon is up and reading
+                self.trial(k, counted=False)
+            for i in range(n):
+                self.trial(i % FILES_PER_DAEMON, counted=True)
+        except Exception as exc:  # reported by the main thread
+            self.error = f"{self.name}: {exc}"
+
+    def close(self) -> None:
+        for f in self.files:
+            f.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+
+    def stderr_tail(self) -> str:
+        return (self.dir / "stderr.log").read_text(errors="replace")[-2000:]
+
+
+def pct(xs: list[float], p: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--trials", type=int, default=100, help="per mode")
+    ap.add_argument("--parallel", type=int, default=2, help="daemons per mode, side by side")
+    ap.add_argument("--poll-interval", type=float, default=1.0)
+    args = ap.parse_args(argv)
+    if args.trials < 1 or args.parallel < 1:
+        ap.error("--trials and --parallel must be positive")
+
+    tmp = Path(tempfile.mkdtemp(prefix="runwatch-bench-alert-"))
+    daemons: list[Daemon] = []
+    load0 = os.getloadavg()[0]
+    t_start = time.perf_counter()
+    try:
+        with Receiver() as rx:
+            modes = [("inotify", None), (f"poll {args.poll_interval:g} s", args.poll_interval)]
+            for label, poll in modes:
+                for j in range(args.parallel):
+                    daemons.append(Daemon(f"{'poll' if poll else 'inotify'}{j}", rx, tmp, poll, seed=j))
+            shares = [args.trials // args.parallel + (1 if j < args.trials % args.parallel else 0)
+                      for j in range(args.parallel)]
+            threads = [threading.Thread(target=d.run_trials, args=(shares[i % args.parallel],), daemon=True)
+                       for i, d in enumerate(daemons)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            errors = [d for d in daemons if d.error]
+            for d in errors:
+                print(f"error: {d.error}\n--- its stderr ---\n{d.stderr_tail()}", file=sys.stderr)
+            wall = time.perf_counter() - t_start
+            print(f"append NaN line → webhook FIRING received (127.0.0.1); {args.trials} trials per mode over "
+                  f"{args.parallel} daemon(s) side by side; wall {wall:.0f} s; "
+                  f"load avg {load0:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+            print(f"{'mode':14}{'n':>5}{'min ms':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+                  f"{'mean ms':>9}  goal p99")
+            for label, poll in modes:
+                xs = [x * 1000 for d in daemons if (d.poll is None) == (poll is None) for x in d.latencies]
+                goal_ms = 1000.0 if poll is None else (poll + 0.5) * 1000
+                if not xs:
+                    print(f"{label:14}{0:5d}  (no trial completed)")
+                    continue
+                verdict = "met" if pct(xs, 99) < goal_ms else "missed"
+                print(f"{label:14}{len(xs):5d}{min(xs):9.1f}{pct(xs, 50):9.1f}{pct(xs, 90):9.1f}{pct(xs, 99):9.1f}"
+                      f"{max(xs):9.1f}{statistics.fmean(xs):9.1f}  < {goal_ms:.0f} ms: {verdict}")
+            return 1 if errors else 0
+    finally:
+        for d in daemons:
+            d.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

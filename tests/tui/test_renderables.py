@@ -1,0 +1,213 @@
+"""Pure pieces of the TUI: ticks, the braille chart, sparklines, panel text, the chart plan, the key table."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from runwatch.model import (
+    AlertBrief,
+    AlertState,
+    ChartData,
+    Progress,
+    RankProgress,
+    RunSnapshot,
+    RunState,
+    Severity,
+)
+from runwatch.tui.app import RunwatchApp
+from runwatch.tui.keys import KEYS
+from runwatch.tui.plan import ChartSpec, plan_charts, zoom_label
+from runwatch.tui.renderables.linechart import Line, LineChart
+from runwatch.tui.renderables.sparkline import spark_text
+from runwatch.tui.renderables.ticks import nice_ticks, step_label, tick_label
+from runwatch.tui.screens.compare import CompareScreen, shared_range
+from runwatch.tui.screens.dashboard import DashboardScreen
+from runwatch.tui.screens.help import HelpScreen
+from runwatch.tui.widgets.alerts import alert_cells, sort_alerts
+from runwatch.tui.widgets.header import header_text
+from runwatch.tui.widgets.log_pane import log_text
+from runwatch.tui.widgets.ranks import stragglers
+from runwatch.tui.widgets.sparklines import SparkEntry, sparks_text
+from runwatch.tui.widgets.system import gpu_line, process_line
+
+BRAILLE = {chr(c) for c in range(0x2801, 0x2900)}
+
+
+def rows(chart: LineChart) -> list[str]:
+    return [r.plain for r in chart.render_rows()]
+
+
+@pytest.mark.parametrize(("lo", "hi", "most", "want"), [
+    (0.0, 5568.0, 6, [0.0, 2000.0, 4000.0]),
+    (2.31, 2.52, 4, [2.4, 2.5]),
+    (36.0, 3200.0, 4, [1000.0, 2000.0, 3000.0]),  # a step too coarse for two ticks is refined
+    (1.0, 1.0, 4, [1.0]),
+])
+def test_nice_ticks(lo: float, hi: float, most: int, want: list[float]) -> None:
+    assert nice_ticks(lo, hi, most) == pytest.approx(want)
+
+
+def test_tick_and_step_labels_are_short() -> None:
+    assert [tick_label(v, s) for v, s in [(2500, 500), (0.35, 0.05), (1e-4, 1e-4), (12500, 2500), (2.25, 0.25)]] \
+        == ["2500", "0.35", "1e-4", "12.5k", "2.25"]
+    assert [step_label(v) for v in (950, 12500, 1.2e6)] == ["950", "12.5k", "1.2M"]
+
+
+def test_chart_draws_braille_axes_and_fills_its_size() -> None:
+    x = np.arange(1, 1001, dtype=float)
+    chart = LineChart([Line.from_points(x, 3 * np.exp(-x / 300) + 2)], 40, 10)
+    out = rows(chart)
+    assert len(out) == 10 and all(len(r) == 40 for r in out)
+    assert sum(ch in BRAILLE for r in out for ch in r) > 30
+    assert any("┤" in r for r in out) and "1k" in out[-1]
+
+
+def test_a_one_point_spike_survives_downsampling_to_min_max_columns() -> None:
+    # 100k points folded into 60 columns: only the column's max carries the spike.
+    y = np.ones(100_000)
+    y[54_321] = 50.0
+    edges = np.linspace(0, len(y), 61).astype(int)[:-1]
+    data = ChartData("r", "loss", None, np.arange(60.0), np.minimum.reduceat(y, edges),
+                     np.maximum.reduceat(y, edges), np.ones(60), np.zeros(60), len(y))
+    out = rows(LineChart([Line.from_chart(data)], 40, 10))
+    assert any(ch in BRAILLE for ch in out[0][3:])  # the top row is reached
+    assert "40┤" in out[2]  # and the axis reaches up to the spike
+
+
+def test_nan_and_inf_are_marked_not_skipped() -> None:
+    y = np.array([1.0, 2.0, math.nan, 3.0, math.inf, 2.0])
+    out = rows(LineChart([Line.from_points(np.arange(6.0), y)], 30, 8))
+    top = out[0]
+    assert "×" in top and "↑" in top
+    assert any("┆" in r for r in out[1:-1])
+
+
+def test_all_nan_still_shows_markers_and_empty_shows_a_note() -> None:
+    out = rows(LineChart([Line.from_points([1.0, 2.0], [math.nan, math.nan])], 30, 6))
+    assert "×" in "".join(out)
+    assert "no data yet" in "".join(rows(LineChart([], 30, 6)))
+
+
+def test_log_scale_labels_decades_and_hides_nonpositive_values() -> None:
+    x = np.arange(100.0)
+    out = rows(LineChart([Line.from_points(x, np.geomspace(1e-6, 1e-3, 100))], 40, 10, log=True))
+    labels = " ".join(out)
+    assert "1e-6" in labels and "1e-4" in labels
+    out = rows(LineChart([Line.from_points([0.0, 1.0, 2.0], [-1.0, 0.0, 10.0])], 30, 6, log=True))
+    assert sum(ch in BRAILLE for r in out for ch in r) >= 1
+
+
+def test_overlaid_lines_keep_their_own_colours() -> None:
+    a = Line.from_points([0, 10], [0.0, 1.0], "cyan")
+    b = Line.from_points([0, 10], [1.0, 0.0], "yellow")
+    styles = {str(span.style) for r in LineChart([a, b], 30, 8).render_rows() for span in r.spans}
+    assert "cyan" in styles and "yellow" in styles
+
+
+def test_sparkline_levels_and_nan_marker() -> None:
+    t = spark_text(np.array([0.0, 1.0, 2.0, math.nan, 3.0]), 10)
+    assert t.plain == "▁▃▆×█"
+    assert spark_text(np.sin(np.arange(500) / 9), 20).cell_len == 20
+
+
+def test_plan_charts_key_metrics_overlay_and_sparklines() -> None:
+    charts, sparks = plan_charts(["loss", "val_loss", "lr", "grad_norm", "step_time", "tokens_per_sec", "mfu",
+                                  "lrm", "elapsed"])
+    assert charts == [ChartSpec(("loss", "val_loss")), ChartSpec(("lr",)), ChartSpec(("grad_norm",)),
+                      ChartSpec(("tokens_per_sec",)), ChartSpec(("mfu",))]
+    assert sparks == ["lrm", "step_time"]  # elapsed is bookkeeping, not a curve
+    charts, sparks = plan_charts(["acc", "reward", "kl", "entropy", "foo"])  # no canonical names: promote
+    assert [c.key for c in charts] == ["acc", "entropy", "foo", "kl"] and sparks == ["reward"]
+    charts, sparks = plan_charts(["loss", "val_loss", "lr", "lrm"], "lr")
+    assert [c.key for c in charts] == ["lr"] and sparks == ["lrm"]
+    assert zoom_label(None) == "all steps" and zoom_label(1000) == "last 1k steps"
+
+
+def snap(**kw: object) -> RunSnapshot:
+    base: dict[str, object] = dict(
+        run="train", source="x.log", time=1000.0, state=RunState.RUNNING,
+        progress=Progress(step=50, total_steps=100, percent=50.0, steps_per_sec=2.0, eta_s=25.0, elapsed_s=25.0),
+        metrics={"loss": 2.0}, ranks={}, last_record_t=999.0)
+    base.update(kw)
+    return RunSnapshot(**base)  # type: ignore[arg-type]
+
+
+def test_header_has_badge_progress_eta_age_and_adapts_to_width() -> None:
+    wide = header_text(snap(), 120, host="node1").plain
+    assert "train @ node1" in wide and "RUNNING" in wide and "step 50/100" in wide
+    assert "━" in wide and "50.0%" in wide and "ETA 25s" in wide and "last record 1s ago" in wide
+    done = header_text(snap(state=RunState.FINISHED), 120).plain
+    assert "FINISHED" in done and "ETA" not in done
+    assert "PAUSED" in header_text(snap(), 80, paused=True).plain
+    assert "waiting" in header_text(None, 80).plain
+
+
+def test_stragglers_by_lag_interval_or_alert() -> None:
+    ranks = {i: RankProgress(i, 100, 0.0, 1.0) for i in range(4)}
+    ranks[2] = RankProgress(2, 97, 0.0, 1.0)
+    ranks[3] = RankProgress(3, 100, 0.0, 1.6)
+    assert stragglers(ranks) == {2, 3}
+    assert stragglers(ranks, {0}) == {0, 2, 3}
+    assert stragglers({0: ranks[0]}) == set()
+
+
+def test_log_text_highlights_errors_and_keeps_brackets() -> None:
+    t = log_text(["ok line", "RuntimeError: CUDA error", "[bold]x[/] warning", "loss nan"])
+    assert t.plain.splitlines() == ["ok line", "RuntimeError: CUDA error", "[bold]x[/] warning", "loss nan"]
+    styles = [str(s.style) for s in t.spans]
+    assert styles.count("bold red") == 2 and "yellow" in styles
+
+
+def test_alert_rows_sorted_and_formatted() -> None:
+    a = AlertBrief("nonfinite", AlertState.FIRING, Severity.CRITICAL, "grad_norm is NaN", {"metric": "grad_norm"},
+                   key="k1", since=700.0, step=380, value=math.nan, acknowledged=True)
+    b = AlertBrief("stall", AlertState.PENDING, Severity.WARNING, key="k2", since=990.0)
+    c = AlertBrief("loss_spike", AlertState.RESOLVED, Severity.WARNING, key="k3", since=995.0, silenced=True)
+    assert [x.key for x in sort_alerts((c, b, a))] == ["k1", "k2", "k3"]
+    cells = [t.plain.strip() for t in alert_cells(a, 1000.0)]
+    assert cells == ["firing ack", "CRIT", "nonfinite", "380", "NaN", "5m00s", "grad_norm is NaN"]
+    assert alert_cells(c, 1000.0)[0].plain.strip() == "resolved muted"
+
+
+def test_system_lines_say_what_is_unknown() -> None:
+    g = {"index": 0, "util": 97, "mem_used": 60 * 2**30, "mem_total": 80 * 2**30, "temp_c": 90, "power_w": 500.0}
+    line = gpu_line(g, [90.0, 97.0])
+    assert "GPU0" in line.plain and "60/80G" in line.plain and "90°C" in line.plain
+    assert "?" in gpu_line({"index": 1}, []).plain
+    assert "not known" in process_line(None).plain
+    assert "rss 1.0G" in process_line({"pid": 1, "state": "running", "rss_bytes": 2**30}).plain
+
+
+def test_sparks_text_counts_what_does_not_fit() -> None:
+    entries = [SparkEntry(f"m{i}", np.arange(10.0), 1.0) for i in range(9)]
+    text = sparks_text(entries, 80, 2)
+    assert "+6 more" in text.plain
+
+
+def test_shared_range_spans_all_runs() -> None:
+    def cd(lo: float, hi: float) -> ChartData:
+        return ChartData("r", "m", None, np.arange(2.0), np.array([lo, lo]), np.array([hi, math.nan]),
+                         np.array([lo, hi]), np.zeros(2), 2)
+    assert shared_range([cd(1, 2), None, cd(0.5, 1.5)]) == (0.5, 2.0)
+
+
+def test_help_lists_every_bound_key() -> None:
+    listed = " ".join(k for _, keys in KEYS for k, _ in keys)
+    names = {"question_mark": "?", "slash": "/", "left_square_bracket": "[", "right_square_bracket": "]"}
+    for cls in (RunwatchApp, DashboardScreen, CompareScreen, HelpScreen):
+        for binding in cls.BINDINGS:
+            for key in binding.key.split(","):  # type: ignore[union-attr]
+                shown = names.get(key, key)
+                assert shown in listed or (shown.isdigit() and "1-9" in listed), (cls.__name__, key)
+
+
+def test_importing_the_tui_package_does_not_import_textual() -> None:
+    # The CLI imports runwatch.tui.app lazily; the package itself must stay light for the headless path.
+    import subprocess
+    import sys
+
+    code = "import sys, runwatch.tui, runwatch.headless; assert 'textual' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,369 @@
+"""Structured metric files followed while they are written: Lightning's metrics.csv (header rewrites
+included), TensorBoard event files (the real writer, torn and damaged records), trainer_state.json and
+training_metrics.json rewritten whole; and `classify_path`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import struct
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runwatch.model import Record
+from runwatch.parsers.structured import (
+    CsvRowsDecoder,
+    HFLogHistoryDecoder,
+    MetricArraysDecoder,
+    TfEventsDecoder,
+)
+from runwatch.watcher.metric_files import (
+    RESYNC_POLLS,
+    CsvRowsFollower,
+    JsonDocFollower,
+    TfRecordFollower,
+    classify_path,
+    find_metric_files,
+    follow,
+    masked_crc32c,
+    read_records,
+)
+from runwatch.watcher.notify import WatchHub
+from runwatch.watcher.types import ItemBatch, Notice
+from tests.conftest import wait_for
+from tests.parsers._corpus import md_block
+
+
+class Sink:
+    """Collects what a follower sends, safely across its thread."""
+
+    def __init__(self) -> None:
+        self.batches: list[ItemBatch] = []
+        self.notices: list[Notice] = []
+        self._lock = threading.Lock()
+
+    def batch(self, b: ItemBatch) -> None:
+        with self._lock:
+            self.batches.append(b)
+
+    def notice(self, n: Notice) -> None:
+        with self._lock:
+            self.notices.append(n)
+
+    def items(self) -> list[Any]:
+        with self._lock:
+            return [i for b in self.batches for i in b.items]
+
+    def said(self, fragment: str) -> bool:
+        with self._lock:
+            return any(fragment in n.message for n in self.notices)
+
+
+POLL = {"poll_interval": 0.02, "use_inotify": False}
+
+
+# ── classify_path ────────────────────────────────────────────────────────────
+
+
+def test_classify_path_names_each_source(tmp_path: Path) -> None:
+    (tmp_path / "ck" / "checkpoint-5").mkdir(parents=True)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "train.log").write_text("step 1\n")
+    (tmp_path / "losses.csv").write_text("epoch,step,loss\n0,1,2.0\n")
+    (tmp_path / "table.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "run_metrics.json").write_text(json.dumps({"train_loss": [1.0, 0.5]}))
+    (tmp_path / "config.json").write_text("{}")
+    cases = {
+        "ck": "checkpoint_dir", "ck/checkpoint-5": "checkpoint_dir", "logs": None,
+        "not-yet/checkpoint-9": "checkpoint_dir", "lightning_logs/version_0/metrics.csv": "metrics_csv",
+        "out/checkpoint-5/trainer_state.json": "trainer_state", "training_metrics.json": "metrics_arrays",
+        "runs/x/events.out.tfevents.1700000000.host.123.0": "tfevents", "losses.csv": "metrics_csv",
+        "table.csv": None, "run_metrics.json": "metrics_arrays", "config.json": None, "logs/train.log": None,
+    }
+    assert {name: classify_path(tmp_path / name) for name in cases} == cases
+
+
+def test_find_metric_files_skips_checkpoint_dirs(tmp_path: Path) -> None:
+    for rel in ("lightning_logs/version_0/metrics.csv", "runs/a/events.out.tfevents.1.h.2.0",
+                "out/trainer_state.json", "out/checkpoint-5/trainer_state.json", "wandb/x/metrics.csv"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("")
+    found = [(str(p.relative_to(tmp_path)), kind) for p, kind in find_metric_files(tmp_path)]
+    assert found == [("lightning_logs/version_0/metrics.csv", "metrics_csv"), ("out/trainer_state.json", "trainer_state"),
+                     ("runs/a/events.out.tfevents.1.h.2.0", "tfevents")]
+
+
+def test_follow_builds_the_right_thread(tmp_path: Path) -> None:
+    sink = Sink()
+    kinds = {"metrics.csv": CsvRowsFollower, "events.out.tfevents.1": TfRecordFollower,
+             "trainer_state.json": JsonDocFollower}
+    for name, cls in kinds.items():
+        thread = follow(tmp_path / name, sink.batch, sink.notice)
+        assert isinstance(thread, cls)
+    state = follow(tmp_path / "trainer_state.json", sink.batch, sink.notice)
+    assert state is not None and state.kind == "hf_log_history"  # type: ignore[attr-defined]
+    assert follow(tmp_path / "train.log", sink.batch, sink.notice) is None
+
+
+# ── Lightning metrics.csv ────────────────────────────────────────────────────
+
+
+class LightningCsv:
+    """lightning_fabric's CSVLogger `save()` as quoted in corpus/lightning.md §1b: sorted union of keys,
+    the whole file rewritten with the wider header when a new key appears, rows appended otherwise."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.metrics: list[dict[str, str]] = []
+        self.metrics_keys: list[str] = []
+
+    def log_metrics(self, row: dict[str, str]) -> None:
+        self.metrics.append(dict(row))
+
+    def save(self) -> None:
+        new_keys = set().union(*self.metrics) - set(self.metrics_keys)
+        self.metrics_keys = sorted([*self.metrics_keys, *new_keys])
+        exists = self.path.is_file()
+        if new_keys and exists:
+            with open(self.path, newline="") as f:
+                old = list(csv.DictReader(f))
+            with open(self.path, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=self.metrics_keys)
+                writer.writeheader()
+                writer.writerows(old)
+        with open(self.path, "a" if exists else "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.metrics_keys)
+            if not exists:
+                writer.writeheader()
+            writer.writerows(self.metrics)
+        self.metrics = []
+
+
+def corpus_rows() -> list[dict[str, str]]:
+    return [{k: v for k, v in row.items() if v != ""} for row in csv.DictReader(md_block("lightning.md", "CSV1"))]
+
+
+def test_a_growing_lightning_csv_with_header_rewrites_gives_every_row_once(tmp_path: Path) -> None:
+    rows = corpus_rows()
+    logger = LightningCsv(tmp_path / "metrics.csv")
+    for row in rows[:3]:  # train-step rows only: the first header lacks the val and epoch columns
+        logger.log_metrics(row)
+    logger.save()
+    sink = Sink()
+    with WatchHub() as hub, CsvRowsFollower(logger.path, sink.batch, sink.notice, poll_interval=0.05, hub=hub):
+        wait_for(lambda: len(sink.items()) == 3)
+        for row in rows[3:]:  # the val row and the epoch row each bring new columns: two rewrites
+            logger.log_metrics(row)
+            logger.save()
+        logger.log_metrics({"epoch": "9", "step": "9999", "train_loss_step": "0.5"})  # sentinel, appended
+        logger.save()
+        wait_for(lambda: sink.items() and sink.items()[-1].get("step") == "9999")
+    assert sink.items() == [*rows, {"epoch": "9", "step": "9999", "train_loss_step": "0.5"}]
+    assert sink.batches[0].history and not sink.batches[1].history and sink.batches[1].items == []
+    assert not sink.notices
+    recs = CsvRowsDecoder().feed(sink.items(), 0.0)
+    assert [r.step for r in recs if "loss" in r.metrics][-2:] == [599, 9999]
+
+
+def test_a_csv_truncated_with_the_same_header_is_read_from_the_start(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.csv"
+    path.write_text("epoch,step,train_loss\r\n0,1,2.0\r\n0,2,1.9\r\n")
+    sink = Sink()
+    with CsvRowsFollower(path, sink.batch, sink.notice, **POLL):
+        wait_for(lambda: len(sink.items()) == 2)
+        with open(path, "w") as f:  # a restarted run, same path
+            f.write("epoch,step,train_loss\r\n0,1,3.0\r\n")
+        wait_for(lambda: len(sink.items()) == 3)
+    assert sink.items()[-1] == {"epoch": "0", "step": "1", "train_loss": "3.0"}
+    assert any("truncated or rewritten" in n.message for n in sink.notices)
+
+
+def test_a_partial_last_line_waits_for_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,loss\n1,2.0\n2,1.")
+    sink = Sink()
+    with CsvRowsFollower(path, sink.batch, sink.notice, **POLL):
+        wait_for(lambda: len(sink.items()) == 1)
+        with open(path, "a") as f:
+            f.write("5\n")
+        wait_for(lambda: len(sink.items()) == 2)
+    assert sink.items() == [{"step": "1", "loss": "2.0"}, {"step": "2", "loss": "1.5"}]
+
+
+# ── TensorBoard event files ──────────────────────────────────────────────────
+
+tb = pytest.importorskip("tensorboard.compat.proto.event_pb2", reason="the tensorboard extra is not installed")
+from tensorboard.compat.proto import summary_pb2  # noqa: E402
+from tensorboard.summary.writer.event_file_writer import EventFileWriter  # noqa: E402
+from tensorboard.summary.writer.record_writer import RecordWriter  # noqa: E402
+
+
+def scalar(step: int, **values: float) -> Any:
+    summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=k.replace("__", "/"), simple_value=v)
+                                         for k, v in values.items()])
+    return tb.Event(wall_time=1_700_000_000.0 + step, step=step, summary=summary)
+
+
+def frame(payload: bytes) -> bytes:
+    """Our own TFRecord writer (checked against TensorBoard's RecordWriter below)."""
+    header = struct.pack("<Q", len(payload))
+    return header + struct.pack("<I", masked_crc32c(header)) + payload + struct.pack("<I", masked_crc32c(payload))
+
+
+def test_our_framing_matches_tensorboards_record_writer() -> None:
+    buf = io.BytesIO()
+    writer = RecordWriter(buf)
+    payloads = [scalar(i, loss=1.0 / (i + 1)).SerializeToString() for i in range(5)] + [b"", b"\0" * 300]
+    for p in payloads:
+        writer.write(p)
+    assert buf.getvalue() == b"".join(frame(p) for p in payloads)
+
+
+def test_the_real_writer_followed_live_gives_exact_scalars(tmp_path: Path) -> None:
+    sink = Sink()
+    writer = EventFileWriter(str(tmp_path), flush_secs=3600)
+    [path] = list(tmp_path.glob("events.out.tfevents.*"))
+    try:
+        with TfRecordFollower(path, sink.batch, sink.notice, **POLL):
+            for step in range(3):
+                writer.add_event(scalar(step, train__loss=2.0 - step / 4, **{"lr-AdamW": 1e-3}))
+            writer.flush()
+            wait_for(lambda: len(sink.items()) == 4)  # the file_version event, then three
+            writer.add_event(scalar(3, train__loss=float("nan")))
+            writer.flush()
+            wait_for(lambda: len(sink.items()) == 5)
+    finally:
+        writer.close()
+    recs = TfEventsDecoder().feed(sink.items(), 0.0)
+    assert [(r.step, r.t, r.metrics["loss"]) for r in recs[:3]] == [
+        (0, 1_700_000_000.0, 2.0), (1, 1_700_000_001.0, 1.75), (2, 1_700_000_002.0, 1.5)]
+    assert recs[0].metrics["lr"] == struct.unpack("<f", struct.pack("<f", 1e-3))[0]
+    assert recs[3].step == 3 and recs[3].metrics["loss"] != recs[3].metrics["loss"]
+
+
+def test_every_cut_point_gives_whole_records_only() -> None:
+    payloads = [scalar(i, loss=float(i)).SerializeToString() for i in range(6)]
+    data = b"".join(frame(p) for p in payloads)
+    for cut in range(len(data) + 1):
+        got, used, damaged, need = read_records(data[:cut])
+        assert not damaged
+        assert got == payloads[: len(got)] and used == sum(len(p) + 16 for p in got)
+        assert (need == 0) == (used == cut)
+
+
+def test_a_file_written_in_random_pieces_is_read_without_miss_or_duplicate(tmp_path: Path) -> None:
+    payloads = [scalar(i, loss=float(i)).SerializeToString() for i in range(200)]
+    data = b"".join(frame(p) for p in payloads)
+    path = tmp_path / "events.out.tfevents.1.host.1.0"
+    path.write_bytes(b"")
+    sink = Sink()
+    bounds = [0]
+    for p in payloads:
+        bounds.append(bounds[-1] + len(p) + 16)
+    rng = random.Random(7)
+    with TfRecordFollower(path, sink.batch, sink.notice, **POLL) as follower, open(path, "ab") as f:
+        pos = 0
+        while pos < len(data):
+            pos += len(piece := data[pos:pos + rng.randint(1, 97)])
+            f.write(piece)
+            f.flush()
+            if rng.random() < 0.2:  # let it catch up mid-record now and then
+                whole = max(b for b in bounds if b <= pos)
+                wait_for(lambda: follower.offset == whole)  # noqa: B023
+        wait_for(lambda: len(sink.items()) == len(payloads))
+    assert sink.items() == payloads
+    assert not sink.notices
+
+
+def test_a_damaged_record_is_waited_on_then_skipped(tmp_path: Path) -> None:
+    payloads = [scalar(i, loss=float(i)).SerializeToString() for i in range(3)]
+    bad = bytearray(frame(payloads[1]))
+    bad[20] ^= 0xFF
+    path = tmp_path / "events.out.tfevents.1.host.1.0"
+    path.write_bytes(frame(payloads[0]) + bytes(bad) + frame(payloads[2]))
+    sink = Sink()
+    with TfRecordFollower(path, sink.batch, sink.notice, **POLL):
+        wait_for(lambda: len(sink.items()) == 2)
+    assert sink.items() == [payloads[0], payloads[2]]
+    assert sink.said("damaged record at offset") and sink.said(f"skipped {len(bad)} damaged bytes")
+    assert RESYNC_POLLS >= 2
+
+
+def test_a_replaced_event_file_is_read_from_the_start(tmp_path: Path) -> None:
+    path = tmp_path / "events.out.tfevents.1.host.1.0"
+    path.write_bytes(frame(b"one"))
+    sink = Sink()
+    with TfRecordFollower(path, sink.batch, sink.notice, **POLL):
+        wait_for(lambda: sink.items() == [b"one"])
+        tmp = tmp_path / "new"
+        tmp.write_bytes(frame(b"two") + frame(b"three"))
+        os.replace(tmp, path)
+        wait_for(lambda: sink.items() == [b"one", b"two", b"three"])
+    assert sink.said("replaced")
+
+
+# ── JSON documents rewritten whole ───────────────────────────────────────────
+
+
+def entries(n: int) -> list[dict[str, float]]:
+    return [{"epoch": i / 10, "loss": 2.0 - i / 100, "step": 10 * (i + 1)} for i in range(n)]
+
+
+def state_doc(n: int) -> str:
+    return json.dumps({"global_step": 10 * n, "max_steps": 500, "log_history": entries(n)}, indent=2, sort_keys=True)
+
+
+def replace_atomically(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def test_trainer_state_rewritten_with_more_entries_gives_no_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "trainer_state.json"
+    path.write_text(state_doc(3))
+    sink = Sink()
+    decoder = HFLogHistoryDecoder()
+    with JsonDocFollower(path, sink.batch, sink.notice, kind="hf_log_history", **POLL):
+        wait_for(lambda: len(sink.batches) >= 1)
+        path.write_text(state_doc(5))  # in place
+        wait_for(lambda: len(sink.items()) >= 2 and sink.items()[-1]["global_step"] == 50)
+        replace_atomically(path, state_doc(8))
+        wait_for(lambda: sink.items()[-1]["global_step"] == 80)
+    assert {b.kind for b in sink.batches} == {"hf_log_history"}
+    recs: list[Record] = []
+    for b in sink.batches:
+        recs += decoder.feed(b.items, b.t)
+    assert [r.step for r in recs] == [10 * (i + 1) for i in range(8)]
+    assert {r.total_steps for r in recs} == {500}
+
+
+def test_a_half_written_document_is_retried_and_a_broken_one_reported(tmp_path: Path) -> None:
+    path = tmp_path / "training_metrics.json"
+    path.write_text('{"train_loss": [2.0, 1.5], "steps": [1')
+    sink = Sink()
+    with JsonDocFollower(path, sink.batch, sink.notice, **POLL):
+        wait_for(lambda: sink.said("not valid JSON"))
+        assert sink.batches == []
+        path.write_text(json.dumps({"train_loss": [2.0, 1.5], "steps": [1, 2]}))
+        wait_for(lambda: len(sink.items()) == 1)
+    recs = MetricArraysDecoder().feed(sink.items(), 0.0)
+    assert [(r.step, r.metrics["loss"]) for r in recs] == [(1, 2.0), (2, 1.5)]
+
+
+def test_a_missing_file_is_waited_for(tmp_path: Path) -> None:
+    path = tmp_path / "later" / "metrics.csv"
+    sink = Sink()
+    with CsvRowsFollower(path, sink.batch, sink.notice, **POLL):
+        wait_for(lambda: sink.said("waiting for"))
+        path.parent.mkdir()
+        path.write_text("step,loss\n1,2.0\n")
+        wait_for(lambda: sink.items() == [{"step": "1", "loss": "2.0"}])
+    assert not sink.batches[0].history  # written after following began: live, not history
+
