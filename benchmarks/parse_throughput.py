@@ -137,17 +137,14 @@ def per_line(path: str) -> int:
 
 
 def _chunks(path: str) -> Iterator[bytes]:
-    """The file in CHUNK-sized pieces cut after their last newline."""
-    rest = b""
+    """The file in CHUNK-sized pieces, each cut after its last newline (the rest is read again)."""
     with open(path, "rb", buffering=0) as f:
         while block := f.read(CHUNK):
-            data = rest + block
-            cut = data.rfind(b"\n") + 1
-            if cut:
-                yield data[:cut]
-            rest = data[cut:]
-    if rest:
-        yield rest
+            cut = block.rfind(b"\n") + 1
+            if 0 < cut < len(block):
+                f.seek(cut - len(block), os.SEEK_CUR)
+                block = block[:cut]
+            yield block
 
 
 def columnar(path: str) -> int:
@@ -158,6 +155,7 @@ def columnar(path: str) -> int:
     parser = NanochatParser()
     n = 0
     for data in _chunks(path):
+        # NanochatParser keeps "mfu unknown" privately; the integration needs it public.
         res = extract_steps("picollm", data, omit={"mfu"} if parser._mfu_unknown else ())
         assert res is not None
         batch, rest = res
@@ -277,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.log is None:  # in a child, so that this process stays small (its RSS is every child's floor)
             _run([sys.executable, str(Path(__file__).resolve()), "--child", f"generate {args.lines}", str(path)])
         with open(path, "rb") as f:
-            lines = sum(block.count(b"\n") for block in iter(lambda: f.read(CHUNK), b""))
+            lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
         print(render(measure(path, lines), lines, path.stat().st_size))
     finally:
         if args.keep and args.log is None:

@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     sinks.add_argument("--on-alert", metavar="CMD",
                        help="run CMD (split like a shell would, but never run by one) with the alert as JSON on stdin")
 
+    system = argparse.ArgumentParser(add_help=False)
+    system.add_argument("--pid", type=_positive_int, action="append", default=[], metavar="PID",
+                        help="the training process (and its children); found automatically where possible")
+    system.add_argument("--no-gpu", action="store_true", help="do not sample GPUs (NVML)")
+
     follow = argparse.ArgumentParser(add_help=False)
     follow.add_argument("--poll", action="store_true",
                         help="rely on polling only (NFS, Lustre, GPFS, sshfs deliver no inotify events)")
@@ -78,12 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     follow.add_argument("--interval", type=_positive_float, metavar="S",
                         help="seconds between status lines (default 10; demo 2)")
 
-    t = sub.add_parser("tail", parents=[common, follow, alerts, sinks], help="follow training logs live",
+    t = sub.add_parser("tail", parents=[common, follow, alerts, sinks, system], help="follow training logs live",
                        description="Follow training logs live. PATH is a log file, a glob, a directory "
                        "of logs, or - for standard input.")
     t.add_argument("paths", nargs="+", metavar="PATH")
 
-    d = sub.add_parser("demo", parents=[follow, alerts], help="a simulated run with planted faults",
+    d = sub.add_parser("demo", parents=[follow, alerts, system], help="a simulated run with planted faults",
                        description="Simulate a training run (a real log file written live, with a loss "
                        "spike, a NaN and a stall planted) and watch it.")
     d.add_argument("--speed", type=_positive_float, default=1.0, metavar="X",
@@ -95,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("paths", nargs="+", metavar="PATH")
     pa.add_argument("--output", "-o", choices=["jsonl", "csv", "table", "summary"], default="table")
 
-    w = sub.add_parser("watch", parents=[common, alerts, sinks], help="the watchdog daemon: alerts to sinks",
+    w = sub.add_parser("watch", parents=[common, alerts, sinks, system], help="the watchdog daemon: alerts to sinks",
                        description="Watch runs in the background and send alerts (headless; logs to stderr).")
     w.add_argument("paths", nargs="+", metavar="PATH")
     w.add_argument("--state-dir", type=Path, metavar="DIR", help="alert state, silences, outbox (DESIGN §7)")
@@ -190,7 +195,8 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
     if paths.count("-") > 1:
         raise UsageError("'-' (standard input) can be given only once")
     opts = EngineOptions(fmt=getattr(args, "format", None), poll_only=args.poll,
-                         poll_interval=args.poll_interval, total_steps=getattr(args, "total_steps", None))
+                         poll_interval=args.poll_interval, total_steps=getattr(args, "total_steps", None),
+                         pids=tuple(args.pid), gpu=not args.no_gpu)
     interval = args.interval or (2.0 if args.command == "demo" else 10.0)
     alerting = _alerting(args)
     stop = _stop_event()
@@ -242,7 +248,7 @@ def _watch(args: argparse.Namespace) -> int:
     _flags(args)
     setup_logging(args.log_file)
     opts = EngineOptions(fmt=args.format, poll_only=args.poll, poll_interval=args.poll_interval,
-                         total_steps=args.total_steps)
+                         total_steps=args.total_steps, pids=tuple(args.pid), gpu=not args.no_gpu)
     stop = _stop_event()
     pid = PidFile(args.pidfile) if args.pidfile else None
     try:

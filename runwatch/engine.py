@@ -24,7 +24,9 @@ import numpy as np
 from runwatch.model import ChartData, Event, Kind, Record, RunSnapshot
 from runwatch.parsers.source import SourceParser
 from runwatch.state.run import RunTracker
+from runwatch.state.system import SystemState
 from runwatch.watcher.discover import DirectoryWatcher, find_logs, rank_from_path
+from runwatch.watcher.sampler import SystemSampler, make_system_sampler
 from runwatch.watcher.stdin import StreamReader
 from runwatch.watcher.tail import FileFollower, LineBatch, Notice, peek_tail
 
@@ -50,6 +52,13 @@ class EngineOptions:
     poll_interval: float = 1.0
     total_steps: int | None = None
     preview: bool = True
+    system: bool = True
+    """Sample the training processes and the host (psutil) and the GPUs (NVML)."""
+    gpu: bool = True
+    pids: tuple[int, ...] = ()
+    sample_interval: float = 2.0
+    nvml: object | None = None
+    """An NVML implementation to use instead of the real one (tests, demos)."""
 
 
 @dataclass
@@ -89,6 +98,8 @@ class Engine:
         self._last_tick = 0.0
         self._dirty = False  # records arrived since the last evaluation
         self._paused: list[RunSnapshot] | None = None
+        self.system: SystemState | None = SystemState() if self.options.system else None
+        self._sampler: SystemSampler | None = None
         self._queue: queue.Queue[tuple] = queue.Queue()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -157,6 +168,7 @@ class Engine:
                 self._start_follower(path)
             if run.label == "-":
                 self._start_stdin(run)
+        self._start_sampler(paths_followed=[p for r in self._runs for p in r.parsers if p != "-"])
         for d, (run, found) in self._dir_runs.items():
             w = DirectoryWatcher(
                 Path(d),
@@ -189,6 +201,18 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _start_sampler(self, paths_followed: list[str]) -> None:
+        if self.system is None:
+            return
+        self._sampler = make_system_sampler(
+            lambda sample: self._queue.put(("system", sample)),
+            pids=self.options.pids, logs=paths_followed, gpu=self.options.gpu,
+            nvml=self.options.nvml,  # type: ignore[arg-type]
+            stdin_pipe=any(r.label == "-" for r in self._runs), interval=self.options.sample_interval,
+        )
+        self._sampler.start()
+        self._threads.append(self._sampler)
 
     def _start_follower(self, path: str) -> None:
         f = FileFollower(
@@ -270,7 +294,7 @@ class Engine:
         if self.alerting is None or now - self._last_tick < (RECORD_TICK_S if self._dirty else TICK_S):
             return
         self._last_tick, self._dirty = now, False
-        ready = [(r.tracker, None, list(r.lines)[-40:]) for r in self._runs
+        ready = [(r.tracker, self.system, list(r.lines)[-40:]) for r in self._runs
                  if r.tracker.records and not (r.history_pending and r.preview is not None)]
         if ready:
             self._notifications.extend(self.alerting.tick(ready, now))
@@ -311,11 +335,16 @@ class Engine:
                                    message="input ended"))
                 run.tracker.apply_many(self._with_total(recs), now)
                 run.ended = True
+        elif kind == "system":
+            if self.system is not None:
+                self.system.apply(item[1])
         elif kind == "new_file":
             path, run = item[1], item[2]
             if path not in self._run_of_source and not self._stopping.is_set():
                 self._attach_file(run, path, rank_from_path(path))
                 self._start_follower(path)
+                if self._sampler is not None and self._sampler.processes is not None:
+                    self._sampler.processes.watch(logs=[path])
 
     def _with_total(self, recs: list[Record]) -> list[Record]:
         total = self.options.total_steps
@@ -399,7 +428,11 @@ class Engine:
         if catching_up:
             notes = ("reading history; showing the latest lines first",) + notes
         alerts = self.alerting.briefs(run.name) if self.alerting is not None else ()
-        return replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts)
+        snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts)
+        if self.system is not None:
+            process, gpus, gpu_status = self.system.to_status()
+            snap = replace(snap, process=process, gpus=tuple(gpus), gpu_status=gpu_status)
+        return snap
 
     def take_notices(self) -> list[Notice]:
         """Notices since the last call (waiting for a file, rotated, permission denied …)."""

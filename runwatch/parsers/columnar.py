@@ -310,20 +310,19 @@ class _Chunk:
         idx = np.arange(rows.size) if not diff.any() else np.flatnonzero(~diff.any(axis=1))
         block = words.view(np.uint8)[idx] if idx.size < rows.size else words.view(np.uint8)
         digits = np.take(block, layout.digits, axis=1)
-        good = None
         if digits.size and (digits.min() < 48 or digits.max() > 57):
             good = (np.subtract(digits, 48, dtype=np.uint8) < 10).all(axis=1)
-        plan = layout.plan
-        for cols, text in plan.literal if plan is not None else ():
-            lit = block[:, cols] == text
-            if not lit.all():
-                good = lit.all(axis=1) if good is None else good & lit.all(axis=1)
-        if good is not None:
-            idx, digits = idx[good], digits[good]
-        if plan is not None and idx.size:
-            self.found.append((rows[idx], *_values(plan, digits, omit)))
+            idx, block, digits = idx[good], block[good], digits[good]
         taken = np.zeros(rows.size, bool)
         taken[idx] = True
+        plan = layout.plan
+        for cols, text in plan.literal if plan is not None else ():
+            lit = block[:, cols] == text  # label digits (`bf16_`): the same shape with other digits is not ours
+            if not lit.all():
+                keep = lit.all(axis=1)
+                idx, block, digits = idx[keep], block[keep], digits[keep]
+        if plan is not None and idx.size:
+            self.found.append((rows[idx], *_values(plan, digits, omit)))
         return taken
 
     def _assemble(self) -> tuple[ColumnBatch, Unhandled]:

@@ -31,8 +31,13 @@ give elapsed/eta; other keys naming a time (`total time: 0.98m`) keep their
 name with the value in seconds. A clock on any other key (a wall time) is
 dropped. `%` is dropped (mfu is a percent already); other units (`GiB`) are
 dropped with the number kept. A line with only evaluation metrics is an
-EVAL record. A line without a digit is never a record (checked first: most
-lines of a log are rejected there).
+EVAL record.
+
+Speed: a line without a digit, or without any word of a key that could make a
+record (`loss`, `step`, `lr`, `time`, … taken from the key tables), is
+rejected before the pair scan; that is most lines of a log. The scan is one
+`findall` of a possessive pattern (no per-character Python work), and what a
+key means is cached by its text.
 """
 
 from __future__ import annotations
@@ -96,6 +101,26 @@ _SECONDS: dict[str, tuple[float, float]] = {  # unit → (multiply, divide): `65
     "m": (60.0, 1.0), "min": (60.0, 1.0), "mins": (60.0, 1.0), "h": (3600.0, 1.0), "hr": (3600.0, 1.0),
     "hrs": (3600.0, 1.0),
 }
+
+
+
+def _stems() -> list[str]:
+    """One part of each key that can make a line a record (a step key, a canonical metric's key, a key
+    read as step_time/elapsed/eta): a line mentioning none of them is rejected before the pair scan.
+    `it` is left to a token pattern, being in too many words."""
+    keys = (set(CANONICAL) | _STEP_KEYS | _STEP_TIME_KEYS | _ELAPSED_KEYS | _ETA_KEYS) - {"it"}
+    stems: list[str] = []
+    for key in sorted(keys, key=lambda k: (len(k), k)):
+        parts = key.split("_")
+        if not any(stem in part for part in parts for stem in stems):
+            stems.append(max(parts, key=len))
+    return stems
+
+
+_MENTIONS_KNOWN_KEY = re.compile(
+    "|".join(sorted(_stems(), key=len, reverse=True)) + r"|(?<![\w./\-'\"])it[\s=:]"
+).search
+"""On the lowercased line. Parts match inside words too (`Learning`, `gradient`, `tok/sec`): only a filter."""
 
 # What a key is, by its text as logged: (metric name, role, name for a duration value). Cached: a log
 # repeats its keys. Roles from _STEP_TIME on read durations; from _ELAPSED on also read clocks.
@@ -169,8 +194,8 @@ class KeyValueParser(FormatParser):
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
-        if _DIGIT(text) is None:
-            return None
+        if _DIGIT(text) is None or _MENTIONS_KNOWN_KEY(text.lower()) is None:
+            return None  # no number, or no word of a key that could make a record: most lines of a log
         step: int | None = None
         total: int | None = None
         metrics: dict[str, float] = {}

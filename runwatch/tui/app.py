@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 
+from rich.console import Console
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen
@@ -36,7 +37,9 @@ class RunwatchApp(App[int]):
 
     def __init__(self, controller: Controller, *, refresh_s: float = 1.0, bell: bool = True,
                  host: str | None = None) -> None:
-        super().__init__()
+        # On a 16-colour terminal, pass named colours through to the terminal's own palette:
+        # Textual would map them via its truecolor theme and back, and red came out magenta.
+        super().__init__(ansi_color=True if few_colours() else None)
         self.controller = controller
         self.refresh_s = max(MIN_REFRESH_S, refresh_s)
         self.bell_on = bell
@@ -92,6 +95,11 @@ class RunwatchApp(App[int]):
 
     def action_quit_app(self) -> None:
         self.exit(0)
+
+
+def few_colours() -> bool:
+    """Whether the terminal on stdout shows only the 16 (or 8) ANSI colours."""
+    return Console().color_system in ("standard", "windows")
 
 
 def run_tui(controller: Controller, *, refresh_s: float = 1.0, bell: bool = True) -> int:

@@ -295,20 +295,20 @@ class WandbSource(ServiceThread):
     # -- wake-ups ------------------------------------------------------------
 
     def _relink(self, target: Path | None) -> None:
-        """Watch the run file and, for directory paths, where the next run would appear."""
+        """Watch the run file and, for directory paths, the `latest-run` link a next run re-points."""
         if self._hub is None:
             return
-        targets = [self.path] if self.path.suffix == ".wandb" else [self.path / "latest-run",
-                                                                    self.path / "wandb" / "latest-run"]
+        paths = [self.path] if self.path.suffix == ".wandb" else [self.path / "latest-run",
+                                                                  self.path / "wandb" / "latest-run"]
         if target is not None:
-            targets.insert(0, target)
-        targets = list(dict.fromkeys(os.path.abspath(t) for t in targets))
+            paths.insert(0, target)
+        targets = list(dict.fromkeys(os.path.abspath(p) for p in paths))
         if targets != self._link_targets or self._link is None:
-            if self._link is not None:
-                self._link.close()
-            self._link_targets = targets
-            self._link = HubLink(self._hub, self._wake.set, lambda: list(self._link_targets), self._no_notify)
-            self._link.open()
+            old, self._link_targets = self._link, targets
+            self._link = HubLink(self._hub, self._wake.set, lambda: list(targets), self._no_notify)
+            self._link.open()  # before the old one lets go, so the hub's observer keeps running
+            if old is not None:
+                old.close()
         self._link.ensure()
 
     def _no_notify(self, exc: OSError) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.app import RenderResult
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 
 from runwatch.headless import fmt_value
@@ -51,6 +53,10 @@ class ChartPanel(Widget, can_focus=True):
         self.zoom = ""
         self.y_range: tuple[float, float] | None = None
         self.labels: tuple[str, ...] | None = None
+        self._version = 0
+        """Bumped on every change that alters the picture; the strips are rebuilt on the next paint."""
+        self._strips_key: object = None
+        self._strips: list[Strip] = []
         self._title()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -63,19 +69,49 @@ class ChartPanel(Widget, can_focus=True):
     def set_data(self, data: list[ChartData | None], *, zoom: str = "", width: int = 0) -> None:
         """New data, fetched for `width` columns (kept so tests can tell a stale fetch)."""
         self.data, self.zoom, self.data_width = data, zoom, width
+        self._version += 1
         self._title()
         self.refresh()
 
     def set_log(self, log: bool) -> None:
         self.log_scale = log
+        self._version += 1
         self._title()
         self.refresh()
 
-    def render(self) -> RenderResult:
+    def chart(self) -> LineChart:
+        """The renderable for the current data at the current size."""
         lines = [Line.from_chart(d, self.line_styles[i % len(self.line_styles)], self._label(i, d))
                  for i, d in enumerate(self.data) if d is not None and d.points]
         size = self.content_size
         return LineChart(lines, size.width, size.height, log=self.log_scale, y_range=self.y_range)
+
+    def render_line(self, y: int) -> Strip:
+        """Textual's line API: strips straight from the chart's runs, built once per change.
+
+        Skipping the Rich console round trip (render, split, crop) halves what a
+        chart redraw costs, which is most of what following a live run costs.
+        """
+        width = self.content_size.width
+        key = (self.content_size, self._version, self.visual_style.rich_style)
+        if key != self._strips_key:
+            self._strips_key, self._strips = key, self._build_strips()
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(width, self.visual_style.rich_style)
+
+    def _build_strips(self) -> list[Strip]:
+        base = self.visual_style.rich_style
+        width = self.content_size.width
+        styles: dict[str, Style] = {}
+
+        def style(name: str) -> Style:
+            if name not in styles:
+                styles[name] = base + Style.parse(name) if name else base
+            return styles[name]
+
+        return [Strip([Segment(text, style(name)) for text, name in row]).adjust_cell_length(width, base)
+                for row in self.chart().runs()]
 
     def _label(self, i: int, d: ChartData) -> str:
         return self.labels[i] if self.labels and i < len(self.labels) else d.metric
