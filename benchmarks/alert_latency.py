@@ -15,7 +15,11 @@ After each firing one healthy line is appended, so the next tick finds
 nothing and resolves the alert (a RESOLVED POST, ignored here). Two logs (two
 runs, so two alert keys) take turns, so a trial never waits for the previous
 one to resolve; before a log is used again its RESOLVED must have arrived.
-The first trial on each log is a warm-up and is not counted.
+The first trial on each log is a warm-up and is not counted. Before each NaN
+the writer pauses a random 0-1 s (0-interval when polling more slowly), so the
+NaN lands at a random phase of the poll loop and of the engine's rule tick,
+as a real one would; written right after the previous alert it would always
+land just after a poll (and read ~1 poll interval late).
 
 Rules are evaluated on the engine's ~1 s tick, which bounds the latency. A
 trial costs about a tick (inotify) or a tick plus a poll interval (polling),
@@ -67,7 +71,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 t = time.perf_counter()
                 try:
@@ -129,6 +133,7 @@ def runwatch_cmd() -> list[str]:
 class Daemon:
     def __init__(self, name: str, rx: Receiver, tmp: Path, poll: float | None, seed: int) -> None:
         self.name, self.rx, self.poll = name, rx, poll
+        self.pause = max(1.0, poll or 0.0)
         self.dir = tmp / name
         self.dir.mkdir()
         self.logs = [self.dir / f"{name}-{k}.log" for k in range(FILES_PER_DAEMON)]
@@ -153,7 +158,7 @@ class Daemon:
         if self.next_step[k] > HEALTHY_BEFORE:  # this log's previous episode must be over
             if self.rx.wait_for(self.path, run, "resolved", None, 30) is None:
                 raise RuntimeError(f"{run}: previous alert not resolved within 30 s")
-        time.sleep(self.rng.uniform(0, 0.2))
+        time.sleep(self.rng.uniform(0, self.pause))
         step = self.next_step[k]
         f = self.files[k]
         t0 = time.perf_counter()
@@ -220,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with Receiver() as rx:
             modes = [("inotify", None), (f"poll {args.poll_interval:g} s", args.poll_interval)]
-            for label, poll in modes:
+            for _, poll in modes:
                 for j in range(args.parallel):
                     daemons.append(Daemon(f"{'poll' if poll else 'inotify'}{j}", rx, tmp, poll, seed=j))
             shares = [args.trials // args.parallel + (1 if j < args.trials % args.parallel else 0)

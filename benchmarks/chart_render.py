@@ -109,7 +109,7 @@ def main() -> None:
                     console.render_lines(Text.from_ansi(plot.build()), options)
             return run
 
-        results["textual-plotext, 100k raw points"] = timed(plotext(True), max(1, args.repeat // 10))
+        results[f"textual-plotext, {args.points:,} raw points"] = timed(plotext(True), max(1, args.repeat // 10))
         results["textual-plotext, downsampled columns"] = timed(plotext(False), args.repeat)
     width = max(len(k) for k in results)
     print(f"{CHARTS} charts of {args.points:,} points at {CHART_W}×{CHART_H} cells each (160×48 frame), "

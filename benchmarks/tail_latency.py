@@ -97,7 +97,7 @@ class Observer(threading.Thread):
                         del self._pending[s.run]
             if self._exact:
                 with e._changed:
-                    e._changed.wait_for(lambda: e._version != v or self._halt.is_set(), 0.5)
+                    e._changed.wait_for(lambda v=v: e._version != v or self._halt.is_set(), 0.5)
             else:
                 e.wait(0.5)
 
@@ -232,7 +232,11 @@ def main(argv: list[str] | None = None) -> int:
 
     modes = [("inotify", False, 1.0, 1, 0.05), ("poll 1.0 s", True, 1.0, POLL_WRITERS, 1.0),
              ("poll 0.25 s", True, 0.25, POLL_WRITERS, 0.25)]
-    print(f"(a) append → snapshot shows the step; {args.trials} trials per mode, {os.cpu_count()} CPUs")
+    import runwatch
+
+    print(f"runwatch from {Path(runwatch.__file__).parent}; load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    print(f"(a) append → snapshot shows the step; {args.trials} trials per mode")
     print(f"{'mode':14}{'files':>6}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}{'mean ms':>10}"
           f"{'wall s':>8}")
     for label, poll_only, interval, writers, pause in modes:

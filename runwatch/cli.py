@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     follow.add_argument("--poll-interval", type=_positive_float, default=1.0, metavar="S",
                         help="seconds between stat polls (default 1)")
     follow.add_argument("--headless", action="store_true", help="line mode even on a terminal")
+    follow.add_argument("--no-bell", action="store_true", help="no terminal bell on a new critical alert")
     follow.add_argument("--json", action="store_true", help="one JSON object per line (DESIGN §3)")
     follow.add_argument("--interval", type=_positive_float, metavar="S",
                         help="seconds between status lines (default 10; demo 2)")
@@ -175,6 +176,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+def use_tui(args: argparse.Namespace, *, environ: dict[str, str] | None = None) -> bool:
+    """The Textual interface only on a real terminal; line mode for pipes, nohup, cron, TERM=dumb.
+
+    Textual itself does not fall back: without a TTY it writes escape codes and never exits.
+    """
+    if args.headless or args.json:
+        return False
+    term = (os.environ if environ is None else environ).get("TERM", "")
+    return sys.stdin.isatty() and sys.stdout.isatty() and term not in ("", "dumb")
+
+
 def _stop_event() -> threading.Event:
     """Set on SIGINT/SIGTERM so front ends stop cleanly."""
     stop = threading.Event()
@@ -199,6 +211,11 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
                          pids=tuple(args.pid), gpu=not args.no_gpu)
     interval = args.interval or (2.0 if args.command == "demo" else 10.0)
     alerting = _alerting(args)
+    if use_tui(args):
+        from runwatch.tui.app import run_tui
+
+        with Engine(paths, opts, alerting=alerting) as engine:
+            return run_tui(engine, refresh_s=min(interval, 1.0), bell=not args.no_bell)
     stop = _stop_event()
     engine = Engine(paths, opts, alerting=alerting)
     printer = HeadlessPrinter(sys.stdout, sys.stderr, interval=interval, as_json=args.json)
@@ -275,9 +292,10 @@ def _demo(args: argparse.Namespace) -> int:
     # (real runs keep the 10-minute default).
     if not any(r.startswith("stall.") for r in args.rule):
         args.rule = [*args.rule, f"stall.after={max(1.0, 6.0 / args.speed):.1f}s", "stall.resolve_after=1s"]
-    print(f"runwatch demo: simulating a nanochat run into {log} "
-          "(planted: loss spike ~step 420, NaN at 760, 12 s stall at 950); Ctrl-C to stop",
-          file=sys.stderr)
+    if not use_tui(args):
+        print(f"runwatch demo: simulating a nanochat run into {log} "
+              "(planted: loss spike ~step 420, NaN at 760, 12 s stall at 950); Ctrl-C to stop",
+              file=sys.stderr)
     sim.start()
     try:
         return _tail(args, [str(log)], until_done=True)

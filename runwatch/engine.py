@@ -22,13 +22,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from runwatch.model import ChartData, Event, Kind, Record, RunSnapshot
+from runwatch.parsers.base import ItemDecoder
+from runwatch.parsers.items import make_decoder
 from runwatch.parsers.source import SourceParser
 from runwatch.state.run import RunTracker
 from runwatch.state.system import SystemState
+from runwatch.watcher.checkpoints import CheckpointWatcher, has_checkpoints
 from runwatch.watcher.discover import DirectoryWatcher, find_logs, rank_from_path
+from runwatch.watcher.metric_files import classify_path, find_metric_files, follow, is_eval_events
 from runwatch.watcher.sampler import SystemSampler, make_system_sampler
 from runwatch.watcher.stdin import StreamReader
 from runwatch.watcher.tail import FileFollower, LineBatch, Notice, peek_tail
+from runwatch.watcher.types import ItemBatch
+from runwatch.watcher.wandb_online import WandbOnlineSource, is_wandb_url
+from runwatch.watcher.wandb_source import WandbSource, is_wandb_path
 
 if TYPE_CHECKING:
     from runwatch.alerting import Alerting
@@ -76,6 +83,10 @@ class _Run:
     ended: bool = False
     format: str | None = None
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
+    item_sources: list[str] = field(default_factory=list)
+    """Structured sources (metric files, checkpoint dirs, W&B runs) by path."""
+    decoders: dict[tuple[str, str], ItemDecoder] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
 
 
 class Engine:
@@ -121,11 +132,19 @@ class Engine:
             if p == "-":
                 self._add_run("stdin", "-")
                 continue
+            if is_wandb_url(p):
+                self._attach_items(self._add_run(p.rstrip("/").rsplit("/", 1)[-1], p), p)
+                continue
             matches = sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]
             if not matches:
                 matches = [p]
             for m in matches:
-                if os.path.isdir(m):
+                kind = classify_path(m) if os.path.exists(m) else None
+                if is_wandb_path(m):
+                    self._attach_items(self._add_run(_wandb_run_name(m), m), m)
+                elif kind is not None and kind != "checkpoint_dir":
+                    self._attach_items(self._add_run(Path(m).parent.name or m, m), m)
+                elif os.path.isdir(m):
                     self._plan_directory(Path(m))
                 else:
                     run = self._add_run(Path(m).stem or m, m)
@@ -137,6 +156,18 @@ class Engine:
         self._dir_runs[str(d)] = (run, found)
         for f in found:
             self._attach_file(run, str(f), rank_from_path(str(f)))
+        for f, _kind in find_metric_files(d):
+            self._attach_items(run, str(f))
+        if has_checkpoints(d, depth=3):
+            self._attach_items(run, str(d))
+        if (d / "wandb").is_dir():
+            self._attach_items(run, str(d / "wandb"))
+
+    def _attach_items(self, run: _Run, path: str) -> None:
+        """A structured source: a metric file, or a checkpoint dir (its path is the source)."""
+        if path not in self._run_of_source:
+            self._run_of_source[path] = run
+            run.item_sources.append(path)
 
     def _add_run(self, name: str, label: str) -> _Run:
         taken = {r.name for r in self._runs}
@@ -168,6 +199,9 @@ class Engine:
                 self._start_follower(path)
             if run.label == "-":
                 self._start_stdin(run)
+        for run in self._runs:
+            for path in run.item_sources:
+                self._start_items(path)
         self._start_sampler(paths_followed=[p for r in self._runs for p in r.parsers if p != "-"])
         for d, (run, found) in self._dir_runs.items():
             w = DirectoryWatcher(
@@ -213,6 +247,23 @@ class Engine:
         )
         self._sampler.start()
         self._threads.append(self._sampler)
+
+    def _start_items(self, path: str) -> None:
+        put: Callable[[ItemBatch], None] = lambda b: self._queue.put(("items", b, path))  # noqa: E731
+        notice: Callable[[Notice], None] = lambda n: self._queue.put(("notice", n))  # noqa: E731
+        kw: dict[str, object] = {"use_inotify": not self.options.poll_only}
+        thread: object | None
+        if is_wandb_url(path):
+            thread = WandbOnlineSource(path, put, notice)
+        elif is_wandb_path(path):
+            thread = WandbSource(path, put, notice, poll_interval=self.options.poll_interval, **kw)  # type: ignore[arg-type]
+        elif classify_path(path) == "checkpoint_dir":
+            thread = CheckpointWatcher(path, put, notice, **kw)  # type: ignore[arg-type]
+        else:
+            thread = follow(path, put, notice, **kw)
+        if thread is not None:
+            thread.start()  # type: ignore[attr-defined]
+            self._threads.append(thread)
 
     def _start_follower(self, path: str) -> None:
         f = FileFollower(
@@ -335,6 +386,8 @@ class Engine:
                                    message="input ended"))
                 run.tracker.apply_many(self._with_total(recs), now)
                 run.ended = True
+        elif kind == "items":
+            self._items(item[1], item[2], now)
         elif kind == "system":
             if self.system is not None:
                 self.system.apply(item[1])
@@ -345,6 +398,47 @@ class Engine:
                 self._start_follower(path)
                 if self._sampler is not None and self._sampler.processes is not None:
                     self._sampler.processes.watch(logs=[path])
+
+    def _items(self, b: ItemBatch, path: str, now: float) -> None:
+        """Decode a structured batch; one decoder per run for HF log history (checkpoints and the
+        final trainer_state.json repeat entries, deduplicated within one decoder)."""
+        run = self._run_of_source.get(path)
+        if run is None:
+            return
+        key = (run.name if b.kind == "hf_log_history" else path, b.kind)
+        decoder = run.decoders.get(key)
+        if decoder is None:
+            options = {"eval_source": is_eval_events(path)} if b.kind == "tfevents" else {}
+            try:
+                decoder = run.decoders[key] = make_decoder(b.kind, **options)
+            except KeyError:
+                return
+        recs = decoder.feed(list(b.items), b.t)
+        if b.kind.startswith("wandb"):
+            recs = self._wandb_side_records(run, recs)
+        if recs:
+            run.tracker.apply_many(self._with_total(recs), now)
+            run.format = run.format or b.kind
+            self._dirty = True
+
+    def _wandb_side_records(self, run: _Run, recs: list[Record]) -> list[Record]:
+        """W&B metadata goes to the run's `meta`, W&B system stats to the GPU view (when this
+        machine has none of its own); the rest are ordinary records."""
+        from runwatch.parsers.wandb import run_meta, system_sample
+
+        out = []
+        for rec in recs:
+            meta = run_meta(rec)
+            if meta is not None:
+                run.meta.update(meta)
+                continue
+            sample = system_sample(rec)
+            if sample is not None:
+                if self.system is not None and not self.system.gpus:
+                    self.system.apply(sample)
+                continue
+            out.append(rec)
+        return out
 
     def _with_total(self, recs: list[Record]) -> list[Record]:
         total = self.options.total_steps
@@ -428,7 +522,8 @@ class Engine:
         if catching_up:
             notes = ("reading history; showing the latest lines first",) + notes
         alerts = self.alerting.briefs(run.name) if self.alerting is not None else ()
-        snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts)
+        snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts,
+                       meta=dict(run.meta))
         if self.system is not None:
             process, gpus, gpu_status = self.system.to_status()
             snap = replace(snap, process=process, gpus=tuple(gpus), gpu_status=gpu_status)
@@ -452,3 +547,12 @@ class Engine:
         """True when every source is a stream that has ended (stdin at EOF)."""
         with self._lock:
             return bool(self._runs) and all(r.ended for r in self._runs)
+
+
+def _wandb_run_name(path: str) -> str:
+    """`wandb/run-20261121_173800-abc123/…` → `abc123`; a plain dir → its name."""
+    p = Path(path)
+    for part in (p.name if p.suffix != ".wandb" else p.parent.name, p.name):
+        if part.startswith(("run-", "offline-run-")) and "-" in part:
+            return part.rsplit("-", 1)[-1]
+    return p.stem if p.suffix == ".wandb" else (p.name or path)

@@ -207,6 +207,8 @@ class RunSnapshot:
     process: Mapping[str, Any] | None = None
     gpus: tuple[Mapping[str, Any], ...] = ()
     gpu_status: str = "off: GPU sampling not enabled"
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    """What the run says about itself where a source knows it (W&B config, summary, run name)."""
 
     @property
     def last_record_age_s(self) -> float | None:

@@ -61,7 +61,8 @@ class ColumnBatch:
     lacks a field (no `eta` before step 11, no `grad norm` without clipping)
     holds NaN there and False in `present[name]`; logged NaNs never appear
     here (those lines go the per-line way), but use `present` or `column()`
-    rather than NaN tests to tell absent from logged.
+    rather than NaN tests to tell absent from logged. The arrays are
+    read-only (metrics present on every row share one all-True mask).
     """
 
     line: np.ndarray
@@ -262,7 +263,7 @@ class _Chunk:
         if not texts:
             return []
         pos = _occurrences(self.data, self.buf, texts)
-        return np.unique(np.searchsorted(self.starts, pos, side="right") - 1).tolist()
+        return sorted(set((np.searchsorted(self.starts, pos, side="right") - 1).tolist()))
 
     def _candidates(self, lo: int, hi: int) -> np.ndarray:
         """Lines in [lo, hi) that start with the format's prefix (one 8-byte compare each)."""
@@ -291,9 +292,7 @@ class _Chunk:
             if not rows.size:
                 return
         shapes = np.frombuffer(words.tobytes().translate(_DIGITS_TO_ZERO), np.uint64).reshape(words.shape)
-        _, inv = np.unique(shapes @ _HASH[: words.shape[1]], return_inverse=True)
-        order = np.argsort(inv, kind="stable")
-        for part in np.split(order, np.flatnonzero(np.diff(inv[order])) + 1):
+        for part in _groups(shapes @ _HASH[: words.shape[1]]):
             self._layout_group(rows[part], words[part], length, omit)
 
     def _layout_group(self, rows: np.ndarray, words: np.ndarray, length: int, omit: frozenset[str]) -> np.ndarray:
@@ -326,7 +325,7 @@ class _Chunk:
         return taken
 
     def _assemble(self) -> tuple[ColumnBatch, Unhandled]:
-        """Scatter the groups' rows into line order."""
+        """Scatter the groups' rows into line order; arrays come out read-only."""
         handled = np.zeros(self.starts.size, bool)
         for rows, *_ in self.found:
             handled[rows] = True
@@ -334,17 +333,24 @@ class _Chunk:
         dest = np.cumsum(handled) - 1
         step = np.empty(line.size, np.int64)
         total = np.empty(line.size, np.int64)
-        names = sorted({m for *_, metrics in self.found for m in metrics})
-        metrics = {m: np.full(line.size, np.nan) for m in names}
-        present = {m: np.zeros(line.size, bool) for m in names}
+        counts: dict[str, int] = {}
+        for rows, _, _, vals in self.found:
+            for m in vals:
+                counts[m] = counts.get(m, 0) + rows.size
+        everywhere = np.ones(line.size, bool)
+        metrics = {m: np.empty(line.size) if n == line.size else np.full(line.size, np.nan) for m, n in counts.items()}
+        present = {m: everywhere if n == line.size else np.zeros(line.size, bool) for m, n in counts.items()}
         for rows, st, tot, vals in self.found:
             at = dest[rows]
             step[at], total[at] = st, tot
             for m, v in vals.items():
                 metrics[m][at] = v
-                present[m][at] = True
-        batch = ColumnBatch(line=line, step=step, total=total, metrics=metrics, present=present,
-                            kind=self.spec.kind)
+                if present[m] is not everywhere:
+                    present[m][at] = True
+        for a in (line, step, total, *metrics.values(), *present.values()):
+            a.flags.writeable = False
+        batch = ColumnBatch(line=line, step=step, total=total, metrics=dict(sorted(metrics.items())),
+                            present=present, kind=self.spec.kind)
         rest = np.flatnonzero(~handled)
         start = self.starts[rest]
         return batch, Unhandled(rest, start, start + self.lens[rest])
@@ -406,8 +412,13 @@ def _after_barrier(spec: FastFormat, raw: bytes, omit: frozenset[str]) -> frozen
 
 def _by_length(cand: np.ndarray, lens: np.ndarray) -> list[np.ndarray]:
     """Candidate line indices split into groups of equal line length."""
-    order = np.argsort(lens.astype(np.uint16), kind="stable")
-    return np.split(cand[order], np.flatnonzero(np.diff(lens[order])) + 1)
+    return [cand[g] for g in _groups(lens.astype(np.uint16))]
+
+
+def _groups(keys: np.ndarray) -> list[np.ndarray]:
+    """Positions of equal keys, each group ascending (np.unique would import numpy.ma: 70 ms)."""
+    order = np.argsort(keys, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(keys[order])) + 1)
 
 
 def _rows(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:

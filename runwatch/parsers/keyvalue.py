@@ -66,7 +66,7 @@ _NUMBER = (
 _PAIR = re.compile(
     r"([^A-Za-z]*+(?:[A-Za-z][\w./\-'\"]*+[^A-Za-z]*+)*?)"
     r"(?<![\w./\-'\"])([A-Za-z][\w./\-]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d])))*)"
-    r"(?:\s{0,3}[=:]\s{0,3}|\s{1,3})"
+    r"(?:\s{0,3}[=:]\s{0,3}|\s{1,3})(?=[-+.\dnNiI])"  # the guard spares the value alternatives most words
     rf"(?:(\d{{1,6}}(?::[0-5]\d){{1,2}}(?:\.\d{{1,9}})?)|({_NUMBER}))"
     r"(?:/(\d{1,15}))?(%|[A-Za-z]{1,4})?"
     r"(?=$|[\s,;|)\](:])"
@@ -96,12 +96,11 @@ _FUNCTION_WORDS = frozenset({
 })
 """Words of prose, never a key nor a key's first word: `number of nan iterations`, `ran for 25624887`."""
 _LOG_LEVELS = frozenset({"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"})
-_SECONDS: dict[str, tuple[float, float]] = {  # unit → (multiply, divide): `654.80ms` → 0.6548 exactly
+_SECONDS: dict[str, tuple[float, float]] = {  # unit → (multiply, divide): ms are divided, as the framework parsers do
     "us": (1.0, 1e6), "ms": (1.0, 1e3), "s": (1.0, 1.0), "sec": (1.0, 1.0), "secs": (1.0, 1.0),
     "m": (60.0, 1.0), "min": (60.0, 1.0), "mins": (60.0, 1.0), "h": (3600.0, 1.0), "hr": (3600.0, 1.0),
     "hrs": (3600.0, 1.0),
 }
-
 
 
 def _stems() -> list[str]:
@@ -117,10 +116,23 @@ def _stems() -> list[str]:
     return stems
 
 
-_MENTIONS_KNOWN_KEY = re.compile(
-    "|".join(sorted(_stems(), key=len, reverse=True)) + r"|(?<![\w./\-'\"])it[\s=:]"
-).search
-"""On the lowercased line. Parts match inside words too (`Learning`, `gradient`, `tok/sec`): only a filter."""
+def _by_first_letter(words: list[str]) -> str:
+    """`d(?:t)|e(?:lapsed|poch|ta)|…`: one branch tried per position instead of one per word."""
+    rests: dict[str, list[str]] = {}
+    for word in words:
+        rests.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "|".join(f"{first}(?:{'|'.join(sorted(r, key=len, reverse=True))})" for first, r in sorted(rests.items()))
+
+
+_STEM = re.compile(_by_first_letter(_stems())).search
+_IT_KEY = re.compile(r"it(?<![\w./\-'\"]it)[\s=:]").search  # literal first: a fast scan
+
+
+def _mentions_known_key(low: str) -> bool:
+    """Whether the lowercased line holds a part of a key that can make a record. Parts match inside words
+    too (`Learning`, `gradient`, `tok/sec`): this is only a filter before the scan."""
+    return _STEM(low) is not None or _IT_KEY(low) is not None
+
 
 # What a key is, by its text as logged: (metric name, role, name for a duration value). Cached: a log
 # repeats its keys. Roles from _STEP_TIME on read durations; from _ELAPSED on also read clocks.
@@ -180,6 +192,13 @@ def _kind(metrics: dict[str, float]) -> Kind:
     return Kind.EVAL if evals else Kind.STEP
 
 
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:  # thousands separators (`1,051,311`): the pattern admits nothing else float() refuses
+        return float(text.replace(",", ""))
+
+
 def _clock(text: str) -> float:
     secs = 0.0
     for part in text.split(":"):
@@ -194,19 +213,24 @@ class KeyValueParser(FormatParser):
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
-        if _DIGIT(text) is None or _MENTIONS_KNOWN_KEY(text.lower()) is None:
+        if _DIGIT(text) is None or not _mentions_known_key(text.lower()):
             return None  # no number, or no word of a key that could make a record: most lines of a log
         step: int | None = None
         total: int | None = None
         metrics: dict[str, float] = {}
         pairs = 0
+        phrase = ""
         for gap, raw, clock, number, steps, unit in _PAIR.findall(text):
             if not raw:
                 break  # the rest of the line, without a pair
             head = gap.rstrip()
-            if head and head[-1].isalpha():
+            if phrase:  # the last pair was a phrase's words (`number of nan`): this may continue it
+                head, phrase = phrase + head, ""
+            if head[-1:].isalpha():
                 two = _clause_key(head, raw)
                 if two is None:
+                    if number[-1:].isalpha():  # `nan`/`inf` here is a word of the phrase, not a value
+                        phrase = f"{head} {raw} {number}"
                     continue
                 raw = two
             name, role, timed = _KEYS.get(raw) or _key(raw)
@@ -218,7 +242,7 @@ class KeyValueParser(FormatParser):
                 value = _clock(clock)
                 name = timed
             else:
-                value = float(number.replace(",", "")) if "," in number else float(number)
+                value = _number(number)
                 if unit and role >= _STEP_TIME:
                     scale = _SECONDS.get(unit)
                     if scale is not None:
@@ -228,8 +252,7 @@ class KeyValueParser(FormatParser):
             if role == _STEP and step is None and 0 <= value < 1e15:  # NaN fails the test too
                 step = int(value)
                 total = int(steps) if steps else None
-                continue
-            if name not in metrics:
+            elif name not in metrics:
                 metrics[name] = value
         if not metrics:
             return None

@@ -35,6 +35,9 @@ decodes them with the protobuf classes the `wandb` package ships;
 - Console output the SDK captured (`output_raw`) goes through the crash-event
   detector (tracebacks, OOM, NCCL…); its last lines are kept in `console`.
 - `wandb.alert()` calls become EVENT `wandb_alert`.
+- Records the log gives no time of their own (exit, alert, metadata) carry the
+  latest time it did state (a row's `_timestamp`, stats, console), so a run
+  replayed later ends when it ended, not when it was read.
 
 Pure: no I/O, no clock. The protobuf classes are loaded on first use from the
 serialized descriptors inside the wandb package's generated modules, without
@@ -443,7 +446,9 @@ class WandbDecoder(ItemDecoder):
         self._meta = RunMeta(_json_value)
         self._streams: dict[int, _Console] = {}
         self._exited = False
-        self._t = 0.0
+        self._t = 0.0  # the last batch's read time
+        self._when = 0.0  # the latest time the log itself stated (history, stats, console)
+        self._maybe_own: set[str] = set()  # summary keys not (yet) seen in history
 
     def feed(self, items: list[object], t: float) -> list[Record]:
         if self._cls is None:
@@ -464,18 +469,23 @@ class WandbDecoder(ItemDecoder):
                 row = self._history.row(self._history_pairs(rec.history.item), t, rec.num)
                 if row is not None:
                     out.append(row)
+                    self._when = row.t
             elif kind == "summary":
                 self._summary(rec.summary)
             elif kind is not None and (handler := _HANDLERS.get(kind)) is not None:
-                out.extend(handler(self, getattr(rec, kind), rec.num, t))
+                out.extend(handler(self, getattr(rec, kind), rec.num, self._when or t))
+        if self._maybe_own:  # summary keys the run set itself, not mirrors of the batch's history rows
+            self._meta.dirty |= any(k not in self._history.keys for k in self._maybe_own)
+            self._maybe_own.clear()
         if self._meta.dirty:
-            out.append(self._meta.record(t))
+            out.append(self._meta.record(self._when or t))
         return out
 
     def flush(self) -> list[Record]:
-        out = [replace(rec, t=rec.t or self._t) for stream in self._streams.values() for rec in stream.flush()]
+        when = self._when or self._t
+        out = [replace(rec, t=rec.t or when) for stream in self._streams.values() for rec in stream.flush()]
         if self._meta.dirty or self._meta.summary_changed:
-            out.append(self._meta.record(self._t))
+            out.append(self._meta.record(when))
         return out
 
     # -- record types --------------------------------------------------------
@@ -491,17 +501,15 @@ class WandbDecoder(ItemDecoder):
         return pairs
 
     def _summary(self, summary: Any) -> None:
-        meta, mirrors, values = self._meta, self._history.keys, self._meta.summary
-        own = False
+        mirrors, values, maybe = self._history.keys, self._meta.summary, self._maybe_own
         for it in summary.update:
             key = _item_key(it)
             values[key] = it.value_json
-            if not own and key not in mirrors and key[:1] != "_":
-                own = True
+            if key not in mirrors and key[:1] != "_":
+                maybe.add(key)
         for it in summary.remove:
             values.pop(_item_key(it), None)
-        meta.summary_changed = True
-        meta.dirty = meta.dirty or own
+        self._meta.summary_changed = True
 
     def _config(self, config: Any) -> None:
         for it in config.update:
@@ -540,6 +548,7 @@ class WandbDecoder(ItemDecoder):
 
     def _on_stats(self, stats: Any, num: int, t: float) -> list[Record]:
         when = stats.timestamp.seconds + stats.timestamp.nanos / 1e9 if stats.HasField("timestamp") else t
+        self._when = max(self._when, when)
         metrics = {stats_name(it.key): v for it in stats.item if (v := json_number(it.value_json)) is not None}
         for index, gpu in enumerate(self._meta.environment.get("gpu_nvidia", ())):
             if gpu.get("memory_total") and f"gpu{index}_util" in metrics:
@@ -556,6 +565,7 @@ class WandbDecoder(ItemDecoder):
         if stream is None:
             stream = self._streams[output.output_type] = _Console(self.console)
         when = output.timestamp.seconds + output.timestamp.nanos / 1e9 if output.HasField("timestamp") else t
+        self._when = max(self._when, when)
         return [replace(rec, t=rec.t or when, line=num) for rec in stream.feed(output.line)]
 
     def _on_alert(self, alert: Any, num: int, t: float) -> list[Record]:

@@ -242,7 +242,7 @@ def assess(
         result.found += len(seen)
         result.expected += n
         if len(seen) < n:
-            result.missing.append(f"{template} shards {len(seen)} of {n}")
+            result.missing.append(f"missing {template} shards ({len(seen)} of {n})")
     if expect is not None:
         for gone in sorted(expect.components - components):
             result.missing.append(f"missing {gone}")
@@ -295,8 +295,8 @@ class _Unit:
     files: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Relative path → (size, mtime_ns)."""
     dirs: dict[str, int] = field(default_factory=dict)
-    first_seen: float = 0.0
     last_change: float = 0.0
+    """When a scan last saw its files change (or first saw it)."""
     write_start: float | None = None
     state: CheckpointState | None = None
     reason: str = ""
@@ -392,7 +392,7 @@ class CheckpointWatcher(ServiceThread):
         for f in sorted(found.values(), key=lambda f: (f.step is None, f.step or 0, f.key)):
             unit = self._units.get(f.key)
             if unit is None:
-                unit = self._units[f.key] = _Unit(f, first_seen=now, last_change=now)
+                unit = self._units[f.key] = _Unit(f, last_change=now)
                 fresh = True
             else:
                 unit.found, fresh = f, False

@@ -58,6 +58,7 @@ BATCH_KINDS = {
 """`classify_path` answer → the `ItemBatch.kind` its follower sends (a checkpoint dir also sends
 "hf_log_history")."""
 
+EVAL_DIRS = frozenset({"validation", "val", "valid", "eval", "evaluation", "test"})
 CHUNK = 4 << 20
 MAX_RECORD = 256 << 20
 """A TFRecord longer than this is taken for damage, not data."""
@@ -78,13 +79,13 @@ def classify_path(path: str | Path) -> str | None:
     By name first (a path that does not exist yet is classified by name alone),
     then, for other `.csv` and `*metric*.json` files, by a look at the content.
     A directory is a "checkpoint_dir" when it is one or holds checkpoints
-    within two levels; other directories are None (find logs and
+    within three levels; other directories are None (find logs and
     `find_metric_files` in them).
     """
     p = Path(path)
     name = p.name
     if p.is_dir():
-        return "checkpoint_dir" if has_checkpoints(p) else None
+        return "checkpoint_dir" if has_checkpoints(p, depth=3) else None
     known = _by_name(name)
     if known is not None:
         return known
@@ -95,6 +96,12 @@ def classify_path(path: str | Path) -> str | None:
     if name.endswith(".json") and "metric" in name.lower() and _looks_like_arrays(p):
         return "metrics_arrays"
     return None
+
+
+def is_eval_events(path: str | Path) -> bool:
+    """Whether a TensorBoard file comes from an evaluation writer (Keras writes `logs/validation/events…`
+    with the training tags): decode it with `TfEventsDecoder(eval_source=True)`."""
+    return Path(path).parent.name.lower() in EVAL_DIRS
 
 
 def _by_name(name: str) -> str | None:
@@ -221,6 +228,10 @@ class _Follower(ServiceThread):
             if self._link is not None:
                 self._link.close()
 
+    def poll(self) -> None:
+        """One look at the file, as the thread takes every `poll_interval` (public for tests)."""
+        self._guarded_step()
+
     def _guarded_step(self) -> None:
         try:
             self._step()
@@ -291,6 +302,7 @@ class CsvRowsFollower(_Follower):
         self._header: list[str] | None = None
         self._header_raw = b""
         self._rows = 0
+        """Rows of the file's sequence delivered so far (those still to be skipped included)."""
         self._skip = 0
         self._prior: tuple[list[str], int] | None = None
 
@@ -347,7 +359,7 @@ class CsvRowsFollower(_Follower):
             return
         old, rows = prior
         if set(old) < set(header):
-            self._skip, self._rows = rows, 0
+            self._skip = self._rows = rows  # counted as delivered while they are skipped
         else:
             self._rows = 0
             self._notice("warning", f"{self.path} was truncated or rewritten; reading it from the start")

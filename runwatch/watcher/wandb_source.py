@@ -36,6 +36,8 @@ FLUSH_NOTE = (
     "wandb-core writes its log when a 32 KiB block is full or every 15 s, so steps can show up to 15 s "
     "late; set WANDB_X_TRANSACTION_LOG_FLUSH_INTERVAL=1 in the training job's environment for about 1 s"
 )
+STUCK_NOTICE_S = 2.0
+"""How long reading may stay stopped at a bad chunk before a notice says so."""
 _RUN_DIR = re.compile(r"^(?:offline-)?run-(\d{8}_\d{6})-[^/]+$")
 
 
@@ -159,6 +161,8 @@ class WandbSource(ServiceThread):
         self._cur: _Open | None = None
         self._problem: str | None = None
         self._stuck: str | None = None
+        self._stuck_since = 0.0
+        self._stuck_said = False
         self._round0 = True  # the first round: what the file holds then is history
         self._flush_said = False
         self._position: FilePosition | None = None
@@ -281,11 +285,18 @@ class WandbSource(ServiceThread):
             s = got.skip
             self._notice("warning", f"{cur.path}: {s.reason} at offset {s.bad_offset}; skipped {s.lost_bytes} "
                          f"bytes to offset {s.resumed_at}, the records in them are lost")
-        if got.stuck is not None and got.stuck != self._stuck:
-            self._notice("info", f"{cur.path}: {got.stuck}; waiting for the writer to finish it")
-        self._stuck = got.stuck
+        self._note_stuck(cur, got.stuck)
         if got.records and self._problem is not None:
             self._problem = None
+
+    def _note_stuck(self, cur: _Open, stuck: str | None) -> None:
+        """Say so when reading has stopped at a bad chunk for a while (a torn write mends in milliseconds)."""
+        now = time.monotonic()
+        if stuck is None or stuck != self._stuck:
+            self._stuck, self._stuck_since, self._stuck_said = stuck, now, False
+        elif not self._stuck_said and now - self._stuck_since >= STUCK_NOTICE_S:
+            self._stuck_said = True
+            self._notice("warning", f"{cur.path}: {stuck}; waiting for the writer to finish it")
 
     def _close(self) -> None:
         cur, self._cur = self._cur, None

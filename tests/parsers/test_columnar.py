@@ -216,6 +216,19 @@ def test_synthetic_log_every_variant_matches_and_nothing_odd_is_taken(chunk: int
     assert handled == clean
 
 
+def test_many_layouts_of_one_length_are_all_read() -> None:
+    """More shapes of one length than the rounds that take them out one by one: the rest is hashed."""
+    rows = []
+    for a, b, c in itertools.permutations((1, 2, 3)):
+        for n in range(5):
+            loss, dt = f"{'7' * a}.{n:06d}", f"{'4' * b}.{n:02d}"
+            rows.append(_step_line(n, 100, False, "mfu", "plain", True, loss=loss, dt=dt, tok="9" * c))
+    assert len({len(r) for r in rows}) == 1
+    data = ("\n".join(rows[i::5][j] for i in range(5) for j in range(6)) + "\n").encode()  # interleaved
+    handled, _ = compare("picollm", data, NanochatParser())
+    assert len(handled) == len(rows)
+
+
 def test_mfu_is_omitted_after_an_inf_peak_flops_line_and_back_after_a_known_one() -> None:
     row = _step_line(5, 10, False, "mfu", "plain", True)
     data = "\n".join([row, BARRIERS[0], row, BARRIERS[1], row, BARRIERS[2], row, BARRIERS[3], row, ""]).encode()

@@ -304,8 +304,8 @@ NOISE: list[tuple[str, Sequence[str]]] = [
     ("A2", ex(OTHERS, "Excerpt A2", "axolotl")),
     *[(t, ex("excerpts_torchrun_slurm.json", f"Excerpt {t}")) for t in ("R2", "R3", "R4", "R5", "R6")],
     ("D5", ex("excerpts_deepspeed.json", "Excerpt D5")),
-    # everything before nanochat's first step: banner, config (with one kv maybe-line,
-    # `Total batch size 524,288 => gradient accumulation steps: 2`: no evidence on its own)
+    # everything before nanochat's first step: banner, config (`Total batch size 524,288 => gradient
+    # accumulation steps: 2` is prose, not a step line)
     ("nanochat-preamble", raw_lines(SPEEDRUN)[:112]),
     ("megatron-M4-setup", ex("excerpts_megatron.json", "Excerpt M4")[:10]),
 ]

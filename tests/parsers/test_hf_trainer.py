@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -236,6 +237,34 @@ def test_frame_glued_to_a_logger_line_and_logger_formatted_dict() -> None:
 ])
 def test_score(line: str, score: int) -> None:
     assert HFTrainerParser().score(line) == score
+
+
+def trainer_state_lines(tag: str) -> list[str]:
+    """The log_history entries of real trainer_state.json `tag` (hf_trainer.md §3), one JSON object a line."""
+    data = json.loads((RAW / "excerpts_hf_trainer_state.json").read_text(encoding="utf-8"))
+    [found] = [e for e in data if e["h"].split(" — ")[0] == f"trainer_state.json {tag}"]
+    text = found["t"] + found["mid"] + found["tail"]
+    return [json.dumps(json.loads(m)) for m in re.findall(r"\{[^{}]*\}", text) if '"step"' in m]
+
+
+def test_json_lines_are_maybes_but_still_parse() -> None:
+    # S2: `{"epoch": 0.19, "learning_rate": 4.6e-07, "loss": 0.3048, "step": 25}` is what a JSON-lines logger
+    # writes; `str(dict)` quotes keys with `'`, so the signature (2) is left to the jsonl format
+    lines = trainer_state_lines("S2") + trainer_state_lines("S1")
+    assert lines[0].startswith('{"epoch": 0.19, "learning_rate": 4.6')
+    assert {HFTrainerParser().score(line) for line in lines} == {1}
+    rec = HFTrainerParser().parse(lines[0])  # `--format hf` still reads them
+    assert rec is not None and (rec.step, rec.metrics["loss"]) == (25, 0.3048)
+
+
+def test_the_same_dict_in_single_quotes_is_a_signature() -> None:
+    line = trainer_state_lines("S2")[0]
+    assert HFTrainerParser().score(line.replace('"', "'")) == 2
+
+
+def test_train_output_repr_is_a_signature() -> None:
+    line = next(x for x in excerpt(HF, "Excerpt H2") if x.startswith("TrainOutput("))
+    assert HFTrainerParser().score(line) == 2
 
 
 @settings(max_examples=300, deadline=None)

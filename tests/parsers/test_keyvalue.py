@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runwatch.model import Kind
+from runwatch.model import Kind, Record
+from runwatch.parsers import keyvalue
 from runwatch.parsers.keyvalue import KeyValueParser
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "corpus"
@@ -115,3 +116,143 @@ def test_never_raises(line: str) -> None:
 @given(st.text(alphabet="steploss iter=:,|/ 0123456789.eE-+nanif%msGiB()[]_", max_size=200))
 def test_never_raises_on_kv_like_text(line: str) -> None:
     KeyValueParser().parse(line)
+
+
+# ── clause rule: a key starts a clause; the last word of a longer phrase names something else ──────────
+
+
+RAW_LOGS = ("nanochat_pr492_speedrun_d24_feb01.training_output.log", "nanochat_pr657_sft_run.log")
+
+
+@pytest.mark.parametrize("log", RAW_LOGS)
+def test_accumulation_steps_in_a_banner_is_not_a_step(log: str) -> None:
+    # raw nanochat logs: `Total batch size 524,288 => gradient accumulation steps: 2` (and `128 => … 1`)
+    [line] = [x for x in (CORPUS / "raw" / log).read_text(encoding="utf-8").splitlines() if "accumulation steps" in x]
+    assert "=>" in line
+    assert KeyValueParser().parse(line) is None
+    assert KeyValueParser().score(line) == 0
+
+
+def test_two_word_keys_and_longer_phrases_on_a_megatron_line() -> None:
+    # megatron.md M4: `learning rate`, `lm loss`, `loss scale`, `grad norm` are two-word keys; `global batch size`
+    # and `number of skipped iterations` are phrases (not `size`, not `iterations`); `iteration 20/ 1000000`
+    # (space after the slash) and `consumed samples:           80` (wide padding) are not pairs
+    line = excerpt("excerpts_megatron.json", "Excerpt M4")[12]
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and rec.step is None
+    assert dict(rec.metrics) == {"lr": 2.02e-08, "lm_loss": 10.05022, "sop_loss": 0.8174902, "loss_scale": 32768.0,
+                                 "grad_norm": 217.199}
+    nan_count = excerpt("excerpts_megatron.json", "Excerpt M4")[10]  # `… | number of nan iterations:   0 |`
+    rec = KeyValueParser().parse(nan_count)
+    assert rec is not None and dict(rec.metrics) == {"lr": 0.0, "loss_scale": 8388608.0}
+
+
+def test_function_words_are_prose() -> None:
+    # lightning.md P3: `… saving model to '…' as top 3` (not `top`), F8: `… ran for 25624887` (not `for`)
+    p3 = excerpt("excerpts_lightning.json", "Excerpt P3")[2]
+    rec = KeyValueParser().parse(p3)
+    assert rec is not None and rec.step == 1563  # `global step 1563`
+    assert not {"top", "as_top"} & set(rec.metrics)
+    f8 = excerpt("excerpts_failures.json", "F8")[1]
+    rec = KeyValueParser().parse(f8)
+    assert rec is not None and not {"for", "ran_for"} & set(rec.metrics)
+
+
+# ── `key:sub value`, clocks and time units ─────────────────────────────────────────────────────────────
+
+
+def r1(index: int) -> str:
+    """torchrun_slurm_prefixes.md R1 line `index`, `[defaultN]:` removed."""
+    line = excerpt("excerpts_torchrun_slurm.json", "Excerpt R1")[index]
+    assert line.startswith(f"[default{index * 3}]:")
+    return line.split("]:", 1)[1]
+
+
+def test_custom_loop_with_sub_keys_and_clocks() -> None:
+    # R1: `grad_norm:p2 3.388`, `max_size:time 291200`, `mem_usage:cuda:0 67.8GB`, `elapsed 0:16:59`,
+    # `exp. remaining 0:03:45`; `0.855 sec/step` (value before its name) is not a pair
+    rec = KeyValueParser().parse(r1(0))
+    assert rec is not None and (rec.kind, rec.step) == (Kind.STEP, 1347)
+    assert dict(rec.metrics) == {
+        "ep": 55.0, "ce": 0.324, "ctc_4": 1.006, "ctc_10": 0.776, "ctc_16": 0.677, "grad_norm_p2": 3.388,
+        "num_seqs": 27.0, "max_size_time": 291200.0, "max_size_aug_spatial": 128.0, "mem_usage_cuda": 67.8,
+        "elapsed": 16 * 60 + 59.0, "eta": 3 * 60 + 45.0, "complete": 81.92,
+    }
+
+
+def test_device_index_is_a_label() -> None:
+    # R1 rank 3 prints `mem_usage:cuda:3 66.8GB`: the same metric name as rank 0's `cuda:0`
+    rec = KeyValueParser().parse(r1(1))
+    assert rec is not None and rec.metrics["mem_usage_cuda"] == 66.8 and rec.metrics["eta"] == 4 * 60 + 53.0
+
+
+def test_minutes_and_milliseconds_become_seconds() -> None:
+    # raw nanochat log: `dt: 654.80ms`, `total time: 0.98m`, `eta: 181.5m` (nanochat.md: minutes with `m`)
+    log = (CORPUS / "raw" / RAW_LOGS[0]).read_text(encoding="utf-8").splitlines()
+    [line] = [x for x in log if x.startswith("step 00100/")]
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and (rec.step, rec.total_steps) == (100, 16704)
+    assert rec.metrics["step_time"] == pytest.approx(0.6548)
+    assert rec.metrics["total_time"] == pytest.approx(0.98 * 60)
+    assert rec.metrics["eta"] == pytest.approx(181.5 * 60)
+    assert "time" not in rec.metrics
+
+
+def test_a_clock_on_another_key_is_dropped() -> None:
+    # G2's user timestamp `2023-03-22 09:30:39 iter 2920:` is no pair; a clock after a non-duration key is none
+    rec = KeyValueParser().parse(md_line("nanogpt_llmc.md", "> 2023-03-22 09:30:39 iter 2920") + " at 09:30:39")
+    assert rec is not None and rec.step == 2920 and "at" not in rec.metrics
+
+
+# ── the pre-check and the scan ──────────────────────────────────────────────────────────────────────
+
+
+def _all_corpus_lines() -> list[str]:
+    lines = [x for f in sorted(CORPUS.glob("*.md")) for x in f.read_text(encoding="utf-8").splitlines()]
+    for f in sorted((CORPUS / "raw").glob("*.json")):
+        data = json.loads(f.read_text(encoding="utf-8"))
+        items = data if isinstance(data, list) else [e for group in data.values() for e in group]
+        lines += [x for e in items for x in str(e["t"]).splitlines()]
+    for f in sorted((CORPUS / "raw").glob("*.log")):
+        lines += f.read_text(encoding="utf-8").splitlines()[:3000]
+    return list(dict.fromkeys(lines))
+
+
+def _json(rec: Record | None) -> dict[str, object] | None:
+    """Comparable records: NaN equals NaN in the JSON form."""
+    return None if rec is None else rec.to_json()
+
+
+def _unfiltered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keyvalue, "_mentions_known_key", lambda low: True)
+
+
+def test_the_pre_check_rejects_no_line_the_scan_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = _all_corpus_lines()
+    filtered = [_json(KeyValueParser().parse(x)) for x in lines]
+    _unfiltered(monkeypatch)
+    assert [_json(KeyValueParser().parse(x)) for x in lines] == filtered
+    assert sum(r is not None for r in filtered) > 1000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="stepLOSS lr iter it Learning time dt eta=:,|/ 0123456789.e-+nan%msGB_", max_size=120))
+def test_the_pre_check_is_only_a_filter(line: str) -> None:
+    got = _json(KeyValueParser().parse(line))
+    with pytest.MonkeyPatch.context() as mp:
+        _unfiltered(mp)
+        assert _json(KeyValueParser().parse(line)) == got
+
+
+def test_gc_lines_are_rejected_by_the_pre_check() -> None:
+    # raw nanochat log: `[GC rank5] gen2: 281.4ms collected 384 objects` has numbers but no key a record needs
+    log = (CORPUS / "raw" / RAW_LOGS[0]).read_text(encoding="utf-8").splitlines()
+    gc = [x for x in log if x.startswith("[GC rank")]
+    assert len(gc) > 100
+    assert not any(keyvalue._mentions_known_key(x.lower()) for x in gc)
+
+
+def test_a_line_without_pairs_is_one_scan_match() -> None:
+    # the scan takes the rest of the line at once when no pair follows (a retry at every position is quadratic)
+    assert len(keyvalue._PAIR.findall("a1 " * 1300)) == 1
+    assert [m[1] for m in keyvalue._PAIR.findall("loss 1 " + "a1 " * 1300)] == ["loss", ""]

@@ -28,6 +28,12 @@ from runwatch.parsers.structured import (
 )
 from tests.parsers._corpus import CORPUS, md_block
 
+try:
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
+except ImportError:  # the optional `tensorboard` extra: the decoder needs none of it, some tests do
+    event_pb2 = None
+needs_tensorboard = pytest.mark.skipif(event_pb2 is None, reason="the tensorboard extra is not installed")
+
 T = 1_700_000_000.0
 
 
@@ -172,53 +178,72 @@ def test_a_list_of_row_dicts_is_read_too() -> None:
 
 # ── TensorBoard events ───────────────────────────────────────────────────────
 
-tb = pytest.importorskip("tensorboard.compat.proto.event_pb2", reason="the tensorboard extra is not installed")
-from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2  # noqa: E402
+def pb_field(number: int, wire: int, value: bytes | int) -> bytes:
+    """One protobuf field, by hand (keys and lengths under 128)."""
+    if wire == 0:
+        assert isinstance(value, int)
+        out = bytearray()
+        while value >= 0x80:
+            out.append(value & 0x7F | 0x80)
+            value >>= 7
+        return bytes([number << 3]) + bytes(out) + bytes([value])
+    assert isinstance(value, bytes)
+    return bytes([number << 3 | wire]) + (bytes([len(value)]) if wire == 2 else b"") + value
+
+
+def test_a_hand_encoded_event_decodes_without_tensorboard() -> None:
+    value = pb_field(1, 2, b"train/loss") + pb_field(2, 5, struct.pack("<f", 0.5))
+    event = pb_field(1, 1, struct.pack("<d", T)) + pb_field(2, 0, 300) + pb_field(5, 2, pb_field(1, 2, value))
+    assert decode_event(event) == (T, 300, [("train/loss", 0.5)])
+    assert brief(TfEventsDecoder().feed([event], 0.0)) == [("step", 300, {"loss": 0.5})]
 
 
 def scalar_event(step: int, wall: float, **values: float) -> bytes:
     summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=k.replace("__", "/"), simple_value=v)
                                          for k, v in values.items()])
-    return tb.Event(wall_time=wall, step=step, summary=summary).SerializeToString()
+    return event_pb2.Event(wall_time=wall, step=step, summary=summary).SerializeToString()
 
 
 def tensor_event(step: int, tag: str, tensor: Any, plugin: str = "scalars") -> bytes:
     meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=plugin))
     value = summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=meta)
-    return tb.Event(wall_time=T + step, step=step, summary=summary_pb2.Summary(value=[value])).SerializeToString()
+    return event_pb2.Event(wall_time=T + step, step=step, summary=summary_pb2.Summary(value=[value])).SerializeToString()
 
 
 def scalar_tensor(**kw: Any) -> Any:
     return tensor_pb2.TensorProto(tensor_shape=tensor_shape_pb2.TensorShapeProto(), **kw)
 
 
+@needs_tensorboard
 def test_hand_decoder_agrees_with_the_protobuf_classes() -> None:
     data = scalar_event(7, T + 0.25, train__loss=2.5, **{"lr": 3e-4})
-    parsed = tb.Event.FromString(data)
+    parsed = event_pb2.Event.FromString(data)
     assert decode_event(data) == (parsed.wall_time, parsed.step, [(v.tag, v.simple_value) for v in parsed.summary.value])
-    assert decode_event(tb.Event(wall_time=T, file_version="brain.Event:2").SerializeToString()) == (T, 0, [])
+    assert decode_event(event_pb2.Event(wall_time=T, file_version="brain.Event:2").SerializeToString()) == (T, 0, [])
 
 
+@needs_tensorboard
 @pytest.mark.parametrize(
     ("tensor", "value"),
     [
-        (scalar_tensor(dtype=1, float_val=[0.5]), 0.5),
-        (scalar_tensor(dtype=2, double_val=[0.123456789]), 0.123456789),
-        (scalar_tensor(dtype=2, tensor_content=struct.pack("<d", -1.25)), -1.25),
-        (scalar_tensor(dtype=1, tensor_content=struct.pack("<f", float("nan"))), math.nan),
-        (scalar_tensor(dtype=9, int64_val=[-3]), -3.0),
-        (scalar_tensor(dtype=3, int_val=[12]), 12.0),
-        (scalar_tensor(dtype=19, half_val=[struct.unpack("<H", struct.pack("<e", 1.5))[0]]), 1.5),
-        (scalar_tensor(dtype=14, half_val=[0x3FC0]), 1.5),  # bfloat16 1.5
+        (dict(dtype=1, float_val=[0.5]), 0.5),
+        (dict(dtype=2, double_val=[0.123456789]), 0.123456789),
+        (dict(dtype=2, tensor_content=struct.pack("<d", -1.25)), -1.25),
+        (dict(dtype=1, tensor_content=struct.pack("<f", float("nan"))), math.nan),
+        (dict(dtype=9, int64_val=[-3]), -3.0),
+        (dict(dtype=3, int_val=[12]), 12.0),
+        (dict(dtype=19, half_val=[struct.unpack("<H", struct.pack("<e", 1.5))[0]]), 1.5),
+        (dict(dtype=14, half_val=[0x3FC0]), 1.5),  # bfloat16 1.5
     ],
 )
-def test_scalar_tensors_of_every_numeric_type(tensor: Any, value: float) -> None:
-    [rec] = TfEventsDecoder().feed([tensor_event(3, "val/loss", tensor)], T)
+def test_scalar_tensors_of_every_numeric_type(tensor: dict[str, Any], value: float) -> None:
+    [rec] = TfEventsDecoder().feed([tensor_event(3, "val/loss", scalar_tensor(**tensor))], T)
     got = rec.metrics["val_loss"]
     assert (math.isnan(got) and math.isnan(value)) or got == value
     assert (rec.kind, rec.step, rec.t) == (Kind.EVAL, 3, T + 3)
 
 
+@needs_tensorboard
 def test_non_scalars_text_and_damaged_payloads_are_skipped() -> None:
     vector = tensor_pb2.TensorProto(dtype=1, float_val=[1, 2, 3], tensor_shape=tensor_shape_pb2.TensorShapeProto(
         dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=3)]))
@@ -226,11 +251,12 @@ def test_non_scalars_text_and_damaged_payloads_are_skipped() -> None:
     histo = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="w", histo=summary_pb2.HistogramProto(num=3))])
     decoder = TfEventsDecoder()
     items = [tensor_event(1, "v", vector), tensor_event(1, "t", text, plugin="text"),
-             tb.Event(step=1, summary=histo).SerializeToString(), b"\xff\xff\xff", scalar_event(1, T, loss=1.0)]
+             event_pb2.Event(step=1, summary=histo).SerializeToString(), b"\xff\xff\xff", scalar_event(1, T, loss=1.0)]
     assert brief(decoder.feed(items, T)) == [("step", 1, {"loss": 1.0})]
     assert decoder.bad_events == 1
 
 
+@needs_tensorboard
 def test_events_at_one_step_merge_and_keras_validation_files_are_evals() -> None:
     items = [scalar_event(0, T, train__loss=2.0), scalar_event(0, T + 0.1, **{"lr-AdamW": 1e-3}),
              scalar_event(1, T + 1, train__loss=1.5)]

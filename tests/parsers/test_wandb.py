@@ -90,6 +90,8 @@ def test_config_summary_and_exit_become_metadata_and_finished(decoded: tuple[lis
     assert last["environment"]["python"].startswith("CPython")
     finished = [r for r in records if r.event == Event.FINISHED]
     assert len(finished) == 1 and finished[0].metrics["exit_code"] == 0
+    last_step_t = max(r.t for r in records if r.kind == Kind.STEP)
+    assert last_step_t <= finished[0].t < last_step_t + 60  # the log's own time, not when it was read
     assert records.index(finished[0]) > max(i for i, r in enumerate(records) if r.kind == Kind.STEP)
 
 
@@ -105,6 +107,11 @@ def test_system_metrics_become_system_stats_events(decoded: tuple[list[Record], 
     stats = [r for r in records if r.event == SYSTEM_STATS]
     assert stats and all(r.kind == Kind.EVENT and r.t > 1.6e9 for r in stats)
     assert "host_mem_percent" in stats[0].metrics
+
+
+def test_metadata_is_said_a_few_times_not_per_step(decoded: tuple[list[Record], WandbDecoder]) -> None:
+    records, _ = decoded
+    assert 1 <= sum(1 for r in records if r.event == RUN_META) <= 2
 
 
 def test_records_split_over_batches_decode_the_same(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -242,7 +249,9 @@ def test_an_own_summary_key_is_said_at_once_a_mirror_is_not() -> None:
         return record(summary=build)
 
     decoder = WandbDecoder()
-    assert decoder.feed([history(_step="0", train__loss="2"), summary("train/loss", "2")], 1.0)[-1].kind == Kind.STEP
+    # wandb-core writes a step's summary before its history row: a mirror, not news
+    assert [r.kind for r in decoder.feed([summary("train/loss", "2"), history(_step="0", train__loss="2")], 1.0)] \
+        == [Kind.STEP]
     (meta,) = decoder.feed([summary("best_val_loss", "1.5")], 2.0)
     assert (run_meta(meta) or {})["summary"] == {"train/loss": 2, "best_val_loss": 1.5}
     assert decoder.feed([summary("train/loss", "1")], 3.0) == []

@@ -12,6 +12,7 @@ from runwatch.tui.app import RunwatchApp
 from runwatch.tui.screens.compare import CompareScreen
 from runwatch.tui.screens.dashboard import DashboardScreen
 from runwatch.tui.widgets.chart_panel import ChartPanel
+from runwatch.tui.widgets.sparklines import SparklineStrip, spark_width
 from tests.tui.fake import FakeController
 
 HOST = "gpu-node-1"
@@ -22,7 +23,9 @@ def charts_settled(app: RunwatchApp) -> bool:
     panels = list(app.screen.query(ChartPanel))
     if not panels:  # a modal on top, or a filter that matches nothing; but not before the first poll
         return bool(app.snaps) and not isinstance(app.screen, DashboardScreen | CompareScreen)
-    return all(p.data and p.data_width == p.columns_wanted() for p in panels)
+    strips = [s for s in app.screen.query(SparklineStrip) if s.display]
+    return all(p.data and p.data_width == p.columns_wanted() for p in panels) and all(
+        s.data_width == spark_width(s.content_size.width) for s in strips)
 
 
 async def settle(pilot: Pilot[Any], timeout: float = 5.0) -> None:

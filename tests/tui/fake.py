@@ -121,10 +121,9 @@ class FakeController:
         if series is None or not len(series):
             return None
         x_min = None if last_steps is None else series.latest[0] - last_steps  # type: ignore[index]
-        c = series.columns(width, x_min)
-        has_nan = c.nan > 0
-        return ChartData(run, metric, rank, c.x, np.where(has_nan, np.nan, c.ymin),
-                         np.where(has_nan, np.nan, c.ymax), c.ylast, c.nan + c.inf, len(series))
+        c = series.columns(width, x_min)  # as the engine fills it: min/max ignore NaN, counts say where
+        return ChartData(run, metric, rank, c.x, c.ymin, c.ymax, c.ylast, (c.nan + c.inf).astype(np.int64),
+                         len(series))
 
     def log_tail(self, run: str, lines: int) -> list[str]:
         return self.log[-lines:]

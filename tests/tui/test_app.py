@@ -319,3 +319,17 @@ def test_live_run_keeps_updating(make_app) -> None:  # type: ignore[no-untyped-d
         assert charts(app)["loss"].data[0].points > first.points  # type: ignore[union-attr]
 
     drive(make_app(ctrl, refresh_s=10.0), live)
+
+
+def test_a_silence_the_controller_refuses_is_reported_not_fatal(make_app) -> None:  # type: ignore[no-untyped-def]
+    class NoAlerting(FakeController):
+        def silence(self, alert_key: str, duration_s: float, comment: str = "") -> str:
+            raise KeyError(alert_key)  # what the engine does when alerting is off
+
+    async def refuse(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("s", "enter")
+        assert not isinstance(app.screen, SilenceMenu)
+        assert any("could not silence" in n.message for n in app._notifications)
+
+    app = drive(make_app(NoAlerting()), refuse, size=(80, 24))
+    assert app.return_code in (None, 0)

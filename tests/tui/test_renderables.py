@@ -85,6 +85,14 @@ def test_nan_and_inf_are_marked_not_skipped() -> None:
     assert any("┆" in r for r in out[1:-1])
 
 
+def test_nan_counted_in_a_column_with_finite_min_max_is_marked() -> None:
+    # The engine's columns ignore NaN in min/max and count it in `nonfinite` instead.
+    data = ChartData("r", "grad_norm", None, np.arange(10.0), np.ones(10), np.ones(10), np.ones(10),
+                     np.array([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), 1000)
+    out = rows(LineChart([Line.from_chart(data)], 30, 8))
+    assert "×" in out[0] and any("┆" in r for r in out[1:-1])
+
+
 def test_all_nan_still_shows_markers_and_empty_shows_a_note() -> None:
     out = rows(LineChart([Line.from_points([1.0, 2.0], [math.nan, math.nan])], 30, 6))
     assert "×" in "".join(out)

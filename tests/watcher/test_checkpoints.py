@@ -221,7 +221,7 @@ def test_deleted_checkpoints_are_forgotten_and_the_root_may_be_a_checkpoint(tmp_
 @pytest.mark.parametrize(
     ("files", "missing"),
     [
-        ({"a-00001-of-00003.bin": 1, "a-00003-of-00003.bin": 1}, ["a-*-of-00003.bin shards 2 of 3"]),
+        ({"a-00001-of-00003.bin": 1, "a-00003-of-00003.bin": 1}, ["missing a-*-of-00003.bin shards (2 of 3)"]),
         ({"__0_0.distcp": 1, "__1_0.distcp": 1, ".metadata": 1}, []),
         ({"mp_rank_00_000/model_optim_rng.pt": 1, "mp_rank_01_001/model_optim_rng.pt": 1},
          ["missing mp_rank_*_*/model_optim_rng.pt shards (2 of 4)"]),

@@ -31,6 +31,7 @@ from runwatch.watcher.metric_files import (
     classify_path,
     find_metric_files,
     follow,
+    is_eval_events,
     masked_crc32c,
     read_records,
 )
@@ -38,6 +39,14 @@ from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.types import ItemBatch, Notice
 from tests.conftest import wait_for
 from tests.parsers._corpus import md_block
+
+try:
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard.summary.writer.record_writer import RecordWriter
+except ImportError:  # the optional `tensorboard` extra: the follower needs none of it, two tests do
+    event_pb2 = None
+needs_tensorboard = pytest.mark.skipif(event_pb2 is None, reason="the tensorboard extra is not installed")
 
 
 class Sink:
@@ -87,6 +96,7 @@ def test_classify_path_names_each_source(tmp_path: Path) -> None:
         "table.csv": None, "run_metrics.json": "metrics_arrays", "config.json": None, "logs/train.log": None,
     }
     assert {name: classify_path(tmp_path / name) for name in cases} == cases
+    assert is_eval_events("logs/validation/events.out.tfevents.1") and not is_eval_events("logs/train/e")
 
 
 def test_find_metric_files_skips_checkpoint_dirs(tmp_path: Path) -> None:
@@ -171,6 +181,25 @@ def test_a_growing_lightning_csv_with_header_rewrites_gives_every_row_once(tmp_p
     assert [r.step for r in recs if "loss" in r.metrics][-2:] == [599, 9999]
 
 
+def test_a_second_rewrite_seen_while_skipping_repeats_no_row(tmp_path: Path) -> None:
+    """Regression: the rows still to be skipped after a rewrite counted as undelivered, so a second
+    rewrite seen mid-skip delivered the old rows again."""
+    path = tmp_path / "metrics.csv"
+    rows = ["0,49,8.62", "0,99,7.60", "0,149,7.22"]
+    path.write_text("epoch,step,train_loss_step\r\n" + "".join(r + "\r\n" for r in rows))
+    sink = Sink()
+    follower = CsvRowsFollower(path, sink.batch, sink.notice, **POLL)
+    follower.poll()
+    path.write_text("epoch,step,train_loss_step,val_loss\r\n" + rows[0] + ",\r\n")  # a rewrite, half done
+    follower.poll()
+    path.write_text("epoch,step,lr-AdamW,train_loss_step,val_loss\r\n"
+                    + "".join("{},{},,{},\r\n".format(*r.split(",")) for r in rows)
+                    + "0,286,,,6.83\r\n")
+    follower.poll()
+    assert [row["step"] for row in sink.items()] == ["49", "99", "149", "286"]
+    assert not sink.notices
+
+
 def test_a_csv_truncated_with_the_same_header_is_read_from_the_start(tmp_path: Path) -> None:
     path = tmp_path / "metrics.csv"
     path.write_text("epoch,step,train_loss\r\n0,1,2.0\r\n0,2,1.9\r\n")
@@ -198,16 +227,15 @@ def test_a_partial_last_line_waits_for_its_end(tmp_path: Path) -> None:
 
 # ── TensorBoard event files ──────────────────────────────────────────────────
 
-tb = pytest.importorskip("tensorboard.compat.proto.event_pb2", reason="the tensorboard extra is not installed")
-from tensorboard.compat.proto import summary_pb2  # noqa: E402
-from tensorboard.summary.writer.event_file_writer import EventFileWriter  # noqa: E402
-from tensorboard.summary.writer.record_writer import RecordWriter  # noqa: E402
-
-
 def scalar(step: int, **values: float) -> Any:
     summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=k.replace("__", "/"), simple_value=v)
                                          for k, v in values.items()])
-    return tb.Event(wall_time=1_700_000_000.0 + step, step=step, summary=summary)
+    return event_pb2.Event(wall_time=1_700_000_000.0 + step, step=step, summary=summary)
+
+
+def payload(i: int) -> bytes:
+    """A record's payload for the framing tests (any bytes do; sizes vary)."""
+    return f"event {i} ".encode() * (1 + i % 7)
 
 
 def frame(payload: bytes) -> bytes:
@@ -216,6 +244,7 @@ def frame(payload: bytes) -> bytes:
     return header + struct.pack("<I", masked_crc32c(header)) + payload + struct.pack("<I", masked_crc32c(payload))
 
 
+@needs_tensorboard
 def test_our_framing_matches_tensorboards_record_writer() -> None:
     buf = io.BytesIO()
     writer = RecordWriter(buf)
@@ -225,6 +254,7 @@ def test_our_framing_matches_tensorboards_record_writer() -> None:
     assert buf.getvalue() == b"".join(frame(p) for p in payloads)
 
 
+@needs_tensorboard
 def test_the_real_writer_followed_live_gives_exact_scalars(tmp_path: Path) -> None:
     sink = Sink()
     writer = EventFileWriter(str(tmp_path), flush_secs=3600)
@@ -248,7 +278,7 @@ def test_the_real_writer_followed_live_gives_exact_scalars(tmp_path: Path) -> No
 
 
 def test_every_cut_point_gives_whole_records_only() -> None:
-    payloads = [scalar(i, loss=float(i)).SerializeToString() for i in range(6)]
+    payloads = [payload(i) for i in range(6)] + [b""]
     data = b"".join(frame(p) for p in payloads)
     for cut in range(len(data) + 1):
         got, used, damaged, need = read_records(data[:cut])
@@ -258,7 +288,7 @@ def test_every_cut_point_gives_whole_records_only() -> None:
 
 
 def test_a_file_written_in_random_pieces_is_read_without_miss_or_duplicate(tmp_path: Path) -> None:
-    payloads = [scalar(i, loss=float(i)).SerializeToString() for i in range(200)]
+    payloads = [payload(i) for i in range(200)]
     data = b"".join(frame(p) for p in payloads)
     path = tmp_path / "events.out.tfevents.1.host.1.0"
     path.write_bytes(b"")
@@ -282,7 +312,7 @@ def test_a_file_written_in_random_pieces_is_read_without_miss_or_duplicate(tmp_p
 
 
 def test_a_damaged_record_is_waited_on_then_skipped(tmp_path: Path) -> None:
-    payloads = [scalar(i, loss=float(i)).SerializeToString() for i in range(3)]
+    payloads = [payload(i) for i in range(3)]
     bad = bytearray(frame(payloads[1]))
     bad[20] ^= 0xFF
     path = tmp_path / "events.out.tfevents.1.host.1.0"

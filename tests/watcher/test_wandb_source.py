@@ -222,3 +222,26 @@ def test_a_run_followed_while_the_sdk_writes_it(tmp_path: Path, got: Collector) 
     assert [r.step for r in step_recs] == list(range(steps))
     assert [r.metrics["loss"] for r in step_recs] == [1.0 / (i + 1) for i in range(steps)]
     assert len([b for b in got.batches if b.items]) >= 2  # arrived over time, not in one read at the end
+
+
+@needs_wandb
+def test_a_bad_chunk_is_waited_on_said_then_skipped(run_file: Path, tmp_path: Path, got: Collector,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from runwatch.watcher import wandb_source
+    from tests.watcher.test_wandb_file import full_chunk
+
+    monkeypatch.setattr(wandb_source, "STUCK_NOTICE_S", 0.1)
+    data = bytearray(run_file.read_bytes())
+    full = read_records(run_file)
+    pos, before = full_chunk(bytes(data), 10)
+    data[pos + 9] ^= 0x55
+    path = tmp_path / "run-x.wandb"
+    path.write_bytes(data)
+    with follow(path, got, resync_after=0.6):
+        wait_for(lambda: got.said("waiting for the writer"))
+        assert got.items() == full[:before]
+        wait_for(lambda: got.said("skipped"))
+        wait_for(lambda: got.items()[-1:] == full[-1:])
+    items = got.items()
+    assert items[:before] == full[:before] and len(items) == len(set(items)) < len(full)
+    assert "records in them are lost" in got.said("skipped")[0]

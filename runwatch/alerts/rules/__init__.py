@@ -8,6 +8,7 @@ the config-key mapping. Each module is one rule or one family of rules.
 from __future__ import annotations
 
 from runwatch.alerts.rules.base import CONFIG_ALIASES, Rule, RuleParams, make_params, param_table
+from runwatch.alerts.rules.checkpoint import CheckpointPartial, CheckpointStale
 from runwatch.alerts.rules.crash import Crash
 from runwatch.alerts.rules.grad import GradNormSpike
 from runwatch.alerts.rules.loss import LossDivergence, LossSpike, Overfit
@@ -22,7 +23,8 @@ LOG_RULES: tuple[type[Rule], ...] = (
     ThroughputDrop, Straggler,
 )
 """The rules that read only the run's log records (the system rules also read GPU/process/host samples)."""
-_RULES: tuple[type[Rule], ...] = LOG_RULES + SYSTEM_RULES
+CHECKPOINT_RULES: tuple[type[Rule], ...] = (CheckpointStale, CheckpointPartial)
+_RULES: tuple[type[Rule], ...] = LOG_RULES + SYSTEM_RULES + CHECKPOINT_RULES
 
 
 def all_rules() -> dict[str, type[Rule]]:
@@ -36,7 +38,7 @@ def default_rules() -> list[Rule]:
 
 
 __all__ = [
-    "CONFIG_ALIASES", "LOG_RULES", "Crash", "GradNormSpike", "LossDivergence", "LossSpike", "NonFinite",
+    "CHECKPOINT_RULES", "CONFIG_ALIASES", "LOG_RULES", "CheckpointPartial", "CheckpointStale", "Crash", "GradNormSpike", "LossDivergence", "LossSpike", "NonFinite",
     "Overfit", "Rule", "RuleParams", "Stall", "StepTimeDrift", "Straggler", "ThroughputDrop", "all_rules",
     "default_rules", "make_params", "param_table",
 ]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -24,12 +23,9 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from runwatch.model import ChartData
+from runwatch.tui.renderables.braille import GLYPHS, Frame, Line, add_marks, line_codes, nonfinite_columns
 from runwatch.tui.renderables.ticks import log_ticks, nice_step, nice_ticks, step_label, tick_label
 
-# Braille dot bits by (row within cell, column within cell), row 0 on top.
-_DOT_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int64)
-_GLYPHS = np.array([" "] + [chr(0x2800 + i) for i in range(1, 256)])
 MARK_STYLE = "bold red"
 AXIS_STYLE = "bright_black"
 _MARKER = -2
@@ -41,41 +37,6 @@ Run = tuple[str, str]
 @functools.lru_cache(maxsize=64)
 def _parse_style(name: str) -> Style | None:
     return Style.parse(name) if name else None
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One series to draw: per-column min/max/last, as `ChartData` carries them."""
-
-    x: np.ndarray
-    ymin: np.ndarray
-    ymax: np.ndarray
-    ylast: np.ndarray
-    style: str = "cyan"
-    label: str = ""
-
-    @classmethod
-    def from_chart(cls, data: ChartData, style: str = "cyan", label: str | None = None) -> Line:
-        return cls(np.asarray(data.x, np.float64), np.asarray(data.ymin, np.float64),
-                   np.asarray(data.ymax, np.float64), np.asarray(data.ylast, np.float64),
-                   style, data.metric if label is None else label)
-
-    @classmethod
-    def from_points(cls, x: Sequence[float], y: Sequence[float], style: str = "cyan", label: str = "") -> Line:
-        ya = np.asarray(y, np.float64)
-        return cls(np.asarray(x, np.float64), ya, ya, ya, style, label)
-
-
-@dataclass(frozen=True, slots=True)
-class _Frame:
-    """Where data lands: value ranges (after the log transform) and the plot's cell size."""
-
-    xlo: float
-    xhi: float
-    ylo: float
-    yhi: float
-    cols: int
-    rows: int
 
 
 class LineChart:
@@ -113,13 +74,13 @@ class LineChart:
         plot_rows = self.height - (1 if xlabels else 0)
         yl = self._ylim()
         ticks, labels = self._yticks(yl, plot_rows)
-        if yl is None and any(_nonfinite(ln).any() for ln in self.lines):
+        if yl is None and any(nonfinite_columns(ln).any() for ln in self.lines):
             yl = (0.0, 1.0)  # nothing finite to scale by, but the NaN markers must show
         lw = max((len(s) for s in labels), default=0)
         cols = self.width - lw - 1
         if cols < 4 or yl is None:
             return self._blank(plot_rows, xlabels)
-        frame = _Frame(*self._xlim(), *yl, cols, plot_rows)
+        frame = Frame(*self._xlim(), *yl, cols, plot_rows)
         codes, owner, marks = self._raster(frame)
         tick_rows = {self._row_of(t, frame): s for t, s in zip(ticks, labels, strict=True)}
         out = self._rows(codes, owner, marks, tick_rows, lw)
@@ -176,30 +137,30 @@ class LineChart:
         return pos, [tick_label(t, step) for t in real]
 
     @staticmethod
-    def _row_of(y: float, f: _Frame) -> int:
+    def _row_of(y: float, f: Frame) -> int:
         py = (y - f.ylo) / (f.yhi - f.ylo) * (f.rows * 4 - 1)
         return f.rows - 1 - int(py // 4)
 
     # -- rasterising --------------------------------------------------------------------
 
-    def _raster(self, f: _Frame) -> tuple[np.ndarray, np.ndarray, dict[int, dict[int, str]]]:
+    def _raster(self, f: Frame) -> tuple[np.ndarray, np.ndarray, dict[int, dict[int, str]]]:
         """Braille codes and the owning line per cell, plus non-finite markers per row/column."""
         codes = np.zeros((f.rows, f.cols), np.int64)
         owner = np.full((f.rows, f.cols), -1, np.int64)
         marks: dict[int, dict[int, str]] = {}
         n = len(self.lines)
         for i, ln in enumerate(self.lines):
-            env, stroke = _line_codes(ln, f, self._tf)
+            env, stroke = line_codes(ln, f, self._tf)
             codes |= env | stroke
             owner[env != 0] = i + n  # envelope only: the dim shade of the line's colour
             owner[stroke != 0] = i
-            _add_marks(ln, f, marks)
+            add_marks(ln, f, marks)
         return codes, owner, marks
 
     def _rows(self, codes: np.ndarray, owner: np.ndarray, marks: dict[int, dict[int, str]],
               tick_rows: dict[int, str], lw: int) -> list[list[Run]]:
         """Glyph rows cut into runs of one style; a blank cell joins the run before it."""
-        chars = _GLYPHS[codes]
+        chars = GLYPHS[codes]
         owner = owner.copy()
         for r, row_marks in marks.items():
             for col, ch in row_marks.items():
@@ -229,7 +190,7 @@ class LineChart:
             out[r].append((text[a:b], styles[o]))
         return out
 
-    def _xaxis(self, f: _Frame, lw: int) -> Run:
+    def _xaxis(self, f: Frame, lw: int) -> Run:
         line = [" "] * f.cols
         ticks = nice_ticks(f.xlo, f.xhi, max(2, f.cols // 8))
         last_end = -2
@@ -247,70 +208,3 @@ class LineChart:
         rows: list[list[Run]] = [[(" " * self.width, "")] for _ in range(plot_rows + (1 if xlabels else 0))]
         rows[len(rows) // 2] = [(self.empty[: self.width].center(self.width), "dim")]
         return rows
-
-
-def _line_codes(ln: Line, f: _Frame, tf: object) -> tuple[np.ndarray, np.ndarray]:
-    """One line's braille codes: (envelope, stroke).
-
-    The envelope is each column's min..max span, so spikes in downsampled data
-    stay visible; the stroke joins the columns' last values without gaps, so
-    the trend reads as a line even through noise.
-    """
-    pw, ph = f.cols * 2, f.rows * 4
-    env_lo, env_hi = np.full(pw, np.inf), np.full(pw, -np.inf)
-    line_lo, line_hi = np.full(pw, np.inf), np.full(pw, -np.inf)
-    if len(ln.x):
-        px = np.rint((ln.x - f.xlo) / (f.xhi - f.xlo) * (pw - 1))
-        scale = (ph - 1) / (f.yhi - f.ylo)
-        ymin, ymax, ylast = ((tf(a) - f.ylo) * scale for a in (ln.ymin, ln.ymax, ln.ylast))  # type: ignore[operator]
-        span = np.isfinite(px) & np.isfinite(ymin) & np.isfinite(ymax)
-        ix = px[span].astype(np.int64).clip(0, pw - 1)
-        np.minimum.at(env_lo, ix, ymin[span])
-        np.maximum.at(env_hi, ix, ymax[span])
-        good = np.isfinite(px) & np.isfinite(ylast)
-        if good.sum() >= 2:
-            gx, gy = px[good], ylast[good]
-            cols = np.arange(int(max(0, gx[0])), int(min(pw - 1, gx[-1])) + 1)
-            yl = np.interp(cols, gx, gy)
-            before = np.r_[yl[0], (yl[:-1] + yl[1:]) / 2]
-            after = np.r_[(yl[:-1] + yl[1:]) / 2, yl[-1]]
-            line_lo[cols] = np.minimum(yl, np.minimum(before, after))
-            line_hi[cols] = np.maximum(yl, np.maximum(before, after))
-        elif good.sum() == 1:
-            c = int(np.clip(px[good][0], 0, pw - 1))
-            line_lo[c] = line_hi[c] = ylast[good][0]
-    return _cells(env_lo, env_hi, f), _cells(line_lo, line_hi, f)
-
-
-def _cells(lo: np.ndarray, hi: np.ndarray, f: _Frame) -> np.ndarray:
-    """Braille codes of the pixel spans lo..hi per pixel column (row 0 at the bottom)."""
-    ph = f.rows * 4
-    drawn = np.isfinite(lo)
-    lo_i = np.where(drawn, np.floor(np.clip(lo, -1, ph) + 0.5), ph + 1)
-    hi_i = np.where(drawn, np.floor(np.clip(hi, -1, ph) + 0.5), -1)
-    rows = np.arange(ph - 1, -1, -1)[:, None]  # top pixel row first
-    mask = (rows >= lo_i[None, :]) & (rows <= hi_i[None, :])
-    cells = mask.reshape(f.rows, 4, f.cols, 2).transpose(0, 2, 1, 3).reshape(f.rows, f.cols, 8)
-    return cells.astype(np.int64) @ _DOT_BITS.ravel()
-
-
-def _nonfinite(ln: Line) -> np.ndarray:
-    return (~np.isfinite(ln.ymin) | ~np.isfinite(ln.ymax) | np.isinf(ln.ylast)) & np.isfinite(ln.x)
-
-
-def _add_marks(ln: Line, f: _Frame, marks: dict[int, dict[int, str]]) -> None:
-    """A red dotted column where a column held NaN/Inf, with ×, ↑ or ↓ at the top."""
-    bad = _nonfinite(ln)
-    if not bad.any():
-        return
-    nan = np.isnan(ln.ymin) | np.isnan(ln.ymax)
-    pinf = np.isposinf(ln.ymax) | np.isposinf(ln.ylast)
-    cells = (np.rint((ln.x[bad] - f.xlo) / (f.xhi - f.xlo) * (f.cols * 2 - 1)).astype(np.int64) // 2)
-    cells = cells.clip(0, f.cols - 1)
-    tops = np.where(nan[bad], "×", np.where(pinf[bad], "↑", "↓"))
-    top_row = marks.setdefault(0, {})
-    for col, top in zip(cells.tolist(), tops.tolist(), strict=True):
-        if top_row.get(col) != "×":  # a NaN outranks an Inf in the same column
-            top_row[col] = top
-        for r in range(1, f.rows):
-            marks.setdefault(r, {}).setdefault(col, "┆")

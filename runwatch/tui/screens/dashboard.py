@@ -112,26 +112,33 @@ class DashboardScreen(Screen[None]):
     def _charts(self, snap: RunSnapshot) -> None:
         grid = self.query_one(ChartsGrid)
         specs, spark_metrics = plan_charts(snap.metrics, self.needle)
-        if grid.sync(specs):
+        why = f"no metric matches {self.needle!r} (escape clears the filter)" if self.needle and snap.metrics \
+            else "no metrics yet: waiting for the first step record"
+        if grid.sync(specs, empty=why):
             self._relayout()
         last = ZOOMS[self.zoom_i]
         grid.fetch(self.controller.chart, snap.run, snap.records, last, zoom_label(last))
         strip = self.query_one(SparklineStrip)
-        width = spark_width(max(1, strip.content_size.width or self.size.width - 2))
+        main_w = self.query_one("#main").size.width
+        if not main_w:
+            return  # not laid out yet; the charts' first resize fetches again
+        width = spark_width(main_w - 2)  # the strip spans #main, less its padding
+        key = (snap.run, snap.records, last, width, tuple(spark_metrics))
+        if key == strip.fetched:
+            return
         entries = []
         for m in spark_metrics:
             data = self.controller.chart(snap.run, m, width, last_steps=last)
             values = data.ylast if data is not None else []
             entries.append(SparkEntry(m, values, float(snap.metrics[m])))
-        strip.set_entries(entries, max_rows=2 if self._compact else 3)
+        strip.set_entries(entries, max_rows=2 if self._compact else 3, width=width)
+        strip.fetched = key
 
     def _charts_later(self) -> None:
         """Fetch again once panels have their (new) size."""
         self._refetch_queued = False
         if self.snap is not None:
-            last = ZOOMS[self.zoom_i]
-            self.query_one(ChartsGrid).fetch(self.controller.chart, self.snap.run, self.snap.records,
-                                             last, zoom_label(last))
+            self._charts(self.snap)
 
     # -- layout --------------------------------------------------------------------------
 
@@ -268,7 +275,11 @@ class DashboardScreen(Screen[None]):
         def chosen(seconds: float | None) -> None:
             if seconds is None:
                 return
-            ident = self.controller.silence(alert.key, seconds, "silenced from the runwatch TUI")
+            try:
+                ident = self.controller.silence(alert.key, seconds, "silenced from the runwatch TUI")
+            except (KeyError, ValueError, OSError) as e:  # no alerting, unknown alert, state dir unwritable
+                self.notify(f"could not silence {alert.rule}: {e}", severity="error", timeout=5)
+                return
             self.notify(f"silenced {alert.rule} for {_human(seconds)} ({ident})", timeout=3)
 
         self.app.push_screen(SilenceMenu(alert), chosen)

@@ -11,8 +11,10 @@ import math
 import time
 from collections.abc import Callable
 
+from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.timer import Timer
+from textual.widgets import Static
 
 from runwatch.model import ChartData
 from runwatch.tui.plan import ChartSpec
@@ -51,13 +53,18 @@ class ChartsGrid(VerticalScroll, can_focus=False):
     def panels(self) -> list[ChartPanel]:
         return list(self.query_children(ChartPanel))
 
-    def sync(self, specs: list[ChartSpec]) -> bool:
-        """Mount a panel per spec (reusing none when the set changed); True if it changed."""
-        if specs == self.specs:
+    def sync(self, specs: list[ChartSpec], *, empty: str = "no metrics yet") -> bool:
+        """Mount a panel per spec (or a note saying why there is none); True if the set changed."""
+        if specs == self.specs and self.children:
             return False
         self.specs = list(specs)
         self.remove_children()
-        self.mount_all([ChartPanel(s, log=s.key in self.log_keys) for s in specs])
+        if specs:
+            self.mount_all([ChartPanel(s, log=s.key in self.log_keys) for s in specs])
+        else:
+            note = Static(Text(empty, "dim"), classes="empty-note")
+            note.styles.column_span = 4
+            self.mount(note)
         self._fetched_key = None
         return True
 

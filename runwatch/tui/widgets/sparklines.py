@@ -83,11 +83,14 @@ class SparklineStrip(Widget):
         super().__init__(id=id)
         self.entries: list[SparkEntry] = []
         self.max_rows = 3
+        self.data_width = 0
+        self.fetched: object = None
+        """What the entries were fetched for (the screen's key), so an unchanged run is not refetched."""
 
-    def set_entries(self, entries: list[SparkEntry], *, max_rows: int) -> None:
-        """New values; a layout pass only when the number of entries or rows changes."""
+    def set_entries(self, entries: list[SparkEntry], *, max_rows: int, width: int = 0) -> None:
+        """New values (fetched `width` columns wide); a layout pass only when the shape changes."""
         relayout = len(entries) != len(self.entries) or max_rows != self.max_rows
-        self.entries, self.max_rows = entries, max_rows
+        self.entries, self.max_rows, self.data_width = entries, max_rows, width
         if relayout:
             self.display = bool(entries)
             self.styles.max_height = max_rows
