@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parallel", type=int, default=2, help="daemons per mode, side by side")
     ap.add_argument("--poll-interval", type=float, default=1.0)
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still cleans up
     if args.trials < 1 or args.parallel < 1:
         ap.error("--trials and --parallel must be positive")
 
@@ -240,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
             for d in errors:
                 print(f"error: {d.error}\n--- its stderr ---\n{d.stderr_tail()}", file=sys.stderr)
             wall = time.perf_counter() - t_start
+            import runwatch
+
+            print(f"runwatch from {Path(runwatch.__file__).parent}")
             print(f"append NaN line → webhook FIRING received (127.0.0.1); {args.trials} trials per mode over "
                   f"{args.parallel} daemon(s) side by side; wall {wall:.0f} s; "
                   f"load avg {load0:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

@@ -231,7 +231,7 @@ def _runwatch_cmd() -> list[str] | None:
         help_text = subprocess.run([*cmd, "parse", "--help"], capture_output=True, text=True, timeout=60).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return [*cmd, "parse", "--format", "picollm", "--output", "summary"] if "summary" in help_text else None
+    return [*cmd, "parse", "--output", "summary"] if "summary" in help_text else None
 
 
 Row = tuple[str, float, float, float, str]

@@ -31,6 +31,7 @@ import os
 import random
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -225,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--idle-seconds", type=float, default=30.0)
     ap.add_argument("--idle-child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still cleans up
     if args.idle_child:
         layout, mode, interval, seconds = args.idle_child
         idle_child(layout, mode == "poll", float(interval), float(seconds))

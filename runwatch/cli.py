@@ -210,7 +210,9 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
                          poll_interval=args.poll_interval, total_steps=getattr(args, "total_steps", None),
                          pids=tuple(args.pid), gpu=not args.no_gpu)
     interval = args.interval or (2.0 if args.command == "demo" else 10.0)
-    alerting = _alerting(args)
+    # With nothing to validate, rules and sinks load on the engine's worker after the first status.
+    needs_check = any(getattr(args, k, None) for k in ("config", "rule", "webhook", "slack_webhook_env", "on_alert"))
+    alerting = _alerting(args) if needs_check else (lambda: _alerting(args))
     if use_tui(args):
         from runwatch.tui.app import run_tui
 

@@ -23,28 +23,24 @@ import numpy as np
 
 from runwatch.model import ChartData, Event, Kind, Record, RunSnapshot
 from runwatch.parsers.base import ItemDecoder
-from runwatch.parsers.items import make_decoder
 from runwatch.parsers.source import SourceParser
 from runwatch.state.run import RunTracker
-from runwatch.state.system import SystemState
-from runwatch.watcher.checkpoints import CheckpointWatcher, has_checkpoints
 from runwatch.watcher.discover import DirectoryWatcher, find_logs, rank_from_path
-from runwatch.watcher.metric_files import classify_path, find_metric_files, follow, is_eval_events
-from runwatch.watcher.sampler import SystemSampler, make_system_sampler
 from runwatch.watcher.stdin import StreamReader
 from runwatch.watcher.tail import FileFollower, LineBatch, Notice, peek_tail
 from runwatch.watcher.types import ItemBatch
-from runwatch.watcher.wandb_online import WandbOnlineSource, is_wandb_url
-from runwatch.watcher.wandb_source import WandbSource, is_wandb_path
 
 if TYPE_CHECKING:
     from runwatch.alerting import Alerting
     from runwatch.alerts.types import Notification
+    from runwatch.state.system import SystemState
+    from runwatch.watcher.sampler import SystemSampler
 
 PREVIEW_MIN_BYTES = 4 << 20
 """Files larger than this get a quick look at their tail before history is read."""
 LOG_LINES = 500
 """Raw lines kept per run: the TUI's log pane and the context of alerts."""
+LOG_SUFFIXES = (".log", ".out", ".err", ".txt")
 TICK_S = 1.0
 """How often rules are evaluated when nothing arrives (time-based rules such as stall)."""
 RECORD_TICK_S = 0.1
@@ -99,17 +95,24 @@ class Engine:
         *,
         clock: Callable[[], float] = time.time,
         stdin: object | None = None,
-        alerting: Alerting | None = None,
+        alerting: Alerting | Callable[[], Alerting] | None = None,
     ) -> None:
         self.options = options or EngineOptions()
         self._clock = clock
         self._stdin = stdin
-        self.alerting = alerting
+        # A factory is called on the worker thread, so importing the rules and sinks does not
+        # delay the first status.
+        self.alerting: Alerting | None = None if callable(alerting) else alerting
+        self._alerting_factory = alerting if callable(alerting) else None
         self._notifications: list[Notification] = []
         self._last_tick = 0.0
         self._dirty = False  # records arrived since the last evaluation
         self._paused: list[RunSnapshot] | None = None
-        self.system: SystemState | None = SystemState() if self.options.system else None
+        self.system: SystemState | None = None
+        if self.options.system:
+            from runwatch.state.system import SystemState
+
+            self.system = SystemState()
         self._sampler: SystemSampler | None = None
         self._queue: queue.Queue[tuple] = queue.Queue()
         self._lock = threading.Lock()
@@ -132,6 +135,14 @@ class Engine:
             if p == "-":
                 self._add_run("stdin", "-")
                 continue
+            if p.endswith(LOG_SUFFIXES) and not any(c in p for c in "*?[") and not os.path.isdir(p):
+                # a plain log file (the common case): no need to load the structured-source modules
+                self._attach_file(self._add_run(Path(p).stem or p, p), p, rank_from_path(p))
+                continue
+            from runwatch.watcher.metric_files import classify_path
+            from runwatch.watcher.wandb_online import is_wandb_url
+            from runwatch.watcher.wandb_source import is_wandb_path
+
             if is_wandb_url(p):
                 self._attach_items(self._add_run(p.rstrip("/").rsplit("/", 1)[-1], p), p)
                 continue
@@ -156,6 +167,9 @@ class Engine:
         self._dir_runs[str(d)] = (run, found)
         for f in found:
             self._attach_file(run, str(f), rank_from_path(str(f)))
+        from runwatch.watcher.checkpoints import has_checkpoints
+        from runwatch.watcher.metric_files import find_metric_files
+
         for f, _kind in find_metric_files(d):
             self._attach_items(run, str(f))
         if has_checkpoints(d, depth=3):
@@ -192,6 +206,7 @@ class Engine:
         self._preview_large_files()
         if self.alerting is not None:
             self.alerting.start()
+        self._queue.put(("warm_up",))  # the sampler and a deferred alerting start on the worker
         self._worker = threading.Thread(target=self._work, name="runwatch-engine", daemon=True)
         self._worker.start()
         for run in self._runs:
@@ -202,7 +217,6 @@ class Engine:
         for run in self._runs:
             for path in run.item_sources:
                 self._start_items(path)
-        self._start_sampler(paths_followed=[p for r in self._runs for p in r.parsers if p != "-"])
         for d, (run, found) in self._dir_runs.items():
             w = DirectoryWatcher(
                 Path(d),
@@ -216,16 +230,18 @@ class Engine:
             self._threads.append(w)
 
     def stop(self) -> None:
+        """The worker first (it may still start threads: a sampler, a follower for a new rank
+        file), then every source thread, then the alert sinks (which drain for a few seconds)."""
         self._stopping.set()
+        self._queue.put(("stop",))
+        if self._worker is not None:
+            self._worker.join(10.0)
+            self._worker = None
         for t in self._threads:
             t.stop()
         for t in self._threads:
             t.join(5.0)
         self._threads.clear()
-        self._queue.put(("stop",))
-        if self._worker is not None:
-            self._worker.join(5.0)
-            self._worker = None
         if self.alerting is not None:
             self.alerting.stop()
 
@@ -236,9 +252,22 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _warm_up(self) -> None:
+        """What the first status does not need: started on the worker after it (no lock held;
+        the alerting is published by one assignment)."""
+        if self._stopping.is_set():
+            return
+        if self._alerting_factory is not None:
+            alerting = self._alerting_factory()
+            alerting.start()
+            self.alerting, self._alerting_factory = alerting, None
+        self._start_sampler(paths_followed=[p for r in self._runs for p in r.parsers if p != "-"])
+
     def _start_sampler(self, paths_followed: list[str]) -> None:
         if self.system is None:
             return
+        from runwatch.watcher.sampler import make_system_sampler
+
         self._sampler = make_system_sampler(
             lambda sample: self._queue.put(("system", sample)),
             pids=self.options.pids, logs=paths_followed, gpu=self.options.gpu,
@@ -249,6 +278,11 @@ class Engine:
         self._threads.append(self._sampler)
 
     def _start_items(self, path: str) -> None:
+        from runwatch.watcher.checkpoints import CheckpointWatcher
+        from runwatch.watcher.metric_files import classify_path, follow
+        from runwatch.watcher.wandb_online import WandbOnlineSource, is_wandb_url
+        from runwatch.watcher.wandb_source import WandbSource, is_wandb_path
+
         put: Callable[[ItemBatch], None] = lambda b: self._queue.put(("items", b, path))  # noqa: E731
         notice: Callable[[Notice], None] = lambda n: self._queue.put(("notice", n))  # noqa: E731
         kw: dict[str, object] = {"use_inotify": not self.options.poll_only}
@@ -311,27 +345,46 @@ class Engine:
     # -- worker ------------------------------------------------------------
 
     def _work(self) -> None:
+        """One item at a time: parse outside the lock (only this thread touches the parsers),
+        apply under it, so front ends get a snapshot between any two chunks of a long history."""
         while True:
             try:
-                items = [self._queue.get(timeout=self._next_tick_in())]
+                item: tuple | None = self._queue.get(timeout=self._next_tick_in())
             except queue.Empty:
-                items = []
-            try:  # drain what is waiting so one snapshot covers a burst
-                while len(items) < 256:
-                    items.append(self._queue.get_nowait())
-            except queue.Empty:
-                pass
+                item = None
+            if item is not None and item[0] == "warm_up":
+                self._warm_up()  # imports and thread starts: not under the lock
+                continue
+            if item is not None and item[0] == "stop":
+                with self._changed:
+                    self._flush_all()
+                    self._version += 1
+                    self._changed.notify_all()
+                return
+            parsed = self._parse(item) if item is not None and item[0] in ("batch", "items") else None
             with self._changed:
-                for it in items:
-                    if it[0] == "stop":
-                        self._flush_all()
-                        self._version += 1
-                        self._changed.notify_all()
-                        return
-                    self._handle(it)
+                if parsed is not None:
+                    self._apply_parsed(*parsed)
+                elif item is not None:
+                    self._handle(item)
                 self._maybe_tick()
                 self._version += 1
                 self._changed.notify_all()
+
+    def _parse(self, item: tuple) -> tuple[tuple, list[Record]] | None:
+        """The records a batch of lines or items completes (worker thread, no lock held)."""
+        if item[0] == "batch":
+            b: LineBatch = item[1]
+            run = self._run_of_source.get(b.source)
+            if run is None:
+                return None
+            return item, run.parsers[b.source].feed(b.lines, b.first_line, b.t)
+        ib: ItemBatch = item[1]
+        path = item[2]
+        run = self._run_of_source.get(path)
+        if run is None:
+            return None
+        return item, self._decode(run, ib, path)
 
     def _next_tick_in(self) -> float:
         if self.alerting is None:
@@ -353,22 +406,10 @@ class Engine:
     def _handle(self, item: tuple) -> None:
         kind = item[0]
         now = self._clock()
-        if kind == "batch":
-            b: LineBatch = item[1]
-            run = self._run_of_source.get(b.source)
-            if run is None:
-                return
-            parser = run.parsers[b.source]
-            run.lines.extend(b.lines)
-            recs = parser.feed(b.lines, b.first_line, b.t)
-            if recs:
-                run.tracker.apply_many(self._with_total(recs), now)
-                self._dirty = True
-            run.format = run.format or parser.format
-            if b.lines:
-                run.notes.pop(b.source, None)
-            if not b.history:
-                run.history_pending.discard(b.source)
+        if kind in ("batch", "items"):
+            parsed = self._parse(item)
+            if parsed is not None:
+                self._apply_parsed(*parsed)
         elif kind == "notice":
             n: Notice = item[1]
             self._notices.append(n)
@@ -386,8 +427,6 @@ class Engine:
                                    message="input ended"))
                 run.tracker.apply_many(self._with_total(recs), now)
                 run.ended = True
-        elif kind == "items":
-            self._items(item[1], item[2], now)
         elif kind == "system":
             if self.system is not None:
                 self.system.apply(item[1])
@@ -399,27 +438,42 @@ class Engine:
                 if self._sampler is not None and self._sampler.processes is not None:
                     self._sampler.processes.watch(logs=[path])
 
-    def _items(self, b: ItemBatch, path: str, now: float) -> None:
+    def _apply_parsed(self, item: tuple, recs: list[Record]) -> None:
+        """Records of one parsed batch into run state (lock held)."""
+        now = self._clock()
+        if item[0] == "batch":
+            b: LineBatch = item[1]
+            run = self._run_of_source[b.source]
+            run.lines.extend(b.lines)
+            run.format = run.format or run.parsers[b.source].format
+            if b.lines:
+                run.notes.pop(b.source, None)
+            if not b.history:
+                run.history_pending.discard(b.source)
+        else:
+            run = self._run_of_source[item[2]]
+            if item[1].kind.startswith("wandb"):
+                recs = self._wandb_side_records(run, recs)
+            run.format = run.format or item[1].kind
+        if recs:
+            run.tracker.apply_many(self._with_total(recs), now)
+            self._dirty = True
+
+    def _decode(self, run: _Run, b: ItemBatch, path: str) -> list[Record]:
         """Decode a structured batch; one decoder per run for HF log history (checkpoints and the
         final trainer_state.json repeat entries, deduplicated within one decoder)."""
-        run = self._run_of_source.get(path)
-        if run is None:
-            return
         key = (run.name if b.kind == "hf_log_history" else path, b.kind)
         decoder = run.decoders.get(key)
         if decoder is None:
+            from runwatch.parsers.items import make_decoder
+            from runwatch.watcher.metric_files import is_eval_events
+
             options = {"eval_source": is_eval_events(path)} if b.kind == "tfevents" else {}
             try:
                 decoder = run.decoders[key] = make_decoder(b.kind, **options)
             except KeyError:
-                return
-        recs = decoder.feed(list(b.items), b.t)
-        if b.kind.startswith("wandb"):
-            recs = self._wandb_side_records(run, recs)
-        if recs:
-            run.tracker.apply_many(self._with_total(recs), now)
-            run.format = run.format or b.kind
-            self._dirty = True
+                return []
+        return decoder.feed(list(b.items), b.t)
 
     def _wandb_side_records(self, run: _Run, recs: list[Record]) -> list[Record]:
         """W&B metadata goes to the run's `meta`, W&B system stats to the GPU view (when this
@@ -535,10 +589,15 @@ class Engine:
             out, self._notices = self._notices, []
             return out
 
-    def wait(self, timeout: float) -> bool:
-        """Block until state changes or the timeout passes; True if it changed."""
+    @property
+    def version(self) -> int:
+        """Bumped at every state change; pass it to `wait(since=…)` to miss none."""
+        return self._version
+
+    def wait(self, timeout: float, since: int | None = None) -> bool:
+        """Block until state changes (after `since`, else after now) or the timeout passes."""
         with self._changed:
-            v = self._version
+            v = self._version if since is None else since
             self._changed.wait_for(lambda: self._version != v, timeout)
             return self._version != v
 

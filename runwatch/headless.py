@@ -170,7 +170,8 @@ class HeadlessPrinter:
         next_status = self._clock()
         snaps: list[RunSnapshot] = []
         while not should_stop():
-            source.wait(0.2 if first else min(0.5, max(0.05, next_status - self._clock())))
+            if not first or not any(s.records for s in source.snapshots()):
+                source.wait(0.2 if first else min(0.5, max(0.05, next_status - self._clock())))
             self._notices(source)
             snaps = source.snapshots()
             self._events(snaps)

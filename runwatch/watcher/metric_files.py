@@ -4,9 +4,10 @@ Three ways a training program keeps its metrics in a file, three followers:
 
 * appended rows: Lightning CSVLogger's `metrics.csv` (`CsvRowsFollower`,
   batches of kind "csv_rows", each item a {column: cell} dict of the row's
-  non-empty cells). Lightning rewrites the whole file with a wider header when
-  a new metric appears; the rows already delivered are then skipped, not
-  delivered twice.
+  non-empty cells). Lightning rewrites the whole file in place with a wider
+  header when a new metric appears; a row is only ever parsed under the header
+  it was written under, and after a rewrite the rows already delivered are
+  recognised by value and skipped, not delivered twice.
 * appended records: TensorBoard `events.out.tfevents.*` (`TfRecordFollower`,
   kind "tfevents", each item one record's raw `Event` payload). TFRecord
   framing (uint64 length, masked CRC-32C of it, data, masked CRC-32C of the
@@ -30,6 +31,7 @@ metric files below a directory; `follow` builds the right thread for a path.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import json
@@ -38,6 +40,7 @@ import stat
 import struct
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -67,6 +70,10 @@ VERIFY_MAX = 1 << 20
 scalars) rely on the length checksum alone: CRC-32C in pure Python reads only a few MB/s."""
 MAX_DOCUMENT = 256 << 20
 RESYNC_POLLS = 3
+TAIL = 256
+"""Bytes before its offset a CSV follower checks again at each look (with the header line)."""
+REREAD_TRIES = 3
+"""Reads of a CSV file from its start in one look, while it keeps changing under us."""
 _ERRORS = ("denied", "error", "notreg")
 
 
@@ -256,7 +263,9 @@ class _Follower(ServiceThread):
             return
         if self._problem in _ERRORS:
             self._notice("info", f"{self.path} is readable again")
-        self._problem, self._seen = None, True
+        if self._problem in (*_ERRORS, "missing"):  # a problem with the content is `_read`'s to clear
+            self._problem = None
+        self._seen = True
         self._read(st)
         if self._history:
             self._history = False
@@ -291,78 +300,150 @@ class _Follower(ServiceThread):
 
 
 class CsvRowsFollower(_Follower):
-    """Rows appended to a CSV file with a header line; survives Lightning's header rewrites."""
+    """Rows appended to a CSV file with a header line; survives Lightning's header rewrites.
+
+    Lightning's CSVLogger rewrites the whole file in place when a new metric
+    appears (truncate, wider header, every row again), and a look may fall
+    anywhere in that: an empty file, half a header, some of the old rows. So a
+    look never trusts the bytes past its offset on their own: before and after
+    reading them it checks that the file still starts with the header line
+    they are parsed under and still holds, just before the offset, the bytes
+    last read there (a rewrite that begins while we read changes the first
+    line: Lightning's headers only grow). When the check fails the file is
+    read again from its start. Rows are compared by value with those already
+    delivered (a hash of each, restricted to the columns it was delivered
+    with), in order, and skipped while they agree; a half-written rewrite is
+    simply read on at the next look. The first row that disagrees means other
+    data: a warning, and the file is delivered from its start as a new one.
+    A file replaced by another (new inode) is read the same way. Only whole
+    lines are parsed.
+    """
 
     kind = "csv_rows"
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self._file_id: tuple[int, int] | None = None
-        self._offset = 0
-        self._header: list[str] | None = None
+        self._sent = array("q")
+        """A hash of each row delivered, in order."""
+        self._era_starts: list[int] = []
+        self._era_cols: list[frozenset[str]] = []
+        """The columns rows were delivered with: those of `_era_cols[k]` from row `_era_starts[k]` on."""
+        self._huge_header = False
+        self._reread()
+
+    def _reread(self) -> None:
+        """Read the file from its start at the next look (what was delivered is kept, to compare)."""
         self._header_raw = b""
-        self._rows = 0
-        """Rows of the file's sequence delivered so far (those still to be skipped included)."""
-        self._skip = 0
-        self._prior: tuple[list[str], int] | None = None
+        """The header line of the file as it is being read, its line ending included."""
+        self._header: list[str] = []
+        self._cols: frozenset[str] = frozenset()
+        self._offset = 0
+        """Bytes of whole lines read."""
+        self._tail = b""
+        """The last (up to `TAIL`) bytes before `_offset`, as they were read."""
+        self._cursor = 0
+        """Rows of the file read (compared or delivered)."""
+        self._long = False
+        """Inside a line too long to be a row, being skipped."""
+
+    def _forget(self) -> None:
+        self._sent = array("q")
+        self._era_starts, self._era_cols = [], []
 
     def _read(self, st: os.stat_result) -> None:
-        ident = (st.st_dev, st.st_ino)
-        if ident != self._file_id:
-            if self._file_id is not None:
-                self._notice("info", f"{self.path} was replaced; reading the new file")
-            self._file_id, self._prior, self._rows = ident, None, 0
-            self._restart()
-        with open(self.path, "rb") as f:
-            header = self._header_raw
-            if st.st_size < self._offset or (header and f.read(len(header)) != header):
-                self._prior = (self._header, self._rows) if self._header is not None else self._prior
-                self._restart()
-            size = os.fstat(f.fileno()).st_size
-            while self._offset < size and not self.stopping:
-                f.seek(self._offset)
-                data = f.read(min(CHUNK, size - self._offset))
-                end = data.rfind(b"\n")
-                if end < 0:
-                    if len(data) == CHUNK:  # a "line" of 4 MiB is no CSV row: skip it
-                        self._offset += len(data)
-                        continue
+        try:
+            f = open(self.path, "rb", buffering=0)
+        except FileNotFoundError:
+            return  # gone since the stat: the next look says so
+        with f:
+            fst = os.fstat(f.fileno())
+            if (fst.st_dev, fst.st_ino) != self._file_id:
+                if self._file_id is not None:
+                    self._notice("info", f"{self.path} was replaced; reading the new file")
+                self._file_id = (fst.st_dev, fst.st_ino)
+                self._reread()
+            for _ in range(REREAD_TRIES):
+                if self._read_on(f) or self.stopping:
                     return
-                self._offset += end + 1
-                self._emit(self._parse(data[: end + 1]))
+                self._reread()
+            # still changing under us: the next look goes on from the start
 
-    def _restart(self) -> None:
-        self._offset, self._header, self._header_raw, self._skip = 0, None, b"", 0
+    def _read_on(self, f: io.RawIOBase) -> bool:
+        """Deliver the whole lines past the offset; False when the file was rewritten (read it again)."""
+        while not self.stopping:
+            if not self._intact(f, self._header_raw):
+                return False
+            size = os.fstat(f.fileno()).st_size
+            if size <= self._offset:
+                return True
+            data = _pread(f, min(CHUNK, size - self._offset), self._offset)
+            end = data.rfind(b"\n") + 1
+            if end == 0 and len(data) < CHUNK:
+                return True  # an unfinished line: wait for its end
+            if end == 0 and not self._header_raw:
+                if not self._huge_header:
+                    self._huge_header = True
+                    self._notice("warning", f"{self.path}: no header line in its first {CHUNK >> 20} MiB")
+                return True
+            data = data[:end] if end else data
+            header_raw = self._header_raw or data[: data.find(b"\n") + 1]
+            if not self._intact(f, header_raw):  # a rewrite began while we read
+                return False
+            self._offset += len(data)
+            self._tail = (self._tail + data)[-TAIL:]
+            if not end:  # 4 MiB without a line end is no CSV row: skip to the next line
+                self._long = True
+                continue
+            if self._long:
+                data, self._long = data[data.find(b"\n") + 1:], False
+            if not self._header_raw:
+                self._header_raw, data = header_raw, data[len(header_raw):]
+                self._header = next(csv.reader([header_raw.decode("utf-8", "replace")]), [])
+                self._cols = frozenset(self._header)
+            if not self._take(data):
+                self._notice("warning", f"{self.path} was truncated or rewritten; reading it from the start")
+                self._forget()
+                return False
+        return True
 
-    def _parse(self, data: bytes) -> list[object]:
-        if self._header is None:
-            first = data.find(b"\n") + 1
-            self._header_raw, data = data[:first], data[first:]
-            self._header = next(csv.reader([self._header_raw.decode("utf-8", "replace")]), [])
-            self._after_rewrite(self._header)
+    def _intact(self, f: io.RawIOBase, header_raw: bytes) -> bool:
+        """Whether the file still starts with `header_raw` and holds the bytes last read before the offset."""
+        if header_raw and _pread(f, len(header_raw), 0) != header_raw:
+            return False
+        return not self._tail or _pread(f, len(self._tail), self._offset - len(self._tail)) == self._tail
+
+    def _take(self, data: bytes) -> bool:
+        """Compare the rows in `data` that were delivered already, deliver the rest; False on a mismatch."""
         items: list[object] = []
-        header = self._header
+        header, cols = self._header, self._cols
         for row in csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline="")):
             if not row:
                 continue
-            if self._skip:
-                self._skip -= 1
+            cells = {h: v for h, v in zip(header, row, strict=False) if v != ""}
+            i, self._cursor = self._cursor, self._cursor + 1
+            if i < len(self._sent):
+                was = self._era_cols[bisect.bisect_right(self._era_starts, i) - 1]
+                if _row_hash({h: v for h, v in cells.items() if h in was}) != self._sent[i]:
+                    return False
                 continue
-            self._rows += 1
-            items.append({h: v for h, v in zip(header, row, strict=False) if v != ""})
-        return items
+            if not self._era_cols or self._era_cols[-1] != cols:
+                self._era_starts.append(i)
+                self._era_cols.append(cols)
+            self._sent.append(_row_hash(cells))
+            items.append(cells)
+        self._emit(items)
+        return True
 
-    def _after_rewrite(self, header: list[str]) -> None:
-        """A new header after a truncation: Lightning's rewrite (more columns, same rows) or a new file."""
-        prior, self._prior = self._prior, None
-        if prior is None:
-            return
-        old, rows = prior
-        if set(old) < set(header):
-            self._skip = self._rows = rows  # counted as delivered while they are skipped
-        else:
-            self._rows = 0
-            self._notice("warning", f"{self.path} was truncated or rewritten; reading it from the start")
+
+def _row_hash(cells: dict[str, str]) -> int:
+    return hash(frozenset(cells.items()))
+
+
+def _pread(f: io.RawIOBase, n: int, offset: int) -> bytes:
+    """Up to `n` bytes of `f` at `offset` (every read of `CsvRowsFollower` comes through here)."""
+    f.seek(offset)
+    return f.read(n) or b""
 
 
 # ── TensorBoard event files ──────────────────────────────────────────────────
@@ -519,6 +600,6 @@ class JsonDocFollower(_Follower):
             self._bad_sig = sig
             return
         self._sig = sig
-        if self._problem == "json":
+        if self._problem in ("json", "big"):
             self._problem = None
         self._emit([doc])

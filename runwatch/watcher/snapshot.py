@@ -1,20 +1,43 @@
 """One-shot reads of what a file holds now: no thread, no following.
 
-`read_all` feeds `runwatch parse`/`check`; `peek_tail` lets a front end show
-the latest status of a huge log at once, before its history is read.
+`read_all` yields a file's lines; `read_blocks` + `split_block` are the same
+lines for `runwatch parse`/`check`, but as big blocks of raw bytes, so that a
+parser with a columnar fast path (SourceParser.feed_bytes) sees whole chunks
+and only the lines it leaves are split one by one. `peek_tail` lets a front
+end show the latest status of a huge log at once, before its history is read.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-from runwatch.watcher.lines import LineSplitter
+from runwatch.watcher.lines import MAX_LINE_BYTES, LineSplitter
 from runwatch.watcher.types import LineBatch
 
 PEEK_BYTES = 256 * 1024
+READ_CHUNK = 1 << 20
+"""What `read_all` reads at a time; `read_blocks` splits over-long lines at the same offsets."""
+BLOCK_BYTES = 8 << 20
+"""What `read_blocks` reads at a time (a multiple of READ_CHUNK)."""
+
+# The control bytes LineSplitter strips (tab, `\n` and `\r` stay), as a translate table: 1 marks one.
+_CONTROL = bytes(1 if (c < 32 and c not in (9, 10, 13)) or c == 127 else 0 for c in range(256))
+# LineSplitter's escape pattern (lines._ESCAPE_PATTERN), the same alternatives in the same order,
+# rewritten so that the regex engine can skip to candidates: it scans ~3 ns a byte for a pattern
+# that starts with an alternation or a class, memchr-fast for a literal, faster for a class alone.
+_ESC_SEQ = (
+    rb"(?:\[[0-?]*[\x20-/]*[@-~]"                # CSI
+    rb"|\][^\x07\x1b\n\r]*(?:\x07|\x1b\\)?"      # OSC
+    rb"|[PX^_][^\x1b\n\r]*(?:\x1b\\)?"            # DCS, SOS, PM, APC
+    rb"|[\x20-/]*[0-~])"                         # other ESC sequences
+)
+_ESC_ONLY = re.compile(rb"\x1b" + _ESC_SEQ + rb"?")
+_ANY_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f](?:(?<=\x1b)" + _ESC_SEQ + rb")?")
 
 
 def read_all(
@@ -36,6 +59,208 @@ def read_all(
                 line += len(lines)
             if not data:
                 return
+
+
+def read_blocks(
+    path: str | Path, *, block_size: int = BLOCK_BYTES, chunk_size: int = READ_CHUNK
+) -> Iterator[bytes | list[str]]:
+    """The file as big blocks of whole lines, for a one-shot read: the lines `read_all` gives, in order.
+
+    A `bytes` block is a run of whole lines, each ending in `\\n` (only the
+    file's last block may end without one: the file's last line): `split_block`
+    gives its lines, exactly those `read_all` gives for them, because a
+    LineSplitter splits such lines alike wherever its reads fall. Two kinds
+    of line are not: one longer than MAX_LINE_BYTES (what is kept of it
+    depends on where reads end), and one with a `\\r` that a read of
+    `read_all` ends inside (its frames, or a CRLF with escapes between the
+    `\\r` and `\\n`, depend on that). Those come split already, as a
+    `list[str]`: a LineSplitter is fed them at the offsets `read_all` reads at
+    (multiples of `chunk_size`). So memory stays within about two blocks,
+    whatever the file holds (a progress bar redrawn with `\\r` for hours).
+
+    Raises OSError when the file cannot be opened.
+    """
+    if block_size % chunk_size:
+        raise ValueError(f"block_size {block_size} is not a multiple of chunk_size {chunk_size}")
+    # One buffer, read into: a fresh `bytes` per read plus a joined copy costs 5× the reading itself.
+    buf = bytearray(block_size + MAX_LINE_BYTES + 1)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        pending, base = 0, 0  # buf[:pending]: the unfinished line, at file offset `base`
+        while True:
+            got = f.readinto(view[pending:pending + block_size])
+            end = pending + got
+            if not got:
+                if end and _straddles(buf, 0, end, base, chunk_size):
+                    yield from _split_long(f, bytes(view[:end]), 0, base, block_size, chunk_size)
+                elif end:
+                    yield bytes(view[:end])  # the last line, without its `\n`
+                return
+            cut = buf.rfind(b"\n", 0, end) + 1
+            if end - cut <= MAX_LINE_BYTES and _special_line(buf, 0, base, chunk_size, cut) < 0:
+                if cut:
+                    yield bytes(view[:cut])
+            else:  # the rare way: an over-long line, or `\r` frames across a read_all boundary
+                data = bytes(view[:end])
+                pos = 0
+                while (special := _special_line(data, pos, base, chunk_size, len(data))) >= 0:
+                    if special > pos:
+                        yield data[pos:special]
+                    state = yield from _split_long(f, data, special, base, block_size, chunk_size)
+                    if state is None:
+                        return
+                    data, pos, base = state
+                cut = max(pos, data.rfind(b"\n", pos) + 1)
+                if cut > pos:
+                    yield data[pos:cut]
+                base += cut
+                end = len(data) - cut
+                buf[:end] = data[cut:]
+                pending = end
+                continue
+            pending = end - cut
+            buf[:pending] = view[cut:end]
+            base += cut
+
+
+def _special_line(data: bytes | bytearray, pos: int, base: int, chunk_size: int, end: int) -> int:
+    """Start of the first line in data[pos:end] that must be split as read_all splits it, or -1 (see read_blocks)."""
+    long = _long_line(data, pos, end)
+    limit = long if long >= 0 else end
+    b = ((base + pos) // chunk_size + 1) * chunk_size - base  # the first read_all boundary after pos
+    while b < limit:
+        start = max(pos, data.rfind(b"\n", pos, b) + 1)
+        stop = data.find(b"\n", b, end)
+        if stop < 0:
+            break  # unfinished: looked at again once it is whole
+        if start < b and data.find(b"\r", start, stop) >= 0:
+            return start
+        b += chunk_size
+    return long
+
+
+def _straddles(data: bytes | bytearray, start: int, end: int, base: int, chunk_size: int) -> bool:
+    """Whether data[start:end] holds a `\\r` and a read_all boundary falls inside it."""
+    first = ((base + start) // chunk_size + 1) * chunk_size - base
+    return first < end and data.find(b"\r", start, end) >= 0
+
+
+def _split_long(
+    f: BinaryIO, data: bytes, pos: int, base: int, block_size: int, chunk_size: int
+) -> Generator[list[str], None, tuple[bytes, int, int] | None]:
+    """Yield the lines of the over-long line at data[pos:], split as read_all splits it.
+
+    Returns (data, pos, base) with pos just past the line's `\\n`, or None
+    when the file ends inside the line.
+    """
+    splitter = LineSplitter()
+    while True:
+        nl = data.find(b"\n", pos)
+        stop = nl + 1 if nl >= 0 else len(data)
+        while pos < stop:
+            cut = min(stop, ((base + pos) // chunk_size + 1) * chunk_size - base)
+            if lines := splitter.feed(data[pos:cut]):
+                yield lines
+            pos = cut
+        if nl >= 0:
+            return data, pos, base
+        base += len(data)
+        data, pos = f.read(block_size), 0
+        if not data:
+            if lines := splitter.flush():
+                yield lines
+            return None
+
+
+def _long_line(data: bytes | bytearray, pos: int, end: int | None = None) -> int:
+    """Start of the first line from `pos` on that is longer than MAX_LINE_BYTES (its end not counted), or -1.
+
+    Also a last, unfinished line that is already too long. One `rfind` per
+    MAX_LINE_BYTES window (memrchr), not one per line.
+    """
+    end = len(data) if end is None else end
+    while end - pos > MAX_LINE_BYTES:
+        nl = data.rfind(b"\n", pos, pos + MAX_LINE_BYTES + 1)
+        if nl < 0:
+            return pos
+        pos = nl + 1
+    return -1
+
+
+def split_block(data: bytes) -> list[str]:
+    """The lines of a block of whole lines, exactly as a fresh LineSplitter gives them.
+
+    `data` holds whole lines; a last line without `\\n` is the input's last
+    line (as at LineSplitter.flush). Same result as `feed(data) + flush()` of
+    a new LineSplitter, about four times faster on a block of plain lines:
+    escapes are found with `bytes.translate` and a literal-first pattern
+    instead of a regex scan of every byte, and only lines with a `\\r` or
+    over MAX_LINE_BYTES go through a LineSplitter one by one.
+    """
+    if not data:
+        return []
+    last = b""
+    if not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        data, last = data[:cut], data[cut:]
+    out: list[str] = []
+    if data:
+        data = strip_controls(data)
+        crlf_only = b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")
+        pos = 0
+        splitter = LineSplitter()
+        for start, end in _odd_lines(data, crlf_only):
+            if start > pos:
+                out += _plain_lines(data[pos:start])
+            out += splitter.feed(data[start:end])
+            pos = end
+        if pos < len(data):
+            out += _plain_lines(data[pos:] if pos else data)
+    if last:
+        splitter = LineSplitter()
+        out += splitter.feed(last)
+        out += splitter.flush()
+    return out
+
+
+def strip_controls(data: bytes) -> bytes:
+    """`data` without the escapes and control bytes LineSplitter strips: the same bytes removed."""
+    marks = data.translate(_CONTROL)
+    if b"\x01" not in marks:
+        return data
+    if marks.count(b"\x01") == data.count(b"\x1b"):  # colours only, the usual case
+        return _ESC_ONLY.sub(b"", data)
+    return _ANY_CONTROL.sub(b"", data)
+
+
+def _plain_lines(data: bytes) -> list[str]:
+    """Lines of `data`: whole lines, stripped, none over the cap, no `\\r` but in a CRLF line end."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")  # as LineSplitter: CRLF is one line end
+    lines = data.decode("utf-8", "replace").split("\n")
+    lines.pop()
+    return lines
+
+
+def _odd_lines(data: bytes, crlf_only: bool) -> list[tuple[int, int]]:
+    """(start, end past the `\\n`) of the lines longer than MAX_LINE_BYTES or with a `\\r` that is more
+    than the `\\r` of a CRLF line end, ascending: those go through a LineSplitter one by one."""
+    odd: list[tuple[int, int]] = []
+    pos = -1 if crlf_only else data.find(b"\r")
+    while pos >= 0:
+        start = data.rfind(b"\n", 0, pos) + 1
+        end = data.find(b"\n", pos) + 1
+        if pos != end - 2 or data.find(b"\r", start, pos) >= 0:
+            odd.append((start, end))
+        pos = data.find(b"\r", end)
+    long = _long_line(data, 0)
+    if long >= 0:
+        while long >= 0:
+            end = data.find(b"\n", long) + 1
+            odd.append((long, end))
+            long = _long_line(data, end)
+        odd = sorted(set(odd))
+    return odd
 
 
 def peek_tail(path: str | Path, max_bytes: int = PEEK_BYTES) -> list[str]:

@@ -10,7 +10,10 @@ import json
 import os
 import random
 import struct
+import sys
 import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from runwatch.parsers.structured import (
     MetricArraysDecoder,
     TfEventsDecoder,
 )
+from runwatch.watcher import metric_files
 from runwatch.watcher.metric_files import (
     RESYNC_POLLS,
     CsvRowsFollower,
@@ -126,10 +130,14 @@ def test_follow_builds_the_right_thread(tmp_path: Path) -> None:
 
 class LightningCsv:
     """lightning_fabric's CSVLogger `save()` as quoted in corpus/lightning.md §1b: sorted union of keys,
-    the whole file rewritten with the wider header when a new key appears, rows appended otherwise."""
+    the whole file rewritten in place with the wider header when a new key appears, rows appended
+    otherwise. `saving()` is one save, yielding after each change to the file (the truncation, each
+    write) whether the file is now whole; with `piece` the bytes go out `piece()` at a time, else in
+    one write."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, piece: Callable[[], int] | None = None) -> None:
         self.path = path
+        self.piece = piece
         self.metrics: list[dict[str, str]] = []
         self.metrics_keys: list[str] = []
 
@@ -137,22 +145,39 @@ class LightningCsv:
         self.metrics.append(dict(row))
 
     def save(self) -> None:
+        for _ in self.saving():
+            pass
+
+    def saving(self) -> Iterator[bool]:
         new_keys = set().union(*self.metrics) - set(self.metrics_keys)
         self.metrics_keys = sorted([*self.metrics_keys, *new_keys])
         exists = self.path.is_file()
         if new_keys and exists:
             with open(self.path, newline="") as f:
                 old = list(csv.DictReader(f))
-            with open(self.path, "w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=self.metrics_keys)
-                writer.writeheader()
-                writer.writerows(old)
-        with open(self.path, "a" if exists else "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.metrics_keys)
-            if not exists:
-                writer.writeheader()
-            writer.writerows(self.metrics)
+            yield from self._write("wb", old, header=True)
+        yield from self._write("ab" if exists else "wb", self.metrics, header=not exists)
         self.metrics = []
+
+    def _write(self, mode: str, rows: list[dict[str, str]], header: bool) -> Iterator[bool]:
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=self.metrics_keys)
+        if header:
+            writer.writeheader()
+        writer.writerows(rows)
+        data = text.getvalue().encode()
+        with open(self.path, mode, buffering=0) as f:
+            if mode == "wb":
+                yield not data  # truncated, nothing written yet
+            pos = 0
+            while pos < len(data):
+                end = pos + (self.piece() if self.piece is not None else len(data))
+                f.write(data[pos:end])
+                pos = end
+                yield pos >= len(data)
+
+
+SENTINEL = {"epoch": "9", "step": "9999", "train_loss_step": "0.5"}
 
 
 def corpus_rows() -> list[dict[str, str]]:
@@ -160,25 +185,119 @@ def corpus_rows() -> list[dict[str, str]]:
 
 
 def test_a_growing_lightning_csv_with_header_rewrites_gives_every_row_once(tmp_path: Path) -> None:
+    """Looked at after every 7 bytes each save writes: the rewrites are seen truncated, with half a
+    header, with some of the old rows."""
     rows = corpus_rows()
-    logger = LightningCsv(tmp_path / "metrics.csv")
+    logger = LightningCsv(tmp_path / "metrics.csv", piece=lambda: 7)
     for row in rows[:3]:  # train-step rows only: the first header lacks the val and epoch columns
         logger.log_metrics(row)
     logger.save()
     sink = Sink()
-    with WatchHub() as hub, CsvRowsFollower(logger.path, sink.batch, sink.notice, poll_interval=0.05, hub=hub):
-        wait_for(lambda: len(sink.items()) == 3)
-        for row in rows[3:]:  # the val row and the epoch row each bring new columns: two rewrites
-            logger.log_metrics(row)
-            logger.save()
-        logger.log_metrics({"epoch": "9", "step": "9999", "train_loss_step": "0.5"})  # sentinel, appended
-        logger.save()
-        wait_for(lambda: sink.items() and sink.items()[-1].get("step") == "9999")
-    assert sink.items() == [*rows, {"epoch": "9", "step": "9999", "train_loss_step": "0.5"}]
+    follower = CsvRowsFollower(logger.path, sink.batch, sink.notice, **POLL)  # not started: polled by hand
+    follower.poll()
+    assert len(sink.items()) == 3
+    looks = 0
+    for row in [*rows[3:], SENTINEL]:  # the val row and the epoch row each bring new columns: two rewrites
+        logger.log_metrics(row)
+        for _whole in logger.saving():
+            follower.poll()
+            looks += 1
+    assert looks > 200
+    assert sink.items() == [*rows, SENTINEL]
     assert sink.batches[0].history and not sink.batches[1].history and sink.batches[1].items == []
     assert not sink.notices
     recs = CsvRowsDecoder().feed(sink.items(), 0.0)
     assert [r.step for r in recs if "loss" in r.metrics][-2:] == [599, 9999]
+
+
+@pytest.mark.parametrize("seed", range(32))
+def test_a_file_changing_between_any_two_reads_of_a_look_gives_every_row_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """The race a follower thread runs against Lightning, made deterministic (seeded): before each of
+    the follower's reads, and each look, the file changes not at all, once (the truncation, a piece of
+    3 or 16 bytes or all the rest) or until the write under way is whole, so that a look's reads see
+    different states of the file: a rewrite begun or done between its header check and its read."""
+    rng = random.Random(seed)
+    rows = growing_rows(rng, 60)
+    logger = LightningCsv(tmp_path / "metrics.csv", piece=lambda: rng.choice([3, 16, 1 << 20]))
+    logger.log_metrics(rows[0])
+    logger.save()
+
+    def changes() -> Iterator[bool]:
+        for row in rows[1:]:
+            logger.log_metrics(row)
+            yield from logger.saving()
+
+    writer, done = changes(), []
+    real_pread = metric_files._pread
+
+    def tick() -> None:
+        how = rng.choice(["none", "one", "whole"])
+        while not done and how != "none":
+            whole = next(writer, None)
+            if whole is None:
+                done.append(True)
+            if how == "one" or whole:
+                return
+
+    def pread(f: Any, n: int, offset: int) -> bytes:
+        tick()
+        return real_pread(f, n, offset)
+
+    monkeypatch.setattr(metric_files, "_pread", pread)
+    sink = Sink()
+    follower = CsvRowsFollower(logger.path, sink.batch, sink.notice, **POLL)
+    for _ in range(100_000):
+        if done:
+            break
+        tick()  # and between looks (a look at an empty file reads nothing)
+        follower.poll()
+    follower.poll()
+    assert done and sink.items() == rows
+    assert not sink.notices
+
+
+def growing_rows(rng: random.Random, n: int) -> list[dict[str, str]]:
+    """Rows of a run that logs a new metric now and then (names at random: new columns land anywhere
+    in Lightning's sorted header)."""
+    names = ["train_loss"]
+    rows = []
+    for step in range(n):
+        if rng.random() < 0.3:
+            names.append(f"m{rng.randrange(10_000):04d}")
+        logged = rng.sample(names, rng.randint(1, len(names)))
+        rows.append({"step": str(step), **{k: f"{rng.random():.6g}" for k in logged}})
+    return rows
+
+
+def test_stress_many_rewrites_followed_fast_give_exact_rows(tmp_path: Path) -> None:
+    """A thread polling every 10 ms and woken by inotify while Lightning rewrites the file again and
+    again, in pieces, with the GIL switched often: every row exactly once, every time."""
+    rng = random.Random(5)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        with WatchHub() as hub:
+            for run in range(30):
+                path = tmp_path / f"version_{run}" / "metrics.csv"
+                path.parent.mkdir()
+                rows = growing_rows(rng, 40)
+                logger = LightningCsv(path, piece=lambda: rng.choice([rng.randint(1, 48), 1 << 20]))
+                logger.log_metrics(rows[0])
+                logger.save()
+                sink = Sink()
+                with CsvRowsFollower(path, sink.batch, sink.notice, poll_interval=0.01, hub=hub):
+                    for row in rows[1:]:
+                        logger.log_metrics(row)
+                        for _whole in logger.saving():
+                            if rng.random() < 0.2:
+                                time.sleep(0)
+                    wait_for(lambda: sink.items()[-1:] == rows[-1:])  # noqa: B023
+                assert sink.items() == rows, f"run {run}"
+                assert not sink.notices, f"run {run}"
+    finally:
+        sys.setswitchinterval(switch)
 
 
 def test_a_second_rewrite_seen_while_skipping_repeats_no_row(tmp_path: Path) -> None:
@@ -211,6 +330,38 @@ def test_a_csv_truncated_with_the_same_header_is_read_from_the_start(tmp_path: P
         wait_for(lambda: len(sink.items()) == 3)
     assert sink.items()[-1] == {"epoch": "0", "step": "1", "train_loss": "3.0"}
     assert any("truncated or rewritten" in n.message for n in sink.notices)
+
+
+def test_rows_that_differ_after_a_rewrite_are_delivered_again_from_the_start(tmp_path: Path) -> None:
+    """Other rows, under a wider header or the same one and longer than the file was (so neither
+    the header nor the size tells): a warning, and the file is delivered as a new one."""
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,loss\n1,2.0\n2,1.9\n")
+    sink = Sink()
+    follower = CsvRowsFollower(path, sink.batch, sink.notice, **POLL)
+    follower.poll()
+    with open(path, "w") as f:  # same header, same length and longer: the bytes before the offset differ
+        f.write("step,loss\n1,3.0\n2,2.9\n3,2.8\n")
+    follower.poll()
+    with open(path, "w") as f:  # a wider header, the old rows by value, then one that differs
+        f.write("lr,step,loss\n,1,3.0\n,2,2.9\n0.1,3,2.7\n")
+    follower.poll()
+    assert [(r["step"], r["loss"]) for r in sink.items()] == [
+        ("1", "2.0"), ("2", "1.9"), ("1", "3.0"), ("2", "2.9"), ("3", "2.8"), ("1", "3.0"), ("2", "2.9"),
+        ("3", "2.7")]
+    assert [n.level for n in sink.notices] == ["warning", "warning"] and sink.said("truncated or rewritten")
+
+
+def test_a_replaced_csv_with_the_same_rows_and_more_gives_only_the_new_ones(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,loss\n1,2.0\n")
+    sink = Sink()
+    follower = CsvRowsFollower(path, sink.batch, sink.notice, **POLL)
+    follower.poll()
+    replace_atomically(path, "step,loss,lr\n1,2.0,\n2,1.9,0.1\n")
+    follower.poll()
+    assert sink.items() == [{"step": "1", "loss": "2.0"}, {"step": "2", "loss": "1.9", "lr": "0.1"}]
+    assert [n.level for n in sink.notices] == ["info"] and sink.said("replaced")
 
 
 def test_a_partial_last_line_waits_for_its_end(tmp_path: Path) -> None:
@@ -380,7 +531,8 @@ def test_a_half_written_document_is_retried_and_a_broken_one_reported(tmp_path: 
     sink = Sink()
     with JsonDocFollower(path, sink.batch, sink.notice, **POLL):
         wait_for(lambda: sink.said("not valid JSON"))
-        assert sink.batches == []
+        time.sleep(5 * POLL["poll_interval"])
+        assert sink.batches == [] and len(sink.notices) == 1  # said once, not at every look
         path.write_text(json.dumps({"train_loss": [2.0, 1.5], "steps": [1, 2]}))
         wait_for(lambda: len(sink.items()) == 1)
     recs = MetricArraysDecoder().feed(sink.items(), 0.0)
