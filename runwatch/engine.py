@@ -76,6 +76,10 @@ class _Run:
     """The current problem of each source (waiting, denied …); cleared when lines flow."""
     preview: RunTracker | None = None
     history_pending: set[str] = field(default_factory=set)
+    history_bytes: dict[str, int] = field(default_factory=dict)
+    """Size of each previewed file at start: what "reading history: N%" counts against."""
+    parsed_bytes: dict[str, int] = field(default_factory=dict)
+    """About how much of each previewed file has been parsed (characters + line ends)."""
     ended: bool = False
     format: str | None = None
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
@@ -330,9 +334,12 @@ class Engine:
         for run in self._runs:
             for path in run.parsers:
                 try:
-                    big = os.path.getsize(path) >= PREVIEW_MIN_BYTES
+                    size = os.path.getsize(path)
                 except OSError:
                     continue
+                big = size >= PREVIEW_MIN_BYTES
+                if big:
+                    run.history_bytes[path] = size
                 if not big:
                     continue
                 lines = peek_tail(path)
@@ -446,6 +453,8 @@ class Engine:
             run = self._run_of_source[b.source]
             run.lines.extend(b.lines)
             run.format = run.format or run.parsers[b.source].format
+            if b.history and b.source in run.history_bytes:
+                run.parsed_bytes[b.source] = run.parsed_bytes.get(b.source, 0) + sum(map(len, b.lines)) + len(b.lines)
             if b.lines:
                 run.notes.pop(b.source, None)
             if not b.history:
@@ -574,7 +583,7 @@ class Engine:
         snap = tracker.snapshot(now)
         notes = tuple(run.notes.values())
         if catching_up:
-            notes = ("reading history; showing the latest lines first",) + notes
+            notes = (f"reading history: {self._history_percent(run):.0f}%; showing the latest lines first",) + notes
         alerts = self.alerting.briefs(run.name) if self.alerting is not None else ()
         snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts,
                        meta=dict(run.meta))
@@ -582,6 +591,11 @@ class Engine:
             process, gpus, gpu_status = self.system.to_status()
             snap = replace(snap, process=process, gpus=tuple(gpus), gpu_status=gpu_status)
         return snap
+
+    def _history_percent(self, run: _Run) -> float:
+        total = sum(run.history_bytes.values())
+        done = sum(min(run.parsed_bytes.get(p, 0), size) for p, size in run.history_bytes.items())
+        return min(99.0, 100.0 * done / total) if total else 0.0
 
     def take_notices(self) -> list[Notice]:
         """Notices since the last call (waiting for a file, rotated, permission denied …)."""

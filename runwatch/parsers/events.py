@@ -400,6 +400,23 @@ class EventDetector:
             return None
         return self._line_event(line)
 
+    @property
+    def idle(self) -> bool:
+        """No traceback or failure report is open: the next line is read on its own (see `skip`)."""
+        return self._block is None
+
+    def skip(self, n: int, last: str) -> None:
+        """Count `n` lines that `feed` would only count, the last of them `last`, while `idle`.
+
+        For a caller that knows lines to be nothing to this detector without
+        reading them one by one (the step lines of a columnar fast path:
+        `_worth_a_look` rejects them and none is a chained-traceback line):
+        the state is as if `feed` had seen each.
+        """
+        if n > 0:
+            self._n += n
+            self._prev = last
+
     def flush(self) -> Record | None:
         """The record of a block the input ended in (a cut-off traceback or report), or None."""
         block, self._block = self._block, None

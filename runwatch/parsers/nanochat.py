@@ -9,6 +9,7 @@ are evaluations, except the old SFT `Training loss` line and RL rewards.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import ClassVar
 
 from runwatch.model import Event, Kind, Record
@@ -44,6 +45,12 @@ _FAST = re.compile(
 )
 
 
+_NO_MFU = frozenset({"mfu"})
+# Metric order of a step line's record: `_fast_record`'s (a `/T` line while mfu is known), else the line's own.
+_FAST_ORDER = ("loss", "lrm", "step_time", "tokens_per_sec", "elapsed", "mfu", "grad_norm", "epoch", "pq", "rg", "eta")
+_LINE_ORDER = ("loss", "grad_norm", "lrm", "step_time", "tokens_per_sec", "mfu", "epoch", "pq", "rg", "elapsed", "eta")
+
+
 class NanochatParser(FormatParser):
     """Step, eval and end-of-run lines of nanochat and its picollm copy."""
 
@@ -59,6 +66,22 @@ class NanochatParser(FormatParser):
             return self._parse(line)
         except (ValueError, IndexError, OverflowError):
             return None
+
+    # -- the columnar fast path's view of this parser's state (runwatch.parsers.columnar) --
+
+    def fast_omit(self) -> frozenset[str]:
+        """Metrics the next step lines must leave out: `mfu` while the peak FLOPS are unknown."""
+        return _NO_MFU if self._mfu_unknown else frozenset()
+
+    def after_fast(self, last_step: int) -> None:
+        """Step lines were read without this parser; the last of them was step `last_step`."""
+        self._last_step = last_step
+
+    @staticmethod
+    def metric_order(metrics: Collection[str], total: bool) -> list[str]:
+        """The order `parse` gives these metrics of a plain step line (`total`: it has `/T`): JSON shows it."""
+        order = _FAST_ORDER if total and "mfu" in metrics else _LINE_ORDER
+        return [m for m in order if m in metrics] + sorted(set(metrics).difference(order))
 
     def _parse(self, line: str) -> Record | None:
         if line[:1] not in ("s", "S", "T", "G"):

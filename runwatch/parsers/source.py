@@ -19,13 +19,30 @@ record-less lines kept since the last record (at most `REDETECT_AFTER`, and
 `WINDOW_CHARS` of text) are parsed again with the new format, so its first
 steps are not lost. Lines at the very end of the input that come after the
 last record, fewer than `REDETECT_AFTER` of them, stay unparsed.
+
+Chunks (`feed_bytes`): a one-shot reader (`runwatch parse`) hands over raw
+blocks of whole lines instead. Until the format is decided they are split
+and read line by line; then, for a format with a columnar fast path
+(runwatch.parsers.columnar: picollm, nanogpt), the block's plain step lines
+become numpy columns in one call and only the other lines (about one in ten
+in a real log) take the per-line way, in line order, with the state the
+step lines would have left (the format parser's last step and mfu state, the
+crash detector's line count, the re-detection counter). While a traceback or
+failure report is open, and after a format switch, step lines are read one
+by one too. The records are those `feed` gives for the same lines, in the
+same order. `RUNWATCH_NO_FAST_PATH=1` in the environment (or
+`fast_path=False`) turns the fast path off: every line then goes the per-line
+way, which is how tests check that both give the same.
 """
 
 from __future__ import annotations
 
+import os
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from itertools import islice
+from typing import TYPE_CHECKING, Protocol
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
@@ -33,6 +50,11 @@ from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.events import EventDetector
 from runwatch.parsers.prefix import split_rank
 from runwatch.parsers.registry import ALIASES, make_parser
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from runwatch.parsers.columnar import ColumnBatch
 
 DETECT_MAX_LINES = 400
 """Lines held back while no format is certain; after that the best guess wins."""
@@ -46,6 +68,84 @@ WINDOW_CHARS = 1 << 20
 """Most text kept for re-parsing after a switch (besides the `REDETECT_AFTER` lines cap)."""
 GENERIC = frozenset({"kv"})
 """Fallback formats that re-detection never switches to on maybe-lines alone."""
+NO_FAST_PATH_ENV = "RUNWATCH_NO_FAST_PATH"
+"""Set (to anything but `0`) to read every line the per-line way in `feed_bytes`."""
+DETECT_PIECE = 1 << 16
+"""Bytes of a chunk split and read line by line at a time while the format is undecided."""
+
+SplitLines = Callable[[bytes], list[str]]
+"""Bytes of whole lines → their text lines, as the source's line splitter gives them (escapes
+stripped, `\\r` frames split off): one per line, but for a line with a `\\r` (any number). A last
+line without `\\n` is the input's last line. runwatch.watcher.snapshot.split_block is one."""
+MetricOrder = Callable[[Collection[str], bool], list[str]]
+
+
+class _FastParser(Protocol):
+    """What a format parser offers the columnar fast path (NanochatParser, NanoGPTParser)."""
+
+    metric_order: MetricOrder
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRecords:
+    """The records of one `feed_bytes` chunk: step records of the fast path as columns, the rest as objects.
+
+    `records` are the per-line records (events, evals, odd step lines, and
+    records of earlier lines released by detection), in the order `feed`
+    would give them; `steps` are plain step lines, their `line` the source's
+    line numbers (not the chunk's line indices) and rank, time and source
+    those of this chunk. `merged()` gives all of them as `feed` would.
+    """
+
+    lines: int
+    """Lines the chunk held, counted as the line splitter counts them."""
+    records: list[Record]
+    steps: ColumnBatch | None
+    source: str
+    rank: int | None
+    t: float
+    order: MetricOrder | None = None
+    """The format parser's metric order, for `Record.metrics` of `steps` rows."""
+
+    def __len__(self) -> int:
+        return len(self.records) + (len(self.steps) if self.steps is not None else 0)
+
+    def step_records(self) -> list[Record]:
+        """The `steps` rows as Records, equal to those the per-line parser gives (metrics in its order)."""
+        batch = self.steps
+        if batch is None or not len(batch):
+            return []
+        names = list(batch.metrics)
+        values = [batch.metrics[n].tolist() for n in names]
+        present = [batch.present[n] for n in names]
+        has_total = batch.total >= 0
+        code = sum((p.astype("int64") << i for i, p in enumerate(present)), has_total.astype("int64") << len(names))
+        orders: dict[int, list[tuple[str, list[float]]]] = {}
+        for c in set(code.tolist()):
+            got = [n for i, n in enumerate(names) if c >> i & 1]
+            order = self.order(got, bool(c >> len(names) & 1)) if self.order else got
+            orders[c] = [(n, values[names.index(n)]) for n in order]
+        rank, t, source, step = self.rank, self.t, self.source, Kind.STEP
+        return [
+            Record(step, st, None if tot < 0 else tot, rank, t, {n: v[i] for n, v in orders[c]}, None, None, source, ln)
+            for i, (ln, st, tot, c) in enumerate(
+                zip(batch.line.tolist(), batch.step.tolist(), batch.total.tolist(), code.tolist(), strict=True))
+        ]
+
+    def merged(self) -> list[Record]:
+        """Every record of the chunk, in the order `feed` gives them for the same lines."""
+        rows = self.step_records()
+        if not rows or not self.records:
+            return rows or list(self.records)
+        out: list[Record] = []
+        i = 0
+        for rec in self.records:  # both in line order, never on the same line
+            while i < len(rows) and rows[i].line < rec.line:
+                out.append(rows[i])
+                i += 1
+            out.append(rec)
+        out += rows[i:]
+        return out
 
 _Line = tuple[int | None, str, int, float]  # rank, text, line number, read time
 
@@ -57,7 +157,9 @@ def _line_no(rec: Record) -> int:
 class SourceParser:
     """Turns the lines of one source into Records, in order."""
 
-    def __init__(self, source: str, *, fmt: str | None = None, rank: int | None = None) -> None:
+    def __init__(
+        self, source: str, *, fmt: str | None = None, rank: int | None = None, fast_path: bool | None = None
+    ) -> None:
         self.source = source
         self.rank = rank
         self.fixed_format = fmt is not None
@@ -73,6 +175,8 @@ class SourceParser:
         self._reorder = False
         self.lines = 0
         self.records = 0
+        self.fast_path = os.environ.get(NO_FAST_PATH_ENV, "0") in ("", "0") if fast_path is None else fast_path
+        """Whether `feed_bytes` may use the columnar fast path (RUNWATCH_NO_FAST_PATH turns it off)."""
 
     def feed(self, lines: Sequence[str], first_line: int, t: float) -> list[Record]:
         """Records completed by these lines (numbered from `first_line`, read at `t`), in line order."""
@@ -85,6 +189,35 @@ class SourceParser:
         self.lines += len(lines)
         self.records += len(out)
         return out
+
+    def feed_bytes(self, data: bytes, first_line: int, t: float, split: SplitLines) -> ChunkRecords:
+        """The records of a chunk of whole lines (numbered from `first_line`, read at `t`); see the module notes.
+
+        `data` is raw bytes of whole lines, each ending in `\\n` but the
+        input's last line; `split` turns such bytes into text lines exactly as
+        the line splitter that `feed`'s lines come from (the lines `feed` would
+        get). The result holds the same records `feed(split(data), …)` gives.
+        """
+        out: list[Record] = []
+        self._reorder = False
+        line, pos, steps = first_line, 0, None
+        while pos < len(data) and self._parser is None:  # detect line by line, a piece at a time
+            end = data.find(b"\n", pos + DETECT_PIECE) + 1 or len(data)
+            line = self._lines(split(data[pos:end]), line, t, out)
+            pos = end
+        if pos < len(data):
+            rest = data[pos:] if pos else data
+            if self._fast_parser() is not None:
+                line, steps = self._fast(rest, line, t, split, out)
+            else:
+                line = self._lines(split(rest), line, t, out)
+        if self._reorder:
+            out.sort(key=_line_no)  # stable: an event stays before the step of its own line
+        self.lines += line - first_line
+        self.records += len(out) + (len(steps) if steps is not None else 0)
+        fast = self._fast_parser()
+        return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t,
+                            fast.metric_order if fast is not None and steps is not None else None)
 
     def flush(self) -> list[Record]:
         """Records of blocks still open at the end of the input (and of lines still held)."""
@@ -99,6 +232,198 @@ class SourceParser:
         return out
 
     # -- internals -------------------------------------------------------
+
+    def _lines(self, lines: Sequence[str], first: int, t: float, out: list[Record]) -> int:
+        """Read `lines` one by one; the number of the line after them."""
+        line = self._line
+        for i, raw in enumerate(lines, first):
+            line(raw, i, t, out)
+        return first + len(lines)
+
+    def _fast_parser(self) -> _FastParser | None:
+        """The format parser, if the fast path may read its step lines now."""
+        parser = self._parser
+        if not self.fast_path or parser is None or not hasattr(parser, "metric_order"):
+            return None
+        from runwatch.parsers.columnar import FAST_FORMATS  # numpy: only when a fast format is read
+
+        return parser if self.format in FAST_FORMATS else None  # type: ignore[return-value]
+
+    def _fast(
+        self, data: bytes, first: int, t: float, split: SplitLines, out: list[Record]
+    ) -> tuple[int, ColumnBatch | None]:
+        """The fast path over a chunk of whole lines: (the number of the line after them, the step columns).
+
+        Every physical line (split at `\\n`) is a step row of the batch or
+        unhandled; a step row is one line of the splitter (plain ASCII, no
+        `\\r`), an unhandled line one or more (or none: a last lone `\\r`).
+        Unhandled lines are read in order; before each, the run of step rows
+        since the previous one is skipped over in one go, or read one by one
+        while the crash detector has a block open or after a format switch.
+        """
+        import numpy as np
+
+        from runwatch.parsers.columnar import extract_steps
+
+        parser = self._parser
+        assert parser is not None and self.format is not None
+        if b"\r" in data and data.count(b"\r") == data.count(b"\r\n"):
+            data = data.replace(b"\r\n", b"\n")  # CRLF only: what the splitter makes of it, and step lines match
+        found = extract_steps(self.format, data, omit=parser.fast_omit() if hasattr(parser, "fast_omit") else ())
+        if found is None or not len(found[0]):
+            return self._lines(split(data), first, t, out), None
+        batch, rest = found
+        raw = rest.texts(data)
+        tail = raw.pop() if not data.endswith(b"\n") else None  # the input's last line, unhandled
+        several: dict[int, list[str]] = {}  # unhandled lines that are not one line of text
+        if any(b"\r" in r for r in raw) if b"\r" in data else False:
+            for i, r in enumerate(raw):
+                if b"\r" in r:
+                    several[i] = split(r + b"\n")
+        plain = split(b"\n".join([r for i, r in enumerate(raw) if i not in several]) + b"\n") if raw else []
+        texts: list[str | None] = list(plain)
+        if several:
+            it = iter(plain)
+            texts = [None if i in several else next(it) for i in range(len(raw))]
+        if tail is not None:
+            several[len(raw)] = split(tail)
+
+        unhandled, starts = rest.line.tolist(), rest.start.tolist()
+        n_lines = len(batch) + len(rest)
+        events, read_line, after_fast = self._events, self._line, getattr(parser, "after_fast", None)
+        redo: list[int] = []  # step rows read the per-line way after all
+        extra = 0  # lines so far beyond one per physical line (`\r` frames)
+
+        def run(lo: int, hi: int, k: int, start: int) -> None:
+            """The step rows of physical lines lo..hi-1, after k unhandled lines; line lo starts at byte `start`."""
+            while lo < hi and (not events.idle or self._parser is not parser):
+                end = data.find(b"\n", start)
+                redo.append(lo)
+                read_line(data[start:end].decode("ascii"), first + lo + extra, t, out)
+                lo, start = lo + 1, end + 1
+            if lo < hi:
+                stop = starts[k] - 1 if k < len(starts) else len(data) - 1  # the `\n` of line hi-1
+                events.skip(hi - lo, data[data.rfind(b"\n", 0, stop) + 1 : stop].decode("ascii"))
+                if after_fast is not None:
+                    after_fast(int(batch.step[hi - 1 - k]))
+                self._since_record = 0
+                if self._recent:
+                    self._recent.clear()
+                    self._recent_chars = 0
+                self._last = (self.rank, first + hi - 1 + extra, t)
+
+        prev, start = -1, 0
+        for k, u in enumerate(unhandled):
+            if u > prev + 1:
+                run(prev + 1, u, k, start)
+            if k in several:
+                for j, text in enumerate(several[k]):
+                    read_line(text, first + u + extra + j, t, out)
+                extra += len(several[k]) - 1
+            else:
+                read_line(texts[k], first + u + extra, t, out)  # type: ignore[arg-type]
+            prev, start = u, int(rest.end[k]) + 1
+        if n_lines > prev + 1:
+            run(prev + 1, n_lines, len(unhandled), start)
+        return first + n_lines + extra, _renumber(batch, first, rest.line, several, redo)
+
+    def _fast_parser(self) -> _FastParser | None:
+        """The format parser, if the fast path may read its step lines now."""
+        parser = self._parser
+        if not self.fast_path or parser is None or not hasattr(parser, "metric_order"):
+            return None
+        from runwatch.parsers.columnar import FAST_FORMATS  # numpy: only when a fast format is read
+
+        return parser if self.format in FAST_FORMATS else None  # type: ignore[return-value]
+
+    def _fast(
+        self, data: bytes, first: int, t: float, split: SplitLines, out: list[Record]
+    ) -> tuple[int, ColumnBatch | None]:
+        """The fast path over a chunk of whole lines: (the number of the line after them, the step columns).
+
+        Every physical line (split at `\\n`) is a step row of the batch or
+        unhandled; a step row is one line of the splitter (plain ASCII, no
+        `\\r`), an unhandled line one or more (or none: a last lone `\\r`).
+        Unhandled lines are read in order; before each, the run of step rows
+        since the previous one is skipped over in one go, or read one by one
+        while the crash detector has a block open or after a format switch.
+        """
+        import numpy as np
+
+        from runwatch.parsers.columnar import extract_steps
+
+        parser = self._parser
+        assert parser is not None and self.format is not None
+        if b"\r" in data and data.count(b"\r") == data.count(b"\r\n"):
+            data = data.replace(b"\r\n", b"\n")  # CRLF only: what the splitter makes of it, and step lines match
+        found = extract_steps(self.format, data, omit=parser.fast_omit() if hasattr(parser, "fast_omit") else ())
+        if found is None or not len(found[0]):
+            return self._lines(split(data), first, t, out), None
+        batch, rest = found
+        raw = rest.texts(data)
+        tail = raw.pop() if not data.endswith(b"\n") else None  # the input's last line, unhandled
+        several: dict[int, list[str]] = {}  # unhandled lines that are not one line of text
+        if any(b"\r" in r for r in raw) if b"\r" in data else False:
+            for i, r in enumerate(raw):
+                if b"\r" in r:
+                    several[i] = split(r + b"\n")
+        plain = split(b"\n".join([r for i, r in enumerate(raw) if i not in several]) + b"\n") if raw else []
+        texts: list[str | None] = list(plain)
+        if several:
+            it = iter(plain)
+            texts = [None if i in several else next(it) for i in range(len(raw))]
+        if tail is not None:
+            several[len(raw)] = split(tail)
+
+        unhandled = rest.line.tolist()
+        ends = rest.end.tolist()
+        n_lines = len(batch) + len(rest)
+        k_arr = np.arange(len(unhandled))
+        run_step = batch.step[np.maximum(rest.line - 1 - k_arr, 0)].tolist() if len(rest) else []
+        events, line_fn = self._events, self._line
+        after_fast = getattr(parser, "after_fast", None)
+        redo: list[int] = []  # step rows read the per-line way after all
+        extra = 0  # lines beyond one per physical line so far (`\r` frames)
+
+        def run(lo: int, hi: int, k: int, start: int) -> None:
+            """Step rows lo..hi-1 (physical lines; k unhandled lines before them; lo starts at byte `start`)."""
+            nonlocal extra
+            while lo < hi and (not events.idle or self._parser is not parser):
+                end = data.find(b"\n", start)
+                redo.append(lo)
+                line_fn(data[start:end].decode("ascii"), first + lo + extra, t, out)
+                lo, start = lo + 1, end + 1
+            if lo < hi:
+                stop = ends[k] - len(raw_k(k)) - 1 if k < len(unhandled) else (len(data) - 1)
+                begin = data.rfind(b"\n", 0, stop) + 1
+                events.skip(hi - lo, data[begin:stop].decode("ascii"))
+                if after_fast is not None:
+                    after_fast(int(batch.step[hi - 1 - k]))
+                self._since_record = 0
+                if self._recent:
+                    self._recent.clear()
+                    self._recent_chars = 0
+                self._last = (self.rank, first + hi - 1 + extra, t)
+
+        def raw_k(k: int) -> bytes:
+            return b""
+
+        prev, start = -1, 0
+        for k, u in enumerate(unhandled):
+            if u > prev + 1:
+                run(prev + 1, u, k, start)
+            text = texts[k]
+            if k in several:
+                for j, x in enumerate(text):  # type: ignore[arg-type]
+                    line_fn(x, first + u + extra + j, t, out)
+                extra += len(text) - 1
+            else:
+                line_fn(text, first + u + extra, t, out)  # type: ignore[arg-type]
+            prev, start = u, ends[k] + 1
+        if n_lines > prev + 1:
+            run(prev + 1, n_lines, len(unhandled), start)
+        del run_step
+        return first + n_lines + extra, self._renumber(batch, first, unhandled, several, redo)
 
     def _line(self, raw: str, lineno: int, t: float, out: list[Record]) -> None:
         rank, text = split_rank(raw)
@@ -200,6 +525,30 @@ class SourceParser:
             rank=rec.rank if rec.rank is not None else rank, t=rec.t or t, metrics=rec.metrics,
             event=rec.event, message=rec.message, source=self.source, line=lineno,
         )
+
+
+def _renumber(
+    batch: ColumnBatch, first: int, unhandled: np.ndarray, several: dict[int, list[str]], redo: list[int]
+) -> ColumnBatch:
+    """The batch without the rows read per line, `line` turned into source line numbers."""
+    import numpy as np
+
+    line = batch.line
+    if redo:
+        keep = np.ones(line.size, bool)
+        keep[np.searchsorted(line, redo)] = False
+        batch = replace(batch, line=line[keep], step=batch.step[keep], total=batch.total[keep],
+                        metrics={m: v[keep] for m, v in batch.metrics.items()},
+                        present={m: v[keep] for m, v in batch.present.items()})
+        line = batch.line
+    numbers = line + first
+    if several:  # lines before each row beyond one per physical line
+        more = np.zeros(unhandled.size + 1, np.int64)
+        for k, texts in several.items():
+            more[k + 1] = len(texts) - 1
+        numbers += np.cumsum(more)[np.searchsorted(unhandled, line)]
+    numbers.flags.writeable = False
+    return replace(batch, line=numbers)
 
 
 def _redetect(lines: list[str], current: str | None) -> str | None:
