@@ -1,4 +1,12 @@
-"""`runwatch parse`: the records of what the paths hold now (DESIGN §3)."""
+"""`runwatch parse`: the records of what the paths hold now (DESIGN §3).
+
+Files are read in 8 MiB blocks of raw lines (`read_blocks`) and handed to
+SourceParser.feed_bytes, so that a format with a columnar fast path
+(picollm, nanogpt) turns its step lines into numpy columns; `--output
+summary` then stays columnar too (`Summary.add_chunk`), the other outputs
+turn the columns into Records. RUNWATCH_NO_FAST_PATH=1 reads every line the
+per-line way (same output, for checking).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +17,15 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-from runwatch.model import Record, json_number
-from runwatch.parsers.source import SourceParser
+from runwatch.model import Kind, Record, json_number
+from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.watcher.discover import find_logs, rank_from_path
-from runwatch.watcher.tail import read_all
+from runwatch.watcher.snapshot import read_blocks, split_block
 
 
 class PathError(Exception):
@@ -57,11 +65,23 @@ class _Counted:
         self.parser = SourceParser(str(path), fmt=fmt, rank=rank_from_path(str(path)))
         self.lines = 0
 
+    def chunks(self) -> Iterator[ChunkRecords]:
+        """The file's records a block at a time (the end-of-input records last), totals not yet fixed."""
+        parser = self.parser
+        for block in read_blocks(self.path):
+            t = time.time()
+            if isinstance(block, list):  # an over-long line, split already
+                chunk = ChunkRecords(len(block), parser.feed(block, self.lines + 1, t), None,
+                                     parser.source, parser.rank, t)
+            else:
+                chunk = parser.feed_bytes(block, self.lines + 1, t, split_block)
+            self.lines += chunk.lines
+            yield chunk
+        yield ChunkRecords(0, parser.flush(), None, parser.source, parser.rank, 0.0)
+
     def __iter__(self) -> Iterator[Record]:
-        for batch in read_all(self.path):
-            self.lines += len(batch.lines)
-            yield from _fix_total(self.parser.feed(batch.lines, batch.first_line, batch.t), self.total_steps)
-        yield from _fix_total(self.parser.flush(), self.total_steps)
+        for chunk in self.chunks():
+            yield from _fix_total(chunk.merged(), self.total_steps)
 
 
 def records_of(path: Path, fmt: str | None, total_steps: int | None) -> Iterator[Record]:
@@ -73,6 +93,9 @@ def _fix_total(recs: list[Record], total: int | None) -> list[Record]:
     if total is None:
         return recs
     return [replace(r, total_steps=total) if r.step is not None else r for r in recs]
+
+
+_KIND_NAMES = {k: str(k) for k in Kind}
 
 
 @dataclass
@@ -93,22 +116,85 @@ class Summary:
     ranks: set[int] = field(default_factory=set)
 
     def add(self, rec: Record) -> None:
-        self.kinds[str(rec.kind)] += 1
-        if rec.event:
-            self.events[rec.event] += 1
-        if rec.step is not None:
-            if self.first_step is None:
-                self.first_step = rec.step
-            self.last_step = rec.step
-        if rec.total_steps is not None:
-            self.total_steps = rec.total_steps
-        if rec.rank is not None:
-            self.ranks.add(rec.rank)
-        for k, v in rec.metrics.items():
-            self.metric_count[k] += 1
-            self.last[k] = v
-            if not math.isfinite(v):
-                self.nonfinite[k] += 1
+        self.add_records((rec,))
+
+    def add_records(self, recs: Iterable[Record]) -> None:
+        """`add` of each record, in order (one loop, no call per record)."""
+        kinds, events, count, last, ranks = self.kinds, self.events, self.metric_count, self.last, self.ranks
+        for rec in recs:
+            kinds[_KIND_NAMES.get(rec.kind) or str(rec.kind)] += 1
+            if rec.event:
+                events[rec.event] += 1
+            if rec.step is not None:
+                if self.first_step is None:
+                    self.first_step = rec.step
+                self.last_step = rec.step
+            if rec.total_steps is not None:
+                self.total_steps = rec.total_steps
+            if rec.rank is not None:
+                ranks.add(rec.rank)
+            m = rec.metrics
+            if m:
+                count.update(m.keys())
+                last.update(m)
+                s = sum(m.values())
+                if s - s != 0.0:  # a NaN or an inf among them (or a sum that overflowed)
+                    for k, v in m.items():
+                        if not math.isfinite(v):
+                            self.nonfinite[k] += 1
+
+    def add_chunk(self, chunk: ChunkRecords, total_steps: int | None = None) -> None:
+        """The records of one chunk, step columns included, as `add` of each in order would count them.
+
+        `total_steps` overrides every total (`--total-steps`). The columns are
+        counted in numpy; what depends on order (first and last step, last
+        values, total) goes to whichever of a column's rows and the chunk's
+        other records comes first or last by line: both are in line order and
+        never share a line.
+        """
+        recs = _fix_total(chunk.records, total_steps)
+        batch = chunk.steps
+        if batch is None or not len(batch):
+            self.add_records(recs)
+            return
+        import numpy as np
+
+        had_first = self.first_step is not None
+        first_at = last_at = total_at = None  # lines of the records that set these
+        last_line: dict[str, int] = {}
+        for rec in recs:
+            self.add_records((rec,))
+            if rec.step is not None:
+                first_at = rec.line if first_at is None else first_at
+                last_at = rec.line
+            if rec.total_steps is not None:
+                total_at = rec.line
+            if rec.metrics:
+                last_line.update(dict.fromkeys(rec.metrics, rec.line))
+        lines, steps = batch.line, batch.step
+        self.kinds[_KIND_NAMES.get(batch.kind) or str(batch.kind)] += len(batch)
+        if chunk.rank is not None:
+            self.ranks.add(chunk.rank)
+        if not had_first and (first_at is None or lines[0] < first_at):
+            self.first_step = int(steps[0])
+        if last_at is None or lines[-1] > last_at:
+            self.last_step = int(steps[-1])
+        totals = np.flatnonzero(batch.total >= 0) if total_steps is None else None
+        if totals is None:
+            if total_at is None or lines[-1] > total_at:
+                self.total_steps = total_steps
+        elif totals.size and (total_at is None or lines[totals[-1]] > total_at):
+            self.total_steps = int(batch.total[totals[-1]])
+        for name in batch.metrics:
+            at, values = batch.column(name)
+            if not at.size:
+                continue
+            self.metric_count[name] += int(at.size)
+            bad = int(at.size - np.count_nonzero(np.isfinite(values)))
+            if bad:
+                self.nonfinite[name] += bad
+            if name not in last_line or at[-1] > last_line[name]:
+                self.last[name] = float(values[-1])
 
     def render(self, seconds: float) -> str:
         rate = self.lines / seconds if seconds > 0 else 0.0
@@ -152,9 +238,12 @@ def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: in
     writer = _Writer(output, out)
     for f in files:
         counted = _Counted(f, fmt, total_steps)
-        for rec in counted:
-            summary.add(rec)
-            writer.write(rec)
+        for chunk in counted.chunks():
+            if output == "summary":
+                summary.add_chunk(chunk, total_steps)
+            else:
+                for rec in _fix_total(chunk.merged(), total_steps):
+                    writer.write(rec)
         summary.lines += counted.lines
         summary.formats[counted.parser.format or "none"] += 1
     writer.close()

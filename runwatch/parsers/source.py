@@ -205,9 +205,12 @@ class SourceParser:
             end = data.find(b"\n", pos + DETECT_PIECE) + 1 or len(data)
             line = self._lines(split(data[pos:end]), line, t, out)
             pos = end
+        order = None
         if pos < len(data):
             rest = data[pos:] if pos else data
-            if self._fast_parser() is not None:
+            fast = self._fast_parser()
+            if fast is not None:
+                order = fast.metric_order
                 line, steps = self._fast(rest, line, t, split, out)
             else:
                 line = self._lines(split(rest), line, t, out)
@@ -215,9 +218,7 @@ class SourceParser:
             out.sort(key=_line_no)  # stable: an event stays before the step of its own line
         self.lines += line - first_line
         self.records += len(out) + (len(steps) if steps is not None else 0)
-        fast = self._fast_parser()
-        return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t,
-                            fast.metric_order if fast is not None and steps is not None else None)
+        return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t, order)
 
     def flush(self) -> list[Record]:
         """Records of blocks still open at the end of the input (and of lines still held)."""
@@ -261,8 +262,6 @@ class SourceParser:
         since the previous one is skipped over in one go, or read one by one
         while the crash detector has a block open or after a format switch.
         """
-        import numpy as np
-
         from runwatch.parsers.columnar import extract_steps
 
         parser = self._parser
@@ -288,142 +287,61 @@ class SourceParser:
         if tail is not None:
             several[len(raw)] = split(tail)
 
-        unhandled, starts = rest.line.tolist(), rest.start.tolist()
-        n_lines = len(batch) + len(rest)
-        events, read_line, after_fast = self._events, self._line, getattr(parser, "after_fast", None)
+        import numpy as np
+
+        n_lines, n_rest = len(batch) + len(rest), len(rest)
+        unhandled, starts, ends = rest.line.tolist(), rest.start.tolist(), rest.end.tolist()
+        gaps = (np.diff(rest.line, prepend=-1) - 1).tolist()  # step rows before each unhandled line
+        run_steps = batch.step[np.maximum(rest.line - np.arange(n_rest) - 1, 0)].tolist()  # the last of them
+        events, read_line, recent = self._events, self._line, self._recent
+        skip, after_fast = events.skip, getattr(parser, "after_fast", None)
         redo: list[int] = []  # step rows read the per-line way after all
         extra = 0  # lines so far beyond one per physical line (`\r` frames)
+        busy = not events.idle
 
-        def run(lo: int, hi: int, k: int, start: int) -> None:
-            """The step rows of physical lines lo..hi-1, after k unhandled lines; line lo starts at byte `start`."""
+        def one_by_one(lo: int, hi: int, start: int) -> int:
+            """Read step rows lo.. (line lo at byte `start`) per line while busy; the first row left."""
             while lo < hi and (not events.idle or self._parser is not parser):
                 end = data.find(b"\n", start)
                 redo.append(lo)
                 read_line(data[start:end].decode("ascii"), first + lo + extra, t, out)
                 lo, start = lo + 1, end + 1
-            if lo < hi:
-                stop = starts[k] - 1 if k < len(starts) else len(data) - 1  # the `\n` of line hi-1
-                events.skip(hi - lo, data[data.rfind(b"\n", 0, stop) + 1 : stop].decode("ascii"))
-                if after_fast is not None:
-                    after_fast(int(batch.step[hi - 1 - k]))
-                self._since_record = 0
-                if self._recent:
-                    self._recent.clear()
-                    self._recent_chars = 0
-                self._last = (self.rank, first + hi - 1 + extra, t)
+            return lo
 
-        prev, start = -1, 0
-        for k, u in enumerate(unhandled):
-            if u > prev + 1:
-                run(prev + 1, u, k, start)
+        for k in range(n_rest):
+            u, gap = unhandled[k], gaps[k]
+            if gap:
+                lo = one_by_one(u - gap, u, ends[k - 1] + 1 if k else 0) if busy else u - gap
+                if lo < u:  # the run of step rows (or what is left of it) in one go
+                    stop = starts[k] - 1  # the `\n` of the last row
+                    skip(u - lo, data[data.rfind(b"\n", 0, stop) + 1 : stop].decode("ascii"))
+                    if after_fast is not None:
+                        after_fast(run_steps[k])
+                    self._since_record = 0
+                    if recent:
+                        recent.clear()
+                        self._recent_chars = 0
             if k in several:
                 for j, text in enumerate(several[k]):
                     read_line(text, first + u + extra + j, t, out)
                 extra += len(several[k]) - 1
             else:
                 read_line(texts[k], first + u + extra, t, out)  # type: ignore[arg-type]
-            prev, start = u, int(rest.end[k]) + 1
-        if n_lines > prev + 1:
-            run(prev + 1, n_lines, len(unhandled), start)
-        return first + n_lines + extra, _renumber(batch, first, rest.line, several, redo)
-
-    def _fast_parser(self) -> _FastParser | None:
-        """The format parser, if the fast path may read its step lines now."""
-        parser = self._parser
-        if not self.fast_path or parser is None or not hasattr(parser, "metric_order"):
-            return None
-        from runwatch.parsers.columnar import FAST_FORMATS  # numpy: only when a fast format is read
-
-        return parser if self.format in FAST_FORMATS else None  # type: ignore[return-value]
-
-    def _fast(
-        self, data: bytes, first: int, t: float, split: SplitLines, out: list[Record]
-    ) -> tuple[int, ColumnBatch | None]:
-        """The fast path over a chunk of whole lines: (the number of the line after them, the step columns).
-
-        Every physical line (split at `\\n`) is a step row of the batch or
-        unhandled; a step row is one line of the splitter (plain ASCII, no
-        `\\r`), an unhandled line one or more (or none: a last lone `\\r`).
-        Unhandled lines are read in order; before each, the run of step rows
-        since the previous one is skipped over in one go, or read one by one
-        while the crash detector has a block open or after a format switch.
-        """
-        import numpy as np
-
-        from runwatch.parsers.columnar import extract_steps
-
-        parser = self._parser
-        assert parser is not None and self.format is not None
-        if b"\r" in data and data.count(b"\r") == data.count(b"\r\n"):
-            data = data.replace(b"\r\n", b"\n")  # CRLF only: what the splitter makes of it, and step lines match
-        found = extract_steps(self.format, data, omit=parser.fast_omit() if hasattr(parser, "fast_omit") else ())
-        if found is None or not len(found[0]):
-            return self._lines(split(data), first, t, out), None
-        batch, rest = found
-        raw = rest.texts(data)
-        tail = raw.pop() if not data.endswith(b"\n") else None  # the input's last line, unhandled
-        several: dict[int, list[str]] = {}  # unhandled lines that are not one line of text
-        if any(b"\r" in r for r in raw) if b"\r" in data else False:
-            for i, r in enumerate(raw):
-                if b"\r" in r:
-                    several[i] = split(r + b"\n")
-        plain = split(b"\n".join([r for i, r in enumerate(raw) if i not in several]) + b"\n") if raw else []
-        texts: list[str | None] = list(plain)
-        if several:
-            it = iter(plain)
-            texts = [None if i in several else next(it) for i in range(len(raw))]
-        if tail is not None:
-            several[len(raw)] = split(tail)
-
-        unhandled = rest.line.tolist()
-        ends = rest.end.tolist()
-        n_lines = len(batch) + len(rest)
-        k_arr = np.arange(len(unhandled))
-        run_step = batch.step[np.maximum(rest.line - 1 - k_arr, 0)].tolist() if len(rest) else []
-        events, line_fn = self._events, self._line
-        after_fast = getattr(parser, "after_fast", None)
-        redo: list[int] = []  # step rows read the per-line way after all
-        extra = 0  # lines beyond one per physical line so far (`\r` frames)
-
-        def run(lo: int, hi: int, k: int, start: int) -> None:
-            """Step rows lo..hi-1 (physical lines; k unhandled lines before them; lo starts at byte `start`)."""
-            nonlocal extra
-            while lo < hi and (not events.idle or self._parser is not parser):
-                end = data.find(b"\n", start)
-                redo.append(lo)
-                line_fn(data[start:end].decode("ascii"), first + lo + extra, t, out)
-                lo, start = lo + 1, end + 1
-            if lo < hi:
-                stop = ends[k] - len(raw_k(k)) - 1 if k < len(unhandled) else (len(data) - 1)
-                begin = data.rfind(b"\n", 0, stop) + 1
-                events.skip(hi - lo, data[begin:stop].decode("ascii"))
+            busy = not events.idle or self._parser is not parser
+        last = unhandled[-1] if n_rest else -1
+        if n_lines > last + 1:  # step rows after the last unhandled line
+            lo = one_by_one(last + 1, n_lines, ends[-1] + 1 if n_rest else 0) if busy else last + 1
+            if lo < n_lines:
+                stop = len(data) - 1
+                skip(n_lines - lo, data[data.rfind(b"\n", 0, stop) + 1 : stop].decode("ascii"))
                 if after_fast is not None:
-                    after_fast(int(batch.step[hi - 1 - k]))
+                    after_fast(int(batch.step[-1]))
                 self._since_record = 0
                 if self._recent:
                     self._recent.clear()
                     self._recent_chars = 0
-                self._last = (self.rank, first + hi - 1 + extra, t)
-
-        def raw_k(k: int) -> bytes:
-            return b""
-
-        prev, start = -1, 0
-        for k, u in enumerate(unhandled):
-            if u > prev + 1:
-                run(prev + 1, u, k, start)
-            text = texts[k]
-            if k in several:
-                for j, x in enumerate(text):  # type: ignore[arg-type]
-                    line_fn(x, first + u + extra + j, t, out)
-                extra += len(text) - 1
-            else:
-                line_fn(text, first + u + extra, t, out)  # type: ignore[arg-type]
-            prev, start = u, ends[k] + 1
-        if n_lines > prev + 1:
-            run(prev + 1, n_lines, len(unhandled), start)
-        del run_step
-        return first + n_lines + extra, self._renumber(batch, first, unhandled, several, redo)
+                self._last = (self.rank, first + n_lines - 1 + extra, t)
+        return first + n_lines + extra, _renumber(batch, first, rest.line, several, redo)
 
     def _line(self, raw: str, lineno: int, t: float, out: list[Record]) -> None:
         rank, text = split_rank(raw)
