@@ -8,34 +8,36 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from runwatch import __version__
+
+_N = TypeVar("_N", int, float)
 
 
 class UsageError(Exception):
     """A problem with what the user asked for: printed as one line, exit 2."""
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
-    return v
+def _positive(number: Callable[[str], _N], noun: str) -> Callable[[str], _N]:
+    """An argparse `type` for a number > 0, whose errors say what was wrong with the text."""
+
+    def parse(text: str) -> _N:
+        try:
+            v = number(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+        return v
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
-    return v
+_positive_float = _positive(float, "a number")
+_positive_int = _positive(int, "an integer")
 
 
 def build_parser() -> argparse.ArgumentParser:

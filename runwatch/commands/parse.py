@@ -25,7 +25,7 @@ from typing import TextIO
 from runwatch.model import Kind, Record, json_number
 from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.watcher.discover import find_logs, rank_from_path
-from runwatch.watcher.snapshot import read_blocks, split_block
+from runwatch.watcher.snapshot import BLOCK_BYTES, READ_CHUNK, read_blocks, split_block
 
 
 class PathError(Exception):
@@ -68,7 +68,7 @@ class _Counted:
     def chunks(self) -> Iterator[ChunkRecords]:
         """The file's records a block at a time (the end-of-input records last), totals not yet fixed."""
         parser = self.parser
-        for block in read_blocks(self.path):
+        for block in read_blocks(self.path, block_size=BLOCK_BYTES, chunk_size=READ_CHUNK):
             t = time.time()
             if isinstance(block, list):  # an over-long line, split already
                 chunk = ChunkRecords(len(block), parser.feed(block, self.lines + 1, t), None,

@@ -405,13 +405,15 @@ class EventDetector:
         """No traceback or failure report is open: the next line is read on its own (see `skip`)."""
         return self._block is None
 
-    def skip(self, n: int, last: str) -> None:
-        """Count `n` lines that `feed` would only count, the last of them `last`, while `idle`.
+    def skip(self, n: int, last: str = "") -> None:
+        """Count `n` lines that `feed` would only count, while `idle`: as if `feed` had seen each.
 
         For a caller that knows lines to be nothing to this detector without
-        reading them one by one (the step lines of a columnar fast path:
-        `_worth_a_look` rejects them and none is a chained-traceback line):
-        the state is as if `feed` had seen each.
+        reading them (the step lines of a columnar fast path: `_worth_a_look`
+        rejects them, none is a chained-traceback line). `last` is the last
+        of them as far as the next line cares: only one that starts with
+        `Exception ignored in` changes what follows (the traceback after it
+        is not reported); the default stands for any other line.
         """
         if n > 0:
             self._n += n

@@ -59,10 +59,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from runwatch.model import Kind, Record
-from runwatch.watcher.hublink import HubLink
-from runwatch.watcher.notify import WatchHub, shared_hub
-from runwatch.watcher.threads import ServiceThread
-from runwatch.watcher.types import ItemBatch, Notice, NoticeLevel
+from runwatch.watcher.notify import WatchHub
+from runwatch.watcher.polling import PollingThread
+from runwatch.watcher.types import ItemBatch, Notice
 
 
 class CheckpointState(StrEnum):
@@ -307,7 +306,7 @@ class _Unit:
     hf_read: tuple[int, int] | None = None
 
 
-class CheckpointWatcher(ServiceThread):
+class CheckpointWatcher(PollingThread):
     """A thread that reports checkpoints appearing, growing and completing below `directory`.
 
     `on_batch` gets `ItemBatch(kind="checkpoint", items=[Record…])` and, for
@@ -316,6 +315,8 @@ class CheckpointWatcher(ServiceThread):
     checkpoint must stay unchanged to count as written. Scans run every
     `poll_interval`, earlier on a file event, at most every `min_gap`.
     """
+
+    poll_word = "scanning"
 
     def __init__(
         self,
@@ -336,50 +337,32 @@ class CheckpointWatcher(ServiceThread):
             raise ValueError(
                 f"poll_interval must be positive and settle_s not negative, got {poll_interval}, {settle_s}")
         self.directory = Path(directory)
-        super().__init__(f"checkpoints-{self.directory.name}")
-        self.source = str(directory) if source is None else source
-        self._on_batch, self._on_notice = on_batch, on_notice
-        self._poll, self._settle, self._min_gap = poll_interval, settle_s, min_gap
+        super().__init__(
+            "checkpoints", self.directory, doing=f"scanning checkpoints in {self.directory}",
+            source=str(directory) if source is None else source, on_notice=on_notice, poll_interval=poll_interval,
+        )
+        self._on_batch = on_batch
+        self._settle, self._min_gap = settle_s, min_gap
         self._clock, self._depth = clock, max_depth
-        self._wake, self._halt = threading.Event(), threading.Event()
-        hub = hub if hub is not None else shared_hub()
-        link = HubLink(hub, self._wake.set, lambda: [str(self.directory)], self._no_notify, recursive=True)
-        self._link = link if use_inotify else None
+        self._halt = threading.Event()
+        self._link_hub(hub, use_inotify, lambda: [str(self.directory)], recursive=True)
         self._units: dict[str, _Unit] = {}
         self._expect: dict[str, Expectation] = {}
         self._first_scan = True
-        self._failing = False
 
     def on_stop(self) -> None:
         self._halt.set()
-        self._wake.set()
+        super().on_stop()
 
-    def run(self) -> None:
-        try:
-            if self._link is not None:
-                self._link.open()
-            while not self.stopping:
-                self._wake.clear()
-                if self._link is not None:
-                    self._link.ensure()
-                self._guarded_scan()
-                self._wake.wait(self._poll)
-                self._halt.wait(self._min_gap)  # a checkpoint being written sends events by the thousand
-        finally:
-            if self._link is not None:
-                self._link.close()
+    def _rest(self) -> None:
+        super()._rest()
+        self._halt.wait(self._min_gap)  # a checkpoint being written sends events by the thousand
 
-    def _guarded_scan(self) -> None:
-        try:
-            self.scan()
-            if self._failing:
-                self._failing = False
-                self._say("info", f"reading checkpoints in {self.directory} again")
-        except Exception as exc:  # thread top: one odd file or a failing callback must not end the watcher
-            if not self._failing:
-                self._failing = True
-                self._say("error",
-                          f"error while scanning checkpoints in {self.directory}: {exc!r} (retrying)")
+    def _step(self) -> None:
+        self.scan()
+        if self._problem is not None:  # the last scan failed
+            self._problem = None
+            self._notice("info", f"reading checkpoints in {self.directory} again")
 
     def scan(self) -> None:
         """One look at the directory: measure every checkpoint, emit the state changes. Public for tests."""
@@ -523,20 +506,10 @@ class CheckpointWatcher(ServiceThread):
             try:
                 doc = json.loads(path.read_bytes())
             except (OSError, ValueError) as exc:
-                self._say("warning", f"cannot read {path}: {exc}")
+                self._notice("warning", f"cannot read {path}: {exc}")
                 continue
             if isinstance(doc, dict):
                 self._on_batch(ItemBatch(self.source, "hf_log_history", [doc], now, history=history))
-
-    # -- notices -----------------------------------------------------------
-
-    def _no_notify(self, exc: OSError) -> None:
-        self._say("warning",
-                  f"no file notifications for {self.directory} ({exc}); scanning every {self._poll:g}s")
-
-    def _say(self, level: NoticeLevel, message: str) -> None:
-        if self._on_notice is not None:
-            self._on_notice(Notice(self.source, level, message))
 
 
 _CHECKED = (".safetensors", ".pt", ".pth", ".ckpt", ".bin")

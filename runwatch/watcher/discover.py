@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from runwatch.watcher.hublink import HubLink
-from runwatch.watcher.notify import WatchHub, shared_hub
-from runwatch.watcher.threads import ServiceThread
-from runwatch.watcher.types import Notice, NoticeLevel
+from runwatch.watcher.notify import WatchHub
+from runwatch.watcher.polling import PollingThread
+from runwatch.watcher.types import Notice
 
 LOG_SUFFIXES = frozenset({".log", ".out", ".err", ".txt"})
 SKIP_DIRS = frozenset({"wandb", "__pycache__", "node_modules", "site-packages", "venv"})
@@ -94,7 +92,7 @@ def _natural_key(path: Path) -> list[tuple[int, int | str]]:
     return [(0, int(t)) if t.isdigit() else (1, t) for t in _DIGITS.split(str(path)) if t]
 
 
-class DirectoryWatcher(ServiceThread):
+class DirectoryWatcher(PollingThread):
     """Reports each log that appears below `directory` after it was created, once.
 
     Files present at construction (or given as `known`) are not reported:
@@ -102,6 +100,8 @@ class DirectoryWatcher(ServiceThread):
     leaves no gap between the two. inotify events wake the scan early; a
     scan every `poll_interval` finds what events miss.
     """
+
+    poll_word = "scanning"
 
     def __init__(
         self,
@@ -114,59 +114,19 @@ class DirectoryWatcher(ServiceThread):
         hub: WatchHub | None = None,
         on_notice: Callable[[Notice], None] | None = None,
     ) -> None:
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be positive, got {poll_interval}")
         self.directory = Path(directory)
-        super().__init__(f"discover-{self.directory.name}")
-        self._on_new_file, self._on_notice = on_new_file, on_notice
-        self._poll = poll_interval
-        self._wake = threading.Event()
-        hub = hub if hub is not None else shared_hub()
-        link = HubLink(hub, self._wake.set, lambda: [str(self.directory)], self._no_notify, recursive=True)
-        self._link = link if use_inotify else None
-        self._failing = False
+        super().__init__(
+            "discover", self.directory, doing=f"looking for new logs in {self.directory}",
+            source=str(self.directory), on_notice=on_notice, poll_interval=poll_interval,
+        )
+        self._on_new_file = on_new_file
+        self._link_hub(hub, use_inotify, lambda: [str(self.directory)], recursive=True)
         self._seen: set[Path] = set(known) if known is not None else set(_candidates(self.directory))
 
-    def on_stop(self) -> None:
-        self._wake.set()
-
-    def run(self) -> None:
-        try:
-            if self._link is not None:
-                self._link.open()
-            while not self.stopping:
-                self._wake.clear()
-                if self._link is not None:
-                    self._link.ensure()
-                self._guarded_scan()
-                self._wake.wait(self._poll)
-        finally:
-            if self._link is not None:
-                self._link.close()
-
-    def _guarded_scan(self) -> None:
-        try:
-            self._scan()
-            self._failing = False
-        except Exception as exc:  # thread top: a bad scan or callback must not end the watcher
-            if not self._failing:
-                self._failing = True
-                self._say(
-                    "error", f"error while looking for new logs in {self.directory}: {exc!r} (retrying)"
-                )
-
-    def _scan(self) -> None:
+    def _step(self) -> None:
         for path in sorted(_candidates(self.directory), key=_natural_key):
             if path not in self._seen and not self.stopping:
                 self._seen.add(path)
                 if _looks_like_text(path):
                     self._on_new_file(path)
-
-    def _no_notify(self, exc: OSError) -> None:
-        self._say(
-            "warning", f"no file notifications for {self.directory} ({exc}); scanning every {self._poll:g}s"
-        )
-
-    def _say(self, level: NoticeLevel, message: str) -> None:
-        if self._on_notice is not None:
-            self._on_notice(Notice(str(self.directory), level, message))
+        self._problem = None  # a scan that went through: the next failure is news again

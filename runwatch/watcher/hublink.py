@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 from runwatch.watcher.notify import Subscription, Wake, WatchHub
 
@@ -63,3 +65,8 @@ class HubLink:
         subs, self._subs = self._subs, []
         for sub in subs:
             self._hub.unsubscribe(sub)
+
+
+def file_targets(path: str | Path) -> list[str]:
+    """What to subscribe for one file: its path, and its target's for a symlink (appends happen there)."""
+    return list(dict.fromkeys([os.path.abspath(path), os.path.realpath(path)]))

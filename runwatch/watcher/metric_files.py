@@ -38,7 +38,6 @@ import json
 import os
 import stat
 import struct
-import threading
 import time
 from array import array
 from collections.abc import Callable, Iterator
@@ -46,10 +45,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from runwatch.watcher.checkpoints import SKIP_DIRS, UNIT_DIR, CheckpointWatcher, has_checkpoints
-from runwatch.watcher.hublink import HubLink
-from runwatch.watcher.notify import WatchHub, shared_hub
+from runwatch.watcher.hublink import file_targets
+from runwatch.watcher.notify import WatchHub
+from runwatch.watcher.polling import PollingThread
 from runwatch.watcher.threads import ServiceThread
-from runwatch.watcher.types import ItemBatch, Notice, NoticeLevel
+from runwatch.watcher.types import ItemBatch, Notice
 
 BATCH_KINDS = {
     "metrics_csv": "csv_rows",
@@ -185,10 +185,11 @@ def follow(
 # ── the shared follower loop ─────────────────────────────────────────────────
 
 
-class _Follower(ServiceThread):
+class _Follower(PollingThread):
     """Stat, read what is new, sleep until an event or the next poll; subclasses implement `_read`."""
 
     kind: ClassVar[str] = ""
+    crash_key = "error"  # one of `_ERRORS`: the next good stat says the file is readable again
 
     def __init__(
         self,
@@ -202,48 +203,21 @@ class _Follower(ServiceThread):
         source: str | None = None,
         rank: int | None = None,
     ) -> None:
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be positive, got {poll_interval}")
         self.path = Path(path)
-        super().__init__(f"{self.kind}-{self.path.name}")
-        self.source = str(path) if source is None else source
+        super().__init__(
+            self.kind, self.path, doing=f"reading {self.path}", source=str(path) if source is None else source,
+            on_notice=on_notice, poll_interval=poll_interval,
+        )
         self.rank = rank
-        self._on_batch, self._on_notice = on_batch, on_notice
-        self._poll = poll_interval
-        self._wake = threading.Event()
-        hub = hub if hub is not None else shared_hub()
-        self._link = HubLink(hub, self._wake.set, self._targets, self._no_notify) if use_inotify else None
-        self._problem: str | None = None
+        self._on_batch = on_batch
+        self._link_hub(hub, use_inotify, lambda: file_targets(self.path))
         self._seen = False
         self._history = True
         self._history_items = False
 
-    def on_stop(self) -> None:
-        self._wake.set()
-
-    def run(self) -> None:
-        try:
-            if self._link is not None:
-                self._link.open()
-            while not self.stopping:
-                self._wake.clear()
-                if self._link is not None:
-                    self._link.ensure()
-                self._guarded_step()
-                self._wake.wait(self._poll)
-        finally:
-            if self._link is not None:
-                self._link.close()
-
     def poll(self) -> None:
         """One look at the file, as the thread takes every `poll_interval` (public for tests)."""
-        self._guarded_step()
-
-    def _guarded_step(self) -> None:
-        try:
-            self._step()
-        except Exception as exc:  # thread top: an odd file or a failing callback must not end us
-            self._report("error", "error", f"error while reading {self.path}: {exc!r} (retrying)")
+        self._round()
 
     def _step(self) -> None:
         try:
@@ -279,21 +253,6 @@ class _Follower(ServiceThread):
         if items:
             self._history_items |= self._history
             self._on_batch(ItemBatch(self.source, self.kind, items, time.time(), self._history, self.rank))
-
-    def _report(self, key: str, level: NoticeLevel, message: str) -> None:
-        if self._problem != key:
-            self._problem = key
-            self._notice(level, message)
-
-    def _notice(self, level: NoticeLevel, message: str) -> None:
-        self._on_notice(Notice(self.source, level, message))
-
-    def _targets(self) -> list[str]:
-        return list(dict.fromkeys([os.path.abspath(self.path), os.path.realpath(self.path)]))
-
-    def _no_notify(self, exc: OSError) -> None:
-        self._notice("warning",
-                     f"no file notifications for {self.path} ({exc}); polling every {self._poll:g}s")
 
 
 # ── metrics.csv ──────────────────────────────────────────────────────────────

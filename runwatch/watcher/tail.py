@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import os
 import stat
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from runwatch.watcher.fileid import head_hash, last_line_end
-from runwatch.watcher.hublink import HubLink
+from runwatch.watcher.hublink import file_targets
 from runwatch.watcher.lines import MAX_LINE_BYTES, LineSplitter
-from runwatch.watcher.notify import WatchHub, shared_hub
+from runwatch.watcher.notify import WatchHub
+from runwatch.watcher.polling import PollingThread
 from runwatch.watcher.snapshot import peek_tail, read_all
-from runwatch.watcher.threads import ServiceThread
-from runwatch.watcher.types import FilePosition, LineBatch, Notice, NoticeLevel
+from runwatch.watcher.types import FilePosition, LineBatch, Notice
 
 __all__ = ["FilePosition", "FileFollower", "LineBatch", "Notice", "peek_tail", "read_all"]
 
@@ -50,7 +49,7 @@ class _Incarnation:
     history_done: bool = False  # the consumer was told the history is read
 
 
-class FileFollower(ServiceThread):
+class FileFollower(PollingThread):
     """A thread that follows one path through rotation, truncation, deletion and re-creation.
 
     Lines go to `on_batch`, one `LineBatch` per chunk read; anything a human
@@ -76,26 +75,21 @@ class FileFollower(ServiceThread):
         source: str | None = None,
         max_line: int = MAX_LINE_BYTES,
     ) -> None:
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be positive, got {poll_interval}")
         if chunk_size <= 0:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}")
         self.path = Path(path)
-        super().__init__(f"tail-{self.path.name}")
-        self.source = str(path) if source is None else source
-        self.rank = rank
-        self._on_batch, self._on_notice = on_batch, on_notice
-        self._poll, self._chunk, self._from_start = poll_interval, chunk_size, from_start
-        self._resume = FilePosition(*resume) if resume is not None else None
-        self._wake = threading.Event()
-        hub = hub if hub is not None else shared_hub()
-        self._link = (
-            HubLink(hub, self._wake.set, self._notify_targets, self._no_notify) if use_inotify else None
+        super().__init__(
+            "tail", self.path, doing=f"following {self.path}", source=str(path) if source is None else source,
+            on_notice=on_notice, poll_interval=poll_interval,
         )
+        self.rank = rank
+        self._on_batch = on_batch
+        self._chunk, self._from_start = chunk_size, from_start
+        self._resume = FilePosition(*resume) if resume is not None else None
+        self._link_hub(hub, use_inotify, lambda: file_targets(self.path))
         self._splitter = LineSplitter(max_line)
         self._cur: _Incarnation | None = None
         self._position: FilePosition | None = None
-        self._problem: str | None = None  # the condition last reported, so each is said once
         self._first_step = True
         self._seen_file = False
         self._gone_since: float | None = None
@@ -113,35 +107,15 @@ class FileFollower(ServiceThread):
     def truncated_lines(self) -> int:
         return self._splitter.truncated_lines
 
-    def on_stop(self) -> None:
-        self._wake.set()
+    def _stopped(self, exc: Exception) -> None:
+        self._safe_notice("error", f"stopped following {self.path}: {exc!r}")  # never die silently
 
-    def run(self) -> None:
-        try:
-            if self._link is not None:
-                self._link.open()
-            while not self.stopping:
-                self._wake.clear()
-                self._guarded_step()
-                self._wake.wait(self._poll)
-        except Exception as exc:  # thread top: say why we stopped, never die silently
-            self._safe_notice("error", f"stopped following {self.path}: {exc!r}")
-        finally:
-            self._close(flush=False)
-            if self._link is not None:
-                self._link.close()
+    def _finish(self) -> None:
+        self._close(flush=False)
 
     # -- one round: open, read, look at the path ---------------------------
 
-    def _guarded_step(self) -> None:
-        try:
-            self._step()
-        except Exception as exc:  # thread top: an odd filesystem or a failing callback must not end us
-            self._report("crash", "error", f"error while following {self.path}: {exc!r} (retrying)")
-
     def _step(self) -> None:
-        if self._link is not None:
-            self._link.ensure()
         try:
             for _ in range(3):  # the file may be replaced again while we switch; the next round goes on
                 if self._cur is None and not self._open():
@@ -305,26 +279,3 @@ class FileFollower(ServiceThread):
         if cur is not None:
             offset = max(0, cur.offset - self._splitter.pending_bytes)
             self._position = FilePosition(cur.dev, cur.ino, offset, cur.head)
-
-    def _report(self, key: str, level: NoticeLevel, message: str) -> None:
-        if self._problem != key:
-            self._problem = key
-            self._notice(level, message)
-
-    def _notice(self, level: NoticeLevel, message: str) -> None:
-        self._on_notice(Notice(self.source, level, message))
-
-    def _safe_notice(self, level: NoticeLevel, message: str) -> None:
-        try:
-            self._notice(level, message)
-        except Exception:  # the notice callback itself failed: nobody is left to tell
-            pass
-
-    def _notify_targets(self) -> list[str]:
-        """The path's directory, and the target's for a symlink (appends happen there)."""
-        return list(dict.fromkeys([os.path.abspath(self.path), os.path.realpath(self.path)]))
-
-    def _no_notify(self, exc: OSError) -> None:
-        self._notice(
-            "warning", f"no file notifications for {self.path} ({exc}); polling every {self._poll:g}s"
-        )

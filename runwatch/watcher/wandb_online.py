@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
-from runwatch.watcher.threads import ServiceThread
+from runwatch.watcher.threads import SourceThread
 from runwatch.watcher.types import ItemBatch, Notice, NoticeLevel
 
 KIND = "wandb_rows"
@@ -101,7 +101,7 @@ def default_api() -> Any:
     return wandb.Api(timeout=30)
 
 
-class WandbOnlineSource(ServiceThread):
+class WandbOnlineSource(SourceThread):
     """Polls one online run until it ends (or `stop()`); see the module notes.
 
     Batches are `ItemBatch(kind="wandb_rows", items=[row dict…, state item])`;
@@ -130,10 +130,9 @@ class WandbOnlineSource(ServiceThread):
             raise ValueError(f"need 0 < interval <= max_backoff, got {interval} and {max_backoff}")
         if page_size <= 0:
             raise ValueError(f"page_size must be positive, got {page_size}")
-        super().__init__(f"wandb-online-{run_id}")
+        super().__init__(f"wandb-online-{run_id}", url if source is None else source, on_notice)
         self.run_path = f"{entity}/{project}/{run_id}"
-        self.source = url if source is None else source
-        self._on_batch, self._on_notice = on_batch, on_notice
+        self._on_batch = on_batch
         self._factory = api_factory if api_factory is not None else default_api
         self._interval, self._max_backoff, self._page = interval, max_backoff, page_size
         self._jitter, self._rng = jitter, rng if rng is not None else random.Random()
@@ -236,15 +235,6 @@ class WandbOnlineSource(ServiceThread):
 
     def _emit(self, items: list[object]) -> None:
         self._on_batch(ItemBatch(self.source, KIND, items, time.time(), history=self._history))
-
-    def _notice(self, level: NoticeLevel, message: str) -> None:
-        self._on_notice(Notice(self.source, level, message))
-
-    def _safe_notice(self, level: NoticeLevel, message: str) -> None:
-        try:
-            self._notice(level, message)
-        except Exception:  # the notice callback itself failed: nobody is left to tell
-            pass
 
 
 def _attr(obj: Any, name: str) -> Any:

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from runwatch.watcher.hublink import HubLink
 from runwatch.watcher.notify import WatchHub, shared_hub
-from runwatch.watcher.threads import ServiceThread
+from runwatch.watcher.polling import PollingThread
 from runwatch.watcher.types import FilePosition, ItemBatch, Notice, NoticeLevel
 from runwatch.watcher.wandb_file import HeaderError, ReadResult, TransactionLogReader
 
@@ -118,7 +117,7 @@ class _Open:
         self.history_done = history_end == 0
 
 
-class WandbSource(ServiceThread):
+class WandbSource(PollingThread):
     """A thread that follows a W&B run's transaction log and delivers whole records.
 
     Records go to `on_batch` as `ItemBatch(kind="wandb", items=[payload bytes…])`,
@@ -143,23 +142,21 @@ class WandbSource(ServiceThread):
         resync_after: float = 10.0,
         resume: tuple[int, int, int, str | None] | None = None,
     ) -> None:
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be positive, got {poll_interval}")
         if window <= 0:
             raise ValueError(f"window must be positive, got {window}")
         self.path = Path(path)
-        super().__init__(f"wandb-{self.path.name}")
-        self.source = str(path) if source is None else source
-        self._on_batch, self._on_notice = on_batch, on_notice
-        self._poll, self._window, self._resync_after = poll_interval, window, resync_after
+        super().__init__(
+            "wandb", self.path, doing=f"following {self.path}", source=str(path) if source is None else source,
+            on_notice=on_notice, poll_interval=poll_interval,
+        )
+        self._on_batch = on_batch
+        self._window, self._resync_after = window, resync_after
         self._resume = FilePosition(*resume) if resume is not None else None
-        self._wake = threading.Event()
         self._hub = hub if hub is not None else shared_hub() if use_inotify else None
-        self._link: HubLink | None = None
+        self._run_link: HubLink | None = None
+        """Not the base's `_link`: its targets follow the run file, so `_relink` replaces it."""
         self._link_targets: list[str] = []
-        self._said_no_notify = False
         self._cur: _Open | None = None
-        self._problem: str | None = None
         self._stuck: str | None = None
         self._stuck_since = 0.0
         self._stuck_said = False
@@ -171,29 +168,19 @@ class WandbSource(ServiceThread):
         """Identity of the file and offset of the first record not yet delivered."""
         return self._position
 
-    def on_stop(self) -> None:
-        self._wake.set()
+    def _stopped(self, exc: Exception) -> None:
+        self._safe_notice("error", f"stopped following {self.path}: {exc!r}")  # never die silently
 
-    def run(self) -> None:
-        try:
-            while not self.stopping:
-                self._wake.clear()
-                self._guarded_step()
-                self._wake.wait(self._poll)
-        except Exception as exc:  # thread top: say why we stopped, never die silently
-            self._safe_notice("error", f"stopped following {self.path}: {exc!r}")
-        finally:
-            self._close()
-            if self._link is not None:
-                self._link.close()
+    def _finish(self) -> None:
+        self._close()
+        if self._run_link is not None:
+            self._run_link.close()
 
     # -- one round -----------------------------------------------------------
 
-    def _guarded_step(self) -> None:
+    def _round(self) -> None:
         try:
-            self._step()
-        except Exception as exc:  # thread top: an odd filesystem or a failing callback must not end us
-            self._report("crash", "error", f"error while following {self.path}: {exc!r} (retrying)")
+            super()._round()
         finally:
             self._round0 = False
 
@@ -314,18 +301,13 @@ class WandbSource(ServiceThread):
         if target is not None:
             paths.insert(0, target)
         targets = list(dict.fromkeys(os.path.abspath(p) for p in paths))
-        if targets != self._link_targets or self._link is None:
-            old, self._link_targets = self._link, targets
-            self._link = HubLink(self._hub, self._wake.set, lambda: list(targets), self._no_notify)
-            self._link.open()  # before the old one lets go, so the hub's observer keeps running
+        if targets != self._link_targets or self._run_link is None:
+            old, self._link_targets = self._run_link, targets
+            self._run_link = HubLink(self._hub, self._wake.set, lambda: list(targets), self._no_notify)
+            self._run_link.open()  # before the old one lets go, so the hub's observer keeps running
             if old is not None:
                 old.close()
-        self._link.ensure()
-
-    def _no_notify(self, exc: OSError) -> None:
-        if not self._said_no_notify:
-            self._said_no_notify = True
-            self._notice("warning", f"no file notifications for {self.path} ({exc}); polling every {self._poll:g}s")
+        self._run_link.ensure()
 
     # -- notices -------------------------------------------------------------
 
@@ -335,18 +317,7 @@ class WandbSource(ServiceThread):
             self._position = FilePosition(cur.dev, cur.ino, cur.reader.offset, None)
 
     def _report(self, key: str, level: NoticeLevel, message: str) -> None:
-        if self._problem != key:
-            self._problem = key
-            if not self._flush_said and key == "missing":
-                self._flush_said = True
-                message = f"{message}; {FLUSH_NOTE}"
-            self._notice(level, message)
-
-    def _notice(self, level: NoticeLevel, message: str) -> None:
-        self._on_notice(Notice(self.source, level, message))
-
-    def _safe_notice(self, level: NoticeLevel, message: str) -> None:
-        try:
-            self._notice(level, message)
-        except Exception:  # the notice callback itself failed: nobody is left to tell
-            pass
+        if self._problem != key and not self._flush_said and key == "missing":
+            self._flush_said = True  # the first thing said about the run also says how late it shows
+            message = f"{message}; {FLUSH_NOTE}"
+        super()._report(key, level, message)

@@ -28,6 +28,17 @@ def charts_settled(app: RunwatchApp) -> bool:
         s.data_width == spark_width(s.content_size.width) for s in strips)
 
 
+async def until(pilot: Pilot[Any], cond: Any, timeout: float = 5.0) -> None:
+    """Let the app run until `cond()` holds (messages are handled asynchronously)."""
+    waited = 0.0
+    await pilot.pause()
+    while not cond():
+        if waited > timeout:
+            raise AssertionError(f"condition not met within {timeout}s on {pilot.app.screen}")
+        await pilot.pause(0.02)
+        waited += 0.02
+
+
 async def settle(pilot: Pilot[Any], timeout: float = 5.0) -> None:
     """Let the app poll, lay out and fetch chart data for its final sizes."""
     waited = 0.0

@@ -27,7 +27,7 @@ from runwatch.tui.widgets.ranks import RanksPanel
 from runwatch.tui.widgets.run_list import RunList
 from runwatch.tui.widgets.sparklines import SparklineStrip
 from runwatch.tui.widgets.system import SystemPanel
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, until
 from tests.tui.fake import MARKUP_TRAP, FakeController, canned_alerts, fired, single_run, with_alerts
 
 Scenario = Callable[[RunwatchApp, Pilot[Any]], Awaitable[None]]
@@ -160,9 +160,10 @@ def test_run_list_selects_a_run(make_app) -> None:  # type: ignore[no-untyped-de
     async def pick(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         runs = app.screen.query_one(RunList)
         assert runs.display and runs.option_count == 2
+        await settle(pilot)  # the list is laid out and filled before keys go to it
         runs.focus()
         await pilot.press("down", "enter")
-        assert "[2/2] baseline-d20" in header(app)
+        await until(pilot, lambda: "[2/2] baseline-d20" in header(app))
 
     drive(make_app(), pick, size=(160, 48))  # the run list takes a column from 140 cells on
 
@@ -204,12 +205,10 @@ def test_z_cycles_the_zoom_window_and_refetches(make_app) -> None:  # type: igno
     ctrl = FakeController()
 
     async def zoom(app: RunwatchApp, pilot: Pilot[Any]) -> None:
-        labels = []
-        for _ in range(4):
+        for expected in ["last 10k steps", "last 1k steps", "last 100 steps", "all steps"]:
             await pilot.press("z")
+            await until(pilot, lambda expected=expected: charts(app)["loss"].zoom == expected)
             await settle(pilot)
-            labels.append(charts(app)["loss"].zoom)
-        assert labels == ["last 10k steps", "last 1k steps", "last 100 steps", "all steps"]
 
     seen: list[float | None] = []
     chart = ctrl.chart

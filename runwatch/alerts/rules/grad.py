@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runwatch.alerts.rules.base import Rule, RuleParams
+from runwatch.alerts.rules.base import Rule
 from runwatch.alerts.rules.robust import (
-    LOOKBACK,
+    SpikeParams,
     baseline_slice,
-    find_spike,
-    spike_history,
-    spike_summary,
+    params_spike,
+    spike_finding,
     spike_tail_points,
 )
 from runwatch.alerts.rules.tail import Tail, fmt, history, median_of, step_at, tail
@@ -31,13 +30,9 @@ from runwatch.state.run import RunTracker
 
 
 @dataclass(frozen=True)
-class GradNormSpikeParams(RuleParams):
+class GradNormSpikeParams(SpikeParams):
     metric: str = "grad_norm"
-    warmup: int = 100
-    window: int = 100
     persist: int = 3
-    lookback: int = LOOKBACK
-    """A spike counts while its `persist` records end among this many newest ones (see `loss_spike`)."""
     factor: float = 5.0
     """A spike is at least this many times the recent median…"""
     z: float = 6.0
@@ -61,15 +56,11 @@ class GradNormSpike(Rule[GradNormSpikeParams]):
         found = tail(run, p.metric, n)
         if found is None:
             return []
-        spike = find_spike(found, warmup=p.warmup, window=p.window, persist=p.persist, lookback=p.lookback,
-                           z=p.z, rel=p.factor - 1.0)
+        spike = params_spike(found, p, z=p.z, rel=p.factor - 1.0)
         if spike is not None:
             peak = float(found.v[spike.peak])
             times = f"{peak / spike.baseline:.2g}× " if spike.baseline > 0 else ""
-            return [self.finding(
-                run, f"{spike_summary(found, spike)}; {times}the recent median {fmt(spike.baseline)})",
-                rank=found.rank, metric=p.metric, value=peak, threshold=spike.threshold,
-                step=step_at(found.x, spike.peak), history=spike_history(found, spike))]
+            return [spike_finding(self, run, found, spike, f"{times}the recent median {fmt(spike.baseline)}")]
         return self._vanishing(run, found)
 
     def _vanishing(self, run: RunTracker, found: Tail) -> list[Finding]:

@@ -25,11 +25,10 @@ import numpy as np
 
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.rules.robust import (
-    LOOKBACK,
+    SpikeParams,
     baseline_slice,
-    find_spike,
-    spike_history,
-    spike_summary,
+    params_spike,
+    spike_finding,
     spike_tail_points,
 )
 from runwatch.alerts.rules.tail import first_tail, fmt, history, step_at, tail
@@ -40,17 +39,7 @@ from runwatch.state.stats import median
 
 
 @dataclass(frozen=True)
-class LossSpikeParams(RuleParams):
-    metric: str = "loss"
-    warmup: int = 100
-    """Points at the start of the series never judged nor used as a baseline."""
-    window: int = 100
-    """Baseline points before the scanned ones."""
-    persist: int = 5
-    """Consecutive records above the threshold."""
-    lookback: int = LOOKBACK
-    """A spike counts while its `persist` records end among this many newest ones: rules are evaluated
-    once a second, and a fast run logs a whole spike between two evaluations."""
+class LossSpikeParams(SpikeParams):
     z: float = 6.0
     rise: float = 0.25
     """…and at least this fraction above the baseline median."""
@@ -68,14 +57,10 @@ class LossSpike(Rule[LossSpikeParams]):
         found = tail(run, p.metric, spike_tail_points(p.window, p.persist, p.lookback))
         if found is None:
             return []
-        spike = find_spike(found, warmup=p.warmup, window=p.window, persist=p.persist, lookback=p.lookback,
-                           z=p.z, rel=p.rise)
+        spike = params_spike(found, p, z=p.z, rel=p.rise)
         if spike is None:
             return []
-        return [self.finding(
-            run, f"{spike_summary(found, spike)}; recent median {fmt(spike.baseline)})",
-            rank=found.rank, metric=p.metric, value=float(found.v[spike.peak]), threshold=spike.threshold,
-            step=step_at(found.x, spike.peak), history=spike_history(found, spike))]
+        return [spike_finding(self, run, found, spike, f"recent median {fmt(spike.baseline)}")]
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,16 @@ records, then scrolls out and its alert resolves.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from runwatch.alerts.rules.base import HISTORY_POINTS
-from runwatch.alerts.rules.tail import Tail, fmt, history
+from runwatch.alerts.rules.base import HISTORY_POINTS, Rule, RuleParams
+from runwatch.alerts.rules.tail import Tail, fmt, history, step_at
+from runwatch.alerts.types import Finding
+from runwatch.state.run import RunTracker
 from runwatch.state.stats import MAD_SCALE
 
 REL_SCALE_FLOOR = 1e-3
@@ -37,6 +40,22 @@ LOOKBACK = 256
 arrive between two evaluations (1 s apart: 30 steps/s in `runwatch demo`, 120 at `--speed 4`, ~100/s for
 a small model logging every step); 256 covers ~4 ms steps with room for a late tick, and matches
 `nonfinite`'s window, so a spike and a NaN stay visible equally long."""
+
+
+@dataclass(frozen=True)
+class SpikeParams(RuleParams):
+    """What every spike rule is configured with; each adds its own two bars (a z and a relative rise)."""
+
+    metric: str = "loss"
+    warmup: int = 100
+    """Points at the start of the series never judged nor used as a baseline."""
+    window: int = 100
+    """Baseline points before the scanned ones."""
+    persist: int = 5
+    """Consecutive records above the threshold."""
+    lookback: int = LOOKBACK
+    """A spike counts while its `persist` records end among this many newest ones: rules are evaluated
+    once a second, and a fast run logs a whole spike between two evaluations."""
 
 
 class Spike(NamedTuple):
@@ -126,6 +145,20 @@ def find_spike(found: Tail, *, warmup: int, window: int, persist: int, lookback:
         end += 1
     peak = start + int(np.argmax(v[start : end + 1]))
     return Spike(start, end, peak, limit, float(centre[i]))
+
+
+def params_spike(found: Tail, p: SpikeParams, *, z: float, rel: float) -> Spike | None:
+    """`find_spike` with a spike rule's settings."""
+    return find_spike(found, warmup=p.warmup, window=p.window, persist=p.persist, lookback=p.lookback,
+                      z=z, rel=rel)
+
+
+def spike_finding(rule: Rule[Any], run: RunTracker, found: Tail, spike: Spike, baseline_note: str) -> Finding:
+    """The finding a spike rule makes of `spike`: summary (closed by `baseline_note`), peak, sparkline."""
+    return rule.finding(
+        run, f"{spike_summary(found, spike)}; {baseline_note})",
+        rank=found.rank, metric=found.metric, value=float(found.v[spike.peak]), threshold=spike.threshold,
+        step=step_at(found.x, spike.peak), history=spike_history(found, spike))
 
 
 def spike_history(found: Tail, spike: Spike) -> tuple[float, ...]:

@@ -15,6 +15,7 @@ half the baseline window becomes the new normal and the alert resolves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
@@ -41,10 +42,11 @@ def split(found: Tail, *, recent: int, warmup: int, min_baseline: int) -> tuple[
 
 
 @dataclass(frozen=True)
-class StepTimeDriftParams(RuleParams):
-    metrics: tuple[str, ...] = ("step_time",)
-    factor: float = 1.5
-    """Recent median step time at least this many times the baseline median."""
+class DriftParams(RuleParams):
+    """The windows both speed rules compare: `recent` newest points against up to `baseline` before them."""
+
+    metrics: tuple[str, ...] = ()
+    """The first of these the run logs is the one judged."""
     recent: int = 50
     baseline: int = 1000
     warmup: int = 50
@@ -52,64 +54,83 @@ class StepTimeDriftParams(RuleParams):
     resolve_after_s: float = duration(600.0)
 
 
-class StepTimeDrift(Rule[StepTimeDriftParams]):
+D = TypeVar("D", bound=DriftParams)
+
+
+class _Drift(Rule[D]):
+    """Recent median past `ratio` × the baseline median, in the direction that means slower."""
+
+    higher_is_slower: ClassVar[bool]
+    """Step time grows when a run slows down; throughput shrinks."""
+
+    def ratio(self) -> float:
+        """The multiple of the baseline median the recent median must reach (or fall to)."""
+        raise NotImplementedError
+
+    def summary(self, found: Tail, level: float, base: float) -> str:
+        """What the finding says, before the step."""
+        raise NotImplementedError
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
+        p = self.params
+        found = first_tail(run, p.metrics, p.recent + p.baseline)
+        if found is None:
+            return []
+        parts = split(found, recent=p.recent, warmup=p.warmup, min_baseline=p.min_baseline)
+        if parts is None:
+            return []
+        level, before = parts
+        ratio = self.ratio()
+        # the baseline median lies within its extremes: most ticks end here, without a median
+        if (level < ratio * before.min()) if self.higher_is_slower else (level > ratio * before.max()):
+            return []
+        base = median_of(before)
+        if base <= 0 or ((level < ratio * base) if self.higher_is_slower else (level > ratio * base)):
+            return []
+        return [self.finding(
+            run, f"{self.summary(found, level, base)} (step {step_at(found.x)})",
+            rank=found.rank, metric=found.metric, value=level, threshold=ratio * base, step=step_at(found.x),
+            history=history(found.v))]
+
+
+@dataclass(frozen=True)
+class StepTimeDriftParams(DriftParams):
+    metrics: tuple[str, ...] = ("step_time",)
+    factor: float = 1.5
+    """Recent median step time at least this many times the baseline median."""
+
+
+class StepTimeDrift(_Drift[StepTimeDriftParams]):
     id = "step_time_drift"
     default_severity = Severity.WARNING
     explanation = "recent median step time well above the median before it (periodic eval steps don't count)"
     Params = StepTimeDriftParams
+    higher_is_slower = True
 
-    def check(self, run: RunTracker, now: float) -> list[Finding]:
-        p = self.params
-        found = first_tail(run, p.metrics, p.recent + p.baseline)
-        if found is None:
-            return []
-        parts = split(found, recent=p.recent, warmup=p.warmup, min_baseline=p.min_baseline)
-        if parts is None or parts[0] < p.factor * parts[1].min():
-            return []
-        now_s, base = parts[0], median_of(parts[1])
-        if base <= 0 or now_s < p.factor * base:
-            return []
-        return [self.finding(
-            run, f"steps take {fmt(now_s)} s, {now_s / base:.2g}× the {fmt(base)} s before "
-                 f"(step {step_at(found.x)})",
-            rank=found.rank, metric=found.metric, value=now_s, threshold=p.factor * base,
-            step=step_at(found.x), history=history(found.v))]
+    def ratio(self) -> float:
+        return self.params.factor
+
+    def summary(self, found: Tail, level: float, base: float) -> str:
+        return f"steps take {fmt(level)} s, {level / base:.2g}× the {fmt(base)} s before"
 
 
 @dataclass(frozen=True)
-class ThroughputDropParams(RuleParams):
+class ThroughputDropParams(DriftParams):
     metrics: tuple[str, ...] = ("tokens_per_sec", "samples_per_sec")
     """The first of these the run logs is its throughput."""
     drop: float = 0.35
     """Recent median below (1 − drop) × the baseline median."""
-    recent: int = 50
-    baseline: int = 1000
-    warmup: int = 50
-    min_baseline: int = 100
-    resolve_after_s: float = duration(600.0)
 
 
-class ThroughputDrop(Rule[ThroughputDropParams]):
+class ThroughputDrop(_Drift[ThroughputDropParams]):
     id = "throughput_drop"
     default_severity = Severity.WARNING
     explanation = "recent median tokens/s (or samples/s) well below the median before it"
     Params = ThroughputDropParams
+    higher_is_slower = False
 
-    def check(self, run: RunTracker, now: float) -> list[Finding]:
-        p = self.params
-        found = first_tail(run, p.metrics, p.recent + p.baseline)
-        if found is None:
-            return []
-        keep = 1.0 - p.drop
-        parts = split(found, recent=p.recent, warmup=p.warmup, min_baseline=p.min_baseline)
-        if parts is None or parts[0] > keep * parts[1].max():
-            return []
-        now_rate, base = parts[0], median_of(parts[1])
-        if base <= 0 or now_rate > keep * base:
-            return []
-        lost = 100.0 * (1.0 - now_rate / base)
-        return [self.finding(
-            run, f"{found.metric} down {lost:.0f}%: {fmt(now_rate)} vs {fmt(base)} before "
-                 f"(step {step_at(found.x)})",
-            rank=found.rank, metric=found.metric, value=now_rate, threshold=keep * base, step=step_at(found.x),
-            history=history(found.v))]
+    def ratio(self) -> float:
+        return 1.0 - self.params.drop
+
+    def summary(self, found: Tail, level: float, base: float) -> str:
+        return f"{found.metric} down {100.0 * (1.0 - level / base):.0f}%: {fmt(level)} vs {fmt(base)} before"

@@ -54,6 +54,10 @@ class SystemRule(Rule[P]):
     def check_system(self, run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
         raise NotImplementedError
 
+    def at_severity(self, f: Finding, severity: Severity) -> Finding:
+        """`f` at `severity` (worse, or milder, than the rule's default), unless the config set one: it wins."""
+        return f if self.params.severity is not None else replace(f, severity=severity)
+
 
 def evaluate_rule(rule: Rule, run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
     """What the engine calls for every rule: system rules get the SystemState, the others the run only."""
@@ -257,14 +261,13 @@ class GpuHealth(SystemRule[GpuHealthParams]):
             what = XID_HARDWARE.get(code) or XID_APPLICATION.get(code) or "see NVIDIA's Xid catalog"
             f = self.finding(run, f"Xid {code} ({what}) in the log", metric="gpu_xid", labels={"xid": code},
                              value=float(code), context=(rec.message or "",))
-            critical = code in XID_HARDWARE and self.params.severity is None
-            out.append(replace(f, severity=Severity.CRITICAL) if critical else f)
+            out.append(self.at_severity(f, Severity.CRITICAL) if code in XID_HARDWARE else f)
         return out
 
     def _critical(self, run: RunTracker, g: GpuSample, check: str, summary: str,
                   value: float | str | None) -> Finding:
         f = self.finding(run, summary, metric=f"gpu_{check}", labels={"gpu": g.index, "check": check}, value=value)
-        return f if self.params.severity is not None else replace(f, severity=Severity.CRITICAL)
+        return self.at_severity(f, Severity.CRITICAL)
 
 
 def _series_tail(system: SystemState, index: int, metric: str, now: float) -> np.ndarray:
@@ -300,8 +303,7 @@ class GpuStraggler(SystemRule[GpuStragglerParams]):
         gpus = [g for g in system.run_gpus() if g.ok]
         if len(gpus) < 2:
             return []
-        means = {m: {g.index: _gpu_mean(system, g, m, now, p.window) for g in gpus}
-                 for m in ("util", "power_w", "sm_clock_mhz")}
+        means = {m: {g.index: _gpu_mean(system, g, m, now, p.window) for g in gpus} for m in _LAG_WORDS}
         ranks = system.rank_of()
         out = []
         for g in gpus:
@@ -315,17 +317,18 @@ class GpuStraggler(SystemRule[GpuStragglerParams]):
 
     def _why(self, index: int, means: dict[str, dict[int, float | None]]) -> str:
         p = self.params
+        limits = {"util": lambda ref: ref - p.util_gap, "power_w": lambda ref: p.power_ratio * ref,
+                  "sm_clock_mhz": lambda ref: (1 - p.clock_drop) * ref}
         reasons = []
-        mine, ref = _vs_others(means["util"], index)
-        if mine is not None and ref is not None and mine < ref - p.util_gap:
-            reasons.append(f"utilisation {mine:.0f}% vs {ref:.0f}%")
-        mine, ref = _vs_others(means["power_w"], index)
-        if mine is not None and ref is not None and mine < p.power_ratio * ref:
-            reasons.append(f"power {mine:.0f} W vs {ref:.0f} W")
-        mine, ref = _vs_others(means["sm_clock_mhz"], index)
-        if mine is not None and ref is not None and mine < (1 - p.clock_drop) * ref:
-            reasons.append(f"SM clock {mine:.0f} MHz vs {ref:.0f} MHz")
+        for metric, (what, unit) in _LAG_WORDS.items():
+            mine, ref = _vs_others(means[metric], index)
+            if mine is not None and ref is not None and mine < limits[metric](ref):
+                reasons.append(f"{what} {mine:.0f}{unit} vs {ref:.0f}{unit}")
         return "; ".join(reasons)
+
+
+_LAG_WORDS = {"util": ("utilisation", "%"), "power_w": ("power", " W"), "sm_clock_mhz": ("SM clock", " MHz")}
+"""GPU metric → how a straggler's reason names it, and its unit (`_why`, in this order)."""
 
 
 def _vs_others(values: dict[int, float | None], index: int) -> tuple[float | None, float | None]:
@@ -463,7 +466,7 @@ class ProcessExit(SystemRule[ProcessExitParams]):
             f" of {run.progress.total}" if run.progress.total is not None else "")
         when = "after the run finished" if finished else f"before the run finished{where}"
         f = self.finding(run, f"{_who(first)} {how} {when}{more}", value=_value(first), step=step)
-        return [replace(f, severity=Severity.WARNING) if finished and self.params.severity is None else f]
+        return [self.at_severity(f, Severity.WARNING) if finished else f]
 
 
 def exited(procs: tuple[ProcessSample, ...]) -> list[ProcessSample]:

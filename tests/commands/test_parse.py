@@ -1,0 +1,233 @@
+"""`runwatch parse`: the columnar fast path changes nothing but the speed.
+
+Every output (jsonl, csv, table, summary less its timing line) is compared
+byte for byte with the fast path on and off (RUNWATCH_NO_FAST_PATH=1), and
+with the reading `runwatch parse` did before blocks (read_all + feed), on the
+real corpus logs, on a synthetic log of every case, a nanoGPT log, and logs
+of over-long lines and invalid UTF-8; small blocks and reads put many chunk
+boundaries in each.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import runwatch.commands.parse as parse_cmd
+from runwatch.cli import main
+from runwatch.commands.parse import Summary, _Writer, run_parse
+from runwatch.parsers.source import SourceParser
+from runwatch.watcher import snapshot
+from runwatch.watcher.discover import rank_from_path
+from runwatch.watcher.lines import _ESCAPES_BYTES, LineSplitter
+from runwatch.watcher.snapshot import read_all, read_blocks, split_block
+from tests.conftest import FIXTURES
+from tests.parsers.test_source_fast import POOL, every_case_log, row
+
+CORPUS = sorted((FIXTURES / "corpus/raw").glob("*.log"))
+OUTPUTS = ("jsonl", "csv", "table", "summary")
+SIZES = [(snapshot.BLOCK_BYTES, snapshot.READ_CHUNK), (8192, 2048)]  # (block, read) sizes
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.0)  # records carry the read time
+
+
+def parse(path: Path, output: str, *, fast: bool, sizes: tuple[int, int] = SIZES[0], fmt: str | None = None,
+          total: int | None = None, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("RUNWATCH_NO_FAST_PATH", "0" if fast else "1")
+    monkeypatch.setattr(parse_cmd, "BLOCK_BYTES", sizes[0])
+    monkeypatch.setattr(parse_cmd, "READ_CHUNK", sizes[1])
+    out = io.StringIO()
+    assert run_parse([str(path)], fmt=fmt, output=output, total_steps=total, out=out) == 0
+    text = out.getvalue()
+    if output == "summary":  # the timing line differs from run to run
+        text = "\n".join(line for line in text.split("\n") if not line.startswith("lines "))
+    return text
+
+
+def before(path: Path, output: str, *, read: int = snapshot.READ_CHUNK, fmt: str | None = None) -> str:
+    """What `runwatch parse` printed before blocks: read_all's lines through SourceParser.feed."""
+    sp = SourceParser(str(path), fmt=fmt, rank=rank_from_path(str(path)), fast_path=False)
+    out = io.StringIO()
+    writer = _Writer(output, out)
+    for batch in read_all(path, chunk_size=read):
+        for rec in sp.feed(batch.lines, batch.first_line, batch.t):
+            writer.write(rec)
+    for rec in sp.flush():
+        writer.write(rec)
+    writer.close()
+    return out.getvalue()
+
+
+def same_everywhere(path: Path, monkeypatch: pytest.MonkeyPatch, sizes: tuple[int, int] = SIZES[0],
+                    **kw: object) -> None:
+    for output in OUTPUTS:
+        on = parse(path, output, fast=True, sizes=sizes, monkeypatch=monkeypatch, **kw)  # type: ignore[arg-type]
+        off = parse(path, output, fast=False, sizes=sizes, monkeypatch=monkeypatch, **kw)  # type: ignore[arg-type]
+        assert on == off, f"{path.name} --output {output}: fast path on and off differ"
+        if output in ("jsonl", "csv") and "total" not in kw:
+            assert on == before(path, output, read=sizes[1], fmt=kw.get("fmt")), f"{output}: differs from before"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("sizes", SIZES)
+@pytest.mark.parametrize("log", CORPUS, ids=[p.name[:30] for p in CORPUS])
+def test_corpus_logs_same_with_and_without_fast_path(log: Path, sizes: tuple[int, int],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    same_everywhere(log, monkeypatch, sizes)
+
+
+@pytest.fixture
+def every_case(tmp_path: Path) -> Path:
+    path = tmp_path / "train.log"
+    path.write_bytes(every_case_log() * 3)
+    return path
+
+
+@pytest.mark.parametrize("sizes", [*SIZES, (4096, 4096)])
+def test_every_case_log_same_with_and_without_fast_path(every_case: Path, sizes: tuple[int, int],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    same_everywhere(every_case, monkeypatch, sizes)
+
+
+def test_given_format_and_total_steps(every_case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    same_everywhere(every_case, monkeypatch, SIZES[1], fmt="picollm")
+    same_everywhere(every_case, monkeypatch, SIZES[1], total=123)
+    assert "of 123" in parse(every_case, "summary", fast=True, total=123, monkeypatch=monkeypatch)
+
+
+def test_nanogpt_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = ["Overriding config with config/train_shakespeare_char.py", "number of parameters: 10.65M"]
+    for i in range(3000):
+        lines.append(f"iter {i}: loss {4 - i / 1000:.4f}, time {280 + i % 7}.{i % 100:02d}ms, mfu {48 + i % 3}.97%")
+        if i % 250 == 0:
+            lines += [f"step {i}: train loss 1.0987, val loss 1.4669", "saving checkpoint to out-shakespeare-char"]
+        if i == 1234:
+            lines.append("iter 1235: loss nan, time 280.49ms, mfu 48.97%")
+    path = tmp_path / "nanogpt.log"
+    path.write_text("\n".join(lines) + "\n")
+    same_everywhere(path, monkeypatch)
+    same_everywhere(path, monkeypatch, SIZES[1])
+
+
+def test_long_lines_and_invalid_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines over 64 KiB (with escapes and `\\r` in them, across read boundaries) and bytes that are no UTF-8."""
+    rng = random.Random(3)
+    parts: list[bytes] = []
+    for i in range(400):
+        k = rng.random()
+        if k < 0.03:
+            n = rng.randint(60_000, 200_000)
+            parts.append(b"x" * n + b"\x1b[1m" * rng.randint(0, 3) + b"\r" * rng.randint(0, 1) + b"y" * 5000)
+        elif k < 0.1:
+            parts.append(b"bad \xff\xfe \xe2\x82 utf-8 \xc3\xa9 " + bytes(rng.randrange(256) for _ in range(30)))
+        else:
+            parts.append(row(i).encode())
+    path = tmp_path / "odd.log"
+    path.write_bytes(b"\n".join(parts) + b"\n" + b"z" * 70_000)  # ends inside an over-long line
+    for sizes in ((1 << 20, 1 << 16), (1 << 18, 1 << 16)):
+        same_everywhere(path, monkeypatch, sizes)
+    out = parse(path, "summary", fast=True, monkeypatch=monkeypatch)
+    assert "picollm" in out and "step=" in out
+    assert sum(len(b) if isinstance(b, list) else len(split_block(b)) for b in read_blocks(path)) == len(
+        [line for batch in read_all(path) for line in batch.lines])
+
+
+def test_benchmark_like_log_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log benchmarks/parse_throughput.py measures, smaller: 10% noise, nan steps, format change."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "parse_throughput", Path(__file__).resolve().parents[2] / "benchmarks" / "parse_throughput.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    path = tmp_path / "bench.log"
+    bench.write_log(path, 30_000)
+    for output in ("summary", "jsonl"):
+        assert parse(path, output, fast=True, monkeypatch=monkeypatch) == parse(
+            path, output, fast=False, monkeypatch=monkeypatch)
+    out = parse(path, "summary", fast=True, monkeypatch=monkeypatch)
+    assert "loss" in out and "val_bpb" in out
+
+
+def test_cli_summary(every_case: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parse", str(every_case), "--output", "summary"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("files      1\nformat     picollm (1 files)")
+    assert "lines/s" in out and "events     " in out
+
+
+# -- the pieces ----------------------------------------------------------------------------
+
+def test_summary_add_chunk_is_add_of_each_record(every_case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parse_cmd, "BLOCK_BYTES", 8192)
+    monkeypatch.setattr(parse_cmd, "READ_CHUNK", 2048)
+    columns, objects = Summary(), Summary()
+    for total in (None, 77):
+        for chunk in parse_cmd._Counted(every_case, None, total).chunks():
+            columns.add_chunk(chunk, total)
+            objects.add_records(parse_cmd._fix_total(chunk.merged(), total))
+        assert columns == objects
+    assert columns.render(1.0) == objects.render(1.0)
+
+
+_ALPHABET = [b"a", b" ", b"\n", b"\r", b"\r\n", b"\x1b", b"\x1b[31m", b"\x1b]0;t\x07", b"\x1bP", b"\x1b\\", b"\x00",
+             b"\t", b"\xe2\x82", b"\xac", b"\xff", b"\x7f", b"\x1b(B", b"\x1b[?25l", b"x" * 40, b"y" * 90]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_ALPHABET), max_size=80), st.sampled_from([(32, 32), (64, 32), (128, 64)]))
+def test_blocks_split_as_read_all(parts: list[bytes], sizes: tuple[int, int]) -> None:
+    """read_blocks + split_block give read_all's lines (tiny caps and reads: every boundary case is near)."""
+    data = b"".join(parts)
+    with _tiny_cap(64):
+        path = Path(os.environ.get("TMPDIR", "/tmp")) / f"rw-blocks-{os.getpid()}.log"
+        path.write_bytes(data)
+        try:
+            want = [line for b in read_all(path, chunk_size=sizes[1]) for line in b.lines]
+            got: list[str] = []
+            for b in read_blocks(path, block_size=sizes[0], chunk_size=sizes[1]):
+                got += b if isinstance(b, list) else split_block(b)
+        finally:
+            path.unlink()
+    assert got == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_ALPHABET), max_size=40), st.booleans())
+def test_split_block_is_a_fresh_line_splitter(parts: list[bytes], newline: bool) -> None:
+    data = b"".join(parts) + (b"\n" if newline else b"")
+    splitter = LineSplitter()
+    assert split_block(data) == splitter.feed(data) + splitter.flush()
+    assert snapshot.strip_controls(data) == _ESCAPES_BYTES.sub(b"", data)
+
+
+@contextmanager
+def _tiny_cap(cap: int) -> Iterator[None]:
+    """MAX_LINE_BYTES (and LineSplitter's default cap) set small, so that over-long lines are cheap to make."""
+    saved = snapshot.MAX_LINE_BYTES, LineSplitter.__init__.__defaults__
+    snapshot.MAX_LINE_BYTES = cap
+    LineSplitter.__init__.__defaults__ = (cap,)
+    try:
+        yield
+    finally:
+        snapshot.MAX_LINE_BYTES, LineSplitter.__init__.__defaults__ = saved
+
+
+def test_random_pool_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(11)
+    lines = [rng.choice(POOL) if rng.random() < 0.1 else row(i) for i in range(6000)]
+    path = tmp_path / "pool.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogateescape")
+    same_everywhere(path, monkeypatch, SIZES[1])

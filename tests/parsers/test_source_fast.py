@@ -1,0 +1,302 @@
+"""SourceParser.feed_bytes: chunks of raw lines give exactly the records `feed` gives for the same lines.
+
+The reference is `feed(split_block(data), …)` over the same chunks (the
+per-line way, fast path off), compared record by record as JSON (so metric
+order counts, not only values), line numbers included, then `flush()`. The
+chunks hold every step-line variant, noise, nan lines, escapes, `\\r`
+frames, CRLF, tracebacks and torch elastic reports with step lines inside,
+`Total training time`, mfu barriers and a format switch.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.events import EventDetector
+from runwatch.parsers.nanochat import NanochatParser
+from runwatch.parsers.nanogpt import NanoGPTParser
+from runwatch.parsers.source import REDETECT_AFTER, ChunkRecords, SourceParser
+from runwatch.watcher.snapshot import split_block
+from tests.parsers.test_columnar import BARRIERS, MUST_FALL_BACK, NOISE, VARIANTS, _step_line, synthetic_log
+
+T = 1000.0
+
+
+def js(recs: Sequence[Record]) -> list[str]:
+    return [json.dumps(r.to_json(), allow_nan=False) for r in recs]
+
+
+def cut(data: bytes, sizes: Sequence[int]) -> list[bytes]:
+    """`data` in pieces of about `sizes` bytes (cycled), each ending after a `\\n` (but the last)."""
+    pieces, pos, i = [], 0, 0
+    while pos < len(data):
+        end = data.find(b"\n", pos + sizes[i % len(sizes)]) + 1 or len(data)
+        pieces.append(data[pos:end])
+        pos, i = end, i + 1
+    return pieces
+
+
+def per_line(pieces: Sequence[bytes], **kw: object) -> tuple[list[Record], SourceParser]:
+    sp = SourceParser("log", fast_path=False, **kw)  # type: ignore[arg-type]
+    out: list[Record] = []
+    line = 1
+    for k, piece in enumerate(pieces):
+        lines = split_block(piece)
+        out += sp.feed(lines, line, T + k)
+        line += len(lines)
+    return out + sp.flush(), sp
+
+
+def chunked(pieces: Sequence[bytes], **kw: object) -> tuple[list[Record], SourceParser, list[ChunkRecords]]:
+    sp = SourceParser("log", fast_path=True, **kw)  # type: ignore[arg-type]
+    chunks: list[ChunkRecords] = []
+    line = 1
+    for k, piece in enumerate(pieces):
+        chunks.append(sp.feed_bytes(piece, line, T + k, split_block))
+        line += chunks[-1].lines
+    out = [r for c in chunks for r in c.merged()]
+    return out + sp.flush(), sp, chunks
+
+
+def check(data: bytes, sizes: Sequence[int] = (1 << 20,), **kw: object) -> tuple[list[Record], list[ChunkRecords]]:
+    """Assert feed_bytes == feed over the same pieces; return the records and the chunks."""
+    pieces = cut(data, sizes)
+    want, ref = per_line(pieces, **kw)
+    got, sp, chunks = chunked(pieces, **kw)
+    assert js(got) == js(want)
+    assert (sp.lines, sp.records, sp.format) == (ref.lines, ref.records, ref.format)
+    return got, chunks
+
+
+def fast_rows(chunks: Sequence[ChunkRecords]) -> int:
+    return sum(len(c.steps) for c in chunks if c.steps is not None)
+
+
+# -- the log of every case ---------------------------------------------------------------
+
+def row(step: int, total: int | None = 1000, **kw: object) -> str:
+    return _step_line(step, total, False, "mfu", "plain", step > 10, **kw)  # type: ignore[arg-type]
+
+
+TRACEBACK = [
+    "Traceback (most recent call last):",
+    '  File "/home/u/nanochat/scripts/base_train.py", line 301, in <module>',
+    row(600),  # another rank's step line, inside the open traceback
+    "    loss = model(x, y)",
+    row(601),
+    "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",
+]
+ELASTIC = [
+    "[2025-01-01 10:00:00,000] torch.distributed.elastic.multiprocessing.api: [ERROR] failed (exitcode: -9) "
+    "local_rank: 0 (pid: 4242) of binary: /usr/bin/python",
+    row(700),
+    "torch.distributed.elastic.multiprocessing.errors.ChildFailedError:",
+    "============================================================",
+    "scripts/base_train.py FAILED",
+    "------------------------------------------------------------",
+    "Root Cause (first observed failure):",
+    "[0]:",
+    "  rank      : 0 (local_rank: 0)",
+    "  exitcode  : -9 (pid: 4242)",
+    "============================================================",
+]
+IGNORED = ["Exception ignored in: <function _after_fork at 0x7f>", "Traceback (most recent call last):",
+           '  File "threading.py", line 1, in _after_fork', "AssertionError: "]
+
+
+def every_case_log() -> bytes:
+    """Header, all variants (from the columnar tests), tracebacks and reports among steps, frames, CRLF, escapes."""
+    head = [
+        "Autodetected device type: cuda",
+        "2026-02-01 20:37:26,202 - nanochat.common - \x1b[32m\x1b[1mINFO\x1b[0m - Distributed world size: 8",
+        BARRIERS[0],  # mfu unknown first
+        *(row(i) for i in range(0, 40)),
+        BARRIERS[1],
+        *(row(i) for i in range(40, 80)),
+    ]
+    body = synthetic_log()[0].decode().split("\n")[:-1]
+    tail = [
+        *(row(i) for i in range(500, 560)), *TRACEBACK, *(row(i) for i in range(602, 640)),
+        *ELASTIC, *(row(i) for i in range(701, 740)), *IGNORED, *(row(i) for i in range(740, 760)),
+        "\x1b[32m" + row(760) + "\x1b[0m",  # a coloured step line: per line
+        "Evaluating:  10%|#  | 1/10\rEvaluating:  20%|## | 2/10\rEvaluating:  20%|## | 2/10",  # frames
+        "\r" + row(761), row(762) + "\r" + row(763), "\r\r", "",
+        *(row(i) for i in range(764, 800)),
+        "Step 00800 | Validation bpb: 0.812345",
+        *(row(i) for i in range(800, 820)),
+        "Total training time: 179.44m",
+    ]
+    crlf = "\r\n".join(row(i) for i in range(820, 880)) + "\r\n"
+    mixed = "\r\n".join([row(880), "x\r\ry", row(881), "\x1b[0m\r\x1b[K", row(882)]) + "\r\n"
+    text = "\n".join(head + body + tail) + "\n" + crlf + mixed + "\n".join(row(i) for i in range(883, 900))
+    return text.encode()  # the last line without its `\n`
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50), (1,)])
+def test_every_case_matches_feed(sizes: tuple[int, ...]) -> None:
+    recs, chunks = check(every_case_log(), sizes)
+    assert fast_rows(chunks) > 400  # the fast path did take most step lines
+    events = [r.event for r in recs if r.kind is Kind.EVENT]
+    assert {Event.OOM, Event.KILLED, Event.FINISHED} <= set(events)
+    assert Event.TRACEBACK not in events  # the one after `Exception ignored in` is not reported
+
+
+def test_every_case_with_the_format_given_and_a_rank() -> None:
+    check(every_case_log(), (5000,), fmt="picollm", rank=3)
+
+
+def test_step_lines_inside_an_open_traceback_are_read_per_line() -> None:
+    lines = [row(i) for i in range(10)] + TRACEBACK + [row(i) for i in range(602, 610)]
+    recs, chunks = check(("\n".join(lines) + "\n").encode(), fmt="picollm")
+    (oom,) = [r for r in recs if r.event == Event.OOM]
+    assert oom.line == 16
+    (chunk,) = chunks
+    rows = chunk.steps
+    assert rows is not None and {10, 17} <= set(rows.line.tolist())
+    assert not {13, 15} & set(rows.line.tolist())  # inside the traceback
+    assert [r.step for r in chunk.records if r.kind is Kind.STEP] == [600, 601]
+
+
+def test_total_training_time_gets_the_last_fast_step() -> None:
+    data = ("\n".join([row(i) for i in range(20)] + ["Total training time: 12.50m"]) + "\n").encode()
+    recs, chunks = check(data, fmt="picollm")
+    assert fast_rows(chunks) == 20
+    assert recs[-1].event == Event.FINISHED and recs[-1].step == 19 and recs[-1].line == 21
+
+
+def test_mfu_follows_the_parser_state_across_chunks() -> None:
+    data = ("\n".join([BARRIERS[0], *(row(i) for i in range(5)), BARRIERS[1], *(row(i) for i in range(5, 9))])
+            + "\n").encode()
+    recs, chunks = check(data, (300,), fmt="picollm")
+    assert fast_rows(chunks) == 9
+    assert [("mfu" in r.metrics) for r in recs] == [False] * 5 + [True] * 4
+
+
+def test_metric_order_is_the_parsers_for_every_variant() -> None:
+    lines = [_step_line(7, *v) for v in VARIANTS]
+    for omit in (False, True):
+        data = ("\n".join(([BARRIERS[0]] if omit else []) + lines) + "\n").encode()
+        recs, chunks = check(data, fmt="picollm")
+        assert fast_rows(chunks) == len(lines)
+        assert len({tuple(r.metrics) for r in recs}) > 4
+
+
+def test_a_format_switch_mid_chunk_reads_the_rest_per_line() -> None:
+    """A nanochat log that turns into Megatron output: re-detection switches inside one chunk."""
+    mega = (" iteration {}/ 1000 | consumed samples: 64 | elapsed time per iteration (ms): 5361.6 | "
+            "learning rate: 1.420000E-05 | global batch size: 128 | lm loss: 1.818812E+00 | loss scale: 1.0 |")
+    lines = [row(i) for i in range(300)] + ["noise"] * (REDETECT_AFTER - 10) + [mega.format(i) for i in range(30)]
+    lines += [row(i) for i in range(300, 310)]
+    data = ("\n".join(lines) + "\n").encode()
+    recs, chunks = check(data, fmt=None)
+    _, sp, (chunk,) = chunked([data])
+    assert sp.format == "megatron" and chunk.steps is not None
+    assert 0 < len(chunk.steps) and chunk.steps.line.max() <= 300  # after the switch: per line, the new parser
+    assert [r.step for r in recs if r.kind is Kind.STEP][-30:] == list(range(30))  # megatron's, replayed too
+
+
+def test_detection_happens_line_by_line_then_the_rest_is_fast() -> None:
+    lines = [f"setup line {i}" for i in range(300)] + [row(i) for i in range(3000)]
+    recs, chunks = check(("\n".join(lines) + "\n").encode())
+    assert fast_rows(chunks) > 2500
+
+
+def test_nanogpt_chunks() -> None:
+    lines = [
+        "iter 0: loss 10.9945, time 39016.72ms, mfu -100.00%",
+        *(f"iter {i}: loss {4 + i / 1000:.4f}, time 280.{i % 100:02d}ms, mfu 48.97%" for i in range(1, 200)),
+        "step 2000: train loss 1.0987, val loss 1.4669",
+        "saving checkpoint to out",
+        "iter 200: loss nan, time 280.49ms, mfu 48.97%",
+        *(f"iter {i}: loss 4.2, time 280ms" for i in range(201, 220)),
+    ]
+    recs, chunks = check(("\n".join(lines) + "\n").encode(), (2000,))
+    assert fast_rows(chunks) > 150
+    assert chunks[-1].order is NanoGPTParser.metric_order
+
+
+def test_fast_path_off_gives_no_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNWATCH_NO_FAST_PATH", "1")
+    sp = SourceParser("log")
+    assert not sp.fast_path
+    chunk = sp.feed_bytes(("\n".join(row(i) for i in range(50)) + "\n").encode(), 1, T, split_block)
+    assert chunk.steps is None and len(chunk.records) == 50
+    monkeypatch.setenv("RUNWATCH_NO_FAST_PATH", "0")
+    assert SourceParser("log").fast_path
+
+
+def test_renumbering_after_lines_of_several_frames() -> None:
+    frames = "a\rb\rc"  # three lines of text from one physical line
+    data = ("\n".join([row(1), frames, row(2), frames, row(3)]) + "\n").encode()
+    recs, chunks = check(data, fmt="picollm")
+    assert [r.line for r in recs if r.kind is Kind.STEP] == [1, 5, 9]
+    assert chunks[0].lines == 9
+
+
+# -- random mixes ----------------------------------------------------------------------------
+
+POOL = [
+    *(row(i) for i in range(3)), row(5, total=None), *MUST_FALL_BACK, *NOISE, *BARRIERS,
+    *TRACEBACK, *ELASTIC[:3], *IGNORED, "Step 00250 | Validation bpb: 0.812345", "x\ry", "\r", "a\r\n",
+    "During handling of the above exception, another exception occurred:", "Killed",
+    "\x1b[31mERROR\x1b[0m NCCL error in: ProcessGroupNCCL.cpp:1", "caf\xe9".encode("latin-1").decode("latin-1"),
+]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(POOL), st.integers(0, 99).map(row)), min_size=1, max_size=120),
+       st.lists(st.integers(1, 3000), min_size=1, max_size=4), st.booleans(), st.booleans())
+def test_random_mixes_match_feed(lines: list[str], sizes: list[int], fixed: bool, end_nl: bool) -> None:
+    data = "\n".join(lines).encode("utf-8", "surrogateescape") + (b"\n" if end_nl else b"")
+    check(data, sizes, **({"fmt": "picollm"} if fixed else {}))
+
+
+# -- the public pieces -------------------------------------------------------------------------
+
+def test_event_detector_skip_is_feeding_plain_lines() -> None:
+    lines = ["Killed", *(row(i) for i in range(3)), "Killed"]
+    fed, skipped = EventDetector(), EventDetector()
+    a = [fed.feed(x) for x in lines]
+    b = [skipped.feed(lines[0])]
+    assert skipped.idle
+    skipped.skip(3)
+    b.append(skipped.feed(lines[-1]))
+    assert [r.event if r else None for r in a if r] == [r.event if r else None for r in b if r]
+    assert fed._n == skipped._n  # the count is the state that matters
+
+
+def test_nanochat_state_hooks() -> None:
+    p = NanochatParser()
+    assert p.fast_omit() == frozenset()
+    p.parse(BARRIERS[0])
+    assert p.fast_omit() == {"mfu"}
+    p.after_fast(41)
+    rec = p.parse("Total training time: 1.00m")
+    assert rec is not None and rec.step == 41
+
+
+def test_step_records_and_merged_keep_line_order() -> None:
+    data = ("\n".join([row(1), "Step 00001 | Validation bpb: 0.8", row(2), "Killed", row(3)]) + "\n").encode()
+    sp = SourceParser("log", fmt="picollm")
+    chunk = sp.feed_bytes(data, 10, T, split_block)
+    assert [r.line for r in chunk.merged()] == [10, 11, 12, 13, 14]
+    assert len(chunk) == 5 and chunk.steps is not None
+    assert chunk.steps.line.tolist() == [10, 12, 14] and not chunk.steps.line.flags.writeable
+    rows = chunk.step_records()
+    assert [r.t for r in rows] == [T] * 3 and all(r.source == "log" for r in rows)
+
+
+def test_big_random_log_matches_feed() -> None:
+    rng = random.Random(7)
+    lines = [rng.choice(POOL) if rng.random() < 0.15 else row(i) for i in range(20000)]
+    recs, chunks = check(("\n".join(lines) + "\n").encode(), (64 << 10, 300 << 10))
+    assert fast_rows(chunks) > 5000  # not more: a traceback header holds the next 200 lines open
+    assert np.all(np.diff(np.concatenate([c.steps.line for c in chunks if c.steps is not None])) > 0)
