@@ -423,7 +423,8 @@ class Engine:
             run = self._run_of_source.get(n.source)
             if n.message.startswith("caught up") and run is not None:
                 run.history_pending.discard(n.source)
-            elif run is not None and (n.level != "info" or "waiting" in n.message):
+            elif run is not None and (n.level != "info" or "waiting" in n.message or n.source in run.item_sources):
+                # a structured source's notice (W&B: how late its writer flushes) stands until replaced
                 run.notes[n.source] = n.message
         elif kind == "eof":
             run = self._run_of_source.get(item[1])

@@ -99,7 +99,7 @@ def status_line(snap: RunSnapshot) -> str:
     if age is not None:
         parts.append(f"last {fmt_duration(age)} ago")
     for note in snap.notes[:1]:
-        parts.append(f"({note})")
+        parts.append(f"({note if len(note) <= 100 else note[:99] + '…'})")
     return "  ".join(parts)
 
 
