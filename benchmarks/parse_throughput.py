@@ -6,10 +6,15 @@ a resumed run, 10% noise: `[GC rankN]` lines, coloured logger lines,
 validation lines, a few `loss: nan` steps), then times, each in its own
 process: `wc -l`, `grep -c step`, a naive per-line `re` parser of all fields,
 NanochatParser line by line, the columnar fast path (8 MiB chunks, unhandled
-lines through NanochatParser), and `runwatch parse --output summary`. Prints
+lines through NanochatParser), and `runwatch parse --output summary` as users
+run it (start-up included): the integrated path (raw blocks, columnar step
+lines, the rest through the whole per-line pipeline, a columnar summary),
+then the same with RUNWATCH_NO_FAST_PATH=1 (every line per line), then on a
+Megatron log built from the corpus excerpts' lines (`--megatron-lines`, a
+format without a fast path: the per-line pipeline plus its parser). Prints
 figures only; `--repeat N` shows the fastest of N runs (for shared machines).
 
-    python benchmarks/parse_throughput.py [--lines N] [--keep] [--log FILE] [--repeat N]
+    python benchmarks/parse_throughput.py [--lines N] [--megatron-lines N] [--keep] [--log FILE] [--repeat N]
 """
 
 from __future__ import annotations
@@ -77,6 +82,20 @@ def _noise(rng: Any, i: int, step: int) -> str:
     if kind < 16:
         return f"Step {step:05d} | Validation bpb: {rng.uniform(0.7, 1.2):.6f}"
     return f"Evaluating: hellaswag (0-shot, type: multiple_choice)... accuracy: {rng.uniform(0, 1):.4f} | time: 3.2s"
+
+
+MEGATRON_EXCERPTS = Path(__file__).resolve().parents[1] / "tests/fixtures/corpus/raw/excerpts_megatron.json"
+_ITERATION = re.compile(r"iteration\s+(\d+)/")
+
+
+def write_megatron_log(path: Path, lines: int) -> None:
+    """A Megatron log of exactly `lines` lines: the corpus excerpts' lines over and over, iterations renumbered."""
+    excerpts = json.loads(MEGATRON_EXCERPTS.read_text(encoding="utf-8"))
+    corpus = [line for e in excerpts for line in e["t"].splitlines()]
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(lines):
+            line = corpus[i % len(corpus)]
+            f.write(_ITERATION.sub(lambda m, i=i: f"iteration {i:>8d}/", line, count=1) + "\n")
 
 
 def write_log(path: Path, lines: int, seed: int = 0) -> None:
@@ -156,8 +175,7 @@ def columnar(path: str) -> int:
     parser = NanochatParser()
     n = 0
     for data in _chunks(path):
-        # NanochatParser keeps "mfu unknown" privately; the integration needs it public.
-        res = extract_steps("picollm", data, omit={"mfu"} if parser._mfu_unknown else ())
+        res = extract_steps("picollm", data, omit=parser.fast_omit())
         assert res is not None
         batch, rest = res
         for raw in rest.texts(data):
@@ -195,6 +213,9 @@ def _child(name: str, path: str) -> None:
     if name.startswith("generate "):
         write_log(Path(path), int(name.split()[1]))
         return
+    if name.startswith("megatron "):
+        write_megatron_log(Path(path), int(name.split()[1]))
+        return
     for module in _IMPORTS.get(name, ()):
         importlib.import_module(module)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -209,11 +230,11 @@ def _rss_mb(ru: resource.struct_rusage) -> float:
     return ru.ru_maxrss / 2**20 if sys.platform == "darwin" else ru.ru_maxrss / 1024
 
 
-def _run(argv: list[str]) -> tuple[str, float, float, float]:
+def _run(argv: list[str], env: dict[str, str] | None = None) -> tuple[str, float, float, float]:
     """stdout, wall s, cpu s and peak RSS MB of one child (os.wait4 gives that child's own usage)."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, env=env)
         _, status, ru = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t0
@@ -234,7 +255,8 @@ def _runwatch_cmd() -> list[str] | None:
     return [*cmd, "parse", "--output", "summary"] if "summary" in help_text else None
 
 
-Row = tuple[str, float, float, float, str]
+Row = tuple[str, float, float, float, str, int]
+"""name, wall s, cpu s, peak MB, note, lines of the log it read."""
 
 
 def _best(runs: list[Row]) -> Row:
@@ -242,26 +264,30 @@ def _best(runs: list[Row]) -> Row:
     return min(runs, key=lambda r: r[1])
 
 
-def measure(path: Path, lines: int, repeat: int) -> list[Row]:
+def measure(path: Path, lines: int, repeat: int, megatron: tuple[Path, int] | None = None) -> list[Row]:
     rows: list[Row] = []
     for label, argv in (("wc -l", ["wc", "-l", str(path)]), ("grep -c step", ["grep", "-c", "step", str(path)])):
         if shutil.which(argv[0]):
-            rows.append(_best([(label, *_run(argv)[1:], "subprocess") for _ in range(repeat)]))
+            rows.append(_best([(label, *_run(argv)[1:], "subprocess", lines) for _ in range(repeat)]))
     me = str(Path(__file__).resolve())
     for name in CONTESTANTS:
         runs: list[Row] = []
         for _ in range(repeat):
             fig = json.loads(_run([sys.executable, me, "--child", name, str(path)])[0])
             note = "in process" if fig["lines"] == lines else f"counted {fig['lines']} lines"
-            runs.append((name, fig["wall"], fig["cpu"], fig["rss"], note))
+            runs.append((name, fig["wall"], fig["cpu"], fig["rss"], note, lines))
         rows.append(_best(runs))
     cmd = _runwatch_cmd()
-    label = "runwatch parse --output summary"
-    if cmd is None:
-        rows.append((label, math.nan, math.nan, math.nan, "skipped: not available"))
-    else:
-        rows.append(_best([(label, *_run([*cmd, str(path)])[1:], "subprocess, incl. start-up")
-                           for _ in range(repeat)]))
+    runs_of = [("runwatch parse --output summary", path, lines, {}, "subprocess, incl. start-up"),
+               ("  … RUNWATCH_NO_FAST_PATH=1", path, lines, {"RUNWATCH_NO_FAST_PATH": "1"}, "every line per line")]
+    if megatron is not None:
+        runs_of.append(("  … Megatron log (no fast path)", *megatron, {}, f"{megatron[1]:,} corpus lines"))
+    for label, log, n, extra_env, note in runs_of:
+        if cmd is None:
+            rows.append((label, math.nan, math.nan, math.nan, "skipped: not available", n))
+            continue
+        env = {**os.environ, **extra_env}
+        rows.append(_best([(label, *_run([*cmd, str(log)], env)[1:], note, n) for _ in range(repeat)]))
     return rows
 
 
@@ -271,9 +297,10 @@ def render(rows: list[Row], lines: int, size: int) -> str:
     out = [f"{lines:,} lines, {size / 2**20:.0f} MiB, {os.cpu_count()} CPUs; M lines/s = lines / wall s; "
            f"peak MB includes ~{floor:.0f} MB of this launcher (a child's RSS before exec)",
            f"{'':34}{'wall s':>8}{'cpu s':>8}{'M lines/s':>11}{'× wc -l':>9}{'peak MB':>9}  note"]
-    for name, wall, cpu, rss, note in rows:
-        rate = lines / wall / 1e6 if wall > 0 else math.nan
-        out.append(f"{name:34}{wall:8.2f}{cpu:8.2f}{rate:11.2f}{anchor / wall:9.3f}{rss:9.0f}  {note}")
+    for name, wall, cpu, rss, note, n in rows:
+        rate = n / wall / 1e6 if wall > 0 else math.nan
+        ratio = f"{anchor / wall:9.3f}" if n == lines else f"{'':9}"  # another log: no wc -l of it here
+        out.append(f"{name:34}{wall:8.2f}{cpu:8.2f}{rate:11.2f}{ratio}{rss:9.0f}  {note}")
     return "\n".join(out)
 
 
@@ -283,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the generated log and print its path")
     ap.add_argument("--log", type=Path, help="measure this log instead of generating one")
     ap.add_argument("--repeat", type=int, default=1, help="runs per contestant; the fastest is shown")
+    ap.add_argument("--megatron-lines", type=int, default=500_000,
+                    help="lines of the Megatron log for the per-line row (0: no such row)")
     ap.add_argument("--child", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -295,7 +324,12 @@ def main(argv: list[str] | None = None) -> int:
             _run([sys.executable, str(Path(__file__).resolve()), "--child", f"generate {args.lines}", str(path)])
         with open(path, "rb") as f:
             lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
-        print(render(measure(path, lines, max(1, args.repeat)), lines, path.stat().st_size))
+        megatron = None
+        if args.megatron_lines > 0 and MEGATRON_EXCERPTS.exists():
+            megatron = (tmp / "megatron_train.log", args.megatron_lines)
+            _run([sys.executable, str(Path(__file__).resolve()), "--child", f"megatron {args.megatron_lines}",
+                  str(megatron[0])])
+        print(render(measure(path, lines, max(1, args.repeat), megatron), lines, path.stat().st_size))
     finally:
         if args.keep and args.log is None:
             print(f"log kept: {path}")

@@ -66,17 +66,33 @@ class _Counted:
         self.lines = 0
 
     def chunks(self) -> Iterator[ChunkRecords]:
-        """The file's records a block at a time (the end-of-input records last), totals not yet fixed."""
+        """The file's records a block at a time (the end-of-input records last), totals not yet fixed.
+
+        A format without a fast path gets its blocks in READ_CHUNK pieces: its
+        records are objects, and a block's worth of them would hold several
+        times the memory. Whether the fast path is on does not matter here, so
+        that both read the same pieces (the order of records released by a
+        re-detection depends on the pieces, as on `feed`'s batches).
+        """
         parser = self.parser
         for block in read_blocks(self.path, block_size=BLOCK_BYTES, chunk_size=READ_CHUNK):
             t = time.time()
             if isinstance(block, list):  # an over-long line, split already
                 chunk = ChunkRecords(len(block), parser.feed(block, self.lines + 1, t), None,
                                      parser.source, parser.rank, t)
-            else:
-                chunk = parser.feed_bytes(block, self.lines + 1, t, split_block)
-            self.lines += chunk.lines
-            yield chunk
+                self.lines += chunk.lines
+                yield chunk
+                continue
+            pos = 0
+            while pos < len(block):
+                end = len(block)
+                if not parser.has_fast_path and end - pos > READ_CHUNK:
+                    end = block.find(b"\n", pos + READ_CHUNK) + 1 or end
+                chunk = parser.feed_bytes(block[pos:end] if pos or end < len(block) else block,
+                                          self.lines + 1, t, split_block)
+                self.lines += chunk.lines
+                pos = end
+                yield chunk
         yield ChunkRecords(0, parser.flush(), None, parser.source, parser.rank, 0.0)
 
     def __iter__(self) -> Iterator[Record]:
@@ -119,29 +135,52 @@ class Summary:
         self.add_records((rec,))
 
     def add_records(self, recs: Iterable[Record]) -> None:
-        """`add` of each record, in order (one loop, no call per record)."""
-        kinds, events, count, last, ranks = self.kinds, self.events, self.metric_count, self.last, self.ranks
-        for rec in recs:
-            kinds[_KIND_NAMES.get(rec.kind) or str(rec.kind)] += 1
+        """`add` of each record, in order, in one loop.
+
+        Metric counts and last values are kept per set of metric names (a
+        log has a handful) and folded in at the end: `Counter.update` and
+        `dict.update` for every record cost more than the parsing of a line.
+        """
+        kinds: dict[Kind | str, int] = {}
+        events, ranks = self.events, self.ranks
+        shapes: dict[tuple[str, ...], list] = {}  # names → [records, position of the last, its metrics]
+        first, last, total = self.first_step, self.last_step, self.total_steps
+        for i, rec in enumerate(recs):
+            kinds[rec.kind] = kinds.get(rec.kind, 0) + 1
             if rec.event:
                 events[rec.event] += 1
             if rec.step is not None:
-                if self.first_step is None:
-                    self.first_step = rec.step
-                self.last_step = rec.step
+                if first is None:
+                    first = rec.step
+                last = rec.step
             if rec.total_steps is not None:
-                self.total_steps = rec.total_steps
+                total = rec.total_steps
             if rec.rank is not None:
                 ranks.add(rec.rank)
             m = rec.metrics
             if m:
-                count.update(m.keys())
-                last.update(m)
+                names = tuple(m)
+                shape = shapes.get(names)
+                if shape is None:
+                    shapes[names] = [1, i, m]
+                else:
+                    shape[0] += 1
+                    shape[1] = i
+                    shape[2] = m
                 s = sum(m.values())
                 if s - s != 0.0:  # a NaN or an inf among them (or a sum that overflowed)
                     for k, v in m.items():
                         if not math.isfinite(v):
                             self.nonfinite[k] += 1
+        self.first_step, self.last_step, self.total_steps = first, last, total
+        for kind, n in kinds.items():
+            self.kinds[_KIND_NAMES.get(kind) or str(kind)] += n
+        count, values = self.metric_count, self.last
+        for names, (n, _, _) in shapes.items():
+            for k in names:
+                count[k] += n
+        for _, _, m in sorted(shapes.values(), key=lambda shape: shape[1]):
+            values.update(m)
 
     def add_chunk(self, chunk: ChunkRecords, total_steps: int | None = None) -> None:
         """The records of one chunk, step columns included, as `add` of each in order would count them.
@@ -160,10 +199,10 @@ class Summary:
         import numpy as np
 
         had_first = self.first_step is not None
+        self.add_records(recs)
         first_at = last_at = total_at = None  # lines of the records that set these
         last_line: dict[str, int] = {}
         for rec in recs:
-            self.add_records((rec,))
             if rec.step is not None:
                 first_at = rec.line if first_at is None else first_at
                 last_at = rec.line

@@ -24,6 +24,11 @@ What this path cannot vouch for (`nan`/`inf`, a sign, a trailing blank, `\\r`,
 escapes, an unknown field, a number over 15 digits, lines after a state
 change it cannot read) is returned as *unhandled*, for the per-line parser.
 Chunks of 1–8 MiB work best: the per-call overhead is ~0.1 ms.
+
+SourceParser.feed_bytes (runwatch.parsers.source) is where a source uses this:
+it keeps the per-line parsers' state in step with the rows (the format
+parser's `fast_omit`/`after_fast`, EventDetector.skip), reads the unhandled
+lines in order, and step rows one by one while a traceback is open.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ from runwatch.parsers.registry import ALIASES, make_parser
 if TYPE_CHECKING:
     import numpy as np
 
-    from runwatch.parsers.columnar import ColumnBatch
+    from runwatch.parsers.columnar import ColumnBatch, Unhandled
 
 DETECT_MAX_LINES = 400
 """Lines held back while no format is certain; after that the best guess wins."""
@@ -125,7 +125,7 @@ class ChunkRecords:
             got = [n for i, n in enumerate(names) if c >> i & 1]
             order = self.order(got, bool(c >> len(names) & 1)) if self.order else got
             orders[c] = [(n, values[names.index(n)]) for n in order]
-        rank, t, source, step = self.rank, self.t, self.source, Kind.STEP
+        rank, t, source, step = self.rank, self.t, self.source, batch.kind
         return [
             Record(step, st, None if tot < 0 else tot, rank, t, {n: v[i] for n, v in orders[c]}, None, None, source, ln)
             for i, (ln, st, tot, c) in enumerate(
@@ -146,6 +146,7 @@ class ChunkRecords:
             out.append(rec)
         out += rows[i:]
         return out
+
 
 _Line = tuple[int | None, str, int, float]  # rank, text, line number, read time
 
@@ -195,8 +196,9 @@ class SourceParser:
 
         `data` is raw bytes of whole lines, each ending in `\\n` but the
         input's last line; `split` turns such bytes into text lines exactly as
-        the line splitter that `feed`'s lines come from (the lines `feed` would
-        get). The result holds the same records `feed(split(data), …)` gives.
+        the line splitter that `feed`'s lines come from (see SplitLines). The
+        result holds the same records `feed(split(data), …)` gives, in the same
+        order, and counts the same lines.
         """
         out: list[Record] = []
         self._reorder = False
@@ -241,14 +243,18 @@ class SourceParser:
             line(raw, i, t, out)
         return first + len(lines)
 
-    def _fast_parser(self) -> _FastParser | None:
-        """The format parser, if the fast path may read its step lines now."""
-        parser = self._parser
-        if not self.fast_path or parser is None or not hasattr(parser, "metric_order"):
-            return None
+    @property
+    def has_fast_path(self) -> bool:
+        """Whether the format, once decided, has a columnar fast path (whether or not `fast_path` is on)."""
+        if self._parser is None or not hasattr(self._parser, "metric_order"):
+            return False
         from runwatch.parsers.columnar import FAST_FORMATS  # numpy: only when a fast format is read
 
-        return parser if self.format in FAST_FORMATS else None  # type: ignore[return-value]
+        return self.format in FAST_FORMATS
+
+    def _fast_parser(self) -> _FastParser | None:
+        """The format parser, if the fast path may read its step lines now."""
+        return self._parser if self.fast_path and self.has_fast_path else None  # type: ignore[return-value]
 
     def _fast(
         self, data: bytes, first: int, t: float, split: SplitLines, out: list[Record]
@@ -262,32 +268,23 @@ class SourceParser:
         since the previous one is skipped over in one go, or read one by one
         while the crash detector has a block open or after a format switch.
         """
+        import numpy as np
+
         from runwatch.parsers.columnar import extract_steps
 
         parser = self._parser
         assert parser is not None and self.format is not None
         if b"\r" in data and data.count(b"\r") == data.count(b"\r\n"):
             data = data.replace(b"\r\n", b"\n")  # CRLF only: what the splitter makes of it, and step lines match
-        found = extract_steps(self.format, data, omit=parser.fast_omit() if hasattr(parser, "fast_omit") else ())
-        if found is None or not len(found[0]):
+        try:
+            found = extract_steps(self.format, data, omit=getattr(parser, "fast_omit", frozenset)())
+        except Exception:  # as for a format parser: a bug on odd input must not stop the source
+            found = None
+        unhandled_text = None if found is None or not len(found[0]) else _texts(data, found[1], split)
+        if found is None or unhandled_text is None:
             return self._lines(split(data), first, t, out), None
         batch, rest = found
-        raw = rest.texts(data)
-        tail = raw.pop() if not data.endswith(b"\n") else None  # the input's last line, unhandled
-        several: dict[int, list[str]] = {}  # unhandled lines that are not one line of text
-        if any(b"\r" in r for r in raw) if b"\r" in data else False:
-            for i, r in enumerate(raw):
-                if b"\r" in r:
-                    several[i] = split(r + b"\n")
-        plain = split(b"\n".join([r for i, r in enumerate(raw) if i not in several]) + b"\n") if raw else []
-        texts: list[str | None] = list(plain)
-        if several:
-            it = iter(plain)
-            texts = [None if i in several else next(it) for i in range(len(raw))]
-        if tail is not None:
-            several[len(raw)] = split(tail)
-
-        import numpy as np
+        texts, several = unhandled_text
 
         n_lines, n_rest = len(batch) + len(rest), len(rest)
         unhandled, ends = rest.line.tolist(), rest.end.tolist()
@@ -323,9 +320,11 @@ class SourceParser:
             if several and k in several:
                 for j, text in enumerate(several[k]):
                     read_line(text, first + u + extra + j, t, out)
+                if gap and not several[k]:  # no line after all (a last lone `\r`): the step row was the last
+                    self._last = (self.rank, first + u - 1 + extra, t)
                 extra += len(several[k]) - 1
             else:
-                read_line(texts[k], first + u + extra, t, out)  # type: ignore[arg-type]
+                read_line(texts[k], first + u + extra, t, out)
             busy = not events.idle or self._parser is not parser
         last = unhandled[-1] if n_rest else -1
         if n_lines > last + 1:  # step rows after the last unhandled line
@@ -445,6 +444,28 @@ class SourceParser:
             rec.kind, rec.step, rec.total_steps, rec.rank if rec.rank is not None else rank, rec.t or t,
             rec.metrics, rec.event, rec.message, self.source, lineno,
         )
+
+
+def _texts(data: bytes, rest: Unhandled, split: SplitLines) -> tuple[list[str], dict[int, list[str]]] | None:
+    """The text lines of the unhandled lines: one each, but for those with a `\\r` and a last line
+    without `\\n` (by index: their lines, any number). None if `split` breaks its word (one per line)."""
+    raw = rest.texts(data)
+    tail = raw.pop() if not data.endswith(b"\n") else None  # the input's last line: always unhandled
+    several: dict[int, list[str]] = {}
+    if b"\r" in data:
+        for i, r in enumerate(raw):
+            if b"\r" in r:
+                several[i] = split(r + b"\n")
+    plain_raw = [r for i, r in enumerate(raw) if i not in several] if several else raw
+    plain = split(b"\n".join(plain_raw) + b"\n") if plain_raw else []
+    if len(plain) != len(plain_raw):
+        return None
+    if several:
+        it = iter(plain)
+        plain = [[] if i in several else next(it) for i in range(len(raw))]  # type: ignore[misc]
+    if tail is not None:
+        several[len(raw)] = split(tail)
+    return plain, several
 
 
 def _renumber(

@@ -11,6 +11,7 @@ boundaries in each.
 from __future__ import annotations
 
 import io
+import math
 import os
 import random
 import time
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 import runwatch.commands.parse as parse_cmd
 from runwatch.cli import main
 from runwatch.commands.parse import Summary, _Writer, run_parse
+from runwatch.model import Record
 from runwatch.parsers.source import SourceParser
 from runwatch.watcher import snapshot
 from runwatch.watcher.discover import rank_from_path
@@ -170,15 +172,39 @@ def test_cli_summary(every_case: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 # -- the pieces ----------------------------------------------------------------------------
 
+def naive_add(summary: Summary, rec: Record) -> None:
+    """Summary.add as it was: one record at a time, field by field."""
+    summary.kinds[str(rec.kind)] += 1
+    if rec.event:
+        summary.events[rec.event] += 1
+    if rec.step is not None:
+        if summary.first_step is None:
+            summary.first_step = rec.step
+        summary.last_step = rec.step
+    if rec.total_steps is not None:
+        summary.total_steps = rec.total_steps
+    if rec.rank is not None:
+        summary.ranks.add(rec.rank)
+    for k, v in rec.metrics.items():
+        summary.metric_count[k] += 1
+        summary.last[k] = v
+        if not math.isfinite(v):
+            summary.nonfinite[k] += 1
+
+
 def test_summary_add_chunk_is_add_of_each_record(every_case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parse_cmd, "BLOCK_BYTES", 8192)
     monkeypatch.setattr(parse_cmd, "READ_CHUNK", 2048)
-    columns, objects = Summary(), Summary()
+    columns, objects, naive = Summary(), Summary(), Summary()
     for total in (None, 77):
         for chunk in parse_cmd._Counted(every_case, None, total).chunks():
             columns.add_chunk(chunk, total)
-            objects.add_records(parse_cmd._fix_total(chunk.merged(), total))
-        assert columns == objects
+            recs = parse_cmd._fix_total(chunk.merged(), total)
+            objects.add_records(recs)
+            for rec in recs:
+                naive_add(naive, rec)
+        assert columns == objects == naive
+        assert columns.nonfinite and columns.events and columns.first_step == 0
     assert columns.render(1.0) == objects.render(1.0)
 
 
