@@ -411,19 +411,14 @@ class Engine:
             self._notifications.extend(self.alerting.tick(ready, now))
 
     def _handle(self, item: tuple) -> None:
+        """Everything but line and item batches, which `_work` parses outside the lock."""
         kind = item[0]
         now = self._clock()
-        if kind in ("batch", "items"):
-            parsed = self._parse(item)
-            if parsed is not None:
-                self._apply_parsed(*parsed)
-        elif kind == "notice":
+        if kind == "notice":
             n: Notice = item[1]
             self._notices.append(n)
             run = self._run_of_source.get(n.source)
-            if n.message.startswith("caught up") and run is not None:
-                run.history_pending.discard(n.source)
-            elif run is not None and (n.level != "info" or "waiting" in n.message or n.source in run.item_sources):
+            if run is not None and (n.level != "info" or "waiting" in n.message or n.source in run.item_sources):
                 # a structured source's notice (W&B: how late its writer flushes) stands until replaced
                 run.notes[n.source] = n.message
         elif kind == "eof":

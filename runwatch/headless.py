@@ -210,8 +210,6 @@ class HeadlessPrinter:
 
     def _notices(self, source: SnapshotSource) -> None:
         for n in source.take_notices():
-            if getattr(n, "message", "").startswith("caught up"):
-                continue
             self.err.write(f"runwatch: {n.source}: {n.message}\n")
         self.err.flush()
 
