@@ -99,6 +99,8 @@ class HFTrainerParser(FormatParser):
         return 1 if probe._frame(text) is not None else 0
 
     def _frame(self, text: str) -> Record | None:
+        if "[" not in text:  # every tqdm frame has its `[elapsed<eta, rate]`: parse_frame would say None
+            return None
         frame = parse_frame(text)
         if frame is None or frame.has_postfix or _LETTER.search(frame.desc):
             return None
@@ -114,21 +116,31 @@ class HFTrainerParser(FormatParser):
         for name, value in (("step_time", frame.step_time), ("elapsed", frame.elapsed), ("eta", frame.remaining)):
             if value is not None:
                 metrics[name] = value
-        return Record(Kind.STEP, step=frame.n, total_steps=frame.total, metrics=metrics)
+        return Record(Kind.STEP, frame.n, frame.total, None, 0.0, metrics)
 
     def _elect(self, frame: Frame) -> None:
         self._bar_elected, self._bar_total, self._bar_done = True, frame.total, False
 
     def _dict(self, text: str, line: str) -> Record | None:
-        pairs = [(key, raw) for key, raw, complete in dict_pairs(text) if complete]
-        keys = {key for key, _ in pairs}
-        values = {key: v for key, raw in pairs if (v := parse_number(raw)) is not None}
+        keys: set[str] = set()
+        values: dict[str, float] = {}
+        for key, raw, complete in dict_pairs(text):
+            if not complete:
+                continue
+            keys.add(key)
+            try:  # the common plain number; parse_number reads the rest (quotes, `nan`, commas) the same
+                values[key] = float(raw)
+            except ValueError:
+                if (v := parse_number(raw)) is not None:
+                    values[key] = v
         step = _as_step(values.pop("step", None))
-        if "loss" not in keys and any(k in keys for k in _SUMMARY_KEYS):
+        # _SUMMARY_KEYS and _STEP_KEYS spelled out, and a key can start with `eval_` only where the text
+        # says so: this runs for every dict line
+        if "loss" not in keys and ("train_runtime" in keys or "train_loss" in keys):
             return self._finished(values, step, line)
-        if any(k.startswith(("eval_", "test_")) for k in keys):
+        if ("eval_" in text or "test_" in text) and any(k.startswith(("eval_", "test_")) for k in keys):
             kind = Kind.EVAL
-        elif any(k in keys for k in _STEP_KEYS):
+        elif "loss" in keys or "grad_norm" in keys or "learning_rate" in keys:
             kind = Kind.STEP
             if step is None and self._foreign is not None:
                 self._elect(self._foreign)
@@ -138,7 +150,7 @@ class HFTrainerParser(FormatParser):
         metrics: dict[str, float] = {}
         for key, value in values.items():
             metrics.setdefault(metric_name(key), value)
-        return Record(kind, step=self._step if step is None else step, total_steps=self._total, metrics=metrics)
+        return Record(kind, self._step if step is None else step, self._total, None, 0.0, metrics)  # positional: cheaper
 
     def _finished(self, values: dict[str, float], step: int | None, line: str) -> Record:
         metrics = {snake(k): v for k, v in values.items()}

@@ -62,31 +62,37 @@ class MegatronParser(FormatParser):
 
     def _parse(self, line: str) -> Record | None:
         i = line.find("iteration ")
-        if i < 0 or line.find("|", i) < 0:
+        if i < 0:
+            return None
+        j = line.find("|", i)
+        if j < 0:
             return None
         head = line[:i]
-        counter, _, rest = line[i + 10:].partition("|")
+        counter, rest = line[i + 10:j], line[j + 1:]
         step_text, _, total_text = counter.partition("/")
         words = step_text.split()  # `71`, or `14194 [panel]` for a named validation set
         if not words or not words[0].isdigit():
             return None  # e.g. `elapsed time per iteration (ms)` inside a cut line
         step = int(words[0])
         total = int(total_text) if total_text.strip().isdigit() else None
-        m = _STAMP.search(head)
+        m = _STAMP.search(head) if "[" in head else None
         t = local_time(m.group(1), m.group(2) or "") if m else 0.0
         if head.endswith("loss at "):  # ` validation loss at iteration N |`, `validation (val) loss at …`
             metrics = _validation(rest)
             if not metrics:
                 return None
             return Record(kind=Kind.EVAL, step=step, total_steps=total, t=t, metrics=metrics)
-        if not any(k in rest for k in _TRAINING_KEYS):
+        if not (
+            "consumed samples" in rest or "elapsed time per iteration" in rest or "learning rate" in rest
+            or "lm loss" in rest or "loss scale" in rest
+        ):  # _TRAINING_KEYS, spelled out: this runs for every line
             return None
         metrics = _fields(rest)
         if head.lstrip().startswith("samples/sec:"):  # GPT-NeoX puts throughput first
             v = number(head.lstrip()[12:].partition("|")[0])
             if v is not None:
                 metrics["samples_per_sec"] = v
-        return Record(kind=Kind.STEP, step=step, total_steps=total, t=t, metrics=metrics)
+        return Record(Kind.STEP, step, total, None, t, metrics)  # positional: cheaper on every step line
 
 
 def _segments(text: str) -> list[str]:
@@ -96,24 +102,43 @@ def _segments(text: str) -> list[str]:
     return segs
 
 
+_MAX_KEYS = 4096
+_KEYS: dict[str, tuple[str, str]] = {}
+"""Raw key text as split (padding kept) → (metric, unit): the same few keys on every line of a run."""
+
+
+def _key_spec(raw: str) -> tuple[str, str]:
+    key = raw.strip()
+    spec = _FIELDS.get(key)
+    if spec is None:
+        spec = (snake(key), "")  # `sop loss`, `load_balancing_loss`, `actual seqlen`, …: no unit
+    if raw:  # never "": a segment without `:` splits to that key too, and must miss (see _fields)
+        if len(_KEYS) >= _MAX_KEYS:  # cut lines give odd fragments; keep the cache bounded
+            _KEYS.clear()
+        _KEYS[raw] = spec
+    return spec
+
+
 def _fields(text: str) -> dict[str, float]:
     metrics: dict[str, float] = {}
-    for seg in _segments(text):
+    segs = text.split("|")
+    if text.rstrip()[-1:] != "|":
+        segs.pop()  # as in _segments
+    keys = _KEYS
+    for seg in segs:
         key, sep, value = seg.rpartition(":")
-        if not sep:
-            continue
-        key = key.strip()
-        value = value.partition("/")[0]  # Primus prints `value/max` pairs
-        spec = _FIELDS.get(key)
+        spec = keys.get(key)
         if spec is None:
-            v = number(value)
-            if v is not None:
-                metrics[snake(key)] = v  # `sop loss`, `load_balancing_loss`, `actual seqlen`, …
-            continue
-        name, unit = spec
-        v = number(value, unit)
-        if v is not None:
-            metrics[name] = v / 1000.0 if unit == "ms" else v
+            if not sep:
+                continue
+            spec = _key_spec(key)
+        try:  # the common plain number; `float` takes the padding, and fails on `/`, units, quotes, commas
+            v = float(value)
+        except ValueError:
+            v = number(value.partition("/")[0], spec[1])  # Primus prints `value/max` pairs
+            if v is None:
+                continue
+        metrics[spec[0]] = v / 1000.0 if spec[1] == "ms" else v
     return metrics
 
 

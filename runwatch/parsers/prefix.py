@@ -42,12 +42,17 @@ _TORCHRUN_DIR = re.compile(r"[/\\]attempt_\d+[/\\](\d{1,6})[/\\](?:stdout|stderr
 def split_rank(line: str) -> tuple[int | None, str]:
     """(rank or None, the line without launcher prefixes).
 
-    Costs one set lookup on the common line that starts with a letter; a
+    Costs one set lookup on the common line that starts with a letter (a
+    few more on one that starts with a blank but no srun label); a
     line is changed only where a whole prefix matched, so ordinary text such
     as `12:30:01` or `step 00001/…` comes back as it was.
     """
     if not line or line[0] not in _FIRST_CHARS:
         return None, line
+    if line[0] == " ":  # only an srun label (`[ ]{0,6}\d`) starts with a blank: Megatron's ` iteration …` is none
+        c = line[1:8].lstrip(" ")[:1]
+        if c.isascii() and not c.isdigit():
+            return None, line
     rank: int | None = None
     srun: int | None = None
     rest = line

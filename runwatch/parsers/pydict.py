@@ -29,10 +29,10 @@ def dict_pairs(text: str) -> list[tuple[str, str, bool]]:
     be read as a smaller number. Nested values (lists, dicts) are skipped.
     """
     out: list[tuple[str, str, bool]] = []
-    for m in _PAIR.finditer(text, 0, min(len(text), MAX_DICT_CHARS)):
-        key = m.group("k1") or m.group("k2") or ""
-        out.append((key, m.group("v").rstrip(), m.group("end") != ""))
-        if m.group("end") == "}":
+    # findall (no match objects) is a third cheaper than finditer; what it finds after the first `}` is dropped
+    for k1, k2, v, end in _PAIR.findall(text, 0, min(len(text), MAX_DICT_CHARS)):
+        out.append((k1 or k2 or "", v.rstrip(), end != ""))
+        if end == "}":
             break
     return out
 
@@ -42,8 +42,30 @@ _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 
 
+_MAX_CACHED = 4096
+_MAX_CACHED_KEY = 300
+_SNAKE: dict[str, str] = {}
+_METRIC_NAME: dict[str, str] = {}
+
+
+def _remember(cache: dict[str, str], key: str, value: str) -> str:
+    """Keep a key → name result: a log repeats the same few keys on every line. Bounded: dropped when full."""
+    if len(key) <= _MAX_CACHED_KEY:
+        if len(cache) >= _MAX_CACHED:
+            cache.clear()
+        cache[key] = value
+    return value
+
+
 def snake(name: str) -> str:
     """`memory/max_mem_active(gib)` → `memory_max_mem_active_gib`, `LanguagePerplexity` → `language_perplexity`."""
+    s = _SNAKE.get(name)
+    if s is None:
+        s = _remember(_SNAKE, name, _snake(name))
+    return s
+
+
+def _snake(name: str) -> str:
     s = _CAMEL.sub(r"\1_\2", _ACRONYM.sub(r"\1_\2", name[:300]))
     return _NON_ALNUM.sub("_", s).strip("_").lower()
 
@@ -72,6 +94,13 @@ def metric_name(key: str) -> str:
     (`train_tokens_per_second` → `tokens_per_sec`); `eval_*` keys other than
     the loss keep their name (`eval_runtime`), as HF users know them.
     """
+    name = _METRIC_NAME.get(key)
+    if name is None:
+        name = _remember(_METRIC_NAME, key, _metric_name(key))
+    return name
+
+
+def _metric_name(key: str) -> str:
     s = snake(key)
     if s in CANONICAL:
         return CANONICAL[s]

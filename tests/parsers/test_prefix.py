@@ -128,3 +128,16 @@ def test_split_rank_never_raises_and_only_cuts_the_front(line: str) -> None:
 def test_rank_from_path_never_raises(path: str) -> None:
     rank = rank_from_path(path)
     assert rank is None or rank >= 0
+
+
+@pytest.mark.parametrize(("line", "rank", "rest"), [
+    ("   1:  iteration       25/73242187 | x", 1, " iteration       25/73242187 | x"),  # srun label behind blanks
+    ("      7: text", 7, "text"),  # six blanks: the most a right-aligned label has
+    ("       7: text", None, "       7: text"),  # seven: no label
+    (" iteration 1/ 10 | lm loss: 2.0 |", None, " iteration 1/ 10 | lm loss: 2.0 |"),  # Megatron: fast reject
+    (" [2024-04-06 03:02:12] iteration 1/ 10 |", None, " [2024-04-06 03:02:12] iteration 1/ 10 |"),
+    ("   ", None, "   "),
+    (" \t3: x", None, " \t3: x"),
+])
+def test_blank_led_lines_only_lose_an_srun_label(line: str, rank: int | None, rest: str) -> None:
+    assert split_rank(line) == (rank, rest)
