@@ -156,13 +156,15 @@ def test_number_keys_and_brackets_switch_runs(make_app) -> None:  # type: ignore
     drive(make_app(), switch)
 
 
-def test_run_list_selects_a_run(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_run_list_highlight_is_not_pulled_back_by_a_refresh(make_app) -> None:  # type: ignore[no-untyped-def]
     async def pick(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         runs = app.screen.query_one(RunList)
         assert runs.display and runs.option_count == 2
         await settle(pilot)  # the list is laid out and filled before keys go to it
         runs.focus()
-        await pilot.press("down", "enter")
+        await pilot.press("down")
+        await pilot.pause(1.2)  # a refresh passes: it must not pull the highlight back
+        await pilot.press("enter")
         await until(pilot, lambda: "[2/2] baseline-d20" in header(app))
 
     drive(make_app(), pick, size=(160, 48))  # the run list takes a column from 140 cells on

@@ -43,14 +43,22 @@ class RunList(OptionList):
         super().__init__(id=id)
         self.border_title = "Runs"
         self._shown: list[tuple[str, str, bool]] = []
+        self._current: int | None = None
 
     def show(self, snaps: list[RunSnapshot], current: int) -> None:
+        """Refresh the rows; move the highlight only when the current run changed (or the rows
+        were rebuilt), so a person moving through the list is not pulled back by each refresh."""
         shown = [(s.run, str(s.state), any(a.state == AlertState.FIRING for a in s.alerts)) for s in snaps]
-        if shown != self._shown:
+        rebuilt = shown != self._shown
+        if rebuilt:
             self._shown = shown
+            keep = self.highlighted
             self.set_options(Option(run_prompt(i, s), id=f"run-{i}") for i, s in enumerate(snaps))
-        if self.highlighted != current and snaps:
+            if keep is not None and keep < len(snaps) and self._current == current:
+                self.highlighted = keep
+        if snaps and (current != self._current or self.highlighted is None):
             self.highlighted = current
+        self._current = current
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
