@@ -16,7 +16,7 @@ import re
 from typing import ClassVar
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import FormatParser
+from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, snake, strip_lead
 
 _HEADER = re.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\] \[INFO\] \[[^\]]*\] ")
@@ -38,16 +38,10 @@ _TIMER_FIELDS = {
 _PIPE_FIELDS = {"loss": "loss", "iter time (s)": "step_time", "samples/sec": "samples_per_sec"}
 
 
-class DeepSpeedParser(FormatParser):
+class DeepSpeedParser(GuardedParser):
     """Step-level lines of the DeepSpeed engine."""
 
     name: ClassVar[str] = "deepspeed"
-
-    def parse(self, line: str) -> Record | None:
-        try:
-            return self._parse(line)
-        except (ValueError, IndexError, OverflowError):
-            return None
 
     def score(self, line: str) -> int:
         rec = DeepSpeedParser().parse(line)

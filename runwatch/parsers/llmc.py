@@ -16,7 +16,7 @@ import re
 from typing import ClassVar
 
 from runwatch.model import Event, Kind, Record
-from runwatch.parsers.base import FormatParser
+from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import number, strip_lead
 
 _HEAD = re.compile(r"step +(\d+)(?:/(\d+))?(:| \|)")
@@ -27,19 +27,13 @@ _OLD = re.compile(
 _MAIN_LOG = re.compile(r"s:(\d+) (\w+):(\S+)(?: lr:(\S+) norm:(\S+))?$")
 
 
-class LlmcParser(FormatParser):
+class LlmcParser(GuardedParser):
     """Step, validation and HellaSwag lines of karpathy/llm.c."""
 
     name: ClassVar[str] = "llmc"
 
     def __init__(self) -> None:
         self._last_step = 0
-
-    def parse(self, line: str) -> Record | None:
-        try:
-            return self._parse(line)
-        except (ValueError, IndexError, OverflowError):
-            return None
 
     def score(self, line: str) -> int:
         """`val loss X` and `HellaSwag:` lines are llm.c's too, but plain enough to be anyone's."""

@@ -13,7 +13,7 @@ import re
 from typing import ClassVar
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import FormatParser
+from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, snake
 
 _STAMP = re.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\]")
@@ -49,16 +49,10 @@ _FIELDS: dict[str, tuple[str, str]] = {
 _LM_LOSS = ("lm loss", "lm_loss", "loss")
 
 
-class MegatronParser(FormatParser):
+class MegatronParser(GuardedParser):
     """Iteration and validation lines printed by Megatron's last rank."""
 
     name: ClassVar[str] = "megatron"
-
-    def parse(self, line: str) -> Record | None:
-        try:
-            return self._parse(line)
-        except (ValueError, IndexError, OverflowError):
-            return None
 
     def _parse(self, line: str) -> Record | None:
         i = line.find("iteration ")

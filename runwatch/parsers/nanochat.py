@@ -13,7 +13,7 @@ from collections.abc import Collection
 from typing import ClassVar
 
 from runwatch.model import Event, Kind, Record
-from runwatch.parsers.base import FormatParser
+from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import number, snake, strip_lead
 
 # field → (metric, unit suffix: `ms` and `m` (minutes) are converted to seconds)
@@ -51,7 +51,7 @@ _FAST_ORDER = ("loss", "lrm", "step_time", "tokens_per_sec", "elapsed", "mfu", "
 _LINE_ORDER = ("loss", "grad_norm", "lrm", "step_time", "tokens_per_sec", "mfu", "epoch", "pq", "rg", "elapsed", "eta")
 
 
-class NanochatParser(FormatParser):
+class NanochatParser(GuardedParser):
     """Step, eval and end-of-run lines of nanochat and its picollm copy."""
 
     name: ClassVar[str] = "picollm"
@@ -60,12 +60,6 @@ class NanochatParser(FormatParser):
         self._last_step: int | None = None
         self._mfu_unknown = False
         """`Peak FLOPS (BF16): inf` was printed: the `mfu: 0.00` that follows means unknown."""
-
-    def parse(self, line: str) -> Record | None:
-        try:
-            return self._parse(line)
-        except (ValueError, IndexError, OverflowError):
-            return None
 
     # -- the columnar fast path's view of this parser's state (runwatch.parsers.columnar) --
 

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from typing import ClassVar
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import FormatParser
+from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, strip_lead
 
 _ITER = re.compile(r"iter (\d+): loss ([^,\s]+)(?:, time ([-+.\d]+)(ms)?)?(?:, mfu ([^%\s]+)%)?")
@@ -24,16 +24,10 @@ _LLAMA2C = re.compile(r"(\d+) \| loss (\S+) \| lr (\S+) \| ([.\d]+)ms \| mfu ([^
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ")
 
 
-class NanoGPTParser(FormatParser):
+class NanoGPTParser(GuardedParser):
     """Step and eval lines of karpathy/nanoGPT."""
 
     name: ClassVar[str] = "nanogpt"
-
-    def parse(self, line: str) -> Record | None:
-        try:
-            return self._parse(line)
-        except (ValueError, IndexError, OverflowError):
-            return None
 
     @staticmethod
     def metric_order(metrics: Collection[str], total: bool) -> list[str]:

@@ -12,7 +12,7 @@ import re
 from typing import ClassVar
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import FormatParser
+from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, snake
 
 _HEADER = re.compile(r"\[titan\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) - [^ ]+ - [A-Z]+ - ")
@@ -23,16 +23,10 @@ _STEP_NAMES = {
 _EVAL_NAMES = {"loss": "val_loss", "tps": "val_tokens_per_sec"}
 
 
-class TorchtitanParser(FormatParser):
+class TorchtitanParser(GuardedParser):
     """Training and validation metric lines of pytorch/torchtitan."""
 
     name: ClassVar[str] = "torchtitan"
-
-    def parse(self, line: str) -> Record | None:
-        try:
-            return self._parse(line)
-        except (ValueError, IndexError, OverflowError):
-            return None
 
     def score(self, line: str) -> int:
         """Any `[titan]` logger line is a hint; a metric line is the signature."""
