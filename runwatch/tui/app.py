@@ -12,6 +12,7 @@ import socket
 from rich.console import Console
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 
 from runwatch.model import AlertState, Controller, RunSnapshot, Severity
@@ -66,7 +67,12 @@ class RunwatchApp(App[int]):
         for screen in reversed(self.screen_stack):
             follow = getattr(screen, "follow", None)
             if follow is not None:
-                follow(self.snaps, paused=self.paused)
+                try:
+                    follow(self.snaps, paused=self.paused)
+                except NoMatches:
+                    # A timer tick can land while a screen is still composing or is being
+                    # torn down at exit: it has no widgets to update; the next tick shows it.
+                    pass
             if not isinstance(screen, ModalScreen):
                 break
 

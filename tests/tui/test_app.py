@@ -334,3 +334,15 @@ def test_a_silence_the_controller_refuses_is_reported_not_fatal(make_app) -> Non
 
     app = drive(make_app(NoAlerting()), refuse, size=(80, 24))
     assert app.return_code in (None, 0)
+
+
+def test_a_tick_while_the_screen_is_torn_down_is_skipped_not_fatal(make_app) -> None:  # type: ignore[no-untyped-def]
+    """CI once saw the refresh timer fire while the app was exiting and the dashboard
+    had already lost its widgets: the tick must pass over such a screen."""
+    async def teardown(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await app.screen.query_one(RunHeader).remove()
+        app.poll()  # raised NoMatches before the fix
+        assert not app.screen.query(RunHeader)
+        assert app.screen.query_one(AlertsPanel)  # the screen itself is still there
+
+    drive(make_app(), teardown)
