@@ -30,8 +30,9 @@ from runwatch.model import SystemSample
 from runwatch.state.system import SystemState
 from runwatch.watcher import nvml_fake
 from runwatch.watcher.gpu import GpuSampler
+from runwatch.watcher.host import HostSampler
+from runwatch.watcher.processes import ProcessSampler
 from runwatch.watcher.sampler import DEFAULT_INTERVAL_S, SystemSampler
-from runwatch.watcher.system import HostSampler, ProcessSampler
 
 CHILDREN = 16
 GPUS = 8

@@ -45,7 +45,8 @@ RUNWATCH = r"""
 import json, os, sys, time
 t0 = time.perf_counter()
 from runwatch.model import Kind
-from runwatch.parsers.wandb import WandbDecoder, record_class
+from runwatch.parsers.wandb import WandbDecoder
+from runwatch.parsers.wandb_proto import record_class
 from runwatch.watcher.wandb_file import TransactionLogReader
 record_class()
 t1 = time.perf_counter()

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import shlex
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule, all_rules
 from runwatch.alerts.rules.system import evaluate_rule
 from runwatch.alerts.silences import SilenceBook
 from runwatch.alerts.sinks import Dispatcher, Sink
+from runwatch.alerts.sinks.base import SinkConfigError
 from runwatch.alerts.sinks.factory import build_sink
 from runwatch.alerts.store import AlertStore, StateDir
 from runwatch.alerts.types import Alert, Finding, Notification
@@ -47,22 +50,26 @@ class AlertFlags:
     def sink_configs(self) -> list[SinkConfig]:
         out: list[SinkConfig] = []
         if self.webhook:
-            out.append(SinkConfig(type="webhook", name="webhook", webhook_url=self.webhook))
+            out.append(SinkConfig(type="webhook", name="webhook", webhook_url=self.webhook, origin="--webhook"))
         if self.slack_webhook_env:
-            out.append(SinkConfig(type="slack", name="slack", webhook_url_env=self.slack_webhook_env))
+            out.append(SinkConfig(type="slack", name="slack", webhook_url_env=self.slack_webhook_env,
+                                  origin=f"--slack-webhook-env {self.slack_webhook_env}"))
         if self.on_alert:
-            out.append(SinkConfig(type="command", name="on-alert", run=tuple(shlex.split(self.on_alert))))
+            out.append(SinkConfig(type="command", name="on-alert", run=tuple(shlex.split(self.on_alert)),
+                                  origin="--on-alert"))
         return out
 
 
-def build_rules(config: Config) -> list[Rule]:
+def build_rules(config: Config) -> list[Rule[Any]]:
     """One instance of every enabled rule with its configured parameters."""
     registry = all_rules()
     return [registry[rid](config.rule_params[rid]) for rid in config.enabled() if rid in registry]
 
 
-def build_sinks(configs: Iterable[SinkConfig]) -> list[Sink]:
-    """Sinks from config; a bad one raises `SinkConfigError` naming the setting, before anything starts."""
+def build_sinks(configs: Iterable[SinkConfig], environ: Mapping[str, str] | None = None) -> list[Sink]:
+    """Sinks from config; a bad one raises `SinkConfigError` naming the file (or flag) and the key,
+    before anything starts: `cfg.toml: sinks[0].webhook_url_env: environment variable X is not set`."""
+    env = os.environ if environ is None else environ
     sinks: list[Sink] = []
     names: set[str] = set()
     for sc in configs:
@@ -73,7 +80,15 @@ def build_sinks(configs: Iterable[SinkConfig]) -> list[Sink]:
             name, n = f"{base}-{n}", n + 1
         names.add(name)
         kwargs["name"] = name
-        sinks.append(build_sink(**kwargs))
+        var = sc.webhook_url_env
+        if var and not env.get(var, "").strip():
+            raise SinkConfigError(f"{sc.where('webhook_url_env')}: environment variable {var} is not set "
+                                  f"(or empty); set it to the webhook URL in runwatch's environment")
+        try:
+            sinks.append(build_sink(**kwargs, environ=env) if sc.type in ("slack", "webhook")
+                         else build_sink(**kwargs))
+        except SinkConfigError as e:
+            raise SinkConfigError(f"{sc.where()}: {e}" if sc.origin else str(e)) from None
     return sinks
 
 
@@ -118,16 +133,24 @@ class Alerting:
             self.dispatcher.stop(drain_timeout)
 
     def tick(self, runs: Iterable[tuple[RunTracker, SystemState | None, Sequence[str]]],
-             now: float) -> list[Notification]:
-        """Evaluate every rule on every run at `now`; the notifications due (already submitted)."""
+             now: float, *, points: Mapping[str, int] | None = None, history: bool = False) -> list[Notification]:
+        """Evaluate every rule on every run at `now`; the notifications due (already submitted).
+
+        `points`: records each run (by name) received since its last evaluation; rules that count
+        records among their newest ones look back at least that far (`Rule.widened`).
+        `history`: only the rules that judge records in sequence (a history being read in).
+        """
         findings: list[Finding] = []
         evaluated: set[tuple[str, str]] = set()
+        trackers: dict[str, RunTracker] = {}
         for tracker, system, context in runs:
+            trackers[tracker.run] = tracker
+            new = points.get(tracker.run, 0) if points else 0
             for rule in self.rules:
-                if rule.id in self._broken:
+                if rule.id in self._broken or (history and not rule.judges_records):
                     continue
                 try:
-                    found = evaluate_rule(rule, tracker, system, now)
+                    found = evaluate_rule(rule.widened(new) if new else rule, tracker, system, now)
                 except Exception:
                     self._broken.add(rule.id)
                     log.exception("rule %s failed and is disabled for this session", rule.id)
@@ -135,11 +158,30 @@ class Alerting:
                 evaluated.add((rule.id, tracker.run))
                 findings.extend(_with_context(f, context) for f in found)
         with self._lock:
-            notes = self.manager.update(findings, now, evaluated=evaluated)
+            rules = {r.id: r for r in self.rules}
+            notes = self.manager.update(findings, now, evaluated=evaluated,
+                                        resolution=lambda a: self._resolution(rules, trackers, a, now))
+            held = self.manager.silences.take_held()
+        for h in held:  # once per transition a silence held back
+            log.info("%s", h.line())
         if self.dispatcher is not None:
             for n in notes:
                 self.dispatcher.submit(n)
         return notes
+
+    def _resolution(self, rules: Mapping[str, Rule[Any]], trackers: Mapping[str, RunTracker], alert: Alert,
+                    now: float) -> str | None:
+        """What ended `alert`, from its rule's optional `resolution(run, alert, now)` (stall has one)."""
+        say = getattr(rules.get(alert.rule), "resolution", None)
+        tracker = trackers.get(alert.run)
+        if say is None or tracker is None:
+            return None
+        try:
+            text = say(tracker, alert, now)
+        except Exception:  # a rule bug must not stop the lifecycle; the generic summary stands
+            log.exception("rule %s could not describe its resolution", alert.rule)
+            return None
+        return text if isinstance(text, str) and text else None
 
     def briefs(self, run: str) -> tuple[AlertBrief, ...]:
         """The run's alerts as the snapshot carries them."""

@@ -10,11 +10,15 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from runwatch import __version__
 
+if TYPE_CHECKING:
+    from runwatch.config import WatchConfig
+
 _N = TypeVar("_N", int, float)
+_T = TypeVar("_T")
 
 
 class UsageError(Exception):
@@ -58,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--total-steps", type=_positive_int, metavar="N",
                         help="planned steps, when the log does not say")
 
+    # `parse` and `check` take `wandb` too (DESIGN §3): every PATH is then read as a W&B run.
+    once = argparse.ArgumentParser(add_help=False)
+    once_formats = [*format_names(), "wandb"]
+    once.add_argument("--format", choices=once_formats, metavar="NAME",
+                      help=f"skip format detection ({', '.join(once_formats)}; wandb: every PATH is a W&B run)")
+    once.add_argument("--total-steps", type=_positive_int, metavar="N",
+                      help="planned steps, when the log does not say")
+
     alerts = argparse.ArgumentParser(add_help=False)
     alerts.add_argument("--config", type=Path, metavar="FILE", help="TOML config (rules, sinks; DESIGN §4)")
     alerts.add_argument("--rule", action="append", default=[], metavar="RULE.PARAM=VALUE",
@@ -91,15 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "of logs, or - for standard input.")
     t.add_argument("paths", nargs="+", metavar="PATH")
 
-    d = sub.add_parser("demo", parents=[follow, alerts, system], help="a simulated run with planted faults",
+    d = sub.add_parser("demo", parents=[follow, alerts, sinks, system], help="a simulated run with planted faults",
                        description="Simulate a training run (a real log file written live, with a loss "
                        "spike, a NaN and a stall planted) and watch it.")
     d.add_argument("--speed", type=_positive_float, default=1.0, metavar="X",
                    help="simulation speed multiplier (default 1)")
     d.add_argument("--keep", action="store_true", help="keep the simulated log and print its path")
 
-    pa = sub.add_parser("parse", parents=[common], help="print the records of a log, once",
-                        description="Parse what the paths hold now and print the records.")
+    pa = sub.add_parser("parse", parents=[once], help="print the records of a log, once",
+                        description="Parse what the paths hold now and print the records. PATH is a log "
+                        "file, a glob, a directory (its logs, metric files, checkpoints and wandb/ runs), "
+                        "a metric file, a .wandb file or W&B run directory, or - for standard input.")
     pa.add_argument("paths", nargs="+", metavar="PATH")
     pa.add_argument("--output", "-o", choices=["jsonl", "csv", "table", "summary"], default="table")
 
@@ -109,14 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--state-dir", type=Path, metavar="DIR", help="alert state, silences, outbox (DESIGN §7)")
     w.add_argument("--log-file", type=Path, metavar="FILE", help="log here instead of stderr")
     w.add_argument("--pidfile", type=Path, metavar="FILE")
-    w.add_argument("--interval", type=_positive_float, default=60.0, metavar="S",
-                   help="seconds between status lines in the log (default 60)")
-    w.add_argument("--poll", action="store_true", help="rely on polling only (network filesystems)")
-    w.add_argument("--poll-interval", type=_positive_float, default=1.0, metavar="S")
+    # Defaults come from the config's [watch] table, else these; a flag given wins over both.
+    w.add_argument("--interval", type=_positive_float, metavar="S",
+                   help="seconds between status lines in the log (default: [watch] interval, else 60)")
+    w.add_argument("--poll", action=argparse.BooleanOptionalAction, default=None,
+                   help="rely on polling only, for network filesystems (default: [watch] poll, else no)")
+    w.add_argument("--poll-interval", type=_positive_float, metavar="S",
+                   help="seconds between stat polls (default: [watch] poll_interval, else 1)")
 
-    c = sub.add_parser("check", parents=[common, alerts], help="health check of a whole log, once",
-                       description="Replay everything the paths hold through the rules and report what fired. "
-                       "Exit 0: nothing fired; 1: only warnings; 2: something critical.")
+    c = sub.add_parser("check", parents=[once, alerts], help="health check of a whole log, once",
+                       description="Replay everything the paths hold (as for parse) through the rules and "
+                       "report what fired. Exit 0: nothing fired; 1: only warnings; 2: something critical. "
+                       "A run that stopped below its known total is reported incomplete (a warning line; "
+                       "no alert, so it does not change the exit code).")
     c.add_argument("paths", nargs="+", metavar="PATH")
     c.add_argument("--json", action="store_true", help="one JSON object per run")
 
@@ -130,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--comment", default="", metavar="TEXT")
     si.add_argument("--list", action="store_true", help="list active silences")
     si.add_argument("--expire", metavar="ID", help="end a silence now")
-    si.add_argument("--state-dir", type=Path, metavar="DIR")
+    si.add_argument("--config", type=Path, metavar="FILE",
+                    help="take the state dir from its [state] dir, as `runwatch watch --config FILE` does")
+    si.add_argument("--state-dir", type=Path, metavar="DIR", help="the daemon's state dir (wins over --config)")
     return p
 
 
@@ -159,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from runwatch.commands.silence import run_silence
 
             return run_silence(rule=args.rule, run=args.run, duration=args.duration, list_=args.list,
-                               expire=args.expire, comment=args.comment, state_dir=args.state_dir,
+                               expire=args.expire, comment=args.comment, state_dir=_state_dir(args),
                                out=sys.stdout)
         if args.command == "watch":
             return _watch(args)
@@ -243,6 +264,15 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return load_config(getattr(args, "config", None), overrides=getattr(args, "rule", []))
 
 
+def _state_dir(args: argparse.Namespace) -> Path | None:
+    """As the daemon resolves it: `--state-dir`, else the config's `[state] dir`, else None (the default)."""
+    from runwatch.config import load_config
+
+    if args.state_dir is not None:
+        return Path(args.state_dir)
+    return load_config(args.config).state_dir if args.config is not None else None
+
+
 def _flags(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from runwatch.alerting import AlertFlags
 
@@ -265,10 +295,10 @@ def _watch(args: argparse.Namespace) -> int:
     from runwatch.commands.watch import PidFile, run_watch, setup_logging
     from runwatch.engine import EngineOptions
 
-    _config(args)  # refuse a bad config before anything starts
+    interval, poll, poll_interval = watch_timing(args, _config(args).watch)  # refuses a bad config first
     _flags(args)
     setup_logging(args.log_file)
-    opts = EngineOptions(fmt=args.format, poll_only=args.poll, poll_interval=args.poll_interval,
+    opts = EngineOptions(fmt=args.format, poll_only=poll, poll_interval=poll_interval,
                          total_steps=args.total_steps, pids=tuple(args.pid), gpu=not args.no_gpu)
     stop = _stop_event()
     pid = PidFile(args.pidfile) if args.pidfile else None
@@ -279,10 +309,21 @@ def _watch(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     try:
         return run_watch(args.paths, load=lambda: _config(args), flags=_flags(args), options=opts,
-                         state_dir=args.state_dir, interval=args.interval, stop=stop)
+                         state_dir=args.state_dir, interval=interval, stop=stop)
     finally:
         if pid is not None:
             pid.__exit__(None, None, None)
+
+
+def watch_timing(args: argparse.Namespace, watch: WatchConfig) -> tuple[float, bool, float]:
+    """`runwatch watch`'s status interval, polling and poll interval: flag, else `[watch]`, else default."""
+    return (_first(args.interval, watch.interval, 60.0), _first(args.poll, watch.poll, False),
+            _first(args.poll_interval, watch.poll_interval, 1.0))
+
+
+def _first(*values: _T | None) -> _T:
+    """The first value that is set: a flag, then the config, then the default (last, never None)."""
+    return next(v for v in values if v is not None)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -40,10 +40,10 @@ Every key
 ``[state]``
     dir              string    the state directory (default: the platform's user state dir, `runwatch/`)
 
-``[watch]``
-    interval         duration  status line interval in headless mode (default 10s)
-    poll             bool      rely on polling only, no inotify (default false)
-    poll_interval    duration  seconds between stat polls (default 1s)
+``[watch]`` (defaults for `runwatch watch`; its flags win; read at start, not on SIGHUP)
+    interval         duration  between status lines in the daemon's log (default 60s; `--interval`)
+    poll             bool      rely on polling only, no inotify (default false; `--poll` / `--no-poll`)
+    poll_interval    duration  between stat polls (default 1s; `--poll-interval`)
 
 Flags: `--rule RULE.PARAM=VALUE` (repeatable) overrides `[rules.RULE]` keys
 with the same validation; the value is text (`true`, `30s`, `2.5`,
@@ -111,6 +111,14 @@ class SinkConfig:
     path: Path | None = None
     fsync: bool | None = None
     host: str | None = None
+    origin: str = field(default="", compare=False)
+    """Where it was set, for errors: `cfg.toml: sinks[0]`, or the flag (`--slack-webhook-env VAR`)."""
+
+    def where(self, key: str | None = None) -> str:
+        """`origin` with `key` appended (`cfg.toml: sinks[0].webhook_url_env`); a flag names itself."""
+        if key is None or not self.origin or self.origin.startswith("--"):
+            return self.origin
+        return f"{self.origin}.{key}"
 
     def build_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `build_sink` (settings left unset are left out)."""
@@ -129,9 +137,11 @@ class SinkConfig:
 
 @dataclass(frozen=True, slots=True)
 class WatchConfig:
-    interval: float = 10.0
-    poll: bool = False
-    poll_interval: float = 1.0
+    """`[watch]`: defaults for `runwatch watch`; None where the file does not say (the CLI's default)."""
+
+    interval: float | None = None
+    poll: bool | None = None
+    poll_interval: float | None = None
 
 
 @dataclass(frozen=True)
@@ -273,7 +283,7 @@ def _value(p: _Param, v: Any, where: str) -> Any:
     if p.kind == "duration":
         if not isinstance(v, str):
             if isinstance(v, int | float) and not isinstance(v, bool):
-                raise ConfigError(f"{where}: a duration needs a unit: {v!r} (write \"{v}s\" or \"{v}m\")")
+                raise ConfigError(f"{where}: {_unitless(v)}")
             raise ConfigError(f"{where}: not a duration: {_show(v)} ({HINT})")
         try:
             return parse_duration(v)
@@ -294,6 +304,17 @@ def _value(p: _Param, v: Any, where: str) -> Any:
     if p.kind == "names":
         return _names(v, where)
     return v
+
+
+def _unitless(v: float) -> str:
+    """Why a bare number is not a duration, with a suggestion that is itself valid."""
+    if math.isfinite(v) and v > 0:
+        n = str(v) if isinstance(v, int) else f"{v:f}".rstrip("0").rstrip(".")
+        return f"a duration needs a unit: {v!r} (write \"{n}s\" or \"{n}m\")"
+    if math.isfinite(v) and v == 0:
+        return f"a duration needs a unit: {v!r} (write \"0s\")"
+    problem = "a duration cannot be negative" if v < 0 else "not a duration"
+    return f"{problem}: {v!r} (write one as text with a unit, like \"30s\", \"10m\" or \"2h\")"
 
 
 def _number(v: Any, where: str, *, whole: bool) -> int | float:
@@ -388,7 +409,7 @@ def _sink(item: Any, i: int, reg: Registry, origin: str, base: Path) -> SinkConf
                               f"an environment variable and name it: webhook_url_env = \"SLACK_WEBHOOK_URL\"")
     _known(t, _SINK_COMMON + _SINK_KEYS[kind], f"{where} ({kind})", origin, prefix=where)
     w = f"{origin}: {where}"
-    kw: dict[str, Any] = {"type": kind}
+    kw: dict[str, Any] = {"type": kind, "origin": w}
     if "name" in t:
         kw["name"] = _string(t["name"], f"{w}.name")
     if "min_severity" in t:

@@ -81,5 +81,38 @@ def format_duration(seconds: float) -> str:
     return "".join(parts)
 
 
+def human_duration(seconds: float, *, decimals: int | None = None) -> str:
+    """`seconds` as a person reads it: "1.5s", "42s", "59m59s", "10m", "1h59m", "3d04h".
+
+    Made to be read, not parsed back: below 10 s one decimal (so 1.5 s does
+    not read as "2s"), then whole seconds, then the two largest units, each
+    cut down rather than rounded up (a silence with 1h59m59.6s left reads
+    "1h59m", never "2h00m"). `decimals` forces that many decimals on the
+    seconds below one hour, for two values that would otherwise read alike.
+    """
+    if not math.isfinite(seconds):
+        return "?"
+    s = max(0.0, seconds)
+    if s < 3600 and decimals is not None:
+        m, sec = divmod(s, 60.0)
+        sec = math.floor(sec * 10**decimals + 1e-6) / 10**decimals
+        text = f"{sec:.{decimals}f}s"
+        return f"{int(m)}m{'0' if sec < 10 else ''}{text}" if m else text
+    if s < 10:
+        text = f"{math.floor(s * 10 + 1e-6) / 10:.1f}"
+        return (text[:-2] if text.endswith(".0") else text) + "s"
+    whole = int(s)
+    if whole < 60:
+        return f"{whole}s"
+    m, sec = divmod(whole, 60)
+    if m < 60:
+        return f"{m}m{sec:02d}s" if sec else f"{m}m"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h}h{m:02d}m" if m else f"{h}h"
+    d, h = divmod(h, 24)
+    return f"{d}d{h:02d}h" if h else f"{d}d"
+
+
 def _is_number(s: str) -> bool:
     return _NUMBER.fullmatch(s) is not None

@@ -9,26 +9,28 @@ printer, TUI, daemon) call `snapshots()` and draw what they get.
 from __future__ import annotations
 
 import glob
+import math
 import os
 import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from runwatch.model import ChartData, Event, Kind, Record, RunSnapshot
 from runwatch.parsers.base import ItemDecoder
-from runwatch.parsers.source import SourceParser
+from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.state.run import RunTracker
-from runwatch.watcher.discover import DirectoryWatcher, find_logs, rank_from_path
+from runwatch.watcher.discover import DirectoryWatcher, find_logs, find_sources, rank_from_path
+from runwatch.watcher.snapshot import last_lines, split_block
 from runwatch.watcher.stdin import StreamReader
-from runwatch.watcher.tail import FileFollower, LineBatch, Notice, peek_tail
-from runwatch.watcher.types import ItemBatch
+from runwatch.watcher.tail import CHUNK_BYTES, FileFollower, LineBatch, Notice, peek_tail
+from runwatch.watcher.types import FilePosition, ItemBatch
 
 if TYPE_CHECKING:
     from runwatch.alerting import Alerting
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 
 PREVIEW_MIN_BYTES = 4 << 20
 """Files larger than this get a quick look at their tail before history is read."""
+RAW_AHEAD_BYTES = 32 << 20
+"""Raw history a follower may have queued before it waits for the worker to parse some."""
 LOG_LINES = 500
 """Raw lines kept per run: the TUI's log pane and the context of alerts."""
 LOG_SUFFIXES = (".log", ".out", ".err", ".txt")
@@ -46,6 +50,9 @@ TICK_S = 1.0
 RECORD_TICK_S = 0.1
 """After new records, rules are evaluated this soon (at most this often), so alerts are not
 held back by the idle period."""
+JUDGED_PIECE_BYTES = 128 << 10
+"""History is applied (and judged, when there are rules) in pieces this big: a piece must hold fewer
+step records than a series keeps raw (4096), or rules could not see each of them."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,9 @@ class EngineOptions:
     sample_interval: float = 2.0
     nvml: object | None = None
     """An NVML implementation to use instead of the real one (tests, demos)."""
+    seen_bytes: Mapping[str, int] = field(default_factory=dict)
+    """Bytes of each log (absolute path) a previous `runwatch watch` already judged: its history up to
+    there is read again to rebuild the series but not judged again (that daemon sent what it found)."""
 
 
 @dataclass
@@ -87,6 +97,10 @@ class _Run:
     """Structured sources (metric files, checkpoint dirs, W&B runs) by path."""
     decoders: dict[tuple[str, str], ItemDecoder] = field(default_factory=dict)
     meta: dict[str, object] = field(default_factory=dict)
+    unjudged: int = 0
+    """Records applied since the rules last looked at this run (they look at least this far back)."""
+    history_read: dict[str, int] = field(default_factory=dict)
+    """About how many bytes of each log's history have been applied."""
 
 
 class Engine:
@@ -98,7 +112,7 @@ class Engine:
         options: EngineOptions | None = None,
         *,
         clock: Callable[[], float] = time.time,
-        stdin: object | None = None,
+        stdin: IO[Any] | int | None = None,
         alerting: Alerting | Callable[[], Alerting] | None = None,
     ) -> None:
         self.options = options or EngineOptions()
@@ -118,14 +132,16 @@ class Engine:
 
             self.system = SystemState()
         self._sampler: SystemSampler | None = None
-        self._queue: queue.Queue[tuple] = queue.Queue()
+        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._raw_queued = 0  # bytes of raw history blocks queued and not yet parsed
+        self._raw_room = threading.Condition()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._version = 0
         self._runs: list[_Run] = []
         self._run_of_source: dict[str, _Run] = {}
         self._rank_of_source: dict[str, int | None] = {}
-        self._threads: list = []
+        self._threads: list[Any] = []  # followers, watchers, the stdin reader, the sampler: each has stop()
         self._worker: threading.Thread | None = None
         self._stopping = threading.Event()
         self._notices: list[Notice] = []
@@ -171,21 +187,17 @@ class Engine:
         self._dir_runs[str(d)] = (run, found)
         for f in found:
             self._attach_file(run, str(f), rank_from_path(str(f)))
-        from runwatch.watcher.checkpoints import has_checkpoints
-        from runwatch.watcher.metric_files import find_metric_files
+        for src in find_sources(d):  # and, while following, the ones that appear later (`_add_source`)
+            self._attach_items(run, str(src))
 
-        for f, _kind in find_metric_files(d):
-            self._attach_items(run, str(f))
-        if has_checkpoints(d, depth=3):
-            self._attach_items(run, str(d))
-        if (d / "wandb").is_dir():
-            self._attach_items(run, str(d / "wandb"))
-
-    def _attach_items(self, run: _Run, path: str) -> None:
-        """A structured source: a metric file, or a checkpoint dir (its path is the source)."""
-        if path not in self._run_of_source:
-            self._run_of_source[path] = run
-            run.item_sources.append(path)
+    def _attach_items(self, run: _Run, path: str) -> bool:
+        """A structured source: a metric file, or a checkpoint dir (its path is the source).
+        False when `path` is followed already."""
+        if path in self._run_of_source:
+            return False
+        self._run_of_source[path] = run
+        run.item_sources.append(path)
+        return True
 
     def _add_run(self, name: str, label: str) -> _Run:
         taken = {r.name for r in self._runs}
@@ -222,16 +234,22 @@ class Engine:
             for path in run.item_sources:
                 self._start_items(path)
         for d, (run, found) in self._dir_runs.items():
-            w = DirectoryWatcher(
-                Path(d),
-                lambda p, run=run: self._queue.put(("new_file", str(p), run)),
-                poll_interval=self.options.poll_interval,
-                use_inotify=not self.options.poll_only,
-                known=found,
-                on_notice=lambda n: self._queue.put(("notice", n)),
-            )
-            w.start()
-            self._threads.append(w)
+            self._watch_directory(Path(d), run, found)
+
+    def _watch_directory(self, d: Path, run: _Run, found: list[Path]) -> None:
+        """Report logs and structured sources that appear in `d` after planning, for the worker to attach."""
+        w = DirectoryWatcher(
+            d,
+            lambda p: self._queue.put(("new_file", str(p), run)),
+            poll_interval=self.options.poll_interval,
+            use_inotify=not self.options.poll_only,
+            known=found,
+            on_notice=lambda n: self._queue.put(("notice", n)),
+            on_new_source=lambda p: self._queue.put(("new_source", str(p), run)),
+            known_sources=[Path(p) for p in run.item_sources],
+        )
+        w.start()
+        self._threads.append(w)
 
     def stop(self) -> None:
         """The worker first (it may still start threads: a sampler, a follower for a new rank
@@ -300,29 +318,40 @@ class Engine:
         else:
             thread = follow(path, put, notice, **kw)
         if thread is not None:
-            thread.start()  # type: ignore[attr-defined]
+            thread.start()
             self._threads.append(thread)
 
     def _start_follower(self, path: str) -> None:
         f = FileFollower(
             path,
-            lambda b: self._queue.put(("batch", b)),
+            self._put_batch,
             lambda n: self._queue.put(("notice", n)),
             poll_interval=self.options.poll_interval,
             use_inotify=not self.options.poll_only,
             rank=self._rank_of_source.get(path),
+            raw_history=True,  # history in raw blocks, for SourceParser.feed_bytes (see _parse)
+            chunk_size=JUDGED_PIECE_BYTES if self.alerting is not None or self._alerting_factory else CHUNK_BYTES,
         )
         f.start()
         self._threads.append(f)
 
+    def _put_batch(self, b: LineBatch) -> None:
+        """Queue a follower's batch; a raw history block waits (follower thread) while the worker
+        has RAW_AHEAD_BYTES to parse, so a huge log is not read into memory ahead of it."""
+        if b.raw:
+            with self._raw_room:
+                while self._raw_queued >= RAW_AHEAD_BYTES and not self._stopping.is_set():
+                    self._raw_room.wait(0.5)
+                self._raw_queued += len(b.raw)
+        self._queue.put(("batch", b))
+
     def _start_stdin(self, run: _Run) -> None:
         run.parsers["-"] = SourceParser("-", fmt=self.options.fmt)
         self._run_of_source["-"] = run
-        kwargs = {"stream": self._stdin} if self._stdin is not None else {}
         r = StreamReader(
             lambda b: self._queue.put(("batch", b)),
             on_eof=lambda: self._queue.put(("eof", "-")),
-            **kwargs,
+            stream=self._stdin,
         )
         r.start()
         self._threads.append(r)
@@ -356,7 +385,7 @@ class Engine:
         apply under it, so front ends get a snapshot between any two chunks of a long history."""
         while True:
             try:
-                item: tuple | None = self._queue.get(timeout=self._next_tick_in())
+                item: tuple[Any, ...] | None = self._queue.get(timeout=self._next_tick_in())
             except queue.Empty:
                 item = None
             if item is not None and item[0] == "warm_up":
@@ -378,20 +407,31 @@ class Engine:
                 self._version += 1
                 self._changed.notify_all()
 
-    def _parse(self, item: tuple) -> tuple[tuple, list[Record]] | None:
-        """The records a batch of lines or items completes (worker thread, no lock held)."""
+    def _parse(self, item: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Record] | ChunkRecords, list[str] | None] | None:
+        """The records a batch of lines or items completes (worker thread, no lock held), and for a
+        raw history block the last lines of it for the log pane.
+
+        A raw block goes to `feed_bytes`, whose columnar fast path (when the format has one) turns
+        its step lines into columns that RunTracker.apply_chunk takes in bulk."""
         if item[0] == "batch":
             b: LineBatch = item[1]
+            if b.raw:
+                with self._raw_room:  # out of the queue: room for the follower to read on (see _put_batch)
+                    self._raw_queued -= len(b.raw)
+                    self._raw_room.notify_all()
             run = self._run_of_source.get(b.source)
             if run is None:
                 return None
-            return item, run.parsers[b.source].feed(b.lines, b.first_line, b.t)
+            parser = run.parsers[b.source]
+            if b.raw:
+                return item, parser.feed_bytes(b.raw, b.first_line, b.t, split_block), last_lines(b.raw, LOG_LINES)
+            return item, parser.feed(b.lines, b.first_line, b.t), None
         ib: ItemBatch = item[1]
         path = item[2]
         run = self._run_of_source.get(path)
         if run is None:
             return None
-        return item, self._decode(run, ib, path)
+        return item, self._decode(run, ib, path), None
 
     def _next_tick_in(self) -> float:
         if self.alerting is None:
@@ -405,12 +445,15 @@ class Engine:
         if self.alerting is None or now - self._last_tick < (RECORD_TICK_S if self._dirty else TICK_S):
             return
         self._last_tick, self._dirty = now, False
-        ready = [(r.tracker, self.system, list(r.lines)[-40:]) for r in self._runs
-                 if r.tracker.records and not (r.history_pending and r.preview is not None)]
-        if ready:
-            self._notifications.extend(self.alerting.tick(ready, now))
+        judged = [r for r in self._runs if r.tracker.records and not (r.history_pending and r.preview is not None)]
+        if judged:
+            ready = [(r.tracker, self.system, list(r.lines)[-40:]) for r in judged]
+            self._notifications.extend(self.alerting.tick(ready, now,
+                                                          points={r.tracker.run: r.unjudged for r in judged}))
+            for r in judged:
+                r.unjudged = 0
 
-    def _handle(self, item: tuple) -> None:
+    def _handle(self, item: tuple[Any, ...]) -> None:
         """Everything but line and item batches, which `_work` parses outside the lock."""
         kind = item[0]
         now = self._clock()
@@ -429,7 +472,9 @@ class Engine:
                 recs.append(Record(Kind.EVENT, event=Event.EXIT, t=now, source=item[1],
                                    message="input ended"))
                 run.tracker.apply_many(self._with_total(recs), now)
+                run.unjudged += len(recs)
                 run.ended = True
+                self._dirty, self._last_tick = True, -math.inf  # judge the last records before front ends see the end
         elif kind == "system":
             if self.system is not None:
                 self.system.apply(item[1])
@@ -440,29 +485,89 @@ class Engine:
                 self._start_follower(path)
                 if self._sampler is not None and self._sampler.processes is not None:
                     self._sampler.processes.watch(logs=[path])
+        elif kind == "new_source":
+            self._add_source(item[2], item[1])
 
-    def _apply_parsed(self, item: tuple, recs: list[Record]) -> None:
-        """Records of one parsed batch into run state (lock held)."""
+    def _add_source(self, run: _Run, path: str) -> None:
+        """A structured source that appeared in a followed directory: attached and started as at
+        start-up, unless something follows that path already (worker thread, lock held)."""
+        if not self._stopping.is_set() and self._attach_items(run, path):
+            self._start_items(path)
+
+    def _apply_parsed(self, item: tuple[Any, ...], recs: list[Record] | ChunkRecords, shown: list[str] | None = None) -> None:
+        """Records of one parsed batch into run state (lock held); `shown`: the log lines of a raw block."""
         now = self._clock()
         if item[0] == "batch":
             b: LineBatch = item[1]
             run = self._run_of_source[b.source]
-            run.lines.extend(b.lines)
+            run.lines.extend(b.lines if shown is None else shown)
             run.format = run.format or run.parsers[b.source].format
             if b.history and b.source in run.history_bytes:
-                run.parsed_bytes[b.source] = run.parsed_bytes.get(b.source, 0) + sum(map(len, b.lines)) + len(b.lines)
-            if b.lines:
+                done = len(b.raw) if b.raw else sum(map(len, b.lines)) + len(b.lines)
+                run.parsed_bytes[b.source] = run.parsed_bytes.get(b.source, 0) + done
+            if b.lines or b.raw:
                 run.notes.pop(b.source, None)
             if not b.history:
                 run.history_pending.discard(b.source)
         else:
             run = self._run_of_source[item[2]]
-            if item[1].kind.startswith("wandb"):
+            if item[1].kind.startswith("wandb") and isinstance(recs, list):
                 recs = self._wandb_side_records(run, recs)
             run.format = run.format or item[1].kind
-        if recs:
+        if isinstance(recs, ChunkRecords):
+            if len(recs):
+                run.tracker.apply_chunk(self._chunk_with_total(recs), now)
+                self._dirty = True
+        elif recs:
             run.tracker.apply_many(self._with_total(recs), now)
             self._dirty = True
+        run.unjudged += len(recs)
+        judge = self._judge_history(run, item)
+        if judge is True and recs:
+            self._history_tick(run, now)
+        elif judge is None:
+            run.unjudged = 0  # judged by the daemon before us
+
+    def _judge_history(self, run: _Run, item: tuple[Any, ...]) -> bool | None:
+        """Whether a batch just applied is history to judge now (see `_history_tick`); None for
+        history a previous daemon judged (`EngineOptions.seen_bytes`)."""
+        if self.alerting is None:
+            return False
+        batch = item[1]
+        if not batch.history:
+            return False
+        if item[0] != "batch":
+            return True
+        read = run.history_read.get(batch.source, 0) + (len(batch.raw) if batch.raw else
+                                                          sum(map(len, batch.lines)) + len(batch.lines))
+        run.history_read[batch.source] = read
+        seen = self.options.seen_bytes.get(os.path.abspath(batch.source), 0)
+        return True if read > seen else None
+
+    def _history_tick(self, run: _Run, now: float) -> None:
+        """Judge a run after each piece of its history, with the rules that read records in sequence.
+
+        A history is applied in pieces far faster than the rules tick, and the
+        rules look back only so far: without this, a NaN or a spike in the
+        middle of a log read at start-up would never be seen (`runwatch check`
+        replays for the same reason). Rules about time (stall, drift, system)
+        judge the present: they wait for the live ticks.
+        """
+        assert self.alerting is not None
+        ready = [(run.tracker, None, list(run.lines)[-40:])]
+        self._notifications.extend(self.alerting.tick(
+            ready, now, points={run.tracker.run: run.unjudged}, history=True))
+        run.unjudged = 0
+
+    def _chunk_with_total(self, chunk: ChunkRecords) -> ChunkRecords:
+        """`_with_total` for a chunk: its step rows get the total too."""
+        total = self.options.total_steps
+        if total is None:
+            return chunk
+        steps = chunk.steps
+        if steps is not None:
+            steps = replace(steps, total=np.full(len(steps), total, np.int64))
+        return replace(chunk, records=self._with_total(chunk.records), steps=steps)
 
     def _decode(self, run: _Run, b: ItemBatch, path: str) -> list[Record]:
         """Decode a structured batch; one decoder per run for HF log history (checkpoints and the
@@ -483,7 +588,8 @@ class Engine:
     def _wandb_side_records(self, run: _Run, recs: list[Record]) -> list[Record]:
         """W&B metadata goes to the run's `meta`, W&B system stats to the GPU view (when this
         machine has none of its own); the rest are ordinary records."""
-        from runwatch.parsers.wandb import run_meta, system_sample
+        from runwatch.parsers.wandb_meta import run_meta
+        from runwatch.parsers.wandb_stats import system_sample
 
         out = []
         for rec in recs:
@@ -540,7 +646,7 @@ class Engine:
             series = tracker.store.get(metric, rank)
             if series is None and rank is None:
                 ranks = tracker.store.ranks(metric)
-                series = tracker.store.get(metric, min(ranks)) if ranks else None
+                series = tracker.store.get(metric, min(ranks, key=lambda r: -1 if r is None else r)) if ranks else None
             if series is None or len(series) == 0:
                 return None
             x_min = None
@@ -592,6 +698,16 @@ class Engine:
         total = sum(run.history_bytes.values())
         done = sum(min(run.parsed_bytes.get(p, 0), size) for p, size in run.history_bytes.items())
         return min(99.0, 100.0 * done / total) if total else 0.0
+
+    def positions(self) -> dict[str, FilePosition]:
+        """Where each log follower stands, by path (DESIGN §7: what `runwatch watch` saves across
+        restarts). Read-only, from any thread; empty once stopped."""
+        out: dict[str, FilePosition] = {}
+        for t in list(self._threads):
+            pos = t.position() if isinstance(t, FileFollower) else None
+            if pos is not None:
+                out[t.source] = pos
+        return out
 
     def take_notices(self) -> list[Notice]:
         """Notices since the last call (waiting for a file, rotated, permission denied …)."""

@@ -2,6 +2,10 @@
 
 What `runwatch tail` prints when there is no terminal (tmux pipes, nohup,
 cron, `| tee`), and with `--headless`. It reads only snapshots.
+`StatusSchedule` decides when a status is due, for this printer and for the
+`runwatch watch` daemon alike: the first once there is something to show
+(not a "[waiting] no step yet" for a log that is being read), then every
+interval, and a last one at exit only if it says something new.
 """
 
 from __future__ import annotations
@@ -152,6 +156,61 @@ def _round(v: float | None, nd: int) -> float | None:
     return round(v, nd)
 
 
+FIRST_STATUS_GRACE_S = 2.0
+"""How long the first status waits for the first records (or a note) of an existing log."""
+
+
+def _gist(snaps: list[RunSnapshot]) -> tuple[object, ...]:
+    """What a status says apart from the clock: equal gists print the same news."""
+    return tuple((s.run, s.state, s.progress.step, s.records, s.notes,
+                  tuple((a.key, a.state) for a in s.alerts)) for s in snaps)
+
+
+class StatusSchedule:
+    """When a status is due: the first once the runs have records or notes (or `grace` seconds after
+    start), then every `interval`; at exit, once more only if something changed since the last."""
+
+    def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic,
+                 grace: float = FIRST_STATUS_GRACE_S) -> None:
+        self.interval, self.grace = interval, grace
+        self._clock = clock
+        self._start = self._next = clock()
+        self._last: tuple[object, ...] | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether a status has been printed."""
+        return self._last is not None
+
+    def wait_s(self) -> float:
+        """How long the caller may sleep before asking again."""
+        if not self.started:
+            return 0.2
+        return min(0.5, max(0.05, self._next - self._clock()))
+
+    def is_time(self) -> bool:
+        """Whether the interval has passed (cheap: ask before taking snapshots)."""
+        return self._clock() >= self._next
+
+    def take(self, snaps: list[RunSnapshot]) -> bool:
+        """Whether to print `snaps` now (they are then counted as printed)."""
+        if not self.is_time():
+            return False
+        early = self._clock() - self._start < self.grace
+        if not self.started and early and not any(s.records or s.notes for s in snaps):
+            return False
+        self.printed(snaps)
+        return True
+
+    def printed(self, snaps: list[RunSnapshot]) -> None:
+        self._last = _gist(snaps)
+        self._next = self._clock() + self.interval
+
+    def is_news(self, snaps: list[RunSnapshot]) -> bool:
+        """Whether a status of `snaps` would tell more than the last one printed."""
+        return _gist(snaps) != self._last
+
+
 class HeadlessPrinter:
     """Prints status at a steady interval, and events as they come."""
 
@@ -165,28 +224,28 @@ class HeadlessPrinter:
 
     def run(self, source: SnapshotSource, should_stop: Callable[[], bool],
             until_done: Callable[[list[RunSnapshot]], bool] | None = None) -> list[RunSnapshot]:
-        """Print until `should_stop()` or `until_done(snapshots)`; returns the last snapshots."""
-        first = True
-        next_status = self._clock()
+        """Print until `should_stop()` or `until_done(snapshots)`; returns the last snapshots.
+
+        The last status is printed at exit unless the one just printed already said it all.
+        """
+        schedule = StatusSchedule(self.interval, clock=self._clock)
         snaps: list[RunSnapshot] = []
         while not should_stop():
-            if not first or not any(s.records for s in source.snapshots()):
-                source.wait(0.2 if first else min(0.5, max(0.05, next_status - self._clock())))
+            if schedule.started or not any(s.records for s in source.snapshots()):
+                source.wait(schedule.wait_s())
             self._notices(source)
             snaps = source.snapshots()
             self._events(snaps)
             self._alerts(source)
-            ready = any(s.records or s.notes for s in snaps) or self._clock() - next_status > 1.0
-            if self._clock() >= next_status and (not first or ready):
+            if schedule.take(snaps):
                 self.print_status(snaps)
-                first = False
-                next_status = self._clock() + self.interval
             if until_done is not None and until_done(snaps):
                 break
         snaps = source.snapshots()
         self._events(snaps)
         self._alerts(source)
-        self.print_status(snaps)
+        if schedule.is_news(snaps):
+            self.print_status(snaps)
         return snaps
 
     def _alerts(self, source: SnapshotSource) -> None:

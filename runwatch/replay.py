@@ -17,6 +17,7 @@ import heapq
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
@@ -36,6 +37,9 @@ class Replay:
     findings: list[tuple[float, Finding]] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     end: float = T0
+    last_found_at: dict[str, int | None] = field(default_factory=dict)
+    """Alert key → the run's step when the rule last found its condition (a finding's own step is
+    where the trouble began: the first NaN), for `runwatch check`'s "last step"."""
 
     def rules_fired(self) -> set[str]:
         """Ids of the rules that found something at least once."""
@@ -88,7 +92,7 @@ class ReplayClock:
         return self.now + per_step * stride
 
 
-def replay(records: Iterable[Record], rules: Sequence[Rule], *, manager: AlertManager | None = None,
+def replay(records: Iterable[Record], rules: Sequence[Rule[Any]], *, manager: AlertManager | None = None,
            clock: ReplayClock | None = None, tick: float = 1.0, run: str = "run", source: str = "log") -> Replay:
     """Drive records through a fresh RunTracker, evaluating `rules` as the engine would."""
     clock = clock or ReplayClock()
@@ -105,27 +109,31 @@ def replay(records: Iterable[Record], rules: Sequence[Rule], *, manager: AlertMa
     return out
 
 
-def _evaluate(out: Replay, rules: Sequence[Rule], manager: AlertManager | None, now: float) -> None:
+def _evaluate(out: Replay, rules: Sequence[Rule[Any]], manager: AlertManager | None, now: float) -> None:
     found: list[Finding] = []
     for rule in rules:
         found.extend(evaluate_rule(rule, out.tracker, None, now))
     out.findings.extend((now, f) for f in found)
+    step = out.tracker.progress.step
+    out.last_found_at.update((f.key, step) for f in found)
     if manager is not None:
         evaluated = {(r.id, out.tracker.run) for r in rules}
         out.notifications.extend(manager.update(found, now, evaluated=evaluated))
 
 
 def merge_by_step(streams: Sequence[Iterable[Record]]) -> Iterator[Record]:
-    """Interleave the records of several rank files by step, as they would have arrived.
+    """Interleave the records of several sources (rank files, a run's logs, metric files,
+    checkpoints, W&B) by step, as they would have arrived.
 
-    Each record is keyed by the last step its own file had reached, so an event
-    stays right after the step line before it.
+    Each record is keyed by the last step its own source had reached (by a step or
+    checkpoint record), so an event stays right after the step line before it; at
+    one step, earlier streams come first.
     """
 
     def keyed(i: int, recs: Iterable[Record]) -> Iterator[tuple[int, int, int, Record]]:
         top = -1
         for n, rec in enumerate(recs):
-            if rec.step is not None and rec.kind == Kind.STEP:
+            if rec.step is not None and rec.kind in (Kind.STEP, Kind.CHECKPOINT):
                 top = max(top, rec.step)
             yield top, i, n, rec
 

@@ -128,3 +128,37 @@ def test_demo_headless_runs_to_the_end_and_shows_the_planted_faults() -> None:
     assert "checkpoint_saved" in events
     steps = [s["step"] for s in statuses if s["step"] is not None]
     assert steps == sorted(steps) and len(set(steps)) > 3  # it progressed while we watched
+
+
+def test_demo_accepts_the_common_sink_flags() -> None:
+    """DESIGN §3 lists --webhook, --slack-webhook-env and --on-alert as common; `demo` refused them (finding 4)."""
+    from runwatch.cli import _flags, build_parser
+
+    args = build_parser().parse_args(["demo", "--webhook", "http://127.0.0.1:9/x", "--slack-webhook-env", "HOOK",
+                                      "--on-alert", "notify-send runwatch"])
+    assert [s.type for s in _flags(args).sink_configs()] == ["webhook", "slack", "command"]
+
+
+def test_tail_says_at_exit_that_an_undelivered_alert_is_dropped(tmp_path: Path) -> None:
+    """`tail` keeps no outbox, yet said "what it holds stays in the outbox" (review finding 3)."""
+    from tests.alerts.sinks.conftest import HANG, Receiver
+    from tests.test_engine import nanochat_line
+
+    log = tmp_path / "train.log"
+    log.write_text("".join(nanochat_line(i) for i in range(20)))
+    receiver = Receiver(script=[HANG])
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    p = runwatch("tail", str(log), "--headless", "--no-gpu", "--webhook", receiver.url, env=env)
+    r = _Reader(p)
+    try:
+        wait_for(lambda: any("step 19/100" in line for line in r.out_lines()), timeout=20)
+        with log.open("a") as f:
+            f.write(nanochat_line(20, loss="nan"))
+        wait_for(lambda: receiver.count() == 1, timeout=20)  # the send is under way, and hangs
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=20)
+        receiver.stop()
+    err = r.err()
+    assert "1 notification not delivered by shutdown: dropped" in err, err
+    assert "outbox" not in err

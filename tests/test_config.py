@@ -146,6 +146,35 @@ def test_a_good_file(tmp_path: Path) -> None:
     assert cfg.watch == WatchConfig(interval=30.0, poll=True, poll_interval=2.0)
 
 
+def test_sinks_know_where_they_were_set_for_later_errors(tmp_path: Path) -> None:
+    slack, command, *_ = load(tmp_path, GOOD).sinks
+    assert slack.where("webhook_url_env") == f"{tmp_path / 'runwatch.toml'}: sinks[0].webhook_url_env"
+    assert command.where() == f"{tmp_path / 'runwatch.toml'}: sinks[1]"
+    assert "origin" not in slack.build_kwargs()
+
+
+def test_an_unset_watch_table_leaves_the_command_defaults() -> None:
+    """`[watch]` was parsed and ignored (review finding 1); unset keys must not impose 10s on the daemon."""
+    assert WatchConfig() == WatchConfig(interval=None, poll=None, poll_interval=None)
+
+
+@pytest.mark.parametrize("value", ["-5", "-2.5", "nan", "-inf"])
+def test_a_bad_bare_number_duration_gets_no_invalid_suggestion(tmp_path: Path, value: str) -> None:
+    """`after = -5` suggested "-5s", itself refused as negative (review finding 9)."""
+    msg = error(tmp_path, f"[rules.stall]\nafter = {value}")
+    assert f'"{value}s"' not in msg and f"{value}s" not in msg
+    assert 'like "30s"' in msg
+    if value.startswith("-"):
+        assert f"rules.stall.after: a duration cannot be negative: {value}" in msg
+
+
+def test_a_suggested_duration_is_itself_accepted(tmp_path: Path) -> None:
+    msg = error(tmp_path, "[rules.stall]\nafter = 2.5")
+    suggested = msg.split('write "')[1].split('"')[0]
+    assert suggested == "2.5s"
+    assert load(tmp_path, f'[rules.stall]\nafter = "{suggested}"').rule_params["stall"].after == 2.5
+
+
 def test_build_kwargs_feed_the_sink_factory(tmp_path: Path) -> None:
     slack, command, file, *_ = load(tmp_path, GOOD).sinks
     assert slack.build_kwargs() == {"type": "slack", "min_severity": "critical", "rules": ["stall"],

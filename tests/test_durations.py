@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runwatch.durations import format_duration, parse_duration
+from runwatch.durations import format_duration, human_duration, parse_duration
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -58,3 +58,18 @@ def test_round_trip(seconds: float) -> None:
 def test_format_refuses_non_finite() -> None:
     with pytest.raises(ValueError, match="not a finite duration"):
         format_duration(float("inf"))
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "0s"), (1.5, "1.5s"), (1.96, "1.9s"), (2, "2s"), (9.99, "9.9s"), (42.7, "42s"), (59.99, "59s"),
+    (60, "1m"), (61.5, "1m01s"), (3599.9, "59m59s"), (3600, "1h"), (7199.62, "1h59m"), (7200, "2h"),
+    (3 * 86400 + 4 * 3600 + 5, "3d04h"), (-3, "0s"), (float("nan"), "?"),
+])
+def test_human_duration_is_short_and_never_rounds_up(seconds: float, text: str) -> None:
+    """`silence --list` showed `1h59m59.62s` (review finding 8); a stall summary read 1.5 s as "2s" (7)."""
+    assert human_duration(seconds) == text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(1.5, "1.5s"), (2, "2.0s"), (600.46, "10m00.4s"), (3600, "1h")])
+def test_human_duration_with_decimals_below_an_hour(seconds: float, text: str) -> None:
+    assert human_duration(seconds, decimals=1) == text

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
+from dataclasses import replace
+from typing import Any
 
-from runwatch.headless import fmt_duration, fmt_value, status_line, status_object
+import pytest
+
+from runwatch.headless import (
+    HeadlessPrinter,
+    StatusSchedule,
+    fmt_duration,
+    fmt_value,
+    status_line,
+    status_object,
+)
 from runwatch.model import Progress, RankProgress, RunSnapshot, RunState
 
 
@@ -63,3 +75,105 @@ def test_durations_and_values_are_short() -> None:
     assert fmt_value("lr", 3e-4) == "3.00e-04"
     assert fmt_value("loss", math.inf) == "Inf"
     assert fmt_value("mfu", 52.1) == "52.1%"
+
+
+# ── when statuses are printed ──────────────────────────────────────────────
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def empty() -> list[RunSnapshot]:
+    return [snap(state=RunState.WAITING, progress=Progress(), metrics={}, ranks={}, last_record_t=None, records=0)]
+
+
+def test_the_first_status_waits_for_the_log_to_be_read_then_comes_every_interval() -> None:
+    """`watch` on a complete log first said "[waiting] no step yet", then nothing for 60 s (review finding 10)."""
+    clock = Clock()
+    schedule = StatusSchedule(60.0, clock=clock, grace=2.0)
+    assert schedule.is_time() and not schedule.take(empty())  # the history is still being read
+    clock.t += 0.5
+    assert not schedule.take(empty())
+    assert schedule.take([snap()])  # read: printed at once, not 60 s later
+    clock.t += 59.0
+    assert not schedule.is_time() and not schedule.take([snap()])
+    clock.t += 1.0
+    assert schedule.take([snap()])
+
+
+def test_the_first_status_comes_after_the_grace_even_with_nothing_read() -> None:
+    clock = Clock()
+    schedule = StatusSchedule(60.0, clock=clock, grace=2.0)
+    clock.t += 2.0
+    assert schedule.take(empty())
+
+
+def test_a_note_is_enough_for_the_first_status() -> None:
+    """A path that does not exist yet says so at once ("waiting for train.log")."""
+    schedule = StatusSchedule(60.0, clock=Clock())
+    assert schedule.take([replace(empty()[0], notes=("waiting for train.log",))])
+
+
+def test_a_status_is_news_only_when_the_run_moved() -> None:
+    clock = Clock()
+    schedule = StatusSchedule(10.0, clock=clock)
+    assert schedule.is_news([snap()])  # nothing printed yet
+    schedule.printed([snap()])
+    clock.t += 5.0
+    assert not schedule.is_news([snap(time=1_795_000_005.0)])  # only the clock moved
+    assert schedule.is_news([snap(records=101, progress=Progress(step=5568))])
+    assert schedule.is_news([snap(state=RunState.FINISHED)])
+
+
+class FakeSource:
+    """A SnapshotSource over a list of snapshot lists, one per wait; ends after the last."""
+
+    def __init__(self, frames: list[list[RunSnapshot]], clock: Clock) -> None:
+        self.frames, self.clock, self.i = frames, clock, 0
+
+    def snapshots(self) -> list[RunSnapshot]:
+        return self.frames[min(self.i, len(self.frames) - 1)]
+
+    def wait(self, timeout: float) -> bool:
+        self.clock.t += timeout
+        self.i += 1
+        return True
+
+    def take_notices(self) -> list[Any]:
+        return []
+
+    def take_notifications(self) -> list[Any]:
+        return []
+
+    @property
+    def all_ended(self) -> bool:
+        return self.i >= len(self.frames) - 1
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_the_last_status_is_printed_once_at_exit(as_json: bool) -> None:
+    """At stdin EOF the final status line (or JSON object) came twice (review finding 6)."""
+    clock = Clock()
+    done = snap(state=RunState.FINISHED)
+    source = FakeSource([[snap()], [done]], clock)
+    out = io.StringIO()
+    printer = HeadlessPrinter(out, io.StringIO(), interval=0.5, as_json=as_json, clock=clock)
+    printer.run(source, lambda: False, lambda snaps: source.all_ended)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and len(set(lines)) == 2
+    assert ("finished" in lines[-1]) and ("running" in lines[0])
+
+
+def test_news_since_the_last_status_is_printed_at_exit() -> None:
+    clock = Clock()
+    later = snap(progress=Progress(step=5570, total_steps=16704), records=103)
+    source = FakeSource([[snap()], [later]], clock)
+    out = io.StringIO()
+    printer = HeadlessPrinter(out, io.StringIO(), interval=3600.0, clock=clock)
+    printer.run(source, lambda: source.i >= 1)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and "step 5570/" in lines[1]

@@ -9,6 +9,11 @@ A finding for a RESOLVED key starts a new episode (PENDING again). Only the
 (rule, run) pairs named in `evaluated` count as "absent" when they bring no
 finding: a run that was not ticked keeps its alerts as they are.
 
+A RESOLVED alert's summary says so: what the rule says ended it (the
+`resolution` callback of `update`, e.g. "stall over: step 1234 arrived after
+12.3s"), else "cleared; was: <the firing summary>", so a RESOLVED
+notification never reads like the FIRING one.
+
 Notifications go out on FIRING and on RESOLVED (the latter only when the
 firing was notified), and again every `repeat_interval_s` while firing unless
 acknowledged. An alert is muted while an active silence matches it or while
@@ -25,7 +30,7 @@ Pure apart from the optional store: time comes only through `now`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from runwatch.alerts.silences import SilenceBook
@@ -42,6 +47,9 @@ SAVE_INTERVAL_S = 30.0
 
 _STATE_ORDER = {AlertState.FIRING: 0, AlertState.PENDING: 1, AlertState.RESOLVED: 2, AlertState.INACTIVE: 3}
 _SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+Resolution = Callable[[Alert], "str | None"]
+"""What ended a firing alert, in words (None: nothing specific to say)."""
 
 
 class AlertManager:
@@ -113,10 +121,12 @@ class AlertManager:
             return self._save() if self._changed else True
 
     def update(self, findings: Iterable[Finding], now: float, *,
-               evaluated: Iterable[tuple[str, str]] | None = None) -> list[Notification]:
+               evaluated: Iterable[tuple[str, str]] | None = None,
+               resolution: Resolution | None = None) -> list[Notification]:
         """Advance every alert to `now` given this tick's findings; the notifications to send.
 
         `evaluated`: the (rule, run) pairs evaluated this tick; None means all.
+        `resolution(alert)`: the summary of an alert that resolves now (see the module docstring).
         The state (with the ids of the returned notifications) is saved before
         returning, so a crash afterwards loses a notification rather than
         repeating one.
@@ -126,7 +136,7 @@ class AlertManager:
             seen = self._latest(findings)
             pairs = None if evaluated is None else set(evaluated) | {(f.rule, f.run) for f in seen.values()}
             self._changed |= bool(seen)  # last_seen and values moved on
-            structural = self._advance(seen, pairs, now)
+            structural = self._advance(seen, pairs, now, resolution)
             structural |= self._mute(now)
             notes = self._notify(now)
             structural |= self._expire(now)
@@ -146,7 +156,8 @@ class AlertManager:
             out[f.key] = f
         return out
 
-    def _advance(self, seen: dict[str, Finding], pairs: set[tuple[str, str]] | None, now: float) -> bool:
+    def _advance(self, seen: dict[str, Finding], pairs: set[tuple[str, str]] | None, now: float,
+                 resolution: Resolution | None = None) -> bool:
         """State transitions; True when any alert appeared, changed state or went away."""
         structural = False
         for key, f in seen.items():
@@ -161,7 +172,9 @@ class AlertManager:
                 del self._alerts[key]
                 structural = True
             elif a.state == AlertState.FIRING and now - a.last_seen >= self.timing(a.rule).resolve_after_s:
-                self._alerts[key] = replace(a, state=AlertState.RESOLVED, resolved_at=now)
+                said = resolution(a) if resolution is not None else None
+                self._alerts[key] = replace(a, state=AlertState.RESOLVED, resolved_at=now,
+                                            summary=said or f"cleared; was: {a.summary}")
                 structural = True
         return structural
 
@@ -216,6 +229,10 @@ class AlertManager:
             n = self._due(a, now)
             if n is None:
                 continue
+            if a.muted:  # held back; when a silence is why, the daemon's log says so once (silences.py)
+                if a.silenced_by is not None:
+                    self.silences.held_back(a, n.state, now)
+                continue
             self._remember(n.id)
             a = replace(a, last_notified=now)
             self._alerts[key] = a
@@ -224,9 +241,7 @@ class AlertManager:
         return out
 
     def _due(self, a: Alert, now: float) -> Notification | None:
-        """The notification `a` owes now, if any (never one whose id was sent)."""
-        if a.muted:
-            return None
+        """The notification `a` owes now, muted or not (never one whose id was sent)."""
         if a.state == AlertState.FIRING and a.fired_at is not None:
             first = notification_id(a.key, AlertState.FIRING, a.fired_at)
             if a.last_notified is None:

@@ -8,6 +8,10 @@ With a store, the book is shared through `silences.json`: `runwatch silence`
 adds or expires a silence while a daemon runs, so every change is a
 read-modify-write under the store's lock, and the daemon calls `refresh()`
 once per tick to pick up what others wrote (one `stat`).
+
+The book also remembers which notifications a silence held back, so the
+daemon can say so in its log once per transition (`held_back`, `take_held`)
+rather than staying quiet or repeating itself every tick.
 """
 
 from __future__ import annotations
@@ -16,14 +20,37 @@ import builtins
 import contextlib
 import math
 import secrets
+import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from runwatch.alerts.store import AlertStore
-from runwatch.alerts.types import Labels, Matcher, Silence
+from runwatch.alerts.types import Alert, Labels, Matcher, Silence
+from runwatch.model import AlertState
 
 KEEP_EXPIRED_S = 7 * 86400.0
 """Expired silences stay listable (`--list --all`) this long, then are dropped."""
 _NEVER = object()
+_TOLD_MEMORY = 1000
+"""Held-back transitions remembered (so each is said once); the oldest are forgotten first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Silenced:
+    """A notification a silence held back: the alert, what it would have said, and the silence."""
+
+    alert: Alert
+    state: AlertState
+    silence: Silence
+    at: float
+
+    def line(self) -> str:
+        """One log line, e.g. `SILENCED nonfinite run=x until 14:02 (silence 3f2a9b1c; firing not sent)`."""
+        labels = " ".join(f"{k}={v}" for k, v in self.alert.labels)
+        fmt = "%H:%M" if time.localtime(self.silence.ends_at)[:3] == time.localtime(self.at)[:3] else "%Y-%m-%d %H:%M"
+        until = time.strftime(fmt, time.localtime(self.silence.ends_at))
+        return (f"SILENCED {self.alert.rule}{' ' + labels if labels else ''} until {until} "
+                f"(silence {self.silence.id}; {self.state} not sent)")
 
 
 class SilenceBook:
@@ -32,6 +59,8 @@ class SilenceBook:
         self.keep_expired_s = keep_expired_s
         self._silences: dict[str, Silence] = {}
         self._stamp: object = _NEVER
+        self._told: dict[tuple[str, str, float | None, str], None] = {}  # insertion-ordered set
+        self._held: builtins.list[Silenced] = []
         self.refresh()
 
     def add(self, rule: str | None, matchers: Mapping[str, str | int], duration_s: float, now: float,
@@ -65,6 +94,31 @@ class SilenceBook:
         lab = labels if isinstance(labels, Mapping) else dict(labels)
         hits = [s for s in self._silences.values() if s.active(now) and s.matches(rule, lab)]
         return max(hits, key=lambda s: s.ends_at) if hits else None
+
+    def held_back(self, alert: Alert, state: AlertState, now: float) -> Silenced | None:
+        """Note that the silence on `alert` (`alert.silenced_by`) held back its `state` notification.
+
+        Returns (and queues for `take_held`) a `Silenced` the first time for
+        this episode and silence; None after that, or when no silence holds it.
+        """
+        s = self._silences.get(alert.silenced_by or "")
+        if s is None:
+            return None
+        mark = (alert.key, str(state), alert.resolved_at if state == AlertState.RESOLVED else alert.fired_at, s.id)
+        if mark in self._told:
+            return None
+        self._told[mark] = None
+        while len(self._told) > _TOLD_MEMORY:
+            del self._told[next(iter(self._told))]
+        held = Silenced(alert, state, s, now)
+        self._held.append(held)
+        del self._held[:-_TOLD_MEMORY]  # nobody is taking them: keep the newest
+        return held
+
+    def take_held(self) -> builtins.list[Silenced]:
+        """What `held_back` noted since the last call, oldest first (for the daemon's log)."""
+        out, self._held = self._held, []
+        return out
 
     def refresh(self) -> bool:
         """Reload from the store when another process changed it; True when reloaded."""

@@ -223,7 +223,7 @@ class AlertStore:
         return self.state.lock(self.SILENCES)
 
     def _versioned(self, name: str) -> dict[str, Any]:
-        data = self.state.read_json(name, {})
+        data: dict[str, Any] = self.state.read_json(name, {})
         if data and data.get("version") != FORMAT_VERSION:
             self.state.warn(name, f"state file {self.state.file(name)} has version {data.get('version')!r}, "
                             f"this runwatch reads {FORMAT_VERSION}; ignoring it")
@@ -328,6 +328,10 @@ class OffsetStore:
 
     def get(self, path: str | Path) -> FilePos | None:
         return self._pos.get(_path_key(path))
+
+    def paths(self) -> list[str]:
+        """Every path with a saved position (absolute)."""
+        return list(self._pos)
 
     def put(self, path: str | Path, pos: tuple[int, int, int, str | None] | None) -> None:
         """Remember `pos` for `path` (None forgets it); written on `save()`."""

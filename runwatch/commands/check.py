@@ -1,25 +1,39 @@
 """`runwatch check`: the whole history through the rules, as a report read in five seconds.
 
+The paths are read as `tail` reads them (runwatch.commands.sources and
+readers): logs, standard input to EOF, metric files, checkpoint
+directories and W&B runs; the sources of one run are interleaved by step
+(`merge_by_step`) and replayed as if live (runwatch.replay). Records whose
+source gives no time keep t=0, so the replay clock rebuilds time; W&B rows
+and TensorBoard events keep the time they carry.
+
 Exit 0 when nothing fired, 1 when only warnings fired, 2 when anything
-critical fired (DESIGN §3).
+critical fired (DESIGN §3). A run that stopped below its known total without
+finishing (a truncated log, a pipe that ended early) is reported
+"incomplete: stopped at S/T" on a warning line of its own and in `--json`'s
+`warnings`; that is no alert (no rule fired), so by DESIGN §3 it does not
+change the exit code. Neither does a run of which nothing was understood
+(a warning line too; what a source could not read is said on stderr).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from runwatch.alerting import build_rules
 from runwatch.alerts.lifecycle import AlertManager
-from runwatch.commands.parse import expand, records_of
+from runwatch.commands.parse import notice_printer, readers_of, with_total
+from runwatch.commands.readers import ItemsReader, Reader
+from runwatch.commands.sources import WANDB_FORMAT, PathError, RunPlan, plan_runs
 from runwatch.config import Config
 from runwatch.headless import fmt_value
-from runwatch.model import AlertState, RunState, Severity
+from runwatch.model import AlertState, Kind, Record, RunState, Severity
 from runwatch.replay import Replay, merge_by_step, replay
-from runwatch.watcher.discover import rank_from_path
+from runwatch.watcher.types import Notice
 
 
 @dataclass
@@ -37,27 +51,25 @@ class Fired:
     times: int = 1
 
 
-def group_runs(files: Sequence[Path]) -> dict[str, list[Path]]:
-    """Rank files of one run (same directory tree, ranks in their paths) go together."""
-    runs: dict[str, list[Path]] = {}
-    for f in files:
-        if rank_from_path(str(f)) is not None:
-            key = str(f.parent.parent if f.parent.name.isdigit() else f.parent)
-        else:
-            key = str(f)
-        runs.setdefault(key, []).append(f)
-    return runs
-
-
-def run_name(key: str, files: list[Path]) -> str:
-    return files[0].stem if len(files) == 1 else Path(key).name
-
-
-def check_run(files: list[Path], config: Config, fmt: str | None, total_steps: int | None, name: str) -> Replay:
-    streams = [records_of(f, fmt, total_steps) for f in files]
+def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | None, *,
+              stdin: BinaryIO | None = None, on_notice: Callable[[Notice], None] = lambda n: None) -> Replay:
+    """Replay every source of `run` through the rules, its sources interleaved by step."""
+    streams: list[Iterable[Record]] = []
+    for reader in readers_of(run, fmt, read_time=False, stdin=stdin, on_notice=on_notice):
+        streams.extend(_streams(reader, total_steps))
     records = streams[0] if len(streams) == 1 else merge_by_step(streams)
     manager = AlertManager(config.timings())
-    return replay(records, build_rules(config), manager=manager, run=name, source=str(files[0]))
+    return replay(records, build_rules(config), manager=manager, run=run.name, source=run.label)
+
+
+def _streams(reader: Reader, total_steps: int | None) -> list[Iterable[Record]]:
+    """A reader's records as streams ordered by step: a log lazily; a structured source read whole,
+    its checkpoint records apart (a checkpoint directory's history comes before its checkpoints)."""
+    recs = (r for chunk in reader.chunks() for r in with_total(chunk.merged(), total_steps))
+    if not isinstance(reader, ItemsReader):
+        return [recs]
+    got = list(recs)
+    return [[r for r in got if r.kind != Kind.CHECKPOINT], [r for r in got if r.kind == Kind.CHECKPOINT]]
 
 
 def summarize(result: Replay) -> list[Fired]:
@@ -79,6 +91,9 @@ def summarize(result: Replay) -> list[Fired]:
         if a.key in out:
             out[a.key].last_step = a.step if a.step is not None else out[a.key].last_step
             out[a.key].firing_at_end = a.state == AlertState.FIRING
+    for key, step in result.last_found_at.items():  # the run's step when the condition was last found
+        if key in out and step is not None:
+            out[key].last_step = max(step, out[key].first_step or 0)
     return sorted(out.values(), key=lambda f: (f.severity != Severity.CRITICAL, f.first_step or 0))
 
 
@@ -96,45 +111,81 @@ def exit_code(fired: Sequence[Fired]) -> int:
 
 
 def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps: int | None,
-              as_json: bool, out: TextIO) -> int:
+              as_json: bool, out: TextIO, stdin: BinaryIO | None = None, err: TextIO | None = None) -> int:
     from runwatch.cli import UsageError
-    from runwatch.commands.parse import PathError
 
     try:
-        files = expand(paths)
+        runs = plan_runs(paths, fmt=fmt)
     except PathError as e:
         raise UsageError(str(e)) from None
+    say = notice_printer(err if err is not None else sys.stderr)
     worst = 0
-    for key, group in group_runs(files).items():
-        name = run_name(key, group)
-        result = check_run(group, config, fmt, total_steps, name)
+    for run in runs:
+        result = check_run(run, config, None if fmt == WANDB_FORMAT else fmt, total_steps, stdin=stdin,
+                           on_notice=say)
         fired = summarize(result)
         worst = max(worst, exit_code(fired))
         if as_json:
-            out.write(json.dumps(_json(name, key, result, fired), allow_nan=False) + "\n")
+            out.write(json.dumps(_json(run.name, run.label, result, fired), allow_nan=False) + "\n")
         else:
-            out.write(_report(name, key, result, fired) + "\n")
+            out.write(_report(run.name, run.label, result, fired) + "\n")
     return worst
+
+
+NO_RECORDS = "no records: nothing these sources hold was understood"
+
+
+def warnings(result: Replay) -> list[str]:
+    """What the report says besides alerts: an incomplete run, a run of which nothing was read."""
+    if result.tracker.records == 0:
+        return [NO_RECORDS]
+    short = incomplete(result)
+    return [short] if short else []
+
+
+def incomplete(result: Replay) -> str | None:
+    """"incomplete: stopped at 145/16704" when the run stopped below its known total without finishing
+    (a 0-based log's last step is total - 1), else None."""
+    p = result.tracker.progress
+    if p.step is None or not p.total or p.step >= p.total - 1:
+        return None
+    if result.tracker.state(result.end) == RunState.FINISHED:
+        return None
+    return f"incomplete: stopped at {p.step}/{p.total}"
 
 
 def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
     t = result.tracker
     p = t.progress
     state = t.state(result.end)
+    short = incomplete(result)
     steps = f"step {p.step}" + (f"/{p.total}" if p.total else "") if p.step is not None else "no steps"
     verdict = {0: "OK", 1: "WARNING", 2: "CRITICAL"}[exit_code(fired)]
-    head = f"{verdict:<8} {name}  ({source})  {steps}  {_state_words(state)}  {t.records} records"
+    crashed = state == RunState.CRASHED
+    words = "incomplete" if short and not crashed else _state_words(state)
+    lines = [f"{verdict:<8} {name}  ({source})  {steps}  {words}  {t.records} records"]
+    for warning in warnings(result):
+        why = " (no finish or exit record)" if warning == short and not crashed else ""
+        lines.append(f"  warning  {warning}{why}")
     if not fired:
-        return head + "\n         no alerts"
-    lines = [head]
+        lines.append("         no alerts")
     for f in fired:
         labels = " ".join(f"{k}={v}" for k, v in sorted(f.labels.items()))
-        span = f"step {f.first_step}" if f.first_step == f.last_step else f"steps {f.first_step}–{f.last_step}"
         end = "still firing at the end" if f.firing_at_end else "resolved"
         times = f", {f.times}×" if f.times > 1 else ""
-        lines.append(f"  {f.severity!s:<8} {f.rule:<16} {labels:<24} {span}{times}; {end}")
+        lines.append(f"  {f.severity!s:<8} {f.rule:<16} {labels:<24} {_span(f)}{times}; {end}")
         lines.append(f"           {f.summary}")
     return "\n".join(lines)
+
+
+def _span(f: Fired) -> str:
+    if f.first_step is None and f.last_step is None:
+        return "no steps"
+    return f"first step {_step(f.first_step)}, last step {_step(f.last_step)}"
+
+
+def _step(step: int | None) -> str:
+    return "unknown" if step is None else str(step)
 
 
 def _state_words(state: RunState) -> str:
@@ -146,6 +197,7 @@ def _json(name: str, source: str, result: Replay, fired: list[Fired]) -> dict[st
     return {
         "type": "check", "run": name, "source": source, "step": p.step, "total_steps": p.total,
         "state": str(result.tracker.state(result.end)), "exit_code": exit_code(fired),
+        "warnings": warnings(result),
         "alerts": [{"rule": f.rule, "severity": str(f.severity), "labels": f.labels, "summary": f.summary,
                     "first_step": f.first_step, "last_step": f.last_step, "times": f.times,
                     "firing_at_end": f.firing_at_end,

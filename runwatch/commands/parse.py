@@ -1,5 +1,11 @@
 """`runwatch parse`: the records of what the paths hold now (DESIGN §3).
 
+The paths are planned as `tail` plans them (runwatch.commands.sources): log
+files, standard input (`-`, read to EOF), metric files, checkpoint
+directories and W&B runs, each read once to its current end
+(runwatch.commands.readers); structured sources give the records the
+engine's decoders give. Records are written source by source.
+
 Files are read in 8 MiB blocks of raw lines (`read_blocks`) and handed to
 SourceParser.feed_bytes, so that a format with a columnar fast path
 (picollm, nanogpt) turns its step lines into numpy columns; `--output
@@ -11,59 +17,59 @@ per-line way (same output, for checking).
 from __future__ import annotations
 
 import csv
-import glob
 import json
 import math
-import os
+import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, BinaryIO, TextIO
 
+from runwatch.commands.readers import ItemsReader, Reader, StdinReader
+from runwatch.commands.sources import WANDB_FORMAT, PathError, RunPlan, plan_runs
 from runwatch.model import Kind, Record, json_number
+from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser
-from runwatch.watcher.discover import find_logs, rank_from_path
+from runwatch.watcher.discover import rank_from_path
 from runwatch.watcher.snapshot import BLOCK_BYTES, READ_CHUNK, read_blocks, split_block
+from runwatch.watcher.types import Notice
 
 
-class PathError(Exception):
-    pass
+def readers_of(run: RunPlan, fmt: str | None, *, read_time: bool = True, stdin: BinaryIO | None = None,
+               on_notice: Callable[[Notice], None] = lambda n: None) -> Iterator[Reader]:
+    """A reader for each source of `run`: its logs, standard input, its structured sources."""
+    for f in run.logs:
+        yield _Counted(f, fmt, None, read_time=read_time)
+    if run.stdin:
+        yield StdinReader(stdin if stdin is not None else sys.stdin.buffer, fmt, read_time=read_time)
+    decoders: dict[tuple[str, str], ItemDecoder] = {}
+    for path in run.items:
+        yield ItemsReader(path, run.name, decoders, read_time=read_time, on_notice=on_notice)
 
 
-def expand(paths: list[str]) -> list[Path]:
-    """Files named by the paths (globs and directories expanded), or a one-line error."""
-    files: list[Path] = []
-    for p in paths:
-        if p == "-":
-            raise PathError("parse reads files; use `runwatch tail -` for standard input")
-        matches = sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]
-        if not matches:
-            raise PathError(f"{p}: no file matches")
-        for m in matches:
-            path = Path(m)
-            if path.is_dir():
-                found = find_logs(path)
-                if not found:
-                    raise PathError(f"{m}: no training logs found in this directory")
-                files.extend(found)
-            elif not path.exists():
-                raise PathError(f"{m}: no such file")
-            elif not os.access(path, os.R_OK):
-                raise PathError(f"{m}: permission denied")
-            else:
-                files.append(path)
-    return files
+def notice_printer(err: TextIO) -> Callable[[Notice], None]:
+    """Warnings and errors a source reports, one line each on `err` (info notices are for live views)."""
+
+    def say(n: Notice) -> None:
+        if n.level != "info":
+            err.write(f"runwatch: {n.message}\n")
+
+    return say
 
 
 class _Counted:
     """Records of one file, counting its lines and remembering its format."""
 
-    def __init__(self, path: Path, fmt: str | None, total_steps: int | None) -> None:
-        self.path, self.total_steps = path, total_steps
+    def __init__(self, path: Path, fmt: str | None, total_steps: int | None, *, read_time: bool = True) -> None:
+        self.path, self.total_steps, self.read_time = path, total_steps, read_time
         self.parser = SourceParser(str(path), fmt=fmt, rank=rank_from_path(str(path)))
         self.lines = 0
+
+    @property
+    def format(self) -> str | None:
+        return self.parser.format
 
     def chunks(self) -> Iterator[ChunkRecords]:
         """The file's records a block at a time (the end-of-input records last), totals not yet fixed.
@@ -76,7 +82,7 @@ class _Counted:
         """
         parser = self.parser
         for block in read_blocks(self.path, block_size=BLOCK_BYTES, chunk_size=READ_CHUNK):
-            t = time.time()
+            t = time.time() if self.read_time else 0.0
             if isinstance(block, list):  # an over-long line, split already
                 chunk = ChunkRecords(len(block), parser.feed(block, self.lines + 1, t), None,
                                      parser.source, parser.rank, t)
@@ -97,21 +103,23 @@ class _Counted:
 
     def __iter__(self) -> Iterator[Record]:
         for chunk in self.chunks():
-            yield from _fix_total(chunk.merged(), self.total_steps)
+            yield from with_total(chunk.merged(), self.total_steps)
 
 
-def records_of(path: Path, fmt: str | None, total_steps: int | None) -> Iterator[Record]:
-    """Every record a file holds now, in order."""
-    return iter(_Counted(path, fmt, total_steps))
+def records_of(path: Path, fmt: str | None, total_steps: int | None, *, read_time: bool = True) -> Iterator[Record]:
+    """Every record a file holds now, in order. `read_time=False` leaves `t` 0 on records whose
+    line carries no time (a replay rebuilds their times; the read time is one instant for all)."""
+    return iter(_Counted(path, fmt, total_steps, read_time=read_time))
 
 
-def _fix_total(recs: list[Record], total: int | None) -> list[Record]:
+def with_total(recs: list[Record], total: int | None) -> list[Record]:
+    """`--total-steps`: every record with a step gets `total` as its total (None leaves them)."""
     if total is None:
         return recs
     return [replace(r, total_steps=total) if r.step is not None else r for r in recs]
 
 
-_KIND_NAMES = {k: str(k) for k in Kind}
+_KIND_NAMES: dict[Kind | str, str] = {k: str(k) for k in Kind}
 
 
 @dataclass
@@ -143,7 +151,7 @@ class Summary:
         """
         kinds: dict[Kind | str, int] = {}
         events, ranks = self.events, self.ranks
-        shapes: dict[tuple[str, ...], list] = {}  # names → [records, position of the last, its metrics]
+        shapes: dict[tuple[str, ...], list[Any]] = {}  # names → [records, position of the last, its metrics]
         first, last, total = self.first_step, self.last_step, self.total_steps
         for i, rec in enumerate(recs):
             kinds[rec.kind] = kinds.get(rec.kind, 0) + 1
@@ -191,7 +199,7 @@ class Summary:
         other records comes first or last by line: both are in line order and
         never share a line.
         """
-        recs = _fix_total(chunk.records, total_steps)
+        recs = with_total(chunk.records, total_steps)
         batch = chunk.steps
         if batch is None or not len(batch):
             self.add_records(recs)
@@ -242,7 +250,7 @@ class Summary:
             f"format     {', '.join(f'{k} ({v} files)' for k, v in self.formats.items()) or 'none detected'}",
             f"lines      {self.lines}  ({seconds:.2f} s, {rate:,.0f} lines/s)",
             f"records    {sum(self.kinds.values())}  " + "  ".join(f"{k}={v}" for k, v in sorted(self.kinds.items())),
-            f"steps      {self.first_step} → {self.last_step}" + (f" of {self.total_steps}" if self.total_steps else ""),
+            "steps      " + self._steps(),
         ]
         if self.ranks:
             out.append(f"ranks      {len(self.ranks)} ({min(self.ranks)}–{max(self.ranks)})")
@@ -253,6 +261,11 @@ class Summary:
             for k, n in sorted(self.metric_count.items(), key=lambda kv: (-kv[1], kv[0])):
                 out.append(f"  {k:<24} {n:>8}  {_num(self.last[k]):>12}   {self.nonfinite.get(k, 0) or ''}")
         return "\n".join(out)
+
+    def _steps(self) -> str:
+        if self.first_step is None or self.last_step is None:
+            return "no steps" + (f" (of {self.total_steps} planned)" if self.total_steps else "")
+        return f"{self.first_step} → {self.last_step}" + (f" of {self.total_steps}" if self.total_steps else "")
 
 
 def _num(v: float) -> str:
@@ -265,26 +278,30 @@ CSV_SAMPLE = 5000
 CSV_FIXED = ["kind", "step", "total_steps", "rank", "t", "event", "message", "source", "line"]
 
 
-def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: int | None, out: TextIO) -> int:
+def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: int | None, out: TextIO,
+              stdin: BinaryIO | None = None, err: TextIO | None = None) -> int:
     from runwatch.cli import UsageError
 
     try:
-        files = expand(paths)
+        runs = plan_runs(paths, fmt=fmt)
     except PathError as e:
         raise UsageError(str(e)) from None
     started = time.perf_counter()
-    summary = Summary(files=len(files))
+    summary = Summary()
     writer = _Writer(output, out)
-    for f in files:
-        counted = _Counted(f, fmt, total_steps)
-        for chunk in counted.chunks():
-            if output == "summary":
-                summary.add_chunk(chunk, total_steps)
-            else:
-                for rec in _fix_total(chunk.merged(), total_steps):
-                    writer.write(rec)
-        summary.lines += counted.lines
-        summary.formats[counted.parser.format or "none"] += 1
+    say = notice_printer(err if err is not None else sys.stderr)
+    line_fmt = None if fmt == WANDB_FORMAT else fmt
+    for run in runs:
+        for reader in readers_of(run, line_fmt, stdin=stdin, on_notice=say):
+            for chunk in reader.chunks():
+                if output == "summary":
+                    summary.add_chunk(chunk, total_steps)
+                else:
+                    for rec in with_total(chunk.merged(), total_steps):
+                        writer.write(rec)
+            summary.files += 1
+            summary.lines += reader.lines
+            summary.formats[reader.format or "none"] += 1
     writer.close()
     if output == "summary":
         out.write(summary.render(time.perf_counter() - started) + "\n")

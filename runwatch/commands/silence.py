@@ -1,7 +1,8 @@
 """`runwatch silence`: mute a rule (for a run) for a while; list and expire silences.
 
 Silences live in the state dir, shared with a running `runwatch watch`, which
-picks them up at its next tick.
+picks them up at its next tick; the CLI finds that dir as the daemon does
+(`--state-dir`, else `--config`'s `[state] dir`, else the default).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TextIO
 
 from runwatch.alerts.silences import SilenceBook
 from runwatch.alerts.store import AlertStore, StateDir
-from runwatch.durations import format_duration, parse_duration
+from runwatch.durations import format_duration, human_duration, parse_duration
 
 
 def run_silence(*, rule: str | None, run: str | None, duration: str | None, list_: bool,
@@ -57,6 +58,6 @@ def _list(book: SilenceBook, now: float, out: TextIO) -> int:
     out.write(f"{'id':<10} {'rule':<16} {'matchers':<24} {'ends in':>8}  comment\n")
     for s in silences:
         matchers = " ".join(f"{m.name}={m.value}" for m in s.matchers) or "-"
-        out.write(f"{s.id:<10} {s.rule or '*':<16} {matchers:<24} {format_duration(s.ends_at - now):>8}  "
+        out.write(f"{s.id:<10} {s.rule or '*':<16} {matchers:<24} {human_duration(s.ends_at - now):>8}  "
                   f"{s.comment}\n")
     return 0

@@ -2,7 +2,9 @@
 
 Logs go to stderr or `--log-file`; SIGTERM/SIGINT stop cleanly (state saved,
 queued notifications drained for a few seconds); SIGHUP reloads the config
-(rules, timings and sinks; alert states and silences carry over).
+(rules, timings and sinks; alert states and silences carry over). The read
+offset of each log is saved too, so a restart can say what each log did
+while the daemon was down (`commands.resume`).
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from runwatch.alerting import AlertFlags, Alerting, build_sinks
 from runwatch.alerts.sinks import RedactingFilter
+from runwatch.alerts.store import StateDir
 from runwatch.alerts.types import Notification
+from runwatch.commands.resume import ReadOffsets
 from runwatch.config import Config
 from runwatch.engine import Engine, EngineOptions
-from runwatch.headless import status_line
+from runwatch.headless import StatusSchedule, status_line
 
 log = logging.getLogger("runwatch")
 
@@ -86,16 +91,21 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
     sinks = build_sinks([*config.sinks, *flags.sink_configs()])
     alerting = Alerting(config, sinks=sinks, state_dir=state_dir, persist=True,
                         on_sink_error=lambda name, msg: log.warning("sink %s: %s", name, msg))
+    offsets = ReadOffsets(StateDir(state_dir or config.state_dir))
     reload_wanted = threading.Event()
     signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
-    engine = Engine(paths, options, alerting=alerting)
+    engine = Engine(paths, replace(options, seen_bytes=offsets.judged_bytes()), alerting=alerting)
     log.info("watching %s with %d rules and %d sink(s)%s", " ".join(paths), len(alerting.rules), len(sinks),
              "" if sinks else " (alerts are only logged: configure [[sinks]] or --webhook/--slack-webhook-env)")
     with engine:
-        next_status = 0.0
         clock = time.monotonic
+        schedule = StatusSchedule(interval, clock=clock)  # the first once the logs have been read
         while not stop.is_set():
-            engine.wait(0.5)
+            engine.wait(schedule.wait_s())
+            positions = engine.positions()
+            for path, message in offsets.news(positions):
+                log.info("%s: %s", path, message)
+            offsets.save(positions, clock())
             for n in engine.take_notices():
                 (log.warning if n.level != "info" else log.info)("%s: %s", n.source, n.message)
             for note in engine.take_notifications():
@@ -103,11 +113,11 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
             if reload_wanted.is_set():
                 reload_wanted.clear()
                 _reload(load, flags, alerting)
-            if clock() >= next_status:
-                for snap in engine.snapshots():
+            if schedule.is_time() and schedule.take(snaps := engine.snapshots()):
+                for snap in snaps:
                     log.info("%s", status_line(snap))
-                next_status = clock() + interval
         log.info("stopping: saving state, delivering what is queued")
+        offsets.save(engine.positions(), clock(), force=True)  # while the followers still run
     return 0
 
 

@@ -280,7 +280,8 @@ class _Chunk:
         want = np.zeros(8, np.uint8)
         want[: len(prefix)] = np.frombuffer(prefix, np.uint8)
         heads = _rows(self.buf, self.starts[cand], 8).view(np.uint64)[:, 0]
-        return cand[(heads & mask.view(np.uint64)[0]) == want.view(np.uint64)[0]]
+        hits: np.ndarray = cand[(heads & mask.view(np.uint64)[0]) == want.view(np.uint64)[0]]
+        return hits
 
     def _length_group(self, rows: np.ndarray, omit: frozenset[str]) -> None:
         """Rows of equal length: take out the rows of one layout after another.
@@ -436,7 +437,8 @@ def _rows(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     view = np.ndarray(buffer=buf, dtype=f"S{width}", shape=(max(inside, 0),), strides=(1,))
     over = np.flatnonzero(starts >= inside)
     if not over.size:
-        return view[starts].view(np.uint8).reshape(starts.size, width)
+        rows: np.ndarray = view[starts].view(np.uint8).reshape(starts.size, width)
+        return rows
     out = np.zeros((starts.size, width), np.uint8)
     ok = starts < inside
     out[ok] = view[starts[ok]].view(np.uint8).reshape(-1, width)
@@ -560,7 +562,8 @@ def _values(plan: _Plan, digits: np.ndarray, omit: frozenset[str]) -> tuple[np.n
 
 def _integer(digits: np.ndarray, f: _Field) -> np.ndarray:
     """The integers the field's digit columns spell (exact: every partial sum is below 2**53)."""
-    return f.weights @ digits[f.lo : f.hi] - f.bias
+    values: np.ndarray = f.weights @ digits[f.lo : f.hi] - f.bias
+    return values
 
 
 def _scaled(v: np.ndarray, scale: float) -> np.ndarray:

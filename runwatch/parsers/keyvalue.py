@@ -20,32 +20,42 @@ key, so a count in a launcher banner is no step index.
 
 `key:sub value` keeps both parts (`grad_norm:p2` → `grad_norm_p2`,
 `max_size:time` → `max_size_time`); a device index after it is a label and
-is dropped (`mem_usage:cuda:0 67.8GB` → `mem_usage_cuda`, the same name on
-every rank). Labels (`Rank 0`, `pid`) and source locations (`logging.py:96`)
+is dropped (`mem_usage:cuda:0 67.8GB` → `mem_usage_cuda_gib`, the same name
+on every rank). Labels (`Rank 0`, `pid`) and source locations (`logging.py:96`)
 are not metrics. `N/M` after a step key gives total_steps.
 
-Units: a duration on a time key is seconds: `ms`/`s`/`m`/`min`/`h` on `dt`,
+Units, glued (`350ms`) or after a space (`812 ms`, `12.5k tokens/s`), never
+leave a wrong number: a value with a unit the parser does not understand is
+skipped. A duration on a time key is seconds: `ms`/`s`/`m`/`min`/`h` on `dt`,
 `time`, `step_time`, `iter_time`, `batch_time` give step_time; an `H:MM:SS`
 or `MM:SS` clock or a time unit on `elapsed`/`remaining`/`eta`/`time_left`
 give elapsed/eta; other keys naming a time (`total time: 0.98m`) keep their
-name with the value in seconds. A clock on any other key (a wall time) is
-dropped. `%` is dropped (mfu is a percent already); other units (`GiB`) are
-dropped with the number kept. A line with only evaluation metrics is an
-EVAL record.
+name with the value in seconds, and so does any key with a duration other
+than `m` (minutes or milli?). A clock on any other key (a wall time) is
+dropped. `%` is dropped (mfu is a percent already). `k`/`M`/`G`/`T`/`B` scale a
+count (`tok/s=12.5k` → 12500); a memory size (`GiB`, `MB`, or `M`/`G` after a
+`mem…` key) becomes GiB under the name plus `_gib` (`memory: 49.66GiB` →
+memory_gib, as the torchtitan and DeepSpeed parsers name it). A rate of
+iterations is a step time as for progress bars: `it/s=2.5` → step_time 0.4,
+`s/it=0.4` → 0.4; `throughput: 12.5k tokens/s` is tokens_per_sec. `norm` on a
+line with a step is the gradient norm (llm.c's `| norm 1.2991 |`). A line
+with only evaluation metrics is an EVAL record.
 
 Speed: a line without a digit, or without any word of a key that could make a
 record (`loss`, `step`, `lr`, `time`, … taken from the key tables), is
 rejected before the pair scan; that is most lines of a log. The scan is one
 `findall` of a possessive pattern (no per-character Python work), and what a
-key means is cached by its text.
+key means, and how each unit it comes with is read, is cached by its text.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
+from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, SECONDS, SI
 from runwatch.parsers.pydict import CANONICAL, is_eval_metric, metric_name, snake
 
 MAX_LINE = 4096
@@ -57,7 +67,22 @@ _NUMBER = (
     r"|[-+]?\.\d{1,30}(?:[eE][-+]?\d{1,4})?"
     r"|[-+]?(?i:nan|inf(?:inity)?)"
 )
-# One pass over the line with findall: each match is (gap, key, clock, value, total, unit), the gap
+_UNIT_WORDS = (
+    "us", "ms", "s", "sec", "secs", "min", "mins", "B", "KB", "KiB", "MB", "MiB", "GB", "GiB", "TB", "TiB",
+    "it/s", "s/it", "tokens/s", "tokens/sec", "tok/s", "tok/sec", "toks/s", "samples/s", "samples/sec",
+)
+"""Units read after one space (`dt 812 ms`, `throughput: 12.5k tokens/s`); glued ones are any 1–4 letters."""
+
+
+def _by_first_letter(words: list[str] | tuple[str, ...]) -> str:
+    """`d(?:t)|e(?:lapsed|poch|ta)|…`: one branch tried per position instead of one per word."""
+    rests: dict[str, list[str]] = {}
+    for word in words:
+        rests.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "|".join(f"{first}(?:{'|'.join(sorted(r, key=len, reverse=True))})" for first, r in sorted(rests.items()))
+
+
+# One pass over the line with findall: each match is (gap, key, clock, value, total, unit, word), the gap
 # being the text since the previous match. The gap skips whole words at a time (possessively) and a
 # key starts at a letter that does not continue a word, path or quoted name; `:sub` parts stay in
 # the key, and so does a `:N` device index before a spaced value. No IGNORECASE: it costs 5x here.
@@ -66,9 +91,11 @@ _NUMBER = (
 _PAIR = re.compile(
     r"([^A-Za-z]*+(?:[A-Za-z][\w./\-'\"]*+[^A-Za-z]*+)*?)"
     r"(?<![\w./\-'\"])([A-Za-z][\w./\-]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d])))*)"
-    r"(?:\s{0,3}[=:]\s{0,3}|\s{1,3})(?=[-+.\dnNiI])"  # the guard spares the value alternatives most words
+    r"(?:\s{0,3}[=:]\s{0,3}|\s{1,4})(?=[-+.\dnNiI])"  # the guard spares the value alternatives most words
     rf"(?:(\d{{1,6}}(?::[0-5]\d){{1,2}}(?:\.\d{{1,9}})?)|({_NUMBER}))"
-    r"(?:/(\d{1,15}))?(%|[A-Za-z]{1,4})?"
+    r"(?:/(\d{1,15}))?(%|it/s|s/it|[A-Za-z]{1,4})?"
+    # a unit word after the value, unless it is the next key (`step 10 tokens/s: 1.2M`, `step 10 tok/s 9000`)
+    rf"(?: {{1,2}}({_by_first_letter(_UNIT_WORDS)})(?!\s{{0,3}}[=:]|\s{{1,3}}[-+.\d]))?"
     r"(?=$|[\s,;|)\](:])"
     r"|[\s\S]+"  # no pair from here on: take the rest, so findall does not retry at every later position
 )
@@ -96,36 +123,39 @@ _FUNCTION_WORDS = frozenset({
 })
 """Words of prose, never a key nor a key's first word: `number of nan iterations`, `ran for 25624887`."""
 _LOG_LEVELS = frozenset({"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"})
-_SECONDS: dict[str, tuple[float, float]] = {  # unit → (multiply, divide): ms are divided, as the framework parsers do
-    "us": (1.0, 1e6), "ms": (1.0, 1e3), "s": (1.0, 1.0), "sec": (1.0, 1.0), "secs": (1.0, 1.0),
-    "m": (60.0, 1.0), "min": (60.0, 1.0), "mins": (60.0, 1.0), "h": (3600.0, 1.0), "hr": (3600.0, 1.0),
-    "hrs": (3600.0, 1.0),
-}
+_RATE_KEYS = frozenset({
+    "it_s", "it_per_s", "it_per_sec", "iter_s", "iters_s", "iter_per_sec", "iters_per_sec", "steps_s",
+    "step_s", "steps_per_sec", "steps_per_second",
+})
+"""Iterations per second: read as step_time = 1/value, as the progress-bar parser reads `4.50it/s`."""
+_THROUGHPUT_KEYS = frozenset({"throughput", "speed", "tput", "rate"})
+"""Keys that take their meaning from a rate unit after the value: `throughput: 12.5k tokens/s`."""
+_RATE_UNITS = {"tokens/s": "tokens_per_sec", "tokens/sec": "tokens_per_sec", "tok/s": "tokens_per_sec",
+               "tok/sec": "tokens_per_sec", "toks/s": "tokens_per_sec", "samples/s": "samples_per_sec",
+               "samples/sec": "samples_per_sec"}
+_MEMORY_WORDS = frozenset({"vram", "rss", "allocated", "reserved", "alloc"})
+_SIZE_SUFFIXES = ("_gib", "_gb", "_mib", "_mb", "_kib", "_kb", "_bytes")
+_WEAK_PARTS = frozenset({"it", "s", "per", "sec", "secs"})
+"""Parts of keys in too many words to filter on (`s_per_it`): `it` is left to a token pattern."""
 
 
 def _stems() -> list[str]:
     """One part of each key that can make a line a record (a step key, a canonical metric's key, a key
     read as step_time/elapsed/eta): a line mentioning none of them is rejected before the pair scan.
-    `it` is left to a token pattern, being in too many words."""
-    keys = (set(CANONICAL) | _STEP_KEYS | _STEP_TIME_KEYS | _ELAPSED_KEYS | _ETA_KEYS) - {"it"}
+    Keys of weak parts only (`it`, `s_it`, `sec_per_it`) are left to the `it` token pattern."""
+    keys = set(CANONICAL) | _STEP_KEYS | _STEP_TIME_KEYS | _ELAPSED_KEYS | _ETA_KEYS | _RATE_KEYS
     stems: list[str] = []
     for key in sorted(keys, key=lambda k: (len(k), k)):
-        parts = key.split("_")
-        if not any(stem in part for part in parts for stem in stems):
+        parts = [part for part in key.split("_") if part not in _WEAK_PARTS]
+        if parts and not any(stem in part for part in parts for stem in stems):
             stems.append(max(parts, key=len))
     return stems
 
 
-def _by_first_letter(words: list[str]) -> str:
-    """`d(?:t)|e(?:lapsed|poch|ta)|…`: one branch tried per position instead of one per word."""
-    rests: dict[str, list[str]] = {}
-    for word in words:
-        rests.setdefault(word[0], []).append(re.escape(word[1:]))
-    return "|".join(f"{first}(?:{'|'.join(sorted(r, key=len, reverse=True))})" for first, r in sorted(rests.items()))
-
-
 _STEM = re.compile(_by_first_letter(_stems())).search
-_IT_KEY = re.compile(r"it(?<![\w./\-'\"]it)[\s=:]").search  # literal first: a fast scan
+# `it` as a word or a key's part (`it 5`, `it_s`, `it-s`, `sec_per_it:`), after a slash (`s/it`), or before `/s`
+# (`2.5it/s`, a unit that makes a step time). The literal comes first: a fast scan.
+_IT_KEY = re.compile(r"it(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])").search
 
 
 def _mentions_known_key(low: str) -> bool:
@@ -134,14 +164,19 @@ def _mentions_known_key(low: str) -> bool:
     return _STEM(low) is not None or _IT_KEY(low) is not None
 
 
-# What a key is, by its text as logged: (metric name, role, name for a duration value). Cached: a log
-# repeats its keys. Roles from _STEP_TIME on read durations; from _ELAPSED on also read clocks.
-_METRIC, _STEP, _SKIP, _STEP_TIME, _ELAPSED, _ETA, _TIMEISH = range(7)
-_KEYS: dict[str, tuple[str, int, str]] = {}
+# What a key is, by its text as logged: (metric name, role, name for a duration value, its unit plans by
+# unit). Cached: a log repeats its keys. Roles from _STEP_TIME on read durations only; from _ELAPSED on also
+# read clocks.
+_METRIC, _MEMORY, _RATE, _STEP, _SKIP, _STEP_TIME, _ELAPSED, _ETA, _TIMEISH = range(9)
+# How a value with a unit is read: (metric name, multiply, divide, invert: a rate of iterations becomes a step
+# time). No name: the unit leaves the number's meaning unknown, and no number beats a wrong one.
+_Plan = tuple[str, float, float, bool]
+_NO_PLAN: _Plan = ("", 1.0, 1.0, False)
+_KEYS: dict[str, tuple[str, int, str, dict[str, _Plan]]] = {}
 _KEYS_MAX = 4096
 
 
-def _key(raw: str) -> tuple[str, int, str]:
+def _key(raw: str) -> tuple[str, int, str, dict[str, _Plan]]:
     if len(_KEYS) >= _KEYS_MAX:
         _KEYS.clear()
     base = _DEVICE_INDEX.sub("", raw)
@@ -151,18 +186,23 @@ def _key(raw: str) -> tuple[str, int, str]:
         found = ("", _SKIP, "")
     elif key in _STEP_KEYS:
         found = (name, _STEP, name)
-    elif key in _STEP_TIME_KEYS:
+    elif key in _STEP_TIME_KEYS or name == "step_time":
         found = (name, _STEP_TIME, "step_time")
     elif key in _ELAPSED_KEYS:
         found = ("elapsed", _ELAPSED, "elapsed")
     elif key in _ETA_KEYS:
         found = (name, _ETA, "eta")  # `remaining 12` keeps its name: only a duration is surely an ETA
+    elif key in _RATE_KEYS:
+        found = ("step_time", _RATE, "step_time")
     elif not _TIME_WORDS.isdisjoint(key.split("_")):
         found = (name, _TIMEISH, name)
+    elif any(part.startswith("mem") or part in _MEMORY_WORDS for part in key.split("_")):
+        found = (name, _MEMORY, name)
     else:
         found = (name, _METRIC, name)
-    _KEYS[raw] = found
-    return found
+    entry: tuple[str, int, str, dict[str, _Plan]] = (*found, {})
+    _KEYS[raw] = entry
+    return entry
 
 
 def _clause_key(head: str, key: str) -> str | None:
@@ -199,6 +239,61 @@ def _number(text: str) -> float:
         return float(text.replace(",", ""))
 
 
+def _gib_name(name: str) -> str:
+    """`memory` → `memory_gib`, `mem_gb` → `mem_gib`: the name says the unit the value was converted to."""
+    for suffix in _SIZE_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return f"{name}_gib"
+
+
+def _plan(plans: dict[str, _Plan], name: str, role: int, timed: str, unit: str, word: str) -> _Plan:
+    """The plan for a key's unit, kept with the key (a key is logged with few units)."""
+    if len(plans) >= 16:
+        plans.clear()
+    plan = plans[f"{unit} {word}" if word else unit] = _unit_plan(name, role, timed, unit, word)
+    return plan
+
+
+def _unit_plan(name: str, role: int, timed: str, unit: str, word: str) -> _Plan:
+    """The plan for a value glued to `unit` and/or followed by the unit `word` (none: a rate key's value)."""
+    mul = 1.0
+    if word:
+        if unit:  # `12.5k tokens/s`: only a count may come before a unit word
+            if word not in _RATE_UNITS or unit not in SI:
+                return _NO_PLAN
+            mul = SI[unit]
+        unit = word
+    if not unit:  # `it/s=2.5`
+        return ("step_time", 1.0, 1.0, True)
+    if unit == "it/s" or unit == "s/it":
+        return _NO_PLAN if role == _STEP else ("step_time", 1.0, 1.0, unit == "it/s")
+    if role >= _STEP_TIME:
+        seconds = SECONDS.get(unit)
+        return _NO_PLAN if seconds is None else (timed, seconds[0], seconds[1], False)
+    if unit in _RATE_UNITS:
+        if role != _METRIC and role != _MEMORY:
+            return _NO_PLAN
+        return (_RATE_UNITS[unit] if name in _THROUGHPUT_KEYS else name), mul, 1.0, False
+    if unit == "%":
+        return (name, 1.0, 1.0, False) if role == _METRIC or role == _MEMORY else _NO_PLAN
+    if role == _MEMORY:
+        size = GIB.get(MEMORY_LETTERS.get(unit, unit))
+    else:
+        size = GIB.get(unit) if unit != "B" else None  # `300B` tokens are billions, not bytes
+    if size is not None:
+        return _NO_PLAN if role == _STEP or role == _RATE else (_gib_name(name), size[0], size[1], False)
+    scale = SI.get(unit)
+    if scale is not None:
+        return name, scale, 1.0, role == _RATE
+    if role == _METRIC and unit != "m":  # `fwd: 652ms` is a time; `m` is minutes or milli
+        seconds = SECONDS.get(unit)
+        if seconds is not None:
+            return name, seconds[0], seconds[1], False
+    return _NO_PLAN
+
+
 def _clock(text: str) -> float:
     secs = 0.0
     for part in text.split(":"):
@@ -220,7 +315,7 @@ class KeyValueParser(FormatParser):
         metrics: dict[str, float] = {}
         pairs = 0
         phrase = ""
-        for gap, raw, clock, number, steps, unit in _PAIR.findall(text):
+        for gap, raw, clock, number, steps, unit, word in _PAIR.findall(text):
             if not raw:
                 break  # the rest of the line, without a pair
             head = gap.rstrip()
@@ -233,7 +328,7 @@ class KeyValueParser(FormatParser):
                         phrase = f"{head} {raw} {number}"
                     continue
                 raw = two
-            name, role, timed = _KEYS.get(raw) or _key(raw)
+            name, role, timed, plans = _KEYS.get(raw) or _key(raw)
             if role == _SKIP:
                 continue
             if clock:
@@ -243,11 +338,16 @@ class KeyValueParser(FormatParser):
                 name = timed
             else:
                 value = _number(number)
-                if unit and role >= _STEP_TIME:
-                    scale = _SECONDS.get(unit)
-                    if scale is not None:
-                        value = value * scale[0] / scale[1]
-                        name = timed
+                if unit or word or role == _RATE:
+                    plan = plans.get(f"{unit} {word}" if word else unit) or _plan(plans, name, role, timed, unit, word)
+                    name, multiply, divide, invert = plan
+                    if not name:
+                        continue
+                    value = value * multiply / divide
+                    if invert:
+                        if not 0.0 < value < math.inf:
+                            continue  # a stopped (or non-finite) rate is no step time
+                        value = 1.0 / value
             pairs += 1
             if role == _STEP and step is None and 0 <= value < 1e15:  # NaN fails the test too
                 step = int(value)
@@ -256,6 +356,8 @@ class KeyValueParser(FormatParser):
                 metrics[name] = value
         if not metrics:
             return None
+        if step is not None and "norm" in metrics and "grad_norm" not in metrics:
+            metrics["grad_norm"] = metrics.pop("norm")  # llm.c: `step 65/74 | loss 3.59 | norm 1.47 | …`
         if step is None and (pairs < 2 or _CANONICAL_NAMES.isdisjoint(metrics)):
             return None
         return Record(_kind(metrics), step=step, total_steps=total, metrics=metrics)

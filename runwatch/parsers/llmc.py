@@ -86,10 +86,10 @@ class LlmcParser(GuardedParser):
             return None
         if key == "trl":
             metrics = {"loss": v}
-            for name, text in (("lr", lr), ("grad_norm", norm)):
+            for field, text in (("lr", lr), ("grad_norm", norm)):
                 x = number(text) if text else None
                 if x is not None:
-                    metrics[name] = x
+                    metrics[field] = x
             return Record(kind=Kind.STEP, step=int(step), metrics=metrics)
         name = {"tel": "val_loss", "eval": "hellaswag"}.get(key)
         if name is None:
@@ -133,7 +133,7 @@ def _named(seg: str, metrics: dict[str, float]) -> None:
     words = value_part.split()
     name = _NAMES.get(" ".join(words[:-1]))
     v = number(words[-1]) if name else None
-    if v is None:
+    if name is None or v is None:
         return
     metrics[name] = v
     if z_part:  # `+0.19z)` (current) or `z +0.12)` (June 2024)

@@ -127,11 +127,11 @@ def _fields(text: str) -> dict[str, float]:
                 continue
             spec = _key_spec(key)
         try:  # the common plain number; `float` takes the padding, and fails on `/`, units, quotes, commas
-            v = float(value)
+            v: float | None = float(value)
         except ValueError:
             v = number(value.partition("/")[0], spec[1])  # Primus prints `value/max` pairs
-            if v is None:
-                continue
+        if v is None:
+            continue
         metrics[spec[0]] = v / 1000.0 if spec[1] == "ms" else v
     return metrics
 

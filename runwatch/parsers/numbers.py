@@ -2,7 +2,10 @@
 
 Handles thousands separators (`1,051,311`), scientific notation (`1.500E-04`),
 quotes (`'4.437'`, transformers 5), units glued on (`997.40ms`, `9.46GiB`,
-`45.2%`) when the caller strips them, and `nan`/`inf`/`NaN`/`Infinity`.
+`45.2%`) when the caller strips them, and `nan`/`inf`/`NaN`/`Infinity`; and the
+unit tables (durations, memory sizes, count suffixes) every parser reads a unit
+with, so `dt: 350ms`, `memory: 9.46GiB` and `tok/s=12.5k` mean the same number
+in every format.
 """
 
 from __future__ import annotations
@@ -29,3 +32,36 @@ def parse_number(text: str) -> float | None:
         except ValueError:
             return None
     return _SPECIAL.get(s.lower())
+
+
+# ── units glued to (or printed after) a number ──────────────────────────────────────────────────────────
+# Each table maps a unit as logged to (multiply, divide). Dividing by 1e3/1024 instead of multiplying by
+# the reciprocal keeps `997.40ms` → 0.9974 exactly what the framework parsers give.
+
+SECONDS: dict[str, tuple[float, float]] = {
+    "us": (1.0, 1e6), "ms": (1.0, 1e3), "s": (1.0, 1.0), "sec": (1.0, 1.0), "secs": (1.0, 1.0),
+    "m": (60.0, 1.0), "min": (60.0, 1.0), "mins": (60.0, 1.0), "h": (3600.0, 1.0), "hr": (3600.0, 1.0),
+    "hrs": (3600.0, 1.0),
+}
+"""Durations → seconds (DESIGN §2: step_time, elapsed and eta are seconds). `m` is minutes (nanochat's `eta:
+181.5m`), so callers accept it only where the key names a time."""
+
+GIB: dict[str, tuple[float, float]] = {
+    "B": (1.0, 1024.0**3), "KB": (1.0, 1024.0**2), "kB": (1.0, 1024.0**2), "KiB": (1.0, 1024.0**2),
+    "MB": (1.0, 1024.0), "MiB": (1.0, 1024.0), "GB": (1.0, 1.0), "GiB": (1.0, 1.0), "TB": (1024.0, 1.0),
+    "TiB": (1024.0, 1.0),
+}
+"""Memory sizes → GiB, the unit of the framework parsers' `*_gib` metrics. `GB` counts as GiB: DeepSpeed and
+most training loops print `GB` for a size divided by 1024**3."""
+
+MEMORY_LETTERS: dict[str, str] = {"K": "KiB", "k": "KiB", "M": "MiB", "G": "GiB", "T": "TiB", "B": "B"}
+"""A single letter after a memory value (`mem=512M`, `rss 12G`) is a size, as `ls -h` and `free -h` print it."""
+
+SI: dict[str, float] = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "B": 1e9}
+"""Count suffixes (`tok/s=12.5k`, `1.2M`, `tokens 300B`): thousand, million, billion, trillion."""
+
+
+def in_unit(value: float, unit: str, table: dict[str, tuple[float, float]]) -> float | None:
+    """`value` `unit` expressed in the table's unit, or None when the table does not know `unit`."""
+    scale = table.get(unit)
+    return None if scale is None else value * scale[0] / scale[1]

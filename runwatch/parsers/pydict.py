@@ -70,14 +70,20 @@ def _snake(name: str) -> str:
     return _NON_ALNUM.sub("_", s).strip("_").lower()
 
 
-_ALIASES: dict[str, tuple[str, ...]] = {
+_ALIASES: dict[str, tuple[str, ...]] = {  # keys as snake() spells them: `tok/s` → `tok_s`, `grad-norm` → `grad_norm`
     "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step"),
     "val_loss": ("eval_loss", "valid_loss", "validation_loss", "val_loss_epoch", "eval_loss_epoch"),
-    "grad_norm": ("gradient_norm", "grad_norm_total"),
+    "grad_norm": ("gradient_norm", "grad_norm_total", "gnorm", "gradnorm"),
     "lr": ("learning_rate",),
-    "step_time": ("time_per_step", "secs_per_step", "seconds_per_step"),
-    "tokens_per_sec": ("tokens_per_second", "tok_per_sec", "tok_sec", "toks_per_sec", "tps"),
-    "samples_per_sec": ("samples_per_second",),
+    "step_time": (
+        "time_per_step", "secs_per_step", "seconds_per_step", "sec_per_step", "s_per_step", "sec_step", "s_step",
+        "s_it", "sec_it", "s_per_it", "sec_per_it", "s_iter", "sec_iter", "s_per_iter", "sec_per_iter",
+    ),
+    "tokens_per_sec": (
+        "tokens_per_second", "tok_per_sec", "tok_sec", "toks_per_sec", "tps", "tok_s", "toks_s", "toks_sec",
+        "tokens_s", "tokens_sec", "tok_per_s", "tokens_per_s", "tok_per_second",
+    ),
+    "samples_per_sec": ("samples_per_second", "samples_s", "samples_sec", "samples_per_s"),
     "mfu": ("bf16_mfu",),
     "epoch": (),
     "loss_scale": (),
@@ -87,12 +93,16 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 CANONICAL: dict[str, str] = {a: name for name, aliases in _ALIASES.items() for a in (name, *aliases)}
 
 
+_DROPPED_PREFIXES = ("train_", "training_", "throughput_")
+
+
 def metric_name(key: str) -> str:
     """The DESIGN §2 name for a logged key: canonical when known, else snake_case.
 
-    A `train_`/`training_` prefix is dropped when what remains is canonical
-    (`train_tokens_per_second` → `tokens_per_sec`); `eval_*` keys other than
-    the loss keep their name (`eval_runtime`), as HF users know them.
+    A `train_`/`training_`/`throughput_` prefix is dropped when what remains
+    is canonical (`train_tokens_per_second`, Composer's `throughput/tokens_per_sec`
+    → `tokens_per_sec`); `eval_*` keys other than the loss keep their name
+    (`eval_runtime`), as HF users know them.
     """
     name = _METRIC_NAME.get(key)
     if name is None:
@@ -104,7 +114,7 @@ def _metric_name(key: str) -> str:
     s = snake(key)
     if s in CANONICAL:
         return CANONICAL[s]
-    for prefix in ("train_", "training_"):
+    for prefix in _DROPPED_PREFIXES:
         if s.startswith(prefix) and CANONICAL.get(s[len(prefix):], "val_loss") != "val_loss":
             return CANONICAL[s[len(prefix):]]
     return s

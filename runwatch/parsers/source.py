@@ -132,6 +132,18 @@ class ChunkRecords:
                 zip(batch.line.tolist(), batch.step.tolist(), batch.total.tolist(), code.tolist(), strict=True))
         ]
 
+    def row(self, i: int) -> Record:
+        """The `steps` row `i` as the Record `step_records()` gives for it (for one row of many, cheaper)."""
+        batch = self.steps
+        assert batch is not None
+        got = [n for n in batch.metrics if batch.present[n][i]]
+        total = int(batch.total[i])
+        order = self.order(got, total >= 0) if self.order else got
+        return Record(
+            batch.kind, int(batch.step[i]), None if total < 0 else total, self.rank, self.t,
+            {n: float(batch.metrics[n][i]) for n in order}, None, None, self.source, int(batch.line[i]),
+        )
+
     def merged(self) -> list[Record]:
         """Every record of the chunk, in the order `feed` gives them for the same lines."""
         rows = self.step_records()

@@ -424,6 +424,7 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 def _fields(data: bytes) -> Iterator[tuple[int, int, Any]]:
     """(field number, wire type, value) of each field: int for varints, bytes otherwise."""
     pos, end = 0, len(data)
+    value: Any
     while pos < end:
         key = data[pos]  # one-byte keys and lengths (nearly all of them) skip the varint call
         if key < 0x80:

@@ -27,6 +27,8 @@ from __future__ import annotations
 import statistics
 from collections import deque
 
+import numpy as np
+
 from runwatch.model import Progress
 
 
@@ -137,14 +139,7 @@ class ProgressTracker:
         if is_eval:
             self.mark_pause()
             return
-        if self._t_first is None:
-            self._t_first = t
-        if tokens_per_sec is not None:
-            self._tokens_per_sec = tokens_per_sec
-        if elapsed is not None:
-            self._elapsed = (elapsed, t)
-        if log_eta is not None:
-            self._log_eta = log_eta
+        self._note(t, tokens_per_sec, elapsed, log_eta)
         last = self.step
         if last is not None and step <= last:
             return
@@ -162,6 +157,70 @@ class ProgressTracker:
                 self._account(*self._wall.previous, self._pending_is_pause)
             self._pending_is_pause = self._pause_marked
             self._pause_marked = False
+
+    def _note(self, t: float, tokens_per_sec: float | None, elapsed: float | None, log_eta: float | None) -> None:
+        """What a record says besides its step: the first time, and the latest of what the log states."""
+        if self._t_first is None:
+            self._t_first = t
+        if tokens_per_sec is not None:
+            self._tokens_per_sec = tokens_per_sec
+        if elapsed is not None:
+            self._elapsed = (elapsed, t)
+        if log_eta is not None:
+            self._log_eta = log_eta
+
+    def update_steps(
+        self, steps: np.ndarray, t: float, *, total: int | None = None, step_time: np.ndarray | None = None,
+        tokens_per_sec: float | None = None, elapsed: float | None = None, log_eta: float | None = None,
+    ) -> None:
+        """`update` of each of these step records (all read at `t`), in order, in one go: the same state.
+
+        `step_time` holds each record's value (NaN where it has none); the
+        other keywords are the last value the records state (None if none
+        does). Only steps above every earlier one move the step; at one time
+        they extend the wall interval the first of them opens (or extends), so
+        an `add` of the first and one of the last stand for all of them.
+        """
+        if not len(steps):
+            return
+        if total is not None:
+            self.total = total
+        self._note(t, tokens_per_sec, elapsed, log_eta)
+        last = self.step
+        prior = np.empty_like(steps)
+        prior[0] = np.iinfo(steps.dtype).min if last is None else last
+        np.maximum.accumulate(steps[:-1], out=prior[1:])
+        if last is not None:
+            np.maximum(prior, last, out=prior)
+        ok = steps > prior
+        taken = steps[ok]
+        if not taken.size:
+            return
+        if last is not None:
+            self._strides.append(int(taken[0]) - last)
+        strides = taken[1:] - taken[:-1]  # np.diff, without its overhead
+        self._strides.extend(strides[-(self._strides.maxlen or 0):].tolist())
+        if step_time is not None:
+            self._note_step_times(step_time[ok])
+        self.step = int(taken[-1])
+        if self._wall.add(int(taken[0]), t):  # only the first can open an interval: account for the last one
+            if self._wall.previous is not None:
+                self._account(*self._wall.previous, self._pending_is_pause)
+            self._pending_is_pause = self._pause_marked
+            self._pause_marked = False
+        if taken.size > 1:
+            self._wall.add(self.step, t)  # the rest add up to what it opened (or extended)
+
+    def _note_step_times(self, values: np.ndarray) -> None:
+        """Logged step times of accepted steps, in order: the first `warmup` are warm-up values."""
+        values = values[values == values]
+        warm = max(0, self._warmup - self._step_times_seen)
+        if warm and values.size:
+            self._step_time_warm = float(values[min(warm, values.size) - 1])
+        kept = values[warm:]
+        if kept.size:
+            self._step_times.extend(kept[-(self._step_times.maxlen or 0):].tolist())
+        self._step_times_seen += int(values.size)
 
     def mark_pause(self) -> None:
         """An eval or checkpoint happened: the interval that contains it is a pause."""

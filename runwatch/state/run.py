@@ -3,7 +3,10 @@
 `RunTracker.apply` is called for every parsed record, so it only routes: metrics
 to the series store, steps to progress and ranks, events to a bounded ring, and
 a few flags for the state badge. Anything costly (medians, ETA, downsampling)
-happens in `snapshot`, once per tick.
+happens in `snapshot`, once per tick. A long history comes in chunks whose step
+lines a columnar parser read as arrays (`apply_chunk`): those go in by slices,
+to the same state, since a history of millions of lines would take seconds
+one record at a time.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+import numpy as np
 
 from runwatch.model import Event, Kind, Record, RunSnapshot, RunState
 from runwatch.state.progress import ProgressTracker
@@ -22,6 +28,40 @@ FATAL_EVENTS = frozenset({
     Event.SEGFAULT, Event.TIME_LIMIT, Event.TRACEBACK,
 })
 """Events that end a run unless a step record follows (a caught, printed traceback does not)."""
+
+
+class StepColumns(Protocol):
+    """Step records as columns, one element per record, in line order (runwatch.parsers.columnar.ColumnBatch)."""
+
+    @property
+    def line(self) -> np.ndarray: ...
+    @property
+    def step(self) -> np.ndarray: ...
+    @property
+    def total(self) -> np.ndarray:
+        """-1 where the record states no total."""
+    @property
+    def metrics(self) -> Mapping[str, np.ndarray]: ...
+    @property
+    def present(self) -> Mapping[str, np.ndarray]: ...
+    @property
+    def kind(self) -> Kind: ...
+
+
+class RecordChunk(Protocol):
+    """The records of one chunk of lines (runwatch.parsers.source.ChunkRecords): per-line `records`
+    and `steps` rows of one rank read at `t`; `merged()` is all of them as Records, in order."""
+
+    @property
+    def records(self) -> list[Record]: ...
+    @property
+    def steps(self) -> StepColumns | None: ...
+    @property
+    def t(self) -> float: ...
+    @property
+    def rank(self) -> int | None: ...
+    def row(self, i: int) -> Record: ...
+    def merged(self) -> list[Record]: ...
 
 
 class RunTracker:
@@ -73,6 +113,107 @@ class RunTracker:
     def apply_many(self, records: Iterable[Record], now: float) -> None:
         for rec in records:
             self.apply(rec, now)
+
+    def apply_chunk(self, chunk: RecordChunk, now: float) -> None:
+        """`apply_many(chunk.merged(), now)`, with the step rows in bulk: the same state, a few calls per run of rows.
+
+        The rows between two per-line records are one run: one progress
+        update, their metrics as slices. A row that brings a metric new to
+        the run goes alone, as a Record (so dicts keep their order). When the
+        rows bring none and no per-line record has a metric of theirs, the
+        metrics of the whole chunk go in at its end, one slice per metric.
+        """
+        cols = chunk.steps
+        if cols is None or not len(cols.line) or cols.kind != Kind.STEP:
+            self.apply_many(chunk.merged(), now)
+            return
+        rank, t, records = chunk.rank, chunk.t or now, chunk.records
+        count = len(cols.line)
+        later = self._known(cols, rank) and not any(n in cols.metrics for r in records for n in r.metrics)
+        lo = 0
+        ends = np.searchsorted(cols.line, [r.line for r in records]).tolist() if records else []
+        for rec, end in zip(records, ends, strict=True):
+            if end > lo:
+                self._apply_rows(chunk, lo, end, t, now, metrics=not later)
+                lo = end
+            self.apply(rec, now)
+        if lo < count:
+            self._apply_rows(chunk, lo, count, t, now, metrics=not later)
+        if later:
+            self._add_columns(cols, rank, 0, count, t)
+
+    def _known(self, cols: StepColumns, rank: int | None) -> bool:
+        """Whether the run has a series and a latest value of every metric of the rows."""
+        latest = self._latest_main if rank is None or rank == 0 else self._latest_other
+        return all(n in latest and self.store.get(n, rank) is not None for n in cols.metrics)
+
+    def _apply_rows(self, chunk: RecordChunk, lo: int, hi: int, t: float, now: float, *, metrics: bool) -> None:
+        """Rows lo..hi-1, each row that brings a new metric alone."""
+        cols = chunk.steps
+        assert cols is not None
+        while lo < hi:
+            cut = self._first_new(cols, chunk.rank, lo, hi) if metrics else hi
+            if cut > lo:
+                self._step_rows(cols, chunk.rank, lo, cut, t, now, metrics=metrics)
+            if cut == hi:
+                return
+            self.apply(chunk.row(cut), now)
+            lo = cut + 1
+
+    def _first_new(self, cols: StepColumns, rank: int | None, lo: int, hi: int) -> int:
+        """The first row in lo..hi-1 with a metric the run has no series or latest value of (hi if none)."""
+        latest = self._latest_main if rank is None or rank == 0 else self._latest_other
+        first = hi
+        for name, present in cols.present.items():
+            if name not in latest or self.store.get(name, rank) is None:
+                hit = np.flatnonzero(present[lo:first])
+                if hit.size:
+                    first = lo + int(hit[0])
+        return first
+
+    def _step_rows(
+        self, cols: StepColumns, rank: int | None, lo: int, hi: int, t: float, now: float, *, metrics: bool
+    ) -> None:
+        """What `_apply_step` does for rows lo..hi-1 (metric values only with `metrics`)."""
+        self._records += hi - lo
+        self._counts[Kind.STEP] += hi - lo
+        steps = cols.step[lo:hi]
+        self._last_x = float(steps[-1])
+        self._crashed = self._finished = self._exited = False
+        self._last_step_at = self._last_record_t = now
+        total = cols.total[lo:hi]
+        stated = total if total[-1] >= 0 else total[total >= 0]
+        step_time = cols.metrics.get("step_time")
+        self.progress.update_steps(
+            steps, t, total=int(stated[-1]) if stated.size else None,
+            step_time=None if step_time is None else np.where(cols.present["step_time"][lo:hi], step_time[lo:hi], np.nan),
+            tokens_per_sec=_last(cols, "tokens_per_sec", lo, hi), elapsed=_last(cols, "elapsed", lo, hi),
+            log_eta=_last(cols, "eta", lo, hi),
+        )
+        if rank is not None:  # one record at the first step and one at the highest leave what all of them do
+            self.ranks.update(rank, int(steps[0]), t)
+            self.ranks.update(rank, int(steps.max()), t)
+        if metrics:
+            self._add_columns(cols, rank, lo, hi, t)
+
+    def _add_columns(self, cols: StepColumns, rank: int | None, lo: int, hi: int, t: float) -> None:
+        """Metric values of rows lo..hi-1 into series and latest values (all known to the run)."""
+        x = cols.step[lo:hi].astype(np.float64)
+        latest = self._latest_main if rank is None or rank == 0 else self._latest_other
+        for name, values in cols.metrics.items():
+            present = cols.present[name][lo:hi]
+            v = values[lo:hi]
+            if not present.all():
+                index = np.flatnonzero(present)
+                if not index.size:
+                    continue
+                x_, v = x[index], v[index]
+            else:
+                x_ = x
+            series = self.store.get(name, rank)
+            assert series is not None
+            series.extend(x_, v, t)
+            latest[name] = float(v[-1])
 
     def _apply_step(self, rec: Record, now: float) -> None:
         step, rank, metrics = rec.step, rec.rank, rec.metrics
@@ -188,3 +329,15 @@ class RunTracker:
             metrics=self.latest(), ranks=self.ranks.snapshot(), last_record_t=self._last_record_t,
             records=self._records, events=tuple(self._events), format=None, notes=(),
         )
+
+
+def _last(cols: StepColumns, name: str, lo: int, hi: int) -> float | None:
+    """The last value of metric `name` among rows lo..hi-1 (None if none has it)."""
+    values = cols.metrics.get(name)
+    if values is None:
+        return None
+    present = cols.present[name]
+    if present[hi - 1]:
+        return float(values[hi - 1])
+    index = np.flatnonzero(present[lo:hi])
+    return float(values[lo + index[-1]]) if index.size else None

@@ -29,7 +29,7 @@ class _Agg(NamedTuple):
     last: np.ndarray
     total: np.ndarray
     """Sum of the finite values."""
-    count: np.ndarray
+    count: np.ndarray  # type: ignore[assignment]  # shadows tuple.count, never called here
     nan: np.ndarray
     inf: np.ndarray
 
@@ -49,8 +49,44 @@ def _concat(a: _Agg, b: _Agg) -> _Agg:
     return _Agg(*(np.concatenate((p, q)) for p, q in zip(a, b, strict=True)))
 
 
-def _take(a: _Agg, index: np.ndarray) -> _Agg:
+def _take(a: _Agg, index: np.ndarray | slice) -> _Agg:
     return _Agg(*(p[index] for p in a))
+
+
+def _regroup(a: _Agg, width: int) -> _Agg:
+    """Aggregates merged into buckets of `width` points each (the last may hold fewer)."""
+    group = (np.cumsum(a.count) - a.count) // width
+    return _reduce(a, np.flatnonzero(np.diff(group, prepend=-1)))
+
+
+def _fill(last: _Agg, x: np.ndarray, v: np.ndarray, width: int) -> _Agg:
+    """`_regroup(_concat(last, _points(x, v)), width)` where `last` is one bucket: the same numbers, fewer arrays.
+
+    The groups are `last` with the points that fill it up to `width`, then
+    `width` points each; a reduction runs over the same values as there.
+    """
+    m = len(v)
+    room = width - int(last.count[0])
+    starts = np.arange(1 + room, m + 1, width)  # in [last, *points]: where the groups after the first start
+    firsts = np.empty(len(starts) + 1, np.int64)
+    firsts[0], firsts[1:] = 0, starts
+    ends = np.empty_like(firsts)
+    ends[:-1], ends[-1] = starts - 1, m  # each group's last element
+    finite, isnan = np.isfinite(v), np.isnan(v)
+    count = ends - firsts + 1
+    count[0] += int(last.count[0]) - 1
+    x_first = np.concatenate((last.x_first, x[starts - 1]))
+    x_last = np.concatenate((last.x_last, x))[ends]
+    return _Agg(
+        x_first, x_last,
+        np.fmin.reduceat(np.concatenate((last.vmin, v)), firsts),
+        np.fmax.reduceat(np.concatenate((last.vmax, v)), firsts),
+        np.concatenate((last.last, v))[ends],
+        np.add.reduceat(np.concatenate((last.total, np.where(finite, v, 0.0))), firsts),
+        count,
+        np.add.reduceat(np.concatenate((last.nan, isnan)), firsts),
+        np.add.reduceat(np.concatenate((last.inf, ~(finite | isnan))), firsts),
+    )
 
 
 def _reduce(a: _Agg, starts: np.ndarray) -> _Agg:
@@ -75,7 +111,7 @@ class Columns(NamedTuple):
     ylast: np.ndarray
     mean: np.ndarray
     """Mean of the finite values (NaN when none)."""
-    count: np.ndarray
+    count: np.ndarray  # type: ignore[assignment]  # shadows tuple.count, never called here
     nan: np.ndarray
     inf: np.ndarray
 
@@ -90,7 +126,7 @@ class Series:
     point count; when full, neighbours merge pairwise and the count doubles.
     """
 
-    __slots__ = ("_budget", "_cap", "_chunk", "_hist", "_hist_points", "_len", "_limit", "_n", "_t",
+    __slots__ = ("_budget", "_cap", "_chunk", "_hist", "_hist_buf", "_hist_points", "_len", "_limit", "_n", "_t",
                  "_v", "_width", "_x")
 
     def __init__(self, keep: int = 4096, budget: int = 2048) -> None:
@@ -105,7 +141,8 @@ class Series:
         self._t = np.empty(self._cap)
         self._n = 0
         self._len = 0
-        self._hist: _Agg | None = None
+        self._hist: _Agg | None = None  # views of the first buckets of _hist_buf
+        self._hist_buf: _Agg | None = None
         self._hist_points = 0
         self._width = 1
 
@@ -120,6 +157,21 @@ class Series:
         self._t[n] = t
         self._n = n + 1
         self._len += 1
+
+    def extend(self, x: np.ndarray, values: np.ndarray, t: float) -> None:
+        """Add points that share a time, in order: the state `append` of each would leave, a slice at a time."""
+        i, count = 0, len(x)
+        while i < count:
+            if self._n == self._cap:
+                self._make_room()
+            n = self._n
+            k = min(self._cap - n, count - i)
+            self._x[n : n + k] = x[i : i + k]
+            self._v[n : n + k] = values[i : i + k]
+            self._t[n : n + k] = t
+            self._n = n + k
+            i += k
+        self._len += count
 
     def __len__(self) -> int:
         """Points ever appended (raw and folded)."""
@@ -142,7 +194,7 @@ class Series:
 
     @property
     def nbytes(self) -> int:
-        hist = 0 if self._hist is None else sum(a.nbytes for a in self._hist)
+        hist = 0 if self._hist_buf is None else sum(a.nbytes for a in self._hist_buf)
         return self._x.nbytes + self._v.nbytes + self._t.nbytes + hist
 
     def columns(self, width: int, x_min: float | None = None) -> Columns:
@@ -192,16 +244,38 @@ class Series:
         self._n = rest
 
     def _fold(self, x: np.ndarray, v: np.ndarray) -> None:
-        """Fold raw points into the history, doubling the bucket width until it fits the budget."""
-        agg = _points(x, v)
-        if self._hist is not None:
-            agg = _concat(self._hist, agg)
+        """Fold raw points into the history, doubling the bucket width until it fits the budget.
+
+        Every bucket but the last holds exactly `width` points, so while the
+        width stays, only the last bucket and the new points are regrouped
+        (the same groups a regrouping of everything makes, as cheap as the fold is frequent).
+        """
+        hist, width = self._hist, self._width
         self._hist_points += len(x)
         while -(-self._hist_points // self._width) > self._budget:
             self._width *= 2
-        before = np.cumsum(agg.count) - agg.count
-        group = before // self._width
-        self._hist = _reduce(agg, np.flatnonzero(np.diff(group, prepend=-1)))
+        if hist is None or self._width != width:
+            agg = _points(x, v)
+            self._keep_hist(_regroup(agg if hist is None else _concat(hist, agg), self._width), 0)
+            return
+        keep = len(hist.count) - 1
+        self._keep_hist(_fill(_take(hist, slice(keep, None)), x, v, width), keep)
+
+    def _keep_hist(self, buckets: _Agg, at: int) -> None:
+        """Write `buckets` as the history's buckets from `at` on, into arrays of `budget` buckets kept for it."""
+        end = at + len(buckets.count)
+        buf = self._hist_buf
+        if buf is None or len(buf.count) < end:
+            size = max(self._budget, end)
+            old = buf
+            buf = _Agg(*(np.empty(size, a.dtype) for a in buckets))
+            if old is not None:
+                for new, kept in zip(buf, old, strict=True):
+                    new[:at] = kept[:at]
+            self._hist_buf = buf
+        for dst, src in zip(buf, buckets, strict=True):
+            dst[at:end] = src
+        self._hist = _take(buf, slice(0, end))
 
 
 def _by_column(segs: _Agg, width: int) -> tuple[_Agg, np.ndarray]:

@@ -158,7 +158,8 @@ def _row_median(blk: np.ndarray, cnt: np.ndarray) -> np.ndarray:
     rows = np.arange(len(cnt))
     lo = blk[rows, np.maximum(cnt - 1, 0) // 2]
     hi = blk[rows, np.minimum(cnt // 2, blk.shape[1] - 1)]
-    return 0.5 * lo + 0.5 * hi
+    med: np.ndarray = 0.5 * lo + 0.5 * hi
+    return med
 
 
 def _ema_dense(a: np.ndarray, alpha: float) -> np.ndarray:

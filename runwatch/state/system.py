@@ -134,7 +134,7 @@ class SystemState:
         """The process `process` in the status speaks for: a live main one, else the first main one."""
         mains = [p for p in self.processes if p.role == ProcessRole.MAIN]
         alive = [p for p in mains if p.alive]
-        return (alive or mains or [None])[0]
+        return alive[0] if alive else (mains[0] if mains else None)
 
     def run_gpus(self) -> tuple[GpuSample, ...]:
         """The GPUs the run uses, as well as can be told.

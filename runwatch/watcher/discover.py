@@ -5,12 +5,18 @@ tokenizer files, virtualenvs, wandb's own files. Logs are found by name
 (`*.log`, `*.out`, `*.err`, `*.txt`, torchrun's `attempt_N/<rank>/stdout.log`,
 `slurm-*.out`) and a look at their first bytes; new ranks and new attempts
 show up while the run goes on, so `DirectoryWatcher` keeps looking.
+
+A run's structured sources (`find_sources`: metric files, checkpoints, a
+`wandb/` directory) are often created after the watcher started (Lightning
+writes `metrics.csv` at its first log step, the first checkpoint comes after
+hours), so `DirectoryWatcher` can keep looking for those too.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -22,6 +28,8 @@ LOG_SUFFIXES = frozenset({".log", ".out", ".err", ".txt"})
 SKIP_DIRS = frozenset({"wandb", "__pycache__", "node_modules", "site-packages", "venv"})
 MAX_TXT_BYTES = 256 * 1024 * 1024
 """A `.txt` larger than this is taken for a data set (nanoGPT's `input.txt`), not a log."""
+SOURCE_SCAN_S = 1.0
+"""At most this often (or every `poll_interval`, if shorter) the directory is walked for new structured sources."""
 
 _NOT_LOGS = re.compile(
     r"^(requirements.*|vocab.*|merges|license.*|readme.*|cmakelists|.*tokenizer.*|notice|copying)\.txt$",
@@ -36,6 +44,22 @@ _DIGITS = re.compile(r"(\d+)")
 def find_logs(directory: str | Path) -> list[Path]:
     """Training logs below `directory`, in natural order (rank 10 after rank 9)."""
     return sorted((p for p in _candidates(Path(directory)) if _looks_like_text(p)), key=_natural_key)
+
+
+def find_sources(directory: str | Path, *, checkpoints: bool = True) -> list[Path]:
+    """The structured sources of a run directory, each a path the engine follows as one source:
+    metric files (`find_metric_files`), the directory itself when it holds checkpoints, its
+    `wandb/` directory. `checkpoints=False` skips the checkpoint walk (already found)."""
+    from runwatch.watcher.checkpoint_layout import has_checkpoints
+    from runwatch.watcher.metric_files import find_metric_files
+
+    root = Path(directory)
+    out = [f for f, _kind in find_metric_files(root)]
+    if checkpoints and has_checkpoints(root, depth=3):
+        out.append(root)
+    if (root / "wandb").is_dir():
+        out.append(root / "wandb")
+    return out
 
 
 def rank_from_path(path: str | Path) -> int | None:
@@ -99,6 +123,11 @@ class DirectoryWatcher(PollingThread):
     the owner found them with `find_logs`, and passing that list as `known`
     leaves no gap between the two. inotify events wake the scan early; a
     scan every `poll_interval` finds what events miss.
+
+    With `on_new_source`, each new `find_sources` path is reported the same
+    way (`known_sources` as `known`). That walk is taken at most once per
+    `min(poll_interval, SOURCE_SCAN_S)`: a log being written wakes the
+    scan at every write.
     """
 
     poll_word = "scanning"
@@ -113,6 +142,8 @@ class DirectoryWatcher(PollingThread):
         known: Iterable[Path] | None = None,
         hub: WatchHub | None = None,
         on_notice: Callable[[Notice], None] | None = None,
+        on_new_source: Callable[[Path], None] | None = None,
+        known_sources: Iterable[Path] | None = None,
     ) -> None:
         self.directory = Path(directory)
         super().__init__(
@@ -122,6 +153,12 @@ class DirectoryWatcher(PollingThread):
         self._on_new_file = on_new_file
         self._link_hub(hub, use_inotify, lambda: [str(self.directory)], recursive=True)
         self._seen: set[Path] = set(known) if known is not None else set(_candidates(self.directory))
+        self._on_new_source = on_new_source
+        self._sources: set[Path] = set()
+        if on_new_source is not None:
+            self._sources = set(known_sources) if known_sources is not None else set(find_sources(self.directory))
+        self._source_gap = min(poll_interval, SOURCE_SCAN_S)
+        self._sources_at = -float("inf")
 
     def _step(self) -> None:
         for path in sorted(_candidates(self.directory), key=_natural_key):
@@ -129,4 +166,14 @@ class DirectoryWatcher(PollingThread):
                 self._seen.add(path)
                 if _looks_like_text(path):
                     self._on_new_file(path)
+        self._scan_sources()
         self._problem = None  # a scan that went through: the next failure is news again
+
+    def _scan_sources(self) -> None:
+        if self._on_new_source is None or time.monotonic() - self._sources_at < self._source_gap:
+            return
+        self._sources_at = time.monotonic()
+        for path in find_sources(self.directory, checkpoints=self.directory not in self._sources):
+            if path not in self._sources and not self.stopping:
+                self._sources.add(path)
+                self._on_new_source(path)

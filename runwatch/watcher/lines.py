@@ -13,6 +13,8 @@ import re
 
 MAX_LINE_BYTES = 64 * 1024
 """Longest line kept; bytes beyond it are counted and dropped, never buffered."""
+RAW_MIN_BYTES = 64 * 1024
+"""Least run of plain lines between odd ones that `feed_raw` hands over as bytes (worth a parser's block call)."""
 
 _ESCAPE_PATTERN = r"""
       \x1b\[[0-?]*[\x20-/]*[@-~]               # CSI: colours (incl. 38;2;r;g;b), cursor moves, erase
@@ -91,6 +93,50 @@ class LineSplitter:
         self._hold(data[end + 1 :])
         return lines
 
+    def feed_raw(self, data: bytes, min_raw: int = RAW_MIN_BYTES) -> list[bytes | list[str]]:
+        """`feed`, but runs of plain whole lines come back as their bytes, for a consumer that splits them itself.
+
+        The result is what `data` completes, in pieces, in order: a `bytes`
+        piece is a run of whole plain lines (no `\\r` but in a CRLF end, none
+        longer than the cap) that split_block (runwatch.watcher.snapshot)
+        turns into exactly the lines `feed` gives for them; a `list[str]`
+        holds the lines of the rest (`\\r` frames, over-long lines, a line
+        begun in a frame). A plain run between such lines goes as bytes from
+        `min_raw` bytes on; a chunk with none, whatever its size. The
+        splitter is left as `feed` leaves it: after a `\\n` it holds no state
+        but the open line, so a line is split alike wherever a piece ends.
+        """
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            return _pieces([self.feed(data)])
+        lines: list[str] = []
+        start, held = 0, b""
+        if self._buf or self._overflow or self._last_frame is not None:
+            if self._overflow or self._pending_dropped or self._last_frame is not None or b"\r" in self._buf:
+                start = data.find(b"\n") + 1  # the open line the splitter's way
+                lines = self.feed(data[:start])
+            else:  # the open line's start is plain bytes: it goes with the rest of the line
+                held, self._buf = self._buf, b""
+        block = held + data[start:cut] if held or start else data[:cut]
+        pieces: list[bytes | list[str]] = []
+        pos = 0
+        odd = _odd_lines(block, min(self.max_line, MAX_LINE_BYTES))
+        for first, end in odd:
+            if first - pos >= min_raw:
+                pieces += _pieces([lines, block[pos:first]])
+                lines = []
+            elif first > pos:
+                lines += self.feed(block[pos:first])
+            lines += self.feed(block[first:end])
+            pos = end
+        if pos < len(block) and (len(block) - pos >= min_raw or not odd):
+            pieces += _pieces([lines, block[pos:] if pos else block])
+            lines = []
+        elif pos < len(block):
+            lines += self.feed(block[pos:])
+        lines += self.feed(data[cut:])  # frames after the last line end; the open line is held
+        return pieces + _pieces([lines])
+
     def flush(self) -> list[str]:
         """End of stream: return the incomplete last line, if any, as a line."""
         buf = self._buf
@@ -161,6 +207,34 @@ def _last_terminator(data: bytes) -> int:
     """Index of the last line end, holding back a final `\\r` that may be half of `\\r\\n`."""
     stop = len(data) - 1 if data.endswith(b"\r") else len(data)
     return max(data.rfind(b"\n", 0, stop), data.rfind(b"\r", 0, stop))
+
+
+def _pieces(pieces: list[bytes | list[str]]) -> list[bytes | list[str]]:
+    return [p for p in pieces if p]
+
+
+def _odd_lines(block: bytes, cap: int) -> list[tuple[int, int]]:
+    """(start, end past the `\\n`) of the lines of `block` (whole lines) that are not plain, ascending:
+    with a `\\r` that is not a CRLF's, or longer than `cap` bytes (one `rfind` per window, not one per line)."""
+    odd: list[tuple[int, int]] = []
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        cr = block.find(b"\r")
+        while cr >= 0:
+            if block[cr + 1 : cr + 2] == b"\n":
+                cr = block.find(b"\r", cr + 2)
+                continue
+            end = block.find(b"\n", cr) + 1
+            odd.append((block.rfind(b"\n", 0, cr) + 1, end))
+            cr = block.find(b"\r", end)
+    pos, size, long = 0, len(block), False
+    while size - pos > cap + 1:
+        nl = block.rfind(b"\n", pos, pos + cap + 1)
+        if nl < 0:  # the line at pos is too long
+            nl = block.find(b"\n", pos)
+            odd.append((pos, nl + 1))
+            long = True
+        pos = nl + 1
+    return sorted(set(odd)) if long else odd
 
 
 def _first_terminator(data: bytes) -> int:

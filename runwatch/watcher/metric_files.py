@@ -42,9 +42,10 @@ import time
 from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from runwatch.watcher.checkpoints import SKIP_DIRS, UNIT_DIR, CheckpointWatcher, has_checkpoints
+from runwatch.watcher.checkpoint_layout import SKIP_DIRS, UNIT_DIR, has_checkpoints
+from runwatch.watcher.checkpoints import CheckpointWatcher
 from runwatch.watcher.hublink import file_targets
 from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.polling import PollingThread
@@ -182,13 +183,36 @@ def follow(
     return None
 
 
+def read_now(path: str | Path, on_batch: Callable[[ItemBatch], None], on_notice: Callable[[Notice], None]) -> bool:
+    """What the metric file at `path` holds now, delivered by its follower's looks taken on the caller's
+    thread (`runwatch parse`/`check`: no thread, no following); False when `path` is no metric file.
+
+    Looks are taken until `RESYNC_POLLS` in a row deliver nothing, so what one look holds back a
+    follower would deliver later (a damaged TensorBoard record skipped, a broken JSON document
+    reported) is delivered or said here too. Checkpoint directories are `CheckpointWatcher.scan`'s."""
+    looks = [0]
+
+    def counted(batch: ItemBatch) -> None:
+        looks[0] = 0 if batch.items else looks[0]
+        on_batch(batch)
+
+    follower = follow(path, counted, on_notice, use_inotify=False)
+    if not isinstance(follower, _Follower):
+        return False
+    while looks[0] < RESYNC_POLLS:
+        looks[0] += 1
+        follower.poll()
+    return True
+
+
 # ── the shared follower loop ─────────────────────────────────────────────────
 
 
 class _Follower(PollingThread):
     """Stat, read what is new, sleep until an event or the next poll; subclasses implement `_read`."""
 
-    kind: ClassVar[str] = ""
+    kind: str = ""
+    """The `ItemBatch.kind` sent; a subclass sets it, JsonDocFollower per instance."""
     crash_key = "error"  # one of `_ERRORS`: the next good stat says the file is readable again
 
     def __init__(

@@ -14,9 +14,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from runwatch.model import HostSample, ProcessSample, SystemSample
+from runwatch.model import GpuSample, HostSample, ProcessSample, SystemSample
 from runwatch.watcher.gpu import GpuSampler, NvmlApi
-from runwatch.watcher.system import ExitCodes, HostSampler, ProcessSampler
+from runwatch.watcher.host import HostSampler
+from runwatch.watcher.processes import ExitCodes, ProcessSampler
 from runwatch.watcher.threads import ServiceThread
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class SystemSampler(ServiceThread):
         now = self._clock()
         procs = self._processes(now)
         host = self._host(now)
+        gpus: tuple[GpuSample, ...]
         if self.gpus is None:
             gpus, status = (), GPU_OFF
         else:
@@ -126,7 +128,7 @@ class SystemSampler(ServiceThread):
             log.exception("host sampling failed")
             return None
 
-    def _gpus(self) -> tuple[tuple, str]:
+    def _gpus(self) -> tuple[tuple[GpuSample, ...], str]:
         assert self.gpus is not None
         try:
             return self.gpus.sample()

@@ -223,6 +223,16 @@ def split_block(data: bytes) -> list[str]:
     return out
 
 
+def last_lines(data: bytes, count: int) -> list[str]:
+    """The last `count` lines of a block of whole plain lines (LineBatch.raw), as split_block gives them."""
+    pos = len(data) - 1  # the block's last `\n`
+    for _ in range(count):
+        pos = data.rfind(b"\n", 0, pos)
+        if pos < 0:
+            break
+    return split_block(data[pos + 1 :])
+
+
 def strip_controls(data: bytes) -> bytes:
     """`data` without the escapes and control bytes LineSplitter strips: the same bytes removed."""
     marks = data.translate(_CONTROL)

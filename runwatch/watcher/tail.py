@@ -5,7 +5,10 @@ copytruncate, deleted and re-created, and the shared filesystems of clusters
 (NFS, Lustre, GPFS) send no inotify events at all. So the follower never
 trusts events: an event only wakes it early, and a stat every
 `poll_interval` finds out what really happened. Lines are read in big
-chunks and delivered one batch per chunk.
+chunks and delivered one batch per chunk; with `raw_history`, the runs of
+plain lines in a chunk of the history go as their raw bytes (LineBatch.raw,
+the odd lines between them as lines), so that the consumer can hand a long
+history to a columnar parser in blocks.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ from runwatch.watcher.types import FilePosition, LineBatch, Notice
 __all__ = ["FilePosition", "FileFollower", "LineBatch", "Notice", "peek_tail", "read_all"]
 
 _ERRORS = ("denied", "error", "notreg")  # problems whose end is worth a notice
+CHUNK_BYTES = 1 << 20
+"""What a follower reads (and hands over) at once, by default."""
+RAW_READ_BYTES = 4 << 20
+"""What a follower with `raw_history` reads of the history at once (split `chunk_size` at a time, as
+ever): fewer, bigger raw blocks, each one call of a parser's fast path."""
 
 
 def _open_file(path: Path) -> int:
@@ -56,7 +64,8 @@ class FileFollower(PollingThread):
     should know (waiting, rotated, permission denied…) goes to `on_notice`,
     once per change of condition. Both are called on the follower's thread.
     `resume` (a saved `position()`) skips what was read before a restart, if
-    the file at the path is still the same file.
+    the file at the path is still the same file. `raw_history` lets history
+    chunks go as raw bytes (see LineBatch.raw); the lines are the same.
     """
 
     def __init__(
@@ -69,11 +78,12 @@ class FileFollower(PollingThread):
         use_inotify: bool = True,
         from_start: bool = True,
         rank: int | None = None,
-        chunk_size: int = 1 << 20,
+        chunk_size: int = CHUNK_BYTES,
         resume: tuple[int, int, int, str | None] | None = None,
         hub: WatchHub | None = None,
         source: str | None = None,
         max_line: int = MAX_LINE_BYTES,
+        raw_history: bool = False,
     ) -> None:
         if chunk_size <= 0:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}")
@@ -85,6 +95,7 @@ class FileFollower(PollingThread):
         self.rank = rank
         self._on_batch = on_batch
         self._chunk, self._from_start = chunk_size, from_start
+        self._raw_history = raw_history
         self._resume = FilePosition(*resume) if resume is not None else None
         self._link_hub(hub, use_inotify, lambda: file_targets(self.path))
         self._splitter = LineSplitter(max_line)
@@ -197,11 +208,45 @@ class FileFollower(PollingThread):
             if cur.head is not None and head_hash(cur.fd) != cur.head:  # before reading garbage
                 self._restart(cur, f"{self.path} was rewritten in place; reading it from the start")
                 continue
-            data = os.pread(cur.fd, min(self._chunk, size - cur.offset), cur.offset)
+            raw = self._raw_history and cur.offset < cur.history_end
+            data = os.pread(cur.fd, min(max(self._chunk, RAW_READ_BYTES) if raw else self._chunk,
+                                        size - cur.offset), cur.offset)
             if not data:
                 return
+            if raw:
+                self._split_history(cur, data)
+                continue
             cur.offset += len(data)
             self._deliver(cur, self._splitter.feed(data), history=cur.offset <= cur.history_end)
+
+    def _split_history(self, cur: _Incarnation, data: bytes) -> None:
+        """A big read of the history, split `chunk_size` bytes at a time as always; the runs of plain
+        lines go raw (joined across those pieces up to `chunk_size`, so that a consumer judging each
+        batch sees the history in pieces of a known size), the rest as lines, each batch flagged as before."""
+        out: list[tuple[bytes | list[str], bool]] = []
+        run: list[bytes] = []  # raw pieces next to each other in the file
+        held = 0
+        for pos in range(0, len(data), self._chunk):
+            part = data[pos : pos + self._chunk]
+            cur.offset += len(part)
+            history = cur.offset <= cur.history_end
+            for piece in self._splitter.feed_raw(part) if history else [self._splitter.feed(part)]:
+                if isinstance(piece, bytes):
+                    if run and held + len(piece) > self._chunk:
+                        out.append((b"".join(run), True))
+                        run, held = [], 0
+                    run.append(piece)
+                    held += len(piece)
+                    continue
+                if run:
+                    out.append((b"".join(run), True))
+                    run, held = [], 0
+                out.append((piece, history))
+        if run:
+            out.append((b"".join(run), True))
+        for piece, history in out:
+            self._hand_over(cur, piece, history=history)
+        self._settle(cur)
 
     def _end_history(self, cur: _Incarnation) -> None:
         """Say once, with an empty non-history batch, that what the file held at start is read."""
@@ -262,10 +307,21 @@ class FileFollower(PollingThread):
     # -- delivery ----------------------------------------------------------
 
     def _deliver(self, cur: _Incarnation, lines: list[str], *, history: bool) -> None:
+        self._hand_over(cur, lines, history=history)
+        self._settle(cur)
+
+    def _hand_over(self, cur: _Incarnation, lines: list[str] | bytes, *, history: bool) -> None:
+        """One batch of lines (or of raw plain lines) to the consumer, numbered on from the last."""
         if lines:
-            batch = LineBatch(self.source, self.rank, cur.lines + 1, lines, time.time(), history)
-            cur.lines += len(lines)
+            if isinstance(lines, bytes):
+                batch = LineBatch(self.source, self.rank, cur.lines + 1, [], time.time(), history, lines)
+            else:
+                batch = LineBatch(self.source, self.rank, cur.lines + 1, lines, time.time(), history)
+            cur.lines += batch.count
             self._on_batch(batch)
+
+    def _settle(self, cur: _Incarnation) -> None:
+        """After a chunk's batches: the first line's hash, the position, a notice of a cut line."""
         if cur.head is None and cur.offset:
             cur.head = head_hash(cur.fd)
         self._update_position(cur)

@@ -10,13 +10,22 @@ NoticeLevel = Literal["info", "warning", "error"]
 
 @dataclass(frozen=True, slots=True)
 class LineBatch:
-    """Lines read in one go from one source (one read chunk, not one line).
+    """Lines read in one go from one source (a read chunk, or a run of its lines; not one line).
 
     `first_line` is the 1-based number of `lines[0]` in the current incarnation
     of the file (it restarts at 1 after rotation or truncation); lines count as
     the splitter delivers them, so a kept progress-bar frame counts as a line.
     `history` is True while the source is catching up on what it held at start;
-    a batch with no lines and `history` False says the catch-up is over.
+    a batch with no lines (and no `raw`) and `history` False says the catch-up is over.
+
+    `raw`, when not empty, holds the batch's lines instead of `lines` (then
+    empty): the bytes as read, whole lines each ending in `\\n`, none with a
+    `\\r` but in a CRLF end and none longer than the line cap, so that
+    runwatch.watcher.snapshot.split_block gives exactly the splitter's lines.
+    A follower hands a long history over this way (`raw_history`; a chunk
+    then gives a batch per run of such lines, and one per run of others),
+    so that a parser with a columnar fast path reads it in blocks
+    (SourceParser.feed_bytes).
     """
 
     source: str
@@ -25,6 +34,12 @@ class LineBatch:
     lines: list[str]
     t: float
     history: bool
+    raw: bytes = b""
+
+    @property
+    def count(self) -> int:
+        """Lines the batch holds (one per `\\n` of `raw`)."""
+        return self.raw.count(b"\n") if self.raw else len(self.lines)
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,7 +224,7 @@ class WandbOnlineSource(SourceThread):
         self._failures += 1
         if isinstance(exc, MissingApiKeyError):
             self._api = None
-        delay = min(self._max_backoff, self._interval * 2 ** (self._failures - 1))
+        delay: float = min(self._max_backoff, self._interval * 2 ** (self._failures - 1))
         delay *= 1.0 + self._jitter * self._rng.random()
         text = redact(f"{type(exc).__name__}: {exc}")[:300]
         if text != self._error:

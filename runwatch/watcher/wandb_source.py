@@ -168,6 +168,14 @@ class WandbSource(PollingThread):
         """Identity of the file and offset of the first record not yet delivered."""
         return self._position
 
+    def read_now(self) -> None:
+        """One round on the caller's thread, reading the run's file to its current end, then let go of it
+        (`runwatch parse`/`check`: no thread, no following; build with `use_inotify=False`)."""
+        try:
+            self._round()
+        finally:
+            self._finish()
+
     def _stopped(self, exc: Exception) -> None:
         self._safe_notice("error", f"stopped following {self.path}: {exc!r}")  # never die silently
 

@@ -100,6 +100,30 @@ def test_resolves_after_resolve_after_and_notifies_once() -> None:
     assert [a.state for a in m.alerts()] == [RESOLVED]
 
 
+def test_a_resolved_summary_says_it_resolved_not_what_fired() -> None:
+    """The RESOLVED line repeated the firing summary word for word (review finding 7)."""
+    m = manager()
+    m.update([nan_()], now=0.0)
+    (n,) = m.update([], now=60.0)
+    assert n.alert.summary == "cleared; was: loss is NaN at step 380"
+    assert n.payload()["summary"] == n.alert.summary
+
+
+def test_a_resolved_summary_comes_from_the_resolution_callback_when_it_has_words() -> None:
+    m = manager()
+    m.update([nan_()], now=0.0)
+    asked: list[str] = []
+
+    def resolution(a):  # type: ignore[no-untyped-def]
+        asked.append(a.summary)
+        return "loss is finite again at step 400"
+
+    (n,) = m.update([], now=60.0, resolution=resolution)
+    assert asked == ["loss is NaN at step 380"]  # asked once, with the alert as it fired
+    assert n.alert.summary == "loss is finite again at step 400"
+    assert m.get(key(nan_())).summary == n.alert.summary  # type: ignore[union-attr]  # the TUI lists the same
+
+
 def test_a_flapping_condition_inside_resolve_after_stays_firing() -> None:
     m = manager()
     notes = m.update([nan_()], now=0.0)

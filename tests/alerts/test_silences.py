@@ -1,15 +1,23 @@
-"""Silences: matching, listing, expiry, and sharing through the state dir (CLI ↔ daemon)."""
+"""Silences: matching, listing, expiry, sharing through the state dir (CLI ↔ daemon), and the
+one log line a silence that holds back a notification is worth."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.silences import SilenceBook
 from runwatch.alerts.store import AlertStore
-from runwatch.alerts.types import make_labels
+from runwatch.alerts.types import Finding, RuleTiming, make_labels
+from runwatch.model import AlertState, Severity
 
 R1 = make_labels(run="r1", rank=0)
 R2 = make_labels(run="r2")
@@ -108,3 +116,92 @@ def test_an_unwritable_state_dir_fails_the_add_loudly(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("")
     with pytest.raises(OSError):
         SilenceBook(AlertStore(tmp_path / "f" / "state")).add("stall", {}, 60.0, 0.0)
+
+
+# ── what a silence held back, said once per transition ─────────────────────
+
+def nan_finding(run: str = "r1") -> Finding:
+    return Finding("nonfinite", make_labels(run=run, metric="loss"), Severity.CRITICAL, "loss is NaN",
+                   value=math.nan)
+
+
+def test_a_held_back_notification_is_reported_once_per_transition() -> None:
+    timings = {"nonfinite": RuleTiming(for_s=0.0, resolve_after_s=60.0, repeat_interval_s=100.0)}
+    m = AlertManager(timings)
+    s1 = m.silences.add("nonfinite", {"run": "r1"}, 1000.0, now=0.0)
+    assert m.update([nan_finding()], now=10.0) == []
+    [held] = m.silences.take_held()
+    assert (held.state, held.silence, held.alert.rule, held.at) == (AlertState.FIRING, s1, "nonfinite", 10.0)
+    for t in range(11, 400):  # every tick, and past the repeat interval: nothing new to say
+        assert m.update([nan_finding()], now=float(t)) == []
+    assert m.silences.take_held() == []
+    notes = m.update([nan_finding()], now=1000.0)  # the silence ended, the alert still fires: told now
+    assert [(n.state, n.repeat) for n in notes] == [(AlertState.FIRING, False)]
+    assert m.silences.take_held() == []
+    s2 = m.silences.add(None, {"run": "r1"}, 500.0, now=1001.0)
+    m.update([nan_finding()], now=1101.0)  # a repeat is due: held back by the new silence
+    m.update([nan_finding()], now=1102.0)
+    assert [(h.state, h.silence.id) for h in m.silences.take_held()] == [(AlertState.FIRING, s2.id)]
+    m.update([], now=1200.0)  # resolves under the silence: the RESOLVED is held back too, once
+    m.update([], now=1201.0)
+    assert [(h.state, h.silence.id) for h in m.silences.take_held()] == [(AlertState.RESOLVED, s2.id)]
+
+
+def test_other_runs_and_inhibited_alerts_are_not_reported_as_silenced() -> None:
+    m = AlertManager({})
+    m.silences.add("nonfinite", {"run": "r1"}, 1000.0, now=0.0)
+    crash = Finding("crash", make_labels(run="r2"), Severity.CRITICAL, "CUDA out of memory")
+    stall = Finding("stall", make_labels(run="r2"), Severity.WARNING, "no step")
+    notes = m.update([nan_finding("r2"), crash, stall], now=1.0)
+    assert sorted(n.alert.rule for n in notes) == ["crash", "nonfinite"]  # stall: inhibited by the crash
+    assert m.silences.take_held() == []
+
+
+def test_the_line_names_rule_labels_end_and_silence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        m = AlertManager({})
+        s = m.silences.add("nonfinite", {"run": "r1"}, 7200.0, now=1_800_000_000.0)  # 2027-01-15 08:00 UTC
+        m.update([nan_finding()], now=1_800_000_060.0)
+        m.update([nan_finding()], now=1_800_007_199.0)
+        [held] = m.silences.take_held()
+        assert held.line() == f"SILENCED nonfinite metric=loss run=r1 until 10:00 (silence {s.id}; firing not sent)"
+        later = dataclasses.replace(held, at=1_799_913_600.0)  # the day before: the date is given
+        assert "until 2027-01-15 10:00 (silence" in later.line()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_the_daemon_logs_one_silenced_line_and_sends_nothing(tmp_path: Path) -> None:
+    from tests.alerts.sinks.conftest import Receiver
+    from tests.commands.test_watch import start_daemon, stop_daemon
+    from tests.conftest import wait_for
+    from tests.test_engine import nanochat_line
+
+    log, state = tmp_path / "train.log", tmp_path / "state"
+    log.write_text("".join(nanochat_line(i) for i in range(20)))
+    cli = subprocess.run([sys.executable, "-m", "runwatch", "silence", "nonfinite", "--run", "train", "--for", "2h",
+                          "--state-dir", str(state)], capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 0, cli.stderr
+    [sid] = re.findall(r"\b[0-9a-f]{8}\b", cli.stdout)
+    receiver = Receiver()
+    try:
+        p, r = start_daemon(log, state, receiver.url)
+        try:
+            wait_for(lambda: "step 19/100" in r.err(), timeout=20)
+            with log.open("a") as f:
+                f.write(nanochat_line(20, loss="nan"))
+            wait_for(lambda: "SILENCED" in r.err(), timeout=20)
+            seen = r.err().count("step 20/100")
+            wait_for(lambda: r.err().count("step 20/100") >= seen + 5, timeout=20)  # several ticks later
+        finally:
+            assert stop_daemon(p) == 0
+    finally:
+        receiver.stop()
+    lines = [line for line in r.err().splitlines() if "SILENCED" in line]
+    assert len(lines) == 1, lines
+    assert re.search(rf"INFO SILENCED nonfinite metric=loss run=train until [0-9: -]+ \(silence {sid}; "
+                     r"firing not sent\)$", lines[0]), lines[0]
+    assert receiver.count() == 0 and "FIRING" not in r.err()

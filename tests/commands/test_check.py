@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from runwatch.cli import main
-from tests.conftest import FIXTURES
-
-HEALTHY = FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"
-SFT_NAN = FIXTURES / "corpus/raw/nanochat_pr657_sft_run.log"
+from runwatch.commands.check import run_check
+from runwatch.config import load_config
+from tests.commands._runs import (
+    CSV_NAN_STEP,
+    HEALTHY,
+    HF_NAN_STEP,
+    SFT_NAN,
+    TB_NAN_STEP,
+    TB_STEPS,
+    WANDB_NAN_STEP,
+    WANDB_STEPS,
+    copy_wandb_run,
+    hf_checkpoint,
+    lightning_csv,
+    tensorboard_events,
+    the_wandb_file,
+    truncated_log,
+    wandb_run,
+)
+from tests.watcher.test_metric_files import needs_tensorboard
 
 
 def test_healthy_real_run_exits_0_with_no_alerts(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,3 +90,161 @@ def test_missing_path_and_bad_override_are_one_line_errors(tmp_path: Path,
     assert len(err) == 2
     assert "no such file" in err[0]
     assert "stall.after" in err[1]
+
+
+def test_a_fault_mid_log_is_caught_when_no_line_carries_a_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The real 16,704-step run, step lines only (no eval pauses), one loss made NaN at step 8000:
+    every record is read at one instant, so the replay must rebuild time, not take the read time."""
+    steps = [ln for ln in HEALTHY.read_text().splitlines() if ln.startswith("step ")]
+    at = next(i for i, ln in enumerate(steps) if ln.startswith("step 08000/"))
+    steps[at] = steps[at].replace("loss: 2.649165", "loss: nan")
+    assert "loss: nan" in steps[at]
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(steps) + "\n")
+    assert main(["check", str(log)]) == 2
+    out = capsys.readouterr().out
+    assert "nonfinite" in out and "step 8000" in out
+
+
+# -- every source `tail` reads (W&B, trainer_state.json, metrics.csv, stdin) --------------------
+
+
+@pytest.fixture(scope="module")
+def wandb_nan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if importlib.util.find_spec("wandb") is None:
+        pytest.skip("needs the wandb package")
+    return wandb_run(tmp_path_factory)
+
+
+@pytest.mark.parametrize("where", ["dir", "wandb", "latest-run", "run-dir", "file"])
+def test_a_wandb_run_with_a_nan_is_critical_at_its_step(wandb_nan: Path, tmp_path: Path, where: str,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: `check wandb/` read wandb's own debug logs (OK, exit 0); `check run-*.wandb` said 0 records."""
+    root = copy_wandb_run(wandb_nan, tmp_path / "exp")
+    run_file = the_wandb_file(root)
+    path = {"dir": root, "wandb": root / "wandb", "latest-run": root / "wandb" / "latest-run",
+            "run-dir": run_file.parent, "file": run_file}[where]
+    assert main(["check", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("CRITICAL") and f"step {WANDB_STEPS - 1}/{WANDB_STEPS}" in out
+    assert f"{WANDB_STEPS + 1} records" in out  # 200 history rows and the exit record, nothing of the debug logs
+    assert "nonfinite" in out and "metric=loss" in out
+    assert f"first step {WANDB_NAN_STEP}, last step {WANDB_STEPS - 1}" in out
+    assert f"loss is NaN at step {WANDB_NAN_STEP}" in out
+
+
+def test_format_wandb_is_accepted_and_json_has_first_and_last_step(wandb_nan: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--format", "wandb", "--json", str(wandb_nan)]) == 2
+    obj = json.loads(capsys.readouterr().out)
+    [alert] = obj["alerts"]
+    assert (alert["rule"], alert["first_step"], alert["last_step"]) == ("nonfinite", WANDB_NAN_STEP, WANDB_STEPS - 1)
+    assert obj["state"] == "finished" and obj["warnings"] == []
+
+
+def test_a_checkpoint_dirs_trainer_state_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: a dir holding only `checkpoint-N/trainer_state.json` was "no training logs found"
+    (exit 2 for the wrong reason), and the file itself was `OK … 0 records`."""
+    state = hf_checkpoint(tmp_path / "out")
+    for path in (tmp_path / "out", state.parent, state):
+        assert main(["check", str(path)]) == 2, path
+        out = capsys.readouterr().out
+        assert "nonfinite" in out and "metric=grad_norm" in out and f"first step {HF_NAN_STEP}," in out
+        assert "step 2790/2808" in out  # the excerpt's last train entry and its max_steps
+
+
+def test_a_lightning_metrics_csv_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: `check metrics.csv` was OK, exit 0."""
+    csv_path = lightning_csv(tmp_path / "exp")
+    for path in (tmp_path / "exp", csv_path):
+        assert main(["check", str(path)]) == 2, path
+        out = capsys.readouterr().out
+        assert "nonfinite" in out and "metric=loss" in out and f"first step {CSV_NAN_STEP}," in out
+
+
+def test_a_healthy_wandb_run_next_to_a_healthy_log_is_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The healthy real log with a Lightning CSV whose NaN is fixed: one run, two sources, nothing fires;
+    the check can fail (the next test plants the NaN back)."""
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / "train.log").write_bytes(HEALTHY.read_bytes())
+    csv_path = lightning_csv(exp)
+    csv_path.write_text(csv_path.read_text().replace("nan", "6.5"))
+    assert main(["check", str(exp)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK") and "finished" in out and "incomplete" not in out
+    csv_path.write_text(csv_path.read_text().replace("6.5", "nan", 1))
+    assert main(["check", str(exp)]) == 2
+
+
+def test_stdin_is_read_to_eof(capsys: pytest.CaptureFixture[str]) -> None:
+    p = subprocess.run([sys.executable, "-m", "runwatch", "check", "-"], input=SFT_NAN.read_bytes(),
+                       capture_output=True, timeout=120)
+    assert p.returncode == 2, p.stderr.decode()
+    out = p.stdout.decode()
+    assert out.startswith("CRITICAL stdin  (-)") and "nonfinite" in out and "first step 9, last step 133" in out
+
+
+def test_stdin_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_check(["-"], config=load_config(None), fmt=None, total_steps=None, as_json=False,
+                     out=sys.stdout, stdin=io.BytesIO(truncated_log_bytes())) == 0
+    out = capsys.readouterr().out
+    assert "incomplete: stopped at 145/16704" in out  # the pipe ended below the total
+
+
+def truncated_log_bytes() -> bytes:
+    lines = HEALTHY.read_bytes().splitlines(keepends=True)
+    end = next(i for i, line in enumerate(lines) if line.startswith(b"step 00145/16704"))
+    return b"".join(lines[: end + 1])
+
+
+def test_a_truncated_log_is_reported_incomplete(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: a log that stops at step 145 of 16704 was `OK … ended`. Still exit 0 (no rule fired:
+    DESIGN §3's exit codes count alerts), but the report says where it stopped."""
+    log = truncated_log(tmp_path / "train.log")
+    assert main(["check", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "step 145/16704  incomplete" in out
+    assert "warning  incomplete: stopped at 145/16704 (no finish or exit record)" in out
+    assert main(["check", "--json", str(log)]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == ["incomplete: stopped at 145/16704"]
+    assert main(["check", str(HEALTHY)]) == 0
+    assert "incomplete" not in capsys.readouterr().out
+
+
+def test_first_and_last_step_of_an_alert_are_both_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(SFT_NAN)]) == 2
+    assert "first step 9, last step 133; still firing at the end" in capsys.readouterr().out
+
+
+def test_no_steps_is_said_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "crash.log"
+    log.write_text("Traceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n"
+                   "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n")
+    assert main(["check", str(log)]) == 2
+    out = capsys.readouterr().out
+    assert "crash" in out and "no steps" in out and "None" not in out
+
+
+def test_a_source_read_as_nothing_is_said_not_just_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A trainer_state.json cut short: stderr says why, the report says nothing was read (exit 0: no alert)."""
+    state = tmp_path / "out" / "trainer_state.json"
+    state.parent.mkdir()
+    state.write_text('{"max_steps": 500, "log_history": [{"loss": 2.0, "step": 10},')
+    assert main(["check", str(state)]) == 0
+    out, err = capsys.readouterr()
+    assert "0 records" in out and "warning  no records: nothing these sources hold was understood" in out
+    assert "trainer_state.json is not valid JSON" in err
+    state.write_text(state.read_text().rstrip(",") + "]}")
+    assert main(["check", str(state)]) == 0
+    out, err = capsys.readouterr()
+    assert "1 records" in out and "no records" not in out and err == ""
+    assert "incomplete: stopped at 10/500" in out  # an HF run checked from a trainer_state.json mid-run
+
+
+@needs_tensorboard
+def test_tensorboard_events_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tensorboard_events(tmp_path / "exp" / "runs" / "a")
+    assert main(["check", str(tmp_path / "exp")]) == 2
+    out = capsys.readouterr().out
+    assert "nonfinite" in out and f"first step {TB_NAN_STEP}, last step {TB_STEPS - 1}" in out

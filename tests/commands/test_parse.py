@@ -10,14 +10,20 @@ boundaries in each.
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import io
+import json
 import math
 import os
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,12 +34,32 @@ from runwatch.cli import main
 from runwatch.commands.parse import Summary, _Writer, run_parse
 from runwatch.model import Record
 from runwatch.parsers.source import SourceParser
+from runwatch.parsers.structured import CsvRowsDecoder
+from runwatch.parsers.wandb import WandbDecoder
 from runwatch.watcher import snapshot
 from runwatch.watcher.discover import rank_from_path
 from runwatch.watcher.lines import _ESCAPES_BYTES, LineSplitter
 from runwatch.watcher.snapshot import read_all, read_blocks, split_block
+from runwatch.watcher.wandb_file import read_records
+from tests.commands._runs import (
+    HF_NAN_STEP,
+    SFT_NAN,
+    TB_NAN_STEP,
+    TB_STEPS,
+    TB_T0,
+    WANDB_NAN_STEP,
+    WANDB_STEPS,
+    copy_wandb_run,
+    hf_checkpoint,
+    lightning_csv,
+    tensorboard_events,
+    the_wandb_file,
+    wandb_loss,
+    wandb_run,
+)
 from tests.conftest import FIXTURES
 from tests.parsers.test_source_fast import POOL, every_case_log, row
+from tests.watcher.test_metric_files import needs_tensorboard
 
 CORPUS = sorted((FIXTURES / "corpus/raw").glob("*.log"))
 OUTPUTS = ("jsonl", "csv", "table", "summary")
@@ -199,7 +225,7 @@ def test_summary_add_chunk_is_add_of_each_record(every_case: Path, monkeypatch: 
     for total in (None, 77):
         for chunk in parse_cmd._Counted(every_case, None, total).chunks():
             columns.add_chunk(chunk, total)
-            recs = parse_cmd._fix_total(chunk.merged(), total)
+            recs = parse_cmd.with_total(chunk.merged(), total)
             objects.add_records(recs)
             for rec in recs:
                 naive_add(naive, rec)
@@ -257,3 +283,128 @@ def test_random_pool_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     path = tmp_path / "pool.log"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogateescape")
     same_everywhere(path, monkeypatch, SIZES[1])
+
+
+# -- every source `tail` reads (W&B, trainer_state.json, metrics.csv, stdin) --------------------
+
+
+def jsonl(*args: str, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    assert main(["parse", *args, "--output", "jsonl"]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def brief(recs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(r["kind"], r["step"], r["metrics"], r.get("event")) for r in recs]
+
+
+@pytest.fixture(scope="module")
+def wandb_nan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if importlib.util.find_spec("wandb") is None:
+        pytest.skip("needs the wandb package")
+    return wandb_run(tmp_path_factory)
+
+
+def test_a_wandb_run_gives_its_history_never_wandbs_debug_logs(wandb_nan: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: `parse wandb/` read debug-internal.log as JSON lines (metrics `pid`, `record_number`)."""
+    root = copy_wandb_run(wandb_nan, tmp_path / "exp")
+    run_file = the_wandb_file(root)
+    recs = jsonl(str(root / "wandb"), capsys=capsys)
+    steps = [r for r in recs if r["kind"] == "step"]
+    assert [r["step"] for r in steps] == list(range(WANDB_STEPS))
+    assert {k for r in steps for k in r["metrics"]} == {"loss", "grad_norm", "elapsed"}
+    assert steps[WANDB_NAN_STEP]["metrics"]["loss"] == "nan"
+    assert steps[3]["metrics"]["loss"] == pytest.approx(wandb_loss(3))
+    assert {r["total_steps"] for r in steps} == {WANDB_STEPS}  # from the run's config `max_steps`
+    assert [r.get("event") for r in recs if r["kind"] != "step"] == ["finished"]  # no run_meta, no system stats
+    # the same records from the file itself, from --format wandb on the dir holding wandb/, and from the
+    # transaction log read whole by another route (read_records) through the decoder
+    assert brief(jsonl(str(run_file), capsys=capsys)) == brief(recs)
+    assert brief(jsonl("--format", "wandb", str(root), capsys=capsys)) == brief(recs)
+    decoder = WandbDecoder()
+    direct = [r for r in decoder.feed(read_records(run_file), 0.0) + decoder.flush()
+              if r.event not in ("run_meta", "system_stats")]
+    assert brief([r.to_json() for r in direct]) == brief(recs)
+
+
+def test_wandb_summary_names_the_format(wandb_nan: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parse", str(wandb_nan), "--output", "summary"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("files      1\nformat     wandb (1 files)")
+    assert f"steps      0 → {WANDB_STEPS - 1} of {WANDB_STEPS}" in out
+    assert "pid" not in out and "record_number" not in out
+
+
+def test_trainer_state_in_a_checkpoint_and_at_the_top_is_read_once(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "out"
+    state = hf_checkpoint(out_dir)
+    (out_dir / "trainer_state.json").write_text(state.read_text())  # the final copy repeats every entry
+    recs = jsonl(str(out_dir), capsys=capsys)
+    history = [(r["kind"], r["step"]) for r in recs if r["kind"] != "checkpoint"]
+    assert history == [("step", 15), ("step", HF_NAN_STEP), ("step", 45), ("eval", 200), ("step", 2790),
+                       ("eval", 2800)]
+    assert recs[1]["metrics"]["grad_norm"] == "nan" and recs[1]["total_steps"] == 2808
+    [ckpt] = [r for r in recs if r["kind"] == "checkpoint"]
+    assert (ckpt["step"], ckpt["event"]) == (2800, "complete")
+    assert [(r["kind"], r["step"]) for r in jsonl(str(state), capsys=capsys)] == history
+
+
+def test_a_lightning_metrics_csv_gives_the_decoders_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = lightning_csv(tmp_path / "exp")
+    with path.open(newline="") as f:
+        rows = [{k: v for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+    expected = [r.to_json() for r in CsvRowsDecoder().feed(rows, 0.0)]
+    assert len(expected) == 16
+    assert brief(jsonl(str(tmp_path / "exp"), capsys=capsys)) == brief(expected)
+    assert brief(jsonl(str(path), capsys=capsys)) == brief(expected)
+
+
+def test_stdin_is_read_to_eof_like_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+    p = subprocess.run([sys.executable, "-m", "runwatch", "parse", "-", "--output", "jsonl"],
+                       input=SFT_NAN.read_bytes(), capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr.decode()
+    piped = [json.loads(line) for line in p.stdout.decode().splitlines()]
+    from_file = jsonl(str(SFT_NAN), capsys=capsys)
+    assert brief(piped[:-1]) == brief(from_file) and len(from_file) > 100
+    assert {r["source"] for r in piped} == {"-"}
+    assert (piped[-1]["event"], piped[-1]["message"]) == ("exit", "input ended")  # as `tail -` records it
+
+
+def test_stdin_summary_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    assert run_parse(["-"], fmt=None, output="summary", total_steps=None, out=out,
+                     stdin=io.BytesIO(SFT_NAN.read_bytes())) == 0
+    assert "format     picollm (1 files)" in out.getvalue() and "steps      0 → 133" in out.getvalue()
+
+
+def test_a_log_without_steps_says_no_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "crash.log"
+    log.write_text("Traceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n"
+                   "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n")
+    assert main(["parse", str(log), "--output", "summary"]) == 0
+    out = capsys.readouterr().out
+    assert "steps      no steps\n" in out and "None" not in out
+
+
+@needs_tensorboard
+def test_tensorboard_events_keep_their_wall_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tensorboard_events(tmp_path / "exp" / "runs" / "a")
+    recs = jsonl(str(tmp_path / "exp"), capsys=capsys)
+    assert [(r["step"], r["t"]) for r in recs] == [(s, TB_T0 + s) for s in range(TB_STEPS)]  # not the read time
+    assert recs[TB_NAN_STEP]["metrics"] == {"loss": "nan"}
+    assert brief(jsonl(str(path), capsys=capsys)) == brief(recs)
+
+
+@needs_tensorboard
+def test_a_damaged_tensorboard_record_is_skipped_as_the_follower_skips_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tensorboard_events(tmp_path / "runs")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside one record: its checksum fails
+    path.write_bytes(bytes(data))
+    assert main(["parse", str(path), "--output", "jsonl"]) == 0
+    out, err = capsys.readouterr()
+    steps = [json.loads(line)["step"] for line in out.splitlines()]
+    assert len(steps) == TB_STEPS - 1 and steps == sorted(steps) and steps[-1] == TB_STEPS - 1  # read on past it
+    assert "damaged record at offset" in err and "skipped" in err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,36 @@ def test_rules_lists_every_rule_with_its_parameters(capsys: pytest.CaptureFixtur
     for rid in all_rules():
         assert f"\n{rid} " in "\n" + out
     assert "after=30m" in out  # the override shows
+
+
+def test_config_state_dir_is_where_silences_go(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`silence` had no --config and wrote to the default dir, not the daemon's [state] dir (review finding 2)."""
+    cfg = tmp_path / "runwatch.toml"
+    cfg.write_text('[state]\ndir = "daemon-state"\n')
+    assert main(["silence", "stall", "--for", "2h", "--config", str(cfg)]) == 0
+    sid = capsys.readouterr().out.rsplit("id ", 1)[1].strip()
+    [s] = SilenceBook(AlertStore(StateDir(tmp_path / "daemon-state"))).list(time.time())
+    assert s.id == sid
+    other = tmp_path / "flag-state"
+    assert main(["silence", "--list", "--config", str(cfg), "--state-dir", str(other)]) == 0  # the flag wins
+    assert "no active silences" in capsys.readouterr().out
+
+
+def test_a_bad_config_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "runwatch.toml"
+    cfg.write_text('[state]\ndri = "x"\n')
+    assert main(["silence", "--list", "--config", str(cfg)]) == 2
+    assert "state.dri: unknown key" in capsys.readouterr().err
+
+
+def test_list_shows_what_is_left_in_whole_units(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It showed `1h59m59.62s` (review finding 8)."""
+    sd = ["--state-dir", str(tmp_path)]
+    assert main(["silence", "stall", "--for", "2h", *sd]) == 0
+    assert main(["silence", "loss_spike", "--for", "30m", *sd]) == 0
+    capsys.readouterr()
+    assert main(["silence", "--list", *sd]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    left = {row.split()[1]: row.split()[-1] for row in rows}
+    assert re.fullmatch(r"1h5\dm", left["stall"]), left  # never "2h00m" for what is under 2 h
+    assert re.fullmatch(r"29m\d\ds", left["loss_spike"]), left

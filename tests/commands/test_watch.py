@@ -74,3 +74,39 @@ def test_bad_config_is_refused_before_starting(tmp_path: Path) -> None:
     assert p.returncode == 2
     assert p.stderr.count("\n") == 1
     assert str(cfg) in p.stderr and "rules.stall.after" in p.stderr
+
+
+def status_lines(r: _Reader) -> list[str]:
+    return [line for line in r.err().splitlines() if "  train  [" in line]
+
+
+def test_the_watch_table_sets_the_daemons_defaults(tmp_path: Path) -> None:
+    """`[watch] interval` was parsed and ignored: one status per 60 s (review finding 1); and the first
+    status of a complete log must show it, not "[waiting] no step yet" (finding 10)."""
+    log, cfg = tmp_path / "train.log", tmp_path / "runwatch.toml"
+    log.write_text("".join(nanochat_line(i) for i in range(20)))
+    cfg.write_text('[state]\ndir = "state"\n[watch]\ninterval = "200ms"\npoll = true\npoll_interval = "100ms"\n')
+    p = subprocess.Popen([sys.executable, "-m", "runwatch", "watch", str(log), "--config", str(cfg), "--no-gpu"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    r = _Reader(p)
+    try:
+        wait_for(lambda: len(status_lines(r)) >= 3, timeout=20)
+        with log.open("a") as f:  # polling only, every 100 ms: still followed
+            f.write(nanochat_line(20))
+        wait_for(lambda: "step 20/100" in r.err(), timeout=20)
+    finally:
+        assert stop_daemon(p) == 0
+    assert "step 19/100" in status_lines(r)[0] and "no step yet" not in r.err()
+    assert (tmp_path / "state").is_dir()  # [state] dir, relative to the config file
+
+
+def test_flags_win_over_the_watch_table_which_wins_over_the_defaults() -> None:
+    from runwatch.cli import build_parser, watch_timing
+    from runwatch.config import WatchConfig
+
+    table = WatchConfig(interval=2.0, poll=True, poll_interval=0.5)
+    flags = build_parser().parse_args(["watch", "x.log", "--interval", "5", "--no-poll", "--poll-interval", "3"])
+    bare = build_parser().parse_args(["watch", "x.log"])
+    assert watch_timing(flags, table) == (5.0, False, 3.0)
+    assert watch_timing(bare, table) == (2.0, True, 0.5)
+    assert watch_timing(bare, WatchConfig()) == (60.0, False, 1.0)

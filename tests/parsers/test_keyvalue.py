@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from runwatch.model import Kind, Record
 from runwatch.parsers import keyvalue
 from runwatch.parsers.keyvalue import KeyValueParser
+from tests.parsers._corpus import json_excerpt, line_with, md_block
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "corpus"
 
@@ -46,9 +47,10 @@ def excerpt(file: str, tag: str) -> list[str]:
     # G2: user timestamp prefix and markdown quote
     (md_line("nanogpt_llmc.md", "> 2023-03-22 09:30:39 iter 2920"), Kind.STEP, 2920,
      {"loss": 3.9883, "step_time": 1.09934, "mfu": 15.34}),
-    # others_….md T2: torchtitan `step: 200  loss:  6.1384  memory: 49.66GiB(52.28%)  tps: 5,856 …`
+    # others_….md T2: torchtitan `step: 200  loss:  6.1384  memory: 49.66GiB(52.28%)  tps: 5,856 …`: GiB named as the
+    # torchtitan parser names it
     (excerpt("excerpts_torchtitan_composer_axolotl_accelerate.json", "Excerpt T2")[1], Kind.STEP, 200,
-     {"loss": 6.1384, "memory": 49.66, "tokens_per_sec": 5856.0, "tflops": 339.16, "mfu": 34.29}),
+     {"loss": 6.1384, "memory_gib": 49.66, "tokens_per_sec": 5856.0, "tflops": 339.16, "mfu": 34.29}),
     # deepspeed.md D1: `step=40, skipped=2, lr=[5e-05]`: the list is not read, `Rank 0` and `logging.py:69` are labels
     (excerpt("excerpts_deepspeed.json", "Excerpt D1")[
         [i for i, x in enumerate(excerpt("excerpts_deepspeed.json", "Excerpt D1")) if "step=40," in x][0]],
@@ -169,13 +171,13 @@ def r1(index: int) -> str:
 
 
 def test_custom_loop_with_sub_keys_and_clocks() -> None:
-    # R1: `grad_norm:p2 3.388`, `max_size:time 291200`, `mem_usage:cuda:0 67.8GB`, `elapsed 0:16:59`,
+    # R1: `grad_norm:p2 3.388`, `max_size:time 291200`, `mem_usage:cuda:0 67.8GB` (GiB), `elapsed 0:16:59`,
     # `exp. remaining 0:03:45`; `0.855 sec/step` (value before its name) is not a pair
     rec = KeyValueParser().parse(r1(0))
     assert rec is not None and (rec.kind, rec.step) == (Kind.STEP, 1347)
     assert dict(rec.metrics) == {
         "ep": 55.0, "ce": 0.324, "ctc_4": 1.006, "ctc_10": 0.776, "ctc_16": 0.677, "grad_norm_p2": 3.388,
-        "num_seqs": 27.0, "max_size_time": 291200.0, "max_size_aug_spatial": 128.0, "mem_usage_cuda": 67.8,
+        "num_seqs": 27.0, "max_size_time": 291200.0, "max_size_aug_spatial": 128.0, "mem_usage_cuda_gib": 67.8,
         "elapsed": 16 * 60 + 59.0, "eta": 3 * 60 + 45.0, "complete": 81.92,
     }
 
@@ -183,7 +185,7 @@ def test_custom_loop_with_sub_keys_and_clocks() -> None:
 def test_device_index_is_a_label() -> None:
     # R1 rank 3 prints `mem_usage:cuda:3 66.8GB`: the same metric name as rank 0's `cuda:0`
     rec = KeyValueParser().parse(r1(1))
-    assert rec is not None and rec.metrics["mem_usage_cuda"] == 66.8 and rec.metrics["eta"] == 4 * 60 + 53.0
+    assert rec is not None and rec.metrics["mem_usage_cuda_gib"] == 66.8 and rec.metrics["eta"] == 4 * 60 + 53.0
 
 
 def test_minutes_and_milliseconds_become_seconds() -> None:
@@ -256,3 +258,188 @@ def test_a_line_without_pairs_is_one_scan_match() -> None:
     # the scan takes the rest of the line at once when no pair follows (a retry at every position is quadratic)
     assert len(keyvalue._PAIR.findall("a1 " * 1300)) == 1
     assert [m[1] for m in keyvalue._PAIR.findall("loss 1 " + "a1 " * 1300)] == ["loss", ""]
+
+
+# ── units: a number is right or it is not kept ──────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(("line", "metrics"), [
+    ("step 10 tok/s=12.5k loss=2.3", {"tokens_per_sec": 12500.0, "loss": 2.3}),
+    ("step 10 tokens/s: 1.2M", {"tokens_per_sec": 1.2e6}),
+    ("step 10 tps=3.2K lr=3e-4", {"tokens_per_sec": 3200.0, "lr": 3e-4}),
+    ("step 10 tokens_per_sec: 1.5G", {"tokens_per_sec": 1.5e9}),
+    ("step 10 tokens: 300B loss 2", {"tokens": 3e11, "loss": 2.0}),  # billions: not a memory key
+    ("step 10 dt=350ms", {"step_time": 0.35}),
+    ("step 10 dt 812 ms loss 2", {"step_time": 0.812, "loss": 2.0}),  # a unit word after a space
+    ("step 10 time=1.2s", {"step_time": 1.2}),
+    ("step 10 mem=12.3GiB", {"mem_gib": 12.3}),
+    ("step 10 mem=12.3GB", {"mem_gib": 12.3}),
+    ("step 10 mem=512M rss 2048MiB", {"mem_gib": 0.5, "rss_gib": 2.0}),  # a letter after a memory key is a size
+    ("step 10 max_mem_gb=1536MB", {"max_mem_gib": 1.5}),  # the name says the unit the value is in
+    ("step 10 lr=3e-4 mfu=45.2%", {"lr": 3e-4, "mfu": 45.2}),
+    ("step 10 fwd: 652ms", {"fwd": 0.652}),  # a duration on another key: seconds, its own name
+])
+def test_units(line: str, metrics: dict[str, float]) -> None:
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and rec.step == 10
+    assert dict(rec.metrics) == pytest.approx(metrics)
+
+
+def test_si_suffix_is_not_dropped_tok_s_12_5k() -> None:
+    # the reviewer's report: `tok/s=12.5k` became `tok_s: 12.5`, 1000x too small
+    rec = KeyValueParser().parse("step 5 loss=2.1 tok/s=12.5k")
+    assert rec is not None and rec.metrics == {"loss": 2.1, "tokens_per_sec": 12500.0}
+
+
+@pytest.mark.parametrize(("line", "kept"), [
+    ("step 10 loss=2.3 dt=5k", {"loss": 2.3}),  # a count suffix on a duration
+    ("step 10 loss=2.3 lr=3m", {"loss": 2.3}),  # minutes? milli?
+    ("step 10 loss=2.3 foo=5xyz", {"loss": 2.3}),
+    ("step 10 loss=2.3 eta: 5%", {"loss": 2.3}),
+    ("step 10 loss=2.3 time=12GiB", {"loss": 2.3}),
+    ("step 10 loss=2.3 it/s=0", {"loss": 2.3}),  # a stopped rate is no step time
+])
+def test_a_unit_not_understood_skips_the_value(line: str, kept: dict[str, float]) -> None:
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and rec.step == 10 and dict(rec.metrics) == kept
+
+
+def test_a_step_with_a_unit_is_no_step() -> None:
+    assert KeyValueParser().parse("step 5ms loss 2 lr 1") == Record(Kind.STEP, metrics={"loss": 2.0, "lr": 1.0})
+    rec = KeyValueParser().parse("step 12k loss 2")
+    assert rec is not None and rec.step == 12000
+
+
+def test_a_unit_word_is_not_the_next_key() -> None:
+    # `10 tokens/s` looks like a value and its unit, but `tokens/s:` is the next key
+    for line in ("step 10 tokens/s: 1.2M", "step 10 tok/s 9000", "step 10 samples/s=4"):
+        rec = KeyValueParser().parse(line)
+        assert rec is not None and rec.step == 10 and len(rec.metrics) == 1
+
+
+# ── aliases: every format spells the DESIGN §2 names the same way ───────────────────────────────────────
+
+
+@pytest.mark.parametrize(("line", "name", "value"), [
+    ("step 3 gnorm=1.5", "grad_norm", 1.5),
+    ("step 3 grad_norm=1.5", "grad_norm", 1.5),
+    ("step 3 grad-norm: 1.5", "grad_norm", 1.5),
+    ("step 3 gradnorm 1.5", "grad_norm", 1.5),
+    ("step 3 | norm 1.5", "grad_norm", 1.5),
+    ("step 3 tok/s=1500", "tokens_per_sec", 1500.0),
+    ("step 3 tokens/s=1500", "tokens_per_sec", 1500.0),
+    ("step 3 tokens_per_sec=1500", "tokens_per_sec", 1500.0),
+    ("step 3 tps=1500", "tokens_per_sec", 1500.0),
+    ("step 3 throughput: 1.5k tokens/s", "tokens_per_sec", 1500.0),
+    ("step 3 throughput 40 samples/sec", "samples_per_sec", 40.0),
+    ("step 3 lr=3e-4", "lr", 3e-4),
+    ("step 3 learning_rate=3e-4", "lr", 3e-4),
+    ("step 3 it/s=2.5", "step_time", 0.4),  # a rate of iterations is a step time, as for progress bars
+    ("step 3 speed: 2.5it/s", "step_time", 0.4),
+    ("step 3 s/it=0.4", "step_time", 0.4),
+    ("step 3 val_loss=1.5", "val_loss", 1.5),
+    ("step 3 eval_loss=1.5", "val_loss", 1.5),
+    ("step 3 valid_loss=1.5", "val_loss", 1.5),
+])
+def test_aliases(line: str, name: str, value: float) -> None:
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and rec.step == 3
+    assert dict(rec.metrics) == {name: pytest.approx(value)}
+
+
+@pytest.mark.parametrize("key", ["iter", "it", "global_step", "step", "Iteration", "train_step"])
+def test_step_keys(key: str) -> None:
+    rec = KeyValueParser().parse(f"{key}=7 loss=2.5")
+    assert rec is not None and rec.step == 7 and dict(rec.metrics) == {"loss": 2.5}
+
+
+def test_norm_is_the_grad_norm_only_on_a_step_line() -> None:
+    rec = KeyValueParser().parse("loss=2.5 norm=1.5")
+    assert rec is not None and rec.step is None and dict(rec.metrics) == {"loss": 2.5, "norm": 1.5}
+    rec = KeyValueParser().parse("step 4 grad_norm=1.5 norm=9.0")  # a grad norm already named wins
+    assert rec is not None and dict(rec.metrics) == {"grad_norm": 1.5, "norm": 9.0}
+
+
+# ── real kv-style lines of the corpus ──────────────────────────────────────────────────────────────────
+
+
+def llmc(heading: str, start: str) -> str:
+    """The line of nanogpt_llmc.md excerpt `heading` that starts with `start`."""
+    return line_with(md_block("nanogpt_llmc.md", heading), start)
+
+
+def test_llmc_norm_is_the_grad_norm() -> None:
+    # nanogpt_llmc.md L3: `step   65/74 | loss 3.596000 (+nanz)| norm 1.4701 (+nanz)| lr 3.00e-04 | 44.55 ms | …`
+    rec = KeyValueParser().parse(llmc("Excerpt L3", "step   65/74"))
+    assert rec is not None and (rec.step, rec.total_steps) == (65, 74)
+    assert dict(rec.metrics) == {"loss": 3.596, "grad_norm": 1.4701, "lr": 3e-4}
+
+
+def test_llmc_single_digit_steps_are_padded_to_four_spaces() -> None:
+    # L4: `step    1/19560 | …` (`%4d`): the step of steps 1-9 was lost, four spaces being one too many
+    rec = KeyValueParser().parse(llmc("Excerpt L4", "step    1/19560"))
+    assert rec is not None and (rec.step, rec.total_steps) == (1, 19560)
+    assert dict(rec.metrics) == {"loss": 11.010252, "grad_norm": 15.1374, "lr": 8.57e-07}
+
+
+def test_llmc_took_ms_is_seconds() -> None:
+    # L1: `step 0: train loss 5.356189 (took 1452.121000 ms)`: a unit word after a space
+    rec = KeyValueParser().parse(llmc("Excerpt L1", "step 0: "))
+    assert rec is not None and rec.step == 0
+    assert dict(rec.metrics) == {"loss": 5.356189, "took": pytest.approx(1.452121)}
+
+
+def test_deepspeed_timer_memory_is_gib() -> None:
+    # deepspeed.md D1: `SamplesPerSec=83.48609168106144, MemAllocated=0.26GB, MaxMemAllocated=9.02GB`
+    line = line_with(json_excerpt("excerpts_deepspeed.json", "Excerpt D1"), "MemAllocated=0.26GB")
+    rec = KeyValueParser().parse(line)
+    assert rec is not None
+    assert dict(rec.metrics) == {"samples_per_sec": 83.48609168106144, "mem_allocated_gib": 0.26,
+                                 "max_mem_allocated_gib": 9.02}
+
+
+def test_samples_per_sec_with_a_slash() -> None:
+    # D3: ` samples/sec: 7.799 | iteration       34/   10000 | … | approx flops per GPU: 112.9TFLOPS | …`
+    line = line_with(json_excerpt("excerpts_deepspeed.json", "Excerpt D3"), " samples/sec: 7.799")
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and rec.metrics["samples_per_sec"] == 7.799
+    assert not any("flops" in name for name in rec.metrics)  # `112.9TFLOPS`: a unit too long to be one
+
+
+def test_torchtitan_memory_matches_the_torchtitan_parser_name() -> None:
+    # others_….md T3: `memory:  9.46GiB(64.99%)`, as torchtitan.py names it
+    from runwatch.parsers.torchtitan import TorchtitanParser
+
+    line = json_excerpt("excerpts_torchtitan_composer_axolotl_accelerate.json", "Excerpt T3", "titan")[0]
+    kv, titan = KeyValueParser().parse(line), TorchtitanParser().parse(line)
+    assert kv is not None and titan is not None
+    assert kv.metrics["memory_gib"] == titan.metrics["memory_gib"] == 9.46
+    assert {n: kv.metrics[n] for n in ("loss", "grad_norm", "tokens_per_sec", "mfu")} == \
+        {n: titan.metrics[n] for n in ("loss", "grad_norm", "tokens_per_sec", "mfu")}
+
+
+def test_every_record_key_passes_the_pre_check() -> None:
+    # a key that can make a record must not be filtered out before the scan, in any spelling
+    keys = (set(keyvalue.CANONICAL) | keyvalue._STEP_KEYS | keyvalue._STEP_TIME_KEYS | keyvalue._ELAPSED_KEYS
+            | keyvalue._ETA_KEYS | keyvalue._RATE_KEYS)
+    for key in keys:
+        for spelled in (key, key.replace("_", "/"), key.replace("_", "-")):
+            assert keyvalue._mentions_known_key(f"x {spelled}=1".lower()), spelled
+    assert keyvalue._mentions_known_key("speed: 2.5it/s") and keyvalue._mentions_known_key("speed 2.5 s/it")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="step iter it/s tok gnorm norm mem=:,|/ 0123456789.e-+nan%kKMGTBsmiGiB_", max_size=160))
+def test_never_raises_with_units(line: str) -> None:
+    rec = KeyValueParser().parse(line)
+    if rec is not None:
+        assert rec.metrics and all(isinstance(v, float) for v in rec.metrics.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="step it/s s/it tokens/s throughput mem lr=:,| 0123456789.e-+%kMGBms_", max_size=120))
+def test_the_pre_check_is_only_a_filter_with_units(line: str) -> None:
+    got = _json(KeyValueParser().parse(line))
+    with pytest.MonkeyPatch.context() as mp:
+        _unfiltered(mp)
+        assert _json(KeyValueParser().parse(line)) == got

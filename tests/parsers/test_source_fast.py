@@ -300,3 +300,16 @@ def test_big_random_log_matches_feed() -> None:
     recs, chunks = check(("\n".join(lines) + "\n").encode(), (64 << 10, 300 << 10))
     assert fast_rows(chunks) > 5000  # not more: a traceback header holds the next 200 lines open
     assert np.all(np.diff(np.concatenate([c.steps.line for c in chunks if c.steps is not None])) > 0)
+
+
+def test_row_is_the_record_step_records_gives() -> None:
+    """One row at a time, for RunTracker.apply_chunk's rows that bring a metric new to a run."""
+    _, chunks = check(every_case_log(), (4096,), rank=2)
+    compared = 0
+    for chunk in chunks:
+        if chunk.steps is not None:
+            rows = chunk.step_records()
+            assert js([chunk.row(i) for i in range(len(rows))]) == js(rows)
+            assert [list(chunk.row(i).metrics) for i in range(len(rows))] == [list(r.metrics) for r in rows]
+            compared += len(rows)
+    assert compared > 100

@@ -201,3 +201,49 @@ def test_step_intervals_skip_warmup_and_extend_batches() -> None:
     assert iv.add(3, 101.0) is False  # same read: extends (1 s, 2 steps)
     assert iv.median() == 0.5
     assert iv.add(4, 102.0) is True and iv.previous == (1.0, 2)
+
+
+# -- update_steps: the step records of one read in one call ---------------------------------
+
+def progress_state(p: ProgressTracker, now: float) -> str:
+    """What the tracker shows now and what it keeps for later (intervals, strides, warm-up), as text."""
+    kept = {k: list(v) if hasattr(v, "maxlen") else v for k, v in vars(p).items() if k != "_wall"}
+    wall = {k: getattr(p._wall, k) for k in p._wall.__slots__}
+    wall["_per_step"] = list(wall["_per_step"])
+    return repr((p.estimate(now), p.steps_per_sec, p.record_interval_s, p.pause_s_per_step, kept, wall))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_update_steps_leaves_what_update_of_each_leaves(seed: int) -> None:
+    """Reads of many step records each (some back, some repeated, some without a step time or a total),
+    now and then at one time with the read before, between evals and pauses."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    bulk, one_by_one = ProgressTracker(), ProgressTracker()
+    step, t = int(rng.integers(0, 5)), T0
+    for _ in range(120):
+        n = int(rng.integers(1, 200))
+        steps = step + np.cumsum(rng.choice([-3, 0, 1, 1, 1, 2, 10], n))
+        step = int(steps.max())
+        step_time = np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0.4, 0.6, n))
+        total = int(rng.integers(10_000, 10_003)) if rng.random() < 0.7 else None
+        tokens = float(rng.integers(1000)) if rng.random() < 0.5 else None
+        elapsed = float(rng.uniform(0, 1e4)) if rng.random() < 0.5 else None
+        eta = float(rng.uniform(0, 1e4)) if rng.random() < 0.3 else None
+        t += 0.0 if rng.random() < 0.2 else float(rng.exponential(30.0))  # some reads share a time
+        if rng.random() < 0.15:
+            for p in (bulk, one_by_one):
+                p.update(int(steps[0]), total, t, is_eval=True)
+        if rng.random() < 0.1:
+            for p in (bulk, one_by_one):
+                p.mark_pause()
+        bulk.update_steps(steps, t, total=total, step_time=step_time, tokens_per_sec=tokens, elapsed=elapsed,
+                          log_eta=eta)
+        for i, s in enumerate(steps.tolist()):
+            last = i == n - 1  # the keyword values stand for the last record that states one
+            one_by_one.update(s, total if last else None, t, step_time=None if np.isnan(step_time[i]) else
+                              float(step_time[i]), tokens_per_sec=tokens if last else None,
+                              elapsed=elapsed if last else None, log_eta=eta if last else None)
+        assert progress_state(bulk, t + 1) == progress_state(one_by_one, t + 1)
+    assert bulk.step == step and bulk.steps_per_sec is not None

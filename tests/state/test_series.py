@@ -164,3 +164,59 @@ def test_store_keys_metrics_and_ranks() -> None:
     assert store.series("val_loss", 2) is store.series("val_loss", 2)
     with pytest.raises(KeyError):
         store["nope", None]
+
+
+# -- extend: many points at once ----------------------------------------------------------
+
+def series_state(s: Series) -> list[list[float]]:
+    """Everything a series shows: each history bucket and raw point as an exact column, the raw points."""
+    return [c.tolist() for c in s.columns(10**9)] + [a.tolist() for a in s.recent()] + [[len(s), s.nbytes]]
+
+
+@pytest.mark.parametrize(("keep", "budget", "n", "seed"), [(64, 16, 20_000, 0), (7, 3, 3_333, 1), (4096, 2048, 120_000, 2)])
+def test_extend_leaves_what_appends_leave(keep: int, budget: int, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=n)
+    values[rng.random(n) < 0.01] = np.nan
+    values[rng.random(n) < 0.01] = np.inf
+    x = np.cumsum(rng.integers(0, 3, n)).astype(float)  # repeated and skipped steps
+    bulk, one_by_one = Series(keep, budget), Series(keep, budget)
+    pos = 0
+    while pos < n:
+        end = min(n, pos + int(rng.integers(1, 3 * keep)))
+        t = float(pos)  # the points of one extend share a time
+        bulk.extend(x[pos:end], values[pos:end], t)
+        for xi, v in zip(x[pos:end].tolist(), values[pos:end].tolist(), strict=True):
+            one_by_one.append(xi, v, t)
+        assert repr(series_state(bulk)) == repr(series_state(one_by_one))  # as text: NaN equals NaN
+        pos = end
+    assert len(bulk) == n
+
+
+@pytest.mark.parametrize(("keep", "budget", "n"), [(64, 16, 20_000), (7, 3, 3_333), (4096, 2048, 300_000)])
+def test_history_buckets_are_runs_of_equal_length(keep: int, budget: int, n: int) -> None:
+    """Folded points form buckets of one power-of-two width (the last may hold fewer), whose figures are
+    those of their points, however many folds built them; the newest points stay raw."""
+    rng = np.random.default_rng(n)
+    values = rng.normal(size=n)
+    values[rng.random(n) < 0.01] = np.nan
+    values[rng.random(n) < 0.005] = -np.inf
+    s = Series(keep, budget)
+    s.extend(np.arange(n, dtype=float), values, 0.0)
+    c = s.columns(10**9)
+    raw = len(s.recent()[0])
+    buckets = c.count[: len(c.count) - raw]
+    width = int(buckets[0])
+    assert width & (width - 1) == 0 and len(buckets) <= budget
+    assert (buckets[:-1] == width).all() and 0 < buckets[-1] <= width
+    ends = np.cumsum(c.count)
+    starts = ends - c.count
+    for i in rng.choice(len(c.count), 50):
+        v = values[starts[i] : ends[i]]
+        finite = v[np.isfinite(v)]
+        assert c.x[i] == ends[i] - 1 and c.nan[i] == np.isnan(v).sum() and c.inf[i] == np.isinf(v).sum()
+        assert c.ylast[i] == v[-1] or (np.isnan(c.ylast[i]) and np.isnan(v[-1]))
+        if (~np.isnan(v)).any():
+            assert (c.ymin[i], c.ymax[i]) == (np.nanmin(v), np.nanmax(v))
+        if finite.size:
+            assert c.mean[i] == pytest.approx(finite.mean(), rel=1e-9, abs=1e-12)

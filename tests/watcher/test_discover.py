@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runwatch.watcher.discover import DirectoryWatcher, find_logs, rank_from_path
+from runwatch.watcher.discover import DirectoryWatcher, find_logs, find_sources, rank_from_path
 from runwatch.watcher.types import Notice
 from tests.conftest import wait_for
 
@@ -174,3 +174,55 @@ def test_a_failing_callback_is_reported_once(tmp_path: Path) -> None:
         time.sleep(0.15)
         assert watcher.name.startswith("runwatch-")
     assert len(notices) == 1 and "consumer bug" in notices[0].message
+
+
+# ── structured sources ───────────────────────────────────────────────────────
+
+
+def test_find_sources_names_metric_files_checkpoints_and_wandb(tmp_path: Path) -> None:
+    assert find_sources(tmp_path) == []
+    touch(tmp_path, "lightning_logs/version_0/metrics.csv", "tb/events.out.tfevents.1.host", "train.log",
+          "checkpoint-10/trainer_state.json", data=b"step\n")
+    (tmp_path / "wandb").mkdir()
+    assert [p.relative_to(tmp_path).as_posix() for p in find_sources(tmp_path)] == [
+        "lightning_logs/version_0/metrics.csv", "tb/events.out.tfevents.1.host", ".", "wandb"]
+    assert tmp_path not in find_sources(tmp_path, checkpoints=False)
+
+
+@pytest.mark.parametrize("use_inotify", [True, False], ids=["inotify", "poll"])
+def test_structured_sources_that_appear_later_are_reported_once(tmp_path: Path, use_inotify: bool) -> None:
+    touch(tmp_path, "train.log", "old/metrics.csv", data=b"step,loss\n")
+    logs, sources = Found(), Found()
+    with DirectoryWatcher(tmp_path, logs, poll_interval=0.05, use_inotify=use_inotify,
+                          on_new_source=sources) as watcher:
+        touch(tmp_path, "lightning_logs/version_0/metrics.csv", data=b"step,loss\n")
+        wait_for(lambda: sources.paths)
+        touch(tmp_path, "step_100/model.pt", data=b"PK\x03\x04")  # the first checkpoint
+        wait_for(lambda: len(sources.paths) == 2)
+        (tmp_path / "wandb").mkdir()
+        touch(tmp_path, "eval.log")
+        wait_for(lambda: len(sources.paths) == 3 and logs.paths)
+        touch(tmp_path, "step_200/model.pt", data=b"PK\x03\x04")  # more checkpoints: the same source
+        with (tmp_path / "lightning_logs/version_0/metrics.csv").open("a") as f:
+            f.write("1,2.0\n")  # growth is not news
+        scans = watcher._sources_at
+        wait_for(lambda: watcher._sources_at > scans + 0.05)  # two more looks at least
+    assert sources.names(tmp_path) == ["lightning_logs/version_0/metrics.csv", ".", "wandb"]
+    assert logs.names(tmp_path) == ["eval.log"]  # logs and sources apart
+
+
+def test_known_sources_are_not_reported(tmp_path: Path) -> None:
+    touch(tmp_path, "a/metrics.csv", data=b"step\n")
+    sources = Found()
+    with DirectoryWatcher(tmp_path, Found(), poll_interval=0.05, use_inotify=False, on_new_source=sources,
+                          known_sources=[]):
+        wait_for(lambda: sources.paths)
+    assert sources.names(tmp_path) == ["a/metrics.csv"]  # given none known, the one there is new
+    sources = Found()
+    with DirectoryWatcher(tmp_path, Found(), poll_interval=0.05, use_inotify=False, on_new_source=sources,
+                          known_sources=[tmp_path / "a/metrics.csv"]) as watcher:
+        touch(tmp_path, "b/metrics.csv", data=b"step\n")
+        wait_for(lambda: sources.paths)
+        scans = watcher._sources_at
+        wait_for(lambda: watcher._sources_at > scans)
+    assert sources.names(tmp_path) == ["b/metrics.csv"]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runwatch.watcher.lines import LineSplitter, strip_escapes
+from runwatch.watcher.snapshot import split_block
 
 
 def split(*chunks: bytes, flush: bool = True) -> list[str]:
@@ -150,3 +153,72 @@ def test_throughput_of_plain_log_text() -> None:
     rate = len(data) / (time.thread_time() - start) / 1e6
     assert count == len(data) // len(line)
     assert rate > 20, f"{rate:.0f} MB/s"
+
+
+# -- feed_raw: runs of plain whole lines as bytes, for a consumer that splits them ---------------
+
+def expand(pieces: list[bytes | list[str]]) -> list[str]:
+    return [line for p in pieces for line in (split_block(p) if isinstance(p, bytes) else p)]
+
+
+def test_feed_raw_hands_plain_whole_lines_over_as_bytes() -> None:
+    splitter = LineSplitter()
+    assert splitter.feed_raw(b"a\r\n\x1b[32mb\x1b[0m\nc") == [b"a\r\n\x1b[32mb\x1b[0m\n"]
+    assert splitter.pending_bytes == 1
+    assert splitter.feed_raw(b"d\ne") == [b"cd\n"]  # the open line's start goes with it
+    assert splitter.feed_raw(b"no line end yet") == []
+    assert splitter.flush() == ["eno line end yet"]
+
+
+@pytest.mark.parametrize(
+    ("chunks", "pieces"),
+    [
+        ((b"\r 1/3\r 2/3\n",), [[" 1/3", " 2/3"]]),  # progress frames
+        ((b"a\r\x1b[K\nb\n",), [["a", "b"]]),  # a CRLF only once escapes are gone: the splitter's call
+        ((b"ok\nbar\r 1/2\r",), [b"ok\n", ["bar"]]),  # a frame completes after the last line
+        ((b"0123456789abc\nok\n",), [["0123456789", "ok"]]),  # over the cap
+        ((b"x\r 1/2", b"\nok\n"), [["x"], [" 1/2"], b"ok\n"]),  # an open line begun with a frame
+        ((b"01234567", b"89abc\n" + b"ok\n" * 6), [["0123456789"], b"ok\n" * 6]),  # an open line grown over the cap
+        ((b"p\n" * 8 + b"\r 1/3\n" + b"q\n" * 2 + b"\r 1/3\n",), [b"p\n" * 8, [" 1/3", "q", "q", " 1/3"]]),
+    ],
+)
+def test_feed_raw_leaves_odd_lines_to_the_splitter(chunks: tuple[bytes, ...], pieces: list[object]) -> None:
+    """Odd lines come as lines; a plain run between them as bytes from `min_raw` (here 16) bytes on."""
+    splitter, reference = LineSplitter(max_line=10), LineSplitter(max_line=10)
+    got = [p for chunk in chunks for p in splitter.feed_raw(chunk, min_raw=16)]
+    assert got == pieces
+    assert expand(got) == [line for chunk in chunks for line in reference.feed(chunk)]
+    assert (splitter.pending_bytes, splitter.truncated_lines) == (reference.pending_bytes, reference.truncated_lines)
+
+
+_PIECES = [
+    b"step 1 loss 2.0\n", b"\x1b[32mgreen\x1b[0m\n", b"win\r\n", b"\r 1/3\r 2/3\r 2/3\n", b" 2/3\n",
+    b"\xff\xfe bad\n", b"\n", b"x" * 40 + b"\n", b"open", b"\r", b"\x1b", b"\r\x1b[K\n", b"caf\xc3", b"\xa9\n",
+]
+
+
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), max_size=60),
+    reads=st.lists(st.integers(1, 200), min_size=1, max_size=8),
+    max_line=st.sampled_from([8, 30, 1 << 16]),
+    min_raw=st.sampled_from([0, 20, 1 << 16]),
+)
+def test_feed_raw_and_split_block_give_the_lines_of_feed(
+    pieces: list[bytes], reads: list[int], max_line: int, min_raw: int
+) -> None:
+    data = b"".join(pieces)
+    raw, reference = LineSplitter(max_line), LineSplitter(max_line)
+    got: list[str] = []
+    want: list[str] = []
+    pos = i = 0
+    while pos < len(data):
+        chunk = data[pos : pos + reads[i % len(reads)]]
+        pos, i = pos + len(chunk), i + 1
+        out = raw.feed_raw(chunk, min_raw)
+        assert all(p.endswith(b"\n") and b"\r" not in p.replace(b"\r\n", b"") for p in out if isinstance(p, bytes))
+        got += expand(out)
+        want += reference.feed(chunk)
+        assert got == want
+        assert (raw.pending_bytes, raw.dropped_bytes, raw.truncated_lines) == (
+            reference.pending_bytes, reference.dropped_bytes, reference.truncated_lines)
+    assert raw.flush() == reference.flush()

@@ -12,8 +12,9 @@ from runwatch.model import SystemSample
 from runwatch.state.system import SystemState
 from runwatch.watcher import nvml_fake
 from runwatch.watcher.gpu import GpuSampler
+from runwatch.watcher.host import HostSampler
+from runwatch.watcher.processes import ProcessSampler
 from runwatch.watcher.sampler import GPU_OFF, SystemSampler, make_system_sampler
-from runwatch.watcher.system import HostSampler, ProcessSampler
 from tests.conftest import wait_for
 
 

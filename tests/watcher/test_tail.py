@@ -16,6 +16,7 @@ from watchdog.observers.api import BaseObserver
 from runwatch.watcher import tail
 from runwatch.watcher.hublink import HubLink
 from runwatch.watcher.notify import WatchHub
+from runwatch.watcher.snapshot import split_block
 from runwatch.watcher.tail import FileFollower, LineBatch, Notice, peek_tail, read_all
 from tests.conftest import wait_for
 
@@ -40,20 +41,31 @@ class Collector:
 
     def lines(self) -> list[str]:
         with self._lock:
-            return [line for b in self.batches for line in b.lines]
+            return [line for b in self.batches for line in texts(b)]
 
     def numbered(self) -> list[tuple[int, str]]:
         with self._lock:
-            return [(b.first_line + i, line) for b in self.batches for i, line in enumerate(b.lines)]
+            return [(b.first_line + i, line) for b in self.batches for i, line in enumerate(texts(b))]
 
     def said(self, word: str) -> list[Notice]:
         with self._lock:
             return [n for n in self.notices if word in n.message]
 
 
+def texts(batch: LineBatch) -> list[str]:
+    """A batch's lines, split as the engine splits a raw block."""
+    return split_block(batch.raw) if batch.raw else batch.lines
+
+
 @pytest.fixture
 def got() -> Collector:
     return Collector()
+
+
+@pytest.fixture(params=[False, True], ids=["lines", "raw"])
+def raw_history(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """Both ways a follower hands over its history: as lines, or as raw blocks of plain lines."""
+    yield request.param
 
 
 @pytest.fixture
@@ -84,9 +96,9 @@ def use_inotify(request: pytest.FixtureRequest) -> Iterator[bool]:
     yield request.param
 
 
-def test_history_then_growth(log: Path, got: Collector, use_inotify: bool) -> None:
+def test_history_then_growth(log: Path, got: Collector, use_inotify: bool, raw_history: bool) -> None:
     append(log, numbers(0, 100))
-    with follow(log, got, use_inotify=use_inotify, chunk_size=256):
+    with follow(log, got, use_inotify=use_inotify, chunk_size=256, raw_history=raw_history):
         wait_for(lambda: len(got.lines()) == 100)
         append(log, numbers(100, 110))
         wait_for(lambda: len(got.lines()) == 110)
@@ -96,6 +108,65 @@ def test_history_then_growth(log: Path, got: Collector, use_inotify: bool) -> No
     assert all(b.history for b in got.batches if b.first_line <= 90)
     assert not got.batches[-1].history
     assert {b.source for b in got.batches} == {str(log)}
+    assert all(bool(b.raw) == (raw_history and b.history) for b in got.batches if b.count)
+
+
+def noisy_history(lines: int = 3000) -> bytes:
+    """Plain lines among colours, CRLF, progress frames, invalid UTF-8, blank and over-long lines."""
+    out = []
+    for i in range(lines):
+        out.append(f"step {i:05d} | loss: {i / 7:.6f}\n".encode())
+        if i % 97 == 0:
+            out.append(b"\x1b[1m\x1b[32mINFO\x1b[0m colours\n" + b"crlf line\r\n" + b"\xff\xfe bad \xc3\n" + b"\n")
+        if i % 211 == 0:
+            out.append(b"\r 1/3\r 2/3\r 2/3" * 30 + b"\n")  # frames, some across a read
+        if i % 1009 == 0:
+            out.append(b"y" * 300 + b"\n")  # over the cap of the test's followers
+    return b"".join(out) + b"unterminated"
+
+
+def history_read(batches: list[LineBatch]) -> bool:
+    return any(not b.history and not b.count for b in batches)  # the end-of-history marker
+
+
+@pytest.mark.parametrize(("chunk_size", "some_raw"), [(777, True), (4096, True), (1 << 20, False)])
+def test_raw_history_holds_the_lines_the_splitter_gives(log: Path, chunk_size: int, some_raw: bool) -> None:
+    """One read of the whole file holds an over-long line: no raw block then, the splitter cuts it."""
+    append(log, noisy_history())
+    runs = []
+    for raw_history in (False, True):
+        got = Collector()
+        with follow(log, got, chunk_size=chunk_size, max_line=200, raw_history=raw_history) as follower:
+            wait_for(lambda got=got: history_read(got.batches))
+        runs.append((got, follower))
+    (lines, per_line), (raw, fast) = runs
+    assert raw.numbered() == lines.numbered()
+    assert raw.lines()[-1] == "step 02999 | loss: 428.428571"  # the unterminated line waits for its end
+    assert (fast.dropped_bytes, fast.truncated_lines) == (per_line.dropped_bytes, per_line.truncated_lines) != (0, 0)
+    assert len(raw.said("was cut")) == len(lines.said("was cut")) == 1
+    assert any(b.raw for b in raw.batches) == some_raw and not any(b.raw for b in lines.batches)
+
+
+def test_lines_written_during_the_history_are_read_once(
+    log: Path, got: Collector, raw_history: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tail, "RAW_READ_BYTES", 2048)  # several reads of history, one across its end
+    append(log, numbers(0, 2000))
+    extra = iter(range(2000, 2300, 10))
+
+    def on_batch(batch: LineBatch) -> None:  # the file grows while its history is read
+        got.on_batch(batch)
+        first = next(extra, None)
+        if first is not None:
+            append(log, numbers(first, first + 10))
+
+    follower = FileFollower(log, on_batch, got.on_notice, poll_interval=FAST, chunk_size=1024,
+                            raw_history=raw_history)
+    with follower:
+        wait_for(lambda: len(got.lines()) == 2300)
+    assert got.lines() == expect(0, 2300)
+    assert [n for n, _ in got.numbered()] == list(range(1, 2301))
+    assert any(b.history for b in got.batches) and any(not b.history and b.count for b in got.batches)
 
 
 def test_partial_last_line_completed_later(log: Path, got: Collector) -> None:
@@ -109,9 +180,9 @@ def test_partial_last_line_completed_later(log: Path, got: Collector) -> None:
     assert got.lines() == ["step 1 loss 2.0", "step 2 loss 1.9"]
 
 
-def test_progress_frames_crlf_ansi_and_junk(log: Path, got: Collector) -> None:
+def test_progress_frames_crlf_ansi_and_junk(log: Path, got: Collector, raw_history: bool) -> None:
     append(log, b"\r 1/3\r 1/3\r 2/3\r 3/3\n" + b"win\r\n" + b"\x1b[32mgreen\x1b[0m\n" + b"\xff\x00\x1b]x\n")
-    with follow(log, got):
+    with follow(log, got, raw_history=raw_history):
         wait_for(lambda: len(got.lines()) == 6)
         append(log, "still alive\n")
         wait_for(lambda: got.lines()[-1:] == ["still alive"])
@@ -141,9 +212,11 @@ def test_hundred_megabyte_line_keeps_memory_bounded(log: Path, got: Collector) -
     assert len(got.said("was cut")) == 1
 
 
-def test_rotation_by_rename_loses_and_repeats_nothing(log: Path, got: Collector, use_inotify: bool) -> None:
+def test_rotation_by_rename_loses_and_repeats_nothing(
+    log: Path, got: Collector, use_inotify: bool, raw_history: bool
+) -> None:
     append(log, numbers(0, 50))
-    with follow(log, got, use_inotify=use_inotify):
+    with follow(log, got, use_inotify=use_inotify, raw_history=raw_history):
         wait_for(lambda: len(got.lines()) == 50)
         for rotation in range(1, 4):
             first = rotation * 50
@@ -156,9 +229,9 @@ def test_rotation_by_rename_loses_and_repeats_nothing(log: Path, got: Collector,
     assert got.numbered()[-1] == (25, "line 199")  # numbering restarts with each new file
 
 
-def test_copytruncate(log: Path, got: Collector) -> None:
+def test_copytruncate(log: Path, got: Collector, raw_history: bool) -> None:
     append(log, numbers(0, 20))
-    with follow(log, got):
+    with follow(log, got, raw_history=raw_history):
         wait_for(lambda: len(got.lines()) == 20)
         shutil.copy(log, log.with_suffix(".log.1"))
         with open(log, "r+b") as f:
@@ -170,9 +243,9 @@ def test_copytruncate(log: Path, got: Collector) -> None:
     assert got.numbered()[20] == (1, "line 20")
 
 
-def test_truncate_and_rewrite_past_the_offset_between_polls(log: Path, got: Collector) -> None:
+def test_truncate_and_rewrite_past_the_offset_between_polls(log: Path, got: Collector, raw_history: bool) -> None:
     append(log, numbers(0, 5))
-    with follow(log, got, use_inotify=False, poll_interval=0.3):
+    with follow(log, got, use_inotify=False, poll_interval=0.3, raw_history=raw_history):
         wait_for(lambda: len(got.lines()) == 5)
         with open(log, "r+b") as f:  # same inode, new content longer than what we read
             f.truncate(0)
@@ -182,9 +255,9 @@ def test_truncate_and_rewrite_past_the_offset_between_polls(log: Path, got: Coll
     assert got.said("rewritten") or got.said("truncated")
 
 
-def test_delete_and_recreate(log: Path, got: Collector) -> None:
+def test_delete_and_recreate(log: Path, got: Collector, raw_history: bool) -> None:
     append(log, numbers(0, 10))
-    with follow(log, got):
+    with follow(log, got, raw_history=raw_history):
         wait_for(lambda: len(got.lines()) == 10)
         log.unlink()
         wait_for(lambda: got.said("vanished"))
@@ -313,15 +386,15 @@ def test_from_end_delivers_only_new_lines(log: Path, got: Collector) -> None:
     assert got.numbered() == [(11, "line 10"), (12, "line 11")]
 
 
-def test_resume_from_saved_position(log: Path, got: Collector) -> None:
+def test_resume_from_saved_position(log: Path, got: Collector, raw_history: bool) -> None:
     append(log, numbers(0, 10) + "partial")
-    with follow(log, got) as first:
+    with follow(log, got, raw_history=raw_history) as first:
         wait_for(lambda: len(got.lines()) == 10)
     saved = first.position()
     assert saved is not None and saved.offset == len(numbers(0, 10))
     append(log, " line\n" + numbers(11, 13))
     again = Collector()
-    with follow(log, again, resume=tuple(saved)):
+    with follow(log, again, resume=tuple(saved), raw_history=raw_history):
         wait_for(lambda: len(again.lines()) == 3)
     assert again.numbered() == [(11, "partial line"), (12, "line 11"), (13, "line 12")]
     assert not again.notices
@@ -342,9 +415,9 @@ def test_resume_with_a_replaced_file_reads_it_all(log: Path, got: Collector) -> 
     assert again.said("no longer matches")
 
 
-def test_stop_is_prompt_during_a_long_history(log: Path, got: Collector) -> None:
+def test_stop_is_prompt_during_a_long_history(log: Path, got: Collector, raw_history: bool) -> None:
     append(log, numbers(0, 200_000))
-    follower = follow(log, got, chunk_size=4096)
+    follower = follow(log, got, chunk_size=4096, raw_history=raw_history)
     follower.start()
     wait_for(lambda: got.batches)
     started = time.monotonic()
@@ -478,3 +551,15 @@ def test_symlinked_log_wakes_on_appends_to_its_target(tmp_path: Path, got: Colle
 
 def test_peek_tail_of_a_missing_file_is_empty(tmp_path: Path) -> None:
     assert peek_tail(tmp_path / "nope.log") == []
+
+
+def test_raw_history_blocks_are_no_bigger_than_a_chunk(log: Path, got: Collector) -> None:
+    """The engine judges each history batch: a block must not hold more lines than a rule can see,
+    so plain lines are joined across reads only up to `chunk_size`."""
+    append(log, numbers(0, 20_000))  # ~218 KB of plain lines: one 4 MiB read
+    with follow(log, got, chunk_size=16 << 10, raw_history=True):
+        wait_for(lambda: history_read(got.batches))
+    raw = [b.raw for b in got.batches if b.raw]
+    assert len(raw) > 10
+    assert max(map(len, raw)) < 2 * (16 << 10)  # a chunk, plus the line begun in the chunk before
+    assert got.lines() == expect(0, 20_000)

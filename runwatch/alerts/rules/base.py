@@ -81,6 +81,9 @@ class Rule(Generic[P]):
     explanation: ClassVar[str]
     """One line: what the rule watches and when it speaks."""
     Params: ClassVar[type[RuleParams]] = RuleParams
+    judges_records: ClassVar[bool] = False
+    """Whether the rule judges the records in sequence (a NaN, a spike, a crash line), not the present
+    moment (a stall, a drift, a GPU): only such rules judge a history while it is read in (engine)."""
 
     def __init__(self, params: P | None = None) -> None:
         self.params: P = params if params is not None else cast(P, self.Params())
@@ -103,6 +106,17 @@ class Rule(Generic[P]):
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         """The condition itself; subclasses implement it, reading only the tail of each series."""
         raise NotImplementedError
+
+    def widened(self, points: int) -> Rule[P]:
+        """This rule, looking back over at least the newest `points` records.
+
+        A rule that judges single records or short runs of them (a NaN, a spike)
+        counts them only among its newest points; when more than that arrived
+        since the last evaluation (a history read at once, a burst) the engine
+        asks for a wider look so none go unseen. Rules that judge the present
+        state (stall, drift) keep their settings: this default.
+        """
+        return self
 
     def finding(
         self, run: RunTracker, summary: str, *, rank: int | None = None, metric: str | None = None,

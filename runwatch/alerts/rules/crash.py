@@ -57,6 +57,7 @@ class Crash(Rule[CrashParams]):
     explanation = ("OOM, NCCL timeout/error, child failure (root-cause rank), killed, segfault, time limit, "
                    "or a traceback that ends the output")
     Params = CrashParams
+    judges_records = True
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         recs = [r for r in run.events if r.event in self.params.events]

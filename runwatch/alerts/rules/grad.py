@@ -22,6 +22,7 @@ from runwatch.alerts.rules.robust import (
     params_spike,
     spike_finding,
     spike_tail_points,
+    widened_spike,
 )
 from runwatch.alerts.rules.tail import Tail, fmt, history, median_of, step_at, tail
 from runwatch.alerts.types import Finding
@@ -49,6 +50,10 @@ class GradNormSpike(Rule[GradNormSpikeParams]):
     explanation = ("grad norm many times its recent median for several records among the last `lookback`, "
                    "or collapsed towards zero")
     Params = GradNormSpikeParams
+    judges_records = True
+
+    def widened(self, points: int) -> Rule[GradNormSpikeParams]:
+        return widened_spike(self, points)
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params

@@ -30,6 +30,7 @@ from runwatch.alerts.rules.robust import (
     params_spike,
     spike_finding,
     spike_tail_points,
+    widened_spike,
 )
 from runwatch.alerts.rules.tail import first_tail, fmt, history, step_at, tail
 from runwatch.alerts.types import Finding
@@ -51,6 +52,10 @@ class LossSpike(Rule[LossSpikeParams]):
     explanation = ("loss well above its recent median (robust z and relative rise) for several records, "
                    "among the last `lookback` records")
     Params = LossSpikeParams
+    judges_records = True
+
+    def widened(self, points: int) -> Rule[LossSpikeParams]:
+        return widened_spike(self, points)
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params
@@ -85,6 +90,7 @@ class LossDivergence(Rule[LossDivergenceParams]):
     default_severity = Severity.CRITICAL
     explanation = "the smoothed loss climbs well above its minimum and stays there: training is diverging"
     Params = LossDivergenceParams
+    judges_records = True
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params
@@ -126,6 +132,7 @@ class Overfit(Rule[OverfitParams]):
     default_severity = Severity.WARNING
     explanation = "validation loss rose for several evaluations in a row while the training loss fell"
     Params = OverfitParams
+    judges_records = True
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params
@@ -152,7 +159,8 @@ def _block_means(v: np.ndarray, size: int) -> np.ndarray:
     finite = np.isfinite(blocks)
     counts = finite.sum(axis=1)
     sums = np.where(finite, blocks, 0.0).sum(axis=1)
-    return np.divide(sums, counts, out=np.full(n, np.nan), where=counts > 0)
+    means: np.ndarray = np.divide(sums, counts, out=np.full(n, np.nan), where=counts > 0)
+    return means
 
 
 def _falling(run: RunTracker, metric: str, x0: float, x1: float, n: int = 4096) -> bool:

@@ -22,6 +22,7 @@ between ticks.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,12 @@ class NonFinite(Rule[NonFiniteParams]):
     explanation = ("NaN/Inf in loss, grad norm or val loss (also HF's loss 0 with NaN grad norm, Megatron NaN "
                    "iterations or dropped loss, a collapsed fp16 loss scale); fires at the first bad value")
     Params = NonFiniteParams
+    judges_records = True
+
+    def widened(self, points: int) -> Rule[NonFiniteParams]:
+        if points <= self.params.window:
+            return self
+        return NonFinite(dataclasses.replace(self.params, window=points))
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         out: list[Finding] = []

@@ -18,9 +18,10 @@ records, then scrolls out and its alert resolves.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -74,6 +75,16 @@ def baseline_slice(found: Tail, warmup: int) -> int:
     """Index of the first tail point past the series' first `warmup` points."""
     held_from = found.total - len(found.v)
     return max(0, warmup - held_from)
+
+
+SP = TypeVar("SP", bound=SpikeParams)
+
+
+def widened_spike(rule: Rule[SP], points: int) -> Rule[SP]:
+    """`rule` (a spike rule) with its `lookback` at least `points`."""
+    if points <= rule.params.lookback:
+        return rule
+    return type(rule)(dataclasses.replace(rule.params, lookback=points))
 
 
 def spike_tail_points(window: int, persist: int, lookback: int) -> int:

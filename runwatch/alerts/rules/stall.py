@@ -25,6 +25,11 @@ does not restart the count: it stretches the budget by `phase_factor`. In a
 replay, `now` advances with the records, so a stall shows when the engine
 evaluates at a record's time before applying it (the gap just ended) or at
 the end of the input.
+
+Durations in the summary are written so that the silence and the budget
+never read alike (a 1.5 s budget is not "2s"), and the payload's `value`
+and `threshold` are seconds to the millisecond. `resolution` says what
+ended a stall, for the RESOLVED notification.
 """
 
 from __future__ import annotations
@@ -34,8 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
-from runwatch.alerts.rules.tail import Tail, fmt_duration, history, main_rank, rank_tail, step_at, tail
-from runwatch.alerts.types import Finding
+from runwatch.alerts.rules.tail import Tail, history, main_rank, rank_tail, step_at, tail
+from runwatch.alerts.types import Alert, Finding
+from runwatch.durations import format_duration, human_duration
 from runwatch.model import Event, Kind, RunState, Severity
 from runwatch.state.run import RunTracker
 from runwatch.state.stats import percentile
@@ -84,10 +90,25 @@ class Stall(Rule[StallParams]):
             return []
         phase = " during an eval/checkpoint" if in_phase else ""
         step = run.progress.step if run.progress.step is not None else step_at(pulse.x)
+        quiet, allowed = distinct_durations(silence, budget)
         return [self.finding(
-            run, f"no new step for {fmt_duration(silence)}{phase} (last step {step}; "
-                 f"expected one within {fmt_duration(budget)})",
-            value=silence, threshold=budget, step=step, history=history(pulse.v))]
+            run, f"no new step for {quiet}{phase} (last step {step}; expected one within {allowed})",
+            value=round(silence, 3), threshold=round(budget, 3), step=step, history=history(pulse.v))]
+
+    def resolution(self, run: RunTracker, alert: Alert, now: float) -> str | None:
+        """What ended the stall `alert`: the step that came and the gap before it, or the run's end."""
+        pulse = _pulse(run, self.params.window + 1)
+        if pulse is not None and alert.step is not None:
+            later = np.flatnonzero(pulse.x > alert.step)
+            if len(later):
+                i = int(later[0])
+                gap = float(pulse.t[i] - pulse.t[i - 1]) if i > 0 else 0.0
+                after = f" after {human_duration(gap)}" if gap > SAME_READ_S else ""
+                return f"stall over: step {int(pulse.x[i])} arrived{after}"
+        state = run.state(now)
+        if state in (RunState.FINISHED, RunState.CRASHED):
+            return f"stall over: the run {state}"
+        return None
 
     def budget(self, run: RunTracker, pulse: Tail) -> tuple[float, bool]:
         """Seconds of silence allowed now, and whether an eval/checkpoint phase stretched it."""
@@ -99,6 +120,17 @@ class Stall(Rule[StallParams]):
         budget = max(p.after, p.factor * max(typical, _logged_interval(run, pulse)), p.pause_factor * longest)
         in_phase = _in_phase(run, pulse, p.eval_metrics)
         return (budget * p.phase_factor if in_phase else budget), in_phase
+
+
+def distinct_durations(a: float, b: float) -> tuple[str, str]:
+    """`a` and `b` as human durations, with more precision where the short forms read alike."""
+    short = human_duration(a), human_duration(b)
+    if short[0] != short[1]:
+        return short
+    finer = human_duration(a, decimals=1), human_duration(b, decimals=1)
+    if finer[0] != finer[1]:
+        return finer
+    return format_duration(a), format_duration(b)
 
 
 def _pulse(run: RunTracker, n: int) -> Tail | None:

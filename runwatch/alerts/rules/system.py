@@ -16,7 +16,7 @@ normal (a dataloader hiccup, an eval).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -59,7 +59,7 @@ class SystemRule(Rule[P]):
         return f if self.params.severity is not None else replace(f, severity=severity)
 
 
-def evaluate_rule(rule: Rule, run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
+def evaluate_rule(rule: Rule[Any], run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
     """What the engine calls for every rule: system rules get the SystemState, the others the run only."""
     if isinstance(rule, SystemRule):
         return rule.evaluate_system(run, system, now)
@@ -566,6 +566,6 @@ class HostMemory(SystemRule[HostMemoryParams]):
         return out
 
 
-SYSTEM_RULES: tuple[type[SystemRule], ...] = (
+SYSTEM_RULES: tuple[type[SystemRule[Any]], ...] = (
     ProcessExit, GpuHealth, IoStall, DiskLow, HostMemory, GpuMemoryHigh, GpuUtilLow, GpuStraggler,
 )

@@ -110,21 +110,37 @@ class Dispatcher:
         for worker in self._workers.values():
             # a send in flight ends by its own timeout; past the grace the thread is abandoned (a daemon)
             worker.join(max(0.0, give_up - time.monotonic()))
-            if worker.is_alive():
-                self._on_error(worker.sink.name, "still sending at shutdown; what it holds stays in the outbox")
         if self._writer:
             self._writer.stop()
             self._writer.join()
-        self._save_all()
+        saved = self._save_all()
+        for name, worker in self._workers.items():
+            self._report_undelivered(worker, saved=name in saved)
+
+    def _report_undelivered(self, worker: SinkWorker, *, saved: bool) -> None:
+        """Say what a sink had not delivered by shutdown, and where it went: the outbox, or nowhere."""
+        left = len(worker.outbox_state()[0])
+        if not left:
+            return
+        what = f"{left} notification{'' if left == 1 else 's'} not delivered by shutdown"
+        if worker.is_alive():
+            what = f"still sending at shutdown; {what}"
+        if saved:
+            where = "kept in the outbox, sent at the next start"
+        elif self._outbox is not None:
+            where = "lost: the outbox could not be written"
+        else:
+            where = "dropped (only `runwatch watch` keeps undelivered alerts, in its state dir)"
+        self._on_error(worker.sink.name, f"{what}: {where}")
 
     def stats(self) -> dict[str, SinkStats]:
         return {name: worker.stats() for name, worker in self._workers.items()}
 
-    def _save_all(self) -> None:
+    def _save_all(self) -> set[str]:
+        """Write every sink's outbox file; the names of those written."""
         if self._outbox is None:
-            return
-        for name, worker in self._workers.items():
-            _save(self._outbox, name, worker, self._on_error)
+            return set()
+        return {name for name, worker in self._workers.items() if _save(self._outbox, name, worker, self._on_error)}
 
     def __enter__(self) -> Self:
         self.start()

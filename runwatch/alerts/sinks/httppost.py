@@ -1,11 +1,11 @@
 """One JSON POST with the standard library, and its failures sorted for retry.
 
-Shared by the webhook and Slack sinks. Redirects are not followed (a POST
-turned into a GET would lose the alert silently) and only http(s) URLs are
-accepted (urllib would also open `file://`). Every error message is built
-from our own words plus the status code; exception text is shown only
-after `redact`, and exceptions are re-raised `from None` so a traceback
-cannot carry the URL either.
+Shared by the webhook and Slack sinks, which check their URL when built
+(endpoint.py: only http(s), since urllib would also open `file://`).
+Redirects are not followed (a POST turned into a GET would lose the alert
+silently). Every error message is built from our own words plus the status
+code; exception text is shown only after `redact`, and exceptions are
+re-raised `from None` so a traceback cannot carry the URL either.
 """
 
 from __future__ import annotations
@@ -14,45 +14,18 @@ import http.client
 import json
 import ssl
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from email.message import Message
 from typing import Any
 
 from runwatch import __version__
-from runwatch.alerts.sinks.base import PermanentError, RetryableError, SinkConfigError
-from runwatch.alerts.sinks.redact import describe, redact, register_secret
+from runwatch.alerts.sinks.base import PermanentError, RetryableError
+from runwatch.alerts.sinks.redact import describe, redact
 from runwatch.alerts.sinks.text import clip, one_line
 
 USER_AGENT = f"runwatch/{__version__}"
 _BODY_PREVIEW = 512
-
-
-def resolve_url(label: str, *, url: str | None, url_env: str | None, environ: Mapping[str, str]) -> str:
-    """The webhook URL from `url` (a CLI flag, held in memory) or the variable named `url_env`.
-
-    Registers the URL as a secret; errors name the variable, never the value.
-    """
-    if url and url_env:
-        raise SinkConfigError(f"{label}: give a URL or webhook_url_env, not both")
-    if not url:
-        if not url_env:
-            raise SinkConfigError(f"{label}: webhook_url_env is required (the name of a variable holding the URL)")
-        url = environ.get(url_env, "").strip()
-        if not url:
-            raise SinkConfigError(f"{label}: environment variable {url_env} is not set or empty")
-    register_secret(url)
-    where = f"${url_env}" if url_env else "the URL given"
-    try:
-        parsed = urllib.parse.urlsplit(url)
-    except ValueError:
-        raise SinkConfigError(f"{label}: {where} is not a valid URL") from None
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise SinkConfigError(f"{label}: {where} must be an http:// or https:// URL")
-    if any(c.isspace() or ord(c) < 32 for c in url):
-        raise SinkConfigError(f"{label}: {where} contains spaces or control characters")
-    return url
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -66,12 +39,16 @@ def make_opener() -> urllib.request.OpenerDirector:
 
 
 def post_json(
-    opener: urllib.request.OpenerDirector, url: str, body: Mapping[str, Any], *, timeout: float, label: str
+    opener: urllib.request.OpenerDirector, url: str, body: Mapping[str, Any], *, timeout: float, label: str,
+    headers: Mapping[str, str] | None = None,
 ) -> None:
-    """POST `body` as JSON; return on 2xx, raise `RetryableError` or `PermanentError` otherwise."""
+    """POST `body` as JSON, with extra `headers` (Authorization); 2xx returns, anything else raises.
+
+    The error is a `RetryableError` or a `PermanentError`, its message safe to show.
+    """
     data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8", "replace")
     request = urllib.request.Request(url, data=data, method="POST", headers={
-        "Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT})
+        "Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT, **(headers or {})})
     try:
         with opener.open(request, timeout=timeout) as response:
             response.read(_BODY_PREVIEW)

@@ -40,6 +40,7 @@ class SlackSink(WebhookSink):
     """Posts `{"text": fallback, "blocks": [...]}` to a Slack incoming webhook."""
 
     kind = "slack"
+    path_tokens = True
 
     def __init__(self, name: str = "slack", *, host: str | None = None, **kwargs: Any) -> None:
         """`host` names the machine when the alert has no `host` label (default: this one).

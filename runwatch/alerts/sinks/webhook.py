@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from runwatch.alerts.sinks.base import SinkFilter
-from runwatch.alerts.sinks.httppost import make_opener, post_json, resolve_url
+from runwatch.alerts.sinks.endpoint import resolve_url
+from runwatch.alerts.sinks.httppost import make_opener, post_json
 from runwatch.alerts.types import Notification
 
 
@@ -15,10 +16,13 @@ class WebhookSink:
     """POSTs the payload to a URL taken from the environment (or a CLI flag).
 
     The URL is a secret: it lives in a private attribute, is left out of
-    `repr`, and is registered for redaction when the sink is built.
+    `repr`, and is registered for redaction when the sink is built. It is
+    checked then too (endpoint.py); user info in it becomes HTTP Basic auth.
     """
 
     kind = "webhook"
+    path_tokens = False
+    """Whether the URL's path segments are credentials however short (Slack's are)."""
 
     def __init__(
         self, name: str = "webhook", *, url_env: str | None = None, url: str | None = None,
@@ -30,14 +34,16 @@ class WebhookSink:
         self.filter = filter or SinkFilter()
         self.timeout = timeout
         self.label = f"{self.kind} sink '{name}'"
-        self._url = resolve_url(self.label, url=url, url_env=url_env, environ=os.environ if environ is None else environ)
+        self._endpoint = resolve_url(self.label, url=url, url_env=url_env, path_tokens=self.path_tokens,
+                                     environ=os.environ if environ is None else environ)
         self._opener = make_opener()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, url=<redacted>, timeout={self.timeout:g})"
 
     def send(self, payload: dict[str, Any], notification: Notification) -> None:
-        post_json(self._opener, self._url, self.body(payload, notification), timeout=self.timeout, label=self.label)
+        post_json(self._opener, self._endpoint.url, self.body(payload, notification), timeout=self.timeout,
+                  label=self.label, headers=self._endpoint.headers)
 
     def body(self, payload: dict[str, Any], notification: Notification) -> Mapping[str, Any]:
         """What to POST; the Slack sink overrides this."""

@@ -102,14 +102,16 @@ def cells(lo: np.ndarray, hi: np.ndarray, f: Frame) -> np.ndarray:
     rows = np.arange(ph - 1, -1, -1)[:, None]  # top pixel row first
     mask = (rows >= lo_i[None, :]) & (rows <= hi_i[None, :])
     dots = mask.reshape(f.rows, 4, f.cols, 2).transpose(0, 2, 1, 3).reshape(f.rows, f.cols, 8)
-    return dots.astype(np.int64) @ DOT_BITS.ravel()
+    codes: np.ndarray = dots.astype(np.int64) @ DOT_BITS.ravel()
+    return codes
 
 
 def nonfinite_columns(ln: Line) -> np.ndarray:
     bad = ~np.isfinite(ln.ymin) | ~np.isfinite(ln.ymax) | ~np.isfinite(ln.ylast)
     if ln.nonfinite is not None and len(ln.nonfinite) == len(bad):
         bad |= ln.nonfinite > 0
-    return bad & np.isfinite(ln.x)
+    shown: np.ndarray = bad & np.isfinite(ln.x)
+    return shown
 
 
 def add_marks(ln: Line, f: Frame, marks: dict[int, dict[int, str]]) -> None:

@@ -23,7 +23,8 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from runwatch.tui.renderables.braille import GLYPHS, Frame, Line, add_marks, line_codes, nonfinite_columns
+from runwatch.tui.renderables.braille import GLYPHS, Frame, add_marks, line_codes, nonfinite_columns
+from runwatch.tui.renderables.braille import Line as Line  # re-exported: part of LineChart's API
 from runwatch.tui.renderables.ticks import log_ticks, nice_step, nice_ticks, step_label, tick_label
 
 MARK_STYLE = "bold red"

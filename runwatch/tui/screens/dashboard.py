@@ -7,6 +7,7 @@ walks the same panels, so the keys behave alike at every size.
 
 from __future__ import annotations
 
+import numpy as np
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -129,7 +130,7 @@ class DashboardScreen(Screen[None]):
         entries = []
         for m in spark_metrics:
             data = self.controller.chart(snap.run, m, width, last_steps=last)
-            values = data.ylast if data is not None else []
+            values = data.ylast if data is not None else np.empty(0)
             entries.append(SparkEntry(m, values, float(snap.metrics[m])))
         strip.set_entries(entries, max_rows=2 if self._compact else 3, width=width)
         strip.fetched = key

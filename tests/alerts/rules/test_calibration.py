@@ -165,7 +165,7 @@ def test_a_synthetic_stall_fires_and_ends() -> None:
     gap = step(600, total=100_000, loss=2.5)  # no step_time: the replay clock moves by default_dt
     result = replay(records + [gap], max_gap=3600.0, default_dt=3600.0)
     (stall,) = result.of("stall")  # once, at the tick the step arrived; the tick after it, gone
-    assert stall.summary.startswith("no new step for 60m (last step 599;")
+    assert stall.summary.startswith("no new step for 1h (last step 599;")
     assert result.rules_fired() == {"stall"}
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from runwatch.alerts.rules.stall import Stall, StallParams
-from runwatch.model import Event, Kind, Record
+from runwatch.alerts.types import Alert
+from runwatch.model import AlertState, Event, Kind, Record
 from runwatch.state.run import RunTracker
 from tests.alerts.rules._replay import T0, evaluation, event, feed
 
@@ -96,3 +97,53 @@ def test_the_floor_is_configurable() -> None:
 
 def test_nothing_before_the_first_step() -> None:
     assert silent_for([event(Event.CHECKPOINT_SAVED)], 7200.0) == []
+
+
+@pytest.mark.parametrize(
+    ("silence", "quiet", "allowed"),
+    [
+        (2.04, "2s", "1.5s"),  # was "no new step for 2s … expected one within 2s"
+        (1.56, "1.5s", "1.5s"),  # alike at one decimal: more precision below
+    ],
+)
+def test_a_short_budget_never_reads_like_the_silence(silence: float, quiet: str, allowed: str) -> None:
+    tracker, last = feed(steps(50), dt=0.05)
+    (f,) = Stall(StallParams(after=1.5)).evaluate(tracker, last + silence)
+    assert "expected one within 1.5s" in f.summary
+    said_quiet = f.summary.split("no new step for ")[1].split(" ")[0]
+    said_allowed = f.summary.split("expected one within ")[1].rstrip(")")
+    assert said_quiet != said_allowed
+    if quiet != allowed:
+        assert (said_quiet, said_allowed) == (quiet, allowed)
+
+
+def test_a_silence_just_past_a_round_budget_is_told_apart() -> None:
+    (summary,) = silent_for(steps(50), 600.4)
+    assert summary == "no new step for 10m00.4s (last step 49; expected one within 10m00.0s)"
+
+
+def test_payload_numbers_are_seconds_to_the_millisecond() -> None:
+    """The stall payload carried `value: 6.001573801040649` (review finding 7)."""
+    tracker, last = feed(steps(50), dt=0.05)
+    (f,) = Stall(StallParams(after=1.5)).evaluate(tracker, last + 6.001573801040649)
+    assert f.value == 6.002 and f.threshold == 1.5
+
+
+def test_resolution_names_the_step_that_ended_the_stall_and_the_gap() -> None:
+    tracker, last = feed(steps(50), dt=0.05)
+    rule = Stall(StallParams(after=1.5))
+    (f,) = rule.evaluate(tracker, last + 2.0)
+    alert = Alert(rule="stall", labels=f.labels, state=AlertState.FIRING, severity=f.severity, summary=f.summary,
+                  active_since=last + 2.0, step=f.step)
+    assert rule.resolution(tracker, alert, last + 2.0) is None  # nothing ended it yet
+    feed(steps(1, start=50), tracker=tracker, start=last + 12.3)
+    assert rule.resolution(tracker, alert, last + 13.5) == "stall over: step 50 arrived after 12s"
+
+
+def test_resolution_of_a_run_that_ended_instead() -> None:
+    tracker, last = feed(steps(50), dt=0.05)
+    (f,) = RULE.evaluate(tracker, last + 700.0)
+    alert = Alert(rule="stall", labels=f.labels, state=AlertState.FIRING, severity=f.severity, summary=f.summary,
+                  active_since=last + 700.0, step=f.step)
+    feed([event(Event.FINISHED)], tracker=tracker, start=last + 800.0)
+    assert RULE.resolution(tracker, alert, last + 900.0) == "stall over: the run finished"

@@ -257,3 +257,38 @@ def test_queue_is_bounded_oldest_dropped_first(monkeypatch: pytest.MonkeyPatch, 
     assert (d.stats()["hook"].pending, d.stats()["hook"].failed) == (3, 2)
     assert [n.id for n in d._workers["hook"].outbox_state()[0]] == ["n2", "n3", "n4"]
     d.stop()
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["no-outbox", "outbox"])
+def test_what_was_not_delivered_at_shutdown_is_counted_and_said_where_it_went(
+        free_port: int, tmp_path: Path, dispatchers: list[Dispatcher], errors: Errors, kept: bool) -> None:
+    """`tail` (no outbox) said "what it holds stays in the outbox": the alert was lost (review finding 3)."""
+    d = start(dispatchers, [webhook(f"http://127.0.0.1:{free_port}/x")], errors,
+              outbox=tmp_path / "outbox" if kept else None)
+    d.submit(make_notification("a"))
+    d.submit(make_notification("b"))
+    wait_for(lambda: d.stats()["hook"].retries >= 1)
+    d.stop(drain_timeout=0.05)
+    last = errors.calls[-1]
+    where = "kept in the outbox, sent at the next start" if kept else "dropped (only `runwatch watch` keeps"
+    assert last[0] == "hook" and last[1].startswith(f"2 notifications not delivered by shutdown: {where}")
+
+
+def test_a_send_still_hanging_at_shutdown_is_reported_as_dropped_without_an_outbox(
+        receiver: Receiver, dispatchers: list[Dispatcher], errors: Errors) -> None:
+    receiver.script = [HANG]
+    d = start(dispatchers, [webhook(receiver.url, timeout=10.0)], errors)
+    d.submit(make_notification("a"))
+    wait_for(lambda: receiver.count() == 1)
+    d.stop(drain_timeout=0.05)
+    assert errors.calls == [("hook", "still sending at shutdown; 1 notification not delivered by shutdown: "
+                                     "dropped (only `runwatch watch` keeps undelivered alerts, in its state dir)")]
+    receiver.release.set()  # the abandoned send returns; its thread ends
+
+
+def test_nothing_is_said_when_everything_was_delivered(receiver: Receiver, dispatchers: list[Dispatcher],
+                                                       errors: Errors) -> None:
+    d = start(dispatchers, [webhook(receiver.url)], errors)
+    d.submit(make_notification("a"))
+    d.stop()
+    assert receiver.count() == 1 and errors.calls == []

@@ -72,3 +72,57 @@ def test_logging_filter_scrubs_messages_and_tracebacks(caplog: pytest.LogCapture
         caplog.handler.removeFilter(caplog.handler.filters[-1])
     assert "redactToken0123456789" not in caplog.text and REDACTED in caplog.text
     assert "RuntimeError" in caplog.text
+
+
+# ── short secrets: replaced where they sit in a URL, not everywhere ────────
+
+def test_a_two_character_password_is_redacted_where_a_url_holds_it() -> None:
+    register_secret("https://alertmanager:pw@am.example.com/api/v2/alerts")
+    for leak in ("nonnumeric port: 'alertmanager:pw@am.example.com'", "netloc alertmanager:pw@am.example.com",
+                 "user 'x:pw@am.example.com'", "got ':pw@'"):
+        out = redact(leak)
+        assert ":pw@" not in out and REDACTED in out, out
+
+
+def test_a_short_secret_does_not_blank_the_same_letters_elsewhere() -> None:
+    register_secret("https://alertmanager:pw@am.example.com/hook?token=ab")
+    register_secret("https://hooks.slack.com/services/T0/B0/xy", path_tokens=True)
+    text = "upward: pwd pw=1 (ab, tab) T0 B0 xy /tmp/x?y=ab"
+    assert redact(text) == text
+
+
+def test_a_short_query_token_is_redacted_in_any_quoted_query() -> None:
+    register_secret("https://am.example.com/hook?sig=cd&team=ml%20ops")
+    assert redact("POST /x?sig=cd HTTP/1.1") == f"POST /x?sig={REDACTED} HTTP/1.1"
+    assert redact("'/other?x=1&sig=cd'") == f"'/other?x=1&sig={REDACTED}'"
+    assert redact("?team=ml ops") == f"?team={REDACTED}"  # as decoded
+    assert redact("?team=ml%20ops") == f"?team={REDACTED}"
+
+
+def test_short_slack_path_tokens_are_redacted_but_not_a_generic_webhook_path() -> None:
+    register_secret("https://hooks.slack.com/services/T1/B1/zz", path_tokens=True)
+    assert redact("selector '/services/T1/B1/zz'") == f"selector '{REDACTED}'"
+    assert redact("'/api/T1/B1/zz?x'") == f"'/api/{REDACTED}/{REDACTED}/{REDACTED}?x'"
+    register_secret("https://example.com/q1")
+    assert redact("path /q1 or /a/q1/") == "path /q1 or /a/q1/"
+
+
+def test_the_logging_filter_redacts_a_short_password(caplog: pytest.LogCaptureFixture) -> None:
+    register_secret("https://ops:pw@am.example.com/hook")
+    caplog.handler.addFilter(RedactingFilter())
+    try:
+        logging.getLogger("runwatch.test.redact").warning("bad netloc %r", "ops:pw@am.example.com:x")
+    finally:
+        caplog.handler.removeFilter(caplog.handler.filters[-1])
+    assert ":pw@" not in caplog.text and f"'{REDACTED}@am.example.com:x'" in caplog.text
+
+
+def test_a_logged_url_with_user_info_is_redacted_whole(caplog: pytest.LogCaptureFixture) -> None:
+    url = "https://ops:pw@am.example.com:9093/api/v2/alerts"
+    register_secret(url)
+    caplog.handler.addFilter(RedactingFilter())
+    try:
+        logging.getLogger("runwatch.test.redact").warning("posting to %s failed", url)
+    finally:
+        caplog.handler.removeFilter(caplog.handler.filters[-1])
+    assert caplog.records[-1].getMessage() == f"posting to {REDACTED} failed"

@@ -1,4 +1,4 @@
-"""ProcessSampler and HostSampler on real processes: what a user sees in the status line.
+"""ProcessSampler on real processes: what a user sees in the status line.
 
 Children are started in their own session and killed (the whole group) at
 teardown. Readings go through `SystemState.to_status()`, the `process`
@@ -19,11 +19,11 @@ import psutil
 import pytest
 
 from runwatch.alerts.rules.system import ProcessExit
-from runwatch.model import HostSample, Kind, ProcessRole, ProcessState, Record, Severity, SystemSample
+from runwatch.model import Kind, ProcessRole, ProcessState, Record, Severity, SystemSample
 from runwatch.state.run import RunTracker
 from runwatch.state.system import SystemState
-from runwatch.watcher import system
-from runwatch.watcher.system import HostSampler, ProcessSampler, is_launcher, popen_exit_codes, process_state
+from runwatch.watcher import process_scan
+from runwatch.watcher.processes import ProcessSampler, popen_exit_codes, process_state
 from tests.conftest import wait_for
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -219,7 +219,7 @@ def test_the_writer_of_our_stdin_pipe_is_found(spawn: Spawn, monkeypatch: pytest
     r, wfd = os.pipe()
     try:
         child = spawn(SLEEP, ready=False, stdout=wfd)
-        monkeypatch.setattr(system, "_own_stdin_pipe", lambda: f"pipe:[{os.fstat(r).st_ino}]")
+        monkeypatch.setattr(process_scan, "_own_stdin_pipe", lambda: f"pipe:[{os.fstat(r).st_ino}]")
         w = Watch(ProcessSampler(stdin_pipe=True))
         w.sample()
         status = w.status()
@@ -255,38 +255,6 @@ def test_a_child_born_later_is_adopted_at_the_next_refresh(spawn: Spawn) -> None
 ])
 def test_psutil_states_fold_to_ours(status: str, state: ProcessState) -> None:
     assert process_state(status) == state
-
-
-@pytest.mark.parametrize(("cmdline", "expected"), [
-    (["/usr/bin/torchrun", "--nproc-per-node=8", "train.py"], True),
-    (["/usr/bin/python3", "/home/u/.local/bin/torchrun", "train.py"], True),
-    (["python", "-m", "torch.distributed.run", "--nproc_per_node", "2", "train.py"], True),
-    (["python", "-m", "torch.distributed.launch", "train.py"], True),
-    (["python", "train.py", "--note", "torchrun"], False),
-    ([], False),
-])
-def test_launchers_are_recognised(cmdline: list[str], expected: bool) -> None:
-    assert is_launcher(cmdline) is expected
-
-
-def test_host_cpu_memory_load_and_one_entry_per_filesystem(tmp_path: Path) -> None:
-    host = HostSampler([str(tmp_path / "ckpt" / "not-yet"), str(tmp_path / "train.log")])
-    first = host.sample(time.time())
-    assert first.cpu_percent is None and first.swap_in_bps is None  # rates need two samples
-
-    def later() -> HostSample | None:  # CPU counters tick at 100 Hz: wait until they moved
-        s = host.sample(time.time())
-        return s if s.cpu_percent is not None else None
-
-    second = wait_for(later, interval=0.02)
-    assert second.cpu_percent is not None and 0 <= second.cpu_percent <= 100
-    if sys.platform.startswith("linux"):
-        assert second.iowait_percent is not None and 0 <= second.iowait_percent <= 100
-    assert second.mem_total and second.mem_available and 0 < second.mem_available <= second.mem_total
-    assert second.load is not None and len(second.load) == 3 and second.cpus
-    (disk,) = second.disks
-    assert disk.path == str(tmp_path / "ckpt" / "not-yet") and disk.free_bytes and disk.total_bytes
-    assert 0 < disk.free_percent <= 100  # type: ignore[operator]
 
 
 def test_an_exited_main_replaced_by_a_new_one_is_dropped_after_a_while(spawn: Spawn) -> None:

@@ -1,45 +1,46 @@
-"""The training processes and the host, through psutil.
+"""The training processes, through psutil: found once in a while, sampled cheaply every tick.
 
 `ProcessSampler` finds the run's processes without being told: `--pid`
-processes, processes holding a watched log open (or, behind `tee`, writing
-into its pipe), the writer of our own stdin pipe (`python train.py |
-runwatch tail -`), and torchrun / `python -m torch.distributed.run`
-launchers above any of them; then their descendants, each rank read from
-its environment. Finding is costly (it reads every process), so it runs
-every `search_s` while nothing is found, then every `tree_s` (new
+processes, processes holding a watched log open or writing into a relay's
+pipe, the writer of our own stdin pipe, and torchrun launchers above any of
+them (how: `runwatch.watcher.process_scan`); then their descendants, each
+rank read from its environment. Finding is costly (it reads every process),
+so it runs every `search_s` while nothing is found, then every `tree_s` (new
 descendants: restarted ranks, DataLoader workers) and `rescan_s` (everything
 again), while a sample reads only the processes already found: a handful
 of /proc files each (the descriptor count, a directory listing, every
 `fds_every` samples). An exited process is seen at the next sample: "gone" (with its exit
 code when the `exit_codes` hook knows it: our own children) or "zombie".
-
-`HostSampler` reads CPU and iowait (from deltas of `cpu_times`, not
-psutil's shared module state), memory, swap in/out rates, load, and the free
-space of the filesystems holding the given paths.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import stat
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 import psutil
 
-from runwatch.model import DiskSample, HostSample, ProcessRole, ProcessSample, ProcessState
+from runwatch.model import ProcessRole, ProcessSample, ProcessState
+from runwatch.watcher.host import psutil_reading
+from runwatch.watcher.process_scan import (
+    Scan,
+    has_ancestor,
+    is_launcher,
+    launcher_above,
+    log_writers,
+    rank_env,
+    scan_processes,
+)
 
 log = logging.getLogger(__name__)
 
 ExitCodes = Callable[[int], int | None]
 """pid → exit code once known (None while running or unknown): the hook for our own children."""
 
-RELAYS = frozenset({"tee", "ts", "stdbuf", "cat", "cronolog", "rotatelogs", "multilog", "logger", "sed", "awk"})
-"""Processes that write a log for someone else: the trainer is whoever writes into their stdin pipe."""
-LAUNCHER_MODULES = ("torch.distributed.run", "torch.distributed.launch")
 MAX_TOMBSTONES = 64
 REPLACED_KEEP_S = 300.0
 """An exited main/rank process stays listed this long once a process of its role and rank runs again."""
@@ -59,16 +60,6 @@ def process_state(status: str) -> ProcessState:
     return _STATES.get(status, ProcessState.SLEEPING)
 
 
-def is_launcher(cmdline: Sequence[str]) -> bool:
-    """torchrun, or `python -m torch.distributed.run|launch`."""
-    if not cmdline:
-        return False
-    if os.path.basename(cmdline[0]) == "torchrun" or (
-            len(cmdline) > 1 and os.path.basename(cmdline[1]) == "torchrun"):
-        return True
-    return any(a == "-m" and b in LAUNCHER_MODULES for a, b in zip(cmdline, cmdline[1:], strict=False))
-
-
 def popen_exit_codes(*popens: subprocess.Popen[bytes] | subprocess.Popen[str]) -> ExitCodes:
     """An `exit_codes` hook over Popen objects we started (polling reaps them)."""
     by_pid = {p.pid: p for p in popens}
@@ -78,22 +69,6 @@ def popen_exit_codes(*popens: subprocess.Popen[bytes] | subprocess.Popen[str]) -
         return None if p is None else p.poll()
 
     return code
-
-
-def rank_env(proc: psutil.Process) -> tuple[int | None, int | None]:
-    """(RANK, LOCAL_RANK) from the process environment, where we may read it."""
-    try:
-        env = proc.environ()
-    except (psutil.Error, OSError):
-        return None, None
-    return _int(env.get("RANK")), _int(env.get("LOCAL_RANK"))
-
-
-def _int(v: str | None) -> int | None:
-    try:
-        return None if v is None else int(v)
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -112,24 +87,6 @@ class _Tracked:
     samples: int = 0
     fds: int | None = None
     ended: ProcessSample | None = None
-
-
-@dataclass
-class _Scan:
-    """One pass over the process table: who exists, their parents, and (optionally) what they hold."""
-
-    ppid: dict[int, int] = field(default_factory=dict)
-    procs: dict[int, psutil.Process] = field(default_factory=dict)
-    cmdline: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    name: dict[int, str] = field(default_factory=dict)
-    mine: set[int] = field(default_factory=set)
-    """Processes whose files and environment we may read (our uid, or all when root)."""
-
-    def children(self) -> dict[int, list[int]]:
-        out: dict[int, list[int]] = {}
-        for pid, parent in self.ppid.items():
-            out.setdefault(parent, []).append(pid)
-        return out
 
 
 class ProcessSampler:
@@ -209,11 +166,11 @@ class ProcessSampler:
                     return replace(base, state=state)
                 cpu = p.cpu_times()
                 cpu_s = cpu.user + cpu.system
-                rss = _try(lambda: p.memory_info().rss)
-                threads = _try(p.num_threads)
-                io = _try(p.io_counters)
+                rss = psutil_reading(lambda: p.memory_info().rss)
+                threads = psutil_reading(p.num_threads)
+                io = psutil_reading(p.io_counters)
                 if tr.samples % self.fds_every == 0 and hasattr(p, "num_fds"):
-                    tr.fds = _try(p.num_fds)
+                    tr.fds = psutil_reading(p.num_fds)
                 tr.samples += 1
                 fds = tr.fds
         except psutil.ZombieProcess:
@@ -272,14 +229,14 @@ class ProcessSampler:
             log.exception("process discovery failed")
 
     def _discover(self, pids: tuple[int, ...], logs: tuple[str, ...], full: bool, now: float) -> None:
-        scan = self._scan(full)
+        scan = scan_processes(full, self._uid)
         roots: dict[int, str] = {pid: "pid" for pid in pids}
         roots.update({pid: "main" for pid, t in self._tracked.items() if t.role == ProcessRole.MAIN})
         if full:
-            for pid, how in self._found(scan, logs):
+            for pid, how in log_writers(scan, logs, self.stdin_pipe):
                 roots.setdefault(pid, how)
             for pid in list(roots):
-                launcher = self._launcher_above(scan, pid)
+                launcher = launcher_above(scan, pid)
                 if launcher is not None:
                     roots.setdefault(launcher, "torchrun")
             if not roots:
@@ -289,52 +246,10 @@ class ProcessSampler:
                 self._tombstone_unknown(pid, now)
         self._adopt(scan, roots)
 
-    def _scan(self, full: bool) -> _Scan:
-        scan = _Scan()
-        attrs = ["ppid", "name", "cmdline", "uids"] if full else ["ppid"]
-        for p in psutil.process_iter(attrs):
-            info = p.info
-            if info.get("ppid") is None:
-                continue
-            scan.ppid[p.pid] = info["ppid"]
-            scan.procs[p.pid] = p
-            if full:
-                scan.name[p.pid] = info.get("name") or ""
-                scan.cmdline[p.pid] = tuple(info.get("cmdline") or ())
-                uids = info.get("uids")
-                if self._uid in (None, 0) or (uids is not None and uids.real == self._uid):
-                    scan.mine.add(p.pid)
-        return scan
-
-    def _found(self, scan: _Scan, logs: tuple[str, ...]) -> list[tuple[int, str]]:
-        """Holders of the logs (behind a relay: the pipe's writers) and our stdin pipe's writers."""
-        out: list[tuple[int, str]] = []
-        if logs:
-            for pid in sorted(scan.mine):
-                if pid != os.getpid() and _holds(scan.procs[pid], logs):
-                    writers = _pipe_writers(scan, _fd_link(pid, 0)) if scan.name.get(pid) in RELAYS else []
-                    if writers:
-                        out.extend((w, "pipe") for w in writers)
-                    else:
-                        out.append((pid, "log"))
-        if self.stdin_pipe:
-            out.extend((w, "pipe") for w in _pipe_writers(scan, _own_stdin_pipe()))
-        return out
-
-    @staticmethod
-    def _launcher_above(scan: _Scan, pid: int) -> int | None:
-        seen = set()
-        while pid in scan.ppid and pid not in seen:
-            seen.add(pid)
-            if is_launcher(scan.cmdline.get(pid, ())):
-                return pid
-            pid = scan.ppid[pid]
-        return None
-
-    def _adopt(self, scan: _Scan, roots: dict[int, str]) -> None:
+    def _adopt(self, scan: Scan, roots: dict[int, str]) -> None:
         """Track roots (MAIN) and their descendants (RANK where RANK is new, else CHILD)."""
         kids = scan.children()
-        tops = [pid for pid in roots if pid in scan.procs and not _has_ancestor(scan, pid, roots)]
+        tops = [pid for pid in roots if pid in scan.procs and not has_ancestor(scan, pid, roots)]
         queue: list[tuple[int, _Tracked | None]] = [(pid, None) for pid in tops]
         while queue and len(self._tracked) < self.max_processes:
             pid, parent = queue.pop(0)
@@ -345,11 +260,11 @@ class ProcessSampler:
                     tr.found_by = how  # adopted before it was seen holding the log
                 queue.extend((k, tr) for k in sorted(kids.get(pid, ())))
 
-    def _track(self, scan: _Scan, pid: int, how: str, parent: _Tracked | None) -> _Tracked | None:
+    def _track(self, scan: Scan, pid: int, how: str, parent: _Tracked | None) -> _Tracked | None:
         p = scan.procs[pid]
         try:
             name = scan.name.get(pid) or p.name()
-            cmdline = scan.cmdline.get(pid) or tuple(_try(p.cmdline) or ())
+            cmdline = scan.cmdline.get(pid) or tuple(psutil_reading(p.cmdline) or ())
             rank, local_rank = rank_env(p)
             created = p.create_time()
         except psutil.Error:
@@ -372,17 +287,6 @@ class ProcessSampler:
         self._tombstones = [*self._tombstones, s][-MAX_TOMBSTONES:]
 
 
-def _has_ancestor(scan: _Scan, pid: int, among: dict[int, str]) -> bool:
-    seen = {pid}
-    parent = scan.ppid.get(pid)
-    while parent is not None and parent not in seen:
-        if parent in among:
-            return True
-        seen.add(parent)
-        parent = scan.ppid.get(parent)
-    return False
-
-
 def _rates(prev: tuple[float, float, int, int, int] | None, now: float, cpu_s: float,
            io: tuple[int, int, int]) -> tuple[float | None, float | None, float | None, float | None]:
     if prev is None or now <= prev[0]:
@@ -393,139 +297,3 @@ def _rates(prev: tuple[float, float, int, int, int] | None, now: float, cpu_s: f
     return cpu, per[0], per[1], per[2]
 
 
-def _try(fn: Callable[[], object]):  # type: ignore[no-untyped-def]
-    """A psutil reading, None where permission is refused (the process itself may still be read)."""
-    try:
-        return fn()
-    except psutil.AccessDenied:
-        return None
-    except (NotImplementedError, OSError):
-        return None
-
-
-def _holds(p: psutil.Process, logs: tuple[str, ...]) -> bool:
-    try:
-        files = p.open_files()
-    except (psutil.Error, OSError):
-        return False
-    return any(_matches(f.path, logs) for f in files)
-
-
-def _matches(path: str, logs: tuple[str, ...]) -> bool:
-    return any(path == log_ or path.startswith(log_ + os.sep) for log_ in logs)
-
-
-def _fd_link(pid: int, fd: int) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/fd/{fd}")
-    except OSError:
-        return None
-
-
-def _own_stdin_pipe() -> str | None:
-    try:
-        st = os.fstat(0)
-    except OSError:
-        return None
-    return f"pipe:[{st.st_ino}]" if stat.S_ISFIFO(st.st_mode) else None
-
-
-def _pipe_writers(scan: _Scan, pipe: str | None) -> list[int]:
-    """Processes whose stdout or stderr is `pipe` (Linux /proc; none elsewhere)."""
-    if not pipe or not pipe.startswith("pipe:"):
-        return []
-    me = os.getpid()
-    return [pid for pid in sorted(scan.mine)
-            if pid != me and (_fd_link(pid, 1) == pipe or _fd_link(pid, 2) == pipe)]
-
-
-# ── host ────────────────────────────────────────────────────────────────────
-
-
-class HostSampler:
-    """CPU, iowait, memory, swap, load and free space of the filesystems holding `paths`."""
-
-    def __init__(self, paths: Iterable[str] = ()) -> None:
-        self.paths: tuple[str, ...] = tuple(paths)
-        self._prev_cpu: tuple[float, float, float] | None = None
-        self._prev_swap: tuple[float, int, int] | None = None
-
-    def watch(self, paths: Iterable[str]) -> None:
-        self.paths = tuple(dict.fromkeys((*self.paths, *paths)))
-
-    def sample(self, now: float) -> HostSample:
-        cpu, iowait = self._cpu()
-        vm = _try(psutil.virtual_memory)
-        sw = _try(psutil.swap_memory)
-        sin, sout = self._swap_rates(now, sw)
-        load = _try(os.getloadavg) if hasattr(os, "getloadavg") else None
-        return HostSample(
-            cpu_percent=cpu, iowait_percent=iowait,
-            mem_total=getattr(vm, "total", None), mem_available=getattr(vm, "available", None),
-            swap_total=getattr(sw, "total", None), swap_used=getattr(sw, "used", None),
-            swap_in_bps=sin, swap_out_bps=sout, load=load, cpus=psutil.cpu_count(), disks=self._disks(),
-        )
-
-    def _cpu(self) -> tuple[float | None, float | None]:
-        t = psutil.cpu_times()
-        total = sum(t) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)  # guest is inside user
-        idle = t.idle + getattr(t, "iowait", 0.0)
-        iowait = getattr(t, "iowait", None)
-        now = (total, idle, iowait if iowait is not None else -1.0)
-        prev, self._prev_cpu = self._prev_cpu, now
-        if prev is None or total <= prev[0]:
-            return None, None
-        span = total - prev[0]
-        busy = 100.0 * max(0.0, span - (idle - prev[1])) / span
-        return busy, None if iowait is None else 100.0 * max(0.0, iowait - prev[2]) / span
-
-    def _swap_rates(self, now: float, sw: object) -> tuple[float | None, float | None]:
-        if sw is None:
-            return None, None
-        cur = (now, int(getattr(sw, "sin", 0)), int(getattr(sw, "sout", 0)))
-        prev, self._prev_swap = self._prev_swap, cur
-        if prev is None or now <= prev[0]:
-            return None, None
-        dt = now - prev[0]
-        return max(0.0, (cur[1] - prev[1]) / dt), max(0.0, (cur[2] - prev[2]) / dt)
-
-    def _disks(self) -> tuple[DiskSample, ...]:
-        out: list[DiskSample] = []
-        seen: set[int] = set()
-        for path in self.paths:
-            d = disk_sample(path)
-            dev = _device(path)
-            if dev is not None and dev in seen:
-                continue
-            if dev is not None:
-                seen.add(dev)
-            out.append(d)
-        return tuple(out)
-
-
-def _existing(path: str) -> str:
-    """`path`, or its nearest existing parent (a log or checkpoint dir not created yet)."""
-    p = os.path.abspath(path)
-    while not os.path.exists(p) and os.path.dirname(p) != p:
-        p = os.path.dirname(p)
-    return p
-
-
-def _device(path: str) -> int | None:
-    try:
-        return os.stat(_existing(path)).st_dev
-    except OSError:
-        return None
-
-
-def disk_sample(path: str) -> DiskSample:
-    """Free space (for an unprivileged user) of the filesystem holding `path`."""
-    try:
-        st = os.statvfs(_existing(path))
-    except (OSError, AttributeError) as e:
-        try:
-            u = psutil.disk_usage(_existing(path))
-        except OSError:
-            return DiskSample(path, error=str(e))
-        return DiskSample(path, total_bytes=u.total, free_bytes=u.free)
-    return DiskSample(path, total_bytes=st.f_blocks * st.f_frsize, free_bytes=st.f_bavail * st.f_frsize)

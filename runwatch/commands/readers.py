@@ -1,0 +1,140 @@
+"""Reading a source once, to its current end, into the Records `runwatch tail` would make of it.
+
+`parse` and `check` read every source kind `tail` follows, without a thread
+and without following: a log file in blocks (runwatch.commands.parse
+`_Counted`), standard input to EOF (`StdinReader`: the stream reader's line
+splitter, and the "input ended" record the engine adds), and a structured
+source by its own follower's look taken on this thread (`look_once`),
+decoded by the decoders the engine uses, as the engine uses them
+(`ItemsReader`). Each reader gives `chunks()` of ChunkRecords and counts
+`lines`, so the commands treat them alike.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import BinaryIO, Protocol
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.base import ItemDecoder
+from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.watcher.lines import LineSplitter
+from runwatch.watcher.snapshot import READ_CHUNK
+from runwatch.watcher.types import ItemBatch, Notice
+
+HF_HISTORY = "hf_log_history"
+
+
+class Reader(Protocol):
+    """A source read once: its records a chunk at a time, the lines it held, its format."""
+
+    lines: int
+
+    @property
+    def format(self) -> str | None: ...
+
+    def chunks(self) -> Iterator[ChunkRecords]: ...
+
+
+class StdinReader:
+    """Standard input to EOF, split and parsed as the engine does a piped run (`runwatch tail -`)."""
+
+    def __init__(self, stream: BinaryIO, fmt: str | None, *, read_time: bool = True) -> None:
+        self.stream, self.read_time = stream, read_time
+        self.parser = SourceParser("-", fmt=fmt)
+        self.lines = 0
+
+    @property
+    def format(self) -> str | None:
+        return self.parser.format
+
+    def chunks(self) -> Iterator[ChunkRecords]:
+        splitter = LineSplitter()
+        while True:
+            data = self.stream.read(READ_CHUNK)
+            t = time.time() if self.read_time else 0.0
+            lines = splitter.feed(data) if data else splitter.flush()
+            recs = self.parser.feed(lines, self.lines + 1, t) if lines else []
+            self.lines += len(lines)
+            if not data:
+                recs += self.parser.flush()
+                recs.append(Record(Kind.EVENT, event=Event.EXIT, t=t, source="-", message="input ended"))
+            yield ChunkRecords(len(lines), recs, None, "-", None, t)
+            if not data:
+                return
+
+
+def look_once(path: str, on_batch: Callable[[ItemBatch], None], on_notice: Callable[[Notice], None]) -> None:
+    """Everything the structured source at `path` holds now, as `ItemBatch`es its follower would send.
+
+    A checkpoint is judged at once (no settling time: nothing is being
+    watched while written); a W&B run's damaged chunk is skipped at once,
+    as the follower does once the writer has moved past it.
+    """
+    from runwatch.watcher.checkpoints import CheckpointWatcher
+    from runwatch.watcher.metric_files import classify_path, read_now
+    from runwatch.watcher.wandb_source import WandbSource, is_wandb_path
+
+    if is_wandb_path(path):
+        WandbSource(path, on_batch, on_notice, use_inotify=False, resync_after=0.0).read_now()
+    elif classify_path(path) == "checkpoint_dir":
+        CheckpointWatcher(path, on_batch, on_notice, use_inotify=False, settle_s=0.0).scan()
+    else:
+        read_now(path, on_batch, on_notice)
+
+
+class ItemsReader:
+    """One structured source read once and decoded as the engine decodes it (`Engine._decode`).
+
+    `decoders` is shared by the sources of one run: Hugging Face log history
+    has one decoder per run (a checkpoint's and the final trainer_state.json
+    repeat entries, which it drops), other kinds one per source. W&B metadata
+    and W&B system stats are left out, as the engine keeps them out of the
+    run's records (run details, GPU view).
+    """
+
+    lines = 0
+
+    def __init__(self, path: str, run: str, decoders: dict[tuple[str, str], ItemDecoder], *,
+                 read_time: bool = True, on_notice: Callable[[Notice], None] = lambda n: None) -> None:
+        self.path, self.run, self.decoders = path, run, decoders
+        self.read_time, self.on_notice = read_time, on_notice
+        self.kind: str | None = None
+
+    @property
+    def format(self) -> str | None:
+        return self.kind
+
+    def chunks(self) -> Iterator[ChunkRecords]:
+        recs: list[Record] = []
+        look_once(self.path, lambda b: recs.extend(self._decode(b)), self.on_notice)
+        for (source, kind), decoder in self.decoders.items():
+            if source == self.path:
+                recs += _run_records(kind, decoder.flush())
+        yield ChunkRecords(0, recs, None, self.path, None, time.time() if self.read_time else 0.0)
+
+    def _decode(self, b: ItemBatch) -> list[Record]:
+        self.kind = self.kind or b.kind
+        key = ("run " + self.run if b.kind == HF_HISTORY else self.path, b.kind)
+        decoder = self.decoders.get(key)
+        if decoder is None:
+            from runwatch.parsers.items import make_decoder
+            from runwatch.watcher.metric_files import is_eval_events
+
+            options = {"eval_source": is_eval_events(self.path)} if b.kind == "tfevents" else {}
+            try:
+                decoder = self.decoders[key] = make_decoder(b.kind, **options)
+            except KeyError:
+                return []
+        return _run_records(b.kind, decoder.feed(list(b.items), b.t if self.read_time else 0.0))
+
+
+def _run_records(kind: str, recs: list[Record]) -> list[Record]:
+    """The records that are the run's own (`Engine._wandb_side_records` keeps W&B's others apart)."""
+    if not kind.startswith("wandb"):
+        return recs
+    from runwatch.parsers.wandb_meta import run_meta
+    from runwatch.parsers.wandb_stats import system_sample
+
+    return [r for r in recs if run_meta(r) is None and system_sample(r) is None]

@@ -1,0 +1,47 @@
+"""The one table of metric-name spellings every format shares (`pydict.metric_name`, DESIGN §2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from runwatch.parsers.pydict import CANONICAL, metric_name
+
+DESIGN_NAMES = {"loss", "val_loss", "grad_norm", "lr", "step_time", "tokens_per_sec", "samples_per_sec", "mfu", "epoch",
+                "loss_scale", "elapsed", "eta"}
+
+
+def test_every_alias_names_a_design_metric() -> None:
+    assert set(CANONICAL.values()) == DESIGN_NAMES
+
+
+@pytest.mark.parametrize(("key", "name"), [
+    # gradient norm as loops spell it
+    ("gnorm", "grad_norm"), ("grad_norm", "grad_norm"), ("grad-norm", "grad_norm"), ("gradnorm", "grad_norm"),
+    ("gradient_norm", "grad_norm"), ("grad norm", "grad_norm"),
+    # token throughput: `tok/s`, `tokens/s`, `tokens/sec`, `tps`
+    ("tok/s", "tokens_per_sec"), ("tokens/s", "tokens_per_sec"), ("tokens/sec", "tokens_per_sec"),
+    ("tok/sec", "tokens_per_sec"), ("toks/s", "tokens_per_sec"), ("tokens_per_sec", "tokens_per_sec"),
+    ("tps", "tokens_per_sec"), ("tokens_per_second", "tokens_per_sec"),
+    ("samples/s", "samples_per_sec"), ("samples/sec", "samples_per_sec"), ("SamplesPerSec", "samples_per_sec"),
+    # a rate prefix: Composer's `throughput/tokens_per_sec`
+    ("throughput/tokens_per_sec", "tokens_per_sec"), ("throughput/samples_per_sec", "samples_per_sec"),
+    ("lr", "lr"), ("learning_rate", "lr"), ("learning rate", "lr"),
+    ("val_loss", "val_loss"), ("eval_loss", "val_loss"), ("valid_loss", "val_loss"), ("validation_loss", "val_loss"),
+    # seconds per iteration is the step time (`s/it` of progress bars)
+    ("s/it", "step_time"), ("sec/it", "step_time"), ("sec_per_step", "step_time"), ("time_per_step", "step_time"),
+    ("bf16_mfu", "mfu"), ("train/loss", "loss"), ("train_tokens_per_second", "tokens_per_sec"),
+])
+def test_aliases(key: str, name: str) -> None:
+    assert metric_name(key) == name
+
+
+@pytest.mark.parametrize(("key", "name"), [
+    ("eval_runtime", "eval_runtime"),  # HF users know it by this name
+    ("train_steps_per_second", "train_steps_per_second"),  # a rate of steps: its value is no step time
+    ("throughput/device/tokens_per_sec", "throughput_device_tokens_per_sec"),  # per device is another series
+    ("norm", "norm"),  # only a step line's `norm` is the gradient norm (keyvalue); a dict's may be a weight norm
+    ("train/val_loss", "train_val_loss"),  # the prefix is dropped only before a training metric
+    ("memory/max_mem_active(gib)", "memory_max_mem_active_gib"),
+])
+def test_names_that_stay_their_own(key: str, name: str) -> None:
+    assert metric_name(key) == name

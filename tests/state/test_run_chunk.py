@@ -1,0 +1,127 @@
+"""RunTracker.apply_chunk: a chunk's step rows in bulk leave the state its records one by one leave.
+
+The chunks are real: SourceParser.feed_bytes over logs with every step-line
+variant (metrics that appear mid-chunk, steps that go back), noise, evals,
+tracebacks, NaN steps, frames and CRLF, and over the real nanochat logs of
+the corpus. The reference is `apply_many(chunk.merged())`. State is compared
+through what it shows (snapshots, series as chart columns, latest values in
+order), then once more after a few live records, which brings out what it
+keeps for later (step intervals, strides, warm-up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pytest
+
+from runwatch.model import Event, Kind, Record, RunState
+from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.state.run import RunTracker
+from runwatch.state.series import Series
+from runwatch.watcher.snapshot import split_block
+from tests.parsers._corpus import CORPUS
+from tests.parsers.test_source_fast import cut, every_case_log, row
+
+
+def chunks(data: bytes, sizes: Sequence[int], rank: int | None = None) -> Iterator[tuple[ChunkRecords, float]]:
+    """The log's chunks as the engine gets them, each read at its own time (some share one)."""
+    parser = SourceParser("log", rank=rank)
+    line = 1
+    for k, piece in enumerate(cut(data, sizes)):
+        t = 1000.0 + k // 2
+        chunk = parser.feed_bytes(piece, line, t, split_block)
+        line += chunk.lines
+        yield chunk, t + 0.25
+
+
+def shown(tracker: RunTracker, now: float, series: bool = True) -> list[object]:
+    """What the tracker shows: snapshot, latest values in order, and every series as exact chart columns."""
+    seen = [repr(tracker.snapshot(now)), repr(list(tracker.latest().items())), tracker.counts,
+            tracker.stall_after_s(), tracker.progress.record_interval_s, tracker.progress.pause_s_per_step]
+    if series:
+        seen.append(repr([(key, [c.tolist() for c in s.columns(10**9)], [a.tolist() for a in s.recent()], len(s))
+                          for key, s in tracker.store.items()]))
+    return seen
+
+
+def live(step: int, t: float) -> Record:
+    return Record(Kind.STEP, step, 5000, None, t, {"loss": 1.5, "step_time": 0.25 + step % 3 / 100, "mfu": 40.0})
+
+
+def check(data: bytes, sizes: Sequence[int], rank: int | None = None, fast: bool = True) -> RunTracker:
+    bulk, one_by_one = RunTracker("r", "log"), RunTracker("r", "log")
+    steps = 0
+    for k, (chunk, now) in enumerate(chunks(data, sizes, rank)):
+        bulk.apply_chunk(chunk, now)
+        one_by_one.apply_many(chunk.merged(), now)
+        steps += len(chunk.steps) if chunk.steps is not None else 0
+        # the series now and then (they take a while), the rest after every chunk
+        assert shown(bulk, now, k % 8 == 0) == shown(one_by_one, now, k % 8 == 0)
+    assert (steps > 0) == fast  # whether the fast path took rows
+    step = bulk.progress.step or 0
+    for i in range(1, 12):  # live records after the history
+        for tracker in (bulk, one_by_one):
+            tracker.apply(live(step + 3 * i, 5000.0 + 7 * i), 5000.0 + 7 * i)
+        assert shown(bulk, 5000.0 + 7 * i, False) == shown(one_by_one, 5000.0 + 7 * i, False)
+    assert shown(bulk, 6000.0) == shown(one_by_one, 6000.0)
+    return bulk
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_every_case_log(sizes: tuple[int, ...]) -> None:
+    check(every_case_log(), sizes)
+
+
+def test_rows_of_a_rank() -> None:
+    tracker = check(every_case_log(), (5000,), rank=3)
+    assert set(tracker.ranks.snapshot()) >= {3}
+
+
+@pytest.mark.parametrize(("name", "fast"), [
+    ("nanochat_pr492_speedrun_d24_feb01.training_output.log", True),
+    ("nanochat_pr657_sft_run.log", False),  # SFT lines have no fast path: records only
+])
+@pytest.mark.parametrize("sizes", [(1 << 20,), (64 << 10,)])
+def test_corpus_logs(name: str, fast: bool, sizes: tuple[int, ...]) -> None:
+    check((CORPUS / "raw" / name).read_bytes(), sizes, fast=fast)
+
+
+def test_long_history_folds_alike() -> None:
+    """Enough rows for the series to fold their oldest points into buckets, widening them, with evals between."""
+    lines = []
+    for i in range(40_000):
+        lines.append(row(i, 40_000))
+        if i % 1500 == 0:
+            lines.append(f"Step {i:05d} | Validation bpb: {1 - i / 1e5:.6f}")
+    check(("\n".join(lines) + "\n").encode(), (256 << 10,))
+
+
+def test_a_crash_between_rows_is_cleared_by_the_rows_after_it() -> None:
+    crash = ["Traceback (most recent call last):", '  File "x.py", line 1, in <module>', "RuntimeError: boom", ""]
+    data = "\n".join([*(row(i) for i in range(300)), *crash, *(row(i) for i in range(300, 600)), ""]).encode()
+    bulk, one_by_one = RunTracker("r", "log"), RunTracker("r", "log")
+    [(chunk, now)] = chunks(data, (1 << 20,))
+    assert chunk.steps is not None and chunk.steps.line[-1] > 300 + len(crash)  # rows on both sides
+    bulk.apply_chunk(chunk, now)
+    one_by_one.apply_many(chunk.merged(), now)
+    assert any(e.event == Event.TRACEBACK for e in bulk.events)
+    assert shown(bulk, now) == shown(one_by_one, now)
+    assert bulk.snapshot(now).state == RunState.RUNNING  # the rows after the crash cleared it
+    bulk.apply(Record(Kind.EVENT, event=Event.TRACEBACK, t=now, source="log", line=999), now)
+    assert bulk.snapshot(now).state == RunState.CRASHED  # and a crash after the rows stands
+
+
+def test_rows_in_bulk_take_far_fewer_calls_than_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the bulk way is for: one slice per metric and run of rows, not one append per value."""
+    data = ("\n".join(row(i, 9000) for i in range(9000)) + "\n").encode()
+    appends: list[float] = []
+    original = Series.append
+    monkeypatch.setattr(Series, "append", lambda self, x, v, t: (appends.append(x), original(self, x, v, t)))
+    tracker = RunTracker("r", "log")
+    for chunk, now in chunks(data, (1 << 20,)):
+        tracker.apply_chunk(chunk, now)
+    assert tracker.records == 9000
+    assert max(appends) < 100  # only the lines read while detecting the format went one by one
+    assert np.array_equal(tracker.store["loss", None].recent(10)[0], np.arange(8990, 9000, dtype=float))

@@ -1,0 +1,60 @@
+"""`runwatch.alerting`: sinks built from config name the file and key; rules say what resolved them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runwatch.alerting import AlertFlags, Alerting, build_sinks
+from runwatch.alerts.sinks import SinkConfigError
+from runwatch.config import load_config
+from runwatch.model import AlertState
+from tests.alerts.rules._replay import feed, step
+
+
+def test_an_unset_webhook_variable_names_the_file_and_key(tmp_path: Path) -> None:
+    """It said "slack sink 'slack': environment variable NOPE_UNSET is not set" (review finding 5)."""
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text('[[sinks]]\ntype = "command"\nrun = ["true"]\n\n'
+                   '[[sinks]]\ntype = "slack"\nwebhook_url_env = "NOPE_UNSET"\n')
+    config = load_config(cfg)
+    with pytest.raises(SinkConfigError) as e:
+        build_sinks(config.sinks, environ={})
+    assert str(e.value).startswith(f"{cfg}: sinks[1].webhook_url_env: environment variable NOPE_UNSET is not set")
+
+
+def test_an_unset_variable_given_by_flag_names_the_flag() -> None:
+    with pytest.raises(SinkConfigError) as e:
+        build_sinks(AlertFlags(slack_webhook_env="NOPE_UNSET").sink_configs(), environ={"NOPE_UNSET": " "})
+    assert str(e.value).startswith("--slack-webhook-env NOPE_UNSET: environment variable NOPE_UNSET is not set")
+
+
+def test_other_sink_errors_name_the_table_too(tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text('[[sinks]]\ntype = "webhook"\nwebhook_url_env = "HOOK"\n')
+    with pytest.raises(SinkConfigError) as e:
+        build_sinks(load_config(cfg).sinks, environ={"HOOK": "ftp://example.com/x"})
+    assert str(e.value).startswith(f"{cfg}: sinks[0]: ") and "http" in str(e.value)
+
+
+def test_a_set_variable_builds_the_sink() -> None:
+    (sink,) = build_sinks(AlertFlags(slack_webhook_env="HOOK").sink_configs(),
+                          environ={"HOOK": "http://127.0.0.1:9/hook"})
+    assert sink.name == "slack"
+
+
+def test_a_resolved_stall_says_which_step_ended_it() -> None:
+    """The RESOLVED line repeated "no new step for …" (review finding 7): the rule now says what ended it."""
+    config = load_config(None, overrides=["stall.after=1.5s", "stall.resolve_after=1s"])
+    alerting = Alerting(config, persist=False)
+    tracker, last = feed([step(i, loss=2.0) for i in range(50)], dt=0.05)
+    fired = [n for n in alerting.tick([(tracker, None, [])], last + 2.0) if n.alert.rule == "stall"]
+    assert [(n.state, n.alert.summary) for n in fired] == [
+        (AlertState.FIRING, "no new step for 2s (last step 49; expected one within 1.5s)")]
+    assert fired[0].payload()["value"] == 2.0
+    feed([step(50, loss=2.0)], tracker=tracker, start=last + 7.0)
+    resolved = [n for n in alerting.tick([(tracker, None, [])], last + 7.1) if n.alert.rule == "stall"]
+    assert [(n.state, n.alert.summary) for n in resolved] == [
+        (AlertState.RESOLVED, "stall over: step 50 arrived after 7s")]
+    alerting.stop()

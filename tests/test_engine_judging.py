@@ -1,0 +1,140 @@
+"""The engine judges a log's history as it reads it in, not only its last records.
+
+A watchdog started after a NaN (or restarted while down) must still say so:
+the history is applied in pieces far faster than the rules tick, and the
+rules look back only so far, so the engine judges each piece with the rules
+that read records in sequence, widened to the records since they last looked.
+Real corpus text (the 16,704-step nanochat run) with faults planted in it;
+real files, real threads, a real Alerting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runwatch.alerting import Alerting
+from runwatch.config import load_config
+from runwatch.engine import Engine, EngineOptions
+from runwatch.model import AlertState, RunSnapshot
+from tests.conftest import FIXTURES, wait_for
+
+HEALTHY = FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"
+OPTIONS = EngineOptions(poll_interval=0.1, system=False)
+
+
+def step_lines() -> list[str]:
+    """The run's step lines only: no eval line, so nothing but the records gives the rules a pause."""
+    return [ln for ln in HEALTHY.read_text().splitlines() if ln.startswith("step ")]
+
+
+def with_nan_at(lines: list[str], step: int) -> list[str]:
+    out = list(lines)
+    i = next(i for i, ln in enumerate(out) if ln.startswith(f"step {step:05d}/"))
+    before = out[i]
+    out[i] = before.replace("loss: " + before.split("loss: ")[1].split(" ")[0], "loss: nan")
+    assert out[i] != before and "loss: nan" in out[i]
+    return out
+
+
+def with_spike_at(lines: list[str], step: int, length: int = 12) -> list[str]:
+    """The loss tripled for `length` steps from `step` (real lines, one number changed each)."""
+    out = list(lines)
+    i = next(i for i, ln in enumerate(out) if ln.startswith(f"step {step:05d}/"))
+    for j in range(i, i + length):
+        value = out[j].split("loss: ")[1].split(" ")[0]
+        out[j] = out[j].replace(f"loss: {value}", f"loss: {float(value) * 3:.6f}")
+    return out
+
+
+def alerts_of(snaps: list[RunSnapshot]) -> dict[str, AlertState]:
+    return {a.rule: a.state for s in snaps for a in s.alerts}
+
+
+def run_engine(path: Path, options: EngineOptions = OPTIONS) -> Engine:
+    config = load_config(None)
+    engine = Engine([str(path)], options, alerting=lambda: Alerting(config, persist=False))
+    engine.start()
+    return engine
+
+
+def history_read(engine: Engine, steps: int) -> bool:
+    snaps = engine.snapshots()
+    return bool(snaps) and snaps[0].progress.step == steps - 1 and not snaps[0].notes
+
+
+def test_a_nan_in_the_middle_of_the_history_fires(tmp_path: Path) -> None:
+    lines = with_nan_at(step_lines(), 8000)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    engine = run_engine(log)
+    try:
+        alert = wait_for(lambda: next((a for s in engine.snapshots() for a in s.alerts if a.rule == "nonfinite"),
+                                      None), timeout=30)
+        assert alert.step == 8000
+        assert alert.state == AlertState.FIRING
+        sent = engine.take_notifications()
+        assert [n.alert.rule for n in sent if n.state == AlertState.FIRING] == ["nonfinite"]
+    finally:
+        engine.stop()
+
+
+def test_a_spike_in_the_middle_of_the_history_fires(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(with_spike_at(step_lines(), 9000)) + "\n")
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: "loss_spike" in alerts_of(engine.snapshots()), timeout=30)
+        spike = next(a for s in engine.snapshots() for a in s.alerts if a.rule == "loss_spike")
+        assert 9000 <= (spike.step or 0) < 9012
+    finally:
+        engine.stop()
+
+
+def test_the_healthy_history_raises_nothing(tmp_path: Path) -> None:
+    lines = step_lines()
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: history_read(engine, len(lines)), timeout=30)
+        engine.wait(0.5)
+        assert alerts_of(engine.snapshots()) == {}
+        assert engine.take_notifications() == []
+    finally:
+        engine.stop()
+
+
+def test_history_a_previous_daemon_judged_is_not_judged_again(tmp_path: Path) -> None:
+    """`seen_bytes` (from the read offsets a `runwatch watch` saved): the NaN before it was sent by the
+    daemon that read it; read again, it is not sent again. A NaN the run wrote after it is."""
+    lines = with_nan_at(with_nan_at(step_lines(), 8000), 12500)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines[:12000]) + "\n")
+    seen = {str(log.resolve()): log.stat().st_size}
+    with log.open("a") as f:  # the run went on while the daemon was down
+        f.write("\n".join(lines[12000:13000]) + "\n")
+    engine = run_engine(log, EngineOptions(poll_interval=0.1, system=False, seen_bytes=seen))
+    try:
+        wait_for(lambda: history_read(engine, 13000), timeout=30)
+        engine.wait(0.5)
+        sent = [n.alert.step for n in engine.take_notifications()
+                if n.alert.rule == "nonfinite" and n.state == AlertState.FIRING]
+        assert sent == [12500]
+    finally:
+        engine.stop()
+
+
+def test_without_seen_bytes_both_nans_of_that_history_are_judged(tmp_path: Path) -> None:
+    """The control for the test above: the same file, judged whole, finds the first NaN."""
+    lines = with_nan_at(with_nan_at(step_lines(), 8000), 12500)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines[:13000]) + "\n")
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: history_read(engine, 13000), timeout=30)
+        engine.wait(0.5)
+        sent = [n.alert.step for n in engine.take_notifications()
+                if n.alert.rule == "nonfinite" and n.state == AlertState.FIRING]
+        assert sent and sent[0] == 8000
+    finally:
+        engine.stop()
