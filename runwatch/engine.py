@@ -8,6 +8,7 @@ printer, TUI, daemon) call `snapshots()` and draw what they get.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import math
 import os
@@ -15,14 +16,14 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from runwatch.model import ChartData, Event, Kind, Record, RunSnapshot
+from runwatch.model import AlertBrief, AlertState, ChartData, Event, Kind, Record, RunSnapshot, RunState
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.state.run import RunTracker
@@ -507,8 +508,11 @@ class Engine:
                 run.parsed_bytes[b.source] = run.parsed_bytes.get(b.source, 0) + done
             if b.lines or b.raw:
                 run.notes.pop(b.source, None)
-            if not b.history:
+            if not b.history and b.source in run.history_pending:
                 run.history_pending.discard(b.source)
+                if not b.count and run.tracker.records:  # the end of the history: how old is it really?
+                    with contextlib.suppress(OSError):
+                        run.tracker.written_by(os.stat(b.source).st_mtime)
         else:
             run = self._run_of_source[item[2]]
             if item[1].kind.startswith("wandb") and isinstance(recs, list):
@@ -688,7 +692,7 @@ class Engine:
             notes = (f"reading history: {self._history_percent(run):.0f}%; showing the latest lines first",) + notes
         alerts = self.alerting.briefs(run.name) if self.alerting is not None else ()
         snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts,
-                       meta=dict(run.meta))
+                       meta=dict(run.meta), state=_state_with_alerts(snap.state, alerts))
         if self.system is not None:
             process, gpus, gpu_status = self.system.to_status()
             snap = replace(snap, process=process, gpus=tuple(gpus), gpu_status=gpu_status)
@@ -741,3 +745,14 @@ def _wandb_run_name(path: str) -> str:
         if part.startswith(("run-", "offline-run-")) and "-" in part:
             return part.rsplit("-", 1)[-1]
     return p.stem if p.suffix == ".wandb" else (p.name or path)
+
+
+def _state_with_alerts(state: RunState, alerts: Sequence[AlertBrief]) -> RunState:
+    """The badge agrees with the alerts: a firing `stall` is a stalled run (its budget, not the badge's
+    own rougher one), a firing `process_exit` a run whose process ended before it finished."""
+    firing = {a.rule for a in alerts if a.state == AlertState.FIRING}
+    if state in (RunState.RUNNING, RunState.STALLED) and "process_exit" in firing:
+        return RunState.CRASHED
+    if state == RunState.RUNNING and "stall" in firing:
+        return RunState.STALLED
+    return state

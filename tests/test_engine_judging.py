@@ -138,3 +138,20 @@ def test_without_seen_bytes_both_nans_of_that_history_are_judged(tmp_path: Path)
         assert sent and sent[0] == 8000
     finally:
         engine.stop()
+
+
+def test_the_last_records_of_a_pipe_are_judged_before_the_run_ends() -> None:
+    """`python train.py | runwatch tail -`: a NaN in the last lines before the pipe closes must be
+    judged before front ends see the run end (they stop then), not left to a tick that never comes."""
+    import os
+
+    lines = with_nan_at(step_lines()[:400], 399)
+    config = load_config(None)
+    r, w = os.pipe()
+    with os.fdopen(r, "rb", buffering=0) as reader, \
+            Engine(["-"], OPTIONS, stdin=reader, alerting=lambda: Alerting(config, persist=False)) as engine:
+        os.write(w, ("\n".join(lines) + "\n").encode())
+        os.close(w)
+        wait_for(lambda: engine.all_ended, timeout=10)
+        fired = [a.rule for s in engine.snapshots() for a in s.alerts if a.state == AlertState.FIRING]
+    assert "nonfinite" in fired

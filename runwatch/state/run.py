@@ -299,6 +299,14 @@ class RunTracker:
         """
         return self._last_step_at
 
+    def written_by(self, t: float) -> None:
+        """The source holding the records was last written at `t` (a file's modification time, once its
+        history is read): nothing in it can have arrived later, so a log dead for hours looks it."""
+        if self._last_step_at is not None and t < self._last_step_at:
+            self._last_step_at = t
+        if self._last_record_t is not None and t < self._last_record_t:
+            self._last_record_t = t
+
     @property
     def records(self) -> int:
         return self._records

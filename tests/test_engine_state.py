@@ -1,0 +1,59 @@
+"""The run's badge in the snapshot agrees with what is known: a log untouched for hours is not a run
+that logged a moment ago, and a firing stall alert means a stalled run whatever the badge's own budget."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from runwatch.alerting import Alerting
+from runwatch.config import load_config
+from runwatch.engine import Engine, EngineOptions, _state_with_alerts
+from runwatch.model import AlertBrief, AlertState, RunState, Severity
+from tests.conftest import wait_for
+from tests.test_engine_judging import step_lines
+
+OPTIONS = EngineOptions(poll_interval=0.1, system=False)
+
+
+def brief(rule: str, state: AlertState = AlertState.FIRING) -> AlertBrief:
+    return AlertBrief(rule=rule, state=state, severity=Severity.CRITICAL, summary="")
+
+
+def test_a_log_dead_for_two_hours_shows_its_age_and_stalls(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(step_lines()[:3000]) + "\n")  # a real run that stopped at step 2999 of 16704
+    two_hours_ago = time.time() - 7200
+    os.utime(log, (two_hours_ago, two_hours_ago))
+    config = load_config(None)
+    engine = Engine([str(log)], OPTIONS, alerting=lambda: Alerting(config, persist=False))
+    engine.start()
+    try:
+        snap = wait_for(lambda: next((s for s in engine.snapshots() if s.progress.step == 2999 and not s.notes),
+                                     None), timeout=30)
+        assert snap.last_record_age_s is not None and snap.last_record_age_s > 7000
+        wait_for(lambda: any(a.rule == "stall" and a.state == AlertState.FIRING
+                             for s in engine.snapshots() for a in s.alerts), timeout=10)
+        assert engine.snapshots()[0].state == RunState.STALLED
+    finally:
+        engine.stop()
+
+
+def test_a_fresh_log_is_running_and_young(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(step_lines()[:3000]) + "\n")
+    with Engine([str(log)], OPTIONS) as engine:
+        snap = wait_for(lambda: next((s for s in engine.snapshots() if s.progress.step == 2999 and not s.notes),
+                                     None), timeout=30)
+        assert snap.state == RunState.RUNNING
+        assert snap.last_record_age_s is not None and snap.last_record_age_s < 60
+
+
+def test_the_badge_follows_firing_stall_and_process_exit_alerts() -> None:
+    assert _state_with_alerts(RunState.RUNNING, [brief("stall")]) == RunState.STALLED
+    assert _state_with_alerts(RunState.RUNNING, [brief("stall", AlertState.PENDING)]) == RunState.RUNNING
+    assert _state_with_alerts(RunState.RUNNING, [brief("process_exit")]) == RunState.CRASHED
+    assert _state_with_alerts(RunState.STALLED, [brief("process_exit")]) == RunState.CRASHED
+    assert _state_with_alerts(RunState.FINISHED, [brief("stall"), brief("process_exit")]) == RunState.FINISHED
+    assert _state_with_alerts(RunState.RUNNING, [brief("loss_spike")]) == RunState.RUNNING
