@@ -25,7 +25,7 @@ import numpy as np
 
 from runwatch.model import AlertBrief, AlertState, ChartData, Event, Kind, Record, RunSnapshot, RunState
 from runwatch.parsers.base import ItemDecoder
-from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.parsers.source import DETECT_MAX_LINES, ChunkRecords, SourceParser
 from runwatch.state.run import RunTracker
 from runwatch.watcher.discover import DirectoryWatcher, find_logs, find_sources, rank_from_path
 from runwatch.watcher.snapshot import last_lines, split_block
@@ -687,7 +687,7 @@ class Engine:
         catching_up = bool(run.history_pending) and run.preview is not None
         tracker = run.preview if catching_up and run.preview is not None else run.tracker
         snap = tracker.snapshot(now)
-        notes = tuple(run.notes.values())
+        notes = tuple(run.notes.values()) + _unknown_format_notes(run)
         if catching_up:
             notes = (f"reading history: {self._history_percent(run):.0f}%; showing the latest lines first",) + notes
         alerts = self.alerting.briefs(run.name) if self.alerting is not None else ()
@@ -756,3 +756,12 @@ def _state_with_alerts(state: RunState, alerts: Sequence[AlertBrief]) -> RunStat
     if state == RunState.RUNNING and "stall" in firing:
         return RunState.STALLED
     return state
+
+
+def _unknown_format_notes(run: _Run) -> tuple[str, ...]:
+    """A run with no record yet whose logs hold many lines and no format runwatch knows says so, once
+    per file, rather than look like it waits for its first step."""
+    if run.tracker.records:
+        return ()
+    return tuple(f"{path}: no known log format in its first {p.undecided_lines:,} lines (--format NAME forces one)"
+                 for path, p in run.parsers.items() if p.format is None and p.undecided_lines >= DETECT_MAX_LINES)

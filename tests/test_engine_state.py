@@ -57,3 +57,28 @@ def test_the_badge_follows_firing_stall_and_process_exit_alerts() -> None:
     assert _state_with_alerts(RunState.STALLED, [brief("process_exit")]) == RunState.CRASHED
     assert _state_with_alerts(RunState.FINISHED, [brief("stall"), brief("process_exit")]) == RunState.FINISHED
     assert _state_with_alerts(RunState.RUNNING, [brief("loss_spike")]) == RunState.RUNNING
+
+
+def test_a_file_in_no_known_format_says_so_instead_of_waiting_silently(tmp_path: Path) -> None:
+    prose = tmp_path / "notes.log"
+    prose.write_text("".join(f"meeting notes, item {i}: nothing that looks like a training step\n"
+                             for i in range(1000)))
+    junk = tmp_path / "junk.log"
+    junk.write_bytes(bytes(range(256)) * 800)
+    with Engine([str(prose), str(junk)], OPTIONS) as engine:
+        notes = wait_for(lambda: [n for s in engine.snapshots() for n in s.notes if "no known log format" in n]
+                         if len([n for s in engine.snapshots() for n in s.notes if "no known log format" in n]) == 2
+                         else None, timeout=10)
+        assert any(n.startswith(f"{prose}: no known log format in its first 1,000 lines") for n in notes)
+        assert all(s.state == RunState.WAITING for s in engine.snapshots())
+
+
+def test_a_known_format_found_late_clears_the_note(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"building the dataset index, shard {i}\n" for i in range(600)))
+    with Engine([str(log)], OPTIONS) as engine:
+        wait_for(lambda: any("no known log format" in n for s in engine.snapshots() for n in s.notes))
+        with log.open("a") as f:
+            f.write("\n".join(step_lines()[:300]) + "\n")
+        wait_for(lambda: engine.snapshots()[0].progress.step == 299)
+        assert not any("no known log format" in n for s in engine.snapshots() for n in s.notes)

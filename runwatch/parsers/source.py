@@ -181,6 +181,8 @@ class SourceParser:
         self._events = EventDetector()
         self._detector: Detector | None = None if fmt else Detector()
         self._held: list[_Line] = []
+        self.undecided_lines = 0
+        """Lines read while no format was chosen (for a note when a file holds nothing runwatch knows)."""
         self._since_record = 0
         self._recent: deque[_Line] = deque()
         self._recent_chars = 0
@@ -404,6 +406,7 @@ class SourceParser:
     def _hold(self, rank: int | None, text: str, lineno: int, t: float, out: list[Record]) -> None:
         assert self._detector is not None
         self._held.append((rank, text, lineno, t))
+        self.undecided_lines += 1
         found = self._detector.feed(text)
         if found is None and self._detector.lines_seen >= DETECT_MAX_LINES:
             found = self._detector.best(MIN_GUESS)
