@@ -692,7 +692,8 @@ class Engine:
             notes = (f"reading history: {self._history_percent(run):.0f}%; showing the latest lines first",) + notes
         alerts = self.alerting.briefs(run.name) if self.alerting is not None else ()
         snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts,
-                       meta=dict(run.meta), state=_state_with_alerts(snap.state, alerts))
+                       meta=dict(run.meta), state=_state_with_alerts(snap.state, alerts),
+                       reading_history=bool(run.history_pending))
         if self.system is not None:
             process, gpus, gpu_status = self.system.to_status()
             snap = replace(snap, process=process, gpus=tuple(gpus), gpu_status=gpu_status)

@@ -166,8 +166,14 @@ def _gist(snaps: list[RunSnapshot]) -> tuple[object, ...]:
                   tuple((a.key, a.state) for a in s.alerts)) for s in snaps)
 
 
+def _ready(snap: RunSnapshot) -> bool:
+    """Whether a first status of the run would say something settled: a note (waiting, reading a big
+    history behind its tail), or records once its history is read (not a small log's first piece)."""
+    return bool(snap.notes) or (snap.records > 0 and not snap.reading_history)
+
+
 class StatusSchedule:
-    """When a status is due: the first once the runs have records or notes (or `grace` seconds after
+    """When a status is due: the first once every run has a note or its history read (or `grace` seconds after
     start), then every `interval`; at exit, once more only if something changed since the last."""
 
     def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic,
@@ -197,7 +203,7 @@ class StatusSchedule:
         if not self.is_time():
             return False
         early = self._clock() - self._start < self.grace
-        if not self.started and early and not any(s.records or s.notes for s in snaps):
+        if not self.started and early and not (snaps and all(_ready(s) for s in snaps)):
             return False
         self.printed(snaps)
         return True

@@ -209,6 +209,8 @@ class RunSnapshot:
     gpu_status: str = "off: GPU sampling not enabled"
     meta: Mapping[str, Any] = field(default_factory=dict)
     """What the run says about itself where a source knows it (W&B config, summary, run name)."""
+    reading_history: bool = False
+    """Whether a source of the run is still reading what it held at start (the numbers will jump)."""
 
     @property
     def last_record_age_s(self) -> float | None:

@@ -105,6 +105,17 @@ def test_the_first_status_waits_for_the_log_to_be_read_then_comes_every_interval
     assert schedule.take([snap()])
 
 
+def test_the_first_status_waits_for_a_small_logs_whole_history_not_its_first_piece() -> None:
+    """A history is applied a piece at a time: the first status of a finished 2,000-line log showed step
+    1041 "running", the next one 10 s later the truth. A big log's note (its tail first) is enough."""
+    clock = Clock()
+    schedule = StatusSchedule(60.0, clock=clock, grace=2.0)
+    assert not schedule.take([replace(snap(), reading_history=True)])
+    clock.t += 0.3
+    assert not schedule.take([snap(), replace(snap(), reading_history=True)])  # every run, not any
+    assert schedule.take([snap(), replace(snap(), reading_history=True, notes=("reading history: 4%",))])
+
+
 def test_the_first_status_comes_after_the_grace_even_with_nothing_read() -> None:
     clock = Clock()
     schedule = StatusSchedule(60.0, clock=clock, grace=2.0)
