@@ -56,19 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
+    # DESIGN §3's format names: the log formats, and `wandb` (every PATH is then read as a W&B run).
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--format", choices=format_names(), metavar="NAME",
-                        help=f"skip format detection ({', '.join(format_names())})")
+    formats = [*format_names(), "wandb"]
+    common.add_argument("--format", choices=formats, metavar="NAME",
+                        help=f"skip format detection ({', '.join(formats)}; wandb: every PATH is a W&B run)")
     common.add_argument("--total-steps", type=_positive_int, metavar="N",
                         help="planned steps, when the log does not say")
-
-    # `parse` and `check` take `wandb` too (DESIGN §3): every PATH is then read as a W&B run.
-    once = argparse.ArgumentParser(add_help=False)
-    once_formats = [*format_names(), "wandb"]
-    once.add_argument("--format", choices=once_formats, metavar="NAME",
-                      help=f"skip format detection ({', '.join(once_formats)}; wandb: every PATH is a W&B run)")
-    once.add_argument("--total-steps", type=_positive_int, metavar="N",
-                      help="planned steps, when the log does not say")
+    once = common
 
     alerts = argparse.ArgumentParser(add_help=False)
     alerts.add_argument("--config", type=Path, metavar="FILE", help="TOML config (rules, sinks; DESIGN §4)")

@@ -118,6 +118,8 @@ class Engine:
     ) -> None:
         self.options = options or EngineOptions()
         self._clock = clock
+        self._log_format = None if self.options.fmt == "wandb" else self.options.fmt
+        """`--format` as SourceParser takes it: `wandb` names a structured source, not a log format."""
         self._stdin = stdin
         # A factory is called on the worker thread, so importing the rules and sinks does not
         # delay the first status.
@@ -155,6 +157,9 @@ class Engine:
         for p in paths:
             if p == "-":
                 self._add_run("stdin", "-")
+                continue
+            if self.options.fmt == "wandb":  # told: a W&B run (dir, .wandb file or wandb:// URL), whatever its name
+                self._attach_items(self._add_run(_wandb_run_name(p), p), p)
                 continue
             if p.endswith(LOG_SUFFIXES) and not any(c in p for c in "*?[") and not os.path.isdir(p):
                 # a plain log file (the common case): no need to load the structured-source modules
@@ -214,7 +219,7 @@ class Engine:
             return
         self._run_of_source[path] = run
         self._rank_of_source[path] = rank
-        run.parsers[path] = SourceParser(path, fmt=self.options.fmt, rank=rank)
+        run.parsers[path] = SourceParser(path, fmt=self._log_format, rank=rank)
         run.history_pending.add(path)
 
     # -- lifecycle ---------------------------------------------------------
@@ -312,7 +317,7 @@ class Engine:
         thread: object | None
         if is_wandb_url(path):
             thread = WandbOnlineSource(path, put, notice)
-        elif is_wandb_path(path):
+        elif is_wandb_path(path) or self.options.fmt == "wandb":
             thread = WandbSource(path, put, notice, poll_interval=self.options.poll_interval, **kw)  # type: ignore[arg-type]
         elif classify_path(path) == "checkpoint_dir":
             thread = CheckpointWatcher(path, put, notice, **kw)  # type: ignore[arg-type]
@@ -347,7 +352,7 @@ class Engine:
         self._queue.put(("batch", b))
 
     def _start_stdin(self, run: _Run) -> None:
-        run.parsers["-"] = SourceParser("-", fmt=self.options.fmt)
+        run.parsers["-"] = SourceParser("-", fmt=self._log_format)
         self._run_of_source["-"] = run
         r = StreamReader(
             lambda b: self._queue.put(("batch", b)),
@@ -373,7 +378,7 @@ class Engine:
                 if not big:
                     continue
                 lines = peek_tail(path)
-                parser = SourceParser(path, fmt=self.options.fmt, rank=self._rank_of_source.get(path))
+                parser = SourceParser(path, fmt=self._log_format, rank=self._rank_of_source.get(path))
                 recs = parser.feed(lines, 0, self._clock()) + parser.flush()
                 preview = run.preview or RunTracker(run.name, run.label)
                 preview.apply_many(recs, self._clock())

@@ -3,6 +3,8 @@ checkpoints, W&B) are written after it started, as `runwatch tail runs/exp1/` be
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -132,3 +134,24 @@ def test_sources_present_at_start_are_not_attached_again(tmp_path: Path) -> None
     assert names.count("runwatch-wandb-wandb") == 1
     assert runs["logs"].records == 3  # the explicit file's run: each row once
     assert runs["exp1"].metrics == {"val_loss": 2.5}  # the late file went to the directory's run
+
+
+def test_format_wandb_reads_a_path_as_a_wandb_run_whatever_its_name(tmp_path_factory: pytest.TempPathFactory,
+                                                                     tmp_path: Path) -> None:
+    """`runwatch tail --format wandb PATH` (DESIGN §3 names `wandb` a format): a W&B transaction log
+    under a name runwatch would not recognise is still followed as one, and its NaN judged."""
+    if importlib.util.find_spec("wandb") is None:
+        pytest.skip("needs the wandb package")
+    from runwatch.alerting import Alerting
+    from runwatch.config import load_config
+    from tests.commands._runs import WANDB_NAN_STEP, WANDB_STEPS, the_wandb_file, wandb_run
+
+    odd = tmp_path / "exported.bin"  # no `.wandb` suffix, no run-* directory: nothing says "W&B" but the flag
+    shutil.copyfile(the_wandb_file(wandb_run(tmp_path_factory)), odd)
+    config = load_config(None)
+    opts = EngineOptions(poll_interval=0.1, system=False, fmt="wandb")
+    with Engine([str(odd)], opts, alerting=lambda: Alerting(config, persist=False)) as engine:
+        wait_for(lambda: engine.snapshots()[0].progress.step == WANDB_STEPS - 1, timeout=20)
+        alert = wait_for(lambda: next((a for s in engine.snapshots() for a in s.alerts if a.rule == "nonfinite"),
+                                      None), timeout=10)
+    assert alert.step == WANDB_NAN_STEP

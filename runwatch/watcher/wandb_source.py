@@ -28,7 +28,7 @@ from runwatch.watcher.hublink import HubLink
 from runwatch.watcher.notify import WatchHub, shared_hub
 from runwatch.watcher.polling import PollingThread
 from runwatch.watcher.types import FilePosition, ItemBatch, Notice, NoticeLevel
-from runwatch.watcher.wandb_file import HeaderError, ReadResult, TransactionLogReader
+from runwatch.watcher.wandb_file import HEADER, HeaderError, ReadResult, TransactionLogReader
 
 KIND = "wandb"
 FLUSH_NOTE = (
@@ -47,14 +47,17 @@ def is_run_dir(path: Path) -> bool:
 def find_run_file(path: str | Path) -> Path | None:
     """The `.wandb` file `path` names, or None while there is none (yet).
 
-    A `.wandb` file is itself; a directory with `.wandb` files in it is a run
-    directory (its newest file); otherwise the newest run of the `wandb/`
-    directory `path` is or holds (`latest-run` first, then the run directory
-    whose name has the latest start time).
+    A `.wandb` file (or any file that starts as one: `--format wandb` on a
+    renamed copy) is itself; a directory with `.wandb` files in it is a run directory (its
+    newest file); otherwise the newest run of the `wandb/` directory `path`
+    is or holds (`latest-run` first, then the run directory whose name has
+    the latest start time).
     """
     path = Path(path)
     if path.suffix == ".wandb" and not path.is_dir():
         return path if path.exists() else None
+    if path.is_file() and _starts_like_a_wandb_log(path):
+        return path
     if not path.is_dir():
         return None
     path = path.resolve()  # `latest-run` is a link: name the run it points at now
@@ -68,6 +71,14 @@ def find_run_file(path: str | Path) -> Path | None:
         if (found := _newest_log(run_dir)) is not None:
             return found
     return None
+
+
+def _starts_like_a_wandb_log(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(len(HEADER)) == HEADER
+    except OSError:
+        return False
 
 
 def is_wandb_path(path: str | Path) -> bool:
