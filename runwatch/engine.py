@@ -52,8 +52,10 @@ RECORD_TICK_S = 0.1
 """After new records, rules are evaluated this soon (at most this often), so alerts are not
 held back by the idle period."""
 JUDGED_PIECE_BYTES = 128 << 10
-"""History is applied (and judged, when there are rules) in pieces this big: a piece must hold fewer
-step records than a series keeps raw (4096), or rules could not see each of them."""
+"""History is read (and judged, when there are rules) in pieces this big."""
+JUDGED_RECORDS = 2048
+"""A piece of history with more records than this (short lines; a metric file read whole) is applied
+and judged this many at a time: rules see only the points a series keeps raw (4096)."""
 
 
 @dataclass(frozen=True)
@@ -523,18 +525,22 @@ class Engine:
             if item[1].kind.startswith("wandb") and isinstance(recs, list):
                 recs = self._wandb_side_records(run, recs)
             run.format = run.format or item[1].kind
-        if isinstance(recs, ChunkRecords):
-            if len(recs):
-                run.tracker.apply_chunk(self._chunk_with_total(recs), now)
-                self._dirty = True
-        elif recs:
-            run.tracker.apply_many(self._with_total(recs), now)
-            self._dirty = True
-        run.unjudged += len(recs)
         judge = self._judge_history(run, item)
-        if judge is True and recs:
-            self._history_tick(run, now)
-        elif judge is None:
+        pieces: list[list[Record] | ChunkRecords] = [recs]
+        if judge is True and len(recs) > JUDGED_RECORDS:  # short lines: more than a rule could look back on
+            merged = recs.merged() if isinstance(recs, ChunkRecords) else recs
+            pieces = [merged[i : i + JUDGED_RECORDS] for i in range(0, len(merged), JUDGED_RECORDS)]
+        for piece in pieces:
+            if isinstance(piece, ChunkRecords):
+                if len(piece):
+                    run.tracker.apply_chunk(self._chunk_with_total(piece), now)
+            elif piece:
+                run.tracker.apply_many(self._with_total(piece), now)
+            run.unjudged += len(piece)
+            self._dirty = self._dirty or bool(len(piece))
+            if judge is True and len(piece):
+                self._history_tick(run, now)
+        if judge is None:
             run.unjudged = 0  # judged by the daemon before us
 
     def _judge_history(self, run: _Run, item: tuple[Any, ...]) -> bool | None:
@@ -697,7 +703,7 @@ class Engine:
             notes = (f"reading history: {self._history_percent(run):.0f}%; showing the latest lines first",) + notes
         alerts = self.alerting.briefs(run.name) if self.alerting is not None else ()
         snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts,
-                       meta=dict(run.meta), state=_state_with_alerts(snap.state, alerts),
+                       meta=dict(run.meta), state=_state_with_alerts(snap.state, alerts, tracker.last_step_at),
                        reading_history=bool(run.history_pending))
         if self.system is not None:
             process, gpus, gpu_status = self.system.to_status()
@@ -711,12 +717,20 @@ class Engine:
 
     def positions(self) -> dict[str, FilePosition]:
         """Where each log follower stands, by path (DESIGN §7: what `runwatch watch` saves across
-        restarts). Read-only, from any thread; empty once stopped."""
+        restarts). Read-only, from any thread; empty once stopped.
+
+        While a history is read in, no further than what has been judged: a follower reads up to
+        RAW_AHEAD_BYTES ahead of the worker, and a daemon killed then must judge that part next time.
+        """
         out: dict[str, FilePosition] = {}
         for t in list(self._threads):
             pos = t.position() if isinstance(t, FileFollower) else None
-            if pos is not None:
-                out[t.source] = pos
+            if pos is None:
+                continue
+            run = self._run_of_source.get(t.source)
+            if run is not None and t.source in run.history_pending:
+                pos = pos._replace(offset=min(pos.offset, run.history_read.get(t.source, 0)))
+            out[t.source] = pos
         return out
 
     def take_notices(self) -> list[Notice]:
@@ -753,10 +767,12 @@ def _wandb_run_name(path: str) -> str:
     return p.stem if p.suffix == ".wandb" else (p.name or path)
 
 
-def _state_with_alerts(state: RunState, alerts: Sequence[AlertBrief]) -> RunState:
+def _state_with_alerts(state: RunState, alerts: Sequence[AlertBrief], last_step_at: float | None) -> RunState:
     """The badge agrees with the alerts: a firing `stall` is a stalled run (its budget, not the badge's
-    own rougher one), a firing `process_exit` a run whose process ended before it finished."""
-    firing = {a.rule for a in alerts if a.state == AlertState.FIRING}
+    own rougher one), a firing `process_exit` a run whose process ended before it finished; unless a
+    step came since it fired (the alert resolves only after its `resolve_after`; the run is back now)."""
+    firing = {a.rule for a in alerts if a.state == AlertState.FIRING
+              and (a.since is None or last_step_at is None or last_step_at <= a.since)}
     if state in (RunState.RUNNING, RunState.STALLED) and "process_exit" in firing:
         return RunState.CRASHED
     if state == RunState.RUNNING and "stall" in firing:

@@ -17,8 +17,8 @@ from tests.test_engine_judging import step_lines
 OPTIONS = EngineOptions(poll_interval=0.1, system=False)
 
 
-def brief(rule: str, state: AlertState = AlertState.FIRING) -> AlertBrief:
-    return AlertBrief(rule=rule, state=state, severity=Severity.CRITICAL, summary="")
+def brief(rule: str, state: AlertState = AlertState.FIRING, since: float = 100.0) -> AlertBrief:
+    return AlertBrief(rule=rule, state=state, severity=Severity.CRITICAL, summary="", since=since)
 
 
 def test_a_log_dead_for_two_hours_shows_its_age_and_stalls(tmp_path: Path) -> None:
@@ -51,12 +51,19 @@ def test_a_fresh_log_is_running_and_young(tmp_path: Path) -> None:
 
 
 def test_the_badge_follows_firing_stall_and_process_exit_alerts() -> None:
-    assert _state_with_alerts(RunState.RUNNING, [brief("stall")]) == RunState.STALLED
-    assert _state_with_alerts(RunState.RUNNING, [brief("stall", AlertState.PENDING)]) == RunState.RUNNING
-    assert _state_with_alerts(RunState.RUNNING, [brief("process_exit")]) == RunState.CRASHED
-    assert _state_with_alerts(RunState.STALLED, [brief("process_exit")]) == RunState.CRASHED
-    assert _state_with_alerts(RunState.FINISHED, [brief("stall"), brief("process_exit")]) == RunState.FINISHED
-    assert _state_with_alerts(RunState.RUNNING, [brief("loss_spike")]) == RunState.RUNNING
+    last = 90.0  # the last step came before the alerts fired (at 100)
+    assert _state_with_alerts(RunState.RUNNING, [brief("stall")], last) == RunState.STALLED
+    assert _state_with_alerts(RunState.RUNNING, [brief("stall", AlertState.PENDING)], last) == RunState.RUNNING
+    assert _state_with_alerts(RunState.RUNNING, [brief("process_exit")], last) == RunState.CRASHED
+    assert _state_with_alerts(RunState.STALLED, [brief("process_exit")], last) == RunState.CRASHED
+    assert _state_with_alerts(RunState.FINISHED, [brief("stall"), brief("process_exit")], last) == RunState.FINISHED
+    assert _state_with_alerts(RunState.RUNNING, [brief("loss_spike")], last) == RunState.RUNNING
+
+
+def test_steps_flowing_again_clear_the_badge_before_the_stall_alert_resolves() -> None:
+    """The stall alert stays firing for its `resolve_after` (60 s); the badge says running at the first step."""
+    assert _state_with_alerts(RunState.RUNNING, [brief("stall", since=100.0)], 101.0) == RunState.RUNNING
+    assert _state_with_alerts(RunState.RUNNING, [brief("process_exit", since=100.0)], 101.0) == RunState.RUNNING
 
 
 def test_a_file_in_no_known_format_says_so_instead_of_waiting_silently(tmp_path: Path) -> None:

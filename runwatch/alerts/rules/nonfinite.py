@@ -130,8 +130,8 @@ class NonFinite(Rule[NonFiniteParams]):
         if k <= 0 or loss is None:
             return []
         ref = next((f for m in _REFERENCE if (f := rank_tail(run, m, loss.rank, k + 4)) is not None), None)
-        if ref is None or len(ref.x) < k + 2:
-            return []
+        if ref is None or len(ref.x) < k + 2 or not (np.diff(ref.x) > 0).all():
+            return []  # steps that go back (a run resumed into the same log) say nothing of a dropped loss
         after, before = ref.x[-k:], ref.x[:-k]
         if after[0] <= loss.x[-1] or not np.isin(before, loss.x).all() or _skipped(run, loss.rank, after):
             return []
