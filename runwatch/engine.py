@@ -526,6 +526,7 @@ class Engine:
                 recs = self._wandb_side_records(run, recs)
             run.format = run.format or item[1].kind
         judge = self._judge_history(run, item)
+        run.tracker.progress.bulk = bool(item[1].history)  # read times of a history say nothing of speed
         pieces: list[list[Record] | ChunkRecords] = [recs]
         if judge is True and len(recs) > JUDGED_RECORDS:  # short lines: more than a rule could look back on
             merged = recs.merged() if isinstance(recs, ChunkRecords) else recs

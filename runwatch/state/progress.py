@@ -78,6 +78,11 @@ class StepIntervals:
         self._t = t
         return True
 
+    def rebase(self, step: int, t: float) -> None:
+        """Stand at `step` at time `t` without timing the steps before it (they were read in bulk)."""
+        if self._step is None or step > self._step:
+            self._step, self._t, self._pending = step, t, None
+
     @property
     def count(self) -> int:
         """Intervals seen after the warm-up."""
@@ -100,6 +105,9 @@ class ProgressTracker:
         pause_cap_s: float = 300.0, min_intervals: int = 3,
     ) -> None:
         self._wall = StepIntervals(window, warmup)
+        self.bulk = False
+        """Records now come from a history read in bulk: their read times say nothing of the run's
+        speed, so they time no interval (the logged step time serves until live ones come)."""
         self._step_times: deque[float] = deque(maxlen=window)
         self._step_times_seen = 0
         self._step_time_warm: float | None = None
@@ -152,7 +160,9 @@ class ProgressTracker:
                 self._step_times.append(step_time)
             else:
                 self._step_time_warm = step_time
-        if self._wall.add(step, t):
+        if self.bulk:
+            self._wall.rebase(step, t)
+        elif self._wall.add(step, t):
             if self._wall.previous is not None:
                 self._account(*self._wall.previous, self._pending_is_pause)
             self._pending_is_pause = self._pause_marked
@@ -203,12 +213,14 @@ class ProgressTracker:
         if step_time is not None:
             self._note_step_times(step_time[ok])
         self.step = int(taken[-1])
-        if self._wall.add(int(taken[0]), t):  # only the first can open an interval: account for the last one
+        if self.bulk:
+            self._wall.rebase(self.step, t)
+        elif self._wall.add(int(taken[0]), t):  # only the first can open an interval: account for the last one
             if self._wall.previous is not None:
                 self._account(*self._wall.previous, self._pending_is_pause)
             self._pending_is_pause = self._pause_marked
             self._pause_marked = False
-        if taken.size > 1:
+        if taken.size > 1 and not self.bulk:
             self._wall.add(self.step, t)  # the rest add up to what it opened (or extended)
 
     def _note_step_times(self, values: np.ndarray) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from runwatch.state.progress import ProgressTracker, StepIntervals
@@ -247,3 +248,22 @@ def test_update_steps_leaves_what_update_of_each_leaves(seed: int) -> None:
                               elapsed=elapsed if last else None, log_eta=eta if last else None)
         assert progress_state(bulk, t + 1) == progress_state(one_by_one, t + 1)
     assert bulk.step == step and bulk.steps_per_sec is not None
+
+
+def test_a_history_read_in_bulk_times_no_interval_then_live_records_do() -> None:
+    """Read times of a history say nothing of the run's speed: 2M steps read in 3 s are not 0.7M steps/s
+    (review finding). The logged step time stands in; live records then give the wall rate."""
+    p = ProgressTracker()
+    p.bulk = True
+    for chunk in range(20):  # 20 pieces of 1000 steps, 10 ms of reading apart, logging 0.65 s a step
+        base = chunk * 1000
+        p.update_steps(np.arange(base, base + 1000), 1000.0 + chunk * 0.01, total=100_000,
+                       step_time=np.full(1000, 0.65))
+    est = p.estimate(1000.3)
+    assert est.steps_per_sec is not None and abs(est.steps_per_sec - 1 / 0.65) < 1e-9
+    assert est.eta_basis == "step_time"
+    p.bulk = False
+    for i in range(10):  # live: a step every 2 s
+        p.update(20_000 + i, 100_000, 2000.0 + 2.0 * i)
+    est = p.estimate(2020.0)
+    assert est.eta_basis == "wall" and est.steps_per_sec is not None and abs(est.steps_per_sec - 0.5) < 1e-9
