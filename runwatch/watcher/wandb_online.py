@@ -48,8 +48,12 @@ class MissingApiKeyError(RuntimeError):
     """No W&B API key in the environment or the netrc file."""
 
 
+_WEB = re.compile(r"https?://(?:www\.)?wandb\.ai/")
+"""A run's web address (`https://wandb.ai/ENTITY/PROJECT/runs/RUN_ID`), as users copy it from a browser."""
+
+
 def is_wandb_url(text: str) -> bool:
-    return text.startswith(SCHEME)
+    return text.startswith(SCHEME) or _WEB.match(text) is not None
 
 
 def parse_wandb_url(url: str) -> tuple[str, str, str]:
@@ -60,9 +64,13 @@ def parse_wandb_url(url: str) -> tuple[str, str, str]:
     """
     if not is_wandb_url(url):
         raise ValueError(f"not a W&B run address: {url!r} (expected wandb://ENTITY/PROJECT/RUN_ID)")
-    parts = [p for p in url[len(SCHEME):].split("?")[0].split("/") if p]
+    web = _WEB.match(url)
+    rest = url[web.end():] if web is not None else url[len(SCHEME):]
+    parts = [p for p in rest.split("?")[0].split("#")[0].split("/") if p]
     if len(parts) == 4 and parts[2] == "runs":
         parts = [parts[0], parts[1], parts[3]]
+    elif web is not None:
+        parts = []  # a web address names a run only as ENTITY/PROJECT/runs/RUN_ID
     if len(parts) != 3:
         raise ValueError(f"W&B run address {url!r} must be wandb://ENTITY/PROJECT/RUN_ID")
     for name, part in zip(("entity", "project", "run id"), parts, strict=True):

@@ -237,13 +237,16 @@ def test_a_missing_key_is_an_error_notice(monkeypatch: pytest.MonkeyPatch, tmp_p
     ("wandb://team/proj/abc123", ("team", "proj", "abc123")),
     ("wandb://team/proj/runs/abc123", ("team", "proj", "abc123")),
     ("wandb://my-team/my.proj/x_1/", ("my-team", "my.proj", "x_1")),
+    # a run's web address, as copied from the browser, is taken as it is too
+    ("https://wandb.ai/team/proj/runs/abc123", ("team", "proj", "abc123")),
+    ("https://wandb.ai/team/proj/runs/abc123?nw=nwuser#logs", ("team", "proj", "abc123")),
 ])
 def test_parse_url(url: str, parts: tuple[str, str, str]) -> None:
     assert parse_wandb_url(url) == parts
 
 
 @pytest.mark.parametrize("url", ["wandb://team/proj", "wandb://a/b/c/d", "https://wandb.ai/a/b/c",
-                                 "wandb://a/b/c d"])
+                                 "wandb://a/b/c d", "https://example.com/a/b/runs/c"])
 def test_parse_url_errors(url: str) -> None:
     with pytest.raises(ValueError, match="W&B run address|not a W&B"):
         parse_wandb_url(url)

@@ -86,7 +86,7 @@ class NonFinite(Rule[NonFiniteParams]):
         if found.metric == "grad_norm" and _loss_zero_at(run, found.rank, found.x[i], self.params.window):
             summary += " while loss reads 0.0 (HF Trainer logs a NaN loss as 0)"
         if bad > 1:
-            summary += f" ({bad} of the last {len(found.v)} values are not finite)"
+            summary += f" ({bad} of the {len(found.v) - i} values from there on are not finite)"
         return self.finding(run, summary, rank=found.rank, metric=found.metric, value=value, step=step,
                             history=history(found.v))
 

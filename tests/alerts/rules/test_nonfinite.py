@@ -33,13 +33,13 @@ def megatron(n: int, loss: float | None = 2.0, skipped: float = 0.0, **extra: fl
         (losses([2.0, 1.9, NAN]), "loss is NaN at step 2", {"metric": "loss"}),
         (losses([2.0, INF, 1.9]), "loss is Inf at step 1", {"metric": "loss"}),
         ([step(i, loss=2.0, grad_norm=g) for i, g in enumerate([1.0, 1.0, INF, INF])],
-         "grad_norm is Inf at step 2 (2 of the last 4 values are not finite)", {"metric": "grad_norm"}),
+         "grad_norm is Inf at step 2 (2 of the 2 values from there on are not finite)", {"metric": "grad_norm"}),
         ([*losses([2.0] * 5), evaluation(5, val_loss=NAN)], "val_loss is NaN at step 5", {"metric": "val_loss"}),
         ([step(i, rank=r, loss=NAN if (i, r) == (3, 2) else 2.0) for i in range(5) for r in range(4)],
          "loss is NaN at step 3", {"metric": "loss", "rank": 2}),
         # every rank logs the NaN: one finding, on the rank that went bad first
         ([step(i, rank=r, loss=NAN if i >= 3 + (r != 1) else 2.0) for i in range(6) for r in range(4)],
-         "loss is NaN at step 3 on rank 1 (ranks 0, 1, 2, 3) (3 of the last 6 values are not finite)",
+         "loss is NaN at step 3 on rank 1 (ranks 0, 1, 2, 3) (3 of the 3 values from there on are not finite)",
          {"metric": "loss", "rank": 1}),
     ],
 )
