@@ -113,12 +113,19 @@ def _token_like(segment: str) -> bool:
     return (len(segment) >= 8 and not segment.isalpha()) or len(segment) >= 16
 
 
+def _url_redacted(m: re.Match[str]) -> str:
+    """Any URL may carry a credential, but a `wandb://ENTITY/PROJECT/RUN` run name carries none (the
+    API key never goes in it): the daemon's log says which run it watches."""
+    url = m.group(0)
+    return url if url.startswith("wandb://") and "@" not in url and "?" not in url else REDACTED
+
+
 def redact(text: str) -> str:
     """`text` with every URL, every registered secret and every Slack token replaced.
 
     Whole URLs go first, so that one is replaced as one and not piece by piece.
     """
-    text = _URL.sub(REDACTED, text)
+    text = _URL.sub(_url_redacted, text)
     for secret in _ordered:
         if secret in text:
             text = text.replace(secret, REDACTED)

@@ -36,6 +36,13 @@ def test_any_url_and_slack_tokens_are_redacted_even_unregistered() -> None:
     assert redact("see http://10.1.2.3:8080/x?token=abc and xoxb-1234-abcd") == f"see {REDACTED} and {REDACTED}"
 
 
+def test_a_wandb_run_name_is_kept_but_not_one_carrying_more() -> None:
+    """`runwatch watch wandb://team/proj/abc123` logs which run it watches (no secret goes in that name)."""
+    assert redact("watching wandb://team/proj/abc123") == "watching wandb://team/proj/abc123"
+    assert redact("watching wandb://key:x@team/proj/abc") == f"watching {REDACTED}"
+    assert redact("watching wandb://team/proj/abc?api_key=s3cr3t") == f"watching {REDACTED}"
+
+
 def test_urllib_unknown_scheme_error_is_redacted() -> None:
     with pytest.raises(ValueError) as err:
         urllib.request.Request("hooks.example.com/services/T0REDACT1/B0REDACT2/redactToken0123456789")
