@@ -27,7 +27,7 @@ from runwatch.model import AlertBrief, AlertState, ChartData, Event, Kind, Recor
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import DETECT_MAX_LINES, ChunkRecords, SourceParser
 from runwatch.state.run import RunTracker
-from runwatch.watcher.discover import DirectoryWatcher, find_logs, find_sources, rank_from_path
+from runwatch.watcher.discover import LOG_SUFFIXES, DirectoryWatcher, find_logs, find_sources, rank_from_path
 from runwatch.watcher.snapshot import last_lines, split_block
 from runwatch.watcher.stdin import StreamReader
 from runwatch.watcher.tail import CHUNK_BYTES, FileFollower, LineBatch, Notice, peek_tail
@@ -45,7 +45,6 @@ RAW_AHEAD_BYTES = 32 << 20
 """Raw history a follower may have queued before it waits for the worker to parse some."""
 LOG_LINES = 500
 """Raw lines kept per run: the TUI's log pane and the context of alerts."""
-LOG_SUFFIXES = (".log", ".out", ".err", ".txt")
 TICK_S = 1.0
 """How often rules are evaluated when nothing arrives (time-based rules such as stall)."""
 RECORD_TICK_S = 0.1
@@ -92,7 +91,8 @@ class _Run:
     history_bytes: dict[str, int] = field(default_factory=dict)
     """Size of each previewed file at start: what "reading history: N%" counts against."""
     parsed_bytes: dict[str, int] = field(default_factory=dict)
-    """About how much of each previewed file has been parsed (characters + line ends)."""
+    """About how much of each log's history has been applied (bytes of raw blocks, characters + line
+    ends of lines): the "reading history" percent, and how far the rules have judged it."""
     ended: bool = False
     format: str | None = None
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
@@ -102,8 +102,6 @@ class _Run:
     meta: dict[str, object] = field(default_factory=dict)
     unjudged: int = 0
     """Records applied since the rules last looked at this run (they look at least this far back)."""
-    history_read: dict[str, int] = field(default_factory=dict)
-    """About how many bytes of each log's history have been applied."""
 
 
 class Engine:
@@ -161,7 +159,9 @@ class Engine:
                 self._add_run("stdin", "-")
                 continue
             if self.options.fmt == "wandb":  # told: a W&B run (dir, .wandb file or wandb:// URL), whatever its name
-                self._attach_items(self._add_run(_wandb_run_name(p), p), p)
+                from runwatch.watcher.wandb_source import wandb_run_name
+
+                self._attach_items(self._add_run(wandb_run_name(p), p), p)
                 continue
             if p.endswith(LOG_SUFFIXES) and not any(c in p for c in "*?[") and not os.path.isdir(p):
                 # a plain log file (the common case): no need to load the structured-source modules
@@ -169,7 +169,7 @@ class Engine:
                 continue
             from runwatch.watcher.metric_files import classify_path
             from runwatch.watcher.wandb_online import is_wandb_url
-            from runwatch.watcher.wandb_source import is_wandb_path
+            from runwatch.watcher.wandb_source import is_wandb_path, wandb_run_name
 
             if is_wandb_url(p):
                 self._attach_items(self._add_run(p.rstrip("/").rsplit("/", 1)[-1], p), p)
@@ -180,7 +180,7 @@ class Engine:
             for m in matches:
                 kind = classify_path(m) if os.path.exists(m) else None
                 if is_wandb_path(m):
-                    self._attach_items(self._add_run(_wandb_run_name(m), m), m)
+                    self._attach_items(self._add_run(wandb_run_name(m), m), m)
                 elif kind is not None and kind != "checkpoint_dir":
                     self._attach_items(self._add_run(Path(m).parent.name or m, m), m)
                 elif os.path.isdir(m):
@@ -510,7 +510,7 @@ class Engine:
             run = self._run_of_source[b.source]
             run.lines.extend(b.lines if shown is None else shown)
             run.format = run.format or run.parsers[b.source].format
-            if b.history and b.source in run.history_bytes:
+            if b.history:
                 done = len(b.raw) if b.raw else sum(map(len, b.lines)) + len(b.lines)
                 run.parsed_bytes[b.source] = run.parsed_bytes.get(b.source, 0) + done
             if b.lines or b.raw:
@@ -554,11 +554,8 @@ class Engine:
             return False
         if item[0] != "batch":
             return True
-        read = run.history_read.get(batch.source, 0) + (len(batch.raw) if batch.raw else
-                                                          sum(map(len, batch.lines)) + len(batch.lines))
-        run.history_read[batch.source] = read
         seen = self.options.seen_bytes.get(os.path.abspath(batch.source), 0)
-        return True if read > seen else None
+        return True if run.parsed_bytes.get(batch.source, 0) > seen else None
 
     def _history_tick(self, run: _Run, now: float) -> None:
         """Judge a run after each piece of its history, with the rules that read records in sequence.
@@ -588,18 +585,10 @@ class Engine:
     def _decode(self, run: _Run, b: ItemBatch, path: str) -> list[Record]:
         """Decode a structured batch; one decoder per run for HF log history (checkpoints and the
         final trainer_state.json repeat entries, deduplicated within one decoder)."""
-        key = (run.name if b.kind == "hf_log_history" else path, b.kind)
-        decoder = run.decoders.get(key)
-        if decoder is None:
-            from runwatch.parsers.items import make_decoder
-            from runwatch.watcher.metric_files import is_eval_events
+        from runwatch.decoding import decoder_for
 
-            options = {"eval_source": is_eval_events(path)} if b.kind == "tfevents" else {}
-            try:
-                decoder = run.decoders[key] = make_decoder(b.kind, **options)
-            except KeyError:
-                return []
-        return decoder.feed(list(b.items), b.t)
+        decoder = decoder_for(run.decoders, run.name, path, b.kind)
+        return decoder.feed(list(b.items), b.t) if decoder is not None else []
 
     def _wandb_side_records(self, run: _Run, recs: list[Record]) -> list[Record]:
         """W&B metadata goes to the run's `meta`, W&B system stats to the GPU view (when this
@@ -730,7 +719,7 @@ class Engine:
                 continue
             run = self._run_of_source.get(t.source)
             if run is not None and t.source in run.history_pending:
-                pos = pos._replace(offset=min(pos.offset, run.history_read.get(t.source, 0)))
+                pos = pos._replace(offset=min(pos.offset, run.parsed_bytes.get(t.source, 0)))
             out[t.source] = pos
         return out
 
@@ -757,15 +746,6 @@ class Engine:
         """True when every source is a stream that has ended (stdin at EOF)."""
         with self._lock:
             return bool(self._runs) and all(r.ended for r in self._runs)
-
-
-def _wandb_run_name(path: str) -> str:
-    """`wandb/run-20261121_173800-abc123/…` → `abc123`; a plain dir → its name."""
-    p = Path(path)
-    for part in (p.name if p.suffix != ".wandb" else p.parent.name, p.name):
-        if part.startswith(("run-", "offline-run-")) and "-" in part:
-            return part.rsplit("-", 1)[-1]
-    return p.stem if p.suffix == ".wandb" else (p.name or path)
 
 
 def _state_with_alerts(state: RunState, alerts: Sequence[AlertBrief], last_step_at: float | None) -> RunState:

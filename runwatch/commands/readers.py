@@ -16,14 +16,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
+from runwatch.decoding import decoder_for
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.watcher.lines import LineSplitter
 from runwatch.watcher.snapshot import READ_CHUNK
 from runwatch.watcher.types import ItemBatch, Notice
-
-HF_HISTORY = "hf_log_history"
 
 
 class Reader(Protocol):
@@ -116,17 +115,9 @@ class ItemsReader:
 
     def _decode(self, b: ItemBatch) -> list[Record]:
         self.kind = self.kind or b.kind
-        key = ("run " + self.run if b.kind == HF_HISTORY else self.path, b.kind)
-        decoder = self.decoders.get(key)
+        decoder = decoder_for(self.decoders, self.run, self.path, b.kind)
         if decoder is None:
-            from runwatch.parsers.items import make_decoder
-            from runwatch.watcher.metric_files import is_eval_events
-
-            options = {"eval_source": is_eval_events(self.path)} if b.kind == "tfevents" else {}
-            try:
-                decoder = self.decoders[key] = make_decoder(b.kind, **options)
-            except KeyError:
-                return []
+            return []
         return _run_records(b.kind, decoder.feed(list(b.items), b.t if self.read_time else 0.0))
 
 

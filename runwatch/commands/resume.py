@@ -23,14 +23,9 @@ SAVE_EVERY_S = 5.0
 REPLACED = "the log was replaced (rotated or truncated) since the last run"
 
 
-def same_file(path: str, saved: FilePos) -> bool:
-    """Whether `path` is still the file `saved` was read from, grown or not (same inode, first line, not shorter)."""
-    return since_last_run(path, saved) not in (None, REPLACED)
-
-
-def since_last_run(path: str, saved: FilePos) -> str | None:
-    """What became of the file at `path` since `saved` was taken; None when it cannot be opened now
-    (the follower says it is waiting for it)."""
+def growth(path: str, saved: FilePos) -> int | None:
+    """Bytes written to `path` since `saved` was taken, if it is still that file (same inode and first
+    line, not shorter); None when it was replaced or cannot be opened now."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
@@ -42,8 +37,18 @@ def since_last_run(path: str, saved: FilePos) -> str | None:
         os.close(fd)
     dev, ino, offset, saved_head = saved
     if (st.st_dev, st.st_ino) != (dev, ino) or st.st_size < offset or saved_head not in (None, head):
+        return None
+    return st.st_size - offset
+
+
+def since_last_run(path: str, saved: FilePos) -> str | None:
+    """What became of the file at `path` since `saved` was taken; None when it cannot be opened now
+    (the follower says it is waiting for it)."""
+    if not os.access(path, os.R_OK):
+        return None
+    grown = growth(path, saved)
+    if grown is None:
         return REPLACED
-    grown = st.st_size - offset
     return f"resumed: {grown:,} bytes written since the last run" if grown else "resumed: nothing written since the last run"
 
 
@@ -70,7 +75,7 @@ class ReadOffsets:
         out = {}
         for path in self.store.paths():
             saved = self.store.get(path)
-            if saved is not None and same_file(path, saved):
+            if saved is not None and growth(path, saved) is not None:
                 out[path] = saved[2]
         return out
 

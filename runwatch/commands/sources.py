@@ -22,10 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runwatch.watcher.discover import find_logs, find_sources, rank_from_path
+from runwatch.watcher.discover import LOG_SUFFIXES, find_logs, find_sources, rank_from_path
 
 STDIN = "-"
-LOG_SUFFIXES = (".log", ".out", ".err", ".txt")
 WANDB_FORMAT = "wandb"
 """The DESIGN §3 format name that is no line format: read every PATH as a W&B run."""
 
@@ -135,7 +134,7 @@ class _Planner:
         return run
 
     def _wandb_run(self, m: str, *, strict: bool) -> None:
-        from runwatch.watcher.wandb_source import find_run_file
+        from runwatch.watcher.wandb_source import find_run_file, wandb_run_name
 
         found = find_run_file(m)
         if found is None:
@@ -178,15 +177,6 @@ def group_key(f: Path) -> str:
 
 def run_name(key: str, files: list[Path]) -> str:
     return files[0].stem if len(files) == 1 else Path(key).name
-
-
-def wandb_run_name(path: str) -> str:
-    """`wandb/run-20261121_173800-abc123/…` → `abc123`; a plain dir → its name (as the engine names it)."""
-    p = Path(path)
-    for part in (p.name if p.suffix != ".wandb" else p.parent.name, p.name):
-        if part.startswith(("run-", "offline-run-")) and "-" in part:
-            return part.rsplit("-", 1)[-1].removesuffix(".wandb")
-    return p.stem if p.suffix == ".wandb" else (p.name or path)
 
 
 def _unique_names(runs: list[RunPlan]) -> list[RunPlan]:

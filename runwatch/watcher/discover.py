@@ -24,7 +24,8 @@ from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.polling import PollingThread
 from runwatch.watcher.types import Notice
 
-LOG_SUFFIXES = frozenset({".log", ".out", ".err", ".txt"})
+LOG_SUFFIXES = (".log", ".out", ".err", ".txt")
+"""What a log file is named (a tuple: `str.endswith` takes it too)."""
 SKIP_DIRS = frozenset({"wandb", "__pycache__", "node_modules", "site-packages", "venv"})
 MAX_TXT_BYTES = 256 * 1024 * 1024
 """A `.txt` larger than this is taken for a data set (nanoGPT's `input.txt`), not a log."""

@@ -73,6 +73,15 @@ def find_run_file(path: str | Path) -> Path | None:
     return None
 
 
+def wandb_run_name(path: str) -> str:
+    """`wandb/run-20261121_173800-abc123/…` → `abc123`; a plain dir → its name (the run name `tail`, `parse` and `check` give it)."""
+    p = Path(path)
+    for part in (p.name if p.suffix != ".wandb" else p.parent.name, p.name):
+        if part.startswith(("run-", "offline-run-")) and "-" in part:
+            return part.rsplit("-", 1)[-1].removesuffix(".wandb")
+    return p.stem if p.suffix == ".wandb" else (p.name or path)
+
+
 def _starts_like_a_wandb_log(path: Path) -> bool:
     try:
         with path.open("rb") as f:

@@ -1,0 +1,30 @@
+"""Which decoder turns a structured source's item batches into Records (`tail`, `parse` and `check` alike).
+
+A decoder keeps state between batches (a CSV's header, W&B's step mapping,
+entries already seen), so there is one per source, kept by the caller in
+`decoders`; but Hugging Face log history has one per run, because each
+checkpoint's `trainer_state.json` and the final one repeat the same entries
+and one decoder drops what it has seen.
+"""
+
+from __future__ import annotations
+
+from runwatch.parsers.base import ItemDecoder
+
+HF_HISTORY = "hf_log_history"
+
+
+def decoder_for(decoders: dict[tuple[str, str], ItemDecoder], run: str, path: str, kind: str) -> ItemDecoder | None:
+    """The decoder of `kind` batches from `path` in `run`, made on first use; None for a kind nobody decodes."""
+    key = ("run " + run if kind == HF_HISTORY else path, kind)
+    decoder = decoders.get(key)
+    if decoder is None:
+        from runwatch.parsers.items import make_decoder
+        from runwatch.watcher.metric_files import is_eval_events
+
+        options = {"eval_source": is_eval_events(path)} if kind == "tfevents" else {}
+        try:
+            decoder = decoders[key] = make_decoder(kind, **options)
+        except KeyError:
+            return None
+    return decoder
