@@ -73,10 +73,12 @@ def test_a_file_in_no_known_format_says_so_instead_of_waiting_silently(tmp_path:
     junk = tmp_path / "junk.log"
     junk.write_bytes(bytes(range(256)) * 800)
     with Engine([str(prose), str(junk)], OPTIONS) as engine:
-        notes = wait_for(lambda: [n for s in engine.snapshots() for n in s.notes if "no known log format" in n]
-                         if len([n for s in engine.snapshots() for n in s.notes if "no known log format" in n]) == 2
-                         else None, timeout=20)
-        assert any(n.startswith(f"{prose}: no known log format in its first 1,000 lines") for n in notes)
+        def notes() -> list[str]:
+            return [n for s in engine.snapshots() for n in s.notes if "no known log format" in n]
+
+        # the count in the note grows as the file is read: wait for the whole file, and for the junk's note
+        wait_for(lambda: len(notes()) == 2 and any(n.startswith(f"{prose}: no known log format in its first 1,000 lines")
+                                                   for n in notes()), timeout=20)
         assert all(s.state == RunState.WAITING for s in engine.snapshots())
 
 
