@@ -1,0 +1,48 @@
+"""What one recorded run is: the command a user would type, its planted fault, what must be found.
+
+Each framework's scenarios live in `realruns/scenarios/<framework>.py` as a module-level
+`SCENARIOS` list; `realruns/record.py` collects them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Expect:
+    """A finding runwatch must report for this run (none at all for a healthy run).
+
+    `rule` is a runwatch rule id; `cause` narrows it where one rule covers several causes (the
+    crash rule's `oom`, `traceback`, `killed`, ...); `resolves` says the alert must resolve before
+    the run ends (a spike that recovers, a transient slowdown); `severity` is checked when given.
+    """
+
+    rule: str
+    cause: str | None = None
+    severity: str | None = None
+    resolves: bool = False
+    metric: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    """Directory name of the recording: `<framework>-<variant>-<fault>`."""
+    framework: str
+    argv: tuple[str, ...]
+    """The command, run from the run directory. `{py}` is the lab's python, `{scripts}` the scripts
+    directory, `{bin}` the lab venv's bin directory (torchrun, accelerate)."""
+    fault: str = "none"
+    expect: tuple[Expect, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    log: str = "train.log"
+    """Where the recorder writes the console output, relative to the run directory."""
+    timeout_s: float = 600.0
+    notes: str = ""
+    side_files: tuple[str, ...] = field(default_factory=tuple)
+    """Globs of side files the test reads, relative to the run directory (kept whole)."""
+
+    @property
+    def healthy(self) -> bool:
+        return self.fault == "none"

@@ -1,0 +1,54 @@
+"""The classic PyTorch tutorial loop (pytorch-tutorial's feedforward net): an MLP on synthetic
+classification data, printing `Epoch [e/E], Step [s/S], Loss: x.xxxx` every `--every` steps, as
+the tutorial does. The planted fault comes from the environment (lab.faults)."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from torch import nn
+
+from lab.data import classification
+from lab.faults import Faults
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--batch-size", type=int, default=100)
+    ap.add_argument("--samples", type=int, default=12000)
+    ap.add_argument("--every", type=int, default=10)
+    ap.add_argument("--dim", type=int, default=784)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    x, y = classification(args.samples, dim=args.dim)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=args.batch_size, shuffle=True)
+    model = nn.Sequential(nn.Linear(args.dim, 500), nn.ReLU(), nn.Linear(500, 10))
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    faults = Faults()
+    total_step = len(loader)
+    step = 0
+    for epoch in range(args.epochs):
+        for i, (images, labels) in enumerate(loader):
+            step += 1  # the global step: (epoch * total_step) + i + 1
+            faults.fetch(step)
+            faults.step_begin(step)
+            for g in optimizer.param_groups:
+                g["lr"] = args.lr * faults.lr_factor(step)
+            outputs = model(images)
+            loss = criterion(outputs, labels) * faults.loss_factor(step)
+            optimizer.zero_grad()
+            loss.backward()
+            faults.after_backward(step, model.parameters())
+            optimizer.step()
+            faults.truth.step(step, loss=loss.item(), epoch=epoch + 1)
+            faults.step_end(step)
+            if (i + 1) % args.every == 0:
+                print(f"Epoch [{epoch + 1}/{args.epochs}], Step [{i + 1}/{total_step}], Loss: {loss.item():.4f}")
+
+
+if __name__ == "__main__":
+    main()
