@@ -1,0 +1,70 @@
+"""`runwatch check` on every recorded real run: each planted fault caught by the right rule, nothing
+raised on a healthy run, and every loss record at the step the training loop itself counted."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+
+from runwatch.cli import main as runwatch_main
+from tests.realruns.known_misses import KNOWN_MISSES
+from tests.support.realruns import Recording, check_json, grade, recordings, step_mismatches, unexpected
+
+RECS = recordings()
+
+
+def _cases(what: str) -> list[object]:
+    out: list[object] = []
+    for rec in RECS:
+        keys = [e["rule"] for e in rec.expect] if what == "finding" else [what]
+        if what == "healthy" and not rec.healthy:
+            continue
+        for key in keys:
+            miss = KNOWN_MISSES.get((rec.name, key))
+            marks = [pytest.mark.xfail(reason=miss, strict=True)] if miss else []
+            out.append(pytest.param(rec, key, marks=marks, id=f"{rec.name}:{key}"))
+    return out
+
+
+def test_recordings_are_there() -> None:
+    assert len(RECS) >= 10, "tests/fixtures/realruns/ holds the run lab's recordings"
+
+
+@pytest.mark.parametrize(("rec", "rule"), _cases("finding"))
+def test_planted_fault_is_caught(rec: Recording, rule: str) -> None:
+    _, runs, err = check_json(rec.run_dir)
+    alerts = [a for run in runs for a in run["alerts"]]
+    finding = next(f for f in grade(rec, alerts) if f.expect["rule"] == rule)
+    assert finding.alert is not None, f"{rule} not raised; alerts: {[a['rule'] for a in alerts]}; {err}"
+    assert not finding.problems, finding.problems
+
+
+@pytest.mark.parametrize(("rec", "what"), _cases("healthy"))
+def test_healthy_run_raises_nothing(rec: Recording, what: str) -> None:
+    rc, runs, err = check_json(rec.run_dir)
+    alerts = [a for run in runs for a in run["alerts"]]
+    assert alerts == [], alerts
+    assert rc == 0
+    assert any(run["step"] is not None for run in runs), f"no steps understood: {runs} {err}"
+
+
+@pytest.mark.parametrize(("rec", "what"), _cases("steps"))
+def test_steps_are_the_training_loops_own(rec: Recording, what: str) -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        runwatch_main(["parse", "--output", "jsonl", str(rec.run_dir)])
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    with_loss = [r for r in records if r.get("kind") == "step" and "loss" in r.get("metrics", {})]
+    assert with_loss, "no loss records"
+    bad = step_mismatches(rec, iter(records))
+    assert not bad, f"{len(bad)} of {len(with_loss)} loss records disagree: {bad[:5]}"
+
+
+@pytest.mark.parametrize(("rec", "what"), _cases("unexpected"))
+def test_no_alert_beyond_the_planted_fault(rec: Recording, what: str) -> None:
+    _, runs, _ = check_json(rec.run_dir)
+    extra = unexpected(rec, [a for run in runs for a in run["alerts"]])
+    assert extra == [], [(a["rule"], a["summary"]) for a in extra]

@@ -1,0 +1,1 @@
+"""Helpers shared by several test packages (import from here, not from other test modules)."""
