@@ -28,6 +28,7 @@ ERROR_LINE = re.compile(
     rb"(Traceback \(most recent call last\)|Error\b|Error:|Exception\b|Killed|Signals?\.SIG|exitcode\s*:|"
     rb"can't allocate memory|ChildFailedError)"
 )
+EXCEPTION_LINE = re.compile(rb"^(?:\[\w+\]:)?\s*[\w.]*(?:Error|Exception)(?:\[[^\]]*\])?: ")
 ESC = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -84,11 +85,18 @@ def first_nonfinite(data: bytes, chunks: list[tuple[float, int]], after_t: float
 
 
 def first_error(data: bytes, chunks: list[tuple[float, int]], after_t: float) -> dict[str, Any] | None:
+    """The line that names the error: an exception line (`RuntimeError: ...`) where there is one,
+    else the first line that shows trouble (a `Traceback` header, a launcher's failure report)."""
+    first = None
     for off, seg in segments(data):
         t = arrival(chunks, off)
-        if t is not None and t + 1e-3 >= after_t and ERROR_LINE.search(seg):
+        if t is None or t + 1e-3 < after_t:
+            continue
+        if EXCEPTION_LINE.search(ESC.sub(b"", seg)):
             return where(data, chunks, off, seg)
-    return None
+        if first is None and ERROR_LINE.search(seg):
+            first = where(data, chunks, off, seg)
+    return first
 
 
 def longest_silence(chunks: list[tuple[float, int]]) -> dict[str, Any] | None:

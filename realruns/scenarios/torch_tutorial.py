@@ -1,11 +1,25 @@
-"""The pytorch-tutorial loop: `Epoch [e/E], Step [s/S], Loss: x`; 120 steps an epoch."""
+"""The pytorch-tutorial feedforward loop: `Epoch [e/E], Step [s/S], Loss: x` every 10 steps;
+120 steps an epoch, 5 epochs, a global step counted across epochs (600 in all)."""
 
 from lab.scenario import Expect, Scenario
 
 PY = ("{py}", "-u", "{scripts}/torch_tutorial.py")
+NAN = Expect("nonfinite", severity="critical", metric="loss")
 
 SCENARIOS = [
     Scenario("tutorial-healthy", "torch", PY),
-    Scenario("tutorial-nan", "torch", PY, fault="nan@330",
-             expect=(Expect("nonfinite", severity="critical", metric="loss"),)),
+    Scenario("tutorial-nan", "torch", PY, fault="nan@330", expect=(NAN,)),
+    Scenario("tutorial-inf", "torch", PY, fault="inf@200", expect=(NAN,)),
+    Scenario("tutorial-spike", "torch", PY, fault="spike@250+2x100",
+             expect=(Expect("loss_spike", resolves=True),)),
+    Scenario("tutorial-diverge", "torch", PY, fault="diverge@250x100", expect=(Expect("loss_divergence"),)),
+    Scenario("tutorial-dlhang", "torch", PY, fault="dlhang@300~75",
+             expect=(Expect("stall", resolves=True),), notes="the data loader stalls 75 s; the process lives"),
+    Scenario("tutorial-slow", "torch", PY, fault="slow@200x10", expect=(Expect("step_time_drift"),)),
+    Scenario("tutorial-slowfor", "torch", PY, fault="slowfor@60+120x20",
+             expect=(Expect("step_time_drift", resolves=True),),
+             notes="20x slower for 120 steps early in the run (as under CPU contention), then back"),
+    Scenario("tutorial-oom", "torch", PY, fault="oom@300", expect=(Expect("crash", cause="oom", severity="critical"),)),
+    Scenario("tutorial-kill", "torch", PY, fault="kill@300",
+             expect=(Expect("process_exit"),), notes="SIGKILL: the log just ends, as after the kernel OOM killer"),
 ]

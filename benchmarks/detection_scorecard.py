@@ -1,0 +1,244 @@
+"""The detection scorecard: every recorded real run through `runwatch check` and, live, through a
+real `runwatch watch` daemon into a real webhook receiver, at the recorded pace.
+
+    python benchmarks/detection_scorecard.py [--only GLOB ...] [--speed 10] [--jobs 3] [--no-live]
+
+One row per recording × expected finding (a healthy run gets one row, "nothing"): caught one-shot
+(`check`) and live (`watch`), the rule and step of the alert, and the latency from the moment the
+line that shows the fault was written to the moment the webhook POST arrived. Then the totals:
+recall (one-shot and live), alerts on healthy runs, alerts beyond the planted fault, and latency
+p50/p99 per fault class.
+
+Live replay: the recorded log is written into a fresh directory chunk by chunk with the recorded
+gaps divided by `--speed`, except gaps of `--real-gap` seconds or more (hangs), which are kept at
+their real length. Side files (metric CSVs, tfevents, W&B runs, checkpoints) are copied in once the
+log has been replayed. After the last chunk the daemon gets `--settle` seconds to resolve what
+recovered, then SIGTERM. A recording's ground truth comes from its manifest (realruns/truth.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.realruns import Recording, check_json, grade, recordings, unexpected  # noqa: E402
+
+
+@dataclass
+class Received:
+    t: float
+    body: dict[str, Any]
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: every POST with the time it arrived, by path (one per run)."""
+
+    def __init__(self) -> None:
+        self.got: dict[str, list[Received]] = {}
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                n = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(n) or b"{}")
+                with outer.lock:
+                    outer.got.setdefault(self.path, []).append(Received(time.monotonic(), body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *a: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def posts(self, path: str) -> list[Received]:
+        with self.lock:
+            return list(self.got.get(path, []))
+
+
+@dataclass
+class Live:
+    posts: list[Received] = field(default_factory=list)
+    fault_written: float | None = None
+    error: str = ""
+
+
+def fault_offset(rec: Recording) -> int | None:
+    """Byte offset of the line that shows the fault (or the first chunk after the fault acted)."""
+    t = rec.truth
+    for key in ("first_nonfinite_line",):
+        if t.get(key):
+            return int(t[key]["offset"])
+    if t.get("crash") and t["crash"].get("error_line"):
+        return int(t["crash"]["error_line"]["offset"])
+    if t.get("hang") and t["hang"].get("log_silence"):
+        return int(t["hang"]["log_silence"]["offset"]) - 1
+    if t.get("fault_t") is not None:
+        for ct, off in rec.chunks():
+            if ct >= t["fault_t"]:
+                return off - 1
+    return None
+
+
+def replay_live(rec: Recording, receiver: Receiver, speed: float, real_gap: float, settle: float,
+                runwatch: list[str]) -> Live:
+    live = Live()
+    work = Path(tempfile.mkdtemp(prefix=f"score-{rec.name}-"))
+    run = work / "run"
+    log = run / Path(rec.manifest["log"]).relative_to("run")
+    log.parent.mkdir(parents=True)
+    log.touch()
+    hook = f"/{rec.name}"
+    cmd = [*runwatch, "watch", str(run), "--webhook", f"http://127.0.0.1:{receiver.port}{hook}",
+           "--state-dir", str(work / "state"), "--no-gpu", "--interval", "60"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(work / "daemon.log", "wb"))
+    try:
+        time.sleep(1.0)
+        data = rec.log.read_bytes()
+        target = fault_offset(rec)
+        prev_t, prev_off = 0.0, 0
+        with open(log, "ab", buffering=0) as f:
+            for t, off in rec.chunks():
+                gap = t - prev_t
+                time.sleep(gap if gap >= real_gap else gap / speed)
+                f.write(data[prev_off:off])
+                if target is not None and live.fault_written is None and off > target:
+                    live.fault_written = time.monotonic()
+                prev_t, prev_off = t, off
+        for side in sorted(rec.run_dir.rglob("*")):
+            rel = side.relative_to(rec.run_dir)
+            if side.is_file() and (run / rel) != log and not (run / rel).exists():
+                (run / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(side, run / rel)
+        time.sleep(settle)
+    except Exception as exc:  # noqa: BLE001 - a broken replay is a row, not the end of the table
+        live.error = repr(exc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        live.posts = receiver.posts(hook)
+        if proc.returncode not in (0, -15, None):
+            live.error = live.error or f"watch exited {proc.returncode}: " + (work / "daemon.log").read_text()[-300:]
+        shutil.rmtree(work, ignore_errors=True)
+    return live
+
+
+def fault_class(rec: Recording, rule: str) -> str:
+    kind = rec.manifest["fault"].split("@")[0]
+    return f"{kind}->{rule}"
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="*", default=[], metavar="GLOB")
+    ap.add_argument("--speed", type=float, default=10.0, help="divide recorded gaps by this (default 10)")
+    ap.add_argument("--real-gap", type=float, default=5.0, help="gaps this long (s) are replayed at real length")
+    ap.add_argument("--settle", type=float, default=8.0, help="seconds after the last chunk before SIGTERM")
+    ap.add_argument("--jobs", type=int, default=3, help="live replays at once")
+    ap.add_argument("--no-live", action="store_true")
+    args = ap.parse_args(argv)
+    recs = [r for r in recordings() if not args.only or any(fnmatch.fnmatch(r.name, g) for g in args.only)]
+    if not recs:
+        print("no recordings (tests/fixtures/realruns/)")
+        return 1
+    runwatch = [sys.executable, "-m", "runwatch"]
+    receiver = Receiver()
+    t0 = time.monotonic()
+    oneshot: dict[str, list[dict[str, Any]]] = {}
+    for rec in recs:
+        _, runs, _ = check_json(rec.run_dir)
+        oneshot[rec.name] = [a for run in runs for a in run["alerts"]]
+    check_s = time.monotonic() - t0
+    lives: dict[str, Live] = {}
+    if not args.no_live:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            futs = {r.name: pool.submit(replay_live, r, receiver, args.speed, args.real_gap, args.settle, runwatch)
+                    for r in recs}
+            lives = {n: f.result() for n, f in futs.items()}
+
+    rows = []
+    lat_by_class: dict[str, list[float]] = {}
+    n_exp = caught1 = caughtL = healthy_alerts = extra1 = extraL = 0
+    for rec in recs:
+        alerts1 = oneshot[rec.name]
+        live = lives.get(rec.name)
+        firing = [p.body for p in live.posts if p.body.get("state") == "firing"] if live else []
+        live_alerts = [{"rule": b["rule"], "severity": b.get("severity"), "labels": b.get("labels") or {},
+                        "firing_at_end": not any(p.body.get("state") == "resolved" and p.body.get("id") == b.get("id")
+                                                 for p in (live.posts if live else [])),
+                        "first_step": b.get("step"), "_t": next(p.t for p in live.posts if p.body is b)}
+                       for b in firing]
+        if rec.healthy:
+            healthy_alerts += len(alerts1) + len(live_alerts)
+            rows.append([rec.name, "nothing", _yes(not alerts1), _yes(not live_alerts) if live else "-",
+                         ",".join(sorted({a["rule"] for a in alerts1 + live_alerts})) or "", "", ""])
+            continue
+        extra1 += len(unexpected(rec, alerts1))
+        extraL += len(unexpected(rec, live_alerts))
+        g1 = grade(rec, alerts1)
+        gL = grade(rec, live_alerts) if live else []
+        for i, f in enumerate(g1):
+            n_exp += 1
+            caught1 += f.caught
+            fl = gL[i] if gL else None
+            caughtL += bool(fl and fl.caught)
+            lat = ""
+            if fl and fl.alert is not None and live and live.fault_written is not None:
+                d = fl.alert["_t"] - live.fault_written
+                lat = f"{d:.2f}s"
+                lat_by_class.setdefault(fault_class(rec, f.expect["rule"]), []).append(d)
+            step = f.alert.get("first_step") if f.alert else None
+            why = "; ".join(f.problems + (fl.problems if fl else []) + ([live.error] if live and live.error else []))
+            rows.append([rec.name, f.expect["rule"] + (f"/{f.expect['cause']}" if "cause" in f.expect else ""),
+                         _yes(f.caught), _yes(bool(fl and fl.caught)) if live else "-",
+                         f.alert["rule"] if f.alert else "", "" if step is None else str(step), lat, why])
+    head = ["run", "expected", "check", "live", "rule", "step", "latency", "notes"]
+    widths = [max(len(str(r[i])) if i < len(r) else 0 for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip())
+    print()
+    print(f"recordings {len(recs)}  expected findings {n_exp}  check {check_s:.1f}s")
+    print(f"recall one-shot {caught1}/{n_exp} ({100 * caught1 / max(1, n_exp):.0f}%)"
+          + (f"  live {caughtL}/{n_exp} ({100 * caughtL / max(1, n_exp):.0f}%)" if lives else ""))
+    print(f"alerts on healthy runs {healthy_alerts}  alerts beyond the planted fault: one-shot {extra1}"
+          + (f", live {extraL}" if lives else ""))
+    for cls, xs in sorted(lat_by_class.items()):
+        print(f"latency {cls:28s} n={len(xs):2d}  p50 {statistics.median(xs):6.2f}s  p99 {pct(xs, 0.99):6.2f}s")
+    return 0
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
