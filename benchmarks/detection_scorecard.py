@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
-import os
 import shutil
 import signal
 import statistics
@@ -132,7 +131,7 @@ def replay_live(rec: Recording, receiver: Receiver, speed: float, real_gap: floa
                 (run / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(side, run / rel)
         time.sleep(settle)
-    except Exception as exc:  # noqa: BLE001 - a broken replay is a row, not the end of the table
+    except Exception as exc:
         live.error = repr(exc)
     finally:
         proc.send_signal(signal.SIGTERM)
