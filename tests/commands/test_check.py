@@ -31,6 +31,7 @@ from tests.commands._runs import (
     truncated_log,
     wandb_run,
 )
+from tests.support.imports import BLOCK_WANDB
 from tests.watcher.test_metric_files import needs_tensorboard
 
 
@@ -114,6 +115,16 @@ def wandb_nan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if importlib.util.find_spec("wandb") is None:
         pytest.skip("needs the wandb package")
     return wandb_run(tmp_path_factory)
+
+
+def test_a_wandb_run_is_judged_without_the_wandb_package(wandb_nan: Path) -> None:
+    """Local W&B runs need only `protobuf`: the same run, checked with `import wandb` made to fail."""
+    code = BLOCK_WANDB + "from runwatch.cli import main\nsys.exit(main(['check', sys.argv[1]]))\n"
+    done = subprocess.run([sys.executable, "-c", code, str(wandb_nan)], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).parents[2])
+    assert done.returncode == 2, done.stderr
+    assert f"loss is NaN at step {WANDB_NAN_STEP}" in done.stdout
+    assert "wandb" not in done.stderr
 
 
 @pytest.mark.parametrize("where", ["dir", "wandb", "latest-run", "run-dir", "file"])
