@@ -24,8 +24,11 @@ from runwatch.alerts.rules import Rule, all_rules
 from runwatch.alerts.rules.system import evaluate_rule
 from runwatch.alerts.silences import SilenceBook
 from runwatch.alerts.sinks import Dispatcher, Sink
-from runwatch.alerts.sinks.base import SinkConfigError
-from runwatch.alerts.sinks.factory import build_sink
+from runwatch.alerts.sinks.base import SinkConfigError, SinkFilter
+from runwatch.alerts.sinks.command import CommandSink
+from runwatch.alerts.sinks.factory import make_sink
+from runwatch.alerts.sinks.slack import SlackSink
+from runwatch.alerts.sinks.webhook import WebhookSink
 from runwatch.alerts.store import AlertStore, StateDir
 from runwatch.alerts.types import Alert, Finding, Notification
 from runwatch.config import Config, SinkConfig
@@ -50,13 +53,14 @@ class AlertFlags:
     def sink_configs(self) -> list[SinkConfig]:
         out: list[SinkConfig] = []
         if self.webhook:
-            out.append(SinkConfig(type="webhook", name="webhook", webhook_url=self.webhook, origin="--webhook"))
+            out.append(SinkConfig(type="webhook", name="webhook", settings=WebhookSink.Settings(
+                webhook_url_env=None, webhook_url=self.webhook), origin="--webhook"))
         if self.slack_webhook_env:
-            out.append(SinkConfig(type="slack", name="slack", webhook_url_env=self.slack_webhook_env,
-                                  origin=f"--slack-webhook-env {self.slack_webhook_env}"))
+            out.append(SinkConfig(type="slack", name="slack", settings=SlackSink.Settings(
+                webhook_url_env=self.slack_webhook_env), origin=f"--slack-webhook-env {self.slack_webhook_env}"))
         if self.on_alert:
-            out.append(SinkConfig(type="command", name="on-alert", run=tuple(shlex.split(self.on_alert)),
-                                  origin="--on-alert"))
+            out.append(SinkConfig(type="command", name="on-alert", settings=CommandSink.Settings(
+                run=tuple(shlex.split(self.on_alert))), origin="--on-alert"))
         return out
 
 
@@ -73,22 +77,17 @@ def build_sinks(configs: Iterable[SinkConfig], environ: Mapping[str, str] | None
     sinks: list[Sink] = []
     names: set[str] = set()
     for sc in configs:
-        kwargs = sc.build_kwargs()
-        base = kwargs.get("name") or kwargs["type"]
+        base = sc.name or sc.type
         name, n = base, 2
         while name in names:
             name, n = f"{base}-{n}", n + 1
         names.add(name)
-        kwargs["name"] = name
-        var = sc.webhook_url_env
-        if var and not env.get(var, "").strip():
-            raise SinkConfigError(f"{sc.where('webhook_url_env')}: environment variable {var} is not set "
-                                  f"(or empty); set it to the webhook URL in runwatch's environment")
+        flt = SinkFilter(sc.min_severity, frozenset(sc.rules), sc.send_resolved)
         try:
-            sinks.append(build_sink(**kwargs, environ=env) if sc.type in ("slack", "webhook")
-                         else build_sink(**kwargs))
+            sinks.append(make_sink(sc.type, name, sc.resolved_settings(), flt, env))
         except SinkConfigError as e:
-            raise SinkConfigError(f"{sc.where()}: {e}" if sc.origin else str(e)) from None
+            where = sc.where(e.key) if e.key else sc.where()
+            raise SinkConfigError(f"{where}: {e}" if sc.origin else str(e), key=e.key) from None
     return sinks
 
 

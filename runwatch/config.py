@@ -23,19 +23,8 @@ Every key
     min_severity     string    info | warning | critical: send only alerts at least this severe
     rules            [string]  send only alerts of these rules (default: all)
     send_resolved    bool      also send "resolved" (default true)
-    slack, webhook:
-      webhook_url_env string   the NAME of the environment variable that holds the URL (required);
-                               the URL itself never goes in the file (`url`/`webhook_url` are refused)
-      timeout        duration  per request (default 10s)
-      host           string    slack only: the host name shown in messages (default: this host)
-    command:
-      run            [string]  argv, no shell (required); the alert arrives as JSON on stdin
-      timeout        duration  per run (default 30s)
-      attempts       int       tries on failure (default 3)
-    file:
-      path           string    JSON lines are appended here (required)
-      fsync          bool      fsync after every line (default false)
-    terminal:        (no keys)
+    <setting>        …         the type's own settings: declared once, by the sink class's `Settings`
+                               (`runwatch.alerts.sinks.factory.SINK_CLASSES`), and listed in the README
 
 ``[state]``
     dir              string    the state directory (default: the platform's user state dir, `runwatch/`)
@@ -63,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runwatch.alerts.sinks.factory import SINK_CLASSES, SINK_TYPES
+from runwatch.alerts.sinks.settings import Declared, SettingKind, declared
 from runwatch.alerts.types import RuleTiming
 from runwatch.durations import HINT, parse_duration
 from runwatch.model import Severity
@@ -71,15 +62,7 @@ CONFIG_ALIASES = {"for": "for_s", "resolve_after": "resolve_after_s", "repeat_in
 """Config key → rule `Params` field where they differ (as `runwatch.alerts.rules.base.CONFIG_ALIASES`)."""
 _FIELD_KEYS = {v: k for k, v in CONFIG_ALIASES.items()}
 
-SINK_TYPES = ("slack", "webhook", "command", "file", "terminal")
 _SINK_COMMON = ("type", "name", "min_severity", "rules", "send_resolved")
-_SINK_KEYS: dict[str, tuple[str, ...]] = {
-    "slack": ("webhook_url_env", "timeout", "host"),
-    "webhook": ("webhook_url_env", "timeout"),
-    "command": ("run", "timeout", "attempts"),
-    "file": ("path", "fsync"),
-    "terminal": (),
-}
 _SECRET_KEYS = ("url", "webhook_url", "token", "webhook")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SECTIONS = ("rules", "sinks", "state", "watch")
@@ -95,22 +78,16 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SinkConfig:
-    """One `[[sinks]]` table, validated; `build_kwargs()` feeds `alerts.sinks.factory.build_sink`."""
+    """One `[[sinks]]` table (or sink flag), validated: what every sink has, and its type's `Settings`
+    (declared by the sink class, `runwatch.alerts.sinks.factory.SINK_CLASSES`)."""
 
     type: str
     name: str | None = None
     min_severity: Severity = Severity.INFO
     rules: tuple[str, ...] = ()
     send_resolved: bool = True
-    webhook_url_env: str | None = None
-    webhook_url: str | None = field(default=None, repr=False)
-    """Only from the `--webhook URL` flag, never from a file."""
-    timeout: float | None = None
-    run: tuple[str, ...] | None = None
-    attempts: int | None = None
-    path: Path | None = None
-    fsync: bool | None = None
-    host: str | None = None
+    settings: Any = None
+    """The sink type's `Settings` instance; None means its defaults."""
     origin: str = field(default="", compare=False)
     """Where it was set, for errors: `cfg.toml: sinks[0]`, or the flag (`--slack-webhook-env VAR`)."""
 
@@ -120,19 +97,8 @@ class SinkConfig:
             return self.origin
         return f"{self.origin}.{key}"
 
-    def build_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `build_sink` (settings left unset are left out)."""
-        out: dict[str, Any] = {"type": self.type, "min_severity": str(self.min_severity),
-                               "rules": list(self.rules) or None, "send_resolved": self.send_resolved}
-        for key in ("name", "webhook_url_env", "webhook_url", "timeout", "attempts", "fsync", "host"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        if self.run is not None:
-            out["run"] = list(self.run)
-        if self.path is not None:
-            out["path"] = self.path
-        return out
+    def resolved_settings(self) -> Any:
+        return self.settings if self.settings is not None else SINK_CLASSES[self.type].settings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,11 +369,13 @@ def _sink(item: Any, i: int, reg: Registry, origin: str, base: Path) -> SinkConf
     if kind not in SINK_TYPES:
         got = "missing" if kind is None else f"got {_show(kind)}"
         raise ConfigError(f"{origin}: {where}.type: expected {' | '.join(SINK_TYPES)}, {got}")
+    settings_cls = SINK_CLASSES[kind].settings
+    own = [d for d in declared(settings_cls) if d.in_file]
     for key in t:
-        if key in _SECRET_KEYS and kind in ("slack", "webhook"):
+        if key in _SECRET_KEYS and any(d.kind is SettingKind.ENV_NAME for d in own):
             raise ConfigError(f"{origin}: {where}.{key}: secrets never go in the config file; put the URL in "
                               f"an environment variable and name it: webhook_url_env = \"SLACK_WEBHOOK_URL\"")
-    _known(t, _SINK_COMMON + _SINK_KEYS[kind], f"{where} ({kind})", origin, prefix=where)
+    _known(t, _SINK_COMMON + tuple(d.key for d in own), f"{where} ({kind})", origin, prefix=where)
     w = f"{origin}: {where}"
     kw: dict[str, Any] = {"type": kind, "origin": w}
     if "name" in t:
@@ -419,24 +387,29 @@ def _sink(item: Any, i: int, reg: Registry, origin: str, base: Path) -> SinkConf
         for rid in kw["rules"]:
             if rid not in reg:
                 raise ConfigError(f"{w}.rules: unknown rule {rid!r}{_suggest(rid, reg)}")
-    for key in ("send_resolved", "fsync"):
-        if key in t:
-            kw[key] = _value(_Param(key, key, "bool"), t[key], f"{w}.{key}")
-    if "timeout" in t:
-        kw["timeout"] = _positive_duration(t["timeout"], f"{w}.timeout")
-    if "attempts" in t:
-        kw["attempts"] = _number(t["attempts"], f"{w}.attempts", whole=True)
-    if "host" in t:
-        kw["host"] = _string(t["host"], f"{w}.host")
-    if kind in ("slack", "webhook"):
-        kw["webhook_url_env"] = _env_name(t.get("webhook_url_env"), f"{w}.webhook_url_env")
-    if kind == "command":
-        kw["run"] = _argv(t.get("run"), f"{w}.run")
-    if kind == "file":
-        if "path" not in t:
-            raise ConfigError(f"{w}.path: required for a file sink (where to append JSON lines)")
-        kw["path"] = _path(t["path"], f"{where}.path", origin, base)
+    if "send_resolved" in t:
+        kw["send_resolved"] = _value(_Param("send_resolved", "send_resolved", "bool"), t["send_resolved"],
+                                     f"{w}.send_resolved")
+    values = {d.key: _setting(d, t[d.key], f"{w}.{d.key}", f"{where}.{d.key}", origin, base)
+              for d in own if d.key in t}
+    for d in own:
+        if d.required and d.key not in t:
+            raise ConfigError(f"{w}.{d.key}: required for a {kind} sink: {d.doc}")
+    kw["settings"] = settings_cls(**values)
     return SinkConfig(**kw)
+
+
+def _setting(d: Declared, v: Any, where: str, short: str, origin: str, base: Path) -> Any:
+    """A `[[sinks]]` value checked as its sink type declares it."""
+    if d.kind is SettingKind.ENV_NAME:
+        return _env_name(v, where)
+    if d.kind is SettingKind.ARGV:
+        return _argv(v, where)
+    if d.kind is SettingKind.PATH:
+        return _path(v, short, origin, base)
+    if d.kind is SettingKind.DURATION:
+        return _positive_duration(v, where)
+    return _value(_Param(d.key, d.key, d.kind.value), v, where)
 
 
 def _env_name(v: Any, where: str) -> str:

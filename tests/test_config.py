@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from runwatch.alerts.sinks import CommandSink, FileSink, SlackSink, TerminalSink
 from runwatch.alerts.types import RuleTiming
 from runwatch.config import Config, ConfigError, SinkConfig, WatchConfig, load_config
 from runwatch.model import Severity
@@ -137,11 +138,12 @@ def test_a_good_file(tmp_path: Path) -> None:
     assert cfg.timings() == {"stall": RuleTiming(30.0, 120.0, 5400.0), "loss_spike": RuleTiming(0.0, 300.0, 14400.0)}
     slack, command, file, webhook, terminal = cfg.sinks
     assert slack == SinkConfig("slack", min_severity=Severity.CRITICAL, rules=("stall",),
-                               webhook_url_env="SLACK_WEBHOOK_URL", timeout=5.0)
-    assert command == SinkConfig("command", run=("notify-send", "runwatch"), send_resolved=False)
-    assert file.path == tmp_path / "alerts.jsonl", "relative to the config file"
-    assert webhook.name == "pager" and webhook.webhook_url_env == "PAGER_URL"
-    assert terminal == SinkConfig("terminal")
+                               settings=SlackSink.Settings(webhook_url_env="SLACK_WEBHOOK_URL", timeout=5.0))
+    assert command == SinkConfig("command", send_resolved=False,
+                                 settings=CommandSink.Settings(run=("notify-send", "runwatch")))
+    assert file.settings.path == tmp_path / "alerts.jsonl", "relative to the config file"
+    assert webhook.name == "pager" and webhook.settings.webhook_url_env == "PAGER_URL"
+    assert terminal == SinkConfig("terminal", settings=TerminalSink.Settings())
     assert cfg.state_dir == Path.home() / "rw-state"
     assert cfg.watch == WatchConfig(interval=30.0, poll=True, poll_interval=2.0)
 
@@ -150,7 +152,7 @@ def test_sinks_know_where_they_were_set_for_later_errors(tmp_path: Path) -> None
     slack, command, *_ = load(tmp_path, GOOD).sinks
     assert slack.where("webhook_url_env") == f"{tmp_path / 'runwatch.toml'}: sinks[0].webhook_url_env"
     assert command.where() == f"{tmp_path / 'runwatch.toml'}: sinks[1]"
-    assert "origin" not in slack.build_kwargs()
+    assert "origin" not in repr(slack.settings)
 
 
 def test_an_unset_watch_table_leaves_the_command_defaults() -> None:
@@ -175,14 +177,23 @@ def test_a_suggested_duration_is_itself_accepted(tmp_path: Path) -> None:
     assert load(tmp_path, f'[rules.stall]\nafter = "{suggested}"').rule_params["stall"].after == 2.5
 
 
-def test_build_kwargs_feed_the_sink_factory(tmp_path: Path) -> None:
+def test_sink_settings_are_the_sink_types_own_declarations(tmp_path: Path) -> None:
+    """One description per sink type: the config reader fills the class's own `Settings`."""
     slack, command, file, *_ = load(tmp_path, GOOD).sinks
-    assert slack.build_kwargs() == {"type": "slack", "min_severity": "critical", "rules": ["stall"],
-                                    "send_resolved": True, "webhook_url_env": "SLACK_WEBHOOK_URL",
-                                    "timeout": 5.0}
-    assert command.build_kwargs()["run"] == ["notify-send", "runwatch"]
-    assert command.build_kwargs()["rules"] is None
-    assert file.build_kwargs()["path"] == tmp_path / "alerts.jsonl"
+    assert type(slack.settings) is SlackSink.Settings and slack.settings.timeout == 5.0
+    assert command.settings.timeout == 30.0 and command.settings.attempts == 3, "the class's defaults"
+    assert type(file.settings) is FileSink.Settings and file.settings.fsync is False
+
+
+def test_a_required_sink_setting_is_named_with_its_doc(tmp_path: Path) -> None:
+    msg = error(tmp_path, '[[sinks]]\ntype = "file"')
+    assert "sinks[0].path: required for a file sink: JSON lines are appended here" in msg
+
+
+def test_a_flag_only_setting_is_no_config_key(tmp_path: Path) -> None:
+    """`webhook_url` is the --webhook flag's: in a file it is refused as a secret."""
+    msg = error(tmp_path, '[[sinks]]\ntype = "webhook"\nwebhook_url_env = "X"\nwebhook_url = "http://x"')
+    assert "secrets never go in the config file" in msg
 
 
 def test_no_file_means_defaults() -> None:

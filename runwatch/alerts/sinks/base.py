@@ -35,7 +35,14 @@ class PermanentError(SinkError):
 
 
 class SinkConfigError(ValueError):
-    """A sink cannot be built from its settings; raised before anything starts."""
+    """A sink cannot be built from its settings; raised before anything starts.
+
+    `key` names the setting at fault where there is one, so the config reader can say where it was
+    set (`cfg.toml: sinks[0].webhook_url_env: ...`)."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,12 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from runwatch.alerts.sinks.base import PermanentError, RetryableError, SinkConfigError, SinkFilter
 from runwatch.alerts.sinks.redact import redact, register_secret
+from runwatch.alerts.sinks.settings import SettingKind, setting
 from runwatch.alerts.sinks.text import clip, one_line
 from runwatch.alerts.types import Notification
 
@@ -38,6 +40,20 @@ class CommandSink:
     """Runs `argv` once per notification; see the module docstring for the failure policy."""
 
     kind = "command"
+
+    @dataclass(frozen=True)
+    class Settings:
+        run: tuple[str, ...] | None = setting(
+            SettingKind.ARGV, required=True, doc="argv, no shell; the alert arrives as JSON on stdin")
+        timeout: float = setting(SettingKind.DURATION, 30.0, doc="per run")
+        attempts: int = setting(SettingKind.INT, 3, doc="tries on failure")
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Settings, filter: SinkFilter,
+                      environ: Mapping[str, str]) -> CommandSink:
+        if settings.run is None:
+            raise SinkConfigError(f"command sink '{name}': 'run' (an argv list) is required", key="run")
+        return cls(name, argv=settings.run, timeout=settings.timeout, attempts=settings.attempts, filter=filter)
 
     def __init__(
         self, name: str = "command", *, argv: Sequence[str], timeout: float = 30.0, attempts: int = 3,

@@ -11,10 +11,13 @@ from __future__ import annotations
 import errno
 import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runwatch.alerts.sinks.base import PermanentError, RetryableError, SinkConfigError, SinkFilter
+from runwatch.alerts.sinks.settings import SettingKind, setting
 from runwatch.alerts.types import Notification
 
 _PERMANENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EROFS}
@@ -24,6 +27,18 @@ class FileSink:
     """Appends payloads to `path` as JSON lines; `fsync=True` makes each line durable first."""
 
     kind = "file"
+
+    @dataclass(frozen=True)
+    class Settings:
+        path: Path | None = setting(SettingKind.PATH, required=True, doc="JSON lines are appended here")
+        fsync: bool = setting(SettingKind.BOOL, False, doc="fsync after every line")
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Settings, filter: SinkFilter,
+                      environ: Mapping[str, str]) -> FileSink:
+        if settings.path is None:
+            raise SinkConfigError(f"file sink '{name}': 'path' is required", key="path")
+        return cls(name, path=settings.path, fsync=settings.fsync, filter=filter)
 
     def __init__(
         self, name: str = "file", *, path: str | os.PathLike[str], fsync: bool = False,

@@ -18,8 +18,10 @@ import shlex
 import socket
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from runwatch.alerts.sinks.settings import SettingKind, setting
 from runwatch.alerts.sinks.sparkline import sparkline
 from runwatch.alerts.sinks.text import clip, one_line, strip_escapes
 from runwatch.alerts.sinks.webhook import WebhookSink
@@ -41,6 +43,14 @@ class SlackSink(WebhookSink):
 
     kind = "slack"
     path_tokens = True
+
+    @dataclass(frozen=True)
+    class Settings(WebhookSink.Settings):
+        host: str | None = setting(SettingKind.STR, doc="the host name shown in messages (default: this host)")
+
+    @classmethod
+    def _own_settings(cls, settings: WebhookSink.Settings) -> dict[str, Any]:
+        return {"host": getattr(settings, "host", None)}
 
     def __init__(self, name: str = "slack", *, host: str | None = None, **kwargs: Any) -> None:
         """`host` names the machine when the alert has no `host` label (default: this one).

@@ -8,6 +8,8 @@ be able to move the cursor or recolour the user's terminal.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from runwatch.alerts.sinks.base import RetryableError, SinkFilter
@@ -20,6 +22,15 @@ class TerminalSink:
     """Writes `runwatch: FIRING critical nonfinite run=… rank=0 step=380: summary` lines."""
 
     kind = "terminal"
+
+    @dataclass(frozen=True)
+    class Settings:
+        """No settings: the line goes to stderr."""
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Settings, filter: SinkFilter,
+                      environ: Mapping[str, str]) -> TerminalSink:
+        return cls(name, filter=filter)
 
     def __init__(
         self, name: str = "terminal", *, stream: TextIO | None = None, filter: SinkFilter | None = None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from runwatch.alerts.sinks.base import SinkFilter
+from runwatch.alerts.sinks.base import SinkConfigError, SinkFilter
 from runwatch.alerts.sinks.endpoint import resolve_url
 from runwatch.alerts.sinks.httppost import make_opener, post_json
+from runwatch.alerts.sinks.settings import SettingKind, setting
 from runwatch.alerts.types import Notification
 
 
@@ -23,6 +25,30 @@ class WebhookSink:
     kind = "webhook"
     path_tokens = False
     """Whether the URL's path segments are credentials however short (Slack's are)."""
+
+    @dataclass(frozen=True)
+    class Settings:
+        webhook_url_env: str | None = setting(
+            SettingKind.ENV_NAME, required=True,
+            doc="the NAME of the environment variable that holds the URL (the URL never goes in the file)")
+        webhook_url: str | None = setting(SettingKind.STR, in_file=False, secret=True,
+                                          doc="the URL itself: the --webhook flag only")
+        timeout: float = setting(SettingKind.DURATION, 10.0, doc="per request")
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Settings, filter: SinkFilter,
+                      environ: Mapping[str, str]) -> WebhookSink:
+        var = settings.webhook_url_env
+        if var and not environ.get(var, "").strip():
+            raise SinkConfigError(f"environment variable {var} is not set (or empty); set it to the webhook "
+                                  f"URL in runwatch's environment", key="webhook_url_env")
+        return cls(name, url_env=var, url=settings.webhook_url, timeout=settings.timeout, filter=filter,
+                   environ=environ, **cls._own_settings(settings))
+
+    @classmethod
+    def _own_settings(cls, settings: Settings) -> dict[str, Any]:
+        """Keywords a subclass's constructor takes beyond the webhook's (Slack's `host`)."""
+        return {}
 
     def __init__(
         self, name: str = "webhook", *, url_env: str | None = None, url: str | None = None,
