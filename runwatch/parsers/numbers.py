@@ -22,6 +22,8 @@ _SPECIAL = {
 def parse_number(text: str) -> float | None:
     """The float a log field spells, or None when it is not a number at all."""
     s = text.strip().strip("'\"")
+    if not s.isascii() or "_" in s:
+        return None  # float() reads `٣.١` as 3.1 and `3_1` as 31.0: no log means either
     try:
         return float(s)
     except ValueError:

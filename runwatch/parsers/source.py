@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
+from runwatch.parsers.bounds import MAX_STEP, ascii_digits, bounded
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.events import EventDetector
 from runwatch.parsers.prefix import split_rank
@@ -298,6 +299,8 @@ class SourceParser:
         if found is None or unhandled_text is None:
             return self._lines(split(data), first, t, out), None
         batch, rest = found
+        if batch.step.size and (batch.step.min() < 0 or batch.step.max() > MAX_STEP):
+            return self._lines(split(data), first, t, out), None  # steps no run has: `bounded` drops them
         texts, several = unhandled_text
 
         n_lines, n_rest = len(batch) + len(rest), len(rest)
@@ -355,7 +358,7 @@ class SourceParser:
         return first + n_lines + extra, _renumber(batch, first, rest.line, several, redo)
 
     def _line(self, raw: str, lineno: int, t: float, out: list[Record]) -> None:
-        rank, text = split_rank(raw)
+        rank, text = split_rank(ascii_digits(raw))
         if rank is None:
             rank = self.rank
         self._last = (rank, lineno, t)
@@ -373,7 +376,7 @@ class SourceParser:
             rec = parser.parse(text)
         except Exception:
             rec = None
-        if rec is not None:
+        if rec is not None and (rec.step is None or (rec := bounded(rec)) is not None):
             self._since_record = 0
             if self._recent:
                 self._recent.clear()
@@ -430,7 +433,7 @@ class SourceParser:
         """Parse lines read earlier with the (new) parser; their records go out with their own numbers."""
         for rank, text, lineno, t in lines:
             rec = self._parse(text)
-            if rec is not None:
+            if rec is not None and (rec := bounded(rec)) is not None:
                 out.append(self._stamp(rec, rank, lineno, t))
                 self._reorder = True
 

@@ -30,6 +30,12 @@ FATAL_EVENTS = frozenset({
 """Events that end a run unless a step record follows (a caught, printed traceback does not)."""
 
 
+
+def reached_total(step: int | None, total: int | None) -> bool:
+    """The run is at its planned end: step at its total, but not absurdly past it (a bogus
+    `999999999999/100` line is no end of a run)."""
+    return step is not None and total is not None and total <= step <= 2 * total
+
 class StepColumns(Protocol):
     """Step records as columns, one element per record, in line order (runwatch.parsers.columnar.ColumnBatch)."""
 
@@ -279,10 +285,10 @@ class RunTracker:
         if self._finished:
             return RunState.FINISHED
         step, total = self.progress.step, self.progress.total
-        done = step is not None and total is not None and step >= total
+        done = reached_total(step, total)
         if self._exited:
             # 0-based logs (nanochat, nanoGPT) print total-1 as their last step.
-            at_end = step is not None and total is not None and step >= total - 1
+            at_end = reached_total(step + 1 if step is not None else None, total)
             return RunState.FINISHED if at_end or total is None else RunState.CRASHED
         if done:
             return RunState.FINISHED

@@ -31,7 +31,8 @@ T = 1000.0
 
 
 def js(recs: Sequence[Record]) -> list[str]:
-    return [json.dumps(r.to_json(), allow_nan=False) for r in recs]
+    """Records as values: metric order is no part of a record (the two readers may differ in it)."""
+    return [json.dumps(r.to_json(), allow_nan=False, sort_keys=True) for r in recs]
 
 
 def cut(data: bytes, sizes: Sequence[int]) -> list[bytes]:
