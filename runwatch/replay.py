@@ -98,21 +98,25 @@ def replay(records: Iterable[Record], rules: Sequence[Rule[Any]], *, manager: Al
     clock = clock or ReplayClock()
     out = Replay(RunTracker(run, source))
     last_eval: float | None = None
+    unjudged = 0
     for rec in records:
         now = clock.advance(rec)
         if last_eval is None or now - last_eval >= tick:
-            _evaluate(out, rules, manager, now)
-            last_eval = now
+            _evaluate(out, rules, manager, now, unjudged)
+            last_eval, unjudged = now, 0
         out.tracker.apply(dataclasses.replace(rec, t=now), now)
-    _evaluate(out, rules, manager, clock.now)
+        unjudged += 1
+    _evaluate(out, rules, manager, clock.now, unjudged)
     out.end = clock.now
     return out
 
 
-def _evaluate(out: Replay, rules: Sequence[Rule[Any]], manager: AlertManager | None, now: float) -> None:
+def _evaluate(out: Replay, rules: Sequence[Rule[Any]], manager: AlertManager | None, now: float,
+              unjudged: int = 0) -> None:
+    """Every rule at `now`, each looking back over the `unjudged` records since the last evaluation."""
     found: list[Finding] = []
     for rule in rules:
-        found.extend(evaluate_rule(rule, out.tracker, None, now))
+        found.extend(evaluate_rule(rule.widened(unjudged) if unjudged else rule, out.tracker, None, now))
     out.findings.extend((now, f) for f in found)
     step = out.tracker.progress.step
     out.last_found_at.update((f.key, step) for f in found)

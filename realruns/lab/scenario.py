@@ -23,6 +23,9 @@ class Expect:
     severity: str | None = None
     resolves: bool = False
     metric: str | None = None
+    live_only: bool = False
+    """Only a live follower can see it: a hang or a slowdown in a log that prints no time, a process
+    that dies (one-shot `check` reads a file, not a process)."""
 
 
 @dataclass(frozen=True)

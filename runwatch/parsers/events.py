@@ -8,9 +8,11 @@ list of substring tests ~40 ns each; the gate keeps an ordinary line at a
 few hundred ns. Anything that passes goes to the precise patterns in `_classify`.
 
 Decisions, so rules and users can rely on them:
-- CUDA/HIP/XLA memory exhaustion is `oom`; the kernel OOM killer
-  (`Out of memory: Killed process N`) is `killed` with `host_oom=1`: the
-  fixes differ (batch size vs. host RAM / dataloader workers).
+- Memory exhaustion is `oom`, on the GPU (CUDA/HIP/XLA) and on the host alike: the
+  CPU allocator's refusal (`DefaultCPUAllocator: can't allocate memory`), Python's
+  `MemoryError`, C++'s `std::bad_alloc` and the kernel OOM killer (`Out of memory:
+  Killed process N`) carry `host_oom=1`, since the fixes differ (batch size vs.
+  host RAM / dataloader workers). Before, a host OOM read as a generic traceback.
 - A Python traceback is one record, emitted at its final exception line; an
   OOM, NCCL, DataLoader or SIGKILL exception there gives that specific event
   instead of `traceback`. A chained traceback ("During handling of the above
@@ -71,6 +73,7 @@ def _worth_a_look(s: str) -> bool:
         or ("!" in s and "OVERFLOW!" in s)
         or ("q" in s and "thrown while requesting" in s)
         or ("B" in s and "Bus error" in s)
+        or ("_" in s and "bad_alloc" in s)
         or (not s.isascii() and "已杀死" in s)
     )
 
@@ -84,6 +87,7 @@ _OOM = re.compile(
     r"(?:CUDA|HIP|XPU|MPS backend) out of memory|CUDA error: out of memory|OutOfMemoryError"
     r"|RESOURCE_EXHAUSTED: Out of memory"
 )
+_HOST_OOM = re.compile(r"DefaultCPUAllocator: can't allocate memory|^MemoryError\b|std::bad_alloc")
 _OOM_ALLOC = re.compile(r"Tried to allocate (\d+(?:\.\d+)?) ?(bytes|[KMGT]iB|B)\b")
 _OOM_GPU = re.compile(r"\bGPU (\d+)\b")
 _UNITS = {"bytes": 1, "B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
@@ -165,7 +169,9 @@ def _classify(line: str) -> _Hit | None:
     a pattern instead of a scan each.
     """
     if "Killed process" in line and (m := _OOM_KILLER.search(line)):
-        return _Hit(Event.KILLED, m.start(), {"pid": float(m[1]), "host_oom": 1.0})
+        return _Hit(Event.OOM, m.start(), {"pid": float(m[1]), "host_oom": 1.0})
+    if ("emory" in line or "bad_alloc" in line) and (m := _HOST_OOM.search(line)):
+        return _Hit(Event.OOM, m.start(), {**_oom_metrics(line), "host_oom": 1.0})
     if ("DataLoader" in line or "bus error" in line) and (m := _DATALOADER.search(line)):
         return _Hit(Event.DATALOADER_ERROR, m.start())
     if "emory" in line and (m := _OOM.search(line)):

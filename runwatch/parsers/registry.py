@@ -21,12 +21,13 @@ FORMATS: dict[str, tuple[str, str]] = {
     "torchtitan": ("runwatch.parsers.torchtitan", "TorchtitanParser"),
     "hf-trainer": ("runwatch.parsers.hf_trainer", "HFTrainerParser"),
     "composer": ("runwatch.parsers.composer", "ComposerParser"),
+    "bracketed": ("runwatch.parsers.bracketed", "BracketedParser"),
     "tqdm": ("runwatch.parsers.progress_bar", "ProgressBarParser"),
     "jsonl": ("runwatch.parsers.jsonl", "JsonLinesParser"),
     "kv": ("runwatch.parsers.keyvalue", "KeyValueParser"),
 }
 
-ALIASES = {"nanochat": "picollm", "lightning": "tqdm", "hf": "hf-trainer", "json": "jsonl"}
+ALIASES = {"nanochat": "picollm", "lightning": "tqdm", "hf": "hf-trainer", "json": "jsonl", "tutorial": "bracketed"}
 
 
 class UnknownFormatError(ValueError):

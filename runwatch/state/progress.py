@@ -124,6 +124,9 @@ class ProgressTracker:
         self._announced_s = 0.0
         self._outlier_s = 0.0
         self._outliers = 0
+        self.longest_pause_s = 0.0
+        """The longest interval between step records seen so far (an eval, a checkpoint save): a silence
+        no longer than a pause the run has already shown is no stall yet."""
         self._accounted_steps = 0
         self._median_cache: float | None = None
         self._median_age = 0
@@ -314,6 +317,7 @@ class ProgressTracker:
         excess = dt - median * steps
         if excess <= 0:
             return
+        self.longest_pause_s = max(self.longest_pause_s, dt)
         if is_pause:
             self._announced_s += excess
         elif dt > self._pause_factor * median * steps:

@@ -80,12 +80,15 @@ class RunTracker:
     with unknown code is FINISHED when the step reached the total (or no total is
     known) and CRASHED otherwise; STALLED when no step record arrived for
     max(`stall_floor_s`, `stall_factor` × the typical interval between step
-    records); RUNNING otherwise. A fault after the finish line still shows CRASHED.
+    records, and `pause_factor` × the longest pause (eval, checkpoint save) the run has shown);
+    RUNNING otherwise. A fault after the finish line still shows CRASHED. The floor is 30 s: a
+    torchrun job hung in a collective for 75 s, stepping every 50 ms, kept a green RUNNING badge under
+    the old 120 s floor.
     """
 
     def __init__(
         self, run: str, source: str, *, keep: int = 4096, budget: int = 2048, max_events: int = 200,
-        stall_floor_s: float = 120.0, stall_factor: float = 10.0,
+        stall_floor_s: float = 30.0, stall_factor: float = 10.0, pause_factor: float = 1.5,
     ) -> None:
         self.run = run
         self.source = source
@@ -94,6 +97,7 @@ class RunTracker:
         self.ranks = RankTracker()
         self.stall_floor_s = stall_floor_s
         self.stall_factor = stall_factor
+        self.pause_factor = pause_factor
         self._events: deque[Record] = deque(maxlen=max_events)
         self._counts: dict[Kind, int] = dict.fromkeys(Kind, 0)
         self._records = 0
@@ -274,8 +278,9 @@ class RunTracker:
 
     def stall_after_s(self) -> float:
         """Seconds without a step record after which the badge says STALLED."""
-        interval = self.progress.record_interval_s
-        return max(self.stall_floor_s, self.stall_factor * interval) if interval else self.stall_floor_s
+        interval = self.progress.record_interval_s or 0.0
+        return max(self.stall_floor_s, self.stall_factor * interval,
+                   self.pause_factor * self.progress.longest_pause_s)
 
     def state(self, now: float) -> RunState:
         if self._records == 0:

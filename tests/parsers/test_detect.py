@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -90,6 +91,11 @@ class Case:
     """A fragment of the line that decides (the first signature line), or None: decided by totals."""
     bug: str | None = None
     """Known to fail because of another module's bug (reported): the case runs as xfail."""
+
+
+def _realrun_lines(name: str) -> list[str]:
+    """The console log of a run-lab recording (`tests/fixtures/realruns/NAME/run/train.log`)."""
+    return (Path(__file__).parents[1] / "fixtures" / "realruns" / name / "run" / "train.log").read_text().splitlines()
 
 
 def _runwatch_jsonl() -> list[str]:
@@ -200,6 +206,8 @@ CASES = [
     # after the accelerate launch warning (X1): only kv reads it, by totals
     Case("kv-R1", [*ex(OTHERS, "Excerpt X1", "accelerate"), *unprefixed(ex("excerpts_torchrun_slurm.json",
                                                                           "Excerpt R1"))], "kv", None),
+    # ── the tutorial loop (recorded by the run lab): decided at its first step line ────────────
+    Case("bracketed-tutorial", _realrun_lines("tutorial-healthy"), "bracketed", "Epoch [1/5], Step [10/120]"),
 ]
 
 

@@ -61,7 +61,7 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "F19": (Event.KILLED, {Event.KILLED}),  # `exitcode: -9` with 3.12 caret lines
     "F20": (Event.KILLED, {Event.KILLED}),  # bare `Killed`
     "F21": (Event.KILLED, {Event.KILLED}),  # `已杀死`
-    "F22": (Event.KILLED, {Event.KILLED}),  # kernel OOM killer
+    "F22": (Event.OOM, {Event.OOM}),  # kernel OOM killer: a host OOM
     "F23": (Event.DATALOADER_ERROR, {Event.DATALOADER_ERROR}),  # `is killed by signal: Killed.` in a traceback
     "F24": (Event.DATALOADER_ERROR, {Event.DATALOADER_ERROR}),  # `is killed by signal: Segmentation fault`
     "F25": (Event.DATALOADER_ERROR, {Event.DATALOADER_ERROR}),  # rich box, `❱ … exited unexpectedly`, no header
@@ -191,10 +191,20 @@ def test_agent_failure_without_a_table_ends_at_the_next_trainer_line() -> None:
     assert events([*steps, *json_excerpt(FAILURES, "F23 —")]) == [Event.DATALOADER_ERROR]
 
 
-def test_kernel_oom_killer_is_killed_not_oom() -> None:
-    # F22: six dmesg lines, one kill
+def test_kernel_oom_killer_is_a_host_oom() -> None:
+    # F22: six dmesg lines, one kill: an OOM of the host (`host_oom`), not a plain kill
     (rec,) = run(json_excerpt(FAILURES, "F22 —"))
-    assert (rec.event, dict(rec.metrics)) == (Event.KILLED, {"pid": 1440763, "host_oom": 1})
+    assert (rec.event, dict(rec.metrics)) == (Event.OOM, {"pid": 1440763, "host_oom": 1})
+
+
+def test_cpu_allocator_refusal_is_a_host_oom_not_a_traceback() -> None:
+    """Regression: torch's `DefaultCPUAllocator: can't allocate memory` read as a generic traceback.
+    The lines are the tutorial loop's own, recorded by the run lab (tutorial-oom)."""
+    log = Path(__file__).parents[1] / "fixtures/realruns/tutorial-oom/run/train.log"
+    lines = log.read_text().splitlines()
+    found = run(lines[lines.index("Traceback (most recent call last):"):])
+    assert [(r.event, r.metrics.get("host_oom")) for r in found] == [(Event.OOM, 1.0)]
+    assert "DefaultCPUAllocator" in (found[0].message or "")
 
 
 def test_chained_dataloader_traceback_is_one_record() -> None:

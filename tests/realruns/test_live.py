@@ -31,7 +31,7 @@ def _cases() -> list[object]:
     out: list[object] = []
     for rec in recordings():
         live = [e for e in rec.expect if e["rule"] not in NOT_REPLAYED]
-        if live != rec.expect and not live:
+        if rec.expect and not live:
             continue
         key = "healthy" if rec.healthy else "live"
         reasons = [KNOWN_MISSES.get((rec.name, k)) for k in [key, *(e["rule"] for e in live)]]

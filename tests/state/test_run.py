@@ -65,8 +65,8 @@ def test_state_badge(records: list[Record], want: RunState) -> None:
 @pytest.mark.parametrize(
     ("dt", "silence", "want"),
     [
-        (1.0, 100.0, RunState.RUNNING),
-        (1.0, 121.0, RunState.STALLED),  # floor of 120 s
+        (1.0, 29.0, RunState.RUNNING),
+        (1.0, 31.0, RunState.STALLED),  # floor of 30 s
         (30.0, 250.0, RunState.RUNNING),  # 10 × a 30 s step
         (30.0, 301.0, RunState.STALLED),
     ],

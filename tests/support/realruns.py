@@ -107,10 +107,17 @@ def _cause(alert: dict[str, Any]) -> str | None:
     return labels.get("cause") or labels.get("event")  # type: ignore[no-any-return]
 
 
-def grade(rec: Recording, alerts: list[dict[str, Any]]) -> list[Finding]:
-    """Match each expected finding to an alert of its rule (and cause, metric, severity)."""
+def grade(rec: Recording, alerts: list[dict[str, Any]], end_step: int | None = None, *,
+          one_shot: bool = False) -> list[Finding]:
+    """Match each expected finding to an alert of its rule (and cause, metric, severity).
+
+    An expected resolution is met when the alert resolved, or (one-shot, `end_step` given) when its
+    condition was last found before the run's last step: it cleared, and would resolve once its
+    `resolve_after` had passed, which a run that ends soon after the recovery does not give it."""
     found = []
     for exp in rec.expect:
+        if one_shot and exp.get("live_only"):
+            continue  # a log read whole shows no time and no process
         cands = [a for a in alerts if a["rule"] == exp["rule"]]
         if "cause" in exp:
             cands = [a for a in cands if _cause(a) == exp["cause"]] or cands
@@ -123,7 +130,9 @@ def grade(rec: Recording, alerts: list[dict[str, Any]]) -> list[Finding]:
                 f.problems.append(f"cause {_cause(alert)!r}, expected {exp['cause']!r}")
             if "severity" in exp and alert["severity"] != exp["severity"]:
                 f.problems.append(f"severity {alert['severity']}, expected {exp['severity']}")
-            if exp.get("resolves") and alert.get("firing_at_end"):
+            last = alert.get("last_step")
+            cleared = end_step is not None and last is not None and last < end_step
+            if exp.get("resolves") and alert.get("firing_at_end") and not cleared:
                 f.problems.append("still firing at the end")
         found.append(f)
     return found

@@ -28,7 +28,7 @@ from runwatch.model import Event, Record, RunState, Severity
 from runwatch.state.run import RunTracker
 
 WHAT: dict[str, str] = {
-    Event.OOM: "CUDA out of memory",
+    Event.OOM: "GPU out of memory",
     Event.NCCL_TIMEOUT: "NCCL collective timed out",
     Event.NCCL_ERROR: "NCCL error",
     Event.CHILD_FAILED: "a worker process failed",
@@ -38,6 +38,8 @@ WHAT: dict[str, str] = {
     Event.TRACEBACK: "uncaught exception",
     Event.DATALOADER_ERROR: "DataLoader worker died",
 }
+HOST_OOM = "host out of memory"
+"""What an `oom` event with `host_oom` is: RAM, not the GPU (the CPU allocator, MemoryError, the OOM killer)."""
 AT_END_ONLY = frozenset({Event.TRACEBACK})
 """Events that are a crash only when no step follows them and nothing more specific was said."""
 CONTEXT_LINES = 5
@@ -78,7 +80,8 @@ class Crash(Rule[CrashParams]):
         rank = _rank(first)
         local = _local_rank(first) if rank is None else None
         detail = (first.message or "").strip()[:160]
-        summary = WHAT.get(kind, kind) + _where(group, rank, local) + (f": {detail}" if detail else "")
+        what = HOST_OOM if kind == Event.OOM and first.metrics.get("host_oom") else WHAT.get(kind, kind)
+        summary = what + _where(group, rank, local) + (f": {detail}" if detail else "")
         context = tuple(r.message[:300] for r in group[-CONTEXT_LINES:] if r.message)
         return self.finding(run, summary, rank=rank, labels={"event": kind, "local_rank": local}, value=kind,
                             step=run.progress.step, context=context)

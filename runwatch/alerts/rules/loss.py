@@ -12,9 +12,10 @@ automation (window 30, |z| > 3). A robust z (median/MAD) of 6 *and* a 25 %
 rise for 5 consecutive records is stricter than either on noisy per-step
 losses and looser than llm-foundry's 2× on quiet, late-training ones.
 
-A spike counts while its records are among the newest `lookback` (256), so
-one that came and went between two ticks of a fast run is still reported,
-with its peak; it resolves once it has scrolled out (see `robust`).
+A spike counts while its records are among the newest `lookback` (10, widened to
+every record since the last evaluation), so one that came and went between two
+ticks of a fast run is still reported, with its peak, and a recovered one
+resolves soon after the loss is back (see `robust`).
 """
 
 from __future__ import annotations
@@ -71,17 +72,19 @@ class LossSpike(Rule[LossSpikeParams]):
 @dataclass(frozen=True)
 class LossDivergenceParams(RuleParams):
     metric: str = "loss"
-    warmup: int = 100
+    warmup: int = 10
+    """Records (not steps) left out at the start: sparse logs (one line every 10 or 50 steps) have few."""
     window: int = 1000
     """Points the smoothed minimum is taken over."""
-    span: int = 20
+    span: int = 5
     """Points averaged together: the smoothed loss is the mean of consecutive blocks of this many."""
     rise: float = 0.4
     """Smoothed loss above its minimum by this fraction…"""
     min_rise: float = 0.1
     """…and by at least this much in absolute terms (tiny losses wobble by large fractions)…"""
-    sustain: int = 50
-    """…for this many consecutive points (rounded up to whole blocks)."""
+    sustain: int = 20
+    """…for this many consecutive points (rounded up to whole blocks): longer than a spike that recovers
+    at once, short enough for a log that prints every 10th step (a 600-step run has 60 records)."""
     resolve_after_s: float = duration(600.0)
 
 

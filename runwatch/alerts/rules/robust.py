@@ -10,10 +10,11 @@ Rules are evaluated about once a second, but a fast run logs dozens of steps
 in that second (and a history arrives in one batch), so a spike may begin
 and end between two evaluations. Rules keep no memory, so instead every
 evaluation looks back: a spike counts while its run of `persist` points ends
-among the newest `lookback` points, each candidate run judged against the
-`window` points before its own first point, exactly as if the rule had been
-evaluated when that run arrived. A spike thus stays a finding for `lookback`
-records, then scrolls out and its alert resolves.
+among the newest `lookback` points (widened to every record since the last
+evaluation), each candidate run judged against the `window` points before its
+own first point, exactly as if the rule had been evaluated when that run
+arrived. A spike thus stays a finding while it lasts and `lookback` records
+more; once the metric is back, its alert resolves.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ REL_SCALE_FLOOR = 1e-3
 """The spread used is at least this fraction of the median (a flat or quantised metric has MAD 0)."""
 _BLOCK_ROWS = 64
 """Candidate baselines sorted at once."""
-LOOKBACK = 256
-"""Default `lookback`: newest points in which a spike still counts. It must exceed the records that can
-arrive between two evaluations (1 s apart: 30 steps/s in `runwatch demo`, 120 at `--speed 4`, ~100/s for
-a small model logging every step); 256 covers ~4 ms steps with room for a late tick, and matches
-`nonfinite`'s window, so a spike and a NaN stay visible equally long."""
+LOOKBACK = 6
+"""Default `lookback`: newest points in which a spike still counts — twice `persist`, so a spike is a
+finding while it lasts and for a few records after, and its alert resolves `resolve_after` after the
+loss came back (a recovering spike used to stay firing for 256 records: 450 steps after recovery).
+The records that arrive between two evaluations are looked at too: the engine and `check` widen the
+lookback to them (`Rule.widened`), so a spike that came and went between two ticks still fires."""
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,15 @@ class SpikeParams(RuleParams):
     """What every spike rule is configured with; each adds its own two bars (a z and a relative rise)."""
 
     metric: str = "loss"
-    warmup: int = 100
-    """Points at the start of the series never judged nor used as a baseline."""
+    warmup: int = 10
+    """Points at the start of the series never judged nor used as a baseline. In records, not steps: a
+    log that prints every 10th step has 60 records in a 600-step run, and 100 would hide all of it;
+    the robust z and the `min_baseline` points a baseline needs keep the early, noisy records safe."""
     window: int = 100
     """Baseline points before the scanned ones."""
-    persist: int = 5
-    """Consecutive records above the threshold."""
+    persist: int = 3
+    """Consecutive records above the threshold: with the robust z of 6 three are already far beyond
+    noise, and a log that prints every 10th step shows a 40-step spike in four records."""
     lookback: int = LOOKBACK
     """A spike counts while its `persist` records end among this many newest ones: rules are evaluated
     once a second, and a fast run logs a whole spike between two evaluations."""
@@ -92,8 +97,17 @@ def spike_tail_points(window: int, persist: int, lookback: int) -> int:
     return window + max(lookback, persist) + persist
 
 
+MIN_BASELINE = 10
+"""Fewest baseline points a spike is judged against: a sparse log (one line every 10 steps) has a spike
+within its first 30 records, and the old 20 (after 100 of warm-up) let it pass unseen."""
+SHORT_BASELINE = 20
+"""Below this many baseline points the z bar is raised by `SHORT_Z`: a short baseline's MAD is a rough
+estimate, so it must be cleared by more."""
+SHORT_Z = 1.5
+
+
 def find_spike(found: Tail, *, warmup: int, window: int, persist: int, lookback: int, z: float, rel: float,
-               min_baseline: int = 20) -> Spike | None:
+               min_baseline: int = MIN_BASELINE) -> Spike | None:
     """The newest spike whose run of `persist` points ends among the newest `lookback` points.
 
     A run starting at point s is a spike when each of its points is finite and
@@ -138,7 +152,8 @@ def find_spike(found: Tail, *, warmup: int, window: int, persist: int, lookback:
         starts, low, centre = starts[ok], low[ok], centre[ok]
         spread, _ = _medians(rows, starts, around=centre)
         spread = np.maximum(np.maximum(MAD_SCALE * spread, REL_SCALE_FLOOR * np.abs(centre)), 1e-12)
-        threshold = centre + np.maximum(z * spread, rel * np.abs(centre))
+        z_bar = np.where(count[ok] < SHORT_BASELINE, z * SHORT_Z, z)
+        threshold = centre + np.maximum(z_bar * spread, rel * np.abs(centre))
         ok = low > threshold
     hits = np.flatnonzero(ok)
     if not len(hits):

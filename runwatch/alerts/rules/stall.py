@@ -54,8 +54,10 @@ SAME_READ_S = 1e-3
 
 @dataclass(frozen=True)
 class StallParams(RuleParams):
-    after: float = duration(600.0)
-    """The least silence that counts as a stall, however fast the run steps."""
+    after: float = duration(60.0)
+    """The least silence that counts as a stall, however fast the run steps. The budget learns the
+    rest from the run (its step intervals and its longest pauses): 10 minutes for every run, as before,
+    let a run stepping every 50 ms hang unreported for 10 minutes."""
     factor: float = 10.0
     """× the recent p95 interval between step records."""
     pause_factor: float = 2.0

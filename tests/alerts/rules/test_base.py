@@ -74,7 +74,7 @@ def test_lists_become_tuples_and_durations_are_marked() -> None:
     params = make_params(StallParams, {"eval_metrics": ["val_loss"]}, "stall")
     assert params.eval_metrics == ("val_loss",)  # type: ignore[attr-defined]
     table = {key: (default, is_duration) for key, default, is_duration in param_table(StallParams)}
-    assert table["after"] == (600.0, True)
+    assert table["after"] == (60.0, True)
     assert table["for"] == (0.0, True)
     assert table["factor"] == (10.0, False)
     assert set(CONFIG_ALIASES) <= set(table)

@@ -116,7 +116,8 @@ CRASHES = [
     ("F17 ", {"event": "child_failed", "local_rank": 2}),
     ("F18 ", {"event": "child_failed", "local_rank": 3}),
     ("F19 ", {"event": "killed", "local_rank": 5}),  # exitcode -9
-    *[(f"F{i} ", {"event": "killed"}) for i in (20, 21, 22)],
+    *[(f"F{i} ", {"event": "killed"}) for i in (20, 21)],
+    ("F22 ", {"event": "oom"}),  # the kernel OOM killer: a host OOM
     *[(f"F{i} ", {"event": "dataloader_error"}) for i in (23, 24, 25)],
 ]
 OTHER_CRASHES = [

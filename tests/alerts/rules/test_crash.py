@@ -21,7 +21,7 @@ def findings(records: list[Record], after: float = 0.0, rule: Crash = RULE) -> l
     ("ev", "labels", "summary"),
     [
         (event(Event.OOM, rank=3, message="torch.OutOfMemoryError: CUDA out of memory."),
-         {"event": "oom", "rank": 3}, "CUDA out of memory on rank 3: torch.OutOfMemoryError: CUDA out of memory."),
+         {"event": "oom", "rank": 3}, "GPU out of memory on rank 3: torch.OutOfMemoryError: CUDA out of memory."),
         (event(Event.NCCL_ERROR), {"event": "nccl_error"}, "NCCL error: nccl_error"),
         (event(Event.CHILD_FAILED, message="train.py FAILED", root_cause_rank=5.0, local_rank=1.0),
          {"event": "child_failed", "rank": 5}, "a worker process failed on rank 5: train.py FAILED"),

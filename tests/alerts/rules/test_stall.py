@@ -26,8 +26,8 @@ def silent_for(records: list[Record], silence: float, *, dt: float = 1.0, rule: 
 @pytest.mark.parametrize(
     ("dt", "silence", "fires"),
     [
-        (1.0, 599.0, False),
-        (1.0, 601.0, True),  # the `after` floor
+        (1.0, 59.0, False),
+        (1.0, 61.0, True),  # the `after` floor: a minute, not the old fixed ten
         (90.0, 899.0, False),  # 10 × a 90 s step
         (90.0, 901.0, True),
     ],
@@ -38,7 +38,7 @@ def test_silence_against_the_larger_of_floor_and_step_rhythm(dt: float, silence:
 
 def test_summary_names_the_silence_the_step_and_the_budget() -> None:
     (summary,) = silent_for(steps(50), 1500.0)
-    assert summary == "no new step for 25m (last step 49; expected one within 10m)"
+    assert summary == "no new step for 25m (last step 49; expected one within 1m)"
 
 
 @pytest.mark.parametrize(
@@ -74,9 +74,9 @@ def test_recurring_long_pauses_stretch_the_budget() -> None:
 
 def test_an_eval_or_checkpoint_under_way_triples_the_budget() -> None:
     base = steps(50)
-    assert silent_for(base + [evaluation(50, val_loss=2.0)], 1700.0) == []
-    assert silent_for(base + [Record(Kind.EVENT, event=Event.CHECKPOINT_SAVED, step=49)], 1700.0) == []
-    (summary,) = silent_for(base + [evaluation(50, val_loss=2.0)], 1900.0)
+    assert silent_for(base + [evaluation(50, val_loss=2.0)], 170.0) == []
+    assert silent_for(base + [Record(Kind.EVENT, event=Event.CHECKPOINT_SAVED, step=49)], 170.0) == []
+    (summary,) = silent_for(base + [evaluation(50, val_loss=2.0)], 190.0)
     assert "during an eval/checkpoint" in summary
 
 
@@ -118,8 +118,8 @@ def test_a_short_budget_never_reads_like_the_silence(silence: float, quiet: str,
 
 
 def test_a_silence_just_past_a_round_budget_is_told_apart() -> None:
-    (summary,) = silent_for(steps(50), 600.4)
-    assert summary == "no new step for 10m00.4s (last step 49; expected one within 10m00.0s)"
+    (summary,) = silent_for(steps(50), 60.4)
+    assert summary == "no new step for 1m00.4s (last step 49; expected one within 1m00.0s)"
 
 
 def test_payload_numbers_are_seconds_to_the_millisecond() -> None:

@@ -9,6 +9,7 @@ from runwatch.alerts.rules import default_rules
 from runwatch.alerts.rules.grad import GradNormSpike
 from runwatch.alerts.rules.loss import LossSpike
 from runwatch.alerts.rules.nonfinite import NonFinite
+from runwatch.alerts.rules.robust import LOOKBACK
 from tests.alerts.rules._replay import feed, losses, metric_steps
 
 CALM = [2.0 + 0.01 * math.sin(i) for i in range(3000)]
@@ -47,8 +48,8 @@ def test_grad_norm_spike_widens_its_lookback_too() -> None:
 
 def test_widening_never_narrows_and_leaves_present_state_rules_alone() -> None:
     for rule in default_rules():
-        same = rule.widened(10)
-        assert same is rule  # 10 points: every window is wider already
+        same = rule.widened(LOOKBACK)
+        assert same is rule  # no more points than every window has already
         wide = rule.widened(100_000)
         if rule.judges_records and rule.id in ("nonfinite", "loss_spike", "grad_norm_spike"):
             assert wide is not rule and type(wide) is type(rule)

@@ -1,0 +1,70 @@
+"""The bracketed epoch/step form of tutorial-style training loops.
+
+    Epoch [3/5], Step [50/120], Loss: 0.4721
+
+is what the classic PyTorch tutorials print (and countless loops copied from them); variants put a
+colon after the word (`Epoch: [3/5]`), say `Batch` or `Iter` for the step, separate fields with
+`|` or blanks, and add more `Name: value` fields (`Acc: 0.91`). The step inside the brackets counts
+within the epoch, so the run's global step is `(e - 1) * S + s` and its total `E * S`: one counter
+across epochs, the same one the loop itself counts with (`i + 1` after `(e - 1) * S` batches).
+Values go through `parse_number`, so `nan`, `inf`, `NaN` and quoted forms are non-finite values,
+never dropped.
+
+Linear time by construction: one anchored regex with bounded, non-nested quantifiers for the two
+bracket pairs, then the rest split on separators (no backtracking over untrusted text).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from runwatch.model import Kind, Record
+from runwatch.parsers.base import GuardedParser
+from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.pydict import is_eval_metric, metric_name
+
+_HEAD = re.compile(
+    r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(\d{1,9})\s{0,4}/\s{0,4}(\d{1,9})\s{0,4}\][,|\s]{0,8}"
+    r"(?:Step|Batch|Iter|Iteration)\s{0,4}:?\s{0,4}\[\s{0,4}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\s{0,4}\]",
+    re.IGNORECASE,
+)
+_SEPARATORS = re.compile(r"[,|]")
+_MAX_FIELDS = 32
+
+
+class BracketedParser(GuardedParser):
+    """`Epoch [e/E], Step [s/S], Name: value, ...` lines: one step record each."""
+
+    name: ClassVar[str] = "bracketed"
+
+    def _parse(self, line: str) -> Record | None:
+        m = _HEAD.match(line)
+        if m is None:
+            return None
+        epoch, epochs, inner, per_epoch = (int(g) for g in m.groups())
+        if not 1 <= epoch <= max(epochs, 1) or not 1 <= inner <= max(per_epoch, 1):
+            return None
+        metrics = _fields(line[m.end():])
+        if not metrics:
+            return None
+        metrics["epoch"] = float(epoch)
+        kind = Kind.STEP if "loss" in metrics or not all(map(is_eval_metric, metrics)) else Kind.EVAL
+        return Record(kind=kind, step=(epoch - 1) * per_epoch + inner, total_steps=epochs * per_epoch,
+                      metrics=metrics)
+
+
+def _fields(rest: str) -> dict[str, float]:
+    """`, Loss: 0.47, Acc: 0.91` → {"loss": 0.47, "acc": 0.91}; a value that is no number is left out."""
+    out: dict[str, float] = {}
+    for piece in _SEPARATORS.split(rest, _MAX_FIELDS):
+        key, sep, value = piece.partition(":")
+        if not sep:
+            key, sep, value = piece.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value or len(key) > 40:
+            continue
+        v = parse_number(value.split()[0])
+        if v is not None:
+            out[metric_name(key)] = v
+    return out
