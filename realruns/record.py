@@ -134,7 +134,7 @@ def record(sc: Scenario, out_root: Path) -> dict[str, object]:
     dest = out_root / sc.name
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(work, dest)
+    shutil.copytree(work, dest, symlinks=True)  # `wandb/latest-run` stays a link, not a second copy
     shutil.rmtree(work)
     (dest / "chunks.tsv").write_text("".join(f"{t:.4f}\t{off}\n" for t, off in chunks))
     truth = ground_truth(dest, sc, chunks, started)

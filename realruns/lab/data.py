@@ -15,11 +15,12 @@ def regression(n: int, dim: int = 32, seed: int = 0) -> tuple[torch.Tensor, torc
 
 
 def classification(n: int, dim: int = 32, classes: int = 10, seed: int = 0,
-                   label_noise: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
+                   label_noise: float = 0.3, split: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Gaussian clusters with a share of labels drawn at random, so the loss falls to a floor well
-    above zero (as on real data) instead of to 0.0000, where a spike would have nothing to rise from."""
-    g = torch.Generator().manual_seed(seed)
-    centers = torch.randn(classes, dim, generator=g) * (4.0 / dim**0.5)
+    above zero (as on real data) instead of to 0.0000, where a spike would have nothing to rise from.
+    `split` draws other samples from the same clusters (a validation set): `seed` picks the task."""
+    centers = torch.randn(classes, dim, generator=torch.Generator().manual_seed(seed)) * (4.0 / dim**0.5)
+    g = torch.Generator().manual_seed(seed * 1000 + split + 1)
     labels = torch.randint(0, classes, (n,), generator=g)
     x = centers[labels] + torch.randn(n, dim, generator=g)
     noisy = torch.rand(n, generator=g) < label_noise

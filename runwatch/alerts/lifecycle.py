@@ -243,7 +243,7 @@ class AlertManager:
     def _due(self, a: Alert, now: float) -> Notification | None:
         """The notification `a` owes now, muted or not (never one whose id was sent)."""
         if a.state == AlertState.FIRING and a.fired_at is not None:
-            first = notification_id(a.key, AlertState.FIRING, a.fired_at)
+            first = notification_id(a.key, AlertState.FIRING, a.fired_at, a.first_step)
             if a.last_notified is None:
                 return None if first in self._sent else Notification(a, AlertState.FIRING, now, id=first)
             repeat = self.timing(a.rule).repeat_interval_s
@@ -253,7 +253,7 @@ class AlertManager:
             return None if nid in self._sent else Notification(a, AlertState.FIRING, now, repeat=True, id=nid)
         if a.state == AlertState.RESOLVED and a.resolved_at is not None:
             told_firing = a.last_notified is not None and a.last_notified < a.resolved_at
-            nid = notification_id(a.key, AlertState.RESOLVED, a.resolved_at)
+            nid = notification_id(a.key, AlertState.RESOLVED, a.resolved_at, a.first_step)
             if told_firing and nid not in self._sent:
                 return Notification(a, AlertState.RESOLVED, now, id=nid)
         return None
@@ -286,9 +286,14 @@ class AlertManager:
         return ok
 
 
-def notification_id(key: str, state: AlertState, t: float) -> str:
-    """Stable id of the notification for `key` entering `state` at `t`."""
-    return f"{key}:{state}:{_t(t)}"
+def notification_id(key: str, state: AlertState, t: float, first_step: int | None = None) -> str:
+    """Stable id of the notification for `key` entering `state`: named by the step where the
+    condition began when there is one, else by the time `t` it changed state.
+
+    The step is the log's own, so a restarted daemon that judges the same history again (and fires the
+    same episode at another wall time) makes the same id: the outbox and the receiver both see a
+    re-send for what it is (it used to get a new id from the new time: a duplicate to a receiver)."""
+    return f"{key}:{state}:step{first_step}" if first_step is not None else f"{key}:{state}:{_t(t)}"
 
 
 def _t(t: float) -> str:

@@ -11,11 +11,20 @@
 * The dict may sit after a pdsh host prefix (`192.168.50.170: `), a log
   collector's `[1757] `, or glued to a tqdm frame (`…1.72it/s]{'loss': …}`).
 
-Step: the dict's own `'step'` when it has one, else the N of the latest
-training-bar frame (and M as total_steps). The stock callback writes the dict
-right after the bar reached the logged step, and tqdm redraws the bar after
-each write, so this is exact unless the bar was throttled (steps faster than
-tqdm's 0.1 s refresh). Without any frame (`disable_tqdm`) the step is None.
+Step: the dict's own `'step'` when it has one, else one of two training-bar
+frames: the one before the dict or the one right after it. On a pipe, the
+Trainer's `tqdm.write` prints the dict and then redraws the bar at its true
+position, while the frame before may be a throttled one several steps old (tqdm
+redraws at most every 0.1 s): taking it gave transformers 5 loss records the
+steps 4, 10, 13, 18 for a run that logged at 5, 10, 15, 20. Where the dict is
+written by other means (a `logging` handler, a notebook), the frame after it is
+the next logging step and the one before is right. The dict's `epoch` settles
+it: the Trainer's epoch is global_step / steps-per-epoch, so the right frames
+give one ratio step/epoch for every dict; after two dicts the reading whose
+ratios agree is used. Before that, a transformers-5 dict (quoted numbers) reads
+the frame after, an older one the frame before. A dict without a step waits
+for the next line (the redraw comes in the same burst of output); `flush` gives
+it the last frame's step at the end. Without a training bar the step is None.
 
 Bar frames: a bar with no description and no postfix is the training bar, and each of its frames
 returns a STEP record carrying progress only (step, total_steps, step_time,
@@ -64,6 +73,11 @@ class HFTrainerParser(FormatParser):
         self._step: int | None = None
         self._total: int | None = None
         self._foreign: Frame | None = None
+        self._waiting: tuple[Record, int | None, float | None, bool] | None = None
+        """A dict without a step (record, the frame's N before it, its epoch, transformers-5 quoting)
+        until the next line says whether the bar's redraw follows it."""
+        self._ratios: dict[bool, list[float]] = {False: [], True: []}
+        """step / epoch of every dict so far, read with the frame before (False) and after (True) it."""
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
@@ -71,11 +85,46 @@ class HFTrainerParser(FormatParser):
             return self._train_output(text)
         start = _DICT_START.search(text)
         progress = self._frame(text if start is None else text[:start.start()])
+        if self._waiting is not None:
+            after = progress.step if progress is not None and start is None else None
+            settled = self._settle(after)
+            # the frame's own progress goes with the dict when they name one step; otherwise the dict
+            # (what the log said at a logging step) is what this line returns
+            progress = settled if progress is None or progress.step != settled.step else _merged(settled, progress)
+            if start is None:
+                return progress
         if start is not None:
             rec = self._dict(text[start.start():], text)
             if rec is not None:
+                if rec.step is None and rec.kind is not Kind.EVENT and self._bar_elected:
+                    epoch = rec.metrics.get("epoch")
+                    self._waiting = (rec, self._step, epoch, "': '" in text)
+                    return progress  # a frame glued before the dict is the older one
                 return rec
         return progress
+
+    def flush(self) -> Record | None:
+        """A dict still waiting for the bar at the end of the input: the frame before it."""
+        return self._settle(None) if self._waiting is not None else None
+
+    def _settle(self, after: int | None) -> Record:
+        """The waiting dict with its step: the frame before or after it (module notes)."""
+        assert self._waiting is not None
+        rec, before, epoch, quoted = self._waiting
+        self._waiting = None
+        step = before
+        if after is not None and after != before:
+            step = after if self._reads_after(before, after, epoch, quoted) else before
+        return Record(rec.kind, step, self._total, None, 0.0, rec.metrics)
+
+    def _reads_after(self, before: int | None, after: int, epoch: float | None, quoted: bool) -> bool:
+        """Whether the frame after the dict is its step: the reading whose step/epoch ratios agree."""
+        if epoch is not None and epoch > 0 and before is not None:
+            self._ratios[False].append(before / epoch)
+            self._ratios[True].append(after / epoch)
+        if len(self._ratios[True]) >= 2:
+            return _spread(self._ratios[True]) <= _spread(self._ratios[False])
+        return quoted
 
     def score(self, line: str) -> int:
         """2 for what only the Trainer prints: a `str(dict)` log line (single-quoted keys) or `TrainOutput(…)`.
@@ -150,6 +199,8 @@ class HFTrainerParser(FormatParser):
         metrics: dict[str, float] = {}
         for key, value in values.items():
             metrics.setdefault(metric_name(key), value)
+        if step is None and self._bar_elected:
+            return Record(kind, None, None, None, 0.0, metrics)  # waits for the bar's redraw (`parse`)
         return Record(kind, self._step if step is None else step, self._total, None, 0.0, metrics)  # positional: cheaper
 
     def _finished(self, values: dict[str, float], step: int | None, line: str) -> Record:
@@ -170,6 +221,17 @@ class HFTrainerParser(FormatParser):
         if loss is not None:
             values.setdefault("train_loss", loss)
         return self._finished(values, int(m.group("step")), text)
+
+
+def _merged(first: Record, frame: Record) -> Record:
+    """A settled dict record with the progress of the frame that came with it."""
+    return Record(first.kind, first.step, first.total_steps, None, 0.0, {**frame.metrics, **first.metrics})
+
+
+def _spread(ratios: list[float]) -> float:
+    """Relative spread of step/epoch ratios (0 when they all agree)."""
+    lo, hi = min(ratios), max(ratios)
+    return (hi - lo) / hi if hi > 0 else 0.0
 
 
 def _as_step(value: float | None) -> int | None:

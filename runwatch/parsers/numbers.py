@@ -33,7 +33,8 @@ def parse_number(text: str) -> float | None:
             return float(s.replace(",", ""))
         except ValueError:
             return None
-    return _SPECIAL.get(s.lower())
+    low = s.lower()
+    return _SPECIAL.get(low[:-2] if low.endswith(".0") else low)  # `nan.0`, `inf.0`: tqdm's postfix format
 
 
 # ── units glued to (or printed after) a number ──────────────────────────────────────────────────────────

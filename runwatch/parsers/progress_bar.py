@@ -4,9 +4,16 @@ Decisions:
 
 * Step. A plain bar (no `Epoch` in its description, e.g. HF Trainer's) gives
   step N of total M. An `Epoch E:` bar counts batches within epoch E, so the
-  GLOBAL step is `E*M + N`, assuming every epoch has M batches and that one
-  batch is one optimizer step (not true under gradient accumulation, where
-  the step is in batches). With an unknown length (`N/?`) the epoch length is
+  GLOBAL step is `E*M + N - 1`: the 0-based step just taken, as Lightning's
+  `trainer.global_step` and its CSVLogger's `step` column count it (a frame at
+  `0/M` has taken no step and gives no record). That assumes every epoch has
+  M batches and that one batch is one optimizer step (not true under gradient
+  accumulation, where the step is in batches).
+* Stale postfix. Lightning redraws twice per batch: `update(n)` first, still
+  showing the previous batch's postfix, then `set_postfix` with this batch's
+  metrics. A frame at a new N whose postfix is the previous frame's is that
+  first redraw: its metrics are the previous step's and are not given to this
+  one (they were, and the steps of loss records came out one early). With an unknown length (`N/?`) the epoch length is
   learned from the largest N seen in each earlier epoch; if the log started
   mid-run that is unknown and the record has no step. `total_steps` is left
   unset for epoch bars: the bar only knows the epoch's length.
@@ -150,6 +157,8 @@ class ProgressBarParser(FormatParser):
         self._epoch_len: dict[int, int] = {}
         self._sticky: dict[str, float] = {}
         self._step: int | None = None
+        self._shown: tuple[int | None, int, str] | None = None
+        """(epoch, N, postfix) of the last training frame: tells a stale-postfix redraw."""
 
     def parse(self, line: str) -> Record | None:
         rec = self._frame(line)
@@ -169,11 +178,16 @@ class ProgressBarParser(FormatParser):
         if not is_training(desc):
             return None
         epoch = epoch_of(desc)
-        metrics = self._metrics(frame)
+        postfix = repr(frame.postfix)
+        shown, self._shown = self._shown, (epoch, frame.n, postfix)
+        stale = shown is not None and shown[:2] != (epoch, frame.n) and shown[2] == postfix and bool(frame.postfix)
+        metrics = self._metrics(frame, stale)
         if epoch is None:
             _times(metrics, frame, "elapsed", "eta")
             return Record(Kind.STEP, step=frame.n, total_steps=frame.total, metrics=metrics)
         self._epoch_len[epoch] = max(frame.n, self._epoch_len.get(epoch, 0))
+        if frame.n == 0:
+            return None  # the epoch's bar before its first batch: no step taken
         _times(metrics, frame, "epoch_elapsed", "epoch_eta")
         metrics.setdefault("epoch", epoch + frame.n / frame.total if frame.total else float(epoch))
         return Record(Kind.STEP, step=self._global_step(epoch, frame), metrics=metrics)
@@ -184,9 +198,9 @@ class ProgressBarParser(FormatParser):
             return 0
         return 2 if epoch_of(frame.desc) is not None else 1
 
-    def _metrics(self, frame: Frame) -> dict[str, float]:
+    def _metrics(self, frame: Frame, stale: bool = False) -> dict[str, float]:
         metrics: dict[str, float] = {}
-        for key, value in frame.postfix:
+        for key, value in () if stale else frame.postfix:
             name = metric_name(key)
             if name in metrics:
                 continue
@@ -202,10 +216,10 @@ class ProgressBarParser(FormatParser):
 
     def _global_step(self, epoch: int, frame: Frame) -> int | None:
         if frame.total is not None:
-            return epoch * frame.total + frame.n
+            return epoch * frame.total + frame.n - 1
         if epoch > len(self._epoch_len) or any(e not in self._epoch_len for e in range(epoch)):
             return None
-        return sum(self._epoch_len[e] for e in range(epoch)) + frame.n
+        return sum(self._epoch_len[e] for e in range(epoch)) + frame.n - 1
 
 
 def _times(metrics: dict[str, float], frame: Frame, elapsed: str, eta: str) -> None:

@@ -4,6 +4,7 @@ inhibition, acknowledgement, and never the same notification twice (restarts inc
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,8 @@ def test_for_zero_fires_at_once_and_notifies_once() -> None:
     notes = m.update([nan_()], now=1000.0)
     assert states(notes) == [("nonfinite", FIRING, False)]
     n = notes[0]
-    assert n.id == notification_id(key(nan_()), FIRING, 1000.0) == "nonfinite{metric=loss,run=r1}:firing:1000.000"
+    assert n.id == notification_id(key(nan_()), FIRING, 1000.0, 380) == "nonfinite{metric=loss,run=r1}:firing:step380"
+    assert notification_id(key(nan_()), FIRING, 1000.0) == "nonfinite{metric=loss,run=r1}:firing:1000.000"  # no step: time
     assert n.alert.state == FIRING and n.alert.fired_at == 1000.0 and n.alert.last_notified == 1000.0
     assert n.payload()["state"] == "firing" and n.payload()["id"] == n.id
     assert m.update([nan_()], now=1000.0) == [], "same update twice: nothing new"
@@ -94,7 +96,7 @@ def test_resolves_after_resolve_after_and_notifies_once() -> None:
     notes = m.update([], now=60.0)
     assert states(notes) == [("nonfinite", RESOLVED, False)]
     n = notes[0]
-    assert n.alert.resolved_at == 60.0 and n.id == f"{key(nan_())}:resolved:60.000"
+    assert n.alert.resolved_at == 60.0 and n.id == f"{key(nan_())}:resolved:step380"
     assert n.payload()["ends_at"] == "1970-01-01T00:01:00Z"
     assert m.update([], now=60.0) == [] and m.update([], now=100.0) == []
     assert [a.state for a in m.alerts()] == [RESOLVED]
@@ -141,7 +143,7 @@ def test_a_finding_after_resolution_starts_a_new_episode() -> None:
     notes = m.update([nan_(step=9)], now=100.0)
     assert states(notes) == [("nonfinite", FIRING, False)]
     assert notes[0].alert.first_step == 9 and notes[0].alert.active_since == 100.0
-    assert notes[0].id.endswith(":firing:100.000")
+    assert notes[0].id.endswith(":firing:step9")
 
 
 def test_values_follow_the_latest_finding_and_first_step_is_kept() -> None:
@@ -176,7 +178,7 @@ def test_repeats_every_repeat_interval_while_firing() -> None:
     assert m.update([stall()], now=719.0) == []
     notes = m.update([stall()], now=720.0)
     assert states(notes) == [("stall", FIRING, True)]
-    assert notes[0].id == f"{key(stall())}:firing:120.000:repeat:720.000"
+    assert notes[0].id == f"{key(stall())}:firing:step10:repeat:720.000"
     assert notes[0].payload()["repeat"] is True
     assert m.update([stall()], now=720.0) == []
     assert m.update([stall()], now=1300.0) == []
@@ -229,7 +231,7 @@ def test_a_restart_mid_pending_keeps_the_pending_clock(tmp_path: Path) -> None:
 def test_sent_ids_alone_prevent_a_resend(tmp_path: Path) -> None:
     """Even if an alert's own record were lost, the remembered id stops the duplicate."""
     store = AlertStore(tmp_path)
-    store.save_alerts([], [notification_id(key(nan_()), FIRING, 50.0)])
+    store.save_alerts([], [notification_id(key(nan_()), FIRING, 50.0, 380)])
     m = manager(store=store)
     assert m.update([nan_()], now=50.0) == []
 
@@ -259,7 +261,7 @@ def test_silenced_before_it_fires_then_notified_when_the_silence_ends() -> None:
     assert m.update([nan_()], now=599.0) == []
     notes = m.update([nan_()], now=600.0)
     assert states(notes) == [("nonfinite", FIRING, False)], "still firing when the silence ended"
-    assert notes[0].alert.silenced_by is None and notes[0].id.endswith(":firing:10.000")
+    assert notes[0].alert.silenced_by is None and notes[0].id.endswith(":firing:step380")
 
 
 def test_silenced_the_whole_episode_sends_nothing_at_all() -> None:
@@ -382,6 +384,11 @@ def test_an_unknown_rule_uses_default_timing() -> None:
     assert states(m.update([], now=5.0)) == [("disk_low", RESOLVED, False)]
 
 
+def _at(f: Callable[..., Finding], run: str, step: int) -> Finding:
+    """Finding `f` of `run` whose condition began at `step` (crash findings carry none)."""
+    return f(run, step=step) if f is not crash else f(run)
+
+
 @pytest.mark.parametrize("save_every", [0.0, 30.0])
 def test_a_long_random_walk_never_sends_an_id_twice(tmp_path: Path, save_every: float,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
@@ -394,6 +401,7 @@ def test_a_long_random_walk_never_sends_an_id_twice(tmp_path: Path, save_every: 
     m = manager(store=AlertStore(tmp_path), save_interval_s=save_every)
     book = m.silences
     on = {(f, run): False for f in (nan_, stall, crash) for run in ("r1", "r2")}
+    episode = dict.fromkeys(on, 0)  # a new episode starts at a later step, as in a real run
     for t in range(0, 10000, 7):
         if rng.random() < 0.01:
             m = manager(store=AlertStore(tmp_path), save_interval_s=save_every)  # restart
@@ -403,7 +411,18 @@ def test_a_long_random_walk_never_sends_an_id_twice(tmp_path: Path, save_every: 
         for pair in on:
             if rng.random() < 0.03:
                 on[pair] = not on[pair]  # episodes; within them the condition flickers
-        fs = [f(run) for (f, run), live in on.items() if rng.random() < (0.85 if live else 0.03)]
+                episode[pair] += 1
+        fs = [_at(f, run, episode[(f, run)] * 1000 + t // 7000) for (f, run), live in on.items()
+              if rng.random() < (0.85 if live else 0.03)]
         sent += [n.id for n in m.update(fs, now=float(t))]
     assert len(sent) == len(set(sent)) > 50
     assert any(":repeat:" in s for s in sent) and sum(":resolved:" in s for s in sent) > 20
+
+
+def test_an_episode_judged_again_after_a_restart_keeps_its_id(tmp_path: Path) -> None:
+    """Regression (issue: a resolved alert fired again after a restart under a new id): the same
+    condition, found again by a daemon that lost its state and judged the history anew at another
+    wall time, is sent with the same id, so a receiver recognises the re-send."""
+    first = manager(store=AlertStore(tmp_path / "a")).update([nan_(step=380)], now=1000.0)
+    again = manager(store=AlertStore(tmp_path / "b")).update([nan_(step=380)], now=98765.0)
+    assert [n.id for n in first] == [n.id for n in again] == [f"{key(nan_())}:firing:step380"]

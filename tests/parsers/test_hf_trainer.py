@@ -34,6 +34,18 @@ def feed(lines: list[str]) -> list[tuple[str, Record | None]]:
     return [(line, p.parse(line)) for line in lines]
 
 
+def stream(lines: list[str]) -> list[Record]:
+    """Every record one parser gives for `lines`, the end of input included (a dict's record comes
+    with the line after it: the bar's redraw tells its step)."""
+    p = HFTrainerParser()
+    out = [rec for line in lines if (rec := p.parse(line)) is not None]
+    return out + ([last] if (last := p.flush()) is not None else [])
+
+
+def with_loss(records: list[Record], loss: float) -> Record:
+    return next(r for r in records if r.metrics.get("loss") == loss)
+
+
 # (excerpt, line index, kind, step, metrics) — one parser per line, no context.
 SINGLE_LINES = [
     # hf_trainer.md H1: stock dict with grad_norm, padded with trailing spaces
@@ -150,11 +162,10 @@ def test_step_comes_from_the_latest_training_frame() -> None:
     # H4: frames glued to `INFO:root:` lines, dicts after them; the eval bar (10/10) at the end
     recs = dict(feed(excerpt(HF, "Excerpt H4")))
     lines = list(recs)
-    first_dict = next(x for x in lines if x.startswith("{'loss': 2.1787"))
-    second_dict = next(x for x in lines if x.startswith("{'loss': 0.7694"))
-    first, second = recs[first_dict], recs[second_dict]
-    assert first is not None and (first.step, first.total_steps) == (10, 1000)
-    assert second is not None and (second.step, second.total_steps) == (20, 1000)
+    records = stream(excerpt(HF, "Excerpt H4"))
+    first, second = with_loss(records, 2.1787), with_loss(records, 0.7694)
+    assert (first.step, first.total_steps) == (10, 1000)  # the frame before: a logger wrote this dict
+    assert (second.step, second.total_steps) == (20, 1000)
     frame = recs[lines[2]]  # `  1%|          | 10/1000 [00:02<03:38,  4.54it/s]INFO:root:…`
     assert frame is not None and frame.kind is Kind.STEP and "loss" not in frame.metrics
     assert (frame.step, frame.total_steps, frame.metrics["eta"]) == (10, 1000, 218.0)
@@ -165,8 +176,7 @@ def test_log_collector_prefix_and_redrawn_frame() -> None:
     # failures.md F11: `[1757] {'loss': 0.0, ...}` after frames `[1745]   1%| | 10/1752 …`
     lines = excerpt("excerpts_failures.json", "F11")
     recs = feed(lines)
-    dict_rec = next(rec for line, rec in recs if line.startswith("[1757] {"))
-    assert dict_rec is not None
+    dict_rec = with_loss(stream(lines), 0.0)
     assert (dict_rec.step, dict_rec.total_steps, dict_rec.metrics["loss"]) == (20, 1752, 0.0)
     assert dict_rec.metrics["grad_norm"] == 1.4142135381698608
     last = recs[-1][1]  # frame with the NCCL error glued after `]`
@@ -177,7 +187,10 @@ def test_dict_glued_after_a_frame() -> None:
     # Built from two real H4 lines: tqdm.write without the `\r` gives `…it/s]{'loss': …}`
     h4 = excerpt(HF, "Excerpt H4")
     glued = h4[4].split("INFO:root:")[0] + h4[5]  # `  2%|▏ … 20/1000 […4.56it/s]` + `{'loss': 0.7694, …}`
-    rec = HFTrainerParser().parse(glued)
+    p = HFTrainerParser()
+    frame = p.parse(glued)
+    assert frame is not None and frame.step == 20 and "loss" not in frame.metrics
+    rec = p.flush()  # the dict waited for a redraw of the bar; none came: the frame before
     assert rec is not None and rec.kind is Kind.STEP
     assert (rec.step, rec.total_steps, rec.metrics["loss"]) == (20, 1000, 0.7694)
 
@@ -188,7 +201,8 @@ def test_eval_dict_takes_the_training_step_not_the_eval_bar() -> None:
     p = HFTrainerParser()
     assert p.parse(h4[4]) is not None  # `  2%|▏ | 20/1000 …INFO:root:…`
     assert p.parse(h4[-1]) is None  # `100%|██████████| 10/10 …` eval bar: another total
-    rec = p.parse(h5[0])
+    assert p.parse(h5[0]) is None  # the eval dict waits for the training bar's redraw
+    rec = p.flush()
     assert rec is not None and (rec.kind, rec.step, rec.total_steps) == (Kind.EVAL, 20, 1000)
 
 
@@ -198,8 +212,9 @@ def test_loss_dict_after_another_bar_re_elects_the_training_bar() -> None:
     p = HFTrainerParser()
     p.parse(h4[2])
     assert p.parse(f11[2]) is None  # `[1745]   1%| | 10/1752 …`
-    rec = p.parse(f11[0])  # `1743] {'loss': 3.5534, …}`
-    assert rec is not None and (rec.step, rec.total_steps) == (10, 1752)
+    assert p.parse(f11[0]) is None  # `1743] {'loss': 3.5534, …}`: waits for the next line
+    rec = p.parse(f11[3])  # a frame at 11: the dict (unquoted numbers, transformers 4) was at the one before
+    assert rec is not None and (rec.step, rec.total_steps, rec.metrics["loss"]) == (10, 1752, 3.5534)
     nxt = p.parse(f11[3])
     assert nxt is not None and (nxt.step, nxt.total_steps) == (11, 1752)
 
@@ -220,7 +235,8 @@ def test_frame_glued_to_a_logger_line_and_logger_formatted_dict() -> None:
     frame = recs[1][1]
     assert frame is not None and (frame.step, frame.total_steps, dict(frame.metrics)) == (0, 6000, {"elapsed": 6.0})
     assert all(rec is None for _, rec in recs[2:9])
-    later_eval = recs[13][1]
+    assert recs[13][1] is None  # the eval dict waits for the next line: a frame glued to a logger line
+    later_eval = recs[14][1]
     assert later_eval is not None and (later_eval.kind, later_eval.step) == (Kind.EVAL, 0)
 
 

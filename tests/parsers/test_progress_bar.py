@@ -32,34 +32,34 @@ def run(lines: list[str]) -> list[Record | None]:
 # (file, excerpt, line index, step, metrics) — one fresh parser per line.
 SINGLE_FRAMES = [
     # lightning.md P1: Lightning 1.x, `s/it`, running `loss=` first, 6-digit v_num (dropped)
-    (LIGHTNING, "Excerpt P1", 0, 4,
+    (LIGHTNING, "Excerpt P1", 0, 4 - 1,
      {"loss": 10.072, "step_time": 4.47, "epoch_elapsed": 17.0, "epoch_eta": 62.0, "epoch": 4 / 18}),
     # P3: Windows console, padded floats (`train_loss=1.800`), a stray `E` after `]`
-    (LIGHTNING, "Excerpt P3", 0, 86,
+    (LIGHTNING, "Excerpt P3", 0, 86 - 1,
      {"loss": 1.8, "train_acc": 0.281, "step_time": 1 / 14.19, "epoch_elapsed": 6.0, "epoch_eta": 104.0,
       "epoch": 86 / 1563}),
     # P3: postfix cut mid-key and glued to an EarlyStopping message: val_acc… dropped, val_loss kept
-    (LIGHTNING, "Excerpt P3", 1, 1563,
+    (LIGHTNING, "Excerpt P3", 1, 1563 - 1,
      {"loss": 1.59, "train_acc": 0.688, "val_loss": 1.42, "step_time": 1 / 13.25, "epoch_elapsed": 117.0,
       "epoch_eta": 0.0, "epoch": 1.0}),
     # P4: `_step`/`_epoch` keys; train_loss_step → loss, *_epoch keep their names; checkpoint msg glued
-    (LIGHTNING, "Excerpt P4", 0, 25,
+    (LIGHTNING, "Excerpt P4", 0, 25 - 1,
      {"loss": 1.31, "train_acc_step": 0.4, "val_loss": 0.776, "val_acc": 0.885, "train_loss_epoch": 1.69,
       "train_acc_epoch": 0.599, "step_time": 1 / 0.22, "epoch_elapsed": 114.0, "epoch_eta": 0.0, "epoch": 1.0}),
     # P4 line 2: two redraws on one line; the later one (25/25 of epoch 1, postfix cut) wins
-    (LIGHTNING, "Excerpt P4", 1, 50, {"step_time": 1 / 0.21, "epoch_elapsed": 117.0, "epoch_eta": 0.0, "epoch": 2.0}),
+    (LIGHTNING, "Excerpt P4", 1, 50 - 1, {"step_time": 1 / 0.21, "epoch_elapsed": 117.0, "epoch_eta": 0.0, "epoch": 2.0}),
     # P6: the redraw after "`Trainer.fit` stopped": the cut `val_loss` is dropped
-    (LIGHTNING, "Excerpt P6", 7, 49 * 12 + 12,
+    (LIGHTNING, "Excerpt P6", 7, 49 * 12 + 12 - 1,
      {"loss": 0.197, "step_time": 1 / 3.90, "epoch_elapsed": 3.0, "epoch_eta": 0.0, "epoch": 50.0}),
     # P7: unknown length `N/?` in epoch 0
-    (LIGHTNING, "Excerpt P7", 1, 1, {"loss": 14.6, "step_time": 1 / 0.05, "epoch_elapsed": 20.0, "epoch_eta": 0.0,
+    (LIGHTNING, "Excerpt P7", 1, 1 - 1, {"loss": 14.6, "step_time": 1 / 0.05, "epoch_elapsed": 20.0, "epoch_eta": 0.0,
                                      "epoch": 0.0}),
     # P9: indented (docstring) bar with train_loss_step and train_loss_epoch
-    (LIGHTNING, "Excerpt P9", 1, 5,
+    (LIGHTNING, "Excerpt P9", 1, 5 - 1,
      {"loss": 0.745, "train_loss_epoch": 0.745, "step_time": 1 / 20.71, "epoch_elapsed": 0.0, "epoch_eta": 0.0,
       "epoch": 5.0}),
     # failures.md F8: NeMo bar, scientific postfix (`global_step=3.2e+4`), NCCL error glued after `]`
-    ("excerpts_failures.json", "F8", 1, 32040,
+    ("excerpts_failures.json", "F8", 1, 32040 - 1,
      {"loss": 2.6, "reduced_train_loss": 2.59, "global_step": 32000.0, "consumed_samples": 2.56e7,
       "step_time": 1 / 1.37, "epoch_elapsed": 23323.0, "epoch_eta": 340757.0, "epoch": 32040 / 500150}),
 ]
@@ -76,7 +76,7 @@ def test_epoch_bars(file: str, tag: str, index: int, step: int, metrics: dict[st
 def test_html_escaped_colab_bar() -> None:
     # lightning.md P2: `<pre>Epoch 80:  67% 10/15 [02:53&lt;01:18, 15.76s/it, loss=0.429, …` (no `|` bar)
     rec = ProgressBarParser().parse(excerpt(LIGHTNING, "Excerpt P2")[0])
-    assert rec is not None and rec.step == 80 * 15 + 10
+    assert rec is not None and rec.step == 80 * 15 + 10 - 1
     assert (rec.metrics["loss"], rec.metrics["step_time"], rec.metrics["epoch_eta"]) == (0.429, 15.76, 78.0)
     assert rec.metrics["grad_2_0_norm_model_base_model_conv1_weight_step"] == 2.51
     assert "grad_2_0_norm_model_base_model_layer1_1_bn2_bias_step" not in rec.metrics  # cut `=0.1` of `0.112`
@@ -101,10 +101,10 @@ def test_plain_bars(file: str, tag: str, index: int, step: int, total: int | Non
 
 
 def test_global_step_across_epochs() -> None:
-    # P3: the last frame of epoch 0 (1563/1563) and epoch 1's cut redraw → 1563, then 1563 + 1563
+    # P3: the last frame of epoch 0 (1563/1563) and epoch 1's cut redraw → 1562, then 1563 + 1563 − 1
     recs = run(excerpt(LIGHTNING, "Excerpt P3"))
     steps = [r.step for r in recs if r is not None]
-    assert steps == [86, 1563, 2 * 1563]
+    assert steps == [85, 1562, 2 * 1563 - 1]  # 0-based: E·M + N − 1, the step just taken
 
 
 def test_unknown_length_epochs_learn_their_length() -> None:
@@ -114,7 +114,7 @@ def test_unknown_length_epochs_learn_their_length() -> None:
     for line in p7:
         p.parse(line)
     rec = p.parse(p7[2].replace("Epoch 0", "Epoch 1"))
-    assert rec is not None and rec.step == 5 + 2
+    assert rec is not None and rec.step == 5 + 2 - 1
     fresh = ProgressBarParser().parse(p7[2].replace("Epoch 0", "Epoch 1"))
     assert fresh is not None and fresh.step is None and fresh.metrics["loss"] == 13.9
 
@@ -131,7 +131,7 @@ def test_fit_stopped_is_a_finished_event() -> None:
     # P6: "Epoch 49: 100%|█| 12/12 [… train_loss_step=0.197, val_loss`Trainer.fit` stopped: `max_epochs=50` reached."
     recs = run(excerpt(LIGHTNING, "Excerpt P6"))
     glued = recs[6]
-    assert glued is not None and (glued.kind, glued.event, glued.step) == (Kind.EVENT, Event.FINISHED, 600)
+    assert glued is not None and (glued.kind, glued.event, glued.step) == (Kind.EVENT, Event.FINISHED, 599)
     assert glued.message is not None and glued.message.endswith("`max_epochs=50` reached.")
     assert [r.kind for r in recs if r is not None] == [Kind.EVENT, Kind.STEP]
 
@@ -141,7 +141,7 @@ def test_jupyter_split_bar() -> None:
     recs = run(excerpt(LIGHTNING, "Excerpt P8"))
     got = [r for r in recs if r is not None]
     assert len(got) == 1
-    assert (got[0].step, got[0].metrics["loss"], got[0].metrics["epoch_elapsed"]) == (9 * 3638 + 3638, 3.7, 1953.0)
+    assert (got[0].step, got[0].metrics["loss"], got[0].metrics["epoch_elapsed"]) == (9 * 3638 + 3638 - 1, 3.7, 1953.0)
 
 
 def test_values_that_persist_in_the_bar_count_once() -> None:
@@ -158,8 +158,8 @@ def test_truncated_rate_and_truncated_clock() -> None:
     # P1: `6/18 [00:23<00:47,  3` and `6/18 [0` (the corpus cut both lines)
     cut_rate, cut_clock = excerpt(LIGHTNING, "Excerpt P1")[4], excerpt(LIGHTNING, "Excerpt P1")[-1]
     a, b = run([cut_rate, cut_clock])
-    assert a is not None and a.step == 6 and "step_time" not in a.metrics
-    assert b is not None and b.step == 6 and dict(b.metrics) == {"epoch": 6 / 18}
+    assert a is not None and a.step == 5 and "step_time" not in a.metrics
+    assert b is not None and b.step == 5 and dict(b.metrics) == {"epoch": 6 / 18}
 
 
 @pytest.mark.parametrize(("file", "tag", "index", "score"), [
