@@ -12,8 +12,10 @@ p50/p99 per fault class.
 Live replay: the recorded log is written into a fresh directory chunk by chunk with the recorded
 gaps divided by `--speed`, except gaps of `--real-gap` seconds or more (hangs), which are kept at
 their real length. Side files (metric CSVs, tfevents, W&B runs, checkpoints) are copied in once the
-log has been replayed. After the last chunk the daemon gets `--settle` seconds to resolve what
-recovered, then SIGTERM. A recording's ground truth comes from its manifest (realruns/truth.py).
+log has been replayed. After the last chunk the daemon gets `--settle` seconds, or the expected
+rule's `resolve_after` and 10 s more where a finding must resolve, then SIGTERM. A `process_exit`
+needs a process, which a replay has not: it is `n/a` live as one-shot. A recording's ground truth
+comes from its manifest (realruns/truth.py).
 """
 
 from __future__ import annotations
@@ -100,6 +102,18 @@ def fault_offset(rec: Recording) -> int | None:
     return None
 
 
+NEEDS_A_PROCESS = {"process_exit"}
+
+
+def settle_for(rec: Recording, settle: float) -> float:
+    """Seconds to wait after the last chunk: long enough for what must resolve to resolve."""
+    from runwatch.config import load_config
+
+    timings = load_config(None).timings()
+    waits = [timings[e["rule"]].resolve_after_s + 10.0 for e in rec.expect if e.get("resolves") and e["rule"] in timings]
+    return max([settle, *waits])
+
+
 def replay_live(rec: Recording, receiver: Receiver, speed: float, real_gap: float, settle: float,
                 runwatch: list[str]) -> Live:
     live = Live()
@@ -182,13 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     lives: dict[str, Live] = {}
     if not args.no_live:
         with ThreadPoolExecutor(args.jobs) as pool:
-            futs = {r.name: pool.submit(replay_live, r, receiver, args.speed, args.real_gap, args.settle, runwatch)
+            futs = {r.name: pool.submit(replay_live, r, receiver, args.speed, args.real_gap,
+                                        settle_for(r, args.settle), runwatch)
                     for r in recs}
             lives = {n: f.result() for n, f in futs.items()}
 
     rows = []
     lat_by_class: dict[str, list[float]] = {}
-    n_exp = n_exp1 = caught1 = caughtL = healthy_alerts = extra1 = extraL = 0
+    n_exp = n_exp1 = n_expL = caught1 = caughtL = healthy_alerts = extra1 = extraL = 0
     for rec in recs:
         alerts1 = oneshot[rec.name]
         live = lives.get(rec.name)
@@ -214,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
             n_exp1 += not live_only
             caught1 += f.caught and not live_only
             fl = gL[i] if gL else None
-            caughtL += bool(fl and fl.caught)
+            no_process = f.expect["rule"] in NEEDS_A_PROCESS
+            n_expL += not no_process
+            caughtL += bool(fl and fl.caught) and not no_process
             lat = ""
             if fl and fl.alert is not None and live and live.fault_written is not None:
                 d = fl.alert["_t"] - live.fault_written
@@ -223,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             step = f.alert.get("first_step") if f.alert else None
             why = "; ".join(f.problems + (fl.problems if fl else []) + ([live.error] if live and live.error else []))
             rows.append([rec.name, f.expect["rule"] + (f"/{f.expect['cause']}" if "cause" in f.expect else ""),
-                         "n/a" if live_only else _yes(f.caught), _yes(bool(fl and fl.caught)) if live else "-",
+                         "n/a" if live_only else _yes(f.caught),
+                         ("n/a" if no_process else _yes(bool(fl and fl.caught))) if live else "-",
                          f.alert["rule"] if f.alert else "", "" if step is None else str(step), lat, why])
     head = ["run", "expected", "check", "live", "rule", "step", "latency", "notes"]
     widths = [max(len(str(r[i])) if i < len(r) else 0 for r in [head, *rows]) for i in range(len(head))]
@@ -232,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"recordings {len(recs)}  expected findings {n_exp}  check {check_s:.1f}s")
     print(f"recall one-shot {caught1}/{n_exp1} ({100 * caught1 / max(1, n_exp1):.0f}%; the rest need a live run)"
-          + (f"  live {caughtL}/{n_exp} ({100 * caughtL / max(1, n_exp):.0f}%)" if lives else ""))
+          + (f"  live {caughtL}/{n_expL} ({100 * caughtL / max(1, n_expL):.0f}%; process_exit needs a process)"
+             if lives else ""))
     print(f"alerts on healthy runs {healthy_alerts}  alerts beyond the planted fault: one-shot {extra1}"
           + (f", live {extraL}" if lives else ""))
     for cls, xs in sorted(lat_by_class.items()):

@@ -1,0 +1,19 @@
+"""`torchrun --nproc_per_node 2 --tee 3` (gloo on the CPU) of a plain DDP loop; each rank prints
+nanoGPT-style progress every 5 iterations, unbuffered (PYTHONUNBUFFERED=1, as launch scripts set)."""
+
+from lab.scenario import Expect, Scenario
+
+RUN = ("{bin}/torchrun", "--nproc_per_node", "2", "--tee", "3", "{scripts}/ddp_loop.py")
+ENV = (("PYTHONUNBUFFERED", "1"),)
+
+SCENARIOS = [
+    Scenario("torchrun-tee-healthy", "torch", RUN, env=ENV),
+    Scenario("torchrun-tee-nan", "torch", RUN, env=ENV, fault="nan@150",
+             expect=(Expect("nonfinite", severity="critical", metric="loss"),)),
+    Scenario("torchrun-tee-hang", "torch", RUN, env=ENV, fault="hang@150~75r1",
+             expect=(Expect("stall", resolves=True, live_only=True),),
+             notes="rank 1 sleeps 75 s; rank 0 waits in the next all-reduce; both processes live"),
+    Scenario("torchrun-tee-raise", "torch", RUN, env=ENV, fault="raise@150r1",
+             expect=(Expect("crash", severity="critical"),),
+             notes="an IndexError in rank 1; torchrun reports the child failure"),
+]
