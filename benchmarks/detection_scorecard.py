@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         live = lives.get(rec.name)
         firing = [p.body for p in live.posts if p.body.get("state") == "firing"] if live else []
         live_alerts = [{"rule": b["rule"], "severity": b.get("severity"), "labels": b.get("labels") or {},
-                        "firing_at_end": not any(p.body.get("state") == "resolved" and p.body.get("id") == b.get("id")
+                        "firing_at_end": not any(_same_alert(p.body, b) and p.body.get("state") == "resolved"
                                                  for p in (live.posts if live else [])),
                         "first_step": b.get("step"), "_t": next(p.t for p in live.posts if p.body is b)}
                        for b in firing]
@@ -257,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     for cls, xs in sorted(lat_by_class.items()):
         print(f"latency {cls:28s} n={len(xs):2d}  p50 {statistics.median(xs):6.2f}s  p99 {pct(xs, 0.99):6.2f}s")
     return 0
+
+
+def _same_alert(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """One alert's notifications (firing, resolved) share rule, run and labels; their ids differ by state."""
+    return (a.get("rule"), a.get("run"), a.get("labels")) == (b.get("rule"), b.get("run"), b.get("labels"))
 
 
 def _yes(ok: bool) -> str:
