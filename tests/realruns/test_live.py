@@ -36,7 +36,7 @@ def _cases() -> list[object]:
         key = "healthy" if rec.healthy else "live"
         reasons = [KNOWN_MISSES.get((rec.name, k)) for k in [key, *(e["rule"] for e in live)]]
         miss = next((r for r in reasons if r), None)
-        marks = [pytest.mark.xfail(reason=miss, strict=False)] if miss else []
+        marks = [pytest.mark.xfail(reason=miss, strict=True)] if miss else []
         out.append(pytest.param(rec, marks=marks, id=rec.name))
     return out
 
