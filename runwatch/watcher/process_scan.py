@@ -126,11 +126,18 @@ def has_ancestor(scan: Scan, pid: int, among: dict[int, str]) -> bool:
 
 
 def _holds(p: psutil.Process, logs: tuple[str, ...]) -> bool:
+    """Whether `p` has one of the logs open for writing. Readers are never the training process:
+    another `runwatch` following the same log, `tail -f`, a pager (one was taken for the run before)."""
     try:
         files = p.open_files()
     except (psutil.Error, OSError):
         return False
-    return any(_matches(f.path, logs) for f in files)
+    return any(_matches(f.path, logs) and _writes(getattr(f, "mode", "w")) for f in files)
+
+
+def _writes(mode: str) -> bool:
+    """An open file's mode (psutil: `r`, `w`, `a`, `r+`, `a+`) allows writing."""
+    return any(c in mode for c in "wa+")
 
 
 def _matches(path: str, logs: tuple[str, ...]) -> bool:
