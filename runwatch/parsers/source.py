@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
+from runwatch.parsers.boundary import ascii_digits, checked
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.events import EventDetector
 from runwatch.parsers.prefix import split_rank
@@ -244,7 +245,7 @@ class SourceParser:
         rank, lineno, t = self._last
         for rec in (self._flush_events(), self._flush_parser()):
             if rec is not None:
-                out.append(self._stamp(rec, rank, lineno, t))
+                self._emit(rec, rank, lineno, t, out)
         self.records += len(out)
         return out
 
@@ -355,7 +356,7 @@ class SourceParser:
         return first + n_lines + extra, _renumber(batch, first, rest.line, several, redo)
 
     def _line(self, raw: str, lineno: int, t: float, out: list[Record]) -> None:
-        rank, text = split_rank(raw)
+        rank, text = split_rank(ascii_digits(raw))
         if rank is None:
             rank = self.rank
         self._last = (rank, lineno, t)
@@ -364,7 +365,7 @@ class SourceParser:
         except Exception:  # as for format parsers: one odd line must not stop the source
             ev = None
         if ev is not None:
-            out.append(self._stamp(ev, rank, lineno, t))
+            self._emit(ev, rank, lineno, t, out)
         parser = self._parser
         if parser is None:
             self._hold(rank, text, lineno, t, out)
@@ -378,7 +379,7 @@ class SourceParser:
             if self._recent:
                 self._recent.clear()
                 self._recent_chars = 0
-            out.append(self._stamp(rec, rank, lineno, t))
+            self._emit(rec, rank, lineno, t, out)
         elif not self.fixed_format:
             self._maybe_redetect((rank, text, lineno, t), out)
 
@@ -431,7 +432,7 @@ class SourceParser:
         for rank, text, lineno, t in lines:
             rec = self._parse(text)
             if rec is not None:
-                out.append(self._stamp(rec, rank, lineno, t))
+                self._emit(rec, rank, lineno, t, out)
                 self._reorder = True
 
     def _maybe_redetect(self, line: _Line, out: list[Record]) -> None:
@@ -451,6 +452,12 @@ class SourceParser:
         self.format = found
         self._parser = make_parser(found)
         self._replay(window, out)
+
+    def _emit(self, rec: Record, rank: int | None, lineno: int, t: float, out: list[Record]) -> None:
+        """Stamp `rec` and append it, unless it is no record after all (`boundary.checked`: a bogus step)."""
+        ok = checked(rec) if rec.step is not None or rec.total_steps is not None else rec
+        if ok is not None:
+            out.append(self._stamp(ok, rank, lineno, t))
 
     def _stamp(self, rec: Record, rank: int | None, lineno: int, t: float) -> Record:
         # A new Record rather than dataclasses.replace, which costs a third of a nanochat line's parsing;
