@@ -30,14 +30,17 @@ from runwatch.alerts.sinks.factory import make_sink
 from runwatch.alerts.sinks.slack import SlackSink
 from runwatch.alerts.sinks.webhook import WebhookSink
 from runwatch.alerts.store import AlertStore, StateDir
-from runwatch.alerts.types import Alert, Finding, Notification
+from runwatch.alerts.types import Alert, Finding, Notification, alert_key, make_labels
 from runwatch.config import Config, SinkConfig
-from runwatch.model import AlertBrief
+from runwatch.model import AlertBrief, AlertState, Severity
 from runwatch.state.run import RunTracker
 from runwatch.state.system import SystemState
+from runwatch.supervise import Supervisor, ThreadFailure
 
 log = logging.getLogger("runwatch.alerting")
 
+INTERNAL_RULE = "runwatch_internal"
+"""The rule id of runwatch's own failures (DESIGN §6): not a rule that judges runs, the supervisor raises it."""
 CONTEXT_LINES = 12
 """Log lines attached to an alert (shown in Slack messages)."""
 
@@ -102,14 +105,35 @@ class Alerting:
         state = StateDir(state_dir or config.state_dir) if persist else None
         self._state = state
         store = AlertStore(state) if state is not None else None
-        self.manager = AlertManager(config.timings(), silences=SilenceBook(store), store=store)
+        self.manager = AlertManager(config.timings(), silences=SilenceBook(store), store=store,
+                                    step_rules=_step_rules(self.rules))
         outbox = state.ensure() / "outbox" if state is not None and sinks else None
         self.dispatcher = Dispatcher(list(sinks), outbox=outbox, on_error=on_sink_error) if sinks else None
         self._lock = threading.Lock()
+        self._supervisor: Supervisor | None = None
 
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor | None = None) -> None:
+        """Start the sinks' threads, under `supervisor` (the engine's) when given, also after a reload."""
+        self._supervisor = supervisor
         if self.dispatcher is not None:
-            self.dispatcher.start()
+            self.dispatcher.start(supervisor)
+
+    def internal_failure(self, failure: ThreadFailure) -> Notification:
+        """A `runwatch_internal` critical alert for a thread of runwatch's own that failed (DESIGN §6), sent to
+        every sink at once: the daemon may be half blind, so this does not wait for a rule tick. Its id is
+        the thread and the time of the failure, so a re-send is recognisable."""
+        labels = make_labels(thread=failure.thread)
+        what = "restarted" if failure.restarting else "gave up: runwatch exits so its service manager restarts it"
+        alert = Alert(rule=INTERNAL_RULE, labels=labels, state=AlertState.FIRING, severity=Severity.CRITICAL,
+                      summary=f"runwatch thread {failure.thread} failed: {failure.error} ({what})",
+                      active_since=failure.at, fired_at=failure.at, last_seen=failure.at, value=failure.error)
+        state = "restart" if failure.restarting else "gave_up"
+        n = Notification(alert, AlertState.FIRING, failure.at,
+                         id=f"{alert_key(INTERNAL_RULE, labels)}:{state}:{failure.at:.3f}")
+        dispatcher = self.dispatcher
+        if dispatcher is not None:
+            dispatcher.submit(n)
+        return n
 
     def reload(self, config: Config, sinks: Sequence[Sink]) -> None:
         """New rules, timings and sinks (SIGHUP); alert states and silences carry over."""
@@ -120,10 +144,11 @@ class Alerting:
         if old is not None:
             old.stop(3.0)
         if new is not None:
-            new.start()
+            new.start(self._supervisor)
         with self._lock:
             self.rules, self._broken = rules, set()
             self.manager.set_timings(config.timings())
+            self.manager.step_rules = _step_rules(rules)
             self.dispatcher = new
 
     def stop(self, drain_timeout: float = 3.0) -> None:
@@ -159,14 +184,18 @@ class Alerting:
         with self._lock:
             rules = {r.id: r for r in self.rules}
             notes = self.manager.update(findings, now, evaluated=evaluated,
-                                        resolution=lambda a: self._resolution(rules, trackers, a, now))
+                                        resolution=lambda a: self._resolution(rules, trackers, a, now),
+                                        hand_over=self._submit)
             held = self.manager.silences.take_held()
         for h in held:  # once per transition a silence held back
             log.info("%s", h.line())
+        return notes
+
+    def _submit(self, notes: list[Notification]) -> None:
+        """To the sinks (queued and in the outbox) before the lifecycle records them as sent."""
         if self.dispatcher is not None:
             for n in notes:
                 self.dispatcher.submit(n)
-        return notes
 
     def _resolution(self, rules: Mapping[str, Rule[Any]], trackers: Mapping[str, RunTracker], alert: Alert,
                     now: float) -> str | None:
@@ -200,6 +229,11 @@ class Alerting:
     def acknowledge(self, key: str) -> bool:
         with self._lock:
             return self.manager.ack(key)
+
+
+def _step_rules(rules: Iterable[Rule[Any]]) -> frozenset[str]:
+    """The rules whose alerts' ids start at a step (`AlertManager.step_rules`): those that judge records."""
+    return frozenset(r.id for r in rules if r.judges_records)
 
 
 def _with_context(f: Finding, context: Sequence[str]) -> Finding:

@@ -292,6 +292,9 @@ def _watch(args: argparse.Namespace) -> int:
 
     interval, poll, poll_interval = watch_timing(args, _config(args).watch)  # refuses a bad config first
     _flags(args)
+    state_dir = _state_dir(args) or _config(args).state_dir
+    if state_dir.exists() and not state_dir.is_dir():  # before anything starts: alert state cannot be kept
+        raise UsageError(f"state dir {state_dir} is not a directory")
     setup_logging(args.log_file)
     opts = EngineOptions(fmt=args.format, poll_only=poll, poll_interval=poll_interval,
                          total_steps=args.total_steps, pids=tuple(args.pid), gpu=not args.no_gpu)

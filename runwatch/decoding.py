@@ -9,7 +9,9 @@ and one decoder drops what it has seen.
 
 from __future__ import annotations
 
+from runwatch.model import Record
 from runwatch.parsers.base import ItemDecoder
+from runwatch.parsers.boundary import checked_all
 
 HF_HISTORY = "hf_log_history"
 
@@ -24,7 +26,21 @@ def decoder_for(decoders: dict[tuple[str, str], ItemDecoder], run: str, path: st
 
         options = {"eval_source": is_eval_events(path)} if kind == "tfevents" else {}
         try:
-            decoder = decoders[key] = make_decoder(kind, **options)
+            decoder = decoders[key] = _Checked(make_decoder(kind, **options))
         except KeyError:
             return None
     return decoder
+
+
+class _Checked(ItemDecoder):
+    """A decoder whose records pass `boundary.checked`, as a log parser's do in SourceParser: a metric
+    file's `"step": 1e400` or a step past its total is no step, wherever the number came from."""
+
+    def __init__(self, inner: ItemDecoder) -> None:
+        self.inner = inner
+
+    def feed(self, items: list[object], t: float) -> list[Record]:
+        return checked_all(self.inner.feed(items, t))
+
+    def flush(self) -> list[Record]:
+        return checked_all(self.inner.flush())

@@ -27,6 +27,7 @@ from runwatch.model import AlertBrief, AlertState, ChartData, Event, Kind, Recor
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import DETECT_MAX_LINES, ChunkRecords, SourceParser
 from runwatch.state.run import RunTracker
+from runwatch.supervise import Stoppable, SupervisedThread, Supervisor, TaskThread, ThreadFailure
 from runwatch.watcher.discover import LOG_SUFFIXES, DirectoryWatcher, find_logs, find_sources, rank_from_path
 from runwatch.watcher.snapshot import last_lines, split_block
 from runwatch.watcher.stdin import StreamReader
@@ -73,7 +74,8 @@ class EngineOptions:
     """An NVML implementation to use instead of the real one (tests, demos)."""
     seen_bytes: Mapping[str, int] = field(default_factory=dict)
     """Bytes of each log (absolute path) a previous `runwatch watch` already judged: its history up to
-    there is read again to rebuild the series but not judged again (that daemon sent what it found)."""
+    there is read again to rebuild the series but not judged again (that daemon sent what it found); the
+    follower ends a read exactly there, so the bytes after it are judged, all of them and only them."""
 
 
 @dataclass
@@ -144,11 +146,19 @@ class Engine:
         self._runs: list[_Run] = []
         self._run_of_source: dict[str, _Run] = {}
         self._rank_of_source: dict[str, int | None] = {}
-        self._threads: list[Any] = []  # followers, watchers, the stdin reader, the sampler: each has stop()
-        self._worker: threading.Thread | None = None
+        self._threads: list[Stoppable] = []  # followers, watchers, the stdin reader, the sampler
+        self._worker: TaskThread | None = None
+        self.supervisor = Supervisor(on_failure=self._thread_failed)
+        """Runs every thread of this engine (and of its alerting's sinks): restarts, `degraded`, `gave_up`."""
         self._stopping = threading.Event()
         self._notices: list[Notice] = []
         self._dir_runs: dict[str, tuple[_Run, list[Path]]] = {}
+        self._applied: dict[str, FilePosition] = {}
+        """Per log: the follower's position after the last batch the worker applied."""
+        self._judged: dict[str, FilePosition] = {}
+        """Per log: the position up to which the rules have judged every line (what `positions()` gives)."""
+        self._past_seen: set[str] = set()
+        """Logs whose reading has passed `seen_bytes` (what comes now is judged)."""
         self._plan(paths)
 
     # -- setup -------------------------------------------------------------
@@ -229,9 +239,10 @@ class Engine:
     def start(self) -> None:
         self._preview_large_files()
         if self.alerting is not None:
-            self.alerting.start()
+            self.alerting.start(self.supervisor)
         self._queue.put(("warm_up",))  # the sampler and a deferred alerting start on the worker
-        self._worker = threading.Thread(target=self._work, name="runwatch-engine", daemon=True)
+        self._worker = TaskThread("engine", self._work, reset=self._after_failure)
+        self._worker.supervisor = self.supervisor
         self._worker.start()
         for run in self._runs:
             for path in list(run.parsers):
@@ -256,8 +267,30 @@ class Engine:
             on_new_source=lambda p: self._queue.put(("new_source", str(p), run)),
             known_sources=[Path(p) for p in run.item_sources],
         )
-        w.start()
-        self._threads.append(w)
+        self._own(w)
+
+    def _own(self, thread: SupervisedThread) -> None:
+        """Start a source thread under this engine's supervisor; `stop()` stops and joins it."""
+        thread.supervisor = self.supervisor
+        thread.start()
+        self._threads.append(thread)
+
+    def _thread_failed(self, failure: ThreadFailure) -> None:
+        """A thread's body raised (its thread, no lock of ours held): a `runwatch_internal` alert to the sinks
+        and to the front end's notifications, once per thread (the supervisor calls this once per thread,
+        and again when it gives up); `degraded` in every snapshot says the rest."""
+        alerting = self.alerting
+        if alerting is None:
+            return
+        n = alerting.internal_failure(failure)
+        with self._changed:
+            self._notifications.append(n)
+            self._version += 1
+            self._changed.notify_all()
+
+    def _after_failure(self) -> None:
+        """The worker's body raised and runs again: judge soon (the item it was on is lost, not the rest)."""
+        self._dirty, self._last_tick = True, -math.inf
 
     def stop(self) -> None:
         """The worker first (it may still start threads: a sampler, a follower for a new rank
@@ -289,7 +322,7 @@ class Engine:
             return
         if self._alerting_factory is not None:
             alerting = self._alerting_factory()
-            alerting.start()
+            alerting.start(self.supervisor)
             self.alerting, self._alerting_factory = alerting, None
         self._start_sampler(paths_followed=[p for r in self._runs for p in r.parsers if p != "-"])
 
@@ -304,8 +337,7 @@ class Engine:
             nvml=self.options.nvml,  # type: ignore[arg-type]
             stdin_pipe=any(r.label == "-" for r in self._runs), interval=self.options.sample_interval,
         )
-        self._sampler.start()
-        self._threads.append(self._sampler)
+        self._own(self._sampler)
 
     def _start_items(self, path: str) -> None:
         from runwatch.watcher.checkpoints import CheckpointWatcher
@@ -326,8 +358,7 @@ class Engine:
         else:
             thread = follow(path, put, notice, **kw)
         if thread is not None:
-            thread.start()
-            self._threads.append(thread)
+            self._own(thread)
 
     def _start_follower(self, path: str) -> None:
         f = FileFollower(
@@ -339,9 +370,10 @@ class Engine:
             rank=self._rank_of_source.get(path),
             raw_history=True,  # history in raw blocks, for SourceParser.feed_bytes (see _parse)
             chunk_size=JUDGED_PIECE_BYTES if self.alerting is not None or self._alerting_factory else CHUNK_BYTES,
+            on_position=lambda pos: self._queue.put(("position", path, pos)),  # after its batches (FIFO)
+            boundary=self.options.seen_bytes.get(os.path.abspath(path)) or None,
         )
-        f.start()
-        self._threads.append(f)
+        self._own(f)
 
     def _put_batch(self, b: LineBatch) -> None:
         """Queue a follower's batch; a raw history block waits (follower thread) while the worker
@@ -361,8 +393,7 @@ class Engine:
             on_eof=lambda: self._queue.put(("eof", "-")),
             stream=self._stdin,
         )
-        r.start()
-        self._threads.append(r)
+        self._own(r)
 
     def _preview_large_files(self) -> None:
         """Show a big log's latest state at once; its history fills in behind."""
@@ -460,6 +491,9 @@ class Engine:
                                                           points={r.tracker.run: r.unjudged for r in judged}))
             for r in judged:
                 r.unjudged = 0
+        for r in self._runs:
+            if r.unjudged == 0:  # the rules have seen all it holds: its logs are judged as far as applied
+                self._judged.update((s, self._applied[s]) for s in r.parsers if s in self._applied)
 
     def _handle(self, item: tuple[Any, ...]) -> None:
         """Everything but line and item batches, which `_work` parses outside the lock."""
@@ -495,6 +529,18 @@ class Engine:
                     self._sampler.processes.watch(logs=[path])
         elif kind == "new_source":
             self._add_source(item[2], item[1])
+        elif kind == "position":
+            self._read_to(item[1], item[2])
+
+    def _read_to(self, source: str, pos: FilePosition) -> None:
+        """Every batch of `source` before `pos` is applied (the follower queued `pos` after them); judged
+        too when the run owes the rules nothing, else at the run's next tick (`_maybe_tick`)."""
+        self._applied[source] = pos
+        if pos.offset >= self.options.seen_bytes.get(os.path.abspath(source), 0):
+            self._past_seen.add(source)
+        run = self._run_of_source.get(source)
+        if self.alerting is None or run is None or run.unjudged == 0:
+            self._judged[source] = pos
 
     def _add_source(self, run: _Run, path: str) -> None:
         """A structured source that appeared in a followed directory: attached and started as at
@@ -554,8 +600,7 @@ class Engine:
             return False
         if item[0] != "batch":
             return True
-        seen = self.options.seen_bytes.get(os.path.abspath(batch.source), 0)
-        return True if run.parsed_bytes.get(batch.source, 0) > seen else None
+        return True if batch.source in self._past_seen or not self.options.seen_bytes else None
 
     def _history_tick(self, run: _Run, now: float) -> None:
         """Judge a run after each piece of its history, with the rules that read records in sequence.
@@ -694,7 +739,7 @@ class Engine:
         alerts = self.alerting.briefs(run.name) if self.alerting is not None else ()
         snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts,
                        meta=dict(run.meta), state=_state_with_alerts(snap.state, alerts, tracker.last_step_at),
-                       reading_history=bool(run.history_pending))
+                       reading_history=bool(run.history_pending), degraded=self.supervisor.degraded())
         if self.system is not None:
             process, gpus, gpu_status = self.system.to_status()
             snap = replace(snap, process=process, gpus=tuple(gpus), gpu_status=gpu_status)
@@ -706,22 +751,13 @@ class Engine:
         return min(99.0, 100.0 * done / total) if total else 0.0
 
     def positions(self) -> dict[str, FilePosition]:
-        """Where each log follower stands, by path (DESIGN §7: what `runwatch watch` saves across
-        restarts). Read-only, from any thread; empty once stopped.
-
-        While a history is read in, no further than what has been judged: a follower reads up to
-        RAW_AHEAD_BYTES ahead of the worker, and a daemon killed then must judge that part next time.
-        """
-        out: dict[str, FilePosition] = {}
-        for t in list(self._threads):
-            pos = t.position() if isinstance(t, FileFollower) else None
-            if pos is None:
-                continue
-            run = self._run_of_source.get(t.source)
-            if run is not None and t.source in run.history_pending:
-                pos = pos._replace(offset=min(pos.offset, run.parsed_bytes.get(t.source, 0)))
-            out[t.source] = pos
-        return out
+        """How far each log has been judged, by path (DESIGN §7: what `runwatch watch` saves across
+        restarts): never further than the rules have looked, history and live lines alike. A follower
+        reads ahead of the worker (up to RAW_AHEAD_BYTES of history, any amount of live lines), and the
+        worker applies records before the next tick judges them; a daemon killed in between must judge
+        those lines next time. Read-only, from any thread."""
+        with self._lock:
+            return dict(self._judged)
 
     def take_notices(self) -> list[Notice]:
         """Notices since the last call (waiting for a file, rotated, permission denied …)."""

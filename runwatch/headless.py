@@ -104,6 +104,8 @@ def status_line(snap: RunSnapshot) -> str:
         parts.append(f"last {fmt_duration(age)} ago")
     for note in snap.notes[:1]:
         parts.append(f"({note if len(note) <= 100 else note[:99] + '…'})")
+    if snap.degraded:
+        parts.append(f"DEGRADED: {len(snap.degraded)} runwatch thread(s) failed, latest {snap.degraded[-1]}")
     return "  ".join(parts)
 
 
@@ -132,6 +134,7 @@ def status_object(snap: RunSnapshot) -> dict[str, Any]:
         "gpu_status": snap.gpu_status,
         "alerts": [a.to_json() for a in snap.alerts],
         "notes": list(snap.notes),
+        "degraded": list(snap.degraded),
     }
 
 

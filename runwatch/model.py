@@ -211,6 +211,8 @@ class RunSnapshot:
     """What the run says about itself where a source knows it (W&B config, summary, run name)."""
     reading_history: bool = False
     """Whether a source of the run is still reading what it held at start (the numbers will jump)."""
+    degraded: tuple[str, ...] = ()
+    """runwatch's own threads that failed (`supervise.Supervisor.degraded`), one line each; () when all is well."""
 
     @property
     def last_record_age_s(self) -> float | None:

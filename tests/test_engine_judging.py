@@ -217,3 +217,25 @@ def test_saved_positions_never_run_ahead_of_what_was_judged(tmp_path: Path,
         assert saved <= log.stat().st_size // 2  # … and near what the slowed worker got through
     finally:
         engine.stop()
+
+
+@pytest.mark.parametrize(("nan_step", "fires"), [(100, False), (300, True)], ids=["before", "after"])
+def test_restart_judges_only_the_bytes_after_the_saved_offset(tmp_path: Path, nan_step: int, fires: bool) -> None:
+    """Issue 11, finding 3: the 128 KiB history piece holding the saved offset was judged again whole, so a
+    NaN a previous daemon had judged (and whose alert had resolved) fired again. The follower now ends a
+    read at the saved offset: what lies before it is read, not judged; all that follows is judged."""
+    from dataclasses import replace
+
+    lines = with_nan_at(step_lines()[:400], nan_step)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    seen = len(("\n".join(lines[:200]) + "\n").encode())  # a previous daemon judged steps 0..199
+    engine = run_engine(log, replace(OPTIONS, seen_bytes={str(log.resolve()): seen}))
+    try:
+        size = log.stat().st_size
+        wait_for(lambda: (p := engine.positions().get(str(log))) is not None and p.offset == size)
+        snaps = engine.snapshots()
+    finally:
+        engine.stop()
+    assert snaps[0].progress.step == 399
+    assert ("nonfinite" in alerts_of(snaps)) is fires

@@ -20,9 +20,13 @@ acknowledged. An alert is muted while an active silence matches it or while
 an inhibiting alert fires for the same run (a crash mutes the stall): it still
 changes state, and what it could not say is said once it is unmuted and still
 true (a first FIRING, a RESOLVED). Every notification has an id built from the
-key, the state and the transition time; ids sent are remembered (and stored
-with the alert states in one atomic write, before the notifications are
-returned), so nothing is sent twice, across restarts too.
+key (rule + labels), the state and the start of the condition (for the rules
+that judge records in sequence, `step_rules`, the step where it began; for the
+others, which judge the present, the time it was first seen holding, kept in
+the state dir), not the time runwatch noticed it:
+a restarted daemon that judges the same lines again makes the same id, which
+it remembers as sent (ids sent are stored with the alert states in one atomic
+write, before the notifications are returned) and a receiver can recognise.
 
 Pure apart from the optional store: time comes only through `now`.
 """
@@ -59,8 +63,10 @@ class AlertManager:
                  inhibitions: Iterable[InhibitRule] = DEFAULT_INHIBITIONS,
                  silences: SilenceBook | None = None, store: AlertStore | None = None,
                  resolved_retention_s: float = RESOLVED_RETENTION_S, max_resolved: int = MAX_RESOLVED,
-                 save_interval_s: float = SAVE_INTERVAL_S) -> None:
+                 save_interval_s: float = SAVE_INTERVAL_S, step_rules: Iterable[str] = ()) -> None:
         self.timings = dict(timings)
+        self.step_rules = frozenset(step_rules)
+        """Rules whose condition starts at a step (they judge records: a history read again finds it again)."""
         self.inhibitions = tuple(inhibitions)
         self.store = store
         self.silences = silences if silences is not None else SilenceBook(store)
@@ -122,14 +128,16 @@ class AlertManager:
 
     def update(self, findings: Iterable[Finding], now: float, *,
                evaluated: Iterable[tuple[str, str]] | None = None,
-               resolution: Resolution | None = None) -> list[Notification]:
+               resolution: Resolution | None = None,
+               hand_over: Callable[[list[Notification]], None] | None = None) -> list[Notification]:
         """Advance every alert to `now` given this tick's findings; the notifications to send.
 
         `evaluated`: the (rule, run) pairs evaluated this tick; None means all.
         `resolution(alert)`: the summary of an alert that resolves now (see the module docstring).
-        The state (with the ids of the returned notifications) is saved before
-        returning, so a crash afterwards loses a notification rather than
-        repeating one.
+        `hand_over(notes)` gets the notifications before the state (with their
+        ids, as sent) is saved, and the state is saved before returning: with a
+        hand-over that keeps them (the dispatcher's outbox), a crash at any
+        point repeats a notification (same id) rather than loses it.
         """
         self.silences.refresh()
         with self._lock:
@@ -140,6 +148,8 @@ class AlertManager:
             structural |= self._mute(now)
             notes = self._notify(now)
             structural |= self._expire(now)
+            if notes and hand_over is not None:
+                hand_over(notes)  # before they are saved as sent: a crash between repeats, never loses
             if notes or structural:
                 self._changed = True
                 self._save(now)
@@ -243,7 +253,7 @@ class AlertManager:
     def _due(self, a: Alert, now: float) -> Notification | None:
         """The notification `a` owes now, muted or not (never one whose id was sent)."""
         if a.state == AlertState.FIRING and a.fired_at is not None:
-            first = notification_id(a.key, AlertState.FIRING, a.fired_at, a.first_step)
+            first = notification_id(a.key, AlertState.FIRING, self._start(a))
             if a.last_notified is None:
                 return None if first in self._sent else Notification(a, AlertState.FIRING, now, id=first)
             repeat = self.timing(a.rule).repeat_interval_s
@@ -253,10 +263,13 @@ class AlertManager:
             return None if nid in self._sent else Notification(a, AlertState.FIRING, now, repeat=True, id=nid)
         if a.state == AlertState.RESOLVED and a.resolved_at is not None:
             told_firing = a.last_notified is not None and a.last_notified < a.resolved_at
-            nid = notification_id(a.key, AlertState.RESOLVED, a.resolved_at, a.first_step)
+            nid = notification_id(a.key, AlertState.RESOLVED, self._start(a))
             if told_firing and nid not in self._sent:
                 return Notification(a, AlertState.RESOLVED, now, id=nid)
         return None
+
+    def _start(self, a: Alert) -> str:
+        return condition_start(a, by_step=a.rule in self.step_rules)
 
     def _expire(self, now: float) -> bool:
         """Drop resolved alerts past retention (and the oldest beyond `max_resolved`)."""
@@ -286,14 +299,17 @@ class AlertManager:
         return ok
 
 
-def notification_id(key: str, state: AlertState, t: float, first_step: int | None = None) -> str:
-    """Stable id of the notification for `key` entering `state`: named by the step where the
-    condition began when there is one, else by the time `t` it changed state.
+def notification_id(key: str, state: AlertState, start: str) -> str:
+    """Stable id of the notification for `key` entering `state` in the episode that began at `start`."""
+    return f"{key}:{state}:{start}"
 
-    The step is the log's own, so a restarted daemon that judges the same history again (and fires the
-    same episode at another wall time) makes the same id: the outbox and the receiver both see a
-    re-send for what it is (it used to get a new id from the new time: a duplicate to a receiver)."""
-    return f"{key}:{state}:step{first_step}" if first_step is not None else f"{key}:{state}:{_t(t)}"
+
+def condition_start(a: Alert, *, by_step: bool) -> str:
+    """Where the alert's condition began, the same however often (and by whichever daemon) it is judged:
+    `step=380` for a rule that judges records (`by_step`) whose finding named a step, else `t=<Unix
+    seconds>` when it was first seen holding (a rule about the present: a paused run may stall twice at
+    one step, two conditions)."""
+    return f"step={a.first_step}" if by_step and a.first_step is not None else f"t={_t(a.active_since)}"
 
 
 def _t(t: float) -> str:

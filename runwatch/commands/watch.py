@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +32,15 @@ from runwatch.headless import StatusSchedule, status_line
 log = logging.getLogger("runwatch")
 
 
+EXIT_GAVE_UP = 70
+"""`runwatch watch`'s exit status when its own threads failed too often (sysexits' EX_SOFTWARE): the
+supervisor gave up, and a service manager (systemd `Restart=on-failure`) should start a fresh daemon."""
+
+
 def setup_logging(log_file: Path | None) -> logging.Handler:
+    """Log to `log_file` (created 0600: it holds alert text, like the state dir) or to stderr."""
+    if log_file is not None:
+        os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600))
     handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
     handler.addFilter(RedactingFilter())
@@ -61,8 +70,12 @@ class PidFile:
             other = None
         if other is not None and other != os.getpid() and _alive(other):
             raise RuntimeError(f"{self.path}: another runwatch watch is running (pid {other})")
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(f"{os.getpid()}\n")
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:  # a fresh file of our own (O_EXCL): a link planted at a fixed temp name is never followed
+            os.fchmod(fd, 0o644)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        finally:
+            os.close(fd)
         os.replace(tmp, self.path)
         return self
 
@@ -100,7 +113,7 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
     with engine:
         clock = time.monotonic
         schedule = StatusSchedule(interval, clock=clock)  # the first once the logs have been read
-        while not stop.is_set():
+        while not stop.is_set() and not engine.supervisor.gave_up.is_set():
             engine.wait(schedule.wait_s())
             positions = engine.positions()
             for path, message in offsets.news(positions):
@@ -117,7 +130,12 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
                 for snap in snaps:
                     log.info("%s", status_line(snap))
         log.info("stopping: saving state, delivering what is queued")
-        offsets.save(engine.positions(), clock(), force=True)  # while the followers still run
+        offsets.save(engine.positions(), clock(), force=True)
+    offsets.save(engine.positions(), clock(), force=True)  # what the worker judged while it stopped
+    if engine.supervisor.gave_up.is_set():
+        log.critical("runwatch's own threads failed too often; exiting %d so the service manager restarts it",
+                     EXIT_GAVE_UP)
+        return EXIT_GAVE_UP
     return 0
 
 

@@ -41,6 +41,7 @@ from functools import lru_cache
 import numpy as np
 
 from runwatch.model import Kind, Record
+from runwatch.parsers.boundary import OVERRUN
 from runwatch.parsers.fields import strip_lead
 from runwatch.parsers.prefix import split_rank
 
@@ -327,7 +328,14 @@ class _Chunk:
                 keep = lit.all(axis=1)
                 idx, block, digits = idx[keep], block[keep], digits[keep]
         if plan is not None and idx.size:
-            self.found.append((rows[idx], *_values(plan, digits, omit)))
+            step, total, values = _values(plan, digits, omit)
+            bogus = (total >= 0) & (step > OVERRUN * total)  # `step 999999999999/100`: boundary.checked's call
+            if bogus.any():
+                taken[idx[bogus]] = False
+                keep = ~bogus
+                idx, step, total, values = idx[keep], step[keep], total[keep], {m: v[keep] for m, v in values.items()}
+            if idx.size:
+                self.found.append((rows[idx], step, total, values))
         return taken
 
     def _assemble(self) -> tuple[ColumnBatch, Unhandled]:

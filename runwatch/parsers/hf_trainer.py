@@ -49,7 +49,7 @@ import re
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
-from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.numbers import ascii_float, parse_number
 from runwatch.parsers.progress_bar import Frame, parse_frame
 from runwatch.parsers.pydict import dict_pairs, metric_name, snake
 
@@ -178,7 +178,7 @@ class HFTrainerParser(FormatParser):
                 continue
             keys.add(key)
             try:  # the common plain number; parse_number reads the rest (quotes, `nan`, commas) the same
-                values[key] = float(raw)
+                values[key] = ascii_float(raw)
             except ValueError:
                 if (v := parse_number(raw)) is not None:
                     values[key] = v

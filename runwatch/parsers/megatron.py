@@ -15,6 +15,7 @@ from typing import ClassVar
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, snake
+from runwatch.parsers.numbers import ascii_float, parse_int
 
 _STAMP = re.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\]")
 _TRAINING_KEYS = ("consumed samples", "elapsed time per iteration", "learning rate", "lm loss", "loss scale")
@@ -65,10 +66,10 @@ class MegatronParser(GuardedParser):
         counter, rest = line[i + 10:j], line[j + 1:]
         step_text, _, total_text = counter.partition("/")
         words = step_text.split()  # `71`, or `14194 [panel]` for a named validation set
-        if not words or not words[0].isdigit():
+        step = parse_int(words[0]) if words else None
+        if step is None:
             return None  # e.g. `elapsed time per iteration (ms)` inside a cut line
-        step = int(words[0])
-        total = int(total_text) if total_text.strip().isdigit() else None
+        total = parse_int(total_text)
         m = _STAMP.search(head) if "[" in head else None
         t = local_time(m.group(1), m.group(2) or "") if m else 0.0
         if head.endswith("loss at "):  # ` validation loss at iteration N |`, `validation (val) loss at …`
@@ -127,7 +128,7 @@ def _fields(text: str) -> dict[str, float]:
                 continue
             spec = _key_spec(key)
         try:  # the common plain number; `float` takes the padding, and fails on `/`, units, quotes, commas
-            v: float | None = float(value)
+            v: float | None = ascii_float(value)
         except ValueError:
             v = number(value.partition("/")[0], spec[1])  # Primus prints `value/max` pairs
         if v is None:

@@ -15,6 +15,7 @@ from typing import ClassVar
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import number, snake, strip_lead
+from runwatch.parsers.numbers import ascii_float, parse_int
 
 # field → (metric, unit suffix: `ms` and `m` (minutes) are converted to seconds)
 _STEP_FIELDS: dict[str, tuple[str, str]] = {
@@ -104,8 +105,9 @@ class NanochatParser(GuardedParser):
         if not sep or len(parts) != 3 or not parts[2].endswith("%)") or parts[2][:1] != "(":
             return None
         step_text, _, total_text = parts[1].partition("/")
-        step = int(step_text)
-        total = int(total_text) if total_text else None
+        step, total = parse_int(step_text), parse_int(total_text) if total_text else None
+        if step is None:
+            return None
         metrics = self._fields(rest)
         if "loss" not in metrics:
             return None
@@ -117,8 +119,9 @@ class NanochatParser(GuardedParser):
         if not sep:
             return None
         step_text, _, total_text = head[5:].strip().partition("/")
-        step = int(step_text)
-        total = int(total_text) if total_text else None
+        step, total = parse_int(step_text), parse_int(total_text) if total_text else None
+        if step is None:
+            return None
         key, _, value = rest.partition(":")
         key = key.strip()
         kind = Kind.EVAL
@@ -205,20 +208,20 @@ def _generic(text: str) -> dict[str, float]:
 def _fast_record(m: re.Match[str]) -> Record | None:
     step, total, loss, gnorm, lrm, dt, toks, mfu, epoch, pq, rg, elapsed, eta = m.groups()
     try:
-        metrics = {"loss": float(loss), "lrm": float(lrm), "step_time": float(dt) / 1000.0,
-                   "tokens_per_sec": float(toks.replace(",", "")), "elapsed": float(elapsed) * 60.0}
-        mfu_v = float(mfu)
+        metrics = {"loss": ascii_float(loss), "lrm": ascii_float(lrm), "step_time": ascii_float(dt) / 1000.0,
+                   "tokens_per_sec": float(toks.replace(",", "")), "elapsed": ascii_float(elapsed) * 60.0}
+        mfu_v = ascii_float(mfu)
         if not mfu_v < 0:  # negative = "unknown" sentinel; NaN is kept
             metrics["mfu"] = mfu_v
         if gnorm is not None:
-            metrics["grad_norm"] = float(gnorm)
+            metrics["grad_norm"] = ascii_float(gnorm)
         if epoch is not None:
             metrics["epoch"] = float(epoch)
         if pq is not None:
             metrics["pq"] = float(pq)
             metrics["rg"] = float(rg)
         if eta is not None:
-            metrics["eta"] = float(eta) * 60.0
+            metrics["eta"] = ascii_float(eta) * 60.0
     except ValueError:
         return None
     return Record(kind=Kind.STEP, step=int(step), total_steps=int(total), metrics=metrics)

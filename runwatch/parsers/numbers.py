@@ -19,8 +19,35 @@ _SPECIAL = {
 }
 
 
+MAX_STEP = 2**53
+"""The largest step a record may carry: every step up to it is exact as a float (series x values)."""
+
+
+def ascii_float(text: str) -> float:
+    """`float(text)` as a log spells a number: ASCII digits only, no `_` separators.
+
+    Python's float() also reads `3_1` as 31.0 and Arabic-Indic `٣.١` as 3.1;
+    no training log prints either, so a field holding one is not a number
+    (ValueError, as float() raises for any other text).
+    """
+    if "_" in text or not text.isascii():
+        raise ValueError(f"not a number as logs print one: {text!r}")
+    return float(text)
+
+
+def parse_int(text: str) -> int | None:
+    """The non-negative integer that ASCII digits spell (`00042`), or None: a step counter, never `1_0`."""
+    s = text.strip()
+    if not (s.isdigit() and s.isascii()):
+        return None
+    try:
+        return int(s)
+    except ValueError:  # longer than Python's int() limit (4,300 digits): no step
+        return None
+
+
 def parse_number(text: str) -> float | None:
-    """The float a log field spells, or None when it is not a number at all."""
+    """The float a log field spells, or None when it is not a number at all (see `ascii_float`)."""
     s = text.strip().strip("'\"")
     if not s.isascii() or "_" in s:
         return None  # float() reads `٣.١` as 3.1 and `3_1` as 31.0: no log means either

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
-from runwatch.parsers.bounds import MAX_STEP, ascii_digits, bounded
+from runwatch.parsers.boundary import ascii_digits, checked
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.events import EventDetector
 from runwatch.parsers.prefix import split_rank
@@ -245,7 +245,7 @@ class SourceParser:
         rank, lineno, t = self._last
         for rec in (self._flush_events(), self._flush_parser()):
             if rec is not None:
-                out.append(self._stamp(rec, rank, lineno, t))
+                self._emit(rec, rank, lineno, t, out)
         self.records += len(out)
         return out
 
@@ -299,8 +299,6 @@ class SourceParser:
         if found is None or unhandled_text is None:
             return self._lines(split(data), first, t, out), None
         batch, rest = found
-        if batch.step.size and (batch.step.min() < 0 or batch.step.max() > MAX_STEP):
-            return self._lines(split(data), first, t, out), None  # steps no run has: `bounded` drops them
         texts, several = unhandled_text
 
         n_lines, n_rest = len(batch) + len(rest), len(rest)
@@ -367,7 +365,7 @@ class SourceParser:
         except Exception:  # as for format parsers: one odd line must not stop the source
             ev = None
         if ev is not None:
-            out.append(self._stamp(ev, rank, lineno, t))
+            self._emit(ev, rank, lineno, t, out)
         parser = self._parser
         if parser is None:
             self._hold(rank, text, lineno, t, out)
@@ -376,12 +374,12 @@ class SourceParser:
             rec = parser.parse(text)
         except Exception:
             rec = None
-        if rec is not None and (rec.step is None or (rec := bounded(rec)) is not None):
+        if rec is not None:
             self._since_record = 0
             if self._recent:
                 self._recent.clear()
                 self._recent_chars = 0
-            out.append(self._stamp(rec, rank, lineno, t))
+            self._emit(rec, rank, lineno, t, out)
         elif not self.fixed_format:
             self._maybe_redetect((rank, text, lineno, t), out)
 
@@ -433,8 +431,8 @@ class SourceParser:
         """Parse lines read earlier with the (new) parser; their records go out with their own numbers."""
         for rank, text, lineno, t in lines:
             rec = self._parse(text)
-            if rec is not None and (rec := bounded(rec)) is not None:
-                out.append(self._stamp(rec, rank, lineno, t))
+            if rec is not None:
+                self._emit(rec, rank, lineno, t, out)
                 self._reorder = True
 
     def _maybe_redetect(self, line: _Line, out: list[Record]) -> None:
@@ -454,6 +452,12 @@ class SourceParser:
         self.format = found
         self._parser = make_parser(found)
         self._replay(window, out)
+
+    def _emit(self, rec: Record, rank: int | None, lineno: int, t: float, out: list[Record]) -> None:
+        """Stamp `rec` and append it, unless it is no record after all (`boundary.checked`: a bogus step)."""
+        ok = checked(rec) if rec.step is not None or rec.total_steps is not None else rec
+        if ok is not None:
+            out.append(self._stamp(ok, rank, lineno, t))
 
     def _stamp(self, rec: Record, rank: int | None, lineno: int, t: float) -> Record:
         # A new Record rather than dataclasses.replace, which costs a third of a nanochat line's parsing;

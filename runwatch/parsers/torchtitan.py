@@ -14,6 +14,7 @@ from typing import ClassVar
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, snake
+from runwatch.parsers.numbers import parse_int
 
 _HEADER = re.compile(r"\[titan\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) - [^ ]+ - [A-Z]+ - ")
 _PAIR = re.compile(r"(\w+): +(\S+)")
@@ -52,7 +53,9 @@ class TorchtitanParser(GuardedParser):
         pairs = _PAIR.findall(msg)
         if not pairs or pairs[0][0] != "step":
             return None
-        step = int(pairs[0][1])
+        step = parse_int(pairs[0][1])
+        if step is None:
+            return None
         prefix = "val_" if kind is Kind.EVAL else ""  # keep eval throughput out of the training series
         metrics: dict[str, float] = {}
         for key, value in pairs[1:]:

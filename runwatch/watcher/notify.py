@@ -16,8 +16,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -35,6 +33,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
+from runwatch.supervise import Managed
 from runwatch.watcher.threads import THREAD_PREFIX
 
 Wake = Callable[[], None]
@@ -81,7 +80,7 @@ class _Watch:
 Table = dict[str, tuple[Subscription, ...]]
 
 
-class WatchHub:
+class WatchHub(Managed):
     """Owns one Observer; running while at least one user holds it.
 
     `acquire()`/`release()` count users: the observer starts with the first and
@@ -129,17 +128,8 @@ class WatchHub:
         observer.stop()
         observer.join()
 
-    start = acquire
+    start = acquire  # and so `with hub:` acquires and releases (Managed)
     stop = release
-
-    def __enter__(self) -> Self:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
 
     def subscribe(self, path: str | Path, wake: Wake, *, recursive: bool = False) -> Subscription:
         """Call `wake` when `path` (a file) changes, or anything below `path` (a directory) when `recursive`.

@@ -66,7 +66,7 @@ class PollingThread(SourceThread):
     def on_stop(self) -> None:
         self._wake.set()
 
-    def run(self) -> None:
+    def body(self) -> None:
         try:
             if self._link is not None:
                 self._link.open()

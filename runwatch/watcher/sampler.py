@@ -70,7 +70,7 @@ class SystemSampler(ServiceThread):
         if self.gpus is not None:
             self.gpus.close()
 
-    def run(self) -> None:
+    def body(self) -> None:
         self.open()
         try:
             due = self._monotonic()

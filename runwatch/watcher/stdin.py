@@ -57,7 +57,7 @@ class StreamReader(ServiceThread):
     def dropped_bytes(self) -> int:
         return self._splitter.dropped_bytes
 
-    def run(self) -> None:
+    def body(self) -> None:
         try:
             while not self.stopping:
                 data = self._read() if self._readable() else None

@@ -84,6 +84,8 @@ class FileFollower(PollingThread):
         source: str | None = None,
         max_line: int = MAX_LINE_BYTES,
         raw_history: bool = False,
+        on_position: Callable[[FilePosition], None] | None = None,
+        boundary: int | None = None,
     ) -> None:
         if chunk_size <= 0:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}")
@@ -96,6 +98,12 @@ class FileFollower(PollingThread):
         self._on_batch = on_batch
         self._chunk, self._from_start = chunk_size, from_start
         self._raw_history = raw_history
+        self._on_position = on_position
+        """Hears the position after each chunk's batches (on this thread, after `on_batch` got them): a
+        consumer that queues both knows how far the file is read once it has handled what came before."""
+        self._boundary = boundary
+        """A history offset no read crosses (the end of what a previous daemon judged): the chunk before it
+        ends exactly there, so a consumer can treat the bytes on either side differently."""
         self._resume = FilePosition(*resume) if resume is not None else None
         self._link_hub(hub, use_inotify, lambda: file_targets(self.path))
         self._splitter = LineSplitter(max_line)
@@ -110,6 +118,12 @@ class FileFollower(PollingThread):
         """Identity and offset of the first line not yet delivered; None before the file was opened."""
         return self._position
 
+    def reset(self) -> None:
+        """After a failure (the supervisor runs the follower again): go on from the first line not yet
+        delivered, in the same file if it still is, instead of reading it all again."""
+        if self._position is not None:
+            self._resume, self._seen_file = self._position, False
+
     @property
     def dropped_bytes(self) -> int:
         return self._splitter.dropped_bytes
@@ -119,7 +133,8 @@ class FileFollower(PollingThread):
         return self._splitter.truncated_lines
 
     def _stopped(self, exc: Exception) -> None:
-        self._safe_notice("error", f"stopped following {self.path}: {exc!r}")  # never die silently
+        self._safe_notice("error", f"following {self.path} failed: {exc!r}; restarting")  # never die silently
+        raise exc  # the supervisor logs it, counts it and runs the follower again from where it stood
 
     def _finish(self) -> None:
         self._close(flush=False)
@@ -165,6 +180,8 @@ class FileFollower(PollingThread):
         if not self._seen_file:
             self._seen_file = True
             self._place(cur, st.st_size)
+        else:
+            self._boundary = None  # another file than the one judged before
         self._cur = cur
         self._update_position()
         return True
@@ -209,8 +226,10 @@ class FileFollower(PollingThread):
                 self._restart(cur, f"{self.path} was rewritten in place; reading it from the start")
                 continue
             raw = self._raw_history and cur.offset < cur.history_end
-            data = os.pread(cur.fd, min(max(self._chunk, RAW_READ_BYTES) if raw else self._chunk,
-                                        size - cur.offset), cur.offset)
+            left = size - cur.offset
+            if self._boundary is not None and cur.offset < self._boundary:
+                left = min(left, self._boundary - cur.offset)
+            data = os.pread(cur.fd, min(max(self._chunk, RAW_READ_BYTES) if raw else self._chunk, left), cur.offset)
             if not data:
                 return
             if raw:
@@ -291,6 +310,7 @@ class FileFollower(PollingThread):
         self._notice("warning", message)
         cur.offset = cur.lines = cur.history_end = 0
         cur.head = None
+        self._boundary = None  # new content: nothing of it was judged
         self._splitter.reset()
         self._update_position()
 
@@ -335,3 +355,5 @@ class FileFollower(PollingThread):
         if cur is not None:
             offset = max(0, cur.offset - self._splitter.pending_bytes)
             self._position = FilePosition(cur.dev, cur.ino, offset, cur.head)
+            if self._on_position is not None:
+                self._on_position(self._position)

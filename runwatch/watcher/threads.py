@@ -1,49 +1,22 @@
-"""The lifecycle every runwatch thread shares (after watchdog's `BaseThread`).
+"""The lifecycle every source thread shares (after watchdog's `BaseThread`): `runwatch.supervise`.
 
 Each source thread is an object its owner starts, stops and joins; `stop()`
-only signals, so an owner can stop many threads and then join them all.
+only signals, so an owner can stop many threads and then join them all; its
+`body` runs under the owner's Supervisor, which restarts it if it raises.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
+from runwatch.supervise import THREAD_PREFIX, SupervisedThread
 from runwatch.watcher.types import Notice, NoticeLevel
 
-THREAD_PREFIX = "runwatch-"
+__all__ = ["THREAD_PREFIX", "ServiceThread", "SourceThread"]
 
 
-class ServiceThread(threading.Thread):
-    """A daemon thread with a stop signal, named `runwatch-<name>`, usable as a context manager."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name=THREAD_PREFIX + name, daemon=True)
-        self._stopping = threading.Event()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
-
-    def stop(self) -> None:
-        """Ask the thread to end soon; does not wait (call `join`)."""
-        self._stopping.set()
-        self.on_stop()
-
-    def on_stop(self) -> None:
-        """Hook: wake the thread from whatever it waits on."""
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-        self.join()
+ServiceThread = SupervisedThread
+"""Every source thread: started, stopped and joined by its owner, its `body` run under a Supervisor."""
 
 
 class SourceThread(ServiceThread):

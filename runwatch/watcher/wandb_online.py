@@ -157,7 +157,7 @@ class WandbOnlineSource(SourceThread):
         """The last history step delivered (-1 before any)."""
         return self._last_step
 
-    def run(self) -> None:
+    def body(self) -> None:
         self._notice("info", f"polling W&B run {self.run_path} every {self._interval:g}s (online; the API key "
                      "comes from WANDB_API_KEY or ~/.netrc)")
         try:

@@ -197,7 +197,8 @@ class WandbSource(PollingThread):
             self._finish()
 
     def _stopped(self, exc: Exception) -> None:
-        self._safe_notice("error", f"stopped following {self.path}: {exc!r}")  # never die silently
+        self._safe_notice("error", f"following {self.path} failed: {exc!r}; restarting")  # never die silently
+        raise exc  # the supervisor logs it, counts it and runs the follower again from where it stood
 
     def _finish(self) -> None:
         self._close()

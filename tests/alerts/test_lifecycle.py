@@ -57,8 +57,7 @@ def test_for_zero_fires_at_once_and_notifies_once() -> None:
     notes = m.update([nan_()], now=1000.0)
     assert states(notes) == [("nonfinite", FIRING, False)]
     n = notes[0]
-    assert n.id == notification_id(key(nan_()), FIRING, 1000.0, 380) == "nonfinite{metric=loss,run=r1}:firing:step380"
-    assert notification_id(key(nan_()), FIRING, 1000.0) == "nonfinite{metric=loss,run=r1}:firing:1000.000"  # no step: time
+    assert n.id == notification_id(key(nan_()), FIRING, "t=1000.000") == "nonfinite{metric=loss,run=r1}:firing:t=1000.000"
     assert n.alert.state == FIRING and n.alert.fired_at == 1000.0 and n.alert.last_notified == 1000.0
     assert n.payload()["state"] == "firing" and n.payload()["id"] == n.id
     assert m.update([nan_()], now=1000.0) == [], "same update twice: nothing new"
@@ -96,7 +95,7 @@ def test_resolves_after_resolve_after_and_notifies_once() -> None:
     notes = m.update([], now=60.0)
     assert states(notes) == [("nonfinite", RESOLVED, False)]
     n = notes[0]
-    assert n.alert.resolved_at == 60.0 and n.id == f"{key(nan_())}:resolved:step380"
+    assert n.alert.resolved_at == 60.0 and n.id == f"{key(nan_())}:resolved:t=0.000"
     assert n.payload()["ends_at"] == "1970-01-01T00:01:00Z"
     assert m.update([], now=60.0) == [] and m.update([], now=100.0) == []
     assert [a.state for a in m.alerts()] == [RESOLVED]
@@ -143,7 +142,7 @@ def test_a_finding_after_resolution_starts_a_new_episode() -> None:
     notes = m.update([nan_(step=9)], now=100.0)
     assert states(notes) == [("nonfinite", FIRING, False)]
     assert notes[0].alert.first_step == 9 and notes[0].alert.active_since == 100.0
-    assert notes[0].id.endswith(":firing:step9")
+    assert notes[0].id.endswith(":firing:t=100.000")
 
 
 def test_values_follow_the_latest_finding_and_first_step_is_kept() -> None:
@@ -178,7 +177,7 @@ def test_repeats_every_repeat_interval_while_firing() -> None:
     assert m.update([stall()], now=719.0) == []
     notes = m.update([stall()], now=720.0)
     assert states(notes) == [("stall", FIRING, True)]
-    assert notes[0].id == f"{key(stall())}:firing:step10:repeat:720.000"
+    assert notes[0].id == f"{key(stall())}:firing:t=0.000:repeat:720.000"
     assert notes[0].payload()["repeat"] is True
     assert m.update([stall()], now=720.0) == []
     assert m.update([stall()], now=1300.0) == []
@@ -231,9 +230,29 @@ def test_a_restart_mid_pending_keeps_the_pending_clock(tmp_path: Path) -> None:
 def test_sent_ids_alone_prevent_a_resend(tmp_path: Path) -> None:
     """Even if an alert's own record were lost, the remembered id stops the duplicate."""
     store = AlertStore(tmp_path)
-    store.save_alerts([], [notification_id(key(nan_()), FIRING, 50.0, 380)])
+    store.save_alerts([], [notification_id(key(nan_()), FIRING, "t=50.000")])
     m = manager(store=store)
     assert m.update([nan_()], now=50.0) == []
+
+
+def test_alert_judged_again_at_another_time_keeps_its_id() -> None:
+    """Issue 11: a restarted daemon that judged the same NaN again fired it under a new id (the time it
+    noticed it). The id is the rule, labels and the step where the condition began: a receiver can dedupe."""
+    first = manager(step_rules={"nonfinite"}).update([nan_()], now=1000.0)
+    again = manager(step_rules={"nonfinite"}).update([nan_()], now=5000.0)
+    assert [n.id for n in first] == [n.id for n in again] == ["nonfinite{metric=loss,run=r1}:firing:step=380"]
+    m = manager(step_rules={"nonfinite"})
+    m.update([nan_()], now=1000.0)
+    (resolved,) = m.update([], now=2000.0)
+    assert resolved.id == "nonfinite{metric=loss,run=r1}:resolved:step=380"
+
+
+def test_alert_of_a_rule_about_the_present_takes_the_time_its_condition_was_first_seen() -> None:
+    m = manager(step_rules={"nonfinite"})
+    m.update([crash()], now=100.0)
+    assert [n.id for n in m.update([crash()], now=101.0)] == []
+    assert m.update([crash()], now=100.0) == []
+    assert manager().update([crash()], now=100.0)[0].id == "crash{run=r1}:firing:t=100.000"
 
 
 def test_last_seen_only_changes_are_saved_at_most_every_save_interval(tmp_path: Path) -> None:
@@ -261,7 +280,7 @@ def test_silenced_before_it_fires_then_notified_when_the_silence_ends() -> None:
     assert m.update([nan_()], now=599.0) == []
     notes = m.update([nan_()], now=600.0)
     assert states(notes) == [("nonfinite", FIRING, False)], "still firing when the silence ended"
-    assert notes[0].alert.silenced_by is None and notes[0].id.endswith(":firing:step380")
+    assert notes[0].alert.silenced_by is None and notes[0].id.endswith(":firing:t=10.000")
 
 
 def test_silenced_the_whole_episode_sends_nothing_at_all() -> None:

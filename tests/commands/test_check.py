@@ -259,3 +259,27 @@ def test_tensorboard_events_are_checked(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["check", str(tmp_path / "exp")]) == 2
     out = capsys.readouterr().out
     assert "nonfinite" in out and f"first step {TB_NAN_STEP}, last step {TB_STEPS - 1}" in out
+
+
+def _with_last_step_replaced(path: Path, step_text: str) -> Path:
+    """The truncated real run with its last line's `00145/16704` counter replaced (only the number changes)."""
+    lines = path.read_text().splitlines(keepends=True)
+    lines[-1] = lines[-1].replace("00145/16704", step_text, 1)
+    path.write_text("".join(lines))
+    return path
+
+
+def test_step_over_308_digits_makes_no_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _with_last_step_replaced(truncated_log(tmp_path / "train.log"), "9" * 309 + "/16704")
+    assert main(["check", str(log)]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    assert "incomplete: stopped at 144/16704" in captured.out  # the bogus line is no step
+
+
+def test_bogus_step_past_its_total_does_not_finish_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _with_last_step_replaced(truncated_log(tmp_path / "train.log"), "999999999999/100")
+    main(["check", str(log), "--json"])
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["state"] != "finished"
+    assert obj["warnings"] == ["incomplete: stopped at 144/16704"]

@@ -66,13 +66,19 @@ def test_nan_alert_arrives_once_and_not_again_after_a_restart(tmp_path: Path, re
     assert SECRET_PATH not in r.err()
 
 
-def test_bad_config_is_refused_before_starting(tmp_path: Path) -> None:
-    cfg = tmp_path / "runwatch.toml"
-    cfg.write_text('[rules.stall]\nafter = "10 minutes"\n')
-    p = subprocess.run([sys.executable, "-m", "runwatch", "watch", str(tmp_path / "x.log"), "--config", str(cfg)],
+def refused(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`runwatch watch ARGS` that must stop before starting: exit 2 and one line on stderr."""
+    p = subprocess.run([sys.executable, "-m", "runwatch", "watch", *map(str, args)],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 2
     assert p.stderr.count("\n") == 1
+    return p
+
+
+def test_bad_config_is_refused_before_starting(tmp_path: Path) -> None:
+    cfg = tmp_path / "runwatch.toml"
+    cfg.write_text('[rules.stall]\nafter = "10 minutes"\n')
+    p = refused(tmp_path / "x.log", "--config", str(cfg))
     assert str(cfg) in p.stderr and "rules.stall.after" in p.stderr
 
 
@@ -110,3 +116,38 @@ def test_flags_win_over_the_watch_table_which_wins_over_the_defaults() -> None:
     assert watch_timing(flags, table) == (5.0, False, 3.0)
     assert watch_timing(bare, table) == (2.0, True, 0.5)
     assert watch_timing(bare, WatchConfig()) == (60.0, False, 1.0)
+
+
+def test_pidfile_temp_name_planted_as_a_symlink_is_not_followed(tmp_path: Path) -> None:
+    """Issue 11 item 8: `ln -s victim d.pid.tmp` made the daemon overwrite `victim`."""
+    from runwatch.commands.watch import PidFile
+
+    victim, pidfile = tmp_path / "victim", tmp_path / "d.pid"
+    victim.write_text("precious\n")
+    (tmp_path / "d.pid.tmp").symlink_to(victim)
+    with PidFile(pidfile):
+        assert pidfile.read_text().strip().isdigit() and not pidfile.is_symlink()
+    assert victim.read_text() == "precious\n"
+
+
+def test_log_file_is_created_private(tmp_path: Path) -> None:
+    """Issue 11 item 8: the log holds alert text; it is created 0600 like the state dir's files."""
+    import logging
+
+    from runwatch.commands.watch import setup_logging
+
+    log_file = tmp_path / "runwatch.log"
+    handler = setup_logging(log_file)
+    try:
+        assert log_file.stat().st_mode & 0o777 == 0o600
+    finally:
+        logging.getLogger("runwatch").removeHandler(handler)
+        handler.close()
+
+
+def test_state_dir_that_is_a_regular_file_is_a_one_line_error(tmp_path: Path) -> None:
+    """Issue 11 item 8: it was a warning, and the daemon ran on without keeping any state."""
+    state = tmp_path / "state"
+    state.write_text("")
+    p = refused(tmp_path / "x.log", "--state-dir", state)
+    assert str(state) in p.stderr and "not a directory" in p.stderr

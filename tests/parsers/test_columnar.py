@@ -145,9 +145,9 @@ def _step_line(step: int, total: int | None, grad: bool, mfu: str, epoch: str | 
     return " | ".join(parts)
 
 
-VARIANTS = list(itertools.product((16704, None), (False, True), ("mfu", "bf16_mfu"), (None, "plain", "pqrg"),
+VARIANTS = list(itertools.product((1234567, None), (False, True), ("mfu", "bf16_mfu"), (None, "plain", "pqrg"),
                                   (False, True)))
-WIDTHS = [  # (step, loss, tok/sec, dt): numbers of every width the format prints
+WIDTHS = [  # (step, loss, tok/sec, dt): numbers of every width the format prints (the total, 1234567, holds them all)
     (0, "10.397165", "29,001", "18077.85"),
     (7, "9.809756", "999", "5.71"),
     (12345, "0.000001", "1,000", "392094.88"),
@@ -255,6 +255,13 @@ def test_stop_texts_hand_their_line_and_the_rest_over() -> None:
     assert batch.line.tolist() == [0, 1, 3, 4]
 
 
+def test_step_far_past_its_total_goes_per_line() -> None:
+    """`step 999999999999/100` is no step (parsers.boundary): the fast path leaves it to the per-line path."""
+    rows = [_step_line(5, 100, False, "mfu", "plain", True), _step_line(999999999999, 100, False, "mfu", "plain", True)]
+    batch, rest = extract_steps("picollm", ("\n".join(rows) + "\n").encode())  # type: ignore[misc]
+    assert batch.line.tolist() == [0] and rest.line.tolist() == [1]
+
+
 def test_omit_drops_the_metric_from_the_start() -> None:
     row = _step_line(5, 10, False, "mfu", "plain", True).encode() + b"\n"
     batch, _ = extract_steps("picollm", row * 3, omit={"mfu"})  # type: ignore[misc]
@@ -262,12 +269,12 @@ def test_omit_drops_the_metric_from_the_start() -> None:
 
 
 def test_values_are_exactly_what_float_makes_of_the_text() -> None:
-    row = _step_line(1234567, 16704, True, "bf16_mfu", "pqrg", True, loss="12345.6789012345",
+    row = _step_line(1234567, 2345678, True, "bf16_mfu", "pqrg", True, loss="12345.6789012345",
                      tok="1,234,567,890", dt="392094.88")
     batch, rest = extract_steps("picollm", row.encode() + b"\n")  # type: ignore[misc]
     assert len(rest) == 0
     (rec,) = batch.records()
-    assert rec.step == 1234567 and rec.total_steps == 16704
+    assert rec.step == 1234567 and rec.total_steps == 2345678
     assert rec.metrics == {
         "loss": float("12345.6789012345"), "grad_norm": 0.8123, "lrm": 1.0, "step_time": 392094.88 / 1000.0,
         "tokens_per_sec": 1234567890.0, "mfu": 52.1, "epoch": 2.0, "pq": 117.0, "rg": 64.0,

@@ -83,7 +83,7 @@ def fast_rows(chunks: Sequence[ChunkRecords]) -> int:
 
 # -- the log of every case ---------------------------------------------------------------
 
-def row(step: int, total: int | None = 1000, **kw: object) -> str:
+def row(step: int, total: int | None = 10000, **kw: object) -> str:
     return _step_line(step, total, False, "mfu", "plain", step > 10, **kw)  # type: ignore[arg-type]
 
 

@@ -16,8 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from runwatch.alerts.sinks.backoff import Backoff
 from runwatch.alerts.sinks.base import Sink, SinkFilter
@@ -25,6 +23,7 @@ from runwatch.alerts.sinks.outbox import Outbox
 from runwatch.alerts.sinks.redact import describe
 from runwatch.alerts.sinks.worker import ErrorCallback, SinkStats, SinkWorker
 from runwatch.alerts.types import Notification
+from runwatch.supervise import Managed, SupervisedThread, Supervisor
 
 log = logging.getLogger(__name__)
 _ALL = SinkFilter()
@@ -36,7 +35,7 @@ def _log_error(sink: str, message: str) -> None:
     log.warning("%s", message)
 
 
-class Dispatcher:
+class Dispatcher(Managed):
     """Queues, retries and persistence for a set of sinks (see the module docstring)."""
 
     def __init__(
@@ -74,18 +73,22 @@ class Dispatcher:
         return SinkWorker(sink, backoff=backoff, on_error=self._on_error, on_change=on_change, clock=clock,
                           pending=pending, delivered=delivered)
 
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor | None = None) -> None:
+        """Start the sink threads, under `supervisor` when given (the engine's: failures count there)."""
         with self._lock:
             if self._state != "new":
                 raise RuntimeError(f"dispatcher already {self._state}")
             self._state = "running"
-        if self._writer:
-            self._writer.start()
-        for worker in self._workers.values():
-            worker.start()
+        threads: list[SupervisedThread] = [*([self._writer] if self._writer else []), *self._workers.values()]
+        for thread in threads:
+            thread.supervisor = supervisor
+            thread.start()
 
     def submit(self, notification: Notification) -> None:
-        """Queue for every sink whose filter accepts it; never blocks, never raises for a sink's sake."""
+        """Queue for every sink whose filter accepts it; never waits on a network, never raises for a sink's
+        sake. The outbox is written before it returns: the caller then records the notification as sent
+        (and the daemon's read offsets move past its line), so a daemon killed a moment later must find
+        it in the outbox, not lose it."""
         if not notification.id:
             notification = dataclasses.replace(notification, id=fallback_id(notification))
         with self._lock:
@@ -93,8 +96,8 @@ class Dispatcher:
                 raise RuntimeError("dispatcher is stopped")
             for name, worker in self._workers.items():
                 if getattr(worker.sink, "filter", _ALL).accepts(notification) and worker.offer(notification):
-                    if self._writer:
-                        self._writer.mark(name)
+                    if self._outbox is not None:
+                        _save(self._outbox, name, worker, self._on_error)
 
     def stop(self, drain_timeout: float = 3.0) -> None:
         """Deliver what can be within `drain_timeout` seconds, then persist the rest and join."""
@@ -142,15 +145,6 @@ class Dispatcher:
             return set()
         return {name for name, worker in self._workers.items() if _save(self._outbox, name, worker, self._on_error)}
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
 
 def fallback_id(n: Notification) -> str:
     """An id for a notification built without one: alert key, state and time, as the lifecycle does."""
@@ -158,43 +152,42 @@ def fallback_id(n: Notification) -> str:
 
 
 def _save(outbox: Outbox, name: str, worker: SinkWorker, on_error: ErrorCallback) -> bool:
-    pending, delivered = worker.outbox_state()
     try:
-        outbox.save(name, pending, delivered)
+        with outbox.lock:  # a state taken earlier is never written over a later one
+            pending, delivered = worker.outbox_state()
+            outbox.save(name, pending, delivered)
     except OSError as exc:
         on_error(name, f"cannot write the outbox: {describe(exc)}")
         return False
     return True
 
 
-class _OutboxWriter(threading.Thread):
+class _OutboxWriter(SupervisedThread):
     """Writes the outbox files of sinks whose queues changed, off the caller's thread."""
 
     def __init__(self, outbox: Outbox, on_error: ErrorCallback) -> None:
-        super().__init__(name="runwatch-outbox", daemon=True)
+        super().__init__("outbox")
         self.outbox, self.on_error = outbox, on_error
         self.workers: dict[str, SinkWorker] = {}
         self._cond = threading.Condition()
         self._dirty: set[str] = set()
-        self._stopping = False
 
     def mark(self, sink: str) -> None:
         with self._cond:
             self._dirty.add(sink)
             self._cond.notify()
 
-    def stop(self) -> None:
+    def on_stop(self) -> None:
         with self._cond:
-            self._stopping = True
             self._cond.notify()
 
-    def run(self) -> None:
+    def body(self) -> None:
         failing = False
         while True:
             with self._cond:
-                while not self._dirty and not self._stopping:
+                while not self._dirty and not self.stopping:
                     self._cond.wait()
-                if self._stopping:
+                if self.stopping:
                     return  # the dispatcher saves everything once the workers are joined
                 dirty, self._dirty = self._dirty, set()
             for name in sorted(dirty):

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ class Outbox:
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
+        self.lock = threading.Lock()
+        """Held from taking a sink's state to its file's rename: the file ends with the newest state, when the
+        engine (a new notification) and the outbox writer (a delivery) save at once."""
 
     def path(self, sink: str) -> Path:
         """The sink's file; names that are not plain file names get a hash suffix."""

@@ -21,6 +21,7 @@ from runwatch.alerts.sinks.base import PermanentError, RetryableError, Sink
 from runwatch.alerts.sinks.outbox import DELIVERED_MEMORY
 from runwatch.alerts.sinks.redact import describe, redact
 from runwatch.alerts.types import Notification
+from runwatch.supervise import SupervisedThread
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,18 @@ class SinkStats:
     last_delivered_at: float | None
 
 
-class SinkWorker(threading.Thread):
-    """Delivers to one sink; `offer` never blocks, `begin_stop` then `join` ends it."""
+class SinkWorker(SupervisedThread):
+    """Delivers to one sink; `offer` never blocks, `begin_stop` (or `stop`: no drain) then `join` ends it.
+
+    Its loop runs under the owner's Supervisor: a bug in it is logged, counted
+    and the loop runs again; the queue is the worker's, so nothing pending is lost.
+    """
 
     def __init__(
         self, sink: Sink, *, backoff: Backoff, on_error: ErrorCallback, on_change: Callable[[], None],
         clock: Callable[[], float], pending: Iterable[Notification] = (), delivered: Iterable[str] = (),
     ) -> None:
-        super().__init__(name=f"runwatch-sink-{sink.name}", daemon=True)
+        super().__init__(f"sink-{sink.name}")
         self.sink = sink
         self._backoff, self._on_error, self._on_change, self._clock = backoff, on_error, on_change, clock
         self._cond = threading.Condition()
@@ -91,12 +96,22 @@ class SinkWorker(threading.Thread):
             return SinkStats(pending=len(self._pending), last_error=error, last_error_at=at,
                              last_delivered_at=self._last_delivered_at, **self._counts)
 
-    def run(self) -> None:
+    @property
+    def stopping(self) -> bool:
+        with self._cond:
+            return self._stop_at is not None
+
+    def on_stop(self) -> None:
+        """`stop()`: end without draining (the owner drains with `begin_stop`)."""
+        self.begin_stop(time.monotonic())
+
+    def body(self) -> None:
         try:
             while (notification := self._next_due()) is not None:
                 self._attempt(notification)
-        except BaseException as exc:  # a bug here must not vanish with the thread (nor print a URL)
-            self._report(f"delivery thread failed: {describe(exc)}")
+        except Exception as exc:  # say it on the sink's channel (redacted: no URL), then the supervisor's turn
+            self._report(f"delivery thread failed: {describe(exc)}; restarting")
+            raise
 
     def _next_due(self) -> Notification | None:
         """The head of the queue once its retry time has come; None when it is time to end."""

@@ -1,0 +1,99 @@
+"""The engine under its supervisor (issue 11): one bad line must not blind the daemon. Real corpus lines
+(the 16,704-step nanochat run) with one number changed, real files and threads, a real webhook receiver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runwatch.alerting import AlertFlags, Alerting, build_sinks
+from runwatch.config import load_config
+from runwatch.engine import Engine, EngineOptions
+from runwatch.headless import status_line, status_object
+from runwatch.model import AlertState
+from runwatch.state.run import RunTracker
+from tests.alerts.sinks.conftest import Receiver
+from tests.conftest import wait_for
+from tests.test_engine_judging import alerts_of, step_lines, with_nan_at
+
+OPTIONS = EngineOptions(poll_interval=0.1, system=False)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+def engine_with_webhook(log: Path, url: str) -> Engine:
+    config = load_config(None)
+    sinks = build_sinks(AlertFlags(webhook=url).sink_configs())
+    return Engine([str(log)], OPTIONS, alerting=Alerting(config, sinks=sinks, persist=False))
+
+
+def with_step_replaced(lines: list[str], step: int, text: str) -> list[str]:
+    out = list(lines)
+    i = next(i for i, ln in enumerate(out) if ln.startswith(f"step {step:05d}/"))
+    out[i] = out[i].replace(f"step {step:05d}/", f"step {text}/", 1)
+    return out
+
+
+def test_step_over_308_digits_does_not_kill_engine(tmp_path: Path, receiver: Receiver) -> None:
+    """Issue 11: `float(step)` raised OverflowError on the worker; the engine thread died and no rule ran
+    again. Now the line is no step, and a NaN after it is still reported."""
+    lines = step_lines()[:40]
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(with_step_replaced(lines[:30], 20, "9" * 309)) + "\n")
+    with engine_with_webhook(log, receiver.url) as eng:
+        wait_for(lambda: eng.snapshots()[0].progress.step == 29)
+        with log.open("a") as f:
+            f.write("\n".join(with_nan_at(lines, 35)[30:]) + "\n")
+        wait_for(lambda: alerts_of(eng.snapshots()).get("nonfinite") == AlertState.FIRING)
+        wait_for(lambda: [a for a in receiver.delivered if a["rule"] == "nonfinite"])
+        assert eng.snapshots()[0].degraded == ()
+    assert not [a for a in receiver.delivered if a["rule"] == "runwatch_internal"]
+
+
+def test_engine_worker_that_raises_is_restarted_reported_once_and_shown_degraded(
+        tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any exception on the worker (here the one the 309-digit step raised in RunTracker) is logged,
+    counted, sent once as a `runwatch_internal` critical alert, shown as `degraded`, and the worker
+    goes on: the NaN that comes later is still judged."""
+    lines = step_lines()[:40]
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines[:30]) + "\n")
+    real = RunTracker.apply_many
+    failures = 0
+
+    def fails_twice(self: RunTracker, recs, now):  # type: ignore[no-untyped-def]
+        nonlocal failures
+        if failures < 2 and any(r.step in (30, 31) for r in recs):
+            failures += 1
+            raise OverflowError("int too large to convert to float")
+        return real(self, recs, now)
+
+    monkeypatch.setattr(RunTracker, "apply_many", fails_twice)
+    with engine_with_webhook(log, receiver.url) as eng:
+        wait_for(lambda: eng.snapshots()[0].progress.step == 29)
+        with log.open("a") as f:
+            f.write(lines[30] + "\n")
+        wait_for(lambda: eng.snapshots()[0].degraded)
+        with log.open("a") as f:
+            f.write(lines[31] + "\n")
+        wait_for(lambda: eng.supervisor.failures == 2)
+        with log.open("a") as f:
+            f.write("\n".join(with_nan_at(lines, 35)[32:]) + "\n")
+        wait_for(lambda: alerts_of(eng.snapshots()).get("nonfinite") == AlertState.FIRING)
+        wait_for(lambda: [a for a in receiver.delivered if a["rule"] == "nonfinite"])
+        snap = eng.snapshots()[0]
+    internal = [a for a in receiver.delivered if a["rule"] == "runwatch_internal"]
+    assert len(internal) == 1  # once per thread, however often it failed
+    assert internal[0]["severity"] == "critical" and internal[0]["labels"] == {"thread": "runwatch-engine"}
+    assert "OverflowError" in internal[0]["summary"]
+    assert snap.degraded == ("runwatch-engine: OverflowError: int too large to convert to float (failed 2×, restarted)",)
+    assert status_object(snap)["degraded"] == list(snap.degraded)
+    assert "DEGRADED: 1 runwatch thread(s) failed" in status_line(snap)
+    assert snap.progress.step == 39
