@@ -436,12 +436,3 @@ def test_a_long_random_walk_never_sends_an_id_twice(tmp_path: Path, save_every: 
         sent += [n.id for n in m.update(fs, now=float(t))]
     assert len(sent) == len(set(sent)) > 50
     assert any(":repeat:" in s for s in sent) and sum(":resolved:" in s for s in sent) > 20
-
-
-def test_an_episode_judged_again_after_a_restart_keeps_its_id(tmp_path: Path) -> None:
-    """Regression (issue: a resolved alert fired again after a restart under a new id): the same
-    condition, found again by a daemon that lost its state and judged the history anew at another
-    wall time, is sent with the same id, so a receiver recognises the re-send."""
-    first = manager(store=AlertStore(tmp_path / "a")).update([nan_(step=380)], now=1000.0)
-    again = manager(store=AlertStore(tmp_path / "b")).update([nan_(step=380)], now=98765.0)
-    assert [n.id for n in first] == [n.id for n in again] == [f"{key(nan_())}:firing:step380"]
