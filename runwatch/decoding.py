@@ -9,6 +9,8 @@ and one decoder drops what it has seen.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from runwatch.model import Record
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.boundary import checked_all
@@ -26,7 +28,7 @@ def decoder_for(decoders: dict[tuple[str, str], ItemDecoder], run: str, path: st
 
         options = {"eval_source": is_eval_events(path)} if kind == "tfevents" else {}
         try:
-            decoder = decoders[key] = _Checked(make_decoder(kind, **options))
+            decoder = decoders[key] = _Checked(make_decoder(kind, **options), path)
         except KeyError:
             return None
     return decoder
@@ -34,13 +36,18 @@ def decoder_for(decoders: dict[tuple[str, str], ItemDecoder], run: str, path: st
 
 class _Checked(ItemDecoder):
     """A decoder whose records pass `boundary.checked`, as a log parser's do in SourceParser: a metric
-    file's `"step": 1e400` or a step past its total is no step, wherever the number came from."""
+    file's `"step": 1e400` or a step past its total is no step, wherever the number came from. Its
+    records name the file they came from (`source`), so the run state can tell a metric file's late
+    flush from the log that reported the run's end (runwatch.state.run.RESUME_AFTER_S)."""
 
-    def __init__(self, inner: ItemDecoder) -> None:
-        self.inner = inner
+    def __init__(self, inner: ItemDecoder, source: str) -> None:
+        self.inner, self.source = inner, source
 
     def feed(self, items: list[object], t: float) -> list[Record]:
-        return checked_all(self.inner.feed(items, t))
+        return self._named(checked_all(self.inner.feed(items, t)))
 
     def flush(self) -> list[Record]:
-        return checked_all(self.inner.flush())
+        return self._named(checked_all(self.inner.flush()))
+
+    def _named(self, recs: list[Record]) -> list[Record]:
+        return [r if r.source else replace(r, source=self.source) for r in recs]

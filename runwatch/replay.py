@@ -131,15 +131,27 @@ def merge_by_step(streams: Sequence[Iterable[Record]]) -> Iterator[Record]:
 
     Each record is keyed by the last step its own source had reached (by a step or
     checkpoint record), so an event stays right after the step line before it; at
-    one step, earlier streams come first.
+    one step, earlier streams come first. A source that reaches no step at all (a
+    rank's `stderr.log` beside its `stdout.log` under torchrun's `--log-dir`) has
+    its records put after every other's: what such a file holds (a traceback, a
+    failure report) is its process's last word, not its first.
     """
 
-    def keyed(i: int, recs: Iterable[Record]) -> Iterator[tuple[int, int, int, Record]]:
+    def keyed(i: int, recs: Iterable[Record]) -> Iterator[tuple[float, int, int, Record]]:
         top = -1
+        held: list[tuple[int, Record]] = []  # records before this source's first step
         for n, rec in enumerate(recs):
             if rec.step is not None and rec.kind in (Kind.STEP, Kind.CHECKPOINT):
                 top = max(top, rec.step)
+            if top < 0:
+                held.append((n, rec))
+                continue
+            for m, early in held:
+                yield -1, i, m, early
+            held.clear()
             yield top, i, n, rec
+        for m, early in held:
+            yield math.inf, i, m, early
 
     for _, _, _, rec in heapq.merge(*(keyed(i, s) for i, s in enumerate(streams))):
         yield rec

@@ -21,8 +21,8 @@ from typing import ClassVar
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
-from runwatch.parsers.numbers import parse_number
-from runwatch.parsers.pydict import is_eval_metric, metric_name
+from runwatch.parsers.fields import named_values
+from runwatch.parsers.pydict import is_eval_metric
 
 _HEAD = re.compile(
     r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(\d{1,9})\s{0,4}/\s{0,4}(\d{1,9})\s{0,4}\][,|\s]{0,8}"
@@ -56,15 +56,4 @@ class BracketedParser(GuardedParser):
 
 def _fields(rest: str) -> dict[str, float]:
     """`, Loss: 0.47, Acc: 0.91` → {"loss": 0.47, "acc": 0.91}; a value that is no number is left out."""
-    out: dict[str, float] = {}
-    for piece in _SEPARATORS.split(rest, _MAX_FIELDS):
-        key, sep, value = piece.partition(":")
-        if not sep:
-            key, sep, value = piece.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not key or not value or len(key) > 40:
-            continue
-        v = parse_number(value.split()[0])
-        if v is not None:
-            out[metric_name(key)] = v
-    return out
+    return named_values(_SEPARATORS.split(rest, _MAX_FIELDS), equals=True)

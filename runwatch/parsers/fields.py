@@ -8,10 +8,12 @@ written and tuned once.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 
 from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.pydict import metric_name
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
@@ -62,3 +64,21 @@ def number(text: str, unit: str = "") -> float | None:
         text = text[: -len(unit)]
     return parse_number(text)
 
+
+
+def named_values(pieces: Iterable[str], *, equals: bool = False, max_key: int = 40) -> dict[str, float]:
+    """`["Loss: 0.47", " acc: nan"]` → {"loss": 0.47, "acc": nan}: each piece a `name: value` pair (also
+    `name=value` with `equals`), the name as a metric name, the value's first word as a number; a piece
+    whose value is no number is left out (a bracketed tutorial line, a Keras bar's ` - name: value`)."""
+    out: dict[str, float] = {}
+    for piece in pieces:
+        key, sep, value = piece.partition(":")
+        if not sep and equals:
+            key, sep, value = piece.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value or len(key) > max_key:
+            continue
+        v = parse_number(value.split()[0])
+        if v is not None:
+            out[metric_name(key)] = v
+    return out

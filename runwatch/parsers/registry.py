@@ -22,6 +22,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "hf-trainer": ("runwatch.parsers.hf_trainer", "HFTrainerParser"),
     "composer": ("runwatch.parsers.composer", "ComposerParser"),
     "bracketed": ("runwatch.parsers.bracketed", "BracketedParser"),
+    "keras": ("runwatch.parsers.keras", "KerasParser"),
     "tqdm": ("runwatch.parsers.progress_bar", "ProgressBarParser"),
     "jsonl": ("runwatch.parsers.jsonl", "JsonLinesParser"),
     "kv": ("runwatch.parsers.keyvalue", "KeyValueParser"),

@@ -66,8 +66,17 @@ class RecordChunk(Protocol):
     def t(self) -> float: ...
     @property
     def rank(self) -> int | None: ...
+    @property
+    def source(self) -> str: ...
     def row(self, i: int) -> Record: ...
     def merged(self) -> list[Record]: ...
+
+
+RESUME_AFTER_S = 5.0
+"""A step record from another source read this soon after a fatal, finish or exit record does not
+clear it: a metric file flushed as the process ends (TensorBoard's `SummaryWriter`, a CSV logger)
+delivers steps the run took before its traceback, after it (the run lab's nanogpt-tb-raise). A
+restart takes longer than this. Every record names its source (a log's path, a metric file's)."""
 
 
 class RunTracker:
@@ -107,6 +116,8 @@ class RunTracker:
         self._last_record_t: float | None = None
         self._last_step_at: float | None = None
         self._crashed = self._finished = self._exited = False
+        self._ended_at: float | None = None  # when the fatal, finish or exit record that set them was received
+        self._ended_by = ""  # and the source it came from ("" for a log's lines)
 
     def apply(self, rec: Record, now: float) -> None:
         """Route one record; `now` is the wall time runwatch received it."""
@@ -118,7 +129,7 @@ class RunTracker:
         elif kind == Kind.EVAL:
             self._apply_eval(rec, now)
         else:
-            self._apply_event(rec)
+            self._apply_event(rec, now)
 
     def apply_many(self, records: Iterable[Record], now: float) -> None:
         for rec in records:
@@ -164,7 +175,7 @@ class RunTracker:
         while lo < hi:
             cut = self._first_new(cols, chunk.rank, lo, hi) if metrics else hi
             if cut > lo:
-                self._step_rows(cols, chunk.rank, lo, cut, t, now, metrics=metrics)
+                self._step_rows(cols, chunk.rank, chunk.source, lo, cut, t, now, metrics=metrics)
             if cut == hi:
                 return
             self.apply(chunk.row(cut), now)
@@ -182,14 +193,15 @@ class RunTracker:
         return first
 
     def _step_rows(
-        self, cols: StepColumns, rank: int | None, lo: int, hi: int, t: float, now: float, *, metrics: bool
+        self, cols: StepColumns, rank: int | None, source: str, lo: int, hi: int, t: float, now: float, *,
+        metrics: bool,
     ) -> None:
         """What `_apply_step` does for rows lo..hi-1 (metric values only with `metrics`)."""
         self._records += hi - lo
         self._counts[Kind.STEP] += hi - lo
         steps = cols.step[lo:hi]
         self._last_x = float(steps[-1])
-        self._crashed = self._finished = self._exited = False
+        self._resume(now, source)
         self._last_step_at = self._last_record_t = now
         total = cols.total[lo:hi]
         stated = total if total[-1] >= 0 else total[total >= 0]
@@ -230,7 +242,7 @@ class RunTracker:
         t = rec.t or now
         x = self._last_x + 1.0 if step is None else float(step)
         self._last_x = x
-        self._crashed = self._finished = self._exited = False
+        self._resume(now, rec.source)
         self._last_step_at = self._last_record_t = now
         if step is not None:
             get = metrics.get
@@ -258,9 +270,19 @@ class RunTracker:
         else:
             self._latest_other.update(metrics)
 
-    def _apply_event(self, rec: Record) -> None:
+    def _resume(self, now: float, source: str) -> None:
+        """A step record: the run goes on, unless another source delivered it on the heels of the run's
+        end (see `RESUME_AFTER_S`). A step in the source that reported the end clears it at once: a
+        traceback caught and printed, an OOM survived with a smaller batch, a second phase."""
+        if self._ended_at is None or source == self._ended_by or now - self._ended_at >= RESUME_AFTER_S:
+            self._crashed = self._finished = self._exited = False
+            self._ended_at = None
+
+    def _apply_event(self, rec: Record, now: float) -> None:
         self._events.append(rec)
         event = rec.event
+        if event in FATAL_EVENTS or event in (Event.FINISHED, Event.EXIT):
+            self._ended_at, self._ended_by = now, rec.source
         if rec.kind == Kind.CHECKPOINT or event == Event.CHECKPOINT_SAVED:
             self.progress.mark_pause()
         elif event in FATAL_EVENTS:

@@ -94,8 +94,11 @@ class Case:
 
 
 def _realrun_lines(name: str) -> list[str]:
-    """The console log of a run-lab recording (`tests/fixtures/realruns/NAME/run/train.log`)."""
-    return (Path(__file__).parents[1] / "fixtures" / "realruns" / name / "run" / "train.log").read_text().splitlines()
+    """The console log of a run-lab recording (`tests/fixtures/realruns/NAME/run/train.log`), split as the
+    line splitter splits it (`\r` frames apart, escapes and backspaces gone)."""
+    splitter = LineSplitter()
+    data = (Path(__file__).parents[1] / "fixtures" / "realruns" / name / "run" / "train.log").read_bytes()
+    return splitter.feed(data) + splitter.feed(b"\n")
 
 
 def _runwatch_jsonl() -> list[str]:
@@ -208,6 +211,9 @@ CASES = [
                                                                           "Excerpt R1"))], "kv", None),
     # ── the tutorial loop (recorded by the run lab): decided at its first step line ────────────
     Case("bracketed-tutorial", _realrun_lines("tutorial-healthy"), "bracketed", "Epoch [1/5], Step [10/120]"),
+    # ── Keras 3 model.fit (recorded by the run lab): its bar's first frame, and verbose 2's epoch line ─
+    Case("keras-v1", _realrun_lines("keras-v1-healthy"), "keras", "  1/200 "),
+    Case("keras-v2", _realrun_lines("keras-v2-healthy"), "keras", "200/200 - "),
 ]
 
 

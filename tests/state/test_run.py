@@ -152,3 +152,24 @@ def test_per_rank_series_are_kept_apart() -> None:
     assert tracker.store.ranks("loss") == [0, 1, 2, 3]
     assert len(tracker.store["loss", 3]) == 5
     assert tracker.ranks.lag(3) == 0
+
+
+def test_a_metric_files_late_flush_does_not_undo_the_crash_its_log_reported() -> None:
+    """nanogpt-tb-raise (run lab): the traceback ends train.log, then TensorBoard's writer, flushed as the
+    process exits, delivers steps 296-299 the run took before it. Those are no resumption; a step in
+    the log itself (a traceback caught and printed) or any step well after the end is."""
+    log, tb = "run/train.log", "run/runs/events.out.tfevents.1.vm.1.0"
+
+    def tracker_after(late: Record, dt: float) -> RunTracker:
+        tracker = RunTracker("run", "run")
+        for i in range(296):
+            tracker.apply(Record(Kind.STEP, i, metrics={"loss": 2.0}, source=log), T0 + i)
+        tracker.apply(Record(Kind.EVENT, event=Event.TRACEBACK, message="IndexError", source=log), T0 + 296)
+        tracker.apply(late, T0 + 296 + dt)
+        return tracker
+
+    late_tb = Record(Kind.STEP, 299, metrics={"loss": 2.0}, source=tb)
+    assert tracker_after(late_tb, 0.5).state(T0 + 297) == RunState.CRASHED
+    assert tracker_after(late_tb, 60.0).state(T0 + 356) == RunState.RUNNING  # a restart
+    same_log = Record(Kind.STEP, 296, metrics={"loss": 2.0}, source=log)
+    assert tracker_after(same_log, 0.5).state(T0 + 297) == RunState.RUNNING

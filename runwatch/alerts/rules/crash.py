@@ -19,6 +19,7 @@ the final line of an exception the main process raises, so it is a crash.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -43,6 +44,15 @@ HOST_OOM = "host out of memory"
 AT_END_ONLY = frozenset({Event.TRACEBACK})
 """Events that are a crash only when no step follows them and nothing more specific was said."""
 CONTEXT_LINES = 5
+CASCADE = re.compile(
+    r"closed by peer|reset by peer|Broken pipe|DistBackendError|communicator was aborted|"
+    r"ProcessGroup\w* .{0,40}(?:abort|watchdog)|connectFullMesh|Socket Timeout",
+    re.IGNORECASE,
+)
+"""What a rank says when another one died first: its peer closed the connection, the collective was
+aborted. When one rank raises, the others fail in their next collective with these, sometimes sooner
+in the output (torchrun's `--log-dir` puts each rank in its own file); the rank that raised something
+else is the root cause the alert names (the run lab's torchrun-logdir-raise)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ class Crash(Rule[CrashParams]):
         return [self._finding(run, kind, group) for kind, group in _by_event(live).items()]
 
     def _finding(self, run: RunTracker, kind: str, group: list[Record]) -> Finding:
-        first = group[0]
+        first = next((r for r in group if not CASCADE.search(r.message or "")), group[0])
         rank = _rank(first)
         local = _local_rank(first) if rank is None else None
         detail = (first.message or "").strip()[:160]

@@ -75,13 +75,17 @@ class LossDivergenceParams(RuleParams):
     warmup: int = 10
     """Records (not steps) left out at the start: sparse logs (one line every 10 or 50 steps) have few."""
     window: int = 1000
-    """Points the smoothed minimum is taken over."""
+    """Points the smoothed floor is taken over."""
     span: int = 5
     """Points averaged together: the smoothed loss is the mean of consecutive blocks of this many."""
     rise: float = 0.4
     """Smoothed loss above its minimum by this fraction…"""
     min_rise: float = 0.1
     """…and by at least this much in absolute terms (tiny losses wobble by large fractions)…"""
+    noise_k: float = 4.0
+    """…and by this many standard deviations of the smoothed loss's own wobble: the per-batch loss of a
+    small batch swings by more than `rise` from one block to the next, and a healthy run must not read
+    as diverging whenever a few noisy blocks come in a row…"""
     sustain: int = 20
     """…for this many consecutive points (rounded up to whole blocks): longer than a spike that recovers
     at once, short enough for a log that prints every 10th step (a 600-step run has 60 records)."""
@@ -103,16 +107,15 @@ class LossDivergence(Rule[LossDivergenceParams]):
         span = max(1, p.span)
         smooth = _block_means(found.v[baseline_slice(found, p.warmup):], span)
         need = max(1, -(-p.sustain // span))
-        finite = smooth[np.isfinite(smooth)]
-        if len(smooth) < need + 2 or not len(finite):
+        if len(smooth) < need + 2 or not np.isfinite(smooth).any():
             return []
-        low = float(finite.min())
-        threshold = low + max(p.rise * abs(low), p.min_rise)
+        low, wobble = _sustained_floor(smooth, need)
+        threshold = low + max(p.rise * abs(low), p.min_rise, p.noise_k * wobble)
         if not (smooth[-need:] > threshold).all():
             return []
         level = float(smooth[-1])
         return [self.finding(
-            run, f"{p.metric} diverging: smoothed {fmt(level)} vs minimum {fmt(low)} "
+            run, f"{p.metric} diverging: smoothed {fmt(level)} vs its lowest held level {fmt(low)} "
                  f"for the last {p.sustain} records (step {step_at(found.x)})",
             rank=found.rank, metric=p.metric, value=level, threshold=threshold, step=step_at(found.x),
             history=history(found.v))]
@@ -153,6 +156,32 @@ class Overfit(Rule[OverfitParams]):
                  f"{fmt(float(val.v[-1]))} by step {step_at(val.x)}) while {p.train_metric} fell",
             rank=val.rank, metric=val.metric, value=float(val.v[-1]), threshold=float(val.v[0]),
             step=step_at(val.x), history=history(val.v))]
+
+
+def _sustained_floor(smooth: np.ndarray, need: int) -> tuple[float, float]:
+    """The lowest level the loss held, and the wobble of the smoothed loss up to where it held it.
+
+    The level is the least mean of `need // 2` (at least 2) consecutive block means: the plain minimum
+    of a noisy per-batch loss (batch 16, label noise) is an outlier far below the level the run trains
+    at, and a healthy run then sits "above its minimum" for good; half the sustain window is long
+    enough to average that noise out and short enough that a log which diverges a few records after
+    its warm-up still shows the level it left. The wobble is measured on the history up to that level
+    only: the blocks after it may be the divergence itself, whose swings are no measure of noise."""
+    finite = smooth[np.isfinite(smooth)]
+    width = max(2, need // 2)
+    if len(finite) < width:
+        return float(finite.min()), 0.0
+    means = np.lib.stride_tricks.sliding_window_view(finite, width).mean(axis=1)
+    at = int(means.argmin())
+    return float(means[at]), _wobble(finite[:at + width])
+
+
+def _wobble(finite: np.ndarray) -> float:
+    """The standard deviation of block means around their trend, robustly: from the median absolute
+    difference of neighbours (a trend or one outlier barely moves it); 0 with too few blocks."""
+    if len(finite) < 4:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(np.diff(finite))) / np.sqrt(2.0))
 
 
 def _block_means(v: np.ndarray, size: int) -> np.ndarray:

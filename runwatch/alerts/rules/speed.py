@@ -26,16 +26,22 @@ from runwatch.alerts.types import Finding
 from runwatch.model import Severity
 from runwatch.state.run import RunTracker
 
+MIN_RECENT = 10
+"""Fewest points the recent median is taken over: one slow step (an eval, a checkpoint save) among them
+moves it not at all."""
+
 
 def split(found: Tail, *, recent: int, warmup: int, min_baseline: int) -> tuple[float, np.ndarray] | None:
-    """The median of the newest `recent` finite points and the finite points before them (the baseline).
+    """The median of the newest finite points and the finite points before them (the baseline).
 
-    The baseline's median is left to the caller: most ticks rule an alert out
-    against the baseline's minimum or maximum alone, which is much cheaper.
+    The recent window is `recent` points, or a fifth of what the run has (at least `MIN_RECENT`) while
+    it has less: a log that prints every 5th of 600 steps has 120 points, and a 50-point window let a
+    100-step slowdown pass as noise. The baseline's median is left to the caller: most ticks rule an
+    alert out against the baseline's minimum or maximum alone, which is much cheaper.
     """
     v = found.v[baseline_slice(found, warmup):]
     v = v[np.isfinite(v)]
-    recent = max(1, recent)
+    recent = min(max(1, recent), max(MIN_RECENT, len(v) // 5))
     if len(v) < recent + max(1, min_baseline):
         return None
     return median_of(v[-recent:]), v[:-recent]
@@ -43,14 +49,18 @@ def split(found: Tail, *, recent: int, warmup: int, min_baseline: int) -> tuple[
 
 @dataclass(frozen=True)
 class DriftParams(RuleParams):
-    """The windows both speed rules compare: `recent` newest points against up to `baseline` before them."""
+    """The windows both speed rules compare: the newest points against up to `baseline` before them."""
 
     metrics: tuple[str, ...] = ()
     """The first of these the run logs is the one judged."""
     recent: int = 50
+    """Newest points whose median is judged (fewer while the run is short, see `split`)."""
     baseline: int = 1000
-    warmup: int = 50
-    min_baseline: int = 100
+    warmup: int = 10
+    """Points left out at the start (compilation, autotuning, cache warm-up): records, not steps."""
+    min_baseline: int = 20
+    """Baseline points needed before judging at all; below `short_baseline` the bar is higher."""
+    short_baseline: int = 100
     resolve_after_s: float = duration(600.0)
 
 
@@ -63,8 +73,9 @@ class _Drift(Rule[D]):
     higher_is_slower: ClassVar[bool]
     """Step time grows when a run slows down; throughput shrinks."""
 
-    def ratio(self) -> float:
-        """The multiple of the baseline median the recent median must reach (or fall to)."""
+    def ratio(self, short: bool) -> float:
+        """The multiple of the baseline median the recent median must reach (or fall to); `short`: the
+        baseline has fewer than `short_baseline` points, a rough estimate that must be cleared by more."""
         raise NotImplementedError
 
     def summary(self, found: Tail, level: float, base: float) -> str:
@@ -80,7 +91,7 @@ class _Drift(Rule[D]):
         if parts is None:
             return []
         level, before = parts
-        ratio = self.ratio()
+        ratio = self.ratio(len(before) < p.short_baseline)
         # the baseline median lies within its extremes: most ticks end here, without a median
         if (level < ratio * before.min()) if self.higher_is_slower else (level > ratio * before.max()):
             return []
@@ -97,7 +108,9 @@ class _Drift(Rule[D]):
 class StepTimeDriftParams(DriftParams):
     metrics: tuple[str, ...] = ("step_time",)
     factor: float = 1.5
-    """Recent median step time at least this many times the baseline median."""
+    """Recent median step time at least this many times the baseline median…"""
+    short_factor: float = 2.5
+    """…or this many times while the baseline is short (20 to 100 points)."""
 
 
 class StepTimeDrift(_Drift[StepTimeDriftParams]):
@@ -107,8 +120,8 @@ class StepTimeDrift(_Drift[StepTimeDriftParams]):
     Params = StepTimeDriftParams
     higher_is_slower = True
 
-    def ratio(self) -> float:
-        return self.params.factor
+    def ratio(self, short: bool) -> float:
+        return self.params.short_factor if short else self.params.factor
 
     def summary(self, found: Tail, level: float, base: float) -> str:
         return f"steps take {fmt(level)} s, {level / base:.2g}× the {fmt(base)} s before"
@@ -119,7 +132,9 @@ class ThroughputDropParams(DriftParams):
     metrics: tuple[str, ...] = ("tokens_per_sec", "samples_per_sec")
     """The first of these the run logs is its throughput."""
     drop: float = 0.35
-    """Recent median below (1 − drop) × the baseline median."""
+    """Recent median below (1 − drop) × the baseline median…"""
+    short_drop: float = 0.6
+    """…or below (1 − short_drop) × while the baseline is short (20 to 100 points)."""
 
 
 class ThroughputDrop(_Drift[ThroughputDropParams]):
@@ -129,8 +144,8 @@ class ThroughputDrop(_Drift[ThroughputDropParams]):
     Params = ThroughputDropParams
     higher_is_slower = False
 
-    def ratio(self) -> float:
-        return 1.0 - self.params.drop
+    def ratio(self, short: bool) -> float:
+        return 1.0 - (self.params.short_drop if short else self.params.drop)
 
     def summary(self, found: Tail, level: float, base: float) -> str:
         return f"{found.metric} down {100.0 * (1.0 - level / base):.0f}%: {fmt(level)} vs {fmt(base)} before"

@@ -445,28 +445,37 @@ class ProcessExit(SystemRule[ProcessExitParams]):
     id = "process_exit"
     default_severity = Severity.CRITICAL
     explanation = ("a training process (--pid, log writer, launcher or rank) exited and nothing replaced it: "
-                   "critical unless the run finished; a clean exit (code 0) is not news")
+                   "critical with evidence of failure (a non-zero exit code or a signal runwatch saw, or a crash "
+                   "in the log), else a warning naming what is missing; a clean exit (code 0) is not news")
     Params = ProcessExitParams
 
     def check_system(self, run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
+        """Severity follows evidence. runwatch sees the exit code of its own children only; a process it
+        found (the writer of a log, a `--pid`) just vanishes, and a script that ends normally without
+        printing a finish line vanishes the same way. So an unknown exit is critical only when the log
+        shows a crash; otherwise it is a warning that says why runwatch cannot tell."""
         if system is None:
             return []
         ended = exited(system.processes)
         failed = [q for q in ended if q.exit_code != 0]
         if not failed:
             return []
-        finished = run.state(now) == RunState.FINISHED
+        state = run.state(now)
+        finished = state == RunState.FINISHED
         if finished and all(q.exit_code is None for q in failed):
             return []
-        first = failed[0]
+        known = [q for q in failed if q.exit_code is not None]
+        first = (known or failed)[0]
         how = _how(first)
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         step = run.progress.step
         where = "" if step is None else f" at step {step}" + (
             f" of {run.progress.total}" if run.progress.total is not None else "")
         when = "after the run finished" if finished else f"before the run finished{where}"
-        f = self.finding(run, f"{_who(first)} {how} {when}{more}", value=_value(first), step=step)
-        return [self.at_severity(f, Severity.WARNING) if finished else f]
+        evidence = bool(known) or state == RunState.CRASHED
+        unsure = "" if evidence else "; the log has no finish line and its exit code is unknown to runwatch"
+        f = self.finding(run, f"{_who(first)} {how} {when}{more}{unsure}", value=_value(first), step=step)
+        return [f if evidence and not finished else self.at_severity(f, Severity.WARNING)]
 
 
 def exited(procs: tuple[ProcessSample, ...]) -> list[ProcessSample]:

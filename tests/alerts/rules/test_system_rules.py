@@ -362,14 +362,16 @@ def alive(pid: int, role: ProcessRole = ProcessRole.MAIN, rank: int | None = Non
 @pytest.mark.parametrize(("procs", "summary", "severity"), [
     ((gone(1, 1),), "python (pid 1) exited with code 1 before the run finished at step 599 of 10000",
      Severity.CRITICAL),
-    ((gone(1, None),), "python (pid 1) is gone before the run finished at step 599 of 10000", Severity.CRITICAL),
+    ((gone(1, None),), "python (pid 1) is gone before the run finished at step 599 of 10000; the log has no finish "
+     "line and its exit code is unknown to runwatch", Severity.WARNING),
     ((gone(1, 0),), None, None),
     ((alive(1), gone(2, 1, ProcessRole.RANK, rank=3)),
      "rank 3 (pid 2) exited with code 1 before the run finished at step 599 of 10000", Severity.CRITICAL),
     ((alive(1), gone(2, 1, ProcessRole.RANK, rank=3), alive(5, ProcessRole.RANK, rank=3)), None, None),
     ((alive(1), gone(2, -9, ProcessRole.CHILD)), None, None),
-    ((gone(1, None), gone(2, -9, ProcessRole.RANK, rank=0)),
-     "python (pid 1) is gone before the run finished at step 599 of 10000 (and 1 more)", Severity.CRITICAL),
+    ((gone(1, None), gone(2, -9, ProcessRole.RANK, rank=0)),  # the signal is the evidence, and named first
+     "rank 0 (pid 2) was killed by signal 9 before the run finished at step 599 of 10000 (and 1 more)",
+     Severity.CRITICAL),
     ((gone(1, 1), alive(9)), None, None),  # a new main process (a restart) took over
 ])
 def test_process_exit(procs: tuple[ProcessSample, ...], summary: str | None, severity: Severity | None) -> None:
@@ -377,6 +379,14 @@ def test_process_exit(procs: tuple[ProcessSample, ...], summary: str | None, sev
     found = ProcessExit().evaluate_system(run, procs_state(*procs), now)
     assert summaries(found) == ([summary] if summary else [])
     assert [f.severity for f in found] == ([severity] if severity else [])
+
+
+def test_an_unknown_exit_is_critical_when_the_log_shows_a_crash() -> None:
+    """The exit code of a process runwatch did not start is unknown; a crash in the log is the evidence."""
+    run, now = feed([event("traceback", message="RuntimeError: boom")], tracker=training()[0], start=T0 + 600)
+    (f,) = ProcessExit().evaluate_system(run, procs_state(gone(1, None)), now)
+    assert f.severity == Severity.CRITICAL
+    assert f.summary == "python (pid 1) is gone before the run finished at step 599 of 10000"
 
 
 def test_process_exit_after_the_run_finished() -> None:

@@ -1,0 +1,24 @@
+"""Keras 3 `model.fit` on the torch backend, 5 epochs × 200 steps with a validation set:
+`-v1` runs draw Keras's progress bar (on a pipe), `-v2` runs print one line per epoch; then
+`model.evaluate` on the validation set. No loss-spike scenario: the bar's loss is a mean over the
+epoch, and an LR spike strong enough to show in it (×1000 for 3 steps) leaves the model worse than
+at its start for the rest of the run (a divergence, not a spike that recovers)."""
+
+from lab.scenario import Expect, Scenario
+
+V1 = ("{py}", "{scripts}/keras_fit.py", "--verbose", "1")
+V2 = ("{py}", "{scripts}/keras_fit.py", "--verbose", "2")
+NAN = Expect("nonfinite", severity="critical", metric="loss")
+
+SCENARIOS = [
+    Scenario("keras-v1-healthy", "keras", V1),
+    Scenario("keras-v1-nan", "keras", V1, fault="nan@250", expect=(NAN,),
+             notes="the bar's loss is Keras's running mean over the epoch: NaN from step 250 to the epoch's end"),
+    Scenario("keras-v1-slow", "keras", V1, fault="slow@400x8",
+             expect=(Expect("step_time_drift"),),
+             notes="8x slower from step 400 (epoch 3's first): the bar's ms/step is the epoch's mean, so it shows at once"),
+    Scenario("keras-v1-dlhang", "keras", V1, fault="dlhang@330~75",
+             expect=(Expect("stall", resolves=True, live_only=True),)),
+    Scenario("keras-v2-healthy", "keras", V2),
+    Scenario("keras-v2-nan", "keras", V2, fault="inf@250", expect=(NAN,)),
+]

@@ -1,0 +1,124 @@
+"""Keras 3 `model.fit` output, verbose 1 (the progress bar) and verbose 2 (a line per epoch).
+
+    Epoch 3/6
+     47/100 ━━━━━━━━━━━━━━━━━━━━ 0s 6ms/step - accuracy: 0.4302 - loss: 1.8952
+    100/100 ━━━━━━━━━━━━━━━━━━━━ 1s 6ms/step - accuracy: 0.7166 - loss: 1.0782 - val_accuracy: 0.6969 - val_loss: 1.3795
+    100/100 - 1s - 7ms/step - accuracy: 0.7003 - loss: 1.3173 - val_accuracy: 0.7109 - val_loss: 1.3332
+
+Keras draws the bar even on a pipe (each frame `\\b`-erased and `\\r`-returned, both dropped by the
+line splitter with the colour escapes), at most every 0.05 s, so a frame is a sample of the run,
+not every batch. The bar counts batches within the epoch; the run's step is the global one Keras's
+optimizer counts, `(E − 1)·N + n` (1-based, what `model.optimizer.iterations` reads after the
+step), and the total `E_max·N`. A bar with no known length (`  1234/Unknown`) counts on from the
+steps the earlier epochs took.
+
+The numbers as Keras prints them: `loss` and the other metrics are means over the epoch so far (a
+NaN batch keeps the mean NaN until the epoch ends); `6ms/step` (also `s/step`, `us/step`) is the
+mean time of a step since the epoch's first, so it becomes `step_time`; before the epoch's end the
+time before the number is the epoch's ETA (`4s`, `1:05`, `1:02:03`), on the last frame its
+elapsed time. A bar outside an epoch (`model.evaluate` after `fit`) is an evaluation: its metrics
+become `test_*` on an EVAL record; `model.predict` bars carry no metric and give nothing.
+
+Linear time: one anchored regex with bounded quantifiers for the head, then a split on ` - `.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from runwatch.model import Kind, Record
+from runwatch.parsers.base import GuardedParser
+from runwatch.parsers.fields import named_values
+from runwatch.parsers.numbers import parse_int
+from runwatch.parsers.pydict import is_eval_metric
+
+_EPOCH = re.compile(r"Epoch (\d{1,9})/(\d{1,9})\s{0,8}$")
+_HEAD = re.compile(
+    r"\s{0,12}(?P<n>\d{1,12})/(?P<total>\d{1,12}|Unknown)"
+    r"(?: [━=>.\[\] ]{0,200}? ?(?P<time1>\d{1,6}(?::\d\d){0,2}s?)"  # verbose 1: bar, then ETA/elapsed
+    r"| - (?P<time2>\d{1,9}s))"  # verbose 2: ` - 1s`
+    r"(?: - |\s)(?P<per>\d{1,9})(?P<unit>s|ms|us)/step(?P<rest>.*)$"
+)
+_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+_MAX_FIELDS = 64
+
+
+class KerasParser(GuardedParser):
+    """`Epoch E/N` headers and the frames of Keras's `n/N` bar: one step record per frame."""
+
+    name: ClassVar[str] = "keras"
+
+    def __init__(self) -> None:
+        self._epoch: int | None = None
+        self._epochs: int | None = None
+        self._in_epoch = False
+        self._done_before = 0  # steps the finished epochs took (a bar of unknown length)
+        self._last_n = 0
+
+    def _parse(self, line: str) -> Record | None:
+        e = _EPOCH.match(line)
+        if e is not None:
+            epoch, epochs = int(e.group(1)), int(e.group(2))
+            if 1 <= epoch <= max(epochs, 1):
+                if self._in_epoch or (self._epoch is not None and epoch > self._epoch):
+                    self._done_before += self._last_n
+                self._epoch, self._epochs, self._in_epoch, self._last_n = epoch, epochs, True, 0
+            return None
+        m = _HEAD.match(line)
+        if m is None:
+            return None
+        n = parse_int(m["n"])
+        total = None if m["total"] == "Unknown" else parse_int(m["total"])
+        if n is None or (total is not None and not 0 < n <= total):
+            return None
+        metrics = _fields(m["rest"])
+        if not self._in_epoch:
+            return _evaluation(metrics)
+        final = total is not None and n == total
+        per = float(m["per"]) * _UNITS[m["unit"]]
+        if per > 0:
+            metrics["step_time"] = per
+        secs = _seconds(m["time1"] or m["time2"])
+        if secs is not None:
+            metrics["epoch_elapsed" if final or m["time2"] else "epoch_eta"] = secs
+        epoch = self._epoch or 1
+        metrics["epoch"] = epoch - 1 + (n / total if total else 0.0)
+        self._last_n = n
+        if final:
+            self._in_epoch = False
+            self._done_before += n
+        if total is not None:
+            step, planned = (epoch - 1) * total + n, (self._epochs or epoch) * total
+        else:
+            step, planned = self._done_before + n, None
+        return Record(kind=Kind.STEP, step=step, total_steps=planned, metrics=metrics)
+
+    def score(self, line: str) -> int:
+        """A bar frame with `/step` and a metric is Keras's own; an `Epoch E/N` header alone is a maybe."""
+        if _EPOCH.match(line):
+            return 1
+        m = _HEAD.match(line)
+        return 2 if m is not None and " - " in m["rest"] else 0
+
+
+def _evaluation(metrics: dict[str, float]) -> Record | None:
+    """A bar outside `fit`'s epochs: `model.evaluate` (metrics) or `model.predict` (none)."""
+    out = {k if is_eval_metric(k) else f"test_{k}": v for k, v in metrics.items()}
+    return Record(kind=Kind.EVAL, metrics=out) if out else None
+
+
+def _fields(rest: str) -> dict[str, float]:
+    """` - accuracy: 0.4302 - loss: nan` → {"accuracy": 0.4302, "loss": nan}."""
+    return named_values(rest.split(" - ", _MAX_FIELDS)[1:], max_key=60)
+
+
+def _seconds(text: str | None) -> float | None:
+    """`4s` → 4, `1:05` → 65, `1:02:03` → 3723 (Keras's ETA and elapsed forms)."""
+    if not text:
+        return None
+    parts = text.rstrip("s").split(":")
+    total = 0.0
+    for p in parts:
+        total = total * 60 + int(p)
+    return total

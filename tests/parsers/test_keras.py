@@ -1,0 +1,107 @@
+"""The `keras` format, on what Keras 3 `model.fit` and `model.evaluate` printed to a pipe (run lab
+recordings `keras-v1-*`: the progress bar; `keras-v2-*`: a line per epoch)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runwatch.model import Kind, Record
+from runwatch.parsers.detect import detect
+from runwatch.parsers.keras import KerasParser
+from runwatch.watcher.lines import LineSplitter
+
+REALRUNS = Path(__file__).parents[1] / "fixtures" / "realruns"
+
+
+def lines(name: str) -> list[str]:
+    """The log as the line splitter hands it to a parser: `\\r` frames split, `\\b` and colours dropped."""
+    splitter = LineSplitter()
+    return splitter.feed((REALRUNS / name / "run" / "train.log").read_bytes()) + splitter.feed(b"\n")
+
+
+def records(name: str) -> list[Record]:
+    parser = KerasParser()
+    return [r for ln in lines(name) if (r := parser.parse(ln)) is not None]
+
+
+def test_the_bar_frames_count_one_global_step_across_epochs() -> None:
+    """After `Epoch 3/5`, the bar's `n/200` is the optimizer's step 400 + n, of 1000 in all."""
+    recs = [r for r in records("keras-v1-healthy") if r.kind is Kind.STEP]
+    epoch3 = [r for r in recs if 2 < r.metrics["epoch"] <= 3]
+    assert epoch3 and all(400 < (r.step or 0) <= 600 for r in epoch3)
+    assert {r.total_steps for r in recs} == {1000}
+    steps = [r.step or 0 for r in recs]
+    assert steps == sorted(steps) and steps[-1] == 1000
+    last = recs[-1]  # the epoch's final frame carries the validation metrics and the epoch's time
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "step_time", "epoch_elapsed"} <= set(last.metrics)
+    assert 0 < last.metrics["step_time"] < 1
+
+
+def test_steps_match_the_training_loops_own_count() -> None:
+    """Every frame's step and loss are a step and running-mean loss the Keras callback saw."""
+    truth = {}
+    for row in (REALRUNS / "keras-v1-healthy" / "truth" / "rank0.jsonl").read_text().splitlines():
+        d = json.loads(row)
+        if "step" in d and "loss" in d:
+            truth[d["step"]] = d["loss"]
+    recs = [r for r in records("keras-v1-healthy") if r.kind is Kind.STEP]
+    assert len(recs) > 20
+    for r in recs:
+        assert r.step in truth
+        assert abs(r.metrics["loss"] - truth[r.step]) <= 1e-3 + 5e-3 * abs(truth[r.step]), r
+
+
+def test_a_nan_loss_is_read_at_the_first_frame_that_shows_it() -> None:
+    """The bar samples the run every 0.05 s: the first NaN frame is at or after the planted step."""
+    manifest = json.loads((REALRUNS / "keras-v1-nan" / "manifest.json").read_text())
+    recs = [r for r in records("keras-v1-nan") if r.kind is Kind.STEP]
+    i = next(i for i, r in enumerate(recs) if math.isnan(r.metrics["loss"]))
+    planted = manifest["truth"]["first_nonfinite_step"]
+    assert recs[i - 1].step is not None and recs[i - 1].step < planted <= (recs[i].step or 0)
+    assert all(math.isfinite(r.metrics["loss"]) for r in recs[:i])
+
+
+def test_verbose_2_gives_one_record_per_epoch() -> None:
+    recs = [r for r in records("keras-v2-healthy") if r.kind is Kind.STEP]
+    assert [r.step for r in recs] == [200, 400, 600, 800, 1000]
+    assert all("val_loss" in r.metrics and "loss" in r.metrics for r in recs)
+
+
+def test_verbose_2_inf_loss() -> None:
+    recs = [r for r in records("keras-v2-nan") if r.kind is Kind.STEP]
+    assert any(not math.isfinite(r.metrics["loss"]) for r in recs)
+
+
+def test_evaluate_after_fit_is_an_evaluation_not_a_step() -> None:
+    """`model.evaluate` draws its own `n/20` bar after the last epoch: no step goes backwards."""
+    for name in ("keras-v1-healthy", "keras-v2-healthy"):
+        recs = records(name)
+        evals = [r for r in recs if r.kind is Kind.EVAL]
+        assert evals and "test_loss" in evals[-1].metrics and evals[-1].step is None, name
+        assert recs[-1].kind is Kind.EVAL
+
+
+def test_detected_at_its_first_bar_frame() -> None:
+    got = lines("keras-v1-healthy")
+    assert got[0].startswith("Epoch 1/5")
+    assert detect(got[:2]) == "keras"
+    assert detect(lines("keras-v2-healthy")[:2]) == "keras"
+
+
+def test_a_frame_without_an_epoch_header_is_an_evaluation() -> None:
+    frame = next(ln for ln in lines("keras-v1-healthy") if "/step - " in ln)
+    rec = KerasParser().parse(frame)
+    assert rec is not None and rec.kind is Kind.EVAL and rec.step is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(alphabet="Epoch 0123456789/━=>.-:smu step loss accuracy", min_size=0, max_size=20_000))
+def test_never_raises_on_long_bar_soup(text: str) -> None:
+    parser = KerasParser()
+    parser.parse("Epoch 1/5")
+    parser.parse(text)
