@@ -243,8 +243,8 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
     def done(snaps: list) -> bool:  # type: ignore[type-arg]
         if engine.all_ended:
             return True
-        return until_done and bool(snaps) and all(s.state in (RunState.FINISHED, RunState.CRASHED)
-                                                  for s in snaps)
+        return until_done and bool(snaps) and all(s.state in (RunState.FINISHED, RunState.CRASHED,
+                                                                 RunState.ENDED) for s in snaps)
 
     with engine:
         snaps = printer.run(engine, stop.is_set, done)

@@ -23,7 +23,17 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from runwatch.model import AlertBrief, AlertState, ChartData, Event, Kind, Record, RunSnapshot, RunState
+from runwatch.model import (
+    AlertBrief,
+    AlertState,
+    ChartData,
+    Event,
+    Kind,
+    Record,
+    RunSnapshot,
+    RunState,
+    Severity,
+)
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import DETECT_MAX_LINES, ChunkRecords, SourceParser
 from runwatch.state.run import RunTracker
@@ -786,12 +796,16 @@ class Engine:
 
 def _state_with_alerts(state: RunState, alerts: Sequence[AlertBrief], last_step_at: float | None) -> RunState:
     """The badge agrees with the alerts: a firing `stall` is a stalled run (its budget, not the badge's
-    own rougher one), a firing `process_exit` a run whose process ended before it finished; unless a
-    step came since it fired (the alert resolves only after its `resolve_after`; the run is back now)."""
-    firing = {a.rule for a in alerts if a.state == AlertState.FIRING
-              and (a.since is None or last_step_at is None or last_step_at <= a.since)}
+    own rougher one), a firing `process_exit` a run whose process ended before it finished (CRASHED
+    when the alert is critical, with evidence of failure; ENDED when it is a warning, without any);
+    unless a step came since it fired (the alert resolves only after its `resolve_after`; the run is
+    back now)."""
+    current = [a for a in alerts if a.state == AlertState.FIRING
+               and (a.since is None or last_step_at is None or last_step_at <= a.since)]
+    firing = {a.rule for a in current}
     if state in (RunState.RUNNING, RunState.STALLED) and "process_exit" in firing:
-        return RunState.CRASHED
+        critical = any(a.rule == "process_exit" and a.severity == Severity.CRITICAL for a in current)
+        return RunState.CRASHED if critical else RunState.ENDED
     if state == RunState.RUNNING and "stall" in firing:
         return RunState.STALLED
     return state

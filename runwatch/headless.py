@@ -88,7 +88,7 @@ def status_line(snap: RunSnapshot) -> str:
         parts.append(step)
         if p.steps_per_sec:
             parts.append(f"{p.steps_per_sec:.3g} step/s")
-        if p.total_steps and snap.state not in (RunState.FINISHED, RunState.CRASHED):
+        if p.total_steps and snap.state not in (RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
             parts.append(f"ETA {fmt_duration(p.eta_s)}")
     elif snap.state == RunState.WAITING:
         parts.append("no step yet")

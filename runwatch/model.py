@@ -105,6 +105,9 @@ class RunState(StrEnum):
     STALLED = "stalled"
     FINISHED = "finished"
     CRASHED = "crashed"
+    ENDED = "ended"
+    """The training process is gone with no finish line and no sign of failure (no traceback, no exit
+    code or signal runwatch saw): neither finished nor crashed as far as anything shows."""
 
 
 class Severity(StrEnum):

@@ -65,6 +65,7 @@ class ReplayClock:
         self.now = T0
         self._top: int | None = None
         self._stamped: bool | None = None  # do step records carry their own time?
+        self._per_step = default_dt  # the newest logged step time
 
     def advance(self, rec: Record) -> float:
         if self._stamped is None and rec.kind == Kind.STEP:
@@ -88,8 +89,9 @@ class ReplayClock:
         stride = 1 if rec.step is None or self._top is None else rec.step - self._top
         self._top = rec.step if rec.step is not None else self._top
         logged = rec.metrics.get("step_time")
-        per_step = logged if logged is not None and math.isfinite(logged) and logged > 0 else self.default_dt
-        return self.now + per_step * stride
+        if logged is not None and math.isfinite(logged) and logged > 0:
+            self._per_step = logged  # a record that prints none (a metric file's) steps at the log's pace
+        return self.now + self._per_step * stride
 
 
 def replay(records: Iterable[Record], rules: Sequence[Rule[Any]], *, manager: AlertManager | None = None,

@@ -17,8 +17,9 @@ from tests.test_engine_judging import step_lines
 OPTIONS = EngineOptions(poll_interval=0.1, system=False)
 
 
-def brief(rule: str, state: AlertState = AlertState.FIRING, since: float = 100.0) -> AlertBrief:
-    return AlertBrief(rule=rule, state=state, severity=Severity.CRITICAL, summary="", since=since)
+def brief(rule: str, state: AlertState = AlertState.FIRING, since: float = 100.0,
+          severity: Severity = Severity.CRITICAL) -> AlertBrief:
+    return AlertBrief(rule=rule, state=state, severity=severity, summary="", since=since)
 
 
 def test_a_log_dead_for_two_hours_shows_its_age_and_stalls(tmp_path: Path) -> None:
@@ -56,6 +57,10 @@ def test_the_badge_follows_firing_stall_and_process_exit_alerts() -> None:
     assert _state_with_alerts(RunState.RUNNING, [brief("stall", AlertState.PENDING)], last) == RunState.RUNNING
     assert _state_with_alerts(RunState.RUNNING, [brief("process_exit")], last) == RunState.CRASHED
     assert _state_with_alerts(RunState.STALLED, [brief("process_exit")], last) == RunState.CRASHED
+    # gone with no finish line and no sign of failure: a warning, and the badge says ended, not crashed
+    gone = brief("process_exit", severity=Severity.WARNING)
+    assert _state_with_alerts(RunState.RUNNING, [gone], last) == RunState.ENDED
+    assert _state_with_alerts(RunState.STALLED, [gone], last) == RunState.ENDED
     assert _state_with_alerts(RunState.FINISHED, [brief("stall"), brief("process_exit")], last) == RunState.FINISHED
     assert _state_with_alerts(RunState.RUNNING, [brief("loss_spike")], last) == RunState.RUNNING
 

@@ -79,6 +79,51 @@ delivers steps the run took before its traceback, after it (the run lab's nanogp
 restart takes longer than this. Every record names its source (a log's path, a metric file's)."""
 
 
+STEP_INTERVAL = "step_interval"
+"""Seconds per step as runwatch measured them from when the steps arrived (not a number the log
+prints): what the drift rule judges first, since a log may print no step time at all (the tutorial
+loop) or a smoothed one that reads slow long after a pause has ended (tqdm's rate)."""
+SAME_READ_S = 1e-3
+"""Records received closer together than this were read together."""
+
+
+class PaceMeter:
+    """Seconds per step between reads: (time of read B − time of read A) / (top step of B − top step of A).
+
+    A read's records share one receive time, so the interval of read B is known only once all of B
+    is in: it is given when the next read's first step arrives (one read late). A step no higher than
+    the top so far (another rank's line for it, a late metric file) is no progress and is not counted.
+    A one-shot replay gives every record its own time: one point per record.
+    """
+
+    def __init__(self) -> None:
+        self._anchor: tuple[float, float] | None = None  # (top step, time) of the last finished read
+        self._pending: tuple[float, float] | None = None  # of the read under way
+
+    def restart(self, step: float, now: float) -> None:
+        """Forget what was measured; `step` at `now` is where the next measurement starts from."""
+        self._anchor, self._pending = None, (step, now)
+
+    def step(self, step: float, now: float) -> tuple[float, float] | None:
+        """Note a step record received at `now`; the (step, seconds per step) of the read it ended, if any."""
+        pending = self._pending
+        if pending is None:
+            self._pending = (step, now)
+            return None
+        top, at = pending
+        if now - at <= SAME_READ_S:
+            if step > top:
+                self._pending = (step, at)
+            return None
+        if step <= top:
+            return None
+        point = None
+        if self._anchor is not None and top > self._anchor[0]:
+            point = (top, (at - self._anchor[1]) / (top - self._anchor[0]))
+        self._anchor, self._pending = pending, (step, now)
+        return point
+
+
 class RunTracker:
     """Series, progress, ranks, recent events and the state badge of one run.
 
@@ -118,6 +163,7 @@ class RunTracker:
         self._crashed = self._finished = self._exited = False
         self._ended_at: float | None = None  # when the fatal, finish or exit record that set them was received
         self._ended_by = ""  # and the source it came from ("" for a log's lines)
+        self._pace = PaceMeter()
 
     def apply(self, rec: Record, now: float) -> None:
         """Route one record; `now` is the wall time runwatch received it."""
@@ -203,6 +249,7 @@ class RunTracker:
         self._last_x = float(steps[-1])
         self._resume(now, source)
         self._last_step_at = self._last_record_t = now
+        self._measure(float(steps.max()), now)
         total = cols.total[lo:hi]
         stated = total if total[-1] >= 0 else total[total >= 0]
         step_time = cols.metrics.get("step_time")
@@ -245,6 +292,8 @@ class RunTracker:
         self._resume(now, rec.source)
         self._last_step_at = self._last_record_t = now
         if step is not None:
+            self._measure(float(step), now)
+        if step is not None:
             get = metrics.get
             self.progress.update(
                 step, rec.total_steps, t, step_time=get("step_time"), tokens_per_sec=get("tokens_per_sec"),
@@ -269,6 +318,16 @@ class RunTracker:
             self._latest_main.update(metrics)
         else:
             self._latest_other.update(metrics)
+
+    def _measure(self, step: float, now: float) -> None:
+        """The run's pace as runwatch sees it arrive: a `step_interval` point per read (see PaceMeter)."""
+        if self.progress.bulk:  # a history read at start-up: its read times say nothing of the run's pace
+            self._pace.restart(step, now)
+            return
+        point = self._pace.step(step, now)
+        if point is not None:
+            self.store.add({STEP_INTERVAL: point[1]}, x=point[0], t=now, rank=None)
+            self._latest_main[STEP_INTERVAL] = point[1]
 
     def _resume(self, now: float, source: str) -> None:
         """A step record: the run goes on, unless another source delivered it on the heels of the run's

@@ -5,12 +5,6 @@ entry must then be removed. Keys: (recording name, what) where `what` is an expe
 `"healthy"` (alerts on a healthy run) or `"steps"` (steps that disagree with the training loop).
 """
 
-_NO_MEASURED_STEP_TIME = (
-    "the tutorial loop prints no step time, and runwatch judges drift only on a logged step_time or "
-    "throughput series; live it must measure its own step intervals (a series of arrival intervals per "
-    "step) to see this slowdown — not built yet"
-)
-
 _RICH_BAR_ON_A_PIPE = (
     "Lightning's default (Rich) progress bar prints nothing to a pipe until the run ends: the metrics "
     "are only in CSVLogger's metrics.csv, which the recording has without arrival times, so the live "
@@ -44,6 +38,4 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
         "~40 steps, and runwatch takes the bar's it/s for step_time: a step_time_drift warning that is "
         "the hang's echo, not a slowdown; drift should judge measured intervals, not a smoothed rate"
     ),
-    ("tutorial-slow", "live"): _NO_MEASURED_STEP_TIME,
-    ("tutorial-slowfor", "live"): _NO_MEASURED_STEP_TIME,
 }

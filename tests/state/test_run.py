@@ -173,3 +173,17 @@ def test_a_metric_files_late_flush_does_not_undo_the_crash_its_log_reported() ->
     assert tracker_after(late_tb, 60.0).state(T0 + 356) == RunState.RUNNING  # a restart
     same_log = Record(Kind.STEP, 296, metrics={"loss": 2.0}, source=log)
     assert tracker_after(same_log, 0.5).state(T0 + 297) == RunState.RUNNING
+
+
+def test_the_pace_is_measured_per_read_from_when_steps_arrive() -> None:
+    """Reads at t=0 (steps 0-2), t=3 (3-5), t=9 (6-8): 1 s/step for the second read, given when the third
+    begins; then 2 s/step. A rank's line for a step already seen is no progress."""
+    tracker = RunTracker("train", "logs/train.log")
+    for t, first in ((0.0, 0), (3.0, 3), (9.0, 6), (10.0, 9)):
+        for s in range(first, first + 3):
+            for rank in (0, 1):
+                tracker.apply(Record(Kind.STEP, s, rank=rank, metrics={"loss": 1.0}), T0 + t)
+    series = tracker.store.get("step_interval", None)
+    assert series is not None
+    x, v, _ = series.recent(10)
+    assert x.tolist() == [5.0, 8.0] and v.tolist() == [1.0, 2.0]

@@ -24,7 +24,7 @@ from runwatch.alerts.rules.robust import baseline_slice
 from runwatch.alerts.rules.tail import Tail, first_tail, fmt, history, median_of, step_at
 from runwatch.alerts.types import Finding
 from runwatch.model import Severity
-from runwatch.state.run import RunTracker
+from runwatch.state.run import STEP_INTERVAL, RunTracker
 
 MIN_RECENT = 10
 """Fewest points the recent median is taken over: one slow step (an eval, a checkpoint save) among them
@@ -106,7 +106,9 @@ class _Drift(Rule[D]):
 
 @dataclass(frozen=True)
 class StepTimeDriftParams(DriftParams):
-    metrics: tuple[str, ...] = ("step_time",)
+    metrics: tuple[str, ...] = (STEP_INTERVAL, "step_time")
+    """Seconds per step as runwatch measured them arriving, else as the log prints them (a tqdm bar's
+    rate is smoothed and reads slow long after a pause)."""
     factor: float = 1.5
     """Recent median step time at least this many times the baseline median…"""
     short_factor: float = 2.5

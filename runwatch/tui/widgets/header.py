@@ -16,6 +16,7 @@ BADGE_STYLES = {
     RunState.STALLED: "bold black on yellow",
     RunState.FINISHED: "bold white on blue",
     RunState.CRASHED: "bold white on red",
+    RunState.ENDED: "bold white on grey37",
 }
 
 
@@ -75,7 +76,7 @@ def _second_line(snap: RunSnapshot) -> Text:
     tps = p.tokens_per_sec or snap.metrics.get("tokens_per_sec")
     if tps:
         parts.append((f"{fmt_value('tokens_per_sec', tps)} tok/s", ""))
-    if p.total_steps and snap.state not in (RunState.FINISHED, RunState.CRASHED):
+    if p.total_steps and snap.state not in (RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
         parts.append((f"ETA {fmt_duration(p.eta_s)}", "bold"))
     age = snap.last_record_age_s
     if age is not None:

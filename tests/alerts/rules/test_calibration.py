@@ -163,8 +163,8 @@ def test_a_synthetic_loss_spike_fires_loss_spike() -> None:
 
 def test_a_synthetic_stall_fires_and_ends() -> None:
     records = healthy_run(600)
-    gap = step(600, total=100_000, loss=2.5)  # no step_time: the replay clock moves by default_dt
-    result = replay(records + [gap], max_gap=3600.0, default_dt=3600.0)
+    gap = step(600, total=100_000, loss=2.5, step_time=3600.0)  # the replay clock moves by the step's own time
+    result = replay(records + [gap], max_gap=3600.0)
     (stall,) = result.of("stall")  # once, at the tick the step arrived; the tick after it, gone
     assert stall.summary.startswith("no new step for 1h (last step 599;")
     assert result.rules_fired() == {"stall"}

@@ -16,6 +16,7 @@ import pytest
 
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import LOG_RULES, Rule, all_rules
+from runwatch.alerts.rules.speed import StepTimeDriftParams
 from runwatch.model import AlertState, Event, Record
 from runwatch.state.run import RunTracker
 from tests.alerts.rules._replay import T0, evaluation, event, step, step_with
@@ -76,9 +77,14 @@ def walk(rule: Rule, moments: list[Moment], manager: AlertManager, tracker: RunT
     return now, said
 
 
+PARAMS = {"step_time_drift": StepTimeDriftParams(metrics=("step_time",))}
+"""The walk steps once a second whatever the logged step time says; drift is walked on the logged one."""
+
+
 @pytest.mark.parametrize("rule_id", sorted(SCENARIOS))
 def test_pending_firing_resolved(rule_id: str) -> None:
-    rule = all_rules()[rule_id]()
+    cls = all_rules()[rule_id]
+    rule = cls(PARAMS[rule_id]) if rule_id in PARAMS else cls()
     timing = rule.timing
     manager = AlertManager({rule.id: timing})
     tracker = RunTracker("train", "logs/train.log")
