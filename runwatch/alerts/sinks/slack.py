@@ -30,6 +30,8 @@ from runwatch.model import AlertState, Severity
 
 TEXT_LIMIT = 3000
 """Slack's limit for a section's text; fields are capped lower."""
+FIELD_TEXT_LIMIT = 2000
+"""Slack's limit for a field's text."""
 FIELD_LIMIT = 200
 SPARK_WIDTH = 40
 """Characters of sparkline: fits a phone screen in a code span."""
@@ -164,11 +166,11 @@ def _next_steps(a: Alert) -> str:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(clip(text, TEXT_LIMIT))}
+    return {"type": "section", "text": _mrkdwn(text, TEXT_LIMIT)}
 
 
-def _mrkdwn(text: str) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": clip(text, 2000)}
+def _mrkdwn(text: str, limit: int = FIELD_TEXT_LIMIT) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": clip(text, limit)}
 
 
 def _number(v: float | str | None) -> str:

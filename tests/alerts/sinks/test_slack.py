@@ -127,3 +127,12 @@ def test_url_never_appears_in_errors_or_logs(receiver: Receiver, free_port: int,
     for text in [*calls, *stats, caplog.text, repr(live), repr(dead)]:
         assert SECRET_PATH not in text and "xyzSecretToken123" not in text and "T0SECRET1" not in text
         assert f"127.0.0.1:{receiver.port}" not in text and f"127.0.0.1:{free_port}" not in text
+
+
+def test_a_long_context_keeps_its_newest_line_and_closing_fence() -> None:
+    """Sections were cut at the fields' 2000 characters, not Slack's 3000: a context block built to fit 3000
+    lost its newest lines and its closing ``` (found with the stall diagnosis)."""
+    context = tuple(f"step {i} | loss 2.0 " + "x" * 200 for i in range(12))
+    n = make_notification(context=context)
+    (block,) = [t for t in all_text(slack_message(n, host="h")) if t.startswith("```")]
+    assert 2000 < len(block) <= TEXT_LIMIT and block.endswith("step 11 | loss 2.0 " + "x" * 200 + "\n```")
