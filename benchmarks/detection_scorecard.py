@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     lat_by_class: dict[str, list[float]] = {}
     n_exp = n_exp1 = n_expL = caught1 = caughtL = healthy_alerts = extra1 = extraL = 0
+    beyond: list[str] = []  # each alert that no expected finding names: run, mode, rule, summary
     for rec in recs:
         alerts1 = oneshot[rec.name]
         live = lives.get(rec.name)
@@ -211,8 +212,12 @@ def main(argv: list[str] | None = None) -> int:
         live_alerts = [{"rule": b["rule"], "severity": b.get("severity"), "labels": b.get("labels") or {},
                         "firing_at_end": not any(_same_alert(p.body, b) and p.body.get("state") == "resolved"
                                                  for p in (live.posts if live else [])),
-                        "first_step": b.get("step"), "_t": next(p.t for p in live.posts if p.body is b)}
+                        "first_step": b.get("step"), "summary": b.get("summary", ""),
+                        "_t": next(p.t for p in live.posts if p.body is b)}
                        for b in firing]
+        for mode, got in (("check", alerts1), ("live", live_alerts)):
+            beyond.extend(f"  {rec.name:26s} {mode:5s} {a['rule']:16s} {a.get('summary', '')[:110]}"
+                          for a in unexpected(rec, got))
         if rec.healthy:
             healthy_alerts += len(alerts1) + len(live_alerts)
             rows.append([rec.name, "nothing", _yes(not alerts1), _yes(not live_alerts) if live else "-",
@@ -254,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
              if lives else ""))
     print(f"alerts on healthy runs {healthy_alerts}  alerts beyond the planted fault: one-shot {extra1}"
           + (f", live {extraL}" if lives else ""))
+    print("\n".join(beyond))
     for cls, xs in sorted(lat_by_class.items()):
         print(f"latency {cls:28s} n={len(xs):2d}  p50 {statistics.median(xs):6.2f}s  p99 {pct(xs, 0.99):6.2f}s")
     return 0

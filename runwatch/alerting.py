@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runwatch.alerts.diagnosis import stall_diagnosis
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule, all_rules
+from runwatch.alerts.rules.stall import Stall
 from runwatch.alerts.rules.system import evaluate_rule
 from runwatch.alerts.silences import SilenceBook
 from runwatch.alerts.sinks import Dispatcher, Sink
@@ -180,6 +182,9 @@ class Alerting:
                     log.exception("rule %s failed and is disabled for this session", rule.id)
                     continue
                 evaluated.add((rule.id, tracker.run))
+                if rule.id == Stall.id and found:
+                    what = stall_diagnosis(system, tracker.last_step_at)
+                    found = [dataclasses.replace(f, diagnosis=what) for f in found]
                 findings.extend(_with_context(f, context) for f in found)
         with self._lock:
             rules = {r.id: r for r in self.rules}

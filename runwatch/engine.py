@@ -29,6 +29,8 @@ from runwatch.model import (
     ChartData,
     Event,
     Kind,
+    ProcessRole,
+    ProcessState,
     Record,
     RunSnapshot,
     RunState,
@@ -40,6 +42,7 @@ from runwatch.state.run import RunTracker
 from runwatch.supervise import Stoppable, SupervisedThread, Supervisor, TaskThread, ThreadFailure
 from runwatch.watcher.discover import LOG_SUFFIXES, DirectoryWatcher, find_logs, find_sources, rank_from_path
 from runwatch.watcher.snapshot import last_lines, split_block
+from runwatch.watcher.stacks import PySpy, StackDumper, StallStacks
 from runwatch.watcher.stdin import StreamReader
 from runwatch.watcher.tail import CHUNK_BYTES, FileFollower, LineBatch, Notice, peek_tail
 from runwatch.watcher.types import FilePosition, ItemBatch
@@ -63,6 +66,10 @@ RECORD_TICK_S = 0.1
 held back by the idle period."""
 JUDGED_PIECE_BYTES = 128 << 10
 """History is read (and judged, when there are rules) in pieces this big."""
+STACKS_AT = 0.5
+"""Stacks are taken once a run has been silent for this share of the silence that turns its badge
+STALLED: the stall alert waits longer still (a 60 s floor to the badge's 30 s), so they are there
+when it fires. A long eval costs one dump (py-spy pauses the process for a moment)."""
 JUDGED_RECORDS = 2048
 """A piece of history with more records than this (short lines; a metric file read whole) is applied
 and judged this many at a time: rules see only the points a series keeps raw (4096)."""
@@ -80,6 +87,10 @@ class EngineOptions:
     gpu: bool = True
     pids: tuple[int, ...] = ()
     sample_interval: float = 2.0
+    stall_floor_s: float = 30.0
+    """The least silence that turns a run's badge STALLED (see RunTracker)."""
+    stack_dumper: Callable[[], StackDumper | None] = PySpy.find
+    """What takes a stalled run's Python stacks (py-spy from PATH, when installed)."""
     nvml: object | None = None
     """An NVML implementation to use instead of the real one (tests, demos)."""
     seen_bytes: Mapping[str, int] = field(default_factory=dict)
@@ -148,6 +159,10 @@ class Engine:
             self.system = SystemState()
         self._sampler: SystemSampler | None = None
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._stacks = StallStacks(self.options.stack_dumper() if self.system is not None else None,
+                                   lambda dumps: self._queue.put(("stacks", dumps)), self._clock)
+        if self.system is not None:
+            self.system.stack_note = self._stacks.note
         self._raw_queued = 0  # bytes of raw history blocks queued and not yet parsed
         self._raw_room = threading.Condition()
         self._lock = threading.Lock()
@@ -232,7 +247,7 @@ class Engine:
         base, n = name, 2
         while name in taken:
             name, n = f"{base}-{n}", n + 1
-        run = _Run(name=name, label=label, tracker=RunTracker(name, label))
+        run = _Run(name=name, label=label, tracker=RunTracker(name, label, stall_floor_s=self.options.stall_floor_s))
         self._runs.append(run)
         return run
 
@@ -501,9 +516,23 @@ class Engine:
                                                           points={r.tracker.run: r.unjudged for r in judged}))
             for r in judged:
                 r.unjudged = 0
+                self._ask_stacks(r, now)
         for r in self._runs:
             if r.unjudged == 0:  # the rules have seen all it holds: its logs are judged as far as applied
                 self._judged.update((s, self._applied[s]) for s in r.parsers if s in self._applied)
+
+    def _ask_stacks(self, run: _Run, now: float) -> None:
+        """The processes of a run silent for half the time that turns its badge STALLED get their stacks
+        taken (once per silence), so that the stall alert, which comes later still, can show them."""
+        latest = None if self.system is None else self.system.latest
+        tracker = run.tracker
+        if latest is None or tracker.last_step_at is None:
+            return
+        silent = now - tracker.last_step_at >= STACKS_AT * tracker.stall_after_s()
+        if silent and tracker.state(now) in (RunState.RUNNING, RunState.STALLED):
+            pids = [p.pid for p in latest.processes  # py-spy cannot suspend a stopped process; its state says it
+                    if p.alive and p.role != ProcessRole.CHILD and p.state != ProcessState.STOPPED]
+            self._stacks.ask(run.name, tracker.last_step_at, True, pids)
 
     def _handle(self, item: tuple[Any, ...]) -> None:
         """Everything but line and item batches, which `_work` parses outside the lock."""
@@ -530,6 +559,9 @@ class Engine:
         elif kind == "system":
             if self.system is not None:
                 self.system.apply(item[1])
+        elif kind == "stacks":
+            if self.system is not None:
+                self.system.stacks.update((d.pid, d) for d in item[1])
         elif kind == "new_file":
             path, run = item[1], item[2]
             if path not in self._run_of_source and not self._stopping.is_set():

@@ -279,6 +279,16 @@ class ProcessState(StrEnum):
     GONE = "gone"
 
 
+@dataclass(frozen=True)
+class StackDump:
+    """One process's Python stacks at `taken_at` (py-spy's dump, cleaned), or why there are none (`error`)."""
+
+    pid: int
+    taken_at: float
+    lines: tuple[str, ...] = ()
+    error: str = ""
+
+
 class ProcessRole(StrEnum):
     """Why a process is watched, which decides what its exit means."""
 

@@ -194,7 +194,7 @@ class AlertManager:
                       summary=f.summary, active_since=now, first_step=f.step)
         a = replace(a, severity=f.severity, summary=f.summary, value=f.value, threshold=f.threshold,
                     step=f.step, metric=f.metric, source=f.source, context=f.context, history=f.history,
-                    last_seen=now, first_step=f.step if a.first_step is None else a.first_step)
+                    diagnosis=f.diagnosis, last_seen=now, first_step=f.step if a.first_step is None else a.first_step)
         if a.state == AlertState.PENDING and now - a.active_since >= self.timing(a.rule).for_s:
             a = replace(a, state=AlertState.FIRING, fired_at=now)
         return a

@@ -269,7 +269,7 @@ def alert_to_json(a: Alert) -> dict[str, Any]:
         "fired_at": a.fired_at, "resolved_at": a.resolved_at, "last_seen": a.last_seen,
         "last_notified": a.last_notified, "value": _enc(a.value), "threshold": _enc(a.threshold),
         "step": a.step, "first_step": a.first_step, "metric": a.metric, "source": a.source,
-        "acknowledged": a.acknowledged, "context": list(a.context),
+        "acknowledged": a.acknowledged, "context": list(a.context), "diagnosis": list(a.diagnosis),
         "history": [json_number(float(x)) for x in a.history],
     }
 
@@ -285,6 +285,7 @@ def alert_from_json(d: dict[str, Any]) -> Alert:
         step=_opt_int(d.get("step")), first_step=_opt_int(d.get("first_step")),
         metric=d.get("metric"), source=d.get("source"), acknowledged=bool(d.get("acknowledged", False)),
         context=tuple(str(x) for x in d.get("context", ())),
+        diagnosis=tuple(str(x) for x in d.get("diagnosis", ())),
         history=tuple(float(_dec(x)) for x in d.get("history", ())),
     )
 

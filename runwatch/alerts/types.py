@@ -47,6 +47,8 @@ class Finding:
     """Log lines around the event, escapes already stripped (for Slack)."""
     history: tuple[float, ...] = ()
     """Recent values of the metric, oldest first (for a sparkline)."""
+    diagnosis: tuple[str, ...] = ()
+    """What the training processes are doing (a stall): each one's state and, with py-spy, its stack."""
 
     @property
     def run(self) -> str:
@@ -91,6 +93,7 @@ class Alert:
     acknowledged: bool = False
     context: tuple[str, ...] = ()
     history: tuple[float, ...] = ()
+    diagnosis: tuple[str, ...] = ()
     silenced_by: str | None = None
     """Id of the silence muting this alert now (recomputed every tick, not persisted)."""
     inhibited_by: str | None = None
@@ -140,6 +143,8 @@ class Notification:
         }
         if a.threshold is not None:
             out["threshold"] = json_number(a.threshold)
+        if a.diagnosis and self.state != AlertState.RESOLVED:
+            out["diagnosis"] = list(a.diagnosis)
         if self.state == AlertState.RESOLVED and a.resolved_at is not None:
             out["ends_at"] = iso(a.resolved_at)
         if self.repeat:

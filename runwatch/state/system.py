@@ -22,6 +22,7 @@ from runwatch.model import (
     ProcessRole,
     ProcessSample,
     ProcessState,
+    StackDump,
     SystemSample,
 )
 from runwatch.state.series import Series
@@ -47,6 +48,10 @@ class SystemState:
         self._keep, self._run_keep, self._budget = keep, run_keep, budget
         self.latest: SystemSample | None = None
         self.samples = 0
+        self.stacks: dict[int, StackDump] = {}
+        """The newest Python stack dump of each process (taken when a run stalls; see watcher.stacks)."""
+        self.stack_note = ""
+        """Why there are no stacks at all (py-spy not installed), said once in a stall alert."""
         self._gpu: dict[tuple[int, str], Series] = {}
         self._proc: dict[tuple[int, str], Series] = {}
         self._run: dict[str, Series] = {}

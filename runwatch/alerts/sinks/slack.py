@@ -100,6 +100,8 @@ def slack_message(notification: Notification, *, host: str) -> dict[str, Any]:
     blocks.append({"type": "section", "fields": [_mrkdwn(f) for f in _facts(a, host)]})
     if a.history:
         blocks.append(_section(_curve(a)))
+    if a.diagnosis:
+        blocks.append(_section("*What the processes are doing*\n" + context_block(a.diagnosis)))
     if a.context:
         blocks.append(_section(context_block(a.context)))
     blocks.append(_section(_next_steps(a)))
