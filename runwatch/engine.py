@@ -514,12 +514,20 @@ class Engine:
             ready = [(r.tracker, self.system, list(r.lines)[-40:]) for r in judged]
             self._notifications.extend(self.alerting.tick(ready, now,
                                                           points={r.tracker.run: r.unjudged for r in judged}))
+            alive = self._trainer_alive()
             for r in judged:
                 r.unjudged = 0
                 self._ask_stacks(r, now)
+                if alive and r.tracker.quiet_end:
+                    r.tracker.ended_quietly(False)  # a process holds its log after all: silent, not ended
         for r in self._runs:
             if r.unjudged == 0:  # the rules have seen all it holds: its logs are judged as far as applied
                 self._judged.update((s, self._applied[s]) for s in r.parsers if s in self._applied)
+
+    def _trainer_alive(self) -> bool:
+        """Whether a training process (main or rank) is known and alive; False when not sampling."""
+        latest = None if self.system is None else self.system.latest
+        return latest is not None and any(p.alive and p.role != ProcessRole.CHILD for p in latest.processes)
 
     def _ask_stacks(self, run: _Run, now: float) -> None:
         """The processes of a run silent for half the time that turns its badge STALLED get their stacks
@@ -608,6 +616,9 @@ class Engine:
                 if not b.count and run.tracker.records:  # the end of the history: how old is it really?
                     with contextlib.suppress(OSError):
                         run.tracker.written_by(os.stat(b.source).st_mtime)
+                    last = run.tracker.last_step_at
+                    if last is not None and now - last > run.tracker.stall_after_s() and not self._trainer_alive():
+                        run.tracker.ended_quietly(True)
         else:
             run = self._run_of_source[item[2]]
             if item[1].kind.startswith("wandb") and isinstance(recs, list):

@@ -4,6 +4,8 @@ that logged a moment ago, and a firing stall alert means a stalled run whatever 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,11 +24,18 @@ def brief(rule: str, state: AlertState = AlertState.FIRING, since: float = 100.0
     return AlertBrief(rule=rule, state=state, severity=severity, summary="", since=since)
 
 
-def test_a_log_dead_for_two_hours_shows_its_age_and_stalls(tmp_path: Path) -> None:
+def dead_log(tmp_path: Path) -> Path:
     log = tmp_path / "train.log"
     log.write_text("\n".join(step_lines()[:3000]) + "\n")  # a real run that stopped at step 2999 of 16704
     two_hours_ago = time.time() - 7200
     os.utime(log, (two_hours_ago, two_hours_ago))
+    return log
+
+
+def test_a_log_dead_for_two_hours_with_no_process_has_ended(tmp_path: Path) -> None:
+    """`runwatch tail` on an old log: it said STALLED with a critical stall 2 hours after the last step;
+    nothing holds the log and nothing in it says how the run ended, so the badge says ENDED."""
+    log = dead_log(tmp_path)
     config = load_config(None)
     engine = Engine([str(log)], OPTIONS, alerting=lambda: Alerting(config, persist=False))
     engine.start()
@@ -34,11 +43,36 @@ def test_a_log_dead_for_two_hours_shows_its_age_and_stalls(tmp_path: Path) -> No
         # the age is set when the end of the history is read, just after its last records
         wait_for(lambda: any(s.progress.step == 2999 and (s.last_record_age_s or 0) > 7000
                              for s in engine.snapshots()), timeout=30)
-        wait_for(lambda: any(a.rule == "stall" and a.state == AlertState.FIRING
-                             for s in engine.snapshots() for a in s.alerts), timeout=10)
-        assert engine.snapshots()[0].state == RunState.STALLED
+        wait_for(lambda: engine.snapshots()[0].state == RunState.ENDED, timeout=10)
+        time.sleep(1.5)  # rules tick about once a second
+        assert not any(a.rule == "stall" for s in engine.snapshots() for a in s.alerts)
     finally:
         engine.stop()
+
+
+def test_a_log_dead_for_two_hours_whose_process_lives_is_stalled(tmp_path: Path) -> None:
+    """The same log held open for writing by a live process (a run hung before runwatch started)."""
+    log = dead_log(tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", f"f = open({str(log)!r}, 'a'); import time; time.sleep(60)"])
+    try:
+        wait_for(lambda: any(str(log) in p for p in _open_files(holder.pid)), timeout=10)
+        os.utime(log, (time.time() - 7200, time.time() - 7200))
+        config = load_config(None)
+        options = EngineOptions(poll_interval=0.1, gpu=False, sample_interval=0.5)
+        with Engine([str(log)], options, alerting=lambda: Alerting(config, persist=False)) as engine:
+            wait_for(lambda: any(a.rule == "stall" and a.state == AlertState.FIRING
+                                 for s in engine.snapshots() for a in s.alerts), timeout=30)
+            assert engine.snapshots()[0].state == RunState.STALLED
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _open_files(pid: int) -> list[str]:
+    try:
+        return [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        return []
 
 
 def test_a_fresh_log_is_running_and_young(tmp_path: Path) -> None:

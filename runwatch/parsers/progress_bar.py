@@ -193,10 +193,16 @@ class ProgressBarParser(FormatParser):
         return Record(Kind.STEP, step=self._global_step(epoch, frame), metrics=metrics)
 
     def score(self, line: str) -> int:
+        """A training bar's frame that names its epoch, or that shows a loss in its postfix, is a signature:
+        a bare bar with `loss=` (accelerate's examples, hand-written loops) was held undecided until 400
+        frames had come, and a run that hung at step 300 was never seen live (the run lab's
+        accelerate-hang); any other training bar frame is a maybe."""
         frame = parse_frame(line)
         if frame is None or not is_training(frame.desc):
             return 0
-        return 2 if epoch_of(frame.desc) is not None else 1
+        if epoch_of(frame.desc) is not None or any(metric_name(k) == "loss" for k, _ in frame.postfix):
+            return 2
+        return 1
 
     def _metrics(self, frame: Frame, stale: bool = False) -> dict[str, float]:
         metrics: dict[str, float] = {}

@@ -164,6 +164,11 @@ class RunTracker:
         self._ended_at: float | None = None  # when the fatal, finish or exit record that set them was received
         self._ended_by = ""  # and the source it came from ("" for a log's lines)
         self._pace = PaceMeter()
+        self._quiet = False  # see `ended_quietly`
+        self._step_of: dict[int | None, float] = {}
+        """Each rank's newest step: a record repeating it is a redraw, not progress. tqdm's monitor thread
+        redraws a bar every 10 s with its step unchanged, and a rank hung 75 s in a collective (the run
+        lab's accelerate-hang) then never looked silent for the stall alert's 60 s."""
 
     def apply(self, rec: Record, now: float) -> None:
         """Route one record; `now` is the wall time runwatch received it."""
@@ -248,7 +253,11 @@ class RunTracker:
         steps = cols.step[lo:hi]
         self._last_x = float(steps[-1])
         self._resume(now, source)
-        self._last_step_at = self._last_record_t = now
+        prev = self._step_of.get(rank)
+        if prev is None or not (steps == prev).all():
+            self._last_step_at, self._quiet = now, False
+        self._step_of[rank] = float(steps[-1])
+        self._last_record_t = now
         self._measure(float(steps.max()), now)
         total = cols.total[lo:hi]
         stated = total if total[-1] >= 0 else total[total >= 0]
@@ -290,7 +299,11 @@ class RunTracker:
         x = self._last_x + 1.0 if step is None else float(step)
         self._last_x = x
         self._resume(now, rec.source)
-        self._last_step_at = self._last_record_t = now
+        if step is None or self._step_of.get(rank) != x:
+            self._last_step_at, self._quiet = now, False  # a redraw of a step is no progress (see `_step_of`)
+        if step is not None:
+            self._step_of[rank] = x
+        self._last_record_t = now
         if step is not None:
             self._measure(float(step), now)
         if step is not None:
@@ -378,6 +391,8 @@ class RunTracker:
             return RunState.FINISHED if at_end or total is None else RunState.CRASHED
         if done:
             return RunState.FINISHED
+        if self._quiet:
+            return RunState.ENDED
         if self._last_step_at is not None and now - self._last_step_at > self.stall_after_s():
             return RunState.STALLED
         return RunState.RUNNING
@@ -390,6 +405,18 @@ class RunTracker:
         stamped in another time zone must not look silent.
         """
         return self._last_step_at
+
+    def ended_quietly(self, yes: bool) -> None:
+        """Say the run has ended, though nothing in its output says so: its log was last written long
+        before runwatch read it and no training process is known (`runwatch tail` on last week's log).
+        Its badge then reads ENDED, not STALLED, and the stall rule leaves it alone; the engine takes it
+        back when a training process turns up, and a new step takes it back by itself."""
+        self._quiet = yes
+
+    @property
+    def quiet_end(self) -> bool:
+        """Whether `ended_quietly` holds."""
+        return self._quiet
 
     def written_by(self, t: float) -> None:
         """The source holding the records was last written at `t` (a file's modification time, once its

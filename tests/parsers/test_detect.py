@@ -214,6 +214,8 @@ CASES = [
     # ── Keras 3 model.fit (recorded by the run lab): its bar's first frame, and verbose 2's epoch line ─
     Case("keras-v1", _realrun_lines("keras-v1-healthy"), "keras", "  1/200 "),
     Case("keras-v2", _realrun_lines("keras-v2-healthy"), "keras", "200/200 - "),
+    # ── a bare tqdm bar with the loss as postfix (accelerate launch, run lab): its first step frame ───
+    Case("tqdm-accelerate", _realrun_lines("accelerate-healthy"), "tqdm", "1/600 [00:00<00:17"),
 ]
 
 

@@ -187,3 +187,19 @@ def test_the_pace_is_measured_per_read_from_when_steps_arrive() -> None:
     assert series is not None
     x, v, _ = series.recent(10)
     assert x.tolist() == [5.0, 8.0] and v.tolist() == [1.0, 2.0]
+
+
+def test_a_redraw_of_the_same_step_is_no_progress() -> None:
+    """accelerate-hang (run lab): tqdm's monitor thread redrew `299/600` 20 s into a 75 s hang; the
+    redraw reset the silence and the stall alert (60 s) never fired. Each rank's own step counts."""
+    tracker = RunTracker("train", "logs/train.log")
+    for i in range(300):
+        tracker.apply(Record(Kind.STEP, i, rank=0, metrics={"loss": 2.0}), T0 + i * 0.05)
+    hung_at = T0 + 299 * 0.05
+    tracker.apply(Record(Kind.STEP, 299, rank=0, metrics={"loss": 2.0}), hung_at + 20)  # the redraw
+    assert tracker.last_step_at == hung_at
+    assert tracker.state(hung_at + 40) == RunState.STALLED
+    tracker.apply(Record(Kind.STEP, 299, rank=1, metrics={"loss": 2.0}), hung_at + 41)  # another rank's first
+    assert tracker.last_step_at == hung_at + 41
+    tracker.apply(Record(Kind.STEP, 300, rank=0, metrics={"loss": 2.0}), hung_at + 75)
+    assert tracker.last_step_at == hung_at + 75

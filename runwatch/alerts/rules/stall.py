@@ -81,7 +81,7 @@ class Stall(Rule[StallParams]):
         last = run.last_step_at
         if last is None or now - last <= self.params.after:
             return []  # the budget is never below `after`: the usual tick ends here
-        if run.state(now) in (RunState.WAITING, RunState.FINISHED, RunState.CRASHED):
+        if run.state(now) in (RunState.WAITING, RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
             return []
         pulse = _pulse(run, self.params.window + 1)
         if pulse is None:
