@@ -30,6 +30,7 @@ from runwatch.model import (
     Event,
     Kind,
     ProcessRole,
+    ProcessSample,
     ProcessState,
     Record,
     RunSnapshot,
@@ -514,33 +515,31 @@ class Engine:
             ready = [(r.tracker, self.system, list(r.lines)[-40:]) for r in judged]
             self._notifications.extend(self.alerting.tick(ready, now,
                                                           points={r.tracker.run: r.unjudged for r in judged}))
-            alive = self._trainer_alive()
+            trainers = self._trainers()
             for r in judged:
                 r.unjudged = 0
-                self._ask_stacks(r, now)
-                if alive and r.tracker.quiet_end:
+                self._ask_stacks(r, now, trainers)
+                if trainers and r.tracker.quiet_end:
                     r.tracker.ended_quietly(False)  # a process holds its log after all: silent, not ended
         for r in self._runs:
             if r.unjudged == 0:  # the rules have seen all it holds: its logs are judged as far as applied
                 self._judged.update((s, self._applied[s]) for s in r.parsers if s in self._applied)
 
-    def _trainer_alive(self) -> bool:
-        """Whether a training process (main or rank) is known and alive; False when not sampling."""
+    def _trainers(self) -> list[ProcessSample]:
+        """The training processes (main and ranks) alive at the latest sample; none when not sampling."""
         latest = None if self.system is None else self.system.latest
-        return latest is not None and any(p.alive and p.role != ProcessRole.CHILD for p in latest.processes)
+        return [] if latest is None else [p for p in latest.processes if p.alive and p.role != ProcessRole.CHILD]
 
-    def _ask_stacks(self, run: _Run, now: float) -> None:
+    def _ask_stacks(self, run: _Run, now: float, trainers: list[ProcessSample]) -> None:
         """The processes of a run silent for half the time that turns its badge STALLED get their stacks
         taken (once per silence), so that the stall alert, which comes later still, can show them."""
-        latest = None if self.system is None else self.system.latest
         tracker = run.tracker
-        if latest is None or tracker.last_step_at is None:
+        if tracker.last_step_at is None:
             return
-        silent = now - tracker.last_step_at >= STACKS_AT * tracker.stall_after_s()
-        if silent and tracker.state(now) in (RunState.RUNNING, RunState.STALLED):
-            pids = [p.pid for p in latest.processes  # py-spy cannot suspend a stopped process; its state says it
-                    if p.alive and p.role != ProcessRole.CHILD and p.state != ProcessState.STOPPED]
-            self._stacks.ask(run.name, tracker.last_step_at, True, pids)
+        silent = (now - tracker.last_step_at >= STACKS_AT * tracker.stall_after_s()
+                  and tracker.state(now) in (RunState.RUNNING, RunState.STALLED))
+        pids = [p.pid for p in trainers if p.state != ProcessState.STOPPED]  # py-spy cannot suspend those
+        self._stacks.ask(run.name, tracker.last_step_at, silent, pids)
 
     def _handle(self, item: tuple[Any, ...]) -> None:
         """Everything but line and item batches, which `_work` parses outside the lock."""
@@ -617,7 +616,7 @@ class Engine:
                     with contextlib.suppress(OSError):
                         run.tracker.written_by(os.stat(b.source).st_mtime)
                     last = run.tracker.last_step_at
-                    if last is not None and now - last > run.tracker.stall_after_s() and not self._trainer_alive():
+                    if last is not None and now - last > run.tracker.stall_after_s() and not self._trainers():
                         run.tracker.ended_quietly(True)
         else:
             run = self._run_of_source[item[2]]

@@ -162,7 +162,7 @@ class RunTracker:
         self._last_step_at: float | None = None
         self._crashed = self._finished = self._exited = False
         self._ended_at: float | None = None  # when the fatal, finish or exit record that set them was received
-        self._ended_by = ""  # and the source it came from ("" for a log's lines)
+        self._ended_by = ""  # and the source it came from
         self._pace = PaceMeter()
         self._quiet = False  # see `ended_quietly`
         self._step_of: dict[int | None, float] = {}
@@ -251,14 +251,8 @@ class RunTracker:
         self._records += hi - lo
         self._counts[Kind.STEP] += hi - lo
         steps = cols.step[lo:hi]
-        self._last_x = float(steps[-1])
-        self._resume(now, source)
-        prev = self._step_of.get(rank)
-        if prev is None or not (steps == prev).all():
-            self._last_step_at, self._quiet = now, False
-        self._step_of[rank] = float(steps[-1])
-        self._last_record_t = now
-        self._measure(float(steps.max()), now)
+        self._last_x = last = float(steps[-1])
+        self._progress(rank, source, now, last, float(steps.max()), uniform=bool((steps == last).all()))
         total = cols.total[lo:hi]
         stated = total if total[-1] >= 0 else total[total >= 0]
         step_time = cols.metrics.get("step_time")
@@ -298,14 +292,7 @@ class RunTracker:
         t = rec.t or now
         x = self._last_x + 1.0 if step is None else float(step)
         self._last_x = x
-        self._resume(now, rec.source)
-        if step is None or self._step_of.get(rank) != x:
-            self._last_step_at, self._quiet = now, False  # a redraw of a step is no progress (see `_step_of`)
-        if step is not None:
-            self._step_of[rank] = x
-        self._last_record_t = now
-        if step is not None:
-            self._measure(float(step), now)
+        self._progress(rank, rec.source, now, None if step is None else x, x, uniform=True)
         if step is not None:
             get = metrics.get
             self.progress.update(
@@ -331,6 +318,19 @@ class RunTracker:
             self._latest_main.update(metrics)
         else:
             self._latest_other.update(metrics)
+
+    def _progress(self, rank: int | None, source: str, now: float, last: float | None, top: float, *,
+                  uniform: bool) -> None:
+        """Step records of `rank` received at `now`, the newest at step `last` (None: unnumbered), the
+        highest `top`; `uniform`: all at `last`. They end a crash or finish unless another source sent
+        them on its heels, and they are progress unless they only repeat the rank's newest step."""
+        self._resume(now, source)
+        if last is None or not uniform or self._step_of.get(rank) != last:
+            self._last_step_at, self._quiet = now, False  # a redraw of a step is no progress (see `_step_of`)
+        if last is not None:
+            self._step_of[rank] = last
+            self._measure(top, now)
+        self._last_record_t = now
 
     def _measure(self, step: float, now: float) -> None:
         """The run's pace as runwatch sees it arrive: a `step_interval` point per read (see PaceMeter)."""

@@ -43,13 +43,11 @@ from runwatch.alerts.rules.tail import Tail, history, main_rank, rank_tail, step
 from runwatch.alerts.types import Alert, Finding
 from runwatch.durations import format_duration, human_duration
 from runwatch.model import Event, Kind, RunState, Severity
-from runwatch.state.run import RunTracker
+from runwatch.state.run import SAME_READ_S, RunTracker
 from runwatch.state.stats import percentile
 
 PULSE = ("step_time", "loss", "lr", "tokens_per_sec", "samples_per_sec", "elapsed", "grad_norm", "loss_scale")
 """Metrics that step records carry; the most frequent one times the run's steps."""
-SAME_READ_S = 1e-3
-"""Intervals shorter than this are records read together, not steps."""
 
 
 @dataclass(frozen=True)
