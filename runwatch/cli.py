@@ -13,16 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from runwatch import __version__
+from runwatch.errors import RunwatchError, UsageError
 
 if TYPE_CHECKING:
     from runwatch.config import WatchConfig
 
 _N = TypeVar("_N", int, float)
 _T = TypeVar("_T")
-
-
-class UsageError(Exception):
-    """A problem with what the user asked for: printed as one line, exit 2."""
 
 
 def _positive(number: Callable[[str], _N], noun: str) -> Callable[[str], _N]:
@@ -179,9 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                out=sys.stdout)
         if args.command == "watch":
             return _watch(args)
-    except UsageError as e:
+    except RunwatchError as e:
         print(f"runwatch: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     except ValueError as e:  # ConfigError, SinkConfigError: already name the file/flag and key
         print(f"runwatch: {e}", file=sys.stderr)
         return 2

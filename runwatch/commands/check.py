@@ -30,6 +30,7 @@ from runwatch.commands.parse import notice_printer, readers_of, with_total
 from runwatch.commands.readers import ItemsReader, Reader
 from runwatch.commands.sources import WANDB_FORMAT, PathError, RunPlan, plan_runs
 from runwatch.config import Config
+from runwatch.errors import UsageError
 from runwatch.headless import fmt_value
 from runwatch.model import AlertState, Kind, Record, RunState, Severity
 from runwatch.replay import Replay, merge_by_step, replay
@@ -112,7 +113,6 @@ def exit_code(fired: Sequence[Fired]) -> int:
 
 def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps: int | None,
               as_json: bool, out: TextIO, stdin: BinaryIO | None = None, err: TextIO | None = None) -> int:
-    from runwatch.cli import UsageError
 
     try:
         runs = plan_runs(paths, fmt=fmt)

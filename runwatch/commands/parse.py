@@ -29,6 +29,7 @@ from typing import Any, BinaryIO, TextIO
 
 from runwatch.commands.readers import ItemsReader, Reader, StdinReader
 from runwatch.commands.sources import WANDB_FORMAT, PathError, RunPlan, plan_runs
+from runwatch.errors import UsageError
 from runwatch.model import Kind, Record, json_number
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser
@@ -280,7 +281,6 @@ CSV_FIXED = ["kind", "step", "total_steps", "rank", "t", "event", "message", "so
 
 def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: int | None, out: TextIO,
               stdin: BinaryIO | None = None, err: TextIO | None = None) -> int:
-    from runwatch.cli import UsageError
 
     try:
         runs = plan_runs(paths, fmt=fmt)

@@ -14,11 +14,11 @@ from typing import TextIO
 from runwatch.alerts.silences import SilenceBook
 from runwatch.alerts.store import AlertStore, StateDir
 from runwatch.durations import format_duration, human_duration, parse_duration
+from runwatch.errors import UsageError
 
 
 def run_silence(*, rule: str | None, run: str | None, duration: str | None, list_: bool,
                 expire: str | None, comment: str, state_dir: Path | None, out: TextIO) -> int:
-    from runwatch.cli import UsageError
 
     book = SilenceBook(AlertStore(StateDir(state_dir)))
     now = time.time()

@@ -1,0 +1,26 @@
+"""The typed errors every layer raises for the user's attention, and the exit code each one means.
+
+Only `cli.py` turns them into a message and an exit status (DESIGN §3), so no layer imports the
+CLI to report a problem: commands, the planner and config raise these, and `cli.main` prints
+`runwatch: <message>` on one line and returns `exit_code`.
+"""
+
+from __future__ import annotations
+
+
+class RunwatchError(Exception):
+    """A problem to tell the user in one line; `exit_code` is what the process returns."""
+
+    exit_code = 2
+
+
+class UsageError(RunwatchError):
+    """What the user asked for cannot be done as asked (a bad flag, '-' given twice): exit 2."""
+
+    exit_code = 2
+
+
+class SourceError(RunwatchError):
+    """A PATH names nothing readable, or holds nothing runwatch understood: exit 3 (DESIGN §3)."""
+
+    exit_code = 3
