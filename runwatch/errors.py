@@ -24,3 +24,7 @@ class SourceError(RunwatchError):
     """A PATH names nothing readable, or holds nothing runwatch understood: exit 3 (DESIGN §3)."""
 
     exit_code = 3
+
+
+class PathError(SourceError):
+    """A PATH that names nothing readable (missing, unreadable, no match, nothing runwatch reads)."""

@@ -28,9 +28,9 @@ from runwatch.alerting import build_rules
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.commands.parse import notice_printer, readers_of, with_total
 from runwatch.commands.readers import ItemsReader, Reader
-from runwatch.commands.sources import WANDB_FORMAT, PathError, RunPlan, plan_runs
+from runwatch.commands.sources import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.config import Config
-from runwatch.errors import UsageError
+from runwatch.errors import PathError, UsageError
 from runwatch.headless import fmt_value
 from runwatch.model import AlertState, Kind, Record, RunState, Severity
 from runwatch.replay import Replay, merge_by_step, replay

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from runwatch.commands.readers import ItemsReader, Reader, StdinReader
-from runwatch.commands.sources import WANDB_FORMAT, PathError, RunPlan, plan_runs
-from runwatch.errors import UsageError
+from runwatch.commands.sources import WANDB_FORMAT, RunPlan, plan_runs
+from runwatch.errors import PathError, UsageError
 from runwatch.model import Kind, Record, json_number
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser

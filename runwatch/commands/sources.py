@@ -22,15 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runwatch.errors import PathError
 from runwatch.watcher.discover import LOG_SUFFIXES, find_logs, find_sources, rank_from_path
 
 STDIN = "-"
 WANDB_FORMAT = "wandb"
 """The DESIGN §3 format name that is no line format: read every PATH as a W&B run."""
-
-
-class PathError(Exception):
-    """A PATH that names nothing readable: one line for the user."""
 
 
 @dataclass

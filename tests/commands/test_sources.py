@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runwatch.commands.sources import PathError, plan_runs
+from runwatch.commands.sources import plan_runs
+from runwatch.errors import PathError
 
 
 def touch(path: Path, text: str = "x\n") -> Path:
