@@ -9,7 +9,6 @@ printer, TUI, daemon) call `snapshots()` and draw what they get.
 from __future__ import annotations
 
 import contextlib
-import glob
 import math
 import os
 import queue
@@ -39,9 +38,10 @@ from runwatch.model import (
 )
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import DETECT_MAX_LINES, ChunkRecords, SourceParser
+from runwatch.plan import RunPlan, WatchedDirectory, plan
 from runwatch.state.run import RunTracker
 from runwatch.supervise import Stoppable, SupervisedThread, Supervisor, TaskThread, ThreadFailure
-from runwatch.watcher.discover import LOG_SUFFIXES, DirectoryWatcher, find_logs, find_sources, rank_from_path
+from runwatch.watcher.discover import DirectoryWatcher, rank_from_path
 from runwatch.watcher.snapshot import last_lines, split_block
 from runwatch.watcher.stacks import PySpy, StackDumper, StallStacks
 from runwatch.watcher.stdin import StreamReader
@@ -178,7 +178,10 @@ class Engine:
         """Runs every thread of this engine (and of its alerting's sinks): restarts, `degraded`, `gave_up`."""
         self._stopping = threading.Event()
         self._notices: list[Notice] = []
-        self._dir_runs: dict[str, tuple[_Run, list[Path]]] = {}
+        self._dirs: list[WatchedDirectory] = []
+        """Directories given as paths: their new logs and sources are placed by the planner's rules."""
+        self._planned: dict[int, _Run] = {}
+        """id of a RunPlan → its run (`_run_of`)."""
         self._applied: dict[str, FilePosition] = {}
         """Per log: the follower's position after the last batch the worker applied."""
         self._judged: dict[str, FilePosition] = {}
@@ -190,49 +193,22 @@ class Engine:
     # -- setup -------------------------------------------------------------
 
     def _plan(self, paths: list[str]) -> None:
-        for p in paths:
-            if p == "-":
-                self._add_run("stdin", "-")
-                continue
-            if self.options.fmt == "wandb":  # told: a W&B run (dir, .wandb file or wandb:// URL), whatever its name
-                from runwatch.watcher.wandb_source import wandb_run_name
+        """The runs and sources `runwatch.plan` finds in the paths (what does not exist yet is waited for)."""
+        planned = plan(paths, fmt=self.options.fmt, live=True)
+        for rp in planned.runs:
+            self._run_of(rp)
+        self._dirs = planned.directories
 
-                self._attach_items(self._add_run(wandb_run_name(p), p), p)
-                continue
-            if p.endswith(LOG_SUFFIXES) and not any(c in p for c in "*?[") and not os.path.isdir(p):
-                # a plain log file (the common case): no need to load the structured-source modules
-                self._attach_file(self._add_run(Path(p).stem or p, p), p, rank_from_path(p))
-                continue
-            from runwatch.watcher.metric_files import classify_path
-            from runwatch.watcher.wandb_online import is_wandb_url
-            from runwatch.watcher.wandb_source import is_wandb_path, wandb_run_name
-
-            if is_wandb_url(p):
-                self._attach_items(self._add_run(p.rstrip("/").rsplit("/", 1)[-1], p), p)
-                continue
-            matches = sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]
-            if not matches:
-                matches = [p]
-            for m in matches:
-                kind = classify_path(m) if os.path.exists(m) else None
-                if is_wandb_path(m):
-                    self._attach_items(self._add_run(wandb_run_name(m), m), m)
-                elif kind is not None and kind != "checkpoint_dir":
-                    self._attach_items(self._add_run(Path(m).parent.name or m, m), m)
-                elif os.path.isdir(m):
-                    self._plan_directory(Path(m))
-                else:
-                    run = self._add_run(Path(m).stem or m, m)
-                    self._attach_file(run, m, rank_from_path(m))
-
-    def _plan_directory(self, d: Path) -> None:
-        run = self._add_run(d.resolve().name or str(d), str(d))
-        found = find_logs(d)
-        self._dir_runs[str(d)] = (run, found)
-        for f in found:
-            self._attach_file(run, str(f), rank_from_path(str(f)))
-        for src in find_sources(d):  # and, while following, the ones that appear later (`_add_source`)
-            self._attach_items(run, str(src))
+    def _run_of(self, rp: RunPlan) -> _Run:
+        """The engine's run for a planned one, made (its sources attached) the first time it is asked for."""
+        run = self._planned.get(id(rp))
+        if run is None:
+            run = self._planned[id(rp)] = self._add_run(rp.name, rp.label)
+        for log in rp.logs:
+            self._attach_file(run, str(log), rank_from_path(log))
+        for item in rp.items:
+            self._attach_items(run, item)
+        return run
 
     def _attach_items(self, run: _Run, path: str) -> bool:
         """A structured source: a metric file, or a checkpoint dir (its path is the source).
@@ -278,20 +254,20 @@ class Engine:
         for run in self._runs:
             for path in run.item_sources:
                 self._start_items(path)
-        for d, (run, found) in self._dir_runs.items():
-            self._watch_directory(Path(d), run, found)
+        for d in self._dirs:
+            self._watch_directory(d)
 
-    def _watch_directory(self, d: Path, run: _Run, found: list[Path]) -> None:
-        """Report logs and structured sources that appear in `d` after planning, for the worker to attach."""
+    def _watch_directory(self, d: WatchedDirectory) -> None:
+        """Report logs and structured sources that appear in `d` after planning, for the worker to place."""
         w = DirectoryWatcher(
-            d,
-            lambda p: self._queue.put(("new_file", str(p), run)),
+            d.path,
+            lambda p: self._queue.put(("new_file", str(p), d)),
             poll_interval=self.options.poll_interval,
             use_inotify=not self.options.poll_only,
-            known=found,
+            known=d.known_logs,
             on_notice=lambda n: self._queue.put(("notice", n)),
-            on_new_source=lambda p: self._queue.put(("new_source", str(p), run)),
-            known_sources=[Path(p) for p in run.item_sources],
+            on_new_source=lambda p: self._queue.put(("new_source", str(p), d)),
+            known_sources=[Path(p) for p in d.known_items],
         )
         self._own(w)
 
@@ -570,14 +546,14 @@ class Engine:
             if self.system is not None:
                 self.system.stacks.update((d.pid, d) for d in item[1])
         elif kind == "new_file":
-            path, run = item[1], item[2]
+            path, d = item[1], item[2]
             if path not in self._run_of_source and not self._stopping.is_set():
-                self._attach_file(run, path, rank_from_path(path))
+                self._run_of(d.place(Path(path))[0])  # the planner's grouping: its run, or a new one
                 self._start_follower(path)
                 if self._sampler is not None and self._sampler.processes is not None:
                     self._sampler.processes.watch(logs=[path])
         elif kind == "new_source":
-            self._add_source(item[2], item[1])
+            self._add_source(self._run_of(item[2].items_home()[0]), item[1])
         elif kind == "position":
             self._read_to(item[1], item[2])
 

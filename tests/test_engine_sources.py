@@ -155,3 +155,31 @@ def test_format_wandb_reads_a_path_as_a_wandb_run_whatever_its_name(tmp_path_fac
         alert = wait_for(lambda: next((a for s in engine.snapshots() for a in s.alerts if a.rule == "nonfinite"),
                                       None), timeout=10)
     assert alert.step == WANDB_NAN_STEP
+
+
+def test_tail_dir_of_two_runs_follows_two_runs_as_check_reports_them(tmp_path: Path) -> None:
+    """A nanochat pre-training log and an SFT log in one directory are two runs, live as in `check`:
+    not one run with its step from one file and its tokens/s from the other (which raised a bogus
+    throughput_drop and loss_spike)."""
+    from runwatch.alerting import Alerting
+    from runwatch.config import load_config
+    from runwatch.plan import plan_runs
+
+    raw = Path(__file__).parent / "fixtures" / "corpus" / "raw"
+    for name in ("nanochat_pr492_speedrun_d24_feb01.training_output.log", "nanochat_pr657_sft_run.log"):
+        (tmp_path / name).write_bytes((raw / name).read_bytes())
+    planned = [(p.name, p.label) for p in plan_runs([str(tmp_path)])]
+    config = load_config(None)
+    with Engine([str(tmp_path)], EngineOptions(poll_interval=0.1, system=False),
+                alerting=lambda: Alerting(config, persist=False)) as eng:
+        def read_in() -> list[RunSnapshot] | None:
+            snaps = eng.snapshots()
+            return snaps if all(s.progress.step is not None and not s.reading_history for s in snaps) else None
+
+        snaps = wait_for(read_in, timeout=60)
+        assert [(s.run, s.source) for s in snaps] == planned
+        pretrain, sft = snaps
+        assert pretrain.progress.step == 16703 and (sft.progress.step or 0) >= 130
+        wait_for(lambda: any(a.rule == "nonfinite" for s in eng.snapshots() if s.run == sft.run for a in s.alerts),
+                 timeout=30)
+        assert [a.rule for s in eng.snapshots() if s.run == pretrain.run for a in s.alerts] == []

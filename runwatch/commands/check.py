@@ -1,6 +1,6 @@
 """`runwatch check`: the whole history through the rules, as a report read in five seconds.
 
-The paths are read as `tail` reads them (runwatch.commands.sources and
+The paths are read as `tail` reads them (runwatch.plan and
 readers): logs, standard input to EOF, metric files, checkpoint
 directories and W&B runs; the sources of one run are interleaved by step
 (`merge_by_step`) and replayed as if live (runwatch.replay). Records whose
@@ -28,11 +28,11 @@ from runwatch.alerting import build_rules
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.commands.parse import notice_printer, readers_of, with_total
 from runwatch.commands.readers import ItemsReader, Reader
-from runwatch.commands.sources import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.config import Config
 from runwatch.errors import PathError, UsageError
 from runwatch.headless import fmt_value
 from runwatch.model import AlertState, Kind, Record, RunState, Severity
+from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.replay import Replay, merge_by_step, replay
 from runwatch.watcher.types import Notice
 

@@ -1,6 +1,6 @@
 """`runwatch parse`: the records of what the paths hold now (DESIGN §3).
 
-The paths are planned as `tail` plans them (runwatch.commands.sources): log
+The paths are planned as `tail` plans them (runwatch.plan): log
 files, standard input (`-`, read to EOF), metric files, checkpoint
 directories and W&B runs, each read once to its current end
 (runwatch.commands.readers); structured sources give the records the
@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from runwatch.commands.readers import ItemsReader, Reader, StdinReader
-from runwatch.commands.sources import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.errors import PathError, UsageError
 from runwatch.model import Kind, Record, json_number
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.watcher.discover import rank_from_path
 from runwatch.watcher.snapshot import BLOCK_BYTES, READ_CHUNK, read_blocks, split_block
 from runwatch.watcher.types import Notice

@@ -79,17 +79,21 @@ class Crash(Rule[CrashParams]):
         newest = max(r.t for r in recs)
         live = [r for r in recs if now - r.t <= self.params.hold or (crashed and newest - r.t <= self.params.hold)]
         specific = [r for r in live if r.event not in AT_END_ONLY]
+        tracebacks = [r for r in live if r.event in AT_END_ONLY and not CASCADE.search(r.message or "")]
         if specific:
             live = specific
         elif not crashed:
             return []
-        return [self._finding(run, kind, group) for kind, group in _by_event(live).items()]
+        return [self._finding(run, kind, group, tracebacks) for kind, group in _by_event(live).items()]
 
-    def _finding(self, run: RunTracker, kind: str, group: list[Record]) -> Finding:
+    def _finding(self, run: RunTracker, kind: str, group: list[Record], tracebacks: list[Record]) -> Finding:
         first = next((r for r in group if not CASCADE.search(r.message or "")), group[0])
         rank = _rank(first)
         local = _local_rank(first) if rank is None else None
         detail = (first.message or "").strip()[:160]
+        cause = next((r for r in reversed(tracebacks) if r.rank == rank), None) if kind == Event.CHILD_FAILED else None
+        if cause is not None and cause.message:  # the launcher's report names the rank; its own traceback says why
+            detail = f"{cause.message.strip()[:120]}; {detail}"[:240]
         what = HOST_OOM if kind == Event.OOM and first.metrics.get("host_oom") else WHAT.get(kind, kind)
         summary = what + _where(group, rank, local) + (f": {detail}" if detail else "")
         context = tuple(r.message[:300] for r in group[-CONTEXT_LINES:] if r.message)

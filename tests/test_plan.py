@@ -1,4 +1,4 @@
-"""What `parse` and `check` plan to read for their PATHs: the sources `tail` follows, each once."""
+"""The planner (runwatch.plan): PATHs → runs and their sources, the same for `tail`, `watch`, `parse` and `check`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runwatch.commands.sources import plan_runs
 from runwatch.errors import PathError
+from runwatch.plan import plan, plan_runs
 
 
 def touch(path: Path, text: str = "x\n") -> Path:
@@ -88,3 +88,79 @@ def test_format_wandb_reads_every_path_as_a_wandb_run(tmp_path: Path) -> None:
         plan_runs([str(run / "files" / "output.log")], fmt="wandb")
     with pytest.raises(PathError, match="standard input"):
         plan_runs(["-"], fmt="wandb")
+
+
+REALRUNS = Path(__file__).parent / "fixtures" / "realruns"
+CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "raw"
+
+
+def test_rank_files_named_or_in_rank_dirs_are_one_run(tmp_path: Path) -> None:
+    named = [touch(tmp_path / "a" / f"rank{r}.log") for r in (0, 1)]
+    in_dirs = [touch(tmp_path / "b" / f"rank_{r}" / "train.log") for r in (0, 1)]
+    assert [p.logs for p in plan_runs([str(tmp_path / "a")])] == [named]
+    assert [p.logs for p in plan_runs([str(tmp_path / "b")])] == [in_dirs]
+    assert [p.logs for p in plan_runs([str(p) for p in named])] == [named]
+
+
+def test_one_process_streams_are_one_run(tmp_path: Path) -> None:
+    out, err = touch(tmp_path / "slurm-77.out"), touch(tmp_path / "slurm-77.err")
+    [plan] = plan_runs([str(tmp_path)])
+    assert sorted(plan.logs) == sorted([out, err])
+    pair = [touch(tmp_path / "x" / "stdout.log"), touch(tmp_path / "x" / "stderr.log")]
+    [plan] = plan_runs([str(p) for p in pair])
+    assert plan.logs == pair and plan.name == "x"
+
+
+def test_two_unrelated_logs_in_a_directory_are_two_runs(tmp_path: Path) -> None:
+    pre = touch(tmp_path / "speedrun.log")
+    sft = touch(tmp_path / "sft.log")
+    csv = touch(tmp_path / "metrics.csv", "step,loss\n1,2\n")
+    plans = plan_runs([str(tmp_path)])
+    assert [(p.name, p.logs, p.items) for p in plans] == [
+        ("sft", [sft], []), ("speedrun", [pre], []), (tmp_path.name, [], [str(csv)])]
+
+
+def test_torchrun_log_dir_with_its_console_log_is_one_run() -> None:
+    """`torchrun --log-dir logs --redirects 3 … > train.log`: the console log and every rank's streams."""
+    run = REALRUNS / "torchrun-logdir-nan" / "run"
+    [plan] = plan_runs([str(run)])
+    assert plan.name == "run"
+    assert sorted(p.relative_to(run).parts[-2:] for p in plan.logs) == [
+        ("0", "stderr.log"), ("0", "stdout.log"), ("1", "stderr.log"), ("1", "stdout.log"), ("train.log",)]
+
+
+def test_every_attempt_of_a_torchrun_launch_is_the_same_run(tmp_path: Path) -> None:
+    logs = [touch(tmp_path / "logs" / "id1" / f"attempt_{a}" / str(r) / "stdout.log") for a in (0, 1) for r in (0, 1)]
+    [plan] = plan_runs([str(tmp_path)])
+    assert sorted(plan.logs) == sorted(logs)
+
+
+def test_live_waits_for_what_is_not_there_yet(tmp_path: Path) -> None:
+    missing, empty = tmp_path / "later.log", tmp_path / "empty"
+    empty.mkdir()
+    planned = plan([str(missing), str(tmp_path / "*.csv"), str(empty)], live=True)
+    assert [(p.name, p.logs) for p in planned.runs] == [
+        ("later", [missing]), ("*", [tmp_path / "*.csv"]), ("empty", [])]
+    assert [d.path for d in planned.directories] == [empty]
+
+
+def test_live_places_new_logs_by_the_same_rules(tmp_path: Path) -> None:
+    """A directory followed from empty: its first log is the directory's run, a rank set of the same
+    launch joins it, an unrelated log starts a run of its own."""
+    [d] = plan([str(tmp_path)], live=True).directories
+    first, new = d.place(touch(tmp_path / "train.log"))
+    assert not new and first.name == tmp_path.name
+    ranks = [d.place(touch(tmp_path / "logs" / "id" / "attempt_0" / str(r) / "stdout.log")) for r in (0, 1)]
+    assert all(run is first and not new for run, new in ranks)
+    other, new = d.place(touch(tmp_path / "eval.log"))
+    assert new and other.name == "eval" and other is not first
+    home, new = d.items_home()
+    assert home is first and not new
+
+
+def test_check_and_tail_plan_the_same_runs_for_a_directory(tmp_path: Path) -> None:
+    for name in ("nanochat_pr492_speedrun_d24_feb01.training_output.log", "nanochat_pr657_sft_run.log"):
+        (tmp_path / name).symlink_to(CORPUS / name)
+    once, live = plan_runs([str(tmp_path)]), plan([str(tmp_path)], live=True).runs
+    assert [(p.name, p.logs) for p in once] == [(p.name, p.logs) for p in live]
+    assert len(once) == 2
