@@ -466,7 +466,8 @@ class Engine:
             parser = run.parsers[b.source]
             if b.raw:
                 return item, parser.feed_bytes(b.raw, b.first_line, b.t, split_block), last_lines(b.raw, LOG_LINES)
-            return item, parser.feed(b.lines, b.first_line, b.t), None
+            recs = parser.feed(b.lines, b.first_line, b.t)
+            return item, recs if b.history else recs + parser.settle(), None  # live: caught up, for now
         ib: ItemBatch = item[1]
         path = item[2]
         run = self._run_of_source.get(path)

@@ -4,6 +4,9 @@
 from lab.scenario import Expect, Scenario
 
 PY = ("{py}", "-u", "{scripts}/torch_tutorial.py")
+KV = (*PY, "--style", "kv", "--epochs", "1", "--every", "1")
+"""The same loop logging `step=N epoch=E loss=x lr=y` every step through `logging`: 120 lines, a format
+with no signature line (live detection cannot wait for hundreds of lines)."""
 NAN = Expect("nonfinite", severity="critical", metric="loss")
 
 SCENARIOS = [
@@ -22,6 +25,8 @@ SCENARIOS = [
              notes="20x slower for 150 steps (as under CPU contention), then back; at step 300 = record 30, "
                    "where 10 records of warm-up and 20 of baseline are behind it"),
     Scenario("tutorial-oom", "torch", PY, fault="oom@300", expect=(Expect("crash", cause="oom", severity="critical"),)),
+    Scenario("kvlog-healthy", "torch", KV),
+    Scenario("kvlog-nan", "torch", KV, fault="nan@60", expect=(NAN,)),
     Scenario("tutorial-kill", "torch", PY, fault="kill@300",
              expect=(Expect("process_exit", live_only=True),), notes="SIGKILL: the log just ends, as after the kernel OOM killer"),
 ]

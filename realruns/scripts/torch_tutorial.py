@@ -1,10 +1,12 @@
 """The classic PyTorch tutorial loop (pytorch-tutorial's feedforward net): an MLP on synthetic
 classification data, printing `Epoch [e/E], Step [s/S], Loss: x.xxxx` every `--every` steps, as
-the tutorial does. The planted fault comes from the environment (lab.faults)."""
+the tutorial does; or, with `--style kv`, `step=N epoch=E loss=x lr=y` through the standard `logging`
+module, as many hand-written loops log. The planted fault comes from the environment (lab.faults)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 
 import torch
 from torch import nn
@@ -21,7 +23,10 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10)
     ap.add_argument("--dim", type=int, default=784)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--style", choices=("tutorial", "kv"), default="tutorial")
     args = ap.parse_args()
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    log = logging.getLogger("train")
     torch.manual_seed(0)
     x, y = classification(args.samples, dim=args.dim)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=args.batch_size, shuffle=True)
@@ -46,7 +51,11 @@ def main() -> None:
             optimizer.step()
             faults.truth.step(step, loss=loss.item(), epoch=epoch + 1)
             faults.step_end(step)
-            if (i + 1) % args.every == 0:
+            if (i + 1) % args.every != 0:
+                continue
+            if args.style == "kv":
+                log.info("step=%d epoch=%d loss=%.4f lr=%g", step, epoch + 1, loss.item(), optimizer.param_groups[0]["lr"])
+            else:
                 print(f"Epoch [{epoch + 1}/{args.epochs}], Step [{i + 1}/{total_step}], Loss: {loss.item():.4f}")
 
 

@@ -249,6 +249,22 @@ class SourceParser:
         self.records += len(out)
         return out
 
+    def settle(self) -> list[Record]:
+        """The source has no more lines for now (a follower caught up with its file): a format with no
+        signature line (`key=value`, a plain loop's prints) is chosen from what was read, as `flush`
+        chooses it at the end of a one-shot read, so live following understands a short log as soon as
+        `check` does instead of holding its lines until `DETECT_MAX_LINES`. A later signature line of
+        another format still switches it (redetection)."""
+        if self._parser is not None or not self._held or self._detector is None:
+            return []
+        found = self._detector.best(MIN_GUESS)
+        if found is None:
+            return []
+        out: list[Record] = []
+        self._choose(found, out)
+        self.records += len(out)
+        return out
+
     # -- internals -------------------------------------------------------
 
     def _lines(self, lines: Sequence[str], first: int, t: float, out: list[Record]) -> int:

@@ -503,3 +503,20 @@ def test_long_arbitrary_input_never_raises(pool: list[str]) -> None:
     recs = run(sp, [*G1[:2], *lines], batch=512)
     assert sp.format is not None
     assert all(0 < r.line <= len(lines) + 2 for r in recs)
+
+
+def test_settle_chooses_a_format_without_signature_from_a_short_log() -> None:
+    """A hand-written loop's `logging` lines (`step=N … loss=x`: key=value, no signature line) are
+    understood when the follower catches up, not after DETECT_MAX_LINES lines: the recorded kvlog-nan
+    run is 120 lines long and goes NaN at step 60."""
+    from tests.support.realruns import REALRUNS
+
+    lines = (REALRUNS / "kvlog-nan" / "run" / "train.log").read_text().splitlines()
+    sp = SourceParser("train.log")
+    assert sp.feed(lines[:10], 1, 1000.0) == [] and sp.format is None  # held: nothing decided yet
+    recs = sp.settle()
+    assert sp.format == "kv"
+    assert [r.step for r in recs] == list(range(1, 11))
+    nan = [r for r in sp.feed(lines[10:60], 11, 1001.0) if r.step == 60]
+    assert math.isnan(nan[0].metrics["loss"])
+    assert sp.settle() == []  # decided: nothing more to settle
