@@ -22,6 +22,11 @@ and live, where a file that appears later is placed by the same rules):
 * any other log is a run of its own: a pre-training log and a fine-tuning
   log in one directory are two runs.
 
+W&B runs are found by content (a file that starts as a `.wandb` transaction log, under any
+name, in a run directory under any name) in `wandb/` directories up to three levels down. A `wandb/`
+directory given as a PATH is every run it holds when read once (`check wandb/` judges each); followed
+live it is the run being written (the newest, and the next one when it starts).
+
 A directory whose logs are one run is that run (named after the directory,
 holding its structured sources too); a directory of several runs is one run
 per group plus one for its structured sources.
@@ -277,7 +282,7 @@ class _Planner:
         return run
 
     def _wandb_run(self, m: str, *, strict: bool) -> None:
-        from runwatch.watcher.wandb_source import find_run_file, wandb_run_name
+        from runwatch.watcher.wandb_source import find_run_file, wandb_run_name, wandb_runs
 
         found = find_run_file(m)
         if self.live:  # the source finds the file itself, and waits for it
@@ -287,6 +292,12 @@ class _Planner:
             if strict or not os.path.exists(m):
                 raise PathError(f"{m}: no W&B run here (a .wandb file, a run directory or a wandb/ directory)")
             raise PathError(f"{m}: this W&B run has no .wandb file yet")
+        every = wandb_runs(m)
+        if len(every) > 1:  # a `wandb/` directory of several runs: each is read, each a run of its own
+            for run_dir in every:
+                if (taken := self._new([str(run_dir)])) and find_run_file(run_dir) is not None:
+                    self._add(RunPlan(wandb_run_name(str(run_dir)), str(run_dir), items=taken))
+            return
         # `--format wandb` may name a directory that merely holds `wandb/`: read the file it leads to
         self._add(RunPlan(wandb_run_name(m), m, items=self._new([str(found) if strict else m])))
 

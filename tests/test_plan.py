@@ -164,3 +164,50 @@ def test_check_and_tail_plan_the_same_runs_for_a_directory(tmp_path: Path) -> No
     once, live = plan_runs([str(tmp_path)]), plan([str(tmp_path)], live=True).runs
     assert [(p.name, p.logs) for p in once] == [(p.name, p.logs) for p in live]
     assert len(once) == 2
+
+
+def copy_recorded_wandb_runs(dest: Path, renamed: bool = False) -> list[Path]:
+    """The two offline runs the run lab recorded (Hugging Face Trainer, report_to="wandb") in one `wandb/`."""
+    import shutil
+
+    out = []
+    for rec in ("hf-wandb-healthy", "hf-wandb-nan"):
+        [src] = (REALRUNS / rec / "run" / "wandb").glob("offline-run-*")
+        target = dest / "wandb" / (f"copy-of-{rec}" if renamed else src.name)
+        shutil.copytree(src, target)
+        out.append(target)
+    return out
+
+
+def test_every_run_of_a_wandb_directory_is_read_once(tmp_path: Path) -> None:
+    runs = copy_recorded_wandb_runs(tmp_path)
+    plans = plan_runs([str(tmp_path / "wandb")])
+    assert [(p.items, p.logs) for p in plans] == [([str(r)], []) for r in runs]
+    assert len({p.name for p in plans}) == 2
+    live = plan([str(tmp_path / "wandb")], live=True).runs
+    assert [p.items for p in live] == [[str(tmp_path / "wandb")]]  # followed: the run being written
+
+
+def test_wandb_runs_are_found_by_content_and_below_the_top(tmp_path: Path) -> None:
+    runs = copy_recorded_wandb_runs(tmp_path / "exp" / "outputs", renamed=True)
+    for r in runs:
+        [f] = r.glob("*.wandb")
+        f.rename(r / "transaction-log")  # no suffix: known by its header
+    assert [p.items for p in plan_runs([str(tmp_path / "exp" / "outputs" / "wandb")])] == [[str(r)] for r in runs]
+    [only] = plan_runs([str(runs[1])])
+    assert only.items == [str(runs[1])]
+    [whole] = plan_runs([str(tmp_path / "exp")])
+    assert whole.items == [str(tmp_path / "exp" / "outputs" / "wandb")]
+
+
+def test_a_trainer_state_under_another_name_is_known_by_its_content(tmp_path: Path) -> None:
+    from runwatch.watcher.metric_files import classify_path
+
+    state = REALRUNS / "hf-wandb-nan" / "run" / "out" / "checkpoint-120" / "trainer_state.json"
+    copy = tmp_path / "state-at-120.json"
+    copy.write_bytes(state.read_bytes())
+    assert classify_path(copy) == "trainer_state"
+    [plan] = plan_runs([str(copy)])
+    assert plan.items == [str(copy)] and plan.logs == []
+    other = touch(tmp_path / "config.json", '{"lr": 0.001, "log_history_len": 3}')
+    assert classify_path(other) is None

@@ -58,9 +58,48 @@ def find_sources(directory: str | Path, *, checkpoints: bool = True) -> list[Pat
     out = [f for f, _kind in find_metric_files(root)]
     if checkpoints and has_checkpoints(root, depth=3):
         out.append(root)
-    if (root / "wandb").is_dir():
-        out.append(root / "wandb")
+    out.extend(find_wandb_dirs(root))
     return out
+
+
+def find_wandb_dirs(root: Path, depth: int = 3, *, top: bool = True) -> list[Path]:
+    """The `wandb/` directories at or below `root` (`exp/wandb`, `exp/outputs/wandb`), not inside one
+    another, nor inside checkpoints or virtualenvs. `root/wandb` counts before its first run exists
+    (followed, it is waited on); one further down only once it holds a run."""
+    out: list[Path] = []
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return out
+    for entry in entries:
+        try:
+            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+                continue
+        except OSError:
+            continue
+        if entry.name == "wandb":
+            if top or _holds_wandb_runs(Path(entry.path)):  # below the top, W&B's cache dir holds none
+                out.append(Path(entry.path))
+        elif depth > 1 and entry.name not in SKIP_DIRS and not _CHECKPOINT_DIR.match(entry.name):
+            out.extend(find_wandb_dirs(Path(entry.path), depth - 1, top=False))
+    return out
+
+
+def _holds_wandb_runs(d: Path) -> bool:
+    """A run directory by its name, or any directory holding a W&B transaction log (by its header)."""
+    from runwatch.watcher.wandb_file import is_transaction_log
+
+    try:
+        children = [c for c in d.iterdir() if c.is_dir()]
+        if any(c.name == "latest-run" or c.name.startswith(("run-", "offline-run-")) for c in children):
+            return True
+        for c in children:
+            for f in c.iterdir():
+                if f.is_file() and (f.suffix == ".wandb" or (not f.suffix and is_transaction_log(f))):
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def rank_from_path(path: str | Path) -> int | None:

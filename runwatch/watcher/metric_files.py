@@ -101,8 +101,8 @@ def classify_path(path: str | Path) -> str | None:
         return "checkpoint_dir" if UNIT_DIR.match(name) else None
     if name.endswith(".csv") and _csv_has_step(p):
         return "metrics_csv"
-    if name.endswith(".json") and "metric" in name.lower() and _looks_like_arrays(p):
-        return "metrics_arrays"
+    if name.endswith(".json"):
+        return _json_kind(p, arrays="metric" in name.lower())
     return None
 
 
@@ -155,16 +155,24 @@ def _csv_has_step(path: Path) -> bool:
     return any(h.strip().lower() in ("step", "epoch", "global_step") for h in header)
 
 
-def _looks_like_arrays(path: Path) -> bool:
+def _json_kind(path: Path, *, arrays: bool) -> str | None:
+    """A JSON file by its content: Hugging Face's trainer state under any name (it has `log_history`),
+    or, for a `*metric*.json`, per-metric arrays."""
     try:
         if path.stat().st_size > MAX_DOCUMENT:
-            return False
+            return None
         doc = json.loads(path.read_bytes())
     except (OSError, ValueError):
-        return False
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("log_history"), list):
+        return "trainer_state"
+    if not arrays:
+        return None
     if isinstance(doc, dict):
-        return any(isinstance(v, list) and v and isinstance(v[0], int | float) for v in doc.values())
-    return isinstance(doc, list) and bool(doc) and isinstance(doc[0], dict)
+        found = any(isinstance(v, list) and v and isinstance(v[0], int | float) for v in doc.values())
+    else:
+        found = isinstance(doc, list) and bool(doc) and isinstance(doc[0], dict)
+    return "metrics_arrays" if found else None
 
 
 def follow(

@@ -40,6 +40,15 @@ HEADER = b":W&B" + (0xBEE1).to_bytes(2, "little") + bytes([0])
 FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
 
 _CHUNK = struct.Struct("<IHB")
+
+
+def is_transaction_log(path: Path) -> bool:
+    """Whether `path` starts as a W&B transaction log does (its header), whatever its name."""
+    try:
+        with path.open("rb") as f:
+            return f.read(len(HEADER)) == HEADER
+    except OSError:
+        return False
 _TYPE_CRC = [zlib.crc32(bytes([t])) for t in range(256)]  # CRC state after the type byte
 
 

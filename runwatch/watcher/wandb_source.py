@@ -28,7 +28,12 @@ from runwatch.watcher.hublink import HubLink
 from runwatch.watcher.notify import WatchHub, shared_hub
 from runwatch.watcher.polling import PollingThread
 from runwatch.watcher.types import FilePosition, ItemBatch, Notice, NoticeLevel
-from runwatch.watcher.wandb_file import HEADER, HeaderError, ReadResult, TransactionLogReader
+from runwatch.watcher.wandb_file import (
+    HeaderError,
+    ReadResult,
+    TransactionLogReader,
+    is_transaction_log,
+)
 
 KIND = "wandb"
 FLUSH_NOTE = (
@@ -56,7 +61,7 @@ def find_run_file(path: str | Path) -> Path | None:
     path = Path(path)
     if path.suffix == ".wandb" and not path.is_dir():
         return path if path.exists() else None
-    if path.is_file() and _starts_like_a_wandb_log(path):
+    if path.is_file() and is_transaction_log(path):
         return path
     if not path.is_dir():
         return None
@@ -82,14 +87,6 @@ def wandb_run_name(path: str) -> str:
     return p.stem if p.suffix == ".wandb" else (p.name or path)
 
 
-def _starts_like_a_wandb_log(path: Path) -> bool:
-    try:
-        with path.open("rb") as f:
-            return f.read(len(HEADER)) == HEADER
-    except OSError:
-        return False
-
-
 def is_wandb_path(path: str | Path) -> bool:
     """Whether `runwatch tail PATH` should follow PATH as a W&B run (for the engine's detection)."""
     path = Path(path)
@@ -101,10 +98,23 @@ def is_wandb_path(path: str | Path) -> bool:
 
 
 def _run_dirs(directory: Path) -> list[Path]:
+    """The run directories of a `wandb/` directory: named `run-*`/`offline-run-*`, or holding a
+    `.wandb` file under any name (a run copied or renamed)."""
     try:
-        return [p for p in directory.iterdir() if is_run_dir(p) and p.is_dir()]
+        subdirs = [p for p in directory.iterdir() if p.is_dir() and not p.is_symlink()]
     except OSError:
         return []
+    return [p for p in subdirs if is_run_dir(p) or _newest_log(p) is not None]
+
+
+def wandb_runs(path: str | Path) -> list[Path]:
+    """Every run directory of the `wandb/` directory `path` is (or holds), oldest first; [] when `path`
+    is itself one run (a `.wandb` file, a run directory, `latest-run`)."""
+    path = Path(path)
+    if not path.is_dir() or path.name == "latest-run" or _newest_log(path) is not None:
+        return []
+    wandb_dir = path if (path / "latest-run").exists() or _run_dirs(path) else path / "wandb"
+    return sorted(_run_dirs(wandb_dir), key=_started)
 
 
 def _started(run_dir: Path) -> tuple[str, float]:
@@ -117,8 +127,10 @@ def _started(run_dir: Path) -> tuple[str, float]:
 
 
 def _newest_log(directory: Path) -> Path | None:
+    """The newest W&B transaction log in `directory`: a `.wandb` file, or a file that starts as one."""
     try:
-        logs = [p for p in directory.iterdir() if p.suffix == ".wandb" and p.is_file()]
+        logs = [p for p in directory.iterdir()
+                if p.is_file() and (p.suffix == ".wandb" or (not p.suffix and is_transaction_log(p)))]
     except OSError:
         return None
     if not logs:
