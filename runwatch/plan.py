@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,8 +236,8 @@ class _Planner:
                 raise PathError(f"{m}: no such file")
             self._log(m)  # followed until it appears
             return
-        if not os.access(m, os.R_OK) and not self.live:
-            raise PathError(f"{m}: permission denied")
+        if not self.live:
+            _readable(m)
         if m.endswith(LOG_SUFFIXES) and os.path.isfile(m):
             self._log(m)  # the common case: no need to load the structured-source modules
             return
@@ -323,6 +324,21 @@ class _Planner:
                 watched.items_run = self._add(RunPlan(_dir_name(d), label, items=items))
         if self.live:
             self.directories.append(watched)
+
+
+def _readable(m: str) -> None:
+    """A path a one-shot read can take: PathError for one it cannot read, or one that is no file nor
+    directory (a FIFO blocks in `open` until a writer comes, `/dev/zero` never ends); followed live,
+    the follower says the same in a notice."""
+    try:
+        mode = os.stat(m).st_mode
+    except OSError as e:
+        raise PathError(f"{m}: {e.strerror.lower() if e.strerror else e}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise PathError(f"{m}: {what}, not a regular file (a stream is read as standard input: `-`)")
+    if not os.access(m, os.R_OK):
+        raise PathError(f"{m}: permission denied")
 
 
 def _unique_names(runs: list[RunPlan]) -> list[RunPlan]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,21 @@ def test_a_trainer_state_under_another_name_is_known_by_its_content(tmp_path: Pa
     assert plan.items == [str(copy)] and plan.logs == []
     other = touch(tmp_path / "config.json", '{"lr": 0.001, "log_history_len": 3}')
     assert classify_path(other) is None
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero", "/dev/urandom", "socket"])
+def test_read_once_refuses_what_is_no_file(tmp_path: Path, special: str) -> None:
+    """A FIFO with no writer blocked `check` in `open`; /dev/zero kept it busy forever."""
+    import socket
+
+    path = special
+    if special == "fifo":
+        path = str(tmp_path / "train.log")
+        os.mkfifo(path)
+    elif special == "socket":
+        path = str(tmp_path / "s.log")
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(path)
+    with pytest.raises(PathError, match="not a regular file"):
+        plan_runs([path])
+    assert plan([path], live=True).runs[0].logs == [Path(path)]  # the follower says it, in a notice
