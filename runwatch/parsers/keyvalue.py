@@ -87,10 +87,11 @@ def _by_first_letter(words: list[str] | tuple[str, ...]) -> str:
 # key starts at a letter that does not continue a word, path or quoted name; `:sub` parts stay in
 # the key, and so does a `:N` device index before a spaced value. No IGNORECASE: it costs 5x here.
 # The gap can reach every later key start, so when no pair follows the rest of the line is one
-# last match with an empty key (linear time, where a retry at each position would be quadratic).
+# last match with an empty key (linear time, where a retry at each position would be quadratic). A key
+# has at most three `:sub` parts: unbounded, `a:a:a:…` made every later start rescan the rest (0.4 s a line).
 _PAIR = re.compile(
     r"([^A-Za-z]*+(?:[A-Za-z][\w./\-'\"]*+[^A-Za-z]*+)*?)"
-    r"(?<![\w./\-'\"])([A-Za-z][\w./\-]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d])))*)"
+    r"(?<![\w./\-'\"])([A-Za-z][\w./\-]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d]))){0,3})"
     r"(?:\s{0,3}[=:]\s{0,3}|\s{1,4})(?=[-+.\dnNiI])"  # the guard spares the value alternatives most words
     rf"(?:(\d{{1,6}}(?::[0-5]\d){{1,2}}(?:\.\d{{1,9}})?)|({_NUMBER}))"
     r"(?:/(\d{1,15}))?(%|it/s|s/it|[A-Za-z]{1,4})?"

@@ -520,3 +520,32 @@ def test_settle_chooses_a_format_without_signature_from_a_short_log() -> None:
     nan = [r for r in sp.feed(lines[10:60], 11, 1001.0) if r.step == 60]
     assert math.isnan(nan[0].metrics["loss"])
     assert sp.settle() == []  # decided: nothing more to settle
+
+
+LONG = st.builds(
+    lambda line, cut, frag, n: line[:cut] + frag * (n // max(1, len(frag))) + line[cut:],
+    st.sampled_from(CORPUS_LINES), st.integers(0, 200),
+    st.one_of(st.text(min_size=1, max_size=6), st.sampled_from(["a:", "1", "[", " ", "a=1 ", "e-", "nan", "%|"])),
+    st.integers(1_000, 65_536),
+)
+"""A real line with up to 64 KiB of one fragment inside it (the follower's line cap): the shapes that
+made regexes quadratic (issue 11: `a:a:a…`, a 65,000-character tail, runs of digits)."""
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(line=LONG, fmt=st.sampled_from([None, *FORMATS]))
+def test_long_hostile_lines_never_raise_and_values_stay_numbers(line: str, fmt: str | None) -> None:
+    sp = SourceParser("fuzz", fmt=fmt)
+    recs = sp.feed([line, line], 1, 0.0) + sp.flush()
+    for r in recs:
+        assert all(isinstance(v, float) for v in r.metrics.values()), r.metrics
+        assert r.step is None or 0 <= r.step <= 2**53
+
+
+def test_a_torchtitan_step_line_followed_by_65000_characters_still_parses() -> None:
+    """The line that took 26 s in `check` (`(\\w+): +(\\S+)` retried from each character of a long word):
+    its step and loss are read, and the long word is no metric."""
+    [line] = [x for x in CORPUS_LINES if "[titan]" in x and " step: " in x and "loss:" in x][:1]
+    sp = SourceParser("titan", fmt="torchtitan")
+    [rec] = [r for r in sp.feed([line + " " + "x" * 65_000], 1, 0.0) + sp.flush() if r.kind == Kind.STEP]
+    assert rec.step is not None and "loss" in rec.metrics and not any("xxx" in k for k in rec.metrics)
