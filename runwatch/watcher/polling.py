@@ -54,6 +54,9 @@ class PollingThread(SourceThread):
         self._problem: str | None = None
         """The condition last reported, so that each is said once."""
         self._said_no_notify = False
+        self.ready = threading.Event()
+        """Set once the first look is done (and file events are subscribed): what the thread will report
+        from now on is what happens after this. Tests wait on it instead of sleeping."""
 
     def _link_hub(
         self, hub: WatchHub | None, use_inotify: bool, targets: Callable[[], list[str]], *, recursive: bool = False
@@ -73,10 +76,12 @@ class PollingThread(SourceThread):
             while not self.stopping:
                 self._wake.clear()
                 self._round()
+                self.ready.set()
                 self._rest()
         except Exception as exc:  # thread top: the loop itself failed, outside a guarded look
             self._stopped(exc)
         finally:
+            self.ready.set()  # nobody waits forever on a thread that ended before its first look
             self._finish()
             if self._link is not None:
                 self._link.close()

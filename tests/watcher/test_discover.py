@@ -118,8 +118,8 @@ def test_new_rank_and_attempt_files_are_reported_once(tmp_path: Path, use_inotif
     initial = find_logs(tmp_path)
     found = Found()
     run = tmp_path / "logs" / "f3a9c2_run"
-    with DirectoryWatcher(tmp_path, found, poll_interval=0.05, use_inotify=use_inotify, known=initial):
-        time.sleep(0.1)
+    with DirectoryWatcher(tmp_path, found, poll_interval=0.05, use_inotify=use_inotify, known=initial) as watcher:
+        watcher.ready.wait(5)
         touch(run, "attempt_0/2/stdout.log")
         wait_for(lambda: found.paths)
         torchrun_tree(tmp_path, ranks=3, attempt=1)  # the elastic agent restarted the workers
@@ -135,8 +135,8 @@ def test_new_rank_and_attempt_files_are_reported_once(tmp_path: Path, use_inotif
 
 def test_inotify_reports_new_files_before_the_poll(tmp_path: Path) -> None:
     found = Found()
-    with DirectoryWatcher(tmp_path, found, poll_interval=30.0):
-        time.sleep(0.1)
+    with DirectoryWatcher(tmp_path, found, poll_interval=30.0) as watcher:
+        watcher.ready.wait(5)
         touch(tmp_path, "deep/er/rank1.log")
         wait_for(lambda: found.paths, timeout=2.0)
     assert found.names(tmp_path) == ["deep/er/rank1.log"]
@@ -145,8 +145,8 @@ def test_inotify_reports_new_files_before_the_poll(tmp_path: Path) -> None:
 def test_files_present_at_construction_are_not_reported(tmp_path: Path) -> None:
     touch(tmp_path, "train.log")
     found = Found()
-    with DirectoryWatcher(tmp_path, found, poll_interval=0.05, use_inotify=False):
-        time.sleep(0.15)
+    with DirectoryWatcher(tmp_path, found, poll_interval=0.05, use_inotify=False) as watcher:
+        watcher.ready.wait(5)
         touch(tmp_path, "eval.log")
         wait_for(lambda: found.paths)
     assert found.names(tmp_path) == ["eval.log"]
@@ -155,8 +155,8 @@ def test_files_present_at_construction_are_not_reported(tmp_path: Path) -> None:
 def test_directory_that_appears_later(tmp_path: Path) -> None:
     found = Found()
     root = tmp_path / "run"
-    with DirectoryWatcher(root, found, poll_interval=0.05):
-        time.sleep(0.1)
+    with DirectoryWatcher(root, found, poll_interval=0.05) as watcher:
+        watcher.ready.wait(5)
         touch(root, "train.log")
         wait_for(lambda: found.paths)
     assert found.names(root) == ["train.log"]
@@ -226,3 +226,23 @@ def test_known_sources_are_not_reported(tmp_path: Path) -> None:
         scans = watcher._sources_at
         wait_for(lambda: watcher._sources_at > scans)
     assert sources.names(tmp_path) == ["b/metrics.csv"]
+
+
+def test_ready_is_set_after_the_first_look_and_when_the_thread_ends_early(tmp_path: Path) -> None:
+    """What tests wait on instead of sleeping: files present at the first look are known, not news."""
+    looks: list[int] = []
+
+    class Counting(DirectoryWatcher):
+        def _step(self) -> None:
+            looks.append(1)
+            super()._step()
+
+    watcher = Counting(tmp_path, Found(), poll_interval=30.0, use_inotify=False)
+    assert not watcher.ready.is_set()
+    with watcher:
+        assert watcher.ready.wait(5) and looks == [1]
+    never = DirectoryWatcher(tmp_path, Found(), poll_interval=30.0, use_inotify=False)
+    never.stop()  # stopped before it ran: a waiter is not left hanging
+    never.start()
+    assert never.ready.wait(5)
+    never.join(5)

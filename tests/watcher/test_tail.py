@@ -321,8 +321,8 @@ def test_permission_denied_with_chmod(log: Path, got: Collector) -> None:
 
 def test_inotify_wakes_long_before_the_poll(log: Path, got: Collector) -> None:
     log.touch()
-    with follow(log, got, poll_interval=30.0):
-        time.sleep(0.1)  # let the first round open the file and go to sleep
+    with follow(log, got, poll_interval=30.0) as f:
+        f.ready.wait(5)  # the first round opened the file and went to sleep
         started = time.time()
         append(log, "step 1\n")
         wait_for(lambda: got.lines() == ["step 1"], timeout=2.0)
@@ -331,8 +331,8 @@ def test_inotify_wakes_long_before_the_poll(log: Path, got: Collector) -> None:
 
 def test_polling_only_starts_no_observer(log: Path, got: Collector) -> None:
     log.touch()
-    with follow(log, got, use_inotify=False, poll_interval=0.1):
-        time.sleep(0.05)
+    with follow(log, got, use_inotify=False, poll_interval=0.1) as f:
+        f.ready.wait(5)
         started = time.time()
         append(log, "step 1\n")
         wait_for(lambda: got.lines() == ["step 1"])
@@ -363,7 +363,8 @@ def test_followers_share_one_observer(tmp_path: Path, got: Collector) -> None:
         f.start()
     try:
         wait_for(lambda: hub.running)
-        time.sleep(0.1)
+        for f in followers:
+            f.ready.wait(5)
         for i, p in enumerate(logs):
             append(p, f"rank {i} step 1\n")
         wait_for(lambda: len(got.lines()) == 4, timeout=2.0)
@@ -543,8 +544,8 @@ def test_symlinked_log_wakes_on_appends_to_its_target(tmp_path: Path, got: Colle
     target.touch()
     link = tmp_path / "latest.log"
     link.symlink_to(target)
-    with follow(link, got, poll_interval=30.0):
-        time.sleep(0.1)
+    with follow(link, got, poll_interval=30.0) as f:
+        f.ready.wait(5)
         append(target, "step 1\n")
         wait_for(lambda: got.lines() == ["step 1"], timeout=2.0)
 
