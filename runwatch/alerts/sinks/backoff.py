@@ -18,7 +18,8 @@ class Backoff:
 
     initial: float = 1.0
     factor: float = 2.0
-    cap: float = 300.0
+    cap: float = 60.0
+    """The longest wait between tries of the queue's head (README: 60 s); a new notification tries at once."""
     jitter: float = 0.2
     """Fraction of the delay added or removed at random."""
     rng: Callable[[], float] = field(default=random.random, compare=False, repr=False)

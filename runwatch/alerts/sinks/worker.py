@@ -4,6 +4,12 @@ Delivery is in order, the head blocking the rest: a "resolved" must not
 reach a channel before its "firing", and when a receiver is down every
 notification would fail alike. A retryable failure backs the whole sink off;
 a permanent one drops that notification (reported once) and moves on.
+
+A notification raised while the sink backs off does not wait out the backoff
+the outage built up (a minute, after a minute of 500s): it makes the worker
+try the head again at once, once. If the receiver is back, the queue drains
+in order right away, the new alert with it; if not, the backoff goes on as
+scheduled, not lengthened by the probe.
 """
 
 from __future__ import annotations
@@ -62,6 +68,8 @@ class SinkWorker(SupervisedThread):
         self._delivered: OrderedDict[str, None] = OrderedDict.fromkeys(delivered)
         self._failures = 0
         self._next_try = 0.0  # monotonic
+        self._scheduled: float | None = None
+        """While a probe (a try a new notification asked for) is due or under way: the retry it displaced."""
         self._stop_at: float | None = None  # monotonic drain deadline once stopping
         self._counts = {"delivered": 0, "failed": 0, "retries": 0}
         self._last_error: tuple[str, float] | None = None
@@ -73,6 +81,9 @@ class SinkWorker(SupervisedThread):
             if notification.id in self._pending or notification.id in self._delivered:
                 return False
             self._pending[notification.id] = notification
+            now = time.monotonic()
+            if self._failures and self._next_try > now and self._scheduled is None:
+                self._scheduled, self._next_try = self._next_try, now  # probe: is the receiver back?
             if len(self._pending) > MAX_PENDING:  # a receiver down for days: keep memory and outbox bounded
                 self._pending.popitem(last=False)
                 self._counts["failed"] += 1
@@ -143,8 +154,13 @@ class SinkWorker(SupervisedThread):
 
     def _retry_later(self, message: str, retry_after: float | None) -> None:
         with self._cond:
-            self._failures += 1
             self._counts["retries"] += 1
+            if self._scheduled is not None:  # a probe failed: still down, back to the retry it displaced
+                self._next_try, self._scheduled = max(self._scheduled, time.monotonic()), None
+                self._last_error = (message, self._clock())
+                log.debug("%s (probe for a new notification)", message)
+                return
+            self._failures += 1
             self._next_try = time.monotonic() + self._backoff.delay(self._failures, retry_after)
             first = self._failures == 1
             self._last_error = (message, self._clock())
@@ -157,7 +173,7 @@ class SinkWorker(SupervisedThread):
         with self._cond:
             self._pending.pop(notification.id, None)
             self._counts["failed"] += 1
-            self._failures, self._next_try = 0, 0.0
+            self._failures, self._next_try, self._scheduled = 0, 0.0, None
             self._last_error = (message, self._clock())
         self._report(message)
         self._on_change()
@@ -170,7 +186,7 @@ class SinkWorker(SupervisedThread):
                 self._delivered.popitem(last=False)
             self._counts["delivered"] += 1
             self._last_delivered_at = self._clock()
-            recovered, self._failures, self._next_try = self._failures, 0, 0.0
+            recovered, self._failures, self._next_try, self._scheduled = self._failures, 0, 0.0, None
         if recovered:
             log.info("sink %s delivered again after %d failed tries", self.sink.name, recovered)
         self._on_change()

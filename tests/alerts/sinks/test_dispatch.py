@@ -292,3 +292,45 @@ def test_nothing_is_said_when_everything_was_delivered(receiver: Receiver, dispa
     d.submit(make_notification("a"))
     d.stop()
     assert receiver.count() == 1 and errors.calls == []
+
+
+def test_an_alert_raised_after_an_outage_is_not_held_behind_the_backoff(free_port: int, dispatchers: list[Dispatcher],
+                                                                        errors: Errors) -> None:
+    """Issue 11: after a minute of 500s the backoff had grown to ~64 s, and NaNs raised once the
+    receiver was back waited up to 37 s in the queue. A new notification probes at once: the queue
+    drains in order (the old one first) as soon as the receiver answers."""
+    from runwatch.alerts.sinks import Backoff
+
+    url = f"http://127.0.0.1:{free_port}{SECRET_PATH}"
+    d = Dispatcher([webhook(url, timeout=0.5)], backoff=Backoff(initial=0.05, factor=2.0, cap=30.0, jitter=0.0),
+                   on_error=errors)
+    dispatchers.append(d)
+    d.start()
+    d.submit(make_notification("old"))
+    wait_for(lambda: d.stats()["hook"].retries >= 6, timeout=10)  # backed off to seconds by now
+    receiver = Receiver(port=free_port)
+    try:
+        d.submit(make_notification("new"))
+        wait_for(lambda: d.stats()["hook"].delivered == 2, timeout=1.0)
+        assert [b["id"] for b in receiver.delivered] == ["old", "new"]
+    finally:
+        d.stop()
+        receiver.stop()
+
+
+def test_a_probe_that_fails_does_not_lengthen_the_backoff(free_port: int, dispatchers: list[Dispatcher],
+                                                          errors: Errors) -> None:
+    from runwatch.alerts.sinks import Backoff
+
+    url = f"http://127.0.0.1:{free_port}{SECRET_PATH}"
+    d = Dispatcher([webhook(url, timeout=0.5)], backoff=Backoff(initial=0.05, factor=2.0, cap=30.0, jitter=0.0),
+                   on_error=errors)
+    dispatchers.append(d)
+    d.start()
+    d.submit(make_notification("a"))
+    wait_for(lambda: d.stats()["hook"].retries >= 3)
+    worker = d._workers["hook"]
+    before = worker._failures
+    d.submit(make_notification("b"))  # the receiver is still down: one probe, refused
+    wait_for(lambda: d.stats()["hook"].retries >= 4)
+    assert worker._failures == before and worker._scheduled is None
