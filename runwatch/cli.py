@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from runwatch import __version__
-from runwatch.errors import RunwatchError, UsageError
+from runwatch.errors import EXIT_GAVE_UP, RunwatchError, UsageError
 
 if TYPE_CHECKING:
     from runwatch.config import WatchConfig
@@ -243,8 +243,12 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
         return until_done and bool(snaps) and all(s.state in (RunState.FINISHED, RunState.CRASHED,
                                                                  RunState.ENDED) for s in snaps)
 
+    gave_up = engine.supervisor.gave_up
     with engine:
-        snaps = printer.run(engine, stop.is_set, done)
+        snaps = printer.run(engine, lambda: stop.is_set() or gave_up.is_set(), done)
+    if gave_up.is_set():  # not blind and silent: say so and stop, as `watch` does
+        print(f"runwatch: runwatch's own threads failed too often; stopping (exit {EXIT_GAVE_UP})", file=sys.stderr)
+        return EXIT_GAVE_UP
     if any(s.state == RunState.CRASHED for s in snaps):
         return 1
     return 0

@@ -7,6 +7,11 @@ CLI to report a problem: commands, the planner and config raise these, and `cli.
 
 from __future__ import annotations
 
+EXIT_GAVE_UP = 70
+"""The exit status of `watch` and `tail` when runwatch's own threads failed too often (sysexits'
+EX_SOFTWARE): the supervisor gave up, and a service manager (systemd `Restart=on-failure`) should
+start a fresh one."""
+
 
 class RunwatchError(Exception):
     """A problem to tell the user in one line; `exit_code` is what the process returns."""

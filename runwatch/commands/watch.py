@@ -27,14 +27,10 @@ from runwatch.alerts.types import Notification
 from runwatch.commands.resume import ReadOffsets
 from runwatch.config import Config
 from runwatch.engine import Engine, EngineOptions
+from runwatch.errors import EXIT_GAVE_UP
 from runwatch.headless import StatusSchedule, status_line
 
 log = logging.getLogger("runwatch")
-
-
-EXIT_GAVE_UP = 70
-"""`runwatch watch`'s exit status when its own threads failed too often (sysexits' EX_SOFTWARE): the
-supervisor gave up, and a service manager (systemd `Restart=on-failure`) should start a fresh daemon."""
 
 
 def setup_logging(log_file: Path | None) -> logging.Handler:

@@ -16,9 +16,10 @@ import pytest
 
 from runwatch.alerting import AlertFlags
 from runwatch.alerts.store import OffsetStore
-from runwatch.commands.watch import EXIT_GAVE_UP, run_watch
+from runwatch.commands.watch import run_watch
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
+from runwatch.errors import EXIT_GAVE_UP
 from tests.alerts.sinks.conftest import Receiver
 from tests.commands.test_watch import receiver  # noqa: F401  (the fixture)
 from tests.conftest import wait_for
