@@ -17,6 +17,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("[ / ]", "previous / next run"),
         ("/", "filter metrics by name (enter keeps it, escape clears it)"),
         ("l", "log scale: the focused chart, or every chart when none is focused"),
+        ("f", "y axes to every value, warm-up included (▲/▼ mark values off the axis), or back"),
         ("z", "zoom: all steps → last 10k → last 1k → last 100 steps"),
         ("s", "silence the selected alert (30m, 1h, 2h, 1d)"),
         ("a", "acknowledge the selected alert (it still resolves)"),

@@ -20,6 +20,9 @@ MIN_CHARTS = 2
 PROMOTED_CHARTS = 4
 
 
+SCHEDULES = frozenset({"lr", "lrm", "loss_scale", "epoch"})
+
+
 @dataclass(frozen=True, slots=True)
 class ChartSpec:
     """One chart panel: its metrics, the first being the main one."""
@@ -29,6 +32,12 @@ class ChartSpec:
     @property
     def key(self) -> str:
         return self.metrics[0]
+
+    @property
+    def schedule(self) -> bool:
+        """A set schedule (learning rate, its multiplier, loss scale): its warm-up ramp is the picture,
+        so its y axis always spans every value (see LineChart's warm-up scaling)."""
+        return self.key in SCHEDULES
 
     def matches(self, needle: str) -> bool:
         return not needle or any(needle.lower() in m.lower() for m in self.metrics)

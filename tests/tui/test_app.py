@@ -189,6 +189,22 @@ def test_slash_filters_metrics_and_escape_clears(make_app) -> None:  # type: ign
     drive(make_app(), filt)
 
 
+def test_f_toggles_every_y_axis_between_the_run_and_every_value(make_app) -> None:  # type: ignore[no-untyped-def]
+    """The fake run's grad norm starts with warm-up spikes: scaled to the run after them they are
+    marked off scale (▲ and the value in the subtitle); `f` scales every chart to every value."""
+    async def full(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        grad = charts(app)["grad_norm"]
+        assert "▲" in str(grad.border_subtitle) and not grad.full_range
+        await pilot.press("f")
+        assert all(p.full_range for p in charts(app).values())
+        assert "▲" not in str(grad.border_subtitle)
+        await pilot.press("f")
+        assert not any(p.full_range for p in charts(app).values())
+
+    drive(make_app(), full)
+
+
 def test_l_toggles_log_scale_on_the_focused_chart_or_all(make_app) -> None:  # type: ignore[no-untyped-def]
     async def logs(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         await pilot.press("l")

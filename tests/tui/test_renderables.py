@@ -219,3 +219,41 @@ def test_importing_the_tui_package_does_not_import_textual() -> None:
 
     code = "import sys, runwatch.tui, runwatch.headless; assert 'textual' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _nanochat_series(metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """A metric of the real 16,704-step nanochat run, as parsed."""
+    from runwatch.model import Kind
+    from runwatch.parsers.source import SourceParser
+    from tests.conftest import FIXTURES
+
+    lines = (FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log").read_text().splitlines()
+    sp = SourceParser("speedrun")
+    recs = [r for r in sp.feed(lines, 1, 0.0) + sp.flush() if r.kind == Kind.STEP and metric in r.metrics]
+    return np.array([r.step for r in recs], float), np.array([r.metrics[metric] for r in recs])
+
+
+def _y_labels(out: list[str]) -> list[float]:
+    return [float(r.split("┤")[0]) for r in out if "┤" in r and r.split("┤")[0].strip()]
+
+
+def test_the_y_axis_shows_the_run_not_its_warm_up() -> None:
+    """Issue 13: on the real nanochat run the loss axis ran 3-11 because of step 0, so the whole
+    3.0 → 2.4 descent sat in two rows. The axis now spans the run after its first 5% of steps; what is
+    above it is marked ▲ at the top edge and reported in `off_scale`; `full_range` shows everything."""
+    x, loss = _nanochat_series("loss")
+    robust = LineChart([Line.from_points(x, loss)], 60, 16)
+    out = rows(robust)
+    assert max(_y_labels(out)) < 4.5 and min(_y_labels(out)) > 2.0
+    assert "▲" in out[0] and robust.off_scale[0] == pytest.approx(loss.max())
+    full = rows(LineChart([Line.from_points(x, loss)], 60, 16, full_range=True))
+    assert max(_y_labels(full)) >= 10 and "▲" not in "".join(full)
+
+
+def test_a_late_spike_still_sets_the_axis() -> None:
+    """Only warm-up is left out: a spike in the run's body is what the chart is for."""
+    x, loss = _nanochat_series("loss")
+    spiked = loss.copy()
+    spiked[len(loss) // 2] = 9.0
+    out = rows(LineChart([Line.from_points(x, spiked)], 60, 16))
+    assert max(_y_labels(out)) >= 8 and "▲" not in "".join(out)

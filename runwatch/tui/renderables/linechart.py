@@ -28,8 +28,15 @@ from runwatch.tui.renderables.braille import Line as Line  # re-exported: part o
 from runwatch.tui.renderables.ticks import log_ticks, nice_step, nice_ticks, step_label, tick_label
 
 MARK_STYLE = "bold red"
+CLIP_STYLE = "bold yellow"
 AXIS_STYLE = "bright_black"
+WARMUP_SHARE = 0.05
+"""The first share of the x range that does not set the y axis (unless `full_range`): step 0's loss of 11
+or tokens/s of 0 would flatten the whole run into one row."""
+ROBUST_GAIN = 1.5
+"""Warm-up is left out of the y range only when that narrows it by at least this factor."""
 _MARKER = -2
+_CLIPPED = -3
 _NEWLINE = Segment.line()
 Run = tuple[str, str]
 """Text and the name of its style."""
@@ -45,16 +52,25 @@ class LineChart:
 
     `log` draws log10 of the values; values <= 0 then have no place and are left out.
     `y_range` pins the y axis (the compare view shares one across runs).
+
+    The y axis is scaled to what the run does after its warm-up (`WARMUP_SHARE` of the x range) when
+    the warm-up alone would stretch it (`ROBUST_GAIN`); columns beyond the axis are drawn to its edge
+    with a ▲ or ▼ (yellow: off scale, not bad) and `off_scale` holds their extreme values for the
+    title. `full_range` scales to every value instead.
     """
 
     def __init__(self, lines: Sequence[Line], width: int, height: int, *, log: bool = False,
-                 y_range: tuple[float, float] | None = None, empty: str = "no data yet") -> None:
+                 y_range: tuple[float, float] | None = None, empty: str = "no data yet",
+                 full_range: bool = False) -> None:
         self.lines = list(lines)
         self.width = max(1, width)
         self.height = max(1, height)
         self.log = log
         self.y_range = y_range
         self.empty = empty
+        self.full_range = full_range
+        self.off_scale: tuple[float | None, float | None] = (None, None)
+        """The highest value above and the lowest below the drawn y axis (real units), when any."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         # Segments straight from the runs: building Rich `Text` first costs 3× the drawing itself.
@@ -73,7 +89,7 @@ class LineChart:
         """The chart as `height` rows of (text, style) runs, `width` cells each."""
         xlabels = self.height >= 4
         plot_rows = self.height - (1 if xlabels else 0)
-        yl = self._ylim()
+        yl = self.y_limits()
         ticks, labels = self._yticks(yl, plot_rows)
         if yl is None and any(nonfinite_columns(ln).any() for ln in self.lines):
             yl = (0.0, 1.0)  # nothing finite to scale by, but the NaN markers must show
@@ -97,16 +113,16 @@ class LineChart:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(v > 0, np.log10(np.where(v > 0, v, 1.0)), np.nan)
 
-    def _ylim(self) -> tuple[float, float] | None:
+    def y_limits(self) -> tuple[float, float] | None:
+        """The y axis (in drawn units); sets `off_scale`. None when there is nothing finite to scale by."""
+        self.off_scale = (None, None)
         if self.y_range is not None:
             lo, hi = (float(v) for v in self._tf(np.asarray(self.y_range, np.float64)))
         else:
-            vals = [self._tf(a) for ln in self.lines for a in (ln.ymin, ln.ymax) if len(a)]
-            allv = np.concatenate(vals) if vals else np.empty(0)
-            allv = allv[np.isfinite(allv)]
-            if not len(allv):
+            found = self._value_range(0.0 if self.full_range else WARMUP_SHARE)
+            if found is None:
                 return None
-            lo, hi = float(allv.min()), float(allv.max())
+            lo, hi = found
         if not (math.isfinite(lo) and math.isfinite(hi)):
             return None
         if hi <= lo:
@@ -114,6 +130,39 @@ class LineChart:
             return lo - pad, hi + pad
         pad = (hi - lo) * 0.04
         return lo - pad, hi + pad
+
+    def _value_range(self, warmup: float) -> tuple[float, float] | None:
+        """(lo, hi) of the drawn values; without the first `warmup` of the x range when that narrows it
+        by `ROBUST_GAIN` (and notes what then lies off scale)."""
+        xlo, xhi = self._xlim()
+        cut = xlo + warmup * (xhi - xlo)
+        every: list[np.ndarray] = []
+        body: list[np.ndarray] = []
+        for ln in self.lines:
+            for a in (ln.ymin, ln.ymax):
+                if len(a):
+                    v = self._tf(a)
+                    every.append(v)
+                    body.append(v[ln.x >= cut] if len(ln.x) == len(v) else v)
+        allv = np.concatenate(every) if every else np.empty(0)
+        allv = allv[np.isfinite(allv)]
+        if not len(allv):
+            return None
+        lo, hi = float(allv.min()), float(allv.max())
+        later = np.concatenate(body) if body else np.empty(0)
+        later = later[np.isfinite(later)]
+        if warmup <= 0 or len(later) < 2:
+            return lo, hi
+        blo, bhi = float(later.min()), float(later.max())
+        if (hi - lo) < ROBUST_GAIN * max(bhi - blo, 1e-300):
+            return lo, hi
+        margin = 0.08 * (bhi - blo) if bhi > blo else abs(bhi) * 0.05 or 0.5
+        lo2, hi2 = blo - margin, bhi + margin
+        self.off_scale = (self._real(hi) if hi > hi2 else None, self._real(lo) if lo < lo2 else None)
+        return lo2, hi2
+
+    def _real(self, v: float) -> float:
+        return 10.0 ** v if self.log else v
 
     def _xlim(self) -> tuple[float, float]:
         xs = [ln.x[np.isfinite(ln.x)] for ln in self.lines if len(ln.x)]
@@ -156,7 +205,22 @@ class LineChart:
             owner[env != 0] = i + n  # envelope only: the dim shade of the line's colour
             owner[stroke != 0] = i
             add_marks(ln, f, marks)
+            self._clip_marks(ln, f, marks)
         return codes, owner, marks
+
+    def _clip_marks(self, ln: Line, f: Frame, marks: dict[int, dict[int, str]]) -> None:
+        """▲ on the top row over columns with values above the axis, ▼ on the bottom row below it."""
+        if len(ln.x) != len(ln.ymax):
+            return
+        with np.errstate(invalid="ignore"):
+            above = np.isfinite(ln.ymax) & (self._tf(ln.ymax) > f.yhi)
+            below = np.isfinite(ln.ymin) & (self._tf(ln.ymin) < f.ylo)
+        for mask, row, glyph in ((above, 0, "▲"), (below, f.rows - 1, "▼")):
+            if not mask.any():
+                continue
+            cols = (np.rint((ln.x[mask] - f.xlo) / (f.xhi - f.xlo) * (f.cols * 2 - 1)).astype(np.int64) // 2)
+            for col in cols.clip(0, f.cols - 1).tolist():
+                marks.setdefault(row, {}).setdefault(col, glyph)
 
     def _rows(self, codes: np.ndarray, owner: np.ndarray, marks: dict[int, dict[int, str]],
               tick_rows: dict[int, str], lw: int) -> list[list[Run]]:
@@ -167,13 +231,13 @@ class LineChart:
             for col, ch in row_marks.items():
                 if ch != "┆" or codes[r, col] == 0:  # the dotted NaN column gives way to the line
                     chars[r, col] = ch
-                    owner[r, col] = _MARKER
+                    owner[r, col] = _CLIPPED if ch in "▲▼" else _MARKER
         cols = owner.shape[1]
         last_drawn = np.where(owner != -1, np.arange(cols)[None, :], 0)
         np.maximum.accumulate(last_drawn, axis=1, out=last_drawn)
         filled = np.take_along_axis(owner, last_drawn, axis=1)
         n = len(self.lines)
-        styles = {-1: "", _MARKER: MARK_STYLE}
+        styles = {-1: "", _MARKER: MARK_STYLE, _CLIPPED: CLIP_STYLE}
         styles.update({i: ln.style for i, ln in enumerate(self.lines)})
         styles.update({i + n: f"dim {ln.style}" for i, ln in enumerate(self.lines)})
         out: list[list[Run]] = []

@@ -43,6 +43,7 @@ class DashboardScreen(Screen[None]):
         Binding("shift+tab", "panel(-1)", "Prev panel", show=False, priority=True),
         Binding("slash", "filter", "Filter"),
         Binding("l", "log_scale", "Log"),
+        Binding("f", "full_range", "Full range", show=False),
         Binding("z", "zoom", "Zoom"),
         Binding("s", "silence", "Silence"),
         Binding("a", "acknowledge", "Ack"),
@@ -223,6 +224,9 @@ class DashboardScreen(Screen[None]):
     def action_log_scale(self) -> None:
         focused = self.focused
         self.query_one(ChartsGrid).toggle_log(focused if isinstance(focused, ChartPanel) else None)
+
+    def action_full_range(self) -> None:
+        self.query_one(ChartsGrid).toggle_full_range()
 
     def action_zoom(self) -> None:
         self.zoom_i = (self.zoom_i + 1) % len(ZOOMS)

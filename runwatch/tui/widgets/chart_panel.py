@@ -52,6 +52,8 @@ class ChartPanel(Widget, can_focus=True):
         self.data_width = 0
         self.zoom = ""
         self.y_range: tuple[float, float] | None = None
+        self.full_range = False
+        """Scale the y axis to every value, warm-up included (the `f` key); schedules always are."""
         self.labels: tuple[str, ...] | None = None
         self._version = 0
         """Bumped on every change that alters the picture; the strips are rebuilt on the next paint."""
@@ -79,12 +81,19 @@ class ChartPanel(Widget, can_focus=True):
         self._title()
         self.refresh()
 
+    def set_full_range(self, full: bool) -> None:
+        self.full_range = full
+        self._version += 1
+        self._title()
+        self.refresh()
+
     def chart(self) -> LineChart:
         """The renderable for the current data at the current size."""
         lines = [Line.from_chart(d, self.line_styles[i % len(self.line_styles)], self._label(i, d))
                  for i, d in enumerate(self.data) if d is not None and d.points]
         size = self.content_size
-        return LineChart(lines, size.width, size.height, log=self.log_scale, y_range=self.y_range)
+        return LineChart(lines, size.width, size.height, log=self.log_scale, y_range=self.y_range,
+                         full_range=self.full_range or self.spec.schedule)
 
     def render_line(self, y: int) -> Strip:
         """Textual's line API: strips straight from the chart's runs, built once per change.
@@ -113,6 +122,14 @@ class ChartPanel(Widget, can_focus=True):
         return [Strip([Segment(text, style(name)) for text, name in row]).adjust_cell_length(width, base)
                 for row in self.chart().runs()]
 
+    def _off_scale(self) -> tuple[float | None, float | None]:
+        """What the warm-up scaling leaves off the y axis (it does not depend on the panel's size)."""
+        if self.y_range is not None:
+            return None, None
+        chart = self.chart()
+        chart.y_limits()
+        return chart.off_scale
+
     def _label(self, i: int, d: ChartData) -> str:
         return self.labels[i] if self.labels and i < len(self.labels) else d.metric
 
@@ -134,6 +151,11 @@ class ChartPanel(Widget, can_focus=True):
         sub = Text(no_wrap=True, end="")
         if nonfinite:
             sub.append(f"{nonfinite} NaN/Inf ", "bold red")
+        above, below = self._off_scale()
+        if above is not None:
+            sub.append(f"▲{fmt_value(self.spec.key, above)} ", "bold yellow")
+        if below is not None:
+            sub.append(f"▼{fmt_value(self.spec.key, below)} ", "bold yellow")
         if self.log_scale:
             sub.append("log ", "bold")
         sub.append(self.zoom)

@@ -43,6 +43,8 @@ class ChartsGrid(VerticalScroll, can_focus=False):
         super().__init__(id=id)
         self.specs: list[ChartSpec] = []
         self.log_keys: set[str] = set()
+        self.full_range = False
+        """Panels mounted later (a new metric, another run) keep the `f` choice."""
         self._fetched_key: object = None
         self._last_fetch = 0.0
         self._pending: Timer | None = None
@@ -60,7 +62,10 @@ class ChartsGrid(VerticalScroll, can_focus=False):
         self.specs = list(specs)
         self.remove_children()
         if specs:
-            self.mount_all([ChartPanel(s, log=s.key in self.log_keys) for s in specs])
+            panels = [ChartPanel(s, log=s.key in self.log_keys) for s in specs]
+            for panel in panels:
+                panel.full_range = self.full_range
+            self.mount_all(panels)
         else:
             note = Static(Text(empty, "dim"), classes="empty-note")
             note.styles.column_span = 4
@@ -86,6 +91,12 @@ class ChartsGrid(VerticalScroll, can_focus=False):
         for p in targets:
             p.set_log(on)
             (self.log_keys.add if on else self.log_keys.discard)(p.spec.key)
+
+    def toggle_full_range(self) -> None:
+        """Every panel's y axis to every value (warm-up included), or back to the run after warm-up."""
+        on = self.full_range = not self.full_range
+        for p in self.panels:
+            p.set_full_range(on)
 
     def fetch(self, fetcher: ChartFetcher, run: str, version: object, last_steps: float | None,
               zoom: str) -> None:
