@@ -54,11 +54,15 @@ def fmt_duration(s: float | None) -> str:
     return f"{d}d{h:02d}h"
 
 
+SECONDS = frozenset({"step_time", "step_interval"})
+"""Metrics in seconds, shown in ms below 10 s (the chart axes too)."""
+
+
 def fmt_value(name: str, v: float) -> str:
     """A metric value short and readable, units where they help."""
     if not math.isfinite(v):
         return "NaN" if math.isnan(v) else ("Inf" if v > 0 else "-Inf")
-    if name == "step_time":
+    if name in SECONDS:
         return f"{v * 1000:.0f}ms" if v < 10 else f"{v:.1f}s"
     if name in ("tokens_per_sec", "samples_per_sec"):
         for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):

@@ -56,6 +56,16 @@ def test_tick_and_step_labels_are_short() -> None:
     assert [step_label(v) for v in (950, 12500, 1.2e6)] == ["950", "12.5k", "1.2M"]
 
 
+def test_zoomed_x_ticks_are_told_apart() -> None:
+    """Issue 13: zoomed to ~100 steps around 1.1k, the ticks read `1.1k 1.1k 1.1k 1.2k`."""
+    ticks = nice_ticks(1100, 1200, 6)
+    labels = [step_label(t, ticks[1] - ticks[0]) for t in ticks]
+    assert len(set(labels)) == len(labels) and labels[:2] == ["1.1k", "1.12k"]
+    x = np.arange(1100, 1201, dtype=float)
+    axis = rows(LineChart([Line.from_points(x, np.sin(x))], 80, 8))[-1].split()
+    assert len(axis) >= 3 and len(set(axis)) == len(axis)
+
+
 def test_chart_draws_braille_axes_and_fills_its_size() -> None:
     x = np.arange(1, 1001, dtype=float)
     chart = LineChart([Line.from_points(x, 3 * np.exp(-x / 300) + 2)], 40, 10)
@@ -106,6 +116,22 @@ def test_log_scale_labels_decades_and_hides_nonpositive_values() -> None:
     assert "1e-6" in labels and "1e-4" in labels
     out = rows(LineChart([Line.from_points([0.0, 1.0, 2.0], [-1.0, 0.0, 10.0])], 30, 6, log=True))
     assert sum(ch in BRAILLE for r in out for ch in r) >= 1
+
+
+def test_log_scale_over_about_one_decade_has_more_than_one_tick() -> None:
+    """Issue 13: a loss from 40 down to 3 on a log axis had the lone tick `10`."""
+    x = np.arange(200.0)
+    out = rows(LineChart([Line.from_points(x, np.geomspace(40, 3, 200))], 40, 12, log=True, full_range=True))
+    labels = [r.split("┤")[0].strip() for r in out if "┤" in r]
+    assert len(labels) >= 3 and "10" in labels and "20" in labels
+
+
+def test_a_step_time_axis_reads_in_the_units_of_its_title() -> None:
+    """Issue 13: the step_time chart's title said `214ms` while its axis was in seconds."""
+    x = np.arange(100.0)
+    out = rows(LineChart([Line.from_points(x, 0.2 + 0.02 * np.sin(x))], 40, 10, seconds=True))
+    labels = [r.split("┤")[0].strip() for r in out if "┤" in r]
+    assert labels and all(lab.endswith("ms") for lab in labels) and "200ms" in labels
 
 
 def test_overlaid_lines_keep_their_own_colours() -> None:

@@ -61,7 +61,7 @@ class LineChart:
 
     def __init__(self, lines: Sequence[Line], width: int, height: int, *, log: bool = False,
                  y_range: tuple[float, float] | None = None, empty: str = "no data yet",
-                 full_range: bool = False) -> None:
+                 full_range: bool = False, seconds: bool = False) -> None:
         self.lines = list(lines)
         self.width = max(1, width)
         self.height = max(1, height)
@@ -69,6 +69,8 @@ class LineChart:
         self.y_range = y_range
         self.empty = empty
         self.full_range = full_range
+        self.seconds = seconds
+        """Values are seconds: ticks read `200ms` below 10 s and `15s` above, as the title does."""
         self.off_scale: tuple[float | None, float | None] = (None, None)
         """The highest value above and the lowest below the drawn y axis (real units), when any."""
 
@@ -179,11 +181,14 @@ class LineChart:
         most = max(2, rows // 2 + 1)
         if self.log and yl[1] - yl[0] >= 1.0:
             exps = log_ticks(yl[0], yl[1], most)
-            return exps, [tick_label(10.0 ** e, 10.0 ** e) for e in exps]
+            return exps, [tick_label(10.0 ** e, 10.0 ** math.floor(e + 1e-9)) for e in exps]
         lo, hi = (10 ** yl[0], 10 ** yl[1]) if self.log else yl
         step = nice_step(hi - lo, most)
         real = [t for t in nice_ticks(lo, hi, most) if t > 0 or not self.log]
         pos = [math.log10(t) for t in real] if self.log else real
+        if self.seconds:
+            mult, unit = (1000.0, "ms") if hi < 10 else (1.0, "s")
+            return pos, [tick_label(t * mult, step * mult) + unit for t in real]
         return pos, [tick_label(t, step) for t in real]
 
     @staticmethod
@@ -258,9 +263,10 @@ class LineChart:
     def _xaxis(self, f: Frame, lw: int) -> Run:
         line = [" "] * f.cols
         ticks = nice_ticks(f.xlo, f.xhi, max(2, f.cols // 8))
+        spacing = ticks[1] - ticks[0] if len(ticks) > 1 else 0.0
         last_end = -2
         for t in ticks:
-            s = step_label(t)
+            s = step_label(t, spacing)
             col = int(round((t - f.xlo) / (f.xhi - f.xlo) * (f.cols * 2 - 1))) // 2
             start = min(max(0, col - len(s) // 2), f.cols - len(s))
             if start <= last_end + 1 or start < 0:

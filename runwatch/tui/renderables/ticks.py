@@ -40,13 +40,17 @@ def nice_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
 
 
 def log_ticks(lo_exp: float, hi_exp: float, max_ticks: int) -> list[float]:
-    """Powers of ten (as exponents) inside [lo_exp, hi_exp]; thinned to `max_ticks`."""
+    """Powers of ten (as exponents) inside [lo_exp, hi_exp]; thinned to `max_ticks`. A range of about
+    one decade gets 2× and 5× ticks too (3 … 40 showed a lone `10`)."""
     first, last = math.ceil(lo_exp - 1e-9), math.floor(hi_exp + 1e-9)
-    exps = list(range(first, last + 1))
+    exps: list[float] = [float(e) for e in range(first, last + 1)]
+    if len(exps) < 3:
+        marks = [e + math.log10(m) for e in range(first - 1, last + 1) for m in (1, 2, 5)]
+        exps = [e for e in marks if lo_exp - 1e-9 <= e <= hi_exp + 1e-9]
     if len(exps) > max_ticks:
         stride = math.ceil(len(exps) / max_ticks)
         exps = exps[::stride]
-    return [float(e) for e in exps]
+    return exps
 
 
 _SUFFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
@@ -66,12 +70,14 @@ def tick_label(v: float, step: float) -> str:
     return _trim(f"{v:.{_decimals(step)}f}")
 
 
-def step_label(v: float) -> str:
-    """A step count on the x axis: 0, 950, 2k, 12.5k, 1.2M."""
+def step_label(v: float, step: float = 0.0) -> str:
+    """A step count on the x axis: 0, 950, 2k, 12.5k, 1.2M; with `step` (the distance between ticks)
+    as many decimals as tell neighbours apart (1.12k, 1.14k when zoomed, not 1.1k three times)."""
     a = abs(v)
     for div, suffix in _SUFFIXES:
         if a >= div:
-            return _trim(f"{v / div:.1f}") + suffix
+            places = max(1, _decimals(step / div)) if step > 0 else 1
+            return _trim(f"{v / div:.{places}f}") + suffix
     return f"{v:.0f}"
 
 

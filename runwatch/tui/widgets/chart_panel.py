@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from runwatch.headless import fmt_value
+from runwatch.headless import SECONDS, fmt_value
 from runwatch.model import ChartData
 from runwatch.tui.plan import PALETTE, ChartSpec
 from runwatch.tui.renderables.linechart import Line, LineChart
@@ -93,7 +93,7 @@ class ChartPanel(Widget, can_focus=True):
                  for i, d in enumerate(self.data) if d is not None and d.points]
         size = self.content_size
         return LineChart(lines, size.width, size.height, log=self.log_scale, y_range=self.y_range,
-                         full_range=self.full_range or self.spec.schedule)
+                         full_range=self.full_range or self.spec.schedule, seconds=self.spec.key in SECONDS)
 
     def render_line(self, y: int) -> Strip:
         """Textual's line API: strips straight from the chart's runs, built once per change.
