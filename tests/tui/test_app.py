@@ -307,6 +307,19 @@ def test_c_compares_one_metric_across_runs(make_app) -> None:  # type: ignore[no
     drive(make_app(), compare)
 
 
+def test_compare_with_one_run_draws_its_chart_once(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: with one run the compare view drew the same chart twice (the overlay and a side panel)."""
+    async def once(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("c")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        assert [p.id for p in screen.query(ChartPanel)] == ["overlay"]
+        assert len(screen.query_one("#overlay", ChartPanel).data) == 1
+
+    drive(make_app(single_run()), once)
+
+
 @pytest.mark.parametrize(("bell", "silenced", "rings"), [(True, False, 1), (False, False, 0), (True, True, 0)])
 def test_bell_rings_once_for_a_new_critical_firing_alert(make_app, bell, silenced, rings) -> None:  # type: ignore[no-untyped-def]
     ctrl = with_alerts(single_run(), "nanochat-d24", ())

@@ -72,9 +72,11 @@ class CompareScreen(Screen[None]):
     def _rebuild(self) -> None:
         side = self.query_one("#side", Grid)
         side.remove_children()
+        side.display = len(self.snaps) > 1  # one run: the overlay is its chart; no second copy beside it
         side.styles.grid_size_columns = max(1, min(len(self.snaps), 4))
-        side.mount_all([ChartPanel(ChartSpec((self.metric,)), styles=(PALETTE[i % len(PALETTE)],))
-                        for i in range(len(self.snaps))])
+        if side.display:
+            side.mount_all([ChartPanel(ChartSpec((self.metric,)), styles=(PALETTE[i % len(PALETTE)],))
+                            for i in range(len(self.snaps))])
         self._fetched = None
         self.call_after_refresh(self._fetch)
 
