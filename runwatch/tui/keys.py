@@ -23,6 +23,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("a", "acknowledge the selected alert (it still resolves)"),
         ("c", "compare the focused chart's metric across runs"),
         ("up / down", "move in the focused panel (alerts, runs, log)"),
+        ("w", "log panel: wrap long lines / cut them at the edge"),
+        ("end", "log panel: back to the newest line (it follows new lines again)"),
     )),
     ("Compare view", (
         ("m / right", "next metric"),

@@ -307,6 +307,34 @@ def test_c_compares_one_metric_across_runs(make_app) -> None:  # type: ignore[no
     drive(make_app(), compare)
 
 
+def test_the_log_pane_follows_the_newest_line_until_scrolled_up(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: the log pane showed steps 1001-1007 while the run was at 1199, until End was pressed.
+    It stays on the newest line; scrolled up it stays put and counts what came; End follows again."""
+    from runwatch.tui.widgets.log_pane import LogPane
+
+    ctrl = single_run(log=[f"line {i}" for i in range(200)])
+
+    async def follows(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        pane = app.screen.query_one(LogPane)
+        await until(pilot, lambda: pane.max_scroll_y > 0 and pane.scroll_y == pane.max_scroll_y)
+        ctrl.log = ctrl.log + [f"line {i}" for i in range(200, 230)]
+        app.poll()
+        await until(pilot, lambda: pane.lines[-1] == "line 229" and pane.scroll_y == pane.max_scroll_y)
+        pane.focus()
+        await pilot.press("home")
+        assert not pane.following
+        ctrl.log = ctrl.log + ["line 230", "line 231"]
+        app.poll()
+        await until(pilot, lambda: "↓ 2 new lines" in str(pane.border_subtitle))
+        assert pane.scroll_y == 0
+        await pilot.press("end")
+        await until(pilot, lambda: pane.following and "new line" not in str(pane.border_subtitle))
+        await pilot.press("w")
+        assert pane.wrap and "wrap" in str(pane.border_subtitle)
+
+    drive(make_app(ctrl), follows)
+
+
 def test_compare_with_one_run_draws_its_chart_once(make_app) -> None:  # type: ignore[no-untyped-def]
     """Issue 13: with one run the compare view drew the same chart twice (the overlay and a side panel)."""
     async def once(app: RunwatchApp, pilot: Pilot[Any]) -> None:

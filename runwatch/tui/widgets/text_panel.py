@@ -32,6 +32,8 @@ class TextPanel(VerticalScroll):
         self.border_title = title
         self._body = Static("", markup=False)
         self._last: Text | None = None
+        self.following = True
+        """Whether the view stays on the newest line: until the person scrolls up, again once back at the end."""
 
     def compose(self) -> ComposeResult:
         yield self._body
@@ -40,13 +42,27 @@ class TextPanel(VerticalScroll):
         """Replace the body; skipped when nothing changed, so an idle panel costs nothing."""
         if self._last is not None and text.plain == self._last.plain and text.spans == self._last.spans:
             return
-        at_end = self.scroll_y >= self.max_scroll_y
         # Same number of lines: same height, so skip the screen-wide layout pass (the costliest part).
         relayout = self._last is None or len(text.plain.splitlines()) != len(self._last.plain.splitlines())
         self._last = text
         self._body.update(text, layout=relayout)
-        if follow_end and at_end:
+        if follow_end and self.following:
             self.call_after_refresh(self.scroll_end, animate=False)
+
+    def watch_virtual_size(self) -> None:
+        """The body grew (or was first laid out) under a view that follows: to the newest line. The first
+        lines arrive before the panel has its size, so a scroll asked for then lands nowhere."""
+        if self.following and self._last is not None:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        """A scroll the person made up from the end stops following; scrolling back to the end resumes it.
+        (Content growing under a view at the end moves `max_scroll_y`, not `scroll_y`: still following.)"""
+        super().watch_scroll_y(old, new)
+        if new < old and new < self.max_scroll_y:
+            self.following = False
+        elif new >= self.max_scroll_y:
+            self.following = True
 
     @property
     def body_text(self) -> str:
