@@ -56,7 +56,7 @@ class CompareScreen(Screen[None]):
         yield Static(id="title")
         yield ChartPanel(ChartSpec((self.metric,)), id="overlay")
         yield Grid(id="side")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._rebuild()

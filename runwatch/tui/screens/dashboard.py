@@ -79,7 +79,7 @@ class DashboardScreen(Screen[None]):
                         yield SystemPanel(id="system")
                     yield LogPane(id="log")
         yield FilterInput(id="filter")
-        yield Footer()
+        yield Footer(compact=True)
 
     # -- following snapshots -----------------------------------------------------------
 
