@@ -179,6 +179,22 @@ def test_header_has_badge_progress_eta_age_and_adapts_to_width() -> None:
     assert "waiting" in header_text(None, 80).plain
 
 
+def test_a_long_run_name_is_shortened_in_the_middle_never_the_step_count() -> None:
+    """Issue 13: at 80x24 a long run name pushed the step count out (`step 16,7…`)."""
+    name = "nanochat_pr492_speedrun_d24_feb01.training_output"
+    long = snap(run=name, progress=Progress(step=16_703, total_steps=16_704, percent=99.99))
+    top = header_text(long, 78, host="gpu-node-1").plain.splitlines()[0]
+    assert "step 16,703/16,704" in top and len(top) <= 78
+    assert "…" in top and top.startswith("nanochat") and "output" in top
+    assert "gpu-node-1" not in top  # the host goes first
+
+
+def test_a_finished_run_reads_100_percent() -> None:
+    """Issue 13: a finished 0-based run (last step 1,199 of 1,200) read `99.9%`."""
+    done = snap(state=RunState.FINISHED, progress=Progress(step=1199, total_steps=1200, percent=99.92))
+    assert "100.0%" in header_text(done, 120).plain
+
+
 def test_stragglers_by_lag_interval_or_alert() -> None:
     ranks = {i: RankProgress(i, 100, 0.0, 1.0) for i in range(4)}
     ranks[2] = RankProgress(2, 97, 0.0, 1.0)

@@ -31,36 +31,59 @@ def progress_bar(fraction: float, width: int) -> Text:
     return bar
 
 
+def shorten_middle(text: str, width: int) -> str:
+    """`text` in at most `width` cells, cut in the middle (`nanochat-…-d24`): both ends name a run."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    head = (width - 1 + 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
 def header_text(snap: RunSnapshot | None, width: int, *, host: str = "", paused: bool = False,
                 run_index: int = 0, run_count: int = 1) -> Text:
-    """Two lines: who and where (with the progress bar), then how fast and how long."""
+    """Two lines: who and where (with the progress bar), then how fast and how long.
+
+    The step count is never cut: a long run name is shortened in the middle and the host dropped
+    to make room for it."""
     if snap is None:
         return Text("runwatch · waiting for the first snapshot…", "dim", end="")
     p = snap.progress
+    finished = snap.state == RunState.FINISHED
+    index = f"[{run_index + 1}/{run_count}] " if run_count > 1 else ""
+    badge = f" {str(snap.state).upper()} "
+    step = ""
+    tail = ""
+    if p.step is not None:
+        step = f"  step {p.step:,}" + (f"/{p.total_steps:,}" if p.total_steps else "")
+        if p.total_steps:
+            pct = 100.0 if finished else (p.percent if p.percent is not None else 100.0 * p.step / p.total_steps)
+            tail = f" {pct:5.1f}%"
+    elif snap.state == RunState.WAITING:
+        step = "  no step yet"
+    fixed = len(index) + 2 + len(badge) + (len(" PAUSED ") + 1 if paused else 0) + len(step) + len(tail)
+    room = max(4, width - fixed)
+    where = f" @ {host}" if host and len(snap.run) + len(host) + 3 <= room else ""
     top = Text(no_wrap=True, end="", overflow="ellipsis")
-    if run_count > 1:
-        top.append(f"[{run_index + 1}/{run_count}] ", "bold")
-    top.append(snap.run, "bold")
-    if host:
-        top.append(f" @ {host}", "dim")
+    if index:
+        top.append(index, "bold")
+    top.append(shorten_middle(snap.run, room - len(where)), "bold")
+    if where:
+        top.append(where, "dim")
     top.append("  ")
-    top.append(f" {str(snap.state).upper()} ", BADGE_STYLES.get(snap.state, "reverse"))
+    top.append(badge, BADGE_STYLES.get(snap.state, "reverse"))
     if paused:
         top.append(" ")
         top.append(" PAUSED ", "bold black on yellow")
-    if p.step is not None:
-        step = f"  step {p.step:,}" + (f"/{p.total_steps:,}" if p.total_steps else "")
-        top.append(step, "bold")
-        if p.total_steps:
-            pct = p.percent if p.percent is not None else 100.0 * p.step / p.total_steps
-            tail = f" {pct:5.1f}%"
-            room = width - top.cell_len - len(tail) - 1
-            if room >= 8:
-                top.append(" ")
-                top.append_text(progress_bar(pct / 100.0, min(room, 60)))
-            top.append(tail)
-    elif snap.state == RunState.WAITING:
-        top.append("  no step yet", "dim")
+    if step:
+        top.append(step, "dim" if p.step is None else "bold")
+    if tail:
+        bar_room = width - top.cell_len - len(tail) - 1
+        if bar_room >= 8:
+            top.append(" ")
+            top.append_text(progress_bar(float(tail.strip().rstrip("%")) / 100.0, min(bar_room, 60)))
+        top.append(tail)
     return join_lines([top, _second_line(snap)])
 
 
