@@ -189,6 +189,12 @@ def test_a_long_run_name_is_shortened_in_the_middle_never_the_step_count() -> No
     assert "gpu-node-1" not in top  # the host goes first
 
 
+def test_a_wandb_run_shows_its_own_name() -> None:
+    """Issue 13: a W&B run followed as `wandb/` was titled "wandb", its name nowhere."""
+    top = header_text(snap(run="wandb", meta={"run": {"name": "nan-demo", "id": "mgc70s0x"}}), 100).plain
+    assert top.startswith("wandb (nan-demo)")
+
+
 def test_a_finished_run_reads_100_percent() -> None:
     """Issue 13: a finished 0-based run (last step 1,199 of 1,200) read `99.9%`."""
     done = snap(state=RunState.FINISHED, progress=Progress(step=1199, total_steps=1200, percent=99.92))

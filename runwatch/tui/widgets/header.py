@@ -41,6 +41,13 @@ def shorten_middle(text: str, width: int) -> str:
     return text[:head] + "…" + text[len(text) - (width - 1 - head):]
 
 
+def run_title(snap: RunSnapshot) -> str | None:
+    """The name the run gives itself, where a source says it (W&B's display name)."""
+    run = snap.meta.get("run")
+    name = run.get("name") if isinstance(run, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
 def header_text(snap: RunSnapshot | None, width: int, *, host: str = "", paused: bool = False,
                 run_index: int = 0, run_count: int = 1) -> Text:
     """Two lines: who and where (with the progress bar), then how fast and how long.
@@ -64,11 +71,15 @@ def header_text(snap: RunSnapshot | None, width: int, *, host: str = "", paused:
         step = "  no step yet"
     fixed = len(index) + 2 + len(badge) + (len(" PAUSED ") + 1 if paused else 0) + len(step) + len(tail)
     room = max(4, width - fixed)
-    where = f" @ {host}" if host and len(snap.run) + len(host) + 3 <= room else ""
+    title = snap.run
+    own = run_title(snap)
+    if own and own != snap.run:  # a W&B run followed as `wandb/` is named by its directory; say its own name
+        title = f"{snap.run} ({own})"
+    where = f" @ {host}" if host and len(title) + len(host) + 3 <= room else ""
     top = Text(no_wrap=True, end="", overflow="ellipsis")
     if index:
         top.append(index, "bold")
-    top.append(shorten_middle(snap.run, room - len(where)), "bold")
+    top.append(shorten_middle(title, room - len(where)), "bold")
     if where:
         top.append(where, "dim")
     top.append("  ")
