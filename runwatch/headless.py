@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TextIO
 
 from runwatch.model import Kind, Record, RunSnapshot, RunState, json_number
+from runwatch.text import one_line
 
 # Metrics shown in a status line, in this order, when present.
 LINE_METRICS = ("loss", "val_loss", "grad_norm", "lr", "step_time", "tokens_per_sec", "mfu")
@@ -268,7 +269,7 @@ class HeadlessPrinter:
             if self.as_json:
                 self.out.write(json.dumps(n.payload(), allow_nan=False) + "\n")
             else:
-                self.out.write(alert_line(n) + "\n")
+                self.out.write(one_line(alert_line(n)) + "\n")
         if notes:
             self.out.flush()
 
@@ -277,12 +278,12 @@ class HeadlessPrinter:
             if self.as_json:
                 self.out.write(json.dumps(status_object(s), allow_nan=False) + "\n")
             else:
-                self.out.write(status_line(s) + "\n")
+                self.out.write(one_line(status_line(s)) + "\n")
         self.out.flush()
 
     def _notices(self, source: SnapshotSource) -> None:
         for n in source.take_notices():
-            self.err.write(f"runwatch: {n.source}: {n.message}\n")
+            self.err.write(one_line(f"runwatch: {n.source}: {n.message}") + "\n")
         self.err.flush()
 
     def _events(self, snaps: list[RunSnapshot]) -> None:
@@ -304,7 +305,7 @@ class HeadlessPrinter:
                                **_event_fields(rec)}
                         self.out.write(json.dumps(obj, allow_nan=False) + "\n")
                     else:
-                        self.out.write(event_line(rec, s.run) + "\n")
+                        self.out.write(one_line(event_line(rec, s.run)) + "\n")
             self.out.flush()
 
 

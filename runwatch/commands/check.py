@@ -34,6 +34,7 @@ from runwatch.headless import fmt_value
 from runwatch.model import AlertState, Kind, Record, RunState, Severity
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.replay import Replay, merge_by_step, replay
+from runwatch.text import clean
 from runwatch.watcher.types import Notice
 
 
@@ -128,7 +129,7 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
         if as_json:
             out.write(json.dumps(_json(run.name, run.label, result, fired), allow_nan=False) + "\n")
         else:
-            out.write(_report(run.name, run.label, result, fired) + "\n")
+            out.write(clean(_report(run.name, run.label, result, fired)) + "\n")
     return worst
 
 

@@ -33,6 +33,7 @@ from runwatch.model import Kind, Record, json_number
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
+from runwatch.text import clean, one_line
 from runwatch.watcher.discover import rank_from_path
 from runwatch.watcher.snapshot import BLOCK_BYTES, READ_CHUNK, read_blocks, split_block
 from runwatch.watcher.types import Notice
@@ -55,7 +56,7 @@ def notice_printer(err: TextIO) -> Callable[[Notice], None]:
 
     def say(n: Notice) -> None:
         if n.level != "info":
-            err.write(f"runwatch: {n.message}\n")
+            err.write(one_line(f"runwatch: {n.message}") + "\n")
 
     return say
 
@@ -304,7 +305,7 @@ def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: in
             summary.formats[reader.format or "none"] += 1
     writer.close()
     if output == "summary":
-        out.write(summary.render(time.perf_counter() - started) + "\n")
+        out.write(clean(summary.render(time.perf_counter() - started)) + "\n")
     return 0
 
 
@@ -321,7 +322,7 @@ class _Writer:
 
     def write(self, rec: Record) -> None:
         if self.output == "jsonl":
-            self.out.write(json.dumps(rec.to_json(), allow_nan=False, ensure_ascii=False) + "\n")
+            self.out.write(clean(json.dumps(rec.to_json(), allow_nan=False, ensure_ascii=False)) + "\n")
         elif self.output == "csv":
             self._write_csv(rec)
         elif self.output == "table":
@@ -342,7 +343,7 @@ class _Writer:
         for r in self._pending:
             names.update(dict.fromkeys(r.metrics))
         self._metric_cols = list(names)
-        self._csv.writerow(CSV_FIXED + self._metric_cols + ["other_metrics"])
+        self._csv.writerow([one_line(c) for c in CSV_FIXED + self._metric_cols + ["other_metrics"]])
         pending, self._pending = self._pending, []
         for r in pending:
             self._csv_row(r)
@@ -354,21 +355,21 @@ class _Writer:
         row += [_csv_num(rec.metrics[c]) if c in rec.metrics else "" for c in self._metric_cols]
         extra = {k: json_number(v) for k, v in rec.metrics.items() if k not in self._metric_cols}
         row.append(json.dumps(extra, allow_nan=False) if extra else "")
-        self._csv.writerow(row)
+        self._csv.writerow([one_line(c) if isinstance(c, str) else c for c in row])
 
     def _write_table(self, rec: Record) -> None:
         if self._rows % 40 == 0:
             if not self._table_cols and rec.metrics:
                 self._table_cols = list(rec.metrics)[:7]
             head = f"{'kind':<10} {'step':>8} {'rank':>4}  " + " ".join(f"{c[:12]:>12}" for c in self._table_cols)
-            self.out.write(head + "  detail\n")
+            self.out.write(one_line(head) + "  detail\n")
         self._rows += 1
         cells = " ".join(f"{_num(rec.metrics[c]) if c in rec.metrics else '':>12}" for c in self._table_cols)
         others = [f"{k}={_num(v)}" for k, v in rec.metrics.items() if k not in self._table_cols]
         detail = rec.event + ": " + (rec.message or "") if rec.event else " ".join(others)
         step = "" if rec.step is None else str(rec.step)
         rank = "" if rec.rank is None else str(rec.rank)
-        self.out.write(f"{rec.kind!s:<10} {step:>8} {rank:>4}  {cells}  {detail[:160]}\n")
+        self.out.write(one_line(f"{rec.kind!s:<10} {step:>8} {rank:>4}  {cells}  {detail[:160]}") + "\n")
 
     def close(self) -> None:
         if self.output == "csv" and self._csv is None:

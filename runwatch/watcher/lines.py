@@ -11,29 +11,27 @@ from __future__ import annotations
 
 import re
 
+from runwatch.text import ESCAPE_PATTERN, clean
+
 MAX_LINE_BYTES = 64 * 1024
 """Longest line kept; bytes beyond it are counted and dropped, never buffered."""
 RAW_MIN_BYTES = 64 * 1024
 """Least run of plain lines between odd ones that `feed_raw` hands over as bytes (worth a parser's block call)."""
 
-_ESCAPE_PATTERN = r"""
-      \x1b\[[0-?]*[\x20-/]*[@-~]               # CSI: colours (incl. 38;2;r;g;b), cursor moves, erase
-    | \x1b\][^\x07\x1b\n\r]*(?:\x07|\x1b\\)?   # OSC: titles, hyperlinks; ended by BEL, ST or the line
-    | \x1b[PX^_][^\x1b\n\r]*(?:\x1b\\)?        # DCS, SOS, PM, APC strings
-    | \x1b[\x20-/]*[0-~]                        # other ESC sequences (charsets, ESC 7, ESC =)
+_CONTROLS_BYTES = rb"""
     | [\x00-\x08\x0b\x0c\x0e-\x1f\x7f]           # remaining C0 controls but tab and line ends
 """
-_ESCAPES = re.compile(_ESCAPE_PATTERN, re.VERBOSE)
-_CONTROLS = re.compile(r"[\r\x00-\x08\x0b-\x1f\x7f]")  # what strip_escapes also drops
-# The splitter strips raw chunks before decoding: one regex pass per chunk, not per line
-# (every pattern is ASCII, so UTF-8 continuation bytes never match).
-_ESCAPES_BYTES = re.compile(_ESCAPE_PATTERN.encode(), re.VERBOSE)
+# The splitter strips raw chunks before decoding: one regex pass per chunk, not per line (every
+# pattern is ASCII, so UTF-8 continuation bytes never match). C1 controls and bidi overrides are
+# multi-byte in UTF-8: `strip_escapes` takes them off the decoded line (runwatch.text.clean).
+_ESCAPES_BYTES = re.compile(ESCAPE_PATTERN.encode() + _CONTROLS_BYTES, re.VERBOSE)
 _NEEDS_STRIP = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def strip_escapes(text: str) -> str:
-    """Remove terminal escape sequences and control characters (tab and newline stay)."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+    """Remove terminal escape sequences, control characters and bidi overrides (tab and newline stay;
+    a bare carriage return goes too)."""
+    return clean(text).replace("\r", "")
 
 
 class LineSplitter:

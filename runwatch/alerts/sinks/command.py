@@ -29,8 +29,8 @@ from typing import Any
 from runwatch.alerts.sinks.base import PermanentError, RetryableError, SinkConfigError, SinkFilter
 from runwatch.alerts.sinks.redact import redact, register_secret
 from runwatch.alerts.sinks.settings import SettingKind, setting
-from runwatch.alerts.sinks.text import clip, one_line
 from runwatch.alerts.types import Notification
+from runwatch.text import clip, one_line
 
 _RULE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 _MAX_TRACKED = 256

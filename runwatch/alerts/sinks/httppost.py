@@ -22,7 +22,7 @@ from typing import Any
 from runwatch import __version__
 from runwatch.alerts.sinks.base import PermanentError, RetryableError
 from runwatch.alerts.sinks.redact import describe, redact
-from runwatch.alerts.sinks.text import clip, one_line
+from runwatch.text import clip, one_line
 
 USER_AGENT = f"runwatch/{__version__}"
 _BODY_PREVIEW = 512

@@ -24,6 +24,8 @@ import threading
 import urllib.parse
 from collections.abc import Iterable
 
+from runwatch.text import clean
+
 REDACTED = "<redacted>"
 _MIN_SECRET = 6
 """Shorter fragments are replaced only where they sit in a URL: "abc" everywhere would garble messages."""
@@ -142,18 +144,19 @@ def describe(exc: BaseException) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that scrubs secrets from the message and any traceback.
+    """A logging filter that scrubs secrets and terminal control sequences (a log file is read with
+    `tail` in a terminal; a run or file name can hold anything) from the message and any traceback.
 
     Attach it to the daemon's handlers (`handler.addFilter(RedactingFilter())`)
     as a second line of defence behind the sinks' own care.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        record.msg = clean(redact(record.getMessage()))
         record.args = None
         if record.exc_info:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = clean(redact(logging.Formatter().formatException(record.exc_info)))
             record.exc_info = None
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = clean(redact(record.stack_info))
         return True

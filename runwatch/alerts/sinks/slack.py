@@ -23,10 +23,10 @@ from typing import Any
 
 from runwatch.alerts.sinks.settings import SettingKind, setting
 from runwatch.alerts.sinks.sparkline import sparkline
-from runwatch.alerts.sinks.text import clip, one_line, strip_escapes
 from runwatch.alerts.sinks.webhook import WebhookSink
 from runwatch.alerts.types import Alert, Notification
 from runwatch.model import AlertState, Severity
+from runwatch.text import clean, clip, one_line
 
 TEXT_LIMIT = 3000
 """Slack's limit for a section's text; fields are capped lower."""
@@ -68,7 +68,7 @@ class SlackSink(WebhookSink):
 
 def escape(text: object) -> str:
     """Slack's three markup characters as entities; escapes and controls removed."""
-    return strip_escapes(str(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return clean(str(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def fit(text: object, limit: int, *, keep: str = "head") -> str:
@@ -148,7 +148,7 @@ def context_block(lines: tuple[str, ...] | list[str], limit: int = TEXT_LIMIT) -
     budget = limit - len("```\n\n```")
     kept: list[str] = []
     for line in reversed(lines):
-        text = escape(clip(strip_escapes(line).replace("```", "ˋˋˋ"), CONTEXT_LINE_LIMIT))
+        text = escape(clip(clean(line).replace("```", "ˋˋˋ"), CONTEXT_LINE_LIMIT))
         if len(text) + 1 > budget:
             break
         kept.append(text)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from runwatch.alerts.sinks.base import RetryableError, SinkFilter
-from runwatch.alerts.sinks.text import clip, one_line
 from runwatch.alerts.types import Notification
 from runwatch.model import AlertState
+from runwatch.text import clip, one_line
 
 
 class TerminalSink:

@@ -12,6 +12,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from runwatch.model import AlertBrief
+from runwatch.text import one_line
 
 DURATIONS: tuple[tuple[str, float], ...] = (("30m", 1800.0), ("1h", 3600.0), ("2h", 7200.0), ("1d", 86400.0))
 
@@ -36,7 +37,7 @@ class SilenceMenu(ModalScreen[float | None]):
         box = Vertical()
         box.border_title = "Silence for…"
         with box:
-            yield Static(Text(f"{self.alert.rule}: {self.alert.summary or self.alert.key}", "bold",
+            yield Static(Text(one_line(f"{self.alert.rule}: {self.alert.summary or self.alert.key}"), "bold",
                               overflow="ellipsis", no_wrap=True))
             yield OptionList(*(Option(label, id=label) for label, _ in DURATIONS), id="durations")
 

@@ -12,6 +12,7 @@ from textual.widgets import DataTable
 
 from runwatch.headless import fmt_duration, fmt_value
 from runwatch.model import AlertBrief, AlertState, Severity
+from runwatch.text import one_line
 
 COLUMNS = ("state", "sev", "rule", "step", "value", "ago", "summary")
 SEVERITY_TAGS = {Severity.CRITICAL: "CRIT", Severity.WARNING: "warn", Severity.INFO: "info"}
@@ -40,7 +41,7 @@ def alert_cells(a: AlertBrief, now: float) -> tuple[Text, ...]:
         value = "" if a.value is None else str(a.value)
     ago = fmt_duration(now - a.since) if a.since is not None else ""
     sev = SEVERITY_TAGS.get(a.severity, str(a.severity))
-    cells = (state, sev, a.rule, "" if a.step is None else str(a.step), value, ago, a.summary)
+    cells = (state, sev, a.rule, "" if a.step is None else str(a.step), value, ago, one_line(a.summary))
     return tuple(Text(c + " ", style, no_wrap=True, end="") for c in cells)
 
 

@@ -8,6 +8,7 @@ from textual.widget import Widget
 
 from runwatch.headless import fmt_duration, fmt_value
 from runwatch.model import AlertState, RunSnapshot, RunState, Severity
+from runwatch.text import one_line
 from runwatch.tui.renderables.lines import join_lines
 
 BADGE_STYLES = {
@@ -71,10 +72,10 @@ def header_text(snap: RunSnapshot | None, width: int, *, host: str = "", paused:
         step = "  no step yet"
     fixed = len(index) + 2 + len(badge) + (len(" PAUSED ") + 1 if paused else 0) + len(step) + len(tail)
     room = max(4, width - fixed)
-    title = snap.run
+    title = one_line(snap.run)
     own = run_title(snap)
     if own and own != snap.run:  # a W&B run followed as `wandb/` is named by its directory; say its own name
-        title = f"{snap.run} ({own})"
+        title = f"{one_line(snap.run)} ({one_line(own)})"
     where = f" @ {host}" if host and len(title) + len(host) + 3 <= room else ""
     top = Text(no_wrap=True, end="", overflow="ellipsis")
     if index:
@@ -119,7 +120,7 @@ def _second_line(snap: RunSnapshot) -> Text:
     if p.elapsed_s is not None:
         parts.append((f"elapsed {fmt_duration(p.elapsed_s)}", ""))
     for note in snap.notes[:1]:
-        parts.append((note, "italic dim"))
+        parts.append((one_line(note), "italic dim"))
     line = Text(no_wrap=True, end="", overflow="ellipsis")
     for i, (s, style) in enumerate(parts):
         if i:

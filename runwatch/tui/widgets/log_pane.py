@@ -11,6 +11,7 @@ import re
 from rich.text import Text
 from textual.binding import Binding
 
+from runwatch.text import clean
 from runwatch.tui.widgets.text_panel import TextPanel
 
 ERROR = re.compile(r"error|traceback|exception|out of memory|\boom\b|\bnan\b|\binf\b|nccl|killed|"
@@ -24,7 +25,7 @@ def log_text(lines: list[str]) -> Text:
         if i:
             out.append("\n")
         style = "bold red" if ERROR.search(line) else ("yellow" if WARNING.search(line) else "")
-        out.append(line, style)
+        out.append(clean(line), style)
     return out
 
 

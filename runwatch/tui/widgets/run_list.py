@@ -9,6 +9,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from runwatch.model import AlertState, RunSnapshot
+from runwatch.text import one_line
 from runwatch.tui.widgets.header import BADGE_STYLES
 
 RUN_LIST_W = 22
@@ -18,7 +19,7 @@ def run_prompt(i: int, snap: RunSnapshot) -> Text:
     t = Text(no_wrap=True, end="", overflow="ellipsis")
     t.append(f"{i + 1} " if i < 9 else "  ", "bold")
     t.append("● ", BADGE_STYLES.get(snap.state, "").split(" on ")[-1])
-    t.append(snap.run)
+    t.append(one_line(snap.run))
     if any(a.state == AlertState.FIRING for a in snap.alerts):
         t.append(" ▲", "bold red")
     return t

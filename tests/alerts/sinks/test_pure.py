@@ -9,8 +9,9 @@ import pytest
 from runwatch.alerts.sinks import Backoff, SinkConfigError, SinkFilter
 from runwatch.alerts.sinks.sparkline import BARS, NAN_MARK, sparkline
 from runwatch.alerts.sinks.terminal import terminal_line
-from runwatch.alerts.sinks.text import clip, one_line, strip_escapes
 from runwatch.model import AlertState, Severity
+from runwatch.text import clean as strip_escapes
+from runwatch.text import clip, one_line
 from tests.alerts.sinks.conftest import make_notification
 
 NAN, INF = float("nan"), float("inf")

@@ -1,0 +1,56 @@
+"""The one text sanitiser: what runwatch shows a person or a terminal carries no control sequence.
+
+A training log, a file name, a W&B run name or a config value can hold anything: an OSC sequence
+that retitles the terminal, `ESC[2J` that clears it, an 8-bit CSI (U+009B) that some terminals obey,
+a right-to-left override (U+202E) that makes `gnp.exe` read as `exe.png`. Every output that reaches
+a terminal or a person (line mode, `check`, `parse`'s table and csv, the daemon's log, the TUI, the
+alert sinks) passes such text through `clean` (or `one_line`) at its boundary.
+
+Escape sequences and C0/C1 controls are removed (tab and newline stay in `clean`); bidirectional
+overrides, isolates and marks are removed too; other invisible format characters (zero-width
+space, word joiner, BOM) are shown as `\\u200b` so a name that looks like another stays
+distinguishable. Pure and dependency-free: every layer may import it.
+"""
+
+from __future__ import annotations
+
+import re
+
+ESCAPE_PATTERN = r"""
+      \x1b\[[0-?]*[\x20-/]*[@-~]               # CSI: colours (incl. 38;2;r;g;b), cursor moves, erase
+    | \x1b\][^\x07\x1b\n\r]*(?:\x07|\x1b\\)?   # OSC: titles, hyperlinks; ended by BEL, ST or the line
+    | \x1b[PX^_][^\x1b\n\r]*(?:\x1b\\)?        # DCS, SOS, PM, APC strings
+    | \x1b[\x20-/]*[0-~]?                       # other ESC sequences (charsets, ESC 7), or a lone ESC
+"""
+"""Terminal escape sequences (ASCII only, so the same pattern runs on bytes: runwatch.watcher.lines)."""
+
+_ESCAPES = re.compile(ESCAPE_PATTERN, re.VERBOSE)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]")
+"""C0 controls but tab and newline, DEL, and the C1 range (U+0080–U+009F: 8-bit CSI, OSC, NEL)."""
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional marks, embeddings, overrides and isolates: they reorder what follows them."""
+_INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
+"""Zero-width and other format characters that show nothing: made visible, not dropped."""
+
+
+def clean(text: str) -> str:
+    """`text` without escape sequences, control characters or bidi overrides; tab and newline stay."""
+    if text.isascii() and text.isprintable():
+        return text  # the common case: nothing to do
+    text = _CONTROLS.sub("", _ESCAPES.sub("", text))
+    text = _BIDI.sub("", text)
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def one_line(text: str) -> str:
+    """`clean`, with line breaks and runs of blanks folded to single spaces, for one-line display."""
+    return " ".join(clean(text).split())
+
+
+def clip(text: str, limit: int, *, keep: str = "head") -> str:
+    """At most `limit` characters; `keep="tail"` keeps the end (newest log lines)."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return "…"[:limit]
+    return text[: limit - 1] + "…" if keep == "head" else "…" + text[-(limit - 1):]
