@@ -16,7 +16,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TextIO
 
-from runwatch.model import Kind, Record, RunSnapshot, RunState, json_number
+from runwatch.alerts.types import Notification
+from runwatch.feed import Subscription
+from runwatch.model import Kind, Notice, Record, RunSnapshot, RunState, json_number
 
 # Metrics shown in a status line, in this order, when present.
 LINE_METRICS = ("loss", "val_loss", "grad_norm", "lr", "step_time", "tokens_per_sec", "mfu")
@@ -27,8 +29,7 @@ FATAL_EVENTS = {"oom", "nccl_timeout", "nccl_error", "traceback", "child_failed"
 class SnapshotSource(Protocol):
     def snapshots(self) -> list[RunSnapshot]: ...
     def wait(self, timeout: float) -> bool: ...
-    def take_notices(self) -> list[Any]: ...
-    def take_notifications(self) -> list[Any]: ...
+    def subscribe(self) -> Subscription[Notification | Notice]: ...
     @property
     def all_ended(self) -> bool: ...
 
@@ -238,28 +239,43 @@ class HeadlessPrinter:
         The last status is printed at exit unless the one just printed already said it all.
         """
         schedule = StatusSchedule(self.interval, clock=self._clock)
+        news = source.subscribe()
         snaps: list[RunSnapshot] = []
         while not should_stop():
             if schedule.started or not any(s.records for s in source.snapshots()):
                 source.wait(schedule.wait_s())
-            self._notices(source)
+            alerts = self._news(news)
             snaps = source.snapshots()
             self._events(snaps)
-            self._alerts(source)
+            self._alerts(alerts)
             if schedule.take(snaps):
                 self.print_status(snaps)
             if until_done is not None and until_done(snaps):
                 break
         snaps = source.snapshots()
         self._events(snaps)
-        self._alerts(source)
+        self._alerts(self._news(news))
         if schedule.is_news(snaps):
             self.print_status(snaps)
         return snaps
 
-    def _alerts(self, source: SnapshotSource) -> None:
+    def _news(self, news: Subscription[Notification | Notice]) -> list[Notification]:
+        """Source notices to stderr at once; the alert notifications, to print after the events."""
+        taken = news.take()
+        if taken.missed:
+            self.err.write(f"runwatch: {taken.missed} notices and alerts not shown (printing fell behind)\n")
+        alerts = []
+        for item in taken.items:
+            match item:
+                case Notice():
+                    self.err.write(f"runwatch: {item.source}: {item.message}\n")
+                case Notification():
+                    alerts.append(item)
+        self.err.flush()
+        return alerts
+
+    def _alerts(self, notes: list[Notification]) -> None:
         """Every alert transition at once: the DESIGN §5 payload, or one line."""
-        notes = source.take_notifications()
         for n in notes:
             if self.as_json:
                 self.out.write(json.dumps(n.payload(), allow_nan=False) + "\n")
@@ -275,11 +291,6 @@ class HeadlessPrinter:
             else:
                 self.out.write(status_line(s) + "\n")
         self.out.flush()
-
-    def _notices(self, source: SnapshotSource) -> None:
-        for n in source.take_notices():
-            self.err.write(f"runwatch: {n.source}: {n.message}\n")
-        self.err.flush()
 
     def _events(self, snaps: list[RunSnapshot]) -> None:
         """Print each new event record once, at once."""

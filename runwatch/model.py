@@ -11,7 +11,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from runwatch.feed import Subscription
 
 
 class Kind(StrEnum):
@@ -222,6 +225,19 @@ class RunSnapshot:
         return None if self.last_record_t is None else max(0.0, self.time - self.last_record_t)
 
 
+NoticeLevel = Literal["info", "warning", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something a human should know about a source: one readable line (a source raises it, the engine
+    publishes it to every front end)."""
+
+    source: str
+    level: NoticeLevel
+    message: str
+
+
 @dataclass(frozen=True, slots=True)
 class ChartData:
     """One metric of one run, downsampled to a chart's width (min/max per column).
@@ -262,6 +278,11 @@ class Controller(Protocol):
     def acknowledge(self, alert_key: str) -> None: ...
 
     def set_paused(self, paused: bool) -> None: ...
+
+    def subscribe(self) -> Subscription[object]:
+        """The front end's own cursor on what is pushed rather than polled: alert notifications
+        (`runwatch.alerts.types.Notification`) and source notices (`Notice`)."""
+        ...
 
 
 # ── System telemetry: what the psutil/NVML sampler hands to SystemState ──────────

@@ -6,10 +6,11 @@ import io
 import json
 import math
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
+from runwatch.alerts.types import Notification
+from runwatch.feed import Feed, Subscription
 from runwatch.headless import (
     HeadlessPrinter,
     StatusSchedule,
@@ -18,7 +19,8 @@ from runwatch.headless import (
     status_line,
     status_object,
 )
-from runwatch.model import Progress, RankProgress, RunSnapshot, RunState
+from runwatch.model import AlertState, Notice, Progress, RankProgress, RunSnapshot, RunState
+from tests.support.alerts import make_notification
 
 
 def snap(**kw) -> RunSnapshot:  # type: ignore[no-untyped-def]
@@ -143,8 +145,9 @@ def test_a_status_is_news_only_when_the_run_moved() -> None:
 class FakeSource:
     """A SnapshotSource over a list of snapshot lists, one per wait; ends after the last."""
 
-    def __init__(self, frames: list[list[RunSnapshot]], clock: Clock) -> None:
+    def __init__(self, frames: list[list[RunSnapshot]], clock: Clock, feed_size: int = 64) -> None:
         self.frames, self.clock, self.i = frames, clock, 0
+        self.feed = Feed[Notification | Notice](feed_size)
 
     def snapshots(self) -> list[RunSnapshot]:
         return self.frames[min(self.i, len(self.frames) - 1)]
@@ -154,11 +157,8 @@ class FakeSource:
         self.i += 1
         return True
 
-    def take_notices(self) -> list[Any]:
-        return []
-
-    def take_notifications(self) -> list[Any]:
-        return []
+    def subscribe(self) -> Subscription[Notification | Notice]:
+        return self.feed.subscribe()
 
     @property
     def all_ended(self) -> bool:
@@ -188,3 +188,37 @@ def test_news_since_the_last_status_is_printed_at_exit() -> None:
     printer.run(source, lambda: source.i >= 1)
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 and "step 5570/" in lines[1]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_notices_go_to_stderr_and_alerts_to_stdout_through_the_printers_subscription(as_json: bool) -> None:
+    clock = Clock()
+    source = FakeSource([[snap()], [snap()]], clock)
+    source.feed.publish(Notice("logs/train.log", "warning", "rotated"), make_notification("n1"),
+                        make_notification("n2", state=AlertState.RESOLVED))
+    other = source.subscribe()  # the daemon's or the TUI's: the printer takes nothing from it
+    out, err = io.StringIO(), io.StringIO()
+    HeadlessPrinter(out, err, interval=3600.0, as_json=as_json, clock=clock).run(source, lambda: source.i >= 1)
+    assert err.getvalue() == "runwatch: logs/train.log: rotated\n"
+    alerts = [line for line in out.getvalue().splitlines() if "nonfinite" in line]
+    if as_json:
+        assert [json.loads(line)["state"] for line in alerts] == ["firing", "resolved"]
+    else:
+        assert ["FIRING" in alerts[0], "RESOLVED" in alerts[1]] == [True, True]
+    assert len(other.take().items) == 3
+
+
+def test_the_printer_says_how_many_notices_and_alerts_it_missed() -> None:
+    """More news than the feed holds came between two looks: the printer says so rather than go silent."""
+    clock = Clock()
+
+    class Burst(FakeSource):
+        def wait(self, timeout: float) -> bool:
+            self.feed.publish(*(Notice(f"logs/{i}.log", "info", "waiting") for i in range(5)))
+            return super().wait(timeout)
+
+    source = Burst([[snap()], [snap()]], clock, feed_size=2)
+    err = io.StringIO()
+    HeadlessPrinter(io.StringIO(), err, interval=3600.0, clock=clock).run(source, lambda: source.i >= 1)
+    assert err.getvalue().splitlines() == ["runwatch: 3 notices and alerts not shown (printing fell behind)",
+                                           "runwatch: logs/3.log: waiting", "runwatch: logs/4.log: waiting"]

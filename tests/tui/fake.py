@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from runwatch.feed import Feed, Subscription
 from runwatch.model import (
     AlertBrief,
     AlertState,
@@ -102,6 +103,8 @@ class FakeController:
         self.log = log if log is not None else canned_log()
         self.alerts: dict[str, tuple[AlertBrief, ...]] = {r.name: canned_alerts(r.name) for r in self.runs}
         self.chart_calls = 0
+        self.feed: Feed[object] = Feed()
+        """What the engine would push: publish a `Notification` here and the app shows it."""
 
     # -- Controller -----------------------------------------------------------------
 
@@ -137,6 +140,9 @@ class FakeController:
 
     def set_paused(self, paused: bool) -> None:
         self.calls.append(("set_paused", paused))
+
+    def subscribe(self) -> Subscription[object]:
+        return self.feed.subscribe()
 
     # -- canned snapshot -------------------------------------------------------------
 

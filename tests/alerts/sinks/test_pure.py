@@ -11,7 +11,7 @@ from runwatch.alerts.sinks.sparkline import BARS, NAN_MARK, sparkline
 from runwatch.alerts.sinks.terminal import terminal_line
 from runwatch.alerts.sinks.text import clip, one_line, strip_escapes
 from runwatch.model import AlertState, Severity
-from tests.alerts.sinks.conftest import make_notification
+from tests.support.alerts import make_notification
 
 NAN, INF = float("nan"), float("inf")
 
