@@ -52,7 +52,6 @@ from runwatch.model import (
     Record,
     RunSnapshot,
     RunState,
-    Severity,
 )
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import DETECT_MAX_LINES, ChunkRecords, SourceParser
@@ -843,21 +842,21 @@ class Engine:
             return bool(self._runs) and all(r.ended for r in self._runs)
 
 
+BADGE_RANK = {RunState.RUNNING: 0, RunState.STALLED: 1, RunState.ENDED: 2, RunState.CRASHED: 3}
+"""How grave a badge is: a firing alert's badge (`AlertBrief.badge`) replaces a live run's when graver."""
+
+
 def _state_with_alerts(state: RunState, alerts: Sequence[AlertBrief], last_step_at: float | None) -> RunState:
-    """The badge agrees with the alerts: a firing `stall` is a stalled run (its budget, not the badge's
-    own rougher one), a firing `process_exit` a run whose process ended before it finished (CRASHED
-    when the alert is critical, with evidence of failure; ENDED when it is a warning, without any);
-    unless a step came since it fired (the alert resolves only after its `resolve_after`; the run is
-    back now)."""
-    current = [a for a in alerts if a.state == AlertState.FIRING
-               and (a.since is None or last_step_at is None or last_step_at <= a.since)]
-    firing = {a.rule for a in current}
-    if state in (RunState.RUNNING, RunState.STALLED) and "process_exit" in firing:
-        critical = any(a.rule == "process_exit" and a.severity == Severity.CRITICAL for a in current)
-        return RunState.CRASHED if critical else RunState.ENDED
-    if state == RunState.RUNNING and "stall" in firing:
-        return RunState.STALLED
-    return state
+    """The badge agrees with the alerts whose rules say what their firing means (`Rule.badge`: a stall is
+    a stalled run, by its budget rather than the badge's own rougher one; a process that exited before
+    the run finished, a crashed or ended one): the gravest of them, for a run still live (running or
+    stalled); unless a step came since it fired (the alert resolves only after its `resolve_after`; the
+    run is back now)."""
+    if state not in (RunState.RUNNING, RunState.STALLED):
+        return state
+    said = [a.badge for a in alerts if a.badge is not None and a.state == AlertState.FIRING
+            and (a.since is None or last_step_at is None or last_step_at <= a.since)]
+    return max([state, *said], key=lambda s: BADGE_RANK.get(s, 0))
 
 
 def _unknown_format_notes(run: _Run) -> tuple[str, ...]:

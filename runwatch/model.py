@@ -143,6 +143,11 @@ class AlertBrief:
     value: float | str | None = None
     acknowledged: bool = False
     silenced: bool = False
+    badge: RunState | None = None
+    """What the alert, firing, says its run is (its rule declares it: `Rule.badge`); not in the status JSON,
+    whose `state` already says it."""
+    lagging_rank: bool = False
+    """Whether, firing, it names in its `rank` label a rank that lags the others (`Rule.names_lagging_rank`)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rule": self.rule, "state": str(self.state), "severity": str(self.severity)}

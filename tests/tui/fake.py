@@ -187,7 +187,8 @@ def canned_alerts(run: str) -> tuple[AlertBrief, ...]:
                    {"metric": "grad_norm", "rank": 0}, key=f"nonfinite|run={run}|metric=grad_norm",
                    since=T0 - 1500, step=NAN_STEP, value=math.nan),
         AlertBrief("straggler", AlertState.PENDING, Severity.WARNING, "rank 5 is 4 steps behind",
-                   {"rank": 5}, key=f"straggler|run={run}|rank=5", since=T0 - 30, step=3196, value=4.0),
+                   {"rank": 5}, key=f"straggler|run={run}|rank=5", since=T0 - 30, step=3196, value=4.0,
+                   lagging_rank=True),
     )
 
 

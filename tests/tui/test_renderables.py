@@ -29,7 +29,7 @@ from runwatch.tui.screens.help import HelpScreen
 from runwatch.tui.widgets.alerts import alert_cells, sort_alerts
 from runwatch.tui.widgets.header import header_text
 from runwatch.tui.widgets.log_pane import log_text
-from runwatch.tui.widgets.ranks import stragglers
+from runwatch.tui.widgets.ranks import ranks_text, stragglers
 from runwatch.tui.widgets.sparklines import SparkEntry, sparks_text
 from runwatch.tui.widgets.system import gpu_line, process_line
 
@@ -160,6 +160,15 @@ def test_stragglers_by_lag_interval_or_alert() -> None:
     assert stragglers(ranks) == {2, 3}
     assert stragglers(ranks, {0}) == {0, 2, 3}
     assert stragglers({0: ranks[0]}) == set()
+
+
+def test_a_rank_is_marked_slow_by_an_alert_whose_rule_names_lagging_ranks() -> None:
+    """The panel asked `a.rule == "straggler"`; it now asks the alert what its rank label means."""
+    ranks = {i: RankProgress(i, 100, 0.0, 1.0) for i in range(3)}
+    lagging = AlertBrief("straggler", AlertState.FIRING, Severity.WARNING, labels={"rank": 1}, lagging_rank=True)
+    nan = AlertBrief("nonfinite", AlertState.FIRING, Severity.CRITICAL, labels={"rank": 2})
+    rows = ranks_text(snap(ranks=ranks, alerts=(lagging, nan))).plain.splitlines()[1:]
+    assert [row.endswith("slow") for row in rows] == [False, True, False]
 
 
 def test_log_text_highlights_errors_and_keeps_brackets() -> None:
