@@ -1,9 +1,11 @@
 """The monitor: owns the sources, feeds the parsers, updates run state.
 
 Sources (file followers, directory watchers, a stdin reader) run on their
-own threads and only enqueue what they read; one worker thread parses and
-applies records, so run state has a single writer. Front ends (headless
-printer, TUI, daemon) call `snapshots()` and draw what they get.
+own threads and only enqueue what they read (`runwatch.messages`); one worker
+thread parses and applies records, so run state has a single writer. Front
+ends (headless printer, TUI, daemon) call `snapshots()` and draw what they
+get, and each `subscribe()`s to the alert notifications and source notices
+(`runwatch.feed`), which none of them takes from the others.
 """
 
 from __future__ import annotations
@@ -805,8 +807,8 @@ class Engine:
                        meta=dict(run.meta), state=_state_with_alerts(snap.state, alerts, tracker.last_step_at),
                        reading_history=bool(run.history_pending), degraded=self.supervisor.degraded())
         if self.system is not None:
-            process, gpus, gpu_status = self.system.to_status()
-            snap = replace(snap, process=process, gpus=tuple(gpus), gpu_status=gpu_status)
+            snap = replace(snap, processes=self.system.processes, gpus=self.system.gpus,
+                           gpu_status=self.system.gpu_status)
         return snap
 
     def _history_percent(self, run: _Run) -> float:

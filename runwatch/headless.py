@@ -19,6 +19,7 @@ from typing import Any, Protocol, TextIO
 from runwatch.alerts.types import Notification
 from runwatch.feed import Subscription
 from runwatch.model import Kind, Notice, Record, RunSnapshot, RunState, json_number
+from runwatch.state.system import gpus_status, processes_status
 
 # Metrics shown in a status line, in this order, when present.
 LINE_METRICS = ("loss", "val_loss", "grad_norm", "lr", "step_time", "tokens_per_sec", "mfu")
@@ -130,8 +131,8 @@ def status_object(snap: RunSnapshot) -> dict[str, Any]:
         "metrics": {k: json_number(v) for k, v in snap.metrics.items()},
         "ranks": {str(r): rp.step for r, rp in sorted(snap.ranks.items())},
         "last_record_age_s": _round(age, 2),
-        "process": dict(snap.process) if snap.process is not None else None,
-        "gpus": [dict(g) for g in snap.gpus],
+        "process": processes_status(snap.processes),
+        "gpus": gpus_status(snap.gpus, snap.processes),
         "gpu_status": snap.gpu_status,
         "alerts": [a.to_json() for a in snap.alerts],
         "notes": list(snap.notes),

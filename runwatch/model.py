@@ -215,8 +215,10 @@ class RunSnapshot:
     notes: tuple[str, ...] = ()
     """One-line remarks for the user (waiting for file, permission denied …)."""
     alerts: tuple[AlertBrief, ...] = ()
-    process: Mapping[str, Any] | None = None
-    gpus: tuple[Mapping[str, Any], ...] = ()
+    processes: tuple[ProcessSample, ...] = ()
+    """The watched processes at the latest system sample (main, ranks, children); () when not sampling."""
+    gpus: tuple[GpuSample, ...] = ()
+    """The GPUs at the latest system sample; a GPU that could not be read has `error`."""
     gpu_status: str = "off: GPU sampling not enabled"
     meta: Mapping[str, Any] = field(default_factory=dict)
     """What the run says about itself where a source knows it (W&B config, summary, run name)."""

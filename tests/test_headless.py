@@ -19,8 +19,22 @@ from runwatch.headless import (
     status_line,
     status_object,
 )
-from runwatch.model import AlertState, Notice, Progress, RankProgress, RunSnapshot, RunState
+from runwatch.model import (
+    AlertState,
+    GpuSample,
+    Notice,
+    ProcessRole,
+    ProcessState,
+    Progress,
+    RankProgress,
+    RunSnapshot,
+    RunState,
+    SystemSample,
+)
+from runwatch.state.system import SystemState
+from tests.conftest import FIXTURES
 from tests.support.alerts import make_notification
+from tests.support.system import gpu, proc
 
 
 def snap(**kw) -> RunSnapshot:  # type: ignore[no-untyped-def]
@@ -222,3 +236,31 @@ def test_the_printer_says_how_many_notices_and_alerts_it_missed() -> None:
     HeadlessPrinter(io.StringIO(), err, interval=3600.0, clock=clock).run(source, lambda: source.i >= 1)
     assert err.getvalue().splitlines() == ["runwatch: 3 notices and alerts not shown (printing fell behind)",
                                            "runwatch: logs/3.log: waiting", "runwatch: logs/4.log: waiting"]
+
+
+def test_status_objects_from_typed_system_samples_are_byte_identical_to_before() -> None:
+    """Snapshots carried `process` and `gpus` as dicts; now the samples themselves, turned into the
+    DESIGN §3 fields only in the status object, which must not change by a byte: main process with
+    ranks, another main process and children; GPUs with ranks, unknown readings and lost ones; no sample
+    yet; no sampling at all."""
+    state = SystemState()
+    state.apply(SystemSample(t=10.0, gpu_status="ok", processes=(
+        proc(4242, cpu_percent=98.04, rss_bytes=123456789, threads=12, open_fds=40, found_by="torchrun",
+             read_bps=1234.56, write_bps=7.04, local_rank=0),
+        proc(4241, state=ProcessState.GONE, exit_code=-9),
+        proc(4243, ProcessRole.RANK, rank=0, local_rank=0, cpu_percent=99.0, rss_bytes=10),
+        proc(4244, ProcessRole.RANK, rank=1, local_rank=1, cpu_percent=97.0, rss_bytes=11, state=ProcessState.GONE,
+             exit_code=1),
+        proc(4250, ProcessRole.CHILD, rank=0, cpu_percent=5.0, rss_bytes=100),
+        proc(4252, ProcessRole.CHILD, state=ProcessState.GONE),
+        proc(4251, ProcessRole.CHILD, rank=0, cpu_percent=6.0, rss_bytes=200)),
+        gpus=(gpu(0, pids=(4243,), throttle=("power", "thermal")), gpu(1, pids=(4244, 999)),
+              replace(gpu(3, util=None), power_w=None, temp_c=None), GpuSample(2, name="H100", error="GPU is lost"),
+              GpuSample(4, error="Unknown Error"))))
+    base = snap(metrics={"loss": 2.3369}, ranks={0: RankProgress(0, 5567, 1_794_999_999.6)},
+                progress=Progress(step=5567, total_steps=16704, percent=33.33, steps_per_sec=1.53, eta_s=7280.0))
+    snaps = [replace(base, processes=s.processes, gpus=s.gpus, gpu_status=s.gpu_status)  # as the engine does
+             for s in (state, SystemState())] + [base]
+    printed = [json.dumps(status_object(s), allow_nan=False) for s in snaps]
+    assert printed == (FIXTURES / "status" / "system_parts.jsonl").read_text().splitlines()
+

@@ -22,6 +22,9 @@ from runwatch.model import (
     AlertBrief,
     AlertState,
     ChartData,
+    GpuSample,
+    ProcessSample,
+    ProcessState,
     Progress,
     RankProgress,
     RunSnapshot,
@@ -160,8 +163,8 @@ class FakeController:
             run=r.name, source=f"logs/{r.name}.log", time=self.time, state=r.state, progress=progress,
             metrics=metrics, ranks=ranks, last_record_t=self.time - 0.4, records=r.records,
             format="picollm", alerts=self.alerts.get(r.name, ()),
-            process={"pid": 4242, "state": "running", "cpu_percent": 98.0, "rss_bytes": 12 * 2**30}
-            if multi else None,
+            processes=(ProcessSample(4242, "python", ProcessState.RUNNING, cpu_percent=98.0, rss_bytes=12 * 2**30),)
+            if multi else (),
             gpus=canned_gpus() if multi else (),
             gpu_status="ok" if multi else "unavailable: NVML library not found",
         )
@@ -192,9 +195,9 @@ def canned_alerts(run: str) -> tuple[AlertBrief, ...]:
     )
 
 
-def canned_gpus() -> tuple[dict[str, Any], ...]:
-    return tuple({"index": i, "util": 97 - 3 * i, "mem_used": (60 + i) * 2**30, "mem_total": 80 * 2**30,
-                  "temp_c": 66 + 6 * i, "power_w": 512.3 - 10 * i} for i in range(4))
+def canned_gpus() -> tuple[GpuSample, ...]:
+    return tuple(GpuSample(i, util=97 - 3 * i, mem_used=(60 + i) * 2**30, mem_total=80 * 2**30, temp_c=66 + 6 * i,
+                           power_w=512.3 - 10 * i) for i in range(4))
 
 
 def canned_log() -> list[str]:

@@ -11,6 +11,9 @@ from runwatch.model import (
     AlertBrief,
     AlertState,
     ChartData,
+    GpuSample,
+    ProcessSample,
+    ProcessState,
     Progress,
     RankProgress,
     RunSnapshot,
@@ -190,12 +193,14 @@ def test_alert_rows_sorted_and_formatted() -> None:
 
 
 def test_system_lines_say_what_is_unknown() -> None:
-    g = {"index": 0, "util": 97, "mem_used": 60 * 2**30, "mem_total": 80 * 2**30, "temp_c": 90, "power_w": 500.0}
+    g = GpuSample(0, util=97, mem_used=60 * 2**30, mem_total=80 * 2**30, temp_c=90, power_w=500.0)
     line = gpu_line(g, [90.0, 97.0])
     assert "GPU0" in line.plain and "60/80G" in line.plain and "90°C" in line.plain
-    assert "?" in gpu_line({"index": 1}, []).plain
+    assert gpu_line(GpuSample(1, error="GPU is lost"), []).plain.startswith("GPU1 ? ")
     assert "not known" in process_line(None).plain
-    assert "rss 1.0G" in process_line({"pid": 1, "state": "running", "rss_bytes": 2**30}).plain
+    assert "rss 1.0G" in process_line(ProcessSample(1, "python", ProcessState.RUNNING, rss_bytes=2**30)).plain
+    gone = process_line(ProcessSample(1, "python", ProcessState.GONE, exit_code=1))
+    assert "gone" in gone.plain and "bold red" in [str(s.style) for s in gone.spans]
 
 
 def test_sparks_text_counts_what_does_not_fit() -> None:
