@@ -219,7 +219,8 @@ class Alerting:
     def briefs(self, run: str) -> tuple[AlertBrief, ...]:
         """The run's alerts as the snapshot carries them."""
         with self._lock:
-            return tuple(_brief(a) for a in self.manager.alerts() if a.run == run)
+            rules = {r.id: r for r in self.rules}
+            return tuple(_brief(a, rules.get(a.rule)) for a in self.manager.alerts() if a.run == run)
 
     def silence(self, key: str, duration_s: float, now: float, comment: str = "") -> str:
         """Silence one alert (its rule and labels) for a while; the silence id."""
@@ -247,10 +248,14 @@ def _with_context(f: Finding, context: Sequence[str]) -> Finding:
     return dataclasses.replace(f, context=tuple(context[-CONTEXT_LINES:]))
 
 
-def _brief(a: Alert) -> AlertBrief:
+def _brief(a: Alert, rule: Rule[Any] | None) -> AlertBrief:
+    """`rule`: the alert's rule, which says what its firing means for the run (None: a rule no longer
+    configured, or runwatch's own `runwatch_internal`)."""
     since = a.resolved_at if a.resolved_at is not None else (a.fired_at or a.active_since)
     return AlertBrief(
         rule=a.rule, state=a.state, severity=a.severity, summary=a.summary,
         labels={k: v for k, v in a.labels if k != "run"}, key=a.key, since=since, step=a.step,
         value=a.value, acknowledged=a.acknowledged, silenced=bool(getattr(a, "muted", False)),
+        badge=rule.badge(a.severity) if rule is not None else None,
+        lagging_rank=rule is not None and rule.names_lagging_rank,
     )

@@ -1,9 +1,11 @@
 """The monitor: owns the sources, feeds the parsers, updates run state.
 
 Sources (file followers, directory watchers, a stdin reader) run on their
-own threads and only enqueue what they read; one worker thread parses and
-applies records, so run state has a single writer. Front ends (headless
-printer, TUI, daemon) call `snapshots()` and draw what they get.
+own threads and only enqueue what they read (`runwatch.messages`); one worker
+thread parses and applies records, so run state has a single writer. Front
+ends (headless printer, TUI, daemon) call `snapshots()` and draw what they
+get, and each `subscribe()`s to the alert notifications and source notices
+(`runwatch.feed`), which none of them takes from the others.
 """
 
 from __future__ import annotations
@@ -22,6 +24,23 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from runwatch.alerts.types import Notification
+from runwatch.feed import Feed, Subscription
+from runwatch.messages import (
+    Batch,
+    FileAppeared,
+    InputEnded,
+    ItemsRead,
+    LinesRead,
+    Message,
+    NoticeRaised,
+    PositionReached,
+    SourceAppeared,
+    StacksTaken,
+    StopAsked,
+    SystemSampled,
+    WarmUpAsked,
+)
 from runwatch.model import (
     AlertBrief,
     AlertState,
@@ -34,7 +53,6 @@ from runwatch.model import (
     Record,
     RunSnapshot,
     RunState,
-    Severity,
 )
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import DETECT_MAX_LINES, ChunkRecords, SourceParser
@@ -50,9 +68,11 @@ from runwatch.watcher.types import FilePosition, ItemBatch
 
 if TYPE_CHECKING:
     from runwatch.alerting import Alerting
-    from runwatch.alerts.types import Notification
     from runwatch.state.system import SystemState
     from runwatch.watcher.sampler import SystemSampler
+
+FrontEndNews = Notification | Notice
+"""What the engine's feed carries: alert transitions (to show or send at once) and what sources say."""
 
 PREVIEW_MIN_BYTES = 4 << 20
 """Files larger than this get a quick look at their tail before history is read."""
@@ -149,7 +169,8 @@ class Engine:
         # delay the first status.
         self.alerting: Alerting | None = None if callable(alerting) else alerting
         self._alerting_factory = alerting if callable(alerting) else None
-        self._notifications: list[Notification] = []
+        self.feed: Feed[FrontEndNews] = Feed()
+        """Alert notifications and source notices, for every front end to read at its own pace (`subscribe`)."""
         self._last_tick = 0.0
         self._dirty = False  # records arrived since the last evaluation
         self._paused: list[RunSnapshot] | None = None
@@ -159,9 +180,9 @@ class Engine:
 
             self.system = SystemState()
         self._sampler: SystemSampler | None = None
-        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._queue: queue.Queue[Message] = queue.Queue()
         self._stacks = StallStacks(self.options.stack_dumper() if self.system is not None else None,
-                                   lambda dumps: self._queue.put(("stacks", dumps)), self._clock)
+                                   lambda dumps: self._queue.put(StacksTaken(dumps)), self._clock)
         if self.system is not None:
             self.system.stack_note = self._stacks.note
         self._raw_queued = 0  # bytes of raw history blocks queued and not yet parsed
@@ -177,7 +198,6 @@ class Engine:
         self.supervisor = Supervisor(on_failure=self._thread_failed)
         """Runs every thread of this engine (and of its alerting's sinks): restarts, `degraded`, `gave_up`."""
         self._stopping = threading.Event()
-        self._notices: list[Notice] = []
         self._dirs: list[WatchedDirectory] = []
         """Directories given as paths: their new logs and sources are placed by the planner's rules."""
         self._planned: dict[int, _Run] = {}
@@ -242,7 +262,7 @@ class Engine:
         self._preview_large_files()
         if self.alerting is not None:
             self.alerting.start(self.supervisor)
-        self._queue.put(("warm_up",))  # the sampler and a deferred alerting start on the worker
+        self._queue.put(WarmUpAsked())  # the sampler and a deferred alerting start on the worker
         self._worker = TaskThread("engine", self._work, reset=self._after_failure)
         self._worker.supervisor = self.supervisor
         self._worker.start()
@@ -261,12 +281,12 @@ class Engine:
         """Report logs and structured sources that appear in `d` after planning, for the worker to place."""
         w = DirectoryWatcher(
             d.path,
-            lambda p: self._queue.put(("new_file", str(p), d)),
+            lambda p: self._queue.put(FileAppeared(str(p), d)),
             poll_interval=self.options.poll_interval,
             use_inotify=not self.options.poll_only,
             known=d.known_logs,
-            on_notice=lambda n: self._queue.put(("notice", n)),
-            on_new_source=lambda p: self._queue.put(("new_source", str(p), d)),
+            on_notice=lambda n: self._queue.put(NoticeRaised(n)),
+            on_new_source=lambda p: self._queue.put(SourceAppeared(str(p), d)),
             known_sources=[Path(p) for p in d.known_items],
         )
         self._own(w)
@@ -286,7 +306,7 @@ class Engine:
             return
         n = alerting.internal_failure(failure)
         with self._changed:
-            self._notifications.append(n)
+            self.feed.publish(n)
             self._version += 1
             self._changed.notify_all()
 
@@ -298,7 +318,7 @@ class Engine:
         """The worker first (it may still start threads: a sampler, a follower for a new rank
         file), then every source thread, then the alert sinks (which drain for a few seconds)."""
         self._stopping.set()
-        self._queue.put(("stop",))
+        self._queue.put(StopAsked())
         if self._worker is not None:
             self._worker.join(10.0)
             self._worker = None
@@ -334,7 +354,7 @@ class Engine:
         from runwatch.watcher.sampler import make_system_sampler
 
         self._sampler = make_system_sampler(
-            lambda sample: self._queue.put(("system", sample)),
+            lambda sample: self._queue.put(SystemSampled(sample)),
             pids=self.options.pids, logs=paths_followed, gpu=self.options.gpu,
             nvml=self.options.nvml,  # type: ignore[arg-type]
             stdin_pipe=any(r.label == "-" for r in self._runs), interval=self.options.sample_interval,
@@ -347,8 +367,8 @@ class Engine:
         from runwatch.watcher.wandb_online import WandbOnlineSource, is_wandb_url
         from runwatch.watcher.wandb_source import WandbSource, is_wandb_path
 
-        put: Callable[[ItemBatch], None] = lambda b: self._queue.put(("items", b, path))  # noqa: E731
-        notice: Callable[[Notice], None] = lambda n: self._queue.put(("notice", n))  # noqa: E731
+        put: Callable[[ItemBatch], None] = lambda b: self._queue.put(ItemsRead(b, path))  # noqa: E731
+        notice: Callable[[Notice], None] = lambda n: self._queue.put(NoticeRaised(n))  # noqa: E731
         kw: dict[str, object] = {"use_inotify": not self.options.poll_only}
         thread: object | None
         if is_wandb_url(path):
@@ -366,13 +386,13 @@ class Engine:
         f = FileFollower(
             path,
             self._put_batch,
-            lambda n: self._queue.put(("notice", n)),
+            lambda n: self._queue.put(NoticeRaised(n)),
             poll_interval=self.options.poll_interval,
             use_inotify=not self.options.poll_only,
             rank=self._rank_of_source.get(path),
             raw_history=True,  # history in raw blocks, for SourceParser.feed_bytes (see _parse)
             chunk_size=JUDGED_PIECE_BYTES if self.alerting is not None or self._alerting_factory else CHUNK_BYTES,
-            on_position=lambda pos: self._queue.put(("position", path, pos)),  # after its batches (FIFO)
+            on_position=lambda pos: self._queue.put(PositionReached(path, pos)),  # after its batches (FIFO)
             boundary=self.options.seen_bytes.get(os.path.abspath(path)) or None,
         )
         self._own(f)
@@ -385,14 +405,14 @@ class Engine:
                 while self._raw_queued >= RAW_AHEAD_BYTES and not self._stopping.is_set():
                     self._raw_room.wait(0.5)
                 self._raw_queued += len(b.raw)
-        self._queue.put(("batch", b))
+        self._queue.put(LinesRead(b))
 
     def _start_stdin(self, run: _Run) -> None:
         run.parsers["-"] = SourceParser("-", fmt=self._log_format)
         self._run_of_source["-"] = run
         r = StreamReader(
-            lambda b: self._queue.put(("batch", b)),
-            on_eof=lambda: self._queue.put(("eof", "-")),
+            lambda b: self._queue.put(LinesRead(b)),
+            on_eof=lambda: self._queue.put(InputEnded("-")),
             stream=self._stdin,
         )
         self._own(r)
@@ -426,19 +446,23 @@ class Engine:
         apply under it, so front ends get a snapshot between any two chunks of a long history."""
         while True:
             try:
-                item: tuple[Any, ...] | None = self._queue.get(timeout=self._next_tick_in())
+                item: Message | None = self._queue.get(timeout=self._next_tick_in())
             except queue.Empty:
                 item = None
-            if item is not None and item[0] == "warm_up":
-                self._warm_up()  # imports and thread starts: not under the lock
-                continue
-            if item is not None and item[0] == "stop":
-                with self._changed:
-                    self._flush_all()
-                    self._version += 1
-                    self._changed.notify_all()
-                return
-            parsed = self._parse(item) if item is not None and item[0] in ("batch", "items") else None
+            match item:
+                case WarmUpAsked():
+                    self._warm_up()  # imports and thread starts: not under the lock
+                    continue
+                case StopAsked():
+                    with self._changed:
+                        self._flush_all()
+                        self._version += 1
+                        self._changed.notify_all()
+                    return
+                case LinesRead() | ItemsRead():
+                    parsed = self._parse(item)
+                case _:
+                    parsed = None
             with self._changed:
                 if parsed is not None:
                     self._apply_parsed(*parsed)
@@ -448,14 +472,14 @@ class Engine:
                 self._version += 1
                 self._changed.notify_all()
 
-    def _parse(self, item: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Record] | ChunkRecords, list[str] | None] | None:
+    def _parse(self, item: Batch) -> tuple[Batch, list[Record] | ChunkRecords, list[str] | None] | None:
         """The records a batch of lines or items completes (worker thread, no lock held), and for a
         raw history block the last lines of it for the log pane.
 
         A raw block goes to `feed_bytes`, whose columnar fast path (when the format has one) turns
         its step lines into columns that RunTracker.apply_chunk takes in bulk."""
-        if item[0] == "batch":
-            b: LineBatch = item[1]
+        if isinstance(item, LinesRead):
+            b = item.batch
             if b.raw:
                 with self._raw_room:  # out of the queue: room for the follower to read on (see _put_batch)
                     self._raw_queued -= len(b.raw)
@@ -468,12 +492,10 @@ class Engine:
                 return item, parser.feed_bytes(b.raw, b.first_line, b.t, split_block), last_lines(b.raw, LOG_LINES)
             recs = parser.feed(b.lines, b.first_line, b.t)
             return item, recs if b.history else recs + parser.settle(), None  # live: caught up, for now
-        ib: ItemBatch = item[1]
-        path = item[2]
-        run = self._run_of_source.get(path)
+        run = self._run_of_source.get(item.source)
         if run is None:
             return None
-        return item, self._decode(run, ib, path), None
+        return item, self._decode(run, item.batch, item.source), None
 
     def _next_tick_in(self) -> float:
         if self.alerting is None:
@@ -490,8 +512,7 @@ class Engine:
         judged = [r for r in self._runs if r.tracker.records and not (r.history_pending and r.preview is not None)]
         if judged:
             ready = [(r.tracker, self.system, list(r.lines)[-40:]) for r in judged]
-            self._notifications.extend(self.alerting.tick(ready, now,
-                                                          points={r.tracker.run: r.unjudged for r in judged}))
+            self.feed.publish(*self.alerting.tick(ready, now, points={r.tracker.run: r.unjudged for r in judged}))
             trainers = self._trainers()
             for r in judged:
                 r.unjudged = 0
@@ -518,45 +539,41 @@ class Engine:
         pids = [p.pid for p in trainers if p.state != ProcessState.STOPPED]  # py-spy cannot suspend those
         self._stacks.ask(run.name, tracker.last_step_at, silent, pids)
 
-    def _handle(self, item: tuple[Any, ...]) -> None:
+    def _handle(self, item: Message) -> None:
         """Everything but line and item batches, which `_work` parses outside the lock."""
-        kind = item[0]
         now = self._clock()
-        if kind == "notice":
-            n: Notice = item[1]
-            self._notices.append(n)
-            run = self._run_of_source.get(n.source)
-            if run is not None and (n.level != "info" or "waiting" in n.message or n.source in run.item_sources):
-                # a structured source's notice (W&B: how late its writer flushes) stands until replaced
-                run.notes[n.source] = n.message
-        elif kind == "eof":
-            run = self._run_of_source.get(item[1])
-            if run is not None:
-                parser = run.parsers[item[1]]
-                recs = parser.flush()
-                recs.append(Record(Kind.EVENT, event=Event.EXIT, t=now, source=item[1],
-                                   message="input ended"))
-                run.tracker.apply_many(self._with_total(recs), now)
-                run.unjudged += len(recs)
-                run.ended = True
-                self._dirty, self._last_tick = True, -math.inf  # judge the last records before front ends see the end
-        elif kind == "system":
-            if self.system is not None:
-                self.system.apply(item[1])
-        elif kind == "stacks":
-            if self.system is not None:
-                self.system.stacks.update((d.pid, d) for d in item[1])
-        elif kind == "new_file":
-            path, d = item[1], item[2]
-            if path not in self._run_of_source and not self._stopping.is_set():
-                self._run_of(d.place(Path(path))[0])  # the planner's grouping: its run, or a new one
-                self._start_follower(path)
-                if self._sampler is not None and self._sampler.processes is not None:
-                    self._sampler.processes.watch(logs=[path])
-        elif kind == "new_source":
-            self._add_source(self._run_of(item[2].items_home()[0]), item[1])
-        elif kind == "position":
-            self._read_to(item[1], item[2])
+        match item:
+            case NoticeRaised(n):
+                self.feed.publish(n)
+                run = self._run_of_source.get(n.source)
+                if run is not None and (n.level != "info" or "waiting" in n.message or n.source in run.item_sources):
+                    # a structured source's notice (W&B: how late its writer flushes) stands until replaced
+                    run.notes[n.source] = n.message
+            case InputEnded(source):
+                run = self._run_of_source.get(source)
+                if run is not None:
+                    recs = run.parsers[source].flush()
+                    recs.append(Record(Kind.EVENT, event=Event.EXIT, t=now, source=source, message="input ended"))
+                    run.tracker.apply_many(self._with_total(recs), now)
+                    run.unjudged += len(recs)
+                    run.ended = True
+                    self._dirty, self._last_tick = True, -math.inf  # judge the last records before front ends see the end
+            case SystemSampled(sample):
+                if self.system is not None:
+                    self.system.apply(sample)
+            case StacksTaken(dumps):
+                if self.system is not None:
+                    self.system.stacks.update((d.pid, d) for d in dumps)
+            case FileAppeared(path, directory):
+                if path not in self._run_of_source and not self._stopping.is_set():
+                    self._run_of(directory.place(Path(path))[0])  # the planner's grouping: its run, or a new one
+                    self._start_follower(path)
+                    if self._sampler is not None and self._sampler.processes is not None:
+                        self._sampler.processes.watch(logs=[path])
+            case SourceAppeared(path, directory):
+                self._add_source(self._run_of(directory.items_home()[0]), path)
+            case PositionReached(source, pos):
+                self._read_to(source, pos)
 
     def _read_to(self, source: str, pos: FilePosition) -> None:
         """Every batch of `source` before `pos` is applied (the follower queued `pos` after them); judged
@@ -574,11 +591,11 @@ class Engine:
         if not self._stopping.is_set() and self._attach_items(run, path):
             self._start_items(path)
 
-    def _apply_parsed(self, item: tuple[Any, ...], recs: list[Record] | ChunkRecords, shown: list[str] | None = None) -> None:
+    def _apply_parsed(self, item: Batch, recs: list[Record] | ChunkRecords, shown: list[str] | None = None) -> None:
         """Records of one parsed batch into run state (lock held); `shown`: the log lines of a raw block."""
         now = self._clock()
-        if item[0] == "batch":
-            b: LineBatch = item[1]
+        if isinstance(item, LinesRead):
+            b = item.batch
             run = self._run_of_source[b.source]
             run.lines.extend(b.lines if shown is None else shown)
             run.format = run.format or run.parsers[b.source].format
@@ -596,12 +613,12 @@ class Engine:
                     if last is not None and now - last > run.tracker.stall_after_s() and not self._trainers():
                         run.tracker.ended_quietly(True)
         else:
-            run = self._run_of_source[item[2]]
-            if item[1].kind.startswith("wandb") and isinstance(recs, list):
+            run = self._run_of_source[item.source]
+            if item.batch.kind.startswith("wandb") and isinstance(recs, list):
                 recs = self._wandb_side_records(run, recs)
-            run.format = run.format or item[1].kind
+            run.format = run.format or item.batch.kind
         judge = self._judge_history(run, item)
-        run.tracker.progress.bulk = bool(item[1].history)  # read times of a history say nothing of speed
+        run.tracker.progress.bulk = bool(item.batch.history)  # read times of a history say nothing of speed
         pieces: list[list[Record] | ChunkRecords] = [recs]
         if judge is True and len(recs) > JUDGED_RECORDS:  # short lines: more than a rule could look back on
             merged = recs.merged() if isinstance(recs, ChunkRecords) else recs
@@ -619,17 +636,16 @@ class Engine:
         if judge is None:
             run.unjudged = 0  # judged by the daemon before us
 
-    def _judge_history(self, run: _Run, item: tuple[Any, ...]) -> bool | None:
+    def _judge_history(self, run: _Run, item: Batch) -> bool | None:
         """Whether a batch just applied is history to judge now (see `_history_tick`); None for
         history a previous daemon judged (`EngineOptions.seen_bytes`)."""
         if self.alerting is None:
             return False
-        batch = item[1]
-        if not batch.history:
+        if not item.batch.history:
             return False
-        if item[0] != "batch":
+        if isinstance(item, ItemsRead):
             return True
-        return True if batch.source in self._past_seen or not self.options.seen_bytes else None
+        return True if item.batch.source in self._past_seen or not self.options.seen_bytes else None
 
     def _history_tick(self, run: _Run, now: float) -> None:
         """Judge a run after each piece of its history, with the rules that read records in sequence.
@@ -642,8 +658,7 @@ class Engine:
         """
         assert self.alerting is not None
         ready = [(run.tracker, None, list(run.lines)[-40:])]
-        self._notifications.extend(self.alerting.tick(
-            ready, now, points={run.tracker.run: run.unjudged}, history=True))
+        self.feed.publish(*self.alerting.tick(ready, now, points={run.tracker.run: run.unjudged}, history=True))
         run.unjudged = 0
 
     def _chunk_with_total(self, chunk: ChunkRecords) -> ChunkRecords:
@@ -707,11 +722,10 @@ class Engine:
         with self._lock:
             return [self._snapshot(run, now) for run in self._runs]
 
-    def take_notifications(self) -> list[Notification]:
-        """Alert notifications since the last call (for the front end to show at once)."""
-        with self._lock:
-            out, self._notifications = self._notifications, []
-            return out
+    def subscribe(self) -> Subscription[FrontEndNews]:
+        """A front end's own cursor on the alert notifications and source notices (to show at once);
+        what one front end takes, the others still get."""
+        return self.feed.subscribe()
 
     # -- Controller (model.Controller): what front ends may ask -------------
 
@@ -770,8 +784,8 @@ class Engine:
                        meta=dict(run.meta), state=_state_with_alerts(snap.state, alerts, tracker.last_step_at),
                        reading_history=bool(run.history_pending), degraded=self.supervisor.degraded())
         if self.system is not None:
-            process, gpus, gpu_status = self.system.to_status()
-            snap = replace(snap, process=process, gpus=tuple(gpus), gpu_status=gpu_status)
+            snap = replace(snap, processes=self.system.processes, gpus=self.system.gpus,
+                           gpu_status=self.system.gpu_status)
         return snap
 
     def _history_percent(self, run: _Run) -> float:
@@ -787,12 +801,6 @@ class Engine:
         those lines next time. Read-only, from any thread."""
         with self._lock:
             return dict(self._judged)
-
-    def take_notices(self) -> list[Notice]:
-        """Notices since the last call (waiting for a file, rotated, permission denied …)."""
-        with self._lock:
-            out, self._notices = self._notices, []
-            return out
 
     @property
     def version(self) -> int:
@@ -813,21 +821,21 @@ class Engine:
             return bool(self._runs) and all(r.ended for r in self._runs)
 
 
+BADGE_RANK = {RunState.RUNNING: 0, RunState.STALLED: 1, RunState.ENDED: 2, RunState.CRASHED: 3}
+"""How grave a badge is: a firing alert's badge (`AlertBrief.badge`) replaces a live run's when graver."""
+
+
 def _state_with_alerts(state: RunState, alerts: Sequence[AlertBrief], last_step_at: float | None) -> RunState:
-    """The badge agrees with the alerts: a firing `stall` is a stalled run (its budget, not the badge's
-    own rougher one), a firing `process_exit` a run whose process ended before it finished (CRASHED
-    when the alert is critical, with evidence of failure; ENDED when it is a warning, without any);
-    unless a step came since it fired (the alert resolves only after its `resolve_after`; the run is
-    back now)."""
-    current = [a for a in alerts if a.state == AlertState.FIRING
-               and (a.since is None or last_step_at is None or last_step_at <= a.since)]
-    firing = {a.rule for a in current}
-    if state in (RunState.RUNNING, RunState.STALLED) and "process_exit" in firing:
-        critical = any(a.rule == "process_exit" and a.severity == Severity.CRITICAL for a in current)
-        return RunState.CRASHED if critical else RunState.ENDED
-    if state == RunState.RUNNING and "stall" in firing:
-        return RunState.STALLED
-    return state
+    """The badge agrees with the alerts whose rules say what their firing means (`Rule.badge`: a stall is
+    a stalled run, by its budget rather than the badge's own rougher one; a process that exited before
+    the run finished, a crashed or ended one): the gravest of them, for a run still live (running or
+    stalled); unless a step came since it fired (the alert resolves only after its `resolve_after`; the
+    run is back now)."""
+    if state not in (RunState.RUNNING, RunState.STALLED):
+        return state
+    said = [a.badge for a in alerts if a.badge is not None and a.state == AlertState.FIRING
+            and (a.since is None or last_step_at is None or last_step_at <= a.since)]
+    return max([state, *said], key=lambda s: BADGE_RANK.get(s, 0))
 
 
 def _unknown_format_notes(run: _Run) -> tuple[str, ...]:

@@ -16,7 +16,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TextIO
 
-from runwatch.model import Kind, Record, RunSnapshot, RunState, json_number
+from runwatch.alerts.types import Notification
+from runwatch.feed import Subscription
+from runwatch.model import Kind, Notice, Record, RunSnapshot, RunState, json_number
+from runwatch.state.system import gpus_status, processes_status
 from runwatch.text import one_line
 
 # Metrics shown in a status line, in this order, when present.
@@ -28,8 +31,7 @@ FATAL_EVENTS = {"oom", "nccl_timeout", "nccl_error", "traceback", "child_failed"
 class SnapshotSource(Protocol):
     def snapshots(self) -> list[RunSnapshot]: ...
     def wait(self, timeout: float) -> bool: ...
-    def take_notices(self) -> list[Any]: ...
-    def take_notifications(self) -> list[Any]: ...
+    def subscribe(self) -> Subscription[Notification | Notice]: ...
     @property
     def all_ended(self) -> bool: ...
 
@@ -134,8 +136,8 @@ def status_object(snap: RunSnapshot) -> dict[str, Any]:
         "metrics": {k: json_number(v) for k, v in snap.metrics.items()},
         "ranks": {str(r): rp.step for r, rp in sorted(snap.ranks.items())},
         "last_record_age_s": _round(age, 2),
-        "process": dict(snap.process) if snap.process is not None else None,
-        "gpus": [dict(g) for g in snap.gpus],
+        "process": processes_status(snap.processes),
+        "gpus": gpus_status(snap.gpus, snap.processes),
         "gpu_status": snap.gpu_status,
         "alerts": [a.to_json() for a in snap.alerts],
         "notes": list(snap.notes),
@@ -243,28 +245,43 @@ class HeadlessPrinter:
         The last status is printed at exit unless the one just printed already said it all.
         """
         schedule = StatusSchedule(self.interval, clock=self._clock)
+        news = source.subscribe()
         snaps: list[RunSnapshot] = []
         while not should_stop():
             if schedule.started or not any(s.records for s in source.snapshots()):
                 source.wait(schedule.wait_s())
-            self._notices(source)
+            alerts = self._news(news)
             snaps = source.snapshots()
             self._events(snaps)
-            self._alerts(source)
+            self._alerts(alerts)
             if schedule.take(snaps):
                 self.print_status(snaps)
             if until_done is not None and until_done(snaps):
                 break
         snaps = source.snapshots()
         self._events(snaps)
-        self._alerts(source)
+        self._alerts(self._news(news))
         if schedule.is_news(snaps):
             self.print_status(snaps)
         return snaps
 
-    def _alerts(self, source: SnapshotSource) -> None:
+    def _news(self, news: Subscription[Notification | Notice]) -> list[Notification]:
+        """Source notices to stderr at once; the alert notifications, to print after the events."""
+        taken = news.take()
+        if taken.missed:
+            self.err.write(f"runwatch: {taken.missed} notices and alerts not shown (printing fell behind)\n")
+        alerts = []
+        for item in taken.items:
+            match item:
+                case Notice():
+                    self.err.write(one_line(f"runwatch: {item.source}: {item.message}") + "\n")
+                case Notification():
+                    alerts.append(item)
+        self.err.flush()
+        return alerts
+
+    def _alerts(self, notes: list[Notification]) -> None:
         """Every alert transition at once: the DESIGN §5 payload, or one line."""
-        notes = source.take_notifications()
         for n in notes:
             if self.as_json:
                 self.out.write(json.dumps(n.payload(), allow_nan=False) + "\n")
@@ -280,11 +297,6 @@ class HeadlessPrinter:
             else:
                 self.out.write(one_line(status_line(s)) + "\n")
         self.out.flush()
-
-    def _notices(self, source: SnapshotSource) -> None:
-        for n in source.take_notices():
-            self.err.write(one_line(f"runwatch: {n.source}: {n.message}") + "\n")
-        self.err.flush()
 
     def _events(self, snaps: list[RunSnapshot]) -> None:
         """Print each new event record once, at once."""

@@ -11,7 +11,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from runwatch.feed import Subscription
 
 
 class Kind(StrEnum):
@@ -140,6 +143,11 @@ class AlertBrief:
     value: float | str | None = None
     acknowledged: bool = False
     silenced: bool = False
+    badge: RunState | None = None
+    """What the alert, firing, says its run is (its rule declares it: `Rule.badge`); not in the status JSON,
+    whose `state` already says it."""
+    lagging_rank: bool = False
+    """Whether, firing, it names in its `rank` label a rank that lags the others (`Rule.names_lagging_rank`)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rule": self.rule, "state": str(self.state), "severity": str(self.severity)}
@@ -207,8 +215,10 @@ class RunSnapshot:
     notes: tuple[str, ...] = ()
     """One-line remarks for the user (waiting for file, permission denied …)."""
     alerts: tuple[AlertBrief, ...] = ()
-    process: Mapping[str, Any] | None = None
-    gpus: tuple[Mapping[str, Any], ...] = ()
+    processes: tuple[ProcessSample, ...] = ()
+    """The watched processes at the latest system sample (main, ranks, children); () when not sampling."""
+    gpus: tuple[GpuSample, ...] = ()
+    """The GPUs at the latest system sample; a GPU that could not be read has `error`."""
     gpu_status: str = "off: GPU sampling not enabled"
     meta: Mapping[str, Any] = field(default_factory=dict)
     """What the run says about itself where a source knows it (W&B config, summary, run name)."""
@@ -220,6 +230,19 @@ class RunSnapshot:
     @property
     def last_record_age_s(self) -> float | None:
         return None if self.last_record_t is None else max(0.0, self.time - self.last_record_t)
+
+
+NoticeLevel = Literal["info", "warning", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something a human should know about a source: one readable line (a source raises it, the engine
+    publishes it to every front end)."""
+
+    source: str
+    level: NoticeLevel
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +285,11 @@ class Controller(Protocol):
     def acknowledge(self, alert_key: str) -> None: ...
 
     def set_paused(self, paused: bool) -> None: ...
+
+    def subscribe(self) -> Subscription[object]:
+        """The front end's own cursor on what is pushed rather than polled: alert notifications
+        (`runwatch.alerts.types.Notification`) and source notices (`Notice`)."""
+        ...
 
 
 # ── System telemetry: what the psutil/NVML sampler hands to SystemState ──────────

@@ -20,9 +20,10 @@ ESCAPE_PATTERN = r"""
       \x1b\[[0-?]*[\x20-/]*[@-~]               # CSI: colours (incl. 38;2;r;g;b), cursor moves, erase
     | \x1b\][^\x07\x1b\n\r]*(?:\x07|\x1b\\)?   # OSC: titles, hyperlinks; ended by BEL, ST or the line
     | \x1b[PX^_][^\x1b\n\r]*(?:\x1b\\)?        # DCS, SOS, PM, APC strings
-    | \x1b[\x20-/]*[0-~]?                       # other ESC sequences (charsets, ESC 7), or a lone ESC
+    | \x1b[\x20-/]*[0-~]                        # other ESC sequences (charsets, ESC 7); a lone ESC is a control
 """
-"""Terminal escape sequences (ASCII only, so the same pattern runs on bytes: runwatch.watcher.lines)."""
+"""Terminal escape sequences (ASCII only, so the same pattern runs on bytes: runwatch.watcher.lines;
+runwatch.watcher.snapshot spells the same alternatives for speed, and a test holds them equal)."""
 
 _ESCAPES = re.compile(ESCAPE_PATTERN, re.VERBOSE)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]")

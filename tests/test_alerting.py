@@ -9,7 +9,7 @@ import pytest
 from runwatch.alerting import AlertFlags, Alerting, build_sinks
 from runwatch.alerts.sinks import SinkConfigError
 from runwatch.config import load_config
-from runwatch.model import AlertState
+from runwatch.model import AlertState, RunState
 from tests.alerts.rules._replay import feed, step
 
 
@@ -57,4 +57,17 @@ def test_a_resolved_stall_says_which_step_ended_it() -> None:
     resolved = [n for n in alerting.tick([(tracker, None, [])], last + 7.1) if n.alert.rule == "stall"]
     assert [(n.state, n.alert.summary) for n in resolved] == [
         (AlertState.RESOLVED, "stall over: step 50 arrived after 7s")]
+    alerting.stop()
+
+
+def test_a_briefs_badge_comes_from_its_rule_not_its_name() -> None:
+    """The engine read `"stall" in firing`: a rule now declares what its firing says of the run."""
+    config = load_config(None, overrides=["stall.after=1.5s"])
+    alerting = Alerting(config, persist=False)
+    tracker, last = feed([step(i, loss=2.0) for i in range(50)], dt=0.05)
+    alerting.tick([(tracker, None, [])], last + 2.0)
+    briefs = {b.rule: b for b in alerting.briefs(tracker.run)}
+    assert briefs["stall"].state == AlertState.FIRING
+    assert (briefs["stall"].badge, briefs["stall"].lagging_rank) == (RunState.STALLED, False)
+    assert "badge" not in briefs["stall"].to_json()  # the status JSON's `alerts` are unchanged
     alerting.stop()

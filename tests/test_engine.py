@@ -8,6 +8,7 @@ from pathlib import Path
 from runwatch.engine import PREVIEW_MIN_BYTES, Engine, EngineOptions
 from runwatch.model import RunState
 from tests.conftest import wait_for
+from tests.support.news import notices
 
 FAST = EngineOptions(poll_interval=0.1)
 
@@ -83,6 +84,17 @@ def test_a_missing_file_is_waited_for_and_said_once(tmp_path: Path) -> None:
         wait_for(lambda: any("waiting" in n for n in eng.snapshots()[0].notes))
         log.write_text(nanochat_line(0))
         snap = wait_for(lambda: next((s for s in eng.snapshots() if s.progress.step == 0), None))
-        notices = eng.take_notices()
-    assert sum("waiting" in n.message for n in notices) == 1
+        said = notices(eng.subscribe())
+    assert sum("waiting" in n.message for n in said) == 1
     assert snap.notes == ()
+
+
+def test_every_front_end_gets_every_notice(tmp_path: Path) -> None:
+    """The line printer's take emptied the one list the daemon and the TUI would have read too."""
+    log = tmp_path / "later.log"
+    with Engine([str(log)], FAST) as eng:
+        printer, tui = eng.subscribe(), eng.subscribe()
+        wait_for(lambda: any("waiting" in n for n in eng.snapshots()[0].notes))
+        first = notices(printer)
+    assert [n.source for n in first if "waiting" in n.message] == [str(log)]
+    assert notices(tui)[:len(first)] == first

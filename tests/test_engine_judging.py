@@ -20,6 +20,7 @@ from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertState, RunSnapshot
 from tests.conftest import FIXTURES, wait_for
+from tests.support.news import notifications
 
 HEALTHY = FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"
 OPTIONS = EngineOptions(poll_interval=0.1, system=False)
@@ -75,7 +76,7 @@ def test_a_nan_in_the_middle_of_the_history_fires(tmp_path: Path) -> None:
                                       None), timeout=30)
         assert alert.step == 8000
         assert alert.state == AlertState.FIRING
-        sent = engine.take_notifications()
+        sent = notifications(engine.subscribe())
         assert [n.alert.rule for n in sent if n.state == AlertState.FIRING] == ["nonfinite"]
     finally:
         engine.stop()
@@ -102,7 +103,7 @@ def test_the_healthy_history_raises_nothing(tmp_path: Path) -> None:
         wait_for(lambda: history_read(engine, len(lines)), timeout=30)
         engine.wait(0.5)
         assert alerts_of(engine.snapshots()) == {}
-        assert engine.take_notifications() == []
+        assert notifications(engine.subscribe()) == []
     finally:
         engine.stop()
 
@@ -120,7 +121,7 @@ def test_history_a_previous_daemon_judged_is_not_judged_again(tmp_path: Path) ->
     try:
         wait_for(lambda: history_read(engine, 13000), timeout=30)
         engine.wait(0.5)
-        sent = [n.alert.step for n in engine.take_notifications()
+        sent = [n.alert.step for n in notifications(engine.subscribe())
                 if n.alert.rule == "nonfinite" and n.state == AlertState.FIRING]
         assert sent == [12500]
     finally:
@@ -136,7 +137,7 @@ def test_without_seen_bytes_both_nans_of_that_history_are_judged(tmp_path: Path)
     try:
         wait_for(lambda: history_read(engine, 13000), timeout=30)
         engine.wait(0.5)
-        sent = [n.alert.step for n in engine.take_notifications()
+        sent = [n.alert.step for n in notifications(engine.subscribe())
                 if n.alert.rule == "nonfinite" and n.state == AlertState.FIRING]
         assert sent and sent[0] == 8000
     finally:

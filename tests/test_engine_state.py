@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from runwatch.alerting import Alerting
+from runwatch.alerts.rules import all_rules
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions, _state_with_alerts
 from runwatch.model import AlertBrief, AlertState, RunState, Severity
@@ -21,7 +22,9 @@ OPTIONS = EngineOptions(poll_interval=0.1, system=False)
 
 def brief(rule: str, state: AlertState = AlertState.FIRING, since: float = 100.0,
           severity: Severity = Severity.CRITICAL) -> AlertBrief:
-    return AlertBrief(rule=rule, state=state, severity=severity, summary="", since=since)
+    """An alert of the real rule `rule`, with the badge that rule declares (as `Alerting.briefs` gives it)."""
+    badge = all_rules()[rule]().badge(severity)
+    return AlertBrief(rule=rule, state=state, severity=severity, summary="", since=since, badge=badge)
 
 
 def dead_log(tmp_path: Path) -> Path:

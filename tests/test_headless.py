@@ -6,10 +6,11 @@ import io
 import json
 import math
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
+from runwatch.alerts.types import Notification
+from runwatch.feed import Feed, Subscription
 from runwatch.headless import (
     HeadlessPrinter,
     StatusSchedule,
@@ -18,7 +19,22 @@ from runwatch.headless import (
     status_line,
     status_object,
 )
-from runwatch.model import Progress, RankProgress, RunSnapshot, RunState
+from runwatch.model import (
+    AlertState,
+    GpuSample,
+    Notice,
+    ProcessRole,
+    ProcessState,
+    Progress,
+    RankProgress,
+    RunSnapshot,
+    RunState,
+    SystemSample,
+)
+from runwatch.state.system import SystemState
+from tests.conftest import FIXTURES
+from tests.support.alerts import make_notification
+from tests.support.system import gpu, proc
 
 
 def snap(**kw) -> RunSnapshot:  # type: ignore[no-untyped-def]
@@ -143,8 +159,9 @@ def test_a_status_is_news_only_when_the_run_moved() -> None:
 class FakeSource:
     """A SnapshotSource over a list of snapshot lists, one per wait; ends after the last."""
 
-    def __init__(self, frames: list[list[RunSnapshot]], clock: Clock) -> None:
+    def __init__(self, frames: list[list[RunSnapshot]], clock: Clock, feed_size: int = 64) -> None:
         self.frames, self.clock, self.i = frames, clock, 0
+        self.feed = Feed[Notification | Notice](feed_size)
 
     def snapshots(self) -> list[RunSnapshot]:
         return self.frames[min(self.i, len(self.frames) - 1)]
@@ -154,11 +171,8 @@ class FakeSource:
         self.i += 1
         return True
 
-    def take_notices(self) -> list[Any]:
-        return []
-
-    def take_notifications(self) -> list[Any]:
-        return []
+    def subscribe(self) -> Subscription[Notification | Notice]:
+        return self.feed.subscribe()
 
     @property
     def all_ended(self) -> bool:
@@ -188,3 +202,65 @@ def test_news_since_the_last_status_is_printed_at_exit() -> None:
     printer.run(source, lambda: source.i >= 1)
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 and "step 5570/" in lines[1]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_notices_go_to_stderr_and_alerts_to_stdout_through_the_printers_subscription(as_json: bool) -> None:
+    clock = Clock()
+    source = FakeSource([[snap()], [snap()]], clock)
+    source.feed.publish(Notice("logs/train.log", "warning", "rotated"), make_notification("n1"),
+                        make_notification("n2", state=AlertState.RESOLVED))
+    other = source.subscribe()  # the daemon's or the TUI's: the printer takes nothing from it
+    out, err = io.StringIO(), io.StringIO()
+    HeadlessPrinter(out, err, interval=3600.0, as_json=as_json, clock=clock).run(source, lambda: source.i >= 1)
+    assert err.getvalue() == "runwatch: logs/train.log: rotated\n"
+    alerts = [line for line in out.getvalue().splitlines() if "nonfinite" in line]
+    if as_json:
+        assert [json.loads(line)["state"] for line in alerts] == ["firing", "resolved"]
+    else:
+        assert ["FIRING" in alerts[0], "RESOLVED" in alerts[1]] == [True, True]
+    assert len(other.take().items) == 3
+
+
+def test_the_printer_says_how_many_notices_and_alerts_it_missed() -> None:
+    """More news than the feed holds came between two looks: the printer says so rather than go silent."""
+    clock = Clock()
+
+    class Burst(FakeSource):
+        def wait(self, timeout: float) -> bool:
+            self.feed.publish(*(Notice(f"logs/{i}.log", "info", "waiting") for i in range(5)))
+            return super().wait(timeout)
+
+    source = Burst([[snap()], [snap()]], clock, feed_size=2)
+    err = io.StringIO()
+    HeadlessPrinter(io.StringIO(), err, interval=3600.0, clock=clock).run(source, lambda: source.i >= 1)
+    assert err.getvalue().splitlines() == ["runwatch: 3 notices and alerts not shown (printing fell behind)",
+                                           "runwatch: logs/3.log: waiting", "runwatch: logs/4.log: waiting"]
+
+
+def test_status_objects_from_typed_system_samples_are_byte_identical_to_before() -> None:
+    """Snapshots carried `process` and `gpus` as dicts; now the samples themselves, turned into the
+    DESIGN §3 fields only in the status object, which must not change by a byte: main process with
+    ranks, another main process and children; GPUs with ranks, unknown readings and lost ones; no sample
+    yet; no sampling at all."""
+    state = SystemState()
+    state.apply(SystemSample(t=10.0, gpu_status="ok", processes=(
+        proc(4242, cpu_percent=98.04, rss_bytes=123456789, threads=12, open_fds=40, found_by="torchrun",
+             read_bps=1234.56, write_bps=7.04, local_rank=0),
+        proc(4241, state=ProcessState.GONE, exit_code=-9),
+        proc(4243, ProcessRole.RANK, rank=0, local_rank=0, cpu_percent=99.0, rss_bytes=10),
+        proc(4244, ProcessRole.RANK, rank=1, local_rank=1, cpu_percent=97.0, rss_bytes=11, state=ProcessState.GONE,
+             exit_code=1),
+        proc(4250, ProcessRole.CHILD, rank=0, cpu_percent=5.0, rss_bytes=100),
+        proc(4252, ProcessRole.CHILD, state=ProcessState.GONE),
+        proc(4251, ProcessRole.CHILD, rank=0, cpu_percent=6.0, rss_bytes=200)),
+        gpus=(gpu(0, pids=(4243,), throttle=("power", "thermal")), gpu(1, pids=(4244, 999)),
+              replace(gpu(3, util=None), power_w=None, temp_c=None), GpuSample(2, name="H100", error="GPU is lost"),
+              GpuSample(4, error="Unknown Error"))))
+    base = snap(metrics={"loss": 2.3369}, ranks={0: RankProgress(0, 5567, 1_794_999_999.6)},
+                progress=Progress(step=5567, total_steps=16704, percent=33.33, steps_per_sec=1.53, eta_s=7280.0))
+    snaps = [replace(base, processes=s.processes, gpus=s.gpus, gpu_status=s.gpu_status)  # as the engine does
+             for s in (state, SystemState())] + [base]
+    printed = [json.dumps(status_object(s), allow_nan=False) for s in snaps]
+    assert printed == (FIXTURES / "status" / "system_parts.jsonl").read_text().splitlines()
+

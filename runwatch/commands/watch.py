@@ -28,7 +28,9 @@ from runwatch.commands.resume import ReadOffsets
 from runwatch.config import Config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.errors import EXIT_GAVE_UP
+from runwatch.feed import Taken
 from runwatch.headless import StatusSchedule, status_line
+from runwatch.model import Notice
 
 log = logging.getLogger("runwatch")
 
@@ -106,6 +108,7 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
     engine = Engine(paths, replace(options, seen_bytes=offsets.judged_bytes()), alerting=alerting)
     log.info("watching %s with %d rules and %d sink(s)%s", " ".join(paths), len(alerting.rules), len(sinks),
              "" if sinks else " (alerts are only logged: configure [[sinks]] or --webhook/--slack-webhook-env)")
+    news = engine.subscribe()
     with engine:
         clock = time.monotonic
         schedule = StatusSchedule(interval, clock=clock)  # the first once the logs have been read
@@ -115,10 +118,7 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
             for path, message in offsets.news(positions):
                 log.info("%s: %s", path, message)
             offsets.save(positions, clock())
-            for n in engine.take_notices():
-                (log.warning if n.level != "info" else log.info)("%s: %s", n.source, n.message)
-            for note in engine.take_notifications():
-                log.warning("%s", notification_line(note))
+            _log_news(news.take())
             if reload_wanted.is_set():
                 reload_wanted.clear()
                 _reload(load, flags, alerting)
@@ -133,6 +133,18 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
                      EXIT_GAVE_UP)
         return EXIT_GAVE_UP
     return 0
+
+
+def _log_news(taken: Taken[Notification | Notice]) -> None:
+    """Source notices and alert transitions into the log, as they come."""
+    if taken.missed:
+        log.warning("%d notices and alert notifications were not logged (the daemon fell behind)", taken.missed)
+    for item in taken.items:
+        match item:
+            case Notice(source=source, level=level, message=message):
+                (log.warning if level != "info" else log.info)("%s: %s", source, message)
+            case Notification():
+                log.warning("%s", notification_line(item))
 
 
 def _reload(load: Callable[[], Config], flags: AlertFlags, alerting: Alerting) -> None:

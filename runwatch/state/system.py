@@ -4,9 +4,10 @@
 engine's worker, the single writer) and appends its numbers to `Series`
 keyed by time: per GPU, per main/rank process, for the run's processes as a
 whole (read rate, processes in disk sleep) and for the host. Rules read
-bounded windows of these; front ends read `to_status()`, the DESIGN §3
-`process`, `gpus` and `gpu_status` fields. A reading that was not available
-is not appended (absent, not 0).
+bounded windows of these; snapshots carry the latest sample's typed parts,
+which `processes_status` and `gpus_status` turn into the DESIGN §3 `process`
+and `gpus` fields. A reading that was not available is not appended (absent,
+not 0).
 """
 
 from __future__ import annotations
@@ -116,6 +117,11 @@ class SystemState:
         return () if self.latest is None else self.latest.gpus
 
     @property
+    def gpu_status(self) -> str:
+        """Why there are no GPUs, or "ok" (the DESIGN §3 `gpu_status`)."""
+        return NO_SAMPLE if self.latest is None else self.latest.gpu_status
+
+    @property
     def host(self) -> HostSample | None:
         return None if self.latest is None else self.latest.host
 
@@ -135,11 +141,6 @@ class SystemState:
         """The first good reading of GPU `index` (a baseline: ECC counts from before we watched)."""
         return self._gpu_first.get(index)
 
-    def main_process(self) -> ProcessSample | None:
-        """The process `process` in the status speaks for: a live main one, else the first main one."""
-        mains = [p for p in self.processes if p.role == ProcessRole.MAIN]
-        alive = [p for p in mains if p.alive]
-        return alive[0] if alive else (mains[0] if mains else None)
 
     def run_gpus(self) -> tuple[GpuSample, ...]:
         """The GPUs the run uses, as well as can be told.
@@ -158,16 +159,9 @@ class SystemState:
 
     def rank_of(self) -> dict[int, int]:
         """pid → rank for the processes whose environment named one."""
-        return {p.pid: p.rank for p in self.processes if p.rank is not None}
+        return rank_of(self.processes)
 
     # ── status (DESIGN §3) ────────────────────────────────────────────────
-
-    def to_status(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]], str]:
-        """(`process`, `gpus`, `gpu_status`) for the status line."""
-        if self.latest is None:
-            return None, [], NO_SAMPLE
-        ranks = self.rank_of()
-        return self._process_status(), [gpu_status(g, ranks) for g in self.latest.gpus], self.latest.gpu_status
 
     def host_status(self) -> dict[str, Any] | None:
         """The host for a status line (`"host"`: not in DESIGN §3 yet)."""
@@ -183,23 +177,46 @@ class SystemState:
                          **({"error": d.error} if d.error else {})} for d in h.disks]
         return out
 
-    def _process_status(self) -> dict[str, Any] | None:
-        main = self.main_process()
-        if main is None:
-            return None
-        out = process_status(main)
-        ranks = sorted((p for p in self.processes if p.role == ProcessRole.RANK),
-                       key=lambda p: (p.rank is None, p.rank, p.pid))
-        if ranks:
-            out["ranks"] = [process_status(p, brief=True) for p in ranks]
-        others = [p for p in self.processes if p.role == ProcessRole.MAIN and p is not main]
-        if others:
-            out["others"] = [process_status(p, brief=True) for p in others]
-        children = [p for p in self.processes if p.role == ProcessRole.CHILD and p.alive]
-        if children:
-            out["children"] = {"count": len(children), "cpu_percent": _r(_sum(p.cpu_percent for p in children)),
-                               "rss_bytes": _sum_int(p.rss_bytes for p in children)}
-        return out
+
+
+def main_process(processes: tuple[ProcessSample, ...]) -> ProcessSample | None:
+    """The process that speaks for the run (the status's `process`, the TUI's process line): a live main
+    one, else the first main one."""
+    mains = [p for p in processes if p.role == ProcessRole.MAIN]
+    alive = [p for p in mains if p.alive]
+    return alive[0] if alive else (mains[0] if mains else None)
+
+
+def rank_of(processes: tuple[ProcessSample, ...]) -> dict[int, int]:
+    """pid → rank for the processes whose environment named one."""
+    return {p.pid: p.rank for p in processes if p.rank is not None}
+
+
+def processes_status(processes: tuple[ProcessSample, ...]) -> dict[str, Any] | None:
+    """The DESIGN §3 `process` of a sample's processes: the main one, with its ranks, other main processes
+    and a sum over its live children; None when no main process is known."""
+    main = main_process(processes)
+    if main is None:
+        return None
+    out = process_status(main)
+    ranks = sorted((p for p in processes if p.role == ProcessRole.RANK),
+                   key=lambda p: (p.rank is None, p.rank, p.pid))
+    if ranks:
+        out["ranks"] = [process_status(p, brief=True) for p in ranks]
+    others = [p for p in processes if p.role == ProcessRole.MAIN and p is not main]
+    if others:
+        out["others"] = [process_status(p, brief=True) for p in others]
+    children = [p for p in processes if p.role == ProcessRole.CHILD and p.alive]
+    if children:
+        out["children"] = {"count": len(children), "cpu_percent": _r(_sum(p.cpu_percent for p in children)),
+                           "rss_bytes": _sum_int(p.rss_bytes for p in children)}
+    return out
+
+
+def gpus_status(gpus: tuple[GpuSample, ...], processes: tuple[ProcessSample, ...]) -> list[dict[str, Any]]:
+    """The DESIGN §3 `gpus`: one entry per GPU, with the ranks of the sample's processes it runs."""
+    ranks = rank_of(processes)
+    return [gpu_status(g, ranks) for g in gpus]
 
 
 def process_status(p: ProcessSample, brief: bool = False) -> dict[str, Any]:

@@ -13,8 +13,10 @@ from rich.console import Console
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 
+from runwatch.alerts.types import Notification
 from runwatch.model import AlertState, Controller, RunSnapshot, Severity
 from runwatch.tui.screens.dashboard import DashboardScreen
 from runwatch.tui.screens.help import HelpScreen
@@ -50,6 +52,8 @@ class RunwatchApp(App[int]):
         self.rang: set[str] = set()
         """Keys of critical alerts the bell already rang for (once per firing)."""
         self.dashboard = DashboardScreen(controller, host=self.host)
+        self.news = controller.subscribe()
+        """Alert transitions, shown as toasts as they come (notices already show as the run's notes)."""
 
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
@@ -61,7 +65,19 @@ class RunwatchApp(App[int]):
         if not self.paused:
             self.snaps = self.controller.snapshots()
             self._ring(self.snaps)
+        self._toast(self.news.take().items)
         self._show()
+
+    def _toast(self, news: tuple[object, ...]) -> None:
+        """One toast per alert transition, even while paused: what fired or resolved since the last poll."""
+        for item in news:
+            if isinstance(item, Notification):
+                a = item.alert
+                resolved = item.state == AlertState.RESOLVED
+                what = "resolved" if resolved else ("still firing" if item.repeat else "firing")
+                level: SeverityLevel = "information" if resolved else ("error" if a.severity == Severity.CRITICAL else "warning")
+                self.notify(f"{a.run}: {a.summary}", title=f"{a.rule} {what}", severity=level, timeout=8,
+                            markup=False)
 
     def _show(self) -> None:
         for screen in reversed(self.screen_stack):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
-NoticeLevel = Literal["info", "warning", "error"]
+from runwatch.model import Notice, NoticeLevel
+
+__all__ = ["FilePosition", "ItemBatch", "LineBatch", "Notice", "NoticeLevel"]
+"""`Notice` lives in the model (front ends read it too); sources keep importing it from here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +43,6 @@ class LineBatch:
     def count(self) -> int:
         """Lines the batch holds (one per `\\n` of `raw`)."""
         return self.raw.count(b"\n") if self.raw else len(self.lines)
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """Something a human should know about a source: one readable line."""
-
-    source: str
-    level: NoticeLevel
-    message: str
 
 
 class FilePosition(NamedTuple):

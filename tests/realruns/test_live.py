@@ -17,6 +17,7 @@ from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertState
 from tests.conftest import wait_for
 from tests.realruns.known_misses import KNOWN_MISSES
+from tests.support.news import notifications
 from tests.support.realruns import Recording, recordings
 
 SPEED = 20.0
@@ -69,7 +70,7 @@ def test_followed_live_the_fault_fires_and_a_healthy_run_stays_silent(rec: Recor
         size = rec.log.stat().st_size
         wait_for(lambda: engine.snapshots() and log.stat().st_size == size, timeout=10)
         time.sleep(1.5)  # rules run on the engine's tick after the last records
-        fired = [n for n in engine.take_notifications() if n.state == AlertState.FIRING]
+        fired = [n for n in notifications(engine.subscribe()) if n.state == AlertState.FIRING]
         rules = sorted({n.alert.rule for n in fired})
         if rec.healthy:
             assert rules == [], [n.alert.summary for n in fired]

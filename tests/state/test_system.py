@@ -8,32 +8,18 @@ import numpy as np
 
 from runwatch.model import (
     DiskSample,
-    GpuProcess,
     GpuSample,
     HostSample,
     ProcessRole,
-    ProcessSample,
     ProcessState,
     SystemSample,
 )
 from runwatch.state.system import NO_SAMPLE, SystemState, window
-
-GIB = 1 << 30
-
-
-def proc(pid: int, role: ProcessRole = ProcessRole.MAIN, state: ProcessState = ProcessState.RUNNING,
-         **kw: object) -> ProcessSample:
-    return ProcessSample(pid=pid, name="python", state=state, role=role, **kw)  # type: ignore[arg-type]
-
-
-def gpu(index: int, util: float = 97.0, pids: tuple[int, ...] = (), **kw: object) -> GpuSample:
-    return GpuSample(index, name="H100", util=util, mem_used=60 * GIB, mem_total=80 * GIB, temp_c=66.0,
-                     power_w=512.34, power_limit_w=700.0, sm_clock_mhz=1980.0, throttle_mask=0,
-                     ecc_uncorrected=0, processes=tuple(GpuProcess(p, GIB) for p in pids), **kw)  # type: ignore[arg-type]
+from tests.support.system import GIB, gpu, proc, status_parts
 
 
 def test_before_any_sample() -> None:
-    assert SystemState().to_status() == (None, [], NO_SAMPLE)
+    assert status_parts(SystemState()) == (None, [], NO_SAMPLE)
 
 
 def test_status_fields_have_the_design_shape() -> None:
@@ -46,7 +32,7 @@ def test_status_fields_have_the_design_shape() -> None:
                    proc(4250, ProcessRole.CHILD, rank=0, cpu_percent=5.0, rss_bytes=100),
                    proc(4251, ProcessRole.CHILD, rank=0, cpu_percent=6.0, rss_bytes=200)),
         gpus=(gpu(0, pids=(4243,)), gpu(1, pids=(4244,)), GpuSample(2, name="H100", error="GPU is lost"))))
-    process, gpus, status = state.to_status()
+    process, gpus, status = status_parts(state)
     assert process == {
         "pid": 4242, "state": "running", "cpu_percent": 98.0, "rss_bytes": 123456789, "name": "python",
         "found_by": "torchrun", "threads": 12, "read_bps": None, "write_bps": None, "open_fds": 40,
@@ -65,13 +51,13 @@ def test_status_fields_have_the_design_shape() -> None:
 def test_no_gpu_is_an_empty_list_and_a_reason() -> None:
     state = SystemState()
     state.apply(SystemSample(t=1.0, gpu_status="unavailable: NVML library not found"))
-    assert state.to_status() == (None, [], "unavailable: NVML library not found")
+    assert status_parts(state) == (None, [], "unavailable: NVML library not found")
 
 
 def test_a_live_main_process_speaks_for_the_run_over_an_exited_one() -> None:
     state = SystemState()
     state.apply(SystemSample(t=1.0, processes=(proc(1, state=ProcessState.GONE, exit_code=1), proc(2))))
-    process, _, _ = state.to_status()
+    process, _, _ = status_parts(state)
     assert process is not None and process["pid"] == 2
     assert process["others"] == [{"pid": 1, "state": "gone", "cpu_percent": None, "rss_bytes": None,
                                   "exit_code": 1}]
@@ -80,7 +66,7 @@ def test_a_live_main_process_speaks_for_the_run_over_an_exited_one() -> None:
 def test_gone_main_shows_its_exit_code() -> None:
     state = SystemState()
     state.apply(SystemSample(t=1.0, processes=(proc(7, state=ProcessState.GONE, exit_code=-9),)))
-    process, _, _ = state.to_status()
+    process, _, _ = status_parts(state)
     assert process is not None and (process["state"], process["exit_code"]) == ("gone", -9)
 
 

@@ -17,10 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from runwatch.feed import Feed, Subscription
 from runwatch.model import (
     AlertBrief,
     AlertState,
     ChartData,
+    GpuSample,
+    ProcessSample,
+    ProcessState,
     Progress,
     RankProgress,
     RunSnapshot,
@@ -102,6 +106,8 @@ class FakeController:
         self.log = log if log is not None else canned_log()
         self.alerts: dict[str, tuple[AlertBrief, ...]] = {r.name: canned_alerts(r.name) for r in self.runs}
         self.chart_calls = 0
+        self.feed: Feed[object] = Feed()
+        """What the engine would push: publish a `Notification` here and the app shows it."""
 
     # -- Controller -----------------------------------------------------------------
 
@@ -138,6 +144,9 @@ class FakeController:
     def set_paused(self, paused: bool) -> None:
         self.calls.append(("set_paused", paused))
 
+    def subscribe(self) -> Subscription[object]:
+        return self.feed.subscribe()
+
     # -- canned snapshot -------------------------------------------------------------
 
     def _snapshot(self, r: FakeRun) -> RunSnapshot:
@@ -154,8 +163,8 @@ class FakeController:
             run=r.name, source=f"logs/{r.name}.log", time=self.time, state=r.state, progress=progress,
             metrics=metrics, ranks=ranks, last_record_t=self.time - 0.4, records=r.records,
             format="picollm", alerts=self.alerts.get(r.name, ()),
-            process={"pid": 4242, "state": "running", "cpu_percent": 98.0, "rss_bytes": 12 * 2**30}
-            if multi else None,
+            processes=(ProcessSample(4242, "python", ProcessState.RUNNING, cpu_percent=98.0, rss_bytes=12 * 2**30),)
+            if multi else (),
             gpus=canned_gpus() if multi else (),
             gpu_status="ok" if multi else "unavailable: NVML library not found",
         )
@@ -181,13 +190,14 @@ def canned_alerts(run: str) -> tuple[AlertBrief, ...]:
                    {"metric": "grad_norm", "rank": 0}, key=f"nonfinite|run={run}|metric=grad_norm",
                    since=T0 - 1500, step=NAN_STEP, value=math.nan),
         AlertBrief("straggler", AlertState.PENDING, Severity.WARNING, "rank 5 is 4 steps behind",
-                   {"rank": 5}, key=f"straggler|run={run}|rank=5", since=T0 - 30, step=3196, value=4.0),
+                   {"rank": 5}, key=f"straggler|run={run}|rank=5", since=T0 - 30, step=3196, value=4.0,
+                   lagging_rank=True),
     )
 
 
-def canned_gpus() -> tuple[dict[str, Any], ...]:
-    return tuple({"index": i, "util": 97 - 3 * i, "mem_used": (60 + i) * 2**30, "mem_total": 80 * 2**30,
-                  "temp_c": 66 + 6 * i, "power_w": 512.3 - 10 * i} for i in range(4))
+def canned_gpus() -> tuple[GpuSample, ...]:
+    return tuple(GpuSample(i, util=97 - 3 * i, mem_used=(60 + i) * 2**30, mem_total=80 * 2**30, temp_c=66 + 6 * i,
+                           power_w=512.3 - 10 * i) for i in range(4))
 
 
 def canned_log() -> list[str]:

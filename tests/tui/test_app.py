@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from runwatch.model import AlertState, Severity
+from runwatch.model import AlertState, Notice, Severity
 from runwatch.tui.app import RunwatchApp
 from runwatch.tui.screens.compare import CompareScreen
 from runwatch.tui.screens.help import HelpScreen
@@ -27,6 +27,7 @@ from runwatch.tui.widgets.ranks import RanksPanel
 from runwatch.tui.widgets.run_list import RunList
 from runwatch.tui.widgets.sparklines import SparklineStrip
 from runwatch.tui.widgets.system import SystemPanel
+from tests.support.alerts import make_notification
 from tests.tui.conftest import settle, until
 from tests.tui.fake import MARKUP_TRAP, FakeController, canned_alerts, fired, single_run, with_alerts
 
@@ -391,6 +392,26 @@ def test_a_silence_the_controller_refuses_is_reported_not_fatal(make_app) -> Non
 
     app = drive(make_app(NoAlerting()), refuse, size=(80, 24))
     assert app.return_code in (None, 0)
+
+
+def test_alert_notifications_reach_the_tui_through_its_subscription(make_app) -> None:  # type: ignore[no-untyped-def]
+    """The engine's notifications were drained by the line printer or not at all: the TUI never saw them."""
+    ctrl = FakeController()
+    daemon = ctrl.subscribe()  # another front end reading the same feed takes nothing from the TUI
+
+    async def toast(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        ctrl.feed.publish(Notice("logs/train.log", "warning", "rotated"), make_notification("n1"),
+                          make_notification("n2", state=AlertState.RESOLVED, severity=Severity.WARNING))
+        assert len(daemon.take().items) == 3
+        app.poll()
+        await settle(pilot)
+        toasts = [(n.title, n.severity) for n in app._notifications]
+        assert toasts == [("nonfinite firing", "error"), ("nonfinite resolved", "information")]
+        assert all(n.message == "nanochat-d24: grad_norm is NaN at step 380" for n in app._notifications)
+        app.poll()
+        assert len(app._notifications) == 2  # each shown once
+
+    drive(make_app(ctrl, refresh_s=10.0), toast)
 
 
 def test_a_tick_while_the_screen_is_torn_down_is_skipped_not_fatal(make_app) -> None:  # type: ignore[no-untyped-def]

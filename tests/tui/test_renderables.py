@@ -11,6 +11,9 @@ from runwatch.model import (
     AlertBrief,
     AlertState,
     ChartData,
+    GpuSample,
+    ProcessSample,
+    ProcessState,
     Progress,
     RankProgress,
     RunSnapshot,
@@ -29,7 +32,7 @@ from runwatch.tui.screens.help import HelpScreen
 from runwatch.tui.widgets.alerts import alert_cells, sort_alerts
 from runwatch.tui.widgets.header import header_text
 from runwatch.tui.widgets.log_pane import log_text
-from runwatch.tui.widgets.ranks import stragglers
+from runwatch.tui.widgets.ranks import ranks_text, stragglers
 from runwatch.tui.widgets.sparklines import SparkEntry, sparks_text
 from runwatch.tui.widgets.system import gpu_line, process_line
 
@@ -210,6 +213,15 @@ def test_stragglers_by_lag_interval_or_alert() -> None:
     assert stragglers({0: ranks[0]}) == set()
 
 
+def test_a_rank_is_marked_slow_by_an_alert_whose_rule_names_lagging_ranks() -> None:
+    """The panel asked `a.rule == "straggler"`; it now asks the alert what its rank label means."""
+    ranks = {i: RankProgress(i, 100, 0.0, 1.0) for i in range(3)}
+    lagging = AlertBrief("straggler", AlertState.FIRING, Severity.WARNING, labels={"rank": 1}, lagging_rank=True)
+    nan = AlertBrief("nonfinite", AlertState.FIRING, Severity.CRITICAL, labels={"rank": 2})
+    rows = ranks_text(snap(ranks=ranks, alerts=(lagging, nan))).plain.splitlines()[1:]
+    assert [row.endswith("slow") for row in rows] == [False, True, False]
+
+
 def test_log_text_highlights_errors_and_keeps_brackets() -> None:
     t = log_text(["ok line", "RuntimeError: CUDA error", "[bold]x[/] warning", "loss nan"])
     assert t.plain.splitlines() == ["ok line", "RuntimeError: CUDA error", "[bold]x[/] warning", "loss nan"]
@@ -229,12 +241,14 @@ def test_alert_rows_sorted_and_formatted() -> None:
 
 
 def test_system_lines_say_what_is_unknown() -> None:
-    g = {"index": 0, "util": 97, "mem_used": 60 * 2**30, "mem_total": 80 * 2**30, "temp_c": 90, "power_w": 500.0}
+    g = GpuSample(0, util=97, mem_used=60 * 2**30, mem_total=80 * 2**30, temp_c=90, power_w=500.0)
     line = gpu_line(g, [90.0, 97.0])
     assert "GPU0" in line.plain and "60/80G" in line.plain and "90°C" in line.plain
-    assert "?" in gpu_line({"index": 1}, []).plain
+    assert gpu_line(GpuSample(1, error="GPU is lost"), []).plain.startswith("GPU1 ? ")
     assert "not known" in process_line(None).plain
-    assert "rss 1.0G" in process_line({"pid": 1, "state": "running", "rss_bytes": 2**30}).plain
+    assert "rss 1.0G" in process_line(ProcessSample(1, "python", ProcessState.RUNNING, rss_bytes=2**30)).plain
+    gone = process_line(ProcessSample(1, "python", ProcessState.GONE, exit_code=1))
+    assert "gone" in gone.plain and "bold red" in [str(s.style) for s in gone.spans]
 
 
 def test_sparks_text_counts_what_does_not_fit() -> None:

@@ -1,7 +1,7 @@
 """ProcessSampler on real processes: what a user sees in the status line.
 
 Children are started in their own session and killed (the whole group) at
-teardown. Readings go through `SystemState.to_status()`, the `process`
+teardown. Readings go through `tests.support.system.status_parts`, the `process`
 field of `runwatch tail --headless --json`.
 """
 
@@ -25,6 +25,7 @@ from runwatch.state.system import SystemState
 from runwatch.watcher import process_scan
 from runwatch.watcher.processes import ProcessSampler, popen_exit_codes, process_state
 from tests.conftest import wait_for
+from tests.support.system import status_parts
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -89,7 +90,7 @@ class Watch:
         return s
 
     def status(self) -> dict:  # type: ignore[type-arg]
-        process, _, _ = self.state.to_status()
+        process, _, _ = status_parts(self.state)
         assert process is not None
         return process
 
@@ -169,7 +170,7 @@ def test_a_pid_that_does_not_exist_is_reported_gone(spawn: Spawn) -> None:
 def test_no_process_known_is_null_in_the_status() -> None:
     state = SystemState()
     state.apply(SystemSample(t=1.0, processes=ProcessSampler(discover=False).sample(1.0)))
-    assert state.to_status()[0] is None
+    assert status_parts(state)[0] is None
 
 
 @linux_only

@@ -16,6 +16,7 @@ from runwatch.watcher.host import HostSampler
 from runwatch.watcher.processes import ProcessSampler
 from runwatch.watcher.sampler import GPU_OFF, SystemSampler, make_system_sampler
 from tests.conftest import wait_for
+from tests.support.system import status_parts
 
 
 class Collect:
@@ -42,7 +43,7 @@ def test_thread_samples_on_its_beat_and_opens_nvml_once() -> None:
     assert len(s.gpus) == 8 and s.gpu_status == "ok" and s.host is not None
     assert [p.pid for p in s.processes] == [os.getpid()]
     assert sampler.latest is not None and sampler.samples_taken >= 3
-    process, gpus, status = got.state.to_status()
+    process, gpus, status = status_parts(got.state)
     assert process is not None and process["pid"] == os.getpid()
     assert status == "ok" and gpus[0]["pids"] == [os.getpid()]
 
@@ -64,7 +65,7 @@ def test_gpu_lost_mid_run_through_the_sampler_keeps_the_rest() -> None:
                             gpus=GpuSampler(nvml_fake.gpu_lost_mid_run(8, index=3, after=2)), interval=0.01)
     with sampler:
         wait_for(lambda: len(got.samples) >= 4)
-    process, gpus, status = got.state.to_status()
+    process, gpus, status = status_parts(got.state)
     assert status == "degraded: GPU 3: GPU is lost"
     assert gpus[3] == {"index": 3, "name": nvml_fake.H100, "error": "GPU is lost"}
     assert all("util" in g for g in gpus if g["index"] != 3)
@@ -77,7 +78,7 @@ def test_no_nvml_still_samples_processes_and_host() -> None:
                                   interval=0.01)
     with sampler:
         wait_for(lambda: len(got.samples) >= 2)
-    process, gpus, status = got.state.to_status()
+    process, gpus, status = status_parts(got.state)
     assert (gpus, status) == ([], "unavailable: NVML library not found")
     assert process is not None and process["pid"] == os.getpid()
     assert got.state.host is not None
@@ -87,7 +88,7 @@ def test_no_gpu_flag_turns_gpu_sampling_off() -> None:
     got = Collect()
     sampler = make_system_sampler(got, discover=False, gpu=False)
     got(sampler.sample_once())
-    assert got.state.to_status() == (None, [], GPU_OFF)
+    assert status_parts(got.state) == (None, [], GPU_OFF)
 
 
 def test_throttling_scenario_through_the_sampler() -> None:

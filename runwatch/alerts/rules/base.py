@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from runwatch.alerts.types import Finding, RuleTiming, make_labels
-from runwatch.model import Severity
+from runwatch.model import RunState, Severity
 from runwatch.state.run import RunTracker
 
 CONFIG_ALIASES = {"for": "for_s", "resolve_after": "resolve_after_s", "repeat_interval": "repeat_interval_s"}
@@ -84,9 +84,18 @@ class Rule(Generic[P]):
     judges_records: ClassVar[bool] = False
     """Whether the rule judges the records in sequence (a NaN, a spike, a crash line), not the present
     moment (a stall, a drift, a GPU): only such rules judge a history while it is read in (engine)."""
+    names_lagging_rank: ClassVar[bool] = False
+    """Whether a firing alert of this rule names, in its `rank` label, a rank that lags the others (the
+    TUI's ranks panel marks it slow)."""
 
     def __init__(self, params: P | None = None) -> None:
         self.params: P = params if params is not None else cast(P, self.Params())
+
+    def badge(self, severity: Severity) -> RunState | None:
+        """What this rule's alert, firing at `severity`, says the run is (its badge in every front end):
+        STALLED, ENDED, CRASHED; None, most rules: it says nothing of the run's state. The engine reads
+        this, never the rule's id."""
+        return None
 
     @property
     def severity(self) -> Severity:

@@ -75,6 +75,10 @@ class Stall(Rule[StallParams]):
                    "pause_factor × longest recent pause), longer during evals/checkpoints; not after the end")
     Params = StallParams
 
+    def badge(self, severity: Severity) -> RunState | None:
+        """Firing, the run is stalled: the alert's budget (the run's own pace) overrules the badge's rougher one."""
+        return RunState.STALLED
+
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         last = run.last_step_at
         if last is None or now - last <= self.params.after:

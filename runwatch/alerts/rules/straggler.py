@@ -40,6 +40,7 @@ class Straggler(Rule[StragglerParams]):
     default_severity = Severity.WARNING
     explanation = "a rank's step is far behind the other ranks', or its step interval much slower (per-rank logs)"
     Params = StragglerParams
+    names_lagging_rank = True
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         ranks = run.ranks.snapshot()

@@ -449,6 +449,11 @@ class ProcessExit(SystemRule[ProcessExitParams]):
                    "in the log), else a warning naming what is missing; a clean exit (code 0) is not news")
     Params = ProcessExitParams
 
+    def badge(self, severity: Severity) -> RunState | None:
+        """The process ended before the run finished: crashed when critical (evidence of failure), ended
+        when a warning (none: a script may end without a finish line)."""
+        return RunState.CRASHED if severity == Severity.CRITICAL else RunState.ENDED
+
     def check_system(self, run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
         """Severity follows evidence. runwatch sees the exit code of its own children only; a process it
         found (the writer of a log, a `--pid`) just vanishes, and a script that ends normally without

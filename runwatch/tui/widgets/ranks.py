@@ -36,7 +36,7 @@ def ranks_text(snap: RunSnapshot) -> Text:
     if not snap.ranks:
         return Text("no per-rank records (single process, or the log has no rank prefixes)", "dim", end="")
     flagged = {int(a.labels["rank"]) for a in snap.alerts
-               if a.rule == "straggler" and a.state != AlertState.RESOLVED and "rank" in a.labels}
+               if a.lagging_rank and a.state != AlertState.RESOLVED and "rank" in a.labels}
     slow = stragglers(snap.ranks, flagged)
     lead = max(rp.step for rp in snap.ranks.values())
     lines = [Text(f"{'rank':>4} {'step':>8} {'lag':>4} {'interval':>8}", "bold", end="")]

@@ -11,8 +11,8 @@ import pytest
 
 from runwatch.alerts.sinks import CommandSink, PermanentError, RetryableError, SinkConfigError
 from runwatch.alerts.types import make_labels
-from tests.alerts.sinks.conftest import make_notification
 from tests.conftest import wait_for
+from tests.support.alerts import make_notification
 
 RECORDER = """
 import json, os, sys

@@ -16,8 +16,9 @@ import pytest
 
 from runwatch.alerts.sinks import Dispatcher, SinkConfigError, SlackSink, WebhookSink, build_sink
 from runwatch.alerts.sinks.endpoint import resolve_url
-from tests.alerts.sinks.conftest import FAST, SECRET_PATH, Receiver, make_notification
+from tests.alerts.sinks.conftest import FAST, SECRET_PATH, Receiver
 from tests.conftest import wait_for
+from tests.support.alerts import make_notification
 
 
 def basic(user: str, password: str) -> str:

@@ -23,7 +23,7 @@ from runwatch.alerts.sinks import (
 from runwatch.alerts.sinks.codec import notification_from_json, notification_to_json
 from runwatch.alerts.sinks.outbox import Outbox
 from runwatch.model import AlertState
-from tests.alerts.sinks.conftest import make_notification
+from tests.support.alerts import make_notification
 
 
 def test_file_sink_appends_json_lines(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from runwatch.alerts.sinks.terminal import terminal_line
 from runwatch.model import AlertState, Severity
 from runwatch.text import clean as strip_escapes
 from runwatch.text import clip, one_line
-from tests.alerts.sinks.conftest import make_notification
+from tests.support.alerts import make_notification
 
 NAN, INF = float("nan"), float("inf")
 
