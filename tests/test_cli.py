@@ -25,7 +25,7 @@ def runwatch(*args: str, **kw) -> subprocess.Popen:  # type: ignore[no-untyped-d
 
 
 def test_parse_missing_path_is_one_line_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["parse", str(tmp_path / "nope.log")]) == 2
+    assert main(["parse", str(tmp_path / "nope.log")]) == 3
     out, err = capsys.readouterr()
     assert out == ""
     assert err.count("\n") == 1 and "no such file" in err

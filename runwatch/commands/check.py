@@ -8,12 +8,13 @@ source gives no time keep t=0, so the replay clock rebuilds time; W&B rows
 and TensorBoard events keep the time they carry.
 
 Exit 0 when nothing fired, 1 when only warnings fired, 2 when anything
-critical fired (DESIGN §3). A run that stopped below its known total without
+critical fired, 3 when a path holds nothing readable, a source could not be
+read or a run of which nothing was understood (DESIGN §3; `SourceProblems`
+says why on stderr, one line each). 2 comes before 3, 3 before 1. A run that stopped below its known total without
 finishing (a truncated log, a pipe that ended early) is reported
 "incomplete: stopped at S/T" on a warning line of its own and in `--json`'s
 `warnings`; that is no alert (no rule fired), so by DESIGN §3 it does not
-change the exit code. Neither does a run of which nothing was understood
-(a warning line too; what a source could not read is said on stderr).
+change the exit code.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from typing import Any, BinaryIO, TextIO
 
 from runwatch.alerting import build_rules
 from runwatch.alerts.lifecycle import AlertManager
-from runwatch.commands.parse import notice_printer, readers_of, with_total
+from runwatch.commands.parse import SourceProblems, readers_of, with_total
 from runwatch.commands.readers import ItemsReader, Reader
 from runwatch.config import Config
-from runwatch.errors import PathError, UsageError
 from runwatch.headless import fmt_value
 from runwatch.model import AlertState, Kind, Record, RunState, Severity
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
@@ -115,22 +115,21 @@ def exit_code(fired: Sequence[Fired]) -> int:
 def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps: int | None,
               as_json: bool, out: TextIO, stdin: BinaryIO | None = None, err: TextIO | None = None) -> int:
 
-    try:
-        runs = plan_runs(paths, fmt=fmt)
-    except PathError as e:
-        raise UsageError(str(e)) from None
-    say = notice_printer(err if err is not None else sys.stderr)
+    runs = plan_runs(paths, fmt=fmt)  # PathError: exit 3, one line (cli)
+    problems = SourceProblems(err if err is not None else sys.stderr)
     worst = 0
     for run in runs:
         result = check_run(run, config, None if fmt == WANDB_FORMAT else fmt, total_steps, stdin=stdin,
-                           on_notice=say)
+                           on_notice=problems)
+        if result.tracker.records == 0:
+            problems.nothing_understood(run.label, fmt)
         fired = summarize(result)
         worst = max(worst, exit_code(fired))
         if as_json:
             out.write(json.dumps(_json(run.name, run.label, result, fired), allow_nan=False) + "\n")
         else:
             out.write(clean(_report(run.name, run.label, result, fired)) + "\n")
-    return worst
+    return problems.exit_code(worst)
 
 
 NO_RECORDS = "no records: nothing these sources hold was understood"
@@ -162,6 +161,8 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
     short = incomplete(result)
     steps = f"step {p.step}" + (f"/{p.total}" if p.total else "") if p.step is not None else "no steps"
     verdict = {0: "OK", 1: "WARNING", 2: "CRITICAL"}[exit_code(fired)]
+    if t.records == 0 and not fired:
+        verdict = "UNREAD"  # not OK: nothing here was judged (exit 3)
     crashed = state == RunState.CRASHED
     words = "incomplete" if short and not crashed else _state_words(state)
     lines = [f"{verdict:<8} {name}  ({source})  {steps}  {words}  {t.records} records"]
@@ -197,7 +198,8 @@ def _json(name: str, source: str, result: Replay, fired: list[Fired]) -> dict[st
     p = result.tracker.progress
     return {
         "type": "check", "run": name, "source": source, "step": p.step, "total_steps": p.total,
-        "state": str(result.tracker.state(result.end)), "exit_code": exit_code(fired),
+        "state": str(result.tracker.state(result.end)),
+        "exit_code": 3 if result.tracker.records == 0 and not fired else exit_code(fired),
         "warnings": warnings(result),
         "alerts": [{"rule": f.rule, "severity": str(f.severity), "labels": f.labels, "summary": f.summary,
                     "first_step": f.first_step, "last_step": f.last_step, "times": f.times,

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from runwatch.commands.readers import ItemsReader, Reader, StdinReader
-from runwatch.errors import PathError, UsageError
 from runwatch.model import Kind, Record, json_number
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser
@@ -51,14 +50,37 @@ def readers_of(run: RunPlan, fmt: str | None, *, read_time: bool = True, stdin: 
         yield ItemsReader(path, run.name, decoders, read_time=read_time, on_notice=on_notice)
 
 
-def notice_printer(err: TextIO) -> Callable[[Notice], None]:
-    """Warnings and errors a source reports, one line each on `err` (info notices are for live views)."""
+EXIT_UNREAD = 3
+"""DESIGN §3: a path held nothing runwatch understood, or a source could not be read."""
 
-    def say(n: Notice) -> None:
-        if n.level != "info":
-            err.write(one_line(f"runwatch: {n.message}") + "\n")
 
-    return say
+class SourceProblems:
+    """What a one-shot read could not use, said on `err` one line each as it happens and counted for the
+    exit status: a source's warnings and errors (info notices are for live views), and runs of which
+    nothing was understood. `parse` and `check` exit 3 when there is any (a gate must not pass input
+    it could not judge); for `check` a critical alert (2) still comes first."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.unread: list[str] = []
+
+    def __call__(self, n: Notice) -> None:
+        if n.level == "info":
+            return
+        self.err.write(one_line(f"runwatch: {n.message}") + "\n")
+        if n.level == "error":
+            self.unread.append(n.message)
+
+    def nothing_understood(self, label: str, fmt: str | None) -> None:
+        why = f"nothing read as {fmt}" if fmt else "no known log format, metric file or W&B run (--format NAME forces one)"
+        self.unread.append(f"{label}: {why}")
+        self.err.write(one_line(f"runwatch: {label}: nothing understood: {why}") + "\n")
+
+    def exit_code(self, worst: int) -> int:
+        """The status: a critical alert (2) first, then what could not be read (3), then warnings (1)."""
+        if worst >= 2 or not self.unread:
+            return worst
+        return EXIT_UNREAD
 
 
 class _Counted:
@@ -283,18 +305,17 @@ CSV_FIXED = ["kind", "step", "total_steps", "rank", "t", "event", "message", "so
 def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: int | None, out: TextIO,
               stdin: BinaryIO | None = None, err: TextIO | None = None) -> int:
 
-    try:
-        runs = plan_runs(paths, fmt=fmt)
-    except PathError as e:
-        raise UsageError(str(e)) from None
+    runs = plan_runs(paths, fmt=fmt)  # PathError: exit 3, one line (cli)
     started = time.perf_counter()
     summary = Summary()
     writer = _Writer(output, out)
-    say = notice_printer(err if err is not None else sys.stderr)
+    problems = SourceProblems(err if err is not None else sys.stderr)
     line_fmt = None if fmt == WANDB_FORMAT else fmt
     for run in runs:
-        for reader in readers_of(run, line_fmt, stdin=stdin, on_notice=say):
+        records = 0
+        for reader in readers_of(run, line_fmt, stdin=stdin, on_notice=problems):
             for chunk in reader.chunks():
+                records += len(chunk)
                 if output == "summary":
                     summary.add_chunk(chunk, total_steps)
                 else:
@@ -303,10 +324,12 @@ def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: in
             summary.files += 1
             summary.lines += reader.lines
             summary.formats[reader.format or "none"] += 1
+        if records == 0:
+            problems.nothing_understood(run.label, fmt)
     writer.close()
     if output == "summary":
         out.write(clean(summary.render(time.perf_counter() - started)) + "\n")
-    return 0
+    return problems.exit_code(0)
 
 
 class _Writer:

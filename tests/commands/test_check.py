@@ -85,8 +85,8 @@ def test_rule_override_disables_a_rule(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_missing_path_and_bad_override_are_one_line_errors(tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", str(tmp_path / "nope.log")]) == 2
-    assert main(["check", str(SFT_NAN), "--rule", "stall.after=ten minutes"]) == 2
+    assert main(["check", str(tmp_path / "nope.log")]) == 3  # a source that cannot be read (DESIGN §3)
+    assert main(["check", str(SFT_NAN), "--rule", "stall.after=ten minutes"]) == 2  # a usage error
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2
     assert "no such file" in err[0]
@@ -238,14 +238,15 @@ def test_no_steps_is_said_in_words(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_a_source_read_as_nothing_is_said_not_just_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A trainer_state.json cut short: stderr says why, the report says nothing was read (exit 0: no alert)."""
+    """A trainer_state.json cut short: stderr says why, the report says nothing was read, and the exit
+    status says so (3: a gate must not pass on input nobody judged; it used to exit 0, OK)."""
     state = tmp_path / "out" / "trainer_state.json"
     state.parent.mkdir()
     state.write_text('{"max_steps": 500, "log_history": [{"loss": 2.0, "step": 10},')
-    assert main(["check", str(state)]) == 0
+    assert main(["check", str(state)]) == 3
     out, err = capsys.readouterr()
-    assert "0 records" in out and "warning  no records: nothing these sources hold was understood" in out
-    assert "trainer_state.json is not valid JSON" in err
+    assert out.startswith("UNREAD") and "warning  no records: nothing these sources hold was understood" in out
+    assert "trainer_state.json is not valid JSON" in err and "nothing understood" in err
     state.write_text(state.read_text().rstrip(",") + "]}")
     assert main(["check", str(state)]) == 0
     out, err = capsys.readouterr()
@@ -283,3 +284,25 @@ def test_bogus_step_past_its_total_does_not_finish_the_run(tmp_path: Path, capsy
     obj = json.loads(capsys.readouterr().out)
     assert obj["state"] != "finished"
     assert obj["warnings"] == ["incomplete: stopped at 144/16704"]
+
+
+@pytest.mark.parametrize("what", ["binary", "empty", "damaged-wandb"])
+def test_check_and_parse_exit_3_on_what_they_could_not_read(what: str, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 10: `check` on a binary file, an empty file or a W&B run it cannot read printed
+    `OK … no alerts` and exited 0: a CI gate using it passed on anything."""
+    if what == "binary":
+        path = tmp_path / "train.log"
+        path.write_bytes(bytes(range(256)) * 64)
+    elif what == "empty":
+        path = tmp_path / "train.log"
+        path.touch()
+    else:
+        path = tmp_path / "run-x.wandb"
+        path.write_bytes(b"definitely not a transaction log" * 10)
+    assert main(["check", str(path)]) == 3
+    out, err = capsys.readouterr()
+    assert out.startswith("UNREAD") and "OK" not in out.split()[0]
+    assert err.strip() and all(line.startswith("runwatch: ") for line in err.strip().splitlines())
+    assert main(["parse", str(path), "--output", "summary"]) == 3
+    assert main(["check", str(path), str(SFT_NAN)]) == 2  # a critical alert elsewhere still comes first
