@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from runwatch.alerts.diagnosis import stall_diagnosis
+from runwatch.alerts.judge import Judge, Judged
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule, all_rules
 from runwatch.alerts.rules.stall import Stall
-from runwatch.alerts.rules.system import evaluate_rule
 from runwatch.alerts.silences import SilenceBook
 from runwatch.alerts.sinks import Dispatcher, Sink
 from runwatch.alerts.sinks.base import SinkConfigError, SinkFilter
@@ -102,7 +102,8 @@ class Alerting:
     def __init__(self, config: Config, *, sinks: Sequence[Sink] = (), state_dir: Path | None = None,
                  persist: bool = True, on_sink_error: Callable[[str, str], None] | None = None) -> None:
         self.rules = build_rules(config)
-        self._broken: set[str] = set()
+        self.judge = Judge(self.rules)
+        """The rules, each evaluated with isolation (runwatch.alerts.judge; `check` uses the same)."""
         self._on_sink_error = on_sink_error
         state = StateDir(state_dir or config.state_dir) if persist else None
         self._state = state
@@ -148,7 +149,7 @@ class Alerting:
         if new is not None:
             new.start(self._supervisor)
         with self._lock:
-            self.rules, self._broken = rules, set()
+            self.rules, self.judge = rules, Judge(rules)
             self.manager.set_timings(config.timings())
             self.manager.step_rules = _step_rules(rules)
             self.dispatcher = new
@@ -166,26 +167,19 @@ class Alerting:
         records among their newest ones look back at least that far (`Rule.widened`).
         `history`: only the rules that judge records in sequence (a history being read in).
         """
-        findings: list[Finding] = []
-        evaluated: set[tuple[str, str]] = set()
+        judged = Judged()
         trackers: dict[str, RunTracker] = {}
         for tracker, system, context in runs:
             trackers[tracker.run] = tracker
-            new = points.get(tracker.run, 0) if points else 0
-            for rule in self.rules:
-                if rule.id in self._broken or (history and not rule.judges_records):
-                    continue
-                try:
-                    found = evaluate_rule(rule.widened(new) if new else rule, tracker, system, now)
-                except Exception:
-                    self._broken.add(rule.id)
-                    log.exception("rule %s failed and is disabled for this session", rule.id)
-                    continue
-                evaluated.add((rule.id, tracker.run))
-                if rule.id == Stall.id and found:
-                    what = stall_diagnosis(system, tracker.last_step_at)
-                    found = [dataclasses.replace(f, diagnosis=what) for f in found]
-                findings.extend(_with_context(f, context) for f in found)
+            start = len(judged.findings)
+            self.judge.judge(tracker, system, now, new=points.get(tracker.run, 0) if points else 0, history=history,
+                             into=judged)
+            for i in range(start, len(judged.findings)):
+                found = judged.findings[i]
+                if found.rule == Stall.id:
+                    found = dataclasses.replace(found, diagnosis=stall_diagnosis(system, tracker.last_step_at))
+                judged.findings[i] = _with_context(found, context)
+        findings, evaluated = judged.findings, judged.evaluated
         with self._lock:
             rules = {r.id: r for r in self.rules}
             notes = self.manager.update(findings, now, evaluated=evaluated,

@@ -19,9 +19,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from runwatch.alerts.judge import Judge
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
-from runwatch.alerts.rules.system import evaluate_rule
 from runwatch.alerts.types import Finding, Notification
 from runwatch.model import Kind, Record
 from runwatch.state.run import RunTracker
@@ -38,6 +38,8 @@ class Replay:
     notifications: list[Notification] = field(default_factory=list)
     end: float = T0
     last_found_at: dict[str, int | None] = field(default_factory=dict)
+    judge: Judge | None = None
+    """The rules as evaluated; its `broken` names a rule that raised (and was left out from then on)."""
     """Alert key → the run's step when the rule last found its condition (a finding's own step is
     where the trouble began: the first NaN), for `runwatch check`'s "last step"."""
 
@@ -99,32 +101,30 @@ def replay(records: Iterable[Record], rules: Sequence[Rule[Any]], *, manager: Al
     """Drive records through a fresh RunTracker, evaluating `rules` as the engine would."""
     clock = clock or ReplayClock()
     out = Replay(RunTracker(run, source))
+    judge = out.judge = Judge(rules)
     last_eval: float | None = None
     unjudged = 0
     for rec in records:
         now = clock.advance(rec)
         if last_eval is None or now - last_eval >= tick:
-            _evaluate(out, rules, manager, now, unjudged)
+            _evaluate(out, judge, manager, now, unjudged)
             last_eval, unjudged = now, 0
         out.tracker.apply(dataclasses.replace(rec, t=now), now)
         unjudged += 1
-    _evaluate(out, rules, manager, clock.now, unjudged)
+    _evaluate(out, judge, manager, clock.now, unjudged)
     out.end = clock.now
     return out
 
 
-def _evaluate(out: Replay, rules: Sequence[Rule[Any]], manager: AlertManager | None, now: float,
-              unjudged: int = 0) -> None:
-    """Every rule at `now`, each looking back over the `unjudged` records since the last evaluation."""
-    found: list[Finding] = []
-    for rule in rules:
-        found.extend(evaluate_rule(rule.widened(unjudged) if unjudged else rule, out.tracker, None, now))
-    out.findings.extend((now, f) for f in found)
+def _evaluate(out: Replay, judge: Judge, manager: AlertManager | None, now: float, unjudged: int = 0) -> None:
+    """Every rule at `now` (isolated, as live), each looking back over the `unjudged` records since the
+    last evaluation."""
+    judged = judge.judge(out.tracker, None, now, new=unjudged)
+    out.findings.extend((now, f) for f in judged.findings)
     step = out.tracker.progress.step
-    out.last_found_at.update((f.key, step) for f in found)
+    out.last_found_at.update((f.key, step) for f in judged.findings)
     if manager is not None:
-        evaluated = {(r.id, out.tracker.run) for r in rules}
-        out.notifications.extend(manager.update(found, now, evaluated=evaluated))
+        out.notifications.extend(manager.update(judged.findings, now, evaluated=judged.evaluated))
 
 
 def merge_by_step(streams: Sequence[Iterable[Record]]) -> Iterator[Record]:

@@ -123,6 +123,8 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
                            on_notice=problems)
         if result.tracker.records == 0:
             problems.nothing_understood(run.label, fmt)
+        for rule, why in (result.judge.broken.items() if result.judge is not None else ()):
+            problems.rule_failed(run.name, rule, why)
         fired = summarize(result)
         worst = max(worst, exit_code(fired))
         if as_json:
@@ -137,10 +139,12 @@ NO_RECORDS = "no records: nothing these sources hold was understood"
 
 def warnings(result: Replay) -> list[str]:
     """What the report says besides alerts: an incomplete run, a run of which nothing was read."""
+    broken = [f"rule {rule} failed ({why}); judged without it from then on"
+              for rule, why in (result.judge.broken.items() if result.judge is not None else ())]
     if result.tracker.records == 0:
-        return [NO_RECORDS]
+        return [NO_RECORDS, *broken]
     short = incomplete(result)
-    return [short] if short else []
+    return ([short] if short else []) + broken
 
 
 def incomplete(result: Replay) -> str | None:

@@ -76,6 +76,11 @@ class SourceProblems:
         self.unread.append(f"{label}: {why}")
         self.err.write(one_line(f"runwatch: {label}: nothing understood: {why}") + "\n")
 
+    def rule_failed(self, run: str, rule: str, why: str) -> None:
+        """A rule raised (a runwatch bug): the run was judged without it from then on."""
+        self.unread.append(f"{run}: rule {rule} failed")
+        self.err.write(one_line(f"runwatch: {run}: rule {rule} failed ({why}); judged without it from then on") + "\n")
+
     def exit_code(self, worst: int) -> int:
         """The status: a critical alert (2) first, then what could not be read (3), then warnings (1)."""
         if worst >= 2 or not self.unread:

@@ -306,3 +306,22 @@ def test_check_and_parse_exit_3_on_what_they_could_not_read(what: str, tmp_path:
     assert err.strip() and all(line.startswith("runwatch: ") for line in err.strip().splitlines())
     assert main(["parse", str(path), "--output", "summary"]) == 3
     assert main(["check", str(path), str(SFT_NAN)]) == 2  # a critical alert elsewhere still comes first
+
+
+def test_a_rule_that_raises_is_reported_not_a_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 10: a rule that raised crashed `check` with a traceback (only the live path isolated rules).
+    Now both use one isolated evaluation (runwatch.alerts.judge): the others still judge, the report and
+    stderr say which rule failed, and the status is 3 (the run was not fully judged) unless a critical
+    alert fired."""
+    from runwatch.alerts.rules.loss import LossSpike
+
+    def broken(self: LossSpike, run: object, now: float) -> list[object]:
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(LossSpike, "check", broken)
+    assert main(["check", str(SFT_NAN)]) == 2  # nonfinite still fires
+    out, err = capsys.readouterr()
+    assert "nonfinite" in out and "rule loss_spike failed (ZeroDivisionError: float division by zero)" in out
+    assert "rule loss_spike failed" in err
+    assert main(["check", str(HEALTHY)]) == 3

@@ -1,0 +1,57 @@
+"""Every rule on one run at one instant, with a rule that raises isolated: the one evaluation both the
+live engine (runwatch.alerting) and the one-shot replay (`runwatch check`, runwatch.replay) use.
+
+A rule that raises is a bug in runwatch, not in the run: it is logged once with its traceback, marked
+broken for the rest of the session, and the other rules go on, so one bad rule never blinds the
+watchdog or crashes `check` with a traceback. `broken` says which failed and why (check reports it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from runwatch.alerts.rules import Rule
+from runwatch.alerts.rules.system import evaluate_rule
+from runwatch.alerts.types import Finding
+from runwatch.state.run import RunTracker
+from runwatch.state.system import SystemState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Judged:
+    """What one evaluation of a run found, and which rules did look (the lifecycle resolves only those)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    evaluated: set[tuple[str, str]] = field(default_factory=set)
+
+
+class Judge:
+    """A set of rules, evaluated with isolation; `broken` maps a failed rule's id to its error."""
+
+    def __init__(self, rules: Sequence[Rule[Any]]) -> None:
+        self.rules = list(rules)
+        self.broken: dict[str, str] = {}
+
+    def judge(self, run: RunTracker, system: SystemState | None, now: float, *, new: int = 0,
+              history: bool = False, into: Judged | None = None) -> Judged:
+        """Every working rule on `run` at `now`. `new`: records since the run was last judged (rules that
+        count records among their newest look back at least that far); `history`: only the rules that
+        judge records in sequence (a history being read in: time-based rules judge the present)."""
+        out = into if into is not None else Judged()
+        for rule in self.rules:
+            if rule.id in self.broken or (history and not rule.judges_records):
+                continue
+            try:
+                found = evaluate_rule(rule.widened(new) if new else rule, run, system, now)
+            except Exception as exc:
+                self.broken[rule.id] = f"{type(exc).__name__}: {exc}"
+                log.exception("rule %s failed and is disabled for this session", rule.id)
+                continue
+            out.evaluated.add((rule.id, run.run))
+            out.findings.extend(found)
+        return out
