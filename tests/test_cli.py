@@ -67,7 +67,21 @@ def test_tail_stdin_pipe_exits_at_eof_with_final_status() -> None:
     statuses = [json.loads(line) for line in out.splitlines() if '"status"' in line]
     assert statuses[-1]["step"] == 49
     assert statuses[-1]["total_steps"] == 50
-    assert statuses[-1]["state"] == "finished"
+    assert statuses[-1]["state"] == "finished"  # the known total reached
+
+
+def test_a_pipe_that_ends_early_reads_ended_at_the_logs_own_pace() -> None:
+    """Issue 10: `cat big.log | runwatch tail -` ended `[finished] … 2.43e+05 step/s`: the end of a pipe
+    is no finish line, and a history read in bulk has no speed of its own. The real nanochat run cut at
+    line 3000: `ended`, at the rate its own step times give (dt ≈ 645 ms: about 1.55 step/s)."""
+    text = "".join((FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log")
+                   .read_text().splitlines(keepends=True)[:3000])
+    p = runwatch("tail", "-", "--json", "--interval", "0.2", stdin=subprocess.PIPE)
+    out, err = p.communicate(text, timeout=60)
+    assert p.returncode == 0, err
+    last = [json.loads(line) for line in out.splitlines() if '"status"' in line][-1]
+    assert last["state"] == "ended" and last["step"] < last["total_steps"] - 1
+    assert 1.0 < last["steps_per_sec"] < 2.5
 
 
 class _Reader:

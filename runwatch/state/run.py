@@ -386,9 +386,10 @@ class RunTracker:
         step, total = self.progress.step, self.progress.total
         done = reached_total(step, total)
         if self._exited:
-            # 0-based logs (nanochat, nanoGPT) print total-1 as their last step.
+            # An exit with no code (the end of a pipe): finished only at the known total (0-based logs,
+            # nanochat and nanoGPT, print total-1 as their last step); else the run ended, how is unknown.
             at_end = reached_total(step + 1 if step is not None else None, total)
-            return RunState.FINISHED if at_end or total is None else RunState.CRASHED
+            return RunState.FINISHED if at_end else RunState.ENDED
         if done:
             return RunState.FINISHED
         if self._quiet:

@@ -67,13 +67,15 @@ class StreamReader(ServiceThread):
                     self._deliver(self._splitter.flush())
                     self._on_eof()
                     return
-                self._deliver(self._splitter.feed(data))
+                # More waiting at once after this read: a backlog (`cat big.log |`), history whose read
+                # times say nothing of the run's speed; nothing waiting: caught up with the writer, live.
+                self._deliver(self._splitter.feed(data), backlog=self._readable(0.0))
         except Exception as exc:  # thread top: a failing callback ends the reader, but not silently
             self._notice(f"stopped reading {self.source}: {exc!r}")
 
-    def _readable(self) -> bool:
+    def _readable(self, wait: float = _WAIT) -> bool:
         try:
-            ready, _, _ = select.select([self._fd], [], [], _WAIT)
+            ready, _, _ = select.select([self._fd], [], [], wait)
         except InterruptedError:
             return False
         return bool(ready)
@@ -88,9 +90,9 @@ class StreamReader(ServiceThread):
             self._notice(f"reading {self.source} failed: {exc.strerror or exc}; treating it as closed")
             return b""
 
-    def _deliver(self, lines: list[str]) -> None:
+    def _deliver(self, lines: list[str], *, backlog: bool = False) -> None:
         if lines:
-            self._on_batch(LineBatch(self.source, self.rank, self._lines + 1, lines, time.time(), False))
+            self._on_batch(LineBatch(self.source, self.rank, self._lines + 1, lines, time.time(), backlog))
             self._lines += len(lines)
 
     def _notice(self, message: str) -> None:

@@ -49,8 +49,10 @@ STEPS = [step(i) for i in range(10)]
         ([*STEPS, event(Event.TRACEBACK), step(10), step(11)], RunState.RUNNING),  # caught and printed
         ([*STEPS, event(Event.OOM), step(10)], RunState.RUNNING),  # recovered (auto-restart, smaller batch)
         ([*STEPS, event(Event.TRACEBACK), event(Event.EXIT, exit_code=0)], RunState.FINISHED),
-        ([*STEPS, event(Event.EXIT)], RunState.CRASHED),  # unknown exit code before the total
-        ([step(i, total=None) for i in range(5)] + [event(Event.EXIT)], RunState.FINISHED),
+        # an exit with no code (the end of a pipe) says nothing of how the run ended: ENDED, not CRASHED
+        # before the total nor FINISHED without one (issue 10: `cat big.log | runwatch tail -` read finished)
+        ([*STEPS, event(Event.EXIT)], RunState.ENDED),
+        ([step(i, total=None) for i in range(5)] + [event(Event.EXIT)], RunState.ENDED),
         ([*STEPS, event(Event.FINISHED), step(10)], RunState.RUNNING),  # a second phase goes on
         ([*STEPS, event(Event.NONFINITE), event(Event.CHECKPOINT_SAVED)], RunState.RUNNING),
         ([event(Event.OOM)], RunState.CRASHED),

@@ -107,3 +107,26 @@ def test_failing_callback_is_reported(pipe: tuple[int, int]) -> None:
         reader.join(5)
         assert not reader.is_alive()
     assert "consumer bug" in notices[0].message
+
+
+def test_a_backlog_is_history_and_a_caught_up_read_is_live(pipe: tuple[int, int]) -> None:
+    """Issue 10: `cat big.log | runwatch tail -` ended `… 2.43e+05 step/s`: every read was taken for a
+    live one, so the rate came from read times. A read after which more is waiting at once is a backlog
+    (history); a read that caught up with the writer is live."""
+    from tests.conftest import FIXTURES
+
+    r, w = pipe
+    lines = (FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log").read_bytes()
+    sink = Sink()
+    writer = threading.Thread(target=lambda: os.write(w, lines[:2_000_000]))
+    with StreamReader(sink.on_batch, sink.on_eof, stream=r, chunk_size=64 * 1024):
+        writer.start()
+        writer.join()
+        wait_for(lambda: sum(len(b.lines) for b in sink.batches) > 1000 and not sink.batches[-1].history, timeout=10)
+        backlog = list(sink.batches)
+        os.write(w, b"step 16704/16704 (100.00%) | loss: 2.4 | dt: 645.00ms\n")
+        wait_for(lambda: len(sink.batches) > len(backlog), timeout=5)
+        os.close(w)
+        wait_for(sink.eof.is_set)
+    assert sum(b.history for b in backlog) >= len(backlog) - 2 and len(backlog) > 5  # all but the tail end
+    assert not sink.batches[-1].history  # one line written after a pause: live
