@@ -56,6 +56,7 @@ class LineSplitter:
         self._overflow = False  # the pending line hit the cap; drop until its end
         self._pending_dropped = 0
         self._last_frame: str | None = None  # text of the last emitted line, if it was a `\r` frame
+        self._held_at: float | None = None  # when the bytes of the pending line last arrived (feed_timed)
 
     @property
     def pending_bytes(self) -> int:
@@ -90,6 +91,19 @@ class LineSplitter:
             lines = self._lines(data[: end + 1])
         self._hold(data[end + 1 :])
         return lines
+
+    def feed_timed(self, data: bytes, t: float) -> list[tuple[list[str], float]]:
+        """`feed` of bytes read at `t`, each line with the time its bytes arrived: the line that was pending
+        arrived when it was held, not when the bytes that end it came. tqdm starts each frame with `\r`,
+        so a frame ends only when the next one is drawn: during a hang, the last real frame would be dated
+        by tqdm's 10-s monitor redraw, and the stall clock would start 10 s late (the run lab's
+        accelerate-hang)."""
+        held_at = self._held_at if self.pending_bytes else None
+        lines = self.feed(data)
+        self._held_at = t if self.pending_bytes else None
+        if held_at is None or not lines:
+            return [(lines, t)] if lines else []
+        return [(lines[:1], held_at), (lines[1:], t)] if len(lines) > 1 else [(lines, held_at)]
 
     def feed_raw(self, data: bytes, min_raw: int = RAW_MIN_BYTES) -> list[bytes | list[str]]:
         """`feed`, but runs of plain whole lines come back as their bytes, for a consumer that splits them itself.

@@ -19,6 +19,8 @@ from runwatch.watcher.lines import LineSplitter
 from runwatch.watcher.threads import ServiceThread
 from runwatch.watcher.types import LineBatch, Notice
 
+PIPE_BYTES = 64 * 1024
+"""A Linux pipe's capacity: a read that takes this much found the writer ahead of us."""
 _WAIT = 0.1
 """How long one select waits: the most a stop() waits for the thread to notice."""
 
@@ -67,9 +69,13 @@ class StreamReader(ServiceThread):
                     self._deliver(self._splitter.flush())
                     self._on_eof()
                     return
-                # More waiting at once after this read: a backlog (`cat big.log |`), history whose read
-                # times say nothing of the run's speed; nothing waiting: caught up with the writer, live.
-                self._deliver(self._splitter.feed(data), backlog=self._readable(0.0))
+                # A read that took a full pipe, or after which more is waiting once its lines are split: a
+                # backlog (`cat big.log |`), history whose read times say nothing of the run's speed; else
+                # the reader caught up with the writer: live.
+                pieces = self._splitter.feed_timed(data, time.time())
+                backlog = len(data) >= PIPE_BYTES or self._readable(0.0)
+                for lines, t in pieces:
+                    self._deliver(lines, backlog=backlog, t=t)
         except Exception as exc:  # thread top: a failing callback ends the reader, but not silently
             self._notice(f"stopped reading {self.source}: {exc!r}")
 
@@ -90,9 +96,10 @@ class StreamReader(ServiceThread):
             self._notice(f"reading {self.source} failed: {exc.strerror or exc}; treating it as closed")
             return b""
 
-    def _deliver(self, lines: list[str], *, backlog: bool = False) -> None:
+    def _deliver(self, lines: list[str], *, backlog: bool = False, t: float | None = None) -> None:
         if lines:
-            self._on_batch(LineBatch(self.source, self.rank, self._lines + 1, lines, time.time(), backlog))
+            when = time.time() if t is None else t
+            self._on_batch(LineBatch(self.source, self.rank, self._lines + 1, lines, when, backlog))
             self._lines += len(lines)
 
     def _notice(self, message: str) -> None:

@@ -236,7 +236,10 @@ class FileFollower(PollingThread):
                 self._split_history(cur, data)
                 continue
             cur.offset += len(data)
-            self._deliver(cur, self._splitter.feed(data), history=cur.offset <= cur.history_end)
+            history = cur.offset <= cur.history_end
+            for lines, t in self._splitter.feed_timed(data, time.time()):
+                self._hand_over(cur, lines, history=history, t=t)
+            self._settle(cur)
 
     def _split_history(self, cur: _Incarnation, data: bytes) -> None:
         """A big read of the history, split `chunk_size` bytes at a time as always; the runs of plain
@@ -330,13 +333,16 @@ class FileFollower(PollingThread):
         self._hand_over(cur, lines, history=history)
         self._settle(cur)
 
-    def _hand_over(self, cur: _Incarnation, lines: list[str] | bytes, *, history: bool) -> None:
-        """One batch of lines (or of raw plain lines) to the consumer, numbered on from the last."""
+    def _hand_over(self, cur: _Incarnation, lines: list[str] | bytes, *, history: bool,
+                   t: float | None = None) -> None:
+        """One batch of lines (or of raw plain lines) to the consumer, numbered on from the last; `t`: when
+        they arrived (now, unless the splitter held one: `LineSplitter.feed_timed`)."""
         if lines:
+            t = time.time() if t is None else t
             if isinstance(lines, bytes):
-                batch = LineBatch(self.source, self.rank, cur.lines + 1, [], time.time(), history, lines)
+                batch = LineBatch(self.source, self.rank, cur.lines + 1, [], t, history, lines)
             else:
-                batch = LineBatch(self.source, self.rank, cur.lines + 1, lines, time.time(), history)
+                batch = LineBatch(self.source, self.rank, cur.lines + 1, lines, t, history)
             cur.lines += batch.count
             self._on_batch(batch)
 

@@ -222,3 +222,16 @@ def test_feed_raw_and_split_block_give_the_lines_of_feed(
         assert (raw.pending_bytes, raw.dropped_bytes, raw.truncated_lines) == (
             reference.pending_bytes, reference.dropped_bytes, reference.truncated_lines)
     assert raw.flush() == reference.flush()
+
+
+def test_a_held_tqdm_frame_is_dated_when_it_arrived_not_when_the_next_one_ended_it() -> None:
+    """tqdm starts each frame with `\\r`, so a frame ends only when the next is drawn. In the run lab's
+    accelerate-hang, the last real frame before a 75 s hang was ended by tqdm's monitor redraw 10 s
+    later; dated then, it started the stall clock 10 s late and the live alert came after the window."""
+    sp = LineSplitter()
+    assert sp.feed_timed(b"\r 49%|####9     | 294/600 [00:05<00:05, 57.2it/s, loss=1.2]", 100.0) == []
+    redraw = sp.feed_timed(b"\r 49%|####9     | 294/600 [00:15<00:05, 19.6it/s, loss=1.2]", 110.0)
+    assert [(len(lines), t) for lines, t in redraw] == [(1, 100.0)]
+    two = sp.feed_timed(b"\r 49%|####9     | 295/600 [01:25<00:05, 3.5it/s, loss=1.2]\nvalid\n", 175.0)
+    assert [t for _, t in two] == [110.0, 175.0]
+    assert sp.feed_timed(b"plain line\n", 180.0) == [(["plain line"], 180.0)]
