@@ -596,6 +596,8 @@ class Engine:
         now = self._clock()
         if isinstance(item, LinesRead):
             b = item.batch
+            if not b.history and 0 < b.t < now:
+                now = b.t  # when its bytes arrived: a line held until the next one ended it (a tqdm frame)
             run = self._run_of_source[b.source]
             run.lines.extend(b.lines if shown is None else shown)
             run.format = run.format or run.parsers[b.source].format
