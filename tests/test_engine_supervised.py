@@ -11,8 +11,8 @@ import pytest
 from runwatch.alerting import AlertFlags, Alerting, build_sinks
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
-from runwatch.headless import status_line, status_object
 from runwatch.model import AlertState
+from runwatch.present import status_line, status_object
 from runwatch.state.run import RunTracker
 from tests.alerts.sinks.conftest import Receiver
 from tests.conftest import wait_for

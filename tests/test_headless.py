@@ -11,14 +11,7 @@ import pytest
 
 from runwatch.alerts.types import Notification
 from runwatch.feed import Feed, Subscription
-from runwatch.headless import (
-    HeadlessPrinter,
-    StatusSchedule,
-    fmt_duration,
-    fmt_value,
-    status_line,
-    status_object,
-)
+from runwatch.headless import HeadlessPrinter, StatusSchedule
 from runwatch.model import (
     AlertState,
     GpuSample,
@@ -31,6 +24,7 @@ from runwatch.model import (
     RunState,
     SystemSample,
 )
+from runwatch.present import fmt_duration, fmt_value, status_line, status_object
 from runwatch.state.system import SystemState
 from tests.conftest import FIXTURES
 from tests.support.alerts import make_notification

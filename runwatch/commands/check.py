@@ -30,9 +30,9 @@ from runwatch.alerts.lifecycle import AlertManager
 from runwatch.commands.parse import SourceProblems, readers_of, with_total
 from runwatch.commands.readers import ItemsReader, Reader
 from runwatch.config import Config
-from runwatch.headless import fmt_value
 from runwatch.model import AlertState, Kind, Record, RunState, Severity
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
+from runwatch.present import fmt_value
 from runwatch.replay import Replay, merge_by_step, replay
 from runwatch.text import clean
 from runwatch.watcher.types import Notice

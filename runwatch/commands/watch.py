@@ -29,8 +29,9 @@ from runwatch.config import Config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.errors import EXIT_GAVE_UP
 from runwatch.feed import Taken
-from runwatch.headless import StatusSchedule, status_line
+from runwatch.headless import StatusSchedule
 from runwatch.model import Notice
+from runwatch.present import status_line
 
 log = logging.getLogger("runwatch")
 

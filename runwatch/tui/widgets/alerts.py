@@ -10,8 +10,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from runwatch.headless import fmt_duration, fmt_value
 from runwatch.model import AlertBrief, AlertState, Severity
+from runwatch.present import fmt_duration, fmt_value
 from runwatch.text import one_line
 
 COLUMNS = ("state", "sev", "rule", "step", "value", "ago", "summary")

@@ -12,8 +12,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from runwatch.headless import SECONDS, fmt_value
 from runwatch.model import ChartData
+from runwatch.present import SECONDS, fmt_value
 from runwatch.tui.plan import PALETTE, ChartSpec
 from runwatch.tui.renderables.linechart import Line, LineChart
 

@@ -6,8 +6,8 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 
-from runwatch.headless import fmt_duration, fmt_value
 from runwatch.model import AlertState, RunSnapshot, RunState, Severity
+from runwatch.present import fmt_duration, fmt_value
 from runwatch.text import one_line
 from runwatch.tui.renderables.lines import join_lines
 

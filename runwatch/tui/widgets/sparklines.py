@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 
-from runwatch.headless import fmt_value
+from runwatch.present import fmt_value
 from runwatch.tui.renderables.lines import join_lines
 from runwatch.tui.renderables.sparkline import spark_text
 

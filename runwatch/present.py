@@ -1,0 +1,151 @@
+"""The words and numbers people read: one formatting for line mode, `check`, the daemon's log and the TUI.
+
+Pure functions of snapshots, records and notifications (no I/O, no Textual): a metric value with its unit
+(`fmt_value`), a duration (`fmt_duration`), the one-line status (`status_line`), the DESIGN §3 status
+object (`status_object`), an event or alert line. What reaches a terminal is also cleaned of control
+sequences where it is written (runwatch.text).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from runwatch.model import Record, RunSnapshot, RunState, json_number
+from runwatch.state.system import gpus_status, processes_status
+
+# Metrics shown in a status line, in this order, when present.
+LINE_METRICS = ("loss", "val_loss", "grad_norm", "lr", "step_time", "tokens_per_sec", "mfu")
+FATAL_EVENTS = {"oom", "nccl_timeout", "nccl_error", "traceback", "child_failed", "killed",
+                "segfault", "time_limit", "xid"}
+
+
+def iso_utc(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def fmt_duration(s: float | None) -> str:
+    """Seconds as a short human duration: 42s, 3m05s, 2h14m, 3d04h."""
+    if s is None or not math.isfinite(s):
+        return "?"
+    s = max(0.0, s)
+    if s < 60:
+        return f"{s:.0f}s" if s >= 10 or s == int(s) else f"{s:.1f}s"
+    m, sec = divmod(int(s), 60)
+    if m < 60:
+        return f"{m}m{sec:02d}s"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h}h{m:02d}m"
+    d, h = divmod(h, 24)
+    return f"{d}d{h:02d}h"
+
+
+SECONDS = frozenset({"step_time", "step_interval"})
+"""Metrics in seconds, shown in ms below 10 s (the chart axes too)."""
+
+
+def fmt_value(name: str, v: float) -> str:
+    """A metric value short and readable, units where they help."""
+    if not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("Inf" if v > 0 else "-Inf")
+    if name in SECONDS:
+        return f"{v * 1000:.0f}ms" if v < 10 else f"{v:.1f}s"
+    if name in ("tokens_per_sec", "samples_per_sec"):
+        for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if abs(v) >= div:
+                return f"{v / div:.2f}{suffix}"
+        return f"{v:.0f}"
+    if name == "mfu":
+        return f"{v:.1f}%"
+    if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+        return f"{v:.2e}"
+    return f"{v:.4g}"
+
+
+SHORT = {"tokens_per_sec": "tok/s", "samples_per_sec": "samples/s", "step_time": "dt", "grad_norm": "gnorm"}
+
+
+def status_line(snap: RunSnapshot) -> str:
+    """One line a person reads at a glance."""
+    p = snap.progress
+    parts = [time.strftime("%H:%M:%S", time.localtime(snap.time)), snap.run, f"[{snap.state}]"]
+    if p.step is not None:
+        step = f"step {p.step}"
+        if p.total_steps:
+            step += f"/{p.total_steps}"
+            if p.percent is not None:
+                step += f" ({p.percent:.1f}%)"
+        parts.append(step)
+        if p.steps_per_sec:
+            parts.append(f"{p.steps_per_sec:.3g} step/s")
+        if p.total_steps and snap.state not in (RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
+            parts.append(f"ETA {fmt_duration(p.eta_s)}")
+    elif snap.state == RunState.WAITING:
+        parts.append("no step yet")
+    for name in LINE_METRICS:
+        if name in snap.metrics:
+            parts.append(f"{SHORT.get(name, name)} {fmt_value(name, snap.metrics[name])}")
+    if len(snap.ranks) > 1:
+        ranks = " ".join(f"{r}:{rp.step}" for r, rp in sorted(snap.ranks.items())[:16])
+        more = f" +{len(snap.ranks) - 16}" if len(snap.ranks) > 16 else ""
+        parts.append(f"ranks {ranks}{more}")
+    age = snap.last_record_age_s
+    if age is not None:
+        parts.append(f"last {fmt_duration(age)} ago")
+    for note in snap.notes[:1]:
+        parts.append(f"({note if len(note) <= 100 else note[:99] + '…'})")
+    if snap.degraded:
+        parts.append(f"DEGRADED: {len(snap.degraded)} runwatch thread(s) failed, latest {snap.degraded[-1]}")
+    return "  ".join(parts)
+
+
+def status_object(snap: RunSnapshot) -> dict[str, Any]:
+    """The DESIGN §3 status object."""
+    p = snap.progress
+    age = snap.last_record_age_s
+    return {
+        "type": "status",
+        "time": iso_utc(snap.time),
+        "run": snap.run,
+        "source": snap.source,
+        "state": str(snap.state),
+        "format": snap.format,
+        "step": p.step,
+        "total_steps": p.total_steps,
+        "percent": _round(p.percent, 3),
+        "steps_per_sec": _round(p.steps_per_sec, 4),
+        "eta_s": _round(p.eta_s, 1),
+        "elapsed_s": _round(p.elapsed_s, 1),
+        "metrics": {k: json_number(v) for k, v in snap.metrics.items()},
+        "ranks": {str(r): rp.step for r, rp in sorted(snap.ranks.items())},
+        "last_record_age_s": _round(age, 2),
+        "process": processes_status(snap.processes),
+        "gpus": gpus_status(snap.gpus, snap.processes),
+        "gpu_status": snap.gpu_status,
+        "alerts": [a.to_json() for a in snap.alerts],
+        "notes": list(snap.notes),
+        "degraded": list(snap.degraded),
+    }
+
+
+def event_line(rec: Record, run: str) -> str:
+    step = f" at step {rec.step}" if rec.step is not None else ""
+    rank = f" rank {rec.rank}" if rec.rank is not None else ""
+    return f"{time.strftime('%H:%M:%S')}  {run}  ! {rec.event}{rank}{step}: {rec.message or ''}"
+
+
+def alert_line(n: Any) -> str:
+    """One human line for a notification (a `runwatch.alerts.types.Notification`)."""
+    a = n.alert
+    what = "RESOLVED" if str(n.state) == "resolved" else ("still firing" if n.repeat else "FIRING")
+    labels = " ".join(f"{k}={v}" for k, v in a.labels if k != "run")
+    return (f"{time.strftime('%H:%M:%S')}  {a.run}  {what} {a.severity} {a.rule}"
+            f"{' ' + labels if labels else ''}: {a.summary}")
+
+
+def _round(v: float | None, nd: int) -> float | None:
+    if v is None or not math.isfinite(v):
+        return None
+    return round(v, nd)
