@@ -221,6 +221,17 @@ def _kind(f: dataclasses.Field[Any]) -> str:
     return "any"
 
 
+def rule_params(rule_cls: Any, table: Mapping[str, Any], origin: str = "config") -> Any:
+    """A rule's `Params` from a `[rules.<id>]` table as TOML gives it (durations as text with a unit):
+    the one validator of rule parameters, for config files, `--rule` overrides and tests alike.
+    ConfigError names the key."""
+    spec = _params_of(rule_cls)
+    where = f"rules.{rule_cls.id}"
+    fields = {(param := _param(spec, rule_cls.id, key, origin)).field: _value(param, value, f"{origin}: {where}.{key}")
+              for key, value in table.items()}
+    return _make_params(rule_cls, fields, origin)
+
+
 def _rule_tables(rules: Any, reg: Registry, origin: str) -> dict[str, dict[str, Any]]:
     """`[rules.*]` → rule id → {field: value}, every value checked and converted."""
     rules = _table(rules, "rules", origin)

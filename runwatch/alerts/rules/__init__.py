@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runwatch.alerts.rules.base import CONFIG_ALIASES, Rule, RuleParams, make_params, param_table
+from runwatch.alerts.rules.base import CONFIG_ALIASES, Rule, RuleParams, param_table
 from runwatch.alerts.rules.checkpoint import CheckpointPartial, CheckpointStale
 from runwatch.alerts.rules.crash import Crash
 from runwatch.alerts.rules.grad import GradNormSpike
@@ -42,5 +42,5 @@ def default_rules() -> list[Rule[Any]]:
 __all__ = [
     "CHECKPOINT_RULES", "CONFIG_ALIASES", "LOG_RULES", "CheckpointPartial", "CheckpointStale", "Crash", "GradNormSpike", "LossDivergence", "LossSpike", "NonFinite",
     "Overfit", "Rule", "RuleParams", "Stall", "StepTimeDrift", "Straggler", "ThroughputDrop", "all_rules",
-    "default_rules", "make_params", "param_table",
+    "default_rules", "param_table",
 ]

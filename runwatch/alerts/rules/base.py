@@ -16,8 +16,9 @@ exception: the three lifecycle durations are fields `for_s`,
 `resolve_after_s` and `repeat_interval_s` for the keys `for`,
 `resolve_after` and `repeat_interval` (`for` is a Python keyword; see
 `CONFIG_ALIASES`). Every duration is float seconds here; a field made with
-`duration()` is one, and config.py turns "10m" into 600.0 before calling
-`make_params`. Everything else is a plain number, bool, string or tuple.
+`duration()` is one, and `runwatch.config.rule_params` (the one validator of
+rule parameters) turns "10m" into 600.0. Everything else is a plain number,
+bool, string or tuple.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from runwatch.state.run import RunTracker
 
 CONFIG_ALIASES = {"for": "for_s", "resolve_after": "resolve_after_s", "repeat_interval": "repeat_interval_s"}
 """Config key → `Params` field, where the two differ; every other key is its field's name."""
-_ALIASED_FIELDS = frozenset(CONFIG_ALIASES.values())
 CONFIG_KEYS = {field_name: key for key, field_name in CONFIG_ALIASES.items()}
 """`Params` field → config key, where the two differ."""
 
@@ -136,55 +136,6 @@ class Rule(Generic[P]):
             rule=self.id, labels=make_labels(run=run.run, rank=rank, metric=metric, **(labels or {})),
             severity=self.severity, summary=summary, metric=metric, source=run.source, **fields,
         )
-
-    @classmethod
-    def make_params(cls, values: Mapping[str, Any]) -> RuleParams:
-        """`Params` from config keys (durations already in seconds); ValueError names a bad key."""
-        return make_params(cls.Params, values, cls.id)
-
-
-def make_params(params_cls: type[RuleParams], values: Mapping[str, Any], rule: str = "") -> RuleParams:
-    """Build `params_cls` from a `[rules.<id>]` table; unknown keys and wrong types are ValueErrors."""
-    fields = {f.name: f for f in dataclasses.fields(params_cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in values.items():
-        name = CONFIG_ALIASES.get(key, key)
-        if name not in fields or key in _ALIASED_FIELDS:
-            raise ValueError(f"rules.{rule}: unknown key {key!r}")
-        kwargs[name] = _coerce(fields[name], value, f"rules.{rule}.{key}")
-    try:
-        return params_cls(**kwargs)
-    except ValueError as exc:
-        raise ValueError(f"rules.{rule}.{exc}") from None
-
-
-def _coerce(f: dataclasses.Field[Any], value: Any, where: str) -> Any:
-    """One config value as the field's type: bool, Severity, number, tuple of str, str."""
-    default = f.default
-    if f.name == "severity":
-        try:
-            return None if value is None else Severity(value)
-        except ValueError:
-            raise ValueError(f"{where}: expected one of {[s.value for s in Severity]}, got {value!r}") from None
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ValueError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if isinstance(default, int | float):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise ValueError(f"{where}: expected a number, got {value!r}")
-        if isinstance(default, int) and not isinstance(default, bool):
-            if value != int(value):
-                raise ValueError(f"{where}: expected a whole number, got {value!r}")
-            return int(value)
-        return float(value)
-    if isinstance(default, tuple):
-        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"{where}: expected a list of names, got {value!r}")
-        return tuple(value)
-    if not isinstance(value, type(default)):
-        raise ValueError(f"{where}: expected {type(default).__name__}, got {value!r}")
-    return value
 
 
 def param_table(params_cls: type[RuleParams]) -> list[tuple[str, Any, bool]]:

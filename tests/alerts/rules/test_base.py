@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from runwatch.alerts.rules import LOG_RULES, Rule, all_rules, default_rules, make_params, param_table
+from runwatch.alerts.rules import LOG_RULES, Rule, all_rules, default_rules, param_table
 from runwatch.alerts.rules.base import CONFIG_ALIASES, RuleParams
 from runwatch.alerts.rules.stall import Stall, StallParams
 from runwatch.alerts.types import RuleTiming
+from runwatch.config import ConfigError, rule_params
 from runwatch.model import Severity
 from tests.alerts.rules._replay import feed, losses
 
@@ -42,8 +43,8 @@ def test_params_are_frozen_defaulted_and_carry_the_lifecycle_fields(cls: type[Ru
 
 
 def test_config_keys_map_for_resolve_after_and_repeat_interval() -> None:
-    params = Stall.make_params({"after": 1800.0, "for": 30, "resolve_after": 120.0, "repeat_interval": 3600,
-                                "severity": "warning", "enabled": True})
+    params = rule_params(Stall, {"after": "30m", "for": "30s", "resolve_after": "2m", "repeat_interval": "1h",
+                                 "severity": "warning", "enabled": True})
     assert isinstance(params, StallParams)
     assert (params.after, params.for_s, params.resolve_after_s, params.repeat_interval_s) == (1800, 30, 120, 3600)
     rule = Stall(params)
@@ -54,24 +55,25 @@ def test_config_keys_map_for_resolve_after_and_repeat_interval() -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"aftr": 10.0}, "unknown key 'aftr'"),
-        ({"for_s": 10.0}, "unknown key 'for_s'"),  # the field name is not a config key
-        ({"after": "10m"}, "rules.stall.after: expected a number"),  # config.py converts durations first
+        ({"aftr": "10m"}, "rules.stall.aftr: unknown key"),
+        ({"for_s": "10s"}, "rules.stall.for_s: unknown key"),  # the field name is not a config key
+        ({"after": 600}, "rules.stall.after: a duration needs a unit"),
         ({"enabled": "yes"}, "expected true or false"),
-        ({"severity": "loud"}, "expected one of"),
+        ({"severity": "loud"}, "expected info | warning | critical"),
         ({"window": 1.5}, "expected a whole number"),
-        ({"eval_metrics": "val_loss"}, "expected a list of names"),
-        ({"after": -5.0}, "rules.stall.after must be a number >= 0"),
-        ({"for": -1.0}, "rules.stall.for must be a number >= 0"),
+        ({"eval_metrics": "val_loss"}, "expected a list of strings"),
+        ({"after": "-5s"}, "rules.stall.after"),
+        ({"factor": -1.0}, "must not be negative"),
     ],
 )
 def test_bad_config_values_name_the_key(values: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        make_params(StallParams, values, "stall")
+    """The one validator (runwatch.config.rule_params) that config files and `--rule` use."""
+    with pytest.raises(ConfigError, match=message):
+        rule_params(Stall, values)
 
 
 def test_lists_become_tuples_and_durations_are_marked() -> None:
-    params = make_params(StallParams, {"eval_metrics": ["val_loss"]}, "stall")
+    params = rule_params(Stall, {"eval_metrics": ["val_loss"]})
     assert params.eval_metrics == ("val_loss",)  # type: ignore[attr-defined]
     table = {key: (default, is_duration) for key, default, is_duration in param_table(StallParams)}
     assert table["after"] == (60.0, True)

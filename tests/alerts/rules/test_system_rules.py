@@ -29,6 +29,7 @@ from runwatch.alerts.rules.system import (
     evaluate_rule,
 )
 from runwatch.alerts.types import Finding
+from runwatch.config import rule_params
 from runwatch.model import (
     AlertState,
     DiskSample,
@@ -239,7 +240,7 @@ def test_xid_lines_in_the_log_count_without_any_system_sampling() -> None:
 def test_configured_severity_wins_for_every_check() -> None:
     run, now = training()
     sysstate = system(now - 20, now, gpus=from_fake(nvml_fake.gpu_lost_mid_run(2, index=0, after=1)))
-    rule = GpuHealth(GpuHealth.make_params({"severity": "info"}))  # type: ignore[arg-type]
+    rule = GpuHealth(rule_params(GpuHealth, {"severity": "info"}))
     assert [f.severity for f in rule.evaluate_system(run, sysstate, now)] == [Severity.INFO]
 
 
@@ -440,14 +441,14 @@ def test_rule_ids_are_new_and_params_load_from_config() -> None:
     for cls in SYSTEM_RULES:
         assert cls.id not in taken or all_rules()[cls.id] is cls, cls.id
         assert cls.explanation and cls.default_severity in Severity
-        cls.make_params({"enabled": False, "for": 30.0})
-    params = GpuUtilLow.make_params({"below": 30, "for": 600.0})
+        rule_params(cls, {"enabled": False, "for": "30s"})
+    params = rule_params(GpuUtilLow, {"below": 30, "for": "10m"})
     assert (params.below, params.for_s) == (30.0, 600.0)  # type: ignore[attr-defined]
 
 
 def test_disabled_rule_says_nothing() -> None:
     run, now = training()
-    rule = GpuUtilLow(GpuUtilLow.make_params({"enabled": False}))  # type: ignore[arg-type]
+    rule = GpuUtilLow(rule_params(GpuUtilLow, {"enabled": False}))
     assert rule.evaluate_system(run, system(now - 120, now, gpus=util_gpus(lambda t: 3)), now) == []
 
 
