@@ -82,6 +82,10 @@ class _Drift(Rule[D]):
         """What the finding says, before the step."""
         raise NotImplementedError
 
+    def large_enough(self, level: float, base: float) -> bool:
+        """Whether a change past the ratio is also large in absolute terms (by default, any is)."""
+        return True
+
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params
         found = first_tail(run, p.metrics, p.recent + p.baseline)
@@ -98,6 +102,8 @@ class _Drift(Rule[D]):
         base = median_of(before)
         if base <= 0 or ((level < ratio * base) if self.higher_is_slower else (level > ratio * base)):
             return []
+        if not self.large_enough(level, base):
+            return []
         return [self.finding(
             run, f"{self.summary(found, level, base)} (step {step_at(found.x)})",
             rank=found.rank, metric=found.metric, value=level, threshold=ratio * base, step=step_at(found.x),
@@ -112,7 +118,11 @@ class StepTimeDriftParams(DriftParams):
     factor: float = 1.5
     """Recent median step time at least this many times the baseline median…"""
     short_factor: float = 2.5
-    """…or this many times while the baseline is short (20 to 100 points)."""
+    """…or this many times while the baseline is short (20 to 100 points)…"""
+    min_increase: float = duration(0.01)
+    """…and at least this much longer per step: a 6 ms step taking 10 ms is writer jitter or a busy
+    CPU, not a slowdown to wake someone for (the soak's healthy stream at 150 lines/s fired on it;
+    every planted slowdown of the run lab adds 38 ms or more)."""
 
 
 class StepTimeDrift(_Drift[StepTimeDriftParams]):
@@ -124,6 +134,9 @@ class StepTimeDrift(_Drift[StepTimeDriftParams]):
 
     def ratio(self, short: bool) -> float:
         return self.params.short_factor if short else self.params.factor
+
+    def large_enough(self, level: float, base: float) -> bool:
+        return level - base >= self.params.min_increase
 
     def summary(self, found: Tail, level: float, base: float) -> str:
         return f"steps take {fmt(level)} s, {level / base:.2g}× the {fmt(base)} s before"

@@ -67,6 +67,15 @@ def test_step_time_quiet(values: list[float]) -> None:
     assert drift(values) == []
 
 
+def test_milliseconds_of_jitter_on_tiny_steps_are_no_slowdown() -> None:
+    """The soak's healthy stream at 150 lines/s fired `steps take 0.01003 s, 1.5× the 0.006586 s before`:
+    3 ms more per step is a busy CPU, not a slowdown. A planted one (the run lab's keras-v1-slow: 4 ms to
+    42 ms) still fires."""
+    assert drift(jitter(300, 0.0066) + jitter(60, 0.0100, seed=1)) == []
+    (summary,) = drift(jitter(300, 0.004) + jitter(60, 0.042, seed=1))
+    assert summary.startswith("steps take 0.04") and "10× the" in summary
+
+
 def test_a_slowdown_that_lasts_becomes_the_new_normal() -> None:
     rule = StepTimeDrift(StepTimeDriftParams(baseline=200))
     assert drift(jitter(500, 0.5) + jitter(300, 1.0, seed=1), rule) == []
