@@ -35,7 +35,6 @@ mode at a time (about 5 minutes).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -46,8 +45,10 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
+
+from _support import Received, Receiver, pct, runwatch_cmd
 
 TOTAL = 1_000_000
 FILES_PER_DAEMON = 2
@@ -60,75 +61,7 @@ def step_line(step: int, loss: str | None = None) -> str:
             f" | tok/sec: 806,131 | mfu: 50.38 | total time: {step * 0.65 / 60:.2f}m\n")
 
 
-# -- the receiver -----------------------------------------------------------------------------------
-
-class Receiver:
-    """Collects (perf_counter when read, path, payload) of every POST."""
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.posts: list[tuple[float, str, dict]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                t = time.perf_counter()
-                try:
-                    payload = json.loads(body)
-                except ValueError:
-                    payload = {}
-                with receiver.cond:
-                    receiver.posts.append((t, self.path, payload))
-                    receiver.cond.notify_all()
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, name="bench-receiver", daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5.0)
-
-    def wait_for(self, path: str, run: str, state: str, step: int | None, timeout: float) -> float | None:
-        """perf_counter of the first matching POST (nonfinite), or None after `timeout`."""
-
-        def find() -> float | None:
-            for t, p, body in self.posts:
-                if (p == path and body.get("rule") == "nonfinite" and body.get("run") == run
-                        and body.get("state") == state and (step is None or body.get("step") == step)):
-                    return t
-            return None
-
-        with self.cond:
-            deadline = time.monotonic() + timeout
-            while (t := find()) is None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.cond.wait(left)
-            return t
-
-
 # -- one daemon and its trials ----------------------------------------------------------------------
-
-def runwatch_cmd() -> list[str]:
-    script = Path(sys.executable).with_name("runwatch")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "runwatch"]
-
 
 class Daemon:
     def __init__(self, name: str, rx: Receiver, tmp: Path, poll: float | None, seed: int) -> None:
@@ -153,31 +86,34 @@ class Daemon:
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.stderr)
         self.files = [open(p, "a", encoding="utf-8") for p in self.logs]
 
+    def _nonfinite(self, run: str, state: str, step: int | None) -> Callable[[Received], bool]:
+        def match(p: Received) -> bool:
+            b = p.body
+            return (p.path == self.path and b.get("rule") == "nonfinite" and b.get("run") == run
+                    and b.get("state") == state and (step is None or b.get("step") == step))
+        return match
+
     def trial(self, k: int, counted: bool) -> None:
         run = self.logs[k].stem
         if self.next_step[k] > HEALTHY_BEFORE:  # this log's previous episode must be over
-            if self.rx.wait_for(self.path, run, "resolved", None, 30) is None:
+            if self.rx.wait_for(self._nonfinite(run, "resolved", None), 30) is None:
                 raise RuntimeError(f"{run}: previous alert not resolved within 30 s")
         time.sleep(self.rng.uniform(0, self.pause))
         step = self.next_step[k]
         f = self.files[k]
-        t0 = time.perf_counter()
+        t0 = time.monotonic()
         f.write(step_line(step, "nan"))
         f.flush()
-        t1 = self.rx.wait_for(self.path, run, "firing", step, 30)
-        if t1 is None:
+        got = self.rx.wait_for(self._nonfinite(run, "firing", step), 30)
+        if got is None:
             raise RuntimeError(f"{run}: no FIRING webhook for the NaN at step {step} within 30 s")
         if counted:
-            self.latencies.append(t1 - t0)
+            self.latencies.append(got.t - t0)
         f.write(step_line(step + 1))  # pushes the NaN out of the window: the alert resolves
         f.flush()
         self.next_step[k] = step + 2
-        self._forget(run)
-
-    def _forget(self, run: str) -> None:
-        """Drop this run's matched posts so that the next wait sees only new ones."""
-        with self.rx.cond:
-            self.rx.posts = [x for x in self.rx.posts if not (x[1] == self.path and x[2].get("run") == run)]
+        # drop this run's posts so that the next wait sees only new ones
+        self.rx.forget(lambda p: p.path == self.path and p.body.get("run") == run)
 
     def run_trials(self, n: int) -> None:
         try:
@@ -204,11 +140,6 @@ class Daemon:
         return (self.dir / "stderr.log").read_text(errors="replace")[-2000:]
 
 
-def pct(xs: list[float], p: float) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--trials", type=int, default=100, help="per mode")
@@ -224,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()[0]
     t_start = time.perf_counter()
     try:
-        with Receiver() as rx:
+        with Receiver() as rx:  # 127.0.0.1, every POST recorded
             modes = [("inotify", None), (f"poll {args.poll_interval:g} s", args.poll_interval)]
             for _, poll in modes:
                 for j in range(args.parallel):

@@ -22,60 +22,24 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _support import Received, Receiver, runwatch_cmd  # noqa: E402
+
 from tests.support.realruns import Recording, check_json, grade, recordings, unexpected  # noqa: E402
-
-
-@dataclass
-class Received:
-    t: float
-    body: dict[str, Any]
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1: every POST with the time it arrived, by path (one per run)."""
-
-    def __init__(self) -> None:
-        self.got: dict[str, list[Received]] = {}
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                n = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(n) or b"{}")
-                with outer.lock:
-                    outer.got.setdefault(self.path, []).append(Received(time.monotonic(), body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def posts(self, path: str) -> list[Received]:
-        with self.lock:
-            return list(self.got.get(path, []))
 
 
 @dataclass
@@ -183,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if not recs:
         print("no recordings (tests/fixtures/realruns/)")
         return 1
-    runwatch = [sys.executable, "-m", "runwatch"]
+    runwatch = runwatch_cmd()
     receiver = Receiver()
     t0 = time.monotonic()
     oneshot: dict[str, list[dict[str, Any]]] = {}

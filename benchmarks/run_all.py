@@ -4,7 +4,8 @@ A benchmark is skipped (not failed) when a module it imports at its top
 level cannot be found (an optional extra not installed, a part of runwatch
 not in this checkout), when it exits with status 77 (its own way of saying
 "cannot run here"; its last stderr line says why), or when it dies of a
-ModuleNotFoundError. Each runs in its own process group, killed after
+ModuleNotFoundError. One too long for a round of all (it sets `RUN_ALL_SKIP = "why"` at
+its top level) is skipped unless `--only` names it. Each runs in its own process group, killed after
 `--timeout` seconds. A summary table closes the output; the exit status is 1
 when any benchmark failed or timed out.
 
@@ -33,11 +34,28 @@ def benchmarks() -> list[Path]:
     return sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_"))
 
 
+def _module(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def opted_out(path: Path) -> str | None:
+    """Why a benchmark stays out of a round of all (its top-level `RUN_ALL_SKIP = "..."`), or None."""
+    tree = _module(path)
+    for node in tree.body if tree is not None else []:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "RUN_ALL_SKIP"
+                                                 for t in node.targets)
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            return node.value.value
+    return None
+
+
 def missing_imports(path: Path) -> list[str]:
     """Modules imported at the top level (outside try blocks) that cannot be found here."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, SyntaxError, ValueError):
+    tree = _module(path)
+    if tree is None:
         return []
     names: list[str] = []
     for node in tree.body:  # module level only: imports inside functions or try blocks are optional
@@ -137,15 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for p in chosen:
             miss = missing_imports(p)
-            print(f"{p.name}{'  (would be skipped: needs ' + ', '.join(miss) + ')' if miss else ''}")
+            why = f"needs {', '.join(miss)}" if miss else opted_out(p)
+            print(f"{p.name}{f'  (would be skipped: {why})' if why else ''}")
         return 0
     results: list[tuple[str, str, float, str]] = []
     started = time.perf_counter()
     for p in chosen:
         print(f"\n===== {p.name} " + "=" * max(0, 60 - len(p.name)), flush=True)
         miss = missing_imports(p)
-        if miss:
-            note = f"needs {', '.join(miss)}"
+        too_long = None if args.only else opted_out(p)
+        if miss or too_long:
+            note = too_long or f"needs {', '.join(miss)}"
             print(f"skipped: {note}", flush=True)
             results.append((p.name, "skipped", 0.0, note))
             continue

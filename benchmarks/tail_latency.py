@@ -40,6 +40,8 @@ import threading
 import time
 from pathlib import Path
 
+from _support import pct
+
 from runwatch.engine import Engine, EngineOptions
 
 POLL_WRITERS = 8
@@ -152,11 +154,6 @@ def latency(trials: int, *, poll_only: bool, poll_interval: float, writers: int,
     if len(out) != trials:
         raise RuntimeError(f"only {len(out)} of {trials} trials completed")
     return out
-
-
-def pct(xs: list[float], p: float) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
 
 
 # -- (b) idle CPU (one child process per configuration) -------------------------------------------

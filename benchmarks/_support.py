@@ -1,0 +1,147 @@
+"""What several benchmarks share: the webhook receiver they send alerts to, and how to start runwatch.
+
+Not a benchmark itself (run_all.py skips files whose name starts with `_`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+
+def runwatch_cmd() -> list[str]:
+    """The `runwatch` console script next to this interpreter, else `python -m runwatch`."""
+    script = Path(sys.executable).with_name("runwatch")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "runwatch"]
+
+
+@dataclass(frozen=True)
+class Received:
+    """One POST: when its body had been read (time.monotonic), the path, the JSON body, what we answered."""
+
+    t: float
+    path: str
+    body: dict[str, Any]
+    status: int = 200
+
+    @property
+    def accepted(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that records every POST (time, path, JSON body, our answer).
+
+    It can misbehave on purpose, as a real one does during an outage:
+    `refuse()` closes the listening socket (connections are refused) until
+    `accept()` listens again on the same port; `answer(500)` answers every
+    POST with that status (recorded, not accepted) until `answer(200)`.
+    """
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self._posts: list[Received] = []
+        self._status = 200
+        self.port = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.accept()
+
+    # -- the server ----------------------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                t = time.monotonic()
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    body = {}
+                with receiver.cond:
+                    status = receiver._status
+                    receiver._posts.append(Received(t, self.path, body if isinstance(body, dict) else {}, status))
+                    receiver.cond.notify_all()
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"no")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def accept(self) -> None:
+        """Listen (again, on the same port once one was chosen)."""
+        if self._server is not None:
+            return
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        server.daemon_threads = True
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="bench-receiver", daemon=True)
+        self._thread.start()
+
+    def refuse(self) -> None:
+        """Close the listening socket: connections to the port are refused until `accept()`."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(5.0)
+
+    def answer(self, status: int) -> None:
+        """Answer every POST from now on with `status` (200: accept)."""
+        with self.cond:
+            self._status = status
+
+    def close(self) -> None:
+        self.refuse()
+
+    def __enter__(self) -> Receiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- what arrived --------------------------------------------------------------------------------
+
+    def posts(self, path: str | None = None, *, accepted_only: bool = True) -> list[Received]:
+        """POSTs so far (to `path`, when given), oldest first; by default only those answered 2xx."""
+        with self.cond:
+            return [p for p in self._posts
+                    if (path is None or p.path == path) and (p.accepted or not accepted_only)]
+
+    def wait_for(self, match: Callable[[Received], bool], timeout: float) -> Received | None:
+        """The first accepted POST that `match`es, waiting up to `timeout` seconds for it; None if none came."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while (hit := next((p for p in self._posts if p.accepted and match(p)), None)) is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+            return hit
+
+    def forget(self, match: Callable[[Received], bool]) -> None:
+        """Drop the POSTs that `match`, so that the next `wait_for` sees only newer ones."""
+        with self.cond:
+            self._posts = [p for p in self._posts if not match(p)]
+
+
+def pct(xs: list[float], p: float) -> float:
+    """The `p`th percentile (0-100) of `xs` by nearest rank: always one of the values measured."""
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
