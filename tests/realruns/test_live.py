@@ -23,6 +23,9 @@ from tests.support.realruns import Recording, recordings
 SPEED = 20.0
 """Recorded gaps are divided by this."""
 MAX_GAP_S = 0.25
+COMPRESSED = (f"step_time_drift.min_increase={0.01 / SPEED}s",)
+"""Time thresholds shrink with the replay: a planted slowdown that adds 38 ms a step adds 2 ms when
+the gaps are divided by 20, so the drift rule's 10 ms floor is divided by 20 too."""
 NOT_REPLAYED = {"stall", "process_exit"}
 """Findings a compressed replay of the log cannot show: a hang needs its real length, a process exit
 a real process (the scorecard and the rule tests cover both)."""
@@ -58,7 +61,7 @@ def test_followed_live_the_fault_fires_and_a_healthy_run_stays_silent(rec: Recor
     log = tmp_path / rec.log.relative_to(rec.run_dir)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.touch()
-    config = load_config(None)
+    config = load_config(None, overrides=COMPRESSED)
     engine = Engine([str(tmp_path)], EngineOptions(poll_interval=0.1, system=False),
                     alerting=lambda: Alerting(config, persist=False))
     stop = threading.Event()
