@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from runwatch.tui.app import RunwatchApp  # noqa: E402
-from tests.tui.fake import FakeController  # noqa: E402
+from tests.support.fake_controller import FakeController  # noqa: E402
 
 SIZE = (160, 48)
 
@@ -48,7 +48,7 @@ def in_terminal(seconds: float, refresh: float, steps: int) -> float:
     if tmux is None:
         raise SystemExit("--terminal needs tmux")
     server = ["-L", f"runwatch-bench-{os.getpid()}"]
-    code = ("import sys; from runwatch.tui.app import run_tui; from tests.tui.fake import FakeController; "
+    code = ("import sys; from runwatch.tui.app import run_tui; from tests.support.fake_controller import FakeController; "
             f"sys.exit(run_tui(FakeController(live=True, advance={steps}), refresh_s={refresh}, bell=False))")
     cmd = f"{sys.executable} -c '{code}'"
     subprocess.run([tmux, *server, "new-session", "-d", "-x", str(SIZE[0]), "-y", str(SIZE[1]), "-c", str(ROOT),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.support.paths import FIXTURES
 
 
 @pytest.fixture(autouse=True)
@@ -31,13 +31,3 @@ def fixtures() -> Path:
     return FIXTURES
 
 
-def wait_for(cond, timeout: float = 5.0, interval: float = 0.005):  # type: ignore[no-untyped-def]
-    """Poll `cond` until it returns a truthy value; fail the test at the timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {cond}")
-        time.sleep(interval)

@@ -10,7 +10,7 @@ from runwatch.alerting import AlertFlags, Alerting, build_sinks
 from runwatch.alerts.sinks import SinkConfigError
 from runwatch.config import load_config
 from runwatch.model import AlertState, RunState
-from tests.alerts.rules._replay import feed, step
+from tests.support.rule_replay import feed, step
 
 
 def test_an_unset_webhook_variable_names_the_file_and_key(tmp_path: Path) -> None:

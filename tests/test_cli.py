@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -13,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from runwatch.cli import main
-from tests.conftest import FIXTURES, wait_for
+from tests.support.paths import FIXTURES
+from tests.support.subprocesses import _Reader
+from tests.support.waiting import wait_for
 
 NANOCHAT = FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"
 SFT = FIXTURES / "corpus/raw/nanochat_pr657_sft_run.log"
@@ -84,27 +85,6 @@ def test_a_pipe_that_ends_early_reads_ended_at_the_logs_own_pace() -> None:
     assert 1.0 < last["steps_per_sec"] < 2.5
 
 
-class _Reader:
-    """Collects a child's stdout and stderr without blocking (select + os.read)."""
-
-    def __init__(self, p: subprocess.Popen) -> None:  # type: ignore[type-arg]
-        assert p.stdout is not None and p.stderr is not None
-        self.bufs = {p.stdout.fileno(): bytearray(), p.stderr.fileno(): bytearray()}
-        self.out_fd, self.err_fd = p.stdout.fileno(), p.stderr.fileno()
-
-    def pump(self) -> None:
-        for fd in select.select(list(self.bufs), [], [], 0)[0]:
-            self.bufs[fd].extend(os.read(fd, 1 << 16))
-
-    def out_lines(self) -> list[str]:
-        self.pump()
-        return self.bufs[self.out_fd].decode().splitlines()
-
-    def err(self) -> str:
-        self.pump()
-        return self.bufs[self.err_fd].decode()
-
-
 def test_tail_follows_a_growing_file_and_stops_on_sigterm(tmp_path: Path) -> None:
     log = tmp_path / "train.log"
     p = runwatch("tail", str(log), "--json", "--interval", "0.2")
@@ -155,8 +135,8 @@ def test_demo_accepts_the_common_sink_flags() -> None:
 
 def test_tail_says_at_exit_that_an_undelivered_alert_is_dropped(tmp_path: Path) -> None:
     """`tail` keeps no outbox, yet said "what it holds stays in the outbox" (review finding 3)."""
-    from tests.alerts.sinks.conftest import HANG, Receiver
-    from tests.test_engine import nanochat_line
+    from tests.support.nanochat import nanochat_line
+    from tests.support.receiver import HANG, Receiver
 
     log = tmp_path / "train.log"
     log.write_text("".join(nanochat_line(i) for i in range(20)))

@@ -7,16 +7,11 @@ from pathlib import Path
 
 from runwatch.engine import PREVIEW_MIN_BYTES, Engine, EngineOptions
 from runwatch.model import RunState
-from tests.conftest import wait_for
+from tests.support.nanochat import nanochat_line
 from tests.support.news import notices
+from tests.support.waiting import wait_for
 
 FAST = EngineOptions(poll_interval=0.1)
-
-
-def nanochat_line(i: int, total: int = 100, loss: str | None = None) -> str:
-    loss = loss or f"{6 - i / total:.6f}"
-    return (f"step {i:05d}/{total:05d} ({100 * i / total:.2f}%) | loss: {loss} | lrm: 1.00 | dt: 650.00ms | "
-            f"tok/sec: 806,131 | mfu: 50.38 | epoch: 1 | total time: {i / 90:.2f}m\n")
 
 
 def test_follows_a_file_that_grows(tmp_path: Path) -> None:

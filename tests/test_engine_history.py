@@ -24,9 +24,9 @@ from runwatch.model import Record
 from runwatch.parsers.source import SourceParser
 from runwatch.state.run import RunTracker
 from runwatch.watcher.snapshot import read_all
-from tests.conftest import wait_for
-from tests.parsers._corpus import CORPUS
-from tests.parsers.test_source_fast import ELASTIC, TRACEBACK, row
+from tests.support.corpus import CORPUS
+from tests.support.fast_path_logs import ELASTIC, TRACEBACK, row
+from tests.support.waiting import wait_for
 
 OPTIONS = EngineOptions(poll_interval=0.1, system=False)
 

@@ -18,26 +18,13 @@ import pytest
 from runwatch.alerting import Alerting
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
-from runwatch.model import AlertState, RunSnapshot
-from tests.conftest import FIXTURES, wait_for
+from runwatch.model import AlertState
+from tests.support.nanochat import step_lines, with_nan_at
 from tests.support.news import notifications
+from tests.support.snapshots import alerts_of
+from tests.support.waiting import wait_for
 
-HEALTHY = FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"
 OPTIONS = EngineOptions(poll_interval=0.1, system=False)
-
-
-def step_lines() -> list[str]:
-    """The run's step lines only: no eval line, so nothing but the records gives the rules a pause."""
-    return [ln for ln in HEALTHY.read_text().splitlines() if ln.startswith("step ")]
-
-
-def with_nan_at(lines: list[str], step: int) -> list[str]:
-    out = list(lines)
-    i = next(i for i, ln in enumerate(out) if ln.startswith(f"step {step:05d}/"))
-    before = out[i]
-    out[i] = before.replace("loss: " + before.split("loss: ")[1].split(" ")[0], "loss: nan")
-    assert out[i] != before and "loss: nan" in out[i]
-    return out
 
 
 def with_spike_at(lines: list[str], step: int, length: int = 12) -> list[str]:
@@ -48,10 +35,6 @@ def with_spike_at(lines: list[str], step: int, length: int = 12) -> list[str]:
         value = out[j].split("loss: ")[1].split(" ")[0]
         out[j] = out[j].replace(f"loss: {value}", f"loss: {float(value) * 3:.6f}")
     return out
-
-
-def alerts_of(snaps: list[RunSnapshot]) -> dict[str, AlertState]:
-    return {a.rule: a.state for s in snaps for a in s.alerts}
 
 
 def run_engine(path: Path, options: EngineOptions = OPTIONS) -> Engine:

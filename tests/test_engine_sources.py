@@ -13,8 +13,8 @@ import pytest
 
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import Kind, RunSnapshot
-from tests.conftest import wait_for
-from tests.test_engine import nanochat_line
+from tests.support.nanochat import nanochat_line
+from tests.support.waiting import wait_for
 
 try:
     from tensorboard.compat.proto import event_pb2, summary_pb2
@@ -144,7 +144,7 @@ def test_format_wandb_reads_a_path_as_a_wandb_run_whatever_its_name(tmp_path_fac
         pytest.skip("needs the wandb package")
     from runwatch.alerting import Alerting
     from runwatch.config import load_config
-    from tests.commands._runs import WANDB_NAN_STEP, WANDB_STEPS, the_wandb_file, wandb_run
+    from tests.support.runs import WANDB_NAN_STEP, WANDB_STEPS, the_wandb_file, wandb_run
 
     odd = tmp_path / "exported.bin"  # no `.wandb` suffix, no run-* directory: nothing says "W&B" but the flag
     shutil.copyfile(the_wandb_file(wandb_run(tmp_path_factory)), odd)

@@ -20,8 +20,8 @@ from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertState, StackDump
 from runwatch.watcher.stacks import NO_PY_SPY, PySpy
-from tests.alerts.sinks.conftest import Receiver
-from tests.conftest import wait_for
+from tests.support.receiver import Receiver
+from tests.support.waiting import wait_for
 
 RECORDED = Path(__file__).parent / "fixtures" / "realruns" / "nanogpt-tb-hang" / "run" / "train.log"
 

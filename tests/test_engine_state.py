@@ -14,8 +14,8 @@ from runwatch.alerts.rules import all_rules
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions, _state_with_alerts
 from runwatch.model import AlertBrief, AlertState, RunState, Severity
-from tests.conftest import wait_for
-from tests.test_engine_judging import step_lines
+from tests.support.nanochat import step_lines
+from tests.support.waiting import wait_for
 
 OPTIONS = EngineOptions(poll_interval=0.1, system=False)
 

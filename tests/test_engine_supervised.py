@@ -14,9 +14,10 @@ from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertState
 from runwatch.present import status_line, status_object
 from runwatch.state.run import RunTracker
-from tests.alerts.sinks.conftest import Receiver
-from tests.conftest import wait_for
-from tests.test_engine_judging import alerts_of, step_lines, with_nan_at
+from tests.support.nanochat import step_lines, with_nan_at
+from tests.support.receiver import Receiver
+from tests.support.snapshots import alerts_of
+from tests.support.waiting import wait_for
 
 OPTIONS = EngineOptions(poll_interval=0.1, system=False)
 

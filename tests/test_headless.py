@@ -26,8 +26,8 @@ from runwatch.model import (
 )
 from runwatch.present import fmt_duration, fmt_value, status_line, status_object
 from runwatch.state.system import SystemState
-from tests.conftest import FIXTURES
 from tests.support.alerts import make_notification
+from tests.support.paths import FIXTURES
 from tests.support.system import gpu, proc
 
 

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from runwatch.supervise import Stoppable, SupervisedThread, Supervisor, TaskThread, ThreadFailure
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 
 
 class Clock:

@@ -16,7 +16,7 @@ import pytest
 
 from runwatch.cli import main
 from runwatch.text import clean, one_line
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 HOSTILE_NAME = "run\x1b]0;TITLE\x07\x1b[2J"
 C1_CSI, RLO = "\u009b", "\u202e"

@@ -175,10 +175,10 @@ def test_the_line_names_rule_labels_end_and_silence(monkeypatch: pytest.MonkeyPa
 
 
 def test_the_daemon_logs_one_silenced_line_and_sends_nothing(tmp_path: Path) -> None:
-    from tests.alerts.sinks.conftest import Receiver
-    from tests.commands.test_watch import start_daemon, stop_daemon
-    from tests.conftest import wait_for
-    from tests.test_engine import nanochat_line
+    from tests.support.nanochat import nanochat_line
+    from tests.support.receiver import Receiver
+    from tests.support.subprocesses import start_daemon, stop_daemon
+    from tests.support.waiting import wait_for
 
     log, state = tmp_path / "train.log", tmp_path / "state"
     log.write_text("".join(nanochat_line(i) for i in range(20)))

@@ -14,7 +14,8 @@ import pytest
 from runwatch.cli import main
 from runwatch.commands.check import run_check
 from runwatch.config import load_config
-from tests.commands._runs import (
+from tests.support.imports import BLOCK_WANDB
+from tests.support.runs import (
     CSV_NAN_STEP,
     HEALTHY,
     HF_NAN_STEP,
@@ -31,8 +32,7 @@ from tests.commands._runs import (
     truncated_log,
     wandb_run,
 )
-from tests.support.imports import BLOCK_WANDB
-from tests.watcher.test_metric_files import needs_tensorboard
+from tests.support.tensorboard import needs_tensorboard
 
 
 def test_healthy_real_run_exits_0_with_no_alerts(capsys: pytest.CaptureFixture[str]) -> None:

@@ -41,7 +41,9 @@ from runwatch.watcher.discover import rank_from_path
 from runwatch.watcher.lines import _ESCAPES_BYTES, LineSplitter
 from runwatch.watcher.snapshot import read_all, read_blocks, split_block
 from runwatch.watcher.wandb_file import read_records
-from tests.commands._runs import (
+from tests.support.fast_path_logs import POOL, every_case_log, row
+from tests.support.paths import FIXTURES
+from tests.support.runs import (
     HF_NAN_STEP,
     SFT_NAN,
     TB_NAN_STEP,
@@ -57,9 +59,7 @@ from tests.commands._runs import (
     wandb_loss,
     wandb_run,
 )
-from tests.conftest import FIXTURES
-from tests.parsers.test_source_fast import POOL, every_case_log, row
-from tests.watcher.test_metric_files import needs_tensorboard
+from tests.support.tensorboard import needs_tensorboard
 
 CORPUS = sorted((FIXTURES / "corpus/raw").glob("*.log"))
 OUTPUTS = ("jsonl", "csv", "table", "summary")

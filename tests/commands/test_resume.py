@@ -15,9 +15,9 @@ import pytest
 from runwatch.alerts.store import OffsetStore, StateDir
 from runwatch.commands.resume import REPLACED, SAVE_EVERY_S, ReadOffsets
 from runwatch.engine import Engine, EngineOptions
-from tests.conftest import wait_for
-from tests.test_cli import _Reader
-from tests.test_engine import nanochat_line
+from tests.support.nanochat import nanochat_line
+from tests.support.subprocesses import _Reader
+from tests.support.waiting import wait_for
 
 OPTIONS = EngineOptions(poll_interval=0.1, system=False)
 

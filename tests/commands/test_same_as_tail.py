@@ -10,8 +10,8 @@ import pytest
 
 from runwatch.cli import main
 from runwatch.engine import Engine, EngineOptions
-from tests.commands._runs import copy_wandb_run, hf_checkpoint, lightning_csv, truncated_log, wandb_run
-from tests.conftest import wait_for
+from tests.support.runs import copy_wandb_run, hf_checkpoint, lightning_csv, truncated_log, wandb_run
+from tests.support.waiting import wait_for
 
 # watchdog warns, harmlessly, when a recursive watch is set up while directories appear.
 pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")

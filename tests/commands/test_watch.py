@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.alerts.sinks.conftest import SECRET_PATH, Receiver
-from tests.conftest import wait_for
-from tests.test_cli import _Reader
-from tests.test_engine import nanochat_line
-
-
-@pytest.fixture
-def receiver():  # type: ignore[no-untyped-def]
-    r = Receiver()
-    yield r
-    r.stop()
-
-
-def start_daemon(log: Path, state: Path, url: str, *extra: str) -> tuple[subprocess.Popen, _Reader]:  # type: ignore[type-arg]
-    p = subprocess.Popen(
-        [sys.executable, "-m", "runwatch", "watch", str(log), "--webhook", url, "--state-dir", str(state),
-         "--interval", "0.2", "--poll-interval", "0.1", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return p, _Reader(p)
-
-
-def stop_daemon(p: subprocess.Popen) -> int:  # type: ignore[type-arg]
-    p.send_signal(signal.SIGTERM)
-    return p.wait(timeout=15)
+from tests.support.nanochat import nanochat_line
+from tests.support.receiver import SECRET_PATH, Receiver
+from tests.support.subprocesses import _Reader, start_daemon, stop_daemon
+from tests.support.waiting import wait_for
 
 
 def firing(receiver: Receiver, rule: str) -> list[dict]:  # type: ignore[type-arg]

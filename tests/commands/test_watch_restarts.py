@@ -20,10 +20,9 @@ from runwatch.commands.watch import run_watch
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.errors import EXIT_GAVE_UP
-from tests.alerts.sinks.conftest import Receiver
-from tests.commands.test_watch import receiver  # noqa: F401  (the fixture)
-from tests.conftest import wait_for
-from tests.test_engine_judging import step_lines
+from tests.support.nanochat import step_lines
+from tests.support.receiver import Receiver
+from tests.support.waiting import wait_for
 
 TOTAL = 999_999
 
@@ -81,7 +80,7 @@ def nonfinite(r: Receiver) -> list[dict]:  # type: ignore[type-arg]
 
 
 def test_nan_appended_behind_300k_lines_is_alerted_after_sigkill_when_offsets_reached_the_end(
-        tmp_path: Path, receiver: Receiver) -> None:  # noqa: F811
+        tmp_path: Path, receiver: Receiver) -> None:
     """Finding 2: 300k lines, a NaN and 2,000 lines in one write; offsets.json reached the end of the file
     before the NaN was judged, a SIGKILL then, and the next daemon said `resumed: nothing written` and
     never alerted. The saved offset now never passes what the rules judged."""
@@ -111,7 +110,7 @@ def test_nan_appended_behind_300k_lines_is_alerted_after_sigkill_when_offsets_re
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
-def test_resolved_alert_is_not_sent_again_after_a_restart(tmp_path: Path, receiver: Receiver, sig: int) -> None:  # noqa: F811
+def test_resolved_alert_is_not_sent_again_after_a_restart(tmp_path: Path, receiver: Receiver, sig: int) -> None:
     """Finding 3: the 128 KiB history piece that held the saved offset was judged again whole, and a NaN
     that had fired and resolved fired again under a new id, after a SIGTERM too. Now only the bytes after
     the saved offset are judged, and the id is the rule, labels and the step where the NaN was."""
@@ -140,7 +139,7 @@ def test_resolved_alert_is_not_sent_again_after_a_restart(tmp_path: Path, receiv
 
 
 def test_watch_exits_nonzero_when_its_threads_fail_too_often(
-        tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the supervisor's limit the daemon exits EXIT_GAVE_UP, for systemd's Restart=on-failure."""
     log = tmp_path / "train.log"
     log.write_text(renumbered(0, 5))

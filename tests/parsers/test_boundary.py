@@ -13,7 +13,7 @@ from runwatch.parsers.hf_trainer import HFTrainerParser
 from runwatch.parsers.numbers import ascii_float, parse_int, parse_number
 from runwatch.parsers.source import SourceParser
 from runwatch.watcher.snapshot import split_block
-from tests.parsers._corpus import json_excerpt, line_with, md_block, raw_lines
+from tests.support.corpus import json_excerpt, line_with, md_block, raw_lines
 
 NANOCHAT_LOG = "nanochat_pr492_speedrun_d24_feb01.training_output.log"
 STEP_LINES = {  # format → (a real step line, the step number in it as printed)

@@ -25,7 +25,8 @@ from runwatch.parsers.nanochat import NanochatParser
 from runwatch.parsers.nanogpt import NanoGPTParser
 from runwatch.parsers.prefix import split_rank
 from runwatch.watcher.lines import LineSplitter
-from tests.parsers._corpus import CORPUS
+from tests.support.corpus import CORPUS
+from tests.support.fast_path_logs import BARRIERS, VARIANTS, _step_line, synthetic_log
 
 SPEEDRUN = CORPUS / "raw" / "nanochat_pr492_speedrun_d24_feb01.training_output.log"
 SFT = CORPUS / "raw" / "nanochat_pr657_sft_run.log"
@@ -127,87 +128,6 @@ def test_sft_log_nan_lines_go_per_line_and_mfu_follows_the_peak_flops_line() -> 
 
 
 # -- every variant, and what must not take the fast path ----------------------------
-
-def _step_line(step: int, total: int | None, grad: bool, mfu: str, epoch: str | None, eta: bool,
-               loss: str = "10.757717", tok: str = "833,525", dt: str = "629.00") -> str:
-    head = f"step {step:05d}" + (f"/{total:05d}" if total is not None else "") + " (0.01%)"
-    parts = [head, f"loss: {loss}"]
-    if grad:
-        parts[-1] += " | grad norm: 0.8123"
-    parts += ["lrm: 1.00", f"dt: {dt}ms", f"tok/sec: {tok}", f"{mfu}: 52.10"]
-    if epoch == "plain":
-        parts.append("epoch: 1")
-    elif epoch == "pqrg":
-        parts.append("epoch: 2 pq: 117 rg: 64")
-    parts.append("total time: 12.34m")
-    if eta:
-        parts.append("eta: 183.2m")
-    return " | ".join(parts)
-
-
-VARIANTS = list(itertools.product((1234567, None), (False, True), ("mfu", "bf16_mfu"), (None, "plain", "pqrg"),
-                                  (False, True)))
-WIDTHS = [  # (step, loss, tok/sec, dt): numbers of every width the format prints (the total, 1234567, holds them all)
-    (0, "10.397165", "29,001", "18077.85"),
-    (7, "9.809756", "999", "5.71"),
-    (12345, "0.000001", "1,000", "392094.88"),
-    (1234567, "123.456789", "1,051,311", "0.00"),
-    (99, "2.388741", "1,234,567,890", "1048.30"),
-]
-MUST_FALL_BACK = [
-    "step 00129 (0.00%) | loss: nan | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | epoch: 1 | total time: 0.01m",
-    "step 00130/00200 (0.00%) | loss: inf | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
-    "step 00131/00200 (0.00%) | loss: 1.000000 | grad norm: nan | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
-    "step 00132/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: -1.00 | total time: 0.01m",
-    "step 00133/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m ",
-    "step 00134/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 8,33,525 | mfu: 0.00 | total time: 0.01m",
-    "step 00135/00200 (0.00%) | loss: 1234567.890123456 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
-    "step 00136/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | bf32_mfu: 0.00 | total time: 0.01m",
-    "step 00137/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | foo: 3.0 | total time: 0.01m",
-    "step 00138/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m\x1b[0m",
-    "step 00139 (99.8%) | loss: 3.452771 | lrm: 0.00 | dt: 1014ms | tok/sec: 129,238 | mfu: 18.3% | epoch: 1 | remaining: 0s",
-    "step 00140/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4,98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
-    "step 00141/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m | é",
-    "step 00142/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: .98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
-    "[rank0]: step 00143/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
-    "^[step 00000/21400 (0.00%) | loss: 11.090355 | lrm: 1.00 | dt: 23156.74ms | tok/sec: 22,640 | mfu: 1.00 | total time: 0.00m",
-    "Step 00250 | Validation bpb: 0.812345",
-    "step 00144/00200 (0.00%) | loss: 1.000000",
-    "",
-]
-NOISE = [
-    "[GC rank3] gen2: 139.2ms collected 10 objects",
-    "2026-02-01 20:37:26,202 - nanochat.common - \x1b[32m\x1b[1mINFO\x1b[0m - Distributed world size: 8",
-    "Total training time: 179.44m",
-    "Evaluating: hellaswag (0-shot, type: multiple_choice)... accuracy: 0.2500 | centered: 0.0000 | time: 3.21s",
-]
-# Lines that change whether NanochatParser reports mfu, in order: unknown, known, unknown, known.
-BARRIERS = [
-    "GPU: NVIDIA GeForce GTX 1660 SUPER | Peak FLOPS (BF16): inf",
-    "GPU: NVIDIA H100 80GB HBM3 | Peak FLOPS (BF16): 9.89e+14",
-    "2026-03-16 22:57:30,775 - nanochat.common - \x1b[33m\x1b[1mWARNING\x1b[0m - Peak flops undefined for: "
-    "NVIDIA GeForce GTX 1660 SUPER, MFU will show as 0%",
-    "[rank0]: GPU: NVIDIA H100 80GB HBM3 | Peak FLOPS (BF16): 9.89e+14",
-]
-
-
-def synthetic_log() -> tuple[bytes, list[int]]:
-    """Every variant at every width, between noise, fall-back lines and barriers; the indices of clean step lines."""
-    lines: list[str] = []
-    clean: list[int] = []
-    rows = [_step_line(w[0], *v, loss=w[1], tok=w[2], dt=w[3]) for v in VARIANTS for w in WIDTHS]
-    for i, row in enumerate(rows):
-        if i % 60 == 30:
-            lines.append(BARRIERS[i // 60 % len(BARRIERS)])
-        if i % 7 == 0:
-            lines.append(NOISE[i // 7 % len(NOISE)])
-        if i % 11 == 0:
-            lines.append(MUST_FALL_BACK[i // 11 % len(MUST_FALL_BACK)])
-        clean.append(len(lines))
-        lines.append(row)
-    lines += MUST_FALL_BACK + NOISE
-    return ("\n".join(lines) + "\n").encode(), clean
-
 
 @pytest.mark.parametrize("chunk", [1 << 20, 4096, 700])
 def test_synthetic_log_every_variant_matches_and_nothing_odd_is_taken(chunk: int) -> None:

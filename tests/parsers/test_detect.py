@@ -21,7 +21,7 @@ from runwatch.parsers.prefix import split_rank
 from runwatch.parsers.registry import FORMATS, make_parser
 from runwatch.parsers.source import SourceParser
 from runwatch.watcher.lines import LineSplitter
-from tests.parsers._corpus import CORPUS, json_excerpt, md_block, raw_lines
+from tests.support.corpus import CORPUS, json_excerpt, md_block, raw_lines
 
 SPEEDRUN = "nanochat_pr492_speedrun_d24_feb01.training_output.log"
 SFT = "nanochat_pr657_sft_run.log"

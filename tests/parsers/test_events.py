@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.events import OVERFLOW, EventDetector, _classify, _worth_a_look
 from runwatch.parsers.prefix import split_rank
-from tests.parsers._corpus import CORPUS, json_excerpt, line_with, md_block, raw_lines
+from tests.support.corpus import CORPUS, json_excerpt, line_with, md_block, raw_lines
 
 FAILURES = "excerpts_failures.json"
 PREFIXES = "excerpts_torchrun_slurm.json"

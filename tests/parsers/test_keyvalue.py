@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from runwatch.model import Kind, Record
 from runwatch.parsers import keyvalue
 from runwatch.parsers.keyvalue import KeyValueParser
-from tests.parsers._corpus import json_excerpt, line_with, md_block
+from tests.support.corpus import json_excerpt, line_with, md_block
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "corpus"
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.llmc import LlmcParser
-from tests.parsers._corpus import assert_metrics, foreign_lines, line_with, md_block, signature_scorers
+from tests.support.corpus import assert_metrics, foreign_lines, line_with, md_block, signature_scorers
 
 MD = "nanogpt_llmc.md"
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.megatron import MegatronParser
-from tests.parsers._corpus import assert_metrics, foreign_lines, json_excerpt, line_with, signature_scorers
+from tests.support.corpus import assert_metrics, foreign_lines, json_excerpt, line_with, signature_scorers
 
 NAN = math.nan
 

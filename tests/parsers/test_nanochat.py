@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.nanochat import NanochatParser
-from tests.parsers._corpus import (
+from tests.support.corpus import (
     CORPUS,
     assert_metrics,
     foreign_lines,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.nanogpt import NanoGPTParser
-from tests.parsers._corpus import assert_metrics, foreign_lines, line_with, md_block, signature_scorers
+from tests.support.corpus import assert_metrics, foreign_lines, line_with, md_block, signature_scorers
 
 MD = "nanogpt_llmc.md"
 NAN = math.nan

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runwatch.parsers.prefix import rank_from_path, split_rank
-from tests.parsers._corpus import CORPUS, json_excerpt, line_with, md_block, raw_lines
+from tests.support.corpus import CORPUS, json_excerpt, line_with, md_block, raw_lines
 
 FAILURES = "excerpts_failures.json"
 PREFIXES = "excerpts_torchrun_slurm.json"

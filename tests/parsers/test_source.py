@@ -18,7 +18,7 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers import source as source_module
 from runwatch.parsers.registry import FORMATS, UnknownFormatError
 from runwatch.parsers.source import DETECT_MAX_LINES, REDETECT_AFTER, SourceParser
-from tests.parsers._corpus import CORPUS, json_excerpt, md_block, raw_lines
+from tests.support.corpus import CORPUS, json_excerpt, md_block, raw_lines
 
 SPEEDRUN = "nanochat_pr492_speedrun_d24_feb01.training_output.log"
 SFT = "nanochat_pr657_sft_run.log"

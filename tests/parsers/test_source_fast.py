@@ -25,7 +25,16 @@ from runwatch.parsers.nanochat import NanochatParser
 from runwatch.parsers.nanogpt import NanoGPTParser
 from runwatch.parsers.source import REDETECT_AFTER, ChunkRecords, SourceParser
 from runwatch.watcher.snapshot import split_block
-from tests.parsers.test_columnar import BARRIERS, MUST_FALL_BACK, NOISE, VARIANTS, _step_line, synthetic_log
+from tests.support.fast_path_logs import (
+    BARRIERS,
+    POOL,
+    TRACEBACK,
+    VARIANTS,
+    _step_line,
+    cut,
+    every_case_log,
+    row,
+)
 
 T = 1000.0
 
@@ -33,16 +42,6 @@ T = 1000.0
 def js(recs: Sequence[Record]) -> list[str]:
     """Records as values: metric order is no part of a record (the two readers may differ in it)."""
     return [json.dumps(r.to_json(), allow_nan=False, sort_keys=True) for r in recs]
-
-
-def cut(data: bytes, sizes: Sequence[int]) -> list[bytes]:
-    """`data` in pieces of about `sizes` bytes (cycled), each ending after a `\\n` (but the last)."""
-    pieces, pos, i = [], 0, 0
-    while pos < len(data):
-        end = data.find(b"\n", pos + sizes[i % len(sizes)]) + 1 or len(data)
-        pieces.append(data[pos:end])
-        pos, i = end, i + 1
-    return pieces
 
 
 def per_line(pieces: Sequence[bytes], **kw: object) -> tuple[list[Record], SourceParser]:
@@ -82,64 +81,6 @@ def fast_rows(chunks: Sequence[ChunkRecords]) -> int:
 
 
 # -- the log of every case ---------------------------------------------------------------
-
-def row(step: int, total: int | None = 10000, **kw: object) -> str:
-    return _step_line(step, total, False, "mfu", "plain", step > 10, **kw)  # type: ignore[arg-type]
-
-
-TRACEBACK = [
-    "Traceback (most recent call last):",
-    '  File "/home/u/nanochat/scripts/base_train.py", line 301, in <module>',
-    row(600),  # another rank's step line, inside the open traceback
-    "    loss = model(x, y)",
-    row(601),
-    "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",
-]
-ELASTIC = [
-    "[2025-01-01 10:00:00,000] torch.distributed.elastic.multiprocessing.api: [ERROR] failed (exitcode: -9) "
-    "local_rank: 0 (pid: 4242) of binary: /usr/bin/python",
-    row(700),
-    "torch.distributed.elastic.multiprocessing.errors.ChildFailedError:",
-    "============================================================",
-    "scripts/base_train.py FAILED",
-    "------------------------------------------------------------",
-    "Root Cause (first observed failure):",
-    "[0]:",
-    "  rank      : 0 (local_rank: 0)",
-    "  exitcode  : -9 (pid: 4242)",
-    "============================================================",
-]
-IGNORED = ["Exception ignored in: <function _after_fork at 0x7f>", "Traceback (most recent call last):",
-           '  File "threading.py", line 1, in _after_fork', "AssertionError: "]
-
-
-def every_case_log() -> bytes:
-    """Header, all variants (from the columnar tests), tracebacks and reports among steps, frames, CRLF, escapes."""
-    head = [
-        "Autodetected device type: cuda",
-        "2026-02-01 20:37:26,202 - nanochat.common - \x1b[32m\x1b[1mINFO\x1b[0m - Distributed world size: 8",
-        BARRIERS[0],  # mfu unknown first
-        *(row(i) for i in range(0, 40)),
-        BARRIERS[1],
-        *(row(i) for i in range(40, 80)),
-    ]
-    body = synthetic_log()[0].decode().split("\n")[:-1]
-    tail = [
-        *(row(i) for i in range(500, 560)), *TRACEBACK, *(row(i) for i in range(602, 640)),
-        *ELASTIC, *(row(i) for i in range(701, 740)), *IGNORED, *(row(i) for i in range(740, 760)),
-        "\x1b[32m" + row(760) + "\x1b[0m",  # a coloured step line: per line
-        "Evaluating:  10%|#  | 1/10\rEvaluating:  20%|## | 2/10\rEvaluating:  20%|## | 2/10",  # frames
-        "\r" + row(761), row(762) + "\r" + row(763), "\r\r", "",
-        *(row(i) for i in range(764, 800)),
-        "Step 00800 | Validation bpb: 0.812345",
-        *(row(i) for i in range(800, 820)),
-        "Total training time: 179.44m",
-    ]
-    crlf = "\r\n".join(row(i) for i in range(820, 880)) + "\r\n"
-    mixed = "\r\n".join([row(880), "x\r\ry", row(881), "\x1b[0m\r\x1b[K", row(882)]) + "\r\n"
-    text = "\n".join(head + body + tail) + "\n" + crlf + mixed + "\n".join(row(i) for i in range(883, 900))
-    return text.encode()  # the last line without its `\n`
-
 
 @pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50), (1,)])
 def test_every_case_matches_feed(sizes: tuple[int, ...]) -> None:
@@ -243,14 +184,6 @@ def test_renumbering_after_lines_of_several_frames() -> None:
 
 
 # -- random mixes ----------------------------------------------------------------------------
-
-POOL = [
-    *(row(i) for i in range(3)), row(5, total=None), *MUST_FALL_BACK, *NOISE, *BARRIERS,
-    *TRACEBACK, *ELASTIC[:3], *IGNORED, "Step 00250 | Validation bpb: 0.812345", "x\ry", "\r", "a\r\n",
-    "During handling of the above exception, another exception occurred:", "Killed",
-    "\x1b[31mERROR\x1b[0m NCCL error in: ProcessGroupNCCL.cpp:1", "caf\xe9".encode("latin-1").decode("latin-1"),
-]
-
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.sampled_from(POOL), st.integers(0, 99).map(row)), min_size=1, max_size=120),

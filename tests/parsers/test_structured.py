@@ -8,7 +8,6 @@ with TensorBoard's own protobuf classes and read back by the hand decoder.
 from __future__ import annotations
 
 import csv
-import json
 import math
 import struct
 from typing import Any
@@ -26,7 +25,7 @@ from runwatch.parsers.structured import (
     decode_event,
     metric_key,
 )
-from tests.parsers._corpus import CORPUS, md_block
+from tests.support.corpus import md_block, trainer_state
 
 try:
     from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
@@ -99,13 +98,6 @@ def test_a_row_mixing_train_and_eval_metrics_is_split_and_nan_is_kept() -> None:
 
 
 # ── HF trainer_state.json ────────────────────────────────────────────────────
-
-
-def trainer_state(which: int) -> dict[str, Any]:
-    """S1 (which=0: head, mid, tail) or S2 (which=1: head and the step-1000 train + eval entries)."""
-    e = json.loads((CORPUS / "raw" / "excerpts_hf_trainer_state.json").read_text(encoding="utf-8"))[which]
-    text = e["t"] + e["mid"] + e["tail"]
-    return json.loads(text if e["tail"] else text.rstrip().rstrip(",") + "]}")
 
 
 def test_trainer_state_log_history_gives_exact_steps_evals_and_total() -> None:

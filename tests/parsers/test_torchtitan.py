@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.torchtitan import TorchtitanParser
-from tests.parsers._corpus import assert_metrics, foreign_lines, json_excerpt, line_with, signature_scorers
+from tests.support.corpus import assert_metrics, foreign_lines, json_excerpt, line_with, signature_scorers
 
 JSON = "excerpts_torchtitan_composer_axolotl_accelerate.json"
 

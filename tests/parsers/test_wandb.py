@@ -15,7 +15,7 @@ from runwatch.parsers.wandb_meta import RUN_META, run_meta
 from runwatch.parsers.wandb_proto import record_class
 from runwatch.parsers.wandb_stats import SYSTEM_STATS, system_sample
 from runwatch.watcher.wandb_file import read_records
-from tests.watcher.test_wandb_file import (
+from tests.support.wandb_run import (
     BLOB_STEP,
     NAN_STEP,
     SPIKE_STEP,

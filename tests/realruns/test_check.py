@@ -10,7 +10,7 @@ import json
 import pytest
 
 from runwatch.cli import main as runwatch_main
-from tests.realruns.known_misses import KNOWN_MISSES
+from tests.support.known_misses import KNOWN_MISSES
 from tests.support.realruns import Recording, check_json, grade, recordings, step_mismatches, unexpected
 
 RECS = recordings()

@@ -15,10 +15,10 @@ from runwatch.alerting import Alerting
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertState
-from tests.conftest import wait_for
-from tests.realruns.known_misses import KNOWN_MISSES
+from tests.support.known_misses import KNOWN_MISSES
 from tests.support.news import notifications
 from tests.support.realruns import Recording, recordings
+from tests.support.waiting import wait_for
 
 SPEED = 20.0
 """Recorded gaps are divided by this."""

@@ -21,8 +21,8 @@ from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.state.run import RunTracker
 from runwatch.state.series import Series
 from runwatch.watcher.snapshot import split_block
-from tests.parsers._corpus import CORPUS
-from tests.parsers.test_source_fast import cut, every_case_log, row
+from tests.support.corpus import CORPUS
+from tests.support.fast_path_logs import cut, every_case_log, row
 
 
 def chunks(data: bytes, sizes: Sequence[int], rank: int | None = None) -> Iterator[tuple[ChunkRecords, float]]:

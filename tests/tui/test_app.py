@@ -28,8 +28,15 @@ from runwatch.tui.widgets.run_list import RunList
 from runwatch.tui.widgets.sparklines import SparklineStrip
 from runwatch.tui.widgets.system import SystemPanel
 from tests.support.alerts import make_notification
-from tests.tui.conftest import settle, until
-from tests.tui.fake import MARKUP_TRAP, FakeController, canned_alerts, fired, single_run, with_alerts
+from tests.support.fake_controller import (
+    MARKUP_TRAP,
+    FakeController,
+    canned_alerts,
+    fired,
+    single_run,
+    with_alerts,
+)
+from tests.support.tui_pilot import settle, until
 
 Scenario = Callable[[RunwatchApp, Pilot[Any]], Awaitable[None]]
 

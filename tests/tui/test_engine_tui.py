@@ -10,8 +10,8 @@ from runwatch.tui.app import RunwatchApp
 from runwatch.tui.widgets.chart_panel import ChartPanel
 from runwatch.tui.widgets.header import RunHeader
 from runwatch.tui.widgets.log_pane import LogPane
-from tests.conftest import wait_for
-from tests.tui.conftest import settle
+from tests.support.tui_pilot import settle
+from tests.support.waiting import wait_for
 
 FAST = EngineOptions(poll_interval=0.1, system=False, gpu=False)
 

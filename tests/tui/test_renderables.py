@@ -287,7 +287,7 @@ def _nanochat_series(metric: str) -> tuple[np.ndarray, np.ndarray]:
     """A metric of the real 16,704-step nanochat run, as parsed."""
     from runwatch.model import Kind
     from runwatch.parsers.source import SourceParser
-    from tests.conftest import FIXTURES
+    from tests.support.paths import FIXTURES
 
     lines = (FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log").read_text().splitlines()
     sp = SourceParser("speedrun")

@@ -15,8 +15,8 @@ from textual.pilot import Pilot
 pytest.importorskip("pytest_textual_snapshot", reason="pytest-textual-snapshot (the test extra) is not installed")
 
 from runwatch.tui.app import RunwatchApp
-from tests.tui.conftest import settle
-from tests.tui.fake import FakeController, single_run
+from tests.support.fake_controller import FakeController, single_run
+from tests.support.tui_pilot import settle
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 

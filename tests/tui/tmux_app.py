@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from runwatch.tui.app import run_tui
-from tests.tui.fake import FakeController
+from tests.support.fake_controller import FakeController
 
 
 def main() -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runwatch.watcher.checkpoint_layout import Expectation, assess, truncated
-from tests.watcher.test_checkpoints import torch_file
+from tests.support.checkpoints import torch_file
 
 
 @pytest.mark.parametrize(

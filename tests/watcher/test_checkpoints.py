@@ -20,17 +20,10 @@ from runwatch.watcher.checkpoint_layout import has_checkpoints
 from runwatch.watcher.checkpoints import CheckpointWatcher
 from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.types import ItemBatch
-from tests.conftest import wait_for
+from tests.support.checkpoints import torch_file
+from tests.support.waiting import wait_for
 
 SETTLE = 5.0
-
-
-def torch_file(path: Path, payload: bytes = b"\0" * 64) -> Path:
-    """A file shaped like torch.save's output: a zip archive."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("archive/data.pkl", payload)
-    return path
 
 
 def safetensors_file(path: Path, n: int = 4) -> Path:

@@ -10,7 +10,7 @@ import pytest
 
 from runwatch.watcher.discover import DirectoryWatcher, find_logs, find_sources, rank_from_path
 from runwatch.watcher.types import Notice
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 
 # watchdog warns, harmlessly, when `mkdir -p` races its recursive watch setup.
 pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from runwatch.model import HostSample
 from runwatch.watcher.host import HostSampler
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 
 
 def test_host_cpu_memory_load_and_one_entry_per_filesystem(tmp_path: Path) -> None:

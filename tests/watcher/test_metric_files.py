@@ -4,7 +4,6 @@ training_metrics.json rewritten whole; and `classify_path`."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -13,7 +12,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +40,16 @@ from runwatch.watcher.metric_files import (
 )
 from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.types import ItemBatch, Notice
-from tests.conftest import wait_for
-from tests.parsers._corpus import md_block
+from tests.support.lightning_csv import LightningCsv, corpus_rows
+from tests.support.tensorboard import needs_tensorboard, scalar
+from tests.support.waiting import wait_for
 
 try:
-    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.compat.proto import event_pb2
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
     from tensorboard.summary.writer.record_writer import RecordWriter
 except ImportError:  # the optional `tensorboard` extra: the follower needs none of it, two tests do
     event_pb2 = None
-needs_tensorboard = pytest.mark.skipif(event_pb2 is None, reason="the tensorboard extra is not installed")
 
 
 class Sink:
@@ -128,60 +127,7 @@ def test_follow_builds_the_right_thread(tmp_path: Path) -> None:
 # ── Lightning metrics.csv ────────────────────────────────────────────────────
 
 
-class LightningCsv:
-    """lightning_fabric's CSVLogger `save()` as quoted in corpus/lightning.md §1b: sorted union of keys,
-    the whole file rewritten in place with the wider header when a new key appears, rows appended
-    otherwise. `saving()` is one save, yielding after each change to the file (the truncation, each
-    write) whether the file is now whole; with `piece` the bytes go out `piece()` at a time, else in
-    one write."""
-
-    def __init__(self, path: Path, piece: Callable[[], int] | None = None) -> None:
-        self.path = path
-        self.piece = piece
-        self.metrics: list[dict[str, str]] = []
-        self.metrics_keys: list[str] = []
-
-    def log_metrics(self, row: dict[str, str]) -> None:
-        self.metrics.append(dict(row))
-
-    def save(self) -> None:
-        for _ in self.saving():
-            pass
-
-    def saving(self) -> Iterator[bool]:
-        new_keys = set().union(*self.metrics) - set(self.metrics_keys)
-        self.metrics_keys = sorted([*self.metrics_keys, *new_keys])
-        exists = self.path.is_file()
-        if new_keys and exists:
-            with open(self.path, newline="") as f:
-                old = list(csv.DictReader(f))
-            yield from self._write("wb", old, header=True)
-        yield from self._write("ab" if exists else "wb", self.metrics, header=not exists)
-        self.metrics = []
-
-    def _write(self, mode: str, rows: list[dict[str, str]], header: bool) -> Iterator[bool]:
-        text = io.StringIO(newline="")
-        writer = csv.DictWriter(text, fieldnames=self.metrics_keys)
-        if header:
-            writer.writeheader()
-        writer.writerows(rows)
-        data = text.getvalue().encode()
-        with open(self.path, mode, buffering=0) as f:
-            if mode == "wb":
-                yield not data  # truncated, nothing written yet
-            pos = 0
-            while pos < len(data):
-                end = pos + (self.piece() if self.piece is not None else len(data))
-                f.write(data[pos:end])
-                pos = end
-                yield pos >= len(data)
-
-
 SENTINEL = {"epoch": "9", "step": "9999", "train_loss_step": "0.5"}
-
-
-def corpus_rows() -> list[dict[str, str]]:
-    return [{k: v for k, v in row.items() if v != ""} for row in csv.DictReader(md_block("lightning.md", "CSV1"))]
 
 
 def test_a_growing_lightning_csv_with_header_rewrites_gives_every_row_once(tmp_path: Path) -> None:
@@ -377,12 +323,6 @@ def test_a_partial_last_line_waits_for_its_end(tmp_path: Path) -> None:
 
 
 # ── TensorBoard event files ──────────────────────────────────────────────────
-
-def scalar(step: int, **values: float) -> Any:
-    summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=k.replace("__", "/"), simple_value=v)
-                                         for k, v in values.items()])
-    return event_pb2.Event(wall_time=1_700_000_000.0 + step, step=step, summary=summary)
-
 
 def payload(i: int) -> bytes:
     """A record's payload for the framing tests (any bytes do; sizes vary)."""

@@ -24,8 +24,8 @@ from runwatch.state.run import RunTracker
 from runwatch.state.system import SystemState
 from runwatch.watcher import process_scan
 from runwatch.watcher.processes import ProcessSampler, popen_exit_codes, process_state
-from tests.conftest import wait_for
 from tests.support.system import status_parts
+from tests.support.waiting import wait_for
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 

@@ -15,8 +15,8 @@ from runwatch.watcher.gpu import GpuSampler
 from runwatch.watcher.host import HostSampler
 from runwatch.watcher.processes import ProcessSampler
 from runwatch.watcher.sampler import GPU_OFF, SystemSampler, make_system_sampler
-from tests.conftest import wait_for
 from tests.support.system import status_parts
+from tests.support.waiting import wait_for
 
 
 class Collect:

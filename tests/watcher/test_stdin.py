@@ -13,7 +13,7 @@ import pytest
 
 from runwatch.watcher.stdin import StreamReader
 from runwatch.watcher.types import LineBatch, Notice
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 
 
 class Sink:
@@ -114,7 +114,7 @@ def test_a_backlog_is_history_and_a_caught_up_read_is_live(pipe: tuple[int, int]
     """Issue 10: `cat big.log | runwatch tail -` ended `… 2.43e+05 step/s`: every read was taken for a
     live one, so the rate came from read times. A read after which more is waiting at once is a backlog
     (history); a read that caught up with the writer is live."""
-    from tests.conftest import FIXTURES
+    from tests.support.paths import FIXTURES
 
     r, w = pipe
     lines = (FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log").read_bytes()

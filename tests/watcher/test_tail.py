@@ -18,7 +18,7 @@ from runwatch.watcher.hublink import HubLink
 from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.snapshot import split_block
 from runwatch.watcher.tail import FileFollower, LineBatch, Notice, peek_tail, read_all
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 
 FAST = 0.05  # poll interval for tests that do not measure inotify
 

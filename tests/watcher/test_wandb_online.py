@@ -24,7 +24,7 @@ from runwatch.watcher.wandb_online import (
     parse_wandb_url,
     redact,
 )
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 
 URL = "wandb://team/proj/abc123"
 FAKE_KEY = "0123456789abcdef0123456789abcdef01234567"

@@ -19,8 +19,8 @@ from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.types import ItemBatch, Notice
 from runwatch.watcher.wandb_file import read_records
 from runwatch.watcher.wandb_source import FLUSH_NOTE, WandbSource, find_run_file, is_wandb_path
-from tests.conftest import wait_for
-from tests.watcher.test_wandb_file import finish_writer, main_run_file, start_writer
+from tests.support.waiting import wait_for
+from tests.support.wandb_run import finish_writer, main_run_file, start_writer
 
 needs_wandb = pytest.mark.skipif(importlib.util.find_spec("wandb") is None, reason="needs the wandb package")
 FAST = 0.02
@@ -228,7 +228,7 @@ def test_a_run_followed_while_the_sdk_writes_it(tmp_path: Path, got: Collector) 
 def test_a_bad_chunk_is_waited_on_said_then_skipped(run_file: Path, tmp_path: Path, got: Collector,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from runwatch.watcher import wandb_source
-    from tests.watcher.test_wandb_file import full_chunk
+    from tests.support.wandb_chunks import full_chunk
 
     monkeypatch.setattr(wandb_source, "STUCK_NOTICE_S", 0.1)
     data = bytearray(run_file.read_bytes())

@@ -13,7 +13,7 @@ from runwatch.alerts.rules.stall import Stall, StallParams
 from runwatch.alerts.types import RuleTiming
 from runwatch.config import ConfigError, rule_params
 from runwatch.model import Severity
-from tests.alerts.rules._replay import feed, losses
+from tests.support.rule_replay import feed, losses
 
 DESIGN_IDS = {"nonfinite", "loss_spike", "loss_divergence", "grad_norm_spike", "stall", "step_time_drift",
               "throughput_drop", "straggler", "crash", "overfit"}

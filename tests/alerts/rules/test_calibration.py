@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from runwatch.model import Event, Record, RunState
-from tests.alerts.rules._replay import Replay, evaluation, event, replay, replay_lines, step
-from tests.parsers._corpus import json_excerpt, md_block, raw_lines
+from tests.support.corpus import json_excerpt, md_block, raw_lines
+from tests.support.rule_replay import Replay, evaluation, event, replay, replay_lines, step
 
 PR492 = "nanochat_pr492_speedrun_d24_feb01.training_output.log"
 SFT_NAN = "nanochat_pr657_sft_run.log"

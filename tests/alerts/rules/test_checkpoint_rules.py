@@ -5,7 +5,7 @@ from __future__ import annotations
 from runwatch.alerts.rules.checkpoint import CheckpointPartial, CheckpointPartialParams, CheckpointStale
 from runwatch.model import Event, Kind, Record
 from runwatch.state.run import RunTracker
-from tests.alerts.rules._replay import T0
+from tests.support.rule_replay import T0
 
 HOUR = 3600.0
 

@@ -6,7 +6,7 @@ import pytest
 
 from runwatch.alerts.rules.crash import Crash, CrashParams
 from runwatch.model import Event, Record
-from tests.alerts.rules._replay import event, feed, step
+from tests.support.rule_replay import event, feed, step
 
 RULE = Crash()
 STEPS = [step(i, loss=2.0) for i in range(10)]

@@ -7,7 +7,7 @@ import pytest
 
 from runwatch.alerts.rules.grad import GradNormSpike
 from runwatch.alerts.rules.robust import LOOKBACK
-from tests.alerts.rules._replay import feed, metric_steps, replay
+from tests.support.rule_replay import feed, metric_steps, replay
 
 RULE = GradNormSpike()
 

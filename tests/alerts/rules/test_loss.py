@@ -11,7 +11,7 @@ from runwatch.alerts.rules.loss import LossDivergence, LossSpike, Overfit
 from runwatch.alerts.rules.robust import LOOKBACK
 from runwatch.model import Record
 from runwatch.state.run import RunTracker
-from tests.alerts.rules._replay import T0, evaluation, feed, losses, replay, step
+from tests.support.rule_replay import T0, evaluation, feed, losses, replay, step
 
 SPIKE, DIVERGENCE, OVERFIT = LossSpike(), LossDivergence(), Overfit()
 

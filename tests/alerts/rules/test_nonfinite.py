@@ -8,7 +8,7 @@ import pytest
 
 from runwatch.alerts.rules.nonfinite import NonFinite, NonFiniteParams
 from runwatch.model import Record
-from tests.alerts.rules._replay import evaluation, feed, losses, step, step_with
+from tests.support.rule_replay import evaluation, feed, losses, step, step_with
 
 NAN, INF = math.nan, math.inf
 RULE = NonFinite()

@@ -9,7 +9,7 @@ import pytest
 
 from runwatch.alerts.rules.speed import StepTimeDrift, StepTimeDriftParams, ThroughputDrop
 from runwatch.state.run import RunTracker
-from tests.alerts.rules._replay import T0, feed, metric_steps, step
+from tests.support.rule_replay import T0, feed, metric_steps, step
 
 DRIFT, DROP = StepTimeDrift(), ThroughputDrop()
 

@@ -8,7 +8,7 @@ from runwatch.alerts.rules.stall import Stall, StallParams
 from runwatch.alerts.types import Alert
 from runwatch.model import AlertState, Event, Kind, Record
 from runwatch.state.run import RunTracker
-from tests.alerts.rules._replay import T0, evaluation, event, feed
+from tests.support.rule_replay import T0, evaluation, event, feed
 
 RULE = Stall()
 

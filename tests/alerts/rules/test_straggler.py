@@ -7,7 +7,7 @@ import pytest
 from runwatch.alerts.rules.straggler import Straggler
 from runwatch.model import Event, Kind, Record
 from runwatch.state.run import RunTracker
-from tests.alerts.rules._replay import T0, event, step
+from tests.support.rule_replay import T0, event, step
 
 RULE = Straggler()
 

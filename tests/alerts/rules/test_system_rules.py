@@ -47,7 +47,7 @@ from runwatch.state.system import SystemState
 from runwatch.watcher import nvml_fake
 from runwatch.watcher.gpu import GpuSampler
 from runwatch.watcher.nvml_fake import FakeNvml
-from tests.alerts.rules._replay import T0, evaluation, event, feed, step
+from tests.support.rule_replay import T0, evaluation, event, feed, step
 
 GIB = 1 << 30
 MIB = 1 << 20

@@ -19,7 +19,7 @@ from runwatch.alerts.rules import LOG_RULES, Rule, all_rules
 from runwatch.alerts.rules.speed import StepTimeDriftParams
 from runwatch.model import AlertState, Event, Record
 from runwatch.state.run import RunTracker
-from tests.alerts.rules._replay import T0, evaluation, event, step, step_with
+from tests.support.rule_replay import T0, evaluation, event, step, step_with
 
 Moment = Record | None
 

@@ -10,7 +10,7 @@ from runwatch.alerts.rules.grad import GradNormSpike
 from runwatch.alerts.rules.loss import LossSpike
 from runwatch.alerts.rules.nonfinite import NonFinite
 from runwatch.alerts.rules.robust import LOOKBACK
-from tests.alerts.rules._replay import feed, losses, metric_steps
+from tests.support.rule_replay import feed, losses, metric_steps
 
 CALM = [2.0 + 0.01 * math.sin(i) for i in range(3000)]
 

@@ -11,8 +11,8 @@ import pytest
 
 from runwatch.alerts.sinks import CommandSink, PermanentError, RetryableError, SinkConfigError
 from runwatch.alerts.types import make_labels
-from tests.conftest import wait_for
 from tests.support.alerts import make_notification
+from tests.support.waiting import wait_for
 
 RECORDER = """
 import json, os, sys

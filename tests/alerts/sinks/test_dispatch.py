@@ -13,9 +13,9 @@ import pytest
 from runwatch.alerts.sinks import Dispatcher, SinkFilter, WebhookSink
 from runwatch.alerts.types import Notification
 from runwatch.model import AlertState, Severity
-from tests.alerts.sinks.conftest import FAST, HANG, SECRET_PATH, Receiver
-from tests.conftest import wait_for
 from tests.support.alerts import make_notification
+from tests.support.receiver import FAST, HANG, SECRET_PATH, Receiver
+from tests.support.waiting import wait_for
 
 
 class Errors:

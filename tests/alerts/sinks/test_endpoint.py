@@ -16,9 +16,9 @@ import pytest
 
 from runwatch.alerts.sinks import Dispatcher, SinkConfigError, SlackSink, WebhookSink, build_sink
 from runwatch.alerts.sinks.endpoint import resolve_url
-from tests.alerts.sinks.conftest import FAST, SECRET_PATH, Receiver
-from tests.conftest import wait_for
 from tests.support.alerts import make_notification
+from tests.support.receiver import FAST, SECRET_PATH, Receiver
+from tests.support.waiting import wait_for
 
 
 def basic(user: str, password: str) -> str:
@@ -137,8 +137,8 @@ def test_the_cli_refuses_a_bad_webhook_before_starting(tmp_path: Path) -> None:
 
 
 def test_the_daemon_sends_basic_auth_and_never_prints_the_password(tmp_path: Path, receiver: Receiver) -> None:
-    from tests.commands.test_watch import start_daemon, stop_daemon
-    from tests.test_engine import nanochat_line
+    from tests.support.nanochat import nanochat_line
+    from tests.support.subprocesses import start_daemon, stop_daemon
 
     log, state = tmp_path / "train.log", tmp_path / "state"
     log.write_text("".join(nanochat_line(i) for i in range(20)))

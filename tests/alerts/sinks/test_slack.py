@@ -13,9 +13,9 @@ from runwatch.alerts.sinks import Dispatcher, SlackSink
 from runwatch.alerts.sinks.slack import TEXT_LIMIT, context_block, slack_message
 from runwatch.alerts.types import make_labels
 from runwatch.model import AlertState, Severity
-from tests.alerts.sinks.conftest import FAST, SECRET_PATH, Receiver
-from tests.conftest import wait_for
 from tests.support.alerts import make_notification
+from tests.support.receiver import FAST, SECRET_PATH, Receiver
+from tests.support.waiting import wait_for
 
 HOSTILE = "<!channel> & <https://evil.example|click> \x1b[31mred\x1b[0m"
 

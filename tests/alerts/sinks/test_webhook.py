@@ -6,8 +6,8 @@ import pytest
 
 from runwatch import __version__
 from runwatch.alerts.sinks import PermanentError, RetryableError, SinkConfigError, WebhookSink
-from tests.alerts.sinks.conftest import HANG, SECRET_PATH, Receiver
 from tests.support.alerts import make_notification
+from tests.support.receiver import HANG, SECRET_PATH, Receiver
 
 
 def sink_for(url: str, **kw: object) -> WebhookSink:

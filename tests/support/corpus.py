@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from runwatch.model import Record
 from runwatch.parsers.registry import make_parser
@@ -78,3 +79,10 @@ def assert_metrics(rec: Record, expected: Mapping[str, float]) -> None:
             assert math.isnan(got), f"{key}: {got} is not NaN"
         else:
             assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12), f"{key}: {got} != {want}"
+
+
+def trainer_state(which: int) -> dict[str, Any]:
+    """S1 (which=0: head, mid, tail) or S2 (which=1: head and the step-1000 train + eval entries)."""
+    e = json.loads((CORPUS / "raw" / "excerpts_hf_trainer_state.json").read_text(encoding="utf-8"))[which]
+    text = e["t"] + e["mid"] + e["tail"]
+    return json.loads(text if e["tail"] else text.rstrip().rstrip(",") + "]}")

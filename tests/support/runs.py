@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
-from tests.parsers.test_structured import trainer_state
-from tests.watcher.test_metric_files import LightningCsv, corpus_rows, scalar
-from tests.watcher.test_wandb_file import finish_writer, start_writer
+from tests.support.corpus import trainer_state
+from tests.support.lightning_csv import LightningCsv, corpus_rows
+from tests.support.paths import FIXTURES
+from tests.support.tensorboard import scalar
+from tests.support.wandb_run import finish_writer, start_writer
 
 HEALTHY = FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"
 SFT_NAN = FIXTURES / "corpus/raw/nanochat_pr657_sft_run.log"

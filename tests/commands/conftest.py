@@ -1,0 +1,14 @@
+"""Fixtures for the command tests: a webhook receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.receiver import Receiver
+
+
+@pytest.fixture
+def receiver():  # type: ignore[no-untyped-def]
+    r = Receiver()
+    yield r
+    r.stop()

@@ -1,0 +1,44 @@
+"""runwatch in a child process: its output read without blocking, and the `watch` daemon started and stopped."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+
+class _Reader:
+    """Collects a child's stdout and stderr without blocking (select + os.read)."""
+
+    def __init__(self, p: subprocess.Popen) -> None:  # type: ignore[type-arg]
+        assert p.stdout is not None and p.stderr is not None
+        self.bufs = {p.stdout.fileno(): bytearray(), p.stderr.fileno(): bytearray()}
+        self.out_fd, self.err_fd = p.stdout.fileno(), p.stderr.fileno()
+
+    def pump(self) -> None:
+        for fd in select.select(list(self.bufs), [], [], 0)[0]:
+            self.bufs[fd].extend(os.read(fd, 1 << 16))
+
+    def out_lines(self) -> list[str]:
+        self.pump()
+        return self.bufs[self.out_fd].decode().splitlines()
+
+    def err(self) -> str:
+        self.pump()
+        return self.bufs[self.err_fd].decode()
+
+
+def start_daemon(log: Path, state: Path, url: str, *extra: str) -> tuple[subprocess.Popen, _Reader]:  # type: ignore[type-arg]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "runwatch", "watch", str(log), "--webhook", url, "--state-dir", str(state),
+         "--interval", "0.2", "--poll-interval", "0.1", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return p, _Reader(p)
+
+
+def stop_daemon(p: subprocess.Popen) -> int:  # type: ignore[type-arg]
+    p.send_signal(signal.SIGTERM)
+    return p.wait(timeout=15)
