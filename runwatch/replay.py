@@ -110,17 +110,19 @@ def replay(records: Iterable[Record], rules: Sequence[Rule[Any]], *, manager: Al
     out = Replay(RunTracker(run, source))
     judge = out.judge = Judge(rules)
     last_eval: float | None = None
+    last_record = clock.now
     unjudged = 0
     apply = out.tracker.apply
     for rec in records:
         now = clock.advance(rec)
-        if last_eval is None or (now - last_eval >= tick and (unjudged >= batch or now - last_eval >= quiet)):
+        if last_eval is None or (now - last_eval >= tick and (unjudged >= batch or now - last_record >= quiet)):
             _evaluate(out, judge, manager, now, unjudged)
             last_eval, unjudged = now, 0
         # a new Record rather than dataclasses.replace (a third of the cost of applying one)
         apply(Record(rec.kind, rec.step, rec.total_steps, rec.rank, now, rec.metrics, rec.event, rec.message,
                      rec.source, rec.line), now)
         unjudged += 1
+        last_record = now
     _evaluate(out, judge, manager, clock.now, unjudged)
     out.end = clock.now
     return out

@@ -1,9 +1,13 @@
-"""`merge_by_step`: the records of a run's sources interleaved as they would have arrived."""
+"""`merge_by_step`: the records of a run's sources interleaved as they would have arrived; `replay`: when
+the rules look."""
 
 from __future__ import annotations
 
+from runwatch.alerts.rules.base import Rule, RuleParams
+from runwatch.alerts.types import Finding
 from runwatch.model import Event, Kind, Record
-from runwatch.replay import merge_by_step
+from runwatch.replay import JUDGE_BATCH, T0, merge_by_step, replay
+from runwatch.state.run import RunTracker
 
 
 def steps(*xs: int, source: str) -> list[Record]:
@@ -31,3 +35,38 @@ def test_a_sources_words_before_its_first_step_stay_before_it() -> None:
     banner = Record(Kind.EVENT, event=Event.NCCL_ERROR, message="early", source="log")
     merged = list(merge_by_step([[banner, *steps(3, source="log")], steps(1, 2, source="tb")]))
     assert merged[0] is banner
+
+
+class _Counting(Rule[RuleParams]):
+    """A rule that finds nothing and notes the time of each evaluation."""
+
+    id = "counting"
+    explanation = "counts evaluations"
+
+    def __init__(self) -> None:
+        super().__init__(RuleParams())
+        self.at: list[float] = []
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
+        self.at.append(now)
+        return []
+
+
+def _stepping(n: int, step_time: float) -> list[Record]:
+    return [Record(Kind.STEP, i, metrics={"loss": 1.0, "step_time": step_time}) for i in range(n)]
+
+
+def test_a_steady_run_is_judged_every_batch_of_records_not_every_few_seconds() -> None:
+    """Quiet is a silence between two records, not the time since the rules last looked: a run stepping
+    every 0.65 s was judged every 8th record (5 s), 4 times the work for nothing, 17 s of a 170k-line check."""
+    rule = _Counting()
+    replay(_stepping(320, 0.65), [rule])
+    assert len(rule.at) == 320 // JUDGE_BATCH + 1  # the first record, every 32nd after it and the end
+
+
+def test_a_silence_is_judged_before_the_record_that_ends_it() -> None:
+    rule = _Counting()
+    recs = _stepping(10, 0.5)
+    recs[6] = Record(Kind.STEP, 6, metrics={"loss": 1.0, "step_time": 40.0})  # 40 s from step 5 to step 6
+    replay(recs, [rule])
+    assert T0 + 3.0 + 40.0 in rule.at  # steps 0–5 at 0.5 s each, then the silence, judged as step 6 arrives

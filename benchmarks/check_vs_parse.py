@@ -1,0 +1,106 @@
+"""`runwatch check` against `runwatch parse` on the same log: what judging a history costs over reading it.
+
+Generates the nanochat log of `parse_throughput.py` (default 170,000 lines: a
+27-hour run at its 0.65 s steps, with evaluations and a few `loss: nan`), then
+times, each in a child process and start-up included: `wc -l` (the anchor),
+`runwatch parse --output summary`, and `runwatch check`. In this process it
+then splits check's own time: reading the records (`records_of`), applying them
+to a RunTracker one by one, and the replay with the rules at their real cadence
+(`runwatch.replay`: every 32 records, and before a record that ends a silence)
+against the naive cadence, judging after every record (on the first
+`--naive-records` records, scaled to the whole log). Prints figures only; the
+issue's goal is check ≤ 2× parse.
+
+    python benchmarks/check_vs_parse.py [--lines N] [--log FILE] [--repeat N] [--naive-records N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from parse_throughput import write_log
+
+
+def _wall(argv: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - t0
+
+
+def _best(argv: list[str], repeat: int) -> float:
+    return min(_wall(argv) for _ in range(repeat))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lines", type=int, default=170_000)
+    ap.add_argument("--log", type=Path, help="measure this log instead of generating one")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each command; the fastest is shown")
+    ap.add_argument("--naive-records", type=int, default=20_000,
+                    help="records replayed with the rules after every one (scaled to the log)")
+    args = ap.parse_args(argv)
+
+    from runwatch.alerting import build_rules
+    from runwatch.alerts.lifecycle import AlertManager
+    from runwatch.commands.parse import records_of
+    from runwatch.config import load_config
+    from runwatch.replay import replay
+    from runwatch.state.run import RunTracker
+
+    with tempfile.TemporaryDirectory(prefix="runwatch-bench-") as tmp:
+        path = args.log or Path(tmp) / "nanochat_train.log"
+        if args.log is None:
+            write_log(path, args.lines)
+        lines = sum(1 for _ in open(path, "rb"))
+        cmd = [sys.executable, "-m", "runwatch"]
+        wc = _best(["wc", "-l", str(path)], args.repeat)
+        parse = _best([*cmd, "parse", "--output", "summary", str(path)], args.repeat)
+        check = _best([*cmd, "check", str(path)], args.repeat)
+        start = _best([*cmd, "--version"], args.repeat)
+
+        t0 = time.perf_counter()
+        records = list(records_of(path, None, None, read_time=False))
+        read = time.perf_counter() - t0
+        tracker = RunTracker("run", str(path))
+        t0 = time.perf_counter()
+        for i, rec in enumerate(records):
+            tracker.apply(rec, float(i))
+        apply = time.perf_counter() - t0
+        config = load_config(None)
+
+        def replayed(recs: list[object], batch: int) -> float:
+            t0 = time.perf_counter()
+            replay(recs, build_rules(config), manager=AlertManager(config.timings()), batch=batch)  # type: ignore[arg-type]
+            return time.perf_counter() - t0
+
+        judged = replayed(records, 32)
+        few = records[: args.naive_records]
+        naive = replayed(few, 1) * len(records) / max(1, len(few))
+
+    n = len(records)
+    origin = str(args.log) if args.log else "generated"
+    print(f"{lines:,} lines ({origin}), {n:,} records; {os.cpu_count()} CPUs; best of {args.repeat}")
+    print(f"{'':44}{'wall s':>8}{'× parse':>9}")
+    for name, s in (("wc -l (anchor)", wc), ("python -m runwatch --version (start-up)", start),
+                    ("runwatch parse --output summary", parse), ("runwatch check", check)):
+        print(f"{name:44}{s:8.2f}{s / parse:9.2f}")
+    print("in process:")
+    for name, s in (("  read the records (records_of)", read),
+                    ("  apply them one by one (RunTracker.apply)", apply),
+                    ("  replay, rules every 32 records (check's cadence)", judged),
+                    (f"  replay, rules after every record (naive; {len(few):,} scaled)", naive)):
+        print(f"{name:60}{s:8.2f} s")
+    print(f"check / parse: {check / parse:.1f}× (goal ≤ 2×); naive cadence / check's: {naive / judged:.1f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
