@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,12 +65,17 @@ class Replay:
 class ReplayClock:
     """The time a record would have arrived at, rebuilt from the log."""
 
-    def __init__(self, *, default_dt: float = 1.0, eval_pause: float = 30.0, max_gap: float = 60.0) -> None:
+    def __init__(self, *, default_dt: float = 1.0, eval_pause: float = 30.0, max_gap: float = 60.0,
+                 bar_time: Callable[[], bool] = lambda: False) -> None:
         self.default_dt, self.eval_pause, self.max_gap = default_dt, eval_pause, max_gap
+        self.bar_time = bar_time
+        """Whether step records come from a progress bar (asked as they come: a log's format is known once
+        its first lines are read): its elapsed time is then the clock (`_on_the_bar`)."""
         self.now = T0
         self._top: int | None = None
         self._stamped: bool | None = None  # do step records carry their own time?
         self._per_step = default_dt  # the newest logged step time
+        self._bars: dict[str, tuple[float, float]] = {}  # elapsed metric → (clock time at its 0, its last value)
 
     def advance(self, rec: Record) -> float:
         if self._stamped is None and rec.kind == Kind.STEP:
@@ -82,7 +87,32 @@ class ReplayClock:
             return self.now
         before = self.now
         self.now = min(self._synthetic(rec), before + self.max_gap)
+        if rec.kind == Kind.STEP and self.bar_time():
+            self.now = self._on_the_bar(rec, before)
         return self.now
+
+    def _on_the_bar(self, rec: Record, before: float) -> float:
+        """The time of a progress bar's step: the bar's own elapsed time, not its rate.
+
+        A bar's rate is smoothed (tqdm: an exponential average over its refreshes): after a 75 s hang
+        it reads seconds per step for hundreds of 6 ms steps, and a clock stepped by it ran hours ahead,
+        a slowdown that never was. Its elapsed time is what passed: a hang moves the clock by its real
+        length (past `max_gap`: it is the log's word, not a guess), and the steps of one of its seconds
+        (tqdm prints whole seconds) arrive together, which the run's measured step interval averages
+        right. A bar that starts again (Lightning's bar per epoch) or a pause the bar does not count (an
+        evaluation between bars) moves the bar's zero, never the clock back."""
+        name = "elapsed" if "elapsed" in rec.metrics else "epoch_elapsed"
+        e = rec.metrics.get(name)
+        if e is None or not math.isfinite(e):
+            return self.now
+        zero, last = self._bars.get(name, (before - e, e))
+        if e < last:  # a new bar
+            zero = before - e
+        now = zero + e
+        if now < before:
+            now, zero = before, before - e
+        self._bars[name] = (zero, e)
+        return now
 
     def _synthetic(self, rec: Record) -> float:
         if rec.kind == Kind.EVAL:

@@ -3,11 +3,15 @@ the rules look."""
 
 from __future__ import annotations
 
+import itertools
+
 from runwatch.alerts.rules.base import Rule, RuleParams
 from runwatch.alerts.types import Finding
+from runwatch.commands.parse import records_of
 from runwatch.model import Event, Kind, Record
-from runwatch.replay import JUDGE_BATCH, T0, merge_by_step, replay
+from runwatch.replay import JUDGE_BATCH, T0, ReplayClock, merge_by_step, replay
 from runwatch.state.run import RunTracker
+from tests.support.paths import FIXTURES
 
 
 def steps(*xs: int, source: str) -> list[Record]:
@@ -70,3 +74,33 @@ def test_a_silence_is_judged_before_the_record_that_ends_it() -> None:
     recs[6] = Record(Kind.STEP, 6, metrics={"loss": 1.0, "step_time": 40.0})  # 40 s from step 5 to step 6
     replay(recs, [rule])
     assert T0 + 3.0 + 40.0 in rule.at  # steps 0–5 at 0.5 s each, then the silence, judged as step 6 arrives
+
+
+def _bar_times(name: str) -> dict[int, float]:
+    """Each step's time (its first record's: tqdm redraws a bar that waits) on the replay clock, for a recorded tqdm run's log."""
+    clock = ReplayClock(bar_time=lambda: True)
+    out: dict[int, float] = {}
+    for rec in records_of(FIXTURES / "realruns" / name / "run" / "train.log", None, None, read_time=False):
+        now = clock.advance(rec)
+        if rec.kind == Kind.STEP and rec.step is not None:
+            out.setdefault(rec.step, now)
+    return out
+
+
+def test_a_progress_bar_run_is_timed_by_the_bars_elapsed_time_not_its_smoothed_rate() -> None:
+    """accelerate-hang: rank 1 sleeps 75 s at step 300 of 600 steps of ~6 ms. The hang moves the clock by
+    its length; after it, tqdm's rate reads ~1.5 s/it for hundreds of steps, which stepped the clock ~4
+    minutes ahead (a step_time_drift that never was); the bar's elapsed says the last 300 took ~2 s."""
+    t = _bar_times("accelerate-hang")
+    assert 70 <= t[300] - t[299] <= 80
+    assert t[600] - t[300] <= 4.0
+
+
+def test_a_bar_per_epoch_starts_its_elapsed_time_again_and_the_clock_goes_on() -> None:
+    """lightning-tqdm-dlhang: Lightning draws a bar per epoch (elapsed from 0 each time); the data loader
+    hangs 75 s at step 130."""
+    t = _bar_times("lightning-tqdm-dlhang")
+    steps = sorted(t)
+    assert all(t[a] <= t[b] for a, b in itertools.pairwise(steps))
+    assert 70 <= t[130] - t[129] <= 80
+    assert t[max(steps)] - t[130] <= 10.0

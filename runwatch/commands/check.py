@@ -33,7 +33,7 @@ from runwatch.config import Config
 from runwatch.model import AlertState, Kind, Record, RunState, Severity
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.present import fmt_value
-from runwatch.replay import Replay, merge_by_step, replay
+from runwatch.replay import Replay, ReplayClock, merge_by_step, replay
 from runwatch.text import clean
 from runwatch.watcher.types import Notice
 
@@ -57,11 +57,17 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
               stdin: BinaryIO | None = None, on_notice: Callable[[Notice], None] = lambda n: None) -> Replay:
     """Replay every source of `run` through the rules, its sources interleaved by step."""
     streams: list[Iterable[Record]] = []
-    for reader in readers_of(run, fmt, read_time=False, stdin=stdin, on_notice=on_notice):
+    readers = list(readers_of(run, fmt, read_time=False, stdin=stdin, on_notice=on_notice))
+    for reader in readers:
         streams.extend(_streams(reader, total_steps))
     records = streams[0] if len(streams) == 1 else merge_by_step(streams)
     manager = AlertManager(config.timings())
-    return replay(records, build_rules(config), manager=manager, run=run.name, source=run.label)
+    clock = ReplayClock(bar_time=lambda: any(r.format in BAR_FORMATS for r in readers))
+    return replay(records, build_rules(config), manager=manager, clock=clock, run=run.name, source=run.label)
+
+
+BAR_FORMATS = frozenset({"tqdm", "hf-trainer"})
+"""Logs whose step time is a progress bar's smoothed rate: the bar's elapsed time bounds the replay's clock."""
 
 
 def _streams(reader: Reader, total_steps: int | None) -> list[Iterable[Record]]:

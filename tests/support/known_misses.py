@@ -12,19 +12,12 @@ _RICH_BAR_ON_A_PIPE = (
     "in the CSV"
 )
 
-_TQDM_RATE_ECHO = (
-    "after the 75 s hang, tqdm's displayed rate (an EMA, refreshed at most every 0.1 s) reads ~1.5 s/it "
-    "for the rest of the run, and runwatch takes the bar's rate for step_time: a step_time_drift warning "
-    "that is the hang's echo, not a slowdown; drift should judge measured intervals, not the bar's rate"
-)
-
 _SIDE_FILES_NOT_REPLAYED = (
     "the live replay writes only the console log at its recorded pace; the recording has no arrival "
     "times for side files ({what}), so live they are not replayed at all"
 )
 
 KNOWN_MISSES: dict[tuple[str, str], str] = {
-    ("accelerate-hang", "unexpected"): _TQDM_RATE_ECHO,
     ("nanogpt-tb-spike", "live"): (
         "the log prints every 5th step and shows the recovering spike in 2 records (the spike rule wants 3); "
         "the per-step TensorBoard scalars that show it reach the disk only when SummaryWriter flushes (every "
@@ -33,9 +26,4 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     ("torchrun-logdir-nan", "live"): _SIDE_FILES_NOT_REPLAYED.format(
         what="the ranks' logs/<id>/attempt_0/<rank>/stdout.log; the console log is empty with --redirects 3"),
     ("lightning-default-nan", "live"): _RICH_BAR_ON_A_PIPE,
-    ("lightning-tqdm-dlhang", "unexpected"): (
-        "after the 75 s data-loader hang, tqdm's smoothed rate (an EMA over iterations) reads slow for "
-        "~40 steps, and runwatch takes the bar's it/s for step_time: a step_time_drift warning that is "
-        "the hang's echo, not a slowdown; drift should judge measured intervals, not a smoothed rate"
-    ),
 }
