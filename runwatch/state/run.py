@@ -407,6 +407,12 @@ class RunTracker:
         """
         return self._last_step_at
 
+    @property
+    def last_record_t(self) -> float | None:
+        """Wall time runwatch received the newest record of any kind; None before one (what a rule asks
+        of a run's silence, without building a whole `snapshot`)."""
+        return self._last_record_t
+
     def ended_quietly(self, yes: bool) -> None:
         """Say the run has ended, though nothing in its output says so: its log was last written long
         before runwatch read it and no training process is known (`runwatch tail` on last week's log).

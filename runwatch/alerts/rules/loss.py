@@ -109,6 +109,11 @@ class LossDivergence(Rule[LossDivergenceParams]):
         need = max(1, -(-p.sustain // span))
         if len(smooth) < need + 2 or not np.isfinite(smooth).any():
             return []
+        # the held level is no lower than the lowest block, so the threshold is at least this high:
+        # a loss that is not above it (nearly every tick of a healthy run) needs no floor and no wobble
+        least = float(np.nanmin(smooth))
+        if not (smooth[-need:] > least + max(p.min_rise, p.rise * least if least > 0 else 0.0)).all():
+            return []
         low, wobble = _sustained_floor(smooth, need)
         threshold = low + max(p.rise * abs(low), p.min_rise, p.noise_k * wobble)
         if not (smooth[-need:] > threshold).all():

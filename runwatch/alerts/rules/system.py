@@ -374,7 +374,7 @@ class IoStall(SystemRule[IoStallParams]):
         if run.state(now) not in (RunState.RUNNING, RunState.STALLED):
             return []
         retries = self._retries(run, now)
-        last = run.snapshot(now).last_record_t
+        last = run.last_record_t
         silence = None if last is None else now - last
         budget = self._budget(run)
         if silence is not None and silence > budget:
