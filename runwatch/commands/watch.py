@@ -96,6 +96,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+LOOP_GATHER_S = 0.1
+"""After the engine's state changes, how long the daemon's loop lets more changes gather before it saves
+offsets and logs what is new: a log written a line at a time changes it 150 times a second."""
+
+
 def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags, options: EngineOptions,
               state_dir: Path | None, interval: float, stop: threading.Event) -> int:
     """Run until `stop` is set. `load` reads the config (again on SIGHUP)."""
@@ -115,6 +120,7 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
         schedule = StatusSchedule(interval, clock=clock)  # the first once the logs have been read
         while not stop.is_set() and not engine.supervisor.gave_up.is_set():
             engine.wait(schedule.wait_s())
+            stop.wait(LOOP_GATHER_S)
             positions = engine.positions()
             for path, message in offsets.news(positions):
                 log.info("%s: %s", path, message)

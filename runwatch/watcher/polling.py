@@ -20,6 +20,11 @@ from runwatch.watcher.notify import WatchHub, shared_hub
 from runwatch.watcher.threads import SourceThread
 from runwatch.watcher.types import Notice, NoticeLevel
 
+GATHER_S = 0.05
+"""After a file event wakes a thread, how long it lets more gather before it looks: a log written a line
+at a time (150 lines/s) is read in 20 looks a second, not 150 (each a stat, a read and a hash of the
+file's head), for at most this much more latency."""
+
 
 class PollingThread(SourceThread):
     """A thread that takes one guarded look every `poll_interval`, or sooner when its `HubLink` wakes it.
@@ -50,6 +55,7 @@ class PollingThread(SourceThread):
         self._watched, self._doing = watched, doing
         self._poll = poll_interval
         self._wake = threading.Event()
+        self._stop_asked = threading.Event()
         self._link: HubLink | None = None
         self._problem: str | None = None
         """The condition last reported, so that each is said once."""
@@ -67,6 +73,7 @@ class PollingThread(SourceThread):
             self._link = HubLink(hub, self._wake.set, targets, self._no_notify, recursive=recursive)
 
     def on_stop(self) -> None:
+        self._stop_asked.set()
         self._wake.set()
 
     def body(self) -> None:
@@ -100,8 +107,10 @@ class PollingThread(SourceThread):
         raise NotImplementedError
 
     def _rest(self) -> None:
-        """Sleep until the next poll; a file event or `stop()` ends it early."""
-        self._wake.wait(self._poll)
+        """Sleep until the next poll; a file event or `stop()` ends it early (an event after `GATHER_S`,
+        so that the writes of a burst are read in one look)."""
+        if self._wake.wait(self._poll) and not self.stopping:
+            self._stop_asked.wait(GATHER_S)
 
     def _finish(self) -> None:
         """Hook: let go of what the looks held (the thread is ending)."""

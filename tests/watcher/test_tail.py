@@ -16,6 +16,7 @@ from watchdog.observers.api import BaseObserver
 from runwatch.watcher import tail
 from runwatch.watcher.hublink import HubLink
 from runwatch.watcher.notify import WatchHub
+from runwatch.watcher.polling import GATHER_S
 from runwatch.watcher.snapshot import split_block
 from runwatch.watcher.tail import FileFollower, LineBatch, Notice, peek_tail, read_all
 from tests.support.waiting import wait_for
@@ -327,6 +328,23 @@ def test_inotify_wakes_long_before_the_poll(log: Path, got: Collector) -> None:
         append(log, "step 1\n")
         wait_for(lambda: got.lines() == ["step 1"], timeout=2.0)
     assert got.batches[0].t - started < 0.5
+
+
+def test_a_burst_of_writes_is_read_in_a_few_looks_not_one_per_write(log: Path, got: Collector) -> None:
+    """A log written a line at a time: each write is a file event; the follower lets a burst gather
+    (GATHER_S) and reads it in one look, the daemon's CPU at 150 lines/s halved."""
+    log.touch()
+    with follow(log, got, poll_interval=30.0) as f:
+        f.ready.wait(5)
+        started = time.monotonic()
+        with open(log, "ab", buffering=0) as out:
+            for i in range(60):
+                out.write(f"line {i}\n".encode())
+                time.sleep(0.002)
+        took = time.monotonic() - started
+        wait_for(lambda: len(got.lines()) == 60, timeout=5.0)
+    assert got.lines() == expect(0, 60)
+    assert len(got.batches) <= took / GATHER_S + 3  # a look per gathering, not one per write
 
 
 def test_polling_only_starts_no_observer(log: Path, got: Collector) -> None:
