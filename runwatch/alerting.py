@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import shlex
 import threading
@@ -32,9 +33,9 @@ from runwatch.alerts.sinks.factory import make_sink
 from runwatch.alerts.sinks.slack import SlackSink
 from runwatch.alerts.sinks.webhook import WebhookSink
 from runwatch.alerts.store import AlertStore, StateDir
-from runwatch.alerts.types import Alert, Finding, Notification, alert_key, make_labels
+from runwatch.alerts.types import Alert, Finding, Notification, RuleTiming, make_labels
 from runwatch.config import Config, SinkConfig
-from runwatch.model import AlertBrief, AlertState, Severity
+from runwatch.model import AlertBrief, Severity
 from runwatch.state.run import RunTracker
 from runwatch.state.system import SystemState
 from runwatch.supervise import Supervisor, ThreadFailure
@@ -43,6 +44,8 @@ log = logging.getLogger("runwatch.alerting")
 
 INTERNAL_RULE = "runwatch_internal"
 """The rule id of runwatch's own failures (DESIGN §6): not a rule that judges runs, the supervisor raises it."""
+INTERNAL_TIMING = RuleTiming(for_s=0.0, resolve_after_s=300.0)
+"""A thread that failed fires at once and resolves once it has run 5 minutes without failing again."""
 CONTEXT_LINES = 12
 """Log lines attached to an alert (shown in Slack messages)."""
 
@@ -108,12 +111,14 @@ class Alerting:
         state = StateDir(state_dir or config.state_dir) if persist else None
         self._state = state
         store = AlertStore(state) if state is not None else None
-        self.manager = AlertManager(config.timings(), silences=SilenceBook(store), store=store,
+        self.manager = AlertManager(_timings(config), silences=SilenceBook(store), store=store,
                                     step_rules=_step_rules(self.rules))
         outbox = state.ensure() / "outbox" if state is not None and sinks else None
         self.dispatcher = Dispatcher(list(sinks), outbox=outbox, on_error=on_sink_error) if sinks else None
         self._lock = threading.Lock()
         self._supervisor: Supervisor | None = None
+        self._failures_judged: dict[str, float] = {}
+        """Each failed thread's latest failure (its time) that the lifecycle has seen."""
 
     def start(self, supervisor: Supervisor | None = None) -> None:
         """Start the sinks' threads, under `supervisor` (the engine's) when given, also after a reload."""
@@ -121,22 +126,27 @@ class Alerting:
         if self.dispatcher is not None:
             self.dispatcher.start(supervisor)
 
-    def internal_failure(self, failure: ThreadFailure) -> Notification:
-        """A `runwatch_internal` critical alert for a thread of runwatch's own that failed (DESIGN §6), sent to
-        every sink at once: the daemon may be half blind, so this does not wait for a rule tick. Its id is
-        the thread and the time of the failure, so a re-send is recognisable."""
-        labels = make_labels(thread=failure.thread)
-        what = "restarted" if failure.restarting else "gave up: runwatch exits so its service manager restarts it"
-        alert = Alert(rule=INTERNAL_RULE, labels=labels, state=AlertState.FIRING, severity=Severity.CRITICAL,
-                      summary=f"runwatch thread {failure.thread} failed: {failure.error} ({what})",
-                      active_since=failure.at, fired_at=failure.at, last_seen=failure.at, value=failure.error)
-        state = "restart" if failure.restarting else "gave_up"
-        n = Notification(alert, AlertState.FIRING, failure.at,
-                         id=f"{alert_key(INTERNAL_RULE, labels)}:{state}:{failure.at:.3f}")
-        dispatcher = self.dispatcher
-        if dispatcher is not None:
-            dispatcher.submit(n)
-        return n
+    def internal_failure(self, failure: ThreadFailure) -> list[Notification]:
+        """A `runwatch_internal` critical alert for a thread of runwatch's own that failed (DESIGN §6), through
+        the lifecycle like any other and at once, not at the next rule tick (the daemon may be half blind):
+        sent to every sink, one id for the episode (its key and start), silenced and resolved like the rest.
+        The supervisor reports a thread's first failure and giving up (an alert of its own, with
+        `outcome="gave_up"`); the ticks see the failures between (`_internal_findings`), so the alert resolves
+        once the thread has run `INTERNAL_TIMING.resolve_after_s` without failing."""
+        with self._lock:
+            self._failures_judged[failure.thread] = failure.at
+            return self.manager.update([_internal_finding(failure)], failure.at, evaluated=[(INTERNAL_RULE, "")],
+                                       hand_over=self._submit)
+
+    def _internal_findings(self) -> list[Finding]:
+        """A finding per thread that failed again since the lifecycle last saw it (lock held)."""
+        latest = self._supervisor.latest() if self._supervisor is not None else {}
+        out = []
+        for name, failure in latest.items():
+            if failure.at > self._failures_judged.get(name, -math.inf):
+                self._failures_judged[name] = failure.at
+                out.append(_internal_finding(failure))
+        return out
 
     def reload(self, config: Config, sinks: Sequence[Sink]) -> None:
         """New rules, timings and sinks (SIGHUP); alert states and silences carry over."""
@@ -150,7 +160,7 @@ class Alerting:
             new.start(self._supervisor)
         with self._lock:
             self.rules, self.judge = rules, Judge(rules)
-            self.manager.set_timings(config.timings())
+            self.manager.set_timings(_timings(config))
             self.manager.step_rules = _step_rules(rules)
             self.dispatcher = new
 
@@ -181,6 +191,8 @@ class Alerting:
                 judged.findings[i] = _with_context(found, context)
         findings, evaluated = judged.findings, judged.evaluated
         with self._lock:
+            findings += self._internal_findings()
+            evaluated.add((INTERNAL_RULE, ""))
             rules = {r.id: r for r in self.rules}
             notes = self.manager.update(findings, now, evaluated=evaluated,
                                         resolution=lambda a: self._resolution(rules, trackers, a, now),
@@ -229,6 +241,20 @@ class Alerting:
     def acknowledge(self, key: str) -> bool:
         with self._lock:
             return self.manager.ack(key)
+
+
+def _timings(config: Config) -> dict[str, RuleTiming]:
+    """Every rule's timing, and runwatch_internal's."""
+    return {**config.timings(), INTERNAL_RULE: INTERNAL_TIMING}
+
+
+def _internal_finding(failure: ThreadFailure) -> Finding:
+    """What a failed thread says: which one, its error, and whether runwatch goes on."""
+    gave_up = not failure.restarting
+    what = "gave up: runwatch exits so its service manager restarts it" if gave_up else "restarted"
+    return Finding(rule=INTERNAL_RULE, labels=make_labels(thread=failure.thread, outcome="gave_up" if gave_up else None),
+                   severity=Severity.CRITICAL, value=failure.error,
+                   summary=f"runwatch thread {failure.thread} failed: {failure.error} ({what}; {failure.count}× so far)")
 
 
 def _step_rules(rules: Iterable[Rule[Any]]) -> frozenset[str]:

@@ -304,9 +304,9 @@ class Engine:
         alerting = self.alerting
         if alerting is None:
             return
-        n = alerting.internal_failure(failure)
+        notes = alerting.internal_failure(failure)
         with self._changed:
-            self.feed.publish(n)
+            self.feed.publish(*notes)
             self._version += 1
             self._changed.notify_all()
 

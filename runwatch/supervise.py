@@ -129,6 +129,11 @@ class Supervisor:
         with self._lock:
             return tuple(f.describe() for f in sorted(self._last.values(), key=lambda f: f.at))
 
+    def latest(self) -> dict[str, ThreadFailure]:
+        """Each thread that has failed, by name: its latest failure."""
+        with self._lock:
+            return dict(self._last)
+
     @property
     def failures(self) -> int:
         with self._lock:

@@ -8,8 +8,10 @@ import pytest
 
 from runwatch.alerting import AlertFlags, Alerting, build_sinks
 from runwatch.alerts.sinks import SinkConfigError
+from runwatch.alerts.types import Notification
 from runwatch.config import load_config
 from runwatch.model import AlertState, RunState
+from runwatch.supervise import Supervisor
 from tests.support.rule_replay import feed, step
 
 
@@ -71,3 +73,29 @@ def test_a_briefs_badge_comes_from_its_rule_not_its_name() -> None:
     assert (briefs["stall"].badge, briefs["stall"].lagging_rank) == (RunState.STALLED, False)
     assert "badge" not in briefs["stall"].to_json()  # the status JSON's `alerts` are unchanged
     alerting.stop()
+
+
+def test_runwatchs_own_failure_fires_at_once_and_resolves_after_five_quiet_minutes() -> None:
+    """runwatch_internal goes through the lifecycle: it fired and never resolved, so an Alertmanager kept a
+    thread that failed once, at start-up, red for the daemon's whole life."""
+    clock = [1000.0]
+    supervisor = Supervisor(clock=lambda: clock[0])
+    alerting = Alerting(load_config(None), persist=False)
+    alerting.start(supervisor)
+    supervisor.on_failure = lambda f: sent.extend(alerting.internal_failure(f))
+    sent: list[Notification] = []
+    supervisor.failed("runwatch-engine", OverflowError("int too large to convert to float"))
+    assert [(n.state, n.alert.labels) for n in sent] == [(AlertState.FIRING, (("thread", "runwatch-engine"),))]
+    episode = sent[0].id  # the episode's start is in it: a receiver pairs the resolution with it
+
+    def tick(at: float) -> list[Notification]:
+        clock[0] = at
+        return alerting.tick([], at)
+
+    assert tick(1200.0) == []
+    clock[0] = 1250.0
+    supervisor.failed("runwatch-engine", OverflowError("again"))  # not reported by the supervisor: the tick sees it
+    assert sent[1:] == []
+    assert tick(1260.0) == [] and tick(1500.0) == []  # 250 s since the second failure: still firing
+    resolved = tick(1561.0)
+    assert [(n.state, n.id) for n in resolved] == [(AlertState.RESOLVED, episode.replace(":firing:", ":resolved:"))]

@@ -153,5 +153,6 @@ def test_watch_exits_nonzero_when_its_threads_fail_too_often(
                    interval=0.2, stop=threading.Event())
     assert rc == EXIT_GAVE_UP
     internal = [a for a in receiver.delivered if a["rule"] == "runwatch_internal"]
-    assert [a["labels"] for a in internal] == [{"thread": "runwatch-engine"}] * 2  # the first failure, giving up
+    assert [a["labels"] for a in internal] == [  # the first failure, giving up
+        {"thread": "runwatch-engine"}, {"thread": "runwatch-engine", "outcome": "gave_up"}]
     assert "restarted" in internal[0]["summary"] and "gave up" in internal[1]["summary"]
