@@ -161,16 +161,16 @@ def test_tail_says_at_exit_that_an_undelivered_alert_is_dropped(tmp_path: Path) 
 def test_tail_stops_with_70_when_its_own_threads_fail_too_often(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 11: `tail` kept printing stale status lines after the supervisor gave up on its worker."""
-    from runwatch.engine import Engine
     from runwatch.errors import EXIT_GAVE_UP
+    from runwatch.judging import Judging
 
     log = tmp_path / "train.log"
     log.write_bytes((FIXTURES / "corpus/raw/nanochat_pr657_sft_run.log").read_bytes())
 
-    def broken_tick(self: Engine) -> None:
+    def broken_tick(self: Judging) -> None:
         raise RuntimeError("a rule tick that always fails")
 
-    monkeypatch.setattr(Engine, "_maybe_tick", broken_tick)
+    monkeypatch.setattr(Judging, "maybe_tick", broken_tick)
     assert main(["tail", str(log), "--headless", "--interval", "0.2", "--no-gpu"]) == EXIT_GAVE_UP
     err = capsys.readouterr().err
     assert "failed too often; stopping (exit 70)" in err

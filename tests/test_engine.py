@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from runwatch.engine import PREVIEW_MIN_BYTES, Engine, EngineOptions
+from runwatch.engine import Engine, EngineOptions
 from runwatch.model import RunState
+from runwatch.sources import PREVIEW_MIN_BYTES
 from tests.support.nanochat import nanochat_line
 from tests.support.news import notices
 from tests.support.waiting import wait_for

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runwatch import engine as engine_module
+from runwatch import sources as sources_module
 from runwatch.commands.parse import records_of
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import Record
@@ -170,7 +170,7 @@ def test_lines_appended_while_the_history_is_read_count_once(tmp_path: Path) -> 
 def test_a_log_larger_than_the_read_ahead_is_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         blocks: list[int]) -> None:
     """The follower waits for the worker after each block; it neither stalls nor loses one."""
-    monkeypatch.setattr(engine_module, "RAW_AHEAD_BYTES", 1)
+    monkeypatch.setattr(sources_module, "RAW_AHEAD_BYTES", 1)
     log = tmp_path / "train.log"
     log.write_bytes(noisy_log(20_000))
     ref, count = reference(log)
@@ -182,7 +182,7 @@ def test_a_log_larger_than_the_read_ahead_is_read_whole(tmp_path: Path, monkeypa
 
 
 def test_stop_while_the_follower_waits_for_the_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine_module, "RAW_AHEAD_BYTES", 1)
+    monkeypatch.setattr(sources_module, "RAW_AHEAD_BYTES", 1)
     log = tmp_path / "train.log"
     log.write_bytes(noisy_log(40_000))
     eng = Engine([str(log)], OPTIONS)

@@ -179,21 +179,21 @@ def test_saved_positions_never_run_ahead_of_what_was_judged(tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A follower reads history up to 32 MiB ahead of the worker: the position a daemon saves (and a
     restarted one skips judging up to) is what the worker judged, so a kill -9 mid-history loses nothing."""
-    from runwatch import engine as engine_module
+    from runwatch.judging import Judging
     from runwatch.watcher.tail import FileFollower
 
-    slow = engine_module.Engine._history_tick
+    slow = Judging.history_tick
 
-    def slow_tick(self: Engine, run: object, now: float) -> None:
+    def slow_tick(self: Judging, run: object, now: float) -> None:
         time.sleep(0.05)  # the worker behind the follower, as on a loaded machine
         slow(self, run, now)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine_module.Engine, "_history_tick", slow_tick)
+    monkeypatch.setattr(Judging, "history_tick", slow_tick)
     log = tmp_path / "train.log"
     log.write_text("\n".join(step_lines() * 2) + "\n")  # ~5 MB
     engine = run_engine(log)
     try:
-        [follower] = [t for t in engine._threads if isinstance(t, FileFollower)]
+        [follower] = [t for t in engine._sources.threads if isinstance(t, FileFollower)]
         wait_for(lambda: (p := follower.position()) is not None and p.offset > 2_000_000, timeout=30)
         saved = engine.positions()[str(log)].offset
         read = follower.position()

@@ -12,8 +12,9 @@ from pathlib import Path
 from runwatch.alerting import Alerting
 from runwatch.alerts.rules import all_rules
 from runwatch.config import load_config
-from runwatch.engine import Engine, EngineOptions, _state_with_alerts
+from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertBrief, AlertState, RunState, Severity
+from runwatch.readmodel import state_with_alerts
 from tests.support.nanochat import step_lines
 from tests.support.waiting import wait_for
 
@@ -90,22 +91,22 @@ def test_a_fresh_log_is_running_and_young(tmp_path: Path) -> None:
 
 def test_the_badge_follows_firing_stall_and_process_exit_alerts() -> None:
     last = 90.0  # the last step came before the alerts fired (at 100)
-    assert _state_with_alerts(RunState.RUNNING, [brief("stall")], last) == RunState.STALLED
-    assert _state_with_alerts(RunState.RUNNING, [brief("stall", AlertState.PENDING)], last) == RunState.RUNNING
-    assert _state_with_alerts(RunState.RUNNING, [brief("process_exit")], last) == RunState.CRASHED
-    assert _state_with_alerts(RunState.STALLED, [brief("process_exit")], last) == RunState.CRASHED
+    assert state_with_alerts(RunState.RUNNING, [brief("stall")], last) == RunState.STALLED
+    assert state_with_alerts(RunState.RUNNING, [brief("stall", AlertState.PENDING)], last) == RunState.RUNNING
+    assert state_with_alerts(RunState.RUNNING, [brief("process_exit")], last) == RunState.CRASHED
+    assert state_with_alerts(RunState.STALLED, [brief("process_exit")], last) == RunState.CRASHED
     # gone with no finish line and no sign of failure: a warning, and the badge says ended, not crashed
     gone = brief("process_exit", severity=Severity.WARNING)
-    assert _state_with_alerts(RunState.RUNNING, [gone], last) == RunState.ENDED
-    assert _state_with_alerts(RunState.STALLED, [gone], last) == RunState.ENDED
-    assert _state_with_alerts(RunState.FINISHED, [brief("stall"), brief("process_exit")], last) == RunState.FINISHED
-    assert _state_with_alerts(RunState.RUNNING, [brief("loss_spike")], last) == RunState.RUNNING
+    assert state_with_alerts(RunState.RUNNING, [gone], last) == RunState.ENDED
+    assert state_with_alerts(RunState.STALLED, [gone], last) == RunState.ENDED
+    assert state_with_alerts(RunState.FINISHED, [brief("stall"), brief("process_exit")], last) == RunState.FINISHED
+    assert state_with_alerts(RunState.RUNNING, [brief("loss_spike")], last) == RunState.RUNNING
 
 
 def test_steps_flowing_again_clear_the_badge_before_the_stall_alert_resolves() -> None:
     """The stall alert stays firing for its `resolve_after` (60 s); the badge says running at the first step."""
-    assert _state_with_alerts(RunState.RUNNING, [brief("stall", since=100.0)], 101.0) == RunState.RUNNING
-    assert _state_with_alerts(RunState.RUNNING, [brief("process_exit", since=100.0)], 101.0) == RunState.RUNNING
+    assert state_with_alerts(RunState.RUNNING, [brief("stall", since=100.0)], 101.0) == RunState.RUNNING
+    assert state_with_alerts(RunState.RUNNING, [brief("process_exit", since=100.0)], 101.0) == RunState.RUNNING
 
 
 def test_a_file_in_no_known_format_says_so_instead_of_waiting_silently(tmp_path: Path) -> None:

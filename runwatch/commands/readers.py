@@ -84,7 +84,7 @@ def look_once(path: str, on_batch: Callable[[ItemBatch], None], on_notice: Calla
 
 
 class ItemsReader:
-    """One structured source read once and decoded as the engine decodes it (`Engine._decode`).
+    """One structured source read once and decoded as the engine decodes it (`Ingest._decode`).
 
     `decoders` is shared by the sources of one run: Hugging Face log history
     has one decoder per run (a checkpoint's and the final trainer_state.json
@@ -122,7 +122,7 @@ class ItemsReader:
 
 
 def _run_records(kind: str, recs: list[Record]) -> list[Record]:
-    """The records that are the run's own (`Engine._wandb_side_records` keeps W&B's others apart)."""
+    """The records that are the run's own (`Ingest._wandb_side_records` keeps W&B's others apart)."""
     if not kind.startswith("wandb"):
         return recs
     from runwatch.parsers.wandb_meta import run_meta

@@ -18,8 +18,9 @@ from runwatch.alerting import AlertFlags
 from runwatch.alerts.store import OffsetStore
 from runwatch.commands.watch import run_watch
 from runwatch.config import load_config
-from runwatch.engine import Engine, EngineOptions
+from runwatch.engine import EngineOptions
 from runwatch.errors import EXIT_GAVE_UP
+from runwatch.judging import Judging
 from tests.support.nanochat import step_lines
 from tests.support.receiver import Receiver
 from tests.support.waiting import wait_for
@@ -144,10 +145,10 @@ def test_watch_exits_nonzero_when_its_threads_fail_too_often(
     log = tmp_path / "train.log"
     log.write_text(renumbered(0, 5))
 
-    def broken_tick(self: Engine) -> None:
+    def broken_tick(self: Judging) -> None:
         raise RuntimeError("a rule tick that always fails")
 
-    monkeypatch.setattr(Engine, "_maybe_tick", broken_tick)
+    monkeypatch.setattr(Judging, "maybe_tick", broken_tick)
     rc = run_watch([str(log)], load=lambda: load_config(None), flags=AlertFlags(webhook=receiver.url),
                    options=EngineOptions(system=False, poll_interval=0.1), state_dir=tmp_path / "state",
                    interval=0.2, stop=threading.Event())

@@ -1,0 +1,310 @@
+"""Per-run ingest: what the sources read, parsed and applied to each run's state.
+
+The engine's worker is the single writer of run state; this is what it writes
+with, kept apart from the threads and the queue that bring the batches (this
+module imports neither) so that turning a batch into records and records into
+a RunTracker can be read, and reasoned about, as plain sequential code. It
+knows the runs and which run each source feeds, parses a batch (outside the
+engine's lock), applies the records (under it), and keeps the per-run
+bookkeeping front ends read: the log lines, source notes, the "reading
+history" percent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from runwatch.messages import Batch, LinesRead
+from runwatch.model import Event, Kind, Notice, ProcessRole, ProcessSample, Record
+from runwatch.parsers.base import ItemDecoder
+from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.state.run import RunTracker
+from runwatch.watcher.snapshot import last_lines, split_block
+from runwatch.watcher.types import ItemBatch, LineBatch
+
+if TYPE_CHECKING:
+    from runwatch.plan import RunPlan
+    from runwatch.state.system import SystemState
+
+LOG_LINES = 500
+"""Raw lines kept per run: the TUI's log pane and the context of alerts."""
+JUDGED_RECORDS = 2048
+"""A piece of history with more records than this (short lines; a metric file read whole) is applied
+and judged this many at a time: rules see only the points a series keeps raw (4096)."""
+
+Parsed = tuple[Batch, list[Record] | ChunkRecords, list[str] | None]
+"""A batch, the records it completes, and for a raw history block its last lines (for the log pane)."""
+
+
+@dataclass
+class RunIngest:
+    """One training run: one or more files (ranks) or stdin."""
+
+    name: str
+    label: str
+    tracker: RunTracker
+    parsers: dict[str, SourceParser] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    """The current problem of each source (waiting, denied …); cleared when lines flow."""
+    preview: RunTracker | None = None
+    history_pending: set[str] = field(default_factory=set)
+    history_bytes: dict[str, int] = field(default_factory=dict)
+    """Size of each previewed file at start: what "reading history: N%" counts against."""
+    parsed_bytes: dict[str, int] = field(default_factory=dict)
+    """About how much of each log's history has been applied (bytes of raw blocks, characters + line
+    ends of lines): the "reading history" percent, and how far the rules have judged it."""
+    ended: bool = False
+    format: str | None = None
+    lines: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
+    item_sources: list[str] = field(default_factory=list)
+    """Structured sources (metric files, checkpoint dirs, W&B runs) by path."""
+    decoders: dict[tuple[str, str], ItemDecoder] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
+    unjudged: int = 0
+    """Records applied since the rules last looked at this run (they look at least this far back)."""
+
+    def history_percent(self) -> float:
+        total = sum(self.history_bytes.values())
+        done = sum(min(self.parsed_bytes.get(p, 0), size) for p, size in self.history_bytes.items())
+        return min(99.0, 100.0 * done / total) if total else 0.0
+
+
+def alive_trainers(system: SystemState | None) -> list[ProcessSample]:
+    """The training processes (main and ranks) alive at the latest sample; none when not sampling."""
+    latest = None if system is None else system.latest
+    return [] if latest is None else [p for p in latest.processes if p.alive and p.role != ProcessRole.CHILD]
+
+
+class Ingest:
+    """The runs, which run each source feeds, and the parsing and applying of their batches."""
+
+    def __init__(self, *, log_format: str | None, stall_floor_s: float, total_steps: int | None,
+                 system: SystemState | None) -> None:
+        self._log_format = log_format
+        """`--format` as SourceParser takes it (`wandb` names a structured source, not a log format)."""
+        self._stall_floor_s = stall_floor_s
+        self._total_steps = total_steps
+        self._system = system
+        self.runs: list[RunIngest] = []
+        self.run_of_source: dict[str, RunIngest] = {}
+        self.rank_of_source: dict[str, int | None] = {}
+        self._planned: dict[int, RunIngest] = {}
+        """id of a RunPlan → its run (`planned_run`)."""
+
+    # -- runs and their sources ----------------------------------------------
+
+    def planned_run(self, rp: RunPlan) -> RunIngest:
+        """The run for a planned one, made the first time it is asked for (its sources are attached
+        by the caller: `attach_file`, `attach_items`)."""
+        run = self._planned.get(id(rp))
+        if run is None:
+            run = self._planned[id(rp)] = self._add_run(rp.name, rp.label)
+        return run
+
+    def attach_items(self, run: RunIngest, path: str) -> bool:
+        """A structured source: a metric file, or a checkpoint dir (its path is the source).
+        False when `path` is followed already."""
+        if path in self.run_of_source:
+            return False
+        self.run_of_source[path] = run
+        run.item_sources.append(path)
+        return True
+
+    def attach_stdin(self, run: RunIngest) -> None:
+        run.parsers["-"] = SourceParser("-", fmt=self._log_format)
+        self.run_of_source["-"] = run
+
+    def _add_run(self, name: str, label: str) -> RunIngest:
+        taken = {r.name for r in self.runs}
+        base, n = name, 2
+        while name in taken:
+            name, n = f"{base}-{n}", n + 1
+        run = RunIngest(name=name, label=label, tracker=RunTracker(name, label, stall_floor_s=self._stall_floor_s))
+        self.runs.append(run)
+        return run
+
+    def attach_file(self, run: RunIngest, path: str, rank: int | None) -> None:
+        if path in self.run_of_source:
+            return
+        self.run_of_source[path] = run
+        self.rank_of_source[path] = rank
+        run.parsers[path] = SourceParser(path, fmt=self._log_format, rank=rank)
+        run.history_pending.add(path)
+
+    def find(self, run: str) -> RunIngest | None:
+        return next((r for r in self.runs if r.name == run), None)
+
+    def preview(self, run: RunIngest, path: str, lines: list[str], clock: Callable[[], float]) -> None:
+        """The latest lines of a big log (its tail) into the run's preview, shown until its history is read."""
+        parser = SourceParser(path, fmt=self._log_format, rank=self.rank_of_source.get(path))
+        recs = parser.feed(lines, 0, clock()) + parser.flush()
+        preview = run.preview or RunTracker(run.name, run.label)
+        preview.apply_many(recs, clock())
+        run.preview = preview
+
+    # -- parsing (no lock held) ------------------------------------------------
+
+    def parse(self, item: Batch) -> Parsed | None:
+        """The records a batch of lines or items completes (worker thread, no lock held), and for a
+        raw history block the last lines of it for the log pane.
+
+        A raw block goes to `feed_bytes`, whose columnar fast path (when the format has one) turns
+        its step lines into columns that RunTracker.apply_chunk takes in bulk."""
+        if isinstance(item, LinesRead):
+            b = item.batch
+            run = self.run_of_source.get(b.source)
+            if run is None:
+                return None
+            parser = run.parsers[b.source]
+            if b.raw:
+                return item, parser.feed_bytes(b.raw, b.first_line, b.t, split_block), last_lines(b.raw, LOG_LINES)
+            recs = parser.feed(b.lines, b.first_line, b.t)
+            return item, recs if b.history else recs + parser.settle(), None  # live: caught up, for now
+        run = self.run_of_source.get(item.source)
+        if run is None:
+            return None
+        return item, self._decode(run, item.batch, item.source), None
+
+    def _decode(self, run: RunIngest, b: ItemBatch, path: str) -> list[Record]:
+        """Decode a structured batch; one decoder per run for HF log history (checkpoints and the
+        final trainer_state.json repeat entries, deduplicated within one decoder)."""
+        from runwatch.decoding import decoder_for
+
+        decoder = decoder_for(run.decoders, run.name, path, b.kind)
+        return decoder.feed(list(b.items), b.t) if decoder is not None else []
+
+    # -- applying (the engine's lock held) ---------------------------------------
+
+    def apply(self, item: Batch, recs: list[Record] | ChunkRecords, shown: list[str] | None, now: float, *,
+              judge: bool | None, on_piece: Callable[[RunIngest, float], None]) -> bool:
+        """Records of one parsed batch into run state; `shown`: the log lines of a raw block. `judge`:
+        True for history to judge as it is applied (`on_piece` after each piece), None for history a
+        previous daemon judged (the run owes the rules nothing for it). Whether any record was applied."""
+        if isinstance(item, LinesRead):
+            run, now = self._lines_read(item.batch, shown, now)
+        else:
+            run = self.run_of_source[item.source]
+            if item.batch.kind.startswith("wandb") and isinstance(recs, list):
+                recs = self._wandb_side_records(run, recs)
+            run.format = run.format or item.batch.kind
+        run.tracker.progress.bulk = bool(item.batch.history)  # read times of a history say nothing of speed
+        applied = False
+        for piece in _pieces(recs, judge is True):
+            if isinstance(piece, ChunkRecords):
+                if len(piece):
+                    run.tracker.apply_chunk(self._chunk_with_total(piece), now)
+            elif piece:
+                run.tracker.apply_many(self._with_total(piece), now)
+            run.unjudged += len(piece)
+            applied = applied or bool(len(piece))
+            if judge is True and len(piece):
+                on_piece(run, now)
+        if judge is None:
+            run.unjudged = 0  # judged by the daemon before us
+        return applied
+
+    def _lines_read(self, b: LineBatch, shown: list[str] | None, now: float) -> tuple[RunIngest, float]:
+        """The bookkeeping of a batch of lines (log pane, notes, history percent and end); its run, and
+        when its records happened."""
+        if not b.history and 0 < b.t < now:
+            now = b.t  # when its bytes arrived: a line held until the next one ended it (a tqdm frame)
+        run = self.run_of_source[b.source]
+        run.lines.extend(b.lines if shown is None else shown)
+        run.format = run.format or run.parsers[b.source].format
+        if b.history:
+            done = len(b.raw) if b.raw else sum(map(len, b.lines)) + len(b.lines)
+            run.parsed_bytes[b.source] = run.parsed_bytes.get(b.source, 0) + done
+        if b.lines or b.raw:
+            run.notes.pop(b.source, None)
+        if not b.history and b.source in run.history_pending:
+            run.history_pending.discard(b.source)
+            if not b.count and run.tracker.records:  # the end of the history: how old is it really?
+                self._history_read(run, b.source, now)
+        return run, now
+
+    def _history_read(self, run: RunIngest, source: str, now: float) -> None:
+        """A log's history is read: a run whose last step is older than a stall, with no training
+        process alive, ended before we came."""
+        with contextlib.suppress(OSError):
+            run.tracker.written_by(os.stat(source).st_mtime)
+        last = run.tracker.last_step_at
+        if last is not None and now - last > run.tracker.stall_after_s() and not alive_trainers(self._system):
+            run.tracker.ended_quietly(True)
+
+    def _wandb_side_records(self, run: RunIngest, recs: list[Record]) -> list[Record]:
+        """W&B metadata goes to the run's `meta`, W&B system stats to the GPU view (when this
+        machine has none of its own); the rest are ordinary records."""
+        from runwatch.parsers.wandb_meta import run_meta
+        from runwatch.parsers.wandb_stats import system_sample
+
+        out = []
+        for rec in recs:
+            meta = run_meta(rec)
+            if meta is not None:
+                run.meta.update(meta)
+                continue
+            sample = system_sample(rec)
+            if sample is not None:
+                if self._system is not None and not self._system.gpus:
+                    self._system.apply(sample)
+                continue
+            out.append(rec)
+        return out
+
+    def _chunk_with_total(self, chunk: ChunkRecords) -> ChunkRecords:
+        """`_with_total` for a chunk: its step rows get the total too."""
+        total = self._total_steps
+        if total is None:
+            return chunk
+        steps = chunk.steps
+        if steps is not None:
+            steps = replace(steps, total=np.full(len(steps), total, np.int64))
+        return replace(chunk, records=self._with_total(chunk.records), steps=steps)
+
+    def _with_total(self, recs: list[Record]) -> list[Record]:
+        total = self._total_steps
+        if total is None:
+            return recs
+        return [replace(r, total_steps=total) if r.step is not None else r for r in recs]
+
+    def notice(self, n: Notice) -> None:
+        """A source's notice stands as its run's note when it is a problem (or a wait)."""
+        run = self.run_of_source.get(n.source)
+        if run is not None and (n.level != "info" or "waiting" in n.message or n.source in run.item_sources):
+            # a structured source's notice (W&B: how late its writer flushes) stands until replaced
+            run.notes[n.source] = n.message
+
+    def end_input(self, source: str, now: float) -> bool:
+        """A stream (stdin) ended: its last records and an exit event. False when no run reads it."""
+        run = self.run_of_source.get(source)
+        if run is None:
+            return False
+        recs = run.parsers[source].flush()
+        recs.append(Record(Kind.EVENT, event=Event.EXIT, t=now, source=source, message="input ended"))
+        run.tracker.apply_many(self._with_total(recs), now)
+        run.unjudged += len(recs)
+        run.ended = True
+        return True
+
+    def flush_all(self, now: float) -> None:
+        for run in self.runs:
+            for parser in run.parsers.values():
+                recs = parser.flush()
+                if recs:
+                    run.tracker.apply_many(self._with_total(recs), now)
+
+
+def _pieces(recs: list[Record] | ChunkRecords, judged: bool) -> list[list[Record] | ChunkRecords]:
+    """A batch whole, or in slices of JUDGED_RECORDS when it is judged and more than a rule could look
+    back on (short lines)."""
+    if judged and len(recs) > JUDGED_RECORDS:
+        merged = recs.merged() if isinstance(recs, ChunkRecords) else recs
+        return [merged[i : i + JUDGED_RECORDS] for i in range(0, len(merged), JUDGED_RECORDS)]
+    return [recs]

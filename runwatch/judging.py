@@ -1,0 +1,141 @@
+"""When the rules judge the runs, and how far each log has been judged.
+
+The rules (`runwatch.alerting`) are pure functions of run state; something
+has to decide when to call them: soon after records arrive, about once a
+second otherwise (time-based rules such as stall), after each piece of a
+history read at start-up (or a NaN in its middle would never be seen), and
+not at all for history a previous daemon judged. The same bookkeeping says
+how far each log has been judged (what `runwatch watch` saves across
+restarts) and when a silent run's stacks are worth taking. Kept apart from
+the worker loop that calls it (`runwatch.engine`) and from the ingest that
+applies records (`runwatch.ingest`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from runwatch.feed import Feed
+from runwatch.ingest import Ingest, RunIngest, alive_trainers
+from runwatch.messages import Batch, ItemsRead
+from runwatch.model import ProcessSample, ProcessState, RunState
+from runwatch.watcher.stacks import StallStacks
+from runwatch.watcher.types import FilePosition
+
+if TYPE_CHECKING:
+    from runwatch.alerting import Alerting
+    from runwatch.alerts.types import Notification
+    from runwatch.model import Notice
+    from runwatch.state.system import SystemState
+
+TICK_S = 1.0
+"""How often rules are evaluated when nothing arrives (time-based rules such as stall)."""
+RECORD_TICK_S = 0.1
+"""After new records, rules are evaluated this soon (at most this often), so alerts are not
+held back by the idle period."""
+STACKS_AT = 0.5
+"""Stacks are taken once a run has been silent for this share of the silence that turns its badge
+STALLED: the stall alert waits longer still (a 60 s floor to the badge's 30 s), so they are there
+when it fires. A long eval costs one dump (py-spy pauses the process for a moment)."""
+
+
+class Judging:
+    """The rules' schedule over an engine's runs (worker thread, the engine's lock held)."""
+
+    def __init__(self, ingest: Ingest, feed: Feed[Notification | Notice], system: SystemState | None,
+                 stacks: StallStacks, clock: Callable[[], float], seen_bytes: Mapping[str, int]) -> None:
+        self._ingest = ingest
+        self._feed = feed
+        self._system = system
+        self._stacks = stacks
+        self._clock = clock
+        self._seen_bytes = seen_bytes
+        self.alerting: Alerting | None = None
+        self._last_tick = 0.0
+        self.dirty = False  # records arrived since the last evaluation
+        self._applied: dict[str, FilePosition] = {}
+        """Per log: the follower's position after the last batch the worker applied."""
+        self.judged: dict[str, FilePosition] = {}
+        """Per log: the position up to which the rules have judged every line (what `positions()` gives)."""
+        self._past_seen: set[str] = set()
+        """Logs whose reading has passed `seen_bytes` (what comes now is judged)."""
+
+    def soon(self) -> None:
+        """Judge at the next chance (the last records of an ended input; after the worker failed)."""
+        self.dirty, self._last_tick = True, -math.inf
+
+    def read_to(self, source: str, pos: FilePosition) -> None:
+        """Every batch of `source` before `pos` is applied (the follower queued `pos` after them); judged
+        too when the run owes the rules nothing, else at the run's next tick (`maybe_tick`)."""
+        self._applied[source] = pos
+        if pos.offset >= self._seen_bytes.get(os.path.abspath(source), 0):
+            self._past_seen.add(source)
+        run = self._ingest.run_of_source.get(source)
+        if self.alerting is None or run is None or run.unjudged == 0:
+            self.judged[source] = pos
+
+    def judge_history(self, item: Batch) -> bool | None:
+        """Whether a batch about to be applied is history to judge as it is (see `history_tick`); None
+        for history a previous daemon judged (`EngineOptions.seen_bytes`)."""
+        if self.alerting is None:
+            return False
+        if not item.batch.history:
+            return False
+        if isinstance(item, ItemsRead):
+            return True
+        return True if item.batch.source in self._past_seen or not self._seen_bytes else None
+
+    def history_tick(self, run: RunIngest, now: float) -> None:
+        """Judge a run after each piece of its history, with the rules that read records in sequence.
+
+        A history is applied in pieces far faster than the rules tick, and the
+        rules look back only so far: without this, a NaN or a spike in the
+        middle of a log read at start-up would never be seen (`runwatch check`
+        replays for the same reason). Rules about time (stall, drift, system)
+        judge the present: they wait for the live ticks.
+        """
+        assert self.alerting is not None
+        ready = [(run.tracker, None, list(run.lines)[-40:])]
+        self._feed.publish(*self.alerting.tick(ready, now, points={run.tracker.run: run.unjudged}, history=True))
+        run.unjudged = 0
+
+    def next_tick_in(self) -> float:
+        if self.alerting is None:
+            return TICK_S
+        due = self._last_tick + (RECORD_TICK_S if self.dirty else TICK_S)
+        return min(TICK_S, max(0.0, due - self._clock()))
+
+    def maybe_tick(self) -> None:
+        """Evaluate the rules soon after records arrive and about once a second otherwise."""
+        now = self._clock()
+        if self.alerting is None or now - self._last_tick < (RECORD_TICK_S if self.dirty else TICK_S):
+            return
+        self._last_tick, self.dirty = now, False
+        runs = self._ingest.runs
+        judged = [r for r in runs if r.tracker.records and not (r.history_pending and r.preview is not None)]
+        if judged:
+            ready = [(r.tracker, self._system, list(r.lines)[-40:]) for r in judged]
+            self._feed.publish(*self.alerting.tick(ready, now, points={r.tracker.run: r.unjudged for r in judged}))
+            trainers = alive_trainers(self._system)
+            for r in judged:
+                r.unjudged = 0
+                self._ask_stacks(r, now, trainers)
+                if trainers and r.tracker.quiet_end:
+                    r.tracker.ended_quietly(False)  # a process holds its log after all: silent, not ended
+        for r in runs:
+            if r.unjudged == 0:  # the rules have seen all it holds: its logs are judged as far as applied
+                self.judged.update((s, self._applied[s]) for s in r.parsers if s in self._applied)
+
+    def _ask_stacks(self, run: RunIngest, now: float, trainers: list[ProcessSample]) -> None:
+        """The processes of a run silent for half the time that turns its badge STALLED get their stacks
+        taken (once per silence), so that the stall alert, which comes later still, can show them."""
+        tracker = run.tracker
+        if tracker.last_step_at is None:
+            return
+        silent = (now - tracker.last_step_at >= STACKS_AT * tracker.stall_after_s()
+                  and tracker.state(now) in (RunState.RUNNING, RunState.STALLED))
+        pids = [p.pid for p in trainers if p.state != ProcessState.STOPPED]  # py-spy cannot suspend those
+        self._stacks.ask(run.name, tracker.last_step_at, silent, pids)

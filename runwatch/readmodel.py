@@ -1,0 +1,89 @@
+"""What front ends see of a run: its snapshot, a chart of one metric, the tail of its log.
+
+Front ends (headless printer, TUI, daemon) never touch run state; the engine
+hands them these read-only views, built under its lock from a run's ingest
+(`runwatch.ingest.RunIngest`). The decisions that shape what they show live
+here: the preview shown while a big history is read, the badge a firing alert
+makes graver, the notes a run carries (a source's problem, a log in no format
+runwatch knows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from runwatch.ingest import RunIngest
+from runwatch.model import AlertBrief, AlertState, ChartData, RunSnapshot, RunState
+from runwatch.parsers.source import DETECT_MAX_LINES
+
+if TYPE_CHECKING:
+    from runwatch.state.run import RunTracker
+    from runwatch.state.system import SystemState
+
+BADGE_RANK = {RunState.RUNNING: 0, RunState.STALLED: 1, RunState.ENDED: 2, RunState.CRASHED: 3}
+"""How grave a badge is: a firing alert's badge (`AlertBrief.badge`) replaces a live run's when graver."""
+
+
+def snapshot(run: RunIngest, now: float, *, alerts: tuple[AlertBrief, ...], degraded: tuple[str, ...],
+             system: SystemState | None) -> RunSnapshot:
+    """A run as front ends draw it: its preview while its history is read, with its alerts and notes."""
+    catching_up = bool(run.history_pending) and run.preview is not None
+    tracker = run.preview if catching_up and run.preview is not None else run.tracker
+    snap = tracker.snapshot(now)
+    notes = tuple(run.notes.values()) + unknown_format_notes(run)
+    if catching_up:
+        notes = (f"reading history: {run.history_percent():.0f}%; showing the latest lines first",) + notes
+    snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts,
+                   meta=dict(run.meta), state=state_with_alerts(snap.state, alerts, tracker.last_step_at),
+                   reading_history=bool(run.history_pending), degraded=degraded)
+    if system is not None:
+        snap = replace(snap, processes=system.processes, gpus=system.gpus, gpu_status=system.gpu_status)
+    return snap
+
+
+def chart(run: RunIngest, metric: str, width: int, rank: int | None, last_steps: float | None) -> ChartData | None:
+    """One metric of a run in `width` columns (the lowest rank when none is given), optionally its last
+    `last_steps` steps only."""
+    tracker: RunTracker = run.preview if run.history_pending and run.preview is not None else run.tracker
+    series = tracker.store.get(metric, rank)
+    if series is None and rank is None:
+        ranks = tracker.store.ranks(metric)
+        series = tracker.store.get(metric, min(ranks, key=lambda r: -1 if r is None else r)) if ranks else None
+    if series is None or len(series) == 0:
+        return None
+    x_min = None
+    if last_steps is not None and series.latest is not None:
+        x_min = series.latest[0] - last_steps
+    c = series.columns(max(1, width), x_min)
+    nonfinite = (c.nan + c.inf).astype(np.int64)
+    return ChartData(run.name, metric, rank, c.x, c.ymin, c.ymax, c.ylast, nonfinite, len(series))
+
+
+def log_tail(run: RunIngest, lines: int) -> list[str]:
+    return list(run.lines)[-lines:]
+
+
+def state_with_alerts(state: RunState, alerts: Sequence[AlertBrief], last_step_at: float | None) -> RunState:
+    """The badge agrees with the alerts whose rules say what their firing means (`Rule.badge`: a stall is
+    a stalled run, by its budget rather than the badge's own rougher one; a process that exited before
+    the run finished, a crashed or ended one): the gravest of them, for a run still live (running or
+    stalled); unless a step came since it fired (the alert resolves only after its `resolve_after`; the
+    run is back now)."""
+    if state not in (RunState.RUNNING, RunState.STALLED):
+        return state
+    said = [a.badge for a in alerts if a.badge is not None and a.state == AlertState.FIRING
+            and (a.since is None or last_step_at is None or last_step_at <= a.since)]
+    return max([state, *said], key=lambda s: BADGE_RANK.get(s, 0))
+
+
+def unknown_format_notes(run: RunIngest) -> tuple[str, ...]:
+    """A run with no record yet whose logs hold many lines and no format runwatch knows says so, once
+    per file, rather than look like it waits for its first step."""
+    if run.tracker.records:
+        return ()
+    return tuple(f"{path}: no known log format in its first {p.undecided_lines:,} lines (--format NAME forces one)"
+                 for path, p in run.parsers.items() if p.format is None and p.undecided_lines >= DETECT_MAX_LINES)
