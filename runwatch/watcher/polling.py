@@ -11,6 +11,7 @@ one look (`_step`) does. (Its own module: threads.py sits below notify.py.)
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -21,9 +22,9 @@ from runwatch.watcher.threads import SourceThread
 from runwatch.watcher.types import Notice, NoticeLevel
 
 GATHER_S = 0.05
-"""After a file event wakes a thread, how long it lets more gather before it looks: a log written a line
-at a time (150 lines/s) is read in 20 looks a second, not 150 (each a stat, a read and a hash of the
-file's head), for at most this much more latency."""
+"""The shortest time between two looks that file events cause: a log written a line at a time (150 lines/s)
+is read in 20 looks a second, not 150 (each a stat, a read and a hash of the file's head). A write after a
+quiet spell is read at once; one that follows a look closely waits at most this long."""
 
 
 class PollingThread(SourceThread):
@@ -60,6 +61,8 @@ class PollingThread(SourceThread):
         self._problem: str | None = None
         """The condition last reported, so that each is said once."""
         self._said_no_notify = False
+        self._looked_at = float("-inf")
+        """Monotonic time the last look began."""
         self.ready = threading.Event()
         """Set once the first look is done (and file events are subscribed): what the thread will report
         from now on is what happens after this. Tests wait on it instead of sleeping."""
@@ -82,6 +85,7 @@ class PollingThread(SourceThread):
                 self._link.open()
             while not self.stopping:
                 self._wake.clear()
+                self._looked_at = time.monotonic()
                 self._round()
                 self.ready.set()
                 self._rest()
@@ -107,10 +111,12 @@ class PollingThread(SourceThread):
         raise NotImplementedError
 
     def _rest(self) -> None:
-        """Sleep until the next poll; a file event or `stop()` ends it early (an event after `GATHER_S`,
-        so that the writes of a burst are read in one look)."""
+        """Sleep until the next poll; a file event or `stop()` ends it early (an event no sooner than
+        `GATHER_S` after the last look began, so that the writes of a burst are read in one look)."""
         if self._wake.wait(self._poll) and not self.stopping:
-            self._stop_asked.wait(GATHER_S)
+            left = self._looked_at + GATHER_S - time.monotonic()
+            if left > 0:
+                self._stop_asked.wait(left)
 
     def _finish(self) -> None:
         """Hook: let go of what the looks held (the thread is ending)."""

@@ -15,6 +15,7 @@ from runwatch.alerting import Alerting
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertState
+from runwatch.watcher import polling
 from tests.support.known_misses import KNOWN_MISSES
 from tests.support.news import notifications
 from tests.support.realruns import Recording, recordings
@@ -26,6 +27,9 @@ MAX_GAP_S = 0.25
 COMPRESSED = (f"step_time_drift.min_increase={0.01 / SPEED}s",)
 """Time thresholds shrink with the replay: a planted slowdown that adds 38 ms a step adds 2 ms when
 the gaps are divided by 20, so the drift rule's 10 ms floor is divided by 20 too."""
+GATHER_S = polling.GATHER_S / SPEED
+"""The follower's wait for writes to gather shrinks with the replay too: a planted slowdown of 60 steps
+lasts 5 s in real time (100 looks at 50 ms) but 0.25 s compressed, too few looks for the drift rule."""
 NOT_REPLAYED = {"stall", "process_exit"}
 """Findings a compressed replay of the log cannot show: a hang needs its real length, a process exit
 a real process (the scorecard and the rule tests cover both)."""
@@ -45,19 +49,30 @@ def _cases() -> list[object]:
     return out
 
 
-def replay(rec: Recording, log: Path, stop: threading.Event) -> None:
-    data = rec.log.read_bytes()
-    prev_t, prev_off = 0.0, 0
-    with open(log, "ab", buffering=0) as f:
-        for t, off in rec.chunks():
-            if stop.wait(min(MAX_GAP_S, (t - prev_t) / SPEED)):
-                return
-            f.write(data[prev_off:off])
-            prev_t, prev_off = t, off
+def replay(rec: Recording, into: Path, stop: threading.Event) -> None:
+    """The run's writes into `into` at their recorded pace: the log's chunks and, where the recording
+    timed them, its side files (rank logs, metrics.csv, event files) grown to each size seen. A side file
+    that was rewritten rather than appended to grows as a prefix of its last state."""
+    sources: dict[str, bytes] = {}
+    prev_t = 0.0
+    for t, rel, size in rec.timeline():
+        if stop.wait(min(MAX_GAP_S, (t - prev_t) / SPEED)):
+            return
+        prev_t = t
+        if rel not in sources:
+            sources[rel] = (rec.run_dir / rel).read_bytes()
+        target = into / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        have = target.stat().st_size if target.exists() else 0
+        with open(target, "ab", buffering=0) as f:
+            f.write(sources[rel][have:size])
 
 
 @pytest.mark.parametrize("rec", _cases())
-def test_followed_live_the_fault_fires_and_a_healthy_run_stays_silent(rec: Recording, tmp_path: Path) -> None:
+def test_followed_live_the_fault_fires_and_a_healthy_run_stays_silent(
+    rec: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(polling, "GATHER_S", GATHER_S)
     log = tmp_path / rec.log.relative_to(rec.run_dir)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.touch()
@@ -65,7 +80,7 @@ def test_followed_live_the_fault_fires_and_a_healthy_run_stays_silent(rec: Recor
     engine = Engine([str(tmp_path)], EngineOptions(poll_interval=0.1, system=False),
                     alerting=lambda: Alerting(config, persist=False))
     stop = threading.Event()
-    writer = threading.Thread(target=replay, args=(rec, log, stop), daemon=True)
+    writer = threading.Thread(target=replay, args=(rec, tmp_path, stop), daemon=True)
     engine.start()
     try:
         writer.start()

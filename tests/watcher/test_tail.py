@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from watchdog.observers.api import BaseObserver
 
-from runwatch.watcher import tail
+from runwatch.watcher import polling, tail
 from runwatch.watcher.hublink import HubLink
 from runwatch.watcher.notify import WatchHub
-from runwatch.watcher.polling import GATHER_S
 from runwatch.watcher.snapshot import split_block
 from runwatch.watcher.tail import FileFollower, LineBatch, Notice, peek_tail, read_all
 from tests.support.waiting import wait_for
@@ -344,7 +343,25 @@ def test_a_burst_of_writes_is_read_in_a_few_looks_not_one_per_write(log: Path, g
         took = time.monotonic() - started
         wait_for(lambda: len(got.lines()) == 60, timeout=5.0)
     assert got.lines() == expect(0, 60)
-    assert len(got.batches) <= took / GATHER_S + 3  # a look per gathering, not one per write
+    assert len(got.batches) <= took / polling.GATHER_S + 3  # a look per gathering, not one per write
+
+
+def test_a_write_after_a_quiet_spell_is_read_at_once_and_the_next_waits_its_turn(
+    log: Path, got: Collector, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Gathering is a rate limit, not a delay: the first write after a quiet spell is read at once (a
+    lone NaN line is not held back), one that follows a look closely waits until GATHER_S has passed."""
+    monkeypatch.setattr(polling, "GATHER_S", 1.5)
+    log.touch()
+    with follow(log, got, poll_interval=30.0) as f:
+        f.ready.wait(5)
+        time.sleep(1.6)  # quiet for longer than GATHER_S
+        append(log, "step 1\n")
+        wait_for(lambda: got.lines() == ["step 1"], timeout=1.0)  # at once, not after 1.5 s
+        append(log, "step 2\n")
+        time.sleep(0.5)
+        assert got.lines() == ["step 1"]  # too soon after the last look
+        wait_for(lambda: got.lines() == ["step 1", "step 2"], timeout=3.0)
 
 
 def test_polling_only_starts_no_observer(log: Path, got: Collector) -> None:
