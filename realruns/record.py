@@ -13,6 +13,9 @@ ground truth read back from what was recorded (`truth.py`).
 Layout of one recording:
     NAME/manifest.json      framework, versions, command, fault, rc, ground truth, expected findings
     NAME/chunks.tsv         "seconds_since_start<TAB>end_offset" per chunk read from the pipe
+    NAME/side.tsv           "seconds_since_start<TAB>path<TAB>size" each time a side file (any file of the
+                            run directory but the log: per-rank logs, metrics.csv, tfevents) was seen to
+                            change size, polled every `SIDE_POLL_S`, so a test can grow them at their pace too
     NAME/truth/*.jsonl      what the training loop itself knew (per rank), outside the run dir
     NAME/run/               what the user's directory holds: the log and the framework's side files
 """
@@ -25,6 +28,7 @@ import fnmatch
 import json
 import os
 import platform
+import select
 import shutil
 import signal
 import subprocess
@@ -43,6 +47,8 @@ from truth import ground_truth  # noqa: E402
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".keras", ".h5", ".npz", ".pkl")
 """Files that hold weights or optimizer state: emptied in the fixture (their size is kept)."""
+SIDE_POLL_S = 0.05
+"""How often the recorder looks at the run directory's other files while it tees the log."""
 FRAMEWORKS = ("torch", "transformers", "lightning", "keras", "accelerate", "tensorboard", "wandb",
               "tqdm", "rich", "numpy")
 
@@ -68,8 +74,33 @@ def expand(argv: tuple[str, ...]) -> list[str]:
     return out
 
 
-def run_and_tee(sc: Scenario, run_dir: Path, truth_dir: Path) -> tuple[int, float, list[tuple[float, int]]]:
-    """Run the scenario's command on a pipe; append each chunk to the log as it arrives."""
+Side = list[tuple[float, str, int]]
+"""(seconds since start, path relative to the run directory, size) of each change seen."""
+
+
+class SideFiles:
+    """The sizes of the run directory's files other than the log, as they change."""
+
+    def __init__(self, run_dir: Path, log_path: Path) -> None:
+        self.run_dir, self.log_path = run_dir, log_path
+        self.sizes: dict[str, int] = {}
+        self.seen: Side = []
+
+    def look(self, t: float) -> None:
+        for p in sorted(self.run_dir.rglob("*")):
+            if p == self.log_path or not p.is_file() or p.is_symlink():
+                continue
+            rel = str(p.relative_to(self.run_dir))
+            with contextlib.suppress(OSError):
+                size = p.stat().st_size
+                if self.sizes.get(rel) != size:
+                    self.sizes[rel] = size
+                    self.seen.append((t, rel, size))
+
+
+def run_and_tee(sc: Scenario, run_dir: Path, truth_dir: Path) -> tuple[int, float, list[tuple[float, int]], Side]:
+    """Run the scenario's command on a pipe; append each chunk to the log as it arrives, and note the
+    side files' sizes every `SIDE_POLL_S`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COLUMNS", "LINES"))}
     env.update({
         "RUNWATCH_LAB_FAULT": sc.fault,
@@ -91,11 +122,19 @@ def run_and_tee(sc: Scenario, run_dir: Path, truth_dir: Path) -> tuple[int, floa
     fd = proc.stdout.fileno()
     size = 0
     deadline = t0 + sc.timeout_s
+    side = SideFiles(run_dir, log_path)
+    next_look = t0
     with open(log_path, "wb", buffering=0) as log:
         while True:
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 os.killpg(proc.pid, signal.SIGKILL)
                 print(f"  {sc.name}: timed out after {sc.timeout_s:.0f}s", file=sys.stderr)
+            if now >= next_look:
+                side.look(now - t0)
+                next_look = now + SIDE_POLL_S
+            if not select.select([fd], [], [], SIDE_POLL_S)[0]:
+                continue
             data = os.read(fd, 1 << 16)
             if not data:
                 break
@@ -103,9 +142,10 @@ def run_and_tee(sc: Scenario, run_dir: Path, truth_dir: Path) -> tuple[int, floa
             size += len(data)
             chunks.append((time.monotonic() - t0, size))
     rc = proc.wait()
+    side.look(time.monotonic() - t0)  # what the run wrote as it ended
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # a launcher's orphans (a hung rank) go with it
-    return rc, time.monotonic() - t0, chunks
+    return rc, time.monotonic() - t0, chunks, side.seen
 
 
 def strip_weights(run_dir: Path) -> dict[str, int]:
@@ -129,7 +169,7 @@ def record(sc: Scenario, out_root: Path) -> dict[str, object]:
     run_dir.mkdir()
     truth_dir.mkdir()
     started = time.time()
-    rc, duration, chunks = run_and_tee(sc, run_dir, truth_dir)
+    rc, duration, chunks, side = run_and_tee(sc, run_dir, truth_dir)
     emptied = strip_weights(run_dir)
     dest = out_root / sc.name
     if dest.exists():
@@ -137,6 +177,7 @@ def record(sc: Scenario, out_root: Path) -> dict[str, object]:
     shutil.copytree(work, dest, symlinks=True)  # `wandb/latest-run` stays a link, not a second copy
     shutil.rmtree(work)
     (dest / "chunks.tsv").write_text("".join(f"{t:.4f}\t{off}\n" for t, off in chunks))
+    (dest / "side.tsv").write_text("".join(f"{t:.4f}\t{rel}\t{n}\n" for t, rel, n in side))
     truth = ground_truth(dest, sc, chunks, started)
     manifest = {
         "name": sc.name,

@@ -60,6 +60,24 @@ class Recording:
             out.append((float(t), int(off)))
         return out
 
+    def side(self) -> list[tuple[float, str, int]]:
+        """(seconds since start, path relative to the run directory, size) each time the recorder saw a side
+        file change size; [] for a recording made before side files were timed."""
+        path = self.root / "side.tsv"
+        if not path.is_file():
+            return []
+        out = []
+        for line in path.read_text().splitlines():
+            t, rel, size = line.split("\t")
+            out.append((float(t), rel, int(size)))
+        return out
+
+    def timeline(self) -> list[tuple[float, str, int]]:
+        """Every write the run made, in order: (seconds since start, path relative to the run directory, the
+        file's size after it), the log's chunks and the timed side files together."""
+        log = str(self.log.relative_to(self.run_dir))
+        return sorted([(t, log, off) for t, off in self.chunks()] + self.side(), key=lambda w: w[0])
+
     def truth_steps(self) -> list[dict[str, Any]]:
         """The training loop's own per-step log (all ranks), non-finite strings as floats."""
         rows = []
