@@ -11,8 +11,9 @@ p50/p99 per fault class.
 
 Live replay: the recorded log is written into a fresh directory chunk by chunk with the recorded
 gaps divided by `--speed`, except gaps of `--real-gap` seconds or more (hangs), which are kept at
-their real length. Side files (metric CSVs, tfevents, W&B runs, checkpoints) are copied in once the
-log has been replayed. After the last chunk the daemon gets `--settle` seconds, or the expected
+their real length. Side files (rank logs, metric CSVs, tfevents, W&B runs, checkpoints) grow at their
+recorded pace where the recording timed them (side.tsv), else are copied in once the log has been
+replayed. After the last chunk the daemon gets `--settle` seconds, or the expected
 rule's `resolve_after` and 10 s more where a finding must resolve, then SIGTERM. A `process_exit`
 needs a process, which a replay has not: it is `n/a` live as one-shot. A recording's ground truth
 comes from its manifest (realruns/truth.py).
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from _support import Received, Receiver, runwatch_cmd  # noqa: E402
 
-from tests.support.realruns import Recording, check_json, grade, recordings, unexpected  # noqa: E402
+from tests.support.realruns import Recording, check_json, grade, recordings, replay, unexpected  # noqa: E402
 
 
 @dataclass
@@ -92,22 +93,18 @@ def replay_live(rec: Recording, receiver: Receiver, speed: float, real_gap: floa
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(work / "daemon.log", "wb"))
     try:
         time.sleep(1.0)
-        data = rec.log.read_bytes()
         target = fault_offset(rec)
-        prev_t, prev_off = 0.0, 0
-        with open(log, "ab", buffering=0) as f:
-            for t, off in rec.chunks():
-                gap = t - prev_t
-                time.sleep(gap if gap >= real_gap else gap / speed)
-                f.write(data[prev_off:off])
-                if target is not None and live.fault_written is None and off > target:
-                    live.fault_written = time.monotonic()
-                prev_t, prev_off = t, off
-        for side in sorted(rec.run_dir.rglob("*")):
-            rel = side.relative_to(rec.run_dir)
-            if side.is_file() and (run / rel) != log and not (run / rel).exists():
-                (run / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(side, run / rel)
+        log_rel = str(rec.log.relative_to(rec.run_dir))
+
+        def pause(gap: float) -> bool:
+            time.sleep(gap if gap >= real_gap else gap / speed)
+            return False
+
+        def wrote(rel: str, size: int) -> None:
+            if rel == log_rel and target is not None and live.fault_written is None and size > target:
+                live.fault_written = time.monotonic()
+
+        replay(rec, run, pause, wrote)
         time.sleep(settle)
     except Exception as exc:
         live.error = repr(exc)

@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,12 @@ def native_observer() -> BaseObserver:
     """The platform's native observer; OSError where there is none (runwatch polls then anyway)."""
     if Observer is PollingObserver:
         raise OSError(errno.ENOSYS, "no native file notification on this platform")
+    # watchdog's recursive inotify watch adds a directory created with its subdirectories twice (once
+    # for the new directory's event, once from its walk) and warns each time, naming the paths: a run
+    # that makes `logs/<id>/attempt_0/0/` at once printed it to the daemon's stderr. The second watch
+    # replaces the first with the same callback, so nothing is lost.
+    warnings.filterwarnings("ignore", message="Callback with id .* already exists for watch",
+                            category=RuntimeWarning, module="watchdog")
     observer = Observer(timeout=0.2)
     observer.name = THREAD_PREFIX + "notify"
     return observer

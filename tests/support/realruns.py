@@ -9,7 +9,8 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -88,6 +89,37 @@ class Recording:
                     continue
                 rows.append({k: (float(v) if v in ("nan", "inf", "-inf") else v) for k, v in obj.items()})
         return rows
+
+
+def replay(rec: Recording, into: Path, pause: Callable[[float], bool],
+           wrote: Callable[[str, int], None] | None = None) -> bool:
+    """Make the run's writes again in `into`, in order: the log's chunks and, where the recording timed
+    them, its side files (rank logs, metrics.csv, event files) grown to each size seen. `pause(gap)` waits
+    for the recorded gap before a write (scaled as the caller likes) and returns True to stop early;
+    `wrote(path, size)` hears of each write. A side file that was rewritten rather than appended to grows
+    as a prefix of its last state; one the recording did not time is copied in whole at the end (made
+    before side files were timed). Whether it ran to the end."""
+    sources: dict[str, bytes] = {}
+    prev_t = 0.0
+    for t, rel, size in rec.timeline():
+        if pause(t - prev_t):
+            return False
+        prev_t = t
+        if rel not in sources:
+            sources[rel] = (rec.run_dir / rel).read_bytes()
+        target = into / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        have = target.stat().st_size if target.exists() else 0
+        with open(target, "ab", buffering=0) as f:
+            f.write(sources[rel][have:size])
+        if wrote is not None:
+            wrote(rel, size)
+    for side in sorted(rec.run_dir.rglob("*")):
+        dest = into / side.relative_to(rec.run_dir)
+        if side.is_file() and not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(side, dest)
+    return True
 
 
 def recordings() -> list[Recording]:
