@@ -46,7 +46,7 @@ from runwatch.messages import (
 from runwatch.model import ChartData, RunSnapshot
 from runwatch.plan import RunPlan, plan
 from runwatch.sources import Sources, preview_large_files
-from runwatch.supervise import Supervisor, TaskThread, ThreadFailure
+from runwatch.supervise import THREAD_PREFIX, Supervisor, TaskThread, ThreadFailure
 from runwatch.watcher.discover import rank_from_path
 from runwatch.watcher.stacks import StallStacks
 from runwatch.watcher.tail import Notice
@@ -60,6 +60,10 @@ __all__ = ["Engine", "EngineOptions", "FrontEndNews"]
 
 FrontEndNews = Notification | Notice
 """What the engine's feed carries: alert transitions (to show or send at once) and what sources say."""
+
+
+WORKER = THREAD_PREFIX + "engine"
+"""The worker thread's name: the `thread` label of its `runwatch_internal` alert."""
 
 
 class Engine:
@@ -137,7 +141,7 @@ class Engine:
         if self.alerting is not None:
             self.alerting.start(self.supervisor)
         self._queue.put(WarmUpAsked())  # the sampler and a deferred alerting start on the worker
-        self._worker = TaskThread("engine", self._work, reset=self._judging.soon)
+        self._worker = TaskThread(WORKER.removeprefix(THREAD_PREFIX), self._work, reset=self._judging.soon)
         self._worker.supervisor = self.supervisor
         self._worker.start()
         runs = self._ingest.runs
@@ -213,6 +217,7 @@ class Engine:
                 item: Message | None = self._queue.get(timeout=self._judging.next_tick_in())
             except queue.Empty:
                 item = None
+            errors: list[Exception] = []
             match item:
                 case WarmUpAsked():
                     self._warm_up()  # imports and thread starts: not under the lock
@@ -226,24 +231,33 @@ class Engine:
                 case LinesRead() | ItemsRead():
                     if isinstance(item, LinesRead):
                         self._sources.taken(item.batch)  # out of the queue: the follower may read on
-                    parsed = self._ingest.parse(item)
+                    try:
+                        parsed = self._ingest.parse(item)
+                    except Exception as exc:
+                        errors.append(exc)
+                        parsed = self._ingest.parse_each(item, errors.append)
                 case _:
                     parsed = None
             with self._changed:
                 if parsed is not None:
-                    self._apply(parsed)
+                    self._apply(parsed, errors.append)
                 elif item is not None:
                     self._handle(item)
                 self._judging.maybe_tick()
                 self._version += 1
                 self._changed.notify_all()
+            if parsed is not None and errors and not self.supervisor.failed(WORKER, errors[0]):
+                return  # given up: `watch` exits non-zero
 
-    def _apply(self, parsed: Parsed) -> None:
-        """A parsed batch into run state (lock held), its history judged as it goes when it is to be."""
+    def _apply(self, parsed: Parsed, on_error: Callable[[Exception], None]) -> None:
+        """A parsed batch into run state (lock held), its history judged as it goes when it is to be. A line
+        or record that raised (a bug) is left out and goes to `on_error`; the batch's others are taken in,
+        and `_work` reports the failure once for the batch (logged, counted, `runwatch_internal`) without
+        a restart: a batch is never dropped whole for one bad line (it may hold the NaN)."""
         item, recs, shown = parsed
         j = self._judging
         applied = self._ingest.apply(item, recs, shown, self._clock(), judge=j.judge_history(item),
-                                     on_piece=j.history_tick)
+                                     on_piece=j.history_tick, on_error=on_error)
         j.dirty = j.dirty or applied
 
     def _handle(self, item: Message) -> None:

@@ -39,6 +39,11 @@ JUDGED_RECORDS = 2048
 """A piece of history with more records than this (short lines; a metric file read whole) is applied
 and judged this many at a time: rules see only the points a series keeps raw (4096)."""
 
+def _raise(exc: Exception) -> None:
+    """`apply`'s default for a record that raises: the error goes on up."""
+    raise exc
+
+
 Parsed = tuple[Batch, list[Record] | ChunkRecords, list[str] | None]
 """A batch, the records it completes, and for a raw history block its last lines (for the log pane)."""
 
@@ -172,6 +177,40 @@ class Ingest:
             return None
         return item, self._decode(run, item.batch, item.source), None
 
+    def parse_each(self, item: Batch, on_error: Callable[[Exception], None]) -> Parsed | None:
+        """A batch whose `parse` raised (a bug in runwatch, not in the log: the format parsers turn bad
+        input into NaN or no record), parsed again a line (an item) at a time so that one line cannot cost
+        the others: a line whose parse raises goes to `on_error` and gives no record, but stays in the log
+        pane. The parser may have seen some of the lines already before the error; what it held of them
+        (a traceback being collected) is what it holds."""
+        if isinstance(item, LinesRead):
+            b = item.batch
+            run = self.run_of_source.get(b.source)
+            if run is None:
+                return None
+            parser = run.parsers[b.source]
+            lines = split_block(b.raw) if b.raw else list(b.lines)
+            recs: list[Record] = []
+            for i, line in enumerate(lines):
+                try:
+                    recs += parser.feed([line], b.first_line + i, b.t)
+                except Exception as exc:
+                    on_error(exc)
+            shown = lines[-LOG_LINES:] if b.raw else None
+            if not b.history:
+                recs += parser.settle()
+            return item, recs, shown
+        run = self.run_of_source.get(item.source)
+        if run is None:
+            return None
+        out: list[Record] = []
+        for one in item.batch.items:
+            try:
+                out += self._decode(run, replace(item.batch, items=[one]), item.source)
+            except Exception as exc:
+                on_error(exc)
+        return item, out, None
+
     def _decode(self, run: RunIngest, b: ItemBatch, path: str) -> list[Record]:
         """Decode a structured batch; one decoder per run for HF log history (checkpoints and the
         final trainer_state.json repeat entries, deduplicated within one decoder)."""
@@ -183,10 +222,15 @@ class Ingest:
     # -- applying (the engine's lock held) ---------------------------------------
 
     def apply(self, item: Batch, recs: list[Record] | ChunkRecords, shown: list[str] | None, now: float, *,
-              judge: bool | None, on_piece: Callable[[RunIngest, float], None]) -> bool:
+              judge: bool | None, on_piece: Callable[[RunIngest, float], None],
+              on_error: Callable[[Exception], None] = _raise) -> bool:
         """Records of one parsed batch into run state; `shown`: the log lines of a raw block. `judge`:
         True for history to judge as it is applied (`on_piece` after each piece), None for history a
-        previous daemon judged (the run owes the rules nothing for it). Whether any record was applied."""
+        previous daemon judged (the run owes the rules nothing for it). Whether any record was applied.
+
+        A record whose apply raises (a bug in runwatch) goes to `on_error` and is left out; the batch's
+        other records are still applied, each once (a chunk whose bulk apply raised is applied again record
+        by record: the rows it had taken in before the error may be counted twice, never lost)."""
         if isinstance(item, LinesRead):
             run, now = self._lines_read(item.batch, shown, now)
         else:
@@ -196,12 +240,20 @@ class Ingest:
             run.format = run.format or item.batch.kind
         run.tracker.progress.bulk = bool(item.batch.history)  # read times of a history say nothing of speed
         applied = False
+
+        def skip(_rec: Record, exc: Exception) -> None:
+            on_error(exc)
+
         for piece in _pieces(recs, judge is True):
             if isinstance(piece, ChunkRecords):
                 if len(piece):
-                    run.tracker.apply_chunk(self._chunk_with_total(piece), now)
+                    try:
+                        run.tracker.apply_chunk(self._chunk_with_total(piece), now)
+                    except Exception as exc:
+                        on_error(exc)
+                        run.tracker.apply_many(self._with_total(piece.merged()), now, on_error=skip)
             elif piece:
-                run.tracker.apply_many(self._with_total(piece), now)
+                run.tracker.apply_many(self._with_total(piece), now, on_error=skip)
             run.unjudged += len(piece)
             applied = applied or bool(len(piece))
             if judge is True and len(piece):

@@ -12,6 +12,7 @@ from runwatch.alerting import AlertFlags, Alerting, build_sinks
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertState
+from runwatch.parsers.source import SourceParser
 from runwatch.present import status_line, status_object
 from runwatch.state.run import RunTracker
 from tests.support.nanochat import step_lines, with_nan_at
@@ -66,17 +67,17 @@ def test_engine_worker_that_raises_is_restarted_reported_once_and_shown_degraded
     lines = step_lines()[:40]
     log = tmp_path / "train.log"
     log.write_text("\n".join(lines[:30]) + "\n")
-    real = RunTracker.apply_many
+    real = RunTracker.apply
     failures = 0
 
-    def fails_twice(self: RunTracker, recs, now):  # type: ignore[no-untyped-def]
+    def fails_twice(self: RunTracker, rec, now):  # type: ignore[no-untyped-def]
         nonlocal failures
-        if failures < 2 and any(r.step in (30, 31) for r in recs):
+        if failures < 2 and rec.step in (30, 31):
             failures += 1
             raise OverflowError("int too large to convert to float")
-        return real(self, recs, now)
+        return real(self, rec, now)
 
-    monkeypatch.setattr(RunTracker, "apply_many", fails_twice)
+    monkeypatch.setattr(RunTracker, "apply", fails_twice)
     with engine_with_webhook(log, receiver.url) as eng:
         wait_for(lambda: eng.snapshots()[0].progress.step == 29)
         with log.open("a") as f:
@@ -98,3 +99,58 @@ def test_engine_worker_that_raises_is_restarted_reported_once_and_shown_degraded
     assert status_object(snap)["degraded"] == list(snap.degraded)
     assert "DEGRADED: 1 runwatch thread(s) failed" in status_line(snap)
     assert snap.progress.step == 39
+
+
+def test_a_record_that_raises_costs_only_itself_not_its_batch(
+        tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten lines in one write, the first of which trips a bug on the worker: the batch used to be dropped
+    whole with it, and the NaN five lines later with it. Now only that record is left out; the failure
+    is reported once (runwatch_internal, degraded) and the worker goes on without a restart."""
+    lines = step_lines()[:40]
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines[:30]) + "\n")
+    real = RunTracker.apply
+
+    def fails_on_30(self: RunTracker, rec, now):  # type: ignore[no-untyped-def]
+        if rec.step == 30:
+            raise OverflowError("int too large to convert to float")
+        return real(self, rec, now)
+
+    monkeypatch.setattr(RunTracker, "apply", fails_on_30)
+    with engine_with_webhook(log, receiver.url) as eng:
+        wait_for(lambda: eng.snapshots()[0].progress.step == 29)
+        with log.open("a") as f:
+            f.write("\n".join(with_nan_at(lines, 35)[30:]) + "\n")  # one write: one batch
+        wait_for(lambda: alerts_of(eng.snapshots()).get("nonfinite") == AlertState.FIRING)
+        wait_for(lambda: [a for a in receiver.delivered if a["rule"] == "runwatch_internal"])
+        snap = eng.snapshots()[0]
+        run = eng._ingest.find(snap.run)
+        assert run is not None
+        loss = run.tracker.store.get("loss")
+        assert loss is not None
+        steps = [int(x) for x in loss.recent()[0]]
+    assert steps[-10:] == [29, 31, 32, 33, 34, 35, 36, 37, 38, 39]  # step 30 alone is left out
+    assert snap.progress.step == 39
+    assert eng.supervisor.failures == 1
+    assert snap.degraded == ("runwatch-engine: OverflowError: int too large to convert to float (failed 1×, restarted)",)
+
+
+def test_a_history_block_whose_parse_raises_is_read_a_line_at_a_time(
+        tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The history read at start-up goes in blocks of raw bytes; a bug that makes the block's parse raise
+    used to drop the whole block (the NaN in it too). Now the block is parsed again line by line."""
+    lines = with_nan_at(step_lines()[:40], 35)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+
+    def broken(self: SourceParser, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("bulk reader bug")
+
+    monkeypatch.setattr(SourceParser, "feed_bytes", broken)
+    with engine_with_webhook(log, receiver.url) as eng:
+        wait_for(lambda: alerts_of(eng.snapshots()).get("nonfinite") == AlertState.FIRING)
+        wait_for(lambda: eng.snapshots()[0].degraded)  # reported once the batch is in
+        snap = eng.snapshots()[0]
+    assert snap.progress.step == 39
+    assert eng.supervisor.failures == 1
+    assert "RuntimeError: bulk reader bug" in snap.degraded[0]

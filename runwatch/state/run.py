@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 import numpy as np
@@ -182,9 +182,24 @@ class RunTracker:
         else:
             self._apply_event(rec, now)
 
-    def apply_many(self, records: Iterable[Record], now: float) -> None:
-        for rec in records:
-            self.apply(rec, now)
+    def apply_many(self, records: Iterable[Record], now: float, *,
+                   on_error: Callable[[Record, Exception], None] | None = None) -> None:
+        """Each record in turn. With `on_error`, a record whose apply raises (a bug, never bad input: the
+        parsers turn that into NaN or no record) goes to it and the rest are still applied, each once."""
+        if on_error is None:
+            for rec in records:
+                self.apply(rec, now)
+            return
+        recs = records if isinstance(records, list) else list(records)
+        i = 0
+        while i < len(recs):
+            try:
+                while i < len(recs):
+                    self.apply(recs[i], now)
+                    i += 1
+            except Exception as exc:
+                on_error(recs[i], exc)
+                i += 1
 
     def apply_chunk(self, chunk: RecordChunk, now: float) -> None:
         """`apply_many(chunk.merged(), now)`, with the step rows in bulk: the same state, a few calls per run of rows.
