@@ -466,9 +466,13 @@ class RunTracker:
         return {**self._latest_other, **self._latest_main}
 
     def snapshot(self, now: float) -> RunSnapshot:
-        """An immutable picture for the front ends; a finished run has ETA 0, a crashed one none."""
+        """An immutable picture for the front ends; a finished run has ETA 0, a crashed one none. The
+        elapsed time of a run that is over (finished, crashed, ended) stops at its last record: it does not
+        go on counting the time since while the terminal stays open."""
         state = self.state(now)
-        progress = self.progress.estimate(now)
+        last = self._last_record_t
+        over = state in (RunState.FINISHED, RunState.CRASHED, RunState.ENDED) and last is not None
+        progress = self.progress.estimate(min(now, last) if over and last is not None else now)
         if state == RunState.FINISHED and progress.eta_s != 0.0:
             progress = dataclasses.replace(progress, eta_s=0.0, eta_basis="finished")
         elif state == RunState.CRASHED and progress.eta_s is not None:

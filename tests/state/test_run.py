@@ -90,6 +90,17 @@ def test_eta_is_zero_when_finished_and_none_when_crashed() -> None:
     assert tracker.snapshot(now).progress.eta_s is None
 
 
+@pytest.mark.parametrize("end", [event(Event.FINISHED), event(Event.OOM), event(Event.EXIT)])
+def test_elapsed_stops_at_the_last_record_once_the_run_is_over(end: Record) -> None:
+    """Issue 13: "elapsed" kept counting after FINISHED, an hour later it read an hour longer."""
+    running, now = feed(STEPS)
+    assert running.snapshot(now + 60).progress.elapsed_s == pytest.approx(now + 60 - T0)  # it goes on
+    over, now = feed([*STEPS, end])
+    at_end = over.snapshot(now).progress.elapsed_s
+    assert at_end == pytest.approx(now - 1.0 - T0)  # the last step record, a second before the end
+    assert over.snapshot(now + 3600).progress.elapsed_s == at_end
+
+
 def test_snapshot_fields() -> None:
     records = [
         step(1, rank=1, loss=9.0, lr=1e-3),
