@@ -55,6 +55,11 @@ def charts(app: RunwatchApp) -> dict[str, ChartPanel]:
     return {p.spec.key: p for p in app.screen.query(ChartPanel)}
 
 
+def footer(app: RunwatchApp) -> str:
+    """The descriptions of the bindings the footer shows now."""
+    return " ".join(b.binding.description for b in app.screen.active_bindings.values() if b.binding.show)
+
+
 def header(app: RunwatchApp) -> str:
     h = app.screen.query_one(RunHeader)
     return h.render().plain  # type: ignore[union-attr]
@@ -190,9 +195,16 @@ def test_slash_filters_metrics_and_escape_clears(make_app) -> None:  # type: ign
         await pilot.press("enter")
         assert not box.display
         assert set(charts(app)) == {"grad_norm"}  # enter keeps the filter
-        await pilot.press("slash", "escape")
+        await settle(pilot)
+        assert "Clear filter" in footer(app)  # a kept filter shows in the footer
+        await pilot.press("escape")  # on the dashboard, not in the box: clears it too
         await settle(pilot)
         assert len(charts(app)) == 5
+        assert "Clear filter" not in footer(app)
+        await pilot.press("slash", "l", "o", "s", "s", "escape")  # in the box
+        await settle(pilot)
+        assert len(charts(app)) == 5
+        assert not box.display and box.value == ""
 
     drive(make_app(), filt)
 

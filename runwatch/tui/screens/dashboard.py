@@ -42,6 +42,7 @@ class DashboardScreen(Screen[None]):
         Binding("tab", "panel(1)", "Panels", priority=True),
         Binding("shift+tab", "panel(-1)", "Prev panel", show=False, priority=True),
         Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter"),
         Binding("l", "log_scale", "Log"),
         Binding("f", "full_range", "Full range", show=False),
         Binding("z", "zoom", "Zoom"),
@@ -239,9 +240,20 @@ class DashboardScreen(Screen[None]):
         box.display = True
         box.focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """"Esc Clear filter" is in the footer only while a filter is kept: it is the filter's indicator."""
+        if action == "clear_filter":
+            return bool(self.needle)
+        return True
+
+    def action_clear_filter(self) -> None:
+        """Escape on the dashboard clears a kept filter (in the box, the box's own escape does)."""
+        self._filter_cancelled()
+
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.needle = event.value
+        self.refresh_bindings()
         if self.snap is not None:
             self._charts(self.snap)
 
@@ -255,6 +267,8 @@ class DashboardScreen(Screen[None]):
     @on(FilterInput.Cancelled)
     def _filter_cancelled(self) -> None:
         self.needle = ""
+        self.query_one(FilterInput).value = ""
+        self.refresh_bindings()
         self._filter_done()
         if self.snap is not None:
             self._charts(self.snap)
