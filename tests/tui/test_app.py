@@ -147,8 +147,33 @@ def test_tab_walks_panels_and_brings_lower_ones_into_view_on_a_small_terminal(ma
         assert not app.screen.query_one(AlertsPanel).region.height  # one lower panel at a time
         await pilot.press("shift+tab")
         assert app.screen.focused is app.screen.query_one(SystemPanel)
+        await settle(pilot)
+        assert app.screen.query_one(SystemPanel).region.width > 60  # the whole width, not the 40 beside others
 
     drive(make_app(single_run()), walk, size=(80, 24))
+
+
+def test_a_run_without_ranks_has_no_ranks_panel_and_tab_skips_it(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: the Ranks panel spent 38 columns saying "no per-rank records". A single-process run
+    (the second fake run) shows no Ranks panel: the system panel has the column, tab goes past it;
+    back on the 8-rank run it is there again."""
+    async def switch(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        ranks, system = app.screen.query_one(RanksPanel), app.screen.query_one(SystemPanel)
+        assert ranks.display and ranks.region.height
+        await pilot.press("2")
+        await settle(pilot)
+        assert not ranks.display and not ranks.region.height
+        assert system.region.height > 9  # the whole column
+        seen = []
+        for _ in range(12):
+            await pilot.press("tab")
+            seen.append(getattr(app.screen.focused, "id", None))
+        assert "ranks" not in seen and {"alerts", "system", "log"} <= set(seen)
+        await pilot.press("1")
+        await settle(pilot)
+        assert ranks.display and ranks.region.height
+
+    drive(make_app(), switch, size=(160, 48))
 
 
 def test_number_keys_and_brackets_switch_runs(make_app) -> None:  # type: ignore[no-untyped-def]

@@ -100,7 +100,13 @@ class DashboardScreen(Screen[None]):
         if snap is None:
             return
         self.query_one(AlertsPanel).show(snap.alerts, snap.time)
-        self.query_one(RanksPanel).show(snap)
+        ranks = self.query_one(RanksPanel)
+        if ranks.display != bool(snap.ranks):  # a single process has no ranks to show: its column is the system's
+            ranks.display = bool(snap.ranks)
+            self.query_one("#mid").set_class(not snap.ranks, "-no-ranks")
+            if not snap.ranks and self.active_lower == "ranks":
+                self._show_lower("system")
+        ranks.show(snap)
         self.query_one(SystemPanel).show(snap)
         if not paused or self.query_one(LogPane).run != snap.run:  # paused: the log stays still too
             self.query_one(LogPane).show(self.controller.log_tail(snap.run, LOG_LINES), run=snap.run)
@@ -174,7 +180,9 @@ class DashboardScreen(Screen[None]):
         self._show_lower(self.active_lower)
 
     def _lower_panels(self) -> list[Widget]:
-        return [self.query_one(AlertsPanel), self.query_one(RanksPanel), self.query_one(SystemPanel),
+        """The lower panels in tab order; the Ranks panel only while it is shown (a run with ranks)."""
+        ranks = self.query_one(RanksPanel)
+        return [self.query_one(AlertsPanel), *([ranks] if ranks.display else []), self.query_one(SystemPanel),
                 self.query_one(LogPane)]
 
     def _show_lower(self, panel_id: str) -> None:
