@@ -166,14 +166,16 @@ class Overfit(Rule[OverfitParams]):
 def _sustained_floor(smooth: np.ndarray, need: int) -> tuple[float, float]:
     """The lowest level the loss held, and the wobble of the smoothed loss up to where it held it.
 
-    The level is the least mean of `need // 2` (at least 2) consecutive block means: the plain minimum
-    of a noisy per-batch loss (batch 16, label noise) is an outlier far below the level the run trains
-    at, and a healthy run then sits "above its minimum" for good; half the sustain window is long
-    enough to average that noise out and short enough that a log which diverges a few records after
-    its warm-up still shows the level it left. The wobble is measured on the history up to that level
+    The level is the least mean of `need` consecutive block means (the sustain window: like is compared
+    with like), or of `need // 2` (at least 2) while the history is shorter than three sustain windows:
+    the plain minimum of a noisy per-batch loss (batch 16, label noise) is an outlier far below the
+    level the run trains at, and a healthy run then sits "above its minimum" for good. Half the window
+    let a healthy accelerate run's loss read as diverging when judged after every record (a low stretch
+    of 10 records at 0.86 against a noisy 1.4); a short log that diverges a few records after its
+    warm-up still gets half, and shows the level it left. The wobble is measured on the history up to that level
     only: the blocks after it may be the divergence itself, whose swings are no measure of noise."""
     finite = smooth[np.isfinite(smooth)]
-    width = max(2, need // 2)
+    width = max(2, need if len(finite) >= 3 * need else need // 2)
     if len(finite) < width:
         return float(finite.min()), 0.0
     means = np.lib.stride_tricks.sliding_window_view(finite, width).mean(axis=1)
