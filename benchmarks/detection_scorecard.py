@@ -11,7 +11,8 @@ p50/p99 per fault class.
 
 Live replay: the recorded log is written into a fresh directory chunk by chunk with the recorded
 gaps divided by `--speed`, except gaps of `--real-gap` seconds or more (hangs), which are kept at
-their real length. Side files (rank logs, metric CSVs, tfevents, W&B runs, checkpoints) grow at their
+their real length, and a recording that expects a slowdown, replayed at its real pace throughout
+(`ABOUT_PACE`). Side files (rank logs, metric CSVs, tfevents, W&B runs, checkpoints) grow at their
 recorded pace where the recording timed them (side.tsv), else are copied in once the log has been
 replayed. After the last chunk the daemon gets `--settle` seconds, or the expected
 rule's `resolve_after` and 10 s more where a finding must resolve, then SIGTERM. A `process_exit`
@@ -68,6 +69,14 @@ def fault_offset(rec: Recording) -> int | None:
 
 
 NEEDS_A_PROCESS = {"process_exit"}
+ABOUT_PACE = {"step_time_drift", "throughput_drop"}
+"""Rules whose thresholds are absolute times (a slower step must take 10 ms more): a compressed replay
+shrinks a planted slowdown under them, so recordings that expect one are replayed at their real pace."""
+
+
+def speed_for(rec: Recording, speed: float) -> float:
+    """`--speed`, or 1 for a recording whose expected finding is about the run's pace."""
+    return 1.0 if any(e["rule"] in ABOUT_PACE for e in rec.expect) else speed
 
 
 def settle_for(rec: Recording, settle: float) -> float:
@@ -157,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     lives: dict[str, Live] = {}
     if not args.no_live:
         with ThreadPoolExecutor(args.jobs) as pool:
-            futs = {r.name: pool.submit(replay_live, r, receiver, args.speed, args.real_gap,
+            futs = {r.name: pool.submit(replay_live, r, receiver, speed_for(r, args.speed), args.real_gap,
                                         settle_for(r, args.settle), runwatch)
                     for r in recs}
             lives = {n: f.result() for n, f in futs.items()}
