@@ -191,7 +191,6 @@ class DirectoryWatcher(PollingThread):
             source=str(self.directory), on_notice=on_notice, poll_interval=poll_interval,
         )
         self._on_new_file = on_new_file
-        self._link_hub(hub, use_inotify, lambda: [str(self.directory)], recursive=True)
         self._seen: set[Path] = set(known) if known is not None else set(_candidates(self.directory))
         self._on_new_source = on_new_source
         self._sources: set[Path] = set()
@@ -199,6 +198,22 @@ class DirectoryWatcher(PollingThread):
             self._sources = set(known_sources) if known_sources is not None else set(find_sources(self.directory))
         self._source_gap = min(poll_interval, SOURCE_SCAN_S)
         self._sources_at = -float("inf")
+        self._owed = False
+        """A walk for sources was skipped (too soon after the last): the next look comes at the gap's end."""
+        self._abs = os.path.abspath(self.directory)
+        self._link_hub(hub, use_inotify, lambda: [str(self.directory)], recursive=True, wants=self._news)
+
+    def _news(self, event_path: str) -> bool:
+        """Whether a file event below the directory may be news: not a write to a log it already reported or
+        knew, nor to anything inside a source already found (a checkpoint being saved). A followed log
+        written a line at a time used to wake the walk at every write. (The observer's thread calls this.)"""
+        rel = os.path.relpath(event_path, self._abs)
+        if rel == "." or rel.startswith(".."):
+            return True
+        path = self.directory / rel
+        if path in self._seen or path in self._sources:
+            return False
+        return not any(parent in self._sources for parent in path.parents)
 
     def _step(self) -> None:
         for path in sorted(_candidates(self.directory), key=_natural_key):
@@ -209,9 +224,18 @@ class DirectoryWatcher(PollingThread):
         self._scan_sources()
         self._problem = None  # a scan that went through: the next failure is news again
 
+    def _next_look_in(self) -> float:
+        if self._owed:
+            return max(0.0, min(self._poll, self._sources_at + self._source_gap - time.monotonic()))
+        return self._poll
+
     def _scan_sources(self) -> None:
-        if self._on_new_source is None or time.monotonic() - self._sources_at < self._source_gap:
+        if self._on_new_source is None:
             return
+        if time.monotonic() - self._sources_at < self._source_gap:
+            self._owed = True
+            return
+        self._owed = False
         self._sources_at = time.monotonic()
         for path in find_sources(self.directory, checkpoints=self.directory not in self._sources):
             if path not in self._sources and not self.stopping:

@@ -25,9 +25,10 @@ class HubLink:
         on_unavailable: Callable[[OSError], None],
         *,
         recursive: bool = False,
+        wants: Callable[[str], bool] | None = None,
     ) -> None:
         self._hub, self._wake, self._targets = hub, wake, targets
-        self._on_unavailable, self._recursive = on_unavailable, recursive
+        self._on_unavailable, self._recursive, self._wants = on_unavailable, recursive, wants
         self._held = False
         self._subs: list[Subscription] = []
 
@@ -47,7 +48,8 @@ class HubLink:
         self._unsubscribe()
         for target in self._targets():
             try:
-                self._subs.append(self._hub.subscribe(target, self._wake, recursive=self._recursive))
+                self._subs.append(self._hub.subscribe(target, self._wake, recursive=self._recursive,
+                                                      wants=self._wants))
             except FileNotFoundError:
                 continue
             except OSError as exc:  # inotify watch limits and the like

@@ -76,6 +76,9 @@ class Subscription:
     recursive: bool
     wake: Wake
     watch: ObservedWatch
+    wants: Callable[[str], bool] | None = None
+    """For a tree: which event paths wake it (None: all). A log being written below a followed directory
+    is an event at every write, and the directory's discovery wants only paths it does not know yet."""
 
 
 @dataclass(eq=False)
@@ -138,7 +141,8 @@ class WatchHub(Managed):
     start = acquire  # and so `with hub:` acquires and releases (Managed)
     stop = release
 
-    def subscribe(self, path: str | Path, wake: Wake, *, recursive: bool = False) -> Subscription:
+    def subscribe(self, path: str | Path, wake: Wake, *, recursive: bool = False,
+                  wants: Callable[[str], bool] | None = None) -> Subscription:
         """Call `wake` when `path` (a file) changes, or anything below `path` (a directory) when `recursive`.
 
         Raises FileNotFoundError while the directory to watch does not exist
@@ -150,7 +154,7 @@ class WatchHub(Managed):
         with self._lock:
             entry = self._live_watch(directory, recursive)
             entry.users += 1
-            sub = Subscription(directory, name, recursive, wake, entry.watch)
+            sub = Subscription(directory, name, recursive, wake, entry.watch, wants)
             self._set_table(recursive, _added(self._table(recursive), sub))
         return sub
 
@@ -247,13 +251,23 @@ class _Dispatcher(FileSystemEventHandler):
 
 
 def _wake_trees(trees: dict[str, tuple[Subscription, ...]], path: str) -> None:
+    event = path
     while True:
         for sub in trees.get(path, ()):
-            sub.wake()
+            if sub.wants is None or _wants(sub.wants, event):
+                sub.wake()
         parent = os.path.dirname(path)
         if parent == path:
             return
         path = parent
+
+
+def _wants(wants: Callable[[str], bool], path: str) -> bool:
+    """A subscriber's filter, on the observer's thread: one that fails wakes it (it looks for itself)."""
+    try:
+        return wants(path)
+    except Exception:
+        return True
 
 
 _SHARED = WatchHub()

@@ -68,12 +68,14 @@ class PollingThread(SourceThread):
         from now on is what happens after this. Tests wait on it instead of sleeping."""
 
     def _link_hub(
-        self, hub: WatchHub | None, use_inotify: bool, targets: Callable[[], list[str]], *, recursive: bool = False
+        self, hub: WatchHub | None, use_inotify: bool, targets: Callable[[], list[str]], *, recursive: bool = False,
+        wants: Callable[[str], bool] | None = None,
     ) -> None:
-        """Be woken by file events on `targets` (the shared hub unless `hub`); not at all without inotify."""
+        """Be woken by file events on `targets` (the shared hub unless `hub`; only for the event paths
+        `wants`, if given); not at all without inotify."""
         if use_inotify:
             hub = hub if hub is not None else shared_hub()
-            self._link = HubLink(hub, self._wake.set, targets, self._no_notify, recursive=recursive)
+            self._link = HubLink(hub, self._wake.set, targets, self._no_notify, recursive=recursive, wants=wants)
 
     def on_stop(self) -> None:
         self._stop_asked.set()
@@ -113,10 +115,15 @@ class PollingThread(SourceThread):
     def _rest(self) -> None:
         """Sleep until the next poll; a file event or `stop()` ends it early (an event no sooner than
         `GATHER_S` after the last look began, so that the writes of a burst are read in one look)."""
-        if self._wake.wait(self._poll) and not self.stopping:
+        if self._wake.wait(self._next_look_in()) and not self.stopping:
             left = self._looked_at + GATHER_S - time.monotonic()
             if left > 0:
                 self._stop_asked.wait(left)
+
+    def _next_look_in(self) -> float:
+        """Seconds until the next look unless an event comes first: the poll interval, unless a subclass
+        owes a look sooner."""
+        return self._poll
 
     def _finish(self) -> None:
         """Hook: let go of what the looks held (the thread is ending)."""

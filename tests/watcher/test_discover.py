@@ -246,3 +246,47 @@ def test_ready_is_set_after_the_first_look_and_when_the_thread_ends_early(tmp_pa
     never.start()
     assert never.ready.wait(5)
     never.join(5)
+
+
+def test_writes_to_a_log_it_knows_do_not_wake_the_walk(tmp_path: Path) -> None:
+    """A followed log written a line at a time is a file event at every write: the directory's discovery
+    used to wake and list the tree for each (rate-limited to 20 a second). Now only paths it does not
+    know wake it."""
+    (log,) = touch(tmp_path, "train.log")
+    found, sources = Found(), Found()
+    watcher = DirectoryWatcher(tmp_path, found, poll_interval=30.0, known=[log], on_new_source=sources,
+                               known_sources=[])
+    looks = 0
+    step = watcher._step
+
+    def counted() -> None:
+        nonlocal looks
+        looks += 1
+        step()
+
+    watcher._step = counted  # type: ignore[method-assign]
+    with watcher:
+        watcher.ready.wait(5)
+        with log.open("a", buffering=1) as f:
+            for i in range(40):
+                f.write(f"step {i}\n")
+                time.sleep(0.01)
+        time.sleep(0.3)
+        assert looks == 1  # the first look only
+        touch(tmp_path, "rank1.log")  # news still wakes it
+        wait_for(lambda: found.paths, timeout=2.0)
+    assert found.names(tmp_path) == ["rank1.log"]
+
+
+def test_a_source_that_appears_just_after_a_walk_is_found_at_the_end_of_the_gap(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk for structured sources is taken at most once per SOURCE_SCAN_S; an event inside that gap
+    used to be dropped until the next event or the next poll (Lightning's metrics.csv, created as its run
+    ended, was found a second late). Now the skipped walk is owed and taken when the gap ends."""
+    monkeypatch.setattr("runwatch.watcher.discover.SOURCE_SCAN_S", 0.5)
+    sources = Found()
+    with DirectoryWatcher(tmp_path, Found(), poll_interval=30.0, on_new_source=sources, known_sources=[]) as w:
+        w.ready.wait(5)  # the first look walked just now
+        touch(tmp_path, "lightning_logs/version_0/metrics.csv", data=b"step,loss\n0,2.5\n")
+        wait_for(lambda: sources.paths, timeout=3.0)  # not the 30 s poll
+    assert sources.names(tmp_path) == ["lightning_logs/version_0/metrics.csv"]
