@@ -62,8 +62,8 @@ FrontEndNews = Notification | Notice
 """What the engine's feed carries: alert transitions (to show or send at once) and what sources say."""
 
 
-WORKER = THREAD_PREFIX + "engine"
-"""The worker thread's name: the `thread` label of its `runwatch_internal` alert."""
+WORKER = "engine"
+"""The worker thread's name (`runwatch-engine`: the `thread` label of its `runwatch_internal` alert)."""
 
 
 class Engine:
@@ -141,7 +141,7 @@ class Engine:
         if self.alerting is not None:
             self.alerting.start(self.supervisor)
         self._queue.put(WarmUpAsked())  # the sampler and a deferred alerting start on the worker
-        self._worker = TaskThread(WORKER.removeprefix(THREAD_PREFIX), self._work, reset=self._judging.soon)
+        self._worker = TaskThread(WORKER, self._work, reset=self._judging.soon)
         self._worker.supervisor = self.supervisor
         self._worker.start()
         runs = self._ingest.runs
@@ -246,7 +246,7 @@ class Engine:
                 self._judging.maybe_tick()
                 self._version += 1
                 self._changed.notify_all()
-            if parsed is not None and errors and not self.supervisor.failed(WORKER, errors[0]):
+            if parsed is not None and errors and not self.supervisor.failed(THREAD_PREFIX + WORKER, errors[0]):
                 return  # given up: `watch` exits non-zero
 
     def _apply(self, parsed: Parsed, on_error: Callable[[Exception], None]) -> None:

@@ -39,11 +39,6 @@ JUDGED_RECORDS = 2048
 """A piece of history with more records than this (short lines; a metric file read whole) is applied
 and judged this many at a time: rules see only the points a series keeps raw (4096)."""
 
-def _raise(exc: Exception) -> None:
-    """`apply`'s default for a record that raises: the error goes on up."""
-    raise exc
-
-
 Parsed = tuple[Batch, list[Record] | ChunkRecords, list[str] | None]
 """A batch, the records it completes, and for a raw history block its last lines (for the log pane)."""
 
@@ -164,10 +159,9 @@ class Ingest:
         its step lines into columns that RunTracker.apply_chunk takes in bulk."""
         if isinstance(item, LinesRead):
             b = item.batch
-            run = self.run_of_source.get(b.source)
-            if run is None:
+            parser = self._parser_of(b.source)
+            if parser is None:
                 return None
-            parser = run.parsers[b.source]
             if b.raw:
                 return item, parser.feed_bytes(b.raw, b.first_line, b.t, split_block), last_lines(b.raw, LOG_LINES)
             recs = parser.feed(b.lines, b.first_line, b.t)
@@ -177,6 +171,11 @@ class Ingest:
             return None
         return item, self._decode(run, item.batch, item.source), None
 
+    def _parser_of(self, source: str) -> SourceParser | None:
+        """The parser of a followed file or stdin (None: a source no run takes, e.g. after a stop)."""
+        run = self.run_of_source.get(source)
+        return None if run is None else run.parsers[source]
+
     def parse_each(self, item: Batch, on_error: Callable[[Exception], None]) -> Parsed | None:
         """A batch whose `parse` raised (a bug in runwatch, not in the log: the format parsers turn bad
         input into NaN or no record), parsed again a line (an item) at a time so that one line cannot cost
@@ -185,10 +184,9 @@ class Ingest:
         (a traceback being collected) is what it holds."""
         if isinstance(item, LinesRead):
             b = item.batch
-            run = self.run_of_source.get(b.source)
-            if run is None:
+            parser = self._parser_of(b.source)
+            if parser is None:
                 return None
-            parser = run.parsers[b.source]
             lines = split_block(b.raw) if b.raw else list(b.lines)
             recs: list[Record] = []
             for i, line in enumerate(lines):
@@ -223,7 +221,7 @@ class Ingest:
 
     def apply(self, item: Batch, recs: list[Record] | ChunkRecords, shown: list[str] | None, now: float, *,
               judge: bool | None, on_piece: Callable[[RunIngest, float], None],
-              on_error: Callable[[Exception], None] = _raise) -> bool:
+              on_error: Callable[[Exception], None]) -> bool:
         """Records of one parsed batch into run state; `shown`: the log lines of a raw block. `judge`:
         True for history to judge as it is applied (`on_piece` after each piece), None for history a
         previous daemon judged (the run owes the rules nothing for it). Whether any record was applied.
@@ -240,10 +238,6 @@ class Ingest:
             run.format = run.format or item.batch.kind
         run.tracker.progress.bulk = bool(item.batch.history)  # read times of a history say nothing of speed
         applied = False
-
-        def skip(_rec: Record, exc: Exception) -> None:
-            on_error(exc)
-
         for piece in _pieces(recs, judge is True):
             if isinstance(piece, ChunkRecords):
                 if len(piece):
@@ -251,9 +245,9 @@ class Ingest:
                         run.tracker.apply_chunk(self._chunk_with_total(piece), now)
                     except Exception as exc:
                         on_error(exc)
-                        run.tracker.apply_many(self._with_total(piece.merged()), now, on_error=skip)
+                        run.tracker.apply_many(self._with_total(piece.merged()), now, on_error=on_error)
             elif piece:
-                run.tracker.apply_many(self._with_total(piece), now, on_error=skip)
+                run.tracker.apply_many(self._with_total(piece), now, on_error=on_error)
             run.unjudged += len(piece)
             applied = applied or bool(len(piece))
             if judge is True and len(piece):

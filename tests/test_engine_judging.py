@@ -195,6 +195,7 @@ def test_saved_positions_never_run_ahead_of_what_was_judged(tmp_path: Path,
     try:
         [follower] = [t for t in engine._sources.threads if isinstance(t, FileFollower)]
         wait_for(lambda: (p := follower.position()) is not None and p.offset > 2_000_000, timeout=30)
+        wait_for(lambda: str(log) in engine.positions(), timeout=30)  # the slowed worker judged a first piece
         saved = engine.positions()[str(log)].offset
         read = follower.position()
         assert read is not None and saved < read.offset  # behind the reader …

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from runwatch.alerting import AlertFlags, Alerting, build_sinks
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
-from runwatch.model import AlertState
+from runwatch.model import AlertState, Record
 from runwatch.parsers.source import SourceParser
 from runwatch.present import status_line, status_object
 from runwatch.state.run import RunTracker
@@ -34,6 +34,18 @@ def engine_with_webhook(log: Path, url: str) -> Engine:
     config = load_config(None)
     sinks = build_sinks(AlertFlags(webhook=url).sink_configs())
     return Engine([str(log)], OPTIONS, alerting=Alerting(config, sinks=sinks, persist=False))
+
+
+def raise_in_apply(monkeypatch: pytest.MonkeyPatch, when: Callable[[Record], bool]) -> None:
+    """RunTracker.apply raises the OverflowError a 309-digit step once raised, for each record `when` picks."""
+    real = RunTracker.apply
+
+    def apply(self: RunTracker, rec: Record, now: float) -> None:
+        if when(rec):
+            raise OverflowError("int too large to convert to float")
+        real(self, rec, now)
+
+    monkeypatch.setattr(RunTracker, "apply", apply)
 
 
 def with_step_replaced(lines: list[str], step: int, text: str) -> list[str]:
@@ -67,17 +79,16 @@ def test_engine_worker_that_raises_is_restarted_reported_once_and_shown_degraded
     lines = step_lines()[:40]
     log = tmp_path / "train.log"
     log.write_text("\n".join(lines[:30]) + "\n")
-    real = RunTracker.apply
     failures = 0
 
-    def fails_twice(self: RunTracker, rec, now):  # type: ignore[no-untyped-def]
+    def twice_on_30_and_31(rec: Record) -> bool:
         nonlocal failures
         if failures < 2 and rec.step in (30, 31):
             failures += 1
-            raise OverflowError("int too large to convert to float")
-        return real(self, rec, now)
+            return True
+        return False
 
-    monkeypatch.setattr(RunTracker, "apply", fails_twice)
+    raise_in_apply(monkeypatch, twice_on_30_and_31)
     with engine_with_webhook(log, receiver.url) as eng:
         wait_for(lambda: eng.snapshots()[0].progress.step == 29)
         with log.open("a") as f:
@@ -109,14 +120,7 @@ def test_a_record_that_raises_costs_only_itself_not_its_batch(
     lines = step_lines()[:40]
     log = tmp_path / "train.log"
     log.write_text("\n".join(lines[:30]) + "\n")
-    real = RunTracker.apply
-
-    def fails_on_30(self: RunTracker, rec, now):  # type: ignore[no-untyped-def]
-        if rec.step == 30:
-            raise OverflowError("int too large to convert to float")
-        return real(self, rec, now)
-
-    monkeypatch.setattr(RunTracker, "apply", fails_on_30)
+    raise_in_apply(monkeypatch, lambda rec: rec.step == 30)
     with engine_with_webhook(log, receiver.url) as eng:
         wait_for(lambda: eng.snapshots()[0].progress.step == 29)
         with log.open("a") as f:

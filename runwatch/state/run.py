@@ -183,7 +183,7 @@ class RunTracker:
             self._apply_event(rec, now)
 
     def apply_many(self, records: Iterable[Record], now: float, *,
-                   on_error: Callable[[Record, Exception], None] | None = None) -> None:
+                   on_error: Callable[[Exception], None] | None = None) -> None:
         """Each record in turn. With `on_error`, a record whose apply raises (a bug, never bad input: the
         parsers turn that into NaN or no record) goes to it and the rest are still applied, each once."""
         if on_error is None:
@@ -198,7 +198,7 @@ class RunTracker:
                     self.apply(recs[i], now)
                     i += 1
             except Exception as exc:
-                on_error(recs[i], exc)
+                on_error(exc)
                 i += 1
 
     def apply_chunk(self, chunk: RecordChunk, now: float) -> None:
