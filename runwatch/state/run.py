@@ -165,6 +165,10 @@ class RunTracker:
         self._ended_by = ""  # and the source it came from
         self._pace = PaceMeter()
         self._quiet = False  # see `ended_quietly`
+        self._lead: dict[int | None, tuple[str, float]] = {}
+        """Each rank's source holding its highest step, and that step: another source's points below it
+        are history that source lags behind in reading, placed by step rather than appended (see
+        `SeriesStore.place`)."""
         self._step_of: dict[int | None, float] = {}
         """Each rank's newest step: a record repeating it is a redraw, not progress. tqdm's monitor thread
         redraws a bar every 10 s with its step unchanged, and a rank hung 75 s in a collective (the run
@@ -227,7 +231,7 @@ class RunTracker:
         if lo < count:
             self._apply_rows(chunk, lo, count, t, now, metrics=not later)
         if later:
-            self._add_columns(cols, rank, 0, count, t)
+            self._add_columns(cols, rank, chunk.source, 0, count, t)
 
     def _known(self, cols: StepColumns, rank: int | None) -> bool:
         """Whether the run has a series and a latest value of every metric of the rows."""
@@ -281,11 +285,12 @@ class RunTracker:
             self.ranks.update(rank, int(steps[0]), t)
             self.ranks.update(rank, int(steps.max()), t)
         if metrics:
-            self._add_columns(cols, rank, lo, hi, t)
+            self._add_columns(cols, rank, source, lo, hi, t)
 
-    def _add_columns(self, cols: StepColumns, rank: int | None, lo: int, hi: int, t: float) -> None:
+    def _add_columns(self, cols: StepColumns, rank: int | None, source: str, lo: int, hi: int, t: float) -> None:
         """Metric values of rows lo..hi-1 into series and latest values (all known to the run)."""
         x = cols.step[lo:hi].astype(np.float64)
+        lags = self._lags(rank, source, float(x[0]), float(x.max())) if len(x) else False
         latest = self._latest_main if rank is None or rank == 0 else self._latest_other
         for name, values in cols.metrics.items():
             present = cols.present[name][lo:hi]
@@ -299,8 +304,21 @@ class RunTracker:
                 x_ = x
             series = self.store.get(name, rank)
             assert series is not None
-            series.extend(x_, v, t)
+            if lags:
+                series.place(x_, v, t)
+            else:
+                series.extend(x_, v, t)
             latest[name] = float(v[-1])
+
+    def _lags(self, rank: int | None, source: str, first: float, top: float) -> bool:
+        """Whether points of `rank` from `source`, from step `first` up to `top`, lag another source's
+        (its history read after that source had passed it); the source reaching the rank's highest
+        step leads it from then on. A source behind itself (a run resumed into its log) does not lag."""
+        lead = self._lead.get(rank)
+        lags = lead is not None and source != lead[0] and first < lead[1]
+        if lead is None or top > lead[1]:
+            self._lead[rank] = (source, top)
+        return lags
 
     def _apply_step(self, rec: Record, now: float) -> None:
         step, rank, metrics = rec.step, rec.rank, rec.metrics
@@ -316,19 +334,22 @@ class RunTracker:
             )
             if rank is not None:
                 self.ranks.update(rank, step, t)
-        self._add_metrics(metrics, x, t, rank)
+        self._add_metrics(metrics, x, t, rank, rec.source)
 
     def _apply_eval(self, rec: Record, now: float) -> None:
         """Eval metrics go to the store at the eval's step (or the last step seen); progress notes a pause."""
         self._last_record_t = now
         self.progress.update(rec.step or 0, rec.total_steps, rec.t or now, is_eval=True)
         x = max(self._last_x, 0.0) if rec.step is None else float(rec.step)
-        self._add_metrics(rec.metrics, x, rec.t or now, rec.rank)
+        self._add_metrics(rec.metrics, x, rec.t or now, rec.rank, rec.source)
 
-    def _add_metrics(self, metrics: Mapping[str, float], x: float, t: float, rank: int | None) -> None:
+    def _add_metrics(self, metrics: Mapping[str, float], x: float, t: float, rank: int | None, source: str) -> None:
         if not metrics:
             return
-        self.store.add(metrics, x=x, t=t, rank=rank)
+        if self._lags(rank, source, x, x):
+            self.store.place(metrics, x=x, t=t, rank=rank)
+        else:
+            self.store.add(metrics, x=x, t=t, rank=rank)
         if rank is None or rank == 0:
             self._latest_main.update(metrics)
         else:

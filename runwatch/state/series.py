@@ -158,8 +158,9 @@ class Series:
         self._n = n + 1
         self._len += 1
 
-    def extend(self, x: np.ndarray, values: np.ndarray, t: float) -> None:
-        """Add points that share a time, in order: the state `append` of each would leave, a slice at a time."""
+    def extend(self, x: np.ndarray, values: np.ndarray, t: float | np.ndarray) -> None:
+        """Add points in order (sharing a time, or each with its own): the state `append` of each would
+        leave, a slice at a time."""
         i, count = 0, len(x)
         while i < count:
             if self._n == self._cap:
@@ -168,10 +169,33 @@ class Series:
             k = min(self._cap - n, count - i)
             self._x[n : n + k] = x[i : i + k]
             self._v[n : n + k] = values[i : i + k]
-            self._t[n : n + k] = t
+            self._t[n : n + k] = t[i : i + k] if isinstance(t, np.ndarray) else t
             self._n = n + k
             i += k
         self._len += count
+
+    def place(self, x: np.ndarray, values: np.ndarray, t: float) -> None:
+        """Add the points of a source that lags another (its own order, steps not decreasing), each at
+        its step among the newest raw points, after any point already at that step: the order one-shot's
+        merge by step gives them (runwatch.replay.merge_by_step).
+
+        Live, sources are read as they grow: a W&B run's history read after its console log had reached
+        step 120 would otherwise append steps 5..120 again behind step 120, and the rules would read
+        the step back to 5 as a spike or a drop. Points go among the newest run of non-decreasing steps
+        (a run resumed into one log steps back; what came before that is left as it is); one older than
+        all of that run goes at its start. Points at or after the newest step are simply appended."""
+        n = self._n
+        if n == 0 or x[0] >= self._x[n - 1]:
+            self.extend(x, values, t)
+            return
+        held = self._x[:n]
+        back = np.flatnonzero(np.diff(held) < 0)
+        start = int(back[-1]) + 1 if back.size else 0
+        at = start + np.searchsorted(held[start:], x, side="right")
+        merged = (np.insert(held, at, x), np.insert(self._v[:n], at, values), np.insert(self._t[:n], at, t))
+        self._n = 0
+        self._len -= n
+        self.extend(*merged)
 
     def __len__(self) -> int:
         """Points ever appended (raw and folded)."""
@@ -309,6 +333,19 @@ class SeriesStore:
             if series is None:
                 series = row[name] = Series(self._keep, self._budget)
             series.append(x, value, t)
+
+    def place(self, metrics: Mapping[str, float], *, x: float, t: float, rank: int | None = None) -> None:
+        """`add` for a record of a source that lags another (see `Series.place`)."""
+        row = self._by_rank.setdefault(rank, {})
+        for name, value in metrics.items():
+            series = row.get(name)
+            if series is None:
+                series = row[name] = Series(self._keep, self._budget)
+            last = series.latest
+            if last is None or x >= last[0]:
+                series.append(x, value, t)
+            else:
+                series.place(np.array([x]), np.array([value]), t)
 
     def series(self, metric: str, rank: int | None = None) -> Series:
         """The series for (metric, rank), created empty when missing."""

@@ -1,7 +1,8 @@
 """The recorded runs followed live: the log replayed into a growing file at its recorded pace (time
 compressed), a real `Engine` with real rules following it. Each planted fault must fire live as it
-fires in `check`, and a healthy run must send nothing. Hangs are left to the scorecard, which keeps
-their real length (`benchmarks/detection_scorecard.py`): compressing a hang removes it."""
+fires in `check`, and nothing beyond it may fire (on a healthy run: nothing at all). Hangs are left
+to the scorecard, which keeps their real length (`benchmarks/detection_scorecard.py`): compressing a
+hang removes it."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def _cases() -> list[object]:
 
 
 @pytest.mark.parametrize("rec", _cases())
-def test_followed_live_the_fault_fires_and_a_healthy_run_stays_silent(
+def test_followed_live_the_fault_fires_and_nothing_else(
     rec: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(polling, "GATHER_S", GATHER_S)
@@ -77,8 +78,9 @@ def test_followed_live_the_fault_fires_and_a_healthy_run_stays_silent(
         time.sleep(1.5)  # rules run on the engine's tick after the last records
         fired = [n for n in notifications(engine.subscribe()) if n.state == AlertState.FIRING]
         rules = sorted({n.alert.rule for n in fired})
-        if rec.healthy:
-            assert rules == [], [n.alert.summary for n in fired]
+        wanted = {e["rule"] for e in rec.expect}
+        extra = [n.alert.summary for n in fired if n.alert.rule not in wanted]
+        assert extra == [], f"fired beyond the planted fault: {extra}"
         for exp in rec.expect:
             if exp["rule"] in NOT_REPLAYED:
                 continue

@@ -125,3 +125,21 @@ def test_rows_in_bulk_take_far_fewer_calls_than_records(monkeypatch: pytest.Monk
     assert tracker.records == 9000
     assert max(appends) < 100  # only the lines read while detecting the format went one by one
     assert np.array_equal(tracker.store["loss", None].recent(10)[0], np.arange(8990, 9000, dtype=float))
+
+
+def test_rows_of_a_source_read_behind_another_are_placed_by_step() -> None:
+    """The log's last 500 lines under a second source name, read after the first had reached the log's
+    end (as W&B's history can be, beside the console): in bulk and one by one alike, its rows go in among
+    the first's by step (see RunTracker._lags)."""
+    data = (CORPUS / "raw" / "nanochat_pr492_speedrun_d24_feb01.training_output.log").read_bytes()
+    behind = b"".join(data.splitlines(keepends=True)[-500:])
+    bulk, one_by_one = RunTracker("r", "log"), RunTracker("r", "log")
+    for source, text in (("a/train.log", data), ("b/train.log", behind)):
+        parser = SourceParser(source)
+        chunk = parser.feed_bytes(text, 1, 1000.0, split_block)
+        assert chunk.steps is not None and len(chunk.steps.line) > 300
+        bulk.apply_chunk(chunk, 1000.5)
+        one_by_one.apply_many(chunk.merged(), 1000.5)
+    assert shown(bulk, 2000.0) == shown(one_by_one, 2000.0)
+    x, _, _ = bulk.store["loss", None].recent()
+    assert (np.diff(x) >= 0).all() and (x[1:] == x[:-1]).sum() > 300  # in step order, each step twice

@@ -220,3 +220,48 @@ def test_history_buckets_are_runs_of_equal_length(keep: int, budget: int, n: int
             assert (c.ymin[i], c.ymax[i]) == (np.nanmin(v), np.nanmax(v))
         if finite.size:
             assert c.mean[i] == pytest.approx(finite.mean(), rel=1e-9, abs=1e-12)
+
+
+def test_place_puts_a_lagging_sources_points_at_their_steps_after_those_held() -> None:
+    """A second source's history read after the first had passed it (live, W&B's steps 5..15 read after
+    the console's step 20) goes in by step, not behind step 20: the order one-shot's merge gives."""
+    s = Series(keep=64, budget=16)
+    s.extend(np.array([5.0, 10.0, 15.0, 20.0]), np.array([1.0, 2.0, 3.0, 4.0]), 100.0)
+    s.place(np.array([5.0, 10.0, 12.0]), np.array([-1.0, -2.0, -3.0]), 200.0)
+    x, v, t = s.recent()
+    assert x.tolist() == [5, 5, 10, 10, 12, 15, 20]
+    assert v.tolist() == [1, -1, 2, -2, -3, 3, 4]
+    assert t.tolist() == [100, 200, 100, 200, 200, 100, 100]
+    assert len(s) == 7
+    s.place(np.array([21.0, 22.0]), np.array([5.0, 6.0]), 300.0)  # past the newest: appended
+    assert s.recent(3)[0].tolist() == [20, 21, 22]
+
+
+def test_place_leaves_a_resumed_logs_earlier_steps_as_they_were() -> None:
+    """A run resumed into its log steps back (10, 11 after 3..20): points go among the newest run of
+    steps, the one before the step back is history left as it came."""
+    s = Series(keep=64, budget=16)
+    s.extend(np.array([3.0, 20.0, 10.0, 11.0]), np.array([0.0, 0.0, 1.0, 1.0]), 1.0)
+    s.place(np.array([4.0, 10.5]), np.array([2.0, 2.0]), 2.0)
+    assert s.recent()[0].tolist() == [3, 20, 4, 10, 10.5, 11]
+
+
+def test_place_past_the_raw_capacity_folds_the_oldest_into_history() -> None:
+    s = Series(keep=8, budget=4)
+    s.extend(np.arange(0.0, 40.0, 2.0), np.zeros(20), 1.0)
+    s.place(np.arange(25.0, 40.0, 2.0), np.ones(8), 2.0)
+    x, v, _ = s.recent()
+    assert (np.diff(x) >= 0).all() and x[-1] == 39.0
+    assert len(s) == 28
+    cols = s.columns(10**6)
+    assert int(cols.count.sum()) == 28  # every point is in the raw part or a bucket
+    assert (np.diff(cols.x) >= 0).all()
+
+
+def test_store_places_a_point_behind_the_newest_and_appends_the_rest() -> None:
+    store = SeriesStore(keep=64, budget=16)
+    store.add({"loss": 1.0}, x=10.0, t=1.0)
+    store.place({"loss": 2.0, "lr": 0.1}, x=5.0, t=2.0)  # lr is new: nothing to place it among
+    store.place({"loss": 3.0}, x=11.0, t=3.0)
+    assert store["loss", None].recent()[0].tolist() == [5, 10, 11]
+    assert store["lr", None].recent()[0].tolist() == [5]
