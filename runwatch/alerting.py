@@ -170,12 +170,14 @@ class Alerting:
             self.dispatcher.stop(drain_timeout)
 
     def tick(self, runs: Iterable[tuple[RunTracker, SystemState | None, Sequence[str]]],
-             now: float, *, points: Mapping[str, int] | None = None, history: bool = False) -> list[Notification]:
+             now: float, *, points: Mapping[str, int] | None = None, history: bool = False,
+             urgent_only: bool = False) -> list[Notification]:
         """Evaluate every rule on every run at `now`; the notifications due (already submitted).
 
         `points`: records each run (by name) received since its last evaluation; rules that count
         records among their newest ones look back at least that far (`Rule.widened`).
         `history`: only the rules that judge records in sequence (a history being read in).
+        `urgent_only`: only the rules that cannot wait (`Rule.urgent`).
         """
         judged = Judged()
         trackers: dict[str, RunTracker] = {}
@@ -183,7 +185,7 @@ class Alerting:
             trackers[tracker.run] = tracker
             start = len(judged.findings)
             self.judge.judge(tracker, system, now, new=points.get(tracker.run, 0) if points else 0, history=history,
-                             into=judged)
+                             urgent_only=urgent_only, into=judged)
             for i in range(start, len(judged.findings)):
                 found = judged.findings[i]
                 if found.rule == Stall.id:

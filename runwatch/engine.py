@@ -258,7 +258,8 @@ class Engine:
         j = self._judging
         applied = self._ingest.apply(item, recs, shown, self._clock(), judge=j.judge_history(item),
                                      on_piece=j.history_tick, on_error=on_error)
-        j.dirty = j.dirty or applied
+        if applied:
+            j.arrived()
 
     def _handle(self, item: Message) -> None:
         """Everything but line and item batches, which `_work` parses outside the lock."""

@@ -34,8 +34,12 @@ if TYPE_CHECKING:
 TICK_S = 1.0
 """How often rules are evaluated when nothing arrives (time-based rules such as stall)."""
 RECORD_TICK_S = 0.1
-"""After new records, rules are evaluated this soon (at most this often), so alerts are not
-held back by the idle period."""
+"""After new records, the urgent rules (`Rule.urgent`: a NaN, a crash) are evaluated this soon (at most
+this often), so those alerts are not held back."""
+BUSY_TICK_S = 0.5
+"""While records stream, every rule is evaluated at most this often. All of them after every read (10
+times a second) were half of what following a log written at 150 lines/s cost (benchmarks/follow_cpu.py);
+a spike or a slowdown alert loses at most this much, a NaN nothing."""
 STACKS_AT = 0.5
 """Stacks are taken once a run has been silent for this share of the silence that turns its badge
 STALLED: the stall alert waits longer still (a 60 s floor to the badge's 30 s), so they are there
@@ -54,8 +58,10 @@ class Judging:
         self._clock = clock
         self._seen_bytes = seen_bytes
         self.alerting: Alerting | None = None
-        self._last_tick = 0.0
-        self.dirty = False  # records arrived since the last evaluation
+        self._last_tick = 0.0  # of every rule
+        self._last_urgent = 0.0  # of the urgent ones (or every rule)
+        self.dirty = False  # records arrived since every rule was last evaluated
+        self._fresh = False  # records arrived since the urgent rules were last evaluated
         self._applied: dict[str, FilePosition] = {}
         """Per log: the follower's position after the last batch the worker applied."""
         self.judged: dict[str, FilePosition] = {}
@@ -65,7 +71,13 @@ class Judging:
 
     def soon(self) -> None:
         """Judge at the next chance (the last records of an ended input; after the worker failed)."""
-        self.dirty, self._last_tick = True, -math.inf
+        self.dirty = self._fresh = True
+        self._last_tick = self._last_urgent = -math.inf
+
+    def arrived(self) -> None:
+        """Records were applied: the urgent rules are due within `RECORD_TICK_S`, every rule within
+        `BUSY_TICK_S`."""
+        self.dirty = self._fresh = True
 
     def read_to(self, source: str, pos: FilePosition) -> None:
         """Every batch of `source` before `pos` is applied (the follower queued `pos` after them); judged
@@ -105,20 +117,37 @@ class Judging:
     def next_tick_in(self) -> float:
         if self.alerting is None:
             return TICK_S
-        due = self._last_tick + (RECORD_TICK_S if self.dirty else TICK_S)
+        due = self._last_tick + (BUSY_TICK_S if self.dirty else TICK_S)
+        if self._fresh:
+            due = min(due, self._last_urgent + RECORD_TICK_S)
         return min(TICK_S, max(0.0, due - self._clock()))
 
     def maybe_tick(self) -> None:
-        """Evaluate the rules soon after records arrive and about once a second otherwise."""
+        """Evaluate the urgent rules soon after records arrive, every rule at most every `BUSY_TICK_S`
+        while they stream, and about once a second otherwise."""
         now = self._clock()
-        if self.alerting is None or now - self._last_tick < (RECORD_TICK_S if self.dirty else TICK_S):
+        if self.alerting is None:
             return
-        self._last_tick, self.dirty = now, False
+        if now - self._last_tick >= (BUSY_TICK_S if self.dirty else TICK_S):
+            self._tick(now)
+        elif self._fresh and now - self._last_urgent >= RECORD_TICK_S:
+            self._tick(now, urgent_only=True)
+
+    def _tick(self, now: float, *, urgent_only: bool = False) -> None:
+        """One evaluation. Only one of every rule counts the run's records as judged (`unjudged`, the
+        saved positions): the urgent rules alone have not seen them with the others' eyes."""
+        assert self.alerting is not None
+        self._last_urgent, self._fresh = now, False
+        if not urgent_only:
+            self._last_tick, self.dirty = now, False
         runs = self._ingest.runs
         judged = [r for r in runs if r.tracker.records and not (r.history_pending and r.preview is not None)]
         if judged:
             ready = [(r.tracker, self._system, list(r.lines)[-40:]) for r in judged]
-            self._feed.publish(*self.alerting.tick(ready, now, points={r.tracker.run: r.unjudged for r in judged}))
+            self._feed.publish(*self.alerting.tick(ready, now, points={r.tracker.run: r.unjudged for r in judged},
+                                                   urgent_only=urgent_only))
+            if urgent_only:
+                return
             trainers = alive_trainers(self._system)
             for r in judged:
                 r.unjudged = 0

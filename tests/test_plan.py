@@ -175,7 +175,7 @@ def copy_recorded_wandb_runs(dest: Path, renamed: bool = False) -> list[Path]:
     for rec in ("hf-wandb-healthy", "hf-wandb-nan"):
         [src] = (REALRUNS / rec / "run" / "wandb").glob("offline-run-*")
         target = dest / "wandb" / (f"copy-of-{rec}" if renamed else src.name)
-        shutil.copytree(src, target)
+        shutil.copytree(src, target, symlinks=True)  # logs/debug-core.log links into the recorder's cache
         out.append(target)
     return out
 

@@ -12,6 +12,7 @@ one record at a time.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
@@ -85,13 +86,21 @@ prints): what the drift rule judges first, since a log may print no step time at
 loop) or a smoothed one that reads slow long after a pause has ended (tqdm's rate)."""
 SAME_READ_S = 1e-3
 """Records received closer together than this were read together."""
+SPREAD_WITHIN_S = 1.0
+"""A read that came this soon after the one before is a piece of a steady stream: its seconds per step
+count once per step. One that came later may be a burst after a pause (a replayed progress bar's steps
+of one second arrive together; so do the steps after a hang in it): one point, as the pause is one."""
 
 
 class PaceMeter:
     """Seconds per step between reads: (time of read B − time of read A) / (top step of B − top step of A).
 
     A read's records share one receive time, so the interval of read B is known only once all of B
-    is in: it is given when the next read's first step arrives (one read late). A step no higher than
+    is in: it is given when the next read's first step arrives (one read late), as one point per step
+    record of B that moved the top (B within `SPREAD_WITHIN_S` of A), so that the drift rule counts
+    steps, not reads: a follower that gathers writes for 100 ms reads a run of 4 ms steps 25 steps at a
+    time, and 400 healthy steps were 16 points, too few for a baseline (the run lab's keras-v1-slow
+    went unseen). A step no higher than
     the top so far (another rank's line for it, a late metric file) is no progress and is not counted.
     A one-shot replay gives every record its own time: one point per record.
     """
@@ -99,29 +108,40 @@ class PaceMeter:
     def __init__(self) -> None:
         self._anchor: tuple[float, float] | None = None  # (top step, time) of the last finished read
         self._pending: tuple[float, float] | None = None  # of the read under way
+        self._moved = 0  # step records of the read under way that moved the top
+
+    @property
+    def top(self) -> float:
+        """The highest step seen (−inf before any)."""
+        return -math.inf if self._pending is None else self._pending[0]
 
     def restart(self, step: float, now: float) -> None:
         """Forget what was measured; `step` at `now` is where the next measurement starts from."""
-        self._anchor, self._pending = None, (step, now)
+        self._anchor, self._pending, self._moved = None, (step, now), 0
 
-    def step(self, step: float, now: float) -> tuple[float, float] | None:
-        """Note a step record received at `now`; the (step, seconds per step) of the read it ended, if any."""
+    def step(self, step: float, now: float, moved: int = 1) -> tuple[np.ndarray, float] | None:
+        """Note step records received at `now`, the highest at `step`, `moved` of them above the top so
+        far; the points of the read they ended, if any: the steps of its records (spread evenly up to
+        its top) and its seconds per step."""
         pending = self._pending
         if pending is None:
-            self._pending = (step, now)
+            self._pending, self._moved = (step, now), moved
             return None
         top, at = pending
         if now - at <= SAME_READ_S:
             if step > top:
                 self._pending = (step, at)
+                self._moved += moved
             return None
         if step <= top:
             return None
-        point = None
+        points = None
         if self._anchor is not None and top > self._anchor[0]:
-            point = (top, (at - self._anchor[1]) / (top - self._anchor[0]))
-        self._anchor, self._pending = pending, (step, now)
-        return point
+            base = self._anchor[0]
+            count = max(1, min(self._moved, int(top - base))) if at - self._anchor[1] < SPREAD_WITHIN_S else 1
+            points = (np.linspace(base, top, count + 1)[1:], (at - self._anchor[1]) / (top - base))
+        self._anchor, self._pending, self._moved = pending, (step, now), moved
+        return points
 
 
 class RunTracker:
@@ -271,7 +291,9 @@ class RunTracker:
         self._counts[Kind.STEP] += hi - lo
         steps = cols.step[lo:hi]
         self._last_x = last = float(steps[-1])
-        self._progress(rank, source, now, last, float(steps.max()), uniform=bool((steps == last).all()))
+        prior = np.maximum.accumulate(np.concatenate(([self._pace.top], steps[:-1])))
+        self._progress(rank, source, now, last, float(steps.max()), uniform=bool((steps == last).all()),
+                       moved=int((steps > prior).sum()))
         total = cols.total[lo:hi]
         stated = total if total[-1] >= 0 else total[total >= 0]
         step_time = cols.metrics.get("step_time")
@@ -356,27 +378,29 @@ class RunTracker:
             self._latest_other.update(metrics)
 
     def _progress(self, rank: int | None, source: str, now: float, last: float | None, top: float, *,
-                  uniform: bool) -> None:
+                  uniform: bool, moved: int = 1) -> None:
         """Step records of `rank` received at `now`, the newest at step `last` (None: unnumbered), the
-        highest `top`; `uniform`: all at `last`. They end a crash or finish unless another source sent
-        them on its heels, and they are progress unless they only repeat the rank's newest step."""
+        highest `top`, `moved` of them above the run's top so far; `uniform`: all at `last`. They end a
+        crash or finish unless another source sent them on its heels, and they are progress unless
+        they only repeat the rank's newest step."""
         self._resume(now, source)
         if last is None or not uniform or self._step_of.get(rank) != last:
             self._last_step_at, self._quiet = now, False  # a redraw of a step is no progress (see `_step_of`)
         if last is not None:
             self._step_of[rank] = last
-            self._measure(top, now)
+            self._measure(top, now, moved)
         self._last_record_t = now
 
-    def _measure(self, step: float, now: float) -> None:
-        """The run's pace as runwatch sees it arrive: a `step_interval` point per read (see PaceMeter)."""
+    def _measure(self, step: float, now: float, moved: int) -> None:
+        """The run's pace as runwatch sees it arrive: `step_interval` points per read (see PaceMeter)."""
         if self.progress.bulk:  # a history read at start-up: its read times say nothing of the run's pace
             self._pace.restart(step, now)
             return
-        point = self._pace.step(step, now)
-        if point is not None:
-            self.store.add({STEP_INTERVAL: point[1]}, x=point[0], t=now, rank=None)
-            self._latest_main[STEP_INTERVAL] = point[1]
+        points = self._pace.step(step, now, moved)
+        if points is not None:
+            x, value = points
+            self.store.series(STEP_INTERVAL).extend(x, np.full(len(x), value), now)
+            self._latest_main[STEP_INTERVAL] = value
 
     def _resume(self, now: float, source: str) -> None:
         """A step record: the run goes on, unless another source delivered it on the heels of the run's

@@ -1,70 +1,63 @@
-"""One inotify observer shared by every follower (watchdog underneath).
+"""One file notifier shared by every follower.
 
 inotify instances are a scarce per-user resource (128 by default), so a run
-with 64 rank logs must not start 64 observers. `WatchHub` owns one watchdog
-Observer; followers subscribe to a path and get a wake-up call when
+with 64 rank logs must not start 64 of them. `WatchHub` owns one `Notifier`
+(inotify on Linux, watchdog elsewhere); followers subscribe to a path and get a wake-up call when
 something happens to it. The hub only wakes: what changed is always found
 out by a stat, so a lost or merged event costs latency, never data.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
+import sys
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver, ObservedWatch
-from watchdog.observers.polling import PollingObserver
+from typing import Protocol
 
 from runwatch.supervise import Managed
-from runwatch.watcher.threads import THREAD_PREFIX
 
 Wake = Callable[[], None]
-
-# Opens and reads (ours included) are left out: they would wake followers for nothing.
-_EVENTS: list[type[FileSystemEvent]] = [
-    FileModifiedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileMovedEvent,
-    FileClosedEvent,
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-]
+Deliver = Callable[[str], None]
 
 
-def native_observer() -> BaseObserver:
-    """The platform's native observer; OSError where there is none (runwatch polls then anyway)."""
-    if Observer is PollingObserver:
-        raise OSError(errno.ENOSYS, "no native file notification on this platform")
-    # watchdog's recursive inotify watch adds a directory created with its subdirectories twice (once
-    # for the new directory's event, once from its walk) and warns each time, naming the paths: a run
-    # that makes `logs/<id>/attempt_0/0/` at once printed it to the daemon's stderr. The second watch
-    # replaces the first with the same callback, so nothing is lost.
-    warnings.filterwarnings("ignore", message="Callback with id .* already exists for watch",
-                            category=RuntimeWarning, module="watchdog")
-    observer = Observer(timeout=0.2)
-    observer.name = THREAD_PREFIX + "notify"
-    return observer
+class Notifier(Protocol):
+    """What tells the hub that something happened at a path: inotify read by runwatch on Linux
+    (runwatch.watcher.inotify), watchdog elsewhere (runwatch.watcher.watchdog_notify). `deliver(path)`,
+    given when it is made, hears of every event's path; a token stands for one watch."""
+
+    def start(self) -> None: ...
+
+    def close(self) -> None:
+        """Stop delivering, join any thread, release the kernel's resources."""
+
+    def watch(self, directory: str, recursive: bool) -> object:
+        """Watch `directory` (and below it, `recursive`); OSError when the kernel refuses."""
+
+    def unwatch(self, token: object) -> None: ...
+
+    def alive(self, token: object) -> bool:
+        """False once the watch died (its directory was deleted or moved away)."""
+
+
+NOTIFIER_ENV = "RUNWATCH_NOTIFIER"
+"""`watchdog` makes Linux use watchdog's inotify observer too (to compare, or to rule runwatch's reader
+out when a wake-up goes missing)."""
+
+
+def native_notifier(deliver: Deliver) -> Notifier:
+    """inotify on Linux; the platform's watchdog observer elsewhere; OSError where there is neither (or
+    the kernel refuses another inotify instance): runwatch polls then."""
+    if sys.platform.startswith("linux") and os.environ.get(NOTIFIER_ENV) != "watchdog":
+        from runwatch.watcher.inotify import InotifyNotifier
+
+        return InotifyNotifier(deliver)
+    from runwatch.watcher.watchdog_notify import WatchdogNotifier, native_observer
+
+    return WatchdogNotifier(native_observer(), deliver)
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,7 +68,8 @@ class Subscription:
     name: str | None
     recursive: bool
     wake: Wake
-    watch: ObservedWatch
+    watch: object
+    """The notifier's token for the directory's watch."""
     wants: Callable[[str], bool] | None = None
     """For a tree: which event paths wake it (None: all). A log being written below a followed directory
     is an event at every write, and the directory's discovery wants only paths it does not know yet."""
@@ -83,7 +77,7 @@ class Subscription:
 
 @dataclass(eq=False)
 class _Watch:
-    watch: ObservedWatch
+    watch: object
     users: int = 0
 
 
@@ -91,52 +85,50 @@ Table = dict[str, tuple[Subscription, ...]]
 
 
 class WatchHub(Managed):
-    """Owns one Observer; running while at least one user holds it.
+    """Owns one Notifier; running while at least one user holds it.
 
-    `acquire()`/`release()` count users: the observer starts with the first and
+    `acquire()`/`release()` count users: the notifier starts with the first and
     is stopped and joined with the last, so a hub never outlives its followers.
     An owner that wants it up for longer holds it itself (`start`/`stop`, or
     `with hub:`). One watch per directory, shared by its subscribers.
     """
 
-    def __init__(self, observer_factory: Callable[[], BaseObserver] = native_observer) -> None:
-        self._factory = observer_factory
+    def __init__(self, notifier_factory: Callable[[Deliver], Notifier] = native_notifier) -> None:
+        self._factory = notifier_factory
         self._lock = threading.Lock()
         self._users = 0
-        self._observer: BaseObserver | None = None
+        self._notifier: Notifier | None = None
         self._watches: dict[tuple[str, bool], _Watch] = {}
-        self._handler = _Dispatcher(self)
-        # Read by the observer thread without the lock (copy-on-write): the observer
+        # Read by the notifier's thread without the lock (copy-on-write): the notifier
         # holds its own lock while dispatching, so taking ours there could deadlock.
         self.files: Table = {}
         self.trees: Table = {}
 
     @property
     def running(self) -> bool:
-        return self._observer is not None
+        return self._notifier is not None
 
     def acquire(self) -> None:
-        """Add a user; the first one starts the observer (OSError when notification is unavailable)."""
+        """Add a user; the first one starts the notifier (OSError when notification is unavailable)."""
         with self._lock:
-            if self._observer is None:
-                observer = self._factory()
-                observer.start()
-                self._observer = observer
+            if self._notifier is None:
+                notifier = self._factory(self._deliver)
+                notifier.start()
+                self._notifier = notifier
             self._users += 1
 
     def release(self) -> None:
-        """Drop a user; the last one stops and joins the observer."""
+        """Drop a user; the last one stops and joins the notifier."""
         with self._lock:
             if self._users <= 0:
                 raise RuntimeError("WatchHub.release() without a matching acquire()")
             self._users -= 1
-            if self._users > 0 or self._observer is None:
+            if self._users > 0 or self._notifier is None:
                 return
-            observer, self._observer = self._observer, None
+            notifier, self._notifier = self._notifier, None
             self._watches.clear()
             self.files, self.trees = {}, {}
-        observer.stop()
-        observer.join()
+        notifier.close()
 
     start = acquire  # and so `with hub:` acquires and releases (Managed)
     stop = release
@@ -162,10 +154,10 @@ class WatchHub(Managed):
         """False once the watch behind `sub` died (its directory was deleted): subscribe again."""
         with self._lock:
             entry = self._watches.get((sub.directory, sub.recursive))
-            observer = self._observer
-        if entry is None or entry.watch is not sub.watch or observer is None:
+            notifier = self._notifier
+        if entry is None or entry.watch is not sub.watch or notifier is None:
             return False
-        return _emitting(observer, sub.watch)
+        return notifier.alive(sub.watch)
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop waking `sub`; a directory's watch goes with its last subscriber."""
@@ -183,26 +175,35 @@ class WatchHub(Managed):
     # -- internals (called with the lock held) -----------------------------
 
     def _live_watch(self, directory: str, recursive: bool) -> _Watch:
-        observer = self._observer
-        if observer is None:
+        notifier = self._notifier
+        if notifier is None:
             raise RuntimeError("WatchHub is not running: acquire() it first")
         key = (directory, recursive)
         entry = self._watches.get(key)
-        if entry is not None and _emitting(observer, entry.watch):
+        if entry is not None and notifier.alive(entry.watch):
             return entry
         if entry is not None:  # its directory was deleted: subscribers of the old watch resubscribe
             del self._watches[key]
             self._unschedule(entry.watch)
         if not os.path.isdir(directory):
             raise FileNotFoundError(errno.ENOENT, "no such directory", directory)
-        watch = observer.schedule(self._handler, directory, recursive=recursive, event_filter=_EVENTS)
+        watch = notifier.watch(directory, recursive)
         entry = self._watches[key] = _Watch(watch)
         return entry
 
-    def _unschedule(self, watch: ObservedWatch) -> None:
-        if self._observer is not None:
-            with contextlib.suppress(KeyError):
-                self._observer.unschedule(watch)
+    def _deliver(self, path: str) -> None:
+        """An event at `path` (on the notifier's thread): wake the subscribers it concerns."""
+        files, trees = self.files, self.trees
+        directory, name = os.path.split(path)
+        for sub in files.get(directory, ()):
+            if sub.name == name:
+                sub.wake()
+        if trees:
+            _wake_trees(trees, path)
+
+    def _unschedule(self, watch: object) -> None:
+        if self._notifier is not None:
+            self._notifier.unwatch(watch)
 
     def _table(self, recursive: bool) -> Table:
         return self.trees if recursive else self.files
@@ -212,10 +213,6 @@ class WatchHub(Managed):
             self.trees = table
         else:
             self.files = table
-
-
-def _emitting(observer: BaseObserver, watch: ObservedWatch) -> bool:
-    return any(e.watch is watch and e.is_alive() for e in list(observer.emitters))
 
 
 def _added(table: Table, sub: Subscription) -> Table:
@@ -228,26 +225,6 @@ def _removed(table: Table, sub: Subscription) -> Table:
     if rest:
         table[sub.directory] = rest
     return table
-
-
-class _Dispatcher(FileSystemEventHandler):
-    """Turns watchdog events into wake-up calls for the subscribers they concern."""
-
-    def __init__(self, hub: WatchHub) -> None:
-        self._hub = hub
-
-    def dispatch(self, event: FileSystemEvent) -> None:
-        files, trees = self._hub.files, self._hub.trees
-        for raw in (event.src_path, event.dest_path):
-            if not raw:
-                continue
-            path = os.fsdecode(raw)
-            directory, name = os.path.split(path)
-            for sub in files.get(directory, ()):
-                if sub.name == name:
-                    sub.wake()
-            if trees:
-                _wake_trees(trees, path)
 
 
 def _wake_trees(trees: dict[str, tuple[Subscription, ...]], path: str) -> None:
@@ -263,7 +240,7 @@ def _wake_trees(trees: dict[str, tuple[Subscription, ...]], path: str) -> None:
 
 
 def _wants(wants: Callable[[str], bool], path: str) -> bool:
-    """A subscriber's filter, on the observer's thread: one that fails wakes it (it looks for itself)."""
+    """A subscriber's filter, on the notifier's thread: one that fails wakes it (it looks for itself)."""
     try:
         return wants(path)
     except Exception:

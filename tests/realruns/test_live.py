@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from runwatch import judging
 from runwatch.alerting import Alerting
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertState
-from runwatch.watcher import polling
+from runwatch.watcher import inotify, polling
 from tests.support.known_misses import KNOWN_MISSES
 from tests.support.news import notifications
 from tests.support.realruns import Recording, recordings, replay
@@ -25,17 +26,29 @@ from tests.support.waiting import wait_for
 SPEED = 20.0
 """Recorded gaps are divided by this."""
 MAX_GAP_S = 0.25
-COMPRESSED = (f"step_time_drift.min_increase={0.01 / SPEED}s", "step_time_drift.factor=3",
-              "step_time_drift.short_factor=3")
-"""Time thresholds shrink with the replay: a planted slowdown that adds 38 ms a step adds 2 ms when
-the gaps are divided by 20, so the drift rule's 10 ms floor is divided by 20 too. And the factor is 3:
-the writer shares this process (and its GIL) with the engine, so steps of 1.5 ms are measured with a
-millisecond of jitter, which a healthy lightning-tqdm run once read as 1.7x under a loaded suite; the
-lab's slowdowns are 8x and 20x and are still caught at 5x. The scorecard judges healthy runs at their
-real pace with the defaults."""
-GATHER_S = polling.GATHER_S / SPEED
-"""The follower's wait for writes to gather shrinks with the replay too: a planted slowdown of 60 steps
-lasts 5 s in real time (100 looks at 50 ms) but 0.25 s compressed, too few looks for the drift rule."""
+
+
+def compressed(speed: float) -> tuple[str, ...]:
+    """Time thresholds shrink with the replay: a planted slowdown that adds 38 ms a step adds 2 ms when
+    the gaps are divided by 20, so the drift rule's 10 ms floor is divided by 20 too. And the factor is
+    3: the writer shares this process (and its GIL) with the engine, so steps of 1.5 ms are measured
+    with a millisecond of jitter, which a healthy lightning-tqdm run once read as 1.7x under a loaded
+    suite; the lab's slowdowns are 8x and 20x and are still caught at 5x. The scorecard judges healthy
+    runs at their real pace with the defaults."""
+    return (f"step_time_drift.min_increase={0.01 / speed}s", "step_time_drift.factor=3",
+            "step_time_drift.short_factor=3")
+
+
+def shrink_waits(monkeypatch: pytest.MonkeyPatch, speed: float) -> None:
+    """The engine's own waits shrink with the replay too: the follower's and the inotify reader's wait
+    for writes to gather (a planted slowdown of 60 steps lasts 5 s in real time, 50 looks at 100 ms,
+    but 0.25 s compressed 20 times: too few looks for the drift rule), and the pace of evaluating every
+    rule while lines stream (at 0.5 s, a slowdown that lasts a second compressed is judged twice)."""
+    monkeypatch.setattr(polling, "GATHER_S", polling.GATHER_S / speed)
+    monkeypatch.setattr(inotify, "GATHER_S", inotify.GATHER_S / speed)
+    monkeypatch.setattr(judging, "BUSY_TICK_S", judging.BUSY_TICK_S / speed)
+
+
 NOT_REPLAYED = {"stall", "process_exit"}
 """Findings a compressed replay of the log cannot show: a hang needs its real length, a process exit
 a real process (the scorecard and the rule tests cover both)."""
@@ -59,11 +72,11 @@ def _cases() -> list[object]:
 def test_followed_live_the_fault_fires_and_nothing_else(
     rec: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(polling, "GATHER_S", GATHER_S)
+    shrink_waits(monkeypatch, SPEED)
     log = tmp_path / rec.log.relative_to(rec.run_dir)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.touch()
-    config = load_config(None, overrides=COMPRESSED)
+    config = load_config(None, overrides=compressed(SPEED))
     engine = Engine([str(tmp_path)], EngineOptions(poll_interval=0.1, system=False),
                     alerting=lambda: Alerting(config, persist=False))
     stop = threading.Event()

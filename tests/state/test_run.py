@@ -190,7 +190,8 @@ def test_a_metric_files_late_flush_does_not_undo_the_crash_its_log_reported() ->
 
 def test_the_pace_is_measured_per_read_from_when_steps_arrive() -> None:
     """Reads at t=0 (steps 0-2), t=3 (3-5), t=9 (6-8): 1 s/step for the second read, given when the third
-    begins; then 2 s/step. A rank's line for a step already seen is no progress."""
+    begins; then 2 s/step; one point each, as reads seconds apart may be bursts after pauses. A rank's
+    line for a step already seen is no progress."""
     tracker = RunTracker("train", "logs/train.log")
     for t, first in ((0.0, 0), (3.0, 3), (9.0, 6), (10.0, 9)):
         for s in range(first, first + 3):
@@ -233,3 +234,34 @@ def test_a_source_read_behind_another_has_its_points_placed_by_step() -> None:
     assert v.tolist() == sorted(v.tolist(), reverse=True)
     tracker.apply(Record(Kind.STEP, 50, metrics={"loss": 7.5}, source=console), T0 + 200)
     assert tracker.store["loss", None].recent(2)[0].tolist() == [120, 50]
+
+
+def test_a_read_of_many_steps_is_as_many_pace_points_in_bulk_and_one_by_one() -> None:
+    """keras-v1-slow (run lab): 4 ms steps read 25 at a time (the follower gathers writes for 100 ms) made
+    one point a read, and its 400 healthy steps were too few points for the drift rule's baseline. A
+    read's pace counts once per step record that moved the run on, however the records were applied;
+    steps logged every 10th are spread over the read's span."""
+    from runwatch.parsers.source import SourceParser
+    from runwatch.watcher.snapshot import split_block
+    from tests.support.fast_path_logs import row
+
+    data = [("\n".join(row(i, 1000) for i in range(k, k + 25)) + "\n").encode() for k in range(0, 100, 25)]
+    bulk, single = RunTracker("r", "log"), RunTracker("r", "log")
+    parser = SourceParser("log")
+    line = 1
+    for k, block in enumerate(data):
+        chunk = parser.feed_bytes(block, line, T0 + k * 0.1, split_block)
+        line += chunk.lines
+        bulk.apply_chunk(chunk, T0 + k * 0.1)
+        single.apply_many(chunk.merged(), T0 + k * 0.1)
+    for tracker in (bulk, single):
+        x, v, _ = tracker.store["step_interval", None].recent()
+        assert x.tolist() == list(range(25, 75))  # reads 2 and 3, known when 3 and 4 began
+        assert v == pytest.approx([0.1 / 25] * 50, rel=1e-4)
+    sparse = RunTracker("r", "log")
+    for k, at in enumerate((0.0, 0.5, 1.0, 5.0, 5.5)):  # the fourth read comes after a 4 s pause
+        for step in range(10 * 5 * k, 10 * 5 * (k + 1), 10):
+            sparse.apply(Record(Kind.STEP, step, metrics={"loss": 1.0}), T0 + at)
+    x, v, _ = sparse.store["step_interval", None].recent()
+    assert x.tolist() == [50.0, 60.0, 70.0, 80.0, 90.0, 100.0, 110.0, 120.0, 130.0, 140.0, 190.0]
+    assert v == pytest.approx([0.01] * 10 + [0.08], rel=1e-4)  # the pause is one point, not five

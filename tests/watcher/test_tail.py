@@ -7,15 +7,14 @@ import shutil
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from watchdog.observers.api import BaseObserver
 
 from runwatch.watcher import polling, tail
 from runwatch.watcher.hublink import HubLink
-from runwatch.watcher.notify import WatchHub
+from runwatch.watcher.notify import Notifier, WatchHub
 from runwatch.watcher.snapshot import split_block
 from runwatch.watcher.tail import FileFollower, LineBatch, Notice, peek_tail, read_all
 from tests.support.waiting import wait_for
@@ -376,7 +375,7 @@ def test_polling_only_starts_no_observer(log: Path, got: Collector) -> None:
 
 
 def test_no_inotify_falls_back_to_polling_with_a_warning(log: Path, got: Collector) -> None:
-    def broken() -> BaseObserver:
+    def broken(deliver: Callable[[str], None]) -> Notifier:
         raise OSError(24, "Too many open files")
 
     append(log, "a\n")

@@ -19,6 +19,7 @@ from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.types import ItemBatch, Notice
 from runwatch.watcher.wandb_file import read_records
 from runwatch.watcher.wandb_source import FLUSH_NOTE, WandbSource, find_run_file, is_wandb_path
+from runwatch.watcher.watchdog_notify import WatchdogNotifier
 from tests.support.waiting import wait_for
 from tests.support.wandb_run import finish_writer, main_run_file, start_writer
 
@@ -125,7 +126,7 @@ def test_a_run_that_appears_later_and_grows_in_pieces_is_read_once_in_order(
     run_file: Path, tmp_path: Path, got: Collector
 ) -> None:
     data = run_file.read_bytes()
-    hub = WatchHub(lambda: PollingObserver(timeout=0.05))  # wake-ups through a hub, no kernel limits
+    hub = WatchHub(lambda deliver: WatchdogNotifier(PollingObserver(timeout=0.05), deliver))  # no kernel limits
     with follow(tmp_path / "wandb", got, hub=hub, poll_interval=0.5):
         wait_for(lambda: got.said("waiting for a W&B run"))
         assert "WANDB_X_TRANSACTION_LOG_FLUSH_INTERVAL" in got.notices[0].message

@@ -84,6 +84,9 @@ class Rule(Generic[P]):
     judges_records: ClassVar[bool] = False
     """Whether the rule judges the records in sequence (a NaN, a spike, a crash line), not the present
     moment (a stall, a drift, a GPU): only such rules judge a history while it is read in (engine)."""
+    urgent: ClassVar[bool] = False
+    """Whether a finding cannot wait (a NaN, a crash): evaluated within 0.1 s of the records that bring
+    it, where the other rules are evaluated at most twice a second while records stream (engine)."""
     names_lagging_rank: ClassVar[bool] = False
     """Whether a firing alert of this rule names, in its `rank` label, a rank that lags the others (the
     TUI's ranks panel marks it slow)."""

@@ -70,6 +70,7 @@ class Crash(Rule[CrashParams]):
                    "or a traceback that ends the output")
     Params = CrashParams
     judges_records = True
+    urgent = True
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         recs = [r for r in run.events if r.event in self.params.events]

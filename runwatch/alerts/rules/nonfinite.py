@@ -56,6 +56,7 @@ class NonFinite(Rule[NonFiniteParams]):
                    "iterations or dropped loss, a collapsed fp16 loss scale); fires at the first bad value")
     Params = NonFiniteParams
     judges_records = True
+    urgent = True
 
     def widened(self, points: int) -> Rule[NonFiniteParams]:
         if points <= self.params.window:
