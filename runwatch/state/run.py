@@ -119,10 +119,10 @@ class PaceMeter:
         """Forget what was measured; `step` at `now` is where the next measurement starts from."""
         self._anchor, self._pending, self._moved = None, (step, now), 0
 
-    def step(self, step: float, now: float, moved: int = 1) -> tuple[np.ndarray, float] | None:
+    def step(self, step: float, now: float, moved: int = 1) -> tuple[float, float, int, float] | None:
         """Note step records received at `now`, the highest at `step`, `moved` of them above the top so
-        far; the points of the read they ended, if any: the steps of its records (spread evenly up to
-        its top) and its seconds per step."""
+        far; the points of the read they ended, if any: (the top before it, its top, its points, its
+        seconds per step), the points' steps spread evenly above the first and up to the second."""
         pending = self._pending
         if pending is None:
             self._pending, self._moved = (step, now), moved
@@ -139,7 +139,7 @@ class PaceMeter:
         if self._anchor is not None and top > self._anchor[0]:
             base = self._anchor[0]
             count = max(1, min(self._moved, int(top - base))) if at - self._anchor[1] < SPREAD_WITHIN_S else 1
-            points = (np.linspace(base, top, count + 1)[1:], (at - self._anchor[1]) / (top - base))
+            points = (base, top, count, (at - self._anchor[1]) / (top - base))
         self._anchor, self._pending, self._moved = pending, (step, now), moved
         return points
 
@@ -397,10 +397,15 @@ class RunTracker:
             self._pace.restart(step, now)
             return
         points = self._pace.step(step, now, moved)
-        if points is not None:
-            x, value = points
-            self.store.series(STEP_INTERVAL).extend(x, np.full(len(x), value), now)
-            self._latest_main[STEP_INTERVAL] = value
+        if points is None:
+            return
+        base, top, count, value = points
+        series = self.store.series(STEP_INTERVAL)
+        if count == 1:
+            series.append(top, value, now)
+        else:
+            series.extend(np.linspace(base, top, count + 1)[1:], np.full(count, value), now)
+        self._latest_main[STEP_INTERVAL] = value
 
     def _resume(self, now: float, source: str) -> None:
         """A step record: the run goes on, unless another source delivered it on the heels of the run's
