@@ -264,6 +264,10 @@ class ChartData:
     nonfinite: Any
     points: int
     """How many points the series holds in all (before downsampling)."""
+    mean: Any = None
+    """Mean of each column's finite values (NaN where none), and `count` its points: what smoothing
+    weighs a column by (None: each column one point, its last value)."""
+    count: Any = None
 
 
 class Controller(Protocol):

@@ -60,7 +60,7 @@ def chart(run: RunIngest, metric: str, width: int, rank: int | None, last_steps:
         x_min = series.latest[0] - last_steps
     c = series.columns(max(1, width), x_min)
     nonfinite = (c.nan + c.inf).astype(np.int64)
-    return ChartData(run.name, metric, rank, c.x, c.ymin, c.ymax, c.ylast, nonfinite, len(series))
+    return ChartData(run.name, metric, rank, c.x, c.ymin, c.ymax, c.ylast, nonfinite, len(series), c.mean, c.count)
 
 
 def log_tail(run: RunIngest, lines: int) -> list[str]:

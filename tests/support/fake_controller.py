@@ -129,7 +129,7 @@ class FakeController:
         x_min = None if last_steps is None else series.latest[0] - last_steps  # type: ignore[index]
         c = series.columns(width, x_min)  # as the engine fills it: min/max ignore NaN, counts say where
         return ChartData(run, metric, rank, c.x, c.ymin, c.ymax, c.ylast, (c.nan + c.inf).astype(np.int64),
-                         len(series))
+                         len(series), c.mean, c.count)
 
     def log_tail(self, run: str, lines: int) -> list[str]:
         return self.log[-lines:]

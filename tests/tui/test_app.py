@@ -250,6 +250,30 @@ def test_f_toggles_every_y_axis_between_the_run_and_every_value(make_app) -> Non
     drive(make_app(), full)
 
 
+def test_shift_s_cycles_smoothing_on_every_chart_but_schedules(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Off → 0.6 → 0.9 → 0.99 → off: each line goes grey under its average (drawn after it, in the
+    line's colour), the subtitle says the weight; the learning-rate schedule is left as it is."""
+    async def smooth(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        loss = charts(app)["loss"]
+        assert len(loss.chart().lines) == len([d for d in loss.data if d is not None])
+        for weight in (0.6, 0.9, 0.99):
+            await pilot.press("S")
+            await settle(pilot)
+            assert all(p.smoothing == weight for p in charts(app).values())
+            assert f"EMA {weight:g}" in str(loss.border_subtitle)
+            assert "EMA" not in str(charts(app)["lr"].border_subtitle)
+        drawn = loss.chart().lines
+        assert [ln.label for ln in drawn[:2]] == ["loss", "loss EMA"]
+        assert drawn[0].style == "bright_black" and drawn[1].style != "bright_black"
+        assert len(charts(app)["lr"].chart().lines) == len([d for d in charts(app)["lr"].data if d is not None])
+        await pilot.press("S")
+        assert not any(p.smoothing for p in charts(app).values())
+        assert "EMA" not in str(loss.border_subtitle)
+
+    drive(make_app(), smooth)
+
+
 def test_l_toggles_log_scale_on_the_focused_chart_or_all(make_app) -> None:  # type: ignore[no-untyped-def]
     async def logs(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         await pilot.press("l")

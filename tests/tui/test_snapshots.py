@@ -52,3 +52,8 @@ def test_help_80x24(snap_compare, make_app) -> None:  # type: ignore[no-untyped-
 
 def test_silence_menu_80x24(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(make_app(FakeController()), terminal_size=(80, 24), run_before=presses("s"))
+
+
+def test_run_view_smoothed_160x48(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+    """`S` twice: EMA 0.9 over each line in grey; the learning-rate schedule as it is."""
+    assert snap_compare(make_app(), terminal_size=(160, 48), run_before=presses("S", "S"))

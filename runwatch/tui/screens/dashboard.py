@@ -45,6 +45,7 @@ class DashboardScreen(Screen[None]):
         Binding("escape", "clear_filter", "Clear filter"),
         Binding("l", "log_scale", "Log"),
         Binding("f", "full_range", "Full range", show=False),
+        Binding("S", "smoothing", "Smooth", show=False),
         Binding("z", "zoom", "Zoom"),
         Binding("s", "silence", "Silence"),
         Binding("a", "acknowledge", "Ack"),
@@ -236,6 +237,9 @@ class DashboardScreen(Screen[None]):
 
     def action_full_range(self) -> None:
         self.query_one(ChartsGrid).toggle_full_range()
+
+    def action_smoothing(self) -> None:
+        self.query_one(ChartsGrid).cycle_smoothing()  # each chart's subtitle says the weight
 
     def action_zoom(self) -> None:
         self.zoom_i = (self.zoom_i + 1) % len(ZOOMS)

@@ -16,9 +16,12 @@ from runwatch.model import ChartData
 from runwatch.present import SECONDS, fmt_value
 from runwatch.tui.plan import PALETTE, ChartSpec
 from runwatch.tui.renderables.linechart import Line, LineChart
+from runwatch.tui.renderables.smoothing import ema
 
 Y_LABEL_GUESS = 6
 """Cells the y tick labels usually take; only used to size the data request."""
+RAW_UNDER_AVERAGE = "bright_black"
+"""A smoothed line's raw values, under the average: a dimmed colour was hard to tell from the average."""
 
 
 class ChartPanel(Widget, can_focus=True):
@@ -54,6 +57,8 @@ class ChartPanel(Widget, can_focus=True):
         self.y_range: tuple[float, float] | None = None
         self.full_range = False
         """Scale the y axis to every value, warm-up included (the `f` key); schedules always are."""
+        self.smoothing = 0.0
+        """The exponential average's weight drawn over each line (the `S` key); 0: off."""
         self.labels: tuple[str, ...] | None = None
         self._version = 0
         """Bumped on every change that alters the picture; the strips are rebuilt on the next paint."""
@@ -87,10 +92,26 @@ class ChartPanel(Widget, can_focus=True):
         self._title()
         self.refresh()
 
+    def set_smoothing(self, weight: float) -> None:
+        self.smoothing = weight
+        self._version += 1
+        self._title()
+        self.refresh()
+
     def chart(self) -> LineChart:
-        """The renderable for the current data at the current size."""
-        lines = [Line.from_chart(d, self.line_styles[i % len(self.line_styles)], self._label(i, d))
-                 for i, d in enumerate(self.data) if d is not None and d.points]
+        """The renderable for the current data at the current size; smoothed, each line goes grey under
+        its average in its colour (schedules are not smoothed: a warm-up's ramp is the point)."""
+        lines: list[Line] = []
+        smooth = self.smoothing if not self.spec.schedule else 0.0
+        for i, d in enumerate(self.data):
+            if d is None or not d.points:
+                continue
+            style, label = self.line_styles[i % len(self.line_styles)], self._label(i, d)
+            raw = Line.from_chart(d, RAW_UNDER_AVERAGE if smooth else style, label)
+            lines.append(raw)
+            if smooth:
+                y = ema(raw.ylast if d.mean is None else d.mean, d.count, smooth)
+                lines.append(Line(raw.x, y, y, y, style, f"{label} EMA"))
         size = self.content_size
         return LineChart(lines, size.width, size.height, log=self.log_scale, y_range=self.y_range,
                          full_range=self.full_range or self.spec.schedule, seconds=self.spec.key in SECONDS)
@@ -158,5 +179,7 @@ class ChartPanel(Widget, can_focus=True):
             sub.append(f"▼{fmt_value(self.spec.key, below)} ", "bold yellow")
         if self.log_scale:
             sub.append("log ", "bold")
+        if self.smoothing and not self.spec.schedule:
+            sub.append(f"EMA {self.smoothing:g} ", "bold")
         sub.append(self.zoom)
         self.border_subtitle = sub

@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from runwatch.model import ChartData
 from runwatch.tui.plan import ChartSpec
+from runwatch.tui.renderables.smoothing import WEIGHTS
 from runwatch.tui.widgets.chart_panel import ChartPanel
 
 ChartFetcher = Callable[..., ChartData | None]
@@ -44,7 +45,9 @@ class ChartsGrid(VerticalScroll, can_focus=False):
         self.specs: list[ChartSpec] = []
         self.log_keys: set[str] = set()
         self.full_range = False
-        """Panels mounted later (a new metric, another run) keep the `f` choice."""
+        """Panels mounted later (a new metric, another run) keep the `f` choice…"""
+        self.smoothing = 0.0
+        """…and the `S` one."""
         self._fetched_key: object = None
         self._last_fetch = 0.0
         self._pending: Timer | None = None
@@ -65,6 +68,7 @@ class ChartsGrid(VerticalScroll, can_focus=False):
             panels = [ChartPanel(s, log=s.key in self.log_keys) for s in specs]
             for panel in panels:
                 panel.full_range = self.full_range
+                panel.smoothing = self.smoothing
             self.mount_all(panels)
         else:
             note = Static(Text(empty, "dim"), classes="empty-note")
@@ -97,6 +101,14 @@ class ChartsGrid(VerticalScroll, can_focus=False):
         on = self.full_range = not self.full_range
         for p in self.panels:
             p.set_full_range(on)
+
+    def cycle_smoothing(self) -> float:
+        """Every panel's smoothing to the next of `WEIGHTS` (off, 0.6, 0.9, 0.99, off …); the new weight."""
+        i = WEIGHTS.index(self.smoothing) if self.smoothing in WEIGHTS else 0
+        self.smoothing = WEIGHTS[(i + 1) % len(WEIGHTS)]
+        for p in self.panels:
+            p.set_smoothing(self.smoothing)
+        return self.smoothing
 
     def fetch(self, fetcher: ChartFetcher, run: str, version: object, last_steps: float | None,
               zoom: str) -> None:
