@@ -18,7 +18,7 @@ from runwatch.tui.app import RunwatchApp
 from runwatch.tui.screens.compare import CompareScreen
 from runwatch.tui.screens.help import HelpScreen
 from runwatch.tui.screens.silence import SilenceMenu
-from runwatch.tui.widgets.alerts import AlertsPanel
+from runwatch.tui.widgets.alerts import AlertDetail, AlertsPanel
 from runwatch.tui.widgets.chart_panel import ChartPanel
 from runwatch.tui.widgets.filter_input import FilterInput
 from runwatch.tui.widgets.header import RunHeader
@@ -307,6 +307,27 @@ def test_z_cycles_the_zoom_window_and_refetches(make_app) -> None:  # type: igno
     ctrl.chart = spy  # type: ignore[method-assign]
     drive(make_app(ctrl), zoom)
     assert {10_000, 1_000, 100, None} <= set(seen)
+
+
+def test_the_selected_alerts_whole_summary_is_under_the_table(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: at 160 columns the summary column was cut and a horizontal scrollbar took a row. The
+    table has no horizontal scrollbar; the line under it holds the selected alert's rule and summary,
+    wrapped, and follows the cursor."""
+    async def detail(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        table, below = app.screen.query_one(AlertsPanel), app.screen.query_one(AlertDetail)
+        assert table.styles.scrollbar_size_horizontal == 0
+        first = table.selected
+        assert first is not None and below.display
+        assert str(below.render()) == f"{first.rule}: {first.summary}"
+        table.focus()
+        await pilot.press("down")
+        await settle(pilot)
+        second = table.selected
+        assert second is not None and second.key != first.key
+        assert str(below.render()) == f"{second.rule}: {second.summary}"
+
+    drive(make_app(), detail, size=(160, 48))
 
 
 def test_s_silences_the_selected_alert_for_the_chosen_time(make_app) -> None:  # type: ignore[no-untyped-def]

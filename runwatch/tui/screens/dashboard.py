@@ -19,7 +19,7 @@ from textual.widgets import Footer, Input
 from runwatch.model import Controller, RunSnapshot
 from runwatch.tui.plan import ZOOMS, plan_charts, zoom_label
 from runwatch.tui.screens.silence import SilenceMenu
-from runwatch.tui.widgets.alerts import AlertsPanel
+from runwatch.tui.widgets.alerts import AlertsBox, AlertsPanel
 from runwatch.tui.widgets.chart_panel import ChartPanel
 from runwatch.tui.widgets.charts_grid import ChartsGrid
 from runwatch.tui.widgets.filter_input import FilterInput
@@ -64,7 +64,7 @@ class DashboardScreen(Screen[None]):
         self.zoom_i = 0
         self.needle = ""
         self.paused = False
-        self.active_lower = "alerts"
+        self.active_lower = "alerts-box"
         self._refetch_queued = False
 
     def compose(self) -> ComposeResult:
@@ -75,7 +75,7 @@ class DashboardScreen(Screen[None]):
                 yield ChartsGrid(id="charts")
                 yield SparklineStrip(id="sparks")
                 with Horizontal(id="lower"):
-                    yield AlertsPanel(id="alerts")
+                    yield AlertsBox(id="alerts-box")
                     with Vertical(id="mid"):
                         yield RanksPanel(id="ranks")
                         yield SystemPanel(id="system")
@@ -100,7 +100,7 @@ class DashboardScreen(Screen[None]):
         runs.show(snaps, self.current)
         if snap is None:
             return
-        self.query_one(AlertsPanel).show(snap.alerts, snap.time)
+        self.query_one(AlertsBox).show(snap.alerts, snap.time)
         ranks = self.query_one(RanksPanel)
         if ranks.display != bool(snap.ranks):  # a single process has no ranks to show: its column is the system's
             ranks.display = bool(snap.ranks)
@@ -183,7 +183,7 @@ class DashboardScreen(Screen[None]):
     def _lower_panels(self) -> list[Widget]:
         """The lower panels in tab order; the Ranks panel only while it is shown (a run with ranks)."""
         ranks = self.query_one(RanksPanel)
-        return [self.query_one(AlertsPanel), *([ranks] if ranks.display else []), self.query_one(SystemPanel),
+        return [self.query_one(AlertsBox), *([ranks] if ranks.display else []), self.query_one(SystemPanel),
                 self.query_one(LogPane)]
 
     def _show_lower(self, panel_id: str) -> None:

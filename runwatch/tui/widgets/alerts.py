@@ -1,14 +1,21 @@
-"""Alerts: pending, firing and resolved, with time, step and value; one row selected.
+"""Alerts: pending, firing and resolved, with time, step and value; one row selected, its whole
+summary on the line under the table.
 
 `s` and `a` act on the selected row (the screen asks `selected`). Rows are
 rebuilt only when the alerts change, and the cursor stays on the same alert
 (by its key) across rebuilds, so a silence goes to the alert the person chose.
+A summary is a sentence: in the table it is cut at the panel's edge (a
+horizontal scrollbar to reach the rest cost a row and showed one alert's
+tail at a time), so the selected one is shown whole, wrapped, below.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
 
 from runwatch.model import AlertBrief, AlertState, Severity
 from runwatch.present import fmt_duration, fmt_value
@@ -58,6 +65,7 @@ class AlertsPanel(DataTable[Text]):
         border-title-color: $text;
         height: 1fr;
         scrollbar-size-vertical: 1;
+        scrollbar-size-horizontal: 0;
     }
     AlertsPanel:focus { border: round $accent; }
     """
@@ -95,3 +103,44 @@ class AlertsPanel(DataTable[Text]):
         keys = [a.key for a in self.alerts]
         if keep in keys:
             self.move_cursor(row=keys.index(keep), animate=False)
+
+
+class AlertDetail(Static):
+    """The selected alert's rule and whole summary, wrapped (at most three lines)."""
+
+    DEFAULT_CSS = """
+    AlertDetail { height: auto; max-height: 3; padding: 0 1; }
+    """
+
+    def show(self, alert: AlertBrief | None) -> None:
+        self.display = alert is not None
+        if alert is not None:
+            text = Text(f"{alert.rule}: ", f"bold {row_style(alert)}")
+            text.append(one_line(alert.summary), row_style(alert))
+            self.update(text)
+
+
+class AlertsBox(Vertical):
+    """The alerts table and, under it, the selected alert's detail; tab focuses the table."""
+
+    DEFAULT_CSS = """
+    AlertsBox { height: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield AlertsPanel(id="alerts")
+        yield AlertDetail(id="alert-detail")
+
+    def show(self, alerts: tuple[AlertBrief, ...], now: float) -> None:
+        table = self.query_one(AlertsPanel)
+        table.show(alerts, now)
+        self.query_one(AlertDetail).show(table.selected)
+
+    def focus(self, scroll_visible: bool = True) -> AlertsBox:
+        """The table takes the focus the box is given (the screen's tab walks the lower panels)."""
+        self.query_one(AlertsPanel).focus(scroll_visible)
+        return self
+
+    @on(DataTable.RowHighlighted)
+    def _moved(self) -> None:
+        self.query_one(AlertDetail).show(self.query_one(AlertsPanel).selected)
