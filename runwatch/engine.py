@@ -312,10 +312,10 @@ class Engine:
     # -- Controller (model.Controller): what front ends may ask -------------
 
     def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
-              last_steps: float | None = None) -> ChartData | None:
+              last_steps: float | None = None, by_time: bool = False) -> ChartData | None:
         with self._lock:
             r = self._ingest.find(run)
-            return readmodel.chart(r, metric, width, rank, last_steps) if r is not None else None
+            return readmodel.chart(r, metric, width, rank, last_steps, by_time) if r is not None else None
 
     def log_tail(self, run: str, lines: int) -> list[str]:
         with self._lock:

@@ -280,7 +280,8 @@ class Controller(Protocol):
     def snapshots(self) -> list[RunSnapshot]: ...
 
     def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
-              last_steps: float | None = None) -> ChartData | None: ...
+              last_steps: float | None = None, by_time: bool = False) -> ChartData | None:
+        """`by_time`: columns of equal wall-time span, `x` the time of each (else steps)."""
 
     def log_tail(self, run: str, lines: int) -> list[str]: ...
 

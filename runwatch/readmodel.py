@@ -45,9 +45,10 @@ def snapshot(run: RunIngest, now: float, *, alerts: tuple[AlertBrief, ...], degr
     return snap
 
 
-def chart(run: RunIngest, metric: str, width: int, rank: int | None, last_steps: float | None) -> ChartData | None:
+def chart(run: RunIngest, metric: str, width: int, rank: int | None, last_steps: float | None,
+          by_time: bool = False) -> ChartData | None:
     """One metric of a run in `width` columns (the lowest rank when none is given), optionally its last
-    `last_steps` steps only."""
+    `last_steps` steps only; `by_time`: columns of equal wall-time span, `x` their times."""
     tracker: RunTracker = run.preview if run.history_pending and run.preview is not None else run.tracker
     series = tracker.store.get(metric, rank)
     if series is None and rank is None:
@@ -58,7 +59,7 @@ def chart(run: RunIngest, metric: str, width: int, rank: int | None, last_steps:
     x_min = None
     if last_steps is not None and series.latest is not None:
         x_min = series.latest[0] - last_steps
-    c = series.columns(max(1, width), x_min)
+    c = series.columns(max(1, width), x_min, by_time=by_time)
     nonfinite = (c.nan + c.inf).astype(np.int64)
     return ChartData(run.name, metric, rank, c.x, c.ymin, c.ymax, c.ylast, nonfinite, len(series), c.mean, c.count)
 

@@ -23,6 +23,8 @@ class _Agg(NamedTuple):
 
     x_first: np.ndarray
     x_last: np.ndarray
+    t_last: np.ndarray
+    """Time of the last point (wall time, as the point was received or stamped): a chart's time axis."""
     vmin: np.ndarray
     """NaN-ignoring minimum (an Inf counts as a value)."""
     vmax: np.ndarray
@@ -34,13 +36,13 @@ class _Agg(NamedTuple):
     inf: np.ndarray
 
 
-def _points(x: np.ndarray, v: np.ndarray) -> _Agg:
+def _points(x: np.ndarray, v: np.ndarray, t: np.ndarray) -> _Agg:
     x = np.array(x, dtype=np.float64)
     v = np.array(v, dtype=np.float64)
     finite = np.isfinite(v)
     isnan = np.isnan(v)
     return _Agg(
-        x, x, v, v, v, np.where(finite, v, 0.0), np.ones(len(v), np.int64),
+        x, x, np.array(t, dtype=np.float64), v, v, v, np.where(finite, v, 0.0), np.ones(len(v), np.int64),
         isnan.astype(np.int64), (~finite & ~isnan).astype(np.int64),
     )
 
@@ -59,8 +61,8 @@ def _regroup(a: _Agg, width: int) -> _Agg:
     return _reduce(a, np.flatnonzero(np.diff(group, prepend=-1)))
 
 
-def _fill(last: _Agg, x: np.ndarray, v: np.ndarray, width: int) -> _Agg:
-    """`_regroup(_concat(last, _points(x, v)), width)` where `last` is one bucket: the same numbers, fewer arrays.
+def _fill(last: _Agg, x: np.ndarray, v: np.ndarray, t: np.ndarray, width: int) -> _Agg:
+    """`_regroup(_concat(last, _points(x, v, t)), width)` where `last` is one bucket: the same numbers, fewer arrays.
 
     The groups are `last` with the points that fill it up to `width`, then
     `width` points each; a reduction runs over the same values as there.
@@ -78,7 +80,7 @@ def _fill(last: _Agg, x: np.ndarray, v: np.ndarray, width: int) -> _Agg:
     x_first = np.concatenate((last.x_first, x[starts - 1]))
     x_last = np.concatenate((last.x_last, x))[ends]
     return _Agg(
-        x_first, x_last,
+        x_first, x_last, np.concatenate((last.t_last, t))[ends],
         np.fmin.reduceat(np.concatenate((last.vmin, v)), firsts),
         np.fmax.reduceat(np.concatenate((last.vmax, v)), firsts),
         np.concatenate((last.last, v))[ends],
@@ -93,7 +95,7 @@ def _reduce(a: _Agg, starts: np.ndarray) -> _Agg:
     """Merge the runs of consecutive aggregates that begin at `starts`."""
     ends = np.append(starts[1:], len(a.count)) - 1
     return _Agg(
-        a.x_first[starts], a.x_last[ends],
+        a.x_first[starts], a.x_last[ends], a.t_last[ends],
         np.fmin.reduceat(a.vmin, starts), np.fmax.reduceat(a.vmax, starts),
         a.last[ends], np.add.reduceat(a.total, starts), np.add.reduceat(a.count, starts),
         np.add.reduceat(a.nan, starts), np.add.reduceat(a.inf, starts),
@@ -221,24 +223,27 @@ class Series:
         hist = 0 if self._hist_buf is None else sum(a.nbytes for a in self._hist_buf)
         return self._x.nbytes + self._v.nbytes + self._t.nbytes + hist
 
-    def columns(self, width: int, x_min: float | None = None) -> Columns:
-        """The whole history (or from step `x_min` on) in at most `width` columns of equal step span.
+    def columns(self, width: int, x_min: float | None = None, *, by_time: bool = False) -> Columns:
+        """The whole history (or from step `x_min` on) in at most `width` columns of equal step span, or
+        of equal time span with `by_time` (each column's `x` then the time of its last point).
 
         A history bucket that straddles `x_min` is kept whole. When the points fit
         in `width`, each is its own column.
         """
         if width < 1:
             raise ValueError(f"width must be >= 1, got {width}")
-        segs = _points(self._x[: self._n], self._v[: self._n])
+        segs = _points(self._x[: self._n], self._v[: self._n], self._t[: self._n])
         if self._hist is not None:
             segs = _concat(self._hist, segs)
         if x_min is not None:
             segs = _take(segs, np.flatnonzero(segs.x_last >= x_min))
         if len(segs.count) > width:
-            segs = _reduce(*_by_column(segs, width))
+            segs = _reduce(*_by_column(segs, width, segs.t_last if by_time else segs.x_last))
+        elif by_time:
+            segs = _take(segs, np.argsort(segs.t_last, kind="stable"))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = segs.total / (segs.count - segs.nan - segs.inf)
-        return Columns(segs.x_last, segs.vmin, segs.vmax, segs.last, mean, segs.count, segs.nan, segs.inf)
+        return Columns(segs.t_last if by_time else segs.x_last, segs.vmin, segs.vmax, segs.last, mean, segs.count, segs.nan, segs.inf)
 
     def downsample(
         self, width: int, x_min: float | None = None
@@ -261,13 +266,13 @@ class Series:
                 setattr(self, name, new)
             return
         c = self._chunk
-        self._fold(self._x[:c], self._v[:c])
+        self._fold(self._x[:c], self._v[:c], self._t[:c])
         rest = self._n - c
         for arr in (self._x, self._v, self._t):
             arr[:rest] = arr[c : self._n]
         self._n = rest
 
-    def _fold(self, x: np.ndarray, v: np.ndarray) -> None:
+    def _fold(self, x: np.ndarray, v: np.ndarray, t: np.ndarray) -> None:
         """Fold raw points into the history, doubling the bucket width until it fits the budget.
 
         Every bucket but the last holds exactly `width` points, so while the
@@ -279,11 +284,11 @@ class Series:
         while -(-self._hist_points // self._width) > self._budget:
             self._width *= 2
         if hist is None or self._width != width:
-            agg = _points(x, v)
+            agg = _points(x, v, t)
             self._keep_hist(_regroup(agg if hist is None else _concat(hist, agg), self._width), 0)
             return
         keep = len(hist.count) - 1
-        self._keep_hist(_fill(_take(hist, slice(keep, None)), x, v, width), keep)
+        self._keep_hist(_fill(_take(hist, slice(keep, None)), x, v, t, width), keep)
 
     def _keep_hist(self, buckets: _Agg, at: int) -> None:
         """Write `buckets` as the history's buckets from `at` on, into arrays of `budget` buckets kept for it."""
@@ -302,9 +307,9 @@ class Series:
         self._hist = _take(buf, slice(0, end))
 
 
-def _by_column(segs: _Agg, width: int) -> tuple[_Agg, np.ndarray]:
-    """Segments ordered by column (equal step spans, stable), and where each column starts."""
-    x = segs.x_last
+def _by_column(segs: _Agg, width: int, x: np.ndarray) -> tuple[_Agg, np.ndarray]:
+    """Segments ordered by column (equal spans of `x`, their steps or times; stable), and where each
+    column starts."""
     lo, hi = float(x.min()), float(x.max())
     if hi > lo:
         col = np.minimum(((x - lo) * (width / (hi - lo))).astype(np.int64), width - 1)

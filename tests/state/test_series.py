@@ -38,7 +38,7 @@ def test_million_points_stay_bounded() -> None:
 
 def test_nbytes_never_exceeds_raw_capacity_plus_bucket_budget() -> None:
     s = Series(keep=64, budget=16)
-    bound = (64 + 16) * 3 * 8 + 16 * 9 * 8  # raw x/value/t + nine aggregates per bucket
+    bound = (64 + 16) * 3 * 8 + 16 * 10 * 8  # raw x/value/t + ten aggregates per bucket
     for i in range(50_000):
         s.append(float(i), math.sin(i), 0.0)
         assert s.nbytes <= bound
@@ -265,3 +265,19 @@ def test_store_places_a_point_behind_the_newest_and_appends_the_rest() -> None:
     store.place({"loss": 3.0}, x=11.0, t=3.0)
     assert store["loss", None].recent()[0].tolist() == [5, 10, 11]
     assert store["lr", None].recent()[0].tolist() == [5]
+
+
+def test_columns_by_time_span_equal_times_and_leave_a_hang_empty() -> None:
+    """A step a second for 100 s, a 300 s hang, 100 s more: by time, the columns cover 500 s evenly and
+    none falls in the hang (by step, the hang is between two neighbouring columns); the same with the
+    oldest points folded into history buckets."""
+    for keep in (4096, 16):
+        s = Series(keep=keep, budget=8)
+        for i in range(200):
+            s.append(float(i), 1.0, 1000.0 + i + (300.0 if i >= 100 else 0.0))
+        c = s.columns(50, by_time=True)
+        assert (np.diff(c.x) > 0).all() and c.x[-1] == 1499.0
+        assert not ((c.x > 1100.0) & (c.x < 1399.0)).any()  # the hang
+        assert int(c.count.sum()) == 200
+        by_step = s.columns(50)
+        assert by_step.x[-1] == 199.0 and (np.diff(by_step.x) <= 32).all()  # no hole by step

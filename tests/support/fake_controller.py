@@ -38,6 +38,9 @@ TOTAL = 5568
 NAN_STEP = 380
 SPIKE_STEP = 1420
 MARKUP_TRAP = "[bold red]this is log text, not markup[/] [/] [link=x]"
+STEP_S = 0.9974
+HANG = (2600, 900.0)
+"""nanochat-d24 hangs 15 minutes after step 2600: nothing on a step axis, a hole on a wall-time axis."""
 
 
 def _curves(steps: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -69,8 +72,9 @@ class FakeRun:
     """One run's canned state and series."""
 
     def __init__(self, name: str, step: int, *, seed: int, state: RunState = RunState.RUNNING,
-                 keep: int = 4096) -> None:
+                 keep: int = 4096, hang: tuple[int, float] | None = None) -> None:
         self.name = name
+        self.hang = hang
         self.state = state
         self.rng = np.random.default_rng(seed)
         self.keep = keep
@@ -81,15 +85,24 @@ class FakeRun:
 
     def extend(self, n: int) -> None:
         steps = np.arange(self.step + 1, self.step + n + 1)
+        times = self.time_of(steps)
         for name, values in _curves(steps, self.rng).items():
             series = self.series.setdefault(name, Series(self.keep))
-            for x, v in zip(steps.tolist(), values.tolist(), strict=True):
-                series.append(x, v, T0)
+            for x, v, t in zip(steps.tolist(), values.tolist(), times.tolist(), strict=True):
+                series.append(x, v, t)
         val = self.series.setdefault("val_loss", Series(self.keep))
-        for x in steps[steps % 200 == 0].tolist():
-            val.append(x, 2.45 + 4.2 * math.exp(-x / 420.0), T0)
+        for x, t in zip(steps[steps % 200 == 0].tolist(), times[steps % 200 == 0].tolist(), strict=True):
+            val.append(x, 2.45 + 4.2 * math.exp(-x / 420.0), t)
         self.step += n
         self.records += n
+
+
+    def time_of(self, steps: np.ndarray) -> np.ndarray:
+        """When each step was logged: a step every STEP_S from T0, and the run's hang."""
+        times = T0 + steps * STEP_S
+        if self.hang is not None:
+            times = times + np.where(steps > self.hang[0], self.hang[1], 0.0)
+        return np.asarray(times, np.float64)
 
 
 class FakeController:
@@ -120,14 +133,14 @@ class FakeController:
         return [self._snapshot(r) for r in self.runs]
 
     def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
-              last_steps: float | None = None) -> ChartData | None:
+              last_steps: float | None = None, by_time: bool = False) -> ChartData | None:
         self.chart_calls += 1
         fr = next((r for r in self.runs if r.name == run), None)
         series = fr.series.get(metric) if fr is not None else None
         if series is None or not len(series):
             return None
         x_min = None if last_steps is None else series.latest[0] - last_steps  # type: ignore[index]
-        c = series.columns(width, x_min)  # as the engine fills it: min/max ignore NaN, counts say where
+        c = series.columns(width, x_min, by_time=by_time)  # as the engine fills it: min/max ignore NaN, counts say where
         return ChartData(run, metric, rank, c.x, c.ymin, c.ymax, c.ylast, (c.nan + c.inf).astype(np.int64),
                          len(series), c.mean, c.count)
 
@@ -177,7 +190,8 @@ def canned_runs() -> list[FakeRun]:
 @functools.cache
 def _canned() -> tuple[FakeRun, ...]:
     """Built once per process (appending 80k points takes a while); callers get copies."""
-    return (FakeRun("nanochat-d24", 3200, seed=1), FakeRun("baseline-d20", TOTAL, seed=2, state=RunState.FINISHED))
+    return (FakeRun("nanochat-d24", 3200, seed=1, hang=HANG),
+            FakeRun("baseline-d20", TOTAL, seed=2, state=RunState.FINISHED))
 
 
 def canned_alerts(run: str) -> tuple[AlertBrief, ...]:

@@ -274,6 +274,34 @@ def test_shift_s_cycles_smoothing_on_every_chart_but_schedules(make_app) -> None
     drive(make_app(), smooth)
 
 
+def test_x_puts_wall_time_on_every_x_axis_and_back(make_app) -> None:  # type: ignore[no-untyped-def]
+    """The fake run hangs 15 minutes after step 2600: with `x`, the charts are fetched by time (each
+    column's x a time), their subtitles say `wall time`, the axis counts back to `now`, and the stroke
+    is broken across the hang; `x` again: steps."""
+    from tests.support.fake_controller import HANG, STEP_S, T0
+
+    async def axis(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        loss = charts(app)["loss"]
+        assert loss.data[0] is not None and loss.data[0].x[-1] == 3200
+        await pilot.press("x")
+        await settle(pilot)
+        data = loss.data[0]
+        assert data is not None and loss.wall_time and "wall time" in str(loss.border_subtitle)
+        end = T0 + 3200 * STEP_S + HANG[1]
+        assert data.x[-1] == pytest.approx(end)
+        in_hang = (data.x > T0 + HANG[0] * STEP_S + 1) & (data.x < T0 + HANG[0] * STEP_S + HANG[1])
+        assert not in_hang.any()
+        rows = [str(r) for r in loss.chart().render_rows()]
+        assert rows[-1].rstrip().endswith("now") and "-30m" in rows[-1]
+        await pilot.press("x")
+        await settle(pilot)
+        assert not loss.wall_time and loss.data[0] is not None and loss.data[0].x[-1] == 3200
+        assert "wall time" not in str(loss.border_subtitle)
+
+    drive(make_app(), axis, size=(160, 48))
+
+
 def test_l_toggles_log_scale_on_the_focused_chart_or_all(make_app) -> None:  # type: ignore[no-untyped-def]
     async def logs(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         await pilot.press("l")

@@ -319,3 +319,28 @@ def test_a_late_spike_still_sets_the_axis() -> None:
     spiked[len(loss) // 2] = 9.0
     out = rows(LineChart([Line.from_points(x, spiked)], 60, 16))
     assert max(_y_labels(out)) >= 8 and "▲" not in "".join(out)
+
+
+def test_time_ticks_count_back_from_the_newest_point() -> None:
+    from runwatch.tui.renderables.ticks import ago_label, time_ticks
+
+    ticks = time_ticks(1000.0, 1000.0 + 3600.0, 5)
+    assert [label for _, label in ticks] == ["-60m", "-45m", "-30m", "-15m", "now"]
+    assert ticks[-1][0] == 4600.0 and ticks[0][0] == 1000.0
+    assert [ago_label(s) for s in (0.1, 45, 90 * 60, 5 * 3600, 3 * 86400)] == ["now", "-45s", "-90m", "-5h", "-3d"]
+
+
+def test_a_wall_time_line_breaks_across_a_hang_but_not_across_its_usual_spacing() -> None:
+    """Points every 10 s with a 15-minute hole: the stroke is not drawn across the hole; the same
+    points on a step axis (no breaks) are one line."""
+    from runwatch.tui.renderables.braille import Frame, line_codes
+
+    x = np.concatenate([np.arange(0.0, 600.0, 10.0), np.arange(1500.0, 2100.0, 10.0)])
+    y = np.ones(len(x))
+    ln = Line.from_points(x, y)
+    frame = Frame(0.0, 2100.0, 0.0, 2.0, 100, 4)
+    _, stroke = line_codes(ln, frame, lambda v: v, breaks=True)
+    drawn = (stroke != 0).any(axis=0)
+    assert drawn[:28].all() and not drawn[32:70].any() and drawn[72:].all()
+    _, joined = line_codes(ln, frame, lambda v: v)
+    assert (joined != 0).any(axis=0).all()

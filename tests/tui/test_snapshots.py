@@ -57,3 +57,9 @@ def test_silence_menu_80x24(snap_compare, make_app) -> None:  # type: ignore[no-
 def test_run_view_smoothed_160x48(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
     """`S` twice: EMA 0.9 over each line in grey; the learning-rate schedule as it is."""
     assert snap_compare(make_app(), terminal_size=(160, 48), run_before=presses("S", "S"))
+
+
+def test_run_view_wall_time_across_a_hang_160x48(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+    """`x`: the x axis is wall time, counted back from the newest point; the fake run's 15-minute hang
+    after step 2600 is a hole in every chart (on the step axis it is nothing)."""
+    assert snap_compare(make_app(), terminal_size=(160, 48), run_before=presses("x"))

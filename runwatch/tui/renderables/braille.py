@@ -60,12 +60,20 @@ class Frame:
     rows: int
 
 
-def line_codes(ln: Line, f: Frame, tf: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+GAP_SPACINGS = 4.0
+"""With `breaks`, the stroke is not drawn across a stretch this many times wider than the line's usual
+distance between two points (and 3 pixel columns at least)."""
+
+
+def line_codes(ln: Line, f: Frame, tf: Callable[[np.ndarray], np.ndarray], *,
+               breaks: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """One line's braille codes: (envelope, stroke).
 
     The envelope is each column's min..max span, so spikes in downsampled data
     stay visible; the stroke joins the columns' last values without gaps, so
-    the trend reads as a line even through noise.
+    the trend reads as a line even through noise; with `breaks` (a wall-time
+    axis) except across a stretch where no point fell, far longer than the
+    line's usual spacing: a hang shows as a hole.
     """
     pw, ph = f.cols * 2, f.rows * 4
     env_lo, env_hi = np.full(pw, np.inf), np.full(pw, -np.inf)
@@ -87,10 +95,23 @@ def line_codes(ln: Line, f: Frame, tf: Callable[[np.ndarray], np.ndarray]) -> tu
             after = np.r_[(yl[:-1] + yl[1:]) / 2, yl[-1]]
             line_lo[cols] = np.minimum(yl, np.minimum(before, after))
             line_hi[cols] = np.maximum(yl, np.maximum(before, after))
+            if breaks:
+                _break_gaps(gx, line_lo, line_hi)
         elif good.sum() == 1:
             c = int(np.clip(px[good][0], 0, pw - 1))
             line_lo[c] = line_hi[c] = ylast[good][0]
     return cells(env_lo, env_hi, f), cells(line_lo, line_hi, f)
+
+
+def _break_gaps(gx: np.ndarray, line_lo: np.ndarray, line_hi: np.ndarray) -> None:
+    """Blank the stroke strictly between two neighbouring points much farther apart than usual."""
+    step = np.diff(gx)
+    if not len(step):
+        return
+    usual = float(np.median(step[step > 0])) if (step > 0).any() else 1.0
+    for i in np.flatnonzero(step > max(3.0, GAP_SPACINGS * usual)).tolist():
+        lo, hi = int(gx[i]) + 1, int(gx[i + 1])
+        line_lo[lo:hi], line_hi[lo:hi] = np.inf, -np.inf
 
 
 def cells(lo: np.ndarray, hi: np.ndarray, f: Frame) -> np.ndarray:

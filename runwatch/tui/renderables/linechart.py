@@ -25,7 +25,14 @@ from rich.text import Text
 
 from runwatch.tui.renderables.braille import GLYPHS, Frame, add_marks, line_codes, nonfinite_columns
 from runwatch.tui.renderables.braille import Line as Line  # re-exported: part of LineChart's API
-from runwatch.tui.renderables.ticks import log_ticks, nice_step, nice_ticks, step_label, tick_label
+from runwatch.tui.renderables.ticks import (
+    log_ticks,
+    nice_step,
+    nice_ticks,
+    step_label,
+    tick_label,
+    time_ticks,
+)
 
 MARK_STYLE = "bold red"
 CLIP_STYLE = "bold yellow"
@@ -61,7 +68,7 @@ class LineChart:
 
     def __init__(self, lines: Sequence[Line], width: int, height: int, *, log: bool = False,
                  y_range: tuple[float, float] | None = None, empty: str = "no data yet",
-                 full_range: bool = False, seconds: bool = False) -> None:
+                 full_range: bool = False, seconds: bool = False, wall_time: bool = False) -> None:
         self.lines = list(lines)
         self.width = max(1, width)
         self.height = max(1, height)
@@ -71,6 +78,9 @@ class LineChart:
         self.full_range = full_range
         self.seconds = seconds
         """Values are seconds: ticks read `200ms` below 10 s and `15s` above, as the title does."""
+        self.wall_time = wall_time
+        """x is wall time: ticks count back from the newest point, and a line breaks where no point fell
+        for a while (a hang is a hole, not a straight line across it)."""
         self.off_scale: tuple[float | None, float | None] = (None, None)
         """The highest value above and the lowest below the drawn y axis (real units), when any."""
 
@@ -205,7 +215,7 @@ class LineChart:
         marks: dict[int, dict[int, str]] = {}
         n = len(self.lines)
         for i, ln in enumerate(self.lines):
-            env, stroke = line_codes(ln, f, self._tf)
+            env, stroke = line_codes(ln, f, self._tf, breaks=self.wall_time)
             codes |= env | stroke
             owner[env != 0] = i + n  # envelope only: the dim shade of the line's colour
             owner[stroke != 0] = i
@@ -262,11 +272,14 @@ class LineChart:
 
     def _xaxis(self, f: Frame, lw: int) -> Run:
         line = [" "] * f.cols
-        ticks = nice_ticks(f.xlo, f.xhi, max(2, f.cols // 8))
-        spacing = ticks[1] - ticks[0] if len(ticks) > 1 else 0.0
+        if self.wall_time:
+            labelled = time_ticks(f.xlo, f.xhi, max(2, f.cols // 8))
+        else:
+            ticks = nice_ticks(f.xlo, f.xhi, max(2, f.cols // 8))
+            spacing = ticks[1] - ticks[0] if len(ticks) > 1 else 0.0
+            labelled = [(t, step_label(t, spacing)) for t in ticks]
         last_end = -2
-        for t in ticks:
-            s = step_label(t, spacing)
+        for t, s in labelled:
             col = int(round((t - f.xlo) / (f.xhi - f.xlo) * (f.cols * 2 - 1))) // 2
             start = min(max(0, col - len(s) // 2), f.cols - len(s))
             if start <= last_end + 1 or start < 0:

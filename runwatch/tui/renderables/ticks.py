@@ -98,3 +98,35 @@ def _trim(s: str) -> str:
 def _short_exp(v: float) -> str:
     mant, exp = f"{v:.1e}".split("e")
     return f"{_trim(mant)}e{int(exp)}"
+
+
+_TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+               172800, 604800)
+"""Seconds between two ticks of a wall-time axis: round clock intervals."""
+
+
+def time_ticks(lo: float, hi: float, max_ticks: int) -> list[tuple[float, str]]:
+    """Ticks of a wall-time axis that ends at `hi` (the newest point): (position, label) with labels
+    counting back from it (`now`, `-30s`, `-15m`, `-2h`, `-3d`), at most `max_ticks`. Relative to the
+    newest point rather than the clock: the same on every machine and in every time zone, and what a
+    person asks of a run (how long ago did it slow down, how long did it hang)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [(hi, "now")] if math.isfinite(hi) else []
+    span = hi - lo
+    step = next((s for s in _TIME_STEPS if span / s <= max(1, max_ticks - 1)), _TIME_STEPS[-1])
+    ticks = []
+    k = 0
+    while hi - k * step >= lo - 1e-9:
+        ticks.append((hi - k * step, ago_label(k * step)))
+        k += 1
+    return ticks[::-1]
+
+
+def ago_label(seconds: float) -> str:
+    """`now`, `-45s`, `-25m`, `-5h`, `-3d`: the unit that keeps the number under about two digits."""
+    if seconds < 0.5:
+        return "now"
+    for unit, size, limit in (("s", 1, 120), ("m", 60, 120 * 60), ("h", 3600, 48 * 3600)):
+        if seconds < limit:
+            return f"-{_trim(f'{seconds / size:.1f}')}{unit}"
+    return f"-{_trim(f'{seconds / 86400:.1f}')}d"

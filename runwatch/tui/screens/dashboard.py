@@ -46,6 +46,7 @@ class DashboardScreen(Screen[None]):
         Binding("l", "log_scale", "Log"),
         Binding("f", "full_range", "Full range", show=False),
         Binding("S", "smoothing", "Smooth", show=False),
+        Binding("x", "x_axis", "X axis", show=False),
         Binding("z", "zoom", "Zoom"),
         Binding("s", "silence", "Silence"),
         Binding("a", "acknowledge", "Ack"),
@@ -237,6 +238,13 @@ class DashboardScreen(Screen[None]):
 
     def action_full_range(self) -> None:
         self.query_one(ChartsGrid).toggle_full_range()
+
+    def action_x_axis(self) -> None:
+        """Steps or wall time along every chart's x axis (each chart's subtitle says `wall time`)."""
+        grid = self.query_one(ChartsGrid)
+        grid.wall_time = not grid.wall_time
+        if self.snap is not None:
+            self._charts(self.snap)
 
     def action_smoothing(self) -> None:
         self.query_one(ChartsGrid).cycle_smoothing()  # each chart's subtitle says the weight

@@ -59,6 +59,8 @@ class ChartPanel(Widget, can_focus=True):
         """Scale the y axis to every value, warm-up included (the `f` key); schedules always are."""
         self.smoothing = 0.0
         """The exponential average's weight drawn over each line (the `S` key); 0: off."""
+        self.wall_time = False
+        """Whether the data's x is wall time (the `x` key), not steps."""
         self.labels: tuple[str, ...] | None = None
         self._version = 0
         """Bumped on every change that alters the picture; the strips are rebuilt on the next paint."""
@@ -73,9 +75,11 @@ class ChartPanel(Widget, can_focus=True):
         """Braille columns (two per cell) the plot area will have; what to ask the engine for."""
         return max(8, 2 * (self.content_size.width - Y_LABEL_GUESS))
 
-    def set_data(self, data: list[ChartData | None], *, zoom: str = "", width: int = 0) -> None:
-        """New data, fetched for `width` columns (kept so tests can tell a stale fetch)."""
-        self.data, self.zoom, self.data_width = data, zoom, width
+    def set_data(self, data: list[ChartData | None], *, zoom: str = "", width: int = 0,
+                 wall_time: bool = False) -> None:
+        """New data, fetched for `width` columns (kept so tests can tell a stale fetch), its x wall time
+        or steps."""
+        self.data, self.zoom, self.data_width, self.wall_time = data, zoom, width, wall_time
         self._version += 1
         self._title()
         self.refresh()
@@ -114,7 +118,8 @@ class ChartPanel(Widget, can_focus=True):
                 lines.append(Line(raw.x, y, y, y, style, f"{label} EMA"))
         size = self.content_size
         return LineChart(lines, size.width, size.height, log=self.log_scale, y_range=self.y_range,
-                         full_range=self.full_range or self.spec.schedule, seconds=self.spec.key in SECONDS)
+                         full_range=self.full_range or self.spec.schedule, seconds=self.spec.key in SECONDS,
+                         wall_time=self.wall_time)
 
     def render_line(self, y: int) -> Strip:
         """Textual's line API: strips straight from the chart's runs, built once per change.
@@ -179,6 +184,8 @@ class ChartPanel(Widget, can_focus=True):
             sub.append(f"▼{fmt_value(self.spec.key, below)} ", "bold yellow")
         if self.log_scale:
             sub.append("log ", "bold")
+        if self.wall_time:
+            sub.append("wall time ", "bold")
         if self.smoothing and not self.spec.schedule:
             sub.append(f"EMA {self.smoothing:g} ", "bold")
         sub.append(self.zoom)
