@@ -20,6 +20,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("f", "y axes to every value, warm-up included (▲/▼ mark values off the axis), or back"),
         ("S", "smoothing: off → EMA 0.6 → 0.9 → 0.99, drawn over the raw line in grey"),
         ("x", "x axis: steps / wall time (counted back from the newest point; a hang is a hole)"),
+        ("g", "a chart for every metric (the grid scrolls), or the key charts and sparklines"),
         ("z", "zoom: all steps → last 10k → last 1k → last 100 steps"),
         ("s", "silence the selected alert (30m, 1h, 2h, 1d)"),
         ("a", "acknowledge the selected alert (it still resolves)"),

@@ -43,8 +43,9 @@ class ChartSpec:
         return not needle or any(needle.lower() in m.lower() for m in self.metrics)
 
 
-def plan_charts(metrics: Iterable[str], needle: str = "") -> tuple[list[ChartSpec], list[str]]:
-    """(charts, sparkline metrics) for a run that logs `metrics`, filtered by `needle`."""
+def plan_charts(metrics: Iterable[str], needle: str = "", *, every: bool = False) -> tuple[list[ChartSpec], list[str]]:
+    """(charts, sparkline metrics) for a run that logs `metrics`, filtered by `needle`; `every` (the `g`
+    grid): a chart for every metric, the key ones first, and no sparklines."""
     have = [m for m in dict.fromkeys(metrics) if m not in _NOT_PLOTTED]
     present = set(have)
     charts: list[ChartSpec] = []
@@ -60,8 +61,8 @@ def plan_charts(metrics: Iterable[str], needle: str = "") -> tuple[list[ChartSpe
         charts.append(ChartSpec(("mfu",)))
     charted = {m for c in charts for m in c.metrics}
     rest = sorted(m for m in have if m not in charted)
-    if len(charts) < MIN_CHARTS:
-        promote = rest[: PROMOTED_CHARTS - len(charts)]
+    if len(charts) < MIN_CHARTS or every:
+        promote = rest if every else rest[: PROMOTED_CHARTS - len(charts)]
         charts += [ChartSpec((m,)) for m in promote]
         rest = rest[len(promote):]
     needle = needle.strip()

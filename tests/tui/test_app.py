@@ -302,6 +302,26 @@ def test_x_puts_wall_time_on_every_x_axis_and_back(make_app) -> None:  # type: i
     drive(make_app(), axis, size=(160, 48))
 
 
+def test_g_charts_every_metric_and_back(make_app) -> None:  # type: ignore[no-untyped-def]
+    """The grid: every metric the run logs gets a chart (the key ones first, in their place), the
+    sparkline strip goes and its rows go to the charts; `g` again brings the key charts back."""
+    async def grid(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        key = list(charts(app))
+        strip = app.screen.query_one(SparklineStrip)
+        assert len(key) == 5 and strip.display
+        await pilot.press("g")
+        await settle(pilot)
+        every = list(charts(app))
+        assert every[:5] == key and {"lrm", "loss_scale", "samples_per_sec", "step_time"} <= set(every)
+        assert not strip.display
+        await pilot.press("g")
+        await settle(pilot)
+        assert list(charts(app)) == key and strip.display
+
+    drive(make_app(), grid, size=(160, 48))
+
+
 def test_l_toggles_log_scale_on_the_focused_chart_or_all(make_app) -> None:  # type: ignore[no-untyped-def]
     async def logs(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         await pilot.press("l")

@@ -63,3 +63,8 @@ def test_run_view_wall_time_across_a_hang_160x48(snap_compare, make_app) -> None
     """`x`: the x axis is wall time, counted back from the newest point; the fake run's 15-minute hang
     after step 2600 is a hole in every chart (on the step axis it is nothing)."""
     assert snap_compare(make_app(), terminal_size=(160, 48), run_before=presses("x"))
+
+
+def test_every_metric_grid_160x48(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+    """`g`: a chart for every metric the run logs, the key ones first, no sparklines."""
+    assert snap_compare(make_app(), terminal_size=(160, 48), run_before=presses("g"))

@@ -47,6 +47,7 @@ class DashboardScreen(Screen[None]):
         Binding("f", "full_range", "Full range", show=False),
         Binding("S", "smoothing", "Smooth", show=False),
         Binding("x", "x_axis", "X axis", show=False),
+        Binding("g", "every_metric", "Grid", show=False),
         Binding("z", "zoom", "Zoom"),
         Binding("s", "silence", "Silence"),
         Binding("a", "acknowledge", "Ack"),
@@ -63,6 +64,8 @@ class DashboardScreen(Screen[None]):
         self.snaps: list[RunSnapshot] = []
         self.current = 0
         self.zoom_i = 0
+        self.every_metric = False
+        """A chart for every metric (the `g` grid) rather than the key ones and sparklines."""
         self.needle = ""
         self.paused = False
         self.active_lower = "alerts-box"
@@ -122,14 +125,16 @@ class DashboardScreen(Screen[None]):
 
     def _charts(self, snap: RunSnapshot) -> None:
         grid = self.query_one(ChartsGrid)
-        specs, spark_metrics = plan_charts(snap.metrics, self.needle)
+        specs, spark_metrics = plan_charts(snap.metrics, self.needle, every=self.every_metric)
         why = f"no metric matches {self.needle!r} (escape clears the filter)" if self.needle and snap.metrics \
             else "no metrics yet: waiting for the first step record"
-        if grid.sync(specs, empty=why):
+        strip = self.query_one(SparklineStrip)
+        spark_rows = not self.every_metric  # the grid has a chart for each: the strip's rows go to them
+        if grid.sync(specs, empty=why) or strip.display != spark_rows:
+            strip.display = spark_rows
             self._relayout()
         last = ZOOMS[self.zoom_i]
         grid.fetch(self.controller.chart, snap.run, snap.records, last, zoom_label(last))
-        strip = self.query_one(SparklineStrip)
         main_w = self.query_one("#main").size.width
         if not main_w:
             return  # not laid out yet; the charts' first resize fetches again
@@ -173,7 +178,7 @@ class DashboardScreen(Screen[None]):
         compact = self._compact
         self.set_class(compact, "-compact")
         lower_h = max(9, int(h * 0.3))
-        sparks_h = 2 if compact else 3
+        sparks_h = 0 if not self.query_one(SparklineStrip).display else 2 if compact else 3
         grid = self.query_one(ChartsGrid)
         charts_h = max(8, h - 2 - 1 - sparks_h - lower_h)
         runs = self.query_one(RunList)
@@ -238,6 +243,12 @@ class DashboardScreen(Screen[None]):
 
     def action_full_range(self) -> None:
         self.query_one(ChartsGrid).toggle_full_range()
+
+    def action_every_metric(self) -> None:
+        """Every metric as a chart, the grid scrolling as it must (tab walks them), or back."""
+        self.every_metric = not self.every_metric
+        if self.snap is not None:
+            self._charts(self.snap)
 
     def action_x_axis(self) -> None:
         """Steps or wall time along every chart's x axis (each chart's subtitle says `wall time`)."""
