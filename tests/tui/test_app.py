@@ -32,6 +32,7 @@ from tests.support.fake_controller import (
     MARKUP_TRAP,
     FakeController,
     canned_alerts,
+    canned_runs,
     fired,
     single_run,
     with_alerts,
@@ -320,6 +321,28 @@ def test_g_charts_every_metric_and_back(make_app) -> None:  # type: ignore[no-un
         assert list(charts(app)) == key and strip.display
 
     drive(make_app(), grid, size=(160, 48))
+
+
+def test_a_run_without_console_output_has_no_log_panel(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: the Log panel was empty for a W&B run. A run with no log line has none (tab skips it,
+    the alerts and system panels take its width); the first lines bring it back."""
+    ctrl = FakeController(canned_runs()[:1], log=[])
+
+    async def no_log(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        log = app.screen.query_one(LogPane)
+        assert not log.region.width
+        seen = []
+        for _ in range(10):
+            await pilot.press("tab")
+            seen.append(getattr(app.screen.focused, "id", None))
+        assert "log" not in seen and "alerts" in seen
+        ctrl.log.extend(["step 1 | loss: 2.5"])
+        app.poll()
+        await settle(pilot)
+        assert log.region.width > 20
+
+    drive(make_app(ctrl), no_log, size=(160, 48))
 
 
 def test_l_toggles_log_scale_on_the_focused_chart_or_all(make_app) -> None:  # type: ignore[no-untyped-def]

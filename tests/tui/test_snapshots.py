@@ -68,3 +68,9 @@ def test_run_view_wall_time_across_a_hang_160x48(snap_compare, make_app) -> None
 def test_every_metric_grid_160x48(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
     """`g`: a chart for every metric the run logs, the key ones first, no sparklines."""
     assert snap_compare(make_app(), terminal_size=(160, 48), run_before=presses("g"))
+
+
+def test_run_without_console_160x48(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+    """A run with no log line (a W&B run whose file holds no console output): no Log panel."""
+    app = make_app(FakeController(single_run().runs, log=[]))
+    assert snap_compare(app, terminal_size=(160, 48), run_before=presses())

@@ -113,8 +113,14 @@ class DashboardScreen(Screen[None]):
                 self._show_lower("system")
         ranks.show(snap)
         self.query_one(SystemPanel).show(snap)
-        if not paused or self.query_one(LogPane).run != snap.run:  # paused: the log stays still too
-            self.query_one(LogPane).show(self.controller.log_tail(snap.run, LOG_LINES), run=snap.run)
+        log = self.query_one(LogPane)
+        if not paused or log.run != snap.run:  # paused: the log stays still too
+            lines = self.controller.log_tail(snap.run, LOG_LINES)
+            log.show(lines, run=snap.run)
+            if log.has_class("-empty") == bool(lines):  # a run with no console (a W&B run without its output)
+                log.set_class(not lines, "-empty")  # has no Log panel (CSS: its class outranks the compact rules)
+                if not lines and self.active_lower == "log":
+                    self._show_lower("alerts-box")
         self._charts(snap)
 
     def on_screen_resume(self) -> None:
@@ -189,8 +195,9 @@ class DashboardScreen(Screen[None]):
     def _lower_panels(self) -> list[Widget]:
         """The lower panels in tab order; the Ranks panel only while it is shown (a run with ranks)."""
         ranks = self.query_one(RanksPanel)
+        log = self.query_one(LogPane)
         return [self.query_one(AlertsBox), *([ranks] if ranks.display else []), self.query_one(SystemPanel),
-                self.query_one(LogPane)]
+                *([] if log.has_class("-empty") else [log])]
 
     def _show_lower(self, panel_id: str) -> None:
         """Mark the lower panel a small terminal shows (and its column), in the CSS's `-active`."""
