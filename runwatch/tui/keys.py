@@ -21,6 +21,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("S", "smoothing: off → EMA 0.6 → 0.9 → 0.99, drawn over the raw line in grey"),
         ("x", "x axis: steps / wall time (counted back from the newest point; a hang is a hole)"),
         ("g", "a chart for every metric (the grid scrolls), or the key charts and sparklines"),
+        ("o", "the run's overview: name, host, sources, progress, config, summary, last values, alerts"),
         ("z", "zoom: all steps → last 10k → last 1k → last 100 steps"),
         ("s", "silence the selected alert (30m, 1h, 2h, 1d)"),
         ("a", "acknowledge the selected alert (it still resolves)"),
@@ -35,5 +36,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("l", "log scale"),
         ("z", "zoom"),
         ("c / escape", "back to the run view"),
+    )),
+    ("Overview", (
+        ("o / escape", "back to the run view"),
     )),
 )

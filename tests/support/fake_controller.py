@@ -240,3 +240,26 @@ def with_alerts(ctrl: FakeController, run: str, alerts: tuple[AlertBrief, ...]) 
 
 def fired(alert: AlertBrief, **kw: Any) -> AlertBrief:
     return replace(alert, **kw)
+
+
+WANDB_META = {
+    "run": {"name": "nan-demo", "id": "mgc70s0x", "project": "runwatch-lab", "host": "gpu-node-1"},
+    "config": {"learning_rate": {"value": 3e-4}, "optimizer": {"name": "adamw", "betas": [0.9, 0.95]},
+               "per_device_train_batch_size": 16, "note": "\x1b]0;TITLE\x07evil\x1b[2J"},
+    "summary": {"train/loss": 2.265, "_runtime": 3190.5, "train/global_step": 3200},
+    "environment": {"python": "3.11.7", "os": "Linux"},
+}
+"""What a W&B run says about itself (the shape `wandb_meta.RunMeta` gives), with a config value that
+tries to set the terminal's title and clear the screen."""
+
+
+def with_meta(ctrl: FakeController, run: str, meta: dict[str, Any]) -> FakeController:
+    """`ctrl` whose snapshots of `run` carry `meta` (as a W&B run's do)."""
+    original = ctrl._snapshot
+
+    def snapshot(r: FakeRun) -> RunSnapshot:
+        snap = original(r)
+        return replace(snap, meta=meta) if r.name == run else snap
+
+    ctrl._snapshot = snapshot  # type: ignore[method-assign]
+    return ctrl

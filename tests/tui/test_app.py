@@ -345,6 +345,22 @@ def test_a_run_without_console_output_has_no_log_panel(make_app) -> None:  # typ
     drive(make_app(ctrl), no_log, size=(160, 48))
 
 
+def test_o_opens_the_runs_overview_and_o_closes_it(make_app) -> None:  # type: ignore[no-untyped-def]
+    from runwatch.tui.screens.overview import OverviewScreen
+    from tests.support.fake_controller import WANDB_META, with_meta
+
+    async def over(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("o")
+        assert isinstance(app.screen, OverviewScreen) and app.screen.snap.run == "nanochat-d24"
+        await pilot.press("o")
+        assert not isinstance(app.screen, OverviewScreen)
+        await pilot.press("o", "escape")
+        assert not isinstance(app.screen, OverviewScreen)
+
+    drive(make_app(with_meta(FakeController(), "nanochat-d24", WANDB_META)), over)
+
+
 def test_l_toggles_log_scale_on_the_focused_chart_or_all(make_app) -> None:  # type: ignore[no-untyped-def]
     async def logs(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         await pilot.press("l")

@@ -29,6 +29,7 @@ from runwatch.tui.renderables.ticks import nice_ticks, step_label, tick_label
 from runwatch.tui.screens.compare import CompareScreen, shared_range
 from runwatch.tui.screens.dashboard import DashboardScreen
 from runwatch.tui.screens.help import HelpScreen
+from runwatch.tui.screens.overview import OverviewScreen
 from runwatch.tui.widgets.alerts import alert_cells, sort_alerts
 from runwatch.tui.widgets.header import header_text
 from runwatch.tui.widgets.log_pane import log_text
@@ -267,7 +268,7 @@ def test_shared_range_spans_all_runs() -> None:
 def test_help_lists_every_bound_key() -> None:
     listed = " ".join(k for _, keys in KEYS for k, _ in keys)
     names = {"question_mark": "?", "slash": "/", "left_square_bracket": "[", "right_square_bracket": "]"}
-    for cls in (RunwatchApp, DashboardScreen, CompareScreen, HelpScreen):
+    for cls in (RunwatchApp, DashboardScreen, CompareScreen, HelpScreen, OverviewScreen):
         for binding in cls.BINDINGS:
             for key in binding.key.split(","):  # type: ignore[union-attr]
                 shown = names.get(key, key)

@@ -74,3 +74,11 @@ def test_run_without_console_160x48(snap_compare, make_app) -> None:  # type: ig
     """A run with no log line (a W&B run whose file holds no console output): no Log panel."""
     app = make_app(FakeController(single_run().runs, log=[]))
     assert snap_compare(app, terminal_size=(160, 48), run_before=presses())
+
+
+def test_overview_of_a_w_and_b_run_80x24(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+    """`o` on a run whose W&B file gave its name, id, project, config and summary."""
+    from tests.support.fake_controller import WANDB_META, with_meta
+
+    app = make_app(with_meta(single_run(), "nanochat-d24", WANDB_META))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=presses("o"))

@@ -48,6 +48,7 @@ class DashboardScreen(Screen[None]):
         Binding("S", "smoothing", "Smooth", show=False),
         Binding("x", "x_axis", "X axis", show=False),
         Binding("g", "every_metric", "Grid", show=False),
+        Binding("o", "overview", "Overview", show=False),
         Binding("z", "zoom", "Zoom"),
         Binding("s", "silence", "Silence"),
         Binding("a", "acknowledge", "Ack"),
@@ -310,6 +311,12 @@ class DashboardScreen(Screen[None]):
         self._filter_done()
         if self.snap is not None:
             self._charts(self.snap)
+
+    def action_overview(self) -> None:
+        from runwatch.tui.screens.overview import OverviewScreen
+
+        if self.snap is not None:
+            self.app.push_screen(OverviewScreen(self.snap, host=self.host))
 
     def action_compare(self) -> None:
         from runwatch.tui.screens.compare import CompareScreen

@@ -1,0 +1,54 @@
+"""The overview page (`o`): what it says of a run, and that nothing of a run's text reaches the terminal raw."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from runwatch.tui.screens.overview import flat, overview
+from tests.support.fake_controller import WANDB_META, single_run, with_meta
+
+
+def page(width: int = 100) -> str:
+    ctrl = with_meta(single_run(), "nanochat-d24", WANDB_META)
+    snap = ctrl.snapshots()[0]
+    console = Console(width=width, record=True, color_system=None, file=io.StringIO())
+    console.print(overview(snap, host="here"))
+    return console.export_text()
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_it_says_which_run_where_with_what_settings_and_how_it_stands() -> None:
+    text = page()
+    for expected in ("W&B name nan-demo", "W&B id mgc70s0x", "project runwatch-lab", "host gpu-node-1",
+                     "sources logs/nanochat-d24.log", "step 3,200 of 5,568 (57.5%)", "runtime 53m11s",
+                     "learning_rate 0.0003", "optimizer.name adamw", "optimizer.betas [0.9, 0.95]",
+                     "per_device_train_batch_size 16", "train/loss 2.265", "loss 2.265", "python 3.11.7",
+                     "nonfinite (firing) grad_norm is NaN at step 380", "Alerts 1 firing"):
+        assert expected in words(text), expected
+    sections = [s for s in ("Run", "Config", "Summary", "Last values", "Environment", "Alerts") if f"\n{s}" in "\n" + text]
+    assert sections == ["Run", "Config", "Summary", "Last values", "Environment", "Alerts"]
+    assert "_runtime" not in text  # W&B's own bookkeeping
+
+
+def test_a_run_files_text_reaches_the_terminal_as_text_only() -> None:
+    text = page()
+    assert "\x1b" not in text and "\x07" not in text
+    assert "evil" in text
+
+
+def test_without_w_and_b_metadata_it_shows_what_runwatch_knows() -> None:
+    snap = single_run().snapshots()[0]
+    console = Console(width=100, record=True, color_system=None, file=io.StringIO())
+    console.print(overview(snap, host="box-7"))
+    text = console.export_text()
+    assert "host box-7" in words(text) and "Config" not in text and "Last values" in text
+
+
+def test_nested_settings_are_dotted_keys_and_wrappers_unwrapped() -> None:
+    assert list(flat({"b": {"value": 1}, "a": {"x": {"y": 2}, "z": 3}, "c": {}})) == [
+        ("a.x.y", 2), ("a.z", 3), ("b", 1), ("c", {})]
