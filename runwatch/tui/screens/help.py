@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from runwatch.tui.keys import KEYS
+from runwatch.tui.screens.page import PageScreen
 
 
 def help_table() -> Table:
@@ -26,23 +24,9 @@ def help_table() -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 80; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; border-title-color: $text; padding: 0 1; background: $surface;
-    }
-    HelpScreen Static { width: 100%; }
-    """
+class HelpScreen(PageScreen):
     BINDINGS = [Binding("escape,question_mark", "close", "Close")]
+    title_text = "runwatch keys"
 
-    def compose(self) -> ComposeResult:
-        box = VerticalScroll()
-        box.border_title = "runwatch keys"
-        box.border_subtitle = "escape closes"
-        with box:
-            yield Static(help_table())
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+    def body(self) -> RenderableType:
+        return help_table()

@@ -18,15 +18,12 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from runwatch.model import AlertState, RunSnapshot
 from runwatch.present import fmt_duration, fmt_value, iso_utc
 from runwatch.text import clip, one_line
+from runwatch.tui.screens.page import PageScreen
 from runwatch.tui.widgets.alerts import row_style, sort_alerts
 
 VALUE_CHARS = 70
@@ -121,16 +118,11 @@ def overview(snap: RunSnapshot, *, host: str = "") -> Group:
     return Group(*spaced[:-1])
 
 
-class OverviewScreen(ModalScreen[None]):
+class OverviewScreen(PageScreen):
     """The overview of the run shown in the run view; `o` or escape closes it."""
 
     DEFAULT_CSS = """
-    OverviewScreen { align: center middle; }
-    OverviewScreen > VerticalScroll {
-        width: 100; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; border-title-color: $text; padding: 0 1; background: $surface;
-    }
-    OverviewScreen Static { width: 100%; }
+    OverviewScreen > VerticalScroll { width: 100; }
     """
     BINDINGS = [Binding("escape,o", "close", "Close")]
 
@@ -138,13 +130,7 @@ class OverviewScreen(ModalScreen[None]):
         super().__init__()
         self.snap = snap
         self.host = host
+        self.title_text = f"overview · {one_line(snap.run)}"
 
-    def compose(self) -> ComposeResult:
-        box = VerticalScroll()
-        box.border_title = f"overview · {one_line(self.snap.run)}"
-        box.border_subtitle = "escape closes"
-        with box:
-            yield Static(overview(self.snap, host=self.host))
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+    def body(self) -> RenderableType:
+        return overview(self.snap, host=self.host)
