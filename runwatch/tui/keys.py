@@ -22,6 +22,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("x", "x axis: steps / wall time (counted back from the newest point; a hang is a hole)"),
         ("g", "a chart for every metric (the grid scrolls), or the key charts and sparklines"),
         ("o", "the run's overview: name, host, sources, progress, config, summary, last values, alerts"),
+        ("r", "the runs table: state, step, loss, rate, ETA and firing alerts of every run"),
         ("z", "zoom: all steps → last 10k → last 1k → last 100 steps"),
         ("s", "silence the selected alert (30m, 1h, 2h, 1d)"),
         ("a", "acknowledge the selected alert (it still resolves)"),
@@ -39,5 +40,11 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     )),
     ("Overview", (
         ("o / escape", "back to the run view"),
+    )),
+    ("Runs table", (
+        ("enter", "open the highlighted run"),
+        ("space", "pin it: the compare view (c) overlays only pinned runs"),
+        ("click a header", "sort by that column (again: the other way)"),
+        ("r / escape", "back to the run view"),
     )),
 )

@@ -30,6 +30,7 @@ from runwatch.tui.screens.compare import CompareScreen, shared_range
 from runwatch.tui.screens.dashboard import DashboardScreen
 from runwatch.tui.screens.help import HelpScreen
 from runwatch.tui.screens.overview import OverviewScreen
+from runwatch.tui.screens.runs import RunsScreen
 from runwatch.tui.widgets.alerts import alert_cells, sort_alerts
 from runwatch.tui.widgets.header import header_text
 from runwatch.tui.widgets.log_pane import log_text
@@ -268,7 +269,7 @@ def test_shared_range_spans_all_runs() -> None:
 def test_help_lists_every_bound_key() -> None:
     listed = " ".join(k for _, keys in KEYS for k, _ in keys)
     names = {"question_mark": "?", "slash": "/", "left_square_bracket": "[", "right_square_bracket": "]"}
-    for cls in (RunwatchApp, DashboardScreen, CompareScreen, HelpScreen, OverviewScreen):
+    for cls in (RunwatchApp, DashboardScreen, CompareScreen, HelpScreen, OverviewScreen, RunsScreen):
         for binding in cls.BINDINGS:
             for key in binding.key.split(","):  # type: ignore[union-attr]
                 shown = names.get(key, key)

@@ -82,3 +82,12 @@ def test_overview_of_a_w_and_b_run_80x24(snap_compare, make_app) -> None:  # typ
 
     app = make_app(with_meta(single_run(), "nanochat-d24", WANDB_META))
     assert snap_compare(app, terminal_size=(80, 24), run_before=presses("o"))
+
+
+def test_runs_table_with_three_runs_160x48(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+    """`r`: running, finished and crashed runs side by side, the first pinned for compare."""
+    from runwatch.model import RunState
+    from tests.support.fake_controller import FakeRun, canned_runs
+
+    ctrl = FakeController([*canned_runs(), FakeRun("sweep-lr3e-3", 900, seed=3, state=RunState.CRASHED)])
+    assert snap_compare(make_app(ctrl), terminal_size=(160, 48), run_before=presses("r", "space"))

@@ -41,11 +41,14 @@ class CompareScreen(Screen[None]):
         Binding("c,escape", "back", "Back"),
     ]
 
-    def __init__(self, controller: Controller, metric: str, snaps: list[RunSnapshot]) -> None:
+    def __init__(self, controller: Controller, metric: str, snaps: list[RunSnapshot], *,
+                 only: set[str] | None = None) -> None:
         super().__init__()
         self.controller = controller
         self.metric = metric
-        self.snaps = snaps
+        self.only = set(only) if only else None
+        """The runs pinned in the runs table (`r`, space): only they are compared; None: every run."""
+        self.snaps = self._kept(snaps)
         self.zoom_i = 0
         self.log_scale = False
         self._fetched: object = None
@@ -61,7 +64,11 @@ class CompareScreen(Screen[None]):
     def on_mount(self) -> None:
         self._rebuild()
 
+    def _kept(self, snaps: list[RunSnapshot]) -> list[RunSnapshot]:
+        return snaps if self.only is None else [s for s in snaps if s.run in self.only] or snaps
+
     def follow(self, snaps: list[RunSnapshot], *, paused: bool = False) -> None:
+        snaps = self._kept(snaps)
         runs_changed = [s.run for s in snaps] != [s.run for s in self.snaps]
         self.snaps = snaps
         if runs_changed:

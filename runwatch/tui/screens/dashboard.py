@@ -49,6 +49,7 @@ class DashboardScreen(Screen[None]):
         Binding("x", "x_axis", "X axis", show=False),
         Binding("g", "every_metric", "Grid", show=False),
         Binding("o", "overview", "Overview", show=False),
+        Binding("r", "runs", "Runs", show=False),
         Binding("z", "zoom", "Zoom"),
         Binding("s", "silence", "Silence"),
         Binding("a", "acknowledge", "Ack"),
@@ -65,6 +66,8 @@ class DashboardScreen(Screen[None]):
         self.snaps: list[RunSnapshot] = []
         self.current = 0
         self.zoom_i = 0
+        self.pinned: set[str] = set()
+        """Runs pinned in the runs table (`r`, space): the compare view overlays only these."""
         self.every_metric = False
         """A chart for every metric (the `g` grid) rather than the key ones and sparklines."""
         self.needle = ""
@@ -312,6 +315,11 @@ class DashboardScreen(Screen[None]):
         if self.snap is not None:
             self._charts(self.snap)
 
+    def action_runs(self) -> None:
+        from runwatch.tui.screens.runs import RunsScreen
+
+        self.app.push_screen(RunsScreen(self.snaps, self.pinned, self.action_run))
+
     def action_overview(self) -> None:
         from runwatch.tui.screens.overview import OverviewScreen
 
@@ -326,7 +334,7 @@ class DashboardScreen(Screen[None]):
         if metric is None:
             panels = self.query_one(ChartsGrid).panels
             metric = panels[0].spec.key if panels else "loss"
-        self.app.push_screen(CompareScreen(self.controller, metric, self.snaps))
+        self.app.push_screen(CompareScreen(self.controller, metric, self.snaps, only=self.pinned))
 
     # -- alerts ------------------------------------------------------------------------
 

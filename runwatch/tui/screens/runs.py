@@ -1,0 +1,164 @@
+"""`r`: every run followed, one row each — state, step of total, loss, rate, ETA, firing alerts.
+
+A directory of runs (a sweep, a week of experiments) is a question of which
+run to look at; the side list names them, this table compares them. `enter`
+opens the highlighted run in the run view, `space` pins it for the compare
+view (`c` then overlays only the pinned runs), a click on a column header
+sorts by it (again: the other way).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+
+from runwatch.model import AlertState, RunSnapshot
+from runwatch.present import fmt_duration, fmt_value
+from runwatch.text import one_line
+from runwatch.tui.widgets.header import BADGE_STYLES
+
+COLUMNS = ("", "run", "state", "step", "loss", "rate", "ETA", "alerts")
+
+
+def _loss(snap: RunSnapshot) -> float | None:
+    value = snap.metrics.get("loss", snap.metrics.get("val_loss"))
+    return None if value is None else float(value)
+
+
+def _rate(snap: RunSnapshot) -> tuple[float, str]:
+    p = snap.progress
+    if p.tokens_per_sec:
+        return p.tokens_per_sec, f"{fmt_value('tokens_per_sec', p.tokens_per_sec)} tok/s"
+    if p.steps_per_sec:
+        return p.steps_per_sec, f"{p.steps_per_sec:.3g} step/s"
+    return -math.inf, ""
+
+
+SORT_KEYS: dict[str, Callable[[RunSnapshot], Any]] = {
+    "run": lambda s: s.run,
+    "state": lambda s: str(s.state),
+    "step": lambda s: s.progress.step if s.progress.step is not None else -1,
+    "loss": lambda s: (_loss(s) is None or not math.isfinite(_loss(s) or 0.0), _loss(s) or 0.0),
+    "rate": lambda s: _rate(s)[0],
+    "ETA": lambda s: s.progress.eta_s if s.progress.eta_s is not None else math.inf,
+    "alerts": lambda s: -sum(a.state == AlertState.FIRING for a in s.alerts),
+}
+
+
+def run_cells(snap: RunSnapshot, pinned: bool) -> tuple[Text, ...]:
+    """One run's row (as `Text`: a DataTable would read a `str` as markup)."""
+    p = snap.progress
+    step = "" if p.step is None else f"{p.step:,}" + (f"/{p.total_steps:,}" if p.total_steps else "")
+    loss = _loss(snap)
+    firing = [a for a in snap.alerts if a.state == AlertState.FIRING]
+    cells = (
+        ("●" if pinned else " ", "bold magenta"),
+        (one_line(snap.run), "bold"),
+        (f" {str(snap.state).upper()} ", BADGE_STYLES.get(snap.state, "")),
+        (step, ""),
+        ("" if loss is None else fmt_value("loss", loss), "bold red" if loss is not None and not math.isfinite(loss) else ""),
+        (_rate(snap)[1], ""),
+        ("" if p.eta_s is None else fmt_duration(p.eta_s), ""),
+        (", ".join(sorted({a.rule for a in firing})), "bold red" if firing else "dim"),
+    )
+    return tuple(Text(text, style, no_wrap=True, end="") for text, style in cells)
+
+
+class RunsScreen(Screen[None]):
+    """The runs table; the dashboard's `pinned` set is shared, so pins outlive the screen."""
+
+    DEFAULT_CSS = """
+    RunsScreen DataTable { height: 1fr; border: round $primary 50%; border-title-color: $text; }
+    """
+    BINDINGS = [
+        Binding("enter", "open", "Open run"),
+        Binding("space", "pin", "Pin for compare"),
+        Binding("r,escape", "back", "Back"),
+    ]
+
+    def __init__(self, snaps: list[RunSnapshot], pinned: set[str], open_run: Callable[[int], None]) -> None:
+        super().__init__()
+        self.snaps = snaps
+        self.pinned = pinned
+        self._open_run = open_run
+        self.order: list[int] = list(range(len(snaps)))
+        self.sort_by: str | None = None
+        self.reverse = False
+        self._shown: object = None
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True, cell_padding=1, id="runs-table")
+        table.border_title = "Runs"
+        yield table
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for name in COLUMNS:
+            table.add_column(name, key=name or "pin")
+        self.follow(self.snaps)
+        table.focus()
+
+    def follow(self, snaps: list[RunSnapshot], *, paused: bool = False) -> None:
+        self.snaps = snaps
+        order = list(range(len(snaps)))
+        if self.sort_by in SORT_KEYS:
+            order.sort(key=lambda i: SORT_KEYS[self.sort_by](snaps[i]), reverse=self.reverse)  # type: ignore[index]
+        shown = ([run_cells(snaps[i], snaps[i].run in self.pinned) for i in order], order)
+        if repr(shown) == self._shown:
+            return
+        self._shown = repr(shown)
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        kept_run = snaps[self.order[keep]].run if 0 <= keep < len(self.order) and self.order[keep] < len(snaps) else None
+        self.order = order
+        table.clear()
+        for i, cells in zip(order, shown[0], strict=True):
+            table.add_row(*cells, key=str(i))
+        table.border_title = f"Runs ({len(snaps)})"
+        runs = [snaps[i].run for i in order]
+        if kept_run in runs:
+            table.move_cursor(row=runs.index(kept_run), animate=False)
+
+    def selected(self) -> int | None:
+        """Index (in the snapshots) of the highlighted run."""
+        row = self.query_one(DataTable).cursor_row
+        return self.order[row] if 0 <= row < len(self.order) else None
+
+    def action_open(self) -> None:
+        index = self.selected()
+        self.dismiss(None)
+        if index is not None:
+            self._open_run(index)
+
+    def action_pin(self) -> None:
+        index = self.selected()
+        if index is None:
+            return
+        run = self.snaps[index].run
+        (self.pinned.discard if run in self.pinned else self.pinned.add)(run)
+        self.follow(self.snaps)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    @on(DataTable.HeaderSelected)
+    def _sort(self, event: DataTable.HeaderSelected) -> None:
+        name = str(event.column_key.value)
+        if name not in SORT_KEYS:
+            return
+        self.reverse = not self.reverse if self.sort_by == name else False
+        self.sort_by = name
+        self.follow(self.snaps)
+
+    @on(DataTable.RowSelected)
+    def _clicked(self, event: DataTable.RowSelected) -> None:
+        self.action_open()

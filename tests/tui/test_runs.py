@@ -1,0 +1,82 @@
+"""The runs table (`r`): a row per run, open, pin for compare, sort."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from runwatch.model import RunState
+from runwatch.tui.app import RunwatchApp
+from runwatch.tui.screens.compare import CompareScreen
+from runwatch.tui.screens.runs import RunsScreen
+from tests.support.fake_controller import FakeController, FakeRun, canned_runs
+from tests.support.tui_pilot import settle
+from tests.tui.test_app import drive
+
+
+def three_runs() -> FakeController:
+    return FakeController([*canned_runs(), FakeRun("sweep-lr3e-3", 900, seed=3, state=RunState.CRASHED)])
+
+
+def rows(screen: RunsScreen) -> list[list[str]]:
+    table = screen.query_one(DataTable)
+    return [[str(c).strip() for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def test_r_lists_every_run_and_enter_opens_the_highlighted_one(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def table(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        got = rows(screen)
+        assert [r[1] for r in got] == ["nanochat-d24", "baseline-d20", "sweep-lr3e-3"]
+        assert got[0][2:4] == ["RUNNING", "3,200/5,568"] and got[0][7] == "nonfinite"
+        assert got[1][2] == "FINISHED" and got[2][2] == "CRASHED" and got[2][3] == "900/5,568"
+        assert got[0][4] and got[0][5].endswith("tok/s") and got[0][6]
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, RunsScreen)
+        assert app.dashboard.current == 2
+
+    drive(make_app(three_runs()), table, size=(160, 48))
+
+
+def test_space_pins_runs_and_compare_overlays_only_those(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def pin(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("r", "space", "down", "down", "space")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        assert [r[0] for r in rows(screen)] == ["●", "", "●"]
+        await pilot.press("escape", "c")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        assert [s.run for s in app.screen.snaps] == ["nanochat-d24", "sweep-lr3e-3"]
+        app.poll()  # the app's next snapshots keep to the pinned runs
+        assert [s.run for s in app.screen.snaps] == ["nanochat-d24", "sweep-lr3e-3"]
+
+    drive(make_app(three_runs()), pin, size=(160, 48))
+
+
+def test_a_header_sorts_by_its_column_and_again_the_other_way(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def sort(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        table = screen.query_one(DataTable)
+        column = next(c for c in table.columns.values() if c.key.value == "step")
+        for expected in (["sweep-lr3e-3", "nanochat-d24", "baseline-d20"],
+                         ["baseline-d20", "nanochat-d24", "sweep-lr3e-3"]):
+            table.post_message(DataTable.HeaderSelected(table, column.key, table.get_column_index("step"),
+                                                        column.label))
+            await settle(pilot)
+            assert [r[1] for r in rows(screen)] == expected
+
+    drive(make_app(three_runs()), sort, size=(160, 48))
