@@ -25,14 +25,18 @@ def rows(screen: RunsScreen) -> list[list[str]]:
     return [[str(c).strip() for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+async def open_table(app: RunwatchApp, pilot: Pilot[Any]) -> RunsScreen:
+    await settle(pilot)
+    await pilot.press("r")
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, RunsScreen)
+    return screen
+
+
 def test_r_lists_every_run_and_enter_opens_the_highlighted_one(make_app) -> None:  # type: ignore[no-untyped-def]
     async def table(app: RunwatchApp, pilot: Pilot[Any]) -> None:
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, RunsScreen)
-        got = rows(screen)
+        got = rows(await open_table(app, pilot))
         assert [r[1] for r in got] == ["nanochat-d24", "baseline-d20", "sweep-lr3e-3"]
         assert got[0][2:4] == ["RUNNING", "3,200/5,568"] and got[0][7] == "nonfinite"
         assert got[1][2] == "FINISHED" and got[2][2] == "CRASHED" and got[2][3] == "900/5,568"
@@ -65,11 +69,7 @@ def test_space_pins_runs_and_compare_overlays_only_those(make_app) -> None:  # t
 
 def test_a_header_sorts_by_its_column_and_again_the_other_way(make_app) -> None:  # type: ignore[no-untyped-def]
     async def sort(app: RunwatchApp, pilot: Pilot[Any]) -> None:
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, RunsScreen)
+        screen = await open_table(app, pilot)
         table = screen.query_one(DataTable)
         column = next(c for c in table.columns.values() if c.key.value == "step")
         for expected in (["sweep-lr3e-3", "nanochat-d24", "baseline-d20"],
