@@ -69,10 +69,9 @@ class _Libc:
     """The three inotify calls, through ctypes (the standard library has none)."""
 
     def __init__(self) -> None:
-        name = ctypes.util.find_library("c")
-        if name is None:
-            raise OSError(errno.ENOSYS, "no C library to ask for inotify")
-        lib = ctypes.CDLL(name, use_errno=True)
+        # find_library needs ldconfig or a compiler, which a slim container may lack: the process's own
+        # symbols (CDLL(None)) hold libc's on Linux anyway.
+        lib = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         try:
             self.init1 = lib.inotify_init1
             self.add_watch = lib.inotify_add_watch
