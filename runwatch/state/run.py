@@ -337,7 +337,7 @@ class RunTracker:
         (its history read after that source had passed it); the source reaching the rank's highest
         step leads it from then on. A source behind itself (a run resumed into its log) does not lag."""
         lead = self._lead.get(rank)
-        lags = lead is not None and source != lead[0] and first < lead[1]
+        lags = lead is not None and source != lead[0] and first <= lead[1]
         if lead is None or top > lead[1]:
             self._lead[rank] = (source, top)
         return lags

@@ -178,8 +178,10 @@ class Series:
 
     def place(self, x: np.ndarray, values: np.ndarray, t: float) -> None:
         """Add the points of a source that lags another (its own order, steps not decreasing), each at
-        its step among the newest raw points, after any point already at that step: the order one-shot's
-        merge by step gives them (runwatch.replay.merge_by_step).
+        its step among the newest raw points; a point at a step the series already holds is left out
+        (the other source said it: Lightning's bar repeats val_loss rounded to 2 places, its
+        metrics.csv has it whole, and the two interleaved read as a val_loss going up and down —
+        `overfit` fired on a healthy run).
 
         Live, sources are read as they grow: a W&B run's history read after its console log had reached
         step 120 would otherwise append steps 5..120 again behind step 120, and the rules would read
@@ -187,12 +189,17 @@ class Series:
         (a run resumed into one log steps back; what came before that is left as it is); one older than
         all of that run goes at its start. Points at or after the newest step are simply appended."""
         n = self._n
-        if n == 0 or x[0] >= self._x[n - 1]:
+        if n == 0 or x[0] > self._x[n - 1]:
             self.extend(x, values, t)
             return
         held = self._x[:n]
         back = np.flatnonzero(np.diff(held) < 0)
         start = int(back[-1]) + 1 if back.size else 0
+        new = ~np.isin(x, held[start:])
+        if not new.all():  # a step the series holds already: the other source said it (maybe rounded)
+            x, values = x[new], values[new]
+            if not len(x):
+                return
         at = start + np.searchsorted(held[start:], x, side="right")
         merged = (np.insert(held, at, x), np.insert(self._v[:n], at, values), np.insert(self._t[:n], at, t))
         self._n = 0
@@ -347,7 +354,7 @@ class SeriesStore:
             if series is None:
                 series = row[name] = Series(self._keep, self._budget)
             last = series.latest
-            if last is None or x >= last[0]:
+            if last is None or x > last[0]:
                 series.append(x, value, t)
             else:
                 series.place(np.array([x]), np.array([value]), t)

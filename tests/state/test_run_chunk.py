@@ -130,7 +130,7 @@ def test_rows_in_bulk_take_far_fewer_calls_than_records(monkeypatch: pytest.Monk
 def test_rows_of_a_source_read_behind_another_are_placed_by_step() -> None:
     """The log's last 500 lines under a second source name, read after the first had reached the log's
     end (as W&B's history can be, beside the console): in bulk and one by one alike, its rows go in among
-    the first's by step (see RunTracker._lags)."""
+    the first's by step, those at steps held already left out (see RunTracker._lags)."""
     data = (CORPUS / "raw" / "nanochat_pr492_speedrun_d24_feb01.training_output.log").read_bytes()
     behind = b"".join(data.splitlines(keepends=True)[-500:])
     bulk, one_by_one = RunTracker("r", "log"), RunTracker("r", "log")
@@ -142,4 +142,4 @@ def test_rows_of_a_source_read_behind_another_are_placed_by_step() -> None:
         one_by_one.apply_many(chunk.merged(), 1000.5)
     assert shown(bulk, 2000.0) == shown(one_by_one, 2000.0)
     x, _, _ = bulk.store["loss", None].recent()
-    assert (np.diff(x) >= 0).all() and (x[1:] == x[:-1]).sum() > 300  # in step order, each step twice
+    assert (np.diff(x) > 0).all()  # in step order, each step once

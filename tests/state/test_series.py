@@ -222,17 +222,18 @@ def test_history_buckets_are_runs_of_equal_length(keep: int, budget: int, n: int
             assert c.mean[i] == pytest.approx(finite.mean(), rel=1e-9, abs=1e-12)
 
 
-def test_place_puts_a_lagging_sources_points_at_their_steps_after_those_held() -> None:
+def test_place_puts_a_lagging_sources_points_at_their_steps_and_leaves_out_those_held() -> None:
     """A second source's history read after the first had passed it (live, W&B's steps 5..15 read after
-    the console's step 20) goes in by step, not behind step 20: the order one-shot's merge gives."""
+    the console's step 20) goes in by step, not behind step 20; a step the series holds already keeps
+    the value it has (the same number from the other source, maybe rounded)."""
     s = Series(keep=64, budget=16)
     s.extend(np.array([5.0, 10.0, 15.0, 20.0]), np.array([1.0, 2.0, 3.0, 4.0]), 100.0)
-    s.place(np.array([5.0, 10.0, 12.0]), np.array([-1.0, -2.0, -3.0]), 200.0)
+    s.place(np.array([5.0, 10.0, 12.0, 20.0]), np.array([-1.0, -2.0, -3.0, -4.0]), 200.0)
     x, v, t = s.recent()
-    assert x.tolist() == [5, 5, 10, 10, 12, 15, 20]
-    assert v.tolist() == [1, -1, 2, -2, -3, 3, 4]
-    assert t.tolist() == [100, 200, 100, 200, 200, 100, 100]
-    assert len(s) == 7
+    assert x.tolist() == [5, 10, 12, 15, 20]
+    assert v.tolist() == [1, 2, -3, 3, 4]
+    assert t.tolist() == [100, 100, 200, 100, 100]
+    assert len(s) == 5
     s.place(np.array([21.0, 22.0]), np.array([5.0, 6.0]), 300.0)  # past the newest: appended
     assert s.recent(3)[0].tolist() == [20, 21, 22]
 
@@ -263,7 +264,9 @@ def test_store_places_a_point_behind_the_newest_and_appends_the_rest() -> None:
     store.add({"loss": 1.0}, x=10.0, t=1.0)
     store.place({"loss": 2.0, "lr": 0.1}, x=5.0, t=2.0)  # lr is new: nothing to place it among
     store.place({"loss": 3.0}, x=11.0, t=3.0)
+    store.place({"loss": 4.0}, x=10.0, t=4.0)  # held already
     assert store["loss", None].recent()[0].tolist() == [5, 10, 11]
+    assert store["loss", None].recent()[1].tolist() == [2.0, 1.0, 3.0]
     assert store["lr", None].recent()[0].tolist() == [5]
 
 
