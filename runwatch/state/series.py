@@ -178,10 +178,10 @@ class Series:
 
     def place(self, x: np.ndarray, values: np.ndarray, t: float) -> None:
         """Add the points of a source that lags another (its own order, steps not decreasing), each at
-        its step among the newest raw points; a point at a step the series already holds is left out
-        (the other source said it: Lightning's bar repeats val_loss rounded to 2 places, its
+        its step among the newest raw points; a finite point at a step the series already holds is left
+        out (the other source said it: Lightning's bar repeats val_loss rounded to 2 places, its
         metrics.csv has it whole, and the two interleaved read as a val_loss going up and down —
-        `overfit` fired on a healthy run).
+        `overfit` fired on a healthy run). A NaN or Inf is always kept: it is news whoever says it.
 
         Live, sources are read as they grow: a W&B run's history read after its console log had reached
         step 120 would otherwise append steps 5..120 again behind step 120, and the rules would read
@@ -195,7 +195,7 @@ class Series:
         held = self._x[:n]
         back = np.flatnonzero(np.diff(held) < 0)
         start = int(back[-1]) + 1 if back.size else 0
-        new = ~np.isin(x, held[start:])
+        new = ~np.isin(x, held[start:]) | ~np.isfinite(values)
         if not new.all():  # a step the series holds already: the other source said it (maybe rounded)
             x, values = x[new], values[new]
             if not len(x):

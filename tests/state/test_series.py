@@ -238,6 +238,18 @@ def test_place_puts_a_lagging_sources_points_at_their_steps_and_leaves_out_those
     assert s.recent(3)[0].tolist() == [20, 21, 22]
 
 
+def test_place_keeps_a_nan_at_a_step_the_series_holds() -> None:
+    """A NaN or Inf from the lagging source is news even at a step the other source gave a number for
+    (a Lightning metrics.csv whose loss is NaN where the console log printed a value): it goes in,
+    after the held point."""
+    s = Series(keep=64, budget=16)
+    s.extend(np.array([5.0, 10.0, 15.0]), np.array([1.0, 2.0, 3.0]), 100.0)
+    s.place(np.array([10.0, 15.0]), np.array([np.nan, 3.0]), 200.0)
+    x, v, _ = s.recent()
+    assert x.tolist() == [5, 10, 10, 15]
+    assert v[:2].tolist() == [1, 2] and np.isnan(v[2]) and v[3] == 3
+
+
 def test_place_leaves_a_resumed_logs_earlier_steps_as_they_were() -> None:
     """A run resumed into its log steps back (10, 11 after 3..20): points go among the newest run of
     steps, the one before the step back is history left as it came."""
