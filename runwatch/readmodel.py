@@ -34,7 +34,7 @@ def snapshot(run: RunIngest, now: float, *, alerts: tuple[AlertBrief, ...], degr
     catching_up = bool(run.history_pending) and run.preview is not None
     tracker = run.preview if catching_up and run.preview is not None else run.tracker
     snap = tracker.snapshot(now)
-    notes = tuple(run.notes.values()) + unknown_format_notes(run)
+    notes = tuple(run.notes.values()) + unknown_format_notes(run) + parse_failure_notes(run)
     if catching_up:
         notes = (f"reading history: {run.history_percent():.0f}%; showing the latest lines first",) + notes
     snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts,
@@ -79,6 +79,11 @@ def state_with_alerts(state: RunState, alerts: Sequence[AlertBrief], last_step_a
     said = [a.badge for a in alerts if a.badge is not None and a.state == AlertState.FIRING
             and (a.since is None or last_step_at is None or last_step_at <= a.since)]
     return max([state, *said], key=lambda s: BADGE_RANK.get(s, 0))
+
+
+def parse_failure_notes(run: RunIngest) -> tuple[str, ...]:
+    """A log some of whose lines its parser raised on says so (those lines gave no record), once per file."""
+    return tuple(f"{path}: {said}" for path, p in run.parsers.items() if (said := p.failures.describe()))
 
 
 def unknown_format_notes(run: RunIngest) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
 from runwatch.alerts.types import Finding, Notification
 from runwatch.model import Kind, Record
+from runwatch.parsers.failures import ParseFailures
 from runwatch.state.run import RunTracker
 
 T0 = 1_700_000_000.0
@@ -41,10 +42,12 @@ class Replay:
     notifications: list[Notification] = field(default_factory=list)
     end: float = T0
     last_found_at: dict[str, int | None] = field(default_factory=dict)
-    judge: Judge | None = None
-    """The rules as evaluated; its `broken` names a rule that raised (and was left out from then on)."""
     """Alert key → the run's step when the rule last found its condition (a finding's own step is
     where the trouble began: the first NaN), for `runwatch check`'s "last step"."""
+    judge: Judge | None = None
+    """The rules as evaluated; its `broken` names a rule that raised (and was left out from then on)."""
+    parse_failures: list[ParseFailures] = field(default_factory=list)
+    """Sources with lines their parser raised on (set by the caller that read them: `runwatch check`)."""
 
     def rules_fired(self) -> set[str]:
         """Ids of the rules that found something at least once."""

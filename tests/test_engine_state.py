@@ -9,12 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from runwatch.alerting import Alerting
 from runwatch.alerts.rules import all_rules
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertBrief, AlertState, RunState, Severity
 from runwatch.readmodel import state_with_alerts
+from tests.support.faults import raise_on_lines
 from tests.support.nanochat import step_lines
 from tests.support.waiting import wait_for
 
@@ -134,3 +137,18 @@ def test_a_known_format_found_late_clears_the_note(tmp_path: Path) -> None:
             f.write("\n".join(step_lines()[:300]) + "\n")
         wait_for(lambda: engine.snapshots()[0].progress.step == 299)
         assert not any("no known log format" in n for s in engine.snapshots() for n in s.notes)
+
+
+def test_lines_a_parser_raised_on_are_a_note_on_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Followed live, the count of lines a parser raised on is one of the run's notes (TUI header and
+    overview, status JSON), and the steps of the other lines still come."""
+    from runwatch.parsers.nanochat import NanochatParser
+
+    raise_on_lines(monkeypatch, NanochatParser, "parse", "step 00007/", ValueError("parser bug"))
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(step_lines()[:20]) + "\n")
+    with Engine([str(log)], OPTIONS) as engine:
+        wait_for(lambda: engine.snapshots() and engine.snapshots()[0].progress.step == 19)
+        notes = engine.snapshots()[0].notes
+        assert f"{log}: 1 line runwatch failed to parse (picollm ValueError ×1: parser bug); " \
+               "a runwatch bug, logged with its traceback" in notes

@@ -63,7 +63,9 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
     records = streams[0] if len(streams) == 1 else merge_by_step(streams)
     manager = AlertManager(config.timings())
     clock = ReplayClock(bar_time=lambda: any(r.format in BAR_FORMATS for r in readers))
-    return replay(records, build_rules(config), manager=manager, clock=clock, run=run.name, source=run.label)
+    out = replay(records, build_rules(config), manager=manager, clock=clock, run=run.name, source=run.label)
+    out.parse_failures = [r.failures for r in readers if r.failures is not None and r.failures.total]
+    return out
 
 
 BAR_FORMATS = frozenset({"tqdm", "hf-trainer"})
@@ -131,6 +133,8 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
             problems.nothing_understood(run.label, fmt)
         for rule, why in (result.judge.broken.items() if result.judge is not None else ()):
             problems.rule_failed(run.name, rule, why)
+        for failures in result.parse_failures:
+            problems.parse_failed(failures)
         fired = summarize(result)
         worst = max(worst, exit_code(fired))
         if as_json:
@@ -147,6 +151,7 @@ def warnings(result: Replay) -> list[str]:
     """What the report says besides alerts: an incomplete run, a run of which nothing was read."""
     broken = [f"rule {rule} failed ({why}); judged without it from then on"
               for rule, why in (result.judge.broken.items() if result.judge is not None else ())]
+    broken += [f"{f.source}: {f.describe()}" for f in result.parse_failures]
     if result.tracker.records == 0:
         return [NO_RECORDS, *broken]
     short = incomplete(result)

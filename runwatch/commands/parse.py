@@ -30,6 +30,7 @@ from typing import Any, BinaryIO, TextIO
 from runwatch.commands.readers import ItemsReader, Reader, StdinReader
 from runwatch.model import Kind, Record, json_number
 from runwatch.parsers.base import ItemDecoder
+from runwatch.parsers.failures import ParseFailures
 from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.text import clean, one_line
@@ -81,6 +82,15 @@ class SourceProblems:
         self.unread.append(f"{run}: rule {rule} failed")
         self.err.write(one_line(f"runwatch: {run}: rule {rule} failed ({why}); judged without it from then on") + "\n")
 
+    def parse_failed(self, failures: ParseFailures | None) -> None:
+        """A parser raised on some of a source's lines (a runwatch bug): they gave no record, so what they
+        said was not read (exit 3, as for a rule that failed)."""
+        said = failures.describe() if failures is not None else None
+        if failures is None or said is None:
+            return
+        self.unread.append(f"{failures.source}: {said}")
+        self.err.write(one_line(f"runwatch: {failures.source}: {said}") + "\n")
+
     def exit_code(self, worst: int) -> int:
         """The status: a critical alert (2) first, then what could not be read (3), then warnings (1)."""
         if worst >= 2 or not self.unread:
@@ -99,6 +109,10 @@ class _Counted:
     @property
     def format(self) -> str | None:
         return self.parser.format
+
+    @property
+    def failures(self) -> ParseFailures:
+        return self.parser.failures
 
     def chunks(self) -> Iterator[ChunkRecords]:
         """The file's records a block at a time (the end-of-input records last), totals not yet fixed.
@@ -167,6 +181,8 @@ class Summary:
     last_step: int | None = None
     total_steps: int | None = None
     ranks: set[int] = field(default_factory=set)
+    failed: int = 0
+    """Lines a parser raised on (each gave no record)."""
 
     def add(self, rec: Record) -> None:
         self.add_records((rec,))
@@ -283,6 +299,8 @@ class Summary:
         ]
         if self.ranks:
             out.append(f"ranks      {len(self.ranks)} ({min(self.ranks)}–{max(self.ranks)})")
+        if self.failed:
+            out.append(f"failed     {self.failed} lines a parser raised on (a runwatch bug: see the warning)")
         if self.events:
             out.append("events     " + "  ".join(f"{k}={v}" for k, v in sorted(self.events.items())))
         if self.metric_count:
@@ -329,6 +347,8 @@ def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: in
             summary.files += 1
             summary.lines += reader.lines
             summary.formats[reader.format or "none"] += 1
+            summary.failed += reader.failures.total if reader.failures is not None else 0
+            problems.parse_failed(reader.failures)
         if records == 0:
             problems.nothing_understood(run.label, fmt)
     writer.close()

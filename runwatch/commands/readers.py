@@ -19,6 +19,7 @@ from typing import BinaryIO, Protocol
 from runwatch.decoding import decoder_for
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import ItemDecoder
+from runwatch.parsers.failures import ParseFailures
 from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.watcher.lines import LineSplitter
 from runwatch.watcher.snapshot import READ_CHUNK
@@ -26,12 +27,16 @@ from runwatch.watcher.types import ItemBatch, Notice
 
 
 class Reader(Protocol):
-    """A source read once: its records a chunk at a time, the lines it held, its format."""
+    """A source read once: its records a chunk at a time, the lines it held, its format, the lines its
+    parser raised on (None for a structured source: its decoders report a damaged item as a notice)."""
 
     lines: int
 
     @property
     def format(self) -> str | None: ...
+
+    @property
+    def failures(self) -> ParseFailures | None: ...
 
     def chunks(self) -> Iterator[ChunkRecords]: ...
 
@@ -47,6 +52,10 @@ class StdinReader:
     @property
     def format(self) -> str | None:
         return self.parser.format
+
+    @property
+    def failures(self) -> ParseFailures:
+        return self.parser.failures
 
     def chunks(self) -> Iterator[ChunkRecords]:
         splitter = LineSplitter()
@@ -94,6 +103,7 @@ class ItemsReader:
     """
 
     lines = 0
+    failures = None
 
     def __init__(self, path: str, run: str, decoders: dict[tuple[str, str], ItemDecoder], *,
                  read_time: bool = True, on_notice: Callable[[Notice], None] = lambda n: None) -> None:

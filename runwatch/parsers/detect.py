@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from runwatch.parsers.base import FormatParser
+from runwatch.parsers.failures import DETECTION, ParseFailures
 from runwatch.parsers.registry import FORMATS, make_parser
 
 MIN_GUESS = 2
@@ -23,7 +24,9 @@ MIN_GUESS = 2
 class Detector:
     """Accumulates per-format scores line by line."""
 
-    def __init__(self, formats: Iterable[str] | None = None) -> None:
+    def __init__(self, formats: Iterable[str] | None = None, *, failures: ParseFailures | None = None) -> None:
+        self.failures = failures
+        """Where a probe that raises is counted (a probe bug must not stop detection, nor go unseen)."""
         self._probes: dict[str, FormatParser] = {name: make_parser(name) for name in (formats or FORMATS)}
         self.totals: dict[str, int] = dict.fromkeys(self._probes, 0)
         self.lines_seen = 0
@@ -37,7 +40,9 @@ class Detector:
         for name, probe in self._probes.items():
             try:
                 s = probe.score(line)
-            except Exception:  # a probe bug must not stop detection
+            except Exception as exc:  # a probe bug must not stop detection
+                if self.failures is not None:
+                    self.failures.add(f"{DETECTION} ({name})", exc, self.lines_seen)
                 s = 0
             if s:
                 self.totals[name] += s

@@ -49,6 +49,7 @@ from runwatch.parsers.base import FormatParser
 from runwatch.parsers.boundary import ascii_digits, checked
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.events import EventDetector
+from runwatch.parsers.failures import EVENTS, ParseFailures
 from runwatch.parsers.prefix import split_rank
 from runwatch.parsers.registry import ALIASES, make_parser
 
@@ -180,7 +181,9 @@ class SourceParser:
         self._parser: FormatParser | None = make_parser(fmt) if fmt else None
         self.format: str | None = ALIASES.get(fmt, fmt) if fmt else None
         self._events = EventDetector()
-        self._detector: Detector | None = None if fmt else Detector()
+        self.failures = ParseFailures(source)
+        """Lines a parser raised on (each gave no record; the source went on)."""
+        self._detector: Detector | None = None if fmt else Detector(failures=self.failures)
         self._held: list[_Line] = []
         self.undecided_lines = 0
         """Lines read while no format was chosen (for a note when a file holds nothing runwatch knows)."""
@@ -309,7 +312,8 @@ class SourceParser:
             data = data.replace(b"\r\n", b"\n")  # CRLF only: what the splitter makes of it, and step lines match
         try:
             found = extract_steps(self.format, data, omit=getattr(parser, "fast_omit", frozenset)())
-        except Exception:  # as for a format parser: a bug on odd input must not stop the source
+        except Exception as exc:  # the block is read line by line instead: nothing is lost, but it is a bug
+            self.failures.add(f"{self.format} fast path", exc, first)
             found = None
         unhandled_text = None if found is None or not len(found[0]) else _texts(data, found[1], split)
         if found is None or unhandled_text is None:
@@ -378,7 +382,8 @@ class SourceParser:
         self._last = (rank, lineno, t)
         try:
             ev = self._events.feed(text)
-        except Exception:  # as for format parsers: one odd line must not stop the source
+        except Exception as exc:  # one odd line must not stop the source; counted, not lost in silence
+            self.failures.add(EVENTS, exc, lineno)
             ev = None
         if ev is not None:
             self._emit(ev, rank, lineno, t, out)
@@ -388,7 +393,8 @@ class SourceParser:
             return
         try:  # as in _parse, inlined: this runs for every line
             rec = parser.parse(text)
-        except Exception:
+        except Exception as exc:
+            self.failures.add(self.format or "parser", exc, lineno)
             rec = None
         if rec is not None:
             self._since_record = 0
@@ -399,17 +405,19 @@ class SourceParser:
         elif not self.fixed_format:
             self._maybe_redetect((rank, text, lineno, t), out)
 
-    def _parse(self, text: str) -> Record | None:
+    def _parse(self, text: str, lineno: int | None = None) -> Record | None:
         assert self._parser is not None
         try:
             return self._parser.parse(text)
-        except Exception:  # a parser bug on odd input must not lose the rest of the log
+        except Exception as exc:  # a parser bug on odd input must not lose the rest of the log
+            self.failures.add(self.format or "parser", exc, lineno)
             return None
 
     def _flush_events(self) -> Record | None:
         try:
             return self._events.flush()
-        except Exception:
+        except Exception as exc:
+            self.failures.add(EVENTS, exc)
             return None
 
     def _flush_parser(self) -> Record | None:
@@ -417,7 +425,8 @@ class SourceParser:
             return None
         try:
             return self._parser.flush()
-        except Exception:
+        except Exception as exc:
+            self.failures.add(self.format or "parser", exc)
             return None
 
     def _hold(self, rank: int | None, text: str, lineno: int, t: float, out: list[Record]) -> None:
@@ -429,7 +438,7 @@ class SourceParser:
             found = self._detector.best(MIN_GUESS)
             if found is None:  # nothing known here yet: stop holding, keep listening
                 self._held.clear()
-                self._detector = Detector()
+                self._detector = Detector(failures=self.failures)
                 return
         if found is not None:
             self._choose(found, out)
@@ -446,7 +455,7 @@ class SourceParser:
     def _replay(self, lines: Iterable[_Line], out: list[Record]) -> None:
         """Parse lines read earlier with the (new) parser; their records go out with their own numbers."""
         for rank, text, lineno, t in lines:
-            rec = self._parse(text)
+            rec = self._parse(text, lineno)
             if rec is not None:
                 self._emit(rec, rank, lineno, t, out)
                 self._reorder = True

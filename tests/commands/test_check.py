@@ -325,3 +325,25 @@ def test_a_rule_that_raises_is_reported_not_a_traceback(monkeypatch: pytest.Monk
     assert "nonfinite" in out and "rule loss_spike failed (ZeroDivisionError: float division by zero)" in out
     assert "rule loss_spike failed" in err
     assert main(["check", str(HEALTHY)]) == 3
+
+
+def test_lines_a_parser_raised_on_are_reported_and_the_status_says_unread(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 12: a parser exception was swallowed as "no record", and `check` said OK on a log some of
+    whose lines it never read. Now the report and stderr say how many lines and which parser, and the
+    status is 3 (not fully read) unless a critical alert fired; `parse --output summary` counts them."""
+    from runwatch.parsers.events import EventDetector
+    from tests.support.faults import raise_on_lines
+
+    raise_on_lines(monkeypatch, EventDetector, "feed", "Evaluating: bigbench", UnicodeError("detector bug"))
+    assert main(["check", str(HEALTHY)]) == 3
+    out, err = capsys.readouterr()
+    said = "36 lines runwatch failed to parse (event detection UnicodeError ×36: detector bug)"
+    assert out.startswith("OK") and f"warning  {HEALTHY}: {said}" in out
+    assert f"runwatch: {HEALTHY}: {said}" in err
+    assert main(["check", "--json", str(HEALTHY)]) == 3
+    assert any(said in w for w in json.loads(capsys.readouterr().out)["warnings"])
+    assert main(["parse", str(HEALTHY), "--output", "summary"]) == 3
+    out, err = capsys.readouterr()
+    assert "failed     36 lines a parser raised on" in out and said in err
