@@ -232,7 +232,8 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
         from runwatch.tui.app import run_tui
 
         with Engine(paths, opts, alerting=alerting) as engine:
-            return run_tui(engine, refresh_s=min(interval, 1.0), bell=not args.no_bell)
+            return run_tui(engine, refresh_s=min(interval, 1.0), bell=not args.no_bell,
+                           runs_first=any(os.path.isdir(p) for p in paths))
     stop = _stop_event()
     engine = Engine(paths, opts, alerting=alerting)
     printer = HeadlessPrinter(sys.stdout, sys.stderr, interval=interval, as_json=args.json)

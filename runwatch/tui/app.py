@@ -8,6 +8,7 @@ pause, the bell and quitting; each screen draws and acts on its own.
 from __future__ import annotations
 
 import socket
+import time
 
 from rich.console import Console
 from textual.app import App
@@ -23,6 +24,10 @@ from runwatch.tui.screens.help import HelpScreen
 
 MIN_REFRESH_S = 0.25
 """Never poll (and so never redraw) faster than 4 Hz."""
+RUNS_FIRST_WITHIN_S = 10.0
+"""How long after start a second run may still turn up and open the runs table (`runs_first`): a
+directory's runs are found as it is walked; later than this, a run that appears while the person
+reads one must not pull the view away from it."""
 
 
 class RunwatchApp(App[int]):
@@ -39,7 +44,7 @@ class RunwatchApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
 
     def __init__(self, controller: Controller, *, refresh_s: float = 1.0, bell: bool = True,
-                 host: str | None = None) -> None:
+                 host: str | None = None, runs_first: bool = False) -> None:
         # On a 16-colour terminal, pass named colours through to the terminal's own palette:
         # Textual would map them via its truecolor theme and back, and red came out magenta.
         super().__init__(ansi_color=True if few_colours() else None)
@@ -54,6 +59,10 @@ class RunwatchApp(App[int]):
         self.dashboard = DashboardScreen(controller, host=self.host)
         self.news = controller.subscribe()
         """Alert transitions, shown as toasts as they come (notices already show as the run's notes)."""
+        self.runs_first = runs_first
+        """Open on the runs table once more than one run is followed (a directory of runs: the CLI sets
+        it), provided that happens within RUNS_FIRST_WITHIN_S and the run view is still on top."""
+        self._started: float | None = None
 
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
@@ -67,6 +76,18 @@ class RunwatchApp(App[int]):
             self._ring(self.snaps)
         self._toast(self.news.take().items)
         self._show()
+        if self.runs_first:
+            self._maybe_runs_first()
+
+    def _maybe_runs_first(self) -> None:
+        now = time.monotonic()
+        if self._started is None:
+            self._started = now
+        if now - self._started > RUNS_FIRST_WITHIN_S or self.screen is not self.dashboard:
+            self.runs_first = False  # too late, or the person went elsewhere already
+        elif len(self.snaps) > 1:
+            self.runs_first = False
+            self.dashboard.action_runs()
 
     def _toast(self, news: tuple[object, ...]) -> None:
         """One toast per alert transition, even while paused: what fired or resolved since the last poll."""
@@ -124,8 +145,8 @@ def few_colours() -> bool:
     return Console().color_system in ("standard", "windows")
 
 
-def run_tui(controller: Controller, *, refresh_s: float = 1.0, bell: bool = True) -> int:
-    """Run the TUI until the person quits; returns the exit code (0)."""
-    app = RunwatchApp(controller, refresh_s=refresh_s, bell=bell)
+def run_tui(controller: Controller, *, refresh_s: float = 1.0, bell: bool = True, runs_first: bool = False) -> int:
+    """Run the TUI until the person quits; returns the exit code (0). `runs_first`: see RunwatchApp."""
+    app = RunwatchApp(controller, refresh_s=refresh_s, bell=bell, runs_first=runs_first)
     result = app.run()
     return app.return_code or (result if isinstance(result, int) else 0)

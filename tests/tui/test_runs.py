@@ -80,3 +80,26 @@ def test_a_header_sorts_by_its_column_and_again_the_other_way(make_app) -> None:
             assert [r[1] for r in rows(screen)] == expected
 
     drive(make_app(three_runs()), sort, size=(160, 48))
+
+
+def test_a_directory_of_runs_opens_on_the_runs_table(make_app) -> None:  # type: ignore[no-untyped-def]
+    """`runs_first` (the CLI sets it when a PATH is a directory): more than one run opens the table;
+    escape goes to the run view. Without it, or with one run, the run view comes first."""
+    async def first(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        assert isinstance(app.screen, RunsScreen)
+        assert [r[1] for r in rows(app.screen)] == ["nanochat-d24", "baseline-d20", "sweep-lr3e-3"]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is app.dashboard
+        await settle(pilot)  # later polls leave the person where they went
+        assert app.screen is app.dashboard
+
+    drive(make_app(three_runs(), runs_first=True), first, size=(160, 48))
+
+    async def run_view(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        assert app.screen is app.dashboard
+
+    drive(make_app(three_runs()), run_view, size=(160, 48))
+    drive(make_app(FakeController([FakeRun("only-run", 900, seed=3)]), runs_first=True), run_view, size=(160, 48))
