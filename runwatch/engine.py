@@ -43,7 +43,7 @@ from runwatch.messages import (
     SystemSampled,
     WarmUpAsked,
 )
-from runwatch.model import ChartData, RunSnapshot
+from runwatch.model import ChartData, RunSnapshot, XAxis
 from runwatch.plan import RunPlan, plan
 from runwatch.sources import Sources, preview_large_files
 from runwatch.supervise import THREAD_PREFIX, Supervisor, TaskThread, ThreadFailure
@@ -312,10 +312,10 @@ class Engine:
     # -- Controller (model.Controller): what front ends may ask -------------
 
     def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
-              last_steps: float | None = None, by_time: bool = False) -> ChartData | None:
+              last_steps: float | None = None, x: XAxis = XAxis.STEP) -> ChartData | None:
         with self._lock:
             r = self._ingest.find(run)
-            return readmodel.chart(r, metric, width, rank, last_steps, by_time) if r is not None else None
+            return readmodel.chart(r, metric, width, rank, last_steps, x) if r is not None else None
 
     def log_tail(self, run: str, lines: int) -> list[str]:
         with self._lock:

@@ -8,7 +8,7 @@ values across threads without copies or locks.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -270,6 +270,28 @@ class ChartData:
     count: Any = None
 
 
+class XAxis(StrEnum):
+    """What a chart's x axis counts."""
+
+    STEP = "step"
+    TIME = "time"
+    """Wall time: columns of equal time span, `x` the time of each (a hang is a hole)."""
+    TOKENS = "tokens"
+    """Tokens seen: the step columns placed at the tokens the run had seen by then (runs of different
+    batch sizes line up); known from a logged count or from tokens/s × step time (`knows_tokens`)."""
+
+
+TOKEN_COUNTS = ("consumed_tokens", "num_input_tokens_seen")
+"""Metrics that count the tokens seen so far (Megatron; the HF Trainer with include_num_input_tokens_seen)."""
+TOKEN_RATE = ("tokens_per_sec", "step_time")
+"""Metrics whose product is the tokens of one step, when no count is logged (nanochat, nanoGPT forks)."""
+
+
+def knows_tokens(metrics: Collection[str]) -> bool:
+    """Whether a run logging these metrics can be charted against tokens seen."""
+    return any(n in metrics for n in TOKEN_COUNTS) or all(n in metrics for n in TOKEN_RATE)
+
+
 class Controller(Protocol):
     """What a front end may ask of the engine: read snapshots, act on alerts.
 
@@ -280,8 +302,9 @@ class Controller(Protocol):
     def snapshots(self) -> list[RunSnapshot]: ...
 
     def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
-              last_steps: float | None = None, by_time: bool = False) -> ChartData | None:
-        """`by_time`: columns of equal wall-time span, `x` the time of each (else steps)."""
+              last_steps: float | None = None, x: XAxis = XAxis.STEP) -> ChartData | None:
+        """`x`: what the x axis counts (steps, wall time or tokens seen); None when the run has no such
+        metric, or no tokens to count."""
 
     def log_tail(self, run: str, lines: int) -> list[str]: ...
 

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from runwatch.ingest import RunIngest
-from runwatch.model import AlertBrief, AlertState, ChartData, RunSnapshot, RunState
+from runwatch.model import AlertBrief, AlertState, ChartData, RunSnapshot, RunState, XAxis
 from runwatch.parsers.source import DETECT_MAX_LINES
+from runwatch.state.xaxis import columns_for
 
 if TYPE_CHECKING:
     from runwatch.state.run import RunTracker
+    from runwatch.state.series import Series
     from runwatch.state.system import SystemState
 
 BADGE_RANK = {RunState.RUNNING: 0, RunState.STALLED: 1, RunState.ENDED: 2, RunState.CRASHED: 3}
@@ -46,22 +48,30 @@ def snapshot(run: RunIngest, now: float, *, alerts: tuple[AlertBrief, ...], degr
 
 
 def chart(run: RunIngest, metric: str, width: int, rank: int | None, last_steps: float | None,
-          by_time: bool = False) -> ChartData | None:
+          x: XAxis = XAxis.STEP) -> ChartData | None:
     """One metric of a run in `width` columns (the lowest rank when none is given), optionally its last
-    `last_steps` steps only; `by_time`: columns of equal wall-time span, `x` their times."""
+    `last_steps` steps only, along the x axis `x` (runwatch.state.xaxis)."""
     tracker: RunTracker = run.preview if run.history_pending and run.preview is not None else run.tracker
-    series = tracker.store.get(metric, rank)
-    if series is None and rank is None:
-        ranks = tracker.store.ranks(metric)
-        series = tracker.store.get(metric, min(ranks, key=lambda r: -1 if r is None else r)) if ranks else None
+    series = _series(tracker, metric, rank)
     if series is None or len(series) == 0:
         return None
     x_min = None
     if last_steps is not None and series.latest is not None:
         x_min = series.latest[0] - last_steps
-    c = series.columns(max(1, width), x_min, by_time=by_time)
+    c = columns_for(series, max(1, width), x_min, x, lambda name: _series(tracker, name, None))
+    if c is None:
+        return None
     nonfinite = (c.nan + c.inf).astype(np.int64)
     return ChartData(run.name, metric, rank, c.x, c.ymin, c.ymax, c.ylast, nonfinite, len(series), c.mean, c.count)
+
+
+def _series(tracker: RunTracker, metric: str, rank: int | None) -> Series | None:
+    """`metric` of `rank`; with no rank given, of the run's lowest rank that logs it."""
+    found = tracker.store.get(metric, rank)
+    if found is None and rank is None:
+        ranks = tracker.store.ranks(metric)
+        found = tracker.store.get(metric, min(ranks, key=lambda r: -1 if r is None else r)) if ranks else None
+    return found
 
 
 def log_tail(run: RunIngest, lines: int) -> list[str]:

@@ -30,8 +30,10 @@ from runwatch.model import (
     RunSnapshot,
     RunState,
     Severity,
+    XAxis,
 )
 from runwatch.state.series import Series
+from runwatch.state.xaxis import columns_for
 
 T0 = 1_790_000_000.0
 TOTAL = 5568
@@ -133,14 +135,16 @@ class FakeController:
         return [self._snapshot(r) for r in self.runs]
 
     def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
-              last_steps: float | None = None, by_time: bool = False) -> ChartData | None:
+              last_steps: float | None = None, x: XAxis = XAxis.STEP) -> ChartData | None:
         self.chart_calls += 1
         fr = next((r for r in self.runs if r.name == run), None)
         series = fr.series.get(metric) if fr is not None else None
-        if series is None or not len(series):
+        if fr is None or series is None or not len(series):
             return None
         x_min = None if last_steps is None else series.latest[0] - last_steps  # type: ignore[index]
-        c = series.columns(width, x_min, by_time=by_time)  # as the engine fills it: min/max ignore NaN, counts say where
+        c = columns_for(series, width, x_min, x, fr.series.get)  # as the engine fills it: min/max ignore NaN
+        if c is None:
+            return None
         return ChartData(run, metric, rank, c.x, c.ymin, c.ymax, c.ylast, (c.nan + c.inf).astype(np.int64),
                          len(series), c.mean, c.count)
 

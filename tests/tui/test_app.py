@@ -10,10 +10,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from textual.pilot import Pilot
 
-from runwatch.model import AlertState, Notice, Severity
+from runwatch.model import AlertState, Notice, Severity, XAxis
 from runwatch.tui.app import RunwatchApp
 from runwatch.tui.screens.compare import CompareScreen
 from runwatch.tui.screens.help import HelpScreen
@@ -275,10 +276,11 @@ def test_shift_s_cycles_smoothing_on_every_chart_but_schedules(make_app) -> None
     drive(make_app(), smooth)
 
 
-def test_x_puts_wall_time_on_every_x_axis_and_back(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_x_puts_wall_time_then_tokens_on_every_x_axis_and_back(make_app) -> None:  # type: ignore[no-untyped-def]
     """The fake run hangs 15 minutes after step 2600: with `x`, the charts are fetched by time (each
     column's x a time), their subtitles say `wall time`, the axis counts back to `now`, and the stroke
-    is broken across the hang; `x` again: steps."""
+    is broken across the hang; `x` again: tokens seen (the run logs tokens/s and step time, 524,288
+    tokens a step); `x` again: steps."""
     from tests.support.fake_controller import HANG, STEP_S, T0
 
     async def axis(app: RunwatchApp, pilot: Pilot[Any]) -> None:
@@ -288,7 +290,7 @@ def test_x_puts_wall_time_on_every_x_axis_and_back(make_app) -> None:  # type: i
         await pilot.press("x")
         await settle(pilot)
         data = loss.data[0]
-        assert data is not None and loss.wall_time and "wall time" in str(loss.border_subtitle)
+        assert data is not None and loss.x_axis is XAxis.TIME and "wall time" in str(loss.border_subtitle)
         end = T0 + 3200 * STEP_S + HANG[1]
         assert data.x[-1] == pytest.approx(end)
         in_hang = (data.x > T0 + HANG[0] * STEP_S + 1) & (data.x < T0 + HANG[0] * STEP_S + HANG[1])
@@ -297,8 +299,16 @@ def test_x_puts_wall_time_on_every_x_axis_and_back(make_app) -> None:  # type: i
         assert rows[-1].rstrip().endswith("now") and "-30m" in rows[-1]
         await pilot.press("x")
         await settle(pilot)
-        assert not loss.wall_time and loss.data[0] is not None and loss.data[0].x[-1] == 3200
-        assert "wall time" not in str(loss.border_subtitle)
+        data = loss.data[0]
+        assert data is not None and loss.x_axis is XAxis.TOKENS and "tokens" in str(loss.border_subtitle)
+        assert data.x[-1] == pytest.approx(524288 * 3201, rel=1e-3)
+        assert (np.diff(data.x) > 0).all()
+        rows = [str(r) for r in loss.chart().render_rows()]
+        assert "G" in rows[-1]  # 1.7G tokens at the right end
+        await pilot.press("x")
+        await settle(pilot)
+        assert loss.x_axis is XAxis.STEP and loss.data[0] is not None and loss.data[0].x[-1] == 3200
+        assert "wall time" not in str(loss.border_subtitle) and "tokens" not in str(loss.border_subtitle)
 
     drive(make_app(), axis, size=(160, 48))
 
@@ -600,3 +610,10 @@ def test_a_tick_while_the_screen_is_torn_down_is_skipped_not_fatal(make_app) -> 
         assert app.screen.query_one(AlertsPanel)  # the screen itself is still there
 
     drive(make_app(), teardown)
+
+
+def test_x_skips_tokens_for_a_run_that_logs_none() -> None:
+    from runwatch.tui.screens.dashboard import next_x_axis
+
+    assert [next_x_axis(a, True) for a in XAxis] == [XAxis.TIME, XAxis.TOKENS, XAxis.STEP]
+    assert [next_x_axis(a, False) for a in XAxis] == [XAxis.TIME, XAxis.STEP, XAxis.STEP]

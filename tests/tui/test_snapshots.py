@@ -65,6 +65,12 @@ def test_run_view_wall_time_across_a_hang_160x48(snap_compare, make_app) -> None
     assert snap_compare(make_app(), terminal_size=(160, 48), run_before=presses("x"))
 
 
+def test_run_view_tokens_axis_80x24(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+    """`x` twice: tokens seen on the x axis (the fake run: 524,288 tokens a step, from its tokens/s and
+    step time), each chart's subtitle says so."""
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=presses("x", "x"))
+
+
 def test_every_metric_grid_160x48(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
     """`g`: a chart for every metric the run logs, the key ones first, no sparklines."""
     assert snap_compare(make_app(), terminal_size=(160, 48), run_before=presses("g"))

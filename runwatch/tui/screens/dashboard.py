@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
-from runwatch.model import Controller, RunSnapshot
+from runwatch.model import Controller, RunSnapshot, XAxis, knows_tokens
 from runwatch.tui.plan import ZOOMS, plan_charts, zoom_label
 from runwatch.tui.screens.silence import SilenceMenu
 from runwatch.tui.widgets.alerts import AlertsBox, AlertsPanel
@@ -35,6 +35,13 @@ COMPACT_W, COMPACT_H = 120, 30
 """Below this width (beside the run list) or height, the lower panels share one slot."""
 RUN_LIST_MIN_W = 140
 """The run list takes a column only on wide terminals; elsewhere 1-9 and [ ] switch runs."""
+
+
+def next_x_axis(axis: XAxis, tokens: bool) -> XAxis:
+    """The `x` key's cycle: step → wall time → tokens (only when the run logs them) → step."""
+    if axis is XAxis.STEP:
+        return XAxis.TIME
+    return XAxis.TOKENS if axis is XAxis.TIME and tokens else XAxis.STEP
 
 
 class DashboardScreen(Screen[None]):
@@ -262,9 +269,10 @@ class DashboardScreen(Screen[None]):
             self._charts(self.snap)
 
     def action_x_axis(self) -> None:
-        """Steps or wall time along every chart's x axis (each chart's subtitle says `wall time`)."""
+        """Steps, wall time, then tokens seen (for a run that logs them) along every chart's x axis; each
+        chart's subtitle says `wall time` or `tokens`."""
         grid = self.query_one(ChartsGrid)
-        grid.wall_time = not grid.wall_time
+        grid.x_axis = next_x_axis(grid.x_axis, self.snap is not None and knows_tokens(self.snap.metrics))
         if self.snap is not None:
             self._charts(self.snap)
 

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from runwatch.model import ChartData
+from runwatch.model import ChartData, XAxis
 from runwatch.present import SECONDS, fmt_value
 from runwatch.tui.plan import PALETTE, ChartSpec
 from runwatch.tui.renderables.linechart import Line, LineChart
@@ -59,8 +59,8 @@ class ChartPanel(Widget, can_focus=True):
         """Scale the y axis to every value, warm-up included (the `f` key); schedules always are."""
         self.smoothing = 0.0
         """The exponential average's weight drawn over each line (the `S` key); 0: off."""
-        self.wall_time = False
-        """Whether the data's x is wall time (the `x` key), not steps."""
+        self.x_axis = XAxis.STEP
+        """What the data's x counts (the `x` key): steps, wall time or tokens."""
         self.labels: tuple[str, ...] | None = None
         self._version = 0
         """Bumped on every change that alters the picture; the strips are rebuilt on the next paint."""
@@ -76,10 +76,9 @@ class ChartPanel(Widget, can_focus=True):
         return max(8, 2 * (self.content_size.width - Y_LABEL_GUESS))
 
     def set_data(self, data: list[ChartData | None], *, zoom: str = "", width: int = 0,
-                 wall_time: bool = False) -> None:
-        """New data, fetched for `width` columns (kept so tests can tell a stale fetch), its x wall time
-        or steps."""
-        self.data, self.zoom, self.data_width, self.wall_time = data, zoom, width, wall_time
+                 x_axis: XAxis = XAxis.STEP) -> None:
+        """New data, fetched for `width` columns (kept so tests can tell a stale fetch), along `x_axis`."""
+        self.data, self.zoom, self.data_width, self.x_axis = data, zoom, width, x_axis
         self._version += 1
         self._title()
         self.refresh()
@@ -119,7 +118,7 @@ class ChartPanel(Widget, can_focus=True):
         size = self.content_size
         return LineChart(lines, size.width, size.height, log=self.log_scale, y_range=self.y_range,
                          full_range=self.full_range or self.spec.schedule, seconds=self.spec.key in SECONDS,
-                         wall_time=self.wall_time)
+                         wall_time=self.x_axis is XAxis.TIME)
 
     def render_line(self, y: int) -> Strip:
         """Textual's line API: strips straight from the chart's runs, built once per change.
@@ -184,8 +183,8 @@ class ChartPanel(Widget, can_focus=True):
             sub.append(f"▼{fmt_value(self.spec.key, below)} ", "bold yellow")
         if self.log_scale:
             sub.append("log ", "bold")
-        if self.wall_time:
-            sub.append("wall time ", "bold")
+        if self.x_axis is not XAxis.STEP:
+            sub.append("wall time " if self.x_axis is XAxis.TIME else "tokens ", "bold")
         if self.smoothing and not self.spec.schedule:
             sub.append(f"EMA {self.smoothing:g} ", "bold")
         sub.append(self.zoom)

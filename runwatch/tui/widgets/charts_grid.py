@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Static
 
-from runwatch.model import ChartData
+from runwatch.model import ChartData, XAxis
 from runwatch.tui.plan import ChartSpec
 from runwatch.tui.renderables.smoothing import WEIGHTS
 from runwatch.tui.widgets.chart_panel import ChartPanel
@@ -48,8 +48,8 @@ class ChartsGrid(VerticalScroll, can_focus=False):
         """Panels mounted later (a new metric, another run) keep the `f` choice…"""
         self.smoothing = 0.0
         """…and the `S` one."""
-        self.wall_time = False
-        """x is wall time rather than steps (the `x` key): asked of the fetcher."""
+        self.x_axis = XAxis.STEP
+        """What x counts (the `x` key): asked of the fetcher."""
         self._fetched_key: object = None
         self._last_fetch = 0.0
         self._pending: Timer | None = None
@@ -123,7 +123,7 @@ class ChartsGrid(VerticalScroll, can_focus=False):
         if not panels or any(p.content_size.width == 0 for p in panels):
             return  # not laid out yet: the screen fetches again after the first refresh
         widths = tuple(p.columns_wanted() for p in panels)
-        view = (run, last_steps, widths, tuple(self.specs), self.wall_time)
+        view = (run, last_steps, widths, tuple(self.specs), self.x_axis)
         key = (view, version)
         if key == self._fetched_key:
             return
@@ -137,8 +137,8 @@ class ChartsGrid(VerticalScroll, can_focus=False):
         self._fetched_key = key
         self._last_fetch = self._clock()
         for panel, width in zip(panels, widths, strict=True):
-            data = [fetcher(run, m, width, last_steps=last_steps, by_time=self.wall_time) for m in panel.spec.metrics]
-            panel.set_data(data, zoom=zoom, width=width, wall_time=self.wall_time)
+            data = [fetcher(run, m, width, last_steps=last_steps, x=self.x_axis) for m in panel.spec.metrics]
+            panel.set_data(data, zoom=zoom, width=width, x_axis=self.x_axis)
 
     def _deferred(self) -> None:
         """The throttled fetch, with the newest arguments asked for meanwhile."""
