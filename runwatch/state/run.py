@@ -404,7 +404,9 @@ class RunTracker:
         if count == 1:
             series.append(top, value, now)
         else:
-            series.extend(np.linspace(base, top, count + 1)[1:], np.full(count, value), now)
+            xs = base + (top - base) / count * np.arange(1, count + 1)  # np.linspace costs 10x more per call
+            xs[-1] = top
+            series.extend(xs, np.full(count, value), now)
         self._latest_main[STEP_INTERVAL] = value
 
     def _resume(self, now: float, source: str) -> None:
