@@ -129,7 +129,7 @@ class Series:
     """
 
     __slots__ = ("_budget", "_cap", "_chunk", "_hist", "_hist_buf", "_hist_points", "_len", "_limit", "_n", "_t",
-                 "_v", "_width", "_x")
+                 "_v", "_width", "_x", "nonfinite_seen")
 
     def __init__(self, keep: int = 4096, budget: int = 2048) -> None:
         if keep < 1 or budget < 2:
@@ -147,6 +147,9 @@ class Series:
         self._hist_buf: _Agg | None = None
         self._hist_points = 0
         self._width = 1
+        self.nonfinite_seen = 0
+        """NaN and Inf values ever added: a rule that looks for them skips a series that never had one
+        (the `nonfinite` rule runs ten times a second while a run streams)."""
 
     def append(self, x: float, value: float, t: float) -> None:
         """Add one point; amortised O(1), no allocation unless the raw part is full."""
@@ -159,6 +162,8 @@ class Series:
         self._t[n] = t
         self._n = n + 1
         self._len += 1
+        if value - value:  # NaN for a NaN or an Inf, 0.0 otherwise: cheaper than math.isfinite
+            self.nonfinite_seen += 1
 
     def extend(self, x: np.ndarray, values: np.ndarray, t: float | np.ndarray) -> None:
         """Add points in order (sharing a time, or each with its own): the state `append` of each would
@@ -175,6 +180,7 @@ class Series:
             self._n = n + k
             i += k
         self._len += count
+        self.nonfinite_seen += count - int(np.count_nonzero(np.isfinite(values[:count])))
 
     def place(self, x: np.ndarray, values: np.ndarray, t: float) -> None:
         """Add the points of a source that lags another (its own order, steps not decreasing), each at
@@ -202,9 +208,11 @@ class Series:
                 return
         at = start + np.searchsorted(held[start:], x, side="right")
         merged = (np.insert(held, at, x), np.insert(self._v[:n], at, values), np.insert(self._t[:n], at, t))
+        seen = self.nonfinite_seen + len(values) - int(np.count_nonzero(np.isfinite(values)))
         self._n = 0
         self._len -= n
         self.extend(*merged)
+        self.nonfinite_seen = seen
 
     def __len__(self) -> int:
         """Points ever appended (raw and folded)."""

@@ -296,3 +296,18 @@ def test_columns_by_time_span_equal_times_and_leave_a_hang_empty() -> None:
         assert int(c.count.sum()) == 200
         by_step = s.columns(50)
         assert by_step.x[-1] == 199.0 and (np.diff(by_step.x) <= 32).all()  # no hole by step
+
+
+def test_nonfinite_seen_counts_every_nan_and_inf_added_however_it_came() -> None:
+    """What lets the nonfinite rule skip a series that never held one: append, extend and place each
+    count the NaN and Inf they add (place not counting again the points it moves)."""
+    s = Series(keep=8, budget=4)
+    s.append(1.0, 2.0, 0.0)
+    assert s.nonfinite_seen == 0
+    s.append(2.0, float("nan"), 0.0)
+    s.append(3.0, float("-inf"), 0.0)
+    assert s.nonfinite_seen == 2
+    s.extend(np.arange(4.0, 40.0), np.where(np.arange(36) % 10 == 0, np.inf, 1.0), 0.0)  # folds history too
+    assert s.nonfinite_seen == 6
+    s.place(np.array([20.5, 30.5]), np.array([np.nan, 1.0]), 1.0)
+    assert s.nonfinite_seen == 7

@@ -67,7 +67,8 @@ class NonFinite(Rule[NonFiniteParams]):
         out: list[Finding] = []
         for metric in self.params.metrics:
             bad = [t for r in run.store.ranks(metric)
-                   if (t := rank_tail(run, metric, r, self.params.window)) is not None and not np.isfinite(t.v).all()]
+                   if (s := run.store.get(metric, r)) is not None and s.nonfinite_seen
+                   and (t := rank_tail(run, metric, r, self.params.window)) is not None and not np.isfinite(t.v).all()]
             if bad:
                 out.append(self._bad_value(run, bad))
         for check in (self._nan_iterations, self._loss_scale, self._missing_loss):
