@@ -139,7 +139,7 @@ class AlertManager:
         hand-over that keeps them (the dispatcher's outbox), a crash at any
         point repeats a notification (same id) rather than loses it.
         """
-        self.silences.refresh()
+        self.silences.refresh(now)
         with self._lock:
             seen = self._latest(findings)
             pairs = None if evaluated is None else set(evaluated) | {(f.rule, f.run) for f in seen.values()}

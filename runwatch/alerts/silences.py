@@ -7,7 +7,7 @@ when the silence ends if it still fires (lifecycle.py does that part).
 With a store, the book is shared through `silences.json`: `runwatch silence`
 adds or expires a silence while a daemon runs, so every change is a
 read-modify-write under the store's lock, and the daemon calls `refresh()`
-once per tick to pick up what others wrote (one `stat`).
+at most once a second to pick up what others wrote (one `stat`).
 
 The book also remembers which notifications a silence held back, so the
 daemon can say so in its log once per transition (`held_back`, `take_held`)
@@ -31,6 +31,9 @@ from runwatch.model import AlertState
 KEEP_EXPIRED_S = 7 * 86400.0
 """Expired silences stay listable (`--list --all`) this long, then are dropped."""
 _NEVER = object()
+RECHECK_S = 1.0
+"""Least time between two looks at `silences.json` from `refresh(now)`: a silence another process
+wrote counts within a second, for one `stat` a second rather than one a tick (ten while a run streams)."""
 _TOLD_MEMORY = 1000
 """Held-back transitions remembered (so each is said once); the oldest are forgotten first."""
 
@@ -59,6 +62,7 @@ class SilenceBook:
         self.keep_expired_s = keep_expired_s
         self._silences: dict[str, Silence] = {}
         self._stamp: object = _NEVER
+        self._looked: float | None = None
         self._told: dict[tuple[str, str, float | None, str], None] = {}  # insertion-ordered set
         self._held: builtins.list[Silenced] = []
         self.refresh()
@@ -120,10 +124,15 @@ class SilenceBook:
         out, self._held = self._held, []
         return out
 
-    def refresh(self) -> bool:
-        """Reload from the store when another process changed it; True when reloaded."""
+    def refresh(self, now: float | None = None) -> bool:
+        """Reload from the store when another process changed it; True when reloaded. With `now`, at most
+        once per RECHECK_S (the daemon's ticks); without, at once."""
         if self.store is None:
             return False
+        if now is not None:
+            if self._looked is not None and 0 <= now - self._looked < RECHECK_S:
+                return False
+            self._looked = now
         stamp = self.store.silences_stamp()
         if stamp == self._stamp:
             return False

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from runwatch.alerts.lifecycle import AlertManager
-from runwatch.alerts.silences import SilenceBook
+from runwatch.alerts.silences import RECHECK_S, SilenceBook
 from runwatch.alerts.store import AlertStore
 from runwatch.alerts.types import Finding, RuleTiming, make_labels
 from runwatch.model import AlertState, Severity
@@ -103,6 +103,18 @@ def test_silences_persist_and_a_daemon_sees_what_the_cli_adds(tmp_path: Path) ->
     SilenceBook(AlertStore(tmp_path)).expire(s.id, now=20.0)
     daemon.refresh()
     assert daemon.active_for("stall", R1, 21.0) is None
+
+
+def test_the_daemons_refresh_looks_at_most_once_a_second(tmp_path: Path) -> None:
+    """`refresh(now)` (the lifecycle's, every tick) stats silences.json at most once per RECHECK_S: a
+    silence added by another process counts at the first look a second after the last one."""
+    daemon = SilenceBook(AlertStore(tmp_path))
+    assert daemon.refresh(100.0) is False  # looked: nothing there
+    s = SilenceBook(AlertStore(tmp_path)).add("stall", {"run": "a"}, 60.0, now=100.0)
+    assert daemon.refresh(100.5) is False and daemon.list(100.5) == []  # not looked again yet
+    assert daemon.refresh(100.0 + RECHECK_S) is True
+    assert [x.id for x in daemon.list(101.0)] == [s.id]
+    assert daemon.refresh() is False  # without a time: looks at once (nothing changed)
 
 
 def test_two_writers_do_not_undo_each_other(tmp_path: Path) -> None:
