@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from runwatch import __version__
 from runwatch.errors import EXIT_GAVE_UP, RunwatchError, UsageError
+from runwatch.text import one_line
 
 if TYPE_CHECKING:
     from runwatch.config import WatchConfig
@@ -176,11 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                out=sys.stdout)
         if args.command == "watch":
             return _watch(args)
-    except RunwatchError as e:
-        print(f"runwatch: {e}", file=sys.stderr)
+    except RunwatchError as e:  # a path or a value from the command line may hold escape sequences
+        print(one_line(f"runwatch: {e}"), file=sys.stderr)
         return e.exit_code
     except ValueError as e:  # ConfigError, SinkConfigError: already name the file/flag and key
-        print(f"runwatch: {e}", file=sys.stderr)
+        print(one_line(f"runwatch: {e}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

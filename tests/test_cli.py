@@ -32,6 +32,19 @@ def test_parse_missing_path_is_one_line_error(capsys: pytest.CaptureFixture[str]
     assert err.count("\n") == 1 and "no such file" in err
 
 
+@pytest.mark.parametrize("command", ["check", "parse"])
+def test_a_missing_path_named_with_escape_sequences_reaches_the_terminal_as_text(
+    command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    """A user's review: `check "nope\x1b[31mX\x1b]0;T\x07.log"` printed the colour code and the
+    window-title sequence on stderr (tail cleaned it already)."""
+    name = str(tmp_path / "nope\x1b[31mX\x1b]0;T\x07.log")
+    assert main([command, name]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("runwatch: ") and err.count("\n") == 1
+    assert "\x1b" not in err and "\x07" not in err and "nope" in err
+
+
 def test_parse_summary_of_real_nanochat_run(capsys: pytest.CaptureFixture[str]) -> None:
     step_lines = sum(1 for line in NANOCHAT.read_text().splitlines() if line.startswith("step "))
     assert main(["parse", str(NANOCHAT), "--output", "summary"]) == 0
