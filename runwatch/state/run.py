@@ -382,9 +382,10 @@ class RunTracker:
         """Step records of `rank` received at `now`, the newest at step `last` (None: unnumbered), the
         highest `top`, `moved` of them above the run's top so far; `uniform`: all at `last`. They end a
         crash or finish unless another source sent them on its heels, and they are progress unless
-        they only repeat the rank's newest step."""
-        self._resume(now, source)
+        they only repeat the rank's newest step: a progress bar's last redraw after the traceback (the HF
+        Trainer's `49/120` under its OOM) neither resumes a crashed run nor moves it on."""
         if last is None or not uniform or self._step_of.get(rank) != last:
+            self._resume(now, source)
             self._last_step_at, self._quiet = now, False  # a redraw of a step is no progress (see `_step_of`)
         if last is not None:
             self._step_of[rank] = last

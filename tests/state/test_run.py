@@ -188,6 +188,26 @@ def test_a_metric_files_late_flush_does_not_undo_the_crash_its_log_reported() ->
     assert tracker_after(same_log, 0.5).state(T0 + 297) == RunState.RUNNING
 
 
+def test_a_bars_last_redraw_after_the_traceback_does_not_undo_the_crash() -> None:
+    """hf-oom (run lab), found by a new user's review: under the OOM traceback tqdm redraws its bar once
+    more (`49/120`), a step record of the same source at the step the run had reached. It is no
+    resumption: the run stays crashed (it read `ended`). A step past it, in that log, is one."""
+    log = "run/train.log"
+
+    def tracker_after(late: Record) -> RunTracker:
+        tracker = RunTracker("run", "run")
+        for i in range(1, 50):
+            tracker.apply(Record(Kind.STEP, i, 120, metrics={"elapsed": i * 0.06}, source=log), T0 + i)
+        tracker.apply(Record(Kind.EVENT, event=Event.OOM, message="OOM", source=log), T0 + 50)
+        tracker.apply(late, T0 + 50.1)
+        return tracker
+
+    redraw = Record(Kind.STEP, 49, 120, metrics={"elapsed": 3.0}, source=log)
+    assert tracker_after(redraw).state(T0 + 51) == RunState.CRASHED
+    past = Record(Kind.STEP, 50, 120, metrics={"elapsed": 3.1}, source=log)
+    assert tracker_after(past).state(T0 + 51) == RunState.RUNNING
+
+
 def test_the_pace_is_measured_per_read_from_when_steps_arrive() -> None:
     """Reads at t=0 (steps 0-2), t=3 (3-5), t=9 (6-8): 1 s/step for the second read, given when the third
     begins; then 2 s/step; one point each, as reads seconds apart may be bursts after pauses. A rank's
