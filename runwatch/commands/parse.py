@@ -33,7 +33,7 @@ from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
 from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
-from runwatch.text import clean, one_line
+from runwatch.text import clean, clip, one_line
 from runwatch.watcher.discover import rank_from_path
 from runwatch.watcher.snapshot import BLOCK_BYTES, READ_CHUNK, read_blocks, split_block
 from runwatch.watcher.types import Notice
@@ -417,7 +417,7 @@ class _Writer:
         detail = rec.event + ": " + (rec.message or "") if rec.event else " ".join(others)
         step = "" if rec.step is None else str(rec.step)
         rank = "" if rec.rank is None else str(rec.rank)
-        self.out.write(one_line(f"{rec.kind!s:<10} {step:>8} {rank:>4}  {cells}  {detail[:160]}") + "\n")
+        self.out.write(one_line(f"{rec.kind!s:<10} {step:>8} {rank:>4}  {cells}  {clip(detail, 160)}") + "\n")
 
     def close(self) -> None:
         if self.output == "csv" and self._csv is None:

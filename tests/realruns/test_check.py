@@ -84,3 +84,17 @@ def test_the_rank_that_raised_is_named_not_the_one_its_death_broke() -> None:
     assert len(crashes) == 1, crashes
     assert crashes[0]["labels"]["rank"] == 1
     assert "IndexError" in crashes[0]["summary"]
+
+
+def test_an_oom_alert_says_the_whole_exception_and_the_run_crashed() -> None:
+    """A new user's review of hf-oom: the alert's summary was cut at 160 characters, `Error code 12
+    (Cannot allocate memory)` reading `Error code 1`; and the bar's last redraw under the traceback
+    made the run read incomplete rather than crashed."""
+    rec = next(r for r in recordings() if r.name == "hf-oom")
+    log = rec.log.read_text(errors="replace")
+    line = next(ln for ln in log.splitlines() if "DefaultCPUAllocator" in ln).strip()
+    assert len(line) > 160 and line.endswith("Error code 12 (Cannot allocate memory)")
+    rc, runs, _ = check_json(rec.run_dir)
+    assert rc == 2 and runs[0]["state"] == "crashed"
+    crash = next(a for a in runs[0]["alerts"] if a["rule"] == "crash")
+    assert crash["summary"].endswith(line)

@@ -27,6 +27,11 @@ from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.types import Finding
 from runwatch.model import Event, Record, RunState, Severity
 from runwatch.state.run import RunTracker
+from runwatch.text import clip
+
+DETAIL_CHARS = 240
+"""Of the exception line in an alert's summary, cut with an ellipsis: an OOM's `Error code 12 (Cannot
+allocate memory)` sits near its 190th character, and cut at 160 it read `Error code 1`."""
 
 WHAT: dict[str, str] = {
     Event.OOM: "GPU out of memory",
@@ -91,10 +96,10 @@ class Crash(Rule[CrashParams]):
         first = next((r for r in group if not CASCADE.search(r.message or "")), group[0])
         rank = _rank(first)
         local = _local_rank(first) if rank is None else None
-        detail = (first.message or "").strip()[:160]
+        detail = clip((first.message or "").strip(), DETAIL_CHARS)
         cause = next((r for r in reversed(tracebacks) if r.rank == rank), None) if kind == Event.CHILD_FAILED else None
         if cause is not None and cause.message:  # the launcher's report names the rank; its own traceback says why
-            detail = f"{cause.message.strip()[:120]}; {detail}"[:240]
+            detail = clip(f"{clip(cause.message.strip(), 120)}; {detail}", DETAIL_CHARS)
         what = HOST_OOM if kind == Event.OOM and first.metrics.get("host_oom") else WHAT.get(kind, kind)
         summary = what + _where(group, rank, local) + (f": {detail}" if detail else "")
         context = tuple(r.message[:300] for r in group[-CONTEXT_LINES:] if r.message)
