@@ -157,11 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     receiver = Receiver()
     t0 = time.monotonic()
     oneshot: dict[str, list[dict[str, Any]]] = {}
-    ends: dict[str, int | None] = {}
     for rec in recs:
         _, runs, _ = check_json(rec.run_dir)
         oneshot[rec.name] = [a for run in runs for a in run["alerts"]]
-        ends[rec.name] = max((run["step"] for run in runs if run["step"] is not None), default=None)
     check_s = time.monotonic() - t0
     lives: dict[str, Live] = {}
     if not args.no_live:
@@ -196,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         extra1 += len(unexpected(rec, alerts1))
         # one-shot rows: `n/a` where only a live follower can see it (live_only: no time, no process)
         extraL += len(unexpected(rec, live_alerts))
-        g1 = grade(rec, alerts1, ends[rec.name])
+        g1 = grade(rec, alerts1)
         gL = grade(rec, live_alerts) if live else []
         for i, f in enumerate(g1):
             live_only = bool(f.expect.get("live_only"))

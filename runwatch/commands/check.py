@@ -51,6 +51,10 @@ class Fired:
     value: Any
     firing_at_end: bool
     times: int = 1
+    cleared: bool = False
+    """Still firing at the end by the lifecycle's clock, but its rule no longer found the condition at
+    the last evaluation: it would resolve after its hold time (`resolve_after`), which a replay that
+    ends with the log never reaches. A spike 250 steps before the end is not "still firing"."""
 
 
 def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | None, *,
@@ -104,6 +108,10 @@ def summarize(result: Replay) -> list[Fired]:
     for key, step in result.last_found_at.items():  # the run's step when the condition was last found
         if key in out and step is not None:
             out[key].last_step = max(step, out[key].first_step or 0)
+    held = {f.key for t, f in result.findings if t >= result.end}  # found at the last evaluation
+    for key, fired in out.items():
+        if fired.firing_at_end and key not in held:
+            fired.firing_at_end, fired.cleared = False, True
     return sorted(out.values(), key=lambda f: (f.severity != Severity.CRITICAL, f.first_step or 0))
 
 
@@ -188,7 +196,7 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
         lines.append("         no alerts")
     for f in fired:
         labels = " ".join(f"{k}={v}" for k, v in sorted(f.labels.items()))
-        end = "still firing at the end" if f.firing_at_end else "resolved"
+        end = "still firing at the end" if f.firing_at_end else "cleared before the end" if f.cleared else "resolved"
         times = f", {f.times}×" if f.times > 1 else ""
         lines.append(f"  {f.severity!s:<8} {f.rule:<16} {labels:<24} {_span(f)}{times}; {end}")
         lines.append(f"           {f.summary}")
@@ -218,7 +226,7 @@ def _json(name: str, source: str, result: Replay, fired: list[Fired]) -> dict[st
         "warnings": warnings(result),
         "alerts": [{"rule": f.rule, "severity": str(f.severity), "labels": f.labels, "summary": f.summary,
                     "first_step": f.first_step, "last_step": f.last_step, "times": f.times,
-                    "firing_at_end": f.firing_at_end,
+                    "firing_at_end": f.firing_at_end, "cleared_before_end": f.cleared,
                     "value": fmt_value("value", f.value) if isinstance(f.value, float) else f.value}
                    for f in fired],
     }

@@ -157,13 +157,13 @@ def _cause(alert: dict[str, Any]) -> str | None:
     return labels.get("cause") or labels.get("event")  # type: ignore[no-any-return]
 
 
-def grade(rec: Recording, alerts: list[dict[str, Any]], end_step: int | None = None, *,
-          one_shot: bool = False) -> list[Finding]:
+def grade(rec: Recording, alerts: list[dict[str, Any]], *, one_shot: bool = False) -> list[Finding]:
     """Match each expected finding to an alert of its rule (and cause, metric, severity).
 
-    An expected resolution is met when the alert resolved, or (one-shot, `end_step` given) when its
-    condition was last found before the run's last step: it cleared, and would resolve once its
-    `resolve_after` had passed, which a run that ends soon after the recovery does not give it."""
+    An expected resolution is met when the alert is not firing at the end: it resolved, or (`check`)
+    its rule no longer found the condition at the last evaluation (`cleared_before_end`: it would
+    resolve once its `resolve_after` had passed, which a log that ends soon after the recovery does
+    not give it)."""
     found = []
     for exp in rec.expect:
         if one_shot and exp.get("live_only"):
@@ -180,9 +180,7 @@ def grade(rec: Recording, alerts: list[dict[str, Any]], end_step: int | None = N
                 f.problems.append(f"cause {_cause(alert)!r}, expected {exp['cause']!r}")
             if "severity" in exp and alert["severity"] != exp["severity"]:
                 f.problems.append(f"severity {alert['severity']}, expected {exp['severity']}")
-            last = alert.get("last_step")
-            cleared = end_step is not None and last is not None and last < end_step
-            if exp.get("resolves") and alert.get("firing_at_end") and not cleared:
+            if exp.get("resolves") and alert.get("firing_at_end"):
                 f.problems.append("still firing at the end")
         found.append(f)
     return found
