@@ -229,8 +229,9 @@ class Ingest:
         A record whose apply raises (a bug in runwatch) goes to `on_error` and is left out; the batch's
         other records are still applied, each once (a chunk whose bulk apply raised is applied again record
         by record: the rows it had taken in before the error may be counted twice, never lost)."""
+        history_done = False
         if isinstance(item, LinesRead):
-            run, now = self._lines_read(item.batch, shown, now)
+            run, now, history_done = self._lines_read(item.batch, shown, now)
         else:
             run = self.run_of_source[item.source]
             if item.batch.kind.startswith("wandb") and isinstance(recs, list):
@@ -252,13 +253,17 @@ class Ingest:
             applied = applied or bool(len(piece))
             if judge is True and len(piece):
                 on_piece(run, now)
+        if history_done and run.tracker.records and isinstance(item, LinesRead):
+            self._history_read(run, item.batch.source, now)  # records held until the follower caught up
         if judge is None:
             run.unjudged = 0  # judged by the daemon before us
         return applied
 
-    def _lines_read(self, b: LineBatch, shown: list[str] | None, now: float) -> tuple[RunIngest, float]:
-        """The bookkeeping of a batch of lines (log pane, notes, history percent and end); its run, and
-        when its records happened."""
+    def _lines_read(self, b: LineBatch, shown: list[str] | None, now: float) -> tuple[RunIngest, float, bool]:
+        """The bookkeeping of a batch of lines (log pane, notes, history percent and end); its run, when
+        its records happened, and whether it ends the source's history with no record yet (a format
+        without a signature line gives its records only when the follower has caught up, in this very
+        batch: `apply` then ages them by the file's modification time)."""
         if not b.history and 0 < b.t < now:
             now = b.t  # when its bytes arrived: a line held until the next one ended it (a tqdm frame)
         run = self.run_of_source[b.source]
@@ -269,11 +274,15 @@ class Ingest:
             run.parsed_bytes[b.source] = run.parsed_bytes.get(b.source, 0) + done
         if b.lines or b.raw:
             run.notes.pop(b.source, None)
+        ended = False
         if not b.history and b.source in run.history_pending:
             run.history_pending.discard(b.source)
-            if not b.count and run.tracker.records:  # the end of the history: how old is it really?
-                self._history_read(run, b.source, now)
-        return run, now
+            if not b.count:  # the end of the history: how old is it really?
+                if run.tracker.records:
+                    self._history_read(run, b.source, now)
+                else:
+                    ended = True
+        return run, now, ended
 
     def _history_read(self, run: RunIngest, source: str, now: float) -> None:
         """A log's history is read: a run whose last step is older than a stall, with no training

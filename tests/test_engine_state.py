@@ -57,6 +57,24 @@ def test_a_log_dead_for_two_hours_with_no_process_has_ended(tmp_path: Path) -> N
         engine.stop()
 
 
+def test_an_old_key_value_log_is_as_old_as_its_file(tmp_path: Path) -> None:
+    """A new user's review: a `key=value` log (the run lab's kvlog-nan) last written 2 hours ago read
+    `[running] … last 0.3s ago`. Such a format has no signature line, so its records come only when the
+    follower has caught up, after the end of the history was noted; they are now aged by the file's
+    modification time as a signed format's are (`check` said ended all along)."""
+    from tests.support.realruns import recordings
+
+    rec = next(r for r in recordings() if r.name == "kvlog-nan")
+    log = tmp_path / "kv.log"
+    log.write_bytes(rec.log.read_bytes())
+    os.utime(log, (time.time() - 7200, time.time() - 7200))
+    with Engine([str(log)], OPTIONS) as engine:
+        wait_for(lambda: any(s.progress.step == 120 for s in engine.snapshots()), timeout=20)
+        snap = engine.snapshots()[0]
+        assert (snap.last_record_age_s or 0) > 7000
+        wait_for(lambda: engine.snapshots()[0].state == RunState.ENDED, timeout=10)
+
+
 def test_a_log_dead_for_two_hours_whose_process_lives_is_stalled(tmp_path: Path) -> None:
     """The same log held open for writing by a live process (a run hung before runwatch started)."""
     log = dead_log(tmp_path)
