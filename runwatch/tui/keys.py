@@ -19,7 +19,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("l", "log scale: the focused chart, or every chart when none is focused"),
         ("f", "y axes to every value, warm-up included (▲/▼ mark values off the axis), or back"),
         ("S", "smoothing: off → EMA 0.6 → 0.9 → 0.99, drawn over the raw line in grey"),
-        ("x", "x axis: steps / wall time (counted back from the newest point; a hang is a hole)"),
+        ("x", "x axis: steps / wall time (counted back from the newest point; a hang is a hole) / tokens seen "
+              "(a run that logs them)"),
         ("g", "a chart for every metric (the grid scrolls), or the key charts and sparklines"),
         ("o", "the run's overview: name, host, sources, progress, config, summary, last values, alerts"),
         ("r", "the runs table: state, step, loss, rate, ETA and firing alerts of every run"),

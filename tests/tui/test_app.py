@@ -617,3 +617,20 @@ def test_x_skips_tokens_for_a_run_that_logs_none() -> None:
 
     assert [next_x_axis(a, True) for a in XAxis] == [XAxis.TIME, XAxis.TOKENS, XAxis.STEP]
     assert [next_x_axis(a, False) for a in XAxis] == [XAxis.TIME, XAxis.STEP, XAxis.STEP]
+
+
+def test_x_on_a_run_without_tokens_goes_back_to_steps_and_says_why(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A new user's review: on a run with no token count `x x` went steps → wall time → steps and
+    nothing said why tokens were skipped."""
+    ctrl = FakeController()
+    for run in ctrl.runs:
+        del run.series["tokens_per_sec"]
+
+    async def axis(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("x", "x")
+        await settle(pilot)
+        assert charts(app)["loss"].x_axis is XAxis.STEP
+        assert any("no token count" in n.message for n in app._notifications)
+
+    drive(make_app(ctrl), axis, size=(160, 48))

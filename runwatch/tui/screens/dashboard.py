@@ -272,7 +272,10 @@ class DashboardScreen(Screen[None]):
         """Steps, wall time, then tokens seen (for a run that logs them) along every chart's x axis; each
         chart's subtitle says `wall time` or `tokens`."""
         grid = self.query_one(ChartsGrid)
-        grid.x_axis = next_x_axis(grid.x_axis, self.snap is not None and knows_tokens(self.snap.metrics))
+        tokens = self.snap is not None and knows_tokens(self.snap.metrics)
+        was, grid.x_axis = grid.x_axis, next_x_axis(grid.x_axis, tokens)
+        if was is XAxis.TIME and not tokens:
+            self.notify("no token count or tokens/s and step time in this run: back to steps", timeout=3)
         if self.snap is not None:
             self._charts(self.snap)
 
