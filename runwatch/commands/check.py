@@ -138,7 +138,7 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
         result = check_run(run, config, None if fmt == WANDB_FORMAT else fmt, total_steps, stdin=stdin,
                            on_notice=problems)
         if result.tracker.records == 0:
-            problems.nothing_understood(run.label, fmt)
+            problems.nothing_understood(run.label, fmt, run.logs)
         for rule, why in (result.judge.broken.items() if result.judge is not None else ()):
             problems.rule_failed(run.name, rule, why)
         for failures in result.parse_failures:

@@ -22,7 +22,7 @@ import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -72,8 +72,9 @@ class SourceProblems:
         if n.level == "error":
             self.unread.append(n.message)
 
-    def nothing_understood(self, label: str, fmt: str | None) -> None:
-        why = f"nothing read as {fmt}" if fmt else "no known log format, metric file or W&B run (--format NAME forces one)"
+    def nothing_understood(self, label: str, fmt: str | None, logs: Sequence[Path] = ()) -> None:
+        why = _unreadable(logs) or (f"nothing read as {fmt}" if fmt else
+                                    "no known log format, metric file or W&B run (--format NAME forces one)")
         self.unread.append(f"{label}: {why}")
         self.err.write(one_line(f"runwatch: {label}: nothing understood: {why}") + "\n")
 
@@ -96,6 +97,34 @@ class SourceProblems:
         if worst >= 2 or not self.unread:
             return worst
         return EXIT_UNREAD
+
+
+SNIFF_BYTES = 4096
+"""Of a log's start, looked at for NUL bytes when nothing in it was understood (a binary file)."""
+
+
+def _unreadable(logs: Sequence[Path]) -> str | None:
+    """Why logs of which nothing was understood are no logs at all, when that is why: every one is empty,
+    or one is binary (NUL bytes near its start: no text log has them). None otherwise."""
+    sizes = {p: _size(p) for p in logs}
+    if logs and all(size == 0 for size in sizes.values()):
+        return "an empty file" if len(logs) == 1 else "empty files"
+    for path in logs:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(SNIFF_BYTES)
+        except OSError:
+            continue
+        if b"\0" in head:
+            return f"{path.name} is a binary file (NUL bytes in its first {SNIFF_BYTES:,} bytes), not a text log"
+    return None
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 class _Counted:
@@ -163,6 +192,8 @@ def with_total(recs: list[Record], total: int | None) -> list[Record]:
 
 
 _KIND_NAMES: dict[Kind | str, str] = {k: str(k) for k in Kind}
+_MEASURED = frozenset({Kind.STEP, Kind.EVAL})
+"""Records whose `metrics` are the run's metrics in the summary; an event's are its details."""
 
 
 @dataclass
@@ -210,7 +241,7 @@ class Summary:
                 total = rec.total_steps
             if rec.rank is not None:
                 ranks.add(rec.rank)
-            m = rec.metrics
+            m = rec.metrics if rec.kind in _MEASURED else None  # an event's fields (exitcode, pid) are no metrics
             if m:
                 names = tuple(m)
                 shape = shapes.get(names)
@@ -261,7 +292,7 @@ class Summary:
                 last_at = rec.line
             if rec.total_steps is not None:
                 total_at = rec.line
-            if rec.metrics:
+            if rec.metrics and rec.kind in _MEASURED:
                 last_line.update(dict.fromkeys(rec.metrics, rec.line))
         lines, steps = batch.line, batch.step
         self.kinds[_KIND_NAMES.get(batch.kind) or str(batch.kind)] += len(batch)
@@ -350,7 +381,7 @@ def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: in
             summary.failed += reader.failures.total if reader.failures is not None else 0
             problems.parse_failed(reader.failures)
         if records == 0:
-            problems.nothing_understood(run.label, fmt)
+            problems.nothing_understood(run.label, fmt, run.logs)
     writer.close()
     if output == "summary":
         out.write(clean(summary.render(time.perf_counter() - started)) + "\n")

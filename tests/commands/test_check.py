@@ -304,6 +304,9 @@ def test_check_and_parse_exit_3_on_what_they_could_not_read(what: str, tmp_path:
     out, err = capsys.readouterr()
     assert out.startswith("UNREAD") and "OK" not in out.split()[0]
     assert err.strip() and all(line.startswith("runwatch: ") for line in err.strip().splitlines())
+    said = {"binary": "train.log is a binary file (NUL bytes in its first 4,096 bytes), not a text log",
+            "empty": "nothing understood: an empty file"}.get(what)  # a new user's review: both read the same
+    assert said is None or said in err
     assert main(["parse", str(path), "--output", "summary"]) == 3
     assert main(["check", str(path), str(SFT_NAN)]) == 2  # a critical alert elsewhere still comes first
 

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 import runwatch.commands.parse as parse_cmd
 from runwatch.cli import main
 from runwatch.commands.parse import Summary, _Writer, run_parse
-from runwatch.model import Record
+from runwatch.model import Kind, Record
 from runwatch.parsers.source import SourceParser
 from runwatch.parsers.structured import CsvRowsDecoder
 from runwatch.parsers.wandb import WandbDecoder
@@ -219,7 +219,7 @@ def naive_add(summary: Summary, rec: Record) -> None:
         summary.total_steps = rec.total_steps
     if rec.rank is not None:
         summary.ranks.add(rec.rank)
-    for k, v in rec.metrics.items():
+    for k, v in (rec.metrics.items() if rec.kind in (Kind.STEP, Kind.EVAL) else ()):  # an event's fields are none
         summary.metric_count[k] += 1
         summary.last[k] = v
         if not math.isfinite(v):
@@ -416,3 +416,14 @@ def test_a_damaged_tensorboard_record_is_skipped_as_the_follower_skips_it(
     steps = [json.loads(line)["step"] for line in out.splitlines()]
     assert len(steps) == TB_STEPS - 1 and steps == sorted(steps) and steps[-1] == TB_STEPS - 1  # read on past it
     assert "damaged record at offset" in err and "skipped" in err
+
+
+def test_summary_counts_no_event_field_as_a_metric(capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: on torchrun-logdir-raise the summary listed `exitcode`, `pid`, `local_rank`
+    and `root_cause_rank` (the failure report's fields) among the run's metrics."""
+    run = FIXTURES / "realruns/torchrun-logdir-raise/run"
+    assert main(["parse", str(run), "--output", "summary"]) == 0
+    out = capsys.readouterr().out
+    metrics = out.split("\nmetric", 1)[1]
+    assert "loss" in metrics and "child_failed=1" in out
+    assert not any(name in metrics for name in ("exitcode", "pid", "local_rank", "root_cause_rank"))
