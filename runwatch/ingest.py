@@ -19,12 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from runwatch.messages import Batch, LinesRead
 from runwatch.model import Event, Kind, Notice, ProcessRole, ProcessSample, Record
 from runwatch.parsers.base import ItemDecoder
-from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.state.run import RunTracker
 from runwatch.watcher.snapshot import last_lines, split_block
 from runwatch.watcher.types import ItemBatch, LineBatch
@@ -314,20 +312,10 @@ class Ingest:
         return out
 
     def _chunk_with_total(self, chunk: ChunkRecords) -> ChunkRecords:
-        """`_with_total` for a chunk: its step rows get the total too."""
-        total = self._total_steps
-        if total is None:
-            return chunk
-        steps = chunk.steps
-        if steps is not None:
-            steps = replace(steps, total=np.full(len(steps), total, np.int64))
-        return replace(chunk, records=self._with_total(chunk.records), steps=steps)
+        return chunk.with_total(self._total_steps)
 
     def _with_total(self, recs: list[Record]) -> list[Record]:
-        total = self._total_steps
-        if total is None:
-            return recs
-        return [replace(r, total_steps=total) if r.step is not None else r for r in recs]
+        return with_total(recs, self._total_steps)
 
     def notice(self, n: Notice) -> None:
         """A source's notice stands as its run's note when it is a problem (or a wait)."""

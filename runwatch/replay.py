@@ -18,19 +18,22 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from runwatch.alerts.judge import Judge
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
 from runwatch.alerts.types import Finding, Notification
 from runwatch.model import Kind, Record
 from runwatch.parsers.failures import ParseFailures
-from runwatch.state.run import RunTracker
+from runwatch.state.run import RecordChunk, RunTracker
 
 T0 = 1_700_000_000.0
 JUDGE_BATCH = 32
-"""Records between two evaluations while the run streams: a NaN is still found (its step is where the
-series holds it), at a 32nd of the cost of judging after every record."""
-QUIET_S = 5.0
+"""Records between two evaluations while the run streams (at the least: see `judge_every`): a NaN is
+still found (its step is where the series holds it), at a 32nd of the cost of judging after every record."""
+JUDGED_RECORDS = 2048
+"""The most records between two evaluations: what a rule may look back over (a series keeps 4096 raw)."""
 
 
 @dataclass
@@ -65,6 +68,59 @@ class Replay:
         return found[0]
 
 
+STEP_ITEM, EVAL_ITEM, OTHER_ITEM = 0, 1, 2
+"""What an item of a block is to the clock (`ReplayClock.advance_block`)."""
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A chunk's step rows and records in line order, as arrays the clock reads in one go."""
+
+    kind: np.ndarray
+    steps: np.ndarray
+    step_time: np.ndarray
+    row: np.ndarray
+    """Each item's row of the chunk's columns (-1 for a record)."""
+    records_at: np.ndarray
+    """The item index of each record of the chunk, in order."""
+
+    @classmethod
+    def of(cls, chunk: RecordChunk) -> _Block:
+        cols = chunk.steps
+        assert cols is not None
+        records = chunk.records
+        n, m = len(cols.line), len(records)
+        at = np.searchsorted(cols.line, [r.line for r in records]) + np.arange(m) if m else np.zeros(0, np.int64)
+        is_record = np.zeros(n + m, bool)
+        is_record[at] = True
+        row = np.full(n + m, -1, np.int64)
+        row[~is_record] = np.arange(n)
+        kind = np.full(n + m, STEP_ITEM, np.int8)
+        steps = np.full(n + m, np.nan)
+        steps[~is_record] = cols.step
+        step_time = np.full(n + m, np.nan)
+        if "step_time" in cols.metrics:
+            step_time[~is_record] = np.where(cols.present["step_time"], cols.metrics["step_time"], np.nan)
+        for i, rec in zip(at.tolist(), records, strict=True):
+            if rec.kind == Kind.STEP:
+                steps[i] = math.nan if rec.step is None else rec.step
+                step_time[i] = rec.metrics.get("step_time", math.nan)
+            else:
+                kind[i] = EVAL_ITEM if rec.kind == Kind.EVAL else OTHER_ITEM
+        return cls(kind, steps, step_time, row, at)
+
+    def record_at(self, k: int) -> int | None:
+        """The index in the chunk's records of item `k`, None for a row."""
+        if self.row[k] >= 0:
+            return None
+        return int(np.searchsorted(self.records_at, k))
+
+    def next_record(self, k: int) -> int:
+        """The item index of the first record from `k` on (the item count if none)."""
+        i = int(np.searchsorted(self.records_at, k))
+        return int(self.records_at[i]) if i < len(self.records_at) else len(self.row)
+
+
 class ReplayClock:
     """The time a record would have arrived at, rebuilt from the log."""
 
@@ -93,6 +149,45 @@ class ReplayClock:
         if rec.kind == Kind.STEP and self.bar_time():
             self.now = self._on_the_bar(rec, before)
         return self.now
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the times are rebuilt from the step time the log states (no timestamps of its own, no
+        progress bar's elapsed time): intervals between them say nothing the log did not say already."""
+        return not self._stamped and not self.bar_time()
+
+    def advance_block(self, kind: np.ndarray, steps: np.ndarray, step_time: np.ndarray) -> np.ndarray:
+        """The times of a block's records, none with a time of its own, on a synthetic clock: `advance` of
+        each in turn, in one go. `kind`: STEP_ITEM (`steps` its step, NaN for a step record without one),
+        EVAL_ITEM or OTHER_ITEM for each; `step_time`: a step's logged step time (NaN where none)."""
+        is_step = kind == STEP_ITEM
+        if self._stamped is None and is_step.any():
+            self._stamped = False
+        n = len(kind)
+        numbered = is_step & ~np.isnan(steps)
+        top = -math.inf if self._top is None else float(self._top)
+        prior = np.empty(n)
+        prior[0] = top
+        np.maximum.accumulate(np.where(numbered, steps, -math.inf)[:-1], out=prior[1:])
+        np.maximum(prior, top, out=prior)
+        moved = numbered & (steps > prior)
+        advancing = moved | (is_step & ~numbered)  # a step without a number is one step on
+        stride = np.where(moved & np.isfinite(prior), steps - prior, 1.0)
+        per: float | np.ndarray = self._per_step
+        logged = advancing & np.isfinite(step_time) & (step_time > 0)  # a step that moved sets the pace
+        if logged.any():
+            last = np.where(logged, np.arange(n), -1)
+            np.maximum.accumulate(last, out=last)
+            per = np.where(last >= 0, step_time[np.maximum(last, 0)], self._per_step)
+            self._per_step = float(step_time[last[-1]])
+        dt = np.where(advancing, np.minimum(per * stride, self.max_gap), 0.0)
+        dt[kind == EVAL_ITEM] = min(self.eval_pause, self.max_gap)
+        dt[kind == OTHER_ITEM] = min(0.01, self.max_gap)
+        times = np.cumsum(np.concatenate(([self.now], dt)))[1:]  # added in turn to the time, as `advance` does
+        if moved.any():
+            self._top = int(steps[moved][-1])
+        self.now = float(times[-1])
+        return times
 
     def _on_the_bar(self, rec: Record, before: float) -> float:
         """The time of a progress bar's step: the bar's own elapsed time, not its rate.
@@ -132,46 +227,177 @@ class ReplayClock:
         return self.now + self._per_step * stride
 
 
-def replay(records: Iterable[Record], rules: Sequence[Rule[Any]], *, manager: AlertManager | None = None,
+def replay(items: Iterable[Record | RecordChunk], rules: Sequence[Rule[Any]], *, manager: AlertManager | None = None,
            clock: ReplayClock | None = None, tick: float = 1.0, run: str = "run", source: str = "log",
-           batch: int = JUDGE_BATCH, quiet: float = QUIET_S) -> Replay:
+           batch: int | None = None, quiet: float | None = None) -> Replay:
     """Drive records through a fresh RunTracker, evaluating `rules` as the engine would: at most once per
-    `tick` seconds of the run's time, and then once `batch` records came (the rules that judge records
-    look back over all of them, as the engine's do over a piece of history) or the run was quiet for
-    `quiet` seconds (a pause, a hang: the rules about time judge it before the next record)."""
-    clock = clock or ReplayClock()
-    out = Replay(RunTracker(run, source))
-    judge = out.judge = Judge(rules)
-    last_eval: float | None = None
-    last_record = clock.now
-    unjudged = 0
-    apply = out.tracker.apply
-    for rec in records:
-        now = clock.advance(rec)
-        if last_eval is None or (now - last_eval >= tick and (unjudged >= batch or now - last_record >= quiet)):
-            _evaluate(out, judge, manager, now, unjudged)
-            last_eval, unjudged = now, 0
+    `tick` seconds of the run's time, and then once `batch` records came (default `judge_every`: the rules
+    that judge records look back over all of them, as the engine's do over a piece of history) or, the
+    rules about the present only, when the run was quiet for `quiet` seconds (a pause, a hang: they judge
+    it before the next record; by default the least silence a rule can speak on, `Rule.silence_s`; a
+    silence counts from the newest step record).
+
+    `items` are records, or chunks of a log read in blocks (`SourceParser.feed_bytes`): their step rows
+    go into the run's state in bulk (`RunTracker.apply_rows`), a piece between two evaluations at a time,
+    each row at the time the clock gives it."""
+    if quiet is None:
+        quiet = min((s for r in rules if (s := r.silence_s()) is not None), default=math.inf)
+    replayer = _Replayer(rules, manager, clock or ReplayClock(), tick, run, source, batch, quiet)
+    for item in items:
+        if isinstance(item, Record):
+            replayer.record(item)
+        else:
+            replayer.chunk(item)
+    return replayer.finish()
+
+
+def judge_every(records: int) -> int:
+    """Records between two evaluations of every rule once `records` are in: `JUDGE_BATCH`, and a 16th of
+    the run so far once that is more (up to `JUDGED_RECORDS`, the points a rule may look back over).
+
+    A check of a long log judges it a few hundred times rather than once a
+    second of its run: rules that judge records look back over all those
+    since they last looked, so no NaN, spike or slowdown goes unseen
+    (`Rule.widened`), and silences are judged as they end (`quiet`)."""
+    return min(JUDGED_RECORDS, max(JUDGE_BATCH, records // 16))
+
+
+class _Replayer:
+    """The state of one replay: the tracker, when the rules last looked, what came since."""
+
+    def __init__(self, rules: Sequence[Rule[Any]], manager: AlertManager | None, clock: ReplayClock,
+                 tick: float, run: str, source: str, batch: int | None, quiet: float) -> None:
+        self.out = Replay(RunTracker(run, source))
+        self.judge = self.out.judge = Judge(rules)
+        self.manager, self.clock, self.tick, self.quiet = manager, clock, tick, quiet
+        self.batch = batch
+        self.last_eval: float | None = None
+        self.last_record = clock.now
+        self.unjudged = 0
+        self.applied = 0
+        """Records and rows applied (the tracker counts held rows only once they are in)."""
+        self.stepped_at: float | None = None
+        """When the newest step came: the tracker's word for a record, the newest row's time for rows
+        (held, they are not in the tracker yet; a fast format writes one row per step)."""
+
+    def _batch(self) -> int:
+        return self.batch if self.batch is not None else judge_every(self.applied)
+
+    def record(self, rec: Record) -> None:
+        now = self.clock.advance(rec)
+        if self.last_eval is None or now - self.last_eval >= self.tick:
+            if self.last_eval is None or self.unjudged >= self._batch():
+                self._evaluate(now)
+            elif now - self._last_step() >= self.quiet:
+                self._evaluate(now, present=True)
+        self.out.tracker.progress.bulk = self.clock.synthetic
+        self._apply(rec, now)
+
+    def _apply(self, rec: Record, now: float) -> None:
+        tracker = self.out.tracker
         if rec.t == now or (rec.t == 0 and rec.kind == Kind.STEP):
-            apply(rec, now)  # a step record without a time takes `now` as its time (RunTracker.apply)
+            tracker.apply(rec, now)  # a step record without a time takes `now` as its time (RunTracker.apply)
         else:  # a new Record rather than dataclasses.replace (a third of the cost of applying one)
-            apply(Record(rec.kind, rec.step, rec.total_steps, rec.rank, now, rec.metrics, rec.event, rec.message,
-                         rec.source, rec.line), now)
-        unjudged += 1
-        last_record = now
-    _evaluate(out, judge, manager, clock.now, unjudged)
-    out.end = clock.now
-    return out
+            tracker.apply(Record(rec.kind, rec.step, rec.total_steps, rec.rank, now, rec.metrics, rec.event,
+                                 rec.message, rec.source, rec.line), now)
+        if rec.kind == Kind.STEP:  # it settled the rows held before it: the tracker says if it was a step
+            self.stepped_at = tracker.last_step_at
+        self.unjudged += 1
+        self.applied += 1
+        self.last_record = now
 
+    def chunk(self, chunk: RecordChunk) -> None:
+        """A block of a log: its records in line order, the step rows in bulk where the clock can time the
+        whole block at once (no line of it carries a time, the clock is synthetic)."""
+        cols = chunk.steps
+        records = chunk.records
+        if (cols is None or not len(cols.line) or chunk.t or not self.clock.synthetic
+                or any(r.t for r in records)):
+            for rec in chunk.merged():  # rows with a time of their own, or a clock that needs each
+                self.record(rec)
+            return
+        block = _Block.of(chunk)
+        times = self.clock.advance_block(block.kind, block.steps, block.step_time)
+        is_step = block.kind == STEP_ITEM
+        stepped = np.where(is_step, np.arange(len(times)), -1)  # the newest step item before each
+        np.maximum.accumulate(stepped, out=stepped)
+        before = np.concatenate(([-1], stepped[:-1]))
+        since = times - np.where(before >= 0, times[np.maximum(before, 0)], self._last_step())
+        quiet_at = np.flatnonzero(since >= self.quiet)
+        tracker = self.out.tracker
+        tracker.progress.bulk = True  # a synthetic clock's intervals only echo the step time the log states
+        p, n = 0, len(times)
+        while p < n:
+            j, full = self._next_evaluation(times, quiet_at, p)
+            self._apply_block(chunk, block, times, p, j)
+            if j < n:
+                self._evaluate(float(times[j]), present=not full)
+            p = j
 
-def _evaluate(out: Replay, judge: Judge, manager: AlertManager | None, now: float, unjudged: int = 0) -> None:
-    """Every rule at `now` (isolated, as live), each looking back over the `unjudged` records since the
-    last evaluation."""
-    judged = judge.judge(out.tracker, None, now, new=unjudged)
-    out.findings.extend((now, f) for f in judged.findings)
-    step = out.tracker.progress.step
-    out.last_found_at.update((f.key, step) for f in judged.findings)
-    if manager is not None:
-        out.notifications.extend(manager.update(judged.findings, now, evaluated=judged.evaluated))
+    def _apply_block(self, chunk: RecordChunk, block: _Block, times: np.ndarray, p: int, j: int) -> None:
+        """Items p..j-1 of a block: its records one by one, the step rows between them in bulk."""
+        k = p
+        while k < j:
+            r = block.record_at(k)
+            if r is not None:
+                self._apply(chunk.records[r], float(times[k]))
+                k += 1
+                continue
+            stop = min(j, block.next_record(k))
+            lo, hi = int(block.row[k]), int(block.row[stop - 1]) + 1
+            self.out.tracker.apply_rows(chunk, lo, hi, times[k:stop])
+            self.unjudged += hi - lo
+            self.applied += hi - lo
+            self.last_record = self.stepped_at = float(times[stop - 1])
+            k = stop
+
+    def _last_step(self) -> float:
+        """When the newest step record came (the newest record before any): a silence counts from there
+        (a progress bar's redraws during a hang are records, not steps)."""
+        return self.last_record if self.stepped_at is None else self.stepped_at
+
+    def _next_evaluation(self, times: np.ndarray, quiet_at: np.ndarray, p: int) -> tuple[int, bool]:
+        """The first row from `p` on before which the rules look (len(times) if none), and whether all of
+        them (else only those about the present: a quiet spell ended there)."""
+        n = len(times)
+        if self.last_eval is None:
+            return p, True
+        ticked = p + int(np.searchsorted(times[p:], self.last_eval + self.tick))
+        full = max(ticked, p + self._rows_to_batch())
+        k = int(np.searchsorted(quiet_at, max(p, ticked)))
+        quiet = int(quiet_at[k]) if k < len(quiet_at) else n
+        if full <= quiet:
+            return min(full, n), True
+        return quiet, quiet - p >= self._rows_to_batch()
+
+    def _rows_to_batch(self) -> int:
+        """Records still to come before the next batch is due (the batch grows with the run)."""
+        if self.batch is not None:
+            return max(0, self.batch - self.unjudged)
+        records, k = self.applied, 0
+        while self.unjudged + k < judge_every(records + k):
+            k = judge_every(records + k) - self.unjudged
+        return k
+
+    def _evaluate(self, now: float, *, present: bool = False) -> None:
+        """The rules at `now` (isolated, as live), each looking back over the records since every rule
+        last looked; `present`: only the rules about the present moment (a silence just ended)."""
+        out, judge = self.out, self.judge
+        out.tracker.settle()
+        judged = judge.judge(out.tracker, None, now, new=self.unjudged, present=present)
+        out.findings.extend((now, f) for f in judged.findings)
+        step = out.tracker.progress.step
+        out.last_found_at.update((f.key, step) for f in judged.findings)
+        if self.manager is not None:
+            out.notifications.extend(self.manager.update(judged.findings, now, evaluated=judged.evaluated))
+        self.last_eval = now
+        if not present:
+            self.unjudged = 0
+
+    def finish(self) -> Replay:
+        self._evaluate(self.clock.now)
+        self.out.end = self.clock.now
+        return self.out
 
 
 def merge_by_step(streams: Sequence[Iterable[Record]]) -> Iterator[Record]:

@@ -5,12 +5,26 @@ from __future__ import annotations
 
 import itertools
 
+from runwatch.alerts.lifecycle import AlertManager
+from runwatch.alerts.rules import default_rules
 from runwatch.alerts.rules.base import Rule, RuleParams
 from runwatch.alerts.types import Finding
 from runwatch.commands.parse import records_of
 from runwatch.model import Event, Kind, Record
-from runwatch.replay import JUDGE_BATCH, T0, ReplayClock, merge_by_step, replay
+from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.replay import (
+    JUDGE_BATCH,
+    JUDGED_RECORDS,
+    T0,
+    Replay,
+    ReplayClock,
+    judge_every,
+    merge_by_step,
+    replay,
+)
 from runwatch.state.run import RunTracker
+from runwatch.watcher.snapshot import split_block
+from tests.support.nanochat import HEALTHY, step_lines, with_nan_at
 from tests.support.paths import FIXTURES
 
 
@@ -54,6 +68,9 @@ class _Counting(Rule[RuleParams]):
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         self.at.append(now)
         return []
+
+    def silence_s(self) -> float | None:
+        return 5.0  # a silence of 5 s could make it speak: judged as it ends
 
 
 def _stepping(n: int, step_time: float) -> list[Record]:
@@ -104,3 +121,56 @@ def test_a_bar_per_epoch_starts_its_elapsed_time_again_and_the_clock_goes_on() -
     assert all(t[a] <= t[b] for a, b in itertools.pairwise(steps))
     assert 70 <= t[130] - t[129] <= 80
     assert t[max(steps)] - t[130] <= 10.0
+
+
+# -- a log a block at a time: step rows in bulk ----------------------------------------------------
+
+
+def _chunks(lines: list[str]) -> list[ChunkRecords]:
+    """The log's blocks as `runwatch check` reads them (`feed_bytes`, no read time)."""
+    parser = SourceParser("train.log")
+    data = ("\n".join(lines) + "\n").encode()
+    out, line, pos = [], 1, 0
+    while pos < len(data):  # blocks of whole lines, as read_blocks cuts them
+        end = data.find(b"\n", pos + (1 << 18)) + 1 or len(data)
+        out.append(parser.feed_bytes(data[pos:end], line, 0.0, split_block))
+        line, pos = line + out[-1].lines, end
+    out.append(ChunkRecords(0, parser.flush(), None, "train.log", None, 0.0))
+    return out
+
+
+def _judged(result: Replay) -> list[tuple[float, str, int | None]]:
+    return [(t, f.rule, f.step) for t, f in result.findings]
+
+
+def test_step_rows_in_bulk_are_judged_as_their_records_one_by_one() -> None:
+    """The real nanochat run (its evals, warnings and a loss made NaN, then a loss spike) replayed by
+    blocks, its step rows taken in bulk a piece between evaluations at a time, finds what the same
+    records replayed one by one find, at the same times and steps; the run ends in the same state."""
+    lines = HEALTHY.read_text().splitlines()
+    lines = with_nan_at(lines, 5000)
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("step 12000/"))
+    for i in range(at, at + 8):
+        loss = lines[i].split("loss: ")[1].split(" ")[0]
+        lines[i] = lines[i].replace(f"loss: {loss}", "loss: 9.500000")
+    chunks = _chunks(lines)
+    assert sum(len(c.steps) for c in chunks if c.steps is not None) > 16_000  # the fast path took the rows
+    rules = default_rules()
+    by_rows = replay(chunks, rules, manager=AlertManager({}), run="r", source="s")
+    by_records = replay([r for c in chunks for r in c.merged()], default_rules(), manager=AlertManager({}),
+                        run="r", source="s")
+    assert _judged(by_rows) == _judged(by_records)
+    assert {f.rule for _, f in by_rows.findings} >= {"nonfinite", "loss_spike"}
+    assert [n.alert.key for n in by_rows.notifications] == [n.alert.key for n in by_records.notifications]
+    assert by_rows.tracker.snapshot(by_rows.end) == by_records.tracker.snapshot(by_records.end)
+    assert by_rows.end == by_records.end
+
+
+def test_a_long_log_is_judged_tens_of_times_not_every_32_records() -> None:
+    """Every 32 records while the run is short, a 16th of the run so far once longer, never more than
+    what a rule can look back over apart: the 16,702 step lines are judged ~70 times, not 520."""
+    rule, lines = _Counting(), step_lines()
+    result = replay(_chunks(lines), [rule])
+    assert result.tracker.records == len(lines) > 16_000
+    assert 50 <= len(rule.at) <= 100, len(rule.at)
+    assert judge_every(500) == JUDGE_BATCH and judge_every(16_000) == 1000 and judge_every(10**7) == JUDGED_RECORDS

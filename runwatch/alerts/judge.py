@@ -38,14 +38,18 @@ class Judge:
         self.broken: dict[str, str] = {}
 
     def judge(self, run: RunTracker, system: SystemState | None, now: float, *, new: int = 0,
-              history: bool = False, urgent_only: bool = False, into: Judged | None = None) -> Judged:
+              history: bool = False, urgent_only: bool = False, present: bool = False,
+              into: Judged | None = None) -> Judged:
         """Every working rule on `run` at `now`. `new`: records since the run was last judged (rules that
         count records among their newest look back at least that far); `history`: only the rules that
         judge records in sequence (a history being read in: time-based rules judge the present);
-        `urgent_only`: only the rules whose findings cannot wait (`Rule.urgent`)."""
+        `urgent_only`: only the rules whose findings cannot wait (`Rule.urgent`); `present`: only the rules
+        about the present moment (a silence, a pace: a replay judges them as a quiet spell ends, the rules
+        that judge records when enough records came)."""
         out = into if into is not None else Judged()
         for rule in self.rules:
-            if rule.id in self.broken or (history and not rule.judges_records) or (urgent_only and not rule.urgent):
+            if (rule.id in self.broken or (history and not rule.judges_records) or (urgent_only and not rule.urgent)
+                    or (present and rule.judges_records)):
                 continue
             try:
                 found = evaluate_rule(rule.widened(new) if new else rule, run, system, now)

@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
 
 from runwatch.alerting import build_rules
 from runwatch.alerts.lifecycle import AlertManager
-from runwatch.commands.parse import SourceProblems, readers_of, with_total
+from runwatch.commands.parse import SourceProblems, readers_of
 from runwatch.commands.readers import ItemsReader, Reader
 from runwatch.config import Config
 from runwatch.model import AlertState, Kind, Record, RunState, Severity
+from runwatch.parsers.source import ChunkRecords
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.present import fmt_value
 from runwatch.replay import Replay, ReplayClock, merge_by_step, replay
@@ -59,15 +60,18 @@ class Fired:
 
 def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | None, *,
               stdin: BinaryIO | None = None, on_notice: Callable[[Notice], None] = lambda n: None) -> Replay:
-    """Replay every source of `run` through the rules, its sources interleaved by step."""
-    streams: list[Iterable[Record]] = []
+    """Replay every source of `run` through the rules: one log a block at a time (its step rows in bulk),
+    several sources interleaved by step."""
     readers = list(readers_of(run, fmt, read_time=False, stdin=stdin, on_notice=on_notice))
-    for reader in readers:
-        streams.extend(_streams(reader, total_steps))
-    records = streams[0] if len(streams) == 1 else merge_by_step(streams)
+    streams = [stream for reader in readers for stream in _streams(reader, total_steps)]
+    items: Iterable[Record | ChunkRecords]
+    if len(streams) == 1:
+        items = streams[0]
+    else:
+        items = merge_by_step([_records(s) for s in streams])
     manager = AlertManager(config.timings())
     clock = ReplayClock(bar_time=lambda: any(r.format in BAR_FORMATS for r in readers))
-    out = replay(records, build_rules(config), manager=manager, clock=clock, run=run.name, source=run.label)
+    out = replay(items, build_rules(config), manager=manager, clock=clock, run=run.name, source=run.label)
     out.parse_failures = [r.failures for r in readers if r.failures is not None and r.failures.total]
     return out
 
@@ -75,15 +79,27 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
 BAR_FORMATS = frozenset({"tqdm", "hf-trainer"})
 """Logs whose step time is a progress bar's smoothed rate: the bar's elapsed time bounds the replay's clock."""
 
+Stream = Iterable[Record] | Iterable[ChunkRecords]
 
-def _streams(reader: Reader, total_steps: int | None) -> list[Iterable[Record]]:
-    """A reader's records as streams ordered by step: a log lazily; a structured source read whole,
-    its checkpoint records apart (a checkpoint directory's history comes before its checkpoints)."""
-    recs = (r for chunk in reader.chunks() for r in with_total(chunk.merged(), total_steps))
+
+def _streams(reader: Reader, total_steps: int | None) -> list[Stream]:
+    """A reader's records as streams ordered by step: a log a chunk at a time, lazily; a structured
+    source read whole, its checkpoint records apart (a checkpoint directory's history comes before its
+    checkpoints)."""
+    chunks = (chunk.with_total(total_steps) for chunk in reader.chunks())
     if not isinstance(reader, ItemsReader):
-        return [recs]
-    got = list(recs)
+        return [chunks]
+    got = [r for chunk in chunks for r in chunk.merged()]
     return [[r for r in got if r.kind != Kind.CHECKPOINT], [r for r in got if r.kind == Kind.CHECKPOINT]]
+
+
+def _records(stream: Stream) -> Iterator[Record]:
+    """A stream's records one by one (chunks merged: several sources interleave record by record)."""
+    for item in stream:
+        if isinstance(item, Record):
+            yield item
+        else:
+            yield from item.merged()
 
 
 def summarize(result: Replay) -> list[Fired]:

@@ -23,7 +23,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -31,7 +31,7 @@ from runwatch.commands.readers import ItemsReader, Reader, StdinReader
 from runwatch.model import Kind, Record, json_number
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
-from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.text import clean, clip, one_line
 from runwatch.watcher.discover import rank_from_path
@@ -182,13 +182,6 @@ def records_of(path: Path, fmt: str | None, total_steps: int | None, *, read_tim
     """Every record a file holds now, in order. `read_time=False` leaves `t` 0 on records whose
     line carries no time (a replay rebuilds their times; the read time is one instant for all)."""
     return iter(_Counted(path, fmt, total_steps, read_time=read_time))
-
-
-def with_total(recs: list[Record], total: int | None) -> list[Record]:
-    """`--total-steps`: every record with a step gets `total` as its total (None leaves them)."""
-    if total is None:
-        return recs
-    return [replace(r, total_steps=total) if r.step is not None else r for r in recs]
 
 
 _KIND_NAMES: dict[Kind | str, str] = {k: str(k) for k in Kind}

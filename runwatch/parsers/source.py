@@ -161,6 +161,24 @@ class ChunkRecords:
         out += rows[i:]
         return out
 
+    def with_total(self, total: int | None) -> ChunkRecords:
+        """`--total-steps`: this chunk with every record that has a step, and every step row, planned to
+        end at `total` (None: as it is)."""
+        if total is None:
+            return self
+        steps = self.steps
+        if steps is not None:
+            import numpy as np  # only where a fast format's columns are read
+            steps = replace(steps, total=np.full(len(steps), total, np.int64))
+        return replace(self, records=with_total(self.records, total), steps=steps)
+
+
+def with_total(recs: list[Record], total: int | None) -> list[Record]:
+    """`--total-steps`: every record with a step gets `total` as its total (None leaves them)."""
+    if total is None:
+        return recs
+    return [replace(r, total_steps=total) if r.step is not None else r for r in recs]
+
 
 _Line = tuple[int | None, str, int, float]  # rank, text, line number, read time
 

@@ -183,8 +183,9 @@ class ProgressTracker:
             self._log_eta = log_eta
 
     def update_steps(
-        self, steps: np.ndarray, t: float, *, total: int | None = None, step_time: np.ndarray | None = None,
-        tokens_per_sec: float | None = None, elapsed: float | None = None, log_eta: float | None = None,
+        self, steps: np.ndarray, t: float | np.ndarray, *, total: int | None = None,
+        step_time: np.ndarray | None = None, tokens_per_sec: float | None = None, elapsed: float | None = None,
+        log_eta: float | None = None,
     ) -> None:
         """`update` of each of these step records (all read at `t`), in order, in one go: the same state.
 
@@ -193,11 +194,19 @@ class ProgressTracker:
         does). Only steps above every earlier one move the step; at one time
         they extend the wall interval the first of them opens (or extends), so
         an `add` of the first and one of the last stand for all of them.
+
+        `t` may also give each record's time (a replay): only for a run whose
+        intervals are not timed (`bulk`), as a replay's rebuilt clock only
+        echoes the step time the log states.
         """
         if not len(steps):
             return
         if total is not None:
             self.total = total
+        if isinstance(t, np.ndarray):
+            assert self.bulk, "records with times of their own are timed one by one (update)"
+            self._note(float(t[0]), None, None, None)
+            t = float(t[-1])
         self._note(t, tokens_per_sec, elapsed, log_eta)
         last = self.step
         prior = np.empty_like(steps)

@@ -29,6 +29,8 @@ FATAL_EVENTS = frozenset({
     Event.SEGFAULT, Event.TIME_LIMIT, Event.TRACEBACK,
 })
 """Events that end a run unless a step record follows (a caught, printed traceback does not)."""
+ENDS = FATAL_EVENTS | {Event.FINISHED, Event.EXIT}
+"""Events after which a step record says whether the run went on (`RunTracker._resume`)."""
 
 
 
@@ -144,6 +146,30 @@ class PaceMeter:
         return points
 
 
+@dataclasses.dataclass
+class _Held:
+    """Rows lo..hi-1 of a chunk that `apply_rows` holds back until `settle`."""
+
+    chunk: RecordChunk
+    lo: int
+    hi: int
+    times: list[np.ndarray]
+    names: frozenset[str]
+    """The metrics the rows carry: a record with one of them settles them first."""
+    passed_t: float = -math.inf
+    """When the newest eval applied past them came (the run's newest record, once they are in)."""
+
+
+def passes_held_rows(rec: Record) -> bool:
+    """Whether a record may be applied before step rows that came ahead of it (see `apply_rows`): an eval
+    at a stated step and no total, or an event that neither ends the run nor starts it again. Either
+    leaves what the rows leave as it is; a step record, an eval placed at the newest step, a crash, a
+    finish or an exit does not."""
+    if rec.kind == Kind.EVAL:
+        return rec.step is not None and rec.total_steps is None
+    return rec.kind != Kind.STEP and rec.event not in ENDS
+
+
 class RunTracker:
     """Series, progress, ranks, recent events and the state badge of one run.
 
@@ -189,6 +215,8 @@ class RunTracker:
         """Each rank's source holding its highest step, and that step: another source's points below it
         are history that source lags behind in reading, placed by step rather than appended (see
         `SeriesStore.place`)."""
+        self._held: _Held | None = None
+        """Step rows whose metric values `apply_rows` holds back until `settle`."""
         self._step_of: dict[int | None, float] = {}
         """Each rank's newest step: a record repeating it is a redraw, not progress. tqdm's monitor thread
         redraws a bar every 10 s with its step unchanged, and a rank hung 75 s in a collective (the run
@@ -196,6 +224,13 @@ class RunTracker:
 
     def apply(self, rec: Record, now: float) -> None:
         """Route one record; `now` is the wall time runwatch received it."""
+        held = self._held
+        if held is not None:
+            if held.names.isdisjoint(rec.metrics) and passes_held_rows(rec):
+                if rec.kind == Kind.EVAL:
+                    held.passed_t = max(held.passed_t, now)
+            else:
+                self.settle()
         self._records += 1
         kind = rec.kind
         self._counts[kind] += 1
@@ -258,17 +293,63 @@ class RunTracker:
         latest = self._latest_main if rank is None or rank == 0 else self._latest_other
         return all(n in latest and self.store.get(n, rank) is not None for n in cols.metrics)
 
-    def _apply_rows(self, chunk: RecordChunk, lo: int, hi: int, t: float, now: float, *, metrics: bool) -> None:
-        """Rows lo..hi-1, each row that brings a new metric alone."""
+    def apply_rows(self, chunk: RecordChunk, lo: int, hi: int, times: np.ndarray) -> None:
+        """Step rows lo..hi-1 of `chunk`, row lo + i received at `times[i]` (a replay: `runwatch check`
+        gives each row the time the run reached it). The per-line records of the chunk are the caller's
+        to apply, between the rows, each at its own time.
+
+        Rows whose metrics the run knows are held back, in one piece with the rows of the chunk held just
+        before them, until `settle()` puts them in at once: whoever reads the run (the rules) settles
+        first. A record applied meanwhile settles them before it unless it passes them harmlessly
+        (`passes_held_rows`, and no metric of theirs: an evaluation between steps), so the state is the
+        one their records applied one by one in line order leave. A replay of a long log reads an eval
+        every hundred steps or so; taking the rows between two of them in turn cost more than all else."""
+        if hi <= lo:
+            return
         cols = chunk.steps
         assert cols is not None
+        held = self._held
+        if held is not None and (held.chunk is not chunk or held.hi != lo):
+            self.settle()
+            held = None
+        if held is not None:
+            held.hi = hi
+            held.times.append(times)
+        elif self._known(cols, chunk.rank):
+            self._held = _Held(chunk, lo, hi, [times], frozenset(cols.metrics))
+        else:
+            self._apply_rows(chunk, lo, hi, times, float(times[-1]), metrics=True)
+
+    def settle(self) -> None:
+        """Put the rows `apply_rows` held back into the run's state (one slice per metric)."""
+        held = self._held
+        if held is None:
+            return
+        self._held = None
+        cols = held.chunk.steps
+        assert cols is not None
+        times = held.times[0] if len(held.times) == 1 else np.concatenate(held.times)
+        self._step_rows(cols, held.chunk.rank, held.chunk.source, held.lo, held.hi, times, float(times[-1]),
+                        metrics=True)
+        if self._last_record_t is not None and held.passed_t > self._last_record_t:
+            self._last_record_t = held.passed_t  # an eval that passed them came after them
+
+    def _apply_rows(self, chunk: RecordChunk, lo: int, hi: int, t: float | np.ndarray, now: float, *,
+                    metrics: bool) -> None:
+        """Rows lo..hi-1, each row that brings a new metric alone; `t`: their time, or each row's (from
+        row lo on), the one given to a row that goes alone as a Record too."""
+        cols = chunk.steps
+        assert cols is not None
+        base = lo
         while lo < hi:
             cut = self._first_new(cols, chunk.rank, lo, hi) if metrics else hi
             if cut > lo:
-                self._step_rows(cols, chunk.rank, chunk.source, lo, cut, t, now, metrics=metrics)
+                times = t[lo - base : cut - base] if isinstance(t, np.ndarray) else t
+                at = float(times[-1]) if isinstance(times, np.ndarray) else now
+                self._step_rows(cols, chunk.rank, chunk.source, lo, cut, times, at, metrics=metrics)
             if cut == hi:
                 return
-            self.apply(chunk.row(cut), now)
+            self.apply(chunk.row(cut), float(t[cut - base]) if isinstance(t, np.ndarray) else now)
             lo = cut + 1
 
     def _first_new(self, cols: StepColumns, rank: int | None, lo: int, hi: int) -> int:
@@ -283,10 +364,11 @@ class RunTracker:
         return first
 
     def _step_rows(
-        self, cols: StepColumns, rank: int | None, source: str, lo: int, hi: int, t: float, now: float, *,
-        metrics: bool,
+        self, cols: StepColumns, rank: int | None, source: str, lo: int, hi: int, t: float | np.ndarray,
+        now: float, *, metrics: bool,
     ) -> None:
-        """What `_apply_step` does for rows lo..hi-1 (metric values only with `metrics`)."""
+        """What `_apply_step` does for rows lo..hi-1 (metric values only with `metrics`); `t`: their time,
+        or each row's, `now` the time of the last."""
         self._records += hi - lo
         self._counts[Kind.STEP] += hi - lo
         steps = cols.step[lo:hi]
@@ -304,32 +386,38 @@ class RunTracker:
             log_eta=_last(cols, "eta", lo, hi),
         )
         if rank is not None:  # one record at the first step and one at the highest leave what all of them do
-            self.ranks.update(rank, int(steps[0]), t)
-            self.ranks.update(rank, int(steps.max()), t)
+            top = int(np.argmax(steps))
+            self.ranks.update(rank, int(steps[0]), float(t[0]) if isinstance(t, np.ndarray) else t)
+            self.ranks.update(rank, int(steps[top]), float(t[top]) if isinstance(t, np.ndarray) else t)
         if metrics:
             self._add_columns(cols, rank, source, lo, hi, t)
 
-    def _add_columns(self, cols: StepColumns, rank: int | None, source: str, lo: int, hi: int, t: float) -> None:
-        """Metric values of rows lo..hi-1 into series and latest values (all known to the run)."""
+    def _add_columns(self, cols: StepColumns, rank: int | None, source: str, lo: int, hi: int,
+                     t: float | np.ndarray) -> None:
+        """Metric values of rows lo..hi-1 into series and latest values (all known to the run); `t`: their
+        time, or each row's."""
         x = cols.step[lo:hi].astype(np.float64)
         lags = self._lags(rank, source, float(x[0]), float(x.max())) if len(x) else False
         latest = self._latest_main if rank is None or rank == 0 else self._latest_other
         for name, values in cols.metrics.items():
             present = cols.present[name][lo:hi]
             v = values[lo:hi]
+            t_ = t
             if not present.all():
                 index = np.flatnonzero(present)
                 if not index.size:
                     continue
                 x_, v = x[index], v[index]
+                if isinstance(t, np.ndarray):
+                    t_ = t[index]
             else:
                 x_ = x
             series = self.store.get(name, rank)
             assert series is not None
             if lags:
-                series.place(x_, v, t)
+                series.place(x_, v, t_)
             else:
-                series.extend(x_, v, t)
+                series.extend(x_, v, t_)
             latest[name] = float(v[-1])
 
     def _lags(self, rank: int | None, source: str, first: float, top: float) -> bool:

@@ -182,7 +182,7 @@ class Series:
         self._len += count
         self.nonfinite_seen += count - int(np.count_nonzero(np.isfinite(values[:count])))
 
-    def place(self, x: np.ndarray, values: np.ndarray, t: float) -> None:
+    def place(self, x: np.ndarray, values: np.ndarray, t: float | np.ndarray) -> None:
         """Add the points of a source that lags another (its own order, steps not decreasing), each at
         its step among the newest raw points; a finite point at a step the series already holds is left
         out (the other source said it: Lightning's bar repeats val_loss rounded to 2 places, its

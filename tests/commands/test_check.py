@@ -107,6 +107,25 @@ def test_a_fault_mid_log_is_caught_when_no_line_carries_a_time(tmp_path: Path, c
     assert "nonfinite" in out and "step 8000" in out
 
 
+def test_a_slowdown_that_came_and_went_mid_log_is_caught_at_its_step(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The real run, its steps 9000–9059 taking 4× their logged time (a node slowed for 3 minutes): a
+    check judges this far into a long log every few hundred records, and the slowdown has come and gone
+    between two looks; the drift rule looks back over every window since."""
+    steps = [ln for ln in HEALTHY.read_text().splitlines() if ln.startswith("step ")]
+    for i, ln in enumerate(steps):
+        step = int(ln[5:10])
+        if 9000 <= step < 9060:
+            dt = ln.split("dt: ")[1].split("ms")[0]
+            steps[i] = ln.replace(f"dt: {dt}ms", f"dt: {4 * float(dt):.2f}ms")
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(steps) + "\n")
+    assert main(["check", str(log), "--json"]) == 1
+    (alert,) = json.loads(capsys.readouterr().out)["alerts"]
+    assert alert["rule"] == "step_time_drift" and 9000 < alert["first_step"] < 9060, alert
+    assert not alert["firing_at_end"]
+
+
 # -- every source `tail` reads (W&B, trainer_state.json, metrics.csv, stdin) --------------------
 
 

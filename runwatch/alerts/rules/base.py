@@ -94,6 +94,12 @@ class Rule(Generic[P]):
     def __init__(self, params: P | None = None) -> None:
         self.params: P = params if params is not None else cast(P, self.Params())
 
+    def silence_s(self) -> float | None:
+        """The least silence (no new record) on which this rule can speak; None (most rules): a silence
+        alone never makes it speak. A replay (`runwatch check`) judges a silence this long as the record
+        that ends it arrives, rather than when the next batch of records is due."""
+        return None
+
     def badge(self, severity: Severity) -> RunState | None:
         """What this rule's alert, firing at `severity`, says the run is (its badge in every front end):
         STALLED, ENDED, CRASHED; None, most rules: it says nothing of the run's state. The engine reads

@@ -72,6 +72,8 @@ class _Drift(Rule[D]):
 
     higher_is_slower: ClassVar[bool]
     """Step time grows when a run slows down; throughput shrinks."""
+    lookback = 0
+    """Points besides the newest window whose windows are judged too (`widened`)."""
 
     def ratio(self, short: bool) -> float:
         """The multiple of the baseline median the recent median must reach (or fall to); `short`: the
@@ -86,28 +88,77 @@ class _Drift(Rule[D]):
         """Whether a change past the ratio is also large in absolute terms (by default, any is)."""
         return True
 
+    def widened(self, points: int) -> Rule[D]:
+        """This rule, judging also the windows of `recent` points (half a window apart) that ended among
+        the newest `points`: a slowdown that came and went between two looks (a check judging a long log
+        every 2048 records) is a finding at the step where it showed. A look after no more than two
+        windows' worth of points misses none: this rule as it is."""
+        if points <= 2 * self.params.recent:
+            return self
+        wide = type(self)(self.params)
+        wide.lookback = points
+        return wide
+
+    def _slower(self, level: float, bound: float, ratio: float) -> bool:
+        """Whether `level` is past `ratio` × `bound` in the direction that means slower."""
+        return level >= ratio * bound if self.higher_is_slower else level <= ratio * bound
+
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params
-        found = first_tail(run, p.metrics, p.recent + p.baseline)
+        found = first_tail(run, p.metrics, p.recent + p.baseline + self.lookback)
         if found is None:
             return []
+        for tail in self._candidates(found):
+            hit = self._judged(tail)
+            if hit is not None:
+                return [self.finding(run, hit[0], rank=tail.rank, metric=tail.metric, value=hit[1],
+                                     threshold=hit[2], step=step_at(tail.x), history=history(tail.v))]
+        return []
+
+    def _judged(self, found: Tail) -> tuple[str, float, float] | None:
+        """(summary, level, threshold) when the newest window of `found` is slower than its baseline."""
+        p = self.params
         parts = split(found, recent=p.recent, warmup=p.warmup, min_baseline=p.min_baseline)
         if parts is None:
-            return []
+            return None
         level, before = parts
         ratio = self.ratio(len(before) < p.short_baseline)
         # the baseline median lies within its extremes: most ticks end here, without a median
-        if (level < ratio * before.min()) if self.higher_is_slower else (level > ratio * before.max()):
-            return []
+        if not self._slower(level, before.min() if self.higher_is_slower else before.max(), ratio):
+            return None
         base = median_of(before)
-        if base <= 0 or ((level < ratio * base) if self.higher_is_slower else (level > ratio * base)):
-            return []
-        if not self.large_enough(level, base):
-            return []
-        return [self.finding(
-            run, f"{self.summary(found, level, base)} (step {step_at(found.x)})",
-            rank=found.rank, metric=found.metric, value=level, threshold=ratio * base, step=step_at(found.x),
-            history=history(found.v))]
+        if base <= 0 or not self._slower(level, base, ratio) or not self.large_enough(level, base):
+            return None
+        return f"{self.summary(found, level, base)} (step {step_at(found.x)})", level, ratio * base
+
+    def _candidates(self, found: Tail) -> list[Tail]:
+        """The tail as it stands, then (widened) the tails as they stood at the end of each earlier window
+        that a cheap bound cannot rule out, oldest first: where the slowdown first showed."""
+        p = self.params
+        out = [found]
+        if not self.lookback:
+            return out
+        finite = np.flatnonzero(np.isfinite(found.v))
+        finite = finite[finite >= baseline_slice(found, p.warmup)]
+        v = found.v[finite]
+        n, recent = len(v), p.recent
+        first = max(recent + max(1, p.min_baseline), n - self.lookback)
+        ends = np.arange(n - max(1, recent // 2), first - 1, -max(1, recent // 2))
+        if not len(ends) or n // 5 < recent:
+            return out  # a run this short is judged every few points anyway
+        pool = v[max(0, int(ends[-1]) - recent - p.baseline) : int(ends[0]) - recent]
+        ratio = min(self.ratio(True), self.ratio(False)) if self.higher_is_slower else max(
+            self.ratio(True), self.ratio(False))
+        # a window's median is past ratio × the lowest (highest) baseline point only if half its points are
+        past = v >= ratio * pool.min() if self.higher_is_slower else v <= ratio * pool.max()
+        count = np.concatenate(([0], np.cumsum(past)))
+        maybe = ends[2 * (count[ends] - count[ends - recent]) >= recent]
+        cut = len(found.v)
+        for end in sorted(maybe.tolist()):
+            stop = int(finite[end - 1]) + 1  # the tail up to the window's last point
+            out.append(found._replace(x=found.x[:stop], v=found.v[:stop], t=found.t[:stop],
+                                      total=found.total - (cut - stop)))
+        return out
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,9 @@ class Stall(Rule[StallParams]):
         """Firing, the run is stalled: the alert's budget (the run's own pace) overrules the badge's rougher one."""
         return RunState.STALLED
 
+    def silence_s(self) -> float | None:
+        return self.params.after if self.params.enabled else None
+
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         last = run.last_step_at
         if last is None or now - last <= self.params.after:

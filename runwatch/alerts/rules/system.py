@@ -369,22 +369,31 @@ class IoStall(SystemRule[IoStallParams]):
                    "collapsed or dataloader retries appear; or `retries` dataloader retries in `retry_window`")
     Params = IoStallParams
 
+    def silence_s(self) -> float | None:
+        return self._floor() if self.params.enabled else None
+
+    def _floor(self) -> float:
+        """What the budget is never below."""
+        return self.params.after * min(1.0, self.params.phase_factor)
+
     def check_system(self, run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
         p = self.params
-        if run.state(now) not in (RunState.RUNNING, RunState.STALLED):
-            return []
         retries = self._retries(run, now)
         last = run.last_record_t
         silence = None if last is None else now - last
-        budget = self._budget(run)
-        if silence is not None and silence > budget:
+        silent = silence is not None and silence > self._floor()
+        if not silent and retries < p.retries:
+            return []  # the usual evaluation ends here, before the costlier state and budget
+        if run.state(now) not in (RunState.RUNNING, RunState.STALLED):
+            return []
+        if silent and silence is not None and silence > self._budget(run):
             evidence = self._evidence(system, now, last or now) if system is not None else []
             if retries:
                 evidence.append(f"{retries} dataloader retr{'y' if retries == 1 else 'ies'} in the last "
                                 f"{fmt_duration(p.retry_window)}")
             if evidence:
                 return [self.finding(run, f"no new step for {fmt_duration(silence)} while " + "; ".join(evidence),
-                                     value=silence, threshold=budget, step=run.progress.step)]
+                                     value=silence, threshold=self._budget(run), step=run.progress.step)]
         if retries >= p.retries:
             return [self.finding(run, f"{retries} dataloader retries in the last {fmt_duration(p.retry_window)}",
                                  value=float(retries), threshold=float(p.retries), step=run.progress.step)]
