@@ -262,13 +262,15 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return load_config(getattr(args, "config", None), overrides=getattr(args, "rule", []))
 
 
-def _state_dir(args: argparse.Namespace) -> Path | None:
-    """As the daemon resolves it: `--state-dir`, else the config's `[state] dir`, else None (the default)."""
+def _state_dir(args: argparse.Namespace) -> Path:
+    """`--state-dir`, else the config's `[state] dir`, else the platform's user state dir (`runwatch/`)."""
+    from runwatch.alerts.store import default_state_dir
     from runwatch.config import load_config
 
     if args.state_dir is not None:
-        return Path(args.state_dir)
-    return load_config(args.config).state_dir if args.config is not None else None
+        return Path(args.state_dir).expanduser()
+    configured = load_config(args.config).state_dir if args.config is not None else None
+    return configured or default_state_dir()
 
 
 def _flags(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -295,7 +297,7 @@ def _watch(args: argparse.Namespace) -> int:
 
     interval, poll, poll_interval = watch_timing(args, _config(args).watch)  # refuses a bad config first
     _flags(args)
-    state_dir = _state_dir(args) or _config(args).state_dir
+    state_dir = _state_dir(args)
     if state_dir.exists() and not state_dir.is_dir():  # before anything starts: alert state cannot be kept
         raise UsageError(f"state dir {state_dir} is not a directory")
     setup_logging(args.log_file)
@@ -310,7 +312,7 @@ def _watch(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     try:
         return run_watch(args.paths, load=lambda: _config(args), flags=_flags(args), options=opts,
-                         state_dir=args.state_dir, interval=interval, stop=stop)
+                         state_dir=state_dir, interval=interval, stop=stop)
     finally:
         if pid is not None:
             pid.__exit__(None, None, None)

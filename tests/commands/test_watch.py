@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,25 @@ def test_nan_alert_arrives_once_and_not_again_after_a_restart(tmp_path: Path, re
         assert stop_daemon(p) == 0
     assert len(firing(receiver, "nonfinite")) == 1  # nothing it had already sent
     assert SECRET_PATH not in r.err()
+
+
+def test_without_a_state_dir_the_platforms_user_state_dir_is_used(tmp_path: Path, receiver: Receiver) -> None:
+    """A new user's review: `runwatch watch LOG` with no `--state-dir` (every daemon recipe in the README)
+    died on start with an AttributeError."""
+    log = tmp_path / "train.log"
+    log.write_text("".join(nanochat_line(i) for i in range(5)))
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "xdg")}
+    p, r = start_daemon(log, None, receiver.url, env=env)
+    try:
+        wait_for(lambda: "step 4/100" in r.err(), timeout=20)
+        with log.open("a") as f:
+            f.write(nanochat_line(5, loss="nan"))
+        wait_for(lambda: firing(receiver, "nonfinite"), timeout=20)
+    finally:
+        assert stop_daemon(p) == 0
+    assert "Traceback" not in r.err()
+    kept = tmp_path / "xdg" / "runwatch"
+    assert (kept / "offsets.json").is_file() and (kept / "offsets.json").stat().st_size > 0
 
 
 def refused(*args: str | Path) -> subprocess.CompletedProcess[str]:

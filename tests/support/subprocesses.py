@@ -31,11 +31,14 @@ class _Reader:
         return self.bufs[self.err_fd].decode()
 
 
-def start_daemon(log: Path, state: Path, url: str, *extra: str) -> tuple[subprocess.Popen, _Reader]:  # type: ignore[type-arg]
+def start_daemon(log: Path, state: Path | None, url: str, *extra: str,
+                 env: dict[str, str] | None = None) -> tuple[subprocess.Popen, _Reader]:  # type: ignore[type-arg]
+    """`runwatch watch LOG` into `url`, keeping its state in `state` (None: no `--state-dir`, the default)."""
+    where = [] if state is None else ["--state-dir", str(state)]
     p = subprocess.Popen(
-        [sys.executable, "-m", "runwatch", "watch", str(log), "--webhook", url, "--state-dir", str(state),
+        [sys.executable, "-m", "runwatch", "watch", str(log), "--webhook", url, *where,
          "--interval", "0.2", "--poll-interval", "0.1", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     return p, _Reader(p)
 
 
