@@ -121,6 +121,10 @@ def summarize(result: Replay) -> list[Fired]:
         if a.key in out:
             out[a.key].last_step = a.step if a.step is not None else out[a.key].last_step
             out[a.key].firing_at_end = a.state == AlertState.FIRING
+    latest = {f.key: f for _, f in result.findings}  # what the rule said when it last found it
+    for key, fired in out.items():
+        if key in latest:
+            fired.summary = latest[key].summary
     for key, step in result.last_found_at.items():  # the run's step when the condition was last found
         if key in out and step is not None:
             out[key].last_step = max(step, out[key].first_step or 0)
@@ -237,7 +241,7 @@ def _json(name: str, source: str, result: Replay, fired: list[Fired]) -> dict[st
     p = result.tracker.progress
     return {
         "type": "check", "run": name, "source": source, "step": p.step, "total_steps": p.total,
-        "state": str(result.tracker.state(result.end)),
+        "state": _state_words(result.tracker.state(result.end)),  # as the text report says it
         "exit_code": 3 if result.tracker.records == 0 and not fired else exit_code(fired),
         "warnings": warnings(result),
         "alerts": [{"rule": f.rule, "severity": str(f.severity), "labels": f.labels, "summary": f.summary,

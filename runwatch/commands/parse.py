@@ -346,6 +346,9 @@ def _num(v: float) -> str:
 
 
 CSV_SAMPLE = 5000
+TABLE_SAMPLE = 200
+"""Records `--output table` reads before it picks its columns (the step metrics most of them carry)."""
+TABLE_COLUMNS = 7
 CSV_FIXED = ["kind", "step", "total_steps", "rank", "t", "event", "message", "source", "line"]
 
 
@@ -430,22 +433,49 @@ class _Writer:
         self._csv.writerow([one_line(c) if isinstance(c, str) else c for c in row])
 
     def _write_table(self, rec: Record) -> None:
+        """Columns are the step metrics of the first TABLE_SAMPLE records (an eval or a banner first must
+        not pick them); the line is put together from cleaned cells, so the columns stay aligned."""
+        if not self._table_cols and self._rows == 0:
+            self._pending.append(rec)
+            if len(self._pending) >= TABLE_SAMPLE:
+                self._start_table()
+            return
+        self._table_row(rec)
+
+    def _start_table(self) -> None:
+        steps = [r for r in self._pending if r.kind == Kind.STEP and r.metrics] or self._pending
+        names: Counter[str] = Counter()
+        for r in steps:
+            names.update(r.metrics.keys())
+        order = {n: i for i, n in enumerate(dict.fromkeys(n for r in steps for n in r.metrics))}
+        self._table_cols = sorted(names, key=lambda n: (-names[n], order[n]))[:TABLE_COLUMNS]
+        self._table_cols.sort(key=order.__getitem__)
+        pending, self._pending = self._pending, []
+        self._rows = 0
+        for r in pending:
+            self._table_row(r)
+        if not pending:
+            self._table_row(None)
+
+    def _table_row(self, rec: Record | None) -> None:
         if self._rows % 40 == 0:
-            if not self._table_cols and rec.metrics:
-                self._table_cols = list(rec.metrics)[:7]
-            head = f"{'kind':<10} {'step':>8} {'rank':>4}  " + " ".join(f"{c[:12]:>12}" for c in self._table_cols)
-            self.out.write(one_line(head) + "  detail\n")
+            head = f"{'kind':<10} {'step':>8} {'rank':>4}  " + " ".join(f"{one_line(c)[:12]:>12}" for c in self._table_cols)
+            self.out.write(head + "  detail\n")
+        if rec is None:
+            return
         self._rows += 1
         cells = " ".join(f"{_num(rec.metrics[c]) if c in rec.metrics else '':>12}" for c in self._table_cols)
         others = [f"{k}={_num(v)}" for k, v in rec.metrics.items() if k not in self._table_cols]
         detail = rec.event + ": " + (rec.message or "") if rec.event else " ".join(others)
         step = "" if rec.step is None else str(rec.step)
         rank = "" if rec.rank is None else str(rec.rank)
-        self.out.write(one_line(f"{rec.kind!s:<10} {step:>8} {rank:>4}  {cells}  {clip(detail, 160)}") + "\n")
+        self.out.write(f"{rec.kind!s:<10} {step:>8} {rank:>4}  {cells}  {clip(one_line(detail), 160)}\n")
 
     def close(self) -> None:
         if self.output == "csv" and self._csv is None:
             self._start_csv()
+        if self.output == "table" and self._pending:
+            self._start_table()
         self.out.flush()
 
 

@@ -50,10 +50,20 @@ def test_run_that_goes_nan_exits_2_naming_rule_and_first_step(capsys: pytest.Cap
     assert "still firing at the end" in out
 
 
+def test_an_alert_says_what_its_rule_found_last_not_first(capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: the SFT run logs 125 NaN losses from step 9 on, and `check` said "23 of the
+    23 values" (what the rule had found when the alert first fired)."""
+    nans = SFT_NAN.read_text().count("loss: nan")
+    assert nans > 100
+    assert main(["check", str(SFT_NAN)]) == 2
+    assert f"({nans} of the {nans} values from there on are not finite)" in capsys.readouterr().out
+
+
 def test_json_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(SFT_NAN), "--json"]) == 2
     obj = json.loads(capsys.readouterr().out)
     assert obj["exit_code"] == 2
+    assert obj["state"] == "ended"  # as the text report says; it read "running" (a new user's review)
     rules = {a["rule"] for a in obj["alerts"]}
     assert rules == {"nonfinite"}
     assert obj["alerts"][0]["first_step"] == 9

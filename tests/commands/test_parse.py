@@ -427,3 +427,19 @@ def test_summary_counts_no_event_field_as_a_metric(capsys: pytest.CaptureFixture
     metrics = out.split("\nmetric", 1)[1]
     assert "loss" in metrics and "child_failed=1" in out
     assert not any(name in metrics for name in ("exitcode", "pid", "local_rank", "root_cause_rank"))
+
+
+def test_the_table_is_aligned_and_its_columns_are_the_step_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: the first record (an eval) picked the columns, so loss and the rest went to
+    the detail column, and the line was folded to single spaces, so nothing lined up."""
+    from tests.support.nanochat import HEALTHY
+
+    assert main(["parse", "--output", "table", str(HEALTHY)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = lines[0].split()
+    assert head[:4] == ["kind", "step", "rank", "loss"] and "step_time" in head and head[-1] == "detail"
+    right = lines[0].index("loss") + len("loss")  # numbers are right-aligned under their header
+    step0 = next(ln for ln in lines if ln.startswith("step ") and ln.split()[1] == "0")
+    assert step0[right - len("10.3972") : right] == "10.3972"
+    eval0 = next(ln for ln in lines if ln.startswith("eval"))
+    assert eval0.rstrip().endswith("val_bpb=3.16758") and eval0[right - 1] == " "

@@ -46,6 +46,11 @@ from runwatch.model import Event, Kind, RunState, Severity
 from runwatch.state.run import SAME_READ_S, RunTracker
 from runwatch.state.stats import percentile
 
+RESOLVED_LOOKBACK = 1 << 16
+"""Points looked back over for the step that ended a stall: every raw point a series holds. A stall
+resolves `resolve_after` (1 minute) after the steps came again, and a run stepping 20 times a second
+has moved 1,200 steps on by then (the step named was the newest of the last 513: a new user's review)."""
+
 PULSE = ("step_time", "loss", "lr", "tokens_per_sec", "samples_per_sec", "elapsed", "grad_norm", "loss_scale")
 """Metrics that step records carry; the most frequent one times the run's steps."""
 
@@ -104,12 +109,14 @@ class Stall(Rule[StallParams]):
 
     def resolution(self, run: RunTracker, alert: Alert, now: float) -> str | None:
         """What ended the stall `alert`: the step that came and the gap before it, or the run's end."""
-        pulse = _pulse(run, self.params.window + 1)
+        pulse = _pulse(run, RESOLVED_LOOKBACK)
         if pulse is not None and alert.step is not None:
             later = np.flatnonzero(pulse.x > alert.step)
             if len(later):
                 i = int(later[0])
-                gap = float(pulse.t[i] - pulse.t[i - 1]) if i > 0 else 0.0
+                if i == 0:  # the step that ended it is older than the raw points (a fast run, a long hold)
+                    return f"stall over: steps came again (step {int(pulse.x[-1])} now)"
+                gap = float(pulse.t[i] - pulse.t[i - 1])
                 after = f" after {human_duration(gap)}" if gap > SAME_READ_S else ""
                 return f"stall over: step {int(pulse.x[i])} arrived{after}"
         state = run.state(now)

@@ -140,6 +140,20 @@ def test_resolution_names_the_step_that_ended_the_stall_and_the_gap() -> None:
     assert rule.resolution(tracker, alert, last + 13.5) == "stall over: step 50 arrived after 12s"
 
 
+def test_resolution_names_the_step_that_ended_it_a_minute_and_1200_steps_later() -> None:
+    """A new user's review: a stall at step 5018 of a run stepping 20 times a second resolved with
+    "step 5687 arrived" (the step that ended it had left the 513 points the rule read)."""
+    tracker, last = feed(steps(5019), dt=0.05)
+    rule = Stall(StallParams(after=5.0))
+    (f,) = rule.evaluate(tracker, last + 7.4)
+    alert = Alert(rule="stall", labels=f.labels, state=AlertState.FIRING, severity=f.severity, summary=f.summary,
+                  active_since=last + 7.4, step=f.step)
+    feed(steps(1200, start=5019), dt=0.05, tracker=tracker, start=last + 15.0)
+    assert rule.resolution(tracker, alert, last + 76.0) == "stall over: step 5019 arrived after 15s"
+    feed(steps(6000, start=6219), dt=0.05, tracker=tracker, start=last + 76.0)  # it left every raw point
+    assert rule.resolution(tracker, alert, last + 400.0) == "stall over: steps came again (step 12218 now)"
+
+
 def test_resolution_of_a_run_that_ended_instead() -> None:
     tracker, last = feed(steps(50), dt=0.05)
     (f,) = RULE.evaluate(tracker, last + 700.0)
