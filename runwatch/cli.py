@@ -10,10 +10,10 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from runwatch import __version__
-from runwatch.errors import EXIT_GAVE_UP, RunwatchError, UsageError
+from runwatch.errors import EXIT_GAVE_UP, EXIT_USAGE, RunwatchError, UsageError
 from runwatch.text import one_line
 
 if TYPE_CHECKING:
@@ -42,10 +42,18 @@ _positive_float = _positive(float, "a number")
 _positive_int = _positive(int, "an integer")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line exits `EXIT_USAGE` (64), not 2: `check` exits 2 for a critical alert."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from runwatch.parsers.registry import format_names
 
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="runwatch",
         description="Watch machine-learning training runs from the terminal: follow logs of any "
         "framework, see progress, ETA and metrics, catch NaNs, spikes, stalls and crashes.",
@@ -55,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     # DESIGN §3's format names: the log formats, and `wandb` (every PATH is then read as a W&B run).
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     formats = [*format_names(), "wandb"]
     common.add_argument("--format", choices=formats, metavar="NAME",
                         help=f"skip format detection ({', '.join(formats)}; wandb: every PATH is a W&B run)")
@@ -63,24 +71,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="planned steps, when the log does not say")
     once = common
 
-    alerts = argparse.ArgumentParser(add_help=False)
+    alerts = _Parser(add_help=False)
     alerts.add_argument("--config", type=Path, metavar="FILE", help="TOML config (rules, sinks; DESIGN §4)")
     alerts.add_argument("--rule", action="append", default=[], metavar="RULE.PARAM=VALUE",
                         help="override a rule parameter, e.g. --rule stall.after=30m (repeatable)")
 
-    sinks = argparse.ArgumentParser(add_help=False)
+    sinks = _Parser(add_help=False)
     sinks.add_argument("--webhook", metavar="URL", help="POST alerts as JSON to this URL")
     sinks.add_argument("--slack-webhook-env", metavar="VAR",
                        help="send alerts to the Slack incoming webhook whose URL is in $VAR")
     sinks.add_argument("--on-alert", metavar="CMD",
                        help="run CMD (split like a shell would, but never run by one) with the alert as JSON on stdin")
 
-    system = argparse.ArgumentParser(add_help=False)
+    system = _Parser(add_help=False)
     system.add_argument("--pid", type=_positive_int, action="append", default=[], metavar="PID",
                         help="the training process (and its children); found automatically where possible")
     system.add_argument("--no-gpu", action="store_true", help="do not sample GPUs (NVML)")
 
-    follow = argparse.ArgumentParser(add_help=False)
+    follow = _Parser(add_help=False)
     follow.add_argument("--poll", action="store_true",
                         help="rely on polling only (NFS, Lustre, GPFS, sshfs deliver no inotify events)")
     follow.add_argument("--poll-interval", type=_positive_float, default=1.0, metavar="S",
@@ -182,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.exit_code
     except ValueError as e:  # ConfigError, SinkConfigError: already name the file/flag and key
         print(one_line(f"runwatch: {e}"), file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

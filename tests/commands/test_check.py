@@ -96,11 +96,25 @@ def test_rule_override_disables_a_rule(tmp_path: Path, capsys: pytest.CaptureFix
 def test_missing_path_and_bad_override_are_one_line_errors(tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(tmp_path / "nope.log")]) == 3  # a source that cannot be read (DESIGN §3)
-    assert main(["check", str(SFT_NAN), "--rule", "stall.after=ten minutes"]) == 2  # a usage error
+    assert main(["check", str(SFT_NAN), "--rule", "stall.after=ten minutes"]) == 64  # a usage error, not 2 (a critical alert)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2
     assert "no such file" in err[0]
     assert "stall.after" in err[1]
+
+
+def test_a_typo_is_no_critical_alert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: an unknown flag, a bad `--rule` value and a config key typo all exited 2, as a
+    critical alert does: a CI gate could not tell a typo from a NaN. They exit 64 (EX_USAGE)."""
+    cfg = tmp_path / "runwatch.toml"
+    cfg.write_text('[rules.stall]\naftr = "5m"\n')
+    with pytest.raises(SystemExit) as exited:
+        main(["check", str(HEALTHY), "--no-such-flag"])
+    assert exited.value.code == 64
+    assert main(["check", str(HEALTHY), "--rule", "stall.after=abc"]) == 64
+    assert main(["check", str(HEALTHY), "--config", str(cfg)]) == 64
+    err = capsys.readouterr().err
+    assert "--no-such-flag" in err and "stall.after" in err and "aftr" in err
 
 
 def test_a_fault_mid_log_is_caught_when_no_line_carries_a_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,8 +34,8 @@ def test_add_list_expire(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_unknown_rule_and_bad_duration_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["silence", "stal", "--for", "2h", "--state-dir", str(tmp_path)]) == 2
-    assert main(["silence", "stall", "--for", "two hours", "--state-dir", str(tmp_path)]) == 2
+    assert main(["silence", "stal", "--for", "2h", "--state-dir", str(tmp_path)]) == 64
+    assert main(["silence", "stall", "--for", "two hours", "--state-dir", str(tmp_path)]) == 64
     err = capsys.readouterr().err.strip().splitlines()
     assert "unknown rule 'stal'" in err[0]
     assert err[1].startswith("runwatch: --for:")
@@ -65,7 +65,7 @@ def test_config_state_dir_is_where_silences_go(tmp_path: Path, capsys: pytest.Ca
 def test_a_bad_config_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "runwatch.toml"
     cfg.write_text('[state]\ndri = "x"\n')
-    assert main(["silence", "--list", "--config", str(cfg)]) == 2
+    assert main(["silence", "--list", "--config", str(cfg)]) == 64
     assert "state.dri: unknown key" in capsys.readouterr().err
 
 

@@ -64,10 +64,10 @@ def test_without_a_state_dir_the_platforms_user_state_dir_is_used(tmp_path: Path
 
 
 def refused(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """`runwatch watch ARGS` that must stop before starting: exit 2 and one line on stderr."""
+    """`runwatch watch ARGS` that must stop before starting: exit 64 (a usage error) and one line on stderr."""
     p = subprocess.run([sys.executable, "-m", "runwatch", "watch", *map(str, args)],
                        capture_output=True, text=True, timeout=30)
-    assert p.returncode == 2
+    assert p.returncode == 64
     assert p.stderr.count("\n") == 1
     return p
 

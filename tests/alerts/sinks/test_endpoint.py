@@ -130,7 +130,7 @@ def test_the_cli_refuses_a_bad_webhook_before_starting(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "runwatch", "watch", str(tmp_path / "x.log"), "--state-dir",
                         str(tmp_path / "state"), "--webhook", "https://alertmanager:pw@example.com:pw/hook"],
                        capture_output=True, text=True, timeout=60)
-    assert p.returncode == 2
+    assert p.returncode == 64
     assert p.stderr.count("\n") == 1 and p.stdout == ""
     assert "webhook sink 'webhook': webhook_url is not a valid URL" in p.stderr
     assert "pw" not in p.stderr and "alertmanager" not in p.stderr
