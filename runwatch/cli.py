@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     once = common
 
     alerts = _Parser(add_help=False)
-    alerts.add_argument("--config", type=Path, metavar="FILE", help="TOML config (rules, sinks; DESIGN §4)")
+    alerts.add_argument("--config", type=Path, metavar="FILE", help="TOML config: [rules.<id>], [[sinks]], [watch], [state] (README: Alerts)")
     alerts.add_argument("--rule", action="append", default=[], metavar="RULE.PARAM=VALUE",
                         help="override a rule parameter, e.g. --rule stall.after=30m (repeatable)")
 
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds between stat polls (default 1)")
     follow.add_argument("--headless", action="store_true", help="line mode even on a terminal")
     follow.add_argument("--no-bell", action="store_true", help="no terminal bell on a new critical alert")
-    follow.add_argument("--json", action="store_true", help="one JSON object per line (DESIGN §3)")
+    follow.add_argument("--json", action="store_true", help="one JSON object per line: status, alert and event objects (README)")
     follow.add_argument("--interval", type=_positive_float, metavar="S",
                         help="seconds between status lines (default 10; demo 2)")
 
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("watch", parents=[common, alerts, sinks, system], help="the watchdog daemon: alerts to sinks",
                        description="Watch runs in the background and send alerts (headless; logs to stderr).")
     w.add_argument("paths", nargs="+", metavar="PATH")
-    w.add_argument("--state-dir", type=Path, metavar="DIR", help="alert state, silences, outbox (DESIGN §7)")
+    w.add_argument("--state-dir", type=Path, metavar="DIR", help="read offsets, alert state, silences, undelivered alerts (default: the user state dir)")
     w.add_argument("--log-file", type=Path, metavar="FILE", help="log here instead of stderr")
     w.add_argument("--pidfile", type=Path, metavar="FILE")
     # Defaults come from the config's [watch] table, else these; a flag given wins over both.
