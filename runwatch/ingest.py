@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from runwatch.alerts.judge import JUDGED_RECORDS
 from runwatch.messages import Batch, LinesRead
 from runwatch.model import Event, Kind, Notice, ProcessRole, ProcessSample, Record
 from runwatch.parsers.base import ItemDecoder
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
 
 LOG_LINES = 500
 """Raw lines kept per run: the TUI's log pane and the context of alerts."""
-JUDGED_RECORDS = 2048
-"""A piece of history with more records than this (short lines; a metric file read whole) is applied
-and judged this many at a time: rules see only the points a series keeps raw (4096)."""
 
 Parsed = tuple[Batch, list[Record] | ChunkRecords, list[str] | None]
 """A batch, the records it completes, and for a raw history block its last lines (for the log pane)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from runwatch.alerts.judge import Judge
+from runwatch.alerts.judge import JUDGED_RECORDS, Judge
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
 from runwatch.alerts.types import Finding, Notification
@@ -32,8 +32,6 @@ T0 = 1_700_000_000.0
 JUDGE_BATCH = 32
 """Records between two evaluations while the run streams (at the least: see `judge_every`): a NaN is
 still found (its step is where the series holds it), at a 32nd of the cost of judging after every record."""
-JUDGED_RECORDS = 2048
-"""The most records between two evaluations: what a rule may look back over (a series keeps 4096 raw)."""
 
 
 @dataclass
@@ -229,7 +227,7 @@ class ReplayClock:
 
 def replay(items: Iterable[Record | RecordChunk], rules: Sequence[Rule[Any]], *, manager: AlertManager | None = None,
            clock: ReplayClock | None = None, tick: float = 1.0, run: str = "run", source: str = "log",
-           batch: int | None = None, quiet: float | None = None) -> Replay:
+           batch: int | None = None, quiet: float | None = None, history: bool = True) -> Replay:
     """Drive records through a fresh RunTracker, evaluating `rules` as the engine would: at most once per
     `tick` seconds of the run's time, and then once `batch` records came (default `judge_every`: the rules
     that judge records look back over all of them, as the engine's do over a piece of history) or, the
@@ -239,10 +237,11 @@ def replay(items: Iterable[Record | RecordChunk], rules: Sequence[Rule[Any]], *,
 
     `items` are records, or chunks of a log read in blocks (`SourceParser.feed_bytes`): their step rows
     go into the run's state in bulk (`RunTracker.apply_rows`), a piece between two evaluations at a time,
-    each row at the time the clock gives it."""
+    each row at the time the clock gives it. `history=False`: the series keep only their newest points,
+    all the rules read (`runwatch check` draws nothing)."""
     if quiet is None:
         quiet = min((s for r in rules if (s := r.silence_s()) is not None), default=math.inf)
-    replayer = _Replayer(rules, manager, clock or ReplayClock(), tick, run, source, batch, quiet)
+    replayer = _Replayer(rules, manager, clock or ReplayClock(), tick, run, source, batch, quiet, history)
     for item in items:
         if isinstance(item, Record):
             replayer.record(item)
@@ -266,8 +265,8 @@ class _Replayer:
     """The state of one replay: the tracker, when the rules last looked, what came since."""
 
     def __init__(self, rules: Sequence[Rule[Any]], manager: AlertManager | None, clock: ReplayClock,
-                 tick: float, run: str, source: str, batch: int | None, quiet: float) -> None:
-        self.out = Replay(RunTracker(run, source))
+                 tick: float, run: str, source: str, batch: int | None, quiet: float, history: bool) -> None:
+        self.out = Replay(RunTracker(run, source, history=history))
         self.judge = self.out.judge = Judge(rules)
         self.manager, self.clock, self.tick, self.quiet = manager, clock, tick, quiet
         self.batch = batch

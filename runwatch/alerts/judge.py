@@ -21,6 +21,11 @@ from runwatch.state.system import SystemState
 
 log = logging.getLogger(__name__)
 
+JUDGED_RECORDS = 2048
+"""The most records the rules are asked to look back over at once: a history read whole (live, and in
+`runwatch check`) is judged at least this often, as rules see only the points a series keeps raw (4096),
+and a widened spike rule needs its baseline window before them."""
+
 
 @dataclass
 class Judged:

@@ -188,11 +188,11 @@ class RunTracker:
 
     def __init__(
         self, run: str, source: str, *, keep: int = 4096, budget: int = 2048, max_events: int = 200,
-        stall_floor_s: float = 30.0, stall_factor: float = 10.0, pause_factor: float = 1.5,
+        stall_floor_s: float = 30.0, stall_factor: float = 10.0, pause_factor: float = 1.5, history: bool = True,
     ) -> None:
         self.run = run
         self.source = source
-        self.store = SeriesStore(keep, budget)
+        self.store = SeriesStore(keep, budget, history=history)  # history=False: the newest points only
         self.progress = ProgressTracker()
         self.ranks = RankTracker()
         self.stall_floor_s = stall_floor_s

@@ -128,10 +128,10 @@ class Series:
     point count; when full, neighbours merge pairwise and the count doubles.
     """
 
-    __slots__ = ("_budget", "_cap", "_chunk", "_hist", "_hist_buf", "_hist_points", "_len", "_limit", "_n", "_t",
-                 "_v", "_width", "_x", "nonfinite_seen")
+    __slots__ = ("_budget", "_cap", "_chunk", "_hist", "_hist_buf", "_hist_points", "_history", "_len", "_limit", "_n",
+                 "_t", "_v", "_width", "_x", "nonfinite_seen")
 
-    def __init__(self, keep: int = 4096, budget: int = 2048) -> None:
+    def __init__(self, keep: int = 4096, budget: int = 2048, *, history: bool = True) -> None:
         if keep < 1 or budget < 2:
             raise ValueError(f"Series needs keep >= 1 and budget >= 2, got keep={keep}, budget={budget}")
         self._chunk = max(1, keep // 4)
@@ -147,6 +147,9 @@ class Series:
         self._hist_buf: _Agg | None = None
         self._hist_points = 0
         self._width = 1
+        self._history = history
+        """Whether points older than the raw ones are folded into the history (charts, reports) or dropped
+        (a one-shot check: its rules read only the raw points, and folding was a third of its time)."""
         self.nonfinite_seen = 0
         """NaN and Inf values ever added: a rule that looks for them skips a series that never had one
         (the `nonfinite` rule runs ten times a second while a run streams)."""
@@ -169,6 +172,11 @@ class Series:
         """Add points in order (sharing a time, or each with its own): the state `append` of each would
         leave, a slice at a time."""
         i, count = 0, len(x)
+        self._len += count
+        self.nonfinite_seen += count - int(np.count_nonzero(np.isfinite(values[:count])))
+        if not self._history and count > self._limit:  # only the newest are kept: skip the rest
+            i = count - self._limit
+            self._n = 0
         while i < count:
             if self._n == self._cap:
                 self._make_room()
@@ -179,8 +187,6 @@ class Series:
             self._t[n : n + k] = t[i : i + k] if isinstance(t, np.ndarray) else t
             self._n = n + k
             i += k
-        self._len += count
-        self.nonfinite_seen += count - int(np.count_nonzero(np.isfinite(values[:count])))
 
     def place(self, x: np.ndarray, values: np.ndarray, t: float | np.ndarray) -> None:
         """Add the points of a source that lags another (its own order, steps not decreasing), each at
@@ -281,7 +287,8 @@ class Series:
                 setattr(self, name, new)
             return
         c = self._chunk
-        self._fold(self._x[:c], self._v[:c], self._t[:c])
+        if self._history:
+            self._fold(self._x[:c], self._v[:c], self._t[:c])
         rest = self._n - c
         for arr in (self._x, self._v, self._t):
             arr[:rest] = arr[c : self._n]
@@ -338,9 +345,11 @@ def _by_column(segs: _Agg, width: int, x: np.ndarray) -> tuple[_Agg, np.ndarray]
 class SeriesStore:
     """Series keyed by (metric, rank); rank None is a single-process run."""
 
-    def __init__(self, keep: int = 4096, budget: int = 2048) -> None:
+    def __init__(self, keep: int = 4096, budget: int = 2048, *, history: bool = True) -> None:
         self._keep = keep
         self._budget = budget
+        self._history = history
+        """See `Series`: False keeps only the newest `keep` points of each series."""
         self._by_rank: dict[int | None, dict[str, Series]] = {}
 
     def add(self, metrics: Mapping[str, float], *, x: float, t: float, rank: int | None = None) -> None:
@@ -351,7 +360,7 @@ class SeriesStore:
         for name, value in metrics.items():
             series = row.get(name)
             if series is None:
-                series = row[name] = Series(self._keep, self._budget)
+                series = row[name] = Series(self._keep, self._budget, history=self._history)
             series.append(x, value, t)
 
     def place(self, metrics: Mapping[str, float], *, x: float, t: float, rank: int | None = None) -> None:
@@ -360,7 +369,7 @@ class SeriesStore:
         for name, value in metrics.items():
             series = row.get(name)
             if series is None:
-                series = row[name] = Series(self._keep, self._budget)
+                series = row[name] = Series(self._keep, self._budget, history=self._history)
             last = series.latest
             if last is None or x > last[0]:
                 series.append(x, value, t)
@@ -372,7 +381,7 @@ class SeriesStore:
         row = self._by_rank.setdefault(rank, {})
         series = row.get(metric)
         if series is None:
-            series = row[metric] = Series(self._keep, self._budget)
+            series = row[metric] = Series(self._keep, self._budget, history=self._history)
         return series
 
     def get(self, metric: str, rank: int | None = None) -> Series | None:

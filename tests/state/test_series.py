@@ -311,3 +311,29 @@ def test_nonfinite_seen_counts_every_nan_and_inf_added_however_it_came() -> None
     assert s.nonfinite_seen == 6
     s.place(np.array([20.5, 30.5]), np.array([np.nan, 1.0]), 1.0)
     assert s.nonfinite_seen == 7
+
+
+@pytest.mark.parametrize(("keep", "n", "seed"), [(64, 20_000, 0), (7, 3_333, 1), (4096, 120_000, 2)])
+def test_without_history_the_newest_points_are_those_a_series_with_history_holds(keep: int, n: int, seed: int) -> None:
+    """`runwatch check` keeps no folded history (no one draws it): the raw points, the count and the
+    NaN/Inf count are what a series that folds its history holds, whether points come one by one or in
+    blocks far larger than the raw part."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=n)
+    values[rng.random(n) < 0.01] = np.nan
+    x = np.arange(n, dtype=float)
+    kept, folded, one_by_one = Series(keep, history=False), Series(keep), Series(keep, history=False)
+    pos = 0
+    while pos < n:
+        end = min(n, pos + int(rng.integers(1, 5 * keep)))
+        kept.extend(x[pos:end], values[pos:end], float(pos))
+        folded.extend(x[pos:end], values[pos:end], float(pos))
+        for xi, v in zip(x[pos:end].tolist(), values[pos:end].tolist(), strict=True):
+            one_by_one.append(xi, v, float(pos))
+        newest = [a[-keep:].tolist() for a in folded.recent()]
+        assert repr([a[-keep:].tolist() for a in kept.recent()]) == repr(newest)
+        assert repr([a[-keep:].tolist() for a in one_by_one.recent()]) == repr(newest)
+        assert len(kept) == len(folded) == len(one_by_one) == end
+        assert kept.nonfinite_seen == folded.nonfinite_seen == one_by_one.nonfinite_seen
+        pos = end
+    assert kept.nbytes < folded.nbytes
