@@ -25,6 +25,7 @@ from runwatch.model import Event, Kind, Notice, ProcessRole, ProcessSample, Reco
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.state.run import RunTracker
+from runwatch.watcher.fileid import binary_file
 from runwatch.watcher.snapshot import last_lines, split_block
 from runwatch.watcher.types import ItemBatch, LineBatch
 
@@ -278,6 +279,9 @@ class Ingest:
                     self._history_read(run, b.source, now)
                 else:
                     ended = True
+                    why = binary_file(b.source) if b.source != "-" else None
+                    if why is not None:  # it will never give a record: say so, not "waiting" for ever
+                        run.notes[b.source] = why
         return run, now, ended
 
     def _history_read(self, run: RunIngest, source: str, now: float) -> None:

@@ -123,6 +123,25 @@ def test_tail_follows_a_growing_file_and_stops_on_sigterm(tmp_path: Path) -> Non
     assert last["notes"] == []  # the stale "waiting" note is gone once data flows
 
 
+def test_tail_of_a_binary_file_says_so_rather_than_wait_for_a_step(tmp_path: Path) -> None:
+    """A new user's review: `check` said a binary file is one and exited 3, `tail` printed "[waiting] no
+    step yet" for ever."""
+    log = tmp_path / "model.log"
+    log.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 40)
+    p = runwatch("tail", str(log), "--json", "--interval", "0.2", "--no-gpu")
+    r = _Reader(p)
+
+    def noted() -> list[str]:
+        return [n for ln in r.out_lines() if ln.endswith("}") for n in json.loads(ln).get("notes", [])]
+
+    try:
+        wait_for(lambda: any("binary file" in n for n in noted()), timeout=15)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+    assert "model.log is a binary file (NUL bytes in its first 4,096 bytes), not a text log" in noted()
+
+
 def test_demo_headless_runs_to_the_end_and_shows_the_planted_faults() -> None:
     p = runwatch("demo", "--headless", "--json", "--speed", "40", "--interval", "0.1")
     out, err = p.communicate(timeout=90)

@@ -35,6 +35,7 @@ from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.text import clean, clip, one_line
 from runwatch.watcher.discover import rank_from_path
+from runwatch.watcher.fileid import binary_file
 from runwatch.watcher.snapshot import BLOCK_BYTES, READ_CHUNK, read_blocks, split_block
 from runwatch.watcher.types import Notice
 
@@ -99,8 +100,6 @@ class SourceProblems:
         return EXIT_UNREAD
 
 
-SNIFF_BYTES = 4096
-"""Of a log's start, looked at for NUL bytes when nothing in it was understood (a binary file)."""
 
 
 def _unreadable(logs: Sequence[Path]) -> str | None:
@@ -109,15 +108,7 @@ def _unreadable(logs: Sequence[Path]) -> str | None:
     sizes = {p: _size(p) for p in logs}
     if logs and all(size == 0 for size in sizes.values()):
         return "an empty file" if len(logs) == 1 else "empty files"
-    for path in logs:
-        try:
-            with open(path, "rb") as f:
-                head = f.read(SNIFF_BYTES)
-        except OSError:
-            continue
-        if b"\0" in head:
-            return f"{path.name} is a binary file (NUL bytes in its first {SNIFF_BYTES:,} bytes), not a text log"
-    return None
+    return next((why for path in logs if (why := binary_file(path)) is not None), None)
 
 
 def _size(path: Path) -> int | None:

@@ -31,3 +31,16 @@ def last_line_end(fd: int, size: int, window: int = 1 << 16) -> int:
     tail = os.pread(fd, size - start, start)
     end = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
     return start + end + 1 if end >= 0 else (size if start > 0 else 0)
+
+
+def binary_file(path: str | os.PathLike[str]) -> str | None:
+    """Why a file given as a log can give nothing, when it has NUL bytes in its first HEAD_BYTES (no text
+    log has them: a checkpoint, a core dump, a compressed log); None otherwise, or when it cannot be read.
+    Said alike by `check`, `parse` and the live views."""
+    try:
+        with open(path, "rb") as f:
+            binary = b"\0" in f.read(HEAD_BYTES)
+    except OSError:
+        return None
+    name = os.path.basename(os.fspath(path))
+    return f"{name} is a binary file (NUL bytes in its first {HEAD_BYTES:,} bytes), not a text log" if binary else None
