@@ -49,6 +49,10 @@ class Replay:
     """The rules as evaluated; its `broken` names a rule that raised (and was left out from then on)."""
     parse_failures: list[ParseFailures] = field(default_factory=list)
     """Sources with lines their parser raised on (set by the caller that read them: `runwatch check`)."""
+    timing: str = ""
+    """How the run's time was known, when it was made up: "step_time" (no line carried a time: steps were
+    their logged step time apart, so no silence could show), "none" (not even a step time: every step a
+    made-up second apart, so no silence and no slowdown could show); "" otherwise (`runwatch check`)."""
 
     def rules_fired(self) -> set[str]:
         """Ids of the rules that found something at least once."""
@@ -396,6 +400,9 @@ class _Replayer:
     def finish(self) -> Replay:
         self._evaluate(self.clock.now)
         self.out.end = self.clock.now
+        tracker = self.out.tracker
+        if self.clock.synthetic and tracker.progress.step is not None:
+            self.out.timing = "step_time" if "step_time" in tracker.store.metrics() else "none"
         return self.out
 
 

@@ -187,6 +187,19 @@ def warnings(result: Replay) -> list[str]:
     return ([short] if short else []) + broken
 
 
+TIMING_NOTES = {
+    "step_time": "no line carries a time: a hang cannot show in the log once written (runwatch tail or watch "
+                 "sees it as it happens); slowdowns are judged from the step time it prints",
+    "none": "no line carries a time or a step time: a hang or a slowdown cannot show in the log once written "
+            "(runwatch tail or watch sees them as they happen)",
+}
+
+
+def notes(result: Replay) -> list[str]:
+    """What the report says of what it could not judge, without warning of the run: a log without times."""
+    return [TIMING_NOTES[result.timing]] if result.timing else []
+
+
 def incomplete(result: Replay) -> str | None:
     """"incomplete: stopped at 145/16704" when the run stopped below its known total without finishing
     (a 0-based log's last step is total - 1), else None."""
@@ -213,6 +226,7 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
     for warning in warnings(result):
         why = " (no finish or exit record)" if warning == short and not crashed else ""
         lines.append(f"  warning  {warning}{why}")
+    lines.extend(f"  note     {note}" for note in notes(result))
     if not fired:
         lines.append("         no alerts")
     for f in fired:
@@ -245,6 +259,7 @@ def _json(name: str, source: str, result: Replay, fired: list[Fired]) -> dict[st
         "state": _state_words(result.tracker.state(result.end)),  # as the text report says it
         "exit_code": 3 if result.tracker.records == 0 and not fired else exit_code(fired),
         "warnings": warnings(result),
+        "notes": notes(result),
         "alerts": [{"rule": f.rule, "severity": str(f.severity), "labels": f.labels, "summary": f.summary,
                     "first_step": f.first_step, "last_step": f.last_step, "times": f.times,
                     "firing_at_end": f.firing_at_end, "cleared_before_end": f.cleared,

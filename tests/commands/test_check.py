@@ -59,6 +59,23 @@ def test_an_alert_says_what_its_rule_found_last_not_first(capsys: pytest.Capture
     assert f"({nans} of the {nans} values from there on are not finite)" in capsys.readouterr().out
 
 
+def test_a_log_without_times_is_said_to_hide_hangs(capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `check` said OK on the run lab's 75 s hangs in logs whose lines carry no time
+    (tutorial-dlhang, nanogpt-tb-hang), and nothing said a hang cannot show there. A progress bar's
+    elapsed time is a time: its hang is caught, with no such note."""
+    from tests.support.realruns import recordings
+
+    by_name = {r.name: r for r in recordings()}
+    for name, note in (("tutorial-dlhang", "no line carries a time or a step time"),
+                       ("nanogpt-tb-hang", "no line carries a time: a hang cannot show")):
+        assert main(["check", str(by_name[name].run_dir), "--json"]) == 0
+        (note_said,) = json.loads(capsys.readouterr().out)["notes"]
+        assert note_said.startswith(note)
+    assert main(["check", str(by_name["lightning-tqdm-dlhang"].run_dir), "--json"]) == 2
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["notes"] == [] and [a["rule"] for a in obj["alerts"]] == ["stall"]
+
+
 def test_json_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(SFT_NAN), "--json"]) == 2
     obj = json.loads(capsys.readouterr().out)
