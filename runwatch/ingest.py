@@ -12,8 +12,6 @@ history" percent.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -25,7 +23,7 @@ from runwatch.model import Event, Kind, Notice, ProcessRole, ProcessSample, Reco
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.state.run import RunTracker
-from runwatch.watcher.fileid import binary_file
+from runwatch.watcher.fileid import binary_file, last_written
 from runwatch.watcher.snapshot import last_lines, split_block
 from runwatch.watcher.types import ItemBatch, LineBatch
 
@@ -234,6 +232,7 @@ class Ingest:
             if item.batch.kind.startswith("wandb") and isinstance(recs, list):
                 recs = self._wandb_side_records(run, recs)
             run.format = run.format or item.batch.kind
+            history_done = bool(item.batch.history)  # a structured source's history is as old as its files
         run.tracker.progress.bulk = bool(item.batch.history)  # read times of a history say nothing of speed
         applied = False
         for piece in _pieces(recs, judge is True):
@@ -250,8 +249,10 @@ class Ingest:
             applied = applied or bool(len(piece))
             if judge is True and len(piece):
                 on_piece(run, now)
-        if history_done and run.tracker.records and isinstance(item, LinesRead):
-            self._history_read(run, item.batch.source, now)  # records held until the follower caught up
+        if history_done and run.tracker.records:
+            # a log's records held until the follower caught up; a metric file, a checkpoint directory or a
+            # W&B run read at start: runwatch received them now, but they are as old as the files say
+            self._history_read(run, item.batch.source if isinstance(item, LinesRead) else item.source, now)
         if judge is None:
             run.unjudged = 0  # judged by the daemon before us
         return applied
@@ -287,8 +288,9 @@ class Ingest:
     def _history_read(self, run: RunIngest, source: str, now: float) -> None:
         """A log's history is read: a run whose last step is older than a stall, with no training
         process alive, ended before we came."""
-        with contextlib.suppress(OSError):
-            run.tracker.written_by(os.stat(source).st_mtime)
+        written = last_written(source)
+        if written is not None:
+            run.tracker.written_by(written)
         last = run.tracker.last_step_at
         if last is not None and now - last > run.tracker.stall_after_s() and not alive_trainers(self._system):
             run.tracker.ended_quietly(True)

@@ -170,3 +170,47 @@ def test_lines_a_parser_raised_on_are_a_note_on_the_run(tmp_path: Path, monkeypa
         notes = engine.snapshots()[0].notes
         assert f"{log}: 1 line runwatch failed to parse (picollm ValueError ×1: parser bug); " \
                "a runwatch bug, logged with its traceback" in notes
+
+
+def _written_at(tree: Path, then: float) -> None:
+    for path in [tree, *tree.rglob("*")]:
+        if not path.is_symlink():
+            os.utime(path, (then, then))
+
+
+def _newest_record_time(run: Path) -> float:
+    """The time the run's own W&B history gives its last record (when the recording wrote it)."""
+    import contextlib
+    import io
+    import json
+
+    from runwatch.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        main(["parse", "--output", "jsonl", str(run / "wandb")])
+    return max(json.loads(line)["t"] for line in out.getvalue().splitlines())
+
+
+def test_an_old_wandb_run_beside_its_log_is_as_old_as_its_files(tmp_path: Path) -> None:
+    """A new user's review: the run lab's hf-wandb-nan (an 8 s run written a day before) read `last
+    record 6.6s ago · elapsed 25h01m`: its W&B history and checkpoints were read after the log had aged
+    the run, and came stamped with the time runwatch read them."""
+    import shutil
+
+    from tests.support.realruns import recordings
+
+    rec = next(r for r in recordings() if r.name == "hf-wandb-nan")
+    run = tmp_path / "run"
+    shutil.copytree(rec.run_dir, run, symlinks=True)
+    ended = _newest_record_time(run)
+    assert time.time() - ended > 3600  # the recording is older than an hour
+    _written_at(run, ended + 1.0)  # the files as the run left them (a fresh checkout dates them now)
+    with Engine([str(run)], OPTIONS) as engine:
+        wait_for(lambda: any(s.progress.step == 120 for s in engine.snapshots()), timeout=30)
+        time.sleep(1.0)  # every source's history in
+        wait_for(lambda: engine.snapshots()[0].state in (RunState.ENDED, RunState.CRASHED, RunState.FINISHED),
+                 timeout=10)
+        snap = engine.snapshots()[0]
+        assert (snap.last_record_age_s or 0) > 3600, snap.last_record_age_s
+        assert snap.progress.elapsed_s is not None and snap.progress.elapsed_s < 600, snap.progress.elapsed_s

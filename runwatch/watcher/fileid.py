@@ -44,3 +44,24 @@ def binary_file(path: str | os.PathLike[str]) -> str | None:
         return None
     name = os.path.basename(os.fspath(path))
     return f"{name} is a binary file (NUL bytes in its first {HEAD_BYTES:,} bytes), not a text log" if binary else None
+
+
+def last_written(path: str | os.PathLike[str], depth: int = 2) -> float | None:
+    """When what `path` holds was last written: a file's modification time; for a directory (a W&B run, a
+    checkpoint directory) the newest of its files' and folders' down to `depth` levels. None when it
+    cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    newest = st.st_mtime
+    if depth > 0 and os.path.isdir(path):
+        try:
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    t = last_written(entry.path, depth - 1)
+                    if t is not None and t > newest:
+                        newest = t
+        except OSError:
+            pass
+    return newest
