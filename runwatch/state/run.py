@@ -614,8 +614,10 @@ class RunTracker:
         last = self._last_record_t
         over = state in (RunState.FINISHED, RunState.CRASHED, RunState.ENDED) and last is not None
         progress = self.progress.estimate(min(now, last) if over and last is not None else now)
-        if state == RunState.FINISHED and progress.eta_s != 0.0:
-            progress = dataclasses.replace(progress, eta_s=0.0, eta_basis="finished")
+        if state == RunState.FINISHED and (progress.eta_s != 0.0 or (progress.total_steps and progress.percent != 100.0)):
+            # a 0-based log's last step is total - 1: a finished run is 100% done, in every front end
+            progress = dataclasses.replace(progress, eta_s=0.0, eta_basis="finished",
+                                           percent=100.0 if progress.total_steps else progress.percent)
         elif state == RunState.CRASHED and progress.eta_s is not None:
             progress = dataclasses.replace(progress, eta_s=None, eta_basis="")
         return RunSnapshot(

@@ -90,6 +90,16 @@ def test_eta_is_zero_when_finished_and_none_when_crashed() -> None:
     assert tracker.snapshot(now).progress.eta_s is None
 
 
+def test_a_finished_zero_based_run_is_100_percent_done_in_every_front_end() -> None:
+    """A new user's review: a finished run read 100.0% in the TUI header but 99.9% in line mode and the
+    overview (nanochat's last step is total - 1): the snapshot itself says 100."""
+    tracker, now = feed([*[step(i, total=1200) for i in range(1200)], event(Event.FINISHED)])
+    p = tracker.snapshot(now).progress
+    assert (p.step, p.total_steps, p.percent) == (1199, 1200, 100.0)
+    tracker, now = feed([step(i, total=1200) for i in range(600)])
+    assert tracker.snapshot(now).progress.percent == 50.0 - 100 / 1200
+
+
 @pytest.mark.parametrize("end", [event(Event.FINISHED), event(Event.OOM), event(Event.EXIT)])
 def test_elapsed_stops_at_the_last_record_once_the_run_is_over(end: Record) -> None:
     """Issue 13: "elapsed" kept counting after FINISHED, an hour later it read an hour longer."""
