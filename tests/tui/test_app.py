@@ -522,6 +522,29 @@ def test_the_log_pane_follows_the_newest_line_until_scrolled_up(make_app) -> Non
     drive(make_app(ctrl), follows)
 
 
+def test_the_log_pane_stays_on_the_newest_line_when_the_layout_changes(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A new user's review: `g` (every chart) gave the log pane another height and it showed older lines,
+    the newest hidden below, though nobody had scrolled."""
+    from runwatch.tui.widgets.log_pane import LogPane
+
+    ctrl = single_run(log=[f"line {i}" for i in range(200)])
+
+    async def newest(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        pane = app.screen.query_one(LogPane)
+        await until(pilot, lambda: pane.max_scroll_y > 0 and pane.scroll_y == pane.max_scroll_y)
+        height = pane.size.height
+        await pilot.press("g")
+        await until(pilot, lambda: pane.size.height != height)
+        app.poll()  # the next refresh
+        await until(pilot, lambda: pane.following and pane.scroll_y == pane.max_scroll_y)
+        await pilot.press("g")
+        await until(pilot, lambda: pane.size.height == height)
+        app.poll()
+        await until(pilot, lambda: pane.scroll_y == pane.max_scroll_y)
+
+    drive(make_app(ctrl), newest)
+
+
 def test_compare_with_one_run_draws_its_chart_once(make_app) -> None:  # type: ignore[no-untyped-def]
     """Issue 13: with one run the compare view drew the same chart twice (the overlay and a side panel)."""
     async def once(app: RunwatchApp, pilot: Pilot[Any]) -> None:

@@ -57,6 +57,7 @@ class LogPane(TextPanel):
             self.unseen, self.following = 0, True
         self.run = run
         if lines == self.lines:
+            self.keep_end()
             return
         if not self.following:
             self.unseen += new_lines(self.lines, lines)

@@ -39,8 +39,12 @@ class TextPanel(VerticalScroll):
         yield self._body
 
     def show_text(self, text: Text, *, follow_end: bool = False) -> None:
-        """Replace the body; skipped when nothing changed, so an idle panel costs nothing."""
+        """Replace the body; skipped when nothing changed, so an idle panel costs nothing. A view that
+        follows is put back on the newest line even then: the panel may have got another height (`g`, a
+        terminal resized), which moves the end without a scroll or a new line."""
         if self._last is not None and text.plain == self._last.plain and text.spans == self._last.spans:
+            if follow_end:
+                self.keep_end()
             return
         # Same number of lines: same height, so skip the screen-wide layout pass (the costliest part).
         relayout = self._last is None or len(text.plain.splitlines()) != len(self._last.plain.splitlines())
@@ -48,6 +52,11 @@ class TextPanel(VerticalScroll):
         self._body.update(text, layout=relayout)
         if follow_end and self.following:
             self.call_after_refresh(self.scroll_end, animate=False)
+
+    def keep_end(self) -> None:
+        """A view that follows back on the newest line, if it is not (the panel got another height)."""
+        if self.following and self.scroll_y < self.max_scroll_y:
+            self.scroll_end(animate=False)
 
     def watch_virtual_size(self) -> None:
         """The body grew (or was first laid out) under a view that follows: to the newest line. The first
