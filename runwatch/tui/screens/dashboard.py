@@ -183,6 +183,7 @@ class DashboardScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self._relayout()
+        self._keep_ends()
 
     @on(ChartPanel.Resized)
     def _chart_resized(self) -> None:
@@ -267,6 +268,15 @@ class DashboardScreen(Screen[None]):
         self.every_metric = not self.every_metric
         if self.snap is not None:
             self._charts(self.snap)
+        self._keep_ends()
+
+    def _keep_ends(self) -> None:
+        """Once the panels have their new heights, the log shows its newest line again if it follows it."""
+        self.call_after_refresh(self._panels_to_end)
+
+    def _panels_to_end(self) -> None:
+        for panel in self.query(LogPane):
+            panel.keep_end()
 
     def action_x_axis(self) -> None:
         """Steps, wall time, then tokens seen (for a run that logs them) along every chart's x axis; each
