@@ -225,6 +225,7 @@ class Ingest:
         other records are still applied, each once (a chunk whose bulk apply raised is applied again record
         by record: the rows it had taken in before the error may be counted twice, never lost)."""
         history_done = False
+        before: float | None = None
         if isinstance(item, LinesRead):
             run, now, history_done = self._lines_read(item.batch, shown, now)
         else:
@@ -233,6 +234,7 @@ class Ingest:
                 recs = self._wandb_side_records(run, recs)
             run.format = run.format or item.batch.kind
             history_done = bool(item.batch.history)  # a structured source's history is as old as its files
+            before = run.tracker.last_record_t
         run.tracker.progress.bulk = bool(item.batch.history)  # read times of a history say nothing of speed
         applied = False
         for piece in _pieces(recs, judge is True):
@@ -252,7 +254,8 @@ class Ingest:
         if history_done and run.tracker.records:
             # a log's records held until the follower caught up; a metric file, a checkpoint directory or a
             # W&B run read at start: runwatch received them now, but they are as old as the files say
-            self._history_read(run, item.batch.source if isinstance(item, LinesRead) else item.source, now)
+            self._history_read(run, item.batch.source if isinstance(item, LinesRead) else item.source, now,
+                               not_before=before)
         if judge is None:
             run.unjudged = 0  # judged by the daemon before us
         return applied
@@ -285,12 +288,14 @@ class Ingest:
                         run.notes[b.source] = why
         return run, now, ended
 
-    def _history_read(self, run: RunIngest, source: str, now: float) -> None:
-        """A log's history is read: a run whose last step is older than a stall, with no training
-        process alive, ended before we came."""
+    def _history_read(self, run: RunIngest, source: str, now: float, *, not_before: float | None = None) -> None:
+        """A source's history is read: its records are as old as its files say, but no older than what
+        the run had received before them (`not_before`: a TensorBoard file flushed two minutes ago beside
+        a log written a moment ago does not make the run two minutes silent); a run whose last step is
+        older than a stall, with no training process alive, ended before we came."""
         written = last_written(source)
         if written is not None:
-            run.tracker.written_by(written)
+            run.tracker.written_by(written if not_before is None else max(written, not_before))
         last = run.tracker.last_step_at
         if last is not None and now - last > run.tracker.stall_after_s() and not alive_trainers(self._system):
             run.tracker.ended_quietly(True)

@@ -214,3 +214,28 @@ def test_an_old_wandb_run_beside_its_log_is_as_old_as_its_files(tmp_path: Path) 
         snap = engine.snapshots()[0]
         assert (snap.last_record_age_s or 0) > 3600, snap.last_record_age_s
         assert snap.progress.elapsed_s is not None and snap.progress.elapsed_s < 600, snap.progress.elapsed_s
+
+
+def test_a_side_file_flushed_minutes_ago_beside_a_live_log_does_not_age_the_run(tmp_path: Path) -> None:
+    """A metric file is flushed now and then (Lightning's CSVLogger every 100 steps, TensorBoard every 2
+    minutes): read beside a log written a moment ago, its old modification time must not make the live
+    run look silent, stalled or ended."""
+    import shutil
+
+    from tests.support.realruns import recordings
+
+    rec = next(r for r in recordings() if r.name == "lightning-tqdm-healthy")
+    run = tmp_path / "run"
+    shutil.copytree(rec.run_dir, run, symlinks=True)
+    log = run / "train.log"
+    data = log.read_bytes()
+    log.write_bytes(data[: data.index(b"\n", len(data) // 2) + 1])  # the run is half way, and writing
+    csv = next(run.rglob("metrics.csv"))
+    old = time.time() - 300
+    os.utime(csv, (old, old))
+    with Engine([str(run)], OPTIONS) as engine:
+        wait_for(lambda: any(s.progress.step is not None for s in engine.snapshots()), timeout=30)
+        time.sleep(1.5)  # the metric file's history in too
+        snap = engine.snapshots()[0]
+        assert snap.state == RunState.RUNNING, snap.state
+        assert (snap.last_record_age_s or 0) < 60, snap.last_record_age_s
