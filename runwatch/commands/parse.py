@@ -394,14 +394,20 @@ class _Writer:
         elif self.output == "table":
             self._write_table(rec)
 
+    def _held(self, rec: Record, started: bool, sample: int, start: Callable[[], None]) -> bool:
+        """Whether `rec` is held for the sample the columns are picked from (`start` picks them and writes
+        what was held, once `sample` records are in); False once the columns are known."""
+        if started:
+            return False
+        self._pending.append(rec)
+        if len(self._pending) >= sample:
+            start()
+        return True
+
     def _write_csv(self, rec: Record) -> None:
         """Columns are the metrics of the first CSV_SAMPLE records; later strangers go to `other_metrics`."""
-        if self._csv is None:
-            self._pending.append(rec)
-            if len(self._pending) >= CSV_SAMPLE:
-                self._start_csv()
-            return
-        self._csv_row(rec)
+        if not self._held(rec, self._csv is not None, CSV_SAMPLE, self._start_csv):
+            self._csv_row(rec)
 
     def _start_csv(self) -> None:
         self._csv = csv.writer(self.out)
@@ -426,12 +432,8 @@ class _Writer:
     def _write_table(self, rec: Record) -> None:
         """Columns are the step metrics of the first TABLE_SAMPLE records (an eval or a banner first must
         not pick them); the line is put together from cleaned cells, so the columns stay aligned."""
-        if not self._table_cols and self._rows == 0:
-            self._pending.append(rec)
-            if len(self._pending) >= TABLE_SAMPLE:
-                self._start_table()
-            return
-        self._table_row(rec)
+        if not self._held(rec, bool(self._table_cols) or self._rows > 0, TABLE_SAMPLE, self._start_table):
+            self._table_row(rec)
 
     def _start_table(self) -> None:
         steps = [r for r in self._pending if r.kind == Kind.STEP and r.metrics] or self._pending

@@ -17,21 +17,28 @@ def firing(receiver: Receiver, rule: str) -> list[dict]:  # type: ignore[type-ar
     return [a for a in receiver.delivered if a["rule"] == rule and a["state"] == "firing"]
 
 
-def test_nan_alert_arrives_once_and_not_again_after_a_restart(tmp_path: Path, receiver: Receiver) -> None:
-    log, state = tmp_path / "train.log", tmp_path / "state"
-    log.write_text("".join(nanochat_line(i) for i in range(20)))
-    p, r = start_daemon(log, state, receiver.url)
+def nan_after(log: Path, steps: int, state: Path | None, receiver: Receiver,
+              env: dict[str, str] | None = None) -> str:
+    """A daemon on `log` (`steps` healthy lines), a NaN line appended once it has read them, stopped with
+    SIGTERM (exit 0) once the NaN's alert arrived; what it wrote on stderr."""
+    log.write_text("".join(nanochat_line(i) for i in range(steps)))
+    p, r = start_daemon(log, state, receiver.url, env=env)
     try:
-        wait_for(lambda: "step 19/100" in r.err(), timeout=20)
+        wait_for(lambda: f"step {steps - 1}/100" in r.err(), timeout=20)
         with log.open("a") as f:
-            f.write(nanochat_line(20, loss="nan"))
+            f.write(nanochat_line(steps, loss="nan"))
         wait_for(lambda: firing(receiver, "nonfinite"), timeout=20)
     finally:
         assert stop_daemon(p) == 0
+    return r.err()
+
+
+def test_nan_alert_arrives_once_and_not_again_after_a_restart(tmp_path: Path, receiver: Receiver) -> None:
+    log, state = tmp_path / "train.log", tmp_path / "state"
+    first_log = nan_after(log, 20, state, receiver)
     [alert] = firing(receiver, "nonfinite")
     assert alert["severity"] == "critical" and alert["step"] == 20 and alert["value"] == "nan"
     assert alert["run"] == "train" and alert["labels"] == {"metric": "loss"}
-    first_log = r.err()
     assert "FIRING critical nonfinite" in first_log
     assert SECRET_PATH not in first_log  # the URL (a secret) is never printed
 
@@ -47,18 +54,8 @@ def test_nan_alert_arrives_once_and_not_again_after_a_restart(tmp_path: Path, re
 def test_without_a_state_dir_the_platforms_user_state_dir_is_used(tmp_path: Path, receiver: Receiver) -> None:
     """A new user's review: `runwatch watch LOG` with no `--state-dir` (every daemon recipe in the README)
     died on start with an AttributeError."""
-    log = tmp_path / "train.log"
-    log.write_text("".join(nanochat_line(i) for i in range(5)))
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "xdg")}
-    p, r = start_daemon(log, None, receiver.url, env=env)
-    try:
-        wait_for(lambda: "step 4/100" in r.err(), timeout=20)
-        with log.open("a") as f:
-            f.write(nanochat_line(5, loss="nan"))
-        wait_for(lambda: firing(receiver, "nonfinite"), timeout=20)
-    finally:
-        assert stop_daemon(p) == 0
-    assert "Traceback" not in r.err()
+    assert "Traceback" not in nan_after(tmp_path / "train.log", 5, None, receiver, env=env)
     kept = tmp_path / "xdg" / "runwatch"
     assert (kept / "offsets.json").is_file() and (kept / "offsets.json").stat().st_size > 0
 
