@@ -6,6 +6,7 @@ Not a benchmark itself (run_all.py skips files whose name starts with `_`).
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -145,3 +146,27 @@ def pct(xs: list[float], p: float) -> float:
     """The `p`th percentile (0-100) of `xs` by nearest rank: always one of the values measured."""
     s = sorted(xs)
     return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
+
+
+def naive_parse(pattern: re.Pattern[str], path: str, *, anchored: bool = False) -> int:
+    """What a user writes to read a log: one regex per line, float() per field, a list per field.
+
+    The yardstick of the parse benchmarks (`anchored`: `match` rather than `search`). Returns lines read.
+    """
+    find = pattern.match if anchored else pattern.search
+    cols: list[list[float]] = [[] for _ in range(pattern.groups + 1)]
+    n = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            n += 1
+            m = find(line)
+            if m is None:
+                continue
+            for i, v in enumerate(m.groups(), 1):
+                if v is not None:
+                    try:
+                        cols[i].append(float(v.replace(",", "")))
+                    except ValueError:  # `nan`-free by design in the naive patterns, but a user's loop goes on
+                        pass
+    return n
+

@@ -35,6 +35,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _support import naive_parse
+
 CHUNK = 8 << 20
 NOISE = 0.10
 
@@ -130,18 +133,7 @@ _NAIVE = re.compile(
 
 def naive_re(path: str) -> int:
     """What a user writes: one regex, floats per field, lists per metric."""
-    cols: dict[int, list[float]] = {i: [] for i in range(1, 15)}
-    n = 0
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            n += 1
-            m = _NAIVE.match(line)
-            if m is None:
-                continue
-            for i, v in enumerate(m.groups(), 1):
-                if v is not None:
-                    cols[i].append(float(v.replace(",", "")))
-    return n
+    return naive_parse(_NAIVE, path, anchored=True)
 
 
 def per_line(path: str) -> int:

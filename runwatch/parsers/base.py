@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from runwatch.model import Kind, Record
+from runwatch.parsers.stepline import StepLine
 
 
 class FormatParser:
@@ -57,6 +58,33 @@ class GuardedParser(FormatParser):
 
     def _parse(self, line: str) -> Record | None:
         raise NotImplementedError
+
+
+class StepLineParser(GuardedParser):
+    """A format whose plain step line is a `StepLine` template: its step lines are read in columns.
+
+    runwatch.parsers.columnar derives the fast path's layout from `step_line`,
+    and the parser reads the same template per line (`step_line.read`), so
+    the format is described once. State the parser keeps across lines is
+    offered to the fast path through the three hooks below.
+    """
+
+    step_line: ClassVar[StepLine]
+    barriers: ClassVar[tuple[bytes, ...]] = ()
+    """Texts of lines that may change which metrics a step line gives (`barrier` says how)."""
+
+    def fast_omit(self) -> frozenset[str]:
+        """Metrics the next step lines must leave out, as this parser's state stands."""
+        return frozenset()
+
+    def after_fast(self, last_step: int) -> None:
+        """Step lines were read without this parser; the last of them was step `last_step`."""
+
+    @staticmethod
+    def barrier(line: str, omit: frozenset[str]) -> frozenset[str] | None:
+        """The metrics omitted after a line holding one of `barriers`, given those omitted before it
+        (None: not sure, then that line and the rest of its chunk are read per line)."""
+        return omit
 
 
 class ItemDecoder:

@@ -33,17 +33,19 @@ lines in order, and step rows one by one while a traceback is open.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 
 from runwatch.model import Kind, Record
+from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.boundary import OVERRUN
-from runwatch.parsers.fields import strip_lead
 from runwatch.parsers.prefix import split_rank
+from runwatch.parsers.registry import UnknownFormatError, parser_class
 
 _DIGITS_TO_ZERO = bytes(48 if 48 <= c <= 57 else c for c in range(256))
 _SGR = re.compile(rb"\x1b\[[0-9;]*m")
@@ -63,7 +65,8 @@ _HASH = np.random.default_rng(0x5EED).integers(0, 2**63, _MAX_LINE // 8 + 1, dty
 class ColumnBatch:
     """The step records of one chunk, one array element per record, in line order.
 
-    `metrics` holds canonical names (DESIGN §2) as float64. A row whose line
+    `metrics` holds canonical names (DESIGN §2) as float64, in the order a
+    per-line record of the format holds them (its template's). A row whose line
     lacks a field (no `eta` before step 11, no `grad norm` without clipping)
     holds NaN there and False in `present[name]`; logged NaNs never appear
     here (those lines go the per-line way), but use `present` or `column()`
@@ -122,7 +125,7 @@ class Unhandled:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class FastFormat:
-    """What the fast path knows of one format's step line.
+    """What the fast path knows of one format's step line, derived from its `StepLine` (`of`).
 
     `layout` is matched against a line's shape (digits turned into `0`); its
     named groups `step`, `total` and those in `metrics` are the numbers.
@@ -133,6 +136,7 @@ class FastFormat:
     per-line parser's state; `barrier_rule` maps such a line (as the per-line
     parser sees it) and the metrics omitted before it to those omitted after,
     or None when unsure: then that line and the rest of the chunk go per-line.
+    `order` is the metrics' order in a record (the template's).
     """
 
     name: str
@@ -143,60 +147,24 @@ class FastFormat:
     barriers: tuple[bytes, ...] = ()
     barrier_rule: Callable[[str, frozenset[str]], frozenset[str] | None] | None = None
     kind: Kind = Kind.STEP
+    order: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, parser: type[StepLineParser]) -> FastFormat:
+        line = parser.step_line
+        return cls(name=parser.name, prefix=line.prefix[:8], layout=line.shape, metrics=line.groups,
+                   literal=line.literals, barriers=parser.barriers,
+                   barrier_rule=parser.barrier if parser.barriers else None, order=line.metrics)
 
 
-def _nanochat_mfu(line: str, omit: frozenset[str]) -> frozenset[str] | None:
-    """NanochatParser's rule: no mfu after `GPU: … Peak FLOPS (BF16): inf` or `MFU will show as 0%`."""
-    if line[:1] not in ("s", "S", "T", "G"):
-        line = strip_lead(line)
-    if line.startswith(("step ", "Step ", "Total training time:")):
-        return omit
-    if line.startswith("GPU: ") and "Peak FLOPS" in line:
-        unknown = line.rstrip().endswith(": inf")
-    elif "MFU will show as 0%" in line:
-        unknown = True
-    else:
-        return omit
-    return omit | {"mfu"} if unknown else omit - {"mfu"}
-
-
-_DEC = rb"0+\.0+"
-NANOCHAT = FastFormat(
-    name="picollm",
-    prefix=b"step ",
-    layout=re.compile(
-        rb"step (?P<step>0+)(?:/(?P<total>0+))? \(" + _DEC + rb"%\)"
-        rb" \| loss: (?P<loss>" + _DEC + rb")"
-        rb" \|(?: grad norm: (?P<grad_norm>" + _DEC + rb") \|)?"
-        rb" lrm: (?P<lrm>" + _DEC + rb")"
-        rb" \| dt: (?P<dt>" + _DEC + rb")ms"
-        rb" \| tok/sec: (?P<tok>0{1,3}(?:,000)*)"
-        rb" \| (?P<bf16>bf00_)?mfu: (?P<mfu>" + _DEC + rb")"
-        rb"(?: \| epoch: (?P<epoch>0+)(?: pq: (?P<pq>0+) rg: (?P<rg>0+))?)?"
-        rb" \| total time: (?P<elapsed>" + _DEC + rb")m"
-        rb"(?: \| eta: (?P<eta>" + _DEC + rb")m)?"
-    ),
-    metrics={
-        "loss": ("loss", 1.0), "grad_norm": ("grad_norm", 1.0), "lrm": ("lrm", 1.0),
-        "dt": ("step_time", -1000.0), "tok": ("tokens_per_sec", 1.0), "mfu": ("mfu", 1.0),
-        "epoch": ("epoch", 1.0), "pq": ("pq", 1.0), "rg": ("rg", 1.0),
-        "elapsed": ("elapsed", 60.0), "eta": ("eta", 60.0),
-    },
-    literal={"bf16": b"bf16_"},
-    barriers=(b"Peak FLOPS", b"MFU will show as 0%"),
-    barrier_rule=_nanochat_mfu,
-)
-_NUM = rb"0+(?:\.0+)?"
-NANOGPT = FastFormat(
-    name="nanogpt",
-    prefix=b"iter ",
-    layout=re.compile(
-        rb"iter (?P<step>0+): loss (?P<loss>" + _NUM + rb"), time (?P<dt>" + _NUM + rb")ms"
-        rb"(?:, mfu (?P<mfu>" + _NUM + rb")%)?"
-    ),
-    metrics={"loss": ("loss", 1.0), "dt": ("step_time", -1000.0), "mfu": ("mfu", 1.0)},
-)
-FAST_FORMATS: dict[str, FastFormat] = {"picollm": NANOCHAT, "nanochat": NANOCHAT, "nanogpt": NANOGPT}
+@cache
+def fast_format(fmt: str) -> FastFormat | None:
+    """The fast path of a format (by name or alias), or None: formats whose parser is a StepLineParser."""
+    try:
+        parser = parser_class(fmt)
+    except UnknownFormatError:
+        return None
+    return FastFormat.of(parser) if issubclass(parser, StepLineParser) else None
 
 
 def extract_steps(
@@ -213,7 +181,7 @@ def extract_steps(
     that follow it). None when `fmt` has no fast path. Every line index of the
     chunk is in exactly one of `batch.line` and `unhandled.line`.
     """
-    spec = FAST_FORMATS.get(fmt)
+    spec = fast_format(fmt)
     if spec is None:
         return None
     return _Chunk(spec, bytes(data), frozenset(omit), tuple(stop)).run()
@@ -328,8 +296,8 @@ class _Chunk:
                 keep = lit.all(axis=1)
                 idx, block, digits = idx[keep], block[keep], digits[keep]
         if plan is not None and idx.size:
-            step, total, values = _values(plan, digits, omit)
-            bogus = (total >= 0) & (step > OVERRUN * total)  # `step 999999999999/100`: boundary.checked's call
+            step, total, values, inexact = _values(plan, digits, omit)
+            bogus = inexact | ((total >= 0) & (step > OVERRUN * total))  # `step 999999999999/100`: boundary.checked's call
             if bogus.any():
                 taken[idx[bogus]] = False
                 keep = ~bogus
@@ -363,7 +331,9 @@ class _Chunk:
                     present[m][at] = True
         for a in (line, step, total, *metrics.values(), *present.values()):
             a.flags.writeable = False
-        batch = ColumnBatch(line=line, step=step, total=total, metrics=dict(sorted(metrics.items())),
+        rank = {m: i for i, m in enumerate(self.spec.order)}
+        ordered = dict(sorted(metrics.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+        batch = ColumnBatch(line=line, step=step, total=total, metrics=ordered,
                             present=present, kind=self.spec.kind)
         rest = np.flatnonzero(~handled)
         start = self.starts[rest]
@@ -485,6 +455,11 @@ class _Field:
     divisor: float
     """10**decimals: exact, like the integer of the digits, so their quotient is float(text)."""
     scale: float
+    sign: float = 1.0
+    """-1.0 for a number printed with `-` (a shape holds its sign, so one layout has one)."""
+    exponent: _Field | None = None
+    """The digits after `e±`, for scientific notation (`divisor` then counts the mantissa's decimals)."""
+    exp_sign: int = 1
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -539,15 +514,32 @@ def _plan(spec: FastFormat, shape: bytes, digit_cols: np.ndarray) -> _Plan | Non
 
 
 def _field(spec: FastFormat, group: str, text: bytes, lo: int, hi: int) -> _Field:
-    dot = text.find(b".")
-    decimals = 0 if dot < 0 else len(text) - dot - 1
-    weights = 10.0 ** np.arange(hi - lo - 1, -1, -1)
+    """A field of `text` (its shape: `0` digits, maybe a sign and `e±` exponent) at digit columns lo..hi."""
+    sign = -1.0 if text[:1] == b"-" else 1.0
+    e = max(text.find(b"e"), text.find(b"E"))
+    mantissa, exponent = (text, b"") if e < 0 else (text[:e], text[e + 1:])
+    split = lo + mantissa.count(b"0")
+    dot = mantissa.find(b".")
+    decimals = 0 if dot < 0 else len(mantissa) - dot - 1
+    weights = 10.0 ** np.arange(split - lo - 1, -1, -1)
     metric, scale = spec.metrics.get(group, (group, 1.0))
-    return _Field(metric, lo, hi, weights, 48.0 * float(weights.sum()), 10.0**decimals, scale)
+    exp = None
+    if exponent:
+        ew = 10.0 ** np.arange(hi - split - 1, -1, -1)
+        exp = _Field(metric, split, hi, ew, 48.0 * float(ew.sum()), 1.0, 1.0)
+    return _Field(metric, lo, split, weights, 48.0 * float(weights.sum()), 10.0**decimals, scale, sign, exp,
+                  -1 if exponent[:1] == b"-" else 1)
 
 
-def _values(plan: _Plan, digits: np.ndarray, omit: frozenset[str]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Step, total and metric columns from the digit bytes (rows × digit columns) of one layout.
+_POW10 = np.array([float(10**k) for k in range(23)])
+"""10**0 … 10**22: exact in float64, so m × 10**k and m / 10**k are one correctly rounded operation."""
+
+
+def _values(
+    plan: _Plan, digits: np.ndarray, omit: frozenset[str]
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Step, total and metric columns from the digit bytes (rows × digit columns) of one layout,
+    and which rows hold a number this path cannot give exactly (an exponent beyond ±22 decimals).
 
     Digits are converted `_SUB_ROWS` rows at a time so that their float64 copy
     (8 bytes per digit) stays in the CPU cache instead of going to memory.
@@ -556,7 +548,8 @@ def _values(plan: _Plan, digits: np.ndarray, omit: frozenset[str]) -> tuple[np.n
     fields = [f for f in plan.fields if f.metric not in omit]
     step = np.empty(k, np.int64)
     total = np.full(k, -1, np.int64)
-    ints = np.empty((len(fields), k))
+    vals = np.empty((len(fields), k))
+    inexact = np.zeros(k, bool)
     for lo in range(0, k, _SUB_ROWS):
         hi = min(k, lo + _SUB_ROWS)
         sub = digits[lo:hi].T.astype(np.float64, order="C")  # a row per digit column
@@ -564,8 +557,19 @@ def _values(plan: _Plan, digits: np.ndarray, omit: frozenset[str]) -> tuple[np.n
         if plan.total is not None:
             total[lo:hi] = _integer(sub, plan.total)
         for i, f in enumerate(fields):
-            ints[i, lo:hi] = _integer(sub, f)
-    return step, total, {f.metric: _scaled(ints[i] / f.divisor, f.scale) for i, f in enumerate(fields)}
+            if f.exponent is None:
+                vals[i, lo:hi] = _integer(sub, f) / f.divisor
+                continue
+            power = f.exp_sign * _integer(sub, f.exponent).astype(np.int64) - round(math.log10(f.divisor))
+            inexact[lo:hi] |= np.abs(power) >= _POW10.size
+            power = np.clip(power, 1 - _POW10.size, _POW10.size - 1)
+            m = _integer(sub, f)
+            vals[i, lo:hi] = np.where(power >= 0, m * _POW10[np.maximum(power, 0)], m / _POW10[np.maximum(-power, 0)])
+    out = {}
+    for i, f in enumerate(fields):
+        v = vals[i] if f.sign > 0 else -vals[i]
+        out[f.metric] = _scaled(v, f.scale)
+    return step, total, out, inexact
 
 
 def _integer(digits: np.ndarray, f: _Field) -> np.ndarray:

@@ -411,19 +411,44 @@ class EventDetector:
         """No traceback or failure report is open: the next line is read on its own (see `skip`)."""
         return self._block is None
 
+    def absorbable(self, n: int) -> int:
+        """How many of the next `n` plain lines `skip` may count now without their text.
+
+        Idle, all of them. Inside a traceback too, short of the line that
+        would reach `_MAX_TRACEBACK` (that one closes the block, so it must
+        be fed): a plain line there only counts towards that cap. A traceback
+        whose header had a prefix (`[rank0]: `, a CI timestamp) strips that
+        prefix's shape from later lines, which could make a plain line read
+        otherwise, and a failure report looks at every line: none, there.
+        Without this, one logged traceback header with no exception line
+        after it sent the next 200 step lines of a fast path one by one.
+        """
+        block = self._block
+        if block is None:
+            return max(n, 0)
+        if isinstance(block, _Traceback) and not block.prefix_shape:
+            return max(0, min(n, _MAX_TRACEBACK - 1 - block.lines))
+        return 0
+
     def skip(self, n: int, last: str = "") -> None:
-        """Count `n` lines that `feed` would only count, while `idle`: as if `feed` had seen each.
+        """Count `n` lines that `feed` would only count: as if `feed` had seen each (at most `absorbable(n)`).
 
         For a caller that knows lines to be nothing to this detector without
         reading them (the step lines of a columnar fast path: `_worth_a_look`
-        rejects them, none is a chained-traceback line). `last` is the last
-        of them as far as the next line cares: only one that starts with
-        `Exception ignored in` changes what follows (the traceback after it
-        is not reported); the default stands for any other line.
+        rejects them, none is a chained-traceback line, an exception line or
+        an indented traceback line). `last` is the last of them as far as the
+        next line cares, when idle: only one that starts with `Exception
+        ignored in` changes what follows (the traceback after it is not
+        reported); the default stands for any other line.
         """
-        if n > 0:
-            self._n += n
+        if n <= 0:
+            return
+        self._n += n
+        block = self._block
+        if block is None:
             self._prev = last
+        elif isinstance(block, _Traceback):
+            block.lines += n
 
     def flush(self) -> Record | None:
         """The record of a block the input ended in (a cut-off traceback or report), or None."""

@@ -16,8 +16,9 @@ import re
 from typing import ClassVar
 
 from runwatch.model import Event, Kind, Record
-from runwatch.parsers.base import GuardedParser
+from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.fields import number, strip_lead
+from runwatch.parsers.stepline import StepLine
 
 _HEAD = re.compile(r"step +(\d+)(?:/(\d+))?(:| \|)")
 _OLD = re.compile(
@@ -25,15 +26,26 @@ _OLD = re.compile(
     r" \((?:took )?([.\d]+) ms(?:, ([.\d]+) tok/s)?\)"
 )
 _MAIN_LOG = re.compile(r"s:(\d+) (\w+):(\S+)(?: lr:(\S+) norm:(\S+))?$")
+STEP_LINE = StepLine(
+    "step {step:pad}/{total:int} | loss {loss} ({loss_z:signed}z)| norm {grad_norm} ({grad_norm_z:signed}z)"
+    "| lr {lr} | {step_time/1000} ms | {mfu}% bf16 MFU | {tokens_per_sec} tok/s"
+)
+"""The pipe form as train_gpt2.cu prints it since mid-2024: read per line and in columns (runwatch.parsers.columnar).
+Its other forms (no z-scores, another GPU's MFU label) take `_pipe_fields`, which reads any of them."""
+_Z = ("loss_z", "grad_norm_z")
 
 
-class LlmcParser(GuardedParser):
+class LlmcParser(StepLineParser):
     """Step, validation and HellaSwag lines of karpathy/llm.c."""
 
     name: ClassVar[str] = "llmc"
+    step_line: ClassVar[StepLine] = STEP_LINE
 
     def __init__(self) -> None:
         self._last_step = 0
+
+    def after_fast(self, last_step: int) -> None:
+        self._last_step = last_step
 
     def score(self, line: str) -> int:
         """`val loss X` and `HellaSwag:` lines are llm.c's too, but plain enough to be anyone's."""
@@ -63,6 +75,16 @@ class LlmcParser(GuardedParser):
         return Record(kind=Kind.EVAL, step=self._last_step, metrics=metrics)
 
     def _step(self, line: str) -> Record | None:
+        read = STEP_LINE.read(line)
+        if read is not None:
+            step, total, metrics = read
+            for z in _Z:
+                if not math.isfinite(metrics[z]):  # `(+nanz)` just means "no history yet"
+                    del metrics[z]
+            if metrics["mfu"] < 0:  # `-100.0%`: the GPU is not in llm.c's table
+                del metrics["mfu"]
+            self._last_step = step
+            return Record(kind=Kind.STEP, step=step, total_steps=total, metrics=metrics)
         m = _HEAD.match(line)
         if m is None:
             return None

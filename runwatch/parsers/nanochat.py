@@ -8,14 +8,13 @@ are evaluations, except the old SFT `Training loss` line and RL rewards.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection
 from typing import ClassVar
 
 from runwatch.model import Event, Kind, Record
-from runwatch.parsers.base import GuardedParser
+from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.fields import number, snake, strip_lead
-from runwatch.parsers.numbers import ascii_float, parse_int
+from runwatch.parsers.numbers import parse_int
+from runwatch.parsers.stepline import StepLine
 
 # field → (metric, unit suffix: `ms` and `m` (minutes) are converted to seconds)
 _STEP_FIELDS: dict[str, tuple[str, str]] = {
@@ -37,46 +36,50 @@ _EVAL_FIELDS: dict[str, str] = {
     "CORE metric": "core_metric",
 }
 _RL_KEYS = ("Average reward", "Average sequence length")
-# The base_train line of every version since the first, read in one match; anything else
-# (SFT/mid-train without `/T`, new fields, odd values) takes the general path.
-_FAST = re.compile(
-    r"step (\d+)/(\d+) \([^)]*\) \| loss: (\S+) \|(?: grad norm: (\S+) \|)? lrm: (\S+)"
-    r" \| dt: (\S+)ms \| tok/sec: ([\d,]+) \| (?:bf16_)?mfu: (\S+)"
-    r"(?: \| epoch: (\d+)(?: pq: (\d+) rg: (\d+))?)? \| total time: (\S+)m(?: \| eta: (\S+)m)?"
+STEP_LINE = StepLine(
+    "step {step:int}[/{total:int}] ({_}%) | loss: {loss} |[ grad norm: {grad_norm} |] lrm: {lrm}"
+    " | dt: {step_time/1000}ms | tok/sec: {tokens_per_sec:commas} | [bf16_]mfu: {mfu}"
+    "[ | epoch: {epoch:int}[ pq: {pq:int} rg: {rg:int}]] | total time: {elapsed*60}m[ | eta: {eta*60}m]"
 )
-
-
+"""The base_train line of every version since the first: read per line and in columns (runwatch.parsers.columnar).
+Anything else (SFT/mid-train lines with other fields, odd values) takes `_fields`, which reads any `key: value`."""
 _NO_MFU = frozenset({"mfu"})
-# Metric order of a step line's record: `_fast_record`'s (a `/T` line while mfu is known), else the line's own.
-_FAST_ORDER = ("loss", "lrm", "step_time", "tokens_per_sec", "elapsed", "mfu", "grad_norm", "epoch", "pq", "rg", "eta")
-_LINE_ORDER = ("loss", "grad_norm", "lrm", "step_time", "tokens_per_sec", "mfu", "epoch", "pq", "rg", "elapsed", "eta")
 
 
-class NanochatParser(GuardedParser):
+def mfu_barrier(line: str, omit: frozenset[str]) -> frozenset[str]:
+    """What a line does to the mfu of the step lines after it: none after `GPU: … Peak FLOPS (BF16): inf`
+    or `MFU will show as 0%` (the `mfu: 0.00` printed then means unknown), back after a finite peak."""
+    if line[:1] not in ("s", "S", "T", "G"):
+        line = strip_lead(line)
+    if line.startswith(("step ", "Step ", "Total training time:")):
+        return omit
+    if line.startswith("GPU: ") and "Peak FLOPS" in line:
+        unknown = line.rstrip().endswith(": inf")
+    elif "MFU will show as 0%" in line:
+        unknown = True
+    else:
+        return omit
+    return omit | _NO_MFU if unknown else omit - _NO_MFU
+
+
+class NanochatParser(StepLineParser):
     """Step, eval and end-of-run lines of nanochat and its picollm copy."""
 
     name: ClassVar[str] = "picollm"
+    step_line: ClassVar[StepLine] = STEP_LINE
+    barriers: ClassVar[tuple[bytes, ...]] = (b"Peak FLOPS", b"MFU will show as 0%")
+    barrier = staticmethod(mfu_barrier)
 
     def __init__(self) -> None:
         self._last_step: int | None = None
-        self._mfu_unknown = False
-        """`Peak FLOPS (BF16): inf` was printed: the `mfu: 0.00` that follows means unknown."""
-
-    # -- the columnar fast path's view of this parser's state (runwatch.parsers.columnar) --
+        self._omit: frozenset[str] = frozenset()
+        """`{"mfu"}` once `Peak FLOPS (BF16): inf` was printed: the `mfu: 0.00` that follows means unknown."""
 
     def fast_omit(self) -> frozenset[str]:
-        """Metrics the next step lines must leave out: `mfu` while the peak FLOPS are unknown."""
-        return _NO_MFU if self._mfu_unknown else frozenset()
+        return self._omit
 
     def after_fast(self, last_step: int) -> None:
-        """Step lines were read without this parser; the last of them was step `last_step`."""
         self._last_step = last_step
-
-    @staticmethod
-    def metric_order(metrics: Collection[str], total: bool) -> list[str]:
-        """The order `parse` gives these metrics of a plain step line (`total`: it has `/T`): JSON shows it."""
-        order = _FAST_ORDER if total and "mfu" in metrics else _LINE_ORDER
-        return [m for m in order if m in metrics] + sorted(set(metrics).difference(order))
 
     def _parse(self, line: str) -> Record | None:
         if line[:1] not in ("s", "S", "T", "G"):
@@ -87,32 +90,32 @@ class NanochatParser(GuardedParser):
             return self._capital_step(line)
         if line.startswith("Total training time:"):
             return self._finished(line)
-        if line.startswith("GPU: ") and "Peak FLOPS" in line:
-            self._mfu_unknown = line.rstrip().endswith(": inf")
-        elif "MFU will show as 0%" in line:
-            self._mfu_unknown = True
+        if line.startswith("GPU: ") or "MFU will show as 0%" in line:
+            self._omit = mfu_barrier(line, self._omit)
         return None
 
     def _step(self, line: str) -> Record | None:
-        m = _FAST.fullmatch(line)
-        if m is not None and not self._mfu_unknown:
-            rec = _fast_record(m)
-            if rec is not None:
-                self._last_step = rec.step
-                return rec
+        read = STEP_LINE.read(line)
+        if read is not None:
+            step, total, metrics = read
+            mfu = metrics.get("mfu")
+            if mfu is not None and ("mfu" in self._omit or mfu < 0):  # negative: the "unknown" sentinel; NaN is kept
+                del metrics["mfu"]
+            self._last_step = step
+            return Record(kind=Kind.STEP, step=step, total_steps=total, metrics=metrics)
         head, sep, rest = line.partition(" | ")
         parts = head.split()
         if not sep or len(parts) != 3 or not parts[2].endswith("%)") or parts[2][:1] != "(":
             return None
         step_text, _, total_text = parts[1].partition("/")
-        step, total = parse_int(step_text), parse_int(total_text) if total_text else None
-        if step is None:
+        step_n, total_n = parse_int(step_text), parse_int(total_text) if total_text else None
+        if step_n is None:
             return None
         metrics = self._fields(rest)
         if "loss" not in metrics:
             return None
-        self._last_step = step
-        return Record(kind=Kind.STEP, step=step, total_steps=total, metrics=metrics)
+        self._last_step = step_n
+        return Record(kind=Kind.STEP, step=step_n, total_steps=total_n, metrics=metrics)
 
     def _capital_step(self, line: str) -> Record | None:
         head, sep, rest = line.partition("|")
@@ -173,7 +176,7 @@ class NanochatParser(GuardedParser):
                 v /= 1000.0
             elif unit == "m":
                 v *= 60.0
-            elif name == "mfu" and (self._mfu_unknown or v < 0):
+            elif name == "mfu" and ("mfu" in self._omit or v < 0):
                 continue
             metrics[name] = v
         return metrics
@@ -203,25 +206,3 @@ def _generic(text: str) -> dict[str, float]:
             if v is not None:
                 metrics[snake(key)] = v
     return metrics
-
-
-def _fast_record(m: re.Match[str]) -> Record | None:
-    step, total, loss, gnorm, lrm, dt, toks, mfu, epoch, pq, rg, elapsed, eta = m.groups()
-    try:
-        metrics = {"loss": ascii_float(loss), "lrm": ascii_float(lrm), "step_time": ascii_float(dt) / 1000.0,
-                   "tokens_per_sec": float(toks.replace(",", "")), "elapsed": ascii_float(elapsed) * 60.0}
-        mfu_v = ascii_float(mfu)
-        if not mfu_v < 0:  # negative = "unknown" sentinel; NaN is kept
-            metrics["mfu"] = mfu_v
-        if gnorm is not None:
-            metrics["grad_norm"] = ascii_float(gnorm)
-        if epoch is not None:
-            metrics["epoch"] = float(epoch)
-        if pq is not None:
-            metrics["pq"] = float(pq)
-            metrics["rg"] = float(rg)
-        if eta is not None:
-            metrics["eta"] = ascii_float(eta) * 60.0
-    except ValueError:
-        return None
-    return Record(kind=Kind.STEP, step=int(step), total_steps=int(total), metrics=metrics)

@@ -10,30 +10,26 @@ leading `YYYY-MM-DD HH:MM:SS ` is read as the line's time.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from typing import ClassVar
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import GuardedParser
+from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.fields import local_time, number, strip_lead
+from runwatch.parsers.stepline import StepLine
 
-_ITER = re.compile(r"iter (\d+): loss ([^,\s]+)(?:, time ([-+.\d]+)(ms)?)?(?:, mfu ([^%\s]+)%)?")
+STEP_LINE = StepLine("iter {step:int}: loss {loss}[, time {step_time/1000}ms][, mfu {mfu}%]", whole=False)
+"""A training step. Not the whole line: a cut-off paste (`…, time 302.1`, no unit) still gives its loss."""
 _EVAL = re.compile(r"step (\d+): train loss ([^,\s]+), val loss (\S+)")
 # llama2.c: `490 | loss 5.7543 | lr 4.900000e-05 | 8060.78ms | mfu 0.21%`
 _LLAMA2C = re.compile(r"(\d+) \| loss (\S+) \| lr (\S+) \| ([.\d]+)ms \| mfu ([^%\s]+)%")
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ")
 
 
-class NanoGPTParser(GuardedParser):
+class NanoGPTParser(StepLineParser):
     """Step and eval lines of karpathy/nanoGPT."""
 
     name: ClassVar[str] = "nanogpt"
-
-    @staticmethod
-    def metric_order(metrics: Collection[str], total: bool) -> list[str]:
-        """The order `parse` gives these metrics of an `iter` line (for the columnar fast path; JSON shows it)."""
-        order = ("loss", "step_time", "mfu")
-        return [m for m in order if m in metrics] + sorted(set(metrics).difference(order))
+    step_line: ClassVar[StepLine] = STEP_LINE
 
     def _parse(self, line: str) -> Record | None:
         c = line[:1]
@@ -63,23 +59,14 @@ class NanoGPTParser(GuardedParser):
 
 
 def _iter(line: str, t: float) -> Record | None:
-    m = _ITER.match(line)
-    if m is None:
+    read = STEP_LINE.read(line)
+    if read is None:
         return None
-    step, loss, ms, unit, mfu = m.groups()
-    metrics: dict[str, float] = {}
-    v = number(loss)
-    if v is None:
-        return None
-    metrics["loss"] = v
-    dt = number(ms) if unit else None  # a cut-off paste (`time 302.1`) has no unit: incomplete number
-    if dt is not None:
-        metrics["step_time"] = dt / 1000.0
-    if mfu is not None:
-        v = number(mfu)
-        if v is not None and v >= 0:  # -100.00 = running_mfu's initial -1.0: not measured yet
-            metrics["mfu"] = v
-    return Record(kind=Kind.STEP, step=int(step), t=t, metrics=metrics)
+    step, _, metrics = read
+    mfu = metrics.get("mfu")
+    if mfu is not None and mfu < 0:  # -100.00 = running_mfu's initial -1.0: not measured yet
+        del metrics["mfu"]
+    return Record(kind=Kind.STEP, step=step, t=t, metrics=metrics)
 
 
 def _eval(line: str, t: float) -> Record | None:

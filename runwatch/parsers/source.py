@@ -23,7 +23,7 @@ last record, fewer than `REDETECT_AFTER` of them, stay unparsed.
 Chunks (`feed_bytes`): a one-shot reader (`runwatch parse`) hands over raw
 blocks of whole lines instead. Until the format is decided they are split
 and read line by line; then, for a format with a columnar fast path
-(runwatch.parsers.columnar: picollm, nanogpt), the block's plain step lines
+(a StepLineParser: runwatch.parsers.columnar), the block's plain step lines
 become numpy columns in one call and only the other lines (about one in ten
 in a real log) take the per-line way, in line order, with the state the
 step lines would have left (the format parser's last step and mfu state, the
@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import FormatParser
+from runwatch.parsers.base import FormatParser, StepLineParser
 from runwatch.parsers.boundary import ascii_digits, checked
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.events import EventDetector
@@ -79,13 +79,6 @@ SplitLines = Callable[[bytes], list[str]]
 """Bytes of whole lines → their text lines, as the source's line splitter gives them (escapes
 stripped, `\\r` frames split off): one per line, but for a line with a `\\r` (any number). A last
 line without `\\n` is the input's last line. runwatch.watcher.snapshot.split_block is one."""
-MetricOrder = Callable[[Collection[str], bool], list[str]]
-
-
-class _FastParser(Protocol):
-    """What a format parser offers the columnar fast path (NanochatParser, NanoGPTParser)."""
-
-    metric_order: MetricOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +99,6 @@ class ChunkRecords:
     source: str
     rank: int | None
     t: float
-    order: MetricOrder | None = None
-    """The format parser's metric order, for `Record.metrics` of `steps` rows."""
 
     def __len__(self) -> int:
         return len(self.records) + (len(self.steps) if self.steps is not None else 0)
@@ -120,13 +111,10 @@ class ChunkRecords:
         names = list(batch.metrics)
         values = [batch.metrics[n].tolist() for n in names]
         present = [batch.present[n] for n in names]
-        has_total = batch.total >= 0
-        code = sum((p.astype("int64") << i for i, p in enumerate(present)), has_total.astype("int64") << len(names))
-        orders: dict[int, list[tuple[str, list[float]]]] = {}
-        for c in set(code.tolist()):
-            got = [n for i, n in enumerate(names) if c >> i & 1]
-            order = self.order(got, bool(c >> len(names) & 1)) if self.order else got
-            orders[c] = [(n, values[names.index(n)]) for n in order]
+        import numpy as np  # only where a fast format's columns are read
+
+        code = sum((p.astype("int64") << i for i, p in enumerate(present)), np.zeros(len(batch), np.int64))
+        orders = {c: [(n, values[i]) for i, n in enumerate(names) if c >> i & 1] for c in set(code.tolist())}
         rank, t, source, step = self.rank, self.t, self.source, batch.kind
         return [
             Record(step, st, None if tot < 0 else tot, rank, t, {n: v[i] for n, v in orders[c]}, None, None, source, ln)
@@ -138,12 +126,11 @@ class ChunkRecords:
         """The `steps` row `i` as the Record `step_records()` gives for it (for one row of many, cheaper)."""
         batch = self.steps
         assert batch is not None
-        got = [n for n in batch.metrics if batch.present[n][i]]
         total = int(batch.total[i])
-        order = self.order(got, total >= 0) if self.order else got
         return Record(
             batch.kind, int(batch.step[i]), None if total < 0 else total, self.rank, self.t,
-            {n: float(batch.metrics[n][i]) for n in order}, None, None, self.source, int(batch.line[i]),
+            {n: float(v[i]) for n, v in batch.metrics.items() if batch.present[n][i]}, None, None, self.source,
+            int(batch.line[i]),
         )
 
     def merged(self) -> list[Record]:
@@ -243,12 +230,9 @@ class SourceParser:
             end = data.find(b"\n", pos + DETECT_PIECE) + 1 or len(data)
             line = self._lines(split(data[pos:end]), line, t, out)
             pos = end
-        order = None
         if pos < len(data):
             rest = data[pos:] if pos else data
-            fast = self._fast_parser()
-            if fast is not None:
-                order = fast.metric_order
+            if self._fast_parser() is not None:
                 line, steps = self._fast(rest, line, t, split, out)
             else:
                 line = self._lines(split(rest), line, t, out)
@@ -256,7 +240,7 @@ class SourceParser:
             out.sort(key=_line_no)  # stable: an event stays before the step of its own line
         self.lines += line - first_line
         self.records += len(out) + (len(steps) if steps is not None else 0)
-        return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t, order)
+        return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t)
 
     def flush(self) -> list[Record]:
         """Records of blocks still open at the end of the input (and of lines still held)."""
@@ -298,15 +282,12 @@ class SourceParser:
     @property
     def has_fast_path(self) -> bool:
         """Whether the format, once decided, has a columnar fast path (whether or not `fast_path` is on)."""
-        if self._parser is None or not hasattr(self._parser, "metric_order"):
-            return False
-        from runwatch.parsers.columnar import FAST_FORMATS  # numpy: only when a fast format is read
+        return isinstance(self._parser, StepLineParser)
 
-        return self.format in FAST_FORMATS
-
-    def _fast_parser(self) -> _FastParser | None:
+    def _fast_parser(self) -> StepLineParser | None:
         """The format parser, if the fast path may read its step lines now."""
-        return self._parser if self.fast_path and self.has_fast_path else None  # type: ignore[return-value]
+        parser = self._parser
+        return parser if self.fast_path and isinstance(parser, StepLineParser) else None
 
     def _fast(
         self, data: bytes, first: int, t: float, split: SplitLines, out: list[Record]
@@ -324,12 +305,12 @@ class SourceParser:
 
         from runwatch.parsers.columnar import extract_steps
 
-        parser = self._parser
+        parser = self._fast_parser()
         assert parser is not None and self.format is not None
         if b"\r" in data and data.count(b"\r") == data.count(b"\r\n"):
             data = data.replace(b"\r\n", b"\n")  # CRLF only: what the splitter makes of it, and step lines match
         try:
-            found = extract_steps(self.format, data, omit=getattr(parser, "fast_omit", frozenset)())
+            found = extract_steps(self.format, data, omit=parser.fast_omit())
         except Exception as exc:  # the block is read line by line instead: nothing is lost, but it is a bug
             self.failures.add(f"{self.format} fast path", exc, first)
             found = None
@@ -343,15 +324,32 @@ class SourceParser:
         unhandled, ends = rest.line.tolist(), rest.end.tolist()
         gaps = (np.diff(rest.line, prepend=-1) - 1).tolist()  # step rows before each unhandled line
         run_steps = batch.step[np.maximum(rest.line - np.arange(n_rest) - 1, 0)].tolist()  # the last of them
-        events, read_line, recent = self._events, self._line, self._recent
-        skip, after_fast = events.skip, getattr(parser, "after_fast", None)
+        events, read_line = self._events, self._line
+        skip, after_fast = events.skip, parser.after_fast
         redo: list[int] = []  # step rows read the per-line way after all
         extra = 0  # lines so far beyond one per physical line (`\r` frames)
         busy = not events.idle
 
+        starts: list[np.ndarray] = []  # byte offset of every physical line, once a traceback needs them
+
         def one_by_one(lo: int, hi: int, start: int) -> int:
-            """Read step rows lo.. (line lo at byte `start`) per line while busy; the first row left."""
-            while lo < hi and (not events.idle or self._parser is not parser):
+            """Step rows lo.. (line lo at byte `start`) while busy: counted in runs where the crash
+            detector can take them unread (an open traceback), else read per line; the first row left."""
+            while lo < hi:
+                if self._parser is parser:
+                    if events.idle:
+                        break
+                    k = events.absorbable(hi - lo)
+                    if k:
+                        lo += k
+                        skip(k)
+                        self._stepped(after_fast, int(batch.step[np.searchsorted(batch.line, lo - 1)]))
+                        self._last = (self.rank, first + lo - 1 + extra, t)
+                        if lo < hi:
+                            if not starts:
+                                starts.append(np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1)
+                            start = int(starts[0][lo - 1])
+                        continue
                 end = data.find(b"\n", start)
                 redo.append(lo)
                 read_line(data[start:end].decode("ascii"), first + lo + extra, t, out)
@@ -364,12 +362,7 @@ class SourceParser:
                 lo = one_by_one(u - gap, u, ends[k - 1] + 1 if k else 0) if busy else u - gap
                 if lo < u:  # the run of step rows (or what is left of it) in one go
                     skip(u - lo)  # a step line is no `Exception ignored in …` line: no need to decode it
-                    if after_fast is not None:
-                        after_fast(run_steps[k])
-                    self._since_record = 0
-                    if recent:
-                        recent.clear()
-                        self._recent_chars = 0
+                    self._stepped(after_fast, run_steps[k])
             if several and k in several:
                 for j, text in enumerate(several[k]):
                     read_line(text, first + u + extra + j, t, out)
@@ -384,14 +377,17 @@ class SourceParser:
             lo = one_by_one(last + 1, n_lines, ends[-1] + 1 if n_rest else 0) if busy else last + 1
             if lo < n_lines:
                 skip(n_lines - lo)
-                if after_fast is not None:
-                    after_fast(int(batch.step[-1]))
-                self._since_record = 0
-                if self._recent:
-                    self._recent.clear()
-                    self._recent_chars = 0
+                self._stepped(after_fast, int(batch.step[-1]))
                 self._last = (self.rank, first + n_lines - 1 + extra, t)
         return first + n_lines + extra, _renumber(batch, first, rest.line, several, redo)
+
+    def _stepped(self, after_fast: Callable[[int], None], step: int) -> None:
+        """What reading a run of step rows per line would have left, the last of them at `step`."""
+        after_fast(step)
+        self._since_record = 0
+        if self._recent:
+            self._recent.clear()
+            self._recent_chars = 0
 
     def _line(self, raw: str, lineno: int, t: float, out: list[Record]) -> None:
         rank, text = split_rank(ascii_digits(raw))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from functools import cache
 
 import numpy as np
@@ -19,13 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import FormatParser
+from runwatch.parsers.base import FormatParser, StepLineParser
 from runwatch.parsers.columnar import ColumnBatch, extract_steps
+from runwatch.parsers.llmc import LlmcParser
 from runwatch.parsers.nanochat import NanochatParser
 from runwatch.parsers.nanogpt import NanoGPTParser
 from runwatch.parsers.prefix import split_rank
 from runwatch.watcher.lines import LineSplitter
-from tests.support.corpus import CORPUS
+from tests.support.corpus import CORPUS, md_block
 from tests.support.fast_path_logs import BARRIERS, VARIANTS, _step_line, synthetic_log
 
 SPEEDRUN = CORPUS / "raw" / "nanochat_pr492_speedrun_d24_feb01.training_output.log"
@@ -35,14 +37,14 @@ SFT = CORPUS / "raw" / "nanochat_pr657_sft_run.log"
 # -- reference and comparison ------------------------------------------------------
 
 def reference(data: bytes, parser: FormatParser) -> tuple[dict[int, Record], list[frozenset[str]]]:
-    """Per-line records by 0-based line, and the metrics NanochatParser omits before each line."""
+    """Per-line records by 0-based line, and the metrics the parser omits before each line."""
     splitter = LineSplitter()
     lines = splitter.feed(data) + splitter.flush()
     assert len(lines) == data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
     records: dict[int, Record] = {}
     omit: list[frozenset[str]] = []
     for i, line in enumerate(lines):
-        omit.append(frozenset({"mfu"}) if getattr(parser, "_mfu_unknown", False) else frozenset())
+        omit.append(parser.fast_omit() if isinstance(parser, StepLineParser) else frozenset())
         rec = parser.parse(split_rank(line)[1])
         if rec is not None:
             records[i] = rec
@@ -267,3 +269,25 @@ def test_nanogpt_iter_lines_match_per_line_parser() -> None:
     ] * 3
     handled, _ = compare("nanogpt", ("\n".join(lines) + "\n").encode(), NanoGPTParser())
     assert handled == [1, 2, 3, 9, 10, 11, 17, 18, 19]
+
+
+# -- llm.c ---------------------------------------------------------------------------------
+
+def test_llmc_pipe_lines_match_per_line_parser() -> None:
+    """The real pipe lines (corpus excerpts L1-L6) and the same lines with other numbers: z-scores of both
+    signs, `lr` in scientific notation down to e-11, `(+nanz)` and `-100.0% … MFU` (per line)."""
+    real = [x for e in ("L1", "L2", "L3", "L4", "L5", "L6") for x in md_block("nanogpt_llmc.md", f"Excerpt {e}")
+            if x.startswith("step ") and " | " in x]
+    rng = random.Random(3)
+    made = [
+        f"step {i:4d}/19560 | loss {rng.uniform(2, 11):.6f} ({rng.uniform(-3, 3):+.2f}z)| norm "
+        f"{rng.uniform(0, 50):.4f} ({rng.choice(['+nan', f'{rng.uniform(-9, 9):+.2f}'])}z)| lr "
+        f"{rng.uniform(0, 6e-4) * 10 ** -rng.randint(0, 8):.2e} | {rng.uniform(40, 5000):.2f} ms | "
+        f"{rng.choice([rng.uniform(0, 60), -100.0]):.1f}% bf16 MFU | {rng.uniform(9e4, 4e5):.0f} tok/s"
+        for i in range(1, 400)
+    ]
+    lines = real + made
+    handled, _ = compare("llmc", ("\n".join(lines) + "\n").encode(), LlmcParser(), 4096)
+    assert len(handled) > 80  # a quarter of the made lines have neither `(+nanz)` nor an unknown MFU
+    assert {i for i, x in enumerate(lines) if "nanz" in x or "-100.0%" in x}.isdisjoint(handled)
+

@@ -1,0 +1,307 @@
+"""Parse speed of every text format, one row each, beside a naive regex of that format and `wc -l`.
+
+For each format a log of `--lines` lines is built from that format's real
+lines (run lab recordings in tests/fixtures/realruns, corpus excerpts in
+tests/fixtures/corpus), step counters renumbered where the line has one,
+with 10% real noise: the nanochat speedrun's own non-step lines (GC, logger
+and eval lines), the UserWarning pair accelerate printed, and the logged
+traceback of the nanogpt-tb-raise recording (10 lines from its header to its
+`IndexError`), so that 0.5% of all lines are `Traceback (most recent call
+last):`. Each format gets the same log without the noise too.
+
+Contestants, each in its own process:
+- `naive`: what a user writes: one `re.search` of the step line per line,
+  float() per field (in process, reading the file included);
+- `per-line`: the live path, SourceParser with the format given, fed the
+  lines in batches of 10,000 (crash detection, rank prefix, the format's
+  parser; in process, reading included);
+- `parse`: `runwatch parse --output summary --format F` as users run it
+  (start-up included), on the noisy log and on the clean one;
+- `wc -l` on the noisy log (the anchor: reading the bytes).
+
+Goals (issue 12): parse ≥ 5× naive, noisy ≥ 80% of clean, per-line ≥ 1×
+naive. `fast` says whether the format's step line has a columnar fast path
+(runwatch.parsers.base.StepLineParser). Prints figures only.
+
+    python benchmarks/format_throughput.py [--lines 1000000] [--only FMT …] [--repeat N] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _support import naive_parse
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests/fixtures"
+NOISE = 0.10
+TRACEBACK_SHARE = 0.005
+"""Share of all lines that are a traceback's header (each opens a 10-line logged traceback)."""
+
+
+# -- real lines --------------------------------------------------------------------
+
+def _recording(run: str) -> list[str]:
+    data = (FIXTURES / "realruns" / run / "run/train.log").read_bytes().decode("utf-8", "replace")
+    return [x for x in re.split(r"\r\n|\r|\n", data) if x.strip()]
+
+
+def _excerpts(name: str) -> list[str]:
+    found = json.loads((FIXTURES / "corpus/raw" / f"excerpts_{name}.json").read_text(encoding="utf-8"))
+    items = [e for v in found.values() for e in v] if isinstance(found, dict) else found
+    return [x for e in items for x in (e["t"] if isinstance(e, dict) else e).splitlines()]
+
+
+def _corpus_md(name: str) -> list[str]:
+    return (FIXTURES / "corpus" / name).read_text(encoding="utf-8").splitlines()
+
+
+def _speedrun() -> list[str]:
+    return (FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log").read_text(
+        encoding="utf-8").splitlines()
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    lines: Callable[[], list[str]]
+    """The format's real step lines."""
+    counter: str | None
+    """A regex whose group 1 is the step counter, renumbered line by line (None: kept as recorded)."""
+    naive: str
+    """The naive step-line regex: every group a number."""
+
+
+def _keep(lines: list[str], pattern: str) -> list[str]:
+    rx = re.compile(pattern)
+    return [x for x in lines if rx.search(x)]
+
+
+FORMATS = [
+    Format("picollm", lambda: _keep(_speedrun(), r"^step \d+/\d+ "), r"^step (\d+)",
+           r"step (\d+)/(\d+) \(([\d.]+)%\) \| loss: ([\d.]+) \| lrm: ([\d.]+) \| dt: ([\d.]+)ms \| tok/sec: ([\d,]+)"
+           r" \| (?:bf16_)?mfu: ([\d.]+) \| epoch: (\d+) \| total time: ([\d.]+)m"),
+    Format("nanogpt", lambda: _keep(_recording("nanogpt-tb-healthy"), r"^iter \d+:"), r"^iter (\d+)",
+           r"iter (\d+): loss ([\d.]+), time ([\d.]+)ms(?:, mfu ([-\d.]+)%)?"),
+    Format("llmc", lambda: _keep(_corpus_md("nanogpt_llmc.md"), r"^step +\d+/\d+ \| loss .* tok/s$"), r"^step +(\d+)",
+           r"step +(\d+)/(\d+) \| loss ([\d.]+) \(([-+\w.]+)z\)\| norm ([\d.]+) \(([-+\w.]+)z\)\| lr ([\d.e+-]+)"
+           r" \| ([\d.]+) ms \| ([-\d.]+)% bf16 MFU \| ([\d.]+) tok/s"),
+    Format("megatron", lambda: _keep(_excerpts("megatron"), r"iteration\s+\d+/"), r"iteration\s+(\d+)/",
+           r"iteration\s+(\d+)/\s*(\d+) \| consumed samples:\s+(\d+) \| elapsed time per iteration \(ms\): ([\d.]+)"
+           r".*? \| learning rate: ([\d.E+-]+) \|.*? lm loss: ([\d.E+-]+) \|"),
+    Format("deepspeed", lambda: _keep(_excerpts("deepspeed"), r"\] step=\d+, skipped=|SamplesPerSec="), r"step=(\d+),",
+           r"step=(\d+), skipped=(\d+), lr=\[([\d.e+-]+)\]"),
+    Format("torchtitan", lambda: _keep(_excerpts("torchtitan_composer_axolotl_accelerate"), r"step: +\d+ +loss:"),
+           r"step: +(\d+)", r"step: +(\d+) +loss: +([\d.]+) +(?:grad_norm: +([\d.]+) +)?memory: +([\d.]+)GiB"),
+    Format("hf-trainer", lambda: [x[x.index("{'loss'"):] for x in _recording("hf-healthy") if "{'loss'" in x], None,
+           r"\{'loss': '?([\d.e+-]+)'?, 'grad_norm': '?([\d.e+-]+)'?, 'learning_rate': '?([\d.e+-]+)'?,"
+           r" 'epoch': '?([\d.e+-]+)'?\}"),
+    Format("tqdm", lambda: _keep(_recording("lightning-tqdm-healthy"), r"^Epoch \d+: .*\d+/\d+ \["), None,
+           r"Epoch (\d+): +(\d+)%.*?(\d+)/(\d+) \[.*?(?:loss=([\d.]+))?"),
+    Format("keras", lambda: _keep(_recording("keras-v2-healthy"), r"^\d+/\d+ .* - loss: "), None,
+           r"(\d+)/(\d+) .*? - accuracy: ([\d.]+) - loss: ([\d.]+)"),
+    Format("kv", lambda: _keep(_recording("kvlog-healthy"), r"step=\d+ .*loss="), r"step=(\d+)",
+           r"step=(\d+) epoch=(\d+) loss=([\d.]+) lr=([\d.e+-]+)"),
+    Format("bracketed", lambda: _keep(_recording("tutorial-healthy"), r"Step \[\d+/\d+\], Loss:"), None,
+           r"Epoch \[(\d+)/(\d+)\], Step \[(\d+)/(\d+)\], Loss: ([\d.]+)"),
+]
+BY_NAME = {f.name: f for f in FORMATS}
+
+
+def _noise_pool() -> tuple[list[str], list[str]]:
+    """(single noise lines, one logged traceback block), all printed by real runs."""
+    singles = [x for x in _speedrun() if not x.startswith(("step ", "Step "))][:400]
+    warning = _keep(_recording("accelerate-healthy"), r"UserWarning|warnings\.warn\(")
+    raised = _recording("nanogpt-tb-raise")
+    start = next(i for i, x in enumerate(raised) if x.startswith("Traceback (most recent call last):"))
+    end = next(i for i in range(start + 1, len(raised)) if re.match(r"\w+Error: ", raised[i]))
+    return singles + warning, raised[start:end + 1]
+
+
+def write_log(fmt: Format, path: Path, lines: int, noisy: bool, seed: int = 0) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    steps = fmt.lines()
+    if not steps:
+        raise SystemExit(f"{fmt.name}: no real step lines found")
+    counter = re.compile(fmt.counter) if fmt.counter else None
+    singles, block = _noise_pool()
+    p_block = TRACEBACK_SHARE / (1.0 - NOISE) if noisy else 0.0
+    p_single = max(NOISE - TRACEBACK_SHARE * len(block), 0.0) / (1.0 - NOISE) if noisy else 0.0
+    rolls = rng.random(lines).tolist()
+    picks = rng.integers(0, len(singles), lines).tolist()
+    written = step = 0
+    with open(path, "w", encoding="utf-8") as f:
+        while written < lines:
+            r = rolls[written % lines]
+            if r < p_block and written + len(block) <= lines:
+                f.write("\n".join(block) + "\n")
+                written += len(block)
+                continue
+            if r < p_block + p_single:
+                f.write(singles[picks[written]] + "\n")
+            else:
+                line = steps[step % len(steps)]
+                if counter is not None:
+                    m = counter.search(line)
+                    if m is not None:
+                        line = f"{line[:m.start(1)]}{step + 1}{line[m.end(1):]}"
+                f.write(line + "\n")
+                step += 1
+            written += 1
+
+
+# -- contestants (each in its own process) -------------------------------------------
+
+def naive(fmt: Format, path: str) -> int:
+    return naive_parse(re.compile(fmt.naive), path)
+
+
+def per_line(fmt: Format, path: str) -> int:
+    from runwatch.parsers.source import SourceParser
+
+    sp = SourceParser("bench", fmt=fmt.name)
+    n = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        while batch := [x.rstrip("\n") for x in itertools.islice(f, 10_000)]:
+            sp.feed(batch, n + 1, 0.0)
+            n += len(batch)
+    sp.flush()
+    return n
+
+
+def _child(kind: str, name: str, path: str) -> None:
+    fmt = BY_NAME[name]
+    if kind in ("noisy", "clean"):
+        write_log(fmt, Path(path), int(os.environ["BENCH_LINES"]), kind == "noisy")
+        return
+    if kind == "per-line":
+        import runwatch.parsers.source  # noqa: F401  (start-up is not parsing)
+    t0 = time.perf_counter()
+    n = (naive if kind == "naive" else per_line)(fmt, path)
+    wall = time.perf_counter() - t0
+    print(json.dumps({"lines": n, "wall": wall, "rss": _rss_mb(resource.getrusage(resource.RUSAGE_SELF))}))
+
+
+# -- measuring ------------------------------------------------------------------------
+
+def _rss_mb(ru: resource.struct_rusage) -> float:
+    return ru.ru_maxrss / 2**20 if sys.platform == "darwin" else ru.ru_maxrss / 1024
+
+
+def _run(argv: list[str], env: dict[str, str] | None = None) -> tuple[str, float, float]:
+    """stdout, wall s and peak RSS MB of one child."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        text = out.read().decode()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])} … exited {code}")
+    return text, wall, _rss_mb(ru)
+
+
+def _best(fn: Callable[[], tuple[float, float]], repeat: int) -> tuple[float, float]:
+    return min((fn() for _ in range(repeat)), key=lambda r: r[0])
+
+
+def measure(fmt: Format, tmp: Path, lines: int, repeat: int) -> dict[str, float]:
+    me = str(Path(__file__).resolve())
+    env = {**os.environ, "BENCH_LINES": str(lines)}
+    logs = {}
+    for kind in ("noisy", "clean"):
+        logs[kind] = tmp / f"{fmt.name}-{kind}.log"
+        _run([sys.executable, me, "--child", kind, fmt.name, str(logs[kind])], env)
+    noisy = str(logs["noisy"])
+    row: dict[str, float] = {"mib": logs["noisy"].stat().st_size / 2**20}
+    row["wc"] = _best(lambda: _run(["wc", "-l", noisy])[1:], repeat)[0] if shutil.which("wc") else math.nan
+
+    def in_process(kind: str) -> tuple[float, float]:
+        fig = json.loads(_run([sys.executable, me, "--child", kind, fmt.name, noisy])[0])
+        assert fig["lines"] == lines, fig
+        return fig["wall"], fig["rss"]
+
+    row["naive"], _ = _best(lambda: in_process("naive"), repeat)
+    row["per_line"], row["per_line_mb"] = _best(lambda: in_process("per-line"), repeat)
+    cmd = [sys.executable, "-m", "runwatch", "parse", "--output", "summary", "--format", fmt.name]
+    for kind in ("noisy", "clean"):
+        wall, mb = _best(lambda k=kind: _run([*cmd, str(logs[k])])[1:], repeat)  # type: ignore[misc]
+        row[kind], row[f"{kind}_mb"] = wall, mb
+    return row
+
+
+def has_fast_path(name: str) -> bool:
+    from runwatch.parsers.base import StepLineParser
+    from runwatch.parsers.registry import parser_class
+
+    return issubclass(parser_class(name), StepLineParser)
+
+
+def render(rows: dict[str, dict[str, float]], lines: int) -> str:
+    out = [f"{lines:,} lines per log (10% real noise, 0.5% traceback headers); {os.cpu_count()} CPUs; "
+           "M/s = million lines per second; × = against the naive regex of the same format",
+           f"{'format':11}{'fast':>5}{'MiB':>5}{'wc -l':>8}{'naive':>7}{'per-line':>10}{'×':>6}"
+           f"{'parse':>8}{'×':>6}{'×wc':>6}{'clean':>8}{'noisy/clean':>12}{'peak MB':>8}"]
+    for name, r in rows.items():
+        def rate(key: str, r: dict[str, float] = r) -> float:
+            return lines / r[key] / 1e6
+
+        out.append(
+            f"{name:11}{'yes' if has_fast_path(name) else 'no':>5}{r['mib']:5.0f}{rate('wc'):8.1f}{rate('naive'):7.2f}"
+            f"{rate('per_line'):10.2f}{r['naive'] / r['per_line']:6.2f}{rate('noisy'):8.2f}{r['naive'] / r['noisy']:6.2f}"
+            f"{r['wc'] / r['noisy']:6.3f}{rate('clean'):8.2f}{r['clean'] / r['noisy']:11.0%}{r['noisy_mb']:8.0f}"
+        )
+    out.append("parse: `runwatch parse --output summary --format F` incl. start-up; per-line: SourceParser.feed in "
+               "process; naive: re.search + float() in process; wc -l: M lines/s of the noisy log")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--only", nargs="+", choices=list(BY_NAME), help="these formats only")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per contestant; the fastest is shown")
+    ap.add_argument("--keep", action="store_true", help="keep the generated logs and print where")
+    ap.add_argument("--child", nargs=3, metavar=("KIND", "FORMAT", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        _child(*args.child)
+        return 0
+    tmp = Path(tempfile.mkdtemp(prefix="runwatch-formats-"))
+    rows: dict[str, dict[str, float]] = {}
+    try:
+        for fmt in FORMATS:
+            if args.only and fmt.name not in args.only:
+                continue
+            rows[fmt.name] = measure(fmt, tmp, args.lines, max(1, args.repeat))
+            print(f"  {fmt.name}: done", file=sys.stderr, flush=True)
+        print(render(rows, args.lines))
+    finally:
+        if args.keep:
+            print(f"logs kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

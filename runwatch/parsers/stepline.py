@@ -1,0 +1,193 @@
+"""A format's step line, described once: the per-line reader and the columnar layout both come from it.
+
+Before, a step line was written down twice, as a regex over text for the
+per-line parser and as a regex over *shapes* (the line with its digits turned
+into `0`) for the columnar fast path, and differential tests kept the two in
+step. A `StepLine` is a template; `read` (live lines, and the lines the fast
+path leaves over) and `layout` (runwatch.parsers.columnar) are derived from it.
+
+Template syntax, e.g. nanoGPT's `iter {step:int}: loss {loss}, time {step_time/1000}ms[, mfu {mfu}%]`:
+
+- `{name}` a number: `digits[.digits][e±digits]` in a shape; in text any
+  word up to the next literal that `float()` reads (so `nan`, `inf`, a sign
+  and odd spellings are read per line, never by the fast path: a parser's
+  sentinel such as `mfu -100.00` stays its own rule); `{name:signed}` a
+  number that always has its sign (`(+0.12z)`);
+- `{name:int}` ASCII digits (the counter: `step`, `total`; `epoch`);
+  `{name:pad}` the same after optional blanks (`step %4d`);
+- `{name:commas}` digits with thousands separators (`1,051,311`);
+- `{name/1000}`, `{name*60}`: the value divided or multiplied, as the parser's
+  unit conversion (`ms` → s, minutes → s) does it: one IEEE operation, so the
+  two readers agree to the bit;
+- `{_}`, `{_:int}`: a number that must be there but is not kept (a percent);
+- `[...]` an optional part (may nest); any other text is literal. A literal
+  with digits inside an optional part (`[bf16_]`) is checked byte for byte by
+  the fast path, whose shapes cannot tell `bf16_` from `bf99_`.
+
+`step` is required; `total` is the planned steps. Metrics come out in
+template order, which is line order, in both readers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from runwatch.parsers.numbers import ascii_float
+
+_TOKEN = re.compile(r"\{(?P<name>\w+)(?::(?P<kind>\w+))?(?:(?P<op>[*/])(?P<factor>[\d.]+))?\}|\[|\]")
+_KINDS = ("num", "signed", "int", "pad", "commas")
+_TEXT = {
+    "num": r"([^\s|,()%:]+)",
+    "signed": r"([^\s|,()%:]+)",
+    "int": r"([0-9]+)",
+    "pad": r" *([0-9]+)",
+    "commas": r"([0-9]{1,3}(?:,[0-9]{3})*)",
+}
+"""Per-line: what a field's text may be. Permissive for `num`: float() has the last word."""
+_SHAPE = {
+    "num": rb"0+(?:\.0+)?(?:[eE][-+]0+)?",
+    "signed": rb"[-+]0+(?:\.0+)?(?:[eE][-+]0+)?",
+    "int": rb"0+",
+    "pad": rb" *0+",
+    "commas": rb"0{1,3}(?:,000)*",
+}
+"""Fast path: the shapes of a field the columnar reader converts exactly (digits as `0`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One number of a step line: its metric (or `step`/`total`, or None: not kept) and conversion."""
+
+    name: str | None
+    kind: str
+    scale: float = 1.0
+    """Multiplied by (> 0) or divided by (< 0: by its absolute value), as the parser converts units."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StepLine:
+    """A compiled template (see the module docstring)."""
+
+    template: str
+    whole: bool = True
+    """The template must cover the whole line; False: a line may go on after it (per line only:
+    the fast path always needs the whole line understood, and leaves such lines to `read`)."""
+    fields: tuple[Field, ...] = field(init=False)
+    text: re.Pattern[str] = field(init=False)
+    shape: re.Pattern[bytes] = field(init=False)
+    prefix: bytes = field(init=False)
+    literals: Mapping[str, bytes] = field(init=False)
+    """Shape group → its exact text, for literals with digits (`bf16_`)."""
+    _plan: tuple[tuple[int, str, bool, float], ...] = field(init=False)
+    _step: int = field(init=False)
+    _total: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        fields, text, shape, literals = _compile(self.template)
+        names = [f.name for f in fields if f.name]
+        if "step" not in names or len(names) != len(set(names)):
+            raise ValueError(f"a step line needs one {{step}} and distinct names: {self.template!r}")
+        prefix = re.match(r"[^{\[]*", self.template)
+        set_ = object.__setattr__
+        set_(self, "fields", tuple(fields))
+        set_(self, "text", re.compile(text))
+        set_(self, "shape", re.compile(shape))
+        set_(self, "prefix", (prefix.group(0) if prefix else "").encode())
+        set_(self, "literals", literals)
+        set_(self, "_step", names.index("step"))
+        set_(self, "_total", names.index("total") if "total" in names else -1)
+        set_(self, "_plan", tuple(
+            (i, f.name, f.kind == "commas", f.scale)
+            for i, f in enumerate(f for f in fields if f.name) if f.name not in ("step", "total")
+        ))
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metric names, in template (= line) order."""
+        return tuple(f.name for f in self.fields if f.name and f.name not in ("step", "total"))
+
+    @property
+    def groups(self) -> dict[str, tuple[str, float]]:
+        """Shape group → (metric, scale) of the kept numbers, as runwatch.parsers.columnar wants them."""
+        return {f.name: (f.name, f.scale) for f in self.fields if f.name and f.name not in ("step", "total")}
+
+    def read(self, line: str) -> tuple[int, int | None, dict[str, float]] | None:
+        """(step, total, metrics) of a line this template covers, or None.
+
+        None also when a number is not one float() reads: the format parser's
+        own general reading then has the last word on such a line.
+        """
+        m = self.text.fullmatch(line) if self.whole else self.text.match(line)
+        if m is None:
+            return None
+        g = m.groups()
+        metrics: dict[str, float] = {}
+        try:
+            for i, name, commas, scale in self._plan:
+                text = g[i]
+                if text is None:
+                    continue
+                v = float(text.replace(",", "")) if commas else ascii_float(text)
+                metrics[name] = v if scale == 1.0 else (v * scale if scale > 0 else v / -scale)
+        except ValueError:
+            return None
+        total = g[self._total] if self._total >= 0 else None
+        return int(g[self._step]), None if total is None else int(total), metrics
+
+
+def _compile(template: str) -> tuple[list[Field], str, bytes, dict[str, bytes]]:
+    """The fields, the text regex, the shape regex and the checked literals of a template."""
+    fields: list[Field] = []
+    text: list[str] = []
+    shape: list[bytes] = []
+    literals: dict[str, bytes] = {}
+    depth = 0
+    pos = 0
+    for m in _TOKEN.finditer(template):
+        _literal(template[pos:m.start()], text, shape, literals)
+        pos = m.end()
+        tok = m.group(0)
+        if tok == "[":
+            depth += 1
+            text.append("(?:")
+            shape.append(b"(?:")
+            continue
+        if tok == "]":
+            if not depth:
+                raise ValueError(f"unbalanced ] in {template!r}")
+            depth -= 1
+            text.append(")?")
+            shape.append(b")?")
+            continue
+        name, kind = m.group("name"), m.group("kind") or "num"
+        if kind not in _KINDS:
+            raise ValueError(f"unknown field kind {kind!r} in {template!r}")
+        if name in ("step", "total") and kind not in ("int", "pad"):
+            kind = "int"
+        factor = float(m.group("factor")) if m.group("factor") else 1.0
+        keep = None if name.startswith("_") else name
+        fields.append(Field(keep, kind, factor if m.group("op") != "/" else -factor))
+        text.append(_TEXT[kind] if keep else "(?:" + _TEXT[kind][1:])
+        body = _SHAPE[kind]
+        shape.append(b"(?P<%s>%s)" % (keep.encode(), body) if keep else b"(?:%s)" % body)
+    _literal(template[pos:], text, shape, literals)
+    if depth:
+        raise ValueError(f"unbalanced [ in {template!r}")
+    # a per-line group per kept field, in order: non-capturing everywhere else, so group i is kept field i
+    return fields, "".join(text), b"".join(shape), literals
+
+
+def _literal(piece: str, text: list[str], shape: list[bytes], literals: dict[str, bytes]) -> None:
+    if not piece:
+        return
+    text.append(re.escape(piece))
+    raw = piece.encode()
+    shaped = re.escape(bytes(48 if 48 <= c <= 57 else c for c in raw))
+    if any(48 <= c <= 57 for c in raw):  # `bf16`: a shape cannot tell it from `bf99`, so it is checked
+        group = f"lit{len(literals)}"
+        literals[group] = raw
+        shape.append(b"(?P<%s>%s)" % (group.encode(), shaped))
+        return
+    shape.append(shaped)
