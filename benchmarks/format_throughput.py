@@ -85,6 +85,8 @@ class Format:
     """A regex whose group 1 is the step counter, renumbered line by line (None: kept as recorded)."""
     naive: str
     """The naive step-line regex: every group a number."""
+    total: str | None = None
+    """A regex whose group 1 is the planned steps, set to the log's line count (steps never pass it)."""
 
 
 def _keep(lines: list[str], pattern: str) -> list[str]:
@@ -95,15 +97,15 @@ def _keep(lines: list[str], pattern: str) -> list[str]:
 FORMATS = [
     Format("picollm", lambda: _keep(_speedrun(), r"^step \d+/\d+ "), r"^step (\d+)",
            r"step (\d+)/(\d+) \(([\d.]+)%\) \| loss: ([\d.]+) \| lrm: ([\d.]+) \| dt: ([\d.]+)ms \| tok/sec: ([\d,]+)"
-           r" \| (?:bf16_)?mfu: ([\d.]+) \| epoch: (\d+) \| total time: ([\d.]+)m"),
+           r" \| (?:bf16_)?mfu: ([\d.]+) \| epoch: (\d+) \| total time: ([\d.]+)m", r"^step \d+/(\d+)"),
     Format("nanogpt", lambda: _keep(_recording("nanogpt-tb-healthy"), r"^iter \d+:"), r"^iter (\d+)",
            r"iter (\d+): loss ([\d.]+), time ([\d.]+)ms(?:, mfu ([-\d.]+)%)?"),
     Format("llmc", lambda: _keep(_corpus_md("nanogpt_llmc.md"), r"^step +\d+/\d+ \| loss .* tok/s$"), r"^step +(\d+)",
            r"step +(\d+)/(\d+) \| loss ([\d.]+) \(([-+\w.]+)z\)\| norm ([\d.]+) \(([-+\w.]+)z\)\| lr ([\d.e+-]+)"
-           r" \| ([\d.]+) ms \| ([-\d.]+)% bf16 MFU \| ([\d.]+) tok/s"),
+           r" \| ([\d.]+) ms \| ([-\d.]+)% bf16 MFU \| ([\d.]+) tok/s", r"^step +\d+/(\d+)"),
     Format("megatron", lambda: _keep(_excerpts("megatron"), r"iteration\s+\d+/"), r"iteration\s+(\d+)/",
            r"iteration\s+(\d+)/\s*(\d+) \| consumed samples:\s+(\d+) \| elapsed time per iteration \(ms\): ([\d.]+)"
-           r".*? \| learning rate: ([\d.E+-]+) \|.*? lm loss: ([\d.E+-]+) \|"),
+           r".*? \| learning rate: ([\d.E+-]+) \|.*? lm loss: ([\d.E+-]+) \|", r"iteration\s+\d+/\s*(\d+)"),
     Format("deepspeed", lambda: _keep(_excerpts("deepspeed"), r"\] step=\d+, skipped=|SamplesPerSec="), r"step=(\d+),",
            r"step=(\d+), skipped=(\d+), lr=\[([\d.e+-]+)\]"),
     Format("torchtitan", lambda: _keep(_excerpts("torchtitan_composer_axolotl_accelerate"), r"step: +\d+ +loss:"),
@@ -141,6 +143,7 @@ def write_log(fmt: Format, path: Path, lines: int, noisy: bool, seed: int = 0) -
     if not steps:
         raise SystemExit(f"{fmt.name}: no real step lines found")
     counter = re.compile(fmt.counter) if fmt.counter else None
+    total = re.compile(fmt.total) if fmt.total else None
     singles, block = _noise_pool()
     p_block = TRACEBACK_SHARE / (1.0 - NOISE) if noisy else 0.0
     p_single = max(NOISE - TRACEBACK_SHARE * len(block), 0.0) / (1.0 - NOISE) if noisy else 0.0
@@ -158,10 +161,10 @@ def write_log(fmt: Format, path: Path, lines: int, noisy: bool, seed: int = 0) -
                 f.write(singles[picks[written]] + "\n")
             else:
                 line = steps[step % len(steps)]
-                if counter is not None:
-                    m = counter.search(line)
+                for rx, value in ((total, lines), (counter, step + 1)):  # the total first: it comes after
+                    m = rx.search(line) if rx is not None else None
                     if m is not None:
-                        line = f"{line[:m.start(1)]}{step + 1}{line[m.end(1):]}"
+                        line = f"{line[:m.start(1)]}{value}{line[m.end(1):]}"
                 f.write(line + "\n")
                 step += 1
             written += 1

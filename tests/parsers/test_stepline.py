@@ -47,6 +47,8 @@ def test_optional_parts_whole_lines_and_unreadable_numbers() -> None:
     assert line.read("it 1/4 | v 1_0 | z (+1) | n 7 | t 3ms") is None  # float() reads it, no log prints it
     loose = StepLine("iter {step:int}: loss {loss}[, time {t/1000}ms]", whole=False)
     assert loose.read("iter 5: loss 2.3, time 302.1") == (5, None, {"loss": 2.3})  # a cut-off paste
+    assert loose.read("iter 5: loss 3_1, time 3ms") is None  # not `loss 3`: a number ends where the line may go on
+    assert loose.read("iter 5: loss ٣.١") is None
 
 
 @pytest.mark.parametrize("bad", ["loss {loss}", "{step} {x} {x}", "step {step} [x", "step {step} ]", "{step:hex}"])
