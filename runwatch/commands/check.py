@@ -224,7 +224,7 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
     words = "incomplete" if short and not crashed else _state_words(state)
     lines = [f"{verdict:<8} {name}  ({source})  {steps}  {words}  {t.records} records"]
     for warning in warnings(result):
-        why = " (no finish or exit record)" if warning == short and not crashed else ""
+        why = " (no finish line, and the log ends there)" if warning == short and not crashed else ""
         lines.append(f"  warning  {warning}{why}")
     lines.extend(f"  note     {note}" for note in notes(result))
     if not fired:

@@ -76,7 +76,7 @@ def _eval(line: str, t: float) -> Record | None:
     train, val = number(m.group(2)), number(m.group(3))
     if train is None or val is None:
         return None
-    return Record(kind=Kind.EVAL, step=int(m.group(1)), t=t, metrics={"val_loss": val, "train_loss": train})
+    return Record(kind=Kind.EVAL, step=int(m.group(1)), t=t, metrics={"train_loss": train, "val_loss": val})
 
 
 def _llama2c(line: str) -> Record | None:

@@ -11,6 +11,7 @@ in every format.
 from __future__ import annotations
 
 import math
+import re
 
 _SPECIAL = {
     "nan": math.nan, "-nan": math.nan, "+nan": math.nan,
@@ -18,6 +19,8 @@ _SPECIAL = {
     "-inf": -math.inf, "-infinity": -math.inf,
 }
 
+
+_THOUSANDS = re.compile(r"[-+]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 
 MAX_STEP = 2**53
 """The largest step a record may carry: every step up to it is exact as a float (series x values)."""
@@ -55,11 +58,8 @@ def parse_number(text: str) -> float | None:
         return float(s)
     except ValueError:
         pass
-    if "," in s:
-        try:
-            return float(s.replace(",", ""))
-        except ValueError:
-            return None
+    if "," in s:  # thousands separators: `1,051,311`, never a cut `805,` or a list `1,2`
+        return float(s.replace(",", "")) if _THOUSANDS.fullmatch(s) else None
     low = s.lower()
     return _SPECIAL.get(low[:-2] if low.endswith(".0") else low)  # `nan.0`, `inf.0`: tqdm's postfix format
 

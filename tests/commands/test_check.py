@@ -276,7 +276,7 @@ def test_a_truncated_log_is_reported_incomplete(tmp_path: Path, capsys: pytest.C
     assert main(["check", str(log)]) == 0
     out = capsys.readouterr().out
     assert "step 145/16704  incomplete" in out
-    assert "warning  incomplete: stopped at 145/16704 (no finish or exit record)" in out
+    assert "warning  incomplete: stopped at 145/16704 (no finish line, and the log ends there)" in out
     assert main(["check", "--json", str(log)]) == 0
     assert json.loads(capsys.readouterr().out)["warnings"] == ["incomplete: stopped at 145/16704"]
     assert main(["check", str(HEALTHY)]) == 0

@@ -33,11 +33,11 @@ CASES: list[tuple[str, Kind, int, float, dict[str, float]]] = [
     # G1: regular line, ms → s, mfu in percent
     (_g("G1", "iter 10:"), Kind.STEP, 10, 0.0, {"loss": 3.2202, "step_time": 0.89376, "mfu": 16.68}),
     # G1: the eval line shares the iteration counter
-    (_g("G1", "step 250:"), Kind.EVAL, 250, 0.0, {"val_loss": 1.722, "train_loss": 1.544}),
+    (_g("G1", "step 250:"), Kind.EVAL, 250, 0.0, {"train_loss": 1.544, "val_loss": 1.722}),
     # G2 (nanoGPT#215): user-added timestamp prefix is the line's own time
     (_g("G2", "iter 2920:"), Kind.STEP, 2920, _local(2023, 3, 22, 9, 30, 39),
      {"loss": 3.9883, "step_time": 1.09934, "mfu": 15.34}),
-    (_g("G2", "step 3000:"), Kind.EVAL, 3000, _local(2023, 3, 22, 9, 32, 32), {"val_loss": 4.0427, "train_loss": 4.039}),
+    (_g("G2", "step 3000:"), Kind.EVAL, 3000, _local(2023, 3, 22, 9, 32, 32), {"train_loss": 4.039, "val_loss": 4.0427}),
     # G2: the iteration right after eval takes 35 s
     (_g("G2", "iter 3000:"), Kind.STEP, 3000, _local(2023, 3, 22, 9, 32, 41),
      {"loss": 4.249, "step_time": 35.39233, "mfu": 13.85}),
@@ -62,7 +62,7 @@ CASES: list[tuple[str, Kind, int, float, dict[str, float]]] = [
     (line_with(md_block(MD, "Related derivative"), "500 | loss"), Kind.STEP, 500, 0.0,
      {"loss": 6.0091, "lr": 5e-05, "step_time": 870.06753, "mfu": 0.19}),
     (line_with(md_block(MD, "Related derivative"), "step 500:"), Kind.EVAL, 500, 0.0,
-     {"val_loss": 5.9544, "train_loss": 5.7373}),
+     {"train_loss": 5.7373, "val_loss": 5.9544}),
 ]
 
 
@@ -75,6 +75,7 @@ def test_variants_parse_to_canonical_metrics(
     assert (rec.kind, rec.step, rec.total_steps, rec.rank) == (kind, step, None, None)
     assert rec.t == pytest.approx(t)
     assert_metrics(rec, metrics)
+    assert list(rec.metrics) == list(metrics)  # in the line's order (`train loss X, val loss Y`)
 
 
 @pytest.mark.parametrize("line", [c[0] for c in CASES])
