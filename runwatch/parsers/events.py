@@ -42,6 +42,10 @@ OVERFLOW = Event.OVERFLOW
 
 _MAX_MESSAGE = 500
 _MAX_TRACEBACK = 200
+_WENT_ON = 10
+"""Step lines after a traceback header with no exception line after it that make it a logged one: training
+went on, so it was no crash (one stray or cut `Traceback (most recent call last):` line read as a crash
+200 lines later, or at the end of the log)."""
 _MAX_REPORT = 300
 _CHAIN_WINDOW = 4
 _MAX_SEEN = 512
@@ -286,6 +290,8 @@ class _Traceback:
     ignored: bool = False
     lines: int = 0
     last: str = ""
+    steps: int = 0
+    """Training step lines seen since the header (`EventDetector.stepped`)."""
 
     def body(self, line: str) -> str:
         n = len(self.prefix_shape)
@@ -436,7 +442,8 @@ class EventDetector:
         For a caller that knows lines to be nothing to this detector without
         reading them (the step lines of a columnar fast path: `_worth_a_look`
         rejects them, none is a chained-traceback line, an exception line or
-        an indented traceback line). `last` is the last of them as far as the
+        an indented traceback line); inside a traceback they count as steps
+        (`stepped`). `last` is the last of them as far as the
         next line cares, when idle: only one that starts with `Exception
         ignored in` changes what follows (the traceback after it is not
         reported); the default stands for any other line.
@@ -449,6 +456,13 @@ class EventDetector:
             self._prev = last
         elif isinstance(block, _Traceback):
             block.lines += n
+            block.steps += n
+
+    def stepped(self) -> None:
+        """The line just fed was a training step (the format parser read one): an open traceback that
+        training goes on through, with no exception line, is a logged one, not a crash (see `flush`)."""
+        if isinstance(self._block, _Traceback):
+            self._block.steps += 1
 
     def flush(self) -> Record | None:
         """The record of a block the input ended in (a cut-off traceback or report), or None."""
@@ -456,7 +470,7 @@ class EventDetector:
         self._chain_until = -1
         if isinstance(block, _Report):
             return block.record()
-        if block is None or block.chained_from is not None or block.ignored:
+        if block is None or block.chained_from is not None or block.ignored or block.steps >= _WENT_ON:
             return None
         return _record(_Hit(Event.TRACEBACK, 0), block.last or "Traceback (most recent call last):")
 

@@ -415,6 +415,8 @@ class SourceParser:
             if self._recent:
                 self._recent.clear()
                 self._recent_chars = 0
+            if rec.kind is Kind.STEP and not self._events.idle:
+                self._events.stepped()
             self._emit(rec, rank, lineno, t, out)
         elif not self.fixed_format:
             self._maybe_redetect((rank, text, lineno, t), out)

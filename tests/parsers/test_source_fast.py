@@ -105,14 +105,21 @@ def test_step_lines_inside_an_open_traceback_stay_columns() -> None:
     assert [r.kind for r in chunk.records] == [Kind.EVENT]
 
 
-def test_a_traceback_header_alone_keeps_the_fast_path_and_closes_at_its_cap() -> None:
+def test_a_traceback_header_alone_keeps_the_fast_path_and_is_no_crash_when_training_goes_on() -> None:
     """A logged header with no exception line after it: the detector's cap (200 lines) closes it on a
-    step line, which is read per line; the other 299 step lines stay columns."""
+    step line, read per line; the other 299 step lines stay columns. Training went on: no event."""
     lines = [row(0), "Traceback (most recent call last):", *(row(i) for i in range(1, 300))]
     recs, chunks = check(("\n".join(lines) + "\n").encode(), (1 << 20, 5000), fmt="picollm")
-    (tb,) = [r for r in recs if r.kind is Kind.EVENT]
-    assert tb.event == Event.TRACEBACK and tb.line == 2 + 200
+    assert not [r for r in recs if r.kind is Kind.EVENT]
     assert fast_rows(chunks) == 299
+
+
+@pytest.mark.parametrize(("after", "crash"), [(3, True), (12, False)])
+def test_a_traceback_cut_off_at_the_end_is_a_crash_unless_training_went_on(after: int, crash: bool) -> None:
+    lines = [row(0), "Traceback (most recent call last):", '  File "train.py", line 3, in <module>',
+             *(row(i) for i in range(1, after + 1))]
+    recs, _ = check(("\n".join(lines) + "\n").encode(), (1 << 20, 300), fmt="picollm")
+    assert [r.event for r in recs if r.kind is Kind.EVENT] == ([Event.TRACEBACK] if crash else [])
 
 
 def test_step_lines_after_a_prefixed_traceback_header_are_read_per_line() -> None:
