@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from runwatch.alerts.judge import JUDGED_RECORDS
 from runwatch.messages import Batch, LinesRead
-from runwatch.model import Event, Kind, Notice, ProcessRole, ProcessSample, Record
+from runwatch.model import Notice, ProcessRole, ProcessSample, Record
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.state.run import RunTracker
@@ -338,8 +338,7 @@ class Ingest:
         run = self.run_of_source.get(source)
         if run is None:
             return False
-        recs = run.parsers[source].flush()
-        recs.append(Record(Kind.EVENT, event=Event.EXIT, t=now, source=source, message="input ended"))
+        recs = run.parsers[source].end_of_input(now)
         run.tracker.apply_many(self._with_total(recs), now)
         run.unjudged += len(recs)
         run.ended = True

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
 from runwatch.decoding import decoder_for
-from runwatch.model import Event, Kind, Record
+from runwatch.model import Record
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
 from runwatch.parsers.source import ChunkRecords, SourceParser
@@ -66,8 +66,7 @@ class StdinReader:
             recs = self.parser.feed(lines, self.lines + 1, t) if lines else []
             self.lines += len(lines)
             if not data:
-                recs += self.parser.flush()
-                recs.append(Record(Kind.EVENT, event=Event.EXIT, t=t, source="-", message="input ended"))
+                recs += self.parser.end_of_input(t)
             yield ChunkRecords(len(lines), recs, None, "-", None, t)
             if not data:
                 return

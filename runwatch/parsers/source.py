@@ -44,7 +44,7 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from runwatch.model import Kind, Record
+from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, StepLineParser
 from runwatch.parsers.boundary import ascii_digits, checked
 from runwatch.parsers.detect import MIN_GUESS, Detector
@@ -252,6 +252,18 @@ class SourceParser:
             if rec is not None:
                 self._emit(rec, rank, lineno, t, out)
         self.records += len(out)
+        return out
+
+    def end_of_input(self, t: float) -> list[Record]:
+        """A stream (stdin) ended: `flush()`'s records and the exit event that says so, at the last line.
+
+        End of input is no finished run (only a finish line, an exit code or the total reached are);
+        `runwatch tail -` and `parse -`/`check -` end a pipe with this one record.
+        """
+        out = self.flush()
+        out.append(Record(Kind.EVENT, event=Event.EXIT, t=t, source=self.source, line=self.lines,
+                          message="input ended"))
+        self.records += 1
         return out
 
     def settle(self) -> list[Record]:

@@ -377,6 +377,7 @@ def test_stdin_is_read_to_eof_like_the_file(capsys: pytest.CaptureFixture[str]) 
     assert brief(piped[:-1]) == brief(from_file) and len(from_file) > 100
     assert {r["source"] for r in piped} == {"-"}
     assert (piped[-1]["event"], piped[-1]["message"]) == ("exit", "input ended")  # as `tail -` records it
+    assert piped[-1]["line"] == len(SFT_NAN.read_bytes().splitlines())  # at the last line (it read line 0)
 
 
 def test_stdin_summary_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
