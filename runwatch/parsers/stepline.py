@@ -19,6 +19,9 @@ Template syntax, e.g. nanoGPT's `iter {step:int}: loss {loss}, time {step_time/1
 - `{name/1000}`, `{name*60}`: the value divided or multiplied, as the parser's
   unit conversion (`ms` → s, minutes → s) does it: one IEEE operation, so the
   two readers agree to the bit;
+- `{name:signed|+nan}`: `+nan` printed in the number's place means "no value"
+  (llm.c's z-score before it has history): the metric is left out, on both
+  paths (the text may hold no digit: a shape cannot check digits);
 - `{_}`, `{_:int}`: a number that must be there but is not kept (a percent);
 - `[...]` an optional part (may nest); any other text is literal. A literal
   with digits inside an optional part (`[bf16_]`) is checked byte for byte by
@@ -35,7 +38,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-_TOKEN = re.compile(r"\{(?P<name>\w+)(?::(?P<kind>\w+))?(?:(?P<op>[*/])(?P<factor>[\d.]+))?\}|\[|\]")
+_TOKEN = re.compile(
+    r"\{(?P<name>\w+)(?::(?P<kind>\w+))?(?:(?P<op>[*/])(?P<factor>[\d.]+))?(?:\|(?P<none>[^{}\[\]\d]+))?\}|\[|\]"
+)
 _KINDS = ("num", "signed", "int", "pad", "commas")
 _TEXT = {
     "num": r"([-+.0-9A-Za-z]+)",
@@ -66,6 +71,8 @@ class Field:
     """Multiplied by (> 0) or divided by (< 0: by its absolute value), as the parser converts units."""
     optional: bool = False
     """Inside `[...]`: a line may lack it."""
+    none: str | None = None
+    """Text printed in the number's place that means "no value" (`+nan`): the metric is left out."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -138,11 +145,12 @@ def _reader(match: Callable[[str], re.Match[str] | None], fields: Sequence[Field
         if f.scale != 1.0:
             value += f" * {f.scale!r}" if f.scale > 0 else f" / {-f.scale!r}"
         line = f"metrics[{f.name!r}] = {value}"
-        body += [f"        if {var} is not None:", f"            {line}"] if f.optional else [f"        {line}"]
+        test = " and ".join(([f"{var} is not None"] if f.optional else []) + ([f"{var} != {f.none!r}"] if f.none else []))
+        body += [f"        if {test}:", f"            {line}"] if test else [f"        {line}"]
     step = names[[f.name for f in kept].index("step")]
     totals = [v for v, f in zip(names, kept, strict=True) if f.name == "total"]
     total = f"None if {totals[0]} is None else int({totals[0]})" if totals else "None"
-    body += ["    except ValueError:", "        return None", f"    return int({step}), {total}, metrics"]
+    body += ["        pass", "    except ValueError:", "        return None", f"    return int({step}), {total}, metrics"]
     scope: dict[str, Any] = {"match": match}
     exec("\n".join(body), scope)  # the template's own code, see the docstring
     reader: Callable[[str], Any] = scope["read"]
@@ -180,10 +188,14 @@ def _compile(template: str) -> tuple[list[Field], str, bytes, dict[str, bytes]]:
             kind = "int"
         factor = float(m.group("factor")) if m.group("factor") else 1.0
         keep = None if name.startswith("_") else name
-        fields.append(Field(keep, kind, factor if m.group("op") != "/" else -factor, depth > 0))
+        none = m.group("none")
+        fields.append(Field(keep, kind, factor if m.group("op") != "/" else -factor, depth > 0, none))
         text.append(_TEXT[kind] if keep else "(?:" + _TEXT[kind][1:])
         body = _SHAPE[kind]
-        shape.append(b"(?P<%s>%s)" % (keep.encode(), body) if keep else b"(?:%s)" % body)
+        if keep and none is not None and keep not in ("step", "total"):  # the group is absent on such a line
+            shape.append(b"(?:(?P<%s>%s)|%s)" % (keep.encode(), body, re.escape(none.encode())))
+        else:
+            shape.append(b"(?P<%s>%s)" % (keep.encode(), body) if keep else b"(?:%s)" % body)
     _literal(template[pos:], text, shape, literals)
     if depth:
         raise ValueError(f"unbalanced [ in {template!r}")
@@ -194,6 +206,8 @@ def _compile(template: str) -> tuple[list[Field], str, bytes, dict[str, bytes]]:
 def _literal(piece: str, text: list[str], shape: list[bytes], literals: dict[str, bytes]) -> None:
     if not piece:
         return
+    if "{" in piece or "}" in piece:
+        raise ValueError(f"not a field: {piece!r} (a no-value text may not hold a digit)")
     text.append(re.escape(piece))
     raw = piece.encode()
     shaped = re.escape(bytes(48 if 48 <= c <= 57 else c for c in raw))

@@ -93,3 +93,17 @@ def test_every_usual_spelling_takes_the_fast_path_and_the_rest_falls_to_the_per_
     steps, cols, rest = columns(_Demo.step_line, "\n".join(lines) + "\n")
     assert steps == list(range(len(usual))) and rest == list(range(len(usual), len(lines)))
     assert [bits(x) for x in cols["v"]] == [bits(float(v)) for v in usual]
+
+
+def test_a_no_value_text_leaves_the_metric_out_on_both_paths() -> None:
+    line = StepLine("s {step:int} | loss {loss} ({z:signed|+nan}z)")
+    assert line.read("s 1 | loss 2.5 (+nanz)") == (1, None, {"loss": 2.5})
+    assert line.read("s 2 | loss 2.5 (-0.50z)") == (2, None, {"loss": 2.5, "z": -0.5})
+    steps, cols, rest = columns(line, "s 1 | loss 2.5 (+nanz)\ns 2 | loss 2.5 (-0.50z)\ns 3 | loss 2.5 (+infz)\n")
+    assert steps == [1, 2] and rest == [2] and cols["loss"] == [2.5, 2.5]
+    spec = FastFormat.of(type("P", (_Demo,), {"step_line": line}))
+    batch, _ = _Chunk(spec, b"s 1 | loss 2.5 (+nanz)\ns 2 | loss 2.5 (-0.50z)\n", frozenset(), ()).run()
+    assert batch.present["z"].tolist() == [False, True]
+    with pytest.raises(ValueError):
+        StepLine("s {step:int} | {z|n1}")  # a no-value text with a digit: a shape could not check it
+
