@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import sys
 import threading
 import time
@@ -169,4 +170,9 @@ def naive_parse(pattern: re.Pattern[str], path: str, *, anchored: bool = False) 
                     except ValueError:  # `nan`-free by design in the naive patterns, but a user's loop goes on
                         pass
     return n
+
+
+def rss_mb(ru: resource.struct_rusage) -> float:
+    """Peak RSS in MB from getrusage/wait4 (bytes on macOS, KiB elsewhere)."""
+    return ru.ru_maxrss / 2**20 if sys.platform == "darwin" else ru.ru_maxrss / 1024
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import naive_parse
+from _support import naive_parse, rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests/fixtures"
@@ -199,14 +199,10 @@ def _child(kind: str, name: str, path: str) -> None:
     t0 = time.perf_counter()
     n = (naive if kind == "naive" else per_line)(fmt, path)
     wall = time.perf_counter() - t0
-    print(json.dumps({"lines": n, "wall": wall, "rss": _rss_mb(resource.getrusage(resource.RUSAGE_SELF))}))
+    print(json.dumps({"lines": n, "wall": wall, "rss": rss_mb(resource.getrusage(resource.RUSAGE_SELF))}))
 
 
 # -- measuring ------------------------------------------------------------------------
-
-def _rss_mb(ru: resource.struct_rusage) -> float:
-    return ru.ru_maxrss / 2**20 if sys.platform == "darwin" else ru.ru_maxrss / 1024
-
 
 def _run(argv: list[str], env: dict[str, str] | None = None) -> tuple[str, float, float]:
     """stdout, wall s and peak RSS MB of one child."""
@@ -220,7 +216,7 @@ def _run(argv: list[str], env: dict[str, str] | None = None) -> tuple[str, float
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{' '.join(argv[:4])} … exited {code}")
-    return text, wall, _rss_mb(ru)
+    return text, wall, rss_mb(ru)
 
 
 def _best(fn: Callable[[], tuple[float, float]], repeat: int) -> tuple[float, float]:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import naive_parse
+from _support import naive_parse, rss_mb
 
 CHUNK = 8 << 20
 NOISE = 0.10
@@ -213,14 +213,10 @@ def _child(name: str, path: str) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     n = CONTESTANTS[name](path)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    print(json.dumps({"lines": n, "wall": wall, "cpu": cpu, "rss": _rss_mb(resource.getrusage(resource.RUSAGE_SELF))}))
+    print(json.dumps({"lines": n, "wall": wall, "cpu": cpu, "rss": rss_mb(resource.getrusage(resource.RUSAGE_SELF))}))
 
 
 # -- measuring -----------------------------------------------------------------
-
-def _rss_mb(ru: resource.struct_rusage) -> float:
-    return ru.ru_maxrss / 2**20 if sys.platform == "darwin" else ru.ru_maxrss / 1024
-
 
 def _run(argv: list[str], env: dict[str, str] | None = None) -> tuple[str, float, float, float]:
     """stdout, wall s, cpu s and peak RSS MB of one child (os.wait4 gives that child's own usage)."""
@@ -234,7 +230,7 @@ def _run(argv: list[str], env: dict[str, str] | None = None) -> tuple[str, float
         text = out.read().decode()
     if p.returncode:
         raise RuntimeError(f"{argv[0]} exited {p.returncode}")
-    return text, wall, ru.ru_utime + ru.ru_stime, _rss_mb(ru)
+    return text, wall, ru.ru_utime + ru.ru_stime, rss_mb(ru)
 
 
 def _runwatch_cmd() -> list[str] | None:
@@ -285,7 +281,7 @@ def measure(path: Path, lines: int, repeat: int, megatron: tuple[Path, int] | No
 
 def render(rows: list[Row], lines: int, size: int) -> str:
     anchor = next((r[1] for r in rows if r[0] == "wc -l"), math.nan)
-    floor = _rss_mb(resource.getrusage(resource.RUSAGE_SELF))
+    floor = rss_mb(resource.getrusage(resource.RUSAGE_SELF))
     out = [f"{lines:,} lines, {size / 2**20:.0f} MiB, {os.cpu_count()} CPUs; M lines/s = lines / wall s; "
            f"peak MB includes ~{floor:.0f} MB of this launcher (a child's RSS before exec)",
            f"{'':34}{'wall s':>8}{'cpu s':>8}{'M lines/s':>11}{'× wc -l':>9}{'peak MB':>9}  note"]

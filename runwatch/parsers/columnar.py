@@ -33,7 +33,6 @@ lines in order, and step rows one by one while a traceback is open.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -460,6 +459,8 @@ class _Field:
     exponent: _Field | None = None
     """The digits after `e±`, for scientific notation (`divisor` then counts the mantissa's decimals)."""
     exp_sign: int = 1
+    decimals: int = 0
+    """log10 of `divisor`: the power of ten the exponent is offset by."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -528,7 +529,7 @@ def _field(spec: FastFormat, group: str, text: bytes, lo: int, hi: int) -> _Fiel
         ew = 10.0 ** np.arange(hi - split - 1, -1, -1)
         exp = _Field(metric, split, hi, ew, 48.0 * float(ew.sum()), 1.0, 1.0)
     return _Field(metric, lo, split, weights, 48.0 * float(weights.sum()), 10.0**decimals, scale, sign, exp,
-                  -1 if exponent[:1] == b"-" else 1)
+                  -1 if exponent[:1] == b"-" else 1, decimals)
 
 
 _POW10 = np.array([float(10**k) for k in range(23)])
@@ -560,7 +561,7 @@ def _values(
             if f.exponent is None:
                 vals[i, lo:hi] = _integer(sub, f) / f.divisor
                 continue
-            power = f.exp_sign * _integer(sub, f.exponent).astype(np.int64) - round(math.log10(f.divisor))
+            power = f.exp_sign * _integer(sub, f.exponent).astype(np.int64) - f.decimals
             inexact[lo:hi] |= np.abs(power) >= _POW10.size
             power = np.clip(power, 1 - _POW10.size, _POW10.size - 1)
             m = _integer(sub, f)

@@ -41,7 +41,6 @@ from typing import Any
 _TOKEN = re.compile(
     r"\{(?P<name>\w+)(?::(?P<kind>\w+))?(?:(?P<op>[*/])(?P<factor>[\d.]+))?(?:\|(?P<none>[^{}\[\]\d]+))?\}|\[|\]"
 )
-_KINDS = ("num", "signed", "int", "pad", "commas")
 _TEXT = {
     "num": r"([-+.0-9A-Za-z]+)",
     "signed": r"([-+.0-9A-Za-z]+)",
@@ -182,7 +181,7 @@ def _compile(template: str) -> tuple[list[Field], str, bytes, dict[str, bytes]]:
             shape.append(b")?")
             continue
         name, kind = m.group("name"), m.group("kind") or "num"
-        if kind not in _KINDS:
+        if kind not in _TEXT:
             raise ValueError(f"unknown field kind {kind!r} in {template!r}")
         if name in ("step", "total") and kind not in ("int", "pad"):
             kind = "int"
