@@ -50,7 +50,6 @@ def main(argv: list[str] | None = None) -> int:
                     help="records replayed with the rules after every one (scaled to the log)")
     args = ap.parse_args(argv)
 
-    from runwatch.alerting import build_rules
     from runwatch.alerts.lifecycle import AlertManager
     from runwatch.commands.parse import readers_of
     from runwatch.config import load_config
@@ -84,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def replayed(items: list[object], batch: int | None, history: bool = True) -> float:
             t0 = time.perf_counter()
-            replay(items, build_rules(config), manager=AlertManager(config.timings()), batch=batch,  # type: ignore[arg-type]
+            replay(items, config.rules(), manager=AlertManager(config.timings()), batch=batch,  # type: ignore[arg-type]
                    history=history)
             return time.perf_counter() - t0
 

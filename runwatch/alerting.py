@@ -23,7 +23,7 @@ from typing import Any
 from runwatch.alerts.diagnosis import stall_diagnosis
 from runwatch.alerts.judge import Judge, Judged
 from runwatch.alerts.lifecycle import AlertManager
-from runwatch.alerts.rules import Rule, all_rules
+from runwatch.alerts.rules import Rule
 from runwatch.alerts.rules.stall import Stall
 from runwatch.alerts.silences import SilenceBook
 from runwatch.alerts.sinks import Dispatcher, Sink
@@ -72,12 +72,6 @@ class AlertFlags:
         return out
 
 
-def build_rules(config: Config) -> list[Rule[Any]]:
-    """One instance of every enabled rule with its configured parameters."""
-    registry = all_rules()
-    return [registry[rid](config.rule_params[rid]) for rid in config.enabled() if rid in registry]
-
-
 def build_sinks(configs: Iterable[SinkConfig], environ: Mapping[str, str] | None = None) -> list[Sink]:
     """Sinks from config; a bad one raises `SinkConfigError` naming the file (or flag) and the key,
     before anything starts: `cfg.toml: sinks[0].webhook_url_env: environment variable X is not set`."""
@@ -104,7 +98,7 @@ class Alerting:
 
     def __init__(self, config: Config, *, sinks: Sequence[Sink] = (), state_dir: Path | None = None,
                  persist: bool = True, on_sink_error: Callable[[str, str], None] | None = None) -> None:
-        self.rules = build_rules(config)
+        self.rules = config.rules()
         self.judge = Judge(self.rules)
         """The rules, each evaluated with isolation (runwatch.alerts.judge; `check` uses the same)."""
         self._on_sink_error = on_sink_error
@@ -150,7 +144,7 @@ class Alerting:
 
     def reload(self, config: Config, sinks: Sequence[Sink]) -> None:
         """New rules, timings and sinks (SIGHUP); alert states and silences carry over."""
-        rules = build_rules(config)
+        rules = config.rules()
         old = self.dispatcher
         outbox = self._state.ensure() / "outbox" if self._state is not None and sinks else None
         new = Dispatcher(list(sinks), outbox=outbox, on_error=self._on_sink_error) if sinks else None

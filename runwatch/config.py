@@ -50,11 +50,13 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runwatch.alerts.sinks.factory import SINK_CLASSES, SINK_TYPES
 from runwatch.alerts.sinks.settings import Declared, SettingKind, declared
 from runwatch.alerts.types import RuleTiming
+
+if TYPE_CHECKING:
+    from runwatch.alerts.rules import Rule
 from runwatch.durations import HINT, parse_duration
 from runwatch.model import Severity
 
@@ -98,6 +100,8 @@ class SinkConfig:
         return f"{self.origin}.{key}"
 
     def resolved_settings(self) -> Any:
+        from runwatch.alerts.sinks.factory import SINK_CLASSES
+
         return self.settings if self.settings is not None else SINK_CLASSES[self.type].settings()
 
 
@@ -137,6 +141,11 @@ class Config:
     def enabled(self) -> list[str]:
         """Ids of the enabled rules, in registry order."""
         return [rid for rid, p in self.rule_params.items() if getattr(p, "enabled", True)]
+
+    def rules(self) -> list[Rule[Any]]:
+        """One instance of every enabled rule with its configured parameters (the engine's and `check`'s)."""
+        registry = _registry(None)
+        return [registry[rid](self.rule_params[rid]) for rid in self.enabled() if rid in registry]
 
 
 def load_config(path: Path | str | None, *, overrides: Sequence[str] = (),
@@ -374,6 +383,9 @@ def _sinks(items: Any, reg: Registry, origin: str, base: Path) -> tuple[SinkConf
 
 
 def _sink(item: Any, i: int, reg: Registry, origin: str, base: Path) -> SinkConfig:
+    # the sink classes (HTTP, subprocess) are imported only when a sink is configured: `check` needs none
+    from runwatch.alerts.sinks.factory import SINK_CLASSES, SINK_TYPES
+
     where = f"sinks[{i}]"
     t = _table(item, where, origin)
     kind = t.get("type")

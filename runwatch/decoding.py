@@ -9,9 +9,10 @@ and one decoder drops what it has seen.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from runwatch.model import Record
+from runwatch.model import Record, SystemSample
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.boundary import checked_all
 
@@ -34,11 +35,49 @@ def decoder_for(decoders: dict[tuple[str, str], ItemDecoder], run: str, path: st
     return decoder
 
 
+def decode(decoders: dict[tuple[str, str], ItemDecoder], run: str, path: str, kind: str, items: list[object],
+           t: float) -> list[Record]:
+    """The records of one batch of `kind` items from `path` in `run` (none for a kind nobody decodes)."""
+    decoder = decoder_for(decoders, run, path, kind)
+    return decoder.feed(items, t) if decoder is not None else []
+
+
+@dataclass
+class SideRecords:
+    """A structured source's records split into the run's own and W&B's others: its metadata (the run's
+    details: name, config, summary) and its system stats (the training machine's GPUs)."""
+
+    own: list[Record]
+    meta: dict[str, Any] = field(default_factory=dict)
+    samples: list[SystemSample] = field(default_factory=list)
+
+
+def split_side_records(kind: str, recs: list[Record]) -> SideRecords:
+    """`recs` of a `kind` batch, W&B metadata and system stats taken out of the run's own records."""
+    if not kind.startswith("wandb"):
+        return SideRecords(recs)
+    from runwatch.parsers.wandb_meta import run_meta
+    from runwatch.parsers.wandb_stats import system_sample
+
+    out = SideRecords([])
+    for rec in recs:
+        meta = run_meta(rec)
+        if meta is not None:
+            out.meta.update(meta)
+            continue
+        sample = system_sample(rec)
+        if sample is not None:
+            out.samples.append(sample)
+            continue
+        out.own.append(rec)
+    return out
+
+
 class _Checked(ItemDecoder):
     """A decoder whose records pass `boundary.checked`, as a log parser's do in SourceParser: a metric
     file's `"step": 1e400` or a step past its total is no step, wherever the number came from. Its
     records name the file they came from (`source`), so the run state can tell a metric file's late
-    flush from the log that reported the run's end (runwatch.state.run.RESUME_AFTER_S)."""
+    flush from the log that reported the run's end (runwatch.state.ending.RESUME_AFTER_S)."""
 
     def __init__(self, inner: ItemDecoder, source: str) -> None:
         self.inner, self.source = inner, source

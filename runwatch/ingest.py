@@ -207,10 +207,9 @@ class Ingest:
     def _decode(self, run: RunIngest, b: ItemBatch, path: str) -> list[Record]:
         """Decode a structured batch; one decoder per run for HF log history (checkpoints and the
         final trainer_state.json repeat entries, deduplicated within one decoder)."""
-        from runwatch.decoding import decoder_for
+        from runwatch.decoding import decode
 
-        decoder = decoder_for(run.decoders, run.name, path, b.kind)
-        return decoder.feed(list(b.items), b.t) if decoder is not None else []
+        return decode(run.decoders, run.name, path, b.kind, list(b.items), b.t)
 
     # -- applying (the engine's lock held) ---------------------------------------
 
@@ -230,8 +229,8 @@ class Ingest:
             run, now, history_done = self._lines_read(item.batch, shown, now)
         else:
             run = self.run_of_source[item.source]
-            if item.batch.kind.startswith("wandb") and isinstance(recs, list):
-                recs = self._wandb_side_records(run, recs)
+            if isinstance(recs, list):
+                recs = self._wandb_side_records(run, item.batch.kind, recs)
             run.format = run.format or item.batch.kind
             history_done = bool(item.batch.history)  # a structured source's history is as old as its files
             before = run.tracker.last_record_t
@@ -300,25 +299,17 @@ class Ingest:
         if last is not None and now - last > run.tracker.stall_after_s() and not alive_trainers(self._system):
             run.tracker.ended_quietly(True)
 
-    def _wandb_side_records(self, run: RunIngest, recs: list[Record]) -> list[Record]:
+    def _wandb_side_records(self, run: RunIngest, kind: str, recs: list[Record]) -> list[Record]:
         """W&B metadata goes to the run's `meta`, W&B system stats to the GPU view (when this
         machine has none of its own); the rest are ordinary records."""
-        from runwatch.parsers.wandb_meta import run_meta
-        from runwatch.parsers.wandb_stats import system_sample
+        from runwatch.decoding import split_side_records
 
-        out = []
-        for rec in recs:
-            meta = run_meta(rec)
-            if meta is not None:
-                run.meta.update(meta)
-                continue
-            sample = system_sample(rec)
-            if sample is not None:
-                if self._system is not None and not self._system.gpus:
-                    self._system.apply(sample)
-                continue
-            out.append(rec)
-        return out
+        side = split_side_records(kind, recs)
+        run.meta.update(side.meta)
+        for sample in side.samples:
+            if self._system is not None and not self._system.gpus:
+                self._system.apply(sample)
+        return side.own
 
     def _chunk_with_total(self, chunk: ChunkRecords) -> ChunkRecords:
         return chunk.with_total(self._total_steps)

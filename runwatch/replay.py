@@ -26,7 +26,8 @@ from runwatch.alerts.rules import Rule
 from runwatch.alerts.types import Finding, Notification
 from runwatch.model import Kind, Record
 from runwatch.parsers.failures import ParseFailures
-from runwatch.state.run import RecordChunk, RunTracker
+from runwatch.state.chunk import RecordChunk
+from runwatch.state.run import RunTracker
 
 T0 = 1_700_000_000.0
 JUDGE_BATCH = 32

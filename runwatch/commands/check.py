@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
 
-from runwatch.alerting import build_rules
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.commands.parse import SourceProblems, readers_of
 from runwatch.commands.readers import ItemsReader, Reader
@@ -71,7 +70,7 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
         items = merge_by_step([_records(s) for s in streams])
     manager = AlertManager(config.timings())
     clock = ReplayClock(bar_time=lambda: any(r.format in BAR_FORMATS for r in readers))
-    out = replay(items, build_rules(config), manager=manager, clock=clock, run=run.name, source=run.label,
+    out = replay(items, config.rules(), manager=manager, clock=clock, run=run.name, source=run.label,
                  history=False)
     out.parse_failures = [r.failures for r in readers if r.failures is not None and r.failures.total]
     return out

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
-from runwatch.decoding import decoder_for
+from runwatch.decoding import decode, split_side_records
 from runwatch.model import Record
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
@@ -119,22 +119,10 @@ class ItemsReader:
         look_once(self.path, lambda b: recs.extend(self._decode(b)), self.on_notice)
         for (source, kind), decoder in self.decoders.items():
             if source == self.path:
-                recs += _run_records(kind, decoder.flush())
+                recs += split_side_records(kind, decoder.flush()).own
         yield ChunkRecords(0, recs, None, self.path, None, time.time() if self.read_time else 0.0)
 
     def _decode(self, b: ItemBatch) -> list[Record]:
         self.kind = self.kind or b.kind
-        decoder = decoder_for(self.decoders, self.run, self.path, b.kind)
-        if decoder is None:
-            return []
-        return _run_records(b.kind, decoder.feed(list(b.items), b.t if self.read_time else 0.0))
-
-
-def _run_records(kind: str, recs: list[Record]) -> list[Record]:
-    """The records that are the run's own (`Ingest._wandb_side_records` keeps W&B's others apart)."""
-    if not kind.startswith("wandb"):
-        return recs
-    from runwatch.parsers.wandb_meta import run_meta
-    from runwatch.parsers.wandb_stats import system_sample
-
-    return [r for r in recs if run_meta(r) is None and system_sample(r) is None]
+        recs = decode(self.decoders, self.run, self.path, b.kind, list(b.items), b.t if self.read_time else 0.0)
+        return split_side_records(b.kind, recs).own

@@ -12,162 +12,18 @@ one record at a time.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol
 
 import numpy as np
 
 from runwatch.model import Event, Kind, Record, RunSnapshot, RunState
+from runwatch.state.chunk import HeldRows, RecordChunk, StepColumns, last_value, passes_held_rows
+from runwatch.state.ending import Ending, reached_total
+from runwatch.state.pace import STEP_INTERVAL, PaceMeter
 from runwatch.state.progress import ProgressTracker
 from runwatch.state.ranks import RankTracker
 from runwatch.state.series import SeriesStore
-
-FATAL_EVENTS = frozenset({
-    Event.OOM, Event.NCCL_TIMEOUT, Event.NCCL_ERROR, Event.CHILD_FAILED, Event.KILLED,
-    Event.SEGFAULT, Event.TIME_LIMIT, Event.TRACEBACK,
-})
-"""Events that end a run unless a step record follows (a caught, printed traceback does not)."""
-ENDS = FATAL_EVENTS | {Event.FINISHED, Event.EXIT}
-"""Events after which a step record says whether the run went on (`RunTracker._resume`)."""
-
-
-
-def reached_total(step: int | None, total: int | None) -> bool:
-    """The run is at its planned end: step at its total, but not absurdly past it (a bogus
-    `999999999999/100` line is no end of a run)."""
-    return step is not None and total is not None and total <= step <= 2 * total
-
-class StepColumns(Protocol):
-    """Step records as columns, one element per record, in line order (runwatch.parsers.columnar.ColumnBatch)."""
-
-    @property
-    def line(self) -> np.ndarray: ...
-    @property
-    def step(self) -> np.ndarray: ...
-    @property
-    def total(self) -> np.ndarray:
-        """-1 where the record states no total."""
-    @property
-    def metrics(self) -> Mapping[str, np.ndarray]: ...
-    @property
-    def present(self) -> Mapping[str, np.ndarray]: ...
-    @property
-    def kind(self) -> Kind: ...
-
-
-class RecordChunk(Protocol):
-    """The records of one chunk of lines (runwatch.parsers.source.ChunkRecords): per-line `records`
-    and `steps` rows of one rank read at `t`; `merged()` is all of them as Records, in order."""
-
-    @property
-    def records(self) -> list[Record]: ...
-    @property
-    def steps(self) -> StepColumns | None: ...
-    @property
-    def t(self) -> float: ...
-    @property
-    def rank(self) -> int | None: ...
-    @property
-    def source(self) -> str: ...
-    def row(self, i: int) -> Record: ...
-    def merged(self) -> list[Record]: ...
-
-
-RESUME_AFTER_S = 5.0
-"""A step record from another source read this soon after a fatal, finish or exit record does not
-clear it: a metric file flushed as the process ends (TensorBoard's `SummaryWriter`, a CSV logger)
-delivers steps the run took before its traceback, after it (the run lab's nanogpt-tb-raise). A
-restart takes longer than this. Every record names its source (a log's path, a metric file's)."""
-
-
-STEP_INTERVAL = "step_interval"
-"""Seconds per step as runwatch measured them from when the steps arrived (not a number the log
-prints): what the drift rule judges first, since a log may print no step time at all (the tutorial
-loop) or a smoothed one that reads slow long after a pause has ended (tqdm's rate)."""
-SAME_READ_S = 1e-3
-"""Records received closer together than this were read together."""
-SPREAD_WITHIN_S = 1.0
-"""A read that came this soon after the one before is a piece of a steady stream: its seconds per step
-count once per step. One that came later may be a burst after a pause (a replayed progress bar's steps
-of one second arrive together; so do the steps after a hang in it): one point, as the pause is one."""
-
-
-class PaceMeter:
-    """Seconds per step between reads: (time of read B − time of read A) / (top step of B − top step of A).
-
-    A read's records share one receive time, so the interval of read B is known only once all of B
-    is in: it is given when the next read's first step arrives (one read late), as one point per step
-    record of B that moved the top (B within `SPREAD_WITHIN_S` of A), so that the drift rule counts
-    steps, not reads: a follower that gathers writes for 100 ms reads a run of 4 ms steps 25 steps at a
-    time, and 400 healthy steps were 16 points, too few for a baseline (the run lab's keras-v1-slow
-    went unseen). A step no higher than
-    the top so far (another rank's line for it, a late metric file) is no progress and is not counted.
-    A one-shot replay gives every record its own time: one point per record.
-    """
-
-    def __init__(self) -> None:
-        self._anchor: tuple[float, float] | None = None  # (top step, time) of the last finished read
-        self._pending: tuple[float, float] | None = None  # of the read under way
-        self._moved = 0  # step records of the read under way that moved the top
-
-    @property
-    def top(self) -> float:
-        """The highest step seen (−inf before any)."""
-        return -math.inf if self._pending is None else self._pending[0]
-
-    def restart(self, step: float, now: float) -> None:
-        """Forget what was measured; `step` at `now` is where the next measurement starts from."""
-        self._anchor, self._pending, self._moved = None, (step, now), 0
-
-    def step(self, step: float, now: float, moved: int = 1) -> tuple[float, float, int, float] | None:
-        """Note step records received at `now`, the highest at `step`, `moved` of them above the top so
-        far; the points of the read they ended, if any: (the top before it, its top, its points, its
-        seconds per step), the points' steps spread evenly above the first and up to the second."""
-        pending = self._pending
-        if pending is None:
-            self._pending, self._moved = (step, now), moved
-            return None
-        top, at = pending
-        if now - at <= SAME_READ_S:
-            if step > top:
-                self._pending = (step, at)
-                self._moved += moved
-            return None
-        if step <= top:
-            return None
-        points = None
-        if self._anchor is not None and top > self._anchor[0]:
-            base = self._anchor[0]
-            count = max(1, min(self._moved, int(top - base))) if at - self._anchor[1] < SPREAD_WITHIN_S else 1
-            points = (base, top, count, (at - self._anchor[1]) / (top - base))
-        self._anchor, self._pending, self._moved = pending, (step, now), moved
-        return points
-
-
-@dataclasses.dataclass
-class _Held:
-    """Rows lo..hi-1 of a chunk that `apply_rows` holds back until `settle`."""
-
-    chunk: RecordChunk
-    lo: int
-    hi: int
-    times: list[np.ndarray]
-    names: frozenset[str]
-    """The metrics the rows carry: a record with one of them settles them first."""
-    passed_t: float = -math.inf
-    """When the newest eval applied past them came (the run's newest record, once they are in)."""
-
-
-def passes_held_rows(rec: Record) -> bool:
-    """Whether a record may be applied before step rows that came ahead of it (see `apply_rows`): an eval
-    at a stated step and no total, or an event that neither ends the run nor starts it again. Either
-    leaves what the rows leave as it is; a step record, an eval placed at the newest step, a crash, a
-    finish or an exit does not."""
-    if rec.kind == Kind.EVAL:
-        return rec.step is not None and rec.total_steps is None
-    return rec.kind != Kind.STEP and rec.event not in ENDS
 
 
 class RunTracker:
@@ -206,16 +62,14 @@ class RunTracker:
         self._last_x = -1.0
         self._last_record_t: float | None = None
         self._last_step_at: float | None = None
-        self._crashed = self._finished = self._exited = False
-        self._ended_at: float | None = None  # when the fatal, finish or exit record that set them was received
-        self._ended_by = ""  # and the source it came from
+        self._end = Ending()
         self._pace = PaceMeter()
         self._quiet = False  # see `ended_quietly`
         self._lead: dict[int | None, tuple[str, float]] = {}
         """Each rank's source holding its highest step, and that step: another source's points below it
         are history that source lags behind in reading, placed by step rather than appended (see
         `SeriesStore.place`)."""
-        self._held: _Held | None = None
+        self._held: HeldRows | None = None
         """Step rows whose metric values `apply_rows` holds back until `settle`."""
         self._step_of: dict[int | None, float] = {}
         """Each rank's newest step: a record repeating it is a redraw, not progress. tqdm's monitor thread
@@ -316,7 +170,7 @@ class RunTracker:
             held.hi = hi
             held.times.append(times)
         elif self._known(cols, chunk.rank):
-            self._held = _Held(chunk, lo, hi, [times], frozenset(cols.metrics))
+            self._held = HeldRows(chunk, lo, hi, [times], frozenset(cols.metrics))
         else:
             self._apply_rows(chunk, lo, hi, times, float(times[-1]), metrics=True)
 
@@ -382,8 +236,8 @@ class RunTracker:
         self.progress.update_steps(
             steps, t, total=int(stated[-1]) if stated.size else None,
             step_time=None if step_time is None else np.where(cols.present["step_time"][lo:hi], step_time[lo:hi], np.nan),
-            tokens_per_sec=_last(cols, "tokens_per_sec", lo, hi), elapsed=_last(cols, "elapsed", lo, hi),
-            log_eta=_last(cols, "eta", lo, hi),
+            tokens_per_sec=last_value(cols, "tokens_per_sec", lo, hi), elapsed=last_value(cols, "elapsed", lo, hi),
+            log_eta=last_value(cols, "eta", lo, hi),
         )
         if rank is not None:  # one record at the first step and one at the highest leave what all of them do
             top = int(np.argmax(steps))
@@ -473,7 +327,7 @@ class RunTracker:
         they only repeat the rank's newest step: a progress bar's last redraw after the traceback (the HF
         Trainer's `49/120` under its OOM) neither resumes a crashed run nor moves it on."""
         if last is None or not uniform or self._step_of.get(rank) != last:
-            self._resume(now, source)
+            self._end.resume(now, source)
             self._last_step_at, self._quiet = now, False  # a redraw of a step is no progress (see `_step_of`)
         if last is not None:
             self._step_of[rank] = last
@@ -498,33 +352,11 @@ class RunTracker:
             series.extend(xs, np.full(count, value), now)
         self._latest_main[STEP_INTERVAL] = value
 
-    def _resume(self, now: float, source: str) -> None:
-        """A step record: the run goes on, unless another source delivered it on the heels of the run's
-        end (see `RESUME_AFTER_S`). A step in the source that reported the end clears it at once: a
-        traceback caught and printed, an OOM survived with a smaller batch, a second phase."""
-        if self._ended_at is None or source == self._ended_by or now - self._ended_at >= RESUME_AFTER_S:
-            self._crashed = self._finished = self._exited = False
-            self._ended_at = None
-
     def _apply_event(self, rec: Record, now: float) -> None:
         self._events.append(rec)
-        event = rec.event
-        if event in FATAL_EVENTS or event in (Event.FINISHED, Event.EXIT):
-            self._ended_at, self._ended_by = now, rec.source
-        if rec.kind == Kind.CHECKPOINT or event == Event.CHECKPOINT_SAVED:
+        self._end.event(rec, now)
+        if rec.kind == Kind.CHECKPOINT or rec.event == Event.CHECKPOINT_SAVED:
             self.progress.mark_pause()
-        elif event in FATAL_EVENTS:
-            self._crashed = True
-        elif event == Event.FINISHED:
-            self._finished = True
-        elif event == Event.EXIT:
-            code = rec.metrics.get("exit_code")
-            if code is None or code != code:
-                self._exited = True
-            elif code == 0:
-                self._finished, self._crashed = True, False
-            else:
-                self._crashed = True
 
     def stall_after_s(self) -> float:
         """Seconds without a step record after which the badge says STALLED."""
@@ -535,13 +367,14 @@ class RunTracker:
     def state(self, now: float) -> RunState:
         if self._records == 0:
             return RunState.WAITING
-        if self._crashed:
+        end = self._end
+        if end.crashed:
             return RunState.CRASHED
-        if self._finished:
+        if end.finished:
             return RunState.FINISHED
         step, total = self.progress.step, self.progress.total
         done = reached_total(step, total)
-        if self._exited:
+        if end.exited:
             # An exit with no code (the end of a pipe): finished only at the known total (0-based logs,
             # nanochat and nanoGPT, print total-1 as their last step); else the run ended, how is unknown.
             at_end = reached_total(step + 1 if step is not None else None, total)
@@ -626,14 +459,3 @@ class RunTracker:
             records=self._records, events=tuple(self._events), format=None, notes=(),
         )
 
-
-def _last(cols: StepColumns, name: str, lo: int, hi: int) -> float | None:
-    """The last value of metric `name` among rows lo..hi-1 (None if none has it)."""
-    values = cols.metrics.get(name)
-    if values is None:
-        return None
-    present = cols.present[name]
-    if present[hi - 1]:
-        return float(values[hi - 1])
-    index = np.flatnonzero(present[lo:hi])
-    return float(values[lo + index[-1]]) if index.size else None

@@ -24,7 +24,8 @@ from runwatch.alerts.rules.robust import baseline_slice
 from runwatch.alerts.rules.tail import Tail, first_tail, fmt, history, median_of, step_at
 from runwatch.alerts.types import Finding
 from runwatch.model import Severity
-from runwatch.state.run import STEP_INTERVAL, RunTracker
+from runwatch.state.pace import STEP_INTERVAL
+from runwatch.state.run import RunTracker
 
 MIN_RECENT = 10
 """Fewest points the recent median is taken over: one slow step (an eval, a checkpoint save) among them

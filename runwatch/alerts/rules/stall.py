@@ -43,7 +43,8 @@ from runwatch.alerts.rules.tail import Tail, history, main_rank, rank_tail, step
 from runwatch.alerts.types import Alert, Finding
 from runwatch.durations import format_duration, human_duration
 from runwatch.model import Event, Kind, RunState, Severity
-from runwatch.state.run import SAME_READ_S, RunTracker
+from runwatch.state.pace import SAME_READ_S
+from runwatch.state.run import RunTracker
 from runwatch.state.stats import percentile
 
 RESOLVED_LOOKBACK = 1 << 16

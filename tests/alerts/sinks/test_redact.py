@@ -8,9 +8,9 @@ import urllib.request
 
 import pytest
 
-from runwatch.alerts.sinks import PermanentError, RedactingFilter, redact, register_secret
+from runwatch.alerts.sinks import PermanentError, RedactingFilter, register_secret
 from runwatch.alerts.sinks.httppost import make_opener, post_json
-from runwatch.alerts.sinks.redact import REDACTED, describe
+from runwatch.alerts.sinks.redact import REDACTED, describe, redact
 
 URL = "https://hooks.example.com/services/T0REDACT1/B0REDACT2/redactToken0123456789"
 

@@ -1,0 +1,90 @@
+"""Step records as columns, and the rows of them a replay holds back until the rules look.
+
+A long history comes in chunks whose step lines a columnar parser read as arrays
+(runwatch.parsers.columnar); the run state takes them in by slices. These
+Protocols say what it needs of a chunk without importing the parsers (state
+does not reach up the flow).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Protocol
+
+import numpy as np
+
+from runwatch.model import Kind, Record
+from runwatch.state.ending import ENDS
+
+
+class StepColumns(Protocol):
+    """Step records as columns, one element per record, in line order (runwatch.parsers.columnar.ColumnBatch)."""
+
+    @property
+    def line(self) -> np.ndarray: ...
+    @property
+    def step(self) -> np.ndarray: ...
+    @property
+    def total(self) -> np.ndarray:
+        """-1 where the record states no total."""
+    @property
+    def metrics(self) -> Mapping[str, np.ndarray]: ...
+    @property
+    def present(self) -> Mapping[str, np.ndarray]: ...
+    @property
+    def kind(self) -> Kind: ...
+
+
+class RecordChunk(Protocol):
+    """The records of one chunk of lines (runwatch.parsers.source.ChunkRecords): per-line `records`
+    and `steps` rows of one rank read at `t`; `merged()` is all of them as Records, in order."""
+
+    @property
+    def records(self) -> list[Record]: ...
+    @property
+    def steps(self) -> StepColumns | None: ...
+    @property
+    def t(self) -> float: ...
+    @property
+    def rank(self) -> int | None: ...
+    @property
+    def source(self) -> str: ...
+    def row(self, i: int) -> Record: ...
+    def merged(self) -> list[Record]: ...
+
+
+@dataclasses.dataclass
+class HeldRows:
+    """Rows lo..hi-1 of a chunk that `apply_rows` holds back until `settle`."""
+
+    chunk: RecordChunk
+    lo: int
+    hi: int
+    times: list[np.ndarray]
+    names: frozenset[str]
+    """The metrics the rows carry: a record with one of them settles them first."""
+    passed_t: float = -math.inf
+    """When the newest eval applied past them came (the run's newest record, once they are in)."""
+
+
+def passes_held_rows(rec: Record) -> bool:
+    """Whether a record may be applied before step rows that came ahead of it (see `apply_rows`): an eval
+    at a stated step and no total, or an event that neither ends the run nor starts it again. Either
+    leaves what the rows leave as it is; a step record, an eval placed at the newest step, a crash, a
+    finish or an exit does not."""
+    if rec.kind == Kind.EVAL:
+        return rec.step is not None and rec.total_steps is None
+    return rec.kind != Kind.STEP and rec.event not in ENDS
+
+def last_value(cols: StepColumns, name: str, lo: int, hi: int) -> float | None:
+    """The last value of metric `name` among rows lo..hi-1 (None if none has it)."""
+    values = cols.metrics.get(name)
+    if values is None:
+        return None
+    present = cols.present[name]
+    if present[hi - 1]:
+        return float(values[hi - 1])
+    index = np.flatnonzero(present[lo:hi])
+    return float(values[lo + index[-1]]) if index.size else None

@@ -1,0 +1,75 @@
+"""How a run ended, as its records say: a fatal event, a finish line, an exit, and a step after them.
+
+Kept apart from the rest of the run's state because it is the one part the badge
+cannot infer from series and progress: whether a traceback was the run's end or
+a caught, printed one (a step follows), and whether a step that follows an end
+is the run going on or a side file's late flush.
+"""
+
+from __future__ import annotations
+
+from runwatch.model import Event, Kind, Record
+
+FATAL_EVENTS = frozenset({
+    Event.OOM, Event.NCCL_TIMEOUT, Event.NCCL_ERROR, Event.CHILD_FAILED, Event.KILLED,
+    Event.SEGFAULT, Event.TIME_LIMIT, Event.TRACEBACK,
+})
+"""Events that end a run unless a step record follows (a caught, printed traceback does not)."""
+ENDS = FATAL_EVENTS | {Event.FINISHED, Event.EXIT}
+"""Events after which a step record says whether the run went on (`RunTracker._resume`)."""
+
+
+
+def reached_total(step: int | None, total: int | None) -> bool:
+    """The run is at its planned end: step at its total, but not absurdly past it (a bogus
+    `999999999999/100` line is no end of a run)."""
+    return step is not None and total is not None and total <= step <= 2 * total
+
+
+RESUME_AFTER_S = 5.0
+"""A step record from another source read this soon after a fatal, finish or exit record does not
+clear it: a metric file flushed as the process ends (TensorBoard's `SummaryWriter`, a CSV logger)
+delivers steps the run took before its traceback, after it (the run lab's nanogpt-tb-raise). A
+restart takes longer than this. Every record names its source (a log's path, a metric file's)."""
+
+
+class Ending:
+    """The run's end so far: crashed, finished, or exited with no code; cleared by a step that follows.
+
+    A crash beats a finish (a fault after the finish line still shows CRASHED); an exit with code 0
+    finishes and clears a crash, a nonzero one crashes; an exit with no code (the end of a pipe) says
+    only that the run ended, and the badge decides by its step (`RunTracker.state`).
+    """
+
+    def __init__(self) -> None:
+        self.crashed = self.finished = self.exited = False
+        self._at: float | None = None  # when the fatal, finish or exit record that set them was received
+        self._by = ""  # and the source it came from
+
+    def event(self, rec: Record, now: float) -> None:
+        """An event record received at `now`."""
+        event = rec.event
+        if event in ENDS:
+            self._at, self._by = now, rec.source
+        if rec.kind == Kind.CHECKPOINT or event == Event.CHECKPOINT_SAVED:
+            return
+        if event in FATAL_EVENTS:
+            self.crashed = True
+        elif event == Event.FINISHED:
+            self.finished = True
+        elif event == Event.EXIT:
+            code = rec.metrics.get("exit_code")
+            if code is None or code != code:
+                self.exited = True
+            elif code == 0:
+                self.finished, self.crashed = True, False
+            else:
+                self.crashed = True
+
+    def resume(self, now: float, source: str) -> None:
+        """A step record: the run goes on, unless another source delivered it on the heels of the run's
+        end (see `RESUME_AFTER_S`). A step in the source that reported the end clears it at once: a
+        traceback caught and printed, an OOM survived with a smaller batch, a second phase."""
+        if self._at is None or source == self._by or now - self._at >= RESUME_AFTER_S:
+            self.crashed = self.finished = self.exited = False
+            self._at = None

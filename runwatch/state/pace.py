@@ -1,0 +1,73 @@
+"""The run's pace as runwatch sees its steps arrive: seconds per step between reads.
+
+A log may print no step time at all (the tutorial loop) or a smoothed one that
+reads slow long after a pause has ended (tqdm's rate); the drift rule judges
+this measured pace first.
+"""
+
+from __future__ import annotations
+
+import math
+
+STEP_INTERVAL = "step_interval"
+"""Seconds per step as runwatch measured them from when the steps arrived (not a number the log
+prints): what the drift rule judges first, since a log may print no step time at all (the tutorial
+loop) or a smoothed one that reads slow long after a pause has ended (tqdm's rate)."""
+SAME_READ_S = 1e-3
+"""Records received closer together than this were read together."""
+SPREAD_WITHIN_S = 1.0
+"""A read that came this soon after the one before is a piece of a steady stream: its seconds per step
+count once per step. One that came later may be a burst after a pause (a replayed progress bar's steps
+of one second arrive together; so do the steps after a hang in it): one point, as the pause is one."""
+
+
+class PaceMeter:
+    """Seconds per step between reads: (time of read B − time of read A) / (top step of B − top step of A).
+
+    A read's records share one receive time, so the interval of read B is known only once all of B
+    is in: it is given when the next read's first step arrives (one read late), as one point per step
+    record of B that moved the top (B within `SPREAD_WITHIN_S` of A), so that the drift rule counts
+    steps, not reads: a follower that gathers writes for 100 ms reads a run of 4 ms steps 25 steps at a
+    time, and 400 healthy steps were 16 points, too few for a baseline (the run lab's keras-v1-slow
+    went unseen). A step no higher than
+    the top so far (another rank's line for it, a late metric file) is no progress and is not counted.
+    A one-shot replay gives every record its own time: one point per record.
+    """
+
+    def __init__(self) -> None:
+        self._anchor: tuple[float, float] | None = None  # (top step, time) of the last finished read
+        self._pending: tuple[float, float] | None = None  # of the read under way
+        self._moved = 0  # step records of the read under way that moved the top
+
+    @property
+    def top(self) -> float:
+        """The highest step seen (−inf before any)."""
+        return -math.inf if self._pending is None else self._pending[0]
+
+    def restart(self, step: float, now: float) -> None:
+        """Forget what was measured; `step` at `now` is where the next measurement starts from."""
+        self._anchor, self._pending, self._moved = None, (step, now), 0
+
+    def step(self, step: float, now: float, moved: int = 1) -> tuple[float, float, int, float] | None:
+        """Note step records received at `now`, the highest at `step`, `moved` of them above the top so
+        far; the points of the read they ended, if any: (the top before it, its top, its points, its
+        seconds per step), the points' steps spread evenly above the first and up to the second."""
+        pending = self._pending
+        if pending is None:
+            self._pending, self._moved = (step, now), moved
+            return None
+        top, at = pending
+        if now - at <= SAME_READ_S:
+            if step > top:
+                self._pending = (step, at)
+                self._moved += moved
+            return None
+        if step <= top:
+            return None
+        points = None
+        if self._anchor is not None and top > self._anchor[0]:
+            base = self._anchor[0]
+            count = max(1, min(self._moved, int(top - base))) if at - self._anchor[1] < SPREAD_WITHIN_S else 1
+            points = (base, top, count, (at - self._anchor[1]) / (top - base))
+        self._anchor, self._pending, self._moved = pending, (step, now), moved
+        return points

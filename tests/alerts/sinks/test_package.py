@@ -1,0 +1,29 @@
+"""runwatch.alerts.sinks loads its sinks on first use: every public name resolves, and reading a config
+with no sink (what `runwatch check` does) imports no HTTP or subprocess machinery."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import runwatch.alerts.sinks as sinks
+
+
+@pytest.mark.parametrize("name", sinks.__all__)
+def test_every_public_name_resolves(name: str) -> None:
+    assert getattr(sinks, name) is not None
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_sink"):
+        sinks.no_such_sink  # noqa: B018
+
+
+def test_check_reads_its_config_without_the_sink_classes() -> None:
+    probe = ("import sys; import runwatch.commands.check; from runwatch.config import load_config; "
+             "load_config(None).rules(); "
+             "print(sorted(m for m in ('http.client', 'runwatch.alerts.sinks.slack', 'subprocess') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,0 +1,55 @@
+"""runwatch.state.ending: how a run ended, and which step after the end means it went on."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from runwatch.model import Event, Kind, Record
+from runwatch.state.ending import RESUME_AFTER_S, Ending
+
+
+def _event(event: str, source: str = "train.log", **metrics: float) -> Record:
+    return Record(Kind.EVENT, event=event, metrics=metrics, source=source)
+
+
+@pytest.mark.parametrize(("events", "crashed", "finished", "exited"), [
+    ([Event.OOM], True, False, False),
+    ([Event.TRACEBACK, Event.EXIT], True, False, True),
+    ([Event.FINISHED], False, True, False),
+    ([Event.FINISHED, Event.NCCL_TIMEOUT], True, True, False),  # a fault after the finish line
+    ([Event.CHECKPOINT_SAVED], False, False, False),
+])
+def test_events_set_the_end(events: list[str], crashed: bool, finished: bool, exited: bool) -> None:
+    end = Ending()
+    for i, e in enumerate(events):
+        end.event(_event(e), float(i))
+    assert (end.crashed, end.finished, end.exited) == (crashed, finished, exited)
+
+
+@pytest.mark.parametrize(("code", "crashed", "finished", "exited"), [
+    (0.0, False, True, False), (1.0, True, False, False), (math.nan, False, False, True),
+])
+def test_an_exit_code_decides(code: float, crashed: bool, finished: bool, exited: bool) -> None:
+    end = Ending()
+    end.event(_event(Event.TRACEBACK), 0.0)
+    end.event(_event(Event.EXIT, exit_code=code), 1.0)
+    assert (end.crashed, end.finished) == (crashed or math.isnan(code), finished)
+    assert end.exited == exited
+
+
+def test_a_step_in_the_source_that_ended_the_run_clears_it_at_once() -> None:
+    end = Ending()
+    end.event(_event(Event.OOM, source="train.log"), 10.0)
+    end.resume(10.1, "train.log")
+    assert not end.crashed
+
+
+def test_another_sources_late_flush_does_not_resume_the_run() -> None:
+    end = Ending()
+    end.event(_event(Event.TRACEBACK, source="train.log"), 10.0)
+    end.resume(10.0 + RESUME_AFTER_S / 2, "events.out.tfevents.1")
+    assert end.crashed
+    end.resume(10.0 + RESUME_AFTER_S, "events.out.tfevents.1")  # a restart takes longer
+    assert not end.crashed
