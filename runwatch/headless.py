@@ -175,7 +175,7 @@ class HeadlessPrinter:
                 continue
             self._seen_events[s.run] = (s.events[-1].source, s.events[-1].line)
             for rec in reversed(new):
-                if rec.kind == Kind.EVENT and rec.event in FATAL_EVENTS | {"checkpoint_saved", "finished", "exit"}:
+                if rec.kind == Kind.EVENT and rec.event in FATAL_EVENTS | {"checkpoint_saved", "finished", "exit", "restarted"}:
                     if self.as_json:
                         obj = {"type": "event", "time": iso_utc(rec.t or time.time()), "run": s.run,
                                **_event_fields(rec)}

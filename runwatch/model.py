@@ -49,6 +49,9 @@ class Event(StrEnum):
     """The run says it is done (final summary dict, `Total training time`, …)."""
     EXIT = "exit"
     """The watched process (stdin pipe or child) ended; `metrics["exit_code"]` when known."""
+    RESTARTED = "restarted"
+    """The run started again from its beginning in the same output (its step went back to where it began):
+    a new attempt, charted and judged on its own (runwatch.state.attempts)."""
 
 
 @dataclass(frozen=True, slots=True, init=False)

@@ -29,7 +29,7 @@ from runwatch.alerts.lifecycle import AlertManager
 from runwatch.commands.parse import SourceProblems, readers_of
 from runwatch.commands.readers import ItemsReader, Reader
 from runwatch.config import Config
-from runwatch.model import AlertState, Kind, Record, RunState, Severity
+from runwatch.model import AlertState, Event, Kind, Record, RunState, Severity
 from runwatch.parsers.source import ChunkRecords
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.present import fmt_value
@@ -195,8 +195,17 @@ TIMING_NOTES = {
 
 
 def notes(result: Replay) -> list[str]:
-    """What the report says of what it could not judge, without warning of the run: a log without times."""
-    return [TIMING_NOTES[result.timing]] if result.timing else []
+    """What the report says of what it could not judge, without warning of the run: a log without times, a
+    run that started again from its beginning in the same output (its report is of the last attempt)."""
+    out = [TIMING_NOTES[result.timing]] if result.timing else []
+    again = result.tracker.attempts - 1
+    if again:
+        last = next((e for e in reversed(result.tracker.events) if e.event == Event.RESTARTED), None)
+        where = f", the last at line {last.line:,} (step {last.step})" if last is not None and last.line else ""
+        times = "once" if again == 1 else f"{again} times"
+        out.append(f"the run started again from its beginning {times}{where}: "
+                   "each attempt is judged on its own, and this report's step and state are the last one's")
+    return out
 
 
 def incomplete(result: Replay) -> str | None:

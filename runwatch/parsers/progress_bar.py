@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
@@ -46,15 +46,23 @@ from runwatch.parsers.pydict import is_eval_metric, metric_name
 
 MAX_LINE = 65_536
 
-_ANCHOR = re.compile(
-    r"(?<!\d)(?:(?P<n>\d{1,12})/(?P<total>\d{1,12}|\?)|(?P<n_only>\d{1,12})it)\s?\["
+_COUNT_REVERSED = re.compile(r"\s?(?:(?P<total>\d{1,12}|\?)/(?P<n>\d{1,12})|ti(?P<n_only>\d{1,12}))(?!\d)")
+"""A bar's count just before its `[` (`45/100 `, `12/? `, `2300it`), matched on the reversed text before the
+`[`: an anchored match there costs a tenth of a search for where the count starts. The count starts where a
+number starts (the look-ahead, a look-behind in the line): inside a run of 64 KiB of digits, trying every
+position with up to 12 digits each cost 60 ms a line."""
+_COUNT_SPAN = 27
+"""The longest count with the character before it: 12 digits, `/`, 12 digits, a space."""
+_COUNT_ENDS = frozenset("0123456789?t")
+_CLOCK = re.compile(
     r"(?P<elapsed>\d{1,6}(?::\d\d){1,2})?"
     r"(?:(?:<|&lt;)(?P<remaining>\d{1,6}(?::\d\d){1,2}|\?))?"
     r"(?:,\s*(?P<rate>\?|\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it))?"
 )
-"""A count starts where a number starts (the look-behind): inside a run of 64 KiB of digits, trying every
-position with up to 12 digits each cost 60 ms a line."""
+"""What follows the `[`: `00:10<00:12, 4.50it/s`, each part optional."""
 _BAR_TAIL = re.compile(r"(?:\s*\d{1,3}%)?[\s|\u2580-\u259f]*$")
+_BAR_CHARS = "|" + "".join(map(chr, range(0x2580, 0x25A0))) + "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace())
+"""What `_BAR_TAIL` draws with: `|`, the block characters and whitespace (`\\s`: every character `str.isspace` says)."""
 _PCT = re.compile(r"(?:^|\s)\d{1,3}%[\s|\u2580-\u259f]*$")
 _EPOCH = re.compile(r"\bEpoch\s+(\d{1,9})\b", re.IGNORECASE)
 _NOT_TRAINING = re.compile(
@@ -67,8 +75,7 @@ _FIT_STOPPED = "`Trainer.fit` stopped"
 _POSTFIX_KEY = re.compile(r"[\w.\-/()]{1,200}")
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     """One tqdm frame as printed: counts, clock, rate and the numeric postfix."""
 
     n: int
@@ -82,27 +89,69 @@ class Frame:
     """Anything after the rate (`, v_num=0, …`), numeric or not: HF's own bar never has one."""
 
 
+class _Count(NamedTuple):
+    start: int
+    n: int
+    total: int | None
+
+
+def _last_anchor(text: str) -> tuple[_Count, re.Match[str]] | None:
+    """The count and the clock of the last bar frame on the line: the last `[` with a count just before it.
+
+    Found from the right with `str.rfind`, then one anchored match on each side of the `[`: a regex
+    searched from the line's start tried a count at every position of every line (6 µs a frame)."""
+    i = len(text)
+    while (i := text.rfind("[", 0, i)) > 0:
+        c = text[i - 1]
+        if c in _COUNT_ENDS or c.isspace() or c.isdigit():
+            back = text[max(0, i - _COUNT_SPAN):i][::-1]
+            m = _COUNT_REVERSED.match(back)
+            if m is not None:
+                clock = _CLOCK.match(text, i + 1)
+                assert clock is not None  # every part of it is optional
+                n_text, total_text = m.group("n") or m.group("n_only"), m.group("total")
+                total = int(total_text[::-1]) if total_text and total_text != "?" else None
+                return _Count(i - m.end(), int(n_text[::-1]), total), clock
+    return None
+
+
+def _bar_prefix(before: str) -> str:
+    """The text of a frame's own description: what follows the last `]` or `,` before its count."""
+    return before[max(before.rfind("]"), before.rfind(",")) + 1:]
+
+
+def _strip_bar(prefix: str) -> str:
+    """`prefix` without the bar drawn at its end (its percent, `|`, block characters and spaces): what
+    `_BAR_TAIL.sub("", prefix)` gives, without trying the pattern at every position of the text."""
+    body = prefix.rstrip(_BAR_CHARS)
+    if not body.endswith("%"):
+        return body
+    digits = 0  # `\\d` is a decimal digit of any script, as `str.isdecimal` says; 4 means more than 3
+    while digits < 4 and digits < len(body) - 1 and body[-2 - digits].isdecimal():
+        digits += 1
+    if digits == 0:
+        return body
+    return body[: len(body) - 1 - digits].rstrip() if digits <= 3 else body[: len(body) - 4]
+
+
 def parse_frame(line: str) -> Frame | None:
     """The last tqdm frame on the line (a redraw can be glued after an older one)."""
     text = line[:MAX_LINE]
-    anchors = list(_ANCHOR.finditer(text))
-    if not anchors:
+    found = _last_anchor(text)
+    if found is None:
         return None
-    m = anchors[-1]
-    prefix = re.split(r"[],]", text[max(0, m.start() - 200):m.start()])[-1]
-    if m.group("elapsed") is None and "%" not in prefix and "|" not in prefix:
+    count, clock = found
+    prefix = _bar_prefix(text[max(0, count.start - 200):count.start])
+    if clock.group("elapsed") is None and "%" not in prefix and "|" not in prefix:
         return None
-    n = int(m.group("n") or m.group("n_only"))
-    total_text = m.group("total")
-    total = int(total_text) if total_text and total_text != "?" else None
-    desc = _BAR_TAIL.sub("", prefix).strip().rstrip(":").strip()
-    rest = text[m.end():]
+    desc = _strip_bar(prefix).strip().rstrip(":").strip()
+    rest = text[clock.end():]
     close = rest.find("]")
     body = rest if close < 0 else rest[:close]
     return Frame(
-        n=n, total=total, desc=desc,
-        elapsed=_seconds(m.group("elapsed")), remaining=_seconds(m.group("remaining")),
-        step_time=_step_time(m.group("rate"), m.group("scale"), m.group("unit")),
+        n=count.n, total=count.total, desc=desc,
+        elapsed=_seconds(clock.group("elapsed")), remaining=_seconds(clock.group("remaining")),
+        step_time=_step_time(clock.group("rate"), clock.group("scale"), clock.group("unit")),
         postfix=_postfix(body, closed=close >= 0), has_postfix=body.startswith(","),
     )
 

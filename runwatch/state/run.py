@@ -12,12 +12,14 @@ one record at a time.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
 from runwatch.model import Event, Kind, Record, RunSnapshot, RunState
+from runwatch.state.attempts import Attempts
 from runwatch.state.chunk import HeldRows, RecordChunk, StepColumns, last_value, passes_held_rows
 from runwatch.state.ending import Ending, reached_total
 from runwatch.state.pace import STEP_INTERVAL, PaceMeter
@@ -49,6 +51,7 @@ class RunTracker:
         self.run = run
         self.source = source
         self.store = SeriesStore(keep, budget, history=history)  # history=False: the newest points only
+        self._store_args = (keep, budget, history)
         self.progress = ProgressTracker()
         self.ranks = RankTracker()
         self.stall_floor_s = stall_floor_s
@@ -69,6 +72,8 @@ class RunTracker:
         """Each rank's source holding its highest step, and that step: another source's points below it
         are history that source lags behind in reading, placed by step rather than appended (see
         `SeriesStore.place`)."""
+        self._attempts = Attempts()
+        """Where the run started again from its beginning in the same output (see `_new_attempt`)."""
         self._held: HeldRows | None = None
         """Step rows whose metric values `apply_rows` holds back until `settle`."""
         self._step_of: dict[int | None, float] = {}
@@ -129,7 +134,8 @@ class RunTracker:
             return
         rank, t, records = chunk.rank, chunk.t or now, chunk.records
         count = len(cols.line)
-        later = self._known(cols, rank) and not any(n in cols.metrics for r in records for n in r.metrics)
+        later = (self._known(cols, rank) and not any(n in cols.metrics for r in records for n in r.metrics)
+                 and not self._restart_in(chunk, 0, count))
         lo = 0
         ends = np.searchsorted(cols.line, [r.line for r in records]).tolist() if records else []
         for rec, end in zip(records, ends, strict=True):
@@ -166,6 +172,10 @@ class RunTracker:
         if held is not None and (held.chunk is not chunk or held.hi != lo):
             self.settle()
             held = None
+        if self._restart_in(chunk, lo if held is None else held.lo, hi):
+            self.settle()
+            self._apply_rows(chunk, lo, hi, times, float(times[-1]), metrics=True)
+            return
         if held is not None:
             held.hi = hi
             held.times.append(times)
@@ -194,6 +204,18 @@ class RunTracker:
         row lo on), the one given to a row that goes alone as a Record too."""
         cols = chunk.steps
         assert cols is not None
+        if chunk.rank is None or chunk.rank == 0:
+            r = self._attempts.restart_row(chunk.source, cols.step[lo:hi], _epochs(cols, lo, hi))
+            if r is not None:  # the rows before it, a new attempt, then the rest (which may bring new metrics)
+                cut = lo + r
+                if r:
+                    self._apply_rows(chunk, lo, cut, t[: r] if isinstance(t, np.ndarray) else t,
+                                     float(t[r - 1]) if isinstance(t, np.ndarray) else now, metrics=metrics)
+                rest = t[r:] if isinstance(t, np.ndarray) else t
+                at = float(rest[0]) if isinstance(rest, np.ndarray) else now
+                self._new_attempt(chunk.source, float(cols.step[cut]), at, _epoch_at(cols, cut), line=int(cols.line[cut]))
+                self._apply_rows(chunk, cut, hi, rest, now, metrics=True)
+                return
         base = lo
         while lo < hi:
             cut = self._first_new(cols, chunk.rank, lo, hi) if metrics else hi
@@ -226,6 +248,8 @@ class RunTracker:
         self._records += hi - lo
         self._counts[Kind.STEP] += hi - lo
         steps = cols.step[lo:hi]
+        if rank is None or rank == 0:
+            self._attempts.advance_rows(source, steps, _epochs(cols, lo, hi))
         self._last_x = last = float(steps[-1])
         prior = np.maximum.accumulate(np.concatenate(([self._pace.top], steps[:-1])))
         self._progress(rank, source, now, last, float(steps.max()), uniform=bool((steps == last).all()),
@@ -287,6 +311,12 @@ class RunTracker:
     def _apply_step(self, rec: Record, now: float) -> None:
         step, rank, metrics = rec.step, rec.rank, rec.metrics
         t = rec.t or now
+        if step is not None and (rank is None or rank == 0):
+            epoch = metrics.get("epoch", math.nan)
+            if self._attempts.restarts(rec.source, step, epoch):
+                self._new_attempt(rec.source, float(step), now, epoch, line=rec.line)
+            else:
+                self._attempts.advance(rec.source, step, epoch)
         x = self._last_x + 1.0 if step is None else float(step)
         self._last_x = x
         self._progress(rank, rec.source, now, None if step is None else x, x, uniform=True)
@@ -299,6 +329,42 @@ class RunTracker:
             if rank is not None:
                 self.ranks.update(rank, step, t)
         self._add_metrics(metrics, x, t, rank, rec.source)
+
+    def _restart_in(self, chunk: RecordChunk, lo: int, hi: int) -> bool:
+        """Whether one of step rows lo..hi-1 starts a new attempt: rows up to such a row are taken in as
+        they come, never held back or put in at a chunk's end."""
+        cols = chunk.steps
+        assert cols is not None
+        if (chunk.rank is not None and chunk.rank != 0) or hi <= lo:
+            return False
+        return self._attempts.restart_row(chunk.source, cols.step[lo:hi], _epochs(cols, lo, hi)) is not None
+
+    def _new_attempt(self, source: str, step: float, now: float, epoch: float = math.nan, *, line: int = 0) -> None:
+        """The run started again from its beginning at `step` in `source` (see runwatch.state.attempts):
+        its series, progress, ranks and pace start afresh, so the rules judge the new attempt on its own;
+        its events, counts and end state stay, and the restart is an event of its own."""
+        keep, budget, history = self._store_args
+        was = self._last_x
+        self.store = SeriesStore(keep, budget, history=history)
+        bulk, self.progress = self.progress.bulk, ProgressTracker()
+        self.progress.bulk = bulk
+        self.ranks = RankTracker()
+        self._latest_main.clear()
+        self._latest_other.clear()
+        self._last_x = -1.0
+        self._pace = PaceMeter()
+        self._lead.clear()
+        self._step_of.clear()
+        self._attempts.restart(source, step, epoch)
+        self._events.append(Record(
+            Kind.EVENT, step=int(step), t=now, event=Event.RESTARTED, source=source, line=line,
+            message=f"the run started again from its beginning (it was at step {int(was)}): attempt "
+                    f"{self._attempts.count}, charted and judged on its own"))
+
+    @property
+    def attempts(self) -> int:
+        """How many times the run started from its beginning in the same output (1: it never started again)."""
+        return self._attempts.count
 
     def _apply_eval(self, rec: Record, now: float) -> None:
         """Eval metrics go to the store at the eval's step (or the last step seen); progress notes a pause."""
@@ -459,3 +525,15 @@ class RunTracker:
             records=self._records, events=tuple(self._events), format=None, notes=(),
         )
 
+
+def _epochs(cols: StepColumns, lo: int, hi: int) -> np.ndarray | None:
+    """The epoch of rows lo..hi-1 (NaN where a row says none), or None when no row can say one."""
+    values = cols.metrics.get("epoch")
+    if values is None:
+        return None
+    return np.where(cols.present["epoch"][lo:hi], values[lo:hi], np.nan)
+
+
+def _epoch_at(cols: StepColumns, i: int) -> float:
+    values = cols.metrics.get("epoch")
+    return float(values[i]) if values is not None and cols.present["epoch"][i] else math.nan

@@ -410,3 +410,28 @@ def test_lines_a_parser_raised_on_are_reported_and_the_status_says_unread(
     assert main(["parse", str(HEALTHY), "--output", "summary"]) == 3
     out, err = capsys.readouterr()
     assert "failed     36 lines a parser raised on" in out and said in err
+
+
+def test_a_run_written_twice_into_one_log_is_two_attempts_not_a_divergence(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: the run lab's healthy nanoGPT log written twice (`python train.py >> train.log` run again)
+    was CRITICAL `loss_divergence`, the second attempt's untrained loss against the first's trained one.
+    Each attempt is judged on its own, and a fault of the first one is still reported."""
+    from tests.support.realruns import recordings
+
+    by_name = {r.name: r for r in recordings()}
+    healthy = (by_name["nanogpt-tb-healthy"].run_dir / "train.log").read_bytes()
+    nan = (by_name["nanogpt-tb-nan"].run_dir / "train.log").read_bytes()
+    twice = tmp_path / "train.log"
+    twice.write_bytes(healthy + healthy)
+    assert main(["check", str(twice), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["alerts"] == []
+    (restart,) = [n for n in obj["notes"] if "started again" in n]
+    lines = healthy.splitlines()
+    first_line_again = len(lines) + 1 + next(i for i, x in enumerate(lines) if x.startswith(b"iter 0:"))
+    assert f"line {first_line_again:,}" in restart and "(step 0)" in restart
+    twice.write_bytes(nan + healthy)
+    assert main(["check", str(twice), "--json"]) == 2
+    obj = json.loads(capsys.readouterr().out)
+    assert {(a["rule"], a["labels"].get("metric")) for a in obj["alerts"]} >= {("nonfinite", "loss")}

@@ -143,3 +143,19 @@ def test_rows_of_a_source_read_behind_another_are_placed_by_step() -> None:
     assert shown(bulk, 2000.0) == shown(one_by_one, 2000.0)
     x, _, _ = bulk.store["loss", None].recent()
     assert (np.diff(x) > 0).all()  # in step order, each step once
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (64 << 10,), (5000, 70_000)])
+def test_a_run_written_twice_is_two_attempts_in_bulk_as_one_by_one(sizes: tuple[int, ...]) -> None:
+    """The real speedrun's first 3,000 lines, then the same again (`>>` a second time): the second attempt
+    starts afresh at its step 0 wherever it falls in a chunk of rows, its series hold only its own points."""
+    head = b"".join((CORPUS / "raw" / "nanochat_pr492_speedrun_d24_feb01.training_output.log").read_bytes()
+                    .splitlines(keepends=True)[:3000])
+    tracker = check(head + head, sizes)
+    once = check(head, sizes)
+    assert tracker.attempts == 2 and once.attempts == 1
+    (restart,) = [e for e in tracker.events if e.event == Event.RESTARTED]
+    assert restart.step == 0 and restart.line > 3000
+    loss, loss_once = tracker.store.get("loss", None), once.store.get("loss", None)
+    assert loss is not None and loss_once is not None
+    assert len(loss) == len(loss_once)  # the second attempt's own points (and the live records after it)

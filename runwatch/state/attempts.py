@@ -1,0 +1,91 @@
+"""Where a run starts again from its beginning in the same output: a new attempt, judged afresh.
+
+`python train.py >> train.log` run a second time, a job array writing into one
+file, a `tee -a` after a crash: the step counter goes back to where the run
+began and the loss to its untrained value. Taken as the same curve, that is a
+divergence and a spike that never happened (the run lab's healthy nanoGPT log
+written twice raised `loss_divergence`), and the charts draw the second
+attempt back over the first.
+
+A step is a restart when, in one source and on the main rank, it is lower than
+the step before it and no higher than the first step of the current attempt
+(runs log their first step again: `iter 0`, HF's `logging_steps`). A step that
+goes back less far is a resume from a checkpoint, which carries on the same
+curve. A step that goes back while the record's epoch goes up is a loop that
+counts its steps per epoch (`epoch 2 step 10`), not a restart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class _Attempt:
+    """One source's current attempt: its first step, the step before, and its epoch (NaN: none said)."""
+
+    first: float
+    prev: float
+    epoch: float
+
+
+def _new_epoch(epoch: float, before: float) -> bool:
+    return not math.isnan(epoch) and not math.isnan(before) and epoch > before
+
+
+class Attempts:
+    """The attempt of every source of a run, by its main rank's steps (see the module notes). Pure: the
+    run state asks, then says which steps it took (`advance`) and when it started afresh (`restart`)."""
+
+    def __init__(self) -> None:
+        self._by_source: dict[str, _Attempt] = {}
+        self.count = 1
+        """Attempts seen: 1, and one more at each restart."""
+
+    def restarts(self, source: str, step: float, epoch: float = math.nan) -> bool:
+        """Whether `step` (with `epoch`, NaN when the record says none) starts a new attempt of `source`."""
+        a = self._by_source.get(source)
+        return a is not None and step < a.prev and step <= a.first and not _new_epoch(epoch, a.epoch)
+
+    def restart_row(self, source: str, steps: np.ndarray, epochs: np.ndarray | None) -> int | None:
+        """The first of these step rows (in line order) that starts a new attempt, or None."""
+        if not len(steps):
+            return None
+        a = self._by_source.get(source)
+        first = float(steps[0]) if a is None else a.first
+        before = np.empty(len(steps))
+        before[0] = -math.inf if a is None else a.prev  # a first row starts the attempt, it cannot start again
+        before[1:] = steps[:-1]
+        for i in np.flatnonzero((steps < before) & (steps <= first)).tolist():
+            epoch = math.nan if epochs is None else float(epochs[i])
+            last = (math.nan if a is None else a.epoch) if i == 0 else (math.nan if epochs is None else float(epochs[i - 1]))
+            if not _new_epoch(epoch, last):
+                return int(i)
+        return None
+
+    def advance(self, source: str, step: float, epoch: float = math.nan) -> None:
+        """The run took `step` (the last of a run of rows) in `source`."""
+        a = self._by_source.get(source)
+        if a is None:
+            self._by_source[source] = _Attempt(step, step, epoch)
+            return
+        a.prev = step
+        if not math.isnan(epoch):
+            a.epoch = epoch
+
+    def advance_rows(self, source: str, steps: np.ndarray, epochs: np.ndarray | None) -> None:
+        """`advance` for each of these rows, in one go (none of them a restart: see `restart_row`)."""
+        if not len(steps):
+            return
+        if source not in self._by_source:
+            self.advance(source, float(steps[0]))
+        said = None if epochs is None else epochs[~np.isnan(epochs)]
+        self.advance(source, float(steps[-1]), float(said[-1]) if said is not None and said.size else math.nan)
+
+    def restart(self, source: str, step: float, epoch: float = math.nan) -> None:
+        """`source` started again at `step`: the first step of its new attempt."""
+        self._by_source[source] = _Attempt(step, step, epoch)
+        self.count += 1

@@ -1,0 +1,66 @@
+"""runwatch.state.attempts: which step starts a run again from its beginning, one record or a column of rows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from runwatch.state.attempts import Attempts
+
+
+def fed(steps: list[float], epochs: list[float] | None = None, source: str = "train.log") -> list[int]:
+    """The indexes of `steps` that start a new attempt, taken one record at a time."""
+    a, out = Attempts(), []
+    for i, step in enumerate(steps):
+        epoch = math.nan if epochs is None else epochs[i]
+        if a.restarts(source, step, epoch):
+            a.restart(source, step, epoch)
+            out.append(i)
+        else:
+            a.advance(source, step, epoch)
+    assert a.count == 1 + len(out)
+    return out
+
+
+@pytest.mark.parametrize(("steps", "epochs", "restarts"), [
+    ([0, 5, 10, 15, 0, 5, 10], None, [4]),                 # written twice from iter 0
+    ([10, 20, 30, 10, 20], None, [3]),                      # HF logging_steps=10: its first logged step again
+    ([0, 100, 200, 0, 100, 0], None, [3, 5]),               # three attempts
+    ([0, 100, 5000, 5123, 5000, 5010], None, []),           # a resume from a checkpoint goes on with its curve
+    ([10, 20, 30, 10, 20, 30], [0, 0, 0, 1, 1, 1], []),     # steps counted per epoch: a new epoch, not a restart
+    ([10, 20, 30, 10, 20], [0, 0, 1, 0, 0], [3]),           # the epoch went back too
+    ([0, 0, 0], None, []),                                  # a step repeated (a bar redrawn) is no restart
+])
+def test_which_step_starts_again(steps: list[float], epochs: list[float] | None, restarts: list[int]) -> None:
+    assert fed(steps, epochs) == restarts
+
+
+def test_each_source_has_its_own_attempt() -> None:
+    a = Attempts()
+    for step in (0, 100, 200):
+        a.advance("train.log", step)
+    assert not a.restarts("events.out.tfevents", 0)  # a metric file replayed from its start: not the log's restart
+    assert a.restarts("train.log", 0)
+
+
+@pytest.mark.parametrize(("steps", "epochs"), [
+    ([0, 5, 10, 15, 0, 5, 10], None), ([10, 20, 30, 10, 20, 30], [0, 0, 0, 1, 1, 1]),
+    ([0, 100, 200, 0, 100, 0], None), ([3, 2, 1], None), ([7], None),
+])
+def test_rows_find_the_restart_the_records_find(steps: list[float], epochs: list[float] | None) -> None:
+    expected = fed(steps, epochs)
+    a, lo, found = Attempts(), 0, []
+    cols = np.array(steps, dtype=np.float64)
+    eps = None if epochs is None else np.array(epochs, dtype=np.float64)
+    while lo < len(steps):
+        r = a.restart_row("train.log", cols[lo:], None if eps is None else eps[lo:])
+        if r is None:
+            a.advance_rows("train.log", cols[lo:], None if eps is None else eps[lo:])
+            break
+        a.advance_rows("train.log", cols[lo:lo + r], None if eps is None else eps[lo:lo + r])
+        found.append(lo + r)
+        a.restart("train.log", steps[lo + r], math.nan if epochs is None else epochs[lo + r])
+        lo += r + 1
+    assert found == expected
