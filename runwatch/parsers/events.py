@@ -65,7 +65,8 @@ def _worth_a_look(s: str) -> bool:
         ("T" in s and "Traceback" in s)
         or ("K" in s and ("Killed" in s or "SIGKILL" in s))
         or ("V" in s and ("NVRM" in s or "SIGSEGV" in s))
-        or ("y" in s and ("emory" in s or "Retrying in" in s))
+        or ("y" in s and ("of memory" in s or "OfMemory" in s or "MemoryError" in s or "allocate memory" in s
+                          or "Retrying in" in s))  # not `emory`: Megatron, DeepSpeed, torchtitan print memory always
         or ("W" in s and ("Watchdog caught" in s or "Writing checkpoint" in s))
         or ("D" in s and ("DataLoader worker" in s or "DistBackendError" in s))
         or ("x" in s and ("exitcode" in s or "Unexpected bus error" in s))

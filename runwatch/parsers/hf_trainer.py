@@ -177,8 +177,8 @@ class HFTrainerParser(FormatParser):
             if not complete:
                 continue
             keys.add(key)
-            try:  # the common plain number; parse_number reads the rest (quotes, `nan`, commas) the same
-                values[key] = ascii_float(raw)
+            try:  # the common plain number, quoted or not (transformers 5 quotes every value); parse_number
+                values[key] = ascii_float(raw.strip("'\""))  # reads the rest (`nan`, commas) the same
             except ValueError:
                 if (v := parse_number(raw)) is not None:
                     values[key] = v
