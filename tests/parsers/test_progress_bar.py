@@ -188,3 +188,26 @@ def test_never_raises(lines: list[str]) -> None:
 @given(st.text(alphabet="Epoch 0123456789:%|█▏ /?[]<>,=.itsa&lt;e+-nafv_", max_size=200))
 def test_never_raises_on_bar_like_text(line: str) -> None:
     ProgressBarParser().parse(line)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=" \t\u3000\n|%:a1٣▏█▉", max_size=24))
+def test_the_bar_is_stripped_as_its_pattern_says(text: str) -> None:
+    """`_strip_bar` (string methods) gives what the `_BAR_TAIL` pattern, tried at every position, gives."""
+    from runwatch.parsers.progress_bar import _BAR_TAIL, _strip_bar
+
+    assert _strip_bar(text) == _BAR_TAIL.sub("", text)
+
+
+@pytest.mark.parametrize(("line", "n", "total"), [
+    ("Epoch 0:   3%|▎         | 2/60 [00:00<00:00, 241.14it/s, v_num=0, train_loss=2.310]", 2, 60),
+    ("old 1/60 [00:01<00:02, 1.0it/s]\rEpoch 0:   5%| | 3/60 [00:02<00:03, 1.1it/s]", 3, 60),  # the last frame
+    ("  7%|▋         | 123it [00:05, 24.1it/s]", 123, None),
+    ("12345678901234/5 [00:01<00:02]", None, None),  # 13 digits or more: no count
+    ("x" * 5000 + "[" * 5000, None, None),
+])
+def test_a_frame_is_its_last_count_before_a_bracket(line: str, n: int | None, total: int | None) -> None:
+    from runwatch.parsers.progress_bar import parse_frame
+
+    frame = parse_frame(line)
+    assert (None if frame is None else (frame.n, frame.total)) == ((n, total) if n is not None else None)
