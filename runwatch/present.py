@@ -67,6 +67,25 @@ def fmt_value(name: str, v: float) -> str:
 SHORT = {"tokens_per_sec": "tok/s", "samples_per_sec": "samples/s", "step_time": "dt", "grad_norm": "gnorm"}
 
 
+OVER = (RunState.FINISHED, RunState.CRASHED, RunState.ENDED)
+"""States of a run that will take no more steps: no ETA, and its rates are what it ran at."""
+
+
+def rate_text(snap: RunSnapshot, rate: str) -> str:
+    """A rate (`28.6 step/s`) as it reads for the run's state: what the run does while it steps, what it did
+    once it stopped (stalled) or is over: a crashed run's header at `28.6 step/s` read as a run going on."""
+    return rate if snap.state in (RunState.RUNNING, RunState.WAITING) else f"was {rate}"
+
+
+def eta_text(snap: RunSnapshot) -> str | None:
+    """`ETA 2h14m` for a run with a known total (or an ETA of its own) that will go on; `ETA ?` while it is stalled (the estimate
+    assumes it steps again at its pace, which a hang says nothing of); None for a run that is over."""
+    p = snap.progress
+    if snap.state in OVER or (not p.total_steps and p.eta_s is None):
+        return None
+    return "ETA ?" if snap.state == RunState.STALLED else f"ETA {fmt_duration(p.eta_s)}"
+
+
 def status_line(snap: RunSnapshot) -> str:
     """One line a person reads at a glance."""
     p = snap.progress
@@ -79,9 +98,10 @@ def status_line(snap: RunSnapshot) -> str:
                 step += f" ({p.percent:.1f}%)"
         parts.append(step)
         if p.steps_per_sec:
-            parts.append(f"{p.steps_per_sec:.3g} step/s")
-        if p.total_steps and snap.state not in (RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
-            parts.append(f"ETA {fmt_duration(p.eta_s)}")
+            parts.append(rate_text(snap, f"{p.steps_per_sec:.3g} step/s"))
+        eta = eta_text(snap)
+        if eta:
+            parts.append(eta)
     elif snap.state == RunState.WAITING:
         parts.append("no step yet")
     for name in LINE_METRICS:

@@ -79,6 +79,19 @@ def test_finished_run_shows_no_eta_and_waiting_run_says_so() -> None:
     assert "no step yet" in waiting
 
 
+@pytest.mark.parametrize(("state", "rate", "eta"), [
+    (RunState.RUNNING, "1.53 step/s", "ETA 2h01m"),
+    (RunState.STALLED, "was 1.53 step/s", "ETA ?"),  # no frozen estimate while nothing moves
+    (RunState.CRASHED, "was 1.53 step/s", None),  # a review: a crashed run's header read `28.6 step/s`
+    (RunState.ENDED, "was 1.53 step/s", None),
+    (RunState.FINISHED, "was 1.53 step/s", None),
+])
+def test_a_rate_and_an_eta_read_as_the_runs_state(state: RunState, rate: str, eta: str | None) -> None:
+    line = status_line(snap(state=state))
+    assert f" {rate}" in line and ("was " in line) == rate.startswith("was ")
+    assert (eta in line) if eta else ("ETA" not in line)
+
+
 def test_durations_and_values_are_short() -> None:
     assert [fmt_duration(x) for x in (0.4, 42, 185, 7280, 3 * 86400 + 4 * 3600, None)] == \
         ["0.4s", "42s", "3m05s", "2h01m", "3d04h", "?"]

@@ -21,7 +21,7 @@ from rich.text import Text
 from textual.binding import Binding
 
 from runwatch.model import AlertState, RunSnapshot
-from runwatch.present import fmt_duration, fmt_value, iso_utc
+from runwatch.present import eta_text, fmt_duration, fmt_value, iso_utc
 from runwatch.text import clip, one_line
 from runwatch.tui.screens.page import PageScreen
 from runwatch.tui.widgets.alerts import row_style, sort_alerts
@@ -81,8 +81,9 @@ def overview(snap: RunSnapshot, *, host: str = "") -> Group:
     if p.elapsed_s is not None:
         rows.append(("runtime", fmt_duration(p.elapsed_s)))
         rows.append(("started", iso_utc(snap.time - p.elapsed_s)))
-    if p.eta_s is not None:
-        rows.append(("ETA", fmt_duration(p.eta_s)))
+    eta = eta_text(snap)
+    if eta is not None:
+        rows.append(("ETA", eta[4:]))
     if snap.last_record_age_s is not None:
         rows.append(("last record", f"{fmt_duration(snap.last_record_age_s)} ago"))
     for proc in snap.processes:

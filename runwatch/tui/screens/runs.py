@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from runwatch.model import AlertState, RunSnapshot
-from runwatch.present import fmt_duration, fmt_value
+from runwatch.present import eta_text, fmt_value, rate_text
 from runwatch.text import one_line
 from runwatch.tui.widgets.header import BADGE_STYLES
 
@@ -36,9 +36,9 @@ def _loss(snap: RunSnapshot) -> float | None:
 def _rate(snap: RunSnapshot) -> tuple[float, str]:
     p = snap.progress
     if p.tokens_per_sec:
-        return p.tokens_per_sec, f"{fmt_value('tokens_per_sec', p.tokens_per_sec)} tok/s"
+        return p.tokens_per_sec, rate_text(snap, f"{fmt_value('tokens_per_sec', p.tokens_per_sec)} tok/s")
     if p.steps_per_sec:
-        return p.steps_per_sec, f"{p.steps_per_sec:.3g} step/s"
+        return p.steps_per_sec, rate_text(snap, f"{p.steps_per_sec:.3g} step/s")
     return -math.inf, ""
 
 
@@ -66,7 +66,7 @@ def run_cells(snap: RunSnapshot, pinned: bool) -> tuple[Text, ...]:
         (step, ""),
         ("" if loss is None else fmt_value("loss", loss), "bold red" if loss is not None and not math.isfinite(loss) else ""),
         (_rate(snap)[1], ""),
-        ("" if p.eta_s is None else fmt_duration(p.eta_s), ""),
+        ((eta_text(snap) or "ETA ")[4:], ""),
         (", ".join(sorted({a.rule for a in firing})), "bold red" if firing else "dim"),
     )
     return tuple(Text(text, style, no_wrap=True, end="") for text, style in cells)

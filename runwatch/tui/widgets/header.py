@@ -7,7 +7,7 @@ from textual.app import RenderResult
 from textual.widget import Widget
 
 from runwatch.model import AlertState, RunSnapshot, RunState, Severity
-from runwatch.present import fmt_duration, fmt_value
+from runwatch.present import eta_text, fmt_duration, fmt_value, rate_text
 from runwatch.text import one_line
 from runwatch.tui.renderables.lines import join_lines
 
@@ -107,12 +107,13 @@ def _second_line(snap: RunSnapshot) -> Text:
         crit = any(a.severity == Severity.CRITICAL for a in firing)
         parts.append((f"▲ {len(firing)} firing", "bold red" if crit else "bold yellow"))
     if p.steps_per_sec:
-        parts.append((f"{p.steps_per_sec:.3g} step/s", ""))
+        parts.append((rate_text(snap, f"{p.steps_per_sec:.3g} step/s"), ""))
     tps = p.tokens_per_sec or snap.metrics.get("tokens_per_sec")
     if tps:
-        parts.append((f"{fmt_value('tokens_per_sec', tps)} tok/s", ""))
-    if p.total_steps and snap.state not in (RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
-        parts.append((f"ETA {fmt_duration(p.eta_s)}", "bold"))
+        parts.append((rate_text(snap, f"{fmt_value('tokens_per_sec', tps)} tok/s"), ""))
+    eta = eta_text(snap)
+    if eta:
+        parts.append((eta, "bold"))
     age = snap.last_record_age_s
     if age is not None:
         stale = snap.state == RunState.STALLED or age > 120
