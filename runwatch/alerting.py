@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runwatch.alerts.diagnosis import stall_diagnosis
 from runwatch.alerts.judge import Judge, Judged
@@ -26,12 +26,7 @@ from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
 from runwatch.alerts.rules.stall import Stall
 from runwatch.alerts.silences import SilenceBook
-from runwatch.alerts.sinks import Dispatcher, Sink
-from runwatch.alerts.sinks.base import SinkConfigError, SinkFilter
-from runwatch.alerts.sinks.command import CommandSink
-from runwatch.alerts.sinks.factory import make_sink
-from runwatch.alerts.sinks.slack import SlackSink
-from runwatch.alerts.sinks.webhook import WebhookSink
+from runwatch.alerts.sinks.base import Sink, SinkConfigError, SinkFilter
 from runwatch.alerts.store import AlertStore, StateDir
 from runwatch.alerts.types import Alert, Finding, Notification, RuleTiming, make_labels
 from runwatch.config import Config, SinkConfig
@@ -39,6 +34,9 @@ from runwatch.model import AlertBrief, Severity
 from runwatch.state.run import RunTracker
 from runwatch.state.system import SystemState
 from runwatch.supervise import Supervisor, ThreadFailure
+
+if TYPE_CHECKING:
+    from runwatch.alerts.sinks.dispatch import Dispatcher
 
 log = logging.getLogger("runwatch.alerting")
 
@@ -59,6 +57,10 @@ class AlertFlags:
     on_alert: str | None = None
 
     def sink_configs(self) -> list[SinkConfig]:
+        from runwatch.alerts.sinks.command import CommandSink
+        from runwatch.alerts.sinks.slack import SlackSink
+        from runwatch.alerts.sinks.webhook import WebhookSink
+
         out: list[SinkConfig] = []
         if self.webhook:
             out.append(SinkConfig(type="webhook", name="webhook", settings=WebhookSink.Settings(
@@ -75,6 +77,8 @@ class AlertFlags:
 def build_sinks(configs: Iterable[SinkConfig], environ: Mapping[str, str] | None = None) -> list[Sink]:
     """Sinks from config; a bad one raises `SinkConfigError` naming the file (or flag) and the key,
     before anything starts: `cfg.toml: sinks[0].webhook_url_env: environment variable X is not set`."""
+    from runwatch.alerts.sinks.factory import make_sink  # the sink classes load only when a sink is asked for
+
     env = os.environ if environ is None else environ
     sinks: list[Sink] = []
     names: set[str] = set()
@@ -108,7 +112,7 @@ class Alerting:
         self.manager = AlertManager(_timings(config), silences=SilenceBook(store), store=store,
                                     step_rules=_step_rules(self.rules))
         outbox = state.ensure() / "outbox" if state is not None and sinks else None
-        self.dispatcher = Dispatcher(list(sinks), outbox=outbox, on_error=on_sink_error) if sinks else None
+        self.dispatcher = _dispatcher(list(sinks), outbox=outbox, on_error=on_sink_error) if sinks else None
         self._lock = threading.Lock()
         self._supervisor: Supervisor | None = None
         self._failures_judged: dict[str, float] = {}
@@ -147,7 +151,7 @@ class Alerting:
         rules = config.rules()
         old = self.dispatcher
         outbox = self._state.ensure() / "outbox" if self._state is not None and sinks else None
-        new = Dispatcher(list(sinks), outbox=outbox, on_error=self._on_sink_error) if sinks else None
+        new = _dispatcher(list(sinks), outbox=outbox, on_error=self._on_sink_error) if sinks else None
         if old is not None:
             old.stop(3.0)
         if new is not None:
@@ -237,6 +241,14 @@ class Alerting:
     def acknowledge(self, key: str) -> bool:
         with self._lock:
             return self.manager.ack(key)
+
+
+def _dispatcher(sinks: list[Sink], *, outbox: Path | None,
+                on_error: Callable[[str, str], None] | None) -> Dispatcher:
+    """The sinks' dispatcher (its threads, outbox and HTTP machinery load only when a sink is configured)."""
+    from runwatch.alerts.sinks.dispatch import Dispatcher
+
+    return Dispatcher(sinks, outbox=outbox, on_error=on_error)
 
 
 def _timings(config: Config) -> dict[str, RuleTiming]:

@@ -52,3 +52,39 @@ def test_without_w_and_b_metadata_it_shows_what_runwatch_knows() -> None:
 def test_nested_settings_are_dotted_keys_and_wrappers_unwrapped() -> None:
     assert list(flat({"b": {"value": 1}, "a": {"x": {"y": 2}, "z": 3}, "c": {}})) == [
         ("a.x.y", 2), ("a.z", 3), ("b", 1), ("c", {})]
+
+
+def test_checkpoints_and_restarts_are_listed_newest_first() -> None:
+    """The HF run's real `out/` (checkpoint-40, -80, -120) read as `tail` reads it, and the nanoGPT run lab
+    log written twice: the page lists the checkpoints with their sizes and says the run started again."""
+    import dataclasses
+    from pathlib import Path
+
+    from runwatch.commands.readers import look_once
+    from runwatch.decoding import decode
+    from runwatch.parsers.base import ItemDecoder
+    from runwatch.parsers.source import SourceParser
+    from runwatch.state.run import RunTracker
+    from runwatch.watcher.types import ItemBatch
+
+    runs = Path(__file__).parents[1] / "fixtures" / "realruns"
+    out = runs / "hf-wandb-healthy" / "run" / "out"
+    decoders: dict[tuple[str, str], ItemDecoder] = {}
+    batches: list[ItemBatch] = []
+    look_once(str(out), batches.append, lambda n: None)
+    saved = [r for b in batches for r in decode(decoders, "r", str(out), b.kind, list(b.items), 1_795_000_000.0)
+             if r.kind.value == "checkpoint"]
+    assert len(saved) == 3
+    log = (runs / "nanogpt-tb-healthy" / "run" / "train.log").read_bytes().decode().splitlines()
+    tracker = RunTracker("r", "train.log")
+    tracker.apply_many(SourceParser("train.log").feed(log + log, 1, 1_795_000_000.0), 1_795_000_000.0)
+    assert tracker.attempts == 2
+    snap = single_run().snapshots()[0]
+    snap = dataclasses.replace(snap, events=(*tracker.events, *saved))
+    console = Console(width=120, record=True, color_system=None, file=io.StringIO())
+    console.print(overview(snap, host="here"))
+    text = words(console.export_text())
+    assert "restarts 1, the last at step 0" in text
+    checkpoints = text[text.index("Checkpoints"):]
+    assert checkpoints.index("step 120") < checkpoints.index("step 80") < checkpoints.index("step 40")
+    assert "checkpoint-120 complete: 6.3 KiB in 8 files" in checkpoints and "newest 5" in checkpoints

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
 
-from runwatch.model import AlertState, RunSnapshot
+from runwatch.model import AlertState, Event, Kind, Record, RunSnapshot
 from runwatch.present import eta_text, fmt_duration, fmt_value, iso_utc
 from runwatch.text import clip, one_line
 from runwatch.tui.screens.page import PageScreen
@@ -89,6 +89,11 @@ def overview(snap: RunSnapshot, *, host: str = "") -> Group:
     for proc in snap.processes:
         rows.append((f"process {proc.pid}", f"{proc.name} ({proc.state})" + (
             f" rank {proc.rank}" if proc.rank is not None else "")))
+    restarts = [e for e in snap.events if e.event == Event.RESTARTED]
+    if restarts:
+        last = restarts[-1]
+        where = f", the last at step {last.step}" + (f" (line {last.line:,})" if last.line else "")
+        rows.append(("restarts", f"{len(restarts)}{where}: the charts show the newest attempt"))
     if snap.gpus:
         names = sorted({g.name for g in snap.gpus if g.name})
         rows.append(("GPUs", f"{len(snap.gpus)}" + (f" × {', '.join(names)}" if names else "")))
@@ -100,6 +105,9 @@ def overview(snap: RunSnapshot, *, host: str = "") -> Group:
     if isinstance(summary, Mapping) and summary:
         parts.append(_section("Summary", [(k, _text(v)) for k, v in flat(summary) if not k.startswith("_")],
                               note="from the W&B run"))
+    saved = _checkpoints(snap.events)
+    if saved is not None:
+        parts.append(saved)
     if snap.metrics:
         parts.append(_section("Last values", [(k, fmt_value(k, v)) for k, v in sorted(snap.metrics.items())]))
     env = meta.get("environment")
@@ -117,6 +125,22 @@ def overview(snap: RunSnapshot, *, host: str = "") -> Group:
     for part in parts:
         spaced += [part, Text("")]
     return Group(*spaced[:-1])
+
+
+CHECKPOINTS_SHOWN = 5
+
+
+def _checkpoints(events: tuple[Record, ...]) -> Table | None:
+    """The newest checkpoints: those a followed checkpoint directory holds (size, files, write time) and
+    those the log says it saved, newest first; None when the run has shown none."""
+    saved = [e for e in events if e.kind == Kind.CHECKPOINT or e.event == Event.CHECKPOINT_SAVED]
+    if not saved:
+        return None
+    rows = [(f"step {e.step:,}" if e.step is not None else "step ?",
+             (e.message or str(e.event)) + (f" · {iso_utc(e.t)}" if e.t else ""))
+            for e in reversed(saved[-CHECKPOINTS_SHOWN:])]
+    note = f"{len(saved)} seen" + (f", newest {CHECKPOINTS_SHOWN}" if len(saved) > CHECKPOINTS_SHOWN else "")
+    return _section("Checkpoints", rows, note=note)
 
 
 class OverviewScreen(PageScreen):

@@ -27,3 +27,12 @@ def test_check_reads_its_config_without_the_sink_classes() -> None:
              "print(sorted(m for m in ('http.client', 'runwatch.alerts.sinks.slack', 'subprocess') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_live_engine_without_a_sink_loads_no_sink_class() -> None:
+    """`runwatch tail` with no sink configured (the usual terminal session) starts without HTTP and TLS."""
+    probe = ("import sys; import runwatch.engine; from runwatch.alerting import Alerting; "
+             "from runwatch.config import load_config; Alerting(load_config(None), persist=False); "
+             "print(sorted(m for m in ('http.client', 'ssl', 'runwatch.alerts.sinks.dispatch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
