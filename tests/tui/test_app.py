@@ -43,9 +43,10 @@ from tests.support.tui_pilot import settle, until
 Scenario = Callable[[RunwatchApp, Pilot[Any]], Awaitable[None]]
 
 
-def drive(app: RunwatchApp, scenario: Scenario, size: tuple[int, int] = (120, 36)) -> RunwatchApp:
+def drive(app: RunwatchApp, scenario: Scenario, size: tuple[int, int] = (120, 36), *,
+          notifications: bool = False) -> RunwatchApp:
     async def main() -> None:
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=size, notifications=notifications) as pilot:
             await settle(pilot)
             await scenario(app, pilot)
 
@@ -223,17 +224,63 @@ def test_slash_filters_metrics_and_escape_clears(make_app) -> None:  # type: ign
         assert not box.display
         assert set(charts(app)) == {"grad_norm"}  # enter keeps the filter
         await settle(pilot)
-        assert "Clear filter" in footer(app)  # a kept filter shows in the footer
+        assert "Show all" in footer(app) and "Filter" not in footer(app)  # a kept filter shows in the footer
         await pilot.press("escape")  # on the dashboard, not in the box: clears it too
         await settle(pilot)
         assert len(charts(app)) == 5
-        assert "Clear filter" not in footer(app)
+        assert "Show all" not in footer(app) and "Filter" in footer(app)
         await pilot.press("slash", "l", "o", "s", "s", "escape")  # in the box
         await settle(pilot)
         assert len(charts(app)) == 5
         assert not box.display and box.value == ""
 
     drive(make_app(), filt)
+
+
+def test_alert_pop_ups_leave_ranks_system_and_log_in_view(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A review: two alert pop-ups (Textual's toasts, bottom right, five rows each) covered the Ranks,
+    System and Log panes; they now sit over the Alerts pane, which lists the same alerts."""
+    from textual.widgets._toast import Toast
+
+    from runwatch.tui.widgets.log_pane import LogPane
+    from runwatch.tui.widgets.ranks import RanksPanel
+    from runwatch.tui.widgets.system import SystemPanel
+
+    async def pop(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        app.notify("nanochat-d24: grad_norm is NaN at step 380 (18 of the 18 values from there on are not "
+                   "finite)", title="nonfinite firing", severity="error", timeout=30)
+        app.notify("nanochat-d24: rank 5 is 4 steps behind", title="straggler firing", severity="warning", timeout=30)
+        await pilot.pause(0.3)
+        toasts = [t.region for t in app.screen.query(Toast)]
+        panes = [w.region for cls in (RanksPanel, SystemPanel, LogPane) for w in app.screen.query(cls) if w.display]
+        assert len(toasts) == 2 and len(panes) == 3
+        assert all(t.height <= 4 for t in toasts)
+        assert not [(t, p) for t in toasts for p in panes if t.overlaps(p)]
+
+    drive(make_app(), pop, size=(160, 48), notifications=True)
+
+
+def test_a_kept_filter_leaves_help_in_the_footer_at_80_columns(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A review: with a kept filter the 80-column footer was cut at `q Qu`; `/` opens the kept filter again."""
+    from textual.widgets._footer import FooterKey
+
+    def shown(app: RunwatchApp) -> list[tuple[str, int]]:
+        keys = [k for k in app.screen.query(FooterKey) if k.display]
+        return [(k.description, k.region.right) for k in keys]
+
+    async def kept(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("slash", "l", "o", "s", "s", "enter")
+        await settle(pilot)
+        await pilot.pause(0.1)
+        keys = shown(app)
+        assert keys[-1][0] == "Help" and keys[-1][1] <= 80, keys
+        assert "Show all" in [d for d, _ in keys] and "Filter" not in [d for d, _ in keys]
+        await pilot.press("slash")
+        box = app.screen.query_one(FilterInput)
+        assert box.display and box.has_focus and box.value == "loss"
+
+    drive(make_app(), kept, size=(80, 24))
 
 
 def test_f_toggles_every_y_axis_between_the_run_and_every_value(make_app) -> None:  # type: ignore[no-untyped-def]

@@ -49,8 +49,9 @@ class DashboardScreen(Screen[None]):
         Binding("tab", "panel(1)", "Panels", priority=True),
         Binding("shift+tab", "panel(-1)", "Prev panel", show=False, priority=True),
         Binding("slash", "filter", "Filter"),
-        Binding("escape", "clear_filter", "Clear filter"),
-        Binding("l", "log_scale", "Log"),
+        Binding("slash", "filter_again", "Filter", show=False),
+        Binding("escape", "clear_filter", "Show all"),
+        Binding("l", "log_scale", "Log", show=False),
         Binding("f", "full_range", "Full range", show=False),
         Binding("S", "smoothing", "Smooth", show=False),
         Binding("x", "x_axis", "X axis", show=False),
@@ -303,10 +304,17 @@ class DashboardScreen(Screen[None]):
         box.display = True
         box.focus()
 
+    def action_filter_again(self) -> None:
+        """`/` while a filter is kept: the same box, with the kept text (its footer entry gives way to `esc`)."""
+        self.action_filter()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """"Esc Clear filter" is in the footer only while a filter is kept: it is the filter's indicator."""
-        if action == "clear_filter":
+        """While a filter is kept, the footer says `esc Show all` in place of `/ Filter`: that is the filter's
+        indicator, and at 80 columns the footer still ends with `? Help` (`/` still opens the box)."""
+        if action in ("clear_filter", "filter_again"):
             return bool(self.needle)
+        if action == "filter":
+            return not self.needle
         return True
 
     def action_clear_filter(self) -> None:
