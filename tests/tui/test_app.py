@@ -7,11 +7,14 @@ pytest plugin is needed.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
 import pytest
+from rich.console import Console
+from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 
 from runwatch.model import AlertState, Notice, Severity, XAxis
@@ -416,6 +419,40 @@ def test_o_opens_the_runs_overview_and_o_closes_it(make_app) -> None:  # type: i
         assert not isinstance(app.screen, OverviewScreen)
 
     drive(make_app(with_meta(FakeController(), "nanochat-d24", WANDB_META)), over)
+
+
+def test_slash_searches_the_overview_and_escape_clears_then_closes(make_app) -> None:  # type: ignore[no-untyped-def]
+    """The overview of a W&B run is long (config, summary, environment): `/` keeps the rows that hold the
+    text, in keys or values, across every section."""
+    from textual.widgets import Static
+
+    from runwatch.tui.screens.overview import OverviewScreen
+    from tests.support.fake_controller import WANDB_META, with_meta
+
+    def page(app: RunwatchApp) -> str:
+        body = app.screen.query_one("#page-body", Static).content
+        console = Console(width=100, record=True, color_system=None, file=io.StringIO())
+        console.print(body)
+        return console.export_text()
+
+    async def search(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("o")
+        whole = page(app)
+        assert "optimizer.name" in whole and "python" in whole and "tokens_per_sec" in whole
+        await pilot.press("slash", "o", "p", "t", "i", "m")
+        await pilot.pause()
+        found = page(app)
+        assert "optimizer.name" in found and "adamw" in found
+        assert "python" not in found and "tokens_per_sec" not in found and "Environment" not in found
+        await pilot.press("enter")
+        assert "optim" in str(app.screen.query_one(VerticalScroll).border_subtitle)
+        await pilot.press("escape")  # clears the kept search, the page stays
+        assert isinstance(app.screen, OverviewScreen) and "tokens_per_sec" in page(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, OverviewScreen)
+
+    drive(make_app(with_meta(FakeController(), "nanochat-d24", WANDB_META)), search)
 
 
 def test_l_toggles_log_scale_on_the_focused_chart_or_all(make_app) -> None:  # type: ignore[no-untyped-def]

@@ -88,3 +88,16 @@ def test_checkpoints_and_restarts_are_listed_newest_first() -> None:
     checkpoints = text[text.index("Checkpoints"):]
     assert checkpoints.index("step 120") < checkpoints.index("step 80") < checkpoints.index("step 40")
     assert "checkpoint-120 complete: 6.3 KiB in 8 files" in checkpoints and "newest 5" in checkpoints
+
+
+def test_a_search_keeps_the_rows_that_hold_it_in_any_section() -> None:
+    ctrl = with_meta(single_run(), "nanochat-d24", WANDB_META)
+    snap = ctrl.snapshots()[0]
+    console = Console(width=100, record=True, color_system=None, file=io.StringIO())
+    console.print(overview(snap, host="here", needle="LOSS"))
+    text = words(console.export_text())
+    assert "train/loss 2.265" in text and "loss 2.265" in text and "Summary" in text and "Last values" in text
+    assert "optimizer.name" not in text and "host" not in text and "Environment" not in text
+    console = Console(width=100, record=True, color_system=None, file=io.StringIO())
+    console.print(overview(snap, host="here", needle="no such thing"))
+    assert "nothing on this page holds 'no such thing'" in console.export_text()

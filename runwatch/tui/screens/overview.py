@@ -18,19 +18,24 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Input, Static
 
 from runwatch.model import AlertState, Event, Kind, Record, RunSnapshot
 from runwatch.present import eta_text, fmt_duration, fmt_value, iso_utc
 from runwatch.text import clip, one_line
 from runwatch.tui.screens.page import PageScreen
 from runwatch.tui.widgets.alerts import row_style, sort_alerts
+from runwatch.tui.widgets.filter_input import FilterInput
 
 VALUE_CHARS = 70
 """A config or summary value longer than this is cut (a whole JSON document helps nobody here)."""
 
 
-def _section(title: str, rows: list[tuple[str, str]] | list[tuple[str, Text]], *, note: str = "") -> Table:
+def _section(title: str, rows: list[tuple[str, str | Text]], *, note: str = "") -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column(overflow="fold")
@@ -60,13 +65,37 @@ def _text(value: Any) -> str:
     return clip(one_line(str(value)), VALUE_CHARS)
 
 
-def overview(snap: RunSnapshot, *, host: str = "") -> Group:
-    """The page for `snap`, as Rich renderables (pure: tested without a terminal)."""
+Row = tuple[str, str | Text]
+Section = tuple[str, list[Row], str]
+"""A section of the page: its title, its rows (key, value), a note beside the title."""
+
+
+def overview(snap: RunSnapshot, *, host: str = "", needle: str = "") -> Group:
+    """The page for `snap`, as Rich renderables (pure: tested without a terminal); with `needle`, only the
+    rows whose key or value holds it (any case), in the sections that keep one (`/` on the page)."""
+    sections = _sections(snap, host)
+    if needle:
+        low = needle.lower()
+        sections = [(title, kept, note) for title, rows, note in sections
+                    if (kept := [(k, v) for k, v in rows if low in k.lower() or low in _plain(v).lower()])]
+        if not sections:
+            return Group(Text(f"nothing on this page holds {one_line(needle)!r}", "dim"))
+    spaced: list[RenderableType] = []
+    for title, rows, note in sections:
+        spaced += [_section(title, rows, note=note), Text("")]
+    return Group(*spaced[:-1])
+
+
+def _plain(value: str | Text) -> str:
+    return value.plain if isinstance(value, Text) else value
+
+
+def _sections(snap: RunSnapshot, host: str) -> list[Section]:
     meta = snap.meta
     run_meta = meta.get("run") if isinstance(meta.get("run"), Mapping) else {}
     assert isinstance(run_meta, Mapping)
     p = snap.progress
-    rows: list[tuple[str, str]] = [("run", snap.run)]
+    rows: list[Row] = [("run", snap.run)]
     for key, label in (("name", "W&B name"), ("id", "W&B id"), ("project", "project"), ("entity", "entity")):
         if run_meta.get(key):
             rows.append((label, _text(run_meta[key])))
@@ -97,40 +126,37 @@ def overview(snap: RunSnapshot, *, host: str = "") -> Group:
     if snap.gpus:
         names = sorted({g.name for g in snap.gpus if g.name})
         rows.append(("GPUs", f"{len(snap.gpus)}" + (f" × {', '.join(names)}" if names else "")))
-    parts: list[RenderableType] = [_section("Run", rows)]
+    parts: list[Section] = [("Run", rows, "")]
     config = meta.get("config")
     if isinstance(config, Mapping) and config:
-        parts.append(_section("Config", [(k, _text(v)) for k, v in flat(config)], note="from the W&B run"))
+        parts.append(("Config", [(k, _text(v)) for k, v in flat(config)], "from the W&B run"))
     summary = meta.get("summary")
     if isinstance(summary, Mapping) and summary:
-        parts.append(_section("Summary", [(k, _text(v)) for k, v in flat(summary) if not k.startswith("_")],
-                              note="from the W&B run"))
+        parts.append(("Summary", [(k, _text(v)) for k, v in flat(summary) if not k.startswith("_")],
+                      "from the W&B run"))
     saved = _checkpoints(snap.events)
     if saved is not None:
         parts.append(saved)
     if snap.metrics:
-        parts.append(_section("Last values", [(k, fmt_value(k, v)) for k, v in sorted(snap.metrics.items())]))
+        parts.append(("Last values", [(k, fmt_value(k, v)) for k, v in sorted(snap.metrics.items())], ""))
     env = meta.get("environment")
     if isinstance(env, Mapping) and env:
-        parts.append(_section("Environment", [(k, _text(v)) for k, v in flat(env)]))
+        parts.append(("Environment", [(k, _text(v)) for k, v in flat(env)], ""))
     alerts = sort_alerts(snap.alerts)
-    parts.append(_section("Alerts", [
+    parts.append(("Alerts", [
         (f"{a.rule} ({a.state})", Text(one_line(a.summary) + ("" if a.step is None else f" · step {a.step}"),
                                        row_style(a)))
         for a in alerts] or [("none", "no rule has fired")],
-        note=f"{sum(a.state == AlertState.FIRING for a in alerts)} firing" if alerts else ""))
+        f"{sum(a.state == AlertState.FIRING for a in alerts)} firing" if alerts else ""))
     if snap.notes:
-        parts.append(_section("Notes", [(str(i + 1), n) for i, n in enumerate(snap.notes)]))
-    spaced: list[RenderableType] = []
-    for part in parts:
-        spaced += [part, Text("")]
-    return Group(*spaced[:-1])
+        parts.append(("Notes", [(str(i + 1), n) for i, n in enumerate(snap.notes)], ""))
+    return parts
 
 
 CHECKPOINTS_SHOWN = 5
 
 
-def _checkpoints(events: tuple[Record, ...]) -> Table | None:
+def _checkpoints(events: tuple[Record, ...]) -> Section | None:
     """The newest checkpoints: those a followed checkpoint directory holds (size, files, write time) and
     those the log says it saved, newest first; None when the run has shown none."""
     saved = [e for e in events if e.kind == Kind.CHECKPOINT or e.event == Event.CHECKPOINT_SAVED]
@@ -140,7 +166,7 @@ def _checkpoints(events: tuple[Record, ...]) -> Table | None:
              (e.message or str(e.event)) + (f" · {iso_utc(e.t)}" if e.t else ""))
             for e in reversed(saved[-CHECKPOINTS_SHOWN:])]
     note = f"{len(saved)} seen" + (f", newest {CHECKPOINTS_SHOWN}" if len(saved) > CHECKPOINTS_SHOWN else "")
-    return _section("Checkpoints", rows, note=note)
+    return ("Checkpoints", list(rows), note)
 
 
 class OverviewScreen(PageScreen):
@@ -149,13 +175,59 @@ class OverviewScreen(PageScreen):
     DEFAULT_CSS = """
     OverviewScreen > VerticalScroll { width: 100; }
     """
-    BINDINGS = [Binding("escape,o", "close", "Close")]
+    BINDINGS = [Binding("escape", "back", "Close"), Binding("o", "close", "Close", show=False),
+                Binding("slash", "search", "Search")]
 
     def __init__(self, snap: RunSnapshot, *, host: str = "") -> None:
         super().__init__()
         self.snap = snap
         self.host = host
+        self.needle = ""
         self.title_text = f"overview · {one_line(snap.run)}"
 
     def body(self) -> RenderableType:
-        return overview(self.snap, host=self.host)
+        return overview(self.snap, host=self.host, needle=self.needle)
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        yield FilterInput(id="search", placeholder="search this page: keys and values (enter keeps, escape clears)")
+
+    def on_mount(self) -> None:
+        self._subtitle()
+
+    def _subtitle(self) -> None:
+        box = self.query_one(VerticalScroll)
+        box.border_subtitle = (f"search {one_line(self.needle)!r} · escape clears" if self.needle
+                               else "/ search · escape closes")
+
+    def action_search(self) -> None:
+        box = self.query_one(FilterInput)
+        box.display = True
+        box.focus()
+
+    def action_back(self) -> None:
+        """Escape clears a kept search first, then closes the page."""
+        if self.needle:
+            self._search_cancelled()
+        else:
+            self.action_close()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.needle = event.value
+        self.query_one("#page-body", Static).update(self.body())
+        self._subtitle()
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.query_one(FilterInput).display = False
+        self.query_one(VerticalScroll).focus()
+
+    @on(FilterInput.Cancelled)
+    def _search_cancelled(self) -> None:
+        box = self.query_one(FilterInput)
+        box.value = ""
+        self.needle = ""
+        self.query_one("#page-body", Static).update(self.body())
+        self._subtitle()
+        self._search_done()

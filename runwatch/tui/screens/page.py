@@ -30,7 +30,7 @@ class PageScreen(ModalScreen[None]):
         box.border_title = self.title_text
         box.border_subtitle = "escape closes"
         with box:
-            yield Static(self.body())
+            yield Static(self.body(), id="page-body")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -16,8 +16,9 @@ class FilterInput(Input):
     class Cancelled(Message):
         """Escape: the filter was cleared."""
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(placeholder="filter metrics by name (enter keeps, escape clears)", id=id)
+    def __init__(self, *, id: str | None = None,
+                 placeholder: str = "filter metrics by name (enter keeps, escape clears)") -> None:
+        super().__init__(placeholder=placeholder, id=id)
 
     def action_cancel(self) -> None:
         self.value = ""
