@@ -53,19 +53,21 @@ class SideRecords:
 
 
 def split_side_records(kind: str, recs: list[Record]) -> SideRecords:
-    """`recs` of a `kind` batch, W&B metadata and system stats taken out of the run's own records."""
-    if not kind.startswith("wandb"):
-        return SideRecords(recs)
-    from runwatch.parsers.wandb_meta import run_meta
+    """`recs` of a `kind` batch, run metadata (W&B's; trainer_state.json's settings) and W&B system stats
+    taken out of the run's own records."""
+    from runwatch.parsers.wandb_meta import RUN_META, run_meta
     from runwatch.parsers.wandb_stats import system_sample
 
+    wandb = kind.startswith("wandb")
+    if not wandb and not any(r.event == RUN_META for r in recs):
+        return SideRecords(recs)
     out = SideRecords([])
     for rec in recs:
         meta = run_meta(rec)
         if meta is not None:
             out.meta.update(meta)
             continue
-        sample = system_sample(rec)
+        sample = system_sample(rec) if wandb else None
         if sample is not None:
             out.samples.append(sample)
             continue

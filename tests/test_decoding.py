@@ -28,11 +28,19 @@ def test_hf_log_history_is_one_decoder_per_run_so_checkpoints_repeat_nothing() -
                    [_state(40)], 1.0)
     later = decode(decoders, "r", str(HF_RUN / "checkpoint-80" / "trainer_state.json"), "hf_log_history",
                    [_state(80)], 2.0)
+    first, later = ([r for r in recs if r.event != RUN_META] for recs in (first, later))  # the settings apart
     assert first and later
     assert max(r.step or 0 for r in first) < min(r.step or 0 for r in later)  # 1..40 not said again
     assert len(decoders) == 1
     other_run = decode(decoders, "s", "elsewhere/trainer_state.json", "hf_log_history", [_state(40)], 3.0)
-    assert [r.step for r in other_run] == [r.step for r in first]
+    assert [r.step for r in other_run if r.event != RUN_META] == [r.step for r in first]
+
+
+def test_trainer_state_settings_are_run_metadata_not_records() -> None:
+    recs = decode({}, "r", str(HF_RUN / "checkpoint-120" / "trainer_state.json"), "hf_log_history", [_state(120)], 1.0)
+    side = split_side_records("hf_log_history", recs)
+    assert side.meta["trainer_state"]["global_step"] == 120 and side.meta["trainer_state"]["save_steps"] == 40
+    assert len(side.own) == len(recs) - 1 and not [r for r in side.own if r.event == RUN_META]
 
 
 def test_a_kind_nobody_decodes_gives_no_record() -> None:

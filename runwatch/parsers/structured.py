@@ -48,6 +48,7 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.pydict import CANONICAL, is_eval_metric, metric_name, snake
+from runwatch.parsers.wandb_meta import meta_record
 
 STEP_KEYS = ("step", "global_step", "trainer/global_step", "steps", "iteration", "iter")
 _TRAIN_WORDS = frozenset({"train", "training"})
@@ -166,6 +167,7 @@ class HFLogHistoryDecoder(ItemDecoder):
     def __init__(self) -> None:
         self._seen: set[tuple[int | None, tuple[str, ...]]] = set()
         self._total: int | None = None
+        self._settings: dict[str, Any] = {}
 
     def feed(self, items: list[object], t: float) -> list[Record]:
         out: list[Record] = []
@@ -176,6 +178,10 @@ class HFLogHistoryDecoder(ItemDecoder):
             if isinstance(history, list):
                 total = as_step(item.get("max_steps"))
                 self._total = total if total else self._total
+                settings = _trainer_settings(item)
+                if settings and settings != self._settings:
+                    self._settings = settings
+                    out.append(meta_record({"trainer_state": settings}, t))
                 entries: Iterable[object] = history
             else:
                 entries = (item,)
@@ -196,6 +202,17 @@ class HFLogHistoryDecoder(ItemDecoder):
             return [Record(Kind.EVENT, step=step, total_steps=self._total, t=t, metrics=metrics,
                            event=Event.FINISHED, message="training finished (trainer_state.json summary)")]
         return row_records(entry, t, step=step, total=self._total)
+
+
+_NOT_SETTINGS = frozenset({"log_history", "stateful_callbacks", "is_local_process_zero", "is_world_process_zero",
+                           "trial_params"})
+
+
+def _trainer_settings(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What a trainer_state.json says of its run besides its log: steps, epochs, batch size, best metric and
+    checkpoint, FLOPs (the run's overview shows them: an HF run logged without W&B has no other config)."""
+    return {str(k): v for k, v in doc.items()
+            if k not in _NOT_SETTINGS and (v is None or isinstance(v, str | int | float | bool))}
 
 
 # ── training_metrics.json arrays ─────────────────────────────────────────────

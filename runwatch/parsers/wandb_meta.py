@@ -97,8 +97,14 @@ class RunMeta:
             "summary": {k: self._decode(v) for k, v in self.summary.items() if not k.startswith("_wandb")},
             "environment": self.environment,
         }
-        message = json.dumps(_strict(body), separators=(",", ":"), sort_keys=True)
-        return Record(Kind.EVENT, t=t, event=RUN_META, message=message, line=line)
+        return meta_record(body, t, line)
+
+
+def meta_record(body: Mapping[str, Any], t: float, line: int = 0) -> Record:
+    """A `run_meta` record carrying `body` (strict JSON): W&B's run details, and any other source's
+    settings under a key of its own (`trainer_state`: the HF Trainer's, from trainer_state.json)."""
+    message = json.dumps(_strict(body), separators=(",", ":"), sort_keys=True)
+    return Record(Kind.EVENT, t=t, event=RUN_META, message=message, line=line)
 
 
 def flat_config(config: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:

@@ -25,6 +25,7 @@ from runwatch.parsers.structured import (
     decode_event,
     metric_key,
 )
+from runwatch.parsers.wandb_meta import RUN_META, run_meta
 from tests.support.corpus import md_block, trainer_state
 
 try:
@@ -101,7 +102,8 @@ def test_a_row_mixing_train_and_eval_metrics_is_split_and_nan_is_kept() -> None:
 
 
 def test_trainer_state_log_history_gives_exact_steps_evals_and_total() -> None:
-    recs = HFLogHistoryDecoder().feed([trainer_state(0)], T)
+    meta, *recs = HFLogHistoryDecoder().feed([trainer_state(0)], T)
+    assert meta.event == RUN_META
     assert [(str(r.kind), r.step) for r in recs] == [
         ("step", 15), ("step", 30), ("step", 45), ("eval", 200), ("step", 2790), ("eval", 2800)]
     assert {r.total_steps for r in recs} == {2808}
@@ -112,8 +114,21 @@ def test_trainer_state_log_history_gives_exact_steps_evals_and_total() -> None:
     assert recs[3].metrics["eval_runtime"] == 311.107
 
 
+def test_the_trainers_settings_are_the_runs_metadata_said_when_they_change() -> None:
+    """An HF run logged without W&B has no other config: trainer_state.json's own settings are its overview's."""
+    doc = trainer_state(0)
+    decoder = HFLogHistoryDecoder()
+    (meta,) = [r for r in decoder.feed([doc], T) if r.event == RUN_META]
+    settings = (run_meta(meta) or {})["trainer_state"]
+    assert settings["max_steps"] == 2808 and "log_history" not in settings and "is_world_process_zero" not in settings
+    assert not [r for r in decoder.feed([doc], T + 1) if r.event == RUN_META]  # the same settings: not said again
+    later = {**doc, "global_step": doc["global_step"] + 100}
+    (again,) = [r for r in decoder.feed([later], T + 2) if r.event == RUN_META]
+    assert (run_meta(again) or {})["trainer_state"]["global_step"] == doc["global_step"] + 100
+
+
 def test_a_train_and_an_eval_entry_at_one_step_are_both_kept() -> None:
-    recs = HFLogHistoryDecoder().feed([trainer_state(1)], T)
+    _, *recs = HFLogHistoryDecoder().feed([trainer_state(1)], T)
     assert [(str(r.kind), r.step) for r in recs] == [("step", 25), ("step", 50), ("step", 1000), ("eval", 1000)]
     assert recs[-1].metrics["eval_wer"] == 0.78878255063432 and recs[-1].metrics["val_loss"] == 0.320997953414917
 
@@ -125,7 +140,7 @@ def test_rewrites_and_later_checkpoints_yield_only_new_entries() -> None:
     assert decoder.feed([doc], T + 1) == []  # rewritten unchanged
     grown = {**doc, "log_history": [*doc["log_history"], {"epoch": 2.0, "loss": 1.01, "step": 2805}]}
     assert brief(decoder.feed([grown], T + 2)) == [("step", 2805, {"epoch": 2.0, "loss": 1.01})]
-    assert len(first) == 6
+    assert len(first) == 1 + 6  # the trainer's settings, then the entries
 
 
 def test_the_summary_entry_is_a_finished_event_and_bare_entries_work() -> None:

@@ -101,3 +101,22 @@ def test_a_search_keeps_the_rows_that_hold_it_in_any_section() -> None:
     console = Console(width=100, record=True, color_system=None, file=io.StringIO())
     console.print(overview(snap, host="here", needle="no such thing"))
     assert "nothing on this page holds 'no such thing'" in console.export_text()
+
+
+def test_an_hf_runs_trainer_settings_are_its_config() -> None:
+    """No W&B: the real HF run's trainer_state.json settings, read as `tail` reads its checkpoint."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from runwatch.decoding import decode, split_side_records
+
+    state = Path(__file__).parents[1] / "fixtures/realruns/hf-healthy/run/out/checkpoint-120/trainer_state.json"
+    if not state.exists():
+        state = Path(__file__).parents[1] / "fixtures/realruns/hf-wandb-healthy/run/out/checkpoint-120/trainer_state.json"
+    recs = decode({}, "r", str(state), "hf_log_history", [json.loads(state.read_text())], 1.0)
+    snap = dataclasses.replace(single_run().snapshots()[0], meta=split_side_records("hf_log_history", recs).meta)
+    console = Console(width=100, record=True, color_system=None, file=io.StringIO())
+    console.print(overview(snap, host="here"))
+    text = words(console.export_text())
+    assert "Trainer state from trainer_state.json" in text and "max_steps 120" in text and "save_steps 40" in text

@@ -460,7 +460,7 @@ def test_trainer_state_rewritten_with_more_entries_gives_no_duplicates(tmp_path:
     assert {b.kind for b in sink.batches} == {"hf_log_history"}
     recs: list[Record] = []
     for b in sink.batches:
-        recs += decoder.feed(b.items, b.t)
+        recs += [r for r in decoder.feed(b.items, b.t) if r.event != "run_meta"]  # the trainer's settings apart
     assert [r.step for r in recs] == [10 * (i + 1) for i in range(8)]
     assert {r.total_steps for r in recs} == {500}
 

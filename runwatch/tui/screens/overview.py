@@ -130,6 +130,9 @@ def _sections(snap: RunSnapshot, host: str) -> list[Section]:
     config = meta.get("config")
     if isinstance(config, Mapping) and config:
         parts.append(("Config", [(k, _text(v)) for k, v in flat(config)], "from the W&B run"))
+    trainer = meta.get("trainer_state")
+    if isinstance(trainer, Mapping) and trainer:
+        parts.append(("Trainer state", [(k, _text(v)) for k, v in flat(trainer)], "from trainer_state.json"))
     summary = meta.get("summary")
     if isinstance(summary, Mapping) and summary:
         parts.append(("Summary", [(k, _text(v)) for k, v in flat(summary) if not k.startswith("_")],
