@@ -285,7 +285,7 @@ class Engine:
                         sampler.processes.watch(logs=[path])
             case SourceAppeared(path, directory):
                 # attached and started as at start-up, unless something follows that path already
-                run = self._run_of(directory.items_home()[0])
+                run = self._run_of(directory.items_home(path)[0])
                 if not self._stopping.is_set() and self._ingest.attach_items(run, path):
                     self._sources.start_items(path)
             case PositionReached(source, pos):

@@ -235,6 +235,24 @@ class Ingest:
             history_done = bool(item.batch.history)  # a structured source's history is as old as its files
             before = run.tracker.last_record_t
         run.tracker.progress.bulk = bool(item.batch.history)  # read times of a history say nothing of speed
+        if judge is not None:
+            run.tracker.before_new_attempt = _judge_attempt(run, on_piece)
+        try:
+            applied = self._apply_pieces(run, recs, now, judge=judge, on_piece=on_piece, on_error=on_error)
+        finally:
+            run.tracker.before_new_attempt = None
+        if history_done and run.tracker.records:
+            # a log's records held until the follower caught up; a metric file, a checkpoint directory or a
+            # W&B run read at start: runwatch received them now, but they are as old as the files say
+            self._history_read(run, item.batch.source if isinstance(item, LinesRead) else item.source, now,
+                               not_before=before)
+        if judge is None:
+            run.unjudged = 0  # judged by the daemon before us
+        return applied
+
+    def _apply_pieces(self, run: RunIngest, recs: list[Record] | ChunkRecords, now: float, *, judge: bool | None,
+                      on_piece: Callable[[RunIngest, float], None], on_error: Callable[[Exception], None]) -> bool:
+        """`apply`'s records into the run's state, piece by piece (each judged after it when `judge`)."""
         applied = False
         for piece in _pieces(recs, judge is True):
             if isinstance(piece, ChunkRecords):
@@ -250,13 +268,6 @@ class Ingest:
             applied = applied or bool(len(piece))
             if judge is True and len(piece):
                 on_piece(run, now)
-        if history_done and run.tracker.records:
-            # a log's records held until the follower caught up; a metric file, a checkpoint directory or a
-            # W&B run read at start: runwatch received them now, but they are as old as the files say
-            self._history_read(run, item.batch.source if isinstance(item, LinesRead) else item.source, now,
-                               not_before=before)
-        if judge is None:
-            run.unjudged = 0  # judged by the daemon before us
         return applied
 
     def _lines_read(self, b: LineBatch, shown: list[str] | None, now: float) -> tuple[RunIngest, float, bool]:
@@ -350,3 +361,15 @@ def _pieces(recs: list[Record] | ChunkRecords, judged: bool) -> list[list[Record
         merged = recs.merged() if isinstance(recs, ChunkRecords) else recs
         return [merged[i : i + JUDGED_RECORDS] for i in range(0, len(merged), JUDGED_RECORDS)]
     return [recs]
+
+
+def _judge_attempt(run: RunIngest, on_piece: Callable[[RunIngest, float], None]) -> Callable[[float], None]:
+    """RunTracker.before_new_attempt for a batch being applied: the rules that read records in sequence judge
+    the attempt that ends, over what it applied since they last looked (the rest of the batch is the new one)."""
+    start = run.tracker.records
+
+    def ends(now: float) -> None:
+        run.unjudged += run.tracker.records - start
+        on_piece(run, now)
+
+    return ends

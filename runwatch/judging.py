@@ -109,7 +109,8 @@ class Judging:
         replays for the same reason). Rules about time (stall, drift, system)
         judge the present: they wait for the live ticks.
         """
-        assert self.alerting is not None
+        if self.alerting is None:  # nothing to judge with (a run attempt that ends asks all the same)
+            return
         ready = [(run.tracker, None, list(run.lines)[-40:])]
         self._feed.publish(*self.alerting.tick(ready, now, points={run.tracker.run: run.unjudged}, history=True))
         run.unjudged = 0

@@ -97,8 +97,12 @@ class WatchedDirectory:
         self.runs[key] = run
         return run, True
 
-    def items_home(self) -> tuple[RunPlan, bool]:
-        """The run a structured source that appeared later joins, and whether that run is new."""
+    def items_home(self, path: str) -> tuple[RunPlan, bool]:
+        """The run a structured source that appeared later joins (the run whose logs its directory holds, as at
+        start: `item_owner`), and whether that run is new."""
+        key = item_owner(path, {k: run.logs for k, run in self.runs.items()})
+        if key is not None:
+            return self.runs[key], False
         if self.items_run is None:
             self.items_run = RunPlan(_dir_name(self.path), str(self.path))
             return self.items_run, True
@@ -318,12 +322,39 @@ class _Planner:
             watched.runs = dict.fromkeys(groups.groups, run)
             watched.items_run = run
         else:
+            unowned = []
             for key, files in groups.groups.items():
                 watched.runs[key] = self._add(RunPlan(run_name(key, files), _label(key, files), logs=files))
-            if items:
-                watched.items_run = self._add(RunPlan(_dir_name(d), label, items=items))
+            for item in items:
+                owner = item_owner(item, groups.groups)
+                if owner is None:
+                    unowned.append(item)
+                else:
+                    watched.runs[owner].items.append(item)
+            if unowned:
+                watched.items_run = self._add(RunPlan(_dir_name(d), label, items=unowned))
         if self.live:
             self.directories.append(watched)
+
+
+def item_owner(item: str, groups: dict[str, list[Path]]) -> str | None:
+    """The log group a metric file, checkpoint directory or W&B run belongs to: the one whose logs sit in
+    the nearest directory at or above it (`exp1/train.log` owns `exp1/tb/events.out.tfevents.*`), when
+    exactly one group's logs are there; None when none or several are (then it is a run of its own).
+    A directory of several runs, each with its log and its TensorBoard files, was read as the runs'
+    logs plus one made-up run of every run's TensorBoard files merged."""
+    where = Path(item).parent if Path(item).is_file() else Path(item)
+    best: tuple[int, list[str]] = (-1, [])
+    for key, logs in groups.items():
+        for log in logs:
+            home = log.parent
+            if where == home or home in where.parents:
+                depth = len(home.parts)
+                if depth > best[0]:
+                    best = (depth, [key])
+                elif depth == best[0] and key not in best[1]:
+                    best[1].append(key)
+    return best[1][0] if len(best[1]) == 1 else None
 
 
 def _readable(m: str) -> None:

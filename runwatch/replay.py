@@ -272,12 +272,15 @@ class _Replayer:
     def __init__(self, rules: Sequence[Rule[Any]], manager: AlertManager | None, clock: ReplayClock,
                  tick: float, run: str, source: str, batch: int | None, quiet: float, history: bool) -> None:
         self.out = Replay(RunTracker(run, source, history=history))
+        self.out.tracker.before_new_attempt = self._attempt_ends
         self.judge = self.out.judge = Judge(rules)
         self.manager, self.clock, self.tick, self.quiet = manager, clock, tick, quiet
         self.batch = batch
         self.last_eval: float | None = None
         self.last_record = clock.now
         self.unjudged = 0
+        self._records_judged = 0
+        """The tracker's record count when every rule last looked."""
         self.applied = 0
         """Records and rows applied (the tracker counts held rows only once they are in)."""
         self.stepped_at: float | None = None
@@ -383,12 +386,17 @@ class _Replayer:
             k = judge_every(records + k) - self.unjudged
         return k
 
+    def _attempt_ends(self, now: float) -> None:
+        """The run starts again (RunTracker.before_new_attempt): every rule judges the attempt that ends."""
+        self._evaluate(now)
+
     def _evaluate(self, now: float, *, present: bool = False) -> None:
         """The rules at `now` (isolated, as live), each looking back over the records since every rule
         last looked; `present`: only the rules about the present moment (a silence just ended)."""
         out, judge = self.out, self.judge
         out.tracker.settle()
-        judged = judge.judge(out.tracker, None, now, new=self.unjudged, present=present)
+        new = max(self.unjudged, out.tracker.records - self._records_judged)  # rows of a block still applying
+        judged = judge.judge(out.tracker, None, now, new=new, present=present)
         out.findings.extend((now, f) for f in judged.findings)
         step = out.tracker.progress.step
         out.last_found_at.update((f.key, step) for f in judged.findings)
@@ -397,6 +405,7 @@ class _Replayer:
         self.last_eval = now
         if not present:
             self.unjudged = 0
+            self._records_judged = out.tracker.records
 
     def finish(self) -> Replay:
         self._evaluate(self.clock.now)

@@ -224,3 +224,24 @@ def test_restart_judges_only_the_bytes_after_the_saved_offset(tmp_path: Path, na
         engine.stop()
     assert snaps[0].progress.step == 399
     assert ("nonfinite" in alerts_of(snaps)) is fires
+
+
+def test_an_attempt_that_ends_in_the_history_is_judged_before_the_run_starts_again(tmp_path: Path) -> None:
+    """The run lab's tutorial run written three times into one log, the middle attempt going NaN: the rules
+    judge that attempt before the third one resets the run's state (a review: `check` said OK on it)."""
+    from tests.support.realruns import recordings
+
+    by_name = {r.name: r for r in recordings()}
+    ok, bad = ((by_name[f"tutorial-{fault}"].run_dir / "train.log").read_bytes() for fault in ("healthy", "nan"))
+    log = tmp_path / "train.log"
+    log.write_bytes(ok + bad + ok)
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: engine.snapshots() and engine.snapshots()[0].progress.step == 600
+                 and any(e.event == "restarted" and "attempt 3" in (e.message or "")
+                         for e in engine.snapshots()[0].events), timeout=30)
+        sent = wait_for(lambda: [n for n in notifications(engine.subscribe()) if n.alert.rule == "nonfinite"]
+                        or None, timeout=10)
+        assert sent[0].state == AlertState.FIRING
+    finally:
+        engine.stop()

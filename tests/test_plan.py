@@ -155,8 +155,33 @@ def test_live_places_new_logs_by_the_same_rules(tmp_path: Path) -> None:
     assert all(run is first and not new for run, new in ranks)
     other, new = d.place(touch(tmp_path / "eval.log"))
     assert new and other.name == "eval" and other is not first
-    home, new = d.items_home()
+    home, new = d.items_home(str(tmp_path / "metrics.csv"))  # beside both logs: the directory's run
     assert home is first and not new
+    under, new = d.items_home(str(tmp_path / "logs" / "id" / "attempt_0" / "0" / "events.out.tfevents.1"))
+    assert under is first and not new  # under the rank logs' directory: their run
+
+
+def test_a_directory_of_runs_gives_each_run_its_own_metric_files_and_checkpoints(tmp_path: Path) -> None:
+    """A review: a directory holding the run lab's recordings (each a log, TensorBoard files, an HF run's
+    checkpoints, a Lightning CSV five levels down) was planned as the runs' logs plus one made-up run
+    of every run's TensorBoard files and checkpoints merged."""
+    import shutil
+
+    from tests.support.realruns import recordings
+
+    names = ("nanogpt-tb-healthy", "nanogpt-tb-nan", "hf-wandb-nan", "lightning-default-healthy")
+    by_name = {r.name: r for r in recordings()}
+    for name in names:
+        shutil.copytree(by_name[name].run_dir, tmp_path / name / "run", symlinks=True, ignore_dangling_symlinks=True)
+    for runs in (plan_runs([str(tmp_path)]), plan([str(tmp_path)], live=True).runs):
+        assert len(runs) == len(names)
+        for run in runs:
+            (home,) = {p.parts[len(tmp_path.parts)] for p in run.logs}
+            assert home in names and run.items
+            assert all(Path(i).parts[len(tmp_path.parts)] == home for i in run.items), run
+        items = {Path(run.logs[0]).parts[len(tmp_path.parts)]: run.items for run in runs}
+        assert any(i.endswith("metrics.csv") for i in items["lightning-default-healthy"])
+        assert any(Path(i).name == "out" for i in items["hf-wandb-nan"])  # its checkpoints' directory
 
 
 def test_check_and_tail_plan_the_same_runs_for_a_directory(tmp_path: Path) -> None:

@@ -203,7 +203,7 @@ def notes(result: Replay) -> list[str]:
         last = next((e for e in reversed(result.tracker.events) if e.event == Event.RESTARTED), None)
         where = f", the last at line {last.line:,} (step {last.step})" if last is not None and last.line else ""
         times = "once" if again == 1 else f"{again} times"
-        out.append(f"the run started again from its beginning {times}{where}: "
+        out.append(f"the run started again {times} (from its beginning or an earlier checkpoint){where}: "
                    "each attempt is judged on its own, and this report's step and state are the last one's")
     return out
 

@@ -7,12 +7,18 @@ divergence and a spike that never happened (the run lab's healthy nanoGPT log
 written twice raised `loss_divergence`), and the charts draw the second
 attempt back over the first.
 
-A step is a restart when, in one source and on the main rank, it is lower than
-the step before it and no higher than the first step of the current attempt
-(runs log their first step again: `iter 0`, HF's `logging_steps`). A step that
-goes back less far is a resume from a checkpoint, which carries on the same
-curve. A step that goes back while the record's epoch goes up is a loop that
-counts its steps per epoch (`epoch 2 step 10`), not a restart.
+A step starts a new attempt when, in one source and on the main rank, it is
+lower than the step before it and either no higher than the first step of the
+current attempt (runs log their first step again: `iter 0`, HF's
+`logging_steps`) or far below the step before it: `RESUME_BACK_STEPS` steps and
+`RESUME_BACK_FRACTION` of the attempt so far. The second is a resume from an
+earlier checkpoint, whose reloaded weights bring back that checkpoint's higher
+loss (a false divergence, judged as the same curve), or the next phase of a
+pipeline writing one log (nanochat's SFT from its step 1 after pre-training's
+16,703). A step that goes back a little is no new attempt: ranks printing to one
+stream without a prefix reach the same step out of order. A step that goes back
+while the record's epoch goes up is a loop that counts its steps per epoch
+(`epoch 2 step 10`), not a restart.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+RESUME_BACK_STEPS = 20
+RESUME_BACK_FRACTION = 0.1
 
 
 @dataclass
@@ -36,6 +45,11 @@ def _new_epoch(epoch: float, before: float) -> bool:
     return not math.isnan(epoch) and not math.isnan(before) and epoch > before
 
 
+def _far_back(step: float, prev: float, first: float) -> bool:
+    """Whether going from `prev` back to `step` starts a new attempt whose first step was `first`."""
+    return step <= first or prev - step >= max(RESUME_BACK_STEPS, RESUME_BACK_FRACTION * (prev - first))
+
+
 class Attempts:
     """The attempt of every source of a run, by its main rank's steps (see the module notes). Pure: the
     run state asks, then says which steps it took (`advance`) and when it started afresh (`restart`)."""
@@ -48,7 +62,8 @@ class Attempts:
     def restarts(self, source: str, step: float, epoch: float = math.nan) -> bool:
         """Whether `step` (with `epoch`, NaN when the record says none) starts a new attempt of `source`."""
         a = self._by_source.get(source)
-        return a is not None and step < a.prev and step <= a.first and not _new_epoch(epoch, a.epoch)
+        return (a is not None and step < a.prev and _far_back(step, a.prev, a.first)
+                and not _new_epoch(epoch, a.epoch))
 
     def restart_row(self, source: str, steps: np.ndarray, epochs: np.ndarray | None) -> int | None:
         """The first of these step rows (in line order) that starts a new attempt, or None."""
@@ -59,7 +74,9 @@ class Attempts:
         before = np.empty(len(steps))
         before[0] = -math.inf if a is None else a.prev  # a first row starts the attempt, it cannot start again
         before[1:] = steps[:-1]
-        for i in np.flatnonzero((steps < before) & (steps <= first)).tolist():
+        for i in np.flatnonzero(steps < before).tolist():
+            if not _far_back(float(steps[i]), float(before[i]), first):
+                continue
             epoch = math.nan if epochs is None else float(epochs[i])
             last = (math.nan if a is None else a.epoch) if i == 0 else (math.nan if epochs is None else float(epochs[i - 1]))
             if not _new_epoch(epoch, last):

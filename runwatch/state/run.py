@@ -74,6 +74,10 @@ class RunTracker:
         `SeriesStore.place`)."""
         self._attempts = Attempts()
         """Where the run started again from its beginning in the same output (see `_new_attempt`)."""
+        self.before_new_attempt: Callable[[float], None] | None = None
+        """Called with the time of the step that starts a new attempt, before the state is reset: whoever
+        judges the run judges the attempt that ends (its last records since the rules looked), while this
+        tracker still holds it. A NaN attempt followed by a restart in one log read at once went unreported."""
         self._held: HeldRows | None = None
         """Step rows whose metric values `apply_rows` holds back until `settle`."""
         self._step_of: dict[int | None, float] = {}
@@ -343,6 +347,8 @@ class RunTracker:
         """The run started again from its beginning at `step` in `source` (see runwatch.state.attempts):
         its series, progress, ranks and pace start afresh, so the rules judge the new attempt on its own;
         its events, counts and end state stay, and the restart is an event of its own."""
+        if self.before_new_attempt is not None:
+            self.before_new_attempt(now)
         keep, budget, history = self._store_args
         was = self._last_x
         self.store = SeriesStore(keep, budget, history=history)
@@ -358,7 +364,7 @@ class RunTracker:
         self._attempts.restart(source, step, epoch)
         self._events.append(Record(
             Kind.EVENT, step=int(step), t=now, event=Event.RESTARTED, source=source, line=line,
-            message=f"the run started again from its beginning (it was at step {int(was)}): attempt "
+            message=f"the run started again at step {int(step)} (it was at step {int(was)}): attempt "
                     f"{self._attempts.count}, charted and judged on its own"))
 
     @property

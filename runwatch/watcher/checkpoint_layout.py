@@ -103,6 +103,13 @@ def walk(root: Path, depth: int) -> Iterator[Found]:
     yield from _group_files(root, loose)
 
 
+def checkpoint_homes(root: Path, depth: int) -> list[Path]:
+    """The directories that hold the checkpoints below `root` (within `depth` levels), none inside another."""
+    homes = sorted({f.directory.parent if f.directory is not None else f.files[0].parent
+                    for f in walk(root, depth) if f.directory is not None or f.files})
+    return [h for h in homes if not any(o != h and o in h.parents for o in homes)]
+
+
 def dir_unit(path: Path, step: int) -> Found:
     """The checkpoint a `checkpoint-N/`-style directory is (`step` is its N)."""
     prefix = UNIT_DIR.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)], path.name)

@@ -51,13 +51,15 @@ def find_sources(directory: str | Path, *, checkpoints: bool = True) -> list[Pat
     """The structured sources of a run directory, each a path the engine follows as one source:
     metric files (`find_metric_files`), the directory itself when it holds checkpoints, its
     `wandb/` directory. `checkpoints=False` skips the checkpoint walk (already found)."""
-    from runwatch.watcher.checkpoint_layout import has_checkpoints
+    from runwatch.watcher.checkpoint_layout import UNIT_DIR, checkpoint_homes
     from runwatch.watcher.metric_files import find_metric_files
 
     root = Path(directory)
     out = [f for f, _kind in find_metric_files(root)]
-    if checkpoints and has_checkpoints(root, depth=3):
-        out.append(root)
+    if checkpoints:
+        # each place that holds checkpoints (`run/out`), so that in a directory of runs each goes to its
+        # own run (runwatch.plan.item_owner): the directory given, followed whole, made one run of them all
+        out.extend([root] if UNIT_DIR.match(root.name) else checkpoint_homes(root, 3))
     out.extend(find_wandb_dirs(root))
     return out
 

@@ -119,8 +119,9 @@ def _by_name(name: str) -> str | None:
             "training_metrics.json": "metrics_arrays"}.get(name)
 
 
-def find_metric_files(directory: str | Path, depth: int = 4) -> list[tuple[Path, str]]:
-    """Metric files below `directory` by name, with their `classify_path` kind.
+def find_metric_files(directory: str | Path, depth: int = 6) -> list[tuple[Path, str]]:
+    """Metric files below `directory` by name, with their `classify_path` kind, `depth` levels down (six:
+    `EXPS/run/logs/lightning_logs/version_0/metrics.csv` from a directory of runs).
 
     Checkpoint directories are not entered: their `trainer_state.json` is the
     `CheckpointWatcher`'s to read.

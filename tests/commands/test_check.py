@@ -435,3 +435,31 @@ def test_a_run_written_twice_into_one_log_is_two_attempts_not_a_divergence(
     assert main(["check", str(twice), "--json"]) == 2
     obj = json.loads(capsys.readouterr().out)
     assert {(a["rule"], a["labels"].get("metric")) for a in obj["alerts"]} >= {("nonfinite", "loss")}
+    for run in ("nanogpt-tb", "tutorial"):  # a review: a NaN attempt between two healthy ones was OK
+        ok, bad = ((by_name[f"{run}-{fault}"].run_dir / "train.log").read_bytes() for fault in ("healthy", "nan"))
+        twice.write_bytes(ok + bad + ok)
+        assert main(["check", str(twice), "--json"]) == 2, run
+        obj = json.loads(capsys.readouterr().out)
+        assert {(a["rule"], a["labels"].get("metric")) for a in obj["alerts"]} >= {("nonfinite", "loss")}
+
+
+def test_a_resume_from_an_earlier_checkpoint_and_a_next_phase_are_new_attempts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: the real nanoGPT run resumed from step 120 after reaching 495 was CRITICAL loss_divergence
+    (the reloaded weights' higher loss against the lowest level reached); nanochat's SFT written after its
+    pre-training in one log was judged as one run (a 97% throughput drop, a loss spike, step 16703)."""
+    from tests.support.realruns import recordings
+
+    by_name = {r.name: r for r in recordings()}
+    lines = (by_name["nanogpt-tb-healthy"].run_dir / "train.log").read_bytes().splitlines(keepends=True)
+    resumed = tmp_path / "resumed.log"
+    resumed.write_bytes(b"".join(lines[:100] + lines[25:125]))
+    assert main(["check", str(resumed), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["alerts"] == [] and [n for n in obj["notes"] if "started again once" in n]
+    phases = tmp_path / "speedrun.log"
+    phases.write_bytes(HEALTHY.read_bytes() + SFT_NAN.read_bytes())
+    assert main(["check", str(phases), "--json"]) == 2
+    obj = json.loads(capsys.readouterr().out)
+    assert [(a["rule"], a["labels"].get("metric")) for a in obj["alerts"]] == [("nonfinite", "loss")]
+    assert obj["step"] == 133

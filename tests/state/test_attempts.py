@@ -28,7 +28,9 @@ def fed(steps: list[float], epochs: list[float] | None = None, source: str = "tr
     ([0, 5, 10, 15, 0, 5, 10], None, [4]),                 # written twice from iter 0
     ([10, 20, 30, 10, 20], None, [3]),                      # HF logging_steps=10: its first logged step again
     ([0, 100, 200, 0, 100, 0], None, [3, 5]),               # three attempts
-    ([0, 100, 5000, 5123, 5000, 5010], None, []),           # a resume from a checkpoint goes on with its curve
+    ([0, 100, 5000, 5123, 5110, 5120], None, []),           # back a little: ranks printing out of order
+    ([0, 100, 200, 495, 125, 130], None, [4]),              # a resume from an earlier checkpoint
+    ([0, 1000, 16703, 1, 2], None, [3]),                    # the next phase of a pipeline (SFT after pre-training)
     ([10, 20, 30, 10, 20, 30], [0, 0, 0, 1, 1, 1], []),     # steps counted per epoch: a new epoch, not a restart
     ([10, 20, 30, 10, 20], [0, 0, 1, 0, 0], [3]),           # the epoch went back too
     ([0, 0, 0], None, []),                                  # a step repeated (a bar redrawn) is no restart
@@ -47,6 +49,7 @@ def test_each_source_has_its_own_attempt() -> None:
 
 @pytest.mark.parametrize(("steps", "epochs"), [
     ([0, 5, 10, 15, 0, 5, 10], None), ([10, 20, 30, 10, 20, 30], [0, 0, 0, 1, 1, 1]),
+    ([0, 100, 200, 495, 125, 130], None), ([0, 100, 5000, 5123, 5110, 5120], None),
     ([0, 100, 200, 0, 100, 0], None), ([3, 2, 1], None), ([7], None),
 ])
 def test_rows_find_the_restart_the_records_find(steps: list[float], epochs: list[float] | None) -> None:

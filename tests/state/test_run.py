@@ -253,8 +253,9 @@ def test_a_source_read_behind_another_has_its_points_placed_by_step() -> None:
     """hf-wandb-nan (run lab), followed live: the console log reached step 120 before the W&B run's
     history (steps 5..120) was read. Appended behind step 120, the loss stepped back to step 5's value
     and `loss_spike` fired on a loss that never spiked. Placed by step, each series stays in step order,
-    and a step it holds already is not added twice; a log that steps back on its own (a resumed run)
-    is appended."""
+    and a step it holds already is not added twice; a log that steps back far on its own (a resume from
+    an earlier checkpoint) starts a new attempt (runwatch.state.attempts), the other source's going back
+    does not."""
     console, wandb = "run/train.log", "run/wandb/run-1/run-1.wandb"
     tracker = RunTracker("run", "run")
     for source in (console, wandb):
@@ -263,8 +264,9 @@ def test_a_source_read_behind_another_has_its_points_placed_by_step() -> None:
     x, v, _ = tracker.store["loss", None].recent()
     assert x.tolist() == list(range(5, 125, 5))
     assert v.tolist() == sorted(v.tolist(), reverse=True)
+    assert tracker.attempts == 1  # the W&B history went back to step 5 behind the console: no new attempt
     tracker.apply(Record(Kind.STEP, 50, metrics={"loss": 7.5}, source=console), T0 + 200)
-    assert tracker.store["loss", None].recent(2)[0].tolist() == [120, 50]
+    assert tracker.attempts == 2 and tracker.store["loss", None].recent()[0].tolist() == [50]
 
 
 def test_a_read_of_many_steps_is_as_many_pace_points_in_bulk_and_one_by_one() -> None:
