@@ -256,11 +256,12 @@ def test_alert_pop_ups_leave_ranks_system_and_log_in_view(make_app) -> None:  # 
         await pilot.pause(0.3)
         toasts = [t.region for t in app.screen.query(Toast)]
         panes = [w.region for cls in (RanksPanel, SystemPanel, LogPane) for w in app.screen.query(cls) if w.display]
-        assert len(toasts) == 2 and len(panes) == 3
+        assert len(toasts) == 2 and len(panes) >= 2
         assert all(t.height <= 4 for t in toasts)
         assert not [(t, p) for t in toasts for p in panes if t.overlaps(p)]
 
-    drive(make_app(), pop, size=(160, 48), notifications=True)
+    for size in ((160, 48), (120, 36)):  # Ranks/System beside Alerts at 160, System in the middle third at 120
+        drive(make_app(), pop, size=size, notifications=True)
 
 
 def test_a_kept_filter_leaves_help_in_the_footer_at_80_columns(make_app) -> None:  # type: ignore[no-untyped-def]
