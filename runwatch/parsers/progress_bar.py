@@ -1,5 +1,8 @@
 """tqdm progress bars: Lightning's `Epoch 3:  45%|████▌| 45/100 [00:10<00:12, 4.50it/s, loss=0.1]` and plain ones.
 
+Lightning's RichProgressBar prints the same numbers in another spelling (`rich_bar`): its frames become
+the same `Frame` and follow every rule below.
+
 Decisions:
 
 * Step. A plain bar (no `Epoch` in its description, e.g. HF Trainer's) gives
@@ -43,6 +46,7 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.pydict import is_eval_metric, metric_name
+from runwatch.parsers.rich_bar import BAR_GLYPH, CONTINUATION, pairs, parse_rich_frame
 
 MAX_LINE = 65_536
 
@@ -87,6 +91,8 @@ class Frame(NamedTuple):
     postfix: tuple[tuple[str, float], ...]
     has_postfix: bool
     """Anything after the rate (`, v_num=0, …`), numeric or not: HF's own bar never has one."""
+    wraps: bool = False
+    """A rich frame: its metrics column may go on over the next lines (`rich_bar.CONTINUATION`)."""
 
 
 class _Count(NamedTuple):
@@ -156,6 +162,19 @@ def parse_frame(line: str) -> Frame | None:
     )
 
 
+def any_frame(line: str) -> Frame | None:
+    """The line's tqdm frame, else its rich frame (Lightning's RichProgressBar, `rich_bar`)."""
+    frame = parse_frame(line)
+    if frame is not None or BAR_GLYPH not in line:
+        return frame
+    rich = parse_rich_frame(line)
+    if rich is None:
+        return None
+    postfix = tuple((k, v) for k, v in rich.metrics if k not in _SKIP_KEYS)
+    return Frame(n=rich.n, total=rich.total, desc=rich.desc, elapsed=rich.elapsed, remaining=rich.remaining,
+                 step_time=rich.step_time, postfix=postfix, has_postfix=bool(rich.metrics), wraps=True)
+
+
 def is_training(desc: str) -> bool:
     return _NOT_TRAINING.search(desc) is None
 
@@ -210,18 +229,41 @@ class ProgressBarParser(FormatParser):
         self._step: int | None = None
         self._shown: tuple[int | None, int, str] | None = None
         """(epoch, N, postfix) of the last training frame: tells a stale-postfix redraw."""
+        self._wrapped_step: int | None = None
+        """The step of a rich frame on the line above: its metrics column may wrap onto the next lines."""
+        self._stopped: str | None = None
+        """The `Trainer.fit` stopped line, once seen."""
+        self._finish_again = False
+        """A rich bar printed its last frame after the stopped line (it draws on a pipe only when stopped):
+        its steps would read as the run going on, so the finish is said again after them."""
 
     def parse(self, line: str) -> Record | None:
         rec = self._frame(line)
         if rec is not None and rec.step is not None:
             self._step = rec.step
+            self._finish_again = self._stopped is not None and self._wrapped_step is not None
         if _FIT_STOPPED in line:
-            return Record(Kind.EVENT, step=self._step, event=Event.FINISHED, message=line.strip()[:500])
+            self._stopped = line.strip()[:500]
+            return self._finished()
+        if rec is None and self._finish_again:
+            return self._finished()
         return rec
 
+    def flush(self) -> Record | None:
+        return self._finished() if self._finish_again else None
+
+    def _finished(self) -> Record:
+        self._finish_again = False
+        return Record(Kind.EVENT, step=self._step, event=Event.FINISHED, message=self._stopped)
+
     def _frame(self, line: str) -> Record | None:
-        frame = parse_frame(line)
+        wrapped, self._wrapped_step = self._wrapped_step, None
+        frame = any_frame(line)
         if frame is None:
+            if wrapped is not None and (cont := CONTINUATION.match(line)):
+                self._wrapped_step = wrapped
+                metrics = self._metrics(Frame(0, None, "", None, None, None, pairs(cont["metrics"]), True))
+                return Record(Kind.STEP, step=wrapped, metrics=metrics) if metrics else None
             self._pending_desc = _pct_only(line)
             return None
         desc = frame.desc or self._pending_desc
@@ -235,20 +277,23 @@ class ProgressBarParser(FormatParser):
         metrics = self._metrics(frame, stale)
         if epoch is None:
             _times(metrics, frame, "elapsed", "eta")
+            self._wrapped_step = frame.n if frame.wraps else None
             return Record(Kind.STEP, step=frame.n, total_steps=frame.total, metrics=metrics)
         self._epoch_len[epoch] = max(frame.n, self._epoch_len.get(epoch, 0))
         if frame.n == 0:
             return None  # the epoch's bar before its first batch: no step taken
         _times(metrics, frame, "epoch_elapsed", "epoch_eta")
         metrics.setdefault("epoch", epoch + frame.n / frame.total if frame.total else float(epoch))
-        return Record(Kind.STEP, step=self._global_step(epoch, frame), metrics=metrics)
+        step = self._global_step(epoch, frame)
+        self._wrapped_step = step if frame.wraps else None
+        return Record(Kind.STEP, step=step, metrics=metrics)
 
     def score(self, line: str) -> int:
         """A training bar's frame that names its epoch, or that shows a loss in its postfix, is a signature:
         a bare bar with `loss=` (accelerate's examples, hand-written loops) was held undecided until 400
         frames had come, and a run that hung at step 300 was never seen live (the run lab's
         accelerate-hang); any other training bar frame is a maybe."""
-        frame = parse_frame(line)
+        frame = any_frame(line)
         if frame is None or not is_training(frame.desc):
             return 0
         if epoch_of(frame.desc) is not None or any(metric_name(k) == "loss" for k, _ in frame.postfix):
