@@ -63,6 +63,8 @@ class RunTracker:
         self._latest_main: dict[str, float] = {}
         self._latest_other: dict[str, float] = {}
         self._last_x = -1.0
+        self._eval_x = -1.0
+        """The step of the newest eval: nanoGPT evaluates at `step 200:` after its train step 195."""
         self._last_record_t: float | None = None
         self._last_step_at: float | None = None
         self._end = Ending()
@@ -357,7 +359,7 @@ class RunTracker:
         self.ranks = RankTracker()
         self._latest_main.clear()
         self._latest_other.clear()
-        self._last_x = -1.0
+        self._last_x = self._eval_x = -1.0
         self._pace = PaceMeter()
         self._lead.clear()
         self._step_of.clear()
@@ -377,6 +379,7 @@ class RunTracker:
         self._last_record_t = now
         self.progress.update(rec.step or 0, rec.total_steps, rec.t or now, is_eval=True)
         x = max(self._last_x, 0.0) if rec.step is None else float(rec.step)
+        self._eval_x = x
         self._add_metrics(rec.metrics, x, rec.t or now, rec.rank, rec.source)
 
     def _add_metrics(self, metrics: Mapping[str, float], x: float, t: float, rank: int | None, source: str) -> None:
@@ -425,6 +428,8 @@ class RunTracker:
         self._latest_main[STEP_INTERVAL] = value
 
     def _apply_event(self, rec: Record, now: float) -> None:
+        if rec.step is None and rec.event == Event.CHECKPOINT_SAVED and (at := max(self._last_x, self._eval_x)) >= 0:
+            rec = dataclasses.replace(rec, step=int(at))  # nanoGPT's `saving checkpoint to out`: the step before it
         self._events.append(rec)
         self._end.event(rec, now)
         if rec.kind == Kind.CHECKPOINT or rec.event == Event.CHECKPOINT_SAVED:

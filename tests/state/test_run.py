@@ -298,3 +298,17 @@ def test_a_read_of_many_steps_is_as_many_pace_points_in_bulk_and_one_by_one() ->
     x, v, _ = sparse.store["step_interval", None].recent()
     assert x.tolist() == [50.0, 60.0, 70.0, 80.0, 90.0, 100.0, 110.0, 120.0, 130.0, 140.0, 190.0]
     assert v == pytest.approx([0.01] * 10 + [0.08], rel=1e-4)  # the pause is one point, not five
+
+
+def test_a_checkpoint_saved_without_a_step_is_placed_at_the_last_step_before_it() -> None:
+    """nanoGPT's `saving checkpoint to out` names no step: the overview listed it as `step ?`. It follows the
+    eval of `step 200:` / `step 400:` in the run lab's log, read in one block as `check` reads it."""
+    from pathlib import Path
+
+    from runwatch.parsers.source import SourceParser
+
+    log = Path(__file__).parents[1] / "fixtures" / "realruns" / "nanogpt-tb-healthy" / "run" / "train.log"
+    tracker = RunTracker("r", "train.log")
+    tracker.apply_many(SourceParser("train.log").feed(log.read_text().splitlines(), 1, T0), T0)
+    saved = [e.step for e in tracker.events if e.event == Event.CHECKPOINT_SAVED]
+    assert saved == [200, 400]

@@ -194,6 +194,19 @@ def test_a_long_run_name_is_shortened_in_the_middle_never_the_step_count() -> No
     assert "gpu-node-1" not in top  # the host goes first
 
 
+def test_the_second_line_shortens_its_parts_before_anything_is_cut() -> None:
+    """Issue 13: at 80×24 the second line ended `last record 0.4s ago · e…`, the elapsed time cut off."""
+    busy = snap(progress=Progress(step=3200, total_steps=5568, percent=57.5, steps_per_sec=1.02, eta_s=2361.0,
+                                  elapsed_s=3191.0, tokens_per_sec=530_380.0),
+                last_record_t=999.6, alerts=(AlertBrief("nonfinite", AlertState.FIRING, Severity.CRITICAL,
+                                                        "grad_norm is NaN"),))
+    wide = header_text(busy, 160).plain.splitlines()[1]
+    assert "1.02 step/s" in wide and "last record 0.4s ago" in wide and "elapsed 53m11s" in wide
+    narrow = header_text(busy, 78).plain.splitlines()[1]
+    assert len(narrow) <= 78 and "…" not in narrow
+    assert narrow == "▲ 1 firing · 530.38k tok/s · ETA 39m21s · last 0.4s ago · elapsed 53m11s"
+
+
 def test_a_wandb_run_shows_its_own_name() -> None:
     """Issue 13: a W&B run followed as `wandb/` was titled "wandb", its name nowhere."""
     top = header_text(snap(run="wandb", meta={"run": {"name": "nan-demo", "id": "mgc70s0x"}}), 100).plain

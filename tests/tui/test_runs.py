@@ -103,3 +103,24 @@ def test_a_directory_of_runs_opens_on_the_runs_table(make_app) -> None:  # type:
 
     drive(make_app(three_runs()), run_view, size=(160, 48))
     drive(make_app(FakeController([FakeRun("only-run", 900, seed=3)]), runs_first=True), run_view, size=(160, 48))
+
+
+def test_at_80_columns_the_alerts_stay_on_screen_and_long_names_shorten_in_the_middle(make_app) -> None:  # type: ignore[no-untyped-def]
+    """At 80×24 the table scrolled sideways and hid the ETA and alerts columns behind the rate."""
+    ctrl = FakeController([*canned_runs(), FakeRun("sweep-lr3e-3-warmup-500-seed-7", 900, seed=3,
+                                                   state=RunState.CRASHED)])
+
+    async def narrow(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        screen = await open_table(app, pilot)
+        table = screen.query_one(DataTable)
+        assert [str(c.label) for c in table.columns.values()] == ["", "run", "state", "step", "loss", "ETA", "alerts"]
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # no sideways scrolling
+        got = rows(screen)
+        assert got[0][6] == "nonfinite" and got[2][1].startswith("sweep-") and got[2][1].endswith("seed-7")
+        assert "…" in got[2][1]
+        await pilot.resize_terminal(160, 48)
+        await settle(pilot)
+        assert [str(c.label) for c in table.columns.values()][5] == "rate"  # room again: every column
+        assert rows(screen)[2][1] == "sweep-lr3e-3-warmup-500-seed-7"
+
+    drive(make_app(ctrl), narrow, size=(80, 24))

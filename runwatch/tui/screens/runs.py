@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer
 from runwatch.model import AlertState, RunSnapshot
 from runwatch.present import eta_text, fmt_value, rate_text
 from runwatch.text import one_line
-from runwatch.tui.widgets.header import BADGE_STYLES
+from runwatch.tui.widgets.header import BADGE_STYLES, shorten_middle
 
 COLUMNS = ("", "run", "state", "step", "loss", "rate", "ETA", "alerts")
 
@@ -54,7 +54,7 @@ SORT_KEYS: dict[str, Callable[[RunSnapshot], Any]] = {
 
 
 def run_cells(snap: RunSnapshot, pinned: bool) -> tuple[Text, ...]:
-    """One run's row (as `Text`: a DataTable would read a `str` as markup)."""
+    """One run's row (as `Text`: a DataTable would read a `str` as markup); `fit_rows` narrows it."""
     p = snap.progress
     step = "" if p.step is None else f"{p.step:,}" + (f"/{p.total_steps:,}" if p.total_steps else "")
     loss = _loss(snap)
@@ -70,6 +70,47 @@ def run_cells(snap: RunSnapshot, pinned: bool) -> tuple[Text, ...]:
         (", ".join(sorted({a.rule for a in firing})), "bold red" if firing else "dim"),
     )
     return tuple(Text(text, style, no_wrap=True, end="") for text, style in cells)
+
+
+NAME_MIN, ALERTS_MIN = 12, 9
+CHROME = 3
+"""The table's border (2) and its vertical scrollbar's column (1)."""
+GIVES_WAY = ("rate", "ETA")
+"""Columns left out, in this order, when the run names are as short as they go and the row still does not
+fit: a table that scrolls sideways hid the alerts, which matter most after the state."""
+
+
+def fit_table(rows: list[tuple[Text, ...]], width: int) -> tuple[tuple[str, ...], list[tuple[Text, ...]]]:
+    """The columns to show and the rows narrowed to `width` columns: at 80 the ETA and alerts columns were
+    off screen behind a sideways scrollbar. Long run names give way first, shortened in the middle (a
+    sweep's names differ at the end) down to `NAME_MIN`; then the rate and the ETA columns; then the
+    alerts, cut with an ellipsis down to `ALERTS_MIN`."""
+    columns = list(COLUMNS)
+
+    def width_of(i: int) -> int:
+        return max(len(COLUMNS[i]), *(row[i].cell_len for row in rows)) + 2 if rows else len(COLUMNS[i]) + 2
+
+    natural = {name: width_of(i) for i, name in enumerate(COLUMNS)}
+    name_room = natural["run"] - 2
+    for drop in (None, *GIVES_WAY):
+        if drop is not None:
+            columns.remove(drop)
+        over = sum(natural[c] for c in columns) + CHROME - width
+        name_room = max(NAME_MIN, natural["run"] - 2 - max(0, over))
+        over -= natural["run"] - 2 - name_room
+        if over <= 0:
+            break
+    alerts_room = max(ALERTS_MIN, natural["alerts"] - 2 - max(0, over))
+    keep = [COLUMNS.index(c) for c in columns]
+    out = []
+    for row in rows:
+        cells = list(row)
+        name, alerts = cells[1], cells[-1]
+        cells[1] = Text(shorten_middle(name.plain, name_room), name.style, no_wrap=True, end="")
+        if alerts.cell_len > alerts_room:
+            cells[-1] = Text(alerts.plain[: alerts_room - 1] + "…", alerts.style, no_wrap=True, end="")
+        out.append(tuple(cells[i] for i in keep))
+    return tuple(columns), out
 
 
 class RunsScreen(Screen[None]):
@@ -101,18 +142,17 @@ class RunsScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for name in COLUMNS:
-            table.add_column(name, key=name or "pin")
         self.follow(self.snaps)
-        table.focus()
+        self.query_one(DataTable).focus()
 
     def follow(self, snaps: list[RunSnapshot], *, paused: bool = False) -> None:
         self.snaps = snaps
         order = list(range(len(snaps)))
         if self.sort_by in SORT_KEYS:
             order.sort(key=lambda i: SORT_KEYS[self.sort_by](snaps[i]), reverse=self.reverse)  # type: ignore[index]
-        shown = ([run_cells(snaps[i], snaps[i].run in self.pinned) for i in order], order)
+        columns, rows = fit_table([run_cells(snaps[i], snaps[i].run in self.pinned) for i in order],
+                                  self.size.width)
+        shown = (columns, rows, order)
         if repr(shown) == self._shown:
             return
         self._shown = repr(shown)
@@ -120,13 +160,20 @@ class RunsScreen(Screen[None]):
         keep = table.cursor_row
         kept_run = snaps[self.order[keep]].run if 0 <= keep < len(self.order) and self.order[keep] < len(snaps) else None
         self.order = order
-        table.clear()
-        for i, cells in zip(order, shown[0], strict=True):
+        keys = tuple(name or "pin" for name in columns)
+        table.clear(columns=tuple(k.value for k in table.columns) != keys)
+        if not table.columns:
+            for name, key in zip(columns, keys, strict=True):
+                table.add_column(name, key=key)
+        for i, cells in zip(order, rows, strict=True):
             table.add_row(*cells, key=str(i))
         table.border_title = f"Runs ({len(snaps)})"
         runs = [snaps[i].run for i in order]
         if kept_run in runs:
             table.move_cursor(row=runs.index(kept_run), animate=False)
+
+    def on_resize(self) -> None:
+        self.follow(self.snaps)
 
     def selected(self) -> int | None:
         """Index (in the snapshots) of the highlighted run."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
@@ -96,38 +98,69 @@ def header_text(snap: RunSnapshot | None, width: int, *, host: str = "", paused:
             top.append(" ")
             top.append_text(progress_bar(float(tail.strip().rstrip("%")) / 100.0, min(bar_room, 60)))
         top.append(tail)
-    return join_lines([top, _second_line(snap)])
+    return join_lines([top, _second_line(snap, width)])
 
 
-def _second_line(snap: RunSnapshot) -> Text:
+def _second_line(snap: RunSnapshot, width: int) -> Text:
+    """Alerts, rates, ETA, the last record's age and the elapsed time, then the first note. At 80 columns
+    they did not fit and `elapsed` was cut to `e…`: the age says `last … ago` and the step rate gives way to
+    the token rate before anything is cut (`_fit`)."""
     p = snap.progress
-    parts: list[tuple[str, str]] = []
+    parts: list[_Part] = []
     firing = [a for a in snap.alerts if a.state == AlertState.FIRING]
     if firing:  # first, so that a narrow terminal never cuts it off
         crit = any(a.severity == Severity.CRITICAL for a in firing)
-        parts.append((f"▲ {len(firing)} firing", "bold red" if crit else "bold yellow"))
-    if p.steps_per_sec:
-        parts.append((rate_text(snap, f"{p.steps_per_sec:.3g} step/s"), ""))
+        parts.append(_Part(f"▲ {len(firing)} firing", "bold red" if crit else "bold yellow"))
     tps = p.tokens_per_sec or snap.metrics.get("tokens_per_sec")
+    if p.steps_per_sec:
+        parts.append(_Part(rate_text(snap, f"{p.steps_per_sec:.3g} step/s"), "", short="" if tps else None))
     if tps:
-        parts.append((rate_text(snap, f"{fmt_value('tokens_per_sec', tps)} tok/s"), ""))
+        parts.append(_Part(rate_text(snap, f"{fmt_value('tokens_per_sec', tps)} tok/s"), ""))
     eta = eta_text(snap)
     if eta:
-        parts.append((eta, "bold"))
+        parts.append(_Part(eta, "bold"))
     age = snap.last_record_age_s
     if age is not None:
         stale = snap.state == RunState.STALLED or age > 120
-        parts.append((f"last record {fmt_duration(age)} ago", "bold yellow" if stale else "dim"))
+        parts.append(_Part(f"last record {fmt_duration(age)} ago", "bold yellow" if stale else "dim",
+                           short=f"last {fmt_duration(age)} ago"))
     if p.elapsed_s is not None:
-        parts.append((f"elapsed {fmt_duration(p.elapsed_s)}", ""))
+        parts.append(_Part(f"elapsed {fmt_duration(p.elapsed_s)}", ""))
+    shown = _fit(parts, width)
     for note in snap.notes[:1]:
-        parts.append((one_line(note), "italic dim"))
+        shown.append(_Part(one_line(note), "italic dim"))
     line = Text(no_wrap=True, end="", overflow="ellipsis")
-    for i, (s, style) in enumerate(parts):
+    for i, part in enumerate(shown):
         if i:
             line.append(" · ", "dim")
-        line.append(s, style)
+        line.append(part.text, part.style)
     return line
+
+
+@dataclass(frozen=True)
+class _Part:
+    text: str
+    style: str
+    short: str | None = None
+    """What the part says when the line is too long for the terminal ("" drops it); None keeps it whole."""
+
+
+def _fit(parts: list[_Part], width: int) -> list[_Part]:
+    """`parts` as they are if they fit in `width`, else with their short forms, taken in turn from the last
+    part back, until they fit; what still does not fit is cut with an ellipsis by the caller."""
+    out = list(parts)
+
+    def length() -> int:
+        texts = [p.text for p in out if p.text]
+        return sum(map(len, texts)) + 3 * max(0, len(texts) - 1)
+
+    for i in reversed(range(len(out))):
+        if length() <= width:
+            break
+        short = out[i].short
+        if short is not None:
+            out[i] = _Part(short, out[i].style)
+    return [p for p in out if p.text]
 
 
 class RunHeader(Widget):
