@@ -5,7 +5,8 @@ step lines carry their own timestamps (Megatron, DeepSpeed, torchtitan) keeps
 them, and gaps in it are real; otherwise a synthetic clock advances by each
 step's logged `step_time` (1 s when there is none), eval records add an eval
 pause, and one record never advances the clock by more than `max_gap` (an
-excerpt that skips from step 1 to 19,559 is not a 23-hour silence). Rules are
+excerpt that skips from step 1 to 19,559 is not a 23-hour silence) unless its
+own step time says that one step took longer (a hang inside a printed step). Rules are
 evaluated as the engine ticks: at most once per `tick` seconds, before the
 record that arrives at that time is applied, and once more at the end.
 """
@@ -148,7 +149,7 @@ class ReplayClock:
             self.now = max(self.now, rec.t)
             return self.now
         before = self.now
-        self.now = min(self._synthetic(rec), before + self.max_gap)
+        self.now = min(self._synthetic(rec), before + self._cap(rec.metrics.get("step_time")))
         if rec.kind == Kind.STEP and self.bar_time():
             self.now = self._on_the_bar(rec, before)
         return self.now
@@ -183,7 +184,8 @@ class ReplayClock:
             np.maximum.accumulate(last, out=last)
             per = np.where(last >= 0, step_time[np.maximum(last, 0)], self._per_step)
             self._per_step = float(step_time[last[-1]])
-        dt = np.where(advancing, np.minimum(per * stride, self.max_gap), 0.0)
+        cap = np.maximum(self.max_gap, np.where(logged, step_time, 0.0))  # `_cap` of each row
+        dt = np.where(advancing, np.minimum(per * stride, cap), 0.0)
         dt[kind == EVAL_ITEM] = min(self.eval_pause, self.max_gap)
         dt[kind == OTHER_ITEM] = min(0.01, self.max_gap)
         times = np.cumsum(np.concatenate(([self.now], dt)))[1:]  # added in turn to the time, as `advance` does
@@ -191,6 +193,15 @@ class ReplayClock:
             self._top = int(steps[moved][-1])
         self.now = float(times[-1])
         return times
+
+    def _cap(self, step_time: float | None) -> float:
+        """The most one record moves the clock: `max_gap`, or the step time the record itself states when
+        that is longer. A line that says its step took 75 s (nanoGPT's `time 75040.01ms` after a hang) is
+        the log's word for a silence, not a guess from a stride; capped at `max_gap`, `check` never saw the
+        run lab's nanogpt-tb-hang, which `tail` caught as it happened."""
+        if step_time is not None and math.isfinite(step_time) and step_time > self.max_gap:
+            return step_time
+        return self.max_gap
 
     def _on_the_bar(self, rec: Record, before: float) -> float:
         """The time of a progress bar's step: the bar's own elapsed time, not its rate.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import default_rules
 from runwatch.alerts.rules.base import Rule, RuleParams
@@ -174,3 +176,23 @@ def test_a_long_log_is_judged_tens_of_times_not_every_32_records() -> None:
     assert result.tracker.records == len(lines) > 16_000
     assert 50 <= len(rule.at) <= 100, len(rule.at)
     assert judge_every(500) == JUDGE_BATCH and judge_every(16_000) == 1000 and judge_every(10**7) == JUDGED_RECORDS
+
+
+def test_a_step_time_longer_than_the_gap_cap_moves_the_clock_by_itself_in_blocks_and_per_record() -> None:
+    """The run lab's nanogpt-tb-hang prints `iter 350: … time 75040.01ms` every 5 iterations: one record moves
+    the synthetic clock by its own 75 s (not 5 × 75 s, not the 60 s cap), the same in a block as one by one."""
+    import numpy as np
+
+    from runwatch.replay import STEP_ITEM
+
+    hang = FIXTURES / "realruns" / "nanogpt-tb-hang" / "run" / "train.log"
+    recs = [r for r in SourceParser("train.log").feed(hang.read_text().splitlines(), 1, 0.0)
+            if r.kind == Kind.STEP and "step_time" in r.metrics]
+    one = ReplayClock()
+    each = np.array([one.advance(r) for r in recs])
+    block = ReplayClock().advance_block(np.full(len(recs), STEP_ITEM), np.array([float(r.step) for r in recs]),
+                                       np.array([r.metrics["step_time"] for r in recs]))
+    assert np.allclose(each, block)
+    at = [r.step for r in recs].index(350)
+    assert np.diff(each)[at - 1] == pytest.approx(75.04001) and np.diff(block)[at - 1] == pytest.approx(75.04001)
+    assert max(np.delete(np.diff(each), at - 1)) < 1.0
