@@ -28,7 +28,7 @@ _OLD = re.compile(
 _MAIN_LOG = re.compile(r"s:(\d+) (\w+):(\S+)(?: lr:(\S+) norm:(\S+))?$")
 STEP_LINE = StepLine(
     "step {step:pad}/{total:int} | loss {loss} ({loss_z:signed|+nan}z)| norm {grad_norm} ({grad_norm_z:signed|+nan}z)"
-    "| lr {lr} | {step_time/1000} ms | {mfu}% bf16 MFU | {tokens_per_sec} tok/s"
+    "| lr {lr} | {step_time/1000} ms | {mfu|-}% bf16 MFU | {tokens_per_sec} tok/s"
 )
 """The pipe form as train_gpt2.cu prints it since mid-2024: read per line and in columns (runwatch.parsers.columnar).
 Its other forms (no z-scores, another GPU's MFU label) take `_pipe_fields`, which reads any of them."""
@@ -81,8 +81,6 @@ class LlmcParser(StepLineParser):
             for z in _Z:  # `(+nanz)` (no history yet) left them out already; another non-finite one too
                 if z in metrics and not math.isfinite(metrics[z]):
                     del metrics[z]
-            if metrics["mfu"] < 0:  # `-100.0%`: the GPU is not in llm.c's table
-                del metrics["mfu"]
             self._last_step = step
             return Record(kind=Kind.STEP, step=step, total_steps=total, metrics=metrics)
         m = _HEAD.match(line)

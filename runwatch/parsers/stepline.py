@@ -22,6 +22,9 @@ Template syntax, e.g. nanoGPT's `iter {step:int}: loss {loss}, time {step_time/1
 - `{name:signed|+nan}`: `+nan` printed in the number's place means "no value"
   (llm.c's z-score before it has history): the metric is left out, on both
   paths (the text may hold no digit: a shape cannot check digits);
+- `{name|-}`: a negative number means "no value" (llm.c prints MFU as
+  `-100.0%` on a GPU it has no peak FLOPs for): left out on both paths, so
+  such a log stays on the fast path;
 - `{_}`, `{_:int}`: a number that must be there but is not kept (a percent);
 - `[...]` an optional part (may nest); any other text is literal. A literal
   with digits inside an optional part (`[bf16_]`) is checked byte for byte by
@@ -58,6 +61,8 @@ _SHAPE = {
     "commas": rb"0{1,3}(?:,000)*",
 }
 """Fast path: the shapes of a field the columnar reader converts exactly (digits as `0`)."""
+NEGATIVE = "-"
+"""The no-value mark `{name|-}`: any negative number."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +149,8 @@ def _reader(match: Callable[[str], re.Match[str] | None], fields: Sequence[Field
         if f.scale != 1.0:
             value += f" * {f.scale!r}" if f.scale > 0 else f" / {-f.scale!r}"
         line = f"metrics[{f.name!r}] = {value}"
-        test = " and ".join(([f"{var} is not None"] if f.optional else []) + ([f"{var} != {f.none!r}"] if f.none else []))
+        unset = [] if not f.none else [f"{var}[:1] != '-'"] if f.none == NEGATIVE else [f"{var} != {f.none!r}"]
+        test = " and ".join(([f"{var} is not None"] if f.optional else []) + unset)
         body += [f"        if {test}:", f"            {line}"] if test else [f"        {line}"]
     step = names[[f.name for f in kept].index("step")]
     totals = [v for v, f in zip(names, kept, strict=True) if f.name == "total"]
@@ -192,7 +198,8 @@ def _compile(template: str) -> tuple[list[Field], str, bytes, dict[str, bytes]]:
         text.append(_TEXT[kind] if keep else "(?:" + _TEXT[kind][1:])
         body = _SHAPE[kind]
         if keep and none is not None and keep not in ("step", "total"):  # the group is absent on such a line
-            shape.append(b"(?:(?P<%s>%s)|%s)" % (keep.encode(), body, re.escape(none.encode())))
+            unset = b"-" + body if none == NEGATIVE else re.escape(none.encode())
+            shape.append(b"(?:(?P<%s>%s)|%s)" % (keep.encode(), body, unset))
         else:
             shape.append(b"(?P<%s>%s)" % (keep.encode(), body) if keep else b"(?:%s)" % body)
     _literal(template[pos:], text, shape, literals)

@@ -107,3 +107,17 @@ def test_a_no_value_text_leaves_the_metric_out_on_both_paths() -> None:
     with pytest.raises(ValueError):
         StepLine("s {step:int} | {z|n1}")  # a no-value text with a digit: a shape could not check it
 
+
+def test_a_negative_number_can_mean_no_value_on_both_paths() -> None:
+    """llm.c's `-100.0% bf16 MFU` (a GPU without peak FLOPs in its table): the line stays on the fast path."""
+    line = StepLine("s {step:int} | {mfu|-}% MFU | {tok} tok/s")
+    assert line.read("s 1 | -100.0% MFU | 9 tok/s") == (1, None, {"tok": 9.0})
+    assert line.read("s 2 | 41.5% MFU | 9 tok/s") == (2, None, {"mfu": 41.5, "tok": 9.0})
+    text = "s 1 | -100.0% MFU | 9 tok/s\ns 2 | 41.5% MFU | 9 tok/s\ns 3 | -1e-3% MFU | 9 tok/s\n"
+    steps, cols, rest = columns(line, text)
+    assert steps == [1, 2, 3] and rest == [] and cols["tok"] == [9.0, 9.0, 9.0]
+    spec = FastFormat.of(type("P", (_Demo,), {"step_line": line}))
+    batch, _ = _Chunk(spec, text.encode(), frozenset(), ()).run()
+    assert batch.present["mfu"].tolist() == [False, True, False]
+    assert line.read("s 3 | -1e-3% MFU | 9 tok/s") == (3, None, {"tok": 9.0})
+
