@@ -9,4 +9,4 @@ PY=${PYTHON:-python3}
 # Where no CPU wheel lies on disk, point TORCH_INDEX at PyTorch's CPU wheel index to avoid a CUDA build.
 .venv/bin/pip install -q "$(grep '^torch==' requirements.txt)" ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}
 .venv/bin/pip install -q -r requirements.txt
-.venv/bin/python -c "import torch, transformers, lightning, keras, accelerate; print('lab ready: torch', torch.__version__)"
+KERAS_BACKEND=torch .venv/bin/python -c "import torch, transformers, lightning, keras, accelerate; print('lab ready: torch', torch.__version__)"

@@ -20,6 +20,7 @@ from lab.faults import Faults
 class Model(L.LightningModule):
     def __init__(self, dim: int, lr: float, faults: Faults) -> None:
         super().__init__()
+        self.save_hyperparameters(ignore=["faults"])  # as most modules do: the loggers write hparams.yaml
         self.net = nn.Sequential(nn.Linear(dim, 256), nn.ReLU(), nn.Linear(256, 10))
         self.lr, self.faults = lr, faults
 

@@ -14,6 +14,8 @@ Each is an `ItemDecoder` (pure: no I/O, no clock) fed what a follower in
   rewrite, or the next checkpoint's copy, yields only what is new. Train
   entries are STEP, `eval_*` entries EVAL (`eval_loss` → `val_loss`), the final
   summary (`train_runtime`, `train_loss`) an EVENT `finished`.
+* `hparams_yaml` (`HparamsDecoder`): Lightning's `hparams.yaml` texts → the
+  run's hyperparameters, as run metadata.
 * `metrics_arrays` (`MetricArraysDecoder`): `training_metrics.json`-style
   documents, `{"train_loss": [...], "val_loss": [...], "learning_rate": [...],
   "epochs": [...], "steps": [...]}` (rewritten whole), or a list of row dicts.
@@ -213,6 +215,63 @@ def _trainer_settings(doc: Mapping[str, Any]) -> dict[str, Any]:
     checkpoint, FLOPs (the run's overview shows them: an HF run logged without W&B has no other config)."""
     return {str(k): v for k, v in doc.items()
             if k not in _NOT_SETTINGS and (v is None or isinstance(v, str | int | float | bool))}
+
+
+# ── Lightning hparams.yaml ──────────────────────────────────────────────────
+
+
+class HparamsDecoder(ItemDecoder):
+    """Lightning's `hparams.yaml` texts (its CSV and TensorBoard loggers write the module's
+    `save_hyperparameters()` there) → a `run_meta` record `{"hparams": …}` when they change.
+
+    It is YAML as `yaml.dump` writes it, which tags objects it has no plain form for (`!!python/object`,
+    an `argparse.Namespace`): those are read as the plain mapping, list or text they hold rather than
+    refused, and no tag ever builds a Python object (safe loading)."""
+
+    kind = "hparams_yaml"
+
+    def __init__(self) -> None:
+        self._last: object = None
+
+    def feed(self, items: list[object], t: float) -> list[Record]:
+        out: list[Record] = []
+        for item in items:
+            settings = hparams(item) if isinstance(item, str) else None
+            if settings is not None and settings != self._last:
+                self._last = settings
+                out.append(meta_record({"hparams": settings}, t))
+        return out
+
+
+def hparams(text: str) -> dict[str, Any] | None:
+    """The mapping a hparams.yaml holds, or None (empty, not a mapping, not YAML)."""
+    import yaml
+
+    try:
+        doc = yaml.load(text, Loader=_tolerant_loader())  # a SafeLoader: a tag gives a plain value, never an object
+    except yaml.YAMLError:
+        return None
+    return {str(k): v for k, v in doc.items()} if isinstance(doc, dict) and doc else None
+
+
+@lru_cache(maxsize=1)
+def _tolerant_loader() -> type:
+    """yaml's SafeLoader, reading any tag it does not know as the plain value under it. Made on first use:
+    only runs with an hparams.yaml import yaml."""
+    import yaml
+
+    class Tolerant(yaml.SafeLoader):
+        pass
+
+    def plain(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+    Tolerant.add_multi_constructor("", plain)
+    return Tolerant
 
 
 # ── training_metrics.json arrays ─────────────────────────────────────────────
@@ -490,7 +549,8 @@ class CheckpointRecordsDecoder(ItemDecoder):
 DECODERS: dict[str, type[ItemDecoder]] = {
     cls.kind: cls
     for cls in (
-        CsvRowsDecoder, HFLogHistoryDecoder, MetricArraysDecoder, TfEventsDecoder, CheckpointRecordsDecoder,
+        CsvRowsDecoder, HFLogHistoryDecoder, HparamsDecoder, MetricArraysDecoder, TfEventsDecoder,
+        CheckpointRecordsDecoder,
     )
 }
 """ItemBatch kind → decoder class, for `runwatch.parsers.items.DECODERS` to merge."""

@@ -54,6 +54,7 @@ from runwatch.watcher.types import ItemBatch, Notice
 
 BATCH_KINDS = {
     "metrics_csv": "csv_rows",
+    "hparams": "hparams_yaml",
     "trainer_state": "hf_log_history",
     "metrics_arrays": "metrics_arrays",
     "tfevents": "tfevents",
@@ -82,7 +83,7 @@ _ERRORS = ("denied", "error", "notreg")
 
 
 def classify_path(path: str | Path) -> str | None:
-    """"checkpoint_dir", "metrics_csv", "trainer_state", "metrics_arrays", "tfevents", or None.
+    """"checkpoint_dir", "metrics_csv", "hparams", "trainer_state", "metrics_arrays", "tfevents", or None.
 
     By name first (a path that does not exist yet is classified by name alone),
     then, for other `.csv` and `*metric*.json` files, by a look at the content.
@@ -115,7 +116,7 @@ def is_eval_events(path: str | Path) -> bool:
 def _by_name(name: str) -> str | None:
     if name.startswith("events.out.tfevents."):
         return "tfevents"
-    return {"trainer_state.json": "trainer_state", "metrics.csv": "metrics_csv",
+    return {"trainer_state.json": "trainer_state", "metrics.csv": "metrics_csv", "hparams.yaml": "hparams",
             "training_metrics.json": "metrics_arrays"}.get(name)
 
 
@@ -189,6 +190,8 @@ def follow(
         return TfRecordFollower(path, on_batch, on_notice, **kw)
     if kind in ("trainer_state", "metrics_arrays"):
         return JsonDocFollower(path, on_batch, on_notice, kind=BATCH_KINDS[kind], **kw)
+    if kind == "hparams":
+        return TextDocFollower(path, on_batch, on_notice, kind=BATCH_KINDS[kind], **kw)
     return None
 
 
@@ -584,7 +587,7 @@ class JsonDocFollower(_Follower):
             return
         data = self.path.read_bytes()
         try:
-            doc = json.loads(data)
+            doc = self._load(data)
         except ValueError as exc:
             if self._bad_sig == sig:  # unchanged since the last look: not a write in progress
                 self._report("json", "warning",
@@ -595,3 +598,14 @@ class JsonDocFollower(_Follower):
         if self._problem in ("json", "big"):
             self._problem = None
         self._emit([doc])
+
+    def _load(self, data: bytes) -> object:
+        return json.loads(data)
+
+
+class TextDocFollower(JsonDocFollower):
+    """A text file rewritten whole (Lightning's `hparams.yaml`): each new version, as text. Reading YAML
+    is parsing, the decoder's job (`runwatch.parsers.structured.HparamsDecoder`); a source only reads."""
+
+    def _load(self, data: bytes) -> object:
+        return data.decode("utf-8", "replace")

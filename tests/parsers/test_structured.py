@@ -20,13 +20,16 @@ from runwatch.parsers.structured import (
     CheckpointRecordsDecoder,
     CsvRowsDecoder,
     HFLogHistoryDecoder,
+    HparamsDecoder,
     MetricArraysDecoder,
     TfEventsDecoder,
     decode_event,
+    hparams,
     metric_key,
 )
 from runwatch.parsers.wandb_meta import RUN_META, run_meta
 from tests.support.corpus import md_block, trainer_state
+from tests.support.paths import FIXTURES
 
 try:
     from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
@@ -276,4 +279,35 @@ def test_events_at_one_step_merge_and_keras_validation_files_are_evals() -> None
 def test_checkpoint_records_pass_through_and_every_kind_has_a_decoder() -> None:
     rec = Record(Kind.CHECKPOINT, step=5, event="complete", source="ckpt/checkpoint-5")
     assert CheckpointRecordsDecoder().feed([rec, Record(Kind.STEP, step=1), "junk"], T) == [rec]
-    assert set(DECODERS) == {"csv_rows", "hf_log_history", "metrics_arrays", "tfevents", "checkpoint"}
+    assert set(DECODERS) == {"csv_rows", "hf_log_history", "hparams_yaml", "metrics_arrays", "tfevents", "checkpoint"}
+
+
+HPARAMS = FIXTURES / "realruns/lightning-default-healthy/run/logs/lightning_logs/version_0/hparams.yaml"
+
+
+def test_lightning_hparams_are_the_runs_metadata_said_when_they_change() -> None:
+    """The run lab's LightningModule calls save_hyperparameters(); its CSVLogger wrote hparams.yaml."""
+    text = HPARAMS.read_text()
+    decoder = HparamsDecoder()
+    (meta,) = decoder.feed([text], 5.0)
+    assert meta.event == RUN_META and meta.t == 5.0
+    assert run_meta(meta) == {"hparams": {"dim": 64, "lr": 0.001}}
+    assert decoder.feed([text], 6.0) == []  # the same file again says nothing
+    (changed,) = decoder.feed([text.replace("dim: 64", "dim: 128")], 7.0)
+    assert (run_meta(changed) or {})["hparams"]["dim"] == 128
+
+
+def test_hparams_tags_are_read_as_plain_values_and_bad_yaml_is_nothing() -> None:
+    """yaml.dump (Lightning's writer) tags what it has no plain form for, as `save_hyperparameters` on a
+    module built from an argparse Namespace gives; no tag may build an object."""
+    import argparse
+
+    import yaml
+
+    dumped = yaml.dump({"args": argparse.Namespace(lr=0.1, layers=[2, 4]), "name": "run-a"})
+    assert "!!python/object:argparse.Namespace" in dumped
+    assert hparams(dumped) == {"args": {"lr": 0.1, "layers": [2, 4]}, "name": "run-a"}
+    assert hparams("!!python/object/apply:os.system ['true']") is None  # a tagged list is no mapping
+    for bad in ("", "- a\n- b\n", "a: [1, 2\n", "just text"):
+        assert hparams(bad) is None
+    assert HparamsDecoder().feed([b"dim: 1", 3], 1.0) == []  # not text: nothing

@@ -120,3 +120,24 @@ def test_an_hf_runs_trainer_settings_are_its_config() -> None:
     console.print(overview(snap, host="here"))
     text = words(console.export_text())
     assert "Trainer state from trainer_state.json" in text and "max_steps 120" in text and "save_steps 40" in text
+
+
+def test_a_lightning_runs_hparams_yaml_is_its_hyperparameters() -> None:
+    """The run lab's Lightning run (save_hyperparameters, CSVLogger) followed as `tail DIR` follows it: its
+    hparams.yaml goes to the run with its log and metrics.csv, and the overview lists it."""
+    import time
+    from pathlib import Path
+
+    from runwatch.engine import Engine, EngineOptions
+
+    run = Path(__file__).parents[1] / "fixtures/realruns/lightning-default-healthy/run"
+    with Engine([str(run)], EngineOptions()) as engine:
+        deadline = time.monotonic() + 60
+        while not ((snaps := engine.snapshots()) and snaps[0].meta.get("hparams")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    (snap,) = snaps
+    assert snap.meta["hparams"] == {"dim": 64, "lr": 0.001}
+    console = Console(width=100, record=True, color_system=None, file=io.StringIO())
+    console.print(overview(snap, host="here"))
+    text = words(console.export_text())
+    assert "Hyperparameters from Lightning's hparams.yaml" in text and "dim 64" in text and "lr 0.001" in text

@@ -30,6 +30,7 @@ from runwatch.watcher.metric_files import (
     RESYNC_POLLS,
     CsvRowsFollower,
     JsonDocFollower,
+    TextDocFollower,
     TfRecordFollower,
     classify_path,
     find_metric_files,
@@ -41,6 +42,7 @@ from runwatch.watcher.metric_files import (
 from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.types import ItemBatch, Notice
 from tests.support.lightning_csv import LightningCsv, corpus_rows
+from tests.support.paths import FIXTURES
 from tests.support.tensorboard import needs_tensorboard, scalar
 from tests.support.waiting import wait_for
 
@@ -97,6 +99,7 @@ def test_classify_path_names_each_source(tmp_path: Path) -> None:
         "out/checkpoint-5/trainer_state.json": "trainer_state", "training_metrics.json": "metrics_arrays",
         "runs/x/events.out.tfevents.1700000000.host.123.0": "tfevents", "losses.csv": "metrics_csv",
         "table.csv": None, "run_metrics.json": "metrics_arrays", "config.json": None, "logs/train.log": None,
+        "lightning_logs/version_0/hparams.yaml": "hparams", "config.yaml": None,
     }
     assert {name: classify_path(tmp_path / name) for name in cases} == cases
     assert is_eval_events("logs/validation/events.out.tfevents.1") and not is_eval_events("logs/train/e")
@@ -107,15 +110,17 @@ def test_find_metric_files_skips_checkpoint_dirs(tmp_path: Path) -> None:
                 "out/trainer_state.json", "out/checkpoint-5/trainer_state.json", "wandb/x/metrics.csv"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("")
+    (tmp_path / "lightning_logs/version_0/hparams.yaml").write_text("")
     found = [(str(p.relative_to(tmp_path)), kind) for p, kind in find_metric_files(tmp_path)]
-    assert found == [("lightning_logs/version_0/metrics.csv", "metrics_csv"), ("out/trainer_state.json", "trainer_state"),
+    assert found == [("lightning_logs/version_0/hparams.yaml", "hparams"),
+                     ("lightning_logs/version_0/metrics.csv", "metrics_csv"), ("out/trainer_state.json", "trainer_state"),
                      ("runs/a/events.out.tfevents.1.h.2.0", "tfevents")]
 
 
 def test_follow_builds_the_right_thread(tmp_path: Path) -> None:
     sink = Sink()
     kinds = {"metrics.csv": CsvRowsFollower, "events.out.tfevents.1": TfRecordFollower,
-             "trainer_state.json": JsonDocFollower}
+             "trainer_state.json": JsonDocFollower, "hparams.yaml": TextDocFollower}
     for name, cls in kinds.items():
         thread = follow(tmp_path / name, sink.batch, sink.notice)
         assert isinstance(thread, cls)
@@ -463,6 +468,22 @@ def test_trainer_state_rewritten_with_more_entries_gives_no_duplicates(tmp_path:
         recs += [r for r in decoder.feed(b.items, b.t) if r.event != "run_meta"]  # the trainer's settings apart
     assert [r.step for r in recs] == [10 * (i + 1) for i in range(8)]
     assert {r.total_steps for r in recs} == {500}
+
+
+def test_hparams_yaml_is_delivered_as_text_each_time_it_is_rewritten(tmp_path: Path) -> None:
+    """Lightning writes hparams.yaml beside metrics.csv (the run lab's lightning-default-healthy); a resumed run
+    rewrites it. The follower reads, the decoder parses (a source does not parse)."""
+    real = (FIXTURES / "realruns/lightning-default-healthy/run/logs/lightning_logs/version_0/hparams.yaml").read_text()
+    path = tmp_path / "hparams.yaml"
+    path.write_text(real)
+    sink = Sink()
+    with follow(path, sink.batch, sink.notice, **POLL) as thread:  # type: ignore[union-attr]
+        assert isinstance(thread, TextDocFollower)
+        wait_for(lambda: sink.items() == [real])
+        replace_atomically(path, real.replace("lr: 0.001", "lr: 0.0003"))
+        wait_for(lambda: len(sink.items()) == 2)
+    assert {b.kind for b in sink.batches} == {"hparams_yaml"}
+    assert sink.items()[1].endswith("lr: 0.0003\n")
 
 
 def test_a_half_written_document_is_retried_and_a_broken_one_reported(tmp_path: Path) -> None:

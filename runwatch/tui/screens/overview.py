@@ -130,6 +130,9 @@ def _sections(snap: RunSnapshot, host: str) -> list[Section]:
     config = meta.get("config")
     if isinstance(config, Mapping) and config:
         parts.append(("Config", [(k, _text(v)) for k, v in flat(config)], "from the W&B run"))
+    hparams = meta.get("hparams")
+    if isinstance(hparams, Mapping) and hparams:
+        parts.append(("Hyperparameters", [(k, _text(v)) for k, v in flat(hparams)], "from Lightning's hparams.yaml"))
     trainer = meta.get("trainer_state")
     if isinstance(trainer, Mapping) and trainer:
         parts.append(("Trainer state", [(k, _text(v)) for k, v in flat(trainer)], "from trainer_state.json"))
