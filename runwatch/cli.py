@@ -42,6 +42,16 @@ _positive_float = _positive(float, "a number")
 _positive_int = _positive(int, "an integer")
 
 
+def _listen_address(text: str):  # type: ignore[no-untyped-def]
+    """An argparse `type` for `--listen HOST:PORT` (runwatch.serve.address)."""
+    from runwatch.serve.address import parse_listen
+
+    try:
+        return parse_listen(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad command line exits `EXIT_USAGE` (64), not 2: `check` exits 2 for a critical alert."""
 
@@ -131,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rely on polling only, for network filesystems (default: [watch] poll, else no)")
     w.add_argument("--poll-interval", type=_positive_float, metavar="S",
                    help="seconds between stat polls (default: [watch] poll_interval, else 1)")
+    w.add_argument("--listen", type=_listen_address, metavar="HOST:PORT",
+                   help="serve /metrics (Prometheus), /api/v1/runs, /api/v1/alerts and /healthz here; a bare "
+                   "PORT means 127.0.0.1; other peers need RUNWATCH_TOKEN (default: [watch] listen, else off)")
+    w.add_argument("--textfile", type=Path, metavar="PATH",
+                   help="write the /metrics exposition to PATH (atomically) with each status line, for "
+                   "node_exporter's textfile collector (default: [watch] textfile, else off)")
 
     c = sub.add_parser("check", parents=[once, alerts], help="health check of a whole log, once",
                        description="Replay everything the paths hold (as for parse) through the rules and "
@@ -300,10 +316,11 @@ def _alerting(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from runwatch.commands.watch import PidFile, run_watch, setup_logging
+    from runwatch.commands.watch import Exports, PidFile, run_watch, setup_logging
     from runwatch.engine import EngineOptions
 
-    interval, poll, poll_interval = watch_timing(args, _config(args).watch)  # refuses a bad config first
+    watch = _config(args).watch  # refuses a bad config first
+    interval, poll, poll_interval = watch_timing(args, watch)
     _flags(args)
     state_dir = _state_dir(args)
     if state_dir.exists() and not state_dir.is_dir():  # before anything starts: alert state cannot be kept
@@ -320,7 +337,8 @@ def _watch(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     try:
         return run_watch(args.paths, load=lambda: _config(args), flags=_flags(args), options=opts,
-                         state_dir=state_dir, interval=interval, stop=stop)
+                         state_dir=state_dir, interval=interval, stop=stop,
+                         exports=Exports(args.listen or watch.listen, args.textfile or watch.textfile))
     finally:
         if pid is not None:
             pid.__exit__(None, None, None)

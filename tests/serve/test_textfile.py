@@ -1,0 +1,48 @@
+"""The metrics textfile for node_exporter: the same exposition as /metrics, replaced atomically."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from runwatch.model import RunSnapshot
+from runwatch.serve.metrics import registry_for
+from runwatch.serve.textfile import TextfileWriter
+from tests.serve.conftest import LAST_STEP
+from tests.serve.test_metrics import Snaps
+
+
+def values(path: Path) -> dict[tuple[str, str | None], float]:
+    return {(s.name, s.labels.get("metric")): s.value
+            for f in text_string_to_metric_families(path.read_text()) for s in f.samples}
+
+
+def test_written_whole_and_replaced_by_rename(tmp_path: Path, nan_snapshots: list[RunSnapshot]) -> None:
+    path = tmp_path / "runwatch.prom"
+    snaps = Snaps(nan_snapshots)
+    writer = TextfileWriter(path, registry_for(snaps, "node7"))
+    assert writer.write()
+    got = values(path)
+    assert got[("runwatch_step", None)] == LAST_STEP and math.isnan(got[("runwatch_metric", "loss")])
+    inode = path.stat().st_ino
+    snaps.snaps = []
+    assert writer.write()
+    assert path.stat().st_ino != inode  # a new file renamed over the old: a reader never sees half of one
+    assert ("runwatch_step", None) not in values(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["runwatch.prom"]  # no temp file left behind
+
+
+def test_a_failed_write_is_logged_once_and_tried_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "gone" / "runwatch.prom"
+    writer = TextfileWriter(path, registry_for(Snaps([]), "node7"))
+    with caplog.at_level(logging.INFO, logger="runwatch.serve"):
+        assert not writer.write() and not writer.write()
+        (tmp_path / "gone").mkdir()
+        assert writer.write()
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [f"{path}: metrics textfile not written: No such file or directory",
+                    f"{path}: metrics textfile written again"]
