@@ -129,10 +129,10 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
     reload_wanted = threading.Event()
     signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
     engine = Engine(paths, replace(options, seen_bytes=offsets.judged_bytes()), alerting=alerting)
+    listener, textfile = _exporters(engine, exports)  # a port in use stops it here, before any thread starts
     log.info("watching %s with %d rules and %d sink(s)%s", " ".join(paths), len(alerting.rules), len(sinks),
              "" if sinks else " (alerts are only logged: configure [[sinks]] or --webhook/--slack-webhook-env)")
     news = engine.subscribe()
-    listener, textfile = _exporters(engine, exports)  # a port in use stops it here, before any thread starts
     with engine, listener or contextlib.nullcontext():
         clock = time.monotonic
         schedule = StatusSchedule(interval, clock=clock)  # the first once the logs have been read
