@@ -84,10 +84,13 @@ class Api:
         if m is None:
             return None
         key, action = unquote(m["key"]), m["action"]
-        if not any(a.key == key for s in self.engine.snapshots() for a in s.alerts):
+        found = [a for s in self.engine.snapshots() for a in s.alerts if a.key == key]
+        if not found:
             return error(404, f"no alert {key!r} (GET /api/v1/alerts lists their keys)")
         try:
             if action == "ack":
+                if found[0].state not in (AlertState.PENDING, AlertState.FIRING):
+                    return error(409, f"alert {key!r} is {found[0].state}: only a pending or firing one is acknowledged")
                 self.engine.acknowledge(key)
                 return Reply(200, {"key": key, "acknowledged": True})
             duration_s, comment = silence_request(body)
