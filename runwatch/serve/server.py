@@ -30,13 +30,37 @@ REQUEST_TIMEOUT_S = 10.0
 """How long a connection may take to send its request: a slow or idle client does not hold a thread."""
 
 
+MAX_CONNECTIONS = 32
+"""Connections served at once (a thread each); more are closed at once: a flood of idle clients cannot
+make the daemon start threads without end. Prometheus keeps one per scrape target."""
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
     def __init__(self, address: ListenAddress, handler: type[BaseHTTPRequestHandler]) -> None:
         self.address_family = address.family
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__((address.host, address.port), handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning("listener: %d connections open; one from %s closed unanswered", MAX_CONNECTIONS,
+                        client_address[0] if client_address else "?")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection's failure goes to the log (not a traceback on stderr), and the server goes on."""

@@ -38,8 +38,10 @@ def test_prometheus_scrapes_the_step_the_loss_and_the_nan_alert(tmp_path: Path) 
     log, textfile = tmp_path / "train.log", tmp_path / "textfile" / "runwatch.prom"
     textfile.parent.mkdir()
     grow(log, LINES[:FIRST_NAN // 2])
+    config = tmp_path / "runwatch.toml"
+    config.write_text('[watch]\nlisten = "127.0.0.1:0"\n')  # the config's listen (the flag: the next test)
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "runwatch", "watch", str(log), "--listen", "127.0.0.1:0", "--state-dir",
+        [sys.executable, "-m", "runwatch", "watch", str(log), "--config", str(config), "--state-dir",
          str(tmp_path / "state"), "--interval", "0.5", "--poll-interval", "0.1", "--no-gpu",
          "--textfile", str(textfile)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

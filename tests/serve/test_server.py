@@ -7,6 +7,7 @@ import json
 import math
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from runwatch.present import status_object
 from runwatch.serve.address import ListenAddress
 from runwatch.serve.api import Api
 from runwatch.serve.metrics import registry_for
-from runwatch.serve.server import MAX_BODY, Listener
+from runwatch.serve.server import MAX_BODY, MAX_CONNECTIONS, Listener
 from tests.support.http import Answer, request
 from tests.support.waiting import wait_for
 
@@ -215,3 +216,33 @@ def test_a_failing_request_is_500_and_the_listener_serves_on() -> None:
 def test_a_port_in_use_is_a_clear_error() -> None:
     with serve(Snaps()) as lst, pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{lst.address.port}"):
         Listener(lst.address, Api(Snaps()), registry_for(Snaps(), "h"), token=None)
+
+
+def test_idle_connections_beyond_the_cap_are_closed_and_the_listener_serves_on(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with serve(Snaps()) as lst:
+        idle = [socket.create_connection((lst.address.host, lst.address.port), timeout=30)
+                for _ in range(MAX_CONNECTIONS)]
+        try:
+            with socket.create_connection((lst.address.host, lst.address.port), timeout=30) as extra:
+                assert extra.recv(1) == b""  # closed unanswered
+            for s in idle:  # while those it serves are still open (not closed by their request timeout)
+                s.setblocking(False)
+                with pytest.raises(BlockingIOError):
+                    s.recv(1)
+            assert f"{MAX_CONNECTIONS} connections open" in caplog.text
+        finally:
+            for s in idle:
+                s.close()
+        assert wait_for(lambda: ask(lst, "GET", "/healthz").status == 200, timeout=30)
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6 here")
+def test_an_ipv6_loopback_listener() -> None:
+    try:
+        lst = Listener(ListenAddress("::1", 0), Api(Snaps()), registry_for(Snaps(), "h"), token=None)
+    except OSError as e:
+        pytest.skip(f"::1 cannot be bound here: {e}")
+    with lst:
+        assert lst.url.startswith("http://[::1]:")
+        assert request("::1", lst.address.port, "GET", "/healthz").json()["status"] == "ok"
