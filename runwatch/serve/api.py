@@ -13,10 +13,10 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from runwatch.durations import parse_duration
-from runwatch.model import AlertBrief, AlertState, RunSnapshot, json_number
+from runwatch.model import AlertBrief, AlertState, ChartData, RunSnapshot, XAxis, json_number
 from runwatch.present import iso_utc, status_object
 
 SILENCE_MAX_S = 365 * 86400.0
@@ -28,6 +28,9 @@ class ServedEngine(Protocol):
     """What the listener may ask of the engine (the front-end seam of `model.Controller`)."""
 
     def snapshots(self) -> list[RunSnapshot]: ...
+
+    def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
+              last_steps: float | None = None, x: XAxis = XAxis.STEP) -> ChartData | None: ...
 
     def silence(self, alert_key: str, duration_s: float, comment: str = "") -> str: ...
 
@@ -67,7 +70,12 @@ class Api:
     def __init__(self, engine: ServedEngine) -> None:
         self.engine = engine
 
-    def get(self, path: str) -> Reply | None:
+    def get(self, path: str, query: str = "") -> Reply | None:
+        if path == "/api/v1/series":
+            try:
+                return series(self.engine, SeriesAsked.parse(query))
+            except BadRequest as e:
+                return error(400, str(e))
         if path == "/healthz":
             snaps = self.engine.snapshots()
             degraded = sorted({d for s in snaps for d in s.degraded})
@@ -128,3 +136,63 @@ def silence_request(body: bytes) -> tuple[float, str]:
     if not isinstance(comment, str) or len(comment) > 1000:
         raise BadRequest("comment must be a string of at most 1000 characters")
     return seconds, comment
+
+
+SERIES_MAX_WIDTH = 4000
+"""The most columns a series is downsampled to (each column: min, max, last of its points)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesAsked:
+    """`GET /api/v1/series?run=R&metric=M[&width=N][&rank=K][&x=step|time|tokens][&last_steps=S]`."""
+
+    run: str
+    metric: str
+    width: int = 200
+    rank: int | None = None
+    x: XAxis = XAxis.STEP
+    last_steps: float | None = None
+
+    @classmethod
+    def parse(cls, query: str) -> SeriesAsked:
+        try:
+            q = {k: v[-1] for k, v in parse_qs(query, strict_parsing=bool(query), max_num_fields=20).items()}
+        except ValueError as e:
+            raise BadRequest(f"bad query string: {e}") from None
+        unknown = sorted(set(q) - {"run", "metric", "width", "rank", "x", "last_steps"})
+        if unknown:
+            raise BadRequest(f"unknown parameter(s) {', '.join(unknown)} (known: run, metric, width, rank, x, last_steps)")
+        if not q.get("run") or not q.get("metric"):
+            raise BadRequest("run and metric are required: /api/v1/series?run=RUN&metric=loss")
+        try:
+            width = int(q.get("width", "200"))
+            rank = int(q["rank"]) if "rank" in q else None
+            last = float(q["last_steps"]) if "last_steps" in q else None
+            x = XAxis(q.get("x", "step"))
+        except ValueError as e:
+            raise BadRequest(f"bad parameter: {e}") from None
+        if not 1 <= width <= SERIES_MAX_WIDTH:
+            raise BadRequest(f"width must be from 1 to {SERIES_MAX_WIDTH}, got {width}")
+        if last is not None and not (math.isfinite(last) and last > 0):
+            raise BadRequest(f"last_steps must be above 0, got {q['last_steps']!r}")
+        return cls(q["run"], q["metric"], width, rank, x, last)
+
+
+def series(engine: ServedEngine, asked: SeriesAsked) -> Reply:
+    """One metric of one run downsampled to `width` columns, as the TUI's charts get it (`Engine.chart`)."""
+    c = engine.chart(asked.run, asked.metric, asked.width, rank=asked.rank, last_steps=asked.last_steps, x=asked.x)
+    if c is None:
+        rank = "" if asked.rank is None else f" rank {asked.rank}"
+        return error(404, f"no series {asked.metric!r} for run {asked.run!r}{rank} against {asked.x}")
+    return Reply(200, series_object(c, asked.x))
+
+
+def series_object(c: ChartData, x: XAxis) -> dict[str, Any]:
+    """ChartData as strict JSON: one entry per column; a column's non-finite min/max/last as "nan"/"inf"."""
+
+    def floats(values: Any) -> list[float | int | str]:
+        return [json_number(float(v)) for v in values]
+
+    return {"run": c.run, "metric": c.metric, "rank": c.rank, "x_axis": str(x), "points": c.points,
+            "x": floats(c.x), "min": floats(c.ymin), "max": floats(c.ymax), "last": floats(c.ylast),
+            "nonfinite": [int(n) for n in c.nonfinite]}

@@ -132,7 +132,7 @@ class Listener:
             encoder, content_type = choose_encoder(headers.get("Accept", ""))
             return _Answer(200, content_type, encoder(self.registry))
         if method == "GET":
-            reply = self.api.get(route)
+            reply = self.api.get(route, path.partition("?")[2])
         else:
             length = _length(headers.get("Content-Length"))
             if length is None:

@@ -246,3 +246,21 @@ def test_an_ipv6_loopback_listener() -> None:
     with lst:
         assert lst.url.startswith("http://[::1]:")
         assert request("::1", lst.address.port, "GET", "/healthz").json()["status"] == "ok"
+
+
+def test_a_runs_series_downsampled_as_the_charts_get_it(listener: Listener, nan_engine: Engine) -> None:
+    got = ask(listener, "GET", "/api/v1/series?run=train&metric=loss&width=40")
+    assert got.status == 200
+    body = got.json()
+    chart = nan_engine.chart("train", "loss", 40)
+    assert chart is not None and body["points"] == chart.points and len(body["x"]) == len(chart.x) <= 40
+    assert body["x"][-1] == 595 and body["last"][-1] == "nan" and sum(body["nonfinite"]) > 0
+    assert body["min"][0] == float(chart.ymin[0])  # the healthy start, a number
+    timed = ask(listener, "GET", "/api/v1/series?run=train&metric=loss&width=10&x=time").json()
+    assert timed["x_axis"] == "time" and len(timed["x"]) <= 10
+    assert ask(listener, "GET", "/api/v1/series?run=train&metric=nope").status == 404
+    assert ask(listener, "GET", "/api/v1/series?run=other&metric=loss").status == 404
+    for bad in ("run=train", "run=train&metric=loss&width=0", "run=train&metric=loss&x=epochs",
+                "run=train&metric=loss&colour=red", "run=train&metric=loss&rank=first"):
+        answer = ask(listener, "GET", f"/api/v1/series?{bad}")
+        assert answer.status == 400 and "\n" not in answer.json()["error"], bad
