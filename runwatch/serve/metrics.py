@@ -17,7 +17,7 @@ from typing import Protocol
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import CollectorRegistry
 
-from runwatch.model import AlertBrief, AlertState, Event, Kind, Record, RunSnapshot, RunState
+from runwatch.model import AlertBrief, AlertState, Event, GpuSample, Kind, Record, RunSnapshot, RunState
 
 OVER = (RunState.FINISHED, RunState.CRASHED, RunState.ENDED)
 """A run in one of these states takes no more steps: it has no ETA."""
@@ -103,12 +103,37 @@ def families(snaps: Sequence[RunSnapshot], host: str) -> list[Metric]:
     for s in snaps:
         records.add_sample("runwatch_records_total", {"run": s.run, "host": host}, float(s.records))
     out.append(records)
+    out.extend(gpu_families(snaps, host))
     out.append(_gauge("runwatch_alert_firing", "1 while an alert of the rule fires for the run, 0 while one is "
                       "pending or resolved.", _rule_firing(snaps, host)))
     out.append(_gauge("runwatch_alerts", "ALERTS-style: 1 for each pending or firing alert, with its labels.",
                       [(_alert_labels(s.run, host, a), 1) for s in snaps for a in s.alerts
                        if a.state in (AlertState.PENDING, AlertState.FIRING)]))
     return out
+
+
+GpuValue = Callable[[GpuSample], float | int | None]
+
+GPU_GAUGES: Sequence[tuple[str, str, GpuValue]] = (
+    ("runwatch_gpu_up", "1 while NVML reads the GPU, 0 when it fails (lost, fallen off the bus).", lambda g: int(g.ok)),
+    ("runwatch_gpu_utilization_ratio", "Share of time a kernel ran (0-1).", lambda g: _percent_ratio(g.util)),
+    ("runwatch_gpu_memory_used_bytes", "GPU memory in use.", lambda g: g.mem_used),
+    ("runwatch_gpu_memory_total_bytes", "GPU memory in all.", lambda g: g.mem_total),
+    ("runwatch_gpu_temperature_celsius", "GPU temperature.", lambda g: g.temp_c),
+    ("runwatch_gpu_power_watts", "GPU power draw.", lambda g: g.power_w),
+)
+
+
+def gpu_families(snaps: Sequence[RunSnapshot], host: str) -> list[Metric]:
+    """The machine's GPUs (the same in every run's snapshot: taken from the first that has them), labelled as
+    dcgm-exporter labels its series (`gpu`, `UUID`, `modelName`, `Hostname`) so a dashboard can join them."""
+    gpus = next((s.gpus for s in snaps if s.gpus), ())
+
+    def labels(g: GpuSample) -> dict[str, str]:
+        return {"host": host, "Hostname": host, "gpu": str(g.index), "UUID": g.uuid, "modelName": g.name}
+
+    return [_gauge(name, doc, [(labels(g), get(g) if g.ok or name == "runwatch_gpu_up" else None) for g in gpus])
+            for name, doc, get in GPU_GAUGES]
 
 
 def _gauge(name: str, doc: str, samples: Sequence[tuple[dict[str, str], float | int | None]]) -> Metric:

@@ -58,7 +58,8 @@ def test_prometheus_scrapes_the_step_the_loss_and_the_nan_alert(tmp_path: Path) 
         loss = float(LINES[FIRST_NAN - 1].split("loss ")[1].split(",")[0])
         assert value(prom, 'runwatch_metric{run="train",metric="loss"}') == str(loss)
         assert value(prom, 'runwatch_alert_firing{run="train",rule="nonfinite"}') is None  # nothing fired yet
-        assert value(prom, 'runwatch_run_state{run="train",state="running"}') == "1"
+        [state] = prom.query('runwatch_run_state{run="train"} == 1')
+        assert state["metric"]["state"] in ("running", "stalled")  # stalled only on a machine slowed 30 s
 
         grow(log, LINES[FIRST_NAN:])
         wait_for(lambda: value(prom, 'runwatch_alert_firing{run="train",rule="nonfinite",severity="critical"}')

@@ -9,7 +9,7 @@ from dataclasses import replace
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from runwatch.model import AlertBrief, AlertState, RankProgress, RunSnapshot, Severity
+from runwatch.model import AlertBrief, AlertState, GpuSample, RankProgress, RunSnapshot, Severity
 from runwatch.serve.metrics import label_name, registry_for
 from tests.serve.conftest import LAST_STEP
 
@@ -93,3 +93,19 @@ def test_label_names_are_valid_prometheus_names() -> None:
 
 def test_no_runs_no_samples() -> None:
     assert scrape([]) == {}
+
+
+def test_gpus_once_per_machine_with_dcgm_exporters_label_names(nan_snapshots: list[RunSnapshot]) -> None:
+    gpus = (GpuSample(0, name="NVIDIA H100 80GB HBM3", uuid="GPU-aaaa", util=97.0, mem_used=60129542144,
+                      mem_total=85899345920, temp_c=66.0, power_w=512.3),
+            GpuSample(1, name="NVIDIA H100 80GB HBM3", uuid="GPU-bbbb", error="GPU is lost"))
+    snap = replace(nan_snapshots[0], gpus=gpus)
+    got = scrape([snap, replace(snap, run="other")])  # two runs on one machine: each GPU once
+    dcgm = {"host": HOST, "Hostname": HOST, "gpu": "0", "UUID": "GPU-aaaa", "modelName": "NVIDIA H100 80GB HBM3"}
+    assert got["runwatch_gpu_utilization_ratio"] == [(dcgm, 0.97)]
+    assert got["runwatch_gpu_memory_used_bytes"] == [(dcgm, 60129542144.0)]
+    assert one(got, "runwatch_gpu_memory_total_bytes") == 85899345920.0
+    assert one(got, "runwatch_gpu_temperature_celsius") == 66.0 and one(got, "runwatch_gpu_power_watts") == 512.3
+    assert {ls["gpu"]: v for ls, v in got["runwatch_gpu_up"]} == {"0": 1.0, "1": 0.0}  # the lost one: up 0, no values
+    assert "runwatch_gpu_temperature_celsius" in got and len(got["runwatch_gpu_temperature_celsius"]) == 1
+    assert "runwatch_gpu_up" not in scrape(nan_snapshots)  # no GPU sampled: no GPU series
