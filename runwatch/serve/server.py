@@ -1,7 +1,7 @@
 """The listener: a stdlib `ThreadingHTTPServer` on a daemon thread of its own.
 
-It serves four things and no file: `/metrics` (through `prometheus_client`'s encoder, OpenMetrics when
-Prometheus asks for it), the JSON API (`runwatch.serve.api`) and `/healthz`. Every request is first
+It serves no file: `/metrics` (through `prometheus_client`'s encoder, OpenMetrics when Prometheus asks
+for it), the JSON API and `/healthz` (`runwatch.serve.api`). Every request is first
 checked by `access.decide` from the peer address; a body over `MAX_BODY` is refused unread. Nothing a
 request does can stop the daemon: a handler that raises answers 500 and is logged, and the serving
 thread logs and serves on. The token is never logged (nor are request headers).
@@ -86,6 +86,7 @@ class Listener:
         self.address = ListenAddress(str(host), int(port))
         """Where it listens (the port the system chose when asked for 0)."""
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
@@ -96,14 +97,15 @@ class Listener:
         self._thread.start()
 
     def _serve(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 self._server.serve_forever(poll_interval=0.2)
-                return
             except Exception:  # never seen; but the daemon must outlive its listener's bugs
                 log.exception("listener: serving failed; serving on")
+                self._stopping.wait(1.0)
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(10.0)
@@ -120,13 +122,14 @@ class Listener:
     # -- what a request gets (called on the request's thread) ----------------
 
     def answer(self, method: str, path: str, headers: Any, peer: str, body: Callable[[], bytes]) -> _Answer:
-        access = decide(peer, write=method == "POST", token=self.token,
-                        authorization=headers.get("Authorization"), local=self.local)
+        access = decide(peer, write=method == "POST", token=self.token, authorization=headers.get("Authorization"),
+                        local=self.local, origin=headers.get("Origin"), host=headers.get("Host"))
         if access == Access.NEEDS_TOKEN:
             return _json(error(401, "a bearer token is required (Authorization: Bearer $RUNWATCH_TOKEN)"),
                          ("WWW-Authenticate", 'Bearer realm="runwatch"'))
         if access == Access.FORBIDDEN:
-            return _json(error(403, "only this machine may ask (set RUNWATCH_TOKEN on the daemon to allow others)"))
+            return _json(error(403, "only programs on this machine may ask, not web pages (set RUNWATCH_TOKEN "
+                                    "on the daemon to allow others)"))
         route = path.split("?", 1)[0]
         if method == "GET" and route == "/metrics":
             encoder, content_type = choose_encoder(headers.get("Accept", ""))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runwatch.serve.access import Access, bearer_ok, decide, is_loopback
+from runwatch.serve.access import Access, bearer_ok, decide, is_loopback, named_locally
 
 TOKEN = "s3cret-token-value"
 GOOD = f"Bearer {TOKEN}"
@@ -46,3 +46,25 @@ def test_no_token_configured_accepts_no_bearer() -> None:
 ])
 def test_decision(peer: str, write: bool, token: str | None, auth: str | None, want: Access) -> None:
     assert decide(peer, write=write, token=token, authorization=auth) == want
+
+
+@pytest.mark.parametrize(("host", "local"), [
+    (None, True), ("localhost", True), ("localhost:9464", True), ("127.0.0.1:9464", True), ("[::1]:9464", True),
+    ("10.1.2.3", True), ("LOCALHOST:1", True),
+    ("evil.example:9464", False), ("node1:9464", False), ("127.0.0.1.nip.io:9464", False), ("", False),
+])
+def test_named_locally(host: str | None, local: bool) -> None:
+    assert named_locally(host) is local
+
+
+@pytest.mark.parametrize(("origin", "host", "auth", "want"), [
+    ("https://evil.example", "127.0.0.1:9464", None, Access.FORBIDDEN),  # a page's fetch to localhost
+    ("null", "localhost:9464", None, Access.FORBIDDEN),
+    (None, "rebound.evil.example:9464", None, Access.FORBIDDEN),          # DNS rebinding
+    (None, "localhost:9464", None, Access.ALLOWED),
+    ("https://grafana.example", "node1:9464", GOOD, Access.ALLOWED),       # the token opens it
+])
+def test_web_pages_on_this_machine_need_the_token(origin: str | None, host: str, auth: str | None,
+                                                  want: Access) -> None:
+    token = TOKEN if auth else None
+    assert decide("127.0.0.1", write=False, token=token, authorization=auth, origin=origin, host=host) == want

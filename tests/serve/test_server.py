@@ -130,6 +130,16 @@ def test_with_a_token_writes_need_it_even_from_loopback(nan_engine: Engine) -> N
         assert TOKEN.encode() not in refused.body
 
 
+def test_web_pages_are_refused_without_the_token(listener: Listener) -> None:
+    """A browser on this machine is a loopback peer driven by any site: its requests carry `Origin`, and a
+    DNS-rebound one names the site's host."""
+    key = quote(nonfinite_key(listener), safe="")
+    assert ask(listener, "POST", f"/api/v1/alerts/{key}/ack", Origin="https://evil.example").status == 403
+    assert ask(listener, "GET", "/api/v1/runs", Host="rebound.evil.example:9464").status == 403
+    assert ask(listener, "GET", "/api/v1/runs", Host=f"localhost:{listener.address.port}").status == 200
+    assert ask(listener, "GET", "/api/v1/alerts").json()[0]["acknowledged"] is False
+
+
 class Snaps:
     """An engine with no run, or one whose snapshots fail `fail` times first (a bug in the engine)."""
 
