@@ -1,8 +1,8 @@
 """`--textfile PATH`: the `/metrics` exposition written to a file for node_exporter's textfile collector.
 
 `prometheus_client.write_to_textfile` writes a temp file beside PATH and renames it over PATH, so the
-collector never reads half a file. A write that fails (disk full, directory gone) is logged once per
-distinct error and tried again next interval: the daemon goes on.
+collector never reads half a file. A write that fails (disk full, directory gone, or a bug) is logged
+once per distinct error and tried again next time: the daemon goes on.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ class TextfileWriter:
             said = f"{self.path}: metrics textfile not written: {e.strerror or e}"
             if said != self._last_error:
                 log.warning("%s", said)
+            self._last_error = said
+            return False
+        except Exception as e:  # a bug in the collector: logged, and the daemon's loop goes on
+            said = f"{self.path}: metrics textfile not written: {type(e).__name__}: {e}"
+            if said != self._last_error:
+                log.exception("%s", said)
             self._last_error = said
             return False
         if self._last_error is not None:

@@ -46,3 +46,18 @@ def test_a_failed_write_is_logged_once_and_tried_again(tmp_path: Path, caplog: p
     said = [r.getMessage() for r in caplog.records]
     assert said == [f"{path}: metrics textfile not written: No such file or directory",
                     f"{path}: metrics textfile written again"]
+
+
+class Failing:
+    def snapshots(self) -> list[RunSnapshot]:
+        raise RuntimeError("planted")
+
+
+def test_a_collector_bug_is_logged_and_does_not_reach_the_daemons_loop(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    writer = TextfileWriter(tmp_path / "runwatch.prom", registry_for(Failing(), "node7"))
+    with caplog.at_level(logging.INFO, logger="runwatch.serve"):
+        assert not writer.write() and not writer.write()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tmp_path / 'runwatch.prom'}: metrics textfile not written: RuntimeError: planted"]
+    assert list(tmp_path.iterdir()) == []  # nor a temp file left behind
