@@ -4,8 +4,11 @@ its exposition parsed back with prometheus_client's own parser."""
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
 from dataclasses import replace
 
+import pytest
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -109,3 +112,21 @@ def test_gpus_once_per_machine_with_dcgm_exporters_label_names(nan_snapshots: li
     assert {ls["gpu"]: v for ls, v in got["runwatch_gpu_up"]} == {"0": 1.0, "1": 0.0}  # the lost one: up 0, no values
     assert "runwatch_gpu_temperature_celsius" in got and len(got["runwatch_gpu_temperature_celsius"]) == 1
     assert "runwatch_gpu_up" not in scrape(nan_snapshots)  # no GPU sampled: no GPU series
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed (Debian package `prometheus`)")
+def test_promtool_finds_nothing_to_say_about_the_names(nan_snapshots: list[RunSnapshot]) -> None:
+    """Prometheus's own linter (`promtool check metrics`: suffixes, units, counters' `_total`) on everything
+    runwatch exports: runs, ranks, GPUs, alerts."""
+    snap = replace(nan_snapshots[0], ranks={0: RankProgress(0, 595, 100.0)},
+                   gpus=(GpuSample(0, name="H100", uuid="GPU-a", util=97.0, mem_used=1, mem_total=2, temp_c=66.0,
+                                   power_w=500.0),),
+                   progress=replace(nan_snapshots[0].progress, total_steps=1000, eta_s=4.0, percent=59.5))
+    text = generate_latest(registry_for(Snaps([snap]), HOST))
+    p = subprocess.run(["promtool", "check", "metrics"], input=text.decode(), capture_output=True, timeout=60, text=True)
+    said = (p.stdout + p.stderr).splitlines()
+    # the one thing it says, on purpose: dcgm-exporter's label names (UUID, modelName, Hostname) on GPU series
+    assert said and all(line.startswith("runwatch_gpu_") and "not 'camelCase'" in line for line in said), said
+    p = subprocess.run(["promtool", "check", "metrics"], input=generate_latest(registry_for(Snaps(nan_snapshots), HOST)),
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0 and p.stdout + p.stderr == b"", p.stdout + p.stderr  # without GPUs: nothing at all
