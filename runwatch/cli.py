@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -10,7 +11,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from runwatch import __version__
 from runwatch.errors import EXIT_GAVE_UP, EXIT_USAGE, RunwatchError, UsageError
@@ -113,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Follow training logs live. PATH is a log file, a glob, a directory "
                        "of logs, or - for standard input.")
     t.add_argument("paths", nargs="+", metavar="PATH")
+    t.add_argument("--listen", type=_listen_address, metavar="HOST:PORT",
+                   help="also serve /metrics, /api/v1/runs, /api/v1/alerts and /healthz here while it runs "
+                   "(as `runwatch watch --listen`)")
 
     d = sub.add_parser("demo", parents=[follow, alerts, sinks, system], help="a simulated run with planted faults",
                        description="Simulate a training run (a real log file written live, with a loss "
@@ -256,11 +260,13 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
     if use_tui(args):
         from runwatch.tui.app import run_tui
 
-        with Engine(paths, opts, alerting=alerting) as engine:
+        engine = Engine(paths, opts, alerting=alerting)
+        with engine, _listening(engine, args):
             return run_tui(engine, refresh_s=min(interval, 1.0), bell=not args.no_bell,
                            runs_first=any(os.path.isdir(p) for p in paths))
     stop = _stop_event()
     engine = Engine(paths, opts, alerting=alerting)
+    listening = _listening(engine, args)
     printer = HeadlessPrinter(sys.stdout, sys.stderr, interval=interval, as_json=args.json)
 
     def done(snaps: list) -> bool:  # type: ignore[type-arg]
@@ -270,7 +276,7 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
                                                                  RunState.ENDED) for s in snaps)
 
     gave_up = engine.supervisor.gave_up
-    with engine:
+    with engine, listening:
         snaps = printer.run(engine, lambda: stop.is_set() or gave_up.is_set(), done)
     if gave_up.is_set():  # not blind and silent: say so and stop, as `watch` does
         print(f"runwatch: runwatch's own threads failed too often; stopping (exit {EXIT_GAVE_UP})", file=sys.stderr)
@@ -278,6 +284,19 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
     if any(s.state == RunState.CRASHED for s in snaps):
         return 1
     return 0
+
+
+def _listening(engine: Any, args: argparse.Namespace) -> contextlib.AbstractContextManager[object]:
+    """`tail --listen`: the listener, bound now (a port in use stops here), serving while the context holds;
+    said on stderr before the view starts."""
+    if getattr(args, "listen", None) is None:
+        return contextlib.nullcontext()
+    from runwatch.commands.serving import Exports, listening_line, open_exports
+
+    listener, _ = open_exports(engine, Exports(listen=args.listen))
+    assert listener is not None
+    print(f"runwatch: {listening_line(listener)}", file=sys.stderr)
+    return listener
 
 
 def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -316,7 +335,8 @@ def _alerting(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from runwatch.commands.watch import Exports, PidFile, run_watch, setup_logging
+    from runwatch.commands.serving import Exports
+    from runwatch.commands.watch import PidFile, run_watch, setup_logging
     from runwatch.engine import EngineOptions
 
     watch = _config(args).watch  # refuses a bad config first

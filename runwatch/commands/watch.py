@@ -13,34 +13,27 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from runwatch.alerting import AlertFlags, Alerting, build_sinks
 from runwatch.alerts.sinks import RedactingFilter
-from runwatch.alerts.sinks.redact import register_secret
 from runwatch.alerts.store import StateDir
 from runwatch.alerts.types import Notification
 from runwatch.commands.resume import ReadOffsets
+from runwatch.commands.serving import Exports, listening_line, open_exports
 from runwatch.config import Config
 from runwatch.engine import Engine, EngineOptions
-from runwatch.errors import EXIT_GAVE_UP, UsageError
+from runwatch.errors import EXIT_GAVE_UP
 from runwatch.feed import Taken
 from runwatch.headless import StatusSchedule
 from runwatch.model import Notice
 from runwatch.present import status_line
-from runwatch.serve.address import ListenAddress
-
-if TYPE_CHECKING:
-    from runwatch.serve.server import Listener
-    from runwatch.serve.textfile import TextfileWriter
 
 log = logging.getLogger("runwatch")
 
@@ -110,16 +103,8 @@ LOOP_GATHER_S = 0.1
 offsets and logs what is new: a log written a line at a time changes it 150 times a second."""
 
 
-@dataclass(frozen=True)
-class Exports:
-    """What the daemon shows beyond its log: the HTTP listener (`--listen`) and the metrics textfile."""
-
-    listen: ListenAddress | None = None
-    textfile: Path | None = None
-
-
 def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags, options: EngineOptions,
-              state_dir: Path | None, interval: float, stop: threading.Event, exports: Exports = Exports()) -> int:
+              state_dir: Path | None, interval: float, stop: threading.Event, exports: Exports | None = None) -> int:
     """Run until `stop` is set. `load` reads the config (again on SIGHUP)."""
     config = load()
     sinks = build_sinks([*config.sinks, *flags.sink_configs()])
@@ -129,7 +114,9 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
     reload_wanted = threading.Event()
     signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
     engine = Engine(paths, replace(options, seen_bytes=offsets.judged_bytes()), alerting=alerting)
-    listener, textfile = _exporters(engine, exports)  # a port in use stops it here, before any thread starts
+    listener, textfile = open_exports(engine, exports or Exports())  # a port in use stops it here, before any thread starts
+    if listener is not None:
+        log.info("%s", listening_line(listener))
     log.info("watching %s with %d rules and %d sink(s)%s", " ".join(paths), len(alerting.rules), len(sinks),
              "" if sinks else " (alerts are only logged: configure [[sinks]] or --webhook/--slack-webhook-env)")
     news = engine.subscribe()
@@ -162,31 +149,6 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
                      EXIT_GAVE_UP)
         return EXIT_GAVE_UP
     return 0
-
-
-def _exporters(engine: Engine, exports: Exports) -> tuple[Listener | None, TextfileWriter | None]:
-    """The listener (bound, not yet serving) and the textfile writer that `exports` asks for, on one
-    registry over the engine's snapshots."""
-    if exports.listen is None and exports.textfile is None:
-        return None, None
-    from runwatch.serve.api import Api
-    from runwatch.serve.metrics import registry_for
-    from runwatch.serve.server import Listener
-    from runwatch.serve.textfile import TextfileWriter
-
-    registry = registry_for(engine, socket.gethostname())
-    listener = None
-    if exports.listen is not None:
-        token = os.environ.get("RUNWATCH_TOKEN") or None
-        if token is not None:
-            register_secret(token)  # never in the log, whatever quotes it
-        try:
-            listener = Listener(exports.listen, Api(engine), registry, token=token)
-        except OSError as e:
-            raise UsageError(str(e)) from None
-        others = "other peers need the bearer token" if token else "only this machine is answered (no RUNWATCH_TOKEN)"
-        log.info("listening on %s: /metrics, /api/v1/runs, /api/v1/alerts, /healthz; %s", listener.address, others)
-    return listener, TextfileWriter(exports.textfile, registry) if exports.textfile is not None else None
 
 
 def _log_news(taken: Taken[Notification | Notice]) -> None:

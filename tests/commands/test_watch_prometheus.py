@@ -76,16 +76,3 @@ def test_prometheus_scrapes_the_step_the_loss_and_the_nan_alert(tmp_path: Path) 
         assert stop_daemon(daemon) == 0
     assert 'runwatch_step{host=' in textfile.read_text()  # the last state, written at exit
 
-
-def test_a_port_in_use_stops_watch_with_one_line(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen(1)
-        port = taken.getsockname()[1]
-        p = subprocess.run([sys.executable, "-m", "runwatch", "watch", str(tmp_path / "x.log"), "--listen",
-                            f"127.0.0.1:{port}", "--state-dir", str(tmp_path / "state")],
-                           capture_output=True, text=True, timeout=60)
-    assert p.returncode == 64
-    assert p.stderr == f"runwatch: cannot listen on 127.0.0.1:{port}: Address already in use\n"
