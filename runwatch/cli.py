@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -10,7 +11,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from runwatch import __version__
 from runwatch.errors import EXIT_GAVE_UP, EXIT_USAGE, RunwatchError, UsageError
@@ -40,6 +41,16 @@ def _positive(number: Callable[[str], _N], noun: str) -> Callable[[str], _N]:
 
 _positive_float = _positive(float, "a number")
 _positive_int = _positive(int, "an integer")
+
+
+def _listen_address(text: str):  # type: ignore[no-untyped-def]
+    """An argparse `type` for `--listen HOST:PORT` (runwatch.serve.address)."""
+    from runwatch.serve.address import parse_listen
+
+    try:
+        return parse_listen(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Follow training logs live. PATH is a log file, a glob, a directory "
                        "of logs, or - for standard input.")
     t.add_argument("paths", nargs="+", metavar="PATH")
+    t.add_argument("--listen", type=_listen_address, metavar="HOST:PORT",
+                   help="also serve /metrics, /api/v1/runs, /api/v1/alerts and /healthz here while it runs "
+                   "(as `runwatch watch --listen`)")
 
     d = sub.add_parser("demo", parents=[follow, alerts, sinks, system], help="a simulated run with planted faults",
                        description="Simulate a training run (a real log file written live, with a loss "
@@ -131,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rely on polling only, for network filesystems (default: [watch] poll, else no)")
     w.add_argument("--poll-interval", type=_positive_float, metavar="S",
                    help="seconds between stat polls (default: [watch] poll_interval, else 1)")
+    w.add_argument("--listen", type=_listen_address, metavar="HOST:PORT",
+                   help="serve /metrics (Prometheus), /api/v1/runs, /api/v1/alerts and /healthz here; a bare "
+                   "PORT means 127.0.0.1; other peers need RUNWATCH_TOKEN (default: [watch] listen, else off)")
+    w.add_argument("--textfile", type=Path, metavar="PATH",
+                   help="write the /metrics exposition to PATH (atomically) with each status line, for "
+                   "node_exporter's textfile collector (default: [watch] textfile, else off)")
 
     c = sub.add_parser("check", parents=[once, alerts], help="health check of a whole log, once",
                        description="Replay everything the paths hold (as for parse) through the rules and "
@@ -240,11 +260,13 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
     if use_tui(args):
         from runwatch.tui.app import run_tui
 
-        with Engine(paths, opts, alerting=alerting) as engine:
+        engine = Engine(paths, opts, alerting=alerting)
+        with engine, _listening(engine, args):
             return run_tui(engine, refresh_s=min(interval, 1.0), bell=not args.no_bell,
                            runs_first=any(os.path.isdir(p) for p in paths))
     stop = _stop_event()
     engine = Engine(paths, opts, alerting=alerting)
+    listening = _listening(engine, args)
     printer = HeadlessPrinter(sys.stdout, sys.stderr, interval=interval, as_json=args.json)
 
     def done(snaps: list) -> bool:  # type: ignore[type-arg]
@@ -254,7 +276,7 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
                                                                  RunState.ENDED) for s in snaps)
 
     gave_up = engine.supervisor.gave_up
-    with engine:
+    with engine, listening:
         snaps = printer.run(engine, lambda: stop.is_set() or gave_up.is_set(), done)
     if gave_up.is_set():  # not blind and silent: say so and stop, as `watch` does
         print(f"runwatch: runwatch's own threads failed too often; stopping (exit {EXIT_GAVE_UP})", file=sys.stderr)
@@ -262,6 +284,19 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
     if any(s.state == RunState.CRASHED for s in snaps):
         return 1
     return 0
+
+
+def _listening(engine: Any, args: argparse.Namespace) -> contextlib.AbstractContextManager[object]:
+    """`tail --listen`: the listener, bound now (a port in use stops here), serving while the context holds;
+    said on stderr before the view starts."""
+    if getattr(args, "listen", None) is None:
+        return contextlib.nullcontext()
+    from runwatch.commands.serving import Exports, listening_line, open_exports
+
+    listener, _ = open_exports(engine, Exports(listen=args.listen))
+    assert listener is not None
+    print(f"runwatch: {listening_line(listener)}", file=sys.stderr)
+    return listener
 
 
 def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -300,10 +335,12 @@ def _alerting(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _watch(args: argparse.Namespace) -> int:
+    from runwatch.commands.serving import Exports
     from runwatch.commands.watch import PidFile, run_watch, setup_logging
     from runwatch.engine import EngineOptions
 
-    interval, poll, poll_interval = watch_timing(args, _config(args).watch)  # refuses a bad config first
+    watch = _config(args).watch  # refuses a bad config first
+    interval, poll, poll_interval = watch_timing(args, watch)
     _flags(args)
     state_dir = _state_dir(args)
     if state_dir.exists() and not state_dir.is_dir():  # before anything starts: alert state cannot be kept
@@ -320,7 +357,8 @@ def _watch(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     try:
         return run_watch(args.paths, load=lambda: _config(args), flags=_flags(args), options=opts,
-                         state_dir=state_dir, interval=interval, stop=stop)
+                         state_dir=state_dir, interval=interval, stop=stop,
+                         exports=Exports(args.listen or watch.listen, args.textfile or watch.textfile))
     finally:
         if pid is not None:
             pid.__exit__(None, None, None)

@@ -33,6 +33,9 @@ Every key
     interval         duration  between status lines in the daemon's log (default 60s; `--interval`)
     poll             bool      rely on polling only, no inotify (default false; `--poll` / `--no-poll`)
     poll_interval    duration  between stat polls (default 1s; `--poll-interval`)
+    listen           string    HOST:PORT for /metrics and the HTTP API (default off; `--listen`;
+                               a bare PORT or :PORT means 127.0.0.1)
+    textfile         string    write /metrics here for node_exporter's textfile collector (`--textfile`)
 
 Flags: `--rule RULE.PARAM=VALUE` (repeatable) overrides `[rules.RULE]` keys
 with the same validation; the value is text (`true`, `30s`, `2.5`,
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
     from runwatch.alerts.rules import Rule
 from runwatch.durations import HINT, parse_duration
 from runwatch.model import Severity
+from runwatch.serve.address import ListenAddress, parse_listen
 
 CONFIG_ALIASES = {"for": "for_s", "resolve_after": "resolve_after_s", "repeat_interval": "repeat_interval_s"}
 """Config key → rule `Params` field where they differ (as `runwatch.alerts.rules.base.CONFIG_ALIASES`)."""
@@ -68,7 +72,7 @@ _SINK_COMMON = ("type", "name", "min_severity", "rules", "send_resolved")
 _SECRET_KEYS = ("url", "webhook_url", "token", "webhook")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SECTIONS = ("rules", "sinks", "state", "watch")
-_WATCH_KEYS = ("interval", "poll", "poll_interval")
+_WATCH_KEYS = ("interval", "poll", "poll_interval", "listen", "textfile")
 
 Registry = Mapping[str, Any]
 """Rule id → rule class (with `id`, `default_severity`, `Params`), as `alerts.rules.all_rules()`."""
@@ -112,6 +116,8 @@ class WatchConfig:
     interval: float | None = None
     poll: bool | None = None
     poll_interval: float | None = None
+    listen: ListenAddress | None = None
+    textfile: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -173,7 +179,7 @@ def load_config(path: Path | str | None, *, overrides: Sequence[str] = (),
     _known(state, ("dir",), "state", origin)
     state_dir = _path(state["dir"], "state.dir", origin, base) if "dir" in state else None
     return Config(rule_params=params, sinks=sinks, state_dir=state_dir,
-                  watch=_watch(data.get("watch", {}), origin), path=p)
+                  watch=_watch(data.get("watch", {}), origin, base), path=p)
 
 
 # ── reading ────────────────────────────────────────────────────────────────
@@ -457,7 +463,7 @@ def _argv(v: Any, where: str) -> tuple[str, ...]:
     return tuple(v)
 
 
-def _watch(t: Any, origin: str) -> WatchConfig:
+def _watch(t: Any, origin: str, base: Path) -> WatchConfig:
     t = _table(t, "watch", origin)
     _known(t, _WATCH_KEYS, "watch", origin)
     kw: dict[str, Any] = {}
@@ -466,6 +472,14 @@ def _watch(t: Any, origin: str) -> WatchConfig:
             kw[key] = _positive_duration(t[key], f"{origin}: watch.{key}")
     if "poll" in t:
         kw["poll"] = _value(_Param("poll", "poll", "bool"), t["poll"], f"{origin}: watch.poll")
+    if "listen" in t:
+        try:
+            v = t["listen"]
+            kw["listen"] = parse_listen(str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+        except ValueError as e:
+            raise ConfigError(f"{origin}: watch.listen: {e}") from None
+    if "textfile" in t:
+        kw["textfile"] = _path(t["textfile"], "watch.textfile", origin, base)
     return WatchConfig(**kw)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from runwatch.cli import main
+from tests.support.http import request
 from tests.support.paths import FIXTURES
 from tests.support.subprocesses import _Reader
 from tests.support.waiting import wait_for
@@ -206,3 +209,34 @@ def test_tail_stops_with_70_when_its_own_threads_fail_too_often(tmp_path: Path, 
     assert main(["tail", str(log), "--headless", "--interval", "0.2", "--no-gpu"]) == EXIT_GAVE_UP
     err = capsys.readouterr().err
     assert "failed too often; stopping (exit 70)" in err
+
+
+def test_tail_listen_serves_the_runs_it_prints(tmp_path: Path) -> None:
+    """`tail --listen` (DESIGN §3): what `--json` prints and what `/api/v1/runs` answers are the same object."""
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"iter {i}: loss {4 - i * 0.1:.4f}, time 35.20ms, mfu 45.00%\n" for i in range(3)))
+    p = runwatch("tail", str(log), "--json", "--interval", "0.2", "--listen", "127.0.0.1:0")
+    r = _Reader(p)
+    try:
+        port = int(wait_for(lambda: re.search(r"listening on 127\.0\.0\.1:(\d+)", r.err()), timeout=30)[1])
+        printed = wait_for(lambda: [json.loads(ln) for ln in r.out_lines() if '"step": 2' in ln], timeout=30)[-1]
+        [served] = request("127.0.0.1", port, "GET", "/api/v1/runs").json()
+        assert served.keys() == printed.keys() and served["step"] == 2 and served["metrics"] == printed["metrics"]
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+    assert p.returncode == 0
+
+
+@pytest.mark.parametrize("command", [["tail", "--headless"], ["watch", "--state-dir", "STATE"]])
+def test_listen_on_a_port_in_use_stops_with_one_line(tmp_path: Path, command: list[str]) -> None:
+    """Before anything starts: nothing else on stderr (the daemon logs nothing first), exit 64."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        args = [a.replace("STATE", str(tmp_path / "state")) for a in command]
+        p = subprocess.run([sys.executable, "-m", "runwatch", args[0], str(tmp_path / "x.log"), *args[1:],
+                            "--listen", f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 64
+    assert p.stderr == f"runwatch: cannot listen on 127.0.0.1:{port}: Address already in use\n"

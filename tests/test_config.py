@@ -12,6 +12,7 @@ from runwatch.alerts.sinks import CommandSink, FileSink, SlackSink, TerminalSink
 from runwatch.alerts.types import RuleTiming
 from runwatch.config import Config, ConfigError, SinkConfig, WatchConfig, load_config
 from runwatch.model import Severity
+from runwatch.serve.address import ListenAddress
 
 
 def duration(default: float) -> Any:
@@ -155,6 +156,14 @@ def test_sinks_know_where_they_were_set_for_later_errors(tmp_path: Path) -> None
     assert "origin" not in repr(slack.settings)
 
 
+@pytest.mark.parametrize(("listen", "want"), [('":9464"', ListenAddress("127.0.0.1", 9464)), ("9464", ListenAddress("127.0.0.1", 9464)),
+                                            ('"0.0.0.0:9100"', ListenAddress("0.0.0.0", 9100))])
+def test_watch_listen_and_textfile(tmp_path: Path, listen: str, want: ListenAddress) -> None:
+    """`[watch] listen` (a bare port means loopback) and `textfile` (relative to the config's directory)."""
+    cfg = load(tmp_path, f'[watch]\nlisten = {listen}\ntextfile = "metrics/runwatch.prom"\n')
+    assert cfg.watch.listen == want and cfg.watch.textfile == tmp_path / "metrics/runwatch.prom"
+
+
 def test_an_unset_watch_table_leaves_the_command_defaults() -> None:
     """`[watch]` was parsed and ignored (review finding 1); unset keys must not impose 10s on the daemon."""
     assert WatchConfig() == WatchConfig(interval=None, poll=None, poll_interval=None)
@@ -239,6 +248,10 @@ def test_an_empty_file_means_defaults(tmp_path: Path) -> None:
     ("[watch]\ninterval = 10", 'watch.interval: a duration needs a unit: 10'),
     ("[watch]\ninterval = '0s'", "watch.interval: must be longer than 0s, got '0s'"),
     ("[watch]\npoll = 1", "watch.poll: expected true or false, got 1"),
+    ("[watch]\nlisten = 'node1:http'", "watch.listen: port must be a number from 0 to 65535, got 'http'"),
+    ("[watch]\nlisten = true", "watch.listen: expected HOST:PORT (e.g. 127.0.0.1:9464), got True"),
+    ("[watch]\nlisten = '::1:9464'", "watch.listen: an IPv6 address goes in brackets: [::1:9464]:PORT"),
+    ("[watch]\ntextfile = 3", "watch.textfile: expected a path (a string), got 3"),
     # sinks
     ("[sinks]\ntype = 'slack'", "sinks: expected [[sinks]] tables"),
     ("[[sinks]]\nwebhook_url_env = 'X'", "sinks[0].type: expected slack | webhook | command | file | terminal, missing"),

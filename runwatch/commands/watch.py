@@ -9,6 +9,7 @@ while the daemon was down (`commands.resume`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -25,6 +26,7 @@ from runwatch.alerts.sinks import RedactingFilter
 from runwatch.alerts.store import StateDir
 from runwatch.alerts.types import Notification
 from runwatch.commands.resume import ReadOffsets
+from runwatch.commands.serving import Exports, listening_line, open_exports
 from runwatch.config import Config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.errors import EXIT_GAVE_UP
@@ -102,7 +104,7 @@ offsets and logs what is new: a log written a line at a time changes it 150 time
 
 
 def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags, options: EngineOptions,
-              state_dir: Path | None, interval: float, stop: threading.Event) -> int:
+              state_dir: Path | None, interval: float, stop: threading.Event, exports: Exports | None = None) -> int:
     """Run until `stop` is set. `load` reads the config (again on SIGHUP)."""
     config = load()
     sinks = build_sinks([*config.sinks, *flags.sink_configs()])
@@ -112,10 +114,13 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
     reload_wanted = threading.Event()
     signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
     engine = Engine(paths, replace(options, seen_bytes=offsets.judged_bytes()), alerting=alerting)
+    listener, textfile = open_exports(engine, exports or Exports())  # a port in use stops it here, before any thread starts
+    if listener is not None:
+        log.info("%s", listening_line(listener))
     log.info("watching %s with %d rules and %d sink(s)%s", " ".join(paths), len(alerting.rules), len(sinks),
              "" if sinks else " (alerts are only logged: configure [[sinks]] or --webhook/--slack-webhook-env)")
     news = engine.subscribe()
-    with engine:
+    with engine, listener or contextlib.nullcontext():
         clock = time.monotonic
         schedule = StatusSchedule(interval, clock=clock)  # the first once the logs have been read
         while not stop.is_set() and not engine.supervisor.gave_up.is_set():
@@ -132,9 +137,13 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
             if schedule.is_time() and schedule.take(snaps := engine.snapshots()):
                 for snap in snaps:
                     log.info("%s", status_line(snap))
+                if textfile is not None:
+                    textfile.write()
         log.info("stopping: saving state, delivering what is queued")
         offsets.save(engine.positions(), clock(), force=True)
     offsets.save(engine.positions(), clock(), force=True)  # what the worker judged while it stopped
+    if textfile is not None:
+        textfile.write()  # the run's last state, not the one of an interval ago
     if engine.supervisor.gave_up.is_set():
         log.critical("runwatch's own threads failed too often; exiting %d so the service manager restarts it",
                      EXIT_GAVE_UP)
