@@ -113,7 +113,7 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
     signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
     engine = Engine(paths, replace(options, seen_bytes=offsets.judged_bytes()), alerting=alerting)
     log.info("watching %s with %d rules and %d sink(s)%s", " ".join(paths), len(alerting.rules), len(sinks),
-             "" if sinks else " (alerts are only logged: configure [[sinks]] or --webhook/--slack-webhook-env)")
+             "" if sinks else " (alerts are only logged: configure [[sinks]] or --webhook/--slack-webhook-env/--alertmanager)")
     news = engine.subscribe()
     with engine:
         clock = time.monotonic

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from runwatch.alerts.types import Notification
+from runwatch.alerts.types import Alert, Notification
 from runwatch.model import AlertState, Severity
 
 _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
@@ -89,3 +89,23 @@ class Sink(Protocol):
     filter: SinkFilter
 
     def send(self, payload: dict[str, Any], notification: Notification) -> None: ...
+
+
+@runtime_checkable
+class Refreshing(Protocol):
+    """A sink whose receiver forgets an alert that is not said again (Alertmanager resolves an alert
+    whose sender went quiet): besides `send`, its worker calls `refresh` every `refresh_interval`
+    seconds, on the same thread, so a refresh never overtakes a "resolved" in the queue.
+
+    The lifecycle's `repeat_interval` is not used for this: it speaks to people (hours, stops when
+    acknowledged, goes to every sink, and each repeat is a notification kept in the outbox); a
+    refresh is the protocol's keep-alive, for this sink alone.
+    """
+
+    refresh_interval: float
+
+    def refresh(self) -> None:
+        """Say every active alert again; raises a `SinkError` when no receiver took it."""
+
+    def resume(self, alerts: Iterable[Alert]) -> None:
+        """The firing alerts it was told of before a restart (or a reload): it keeps refreshing them."""

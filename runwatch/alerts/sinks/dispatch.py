@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from runwatch.alerts.sinks.backoff import Backoff
-from runwatch.alerts.sinks.base import Sink, SinkFilter
+from runwatch.alerts.sinks.base import Refreshing, Sink, SinkFilter
 from runwatch.alerts.sinks.outbox import Outbox
 from runwatch.alerts.sinks.redact import describe
 from runwatch.alerts.sinks.worker import ErrorCallback, SinkStats, SinkWorker
-from runwatch.alerts.types import Notification
+from runwatch.alerts.types import Alert, Notification
 from runwatch.supervise import Managed, SupervisedThread, Supervisor
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,14 @@ class Dispatcher(Managed):
         for thread in threads:
             thread.supervisor = supervisor
             thread.start()
+
+    def resume(self, alerts: Iterable[Alert]) -> None:
+        """Hand the alerts that fire and were notified (from the state dir, or before a config reload) to
+        the sinks that keep saying them (`Refreshing`: Alertmanager forgets an alert not said again)."""
+        told = [a for a in alerts if a.last_notified is not None]
+        for worker in self._workers.values():
+            if isinstance(worker.sink, Refreshing):
+                worker.sink.resume(told)
 
     def submit(self, notification: Notification) -> None:
         """Queue for every sink whose filter accepts it; never waits on a network, never raises for a sink's
