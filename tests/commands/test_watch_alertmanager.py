@@ -11,15 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.alertmanager import Alertmanager, find_alertmanager, notifications, started
+from tests.support.alertmanager import MISSING, Alertmanager, find_alertmanager, notifications, started
 from tests.support.nanochat import nanochat_line
 from tests.support.receiver import Receiver
 from tests.support.subprocesses import _Reader, stop_daemon
 from tests.support.waiting import wait_for
 
 BINARY = find_alertmanager()
-pytestmark = pytest.mark.skipif(BINARY is None, reason="the Alertmanager binary (Debian package "
-                                "prometheus-alertmanager) is not installed; CI installs it")
+pytestmark = pytest.mark.skipif(BINARY is None, reason=f"{MISSING}; CI installs it")
 
 QUICK = ("--rule", "nonfinite.window=5", "--rule", "nonfinite.resolve_after=1s")
 """The NaN leaves the rule's window after 5 healthy records and the alert resolves a second later."""

@@ -11,7 +11,6 @@ import json
 import shutil
 import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -107,8 +106,3 @@ def started(binary: str, workdir: Path, webhook_url: str, **timing: str):  # typ
         yield am
     finally:
         am.stop()
-
-
-def wait_seconds(seconds: float) -> None:
-    """A pause a test needs to let time pass (an interval elapse), not to wait for a result."""
-    time.sleep(seconds)

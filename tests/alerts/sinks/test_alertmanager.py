@@ -197,6 +197,25 @@ def test_a_500_is_retried_from_the_outbox_until_taken(receiver: Receiver, tmp_pa
     assert json.loads((tmp_path / "am.json").read_text())["pending"] == []
 
 
+def test_refreshes_failing_are_reported_once_not_at_every_try(receiver: Receiver) -> None:
+    """Alertmanager down while an alert fires and nothing new is queued: the user hears of it, once."""
+    said: list[str] = []
+    sink = AlertmanagerSink("am", urls=[base(receiver)], resend_interval=0.05)
+    d = Dispatcher([sink], backoff=FAST, on_error=lambda name, message: said.append(message))
+    d.start()
+    try:
+        d.submit(firing())
+        wait_for(lambda: d.stats()["am"].delivered == 1, timeout=30)
+        receiver.default = 503
+        wait_for(lambda: receiver.count() >= 5, timeout=30)  # several refreshes failed
+        receiver.default = 200
+        wait_for(lambda: receiver.requests[-1].status == 200, timeout=30)
+    finally:
+        d.stop(1.0)
+    assert said == [f"alertmanager sink 'am' (127.0.0.1:{receiver.port}): HTTP 503 (oops); active alerts not "
+                    f"re-sent, will try again"]
+
+
 @pytest.mark.parametrize(("urls", "says"), [
     ([], "urls: give at least one Alertmanager URL"),
     (["ftp://am:9093"], r"urls\[0\] must be an http:// or https:// URL"),
