@@ -205,6 +205,8 @@ class Alerting:
             notes = self.manager.update(findings, now, evaluated=evaluated,
                                         resolution=lambda a: self._resolution(rules, trackers, a, now),
                                         hand_over=self._submit)
+            if self.dispatcher is not None:
+                self.dispatcher.retain(lambda: {a.key for a in self.manager.firing()})
             held = self.manager.silences.take_held()
         for h in held:  # once per transition a silence held back
             log.info("%s", h.line())

@@ -117,6 +117,19 @@ def test_runwatchs_own_failure_fires_at_once_and_resolves_after_five_quiet_minut
     assert [(n.state, n.id) for n in resolved] == [(AlertState.RESOLVED, episode.replace(":firing:", ":resolved:"))]
 
 
+def test_every_tick_tells_the_alertmanager_sink_which_alerts_still_fire() -> None:
+    """What the lifecycle no longer has firing (its "resolved" held back by a silence, or gone) is not re-sent."""
+    from runwatch.alerts.sinks import AlertmanagerSink
+    from tests.support.alerts import make_alert
+
+    sink = AlertmanagerSink("am", urls=["http://127.0.0.1:9"])
+    sink.resume([make_alert()])
+    alerting = Alerting(load_config(None), sinks=[sink], persist=False)
+    assert list(sink.active()) == [make_alert().key]
+    alerting.tick([], 1_800_000_000.0)  # the lifecycle has nothing firing
+    assert sink.active() == {}
+
+
 def test_a_restarted_daemon_keeps_re_sending_the_alerts_it_told_alertmanager_of(tmp_path: Path) -> None:
     """Alertmanager resolves an alert nobody says again: the firing alerts in the state dir (notified before
     the restart, so the lifecycle sends them no more) go to the Alertmanager sink's refresh."""

@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,10 @@ class AlertmanagerSink:
         self.name = name
         self.filter = filter or SinkFilter()
         self.label = f"{self.kind} sink '{name}'"
+        if not self.filter.send_resolved:
+            raise SinkConfigError(f"{self.label}: send_resolved = false would keep every alert firing in Alertmanager "
+                                  f"while runwatch runs; its receivers' own send_resolved decides who hears the end",
+                                  key="send_resolved")
         self.refresh_interval = resend_interval
         self.generator_url = generator_url
         self.host = host or socket.gethostname()
@@ -157,6 +161,13 @@ class AlertmanagerSink:
                     n = Notification(a, AlertState.FIRING, a.fired_at or a.active_since)
                     body = postable_alert(n, host=self.host, generator_url=self.generator_url)
                     self._active[a.key] = _Active(body, False, set(), now)
+
+    def retain(self, firing: Collection[str]) -> None:
+        """Stop re-sending the alerts told of as firing that no longer fire (by key): one whose "resolved" a
+        silence holds back lapses in Alertmanager after its resolve_timeout instead of firing for ever."""
+        with self._lock:
+            for key in [k for k, e in self._active.items() if not e.resolved and k not in firing]:
+                del self._active[key]
 
     def active(self) -> dict[str, dict[str, Any]]:
         """What the next refresh will say: alert key → body (for the daemon's status and for tests)."""

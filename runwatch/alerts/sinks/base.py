@@ -7,7 +7,7 @@ and persistence, so a sink is a small object that makes one attempt.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -109,3 +109,6 @@ class Refreshing(Protocol):
 
     def resume(self, alerts: Iterable[Alert]) -> None:
         """The firing alerts it was told of before a restart (or a reload): it keeps refreshing them."""
+
+    def retain(self, firing: Collection[str]) -> None:
+        """The keys of the alerts that fire now: it stops refreshing any other it was told of as firing."""

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from runwatch.alerts.sinks.backoff import Backoff
@@ -91,6 +91,14 @@ class Dispatcher(Managed):
         for worker in self._workers.values():
             if isinstance(worker.sink, Refreshing):
                 worker.sink.resume(told)
+
+    def retain(self, firing: Callable[[], Collection[str]]) -> None:
+        """Tell the `Refreshing` sinks which alerts fire now (`firing()`, asked only when there is one)."""
+        refreshing = [w.sink for w in self._workers.values() if isinstance(w.sink, Refreshing)]
+        if refreshing:
+            keys = firing()
+            for sink in refreshing:
+                sink.retain(keys)
 
     def submit(self, notification: Notification) -> None:
         """Queue for every sink whose filter accepts it; never waits on a network, never raises for a sink's

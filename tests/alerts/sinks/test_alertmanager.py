@@ -158,6 +158,25 @@ def test_alerts_firing_before_a_restart_are_refreshed(receiver: Receiver) -> Non
     assert posted(receiver) == [("nonfinite", False)]
 
 
+def test_an_alert_that_no_longer_fires_is_not_re_sent_though_its_end_was_held_back(receiver: Receiver) -> None:
+    """A silence holds back the "resolved": the alert must not fire in Alertmanager for ever, it lapses."""
+    sink = AlertmanagerSink("am", urls=[base(receiver)])
+    send(sink, firing())
+    sink.retain({firing().alert.key})
+    assert list(sink.active()) == [firing().alert.key]
+    sink.retain(set())
+    sink.refresh()
+    assert sink.active() == {} and receiver.count() == 1
+
+
+def test_send_resolved_off_is_refused_at_start_up() -> None:
+    from runwatch.alerts.sinks import SinkFilter
+
+    with pytest.raises(SinkConfigError, match="send_resolved = false would keep every alert firing") as err:
+        AlertmanagerSink("am", urls=["http://127.0.0.1:9"], filter=SinkFilter(send_resolved=False))
+    assert err.value.key == "send_resolved"
+
+
 def dispatcher(sink: AlertmanagerSink, outbox: Path | None = None) -> Dispatcher:
     d = Dispatcher([sink], outbox=outbox, backoff=FAST)
     d.start()
