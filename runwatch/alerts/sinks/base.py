@@ -95,7 +95,7 @@ class Sink(Protocol):
 class Refreshing(Protocol):
     """A sink whose receiver forgets an alert that is not said again (Alertmanager resolves an alert
     whose sender went quiet): besides `send`, its worker calls `refresh` every `refresh_interval`
-    seconds, on the same thread, so a refresh never overtakes a "resolved" in the queue.
+    seconds, on the same thread, so a refresh and a send never race.
 
     The lifecycle's `repeat_interval` is not used for this: it speaks to people (hours, stops when
     acknowledged, goes to every sink, and each repeat is a notification kept in the outbox); a

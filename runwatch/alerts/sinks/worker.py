@@ -81,7 +81,7 @@ class SinkWorker(SupervisedThread):
         self._last_error: tuple[str, float] | None = None
         self._last_delivered_at: float | None = None
         self._refreshing = sink if isinstance(sink, Refreshing) else None
-        self._refresh_at = time.monotonic() + sink.refresh_interval if isinstance(sink, Refreshing) else None
+        self._refresh_at = time.monotonic() + self._refreshing.refresh_interval if self._refreshing else None
         self._refresh_failing = False
 
     def offer(self, notification: Notification) -> bool:
