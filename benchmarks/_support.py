@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 import resource
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -141,6 +143,17 @@ class Receiver:
         """Drop the POSTs that `match`, so that the next `wait_for` sees only newer ones."""
         with self.cond:
             self._posts = [p for p in self._posts if not match(p)]
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `grace` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def pct(xs: list[float], p: float) -> float:

@@ -55,8 +55,11 @@ class AlertFlags:
     webhook: str | None = None
     slack_webhook_env: str | None = None
     on_alert: str | None = None
+    alertmanager: tuple[str, ...] = ()
+    """`--alertmanager URL` (repeatable): one sink, every URL a member of the same HA cluster."""
 
     def sink_configs(self) -> list[SinkConfig]:
+        from runwatch.alerts.sinks.alertmanager import AlertmanagerSink
         from runwatch.alerts.sinks.command import CommandSink
         from runwatch.alerts.sinks.slack import SlackSink
         from runwatch.alerts.sinks.webhook import WebhookSink
@@ -71,6 +74,9 @@ class AlertFlags:
         if self.on_alert:
             out.append(SinkConfig(type="command", name="on-alert", settings=CommandSink.Settings(
                 run=tuple(shlex.split(self.on_alert))), origin="--on-alert"))
+        if self.alertmanager:
+            out.append(SinkConfig(type="alertmanager", name="alertmanager", settings=AlertmanagerSink.Settings(
+                urls=tuple(self.alertmanager)), origin="--alertmanager"))
         return out
 
 
@@ -122,6 +128,7 @@ class Alerting:
         """Start the sinks' threads, under `supervisor` (the engine's) when given, also after a reload."""
         self._supervisor = supervisor
         if self.dispatcher is not None:
+            self.dispatcher.resume(self.manager.firing())
             self.dispatcher.start(supervisor)
 
     def internal_failure(self, failure: ThreadFailure) -> list[Notification]:
@@ -155,6 +162,7 @@ class Alerting:
         if old is not None:
             old.stop(3.0)
         if new is not None:
+            new.resume(self.manager.firing())
             new.start(self._supervisor)
         with self._lock:
             self.rules, self.judge = rules, Judge(rules)
@@ -197,6 +205,8 @@ class Alerting:
             notes = self.manager.update(findings, now, evaluated=evaluated,
                                         resolution=lambda a: self._resolution(rules, trackers, a, now),
                                         hand_over=self._submit)
+            if self.dispatcher is not None:
+                self.dispatcher.retain(lambda: {a.key for a in self.manager.firing()})
             held = self.manager.silences.take_held()
         for h in held:  # once per transition a silence held back
             log.info("%s", h.line())

@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     sinks.add_argument("--webhook", metavar="URL", help="POST alerts as JSON to this URL")
     sinks.add_argument("--slack-webhook-env", metavar="VAR",
                        help="send alerts to the Slack incoming webhook whose URL is in $VAR")
+    sinks.add_argument("--alertmanager", action="append", default=[], metavar="URL",
+                       help="send alerts to Alertmanager at URL (POST /api/v2/alerts, re-sent every 60 s while "
+                            "active); repeat for each member of an HA cluster")
     sinks.add_argument("--on-alert", metavar="CMD",
                        help="run CMD (split like a shell would, but never run by one) with the alert as JSON on stdin")
 
@@ -255,7 +258,8 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
                          pids=tuple(args.pid), gpu=not args.no_gpu)
     interval = args.interval or (2.0 if args.command == "demo" else 10.0)
     # With nothing to validate, rules and sinks load on the engine's worker after the first status.
-    needs_check = any(getattr(args, k, None) for k in ("config", "rule", "webhook", "slack_webhook_env", "on_alert"))
+    needs_check = any(getattr(args, k, None) for k in ("config", "rule", "webhook", "slack_webhook_env", "on_alert",
+                                                     "alertmanager"))
     alerting = _alerting(args) if needs_check else (lambda: _alerting(args))
     if use_tui(args):
         from runwatch.tui.app import run_tui
@@ -321,7 +325,8 @@ def _flags(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     return AlertFlags(webhook=getattr(args, "webhook", None),
                       slack_webhook_env=getattr(args, "slack_webhook_env", None),
-                      on_alert=getattr(args, "on_alert", None))
+                      on_alert=getattr(args, "on_alert", None),
+                      alertmanager=tuple(getattr(args, "alertmanager", None) or ()))
 
 
 def _alerting(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ Every key
     <param>          …         the rule's own parameters, as `runwatch rules` prints them
 
 ``[[sinks]]`` (any number; none means alerts go only to the terminal/log)
-    type             string    slack | webhook | command | file | terminal (required)
+    type             string    slack | webhook | command | file | terminal | alertmanager (required)
     name             string    a label for logs and `runwatch` messages (default: the type)
     min_severity     string    info | warning | critical: send only alerts at least this severe
     rules            [string]  send only alerts of these rules (default: all)
@@ -434,6 +434,8 @@ def _setting(d: Declared, v: Any, where: str, short: str, origin: str, base: Pat
         return _env_name(v, where)
     if d.kind is SettingKind.ARGV:
         return _argv(v, where)
+    if d.kind is SettingKind.URLS:
+        return _urls(v, where)
     if d.kind is SettingKind.PATH:
         return _path(v, short, origin, base)
     if d.kind is SettingKind.DURATION:
@@ -461,6 +463,15 @@ def _argv(v: Any, where: str) -> tuple[str, ...]:
     if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
         raise ConfigError(f"{where}: expected a non-empty list of non-empty strings, got {_show(v)}")
     return tuple(v)
+
+
+def _urls(v: Any, where: str) -> tuple[str, ...]:
+    if isinstance(v, str):
+        raise ConfigError(f"{where}: must be a list of URLs, not a string: urls = [\"http://alertmanager:9093\"]")
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x.strip() for x in v):
+        # Never echo the values: a URL may carry a password.
+        raise ConfigError(f"{where}: expected a non-empty list of URLs (strings)")
+    return tuple(x.strip() for x in v)
 
 
 def _watch(t: Any, origin: str, base: Path) -> WatchConfig:

@@ -46,6 +46,22 @@ def test_a_set_variable_builds_the_sink() -> None:
     assert sink.name == "slack"
 
 
+def test_a_bad_alertmanager_url_names_the_file_and_key_not_the_url(tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text('[[sinks]]\ntype = "alertmanager"\nurls = ["http://am1:9093", "http://ops:hunter22@am2:port"]\n')
+    with pytest.raises(SinkConfigError) as e:
+        build_sinks(load_config(cfg).sinks, environ={})
+    assert str(e.value).startswith(f"{cfg}: sinks[0].urls: alertmanager sink 'alertmanager': urls[1] is not a valid URL")
+    assert "hunter22" not in str(e.value)
+
+
+def test_the_alertmanager_flag_makes_one_sink_for_every_member() -> None:
+    (sink,) = build_sinks(AlertFlags(alertmanager=("http://127.0.0.1:9", "http://127.0.0.1:10")).sink_configs())
+    assert sink.name == "alertmanager" and "members=2" in repr(sink)
+    with pytest.raises(SinkConfigError, match=r"^--alertmanager: alertmanager sink 'alertmanager': urls\[0\] has no"):
+        build_sinks(AlertFlags(alertmanager=("http://",)).sink_configs())
+
+
 def test_a_resolved_stall_says_which_step_ended_it() -> None:
     """The RESOLVED line repeated "no new step for …" (review finding 7): the rule now says what ended it."""
     config = load_config(None, overrides=["stall.after=1.5s", "stall.resolve_after=1s"])
@@ -99,3 +115,39 @@ def test_runwatchs_own_failure_fires_at_once_and_resolves_after_five_quiet_minut
     assert tick(1260.0) == [] and tick(1500.0) == []  # 250 s since the second failure: still firing
     resolved = tick(1561.0)
     assert [(n.state, n.id) for n in resolved] == [(AlertState.RESOLVED, episode.replace(":firing:", ":resolved:"))]
+
+
+def test_every_tick_tells_the_alertmanager_sink_which_alerts_still_fire() -> None:
+    """What the lifecycle no longer has firing (its "resolved" held back by a silence, or gone) is not re-sent."""
+    from runwatch.alerts.sinks import AlertmanagerSink
+    from tests.support.alerts import make_alert
+
+    sink = AlertmanagerSink("am", urls=["http://127.0.0.1:9"])
+    sink.resume([make_alert()])
+    alerting = Alerting(load_config(None), sinks=[sink], persist=False)
+    assert list(sink.active()) == [make_alert().key]
+    alerting.tick([], 1_800_000_000.0)  # the lifecycle has nothing firing
+    assert sink.active() == {}
+
+
+def test_a_restarted_daemon_keeps_re_sending_the_alerts_it_told_alertmanager_of(tmp_path: Path) -> None:
+    """Alertmanager resolves an alert nobody says again: the firing alerts in the state dir (notified before
+    the restart, so the lifecycle sends them no more) go to the Alertmanager sink's refresh."""
+    from runwatch.alerts.sinks import AlertmanagerSink
+    from runwatch.alerts.store import AlertStore, StateDir
+    from tests.support.alerts import make_alert
+    from tests.support.receiver import Receiver
+    from tests.support.waiting import wait_for
+
+    told = make_alert(last_notified=1.0)
+    AlertStore(StateDir(tmp_path)).save_alerts([told, make_alert(rule="stall")], sent=[])  # the stall: never told
+    receiver = Receiver()
+    sink = AlertmanagerSink("am", urls=[f"http://127.0.0.1:{receiver.port}"], resend_interval=0.1)
+    alerting = Alerting(load_config(None), sinks=[sink], state_dir=tmp_path)
+    try:
+        alerting.start()
+        wait_for(lambda: receiver.delivered, timeout=30)
+    finally:
+        alerting.stop(1.0)
+        receiver.stop()
+    assert {a["labels"]["alertname"] for body in receiver.delivered for a in body} == {"nonfinite"}

@@ -168,6 +168,16 @@ def test_demo_accepts_the_common_sink_flags() -> None:
     assert [s.type for s in _flags(args).sink_configs()] == ["webhook", "slack", "command"]
 
 
+@pytest.mark.parametrize("command", ["tail", "watch"])
+def test_alertmanager_flags_make_one_sink_for_every_member(command: str) -> None:
+    from runwatch.cli import _flags, build_parser
+
+    args = build_parser().parse_args([command, "train.log", "--alertmanager", "http://am1:9093",
+                                      "--alertmanager", "http://am2:9093"])
+    [sink] = _flags(args).sink_configs()
+    assert sink.type == "alertmanager" and sink.settings.urls == ("http://am1:9093", "http://am2:9093")
+
+
 def test_tail_says_at_exit_that_an_undelivered_alert_is_dropped(tmp_path: Path) -> None:
     """`tail` keeps no outbox, yet said "what it holds stays in the outbox" (review finding 3)."""
     from tests.support.nanochat import nanochat_line

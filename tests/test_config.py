@@ -194,6 +194,14 @@ def test_sink_settings_are_the_sink_types_own_declarations(tmp_path: Path) -> No
     assert type(file.settings) is FileSink.Settings and file.settings.fsync is False
 
 
+def test_an_alertmanager_sink_takes_its_urls_and_resend_interval(tmp_path: Path) -> None:
+    (am,) = load(tmp_path, '[[sinks]]\ntype = "alertmanager"\nurls = ["http://am1:9093", "http://am2:9093"]\n'
+                           'resend_interval = "30s"\ngenerator_url = "http://node1:9464/"').sinks
+    assert am.type == "alertmanager"
+    assert am.settings.urls == ("http://am1:9093", "http://am2:9093") and am.settings.resend_interval == 30.0
+    assert am.settings.generator_url == "http://node1:9464/" and am.settings.timeout == 10.0
+
+
 def test_a_required_sink_setting_is_named_with_its_doc(tmp_path: Path) -> None:
     msg = error(tmp_path, '[[sinks]]\ntype = "file"')
     assert "sinks[0].path: required for a file sink: JSON lines are appended here" in msg
@@ -254,8 +262,8 @@ def test_an_empty_file_means_defaults(tmp_path: Path) -> None:
     ("[watch]\ntextfile = 3", "watch.textfile: expected a path (a string), got 3"),
     # sinks
     ("[sinks]\ntype = 'slack'", "sinks: expected [[sinks]] tables"),
-    ("[[sinks]]\nwebhook_url_env = 'X'", "sinks[0].type: expected slack | webhook | command | file | terminal, missing"),
-    ("[[sinks]]\ntype = 'email'", "sinks[0].type: expected slack | webhook | command | file | terminal, got 'email'"),
+    ("[[sinks]]\nwebhook_url_env = 'X'", "sinks[0].type: expected slack | webhook | command | file | terminal | alertmanager, missing"),
+    ("[[sinks]]\ntype = 'email'", "sinks[0].type: expected slack | webhook | command | file | terminal | alertmanager, got 'email'"),
     ("[[sinks]]\ntype = 'slack'", "sinks[0].webhook_url_env: required"),
     ("[[sinks]]\ntype = 'slack'\nwebhook_url_env = 'X'\nchannel = '#ml'",
      "sinks[0].channel: unknown key for sinks[0] (slack)"),
@@ -271,6 +279,14 @@ def test_an_empty_file_means_defaults(tmp_path: Path) -> None:
     ("[[sinks]]\ntype = 'terminal'\nmin_severity = 'loud'", "sinks[0].min_severity: expected info | warning | "),
     ("[[sinks]]\ntype = 'terminal'\nrules = ['stal']", "sinks[0].rules: unknown rule 'stal' (did you mean 'stall'?)"),
     ("[[sinks]]\ntype = 'terminal'\nsend_resolved = 'yes'", "sinks[0].send_resolved: expected true or false"),
+    ("[[sinks]]\ntype = 'alertmanager'", "sinks[0].urls: required for a alertmanager sink: one Alertmanager"),
+    ("[[sinks]]\ntype = 'alertmanager'\nurls = 'http://am:9093'", "sinks[0].urls: must be a list of URLs, not a string"),
+    ("[[sinks]]\ntype = 'alertmanager'\nurls = [9093]", "sinks[0].urls: expected a non-empty list of URLs"),
+    ("[[sinks]]\ntype = 'alertmanager'\nurls = ['http://am:9093']\nresend = '1m'",
+     "sinks[0].resend: unknown key for sinks[0] (alertmanager) (known: type, name, min_severity, rules, "
+     "send_resolved, urls, resend_interval, generator_url, host, timeout)"),
+    ("[[sinks]]\ntype = 'alertmanager'\nurls = ['http://am:9093']\nresend_interval = 60",
+     "sinks[0].resend_interval: a duration needs a unit: 60"),
     # syntax
     ("[rules.stall\nafter = 1", "not valid TOML: "),
 ])

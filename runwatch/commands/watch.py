@@ -118,7 +118,7 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
     if listener is not None:
         log.info("%s", listening_line(listener))
     log.info("watching %s with %d rules and %d sink(s)%s", " ".join(paths), len(alerting.rules), len(sinks),
-             "" if sinks else " (alerts are only logged: configure [[sinks]] or --webhook/--slack-webhook-env)")
+             "" if sinks else " (alerts are only logged: configure [[sinks]] or --webhook/--slack-webhook-env/--alertmanager)")
     news = engine.subscribe()
     with engine, listener or contextlib.nullcontext():
         clock = time.monotonic

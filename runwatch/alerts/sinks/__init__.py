@@ -1,4 +1,4 @@
-"""Where alerts go: Slack, webhooks, commands, files, the terminal (DESIGN §4, §5).
+"""Where alerts go: Slack, webhooks, Alertmanager, commands, files, the terminal (DESIGN §4, §5).
 
 `build_sink` turns settings into sinks; a `Dispatcher` delivers to them off
 the engine's thread, with retries and an outbox that survives restarts.
@@ -15,9 +15,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from runwatch.alerts.sinks.alertmanager import AlertmanagerSink
     from runwatch.alerts.sinks.backoff import Backoff
     from runwatch.alerts.sinks.base import (
         PermanentError,
+        Refreshing,
         RetryableError,
         Sink,
         SinkConfigError,
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from runwatch.alerts.sinks.worker import SinkStats
 
 _HOME = {
-    "Backoff": "backoff", "PermanentError": "base", "RetryableError": "base", "Sink": "base",
+    "AlertmanagerSink": "alertmanager", "Backoff": "backoff", "PermanentError": "base", "Refreshing": "base", "RetryableError": "base", "Sink": "base",
     "SinkConfigError": "base", "SinkError": "base", "SinkFilter": "base", "CommandSink": "command",
     "Dispatcher": "dispatch", "SINK_TYPES": "factory", "build_sink": "factory", "FileSink": "file",
     "RedactingFilter": "redact", "register_secret": "redact", "SlackSink": "slack",
@@ -43,8 +45,8 @@ _HOME = {
 }
 
 __all__ = [
-    "SINK_TYPES", "Backoff", "CommandSink", "Dispatcher", "FileSink", "PermanentError", "RedactingFilter",
-    "RetryableError", "Sink", "SinkConfigError", "SinkError", "SinkFilter", "SinkStats", "SlackSink",
+    "SINK_TYPES", "AlertmanagerSink", "Backoff", "CommandSink", "Dispatcher", "FileSink", "PermanentError",
+    "RedactingFilter", "Refreshing", "RetryableError", "Sink", "SinkConfigError", "SinkError", "SinkFilter", "SinkStats", "SlackSink",
     "TerminalSink", "WebhookSink", "build_sink", "register_secret",
 ]
 

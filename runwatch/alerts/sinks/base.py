@@ -7,11 +7,11 @@ and persistence, so a sink is a small object that makes one attempt.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from runwatch.alerts.types import Notification
+from runwatch.alerts.types import Alert, Notification
 from runwatch.model import AlertState, Severity
 
 _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
@@ -89,3 +89,26 @@ class Sink(Protocol):
     filter: SinkFilter
 
     def send(self, payload: dict[str, Any], notification: Notification) -> None: ...
+
+
+@runtime_checkable
+class Refreshing(Protocol):
+    """A sink whose receiver forgets an alert that is not said again (Alertmanager resolves an alert
+    whose sender went quiet): besides `send`, its worker calls `refresh` every `refresh_interval`
+    seconds, on the same thread, so a refresh and a send never race.
+
+    The lifecycle's `repeat_interval` is not used for this: it speaks to people (hours, stops when
+    acknowledged, goes to every sink, and each repeat is a notification kept in the outbox); a
+    refresh is the protocol's keep-alive, for this sink alone.
+    """
+
+    refresh_interval: float
+
+    def refresh(self) -> None:
+        """Say every active alert again; raises a `SinkError` when no receiver took it."""
+
+    def resume(self, alerts: Iterable[Alert]) -> None:
+        """The firing alerts it was told of before a restart (or a reload): it keeps refreshing them."""
+
+    def retain(self, firing: Collection[str]) -> None:
+        """The keys of the alerts that fire now: it stops refreshing any other it was told of as firing."""

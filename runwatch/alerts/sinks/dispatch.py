@@ -14,15 +14,15 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from runwatch.alerts.sinks.backoff import Backoff
-from runwatch.alerts.sinks.base import Sink, SinkFilter
+from runwatch.alerts.sinks.base import Refreshing, Sink, SinkFilter
 from runwatch.alerts.sinks.outbox import Outbox
 from runwatch.alerts.sinks.redact import describe
 from runwatch.alerts.sinks.worker import ErrorCallback, SinkStats, SinkWorker
-from runwatch.alerts.types import Notification
+from runwatch.alerts.types import Alert, Notification
 from runwatch.supervise import Managed, SupervisedThread, Supervisor
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,22 @@ class Dispatcher(Managed):
         for thread in threads:
             thread.supervisor = supervisor
             thread.start()
+
+    def resume(self, alerts: Iterable[Alert]) -> None:
+        """Hand the alerts that fire and were notified (from the state dir, or before a config reload) to
+        the sinks that keep saying them (`Refreshing`: Alertmanager forgets an alert not said again)."""
+        told = [a for a in alerts if a.last_notified is not None]
+        for worker in self._workers.values():
+            if isinstance(worker.sink, Refreshing):
+                worker.sink.resume(told)
+
+    def retain(self, firing: Callable[[], Collection[str]]) -> None:
+        """Tell the `Refreshing` sinks which alerts fire now (`firing()`, asked only when there is one)."""
+        refreshing = [w.sink for w in self._workers.values() if isinstance(w.sink, Refreshing)]
+        if refreshing:
+            keys = firing()
+            for sink in refreshing:
+                sink.retain(keys)
 
     def submit(self, notification: Notification) -> None:
         """Queue for every sink whose filter accepts it; never waits on a network, never raises for a sink's

@@ -47,10 +47,12 @@ def resolve_url(
             raise SinkConfigError(f"{label}: webhook_url_env: environment variable {url_env} is not set or empty")
     register_secret(url, path_tokens=path_tokens)
     where = f"{label}: webhook_url_env (${url_env})" if url_env else f"{label}: webhook_url"
-    return _endpoint(url, where)
+    return endpoint(url, where)
 
 
-def _endpoint(url: str, where: str) -> Endpoint:
+def endpoint(url: str, where: str) -> Endpoint:
+    """`url` checked (a `SinkConfigError` starting with `where` if it cannot be sent to) and its user info
+    turned into an `Authorization` header (registered as a secret; the URL itself is the caller's to register)."""
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
         raise SinkConfigError(f"{where} contains spaces or control characters")
     try:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from runwatch.alerts.sinks.alertmanager import AlertmanagerSink
 from runwatch.alerts.sinks.base import Sink, SinkConfigError, SinkFilter
 from runwatch.alerts.sinks.command import CommandSink
 from runwatch.alerts.sinks.file import FileSink
@@ -39,6 +40,7 @@ SINK_CLASSES: dict[str, SinkType] = {t.name: t for t in (
     SinkType("command", CommandSink.Settings, CommandSink.from_settings),
     SinkType("file", FileSink.Settings, FileSink.from_settings),
     SinkType("terminal", TerminalSink.Settings, TerminalSink.from_settings),
+    SinkType("alertmanager", AlertmanagerSink.Settings, AlertmanagerSink.from_settings),
 )}
 SINK_TYPES = tuple(SINK_CLASSES)
 
@@ -64,7 +66,8 @@ def build_sink(type: str, *, name: str | None = None, min_severity: str = "info"
     stray = sorted(settings.keys() - known)
     if stray:
         raise SinkConfigError(f"{type} sink: {stray[0]!r} is not a setting of this sink type", key=stray[0])
-    if "run" in settings and settings["run"] is not None and not isinstance(settings["run"], str):
-        settings["run"] = tuple(settings["run"])
+    for key in ("run", "urls"):  # lists given as lists; a settings value is hashable
+        if key in settings and settings[key] is not None and not isinstance(settings[key], str):
+            settings[key] = tuple(settings[key])
     flt = SinkFilter.of(min_severity, rules, send_resolved)
     return make_sink(type, name or type, spec.settings(**settings), flt, environ)

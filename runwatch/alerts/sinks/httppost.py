@@ -1,6 +1,6 @@
 """One JSON POST with the standard library, and its failures sorted for retry.
 
-Shared by the webhook and Slack sinks, which check their URL when built
+Shared by the webhook, Slack and Alertmanager sinks, which check their URL when built
 (endpoint.py: only http(s), since urllib would also open `file://`).
 Redirects are not followed (a POST turned into a GET would lose the alert
 silently). Every error message is built from our own words plus the status
@@ -15,7 +15,7 @@ import json
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.message import Message
 from typing import Any
 
@@ -39,8 +39,8 @@ def make_opener() -> urllib.request.OpenerDirector:
 
 
 def post_json(
-    opener: urllib.request.OpenerDirector, url: str, body: Mapping[str, Any], *, timeout: float, label: str,
-    headers: Mapping[str, str] | None = None,
+    opener: urllib.request.OpenerDirector, url: str, body: Mapping[str, Any] | Sequence[Any], *, timeout: float,
+    label: str, headers: Mapping[str, str] | None = None,
 ) -> None:
     """POST `body` as JSON, with extra `headers` (Authorization); 2xx returns, anything else raises.
 

@@ -25,6 +25,8 @@ class SettingKind(Enum):
     """The NAME of an environment variable (a secret URL lives there, never in the file)."""
     ARGV = "argv"
     """A non-empty list of strings: a program and its arguments (no shell)."""
+    URLS = "urls"
+    """A non-empty list of URLs (each checked by the sink when it is built)."""
     PATH = "path"
     """A path; relative to the config file's directory, `~` expanded."""
 

@@ -10,6 +10,11 @@ the outage built up (a minute, after a minute of 500s): it makes the worker
 try the head again at once, once. If the receiver is back, the queue drains
 in order right away, the new alert with it; if not, the backoff goes on as
 scheduled, not lengthened by the probe.
+
+A `Refreshing` sink (Alertmanager) is also asked to `refresh` every
+`refresh_interval` seconds, on this thread after any notification that is
+due: a refresh and a send never race, so a refresh's "firing" cannot land
+after the "resolved" that a send just delivered.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from runwatch.alerts.sinks.backoff import Backoff
-from runwatch.alerts.sinks.base import PermanentError, RetryableError, Sink
+from runwatch.alerts.sinks.base import PermanentError, Refreshing, RetryableError, Sink, SinkError
 from runwatch.alerts.sinks.outbox import DELIVERED_MEMORY
 from runwatch.alerts.sinks.redact import describe, redact
 from runwatch.alerts.types import Notification
@@ -74,6 +80,9 @@ class SinkWorker(SupervisedThread):
         self._counts = {"delivered": 0, "failed": 0, "retries": 0}
         self._last_error: tuple[str, float] | None = None
         self._last_delivered_at: float | None = None
+        self._refreshing = sink if isinstance(sink, Refreshing) else None
+        self._refresh_at = time.monotonic() + self._refreshing.refresh_interval if self._refreshing else None
+        self._refresh_failing = False
 
     def offer(self, notification: Notification) -> bool:
         """Queue unless already pending or recently delivered; True when queued."""
@@ -118,14 +127,15 @@ class SinkWorker(SupervisedThread):
 
     def body(self) -> None:
         try:
-            while (notification := self._next_due()) is not None:
-                self._attempt(notification)
+            while (job := self._next_due()) is not None:
+                job()
         except Exception as exc:  # say it on the sink's channel (redacted: no URL), then the supervisor's turn
             self._report(f"delivery thread failed: {describe(exc)}; restarting")
             raise
 
-    def _next_due(self) -> Notification | None:
-        """The head of the queue once its retry time has come; None when it is time to end."""
+    def _next_due(self) -> Callable[[], None] | None:
+        """What to do next: try the head of the queue once its retry time has come, else refresh once that
+        is due; None when it is time to end."""
         with self._cond:
             while True:
                 now = time.monotonic()
@@ -133,11 +143,37 @@ class SinkWorker(SupervisedThread):
                 if self._stop_at is not None and (head is None or max(now, self._next_try) >= self._stop_at):
                     return None
                 if head is not None and now >= self._next_try:
-                    return head
-                wake = self._next_try if head is not None else None
-                if self._stop_at is not None:
-                    wake = self._stop_at if wake is None else min(wake, self._stop_at)
-                self._cond.wait(None if wake is None else wake - now)
+                    return partial(self._attempt, head)
+                refresh_at = self._refresh_at if self._stop_at is None else None
+                if refresh_at is not None and now >= refresh_at:
+                    return self._refresh
+                wakes = [t for t in (self._next_try if head is not None else None, refresh_at, self._stop_at)
+                         if t is not None]
+                self._cond.wait(min(wakes) - now if wakes else None)
+
+    def _refresh(self) -> None:
+        """One refresh; its first failure in a row is reported (the receiver may be down with no alert
+        queued), the next ones only logged; the next refresh is an interval later either way."""
+        sink = self._refreshing
+        if sink is None:
+            return
+        try:
+            sink.refresh()
+        except SinkError as exc:
+            if not self._refresh_failing:
+                self._report(f"{exc}; active alerts not re-sent, will try again")
+            else:
+                log.debug("%s (refresh)", exc)
+            self._refresh_failing = True
+        except Exception as exc:  # a sink bug: say it, keep the thread
+            log.debug("sink %s refresh raised:\n%s", self.sink.name, redact("".join(traceback.format_exception(exc))))
+            self._report(f"{self.sink.name}: refresh failed: unexpected {describe(exc)}")
+        else:
+            if self._refresh_failing:
+                log.info("sink %s: active alerts re-sent again", self.sink.name)
+            self._refresh_failing = False
+        with self._cond:
+            self._refresh_at = time.monotonic() + sink.refresh_interval
 
     def _attempt(self, notification: Notification) -> None:
         try:
