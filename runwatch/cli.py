@@ -332,9 +332,11 @@ def _flags(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def _alerting(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """Rules and sinks for `tail`/`demo`: live alerts, not persisted (the daemon keeps state)."""
     from runwatch.alerting import Alerting, build_sinks
+    from runwatch.commands.serving import Exports, linked_sinks
 
     config = _config(args)
-    sinks = build_sinks([*config.sinks, *_flags(args).sink_configs()])
+    exports = Exports(listen=getattr(args, "listen", None))
+    sinks = build_sinks(linked_sinks([*config.sinks, *_flags(args).sink_configs()], exports))
     return Alerting(config, sinks=sinks, persist=False,
                     on_sink_error=lambda name, msg: print(f"runwatch: sink {name}: {msg}", file=sys.stderr))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from runwatch.errors import UsageError
 from runwatch.serve.address import ListenAddress
 
 if TYPE_CHECKING:
+    from runwatch.config import SinkConfig
     from runwatch.engine import Engine
     from runwatch.serve.server import Listener
     from runwatch.serve.textfile import TextfileWriter
@@ -57,3 +59,22 @@ def listening_line(listener: Listener) -> str:
     """What a command says once it listens (never the token)."""
     others = "other peers need the bearer token" if listener.token else f"only this machine is answered (no {TOKEN_ENV})"
     return f"listening on {listener.address}: /metrics, /api/v1/runs, /api/v1/alerts, /healthz; {others}"
+
+
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+
+
+def linked_sinks(configs: Sequence[SinkConfig], exports: Exports) -> list[SinkConfig]:
+    """`configs` with every Alertmanager sink that names no `generator_url` of its own linked back to this
+    command's listener (`http://HOST:PORT/api/v1/alerts`): Alertmanager shows the link on each alert, and
+    it leads to the daemon that raised it. A listener on every address is named by this machine's name;
+    one on port 0 (a free port, tests) has no address to give yet."""
+    listen = exports.listen
+    if listen is None or listen.port == 0:
+        return list(configs)
+    host = socket.gethostname() if listen.host in WILDCARD_HOSTS else listen.host
+    where = f"[{host}]:{listen.port}" if ":" in host else f"{host}:{listen.port}"
+    url = f"http://{where}/api/v1/alerts"
+    return [replace(sc, settings=replace(sc.settings, generator_url=url))
+            if sc.type == "alertmanager" and sc.settings is not None and not sc.settings.generator_url else sc
+            for sc in configs]

@@ -26,7 +26,7 @@ from runwatch.alerts.sinks import RedactingFilter
 from runwatch.alerts.store import StateDir
 from runwatch.alerts.types import Notification
 from runwatch.commands.resume import ReadOffsets
-from runwatch.commands.serving import Exports, listening_line, open_exports
+from runwatch.commands.serving import Exports, linked_sinks, listening_line, open_exports
 from runwatch.config import Config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.errors import EXIT_GAVE_UP
@@ -107,14 +107,15 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
               state_dir: Path | None, interval: float, stop: threading.Event, exports: Exports | None = None) -> int:
     """Run until `stop` is set. `load` reads the config (again on SIGHUP)."""
     config = load()
-    sinks = build_sinks([*config.sinks, *flags.sink_configs()])
+    exports = exports or Exports()
+    sinks = build_sinks(linked_sinks([*config.sinks, *flags.sink_configs()], exports))
     alerting = Alerting(config, sinks=sinks, state_dir=state_dir, persist=True,
                         on_sink_error=lambda name, msg: log.warning("sink %s: %s", name, msg))
     offsets = ReadOffsets(StateDir(state_dir or config.state_dir))
     reload_wanted = threading.Event()
     signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
     engine = Engine(paths, replace(options, seen_bytes=offsets.judged_bytes()), alerting=alerting)
-    listener, textfile = open_exports(engine, exports or Exports())  # a port in use stops it here, before any thread starts
+    listener, textfile = open_exports(engine, exports)  # a port in use stops it here, before any thread starts
     if listener is not None:
         log.info("%s", listening_line(listener))
     log.info("watching %s with %d rules and %d sink(s)%s", " ".join(paths), len(alerting.rules), len(sinks),
@@ -133,7 +134,7 @@ def run_watch(paths: list[str], *, load: Callable[[], Config], flags: AlertFlags
             _log_news(news.take())
             if reload_wanted.is_set():
                 reload_wanted.clear()
-                _reload(load, flags, alerting)
+                _reload(load, flags, alerting, exports)
             if schedule.is_time() and schedule.take(snaps := engine.snapshots()):
                 for snap in snaps:
                     log.info("%s", status_line(snap))
@@ -163,10 +164,10 @@ def _log_news(taken: Taken[Notification | Notice]) -> None:
                 log.warning("%s", notification_line(item))
 
 
-def _reload(load: Callable[[], Config], flags: AlertFlags, alerting: Alerting) -> None:
+def _reload(load: Callable[[], Config], flags: AlertFlags, alerting: Alerting, exports: Exports) -> None:
     try:
         config = load()
-        sinks = build_sinks([*config.sinks, *flags.sink_configs()])
+        sinks = build_sinks(linked_sinks([*config.sinks, *flags.sink_configs()], exports))
     except Exception as e:  # a bad edit must not kill a running watchdog
         log.error("config not reloaded: %s", e)
         return

@@ -1,4 +1,4 @@
-"""Who may ask the listener what (README: Prometheus and the HTTP API, security).
+"""Who may ask the listener what (README: Beyond one machine, security).
 
 Decided from the TCP peer's address, never from a header it could forge: loopback peers may read
 without a token; anything else needs `RUNWATCH_TOKEN` as a bearer token, and once a token is set every

@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.alertmanager import MISSING, Alertmanager, find_alertmanager, notifications, started
 from tests.support.nanochat import nanochat_line
+from tests.support.ports import free_port
 from tests.support.receiver import Receiver
 from tests.support.subprocesses import _Reader, stop_daemon
 from tests.support.waiting import wait_for
@@ -51,7 +52,8 @@ def test_a_nan_reaches_alertmanager_and_its_receiver_then_the_recovery_resolves_
         tmp_path: Path, receiver: Receiver, alertmanager: Alertmanager) -> None:
     log = tmp_path / "train.log"
     log.write_text("".join(nanochat_line(i) for i in range(20)))
-    p, r = watch(log, tmp_path / "state", "--alertmanager", alertmanager.url)
+    port = free_port()
+    p, r = watch(log, tmp_path / "state", "--alertmanager", alertmanager.url, "--listen", f"127.0.0.1:{port}")
     try:
         wait_for(lambda: "step 19/100" in r.err(), timeout=60)
         with log.open("a") as f:
@@ -61,6 +63,7 @@ def test_a_nan_reaches_alertmanager_and_its_receiver_then_the_recovery_resolves_
         assert alert["annotations"]["step"] == "20" and alert["annotations"]["value"] == "nan"
         assert "loss: nan" in alert["annotations"]["description"]  # the log lines around it
         assert alert["status"]["state"] == "active"
+        assert alert["generatorURL"] == f"http://127.0.0.1:{port}/api/v1/alerts"  # a link back to this daemon
         wait_for(lambda: sent(receiver, "firing"), timeout=60, interval=0.2)
         assert sent(receiver, "firing") == [LABELS]
 

@@ -17,7 +17,7 @@ from runwatch.serve.metrics import registry_for
 from runwatch.serve.textfile import TextfileWriter
 from tests.serve.conftest import LAST_STEP
 from tests.serve.test_metrics import Snaps
-from tests.support.prometheus import free_port
+from tests.support.ports import free_port
 from tests.support.waiting import wait_for
 
 

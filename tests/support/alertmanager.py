@@ -9,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.support.ports import free_port
 from tests.support.waiting import wait_for
 
 BINARIES = ("prometheus-alertmanager", "alertmanager")
@@ -27,12 +27,6 @@ def find_alertmanager() -> str | None:
         if found:
             return found
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def config(webhook_url: str, *, group_wait: str = "1s", group_interval: str = "1s",

@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.support.ports import free_port
+
 PROMETHEUS = shutil.which("prometheus")
 SKIP_REASON = "the prometheus binary is not installed (Debian package `prometheus`; .ci/run installs it)"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Prometheus:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
 
+from tests.support import ports
 from tests.support.receiver import Receiver
 
 
@@ -20,9 +20,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def free_port() -> int:
     """A port on 127.0.0.1 with nothing listening (bound, then closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.free_port()
 
 
 @pytest.fixture(autouse=True)
