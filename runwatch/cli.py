@@ -43,6 +43,19 @@ _positive_float = _positive(float, "a number")
 _positive_int = _positive(int, "an integer")
 
 
+def _as_seconds(text: str) -> float:
+    """Seconds as a number (`5`, `0.5`) or as the config writes a duration (`5s`, `2m`, `500ms`)."""
+    try:
+        return float(text)
+    except ValueError:
+        from runwatch.durations import parse_duration
+
+        return parse_duration(text)
+
+
+_positive_seconds = _positive(_as_seconds, "a number of seconds or a duration such as 5s")
+
+
 def _listen_address(text: str):  # type: ignore[no-untyped-def]
     """An argparse `type` for `--listen HOST:PORT` (runwatch.serve.address)."""
     from runwatch.serve.address import parse_listen
@@ -105,13 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     follow = _Parser(add_help=False)
     follow.add_argument("--poll", action="store_true",
                         help="rely on polling only (NFS, Lustre, GPFS, sshfs deliver no inotify events)")
-    follow.add_argument("--poll-interval", type=_positive_float, default=1.0, metavar="S",
+    follow.add_argument("--poll-interval", type=_positive_seconds, default=1.0, metavar="S",
                         help="seconds between stat polls (default 1)")
     follow.add_argument("--headless", action="store_true", help="line mode even on a terminal")
     follow.add_argument("--no-bell", action="store_true", help="no terminal bell on a new critical alert")
     follow.add_argument("--json", action="store_true", help="one JSON object per line: status, alert and event objects (README)")
-    follow.add_argument("--interval", type=_positive_float, metavar="S",
-                        help="seconds between status lines (default 10; demo 2)")
+    follow.add_argument("--interval", type=_positive_seconds, metavar="S",
+                        help="seconds (5, or 5s, 2m) between status lines (default 10; demo 2)")
 
     t = sub.add_parser("tail", parents=[common, follow, alerts, sinks, system], help="follow training logs live",
                        description="Follow training logs live. PATH is a log file, a glob, a directory "
@@ -142,11 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--log-file", type=Path, metavar="FILE", help="log here instead of stderr")
     w.add_argument("--pidfile", type=Path, metavar="FILE")
     # Defaults come from the config's [watch] table, else these; a flag given wins over both.
-    w.add_argument("--interval", type=_positive_float, metavar="S",
-                   help="seconds between status lines in the log (default: [watch] interval, else 60)")
+    w.add_argument("--interval", type=_positive_seconds, metavar="S",
+                   help="seconds (60, or 60s, 2m) between status lines in the log (default: [watch] interval, else 60)")
     w.add_argument("--poll", action=argparse.BooleanOptionalAction, default=None,
                    help="rely on polling only, for network filesystems (default: [watch] poll, else no)")
-    w.add_argument("--poll-interval", type=_positive_float, metavar="S",
+    w.add_argument("--poll-interval", type=_positive_seconds, metavar="S",
                    help="seconds between stat polls (default: [watch] poll_interval, else 1)")
     w.add_argument("--listen", type=_listen_address, metavar="HOST:PORT",
                    help="serve /metrics (Prometheus), /api/v1/runs, /api/v1/alerts and /healthz here; a bare "

@@ -217,7 +217,9 @@ class _Planner:
         self._taken: set[str] = set()
 
     def matches(self, p: str) -> list[str]:
-        if not any(c in p for c in "*?["):
+        """The paths `p` names: itself when it exists (a file may be named `run[1].log`: read as a glob, it
+        matched nothing and `check` refused it), else its glob's matches."""
+        if not any(c in p for c in "*?[") or os.path.lexists(p):
             return [p]
         found = sorted(glob.glob(p))
         if not found and not self.live:

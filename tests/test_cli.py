@@ -250,3 +250,19 @@ def test_listen_on_a_port_in_use_stops_with_one_line(tmp_path: Path, command: li
                             "--listen", f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 64
     assert p.stderr == f"runwatch: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_intervals_take_seconds_or_a_duration(capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `watch --interval 5s` was "not a number", though the config writes "60s"."""
+    from runwatch.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["watch", "x.log", "--interval", "5s", "--poll-interval", "500ms"])
+    assert (args.interval, args.poll_interval) == (5.0, 0.5)
+    assert parser.parse_args(["tail", "x.log", "--interval", "2"]).interval == 2.0
+    assert parser.parse_args(["tail", "x.log", "--interval", "1m30s"]).interval == 90.0
+    for bad in ("5x", "0s", "-1"):
+        with pytest.raises(SystemExit) as e:
+            parser.parse_args(["tail", "x.log", "--interval", bad])
+        assert e.value.code == 64
+    assert "--interval" in capsys.readouterr().err

@@ -81,6 +81,17 @@ def test_stdin_once_and_errors_name_the_path(tmp_path: Path) -> None:
         plan_runs([str(tmp_path / "*.csv")])
 
 
+def test_a_file_whose_name_looks_like_a_glob_is_that_file(tmp_path: Path) -> None:
+    """A new user's review: `check 'br[1]x.log'` said "no file matches" for a file that exists."""
+    log = tmp_path / "run[1].log"
+    log.write_bytes((REALRUNS / "kvlog-nan" / "run" / "train.log").read_bytes())
+    (tmp_path / "run1.log").write_text("")  # what the glob `run[1].log` would match instead
+    [plan] = plan_runs([str(log)])
+    assert plan.logs == [log]
+    [globbed] = plan_runs([str(tmp_path / "run?1?.log")])  # a real glob still globs
+    assert globbed.logs == [log]
+
+
 def test_format_wandb_reads_every_path_as_a_wandb_run(tmp_path: Path) -> None:
     run = fake_wandb_run(tmp_path)
     [plan] = plan_runs([str(tmp_path)], fmt="wandb")  # a dir holding wandb/: the run, not the dir's logs
