@@ -56,7 +56,7 @@ def test_an_alert_says_what_its_rule_found_last_not_first(capsys: pytest.Capture
     nans = SFT_NAN.read_text().count("loss: nan")
     assert nans > 100
     assert main(["check", str(SFT_NAN)]) == 2
-    assert f"({nans} of the {nans} values from there on are not finite)" in capsys.readouterr().out
+    assert f"({nans} of the {nans} steps logged from there on are not finite)" in capsys.readouterr().out
 
 
 def test_a_log_without_times_is_said_to_hide_hangs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -250,7 +250,7 @@ def test_alert_pop_ups_leave_ranks_system_and_log_in_view(make_app) -> None:  # 
     from runwatch.tui.widgets.system import SystemPanel
 
     async def pop(app: RunwatchApp, pilot: Pilot[Any]) -> None:
-        app.notify("nanochat-d24: grad_norm is NaN at step 380 (18 of the 18 values from there on are not "
+        app.notify("nanochat-d24: grad_norm is NaN at step 380 (18 of the 18 steps logged from there on are not "
                    "finite)", title="nonfinite firing", severity="error", timeout=30)
         app.notify("nanochat-d24: rank 5 is 4 steps behind", title="straggler firing", severity="warning", timeout=30)
         await pilot.pause(0.3)

@@ -77,10 +77,12 @@ class NonFinite(Rule[NonFiniteParams]):
 
     def _bad_value(self, run: RunTracker, tails: list[Tail]) -> Finding:
         """One finding per metric, on the rank that went bad first: every rank of a run shares a NaN."""
+        tails = [_from_its_start(run, t) for t in tails]
         first = {t.rank: int(np.flatnonzero(~np.isfinite(t.v))[0]) for t in tails}
         found = min(tails, key=lambda t: (t.x[first[t.rank]], -1 if t.rank is None else t.rank))
         i = first[found.rank]
-        bad = int((~np.isfinite(found.v)).sum())
+        xs, vs = found.x[i:], found.v[i:]  # steps, not points: a step the log, W&B and TensorBoard each hold is one
+        bad, logged = len(np.unique(xs[~np.isfinite(vs)])), len(np.unique(xs))
         value, step = float(found.v[i]), step_at(found.x, i)
         summary = f"{found.metric} is {fmt(value)} at step {step}"
         if len(tails) > 1:
@@ -88,7 +90,7 @@ class NonFinite(Rule[NonFiniteParams]):
         if found.metric == "grad_norm" and _loss_zero_at(run, found.rank, found.x[i], self.params.window):
             summary += " while loss reads 0.0 (HF Trainer logs a NaN loss as 0)"
         if bad > 1:
-            summary += f" ({bad} of the {len(found.v) - i} values from there on are not finite)"
+            summary += f" ({bad} of the {logged} steps logged from there on are not finite)"
         return self.finding(run, summary, rank=found.rank, metric=found.metric, value=value, step=step,
                             history=history(found.v))
 
@@ -141,6 +143,26 @@ class NonFinite(Rule[NonFiniteParams]):
         return [self.finding(
             run, f"loss missing from the last {k} step records since step {step} (Megatron drops a NaN loss)",
             rank=loss.rank, metric="loss", value="missing", step=step, history=history(loss.v))]
+
+
+def _from_its_start(run: RunTracker, found: Tail) -> Tail:
+    """`found`, reaching back to where its stretch of non-finite values began when its window starts inside
+    one: the window slides on while the run goes on being NaN, and the summary named the window's first
+    step (a new user's review: "NaN at step 386" for the run lab's NaN at 300, the alert's own first
+    step). Looks back four times further each try, as far as the series holds points; an earlier stretch
+    before a finite value is not this one."""
+    window = len(found.x)
+    longer = found
+    while len(longer.x) and not np.isfinite(longer.v[0]):
+        more = rank_tail(run, found.metric, found.rank, len(longer.x) * 4)
+        if more is None or len(more.x) <= len(longer.x):
+            break
+        longer = more
+    if longer is found:
+        return found
+    before = np.flatnonzero(np.isfinite(longer.v[: len(longer.x) - window]))
+    cut = int(before[-1]) + 1 if before.size else 0
+    return longer._replace(x=longer.x[cut:], v=longer.v[cut:], t=longer.t[cut:])
 
 
 def _loss_zero_at(run: RunTracker, rank: int | None, x: float, window: int) -> bool:

@@ -33,13 +33,13 @@ def megatron(n: int, loss: float | None = 2.0, skipped: float = 0.0, **extra: fl
         (losses([2.0, 1.9, NAN]), "loss is NaN at step 2", {"metric": "loss"}),
         (losses([2.0, INF, 1.9]), "loss is Inf at step 1", {"metric": "loss"}),
         ([step(i, loss=2.0, grad_norm=g) for i, g in enumerate([1.0, 1.0, INF, INF])],
-         "grad_norm is Inf at step 2 (2 of the 2 values from there on are not finite)", {"metric": "grad_norm"}),
+         "grad_norm is Inf at step 2 (2 of the 2 steps logged from there on are not finite)", {"metric": "grad_norm"}),
         ([*losses([2.0] * 5), evaluation(5, val_loss=NAN)], "val_loss is NaN at step 5", {"metric": "val_loss"}),
         ([step(i, rank=r, loss=NAN if (i, r) == (3, 2) else 2.0) for i in range(5) for r in range(4)],
          "loss is NaN at step 3", {"metric": "loss", "rank": 2}),
         # every rank logs the NaN: one finding, on the rank that went bad first
         ([step(i, rank=r, loss=NAN if i >= 3 + (r != 1) else 2.0) for i in range(6) for r in range(4)],
-         "loss is NaN at step 3 on rank 1 (ranks 0, 1, 2, 3) (3 of the 3 values from there on are not finite)",
+         "loss is NaN at step 3 on rank 1 (ranks 0, 1, 2, 3) (3 of the 3 steps logged from there on are not finite)",
          {"metric": "loss", "rank": 1}),
     ],
 )
@@ -113,3 +113,21 @@ def test_megatron_dropping_the_loss_counts_as_nan() -> None:
 )
 def test_a_loss_that_is_merely_absent_is_not_nan(records: list[Record]) -> None:
     assert fired(records) == []
+
+
+def test_the_summary_names_where_a_long_nan_stretch_began_not_the_window() -> None:
+    """A new user's review: `check` on nanogpt-tb-nan's folder said "loss is NaN at step 386" (the first step
+    of the rule's 256-point window while the NaN ran on) for the run lab's NaN at iter 300; the points of the
+    log and of the TensorBoard file are counted once per step."""
+    import contextlib
+    import io
+    import json
+
+    from runwatch.cli import main
+    from tests.support.paths import FIXTURES
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["check", str(FIXTURES / "realruns/nanogpt-tb-nan/run"), "--json"]) == 2
+    [alert] = [a for a in json.loads(out.getvalue())["alerts"] if a["labels"].get("metric") == "loss"]
+    assert alert["summary"].startswith("loss is NaN at step 300 (300 of the 300 steps logged from there on")
