@@ -129,7 +129,7 @@ class Series:
     """
 
     __slots__ = ("_budget", "_cap", "_chunk", "_hist", "_hist_buf", "_hist_points", "_history", "_len", "_limit", "_n",
-                 "_t", "_v", "_width", "_x", "nonfinite_seen")
+                 "_t", "_v", "_width", "_x", "nonfinite_seen", "nonfinite_since")
 
     def __init__(self, keep: int = 4096, budget: int = 2048, *, history: bool = True) -> None:
         if keep < 1 or budget < 2:
@@ -153,6 +153,9 @@ class Series:
         self.nonfinite_seen = 0
         """NaN and Inf values ever added: a rule that looks for them skips a series that never had one
         (the `nonfinite` rule runs ten times a second while a run streams)."""
+        self.nonfinite_since: float | None = None
+        """The step where the newest points' unbroken stretch of NaN/Inf began (None when the newest point
+        is finite): a run NaN for longer than the points a rule looks at still says where it went bad."""
 
     def append(self, x: float, value: float, t: float) -> None:
         """Add one point; amortised O(1), no allocation unless the raw part is full."""
@@ -167,13 +170,29 @@ class Series:
         self._len += 1
         if value - value:  # NaN for a NaN or an Inf, 0.0 otherwise: cheaper than math.isfinite
             self.nonfinite_seen += 1
+            if self.nonfinite_since is None:
+                self.nonfinite_since = x
+        elif self.nonfinite_since is not None:
+            self.nonfinite_since = None
 
     def extend(self, x: np.ndarray, values: np.ndarray, t: float | np.ndarray) -> None:
         """Add points in order (sharing a time, or each with its own): the state `append` of each would
         leave, a slice at a time."""
         i, count = 0, len(x)
         self._len += count
-        self.nonfinite_seen += count - int(np.count_nonzero(np.isfinite(values[:count])))
+        finite = np.isfinite(values[:count])
+        ok = int(np.count_nonzero(finite))
+        self.nonfinite_seen += count - ok
+        if count and ok == count:
+            self.nonfinite_since = None
+        elif count:
+            last_ok = np.flatnonzero(finite)
+            if not last_ok.size:
+                if self.nonfinite_since is None:
+                    self.nonfinite_since = float(x[0])
+            else:
+                k = int(last_ok[-1]) + 1
+                self.nonfinite_since = float(x[k]) if k < count else None
         if not self._history and count > self._limit:  # only the newest are kept: skip the rest
             i = count - self._limit
             self._n = 0
@@ -215,10 +234,14 @@ class Series:
         at = start + np.searchsorted(held[start:], x, side="right")
         merged = (np.insert(held, at, x), np.insert(self._v[:n], at, values), np.insert(self._t[:n], at, t))
         seen = self.nonfinite_seen + len(values) - int(np.count_nonzero(np.isfinite(values)))
+        since = self.nonfinite_since
         self._n = 0
         self._len -= n
+        self.nonfinite_since = None
         self.extend(*merged)
         self.nonfinite_seen = seen
+        if since is not None and self.nonfinite_since is not None and not np.isfinite(merged[1]).any():
+            self.nonfinite_since = min(since, self.nonfinite_since)  # the stretch began before the raw points
 
     def __len__(self) -> int:
         """Points ever appended (raw and folded)."""

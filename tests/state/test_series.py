@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runwatch.state.series import Series, SeriesStore
 
@@ -311,6 +313,27 @@ def test_nonfinite_seen_counts_every_nan_and_inf_added_however_it_came() -> None
     assert s.nonfinite_seen == 6
     s.place(np.array([20.5, 30.5]), np.array([np.nan, 1.0]), 1.0)
     assert s.nonfinite_seen == 7
+
+
+@given(st.lists(st.tuples(st.integers(1, 40), st.booleans(), st.booleans()), min_size=1, max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_nonfinite_since_is_where_the_newest_stretch_of_nan_began_however_points_came(
+        blocks: list[tuple[int, bool, bool]]) -> None:
+    """The step where the newest points' unbroken NaN/Inf began (None when the newest point is finite), the
+    same whether points come one by one or in blocks, and kept when the raw points no longer reach it."""
+    one, many = Series(keep=8, budget=4), Series(keep=8, budget=4)
+    x0, since = 0.0, None
+    for size, bad, mixed in blocks:
+        x = np.arange(x0, x0 + size)
+        v = np.full(size, np.nan if bad else 1.0)
+        if mixed:
+            v[: size // 2] = 1.0
+        for xi, vi in zip(x, v, strict=True):
+            one.append(float(xi), float(vi), 0.0)
+            since = (since if since is not None else float(xi)) if not np.isfinite(vi) else None
+        many.extend(x, v, 0.0)
+        assert one.nonfinite_since == many.nonfinite_since == since
+        x0 += size
 
 
 @pytest.mark.parametrize(("keep", "n", "seed"), [(64, 20_000, 0), (7, 3_333, 1), (4096, 120_000, 2)])

@@ -84,12 +84,19 @@ class NonFinite(Rule[NonFiniteParams]):
         xs, vs = found.x[i:], found.v[i:]  # steps, not points: a step the log, W&B and TensorBoard each hold is one
         bad, logged = len(np.unique(xs[~np.isfinite(vs)])), len(np.unique(xs))
         value, step = float(found.v[i]), step_at(found.x, i)
+        series = run.store.get(found.metric, found.rank)
+        since = series.nonfinite_since if series is not None else None
+        whole = False
+        if since is not None and bad == logged and since < found.x[0]:
+            step, whole = int(since), True  # NaN for longer than the series holds points: where it went bad
         summary = f"{found.metric} is {fmt(value)} at step {step}"
         if len(tails) > 1:
             summary += f" on rank {found.rank} (ranks {', '.join(str(t.rank) for t in tails)})"
         if found.metric == "grad_norm" and _loss_zero_at(run, found.rank, found.x[i], self.params.window):
             summary += " while loss reads 0.0 (HF Trainer logs a NaN loss as 0)"
-        if bad > 1:
+        if whole:
+            summary += " (and at every step logged since)"
+        elif bad > 1:
             summary += f" ({bad} of the {logged} steps logged from there on are not finite)"
         return self.finding(run, summary, rank=found.rank, metric=found.metric, value=value, step=step,
                             history=history(found.v))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,22 @@ def test_the_summary_names_where_a_long_nan_stretch_began_not_the_window() -> No
         assert main(["check", str(FIXTURES / "realruns/nanogpt-tb-nan/run"), "--json"]) == 2
     [alert] = [a for a in json.loads(out.getvalue())["alerts"] if a["labels"].get("metric") == "loss"]
     assert alert["summary"].startswith("loss is NaN at step 300 (300 of the 300 steps logged from there on")
+
+
+def test_a_run_nan_for_longer_than_the_rules_window_says_where_it_went_bad(tmp_path: Path) -> None:
+    """20,000 step lines, NaN from step 1,000 on: the rule's window and the series' raw points hold only the
+    newest; the summary still names step 1,000."""
+    import contextlib
+    import io
+    import json
+
+    from runwatch.cli import main
+    from tests.support.nanochat import nanochat_line
+
+    log = tmp_path / "train.log"
+    log.write_text("".join(nanochat_line(i, total=20_000, loss="nan" if i >= 1000 else None) for i in range(20_000)))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["check", str(log), "--json"]) == 2
+    [alert] = json.loads(out.getvalue())["alerts"]
+    assert alert["summary"] == "loss is NaN at step 1000 (and at every step logged since)"
