@@ -24,7 +24,7 @@ from runwatch.alerts.judge import JUDGED_RECORDS, Judge
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
 from runwatch.alerts.types import Finding, Notification
-from runwatch.model import Kind, Record
+from runwatch.model import Kind, Record, SystemSample
 from runwatch.parsers.failures import ParseFailures
 from runwatch.state.chunk import RecordChunk
 from runwatch.state.run import RunTracker
@@ -54,6 +54,12 @@ class Replay:
     """How the run's time was known, when it was made up: "step_time" (no line carried a time: steps were
     their logged step time apart, so no silence could show), "none" (not even a step time: every step a
     made-up second apart, so no silence and no slowdown could show); "" otherwise (`runwatch check`)."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
+    """The run's metadata its structured sources carried (W&B run details and config, trainer_state.json's
+    settings), set by the caller that read them (`runwatch check`, for `runwatch report`)."""
+    samples: list[SystemSample] = field(default_factory=list)
+    """The training machine's system stats its sources carried (a W&B run's), likewise."""
 
     def rules_fired(self) -> set[str]:
         """Ids of the rules that found something at least once."""

@@ -116,6 +116,9 @@ class Columns(NamedTuple):
     count: np.ndarray  # type: ignore[assignment]  # shadows tuple.count, never called here
     nan: np.ndarray
     inf: np.ndarray
+    t: np.ndarray | None = None
+    """Time of each column's last point (wall time as received or stamped): a report plots a curve over
+    its steps and over its time from the same columns."""
 
 
 class Series:
@@ -264,7 +267,8 @@ class Series:
             segs = _take(segs, np.argsort(segs.t_last, kind="stable"))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = segs.total / (segs.count - segs.nan - segs.inf)
-        return Columns(segs.t_last if by_time else segs.x_last, segs.vmin, segs.vmax, segs.last, mean, segs.count, segs.nan, segs.inf)
+        return Columns(segs.t_last if by_time else segs.x_last, segs.vmin, segs.vmax, segs.last, mean, segs.count,
+                       segs.nan, segs.inf, segs.t_last)
 
     def downsample(
         self, width: int, x_min: float | None = None

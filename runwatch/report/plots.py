@@ -1,0 +1,148 @@
+"""The report's PNG plots, drawn with matplotlib's Agg canvas (no display, no pyplot state).
+
+Only this module imports matplotlib (an import-linter contract says so), and
+only `runwatch report` and `runwatch compare` import it, lazily: the live tool
+never pays for it. The y axis of every panel is the TUI's (runwatch.yrange: the
+run after its warm-up); a value left off it is said in the panel's title, and
+every step that logged NaN or Inf is marked with a red cross at the top edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from runwatch.present import fmt_value
+from runwatch.report.curves import Curve, curve, first_of
+from runwatch.report.document import Image as Plot
+from runwatch.report.numbers import LOSS, LR, THROUGHPUT, VAL
+from runwatch.state.run import RunTracker
+from runwatch.yrange import robust_range
+
+DPI = 100
+WIDTH_IN = 10.0
+COLUMNS = 2000
+"""Entries a curve is drawn from: min/max buckets keep a one-step spike visible."""
+COLOURS = {"loss": "#1f77b4", "val": "#ff7f0e", "lr": "#2ca02c", "grad_norm": "#9467bd", "rate": "#1f77b4",
+           "mfu": "#8c564b"}
+NONFINITE = "#d62728"
+
+
+def draw_all(tracker: RunTracker, out: Path, *, synthetic_time: bool) -> list[Plot]:
+    """Every plot the run has data for, written into `out`."""
+    plots = [training_curve(tracker, out), grad_norm(tracker, out),
+             throughput(tracker, out, synthetic_time=synthetic_time)]
+    return [p for p in plots if p is not None]
+
+
+def training_curve(tracker: RunTracker, out: Path) -> Plot | None:
+    """`training_curve.png`: loss with the validation loss on top, the learning rate below."""
+    loss, val, lr = first_of(tracker, LOSS, COLUMNS), first_of(tracker, VAL, COLUMNS), first_of(tracker, LR, COLUMNS)
+    if loss is None and val is None:
+        return None
+    fig, (top, bottom) = _figure(2, 6.0, ratios=(2, 1))
+    _lines(top, [(c, COLOURS[k]) for c, k in ((loss, "loss"), (val, "val")) if c is not None], "loss")
+    if lr is not None:
+        _lines(bottom, [(lr, COLOURS["lr"])], lr.name, robust=False)
+    else:
+        bottom.text(0.5, 0.5, "no learning rate logged", ha="center", va="center", transform=bottom.transAxes)
+    bottom.set_xlabel("step")
+    return _save(fig, out, "training_curve.png", "loss and validation loss; learning rate below")
+
+
+def grad_norm(tracker: RunTracker, out: Path) -> Plot | None:
+    c = curve(tracker, "grad_norm", COLUMNS)
+    if c is None:
+        return None
+    fig, (ax,) = _figure(1, 3.5)
+    _lines(ax, [(c, COLOURS["grad_norm"])], "grad norm")
+    ax.set_xlabel("step")
+    return _save(fig, out, "grad_norm.png", "gradient norm")
+
+
+def throughput(tracker: RunTracker, out: Path, *, synthetic_time: bool) -> Plot | None:
+    """Throughput over steps, and over the run's time (where a stall is a gap or a dip); MFU below when
+    logged."""
+    rate = first_of(tracker, THROUGHPUT, COLUMNS) or curve(tracker, "step_time", COLUMNS)
+    if rate is None:
+        return None
+    mfu = curve(tracker, "mfu", COLUMNS)
+    fig, axes = _figure(3 if mfu is not None else 2, 8.0 if mfu is not None else 6.0)
+    span = _span_s(rate)
+    scale, unit = (3600.0, "hours") if span > 7200 else (60.0, "minutes") if span > 120 else (1.0, "seconds")
+
+    def since(c: Curve) -> np.ndarray:
+        ok = np.isfinite(c.t)
+        return (c.t - (np.min(c.t[ok]) if ok.any() else 0.0)) / scale
+
+    _lines(axes[0], [(rate, COLOURS["rate"])], rate.name)
+    axes[0].set_xlabel("step")
+    _lines(axes[1], [(rate, COLOURS["rate"])], rate.name, x_of=since)
+    axes[1].set_xlabel(f"{unit} since the first step" + (" (no source has times: the sum of the logged step times)"
+                                                         if synthetic_time else " (the run's own times where it logs them)"))
+    if mfu is not None:
+        _lines(axes[2], [(mfu, COLOURS["mfu"])], "MFU %")
+        axes[2].set_xlabel("step")
+    return _save(fig, out, "throughput.png", f"{rate.name} over steps and over time"
+                 + (", MFU over steps" if mfu is not None else ""))
+
+
+def _figure(rows: int, height_in: float, ratios: Sequence[float] | None = None) -> tuple[Figure, list[Axes]]:
+    fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, 1, squeeze=False, gridspec_kw={"height_ratios": ratios} if ratios else None)
+    return fig, [a for row in axes for a in row]
+
+
+def _steps(c: Curve) -> np.ndarray:
+    return c.x
+
+
+def _span_s(c: Curve) -> float:
+    ok = np.isfinite(c.t)
+    return float(np.ptp(c.t[ok])) if ok.sum() > 1 else 0.0
+
+
+def _lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust: bool = True,
+           x_of: object = _steps, marks: bool = True) -> None:
+    """Each curve as its line, its min–max band where an entry folds several points, its non-finite
+    steps as red crosses at the top; the y axis from runwatch.yrange."""
+    assert callable(x_of)
+    spans = []
+    for c, colour in lines:
+        x = x_of(c)
+        order = np.argsort(x, kind="stable")
+        x, y, lo, hi = x[order], c.y[order], c.lo[order], c.hi[order]
+        ax.plot(x, y, color=colour, linewidth=1.4, label=c.name)
+        if (lo != hi).any():
+            ax.fill_between(x, np.where(np.isfinite(lo), lo, np.nan), np.where(np.isfinite(hi), hi, np.nan),
+                            color=colour, alpha=0.2, linewidth=0)
+        spans.append((x, [lo, hi]))
+        bad = c.nonfinite[order] > 0
+        if marks and bad.any():
+            ax.plot(x[bad], np.full(int(bad.sum()), 0.97), "x", color=NONFINITE, markersize=7,
+                    transform=ax.get_xaxis_transform(), label=f"{c.name} NaN/Inf")
+    found = robust_range(spans, 0.05 if robust else 0.0)
+    if found is not None:
+        pad = (found.hi - found.lo) * 0.04 or abs(found.hi) * 0.05 or 0.5
+        ax.set_ylim(found.lo - pad, found.hi + pad)
+        off = [f"above: up to {fmt_value(ylabel, found.above)}" if found.above is not None else "",
+               f"below: down to {fmt_value(ylabel, found.below)}" if found.below is not None else ""]
+        if any(off):
+            ax.set_title("warm-up off scale (" + ", ".join(o for o in off if o) + ")", fontsize=9, loc="right")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    if len(lines) > 1 or (marks and any((c.nonfinite > 0).any() for c, _ in lines)):
+        ax.legend(loc="upper right", fontsize=8)
+
+
+def _save(fig: Figure, out: Path, name: str, title: str) -> Plot:
+    path = out / name
+    fig.savefig(path, dpi=DPI)
+    w, h = (int(round(v * DPI)) for v in fig.get_size_inches())
+    return Plot(name, title, w, h)
