@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from runwatch.model import XAxis
 from runwatch.state.run import RunTracker
 from runwatch.state.series import Series
+from runwatch.state.xaxis import columns_for
 
 EVERY = 1 << 40
 """Columns asked of a series for its numbers: as many as it holds (raw points and buckets)."""
@@ -61,6 +63,22 @@ def curve(tracker: RunTracker, name: str, width: int = EVERY) -> Curve | None:
     bad = (c.nan + c.inf).astype(np.int64)
     y = np.where(c.count == 1, c.ylast, c.mean)
     return Curve(name, c.x, y, c.ymin, c.ymax, bad, t, series.latest[1])
+
+
+def aligned(tracker: RunTracker, name: str, axis: XAxis, width: int) -> Curve | None:
+    """`name` in at most `width` entries along `axis` (steps, wall time from the first point, tokens seen),
+    aligned as the TUI's compare view aligns runs (runwatch.state.xaxis); None when the run never logged
+    it or says nothing of tokens."""
+    series = series_of(tracker, name)
+    if series is None or not len(series) or series.latest is None:
+        return None
+    c = columns_for(series, width, None, axis, lambda other: series_of(tracker, other))
+    if c is None:
+        return None
+    x = c.x - float(np.nanmin(c.x)) if axis is XAxis.TIME and len(c.x) else c.x
+    t = c.t if c.t is not None else np.full(len(c.x), np.nan)
+    y = np.where(c.count == 1, c.ylast, c.mean)
+    return Curve(name, x, y, c.ymin, c.ymax, (c.nan + c.inf).astype(np.int64), t, series.latest[1])
 
 
 def first_of(tracker: RunTracker, names: tuple[str, ...], width: int = EVERY) -> Curve | None:

@@ -202,10 +202,17 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
     snap = facts.tracker.snapshot(facts.end)
     if snap.progress.elapsed_s is not None:
         return snap.progress.elapsed_s, "the log's times"
+    if facts.synthetic_time:
+        found = step_times(facts.tracker)
+        if found is None or not len(found[1]):
+            return None, "not known"
+        x, per = found
+        span = np.diff(x, prepend=x[0] - 1.0)
+        return float(np.sum(per * np.where(span > 0, span, 1.0))), "≈ the sum of the logged step times"
     first = _first_step_time(facts.tracker)
     if first is None:
         return None, "not known"
-    return facts.end - first, "≈ the sum of the logged step times" if facts.synthetic_time else "the records' times"
+    return facts.end - first, "the records' times"
 
 
 def _first_step_time(t: RunTracker) -> float | None:

@@ -26,8 +26,9 @@ from runwatch.yrange import robust_range
 
 DPI = 100
 WIDTH_IN = 10.0
-COLUMNS = 2000
-"""Entries a curve is drawn from: min/max buckets keep a one-step spike visible."""
+COLUMNS = 1000
+"""Entries a curve is drawn from (one per pixel column of a 1000-pixel plot): min/max buckets keep a one-step
+spike visible."""
 COLOURS = {"loss": "#1f77b4", "val": "#ff7f0e", "lr": "#2ca02c", "grad_norm": "#9467bd", "rate": "#1f77b4",
            "mfu": "#8c564b"}
 NONFINITE = "#d62728"
@@ -45,24 +46,24 @@ def training_curve(tracker: RunTracker, out: Path) -> Plot | None:
     loss, val, lr = first_of(tracker, LOSS, COLUMNS), first_of(tracker, VAL, COLUMNS), first_of(tracker, LR, COLUMNS)
     if loss is None and val is None:
         return None
-    fig, (top, bottom) = _figure(2, 6.0, ratios=(2, 1))
-    _lines(top, [(c, COLOURS[k]) for c, k in ((loss, "loss"), (val, "val")) if c is not None], "loss")
+    fig, (top, bottom) = figure(2, 6.0, ratios=(2, 1))
+    draw_lines(top, [(c, COLOURS[k]) for c, k in ((loss, "loss"), (val, "val")) if c is not None], "loss")
     if lr is not None:
-        _lines(bottom, [(lr, COLOURS["lr"])], lr.name, robust=False)
+        draw_lines(bottom, [(lr, COLOURS["lr"])], lr.name, robust=False)
     else:
         bottom.text(0.5, 0.5, "no learning rate logged", ha="center", va="center", transform=bottom.transAxes)
     bottom.set_xlabel("step")
-    return _save(fig, out, "training_curve.png", "loss and validation loss; learning rate below")
+    return save(fig, out, "training_curve.png", "loss and validation loss; learning rate below")
 
 
 def grad_norm(tracker: RunTracker, out: Path) -> Plot | None:
     c = curve(tracker, "grad_norm", COLUMNS)
     if c is None:
         return None
-    fig, (ax,) = _figure(1, 3.5)
-    _lines(ax, [(c, COLOURS["grad_norm"])], "grad norm")
+    fig, (ax,) = figure(1, 3.5)
+    draw_lines(ax, [(c, COLOURS["grad_norm"])], "grad norm")
     ax.set_xlabel("step")
-    return _save(fig, out, "grad_norm.png", "gradient norm")
+    return save(fig, out, "grad_norm.png", "gradient norm")
 
 
 def throughput(tracker: RunTracker, out: Path, *, synthetic_time: bool) -> Plot | None:
@@ -72,7 +73,7 @@ def throughput(tracker: RunTracker, out: Path, *, synthetic_time: bool) -> Plot 
     if rate is None:
         return None
     mfu = curve(tracker, "mfu", COLUMNS)
-    fig, axes = _figure(3 if mfu is not None else 2, 8.0 if mfu is not None else 6.0)
+    fig, axes = figure(3 if mfu is not None else 2, 8.0 if mfu is not None else 6.0)
     span = _span_s(rate)
     scale, unit = (3600.0, "hours") if span > 7200 else (60.0, "minutes") if span > 120 else (1.0, "seconds")
 
@@ -80,19 +81,19 @@ def throughput(tracker: RunTracker, out: Path, *, synthetic_time: bool) -> Plot 
         ok = np.isfinite(c.t)
         return (c.t - (np.min(c.t[ok]) if ok.any() else 0.0)) / scale
 
-    _lines(axes[0], [(rate, COLOURS["rate"])], rate.name)
+    draw_lines(axes[0], [(rate, COLOURS["rate"])], rate.name)
     axes[0].set_xlabel("step")
-    _lines(axes[1], [(rate, COLOURS["rate"])], rate.name, x_of=since)
+    draw_lines(axes[1], [(rate, COLOURS["rate"])], rate.name, x_of=since)
     axes[1].set_xlabel(f"{unit} since the first step" + (" (no source has times: the sum of the logged step times)"
                                                          if synthetic_time else " (the run's own times where it logs them)"))
     if mfu is not None:
-        _lines(axes[2], [(mfu, COLOURS["mfu"])], "MFU %")
+        draw_lines(axes[2], [(mfu, COLOURS["mfu"])], "MFU %")
         axes[2].set_xlabel("step")
-    return _save(fig, out, "throughput.png", f"{rate.name} over steps and over time"
+    return save(fig, out, "throughput.png", f"{rate.name} over steps and over time"
                  + (", MFU over steps" if mfu is not None else ""))
 
 
-def _figure(rows: int, height_in: float, ratios: Sequence[float] | None = None) -> tuple[Figure, list[Axes]]:
+def figure(rows: int, height_in: float, ratios: Sequence[float] | None = None) -> tuple[Figure, list[Axes]]:
     fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, 1, squeeze=False, gridspec_kw={"height_ratios": ratios} if ratios else None)
@@ -108,17 +109,19 @@ def _span_s(c: Curve) -> float:
     return float(np.ptp(c.t[ok])) if ok.sum() > 1 else 0.0
 
 
-def _lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust: bool = True,
-           x_of: object = _steps, marks: bool = True) -> None:
-    """Each curve as its line, its min–max band where an entry folds several points, its non-finite
-    steps as red crosses at the top; the y axis from runwatch.yrange."""
+def draw_lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust: bool = True,
+               x_of: object = _steps, marks: bool = True, names: Sequence[str] | None = None) -> None:
+    """Each curve as its line (labelled with its metric, or its entry in `names`), its min–max band where
+    an entry folds several points, its non-finite steps as red crosses at the top; the y axis from
+    runwatch.yrange."""
     assert callable(x_of)
     spans = []
-    for c, colour in lines:
+    for i, (c, colour) in enumerate(lines):
+        label = names[i] if names is not None else c.name
         x = x_of(c)
         order = np.argsort(x, kind="stable")
         x, y, lo, hi = x[order], c.y[order], c.lo[order], c.hi[order]
-        ax.plot(x, y, color=colour, linewidth=1.4, label=c.name)
+        ax.plot(x, y, color=colour, linewidth=1.4, label=label)
         if (lo != hi).any():
             ax.fill_between(x, np.where(np.isfinite(lo), lo, np.nan), np.where(np.isfinite(hi), hi, np.nan),
                             color=colour, alpha=0.2, linewidth=0)
@@ -126,7 +129,7 @@ def _lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust: boo
         bad = c.nonfinite[order] > 0
         if marks and bad.any():
             ax.plot(x[bad], np.full(int(bad.sum()), 0.97), "x", color=NONFINITE, markersize=7,
-                    transform=ax.get_xaxis_transform(), label=f"{c.name} NaN/Inf")
+                    transform=ax.get_xaxis_transform(), label=f"{label} NaN/Inf")
     found = robust_range(spans, 0.05 if robust else 0.0)
     if found is not None:
         pad = (found.hi - found.lo) * 0.04 or abs(found.hi) * 0.05 or 0.5
@@ -137,11 +140,11 @@ def _lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust: boo
             ax.set_title("warm-up off scale (" + ", ".join(o for o in off if o) + ")", fontsize=9, loc="right")
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    if len(lines) > 1 or (marks and any((c.nonfinite > 0).any() for c, _ in lines)):
+    if len(lines) > 1 or names is not None or (marks and any((c.nonfinite > 0).any() for c, _ in lines)):
         ax.legend(loc="upper right", fontsize=8)
 
 
-def _save(fig: Figure, out: Path, name: str, title: str) -> Plot:
+def save(fig: Figure, out: Path, name: str, title: str) -> Plot:
     path = out / name
     fig.savefig(path, dpi=DPI)
     w, h = (int(round(v * DPI)) for v in fig.get_size_inches())
