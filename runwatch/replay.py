@@ -55,6 +55,9 @@ class Replay:
     their logged step time apart, so no silence could show), "none" (not even a step time: every step a
     made-up second apart, so no silence and no slowdown could show); "" otherwise (`runwatch check`)."""
 
+    own_times: bool = False
+    """Whether the run's step records carried their own times, which the clock followed (else its times
+    are rebuilt: from step times or a progress bar's elapsed time, with a pause per evaluation)."""
     meta: dict[str, Any] = field(default_factory=dict)
     """The run's metadata its structured sources carried (W&B run details and config, trainer_state.json's
     settings), set by the caller that read them (`runwatch check`, for `runwatch report`)."""
@@ -158,6 +161,11 @@ class ReplayClock:
         if rec.kind == Kind.STEP and self.bar_time():
             self.now = self._on_the_bar(rec, before)
         return self.now
+
+    @property
+    def stamped(self) -> bool:
+        """Whether step records carry their own time, and the clock follows it."""
+        return bool(self._stamped)
 
     @property
     def synthetic(self) -> bool:
@@ -416,6 +424,7 @@ class _Replayer:
     def finish(self) -> Replay:
         self._evaluate(self.clock.now)
         self.out.end = self.clock.now
+        self.out.own_times = self.clock.stamped
         tracker = self.out.tracker
         if self.clock.synthetic and tracker.progress.step is not None:
             self.out.timing = "step_time" if "step_time" in tracker.store.metrics() else "none"

@@ -92,7 +92,7 @@ def write_report(numbers: RunNumbers, result: Replay, where: Path, doc_format: s
         where.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"cannot write the report into {where}: {e.strerror or e}") from None
-    plots = draw_all(result.tracker, where, synthetic_time=bool(result.timing))
+    plots = draw_all(result.tracker, where, own_times=result.own_times)
     blocks = report_blocks(numbers, plots)
     if doc_format == "html":
         path = where / "report.html"

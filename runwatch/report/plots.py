@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from runwatch.present import fmt_value
 from runwatch.report.curves import Curve, curve, first_of
 from runwatch.report.document import Image as Plot
-from runwatch.report.numbers import LOSS, LR, THROUGHPUT, VAL
+from runwatch.report.numbers import LOSS, LR, THROUGHPUT, VAL, step_times
 from runwatch.state.run import RunTracker
 from runwatch.yrange import robust_range
 
@@ -32,12 +32,15 @@ spike visible."""
 COLOURS = {"loss": "#1f77b4", "val": "#ff7f0e", "lr": "#2ca02c", "grad_norm": "#9467bd", "rate": "#1f77b4",
            "mfu": "#8c564b"}
 NONFINITE = "#d62728"
+REBUILT = "the sum of the logged step times: the log has no times of its own"
+FEW = 60
+"""A curve of this many points or fewer (evaluations) is drawn with a dot on each."""
+GAP = 10.0
 
 
-def draw_all(tracker: RunTracker, out: Path, *, synthetic_time: bool) -> list[Plot]:
+def draw_all(tracker: RunTracker, out: Path, *, own_times: bool) -> list[Plot]:
     """Every plot the run has data for, written into `out`."""
-    plots = [training_curve(tracker, out), grad_norm(tracker, out),
-             throughput(tracker, out, synthetic_time=synthetic_time)]
+    plots = [training_curve(tracker, out), grad_norm(tracker, out), throughput(tracker, out, own_times=own_times)]
     return [p for p in plots if p is not None]
 
 
@@ -66,7 +69,7 @@ def grad_norm(tracker: RunTracker, out: Path) -> Plot | None:
     return save(fig, out, "grad_norm.png", "gradient norm")
 
 
-def throughput(tracker: RunTracker, out: Path, *, synthetic_time: bool) -> Plot | None:
+def throughput(tracker: RunTracker, out: Path, *, own_times: bool) -> Plot | None:
     """Throughput over steps, and over the run's time (where a stall is a gap or a dip); MFU below when
     logged."""
     rate = first_of(tracker, THROUGHPUT, COLUMNS) or curve(tracker, "step_time", COLUMNS)
@@ -74,23 +77,26 @@ def throughput(tracker: RunTracker, out: Path, *, synthetic_time: bool) -> Plot 
         return None
     mfu = curve(tracker, "mfu", COLUMNS)
     fig, axes = figure(3 if mfu is not None else 2, 8.0 if mfu is not None else 6.0)
-    span = _span_s(rate)
+    elapsed = None if own_times else _summed_step_times(tracker, rate)
+    if elapsed is not None:
+        times = elapsed
+    else:
+        times = rate.t - float(np.nanmin(rate.t)) if np.isfinite(rate.t).any() else np.zeros(len(rate))
+    span = float(np.nanmax(times)) if np.isfinite(times).any() else 0.0
     scale, unit = (3600.0, "hours") if span > 7200 else (60.0, "minutes") if span > 120 else (1.0, "seconds")
 
     def since(c: Curve) -> np.ndarray:
-        ok = np.isfinite(c.t)
-        return (c.t - (np.min(c.t[ok]) if ok.any() else 0.0)) / scale
+        return times / scale
 
     draw_lines(axes[0], [(rate, COLOURS["rate"])], rate.name)
     axes[0].set_xlabel("step")
-    draw_lines(axes[1], [(rate, COLOURS["rate"])], rate.name, x_of=since)
-    axes[1].set_xlabel(f"{unit} since the first step" + (" (no source has times: the sum of the logged step times)"
-                                                         if synthetic_time else " (the run's own times where it logs them)"))
+    draw_lines(axes[1], [(rate, COLOURS["rate"])], rate.name, x_of=since, breaks=True)
+    axes[1].set_xlabel(f"{unit} since the first step" + ("" if elapsed is None else f" ({REBUILT})"))
     if mfu is not None:
         draw_lines(axes[2], [(mfu, COLOURS["mfu"])], "MFU %")
         axes[2].set_xlabel("step")
     return save(fig, out, "throughput.png", f"{rate.name} over steps and over time"
-                 + (", MFU over steps" if mfu is not None else ""))
+                 + ("" if elapsed is None else f" ({REBUILT})") + (", MFU over steps" if mfu is not None else ""))
 
 
 def figure(rows: int, height_in: float, ratios: Sequence[float] | None = None) -> tuple[Figure, list[Axes]]:
@@ -104,16 +110,26 @@ def _steps(c: Curve) -> np.ndarray:
     return c.x
 
 
-def _span_s(c: Curve) -> float:
-    ok = np.isfinite(c.t)
-    return float(np.ptp(c.t[ok])) if ok.sum() > 1 else 0.0
+def _summed_step_times(tracker: RunTracker, c: Curve) -> np.ndarray | None:
+    """Seconds since the first step at each entry of `c`, as the logged step times add up (each standing for
+    the steps since the one before); None when the run logs no step time."""
+    found = step_times(tracker)
+    if found is None or len(found[0]) < 2:
+        return None
+    x, per = found
+    span = np.diff(x, prepend=x[0])
+    total = np.cumsum(per * np.where(span > 0, span, 0.0))
+    at: np.ndarray = np.interp(c.x, x, total)
+    return at
 
 
 def draw_lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust: bool = True,
-               x_of: object = _steps, marks: bool = True, names: Sequence[str] | None = None) -> None:
+               x_of: object = _steps, marks: bool = True, names: Sequence[str] | None = None,
+               breaks: bool = False) -> None:
     """Each curve as its line (labelled with its metric, or its entry in `names`), its min–max band where
     an entry folds several points, its non-finite steps as red crosses at the top; the y axis from
-    runwatch.yrange."""
+    runwatch.yrange. `breaks`: x is time, and the line breaks where no point fell for 10× the median
+    interval (a stall is a gap, not a straight line across it, as in the TUI's wall-time charts)."""
     assert callable(x_of)
     spans = []
     for i, (c, colour) in enumerate(lines):
@@ -121,7 +137,9 @@ def draw_lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust:
         x = x_of(c)
         order = np.argsort(x, kind="stable")
         x, y, lo, hi = x[order], c.y[order], c.lo[order], c.hi[order]
-        ax.plot(x, y, color=colour, linewidth=1.4, label=label)
+        px, py = _broken(x, y) if breaks else (x, y)
+        ax.plot(px, py, color=colour, linewidth=1.4, label=label, marker="o" if len(x) <= FEW else None,
+                markersize=3)
         if (lo != hi).any():
             ax.fill_between(x, np.where(np.isfinite(lo), lo, np.nan), np.where(np.isfinite(hi), hi, np.nan),
                             color=colour, alpha=0.2, linewidth=0)
@@ -142,6 +160,18 @@ def draw_lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust:
     ax.grid(True, alpha=0.3)
     if len(lines) > 1 or names is not None or (marks and any((c.nonfinite > 0).any() for c, _ in lines)):
         ax.legend(loc="upper right", fontsize=8)
+
+
+def _broken(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y with a NaN point in every gap of x longer than `GAP` × the median gap."""
+    if len(x) < 3:
+        return x, y
+    dx = np.diff(x)
+    median = float(np.median(dx[dx > 0])) if (dx > 0).any() else 0.0
+    gaps = np.flatnonzero(dx > GAP * median) + 1 if median > 0 else np.empty(0, np.int64)
+    if not gaps.size:
+        return x, y
+    return np.insert(x, gaps, np.nan), np.insert(y.astype(np.float64), gaps, np.nan)
 
 
 def save(fig: Figure, out: Path, name: str, title: str) -> Plot:
