@@ -87,12 +87,15 @@ def write_report(numbers: RunNumbers, result: Replay, where: Path, doc_format: s
     from runwatch.report.document import html_page, markdown, read_image
     from runwatch.report.plots import draw_all
     from runwatch.report.sections import report_blocks
+    from runwatch.report.system import system_plot
 
     try:
         where.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"cannot write the report into {where}: {e.strerror or e}") from None
     plots = draw_all(result.tracker, where, own_times=result.own_times)
+    machine = system_plot(result.samples, where)
+    plots += [machine] if machine is not None else []
     blocks = report_blocks(numbers, plots)
     if doc_format == "html":
         path = where / "report.html"

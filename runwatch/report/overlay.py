@@ -14,10 +14,9 @@ from runwatch.model import XAxis
 from runwatch.report.curves import Curve, aligned, series_of
 from runwatch.report.document import Image
 from runwatch.report.numbers import LOSS, THROUGHPUT, VAL
-from runwatch.report.plots import COLUMNS, draw_lines, figure, save
+from runwatch.report.plots import COLUMNS, PALETTE, draw_lines, figure, save
 from runwatch.state.run import RunTracker
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 AXIS_LABEL = {XAxis.STEP: "step", XAxis.TOKENS: "tokens seen", XAxis.TIME: "seconds since the run's first point"}
 
 

@@ -31,6 +31,8 @@ COLUMNS = 1000
 spike visible."""
 COLOURS = {"loss": "#1f77b4", "val": "#ff7f0e", "lr": "#2ca02c", "grad_norm": "#9467bd", "rate": "#1f77b4",
            "mfu": "#8c564b"}
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+"""Colours of runs or GPUs drawn together (matplotlib's tab10)."""
 NONFINITE = "#d62728"
 REBUILT = "the sum of the logged step times: the log has no times of its own"
 FEW = 60
