@@ -20,6 +20,7 @@ import numpy as np
 from runwatch.model import Event, Kind, Record, SystemSample, json_number
 from runwatch.present import FATAL_EVENTS, flat
 from runwatch.report.curves import Curve, curve, first_of
+from runwatch.report.preamble import Preamble
 from runwatch.state.run import RunTracker
 
 LOSS = ("loss", "train_loss")
@@ -164,11 +165,13 @@ class RunFacts:
     notes: list[str]
     synthetic_time: bool
     """No source carried its own time: the run's times are the replay's estimate from step times."""
+    preambles: Sequence[tuple[str, Preamble]] = ()
+    """The settings each log printed at its top (its file name, what it printed)."""
 
 
 def run_numbers(facts: RunFacts) -> RunNumbers:
     t = facts.tracker
-    return RunNumbers(overview(facts), settings(facts.meta), loss_numbers(t), throughput_numbers(t),
+    return RunNumbers(overview(facts), settings(facts.meta, facts.preambles), loss_numbers(t), throughput_numbers(t),
                       checkpoint_numbers(t.events), facts.alerts, facts.notes)
 
 
@@ -182,8 +185,10 @@ def overview(facts: RunFacts) -> Overview:
     end = start + runtime if start is not None and runtime is not None else None
     cause = crash_cause(t.events) if facts.state == "crashed" else None
     name = facts.name + (f" (W&B run {run['name']})" if run.get("name") else "")
+    machine = hardware(env, facts.samples) or next(
+        (f"{h} (as the log says)" for _, p in facts.preambles if (h := p.hardware())), None)
     return Overview(name, facts.source, facts.state, cause, t.progress.step, t.progress.total, start, end,
-                    runtime, basis, _str(run.get("host") or env.get("host")), hardware(env, facts.samples),
+                    runtime, basis, _str(run.get("host") or env.get("host")), machine,
                     _str(env.get("program")), t.records)
 
 
@@ -251,13 +256,16 @@ def crash_cause(events: Sequence[Record]) -> str | None:
     return None
 
 
-def settings(meta: Mapping[str, Any]) -> list[Settings]:
-    """The config runwatch found, each table with its origin."""
+def settings(meta: Mapping[str, Any], preambles: Sequence[tuple[str, Preamble]] = ()) -> list[Settings]:
+    """The config runwatch found, each table with its origin: W&B's, trainer_state.json's, and the
+    `key: value` lines a log printed before its first loss."""
     out = []
     for key, origin in (("config", "the W&B run's config"), ("trainer_state", "trainer_state.json")):
         found = _mapping(meta.get(key))
         if found:
             out.append(Settings(origin, [(k, str(v)) for k, v in flat(found)]))
+    out += [Settings(f"the lines {name} printed before its first loss", p.settings) for name, p in preambles
+            if p.settings]
     return out
 
 

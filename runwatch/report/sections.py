@@ -41,7 +41,8 @@ def overview(n: RunNumbers) -> list[Block]:
 def hyperparameters(n: RunNumbers) -> list[Block]:
     out: list[Block] = [Heading("Hyperparameters")]
     if not n.settings:
-        out.append(Para("No config found: the sources hold no W&B config and no trainer_state.json."))
+        out.append(Para("No config found: the sources hold no W&B config, no trainer_state.json, and the logs "
+                        "print no `key: value` settings before their first loss."))
     for s in n.settings:
         out.append(Para(f"From {s.origin} ({len(s.rows)} settings):"))
         out.append(Table(("setting", "value"), [(k, clip(v, SETTING_CHARS)) for k, v in s.rows]))

@@ -86,6 +86,11 @@ def test_nanochat_report_has_every_section_with_the_logs_numbers(nanochat: tuple
     assert row(md, "count") == str(saves)
     assert row(md, "state") == "finished"
     assert "Verdict: Healthy" in md
+    gpu = next(m.group(1) for ln in lines if (m := re.match(r"GPU: (.+?) \|", ln)))
+    world = next(m.group(1) for ln in lines if (m := re.search(r"world size: (\d+)", ln)))
+    assert row(md, "hardware") == f"{world} × {gpu} (as the log says)"
+    layers = next(ln.split(": ")[1] for ln in lines if ln.startswith("num_layers: "))
+    assert row(md, "num_layers") == layers  # the settings the log printed before its first loss
 
 
 def test_training_curve_png_draws_the_loss(nanochat: tuple[int, str, Path]) -> None:
