@@ -213,7 +213,7 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
             return None, "not known"
         x, per = found
         span = np.diff(x, prepend=x[0] - 1.0)
-        return float(np.sum(per * np.where(span > 0, span, 1.0))), "≈ the sum of the logged step times"
+        return float(np.sum(per * np.where(span > 0, span, 1.0))), "the sum of the logged step times, an estimate"
     first = _first_step_time(facts.tracker)
     if first is None:
         return None, "not known"

@@ -39,12 +39,12 @@ def _health(n: RunNumbers) -> str:
         head = "finished with warnings" if o.state == "finished" else "warnings"
     else:
         head = "healthy" if o.state == "finished" else f"{o.state}, no alert fired"
-    said = []
+    said = [head]
     if critical:
-        said.append(f"critical: {', '.join(critical)}")
+        said.append(f"critical alerts: {', '.join(critical)}")
     if warning:
-        said.append(f"warning: {', '.join(warning)}")
-    return head + (f" ({'; '.join(said)})" if said else "")
+        said.append(f"warnings: {', '.join(warning)}")
+    return "; ".join(said)
 
 
 def _loss(n: RunNumbers) -> str | None:
@@ -55,12 +55,22 @@ def _loss(n: RunNumbers) -> str | None:
         return f"{loss.name} not finite from step {loss.first_nonfinite_step:.0f}"
     if loss.trend is None or loss.per_1k_steps_pct is None or loss.tail_change_pct is None:
         return None
-    rate = f"{abs(loss.per_1k_steps_pct):.2g}% per 1k steps"
+    span = _tail_span(n)
+    rate = (f"{abs(loss.per_1k_steps_pct):.2g}% per 1k steps" if span is None or span >= 1000 else
+            f"{abs(loss.tail_change_pct):.2g}% over its last {span:.0f} steps")
     if loss.trend == "falling":
         return f"{loss.name} still falling {rate} at the end"
     if loss.trend == "rising":
         return f"{loss.name} rising {rate} at the end"
     return f"{loss.name} flat over the last 10% of the run ({loss.tail_change_pct:+.1f}%)"
+
+
+def _tail_span(n: RunNumbers) -> float | None:
+    """Steps the last-10% window spans (None when not known)."""
+    o, loss = n.overview, n.loss
+    if loss is None or loss.tail_from_step is None or o.step is None:
+        return None
+    return max(0.0, o.step - loss.tail_from_step)
 
 
 def _validation(n: RunNumbers) -> str | None:
@@ -80,7 +90,8 @@ def _stalls(n: RunNumbers) -> str | None:
     pct = tp.stall_s / runtime * 100.0
     if pct < LOST_PCT:
         return None
-    return f"{pct:.0f}% of the runtime ({fmt_duration(tp.stall_s)}) lost to {tp.stall_steps} slow steps"
+    steps = f"{tp.stall_steps} slow step" + ("s" if tp.stall_steps != 1 else "")
+    return f"{pct:.0f}% of the runtime ({fmt_duration(tp.stall_s)}) lost to {steps}"
 
 
 def _evals(n: RunNumbers) -> str | None:
@@ -88,7 +99,8 @@ def _evals(n: RunNumbers) -> str | None:
     if tp.eval_s is None or not runtime:
         return None
     pct = tp.eval_s / runtime * 100.0
-    return f"{pct:.0f}% of the runtime in {tp.evals} evals" if pct >= LOST_PCT else None
+    evals = f"{tp.evals} evaluation" + ("s" if tp.evals != 1 else "")
+    return f"{pct:.0f}% of the runtime in {evals}" if pct >= LOST_PCT else None
 
 
 RULES: tuple[Callable[[RunNumbers], str | None], ...] = (_health, _loss, _validation, _stalls, _evals)

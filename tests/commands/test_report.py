@@ -118,7 +118,7 @@ def test_hf_run_with_a_nan_reports_it_and_marks_it(hf_nan: tuple[int, str, Path]
     assert row(md, "count") == "0"  # no checkpoint directory was recorded for this run
     health = md[md.index("## Health"):]
     assert "| critical | nonfinite | metric=grad_norm |" in health
-    assert "Verdict: Unhealthy (critical: nonfinite)" in health
+    assert "Verdict: Unhealthy; critical alerts: nonfinite;" in health
     assert holds(pixels(out / "grad_norm.png", (1000, 350)), NAN_RED) > 20  # the NaN steps are marked
 
 
