@@ -111,6 +111,8 @@ class ThroughputNumbers:
     step_time_median_s: float | None
     stall_s: float | None
     stall_steps: int
+    steps_s: float | None
+    """Seconds all the steps took, as their step times add up (what `stall_s` is a share of)."""
     evals: int
     eval_s: float | None
 
@@ -208,12 +210,8 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
     if snap.progress.elapsed_s is not None:
         return snap.progress.elapsed_s, "the log's times"
     if facts.synthetic_time:
-        found = step_times(facts.tracker)
-        if found is None or not len(found[1]):
-            return None, "not known"
-        x, per = found
-        span = np.diff(x, prepend=x[0] - 1.0)
-        return float(np.sum(per * np.where(span > 0, span, 1.0))), "the sum of the logged step times, an estimate"
+        took = stall_time(facts.tracker)[3]
+        return (None, "not known") if took is None else (took, "the sum of the logged step times, an estimate")
     first = _first_step_time(facts.tracker)
     if first is None:
         return None, "not known"
@@ -289,7 +287,7 @@ def loss_numbers(t: RunTracker) -> LossNumbers | None:
     best = int(np.argmin(vlow))
     gap = None
     last_ok = np.flatnonzero(val.finite)
-    if ok.any() and last_ok.size and val.name == "val_loss":  # val_bpb is bits per byte, not the loss's nats
+    if ok.any() and last_ok.size and val.name == "val_loss" and math.isfinite(c.last):  # val_bpb is bits per byte, not the loss's nats
         i = int(last_ok[-1])
         gap = float(val.y[i] - np.interp(val.x[i], c.x[ok], c.y[ok]))
     return _with_val(numbers, val, float(vlow[best]), float(val.x[best]), gap)
@@ -337,7 +335,7 @@ def throughput_numbers(t: RunTracker) -> ThroughputNumbers:
     values = rate.y[rate.finite] if rate is not None else np.empty(0)
     mfu = curve(t, "mfu")
     mfu_ok = mfu.y[mfu.finite] if mfu is not None else np.empty(0)
-    median_dt, stall, stalls = stall_time(t)
+    median_dt, stall, stalls, stepping = stall_time(t)
     val = first_of(t, VAL)
     evals = len(np.unique(val.x)) if val is not None else t.counts[Kind.EVAL]  # a W&B run repeats the log's
     eval_rt = curve(t, "eval_runtime")
@@ -347,7 +345,7 @@ def throughput_numbers(t: RunTracker) -> ThroughputNumbers:
         float(np.median(values)) if values.size else None,
         float(np.percentile(values, 10)) if values.size else None,
         float(np.median(mfu_ok)) if mfu_ok.size else None,
-        median_dt, stall, stalls, evals, eval_s)
+        median_dt, stall, stalls, stepping, evals, eval_s)
 
 
 def step_times(t: RunTracker) -> tuple[np.ndarray, np.ndarray] | None:
@@ -366,18 +364,29 @@ def step_times(t: RunTracker) -> tuple[np.ndarray, np.ndarray] | None:
     return x[1:][good], dt[good] / dx[good]
 
 
-def stall_time(t: RunTracker) -> tuple[float | None, float | None, int]:
-    """(median step time, seconds lost to stalls, steps that stalled): a step longer than `STALL_FACTOR` ×
-    the median loses its excess over the median."""
+def stall_time(t: RunTracker) -> tuple[float | None, float | None, int, float | None]:
+    """(median step time, seconds lost to stalls, logged steps that stalled, seconds all steps took): a
+    step longer than `STALL_FACTOR` × the median loses its excess over the median.
+
+    A log that prints every 5th step stands each logged step time for the steps since the one before,
+    except a slow one between two fast ones: that is one stalled step (nanoGPT's 75 s hang at iter 150
+    is one iteration, not five)."""
     found = step_times(t)
     if found is None or not len(found[1]):
-        return None, None, 0
+        return None, None, 0, None
     x, per = found
     median = float(np.median(per))
     slow = per > STALL_FACTOR * median
     span = np.diff(x, prepend=x[0] - 1.0)
     span = np.where(span > 0, span, 1.0)
-    return median, float(np.sum((per[slow] - median) * span[slow])), int(slow.sum())
+    near = np.zeros(len(slow), bool)
+    near[1:] |= slow[:-1]
+    near[:-1] |= slow[1:]
+    lasting = slow & near
+    stalled = np.where(lasting, span, 1.0)  # steps each slow entry stands for
+    lost = float(np.sum((per[slow] - median) * stalled[slow]))
+    took = float(np.sum(np.where(slow, per * stalled + median * (span - stalled), per * span)))
+    return median, lost, int(slow.sum()), took
 
 
 def checkpoint_numbers(events: Sequence[Record]) -> CheckpointNumbers:

@@ -83,7 +83,9 @@ def summaries(n: RunNumbers) -> list[Block]:
     rows += [("MFU median", _v("mfu", tp.mfu_median)),
              ("step time median", _v("step_time", tp.step_time_median_s)),
              ("time lost to stalls", UNKNOWN if tp.stall_s is None else
-              f"{fmt_duration(tp.stall_s)} in {tp.stall_steps} steps over 3× the median step time"),
+              f"{fmt_duration(tp.stall_s)} in {tp.stall_steps} steps over 3× the median step time"
+              + (f" ({tp.stall_s / tp.steps_s * 100:.1f}% of the {fmt_duration(tp.steps_s)} the steps took)"
+                 if tp.steps_s else "")),
              ("evaluations", f"{tp.evals}" + (f", {fmt_duration(tp.eval_s)} (eval_runtime)" if tp.eval_s is not None else ""))]
     out += [Para("Throughput and time:"), Table(("", ""), rows)]
     c = n.checkpoints

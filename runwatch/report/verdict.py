@@ -7,6 +7,7 @@ the run, the alerts, the loss at the end, validation, time lost).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from runwatch.present import fmt_duration
@@ -75,7 +76,8 @@ def _tail_span(n: RunNumbers) -> float | None:
 
 def _validation(n: RunNumbers) -> str | None:
     loss = n.loss
-    if loss is None or loss.gap_end is None or loss.val_name is None or loss.end is None or not loss.end:
+    if (loss is None or loss.gap_end is None or loss.val_name is None or loss.end is None or not loss.end
+            or not math.isfinite(loss.gap_end)):
         return None
     pct = loss.gap_end / abs(loss.end) * 100.0
     if pct < GAP_PCT:
@@ -84,14 +86,14 @@ def _validation(n: RunNumbers) -> str | None:
 
 
 def _stalls(n: RunNumbers) -> str | None:
-    tp, runtime = n.throughput, n.overview.runtime_s
-    if tp.stall_s is None or not runtime or tp.stall_s <= 0:
+    tp = n.throughput
+    if tp.stall_s is None or not tp.steps_s or tp.stall_s <= 0:
         return None
-    pct = tp.stall_s / runtime * 100.0
+    pct = tp.stall_s / tp.steps_s * 100.0
     if pct < LOST_PCT:
         return None
     steps = f"{tp.stall_steps} slow step" + ("s" if tp.stall_steps != 1 else "")
-    return f"{pct:.0f}% of the runtime ({fmt_duration(tp.stall_s)}) lost to {steps}"
+    return f"{pct:.0f}% of the time steps took ({fmt_duration(tp.stall_s)}) lost to {steps}"
 
 
 def _evals(n: RunNumbers) -> str | None:

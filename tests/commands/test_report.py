@@ -195,3 +195,18 @@ def test_a_missing_path_exits_as_check_does(tmp_path: Path, capsys: pytest.Captu
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and err[0] == err[1] and "no such file" in err[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_a_hang_is_time_lost_once_not_once_per_unlogged_step(tmp_path: Path) -> None:
+    """torchrun-tee-hang: rank 1 hangs 75 s at iter 150 in a log that prints every 5th iter. The 75 s
+    are one iteration's: counted once, not five times (the report said 6m15s lost of a 94 s run)."""
+    from runwatch.present import fmt_duration
+
+    run = FIXTURES / "realruns/torchrun-tee-hang/run"
+    code, md = report(run, tmp_path)
+    times = [float(m.group(1)) / 1000 for ln in (run / "train.log").read_text().splitlines()
+             if (m := re.match(r"\[default0\]:iter \d+: .*time ([\d.]+)ms", ln))]
+    median = float(np.median(times))
+    lost = sum(t - median for t in times if t > 3 * median)  # each slow iteration is alone between fast ones
+    assert row(md, "time lost to stalls").startswith(f"{fmt_duration(lost)} in ")
+    assert lost > 70
