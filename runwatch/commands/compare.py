@@ -19,7 +19,7 @@ from typing import TextIO
 
 from runwatch.commands.check import check_run, summarize
 from runwatch.commands.parse import SourceProblems
-from runwatch.commands.report import facts
+from runwatch.commands.report import READ_AS, facts
 from runwatch.config import Config
 from runwatch.errors import UsageError
 from runwatch.model import XAxis
@@ -44,7 +44,7 @@ def run_compare(paths: list[str], *, config: Config, out_dir: Path, axis: XAxis,
         for run in plan_runs([path]):
             result = check_run(run, config, None, None, on_notice=problems, history=True)
             if result.tracker.records == 0:
-                problems.nothing_understood(run.label, None, run.logs)
+                problems.nothing_understood(run.label, None, run.logs, hint=READ_AS)
                 continue
             plans.append(run)
             numbers.append(run_numbers(facts(run, result, summarize(result))))

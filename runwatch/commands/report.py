@@ -29,7 +29,8 @@ from runwatch.report.numbers import AlertRow, RunFacts, RunNumbers, run_numbers
 from runwatch.report.preamble import HEAD_BYTES, Preamble, head_lines, preamble
 from runwatch.text import one_line
 
-FORMATS = ("md", "html")
+READ_AS = "`runwatch parse --format NAME` shows whether a format reads it"
+"""The hint for a path nothing was understood of: these commands detect formats, as `check` does."""
 DEFAULT_DIR = "runwatch-report"
 
 
@@ -43,7 +44,7 @@ def run_report(paths: list[str], *, config: Config, fmt: str | None, total_steps
         result = check_run(run, config, None if fmt == WANDB_FORMAT else fmt, total_steps, on_notice=problems,
                            history=True)
         if result.tracker.records == 0:
-            problems.nothing_understood(run.label, fmt, run.logs)
+            problems.nothing_understood(run.label, fmt, run.logs, hint=READ_AS)
             continue
         fired = summarize(result)
         worst = max(worst, exit_code(fired))

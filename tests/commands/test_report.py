@@ -210,3 +210,20 @@ def test_a_hang_is_time_lost_once_not_once_per_unlogged_step(tmp_path: Path) -> 
     lost = sum(t - median for t in times if t > 3 * median)  # each slow iteration is alone between fast ones
     assert row(md, "time lost to stalls").startswith(f"{fmt_duration(lost)} in ")
     assert lost > 70
+
+
+def test_a_file_of_no_known_format_writes_nothing_and_exits_3(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    prose = FIXTURES / "README.md"  # a file runwatch reads no record of
+    assert main(["report", str(prose), "-o", str(tmp_path / "r")]) == main(["check", str(prose)]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "nothing understood" in err[0] and "runwatch parse --format NAME" in err[0]  # report has no log --format
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_output_dir_that_cannot_be_made_is_a_usage_error(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("")
+    assert main(["report", str(HF_NAN), "-o", str(tmp_path / "file" / "sub")]) == 64
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"runwatch: cannot write the report into {tmp_path / 'file' / 'sub'}: Not a directory"]
