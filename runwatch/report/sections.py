@@ -6,6 +6,7 @@ not give reads "not known", never a guess.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from runwatch.present import fmt_duration, fmt_value, iso_utc
@@ -38,8 +39,20 @@ def overview(n: RunNumbers) -> list[Block]:
     return [Heading("Overview"), Table(("", ""), rows)]
 
 
+MAIN = re.compile(r"(^|[._/])(learning_rate|lr|.*batch_size|max_steps|num_train_epochs|epochs|warmup.*|weight_decay|"
+                  r"gradient_accumulation_steps|lr_scheduler.*|optim|optimizer|seed|max_grad_norm|grad_clip|"
+                  r"n_layer|num_layers|n_head|num_heads|n_embd|d_model|hidden_size|model_dim|block_size|"
+                  r"max_seq_len|seq_len|dropout|.*precision|bf16|fp16|num_parameters|.*params|total_batch_size)$",
+                  re.IGNORECASE)
+"""Settings a course's run report names first (learning rate, batch size, schedule, model shape, precision)."""
+
+
 def hyperparameters(n: RunNumbers) -> list[Block]:
     out: list[Block] = [Heading("Hyperparameters")]
+    main = [(k, v, s.origin) for s in n.settings for k, v in s.rows if MAIN.search(k)]
+    if main and sum(len(s.rows) for s in n.settings) > len(main):
+        out.append(Para(f"The main ones ({len(main)}; every setting found follows):"))
+        out.append(Table(("setting", "value", "from"), [(k, clip(v, SETTING_CHARS), o) for k, v, o in main]))
     if not n.settings:
         out.append(Para("No config found: the sources hold no W&B config, no trainer_state.json, and the logs "
                         "print no `key: value` settings before their first loss."))
@@ -83,7 +96,8 @@ def summaries(n: RunNumbers) -> list[Block]:
     rows += [("MFU median", _v("mfu", tp.mfu_median)),
              ("step time median", _v("step_time", tp.step_time_median_s)),
              ("time lost to stalls", UNKNOWN if tp.stall_s is None else
-              f"{fmt_duration(tp.stall_s)} in {tp.stall_steps} steps over 3× the median step time"
+              f"{fmt_duration(tp.stall_s)} in {tp.stall_steps} step{'s' * (tp.stall_steps != 1)} over 3× the "
+              "median step time"
               + (f" ({tp.stall_s / tp.steps_s * 100:.1f}% of the {fmt_duration(tp.steps_s)} the steps took)"
                  if tp.steps_s else "")),
              ("evaluations", f"{tp.evals}" + (f", {fmt_duration(tp.eval_s)} (eval_runtime)" if tp.eval_s is not None else ""))]
