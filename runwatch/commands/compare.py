@@ -40,6 +40,7 @@ def run_compare(paths: list[str], *, config: Config, out_dir: Path, axis: XAxis,
     plans: list[RunPlan] = []
     numbers: list[RunNumbers] = []
     trackers: list[RunTracker] = []
+    own_times: list[bool] = []
     for path in paths:
         for run in plan_runs([path]):
             result = check_run(run, config, None, None, on_notice=problems, history=True)
@@ -49,13 +50,14 @@ def run_compare(paths: list[str], *, config: Config, out_dir: Path, axis: XAxis,
             plans.append(run)
             numbers.append(run_numbers(facts(run, result, summarize(result))))
             trackers.append(result.tracker)
+            own_times.append(result.own_times)
     names = run_names(plans)
     if problems.exit_code(0):
         return problems.exit_code(0)
     if len(names) < 2:
         raise UsageError(f"compare needs two runs or more; the paths hold {len(names)}")
     comparison = compare(names, numbers)
-    plots = _plots(names, trackers, axis, out_dir)
+    plots = _plots(names, trackers, own_times, axis, out_dir)
     summary = out_dir / "compare.md"
     summary.write_text(markdown(blocks(comparison, axis, plots)), "utf-8")
     if as_json:
@@ -81,14 +83,15 @@ def run_names(runs: Sequence[RunPlan]) -> list[str]:
     return names if len(set(names)) == len(names) else [f"{n}#{i + 1}" for i, n in enumerate(names)]
 
 
-def _plots(names: list[str], trackers: list[RunTracker], axis: XAxis, out_dir: Path) -> list[Image]:
+def _plots(names: list[str], trackers: list[RunTracker], own_times: list[bool], axis: XAxis,
+           out_dir: Path) -> list[Image]:
     from runwatch.report.overlay import draw_overlays
 
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"cannot write the comparison into {out_dir}: {e.strerror or e}") from None
-    return draw_overlays(names, trackers, axis, out_dir)
+    return draw_overlays(names, trackers, axis, out_dir, own_times=own_times)
 
 
 def table(c: Comparison) -> str:

@@ -81,7 +81,7 @@ def throughput(tracker: RunTracker, out: Path, *, own_times: bool) -> Plot | Non
         return None
     mfu = curve(tracker, "mfu", COLUMNS)
     fig, axes = figure(3 if mfu is not None else 2, 8.0 if mfu is not None else 6.0)
-    elapsed = None if own_times else _summed_step_times(tracker, rate)
+    elapsed = None if own_times else summed_step_times(tracker, rate)
     if elapsed is not None:
         times = elapsed
     else:
@@ -121,7 +121,7 @@ def _steps(c: Curve) -> np.ndarray:
     return c.x
 
 
-def _summed_step_times(tracker: RunTracker, c: Curve) -> np.ndarray | None:
+def summed_step_times(tracker: RunTracker, c: Curve) -> np.ndarray | None:
     """Seconds since the first step at each entry of `c`, as the logged step times add up (each standing for
     the steps since the one before); None when the run logs no step time."""
     found = step_times(tracker)

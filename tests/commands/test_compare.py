@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -75,3 +76,23 @@ def test_one_run_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["compare", str(HEALTHY), "-o", str(tmp_path / "c")]) == EXIT_USAGE
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["runwatch: compare needs two runs or more; the paths hold 1"]
+
+
+def test_by_time_a_log_without_times_is_placed_by_its_summed_step_times() -> None:
+    """nanoGPT prints `time 38.56ms` every 5th iter: by time, its curve ends where those step times add
+    up to, not where the replay's guessed pauses (30 s an evaluation) would put it."""
+    from runwatch.commands.check import check_run
+    from runwatch.config import load_config
+    from runwatch.model import XAxis
+    from runwatch.plan import plan_runs
+    from runwatch.report.numbers import LOSS
+    from runwatch.report.overlay import run_curve
+
+    slow = FIXTURES / "nanogpt-tb-slowfor/run"
+    (plan,) = plan_runs([str(slow)])
+    result = check_run(plan, load_config(None), None, None, history=True)
+    assert not result.own_times
+    c = run_curve(result.tracker, LOSS, XAxis.TIME, result.own_times)
+    ms = [float(m.group(1)) for ln in (slow / "train.log").read_text().splitlines()
+          if (m := re.search(r"^iter \d+: .*time ([\d.]+)ms", ln))]
+    assert c is not None and float(np.nanmax(c.x)) == pytest.approx(sum(ms[1:]) * 5 / 1000, rel=0.01)
