@@ -26,7 +26,8 @@ from runwatch.model import XAxis
 from runwatch.plan import RunPlan, plan_runs
 from runwatch.report.differ import Comparison, compare
 from runwatch.report.document import Block, Heading, Image, Para, Table, markdown
-from runwatch.report.numbers import RunNumbers, run_numbers
+from runwatch.report.numbers import run_numbers
+from runwatch.report.values import RunNumbers
 from runwatch.state.run import RunTracker
 from runwatch.text import clip, one_line
 

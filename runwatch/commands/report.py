@@ -25,8 +25,9 @@ from runwatch.errors import UsageError
 from runwatch.model import RunState
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.replay import Replay
-from runwatch.report.numbers import AlertRow, RunFacts, RunNumbers, run_numbers
+from runwatch.report.numbers import run_numbers
 from runwatch.report.preamble import HEAD_BYTES, Preamble, head_lines, preamble
+from runwatch.report.values import AlertRow, RunFacts, RunNumbers
 from runwatch.text import one_line
 
 READ_AS = "`runwatch parse --format NAME` shows whether a format reads it"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from runwatch.present import fmt_duration, fmt_value
-from runwatch.report.numbers import RunNumbers
+from runwatch.report.values import RunNumbers
 
 MISSING = "—"
 

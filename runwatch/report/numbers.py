@@ -12,163 +12,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from runwatch.model import Event, Kind, Record, SystemSample, json_number
+from runwatch.model import Event, Kind, Record, SystemSample
 from runwatch.present import FATAL_EVENTS, flat
-from runwatch.report.curves import Curve, curve, first_of
+from runwatch.report.curves import curve, first_of
+from runwatch.report.loss import loss_numbers
 from runwatch.report.preamble import Preamble
+from runwatch.report.timing import stall_time, throughput_numbers
+from runwatch.report.values import (
+    LOSS,
+    THROUGHPUT,
+    CheckpointNumbers,
+    Overview,
+    RunFacts,
+    RunNumbers,
+    Settings,
+)
 from runwatch.state.run import RunTracker
-
-LOSS = ("loss", "train_loss")
-VAL = ("val_loss", "val_bpb")
-"""Validation metrics, the first one logged is the run's (nanochat logs bits per byte)."""
-THROUGHPUT = ("tokens_per_sec", "samples_per_sec")
-LR = ("lr", "lrm")
-TAIL_SHARE = 0.10
-"""The share of the run (by steps) whose slope says whether the loss still falls."""
-FLAT_PCT = 1.0
-"""A loss that moves less than this percent over the last 10% of the run is flat."""
-STALL_FACTOR = 3.0
-"""A step that took more than this many times the median step time lost its excess to a stall."""
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    """One alert as `runwatch check` reports it (runwatch.commands.check.Fired)."""
-
-    rule: str
-    severity: str
-    labels: dict[str, Any]
-    summary: str
-    first_step: int | None
-    last_step: int | None
-    times: int
-    end: str
-    """"still firing at the end", "cleared before the end" or "resolved"."""
-
-
-@dataclass(frozen=True)
-class Overview:
-    name: str
-    source: str
-    state: str
-    """finished, crashed, ended or incomplete (check's words)."""
-    cause: str | None
-    """For a crashed run: the event that ended it and its line."""
-    step: int | None
-    total_steps: int | None
-    start: float | None
-    end: float | None
-    runtime_s: float | None
-    runtime_basis: str
-    host: str | None
-    hardware: str | None
-    command: str | None
-    records: int
-
-
-@dataclass(frozen=True)
-class Settings:
-    """A table of settings and where they came from."""
-
-    origin: str
-    rows: list[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class LossNumbers:
-    name: str
-    start: float | None
-    end: float | None
-    minimum: float | None
-    min_step: float | None
-    tail_from_step: float | None
-    tail_change_pct: float | None
-    """Change of the fitted line over the last 10% of the run, percent of its level there."""
-    per_1k_steps_pct: float | None
-    trend: str | None
-    """"falling", "flat" or "rising" over the last 10%."""
-    nonfinite: int
-    first_nonfinite_step: float | None
-    val_name: str | None = None
-    best_val: float | None = None
-    best_val_step: float | None = None
-    last_val: float | None = None
-    gap_end: float | None = None
-    """Last validation value minus the training loss at its step (positive: validation is worse)."""
-
-
-@dataclass(frozen=True)
-class ThroughputNumbers:
-    name: str | None
-    median: float | None
-    p10: float | None
-    mfu_median: float | None
-    step_time_median_s: float | None
-    stall_s: float | None
-    stall_steps: int
-    steps_s: float | None
-    """Seconds all the steps took, as their step times add up (what `stall_s` is a share of)."""
-    evals: int
-    eval_s: float | None
-
-
-@dataclass(frozen=True)
-class CheckpointNumbers:
-    count: int
-    last: str | None
-    last_step: int | None
-    last_size_bytes: float | None
-    write_s: float | None
-
-
-@dataclass(frozen=True)
-class RunNumbers:
-    overview: Overview
-    settings: list[Settings]
-    loss: LossNumbers | None
-    throughput: ThroughputNumbers
-    checkpoints: CheckpointNumbers
-    alerts: list[AlertRow]
-    notes: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        """Strict JSON: non-finite numbers as "nan"/"inf" (DESIGN §2)."""
-        out: dict[str, Any] = _strict(asdict(self))
-        return out
-
-
-def _strict(value: Any) -> Any:
-    if isinstance(value, float):
-        return json_number(value)
-    if isinstance(value, dict):
-        return {str(k): _strict(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strict(v) for v in value]
-    return value
-
-
-@dataclass(frozen=True)
-class RunFacts:
-    """What `runwatch check` read of one run, as the report needs it."""
-
-    name: str
-    source: str
-    tracker: RunTracker
-    end: float
-    state: str
-    meta: Mapping[str, Any]
-    samples: Sequence[SystemSample]
-    alerts: list[AlertRow]
-    notes: list[str]
-    synthetic_time: bool
-    """No source carried its own time: the run's times are the replay's estimate from step times."""
-    preambles: Sequence[tuple[str, Preamble]] = ()
-    """The settings each log printed at its top (its file name, what it printed)."""
 
 
 def run_numbers(facts: RunFacts) -> RunNumbers:
@@ -267,128 +130,6 @@ def settings(meta: Mapping[str, Any], preambles: Sequence[tuple[str, Preamble]] 
     return out
 
 
-def loss_numbers(t: RunTracker) -> LossNumbers | None:
-    c = first_of(t, LOSS)
-    if c is None:
-        return None
-    ok = c.finite
-    start = float(c.y[ok][0]) if ok.any() else None
-    low = np.where(np.isfinite(c.lo), c.lo, np.inf)
-    at = int(np.argmin(low)) if ok.any() else None
-    change, per_1k, tail_from = tail_slope(c)
-    bad = np.flatnonzero(c.nonfinite > 0)
-    numbers = LossNumbers(c.name, start, c.last, float(low[at]) if at is not None else None,
-                          float(c.x[at]) if at is not None else None, tail_from, change, per_1k, _trend(change),
-                          int(c.nonfinite.sum()), float(c.x[bad[0]]) if bad.size else None)
-    val = first_of(t, VAL)
-    if val is None or not val.finite.any():
-        return numbers if val is None else _with_val(numbers, val, None, None, None)
-    vlow = np.where(np.isfinite(val.lo), val.lo, np.inf)
-    best = int(np.argmin(vlow))
-    gap = None
-    last_ok = np.flatnonzero(val.finite)
-    if ok.any() and last_ok.size and val.name == "val_loss" and math.isfinite(c.last):  # val_bpb is bits per byte, not the loss's nats
-        i = int(last_ok[-1])
-        gap = float(val.y[i] - np.interp(val.x[i], c.x[ok], c.y[ok]))
-    return _with_val(numbers, val, float(vlow[best]), float(val.x[best]), gap)
-
-
-def _with_val(n: LossNumbers, val: Curve, best: float | None, step: float | None, gap: float | None) -> LossNumbers:
-    from dataclasses import replace
-
-    return replace(n, val_name=val.name, best_val=best, best_val_step=step, last_val=val.last, gap_end=gap)
-
-
-def tail_slope(c: Curve, share: float = TAIL_SHARE) -> tuple[float | None, float | None, float | None]:
-    """(change over the last `share` of the run in percent of its level, the same per 1k steps, the step
-    the window starts at) from a least-squares line through the finite values there."""
-    ok = c.finite
-    if ok.sum() < 3:
-        return None, None, None
-    x, y = c.x[ok], c.y[ok]
-    lo, hi = float(x.min()), float(x.max())
-    if hi <= lo:
-        return None, None, None
-    start = hi - share * (hi - lo)
-    window = x >= start
-    if window.sum() < 3:
-        window = np.zeros(len(x), bool)
-        window[-3:] = True
-        start = float(x[window][0])
-    slope, intercept = np.polyfit(x[window], y[window], 1)
-    level = float(np.mean(y[window]))
-    if level == 0:
-        return None, None, start
-    span = float(x[window].max() - x[window].min())
-    change = float(slope) * span / abs(level) * 100.0
-    return change, float(slope) * 1000.0 / abs(level) * 100.0, start
-
-
-def _trend(change: float | None) -> str | None:
-    if change is None:
-        return None
-    return "falling" if change < -FLAT_PCT else "rising" if change > FLAT_PCT else "flat"
-
-
-def throughput_numbers(t: RunTracker) -> ThroughputNumbers:
-    rate = first_of(t, THROUGHPUT)
-    values = rate.y[rate.finite] if rate is not None else np.empty(0)
-    mfu = curve(t, "mfu")
-    mfu_ok = mfu.y[mfu.finite] if mfu is not None else np.empty(0)
-    median_dt, stall, stalls, stepping = stall_time(t)
-    val = first_of(t, VAL)
-    evals = len(np.unique(val.x)) if val is not None else t.counts[Kind.EVAL]  # a W&B run repeats the log's
-    eval_rt = curve(t, "eval_runtime")
-    eval_s = float(np.nansum(eval_rt.y)) if eval_rt is not None and eval_rt.finite.any() else None
-    return ThroughputNumbers(
-        rate.name if rate is not None else None,
-        float(np.median(values)) if values.size else None,
-        float(np.percentile(values, 10)) if values.size else None,
-        float(np.median(mfu_ok)) if mfu_ok.size else None,
-        median_dt, stall, stalls, stepping, evals, eval_s)
-
-
-def step_times(t: RunTracker) -> tuple[np.ndarray, np.ndarray] | None:
-    """(step, seconds that step took): the logged step time, else the intervals between logged steps
-    divided by the steps between them."""
-    logged = curve(t, "step_time")
-    if logged is not None and logged.finite.sum() >= 2:
-        return logged.x[logged.finite], logged.y[logged.finite]
-    c = first_of(t, LOSS + THROUGHPUT)
-    if c is None or len(c) < 3:
-        return None
-    ok = np.isfinite(c.t)
-    x, times = c.x[ok], c.t[ok]
-    dx, dt = np.diff(x), np.diff(times)
-    good = dx > 0
-    return x[1:][good], dt[good] / dx[good]
-
-
-def stall_time(t: RunTracker) -> tuple[float | None, float | None, int, float | None]:
-    """(median step time, seconds lost to stalls, logged steps that stalled, seconds all steps took): a
-    step longer than `STALL_FACTOR` × the median loses its excess over the median.
-
-    A log that prints every 5th step stands each logged step time for the steps since the one before,
-    except a slow one between two fast ones: that is one stalled step (nanoGPT's 75 s hang at iter 150
-    is one iteration, not five)."""
-    found = step_times(t)
-    if found is None or not len(found[1]):
-        return None, None, 0, None
-    x, per = found
-    median = float(np.median(per))
-    slow = per > STALL_FACTOR * median
-    span = np.diff(x, prepend=x[0] - 1.0)
-    span = np.where(span > 0, span, 1.0)
-    near = np.zeros(len(slow), bool)
-    near[1:] |= slow[:-1]
-    near[:-1] |= slow[1:]
-    lasting = slow & near
-    stalled = np.where(lasting, span, 1.0)  # steps each slow entry stands for
-    lost = float(np.sum((per[slow] - median) * stalled[slow]))
-    took = float(np.sum(np.where(slow, per * stalled + median * (span - stalled), per * span)))
-    return median, lost, int(slow.sum()), took
-
-
 def checkpoint_numbers(events: Sequence[Record]) -> CheckpointNumbers:
     """Complete checkpoints found on disk (the newest word on each), else the saves the log announced."""
     on_disk: dict[str, Record] = {}
@@ -415,5 +156,3 @@ def _number(value: Any) -> float | None:
 
 def _str(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
-
-

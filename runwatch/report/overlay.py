@@ -14,8 +14,8 @@ from pathlib import Path
 from runwatch.model import XAxis
 from runwatch.report.curves import Curve, aligned, series_of
 from runwatch.report.document import Image
-from runwatch.report.numbers import LOSS, THROUGHPUT, VAL
 from runwatch.report.plots import COLUMNS, PALETTE, draw_lines, figure, save, summed_step_times
+from runwatch.report.values import LOSS, THROUGHPUT, VAL
 from runwatch.state.run import RunTracker
 
 AXIS_LABEL = {XAxis.STEP: "step", XAxis.TOKENS: "tokens seen", XAxis.TIME: "seconds since the run's first point"}

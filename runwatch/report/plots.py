@@ -20,7 +20,8 @@ from matplotlib.figure import Figure
 from runwatch.present import fmt_value
 from runwatch.report.curves import Curve, curve, first_of
 from runwatch.report.document import Image as Plot
-from runwatch.report.numbers import LOSS, LR, THROUGHPUT, VAL, step_times
+from runwatch.report.timing import step_times
+from runwatch.report.values import LOSS, LR, THROUGHPUT, VAL
 from runwatch.state.run import RunTracker
 from runwatch.yrange import robust_range
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from runwatch.present import fmt_duration, fmt_value, iso_utc
 from runwatch.report.document import Block, Heading, Image, Para, Table
-from runwatch.report.numbers import RunNumbers
+from runwatch.report.values import RunNumbers
 from runwatch.report.verdict import verdict
 from runwatch.text import clip
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 
 from runwatch.present import fmt_duration
-from runwatch.report.numbers import RunNumbers
+from runwatch.report.values import RunNumbers
 
 GAP_PCT = 10.0
 """A validation loss this many percent above the training loss at the end is named."""

@@ -85,8 +85,8 @@ def test_by_time_a_log_without_times_is_placed_by_its_summed_step_times() -> Non
     from runwatch.config import load_config
     from runwatch.model import XAxis
     from runwatch.plan import plan_runs
-    from runwatch.report.numbers import LOSS
     from runwatch.report.overlay import run_curve
+    from runwatch.report.values import LOSS
 
     slow = FIXTURES / "nanogpt-tb-slowfor/run"
     (plan,) = plan_runs([str(slow)])

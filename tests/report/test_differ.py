@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runwatch.report.differ import MISSING, differing
-from runwatch.report.numbers import CheckpointNumbers, Overview, RunNumbers, Settings, ThroughputNumbers
+from runwatch.report.values import CheckpointNumbers, Overview, RunNumbers, Settings, ThroughputNumbers
 
 
 def run(*tables: Settings) -> RunNumbers:
