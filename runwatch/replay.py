@@ -28,6 +28,7 @@ from runwatch.model import Kind, Record, SystemSample
 from runwatch.parsers.failures import ParseFailures
 from runwatch.state.chunk import RecordChunk
 from runwatch.state.run import RunTracker
+from runwatch.state.series import History
 
 T0 = 1_700_000_000.0
 JUDGE_BATCH = 32
@@ -246,7 +247,7 @@ class ReplayClock:
 
 def replay(items: Iterable[Record | RecordChunk], rules: Sequence[Rule[Any]], *, manager: AlertManager | None = None,
            clock: ReplayClock | None = None, tick: float = 1.0, run: str = "run", source: str = "log",
-           batch: int | None = None, quiet: float | None = None, history: bool = True) -> Replay:
+           batch: int | None = None, quiet: float | None = None, history: History = True) -> Replay:
     """Drive records through a fresh RunTracker, evaluating `rules` as the engine would: at most once per
     `tick` seconds of the run's time, and then once `batch` records came (default `judge_every`: the rules
     that judge records look back over all of them, as the engine's do over a piece of history) or, the
@@ -284,7 +285,7 @@ class _Replayer:
     """The state of one replay: the tracker, when the rules last looked, what came since."""
 
     def __init__(self, rules: Sequence[Rule[Any]], manager: AlertManager | None, clock: ReplayClock,
-                 tick: float, run: str, source: str, batch: int | None, quiet: float, history: bool) -> None:
+                 tick: float, run: str, source: str, batch: int | None, quiet: float, history: History) -> None:
         self.out = Replay(RunTracker(run, source, history=history))
         self.out.tracker.before_new_attempt = self._attempt_ends
         self.judge = self.out.judge = Judge(rules)

@@ -34,6 +34,7 @@ from runwatch.parsers.source import ChunkRecords
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.present import fmt_value
 from runwatch.replay import Replay, ReplayClock, merge_by_step, replay
+from runwatch.state.series import History
 from runwatch.text import clean
 from runwatch.watcher.types import Notice
 
@@ -59,10 +60,10 @@ class Fired:
 
 def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | None, *,
               stdin: BinaryIO | None = None, on_notice: Callable[[Notice], None] = lambda n: None,
-              history: bool = False) -> Replay:
+              history: History = False) -> Replay:
     """Replay every source of `run` through the rules: one log a block at a time (its step rows in bulk),
-    several sources interleaved by step. `history`: the series keep the whole run (folded into buckets),
-    for `runwatch report`'s plots; `check` keeps only what the rules read."""
+    several sources interleaved by step. `history`: the series (all, or those named) keep the whole run
+    (folded into buckets), for `runwatch report`'s plots; `check` keeps only what the rules read."""
     readers = list(readers_of(run, fmt, read_time=False, stdin=stdin, on_notice=on_notice))
     streams = [stream for reader in readers for stream in _streams(reader, total_steps)]
     items: Iterable[Record | ChunkRecords]

@@ -27,7 +27,7 @@ from runwatch.plan import RunPlan, plan_runs
 from runwatch.report.differ import Comparison, compare
 from runwatch.report.document import Block, Heading, Image, Para, Table, markdown
 from runwatch.report.numbers import run_numbers
-from runwatch.report.values import RunNumbers
+from runwatch.report.values import DRAWN, RunNumbers
 from runwatch.state.run import RunTracker
 from runwatch.text import clip, one_line
 
@@ -44,7 +44,7 @@ def run_compare(paths: list[str], *, config: Config, out_dir: Path, axis: XAxis,
     own_times: list[bool] = []
     for path in paths:
         for run in plan_runs([path]):
-            result = check_run(run, config, None, None, on_notice=problems, history=True)
+            result = check_run(run, config, None, None, on_notice=problems, history=DRAWN)
             if result.tracker.records == 0:
                 problems.nothing_understood(run.label, None, run.logs, hint=READ_AS)
                 continue

@@ -27,7 +27,7 @@ from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.replay import Replay
 from runwatch.report.numbers import run_numbers
 from runwatch.report.preamble import HEAD_BYTES, Preamble, head_lines, preamble
-from runwatch.report.values import AlertRow, RunFacts, RunNumbers
+from runwatch.report.values import DRAWN, AlertRow, RunFacts, RunNumbers
 from runwatch.text import one_line
 
 READ_AS = "`runwatch parse --format NAME` shows whether a format reads it"
@@ -43,7 +43,7 @@ def run_report(paths: list[str], *, config: Config, fmt: str | None, total_steps
     worst = 0
     for run, where in zip(runs, dirs, strict=True):
         result = check_run(run, config, None if fmt == WANDB_FORMAT else fmt, total_steps, on_notice=problems,
-                           history=True)
+                           history=DRAWN)
         if result.tracker.records == 0:
             problems.nothing_understood(run.label, fmt, run.logs, hint=READ_AS)
             continue

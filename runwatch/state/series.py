@@ -16,6 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 Key = tuple[str, int | None]
+History = bool | frozenset[str]
+"""Which series fold their older points into a history (True: all, False: none, else the metrics named)."""
 
 
 class _Agg(NamedTuple):
@@ -349,11 +351,12 @@ def _by_column(segs: _Agg, width: int, x: np.ndarray) -> tuple[_Agg, np.ndarray]
 class SeriesStore:
     """Series keyed by (metric, rank); rank None is a single-process run."""
 
-    def __init__(self, keep: int = 4096, budget: int = 2048, *, history: bool = True) -> None:
+    def __init__(self, keep: int = 4096, budget: int = 2048, *, history: History = True) -> None:
         self._keep = keep
         self._budget = budget
         self._history = history
-        """See `Series`: False keeps only the newest `keep` points of each series."""
+        """See `Series`: False keeps only the newest `keep` points of each series; a set of metric names, of
+        every series but theirs (`runwatch report` folds only what it draws: a third of the folding)."""
         self._by_rank: dict[int | None, dict[str, Series]] = {}
 
     def add(self, metrics: Mapping[str, float], *, x: float, t: float, rank: int | None = None) -> None:
@@ -364,7 +367,7 @@ class SeriesStore:
         for name, value in metrics.items():
             series = row.get(name)
             if series is None:
-                series = row[name] = Series(self._keep, self._budget, history=self._history)
+                series = row[name] = self._new(name)
             series.append(x, value, t)
 
     def place(self, metrics: Mapping[str, float], *, x: float, t: float, rank: int | None = None) -> None:
@@ -373,7 +376,7 @@ class SeriesStore:
         for name, value in metrics.items():
             series = row.get(name)
             if series is None:
-                series = row[name] = Series(self._keep, self._budget, history=self._history)
+                series = row[name] = self._new(name)
             last = series.latest
             if last is None or x > last[0]:
                 series.append(x, value, t)
@@ -385,8 +388,13 @@ class SeriesStore:
         row = self._by_rank.setdefault(rank, {})
         series = row.get(metric)
         if series is None:
-            series = row[metric] = Series(self._keep, self._budget, history=self._history)
+            series = row[metric] = self._new(metric)
         return series
+
+    def _new(self, metric: str) -> Series:
+        history = self._history
+        return Series(self._keep, self._budget,
+                      history=history if isinstance(history, bool) else metric in history)
 
     def get(self, metric: str, rank: int | None = None) -> Series | None:
         row = self._by_rank.get(rank)
