@@ -176,6 +176,30 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="+", metavar="PATH")
     c.add_argument("--json", action="store_true", help="one JSON object per run")
 
+    r = sub.add_parser("report", parents=[alerts], help="a run report (Markdown or HTML) with PNG plots",
+                       description="Read the paths as check does and write, per run, a report in the order a run "
+                       "is read (overview, hyperparameters, curves, summaries, health) with PNG plots: one run "
+                       "into DIR (DIR/report.md), several into DIR/<run>/. Prints each report's path. Exit "
+                       "codes as check: 0 nothing fired, 1 warnings, 2 critical, 3 nothing readable.")
+    r.add_argument("paths", nargs="+", metavar="PATH")
+    r.add_argument("-o", "--output-dir", type=Path, default=Path("runwatch-report"), metavar="DIR",
+                   help="where the report and its plots go (default ./runwatch-report)")
+    r.add_argument("--format", choices=["md", "html"], default="md",
+                   help="md: report.md beside the PNGs; html: one report.html with the plots inlined")
+    r.add_argument("--total-steps", type=_positive_int, metavar="N", help="planned steps, when the log does not say")
+    r.add_argument("--json", action="store_true", help="also print the numbers, one JSON object per run")
+
+    co = sub.add_parser("compare", parents=[alerts], help="what differs between runs, curves overlaid",
+                        description="Read each path as report does and print a table of the settings that differ "
+                        "and the runs' outcomes (final and best loss, runtime, throughput, alerts); write overlaid "
+                        "PNGs aligned by --x and DIR/compare.md.")
+    co.add_argument("paths", nargs="+", metavar="RUN", help="a run's log, directory or W&B run (two or more runs)")
+    co.add_argument("-o", "--output-dir", type=Path, default=Path("runwatch-compare"), metavar="DIR",
+                    help="where compare.md and the plots go (default ./runwatch-compare)")
+    co.add_argument("--x", choices=["step", "tokens", "time"], default="step",
+                    help="align the curves by step, tokens seen (when known) or wall time (default step)")
+    co.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
+
     sub.add_parser("rules", parents=[alerts], help="the rules, their defaults and what they watch")
 
     si = sub.add_parser("silence", help="mute a rule for a while; list or expire silences",
@@ -209,6 +233,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_check(args.paths, config=_config(args), fmt=args.format, total_steps=args.total_steps,
                              as_json=args.json, out=sys.stdout)
+        if args.command == "report":
+            from runwatch.commands.report import run_report
+
+            return run_report(args.paths, config=_config(args), fmt=None, total_steps=args.total_steps,
+                              out_dir=args.output_dir, doc_format=args.format, as_json=args.json, out=sys.stdout)
+        if args.command == "compare":
+            from runwatch.commands.compare import run_compare
+            from runwatch.model import XAxis
+
+            return run_compare(args.paths, config=_config(args), out_dir=args.output_dir, axis=XAxis(args.x),
+                               as_json=args.json, out=sys.stdout)
         if args.command == "rules":
             from runwatch.commands.rules_cmd import run_rules
 

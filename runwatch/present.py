@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from runwatch.model import Record, RunSnapshot, RunState, json_number
@@ -169,3 +170,16 @@ def _round(v: float | None, nd: int) -> float | None:
     if v is None or not math.isfinite(v):
         return None
     return round(v, nd)
+
+
+def flat(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Nested settings as dotted keys (`optimizer.lr`), in key order; W&B's `{"value": v}` wrappers unwrapped."""
+    for key in sorted(mapping, key=str):
+        value = mapping[key]
+        if isinstance(value, Mapping) and set(value) <= {"value", "desc"} and "value" in value:
+            value = value["value"]
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            yield from flat(value, name + ".")
+        else:
+            yield name, value

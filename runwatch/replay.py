@@ -25,10 +25,11 @@ from runwatch.alerts.judge import JUDGED_RECORDS, Judge
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
 from runwatch.alerts.types import Finding, Notification
-from runwatch.model import Kind, Record
+from runwatch.model import Kind, Record, SystemSample
 from runwatch.parsers.failures import ParseFailures
 from runwatch.state.chunk import RecordChunk
 from runwatch.state.run import RunTracker
+from runwatch.state.series import History
 
 T0 = 1_700_000_000.0
 JUDGE_BATCH = 32
@@ -55,6 +56,15 @@ class Replay:
     """How the run's time was known, when it was made up: "step_time" (no line carried a time: steps were
     their logged step time apart, so no silence could show), "none" (not even a step time: every step a
     made-up second apart, so no silence and no slowdown could show); "" otherwise (`runwatch check`)."""
+
+    own_times: bool = False
+    """Whether the run's step records carried their own times, which the clock followed (else its times
+    are rebuilt: from step times or a progress bar's elapsed time, with a pause per evaluation)."""
+    meta: dict[str, Any] = field(default_factory=dict)
+    """The run's metadata its structured sources carried (W&B run details and config, trainer_state.json's
+    settings), set by the caller that read them (`runwatch check`, for `runwatch report`)."""
+    samples: list[SystemSample] = field(default_factory=list)
+    """The training machine's system stats its sources carried (a W&B run's), likewise."""
 
     def rules_fired(self) -> set[str]:
         """Ids of the rules that found something at least once."""
@@ -155,6 +165,11 @@ class ReplayClock:
         return self.now
 
     @property
+    def stamped(self) -> bool:
+        """Whether step records carry their own time, and the clock follows it."""
+        return bool(self._stamped)
+
+    @property
     def synthetic(self) -> bool:
         """Whether the times are rebuilt from the step time the log states (no timestamps of its own, no
         progress bar's elapsed time): intervals between them say nothing the log did not say already."""
@@ -243,7 +258,7 @@ class ReplayClock:
 
 def replay(items: Iterable[Record | RecordChunk], rules: Sequence[Rule[Any]], *, manager: AlertManager | None = None,
            clock: ReplayClock | None = None, tick: float = 1.0, run: str = "run", source: str = "log",
-           batch: int | None = None, quiet: float | None = None, history: bool = True) -> Replay:
+           batch: int | None = None, quiet: float | None = None, history: History = True) -> Replay:
     """Drive records through a fresh RunTracker, evaluating `rules` as the engine would: at most once per
     `tick` seconds of the run's time, and then once `batch` records came (default `judge_every`: the rules
     that judge records look back over all of them, as the engine's do over a piece of history) or, the
@@ -281,7 +296,7 @@ class _Replayer:
     """The state of one replay: the tracker, when the rules last looked, what came since."""
 
     def __init__(self, rules: Sequence[Rule[Any]], manager: AlertManager | None, clock: ReplayClock,
-                 tick: float, run: str, source: str, batch: int | None, quiet: float, history: bool) -> None:
+                 tick: float, run: str, source: str, batch: int | None, quiet: float, history: History) -> None:
         self.out = Replay(RunTracker(run, source, history=history))
         self.out.tracker.before_new_attempt = self._attempt_ends
         self.judge = self.out.judge = Judge(rules)
@@ -421,6 +436,7 @@ class _Replayer:
     def finish(self) -> Replay:
         self._evaluate(self.clock.now)
         self.out.end = self.clock.now
+        self.out.own_times = self.clock.stamped
         tracker = self.out.tracker
         if self.clock.synthetic and tracker.progress.step is not None:
             self.out.timing = "step_time" if "step_time" in tracker.store.metrics() else "none"

@@ -34,6 +34,7 @@ from runwatch.parsers.source import ChunkRecords
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.present import fmt_value
 from runwatch.replay import Replay, ReplayClock, merge_by_step, replay
+from runwatch.state.series import History
 from runwatch.text import clean
 from runwatch.watcher.types import Notice
 
@@ -58,9 +59,11 @@ class Fired:
 
 
 def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | None, *,
-              stdin: BinaryIO | None = None, on_notice: Callable[[Notice], None] = lambda n: None) -> Replay:
+              stdin: BinaryIO | None = None, on_notice: Callable[[Notice], None] = lambda n: None,
+              history: History = False) -> Replay:
     """Replay every source of `run` through the rules: one log a block at a time (its step rows in bulk),
-    several sources interleaved by step."""
+    several sources interleaved by step. `history`: the series (all, or those named) keep the whole run
+    (folded into buckets), for `runwatch report`'s plots; `check` keeps only what the rules read."""
     readers = list(readers_of(run, fmt, read_time=False, stdin=stdin, on_notice=on_notice))
     streams = [stream for reader in readers for stream in _streams(reader, total_steps)]
     items: Iterable[Record | ChunkRecords]
@@ -71,8 +74,12 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
     manager = AlertManager(config.timings())
     clock = ReplayClock(bar_time=lambda: any(r.format in BAR_FORMATS for r in readers))
     out = replay(items, config.rules(), manager=manager, clock=clock, run=run.name, source=run.label,
-                 history=False)
+                 history=history)
     out.parse_failures = [r.failures for r in readers if r.failures is not None and r.failures.total]
+    for r in readers:
+        if isinstance(r, ItemsReader):
+            out.meta.update(r.meta)
+            out.samples += r.samples
     return out
 
 

@@ -73,9 +73,10 @@ class SourceProblems:
         if n.level == "error":
             self.unread.append(n.message)
 
-    def nothing_understood(self, label: str, fmt: str | None, logs: Sequence[Path] = ()) -> None:
+    def nothing_understood(self, label: str, fmt: str | None, logs: Sequence[Path] = (), *,
+                           hint: str = "--format NAME forces one") -> None:
         why = _unreadable(logs) or (f"nothing read as {fmt}" if fmt else
-                                    "no known log format, metric file or W&B run (--format NAME forces one)")
+                                    f"no known log format, metric file or W&B run ({hint})")
         self.unread.append(f"{label}: {why}")
         self.err.write(one_line(f"runwatch: {label}: nothing understood: {why}") + "\n")
 

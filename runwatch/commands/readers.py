@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from runwatch.decoding import decode, split_side_records
-from runwatch.model import Record
+from runwatch.model import Record, SystemSample
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
 from runwatch.parsers.source import ChunkRecords, SourceParser
@@ -109,6 +109,10 @@ class ItemsReader:
         self.path, self.run, self.decoders = path, run, decoders
         self.read_time, self.on_notice = read_time, on_notice
         self.kind: str | None = None
+        self.meta: dict[str, Any] = {}
+        """The run's metadata this source carried (W&B's run details and config; trainer_state.json's settings)."""
+        self.samples: list[SystemSample] = []
+        """The training machine's system stats this source carried (a W&B run's)."""
 
     @property
     def format(self) -> str | None:
@@ -119,10 +123,16 @@ class ItemsReader:
         look_once(self.path, lambda b: recs.extend(self._decode(b)), self.on_notice)
         for (source, kind), decoder in self.decoders.items():
             if source == self.path:
-                recs += split_side_records(kind, decoder.flush()).own
+                recs += self._own(kind, decoder.flush())
         yield ChunkRecords(0, recs, None, self.path, None, time.time() if self.read_time else 0.0)
 
     def _decode(self, b: ItemBatch) -> list[Record]:
         self.kind = self.kind or b.kind
         recs = decode(self.decoders, self.run, self.path, b.kind, list(b.items), b.t if self.read_time else 0.0)
-        return split_side_records(b.kind, recs).own
+        return self._own(b.kind, recs)
+
+    def _own(self, kind: str, recs: list[Record]) -> list[Record]:
+        side = split_side_records(kind, recs)
+        self.meta.update(side.meta)
+        self.samples += side.samples
+        return side.own

@@ -25,7 +25,7 @@ from runwatch.state.ending import Ending, reached_total
 from runwatch.state.pace import STEP_INTERVAL, PaceMeter
 from runwatch.state.progress import ProgressTracker
 from runwatch.state.ranks import RankTracker
-from runwatch.state.series import SeriesStore
+from runwatch.state.series import History, SeriesStore
 
 
 class RunTracker:
@@ -46,7 +46,7 @@ class RunTracker:
 
     def __init__(
         self, run: str, source: str, *, keep: int = 4096, budget: int = 2048, max_events: int = 200,
-        stall_floor_s: float = 30.0, stall_factor: float = 10.0, pause_factor: float = 1.5, history: bool = True,
+        stall_floor_s: float = 30.0, stall_factor: float = 10.0, pause_factor: float = 1.5, history: History = True,
     ) -> None:
         self.run = run
         self.source = source

@@ -16,6 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 Key = tuple[str, int | None]
+History = bool | frozenset[str]
+"""Which series fold their older points into a history (True: all, False: none, else the metrics named)."""
 
 
 class _Agg(NamedTuple):
@@ -116,6 +118,9 @@ class Columns(NamedTuple):
     count: np.ndarray  # type: ignore[assignment]  # shadows tuple.count, never called here
     nan: np.ndarray
     inf: np.ndarray
+    t: np.ndarray | None = None
+    """Time of each column's last point (wall time as received or stamped): a report plots a curve over
+    its steps and over its time from the same columns."""
 
 
 class Series:
@@ -287,7 +292,8 @@ class Series:
             segs = _take(segs, np.argsort(segs.t_last, kind="stable"))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = segs.total / (segs.count - segs.nan - segs.inf)
-        return Columns(segs.t_last if by_time else segs.x_last, segs.vmin, segs.vmax, segs.last, mean, segs.count, segs.nan, segs.inf)
+        return Columns(segs.t_last if by_time else segs.x_last, segs.vmin, segs.vmax, segs.last, mean, segs.count,
+                       segs.nan, segs.inf, segs.t_last)
 
     def downsample(
         self, width: int, x_min: float | None = None
@@ -368,11 +374,12 @@ def _by_column(segs: _Agg, width: int, x: np.ndarray) -> tuple[_Agg, np.ndarray]
 class SeriesStore:
     """Series keyed by (metric, rank); rank None is a single-process run."""
 
-    def __init__(self, keep: int = 4096, budget: int = 2048, *, history: bool = True) -> None:
+    def __init__(self, keep: int = 4096, budget: int = 2048, *, history: History = True) -> None:
         self._keep = keep
         self._budget = budget
         self._history = history
-        """See `Series`: False keeps only the newest `keep` points of each series."""
+        """See `Series`: False keeps only the newest `keep` points of each series; a set of metric names, of
+        every series but theirs (`runwatch report` folds only what it draws: a third of the folding)."""
         self._by_rank: dict[int | None, dict[str, Series]] = {}
 
     def add(self, metrics: Mapping[str, float], *, x: float, t: float, rank: int | None = None) -> None:
@@ -383,7 +390,7 @@ class SeriesStore:
         for name, value in metrics.items():
             series = row.get(name)
             if series is None:
-                series = row[name] = Series(self._keep, self._budget, history=self._history)
+                series = row[name] = self._new(name)
             series.append(x, value, t)
 
     def place(self, metrics: Mapping[str, float], *, x: float, t: float, rank: int | None = None) -> None:
@@ -392,7 +399,7 @@ class SeriesStore:
         for name, value in metrics.items():
             series = row.get(name)
             if series is None:
-                series = row[name] = Series(self._keep, self._budget, history=self._history)
+                series = row[name] = self._new(name)
             last = series.latest
             if last is None or x > last[0]:
                 series.append(x, value, t)
@@ -404,8 +411,13 @@ class SeriesStore:
         row = self._by_rank.setdefault(rank, {})
         series = row.get(metric)
         if series is None:
-            series = row[metric] = Series(self._keep, self._budget, history=self._history)
+            series = row[metric] = self._new(metric)
         return series
+
+    def _new(self, metric: str) -> Series:
+        history = self._history
+        return Series(self._keep, self._budget,
+                      history=history if isinstance(history, bool) else metric in history)
 
     def get(self, metric: str, rank: int | None = None) -> Series | None:
         row = self._by_rank.get(rank)

@@ -360,3 +360,14 @@ def test_without_history_the_newest_points_are_those_a_series_with_history_holds
         assert kept.nonfinite_seen == folded.nonfinite_seen == one_by_one.nonfinite_seen
         pos = end
     assert kept.nbytes < folded.nbytes
+
+
+def test_a_store_keeps_the_history_of_the_metrics_it_names_only() -> None:
+    """`runwatch report` folds the history of what it draws; the other series keep their newest points."""
+    store = SeriesStore(keep=64, budget=8, history=frozenset({"loss"}))
+    for step in range(1000):
+        store.add({"loss": 10.0 - step / 100, "eta": float(1000 - step)}, x=float(step), t=float(step))
+    loss, eta = store["loss", None], store["eta", None]
+    assert loss.columns(8).ymax.max() == 10.0  # step 0's loss is still there, folded
+    assert eta.columns(8).ymax.max() <= 64 + 16  # only the newest points (keep + a quarter) remain
+    assert len(loss) == len(eta) == 1000

@@ -6,7 +6,8 @@ import io
 
 from rich.console import Console
 
-from runwatch.tui.screens.overview import flat, overview
+from runwatch.present import flat
+from runwatch.tui.screens.overview import overview
 from tests.support.fake_controller import WANDB_META, single_run, with_meta
 
 

@@ -33,15 +33,11 @@ from runwatch.tui.renderables.ticks import (
     tick_label,
     time_ticks,
 )
+from runwatch.yrange import WARMUP_SHARE, robust_range
 
 MARK_STYLE = "bold red"
 CLIP_STYLE = "bold yellow"
 AXIS_STYLE = "bright_black"
-WARMUP_SHARE = 0.05
-"""The first share of the x range that does not set the y axis (unless `full_range`): step 0's loss of 11
-or tokens/s of 0 would flatten the whole run into one row."""
-ROBUST_GAIN = 1.5
-"""Warm-up is left out of the y range only when that narrows it by at least this factor."""
 _MARKER = -2
 _CLIPPED = -3
 _NEWLINE = Segment.line()
@@ -145,33 +141,13 @@ class LineChart:
 
     def _value_range(self, warmup: float) -> tuple[float, float] | None:
         """(lo, hi) of the drawn values; without the first `warmup` of the x range when that narrows it
-        by `ROBUST_GAIN` (and notes what then lies off scale)."""
-        xlo, xhi = self._xlim()
-        cut = xlo + warmup * (xhi - xlo)
-        every: list[np.ndarray] = []
-        body: list[np.ndarray] = []
-        for ln in self.lines:
-            for a in (ln.ymin, ln.ymax):
-                if len(a):
-                    v = self._tf(a)
-                    every.append(v)
-                    body.append(v[ln.x >= cut] if len(ln.x) == len(v) else v)
-        allv = np.concatenate(every) if every else np.empty(0)
-        allv = allv[np.isfinite(allv)]
-        if not len(allv):
+        by `ROBUST_GAIN` (and notes what then lies off scale): runwatch.yrange, as `runwatch report` draws."""
+        found = robust_range([(ln.x, [self._tf(a) for a in (ln.ymin, ln.ymax)]) for ln in self.lines], warmup)
+        if found is None:
             return None
-        lo, hi = float(allv.min()), float(allv.max())
-        later = np.concatenate(body) if body else np.empty(0)
-        later = later[np.isfinite(later)]
-        if warmup <= 0 or len(later) < 2:
-            return lo, hi
-        blo, bhi = float(later.min()), float(later.max())
-        if (hi - lo) < ROBUST_GAIN * max(bhi - blo, 1e-300):
-            return lo, hi
-        margin = 0.08 * (bhi - blo) if bhi > blo else abs(bhi) * 0.05 or 0.5
-        lo2, hi2 = blo - margin, bhi + margin
-        self.off_scale = (self._real(hi) if hi > hi2 else None, self._real(lo) if lo < lo2 else None)
-        return lo2, hi2
+        self.off_scale = (None if found.above is None else self._real(found.above),
+                          None if found.below is None else self._real(found.below))
+        return found.lo, found.hi
 
     def _real(self, v: float) -> float:
         return 10.0 ** v if self.log else v

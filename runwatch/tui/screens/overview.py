@@ -12,7 +12,7 @@ theirs reaches the terminal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -25,7 +25,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
 from runwatch.model import AlertState, Event, Kind, Record, RunSnapshot
-from runwatch.present import eta_text, fmt_duration, fmt_value, iso_utc
+from runwatch.present import eta_text, flat, fmt_duration, fmt_value, iso_utc
 from runwatch.text import clip, one_line
 from runwatch.tui.screens.page import PageScreen
 from runwatch.tui.widgets.alerts import row_style, sort_alerts
@@ -46,19 +46,6 @@ def _section(title: str, rows: list[tuple[str, str | Text]], *, note: str = "") 
     for key, value in rows:
         table.add_row(Text(one_line(key)), value if isinstance(value, Text) else Text(one_line(value)))
     return table
-
-
-def flat(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Nested settings as dotted keys (`optimizer.lr`), in key order; W&B's `{"value": v}` wrappers unwrapped."""
-    for key in sorted(mapping, key=str):
-        value = mapping[key]
-        if isinstance(value, Mapping) and set(value) <= {"value", "desc"} and "value" in value:
-            value = value["value"]
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            yield from flat(value, name + ".")
-        else:
-            yield name, value
 
 
 def _text(value: Any) -> str:

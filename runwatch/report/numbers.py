@@ -1,0 +1,158 @@
+"""The numbers of a run report, computed from the run state `runwatch check` builds: pure, no I/O.
+
+Every figure the report prints and `--json` gives comes from here, so the
+Markdown, the HTML and a script read the same numbers. What the sources do not
+say stays None (the report says "not known"): a runtime is the run's own word
+(the trainer's `train_runtime`, W&B's runtime, the log's elapsed time) before
+runwatch's replay clock, which is only an estimate built from the logged step
+times (`runtime_basis` says which).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from runwatch.model import Event, Kind, Record, SystemSample
+from runwatch.present import FATAL_EVENTS, flat
+from runwatch.report.curves import curve, first_of
+from runwatch.report.loss import loss_numbers
+from runwatch.report.preamble import Preamble
+from runwatch.report.timing import stall_time, throughput_numbers
+from runwatch.report.values import (
+    LOSS,
+    THROUGHPUT,
+    CheckpointNumbers,
+    Overview,
+    RunFacts,
+    RunNumbers,
+    Settings,
+)
+from runwatch.state.run import RunTracker
+
+
+def run_numbers(facts: RunFacts) -> RunNumbers:
+    t = facts.tracker
+    return RunNumbers(overview(facts), settings(facts.meta, facts.preambles), loss_numbers(t), throughput_numbers(t),
+                      checkpoint_numbers(t.events), facts.alerts, facts.notes)
+
+
+def overview(facts: RunFacts) -> Overview:
+    t = facts.tracker
+    meta = facts.meta
+    run = _mapping(meta.get("run"))
+    env = _mapping(meta.get("environment"))
+    runtime, basis = runtime_of(facts)
+    start = _number(run.get("start_time"))
+    end = start + runtime if start is not None and runtime is not None else None
+    cause = crash_cause(t.events) if facts.state == "crashed" else None
+    name = facts.name + (f" (W&B run {run['name']})" if run.get("name") else "")
+    machine = hardware(env, facts.samples) or next(
+        (f"{h} (as the log says)" for _, p in facts.preambles if (h := p.hardware())), None)
+    return Overview(name, facts.source, facts.state, cause, t.progress.step, t.progress.total, start, end,
+                    runtime, basis, _str(run.get("host") or env.get("host")), machine,
+                    _str(env.get("program")), t.records)
+
+
+def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
+    """The run's runtime and what said it: the trainer's own figure, W&B's, the log's elapsed time, else
+    the replay's sum of step times."""
+    finished = [r for r in reversed(facts.tracker.events) if r.event == Event.FINISHED]
+    for key, basis in (("train_runtime", "the trainer's train_runtime"), ("runtime", "the W&B run")):
+        for rec in finished:
+            v = rec.metrics.get(key)
+            if v is not None and math.isfinite(v):
+                return float(v), basis
+    elapsed = curve(facts.tracker, "elapsed")
+    if elapsed is not None and elapsed.finite.any():
+        return float(np.nanmax(elapsed.hi)), "the log's elapsed time"
+    snap = facts.tracker.snapshot(facts.end)
+    if snap.progress.elapsed_s is not None:
+        return snap.progress.elapsed_s, "the log's times"
+    if facts.synthetic_time:
+        took = stall_time(facts.tracker)[3]
+        return (None, "not known") if took is None else (took, "the sum of the logged step times, an estimate")
+    first = _first_step_time(facts.tracker)
+    if first is None:
+        return None, "not known"
+    return facts.end - first, "the records' times"
+
+
+def _first_step_time(t: RunTracker) -> float | None:
+    c = first_of(t, LOSS + THROUGHPUT + ("step_time",))
+    if c is None or not np.isfinite(c.t).any():
+        return None
+    return float(np.nanmin(c.t))
+
+
+def hardware(env: Mapping[str, Any], samples: Sequence[SystemSample]) -> str | None:
+    """GPU model and count from W&B's environment or the sampled GPUs, and the CPU count."""
+    parts: list[str] = []
+    gpus = [g for g in env.get("gpu_nvidia", ()) if isinstance(g, Mapping)]
+    names = sorted({str(g.get("name")) for g in gpus if g.get("name")}) or ([str(env["gpu"])] if env.get("gpu") else [])
+    count = _number(env.get("gpu_count")) or len(gpus)
+    if not names:
+        sampled = max(samples, key=lambda s: len(s.gpus), default=None)
+        if sampled is not None and sampled.gpus:
+            names = sorted({g.name for g in sampled.gpus if g.name})
+            count = len(sampled.gpus)
+    if names or count:
+        parts.append(f"{int(count) if count else '?'} × {', '.join(names) or 'GPU'}")
+    if env.get("cpu_count"):
+        parts.append(f"{env['cpu_count']} CPUs")
+    if _number(env.get("memory_total")):
+        parts.append(f"{float(env['memory_total']) / 2**30:.0f} GiB memory")
+    return ", ".join(parts) or None
+
+
+def crash_cause(events: Sequence[Record]) -> str | None:
+    """The last fatal event: its name and its line."""
+    for rec in reversed(events):
+        if rec.event in FATAL_EVENTS:
+            step = f" at step {rec.step}" if rec.step is not None else ""
+            return f"{rec.event}{step}: {rec.message}" if rec.message else f"{rec.event}{step}"
+    return None
+
+
+def settings(meta: Mapping[str, Any], preambles: Sequence[tuple[str, Preamble]] = ()) -> list[Settings]:
+    """The config runwatch found, each table with its origin: W&B's, trainer_state.json's, and the
+    `key: value` lines a log printed before its first loss."""
+    out = []
+    for key, origin in (("config", "the W&B run's config"), ("trainer_state", "trainer_state.json")):
+        found = _mapping(meta.get(key))
+        if found:
+            out.append(Settings(origin, [(k, str(v)) for k, v in flat(found)]))
+    out += [Settings(f"the lines {name} printed before its first loss", p.settings) for name, p in preambles
+            if p.settings]
+    return out
+
+
+def checkpoint_numbers(events: Sequence[Record]) -> CheckpointNumbers:
+    """Complete checkpoints found on disk (the newest word on each), else the saves the log announced."""
+    on_disk: dict[str, Record] = {}
+    for r in events:
+        if r.kind == Kind.CHECKPOINT:
+            on_disk[r.source or r.message or ""] = r
+    saved = [r for r in on_disk.values() if r.event == "complete"]
+    if not on_disk:
+        saved = [r for r in events if r.event == Event.CHECKPOINT_SAVED]
+    if not saved:
+        return CheckpointNumbers(0, None, None, None, None)
+    last = max(saved, key=lambda r: (r.step if r.step is not None else -1, r.t))
+    where = last.source if last.kind == Kind.CHECKPOINT and last.source else last.message
+    return CheckpointNumbers(len(saved), where, last.step, last.metrics.get("size_bytes"), last.metrics.get("write_s"))
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) else None
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None

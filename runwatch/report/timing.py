@@ -1,0 +1,70 @@
+"""How long the steps took: throughput medians, the time each step took as the log says, and the time lost
+to stalls."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runwatch.model import Kind
+from runwatch.report.curves import curve, first_of
+from runwatch.report.values import LOSS, STALL_FACTOR, THROUGHPUT, VAL, ThroughputNumbers
+from runwatch.state.run import RunTracker
+
+
+def throughput_numbers(t: RunTracker) -> ThroughputNumbers:
+    rate = first_of(t, THROUGHPUT)
+    values = rate.y[rate.finite] if rate is not None else np.empty(0)
+    mfu = curve(t, "mfu")
+    mfu_ok = mfu.y[mfu.finite] if mfu is not None else np.empty(0)
+    median_dt, stall, stalls, stepping = stall_time(t)
+    val = first_of(t, VAL)
+    evals = len(np.unique(val.x)) if val is not None else t.counts[Kind.EVAL]  # a W&B run repeats the log's
+    eval_rt = curve(t, "eval_runtime")
+    eval_s = float(np.nansum(eval_rt.y)) if eval_rt is not None and eval_rt.finite.any() else None
+    return ThroughputNumbers(
+        rate.name if rate is not None else None,
+        float(np.median(values)) if values.size else None,
+        float(np.percentile(values, 10)) if values.size else None,
+        float(np.median(mfu_ok)) if mfu_ok.size else None,
+        median_dt, stall, stalls, stepping, evals, eval_s)
+
+
+def step_times(t: RunTracker) -> tuple[np.ndarray, np.ndarray] | None:
+    """(step, seconds that step took): the logged step time, else the intervals between logged steps
+    divided by the steps between them."""
+    logged = curve(t, "step_time")
+    if logged is not None and logged.finite.sum() >= 2:
+        return logged.x[logged.finite], logged.y[logged.finite]
+    c = first_of(t, LOSS + THROUGHPUT)
+    if c is None or len(c) < 3:
+        return None
+    ok = np.isfinite(c.t)
+    x, times = c.x[ok], c.t[ok]
+    dx, dt = np.diff(x), np.diff(times)
+    good = dx > 0
+    return x[1:][good], dt[good] / dx[good]
+
+
+def stall_time(t: RunTracker) -> tuple[float | None, float | None, int, float | None]:
+    """(median step time, seconds lost to stalls, logged steps that stalled, seconds all steps took): a
+    step longer than `STALL_FACTOR` × the median loses its excess over the median.
+
+    A log that prints every 5th step stands each logged step time for the steps since the one before,
+    except a slow one between two fast ones: that is one stalled step (nanoGPT's 75 s hang at iter 150
+    is one iteration, not five)."""
+    found = step_times(t)
+    if found is None or not len(found[1]):
+        return None, None, 0, None
+    x, per = found
+    median = float(np.median(per))
+    slow = per > STALL_FACTOR * median
+    span = np.diff(x, prepend=x[0] - 1.0)
+    span = np.where(span > 0, span, 1.0)
+    near = np.zeros(len(slow), bool)
+    near[1:] |= slow[:-1]
+    near[:-1] |= slow[1:]
+    lasting = slow & near
+    stalled = np.where(lasting, span, 1.0)  # steps each slow entry stands for
+    lost = float(np.sum((per[slow] - median) * stalled[slow]))
+    took = float(np.sum(np.where(slow, per * stalled + median * (span - stalled), per * span)))
+    return median, lost, int(slow.sum()), took

@@ -1,0 +1,98 @@
+"""`runwatch compare` on real recorded runs: the setting that differs, the outcomes, overlaid PNGs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runwatch.cli import main
+from runwatch.errors import EXIT_USAGE
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures/realruns"
+WANDB = FIXTURES / "hf-wandb-healthy/run"
+HEALTHY = FIXTURES / "nanogpt-tb-healthy/run"
+SPIKE = FIXTURES / "nanogpt-tb-spike/run"
+BLUE, ORANGE = (0x1F, 0x77, 0xB4), (0xFF, 0x7F, 0x0E)
+
+
+def copy_run(src: Path, dst: Path, **trainer_state: object) -> Path:
+    """A copy of a recorded run, with keys of every checkpoint's trainer_state.json set to new values."""
+    shutil.copytree(src, dst, symlinks=True)
+    for state in dst.glob("out/checkpoint-*/trainer_state.json"):
+        doc = json.loads(state.read_text())
+        assert set(trainer_state) <= set(doc)
+        doc.update(trainer_state)
+        state.write_text(json.dumps(doc, indent=2))
+    return dst
+
+
+def holds(path: Path, colour: tuple[int, int, int]) -> int:
+    from matplotlib.image import imread
+
+    rgb = (imread(path)[..., :3] * 255).round().astype(np.int64)
+    return int((np.abs(rgb - np.array(colour)).sum(axis=-1) < 12).sum())
+
+
+def test_two_runs_that_differ_in_one_setting_name_exactly_that_setting(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = copy_run(WANDB, tmp_path / "bs8")
+    b = copy_run(WANDB, tmp_path / "bs16", train_batch_size=16)
+    assert main(["compare", str(a), str(b), "-o", str(tmp_path / "cmp"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["settings_differ"] == {"train_batch_size": ["8", "16"]}
+    assert got["runs"] == ["bs8", "bs16"]
+    assert main(["compare", str(a), str(b), "-o", str(tmp_path / "cmp")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert [ln.split() for ln in printed if ln.startswith("setting")] == [["setting", "train_batch_size", "8", "16"]]
+    md = (tmp_path / "cmp/compare.md").read_text()
+    assert "| train_batch_size | 8 | 16 |" in md
+
+
+def test_outcomes_side_by_side_and_curves_overlaid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cmp"
+    assert main(["compare", str(HEALTHY), str(SPIKE), "-o", str(out)]) == 0
+    rows = {ln.split("  ")[0]: ln for ln in capsys.readouterr().out.splitlines()}
+    assert "loss_spike (warning)" in rows["alerts"] and "none" in rows["alerts"]
+    assert rows[""].split() == ["nanogpt-tb-healthy/run", "nanogpt-tb-spike/run"]  # told apart by their paths
+    png = out / "compare_loss.png"
+    assert holds(png, BLUE) > 300 and holds(png, ORANGE) > 300  # both runs drawn
+    assert "![loss of each run by step](compare_loss.png)" in (out / "compare.md").read_text()
+
+
+def test_by_time_and_by_tokens(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", str(HEALTHY), str(SPIKE), "-o", str(tmp_path / "t"), "--x", "time"]) == 0
+    assert (tmp_path / "t/compare_loss.png").exists()
+    assert main(["compare", str(HEALTHY), str(SPIKE), "-o", str(tmp_path / "k"), "--x", "tokens"]) == 0
+    md = (tmp_path / "k/compare.md").read_text()  # nanoGPT logs neither a token count nor tokens/s
+    assert "Nothing to overlay by tokens" in md and not list((tmp_path / "k").glob("*.png"))
+
+
+def test_one_run_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", str(HEALTHY), "-o", str(tmp_path / "c")]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["runwatch: compare needs two runs or more; the paths hold 1"]
+
+
+def test_by_time_a_log_without_times_is_placed_by_its_summed_step_times() -> None:
+    """nanoGPT prints `time 38.56ms` every 5th iter: by time, its curve ends where those step times add
+    up to, not where the replay's guessed pauses (30 s an evaluation) would put it."""
+    from runwatch.commands.check import check_run
+    from runwatch.config import load_config
+    from runwatch.model import XAxis
+    from runwatch.plan import plan_runs
+    from runwatch.report.overlay import run_curve
+    from runwatch.report.values import LOSS
+
+    slow = FIXTURES / "nanogpt-tb-slowfor/run"
+    (plan,) = plan_runs([str(slow)])
+    result = check_run(plan, load_config(None), None, None, history=True)
+    assert not result.own_times
+    c = run_curve(result.tracker, LOSS, XAxis.TIME, result.own_times)
+    ms = [float(m.group(1)) for ln in (slow / "train.log").read_text().splitlines()
+          if (m := re.search(r"^iter \d+: .*time ([\d.]+)ms", ln))]
+    assert c is not None and float(np.nanmax(c.x)) == pytest.approx(sum(ms[1:]) * 5 / 1000, rel=0.01)

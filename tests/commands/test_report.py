@@ -1,0 +1,230 @@
+"""`runwatch report` on real recorded runs: every section, the right numbers, real PNGs.
+
+The numbers the tests expect are read from the fixtures here (the log's own
+lines, the TensorBoard file, the checkpoint directories), not from runwatch's
+output, so a wrong reading shows as a mismatch.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runwatch.cli import main
+from runwatch.present import fmt_value
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+NANOCHAT = FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"
+HF_NAN = FIXTURES / "realruns/hf-nan/run"
+WANDB = FIXTURES / "realruns/hf-wandb-healthy/run"
+TENSORBOARD = FIXTURES / "realruns/nanogpt-tb-healthy/run"
+SECTIONS = ["## Overview", "## Hyperparameters", "## Curves", "## Summaries", "## Health"]
+LOSS_BLUE = (0x1F, 0x77, 0xB4)
+NAN_RED = (0xD6, 0x27, 0x28)
+
+
+def report(path: Path, out: Path, *extra: str) -> tuple[int, str]:
+    code = main(["report", str(path), "-o", str(out), *extra])
+    return code, (out / "report.md").read_text("utf-8") if (out / "report.md").exists() else ""
+
+
+@pytest.fixture(scope="module")
+def nanochat(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+    out = tmp_path_factory.mktemp("nanochat")
+    return (*report(NANOCHAT, out), out)
+
+
+@pytest.fixture(scope="module")
+def hf_nan(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+    out = tmp_path_factory.mktemp("hfnan")
+    return (*report(HF_NAN, out), out)
+
+
+def row(md: str, key: str) -> str:
+    """The value of the first two-column row `key` in the Markdown."""
+    found = re.search(rf"^\| {re.escape(key)} \| (.*) \|$", md, re.M)
+    assert found, f"no row {key!r}"
+    return found.group(1)
+
+
+def sections_in_order(md: str) -> None:
+    at = [md.index(s) for s in SECTIONS]
+    assert at == sorted(at)
+
+
+def pixels(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """The PNG as RGB bytes, after checking it is `size` (width, height)."""
+    from matplotlib.image import imread
+
+    image = imread(path)
+    assert image.shape[1::-1] == size
+    return (image[..., :3] * 255).round().astype(np.int64)
+
+
+def holds(rgb: np.ndarray, colour: tuple[int, int, int]) -> int:
+    return int((np.abs(rgb - np.array(colour)).sum(axis=-1) < 12).sum())
+
+
+def test_nanochat_report_has_every_section_with_the_logs_numbers(nanochat: tuple[int, str, Path]) -> None:
+    code, md, out = nanochat
+    assert code == 0
+    sections_in_order(md)
+    lines = NANOCHAT.read_text("utf-8", "replace").splitlines()
+    steps = [ln for ln in lines if re.match(r"step \d+/\d+", ln)]
+    last = re.match(r"step (\d+)/(\d+).*\| loss: ([\d.]+)", steps[-1])
+    assert last
+    assert row(md, "steps") == f"{int(last.group(1)):,} of {int(last.group(2)):,}"
+    assert row(md, "end") == fmt_value("loss", float(last.group(3)))
+    minutes = next(float(m.group(1)) for ln in lines if (m := re.match(r"Total training time: ([\d.]+)m", ln)))
+    assert f"({minutes * 60:.1f} s," in row(md, "runtime")
+    saves = sum("Saved model parameters" in ln for ln in lines)
+    assert row(md, "count") == str(saves)
+    assert row(md, "state") == "finished"
+    assert "Verdict: Healthy" in md
+    gpu = next(m.group(1) for ln in lines if (m := re.match(r"GPU: (.+?) \|", ln)))
+    world = next(m.group(1) for ln in lines if (m := re.search(r"world size: (\d+)", ln)))
+    assert row(md, "hardware") == f"{world} × {gpu} (as the log says)"
+    layers = next(ln.split(": ")[1] for ln in lines if ln.startswith("num_layers: "))
+    assert f"| num_layers | {layers} |\n" in md  # the settings the log printed before its first loss
+
+
+def test_training_curve_png_draws_the_loss(nanochat: tuple[int, str, Path]) -> None:
+    _, md, out = nanochat
+    assert "![loss and validation loss; learning rate below](training_curve.png)" in md
+    rgb = pixels(out / "training_curve.png", (1000, 600))
+    top = rgb[: 600 * 2 // 3]  # the loss panel: two thirds of the height
+    assert holds(top, LOSS_BLUE) > 500
+    assert holds(rgb, NAN_RED) == 0  # nanochat's run has no NaN to mark
+    throughput = pixels(out / "throughput.png", (1000, 800))  # over steps, over time, MFU: a third each
+    assert holds(throughput[:266], LOSS_BLUE) > 300 and holds(throughput[266:533], LOSS_BLUE) > 300
+
+
+def test_hf_run_with_a_nan_reports_it_and_marks_it(hf_nan: tuple[int, str, Path]) -> None:
+    code, md, out = hf_nan
+    assert code == 2  # critical, as `runwatch check` exits
+    sections_in_order(md)
+    text = (HF_NAN / "train.log").read_text("utf-8", "replace")
+    losses = re.findall(r"\{'loss': '([^']+)'", text)
+    assert row(md, "end") == fmt_value("loss", float(losses[-1]))
+    runtime = float(re.findall(r"'train_runtime': '([\d.]+)'", text)[-1])
+    assert f"({runtime:.1f} s, from the trainer's train_runtime)" in row(md, "runtime")
+    total = re.findall(r"\| (\d+)/(\d+) \[", text)[-1]
+    assert row(md, "steps") == f"{int(total[0]):,} of {int(total[1]):,}"
+    assert row(md, "count") == "0"  # no checkpoint directory was recorded for this run
+    health = md[md.index("## Health"):]
+    assert "| critical | nonfinite | metric=grad_norm |" in health
+    assert "Verdict: Unhealthy; critical alerts: nonfinite;" in health
+    assert holds(pixels(out / "grad_norm.png", (1000, 350)), NAN_RED) > 20  # the NaN steps are marked
+
+
+def test_wandb_offline_run_reports_its_config_host_and_checkpoints(tmp_path: Path) -> None:
+    code, md = report(WANDB, tmp_path)
+    assert code == 0
+    sections_in_order(md)
+    meta = json.loads(next((WANDB / "wandb").glob("offline-run-*/files/wandb-metadata.json")).read_text()) \
+        if list((WANDB / "wandb").glob("offline-run-*/files/wandb-metadata.json")) else None
+    if meta is not None:
+        assert row(md, "host") == meta["host"]
+    else:
+        assert row(md, "host") == "vm"  # the run lab's machine, as the .wandb file names it
+    assert "From the W&B run's config" in md and "From trainer_state.json" in md
+    assert "| learning_rate | 0.001 | the W&B run's config |" in md  # among the main ones, first
+    assert "| learning_rate | 0.001 |\n" in md  # and in the whole config
+    checkpoints = sorted((WANDB / "out").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    assert row(md, "count") == str(len(checkpoints))
+    assert row(md, "last").endswith(checkpoints[-1].name)
+    text = (WANDB / "train.log").read_text("utf-8", "replace")
+    runtime = float(re.findall(r"'train_runtime': '([\d.]+)'", text)[-1])
+    assert f"({runtime:.1f} s," in row(md, "runtime")
+    assert row(md, "started").startswith("20")  # W&B says when the run started
+
+
+def test_tensorboard_run_numbers_come_from_the_event_file(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    code, md = report(TENSORBOARD, tmp_path)
+    assert code == 0
+    sections_in_order(md)
+    loss: list[tuple[int, float]] = []
+    for event in EventFileLoader(str(next((TENSORBOARD / "runs").iterdir()))).Load():
+        loss += [(event.step, v.tensor.float_val[0] if v.HasField("tensor") else v.simple_value)
+                 for v in event.summary.value if v.tag == "train/loss"]
+    assert row(md, "end") == fmt_value("loss", loss[-1][1])
+    assert row(md, "steps") == f"{loss[-1][0]:,}"
+    low = min(loss, key=lambda p: p[1])
+    assert row(md, "minimum") == f"{fmt_value('loss', low[1])} at step {low[0]}"
+    saves = (TENSORBOARD / "train.log").read_text("utf-8").count("saving checkpoint")
+    assert row(md, "count") == str(saves)
+    assert pixels(tmp_path / "training_curve.png", (1000, 600)).size
+
+
+def test_html_is_one_file_with_the_plots_inlined(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(HF_NAN), "-o", str(tmp_path), "--format", "html"]) == 2
+    page = (tmp_path / "report.html").read_text("utf-8")
+    assert capsys.readouterr().out.strip() == str(tmp_path / "report.html")
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 3 and 'src="training_curve.png"' not in page
+    assert base64.b64decode(images[0]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert page.index("<h2>Overview</h2>") < page.index("<h2>Health</h2>")
+
+
+def test_json_gives_the_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(HF_NAN), "-o", str(tmp_path), "--json"]) == 2
+    got = json.loads(capsys.readouterr().out)
+    text = (HF_NAN / "train.log").read_text("utf-8", "replace")
+    assert got["type"] == "report" and got["report"] == str(tmp_path / "report.md")
+    assert got["loss"]["end"] == float(re.findall(r"\{'loss': '([^']+)'", text)[-1])
+    assert got["plots"] == ["training_curve.png", "grad_norm.png", "throughput.png"]
+    assert [a["rule"] for a in got["alerts"]] == ["nonfinite", "nonfinite"]
+
+
+def test_several_runs_get_a_directory_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["report", str(HF_NAN), str(TENSORBOARD), "-o", str(tmp_path)])
+    printed = capsys.readouterr().out.split()
+    assert len(printed) == 2 and len(set(printed)) == 2
+    assert all(Path(p).name == "report.md" and Path(p).parent.parent == tmp_path for p in printed)
+
+
+def test_a_missing_path_exits_as_check_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = str(tmp_path / "nope.log")
+    assert main(["report", missing, "-o", str(tmp_path / "r")]) == main(["check", missing]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[0] == err[1] and "no such file" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_hang_is_time_lost_once_not_once_per_unlogged_step(tmp_path: Path) -> None:
+    """torchrun-tee-hang: rank 1 hangs 75 s at iter 150 in a log that prints every 5th iter. The 75 s
+    are one iteration's: counted once, not five times (the report said 6m15s lost of a 94 s run)."""
+    from runwatch.present import fmt_duration
+
+    run = FIXTURES / "realruns/torchrun-tee-hang/run"
+    code, md = report(run, tmp_path)
+    times = [float(m.group(1)) / 1000 for ln in (run / "train.log").read_text().splitlines()
+             if (m := re.match(r"\[default0\]:iter \d+: .*time ([\d.]+)ms", ln))]
+    median = float(np.median(times))
+    lost = sum(t - median for t in times if t > 3 * median)  # each slow iteration is alone between fast ones
+    assert row(md, "time lost to stalls").startswith(f"{fmt_duration(lost)} in ")
+    assert lost > 70
+
+
+def test_a_file_of_no_known_format_writes_nothing_and_exits_3(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    prose = FIXTURES / "README.md"  # a file runwatch reads no record of
+    assert main(["report", str(prose), "-o", str(tmp_path / "r")]) == main(["check", str(prose)]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "nothing understood" in err[0] and "runwatch parse --format NAME" in err[0]  # report has no log --format
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_output_dir_that_cannot_be_made_is_a_usage_error(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("")
+    assert main(["report", str(HF_NAN), "-o", str(tmp_path / "file" / "sub")]) == 64
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"runwatch: cannot write the report into {tmp_path / 'file' / 'sub'}: Not a directory"]
