@@ -83,6 +83,8 @@ class Replay:
 
 
 STEP_ITEM, EVAL_ITEM, OTHER_ITEM = 0, 1, 2
+BAR_ELAPSED = ("elapsed", "epoch_elapsed")
+"""The metrics a progress bar's elapsed time comes as (`ReplayClock._on_the_bar`)."""
 """What an item of a block is to the clock (`ReplayClock.advance_block`)."""
 
 
@@ -149,6 +151,9 @@ class ReplayClock:
         self._stamped: bool | None = None  # do step records carry their own time?
         self._per_step = default_dt  # the newest logged step time
         self._bars: dict[str, tuple[float, float]] = {}  # elapsed metric → (clock time at its 0, its last value)
+        self.bar_timed = 0
+        """Step records a progress bar's elapsed time placed: Lightning's rich bar on a pipe prints one frame,
+        at the end, and a clock it set once is no clock (`timed_by_bar`)."""
 
     def advance(self, rec: Record) -> float:
         if self._stamped is None and rec.kind == Kind.STEP:
@@ -162,12 +167,18 @@ class ReplayClock:
         self.now = min(self._synthetic(rec), before + self._cap(rec.metrics.get("step_time")))
         if rec.kind == Kind.STEP and self.bar_time():
             self.now = self._on_the_bar(rec, before)
+            self.bar_timed += rec.step is not None and any(m in rec.metrics for m in BAR_ELAPSED)
         return self.now
 
     @property
     def stamped(self) -> bool:
         """Whether step records carry their own time, and the clock follows it."""
         return bool(self._stamped)
+
+    @property
+    def timed_by_bar(self) -> bool:
+        """Whether a progress bar's elapsed time set the clock for more than one step."""
+        return self.bar_time() and self.bar_timed > 1
 
     @property
     def synthetic(self) -> bool:
@@ -438,7 +449,7 @@ class _Replayer:
         self.out.end = self.clock.now
         self.out.own_times = self.clock.stamped
         tracker = self.out.tracker
-        if self.clock.synthetic and tracker.progress.step is not None:
+        if not self.clock.stamped and not self.clock.timed_by_bar and tracker.progress.step is not None:
             self.out.timing = "step_time" if "step_time" in tracker.store.metrics() else "none"
         return self.out
 

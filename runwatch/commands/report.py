@@ -82,7 +82,8 @@ def facts(run: RunPlan, result: Replay, fired: list[Fired]) -> RunFacts:
                        "cleared before the end" if f.cleared else "resolved") for f in fired]
     said = [w for w in warnings(result) if not w.startswith("incomplete")] + notes(result)
     return RunFacts(run.name, run.label, result.tracker, result.end, words, result.meta, result.samples, alerts,
-                    said, synthetic_time=bool(result.timing), preambles=preambles(run.logs))
+                    said, synthetic_time=bool(result.timing), own_times=result.own_times,
+                    preambles=preambles(run.logs))
 
 
 def preambles(logs: Sequence[Path]) -> list[tuple[str, Preamble]]:

@@ -70,15 +70,13 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
     if elapsed is not None and elapsed.finite.any():
         return float(np.nanmax(elapsed.hi)), "the log's elapsed time"
     snap = facts.tracker.snapshot(facts.end)
-    if snap.progress.elapsed_s is not None:
+    if facts.own_times and snap.progress.elapsed_s is not None:
         return snap.progress.elapsed_s, "the log's times"
-    if facts.synthetic_time:
-        took = stall_time(facts.tracker)[3]
-        return (None, "not known") if took is None else (took, "the sum of the logged step times, an estimate")
-    first = _first_step_time(facts.tracker)
-    if first is None:
-        return None, "not known"
-    return facts.end - first, "the records' times"
+    first = _first_step_time(facts.tracker) if facts.own_times else None
+    if first is not None:
+        return facts.end - first, "the records' times"
+    took = stall_time(facts.tracker, clock=not facts.synthetic_time)[3]  # a made-up clock is no runtime
+    return (None, "not known") if took is None else (took, "the sum of the logged step times, an estimate")
 
 
 def _first_step_time(t: RunTracker) -> float | None:
@@ -121,7 +119,8 @@ def settings(meta: Mapping[str, Any], preambles: Sequence[tuple[str, Preamble]] 
     """The config runwatch found, each table with its origin: W&B's, trainer_state.json's, and the
     `key: value` lines a log printed before its first loss."""
     out = []
-    for key, origin in (("config", "the W&B run's config"), ("trainer_state", "trainer_state.json")):
+    for key, origin in (("config", "the W&B run's config"), ("hparams", "Lightning's hparams.yaml"),
+                        ("trainer_state", "trainer_state.json")):
         found = _mapping(meta.get(key))
         if found:
             out.append(Settings(origin, [(k, str(v)) for k, v in flat(found)]))

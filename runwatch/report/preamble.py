@@ -19,7 +19,9 @@ HEAD_BYTES = 64 * 1024
 """How much of a log's start is read for its settings."""
 MOST = 80
 SETTING = re.compile(r"^([A-Za-z][A-Za-z0-9 _./()-]{0,40}?)\s*:\s+(\S.{0,160})$")
-LOSS = re.compile(r"\bloss\b", re.IGNORECASE)
+LOSS = re.compile(r"loss", re.IGNORECASE)
+"""A line that names a loss in any spelling (`loss`, `train_loss: 1.639`, `lm loss`) is training: the
+settings are above it."""
 NOT_SETTINGS = re.compile(r"^(warn|warning|error|note|info|debug|wandb|traceback|exception|hint)\b", re.IGNORECASE)
 WORLD = re.compile(r"world size\s*:\s*(\d+)", re.IGNORECASE)
 

@@ -29,12 +29,14 @@ def throughput_numbers(t: RunTracker) -> ThroughputNumbers:
         median_dt, stall, stalls, stepping, evals, eval_s)
 
 
-def step_times(t: RunTracker) -> tuple[np.ndarray, np.ndarray] | None:
-    """(step, seconds that step took): the logged step time, else the intervals between logged steps
-    divided by the steps between them."""
+def step_times(t: RunTracker, *, clock: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
+    """(step, seconds that step took): the logged step time, else (`clock`: the records' times are real)
+    the intervals between logged steps divided by the steps between them."""
     logged = curve(t, "step_time")
     if logged is not None and logged.finite.sum() >= 2:
         return logged.x[logged.finite], logged.y[logged.finite]
+    if not clock:
+        return None
     c = first_of(t, LOSS + THROUGHPUT)
     if c is None or len(c) < 3:
         return None
@@ -45,14 +47,14 @@ def step_times(t: RunTracker) -> tuple[np.ndarray, np.ndarray] | None:
     return x[1:][good], dt[good] / dx[good]
 
 
-def stall_time(t: RunTracker) -> tuple[float | None, float | None, int, float | None]:
+def stall_time(t: RunTracker, *, clock: bool = True) -> tuple[float | None, float | None, int, float | None]:
     """(median step time, seconds lost to stalls, logged steps that stalled, seconds all steps took): a
     step longer than `STALL_FACTOR` × the median loses its excess over the median.
 
     A log that prints every 5th step stands each logged step time for the steps since the one before,
     except a slow one between two fast ones: that is one stalled step (nanoGPT's 75 s hang at iter 150
     is one iteration, not five)."""
-    found = step_times(t)
+    found = step_times(t, clock=clock)
     if found is None or not len(found[1]):
         return None, None, 0, None
     x, per = found

@@ -159,5 +159,7 @@ class RunFacts:
     notes: list[str]
     synthetic_time: bool
     """No source carried its own time: the run's times are the replay's estimate from step times."""
+    own_times: bool = False
+    """The step lines carry their own timestamps: the time between the first and the last is the runtime."""
     preambles: Sequence[tuple[str, Preamble]] = ()
     """The settings each log printed at its top (its file name, what it printed)."""

@@ -228,3 +228,16 @@ def test_an_output_dir_that_cannot_be_made_is_a_usage_error(tmp_path: Path,
     assert main(["report", str(HF_NAN), "-o", str(tmp_path / "file" / "sub")]) == 64
     assert capsys.readouterr().err.strip().splitlines() == [
         f"runwatch: cannot write the report into {tmp_path / 'file' / 'sub'}: Not a directory"]
+
+
+def test_a_lightning_runs_hparams_are_its_hyperparameters_and_a_made_up_clock_no_runtime(tmp_path: Path) -> None:
+    """The run lab's Lightning run with the rich bar (printed once, when fit stopped) and a CSVLogger: its
+    hparams.yaml is the config; the rows of metrics.csv carry no time, so the runtime is not known (the
+    replay's made-up clock said 5m40s "from the log's times" for a 7 s run); the bar's wrapped metrics
+    after the frame (`train_loss: 1.639`) are no setting."""
+    run = FIXTURES / "realruns/lightning-default-healthy/run"
+    code, md = report(run, tmp_path / "out")
+    assert code == 0
+    assert "From Lightning's hparams.yaml" in md and row(md, "dim").startswith("64")
+    assert row(md, "runtime") == "not known"
+    assert "train_loss" not in md.split("## Hyperparameters")[1].split("## Curves")[0]
