@@ -315,7 +315,7 @@ class Engine:
               last_steps: float | None = None, x: XAxis = XAxis.STEP) -> ChartData | None:
         with self._lock:
             r = self._ingest.find(run)
-            return readmodel.chart(r, metric, width, rank, last_steps, x) if r is not None else None
+            return readmodel.chart(r, metric, width, rank, last_steps, x, self._clock()) if r is not None else None
 
     def log_tail(self, run: str, lines: int) -> list[str]:
         with self._lock:

@@ -298,6 +298,10 @@ class ChartData:
     """Mean of each column's finite values (NaN where none), and `count` its points: what smoothing
     weighs a column by (None: each column one point, its last value)."""
     count: Any = None
+    until: float | None = None
+    """Wall-time axis of a run still going: the time the chart was taken. The axis runs to it, so a run
+    silent since its last point shows the silence as it happens (the hole was seen only once steps came
+    again: a new user's review)."""
 
 
 class XAxis(StrEnum):

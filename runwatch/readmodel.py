@@ -48,7 +48,7 @@ def snapshot(run: RunIngest, now: float, *, alerts: tuple[AlertBrief, ...], degr
 
 
 def chart(run: RunIngest, metric: str, width: int, rank: int | None, last_steps: float | None,
-          x: XAxis = XAxis.STEP) -> ChartData | None:
+          x: XAxis = XAxis.STEP, now: float | None = None) -> ChartData | None:
     """One metric of a run in `width` columns (the lowest rank when none is given), optionally its last
     `last_steps` steps only, along the x axis `x` (runwatch.state.xaxis)."""
     tracker: RunTracker = run.preview if run.history_pending and run.preview is not None else run.tracker
@@ -62,7 +62,9 @@ def chart(run: RunIngest, metric: str, width: int, rank: int | None, last_steps:
     if c is None:
         return None
     nonfinite = (c.nan + c.inf).astype(np.int64)
-    return ChartData(run.name, metric, rank, c.x, c.ymin, c.ymax, c.ylast, nonfinite, len(series), c.mean, c.count)
+    going = now is not None and x is XAxis.TIME and tracker.state(now) in (RunState.RUNNING, RunState.STALLED)
+    return ChartData(run.name, metric, rank, c.x, c.ymin, c.ymax, c.ylast, nonfinite, len(series), c.mean, c.count,
+                     until=now if going else None)
 
 
 def _series(tracker: RunTracker, metric: str, rank: int | None) -> Series | None:

@@ -239,3 +239,32 @@ def test_a_side_file_flushed_minutes_ago_beside_a_live_log_does_not_age_the_run(
         snap = engine.snapshots()[0]
         assert snap.state == RunState.RUNNING, snap.state
         assert (snap.last_record_age_s or 0) < 60, snap.last_record_age_s
+
+
+def _time_chart(log: Path, *, going: bool) -> tuple[float | None, float, float | None]:
+    """(until, the last column's time, a step chart's until) of the log's loss, once its state is known."""
+    from runwatch.model import XAxis
+
+    engine = Engine([str(log)], OPTIONS)
+    engine.start()
+    try:
+        wait_for(lambda: any(s.progress.step is not None for s in engine.snapshots()), timeout=30)
+        run = engine.snapshots()[0].run
+        wait_for(lambda: (engine.snapshots()[0].state == RunState.ENDED) != going, timeout=15)
+        data, steps = engine.chart(run, "loss", 40, x=XAxis.TIME), engine.chart(run, "loss", 40)
+        assert data is not None and steps is not None
+        return data.until, float(data.x[-1]), steps.until
+    finally:
+        engine.stop()
+
+
+def test_a_wall_time_chart_of_a_run_still_going_runs_to_now_and_of_an_ended_one_does_not(tmp_path: Path) -> None:
+    """The TUI's wall-time axis runs to `ChartData.until` (now) while the run goes on, so a silence shows
+    as it lasts; an old log that ended has no `until` (its axis ends at its last point, not hours later)."""
+    live = tmp_path / "live" / "train.log"
+    live.parent.mkdir()
+    live.write_text("\n".join(step_lines()[:50]) + "\n")
+    until, last, steps_until = _time_chart(live, going=True)
+    assert until is not None and until >= last and steps_until is None  # a step axis has no now
+    until, _, steps_until = _time_chart(dead_log(tmp_path), going=False)
+    assert until is None and steps_until is None

@@ -345,6 +345,23 @@ def test_time_ticks_count_back_from_the_newest_point() -> None:
     assert [ago_label(s) for s in (0.1, 45, 90 * 60, 5 * 3600, 3 * 86400)] == ["now", "-45s", "-90m", "-5h", "-3d"]
 
 
+def test_a_wall_time_axis_runs_to_now_so_a_silence_shows_while_it_lasts() -> None:
+    """A new user's review: during a 69 s hang the wall-time axis ended at the newest point and showed no
+    hole until steps came again. With `until` (now, for a run still going) the axis runs to it: the line
+    fills only the left part, and the right end is labelled `now`."""
+    x = np.arange(0.0, 60.0, 1.0)
+    line = Line.from_points(x, np.ones(len(x)))
+    silent = LineChart([line], 60, 8, wall_time=True, until=120.0)
+    assert silent._xlim() == (0.0, 120.0)
+    text = "\n".join("".join(t for t, _ in row) for row in silent.runs())
+    plot = [row for row in text.splitlines()[:-1]]  # the rows above the x axis labels
+    drawn = [max((i for i, c in enumerate(r) if "\u2800" < c <= "\u28ff"), default=-1) for r in plot]
+    assert 0 < max(drawn) < 40  # a minute of points, then a minute of nothing, in 60 columns
+    assert text.splitlines()[-1].rstrip().endswith("now")
+    assert LineChart([line], 60, 8, wall_time=True)._xlim() == (0.0, 59.0)  # over: the axis ends at its last point
+    assert LineChart([line], 60, 8, until=120.0)._xlim() == (0.0, 59.0)  # a step axis has no "now"
+
+
 def test_a_wall_time_line_breaks_across_a_hang_but_not_across_its_usual_spacing() -> None:
     """Points every 10 s with a 15-minute hole: the stroke is not drawn across the hole; the same
     points on a step axis (no breaks) are one line."""

@@ -64,7 +64,8 @@ class LineChart:
 
     def __init__(self, lines: Sequence[Line], width: int, height: int, *, log: bool = False,
                  y_range: tuple[float, float] | None = None, empty: str = "no data yet",
-                 full_range: bool = False, seconds: bool = False, wall_time: bool = False) -> None:
+                 full_range: bool = False, seconds: bool = False, wall_time: bool = False,
+                 until: float | None = None) -> None:
         self.lines = list(lines)
         self.width = max(1, width)
         self.height = max(1, height)
@@ -77,6 +78,8 @@ class LineChart:
         self.wall_time = wall_time
         """x is wall time: ticks count back from the newest point, and a line breaks where no point fell
         for a while (a hang is a hole, not a straight line across it)."""
+        self.until = until
+        """Wall time: the x axis runs at least to this time (now, for a run still going)."""
         self.off_scale: tuple[float | None, float | None] = (None, None)
         """The highest value above and the lowest below the drawn y axis (real units), when any."""
 
@@ -158,6 +161,8 @@ class LineChart:
         if not len(allx):
             return 0.0, 1.0
         lo, hi = float(allx.min()), float(allx.max())
+        if self.wall_time and self.until is not None and self.until > hi:
+            hi = self.until
         return (lo, hi) if hi > lo else (lo - 0.5, lo + 0.5)
 
     def _yticks(self, yl: tuple[float, float] | None, rows: int) -> tuple[list[float], list[str]]:

@@ -118,7 +118,8 @@ class ChartPanel(Widget, can_focus=True):
         size = self.content_size
         return LineChart(lines, size.width, size.height, log=self.log_scale, y_range=self.y_range,
                          full_range=self.full_range or self.spec.schedule, seconds=self.spec.key in SECONDS,
-                         wall_time=self.x_axis is XAxis.TIME)
+                         wall_time=self.x_axis is XAxis.TIME,
+                         until=max((d.until for d in self.data if d is not None and d.until is not None), default=None))
 
     def render_line(self, y: int) -> Strip:
         """Textual's line API: strips straight from the chart's runs, built once per change.

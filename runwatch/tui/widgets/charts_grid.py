@@ -124,6 +124,8 @@ class ChartsGrid(VerticalScroll, can_focus=False):
             return  # not laid out yet: the screen fetches again after the first refresh
         widths = tuple(p.columns_wanted() for p in panels)
         view = (run, last_steps, widths, tuple(self.specs), self.x_axis)
+        if self.x_axis is XAxis.TIME:  # the axis runs to now: a silent run's charts move on each second
+            version = (version, int(self._clock()))
         key = (view, version)
         if key == self._fetched_key:
             return
