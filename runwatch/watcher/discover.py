@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from runwatch.watcher.fileid import looks_binary
 from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.polling import PollingThread
 from runwatch.watcher.types import Notice
@@ -146,12 +147,8 @@ def _is_log_name(entry: os.DirEntry[str]) -> bool:
 
 
 def _looks_like_text(path: Path) -> bool:
-    """No NUL byte in the first KiB: `a.out` binaries and the like are not logs."""
-    try:
-        with open(path, "rb") as f:
-            return b"\0" not in f.read(1024)
-    except OSError:
-        return False
+    """No NUL byte at the start of its text (`fileid.looks_binary`): `a.out` binaries and the like are not logs."""
+    return looks_binary(path) is False
 
 
 def _natural_key(path: Path) -> list[tuple[int, int | str]]:

@@ -33,17 +33,42 @@ def last_line_end(fd: int, size: int, window: int = 1 << 16) -> int:
     return start + end + 1 if end >= 0 else (size if start > 0 else 0)
 
 
-def binary_file(path: str | os.PathLike[str]) -> str | None:
-    """Why a file given as a log can give nothing, when it has NUL bytes in its first HEAD_BYTES (no text
-    log has them: a checkpoint, a core dump, a compressed log); None otherwise, or when it cannot be read.
-    Said alike by `check`, `parse` and the live views."""
+HOLE_BYTES = 1 << 20
+"""How far a run of NUL bytes at a file's start is skipped before its text is looked at."""
+
+
+def looks_binary(path: str | os.PathLike[str]) -> bool | None:
+    """Whether the file has NUL bytes in the first HEAD_BYTES of its text (no text log has them: a
+    checkpoint, a core dump, a compressed log); None when it cannot be read.
+
+    A run of NULs at the very start is skipped first: a log rotated with logrotate's `copytruncate`
+    while the trainer kept writing at its old offset begins with a hole of NULs, then its lines (a new
+    user's review: `check DIR` skipped such a log as no log at all, and `tail` called it binary while
+    reading its steps)."""
     try:
         with open(path, "rb") as f:
-            binary = b"\0" in f.read(HEAD_BYTES)
+            head = f.read(HEAD_BYTES)
+            if not head:
+                return False  # empty: a log with nothing in it yet
+            skipped = 0
+            while head and not head.strip(b"\0") and skipped < HOLE_BYTES:
+                skipped += len(head)
+                head = f.read(HEAD_BYTES)
+            text = head.lstrip(b"\0")
+            if len(text) < len(head):  # the text starts inside this read: look at a whole HEAD_BYTES of it
+                text += f.read(HEAD_BYTES - len(text))
     except OSError:
         return None
+    return not text or b"\0" in text  # nothing but NULs, or NULs inside the text
+
+
+def binary_file(path: str | os.PathLike[str]) -> str | None:
+    """Why a file given as a log can give nothing (`looks_binary`); None otherwise, or when it cannot be
+    read. Said alike by `check`, `parse` and the live views."""
+    if not looks_binary(path):
+        return None
     name = os.path.basename(os.fspath(path))
-    return f"{name} is a binary file (NUL bytes in its first {HEAD_BYTES:,} bytes), not a text log" if binary else None
+    return f"{name} is a binary file (NUL bytes in its first {HEAD_BYTES:,} bytes), not a text log"
 
 
 def last_written(path: str | os.PathLike[str], depth: int = 2) -> float | None:
