@@ -374,7 +374,34 @@ def _readable(m: str) -> None:
         raise PathError(f"{m}: permission denied")
 
 
+NAMING_DEPTH = 4
+"""Directory levels looked up for a name that tells runs of the same file name apart (`exp-a/run/train.log`)."""
+
+
+def _ancestor(label: str, depth: int) -> str:
+    """The name of the directory `depth` levels above the one that holds `label` ("" when none)."""
+    if label in ("", STDIN):
+        return ""
+    parents = Path(label).absolute().parents
+    return parents[depth].name if depth < len(parents) else ""
+
+
 def _unique_names(runs: list[RunPlan]) -> list[RunPlan]:
+    """Each run a name of its own. Runs that share one (every run directory of a sweep holds a `train.log`)
+    are named by their directories when those tell them apart (`a`, `b`: they were `train`, `train-2`, a
+    new user's review), else by directory and name; what still collides gets `-2`, `-3`."""
+    by_name: dict[str, list[RunPlan]] = {}
+    for run in runs:
+        by_name.setdefault(run.name, []).append(run)
+    for name, same in by_name.items():
+        if len(same) < 2:
+            continue
+        for depth in range(NAMING_DEPTH):  # the nearest directory level at which they differ
+            dirs = [_ancestor(r.label, depth) for r in same]
+            if all(dirs) and len(set(dirs)) == len(dirs):
+                for run, d in zip(same, dirs, strict=True):
+                    run.name = d if d not in by_name else f"{d}/{name}"
+                break
     taken: set[str] = set()
     for run in runs:
         base, n = run.name, 2

@@ -266,3 +266,14 @@ def test_read_once_refuses_what_is_no_file(tmp_path: Path, special: str) -> None
     with pytest.raises(PathError, match="not a regular file"):
         plan_runs([path])
     assert plan([path], live=True).runs[0].logs == [Path(path)]  # the follower says it, in a notice
+
+
+def test_runs_with_the_same_log_name_are_named_by_the_directories_that_tell_them_apart(tmp_path: Path) -> None:
+    """A new user's review: a directory of runs each with a `train.log` named them `train`, `train-2`."""
+    for run in ("exp-a", "exp-b"):
+        (tmp_path / run / "out").mkdir(parents=True)
+        (tmp_path / run / "out" / "train.log").write_bytes((REALRUNS / "kvlog-nan" / "run" / "train.log").read_bytes())
+    names = sorted(r.name for r in plan_runs([str(tmp_path)]))
+    assert names == ["exp-a", "exp-b"]  # `out` is the same for both: one level further up
+    one = plan_runs([str(tmp_path / "exp-a" / "out" / "train.log")])
+    assert [r.name for r in one] == ["train"]  # alone, a log is named after itself

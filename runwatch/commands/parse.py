@@ -348,12 +348,13 @@ def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: in
               stdin: BinaryIO | None = None, err: TextIO | None = None) -> int:
 
     runs = plan_runs(paths, fmt=fmt)  # PathError: exit 3, one line (cli)
-    started = time.perf_counter()
-    summary = Summary()
     writer = _Writer(output, out)
     problems = SourceProblems(err if err is not None else sys.stderr)
     line_fmt = None if fmt == WANDB_FORMAT else fmt
+    summaries: list[tuple[RunPlan, Summary, float]] = []
     for run in runs:
+        started = time.perf_counter()
+        summary = Summary()  # one per run: the runs of a directory are not one run's steps and last values
         records = 0
         for reader in readers_of(run, line_fmt, stdin=stdin, on_notice=problems):
             for chunk in reader.chunks():
@@ -370,9 +371,14 @@ def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: in
             problems.parse_failed(reader.failures)
         if records == 0:
             problems.nothing_understood(run.label, fmt, run.logs)
+        summaries.append((run, summary, time.perf_counter() - started))
     writer.close()
     if output == "summary":
-        out.write(clean(summary.render(time.perf_counter() - started)) + "\n")
+        if len(summaries) == 1:
+            out.write(clean(summaries[0][1].render(summaries[0][2])) + "\n")
+        else:
+            out.write(clean("\n\n".join(f"run        {run.name}  ({run.label})\n{summary.render(took)}"
+                                         for run, summary, took in summaries)) + "\n")
     return problems.exit_code(0)
 
 

@@ -444,3 +444,15 @@ def test_the_table_is_aligned_and_its_columns_are_the_step_metrics(capsys: pytes
     assert step0[right - len("10.3972") : right] == "10.3972"
     eval0 = next(ln for ln in lines if ln.startswith("eval"))
     assert eval0.rstrip().endswith("val_bpb=3.16758") and eval0[right - 1] == " "
+
+
+def test_the_summary_of_a_directory_of_runs_is_one_per_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `parse --output summary` on a directory of four runs printed one summary whose
+    steps and last values mixed them."""
+    for run, rec in (("a", "kvlog-nan"), ("b", "tutorial-healthy")):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "train.log").write_bytes((FIXTURES / "realruns" / rec / "run" / "train.log").read_bytes())
+    assert main(["parse", "--output", "summary", str(tmp_path)]) == 0
+    a, b = capsys.readouterr().out.split("\n\n")
+    assert a.startswith("run        a  (") and "steps      1 → 120\n" in a and "format     kv" in a
+    assert b.startswith("run        b  (") and "steps      10 → 600 of 600" in b and "format     bracketed" in b
