@@ -267,3 +267,26 @@ def test_a_history_read_in_bulk_times_no_interval_then_live_records_do() -> None
         p.update(20_000 + i, 100_000, 2000.0 + 2.0 * i)
     est = p.estimate(2020.0)
     assert est.eta_basis == "wall" and est.steps_per_sec is not None and abs(est.steps_per_sec - 0.5) < 1e-9
+
+
+def test_a_lasting_slowdown_takes_over_the_rate_within_a_few_records() -> None:
+    """The run lab's tutorial-slow: 0.015 s a step, then 0.12 s from step 300 on, a record every 10 steps.
+    The window's median held 66.6 step/s for half a window (32 records, 320 steps) after the slowdown (a new
+    user's review: `ETA 4.9s` with 17 s to go); eight slow records in a row are the new pace."""
+    fast = timeline(301, 0.015, stride=10)  # steps 0..300, 31 records
+    slow_t = fast[-1][1]
+    slow = [(300 + 10 * k, slow_t + 1.2 * k, False) for k in range(1, 10)]
+    p = feed(fast + slow, 600)
+    est = p.estimate(slow[-1][1])
+    assert est.steps_per_sec == pytest.approx(1 / 0.12, rel=0.01)
+    assert est.eta_s == pytest.approx((600 - 390) * 0.12, rel=0.2)  # the slow records seen before it was a pace count as pauses
+    few = feed(fast + slow[:5], 600).estimate(slow[4][1])
+    assert few.steps_per_sec == pytest.approx(1 / 0.015, rel=0.01)  # five slow records: not yet a new pace
+    back = feed(fast + slow + [(390 + 10 * k, slow[-1][1] + 0.15 * k, False) for k in range(1, 10)], 600)
+    assert back.estimate(0).steps_per_sec == pytest.approx(1 / 0.015, rel=0.01)  # and back again
+
+
+def test_one_eval_pause_or_a_few_slow_steps_do_not_move_the_rate() -> None:
+    ev = timeline(400, 0.5, eval_every=100, eval_s=60.0, announce_eval=False)
+    est = feed(ev, 10_000).estimate(last_t(ev))
+    assert est.steps_per_sec == pytest.approx(2.0, rel=0.01)
