@@ -31,7 +31,6 @@ import numpy as np
 
 from runwatch.model import Progress
 
-
 SHIFT_RECORDS = 8
 SHIFT_FACTOR = 1.5
 """A lasting change of pace: the newest SHIFT_RECORDS intervals all this many times slower (or faster)."""
