@@ -90,15 +90,22 @@ class RunwatchApp(App[int]):
             self.dashboard.action_runs()
 
     def _toast(self, news: tuple[object, ...]) -> None:
-        """One toast per alert transition, even while paused: what fired or resolved since the last poll."""
-        for item in news:
-            if isinstance(item, Notification):
-                a = item.alert
-                resolved = item.state == AlertState.RESOLVED
-                what = "resolved" if resolved else ("still firing" if item.repeat else "firing")
-                level: SeverityLevel = "information" if resolved else ("error" if a.severity == Severity.CRITICAL else "warning")
-                self.notify(f"{a.run}: {a.summary}", title=f"{a.rule} {what}", severity=level, timeout=8,
-                            markup=False)
+        """What fired or resolved since the last poll, even while paused: a toast per alert transition, or
+        one that lists them when more came at once than `TOASTS_AT_ONCE` (a run that goes NaN fires
+        several rules together, and their toasts covered half of an 80×24 screen)."""
+        notes = [item for item in news if isinstance(item, Notification)]
+        if len(notes) > TOASTS_AT_ONCE:
+            worst = max(notes, key=lambda n: (n.state != AlertState.RESOLVED, n.alert.severity == Severity.CRITICAL))
+            lines = [f"{n.alert.rule} {_what(n)}: {n.alert.run}" for n in notes[:LISTED]]
+            if len(notes) > LISTED:
+                lines.append(f"… and {len(notes) - LISTED} more (the Alerts panel lists them)")
+            self.notify("\n".join(lines), title=f"{len(notes)} alerts", severity=_level(worst), timeout=8,
+                        markup=False)
+            return
+        for n in notes:
+            a = n.alert
+            self.notify(f"{a.run}: {a.summary}", title=f"{a.rule} {_what(n)}", severity=_level(n), timeout=8,
+                        markup=False)
 
     def _show(self) -> None:
         for screen in reversed(self.screen_stack):
@@ -150,3 +157,19 @@ def run_tui(controller: Controller, *, refresh_s: float = 1.0, bell: bool = True
     app = RunwatchApp(controller, refresh_s=refresh_s, bell=bell, runs_first=runs_first)
     result = app.run()
     return app.return_code or (result if isinstance(result, int) else 0)
+
+
+TOASTS_AT_ONCE = 2
+"""Alert transitions of one poll shown as toasts of their own; more come as one toast that lists them."""
+LISTED = 4
+"""Transitions that one toast lists by name."""
+
+
+def _what(n: Notification) -> str:
+    return "resolved" if n.state == AlertState.RESOLVED else ("still firing" if n.repeat else "firing")
+
+
+def _level(n: Notification) -> SeverityLevel:
+    if n.state == AlertState.RESOLVED:
+        return "information"
+    return "error" if n.alert.severity == Severity.CRITICAL else "warning"

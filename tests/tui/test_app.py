@@ -264,6 +264,32 @@ def test_alert_pop_ups_leave_ranks_system_and_log_in_view(make_app) -> None:  # 
         drive(make_app(), pop, size=size, notifications=True)
 
 
+def test_many_alerts_at_once_are_one_pop_up_that_lists_them(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A new user's review: a run going NaN fires several rules in one poll, and their pop-ups covered half
+    of an 80×24 screen; more than two transitions at once are one pop-up listing them."""
+    from textual.widgets._toast import Toast
+
+    from tests.support.alerts import make_notification
+    from tests.support.fake_controller import single_run
+
+    ctrl = single_run()
+
+    async def many(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        ctrl.feed.publish(*(make_notification(f"n{i}", rule=r) for i, r in
+                            enumerate(("nonfinite", "loss_spike", "grad_explosion", "nonfinite", "stall", "crash"))))
+        await pilot.pause(1.5)
+        toasts = list(app.screen.query(Toast))
+        assert len(toasts) == 1
+        text = str(toasts[0].render())
+        assert "6 alerts" in text and "loss_spike firing" in text and "… and 2 more" in text
+        ctrl.feed.publish(make_notification("n9", rule="stall"), make_notification("n10", rule="crash"))
+        await pilot.pause(1.5)
+        assert len(list(app.screen.query(Toast))) == 3  # two at once: each its own
+
+    drive(make_app(ctrl), many, size=(80, 24), notifications=True)
+
+
 def test_a_kept_filter_leaves_help_in_the_footer_at_80_columns(make_app) -> None:  # type: ignore[no-untyped-def]
     """A review: with a kept filter the 80-column footer was cut at `q Qu`; `/` opens the kept filter again."""
     from textual.widgets._footer import FooterKey
