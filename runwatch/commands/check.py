@@ -237,7 +237,7 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
     if t.records == 0 and not fired:
         verdict = "UNREAD"  # not OK: nothing here was judged (exit 3)
     crashed = state == RunState.CRASHED
-    words = "incomplete" if short and not crashed else _state_words(state)
+    words = _state_words(state)  # as `--json` says it; an incomplete run's warning line says how it stopped
     lines = [f"{verdict:<8} {name}  ({source})  {steps}  {words}  {t.records} records"]
     for warning in warnings(result):
         why = " (no finish line, and the log ends there)" if warning == short and not crashed else ""
