@@ -242,8 +242,8 @@ class ProgressBarParser(FormatParser):
         if rec is not None and rec.step is not None:
             self._step = rec.step
             self._finish_again = self._stopped is not None and self._wrapped_step is not None
-        if _FIT_STOPPED in line:
-            self._stopped = line.strip()[:500]
+        if _FIT_STOPPED in line:  # the message alone: a bar's frame may be glued before it
+            self._stopped = line[line.index(_FIT_STOPPED):].strip()[:500]
             return self._finished()
         if rec is None and self._finish_again:
             return self._finished()

@@ -132,7 +132,7 @@ def test_fit_stopped_is_a_finished_event() -> None:
     recs = run(excerpt(LIGHTNING, "Excerpt P6"))
     glued = recs[6]
     assert glued is not None and (glued.kind, glued.event, glued.step) == (Kind.EVENT, Event.FINISHED, 599)
-    assert glued.message is not None and glued.message.endswith("`max_epochs=50` reached.")
+    assert glued.message == "`Trainer.fit` stopped: `max_epochs=50` reached."  # without the bar glued before it
     assert [r.kind for r in recs if r is not None] == [Kind.EVENT, Kind.STEP]
 
 
