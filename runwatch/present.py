@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from runwatch.model import Record, RunSnapshot, RunState, json_number
+from runwatch.model import AlertState, Record, RunSnapshot, RunState, json_number
 from runwatch.state.system import gpus_status, processes_status
 
 # Metrics shown in a status line, in this order, when present.
@@ -91,6 +91,9 @@ def status_line(snap: RunSnapshot) -> str:
     """One line a person reads at a glance."""
     p = snap.progress
     parts = [time.strftime("%H:%M:%S", time.localtime(snap.time)), snap.run, f"[{snap.state}]"]
+    firing = sorted({a.rule for a in snap.alerts if a.state == AlertState.FIRING})
+    if firing:  # as the TUI's header says it: a glance at a status line tells a sick run from a healthy one
+        parts.append(f"{sum(a.state == AlertState.FIRING for a in snap.alerts)} firing ({', '.join(firing)})")
     if p.step is not None:
         step = f"step {p.step}"
         if p.total_steps:

@@ -71,6 +71,19 @@ def test_status_line_shows_progress_eta_metrics_ranks_and_age() -> None:
     assert "last 0.4s ago" in line
 
 
+def test_a_status_line_says_which_alerts_fire() -> None:
+    """A new user's review: status lines never said that anything fired (the TUI's header does)."""
+    from runwatch.model import AlertBrief, AlertState, Severity
+
+    alerts = (AlertBrief("nonfinite", AlertState.FIRING, Severity.CRITICAL, labels={"metric": "loss"}),
+              AlertBrief("nonfinite", AlertState.FIRING, Severity.CRITICAL, labels={"metric": "val_loss"}),
+              AlertBrief("stall", AlertState.PENDING, Severity.CRITICAL),
+              AlertBrief("loss_spike", AlertState.RESOLVED, Severity.WARNING))
+    line = status_line(snap(alerts=alerts))
+    assert "[running]  2 firing (nonfinite)  step 5567" in line
+    assert "firing" not in status_line(snap(alerts=alerts[2:]))
+
+
 def test_finished_run_shows_no_eta_and_waiting_run_says_so() -> None:
     done = status_line(snap(state=RunState.FINISHED))
     assert "ETA" not in done and "[finished]" in done
