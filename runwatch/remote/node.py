@@ -1,0 +1,289 @@
+"""One node's listener as a `Controller`: its runs polled on a thread of this node's own.
+
+The front end never waits on the network. `snapshots()`, `chart()` and `log_tail()` answer at once from
+what the poller last fetched; a chart or log the front end asks for is fetched on the next poll (the
+poller is woken for it), so a node that stops answering costs its own thread a timeout, never the view
+or another node. While it does not answer its runs keep their last known state, with `unreachable` set
+and a note saying since when; once it answers again they are live again. Only the writes (silence,
+acknowledge) go out on the caller's thread: a person asked for them and is told whether they worked.
+
+`subscribe()` gives the alert transitions seen between two polls (an alert that fired and resolved
+within one poll interval is not seen) and a `Notice` when the node stops or starts answering.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote
+
+from runwatch.alerts.types import Alert, Notification
+from runwatch.feed import Feed, Subscription
+from runwatch.model import (
+    AlertBrief,
+    AlertState,
+    ChartData,
+    Notice,
+    Progress,
+    RunSnapshot,
+    RunState,
+    XAxis,
+)
+from runwatch.remote.client import NodeClient, NodeError
+from runwatch.wire import WireError, chart_from_json, snapshot_from_json
+
+POLL_INTERVAL_S = 1.0
+"""Seconds between two polls of a node: the TUI redraws once a second."""
+WANTED_FOR_S = 10.0
+"""A chart or log not asked for again within this long is no longer fetched (the person looks elsewhere)."""
+
+NodeNews = Notification | Notice
+_ChartKey = tuple[str, str, int, int | None, float | None, XAxis]
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Whether the node answered its last poll, and since when it has (not) been answering."""
+
+    ok: bool
+    since: float
+    error: str = ""
+
+
+class RemoteNode:
+    """A `Controller` over one node's listener (`client`); start() it, stop() it (or use `with`)."""
+
+    def __init__(self, client: NodeClient, *, interval: float = POLL_INTERVAL_S,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.client, self.interval, self._clock = client, interval, clock
+        self.where = client.node.where
+        self._lock = threading.Lock()
+        self._polled = threading.Condition(self._lock)
+        self._version = 0
+        self._snaps: list[RunSnapshot] = []
+        self._reach: Reach | None = None
+        self._paused: list[RunSnapshot] | None = None
+        self._alert_states: dict[str, AlertState] = {}
+        self._charts: dict[_ChartKey, tuple[float, ChartData | None]] = {}
+        self._logs: dict[tuple[str, int], tuple[float, list[str]]] = {}
+        self.feed: Feed[NodeNews] = Feed()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"runwatch-node-{self.where}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(self.client.timeout * 4 + 5.0)
+            self._thread = None
+
+    def __enter__(self) -> RemoteNode:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.poll()
+            except Exception as e:  # a bug here must not end the view of this node: say it, poll on
+                self._mark_unreachable(f"runwatch failed reading the node: {type(e).__name__}: {e}")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    # -- one poll ------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Fetch the node's snapshots, then the charts and logs asked for; on a failure, mark it unreachable."""
+        try:
+            raw = self.client.get("/api/v1/snapshots")
+            if not isinstance(raw, list):
+                raise WireError("/api/v1/snapshots did not answer a list")
+            snaps = [snapshot_from_json(o) for o in raw]
+        except (NodeError, WireError) as e:
+            self._mark_unreachable(str(e))
+            return
+        self._take(snaps)
+        try:
+            self._fetch_wanted()
+        except NodeError as e:
+            self._mark_unreachable(str(e))
+
+    def _take(self, snaps: list[RunSnapshot]) -> None:
+        now = self._clock()
+        with self._lock:
+            back = self._reach is not None and not self._reach.ok
+            self._reach = self._reach if self._reach is not None and self._reach.ok else Reach(True, now)
+            self._snaps = snaps
+            news = self._transitions(snaps, now)
+            self._version += 1
+            self._polled.notify_all()
+        if back:
+            news.insert(0, Notice(self.where, "info", "answers again"))
+        self.feed.publish(*news)
+
+    def _transitions(self, snaps: list[RunSnapshot], now: float) -> list[NodeNews]:
+        """The alerts whose state changed to firing or resolved since the last poll (lock held)."""
+        news: list[NodeNews] = []
+        states: dict[str, AlertState] = {}
+        for s in snaps:
+            for a in s.alerts:
+                states[a.key] = a.state
+                if a.state in (AlertState.FIRING, AlertState.RESOLVED) and self._alert_states.get(a.key) != a.state:
+                    if a.state == AlertState.RESOLVED and a.key not in self._alert_states:
+                        continue  # resolved before this view started: not news
+                    news.append(_notification(s, a, now))
+        self._alert_states = states
+        return news
+
+    def _mark_unreachable(self, error: str) -> None:
+        now = self._clock()
+        with self._lock:
+            was_ok = self._reach is None or self._reach.ok
+            if was_ok:
+                self._reach = Reach(False, now, error)
+            else:
+                assert self._reach is not None
+                self._reach = replace(self._reach, error=error)
+            self._version += 1
+            self._polled.notify_all()
+        if was_ok:
+            self.feed.publish(Notice(self.where, "error", f"not answering: {error}"))
+
+    def _fetch_wanted(self) -> None:
+        now = self._clock()
+        with self._lock:
+            for ck in [k for k, (asked, _) in self._charts.items() if now - asked > WANTED_FOR_S]:
+                del self._charts[ck]
+            for lk in [k for k, (asked, _) in self._logs.items() if now - asked > WANTED_FOR_S]:
+                del self._logs[lk]
+            charts, logs = list(self._charts), list(self._logs)
+        for key in charts:
+            chart = self._fetch_chart(key)
+            with self._lock:
+                if key in self._charts:
+                    self._charts[key] = (self._charts[key][0], chart)
+        for run, lines in logs:
+            got = self.client.get("/api/v1/log", run=run, lines=lines)
+            text = [str(line) for line in got.get("lines", [])] if isinstance(got, dict) else []
+            with self._lock:
+                if (run, lines) in self._logs:
+                    self._logs[run, lines] = (self._logs[run, lines][0], text)
+
+    def _fetch_chart(self, key: _ChartKey) -> ChartData | None:
+        run, metric, width, rank, last_steps, x = key
+        query: dict[str, Any] = {"run": run, "metric": metric, "width": width, "x": str(x)}
+        if rank is not None:
+            query["rank"] = rank
+        if last_steps is not None:
+            query["last_steps"] = last_steps
+        try:
+            return chart_from_json(self.client.get("/api/v1/series", **query))
+        except NodeError as e:
+            if e.status in (400, 404):
+                return None  # no such series (yet): not a sign the node is gone
+            raise
+        except WireError:
+            return None
+
+    # -- Controller ----------------------------------------------------------------
+
+    def snapshots(self) -> list[RunSnapshot]:
+        with self._lock:
+            if self._paused is not None:
+                return list(self._paused)
+            reach, snaps = self._reach, list(self._snaps)
+        if reach is None or reach.ok:
+            return snaps
+        since = time.strftime("%H:%M:%S", time.localtime(reach.since))
+        why = f"node {self.where} not answering since {since}: {reach.error}"
+        if not snaps:  # never reached: one placeholder row, so the view shows the node at all
+            return [RunSnapshot(run="", source=self.client.node.base, time=reach.since, state=RunState.WAITING,
+                                progress=Progress(), metrics={}, ranks={}, last_record_t=None,
+                                notes=(why,), gpu_status="unknown: node not answering", unreachable=why)]
+        return [replace(s, notes=(why, *s.notes), unreachable=why) for s in snaps]
+
+    def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
+              last_steps: float | None = None, x: XAxis = XAxis.STEP) -> ChartData | None:
+        key: _ChartKey = (run, metric, width, rank, last_steps, x)
+        with self._lock:
+            had = self._charts.get(key)
+            self._charts[key] = (self._clock(), had[1] if had is not None else None)
+        if had is None:
+            self._wake.set()
+        return had[1] if had is not None else None
+
+    def log_tail(self, run: str, lines: int) -> list[str]:
+        with self._lock:
+            had = self._logs.get((run, lines))
+            self._logs[run, lines] = (self._clock(), had[1] if had is not None else [])
+        if had is None:
+            self._wake.set()
+        return had[1] if had is not None else []
+
+    def silence(self, alert_key: str, duration_s: float, comment: str = "") -> str:
+        """Silence the alert on its node; KeyError when the node does not know it, NodeError when it fails."""
+        reply = self._write(alert_key, "silence", {"duration": duration_s, "comment": comment})
+        return str(reply.get("silence_id", "")) if isinstance(reply, dict) else ""
+
+    def acknowledge(self, alert_key: str) -> None:
+        self._write(alert_key, "ack", {})
+
+    def _write(self, alert_key: str, action: str, body: dict[str, Any]) -> Any:
+        try:
+            reply = self.client.post(f"/api/v1/alerts/{quote(alert_key, safe='')}/{action}", body)
+        except NodeError as e:
+            if e.status == 404:
+                raise KeyError(alert_key) from None
+            raise
+        self._wake.set()  # show the alert silenced (acknowledged) at once
+        return reply
+
+    def set_paused(self, paused: bool) -> None:
+        """Freeze what snapshots() returns (the poller keeps polling underneath), as the engine does."""
+        frozen = self.snapshots() if paused else None
+        with self._lock:
+            self._paused = frozen
+
+    def subscribe(self) -> Subscription[NodeNews]:
+        return self.feed.subscribe()
+
+    def wait(self, timeout: float) -> bool:
+        """Block until the next poll ends (or `timeout`); whether one did."""
+        with self._polled:
+            v = self._version
+            return self._polled.wait_for(lambda: self._version != v, timeout)
+
+    @property
+    def all_ended(self) -> bool:
+        """Never: a node's runs are followed until the person stops."""
+        return False
+
+    @property
+    def reachable(self) -> bool | None:
+        """Whether the last poll got an answer (None before the first)."""
+        with self._lock:
+            return None if self._reach is None else self._reach.ok
+
+
+def _notification(snap: RunSnapshot, a: AlertBrief, now: float) -> Notification:
+    """An alert transition a poll saw, as the engine would have pushed it (for the line printer, the TUI's toasts)."""
+    since = a.since if a.since is not None else now
+    labels = tuple(sorted({**a.labels, "run": snap.run}.items()))
+    alert = Alert(a.rule, labels, a.state, a.severity, a.summary, active_since=since,
+                  fired_at=since if a.state == AlertState.FIRING else None,
+                  resolved_at=since if a.state == AlertState.RESOLVED else None,
+                  value=a.value, step=a.step, source=snap.source, acknowledged=a.acknowledged)
+    return Notification(alert, a.state, since, id=f"{a.key}|{a.state}|{since:.3f}")

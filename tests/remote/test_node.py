@@ -1,0 +1,89 @@
+"""One node's listener as a controller (runwatch.remote.node), over real HTTP on 127.0.0.1: what the
+node's engine holds comes back whole; a node that stops answering keeps its last state, marked, and
+comes back when it answers again."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable
+
+from runwatch.engine import Engine
+from runwatch.model import AlertState, Notice
+from runwatch.remote.address import parse_node
+from runwatch.remote.client import NodeClient
+from runwatch.remote.node import RemoteNode
+from runwatch.serve.server import Listener
+from runwatch.wire import snapshot_json
+from tests.remote.conftest import listen
+from tests.support.waiting import wait_for
+
+Nodes = Callable[[int], list[tuple[Engine, Listener]]]
+DEADLINE_S = 30
+
+
+def remote(lst: Listener) -> RemoteNode:
+    return RemoteNode(NodeClient(parse_node(f"127.0.0.1:{lst.address.port}"), timeout=2.0), interval=0.2)
+
+
+def alerts_of(lst: Listener) -> list[dict]:  # type: ignore[type-arg]
+    with urllib.request.urlopen(f"{lst.url}/api/v1/alerts", timeout=10) as r:
+        return json.loads(r.read())  # type: ignore[no-any-return]
+
+
+def test_the_node_s_snapshots_charts_and_log_come_back_whole(nodes: Nodes) -> None:
+    [(engine, lst)] = nodes(1)
+    with remote(lst) as node:
+        [snap] = wait_for(node.snapshots, timeout=DEADLINE_S)
+        [there] = engine.snapshots()
+        assert snapshot_json(snap) | {"time": 0} == snapshot_json(there) | {"time": 0}
+        assert not snap.unreachable and node.reachable
+        chart = wait_for(lambda: node.chart("train", "loss", 50), timeout=DEADLINE_S)
+        local = engine.chart("train", "loss", 50)
+        assert local is not None and chart.points == local.points and chart.x.tolist() == local.x.tolist()
+        assert wait_for(lambda: node.log_tail("train", 5), timeout=DEADLINE_S) == engine.log_tail("train", 5)
+        assert node.chart("train", "no_such_metric", 50) is None
+
+
+def test_a_node_that_stops_answering_keeps_its_last_state_and_comes_back(nodes: Nodes) -> None:
+    [(engine, lst)] = nodes(1)
+    port = lst.address.port
+    with remote(lst) as node:
+        news = node.subscribe()
+        [before] = wait_for(node.snapshots, timeout=DEADLINE_S)
+        lst.stop()
+        [gone] = wait_for(lambda: [s for s in node.snapshots() if s.unreachable], timeout=DEADLINE_S)
+        assert node.reachable is False
+        assert (gone.run, gone.progress.step, len(gone.alerts)) == (before.run, before.progress.step, len(before.alerts))
+        assert gone.notes[0].startswith(f"node 127.0.0.1:{port} not answering since ")
+        with listen(engine, port):
+            wait_for(lambda: node.reachable and not node.snapshots()[0].unreachable, timeout=DEADLINE_S)
+        said = [n.message for n in news.take().items if isinstance(n, Notice)]
+        assert said[0].startswith("not answering: GET /api/v1/snapshots") and said[-1] == "answers again"
+
+
+def test_silence_and_acknowledge_reach_the_node(nodes: Nodes) -> None:
+    [(_, lst)] = nodes(1)
+    with remote(lst) as node:
+        [snap] = wait_for(node.snapshots, timeout=DEADLINE_S)
+        key = next(a.key for a in snap.alerts if a.rule == "nonfinite" and a.state == AlertState.FIRING)
+        assert node.silence(key, 600.0, "from a test")
+        node.acknowledge(key)
+        wait_for(lambda: [a for a in alerts_of(lst) if a["key"] == key and a["silenced"] and a["acknowledged"]],
+                 timeout=DEADLINE_S)  # the node's engine applies them on its next tick
+        wait_for(lambda: any(a.key == key and a.silenced for a in node.snapshots()[0].alerts), timeout=DEADLINE_S)
+        try:
+            node.silence("no-such-alert", 60.0)
+        except KeyError:
+            pass
+        else:
+            raise AssertionError("an alert the node does not know is a KeyError")
+
+
+def test_a_node_never_reached_is_one_placeholder_row() -> None:
+    from tests.support.ports import free_port
+
+    node = RemoteNode(NodeClient(parse_node(f"127.0.0.1:{free_port()}"), timeout=2.0), interval=0.2)
+    with node:
+        [row] = wait_for(node.snapshots, timeout=DEADLINE_S)
+        assert row.run == "" and "Connection refused" in row.unreachable and node.all_ended is False
