@@ -15,7 +15,7 @@ from runwatch.remote.client import NodeClient
 from runwatch.remote.node import RemoteNode
 from runwatch.serve.server import Listener
 from runwatch.wire import snapshot_json
-from tests.remote.conftest import listen
+from tests.support.nodes import listen
 from tests.support.waiting import wait_for
 
 Nodes = Callable[[int], list[tuple[Engine, Listener]]]
