@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runwatch.cli import main
-from runwatch.commands.nodes import split_targets
+from runwatch.commands.nodes import NodeView, split_targets
 from runwatch.errors import EXIT_USAGE
 
 
@@ -24,3 +24,25 @@ def test_a_bad_node_address_is_a_usage_error_without_its_secret(capsys: pytest.C
 def test_listen_with_nodes_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tail", "127.0.0.1:1", "--listen", "127.0.0.1:0", "--headless"]) == EXIT_USAGE
     assert "--listen" in capsys.readouterr().err
+
+
+def test_node_view_merges_a_node_with_the_local_engine(nodes, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from runwatch.alerting import Alerting
+    from runwatch.config import load_config
+    from runwatch.engine import Engine, EngineOptions
+    from runwatch.remote.address import parse_node
+    from tests.serve.conftest import NAN_LOG
+    from tests.support.waiting import wait_for
+
+    [(_, lst)] = nodes(1)
+    log = tmp_path / "here" / "train.log"
+    log.parent.mkdir()
+    shutil.copy(NAN_LOG, log)
+    engine = Engine([str(log)], EngineOptions(poll_interval=0.1, system=False),
+                    alerting=Alerting(load_config(None), persist=False))
+    with engine, NodeView([parse_node(f"127.0.0.1:{lst.address.port}")], engine, interval=0.2, token="") as view:
+        wait_for(lambda: len([s for s in view.snapshots() if s.records]) == 2, timeout=60)
+        assert sorted(s.run for s in view.snapshots()) == ["127.0.0.1:train", "train"]  # one node: named by its host
+        assert view.log_tail("train", 2) == engine.log_tail("train", 2)

@@ -87,3 +87,37 @@ def test_a_node_never_reached_is_one_placeholder_row() -> None:
     with node:
         [row] = wait_for(node.snapshots, timeout=DEADLINE_S)
         assert row.run == "" and "Connection refused" in row.unreachable and node.all_ended is False
+
+
+def test_a_node_that_accepts_but_never_answers_is_unreachable_after_the_timeout() -> None:
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections are accepted by the kernel; nothing ever answers
+        node = RemoteNode(NodeClient(parse_node(f"127.0.0.1:{silent.getsockname()[1]}"), timeout=0.5), interval=0.2)
+        with node:
+            [row] = wait_for(lambda: [s for s in node.snapshots() if s.unreachable], timeout=DEADLINE_S)
+            assert "timed out" in row.unreachable
+
+
+def test_the_token_is_sent_as_bearer_and_never_shown(nodes: Nodes) -> None:
+    from runwatch.remote.client import NodeError
+
+    [(engine, lst)] = nodes(1)
+    port = lst.address.port
+    lst.stop()
+    with listen(engine, port, token="s3cret-t0ken") as guarded:
+        address = parse_node(f"127.0.0.1:{guarded.address.port}")
+        with RemoteNode(NodeClient(address, token="s3cret-t0ken"), interval=0.2) as node:
+            [snap] = wait_for(node.snapshots, timeout=DEADLINE_S)
+            key = next(a.key for a in snap.alerts if a.state == AlertState.FIRING)
+            assert node.silence(key, 60.0)  # a write from loopback needs the token once the node has one
+        with RemoteNode(NodeClient(address, token=None), interval=0.2) as node:
+            wait_for(node.snapshots, timeout=DEADLINE_S)  # reads from loopback do not
+            try:
+                node.acknowledge(key)
+            except NodeError as e:
+                assert e.status == 401 and "s3cret" not in str(e)
+            else:
+                raise AssertionError("a write without the token is refused")

@@ -22,8 +22,8 @@ from tests.serve.conftest import NAN_LOG, nan_fired
 from tests.support.waiting import wait_for
 
 
-def listen(engine: Engine, port: int = 0) -> Listener:
-    return Listener(ListenAddress("127.0.0.1", port), Api(engine), registry_for(engine, "node"), token=None)
+def listen(engine: Engine, port: int = 0, token: str | None = None) -> Listener:
+    return Listener(ListenAddress("127.0.0.1", port), Api(engine), registry_for(engine, "node"), token=token)
 
 
 @pytest.fixture
