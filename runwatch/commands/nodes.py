@@ -15,7 +15,7 @@ from runwatch.errors import UsageError
 from runwatch.remote.address import NodeAddress, is_node, node_labels, parse_node
 from runwatch.remote.client import NodeClient
 from runwatch.remote.merged import Member, MergedController
-from runwatch.remote.node import POLL_INTERVAL_S, RemoteNode
+from runwatch.remote.node import CHART_WAIT_S, POLL_INTERVAL_S, RemoteNode
 
 
 def split_targets(paths: Sequence[str]) -> tuple[list[str], list[NodeAddress]]:
@@ -40,12 +40,13 @@ class NodeView:
     local engine, if any. A context manager: the nodes' pollers start on entry and stop on exit."""
 
     def __init__(self, nodes: Sequence[NodeAddress], local: Member | None = None, *,
-                 interval: float = POLL_INTERVAL_S, token: str | None = None) -> None:
+                 interval: float = POLL_INTERVAL_S, chart_wait: float = CHART_WAIT_S,
+                 token: str | None = None) -> None:
         token = token if token is not None else os.environ.get(TOKEN_ENV) or None
         for secret in [token, *(n.basic[1] for n in nodes if n.basic is not None)]:
             if secret:
                 register_secret(secret)  # never in a log line or message, whatever quotes it
-        self.nodes = [RemoteNode(NodeClient(n, token=token), interval=interval) for n in nodes]
+        self.nodes = [RemoteNode(NodeClient(n, token=token), interval=interval, chart_wait=chart_wait) for n in nodes]
         members: list[tuple[str, Member]] = list(zip(node_labels(list(nodes)), self.nodes, strict=True))
         if local is not None:
             members.insert(0, ("", local))

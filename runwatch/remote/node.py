@@ -1,9 +1,12 @@
 """One node's listener as a `Controller`: its runs polled on a thread of this node's own.
 
-The front end never waits on the network. `snapshots()`, `chart()` and `log_tail()` answer at once from
-what the poller last fetched; a chart or log the front end asks for is fetched on the next poll (the
-poller is woken for it), so a node that stops answering costs its own thread a timeout, never the view
-or another node. While it does not answer its runs keep their last known state, with `unreachable` set
+The front end never does network I/O. `snapshots()` and `log_tail()` answer at once from what the
+poller last fetched; a log the front end asks for is fetched on the next poll. A chart asked for the
+first time wakes the poller, which fetches it at once, and the caller waits for it, but at most
+`CHART_WAIT_S`, and not at all while the node is known not to answer or once such a wait ran out in
+this poll cycle (the TUI asks for a chart again only when its run has new records, so a first answer
+of "nothing yet" would stay on screen). So a node that stops answering costs its own thread a
+timeout, the view at most one short wait, and the other nodes nothing. While it does not answer its runs keep their last known state, with `unreachable` set
 and a note saying since when; once it answers again they are live again. Only the writes (silence,
 acknowledge) go out on the caller's thread: a person asked for them and is told whether they worked.
 
@@ -37,11 +40,21 @@ from runwatch.wire import WireError, chart_from_json, snapshot_from_json
 
 POLL_INTERVAL_S = 1.0
 """Seconds between two polls of a node: the TUI redraws once a second."""
+CHART_WAIT_S = 0.5
+"""The longest the front end waits for a chart it asks for the first time (a loopback or LAN fetch takes
+milliseconds)."""
 WANTED_FOR_S = 10.0
 """A chart or log not asked for again within this long is no longer fetched (the person looks elsewhere)."""
 
 NodeNews = Notification | Notice
 _ChartKey = tuple[str, str, int, int | None, float | None, XAxis]
+
+
+class _NotYet:
+    """A chart asked for and not fetched yet (None is a fetched answer: no such series)."""
+
+
+NOT_YET = _NotYet()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +69,9 @@ class Reach:
 class RemoteNode:
     """A `Controller` over one node's listener (`client`); start() it, stop() it (or use `with`)."""
 
-    def __init__(self, client: NodeClient, *, interval: float = POLL_INTERVAL_S,
+    def __init__(self, client: NodeClient, *, interval: float = POLL_INTERVAL_S, chart_wait: float = CHART_WAIT_S,
                  clock: Callable[[], float] = time.time) -> None:
-        self.client, self.interval, self._clock = client, interval, clock
+        self.client, self.interval, self.chart_wait, self._clock = client, interval, chart_wait, clock
         self.where = client.node.where
         self._lock = threading.Lock()
         self._polled = threading.Condition(self._lock)
@@ -67,7 +80,10 @@ class RemoteNode:
         self._reach: Reach | None = None
         self._paused: list[RunSnapshot] | None = None
         self._alert_states: dict[str, AlertState] = {}
-        self._charts: dict[_ChartKey, tuple[float, ChartData | None]] = {}
+        self._charts: dict[_ChartKey, tuple[float, ChartData | None | _NotYet]] = {}
+        self._slow = False
+        """A chart wait ran out in this poll cycle: ask no more waits of the caller until the poll ends."""
+        self._repoll = False
         self._logs: dict[tuple[str, int], tuple[float, list[str]]] = {}
         self.feed: Feed[NodeNews] = Feed()
         self._wake = threading.Event()
@@ -96,12 +112,21 @@ class RemoteNode:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            try:
-                self.poll()
-            except Exception as e:  # a bug here must not end the view of this node: say it, poll on
-                self._mark_unreachable(f"runwatch failed reading the node: {type(e).__name__}: {e}")
-            self._wake.wait(self.interval)
-            self._wake.clear()
+            self._guarded(self.poll)
+            due = time.monotonic() + self.interval
+            while not self._stopping.is_set() and not self._repoll and (left := due - time.monotonic()) > 0:
+                if self._wake.wait(left):
+                    self._wake.clear()
+                    self._guarded(self._fetch_missing)
+            self._repoll = False
+
+    def _guarded(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except NodeError as e:
+            self._mark_unreachable(str(e))
+        except Exception as e:  # a bug here must not end the view of this node: say it, poll on
+            self._mark_unreachable(f"runwatch failed reading the node: {type(e).__name__}: {e}")
 
     # -- one poll ------------------------------------------------------------------
 
@@ -116,10 +141,9 @@ class RemoteNode:
             self._mark_unreachable(str(e))
             return
         self._take(snaps)
-        try:
-            self._fetch_wanted()
-        except NodeError as e:
-            self._mark_unreachable(str(e))
+        self._fetch_wanted()
+        with self._lock:
+            self._slow = False
 
     def _take(self, snaps: list[RunSnapshot]) -> None:
         now = self._clock()
@@ -170,17 +194,27 @@ class RemoteNode:
             for lk in [k for k, (asked, _) in self._logs.items() if now - asked > WANTED_FOR_S]:
                 del self._logs[lk]
             charts, logs = list(self._charts), list(self._logs)
-        for key in charts:
-            chart = self._fetch_chart(key)
-            with self._lock:
-                if key in self._charts:
-                    self._charts[key] = (self._charts[key][0], chart)
+        self._fetch_charts(charts)
         for run, lines in logs:
             got = self.client.get("/api/v1/log", run=run, lines=lines)
             text = [str(line) for line in got.get("lines", [])] if isinstance(got, dict) else []
             with self._lock:
                 if (run, lines) in self._logs:
                     self._logs[run, lines] = (self._logs[run, lines][0], text)
+
+    def _fetch_missing(self) -> None:
+        """The charts asked for that were never fetched (a woken poller, between two polls)."""
+        with self._lock:
+            missing = [k for k, (_, v) in self._charts.items() if v is NOT_YET]
+        self._fetch_charts(missing)
+
+    def _fetch_charts(self, keys: list[_ChartKey]) -> None:
+        for key in keys:
+            chart = self._fetch_chart(key)
+            with self._lock:
+                if key in self._charts:
+                    self._charts[key] = (self._charts[key][0], chart)
+                self._polled.notify_all()
 
     def _fetch_chart(self, key: _ChartKey) -> ChartData | None:
         run, metric, width, rank, last_steps, x = key
@@ -218,12 +252,17 @@ class RemoteNode:
     def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
               last_steps: float | None = None, x: XAxis = XAxis.STEP) -> ChartData | None:
         key: _ChartKey = (run, metric, width, rank, last_steps, x)
-        with self._lock:
+        with self._polled:
             had = self._charts.get(key)
-            self._charts[key] = (self._clock(), had[1] if had is not None else None)
-        if had is None:
-            self._wake.set()
-        return had[1] if had is not None else None
+            self._charts[key] = (self._clock(), had[1] if had is not None else NOT_YET)
+            if had is None:
+                self._wake.set()
+                if not self._slow and (self._reach is None or self._reach.ok):
+                    if not self._polled.wait_for(lambda: self._charts.get(key, (0, None))[1] is not NOT_YET,
+                                                 self.chart_wait):
+                        self._slow = True
+            got = self._charts.get(key, (0.0, None))[1]
+        return None if isinstance(got, _NotYet) else got
 
     def log_tail(self, run: str, lines: int) -> list[str]:
         with self._lock:
@@ -248,7 +287,8 @@ class RemoteNode:
             if e.status == 404:
                 raise KeyError(alert_key) from None
             raise
-        self._wake.set()  # show the alert silenced (acknowledged) at once
+        self._repoll = True  # show the alert silenced (acknowledged) at once
+        self._wake.set()
         return reply
 
     def set_paused(self, paused: bool) -> None:

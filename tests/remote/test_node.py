@@ -23,7 +23,9 @@ DEADLINE_S = 30
 
 
 def remote(lst: Listener) -> RemoteNode:
-    return RemoteNode(NodeClient(parse_node(f"127.0.0.1:{lst.address.port}"), timeout=2.0), interval=0.2)
+    """The node behind `lst`, polled every 0.2 s; a first chart waited for as long as a loaded machine needs."""
+    return RemoteNode(NodeClient(parse_node(f"127.0.0.1:{lst.address.port}"), timeout=DEADLINE_S / 2), interval=0.2,
+                      chart_wait=DEADLINE_S)
 
 
 def alerts_of(lst: Listener) -> list[dict]:  # type: ignore[type-arg]
@@ -38,7 +40,8 @@ def test_the_node_s_snapshots_charts_and_log_come_back_whole(nodes: Nodes) -> No
         [there] = engine.snapshots()
         assert snapshot_json(snap) | {"time": 0} == snapshot_json(there) | {"time": 0}
         assert not snap.unreachable and node.reachable
-        chart = wait_for(lambda: node.chart("train", "loss", 50), timeout=DEADLINE_S)
+        chart = node.chart("train", "loss", 50)  # asked the first time: fetched at once, the caller waits for it
+        assert chart is not None
         local = engine.chart("train", "loss", 50)
         assert local is not None and chart.points == local.points and chart.x.tolist() == local.x.tolist()
         assert wait_for(lambda: node.log_tail("train", 5), timeout=DEADLINE_S) == engine.log_tail("train", 5)
@@ -121,3 +124,14 @@ def test_the_token_is_sent_as_bearer_and_never_shown(nodes: Nodes) -> None:
                 assert e.status == 401 and "s3cret" not in str(e)
             else:
                 raise AssertionError("a write without the token is refused")
+
+
+def test_a_chart_of_a_node_that_does_not_answer_is_not_waited_for(nodes: Nodes) -> None:
+    [(_, lst)] = nodes(1)
+    with remote(lst) as node:
+        wait_for(node.snapshots, timeout=DEADLINE_S)
+        lst.stop()
+        wait_for(lambda: node.reachable is False, timeout=DEADLINE_S)
+        assert node.chart("train", "loss", 50) is None
+        assert not node._slow  # it did not wait (a wait that ran out would have marked the cycle slow)
+        assert node.log_tail("train", 5) == []
