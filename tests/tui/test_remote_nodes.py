@@ -19,9 +19,10 @@ from runwatch.tui.app import RunwatchApp
 from runwatch.tui.screens.runs import RunsScreen
 from runwatch.tui.screens.silence import SilenceMenu
 from runwatch.tui.widgets.alerts import AlertsPanel
+from runwatch.tui.widgets.chart_panel import ChartPanel
 from runwatch.tui.widgets.header import RunHeader
 from runwatch.tui.widgets.run_list import RunList
-from tests.support.tui_pilot import until
+from tests.support.tui_pilot import settle, until
 
 DEADLINE_S = 30.0
 
@@ -42,13 +43,16 @@ def header_text(app: RunwatchApp) -> str:
 def test_two_nodes_in_one_tui_silence_goes_to_the_owner_and_a_dead_node_is_marked(nodes) -> None:  # type: ignore[no-untyped-def]
     (_, one), (_, two) = nodes(2)
     p1, p2 = one.address.port, two.address.port
-    view = NodeView([parse_node(f"127.0.0.1:{p}") for p in (p1, p2)], interval=0.2, token="")
+    view = NodeView([parse_node(f"127.0.0.1:{p}") for p in (p1, p2)], interval=0.2, chart_wait=DEADLINE_S, token="")
 
     async def scenario(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         await until(pilot, lambda: len(app.snaps) == 2 and all(s.records for s in app.snaps), DEADLINE_S)
         assert [s.run for s in app.snaps] == [f"127.0.0.1:{p1}:train", f"127.0.0.1:{p2}:train"]
         app.dashboard.action_run(1)  # node two's run
         await until(pilot, lambda: f"127.0.0.1:{p2}:train" in header_text(app))
+        await settle(pilot, DEADLINE_S)  # its charts drawn from node two's series (the run is read: no new records)
+        loss = next(p for p in app.screen.query(ChartPanel) if p.spec.key == "loss")
+        assert loss.data and loss.data[0] is not None and loss.data[0].run == f"127.0.0.1:{p2}:train"
         panel = app.screen.query_one(AlertsPanel)
         panel.focus()
         firing = [i for i, a in enumerate(panel.alerts) if a.rule == "nonfinite" and a.state == AlertState.FIRING]
