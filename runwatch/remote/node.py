@@ -168,6 +168,8 @@ class RemoteNode:
                 if a.state in (AlertState.FIRING, AlertState.RESOLVED) and self._alert_states.get(a.key) != a.state:
                     if a.state == AlertState.RESOLVED and a.key not in self._alert_states:
                         continue  # resolved before this view started: not news
+                    if a.silenced:
+                        continue  # the node sends nothing for it either
                     news.append(_notification(s, a, now))
         self._alert_states = states
         return news

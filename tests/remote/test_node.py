@@ -135,3 +135,22 @@ def test_a_chart_of_a_node_that_does_not_answer_is_not_waited_for(nodes: Nodes) 
         assert node.chart("train", "loss", 50) is None
         assert not node._slow  # it did not wait (a wait that ran out would have marked the cycle slow)
         assert node.log_tail("train", 5) == []
+
+
+def test_alert_transitions_seen_by_the_polls_are_pushed_once_unless_silenced(nodes: Nodes) -> None:
+    from runwatch.alerts.types import Notification
+
+    [(engine, lst)] = nodes(1)
+    firing = {a.key for s in engine.snapshots() for a in s.alerts if a.state == AlertState.FIRING}
+    muted = sorted(firing)[0]
+    engine.silence(muted, 600.0)  # silenced on the node before the view starts: the node sends nothing, nor do we
+    wait_for(lambda: any(a.key == muted and a.silenced for s in engine.snapshots() for a in s.alerts), timeout=DEADLINE_S)
+    firing.discard(muted)
+    with remote(lst) as node:
+        news = node.subscribe()
+        for _ in range(3):  # three polls: the first sees the alerts firing, the next two nothing new
+            assert node.wait(DEADLINE_S)
+        pushed = [n for n in news.take().items if isinstance(n, Notification)]
+    assert sorted(n.alert.key for n in pushed) == sorted(firing) and firing
+    assert all(n.state == AlertState.FIRING and n.alert.run == "train" for n in pushed)
+    assert pushed[0].payload()["run"] == "train" and pushed[0].payload()["rule"] == "nonfinite"
