@@ -4,7 +4,8 @@ Each member has a prefix: a node's runs are shown as `PREFIX:RUN` (so `train` on
 runs: `node1:train`, `node2:train`) and its alerts' keys as `PREFIX:KEY`; the local engine's prefix is ""
 and its runs keep their names. Every action goes to the member that owns the run or the alert, named by
 the longest prefix that matches, with the name it has there. The members' pushed news (alert
-notifications, notices) are gathered into one feed, the runs renamed the same way.
+notifications, notices) is gathered into one feed, the runs renamed the same way, whenever `snapshots()`
+or `wait()` is called (the TUI's poll, the line printer's loop; a paused TUI gets it when it resumes).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ within one poll interval is not seen) and a `Notice` when the node stops or star
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,8 @@ from runwatch.model import (
 )
 from runwatch.remote.client import NodeClient, NodeError
 from runwatch.wire import WireError, chart_from_json, snapshot_from_json
+
+log = logging.getLogger("runwatch.remote")
 
 POLL_INTERVAL_S = 1.0
 """Seconds between two polls of a node: the TUI redraws once a second."""
@@ -126,6 +129,7 @@ class RemoteNode:
         except NodeError as e:
             self._mark_unreachable(str(e))
         except Exception as e:  # a bug here must not end the view of this node: say it, poll on
+            log.exception("reading node %s failed", self.where)
             self._mark_unreachable(f"runwatch failed reading the node: {type(e).__name__}: {e}")
 
     # -- one poll ------------------------------------------------------------------

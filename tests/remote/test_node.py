@@ -154,3 +154,40 @@ def test_alert_transitions_seen_by_the_polls_are_pushed_once_unless_silenced(nod
     assert sorted(n.alert.key for n in pushed) == sorted(firing) and firing
     assert all(n.state == AlertState.FIRING and n.alert.run == "train" for n in pushed)
     assert pushed[0].payload()["run"] == "train" and pushed[0].payload()["rule"] == "nonfinite"
+
+
+def test_a_listener_without_snapshots_or_with_another_wire_version_says_so() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answers = {"/api/v1/snapshots": (404, b'{"error": "no such path: /api/v1/snapshots"}')}
+
+    class Old(BaseHTTPRequestHandler):
+        """What a listener of another runwatch version answers."""
+
+        def do_GET(self) -> None:
+            status, body = answers[self.path]
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Old)
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    serving.start()
+    try:
+        node = RemoteNode(NodeClient(parse_node(f"127.0.0.1:{server.server_address[1]}"), timeout=10), interval=0.2)
+        with node:
+            [row] = wait_for(lambda: [s for s in node.snapshots() if s.unreachable], timeout=DEADLINE_S)
+            assert "HTTP 404: no such path: /api/v1/snapshots" in row.unreachable
+            answers["/api/v1/snapshots"] = (200, b'[{"wire": 2, "run": "train"}]')
+            wait_for(lambda: "wire version 2; this runwatch reads 1" in node.snapshots()[0].unreachable,
+                     timeout=DEADLINE_S)
+    finally:
+        server.shutdown()
+        serving.join()
+        server.server_close()
