@@ -20,23 +20,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from runwatch.alerts.types import Alert, Notification
+from runwatch.alerts.types import Notification
 from runwatch.feed import Feed, Subscription
 from runwatch.model import (
-    AlertBrief,
     AlertState,
     ChartData,
     Notice,
-    Progress,
     RunSnapshot,
-    RunState,
     XAxis,
 )
 from runwatch.remote.client import NodeClient, NodeError
+from runwatch.remote.reach import Reach, as_seen
+from runwatch.remote.transitions import alert_news
 from runwatch.wire import WireError, chart_from_json, snapshot_from_json
 
 log = logging.getLogger("runwatch.remote")
@@ -58,15 +57,6 @@ class _NotYet:
 
 
 NOT_YET = _NotYet()
-
-
-@dataclass(frozen=True, slots=True)
-class Reach:
-    """Whether the node answered its last poll, and since when it has (not) been answering."""
-
-    ok: bool
-    since: float
-    error: str = ""
 
 
 class RemoteNode:
@@ -155,28 +145,14 @@ class RemoteNode:
             back = self._reach is not None and not self._reach.ok
             self._reach = self._reach if self._reach is not None and self._reach.ok else Reach(True, now)
             self._snaps = snaps
-            news = self._transitions(snaps, now)
+            news: list[NodeNews] = []
+            alerts, self._alert_states = alert_news(self._alert_states, snaps, now)
+            news.extend(alerts)
             self._version += 1
             self._polled.notify_all()
         if back:
             news.insert(0, Notice(self.where, "info", "answers again"))
         self.feed.publish(*news)
-
-    def _transitions(self, snaps: list[RunSnapshot], now: float) -> list[NodeNews]:
-        """The alerts whose state changed to firing or resolved since the last poll (lock held)."""
-        news: list[NodeNews] = []
-        states: dict[str, AlertState] = {}
-        for s in snaps:
-            for a in s.alerts:
-                states[a.key] = a.state
-                if a.state in (AlertState.FIRING, AlertState.RESOLVED) and self._alert_states.get(a.key) != a.state:
-                    if a.state == AlertState.RESOLVED and a.key not in self._alert_states:
-                        continue  # resolved before this view started: not news
-                    if a.silenced:
-                        continue  # the node sends nothing for it either
-                    news.append(_notification(s, a, now))
-        self._alert_states = states
-        return news
 
     def _mark_unreachable(self, error: str) -> None:
         now = self._clock()
@@ -202,7 +178,12 @@ class RemoteNode:
             charts, logs = list(self._charts), list(self._logs)
         self._fetch_charts(charts)
         for run, lines in logs:
-            got = self.client.get("/api/v1/log", run=run, lines=lines)
+            try:
+                got = self.client.get("/api/v1/log", run=run, lines=lines)
+            except NodeError as e:
+                if e.status not in (400, 404):
+                    raise
+                got = {}  # no such run (any more): not a sign the node is gone
             text = [str(line) for line in got.get("lines", [])] if isinstance(got, dict) else []
             with self._lock:
                 if (run, lines) in self._logs:
@@ -245,15 +226,7 @@ class RemoteNode:
             if self._paused is not None:
                 return list(self._paused)
             reach, snaps = self._reach, list(self._snaps)
-        if reach is None or reach.ok:
-            return snaps
-        since = time.strftime("%H:%M:%S", time.localtime(reach.since))
-        why = f"node {self.where} not answering since {since}: {reach.error}"
-        if not snaps:  # never reached: one placeholder row, so the view shows the node at all
-            return [RunSnapshot(run="", source=self.client.node.base, time=reach.since, state=RunState.WAITING,
-                                progress=Progress(), metrics={}, ranks={}, last_record_t=None,
-                                notes=(why,), gpu_status="unknown: node not answering", unreachable=why)]
-        return [replace(s, notes=(why, *s.notes), unreachable=why) for s in snaps]
+        return as_seen(snaps, reach, self.where, self.client.node.base)
 
     def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
               last_steps: float | None = None, x: XAxis = XAxis.STEP) -> ChartData | None:
@@ -323,13 +296,3 @@ class RemoteNode:
         with self._lock:
             return None if self._reach is None else self._reach.ok
 
-
-def _notification(snap: RunSnapshot, a: AlertBrief, now: float) -> Notification:
-    """An alert transition a poll saw, as the engine would have pushed it (for the line printer, the TUI's toasts)."""
-    since = a.since if a.since is not None else now
-    labels = tuple(sorted({**a.labels, "run": snap.run}.items()))
-    alert = Alert(a.rule, labels, a.state, a.severity, a.summary, active_since=since,
-                  fired_at=since if a.state == AlertState.FIRING else None,
-                  resolved_at=since if a.state == AlertState.RESOLVED else None,
-                  value=a.value, step=a.step, source=snap.source, acknowledged=a.acknowledged)
-    return Notification(alert, a.state, since, id=f"{a.key}|{a.state}|{since:.3f}")

@@ -46,6 +46,9 @@ def test_the_node_s_snapshots_charts_and_log_come_back_whole(nodes: Nodes) -> No
         assert local is not None and chart.points == local.points and chart.x.tolist() == local.x.tolist()
         assert wait_for(lambda: node.log_tail("train", 5), timeout=DEADLINE_S) == engine.log_tail("train", 5)
         assert node.chart("train", "no_such_metric", 50) is None
+        assert node.log_tail("no_such_run", 5) == []
+        assert node.wait(DEADLINE_S) and node.wait(DEADLINE_S)  # two polls that asked for it
+        assert node.reachable and node.log_tail("no_such_run", 5) == []  # an unknown run is not a dead node
 
 
 def test_a_node_that_stops_answering_keeps_its_last_state_and_comes_back(nodes: Nodes) -> None:
