@@ -73,6 +73,11 @@ def test_two_nodes_in_one_tui_silence_goes_to_the_owner_and_a_dead_node_is_marke
         assert app.snaps[1].progress.step == 595 and not app.snaps[0].unreachable  # last known state; one lives
         prompts = [str(o.prompt) for o in app.screen.query_one(RunList).options]  # type: ignore[attr-defined]
         assert prompts[1].startswith("2 ✕ ") and prompts[0].startswith("1 ● ")
+        app.screen.query_one(AlertsPanel).focus()
+        said: list[str] = []
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign,assignment]
+        await pilot.press("a")  # acknowledge on a node that does not answer: said, nothing crashes
+        assert said and said[-1].startswith("could not acknowledge nonfinite: ") and app.is_running
         await pilot.press("r")
         assert isinstance(app.screen, RunsScreen)
         await until(pilot, lambda: "✕RUNNING" in _table_text(app) or "✕STALLED" in _table_text(app))
