@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("tail", parents=[common, follow, alerts, sinks, system], help="follow training logs live",
                        description="Follow training logs live. PATH is a log file, a glob, a directory "
-                       "of logs, or - for standard input.")
+                       "of logs, - for standard input, or a node: http(s)://HOST:PORT, or HOST:PORT when no file "
+                       "of that name exists (the runs a `runwatch watch --listen` there follows).")
     t.add_argument("paths", nargs="+", metavar="PATH")
     t.add_argument("--listen", type=_listen_address, metavar="HOST:PORT",
                    help="also serve /metrics, /api/v1/runs, /api/v1/alerts and /healthz here while it runs "
@@ -305,10 +306,15 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
                          poll_interval=args.poll_interval, total_steps=getattr(args, "total_steps", None),
                          pids=tuple(args.pid), gpu=not args.no_gpu)
     interval = args.interval or (2.0 if args.command == "demo" else 10.0)
+    from runwatch.commands.nodes import split_targets
+
+    paths, nodes = split_targets(paths)
     # With nothing to validate, rules and sinks load on the engine's worker after the first status.
     needs_check = any(getattr(args, k, None) for k in ("config", "rule", "webhook", "slack_webhook_env", "on_alert",
                                                      "alertmanager"))
     alerting = _alerting(args) if needs_check else (lambda: _alerting(args))
+    if nodes:
+        return _tail_nodes(args, nodes, Engine(paths, opts, alerting=alerting) if paths else None, interval)
     if use_tui(args):
         from runwatch.tui.app import run_tui
 
@@ -335,6 +341,25 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
         return EXIT_GAVE_UP
     if any(s.state == RunState.CRASHED for s in snaps):
         return 1
+    return 0
+
+
+def _tail_nodes(args: argparse.Namespace, nodes: list[Any], engine: Any, interval: float) -> int:
+    """`runwatch tail http://NODE:PORT … [PATH…]`: the nodes' runs (and the local ones) in one view."""
+    from runwatch.commands.nodes import NodeView
+    from runwatch.headless import HeadlessPrinter
+
+    if getattr(args, "listen", None) is not None:
+        raise UsageError("--listen serves the runs followed on this machine: run it on each node "
+                         "(`runwatch watch --listen`), not with node addresses")
+    view = NodeView(nodes, engine)
+    with engine if engine is not None else contextlib.nullcontext(), view as controller:
+        if use_tui(args):
+            from runwatch.tui.app import run_tui
+
+            return run_tui(controller, refresh_s=min(interval, 1.0), bell=not args.no_bell, runs_first=True)
+        stop = _stop_event()
+        HeadlessPrinter(sys.stdout, sys.stderr, interval=interval, as_json=args.json).run(controller, stop.is_set)
     return 0
 
 

@@ -256,6 +256,9 @@ class RunSnapshot:
     """Whether a source of the run is still reading what it held at start (the numbers will jump)."""
     degraded: tuple[str, ...] = ()
     """runwatch's own threads that failed (`supervise.Supervisor.degraded`), one line each; () when all is well."""
+    unreachable: str = ""
+    """Why the node that follows this run does not answer (`runwatch tail http://NODE:PORT`): the rest of the
+    snapshot is then its last known state. "" while it answers, and for every run followed here."""
 
     @property
     def last_record_age_s(self) -> float | None:

@@ -151,6 +151,7 @@ def status_object(snap: RunSnapshot) -> dict[str, Any]:
         "alerts": [a.to_json() for a in snap.alerts],
         "notes": list(snap.notes),
         "degraded": list(snap.degraded),
+        **({"unreachable": snap.unreachable} if snap.unreachable else {}),
     }
 
 

@@ -2,7 +2,9 @@
 `GET /healthz` and the two alert writes return.
 
 `/api/v1/runs` is the list of DESIGN §3 status objects, made by the very function that makes
-`tail --json`'s lines (`present.status_object`), so the two never disagree. Writes act through the
+`tail --json`'s lines (`present.status_object`), so the two never disagree. `/api/v1/snapshots` (whole
+snapshots, `runwatch.wire`) and `/api/v1/log` (a run's last log lines) are what `runwatch tail
+http://NODE:PORT` draws from. Writes act through the
 engine's controller methods only (silence, acknowledge), as the TUI's keys do.
 """
 
@@ -18,6 +20,7 @@ from urllib.parse import parse_qs, unquote
 from runwatch.durations import parse_duration
 from runwatch.model import AlertBrief, AlertState, ChartData, RunSnapshot, XAxis, json_number
 from runwatch.present import iso_utc, status_object
+from runwatch.wire import chart_json, snapshot_json
 
 SILENCE_MAX_S = 365 * 86400.0
 """The longest silence the API sets (a typo of `1y` in seconds should not mute an alert for ever)."""
@@ -31,6 +34,8 @@ class ServedEngine(Protocol):
 
     def chart(self, run: str, metric: str, width: int, *, rank: int | None = None,
               last_steps: float | None = None, x: XAxis = XAxis.STEP) -> ChartData | None: ...
+
+    def log_tail(self, run: str, lines: int) -> list[str]: ...
 
     def silence(self, alert_key: str, duration_s: float, comment: str = "") -> str: ...
 
@@ -76,6 +81,13 @@ class Api:
                 return series(self.engine, SeriesAsked.parse(query))
             except BadRequest as e:
                 return error(400, str(e))
+        if path == "/api/v1/log":
+            try:
+                return log_tail(self.engine, query)
+            except BadRequest as e:
+                return error(400, str(e))
+        if path == "/api/v1/snapshots":
+            return Reply(200, [snapshot_json(s) for s in self.engine.snapshots()])
         if path == "/healthz":
             snaps = self.engine.snapshots()
             degraded = sorted({d for s in snaps for d in s.degraded})
@@ -155,13 +167,7 @@ class SeriesAsked:
 
     @classmethod
     def parse(cls, query: str) -> SeriesAsked:
-        try:
-            q = {k: v[-1] for k, v in parse_qs(query, strict_parsing=bool(query), max_num_fields=20).items()}
-        except ValueError as e:
-            raise BadRequest(f"bad query string: {e}") from None
-        unknown = sorted(set(q) - {"run", "metric", "width", "rank", "x", "last_steps"})
-        if unknown:
-            raise BadRequest(f"unknown parameter(s) {', '.join(unknown)} (known: run, metric, width, rank, x, last_steps)")
+        q = _query(query, ("run", "metric", "width", "rank", "x", "last_steps"))
         if not q.get("run") or not q.get("metric"):
             raise BadRequest("run and metric are required: /api/v1/series?run=RUN&metric=loss")
         try:
@@ -184,15 +190,34 @@ def series(engine: ServedEngine, asked: SeriesAsked) -> Reply:
     if c is None:
         rank = "" if asked.rank is None else f" rank {asked.rank}"
         return error(404, f"no series {asked.metric!r} for run {asked.run!r}{rank} against {asked.x}")
-    return Reply(200, series_object(c, asked.x))
+    return Reply(200, chart_json(c, asked.x))
 
 
-def series_object(c: ChartData, x: XAxis) -> dict[str, Any]:
-    """ChartData as strict JSON: one entry per column; a column's non-finite min/max/last as "nan"/"inf"."""
+LOG_MAX_LINES = 1000
+"""The most log lines `/api/v1/log` returns at once (the TUI's log pane shows a screenful)."""
 
-    def floats(values: Any) -> list[float | int | str]:
-        return [json_number(float(v)) for v in values]
 
-    return {"run": c.run, "metric": c.metric, "rank": c.rank, "x_axis": str(x), "points": c.points,
-            "x": floats(c.x), "min": floats(c.ymin), "max": floats(c.ymax), "last": floats(c.ylast),
-            "nonfinite": [int(n) for n in c.nonfinite]}
+def _query(query: str, known: tuple[str, ...]) -> dict[str, str]:
+    """A query string as {name: last value}; BadRequest for a malformed one or an unknown name."""
+    try:
+        q = {k: v[-1] for k, v in parse_qs(query, strict_parsing=bool(query), max_num_fields=20).items()}
+    except ValueError as e:
+        raise BadRequest(f"bad query string: {e}") from None
+    unknown = sorted(set(q) - set(known))
+    if unknown:
+        raise BadRequest(f"unknown parameter(s) {', '.join(unknown)} (known: {', '.join(known)})")
+    return q
+
+
+def log_tail(engine: ServedEngine, query: str) -> Reply:
+    """`GET /api/v1/log?run=R[&lines=N]`: the run's last N log lines (default 200), as the TUI's log pane
+    shows them (escape sequences already stripped by the engine)."""
+    q = _query(query, ("run", "lines"))
+    if not q.get("run"):
+        raise BadRequest("run is required: /api/v1/log?run=RUN&lines=200")
+    lines = q.get("lines", "200")
+    if not lines.isdigit() or not 1 <= int(lines) <= LOG_MAX_LINES:
+        raise BadRequest(f"lines must be from 1 to {LOG_MAX_LINES}, got {lines!r}")
+    if q["run"] not in {s.run for s in engine.snapshots()}:
+        return error(404, f"no run {q['run']!r}")
+    return Reply(200, {"run": q["run"], "lines": engine.log_tail(q["run"], int(lines))})

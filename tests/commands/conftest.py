@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.nodes import nodes  # noqa: F401 (a fixture: real nodes for test_nodes)
 from tests.support.receiver import Receiver
 
 

@@ -274,3 +274,23 @@ def test_a_runs_series_downsampled_as_the_charts_get_it(listener: Listener, nan_
                 "run=train&metric=loss&colour=red", "run=train&metric=loss&rank=first"):
         answer = ask(listener, "GET", f"/api/v1/series?{bad}")
         assert answer.status == 400 and "\n" not in answer.json()["error"], bad
+
+
+def test_snapshots_are_served_whole_for_the_remote_view(listener: Listener, nan_engine: Engine) -> None:
+    from runwatch.wire import snapshot_from_json, snapshot_json
+
+    [obj] = ask(listener, "GET", "/api/v1/snapshots").json()
+    [there] = nan_engine.snapshots()
+    back = snapshot_from_json(obj)
+    assert snapshot_json(back) | {"time": 0} == snapshot_json(there) | {"time": 0}
+    assert any(a.key and a.rule == "nonfinite" for a in back.alerts)
+
+
+def test_log_serves_a_run_s_last_lines_and_refuses_bad_asks(listener: Listener, nan_engine: Engine) -> None:
+    got = ask(listener, "GET", "/api/v1/log?run=train&lines=3")
+    assert got.status == 200 and got.json() == {"run": "train", "lines": nan_engine.log_tail("train", 3)}
+    assert len(got.json()["lines"]) == 3
+    assert ask(listener, "GET", "/api/v1/log?run=nope").status == 404
+    for bad in ("/api/v1/log", "/api/v1/log?run=train&lines=0", "/api/v1/log?run=train&lines=x",
+                "/api/v1/log?run=train&color=1"):
+        assert ask(listener, "GET", bad).status == 400, bad

@@ -9,6 +9,7 @@ import pytest
 
 from runwatch.tui.app import RunwatchApp
 from tests.support.fake_controller import FakeController
+from tests.support.nodes import nodes  # noqa: F401 (a fixture: real nodes for test_remote_nodes)
 
 HOST = "gpu-node-1"
 

@@ -390,7 +390,11 @@ class DashboardScreen(Screen[None]):
         if alert is None:
             self.notify("no alert to acknowledge", severity="warning", timeout=2)
             return
-        self.controller.acknowledge(alert.key)
+        try:
+            self.controller.acknowledge(alert.key)
+        except (KeyError, OSError) as e:  # its node does not know it (any more), or does not answer
+            self.notify(f"could not acknowledge {alert.rule}: {e}", severity="error", timeout=5)
+            return
         self.notify(f"acknowledged {alert.rule}", timeout=2)
 
 

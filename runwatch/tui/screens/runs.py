@@ -62,7 +62,9 @@ def run_cells(snap: RunSnapshot, pinned: bool) -> tuple[Text, ...]:
     cells = (
         ("●" if pinned else " ", "bold magenta"),
         (one_line(snap.run), "bold"),
-        (f" {str(snap.state).upper()} ", BADGE_STYLES.get(snap.state, "")),
+        # A run whose node does not answer: its last known state, crossed and on red.
+        (f"✕{str(snap.state).upper()} ", "bold white on red") if snap.unreachable
+        else (f" {str(snap.state).upper()} ", BADGE_STYLES.get(snap.state, "")),
         (step, ""),
         ("" if loss is None else fmt_value("loss", loss), "bold red" if loss is not None and not math.isfinite(loss) else ""),
         (_rate(snap)[1], ""),

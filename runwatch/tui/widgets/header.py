@@ -90,6 +90,9 @@ def header_text(snap: RunSnapshot | None, width: int, *, host: str = "", paused:
     if paused:
         top.append(" ")
         top.append(" PAUSED ", "bold black on yellow")
+    if snap.unreachable:  # the node does not answer: this is its last known state (the note says since when)
+        top.append(" ")
+        top.append(" NODE NOT ANSWERING ", "bold white on red")
     if step:
         top.append(step, "dim" if p.step is None else "bold")
     if tail:

@@ -18,7 +18,10 @@ RUN_LIST_W = 22
 def run_prompt(i: int, snap: RunSnapshot) -> Text:
     t = Text(no_wrap=True, end="", overflow="ellipsis")
     t.append(f"{i + 1} " if i < 9 else "  ", "bold")
-    t.append("● ", BADGE_STYLES.get(snap.state, "").split(" on ")[-1])
+    if snap.unreachable:  # its node does not answer: what follows is its last known state
+        t.append("✕ ", "bold red")
+    else:
+        t.append("● ", BADGE_STYLES.get(snap.state, "").split(" on ")[-1])
     t.append(one_line(snap.run))
     if any(a.state == AlertState.FIRING for a in snap.alerts):
         t.append(" ▲", "bold red")
@@ -26,7 +29,8 @@ def run_prompt(i: int, snap: RunSnapshot) -> Text:
 
 
 class RunList(OptionList):
-    """One line per run with its state colour and a mark when an alert fires."""
+    """One line per run with its state colour (a red ✕ instead when its node does not answer) and a mark
+    when an alert fires."""
 
     DEFAULT_CSS = f"""
     RunList {{ width: {RUN_LIST_W}; height: 1fr; border: round $primary 50%; border-title-color: $text; }}
@@ -43,13 +47,14 @@ class RunList(OptionList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Runs"
-        self._shown: list[tuple[str, str, bool]] = []
+        self._shown: list[tuple[str, str, bool, bool]] = []
         self._current: int | None = None
 
     def show(self, snaps: list[RunSnapshot], current: int) -> None:
         """Refresh the rows; move the highlight only when the current run changed (or the rows
         were rebuilt), so a person moving through the list is not pulled back by each refresh."""
-        shown = [(s.run, str(s.state), any(a.state == AlertState.FIRING for a in s.alerts)) for s in snaps]
+        shown = [(s.run, str(s.state), any(a.state == AlertState.FIRING for a in s.alerts), bool(s.unreachable))
+                 for s in snaps]
         rebuilt = shown != self._shown
         if rebuilt:
             self._shown = shown

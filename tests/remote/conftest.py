@@ -1,0 +1,3 @@
+"""The remote view's tests: nodes in-process (tests.support.nodes)."""
+
+from tests.support.nodes import nodes  # noqa: F401 (a fixture, for the tests here)
