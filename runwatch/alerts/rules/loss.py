@@ -119,10 +119,17 @@ class LossDivergence(Rule[LossDivergenceParams]):
         if not (smooth[-need:] > threshold).all():
             return []
         level = float(smooth[-1])
+        below = np.flatnonzero(~(smooth > threshold))
+        first_block = int(below[-1]) + 1 if below.size else 0  # where the climb above the threshold began
+        v = found.v[baseline_slice(found, p.warmup):]
+        start = len(found.v) - len(v) + (len(v) - len(smooth) * span) + first_block * span
+        over = np.flatnonzero(found.v[start:start + span] > threshold)  # its first point above, in that block
+        since = step_at(found.x, start + (int(over[0]) if over.size else 0))
         return [self.finding(
-            run, f"{p.metric} diverging: smoothed {fmt(level)} vs its lowest held level {fmt(low)} "
-                 f"for the last {p.sustain} records (step {step_at(found.x)})",
-            rank=found.rank, metric=p.metric, value=level, threshold=threshold, step=step_at(found.x),
+            run, f"{p.metric} diverging since step {since}: smoothed {fmt(level)} vs its lowest held level "
+                 f"{fmt(low)} for the last {len(smooth) - first_block} blocks of {span} records "
+                 f"(step {step_at(found.x)})",
+            rank=found.rank, metric=p.metric, value=level, threshold=threshold, step=since,
             history=history(found.v))]
 
 

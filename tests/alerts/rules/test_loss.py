@@ -98,7 +98,8 @@ class TestLossDivergence:
         values = noisy(400, level=3.0, slope=0.001) + noisy(200, level=5.0, seed=2)
         tracker, now = feed(losses(values))
         (found,) = DIVERGENCE.evaluate(tracker, now)
-        assert found.summary.startswith("loss diverging: smoothed 5")
+        assert found.summary.startswith("loss diverging since step ") and "smoothed 5" in found.summary
+        assert 395 <= (found.step or 0) <= 402  # where the climb began, not the step it was judged at (599)
         assert found.metric == "loss" and found.threshold is not None and found.threshold < 4.0
 
     @pytest.mark.parametrize(
@@ -176,3 +177,21 @@ def test_divergence_is_not_read_into_a_noisy_healthy_loss_however_often_it_is_ju
     assert _judged_after_every_record("accelerate-healthy") == []
     assert _judged_after_every_record("tutorial-diverge")[0] == 410
     assert _judged_after_every_record("nanogpt-tb-diverge")
+
+
+
+def test_check_puts_a_divergence_where_the_climb_began_however_seldom_it_judges() -> None:
+    """A new user's review: `check` on tutorial-diverge's log (60 records: judged at the start, at record 32
+    and at the end) said `first step 600` for a climb that began at 260; live it fired at 410."""
+    import contextlib
+    import io
+    import json
+
+    from runwatch.cli import main
+    from tests.support.paths import FIXTURES
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["check", str(FIXTURES / "realruns/tutorial-diverge/run/train.log"), "--json"])
+    [div] = [a for a in json.loads(out.getvalue())["alerts"] if a["rule"] == "loss_divergence"]
+    assert div["first_step"] == 260 and div["summary"].startswith("loss diverging since step 260")
