@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _support import runwatch_cmd
+from _support import runwatch_cmd, stop_process
 from soak import StepLines
 
 SCRAPE_INTERVAL_S = 15.0
@@ -77,6 +76,34 @@ def window(proc: psutil.Process, url: str | None, count: int, every: float) -> t
     return cpu_s(proc) - c0, latencies, size
 
 
+def start_daemon(tmp: Path, logs: list[Path]) -> tuple[subprocess.Popen[bytes], str]:
+    log = tmp / "daemon.log"
+    daemon = subprocess.Popen([*runwatch_cmd(), "watch", *map(str, logs), "--listen", "127.0.0.1:0", "--no-gpu",
+                               "--interval", "3600", "--state-dir", str(tmp / "state"), "--log-file", str(log)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        if "listening on 127.0.0.1:" in text:
+            port = text.split("listening on 127.0.0.1:", 1)[1].split(":", 1)[0]
+            return daemon, f"http://127.0.0.1:{port}"
+        time.sleep(0.1)
+    daemon.kill()
+    raise SystemExit("the daemon did not start listening within 60 s")
+
+
+def wait_read(base: str, runs: int, steps: int) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base}/api/v1/runs", timeout=30) as r:
+            got = json.loads(r.read())
+        if len(got) == runs and all(s["step"] == steps - 1 and not s["notes"] for s in got):
+            time.sleep(2.0)
+            return
+        time.sleep(0.5)
+    raise SystemExit("the daemon did not read the logs within 300 s")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=50)
@@ -86,35 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="runwatch-exporter-cost-"))
     logs = write_runs(tmp / "runs", args.runs, args.steps)
-    daemon = subprocess.Popen([*runwatch_cmd(), "watch", *map(str, logs), "--listen", "127.0.0.1:0", "--no-gpu",
-                               "--interval", "3600", "--state-dir", str(tmp / "state"),
-                               "--log-file", str(tmp / "daemon.log")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    daemon, base = start_daemon(tmp, logs)
     try:
-        port = None
-        deadline = time.monotonic() + 60
-        while port is None and time.monotonic() < deadline:
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", (tmp / "daemon.log").read_text()
-                          if (tmp / "daemon.log").exists() else "")
-            port = m[1] if m else None
-            time.sleep(0.1)
-        if port is None:
-            print("the daemon did not start listening within 60 s", file=sys.stderr)
-            return 1
-        base = f"http://127.0.0.1:{port}"
-
-        def read_all() -> bool:
-            with urllib.request.urlopen(f"{base}/api/v1/runs", timeout=30) as r:
-                runs = json.loads(r.read())
-            return len(runs) == args.runs and all(s["step"] == args.steps - 1 and not s["notes"] for s in runs)
-
-        deadline = time.monotonic() + 300
-        while not read_all():
-            if time.monotonic() > deadline:
-                print("the daemon did not read the logs within 300 s", file=sys.stderr)
-                return 1
-            time.sleep(0.5)
-        time.sleep(2.0)  # the last ticks after the history
+        wait_read(base, args.runs, args.steps)
         proc = psutil.Process(daemon.pid)
         idle, _, _ = window(proc, None, args.scrapes, args.every)
         rows = []
@@ -125,11 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         with urllib.request.urlopen(f"{base}/metrics", timeout=30) as r:
             samples = sum(1 for line in r.read().decode().splitlines() if line and not line.startswith("#"))
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(15)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
+        stop_process(daemon)
         shutil.rmtree(tmp, ignore_errors=True)
     secs = args.scrapes * args.every
     print(f"{args.runs} runs of {args.steps} steps, one `runwatch watch --listen`; windows of {args.scrapes} "

@@ -34,41 +34,13 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _support import runwatch_cmd, stop_process
-from exporter_cost import cpu_s, window, write_runs
+from exporter_cost import cpu_s, start_daemon, wait_read, window, write_runs
 
 from runwatch.commands.nodes import NodeView
 from runwatch.remote.address import parse_node
 from runwatch.remote.client import TIMEOUT_S
 from runwatch.remote.node import POLL_INTERVAL_S
 from runwatch.wire import snapshot_from_json
-
-
-def start_daemon(tmp: Path, logs: list[Path]) -> tuple[subprocess.Popen[bytes], str]:
-    log = tmp / "daemon.log"
-    daemon = subprocess.Popen([*runwatch_cmd(), "watch", *map(str, logs), "--listen", "127.0.0.1:0", "--no-gpu",
-                               "--interval", "3600", "--state-dir", str(tmp / "state"), "--log-file", str(log)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        text = log.read_text() if log.exists() else ""
-        if "listening on 127.0.0.1:" in text:
-            port = text.split("listening on 127.0.0.1:", 1)[1].split(":", 1)[0]
-            return daemon, f"http://127.0.0.1:{port}"
-        time.sleep(0.1)
-    daemon.kill()
-    raise SystemExit("the daemon did not start listening within 60 s")
-
-
-def wait_read(base: str, runs: int, steps: int) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{base}/api/v1/runs", timeout=30) as r:
-            got = json.loads(r.read())
-        if len(got) == runs and all(s["step"] == steps - 1 and not s["notes"] for s in got):
-            time.sleep(2.0)
-            return
-        time.sleep(0.5)
-    raise SystemExit("the daemon did not read the logs within 300 s")
 
 
 def viewer_cpu(base: str, seconds: float) -> float:
