@@ -20,8 +20,10 @@ Contestants, each in its own process:
 - `wc -l` on the noisy log (the anchor: reading the bytes).
 
 Goals (issue 12): parse ≥ 5× naive, noisy ≥ 80% of clean, per-line ≥ 1×
-naive. `fast` says whether the format's step line has a columnar fast path
-(runwatch.parsers.base.StepLineParser). Prints figures only.
+naive. `fast` says how the format's step lines reach the columnar fast path:
+`tmpl` from a StepLine template (runwatch.parsers.base.StepLineParser), `lrnd`
+with layouts learned from its parser (runwatch.parsers.learned), `no`: per
+line. Prints figures only.
 
     python benchmarks/format_throughput.py [--lines 1000000] [--only FMT …] [--repeat N] [--keep]
 """
@@ -248,11 +250,13 @@ def measure(fmt: Format, tmp: Path, lines: int, repeat: int) -> dict[str, float]
     return row
 
 
-def has_fast_path(name: str) -> bool:
+def fast_kind(name: str) -> str:
+    """`tmpl` (a StepLine template), `lrnd` (layouts learned from the parser) or `no`."""
     from runwatch.parsers.base import StepLineParser
     from runwatch.parsers.registry import parser_class
 
-    return issubclass(parser_class(name), StepLineParser)
+    parser = parser_class(name)
+    return "tmpl" if issubclass(parser, StepLineParser) else "lrnd" if parser.learn_anchors is not None else "no"
 
 
 def render(rows: dict[str, dict[str, float]], lines: int) -> str:
@@ -265,7 +269,7 @@ def render(rows: dict[str, dict[str, float]], lines: int) -> str:
             return lines / r[key] / 1e6
 
         out.append(
-            f"{name:11}{'yes' if has_fast_path(name) else 'no':>5}{r['mib']:5.0f}{rate('wc'):8.1f}{rate('naive'):7.2f}"
+            f"{name:11}{fast_kind(name):>5}{r['mib']:5.0f}{rate('wc'):8.1f}{rate('naive'):7.2f}"
             f"{rate('per_line'):10.2f}{r['naive'] / r['per_line']:6.2f}{rate('noisy'):8.2f}{r['naive'] / r['noisy']:6.2f}"
             f"{r['wc'] / r['noisy']:6.3f}{rate('clean'):8.2f}{r['clean'] / r['noisy']:11.0%}{r['noisy_mb']:8.0f}"
         )

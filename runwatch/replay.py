@@ -355,7 +355,8 @@ class _Replayer:
         whole block at once (no line of it carries a time, the clock is synthetic)."""
         cols = chunk.steps
         records = chunk.records
-        if (cols is None or not len(cols.line) or chunk.t or not self.clock.synthetic
+        if (cols is None or not len(cols.line) or chunk.t or not self.clock.synthetic or cols.t is not None
+                or cols.rank is not None
                 or any(r.t for r in records)):
             for rec in chunk.merged():  # rows with a time of their own, or a clock that needs each
                 self.record(rec)

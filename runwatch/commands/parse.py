@@ -281,7 +281,10 @@ class Summary:
                 last_line.update(dict.fromkeys(rec.metrics, rec.line))
         lines, steps = batch.line, batch.step
         self.kinds[_KIND_NAMES.get(batch.kind) or str(batch.kind)] += len(batch)
-        if chunk.rank is not None:
+        stated = batch.rank  # launcher prefixes (`[rank3]:`) per row, -1 where a row has none
+        if stated is not None:
+            self.ranks.update(int(r) for r in np.unique(stated[stated >= 0]))
+        if chunk.rank is not None and (stated is None or (stated < 0).any()):
             self.ranks.add(chunk.rank)
         if not had_first and (first_at is None or lines[0] < first_at):
             self.first_step = int(steps[0])

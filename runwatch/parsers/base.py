@@ -22,6 +22,10 @@ class FormatParser:
     """
 
     name: ClassVar[str] = ""
+    learn_anchors: ClassVar[tuple[bytes, ...] | None] = None
+    """Set by a format whose parser keeps no state between lines and has no `StepLine` template: its step
+    lines take the columnar fast path with a layout per line shape learned from this parser
+    (runwatch.parsers.learned); a line holding one of these texts is a candidate (`()`: every line)."""
 
     def parse(self, line: str) -> Record | None:
         """The record this line completes, or None (not mine, or not yet)."""
@@ -40,6 +44,13 @@ class FormatParser:
         """
         rec = type(self)().parse(line)
         return 2 if rec is not None and rec.kind in (Kind.STEP, Kind.EVAL) else 0
+
+    def fast_omit(self) -> frozenset[str]:
+        """Metrics the next step lines read by the fast path must leave out, as this parser's state stands."""
+        return frozenset()
+
+    def after_fast(self, last_step: int) -> None:
+        """Step lines were read without this parser (the fast path); the last of them was step `last_step`."""
 
 
 class GuardedParser(FormatParser):
@@ -72,13 +83,6 @@ class StepLineParser(GuardedParser):
     step_line: ClassVar[StepLine]
     barriers: ClassVar[tuple[bytes, ...]] = ()
     """Texts of lines that may change which metrics a step line gives (`barrier` says how)."""
-
-    def fast_omit(self) -> frozenset[str]:
-        """Metrics the next step lines must leave out, as this parser's state stands."""
-        return frozenset()
-
-    def after_fast(self, last_step: int) -> None:
-        """Step lines were read without this parser; the last of them was step `last_step`."""
 
     @staticmethod
     def barrier(line: str, omit: frozenset[str]) -> frozenset[str] | None:

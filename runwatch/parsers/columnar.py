@@ -14,7 +14,10 @@ Here a chunk of complete lines is one byte buffer:
    rounds is grouped by a hash of the shapes (`bytes.translate`);
 3. the format's layout pattern is matched once per shape, giving each field's
    digit columns; the numbers are then digit arithmetic on those columns (a
-   small matrix-vector product per field), all in C.
+   small matrix-vector product per field), all in C. A format with no
+   template (Megatron, DeepSpeed, torchtitan, kv) has its layout per shape
+   learned from its own parser instead (runwatch.parsers.learned); such lines
+   may state a local time and a rank, which become columns too.
 
 A value is the integer its digits spell divided by a power of ten; both are
 exact in float64 (at most 15 digits), so the quotient is the correctly rounded
@@ -41,8 +44,11 @@ from functools import cache, lru_cache
 import numpy as np
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import StepLineParser
+from runwatch.parsers.base import FormatParser, StepLineParser
 from runwatch.parsers.boundary import OVERRUN
+from runwatch.parsers.events import EventDetector
+from runwatch.parsers.fields import local_seconds
+from runwatch.parsers.learned import RANK, STEP, TIME, TOTAL, LearnedLine, learn
 from runwatch.parsers.prefix import split_rank
 from runwatch.parsers.registry import UnknownFormatError, parser_class
 
@@ -68,8 +74,9 @@ class ColumnBatch:
     per-line record of the format holds them (its template's). A row whose line
     lacks a field (no `eta` before step 11, no `grad norm` without clipping)
     holds NaN there and False in `present[name]`; logged NaNs never appear
-    here (those lines go the per-line way), but use `present` or `column()`
-    rather than NaN tests to tell absent from logged. The arrays are
+    here from a template (those lines go the per-line way) but may from a
+    learned layout (`grad norm: nan`): use `present` or `column()` rather
+    than NaN tests to tell absent from logged. The arrays are
     read-only (metrics present on every row share one all-True mask).
     """
 
@@ -81,6 +88,11 @@ class ColumnBatch:
     metrics: Mapping[str, np.ndarray]
     present: Mapping[str, np.ndarray]
     kind: Kind = Kind.STEP
+    t: np.ndarray | None = None
+    """Unix seconds each line states (a local date and time), 0.0 where it states none; None: no
+    line of the chunk states one (all were read at the chunk's time)."""
+    rank: np.ndarray | None = None
+    """The rank each line's launcher prefix states (`[rank3]:`), -1 where none; None: no line has one."""
 
     def __len__(self) -> int:
         return int(self.line.size)
@@ -95,11 +107,14 @@ class ColumnBatch:
         names = list(self.metrics)
         values = [self.metrics[n].tolist() for n in names]
         present = [self.present[n].tolist() for n in names]
-        rows = zip(self.line.tolist(), self.step.tolist(), self.total.tolist(), strict=True)
+        times = self.t.tolist() if self.t is not None else [0.0] * len(self)
+        ranks = self.rank.tolist() if self.rank is not None else [-1] * len(self)
+        rows = zip(self.line.tolist(), self.step.tolist(), self.total.tolist(), times, ranks, strict=True)
         return [
-            Record(kind=self.kind, step=st, total_steps=None if tot < 0 else tot, line=first_line + ln,
+            Record(kind=self.kind, step=st, total_steps=None if tot < 0 else tot, line=first_line + ln, t=t,
+                   rank=None if r < 0 else r,
                    metrics={n: v[i] for n, v, p in zip(names, values, present, strict=True) if p[i]})
-            for i, (ln, st, tot) in enumerate(rows)
+            for i, (ln, st, tot, t, r) in enumerate(rows)
         ]
 
 
@@ -147,6 +162,11 @@ class FastFormat:
     barrier_rule: Callable[[str, frozenset[str]], frozenset[str] | None] | None = None
     kind: Kind = Kind.STEP
     order: tuple[str, ...] = ()
+    learn: Callable[[str], LearnedLine | None] | None = None
+    """A layout per line shape, learned from the format's own parser (runwatch.parsers.learned), for a
+    format without a template; `layout` then matches nothing and `anchors` pick the candidate lines."""
+    anchors: tuple[bytes, ...] = ()
+    """Texts one of which every step line of a learned format holds (none: every line is a candidate)."""
 
     @classmethod
     def of(cls, parser: type[StepLineParser]) -> FastFormat:
@@ -155,15 +175,28 @@ class FastFormat:
                    literal=line.literals, barriers=parser.barriers,
                    barrier_rule=parser.barrier if parser.barriers else None, order=line.metrics)
 
+    @classmethod
+    def learned(cls, parser: type[FormatParser], anchors: tuple[bytes, ...]) -> FastFormat:
+        """A stateless format's fast path: each line shape read as the parser reads an example of it."""
+        parse = parser().parse
+        return cls(name=parser.name, prefix=b"", layout=_NOTHING, metrics={},
+                   learn=lambda text: learn(parse, text), anchors=anchors)
+
+
+_NOTHING = re.compile(rb"(?!)")
+
 
 @cache
 def fast_format(fmt: str) -> FastFormat | None:
-    """The fast path of a format (by name or alias), or None: formats whose parser is a StepLineParser."""
+    """The fast path of a format (by name or alias), or None: formats whose parser is a StepLineParser,
+    or keeps no state and names its anchors (`FormatParser.learn_anchors`)."""
     try:
         parser = parser_class(fmt)
     except UnknownFormatError:
         return None
-    return FastFormat.of(parser) if issubclass(parser, StepLineParser) else None
+    if issubclass(parser, StepLineParser):
+        return FastFormat.of(parser)
+    return FastFormat.learned(parser, parser.learn_anchors) if parser.learn_anchors is not None else None
 
 
 def extract_steps(
@@ -186,7 +219,8 @@ def extract_steps(
     return _Chunk(spec, bytes(data), frozenset(omit), tuple(stop)).run()
 
 
-_Found = tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]
+_Found = tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], "np.ndarray | None", "np.ndarray | None"]
+"""Rows (chunk line indices), step, total, metrics, times and ranks of one layout group."""
 
 
 class _Chunk:
@@ -239,9 +273,17 @@ class _Chunk:
         return sorted(set((np.searchsorted(self.starts, pos, side="right") - 1).tolist()))
 
     def _candidates(self, lo: int, hi: int) -> np.ndarray:
-        """Lines in [lo, hi) that start with the format's prefix (one 8-byte compare each)."""
+        """Lines in [lo, hi) that start with the format's prefix (one 8-byte compare each), or for a learned
+        format hold one of its anchors."""
         prefix = self.spec.prefix
         lens = self.lens[lo:hi]
+        if self.spec.learn is not None:
+            fit = (lens >= 8) & (lens <= _MAX_LINE)
+            if self.spec.anchors:
+                at = np.array(self._lines_with(self.spec.anchors), np.int64)
+                at = at[(at >= lo) & (at < hi)]
+                return at[fit[at - lo]]
+            return np.flatnonzero(fit) + lo
         cand = np.flatnonzero((lens >= max(8, len(prefix) + 1)) & (lens <= _MAX_LINE)) + lo
         mask = np.zeros(8, np.uint8)
         mask[: len(prefix)] = 0xFF
@@ -276,8 +318,10 @@ class _Chunk:
         that row has no digit, and a digit wherever it has one: then the
         layout's plan reads it exactly as the per-line parser would.
         """
-        shape = words[0].tobytes()[:length].translate(_DIGITS_TO_ZERO)
-        layout = _layout(self.spec, shape, words.shape[1])
+        first = words[0].tobytes()[:length]
+        shape = first.translate(_DIGITS_TO_ZERO)
+        layout = (_layout(self.spec, shape, words.shape[1]) if self.spec.learn is None
+                  else _learned_layout(self.spec, first, shape, words.shape[1]))
         diff = np.bitwise_xor(words, words[0])
         np.bitwise_and(diff, layout.fixed, out=diff)
         idx = np.arange(rows.size) if not diff.any() else np.flatnonzero(~diff.any(axis=1))
@@ -295,14 +339,17 @@ class _Chunk:
                 keep = lit.all(axis=1)
                 idx, block, digits = idx[keep], block[keep], digits[keep]
         if plan is not None and idx.size:
-            step, total, values, inexact = _values(plan, digits, omit)
+            step, total, values, inexact, times = _values(plan, digits, omit)
+            ranks = _integer(digits.T.astype(np.float64), plan.rank).astype(np.int64) if plan.rank else None
             bogus = inexact | ((total >= 0) & (step > OVERRUN * total))  # `step 999999999999/100`: boundary.checked's call
             if bogus.any():
                 taken[idx[bogus]] = False
                 keep = ~bogus
                 idx, step, total, values = idx[keep], step[keep], total[keep], {m: v[keep] for m, v in values.items()}
+                times = times[keep] if times is not None else None
+                ranks = ranks[keep] if ranks is not None else None
             if idx.size:
-                self.found.append((rows[idx], step, total, values))
+                self.found.append((rows[idx], step, total, values, times, ranks))
         return taken
 
     def _assemble(self) -> tuple[ColumnBatch, Unhandled]:
@@ -310,30 +357,38 @@ class _Chunk:
         handled = np.zeros(self.starts.size, bool)
         for rows, *_ in self.found:
             handled[rows] = True
+        stamped = any(found[4] is not None for found in self.found)
+        t = np.zeros(int(handled.sum())) if stamped else None
+        ranked = any(found[5] is not None for found in self.found)
+        rank_col = np.full(int(handled.sum()), -1, np.int64) if ranked else None
         line = np.flatnonzero(handled)
         dest = np.cumsum(handled) - 1
         step = np.empty(line.size, np.int64)
         total = np.empty(line.size, np.int64)
         counts: dict[str, int] = {}
-        for rows, _, _, vals in self.found:
+        for rows, _, _, vals, _, _ in self.found:
             for m in vals:
                 counts[m] = counts.get(m, 0) + rows.size
         everywhere = np.ones(line.size, bool)
         metrics = {m: np.empty(line.size) if n == line.size else np.full(line.size, np.nan) for m, n in counts.items()}
         present = {m: everywhere if n == line.size else np.zeros(line.size, bool) for m, n in counts.items()}
-        for rows, st, tot, vals in self.found:
+        for rows, st, tot, vals, times, ranks in self.found:
             at = dest[rows]
             step[at], total[at] = st, tot
+            if t is not None and times is not None:
+                t[at] = times
+            if rank_col is not None and ranks is not None:
+                rank_col[at] = ranks
             for m, v in vals.items():
                 metrics[m][at] = v
                 if present[m] is not everywhere:
                     present[m][at] = True
-        for a in (line, step, total, *metrics.values(), *present.values()):
+        for a in (line, step, total, *metrics.values(), *present.values(), *(x for x in (t, rank_col) if x is not None)):
             a.flags.writeable = False
         rank = {m: i for i, m in enumerate(self.spec.order)}
         ordered = dict(sorted(metrics.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
         batch = ColumnBatch(line=line, step=step, total=total, metrics=ordered,
-                            present=present, kind=self.spec.kind)
+                            present=present, kind=self.spec.kind, t=t, rank=rank_col)
         rest = np.flatnonzero(~handled)
         start = self.starts[rest]
         return batch, Unhandled(rest, start, start + self.lens[rest])
@@ -461,6 +516,10 @@ class _Field:
     exp_sign: int = 1
     decimals: int = 0
     """log10 of `divisor`: the power of ten the exponent is offset by."""
+    text: bytes | None = None
+    """For a number of more digits than float64 holds exactly (Python's repr of a float: `83.48609168106144`):
+    its shape; the value is then float() of the text rebuilt from digit columns lo..hi into it, as the
+    per-line parser reads it (a few hundred ns a value instead of a line's parse)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -471,6 +530,18 @@ class _Plan:
     total: _Field | None
     fields: tuple[_Field, ...]
     literal: tuple[tuple[np.ndarray, np.ndarray], ...]
+    time: _Stamp | None = None
+    rank: _Field | None = None
+    constants: tuple[tuple[str, float], ...] = ()
+    """Metrics every row of the layout prints as the same word (`grad norm: nan`), with their value."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Stamp:
+    """A local `YYYY-MM-DD HH:MM:SS[.f…]`: its 14 digits (and `frac` more) from digit column `lo` on."""
+
+    lo: int
+    frac: int
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -505,7 +576,8 @@ def _plan(spec: FastFormat, shape: bytes, digit_cols: np.ndarray) -> _Plan | Non
         first, last = np.searchsorted(digit_cols, [lo, hi])
         if last - first > _MAX_DIGITS:
             return None
-        fields[group] = _field(spec, group, shape[lo:hi], int(first), int(last))
+        metric, scale = spec.metrics.get(group, (group, 1.0))
+        fields[group] = _field(metric, scale, shape[lo:hi], int(first), int(last))
     literal = tuple(
         (np.arange(*m.span(g)), np.frombuffer(text, np.uint8))
         for g, text in spec.literal.items() if groups.get(g) is not None
@@ -514,8 +586,11 @@ def _plan(spec: FastFormat, shape: bytes, digit_cols: np.ndarray) -> _Plan | Non
     return _Plan(step, total, tuple(fields.values()), literal)
 
 
-def _field(spec: FastFormat, group: str, text: bytes, lo: int, hi: int) -> _Field:
-    """A field of `text` (its shape: `0` digits, maybe a sign and `e±` exponent) at digit columns lo..hi."""
+def _field(metric: str, scale: float, text: bytes, lo: int, hi: int) -> _Field:
+    """A field of `text` (its shape: `0` digits, maybe a sign and `e±` exponent) at digit columns lo..hi;
+    one of more digits than float64 holds exactly is read by float() (a learned layout's: see `_Field.text`)."""
+    if hi - lo > _MAX_DIGITS:
+        return _Field(metric, lo, hi, np.zeros(0), 0.0, 1.0, scale, text=text)
     sign = -1.0 if text[:1] == b"-" else 1.0
     e = max(text.find(b"e"), text.find(b"E"))
     mantissa, exponent = (text, b"") if e < 0 else (text[:e], text[e + 1:])
@@ -523,7 +598,6 @@ def _field(spec: FastFormat, group: str, text: bytes, lo: int, hi: int) -> _Fiel
     dot = mantissa.find(b".")
     decimals = 0 if dot < 0 else len(mantissa) - dot - 1
     weights = 10.0 ** np.arange(split - lo - 1, -1, -1)
-    metric, scale = spec.metrics.get(group, (group, 1.0))
     exp = None
     if exponent:
         ew = 10.0 ** np.arange(hi - split - 1, -1, -1)
@@ -538,9 +612,10 @@ _POW10 = np.array([float(10**k) for k in range(23)])
 
 def _values(
     plan: _Plan, digits: np.ndarray, omit: frozenset[str]
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """Step, total and metric columns from the digit bytes (rows × digit columns) of one layout,
-    and which rows hold a number this path cannot give exactly (an exponent beyond ±22 decimals).
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+    """Step, total and metric columns from the digit bytes (rows × digit columns) of one layout, which
+    rows hold a number this path cannot give exactly (an exponent beyond ±22 decimals, a date that is
+    no real local time), and the times the rows state (None: the layout states none).
 
     Digits are converted `_SUB_ROWS` rows at a time so that their float64 copy
     (8 bytes per digit) stays in the CPU cache instead of going to memory.
@@ -551,13 +626,20 @@ def _values(
     total = np.full(k, -1, np.int64)
     vals = np.empty((len(fields), k))
     inexact = np.zeros(k, bool)
+    times = np.empty(k) if plan.time is not None else None
     for lo in range(0, k, _SUB_ROWS):
         hi = min(k, lo + _SUB_ROWS)
         sub = digits[lo:hi].T.astype(np.float64, order="C")  # a row per digit column
         step[lo:hi] = _integer(sub, plan.step)
+        if times is not None and plan.time is not None:
+            times[lo:hi], bad = _times(sub, plan.time)
+            inexact[lo:hi] |= bad
         if plan.total is not None:
             total[lo:hi] = _integer(sub, plan.total)
         for i, f in enumerate(fields):
+            if f.text is not None:
+                vals[i, lo:hi] = _by_text(digits[lo:hi, f.lo : f.hi], f.text)
+                continue
             if f.exponent is None:
                 vals[i, lo:hi] = _integer(sub, f) / f.divisor
                 continue
@@ -570,7 +652,139 @@ def _values(
     for i, f in enumerate(fields):
         v = vals[i] if f.sign > 0 else -vals[i]
         out[f.metric] = _scaled(v, f.scale)
-    return step, total, out, inexact
+    for metric, value in plan.constants:
+        if metric not in omit:
+            out[metric] = np.full(k, value)
+    return step, total, out, inexact, times
+
+
+def _times(sub: np.ndarray, stamp: _Stamp) -> tuple[np.ndarray, np.ndarray]:
+    """Unix seconds of local stamps (digit columns × rows, as `_values` has them), and which rows are no
+    real time (left to the per-line parser, which reads no record from them).
+
+    As runwatch.parsers.fields.local_time reads one: the local start of the
+    stamp's minute (one datetime per distinct minute, checked to have one UTC
+    offset throughout), its seconds added, then the fraction's digits over
+    their power of ten; each an exact or one correctly rounded operation, so
+    the same float.
+    """
+    d = sub[stamp.lo : stamp.lo + 14 + stamp.frac] - 48.0
+
+    def num(a: int, b: int) -> np.ndarray:
+        part: np.ndarray = 10.0 ** np.arange(b - a - 1, -1, -1) @ d[a:b]
+        return part
+
+    minute = num(0, 12)  # YYYYMMDDhhmm: below 2**53, exact
+    seconds = num(12, 14)
+    t = np.empty(seconds.size)
+    bad = seconds > 59
+    for group in _groups(minute):
+        start = _minute_start(int(minute[group[0]]))
+        if start is None:
+            bad[group] = True
+        else:
+            t[group] = start + seconds[group]
+    if stamp.frac:
+        t = t + num(14, 14 + stamp.frac) / 10.0**stamp.frac
+    return t, bad
+
+
+@lru_cache(maxsize=4096)
+def _minute_start(minute: int) -> float | None:
+    """Unix seconds of the local minute YYYYMMDDhhmm, None if it is no real time or its UTC offset changes
+    within it (then each second of it is left to the per-line parser)."""
+    text = str(minute).zfill(12)
+    stamp = f"{text[0:4]}-{text[4:6]}-{text[6:8]} {text[8:10]}:{text[10:12]}:"
+    try:
+        start = local_seconds(stamp + "00")
+        if local_seconds(stamp + "59") != start + 59:
+            return None
+    except ValueError:
+        return None
+    return start
+
+
+_LEARNED: dict[tuple[str, bytes, int], _Layout] = {}
+"""Learned layouts by (format, shape, words): each shape is learned once per process."""
+_MAX_LEARNED = 4096
+
+
+def _learned_layout(spec: FastFormat, first: bytes, shape: bytes, nwords: int) -> _Layout:
+    """The layout of a learned format's line shape, learned from `first`, a line of that shape."""
+    key = (spec.name, shape, nwords)
+    found = _LEARNED.get(key)
+    if found is None:
+        if len(_LEARNED) >= _MAX_LEARNED:
+            _LEARNED.clear()
+        codes = np.frombuffer(shape.ljust(nwords * 8, b"\0"), np.uint8)
+        digits = np.flatnonzero(codes == 48)
+        found = _LEARNED[key] = _Layout(_byte_mask(codes != 48), digits, _learned_plan(spec, first, shape, digits))
+    return found
+
+
+def _learned_plan(spec: FastFormat, first: bytes, shape: bytes, digit_cols: np.ndarray) -> _Plan | None:
+    """How to read lines of `first`'s shape as the parser read `first`, or None (then they go per line).
+
+    Only printable ASCII with no rank prefix is learned: the per-line path
+    sees such a line as it is. The plan must read `first` itself into the
+    parser's own record, and `first` must be no event to the crash detector
+    (step rows skip it)."""
+    assert spec.learn is not None
+    if not first.isascii():
+        return None
+    text = first.decode("ascii")
+    if not text.isprintable():
+        return None
+    events = EventDetector()
+    if events.feed(split_rank(text)[1]) is not None or not events.idle:
+        return None
+    learned = spec.learn(text)
+    if learned is None:
+        return None
+    fields: dict[str, _Field] = {}
+    stamp = None
+    constants = tuple((s.name, s.constant) for s in learned.spans if s.constant is not None)
+    for span in learned.spans:
+        if span.constant is not None:
+            continue
+        first_col, last_col = (int(i) for i in np.searchsorted(digit_cols, [span.lo, span.hi]))
+        if span.name == TIME:
+            frac = last_col - first_col - 14
+            if frac < 0 or frac > 6:
+                return None
+            stamp = _Stamp(first_col, frac)
+            continue
+        if last_col == first_col or (last_col - first_col > _MAX_DIGITS and span.name in (STEP, TOTAL, RANK)):
+            return None
+        fields[span.name] = _field(span.name, span.scale, shape[span.lo:span.hi], first_col, last_col)
+    literal = tuple((np.arange(lo, hi), np.frombuffer(first[lo:hi], np.uint8)) for lo, hi in learned.literals)
+    plan = _Plan(fields.pop(STEP), fields.pop(TOTAL, None), tuple(f for n, f in fields.items() if n != RANK),
+                 literal, stamp, fields.get(RANK), constants)
+    row = np.frombuffer(first, np.uint8)[digit_cols[None, :]] if digit_cols.size else np.zeros((1, 0), np.uint8)
+    step, total, values, inexact, times = _values(plan, row, frozenset())
+    rec = learned.record
+    rank = int(_integer(row.T.astype(np.float64), plan.rank)[0]) if plan.rank else None
+    same = (
+        not inexact[0] and rank == rec.rank and int(step[0]) == rec.step and (int(total[0]) if total[0] >= 0 else None) == rec.total_steps
+        and (float(times[0]) if times is not None else 0.0) == rec.t
+        and set(values) == set(rec.metrics) and all(_bits(float(v[0])) == _bits(rec.metrics[m]) for m, v in values.items())
+    )
+    return plan if same else None
+
+
+def _bits(v: float) -> bytes:
+    return np.float64(v).tobytes()
+
+
+def _by_text(digits: np.ndarray, shape: bytes) -> np.ndarray:
+    """float() of each row's number: its digit bytes (rows × digits) put back into the number's shape."""
+    template = np.frombuffer(shape, np.uint8)
+    rows = np.tile(template, (digits.shape[0], 1))
+    rows[:, template == 48] = digits
+    texts = rows.view(f"S{len(shape)}").ravel().tolist()
+    if b"," in shape:  # thousands separators, as the parsers read them
+        texts = [t.replace(b",", b"") for t in texts]
+    return np.array([float(t) for t in texts], np.float64)
 
 
 def _integer(digits: np.ndarray, f: _Field) -> np.ndarray:

@@ -42,6 +42,7 @@ class DeepSpeedParser(GuardedParser):
     """Step-level lines of the DeepSpeed engine."""
 
     name: ClassVar[str] = "deepspeed"
+    learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"step=", b"SamplesPerSec=", b"steps: ")
 
     def score(self, line: str) -> int:
         rec = DeepSpeedParser().parse(line)

@@ -33,7 +33,8 @@ def snake(key: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _local_seconds(stamp: str) -> float:
+def local_seconds(stamp: str) -> float:
+    """Unix seconds of a local `YYYY-MM-DD HH:MM:SS` stamp (ValueError: no real time); cached."""
     when = datetime(
         int(stamp[0:4]), int(stamp[5:7]), int(stamp[8:10]),
         int(stamp[11:13]), int(stamp[14:16]), int(stamp[17:19]),
@@ -51,7 +52,7 @@ def local_time(stamp: str, frac: str = "") -> float:
     best reading. The seconds part is cached: consecutive lines share it.
     Raises ValueError for a stamp that is no real time (parsers catch it).
     """
-    t = _local_seconds(stamp)
+    t = local_seconds(stamp)
     if frac:
         t += int(frac) / 10 ** len(frac)
     return t

@@ -306,6 +306,7 @@ class KeyValueParser(FormatParser):
     """Conservative fallback for hand-written training prints (see the module notes)."""
 
     name = "kv"
+    learn_anchors = ()
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]

@@ -54,6 +54,7 @@ class MegatronParser(GuardedParser):
     """Iteration and validation lines printed by Megatron's last rank."""
 
     name: ClassVar[str] = "megatron"
+    learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"iteration ",)
 
     def _parse(self, line: str) -> Record | None:
         i = line.find("iteration ")

@@ -23,7 +23,8 @@ last record, fewer than `REDETECT_AFTER` of them, stay unparsed.
 Chunks (`feed_bytes`): a one-shot reader (`runwatch parse`) hands over raw
 blocks of whole lines instead. Until the format is decided they are split
 and read line by line; then, for a format with a columnar fast path
-(a StepLineParser: runwatch.parsers.columnar), the block's plain step lines
+(a StepLineParser, or a stateless parser with `learn_anchors`:
+runwatch.parsers.columnar), the block's plain step lines
 become numpy columns in one call and only the other lines (about one in ten
 in a real log) take the per-line way, in line order, with the state the
 step lines would have left (the format parser's last step and mfu state, the
@@ -116,10 +117,12 @@ class ChunkRecords:
         code = sum((p.astype("int64") << i for i, p in enumerate(present)), np.zeros(len(batch), np.int64))
         orders = {c: [(n, values[i]) for i, n in enumerate(names) if c >> i & 1] for c in set(code.tolist())}
         rank, t, source, step = self.rank, self.t, self.source, batch.kind
+        times = [t] * len(batch) if batch.t is None else [s or t for s in batch.t.tolist()]
+        ranks = [rank] * len(batch) if batch.rank is None else [rank if r < 0 else r for r in batch.rank.tolist()]
         return [
-            Record(step, st, None if tot < 0 else tot, rank, t, {n: v[i] for n, v in orders[c]}, None, None, source, ln)
-            for i, (ln, st, tot, c) in enumerate(
-                zip(batch.line.tolist(), batch.step.tolist(), batch.total.tolist(), code.tolist(), strict=True))
+            Record(step, st, None if tot < 0 else tot, r, at, {n: v[i] for n, v in orders[c]}, None, None, source, ln)
+            for i, (ln, st, tot, c, at, r) in enumerate(zip(
+                batch.line.tolist(), batch.step.tolist(), batch.total.tolist(), code.tolist(), times, ranks, strict=True))
         ]
 
     def row(self, i: int) -> Record:
@@ -127,8 +130,10 @@ class ChunkRecords:
         batch = self.steps
         assert batch is not None
         total = int(batch.total[i])
+        rank = -1 if batch.rank is None else int(batch.rank[i])
         return Record(
-            batch.kind, int(batch.step[i]), None if total < 0 else total, self.rank, self.t,
+            batch.kind, int(batch.step[i]), None if total < 0 else total, self.rank if rank < 0 else rank,
+            self.t if batch.t is None else float(batch.t[i]) or self.t,
             {n: float(v[i]) for n, v in batch.metrics.items() if batch.present[n][i]}, None, None, self.source,
             int(batch.line[i]),
         )
@@ -294,12 +299,12 @@ class SourceParser:
     @property
     def has_fast_path(self) -> bool:
         """Whether the format, once decided, has a columnar fast path (whether or not `fast_path` is on)."""
-        return isinstance(self._parser, StepLineParser)
-
-    def _fast_parser(self) -> StepLineParser | None:
-        """The format parser, if the fast path may read its step lines now."""
         parser = self._parser
-        return parser if self.fast_path and isinstance(parser, StepLineParser) else None
+        return parser is not None and (isinstance(parser, StepLineParser) or parser.learn_anchors is not None)
+
+    def _fast_parser(self) -> FormatParser | None:
+        """The format parser, if the fast path may read its step lines now."""
+        return self._parser if self.fast_path and self.has_fast_path else None
 
     def _fast(
         self, data: bytes, first: int, t: float, split: SplitLines, out: list[Record]

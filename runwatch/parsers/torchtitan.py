@@ -30,6 +30,7 @@ class TorchtitanParser(GuardedParser):
     """Training and validation metric lines of pytorch/torchtitan."""
 
     name: ClassVar[str] = "torchtitan"
+    learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"step: ",)
 
     def score(self, line: str) -> int:
         """Any `[titan]` logger line is a hint; a metric line is the signature."""

@@ -35,6 +35,12 @@ class StepColumns(Protocol):
     def present(self) -> Mapping[str, np.ndarray]: ...
     @property
     def kind(self) -> Kind: ...
+    @property
+    def t(self) -> np.ndarray | None:
+        """The time each line states (0.0: none), or None when no line of them states one."""
+    @property
+    def rank(self) -> np.ndarray | None:
+        """The rank each line's launcher prefix states (-1: none), or None when no line has one."""
 
 
 class RecordChunk(Protocol):

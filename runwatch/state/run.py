@@ -135,8 +135,8 @@ class RunTracker:
         metrics of the whole chunk go in at its end, one slice per metric.
         """
         cols = chunk.steps
-        if cols is None or not len(cols.line) or cols.kind != Kind.STEP:
-            self.apply_many(chunk.merged(), now)
+        if cols is None or not len(cols.line) or cols.kind != Kind.STEP or cols.t is not None or cols.rank is not None:
+            self.apply_many(chunk.merged(), now)  # rows with a time or rank of their own go as records
             return
         rank, t, records = chunk.rank, chunk.t or now, chunk.records
         count = len(cols.line)

@@ -1,0 +1,303 @@
+"""A step line's layout learned from its own parser: keyed formats on the columnar fast path.
+
+Megatron, DeepSpeed, torchtitan and the generic `key=value` lines have no
+fixed template: keys vary by fork, version and run. But within one run the
+lines of one *shape* (the line with its digits turned into `0`) are printed
+by one format string, so they are read alike. Rather than describe such a
+format a second time for the fast path, the fast path asks the format's
+parser, the one description there is, what each number of an example line
+means: it changes that number's digits (keeping its width, so the shape
+stays), parses the changed line, and looks at what moved.
+
+- nothing moved: the digits are not read (a percent in brackets, a rank in a
+  logger name) and may be anything;
+- only the step, only the total, or only one metric moved, always by the
+  value the new digits spell (times a fixed factor, as the parser converts
+  `ms` to seconds): the number is that field;
+- the record's structure changed (another key, no record): the digits are
+  part of a label (`grad_norm:p2`) and must be those of the example;
+- anything else (a value moved by some other rule, two fields moved): the
+  shape is not learned, and its lines stay with the parser.
+
+A local date and time (`2024-05-01 12:00:00.123`) is one field, the record's
+time, when changing its seconds and fraction moves the time by what
+`fields.local_time` makes of them. Each learned layout is then checked once
+more by runwatch.parsers.columnar: its column reading of the example line
+must give the very record the parser gave.
+
+Only a parser that keeps no state between lines may be learned from (its
+answer for a line alone is its answer in context): such a format says so
+with `FormatParser.learn_anchors`. Values the parser tests rather than
+converts (a threshold) are caught where the probes cross them (all zeros,
+all nines); a format whose parser tests values otherwise must not opt in.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from runwatch.model import Kind, Record
+from runwatch.parsers.fields import local_time
+from runwatch.parsers.prefix import split_rank
+
+STEP, TOTAL, TIME, RANK = "step", "total", "time", "rank"
+"""Span names besides metrics'."""
+
+_NUMBER = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?(?:[eE][-+][0-9]+)?")
+"""A number as the columns read one: digits, maybe thousands separators (`10,050`), decimals, exponent."""
+_WORD = re.compile(r"(?<![\w.])[-+]?(?:nan|inf(?:inity)?)(?![\w.])", re.IGNORECASE)
+"""A logged NaN or infinity in a number's place: a constant of its layout (its rows all print it)."""
+_WORD_PROBES = ("1.25", "2.5", "0")
+_STAMP = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2})(?:[.,]([0-9]{1,6}))?")
+_SCALES = (1.0, -1000.0, 1000.0, 60.0, 3600.0, -1e6, 1e6, -100.0, 100.0, -1e9, 1e9, -1024.0, 1024.0)
+"""Unit conversions a parser may apply to a number: multiply by (> 0) or divide by (< 0)."""
+_MAX_TOKENS = 64
+"""Lines with more numbers than this are not learned (each costs a few parses, once per shape)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One number of a learned line: `name` is `step`, `total`, `time` or a metric; lo..hi its characters."""
+
+    name: str
+    lo: int
+    hi: int
+    scale: float = 1.0
+    """Multiplied by (> 0) or divided by (< 0: by its absolute value) as the parser converts it."""
+    constant: float | None = None
+    """The value of a `nan`/`inf` word: every line of the layout prints that word there (no digits)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedLine:
+    """How a line of one shape reads: its fields, and the digit runs that must equal the example's."""
+
+    spans: tuple[Span, ...]
+    """Step first, then total, time and rank if read, then the metrics in the record's order."""
+    literals: tuple[tuple[int, int], ...]
+    record: Record
+    """What the parser gave for the example line (the columns must give the same); its rank is the launcher
+    prefix's, as the source parser gives it."""
+
+
+class _Role(Enum):
+    FREE = "free"
+    LABEL = "label"
+    FIELD = "field"
+    NO = "no"
+
+
+def learn(parse: Callable[[str], Record | None], line: str) -> LearnedLine | None:
+    """The layout of `line` as `parse` (a stateless format parser's) reads it behind a launcher's rank
+    prefix (`[rank3]:`, runwatch.parsers.prefix), or None (see the module notes)."""
+    rank, rest = split_rank(line)
+    cut = len(line) - len(rest)
+    prefix = _prefix_spans(line, cut, rank)
+    found = _learn(parse, rest) if prefix is not None else None
+    if found is None or prefix is None:
+        return None
+    rank_spans, labels = prefix
+    rec = found.record
+    if rec.rank is not None:  # the line's own rank (DeepSpeed's `[Rank 0]`) wins over a launcher's
+        rank_spans = ()
+    elif rank is not None:
+        rec = Record(rec.kind, rec.step, rec.total_steps, rank, rec.t, rec.metrics, rec.event, rec.message)
+    spans = tuple(replace(s, lo=s.lo + cut, hi=s.hi + cut) for s in found.spans) + rank_spans
+    literals = labels + tuple((lo + cut, hi + cut) for lo, hi in found.literals)
+    return LearnedLine(spans, literals, rec)
+
+
+def _prefix_spans(
+    line: str, cut: int, rank: int | None
+) -> tuple[tuple[Span, ...], tuple[tuple[int, int], ...]] | None:
+    """The rank's digits in the launcher prefix line[:cut] and digits that must stay (None: unsure)."""
+    spans: list[Span] = []
+    labels: list[tuple[int, int]] = []
+    rest = line[cut:]
+    for m in re.finditer(r"[0-9]+", line[:cut]):
+        moved = 0
+        for p in (_bump(m.group()), _bump(m.group(), 3), _fill(m.group(), "0")):
+            if p == m.group():
+                continue
+            got, after = split_rank(line[: m.start()] + p + line[m.end() :])
+            if after != rest:
+                return None
+            if got != rank:
+                if got != int(p):
+                    return None
+                moved += 1
+        if moved:
+            if any(s.name == RANK for s in spans):
+                return None
+            spans.append(Span(RANK, m.start(), m.end()))
+    if rank is not None and not spans:
+        return None
+    return tuple(spans), tuple(labels)
+
+
+def _learn(parse: Callable[[str], Record | None], line: str) -> LearnedLine | None:
+    rec = parse(line)
+    if rec is None or rec.kind != Kind.STEP or rec.step is None or rec.event is not None or rec.message is not None:
+        return None
+    spans: list[Span] = []
+    literals: list[tuple[int, int]] = []
+    stamps = list(_STAMP.finditer(line))
+    for m in stamps:
+        role = _stamp_role(parse, line, rec, m)
+        if role is _Role.NO:
+            return None
+        if role is _Role.FIELD:
+            if rec.t == 0.0 or any(s.name == TIME for s in spans):
+                return None
+            spans.append(Span(TIME, m.start(), m.end()))
+        elif role is _Role.LABEL:
+            literals.append((m.start(), m.end()))
+    inside = [(m.start(), m.end()) for m in stamps]
+    tokens = [m for m in _NUMBER.finditer(line) if not any(lo <= m.start() < hi for lo, hi in inside)]
+    words = list(_WORD.finditer(line))
+    if len(tokens) + len(words) > _MAX_TOKENS:
+        return None
+    for m in tokens + words:
+        found = _token_role(parse, line, rec, m.start(), m.end(), _WORD_PROBES if m.re is _WORD else None)
+        if found is None:
+            return None
+        role, span = found
+        if role is _Role.FIELD and span is not None:
+            if any(s.name == span.name for s in spans):
+                return None  # one field from two numbers: not a reading the columns can repeat
+            spans.append(span)
+        elif role is _Role.LABEL:
+            literals.append((m.start(), m.end()))
+    names = {s.name for s in spans}
+    if (STEP not in names or (rec.total_steps is not None) != (TOTAL in names) or set(rec.metrics) - names
+            or (rec.t != 0.0) != (TIME in names) or (rec.rank is not None) != (RANK in names)):
+        return None  # a value the line's numbers do not give alone (a constant, a name's digits): not learned
+    order = {name: i for i, name in enumerate((STEP, TOTAL, TIME, RANK, *rec.metrics))}
+    spans.sort(key=lambda s: order[s.name])
+    return LearnedLine(tuple(spans), tuple(literals), rec)
+
+
+def _token_role(
+    parse: Callable[[str], Record | None], line: str, rec: Record, lo: int, hi: int,
+    probes: Sequence[str] | None = None,
+) -> tuple[_Role, Span | None] | None:
+    """What the number (or `nan`/`inf` word, tried with the `probes` numbers in its place) at lo..hi is
+    to the parser (None: a reading the columns cannot repeat)."""
+    text = line[lo:hi]
+    probes = probes or _probes(text)
+    seen = [(p, parse(line[:lo] + p + line[hi:])) for p in probes]
+    if all(_same(rec, r) for _, r in seen):
+        return _Role.FREE, None
+    if all(r is None or _structure(r) != _structure(rec) or _same(rec, r) for _, r in seen):
+        return _Role.LABEL, None
+    for name in _moved(rec, seen):
+        span = _fit(name, text, rec, seen, lo, hi)
+        if span is not None:
+            return _Role.FIELD, span
+    return None
+
+
+def _moved(rec: Record, seen: list[tuple[str, Record | None]]) -> list[str]:
+    """The one field every changed probe moved (step, total or a metric), or none."""
+    names: set[str] = set()
+    for _, r in seen:
+        if r is None or _structure(r) != _structure(rec):
+            return []
+        diff = {n for n in rec.metrics if not _equal(rec.metrics[n], r.metrics[n])}
+        if r.step != rec.step:
+            diff.add(STEP)
+        if r.total_steps != rec.total_steps:
+            diff.add(TOTAL)
+        if r.rank != rec.rank:
+            diff.add(RANK)
+        if r.t != rec.t:
+            return []
+        names |= diff
+    return list(names) if len(names) == 1 else []
+
+
+def _fit(name: str, text: str, rec: Record, seen: list[tuple[str, Record | None]], lo: int, hi: int) -> Span | None:
+    """The span of field `name` if every probe (and the example) gives what its digits spell."""
+    if name in (STEP, TOTAL, RANK):
+        if not text.isdigit():  # no sign, decimals or separators in a counter
+            return None
+        got = [(text, rec)] + seen
+        for p, r in got:
+            assert r is not None
+            if {STEP: r.step, TOTAL: r.total_steps, RANK: r.rank}[name] != int(p):
+                return None
+        return Span(name, lo, hi)
+    for scale in _SCALES:
+        if all(r is not None and _equal(r.metrics[name], _scaled(float(p.replace(",", "")), scale))
+               for p, r in [(text, rec), *seen]):
+            word = not any(c.isdigit() for c in text)
+            return Span(name, lo, hi, scale, rec.metrics[name] if word else None)
+    return None
+
+
+def _stamp_role(parse: Callable[[str], Record | None], line: str, rec: Record, m: re.Match[str]) -> _Role:
+    """A local date and time: the record's time (as local_time reads it), a label, or not read."""
+    lo, hi = m.span()
+    whole, frac = m.group(1), m.group(2) or ""
+    seconds = int(whole[17:19])
+    probes = [f"{whole[:17]}{(seconds + 13) % 60:02d}", f"{whole[:14]}{(int(whole[14:16]) + 7) % 60:02d}{whole[16:]}"]
+    probes = [f"{p}{m.group(0)[19:20]}{_bump(frac)}" if frac else p for p in probes]
+    seen = [(p, parse(line[:lo] + p + line[hi:])) for p in probes]
+    if all(_same(rec, r) for _, r in seen):
+        return _Role.FREE
+    try:
+        want = local_time(whole, frac)
+        wants = [local_time(p[:19], p[20:]) for p, _ in seen]
+    except ValueError:
+        return _Role.NO
+    if rec.t != want:
+        return _Role.NO
+    for w, (_, r) in zip(wants, seen, strict=True):
+        if r is None or r.t != w or _structure(r) != _structure(rec) or r.step != rec.step:
+            return _Role.NO
+        if any(not _equal(v, r.metrics[k]) for k, v in rec.metrics.items()):
+            return _Role.NO
+    return _Role.FIELD
+
+
+def _probes(text: str) -> list[str]:
+    """The number with other digits of the same width: each digit moved on, all 0, all 9, the exponent
+    moved on. Widths stay, so the line keeps its shape (and a layout's other fields their places)."""
+    mantissa, e, exponent = text.partition("e") if "e" in text else text.partition("E")
+    sign = "-" if mantissa.startswith("-") else ""
+    body = mantissa[len(sign):]
+    out = [sign + _bump(body), sign + _bump(body, 3), sign + _fill(body, "0"), sign + _fill(body, "9")]
+    out = [p + e + exponent for p in out]
+    if e:
+        out.append(mantissa + e + exponent[:1] + _bump(exponent[1:]))
+    return [p for p in dict.fromkeys(out) if p != text]
+
+
+def _bump(digits: str, by: int = 1) -> str:
+    return "".join(str((int(c) + by) % 10) if c.isdigit() else c for c in digits)
+
+
+def _fill(digits: str, d: str) -> str:
+    return "".join(d if c.isdigit() else c for c in digits)
+
+
+def _scaled(v: float, scale: float) -> float:
+    return v * scale if scale > 0 else v / -scale
+
+
+def _structure(r: Record) -> tuple[object, ...]:
+    return r.kind, r.step is None, r.total_steps is None, tuple(sorted(r.metrics)), r.rank is None, r.event, r.message
+
+
+def _same(a: Record, b: Record | None) -> bool:
+    return (b is not None and _structure(a) == _structure(b) and a.step == b.step and a.total_steps == b.total_steps
+            and a.t == b.t and a.rank == b.rank and all(_equal(v, b.metrics[k]) for k, v in a.metrics.items()))
+
+
+def _equal(a: float, b: float) -> bool:
+    """The same float, bit for bit in effect (NaN equals NaN; 0.0 and -0.0 differ)."""
+    return (a == b and math.copysign(1.0, a) == math.copysign(1.0, b)) or (a != a and b != b)

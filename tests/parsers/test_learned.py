@@ -1,0 +1,305 @@
+"""Layouts learned from a stateless format's own parser: the columns give exactly that parser's records.
+
+The formats with no fixed step line (Megatron, DeepSpeed, torchtitan, the
+generic `key=value`) take the fast path through runwatch.parsers.learned. The
+reference is the per-line way (`SourceParser.feed`, fast path off) over the
+same pieces; records are compared as values (time and rank included). Real
+lines come from the corpus excerpts and the run lab's kv recording; their
+numbers are redrawn digit by digit (widths kept, so one real line gives many
+rows of its shape) and mixed with real noise: the nanochat speedrun's other
+lines and a logged traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runwatch.model import Kind, Record
+from runwatch.parsers.columnar import extract_steps
+from runwatch.parsers.deepspeed import DeepSpeedParser
+from runwatch.parsers.keyvalue import KeyValueParser
+from runwatch.parsers.learned import RANK, STEP, TIME, TOTAL, learn
+from runwatch.parsers.megatron import MegatronParser
+from runwatch.parsers.torchtitan import TorchtitanParser
+from tests.support.corpus import CORPUS
+from tests.support.readers import check, fast_rows
+
+FIXTURES = CORPUS.parent
+
+
+# -- real lines ---------------------------------------------------------------------------
+
+def _excerpts(name: str) -> list[str]:
+    found = json.loads((CORPUS / "raw" / f"excerpts_{name}.json").read_text(encoding="utf-8"))
+    items = [e for v in found.values() for e in v] if isinstance(found, dict) else found
+    return [x for e in items for x in (e["t"] if isinstance(e, dict) else e).splitlines()]
+
+
+def _recording(run: str) -> list[str]:
+    text = (FIXTURES / "realruns" / run / "run/train.log").read_text(encoding="utf-8", errors="replace")
+    return [x for x in re.split(r"\r\n|\r|\n", text) if x.strip()]
+
+
+REAL: dict[str, Callable[[], list[str]]] = {
+    "megatron": lambda: [x for x in _excerpts("megatron") if re.search(r"iteration\s+\d+/", x)],
+    "deepspeed": lambda: [x for x in _excerpts("deepspeed") if "step=" in x or "SamplesPerSec=" in x],
+    "torchtitan": lambda: [x for x in _excerpts("torchtitan_composer_axolotl_accelerate") if re.search(r"step: +\d", x)],
+    "kv": lambda: [x for x in _recording("kvlog-healthy") + _recording("kvlog-nan") if "step=" in x],
+}
+PARSERS = {"megatron": MegatronParser, "deepspeed": DeepSpeedParser, "torchtitan": TorchtitanParser,
+           "kv": KeyValueParser}
+
+
+def _noise() -> list[str]:
+    speedrun = (CORPUS / "raw" / "nanochat_pr492_speedrun_d24_feb01.training_output.log").read_text(encoding="utf-8")
+    singles = [x for x in speedrun.splitlines() if x and not x.startswith(("step ", "Step "))][:200]
+    raised = _recording("nanogpt-tb-raise")
+    start = next(i for i, x in enumerate(raised) if x.startswith("Traceback (most recent call last):"))
+    end = next(i for i in range(start + 1, len(raised)) if re.match(r"\w+Error: ", raised[i]))
+    return singles + ["\n".join(raised[start:end + 1])]
+
+
+def _redrawn(line: str, rng: random.Random) -> str:
+    """The line with each digit of each number redrawn (same width, so the same shape), stamps kept valid
+    and exponents as printed (a redrawn `E-93` is beyond what the columns read exactly: per line)."""
+    def digits(m: re.Match[str]) -> str:
+        return "".join(str(rng.randrange(10)) if c.isdigit() else c for c in m.group())
+
+    stamp = re.search(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d", line)
+    head, body = (line[: stamp.end()], line[stamp.end():]) if stamp else ("", line)
+    if stamp:
+        head = head[:-2] + f"{rng.randrange(60):02d}"
+    return head + re.sub(r"(?<![A-Za-z_:\[+-])\d+(?:\.\d+)?", digits, body)  # exponents kept: `E-05`
+
+
+def noisy_log(fmt: str, lines: int, seed: int = 0) -> bytes:
+    rng = random.Random(seed)
+    real, noise = REAL[fmt](), _noise()
+    assert real, fmt
+    out = []
+    while len(out) < lines:
+        out.append(rng.choice(noise) if rng.random() < 0.1 else _redrawn(rng.choice(real), rng))
+    return ("\n".join(out) + "\n").encode()
+
+
+# -- the two readers --------------------------------------------------------------------------
+
+def both(data: bytes, fmt: str | None, sizes: Sequence[int] = (1 << 20,)) -> tuple[list[Record], int]:
+    """Assert both readers give the same records (tests.support.readers.check); return them and how many
+    were step columns."""
+    got, chunks = check(data, sizes, fmt=fmt)
+    return got, fast_rows(chunks)
+
+
+# -- whole logs ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", sorted(REAL))
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_noisy_real_lines_give_the_per_line_records(fmt: str, sizes: tuple[int, ...]) -> None:
+    data = noisy_log(fmt, 3000)
+    got, columns = both(data, fmt, sizes)
+    steps = sum(r.kind == Kind.STEP for r in got)
+    assert steps > 1500
+    assert columns > steps // 3, f"{fmt}: only {columns} of {steps} step records were columns"
+
+
+@pytest.mark.parametrize("fmt", sorted(REAL))
+def test_the_real_lines_as_they_are(fmt: str) -> None:
+    data = ("\n".join(REAL[fmt]()) + "\n").encode()
+    both(data, fmt)
+    both(data, None)  # detected, then fast
+
+
+def test_the_kv_recordings_whole() -> None:
+    """Both recordings back to back, five times (a run restarted into its log): detected as kv after 400
+    lines, then columns; the NaN steps of kvlog-nan are read per line."""
+    data = b"".join((FIXTURES / f"realruns/kvlog-{run}/run/train.log").read_bytes() for run in ("healthy", "nan")) * 5
+    got, columns = both(data, None, (4096,))
+    assert columns > 400 and sum(r.kind == Kind.STEP for r in got) > 1000
+    assert any(math.isnan(r.metrics.get("loss", 0.0)) for r in got)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(REAL)), st.integers(0, 2**16), st.lists(st.integers(1, 5000), min_size=1, max_size=6))
+def test_any_split_into_blocks_gives_the_same_records(fmt: str, seed: int, sizes: list[int]) -> None:
+    both(noisy_log(fmt, 300, seed), fmt, sizes)
+
+
+def test_times_and_ranks_come_from_the_lines() -> None:
+    line = "[rank3]:[titan] 2025-06-16 22:30:50,322 - root - INFO - step: 10  loss:  6.1384  memory: 49.66GiB(52.28%)  tps: 5,856  tflops: 339.16  mfu: 34.29%"
+    rng = random.Random(1)
+    data = ("\n".join(_redrawn(line, rng) for _ in range(200)) + "\n").encode()
+    got, columns = both(data, "torchtitan")
+    assert columns == 200
+    assert {r.rank for r in got} == {3}
+    assert len({r.t for r in got}) > 30 and all(r.t > 1.7e9 for r in got)
+
+
+# -- the learner ---------------------------------------------------------------------------------------
+
+MEGATRON = (" [2024-04-06 03:02:12] iteration       71/     100 | consumed samples:         9088 | elapsed time per "
+            "iteration (ms): 5361.6 | learning rate: 1.420000E-05 | global batch size:   128 | lm loss: 1.818812E+00 |"
+            " loss scale: 1.0 | grad norm: 1.300 | number of skipped iterations:   0 | number of nan iterations:   0 |")
+
+
+def test_megatron_line_fields() -> None:
+    found = learn(MegatronParser().parse, MEGATRON)
+    assert found is not None
+    spans = {s.name: (MEGATRON[s.lo:s.hi], s.scale) for s in found.spans}
+    assert spans[STEP] == ("71", 1.0) and spans[TOTAL] == ("100", 1.0)
+    assert spans[TIME] == ("2024-04-06 03:02:12", 1.0)
+    assert spans["step_time"] == ("5361.6", -1000.0)  # ms → s, as the parser divides
+    assert spans["lr"] == ("1.420000E-05", 1.0) and spans["loss"] == ("1.818812E+00", 1.0)
+    assert set(spans) == {STEP, TOTAL, TIME, *found.record.metrics}
+
+
+def test_a_logged_nan_or_inf_is_a_constant_of_its_layout() -> None:
+    """`grad norm: nan` (an fp16 run's every line in the corpus) and `lm loss: inf`: the word is the same on
+    every row of the shape, so the value is too; the rows stay columns, NaN logged, not absent."""
+    line = MEGATRON.replace("grad norm: 1.300", "grad norm: nan").replace("lm loss: 1.818812E+00", "lm loss: -inf")
+    found = learn(MegatronParser().parse, line)
+    assert found is not None
+    words = {s.name: s.constant for s in found.spans if s.constant is not None}
+    assert math.isnan(words["grad_norm"]) and words["loss"] == -math.inf
+    rng = random.Random(5)
+    data = ("\n".join(_redrawn(line, rng) for _ in range(100)) + "\n").encode()
+    got, columns = both(data, "megatron")
+    assert columns == len(got) > 80  # the rest stepped far past their redrawn totals: no step lines at all
+    assert all(math.isnan(r.metrics["grad_norm"]) and r.metrics["loss"] == -math.inf for r in got)
+    batch = extract_steps("megatron", data)
+    assert batch is not None and batch[0].present["grad_norm"].all()
+
+
+def test_a_nan_word_that_is_no_value_is_not_a_constant() -> None:
+    """`number of nan iterations` has `nan` as a word of a key: changing it changes the key, not a value."""
+    found = learn(MegatronParser().parse, MEGATRON)
+    assert found is not None and all(s.constant is None for s in found.spans)
+
+
+def test_digits_in_a_key_are_a_label() -> None:
+    line = "step=10 loss=2.5000 grad_norm:p2 3.388"
+    found = learn(KeyValueParser().parse, line)
+    assert found is not None
+    assert [line[lo:hi] for lo, hi in found.literals] == ["2"]
+    assert "grad_norm_p2" in found.record.metrics
+
+
+def test_launcher_rank_and_deepspeeds_own_rank() -> None:
+    line = "[rank5]:step=10 loss=2.5000 lr=0.0003"
+    found = learn(KeyValueParser().parse, line)
+    assert found is not None and found.record.rank == 5
+    assert [line[s.lo:s.hi] for s in found.spans if s.name == RANK] == ["5"]
+    ds = ("[2022-03-11 02:06:58,985] [INFO] [logging.py:69:log_dist] [Rank 0] step=1, skipped=2, lr=[5e-05], "
+          "mom=[[0.9, 0.999]]")
+    found = learn(DeepSpeedParser().parse, ds)
+    assert found is not None and found.record.rank == 0
+    assert [ds[s.lo:s.hi] for s in found.spans if s.name == RANK] == ["0"]
+    assert ("69" in [ds[lo:hi] for lo, hi in found.literals]) or all(ds[s.lo:s.hi] != "69" for s in found.spans)
+
+
+class _Threshold(KeyValueParser):
+    """A parser that tests a value (drops a zero loss): its lines must not be learned."""
+
+    def parse(self, line: str) -> Record | None:
+        rec = super().parse(line)
+        if rec is not None and rec.metrics.get("loss") == 0.0:
+            return Record(rec.kind, rec.step, rec.total_steps, rec.rank, rec.t,
+                          {k: v for k, v in rec.metrics.items() if k != "loss"})
+        return rec
+
+
+class _Rounds(KeyValueParser):
+    """A parser that rounds a value: no fixed factor reads it, so it is not learned."""
+
+    def parse(self, line: str) -> Record | None:
+        rec = super().parse(line)
+        if rec is not None and "loss" in rec.metrics:
+            rec.metrics["loss"] = round(rec.metrics["loss"], 1)
+        return rec
+
+
+@pytest.mark.parametrize("parser", [_Threshold, _Rounds])
+def test_a_parser_that_tests_or_rounds_a_value_is_not_learned(parser: type[KeyValueParser]) -> None:
+    line = "step=10 loss=2.5000 lr=0.0003"  # read alike by all three: only other digits tell them apart
+    assert learn(KeyValueParser().parse, line) is not None
+    assert parser().parse(line) == KeyValueParser().parse(line)
+    assert learn(parser().parse, line) is None
+
+
+def test_thousands_separators_and_free_digits() -> None:
+    line = "[titan] 2025-06-16 22:30:50,322 - root - INFO - step: 10  loss:  6.1384  tps: 5,856"
+    found = learn(TorchtitanParser().parse, line)
+    assert found is not None
+    assert {s.name: line[s.lo:s.hi] for s in found.spans}["tokens_per_sec"] == "5,856"
+
+
+# -- local times ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def new_york() -> Iterator[None]:
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+        from runwatch.parsers import columnar, fields
+        fields.local_seconds.cache_clear()
+        columnar._minute_start.cache_clear()
+
+
+def test_stamps_across_daylight_saving_and_impossible_ones(new_york: None) -> None:
+    """The hour that does not exist (2024-03-10 02:xx), the one that comes twice (2024-11-03 01:xx), a
+    month 13 and a second 60: the columns give what the parser gives, or leave the line to it."""
+    from runwatch.parsers import columnar, fields
+    fields.local_seconds.cache_clear()
+    columnar._minute_start.cache_clear()
+    stamps = ["2024-03-10 01:59:59", "2024-03-10 02:30:00", "2024-03-10 03:00:01", "2024-11-03 00:59:59",
+              "2024-11-03 01:30:00", "2024-11-03 02:00:00", "2024-13-01 00:00:00", "2024-02-30 00:00:00",
+              "2024-06-01 12:00:60", "2024-06-01 12:00:59"]
+    lines = [MEGATRON.replace("2024-04-06 03:02:12", s).replace("      71/", f"{70 + i:9d}/").replace("/     100", "/  100000")
+             for i, s in enumerate(stamps * 20)]
+    data = ("\n".join(lines) + "\n").encode()
+    got, columns = both(data, "megatron")
+    assert columns > 100
+    assert len(got) == 7 * 20  # month 13, Feb 30 and second 60 are no time: the parser reads no record
+    found = extract_steps("megatron", data)
+    assert found is not None and found[0].t is not None
+
+
+def test_columns_carry_time_and_rank_only_where_lines_state_them() -> None:
+    data = ("\n".join(f"step={i} loss=2.{i:04d} lr=0.0003" for i in range(50)) + "\n").encode()
+    found = extract_steps("kv", data)
+    assert found is not None
+    batch, _ = found
+    assert len(batch) == 50 and batch.t is None and batch.rank is None
+
+
+def test_numbers_longer_than_a_float_holds_exactly_stay_columns() -> None:
+    """DeepSpeed prints Python's repr of a float (`SamplesPerSec=83.48609168106144`, 16 digits), beyond
+    what digit arithmetic gives exactly: such a column is float() of its rebuilt text, thousands
+    separators dropped as the parser drops them."""
+    ds = ("[2021-11-26 03:07:16,494] [INFO] [timer.py:181:stop] 0/2000, SamplesPerSec=9.526738918021234, "
+          "MemAllocated=0.26GB, MaxMemAllocated=9.02GB")
+    kv = "step=12 loss=2.5000 tokens=1,234,567,890,123,456"
+    for fmt, line in (("deepspeed", ds), ("kv", kv)):
+        rng = random.Random(2)
+        data = ("\n".join(_redrawn(line, rng) for _ in range(300)) + "\n").encode()
+        got, columns = both(data, fmt)
+        assert columns == len(got) > 250, fmt
+    assert {r.metrics["tokens"] for r in got} != {1234567890123456.0}
