@@ -35,6 +35,12 @@ class FormatParser:
         """The record of a block still open at the end of the input."""
         return None
 
+    def settle(self) -> Record | None:
+        """The input has no more lines for now (a live follower caught up): a record held only until a
+        line that may never come, said now so live following ends where `check` does (None: nothing).
+        Unlike `flush`, the parser goes on afterwards as if nothing happened."""
+        return None
+
     def score(self, line: str) -> int:
         """How sure this format is that the line is its own: 0 no, 1 maybe, 2 signature.
 

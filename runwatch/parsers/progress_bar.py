@@ -252,6 +252,13 @@ class ProgressBarParser(FormatParser):
     def flush(self) -> Record | None:
         return self._finished() if self._finish_again else None
 
+    def settle(self) -> Record | None:
+        """The rich bar's last frame (and its wrapped metric lines) came after the stopped line: the finish
+        is said again now, when the follower has read all there is, instead of at a next line that a
+        finished run never writes (live, the run read as still running). More wrapped lines later are
+        steps of the same frame again, and the finish is said again after them."""
+        return self._finished() if self._finish_again else None
+
     def _finished(self) -> Record:
         self._finish_again = False
         return Record(Kind.EVENT, step=self._step, event=Event.FINISHED, message=self._stopped)

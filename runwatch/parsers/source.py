@@ -276,14 +276,22 @@ class SourceParser:
         signature line (`key=value`, a plain loop's prints) is chosen from what was read, as `flush`
         chooses it at the end of a one-shot read, so live following understands a short log as soon as
         `check` does instead of holding its lines until `DETECT_MAX_LINES`. A later signature line of
-        another format still switches it (redetection)."""
-        if self._parser is not None or not self._held or self._detector is None:
-            return []
-        found = self._detector.best(MIN_GUESS)
-        if found is None:
-            return []
+        another format still switches it (redetection). The format parser then says what it holds only
+        until a line that may never come (`FormatParser.settle`)."""
         out: list[Record] = []
-        self._choose(found, out)
+        if self._parser is None and self._held and self._detector is not None:
+            found = self._detector.best(MIN_GUESS)
+            if found is not None:
+                self._choose(found, out)
+        parser = self._parser
+        if parser is not None:
+            try:
+                rec = parser.settle()
+            except Exception as exc:  # counted, not lost in silence, as a line's parse
+                self.failures.add(f"{self.format} settle", exc, self._last[1])
+                rec = None
+            if rec is not None:
+                self._emit(rec, *self._last, out)
         self.records += len(out)
         return out
 

@@ -15,6 +15,8 @@ from runwatch.cli import main
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.progress_bar import ProgressBarParser
 from runwatch.parsers.rich_bar import parse_rich_frame
+from runwatch.parsers.source import SourceParser
+from runwatch.watcher.lines import LineSplitter
 from tests.support.realruns import recordings
 
 
@@ -49,6 +51,27 @@ def test_the_finish_is_said_again_after_the_frame_drawn_when_fit_stopped() -> No
     assert kinds[0] == (Kind.EVENT, Event.FINISHED) and kinds[-1] == (Kind.EVENT, Event.FINISHED)
     assert recs[-1].step == 239 and recs[-1].message == "`Trainer.fit` stopped: `max_epochs=4` reached."
     assert [r.metrics.get("loss") for r in recs if "loss" in r.metrics] == [1.639]
+
+
+@pytest.mark.parametrize("name", ["lightning-default-healthy", "lightning-default-nan"])
+def test_followed_live_the_finish_is_said_when_the_follower_has_read_all(name: str) -> None:
+    """Live, the file stays open: no `flush`. The follower reads the recording's writes as they came
+    (chunks.tsv) and settles after each; the run ends finished, as `check` says, not running on the last
+    frame's steps (the stopped line came before them). Nothing after the finish but the steps it follows."""
+    [rec] = [r for r in recordings() if r.name == name]
+    data = rec.log.read_bytes()
+    ends = [int(line.split("\t")[1]) for line in (rec.root / "chunks.tsv").read_text().splitlines() if line]
+    splitter, sp, out, line = LineSplitter(), SourceParser("log", fmt="tqdm"), [], 1
+    for lo, hi in zip([0, *ends], ends, strict=False):
+        lines = splitter.feed(data[lo:hi])
+        out += sp.feed(lines, line, 0.0) + sp.settle()
+        line += len(lines)
+    assert (out[-1].kind, out[-1].event) == (Kind.EVENT, Event.FINISHED)
+    assert out[-1].step == 239
+    assert sp.settle() == []  # said once
+    finishes = [i for i, r in enumerate(out) if r.event == Event.FINISHED]
+    assert len(finishes) >= 2 and out[finishes[0]].message == out[-1].message  # the line, then again after
+    # the frame (once more where the follower caught up between the frame and its wrapped lines)
 
 
 def test_a_frame_is_not_taken_from_lines_that_only_look_like_one() -> None:

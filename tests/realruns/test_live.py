@@ -1,6 +1,8 @@
 """The recorded runs followed live: the log replayed into a growing file at its recorded pace (time
 compressed), a real `Engine` with real rules following it. Each planted fault must fire live as it
-fires in `check`, and nothing beyond it may fire (on a healthy run: nothing at all). Hangs are left
+fires in `check`, and nothing beyond it may fire (on a healthy run: nothing at all); a run `check`
+calls finished or crashed ends so live too (the rich bar's last frame, drawn after Lightning's stopped
+line, once left it running). Hangs are left
 to the scorecard, which keeps their real length (`benchmarks/detection_scorecard.py`): compressing a
 hang removes it."""
 
@@ -15,9 +17,11 @@ import pytest
 
 from runwatch import judging
 from runwatch.alerting import Alerting
+from runwatch.commands.check import check_run
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
-from runwatch.model import AlertState
+from runwatch.model import AlertState, RunState
+from runwatch.plan import plan_runs
 from runwatch.watcher import inotify, polling
 from tests.support.known_misses import KNOWN_MISSES
 from tests.support.news import notifications
@@ -83,6 +87,13 @@ def _cases() -> list[object]:
     return out
 
 
+def _checked_state(rec: Recording) -> RunState:
+    """How `runwatch check` on the recording's folder says the run ended (one run in it)."""
+    [run] = plan_runs([str(rec.run_dir)])
+    result = check_run(run, load_config(None), None, None)
+    return result.tracker.state(result.end)
+
+
 @pytest.mark.parametrize("rec", _cases())
 def test_followed_live_the_fault_fires_and_nothing_else(
     rec: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -114,6 +125,9 @@ def test_followed_live_the_fault_fires_and_nothing_else(
             if exp["rule"] in NOT_REPLAYED:
                 continue
             assert exp["rule"] in rules, f"{exp['rule']} did not fire live; fired: {rules}"
+        once = _checked_state(rec)
+        if once in (RunState.FINISHED, RunState.CRASHED):  # what `check` says of how it ended, live says too
+            assert {s.state for s in engine.snapshots()} == {once}
     finally:
         stop.set()
         engine.stop()
