@@ -506,3 +506,18 @@ class SystemSample:
     gpus: tuple[GpuSample, ...] = ()
     gpu_status: str = "off: GPU sampling not enabled"
     host: HostSample | None = None
+
+
+@dataclass(frozen=True)
+class Preamble:
+    """The `key: value` settings a log printed before its first loss (runwatch.parsers.preamble collects
+    them), and the GPU model and world size among them."""
+
+    settings: list[tuple[str, str]]
+    gpu: str | None
+    world_size: int | None
+
+    def hardware(self) -> str | None:
+        if self.gpu is None:
+            return None
+        return f"{self.world_size} × {self.gpu}" if self.world_size else self.gpu

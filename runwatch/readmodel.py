@@ -39,12 +39,27 @@ def snapshot(run: RunIngest, now: float, *, alerts: tuple[AlertBrief, ...], degr
     notes = tuple(run.notes.values()) + unknown_format_notes(run) + parse_failure_notes(run)
     if catching_up:
         notes = (f"reading history: {run.history_percent():.0f}%; showing the latest lines first",) + notes
+    meta: dict[str, object] = dict(run.meta)
+    printed = printed_settings(run)
+    if printed:
+        meta["printed"] = printed
     snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts,
-                   meta=dict(run.meta), state=state_with_alerts(snap.state, alerts, tracker.last_step_at),
+                   meta=meta, state=state_with_alerts(snap.state, alerts, tracker.last_step_at),
                    reading_history=bool(run.history_pending), degraded=degraded)
     if system is not None:
         snap = replace(snap, processes=system.processes, gpus=system.gpus, gpu_status=system.gpu_status)
     return snap
+
+
+def printed_settings(run: RunIngest) -> dict[str, dict[str, object]]:
+    """What each log of the run printed before its first loss (runwatch.parsers.preamble), by source:
+    `settings` as [key, value] pairs, `hardware` as the log says it (or None)."""
+    out: dict[str, dict[str, object]] = {}
+    for source, parser in run.parsers.items():
+        found = parser.preamble
+        if found is not None:
+            out[source] = {"settings": [list(kv) for kv in found.settings], "hardware": found.hardware()}
+    return out
 
 
 def chart(run: RunIngest, metric: str, width: int, rank: int | None, last_steps: float | None,

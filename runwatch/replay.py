@@ -25,7 +25,7 @@ from runwatch.alerts.judge import JUDGED_RECORDS, Judge
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
 from runwatch.alerts.types import Finding, Notification
-from runwatch.model import Kind, Record, SystemSample
+from runwatch.model import Kind, Preamble, Record, SystemSample
 from runwatch.parsers.failures import ParseFailures
 from runwatch.state.chunk import RecordChunk
 from runwatch.state.run import RunTracker
@@ -65,6 +65,8 @@ class Replay:
     settings), set by the caller that read them (`runwatch check`, for `runwatch report`)."""
     samples: list[SystemSample] = field(default_factory=list)
     """The training machine's system stats its sources carried (a W&B run's), likewise."""
+    preambles: list[tuple[str, Preamble]] = field(default_factory=list)
+    """(log file name, the settings it printed before its first loss), likewise (runwatch.parsers.preamble)."""
 
     def rules_fired(self) -> set[str]:
         """Ids of the rules that found something at least once."""

@@ -80,6 +80,8 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
         if isinstance(r, ItemsReader):
             out.meta.update(r.meta)
             out.samples += r.samples
+        elif r.printed is not None:
+            out.preambles.append(r.printed)
     return out
 
 

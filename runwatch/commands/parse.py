@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from runwatch.commands.readers import ItemsReader, Reader, StdinReader
-from runwatch.model import Kind, Record, json_number
+from runwatch.model import Kind, Preamble, Record, json_number
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
 from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
@@ -134,6 +134,11 @@ class _Counted:
     @property
     def failures(self) -> ParseFailures:
         return self.parser.failures
+
+    @property
+    def printed(self) -> tuple[str, Preamble] | None:
+        found = self.parser.preamble
+        return None if found is None else (self.path.name, found)
 
     def chunks(self) -> Iterator[ChunkRecords]:
         """The file's records a block at a time (the end-of-input records last), totals not yet fixed.

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, Protocol
 
 from runwatch.decoding import decode, split_side_records
-from runwatch.model import Record, SystemSample
+from runwatch.model import Preamble, Record, SystemSample
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
 from runwatch.parsers.source import ChunkRecords, SourceParser
@@ -38,6 +38,10 @@ class Reader(Protocol):
     @property
     def failures(self) -> ParseFailures | None: ...
 
+    @property
+    def printed(self) -> tuple[str, Preamble] | None:
+        """A log's name and the settings it printed before its first loss (runwatch.parsers.preamble)."""
+
     def chunks(self) -> Iterator[ChunkRecords]: ...
 
 
@@ -56,6 +60,11 @@ class StdinReader:
     @property
     def failures(self) -> ParseFailures:
         return self.parser.failures
+
+    @property
+    def printed(self) -> tuple[str, Preamble] | None:
+        found = self.parser.preamble
+        return None if found is None else ("stdin", found)
 
     def chunks(self) -> Iterator[ChunkRecords]:
         splitter = LineSplitter()
@@ -117,6 +126,8 @@ class ItemsReader:
     @property
     def format(self) -> str | None:
         return self.kind
+
+    printed = None
 
     def chunks(self) -> Iterator[ChunkRecords]:
         recs: list[Record] = []

@@ -26,7 +26,6 @@ from runwatch.model import RunState
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.replay import Replay
 from runwatch.report.numbers import run_numbers
-from runwatch.report.preamble import HEAD_BYTES, Preamble, head_lines, preamble
 from runwatch.report.values import DRAWN, AlertRow, RunFacts, RunNumbers
 from runwatch.text import one_line
 
@@ -83,20 +82,7 @@ def facts(run: RunPlan, result: Replay, fired: list[Fired]) -> RunFacts:
     said = [w for w in warnings(result) if not w.startswith("incomplete")] + notes(result)
     return RunFacts(run.name, run.label, result.tracker, result.end, words, result.meta, result.samples, alerts,
                     said, synthetic_time=bool(result.timing), own_times=result.own_times,
-                    preambles=preambles(run.logs))
-
-
-def preambles(logs: Sequence[Path]) -> list[tuple[str, Preamble]]:
-    """What each log printed at its top (a log that cannot be read has already been reported by check)."""
-    out = []
-    for log in logs:
-        try:
-            with open(log, "rb") as f:
-                head = f.read(HEAD_BYTES)
-        except OSError:
-            continue
-        out.append((log.name, preamble(head_lines(head))))
-    return out
+                    preambles=result.preambles)
 
 
 def write_report(numbers: RunNumbers, result: Replay, where: Path, doc_format: str) -> tuple[Path, list[str]]:

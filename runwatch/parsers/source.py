@@ -45,12 +45,13 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from runwatch.model import Event, Kind, Record
+from runwatch.model import Event, Kind, Preamble, Record
 from runwatch.parsers.base import FormatParser, StepLineParser
 from runwatch.parsers.boundary import ascii_digits, checked
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.events import EventDetector
 from runwatch.parsers.failures import EVENTS, ParseFailures
+from runwatch.parsers.preamble import Collector
 from runwatch.parsers.prefix import split_rank
 from runwatch.parsers.registry import ALIASES, make_parser
 
@@ -204,6 +205,9 @@ class SourceParser:
         self._reorder = False
         self.lines = 0
         self.records = 0
+        self._settings: Collector | None = Collector()
+        """The settings the log prints before its first loss or step (`preamble`); None once they ended."""
+        self._found: Preamble | None = None
         self.fast_path = os.environ.get(NO_FAST_PATH_ENV, "0") in ("", "0") if fast_path is None else fast_path
         """Whether `feed_bytes` may use the columnar fast path (RUNWATCH_NO_FAST_PATH turns it off)."""
 
@@ -246,6 +250,17 @@ class SourceParser:
         self.lines += line - first_line
         self.records += len(out) + (len(steps) if steps is not None else 0)
         return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t)
+
+    @property
+    def preamble(self) -> Preamble | None:
+        """The `key: value` settings the log printed before its first loss or step record (runwatch.parsers.
+        preamble), so far while they go on; None when it printed none."""
+        found = self._found if self._settings is None else self._settings.result()
+        return found if found is not None and found.settings else None
+
+    def _end_settings(self) -> None:
+        if self._settings is not None:
+            self._found, self._settings = self._settings.result(), None
 
     def flush(self) -> list[Record]:
         """Records of blocks still open at the end of the input (and of lines still held)."""
@@ -409,6 +424,8 @@ class SourceParser:
     def _stepped(self, after_fast: Callable[[int], None], step: int) -> None:
         """What reading a run of step rows per line would have left, the last of them at `step`."""
         after_fast(step)
+        if self._settings is not None:
+            self._end_settings()
         self._since_record = 0
         if self._recent:
             self._recent.clear()
@@ -427,7 +444,10 @@ class SourceParser:
         if ev is not None:
             self._emit(ev, rank, lineno, t, out)
         parser = self._parser
+        settings = self._settings
         if parser is None:
+            if settings is not None:
+                self._setting(settings, text, lineno)
             self._hold(rank, text, lineno, t, out)
             return
         try:  # as in _parse, inlined: this runs for every line
@@ -435,6 +455,11 @@ class SourceParser:
         except Exception as exc:
             self.failures.add(self.format or "parser", exc, lineno)
             rec = None
+        if settings is not None:  # a step line is no setting (the fast path never shows it one)
+            if rec is not None and rec.kind is Kind.STEP:
+                self._end_settings()
+            else:
+                self._setting(settings, text, lineno)
         if rec is not None:
             self._since_record = 0
             if self._recent:
@@ -445,6 +470,16 @@ class SourceParser:
             self._emit(rec, rank, lineno, t, out)
         elif not self.fixed_format:
             self._maybe_redetect((rank, text, lineno, t), out)
+
+    def _setting(self, settings: Collector, text: str, lineno: int) -> None:
+        try:
+            settings.feed(text, lineno)
+        except Exception as exc:  # counted, not lost in silence: settings are an aside, never a line's cost
+            self.failures.add("settings", exc)
+            self._end_settings()
+            return
+        if not settings.open:
+            self._end_settings()
 
     def _parse(self, text: str, lineno: int | None = None) -> Record | None:
         assert self._parser is not None
@@ -498,6 +533,9 @@ class SourceParser:
         for rank, text, lineno, t in lines:
             rec = self._parse(text, lineno)
             if rec is not None:
+                if rec.kind is Kind.STEP and self._settings is not None:  # held while undecided: no setting
+                    self._settings.cut(lineno)
+                    self._end_settings()
                 self._emit(rec, rank, lineno, t, out)
                 self._reorder = True
 

@@ -16,11 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from runwatch.model import Event, Kind, Record, SystemSample
+from runwatch.model import Event, Kind, Preamble, Record, SystemSample
 from runwatch.present import FATAL_EVENTS, flat
 from runwatch.report.curves import curve, first_of
 from runwatch.report.loss import loss_numbers
-from runwatch.report.preamble import Preamble
 from runwatch.report.timing import stall_time, throughput_numbers
 from runwatch.report.values import (
     LOSS,

@@ -7,8 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from runwatch.model import TOKEN_COUNTS, SystemSample, json_number
-from runwatch.report.preamble import Preamble
+from runwatch.model import TOKEN_COUNTS, Preamble, SystemSample, json_number
 from runwatch.state.run import RunTracker
 
 LOSS = ("loss", "train_loss")

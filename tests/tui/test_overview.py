@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import io
+import shutil
+from pathlib import Path
 
 from rich.console import Console
 
+from runwatch.engine import Engine, EngineOptions
 from runwatch.present import flat
 from runwatch.tui.screens.overview import overview
 from tests.support.fake_controller import WANDB_META, single_run, with_meta
+from tests.support.waiting import wait_for
+
+REALRUNS = Path(__file__).resolve().parents[1] / "fixtures/realruns"
 
 
 def page(width: int = 100) -> str:
@@ -142,3 +148,36 @@ def test_a_lightning_runs_hparams_yaml_is_its_hyperparameters() -> None:
     console.print(overview(snap, host="here"))
     text = words(console.export_text())
     assert "Hyperparameters from Lightning's hparams.yaml" in text and "dim 64" in text and "lr 0.001" in text
+
+
+def test_a_followed_logs_own_settings_are_on_the_page(tmp_path: Path) -> None:
+    """A log with no config file beside it: the `key: value` lines it printed before its first loss (the
+    Lightning model summary here) are the page's "Printed by the log" section, as `runwatch report` shows
+    them; the step lines after them are not."""
+    log = tmp_path / "train.log"
+    shutil.copyfile(REALRUNS / "lightning-tqdm-healthy/run/train.log", log)
+    engine = Engine([str(log)], EngineOptions(poll_interval=0.1, system=False))
+    engine.start()
+    try:
+        wait_for(lambda: any(s.meta.get("printed") and s.progress.step == 239 for s in engine.snapshots()), timeout=20)
+        snap = engine.snapshots()[0]
+    finally:
+        engine.stop()
+    console = Console(width=120, record=True, color_system=None, file=io.StringIO())
+    console.print(overview(snap, host="here"))
+    text = words(console.export_text())
+    assert "Printed by the log before its first loss: train.log" in text
+    assert "Trainable params" in text and "Epoch 0" not in text
+    assert snap.meta["printed"] == {str(log): {"settings": [list(kv) for kv in snap_settings(log)], "hardware": None}}
+
+
+def snap_settings(log: Path) -> list[tuple[str, str]]:
+    """What `runwatch check` (one-shot) collects from the same log."""
+    from runwatch.commands.check import check_run
+    from runwatch.config import load_config
+    from runwatch.plan import plan_runs
+
+    [run] = plan_runs([str(log)])
+    [(name, found)] = check_run(run, load_config(None), None, None).preambles
+    assert name == "train.log"
+    return found.settings

@@ -13,6 +13,7 @@ theirs reaches the terminal.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import PurePath
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -35,17 +36,19 @@ VALUE_CHARS = 70
 """A config or summary value longer than this is cut (a whole JSON document helps nobody here)."""
 
 
-def _section(title: str, rows: list[tuple[str, str | Text]], *, note: str = "") -> Table:
+def _section(title: str, rows: list[tuple[str, str | Text]], *, note: str = "") -> Group:
+    """The title (and its note) on a line of its own above the rows: in the key column, a long note made
+    that column as wide as itself and left the values no room."""
+    heading = Text(no_wrap=True, overflow="ellipsis")
+    heading.append(title, "bold underline")  # the title alone underlined: the note stands apart from it
+    if note:
+        heading.append(f"  {note}", "dim")
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column(overflow="fold")
-    heading = Text(title, "bold underline")
-    if note:
-        heading.append(f"  {note}", "dim")
-    table.add_row(heading, "")
     for key, value in rows:
         table.add_row(Text(one_line(key)), value if isinstance(value, Text) else Text(one_line(value)))
-    return table
+    return Group(heading, table)
 
 
 def _text(value: Any) -> str:
@@ -120,6 +123,12 @@ def _sections(snap: RunSnapshot, host: str) -> list[Section]:
     hparams = meta.get("hparams")
     if isinstance(hparams, Mapping) and hparams:
         parts.append(("Hyperparameters", [(k, _text(v)) for k, v in flat(hparams)], "from Lightning's hparams.yaml"))
+    printed = meta.get("printed")
+    for source, found in (printed.items() if isinstance(printed, Mapping) else ()):
+        pairs = found.get("settings") if isinstance(found, Mapping) else None
+        if pairs:
+            parts.append(("Printed by the log", [(_text(k), _text(v)) for k, v in pairs],
+                          f"before its first loss: {_text(PurePath(str(source)).name)}"))
     trainer = meta.get("trainer_state")
     if isinstance(trainer, Mapping) and trainer:
         parts.append(("Trainer state", [(k, _text(v)) for k, v in flat(trainer)], "from trainer_state.json"))

@@ -1,0 +1,103 @@
+"""The settings a log prints before its first loss, from the real run lab logs: the same whichever way a
+source reads them (line by line live, a block at a time in `check` and `report`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runwatch.parsers.preamble import preamble
+from runwatch.parsers.source import SourceParser
+from runwatch.watcher.snapshot import split_block
+from tests.support.corpus import CORPUS
+
+REALRUNS = Path(__file__).resolve().parents[1] / "fixtures/realruns"
+
+
+def head(name: str) -> list[str]:
+    return (REALRUNS / name / "run/train.log").read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+def test_lightning_prints_its_model_summary_settings() -> None:
+    lines = head("lightning-tqdm-healthy")
+    got = dict(preamble(lines).settings)
+    wanted = next(ln for ln in lines if ln.startswith("Trainable params"))
+    assert got["Trainable params"] == wanted.split(":", 1)[1].strip()
+    assert preamble(lines).hardware() is None  # "GPU available: False" names no GPU
+
+
+def test_nothing_after_the_first_loss_and_no_warnings() -> None:
+    lines = head("nanogpt-tb-healthy")
+    first_loss = next(i for i, ln in enumerate(lines) if "loss" in ln)
+    got = preamble(lines).settings
+    assert got == preamble(lines[:first_loss]).settings and ("number of parameters", "0.17M") in got
+    assert not any(k.lower().startswith(("warn", "wandb")) for k, _ in preamble(head("hf-wandb-healthy")).settings)
+
+
+LOGS = [REALRUNS / f"{name}/run/train.log" for name in (
+    "nanogpt-tb-healthy", "lightning-tqdm-healthy", "lightning-default-healthy", "hf-healthy", "keras-v2-healthy",
+    "torchrun-tee-healthy", "tutorial-healthy", "kvlog-healthy")] + [CORPUS / "raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"]
+
+
+@pytest.mark.parametrize("log", LOGS, ids=lambda p: p.parent.parent.name if p.parent.name == "run" else p.name)
+def test_both_ways_of_reading_a_log_collect_the_same_settings(log: Path) -> None:
+    data = log.read_bytes()
+    per_line = SourceParser(str(log), fast_path=False)
+    per_line.feed(split_block(data), 1, 0.0)
+    per_line.flush()
+    chunked = SourceParser(str(log), fast_path=True)
+    line = 1
+    for pos in range(0, len(data), 4096):  # cut anywhere a line ends near 4 KiB
+        end = data.find(b"\n", pos + 4096) + 1 or len(data)
+        if end <= pos:
+            continue
+        line += chunked.feed_bytes(data[pos:end], line, 0.0, split_block).lines
+    chunked.flush()
+    assert per_line.preamble == chunked.preamble
+
+
+def test_the_speedrun_prints_its_model_and_gpus() -> None:
+    """nanochat's speedrun: `num_layers: 24`, the GPU line, the world size; nothing after its first step."""
+    log = CORPUS / "raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"
+    sp = SourceParser(str(log))
+    sp.feed(split_block(log.read_bytes()), 1, 0.0)
+    found = sp.preamble
+    assert found is not None and found.hardware() is not None
+    keys = [k for k, _ in found.settings]
+    assert "num_layers" in keys and not any(k.startswith("step") for k in keys)
+
+
+def test_a_step_line_ends_the_settings_even_without_a_loss() -> None:
+    """A bar's frame (`Epoch 0: 5%|…| 3/60 […, v_num=0]`) names no loss, yet training has begun: what comes
+    after it is no setting, even a `key: value` line."""
+    sp = SourceParser("log", fmt="nanogpt")
+    sp.feed(["batch_size: 12", "iter 0: loss 10.9, time 39.1ms", "later: 1"], 1, 0.0)
+    assert sp.preamble is not None and sp.preamble.settings == [("batch_size", "12")]
+    sp = SourceParser("log", fmt="tqdm")
+    sp.feed(["max_epochs: 4", "Epoch 0:   5%|▌         | 3/60 [00:00<00:01, 35.51it/s, v_num=0]", "later: 1"], 1, 0.0)
+    assert sp.preamble is not None and sp.preamble.settings == [("max_epochs", "4")]
+
+
+def test_step_rows_read_in_columns_end_the_settings_too() -> None:
+    """DeepSpeed's `step=N, skipped=…, lr=[…]` names no loss and, once detected, is read a block at a time
+    (a learned layout): the rows end the settings as a step record read line by line does."""
+    step = ("[2022-03-11 02:06:58,985] [INFO] [logging.py:69:log_dist] [Rank 0] step={}, skipped=2, lr=[5e-05], "
+            "mom=[[0.9, 0.999]]")
+    lines = ["zero_stage: 2"] + [step.format(i) for i in range(10, 400)] + ["later: 1"]
+    data = ("\n".join(lines) + "\n").encode()
+    got = []
+    for fast in (False, True):
+        sp = SourceParser("log", fmt="deepspeed", fast_path=fast)
+        chunk = sp.feed_bytes(data, 1, 0.0, split_block)
+        assert (chunk.steps is not None and len(chunk.steps) > 300) == fast
+        got.append(sp.preamble)
+    assert got[0] == got[1] and got[0] is not None and got[0].settings == [("zero_stage", "2")]
+
+
+def test_a_progress_bar_of_another_loop_is_no_setting() -> None:
+    """Lightning's sanity check bar (`Sanity Checking: | | 0/? [00:00<?, ?it/s]`) comes before the first
+    loss and reads as `key: value`; it is progress, not a setting (it showed on the overview)."""
+    lines = head("lightning-tqdm-healthy")
+    assert any(ln.startswith("Sanity Checking") for ln in lines[:40])
+    assert not any(k.startswith("Sanity Checking") for k, _ in preamble(lines).settings)
