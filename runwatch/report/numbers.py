@@ -47,6 +47,9 @@ def overview(facts: RunFacts) -> Overview:
     runtime, basis = runtime_of(facts)
     start = _number(run.get("start_time"))
     end = start + runtime if start is not None and runtime is not None else None
+    if start is None and facts.own_times:  # lines stamped with their time (Megatron, DeepSpeed, torchtitan)
+        start = _first_step_time(t)
+        end = facts.end if start is not None else None
     cause = crash_cause(t.events) if facts.state == "crashed" else None
     name = facts.name + (f" (W&B run {run['name']})" if run.get("name") else "")
     machine = hardware(env, facts.samples) or next(

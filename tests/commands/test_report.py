@@ -241,3 +241,22 @@ def test_a_lightning_runs_hparams_are_its_hyperparameters_and_a_made_up_clock_no
     assert "From Lightning's hparams.yaml" in md and row(md, "dim").startswith("64")
     assert row(md, "runtime") == "not known"
     assert "train_loss" not in md.split("## Hyperparameters")[1].split("## Curves")[0]
+
+
+def test_a_log_that_stamps_its_lines_says_when_the_run_started_and_ended(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Megatron's corpus lines carry `[YYYY-MM-DD HH:MM:SS]`: start and end are the first and last step's
+    stamps (local time), where only a W&B run said them before."""
+    from datetime import datetime
+
+    found = json.loads((FIXTURES / "corpus/raw/excerpts_megatron.json").read_text("utf-8"))
+    items = [e for v in found.values() for e in v] if isinstance(found, dict) else found
+    lines = [x for e in items for x in (e["t"] if isinstance(e, dict) else e).splitlines()
+             if re.search(r"\[\d{4}-\d\d-\d\d [\d:]+\] iteration", x)]
+    log = tmp_path / "megatron.log"
+    log.write_text("\n".join(lines) + "\n", "utf-8")
+    assert main(["report", str(log), "-o", str(tmp_path / "out"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    stamps = [datetime.strptime(m, "%Y-%m-%d %H:%M:%S").timestamp()
+              for m in re.findall(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\]", "\n".join(lines))]
+    assert (got["overview"]["start"], got["overview"]["end"]) == (stamps[0], stamps[-1])
