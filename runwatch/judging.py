@@ -146,7 +146,8 @@ class Judging:
         if judged:
             ready = [(r.tracker, self._system, list(r.lines)[-40:]) for r in judged]
             self._feed.publish(*self.alerting.tick(ready, now, points={r.tracker.run: r.unjudged for r in judged},
-                                                   urgent_only=urgent_only))
+                                                   urgent_only=urgent_only,
+                                                   reading={r.tracker.run for r in runs if r.history_pending}))
             if urgent_only:
                 return
             trainers = alive_trainers(self._system)

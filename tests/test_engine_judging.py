@@ -65,6 +65,43 @@ def test_a_nan_in_the_middle_of_the_history_fires(tmp_path: Path) -> None:
         engine.stop()
 
 
+def test_a_nan_the_history_shows_cleared_is_resolved_once_read_as_check_says(tmp_path: Path) -> None:
+    """A NaN 8,700 steps before the end of a log read at start-up: it fires while the history is read
+    and resolves once it is read, one notification each, as `runwatch check` calls it resolved. Before,
+    it stayed firing for resolve_after of wall time (10 minutes) after the history was read in seconds."""
+    from runwatch.commands.check import check_run, summarize
+    from runwatch.plan import plan_runs
+
+    lines = with_nan_at(step_lines(), 8000)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    [run] = plan_runs([str(log)])
+    [once] = [f for f in summarize(check_run(run, load_config(None), None, None)) if f.rule == "nonfinite"]
+    assert not once.firing_at_end
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: history_read(engine, len(lines)), timeout=30)
+        wait_for(lambda: next((a.state for s in engine.snapshots() for a in s.alerts if a.rule == "nonfinite"),
+                              None) == AlertState.RESOLVED, timeout=10)
+        sent = [(n.alert.rule, n.state) for n in notifications(engine.subscribe())]
+        assert sent == [("nonfinite", AlertState.FIRING), ("nonfinite", AlertState.RESOLVED)]
+    finally:
+        engine.stop()
+
+
+def test_a_nan_at_the_end_of_the_history_stays_firing(tmp_path: Path) -> None:
+    lines = with_nan_at(step_lines(), 16703)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: history_read(engine, len(lines)), timeout=30)
+        engine.wait(1.5)  # live ticks after the history: the rule still finds it
+        assert [a.state for s in engine.snapshots() for a in s.alerts if a.rule == "nonfinite"] == [AlertState.FIRING]
+    finally:
+        engine.stop()
+
+
 def test_a_spike_in_the_middle_of_the_history_fires(tmp_path: Path) -> None:
     log = tmp_path / "train.log"
     log.write_text("\n".join(with_spike_at(step_lines(), 9000)) + "\n")

@@ -34,7 +34,7 @@ Pure apart from the optional store: time comes only through `now`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 
 from runwatch.alerts.silences import SilenceBook
@@ -129,7 +129,8 @@ class AlertManager:
     def update(self, findings: Iterable[Finding], now: float, *,
                evaluated: Iterable[tuple[str, str]] | None = None,
                resolution: Resolution | None = None,
-               hand_over: Callable[[list[Notification]], None] | None = None) -> list[Notification]:
+               hand_over: Callable[[list[Notification]], None] | None = None,
+               history: bool = False, reading: Collection[str] = ()) -> list[Notification]:
         """Advance every alert to `now` given this tick's findings; the notifications to send.
 
         `evaluated`: the (rule, run) pairs evaluated this tick; None means all.
@@ -138,13 +139,16 @@ class AlertManager:
         ids, as sent) is saved, and the state is saved before returning: with a
         hand-over that keeps them (the dispatcher's outbox), a crash at any
         point repeats a notification (same id) rather than loses it.
+        `history`: the findings judge a history being read in (see `Alert.seen_reading_history`);
+        `reading`: runs whose history is still being read, whose alerts such a judgement may not yet resolve
+        (a live tick between two pieces of the history judges only what was read so far).
         """
         self.silences.refresh(now)
         with self._lock:
             seen = self._latest(findings)
             pairs = None if evaluated is None else set(evaluated) | {(f.rule, f.run) for f in seen.values()}
             self._changed |= bool(seen)  # last_seen and values moved on
-            structural = self._advance(seen, pairs, now, resolution)
+            structural = self._advance(seen, pairs, now, resolution, history, reading)
             structural |= self._mute(now)
             notes = self._notify(now)
             structural |= self._expire(now)
@@ -167,12 +171,14 @@ class AlertManager:
         return out
 
     def _advance(self, seen: dict[str, Finding], pairs: set[tuple[str, str]] | None, now: float,
-                 resolution: Resolution | None = None) -> bool:
+                 resolution: Resolution | None = None, history: bool = False, reading: Collection[str] = ()) -> bool:
         """State transitions; True when any alert appeared, changed state or went away."""
         structural = False
         for key, f in seen.items():
             before = self._alerts.get(key)
             after = self._observe(before, f, now)
+            if after.seen_reading_history != history:
+                after = replace(after, seen_reading_history=history)
             self._alerts[key] = after
             structural |= before is None or before.state != after.state
         for key, a in list(self._alerts.items()):
@@ -181,7 +187,9 @@ class AlertManager:
             if a.state == AlertState.PENDING:
                 del self._alerts[key]
                 structural = True
-            elif a.state == AlertState.FIRING and now - a.last_seen >= self.timing(a.rule).resolve_after_s:
+            elif a.state == AlertState.FIRING and (now - a.last_seen >= self.timing(a.rule).resolve_after_s
+                                                   or (a.seen_reading_history and not history
+                                                       and a.run not in reading)):
                 said = resolution(a) if resolution is not None else None
                 self._alerts[key] = replace(a, state=AlertState.RESOLVED, resolved_at=now,
                                             summary=said or f"cleared; was: {a.summary}")

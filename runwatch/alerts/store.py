@@ -270,7 +270,7 @@ def alert_to_json(a: Alert) -> dict[str, Any]:
         "last_notified": a.last_notified, "value": _enc(a.value), "threshold": _enc(a.threshold),
         "step": a.step, "first_step": a.first_step, "metric": a.metric, "source": a.source,
         "acknowledged": a.acknowledged, "context": list(a.context), "diagnosis": list(a.diagnosis),
-        "history": [json_number(float(x)) for x in a.history],
+        "history": [json_number(float(x)) for x in a.history], "seen_reading_history": a.seen_reading_history,
     }
 
 
@@ -287,6 +287,7 @@ def alert_from_json(d: dict[str, Any]) -> Alert:
         context=tuple(str(x) for x in d.get("context", ())),
         diagnosis=tuple(str(x) for x in d.get("diagnosis", ())),
         history=tuple(float(_dec(x)) for x in d.get("history", ())),
+        seen_reading_history=bool(d.get("seen_reading_history", False)),
     )
 
 

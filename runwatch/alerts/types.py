@@ -94,6 +94,10 @@ class Alert:
     context: tuple[str, ...] = ()
     history: tuple[float, ...] = ()
     diagnosis: tuple[str, ...] = ()
+    seen_reading_history: bool = False
+    """Last seen by a judgement of a history being read in (a log read at start-up): once the history is
+    read, a live judgement that no longer finds it resolves it at once, as the log already shows it cleared
+    (`runwatch check`, replaying the log's own time, says resolved); resolve_after counts wall time."""
     silenced_by: str | None = None
     """Id of the silence muting this alert now (recomputed every tick, not persisted)."""
     inhibited_by: str | None = None

@@ -101,6 +101,30 @@ def test_resolves_after_resolve_after_and_notifies_once() -> None:
     assert [a.state for a in m.alerts()] == [RESOLVED]
 
 
+def test_a_fault_a_history_read_shows_cleared_resolves_once_the_history_is_read() -> None:
+    """Seen while a log's history was read in (a NaN 200k steps back): the history is read in seconds of
+    wall time, so resolve_after (wall time) would keep it firing for minutes after the log showed it
+    cleared, where `runwatch check` says resolved. A judgement after the history that no longer finds it
+    resolves it at once; one between two pieces of the history (the run still `reading`) does not."""
+    m = manager()
+    m.update([nan_()], now=0.0, history=True)
+    assert m.update([], now=1.0, history=True) == []  # a later piece of the same history: not yet
+    assert m.update([], now=2.0, reading={"r1"}) == []  # a live tick while the history is still read
+    assert m.get(key(nan_())).state == FIRING  # type: ignore[union-attr]
+    assert states(m.update([], now=3.0)) == [("nonfinite", RESOLVED, False)]
+    plain = manager()  # seen live: resolve_after as ever
+    plain.update([nan_()], now=0.0)
+    assert plain.update([], now=3.0) == [] and plain.get(key(nan_())).state == FIRING  # type: ignore[union-attr]
+
+
+def test_a_fault_still_found_after_the_history_stays_firing() -> None:
+    m = manager()
+    m.update([nan_()], now=0.0, history=True)
+    assert m.update([nan_()], now=1.0) == []  # the live judgement finds it too (a NaN at the log's end)
+    assert m.update([], now=2.0) == []  # seen live since: resolve_after again
+    assert m.get(key(nan_())).state == FIRING  # type: ignore[union-attr]
+
+
 def test_a_resolved_summary_says_it_resolved_not_what_fired() -> None:
     """The RESOLVED line repeated the firing summary word for word (review finding 7)."""
     m = manager()
