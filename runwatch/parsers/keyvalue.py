@@ -55,6 +55,7 @@ import re
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
+from runwatch.parsers.fields import local_time
 from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, SECONDS, SI
 from runwatch.parsers.pydict import CANONICAL, is_eval_metric, metric_name, snake
 
@@ -222,6 +223,24 @@ def _clause_key(head: str, key: str) -> str | None:
     return f"{word}_{key}"
 
 
+_LOGGING_STAMP = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))? ")
+"""Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`) at the
+line's start: the record's time, local as printed (a stamp elsewhere in the line is a value's, or noise)."""
+
+
+def _stamped(text: str) -> float:
+    """Unix seconds of the line's leading logging stamp, 0.0 without one (or one that is no real time)."""
+    if not text[:1].isdigit():
+        return 0.0
+    m = _LOGGING_STAMP.match(text)
+    if m is None:
+        return 0.0
+    try:
+        return local_time(m.group(1), m.group(2) or "")
+    except ValueError:
+        return 0.0
+
+
 def _kind(metrics: dict[str, float]) -> Kind:
     """EVAL when every metric but the epoch is an evaluation one, else STEP."""
     evals = False
@@ -362,7 +381,7 @@ class KeyValueParser(FormatParser):
             metrics["grad_norm"] = metrics.pop("norm")  # llm.c: `step 65/74 | loss 3.59 | norm 1.47 | …`
         if step is None and (pairs < 2 or _CANONICAL_NAMES.isdisjoint(metrics)):
             return None
-        return Record(_kind(metrics), step=step, total_steps=total, metrics=metrics)
+        return Record(_kind(metrics), step=step, total_steps=total, metrics=metrics, t=_stamped(text))
 
     def score(self, line: str) -> int:
         return 1 if self.parse(line) is not None else 0

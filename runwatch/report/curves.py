@@ -35,6 +35,12 @@ class Curve:
     t: np.ndarray
     last: float
     """The newest value as logged (NaN stays NaN)."""
+    first: np.ndarray | None = None
+    """The value of each entry's first point: the run's first value is `first[0]`, exact."""
+    t_first: np.ndarray | None = None
+    """The time of each entry's first point (when the run started: `t_first[0]`)."""
+    x_lo: np.ndarray | None = None
+    """The step of each entry's `lo` (its first occurrence), exact where `x` is a bucket's last step."""
 
     @property
     def finite(self) -> np.ndarray:
@@ -62,7 +68,7 @@ def curve(tracker: RunTracker, name: str, width: int = EVERY) -> Curve | None:
     t = c.t if c.t is not None else np.full(len(c.x), np.nan)
     bad = (c.nan + c.inf).astype(np.int64)
     y = np.where(c.count == 1, c.ylast, c.mean)
-    return Curve(name, c.x, y, c.ymin, c.ymax, bad, t, series.latest[1])
+    return Curve(name, c.x, y, c.ymin, c.ymax, bad, t, series.latest[1], c.first, c.t_first, c.x_at_min)
 
 
 def aligned(tracker: RunTracker, name: str, axis: XAxis, width: int) -> Curve | None:

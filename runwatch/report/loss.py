@@ -18,13 +18,16 @@ def loss_numbers(t: RunTracker) -> LossNumbers | None:
     if c is None:
         return None
     ok = c.finite
-    start = float(c.y[ok][0]) if ok.any() else None
+    firsts = c.first if c.first is not None else c.y  # each entry's first point: exact at the run's start
+    logged = np.isfinite(firsts)
+    start = float(firsts[logged][0]) if logged.any() else float(c.y[ok][0]) if ok.any() else None
     low = np.where(np.isfinite(c.lo), c.lo, np.inf)
     at = int(np.argmin(low)) if ok.any() else None
+    where = c.x_lo if c.x_lo is not None else c.x  # the minimum's own step, not its bucket's last
     change, per_1k, tail_from = tail_slope(c)
     bad = np.flatnonzero(c.nonfinite > 0)
     numbers = LossNumbers(c.name, start, c.last, float(low[at]) if at is not None else None,
-                          float(c.x[at]) if at is not None else None, tail_from, change, per_1k, _trend(change),
+                          float(where[at]) if at is not None else None, tail_from, change, per_1k, _trend(change),
                           int(c.nonfinite.sum()), float(c.x[bad[0]]) if bad.size else None)
     val = first_of(t, VAL)
     if val is None or not val.finite.any():
@@ -36,7 +39,7 @@ def loss_numbers(t: RunTracker) -> LossNumbers | None:
     if ok.any() and last_ok.size and val.name == "val_loss" and math.isfinite(c.last):  # val_bpb is bits per byte, not the loss's nats
         i = int(last_ok[-1])
         gap = float(val.y[i] - np.interp(val.x[i], c.x[ok], c.y[ok]))
-    return _with_val(numbers, val, float(vlow[best]), float(val.x[best]), gap)
+    return _with_val(numbers, val, float(vlow[best]), float((val.x_lo if val.x_lo is not None else val.x)[best]), gap)
 
 
 def _with_val(n: LossNumbers, val: Curve, best: float | None, step: float | None, gap: float | None) -> LossNumbers:

@@ -83,9 +83,10 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
 
 def _first_step_time(t: RunTracker) -> float | None:
     c = first_of(t, LOSS + THROUGHPUT + ("step_time",))
-    if c is None or not np.isfinite(c.t).any():
+    times = c.t_first if c is not None and c.t_first is not None else None if c is None else c.t
+    if times is None or not np.isfinite(times).any():
         return None
-    return float(np.nanmin(c.t))
+    return float(np.nanmin(times))  # each entry's first point: the run's first, not a bucket's last
 
 
 def hardware(env: Mapping[str, Any], samples: Sequence[SystemSample]) -> str | None:

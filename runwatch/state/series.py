@@ -36,17 +36,36 @@ class _Agg(NamedTuple):
     count: np.ndarray  # type: ignore[assignment]  # shadows tuple.count, never called here
     nan: np.ndarray
     inf: np.ndarray
+    first: np.ndarray
+    """Value of the first point: a run's loss at its start, exact however long the run."""
+    t_first: np.ndarray
+    """Time of the first point: when the run started."""
+    x_at_min: np.ndarray
+    """Step of the first point holding `vmin` (NaN when all are NaN): where the minimum was, exactly."""
 
 
 def _points(x: np.ndarray, v: np.ndarray, t: np.ndarray) -> _Agg:
     x = np.array(x, dtype=np.float64)
     v = np.array(v, dtype=np.float64)
+    t = np.array(t, dtype=np.float64)
     finite = np.isfinite(v)
     isnan = np.isnan(v)
     return _Agg(
-        x, x, np.array(t, dtype=np.float64), v, v, v, np.where(finite, v, 0.0), np.ones(len(v), np.int64),
-        isnan.astype(np.int64), (~finite & ~isnan).astype(np.int64),
+        x, x, t, v, v, v, np.where(finite, v, 0.0), np.ones(len(v), np.int64),
+        isnan.astype(np.int64), (~finite & ~isnan).astype(np.int64), v, t, np.where(isnan, np.nan, x),
     )
+
+
+def _where_min(vals: np.ndarray, xs: np.ndarray, firsts: np.ndarray, mins: np.ndarray) -> np.ndarray:
+    """For groups of `vals` starting at `firsts`, the `xs` of the first element equal to the group's min."""
+    n = len(vals)
+    group = np.repeat(np.arange(len(firsts)), np.diff(np.append(firsts, n)))
+    index = np.where(vals == mins[group], np.arange(n), n)  # a NaN min matches nothing
+    hit = np.minimum.reduceat(index, firsts)
+    out = np.full(len(firsts), np.nan)
+    found = hit < n
+    out[found] = xs[hit[found]]
+    return out
 
 
 def _concat(a: _Agg, b: _Agg) -> _Agg:
@@ -81,26 +100,32 @@ def _fill(last: _Agg, x: np.ndarray, v: np.ndarray, t: np.ndarray, width: int) -
     count[0] += int(last.count[0]) - 1
     x_first = np.concatenate((last.x_first, x[starts - 1]))
     x_last = np.concatenate((last.x_last, x))[ends]
+    lows = np.concatenate((last.vmin, v))
+    vmin = np.fmin.reduceat(lows, firsts)
     return _Agg(
         x_first, x_last, np.concatenate((last.t_last, t))[ends],
-        np.fmin.reduceat(np.concatenate((last.vmin, v)), firsts),
+        vmin,
         np.fmax.reduceat(np.concatenate((last.vmax, v)), firsts),
         np.concatenate((last.last, v))[ends],
         np.add.reduceat(np.concatenate((last.total, np.where(finite, v, 0.0))), firsts),
         count,
         np.add.reduceat(np.concatenate((last.nan, isnan)), firsts),
         np.add.reduceat(np.concatenate((last.inf, ~(finite | isnan))), firsts),
+        np.concatenate((last.first, v))[firsts], np.concatenate((last.t_first, t))[firsts],
+        _where_min(lows, np.concatenate((last.x_at_min, x)), firsts, vmin),
     )
 
 
 def _reduce(a: _Agg, starts: np.ndarray) -> _Agg:
     """Merge the runs of consecutive aggregates that begin at `starts`."""
     ends = np.append(starts[1:], len(a.count)) - 1
+    vmin = np.fmin.reduceat(a.vmin, starts)
     return _Agg(
         a.x_first[starts], a.x_last[ends], a.t_last[ends],
-        np.fmin.reduceat(a.vmin, starts), np.fmax.reduceat(a.vmax, starts),
+        vmin, np.fmax.reduceat(a.vmax, starts),
         a.last[ends], np.add.reduceat(a.total, starts), np.add.reduceat(a.count, starts),
         np.add.reduceat(a.nan, starts), np.add.reduceat(a.inf, starts),
+        a.first[starts], a.t_first[starts], _where_min(a.vmin, a.x_at_min, starts, vmin),
     )
 
 
@@ -121,6 +146,12 @@ class Columns(NamedTuple):
     t: np.ndarray | None = None
     """Time of each column's last point (wall time as received or stamped): a report plots a curve over
     its steps and over its time from the same columns."""
+    first: np.ndarray | None = None
+    """Value of each column's first point (a report's loss at the start)."""
+    t_first: np.ndarray | None = None
+    """Time of each column's first point (a report's start time)."""
+    x_at_min: np.ndarray | None = None
+    """Step of the first point holding each column's minimum (a report's step of the lowest loss)."""
 
 
 class Series:
@@ -293,7 +324,7 @@ class Series:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = segs.total / (segs.count - segs.nan - segs.inf)
         return Columns(segs.t_last if by_time else segs.x_last, segs.vmin, segs.vmax, segs.last, mean, segs.count,
-                       segs.nan, segs.inf, segs.t_last)
+                       segs.nan, segs.inf, segs.t_last, segs.first, segs.t_first, segs.x_at_min)
 
     def downsample(
         self, width: int, x_min: float | None = None

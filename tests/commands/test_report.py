@@ -260,3 +260,33 @@ def test_a_log_that_stamps_its_lines_says_when_the_run_started_and_ended(tmp_pat
     stamps = [datetime.strptime(m, "%Y-%m-%d %H:%M:%S").timestamp()
               for m in re.findall(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\]", "\n".join(lines))]
     assert (got["overview"]["start"], got["overview"]["end"]) == (stamps[0], stamps[-1])
+
+
+def test_a_long_log_reports_its_exact_start_and_the_step_of_its_lowest_loss(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """20,000 Megatron lines (the corpus's stamped lines, renumbered, a second apart): the run's series fold
+    older points into buckets, and the report gave the first bucket's mean as the start loss, a bucket's
+    last step as the step of the lowest loss and a bucket's last time as the start (a new user's review,
+    on a 500k-line log: `started` 23 minutes late, `minimum … at step 256` for a minimum at step 3)."""
+    from datetime import datetime
+
+    found = json.loads((FIXTURES / "corpus/raw/excerpts_megatron.json").read_text("utf-8"))
+    items = [e for v in found.values() for e in v] if isinstance(found, dict) else found
+    real = [x for e in items for x in (e["t"] if isinstance(e, dict) else e).splitlines()
+            if re.search(r"\[\d{4}-\d\d-\d\d [\d:]+\] iteration", x) and "lm loss" in x]  # one is cut short
+    t0 = datetime(2024, 4, 6, 3, 0, 0).timestamp()
+    lines = []
+    for i in range(20_000):
+        line = real[i % len(real)]
+        line = re.sub(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]",
+                      datetime.fromtimestamp(t0 + i).strftime("[%Y-%m-%d %H:%M:%S]"), line)
+        lines.append(re.sub(r"iteration\s+\d+/\s*\d+", f"iteration {i + 1:8d}/ {30_000:8d}", line))
+    log = tmp_path / "megatron.log"
+    log.write_text("\n".join(lines) + "\n", "utf-8")
+    assert main(["report", str(log), "-o", str(tmp_path / "out"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    losses = [float(re.search(r"lm loss: ([\d.E+-]+)", x).group(1)) for x in lines]  # type: ignore[union-attr]
+    assert got["overview"]["start"] == t0
+    assert got["loss"]["start"] == losses[0]
+    assert got["loss"]["minimum"] == min(losses)
+    assert got["loss"]["min_step"] == losses.index(min(losses)) + 1

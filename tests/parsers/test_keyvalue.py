@@ -443,3 +443,23 @@ def test_the_pre_check_is_only_a_filter_with_units(line: str) -> None:
     with pytest.MonkeyPatch.context() as mp:
         _unfiltered(mp)
         assert _json(KeyValueParser().parse(line)) == got
+
+
+def test_a_leading_logging_stamp_is_the_records_time(capsys: pytest.CaptureFixture[str]) -> None:
+    """The run lab's kv loop logs through Python's `logging` (`2026-11-22 16:43:58,573 INFO train: step=1 …`):
+    the stamp is each record's time, local as printed, so `check` judges the log's own time (a hang between
+    two lines shows) and `report` knows when the run started. An impossible stamp is no time, not no record."""
+    from datetime import datetime
+
+    from runwatch.cli import main
+
+    log = Path(__file__).resolve().parents[1] / "fixtures/realruns/kvlog-healthy/run/train.log"
+    first = log.read_text("utf-8").splitlines()[0]
+    rec = KeyValueParser().parse(first)
+    assert rec is not None and rec.step == 1
+    assert rec.t == datetime.strptime(first[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    odd = KeyValueParser().parse("2026-13-40 16:43:58,573 INFO train: step=1 loss=2.5")
+    assert odd is not None and odd.t == 0.0
+    assert KeyValueParser().parse("step=1 loss=2.5 at 2026-11-22 16:43:58,573 x") is not None
+    assert main(["check", str(log)]) == 0
+    assert "no line carries a time" not in capsys.readouterr().out

@@ -40,7 +40,7 @@ def test_million_points_stay_bounded() -> None:
 
 def test_nbytes_never_exceeds_raw_capacity_plus_bucket_budget() -> None:
     s = Series(keep=64, budget=16)
-    bound = (64 + 16) * 3 * 8 + 16 * 10 * 8  # raw x/value/t + ten aggregates per bucket
+    bound = (64 + 16) * 3 * 8 + 16 * 13 * 8  # raw x/value/t + 13 aggregates per bucket (first value, its time, step of the min)
     for i in range(50_000):
         s.append(float(i), math.sin(i), 0.0)
         assert s.nbytes <= bound
@@ -371,3 +371,25 @@ def test_a_store_keeps_the_history_of_the_metrics_it_names_only() -> None:
     assert loss.columns(8).ymax.max() == 10.0  # step 0's loss is still there, folded
     assert eta.columns(8).ymax.max() <= 64 + 16  # only the newest points (keep + a quarter) remain
     assert len(loss) == len(eta) == 1000
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(math.nan), st.just(math.inf)), min_size=1, max_size=3000),
+       st.sampled_from([1, 7, 64, 1 << 40]), st.integers(4, 64), st.integers(2, 16))
+def test_the_first_point_and_the_step_of_the_minimum_stay_exact(values: list[float], width: int, keep: int,
+                                                                 budget: int) -> None:
+    """However many points are folded into buckets and columns: the first point's value and time, and the
+    step where each column's minimum first occurs (a report's loss at the start and its lowest point, which
+    were a bucket's mean and a bucket's last step on a 500k-step log)."""
+    v = np.array(values)
+    s = filled(v, keep=keep, budget=budget)
+    c = s.columns(width)
+    assert c.first is not None and c.t_first is not None and c.x_at_min is not None
+    assert np.array_equal(c.first[:1], v[:1], equal_nan=True) and c.t_first[0] == 1000.0
+    starts = np.concatenate(([0], np.cumsum(c.count)[:-1]))
+    for lo, n, low, at in zip(starts.tolist(), c.count.tolist(), c.ymin.tolist(), c.x_at_min.tolist(), strict=True):
+        part = v[lo : lo + n]
+        if np.isnan(part).all():
+            assert math.isnan(at)
+        else:
+            assert low == np.nanmin(part) and at == lo + int(np.flatnonzero(part == np.nanmin(part))[0])
