@@ -199,13 +199,15 @@ class Alerting:
                     found = dataclasses.replace(found, diagnosis=stall_diagnosis(system, tracker.last_step_at))
                 judged.findings[i] = _with_context(found, context)
         findings, evaluated = judged.findings, judged.evaluated
+        in_history = {f.key for f in findings} if history else set()  # not runwatch's own, added below
         with self._lock:
             findings += self._internal_findings()
             evaluated.add((INTERNAL_RULE, ""))
             rules = {r.id: r for r in self.rules}
             notes = self.manager.update(findings, now, evaluated=evaluated,
                                         resolution=lambda a: self._resolution(rules, trackers, a, now),
-                                        hand_over=self._submit, history=history, reading=reading)
+                                        hand_over=self._submit, history=history, reading=reading,
+                                        found_in_history=in_history)
             if self.dispatcher is not None:
                 self.dispatcher.retain(lambda: {a.key for a in self.manager.firing()})
             held = self.manager.silences.take_held()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import pytest
@@ -27,7 +28,8 @@ class Ticks:
     def __init__(self) -> None:
         self.calls: list[tuple[float, bool, int]] = []
 
-    def tick(self, ready: list[Any], now: float, *, points: dict[str, int], urgent_only: bool = False) -> list[Any]:
+    def tick(self, ready: list[Any], now: float, *, points: dict[str, int], urgent_only: bool = False,
+             reading: Collection[str] = ()) -> list[Any]:
         self.calls.append((now, urgent_only, sum(points.values())))
         return []
 

@@ -130,7 +130,8 @@ class AlertManager:
                evaluated: Iterable[tuple[str, str]] | None = None,
                resolution: Resolution | None = None,
                hand_over: Callable[[list[Notification]], None] | None = None,
-               history: bool = False, reading: Collection[str] = ()) -> list[Notification]:
+               history: bool = False, reading: Collection[str] = (),
+               found_in_history: Collection[str] = ()) -> list[Notification]:
         """Advance every alert to `now` given this tick's findings; the notifications to send.
 
         `evaluated`: the (rule, run) pairs evaluated this tick; None means all.
@@ -139,16 +140,18 @@ class AlertManager:
         ids, as sent) is saved, and the state is saved before returning: with a
         hand-over that keeps them (the dispatcher's outbox), a crash at any
         point repeats a notification (same id) rather than loses it.
-        `history`: the findings judge a history being read in (see `Alert.seen_reading_history`);
-        `reading`: runs whose history is still being read, whose alerts such a judgement may not yet resolve
-        (a live tick between two pieces of the history judges only what was read so far).
+        `history`: this is a judgement of a history being read in; `found_in_history`: the keys of the
+        findings that judged its records (see `Alert.seen_reading_history`; runwatch's own findings, such
+        as a failing thread, are of the present); `reading`: runs whose history is still being read, whose
+        alerts a judgement may not yet resolve at once (a live tick between two pieces of the history
+        judges only what was read so far).
         """
         self.silences.refresh(now)
         with self._lock:
             seen = self._latest(findings)
             pairs = None if evaluated is None else set(evaluated) | {(f.rule, f.run) for f in seen.values()}
             self._changed |= bool(seen)  # last_seen and values moved on
-            structural = self._advance(seen, pairs, now, resolution, history, reading)
+            structural = self._advance(seen, pairs, now, resolution, history, reading, found_in_history)
             structural |= self._mute(now)
             notes = self._notify(now)
             structural |= self._expire(now)
@@ -171,14 +174,15 @@ class AlertManager:
         return out
 
     def _advance(self, seen: dict[str, Finding], pairs: set[tuple[str, str]] | None, now: float,
-                 resolution: Resolution | None = None, history: bool = False, reading: Collection[str] = ()) -> bool:
+                 resolution: Resolution | None = None, history: bool = False, reading: Collection[str] = (),
+                 found_in_history: Collection[str] = ()) -> bool:
         """State transitions; True when any alert appeared, changed state or went away."""
         structural = False
         for key, f in seen.items():
             before = self._alerts.get(key)
             after = self._observe(before, f, now)
-            if after.seen_reading_history != history:
-                after = replace(after, seen_reading_history=history)
+            if after.seen_reading_history != (key in found_in_history):
+                after = replace(after, seen_reading_history=key in found_in_history)
             self._alerts[key] = after
             structural |= before is None or before.state != after.state
         for key, a in list(self._alerts.items()):

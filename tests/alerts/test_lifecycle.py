@@ -107,7 +107,7 @@ def test_a_fault_a_history_read_shows_cleared_resolves_once_the_history_is_read(
     cleared, where `runwatch check` says resolved. A judgement after the history that no longer finds it
     resolves it at once; one between two pieces of the history (the run still `reading`) does not."""
     m = manager()
-    m.update([nan_()], now=0.0, history=True)
+    m.update([nan_()], now=0.0, history=True, found_in_history={key(nan_())})
     assert m.update([], now=1.0, history=True) == []  # a later piece of the same history: not yet
     assert m.update([], now=2.0, reading={"r1"}) == []  # a live tick while the history is still read
     assert m.get(key(nan_())).state == FIRING  # type: ignore[union-attr]
@@ -119,10 +119,18 @@ def test_a_fault_a_history_read_shows_cleared_resolves_once_the_history_is_read(
 
 def test_a_fault_still_found_after_the_history_stays_firing() -> None:
     m = manager()
-    m.update([nan_()], now=0.0, history=True)
+    m.update([nan_()], now=0.0, history=True, found_in_history={key(nan_())})
     assert m.update([nan_()], now=1.0) == []  # the live judgement finds it too (a NaN at the log's end)
     assert m.update([], now=2.0) == []  # seen live since: resolve_after again
     assert m.get(key(nan_())).state == FIRING  # type: ignore[union-attr]
+
+
+def test_runwatchs_own_finding_made_during_a_history_judgement_is_of_the_present() -> None:
+    """A failing thread reported in a tick that judged history (not found by judging its records) resolves
+    after resolve_after as ever: resolved at once, it fired again on the next failure, twice per episode."""
+    m = manager()
+    m.update([crash()], now=0.0, history=True, found_in_history=set())
+    assert m.update([], now=1.0) == [] and m.get(key(crash())).state == FIRING  # type: ignore[union-attr]
 
 
 def test_a_resolved_summary_says_it_resolved_not_what_fired() -> None:
