@@ -557,9 +557,14 @@ class _Layout:
 
 @lru_cache(maxsize=4096)
 def _layout(spec: FastFormat, shape: bytes, nwords: int) -> _Layout:
+    fixed, digits = _digit_columns(shape, nwords)
+    return _Layout(fixed, digits, _plan(spec, shape, digits))
+
+
+def _digit_columns(shape: bytes, nwords: int) -> tuple[np.ndarray, np.ndarray]:
+    """A shape's mask of the bytes that are no digit (as uint64 words) and its digit columns."""
     codes = np.frombuffer(shape.ljust(nwords * 8, b"\0"), np.uint8)
-    digits = np.flatnonzero(codes == 48)
-    return _Layout(_byte_mask(codes != 48), digits, _plan(spec, shape, digits))
+    return _byte_mask(codes != 48), np.flatnonzero(codes == 48)
 
 
 def _plan(spec: FastFormat, shape: bytes, digit_cols: np.ndarray) -> _Plan | None:
@@ -716,9 +721,8 @@ def _learned_layout(spec: FastFormat, first: bytes, shape: bytes, nwords: int) -
     if found is None:
         if len(_LEARNED) >= _MAX_LEARNED:
             _LEARNED.clear()
-        codes = np.frombuffer(shape.ljust(nwords * 8, b"\0"), np.uint8)
-        digits = np.flatnonzero(codes == 48)
-        found = _LEARNED[key] = _Layout(_byte_mask(codes != 48), digits, _learned_plan(spec, first, shape, digits))
+        fixed, digits = _digit_columns(shape, nwords)
+        found = _LEARNED[key] = _Layout(fixed, digits, _learned_plan(spec, first, shape, digits))
     return found
 
 

@@ -100,23 +100,21 @@ def learn(parse: Callable[[str], Record | None], line: str) -> LearnedLine | Non
     found = _learn(parse, rest) if prefix is not None else None
     if found is None or prefix is None:
         return None
-    rank_spans, labels = prefix
+    rank_spans = prefix
     rec = found.record
     if rec.rank is not None:  # the line's own rank (DeepSpeed's `[Rank 0]`) wins over a launcher's
         rank_spans = ()
     elif rank is not None:
         rec = Record(rec.kind, rec.step, rec.total_steps, rank, rec.t, rec.metrics, rec.event, rec.message)
     spans = tuple(replace(s, lo=s.lo + cut, hi=s.hi + cut) for s in found.spans) + rank_spans
-    literals = labels + tuple((lo + cut, hi + cut) for lo, hi in found.literals)
+    literals = tuple((lo + cut, hi + cut) for lo, hi in found.literals)
     return LearnedLine(spans, literals, rec)
 
 
-def _prefix_spans(
-    line: str, cut: int, rank: int | None
-) -> tuple[tuple[Span, ...], tuple[tuple[int, int], ...]] | None:
-    """The rank's digits in the launcher prefix line[:cut] and digits that must stay (None: unsure)."""
+def _prefix_spans(line: str, cut: int, rank: int | None) -> tuple[Span, ...] | None:
+    """The rank's digits in the launcher prefix line[:cut] (other digits there are free: a pid), or None
+    when changing them changes more than the rank."""
     spans: list[Span] = []
-    labels: list[tuple[int, int]] = []
     rest = line[cut:]
     for m in re.finditer(r"[0-9]+", line[:cut]):
         moved = 0
@@ -136,7 +134,7 @@ def _prefix_spans(
             spans.append(Span(RANK, m.start(), m.end()))
     if rank is not None and not spans:
         return None
-    return tuple(spans), tuple(labels)
+    return tuple(spans)
 
 
 def _learn(parse: Callable[[str], Record | None], line: str) -> LearnedLine | None:
