@@ -222,6 +222,37 @@ class ReplayClock:
         self.now = float(times[-1])
         return times
 
+    def follows(self, block: _Block, records: Sequence[Record]) -> bool:
+        """Whether `advance_stamped` may time `block` (whose rows all state their time): the clock follows
+        the log's times, or will from its first step, which is a row or a record stating its time."""
+        if self._stamped is not None or self.bar_time():
+            return bool(self._stamped) and not self.bar_time()
+        steps = np.flatnonzero(block.kind == STEP_ITEM)
+        if not steps.size:
+            return False
+        first = block.record_at(int(steps[0]))
+        return first is None or records[first].t > 0
+
+    def advance_stamped(self, block: _Block, stamps: np.ndarray, records: Sequence[Record]) -> np.ndarray:
+        """The times of a block's items on a clock that follows the log's times (`follows`), each row
+        stating its own (`stamps`, per row): `advance` of each item in turn, the rows between two records
+        in one go (the running maximum of their times and the clock's)."""
+        times = np.empty(len(block.row))
+        k, n = 0, len(block.row)
+        for r, at in [*enumerate(block.records_at.tolist()), (-1, n)]:
+            if at > k:
+                rows = stamps[int(block.row[k]) : int(block.row[at - 1]) + 1]
+                if self._stamped is None:
+                    self._stamped, self.now = True, float(rows[0])
+                run = np.maximum.accumulate(rows)
+                np.maximum(run, self.now, out=run)
+                times[k:at] = run
+                self.now = float(run[-1])
+            if r >= 0:
+                times[at] = self.advance(records[r])
+            k = at + 1
+        return times
+
     def _cap(self, step_time: float | None) -> float:
         """The most one record moves the clock: `max_gap`, or the step time the record itself states when
         that is longer. A line that says its step took 75 s (nanoGPT's `time 75040.01ms` after a hang) is
@@ -357,14 +388,22 @@ class _Replayer:
         whole block at once (no line of it carries a time, the clock is synthetic)."""
         cols = chunk.steps
         records = chunk.records
-        if (cols is None or not len(cols.line) or chunk.t or not self.clock.synthetic or cols.t is not None
-                or cols.rank is not None
-                or any(r.t for r in records)):
-            for rec in chunk.merged():  # rows with a time of their own, or a clock that needs each
+        stamped = cols is not None and cols.t is not None and bool((cols.t > 0).all())
+        if (cols is None or not len(cols.line) or chunk.t or cols.rank is not None
+                or (not stamped and (not self.clock.synthetic or cols.t is not None or any(r.t for r in records)))):
+            for rec in chunk.merged():  # rows of several ranks, some with a time of their own, or a clock that needs each
                 self.record(rec)
             return
         block = _Block.of(chunk)
-        times = self.clock.advance_block(block.kind, block.steps, block.step_time)
+        if stamped:  # a log that states when each step line was written (Megatron, DeepSpeed, torchtitan)
+            assert cols is not None and cols.t is not None
+            if not self.clock.follows(block, records):
+                for rec in chunk.merged():
+                    self.record(rec)
+                return
+            times = self.clock.advance_stamped(block, cols.t, records)
+        else:
+            times = self.clock.advance_block(block.kind, block.steps, block.step_time)
         is_step = block.kind == STEP_ITEM
         stepped = np.where(is_step, np.arange(len(times)), -1)  # the newest step item before each
         np.maximum.accumulate(stepped, out=stepped)
@@ -372,7 +411,7 @@ class _Replayer:
         since = times - np.where(before >= 0, times[np.maximum(before, 0)], self._last_step())
         quiet_at = np.flatnonzero(since >= self.quiet)
         tracker = self.out.tracker
-        tracker.progress.bulk = True  # a synthetic clock's intervals only echo the step time the log states
+        tracker.progress.bulk = not stamped  # a synthetic clock's intervals only echo the step time the log states
         p, n = 0, len(times)
         while p < n:
             j, full = self._next_evaluation(times, quiet_at, p)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 
 import numpy as np
@@ -96,6 +96,14 @@ class ColumnBatch:
 
     def __len__(self) -> int:
         return int(self.line.size)
+
+    def take(self, keep: np.ndarray) -> ColumnBatch:
+        """The rows where `keep` (a bool mask) holds, every column of them: the one place a batch is cut, so
+        no column is left behind (its times and ranks once were, and `runwatch check` failed on the batch)."""
+        return replace(self, line=self.line[keep], step=self.step[keep], total=self.total[keep],
+                       metrics={m: v[keep] for m, v in self.metrics.items()},
+                       present={m: v[keep] for m, v in self.present.items()},
+                       t=None if self.t is None else self.t[keep], rank=None if self.rank is None else self.rank[keep])
 
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(line, value) of the rows that carry metric `name`."""

@@ -445,9 +445,12 @@ class EventDetector:
         rejects them, none is a chained-traceback line, an exception line or
         an indented traceback line); inside a traceback they count as steps
         (`stepped`). `last` is the last of them as far as the
-        next line cares, when idle: only one that starts with `Exception
+        next line cares: when idle, only one that starts with `Exception
         ignored in` changes what follows (the traceback after it is not
-        reported); the default stands for any other line.
+        reported); inside a traceback, the last of them that starts with a
+        blank (Megatron prints its step lines so), which `feed` keeps as the
+        block's last line, the one a traceback cut off by the end reports.
+        The default stands for any other line.
         """
         if n <= 0:
             return
@@ -458,6 +461,8 @@ class EventDetector:
         elif isinstance(block, _Traceback):
             block.lines += n
             block.steps += n
+            if last[:1] in (" ", "\t") and last.strip(" \t^~"):
+                block.last = last.strip()  # as `_traceback_line` keeps an indented line
 
     def stepped(self) -> None:
         """The line just fed was a training step (the format parser read one): an open traceback that

@@ -372,6 +372,25 @@ class SourceParser:
 
         starts: list[np.ndarray] = []  # byte offset of every physical line, once a traceback needs them
 
+        def line_starts() -> np.ndarray:
+            """Byte offset of the start of line i + 1 of the chunk, for every i (computed once)."""
+            if not starts:
+                starts.append(np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1)
+            return starts[0]
+
+        def last_indented(lo: int, hi: int) -> str:
+            """The last of step rows lo..hi-1 that starts with a blank, "" if none (EventDetector.skip's
+            `last` inside a traceback)."""
+            after = line_starts()
+            rows = np.arange(lo, hi)
+            begin = np.where(rows > 0, after[np.maximum(rows - 1, 0)], 0)
+            head = np.frombuffer(data, np.uint8)[begin]
+            hits = np.flatnonzero((head == 32) | (head == 9))
+            if not hits.size:
+                return ""
+            at = int(begin[hits[-1]])
+            return data[at : int(after[lo + int(hits[-1])]) - 1].decode("ascii")
+
         def one_by_one(lo: int, hi: int, start: int) -> int:
             """Step rows lo.. (line lo at byte `start`) while busy: counted in runs where the crash
             detector can take them unread (an open traceback), else read per line; the first row left."""
@@ -381,14 +400,12 @@ class SourceParser:
                         break
                     k = events.absorbable(hi - lo)
                     if k:
+                        skip(k, last_indented(lo, lo + k))
                         lo += k
-                        skip(k)
                         self._stepped(after_fast, int(batch.step[np.searchsorted(batch.line, lo - 1)]))
                         self._last = (self.rank, first + lo - 1 + extra, t)
                         if lo < hi:
-                            if not starts:
-                                starts.append(np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1)
-                            start = int(starts[0][lo - 1])
+                            start = int(line_starts()[lo - 1])
                         continue
                 end = data.find(b"\n", start)
                 redo.append(lo)
@@ -604,9 +621,7 @@ def _renumber(
     if redo:
         keep = np.ones(line.size, bool)
         keep[np.searchsorted(line, redo)] = False
-        batch = replace(batch, line=line[keep], step=batch.step[keep], total=batch.total[keep],
-                        metrics={m: v[keep] for m, v in batch.metrics.items()},
-                        present={m: v[keep] for m, v in batch.present.items()})
+        batch = batch.take(keep)
         line = batch.line
     numbers = line + first
     if several:  # lines before each row beyond one per physical line

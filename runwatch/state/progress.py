@@ -181,7 +181,12 @@ class ProgressTracker:
                 self._step_time_warm = step_time
         if self.bulk:
             self._wall.rebase(step, t)
-        elif self._wall.add(step, t):
+        else:
+            self._time(step, t)
+
+    def _time(self, step: int, t: float) -> None:
+        """A step that moved the run on, at `t`: the wall interval it opens closes the one before."""
+        if self._wall.add(step, t):
             if self._wall.previous is not None:
                 self._account(*self._wall.previous, self._pending_is_pause)
             self._pending_is_pause = self._pause_marked
@@ -211,18 +216,18 @@ class ProgressTracker:
         they extend the wall interval the first of them opens (or extends), so
         an `add` of the first and one of the last stand for all of them.
 
-        `t` may also give each record's time (a replay): only for a run whose
-        intervals are not timed (`bulk`), as a replay's rebuilt clock only
-        echoes the step time the log states.
+        `t` may also give each record's time (a replay): a run whose intervals
+        are timed (not `bulk`: the log stated its times) then times each step
+        that moves it, in turn, as `update` does.
         """
         if not len(steps):
             return
         if total is not None:
             self.total = total
+        each: np.ndarray | None = None
         if isinstance(t, np.ndarray):
-            assert self.bulk, "records with times of their own are timed one by one (update)"
             self._note(float(t[0]), None, None, None)
-            t = float(t[-1])
+            each, t = (None if self.bulk else t), float(t[-1])
         self._note(t, tokens_per_sec, elapsed, log_eta)
         last = self.step
         prior = np.empty_like(steps)
@@ -241,6 +246,10 @@ class ProgressTracker:
         if step_time is not None:
             self._note_step_times(step_time[ok])
         self.step = int(taken[-1])
+        if each is not None:
+            for step, at in zip(taken.tolist(), each[ok].tolist(), strict=True):
+                self._time(step, at)
+            return
         if self.bulk:
             self._wall.rebase(self.step, t)
         elif self._wall.add(int(taken[0]), t):  # only the first can open an interval: account for the last one

@@ -135,22 +135,29 @@ class RunTracker:
         metrics of the whole chunk go in at its end, one slice per metric.
         """
         cols = chunk.steps
-        if cols is None or not len(cols.line) or cols.kind != Kind.STEP or cols.t is not None or cols.rank is not None:
-            self.apply_many(chunk.merged(), now)  # rows with a time or rank of their own go as records
+        if cols is None or not len(cols.line) or cols.kind != Kind.STEP or cols.rank is not None:
+            self.apply_many(chunk.merged(), now)  # rows of several ranks go as records
             return
-        rank, t, records = chunk.rank, chunk.t or now, chunk.records
+        rank, records = chunk.rank, chunk.records
+        t: float | np.ndarray = chunk.t or now
+        if cols.t is not None:  # rows that state their time keep it (a record's `t or now`); all arrived `now`
+            t = np.where(cols.t > 0, cols.t, t)
         count = len(cols.line)
         later = (self._known(cols, rank) and not any(n in cols.metrics for r in records for n in r.metrics)
                  and not self._restart_in(chunk, 0, count))
         lo = 0
         ends = np.searchsorted(cols.line, [r.line for r in records]).tolist() if records else []
+        def rows(a: int, b: int) -> None:
+            self._apply_rows(chunk, a, b, t[a:b] if isinstance(t, np.ndarray) else t, now, metrics=not later,
+                             arrival=now)
+
         for rec, end in zip(records, ends, strict=True):
             if end > lo:
-                self._apply_rows(chunk, lo, end, t, now, metrics=not later)
+                rows(lo, end)
                 lo = end
             self.apply(rec, now)
         if lo < count:
-            self._apply_rows(chunk, lo, count, t, now, metrics=not later)
+            rows(lo, count)
         if later:
             self._add_columns(cols, rank, chunk.source, 0, count, t)
 
@@ -205,9 +212,10 @@ class RunTracker:
             self._last_record_t = held.passed_t  # an eval that passed them came after them
 
     def _apply_rows(self, chunk: RecordChunk, lo: int, hi: int, t: float | np.ndarray, now: float, *,
-                    metrics: bool) -> None:
+                    metrics: bool, arrival: float | None = None) -> None:
         """Rows lo..hi-1, each row that brings a new metric alone; `t`: their time, or each row's (from
-        row lo on), the one given to a row that goes alone as a Record too."""
+        row lo on), the one given to a row that goes alone as a Record too. Each row's time is when it
+        arrived too (a replay's clock), unless `arrival` says when all of them did (a live read)."""
         cols = chunk.steps
         assert cols is not None
         if chunk.rank is None or chunk.rank == 0:
@@ -216,22 +224,28 @@ class RunTracker:
                 cut = lo + r
                 if r:
                     self._apply_rows(chunk, lo, cut, t[: r] if isinstance(t, np.ndarray) else t,
-                                     float(t[r - 1]) if isinstance(t, np.ndarray) else now, metrics=metrics)
+                                     float(t[r - 1]) if isinstance(t, np.ndarray) and arrival is None else now,
+                                     metrics=metrics, arrival=arrival)
                 rest = t[r:] if isinstance(t, np.ndarray) else t
-                at = float(rest[0]) if isinstance(rest, np.ndarray) else now
+                at = float(rest[0]) if isinstance(rest, np.ndarray) and arrival is None else now
                 self._new_attempt(chunk.source, float(cols.step[cut]), at, _epoch_at(cols, cut), line=int(cols.line[cut]))
-                self._apply_rows(chunk, cut, hi, rest, now, metrics=True)
+                self._apply_rows(chunk, cut, hi, rest, now, metrics=True, arrival=arrival)
                 return
         base = lo
         while lo < hi:
             cut = self._first_new(cols, chunk.rank, lo, hi) if metrics else hi
             if cut > lo:
                 times = t[lo - base : cut - base] if isinstance(t, np.ndarray) else t
-                at = float(times[-1]) if isinstance(times, np.ndarray) else now
-                self._step_rows(cols, chunk.rank, chunk.source, lo, cut, times, at, metrics=metrics)
+                at = float(times[-1]) if isinstance(times, np.ndarray) and arrival is None else now
+                self._step_rows(cols, chunk.rank, chunk.source, lo, cut, times, at, metrics=metrics,
+                                arrived=arrival is None)
             if cut == hi:
                 return
-            self.apply(chunk.row(cut), float(t[cut - base]) if isinstance(t, np.ndarray) else now)
+            if isinstance(t, np.ndarray):  # the row at the time given for it, as its neighbours
+                at = float(t[cut - base])
+                self.apply(dataclasses.replace(chunk.row(cut), t=at), at if arrival is None else arrival)
+            else:
+                self.apply(chunk.row(cut), now)
             lo = cut + 1
 
     def _first_new(self, cols: StepColumns, rank: int | None, lo: int, hi: int) -> int:
@@ -247,19 +261,26 @@ class RunTracker:
 
     def _step_rows(
         self, cols: StepColumns, rank: int | None, source: str, lo: int, hi: int, t: float | np.ndarray,
-        now: float, *, metrics: bool,
+        now: float, *, metrics: bool, arrived: bool = True,
     ) -> None:
         """What `_apply_step` does for rows lo..hi-1 (metric values only with `metrics`); `t`: their time,
-        or each row's, `now` the time of the last."""
+        or each row's, `now` the time the last arrived; `arrived`: each row's time is when it arrived (a
+        replay), not only the time its line states (then all arrived `now`)."""
         self._records += hi - lo
         self._counts[Kind.STEP] += hi - lo
         steps = cols.step[lo:hi]
         if rank is None or rank == 0:
             self._attempts.advance_rows(source, steps, _epochs(cols, lo, hi))
         self._last_x = last = float(steps[-1])
-        prior = np.maximum.accumulate(np.concatenate(([self._pace.top], steps[:-1])))
+        timed = isinstance(t, np.ndarray) and arrived and not self.progress.bulk
+        if timed:  # each row came at its own time (a replay of a stamped log): the pace of each, as one by one
+            assert isinstance(t, np.ndarray)
+            for step, at in zip(steps.tolist(), t.tolist(), strict=True):
+                self._measure(step, at, 1)
+        else:
+            prior = np.maximum.accumulate(np.concatenate(([self._pace.top], steps[:-1])))
         self._progress(rank, source, now, last, float(steps.max()), uniform=bool((steps == last).all()),
-                       moved=int((steps > prior).sum()))
+                       moved=0 if timed else int((steps > prior).sum()), measured=timed)
         total = cols.total[lo:hi]
         stated = total if total[-1] >= 0 else total[total >= 0]
         step_time = cols.metrics.get("step_time")
@@ -395,18 +416,20 @@ class RunTracker:
             self._latest_other.update(metrics)
 
     def _progress(self, rank: int | None, source: str, now: float, last: float | None, top: float, *,
-                  uniform: bool, moved: int = 1) -> None:
+                  uniform: bool, moved: int = 1, measured: bool = False) -> None:
         """Step records of `rank` received at `now`, the newest at step `last` (None: unnumbered), the
         highest `top`, `moved` of them above the run's top so far; `uniform`: all at `last`. They end a
         crash or finish unless another source sent them on its heels, and they are progress unless
         they only repeat the rank's newest step: a progress bar's last redraw after the traceback (the HF
-        Trainer's `49/120` under its OOM) neither resumes a crashed run nor moves it on."""
+        Trainer's `49/120` under its OOM) neither resumes a crashed run nor moves it on. `measured`: their
+        pace is measured already (rows each at its own time)."""
         if last is None or not uniform or self._step_of.get(rank) != last:
             self._end.resume(now, source)
             self._last_step_at, self._quiet = now, False  # a redraw of a step is no progress (see `_step_of`)
         if last is not None:
             self._step_of[rank] = last
-            self._measure(top, now, moved)
+            if not measured:
+                self._measure(top, now, moved)
         self._last_record_t = now
 
     def _measure(self, step: float, now: float, moved: int) -> None:

@@ -145,6 +145,26 @@ def test_times_and_ranks_come_from_the_lines() -> None:
     assert len({r.t for r in got}) > 30 and all(r.t > 1.7e9 for r in got)
 
 
+def test_stamped_rows_inside_an_open_traceback() -> None:
+    """Step rows after a logged traceback's header (another rank's, interleaved), twice: the first runs on
+    past the detector's cap of lines, whose row is read line by line and must keep its time (the batch once
+    lost its times there and `runwatch check` failed on it); the second is cut off by the end and reports
+    the last indented line it saw, as line by line (Megatron's step lines start with a blank)."""
+    stamped = [x for x in REAL["megatron"]() if re.match(r" \[\d{4}-", x)]
+    assert stamped
+    rng = random.Random(7)
+    rows = [_redrawn(rng.choice(stamped), rng) for _ in range(300)]
+    header = ["Traceback (most recent call last):"]
+    text = "\n".join(rows[:40] + header + rows[40:295] + header + rows[295:]) + "\n"  # 255 rows, then 5
+    for sizes in [(1 << 20,), (4096,), (700, 3000, 50)]:
+        got, chunks = check(text.encode(), sizes, fmt="megatron")
+        steps = [r for r in got if r.kind == Kind.STEP]
+        assert len(steps) > 280 and all(r.t > 1.7e9 for r in steps)
+        assert fast_rows(chunks) >= 250
+        [tb] = [r for r in got if r.event is not None]
+        assert tb.message == rows[-1].strip()
+
+
 # -- the learner ---------------------------------------------------------------------------------------
 
 MEGATRON = (" [2024-04-06 03:02:12] iteration       71/     100 | consumed samples:         9088 | elapsed time per "

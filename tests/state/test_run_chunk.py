@@ -23,6 +23,7 @@ from runwatch.state.series import Series
 from runwatch.watcher.snapshot import split_block
 from tests.support.corpus import CORPUS
 from tests.support.fast_path_logs import cut, every_case_log, row
+from tests.support.megatron import stamped_log
 
 
 def chunks(data: bytes, sizes: Sequence[int], rank: int | None = None) -> Iterator[tuple[ChunkRecords, float]]:
@@ -86,6 +87,16 @@ def test_rows_of_a_rank() -> None:
 @pytest.mark.parametrize("sizes", [(1 << 20,), (64 << 10,)])
 def test_corpus_logs(name: str, fast: bool, sizes: tuple[int, ...]) -> None:
     check((CORPUS / "raw" / name).read_bytes(), sizes, fast=fast)
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (64 << 10,)])
+def test_rows_that_state_their_times(sizes: tuple[int, ...]) -> None:
+    """Megatron's stamped step lines: in bulk, each row keeps the time its line states (the series' times,
+    the wall intervals, a 300 s hang among them) while all arrived with their chunk, as one by one."""
+    tracker = check(("\n".join(stamped_log(3000)) + "\n").encode(), sizes)
+    t = tracker.store.get("loss", None)
+    assert t is not None and t.columns(10**9)[0].size > 0
+    assert tracker.progress.longest_pause_s > 290
 
 
 def test_long_history_folds_alike() -> None:

@@ -1,0 +1,31 @@
+"""A Megatron run whose step lines state when they were written, built from a real one's lines."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+
+from tests.support.corpus import CORPUS
+
+
+def stamped_log(steps: int) -> list[str]:
+    """A Megatron run that states when each step line was written: the three whole stamped lines of a
+    real one (Megatron-LM issue 756, in the corpus) in turn, iteration and time carried on by each line's
+    own step time, with a 300 s hang before step 1500 and `lm loss: NAN` (how Megatron's `%E` prints a
+    NaN) at steps 2000-2004."""
+    found = json.loads((CORPUS / "raw" / "excerpts_megatron.json").read_text(encoding="utf-8"))
+    text = next(e["t"] for e in found if "issues/756" in e["src"])
+    real = [x for x in text.splitlines() if x.endswith("nan iterations:   0 |")][:3]
+    assert len(real) == 3
+    t = datetime.datetime(2024, 4, 6, 3, 2, 12)
+    out = []
+    for step in range(1, steps + 1):
+        line = real[step % 3]
+        t += datetime.timedelta(milliseconds=float(re.search(r"\(ms\): ([\d.]+)", line)[1]) + (3e5 if step == 1500 else 0))
+        line = re.sub(r"\[[\d-]+ [\d:]+\]", t.strftime("[%Y-%m-%d %H:%M:%S]"), line)
+        line = re.sub(r"iteration +\d+/ +\d+", f"iteration {step:8d}/{steps:8d}", line)
+        if 2000 <= step < 2005:
+            line = re.sub(r"lm loss: \S+", "lm loss: NAN", line)
+        out.append(line)
+    return out
