@@ -386,6 +386,7 @@ class _Replayer:
     def chunk(self, chunk: RecordChunk) -> None:
         """A block of a log: its records in line order, the step rows in bulk where the clock can time the
         whole block at once (no line of it carries a time, the clock is synthetic)."""
+        chunk = chunk.one_rank()
         cols = chunk.steps
         records = chunk.records
         stamped = cols is not None and cols.t is not None and bool((cols.t > 0).all())

@@ -4,6 +4,7 @@ the rules look."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 
@@ -26,9 +27,9 @@ from runwatch.replay import (
 )
 from runwatch.state.run import RunTracker
 from runwatch.watcher.snapshot import split_block
-from tests.support.megatron import stamped_log
 from tests.support.nanochat import HEALTHY, step_lines, with_nan_at
 from tests.support.paths import FIXTURES
+from tests.support.stamped import deepspeed_log, megatron_log
 
 
 def steps(*xs: int, source: str) -> list[Record]:
@@ -169,17 +170,21 @@ def test_step_rows_in_bulk_are_judged_as_their_records_one_by_one() -> None:
     assert by_rows.end == by_records.end
 
 
-def test_stamped_step_rows_in_bulk_are_judged_as_their_records_one_by_one() -> None:
-    """A log whose step lines state their times (Megatron) replayed by blocks, its rows taken in bulk and
-    each timed by its own stamp, finds what its records one by one find, at the same times; the same run
-    state, pace and progress included (these went record by record, 2.3x check's time on such a log)."""
-    chunks = _chunks(stamped_log(3000))
-    assert sum(len(c.steps) for c in chunks if c.steps is not None) > 2900
+@pytest.mark.parametrize(("log", "found"), [(megatron_log, {"nonfinite", "stall"}), (deepspeed_log, {"stall"})])
+def test_stamped_step_rows_in_bulk_are_judged_as_their_records_one_by_one(
+    log: Callable[[int], list[str]], found: set[str],
+) -> None:
+    """A log whose step lines state their times (Megatron; DeepSpeed, `[Rank 0]` on each) replayed by
+    blocks, its rows taken in bulk and each timed by its own stamp, finds what its records one by one find,
+    at the same times; the same run state, pace and progress included (these went record by record, 2.3x
+    check's time on such a log)."""
+    chunks = _chunks(log(3000))
+    assert sum(len(c.steps) for c in chunks if c.steps is not None) > 2500  # after the lines detection reads
     by_rows = replay(chunks, default_rules(), manager=AlertManager({}), run="r", source="s")
     by_records = replay([r for c in chunks for r in c.merged()], default_rules(), manager=AlertManager({}),
                         run="r", source="s")
     assert _judged(by_rows) == _judged(by_records)
-    assert {f.rule for _, f in by_rows.findings} >= {"nonfinite", "stall"}
+    assert {f.rule for _, f in by_rows.findings} >= found
     assert [n.alert.key for n in by_rows.notifications] == [n.alert.key for n in by_records.notifications]
     assert by_rows.tracker.snapshot(by_rows.end) == by_records.tracker.snapshot(by_records.end)
     assert by_rows.end == by_records.end and by_rows.own_times

@@ -154,6 +154,18 @@ class ChunkRecords:
         out += rows[i:]
         return out
 
+    def one_rank(self) -> ChunkRecords:
+        """This chunk with its step rows' rank as the chunk's, when every row states the same one (DeepSpeed's
+        `[Rank 0]` on every line, one rank's file of torchrun's `[rank3]:` lines): rows of one rank go into a
+        run in bulk; rows of several stay as they are (and go as records)."""
+        steps = self.steps
+        if steps is None or steps.rank is None or not len(steps):
+            return self
+        first = int(steps.rank[0])
+        if first < 0 or not bool((steps.rank == first).all()):
+            return self
+        return replace(self, steps=replace(steps, rank=None), rank=first)
+
     def with_total(self, total: int | None) -> ChunkRecords:
         """`--total-steps`: this chunk with every record that has a step, and every step row, planned to
         end at `total` (None: as it is)."""

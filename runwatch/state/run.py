@@ -134,6 +134,7 @@ class RunTracker:
         rows bring none and no per-line record has a metric of theirs, the
         metrics of the whole chunk go in at its end, one slice per metric.
         """
+        chunk = chunk.one_rank()
         cols = chunk.steps
         if cols is None or not len(cols.line) or cols.kind != Kind.STEP or cols.rank is not None:
             self.apply_many(chunk.merged(), now)  # rows of several ranks go as records

@@ -11,7 +11,7 @@ keeps for later (step intervals, strides, warm-up).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pytest
@@ -23,7 +23,7 @@ from runwatch.state.series import Series
 from runwatch.watcher.snapshot import split_block
 from tests.support.corpus import CORPUS
 from tests.support.fast_path_logs import cut, every_case_log, row
-from tests.support.megatron import stamped_log
+from tests.support.stamped import deepspeed_log, megatron_log
 
 
 def chunks(data: bytes, sizes: Sequence[int], rank: int | None = None) -> Iterator[tuple[ChunkRecords, float]]:
@@ -90,13 +90,31 @@ def test_corpus_logs(name: str, fast: bool, sizes: tuple[int, ...]) -> None:
 
 
 @pytest.mark.parametrize("sizes", [(1 << 20,), (64 << 10,)])
-def test_rows_that_state_their_times(sizes: tuple[int, ...]) -> None:
-    """Megatron's stamped step lines: in bulk, each row keeps the time its line states (the series' times,
-    the wall intervals, a 300 s hang among them) while all arrived with their chunk, as one by one."""
-    tracker = check(("\n".join(stamped_log(3000)) + "\n").encode(), sizes)
-    t = tracker.store.get("loss", None)
-    assert t is not None and t.columns(10**9)[0].size > 0
-    assert tracker.progress.longest_pause_s > 290
+@pytest.mark.parametrize(("log", "metric", "rank", "hang"), [(megatron_log, "loss", None, 300),
+                                                           (deepspeed_log, "lr", 0, 200)])
+def test_rows_that_state_their_times(sizes: tuple[int, ...], log: Callable[[int], list[str]], metric: str,
+                                     rank: int | None, hang: float) -> None:
+    """Megatron's stamped step lines, and DeepSpeed's with `[Rank 0]` on each: in bulk, each row keeps the
+    time its line states (the series' times, the wall intervals, a hang among them) while all arrived with
+    their chunk, as one by one."""
+    tracker = check(("\n".join(log(3000)) + "\n").encode(), sizes)
+    series = tracker.store.get(metric, rank)
+    assert series is not None and series.columns(10**9)[0].size > 0
+    assert hang - 10 < tracker.progress.longest_pause_s < hang + 10
+
+
+@pytest.mark.parametrize("log", [megatron_log, deepspeed_log])
+def test_rows_that_state_their_times_go_in_bulk(log: Callable[[int], list[str]],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stamped rows (and DeepSpeed's, of one rank each) are not taken one record at a time: only the lines
+    format detection read line by line are."""
+    applied = []
+    one = RunTracker.apply
+    monkeypatch.setattr(RunTracker, "apply", lambda self, rec, now: (applied.append(rec), one(self, rec, now)))
+    tracker = RunTracker("r", "log")
+    for chunk, now in chunks(("\n".join(log(3000)) + "\n").encode(), (1 << 20,)):
+        tracker.apply_chunk(chunk, now)
+    assert tracker.progress.step == 3000 and len(applied) < 500
 
 
 def test_long_history_folds_alike() -> None:

@@ -1,4 +1,4 @@
-"""A Megatron run whose step lines state when they were written, built from a real one's lines."""
+"""Runs whose step lines state when they were written (Megatron, DeepSpeed), built from real lines of each."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from tests.support.corpus import CORPUS
 
 
-def stamped_log(steps: int) -> list[str]:
+def megatron_log(steps: int) -> list[str]:
     """A Megatron run that states when each step line was written: the three whole stamped lines of a
     real one (Megatron-LM issue 756, in the corpus) in turn, iteration and time carried on by each line's
     own step time, with a 300 s hang before step 1500 and `lm loss: NAN` (how Megatron's `%E` prints a
@@ -28,4 +28,20 @@ def stamped_log(steps: int) -> list[str]:
         if 2000 <= step < 2005:
             line = re.sub(r"lm loss: \S+", "lm loss: NAN", line)
         out.append(line)
+    return out
+
+
+def deepspeed_log(steps: int) -> list[str]:
+    """A DeepSpeed run's `log_dist` step lines, `[Rank 0]` on each: the real one of DeepSpeed issue 3742 (in
+    the corpus), step and time carried on 1.5 s a step, with a 200 s hang before step 800."""
+    found = json.loads((CORPUS / "raw" / "excerpts_deepspeed.json").read_text(encoding="utf-8"))
+    text = next(e["t"] for e in found if "issues/3742" in e["src"])
+    real = next(x for x in text.splitlines() if "[Rank 0] step=" in x)
+    t = datetime.datetime(2023, 7, 25, 21, 3, 21, 37000)
+    out = []
+    for step in range(1, steps + 1):
+        t += datetime.timedelta(seconds=1.5 + (200 if step == 800 else 0))
+        stamp = t.strftime("%Y-%m-%d %H:%M:%S,") + f"{t.microsecond // 1000:03d}"
+        line = re.sub(r"^\[[\d-]+ [\d:,]+\]", f"[{stamp}]", real)
+        out.append(re.sub(r"step=\d+", f"step={step}", line))
     return out
