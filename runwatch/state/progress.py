@@ -148,6 +148,9 @@ class ProgressTracker:
         self._median_age = 0
         self._tokens_per_sec: float | None = None
         self._elapsed: tuple[float, float] | None = None
+        self.t_last: float | None = None
+        """The time of the newest step or eval record (its line's, or when it was read): `estimate`'s `now`
+        is on this clock, which a log's own stamps set (RunTracker.snapshot translates)."""
         self._log_eta: float | None = None
 
     def update(
@@ -165,6 +168,7 @@ class ProgressTracker:
             self.total = total
         if is_eval:
             self.mark_pause()
+            self._newest(t)
             return
         self._note(t, tokens_per_sec, elapsed, log_eta)
         last = self.step
@@ -192,10 +196,17 @@ class ProgressTracker:
             self._pending_is_pause = self._pause_marked
             self._pause_marked = False
 
+    def _newest(self, t: float) -> None:
+        """A record of time `t`: the newest so far (rows held back by a replay come in after an eval that
+        followed them)."""
+        if self.t_last is None or t > self.t_last:
+            self.t_last = t
+
     def _note(self, t: float, tokens_per_sec: float | None, elapsed: float | None, log_eta: float | None) -> None:
         """What a record says besides its step: the first time, and the latest of what the log states."""
         if self._t_first is None:
             self._t_first = t
+        self._newest(t)
         if tokens_per_sec is not None:
             self._tokens_per_sec = tokens_per_sec
         if elapsed is not None:

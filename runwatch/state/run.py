@@ -543,11 +543,19 @@ class RunTracker:
     def snapshot(self, now: float) -> RunSnapshot:
         """An immutable picture for the front ends; a finished run has ETA 0, a crashed one none. The
         elapsed time of a run that is over (finished, crashed, ended) stops at its last record: it does not
-        go on counting the time since while the terminal stays open."""
+        go on counting the time since while the terminal stays open. Where the records' own clock is behind
+        the reads' (a log that states its times, Megatron's `[2024-04-06 03:02:12]`, read long after or
+        stamped in a time zone behind), it is counted on theirs: from the first stamp to the newest, and on
+        from there only by the time since that record was read. Counted from the first stamp to the wall
+        clock, last year's log read today said `elapsed 182d22h`."""
         state = self.state(now)
         last = self._last_record_t
         over = state in (RunState.FINISHED, RunState.CRASHED, RunState.ENDED) and last is not None
-        progress = self.progress.estimate(min(now, last) if over and last is not None else now)
+        at = min(now, last) if over and last is not None else now
+        t_last = self.progress.t_last
+        if t_last is not None and last is not None and t_last < last:  # records on a clock behind the reads'
+            at = t_last + max(0.0, at - last)
+        progress = self.progress.estimate(at)
         if state == RunState.FINISHED and (progress.eta_s != 0.0 or (progress.total_steps and progress.percent != 100.0)):
             # a 0-based log's last step is total - 1: a finished run is 100% done, in every front end
             progress = dataclasses.replace(progress, eta_s=0.0, eta_basis="finished",

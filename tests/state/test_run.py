@@ -111,6 +111,19 @@ def test_elapsed_stops_at_the_last_record_once_the_run_is_over(end: Record) -> N
     assert over.snapshot(now + 3600).progress.elapsed_s == at_end
 
 
+def test_elapsed_of_a_stamped_log_runs_on_its_own_clock() -> None:
+    """A log that states its times, read long after (or stamped in another time zone): the elapsed time
+    is its stamps' span, then the time since its newest record was read, never the wall clock minus its
+    first stamp (the header said `elapsed 182d22h` reading last year's Megatron log)."""
+    tracker = RunTracker("r", "log")
+    year_ago, read = T0 - 365 * 86_400.0, T0
+    for i in range(100):  # 100 steps 5 s apart, a year ago, all read now
+        tracker.apply(Record(Kind.STEP, i, 1000, None, year_ago + 5.0 * i, {"loss": 2.0}), read + i / 1000)
+    last = read + 99 / 1000
+    assert tracker.snapshot(last).progress.elapsed_s == pytest.approx(495.0)
+    assert tracker.snapshot(last + 30).progress.elapsed_s == pytest.approx(525.0)  # it goes on, as read
+
+
 def test_snapshot_fields() -> None:
     records = [
         step(1, rank=1, loss=9.0, lr=1e-3),
