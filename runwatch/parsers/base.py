@@ -8,10 +8,13 @@ I/O and reads no clock, so it tests as a plain function.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.stepline import StepLine
+
+if TYPE_CHECKING:
+    from runwatch.parsers.learned import Counters
 
 
 class FormatParser:
@@ -26,6 +29,9 @@ class FormatParser:
     """Set by a format whose parser keeps no state between lines and has no `StepLine` template: its step
     lines take the columnar fast path with a layout per line shape learned from this parser
     (runwatch.parsers.learned); a line holding one of these texts is a candidate (`()`: every line)."""
+    learn_counters: ClassVar[Counters | None] = None
+    """How such a format computes its step and total from several integers of the line, if it does (the
+    description its parser reads with, and the fast path too)."""
 
     def parse(self, line: str) -> Record | None:
         """The record this line completes, or None (not mine, or not yet)."""

@@ -17,18 +17,33 @@ bracket pairs, then the rest split on separators (no backtracking over untrusted
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import named_values
+from runwatch.parsers.learned import Counted, Counters
 from runwatch.parsers.pydict import is_eval_metric
 
 _HEAD = re.compile(
-    r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(\d{1,9})\s{0,4}/\s{0,4}(\d{1,9})\s{0,4}\][,|\s]{0,8}"
-    r"(?:Step|Batch|Iter|Iteration)\s{0,4}:?\s{0,4}\[\s{0,4}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\s{0,4}\]",
+    r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\][,|\s]{0,8}"
+    r"(?:Step|Batch|Iter|Iteration)\s{0,4}:?\s{0,4}\[\s{0,4}(?P<inner>\d{1,12})\s{0,4}/\s{0,4}(?P<per_epoch>\d{1,12})\s{0,4}\]",
     re.IGNORECASE,
 )
+
+
+def _counted(n: Mapping[str, Any]) -> Counted:
+    """Step `(e - 1) * S + s` and total `E * S` of `Epoch [e/E], Step [s/S]`, the epoch as a metric; a line
+    with `e` or `s` outside 1..E or 1..S (a `0` the loop printed before counting) is no step. Written with
+    operators ints and arrays share (`&`, and `x + (x == 0)` for `max(x, 1)`): the fast path computes the
+    same over a layout's columns (runwatch.parsers.learned.Counters)."""
+    e, epochs, s, per = n["epoch"], n["epochs"], n["inner"], n["per_epoch"]
+    ok = (e >= 1) & (e <= epochs + (epochs == 0)) & (s >= 1) & (s <= per + (per == 0))
+    return (e - 1) * per + s, epochs * per, {"epoch": e * 1.0}, ok
+
+
+COUNTERS = Counters(_HEAD, _counted)
 _SEPARATORS = re.compile(r"[,|]")
 _MAX_FIELDS = 32
 
@@ -37,21 +52,20 @@ class BracketedParser(GuardedParser):
     """`Epoch [e/E], Step [s/S], Name: value, ...` lines: one step record each."""
 
     name: ClassVar[str] = "bracketed"
+    learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"Epoch", b"epoch", b"EPOCH")
+    learn_counters: ClassVar[Counters | None] = COUNTERS
 
     def _parse(self, line: str) -> Record | None:
-        m = _HEAD.match(line)
-        if m is None:
+        found = COUNTERS.of(line)
+        if found is None:
             return None
-        epoch, epochs, inner, per_epoch = (int(g) for g in m.groups())
-        if not 1 <= epoch <= max(epochs, 1) or not 1 <= inner <= max(per_epoch, 1):
-            return None
+        m, (step, total, derived, _) = found
         metrics = _fields(line[m.end():])
         if not metrics:
             return None
-        metrics["epoch"] = float(epoch)
+        metrics.update(derived)
         kind = Kind.STEP if "loss" in metrics or not all(map(is_eval_metric, metrics)) else Kind.EVAL
-        return Record(kind=kind, step=(epoch - 1) * per_epoch + inner, total_steps=epochs * per_epoch,
-                      metrics=metrics)
+        return Record(kind=kind, step=step, total_steps=total, metrics=metrics)
 
 
 def _fields(rest: str) -> dict[str, float]:

@@ -48,7 +48,7 @@ from runwatch.parsers.base import FormatParser, StepLineParser
 from runwatch.parsers.boundary import OVERRUN
 from runwatch.parsers.events import EventDetector
 from runwatch.parsers.fields import local_seconds
-from runwatch.parsers.learned import RANK, STEP, TIME, TOTAL, LearnedLine, learn
+from runwatch.parsers.learned import RANK, STEP, TIME, TOTAL, Counters, LearnedLine, learn
 from runwatch.parsers.prefix import split_rank
 from runwatch.parsers.registry import UnknownFormatError, parser_class
 
@@ -186,9 +186,9 @@ class FastFormat:
     @classmethod
     def learned(cls, parser: type[FormatParser], anchors: tuple[bytes, ...]) -> FastFormat:
         """A stateless format's fast path: each line shape read as the parser reads an example of it."""
-        parse = parser().parse
+        parse, counters = parser().parse, parser.learn_counters
         return cls(name=parser.name, prefix=b"", layout=_NOTHING, metrics={},
-                   learn=lambda text: learn(parse, text), anchors=anchors)
+                   learn=lambda text: learn(parse, text, counters), anchors=anchors)
 
 
 _NOTHING = re.compile(rb"(?!)")
@@ -534,7 +534,8 @@ class _Field:
 class _Plan:
     """How to read one layout: the fields (over the layout's digit columns) and the label digits to check."""
 
-    step: _Field
+    step: _Field | None
+    """None when `counters` computes it."""
     total: _Field | None
     fields: tuple[_Field, ...]
     literal: tuple[tuple[np.ndarray, np.ndarray], ...]
@@ -542,6 +543,9 @@ class _Plan:
     rank: _Field | None = None
     constants: tuple[tuple[str, float], ...] = ()
     """Metrics every row of the layout prints as the same word (`grad norm: nan`), with their value."""
+    counted: tuple[_Field, ...] = ()
+    """The integers `counters` reads (each field's `metric` is its name there)."""
+    counters: Counters | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -640,10 +644,14 @@ def _values(
     vals = np.empty((len(fields), k))
     inexact = np.zeros(k, bool)
     times = np.empty(k) if plan.time is not None else None
+    counted = np.empty((len(plan.counted), k), np.int64)
     for lo in range(0, k, _SUB_ROWS):
         hi = min(k, lo + _SUB_ROWS)
         sub = digits[lo:hi].T.astype(np.float64, order="C")  # a row per digit column
-        step[lo:hi] = _integer(sub, plan.step)
+        if plan.step is not None:
+            step[lo:hi] = _integer(sub, plan.step)
+        for i, f in enumerate(plan.counted):
+            counted[i, lo:hi] = _integer(sub, f)
         if times is not None and plan.time is not None:
             times[lo:hi], bad = _times(sub, plan.time)
             inexact[lo:hi] |= bad
@@ -668,6 +676,14 @@ def _values(
     for metric, value in plan.constants:
         if metric not in omit:
             out[metric] = np.full(k, value)
+    if plan.counters is not None:  # the format's own computation, over columns (runwatch.parsers.learned.Counters)
+        inexact |= (counted >= 2**31).any(axis=0)  # products of such would overflow int64, not Python's ints
+        got_step, got_total, derived, ok = plan.counters.read({f.metric: counted[i] for i, f in enumerate(plan.counted)})
+        step[:] = got_step
+        if got_total is not None:
+            total[:] = got_total
+        out.update((m, np.asarray(v, np.float64)) for m, v in derived.items() if m not in omit)
+        inexact |= ~np.asarray(ok, bool)  # no step for the per-line parser either: it reads them
     return step, total, out, inexact, times
 
 
@@ -756,6 +772,12 @@ def _learned_plan(spec: FastFormat, first: bytes, shape: bytes, digit_cols: np.n
     fields: dict[str, _Field] = {}
     stamp = None
     constants = tuple((s.name, s.constant) for s in learned.spans if s.constant is not None)
+    counted = []
+    for span in learned.counted:
+        first_col, last_col = (int(i) for i in np.searchsorted(digit_cols, [span.lo, span.hi]))
+        if last_col == first_col or last_col - first_col > _MAX_DIGITS or not first[span.lo:span.hi].isdigit():
+            return None
+        counted.append(_field(span.name, 1.0, shape[span.lo:span.hi], first_col, last_col))
     for span in learned.spans:
         if span.constant is not None:
             continue
@@ -770,8 +792,10 @@ def _learned_plan(spec: FastFormat, first: bytes, shape: bytes, digit_cols: np.n
             return None
         fields[span.name] = _field(span.name, span.scale, shape[span.lo:span.hi], first_col, last_col)
     literal = tuple((np.arange(lo, hi), np.frombuffer(first[lo:hi], np.uint8)) for lo, hi in learned.literals)
-    plan = _Plan(fields.pop(STEP), fields.pop(TOTAL, None), tuple(f for n, f in fields.items() if n != RANK),
-                 literal, stamp, fields.get(RANK), constants)
+    plan = _Plan(fields.pop(STEP, None), fields.pop(TOTAL, None), tuple(f for n, f in fields.items() if n != RANK),
+                 literal, stamp, fields.get(RANK), constants, tuple(counted), learned.counters)
+    if plan.step is None and plan.counters is None:
+        return None
     row = np.frombuffer(first, np.uint8)[digit_cols[None, :]] if digit_cols.size else np.zeros((1, 0), np.uint8)
     step, total, values, inexact, times = _values(plan, row, frozenset())
     rec = learned.record

@@ -25,6 +25,12 @@ time, when changing its seconds and fraction moves the time by what
 more by runwatch.parsers.columnar: its column reading of the example line
 must give the very record the parser gave.
 
+A format whose step and total are computed from several integers of the
+line (the tutorial loop's `Epoch [3/5], Step [50/120]`: step
+`(3 - 1) * 120 + 50`, total `5 * 120`) describes that computation once, as
+`Counters`: its per-line parser reads with it, and the learner takes the
+integers it names as columns (not probed) and the same computation over them.
+
 Only a parser that keeps no state between lines may be learned from (its
 answer for a line alone is its answer in context): such a format says so
 with `FormatParser.learn_anchors`. Values the parser tests rather than
@@ -36,9 +42,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Any
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.fields import local_time
@@ -72,16 +79,47 @@ class Span:
     """The value of a `nan`/`inf` word: every line of the layout prints that word there (no digits)."""
 
 
+Counted = tuple[Any, Any, dict[str, Any], Any]
+"""What `Counters.read` gives: step, total (None: none), metrics it derives, and whether the integers make a
+step at all; each an int/float/bool for one line, an array of them for columns."""
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    """A step and total computed from several integers of a step line, described once for both readers.
+
+    `head` matches (from the line's start) the part of the line holding the
+    integers, one named group each (digits only). `read` takes them by name,
+    as ints (one line) or int64 arrays (a layout's rows), and computes with
+    operators both support: it must not branch on their values (use `&`, not
+    `and`), so that columns get what each line gets.
+    """
+
+    head: re.Pattern[str]
+    read: Callable[[Mapping[str, Any]], Counted]
+
+    def of(self, line: str) -> tuple[re.Match[str], Counted] | None:
+        """The head's match and what `read` makes of its integers, or None: no head, or no step."""
+        m = self.head.match(line)
+        if m is None:
+            return None
+        got = self.read({k: int(v) for k, v in m.groupdict().items()})
+        return (m, got) if got[3] else None
+
+
 @dataclass(frozen=True, slots=True)
 class LearnedLine:
     """How a line of one shape reads: its fields, and the digit runs that must equal the example's."""
 
     spans: tuple[Span, ...]
-    """Step first, then total, time and rank if read, then the metrics in the record's order."""
+    """Step first (unless `counted`), then total, time and rank if read, then the metrics in the record's order."""
     literals: tuple[tuple[int, int], ...]
     record: Record
     """What the parser gave for the example line (the columns must give the same); its rank is the launcher
     prefix's, as the source parser gives it."""
+    counted: tuple[Span, ...] = ()
+    """The integers `counters` computes the step, total and some metrics from, named by its groups."""
+    counters: Counters | None = None
 
 
 class _Role(Enum):
@@ -91,13 +129,14 @@ class _Role(Enum):
     NO = "no"
 
 
-def learn(parse: Callable[[str], Record | None], line: str) -> LearnedLine | None:
-    """The layout of `line` as `parse` (a stateless format parser's) reads it behind a launcher's rank
-    prefix (`[rank3]:`, runwatch.parsers.prefix), or None (see the module notes)."""
+def learn(parse: Callable[[str], Record | None], line: str, counters: Counters | None = None) -> LearnedLine | None:
+    """The layout of `line` as `parse` (a stateless format parser's, which reads its step and total with
+    `counters` if given) reads it behind a launcher's rank prefix (`[rank3]:`, runwatch.parsers.prefix),
+    or None (see the module notes)."""
     rank, rest = split_rank(line)
     cut = len(line) - len(rest)
     prefix = _prefix_spans(line, cut, rank)
-    found = _learn(parse, rest) if prefix is not None else None
+    found = _learn(parse, rest, counters) if prefix is not None else None
     if found is None or prefix is None:
         return None
     rank_spans = prefix
@@ -108,7 +147,8 @@ def learn(parse: Callable[[str], Record | None], line: str) -> LearnedLine | Non
         rec = Record(rec.kind, rec.step, rec.total_steps, rank, rec.t, rec.metrics, rec.event, rec.message)
     spans = tuple(replace(s, lo=s.lo + cut, hi=s.hi + cut) for s in found.spans) + rank_spans
     literals = tuple((lo + cut, hi + cut) for lo, hi in found.literals)
-    return LearnedLine(spans, literals, rec)
+    counted = tuple(replace(s, lo=s.lo + cut, hi=s.hi + cut) for s in found.counted)
+    return LearnedLine(spans, literals, rec, counted, found.counters)
 
 
 def _prefix_spans(line: str, cut: int, rank: int | None) -> tuple[Span, ...] | None:
@@ -137,12 +177,21 @@ def _prefix_spans(line: str, cut: int, rank: int | None) -> tuple[Span, ...] | N
     return tuple(spans)
 
 
-def _learn(parse: Callable[[str], Record | None], line: str) -> LearnedLine | None:
+def _learn(parse: Callable[[str], Record | None], line: str, counters: Counters | None) -> LearnedLine | None:
     rec = parse(line)
     if rec is None or rec.kind != Kind.STEP or rec.step is None or rec.event is not None or rec.message is not None:
         return None
     spans: list[Span] = []
     literals: list[tuple[int, int]] = []
+    counted: list[Span] = []
+    derived: set[str] = set()
+    if counters is not None:  # the integers of the head are columns, read by `counters` (not probed)
+        read = counters.of(line)
+        if read is None:
+            return None
+        head, (_, total, metrics, _) = read
+        counted = [Span(name, *head.span(name)) for name in head.groupdict()]
+        derived = {STEP, *metrics} | ({TOTAL} if total is not None else set())
     stamps = list(_STAMP.finditer(line))
     for m in stamps:
         role = _stamp_role(parse, line, rec, m)
@@ -154,7 +203,7 @@ def _learn(parse: Callable[[str], Record | None], line: str) -> LearnedLine | No
             spans.append(Span(TIME, m.start(), m.end()))
         elif role is _Role.LABEL:
             literals.append((m.start(), m.end()))
-    inside = [(m.start(), m.end()) for m in stamps]
+    inside = [(m.start(), m.end()) for m in stamps] + [(c.lo, c.hi) for c in counted]
     tokens = [m for m in _NUMBER.finditer(line) if not any(lo <= m.start() < hi for lo, hi in inside)]
     words = list(_WORD.finditer(line))
     if len(tokens) + len(words) > _MAX_TOKENS:
@@ -165,18 +214,18 @@ def _learn(parse: Callable[[str], Record | None], line: str) -> LearnedLine | No
             return None
         role, span = found
         if role is _Role.FIELD and span is not None:
-            if any(s.name == span.name for s in spans):
+            if any(s.name == span.name for s in spans) or span.name in derived:
                 return None  # one field from two numbers: not a reading the columns can repeat
             spans.append(span)
         elif role is _Role.LABEL:
             literals.append((m.start(), m.end()))
-    names = {s.name for s in spans}
+    names = {s.name for s in spans} | derived
     if (STEP not in names or (rec.total_steps is not None) != (TOTAL in names) or set(rec.metrics) - names
             or (rec.t != 0.0) != (TIME in names) or (rec.rank is not None) != (RANK in names)):
         return None  # a value the line's numbers do not give alone (a constant, a name's digits): not learned
     order = {name: i for i, name in enumerate((STEP, TOTAL, TIME, RANK, *rec.metrics))}
     spans.sort(key=lambda s: order[s.name])
-    return LearnedLine(tuple(spans), tuple(literals), rec)
+    return LearnedLine(tuple(spans), tuple(literals), rec, tuple(counted), counters)
 
 
 def _token_role(

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runwatch.model import Kind, Record
+from runwatch.parsers.bracketed import BracketedParser
 from runwatch.parsers.columnar import extract_steps
 from runwatch.parsers.deepspeed import DeepSpeedParser
 from runwatch.parsers.keyvalue import KeyValueParser
@@ -55,9 +56,11 @@ REAL: dict[str, Callable[[], list[str]]] = {
     "deepspeed": lambda: [x for x in _excerpts("deepspeed") if "step=" in x or "SamplesPerSec=" in x],
     "torchtitan": lambda: [x for x in _excerpts("torchtitan_composer_axolotl_accelerate") if re.search(r"step: +\d", x)],
     "kv": lambda: [x for x in _recording("kvlog-healthy") + _recording("kvlog-nan") if "step=" in x],
+    "bracketed": lambda: [x for r in ("tutorial-healthy", "tutorial-nan", "tutorial-inf", "tutorial-spike")
+                          for x in _recording(r) if x.startswith("Epoch [")],
 }
 PARSERS = {"megatron": MegatronParser, "deepspeed": DeepSpeedParser, "torchtitan": TorchtitanParser,
-           "kv": KeyValueParser}
+           "kv": KeyValueParser, "bracketed": BracketedParser}
 
 
 def _noise() -> list[str]:
@@ -170,6 +173,27 @@ def test_stamped_rows_inside_an_open_traceback() -> None:
 MEGATRON = (" [2024-04-06 03:02:12] iteration       71/     100 | consumed samples:         9088 | elapsed time per "
             "iteration (ms): 5361.6 | learning rate: 1.420000E-05 | global batch size:   128 | lm loss: 1.818812E+00 |"
             " loss scale: 1.0 | grad norm: 1.300 | number of skipped iterations:   0 | number of nan iterations:   0 |")
+
+
+def test_a_step_computed_from_several_integers() -> None:
+    """The tutorial loop's `Epoch [3/5], Step [90/120]`: its four integers are columns the format's own
+    `Counters` computes step (3 - 1) * 120 + 90 and total 5 * 120 from, on every row of the layout; rows
+    the parser finds no step in (`Epoch [0/5]`) or whose integers would overflow the columns go per line."""
+    line = next(x for x in REAL["bracketed"]() if x.startswith("Epoch [3/5], Step [90/120]"))
+    found = learn(BracketedParser().parse, line, BracketedParser.learn_counters)
+    assert found is not None
+    assert {s.name: line[s.lo:s.hi] for s in found.counted} == {"epoch": "3", "epochs": "5", "inner": "90",
+                                                                "per_epoch": "120"}
+    assert [s.name for s in found.spans] == ["loss"]
+    rows = [line.replace("[3/5]", f"[{e}/5]").replace("[90/", f"[{s}/") for e in (1, 2, 4, 5, 0) for s in (10, 99)]
+    # one layout: E * S = 10**18 fits an int64, 999999999 * 99999999999 does not (a Python int holds it)
+    big = [line.replace("[3/5]", f"[3/{e}]").replace("/120]", f"/{s}]")
+           for e, s in ((100000000, 10000000000), (999999999, 99999999999))]
+    data = ("\n".join([line, *rows, *big]) + "\n").encode()
+    got, columns = both(data, "bracketed")
+    assert columns == 1 + 8  # `[0/5]` gives no record; integers past 2**31 go per line
+    assert [(r.step, r.total_steps) for r in got[:3]] == [(330, 600), (10, 600), (99, 600)]
+    assert got[-1].step == 2 * 99999999999 + 90  # read per line (whose boundary check drops the total)
 
 
 def test_megatron_line_fields() -> None:
