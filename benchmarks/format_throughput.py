@@ -15,6 +15,10 @@ Contestants, each in its own process:
 - `per-line`: the live path, SourceParser with the format given, fed the
   lines in batches of 10,000 (crash detection, rank prefix, the format's
   parser; in process, reading included);
+- `burst`: a live burst (a catch-up after a pause, many ranks writing to one
+  file): the follower's 1 MiB reads split by its line splitter, runs of plain
+  lines raw to `feed_bytes` as `runwatch tail` does with a read of 64 KiB and
+  up (in process, reading included);
 - `parse`: `runwatch parse --output summary --format F` as users run it
   (start-up included), on the noisy log and on the clean one;
 - `wc -l` on the noisy log (the anchor: reading the bytes).
@@ -191,15 +195,39 @@ def per_line(fmt: Format, path: str) -> int:
     return n
 
 
+def burst(fmt: Format, path: str) -> int:
+    """What a live follower does with a burst of appended lines (runwatch.watcher.tail.BURST_BYTES and up: a
+    catch-up, many ranks writing to one file): its reads of 1 MiB split by the line splitter, runs of plain
+    lines raw to `feed_bytes` (the fast path), the rest as lines to `feed`, `settle` after each read."""
+    from runwatch.parsers.source import SourceParser
+    from runwatch.watcher.lines import LineSplitter
+    from runwatch.watcher.snapshot import split_block
+
+    sp, splitter, n = SourceParser("bench", fmt=fmt.name), LineSplitter(), 0
+    with open(path, "rb") as f:
+        while data := f.read(1 << 20):
+            for piece in splitter.feed_raw(data):
+                if isinstance(piece, bytes):
+                    n += sp.feed_bytes(piece, n + 1, 0.0, split_block).lines
+                else:
+                    sp.feed(piece, n + 1, 0.0)
+                    n += len(piece)
+            sp.settle()
+    sp.flush()
+    return n
+
+
 def _child(kind: str, name: str, path: str) -> None:
     fmt = BY_NAME[name]
     if kind in ("noisy", "clean"):
         write_log(fmt, Path(path), int(os.environ["BENCH_LINES"]), kind == "noisy")
         return
-    if kind == "per-line":
-        import runwatch.parsers.source  # noqa: F401  (start-up is not parsing)
+    if kind in ("per-line", "burst"):
+        import runwatch.parsers.columnar
+        import runwatch.parsers.source
+        import runwatch.watcher.snapshot  # noqa: F401
     t0 = time.perf_counter()
-    n = (naive if kind == "naive" else per_line)(fmt, path)
+    n = {"naive": naive, "per-line": per_line, "burst": burst}[kind](fmt, path)
     wall = time.perf_counter() - t0
     print(json.dumps({"lines": n, "wall": wall, "rss": rss_mb(resource.getrusage(resource.RUSAGE_SELF))}))
 
@@ -243,6 +271,7 @@ def measure(fmt: Format, tmp: Path, lines: int, repeat: int) -> dict[str, float]
 
     row["naive"], _ = _best(lambda: in_process("naive"), repeat)
     row["per_line"], row["per_line_mb"] = _best(lambda: in_process("per-line"), repeat)
+    row["burst"], _ = _best(lambda: in_process("burst"), repeat)
     cmd = [sys.executable, "-m", "runwatch", "parse", "--output", "summary", "--format", fmt.name]
     for kind in ("noisy", "clean"):
         wall, mb = _best(lambda k=kind: _run([*cmd, str(logs[k])])[1:], repeat)  # type: ignore[misc]
@@ -262,7 +291,7 @@ def fast_kind(name: str) -> str:
 def render(rows: dict[str, dict[str, float]], lines: int) -> str:
     out = [f"{lines:,} lines per log (10% real noise, 0.5% traceback headers); {os.cpu_count()} CPUs; "
            "M/s = million lines per second; × = against the naive regex of the same format",
-           f"{'format':11}{'fast':>5}{'MiB':>5}{'wc -l':>8}{'naive':>7}{'per-line':>10}{'×':>6}"
+           f"{'format':11}{'fast':>5}{'MiB':>5}{'wc -l':>8}{'naive':>7}{'per-line':>10}{'×':>6}{'burst':>7}{'×':>6}"
            f"{'parse':>8}{'×':>6}{'×wc':>6}{'clean':>8}{'noisy/clean':>12}{'peak MB':>8}"]
     for name, r in rows.items():
         def rate(key: str, r: dict[str, float] = r) -> float:
@@ -270,11 +299,13 @@ def render(rows: dict[str, dict[str, float]], lines: int) -> str:
 
         out.append(
             f"{name:11}{fast_kind(name):>5}{r['mib']:5.0f}{rate('wc'):8.1f}{rate('naive'):7.2f}"
-            f"{rate('per_line'):10.2f}{r['naive'] / r['per_line']:6.2f}{rate('noisy'):8.2f}{r['naive'] / r['noisy']:6.2f}"
+            f"{rate('per_line'):10.2f}{r['naive'] / r['per_line']:6.2f}{rate('burst'):7.2f}{r['naive'] / r['burst']:6.2f}"
+            f"{rate('noisy'):8.2f}{r['naive'] / r['noisy']:6.2f}"
             f"{r['wc'] / r['noisy']:6.3f}{rate('clean'):8.2f}{r['clean'] / r['noisy']:11.0%}{r['noisy_mb']:8.0f}"
         )
     out.append("parse: `runwatch parse --output summary --format F` incl. start-up; per-line: SourceParser.feed in "
-               "process; naive: re.search + float() in process; wc -l: M lines/s of the noisy log")
+               "process; burst: a live follower's 1 MiB reads (splitter, feed_bytes) in process; naive: re.search + "
+               "float() in process; wc -l: M lines/s of the noisy log")
     return "\n".join(out)
 
 

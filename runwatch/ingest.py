@@ -157,8 +157,12 @@ class Ingest:
             parser = self._parser_of(b.source)
             if parser is None:
                 return None
-            if b.raw:
-                return item, parser.feed_bytes(b.raw, b.first_line, b.t, split_block), last_lines(b.raw, LOG_LINES)
+            if b.raw:  # a history block, or a live burst (then caught up, for now, as below)
+                chunk = parser.feed_bytes(b.raw, b.first_line, b.t, split_block)
+                settled = [] if b.history else parser.settle()
+                if settled:
+                    chunk = replace(chunk, records=[*chunk.records, *settled])
+                return item, chunk, last_lines(b.raw, LOG_LINES)
             recs = parser.feed(b.lines, b.first_line, b.t)
             return item, recs if b.history else recs + parser.settle(), None  # live: caught up, for now
         run = self.run_of_source.get(item.source)

@@ -65,6 +65,27 @@ def test_a_nan_in_the_middle_of_the_history_fires(tmp_path: Path) -> None:
         engine.stop()
 
 
+def test_a_live_burst_is_read_whole_and_judged(tmp_path: Path) -> None:
+    """5,000 of the real run's step lines appended at once after its first ten (a catch-up after a pause)
+    go to the parser's fast path as a raw block (runwatch.watcher.tail.BURST_BYTES): every record is in,
+    and the NaN among them fires at its step."""
+    lines = with_nan_at(step_lines(), 4000)[:5010]
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines[:10]) + "\n")
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: engine.snapshots()[0].progress.step == 9)
+        with log.open("a") as f:
+            f.write("\n".join(lines[10:]) + "\n")
+        alert = wait_for(lambda: next((a for s in engine.snapshots() for a in s.alerts if a.rule == "nonfinite"),
+                                      None), timeout=30)
+        assert alert.step == 4000 and alert.state == AlertState.FIRING
+        snap = wait_for(lambda: next((s for s in engine.snapshots() if s.records == 5010), None))
+        assert snap.progress.step == 5009
+    finally:
+        engine.stop()
+
+
 def test_a_nan_the_history_shows_cleared_is_resolved_once_read_as_check_says(tmp_path: Path) -> None:
     """A NaN 8,700 steps before the end of a log read at start-up: it fires while the history is read
     and resolves once it is read, one notification each, as `runwatch check` calls it resolved. Before,

@@ -105,6 +105,11 @@ class LineSplitter:
             return [(lines, t)] if lines else []
         return [(lines[:1], held_at), (lines[1:], t)] if len(lines) > 1 else [(lines, held_at)]
 
+    def arrived(self, t: float) -> None:
+        """Bytes fed by `feed_raw` arrived at `t`: the line they leave open was held from then
+        (`feed_timed`'s clock for it)."""
+        self._held_at = t if self.pending_bytes else None
+
     def feed_raw(self, data: bytes, min_raw: int = RAW_MIN_BYTES) -> list[bytes | list[str]]:
         """`feed`, but runs of plain whole lines come back as their bytes, for a consumer that splits them itself.
 

@@ -36,6 +36,10 @@ CHUNK_BYTES = 1 << 20
 RAW_READ_BYTES = 4 << 20
 """What a follower with `raw_history` reads of the history at once (split `chunk_size` at a time, as
 ever): fewer, bigger raw blocks, each one call of a parser's fast path."""
+BURST_BYTES = 64 << 10
+"""A live read at least this big (a catch-up after a pause, a job of many ranks writing to one file, a
+run much faster than the poll) is a burst: with `raw_history`, its runs of plain lines go raw as the
+history's do, each one call of a parser's fast path, not a parse per line."""
 
 
 def _open_file(path: Path) -> int:
@@ -235,39 +239,46 @@ class FileFollower(PollingThread):
             if raw:
                 self._split_history(cur, data)
                 continue
+            if (self._raw_history and len(data) >= BURST_BYTES and cur.offset >= cur.history_end
+                    and not self._splitter.pending_bytes):  # no line held: no earlier arrival time to keep
+                self._split_history(cur, data, burst=True)
+                continue
             cur.offset += len(data)
             history = cur.offset <= cur.history_end
             for lines, t in self._splitter.feed_timed(data, time.time()):
                 self._hand_over(cur, lines, history=history, t=t)
             self._settle(cur)
 
-    def _split_history(self, cur: _Incarnation, data: bytes) -> None:
-        """A big read of the history, split `chunk_size` bytes at a time as always; the runs of plain
-        lines go raw (joined across those pieces up to `chunk_size`, so that a consumer judging each
-        batch sees the history in pieces of a known size), the rest as lines, each batch flagged as before."""
+    def _split_history(self, cur: _Incarnation, data: bytes, *, burst: bool = False) -> None:
+        """A big read of the history (or, with `burst`, a big live read), split `chunk_size` bytes at a
+        time as always; the runs of plain lines go raw (joined across those pieces up to `chunk_size`, so
+        that a consumer judging each batch sees the history in pieces of a known size), the rest as lines,
+        each batch flagged history or not as before."""
         out: list[tuple[bytes | list[str], bool]] = []
         run: list[bytes] = []  # raw pieces next to each other in the file
         held = 0
+        t = time.time()
         for pos in range(0, len(data), self._chunk):
             part = data[pos : pos + self._chunk]
             cur.offset += len(part)
             history = cur.offset <= cur.history_end
-            for piece in self._splitter.feed_raw(part) if history else [self._splitter.feed(part)]:
+            for piece in self._splitter.feed_raw(part) if history or burst else [self._splitter.feed(part)]:
                 if isinstance(piece, bytes):
                     if run and held + len(piece) > self._chunk:
-                        out.append((b"".join(run), True))
+                        out.append((b"".join(run), not burst))
                         run, held = [], 0
                     run.append(piece)
                     held += len(piece)
                     continue
                 if run:
-                    out.append((b"".join(run), True))
+                    out.append((b"".join(run), not burst))
                     run, held = [], 0
                 out.append((piece, history))
         if run:
-            out.append((b"".join(run), True))
+            out.append((b"".join(run), not burst))
+        self._splitter.arrived(t)
         for piece, history in out:
-            self._hand_over(cur, piece, history=history)
+            self._hand_over(cur, piece, history=history, t=t)
         self._settle(cur)
 
     def _end_history(self, cur: _Incarnation) -> None:

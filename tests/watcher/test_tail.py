@@ -146,6 +146,29 @@ def test_raw_history_holds_the_lines_the_splitter_gives(log: Path, chunk_size: i
     assert any(b.raw for b in raw.batches) == some_raw and not any(b.raw for b in lines.batches)
 
 
+def test_a_live_burst_goes_raw_and_a_trickle_as_lines(log: Path, got: Collector) -> None:
+    """After the history, a read of at least BURST_BYTES (a catch-up, many ranks writing to one file) hands
+    its plain lines over raw, flagged live, holding the very lines the splitter gives; a small read goes
+    as lines. The unterminated line the burst leaves open waits for its end either way."""
+    from runwatch.watcher.tail import BURST_BYTES
+
+    append(log, numbers(0, 10))
+    burst = numbers(10, 12_000).encode() + noisy_history(600)  # plain lines, then odd ones among them
+    assert len(burst) > BURST_BYTES
+    with follow(log, got, chunk_size=1 << 20, max_line=200, raw_history=True):
+        wait_for(lambda: history_read(got.batches))
+        append(log, burst)
+        wait_for(lambda: got.lines()[-1:] == [f"step 00599 | loss: {599 / 7:.6f}"])
+        append(log, "\nline 10\n")
+        wait_for(lambda: got.lines()[-1:] == ["line 10"])
+    live = [b for b in got.batches if not b.history and b.count]
+    assert any(b.raw for b in live) and not live[-1].raw  # the burst raw, the last small read as lines
+    lines = Collector()
+    with follow(log, lines, chunk_size=1 << 20, max_line=200, raw_history=False):
+        wait_for(lambda: history_read(lines.batches))
+    assert got.numbered() == lines.numbered()
+
+
 def test_lines_written_during_the_history_are_read_once(
     log: Path, got: Collector, raw_history: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
