@@ -238,7 +238,9 @@ class Ingest:
             run.format = run.format or item.batch.kind
             history_done = bool(item.batch.history)  # a structured source's history is as old as its files
             before = run.tracker.last_record_t
-        run.tracker.progress.bulk = bool(item.batch.history)  # read times of a history say nothing of speed
+        progress = run.tracker.progress
+        progress.bulk = bool(item.batch.history)  # read times of a history say nothing of speed
+        progress.own_times = self._own_times(item, recs, old=progress.bulk or history_done)
         if judge is not None:
             run.tracker.before_new_attempt = _judge_attempt(run, on_piece)
         try:
@@ -253,6 +255,16 @@ class Ingest:
         if judge is None:
             run.unjudged = 0  # judged by the daemon before us
         return applied
+
+    def _own_times(self, item: Batch, recs: list[Record] | ChunkRecords, *, old: bool) -> bool:
+        """Whether the records' times say when the run logged them: read as written, or, in a history read
+        at once (`old`), stated by their lines; a record of an item that states no time took the batch's."""
+        if not old:
+            return True
+        if isinstance(item, LinesRead):
+            parser = self._parser_of(item.batch.source)
+            return parser is not None and bool(parser.stamped)
+        return isinstance(recs, list) and any(r.t != item.batch.t for r in recs)
 
     def _apply_pieces(self, run: RunIngest, recs: list[Record] | ChunkRecords, now: float, *, judge: bool | None,
                       on_piece: Callable[[RunIngest, float], None], on_error: Callable[[Exception], None]) -> bool:

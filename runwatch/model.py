@@ -219,6 +219,8 @@ class Progress:
     elapsed_s: float | None = None
     eta_basis: str = ""
     """Which estimate the ETA came from ("wall", "step_time", "log"), for the curious."""
+    started_t: float | None = None
+    """When the run started, on its records' clock; None when they cannot say (`ProgressTracker.started_t`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -368,6 +368,7 @@ class _Replayer:
             elif now - self._last_step() >= self.quiet:
                 self._evaluate(now, present=True)
         self.out.tracker.progress.bulk = self.clock.synthetic
+        self.out.tracker.progress.own_times = not self.clock.synthetic
         self._apply(rec, now)
 
     def _apply(self, rec: Record, now: float) -> None:
@@ -413,6 +414,7 @@ class _Replayer:
         quiet_at = np.flatnonzero(since >= self.quiet)
         tracker = self.out.tracker
         tracker.progress.bulk = not stamped  # a synthetic clock's intervals only echo the step time the log states
+        tracker.progress.own_times = stamped
         p, n = 0, len(times)
         while p < n:
             j, full = self._next_evaluation(times, quiet_at, p)

@@ -20,7 +20,19 @@ from runwatch.text import clip, one_line
 MOST = 80
 MOST_LINES = 2000
 """Lines read for settings at most: a log with no loss line says nothing more after its start."""
-SETTING = re.compile(r"^([A-Za-z][A-Za-z0-9 _./()-]{0,40}?)\s*:\s+(\S.{0,160})$")
+SETTING = re.compile(r"^([A-Za-z](?:[A-Za-z0-9 _./()-]|:(?=\S)){0,63}?)(\s*):\s+(\S.{0,160})$")
+"""`key: value`, split at the first `: ` after a key-shaped run: a colon with no space after it belongs to
+the key (nanochat's `target data:param ratio: 16,704`) or the value (`data_path: /a/b:c`, `time: 12:30`)."""
+RATIO = re.compile(r"^([A-Za-z][A-Za-z0-9 _./()-]{0,40}?):\s+(\S.*)$")
+"""What follows a colon set apart by spaces, when it is itself `key: value`: that colon was the key's own
+(nanochat's `Tokens : Scaling params ratio: 12.00`, a tokens:params ratio), not the split."""
+LOG_PREFIX = re.compile(
+    r"^(?:\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?\]?\s*(?:-\s*)?)?"  # `2026-02-01 20:37:26,202 - `
+    r"(?:[A-Za-z_][\w.]*\s+-\s+)?"  # the logger's name: `nanochat.common - `
+    r"(?:\[INFO\]|INFO\b)\s*-?\s*")  # the level, `INFO - ` or `[INFO] `
+"""A logging module's prefix before an INFO message (nanochat's `2026-02-01 20:37:26,202 - nanochat.common -
+INFO - Distributed world size: 8`, the HF example's `2023-08-11 12:52:20 [INFO] metric: …`): the setting
+follows it. A warning's or an error's prefix stays, and its line is no setting."""
 LOSS = re.compile(r"loss", re.IGNORECASE)
 """A line that names a loss in any spelling (`loss`, `train_loss: 1.639`, `lm loss`) is training: the
 settings are above it."""
@@ -41,6 +53,9 @@ class Collector:
         self.world: int | None = None
         self.open = True
         self.lines = 0
+        self._keys: set[str] = set()
+        self._varied: set[str] = set()
+        """Keys seen with different values: messages, not settings (`_repeats`)."""
 
     def feed(self, raw: str, lineno: int = 0) -> None:
         """One line (number `lineno`) that gave no step record; a line naming a loss ends the settings."""
@@ -55,15 +70,30 @@ class Collector:
         w = WORLD.search(line)
         if w:
             self.world = int(w.group(1))
-        m = SETTING.match(line)
-        if m is None or NOT_SETTINGS.match(m.group(1)) or BAR.search(m.group(2)):
+        found = setting(line)
+        if found is None:
             return
-        key, value = m.group(1).strip(), m.group(2).strip()
+        key, value = found
+        if key in self._varied or self._repeats(key, value):
+            return
         if key == "GPU":
             self.gpu = value.split("|")[0].strip()
         if len(self.settings) < MOST:
             self.settings.append((key, clip(value, 120)))
             self.at.append(lineno)
+
+    def _repeats(self, key: str, value: str) -> bool:
+        """Whether `key` was collected before: with the same value, a second rank's copy; with another, a
+        message a library logs over and over (httpx's `HTTP Request: HEAD https://…`), no setting: gone."""
+        if key not in self._keys:
+            self._keys.add(key)
+            return False
+        if (key, value) not in self.settings:
+            self._varied.add(key)
+            keep = [i for i, (k, _) in enumerate(self.settings) if k != key]
+            self.settings = [self.settings[i] for i in keep]
+            self.at = [self.at[i] for i in keep]
+        return True
 
     def cut(self, line: int) -> None:
         """Line `line` was a step after all (read again once the log's format was known): the settings end
@@ -74,6 +104,20 @@ class Collector:
 
     def result(self) -> Preamble:
         return Preamble(list(self.settings), self.gpu, self.world)
+
+
+def setting(line: str) -> tuple[str, str] | None:
+    """The (key, value) a one-line text states, past a logging prefix; None when it states none (a warning,
+    a progress bar, prose)."""
+    prefix = LOG_PREFIX.match(line)
+    m = SETTING.match(line[prefix.end():] if prefix else line)
+    if m is None or NOT_SETTINGS.match(m.group(1)) or BAR.search(m.group(3)):
+        return None
+    key, value = m.group(1).strip(), m.group(3).strip()
+    inner = RATIO.match(value) if m.group(2) else None
+    if inner is not None:
+        key, value = f"{key} : {inner.group(1).strip()}", inner.group(2).strip()
+    return key, value
 
 
 def preamble(lines: Iterable[str]) -> Preamble:

@@ -220,6 +220,10 @@ class SourceParser:
         self._settings: Collector | None = Collector()
         """The settings the log prints before its first loss or step (`preamble`); None once they ended."""
         self._found: Preamble | None = None
+        self.stamped: bool | None = None
+        """Whether the log's step lines state when they were written (Megatron's `[2024-04-06 03:02:12]`),
+        as its first step record says; None before one. A record of a line that states none takes the read
+        time, which says nothing of when the run logged it where a history is read at once."""
         self.fast_path = os.environ.get(NO_FAST_PATH_ENV, "0") in ("", "0") if fast_path is None else fast_path
         """Whether `feed_bytes` may use the columnar fast path (RUNWATCH_NO_FAST_PATH turns it off)."""
 
@@ -261,6 +265,8 @@ class SourceParser:
             out.sort(key=_line_no)  # stable: an event stays before the step of its own line
         self.lines += line - first_line
         self.records += len(out) + (len(steps) if steps is not None else 0)
+        if self.stamped is None and steps is not None and len(steps):
+            self.stamped = steps.t is not None and bool(steps.t[0] > 0)
         return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t)
 
     @property
@@ -590,6 +596,8 @@ class SourceParser:
         """Stamp `rec` and append it, unless it is no record after all (`boundary.checked`: a bogus step)."""
         ok = checked(rec) if rec.step is not None or rec.total_steps is not None else rec
         if ok is not None:
+            if self.stamped is None and ok.kind == Kind.STEP:
+                self.stamped = ok.t > 0
             out.append(self._stamp(ok, rank, lineno, t))
 
     def _stamp(self, rec: Record, rank: int | None, lineno: int, t: float) -> Record:

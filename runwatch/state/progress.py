@@ -124,6 +124,10 @@ class ProgressTracker:
         self.bulk = False
         """Records now come from a history read in bulk: their read times say nothing of the run's
         speed, so they time no interval (the logged step time serves until live ones come)."""
+        self.own_times = True
+        """The records now applied state when the run logged them: read as they were written, or stamped by
+        their lines. False for a history read at once from a log whose lines state no time (their time is
+        when runwatch read them) and for a replay's made-up clock: they tell no start."""
         self._step_times: deque[float] = deque(maxlen=window)
         self._step_times_seen = 0
         self._step_time_warm: float | None = None
@@ -148,6 +152,10 @@ class ProgressTracker:
         self._median_age = 0
         self._tokens_per_sec: float | None = None
         self._elapsed: tuple[float, float] | None = None
+        self._start_first: float | None = None
+        """The first record's time, where it is the run's (`own_times`)."""
+        self._start_elapsed: float | None = None
+        """The newest record's time less the elapsed time it states, where that time is the run's."""
         self.t_last: float | None = None
         """The time of the newest step or eval record (its line's, or when it was read): `estimate`'s `now`
         is on this clock, which a log's own stamps set (RunTracker.snapshot translates)."""
@@ -206,13 +214,23 @@ class ProgressTracker:
         """What a record says besides its step: the first time, and the latest of what the log states."""
         if self._t_first is None:
             self._t_first = t
+            self._start_first = t if self.own_times else None
         self._newest(t)
         if tokens_per_sec is not None:
             self._tokens_per_sec = tokens_per_sec
         if elapsed is not None:
             self._elapsed = (elapsed, t)
+            self._start_elapsed = t - elapsed if self.own_times else None
         if log_eta is not None:
             self._log_eta = log_eta
+
+    @property
+    def started_t(self) -> float | None:
+        """When the run started, where its records can say: the time of the newest record that states the
+        run's elapsed time less that, else the time of its first record; None when that record's time is
+        only when runwatch read it (`own_times`): for a log without times of its own whose history was read
+        at once long after it was written, `now` less the elapsed time made a start up."""
+        return self._start_elapsed if self._start_elapsed is not None else self._start_first
 
     def update_steps(
         self, steps: np.ndarray, t: float | np.ndarray, *, total: int | None = None,
@@ -334,6 +352,7 @@ class ProgressTracker:
             step=step, total_steps=total, percent=percent,
             steps_per_sec=None if not rate else 1.0 / rate, tokens_per_sec=self._tokens_per_sec,
             eta_s=eta, elapsed_s=self._elapsed_s(now), eta_basis=basis if eta is not None else "",
+            started_t=self.started_t,
         )
 
     def _steady(self) -> tuple[float | None, str]:

@@ -376,8 +376,8 @@ class RunTracker:
         keep, budget, history = self._store_args
         was = self._last_x
         self.store = SeriesStore(keep, budget, history=history)
-        bulk, self.progress = self.progress.bulk, ProgressTracker()
-        self.progress.bulk = bulk
+        old, self.progress = self.progress, ProgressTracker()
+        self.progress.bulk, self.progress.own_times = old.bulk, old.own_times
         self.ranks = RankTracker()
         self._latest_main.clear()
         self._latest_other.clear()

@@ -3,12 +3,14 @@ source reads them (line by line live, a block at a time in `check` and `report`)
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from runwatch.parsers.preamble import preamble
+from runwatch.parsers.preamble import preamble, setting
 from runwatch.parsers.source import SourceParser
+from runwatch.text import one_line
 from runwatch.watcher.snapshot import split_block
 from tests.support.corpus import CORPUS
 
@@ -101,3 +103,43 @@ def test_a_progress_bar_of_another_loop_is_no_setting() -> None:
     lines = head("lightning-tqdm-healthy")
     assert any(ln.startswith("Sanity Checking") for ln in lines[:40])
     assert not any(k.startswith("Sanity Checking") for k, _ in preamble(lines).settings)
+
+
+def corpus_lines(name: str) -> list[str]:
+    return (CORPUS / "raw" / name).read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+def test_a_setting_after_a_logging_prefix_is_collected() -> None:
+    """nanochat logs its world size through `logging` (`2026-02-01 20:37:26,202 - nanochat.common - INFO -
+    Distributed world size: 8`, in colour), the SFT run its model config too: both were missed, the line
+    starting with a date. A warning's line (`WARNING - Peak flops undefined for: …`) stays out."""
+    got = dict(preamble(corpus_lines("nanochat_pr492_speedrun_d24_feb01.training_output.log")).settings)
+    assert got["Distributed world size"] == "8"
+    sft = preamble(corpus_lines("nanochat_pr657_sft_run.log")).settings
+    assert dict(sft)["Distributed world size"] == "1"
+    assert dict(sft)["Building model with config"].startswith("{'sequence_len': 128, 'vocab_size': 32768")
+    assert not any(k.startswith(("Peak flops", "HTTP")) for k, _ in sft)  # a warning; httpx's requests
+
+
+def test_a_setting_is_split_at_its_own_colon() -> None:
+    """The first colon is not always the split: nanochat's `… target data:param ratio: 16,704` (missed) and
+    `Tokens : Scaling params ratio: 12.00` (read as `Tokens` = `Scaling params ratio: 12.00`)."""
+    got = dict(preamble(corpus_lines("nanochat_pr492_speedrun_d24_feb01.training_output.log")).settings)
+    assert got["Calculated number of iterations from target data:param ratio"] == "16,704"
+    assert got["Tokens : Scaling params ratio"] == "12.00" and "Tokens" not in got
+    assert got["wte"] == "50,331,648"  # a colon set apart to align a table is still the split
+
+
+def test_prefixes_and_colons_in_values() -> None:
+    """Lines of the forms the corpus holds: the HF example's `[INFO]` line as it is (hf_trainer excerpt); a
+    nanochat `logging` line with another key and value; values that hold a colon of their own."""
+    hf = next(ln for ln in json_excerpts("hf_trainer") if ln.endswith("[INFO] metric: 0.4954128440366973"))
+    assert setting(hf) == ("metric", "0.4954128440366973")
+    world = one_line(next(ln for ln in corpus_lines("nanochat_pr657_sft_run.log") if "Distributed world size" in ln))
+    assert setting(world.replace("Distributed world size: 1", "data_path: /a/b:c")) == ("data_path", "/a/b:c")
+    assert setting(world.replace("Distributed world size: 1", "time: 12:30")) == ("time", "12:30")
+
+
+def json_excerpts(stack: str) -> list[str]:
+    found = json.loads((CORPUS / "raw" / f"excerpts_{stack}.json").read_text(encoding="utf-8"))
+    return [ln for e in found for ln in e["t"].splitlines()]

@@ -172,7 +172,8 @@ class FakeController:
         sps = 1.0 / 0.9974
         progress = Progress(step=r.step, total_steps=TOTAL, percent=100.0 * r.step / TOTAL, steps_per_sec=sps,
                             tokens_per_sec=metrics.get("tokens_per_sec"),
-                            eta_s=None if done else (TOTAL - r.step) / sps, elapsed_s=r.step / sps)
+                            eta_s=None if done else (TOTAL - r.step) / sps, elapsed_s=r.step / sps,
+                            started_t=self.time - r.step / sps)  # watched live: its times are its own
         multi = r.name == self.runs[0].name
         ranks = {i: RankProgress(i, r.step - (4 if i == 5 else 0), self.time - 0.4,
                                  1.31 if i == 5 else 0.997) for i in range(8)} if multi else {}

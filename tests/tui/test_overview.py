@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import time
 from pathlib import Path
 
 from rich.console import Console
 
 from runwatch.engine import Engine, EngineOptions
-from runwatch.present import flat
-from runwatch.tui.screens.overview import overview
+from runwatch.present import flat, fmt_duration, iso_utc
+from runwatch.tui.screens.overview import STARTED_UNKNOWN, overview
 from tests.support.fake_controller import WANDB_META, single_run, with_meta
+from tests.support.stamped import megatron_log
 from tests.support.waiting import wait_for
 
 REALRUNS = Path(__file__).resolve().parents[1] / "fixtures/realruns"
@@ -181,3 +184,49 @@ def snap_settings(log: Path) -> list[tuple[str, str]]:
     [(name, found)] = check_run(run, load_config(None), None, None).preambles
     assert name == "train.log"
     return found.settings
+
+
+NANOCHAT = REALRUNS.parent / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"
+
+
+def page_of_history(log: Path, *, last_step: int) -> tuple[str, float | None]:
+    """The overview of `log` once runwatch has read it in one go (a log written two days before), and the
+    start its snapshot gives."""
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(log, (two_days_ago, two_days_ago))
+    engine = Engine([str(log)], EngineOptions(poll_interval=0.1, system=False))
+    engine.start()
+    try:
+        wait_for(lambda: any(s.progress.step == last_step and not s.reading_history for s in engine.snapshots()),
+                 timeout=20)
+        snap = engine.snapshots()[0]
+    finally:
+        engine.stop()
+    console = Console(width=120, record=True, color_system=None, file=io.StringIO())
+    console.print(overview(snap, host="here"))
+    return words(console.export_text()), snap.progress.started_t
+
+
+def test_a_history_without_times_read_long_after_has_no_made_up_start(tmp_path: Path) -> None:
+    """nanochat states no time on its lines, only its `total time`: read in one go two days after it was
+    written, the page said the run started `total time` before runwatch opened it. Its start is unknown;
+    the runtime is still the log's own."""
+    log = tmp_path / "train.log"
+    lines = NANOCHAT.read_text(encoding="utf-8").splitlines(keepends=True)[:1200]
+    log.write_text("".join(lines), encoding="utf-8")
+    last = [x for x in lines if x.startswith("step ")][-1]
+    text, started = page_of_history(log, last_step=int(last.split()[1].split("/")[0]))
+    assert started is None
+    assert f"started {STARTED_UNKNOWN}" in text
+    minutes = float(last.split("total time: ", 1)[1].split("m", 1)[0])
+    assert f"runtime {fmt_duration(minutes * 60)}" in text
+
+
+def test_a_stamped_history_starts_at_its_first_stamp(tmp_path: Path) -> None:
+    """Megatron states each line's time: read in one go long after, its start is its first stamp (April
+    2024), not the time runwatch read it less the run's span."""
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(megatron_log(50)) + "\n", encoding="utf-8")
+    text, started = page_of_history(log, last_step=50)
+    assert started is not None and iso_utc(started).startswith("2024-04-0")
+    assert f"started {iso_utc(started)}" in text

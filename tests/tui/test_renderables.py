@@ -25,7 +25,7 @@ from runwatch.tui.keys import KEYS
 from runwatch.tui.plan import ChartSpec, plan_charts, zoom_label
 from runwatch.tui.renderables.linechart import Line, LineChart
 from runwatch.tui.renderables.sparkline import spark_text
-from runwatch.tui.renderables.ticks import nice_ticks, step_label, tick_label
+from runwatch.tui.renderables.ticks import nice_ticks, step_label, step_ticks, tick_label
 from runwatch.tui.screens.compare import CompareScreen, shared_range
 from runwatch.tui.screens.dashboard import DashboardScreen
 from runwatch.tui.screens.help import HelpScreen
@@ -69,6 +69,16 @@ def test_zoomed_x_ticks_are_told_apart() -> None:
     x = np.arange(1100, 1201, dtype=float)
     axis = rows(LineChart([Line.from_points(x, np.sin(x))], 80, 8))[-1].split()
     assert len(axis) >= 3 and len(set(axis)) == len(axis)
+
+
+@pytest.mark.parametrize("xs", [[5.0], [0.0], [1100.0], [1234567.0], [1100.0, 1101.0], [1100.0, 1103.0]])
+def test_a_one_point_or_few_step_chart_labels_each_x_tick_once(xs: list[float]) -> None:
+    """Issue 13: a chart of one point read `5 5 5 5 5` (`-0 -0 0 0 0`, `1.234567M` five times) under its x
+    axis, ticks a fraction of a step apart. Steps are whole: one step is one tick, a few steps one each."""
+    axis = rows(LineChart([Line.from_points(np.array(xs), np.ones(len(xs)))], 60, 6))[-1].split()
+    assert len(set(axis)) == len(axis) and 1 <= len(axis) <= int(xs[-1] - xs[0]) + 1
+    assert axis[0] == step_label(xs[0], 1.0)
+    assert step_ticks(1099.5, 1100.5, 7) == [1100.0] and step_ticks(1100.2, 1100.8, 7) == []
 
 
 def test_chart_draws_braille_axes_and_fills_its_size() -> None:

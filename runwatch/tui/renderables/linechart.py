@@ -30,6 +30,7 @@ from runwatch.tui.renderables.ticks import (
     nice_step,
     nice_ticks,
     step_label,
+    step_ticks,
     tick_label,
     time_ticks,
 )
@@ -256,8 +257,8 @@ class LineChart:
         if self.wall_time:
             labelled = time_ticks(f.xlo, f.xhi, max(2, f.cols // 8))
         else:
-            ticks = nice_ticks(f.xlo, f.xhi, max(2, f.cols // 8))
-            spacing = ticks[1] - ticks[0] if len(ticks) > 1 else 0.0
+            ticks = step_ticks(f.xlo, f.xhi, max(2, f.cols // 8))
+            spacing = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0  # one tick: to the step (1.234567M)
             labelled = [(t, step_label(t, spacing)) for t in ticks]
         last_end = -2
         for t, s in labelled:

@@ -39,6 +39,17 @@ def nice_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
     return ticks or [lo]
 
 
+def step_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
+    """Ticks of a step (or token count) axis: whole numbers inside [lo, hi], at most one per whole number
+    it holds. A chart of one point spans a step around it: its ticks fell a fraction of a step apart, and
+    labelled as briefly as steps are, read `5 5 5 5 5` (`1.1k` five times). One step gives one tick."""
+    first, last = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+    if last < first:
+        return []
+    whole = [t for t in nice_ticks(first, last, min(max_ticks, last - first + 1)) if t == round(t)]
+    return whole or [float(first)]
+
+
 def log_ticks(lo_exp: float, hi_exp: float, max_ticks: int) -> list[float]:
     """Powers of ten (as exponents) inside [lo_exp, hi_exp]; thinned to `max_ticks`. A range of about
     one decade gets 2× and 5× ticks too (3 … 40 showed a lone `10`)."""

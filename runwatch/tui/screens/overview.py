@@ -76,6 +76,20 @@ def overview(snap: RunSnapshot, *, host: str = "", needle: str = "") -> Group:
     return Group(*spaced[:-1])
 
 
+STARTED_UNKNOWN = "unknown: the log states no times and was read after it was written"
+
+
+def _started(snap: RunSnapshot, run_meta: Mapping[str, Any]) -> str:
+    """When the run started: the W&B run's word, else what its records say (`Progress.started_t`). Not
+    the snapshot's time less the elapsed time: a log without times of its own read in one go long after it
+    was written would have started a moment before runwatch opened it."""
+    start = run_meta.get("start_time")
+    if isinstance(start, (int, float)) and start > 0:
+        return iso_utc(float(start))
+    started = snap.progress.started_t
+    return STARTED_UNKNOWN if started is None else iso_utc(started)
+
+
 def _plain(value: str | Text) -> str:
     return value.plain if isinstance(value, Text) else value
 
@@ -99,7 +113,8 @@ def _sections(snap: RunSnapshot, host: str) -> list[Section]:
         rows.append(("step", f"{p.step:,}{total}" + (f" ({p.percent:.1f}%)" if p.percent is not None else "")))
     if p.elapsed_s is not None:
         rows.append(("runtime", fmt_duration(p.elapsed_s)))
-        rows.append(("started", iso_utc(snap.time - p.elapsed_s)))
+    if p.step is not None or p.elapsed_s is not None:
+        rows.append(("started", _started(snap, run_meta)))
     eta = eta_text(snap)
     if eta is not None:
         rows.append(("ETA", eta[4:]))
