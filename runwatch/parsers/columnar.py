@@ -63,6 +63,8 @@ _ROUNDS = 4
 """Layouts taken out of a length group one by one before hashing the rest."""
 _FEW = 64
 """Anchor bytes found one by one up to this many per chunk, by a vectorised compare beyond."""
+_PREFIX_WINDOW = 32
+"""Bytes of a line's head looked at for a launcher's `[role N]:` prefix."""
 _HASH = np.random.default_rng(0x5EED).integers(0, 2**63, _MAX_LINE // 8 + 1, dtype=np.uint64) * 2 + 1
 
 
@@ -246,7 +248,60 @@ class _Chunk:
         self.lens = np.empty_like(self.starts)
         self.lens[: nl.size] = nl - self.starts[: nl.size]
         self.lens[nl.size :] = len(data) - self.starts[nl.size :]
+        self.line_starts, self.line_lens = self.starts, self.lens
+        """Where each whole line is; `starts` and `lens` skip a launcher's `[rank3]:` (`_strip_ranks`)."""
+        self.prefix_rank: np.ndarray | None = None
+        """The rank of each line's `[rank3]:` prefix (-1: none), once one was found."""
         self.found: list[_Found] = []
+        if spec.learn is None:  # a learned format reads the prefix as part of its layout
+            self._strip_ranks()
+
+    def _prefixed(self, rows: np.ndarray) -> np.ndarray | None:
+        """The prefix ranks of these rows, None when none has one (no rank column for them)."""
+        if self.prefix_rank is None:
+            return None
+        ranks = self.prefix_rank[rows]
+        return ranks if bool((ranks >= 0).any()) else None
+
+    def _strip_ranks(self) -> None:
+        """Lines that start with torchrun's `[default3]:` / `[rank3]:` (and the letter of the trainer's
+        own line after it): their `starts` and `lens` from after it, and its rank, as split_rank reads them
+        (runwatch.parsers.prefix: `[role N]:` and one optional blank; nothing stacked after it starts with
+        a letter), so that a template reads a `--tee` log of every rank."""
+        heads = np.flatnonzero((self.buf[self.starts[: self.complete]] == ord("[")) & (self.lens[: self.complete] > 4))
+        if not heads.size:
+            return
+        w = _rows(self.buf, self.starts[heads], _PREFIX_WINDOW)
+        letter = ((w | 0x20) >= ord("a")) & ((w | 0x20) <= ord("z"))
+        digit = (w >= ord("0")) & (w <= ord("9"))
+        role = letter | (w == ord("_")) | (w == ord("-"))
+        cols = np.arange(_PREFIX_WINDOW)
+        role_end = np.where(role[:, 1:].all(axis=1), _PREFIX_WINDOW, np.argmin(role[:, 1:], axis=1) + 1)
+        past = (cols[None, :] >= role_end[:, None]) & ~digit
+        digit_end = np.where(past.any(axis=1), np.argmax(past, axis=1), _PREFIX_WINDOW)
+        at = np.minimum(digit_end, _PREFIX_WINDOW - 3)
+        pick = np.take_along_axis
+        ok = ((letter[:, 1] | (w[:, 1] == ord("_"))) & (digit_end - role_end >= 1) & (digit_end - role_end <= 6)
+              & (digit_end <= _PREFIX_WINDOW - 3)
+              & (pick(w, at[:, None], 1)[:, 0] == ord("]")) & (pick(w, at[:, None] + 1, 1)[:, 0] == ord(":")))
+        blank = pick(w, at[:, None] + 2, 1)[:, 0] == ord(" ")
+        cut = at + 2 + blank
+        after = pick(w, np.minimum(cut, _PREFIX_WINDOW - 1)[:, None], 1)[:, 0]
+        ok &= (((after | 0x20) >= ord("a")) & ((after | 0x20) <= ord("z"))) & (cut < self.lens[heads])
+        if not ok.any():
+            return
+        heads, cut, w, role_end, digit_end = heads[ok], cut[ok], w[ok], role_end[ok], digit_end[ok]
+        ranks = np.zeros(heads.size, np.int64)
+        for k in range(6):  # the rank's digits, most significant first, up to six
+            col = role_end + k
+            more = col < digit_end
+            ranks = np.where(more, ranks * 10 + (pick(w, np.minimum(col, _PREFIX_WINDOW - 1)[:, None], 1)[:, 0] - 48),
+                             ranks)
+        self.starts, self.lens = self.starts.copy(), self.lens.copy()
+        self.starts[heads] += cut
+        self.lens[heads] -= cut
+        self.prefix_rank = np.full(self.starts.size, -1, np.int64)
+        self.prefix_rank[heads] = ranks
 
     def run(self) -> tuple[ColumnBatch, Unhandled]:
         for lo, hi, omit in self._segments():
@@ -278,7 +333,7 @@ class _Chunk:
         if not texts:
             return []
         pos = _occurrences(self.data, self.buf, texts)
-        return sorted(set((np.searchsorted(self.starts, pos, side="right") - 1).tolist()))
+        return sorted(set((np.searchsorted(self.line_starts, pos, side="right") - 1).tolist()))
 
     def _candidates(self, lo: int, hi: int) -> np.ndarray:
         """Lines in [lo, hi) that start with the format's prefix (one 8-byte compare each), or for a learned
@@ -348,7 +403,8 @@ class _Chunk:
                 idx, block, digits = idx[keep], block[keep], digits[keep]
         if plan is not None and idx.size:
             step, total, values, inexact, times = _values(plan, digits, omit)
-            ranks = _integer(digits.T.astype(np.float64), plan.rank).astype(np.int64) if plan.rank else None
+            ranks = (_integer(digits.T.astype(np.float64), plan.rank).astype(np.int64) if plan.rank
+                     else self._prefixed(rows[idx]))
             bogus = inexact | ((total >= 0) & (step > OVERRUN * total))  # `step 999999999999/100`: boundary.checked's call
             if bogus.any():
                 taken[idx[bogus]] = False
@@ -398,8 +454,8 @@ class _Chunk:
         batch = ColumnBatch(line=line, step=step, total=total, metrics=ordered,
                             present=present, kind=self.spec.kind, t=t, rank=rank_col)
         rest = np.flatnonzero(~handled)
-        start = self.starts[rest]
-        return batch, Unhandled(rest, start, start + self.lens[rest])
+        start = self.line_starts[rest]
+        return batch, Unhandled(rest, start, start + self.line_lens[rest])
 
 
 def _occurrences(data: bytes, buf: np.ndarray, texts: Collection[bytes]) -> np.ndarray:

@@ -177,11 +177,16 @@ class RunTracker:
         first. A record applied meanwhile settles them before it unless it passes them harmlessly
         (`passes_held_rows`, and no metric of theirs: an evaluation between steps), so the state is the
         one their records applied one by one in line order leave. A replay of a long log reads an eval
-        every hundred steps or so; taking the rows between two of them in turn cost more than all else."""
+        every hundred steps or so; taking the rows between two of them in turn cost more than all else.
+
+        The rows are of the chunk's rank: rows that state several (torchrun `--tee` lines of every rank)
+        are the caller's to apply one by one (`chunk.one_rank()` makes rows of one stated rank the chunk's)."""
         if hi <= lo:
             return
         cols = chunk.steps
         assert cols is not None
+        if cols.rank is not None:
+            raise ValueError("step rows that state their ranks go record by record, or through chunk.one_rank()")
         held = self._held
         if held is not None and (held.chunk is not chunk or held.hi != lo):
             self.settle()

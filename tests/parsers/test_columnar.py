@@ -9,6 +9,7 @@ handled or unhandled, exactly once.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import random
@@ -45,9 +46,10 @@ def reference(data: bytes, parser: FormatParser) -> tuple[dict[int, Record], lis
     omit: list[frozenset[str]] = []
     for i, line in enumerate(lines):
         omit.append(parser.fast_omit() if isinstance(parser, StepLineParser) else frozenset())
-        rec = parser.parse(split_rank(line)[1])
+        rank, rest = split_rank(line)
+        rec = parser.parse(rest)
         if rec is not None:
-            records[i] = rec
+            records[i] = rec if rank is None else dataclasses.replace(rec, rank=rank)
     return records, omit
 
 
@@ -83,7 +85,7 @@ def _check_batch(batch: ColumnBatch) -> None:
 
 
 def same(a: Record, b: Record) -> bool:
-    if (a.kind, a.step, a.total_steps) != (b.kind, b.step, b.total_steps) or a.metrics.keys() != b.metrics.keys():
+    if (a.kind, a.step, a.total_steps, a.rank) != (b.kind, b.step, b.total_steps, b.rank) or a.metrics.keys() != b.metrics.keys():
         return False
     return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in ((a.metrics[k], b.metrics[k]) for k in a.metrics))
 

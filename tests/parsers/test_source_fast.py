@@ -11,6 +11,7 @@ frames, CRLF, tracebacks and torch elastic reports with step lines inside,
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -32,6 +33,7 @@ from tests.support.fast_path_logs import (
     every_case_log,
     row,
 )
+from tests.support.paths import FIXTURES
 from tests.support.readers import T, check, chunked, fast_rows, js, per_line
 
 # -- the log of every case ---------------------------------------------------------------
@@ -145,6 +147,25 @@ def test_nanogpt_chunks() -> None:
     recs, chunks = check(("\n".join(lines) + "\n").encode(), (2000,))
     assert fast_rows(chunks) > 150
     assert [list(r.metrics) for r in recs if r.kind is Kind.STEP][1:3] == [["loss", "step_time", "mfu"]] * 2
+
+
+@pytest.mark.parametrize("run", ["torchrun-tee-healthy", "torchrun-tee-nan", "torchrun-tee-raise"])
+@pytest.mark.parametrize(("old", "new"), [("", ""), ("[default", "[rank"), ("]:", "]: "), ("[default", "[trainer_")])
+@pytest.mark.parametrize("sizes", [(1 << 20,), (700, 3000, 50)])
+def test_every_ranks_lines_of_a_tee_log_are_columns(run: str, old: str, new: str, sizes: tuple[int, ...]) -> None:
+    """torchrun `--tee` puts `[default3]:` (or `[rank3]:`, with a blank in the TORCHELASTIC template form)
+    before each rank's lines: a template reads them after it, each row with its rank, as line by line.
+    The run lab's recordings, twenty times with the iterations carried on."""
+    lines = (FIXTURES / "realruns" / run / "run" / "train.log").read_text().splitlines()
+    out = []
+    for k in range(20):
+        out += [re.sub(r"iter (\d+)", lambda m, k=k: f"iter {k * 1000 + int(m[1])}", x).replace(old, new)
+                for x in lines]
+    got, chunks = check(("\n".join(out) + "\n").encode(), sizes, fmt="nanogpt")
+    steps = [r for r in got if r.kind == Kind.STEP]
+    assert {r.rank for r in steps} == {0, 1}
+    logged_nan = sum(r.metrics["loss"] != r.metrics["loss"] for r in steps)  # a template leaves those per line
+    assert fast_rows(chunks) > 0.9 * (len(steps) - logged_nan)
 
 
 def test_fast_path_off_gives_no_columns(monkeypatch: pytest.MonkeyPatch) -> None:

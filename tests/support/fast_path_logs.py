@@ -48,7 +48,7 @@ MUST_FALL_BACK = [
     "step 00140/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4,98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
     "step 00141/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m | é",
     "step 00142/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: .98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
-    "[rank0]: step 00143/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
+    "[80746] [rank0]: step 00143/00200 (0.00%) | loss: 1.000000 | lrm: 1.00 | dt: 4.98ms | tok/sec: 25,697 | mfu: 0.00 | total time: 0.01m",
     "^[step 00000/21400 (0.00%) | loss: 11.090355 | lrm: 1.00 | dt: 23156.74ms | tok/sec: 22,640 | mfu: 1.00 | total time: 0.00m",
     "Step 00250 | Validation bpb: 0.812345",
     "step 00144/00200 (0.00%) | loss: 1.000000",
@@ -60,6 +60,11 @@ NOISE = [
     "Total training time: 179.44m",
     "Evaluating: hellaswag (0-shot, type: multiple_choice)... accuracy: 0.2500 | centered: 0.0000 | time: 3.21s",
 ]
+PREFIXES = ["[rank3]:", "[default0]:", "[rank12]: ", "[trainer_7]:"]
+"""A launcher's rank prefix before a step line (torchrun `--tee`, its TORCHELASTIC template form with a blank)."""
+ODD_PREFIXES = [p + _step_line(143, 200, False, "mfu", None, False) for p in
+                ("[rank0]:[rank1]:", "[0rank]:", "[rank1234567]:", "[rank3]:\x1b[0m", "[rank3]", "[-rank3]:")]
+"""Prefixes the fast path leaves to the per-line way: stacked, no role, too many digits, an escape after."""
 # Lines that change whether NanochatParser reports mfu, in order: unknown, known, unknown, known.
 BARRIERS = [
     "GPU: NVIDIA GeForce GTX 1660 SUPER | Peak FLOPS (BF16): inf",
@@ -70,8 +75,9 @@ BARRIERS = [
 ]
 
 
-def synthetic_log() -> tuple[bytes, list[int]]:
-    """Every variant at every width, between noise, fall-back lines and barriers; the indices of clean step lines."""
+def synthetic_log(prefixed: bool = True) -> tuple[bytes, list[int]]:
+    """Every variant at every width, between noise, fall-back lines and barriers; the indices of clean step lines.
+    `prefixed`: every 13th behind a launcher's rank prefix (`PREFIXES`)."""
     lines: list[str] = []
     clean: list[int] = []
     rows = [_step_line(w[0], *v, loss=w[1], tok=w[2], dt=w[3]) for v in VARIANTS for w in WIDTHS]
@@ -83,8 +89,8 @@ def synthetic_log() -> tuple[bytes, list[int]]:
         if i % 11 == 0:
             lines.append(MUST_FALL_BACK[i // 11 % len(MUST_FALL_BACK)])
         clean.append(len(lines))
-        lines.append(row)
-    lines += MUST_FALL_BACK + NOISE
+        lines.append(PREFIXES[i % len(PREFIXES)] + row if prefixed and i % 13 == 0 else row)  # read after it
+    lines += MUST_FALL_BACK + ODD_PREFIXES + NOISE
     return ("\n".join(lines) + "\n").encode(), clean
 
 
@@ -128,8 +134,9 @@ IGNORED = ["Exception ignored in: <function _after_fork at 0x7f>", "Traceback (m
            '  File "threading.py", line 1, in _after_fork', "AssertionError: "]
 
 
-def every_case_log() -> bytes:
-    """Header, all variants (from the columnar tests), tracebacks and reports among steps, frames, CRLF, escapes."""
+def every_case_log(prefixed: bool = True) -> bytes:
+    """Header, all variants (from the columnar tests), tracebacks and reports among steps, frames, CRLF, escapes;
+    `prefixed`: some step lines of other ranks behind a launcher's prefix (rows of several ranks)."""
     head = [
         "Autodetected device type: cuda",
         "2026-02-01 20:37:26,202 - nanochat.common - \x1b[32m\x1b[1mINFO\x1b[0m - Distributed world size: 8",
@@ -138,7 +145,7 @@ def every_case_log() -> bytes:
         BARRIERS[1],
         *(row(i) for i in range(40, 80)),
     ]
-    body = synthetic_log()[0].decode().split("\n")[:-1]
+    body = synthetic_log(prefixed)[0].decode().split("\n")[:-1]
     tail = [
         *(row(i) for i in range(500, 560)), *TRACEBACK, *(row(i) for i in range(602, 640)),
         *ELASTIC, *(row(i) for i in range(701, 740)), *IGNORED, *(row(i) for i in range(740, 760)),
