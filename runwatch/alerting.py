@@ -73,11 +73,20 @@ class AlertFlags:
                 webhook_url_env=self.slack_webhook_env), origin=f"--slack-webhook-env {self.slack_webhook_env}"))
         if self.on_alert:
             out.append(SinkConfig(type="command", name="on-alert", settings=CommandSink.Settings(
-                run=tuple(shlex.split(self.on_alert))), origin="--on-alert"))
+                run=_argv(self.on_alert)), origin="--on-alert"))
         if self.alertmanager:
             out.append(SinkConfig(type="alertmanager", name="alertmanager", settings=AlertmanagerSink.Settings(
                 urls=tuple(self.alertmanager)), origin="--alertmanager"))
         return out
+
+
+def _argv(command: str) -> tuple[str, ...]:
+    """`--on-alert CMD` split as a shell would split it; an unclosed quote is the user's to fix (exit 64),
+    where shlex's bare ValueError would now read as a bug of runwatch's."""
+    try:
+        return tuple(shlex.split(command))
+    except ValueError as e:
+        raise SinkConfigError(f"--on-alert: {e} in {command!r}") from None
 
 
 def build_sinks(configs: Iterable[SinkConfig], environ: Mapping[str, str] | None = None) -> list[Sink]:

@@ -9,12 +9,13 @@ import signal
 import sys
 import tempfile
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from runwatch import __version__
-from runwatch.errors import EXIT_GAVE_UP, EXIT_USAGE, RunwatchError, UsageError
+from runwatch.errors import EXIT_GAVE_UP, EXIT_INTERNAL, EXIT_USAGE, BadValueError, RunwatchError, UsageError
 from runwatch.text import one_line
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def _listen_address(text: str):  # type: ignore[no-untyped-def]
 
     try:
         return parse_listen(text)
-    except ValueError as e:
+    except BadValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
@@ -258,18 +259,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "watch":
             return _watch(args)
     except RunwatchError as e:  # a path or a value from the command line may hold escape sequences
+        # BadValueError (ConfigError, SinkConfigError…) among them: they already name the file/flag and key.
         print(one_line(f"runwatch: {e}"), file=sys.stderr)
         return e.exit_code
-    except ValueError as e:  # ConfigError, SinkConfigError: already name the file/flag and key
-        print(one_line(f"runwatch: {e}"), file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # `runwatch parse … | head`: the reader left; not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as e:
+        return _internal_error(e)
     return 2
+
+
+def _internal_error(e: Exception) -> int:
+    """Report an exception no command turned into a user error: a bug of runwatch's, not bad input.
+
+    A bare ValueError used to exit 64 as `runwatch: <message>`, so a broken invariant inside runwatch read as a
+    typo on the command line, with nothing to report. The traceback goes first, then one line that says it is
+    a bug, last on stderr where a user looks, and the exit status is `EXIT_INTERNAL`, which no verdict or usage
+    error shares.
+    """
+    traceback.print_exc(file=sys.stderr)
+    print(one_line(f"runwatch: internal error: {type(e).__name__}: {e} "
+                   "(a bug; please report it with the traceback above)"), file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def use_tui(args: argparse.Namespace, *, environ: dict[str, str] | None = None) -> bool:

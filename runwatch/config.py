@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from runwatch.alerts.sinks.settings import Declared, SettingKind, declared
 from runwatch.alerts.types import RuleTiming
+from runwatch.errors import BadValueError
 
 if TYPE_CHECKING:
     from runwatch.alerts.rules import Rule
@@ -78,7 +79,7 @@ Registry = Mapping[str, Any]
 """Rule id → rule class (with `id`, `default_severity`, `Params`), as `alerts.rules.all_rules()`."""
 
 
-class ConfigError(ValueError):
+class ConfigError(BadValueError):
     """A bad config file or flag; the message names the file or flag and the key."""
 
 
@@ -279,7 +280,7 @@ def _value(p: _Param, v: Any, where: str) -> Any:
             raise ConfigError(f"{where}: not a duration: {_show(v)} ({HINT})")
         try:
             return parse_duration(v)
-        except ValueError as e:
+        except BadValueError as e:
             raise ConfigError(f"{where}: {e}") from None
     if p.kind == "bool":
         if not isinstance(v, bool):
@@ -340,7 +341,7 @@ def _names(v: Any, where: str) -> tuple[str, ...]:
 def _make_params(rule_cls: Any, fields: dict[str, Any], origin: str) -> Any:
     try:
         return rule_cls.Params(**fields)
-    except (TypeError, ValueError) as e:  # a rule's own cross-field check (__post_init__)
+    except (TypeError, ValueError) as e:  # a rule's own cross-field check (__post_init__): its plug-point contract
         raise ConfigError(f"{origin}: rules.{rule_cls.id}: {e}") from None
 
 
@@ -487,7 +488,7 @@ def _watch(t: Any, origin: str, base: Path) -> WatchConfig:
         try:
             v = t["listen"]
             kw["listen"] = parse_listen(str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
-        except ValueError as e:
+        except BadValueError as e:
             raise ConfigError(f"{origin}: watch.listen: {e}") from None
     if "textfile" in t:
         kw["textfile"] = _path(t["textfile"], "watch.textfile", origin, base)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import re
 
+from runwatch.errors import BadValueError
+
 UNITS: dict[str, float] = {"w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 """Seconds per unit, largest first (the order parts must come in)."""
 
@@ -24,29 +26,29 @@ _PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ms|[wdhms])")
 def parse_duration(text: str) -> float:
     """Seconds in `text` ("90s", "10m", "2h", "1d", "1h30m", "500ms").
 
-    Raises ValueError naming what is wrong: empty, no unit, unknown unit,
+    Raises BadValueError (a ValueError) naming what is wrong: empty, no unit, unknown unit,
     negative, units out of order or repeated.
     """
     if not isinstance(text, str):
-        raise ValueError(f"not a duration: {text!r} ({HINT})")
+        raise BadValueError(f"not a duration: {text!r} ({HINT})")
     s = text.strip()
     if not s:
-        raise ValueError(f"empty duration ({HINT})")
+        raise BadValueError(f"empty duration ({HINT})")
     if s.startswith("-"):
-        raise ValueError(f"negative duration: {text!r}")
+        raise BadValueError(f"negative duration: {text!r}")
     if _is_number(s):
-        raise ValueError(f"duration without a unit: {text!r} (write {s}s or {s}m)")
+        raise BadValueError(f"duration without a unit: {text!r} (write {s}s or {s}m)")
     total, pos, last_rank = 0.0, 0, -1
     order = list(UNITS)
     while pos < len(s):
         m = _PART.match(s, pos)
         if m is None:
-            raise ValueError(f"not a duration: {text!r} ({HINT})")
+            raise BadValueError(f"not a duration: {text!r} ({HINT})")
         number, unit = m.groups()
         rank = order.index(unit)
         if rank <= last_rank:
             problem = "repeats" if rank == last_rank else "comes after a smaller unit in"
-            raise ValueError(f"not a duration: {text!r}: unit {unit!r} {problem} it (write largest first: 1h30m)")
+            raise BadValueError(f"not a duration: {text!r}: unit {unit!r} {problem} it (write largest first: 1h30m)")
         total += float(number) * UNITS[unit]
         pos, last_rank = m.end(), rank
     return total

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from runwatch.cli import main
+from runwatch.errors import EXIT_GAVE_UP, EXIT_INTERNAL, EXIT_USAGE, BadValueError
 from tests.support.http import request
 from tests.support.paths import FIXTURES
 from tests.support.subprocesses import _Reader
@@ -266,3 +267,51 @@ def test_intervals_take_seconds_or_a_duration(capsys: pytest.CaptureFixture[str]
             parser.parse_args(["tail", "x.log", "--interval", bad])
         assert e.value.code == 64
     assert "--interval" in capsys.readouterr().err
+
+
+def test_a_bug_inside_a_command_is_an_internal_error_with_its_traceback_not_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A `zip(strict=True)` length mismatch inside runwatch printed `runwatch: zip() argument 2 is shorter
+    than argument 1` and exited 64, as if the user had mistyped a flag, with no traceback to report."""
+    import runwatch.commands.parse
+
+    def broken(*args: object, **kw: object) -> int:
+        return len(list(zip([1, 2], [1], strict=True)))
+
+    monkeypatch.setattr(runwatch.commands.parse, "run_parse", broken)
+    assert main(["parse", str(NANOCHAT)]) == EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "in broken" in err
+    assert err.splitlines()[-1] == ("runwatch: internal error: ValueError: zip() argument 2 is shorter than "
+                                    "argument 1 (a bug; please report it with the traceback above)")
+    assert EXIT_INTERNAL not in (0, 1, 2, 3, EXIT_USAGE, EXIT_GAVE_UP)
+
+
+@pytest.mark.parametrize("argv", [
+    ["silence", "stall", "--for", "0s", "--state-dir", "STATE"],  # SilenceBook refuses a zero duration
+    ["tail", "LOG", "--headless", "--on-alert", "notify-send 'unclosed"],  # shlex: no closing quotation
+    ["check", "LOG", "--rule", "stall.after=-5"],  # RuleParams' own check, through the config
+    ["check", "LOG", "--rule", "stall.after=5x"],  # parse_duration
+])
+def test_bad_values_from_the_user_still_exit_64_in_one_line(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Only errors runwatch raises for bad input (BadValueError and the other RunwatchErrors) are usage
+    errors now: each of these was a bare ValueError that the old catch-all happened to turn into 64."""
+    log = tmp_path / "train.log"
+    log.write_text("step 1/10 | loss: 2.0\n")
+    args = [a.replace("STATE", str(tmp_path / "state")).replace("LOG", str(log)) for a in argv]
+    assert main(args) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("runwatch: ") and err.count("\n") == 1 and "internal error" not in err
+
+
+def test_the_user_facing_value_errors_are_bad_value_errors() -> None:
+    """Library callers still catch them as ValueError; `cli.main` catches them as usage errors."""
+    from runwatch.alerts.sinks.base import SinkConfigError
+    from runwatch.config import ConfigError
+    from runwatch.parsers.registry import UnknownFormatError
+
+    for cls in (ConfigError, SinkConfigError, UnknownFormatError):
+        assert issubclass(cls, BadValueError) and issubclass(cls, ValueError)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from runwatch.alerts.store import AlertStore
 from runwatch.alerts.types import Alert, Labels, Matcher, Silence
+from runwatch.errors import BadValueError
 from runwatch.model import AlertState
 
 KEEP_EXPIRED_S = 7 * 86400.0
@@ -71,7 +72,7 @@ class SilenceBook:
             comment: str = "", created_by: str = "") -> Silence:
         """Mute `rule` (None or "*": every rule) for alerts whose labels equal `matchers`, from `now`."""
         if not (math.isfinite(duration_s) and duration_s > 0):
-            raise ValueError(f"silence duration must be a positive number of seconds, got {duration_s!r}")
+            raise BadValueError(f"silence duration must be a positive number of seconds, got {duration_s!r}")
         ms = tuple(Matcher(str(k), str(v)) for k, v in sorted(matchers.items()))
         with self._editing(now):
             s = Silence(id=self._new_id(), rule=None if rule in (None, "*") else rule, matchers=ms,
@@ -82,7 +83,7 @@ class SilenceBook:
     def expire(self, id: str, now: float) -> Silence | None:
         """End silence `id` (or a unique prefix of it) now; None when no such silence.
 
-        Raises ValueError when the prefix names more than one silence.
+        Raises BadValueError when the prefix names more than one silence.
         """
         with self._editing(now):
             s = self._find(id)
@@ -150,7 +151,7 @@ class SilenceBook:
             return self._silences[id]
         hits = [s for k, s in self._silences.items() if id and k.startswith(id)]
         if len(hits) > 1:
-            raise ValueError(f"silence id {id!r} is ambiguous: {', '.join(sorted(s.id for s in hits))}")
+            raise BadValueError(f"silence id {id!r} is ambiguous: {', '.join(sorted(s.id for s in hits))}")
         return hits[0] if hits else None
 
     def _new_id(self) -> str:

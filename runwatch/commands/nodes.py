@@ -11,7 +11,7 @@ from typing import Any
 
 from runwatch.alerts.sinks.redact import register_secret
 from runwatch.commands.serving import TOKEN_ENV
-from runwatch.errors import UsageError
+from runwatch.errors import BadValueError, UsageError
 from runwatch.remote.address import NodeAddress, is_node, node_labels, parse_node
 from runwatch.remote.client import NodeClient
 from runwatch.remote.merged import Member, MergedController
@@ -28,7 +28,7 @@ def split_targets(paths: Sequence[str]) -> tuple[list[str], list[NodeAddress]]:
             continue
         try:
             node = parse_node(arg)
-        except ValueError as e:
+        except BadValueError as e:
             raise UsageError(str(e)) from None
         if node.base not in {n.base for n in nodes}:
             nodes.append(node)

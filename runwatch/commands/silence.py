@@ -14,7 +14,7 @@ from typing import TextIO
 from runwatch.alerts.silences import SilenceBook
 from runwatch.alerts.store import AlertStore, StateDir
 from runwatch.durations import format_duration, human_duration, parse_duration
-from runwatch.errors import UsageError
+from runwatch.errors import BadValueError, UsageError
 
 
 def run_silence(*, rule: str | None, run: str | None, duration: str | None, list_: bool,
@@ -27,7 +27,7 @@ def run_silence(*, rule: str | None, run: str | None, duration: str | None, list
     if expire:
         try:
             s = book.expire(expire, now)
-        except ValueError as e:
+        except BadValueError as e:  # an ambiguous id prefix
             raise UsageError(str(e)) from None
         if s is None:
             raise UsageError(f"no silence with id {expire!r} (see `runwatch silence --list`)")
@@ -37,7 +37,7 @@ def run_silence(*, rule: str | None, run: str | None, duration: str | None, list
         raise UsageError("give RULE and --for DURATION (or --list, or --expire ID)")
     try:
         seconds = parse_duration(duration)
-    except ValueError as e:
+    except BadValueError as e:
         raise UsageError(f"--for: {e}") from None
     from runwatch.alerts.rules import all_rules
 

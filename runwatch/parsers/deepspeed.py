@@ -81,11 +81,17 @@ class DeepSpeedParser(GuardedParser):
 
 
 def _progress(msg: str, t: float, rank: int | None) -> Record | None:
-    """`step=40, skipped=2, lr=[5e-05], mom=[[0.9, 0.999]]`: lr of the first param group."""
+    """`step=40, skipped=2, lr=[5e-05], mom=[[0.9, 0.999]]`: lr of the first param group.
+
+    `skipped` counts the steps fp16 overflow skipped since the start (DeepSpeed's `skipped_steps`), and
+    `step` counts them too: it is read as `skipped_steps`, the name `nonfinite` judges (a run whose
+    newest steps are nearly all skipped no longer trains), not as the bare word, which a generic
+    `key=value` log may use for anything.
+    """
     m = _PROGRESS.match(msg)
     if m is None:
         return None
-    metrics = {"skipped": float(m.group(2))}
+    metrics = {"skipped_steps": float(m.group(2))}
     lr = number(m.group(3))
     if lr is not None:
         metrics["lr"] = lr

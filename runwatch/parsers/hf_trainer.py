@@ -85,6 +85,10 @@ class HFTrainerParser(FormatParser):
             return self._train_output(text)
         start = _DICT_START.search(text)
         progress = self._frame(text if start is None else text[:start.start()])
+        if start is None and self._waiting is None and "skipped=" in text:
+            skips = _deepspeed_skips(text, progress, self._step)
+            if skips is not None:
+                return skips
         if self._waiting is not None:
             after = progress.step if progress is not None and start is None else None
             settled = self._settle(after)
@@ -221,6 +225,23 @@ class HFTrainerParser(FormatParser):
         if loss is not None:
             values.setdefault("train_loss", loss)
         return self._finished(values, int(m.group("step")), text)
+
+
+def _deepspeed_skips(text: str, frame: Record | None, bar_step: int | None) -> Record | None:
+    """DeepSpeed's progress line in a Trainer's log (`[Rank 0] step=2000, skipped=1995, lr=[…]`, often glued
+    to a bar frame): the Trainer under DeepSpeed. Only its running count of steps fp16 overflow skipped
+    is taken, which no line of the Trainer's says (transformers#14531 skipped 1995 of 2000 unseen), with
+    the frame's progress; its lr is the Trainer's too, and its clock and rank would be the only ones in a
+    log that states neither. The step is the bar's where there is one: DeepSpeed's is one ahead of the
+    frame it is glued to, and the Trainer's next dict, at the bar's step, read as a run started again."""
+    from runwatch.parsers.deepspeed import DeepSpeedParser
+
+    rec = DeepSpeedParser().parse(text)
+    if rec is None or rec.step is None or "skipped_steps" not in rec.metrics:
+        return None
+    metrics = {**(frame.metrics if frame is not None else {}), "skipped_steps": rec.metrics["skipped_steps"]}
+    step = frame.step if frame is not None else bar_step if bar_step is not None else rec.step
+    return Record(Kind.STEP, step, frame.total_steps if frame is not None else None, None, 0.0, metrics)
 
 
 def _merged(first: Record, frame: Record) -> Record:

@@ -12,6 +12,9 @@ these first and keeps the rank for the Record. Prefixes seen in real logs
 - pdsh (DeepSpeed multi-node): `192.168.50.170: ` (host, no rank).
 - log collectors: `[80746] ` (a line number or pid, no rank).
 - Ray / vLLM process tags: `(APIServer pid=1) `, `(RayTrainWorker pid=4088, ip=10.0.163.141) `.
+- AMD Primus's logger: `[20251202 06:56:28][rank-7/8]` (its stamp, then rank/world size; corpus
+  megatron.md M10, whose colour codes lost their ESC when copied and so stay as `[32m` residue,
+  read the same). The rank is the one before the slash: the world size is a free number.
 
 When both a torchrun prefix and an srun label are present (`0: [rank3]: …`),
 the torchrun number wins: it is the one the writing process chose.
@@ -29,6 +32,8 @@ _PREFIX = re.compile(
     | \d{1,3}(?:\.\d{1,3}){3}:[ ]                                   # pdsh host 192.168.50.170:
     | \[\d{1,9}\][ ]                                                # collector [80746]
     | \([A-Za-z]\w*[ ]pid=\d+(?:,[ ]ip=[\d.]+)?\)[ ]                # (APIServer pid=1)
+    | (?:\[(?:\[[\d;]*m)?\d{8}[ ]\d\d:\d\d:\d\d(?:\[[\d;]*m)?\])?         # Primus [20251202 06:56:28]
+      \[(?:\[[\d;]*m)?rank-(?P<primus>\d{1,6})/\d{1,6}(?:\[[\d;]*m)?\][ ]?  # [rank-7/8]
     """,
     re.VERBOSE,
 )
@@ -60,8 +65,8 @@ def split_rank(line: str) -> tuple[int | None, str]:
         m = _PREFIX.match(rest)
         if m is None:
             break
-        if m["torchrun"] is not None:
-            rank = int(m["torchrun"]) if rank is None else rank
+        if m["torchrun"] is not None or m["primus"] is not None:
+            rank = int(m["torchrun"] or m["primus"]) if rank is None else rank
         elif m["srun"] is not None and srun is None:
             srun = int(m["srun"])
         rest = rest[m.end():]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from runwatch.errors import BadValueError
 from runwatch.parsers.base import FormatParser
 
 # name → (module, class). Order matters: detection breaks ties by this order,
@@ -31,8 +32,8 @@ FORMATS: dict[str, tuple[str, str]] = {
 ALIASES = {"nanochat": "picollm", "lightning": "tqdm", "hf": "hf-trainer", "json": "jsonl", "tutorial": "bracketed"}
 
 
-class UnknownFormatError(ValueError):
-    pass
+class UnknownFormatError(BadValueError):
+    """A format name (`--format`, or a library caller's `fmt`) that no parser answers to."""
 
 
 def format_names() -> list[str]:

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from runwatch.errors import BadValueError
+
 _HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})$")
 
 
@@ -44,17 +46,17 @@ def is_node(arg: str, *, exists: bool | None = None) -> bool:
 
 
 def parse_node(arg: str) -> NodeAddress:
-    """A node argument as an address; ValueError saying what is wrong (never quoting credentials)."""
+    """A node argument as an address; BadValueError (a ValueError) saying what is wrong (never quoting credentials)."""
     url = arg if arg.startswith(("http://", "https://")) else f"http://{arg}"
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as e:
-        raise ValueError(f"not a node address ({e}): {_shown(url)}") from None
+        raise BadValueError(f"not a node address ({e}): {_shown(url)}") from None
     if not parts.hostname:
-        raise ValueError(f"a node address needs a host: {_shown(url)}")
+        raise BadValueError(f"a node address needs a host: {_shown(url)}")
     if parts.query or parts.fragment:
-        raise ValueError(f"a node address has no query or fragment: {_shown(url)}")
+        raise BadValueError(f"a node address has no query or fragment: {_shown(url)}")
     scheme = parts.scheme
     port = port if port is not None else (443 if scheme == "https" else 80)
     host = parts.hostname

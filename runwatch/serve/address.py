@@ -8,6 +8,8 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
+from runwatch.errors import BadValueError
+
 DEFAULT_HOST = "127.0.0.1"
 """Where a bare port listens: only this machine can ask (a token is needed for anything else)."""
 
@@ -27,18 +29,18 @@ class ListenAddress:
 
 
 def parse_listen(text: str) -> ListenAddress:
-    """`HOST:PORT`, `[V6]:PORT`, `:PORT` or `PORT`; ValueError saying what is wrong."""
+    """`HOST:PORT`, `[V6]:PORT`, `:PORT` or `PORT`; BadValueError (a ValueError) saying what is wrong."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"expected HOST:PORT (e.g. 127.0.0.1:9464), got {text!r}")
+        raise BadValueError(f"expected HOST:PORT (e.g. 127.0.0.1:9464), got {text!r}")
     s = text.strip()
     if s.startswith("["):
         host, sep, port = s[1:].partition("]:")
         if not sep or not host:
-            raise ValueError(f"expected [IPV6]:PORT, got {text!r}")
+            raise BadValueError(f"expected [IPV6]:PORT, got {text!r}")
     elif s.count(":") > 1:
-        raise ValueError(f"an IPv6 address goes in brackets: [{s}]:PORT")
+        raise BadValueError(f"an IPv6 address goes in brackets: [{s}]:PORT")
     else:
         host, _, port = s.rpartition(":")
     if not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"port must be a number from 0 to 65535, got {port!r} in {text!r}")
+        raise BadValueError(f"port must be a number from 0 to 65535, got {port!r} in {text!r}")
     return ListenAddress(host or DEFAULT_HOST, int(port))

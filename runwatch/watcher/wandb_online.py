@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
+from runwatch.errors import BadValueError
 from runwatch.watcher.threads import SourceThread
 from runwatch.watcher.types import ItemBatch, Notice, NoticeLevel
 
@@ -57,13 +58,13 @@ def is_wandb_url(text: str) -> bool:
 
 
 def parse_wandb_url(url: str) -> tuple[str, str, str]:
-    """`wandb://ENTITY/PROJECT/RUN_ID` → (entity, project, run id); ValueError naming what is wrong.
+    """`wandb://ENTITY/PROJECT/RUN_ID` → (entity, project, run id); BadValueError (a ValueError) naming what is wrong.
 
     A web address of a run (`https://wandb.ai/ENTITY/PROJECT/runs/RUN_ID`) pasted
     after the scheme is understood too.
     """
     if not is_wandb_url(url):
-        raise ValueError(f"not a W&B run address: {url!r} (expected wandb://ENTITY/PROJECT/RUN_ID)")
+        raise BadValueError(f"not a W&B run address: {url!r} (expected wandb://ENTITY/PROJECT/RUN_ID)")
     web = _WEB.match(url)
     rest = url[web.end():] if web is not None else url[len(SCHEME):]
     parts = [p for p in rest.split("?")[0].split("#")[0].split("/") if p]
@@ -72,10 +73,10 @@ def parse_wandb_url(url: str) -> tuple[str, str, str]:
     elif web is not None:
         parts = []  # a web address names a run only as ENTITY/PROJECT/runs/RUN_ID
     if len(parts) != 3:
-        raise ValueError(f"W&B run address {url!r} must be wandb://ENTITY/PROJECT/RUN_ID")
+        raise BadValueError(f"W&B run address {url!r} must be wandb://ENTITY/PROJECT/RUN_ID")
     for name, part in zip(("entity", "project", "run id"), parts, strict=True):
         if not _PART.match(part):
-            raise ValueError(f"W&B run address {url!r}: bad {name} {part!r}")
+            raise BadValueError(f"W&B run address {url!r}: bad {name} {part!r}")
     return parts[0], parts[1], parts[2]
 
 

@@ -481,3 +481,22 @@ def test_a_resume_from_an_earlier_checkpoint_and_a_next_phase_are_new_attempts(
     obj = json.loads(capsys.readouterr().out)
     assert [(a["rule"], a["labels"].get("metric")) for a in obj["alerts"]] == [("nonfinite", "loss")]
     assert obj["step"] == 133
+
+
+@pytest.mark.parametrize(("excerpt", "code", "said"), [
+    # transformers#14531: HF Trainer under DeepSpeed fp16, `[Rank 0] step=2000, skipped=1995` glued to the bar
+    ("Excerpt D4", 2, "1995 of the first 1999 steps skipped for fp16 overflow: the run is not training"),
+    # DeepSpeed#1825: `skipped=2` at steps 40-60, the loss scale settling at the start: healthy
+    ("Excerpt D1", 0, "no alerts"),
+])
+def test_deepspeed_skipping_nearly_every_step_is_a_critical_alert(
+    excerpt: str, code: int, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`runwatch check` on a run that skipped 1995 of its 2000 steps for fp16 overflow said nothing: the
+    Trainer's log was read as hf-trainer, DeepSpeed's own line was left unread, and no rule read its count."""
+    from tests.support.corpus import md_block
+
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(md_block("deepspeed.md", excerpt)) + "\n")
+    assert main(["check", str(log)]) == code
+    assert said in capsys.readouterr().out

@@ -24,7 +24,7 @@ def _local(*fields: int, ms: int = 0) -> float:
 # (line, step, rank, t, metrics); all are Kind.STEP
 CASES: list[tuple[str, int | None, int | None, float, dict[str, float]]] = [
     # D1 (DeepSpeed#1825, ~0.5/0.6): `log_dist` progress line; lr is a per-param-group list
-    (_d("D1", "step=40,"), 40, 0, _local(2022, 3, 11, 2, 6, 58, ms=985), {"skipped": 2, "lr": 5e-05}),
+    (_d("D1", "step=40,"), 40, 0, _local(2022, 3, 11, 2, 6, 58, ms=985), {"skipped_steps": 2, "lr": 5e-05}),
     # D1: old timer format `epoch/step, SamplesPerSec=…` with memory in GiB
     (_d("D1", "0/40, SamplesPerSec"), 40, None, _local(2022, 3, 11, 2, 6, 58, ms=985),
      {"epoch": 0, "samples_per_sec": 83.48609168106144, "memory_allocated_gib": 0.26,
@@ -38,9 +38,9 @@ CASES: list[tuple[str, int | None, int | None, float, dict[str, float]]] = [
      {"epoch": 0, "micro_step": 34, "running_avg_samples_per_sec": 7.864669709950182,
       "samples_per_sec": 8.00912418308922, "memory_allocated_gib": 59.65, "max_memory_allocated_gib": 63.31}),
     # D3: two param groups, nested mom list
-    (_d("D3", "step=35,"), 35, 0, _local(2023, 7, 25, 21, 3, 21, ms=37), {"skipped": 0, "lr": 2.1731931451279077e-06}),
+    (_d("D3", "step=35,"), 35, 0, _local(2023, 7, 25, 21, 3, 21, ms=37), {"skipped_steps": 0, "lr": 2.1731931451279077e-06}),
     # D4 (transformers#14531): tqdm bar glued in front of the log line; 1995 of 2000 steps skipped
-    (_d("D4", "step=2000,"), 2000, 0, _local(2021, 11, 26, 3, 7, 16, ms=494), {"skipped": 1995, "lr": 0.001}),
+    (_d("D4", "step=2000,"), 2000, 0, _local(2021, 11, 26, 3, 7, 16, ms=494), {"skipped_steps": 1995, "lr": 0.001}),
     (_d("D4", "0/2000, SamplesPerSec"), 2000, None, _local(2021, 11, 26, 3, 7, 16, ms=494),
      {"epoch": 0, "samples_per_sec": 9.526738918021234}),
 ]

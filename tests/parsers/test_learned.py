@@ -326,6 +326,18 @@ def test_stamps_across_daylight_saving_and_impossible_ones(new_york: None) -> No
     assert found is not None and found[0].t is not None
 
 
+def test_primus_rank_is_the_digits_before_the_world_size() -> None:
+    """megatron.md M10 (`[20251202 06:56:28][rank-7/8]`, colour residue and all): the probe that moves the
+    rank moves `7`; the stamp's digits and the world size `8` move nothing and stay free."""
+    from tests.support.corpus import json_excerpt
+
+    line = next(x for x in json_excerpt("excerpts_megatron.json", "Excerpt M10 ") if "rank-7/8" in x)
+    found = learn(MegatronParser().parse, line)
+    assert found is not None and found.record.rank == 7 and found.record.step == 4408
+    (rank,) = (s for s in found.spans if s.name == RANK)
+    assert line[rank.lo - len("rank-"):rank.hi + 2] == "rank-7/8"
+
+
 def test_columns_carry_time_and_rank_only_where_lines_state_them() -> None:
     data = ("\n".join(f"step={i} loss=2.{i:04d} lr=0.0003" for i in range(50)) + "\n").encode()
     found = extract_steps("kv", data)

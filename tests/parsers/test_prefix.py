@@ -141,3 +141,21 @@ def test_rank_from_path_never_raises(path: str) -> None:
 ])
 def test_blank_led_lines_only_lose_an_srun_label(line: str, rank: int | None, rest: str) -> None:
     assert split_rank(line) == (rank, rest)
+
+
+def _primus_line() -> str:
+    """megatron.md M10: AMD Primus's logger line, its colour codes' ESC lost in the copy (`[32m` residue)."""
+    return line_with(json_excerpt("excerpts_megatron.json", "Excerpt M10 "), "rank-7/8")
+
+
+@pytest.mark.parametrize("stripped", [False, True], ids=["residue", "escapes stripped"])
+def test_primus_rank_slash_world_size_prefix_gives_the_rank(stripped: bool) -> None:
+    """`[20251202 06:56:28][rank-7/8]` gave no rank: every Primus rank's line read as one unranked stream.
+    The rank is the number before the slash, not the world size; with escapes stripped (as runwatch's
+    decoder leaves a real colour log) or as the residue the corpus copy holds."""
+    line = _primus_line()
+    if stripped:
+        line = re.sub(r"\[[\d;]*m", "", line)
+    rank, rest = split_rank(line)
+    assert rank == 7
+    assert rest.lstrip("[1m").startswith("INFO") and "iteration 4408/ 5000" in rest

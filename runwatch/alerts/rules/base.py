@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from runwatch.alerts.types import Finding, RuleTiming, make_labels
+from runwatch.errors import BadValueError
 from runwatch.model import RunState, Severity
 from runwatch.state.run import RunTracker
 
@@ -67,7 +68,7 @@ class RuleParams:
             value = getattr(self, f.name)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 if not math.isfinite(value) or value < 0:
-                    raise ValueError(f"{CONFIG_KEYS.get(f.name, f.name)} must be a number >= 0, got {value!r}")
+                    raise BadValueError(f"{CONFIG_KEYS.get(f.name, f.name)} must be a number >= 0, got {value!r}")
 
 
 P = TypeVar("P", bound=RuleParams)

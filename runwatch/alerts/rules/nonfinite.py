@@ -13,7 +13,11 @@ NaN in their own ways, and each has a check here:
   NaN step: a loss missing from consecutive step records that always had one
   (and skipped no iteration) counts as NaN;
 * an fp16 loss scale that collapsed to its floor (or to 0/NaN) means every
-  step overflows: the run no longer learns.
+  step overflows: the run no longer learns;
+* DeepSpeed says so by counting instead (`step=2000, skipped=1995`: the
+  steps fp16 overflow skipped since the start, `skipped_steps`): nearly all
+  of the newest steps skipped is the same collapse, also where the loss
+  scale is never printed or sits at its floor from the first overflow on.
 
 A bad value stays a finding while it is among the newest `window` points of
 its series, so a rule ticked once a second still sees a NaN that scrolled by
@@ -44,6 +48,14 @@ class NonFiniteParams(RuleParams):
     """Newest points per series in which a bad value still counts."""
     loss_scale_min: float = 1.0
     """An fp16 loss scale that fell to this (or below) has collapsed."""
+    skipped_share: float = 0.9
+    """The share of the newest steps skipped for fp16 overflow (`skipped_steps`) that means the run no
+    longer trains (0: off). A healthy run skips a few steps while its loss scale settles and one now and
+    then when it tries a higher one."""
+    skipped_over: int = 50
+    """How many of the newest steps that share is judged over: a dynamic loss scale halves at each
+    overflow (two with hysteresis), so 50 steps nearly all skipped have run it down to its floor, while
+    the start's settling skips at most a few tens."""
     missing_loss_records: int = 2
     """Consecutive step records without the loss they always had that count as NaN (0: off)."""
     resolve_after_s: float = duration(600.0)
@@ -53,7 +65,8 @@ class NonFinite(Rule[NonFiniteParams]):
     id = "nonfinite"
     default_severity = Severity.CRITICAL
     explanation = ("NaN/Inf in loss, grad norm or val loss (also HF's loss 0 with NaN grad norm, Megatron NaN "
-                   "iterations or dropped loss, a collapsed fp16 loss scale); fires at the first bad value")
+                   "iterations or dropped loss, a collapsed fp16 loss scale, nearly every step skipped for "
+                   "fp16 overflow); fires at the first bad value")
     Params = NonFiniteParams
     judges_records = True
     urgent = True
@@ -71,7 +84,7 @@ class NonFinite(Rule[NonFiniteParams]):
                    and (t := rank_tail(run, metric, r, self.params.window)) is not None and not np.isfinite(t.v).all()]
             if bad:
                 out.append(self._bad_value(run, bad))
-        for check in (self._nan_iterations, self._loss_scale, self._missing_loss):
+        for check in (self._nan_iterations, self._loss_scale, self._skipped_steps, self._missing_loss):
             out.extend(check(run))
         return out
 
@@ -134,6 +147,23 @@ class NonFinite(Rule[NonFiniteParams]):
                 history=history(found.v)))
         return out
 
+    def _skipped_steps(self, run: RunTracker) -> list[Finding]:
+        """Nearly every one of the newest steps skipped for fp16 overflow (DeepSpeed's running count)."""
+        share, over = self.params.skipped_share, self.params.skipped_over
+        out = []
+        for rank in run.store.ranks("skipped_steps") if share > 0 else ():
+            found = rank_tail(run, "skipped_steps", rank, self.params.window)
+            stretch = _newest_stretch(found, over) if found is not None else None
+            if found is None or stretch is None or stretch[0] < share * stretch[1]:
+                continue
+            skipped, steps, since_start = stretch
+            which = f"first {steps:.0f} steps" if since_start else f"{steps:.0f} steps up to step {step_at(found.x)}"
+            out.append(self.finding(
+                run, f"{skipped:.0f} of the {which} skipped for fp16 overflow: the run is not training",
+                rank=rank, metric="skipped_steps", value=round(skipped / steps, 4), threshold=share,
+                step=step_at(found.x), history=history(found.v)))
+        return out
+
     def _missing_loss(self, run: RunTracker) -> list[Finding]:
         """Step records that stopped carrying the loss they always carried (Megatron drops a NaN loss)."""
         k = self.params.missing_loss_records
@@ -170,6 +200,22 @@ def _from_its_start(run: RunTracker, found: Tail) -> Tail:
     before = np.flatnonzero(np.isfinite(longer.v[: len(longer.x) - window]))
     cut = int(before[-1]) + 1 if before.size else 0
     return longer._replace(x=longer.x[cut:], v=longer.v[cut:], t=longer.t[cut:])
+
+
+def _newest_stretch(found: Tail, over: int) -> tuple[float, float, bool] | None:
+    """(steps skipped, steps, from the start?) over the newest stretch of at least `over` steps of a running
+    skipped-steps count, else since step 0 (the count starts there: one line `step=2000, skipped=1995`
+    says enough); None while the run is shorter, or where the count went back (a restart in one log)."""
+    x, v = found.x, found.v
+    reach = np.flatnonzero(x[-1] - x >= over)
+    if reach.size:
+        j = int(reach[-1])
+        skipped, steps, since_start = float(v[-1] - v[j]), float(x[-1] - x[j]), False
+    else:
+        skipped, steps, since_start = float(v[-1]), float(x[-1]), True
+    if steps < over or not 0 <= skipped <= steps:
+        return None
+    return skipped, steps, since_start
 
 
 def _loss_zero_at(run: RunTracker, rank: int | None, x: float, window: int) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from runwatch.alerts.types import Alert, Notification
+from runwatch.errors import BadValueError
 from runwatch.model import AlertState, Severity
 
 _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
@@ -34,7 +35,7 @@ class PermanentError(SinkError):
     """Trying again will not help (HTTP 4xx but 429, a rejected payload, bad config)."""
 
 
-class SinkConfigError(ValueError):
+class SinkConfigError(BadValueError):
     """A sink cannot be built from its settings; raised before anything starts.
 
     `key` names the setting at fault where there is one, so the config reader can say where it was

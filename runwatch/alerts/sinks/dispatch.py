@@ -23,6 +23,7 @@ from runwatch.alerts.sinks.outbox import Outbox
 from runwatch.alerts.sinks.redact import describe
 from runwatch.alerts.sinks.worker import ErrorCallback, SinkStats, SinkWorker
 from runwatch.alerts.types import Alert, Notification
+from runwatch.errors import BadValueError
 from runwatch.supervise import Managed, SupervisedThread, Supervisor
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class Dispatcher(Managed):
         self._workers: dict[str, SinkWorker] = {}
         for sink in sinks:
             if sink.name in self._workers:
-                raise ValueError(f"two sinks are named {sink.name!r}; give each a distinct name")
+                raise BadValueError(f"two sinks are named {sink.name!r}; give each a distinct name")
             self._workers[sink.name] = self._worker(sink, backoff or Backoff(), clock)
         if self._writer:
             self._writer.workers = self._workers

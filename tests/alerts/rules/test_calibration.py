@@ -35,7 +35,9 @@ def fired(lines: tuple[str, ...]) -> Replay:
 # ── healthy: every framework, nothing may fire ─────────────────────────────
 
 HEALTHY = [
-    *[("excerpts_deepspeed.json", f"Excerpt D{i} ", None) for i in range(1, 6)],
+    # not D4 (transformers#14531): 1995 of its 2000 steps skipped for fp16 overflow, loss 0.0; no healthy run
+    # (test_nonfinite and test_check pin that it fires)
+    *[("excerpts_deepspeed.json", f"Excerpt D{i} ", None) for i in (1, 2, 3, 5)],
     *[("excerpts_hf_trainer.json", f"Excerpt H{i} ", None) for i in (1, 2, 3, 4, 5, 7, 8, 9, 10)],
     *[("excerpts_lightning.json", f"Excerpt P{i} ", None) for i in range(1, 10)],
     *[("excerpts_megatron.json", f"Excerpt M{i} ", None) for i in (1, 2, 4, 5, 6, 9, 10)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -151,3 +152,43 @@ def test_a_run_nan_for_longer_than_the_rules_window_says_where_it_went_bad(tmp_p
         assert main(["check", str(log), "--json"]) == 2
     [alert] = json.loads(out.getvalue())["alerts"]
     assert alert["summary"] == "loss is NaN at step 1000 (and at every step logged since)"
+
+
+def _deepspeed(excerpt: str, fragment: str) -> Record:
+    """The record DeepSpeed's parser reads from a real `[Rank 0] step=…, skipped=…` line of the corpus
+    (deepspeed.md: D1 DeepSpeed#1825, D4 transformers#14531)."""
+    from runwatch.parsers.deepspeed import DeepSpeedParser
+    from tests.support.corpus import json_excerpt, line_with
+
+    line = line_with(json_excerpt("excerpts_deepspeed.json", f"Excerpt {excerpt} "), fragment)
+    rec = DeepSpeedParser().parse(line)
+    assert rec is not None
+    return rec
+
+
+def test_deepspeed_skipping_nearly_every_step_for_fp16_overflow_is_caught() -> None:
+    """transformers#14531 (T5-11B under DeepSpeed fp16): `step=2000, skipped=1995` — 1995 of 2000 steps
+    overflowed and were skipped, yet `runwatch check` raised nothing: DeepSpeed's count fed no rule."""
+    (found,) = RULE.evaluate(*feed([_deepspeed("D4", "step=2000,")]))
+    assert found.summary == "1995 of the first 2000 steps skipped for fp16 overflow: the run is not training"
+    assert dict(found.labels) == {"run": "train", "rank": 0, "metric": "skipped_steps"}
+    assert found.step == 2000 and found.value == pytest.approx(0.9975)
+
+
+def test_deepspeed_skipping_a_few_steps_while_the_loss_scale_settles_is_healthy() -> None:
+    """DeepSpeed#1825's healthy run: `skipped=2` at steps 40, 50 and 60 (the loss scale settling at the start)."""
+    assert fired([_deepspeed("D1", f"step={n},") for n in (40, 50, 60)]) == []
+
+
+def test_deepspeed_overflow_judged_over_the_newest_steps_once_the_run_is_longer() -> None:
+    """A long healthy stretch does not hide a collapse: the share is of the newest 50 steps or more, and
+    it resolves once the steps train again. The count is DeepSpeed's, as its parser reads it from D1's line."""
+    real = _deepspeed("D1", "step=40,")
+    counts = [(n, 2.0 if n <= 1000 else 2.0 + (n - 1000)) for n in range(10, 1101, 10)]
+    records = [dataclasses.replace(real, step=n, metrics={**real.metrics, "skipped_steps": c}) for n, c in counts]
+    (found,) = RULE.evaluate(*feed(records))
+    assert found.summary == "50 of the 50 steps up to step 1100 skipped for fp16 overflow: the run is not training"
+    recovered = [dataclasses.replace(real, step=n, metrics={**real.metrics, "skipped_steps": 102.0})
+                 for n in range(1110, 1200, 10)]
+    assert fired(records + recovered) == []
+    assert fired(records, NonFinite(NonFiniteParams(skipped_share=0))) == []
