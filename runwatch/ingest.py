@@ -239,8 +239,9 @@ class Ingest:
             history_done = bool(item.batch.history)  # a structured source's history is as old as its files
             before = run.tracker.last_record_t
         progress = run.tracker.progress
-        progress.bulk = bool(item.batch.history)  # read times of a history say nothing of speed
-        progress.own_times = self._own_times(item, recs, old=progress.bulk or history_done)
+        burst = isinstance(item, LinesRead) and bool(item.batch.raw) and not item.batch.history
+        progress.bulk = bool(item.batch.history) or burst  # read times of a history or a catch-up: no speed
+        progress.own_times = self._own_times(item, recs, old=bool(item.batch.history) or history_done)
         if judge is not None:
             run.tracker.before_new_attempt = _judge_attempt(run, on_piece)
         try:
