@@ -71,6 +71,12 @@ class RunIngest:
         return min(99.0, 100.0 * done / total) if total else 0.0
 
 
+STAMPS_OVER_FILE_S = 86_400.0
+"""A history whose newest record states a time more than this before its file's modification time was
+copied or touched since (`scp`, `cp`, a checkout): its own times say when it was written. No time zone
+between the training host's stamps and this machine's clock is a day apart."""
+
+
 def alive_trainers(system: SystemState | None) -> list[ProcessSample]:
     """The training processes (main and ranks) alive at the latest sample; none when not sampling."""
     latest = None if system is None else system.latest
@@ -321,6 +327,9 @@ class Ingest:
         a log written a moment ago does not make the run two minutes silent); a run whose last step is
         older than a stall, with no training process alive, ended before we came."""
         written = last_written(source)
+        stamped = run.tracker.progress.t_last
+        if written is not None and stamped is not None and stamped < written - STAMPS_OVER_FILE_S:
+            written = stamped  # a log copied or touched since it was written: its lines say when that was
         if written is not None:
             run.tracker.written_by(written if not_before is None else max(written, not_before))
         last = run.tracker.last_step_at
