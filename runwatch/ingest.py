@@ -71,6 +71,12 @@ class RunIngest:
         return min(99.0, 100.0 * done / total) if total else 0.0
 
 
+STAMPS_OVER_FILE_S = 86_400.0
+"""A history whose newest record states a time more than this before its file's modification time was
+copied or touched since (`scp`, `cp`, a checkout): its own times say when it was written. No time zone
+between the training host's stamps and this machine's clock is a day apart."""
+
+
 def alive_trainers(system: SystemState | None) -> list[ProcessSample]:
     """The training processes (main and ranks) alive at the latest sample; none when not sampling."""
     latest = None if system is None else system.latest
@@ -239,8 +245,9 @@ class Ingest:
             history_done = bool(item.batch.history)  # a structured source's history is as old as its files
             before = run.tracker.last_record_t
         progress = run.tracker.progress
-        progress.bulk = bool(item.batch.history)  # read times of a history say nothing of speed
-        progress.own_times = self._own_times(item, recs, old=progress.bulk or history_done)
+        burst = isinstance(item, LinesRead) and bool(item.batch.raw) and not item.batch.history
+        progress.bulk = bool(item.batch.history) or burst  # read times of a history or a catch-up: no speed
+        progress.own_times = self._own_times(item, recs, old=bool(item.batch.history) or history_done)
         if judge is not None:
             run.tracker.before_new_attempt = _judge_attempt(run, on_piece)
         try:
@@ -320,6 +327,9 @@ class Ingest:
         a log written a moment ago does not make the run two minutes silent); a run whose last step is
         older than a stall, with no training process alive, ended before we came."""
         written = last_written(source)
+        stamped = run.tracker.progress.t_last
+        if written is not None and stamped is not None and stamped < written - STAMPS_OVER_FILE_S:
+            written = stamped  # a log copied or touched since it was written: its lines say when that was
         if written is not None:
             run.tracker.written_by(written if not_before is None else max(written, not_before))
         last = run.tracker.last_step_at

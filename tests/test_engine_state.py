@@ -100,6 +100,19 @@ def _open_files(pid: int) -> list[str]:
         return []
 
 
+def test_a_copied_old_stamped_log_is_as_old_as_its_stamps(tmp_path: Path) -> None:
+    """A Megatron log from 2024 (its lines stamped, tests.support.stamped) copied here today, so its file is
+    new: the run ended when its last line says, not a moment ago (it showed RUNNING with an ETA)."""
+    from tests.support.stamped import megatron_log
+
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(megatron_log(3000)[:2500]) + "\n")  # it stopped at 2500 of 3000
+    with Engine([str(log)], OPTIONS) as engine:
+        snap = wait_for(lambda: next((s for s in engine.snapshots() if s.progress.step == 2500 and not s.notes
+                                      and s.state == RunState.ENDED), None), timeout=30)
+    assert (snap.last_record_age_s or 0) > 365 * 86_400
+
+
 def test_a_fresh_log_is_running_and_young(tmp_path: Path) -> None:
     log = tmp_path / "train.log"
     log.write_text("\n".join(step_lines()[:3000]) + "\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,9 @@ from runwatch.report.timing import stall_time, throughput_numbers
 from runwatch.report.values import (
     LOSS,
     THROUGHPUT,
+    AlertRow,
     CheckpointNumbers,
+    LossNumbers,
     Overview,
     RunFacts,
     RunNumbers,
@@ -35,8 +38,20 @@ from runwatch.state.run import RunTracker
 
 def run_numbers(facts: RunFacts) -> RunNumbers:
     t = facts.tracker
-    return RunNumbers(overview(facts), settings(facts.meta, facts.preambles), loss_numbers(t), throughput_numbers(t),
-                      checkpoint_numbers(t.events), facts.alerts, facts.notes)
+    return RunNumbers(overview(facts), settings(facts.meta, facts.preambles), _first_bad(loss_numbers(t), facts.alerts),
+                      throughput_numbers(t, clock=not facts.synthetic_time), checkpoint_numbers(t.events), facts.alerts,
+                      facts.notes)
+
+
+def _first_bad(loss: LossNumbers | None, alerts: Sequence[AlertRow]) -> LossNumbers | None:
+    """The loss numbers with the first non-finite value at its own step: the series folds a long run's older
+    points into buckets and knows only the bucket (step 100166 for a NaN at 100071 of 150k); the nonfinite
+    alert `check` raised says the step where the rule found it, the same one the report's Health table lists."""
+    if loss is None or loss.first_nonfinite_step is None:
+        return loss
+    steps = [a.first_step for a in alerts if a.rule == "nonfinite" and a.labels.get("metric") == loss.name
+             and a.first_step is not None and a.first_step <= loss.first_nonfinite_step]
+    return replace(loss, first_nonfinite_step=float(min(steps))) if steps else loss
 
 
 def overview(facts: RunFacts) -> Overview:

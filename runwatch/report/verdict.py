@@ -53,6 +53,9 @@ def _loss(n: RunNumbers) -> str | None:
     if loss is None:
         return "no loss was logged"
     if loss.first_nonfinite_step is not None:
+        if loss.end is not None and math.isfinite(loss.end):  # a NaN the run went past: not "from" there on
+            return (f"{loss.name} not finite at step {loss.first_nonfinite_step:.0f} ({loss.nonfinite} value"
+                    f"{'s' * (loss.nonfinite != 1)}), finite again at the end")
         return f"{loss.name} not finite from step {loss.first_nonfinite_step:.0f}"
     if loss.trend is None or loss.per_1k_steps_pct is None or loss.tail_change_pct is None:
         return None

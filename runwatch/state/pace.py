@@ -15,6 +15,13 @@ prints): what the drift rule judges first, since a log may print no step time at
 loop) or a smoothed one that reads slow long after a pause has ended (tqdm's rate)."""
 SAME_READ_S = 1e-3
 """Records received closer together than this were read together."""
+CATCH_UP_S = 0.05
+"""Reads this close after a catch-up's (a history, a burst of appended lines) are the rest of it: the
+follower reads a big append in pieces back to back, and the pace of those pieces was thousands of times
+the run's (a false step_time_drift after every burst)."""
+CATCH_UP_STEPS = 64
+"""A read that brings more steps than this within `SPREAD_WITHIN_S` of the one before is a catch-up too:
+a follower gathering a steady run's writes reads tens of steps at a time (keras-v1-slow: 25), not hundreds."""
 SPREAD_WITHIN_S = 1.0
 """A read that came this soon after the one before is a piece of a steady stream: its seconds per step
 count once per step. One that came later may be a burst after a pause (a replayed progress bar's steps
@@ -38,6 +45,7 @@ class PaceMeter:
         self._anchor: tuple[float, float] | None = None  # (top step, time) of the last finished read
         self._pending: tuple[float, float] | None = None  # of the read under way
         self._moved = 0  # step records of the read under way that moved the top
+        self._hot: float | None = None  # when the catch-up that `restart` began last read
 
     @property
     def top(self) -> float:
@@ -45,8 +53,11 @@ class PaceMeter:
         return -math.inf if self._pending is None else self._pending[0]
 
     def restart(self, step: float, now: float) -> None:
-        """Forget what was measured; `step` at `now` is where the next measurement starts from."""
+        """Forget what was measured; `step` at `now` is where the next measurement starts from: a history
+        read, or a catch-up burst whose arrival says nothing of the run's pace (reads that follow it back
+        to back, within `CATCH_UP_S`, are the rest of it)."""
         self._anchor, self._pending, self._moved = None, (step, now), 0
+        self._hot = now
 
     def step(self, step: float, now: float, moved: int = 1) -> tuple[float, float, int, float] | None:
         """Note step records received at `now`, the highest at `step`, `moved` of them above the top so
@@ -65,6 +76,12 @@ class PaceMeter:
         if step <= top:
             return None
         points = None
+        soon = self._anchor is not None and at - self._anchor[1] < SPREAD_WITHIN_S
+        if (self._hot is not None and at - self._hot <= CATCH_UP_S) or (soon and self._moved > CATCH_UP_STEPS):
+            self._hot = at  # a read on a catch-up's heels is more of it; a read of many steps right after
+            self._anchor, self._pending, self._moved = pending, (step, now), moved  # another is one itself
+            return None
+        self._hot = None
         if self._anchor is not None and top > self._anchor[0]:
             base = self._anchor[0]
             count = max(1, min(self._moved, int(top - base))) if at - self._anchor[1] < SPREAD_WITHIN_S else 1

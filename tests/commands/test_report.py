@@ -213,6 +213,30 @@ def test_a_hang_is_time_lost_once_not_once_per_unlogged_step(tmp_path: Path) -> 
     assert lost > 70
 
 
+def test_a_long_stamped_run_reports_its_nan_and_its_hang_at_their_steps(tmp_path: Path) -> None:
+    """20,000 Megatron steps (stamped real lines, tests.support.stamped): a 300 s hang at step 1500 and
+    `lm loss: NAN` at steps 2003-2007, both long folded into the series' buckets by the end. The report
+    said the first NaN was at its bucket's last step (2008) and lost the hang in its bucket's mean."""
+    from tests.support.stamped import megatron_log
+
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(megatron_log(20_000, nan_at=2003)) + "\n")
+    code, md = report(log, tmp_path / "r")
+    assert code == 2
+    assert row(md, "non-finite values") == "5, the first at step 2003"
+    lost = row(md, "time lost to stalls")
+    assert lost.startswith(("4m5", "5m0")) and " in 1 step " in lost, lost  # 300 s less a median step
+    assert "loss not finite at step 2003 (5 values), finite again at the end" in md
+
+
+def test_a_log_without_times_or_step_times_has_no_made_up_step_time(tmp_path: Path) -> None:
+    """The tutorial loop prints neither: the replay's clock steps 1 s a step, and the report gave that as
+    `step time median | 1000ms` and a share of `the 11d13h the steps took`, a made-up figure."""
+    code, md = report(FIXTURES / "realruns/tutorial-nan/run/train.log", tmp_path)
+    assert code == 2
+    assert row(md, "runtime") == row(md, "step time median") == row(md, "time lost to stalls") == "not known"
+
+
 def test_a_file_of_no_known_format_writes_nothing_and_exits_3(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     prose = FIXTURES / "README.md"  # a file runwatch reads no record of

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from runwatch.model import Event, Kind, Record, RunState
@@ -122,6 +123,29 @@ def test_elapsed_of_a_stamped_log_runs_on_its_own_clock() -> None:
     last = read + 99 / 1000
     assert tracker.snapshot(last).progress.elapsed_s == pytest.approx(495.0)
     assert tracker.snapshot(last + 30).progress.elapsed_s == pytest.approx(525.0)  # it goes on, as read
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_a_catch_up_burst_sets_no_pace(bulk: bool) -> None:
+    """A run stepping every 0.1 s, then 5,000 steps read at once (a catch-up after a pause: as a raw burst,
+    `bulk`, or as one read of lines), then steady again: the measured step interval never reads the burst's
+    arrival rate (thousands of steps in a read, 2e-5 s a step: a false step_time_drift after every burst)."""
+    tracker, t = RunTracker("r", "log"), T0
+    for i in range(1, 101):
+        t += 0.1
+        tracker.apply(Record(Kind.STEP, i, metrics={"loss": 2.0}), t)
+    t += 0.1
+    tracker.progress.bulk = bulk
+    for i in range(101, 5101):
+        tracker.apply(Record(Kind.STEP, i, metrics={"loss": 2.0}), t)
+    tracker.progress.bulk = False
+    for k, i in enumerate(range(5101, 5301)):
+        t += 0.001 if k < 3 else 0.1  # the rest of the burst's read, back to back, then the run's pace
+        tracker.apply(Record(Kind.STEP, i, metrics={"loss": 2.0}), t)
+    pace = tracker.store.get("step_interval", None)
+    assert pace is not None
+    got = pace.columns(10**9).ymin
+    assert len(got) > 150 and float(np.nanmin(got)) > 0.05
 
 
 def test_snapshot_fields() -> None:
