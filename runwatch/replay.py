@@ -386,23 +386,22 @@ class _Replayer:
 
     def chunk(self, chunk: RecordChunk) -> None:
         """A block of a log: its records in line order, the step rows in bulk where the clock can time the
-        whole block at once (no line of it carries a time, the clock is synthetic)."""
+        whole block at once (no line of it carries a time and the clock is synthetic, or every row states
+        its time and the clock follows them); else each record in turn (rows of several ranks, some rows
+        with a time of their own, a clock that needs each)."""
         chunk = chunk.one_rank()
         cols = chunk.steps
         records = chunk.records
         stamped = cols is not None and cols.t is not None and bool((cols.t > 0).all())
-        if (cols is None or not len(cols.line) or chunk.t or cols.rank is not None
-                or (not stamped and (not self.clock.synthetic or cols.t is not None or any(r.t for r in records)))):
-            for rec in chunk.merged():  # rows of several ranks, some with a time of their own, or a clock that needs each
+        bulk = (cols is not None and len(cols.line) > 0 and not chunk.t and cols.rank is None
+                and (stamped or (self.clock.synthetic and cols.t is None and not any(r.t for r in records))))
+        block = _Block.of(chunk) if bulk else None
+        if block is None or (stamped and not self.clock.follows(block, records)):
+            for rec in chunk.merged():
                 self.record(rec)
             return
-        block = _Block.of(chunk)
-        if stamped:  # a log that states when each step line was written (Megatron, DeepSpeed, torchtitan)
-            assert cols is not None and cols.t is not None
-            if not self.clock.follows(block, records):
-                for rec in chunk.merged():
-                    self.record(rec)
-                return
+        assert cols is not None
+        if cols.t is not None:  # a log that states when each step line was written (Megatron, DeepSpeed, torchtitan)
             times = self.clock.advance_stamped(block, cols.t, records)
         else:
             times = self.clock.advance_block(block.kind, block.steps, block.step_time)

@@ -18,7 +18,7 @@ import pytest
 from runwatch.alerting import Alerting
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
-from runwatch.model import AlertState
+from runwatch.model import AlertBrief, AlertState
 from tests.support.nanochat import step_lines, with_nan_at
 from tests.support.news import notifications
 from tests.support.snapshots import alerts_of
@@ -44,6 +44,11 @@ def run_engine(path: Path, options: EngineOptions = OPTIONS) -> Engine:
     return engine
 
 
+def alert_of(engine: Engine, rule: str) -> AlertBrief | None:
+    """The first alert of `rule` any run of the engine shows, or None."""
+    return next((a for s in engine.snapshots() for a in s.alerts if a.rule == rule), None)
+
+
 def history_read(engine: Engine, steps: int) -> bool:
     snaps = engine.snapshots()
     return bool(snaps) and snaps[0].progress.step == steps - 1 and not snaps[0].notes
@@ -55,8 +60,7 @@ def test_a_nan_in_the_middle_of_the_history_fires(tmp_path: Path) -> None:
     log.write_text("\n".join(lines) + "\n")
     engine = run_engine(log)
     try:
-        alert = wait_for(lambda: next((a for s in engine.snapshots() for a in s.alerts if a.rule == "nonfinite"),
-                                      None), timeout=30)
+        alert = wait_for(lambda: alert_of(engine, "nonfinite"), timeout=30)
         assert alert.step == 8000
         assert alert.state == AlertState.FIRING
         sent = notifications(engine.subscribe())
@@ -77,8 +81,7 @@ def test_a_live_burst_is_read_whole_and_judged(tmp_path: Path) -> None:
         wait_for(lambda: engine.snapshots()[0].progress.step == 9)
         with log.open("a") as f:
             f.write("\n".join(lines[10:]) + "\n")
-        alert = wait_for(lambda: next((a for s in engine.snapshots() for a in s.alerts if a.rule == "nonfinite"),
-                                      None), timeout=30)
+        alert = wait_for(lambda: alert_of(engine, "nonfinite"), timeout=30)
         assert alert.step == 4000 and alert.state == AlertState.FIRING
         snap = wait_for(lambda: next((s for s in engine.snapshots() if s.records == 5010), None))
         assert snap.progress.step == 5009
@@ -211,8 +214,7 @@ def test_short_lines_many_records_to_a_piece_are_all_judged(tmp_path: Path) -> N
     log.write_text("\n".join(lines) + "\n")
     engine = run_engine(log)
     try:
-        alert = wait_for(lambda: next((a for s in engine.snapshots() for a in s.alerts if a.rule == "nonfinite"),
-                                      None), timeout=30)
+        alert = wait_for(lambda: alert_of(engine, "nonfinite"), timeout=30)
         assert alert.step == 11902
     finally:
         engine.stop()
@@ -226,8 +228,7 @@ def test_a_metrics_csv_read_whole_is_judged_in_slices(tmp_path: Path) -> None:
     (d / "metrics.csv").write_text("\n".join(rows) + "\n")
     engine = run_engine(d / "metrics.csv")
     try:
-        alert = wait_for(lambda: next((a for s in engine.snapshots() for a in s.alerts if a.rule == "nonfinite"),
-                                      None), timeout=30)
+        alert = wait_for(lambda: alert_of(engine, "nonfinite"), timeout=30)
         assert alert.step == 50
     finally:
         engine.stop()
