@@ -158,8 +158,7 @@ class Engine:
             self._sources.watch_directory(d)
 
     def _start_follower(self, path: str) -> None:
-        judged = self.alerting is not None or bool(self._alerting_factory)
-        self._sources.start_follower(path, self._ingest.rank_of_source.get(path), judged)
+        self._sources.start_follower(path, self._ingest.rank_of_source.get(path))
 
     def _thread_failed(self, failure: ThreadFailure) -> None:
         """A thread's body raised (its thread, no lock of ours held): a `runwatch_internal` alert to the sinks

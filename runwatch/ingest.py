@@ -382,11 +382,12 @@ class Ingest:
 
 def _pieces(recs: list[Record] | ChunkRecords, judged: bool) -> list[list[Record] | ChunkRecords]:
     """A batch whole, or in slices of JUDGED_RECORDS when it is judged and more than a rule could look
-    back on (short lines)."""
-    if judged and len(recs) > JUDGED_RECORDS:
-        merged = recs.merged() if isinstance(recs, ChunkRecords) else recs
-        return [merged[i : i + JUDGED_RECORDS] for i in range(0, len(merged), JUDGED_RECORDS)]
-    return [recs]
+    back on (short lines); a chunk's slices are chunks."""
+    if not judged or len(recs) <= JUDGED_RECORDS:
+        return [recs]
+    if isinstance(recs, ChunkRecords):
+        return list(recs.pieces(JUDGED_RECORDS))  # step rows stay columns: in bulk, as `check` takes them
+    return [recs[i : i + JUDGED_RECORDS] for i in range(0, len(recs), JUDGED_RECORDS)]
 
 
 def _judge_attempt(run: RunIngest, on_piece: Callable[[RunIngest, float], None]) -> Callable[[float], None]:

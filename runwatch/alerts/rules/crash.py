@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.types import Finding
@@ -60,6 +61,13 @@ in the output (torchrun's `--log-dir` puts each rank in its own file); the rank 
 else is the root cause the alert names (the run lab's torchrun-logdir-raise)."""
 
 
+@lru_cache(maxsize=1024)
+def _cascade(message: str) -> bool:
+    """Whether a line says another rank died first (`CASCADE`). Remembered: the rule looks at the same
+    recent events at every evaluation, and a history read is judged thousands of times."""
+    return CASCADE.search(message) is not None
+
+
 @dataclass(frozen=True)
 class CrashParams(RuleParams):
     events: tuple[str, ...] = tuple(str(e) for e in WHAT)
@@ -85,7 +93,7 @@ class Crash(Rule[CrashParams]):
         newest = max(r.t for r in recs)
         live = [r for r in recs if now - r.t <= self.params.hold or (crashed and newest - r.t <= self.params.hold)]
         specific = [r for r in live if r.event not in AT_END_ONLY]
-        tracebacks = [r for r in live if r.event in AT_END_ONLY and not CASCADE.search(r.message or "")]
+        tracebacks = [r for r in live if r.event in AT_END_ONLY and not _cascade(r.message or "")]
         if specific:
             live = specific
         elif not crashed:
@@ -93,7 +101,7 @@ class Crash(Rule[CrashParams]):
         return [self._finding(run, kind, group, tracebacks) for kind, group in _by_event(live).items()]
 
     def _finding(self, run: RunTracker, kind: str, group: list[Record], tracebacks: list[Record]) -> Finding:
-        first = next((r for r in group if not CASCADE.search(r.message or "")), group[0])
+        first = next((r for r in group if not _cascade(r.message or "")), group[0])
         rank = _rank(first)
         local = _local_rank(first) if rank is None else None
         detail = clip((first.message or "").strip(), DETAIL_CHARS)
