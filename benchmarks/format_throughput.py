@@ -112,7 +112,8 @@ FORMATS = [
     Format("megatron", lambda: _keep(_excerpts("megatron"), r"iteration\s+\d+/"), r"iteration\s+(\d+)/",
            r"iteration\s+(\d+)/\s*(\d+) \| consumed samples:\s+(\d+) \| elapsed time per iteration \(ms\): ([\d.]+)"
            r".*? \| learning rate: ([\d.E+-]+) \|.*? lm loss: ([\d.E+-]+) \|", r"iteration\s+\d+/\s*(\d+)"),
-    Format("deepspeed", lambda: _keep(_excerpts("deepspeed"), r"\] step=\d+, skipped=|SamplesPerSec="), r"step=(\d+),",
+    Format("deepspeed", lambda: _keep(_excerpts("deepspeed"), r"\] step=\d+, skipped=|SamplesPerSec="),
+           r"(?:\bstep=|global_step=|stop\] \d+/)(\d+)",  # the timer line's step too: else steps go back and forth
            r"step=(\d+), skipped=(\d+), lr=\[([\d.e+-]+)\]"),
     Format("torchtitan", lambda: _keep(_excerpts("torchtitan_composer_axolotl_accelerate"), r"step: +\d+ +loss:"),
            r"step: +(\d+)", r"step: +(\d+) +loss: +([\d.]+) +(?:grad_norm: +([\d.]+) +)?memory: +([\d.]+)GiB"),
