@@ -32,6 +32,7 @@ from tests.support.runs import (
     truncated_log,
     wandb_run,
 )
+from tests.support.stamped import megatron_deepspeed_log
 from tests.support.tensorboard import needs_tensorboard
 
 
@@ -500,3 +501,18 @@ def test_deepspeed_skipping_nearly_every_step_is_a_critical_alert(
     log.write_text("\n".join(md_block("deepspeed.md", excerpt)) + "\n")
     assert main(["check", str(log)]) == code
     assert said in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fmt", [None, "megatron", "deepspeed"])
+def test_a_megatron_deepspeed_log_is_judged_on_its_loss_and_its_stamps_however_its_format_is_named(
+    fmt: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Detected (or forced) as Megatron, a Megatron-DeepSpeed log lost the engine lines' stamps (`no line
+    carries a time`); forced as DeepSpeed it lost the loss, and its NaN went unseen."""
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(megatron_deepspeed_log(1500, nan_at=1000, hang_at=500)) + "\n")
+    assert main(["check", str(log), "--json", *(["--format", fmt] if fmt else [])]) == 2
+    out = json.loads(capsys.readouterr().out)
+    found = {(a["rule"], a["labels"].get("metric")): a["first_step"] for a in out["alerts"]}
+    assert found == {("nonfinite", "loss"): 1000, ("stall", None): 499}
+    assert out["notes"] == []  # the log's own times were read
