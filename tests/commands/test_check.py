@@ -32,7 +32,7 @@ from tests.support.runs import (
     truncated_log,
     wandb_run,
 )
-from tests.support.stamped import megatron_deepspeed_log
+from tests.support.stamped import megatron_deepspeed_log, megatron_log
 from tests.support.tensorboard import needs_tensorboard
 
 
@@ -516,3 +516,19 @@ def test_a_megatron_deepspeed_log_is_judged_on_its_loss_and_its_stamps_however_i
     found = {(a["rule"], a["labels"].get("metric")): a["first_step"] for a in out["alerts"]}
     assert found == {("nonfinite", "loss"): 1000, ("stall", None): 499}
     assert out["notes"] == []  # the log's own times were read
+
+
+@pytest.mark.parametrize(("lines", "nan_steps"), [(megatron_deepspeed_log(3000, nan_at=1000), (1000, 1000)),
+                                                  (megatron_log(3000, nan_at=2000), (2000, 2004))])
+def test_a_one_off_nan_is_reported_at_its_own_steps_not_at_the_steps_the_rule_still_saw_it(
+    lines: list[str], nan_steps: tuple[int, int], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new user's review: one NaN at step 100071 read `first step 100071, last step 101076`, the run's
+    step at the last evaluation whose window still held the NaN. The last step is the newest NaN's."""
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    assert main(["check", str(log), "--json"]) == 2
+    alerts = json.loads(capsys.readouterr().out)["alerts"]
+    nan = next(a for a in alerts if a["rule"] == "nonfinite" and a["labels"] == {"metric": "loss"})
+    assert (nan["first_step"], nan["last_step"]) == nan_steps
+    assert not nan["firing_at_end"] and not nan["cleared_before_end"]  # finite values followed: resolved
