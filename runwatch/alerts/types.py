@@ -92,6 +92,9 @@ class Alert:
     threshold: float | None = None
     step: int | None = None
     first_step: int | None = None
+    last_step: int | None = None
+    """The newest step its rule saw the condition at, where the rule says (`Finding.last_step`: a newer
+    NaN while the alert fires moves it on; the line printer says so once, with no new notification)."""
     metric: str | None = None
     source: str | None = None
     acknowledged: bool = False

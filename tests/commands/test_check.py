@@ -21,7 +21,6 @@ from tests.support.runs import (
     HF_NAN_STEP,
     SFT_NAN,
     TB_NAN_STEP,
-    TB_STEPS,
     WANDB_NAN_STEP,
     WANDB_STEPS,
     copy_wandb_run,
@@ -510,7 +509,7 @@ def test_a_megatron_deepspeed_log_is_judged_on_its_loss_and_its_stamps_however_i
     """Detected (or forced) as Megatron, a Megatron-DeepSpeed log lost the engine lines' stamps (`no line
     carries a time`); forced as DeepSpeed it lost the loss, and its NaN went unseen."""
     log = tmp_path / "train.log"
-    log.write_text("\n".join(megatron_deepspeed_log(1500, nan_at=1000, hang_at=500)) + "\n")
+    log.write_text("\n".join(megatron_deepspeed_log(1500, nan_at=(1000,), hang_at=500)) + "\n")
     assert main(["check", str(log), "--json", *(["--format", fmt] if fmt else [])]) == 2
     out = json.loads(capsys.readouterr().out)
     found = {(a["rule"], a["labels"].get("metric")): a["first_step"] for a in out["alerts"]}
@@ -518,7 +517,7 @@ def test_a_megatron_deepspeed_log_is_judged_on_its_loss_and_its_stamps_however_i
     assert out["notes"] == []  # the log's own times were read
 
 
-@pytest.mark.parametrize(("lines", "nan_steps"), [(megatron_deepspeed_log(3000, nan_at=1000), (1000, 1000)),
+@pytest.mark.parametrize(("lines", "nan_steps"), [(megatron_deepspeed_log(3000, nan_at=(1000,)), (1000, 1000)),
                                                   (megatron_log(3000, nan_at=2000), (2000, 2004))])
 def test_a_one_off_nan_is_reported_at_its_own_steps_not_at_the_steps_the_rule_still_saw_it(
     lines: list[str], nan_steps: tuple[int, int], tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -532,3 +531,17 @@ def test_a_one_off_nan_is_reported_at_its_own_steps_not_at_the_steps_the_rule_st
     nan = next(a for a in alerts if a["rule"] == "nonfinite" and a["labels"] == {"metric": "loss"})
     assert (nan["first_step"], nan["last_step"]) == nan_steps
     assert not nan["firing_at_end"] and not nan["cleared_before_end"]  # finite values followed: resolved
+
+
+def test_a_second_nan_while_the_first_fires_moves_the_last_step_and_sends_nothing_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new user's review: a second NaN 100 steps after the first, the alert still firing, showed nowhere.
+    `check` names it in the alert's last step; it is the same alert: one FIRING, as
+    Alertmanager dedupes it (no second Slack message)."""
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(megatron_deepspeed_log(2000, nan_at=(1000, 1100))) + "\n")
+    assert main(["check", str(log), "--json"]) == 2
+    nan = next(a for a in json.loads(capsys.readouterr().out)["alerts"]
+               if a["rule"] == "nonfinite" and a["labels"] == {"metric": "loss"})
+    assert (nan["first_step"], nan["last_step"], nan["times"]) == (1000, 1100, 1)

@@ -49,13 +49,13 @@ def deepspeed_log(steps: int) -> list[str]:
     return out
 
 
-def megatron_deepspeed_log(steps: int, *, nan_at: int = 1000, hang_at: int = 500) -> list[str]:
+def megatron_deepspeed_log(steps: int, *, nan_at: tuple[int, ...] = (1000,), hang_at: int = 500) -> list[str]:
     """A Megatron-DeepSpeed run: the six whole lines of DeepSpeed issue 3742 (in the corpus) per step, in
     that log's order: the engine's `[Rank 0] step=N, …`, 0.455 s later its timer and two `time (ms)` lines,
     then the trainer's unstamped ` samples/sec: … | iteration N/ T | … lm_loss: …` line and its own
     `time (ms)` line; iteration and stamps carried on 4.1 s a step, a 300 s hang before step `hang_at`
     (its stamps and its own elapsed time per iteration say it), `lm_loss: NAN` (Megatron's `%E` of a
-    NaN) at step `nan_at` only."""
+    NaN) at the steps `nan_at` only."""
     found = json.loads((CORPUS / "raw" / "excerpts_deepspeed.json").read_text(encoding="utf-8"))
     text = next(e["t"] for e in found if "issues/3742" in e["src"])
     real = text.splitlines()[:6]
@@ -75,7 +75,7 @@ def megatron_deepspeed_log(steps: int, *, nan_at: int = 1000, hang_at: int = 500
             line = re.sub(r"micro_step=\d+/global_step=\d+", f"micro_step={step}/global_step={step}", line)
             line = re.sub(r"iteration +\d+/ +\d+", f"iteration {step:8d}/{steps:8d}", line)
             line = re.sub(r"\(ms\): [\d.]+", f"(ms): {ms:.1f}", line)
-            if step == nan_at:
+            if step in nan_at:
                 line = re.sub(r"lm_loss: \S+", "lm_loss: NAN", line)
             out.append(line)
     return out
