@@ -304,7 +304,7 @@ def _brief(a: Alert, rule: Rule[Any] | None) -> AlertBrief:
     since = a.resolved_at if a.resolved_at is not None else (a.fired_at or a.active_since)
     return AlertBrief(
         rule=a.rule, state=a.state, severity=a.severity, summary=a.summary,
-        labels={k: v for k, v in a.labels if k != "run"}, key=a.key, since=since, step=a.step,
+        labels={k: v for k, v in a.labels if k != "run"}, key=a.key, since=since, step=a.step, last_step=a.last_step,
         value=a.value, acknowledged=a.acknowledged, silenced=bool(getattr(a, "muted", False)),
         badge=rule.badge(a.severity) if rule is not None else None,
         lagging_rank=rule is not None and rule.names_lagging_rank,

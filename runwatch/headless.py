@@ -17,8 +17,17 @@ from typing import Any, Protocol, TextIO
 
 from runwatch.alerts.types import Notification
 from runwatch.feed import Subscription
-from runwatch.model import Kind, Notice, Record, RunSnapshot
-from runwatch.present import FATAL_EVENTS, alert_line, event_line, iso_utc, status_line, status_object
+from runwatch.model import AlertState, Kind, Notice, Record, RunSnapshot
+from runwatch.present import (
+    FATAL_EVENTS,
+    alert_line,
+    alert_update_line,
+    alert_update_object,
+    event_line,
+    iso_utc,
+    status_line,
+    status_object,
+)
 from runwatch.text import one_line
 
 
@@ -101,6 +110,8 @@ class HeadlessPrinter:
         self.as_json = as_json
         self._clock = clock
         self._seen_events: dict[str, tuple[str, int]] = {}
+        self._firing: dict[str, tuple[int | None, float]] = {}
+        """Alert key → (newest step its lines said it was seen at, when the last of them was printed)."""
 
     def run(self, source: SnapshotSource, should_stop: Callable[[], bool],
             until_done: Callable[[list[RunSnapshot]], bool] | None = None) -> list[RunSnapshot]:
@@ -118,6 +129,7 @@ class HeadlessPrinter:
             snaps = source.snapshots()
             self._events(snaps)
             self._alerts(alerts)
+            self._updates(snaps)
             if schedule.take(snaps):
                 self.print_status(snaps)
             if until_done is not None and until_done(snaps):
@@ -125,6 +137,7 @@ class HeadlessPrinter:
         snaps = source.snapshots()
         self._events(snaps)
         self._alerts(self._news(news))
+        self._updates(snaps, final=True)
         if schedule.is_news(snaps):
             self.print_status(snaps)
         return snaps
@@ -147,12 +160,37 @@ class HeadlessPrinter:
     def _alerts(self, notes: list[Notification]) -> None:
         """Every alert transition at once: the DESIGN §5 payload, or one line."""
         for n in notes:
+            if n.state == AlertState.FIRING:
+                self._firing[n.alert.key] = (n.alert.last_step, self._clock())
+            else:
+                self._firing.pop(n.alert.key, None)
             if self.as_json:
                 self.out.write(json.dumps(n.payload(), allow_nan=False) + "\n")
             else:
                 self.out.write(one_line(alert_line(n)) + "\n")
         if notes:
             self.out.flush()
+
+    def _updates(self, snaps: list[RunSnapshot], *, final: bool = False) -> None:
+        """A firing alert whose rule saw its condition again at a newer step (a second NaN, on this rank or
+        another): one `updated` line, at most once per `interval` for each alert. The lifecycle sends no
+        notification for it (the same alert, deduplicated as Alertmanager does: no second Slack message),
+        so without this line the second NaN was invisible until the alert resolved. `final`: the last
+        look, at exit, says what the interval held back."""
+        now = self._clock()
+        for s in snaps:
+            for a in s.alerts:
+                shown = self._firing.get(a.key)
+                if shown is None or a.state != AlertState.FIRING or a.last_step is None:
+                    continue
+                if (shown[0] is not None and a.last_step <= shown[0]) or (now - shown[1] < self.interval and not final):
+                    continue
+                self._firing[a.key] = (a.last_step, now)
+                if self.as_json:
+                    self.out.write(json.dumps(alert_update_object(s.run, a, time.time()), allow_nan=False) + "\n")
+                else:
+                    self.out.write(one_line(alert_update_line(s.run, a)) + "\n")
+                self.out.flush()
 
     def print_status(self, snaps: list[RunSnapshot]) -> None:
         for s in snaps:

@@ -170,6 +170,9 @@ class AlertBrief:
     since: float | None = None
     """When it fired (or became pending, or resolved: the time of its current state)."""
     step: int | None = None
+    last_step: int | None = None
+    """The newest step the condition was seen at, where its rule says (a later NaN while it fires); not
+    in the status JSON."""
     value: float | str | None = None
     acknowledged: bool = False
     silenced: bool = False

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from runwatch.model import AlertState, Record, RunSnapshot, RunState, json_number
+from runwatch.model import AlertBrief, AlertState, Record, RunSnapshot, RunState, json_number
 from runwatch.state.system import gpus_status, processes_status
 
 # Metrics shown in a status line, in this order, when present.
@@ -168,6 +168,21 @@ def alert_line(n: Any) -> str:
     labels = " ".join(f"{k}={v}" for k, v in a.labels if k != "run")
     return (f"{time.strftime('%H:%M:%S')}  {a.run}  {what} {a.severity} {a.rule}"
             f"{' ' + labels if labels else ''}: {a.summary}")
+
+
+def alert_update_line(run: str, a: AlertBrief) -> str:
+    """One human line for a firing alert whose rule saw its condition again at a newer step (a second NaN):
+    no notification (the same alert, deduplicated as Alertmanager does), but the line printer says it."""
+    labels = " ".join(f"{k}={v}" for k, v in a.labels.items())
+    return (f"{time.strftime('%H:%M:%S')}  {run}  updated {a.severity} {a.rule}"
+            f"{' ' + labels if labels else ''}: {a.summary}; newest at step {a.last_step}")
+
+
+def alert_update_object(run: str, a: AlertBrief, at: float) -> dict[str, Any]:
+    """`alert_update_line` as a JSON object (`type` `alert_updated`)."""
+    return {"type": "alert_updated", "time": iso_utc(at), "run": run, "rule": a.rule,
+            "severity": str(a.severity), "labels": dict(a.labels), "summary": a.summary,
+            "step": a.step, "last_step": a.last_step}
 
 
 def _round(v: float | None, nd: int) -> float | None:

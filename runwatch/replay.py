@@ -480,7 +480,7 @@ class _Replayer:
         judged = judge.judge(out.tracker, None, now, new=new, present=present)
         out.findings.extend((now, f) for f in judged.findings)
         step = out.tracker.progress.step
-        out.last_found_at.update((f.key, step) for f in judged.findings)
+        out.last_found_at.update((f.key, step if f.last_step is None else f.last_step) for f in judged.findings)
         if self.manager is not None:
             out.notifications.extend(self.manager.update(judged.findings, now, evaluated=judged.evaluated))
         self.last_eval = now

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from runwatch.alerts.types import Notification
+from runwatch.alerts.types import Notification, make_labels
 from runwatch.feed import Feed, Subscription
 from runwatch.headless import HeadlessPrinter, StatusSchedule
 from runwatch.model import (
@@ -284,3 +284,33 @@ def test_status_objects_from_typed_system_samples_are_byte_identical_to_before()
     printed = [json.dumps(status_object(s), allow_nan=False) for s in snaps]
     assert printed == (FIXTURES / "status" / "system_parts.jsonl").read_text().splitlines()
 
+
+
+@pytest.mark.parametrize(("as_json", "interval", "said"), [(False, 0.0, [1100, 1200]), (True, 0.0, [1100, 1200]),
+                                                           (False, 3600.0, [1200]), (True, 3600.0, [1200])])
+def test_a_second_nan_while_the_alert_fires_prints_an_updated_line_at_most_once_per_interval(
+    as_json: bool, interval: float, said: list[int],
+) -> None:
+    """A new user's review: a second NaN while the first one's alert fired added no line (the lifecycle
+    rightly sends no second notification). The printer says each newer step the alert was seen at, no
+    more often than its interval; what the interval held back, it says at exit."""
+    from runwatch.model import AlertBrief, Severity
+
+    clock = Clock()
+
+    def at(step: int) -> list[RunSnapshot]:
+        brief = AlertBrief("nonfinite", AlertState.FIRING, Severity.CRITICAL, "loss is NaN at step 1000",
+                           {"metric": "loss"}, key="nonfinite{metric=loss,run=nanochat-d24}", step=1000, last_step=step)
+        return [snap(alerts=(brief,))]
+
+    source = FakeSource([at(1000), at(1000), at(1100), at(1100), at(1200), at(1200)], clock)
+    source.feed.publish(make_notification("n1", labels=make_labels(run="nanochat-d24", metric="loss"), last_step=1000))
+    out = io.StringIO()
+    HeadlessPrinter(out, io.StringIO(), interval=interval, as_json=as_json, clock=clock).run(
+        source, lambda: False, lambda snaps: source.all_ended)
+    updated = [line for line in out.getvalue().splitlines() if "updated" in line]
+    if as_json:
+        assert [json.loads(line)["last_step"] for line in updated] == said
+    else:
+        assert [int(line.rpartition(" ")[2]) for line in updated] == said
+        assert updated[-1].endswith("nonfinite metric=loss: loss is NaN at step 1000; newest at step 1200")

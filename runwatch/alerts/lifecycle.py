@@ -205,7 +205,7 @@ class AlertManager:
             a = Alert(rule=f.rule, labels=f.labels, state=AlertState.PENDING, severity=f.severity,
                       summary=f.summary, active_since=now, first_step=f.step)
         a = replace(a, severity=f.severity, summary=f.summary, value=f.value, threshold=f.threshold,
-                    step=f.step, metric=f.metric, source=f.source, context=f.context, history=f.history,
+                    step=f.step, last_step=f.last_step, metric=f.metric, source=f.source, context=f.context, history=f.history,
                     diagnosis=f.diagnosis, last_seen=now, first_step=f.step if a.first_step is None else a.first_step)
         if a.state == AlertState.PENDING and now - a.active_since >= self.timing(a.rule).for_s:
             a = replace(a, state=AlertState.FIRING, fired_at=now)

@@ -41,6 +41,10 @@ class Finding:
     value: float | str | None = None
     threshold: float | None = None
     step: int | None = None
+    last_step: int | None = None
+    """The newest step at which the data showed the condition, where the rule can say (a NaN's own step):
+    a rule that keeps finding a one-off NaN while it is among its newest points saw it at that step
+    only, not at every step the run reached meanwhile (None: at the run's step when it was found)."""
     metric: str | None = None
     source: str | None = None
     context: tuple[str, ...] = ()
@@ -88,6 +92,9 @@ class Alert:
     threshold: float | None = None
     step: int | None = None
     first_step: int | None = None
+    last_step: int | None = None
+    """The newest step its rule saw the condition at, where the rule says (`Finding.last_step`: a newer
+    NaN while the alert fires moves it on; the line printer says so once, with no new notification)."""
     metric: str | None = None
     source: str | None = None
     acknowledged: bool = False

@@ -21,7 +21,6 @@ from tests.support.runs import (
     HF_NAN_STEP,
     SFT_NAN,
     TB_NAN_STEP,
-    TB_STEPS,
     WANDB_NAN_STEP,
     WANDB_STEPS,
     copy_wandb_run,
@@ -32,6 +31,7 @@ from tests.support.runs import (
     truncated_log,
     wandb_run,
 )
+from tests.support.stamped import megatron_deepspeed_log, megatron_log
 from tests.support.tensorboard import needs_tensorboard
 
 
@@ -218,7 +218,7 @@ def test_a_wandb_run_with_a_nan_is_critical_at_its_step(wandb_nan: Path, tmp_pat
     assert out.startswith("CRITICAL") and f"step {WANDB_STEPS - 1}/{WANDB_STEPS}" in out
     assert f"{WANDB_STEPS + 1} records" in out  # 200 history rows and the exit record, nothing of the debug logs
     assert "nonfinite" in out and "metric=loss" in out
-    assert f"first step {WANDB_NAN_STEP}, last step {WANDB_STEPS - 1}" in out
+    assert f"first step {WANDB_NAN_STEP}, last step {WANDB_NAN_STEP}" in out  # its one NaN
     assert f"loss is NaN at step {WANDB_NAN_STEP}" in out
 
 
@@ -227,7 +227,7 @@ def test_format_wandb_is_accepted_and_json_has_first_and_last_step(wandb_nan: Pa
     assert main(["check", "--format", "wandb", "--json", str(wandb_nan)]) == 2
     obj = json.loads(capsys.readouterr().out)
     [alert] = obj["alerts"]
-    assert (alert["rule"], alert["first_step"], alert["last_step"]) == ("nonfinite", WANDB_NAN_STEP, WANDB_STEPS - 1)
+    assert (alert["rule"], alert["first_step"], alert["last_step"]) == ("nonfinite", WANDB_NAN_STEP, WANDB_NAN_STEP)
     assert obj["state"] == "finished" and obj["warnings"] == []
 
 
@@ -337,7 +337,7 @@ def test_tensorboard_events_are_checked(tmp_path: Path, capsys: pytest.CaptureFi
     tensorboard_events(tmp_path / "exp" / "runs" / "a")
     assert main(["check", str(tmp_path / "exp")]) == 2
     out = capsys.readouterr().out
-    assert "nonfinite" in out and f"first step {TB_NAN_STEP}, last step {TB_STEPS - 1}" in out
+    assert "nonfinite" in out and f"first step {TB_NAN_STEP}, last step {TB_NAN_STEP}" in out
 
 
 def _with_last_step_replaced(path: Path, step_text: str) -> Path:
@@ -500,3 +500,48 @@ def test_deepspeed_skipping_nearly_every_step_is_a_critical_alert(
     log.write_text("\n".join(md_block("deepspeed.md", excerpt)) + "\n")
     assert main(["check", str(log)]) == code
     assert said in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fmt", [None, "megatron", "deepspeed"])
+def test_a_megatron_deepspeed_log_is_judged_on_its_loss_and_its_stamps_however_its_format_is_named(
+    fmt: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Detected (or forced) as Megatron, a Megatron-DeepSpeed log lost the engine lines' stamps (`no line
+    carries a time`); forced as DeepSpeed it lost the loss, and its NaN went unseen."""
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(megatron_deepspeed_log(1500, nan_at=(1000,), hang_at=500)) + "\n")
+    assert main(["check", str(log), "--json", *(["--format", fmt] if fmt else [])]) == 2
+    out = json.loads(capsys.readouterr().out)
+    found = {(a["rule"], a["labels"].get("metric")): a["first_step"] for a in out["alerts"]}
+    assert found == {("nonfinite", "loss"): 1000, ("stall", None): 499}
+    assert out["notes"] == []  # the log's own times were read
+
+
+@pytest.mark.parametrize(("lines", "nan_steps"), [(megatron_deepspeed_log(3000, nan_at=(1000,)), (1000, 1000)),
+                                                  (megatron_log(3000, nan_at=2000), (2000, 2004))])
+def test_a_one_off_nan_is_reported_at_its_own_steps_not_at_the_steps_the_rule_still_saw_it(
+    lines: list[str], nan_steps: tuple[int, int], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new user's review: one NaN at step 100071 read `first step 100071, last step 101076`, the run's
+    step at the last evaluation whose window still held the NaN. The last step is the newest NaN's."""
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    assert main(["check", str(log), "--json"]) == 2
+    alerts = json.loads(capsys.readouterr().out)["alerts"]
+    nan = next(a for a in alerts if a["rule"] == "nonfinite" and a["labels"] == {"metric": "loss"})
+    assert (nan["first_step"], nan["last_step"]) == nan_steps
+    assert not nan["firing_at_end"] and not nan["cleared_before_end"]  # finite values followed: resolved
+
+
+def test_a_second_nan_while_the_first_fires_moves_the_last_step_and_sends_nothing_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new user's review: a second NaN 100 steps after the first, the alert still firing, showed nowhere.
+    `check` names it in the alert's last step; it is the same alert: one FIRING, as
+    Alertmanager dedupes it (no second Slack message)."""
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(megatron_deepspeed_log(2000, nan_at=(1000, 1100))) + "\n")
+    assert main(["check", str(log), "--json"]) == 2
+    nan = next(a for a in json.loads(capsys.readouterr().out)["alerts"]
+               if a["rule"] == "nonfinite" and a["labels"] == {"metric": "loss"})
+    assert (nan["first_step"], nan["last_step"], nan["times"]) == (1000, 1100, 1)

@@ -59,6 +59,7 @@ from tests.support.runs import (
     wandb_loss,
     wandb_run,
 )
+from tests.support.stamped import megatron_deepspeed_log
 from tests.support.tensorboard import needs_tensorboard
 
 CORPUS = sorted((FIXTURES / "corpus/raw").glob("*.log"))
@@ -456,3 +457,17 @@ def test_the_summary_of_a_directory_of_runs_is_one_per_run(tmp_path: Path, capsy
     a, b = capsys.readouterr().out.split("\n\n")
     assert a.startswith("run        a  (") and "steps      1 → 120\n" in a and "format     kv" in a
     assert b.startswith("run        b  (") and "steps      10 → 600 of 600" in b and "format     bracketed" in b
+
+
+@pytest.mark.parametrize("fmt", [None, "megatron", "deepspeed"])
+def test_a_megatron_deepspeed_log_gives_the_trainer_series_and_the_engine_series_with_times(
+    fmt: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Megatron's loss and iteration metrics and the DeepSpeed engine's, each line's stamp its time."""
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(megatron_deepspeed_log(40)) + "\n")
+    recs = jsonl(str(log), *(["--format", fmt] if fmt else []), capsys=capsys)
+    metrics = {m for r in recs for m in r["metrics"]}
+    assert {"loss", "step_time", "lr", "tflops", "skipped_steps", "samples_per_sec", "memory_allocated_gib"} <= metrics
+    stamped = [r for r in recs if "skipped_steps" in r["metrics"]]
+    assert len(stamped) == 40 and all(r["t"] < 1_690_400_000 for r in stamped)  # July 2023 stamps, not the read time (Nov 2023)

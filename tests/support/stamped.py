@@ -47,3 +47,35 @@ def deepspeed_log(steps: int) -> list[str]:
         line = re.sub(r"^\[[\d-]+ [\d:,]+\]", f"[{stamp}]", real)
         out.append(re.sub(r"step=\d+", f"step={step}", line))
     return out
+
+
+def megatron_deepspeed_log(steps: int, *, nan_at: tuple[int, ...] = (1000,), hang_at: int = 500) -> list[str]:
+    """A Megatron-DeepSpeed run: the six whole lines of DeepSpeed issue 3742 (in the corpus) per step, in
+    that log's order: the engine's `[Rank 0] step=N, …`, 0.455 s later its timer and two `time (ms)` lines,
+    then the trainer's unstamped ` samples/sec: … | iteration N/ T | … lm_loss: …` line and its own
+    `time (ms)` line; iteration and stamps carried on 4.1 s a step, a 300 s hang before step `hang_at`
+    (its stamps and its own elapsed time per iteration say it), `lm_loss: NAN` (Megatron's `%E` of a
+    NaN) at the steps `nan_at` only."""
+    found = json.loads((CORPUS / "raw" / "excerpts_deepspeed.json").read_text(encoding="utf-8"))
+    text = next(e["t"] for e in found if "issues/3742" in e["src"])
+    real = text.splitlines()[:6]
+    assert "iteration       34/" in real[3] and "step=35," in real[5]
+    real = [real[5], *real[:5]]
+    t = datetime.datetime(2023, 7, 25, 21, 3, 17, 269000)
+    out = []
+    for step in range(1, steps + 1):
+        ms = 4103.1 + (3e5 if step == hang_at else 0)
+        t += datetime.timedelta(milliseconds=ms)
+        before = t - datetime.timedelta(seconds=0.455)
+        for k, line in enumerate(real):
+            at = before if k == 0 else t
+            stamp = at.strftime("[%Y-%m-%d %H:%M:%S,") + f"{at.microsecond // 1000:03d}]"
+            line = re.sub(r"^\[[\d-]+ [\d:,]+\]", stamp, line)
+            line = re.sub(r"\] step=\d+,", f"] step={step},", line)
+            line = re.sub(r"micro_step=\d+/global_step=\d+", f"micro_step={step}/global_step={step}", line)
+            line = re.sub(r"iteration +\d+/ +\d+", f"iteration {step:8d}/{steps:8d}", line)
+            line = re.sub(r"\(ms\): [\d.]+", f"(ms): {ms:.1f}", line)
+            if step in nan_at:
+                line = re.sub(r"lm_loss: \S+", "lm_loss: NAN", line)
+            out.append(line)
+    return out

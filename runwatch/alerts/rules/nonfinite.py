@@ -95,7 +95,8 @@ class NonFinite(Rule[NonFiniteParams]):
         found = min(tails, key=lambda t: (t.x[first[t.rank]], -1 if t.rank is None else t.rank))
         i = first[found.rank]
         xs, vs = found.x[i:], found.v[i:]  # steps, not points: a step the log, W&B and TensorBoard each hold is one
-        bad, logged = len(np.unique(xs[~np.isfinite(vs)])), len(np.unique(xs))
+        bad_at = xs[~np.isfinite(vs)]
+        bad, logged = len(np.unique(bad_at)), len(np.unique(xs))
         value, step = float(found.v[i]), step_at(found.x, i)
         series = run.store.get(found.metric, found.rank)
         since = series.nonfinite_since if series is not None else None
@@ -112,7 +113,7 @@ class NonFinite(Rule[NonFiniteParams]):
         elif bad > 1:
             summary += f" ({bad} of the {logged} steps logged from there on are not finite)"
         return self.finding(run, summary, rank=found.rank, metric=found.metric, value=value, step=step,
-                            history=history(found.v))
+                            last_step=max(_newest_bad(t) for t in tails), history=history(found.v))
 
     def _nan_iterations(self, run: RunTracker) -> list[Finding]:
         """Megatron's per-interval count of iterations whose loss was NaN."""
@@ -126,7 +127,8 @@ class NonFinite(Rule[NonFiniteParams]):
             out.append(self.finding(
                 run, f"{total} NaN iteration(s) counted since step {step_at(found.x, i)}",
                 rank=rank, metric="nan_iterations", value=float(found.v[i]), step=step_at(found.x, i),
-                threshold=0.0, history=history(found.v)))
+                last_step=step_at(found.x, int(np.flatnonzero(found.v > 0)[-1])), threshold=0.0,
+                history=history(found.v)))
         return out
 
     def _loss_scale(self, run: RunTracker) -> list[Finding]:
@@ -200,6 +202,11 @@ def _from_its_start(run: RunTracker, found: Tail) -> Tail:
     before = np.flatnonzero(np.isfinite(longer.v[: len(longer.x) - window]))
     cut = int(before[-1]) + 1 if before.size else 0
     return longer._replace(x=longer.x[cut:], v=longer.v[cut:], t=longer.t[cut:])
+
+
+def _newest_bad(found: Tail) -> int:
+    """The step of the newest non-finite value among `found`'s points (it holds one)."""
+    return int(found.x[np.flatnonzero(~np.isfinite(found.v))[-1]])
 
 
 def _newest_stretch(found: Tail, over: int) -> tuple[float, float, bool] | None:

@@ -192,3 +192,12 @@ def test_deepspeed_overflow_judged_over_the_newest_steps_once_the_run_is_longer(
                  for n in range(1110, 1200, 10)]
     assert fired(records + recovered) == []
     assert fired(records, NonFinite(NonFiniteParams(skipped_share=0))) == []
+
+
+def test_the_last_step_of_a_bad_value_is_the_newest_one_seen_not_the_runs_step() -> None:
+    """A one-off NaN found again while it stays in the window was seen at its own step only (`check` read
+    `first step 100071, last step 101076` for one NaN); a second one moves the last step to it."""
+    rule = NonFinite(NonFiniteParams(window=20))
+    (one,) = rule.evaluate(*feed(losses([2.0] * 10 + [NAN] + [2.0] * 9)))
+    (two,) = rule.evaluate(*feed(losses([2.0] * 10 + [NAN] + [2.0] * 4 + [NAN] + [2.0] * 4)))
+    assert (one.step, one.last_step) == (10, 10) and (two.step, two.last_step) == (10, 15)
