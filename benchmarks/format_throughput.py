@@ -21,6 +21,10 @@ Contestants, each in its own process:
   up (in process, reading included);
 - `parse`: `runwatch parse --output summary --format F` as users run it
   (start-up included), on the noisy log and on the clean one;
+- `tail`: `runwatch tail --headless --json --format F` on the noisy log, from
+  its start to its first status whose `notes` are empty (the whole history
+  read and judged by the default rules; statuses every 0.1 s), shown as
+  seconds and as a multiple of `parse` (goal: within 2×);
 - `wc -l` on the noisy log (the anchor: reading the bytes).
 
 Goals (issue 12): parse ≥ 5× naive, noisy ≥ 80% of clean, per-line ≥ 1×
@@ -235,6 +239,28 @@ def _child(kind: str, name: str, path: str) -> None:
 
 # -- measuring ------------------------------------------------------------------------
 
+def history_read(argv: list[str], timeout: float = 300.0) -> float:
+    """Seconds from starting `runwatch tail … --headless --json` to its first status with no notes (the
+    history read and judged); the process is stopped then."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert p.stdout is not None
+    try:
+        for line in p.stdout:
+            if '"type": "status"' in line and json.loads(line).get("notes") == []:
+                return time.perf_counter() - t0
+            if time.perf_counter() - t0 > timeout:
+                break
+        return math.inf
+    finally:
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def _run(argv: list[str], env: dict[str, str] | None = None) -> tuple[str, float, float]:
     """stdout, wall s and peak RSS MB of one child."""
     t0 = time.perf_counter()
@@ -277,6 +303,9 @@ def measure(fmt: Format, tmp: Path, lines: int, repeat: int) -> dict[str, float]
     for kind in ("noisy", "clean"):
         wall, mb = _best(lambda k=kind: _run([*cmd, str(logs[k])])[1:], repeat)  # type: ignore[misc]
         row[kind], row[f"{kind}_mb"] = wall, mb
+    tail = [sys.executable, "-m", "runwatch", "tail", noisy, "--headless", "--json", "--interval", "0.1",
+            "--format", fmt.name]
+    row["tail"] = min(history_read(tail) for _ in range(repeat))
     return row
 
 
@@ -293,7 +322,7 @@ def render(rows: dict[str, dict[str, float]], lines: int) -> str:
     out = [f"{lines:,} lines per log (10% real noise, 0.5% traceback headers); {os.cpu_count()} CPUs; "
            "M/s = million lines per second; × = against the naive regex of the same format",
            f"{'format':11}{'fast':>5}{'MiB':>5}{'wc -l':>8}{'naive':>7}{'per-line':>10}{'×':>6}{'burst':>7}{'×':>6}"
-           f"{'parse':>8}{'×':>6}{'×wc':>6}{'clean':>8}{'noisy/clean':>12}{'peak MB':>8}"]
+           f"{'parse':>8}{'×':>6}{'×wc':>6}{'clean':>8}{'noisy/clean':>12}{'peak MB':>8}{'tail s':>8}{'÷parse':>7}"]
     for name, r in rows.items():
         def rate(key: str, r: dict[str, float] = r) -> float:
             return lines / r[key] / 1e6
@@ -303,10 +332,12 @@ def render(rows: dict[str, dict[str, float]], lines: int) -> str:
             f"{rate('per_line'):10.2f}{r['naive'] / r['per_line']:6.2f}{rate('burst'):7.2f}{r['naive'] / r['burst']:6.2f}"
             f"{rate('noisy'):8.2f}{r['naive'] / r['noisy']:6.2f}"
             f"{r['wc'] / r['noisy']:6.3f}{rate('clean'):8.2f}{r['clean'] / r['noisy']:11.0%}{r['noisy_mb']:8.0f}"
+            f"{r['tail']:8.2f}{r['tail'] / r['noisy']:7.2f}"
         )
     out.append("parse: `runwatch parse --output summary --format F` incl. start-up; per-line: SourceParser.feed in "
                "process; burst: a live follower's 1 MiB reads (splitter, feed_bytes) in process; naive: re.search + "
-               "float() in process; wc -l: M lines/s of the noisy log")
+               "float() in process; wc -l: M lines/s of the noisy log; tail s: `runwatch tail --headless` until the "
+               "history is read and judged (goal: ÷parse ≤ 2)")
     return "\n".join(out)
 
 
