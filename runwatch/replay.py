@@ -387,13 +387,14 @@ class _Replayer:
     def chunk(self, chunk: RecordChunk) -> None:
         """A block of a log: its records in line order, the step rows in bulk where the clock can time the
         whole block at once (no line of it carries a time and the clock is synthetic, or every row states
-        its time and the clock follows them); else each record in turn (rows of several ranks, some rows
-        with a time of their own, a clock that needs each)."""
+        its time and the clock follows them); else each record in turn (some rows with a time of their own, a
+        clock that needs each). Rows of several ranks (torchrun `--tee`) go in bulk too: the clock gives
+        another rank's row for a step already seen the same time, as it does such a record."""
         chunk = chunk.one_rank()
         cols = chunk.steps
         records = chunk.records
         stamped = cols is not None and cols.t is not None and bool((cols.t > 0).all())
-        bulk = (cols is not None and len(cols.line) > 0 and not chunk.t and cols.rank is None
+        bulk = (cols is not None and len(cols.line) > 0 and not chunk.t
                 and (stamped or (self.clock.synthetic and cols.t is None and not any(r.t for r in records))))
         block = _Block.of(chunk) if bulk else None
         if block is None or (stamped and not self.clock.follows(block, records)):

@@ -30,6 +30,7 @@ from runwatch.watcher.snapshot import split_block
 from tests.support.nanochat import HEALTHY, step_lines, with_nan_at
 from tests.support.paths import FIXTURES
 from tests.support.stamped import deepspeed_log, megatron_log
+from tests.support.tee import more_ranks, tee_log
 
 
 def steps(*xs: int, source: str) -> list[Record]:
@@ -188,6 +189,32 @@ def test_stamped_step_rows_in_bulk_are_judged_as_their_records_one_by_one(
     assert [n.alert.key for n in by_rows.notifications] == [n.alert.key for n in by_records.notifications]
     assert by_rows.tracker.snapshot(by_rows.end) == by_records.tracker.snapshot(by_records.end)
     assert by_rows.end == by_records.end and by_rows.own_times
+
+
+@pytest.mark.parametrize(("run", "ranks", "found"), [("torchrun-tee-nan", 2, {"nonfinite"}),
+                                                     ("torchrun-tee-nan", 4, {"nonfinite"}),
+                                                     ("torchrun-tee-raise", 2, {"crash"})])
+def test_step_rows_of_several_ranks_in_bulk_are_judged_as_their_records_one_by_one(
+    run: str, ranks: int, found: set[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """torchrun `--tee` lines of every rank in one file (the run lab's recordings twenty times over, four
+    ranks in a turning order): rows of several ranks go in bulk, a rank's row for a step already seen at
+    the same time, and find what their records one by one find, with the same run state."""
+    chunks = _chunks(more_ranks(tee_log(run, 20), ranks).decode().splitlines())
+    assert sum(len(c.steps) for c in chunks if c.steps is not None) > 1000
+    by_records = replay([r for c in chunks for r in c.merged()], default_rules(), manager=AlertManager({}),
+                        run="r", source="s")
+    one = RunTracker.apply
+    applied: list[Record] = []
+    monkeypatch.setattr(RunTracker, "apply", lambda self, rec, now: (applied.append(rec), one(self, rec, now)))
+    by_rows = replay(chunks, default_rules(), manager=AlertManager({}), run="r", source="s")
+    assert _judged(by_rows) == _judged(by_records)
+    assert {f.rule for _, f in by_rows.findings} >= found
+    assert [n.alert.key for n in by_rows.notifications] == [n.alert.key for n in by_records.notifications]
+    assert by_rows.tracker.snapshot(by_rows.end) == by_records.tracker.snapshot(by_records.end)
+    assert by_rows.end == by_records.end
+    rows = {int(x) for c in chunks if c.steps is not None for x in c.steps.line}
+    assert sum(r.line in rows for r in applied) <= 2 * ranks  # the rows that bring each rank its metrics
 
 
 def test_a_long_log_is_judged_tens_of_times_not_every_32_records() -> None:

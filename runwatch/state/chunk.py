@@ -41,6 +41,9 @@ class StepColumns(Protocol):
     @property
     def rank(self) -> np.ndarray | None:
         """The rank each line's launcher prefix states (-1: none), or None when no line has one."""
+    def __len__(self) -> int: ...
+    def take(self, keep: np.ndarray) -> StepColumns:
+        """The rows where `keep` holds, every column of them."""
 
 
 class RecordChunk(Protocol):

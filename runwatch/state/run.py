@@ -136,8 +136,11 @@ class RunTracker:
         """
         chunk = chunk.one_rank()
         cols = chunk.steps
-        if cols is None or not len(cols.line) or cols.kind != Kind.STEP or cols.rank is not None:
-            self.apply_many(chunk.merged(), now)  # rows of several ranks go as records
+        if cols is None or not len(cols.line) or cols.kind != Kind.STEP:
+            self.apply_many(chunk.merged(), now)
+            return
+        if cols.rank is not None:
+            self._apply_ranked_chunk(chunk, now)
             return
         rank, records = chunk.rank, chunk.records
         t: float | np.ndarray = chunk.t or now
@@ -162,6 +165,50 @@ class RunTracker:
         if later:
             self._add_columns(cols, rank, chunk.source, 0, count, t)
 
+    def _apply_ranked_chunk(self, chunk: RecordChunk, now: float) -> None:
+        """`apply_chunk` of rows that state several ranks (torchrun `--tee` lines of every rank in one file):
+        the rows between two per-line records in bulk, but for those `_alone_until` sends one by one."""
+        cols = chunk.steps
+        assert cols is not None
+        t: float | np.ndarray = chunk.t or now
+        if cols.t is not None:
+            t = np.where(cols.t > 0, cols.t, t)
+        count, lo = len(cols.line), 0
+        ends = np.searchsorted(cols.line, [r.line for r in chunk.records]).tolist() if chunk.records else []
+        for rec, end in [*zip(chunk.records, ends, strict=True), (None, count)]:
+            if end > lo:
+                alone = self._alone_until(chunk, lo, end)
+                self.apply_many([chunk.row(i) for i in range(lo, alone)], now)
+                if alone < end:
+                    times = t[alone:end] if isinstance(t, np.ndarray) else t
+                    self._step_rows(cols, chunk.rank, chunk.source, alone, end, times, now, metrics=True,
+                                    arrived=False)
+                lo = end
+            if rec is not None:
+                self.apply(rec, now)
+
+    def _alone_until(self, chunk: RecordChunk, lo: int, hi: int) -> int:
+        """Of rows lo..hi-1 of several ranks, where those that must go one by one end (lo: none must): a row
+        that brings its rank a metric goes alone (so that dicts keep the order records give them), and the
+        rows before it with it; a row that starts a new attempt sends them all (seldom seen)."""
+        cols = chunk.steps
+        assert cols is not None
+        until = lo
+        for rank, index in _rank_groups(cols, chunk.rank, lo, hi):
+            rows = np.arange(lo, hi)[index]
+            if rank is None or rank == 0:
+                epochs = _epochs(cols, lo, hi)
+                if self._attempts.restart_row(chunk.source, cols.step[rows],
+                                              None if epochs is None else epochs[index]) is not None:
+                    return hi
+            latest = self._latest_main if rank is None or rank == 0 else self._latest_other
+            for name, present in cols.present.items():
+                if name not in latest or self.store.get(name, rank) is None:
+                    hit = np.flatnonzero(present[rows])
+                    if hit.size:
+                        until = max(until, int(rows[hit[0]]) + 1)
+        return until
+
     def _known(self, cols: StepColumns, rank: int | None) -> bool:
         """Whether the run has a series and a latest value of every metric of the rows."""
         latest = self._latest_main if rank is None or rank == 0 else self._latest_other
@@ -185,8 +232,16 @@ class RunTracker:
             return
         cols = chunk.steps
         assert cols is not None
-        if cols.rank is not None:
-            raise ValueError("step rows that state their ranks go record by record, or through chunk.one_rank()")
+        if cols.rank is not None:  # rows of several ranks: in at once, never held back
+            self.settle()
+            alone = self._alone_until(chunk, lo, hi)
+            for i in range(lo, alone):  # a row that brings a metric new to its rank, or starts a new attempt
+                at = float(times[i - lo])
+                self.apply(dataclasses.replace(chunk.row(i), t=at), at)
+            if alone < hi:
+                self._step_rows(cols, chunk.rank, chunk.source, alone, hi, times[alone - lo :],
+                                float(times[-1]), metrics=True)
+            return
         held = self._held
         if held is not None and (held.chunk is not chunk or held.hi != lo):
             self.settle()
@@ -275,9 +330,12 @@ class RunTracker:
         self._records += hi - lo
         self._counts[Kind.STEP] += hi - lo
         steps = cols.step[lo:hi]
-        if rank is None or rank == 0:
-            self._attempts.advance_rows(source, steps, _epochs(cols, lo, hi))
-        self._last_x = last = float(steps[-1])
+        groups = _rank_groups(cols, rank, lo, hi)
+        main = _main_rows(cols, rank, lo, hi)
+        if main is not None:
+            epochs = _epochs(cols, lo, hi)
+            self._attempts.advance_rows(source, steps[main], None if epochs is None else epochs[main])
+        self._last_x = float(steps[-1])
         timed = isinstance(t, np.ndarray) and arrived and not self.progress.bulk
         if timed:  # each row came at its own time (a replay of a stamped log): the pace of each, as one by one
             assert isinstance(t, np.ndarray)
@@ -285,8 +343,12 @@ class RunTracker:
                 self._measure(step, at, 1)
         else:
             prior = np.maximum.accumulate(np.concatenate(([self._pace.top], steps[:-1])))
-        self._progress(rank, source, now, last, float(steps.max()), uniform=bool((steps == last).all()),
-                       moved=0 if timed else int((steps > prior).sum()), measured=timed)
+        moved, top = 0 if timed else int((steps > prior).sum()), float(steps.max())
+        for i, (r, index) in enumerate(groups):  # the run's pace once, each rank's newest step its own
+            mine = steps[index]
+            last = float(mine[-1])
+            self._progress(r, source, now, last, top, uniform=bool((mine == last).all()), moved=moved,
+                           measured=timed or i > 0)
         total = cols.total[lo:hi]
         stated = total if total[-1] >= 0 else total[total >= 0]
         step_time = cols.metrics.get("step_time")
@@ -296,12 +358,40 @@ class RunTracker:
             tokens_per_sec=last_value(cols, "tokens_per_sec", lo, hi), elapsed=last_value(cols, "elapsed", lo, hi),
             log_eta=last_value(cols, "eta", lo, hi),
         )
-        if rank is not None:  # one record at the first step and one at the highest leave what all of them do
-            top = int(np.argmax(steps))
-            self.ranks.update(rank, int(steps[0]), float(t[0]) if isinstance(t, np.ndarray) else t)
-            self.ranks.update(rank, int(steps[top]), float(t[top]) if isinstance(t, np.ndarray) else t)
-        if metrics:
-            self._add_columns(cols, rank, source, lo, hi, t)
+        for r, index in groups:
+            mine, times = steps[index], t[index] if isinstance(t, np.ndarray) else t
+            if r is None:
+                pass
+            elif isinstance(times, np.ndarray):  # each row at its own time: its own interval
+                for step, at in zip(mine.tolist(), times.tolist(), strict=True):
+                    self.ranks.update(r, int(step), at)
+            else:  # all at one time: one record at the first step and one at the highest do it
+                self.ranks.update(r, int(mine[0]), times)
+                self.ranks.update(r, int(mine[int(np.argmax(mine))]), times)
+            if not metrics:
+                continue
+            if isinstance(index, slice):
+                self._add_columns(cols, r, source, lo, hi, t)
+            else:
+                keep = np.zeros(len(cols.line), bool)
+                keep[lo + index] = True
+                self._add_columns(cols.take(keep), r, source, 0, len(index), times)
+        if metrics and len(groups) > 1:
+            self._latest_in_line_order(cols, rank, lo, hi)
+
+    def _latest_in_line_order(self, cols: StepColumns, rank: int | None, lo: int, hi: int) -> None:
+        """The latest values rows lo..hi-1 of several ranks leave, one by one in line order: a metric's last
+        row of rank 0 (or none) is the main value, of any other rank the others' (taken in rank by rank,
+        the last rank's would be)."""
+        main = _main_rows(cols, rank, lo, hi)
+        is_main = np.zeros(hi - lo, bool)
+        if main is not None:
+            is_main[main] = True
+        for latest, mine in ((self._latest_main, is_main), (self._latest_other, ~is_main)):
+            for name, values in cols.metrics.items():
+                hit = np.flatnonzero(cols.present[name][lo:hi] & mine)
+                if hit.size:
+                    latest[name] = float(values[lo + int(hit[-1])])
 
     def _add_columns(self, cols: StepColumns, rank: int | None, source: str, lo: int, hi: int,
                      t: float | np.ndarray) -> None:
@@ -572,6 +662,36 @@ class RunTracker:
             metrics=self.latest(), ranks=self.ranks.snapshot(), last_record_t=self._last_record_t,
             records=self._records, events=tuple(self._events), format=None, notes=(),
         )
+
+
+def _row_ranks(cols: StepColumns, rank: int | None, lo: int, hi: int) -> np.ndarray | None:
+    """The rank of each of rows lo..hi-1 (-1: none), or None when all are the chunk's `rank`."""
+    if cols.rank is None:
+        return None
+    stated = cols.rank[lo:hi]
+    return np.where(stated < 0, -1 if rank is None else rank, stated)
+
+
+def _rank_groups(cols: StepColumns, rank: int | None, lo: int, hi: int) -> list[tuple[int | None, np.ndarray | slice]]:
+    """Rows lo..hi-1 by rank, each rank's rows (indices from lo, in line order) in the order the ranks first
+    appear; one group of all of them (a slice) when they are of one rank."""
+    ranks = _row_ranks(cols, rank, lo, hi)
+    if ranks is None:
+        return [(rank, slice(None))]
+    values, first = np.unique(ranks, return_index=True)
+    if len(values) == 1:
+        return [(None if values[0] < 0 else int(values[0]), slice(None))]
+    return [(None if r < 0 else int(r), np.flatnonzero(ranks == r)) for r in values[np.argsort(first)].tolist()]
+
+
+def _main_rows(cols: StepColumns, rank: int | None, lo: int, hi: int) -> np.ndarray | slice | None:
+    """Which of rows lo..hi-1 are of rank 0 or of none (they count the run's steps and attempts), None if
+    none is."""
+    ranks = _row_ranks(cols, rank, lo, hi)
+    if ranks is None:
+        return slice(None) if rank is None or rank == 0 else None
+    main = np.flatnonzero(ranks <= 0)
+    return main if main.size else None
 
 
 def _epochs(cols: StepColumns, lo: int, hi: int) -> np.ndarray | None:

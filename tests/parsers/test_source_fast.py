@@ -11,7 +11,6 @@ frames, CRLF, tracebacks and torch elastic reports with step lines inside,
 from __future__ import annotations
 
 import random
-import re
 
 import numpy as np
 import pytest
@@ -33,8 +32,8 @@ from tests.support.fast_path_logs import (
     every_case_log,
     row,
 )
-from tests.support.paths import FIXTURES
 from tests.support.readers import T, check, chunked, fast_rows, js, per_line
+from tests.support.tee import tee_log
 
 # -- the log of every case ---------------------------------------------------------------
 
@@ -169,12 +168,7 @@ def test_every_ranks_lines_of_a_tee_log_are_columns(run: str, old: str, new: str
     """torchrun `--tee` puts `[default3]:` (or `[rank3]:`, with a blank in the TORCHELASTIC template form)
     before each rank's lines: a template reads them after it, each row with its rank, as line by line.
     The run lab's recordings, twenty times with the iterations carried on."""
-    lines = (FIXTURES / "realruns" / run / "run" / "train.log").read_text().splitlines()
-    out = []
-    for k in range(20):
-        out += [re.sub(r"iter (\d+)", lambda m, k=k: f"iter {k * 1000 + int(m[1])}", x).replace(old, new)
-                for x in lines]
-    got, chunks = check(("\n".join(out) + "\n").encode(), sizes, fmt="nanogpt")
+    got, chunks = check(tee_log(run, 20, old, new), sizes, fmt="nanogpt")
     steps = [r for r in got if r.kind == Kind.STEP]
     assert {r.rank for r in steps} == {0, 1}
     logged_nan = sum(r.metrics["loss"] != r.metrics["loss"] for r in steps)  # a template leaves those per line

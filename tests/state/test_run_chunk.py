@@ -24,6 +24,7 @@ from runwatch.watcher.snapshot import split_block
 from tests.support.corpus import CORPUS
 from tests.support.fast_path_logs import cut, every_case_log, row
 from tests.support.stamped import deepspeed_log, megatron_log
+from tests.support.tee import more_ranks, tee_log
 
 
 def chunks(data: bytes, sizes: Sequence[int], rank: int | None = None) -> Iterator[tuple[ChunkRecords, float]]:
@@ -87,6 +88,36 @@ def test_rows_of_a_rank() -> None:
 @pytest.mark.parametrize("sizes", [(1 << 20,), (64 << 10,)])
 def test_corpus_logs(name: str, fast: bool, sizes: tuple[int, ...]) -> None:
     check((CORPUS / "raw" / name).read_bytes(), sizes, fast=fast)
+
+
+@pytest.mark.parametrize("run", ["torchrun-tee-healthy", "torchrun-tee-nan", "torchrun-tee-raise"])
+@pytest.mark.parametrize(("old", "new"), [("", ""), ("[default1]", "[default7]")])
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_rows_of_every_rank_of_a_tee_log(run: str, old: str, new: str, sizes: tuple[int, ...],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchrun `--tee` lines of two ranks, interleaved in one file (the run lab's recordings, twenty times
+    over): in bulk, rank by rank between the per-line records, they leave the state one by one does (each
+    rank's series, progress and newest values, the run's pace and latest values in line order), and only
+    the rows that bring a rank a metric go one at a time."""
+    data = tee_log(run, 20, old, new)
+    check(data, sizes)
+    applied = []
+    one = RunTracker.apply
+    monkeypatch.setattr(RunTracker, "apply", lambda self, rec, now: (applied.append(rec), one(self, rec, now)))
+    tracker, rows = RunTracker("r", "log"), set()
+    for chunk, now in chunks(data, sizes):
+        tracker.apply_chunk(chunk, now)
+        rows |= set(chunk.steps.line.tolist()) if chunk.steps is not None else set()
+    alone = [r for r in applied if r.line in rows]  # the parser's own records (detection, NaN lines) aside
+    assert set(tracker.ranks.snapshot()) == {0, 1 if not new else 7} and len(rows) > 1000 and len(alone) <= 4
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,)])
+def test_rows_of_four_ranks_in_no_fixed_order(sizes: tuple[int, ...]) -> None:
+    """Ranks 1-3 in a turning order, without rank 0 (a node's file of a job whose rank 0 is elsewhere): the
+    newest values are the last line's, as one by one, not the last rank's taken in rank by rank."""
+    lines = more_ranks(tee_log("torchrun-tee-nan", 5), 4).splitlines(keepends=True)
+    check(b"".join(x for x in lines if not x.startswith(b"[default0]:")), sizes)
 
 
 @pytest.mark.parametrize("sizes", [(1 << 20,), (64 << 10,)])
