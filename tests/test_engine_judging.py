@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from runwatch.alerting import Alerting
+from runwatch.alerts.types import Notification
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertBrief, AlertState
@@ -304,3 +306,49 @@ def test_an_attempt_that_ends_in_the_history_is_judged_before_the_run_starts_aga
         assert sent[0].state == AlertState.FIRING
     finally:
         engine.stop()
+
+
+class TickCounted(Alerting):
+    """An Alerting that counts its evaluations of every rule (not a history piece's, not the urgent rules'
+    alone): a test waits for the live ticks after a history rather than for a length of time."""
+
+    every_rule = 0
+
+    def tick(self, *args: Any, **kwargs: Any) -> list[Notification]:
+        notes = super().tick(*args, **kwargs)
+        if not kwargs.get("history") and not kwargs.get("urgent_only"):
+            self.every_rule += 1
+        return notes
+
+
+@pytest.mark.parametrize(("late", "fires"), [(0, False), (20, True)])
+def test_retry_warnings_of_a_stamped_history_are_judged_at_their_times_as_check_does(
+        tmp_path: Path, late: int, fires: bool) -> None:
+    """A review: a log whose Hugging Face Hub retry warnings came every 18 minutes or so fired io_stall
+    ("6 dataloader retries in the last 5m") in `tail` but not in `check`: read at once, every warning of the
+    history took the time it was read. They were written when the step lines around them say, as `check`
+    has them; five in the log's last two minutes fire in both."""
+    import datetime
+
+    from runwatch.commands.check import check_run, summarize
+    from runwatch.plan import plan_runs
+    from tests.support.stamped import megatron_with_hub_retries
+
+    log = tmp_path / "train.log"
+    end = datetime.datetime.now() - datetime.timedelta(seconds=5)  # a run that logs still
+    log.write_text("\n".join(megatron_with_hub_retries(1400, every=200, late=late, end=end)) + "\n")
+    [run] = plan_runs([str(log)])
+    once = {f.rule for f in summarize(check_run(run, load_config(None), None, None))}
+    alerting = TickCounted(load_config(None), persist=False)
+    engine = Engine([str(log)], OPTIONS, alerting=alerting)
+    engine.start()
+    try:
+        wait_for(lambda: (snaps := engine.snapshots()) and snaps[0].progress.step == 1400 and not snaps[0].notes,
+                 timeout=30)
+        read = alerting.every_rule
+        wait_for(lambda: alerting.every_rule >= read + 2, timeout=10)  # the rules about the present judge it live
+        live = {n.alert.rule for n in notifications(engine.subscribe())}
+    finally:
+        engine.stop()
+    assert live == once
+    assert ("io_stall" in live) == fires
