@@ -284,3 +284,9 @@ def test_status_objects_from_typed_system_samples_are_byte_identical_to_before()
     printed = [json.dumps(status_object(s), allow_nan=False) for s in snaps]
     assert printed == (FIXTURES / "status" / "system_parts.jsonl").read_text().splitlines()
 
+
+
+def test_a_status_object_says_while_the_runs_history_is_read() -> None:
+    """`reading_history` only while it is read: the objects of every other run stay as they were."""
+    assert status_object(snap(reading_history=True))["reading_history"] is True
+    assert "reading_history" not in status_object(snap())
