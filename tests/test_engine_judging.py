@@ -352,3 +352,26 @@ def test_retry_warnings_of_a_stamped_history_are_judged_at_their_times_as_check_
         engine.stop()
     assert live == once
     assert ("io_stall" in live) == fires
+
+
+def test_what_the_history_fired_and_cleared_is_marked_as_the_historys_and_a_live_nan_is_not(tmp_path: Path) -> None:
+    """The TUI sums up the history's alerts in one pop-up (a long log's history gave nine at once): the
+    engine marks the transitions a history read found (`Notification.in_history`), the NaN it showed
+    cleared resolving once read included; a NaN written after it is news of the moment."""
+    lines = with_nan_at(with_nan_at(step_lines(), 8000), 12500)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines[:12000]) + "\n")
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: history_read(engine, 12000), timeout=30)
+        news = engine.subscribe()
+        wait_for(lambda: alert_of(engine, "nonfinite") is not None
+                 and alert_of(engine, "nonfinite").state == AlertState.RESOLVED, timeout=10)  # type: ignore[union-attr]
+        with log.open("a") as f:
+            f.write("\n".join(lines[12000:13000]) + "\n")
+        wait_for(lambda: (a := alert_of(engine, "nonfinite")) is not None and a.state == AlertState.FIRING, timeout=10)
+        sent = [(n.state, n.alert.step, n.in_history) for n in notifications(news) if n.alert.rule == "nonfinite"]
+        assert sent == [(AlertState.FIRING, 8000, True), (AlertState.RESOLVED, 8000, True),
+                        (AlertState.FIRING, 12500, False)]
+    finally:
+        engine.stop()
