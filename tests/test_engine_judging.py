@@ -56,6 +56,14 @@ def history_read(engine: Engine, steps: int) -> bool:
     return bool(snaps) and snaps[0].progress.step == steps - 1 and not snaps[0].notes
 
 
+def two_nans_log(tmp_path: Path, upto: int) -> tuple[Path, list[str]]:
+    """The real run's log with NaNs at steps 8000 and 12500, written up to line `upto`; and all its lines."""
+    lines = with_nan_at(with_nan_at(step_lines(), 8000), 12500)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines[:upto]) + "\n")
+    return log, lines
+
+
 def test_a_nan_in_the_middle_of_the_history_fires(tmp_path: Path) -> None:
     lines = with_nan_at(step_lines(), 8000)
     log = tmp_path / "train.log"
@@ -157,9 +165,7 @@ def test_the_healthy_history_raises_nothing(tmp_path: Path) -> None:
 def test_history_a_previous_daemon_judged_is_not_judged_again(tmp_path: Path) -> None:
     """`seen_bytes` (from the read offsets a `runwatch watch` saved): the NaN before it was sent by the
     daemon that read it; read again, it is not sent again. A NaN the run wrote after it is."""
-    lines = with_nan_at(with_nan_at(step_lines(), 8000), 12500)
-    log = tmp_path / "train.log"
-    log.write_text("\n".join(lines[:12000]) + "\n")
+    log, lines = two_nans_log(tmp_path, 12000)
     seen = {str(log.resolve()): log.stat().st_size}
     with log.open("a") as f:  # the run went on while the daemon was down
         f.write("\n".join(lines[12000:13000]) + "\n")
@@ -176,9 +182,7 @@ def test_history_a_previous_daemon_judged_is_not_judged_again(tmp_path: Path) ->
 
 def test_without_seen_bytes_both_nans_of_that_history_are_judged(tmp_path: Path) -> None:
     """The control for the test above: the same file, judged whole, finds the first NaN."""
-    lines = with_nan_at(with_nan_at(step_lines(), 8000), 12500)
-    log = tmp_path / "train.log"
-    log.write_text("\n".join(lines[:13000]) + "\n")
+    log, lines = two_nans_log(tmp_path, 13000)
     engine = run_engine(log)
     try:
         wait_for(lambda: history_read(engine, 13000), timeout=30)
@@ -358,9 +362,7 @@ def test_what_the_history_fired_and_cleared_is_marked_as_the_historys_and_a_live
     """The TUI sums up the history's alerts in one pop-up (a long log's history gave nine at once): the
     engine marks the transitions a history read found (`Notification.in_history`), the NaN it showed
     cleared resolving once read included; a NaN written after it is news of the moment."""
-    lines = with_nan_at(with_nan_at(step_lines(), 8000), 12500)
-    log = tmp_path / "train.log"
-    log.write_text("\n".join(lines[:12000]) + "\n")
+    log, lines = two_nans_log(tmp_path, 12000)
     engine = run_engine(log)
     try:
         wait_for(lambda: history_read(engine, 12000), timeout=30)
