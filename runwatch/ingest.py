@@ -22,6 +22,7 @@ from runwatch.messages import Batch, LinesRead
 from runwatch.model import Notice, ProcessRole, ProcessSample, Record
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
+from runwatch.parsers.stated import events_at_stated_times
 from runwatch.state.run import RunTracker
 from runwatch.watcher.fileid import binary_file, last_written
 from runwatch.watcher.snapshot import last_lines, split_block
@@ -248,6 +249,9 @@ class Ingest:
         burst = isinstance(item, LinesRead) and bool(item.batch.raw) and not item.batch.history
         progress.bulk = bool(item.batch.history) or burst  # read times of a history or a catch-up: no speed
         progress.own_times = self._own_times(item, recs, old=bool(item.batch.history) or history_done)
+        if isinstance(item, LinesRead) and item.batch.history and progress.own_times:
+            # its events at the times its step lines state, not all at the read time (as `check` has them)
+            recs = events_at_stated_times(recs, item.batch.t, progress.t_last)
         if judge is not None:
             run.tracker.before_new_attempt = _judge_attempt(run, on_piece)
         try:

@@ -126,7 +126,9 @@ def status_line(snap: RunSnapshot) -> str:
 
 
 def status_object(snap: RunSnapshot) -> dict[str, Any]:
-    """The DESIGN §3 status object."""
+    """The DESIGN §3 status object. `reading_history` only while a source of the run is still reading what it
+    held at start: its state and numbers are then those of the log's latest lines (or of what is read so
+    far), not yet of the whole run; a script that acts on `state` waits for it to go."""
     p = snap.progress
     age = snap.last_record_age_s
     return {
@@ -151,6 +153,7 @@ def status_object(snap: RunSnapshot) -> dict[str, Any]:
         "alerts": [a.to_json() for a in snap.alerts],
         "notes": list(snap.notes),
         "degraded": list(snap.degraded),
+        **({"reading_history": True} if snap.reading_history else {}),
         **({"unreachable": snap.unreachable} if snap.unreachable else {}),
     }
 

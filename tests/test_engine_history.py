@@ -190,3 +190,45 @@ def test_stop_while_the_follower_waits_for_the_worker(tmp_path: Path, monkeypatc
     wait_for(lambda: eng.snapshots()[0].records > 0)
     eng.stop()  # the thread-leak check fails the test if the waiting follower does not end
     assert eng.snapshots()[0].records > 0
+
+
+def test_the_json_status_during_a_history_read_says_it_is_reading(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: the first `--json` status of `runwatch tail` on a big log, printed while its history was
+    still being read, said `"state": "running"` and nothing more; a script took the log's latest lines for
+    the run. It says `"reading_history": true` until the history is read (the worker is held on its first
+    history block here, so the status cannot come too late to see it)."""
+    import io
+    import threading
+
+    from runwatch.headless import HeadlessPrinter
+    from runwatch.ingest import Ingest
+    from runwatch.messages import LinesRead
+    from tests.support.nanochat import step_lines
+
+    monkeypatch.setattr(sources_module, "PREVIEW_MIN_BYTES", 1 << 20)  # the real run's 2.4 MB is "big"
+    held = threading.Event()
+    parse = Ingest.parse
+
+    def held_parse(self: Ingest, item: object) -> object:
+        if isinstance(item, LinesRead) and item.batch.history:
+            held.wait(timeout=30)
+        return parse(self, item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ingest, "parse", held_parse)
+    lines = step_lines()
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    out = io.StringIO()
+    with Engine([str(log)], OPTIONS) as engine:
+        try:
+            HeadlessPrinter(out, io.StringIO(), as_json=True).run(engine, lambda: bool(out.getvalue()))
+        finally:
+            held.set()
+        first = json.loads(out.getvalue().splitlines()[0])
+        assert first["reading_history"] is True and first["notes"][0].startswith("reading history")
+        wait_for(lambda: engine.snapshots()[0].progress.step == len(lines) - 1 and not engine.snapshots()[0].notes,
+                 timeout=30)
+        out = io.StringIO()
+        HeadlessPrinter(out, io.StringIO(), as_json=True).run(engine, lambda: bool(out.getvalue()))
+        assert "reading_history" not in json.loads(out.getvalue().splitlines()[0])

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from runwatch.alerting import Alerting
+from runwatch.alerts.types import Notification
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertBrief, AlertState, Record
@@ -60,6 +62,14 @@ def alert_of(engine: Engine, rule: str) -> AlertBrief | None:
 def history_read(engine: Engine, steps: int) -> bool:
     snaps = engine.snapshots()
     return bool(snaps) and snaps[0].progress.step == steps - 1 and not snaps[0].notes
+
+
+def two_nans_log(tmp_path: Path, upto: int) -> tuple[Path, list[str]]:
+    """The real run's log with NaNs at steps 8000 and 12500, written up to line `upto`; and all its lines."""
+    lines = with_nan_at(with_nan_at(step_lines(), 8000), 12500)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines[:upto]) + "\n")
+    return log, lines
 
 
 def test_a_nan_in_the_middle_of_the_history_fires(tmp_path: Path) -> None:
@@ -178,9 +188,7 @@ def test_the_healthy_history_raises_nothing(tmp_path: Path) -> None:
 def test_history_a_previous_daemon_judged_is_not_judged_again(tmp_path: Path) -> None:
     """`seen_bytes` (from the read offsets a `runwatch watch` saved): the NaN before it was sent by the
     daemon that read it; read again, it is not sent again. A NaN the run wrote after it is."""
-    lines = with_nan_at(with_nan_at(step_lines(), 8000), 12500)
-    log = tmp_path / "train.log"
-    log.write_text("\n".join(lines[:12000]) + "\n")
+    log, lines = two_nans_log(tmp_path, 12000)
     seen = {str(log.resolve()): log.stat().st_size}
     with log.open("a") as f:  # the run went on while the daemon was down
         f.write("\n".join(lines[12000:13000]) + "\n")
@@ -197,9 +205,7 @@ def test_history_a_previous_daemon_judged_is_not_judged_again(tmp_path: Path) ->
 
 def test_without_seen_bytes_both_nans_of_that_history_are_judged(tmp_path: Path) -> None:
     """The control for the test above: the same file, judged whole, finds the first NaN."""
-    lines = with_nan_at(with_nan_at(step_lines(), 8000), 12500)
-    log = tmp_path / "train.log"
-    log.write_text("\n".join(lines[:13000]) + "\n")
+    log, lines = two_nans_log(tmp_path, 13000)
     engine = run_engine(log)
     try:
         wait_for(lambda: history_read(engine, 13000), timeout=30)
@@ -325,5 +331,72 @@ def test_an_attempt_that_ends_in_the_history_is_judged_before_the_run_starts_aga
         sent = wait_for(lambda: [n for n in notifications(engine.subscribe()) if n.alert.rule == "nonfinite"]
                         or None, timeout=10)
         assert sent[0].state == AlertState.FIRING
+    finally:
+        engine.stop()
+
+
+class TickCounted(Alerting):
+    """An Alerting that counts its evaluations of every rule (not a history piece's, not the urgent rules'
+    alone): a test waits for the live ticks after a history rather than for a length of time."""
+
+    every_rule = 0
+
+    def tick(self, *args: Any, **kwargs: Any) -> list[Notification]:
+        notes = super().tick(*args, **kwargs)
+        if not kwargs.get("history") and not kwargs.get("urgent_only"):
+            self.every_rule += 1
+        return notes
+
+
+@pytest.mark.parametrize(("late", "fires"), [(0, False), (20, True)])
+def test_retry_warnings_of_a_stamped_history_are_judged_at_their_times_as_check_does(
+        tmp_path: Path, late: int, fires: bool) -> None:
+    """A review: a log whose Hugging Face Hub retry warnings came every 18 minutes or so fired io_stall
+    ("6 dataloader retries in the last 5m") in `tail` but not in `check`: read at once, every warning of the
+    history took the time it was read. They were written when the step lines around them say, as `check`
+    has them; five in the log's last two minutes fire in both."""
+    import datetime
+
+    from runwatch.commands.check import check_run, summarize
+    from runwatch.plan import plan_runs
+    from tests.support.stamped import megatron_with_hub_retries
+
+    log = tmp_path / "train.log"
+    end = datetime.datetime.now() - datetime.timedelta(seconds=5)  # a run that logs still
+    log.write_text("\n".join(megatron_with_hub_retries(1400, every=200, late=late, end=end)) + "\n")
+    [run] = plan_runs([str(log)])
+    once = {f.rule for f in summarize(check_run(run, load_config(None), None, None))}
+    alerting = TickCounted(load_config(None), persist=False)
+    engine = Engine([str(log)], OPTIONS, alerting=alerting)
+    engine.start()
+    try:
+        wait_for(lambda: (snaps := engine.snapshots()) and snaps[0].progress.step == 1400 and not snaps[0].notes,
+                 timeout=30)
+        read = alerting.every_rule
+        wait_for(lambda: alerting.every_rule >= read + 2, timeout=10)  # the rules about the present judge it live
+        live = {n.alert.rule for n in notifications(engine.subscribe())}
+    finally:
+        engine.stop()
+    assert live == once
+    assert ("io_stall" in live) == fires
+
+
+def test_what_the_history_fired_and_cleared_is_marked_as_the_historys_and_a_live_nan_is_not(tmp_path: Path) -> None:
+    """The TUI sums up the history's alerts in one pop-up (a long log's history gave nine at once): the
+    engine marks the transitions a history read found (`Notification.in_history`), the NaN it showed
+    cleared resolving once read included; a NaN written after it is news of the moment."""
+    log, lines = two_nans_log(tmp_path, 12000)
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: history_read(engine, 12000), timeout=30)
+        news = engine.subscribe()
+        wait_for(lambda: alert_of(engine, "nonfinite") is not None
+                 and alert_of(engine, "nonfinite").state == AlertState.RESOLVED, timeout=10)  # type: ignore[union-attr]
+        with log.open("a") as f:
+            f.write("\n".join(lines[12000:13000]) + "\n")
+        wait_for(lambda: (a := alert_of(engine, "nonfinite")) is not None and a.state == AlertState.FIRING, timeout=10)
+        sent = [(n.state, n.alert.step, n.in_history) for n in notifications(news) if n.alert.rule == "nonfinite"]
+        assert sent == [(AlertState.FIRING, 8000, True), (AlertState.RESOLVED, 8000, True),
+                        (AlertState.FIRING, 12500, False)]
     finally:
         engine.stop()

@@ -281,3 +281,16 @@ def test_a_wall_time_chart_of_a_run_still_going_runs_to_now_and_of_an_ended_one_
     assert until is not None and until >= last and steps_until is None  # a step axis has no now
     until, _, steps_until = _time_chart(dead_log(tmp_path), going=False)
     assert until is None and steps_until is None
+
+
+def test_a_torchrun_tee_run_that_printed_its_done_line_has_finished(tmp_path: Path) -> None:
+    """A review: `runwatch tail` on the run lab's torchrun `--tee` log read RUNNING after its last line,
+    `done: 300 iterations on 2 ranks`, and STALLED within its first minute; a finish line ends the run."""
+    from tests.support.realruns import REALRUNS
+
+    log = tmp_path / "train.log"
+    log.write_bytes((REALRUNS / "torchrun-tee-healthy/run/train.log").read_bytes())
+    with Engine([str(log)], OPTIONS) as engine:
+        snap = wait_for(lambda: next((s for s in engine.snapshots() if s.progress.step == 295 and not s.notes),
+                                     None), timeout=30)
+        assert snap.state == RunState.FINISHED

@@ -314,3 +314,9 @@ def test_a_second_nan_while_the_alert_fires_prints_an_updated_line_at_most_once_
     else:
         assert [int(line.rpartition(" ")[2]) for line in updated] == said
         assert updated[-1].endswith("nonfinite metric=loss: loss is NaN at step 1000; newest at step 1200")
+
+
+def test_a_status_object_says_while_the_runs_history_is_read() -> None:
+    """`reading_history` only while it is read: the objects of every other run stay as they were."""
+    assert status_object(snap(reading_history=True))["reading_history"] is True
+    assert "reading_history" not in status_object(snap())

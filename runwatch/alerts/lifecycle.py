@@ -153,7 +153,7 @@ class AlertManager:
             self._changed |= bool(seen)  # last_seen and values moved on
             structural = self._advance(seen, pairs, now, resolution, history, reading, found_in_history)
             structural |= self._mute(now)
-            notes = self._notify(now)
+            notes = [replace(n, in_history=True) if _of_history(n, history, reading) else n for n in self._notify(now)]
             structural |= self._expire(now)
             if notes and hand_over is not None:
                 hand_over(notes)  # before they are saved as sent: a crash between repeats, never loses
@@ -331,3 +331,9 @@ def _t(t: float) -> str:
 def _values(a: Alert, names: tuple[str, ...]) -> tuple[object, ...]:
     labels = dict(a.labels)
     return tuple(str(labels.get(n, "")) for n in names)
+
+
+def _of_history(n: Notification, history: bool, reading: Collection[str]) -> bool:
+    """Whether a transition is the history's (`Notification.in_history`): found by a judgement of a history
+    being read, or of a run still reading one, or (not a reminder) of an alert a history judgement saw last."""
+    return not n.repeat and (history or n.alert.run in reading or n.alert.seen_reading_history)

@@ -134,6 +134,10 @@ class Notification:
     repeat: bool = False
     id: str = ""
     """Unique per transition (key + state + transition time): dedupe across restarts."""
+    in_history: bool = False
+    """Found while the run's history was read at start-up (or cleared by it): what the log already held, not
+    news of the moment. Sinks send it all the same; a front end that pops up each transition (the TUI) sums
+    these up in one, or a long log's history covered the screen with them."""
 
     def payload(self) -> dict[str, Any]:
         """The DESIGN §5 JSON body (webhook, --json line, command stdin)."""

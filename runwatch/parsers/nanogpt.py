@@ -5,6 +5,11 @@
 `step N: train loss X, val loss Y` is the periodic evaluation on the same
 counter. Users often pipe the output through a timestamper (`ts`), so a
 leading `YYYY-MM-DD HH:MM:SS ` is read as the line's time.
+
+`done: N iterations …` (the run lab's torchrun loop prints it on rank 0 after
+its last `iter` line) is the run's finish line: without it a run that ended
+well read RUNNING, then STALLED 30 s later. Only that whole shape counts, so
+that "Loading checkpoint shards: done" or a `done.` in a message is no finish.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from runwatch.model import Kind, Record
+from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.fields import local_time, number, strip_lead
 from runwatch.parsers.stepline import StepLine
@@ -23,6 +28,7 @@ _EVAL = re.compile(r"step (\d+): train loss ([^,\s]+), val loss (\S+)")
 # llama2.c: `490 | loss 5.7543 | lr 4.900000e-05 | 8060.78ms | mfu 0.21%`
 _LLAMA2C = re.compile(r"(\d+) \| loss (\S+) \| lr (\S+) \| ([.\d]+)ms \| mfu ([^%\s]+)%")
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ")
+_DONE = re.compile(r"done: (\d+) iterations?\b")
 
 
 class NanoGPTParser(StepLineParser):
@@ -33,6 +39,8 @@ class NanoGPTParser(StepLineParser):
 
     def _parse(self, line: str) -> Record | None:
         c = line[:1]
+        if c == "d":
+            return _done(line, 0.0)
         if c not in ("i", "s"):
             if not c.isdigit():
                 line = strip_lead(line)
@@ -55,6 +63,8 @@ class NanoGPTParser(StepLineParser):
             return _iter(rest, t)
         if rest.startswith("step "):
             return _eval(rest, t)
+        if rest.startswith("done: "):
+            return _done(rest, t)
         return None
 
 
@@ -77,6 +87,13 @@ def _eval(line: str, t: float) -> Record | None:
     if train is None or val is None:
         return None
     return Record(kind=Kind.EVAL, step=int(m.group(1)), t=t, metrics={"train_loss": train, "val_loss": val})
+
+
+def _done(line: str, t: float) -> Record | None:
+    """The finish line (no step of its own: the run is at the last step it logged)."""
+    if _DONE.match(line) is None:
+        return None
+    return Record(kind=Kind.EVENT, event=Event.FINISHED, t=t, message=line[:500])
 
 
 def _llama2c(line: str) -> Record | None:

@@ -35,4 +35,4 @@ def notification(snap: RunSnapshot, a: AlertBrief, now: float) -> Notification:
                   fired_at=since if a.state == AlertState.FIRING else None,
                   resolved_at=since if a.state == AlertState.RESOLVED else None,
                   value=a.value, step=a.step, source=snap.source, acknowledged=a.acknowledged)
-    return Notification(alert, a.state, since, id=f"{a.key}|{a.state}|{since:.3f}")
+    return Notification(alert, a.state, since, id=f"{a.key}|{a.state}|{since:.3f}", in_history=snap.reading_history)

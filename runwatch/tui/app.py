@@ -63,6 +63,8 @@ class RunwatchApp(App[int]):
         """Open on the runs table once more than one run is followed (a directory of runs: the CLI sets
         it), provided that happens within RUNS_FIRST_WITHIN_S and the run view is still on top."""
         self._started: float | None = None
+        self._history_fired: list[Notification] = []
+        """Alerts that fired in a history being read, for the one toast that sums them up."""
 
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
@@ -92,8 +94,11 @@ class RunwatchApp(App[int]):
     def _toast(self, news: tuple[object, ...]) -> None:
         """What fired or resolved since the last poll, even while paused: a toast per alert transition, or
         one that lists them when more came at once than `TOASTS_AT_ONCE` (a run that goes NaN fires
-        several rules together, and their toasts covered half of an 80×24 screen)."""
+        several rules together, and their toasts covered half of an 80×24 screen). Transitions found in a
+        history read at start-up are summed up in one toast once it is read (`_history_toast`)."""
         notes = [item for item in news if isinstance(item, Notification)]
+        self._history_toast([n for n in notes if n.in_history])
+        notes = [n for n in notes if not n.in_history]
         if len(notes) > TOASTS_AT_ONCE:
             worst = max(notes, key=lambda n: (n.state != AlertState.RESOLVED, n.alert.severity == Severity.CRITICAL))
             lines = [f"{n.alert.rule} {_what(n)}: {n.alert.run}" for n in notes[:LISTED]]
@@ -106,6 +111,20 @@ class RunwatchApp(App[int]):
             a = n.alert
             self.notify(f"{a.run}: {a.summary}", title=f"{a.rule} {_what(n)}", severity=_level(n), timeout=8,
                         markup=False)
+
+    def _history_toast(self, found: list[Notification]) -> None:
+        """One toast for the alerts a history fired, once no run reads one any more and a poll brought no more
+        of them: a long log's history fired them over many polls, a toast (or a list) each, nine at once
+        on a new user's screen. Those it resolved say nothing on their own: the Alerts panel lists both."""
+        fired = [n for n in found if n.state != AlertState.RESOLVED]
+        self._history_fired += fired
+        if found or not self._history_fired or any(s.reading_history for s in self.snaps):
+            return
+        fired, self._history_fired = self._history_fired, []
+        worst = max(fired, key=lambda n: n.alert.severity == Severity.CRITICAL)
+        what = "alert" if len(fired) == 1 else "alerts"
+        self.notify(f"{len(fired)} {what} fired in the history; see Alerts", title="while reading the history",
+                    severity=_level(worst), timeout=8, markup=False)
 
     def _show(self) -> None:
         for screen in reversed(self.screen_stack):

@@ -123,3 +123,30 @@ def test_never_raises(prefix: str, tail: str) -> None:
 def test_cut_lines_never_raise(case: tuple[str, Kind, int, float, dict[str, float]], cut: int) -> None:
     rec = NanoGPTParser().parse(case[0][:cut])
     assert rec is None or isinstance(rec, Record)
+
+
+def _lab_done_line() -> str:
+    """The last line of the run lab's torchrun `--tee` loop, its launcher prefix (`[default0]:`) removed as
+    the source does before any format parser sees a line."""
+    from runwatch.parsers.prefix import split_rank
+    from tests.support.realruns import REALRUNS
+
+    last = (REALRUNS / "torchrun-tee-healthy/run/train.log").read_text().splitlines()[-1]
+    return split_rank(last)[1]
+
+
+def test_the_run_labs_done_line_is_its_finish_line() -> None:
+    """A review: a torchrun `--tee` run that printed `done: 300 iterations on 2 ranks` read RUNNING, and
+    30 s later STALLED; `check` called it ended. It is the run's finish line."""
+    rec = NanoGPTParser().parse(_lab_done_line())
+    assert rec is not None and rec.kind == Kind.EVENT and rec.event == "finished"
+    assert rec.message == "done: 300 iterations on 2 ranks"
+
+
+@pytest.mark.parametrize("line", [
+    "Loading checkpoint shards: done",  # no real log here prints it; the review named it as the trap
+    _lab_done_line().replace("done: 300", "done: almost 300"),
+    _lab_done_line().replace("iterations", "files"),
+])
+def test_a_done_that_is_no_finish_line_is_nothing(line: str) -> None:
+    assert NanoGPTParser().parse(line) is None

@@ -83,6 +83,8 @@ class FakeRun:
         self.series: dict[str, Series] = {}
         self.step = 0
         self.records = 0
+        self.reading_history = False
+        """What its snapshot says of its history (set it to show a run whose history is still read)."""
         self.extend(step)
 
     def extend(self, n: int) -> None:
@@ -184,7 +186,7 @@ class FakeController:
             processes=(ProcessSample(4242, "python", ProcessState.RUNNING, cpu_percent=98.0, rss_bytes=12 * 2**30),)
             if multi else (),
             gpus=canned_gpus() if multi else (),
-            gpu_status="ok" if multi else "unavailable: NVML library not found",
+            gpu_status="ok" if multi else "unavailable: NVML library not found", reading_history=r.reading_history,
         )
 
 

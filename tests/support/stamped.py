@@ -79,3 +79,31 @@ def megatron_deepspeed_log(steps: int, *, nan_at: tuple[int, ...] = (1000,), han
                 line = re.sub(r"lm_loss: \S+", "lm_loss: NAN", line)
             out.append(line)
     return out
+
+
+def megatron_with_hub_retries(steps: int, *, every: int, late: int = 0,
+                              end: datetime.datetime | None = None) -> list[str]:
+    """`megatron_log(steps)` (keep `steps` under its hang at 1500) with the Hugging Face Hub's retry warnings
+    (corpus failures.md F26: the `thrown while requesting` and `Retrying in 8s` lines, each printed twice)
+    after every `every`-th step, and after every 4th of its last `late` steps (4 step lines apart, each is a
+    retry of its own, not one burst: `runwatch.parsers.events`); its stamps moved so that
+    its last line was written at `end` (None: as the real run's). The warnings state no time of their own:
+    only the step lines around them say when they were written."""
+    from tests.support.corpus import md_block
+
+    retry = list(md_block("failures.md", "F26"))
+    lines = megatron_log(steps + 1)[:steps]  # not at its total: the run goes on
+    out = []
+    for i, line in enumerate(lines, start=1):
+        out.append(line)
+        if i % every == 0 or (i > steps - late and i % 4 == 0):
+            out += retry
+    if end is None:
+        return out
+    last = datetime.datetime.strptime(re.search(r"\[([\d-]+ [\d:]+)\]", lines[-1])[1], "%Y-%m-%d %H:%M:%S")
+    shift = end - last
+
+    def moved(m: re.Match[str]) -> str:
+        return (datetime.datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S") + shift).strftime("[%Y-%m-%d %H:%M:%S]")
+
+    return [re.sub(r"^ \[([\d-]+ [\d:]+)\]", moved, line) for line in out]

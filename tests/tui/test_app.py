@@ -17,6 +17,7 @@ from rich.console import Console
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 
+from runwatch.alerts.types import Notification
 from runwatch.model import AlertState, Notice, Severity, XAxis
 from runwatch.tui.app import RunwatchApp
 from runwatch.tui.screens.compare import CompareScreen
@@ -288,6 +289,38 @@ def test_many_alerts_at_once_are_one_pop_up_that_lists_them(make_app) -> None:  
         assert len(list(app.screen.query(Toast))) == 3  # two at once: each its own
 
     drive(make_app(ctrl), many, size=(80, 24), notifications=True)
+
+
+def test_alerts_a_history_fires_are_one_pop_up_once_it_is_read(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A new user's review: `runwatch tail` on a long log whose history fires alerts showed nine pop-ups at
+    once, a toast or a list for each poll the read spanned. What a history fired is one pop-up once it is
+    read; those it resolved say nothing on their own (the Alerts panel lists them); live ones pop up."""
+    import dataclasses
+
+    from textual.widgets._toast import Toast
+
+    ctrl = single_run()
+    ctrl.runs[0].reading_history = True
+
+    def found(nid: str, rule: str, **kw: Any) -> Notification:
+        return dataclasses.replace(make_notification(nid, rule=rule, **kw), in_history=True)
+
+    async def read(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        for i, batch in enumerate([("nonfinite", "loss_spike", "grad_norm_spike"), ("nonfinite",), ("straggler",)]):
+            ctrl.feed.publish(*(found(f"h{i}{j}", r) for j, r in enumerate(batch)))
+            await pilot.pause(1.2)  # a poll or more a piece, as a long history is read
+        ctrl.feed.publish(found("h9", "loss_spike", state=AlertState.RESOLVED))
+        await pilot.pause(1.2)
+        assert list(app.screen.query(Toast)) == []  # nothing while the history is read
+        ctrl.runs[0].reading_history = False
+        await until(pilot, lambda: bool(list(app.screen.query(Toast))), timeout=5)
+        await pilot.pause(1.2)
+        [toast] = list(app.screen.query(Toast))
+        assert "5 alerts fired in the history; see Alerts" in str(toast.render())
+        ctrl.feed.publish(make_notification("live", rule="stall"))
+        await until(pilot, lambda: len(list(app.screen.query(Toast))) == 2, timeout=5)
+
+    drive(make_app(ctrl), read, size=(80, 24), notifications=True)
 
 
 def test_a_kept_filter_leaves_help_in_the_footer_at_80_columns(make_app) -> None:  # type: ignore[no-untyped-def]
