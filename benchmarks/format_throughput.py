@@ -97,6 +97,12 @@ class Format:
     """The naive step-line regex: every group a number."""
     total: str | None = None
     """A regex whose group 1 is the planned steps, set to the log's line count (steps never pass it)."""
+    format: str | None = None
+    """runwatch's name of the format (None: `name`)."""
+
+    @property
+    def runwatch_format(self) -> str:
+        return self.format or self.name
 
 
 def _keep(lines: list[str], pattern: str) -> list[str]:
@@ -124,6 +130,9 @@ FORMATS = [
     Format("hf-trainer", lambda: [x[x.index("{'loss'"):] for x in _recording("hf-healthy") if "{'loss'" in x], None,
            r"\{'loss': '?([\d.e+-]+)'?, 'grad_norm': '?([\d.e+-]+)'?, 'learning_rate': '?([\d.e+-]+)'?,"
            r" 'epoch': '?([\d.e+-]+)'?\}"),
+    Format("hf-bar", lambda: [x for x in _recording("hf-healthy") if x.strip()], r"\| (\d+)/\d+ \[",
+           r"\{'loss': '?([\d.e+-]+)'?, 'grad_norm': '?([\d.e+-]+)'?, 'learning_rate': '?([\d.e+-]+)'?,"
+           r" 'epoch': '?([\d.e+-]+)'?\}", r"\| \d+/(\d+) \[", format="hf-trainer"),  # frames, dicts, eval bar
     Format("tqdm", lambda: _keep(_recording("lightning-tqdm-healthy"), r"^Epoch \d+: .*\d+/\d+ \["), None,
            r"Epoch (\d+): +(\d+)%.*?(\d+)/(\d+) \[.*?(?:loss=([\d.]+))?"),
     Format("keras", lambda: _keep(_recording("keras-v2-healthy"), r"^\d+/\d+ .* - loss: "), None,
@@ -190,7 +199,7 @@ def naive(fmt: Format, path: str) -> int:
 def per_line(fmt: Format, path: str) -> int:
     from runwatch.parsers.source import SourceParser
 
-    sp = SourceParser("bench", fmt=fmt.name)
+    sp = SourceParser("bench", fmt=fmt.runwatch_format)
     n = 0
     with open(path, encoding="utf-8", errors="replace") as f:
         while batch := [x.rstrip("\n") for x in itertools.islice(f, 10_000)]:
@@ -208,7 +217,7 @@ def burst(fmt: Format, path: str) -> int:
     from runwatch.watcher.lines import LineSplitter
     from runwatch.watcher.snapshot import split_block
 
-    sp, splitter, n = SourceParser("bench", fmt=fmt.name), LineSplitter(), 0
+    sp, splitter, n = SourceParser("bench", fmt=fmt.runwatch_format), LineSplitter(), 0
     with open(path, "rb") as f:
         while data := f.read(1 << 20):
             for piece in splitter.feed_raw(data):
@@ -299,12 +308,12 @@ def measure(fmt: Format, tmp: Path, lines: int, repeat: int) -> dict[str, float]
     row["naive"], _ = _best(lambda: in_process("naive"), repeat)
     row["per_line"], row["per_line_mb"] = _best(lambda: in_process("per-line"), repeat)
     row["burst"], _ = _best(lambda: in_process("burst"), repeat)
-    cmd = [sys.executable, "-m", "runwatch", "parse", "--output", "summary", "--format", fmt.name]
+    cmd = [sys.executable, "-m", "runwatch", "parse", "--output", "summary", "--format", fmt.runwatch_format]
     for kind in ("noisy", "clean"):
         wall, mb = _best(lambda k=kind: _run([*cmd, str(logs[k])])[1:], repeat)  # type: ignore[misc]
         row[kind], row[f"{kind}_mb"] = wall, mb
     tail = [sys.executable, "-m", "runwatch", "tail", noisy, "--headless", "--json", "--interval", "0.1",
-            "--format", fmt.name]
+            "--format", fmt.runwatch_format]
     row["tail"] = min(history_read(tail) for _ in range(repeat))
     return row
 
@@ -328,7 +337,7 @@ def render(rows: dict[str, dict[str, float]], lines: int) -> str:
             return lines / r[key] / 1e6
 
         out.append(
-            f"{name:11}{fast_kind(name):>5}{r['mib']:5.0f}{rate('wc'):8.1f}{rate('naive'):7.2f}"
+            f"{name:11}{fast_kind(BY_NAME[name].runwatch_format):>5}{r['mib']:5.0f}{rate('wc'):8.1f}{rate('naive'):7.2f}"
             f"{rate('per_line'):10.2f}{r['naive'] / r['per_line']:6.2f}{rate('burst'):7.2f}{r['naive'] / r['burst']:6.2f}"
             f"{rate('noisy'):8.2f}{r['naive'] / r['noisy']:6.2f}"
             f"{r['wc'] / r['noisy']:6.3f}{rate('clean'):8.2f}{r['clean'] / r['noisy']:11.0%}{r['noisy_mb']:8.0f}"

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
@@ -76,8 +77,9 @@ class HFTrainerParser(FormatParser):
         self._waiting: tuple[Record, int | None, float | None, bool] | None = None
         """A dict without a step (record, the frame's N before it, its epoch, transformers-5 quoting)
         until the next line says whether the bar's redraw follows it."""
-        self._ratios: dict[bool, list[float]] = {False: [], True: []}
-        """step / epoch of every dict so far, read with the frame before (False) and after (True) it."""
+        self._ratios: dict[bool, _Range] = {False: _Range(), True: _Range()}
+        """The range of step / epoch over every dict so far, read with the frame before (False) and after
+        (True) it (a range, not the list: a long run's thousands of dicts made each one cost them all)."""
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
@@ -124,10 +126,10 @@ class HFTrainerParser(FormatParser):
     def _reads_after(self, before: int | None, after: int, epoch: float | None, quoted: bool) -> bool:
         """Whether the frame after the dict is its step: the reading whose step/epoch ratios agree."""
         if epoch is not None and epoch > 0 and before is not None:
-            self._ratios[False].append(before / epoch)
-            self._ratios[True].append(after / epoch)
-        if len(self._ratios[True]) >= 2:
-            return _spread(self._ratios[True]) <= _spread(self._ratios[False])
+            self._ratios[False].add(before / epoch)
+            self._ratios[True].add(after / epoch)
+        if self._ratios[True].count >= 2:
+            return self._ratios[True].spread() <= self._ratios[False].spread()
         return quoted
 
     def score(self, line: str) -> int:
@@ -249,10 +251,20 @@ def _merged(first: Record, frame: Record) -> Record:
     return Record(first.kind, first.step, first.total_steps, None, 0.0, {**frame.metrics, **first.metrics})
 
 
-def _spread(ratios: list[float]) -> float:
-    """Relative spread of step/epoch ratios (0 when they all agree)."""
-    lo, hi = min(ratios), max(ratios)
-    return (hi - lo) / hi if hi > 0 else 0.0
+@dataclass(slots=True)
+class _Range:
+    """The smallest and largest of the values added, and how many."""
+
+    lo: float = math.inf
+    hi: float = -math.inf
+    count: int = 0
+
+    def add(self, value: float) -> None:
+        self.lo, self.hi, self.count = min(self.lo, value), max(self.hi, value), self.count + 1
+
+    def spread(self) -> float:
+        """Relative spread of the values (0 when they all agree)."""
+        return (self.hi - self.lo) / self.hi if self.hi > 0 else 0.0
 
 
 def _as_step(value: float | None) -> int | None:
