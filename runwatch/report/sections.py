@@ -41,7 +41,7 @@ def overview(n: RunNumbers) -> list[Block]:
 
 MAIN = re.compile(r"(^|[._/])(learning_rate|lr|.*batch_size|max_steps|num_train_epochs|epochs|warmup.*|weight_decay|"
                   r"gradient_accumulation_steps|lr_scheduler.*|optim|optimizer|seed|max_grad_norm|grad_clip|"
-                  r"n_layer|num_layers|n_head|num_heads|n_embd|d_model|hidden_size|model_dim|block_size|"
+                  r"depth|n_layer|num_layers|n_head|num_heads|n_embd|d_model|hidden_size|model_dim|block_size|"
                   r"max_seq_len|seq_len|dropout|.*precision|bf16|fp16|num_parameters|.*params|total_batch_size)$",
                   re.IGNORECASE)
 """Settings a course's run report names first (learning rate, batch size, schedule, model shape, precision)."""
@@ -54,8 +54,9 @@ def hyperparameters(n: RunNumbers) -> list[Block]:
         out.append(Para(f"The main ones ({len(main)}; every setting found follows):"))
         out.append(Table(("setting", "value", "from"), [(k, clip(v, SETTING_CHARS), o) for k, v, o in main]))
     if not n.settings:
-        out.append(Para("No config found: the sources hold no W&B config, no trainer_state.json, and the logs "
-                        "print no `key: value` settings before their first loss."))
+        out.append(Para("No config found: the sources hold no W&B config, no hparams.yaml, no trainer_state.json, "
+                        "no nanochat meta file, and the logs print no `key: value` settings before their first "
+                        "loss."))
     for s in n.settings:
         out.append(Para(f"From {s.origin} ({len(s.rows)} settings):"))
         out.append(Table(("setting", "value"), [(k, clip(v, SETTING_CHARS)) for k, v in s.rows]))
