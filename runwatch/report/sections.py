@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from runwatch.present import fmt_duration, fmt_value, iso_utc
 from runwatch.report.document import Block, Heading, Image, Para, Table
-from runwatch.report.values import RunNumbers
-from runwatch.report.verdict import verdict
+from runwatch.report.values import TAIL_MIN_POINTS, RunNumbers
+from runwatch.report.verdict import tail_rate, verdict
 from runwatch.text import clip
 
 UNKNOWN = "not known"
@@ -128,11 +128,19 @@ def health(n: RunNumbers) -> list[Block]:
 
 
 def _tail(n: RunNumbers) -> str:
+    """The trend over the last 10%, or why there is none: too few points there, or a change inside their
+    noise (± two standard errors)."""
     loss = n.loss
-    if loss is None or loss.tail_change_pct is None or loss.per_1k_steps_pct is None:
+    if loss is None:
         return UNKNOWN
-    return (f"{loss.trend}: {loss.tail_change_pct:+.2f}% from step {loss.tail_from_step:.0f} "
-            f"({loss.per_1k_steps_pct:+.3g}% per 1k steps)")
+    if loss.tail_change_pct is None or loss.tail_from_step is None:
+        return f"too few points to tell ({loss.tail_points} in the last 10%, {TAIL_MIN_POINTS} needed)"
+    where = f"from step {loss.tail_from_step:.0f}"
+    if loss.trend is None:
+        noise = f" ± {loss.tail_noise_pct:.2g}%" if loss.tail_noise_pct is not None else ""
+        return (f"no clear trend: {loss.tail_change_pct:+.2f}%{noise} {where} "
+                f"({loss.tail_points} points, too noisy to tell)")
+    return f"{loss.trend}: {loss.tail_change_pct:+.2f}% {where} ({tail_rate(loss)})"
 
 
 def _v(name: str, v: float | None) -> str:

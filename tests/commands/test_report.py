@@ -89,6 +89,7 @@ def test_nanochat_report_has_every_section_with_the_logs_numbers(nanochat: tuple
     assert row(md, "count") == str(saves)
     assert row(md, "state") == "finished"
     assert "Verdict: Healthy" in md
+    assert " per 1k steps)" in row(md, "last 10% of the run")  # 16,703 steps: its last tenth spans 1,670
     gpu = next(m.group(1) for ln in lines if (m := re.match(r"GPU: (.+?) \|", ln)))
     world = next(m.group(1) for ln in lines if (m := re.search(r"world size: (\d+)", ln)))
     assert row(md, "hardware") == f"{world} × {gpu} (as the log says)"
@@ -292,6 +293,27 @@ def test_a_nanochat_runs_checkpoint_meta_file_is_in_its_hyperparameters(tmp_path
     assert row(settings, "user_config.matrix_lr") == str(meta["user_config"]["matrix_lr"])
     assert row(settings, "total_batch_size") == str(meta["total_batch_size"])
     assert "loop_state" not in settings and "dataloader_state_dict" not in settings
+
+
+def test_a_short_runs_trend_is_not_stretched_to_1k_steps_nor_read_from_noise(tmp_path: Path) -> None:
+    """The tutorial run's 600 steps, logged every 10: its last tenth is six noisy points (0.12–0.29) whose
+    line rose 44%, said as "rising 876% per 1k steps" and "loss rising 44%" in the verdict. Now no rate
+    per 1k steps appears, the six points are said to be too noisy to tell, and the verdict names no trend."""
+    code, md = report(FIXTURES / "realruns/tutorial-healthy/run", tmp_path / "out")
+    assert code == 0
+    assert "per 1k steps" not in md
+    tail = row(md, "last 10% of the run")
+    assert tail.startswith("no clear trend: ") and "(6 points, too noisy to tell)" in tail
+    assert "Verdict: Healthy.\n" in md
+
+
+def test_a_run_with_too_few_points_at_its_end_says_so(tmp_path: Path) -> None:
+    """The Keras run logs its loss once per epoch (5 epochs of 200 steps): the last tenth of its steps holds
+    one point, too few for any line (the last-3-points fallback read a trend off 40% of the run)."""
+    code, md = report(FIXTURES / "realruns/keras-v2-healthy/run", tmp_path / "out")
+    assert code == 0
+    assert row(md, "last 10% of the run") == "too few points to tell (1 in the last 10%, 5 needed)"
+    assert "falling" not in md.split("Verdict:")[1]
 
 
 def test_a_log_that_stamps_its_lines_says_when_the_run_started_and_ended(tmp_path: Path,
