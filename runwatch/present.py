@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from runwatch.model import AlertBrief, AlertState, Record, RunSnapshot, RunState, json_number
@@ -205,3 +206,37 @@ def flat(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
             yield from flat(value, name + ".")
         else:
             yield name, value
+
+
+@dataclass(frozen=True)
+class ConfigTable:
+    """One source's settings of a run, flattened (`model_config.n_layer`), with the words that name it."""
+
+    title: str
+    """The TUI overview's section title."""
+    origin: str
+    """Where it came from, as the report and the overview say it ("the W&B run's config")."""
+    rows: list[tuple[str, Any]]
+
+
+CONFIG_SOURCES: tuple[tuple[str, str, str], ...] = (
+    ("config", "Config", "the W&B run's config"),
+    ("hparams", "Hyperparameters", "Lightning's hparams.yaml"),
+    ("trainer_state", "Trainer state", "trainer_state.json"),
+    ("nanochat_meta", "Checkpoint config", "nanochat's checkpoint {file}"),
+)
+"""Run metadata key → title and origin of the config it holds, in the order they are shown: the one list
+the report, `compare` and the TUI overview read, so a new source shows in all three."""
+
+
+def config_tables(meta: Mapping[str, Any]) -> list[ConfigTable]:
+    """The run's config from each structured source that carried some (`CONFIG_SOURCES`), in that order."""
+    out = []
+    for key, title, origin in CONFIG_SOURCES:
+        found = meta.get(key)
+        if isinstance(found, Mapping) and isinstance(found.get("settings"), Mapping):  # {"file", "settings"}
+            origin = origin.format(file=str(found.get("file") or "meta file"))
+            found = found["settings"]
+        if isinstance(found, Mapping) and found:
+            out.append(ConfigTable(title, origin, list(flat(found))))
+    return out

@@ -16,6 +16,9 @@ Each is an `ItemDecoder` (pure: no I/O, no clock) fed what a follower in
   summary (`train_runtime`, `train_loss`) an EVENT `finished`.
 * `hparams_yaml` (`HparamsDecoder`): Lightning's `hparams.yaml` texts → the
   run's hyperparameters, as run metadata.
+* `nanochat_meta` (`NanochatMetaDecoder`): the `meta_XXXXXX.json` nanochat
+  writes beside each checkpoint → its config (`model_config`, `user_config`,
+  batch sizes), as run metadata.
 * `metrics_arrays` (`MetricArraysDecoder`): `training_metrics.json`-style
   documents, `{"train_loss": [...], "val_loss": [...], "learning_rate": [...],
   "epochs": [...], "steps": [...]}` (rewritten whole), or a list of row dicts.
@@ -220,7 +223,32 @@ def _trainer_settings(doc: Mapping[str, Any]) -> dict[str, Any]:
 # ── Lightning hparams.yaml ──────────────────────────────────────────────────
 
 
-class HparamsDecoder(ItemDecoder):
+class SettingsDecoder(ItemDecoder):
+    """A source of the run's settings, read whole each time (a file rewritten, the next checkpoint's copy) →
+    a `run_meta` record each time the settings it gives (`settings`) change, none when they are the same."""
+
+    def __init__(self) -> None:
+        self._last: object = None
+
+    def settings(self, item: object) -> dict[str, Any] | None:
+        """The run metadata `item` gives (`{"hparams": …}`), or None when it is none of this source's."""
+        raise NotImplementedError
+
+    def said(self, item: object, settings: dict[str, Any]) -> dict[str, Any]:
+        """What the record says of changed `settings`: they, and what names their origin."""
+        return settings
+
+    def feed(self, items: list[object], t: float) -> list[Record]:
+        out: list[Record] = []
+        for item in items:
+            found = self.settings(item)
+            if found is not None and found != self._last:
+                self._last = found
+                out.append(meta_record(self.said(item, found), t))
+        return out
+
+
+class HparamsDecoder(SettingsDecoder):
     """Lightning's `hparams.yaml` texts (its CSV and TensorBoard loggers write the module's
     `save_hyperparameters()` there) → a `run_meta` record `{"hparams": …}` when they change.
 
@@ -230,17 +258,9 @@ class HparamsDecoder(ItemDecoder):
 
     kind = "hparams_yaml"
 
-    def __init__(self) -> None:
-        self._last: object = None
-
-    def feed(self, items: list[object], t: float) -> list[Record]:
-        out: list[Record] = []
-        for item in items:
-            settings = hparams(item) if isinstance(item, str) else None
-            if settings is not None and settings != self._last:
-                self._last = settings
-                out.append(meta_record({"hparams": settings}, t))
-        return out
+    def settings(self, item: object) -> dict[str, Any] | None:
+        found = hparams(item) if isinstance(item, str) else None
+        return None if found is None else {"hparams": found}
 
 
 def hparams(text: str) -> dict[str, Any] | None:
@@ -272,6 +292,35 @@ def _tolerant_loader() -> type:
 
     Tolerant.add_multi_constructor("", plain)
     return Tolerant
+
+
+# ── nanochat meta_XXXXXX.json ───────────────────────────────────────────────
+
+NANOCHAT_STATE = frozenset({"step", "val_bpb", "dataloader_state_dict", "loop_state"})
+"""What a nanochat meta file holds besides the run's settings: where the checkpoint is (its step, its
+validation bpb, which the log prints too) and what resuming needs (the loader's position, the loop's
+state)."""
+
+
+class NanochatMetaDecoder(SettingsDecoder):
+    """nanochat's checkpoint metadata (`save_checkpoint(…, meta_data)`: `model_config`, `user_config` — the
+    script's arguments —, `device_batch_size`, `max_seq_len`, `total_batch_size`…) → a `run_meta` record
+    `{"nanochat_meta": {"file": "meta_000500.json", "settings": …}}` when the settings change (the file's
+    name changes at every checkpoint; it is said, not compared). A nanochat log prints the model's shape
+    but not the script's arguments; the meta file has both."""
+
+    kind = "nanochat_meta"
+
+    def settings(self, item: object) -> dict[str, Any] | None:
+        if not isinstance(item, Mapping):
+            return None
+        found = {str(k): v for k, v in item.items() if k not in NANOCHAT_STATE}
+        return found or None
+
+    def said(self, item: object, settings: dict[str, Any]) -> dict[str, Any]:
+        step = as_step(item.get("step")) if isinstance(item, Mapping) else None
+        name = "meta_*.json" if step is None else f"meta_{step:06d}.json"
+        return {"nanochat_meta": {"file": name, "settings": settings}}
 
 
 # ── training_metrics.json arrays ─────────────────────────────────────────────
@@ -549,8 +598,8 @@ class CheckpointRecordsDecoder(ItemDecoder):
 DECODERS: dict[str, type[ItemDecoder]] = {
     cls.kind: cls
     for cls in (
-        CsvRowsDecoder, HFLogHistoryDecoder, HparamsDecoder, MetricArraysDecoder, TfEventsDecoder,
-        CheckpointRecordsDecoder,
+        CsvRowsDecoder, HFLogHistoryDecoder, HparamsDecoder, NanochatMetaDecoder, MetricArraysDecoder,
+        TfEventsDecoder, CheckpointRecordsDecoder,
     )
 }
 """ItemBatch kind → decoder class, for `runwatch.parsers.items.DECODERS` to merge."""

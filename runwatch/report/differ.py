@@ -26,7 +26,8 @@ class Comparison:
 
 
 def settings_of(n: RunNumbers) -> dict[str, str]:
-    """A run's settings as one mapping: the W&B config's first, then trainer_state.json's keys it lacks."""
+    """A run's settings as one mapping: the first source's (`runwatch.present.CONFIG_SOURCES` order: the W&B
+    config first), then each later source's keys the earlier ones lack."""
     out: dict[str, str] = {}
     for table in n.settings:
         for key, value in table.rows:

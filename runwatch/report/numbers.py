@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from runwatch.model import Event, Kind, Preamble, Record, SystemSample
-from runwatch.present import FATAL_EVENTS, flat
+from runwatch.present import FATAL_EVENTS, config_tables
 from runwatch.report.curves import curve, first_of
 from runwatch.report.loss import loss_numbers
 from runwatch.report.timing import stall_time, throughput_numbers
@@ -134,14 +134,10 @@ def crash_cause(events: Sequence[Record]) -> str | None:
 
 
 def settings(meta: Mapping[str, Any], preambles: Sequence[tuple[str, Preamble]] = ()) -> list[Settings]:
-    """The config runwatch found, each table with its origin: W&B's, trainer_state.json's, and the
-    `key: value` lines a log printed before its first loss."""
-    out = []
-    for key, origin in (("config", "the W&B run's config"), ("hparams", "Lightning's hparams.yaml"),
-                        ("trainer_state", "trainer_state.json")):
-        found = _mapping(meta.get(key))
-        if found:
-            out.append(Settings(origin, [(k, str(v)) for k, v in flat(found)]))
+    """The config runwatch found, each table with its origin: the structured sources' (W&B's config,
+    hparams.yaml, trainer_state.json, nanochat's meta file: `config_tables`), and the `key: value` lines a
+    log printed before its first loss."""
+    out = [Settings(table.origin, [(k, str(v)) for k, v in table.rows]) for table in config_tables(meta)]
     out += [Settings(f"the lines {name} printed before its first loss", p.settings) for name, p in preambles
             if p.settings]
     return out

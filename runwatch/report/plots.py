@@ -41,6 +41,10 @@ REBUILT = "the sum of the logged step times: the log has no times of its own"
 FEW = 60
 """A curve of this many points or fewer (evaluations) is drawn with a dot on each."""
 GAP = 10.0
+SCI_LIMITS = (-2, 5)
+"""Tick values below 10⁻² or from 10⁵ up are written as a multiple of a power of ten shown above the axis
+(`1e-3`, `1e6`): the learning rate's `0.00075` and a token rate's `1,200,000` pushed the y label off the
+figure's left edge."""
 
 
 def draw_all(tracker: RunTracker, out: Path, *, own_times: bool) -> list[Plot]:
@@ -169,9 +173,10 @@ def draw_lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust:
         if any(off):
             ax.set_title("warm-up off scale (" + ", ".join(o for o in off if o) + ")", fontsize=9, loc="right")
     ax.set_ylabel(ylabel)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=SCI_LIMITS, useOffset=False)
     ax.grid(True, alpha=0.3)
     if len(lines) > 1 or names is not None or (marks and any((c.nonfinite > 0).any() for c, _ in lines)):
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="best", fontsize=8)  # not "upper right": the NaN crosses run along the top edge
 
 
 def _broken(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

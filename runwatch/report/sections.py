@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from runwatch.present import fmt_duration, fmt_value, iso_utc
 from runwatch.report.document import Block, Heading, Image, Para, Table
-from runwatch.report.values import RunNumbers
-from runwatch.report.verdict import verdict
+from runwatch.report.values import TAIL_MIN_POINTS, RunNumbers
+from runwatch.report.verdict import tail_rate, verdict
 from runwatch.text import clip
 
 UNKNOWN = "not known"
@@ -41,7 +41,7 @@ def overview(n: RunNumbers) -> list[Block]:
 
 MAIN = re.compile(r"(^|[._/])(learning_rate|lr|.*batch_size|max_steps|num_train_epochs|epochs|warmup.*|weight_decay|"
                   r"gradient_accumulation_steps|lr_scheduler.*|optim|optimizer|seed|max_grad_norm|grad_clip|"
-                  r"n_layer|num_layers|n_head|num_heads|n_embd|d_model|hidden_size|model_dim|block_size|"
+                  r"depth|n_layer|num_layers|n_head|num_heads|n_embd|d_model|hidden_size|model_dim|block_size|"
                   r"max_seq_len|seq_len|dropout|.*precision|bf16|fp16|num_parameters|.*params|total_batch_size)$",
                   re.IGNORECASE)
 """Settings a course's run report names first (learning rate, batch size, schedule, model shape, precision)."""
@@ -54,8 +54,9 @@ def hyperparameters(n: RunNumbers) -> list[Block]:
         out.append(Para(f"The main ones ({len(main)}; every setting found follows):"))
         out.append(Table(("setting", "value", "from"), [(k, clip(v, SETTING_CHARS), o) for k, v, o in main]))
     if not n.settings:
-        out.append(Para("No config found: the sources hold no W&B config, no trainer_state.json, and the logs "
-                        "print no `key: value` settings before their first loss."))
+        out.append(Para("No config found: the sources hold no W&B config, no hparams.yaml, no trainer_state.json, "
+                        "no nanochat meta file, and the logs print no `key: value` settings before their first "
+                        "loss."))
     for s in n.settings:
         out.append(Para(f"From {s.origin} ({len(s.rows)} settings):"))
         out.append(Table(("setting", "value"), [(k, clip(v, SETTING_CHARS)) for k, v in s.rows]))
@@ -127,11 +128,19 @@ def health(n: RunNumbers) -> list[Block]:
 
 
 def _tail(n: RunNumbers) -> str:
+    """The trend over the last 10%, or why there is none: too few points there, or a change inside their
+    noise (± two standard errors)."""
     loss = n.loss
-    if loss is None or loss.tail_change_pct is None or loss.per_1k_steps_pct is None:
+    if loss is None:
         return UNKNOWN
-    return (f"{loss.trend}: {loss.tail_change_pct:+.2f}% from step {loss.tail_from_step:.0f} "
-            f"({loss.per_1k_steps_pct:+.3g}% per 1k steps)")
+    if loss.tail_change_pct is None or loss.tail_from_step is None:
+        return f"too few points to tell ({loss.tail_points} in the last 10%, {TAIL_MIN_POINTS} needed)"
+    where = f"from step {loss.tail_from_step:.0f}"
+    if loss.trend is None:
+        noise = f" ± {loss.tail_noise_pct:.2g}%" if loss.tail_noise_pct is not None else ""
+        return (f"no clear trend: {loss.tail_change_pct:+.2f}%{noise} {where} "
+                f"({loss.tail_points} points, too noisy to tell)")
+    return f"{loss.trend}: {loss.tail_change_pct:+.2f}% {where} ({tail_rate(loss)})"
 
 
 def _v(name: str, v: float | None) -> str:

@@ -23,6 +23,9 @@ TAIL_SHARE = 0.10
 """The share of the run (by steps) whose slope says whether the loss still falls."""
 FLAT_PCT = 1.0
 """A loss that moves less than this percent over the last 10% of the run is flat."""
+TAIL_MIN_POINTS = 5
+"""Points the last 10% must hold for its slope to say anything: a line through fewer tells nothing of a
+trend (a 20-step run's last tenth is two steps)."""
 STALL_FACTOR = 3.0
 """A step that took more than this many times the median step time lost its excess to a stall."""
 
@@ -82,7 +85,8 @@ class LossNumbers:
     """Change of the fitted line over the last 10% of the run, percent of its level there."""
     per_1k_steps_pct: float | None
     trend: str | None
-    """"falling", "flat" or "rising" over the last 10%."""
+    """"falling", "flat" or "rising" over the last 10%; None when its points cannot tell (too few, or a
+    change smaller than its own noise: `tail_noise_pct`)."""
     nonfinite: int
     first_nonfinite_step: float | None
     val_name: str | None = None
@@ -91,6 +95,12 @@ class LossNumbers:
     last_val: float | None = None
     gap_end: float | None = None
     """Last validation value minus the training loss at its step (positive: validation is worse)."""
+    tail_points: int = 0
+    """Finite values in the last 10% of the run (fewer than `TAIL_MIN_POINTS`: no slope is given)."""
+    tail_span_steps: float | None = None
+    """Steps from the first to the last of those points: what a rate per N steps may be stated per."""
+    tail_noise_pct: float | None = None
+    """Two standard errors of `tail_change_pct`: a change smaller than this is no trend the points show."""
 
 
 @dataclass(frozen=True)

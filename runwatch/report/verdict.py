@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 
 from runwatch.present import fmt_duration
-from runwatch.report.values import RunNumbers
+from runwatch.report.values import LossNumbers, RunNumbers
 
 GAP_PCT = 10.0
 """A validation loss this many percent above the training loss at the end is named."""
@@ -57,24 +57,37 @@ def _loss(n: RunNumbers) -> str | None:
             return (f"{loss.name} not finite at step {loss.first_nonfinite_step:.0f} ({loss.nonfinite} value"
                     f"{'s' * (loss.nonfinite != 1)}), finite again at the end")
         return f"{loss.name} not finite from step {loss.first_nonfinite_step:.0f}"
-    if loss.trend is None or loss.per_1k_steps_pct is None or loss.tail_change_pct is None:
-        return None
-    span = _tail_span(n)
-    rate = (f"{abs(loss.per_1k_steps_pct):.2g}% per 1k steps" if span is None or span >= 1000 else
-            f"{abs(loss.tail_change_pct):.2g}% over its last {span:.0f} steps")
+    if loss.trend is None or loss.tail_change_pct is None:
+        return None  # too few points in the last 10%, or a change inside their noise: no trend to name
     if loss.trend == "falling":
-        return f"{loss.name} still falling {rate} at the end"
+        return f"{loss.name} still falling {tail_rate(loss, signed=False)} at the end"
     if loss.trend == "rising":
-        return f"{loss.name} rising {rate} at the end"
+        return f"{loss.name} rising {tail_rate(loss, signed=False)} at the end"
     return f"{loss.name} flat over the last 10% of the run ({loss.tail_change_pct:+.1f}%)"
 
 
-def _tail_span(n: RunNumbers) -> float | None:
-    """Steps the last-10% window spans (None when not known)."""
-    o, loss = n.overview, n.loss
-    if loss is None or loss.tail_from_step is None or o.step is None:
-        return None
-    return max(0.0, o.step - loss.tail_from_step)
+RATE_STEPS = (1000, 100, 10)
+"""The step counts a slope is stated per: the largest one the last 10% of the run spans, so a 600-step run's
+trend is not stated per 1k steps, which would stretch its 59 steps 17-fold."""
+
+
+def tail_rate(loss: LossNumbers, *, signed: bool = True) -> str:
+    """The loss's change over the last 10% as a rate per 1k, 100 or 10 steps, whichever the window spans
+    (or its whole change over its steps when it spans fewer than 10): "0.4% per 1k steps"."""
+    change, span = loss.tail_change_pct, loss.tail_span_steps
+    if change is None or not span:
+        return UNKNOWN_RATE
+    unit = next((u for u in RATE_STEPS if span >= u), None)
+    pct = change if unit is None else change / span * unit
+    number = f"{pct:+.2g}%" if signed else f"{abs(pct):.2g}%"
+    return f"{number} over the last {span:.0f} steps" if unit is None else f"{number} per {_per(unit)} steps"
+
+
+UNKNOWN_RATE = "not known"
+
+
+def _per(unit: int) -> str:
+    return "1k" if unit == 1000 else str(unit)
 
 
 def _validation(n: RunNumbers) -> str | None:

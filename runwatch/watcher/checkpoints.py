@@ -25,9 +25,12 @@ changes, in an `ItemBatch(kind="checkpoint")`:
 
 A Hugging Face checkpoint's `trainer_state.json` is handed over whole as
 `ItemBatch(kind="hf_log_history")` once the checkpoint is stable, so a run can
-be followed from its checkpoints alone (the decoder drops entries it has seen).
-Of the checkpoints found stable in one scan only the newest one's is read: it
-holds the history of the older ones.
+be followed from its checkpoints alone (the decoder drops entries it has seen);
+a nanochat checkpoint's `meta_XXXXXX.json` likewise as
+`ItemBatch(kind="nanochat_meta")`: the run's config (`model_config`,
+`user_config`), which its log prints only in part. Of the checkpoints found
+stable in one scan only the newest one's is read: it holds the history of the
+older ones, and the settings the run has now.
 """
 
 from __future__ import annotations
@@ -81,15 +84,16 @@ class _Unit:
     checked: dict[str, str | None] = field(default_factory=dict)
     """Relative path → why it is cut short (None: whole), for the sizes measured last."""
     shards: tuple[int, int] = (0, 0)
-    hf_read: tuple[int, int] | None = None
+    doc_read: tuple[int, int] | None = None
+    """The (size, mtime_ns) of its document (`_document`) when it was last handed over."""
 
 
 class CheckpointWatcher(PollingThread):
     """A thread that reports checkpoints appearing, growing and completing below `directory`.
 
     `on_batch` gets `ItemBatch(kind="checkpoint", items=[Record…])` and, for
-    Hugging Face checkpoints, `ItemBatch(kind="hf_log_history", items=[doc])`,
-    all with `source` (default: the directory). `settle_s` is how long a
+    Hugging Face checkpoints, `ItemBatch(kind="hf_log_history", items=[doc])`, for nanochat's
+    `ItemBatch(kind="nanochat_meta", items=[doc])`, all with `source` (default: the directory). `settle_s` is how long a
     checkpoint must stay unchanged to count as written. Scans run every
     `poll_interval`, earlier on a file event, at most every `min_gap`.
     """
@@ -149,7 +153,7 @@ class CheckpointWatcher(PollingThread):
         for key in [k for k in self._units if k not in found]:
             del self._units[key]  # deleted (save_total_limit rotation) or renamed away
         records: list[Record] = []
-        hf: list[_Unit] = []
+        documented: list[_Unit] = []
         for f in sorted(found.values(), key=lambda f: (f.step is None, f.step or 0, f.key)):
             unit = self._units.get(f.key)
             if unit is None:
@@ -160,11 +164,11 @@ class CheckpointWatcher(PollingThread):
             rec = self._update(unit, now, fresh)
             if rec is not None:
                 records.append(rec)
-                if rec.event != CheckpointState.WRITING and "trainer_state.json" in unit.files:
-                    hf.append(unit)
+                if rec.event != CheckpointState.WRITING and _document(unit) is not None:
+                    documented.append(unit)
         history = self._first_scan
         self._first_scan = False
-        self._hand_over_state(hf, now, history)
+        self._hand_over_documents(documented, now, history)
         if records:
             self._on_batch(ItemBatch(self.source, "checkpoint", list(records), now, history=history))
         if history and records:
@@ -266,28 +270,47 @@ class CheckpointWatcher(PollingThread):
         return Record(Kind.CHECKPOINT, step=f.step, t=t, metrics=metrics, event=str(state),
                       message=message[:500], source=f.key)
 
-    # -- trainer_state.json ------------------------------------------------
+    # -- trainer_state.json, meta_XXXXXX.json -----------------------------
 
-    def _hand_over_state(self, units: list[_Unit], now: float, history: bool) -> None:
-        newest: dict[str, _Unit] = {}
+    def _hand_over_documents(self, units: list[_Unit], now: float, history: bool) -> None:
+        """The document of the newest checkpoint of each series whose document changed, parsed."""
+        newest: dict[tuple[str, str], tuple[_Unit, Path]] = {}
         for unit in units:
-            stamp = unit.files["trainer_state.json"]
-            if unit.hf_read == stamp:
+            found = _document(unit)
+            assert found is not None
+            kind, path, rel = found
+            stamp = unit.files[rel]
+            if unit.doc_read == stamp:
                 continue
-            unit.hf_read = stamp
-            best = newest.get(unit.found.series)
-            if best is None or (unit.found.step or 0) >= (best.found.step or 0):
-                newest[unit.found.series] = unit
-        for unit in newest.values():
-            assert unit.found.directory is not None
-            path = unit.found.directory / "trainer_state.json"
+            unit.doc_read = stamp
+            best = newest.get((unit.found.series, kind))
+            if best is None or (unit.found.step or 0) >= (best[0].found.step or 0):
+                newest[(unit.found.series, kind)] = (unit, path)
+        for (_, kind), (_, path) in newest.items():
             try:
                 doc = json.loads(path.read_bytes())
             except (OSError, ValueError) as exc:
                 self._notice("warning", f"cannot read {path}: {exc}")
                 continue
             if isinstance(doc, dict):
-                self._on_batch(ItemBatch(self.source, "hf_log_history", [doc], now, history=history))
+                self._on_batch(ItemBatch(self.source, kind, [doc], now, history=history))
+
+
+DOCUMENTS = {"trainer_state.json": "hf_log_history"}
+"""A file of a checkpoint directory → the kind of batch it is handed over as."""
+
+
+def _document(unit: _Unit) -> tuple[str, Path, str] | None:
+    """(batch kind, path, key in `unit.files`) of the JSON document a checkpoint carries for a decoder:
+    a Hugging Face checkpoint directory's `trainer_state.json`, nanochat's `meta_XXXXXX.json` beside its
+    model file; None when it has none."""
+    f = unit.found
+    if f.directory is not None:
+        return next(((kind, f.directory / rel, rel) for rel, kind in DOCUMENTS.items() if rel in unit.files), None)
+    if not f.series.endswith("/nanochat"):
+        return None
+    meta = next((p for p in f.files if p.name.startswith("meta_") and p.name.endswith(".json")), None)
+    return ("nanochat_meta", meta, meta.name) if meta is not None and meta.name in unit.files else None
 
 
 def _tree(

@@ -61,7 +61,7 @@ BATCH_KINDS = {
     "checkpoint_dir": "checkpoint",
 }
 """`classify_path` answer → the `ItemBatch.kind` its follower sends (a checkpoint dir also sends
-"hf_log_history")."""
+"hf_log_history" and "nanochat_meta")."""
 
 EVAL_DIRS = frozenset({"validation", "val", "valid", "eval", "evaluation", "test"})
 CHUNK = 4 << 20

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,14 @@ import pytest
 
 from runwatch.cli import main
 from runwatch.present import fmt_value
+from tests.support.checkpoints import torch_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NANOCHAT = FIXTURES / "corpus/raw/nanochat_pr492_speedrun_d24_feb01.training_output.log"
 HF_NAN = FIXTURES / "realruns/hf-nan/run"
 WANDB = FIXTURES / "realruns/hf-wandb-healthy/run"
 TENSORBOARD = FIXTURES / "realruns/nanogpt-tb-healthy/run"
+META = FIXTURES / "nanochat_meta/meta_000020.json"
 SECTIONS = ["## Overview", "## Hyperparameters", "## Curves", "## Summaries", "## Health"]
 LOSS_BLUE = (0x1F, 0x77, 0xB4)
 NAN_RED = (0xD6, 0x27, 0x28)
@@ -86,6 +89,7 @@ def test_nanochat_report_has_every_section_with_the_logs_numbers(nanochat: tuple
     assert row(md, "count") == str(saves)
     assert row(md, "state") == "finished"
     assert "Verdict: Healthy" in md
+    assert " per 1k steps)" in row(md, "last 10% of the run")  # 16,703 steps: its last tenth spans 1,670
     gpu = next(m.group(1) for ln in lines if (m := re.match(r"GPU: (.+?) \|", ln)))
     world = next(m.group(1) for ln in lines if (m := re.search(r"world size: (\d+)", ln)))
     assert row(md, "hardware") == f"{world} × {gpu} (as the log says)"
@@ -265,6 +269,51 @@ def test_a_lightning_runs_hparams_are_its_hyperparameters_and_a_made_up_clock_no
     assert "From Lightning's hparams.yaml" in md and row(md, "dim").startswith("64")
     assert row(md, "runtime") == "not known"
     assert "train_loss" not in md.split("## Hyperparameters")[1].split("## Curves")[0]
+
+
+def test_a_nanochat_runs_checkpoint_meta_file_is_in_its_hyperparameters(tmp_path: Path) -> None:
+    """nanochat writes its run's config only into `meta_XXXXXX.json` beside its checkpoints: a run directory
+    with the log (the corpus run's first 600 lines) and `base_checkpoints/d4/` lists the meta file's settings,
+    flattened (`model_config.n_layer`), with the file named as their origin."""
+    run = tmp_path / "run"
+    run.mkdir()
+    lines = NANOCHAT.read_text("utf-8").splitlines(keepends=True)[:600]
+    (run / "train.log").write_text("".join(lines), "utf-8")
+    ckpt = run / "base_checkpoints" / "d4"
+    torch_file(ckpt / "model_000020.pt")
+    torch_file(ckpt / "optim_000020_rank0.pt")
+    shutil.copyfile(META, ckpt / "meta_000020.json")
+    meta = json.loads(META.read_text("utf-8"))
+    code, md = report(run, tmp_path / "out")
+    assert code in (0, 1)
+    settings = md.split("## Hyperparameters")[1].split("## Curves")[0]
+    assert "From nanochat's checkpoint meta_000020.json" in settings
+    settings = settings.split("From nanochat's checkpoint meta_000020.json")[1]
+    assert row(settings, "model_config.n_layer") == str(meta["model_config"]["n_layer"])
+    assert row(settings, "user_config.matrix_lr") == str(meta["user_config"]["matrix_lr"])
+    assert row(settings, "total_batch_size") == str(meta["total_batch_size"])
+    assert "loop_state" not in settings and "dataloader_state_dict" not in settings
+
+
+def test_a_short_runs_trend_is_not_stretched_to_1k_steps_nor_read_from_noise(tmp_path: Path) -> None:
+    """The tutorial run's 600 steps, logged every 10: its last tenth is six noisy points (0.12–0.29) whose
+    line rose 44%, said as "rising 876% per 1k steps" and "loss rising 44%" in the verdict. Now no rate
+    per 1k steps appears, the six points are said to be too noisy to tell, and the verdict names no trend."""
+    code, md = report(FIXTURES / "realruns/tutorial-healthy/run", tmp_path / "out")
+    assert code == 0
+    assert "per 1k steps" not in md
+    tail = row(md, "last 10% of the run")
+    assert tail.startswith("no clear trend: ") and "(6 points, too noisy to tell)" in tail
+    assert "Verdict: Healthy.\n" in md
+
+
+def test_a_run_with_too_few_points_at_its_end_says_so(tmp_path: Path) -> None:
+    """The Keras run logs its loss once per epoch (5 epochs of 200 steps): the last tenth of its steps holds
+    one point, too few for any line (the last-3-points fallback read a trend off 40% of the run)."""
+    code, md = report(FIXTURES / "realruns/keras-v2-healthy/run", tmp_path / "out")
+    assert code == 0
+    assert row(md, "last 10% of the run") == "too few points to tell (1 in the last 10%, 5 needed)"
+    assert "falling" not in md.split("Verdict:")[1]
 
 
 def test_a_log_that_stamps_its_lines_says_when_the_run_started_and_ended(tmp_path: Path,

@@ -8,6 +8,7 @@ with TensorBoard's own protobuf classes and read back by the hand decoder.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import struct
 from typing import Any
@@ -22,6 +23,7 @@ from runwatch.parsers.structured import (
     HFLogHistoryDecoder,
     HparamsDecoder,
     MetricArraysDecoder,
+    NanochatMetaDecoder,
     TfEventsDecoder,
     decode_event,
     hparams,
@@ -279,7 +281,25 @@ def test_events_at_one_step_merge_and_keras_validation_files_are_evals() -> None
 def test_checkpoint_records_pass_through_and_every_kind_has_a_decoder() -> None:
     rec = Record(Kind.CHECKPOINT, step=5, event="complete", source="ckpt/checkpoint-5")
     assert CheckpointRecordsDecoder().feed([rec, Record(Kind.STEP, step=1), "junk"], T) == [rec]
-    assert set(DECODERS) == {"csv_rows", "hf_log_history", "hparams_yaml", "metrics_arrays", "tfevents", "checkpoint"}
+    assert set(DECODERS) == {"csv_rows", "hf_log_history", "hparams_yaml", "nanochat_meta", "metrics_arrays",
+                             "tfevents", "checkpoint"}
+
+
+NANOCHAT_META = FIXTURES / "nanochat_meta/meta_000020.json"
+
+
+def test_a_nanochat_meta_file_is_the_runs_config_without_its_resume_state() -> None:
+    """nanochat's `meta_000020.json`: the model's shape and the script's arguments are settings; the step,
+    val_bpb, the loader's position and the loop state are the checkpoint's, not the run's config."""
+    doc = json.loads(NANOCHAT_META.read_text())
+    decoder = NanochatMetaDecoder()
+    (meta,) = decoder.feed([doc], 5.0)
+    found = (run_meta(meta) or {})["nanochat_meta"]
+    assert found["file"] == "meta_000020.json"
+    assert found["settings"]["model_config"]["n_layer"] == 4 and found["settings"]["user_config"]["depth"] == 4
+    assert found["settings"]["total_batch_size"] == 512
+    assert not {"step", "val_bpb", "dataloader_state_dict", "loop_state"} & set(found["settings"])
+    assert decoder.feed([dict(doc, step=40, val_bpb=3.0)], 6.0) == []  # the next checkpoint, same settings
 
 
 HPARAMS = FIXTURES / "realruns/lightning-default-healthy/run/logs/lightning_logs/version_0/hparams.yaml"

@@ -132,6 +132,24 @@ def test_an_hf_runs_trainer_settings_are_its_config() -> None:
     assert "Trainer state from trainer_state.json" in text and "max_steps 120" in text and "save_steps 40" in text
 
 
+def test_a_nanochat_checkpoints_meta_file_is_its_config() -> None:
+    """nanochat's `meta_XXXXXX.json`, decoded as the engine decodes the checkpoint watcher's batch, is a
+    section of the page named after the file, its nested settings flattened."""
+    import dataclasses
+    import json
+
+    from runwatch.decoding import decode, split_side_records
+
+    meta = Path(__file__).parents[1] / "fixtures/nanochat_meta/meta_000020.json"
+    recs = decode({}, "r", str(meta.parent), "nanochat_meta", [json.loads(meta.read_text())], 1.0)
+    snap = dataclasses.replace(single_run().snapshots()[0], meta=split_side_records("nanochat_meta", recs).meta)
+    console = Console(width=100, record=True, color_system=None, file=io.StringIO())
+    console.print(overview(snap, host="here"))
+    text = words(console.export_text())
+    assert "Checkpoint config from nanochat's checkpoint meta_000020.json" in text
+    assert "model_config.n_layer 4" in text and "user_config.depth 4" in text and "loop_state" not in text
+
+
 def test_a_lightning_runs_hparams_yaml_is_its_hyperparameters() -> None:
     """The run lab's Lightning run (save_hyperparameters, CSVLogger) followed as `tail DIR` follows it: its
     hparams.yaml goes to the run with its log and metrics.csv, and the overview lists it."""

@@ -73,8 +73,8 @@ class Clocked:
         self.watcher.scan()
         return [r for b in self.batches[start:] if b.kind == "checkpoint" for r in b.items]  # type: ignore[misc]
 
-    def docs(self) -> list[object]:
-        return [d for b in self.batches if b.kind == "hf_log_history" for d in b.items]
+    def docs(self, kind: str = "hf_log_history") -> list[object]:
+        return [d for b in self.batches if b.kind == kind for d in b.items]
 
 
 def states(recs: list[Record]) -> list[tuple[str, int | None, str | None]]:
@@ -245,3 +245,27 @@ def zip_bytes(payload: bytes) -> bytes:
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("archive/data.pkl", payload)
     return buf.getvalue()
+
+
+NANOCHAT_META = Path(__file__).resolve().parents[1] / "fixtures/nanochat_meta/meta_000020.json"
+
+
+def test_the_newest_nanochat_checkpoints_meta_file_is_handed_over_once(tmp_path: Path) -> None:
+    """nanochat keeps its run's config in `meta_XXXXXX.json` beside each model file: the newest complete
+    checkpoint's is handed over (kind "nanochat_meta"), once, and again when a newer checkpoint lands."""
+    d = tmp_path / "base_checkpoints" / "d4"
+    doc = json.loads(NANOCHAT_META.read_text())
+    for step in (10, 20):
+        nanochat_checkpoint(d, step, ranks=(0,))
+        (d / f"meta_{step:06d}.json").write_text(json.dumps(dict(doc, step=step)))
+    age(tmp_path)
+    c = Clocked(tmp_path)
+    c.scan()
+    assert [m["step"] for m in c.docs("nanochat_meta")] == [20]  # type: ignore[index]
+    c.scan(SETTLE)
+    assert len(c.docs("nanochat_meta")) == 1
+    nanochat_checkpoint(d, 30, ranks=(0,))
+    (d / "meta_000030.json").write_text(json.dumps(dict(doc, step=30)))
+    c.scan(SETTLE)
+    c.scan(SETTLE)
+    assert [m["step"] for m in c.docs("nanochat_meta")] == [20, 30]  # type: ignore[index]

@@ -26,7 +26,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
 from runwatch.model import AlertState, Event, Kind, Record, RunSnapshot
-from runwatch.present import eta_text, flat, fmt_duration, fmt_value, iso_utc
+from runwatch.present import config_tables, eta_text, flat, fmt_duration, fmt_value, iso_utc
 from runwatch.text import clip, one_line
 from runwatch.tui.screens.page import PageScreen
 from runwatch.tui.widgets.alerts import row_style, sort_alerts
@@ -132,21 +132,14 @@ def _sections(snap: RunSnapshot, host: str) -> list[Section]:
         names = sorted({g.name for g in snap.gpus if g.name})
         rows.append(("GPUs", f"{len(snap.gpus)}" + (f" × {', '.join(names)}" if names else "")))
     parts: list[Section] = [("Run", rows, "")]
-    config = meta.get("config")
-    if isinstance(config, Mapping) and config:
-        parts.append(("Config", [(k, _text(v)) for k, v in flat(config)], "from the W&B run"))
-    hparams = meta.get("hparams")
-    if isinstance(hparams, Mapping) and hparams:
-        parts.append(("Hyperparameters", [(k, _text(v)) for k, v in flat(hparams)], "from Lightning's hparams.yaml"))
+    parts += [(table.title, [(k, _text(v)) for k, v in table.rows], f"from {table.origin}")
+              for table in config_tables(meta)]
     printed = meta.get("printed")
     for source, found in (printed.items() if isinstance(printed, Mapping) else ()):
         pairs = found.get("settings") if isinstance(found, Mapping) else None
         if pairs:
             parts.append(("Printed by the log", [(_text(k), _text(v)) for k, v in pairs],
                           f"before its first loss: {_text(PurePath(str(source)).name)}"))
-    trainer = meta.get("trainer_state")
-    if isinstance(trainer, Mapping) and trainer:
-        parts.append(("Trainer state", [(k, _text(v)) for k, v in flat(trainer)], "from trainer_state.json"))
     summary = meta.get("summary")
     if isinstance(summary, Mapping) and summary:
         parts.append(("Summary", [(k, _text(v)) for k, v in flat(summary) if not k.startswith("_")],

@@ -1,0 +1,57 @@
+"""The report's panels drawn from a real run (the recorded HF Trainer run that goes NaN): what a reader sees.
+
+Checked on the drawn figure, not the PNG's bytes: the y label lies inside the figure, and the legend
+leaves the NaN crosses along the top edge visible.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runwatch.commands.check import check_run
+from runwatch.config import Config
+from runwatch.plan import plan_runs
+from runwatch.report.curves import curve, first_of
+from runwatch.report.plots import COLOURS, draw_lines, figure
+from runwatch.report.values import DRAWN, LR
+from runwatch.state.run import RunTracker
+
+HF_NAN = Path(__file__).resolve().parents[1] / "fixtures/realruns/hf-nan/run"
+
+
+@pytest.fixture(scope="module")
+def tracker() -> RunTracker:
+    (run,) = plan_runs([str(HF_NAN)])
+    return check_run(run, Config.default(), None, None, history=DRAWN).tracker
+
+
+def test_the_learning_rates_label_is_inside_the_figure(tracker: RunTracker) -> None:
+    """Its ticks were `0.00075`, wide enough to push the `lr` label past the left edge (half cut off); now
+    they are `0.75` under a `1e-3` above the axis."""
+    lr = first_of(tracker, LR)
+    assert lr is not None and float(np.nanmax(lr.y)) < 0.01
+    fig, (top, bottom) = figure(2, 6.0, ratios=(2, 1))
+    draw_lines(bottom, [(lr, COLOURS["lr"])], lr.name, robust=False)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    assert bottom.yaxis.label.get_window_extent(renderer).x0 >= 0
+
+
+def test_the_legend_leaves_the_nan_crosses_visible(tracker: RunTracker) -> None:
+    """grad_norm is NaN from step 35 on: a cross at every step along the top edge, which the legend in the
+    upper right corner covered."""
+    grad = curve(tracker, "grad_norm")
+    assert grad is not None and (grad.nonfinite > 0).sum() > 10
+    fig, (ax,) = figure(1, 3.5)
+    draw_lines(ax, [(grad, COLOURS["grad_norm"])], "grad norm")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    box = ax.get_legend().get_window_extent(renderer)
+    crosses = next(line for line in ax.get_lines() if line.get_label().endswith("NaN/Inf"))
+    points = crosses.get_transform().transform(crosses.get_xydata())
+    inside = (points[:, 0] >= box.x0 - 5) & (points[:, 0] <= box.x1 + 5) & (points[:, 1] >= box.y0 - 5) \
+        & (points[:, 1] <= box.y1 + 5)
+    assert not inside.any()
