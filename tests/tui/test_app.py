@@ -571,6 +571,43 @@ def test_the_selected_alerts_whole_summary_is_under_the_table(make_app) -> None:
     drive(make_app(), detail, size=(160, 48))
 
 
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_the_alert_summary_column_gets_the_width_the_others_leave(make_app, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: at 160×48 the summary column was cut to 4 characters ("summ", "grad") at the pane's edge,
+    the rest off to the side. Every shown column fits in the pane and the summary is the widest of them."""
+    async def widths(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        table = app.screen.query_one(AlertsPanel)
+        shown = {str(k.value): c.get_render_width(table) for k, c in table.columns.items()}
+        assert sum(shown.values()) <= table.size.width - 1  # no sideways scrolling, whether a scrollbar shows or not
+        assert shown["summary"] >= 18 and shown["summary"] == max(shown.values())
+        assert {"state", "rule", "ago", "summary"} <= shown.keys()
+        summaries = [str(table.get_row_at(i)[-1]).strip() for i in range(table.row_count)]
+        assert summaries[0].startswith("grad_norm is NaN")
+
+    drive(make_app(), widths, size=size)
+
+
+def test_an_alerts_pane_with_one_alert_leaves_its_rows_to_the_charts(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: at 80×24 the Alerts pane took 9 rows whatever it held (two of them empty with three
+    alerts). It takes what its alerts need (border, header, rows, the detail line); the charts the rest,
+    and it grows again when more alerts fire."""
+    one = canned_alerts("nanochat-d24")[1:2]
+    ctrl = with_alerts(single_run(), "nanochat-d24", one)
+
+    async def rows(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        box = app.screen.query_one("#alerts-box")
+        assert box.region.height <= 5
+        assert app.screen.query_one("#charts").region.height >= 14
+        ctrl.alerts["nanochat-d24"] = canned_alerts("nanochat-d24")
+        await until(pilot, lambda: box.region.height == 7)
+        await settle(pilot)
+        assert app.screen.query_one(AlertsPanel).row_count == 3
+        footer_text = footer(app)
+        assert footer_text.endswith("Help")
+
+    drive(make_app(ctrl), rows, size=(80, 24))
+
+
 def test_s_silences_the_selected_alert_for_the_chosen_time(make_app) -> None:  # type: ignore[no-untyped-def]
     ctrl = FakeController()
 

@@ -73,6 +73,10 @@ class TextPanel(VerticalScroll):
         elif new >= self.max_scroll_y:
             self.following = True
 
+    def rows_wanted(self) -> int:
+        """Rows the panel needs to show its whole body: its lines and its border."""
+        return 2 + max(1, len(self.body_text.splitlines()))
+
     @property
     def body_text(self) -> str:
         """The plain text shown (for tests)."""
