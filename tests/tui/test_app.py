@@ -183,6 +183,17 @@ def test_a_run_without_ranks_has_no_ranks_panel_and_tab_skips_it(make_app) -> No
     drive(make_app(), switch, size=(160, 48))
 
 
+def test_the_ranks_panel_keeps_its_header_line_in_view(make_app) -> None:  # type: ignore[no-untyped-def]
+    """At 160×48 the Ranks panel (a header and 8 ranks in 7 rows) was scrolled down a line, as a log that
+    follows its newest line is: the `rank step lag interval` line was out of view. A table stays at its top."""
+    async def top(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        ranks = app.screen.query_one(RanksPanel)
+        assert ranks.max_scroll_y > 0  # more lines than rows: there is somewhere to scroll to
+        assert ranks.scroll_y == 0 and ranks.body_text.split()[:2] == ["rank", "step"]
+
+    drive(make_app(), top, size=(160, 48))
+
+
 def test_number_keys_and_brackets_switch_runs(make_app) -> None:  # type: ignore[no-untyped-def]
     async def switch(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         assert "[1/2] nanochat-d24" in header(app)
