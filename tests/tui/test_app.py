@@ -454,6 +454,17 @@ def test_g_charts_every_metric_and_back(make_app) -> None:  # type: ignore[no-un
     drive(make_app(), grid, size=(160, 48))
 
 
+def test_the_chart_grid_leaves_no_blank_line_above_the_lower_panels(make_app) -> None:  # type: ignore[no-untyped-def]
+    """`g` at 160×48: three rows of 10-row charts in 31 rows left a blank line under them."""
+    async def grid(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("g")
+        await settle(pilot)
+        bottom = max(p.region.bottom for p in app.screen.query(ChartPanel))
+        assert bottom == app.screen.query_one("#lower").region.y
+
+    drive(make_app(), grid, size=(160, 48))
+
+
 def test_a_run_without_console_output_has_no_log_panel(make_app) -> None:  # type: ignore[no-untyped-def]
     """Issue 13: the Log panel was empty for a W&B run. A run with no log line has none (tab skips it,
     the alerts and system panels take its width); the first lines bring it back."""
@@ -734,7 +745,7 @@ def test_the_log_pane_stays_on_the_newest_line_when_the_layout_changes(make_app)
         app.poll()
         await until(pilot, lambda: pane.scroll_y == pane.max_scroll_y)
 
-    drive(make_app(ctrl), newest)
+    drive(make_app(ctrl), newest, size=(160, 48))  # at 120×36 `g` leaves the log its height (whole chart rows)
 
 
 def test_compare_with_one_run_draws_its_chart_once(make_app) -> None:  # type: ignore[no-untyped-def]
