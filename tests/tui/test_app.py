@@ -183,6 +183,17 @@ def test_a_run_without_ranks_has_no_ranks_panel_and_tab_skips_it(make_app) -> No
     drive(make_app(), switch, size=(160, 48))
 
 
+def test_the_ranks_panel_keeps_its_header_line_in_view(make_app) -> None:  # type: ignore[no-untyped-def]
+    """At 160×48 the Ranks panel (a header and 8 ranks in 7 rows) was scrolled down a line, as a log that
+    follows its newest line is: the `rank step lag interval` line was out of view. A table stays at its top."""
+    async def top(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        ranks = app.screen.query_one(RanksPanel)
+        assert ranks.max_scroll_y > 0  # more lines than rows: there is somewhere to scroll to
+        assert ranks.scroll_y == 0 and ranks.body_text.split()[:2] == ["rank", "step"]
+
+    drive(make_app(), top, size=(160, 48))
+
+
 def test_number_keys_and_brackets_switch_runs(make_app) -> None:  # type: ignore[no-untyped-def]
     async def switch(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         assert "[1/2] nanochat-d24" in header(app)
@@ -443,6 +454,17 @@ def test_g_charts_every_metric_and_back(make_app) -> None:  # type: ignore[no-un
     drive(make_app(), grid, size=(160, 48))
 
 
+def test_the_chart_grid_leaves_no_blank_line_above_the_lower_panels(make_app) -> None:  # type: ignore[no-untyped-def]
+    """`g` at 160×48: three rows of 10-row charts in 31 rows left a blank line under them."""
+    async def grid(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("g")
+        await settle(pilot)
+        bottom = max(p.region.bottom for p in app.screen.query(ChartPanel))
+        assert bottom == app.screen.query_one("#lower").region.y
+
+    drive(make_app(), grid, size=(160, 48))
+
+
 def test_a_run_without_console_output_has_no_log_panel(make_app) -> None:  # type: ignore[no-untyped-def]
     """Issue 13: the Log panel was empty for a W&B run. A run with no log line has none (tab skips it,
     the alerts and system panels take its width); the first lines bring it back."""
@@ -571,6 +593,43 @@ def test_the_selected_alerts_whole_summary_is_under_the_table(make_app) -> None:
     drive(make_app(), detail, size=(160, 48))
 
 
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_the_alert_summary_column_gets_the_width_the_others_leave(make_app, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: at 160×48 the summary column was cut to 4 characters ("summ", "grad") at the pane's edge,
+    the rest off to the side. Every shown column fits in the pane and the summary is the widest of them."""
+    async def widths(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        table = app.screen.query_one(AlertsPanel)
+        shown = {str(k.value): c.get_render_width(table) for k, c in table.columns.items()}
+        assert sum(shown.values()) <= table.size.width - 1  # no sideways scrolling, whether a scrollbar shows or not
+        assert shown["summary"] >= 18 and shown["summary"] == max(shown.values())
+        assert {"state", "rule", "ago", "summary"} <= shown.keys()
+        summaries = [str(table.get_row_at(i)[-1]).strip() for i in range(table.row_count)]
+        assert summaries[0].startswith("grad_norm is NaN")
+
+    drive(make_app(), widths, size=size)
+
+
+def test_an_alerts_pane_with_one_alert_leaves_its_rows_to_the_charts(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: at 80×24 the Alerts pane took 9 rows whatever it held (two of them empty with three
+    alerts). It takes what its alerts need (border, header, rows, the detail line); the charts the rest,
+    and it grows again when more alerts fire."""
+    one = canned_alerts("nanochat-d24")[1:2]
+    ctrl = with_alerts(single_run(), "nanochat-d24", one)
+
+    async def rows(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        box = app.screen.query_one("#alerts-box")
+        assert box.region.height <= 5
+        assert app.screen.query_one("#charts").region.height >= 14
+        ctrl.alerts["nanochat-d24"] = canned_alerts("nanochat-d24")
+        await until(pilot, lambda: box.region.height == 7)
+        await settle(pilot)
+        assert app.screen.query_one(AlertsPanel).row_count == 3
+        footer_text = footer(app)
+        assert footer_text.endswith("Help")
+
+    drive(make_app(ctrl), rows, size=(80, 24))
+
+
 def test_s_silences_the_selected_alert_for_the_chosen_time(make_app) -> None:  # type: ignore[no-untyped-def]
     ctrl = FakeController()
 
@@ -686,7 +745,7 @@ def test_the_log_pane_stays_on_the_newest_line_when_the_layout_changes(make_app)
         app.poll()
         await until(pilot, lambda: pane.scroll_y == pane.max_scroll_y)
 
-    drive(make_app(ctrl), newest)
+    drive(make_app(ctrl), newest, size=(160, 48))  # at 120×36 `g` leaves the log its height (whole chart rows)
 
 
 def test_compare_with_one_run_draws_its_chart_once(make_app) -> None:  # type: ignore[no-untyped-def]

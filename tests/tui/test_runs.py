@@ -124,3 +124,14 @@ def test_at_80_columns_the_alerts_stay_on_screen_and_long_names_shorten_in_the_m
         assert rows(screen)[2][1] == "sweep-lr3e-3-warmup-500-seed-7"
 
     drive(make_app(ctrl), narrow, size=(80, 24))
+
+
+def test_the_runs_table_is_as_tall_and_wide_as_its_runs(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: three runs sat in a box the size of the screen (160×48), 40 empty rows and 70 empty
+    columns framed. The box ends under the last run and after the last column."""
+    async def size(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        table = (await open_table(app, pilot)).query_one(DataTable)
+        assert table.region.height == 2 + 1 + 3  # border, header, three runs
+        assert table.region.width <= table.virtual_size.width + 3  # border and the vertical scrollbar's column
+
+    drive(make_app(three_runs()), size, size=(160, 48))

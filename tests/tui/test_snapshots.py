@@ -59,10 +59,11 @@ def test_run_view_smoothed_160x48(snap_compare, make_app) -> None:  # type: igno
     assert snap_compare(make_app(), terminal_size=(160, 48), run_before=presses("S", "S"))
 
 
-def test_run_view_wall_time_across_a_hang_160x48(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", SIZES)
+def test_run_view_wall_time_across_a_hang(snap_compare, make_app, size: str) -> None:  # type: ignore[no-untyped-def]
     """`x`: the x axis is wall time, counted back from the newest point; the fake run's 15-minute hang
     after step 2600 is a hole in every chart (on the step axis it is nothing)."""
-    assert snap_compare(make_app(), terminal_size=(160, 48), run_before=presses("x"))
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=presses("x"))
 
 
 def test_run_view_tokens_axis_80x24(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
@@ -82,18 +83,20 @@ def test_run_without_console_160x48(snap_compare, make_app) -> None:  # type: ig
     assert snap_compare(app, terminal_size=(160, 48), run_before=presses())
 
 
-def test_overview_of_a_w_and_b_run_80x24(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", SIZES)
+def test_overview_of_a_w_and_b_run(snap_compare, make_app, size: str) -> None:  # type: ignore[no-untyped-def]
     """`o` on a run whose W&B file gave its name, id, project, config and summary."""
     from tests.support.fake_controller import WANDB_META, with_meta
 
     app = make_app(with_meta(single_run(), "nanochat-d24", WANDB_META))
-    assert snap_compare(app, terminal_size=(80, 24), run_before=presses("o"))
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=presses("o"))
 
 
-def test_runs_table_with_three_runs_160x48(snap_compare, make_app) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", SIZES)
+def test_runs_table_with_three_runs(snap_compare, make_app, size: str) -> None:  # type: ignore[no-untyped-def]
     """`r`: running, finished and crashed runs side by side, the first pinned for compare."""
     from runwatch.model import RunState
     from tests.support.fake_controller import FakeRun, canned_runs
 
     ctrl = FakeController([*canned_runs(), FakeRun("sweep-lr3e-3", 900, seed=3, state=RunState.CRASHED)])
-    assert snap_compare(make_app(ctrl), terminal_size=(160, 48), run_before=presses("r", "space"))
+    assert snap_compare(make_app(ctrl), terminal_size=SIZES[size], run_before=presses("r", "space"))

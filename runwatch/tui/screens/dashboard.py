@@ -35,6 +35,10 @@ COMPACT_W, COMPACT_H = 120, 30
 """Below this width (beside the run list) or height, the lower panels share one slot."""
 RUN_LIST_MIN_W = 140
 """The run list takes a column only on wide terminals; elsewhere 1-9 and [ ] switch runs."""
+LOWER_MIN = 5
+"""The lower panels' fewest rows: one alert (border, header, row, detail)."""
+LOG_MIN = 8
+"""Beside a Log panel the lower row keeps this many rows, however few alerts and ranks there are."""
 
 
 def next_x_axis(axis: XAxis, tokens: bool) -> XAxis:
@@ -82,6 +86,8 @@ class DashboardScreen(Screen[None]):
         self.paused = False
         self.active_lower = "alerts-box"
         self._refetch_queued = False
+        self._lower_h = 0
+        """The lower panels' rows at the last layout: laid out again only when what they need changes."""
 
     def compose(self) -> ComposeResult:
         yield RunHeader(host=self.host, id="header")
@@ -133,6 +139,7 @@ class DashboardScreen(Screen[None]):
                 log.set_class(not lines, "-empty")  # has no Log panel (CSS: its class outranks the compact rules)
                 if not lines and self.active_lower == "log":
                     self._show_lower("alerts-box")
+        self._fit_lower()
         self._charts(snap)
 
     def on_screen_resume(self) -> None:
@@ -192,11 +199,32 @@ class DashboardScreen(Screen[None]):
             self._refetch_queued = True
             self.call_after_refresh(self._charts_later)
 
+    def _lower_rows(self) -> int:
+        """Rows for the lower panels: what they need, up to 30% of the screen (what they always had). A
+        pane sized for content it did not have took half of 80×24 for 1-2 alerts, from the charts. On a
+        small terminal the panel shown needs them (the log: all it may have); on a wide one the taller of
+        the alerts and the ranks-and-system column, and `LOG_MIN` beside a log."""
+        cap = max(9, int(self.size.height * 0.3))
+        alerts = self.query_one(AlertsBox).rows_wanted()
+        ranks, system = self.query_one(RanksPanel), self.query_one(SystemPanel)
+        wanted = {"alerts-box": alerts, "ranks": ranks.rows_wanted(), "system": system.rows_wanted()}
+        if self._compact:
+            need = wanted.get(self.active_lower, cap)
+        else:
+            mid = (wanted["ranks"] if ranks.display else 0) + wanted["system"]
+            need = max(alerts, mid, 0 if self.query_one(LogPane).has_class("-empty") else LOG_MIN)
+        return min(cap, max(LOWER_MIN, need))
+
+    def _fit_lower(self) -> None:
+        """Lay out again if the lower panels need other rows (new alerts, another panel tabbed in)."""
+        if self._lower_rows() != self._lower_h:
+            self._relayout()
+
     def _relayout(self) -> None:
         w, h = self.size
         compact = self._compact
         self.set_class(compact, "-compact")
-        lower_h = max(9, int(h * 0.3))
+        lower_h = self._lower_h = self._lower_rows()
         sparks_h = 0 if not self.query_one(SparklineStrip).display else 2 if compact else 3
         grid = self.query_one(ChartsGrid)
         charts_h = max(8, h - 2 - 1 - sparks_h - lower_h)
@@ -238,6 +266,7 @@ class DashboardScreen(Screen[None]):
         target = chain[(index + delta) % len(chain)]
         if target in self._lower_panels():
             self._show_lower(target.id or "")
+            self._fit_lower()
         target.focus()
 
     def action_run(self, index: int) -> None:

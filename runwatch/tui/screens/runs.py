@@ -119,7 +119,10 @@ class RunsScreen(Screen[None]):
     """The runs table; the dashboard's `pinned` set is shared, so pins outlive the screen."""
 
     DEFAULT_CSS = """
-    RunsScreen DataTable { height: 1fr; border: round $primary 50%; border-title-color: $text; }
+    RunsScreen DataTable {
+        height: auto; max-height: 1fr; width: auto; max-width: 100%;
+        border: round $primary 50%; border-title-color: $text;
+    }
     """
     BINDINGS = [
         Binding("enter", "open", "Open run"),

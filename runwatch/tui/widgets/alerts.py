@@ -4,12 +4,15 @@ summary on the line under the table.
 `s` and `a` act on the selected row (the screen asks `selected`). Rows are
 rebuilt only when the alerts change, and the cursor stays on the same alert
 (by its key) across rebuilds, so a silence goes to the alert the person chose.
-A summary is a sentence: in the table it is cut at the panel's edge (a
-horizontal scrollbar to reach the rest cost a row and showed one alert's
-tail at a time), so the selected one is shown whole, wrapped, below.
+A summary is a sentence: in the table it gets the width the other columns
+leave and is cut there with an ellipsis (a horizontal scrollbar to reach the
+rest cost a row and showed one alert's tail at a time), and the selected one
+is shown whole, wrapped, below.
 """
 
 from __future__ import annotations
+
+import math
 
 from rich.text import Text
 from textual import on
@@ -23,6 +26,13 @@ from runwatch.text import one_line
 
 COLUMNS = ("state", "sev", "rule", "step", "value", "ago", "summary")
 SEVERITY_TAGS = {Severity.CRITICAL: "CRIT", Severity.WARNING: "warn", Severity.INFO: "info"}
+SUMMARY = COLUMNS.index("summary")
+SUMMARY_MIN = 24
+GIVES_WAY = ("value", "step", "sev")
+"""Columns left out, in this order, while the summary would be narrower than `SUMMARY_MIN`: the summary
+says the value and the step in words ("grad_norm is NaN at step 380") and a firing row's colour says its
+severity. At 160×48 the Alerts pane has 45 columns, and with every column the summary had 4 ("summ")."""
+DETAIL_MAX = 3
 _ORDER = {AlertState.FIRING: 0, AlertState.PENDING: 1, AlertState.RESOLVED: 2, AlertState.INACTIVE: 3}
 
 
@@ -52,6 +62,36 @@ def alert_cells(a: AlertBrief, now: float) -> tuple[Text, ...]:
     return tuple(Text(c + " ", style, no_wrap=True, end="") for c in cells)
 
 
+def fit_columns(rows: list[tuple[Text, ...]], width: int) -> tuple[tuple[str, ...], int]:
+    """The columns to show in `width` cells and the summary's width: all the others leave it."""
+    natural = {name: max([len(name) + 1, *(row[i].cell_len for row in rows)]) for i, name in enumerate(COLUMNS)}
+    columns = list(COLUMNS)
+    room = width - sum(natural[c] for c in columns if c != "summary")
+    for drop in GIVES_WAY:
+        if room >= SUMMARY_MIN:
+            break
+        columns.remove(drop)
+        room += natural[drop]
+    return tuple(columns), max(len("summary "), room)
+
+
+def fit_row(cells: tuple[Text, ...], columns: tuple[str, ...], summary_w: int) -> tuple[Text, ...]:
+    """One row's shown cells, the summary cut with an ellipsis at `summary_w` (the detail line has it whole)."""
+    summary = cells[SUMMARY]
+    if len(summary.plain.rstrip()) > summary_w:  # the last column: its separating space may go
+        summary = Text(summary.plain[: summary_w - 1] + "…", summary.style, no_wrap=True, end="")
+    return tuple(summary if c == "summary" else cells[COLUMNS.index(c)] for c in columns)
+
+
+def detail_lines(alerts: list[AlertBrief], width: int) -> int:
+    """Lines the detail under the table takes for the longest of `alerts` at `width` (wrapped, at most
+    `DETAIL_MAX`): counted for every alert, not the selected one, so moving the cursor moves no layout."""
+    if not alerts:
+        return 0
+    longest = max(len(a.rule) + 2 + len(one_line(a.summary)) for a in alerts)
+    return min(DETAIL_MAX, math.ceil(longest / width)) if width > 0 else 1
+
+
 def sort_alerts(alerts: tuple[AlertBrief, ...]) -> list[AlertBrief]:
     """Firing first (critical before warning), then pending, then resolved; newest first."""
     return sorted(alerts, key=lambda a: (_ORDER.get(a.state, 9), a.severity != Severity.CRITICAL,
@@ -74,11 +114,12 @@ class AlertsPanel(DataTable[Text]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_cursor=True, cell_padding=0)
         self.border_title = "Alerts"
         self.alerts: list[AlertBrief] = []
-        self._shown: tuple[tuple[AlertBrief, ...], int] | None = None
+        self._shown: tuple[tuple[AlertBrief, ...], int, int] | None = None
+        self._given: tuple[tuple[AlertBrief, ...], float] = ((), 0.0)
 
-    def on_mount(self) -> None:
-        for name in COLUMNS:
-            self.add_column(name + " ", key=name)
+    def on_resize(self) -> None:
+        """Another width: the columns are fitted again (the alerts did not change, so `show` would not)."""
+        self.show(*self._given)
 
     @property
     def selected(self) -> AlertBrief | None:
@@ -88,15 +129,21 @@ class AlertsPanel(DataTable[Text]):
 
     def show(self, alerts: tuple[AlertBrief, ...], now: float) -> None:
         # Ages are shown to the minute past a minute: re-render when they change, not every tick.
-        shown = (alerts, int(now // 10))
+        self._given = (alerts, now)
+        width = self.size.width - 1  # the vertical scrollbar's column, kept whether it shows or not
+        shown = (alerts, int(now // 10), width)
         if shown == self._shown:
             return
         self._shown = shown
         keep = self.selected.key if self.selected else None
         self.alerts = sort_alerts(alerts)
-        self.clear()
-        for a in self.alerts:
-            self.add_row(*alert_cells(a, now), key=a.key or f"{a.rule}:{id(a)}")
+        rows = [alert_cells(a, now) for a in self.alerts]
+        columns, summary_w = fit_columns(rows, width)
+        self.clear(columns=True)
+        for name in columns:
+            self.add_column(name + " ", key=name, width=summary_w if name == "summary" else None)
+        for a, cells in zip(self.alerts, rows, strict=True):
+            self.add_row(*fit_row(cells, columns, summary_w), key=a.key or f"{a.rule}:{id(a)}")
         firing = sum(a.state == AlertState.FIRING for a in self.alerts)
         self.border_title = f"Alerts ({firing} firing)" if firing else (
             "Alerts" if self.alerts else "Alerts (none)")
@@ -135,6 +182,12 @@ class AlertsBox(Vertical):
         table = self.query_one(AlertsPanel)
         table.show(alerts, now)
         self.query_one(AlertDetail).show(table.selected)
+
+    def rows_wanted(self) -> int:
+        """Rows the box needs to show every alert: the table's border, header and rows, and the detail.
+        The screen gives the lower panels no more than they need, so 1 alert leaves its rows to the charts."""
+        alerts = self.query_one(AlertsPanel).alerts
+        return 3 + max(1, len(alerts)) + detail_lines(alerts, self.size.width - 2)  # the detail's padding
 
     def focus(self, scroll_visible: bool = True) -> AlertsBox:
         """The table takes the focus the box is given (the screen's tab walks the lower panels)."""

@@ -80,10 +80,12 @@ class ChartsGrid(VerticalScroll, can_focus=False):
         return True
 
     def shape(self, width: int, height: int) -> None:
-        cols, row_h, _ = grid_shape(len(self.specs) or 1, width, height)
+        cols, row_h, visible = grid_shape(len(self.specs) or 1, width, height)
         self.styles.grid_size_columns = cols
         self.styles.grid_rows = str(row_h)
-        self.styles.height = height
+        # Whole rows only: the rows' remainder (31 rows for three 10-row charts) was a blank line under them;
+        # the panels below take it.
+        self.styles.height = row_h * visible if self.specs else height
         panels = self.panels
         for i, p in enumerate(panels):  # the last chart widens to fill its row
             p.styles.column_span = cols - len(panels) % cols + 1 if i == len(panels) - 1 else 1

@@ -44,6 +44,7 @@ class LogPane(TextPanel):
     `w` wraps long lines instead of cutting them at the panel's edge."""
 
     BINDINGS = [Binding("w", "toggle_wrap", "Wrap", show=False)]
+    FOLLOWS_END = True
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Log", id=id)

@@ -6,6 +6,8 @@ says is shown as it is, whatever brackets it holds.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -14,6 +16,10 @@ from textual.widgets import Static
 
 class TextPanel(VerticalScroll):
     """Base of the ranks, system and log panels."""
+
+    FOLLOWS_END: ClassVar[bool] = False
+    """Whether the view goes to the newest line as the body grows: a log's, not a table's (the Ranks
+    panel, scrolled to its end when its 9 lines first met 7 rows, hid its header line)."""
 
     DEFAULT_CSS = """
     TextPanel {
@@ -61,7 +67,7 @@ class TextPanel(VerticalScroll):
     def watch_virtual_size(self) -> None:
         """The body grew (or was first laid out) under a view that follows: to the newest line. The first
         lines arrive before the panel has its size, so a scroll asked for then lands nowhere."""
-        if self.following and self._last is not None:
+        if self.FOLLOWS_END and self.following and self._last is not None:
             self.call_after_refresh(self.scroll_end, animate=False)
 
     def watch_scroll_y(self, old: float, new: float) -> None:
@@ -72,6 +78,10 @@ class TextPanel(VerticalScroll):
             self.following = False
         elif new >= self.max_scroll_y:
             self.following = True
+
+    def rows_wanted(self) -> int:
+        """Rows the panel needs to show its whole body: its lines and its border."""
+        return 2 + max(1, len(self.body_text.splitlines()))
 
     @property
     def body_text(self) -> str:
