@@ -19,7 +19,11 @@ firing was notified), and again every `repeat_interval_s` while firing unless
 acknowledged. An alert is muted while an active silence matches it or while
 an inhibiting alert fires for the same run (a crash mutes the stall): it still
 changes state, and what it could not say is said once it is unmuted and still
-true (a first FIRING, a RESOLVED). Every notification has an id built from the
+true (a first FIRING, a RESOLVED). An inhibition holds back FIRING only: the
+RESOLVED of a firing that was told goes out under it, or a stall told firing
+and then over while the run's crash or exit fires (which need not ever resolve:
+the run is over) read as firing forever in the receiver. A silence, which a
+person set, holds back both until it ends. Every notification has an id built from the
 key (rule + labels), the state and the start of the condition (for the rules
 that judge records in sequence, `step_rules`, the step where it began; for the
 others, which judge the present, the time it was first seen holding, kept in
@@ -251,9 +255,10 @@ class AlertManager:
             n = self._due(a, now)
             if n is None:
                 continue
-            if a.muted:  # held back; when a silence is why, the daemon's log says so once (silences.py)
-                if a.silenced_by is not None:
-                    self.silences.held_back(a, n.state, now)
+            if a.silenced_by is not None:  # held back; the daemon's log says so once (silences.py)
+                self.silences.held_back(a, n.state, now)
+                continue
+            if a.inhibited_by is not None and n.state != AlertState.RESOLVED:
                 continue
             self._remember(n.id)
             a = replace(a, last_notified=now)
