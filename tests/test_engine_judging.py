@@ -22,22 +22,12 @@ from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertBrief, AlertState, Record
 from runwatch.state.run import RunTracker
-from tests.support.nanochat import step_lines, with_nan_at
+from tests.support.nanochat import step_lines, with_nan_at, with_spike_at
 from tests.support.news import notifications
 from tests.support.snapshots import alerts_of
 from tests.support.waiting import wait_for
 
 OPTIONS = EngineOptions(poll_interval=0.1, system=False)
-
-
-def with_spike_at(lines: list[str], step: int, length: int = 12) -> list[str]:
-    """The loss tripled for `length` steps from `step` (real lines, one number changed each)."""
-    out = list(lines)
-    i = next(i for i, ln in enumerate(out) if ln.startswith(f"step {step:05d}/"))
-    for j in range(i, i + length):
-        value = out[j].split("loss: ")[1].split(" ")[0]
-        out[j] = out[j].replace(f"loss: {value}", f"loss: {float(value) * 3:.6f}")
-    return out
 
 
 def run_engine(path: Path, options: EngineOptions = OPTIONS) -> Engine:

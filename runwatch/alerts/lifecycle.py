@@ -207,10 +207,10 @@ class AlertManager:
     def _observe(self, a: Alert | None, f: Finding, now: float) -> Alert:
         if a is None or a.state in (AlertState.RESOLVED, AlertState.INACTIVE):
             a = Alert(rule=f.rule, labels=f.labels, state=AlertState.PENDING, severity=f.severity,
-                      summary=f.summary, active_since=now, first_step=f.step)
+                      summary=f.summary, active_since=now, first_step=_began(f))
         a = replace(a, severity=f.severity, summary=f.summary, value=f.value, threshold=f.threshold,
                     step=f.step, last_step=f.last_step, metric=f.metric, source=f.source, context=f.context, history=f.history,
-                    diagnosis=f.diagnosis, last_seen=now, first_step=f.step if a.first_step is None else a.first_step)
+                    diagnosis=f.diagnosis, last_seen=now, first_step=_began(f) if a.first_step is None else a.first_step)
         if a.state == AlertState.PENDING and now - a.active_since >= self.timing(a.rule).for_s:
             a = replace(a, state=AlertState.FIRING, fired_at=now)
         return a
@@ -331,6 +331,11 @@ def condition_start(a: Alert, *, by_step: bool) -> str:
 
 def _t(t: float) -> str:
     return f"{t:.3f}"
+
+
+def _began(f: Finding) -> int | None:
+    """The step where a finding's condition began: its own `first_step` where the rule says, else its step."""
+    return f.step if f.first_step is None else f.first_step
 
 
 def _values(a: Alert, names: tuple[str, ...]) -> tuple[object, ...]:
