@@ -242,6 +242,8 @@ class Engine:
                     self._apply(parsed, errors.append)
                 elif item is not None:
                     self._handle(item)
+                if self._ingest.close_quiet_blocks(self._clock()):
+                    self._judging.arrived()
                 self._judging.maybe_tick()
                 self._version += 1
                 self._changed.notify_all()

@@ -110,6 +110,8 @@ class HeadlessPrinter:
         self.as_json = as_json
         self._clock = clock
         self._seen_events: dict[str, tuple[str, int]] = {}
+        self._previewed: dict[str, list[tuple[object, ...]]] = {}
+        """Run → what the events printed from its preview say (`_events`), until its history shows them."""
         self._firing: dict[str, tuple[int | None, float]] = {}
         """Alert key → (newest step its lines said it was seen at, when the last of them was printed)."""
 
@@ -201,7 +203,12 @@ class HeadlessPrinter:
         self.out.flush()
 
     def _events(self, snaps: list[RunSnapshot]) -> None:
-        """Print each new event record once, at once."""
+        """Print each new event record once, at once.
+
+        A big log's preview (`RunSnapshot.previewing`) numbers its tail's lines from the tail's start; its
+        history then brings the same events numbered in the whole file, which the (source, line) mark does
+        not find: those printed from the preview are passed over once each (by what they say), or every
+        event at the end of a big log was printed twice."""
         for s in snaps:
             last_key = self._seen_events.get(s.run)
             new: list[Record] = []
@@ -212,8 +219,14 @@ class HeadlessPrinter:
             if not s.events:
                 continue
             self._seen_events[s.run] = (s.events[-1].source, s.events[-1].line)
+            previewed = self._previewed.pop(s.run, []) if not s.previewing else []
             for rec in reversed(new):
+                if _gist_of(rec) in previewed:
+                    previewed.remove(_gist_of(rec))
+                    continue
                 if rec.kind == Kind.EVENT and rec.event in FATAL_EVENTS | {"checkpoint_saved", "finished", "exit", "restarted"}:
+                    if s.previewing:
+                        self._previewed.setdefault(s.run, []).append(_gist_of(rec))
                     if self.as_json:
                         obj = {"type": "event", "time": iso_utc(rec.t or time.time()), "run": s.run,
                                **_event_fields(rec)}
@@ -221,6 +234,11 @@ class HeadlessPrinter:
                     else:
                         self.out.write(one_line(event_line(rec, s.run)) + "\n")
             self.out.flush()
+
+
+def _gist_of(rec: Record) -> tuple[object, ...]:
+    """An event as its line says it, whatever line number or read time it was given."""
+    return (rec.source, rec.kind, rec.event, rec.rank, rec.step, rec.message)
 
 
 def _event_fields(rec: Record) -> Mapping[str, Any]:

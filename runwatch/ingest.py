@@ -65,12 +65,20 @@ class RunIngest:
     meta: dict[str, object] = field(default_factory=dict)
     unjudged: int = 0
     """Records applied since the rules last looked at this run (they look at least this far back)."""
+    quiet_since: dict[str, float] = field(default_factory=dict)
+    """When each log last gave lines (for a history read at start, when its file was last written):
+    a traceback still open after `BLOCK_QUIET_S` of that is closed (`Ingest.close_quiet_blocks`)."""
 
     def history_percent(self) -> float:
         total = sum(self.history_bytes.values())
         done = sum(min(self.parsed_bytes.get(p, 0), size) for p, size in self.history_bytes.items())
         return min(99.0, 100.0 * done / total) if total else 0.0
 
+
+BLOCK_QUIET_S = 10.0
+"""A traceback (or failure report) still open after its log has been quiet this long was cut off before its
+exception line (a process killed while it printed): what it says is said then. Python prints a traceback
+in one go, so its lines never lie seconds apart."""
 
 STAMPS_OVER_FILE_S = 86_400.0
 """A history whose newest record states a time more than this before its file's modification time was
@@ -312,9 +320,13 @@ class Ingest:
             run.parsed_bytes[b.source] = run.parsed_bytes.get(b.source, 0) + done
         if b.lines or b.raw:
             run.notes.pop(b.source, None)
+            run.quiet_since[b.source] = now
         ended = False
         if not b.history and b.source in run.history_pending:
             run.history_pending.discard(b.source)
+            written = last_written(b.source) if b.source != "-" else None
+            if not b.count and written is not None:  # caught up with a file: quiet since it was last written
+                run.quiet_since[b.source] = min(written, run.quiet_since.get(b.source, written))
             if not b.count:  # the end of the history: how old is it really?
                 if run.tracker.records:
                     self._history_read(run, b.source, now)
@@ -375,6 +387,22 @@ class Ingest:
         run.unjudged += len(recs)
         run.ended = True
         return True
+
+    def close_quiet_blocks(self, now: float) -> bool:
+        """Close the tracebacks (and failure reports) of logs quiet for `BLOCK_QUIET_S` (see
+        `SourceParser.close_block`): the check a one-shot read makes at its end, made by a follower, which
+        has none. Whether any record came of it (the rules are then due)."""
+        found = False
+        for run in self.runs:
+            for source, parser in run.parsers.items():
+                if not parser.holds_block or now - run.quiet_since.get(source, now) < BLOCK_QUIET_S:
+                    continue
+                recs = parser.close_block()
+                if recs:
+                    run.tracker.apply_many(self._with_total(recs), now)
+                    run.unjudged += len(recs)
+                    found = True
+        return found
 
     def flush_all(self, now: float) -> None:
         for run in self.runs:

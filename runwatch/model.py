@@ -259,6 +259,9 @@ class RunSnapshot:
     """What the run says about itself where a source knows it (W&B config, summary, run name)."""
     reading_history: bool = False
     """Whether a source of the run is still reading what it held at start (the numbers will jump)."""
+    previewing: bool = False
+    """Whether what it shows (figures, events) is the quick look at a big log's tail taken before its history
+    is read: the history brings the same tail's events again, with their line numbers in the whole file."""
     degraded: tuple[str, ...] = ()
     """runwatch's own threads that failed (`supervise.Supervisor.degraded`), one line each; () when all is well."""
     unreachable: str = ""

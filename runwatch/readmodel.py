@@ -45,7 +45,7 @@ def snapshot(run: RunIngest, now: float, *, alerts: tuple[AlertBrief, ...], degr
         meta["printed"] = printed
     snap = replace(snap, run=run.name, source=run.label, format=run.format, notes=notes, alerts=alerts,
                    meta=meta, state=state_with_alerts(snap.state, alerts, tracker.last_step_at),
-                   reading_history=bool(run.history_pending), degraded=degraded)
+                   reading_history=bool(run.history_pending), previewing=catching_up, degraded=degraded)
     if system is not None:
         snap = replace(snap, processes=system.processes, gpus=system.gpus, gpu_status=system.gpu_status)
     return snap

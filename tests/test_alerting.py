@@ -151,3 +151,43 @@ def test_a_restarted_daemon_keeps_re_sending_the_alerts_it_told_alertmanager_of(
         alerting.stop(1.0)
         receiver.stop()
     assert {a["labels"]["alertname"] for body in receiver.delivered for a in body} == {"nonfinite"}
+
+
+def test_a_stall_told_firing_is_told_resolved_though_the_runs_crash_inhibits_it_by_then() -> None:
+    """A new user's review: a stall fired, steps came back, and the run crashed before the stall's
+    `resolve_after` had passed; the crash (firing for good: the run is over) inhibited the stall, and its
+    RESOLVED was held back for ever, so the webhook (and line mode) showed the stall firing. The real
+    nanoGPT run that raised at step 300, paused 100 s at step 200, to a real webhook receiver on
+    127.0.0.1: the stall's RESOLVED goes out, inhibited or not."""
+    from runwatch.alerts.sinks import WebhookSink
+    from runwatch.parsers.source import SourceParser
+    from runwatch.present import alert_line
+    from tests.support.paths import FIXTURES
+    from tests.support.receiver import Receiver
+    from tests.support.waiting import wait_for
+
+    lines = (FIXTURES / "realruns/nanogpt-tb-raise/run/train.log").read_text().splitlines()
+    parser = SourceParser("train.log")
+    recs = parser.feed(lines, 0, 0.0) + parser.flush()
+    pause = next(i for i, r in enumerate(recs) if r.step == 200)
+    receiver = Receiver()
+    config = load_config(None, overrides=["stall.after=30s", "stall.for=0s", "stall.resolve_after=60s"])
+    alerting = Alerting(config, sinks=[WebhookSink("hook", url=receiver.url)], persist=False)
+    alerting.start()
+    notes: list[Notification] = []
+    try:
+        tracker, last = feed(recs[:pause], dt=0.05)
+        notes += alerting.tick([(tracker, None, [])], last + 100.0)  # the pause: the stall fires
+        tracker, last = feed(recs[pause:], dt=0.05, tracker=tracker, start=last + 100.0)  # resumed, then raised
+        for at in range(1, 121, 1):
+            notes += alerting.tick([(tracker, None, [])], last + at)
+        wait_for(lambda: len(receiver.delivered) >= len(notes), timeout=30)
+    finally:
+        alerting.stop(3.0)
+        receiver.stop()
+    told = [(n.alert.rule, n.state) for n in notes]
+    assert told == [("stall", AlertState.FIRING), ("crash", AlertState.FIRING), ("stall", AlertState.RESOLVED)]
+    assert [(b["rule"], b["state"]) for b in receiver.delivered] == [
+        ("stall", "firing"), ("crash", "firing"), ("stall", "resolved")]
+    assert notes[-1].alert.inhibited_by is not None  # said though the crash mutes it
+    assert "RESOLVED critical stall: stall over: step 200 arrived" in alert_line(notes[-1])  # line mode

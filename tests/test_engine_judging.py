@@ -22,22 +22,12 @@ from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertBrief, AlertState, Record
 from runwatch.state.run import RunTracker
-from tests.support.nanochat import step_lines, with_nan_at
+from tests.support.nanochat import step_lines, with_nan_at, with_spike_at
 from tests.support.news import notifications
 from tests.support.snapshots import alerts_of
 from tests.support.waiting import wait_for
 
 OPTIONS = EngineOptions(poll_interval=0.1, system=False)
-
-
-def with_spike_at(lines: list[str], step: int, length: int = 12) -> list[str]:
-    """The loss tripled for `length` steps from `step` (real lines, one number changed each)."""
-    out = list(lines)
-    i = next(i for i, ln in enumerate(out) if ln.startswith(f"step {step:05d}/"))
-    for j in range(i, i + length):
-        value = out[j].split("loss: ")[1].split(" ")[0]
-        out[j] = out[j].replace(f"loss: {value}", f"loss: {float(value) * 3:.6f}")
-    return out
 
 
 def run_engine(path: Path, options: EngineOptions = OPTIONS) -> Engine:
@@ -400,3 +390,67 @@ def test_what_the_history_fired_and_cleared_is_marked_as_the_historys_and_a_live
                         (AlertState.FIRING, 12500, False)]
     finally:
         engine.stop()
+
+
+RAISED = Path(__file__).parent / "fixtures/realruns/nanogpt-tb-raise/run/train.log"
+"""The real nanoGPT run that raised an IndexError at step 300: its last line is the exception line."""
+
+
+def cut_off_before_the_exception_line() -> tuple[list[str], list[str]]:
+    """The raised run's step lines, and its traceback without the exception line (its last)."""
+    lines = RAISED.read_text().splitlines()
+    header = lines.index("Traceback (most recent call last):")
+    assert lines[-1].startswith("IndexError")
+    return lines[:header], lines[header:-1]
+
+
+def test_a_traceback_cut_off_at_the_end_of_a_quiet_logs_history_fires_as_check_says(tmp_path: Path) -> None:
+    """A new user's review: a log that ends in a traceback cut off before its exception line was `crashed`
+    to `check` (its end of input closes the traceback) and `[ended]` with no alert to `tail` minutes after
+    it was written: a follower reaches no end of input, so the open traceback was held for ever. A history
+    whose file has been quiet for `BLOCK_QUIET_S` closes it when read."""
+    import os
+
+    from tests.support.rule_replay import replay_lines
+
+    steps, traceback = cut_off_before_the_exception_line()
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(steps + traceback) + "\n")
+    old = time.time() - 300
+    os.utime(log, (old, old))
+    said = replay_lines(steps + traceback).first("crash")
+    assert said is not None and dict(said.labels)["event"] == "traceback"
+    engine = run_engine(log)
+    try:
+        crash = wait_for(lambda: alert_of(engine, "crash"))
+    finally:
+        engine.stop()
+    assert crash.state == AlertState.FIRING and crash.labels == {"event": "traceback"}
+    assert crash.summary == said.summary
+
+
+def test_a_traceback_cut_off_live_fires_once_the_log_has_been_quiet(tmp_path: Path) -> None:
+    """The same cut-off traceback written while `tail` follows (a process killed while it printed): held
+    while more of it may come, said once the log has been quiet for `BLOCK_QUIET_S` (the engine's clock
+    moved on, no wall time waited)."""
+    from runwatch.ingest import BLOCK_QUIET_S
+
+    steps, traceback = cut_off_before_the_exception_line()
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(steps) + "\n")
+    ahead = [0.0]
+    config = load_config(None)
+    engine = Engine([str(log)], OPTIONS, clock=lambda: time.time() + ahead[0],
+                    alerting=lambda: Alerting(config, persist=False))
+    engine.start()
+    try:
+        wait_for(lambda: engine.snapshots()[0].records and not engine.snapshots()[0].reading_history)
+        with log.open("a") as f:
+            f.write("\n".join(traceback) + "\n")
+        wait_for(lambda: engine.log_tail(engine.snapshots()[0].run, 1) == [traceback[-1]])
+        assert alert_of(engine, "crash") is None  # more of it may come
+        ahead[0] = BLOCK_QUIET_S + 1.0
+        crash = wait_for(lambda: alert_of(engine, "crash"))
+    finally:
+        engine.stop()
+    assert crash.labels == {"event": "traceback"}

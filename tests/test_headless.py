@@ -6,6 +6,7 @@ import io
 import json
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -320,3 +321,35 @@ def test_a_status_object_says_while_the_runs_history_is_read() -> None:
     """`reading_history` only while it is read: the objects of every other run stay as they were."""
     assert status_object(snap(reading_history=True))["reading_history"] is True
     assert "reading_history" not in status_object(snap())
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_the_events_of_a_big_logs_tail_print_once_not_from_the_preview_and_again_from_the_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_json: bool,
+) -> None:
+    """A new user's review: `tail` of a big log printed its last events (checkpoint_saved, finished; three
+    nccl_timeouts) while it showed the preview of the tail, and again once the history brought them, line
+    numbers in the whole file. The engine's own two pictures of the real nanochat run's log (its preview, a
+    smaller PREVIEW_MIN_BYTES making it big, then its history read) go to the printer: each event once."""
+    from runwatch import sources
+    from runwatch.engine import Engine, EngineOptions
+    from tests.support.runs import HEALTHY
+    from tests.support.waiting import wait_for
+
+    log = tmp_path / "train.log"
+    log.write_bytes(HEALTHY.read_bytes())
+    monkeypatch.setattr(sources, "PREVIEW_MIN_BYTES", log.stat().st_size // 2)
+    with Engine([str(log)], EngineOptions(poll_interval=0.1)) as eng:
+        preview = eng.snapshots()
+        read = wait_for(lambda: (s := eng.snapshots()) and not s[0].reading_history and s[0].events and s)
+    assert preview[0].previewing and preview[0].events and not read[0].previewing
+    clock = Clock()
+    source = FakeSource([preview, read], clock)
+    out = io.StringIO()
+    HeadlessPrinter(out, io.StringIO(), interval=3600.0, as_json=as_json, clock=clock).run(
+        source, lambda: False, lambda snaps: source.all_ended)
+    if as_json:
+        said = [json.loads(line)["event"] for line in out.getvalue().splitlines() if '"event"' in line]
+    else:
+        said = [line.split(" ! ")[1].split(" ")[0] for line in out.getvalue().splitlines() if " ! " in line]
+    assert said == ["checkpoint_saved", "finished"]

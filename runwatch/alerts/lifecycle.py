@@ -19,7 +19,11 @@ firing was notified), and again every `repeat_interval_s` while firing unless
 acknowledged. An alert is muted while an active silence matches it or while
 an inhibiting alert fires for the same run (a crash mutes the stall): it still
 changes state, and what it could not say is said once it is unmuted and still
-true (a first FIRING, a RESOLVED). Every notification has an id built from the
+true (a first FIRING, a RESOLVED). An inhibition holds back FIRING only: the
+RESOLVED of a firing that was told goes out under it, or a stall told firing
+and then over while the run's crash or exit fires (which need not ever resolve:
+the run is over) read as firing forever in the receiver. A silence, which a
+person set, holds back both until it ends. Every notification has an id built from the
 key (rule + labels), the state and the start of the condition (for the rules
 that judge records in sequence, `step_rules`, the step where it began; for the
 others, which judge the present, the time it was first seen holding, kept in
@@ -203,10 +207,10 @@ class AlertManager:
     def _observe(self, a: Alert | None, f: Finding, now: float) -> Alert:
         if a is None or a.state in (AlertState.RESOLVED, AlertState.INACTIVE):
             a = Alert(rule=f.rule, labels=f.labels, state=AlertState.PENDING, severity=f.severity,
-                      summary=f.summary, active_since=now, first_step=f.step)
+                      summary=f.summary, active_since=now, first_step=_began(f))
         a = replace(a, severity=f.severity, summary=f.summary, value=f.value, threshold=f.threshold,
                     step=f.step, last_step=f.last_step, metric=f.metric, source=f.source, context=f.context, history=f.history,
-                    diagnosis=f.diagnosis, last_seen=now, first_step=f.step if a.first_step is None else a.first_step)
+                    diagnosis=f.diagnosis, last_seen=now, first_step=_began(f) if a.first_step is None else a.first_step)
         if a.state == AlertState.PENDING and now - a.active_since >= self.timing(a.rule).for_s:
             a = replace(a, state=AlertState.FIRING, fired_at=now)
         return a
@@ -251,9 +255,10 @@ class AlertManager:
             n = self._due(a, now)
             if n is None:
                 continue
-            if a.muted:  # held back; when a silence is why, the daemon's log says so once (silences.py)
-                if a.silenced_by is not None:
-                    self.silences.held_back(a, n.state, now)
+            if a.silenced_by is not None:  # held back; the daemon's log says so once (silences.py)
+                self.silences.held_back(a, n.state, now)
+                continue
+            if a.inhibited_by is not None and n.state != AlertState.RESOLVED:
                 continue
             self._remember(n.id)
             a = replace(a, last_notified=now)
@@ -326,6 +331,11 @@ def condition_start(a: Alert, *, by_step: bool) -> str:
 
 def _t(t: float) -> str:
     return f"{t:.3f}"
+
+
+def _began(f: Finding) -> int | None:
+    """The step where a finding's condition began: its own `first_step` where the rule says, else its step."""
+    return f.step if f.first_step is None else f.first_step
 
 
 def _values(a: Alert, names: tuple[str, ...]) -> tuple[object, ...]:

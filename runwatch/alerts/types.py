@@ -41,6 +41,9 @@ class Finding:
     value: float | str | None = None
     threshold: float | None = None
     step: int | None = None
+    first_step: int | None = None
+    """The step where the condition began, where the rule can say and it is not `step` (a spike's first
+    step above its threshold, `step` being its peak's): where the alert's episode starts (None: `step`)."""
     last_step: int | None = None
     """The newest step at which the data showed the condition, where the rule can say (a NaN's own step):
     a rule that keeps finding a one-off NaN while it is among its newest points saw it at that step

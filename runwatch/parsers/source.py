@@ -359,6 +359,23 @@ class SourceParser:
         self.records += len(out)
         return out
 
+    @property
+    def holds_block(self) -> bool:
+        """Whether a traceback or failure report is open, its end not read yet."""
+        return not self._events.idle
+
+    def close_block(self) -> list[Record]:
+        """The source went quiet inside a block (a traceback cut off before its exception line, as a process
+        killed while it printed leaves it, or a log that ends so): the block's record now, as `flush` gives
+        it at the end of a one-shot read, so `tail` says what `check` says of the same file. A follower
+        never reaches an end of input: without this the traceback was held, unseen, for ever."""
+        out: list[Record] = []
+        rec = self._flush_events()
+        if rec is not None:
+            self._emit(rec, *self._last, out)
+        self.records += len(out)
+        return out
+
     # -- internals -------------------------------------------------------
 
     def _lines(self, lines: Sequence[str], first: int, t: float, out: list[Record]) -> int:

@@ -390,6 +390,21 @@ def test_a_stall_that_fires_under_a_crash_is_told_only_if_it_outlives_it() -> No
     assert states(notes) == [("crash", RESOLVED, False), ("stall", FIRING, False)]
 
 
+def test_a_stall_told_firing_is_told_resolved_while_a_crash_inhibits_it() -> None:
+    """A new user's review: the RESOLVED of a stall told firing was held back while the run's crash (or
+    exit) fired, which for a run that is over is for ever: the receiver showed the stall firing. An
+    inhibition holds back FIRING and its repeats only."""
+    m = manager()
+    m.update([stall()], now=0.0)
+    assert states(m.update([stall()], now=120.0)) == [("stall", FIRING, False)]
+    assert states(m.update([stall(), crash()], now=130.0)) == [("crash", FIRING, False)]
+    assert m.update([crash()], now=189.0) == [], "the stall not seen for 60 s yet"
+    notes = m.update([crash()], now=190.0)
+    assert states(notes) == [("stall", RESOLVED, False)]
+    assert notes[0].alert.inhibited_by == key(crash())
+    assert m.update([crash()], now=191.0) == []
+
+
 def test_a_pending_crash_does_not_inhibit() -> None:
     slow_crash = dict(TIMINGS, crash=RuleTiming(for_s=60.0))
     m = AlertManager(slow_crash)

@@ -545,3 +545,20 @@ def test_a_second_nan_while_the_first_fires_moves_the_last_step_and_sends_nothin
     nan = next(a for a in json.loads(capsys.readouterr().out)["alerts"]
                if a["rule"] == "nonfinite" and a["labels"] == {"metric": "loss"})
     assert (nan["first_step"], nan["last_step"], nan["times"]) == (1000, 1100, 1)
+
+
+def test_a_spike_is_reported_at_its_own_first_and_last_steps_as_its_summary_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new user's review: a loss spike over steps 40000-40007 (its peak at 40004) read `first step 40004,
+    last step 41591`: the peak's step, and the run's step when the rule last saw it among its newest
+    points. The spike rules say its first and last steps above the threshold, as the summary does. The
+    real nanochat run's step lines, the loss tripled for 8 steps from step 3000."""
+    from tests.support.nanochat import step_lines, with_spike_at
+
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(with_spike_at(step_lines(), 3000, length=8)) + "\n")
+    main(["check", str(log), "--json"])
+    spike = next(a for a in json.loads(capsys.readouterr().out)["alerts"] if a["rule"] == "loss_spike")
+    assert "(steps 3000–3007 above" in spike["summary"]
+    assert (spike["first_step"], spike["last_step"]) == (3000, 3007)

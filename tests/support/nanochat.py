@@ -1,5 +1,5 @@
 """nanochat step lines for engine and command tests: made up (`nanochat_line`) or the real
-16,704-step run's (`step_lines`), with a NaN planted (`with_nan_at`)."""
+16,704-step run's (`step_lines`), with a NaN planted (`with_nan_at`) or a spike (`with_spike_at`)."""
 
 from __future__ import annotations
 
@@ -26,4 +26,14 @@ def with_nan_at(lines: list[str], step: int) -> list[str]:
     before = out[i]
     out[i] = before.replace("loss: " + before.split("loss: ")[1].split(" ")[0], "loss: nan")
     assert out[i] != before and "loss: nan" in out[i]
+    return out
+
+
+def with_spike_at(lines: list[str], step: int, length: int = 12) -> list[str]:
+    """The loss tripled for `length` steps from `step` (real lines, one number changed each)."""
+    out = list(lines)
+    i = next(i for i, ln in enumerate(out) if ln.startswith(f"step {step:05d}/"))
+    for j in range(i, i + length):
+        value = out[j].split("loss: ")[1].split(" ")[0]
+        out[j] = out[j].replace(f"loss: {value}", f"loss: {float(value) * 3:.6f}")
     return out

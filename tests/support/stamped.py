@@ -9,11 +9,13 @@ import re
 from tests.support.corpus import CORPUS
 
 
-def megatron_log(steps: int, nan_at: int = 2000) -> list[str]:
+def megatron_log(steps: int, nan_at: int = 2000, *, dropped: bool = False) -> list[str]:
     """A Megatron run that states when each step line was written: the three whole stamped lines of a
     real one (Megatron-LM issue 756, in the corpus) in turn, iteration and time carried on by each line's
     own step time, with a 300 s hang at step 1500 (its stamp and its own elapsed time per iteration say it)
-    and `lm loss: NAN` (how Megatron's `%E` prints a NaN) at steps `nan_at` to `nan_at` + 4."""
+    and `lm loss: NAN` (how Megatron's `%E` prints a NaN) at steps `nan_at` to `nan_at` + 4; `dropped`: as
+    Megatron-LM's training.py prints a NaN iteration instead, the loss left out, `grad norm: nan` and the
+    iteration counted in `number of nan iterations`."""
     found = json.loads((CORPUS / "raw" / "excerpts_megatron.json").read_text(encoding="utf-8"))
     text = next(e["t"] for e in found if "issues/756" in e["src"])
     real = [x for x in text.splitlines() if x.endswith("nan iterations:   0 |")][:3]
@@ -27,7 +29,11 @@ def megatron_log(steps: int, nan_at: int = 2000) -> list[str]:
         line = re.sub(r"\(ms\): [\d.]+", f"(ms): {ms:.1f}", line)  # Megatron's own time for the step says the hang too
         line = re.sub(r"\[[\d-]+ [\d:]+\]", t.strftime("[%Y-%m-%d %H:%M:%S]"), line)
         line = re.sub(r"iteration +\d+/ +\d+", f"iteration {step:8d}/{steps:8d}", line)
-        if nan_at <= step < nan_at + 5:
+        if nan_at <= step < nan_at + 5 and dropped:
+            line = re.sub(r"lm loss: \S+ \| ", "", line).replace("number of nan iterations:   0",
+                                                                   "number of nan iterations:   1")
+            line = re.sub(r"grad norm: \S+", "grad norm: nan", line)
+        elif nan_at <= step < nan_at + 5:
             line = re.sub(r"lm loss: \S+", "lm loss: NAN", line)
         out.append(line)
     return out

@@ -84,8 +84,9 @@ class NonFinite(Rule[NonFiniteParams]):
                    and (t := rank_tail(run, metric, r, self.params.window)) is not None and not np.isfinite(t.v).all()]
             if bad:
                 out.append(self._bad_value(run, bad))
-        for check in (self._nan_iterations, self._loss_scale, self._skipped_steps, self._missing_loss):
+        for check in (self._nan_iterations, self._loss_scale, self._skipped_steps):
             out.extend(check(run))
+        out.extend(f for f in self._missing_loss(run) if not _told(f, out))
         return out
 
     def _bad_value(self, run: RunTracker, tails: list[Tail]) -> Finding:
@@ -182,6 +183,16 @@ class NonFinite(Rule[NonFiniteParams]):
         return [self.finding(
             run, f"loss missing from the last {k} step records since step {step} (Megatron drops a NaN loss)",
             rank=loss.rank, metric="loss", value="missing", step=step, history=history(loss.v))]
+
+
+def _told(missing: Finding, others: list[Finding]) -> bool:
+    """Whether another finding of the run already says the NaN a dropped loss is (Megatron prints `grad norm:
+    nan` and counts a NaN iteration on the line it drops the loss from): one fault, not a third critical
+    alert. It held only while those records were the newest, so a tail that saw each record said it and
+    `check`, judging a second's records at once, did not: the two disagreed."""
+    at = missing.step
+    return at is not None and any(
+        f.step is not None and f.step <= at <= (f.last_step if f.last_step is not None else f.step) for f in others)
 
 
 def _from_its_start(run: RunTracker, found: Tail) -> Tail:

@@ -180,11 +180,14 @@ def params_spike(found: Tail, p: SpikeParams, *, z: float, rel: float) -> Spike 
 
 
 def spike_finding(rule: Rule[Any], run: RunTracker, found: Tail, spike: Spike, baseline_note: str) -> Finding:
-    """The finding a spike rule makes of `spike`: summary (closed by `baseline_note`), peak, sparkline."""
+    """The finding a spike rule makes of `spike`: summary (closed by `baseline_note`), peak, sparkline; its
+    steps as the summary says them: the peak's, and the first and last above the threshold (not the run's
+    step when the rules last saw it among the newest points, long after it ended)."""
     return rule.finding(
         run, f"{spike_summary(found, spike)}; {baseline_note})",
         rank=found.rank, metric=found.metric, value=float(found.v[spike.peak]), threshold=spike.threshold,
-        step=step_at(found.x, spike.peak), history=spike_history(found, spike))
+        step=step_at(found.x, spike.peak), first_step=step_at(found.x, spike.start),
+        last_step=step_at(found.x, spike.end), history=spike_history(found, spike))
 
 
 def spike_history(found: Tail, spike: Spike) -> tuple[float, ...]:

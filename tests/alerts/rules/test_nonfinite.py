@@ -201,3 +201,25 @@ def test_the_last_step_of_a_bad_value_is_the_newest_one_seen_not_the_runs_step()
     (one,) = rule.evaluate(*feed(losses([2.0] * 10 + [NAN] + [2.0] * 9)))
     (two,) = rule.evaluate(*feed(losses([2.0] * 10 + [NAN] + [2.0] * 4 + [NAN] + [2.0] * 4)))
     assert (one.step, one.last_step) == (10, 10) and (two.step, two.last_step) == (10, 15)
+
+
+def test_a_megatron_nan_iteration_is_one_fault_live_as_in_check_not_a_third_alert_for_the_dropped_loss() -> None:
+    """A new user's review: Megatron's NaN iteration (the loss left out of its line, `grad norm: nan`, counted
+    in `number of nan iterations`) raised grad_norm and nan_iterations in `check`, and live a third critical
+    alert besides, `loss missing from the last 2 step records`: it holds only while those records are the
+    newest, which a tail judging each record sees and `check` does not. Another finding saying the same NaN
+    makes it none. Real Megatron step lines (Megatron-LM issue 756) with such a NaN at steps 300-304."""
+    from runwatch.parsers.source import SourceParser
+    from tests.support.rule_replay import replay_lines
+    from tests.support.stamped import megatron_log
+
+    lines = megatron_log(400, nan_at=300, dropped=True)
+    parser = SourceParser("train.log")
+    records = parser.feed(lines, 0, 0.0) + parser.flush()
+    tracker, now = feed(records[:1])
+    live: set[object] = set()
+    for rec in records[1:]:  # judged after every record, as a tail following the log sees it
+        tracker, now = feed([rec], tracker=tracker, start=now + 1.0)
+        live |= {dict(f.labels)["metric"] for f in RULE.evaluate(tracker, now)}
+    once = {dict(f.labels)["metric"] for f in replay_lines(lines).of("nonfinite")}
+    assert live == once == {"grad_norm", "nan_iterations"}
