@@ -389,6 +389,23 @@ def test_check_and_parse_exit_3_on_what_they_could_not_read(what: str, tmp_path:
     assert main(["check", str(path), str(SFT_NAN)]) == 2  # a critical alert elsewhere still comes first
 
 
+@pytest.mark.parametrize("data", [bytes(range(256)) * 64, b"", b"hello world\n"], ids=["binary", "empty", "prose"])
+def test_stdin_of_which_nothing_was_understood_is_unread_as_a_file_is(data: bytes,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `check - < junk.bin` (or empty stdin, or prose) printed `OK stdin (-) … 1 records`
+    and exited 0 where the same bytes in a file are UNREAD, exit 3: the one record was the synthetic
+    `input ended` exit event, counted as something understood."""
+    from runwatch.commands.parse import run_parse
+
+    assert run_check(["-"], config=load_config(None), fmt=None, total_steps=None, as_json=False,
+                     out=sys.stdout, stdin=io.BytesIO(data)) == 3
+    out, err = capsys.readouterr()
+    assert out.startswith("UNREAD   stdin  (-)  no steps  ended  0 records")
+    assert "runwatch: -: nothing understood" in err
+    assert run_parse(["-"], fmt=None, output="jsonl", total_steps=None, out=sys.stdout, stdin=io.BytesIO(data)) == 3
+    assert capsys.readouterr().out == ""
+
+
 def test_a_rule_that_raises_is_reported_not_a_traceback(monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 10: a rule that raised crashed `check` with a traceback (only the live path isolated rules).
