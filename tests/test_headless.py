@@ -113,6 +113,14 @@ def test_durations_and_values_are_short() -> None:
     assert fmt_value("mfu", 52.1) == "52.1%"
 
 
+def test_small_throughputs_keep_three_significant_figures() -> None:
+    """A new user's review: a Megatron-DeepSpeed run's 7.62 samples/s (its `samples per second: 7.623`) read
+    `8` in the report, compare, and the TUI's chart title, and its p10 `7`: all through `fmt_value`."""
+    assert [fmt_value("samples_per_sec", v) for v in (7.623, 7.261, 45.67, 99.96, 123.4, 812_305.0)] == \
+        ["7.62", "7.26", "45.7", "100", "123", "812.30k"]
+    assert fmt_value("tokens_per_sec", 0.5) == "0.5"
+
+
 # ── when statuses are printed ──────────────────────────────────────────────
 
 class Clock:
