@@ -115,8 +115,8 @@ def _listed(cell: str, limit: int) -> str:
         text = ", ".join(items[:keep]) + (f" +{more} more" if more else "")
         if len(text) <= limit:
             return text
-    more = f" +{len(items) - 1} more" if len(items) > 1 else ""
-    return clip(items[0], limit - len(more)) + more
+    rest = f" +{len(items) - 1} more" if len(items) > 1 else ""
+    return clip(items[0], limit - len(rest)) + rest
 
 
 def blocks(c: Comparison, axis: XAxis, plots: Sequence[Image]) -> list[Block]:
