@@ -250,6 +250,18 @@ def test_notices_go_to_stderr_and_alerts_to_stdout_through_the_printers_subscrip
     assert len(other.take().items) == 3
 
 
+def test_a_notice_that_names_its_file_is_printed_with_it_once() -> None:
+    """A new user's review: `runwatch: /tmp/hugelive.log: /tmp/hugelive.log: a line longer than 64 KiB was
+    cut…`: the follower's message names its file (as `check` prints it), and the printer named it again."""
+    clock = Clock()
+    source = FakeSource([[snap()], [snap()]], clock)
+    cut = "logs/train.log: a line longer than 64 KiB was cut; its rest is skipped"  # runwatch.watcher.tail's
+    source.feed.publish(Notice("logs/train.log", "warning", cut), Notice("logs/train.log", "info", "waiting"))
+    err = io.StringIO()
+    HeadlessPrinter(io.StringIO(), err, interval=3600.0, clock=clock).run(source, lambda: source.i >= 1)
+    assert err.getvalue().splitlines() == [f"runwatch: {cut}", "runwatch: logs/train.log: waiting"]
+
+
 def test_the_printer_says_how_many_notices_and_alerts_it_missed() -> None:
     """More news than the feed holds came between two looks: the printer says so rather than go silent."""
     clock = Clock()
