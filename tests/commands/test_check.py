@@ -89,6 +89,7 @@ def test_a_hang_inside_a_printed_step_shows_in_its_step_time(per_line: bool, cap
     obj = json.loads(capsys.readouterr().out)
     (stall,) = obj["alerts"]
     assert stall["rule"] == "stall" and stall["first_step"] == 345 and not stall["firing_at_end"]
+    assert isinstance(stall["value"], float) and stall["value"] > 60  # seconds, a number as `tail --json`'s
     assert obj["notes"][0].startswith("no line carries a time: a hang shows in the log once written only inside")
     healthy = next(r for r in recordings() if r.name == "nanogpt-tb-healthy")
     assert main(["check", str(healthy.log), "--json"]) == 0
@@ -102,6 +103,7 @@ def test_json_report(capsys: pytest.CaptureFixture[str]) -> None:
     rules = {a["rule"] for a in obj["alerts"]}
     assert rules == {"nonfinite"}
     assert obj["alerts"][0]["first_step"] == 9
+    assert obj["alerts"][0]["value"] == "nan"  # as `tail --json` says it; it was "NaN" (a new user's review)
 
 
 def overfit_log(path: Path) -> Path:
