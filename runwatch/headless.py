@@ -55,6 +55,12 @@ def _ready(snap: RunSnapshot) -> bool:
     return bool(snap.notes) or (snap.records > 0 and not snap.reading_history)
 
 
+def _named(n: Notice) -> str:
+    """A notice's message with its source named once: a follower's messages name their file already (as
+    `check` prints them), and `runwatch: a.log: a.log: a line longer than 64 KiB was cut` named it twice."""
+    return n.message if n.source in n.message else f"{n.source}: {n.message}"
+
+
 class StatusSchedule:
     """When a status is due: the first once every run has a note or its history read (or `grace` seconds after
     start), then every `interval`; at exit, once more only if something changed since the last."""
@@ -153,7 +159,7 @@ class HeadlessPrinter:
         for item in taken.items:
             match item:
                 case Notice():
-                    self.err.write(one_line(f"runwatch: {item.source}: {item.message}") + "\n")
+                    self.err.write(one_line(f"runwatch: {_named(item)}") + "\n")
                 case Notification():
                     alerts.append(item)
         self.err.flush()

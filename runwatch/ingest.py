@@ -156,7 +156,9 @@ class Ingest:
         parser = SourceParser(path, fmt=self._log_format, rank=self.rank_of_source.get(path))
         recs = parser.feed(lines, 0, clock()) + parser.flush()
         preview = run.preview or RunTracker(run.name, run.label)
-        preview.apply_many(recs, clock())
+        now = clock()
+        preview.apply_many(recs, now)
+        self._aged(preview, path, now)
         run.preview = preview
 
     # -- parsing (no lock held) ------------------------------------------------
@@ -271,6 +273,10 @@ class Ingest:
             # W&B run read at start: runwatch received them now, but they are as old as the files say
             self._history_read(run, item.batch.source if isinstance(item, LinesRead) else item.source, now,
                                not_before=before)
+        elif isinstance(item, LinesRead) and item.batch.history and applied:
+            # a log's history part read: the statuses while the rest is read say its age too (they said
+            # "last 0.0s ago" of an 11-minute-old log, then 1.2 s, 3.3 s, until the history was read)
+            self._aged(run.tracker, item.batch.source, now)
         if judge is None:
             run.unjudged = 0  # judged by the daemon before us
         return applied
@@ -342,15 +348,21 @@ class Ingest:
         the run had received before them (`not_before`: a TensorBoard file flushed two minutes ago beside
         a log written a moment ago does not make the run two minutes silent); a run whose last step is
         older than a stall, with no training process alive, ended before we came."""
+        self._aged(run.tracker, source, now, not_before=not_before)
+
+    def _aged(self, tracker: RunTracker, source: str, now: float, *, not_before: float | None = None) -> None:
+        """`_history_read` of one tracker: the run's, or its preview (the tail of a big log, shown while the
+        history is read) and the run's own while its history is read, which the README promises are never
+        younger than the file either."""
         written = last_written(source)
-        stamped = run.tracker.progress.t_last
+        stamped = tracker.progress.t_last
         if written is not None and stamped is not None and stamped < written - STAMPS_OVER_FILE_S:
             written = stamped  # a log copied or touched since it was written: its lines say when that was
         if written is not None:
-            run.tracker.written_by(written if not_before is None else max(written, not_before))
-        last = run.tracker.last_step_at
-        if last is not None and now - last > run.tracker.stall_after_s() and not alive_trainers(self._system):
-            run.tracker.ended_quietly(True)
+            tracker.written_by(written if not_before is None else max(written, not_before))
+        last = tracker.last_step_at
+        if last is not None and now - last > tracker.stall_after_s() and not alive_trainers(self._system):
+            tracker.ended_quietly(True)
 
     def _wandb_side_records(self, run: RunIngest, kind: str, recs: list[Record]) -> list[Record]:
         """W&B metadata goes to the run's `meta`, W&B system stats to the GPU view (when this

@@ -294,3 +294,42 @@ def test_a_torchrun_tee_run_that_printed_its_done_line_has_finished(tmp_path: Pa
         snap = wait_for(lambda: next((s for s in engine.snapshots() if s.progress.step == 295 and not s.notes),
                                      None), timeout=30)
         assert snap.state == RunState.FINISHED
+
+
+@pytest.mark.parametrize("preview", [True, False], ids=["big-log-preview", "history-part-read"])
+def test_statuses_while_the_history_is_read_say_the_logs_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              preview: bool) -> None:
+    """A new user's review: `tail --headless` on an 11-minute-old log said `last 0.0s ago`, then `1.2s ago`,
+    `3.3s ago` while its history was read, and only then `last 11m11s ago`; an unfinished one said
+    `[running]`, then `[ended]`. The README promises a last record never younger than the file: the preview
+    of a big log's tail, and the part of the history read so far, are aged by the file's modification time
+    too. The worker is held on a history block (the first with a preview, the second without), so the
+    snapshot is one taken while the history is read."""
+    import threading
+
+    from runwatch import sources as sources_module
+    from runwatch.ingest import Ingest
+    from runwatch.messages import LinesRead
+
+    monkeypatch.setattr(sources_module, "PREVIEW_MIN_BYTES", 1 << 20 if preview else 1 << 40)
+    held, blocks = threading.Event(), []
+    parse = Ingest.parse
+
+    def held_parse(self: Ingest, item: object) -> object:
+        if isinstance(item, LinesRead) and item.batch.history:
+            blocks.append(item)
+            if len(blocks) == (1 if preview else 2):
+                held.wait(timeout=30)
+        return parse(self, item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ingest, "parse", held_parse)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(step_lines()[:12000]) + "\n")  # 1.7 MB of a real run that stopped at step 11999
+    os.utime(log, (time.time() - 7200, time.time() - 7200))
+    with Engine([str(log)], OPTIONS) as engine:
+        try:
+            snap = wait_for(lambda: (s := engine.snapshots()[0]).records > 0 and s, timeout=30)
+            assert snap.reading_history
+            assert (snap.last_record_age_s or 0) > 7000 and snap.state == RunState.ENDED
+        finally:
+            held.set()

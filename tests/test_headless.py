@@ -114,6 +114,14 @@ def test_durations_and_values_are_short() -> None:
     assert fmt_value("mfu", 52.1) == "52.1%"
 
 
+def test_small_throughputs_keep_three_significant_figures() -> None:
+    """A new user's review: a Megatron-DeepSpeed run's 7.62 samples/s (its `samples per second: 7.623`) read
+    `8` in the report, compare, and the TUI's chart title, and its p10 `7`: all through `fmt_value`."""
+    assert [fmt_value("samples_per_sec", v) for v in (7.623, 7.261, 45.67, 99.96, 123.4, 812_305.0)] == \
+        ["7.62", "7.26", "45.7", "100", "123", "812.30k"]
+    assert fmt_value("tokens_per_sec", 0.5) == "0.5"
+
+
 # ── when statuses are printed ──────────────────────────────────────────────
 
 class Clock:
@@ -241,6 +249,18 @@ def test_notices_go_to_stderr_and_alerts_to_stdout_through_the_printers_subscrip
     else:
         assert ["FIRING" in alerts[0], "RESOLVED" in alerts[1]] == [True, True]
     assert len(other.take().items) == 3
+
+
+def test_a_notice_that_names_its_file_is_printed_with_it_once() -> None:
+    """A new user's review: `runwatch: /tmp/hugelive.log: /tmp/hugelive.log: a line longer than 64 KiB was
+    cut…`: the follower's message names its file (as `check` prints it), and the printer named it again."""
+    clock = Clock()
+    source = FakeSource([[snap()], [snap()]], clock)
+    cut = "logs/train.log: a line longer than 64 KiB was cut; its rest is skipped"  # runwatch.watcher.tail's
+    source.feed.publish(Notice("logs/train.log", "warning", cut), Notice("logs/train.log", "info", "waiting"))
+    err = io.StringIO()
+    HeadlessPrinter(io.StringIO(), err, interval=3600.0, clock=clock).run(source, lambda: source.i >= 1)
+    assert err.getvalue().splitlines() == [f"runwatch: {cut}", "runwatch: logs/train.log: waiting"]
 
 
 def test_the_printer_says_how_many_notices_and_alerts_it_missed() -> None:

@@ -29,10 +29,9 @@ from runwatch.alerts.lifecycle import AlertManager
 from runwatch.commands.parse import SourceProblems, readers_of
 from runwatch.commands.readers import ItemsReader, Reader
 from runwatch.config import Config
-from runwatch.model import AlertState, Event, Kind, Record, RunState, Severity
+from runwatch.model import AlertState, Event, Kind, Record, RunState, Severity, json_number
 from runwatch.parsers.source import ChunkRecords
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
-from runwatch.present import fmt_value
 from runwatch.replay import Replay, ReplayClock, merge_by_step, replay
 from runwatch.state.series import History
 from runwatch.text import clean
@@ -281,7 +280,9 @@ def _json(name: str, source: str, result: Replay, fired: list[Fired]) -> dict[st
         "alerts": [{"rule": f.rule, "severity": str(f.severity), "labels": f.labels, "summary": f.summary,
                     "first_step": f.first_step, "last_step": f.last_step, "times": f.times,
                     "firing_at_end": f.firing_at_end, "cleared_before_end": f.cleared,
-                    "value": fmt_value("value", f.value) if isinstance(f.value, float) else f.value}
+                    # a number, NaN/Inf as "nan"/"inf", as `tail --json` and the alert payload give it (it was
+                    # fmt_value's display text: "NaN", "2820", "6.031")
+                    "value": json_number(f.value) if isinstance(f.value, float) else f.value}
                    for f in fired],
     }
 

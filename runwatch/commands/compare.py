@@ -100,9 +100,23 @@ def table(c: Comparison) -> str:
     rows: list[list[str]] = [["", *c.runs]]
     rows += [[f"setting {k}", *v] for k, v in c.settings] or [["settings", *(["no difference found"] * len(c.runs))]]
     rows += [[k, *v] for k, v in c.numbers]
-    cells = [[clip(one_line(cell), CELL) for cell in row] for row in rows]
+    cells = [[_listed(one_line(cell), CELL) if row[0] == "alerts" else clip(one_line(cell), CELL) for cell in row]
+             for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+
+
+def _listed(cell: str, limit: int) -> str:
+    """A list cell (`a, b, c`) of at most `limit` characters: the items that fit, in their order, and
+    `+N more` for the rest (a cut mid-item hid the third alert, and that there was one)."""
+    items = cell.split(", ")
+    for keep in range(len(items), 0, -1):
+        more = len(items) - keep
+        text = ", ".join(items[:keep]) + (f" +{more} more" if more else "")
+        if len(text) <= limit:
+            return text
+    rest = f" +{len(items) - 1} more" if len(items) > 1 else ""
+    return clip(items[0], limit - len(rest)) + rest
 
 
 def blocks(c: Comparison, axis: XAxis, plots: Sequence[Image]) -> list[Block]:

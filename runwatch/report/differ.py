@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from runwatch.model import Severity
 from runwatch.present import fmt_duration, fmt_value
 from runwatch.report.values import RunNumbers
 
@@ -75,9 +76,15 @@ def _throughput(n: RunNumbers) -> str:
     return MISSING if tp.name is None else f"{_v(tp.name, tp.median)} {tp.name.removesuffix('_per_sec')}/s"
 
 
+GRAVEST_FIRST = (Severity.CRITICAL, Severity.WARNING, Severity.INFO)
+
+
 def _alerts(n: RunNumbers) -> str:
-    rules = sorted({f"{a.rule} ({a.severity})" for a in n.alerts})
-    return ", ".join(rules) or "none"
+    """The rules that fired, critical ones first (alphabetical order put `nonfinite (critical)` after two
+    warnings, and the terminal table's cut hid it: a new user's review)."""
+    fired = {(a.severity, a.rule) for a in n.alerts}
+    order = sorted(fired, key=lambda f: (GRAVEST_FIRST.index(Severity(f[0])) if f[0] in GRAVEST_FIRST else 9, f[1]))
+    return ", ".join(f"{rule} ({severity})" for severity, rule in order) or "none"
 
 
 ROWS = (

@@ -153,11 +153,11 @@ def draw_lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust:
         x = x_of(c)
         order = np.argsort(x, kind="stable")
         x, y, lo, hi = x[order], c.y[order], c.lo[order], c.hi[order]
-        px, py = _broken(x, y) if breaks else (x, y)
+        px, py, plo, phi = _broken(x, y, lo, hi) if breaks else (x, y, lo, hi)
         ax.plot(px, py, color=colour, linewidth=1.4, label=label, marker="o" if len(x) <= FEW else None,
                 markersize=3)
-        if (lo != hi).any():
-            ax.fill_between(x, np.where(np.isfinite(lo), lo, np.nan), np.where(np.isfinite(hi), hi, np.nan),
+        if (lo != hi).any():  # the band breaks where the line does (it was drawn straight across a hang)
+            ax.fill_between(px, np.where(np.isfinite(plo), plo, np.nan), np.where(np.isfinite(phi), phi, np.nan),
                             color=colour, alpha=0.2, linewidth=0)
         spans.append((x, [lo, hi]))
         bad = c.nonfinite[order] > 0
@@ -179,16 +179,16 @@ def draw_lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust:
         ax.legend(loc="best", fontsize=8)  # not "upper right": the NaN crosses run along the top edge
 
 
-def _broken(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """x and y with a NaN point in every gap of x longer than `GAP` × the median gap."""
+def _broken(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
+    """x and each of `ys` with a NaN point in every gap of x longer than `GAP` × the median gap."""
     if len(x) < 3:
-        return x, y
+        return (x, *ys)
     dx = np.diff(x)
     median = float(np.median(dx[dx > 0])) if (dx > 0).any() else 0.0
     gaps = np.flatnonzero(dx > GAP * median) + 1 if median > 0 else np.empty(0, np.int64)
     if not gaps.size:
-        return x, y
-    return np.insert(x, gaps, np.nan), np.insert(y.astype(np.float64), gaps, np.nan)
+        return (x, *ys)
+    return tuple(np.insert(a.astype(np.float64), gaps, np.nan) for a in (x, *ys))
 
 
 def save(fig: Figure, out: Path, name: str, title: str) -> Plot:

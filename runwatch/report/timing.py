@@ -34,9 +34,18 @@ def throughput_numbers(t: RunTracker, *, clock: bool = True) -> ThroughputNumber
 def step_times(t: RunTracker, *, clock: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
     """(step, seconds that step took): the logged step time, else (`clock`: the records' times are real)
     the intervals between logged steps divided by the steps between them."""
+    found = _timed_steps(t, clock=clock)
+    return None if found is None else found[:2]
+
+
+def _timed_steps(t: RunTracker, *, clock: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """`step_times` and the wall seconds since the entry before each (NaN for the first, and where the
+    records' times are made up): what the log's own times say the same steps took."""
     logged = curve(t, "step_time")
     if logged is not None and logged.finite.sum() >= 2:
-        return logged.x[logged.finite], logged.y[logged.finite]
+        x, per = logged.x[logged.finite], logged.y[logged.finite]
+        gap = np.diff(logged.t[logged.finite], prepend=np.nan) if clock else np.full(len(x), np.nan)
+        return x, per, gap
     if not clock:
         return None
     c = first_of(t, LOSS + THROUGHPUT)
@@ -46,7 +55,7 @@ def step_times(t: RunTracker, *, clock: bool = True) -> tuple[np.ndarray, np.nda
     x, times = c.x[ok], c.t[ok]
     dx, dt = np.diff(x), np.diff(times)
     good = dx > 0
-    return x[1:][good], dt[good] / dx[good]
+    return x[1:][good], dt[good] / dx[good], dt[good]
 
 
 def stall_time(t: RunTracker, *, clock: bool = True) -> tuple[float | None, float | None, int, float | None]:
@@ -55,14 +64,21 @@ def stall_time(t: RunTracker, *, clock: bool = True) -> tuple[float | None, floa
 
     A log that prints every 5th step stands each logged step time for the steps since the one before,
     except a slow one between two fast ones: that is one stalled step (nanoGPT's 75 s hang at iter 150
-    is one iteration, not five)."""
-    found = step_times(t, clock=clock)
+    is one iteration, not five).
+
+    Where the log states its own times (`clock`), the time between two step lines counts as well: a
+    trainer's own step time leaves out a hang between its steps (a Megatron-DeepSpeed run's 47-minute
+    silence at iteration 15000 was a `stall` alert in the report's Health table, and `0s in 0 steps` of
+    stalls in its Summaries). The first entry is not judged: the first step's time is compilation and
+    warm-up (nanochat's step 0 takes 18 s of 0.65 s steps), no stall."""
+    found = _timed_steps(t, clock=clock)
     if found is None or not len(found[1]):
         return None, None, 0, None
-    x, per = found
+    x, per, gap = found
     top = _slowest(t, x, per)
     median = float(np.median(per))
     slow = top > STALL_FACTOR * median
+    slow[0] = False  # the first step: compilation and warm-up
     span = np.diff(x, prepend=x[0] - 1.0)
     span = np.where(span > 0, span, 1.0)
     near = np.zeros(len(slow), bool)
@@ -72,9 +88,25 @@ def stall_time(t: RunTracker, *, clock: bool = True) -> tuple[float | None, floa
     stalled = np.where(lasting, span, 1.0)  # steps each slow entry stands for
     folded = top > per  # a bucket of a long run's older steps: its mean hides its slowest step
     excess = np.where(folded, np.maximum(top - median, (per - median) * span), (per - median) * stalled)
-    lost = float(np.sum(excess[slow]))
-    took = float(np.sum(np.where(slow & ~folded, per * stalled + median * (span - stalled), per * span)))
-    return median, lost, int(slow.sum()), took
+    lost = np.where(slow, excess, 0.0)
+    took = np.where(slow & ~folded, per * stalled + median * (span - stalled), per * span)
+    silent = _silent(gap, median * span)
+    lost = np.where(silent, np.maximum(lost, gap - median * span), lost)
+    took = np.where(silent, np.maximum(took, gap), took)
+    return median, float(np.sum(lost)), int(np.count_nonzero(slow | silent)), float(np.sum(took))
+
+
+STAMP_SLACK_S = 1.0
+"""Seconds by which the time between two stamped step lines must pass what their steps usually take to
+be a stall: many logs stamp to the whole second, and a 0.1 s step read across a second's turn is no hang."""
+
+
+def _silent(gap: np.ndarray, usual: np.ndarray) -> np.ndarray:
+    """Entries whose wall time since the one before (`gap`, NaN where unknown) is a stall: over
+    `STALL_FACTOR` × what their steps usually take, and more than the stamps' resolution over it."""
+    with np.errstate(invalid="ignore"):
+        out: np.ndarray = (gap > STALL_FACTOR * usual) & (gap - usual > STAMP_SLACK_S)
+    return out
 
 
 def _slowest(t: RunTracker, x: np.ndarray, per: np.ndarray) -> np.ndarray:

@@ -89,6 +89,7 @@ def test_a_hang_inside_a_printed_step_shows_in_its_step_time(per_line: bool, cap
     obj = json.loads(capsys.readouterr().out)
     (stall,) = obj["alerts"]
     assert stall["rule"] == "stall" and stall["first_step"] == 345 and not stall["firing_at_end"]
+    assert isinstance(stall["value"], float) and stall["value"] > 60  # seconds, a number as `tail --json`'s
     assert obj["notes"][0].startswith("no line carries a time: a hang shows in the log once written only inside")
     healthy = next(r for r in recordings() if r.name == "nanogpt-tb-healthy")
     assert main(["check", str(healthy.log), "--json"]) == 0
@@ -102,6 +103,7 @@ def test_json_report(capsys: pytest.CaptureFixture[str]) -> None:
     rules = {a["rule"] for a in obj["alerts"]}
     assert rules == {"nonfinite"}
     assert obj["alerts"][0]["first_step"] == 9
+    assert obj["alerts"][0]["value"] == "nan"  # as `tail --json` says it; it was "NaN" (a new user's review)
 
 
 def overfit_log(path: Path) -> Path:
@@ -387,6 +389,23 @@ def test_check_and_parse_exit_3_on_what_they_could_not_read(what: str, tmp_path:
     assert said is None or said in err
     assert main(["parse", str(path), "--output", "summary"]) == 3
     assert main(["check", str(path), str(SFT_NAN)]) == 2  # a critical alert elsewhere still comes first
+
+
+@pytest.mark.parametrize("data", [bytes(range(256)) * 64, b"", b"hello world\n"], ids=["binary", "empty", "prose"])
+def test_stdin_of_which_nothing_was_understood_is_unread_as_a_file_is(data: bytes,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `check - < junk.bin` (or empty stdin, or prose) printed `OK stdin (-) … 1 records`
+    and exited 0 where the same bytes in a file are UNREAD, exit 3: the one record was the synthetic
+    `input ended` exit event, counted as something understood."""
+    from runwatch.commands.parse import run_parse
+
+    assert run_check(["-"], config=load_config(None), fmt=None, total_steps=None, as_json=False,
+                     out=sys.stdout, stdin=io.BytesIO(data)) == 3
+    out, err = capsys.readouterr()
+    assert out.startswith("UNREAD   stdin  (-)  no steps  ended  0 records")
+    assert "runwatch: -: nothing understood" in err
+    assert run_parse(["-"], fmt=None, output="jsonl", total_steps=None, out=sys.stdout, stdin=io.BytesIO(data)) == 3
+    assert capsys.readouterr().out == ""
 
 
 def test_a_rule_that_raises_is_reported_not_a_traceback(monkeypatch: pytest.MonkeyPatch,

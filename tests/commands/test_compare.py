@@ -96,3 +96,28 @@ def test_by_time_a_log_without_times_is_placed_by_its_summed_step_times() -> Non
     ms = [float(m.group(1)) for ln in (slow / "train.log").read_text().splitlines()
           if (m := re.search(r"^iter \d+: .*time ([\d.]+)ms", ln))]
     assert c is not None and float(np.nanmax(c.x)) == pytest.approx(sum(ms[1:]) * 5 / 1000, rel=0.01)
+
+
+def test_the_alerts_cell_puts_critical_first_and_says_what_it_left_out() -> None:
+    """A new user's review: a Megatron-DeepSpeed run's alerts cell read `crash (critical), loss_spike
+    (warning), n…`: alphabetical, cut at 40 characters, and `nonfinite (critical)` gone without a word."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from runwatch.commands.compare import CELL, table
+    from runwatch.report.differ import ROWS, Comparison
+    from runwatch.report.values import AlertRow
+
+    def fired(rule: str, severity: str) -> AlertRow:
+        return AlertRow(rule, severity, {}, "", 1, 2, 1, "resolved")
+
+    run: Any = SimpleNamespace(alerts=[fired("stall", "critical"), fired("loss_spike", "warning"),
+                                       fired("crash", "critical"), fired("nonfinite", "critical")])
+    cell = dict(ROWS)["alerts"](run)
+    assert cell == "crash (critical), nonfinite (critical), stall (critical), loss_spike (warning)"
+    printed = re.split(r"\s{2,}", table(Comparison(["a", "b"], [], [("alerts", [cell, "none"])])).splitlines()[-1])
+    assert printed == ["alerts", "crash (critical) +3 more", "none"]  # 40 characters hold one of these
+    two = dict(ROWS)["alerts"](SimpleNamespace(alerts=[fired("loss_spike", "warning"), fired("stall", "critical")]))
+    printed = re.split(r"\s{2,}", table(Comparison(["a", "b"], [], [("alerts", [two, cell])])).splitlines()[-1])
+    assert printed[1:] == ["stall (critical), loss_spike (warning)", "crash (critical) +3 more"]
+    assert max(map(len, printed)) <= CELL

@@ -233,6 +233,29 @@ def test_a_long_stamped_run_reports_its_nan_and_its_hang_at_their_steps(tmp_path
     assert "loss not finite at step 2003 (5 values), finite again at the end" in md
 
 
+def test_a_hang_between_stamped_steps_is_time_lost_as_the_stall_alert_says(tmp_path: Path) -> None:
+    """A new user's review: a Megatron-DeepSpeed log silent 47 minutes between two iterations (their own
+    `elapsed time per iteration` does not see it) had a `stall` in Health and `0s in 0 steps` of stalls
+    (`0.0% of the 9h02m the steps took`, of a 9h49m runtime) in Summaries: only the logged step times
+    were summed. The stamps say the hang (tests.support.stamped: 300 s before step 1500)."""
+    from tests.support.stamped import megatron_log
+
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(megatron_log(1600, hang_in_step_time=False)) + "\n")
+    code, md = report(log, tmp_path / "r")
+    assert code == 2 and "| critical | stall |" in md
+    lost = row(md, "time lost to stalls")
+    assert lost.startswith(("4m5", "5m0")) and " in 1 step " in lost, lost  # 300 s less a median step
+    runtime = re.match(r"(\S+) \(.*from the log's times\)", row(md, "runtime"))
+    assert runtime and lost.endswith(f"of the {runtime[1]} the steps took)"), (lost, row(md, "runtime"))
+
+
+def test_the_first_steps_compile_is_no_stall(nanochat: tuple[int, str, Path]) -> None:
+    """nanochat's step 0 takes 18 s (torch.compile) of 0.65 s steps: the report said `17s in 1 step` lost
+    to stalls of a run that never stalled."""
+    assert row(nanochat[1], "time lost to stalls").startswith("0s in 0 steps ")
+
+
 def test_a_log_without_times_or_step_times_has_no_made_up_step_time(tmp_path: Path) -> None:
     """The tutorial loop prints neither: the replay's clock steps 1 s a step, and the report gave that as
     `step time median | 1000ms` and a share of `the 11d13h the steps took`, a made-up figure."""

@@ -55,3 +55,25 @@ def test_the_legend_leaves_the_nan_crosses_visible(tracker: RunTracker) -> None:
     inside = (points[:, 0] >= box.x0 - 5) & (points[:, 0] <= box.x1 + 5) & (points[:, 1] >= box.y0 - 5) \
         & (points[:, 1] <= box.y1 + 5)
     assert not inside.any()
+
+
+def test_the_min_max_band_breaks_at_a_hang_as_the_line_does(tmp_path: Path) -> None:
+    """A new user's review: over time, the throughput line broke at a 47-minute hang but its min–max band
+    was drawn straight across it. A stamped Megatron run (tests.support.stamped: 300 s hang at step 1500),
+    drawn as `throughput.png`'s time panel draws it."""
+    from runwatch.report.plots import COLUMNS
+    from tests.support.stamped import megatron_log
+
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(megatron_log(1600)) + "\n")
+    (run,) = plan_runs([str(log)])
+    step_time = curve(check_run(run, Config.default(), None, None, history=DRAWN).tracker, "step_time", COLUMNS)
+    assert step_time is not None and (step_time.lo != step_time.hi).any()
+    t = step_time.t - float(np.nanmin(step_time.t))
+    hang = int(np.argmax(np.diff(t)))
+    assert t[hang + 1] - t[hang] > 290
+    fig, (ax,) = figure(1, 3.5)
+    draw_lines(ax, [(step_time, COLOURS["rate"])], "step_time", x_of=lambda c: t, breaks=True)
+    (band,) = ax.collections
+    middle = (t[hang] + t[hang + 1]) / 2
+    assert not any(p.vertices[:, 0].min() < middle < p.vertices[:, 0].max() for p in band.get_paths())

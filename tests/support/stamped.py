@@ -9,13 +9,15 @@ import re
 from tests.support.corpus import CORPUS
 
 
-def megatron_log(steps: int, nan_at: int = 2000, *, dropped: bool = False) -> list[str]:
+def megatron_log(steps: int, nan_at: int = 2000, *, dropped: bool = False,
+                 hang_in_step_time: bool = True) -> list[str]:
     """A Megatron run that states when each step line was written: the three whole stamped lines of a
     real one (Megatron-LM issue 756, in the corpus) in turn, iteration and time carried on by each line's
-    own step time, with a 300 s hang at step 1500 (its stamp and its own elapsed time per iteration say it)
-    and `lm loss: NAN` (how Megatron's `%E` prints a NaN) at steps `nan_at` to `nan_at` + 4; `dropped`: as
-    Megatron-LM's training.py prints a NaN iteration instead, the loss left out, `grad norm: nan` and the
-    iteration counted in `number of nan iterations`."""
+    own step time, with a 300 s hang at step 1500 (its stamp and its own elapsed time per iteration say it;
+    with `hang_in_step_time` False only its stamp: a hang between two iterations, which Megatron's
+    timer does not see) and `lm loss: NAN` (how Megatron's `%E` prints a NaN) at steps `nan_at` to
+    `nan_at` + 4; `dropped`: as Megatron-LM's training.py prints a NaN iteration instead, the loss left
+    out, `grad norm: nan` and the iteration counted in `number of nan iterations`."""
     found = json.loads((CORPUS / "raw" / "excerpts_megatron.json").read_text(encoding="utf-8"))
     text = next(e["t"] for e in found if "issues/756" in e["src"])
     real = [x for x in text.splitlines() if x.endswith("nan iterations:   0 |")][:3]
@@ -26,6 +28,7 @@ def megatron_log(steps: int, nan_at: int = 2000, *, dropped: bool = False) -> li
         line = real[step % 3]
         ms = float(re.search(r"\(ms\): ([\d.]+)", line)[1]) + (3e5 if step == 1500 else 0)
         t += datetime.timedelta(milliseconds=ms)
+        ms -= 0 if hang_in_step_time or step != 1500 else 3e5
         line = re.sub(r"\(ms\): [\d.]+", f"(ms): {ms:.1f}", line)  # Megatron's own time for the step says the hang too
         line = re.sub(r"\[[\d-]+ [\d:]+\]", t.strftime("[%Y-%m-%d %H:%M:%S]"), line)
         line = re.sub(r"iteration +\d+/ +\d+", f"iteration {step:8d}/{steps:8d}", line)
