@@ -65,7 +65,7 @@ def overview(facts: RunFacts) -> Overview:
     if start is None and facts.own_times:  # lines stamped with their time (Megatron, DeepSpeed, torchtitan)
         start = _first_step_time(t)
         end = facts.end if start is not None else None
-    cause = crash_cause(t.events) if facts.state == "crashed" else None
+    cause = _crash_said(facts.alerts) or crash_cause(t.events) if facts.state == "crashed" else None
     name = facts.name + (f" (W&B run {run['name']})" if run.get("name") else "")
     machine = hardware(env, facts.samples) or next(
         (f"{h} (as the log says)" for _, p in facts.preambles if (h := p.hardware())), None)
@@ -122,6 +122,12 @@ def hardware(env: Mapping[str, Any], samples: Sequence[SystemSample]) -> str | N
     if _number(env.get("memory_total")):
         parts.append(f"{float(env['memory_total']) / 2**30:.0f} GiB memory")
     return ", ".join(parts) or None
+
+
+def _crash_said(alerts: Sequence[AlertRow]) -> str | None:
+    """What the crash alert says of the crash: the root-cause rank and its words, as the Health table has
+    them (the last fatal line named another rank: a peer's NCCL timeout after rank 0 raised)."""
+    return next((a.summary for a in alerts if a.rule == "crash"), None)
 
 
 def crash_cause(events: Sequence[Record]) -> str | None:

@@ -386,3 +386,12 @@ def test_a_long_log_reports_its_exact_start_and_the_step_of_its_lowest_loss(
     assert got["loss"]["start"] == losses[0]
     assert got["loss"]["minimum"] == min(losses)
     assert got["loss"]["min_step"] == losses.index(min(losses)) + 1
+
+
+def test_a_crashs_cause_is_the_one_its_alert_names(tmp_path: Path) -> None:
+    """A new user's review: the overview's crash cause named the last fatal line's rank while Health named
+    the root cause's. torchrun's report on the run lab's raise: both now say rank 1's IndexError."""
+    code, md = report(FIXTURES / "realruns/torchrun-tee-raise/run", tmp_path / "r")
+    assert code == 2
+    cause = row(md, "crash cause")
+    assert cause.startswith("a worker process failed on rank 1: IndexError: index 154 is out of bounds")

@@ -138,14 +138,17 @@ class Stall(Rule[StallParams]):
 
 
 def distinct_durations(a: float, b: float) -> tuple[str, str]:
-    """`a` and `b` as human durations, with more precision where the short forms read alike."""
+    """`a` and `b` as human durations, with more decimals (up to milliseconds) where the short forms read
+    alike: one form either way (a stall of 60.046 s within 60 s read `1m0.046s (… within 1m)` when it fell
+    to the parseable form, `1m00.2s (… within 1m00.0s)` otherwise)."""
     short = human_duration(a), human_duration(b)
     if short[0] != short[1]:
         return short
-    finer = human_duration(a, decimals=1), human_duration(b, decimals=1)
-    if finer[0] != finer[1]:
-        return finer
-    return format_duration(a), format_duration(b)
+    for decimals in (1, 2, 3):
+        finer = human_duration(a, decimals=decimals), human_duration(b, decimals=decimals)
+        if finer[0] != finer[1]:
+            return finer
+    return format_duration(a), format_duration(b)  # alike to the millisecond, or an hour and more
 
 
 def _pulse(run: RunTracker, n: int) -> Tail | None:
