@@ -3,7 +3,9 @@
 Generates the nanochat log of `parse_throughput.py` (default 170,000 lines: a
 27-hour run at its 0.65 s steps, with evaluations and a few `loss: nan`), then
 times, each in a child process and start-up included: `wc -l` (the anchor),
-`runwatch parse --output summary`, and `runwatch check`. In this process it
+`runwatch parse --output summary`, `runwatch check`, and `runwatch tail
+--headless --json` until its first status with no notes (the history read
+and judged: format_throughput.history_read). In this process it
 then splits check's own time: reading the log's blocks as check reads them
 (step rows as columns), the replay of those blocks as check does it
 (`runwatch.replay`: step rows in bulk a piece between two evaluations at a
@@ -73,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         parse = _best([*cmd, "parse", "--output", "summary", str(path)], args.repeat)
         check = _best([*cmd, "check", str(path)], args.repeat)
         start = _best([*cmd, "--version"], args.repeat)
+        from format_throughput import history_read
+
+        tail = min(history_read([*cmd, "tail", str(path), "--headless", "--json", "--interval", "0.1"])
+                   for _ in range(args.repeat))
 
         t0 = time.perf_counter()
         (run,) = plan_runs([str(path)])
@@ -97,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{lines:,} lines ({origin}), {n:,} records; {os.cpu_count()} CPUs; best of {args.repeat}")
     print(f"{'':44}{'wall s':>8}{'× parse':>9}")
     for name, s in (("wc -l (anchor)", wc), ("python -m runwatch --version (start-up)", start),
-                    ("runwatch parse --output summary", parse), ("runwatch check", check)):
+                    ("runwatch parse --output summary", parse), ("runwatch check", check),
+                    ("runwatch tail --headless: history judged", tail)):
         print(f"{name:44}{s:8.2f}{s / parse:9.2f}")
     print("in process:")
     for name, s in (("  read the log's blocks as check does (step rows as columns)", read),
@@ -105,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                     ("  replay record by record, rules every 32 records (before)", before),
                     (f"  replay, rules after every record (naive; {len(few):,} scaled)", naive)):
         print(f"{name:64}{s:8.2f} s")
-    print(f"check / parse: {check / parse:.1f}× (goal ≤ 2×); before / now in process: {before / judged:.1f}×; "
+    print(f"check / parse: {check / parse:.1f}×, tail's history / parse: {tail / parse:.1f}× (goal ≤ 2×); before / now in process: {before / judged:.1f}×; "
           f"naive / now: {naive / judged:.1f}×")
     return 0
 

@@ -197,11 +197,11 @@ def test_stamped_step_rows_in_bulk_are_judged_as_their_records_one_by_one(
 def test_step_rows_of_several_ranks_in_bulk_are_judged_as_their_records_one_by_one(
     run: str, ranks: int, found: set[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """torchrun `--tee` lines of every rank in one file (the run lab's recordings twenty times over, four
+    """torchrun `--tee` lines of every rank in one file (the run lab's recordings sixty times over, four
     ranks in a turning order): rows of several ranks go in bulk, a rank's row for a step already seen at
     the same time, and find what their records one by one find, with the same run state."""
-    chunks = _chunks(more_ranks(tee_log(run, 20), ranks).decode().splitlines())
-    assert sum(len(c.steps) for c in chunks if c.steps is not None) > 1000
+    chunks = _chunks(more_ranks(tee_log(run, 60), ranks).decode().splitlines())
+    assert sum(len(c.steps) for c in chunks if c.steps is not None) > 3000
     by_records = replay([r for c in chunks for r in c.merged()], default_rules(), manager=AlertManager({}),
                         run="r", source="s")
     one = RunTracker.apply
@@ -214,7 +214,8 @@ def test_step_rows_of_several_ranks_in_bulk_are_judged_as_their_records_one_by_o
     assert by_rows.tracker.snapshot(by_rows.end) == by_records.tracker.snapshot(by_records.end)
     assert by_rows.end == by_records.end
     rows = {int(x) for c in chunks if c.steps is not None for x in c.steps.line}
-    assert sum(r.line in rows for r in applied) <= 2 * ranks  # the rows that bring each rank its metrics
+    alone = sum(r.line in rows for r in applied)  # a rank's first rows, runs shorter than FEW_RANKED_ROWS
+    assert alone < len(rows) // 4, (alone, len(rows))
 
 
 def test_a_long_log_is_judged_tens_of_times_not_every_32_records() -> None:

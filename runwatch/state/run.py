@@ -27,6 +27,11 @@ from runwatch.state.progress import ProgressTracker
 from runwatch.state.ranks import RankTracker
 from runwatch.state.series import History, SeriesStore
 
+FEW_RANKED_ROWS = 32
+"""Fewer rows of several ranks than this, between two per-line records, go one by one: taking them in bulk
+costs some twenty numpy calls, more than a few records do (DeepSpeed's `[Rank 0]` rows between timer rows
+and per-line records: `tail` read its history 3.7x slower in bulk)."""
+
 
 class RunTracker:
     """Series, progress, ranks, recent events and the state badge of one run.
@@ -190,9 +195,12 @@ class RunTracker:
     def _alone_until(self, chunk: RecordChunk, lo: int, hi: int) -> int:
         """Of rows lo..hi-1 of several ranks, where those that must go one by one end (lo: none must): a row
         that brings its rank a metric goes alone (so that dicts keep the order records give them), and the
-        rows before it with it; a row that starts a new attempt sends them all (seldom seen)."""
+        rows before it with it; a row that starts a new attempt sends them all (seldom seen), and so do
+        fewer than FEW_RANKED_ROWS."""
         cols = chunk.steps
         assert cols is not None
+        if hi - lo < FEW_RANKED_ROWS:
+            return hi
         until = lo
         for rank, index in _rank_groups(cols, chunk.rank, lo, hi):
             rows = np.arange(lo, hi)[index]
