@@ -139,8 +139,9 @@ FORMATS = [
            r"(\d+)/(\d+) .*? - accuracy: ([\d.]+) - loss: ([\d.]+)"),
     Format("kv", lambda: _keep(_recording("kvlog-healthy"), r"step=\d+ .*loss="), r"step=(\d+)",
            r"step=(\d+) epoch=(\d+) loss=([\d.]+) lr=([\d.e+-]+)"),
-    Format("bracketed", lambda: _keep(_recording("tutorial-healthy"), r"Step \[\d+/\d+\], Loss:"), None,
-           r"Epoch \[(\d+)/(\d+)\], Step \[(\d+)/(\d+)\], Loss: ([\d.]+)"),
+    Format("bracketed", lambda: _keep(_recording("tutorial-healthy"), r"Step \[\d+/\d+\], Loss:"), r"Epoch \[(\d+)/",
+           r"Epoch \[(\d+)/(\d+)\], Step \[(\d+)/(\d+)\], Loss: ([\d.]+)",
+           r"Epoch \[\d+/(\d+)\]"),  # the epoch carried on: the recording's own ran 1..5 again (a restart each time)
 ]
 BY_NAME = {f.name: f for f in FORMATS}
 
