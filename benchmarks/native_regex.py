@@ -34,13 +34,14 @@ import argparse
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from format_throughput import BY_NAME, write_log
+from format_throughput import _run as run_child
 
 STEP = (r"step (\d+)/(\d+) \(([\d.]+)%\) \| loss: ([\d.]+) \| lrm: ([\d.]+) \| dt: ([\d.]+)ms \| tok/sec: ([\d,]+)"
         r" \| (?:bf16_)?mfu: ([\d.]+) \| epoch: (\d+) \| total time: ([\d.]+)m")
@@ -136,12 +137,6 @@ def _child(kind: str, path: str) -> None:
     print(json.dumps({"lines": n, "wall": time.perf_counter() - t0}))
 
 
-def _time(argv: list[str]) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
-    return time.perf_counter() - t0, out
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lines", type=int, default=1_000_000)
@@ -157,12 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.log:
             path, lines = args.log, sum(1 for _ in open(args.log, "rb"))
         else:
-            from format_throughput import BY_NAME, write_log
-
             path, lines = str(tmp / "picollm.log"), args.lines
             write_log(BY_NAME["picollm"], Path(path), lines, True)
         me = str(Path(__file__).resolve())
-        wc = min(_time(["wc", "-l", path])[0] for _ in range(args.repeat)) if shutil.which("wc") else float("nan")
+        wc = min(run_child(["wc", "-l", path])[1] for _ in range(args.repeat)) if shutil.which("wc") else float("nan")
         rows: dict[str, tuple[float, int] | str] = {}
         for kind in CONTESTANTS:
             if kind in MODULES:
@@ -173,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
             best = None
             for _ in range(args.repeat):
-                fig = json.loads(_time([sys.executable, me, "--child", kind, path])[1])
+                fig = json.loads(run_child([sys.executable, me, "--child", kind, path])[0])
                 best = fig if best is None or fig["wall"] < best["wall"] else best
             assert best is not None
             rows[kind] = (best["wall"], best["lines"])

@@ -144,21 +144,23 @@ class RunTracker:
         if cols is None or not len(cols.line) or cols.kind != Kind.STEP:
             self.apply_many(chunk.merged(), now)
             return
-        if cols.rank is not None:
-            self._apply_ranked_chunk(chunk, now)
-            return
         rank, records = chunk.rank, chunk.records
         t: float | np.ndarray = chunk.t or now
         if cols.t is not None:  # rows that state their time keep it (a record's `t or now`); all arrived `now`
             t = np.where(cols.t > 0, cols.t, t)
         count = len(cols.line)
-        later = (self._known(cols, rank) and not any(n in cols.metrics for r in records for n in r.metrics)
+        ranked = cols.rank is not None  # rows of several ranks (torchrun `--tee` lines of every rank in one file)
+        later = (not ranked and self._known(cols, rank)
+                 and not any(n in cols.metrics for r in records for n in r.metrics)
                  and not self._restart_in(chunk, 0, count))
         lo = 0
         ends = np.searchsorted(cols.line, [r.line for r in records]).tolist() if records else []
         def rows(a: int, b: int) -> None:
-            self._apply_rows(chunk, a, b, t[a:b] if isinstance(t, np.ndarray) else t, now, metrics=not later,
-                             arrival=now)
+            times = t[a:b] if isinstance(t, np.ndarray) else t
+            if ranked:
+                self._ranked_rows(chunk, a, b, times, arrival=now)
+            else:
+                self._apply_rows(chunk, a, b, times, now, metrics=not later, arrival=now)
 
         for rec, end in zip(records, ends, strict=True):
             if end > lo:
@@ -170,27 +172,26 @@ class RunTracker:
         if later:
             self._add_columns(cols, rank, chunk.source, 0, count, t)
 
-    def _apply_ranked_chunk(self, chunk: RecordChunk, now: float) -> None:
-        """`apply_chunk` of rows that state several ranks (torchrun `--tee` lines of every rank in one file):
-        the rows between two per-line records in bulk, but for those `_alone_until` sends one by one."""
+    def _ranked_rows(self, chunk: RecordChunk, lo: int, hi: int, t: float | np.ndarray, *,
+                     arrival: float | None) -> None:
+        """Rows lo..hi-1 of several ranks: those `_alone_until` names one by one, the rest in bulk, never held
+        back. `t`: their time, or each row's (from row lo on); `arrival`: when all of them arrived (a live
+        read), None when each arrived at its own time in `t` (a replay), as `_apply_rows` takes them."""
         cols = chunk.steps
         assert cols is not None
-        t: float | np.ndarray = chunk.t or now
-        if cols.t is not None:
-            t = np.where(cols.t > 0, cols.t, t)
-        count, lo = len(cols.line), 0
-        ends = np.searchsorted(cols.line, [r.line for r in chunk.records]).tolist() if chunk.records else []
-        for rec, end in [*zip(chunk.records, ends, strict=True), (None, count)]:
-            if end > lo:
-                alone = self._alone_until(chunk, lo, end)
-                self.apply_many([chunk.row(i) for i in range(lo, alone)], now)
-                if alone < end:
-                    times = t[alone:end] if isinstance(t, np.ndarray) else t
-                    self._step_rows(cols, chunk.rank, chunk.source, alone, end, times, now, metrics=True,
-                                    arrived=False)
-                lo = end
-            if rec is not None:
-                self.apply(rec, now)
+        alone = self._alone_until(chunk, lo, hi)
+        for i in range(lo, alone):  # a row that brings a metric new to its rank, or starts a new attempt
+            if arrival is None:
+                assert isinstance(t, np.ndarray)
+                at = float(t[i - lo])
+                self.apply(dataclasses.replace(chunk.row(i), t=at), at)
+            else:
+                self.apply(chunk.row(i), arrival)
+        if alone < hi:
+            times = t[alone - lo :] if isinstance(t, np.ndarray) else t
+            last = arrival if arrival is not None else float(np.asarray(t)[-1])
+            self._step_rows(cols, chunk.rank, chunk.source, alone, hi, times, last, metrics=True,
+                            arrived=arrival is None)
 
     def _alone_until(self, chunk: RecordChunk, lo: int, hi: int) -> int:
         """Of rows lo..hi-1 of several ranks, where those that must go one by one end (lo: none must): a row
@@ -201,11 +202,10 @@ class RunTracker:
         assert cols is not None
         if hi - lo < FEW_RANKED_ROWS:
             return hi
-        until = lo
+        until, epochs = lo, _epochs(cols, lo, hi)
         for rank, index in _rank_groups(cols, chunk.rank, lo, hi):
             rows = np.arange(lo, hi)[index]
             if rank is None or rank == 0:
-                epochs = _epochs(cols, lo, hi)
                 if self._attempts.restart_row(chunk.source, cols.step[rows],
                                               None if epochs is None else epochs[index]) is not None:
                     return hi
@@ -242,13 +242,7 @@ class RunTracker:
         assert cols is not None
         if cols.rank is not None:  # rows of several ranks: in at once, never held back
             self.settle()
-            alone = self._alone_until(chunk, lo, hi)
-            for i in range(lo, alone):  # a row that brings a metric new to its rank, or starts a new attempt
-                at = float(times[i - lo])
-                self.apply(dataclasses.replace(chunk.row(i), t=at), at)
-            if alone < hi:
-                self._step_rows(cols, chunk.rank, chunk.source, alone, hi, times[alone - lo :],
-                                float(times[-1]), metrics=True)
+            self._ranked_rows(chunk, lo, hi, times, arrival=None)
             return
         held = self._held
         if held is not None and (held.chunk is not chunk or held.hi != lo):
