@@ -81,7 +81,7 @@ def test_the_min_max_band_breaks_at_a_hang_as_the_line_does(tmp_path: Path) -> N
 
 def test_the_pngs_are_deflated_at_zlibs_fastest_level(tracker: RunTracker, tmp_path: Path) -> None:
     """Encoding at zlib's default level was a quarter of the time the report's three plots took to draw; its
-    fastest level takes half that, for files about an eighth larger and the same pixels (PNG is lossless at
+    fastest level takes half that, for files 10–16% larger and the same pixels (PNG is lossless at
     every level). The zlib header of the image data says the level: FLEVEL 0 is the fastest."""
     from matplotlib.image import imread
 
