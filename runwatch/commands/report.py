@@ -25,7 +25,9 @@ from runwatch.errors import UsageError
 from runwatch.model import RunState
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.replay import Replay
+from runwatch.report.document import Image, html_page, markdown, read_image
 from runwatch.report.numbers import run_numbers
+from runwatch.report.sections import report_blocks
 from runwatch.report.values import DRAWN, AlertRow, RunFacts, RunNumbers
 from runwatch.text import one_line
 
@@ -87,9 +89,14 @@ def facts(run: RunPlan, result: Replay, fired: list[Fired]) -> RunFacts:
 
 def write_report(numbers: RunNumbers, result: Replay, where: Path, doc_format: str) -> tuple[Path, list[str]]:
     """The plots and the document into `where`; (the document's path, the plots' file names)."""
-    from runwatch.report.document import html_page, markdown, read_image
+    plots = draw_plots(result, where)
+    return write_document(numbers, plots, where, doc_format), [p.file for p in plots]
+
+
+def draw_plots(result: Replay, where: Path) -> list[Image]:
+    """Every plot the run has data for, as PNGs in `where` (made if missing). matplotlib is imported here,
+    once the run is read: `check`'s path never loads it."""
     from runwatch.report.plots import draw_all
-    from runwatch.report.sections import report_blocks
     from runwatch.report.system import system_plot
 
     try:
@@ -98,7 +105,11 @@ def write_report(numbers: RunNumbers, result: Replay, where: Path, doc_format: s
         raise UsageError(f"cannot write the report into {where}: {e.strerror or e}") from None
     plots = draw_all(result.tracker, where, own_times=result.own_times)
     machine = system_plot(result.samples, where)
-    plots += [machine] if machine is not None else []
+    return plots + ([machine] if machine is not None else [])
+
+
+def write_document(numbers: RunNumbers, plots: Sequence[Image], where: Path, doc_format: str) -> Path:
+    """`report.md`, or `report.html` with the plots inlined, into `where`; its path."""
     blocks = report_blocks(numbers, plots)
     if doc_format == "html":
         path = where / "report.html"
@@ -106,4 +117,4 @@ def write_report(numbers: RunNumbers, result: Replay, where: Path, doc_format: s
     else:
         path = where / "report.md"
         path.write_text(markdown(blocks), "utf-8")
-    return path, [p.file for p in plots]
+    return path
