@@ -66,7 +66,19 @@ _FEW = 64
 """Anchor bytes found one by one up to this many per chunk, by a vectorised compare beyond."""
 _PREFIX_WINDOW = 32
 """Bytes of a line's head looked at for a launcher's `[role N]:` prefix."""
-_HASH = np.random.default_rng(0x5EED).integers(0, 2**63, _MAX_LINE // 8 + 1, dtype=np.uint64) * 2 + 1
+
+
+def _odd_mixes(n: int) -> np.ndarray:
+    """n well-mixed odd 64-bit multipliers (splitmix64 of 1..n), without importing numpy.random (~7 ms)."""
+    x = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    for shift, mul in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+        x = (x ^ (x >> np.uint64(shift))) * np.uint64(mul)
+    mixed: np.ndarray = (x ^ (x >> np.uint64(31))) | np.uint64(1)
+    return mixed
+
+
+_HASH = _odd_mixes(_MAX_LINE // 8 + 1)
+"""Per-word multipliers of a shape's hash (`_length_group`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,10 +403,11 @@ class _Chunk:
         plan = layout.plan
         diff = np.bitwise_xor(words, words[0])
         np.bitwise_and(diff, layout.fixed, out=diff)
+        other = diff.any(axis=1)
         if plan is None:  # not ours: its rows (and any with letters where it has digits) go per line
-            same: np.ndarray = ~diff.any(axis=1)
+            same: np.ndarray = ~other
             return same
-        idx = np.arange(rows.size) if not diff.any() else np.flatnonzero(~diff.any(axis=1))
+        idx = np.flatnonzero(~other) if other.any() else np.arange(rows.size)
         block = words.view(np.uint8)[idx] if idx.size < rows.size else words.view(np.uint8)
         digits = np.take(block, layout.digits, axis=1)
         if digits.size and (digits.min() < 48 or digits.max() > 57):

@@ -5,24 +5,23 @@ as a uint8 matrix, a column per digit of the layout. Each number of the
 layout is an integer over some of those columns (its digits without the dot:
 `5361.6` → 53616) divided by a power of ten, times the parser's unit factor.
 
-The integers come from two matrix products, not one small product per number:
+The integers come from one matrix product, not one small product per number:
 the digits (0–9) in float32, times a matrix of powers of ten that sums them in
-*pieces* of at most seven digits, and those pieces in float64, times a matrix
-that joins the pieces of a number of up to 15 digits. A piece is below 2**24
-and a number below 2**53, so every product and partial sum is an exact
-integer in its type, whatever order the BLAS adds in. A value is then one
+*pieces* of at most seven digits; a number of more digits (up to 15) joins its
+pieces in float64. A piece is below 2**24 and a number below 2**53, so every
+product and partial sum is an exact integer in its type, whatever order the
+BLAS adds in. A value is then one
 correctly rounded division by a power of ten, i.e. exactly `float(text)`, and
 unit conversions repeat the per-line parser's own arithmetic: the columns are
 bit-identical to the per-line parser's values. The float32 matrix is half the
-memory of float64 digits and the one product per block replaces a product per
-number (a Megatron line holds a dozen numbers, a hundred digits).
+memory of float64 digits, and one product replaces a product per number (a
+Megatron line holds a dozen numbers, a hundred digits).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
@@ -40,6 +39,21 @@ _ONE_THREAD = 2**18
 GEMM_MULTITHREAD_THRESHOLD)."""
 _POW10 = np.array([float(10**k) for k in range(23)])
 """10**0 … 10**22: exact in float64, so m × 10**k and m / 10**k are one correctly rounded operation."""
+_WIDE = 18
+"""Digits of the longest mantissa read in extended precision (`_wide`): below 2**63."""
+_EXTENDED = np.finfo(np.longdouble).nmant >= 63
+"""Whether long double holds a 64-bit mantissa (x86's 80-bit, or quad): else wide numbers are read by float()."""
+
+
+def _powers(n: int) -> np.ndarray:
+    """10**0 … 10**(n-1) in long double, each exact (10**27 = 2**27 × 5**27, and 5**27 < 2**63)."""
+    out = np.ones(n, np.longdouble)
+    for k in range(1, n):
+        out[k] = out[k - 1] * 10
+    return out
+
+
+_POW10_LONG = _powers(28)
 
 
 class Integers:
@@ -57,56 +71,60 @@ class Integers:
         return len(self._runs) - 1
 
     def build(self) -> Reader:
-        pieces: list[tuple[int, int, int]] = []  # (lo, hi, integer) of each piece
-        shifts: list[float] = []  # the power of ten each piece is worth in its integer
+        pieces: list[tuple[int, int]] = []
+        first: list[int] = []
+        more: list[tuple[int, int, float]] = []
         for i, (lo, hi) in enumerate(self._runs):
-            for end in range(hi, lo, -_PIECE):
-                start = max(lo, end - _PIECE)
-                pieces.append((start, end, i))
-                shifts.append(10.0 ** (hi - end))
+            bounds = [lo, *range(hi - _PIECE, lo, -_PIECE)[::-1], hi]  # pieces of seven from the right
+            for a, b in zip(bounds, bounds[1:], strict=False):
+                if a == lo:
+                    first.append(len(pieces))
+                else:
+                    more.append((i, len(pieces), 10.0 ** (b - a)))
+                pieces.append((a, b))
         weights = np.zeros((self.columns, len(pieces)), np.float32)
-        join = np.zeros((len(pieces), len(self._runs)))
-        for p, ((lo, hi, i), shift) in enumerate(zip(pieces, shifts, strict=True)):
+        for p, (lo, hi) in enumerate(pieces):
             weights[lo:hi, p] = 10.0 ** np.arange(hi - lo - 1, -1, -1)
-            join[p, i] = shift
-        return Reader(weights, join)
+        return Reader(weights, np.array(first, np.intp), tuple(more))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Reader:
-    """Two products that turn rows of digit bytes into a layout's integers (see the module notes)."""
+    """A product that turns rows of digit bytes into a layout's integers (see the module notes)."""
 
     weights: np.ndarray
     """Digit columns × pieces, float32: each piece's powers of ten."""
-    join: np.ndarray
-    """Pieces × integers, float64: the power of ten each piece is worth in its integer."""
+    first: np.ndarray
+    """Each integer's most significant piece."""
+    more: tuple[tuple[int, int, float], ...]
+    """(integer, piece, 10**digits of the piece), in order: the integer is itself times that, plus the piece."""
 
     def read(self, digits: np.ndarray) -> np.ndarray:
-        """The integers (integers × rows, float64, exact) of rows of digit bytes (rows × columns, `0`–`9`)."""
-        k = digits.shape[0]
-        out = np.empty((k, self.join.shape[1]))
-        for lo in range(0, k, _SUB_ROWS):
-            hi = min(k, lo + _SUB_ROWS)
-            pieces = _product(digits[lo:hi], self.weights, np.float32, 48)
-            out[lo:hi] = _product(pieces, self.join, np.float64)
-        return np.ascontiguousarray(out.T)
+        """The integers (integers × rows, float64, exact) of rows of digit bytes (rows × columns, `0`–`9`).
 
-
-def _product(a: np.ndarray, b: np.ndarray, dtype: type[np.floating[Any]], less: int = 0) -> np.ndarray:
-    """(a - less) @ b in `dtype`, as a stack of products of few enough rows that the BLAS computes each in
-    this thread (numpy loops over them in C).
-
-    OpenBLAS hands a product of m·n·k above `_ONE_THREAD` to a thread per
-    core, whose spinning on a busy machine (a training node; the shared
-    benchmark host) cost more than the product: a chunk of Megatron rows
-    took 2× longer in all, and a single product up to 15× longer.
-    """
-    k, inner = a.shape
-    m = max(1, _ONE_THREAD // (inner * b.shape[1] or 1))
-    stacked = np.zeros((-(-k // m) * m, inner), dtype)
-    np.subtract(a, less, out=stacked[:k], dtype=dtype)
-    got: np.ndarray = (stacked.reshape(-1, m, inner) @ b).reshape(-1, b.shape[1])[:k]
-    return got
+        The product is a stack of products of `m` rows, few enough that
+        OpenBLAS computes each in this thread (numpy loops over them in C): it
+        hands a larger one to a thread per core, whose spinning on a busy
+        machine (a training node; the shared benchmark host) cost more than
+        the product (a chunk of Megatron rows took 2× longer in all).
+        """
+        k, d = digits.shape
+        n = self.weights.shape[1]
+        m = max(1, _ONE_THREAD // (d * n or 1))
+        block = max(m, _SUB_ROWS // m * m)
+        pieces = np.empty((-(-k // m) * m, n), np.float32)
+        buf = np.empty((min(block, pieces.shape[0]), d), np.float32)
+        for lo in range(0, k, block):
+            hi = min(k, lo + block)
+            sub = buf[: -(-(hi - lo) // m) * m]
+            np.subtract(digits[lo:hi], 48, out=sub[: hi - lo], dtype=np.float32)
+            sub[hi - lo :] = 0.0
+            np.matmul(sub.reshape(-1, m, d), self.weights, out=pieces[lo : lo + sub.shape[0]].reshape(-1, m, n))
+        ints = pieces[:k, self.first].T.astype(np.float64)
+        for i, p, shift in self.more:
+            ints[i] *= shift
+            ints[i] += pieces[:k, p]
+        return ints
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -127,27 +145,33 @@ class Field:
     exp_sign: int = 1
     decimals: int = 0
     """log10 of `divisor`: the power of ten the exponent is offset by."""
+    high: int = -1
+    """For a mantissa of more digits than float64 holds exactly (Python's repr of a float: `83.48609168106144`),
+    up to `_WIDE`: the index of its first digits' integer, `value` that of its last 15 (see `_wide`)."""
     text: bytes | None = None
-    """For a number of more digits than float64 holds exactly (Python's repr of a float: `83.48609168106144`):
-    its shape; the value is then float() of the text rebuilt from digit columns lo..hi into it, as the
-    per-line parser reads it (a few hundred ns a value instead of a line's parse)."""
+    """The number's shape, for rows whose value is float() of the text rebuilt from digit columns lo..hi into
+    it, as the per-line parser reads it (a few hundred ns a value): all rows of a mantissa of more than
+    `_WIDE` digits, or where long double is no wider than double; rows `_wide` cannot round exactly."""
     lo: int = 0
     hi: int = 0
 
     @classmethod
     def of(cls, metric: str, scale: float, text: bytes, lo: int, hi: int, ints: Integers) -> Field:
         """The field whose shape is `text` (`0` digits, maybe a sign and `e±` exponent) at digit columns
-        lo..hi; one of more digits than float64 holds exactly is read by float() (see `text`)."""
-        if hi - lo > MAX_DIGITS:
-            return cls(metric, -1, scale=scale, text=text, lo=lo, hi=hi)
+        lo..hi."""
         sign = -1.0 if text[:1] == b"-" else 1.0
         e = max(text.find(b"e"), text.find(b"E"))
         mantissa, exponent = (text, b"") if e < 0 else (text[:e], text[e + 1:])
         split = lo + mantissa.count(b"0")
         dot = mantissa.find(b".")
         decimals = 0 if dot < 0 else len(mantissa) - dot - 1
-        return cls(metric, ints.add(lo, split), 10.0**decimals, scale, sign, ints.add(split, hi) if exponent else -1,
-                   -1 if exponent[:1] == b"-" else 1, decimals)
+        wide = split - lo > MAX_DIGITS
+        if hi - split > MAX_DIGITS or (wide and (split - lo > _WIDE or not _EXTENDED)):
+            return cls(metric, -1, scale=scale, text=text, lo=lo, hi=hi)
+        value = ints.add(split - MAX_DIGITS if wide else lo, split)
+        return cls(metric, value, 10.0**decimals, scale, sign, ints.add(split, hi) if exponent else -1,
+                   -1 if exponent[:1] == b"-" else 1, decimals, ints.add(lo, split - MAX_DIGITS) if wide else -1,
+                   text if wide else None, lo, hi)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -214,16 +238,15 @@ def values(plan: Plan, digits: np.ndarray, omit: frozenset[str]) -> Columns:
     for f in plan.fields:
         if f.metric in omit:
             continue
-        if f.text is not None:
-            v = _by_text(digits[:, f.lo : f.hi], f.text)
+        if f.value < 0:
+            v = _by_text(digits[:, f.lo : f.hi], f.text or b"")
+        elif f.high >= 0:
+            power = (f.exp_sign * ints[f.exponent] if f.exponent >= 0 else 0.0) - f.decimals
+            v = _wide(ints[f.high], ints[f.value], power, digits, f)
         elif f.exponent < 0:
             v = ints[f.value] / f.divisor
         else:
-            power = f.exp_sign * ints[f.exponent].astype(np.int64) - f.decimals
-            inexact |= np.abs(power) >= _POW10.size
-            power = np.clip(power, 1 - _POW10.size, _POW10.size - 1)
-            m = ints[f.value]
-            v = np.where(power >= 0, m * _POW10[np.maximum(power, 0)], m / _POW10[np.maximum(-power, 0)])
+            v = _scientific(ints[f.value], f.exp_sign * ints[f.exponent] - f.decimals, inexact)
         out[f.metric] = _scaled(v if f.sign > 0 else -v, f.scale)
     for metric, value in plan.constants:
         if metric not in omit:
@@ -244,6 +267,45 @@ def values(plan: Plan, digits: np.ndarray, omit: frozenset[str]) -> Columns:
         inexact |= bad
     ranks = ints[plan.rank].astype(np.int64) if plan.rank >= 0 else None
     return Columns(step, total, out, inexact, times, ranks)
+
+
+def _scientific(m: np.ndarray, power: np.ndarray, inexact: np.ndarray) -> np.ndarray:
+    """m × 10**power, one correctly rounded operation each; rows with |power| beyond `_POW10` marked inexact.
+    Most rows of a layout share their exponent (`E+00`): then it is one operation on the column."""
+    low, high = int(power.min()), int(power.max())
+    if low == high and abs(low) < _POW10.size:
+        same: np.ndarray = m * _POW10[low] if low >= 0 else m / _POW10[-low]
+        return same
+    p = power.astype(np.int64)
+    inexact |= np.abs(p) >= _POW10.size
+    p = np.clip(p, 1 - _POW10.size, _POW10.size - 1)
+    got: np.ndarray = np.where(p >= 0, m * _POW10[np.maximum(p, 0)], m / _POW10[np.maximum(-p, 0)])
+    return got
+
+
+def _wide(high: np.ndarray, low: np.ndarray, power: np.ndarray | float, digits: np.ndarray, f: Field) -> np.ndarray:
+    """(high × 10**15 + low) × 10**power as float() reads the text, for mantissas of 16 to 18 digits.
+
+    The mantissa is exact in long double (below 2**63), and so is 10**|power|
+    up to 27: their product or quotient is one correctly rounded operation to
+    64 bits, and rounding that to double gives the correctly rounded double
+    unless it lies exactly halfway between two doubles (the two roundings
+    could then differ from one): such rows, and powers beyond 27, are read
+    from their text.
+    """
+    m = high.astype(np.longdouble) * _POW10_LONG[MAX_DIGITS] + low.astype(np.longdouble)
+    p = np.broadcast_to(np.asarray(power, np.float64), m.shape).astype(np.int64)
+    far = np.abs(p) >= _POW10_LONG.size
+    p = np.clip(p, 1 - _POW10_LONG.size, _POW10_LONG.size - 1)
+    q = np.where(p >= 0, m * _POW10_LONG[np.maximum(p, 0)], m / _POW10_LONG[np.maximum(-p, 0)])
+    got: np.ndarray = q.astype(np.float64)
+    off = np.flatnonzero(q != got)
+    near = got[off]
+    other = np.nextafter(near, np.where(q[off] > near, np.inf, -np.inf))
+    far[off] |= q[off] == (near.astype(np.longdouble) + other.astype(np.longdouble)) / 2
+    if far.any():  # the text holds the sign, which the caller applies: taken off here
+        got[far] = f.sign * _by_text(digits[far, f.lo : f.hi], f.text or b"")
+    return got
 
 
 def _times(ints: np.ndarray, stamp: Stamp) -> tuple[np.ndarray, np.ndarray]:
