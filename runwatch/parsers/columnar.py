@@ -121,8 +121,10 @@ class ColumnBatch:
                        t=None if self.t is None else self.t[keep], rank=None if self.rank is None else self.rank[keep])
 
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(line, value) of the rows that carry metric `name`."""
+        """(line, value) of the rows that carry metric `name` (the batch's own read-only arrays, where all do)."""
         mask = self.present[name]
+        if mask.all():
+            return self.line, self.metrics[name]
         return self.line[mask], self.metrics[name][mask]
 
     def records(self, first_line: int = 0) -> list[Record]:

@@ -319,14 +319,12 @@ def _times(ints: np.ndarray, stamp: Stamp) -> tuple[np.ndarray, np.ndarray]:
     the same float.
     """
     minute, seconds = ints[stamp.minute], ints[stamp.seconds]
-    t = np.empty(seconds.size)
-    bad = seconds > 59
-    for group in groups(minute):
-        start = minute_start(int(minute[group[0]]))
-        if start is None:
-            bad[group] = True
-        else:
-            t[group] = start + seconds[group]
+    ordered = np.sort(minute)
+    distinct = ordered[np.flatnonzero(np.diff(ordered, prepend=-1.0))]  # a few per block of rows
+    starts = np.array([minute_start(int(m)) for m in distinct.tolist()], np.float64)  # None: NaN
+    start = starts[np.searchsorted(distinct, minute)] if distinct.size > 1 else np.full(minute.size, starts[0])
+    bad = (seconds > 59) | np.isnan(start)
+    t = start + seconds
     if stamp.fraction >= 0:
         t = t + ints[stamp.fraction] / 10.0**stamp.digits
     return t, bad
