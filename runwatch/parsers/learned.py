@@ -7,7 +7,9 @@ by one format string, so they are read alike. Rather than describe such a
 format a second time for the fast path, the fast path asks the format's
 parser, the one description there is, what each number of an example line
 means: it changes that number's digits (keeping its width, so the shape
-stays), parses the changed line, and looks at what moved.
+stays), parses the changed line, and looks at what moved. (The other widths
+of the same format string take what was learned here, checked:
+runwatch.parsers.layouts.)
 
 - nothing moved: the digits are not read (a percent in brackets, a rank in a
   logger name) and may be anything;
