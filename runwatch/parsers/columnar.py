@@ -206,7 +206,7 @@ class FastFormat:
     def learned(cls, parser: type[FormatParser], anchors: tuple[bytes, ...]) -> FastFormat:
         """A stateless format's fast path: each line shape read as the parser reads an example of it.
 
-        Anchors are looked for once per line shape, in its example (`_learned_plan`): the lines of a
+        Anchors are looked for once per line shape, in its example (`_learned_layout`): the lines of a
         shape share every byte but their digits, so an anchor must hold none."""
         if any(c in b"0123456789" for a in anchors for c in a):
             raise ValueError(f"{parser.name}: a learn anchor holds a digit: {anchors!r}")
@@ -358,8 +358,8 @@ class _Chunk:
 
     def _candidates(self, lo: int, hi: int) -> np.ndarray:
         """Lines in [lo, hi) that start with the format's prefix (one 8-byte compare each), or for a learned
-        format every line (its anchors are looked for once per line shape, in `_learned_plan`: a pass over
-        every byte for each anchor cost a third of a Megatron chunk's time)."""
+        format every line (its anchors are looked for once per line shape, in `_learned_layout`: a pass
+        over every byte for each anchor cost a third of a Megatron chunk's time)."""
         prefix = self.spec.prefix
         lens = self.lens[lo:hi]
         if self.spec.learn is not None:
@@ -631,13 +631,20 @@ _MAX_LEARNED = 4096
 
 
 def _learned_layout(spec: FastFormat, first: bytes, shape: bytes, nwords: int) -> _Layout:
-    """The layout of a learned format's line shape, learned from `first`, a line of that shape."""
+    """The layout of a learned format's line shape, learned from `first`, a line of that shape.
+
+    Only a shape holding one of the format's anchors is learned and kept (an
+    anchor holds no digit, so every line of the shape holds it too): other
+    lines, which may come in endless shapes (ids, paths), would evict the step
+    lines' layouts from the bounded store."""
     key = (spec.name, shape, nwords)
     found = _LEARNED.get(key)
     if found is None:
+        fixed, digits = _digit_columns(shape, nwords)
+        if spec.anchors and not any(a in first for a in spec.anchors):
+            return _Layout(fixed, digits, None)
         if len(_LEARNED) >= _MAX_LEARNED:
             _LEARNED.clear()
-        fixed, digits = _digit_columns(shape, nwords)
         found = _LEARNED[key] = _Layout(fixed, digits, _learned_plan(spec, first, shape, digits))
     return found
 
@@ -645,16 +652,12 @@ def _learned_layout(spec: FastFormat, first: bytes, shape: bytes, nwords: int) -
 def _learned_plan(spec: FastFormat, first: bytes, shape: bytes, digit_cols: np.ndarray) -> Plan | None:
     """How to read lines of `first`'s shape as the parser read `first`, or None (then they go per line).
 
-    Only a line holding one of the format's anchors is learned (they hold no
-    digit, so every line of the shape holds it too), and only printable UTF-8
-    with ASCII digits alone: the per-line path sees such a line as it is
-    (DeepSpeed's step line behind the tqdm bar it followed, `█` and all), and
-    its other lines differ from it in ASCII digits only. The plan must read
-    `first` itself into the parser's own record, and `first` must be no event
-    to the crash detector (step rows skip it)."""
+    Only printable UTF-8 with ASCII digits alone is learned: the per-line path
+    sees such a line as it is (DeepSpeed's step line behind the tqdm bar it
+    followed, `█` and all), and its other lines differ from it in ASCII digits
+    only. The plan must read `first` itself into the parser's own record, and
+    `first` must be no event to the crash detector (step rows skip it)."""
     assert spec.learn is not None
-    if spec.anchors and not any(a in first for a in spec.anchors):
-        return None
     try:
         text = first.decode("utf-8")
     except UnicodeDecodeError:

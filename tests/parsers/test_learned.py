@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runwatch.model import Kind, Record
-from runwatch.parsers import registry
+from runwatch.parsers import columnar, registry
 from runwatch.parsers.bracketed import BracketedParser
 from runwatch.parsers.columnar import FastFormat, _Chunk, extract_steps
 from runwatch.parsers.deepspeed import DeepSpeedParser
@@ -223,12 +223,14 @@ class _Counting(MegatronParser):
 
 def test_lines_without_an_anchor_cost_no_learning() -> None:
     """The anchor (`iteration `) is looked for once per line shape, in its first line: noise, however much of
-    it, is never parsed to be learned, and its lines go to the per-line parser."""
+    it and in however many shapes, is never parsed to be learned nor kept among the layouts (it would evict
+    the step lines' from the bounded store), and its lines go to the per-line parser."""
     noise = "\n".join(_noise() * 20) + "\n"
     spec = FastFormat.learned(_Counting, _Counting.learn_anchors or ())
     _Counting.calls = 0
     batch, rest = _Chunk(spec, noise.encode(), frozenset(), ()).run()
     assert _Counting.calls == 0 and len(batch) == 0 and len(rest) == noise.count("\n")
+    assert not [key for key in columnar._LEARNED if key[0] == _Counting.name]  # nor takes the step lines' room
     line = REAL["megatron"]()[0]
     batch, rest = _Chunk(spec, (noise + line + "\n").encode(), frozenset(), ()).run()
     assert len(batch) == 1 and 0 < _Counting.calls < 200
