@@ -64,6 +64,10 @@ _ROUNDS = 4
 """Layouts taken out of a length group one by one before hashing the rest."""
 _FEW = 64
 """Anchor bytes found one by one up to this many per chunk, by a vectorised compare beyond."""
+_STRAYS = 64
+_STRAY_ROWS = 8
+"""Shapes not ours a chunk may try, and the fewest lines they must hold on average after that, before the
+chunk is searched for a learned format's anchors."""
 _PREFIX_WINDOW = 32
 """Bytes of a line's head looked at for a launcher's `[role N]:` prefix."""
 
@@ -274,6 +278,10 @@ class _Chunk:
         self.prefix_rank: np.ndarray | None = None
         """The rank of each line's `[rank3]:` prefix (-1: none), once one was found."""
         self.found: list[_Found] = []
+        self.strays = self.stray_rows = 0
+        """Line shapes tried that were not ours, and their lines (`_anchored`)."""
+        self.anchor_lines: np.ndarray | None = None
+        """Which lines hold an anchor of a learned format, once searched for (`_anchored`)."""
         if spec.learn is None:  # a learned format reads the prefix as part of its layout
             self._strip_ranks()
 
@@ -380,6 +388,11 @@ class _Chunk:
         left with the first of them; what is left after `_ROUNDS` is grouped
         by a hash of its shape.
         """
+        keep = self._anchored(rows)
+        if keep is not None:
+            rows = rows[keep]
+            if not rows.size:
+                return
         length = int(self.lens[rows[0]])
         words = _words(self.buf, self.starts[rows], length)
         for _ in range(_ROUNDS):
@@ -388,8 +401,34 @@ class _Chunk:
             if not rows.size:
                 return
         shapes = np.frombuffer(words.tobytes().translate(_DIGITS_TO_ZERO), np.uint64).reshape(words.shape)
-        for part in groups(shapes @ _HASH[: words.shape[1]]):
+        hashes = shapes @ _HASH[: words.shape[1]]
+        ordered = np.sort(hashes)
+        keep = self._anchored(rows, 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1])))
+        if keep is not None:
+            rows, words, hashes = rows[keep], words[keep], hashes[keep]
+        for part in groups(hashes) if rows.size else ():
             self._layout_group(rows[part], words[part], length, omit)
+
+    def _anchored(self, rows: np.ndarray, coming: int = 0) -> np.ndarray | None:
+        """Which of `rows` hold one of a learned format's anchors, once this chunk has tried more than
+        `_STRAYS` line shapes without one, of fewer than `_STRAY_ROWS` lines each on average (counting the
+        `coming` shapes of `rows` about to be tried); None: try them all.
+
+        A shape is tried for the price of a few passes over its rows: worth
+        it for shapes of many lines (a run's other lines repeat), and for
+        the step lines it saves searching every byte for the anchors. But a
+        chunk of lines that all differ (ids, addresses, paths) would be tried
+        line by line, at ten times the cost of reading them per line: such a
+        chunk is searched for the anchors once (a pass over its bytes each)."""
+        if self.anchor_lines is None:
+            shapes = self.strays + coming
+            lines = self.stray_rows + (rows.size if coming else 0)
+            if self.spec.learn is None or not self.spec.anchors or shapes <= _STRAYS or lines >= _STRAY_ROWS * shapes:
+                return None
+            self.anchor_lines = np.zeros(self.starts.size, bool)
+            self.anchor_lines[self._lines_with(self.spec.anchors)] = True
+        keep: np.ndarray = self.anchor_lines[rows]
+        return keep
 
     def _layout_group(self, rows: np.ndarray, words: np.ndarray, length: int, omit: frozenset[str]) -> np.ndarray:
         """Parse the rows laid out exactly like the first one; return which rows that was.
@@ -408,6 +447,8 @@ class _Chunk:
         other = diff.any(axis=1)
         if plan is None:  # not ours: its rows (and any with letters where it has digits) go per line
             same: np.ndarray = ~other
+            self.strays += 1
+            self.stray_rows += int(np.count_nonzero(same))
             return same
         idx = np.flatnonzero(~other) if other.any() else np.arange(rows.size)
         block = words.view(np.uint8)[idx] if idx.size < rows.size else words.view(np.uint8)

@@ -19,6 +19,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +28,7 @@ from hypothesis import strategies as st
 from runwatch.model import Kind, Record
 from runwatch.parsers import columnar, registry
 from runwatch.parsers.bracketed import BracketedParser
-from runwatch.parsers.columnar import FastFormat, _Chunk, extract_steps
+from runwatch.parsers.columnar import FastFormat, _Chunk, extract_steps, fast_format
 from runwatch.parsers.deepspeed import DeepSpeedParser
 from runwatch.parsers.keyvalue import KeyValueParser
 from runwatch.parsers.learned import RANK, STEP, TIME, TOTAL, learn
@@ -234,6 +235,36 @@ def test_lines_without_an_anchor_cost_no_learning() -> None:
     line = REAL["megatron"]()[0]
     batch, rest = _Chunk(spec, (noise + line + "\n").encode(), frozenset(), ()).run()
     assert len(batch) == 1 and 0 < _Counting.calls < 200
+
+
+WANDB_DEBUG = FIXTURES / "realruns/hf-wandb-healthy/run/wandb/offline-run-20261122_103548-wj8itjmi/logs/debug.log"
+
+
+class _Tried(_Chunk):
+    """A chunk counting the line shapes it tries."""
+
+    def _layout_group(self, rows: Any, words: Any, length: int, omit: frozenset[str]) -> Any:
+        self.tried = getattr(self, "tried", 0) + 1
+        return super()._layout_group(rows, words, length, omit)
+
+
+def test_lines_that_all_differ_are_searched_for_the_anchor_not_tried_one_by_one() -> None:
+    """W&B's `… Run object at 0x7fa11200c650>>` line (run lab recording), its address redrawn on every line:
+    each line is a shape of its own. Past a few dozen such shapes the chunk is searched for the anchor once,
+    instead of trying thousands of shapes (ten times the cost of reading those lines one by one)."""
+    line = next(x for x in WANDB_DEBUG.read_text(encoding="utf-8").splitlines() if "object at 0x" in x)
+    rng = random.Random(6)
+    noise = [re.sub(r"0x[0-9a-f]+", lambda m: "0x" + "".join(rng.choice("0123456789abcdef") for _ in m.group()[2:]),
+                    line) for _ in range(3000)]
+    steps = [_redrawn(x, rng) for x in REAL["megatron"]()] * 5
+    data = ("\n".join(noise + steps) + "\n").encode()
+    spec = fast_format("megatron")
+    assert spec is not None
+    chunk = _Tried(spec, data, frozenset(), ())
+    batch, rest = chunk.run()
+    assert chunk.tried < 300 and len(batch) > len(steps) // 2
+    got, columns = both(data, "megatron")
+    assert columns == len(batch)
 
 
 def test_an_anchor_with_a_digit_is_refused() -> None:
