@@ -10,12 +10,13 @@ the digits (0–9) in float32, times a matrix of powers of ten that sums them in
 *pieces* of at most seven digits; a number of more digits (up to 15) joins its
 pieces in float64. A piece is below 2**24 and a number below 2**53, so every
 product and partial sum is an exact integer in its type, whatever order the
-BLAS adds in. A value is then one
-correctly rounded division by a power of ten, i.e. exactly `float(text)`, and
-unit conversions repeat the per-line parser's own arithmetic: the columns are
-bit-identical to the per-line parser's values. The float32 matrix is half the
-memory of float64 digits, and one product replaces a product per number (a
-Megatron line holds a dozen numbers, a hundred digits).
+BLAS adds in. A value is then one correctly rounded division by a power of
+ten, i.e. exactly `float(text)`, and unit conversions repeat the per-line
+parser's own arithmetic: the columns are bit-identical to the per-line
+parser's values. The float32 matrix is half the memory of float64 digits, and
+one product replaces a product per number (a Megatron line holds a dozen
+numbers, a hundred digits). A mantissa of 16 to 18 digits (Python's repr of a
+float) is two such integers, joined and scaled in long double (`_wide`).
 """
 
 from __future__ import annotations
