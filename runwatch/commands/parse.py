@@ -288,7 +288,8 @@ class Summary:
         self.kinds[_KIND_NAMES.get(batch.kind) or str(batch.kind)] += len(batch)
         stated = batch.rank  # launcher prefixes (`[rank3]:`) per row, -1 where a row has none
         if stated is not None:
-            self.ranks.update(int(r) for r in np.unique(stated[stated >= 0]))
+            ranked = np.sort(stated[stated >= 0])  # not np.unique: it imports numpy.ma (~20 ms of a parse)
+            self.ranks.update(ranked[np.flatnonzero(np.diff(ranked, prepend=-1))].tolist())
         if chunk.rank is not None and (stated is None or (stated < 0).any()):
             self.ranks.add(chunk.rank)
         if not had_first and (first_at is None or lines[0] < first_at):

@@ -4,8 +4,9 @@ A per-line parser spends its time on Python objects (a str per field, a float
 per value, a dict and a Record per line) and tops out near 0.25 M lines/s.
 Here a chunk of complete lines is one byte buffer:
 
-1. newline positions and a vectorised prefix test pick the candidate lines,
-   which are grouped by length and copied out as rows of uint64 words;
+1. newline positions and a vectorised prefix test pick the candidate lines
+   (every line, for a learned format), which are grouped by length and
+   copied out as rows of uint64 words;
 2. a line's *shape* is the line with every digit turned into `0`: lines that
    one format string printed with equally wide numbers share it. Each round
    takes the rows whose bytes equal the first row's wherever that row has no
@@ -13,11 +14,12 @@ Here a chunk of complete lines is one byte buffer:
    shape. Lengths rarely hold more than two shapes; what is left after a few
    rounds is grouped by a hash of the shapes (`bytes.translate`);
 3. the format's layout pattern is matched once per shape, giving each field's
-   digit columns; the numbers are then digit arithmetic on those columns (a
-   small matrix-vector product per field), all in C. A format with no
-   template (Megatron, DeepSpeed, torchtitan, kv) has its layout per shape
-   learned from its own parser instead (runwatch.parsers.learned); such lines
-   may state a local time and a rank, which become columns too.
+   digit columns; the numbers are then digit arithmetic on those columns (two
+   matrix products per block of rows: runwatch.parsers.digits), all in C. A
+   format with no template (Megatron, DeepSpeed, torchtitan, kv) has its
+   layout per shape learned from its own parser instead
+   (runwatch.parsers.learned, once per skeleton: runwatch.parsers.layouts);
+   such lines may state a local time and a rank, which become columns too.
 
 A value is the integer its digits spell divided by a power of ten; both are
 exact in float64 (at most 15 digits), so the quotient is the correctly rounded
@@ -40,32 +42,47 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
+from itertools import accumulate
 
 import numpy as np
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser, StepLineParser
-from runwatch.parsers.boundary import OVERRUN
+from runwatch.parsers.boundary import OVERRUN, ascii_digits
+from runwatch.parsers.digits import MAX_DIGITS, Field, Integers, Plan, Stamp, groups, values
 from runwatch.parsers.events import EventDetector
-from runwatch.parsers.fields import local_seconds
-from runwatch.parsers.learned import RANK, STEP, TIME, TOTAL, Counters, LearnedLine, learn
+from runwatch.parsers.layouts import Learner
+from runwatch.parsers.learned import RANK, STEP, TIME, TOTAL, LearnedLine
 from runwatch.parsers.prefix import split_rank
 from runwatch.parsers.registry import UnknownFormatError, parser_class
 
 _DIGITS_TO_ZERO = bytes(48 if 48 <= c <= 57 else c for c in range(256))
 _SGR = re.compile(rb"\x1b\[[0-9;]*m")
-_MAX_DIGITS = 15
-"""Digits per number: 10**15 < 2**53, so the integer of the digits is exact in float64."""
 _MAX_LINE = 4096
 """Longer candidates go the per-line way; no step line is this long."""
-_SUB_ROWS = 2048
 _ROUNDS = 4
 """Layouts taken out of a length group one by one before hashing the rest."""
 _FEW = 64
 """Anchor bytes found one by one up to this many per chunk, by a vectorised compare beyond."""
+_STRAYS = 64
+_STRAY_ROWS = 8
+"""Shapes not ours a chunk may try, and the fewest lines they must hold on average after that, before the
+chunk is searched for a learned format's anchors."""
 _PREFIX_WINDOW = 32
 """Bytes of a line's head looked at for a launcher's `[role N]:` prefix."""
-_HASH = np.random.default_rng(0x5EED).integers(0, 2**63, _MAX_LINE // 8 + 1, dtype=np.uint64) * 2 + 1
+
+
+def _odd_mixes(n: int) -> np.ndarray:
+    """n well-mixed odd 64-bit multipliers (splitmix64 of 1..n), without importing numpy.random (~7 ms)."""
+    x = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    for shift, mul in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+        x = (x ^ (x >> np.uint64(shift))) * np.uint64(mul)
+    mixed: np.ndarray = (x ^ (x >> np.uint64(31))) | np.uint64(1)
+    return mixed
+
+
+_HASH = _odd_mixes(_MAX_LINE // 8 + 1)
+"""Per-word multipliers of a shape's hash (`_length_group`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +125,10 @@ class ColumnBatch:
                        t=None if self.t is None else self.t[keep], rank=None if self.rank is None else self.rank[keep])
 
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(line, value) of the rows that carry metric `name`."""
+        """(line, value) of the rows that carry metric `name` (the batch's own read-only arrays, where all do)."""
         mask = self.present[name]
+        if mask.all():
+            return self.line, self.metrics[name]
         return self.line[mask], self.metrics[name][mask]
 
     def records(self, first_line: int = 0) -> list[Record]:
@@ -173,10 +192,12 @@ class FastFormat:
     kind: Kind = Kind.STEP
     order: tuple[str, ...] = ()
     learn: Callable[[str], LearnedLine | None] | None = None
-    """A layout per line shape, learned from the format's own parser (runwatch.parsers.learned), for a
-    format without a template; `layout` then matches nothing and `anchors` pick the candidate lines."""
+    """A layout per line shape, learned from the format's own parser (runwatch.parsers.learned, once per
+    skeleton: runwatch.parsers.layouts), for a format without a template; `layout` then matches nothing and
+    `anchors` pick the shapes worth learning."""
     anchors: tuple[bytes, ...] = ()
-    """Texts one of which every step line of a learned format holds (none: every line is a candidate)."""
+    """Texts one of which every step line of a learned format holds (none: every line is a step line's
+    candidate); a line shape without one is not learned."""
 
     @classmethod
     def of(cls, parser: type[StepLineParser]) -> FastFormat:
@@ -187,10 +208,14 @@ class FastFormat:
 
     @classmethod
     def learned(cls, parser: type[FormatParser], anchors: tuple[bytes, ...]) -> FastFormat:
-        """A stateless format's fast path: each line shape read as the parser reads an example of it."""
-        parse, counters = parser().parse, parser.learn_counters
+        """A stateless format's fast path: each line shape read as the parser reads an example of it.
+
+        Anchors are looked for once per line shape, in its example (`_learned_layout`): the lines of a
+        shape share every byte but their digits, so an anchor must hold none."""
+        if any(c in b"0123456789" for a in anchors for c in a):
+            raise ValueError(f"{parser.name}: a learn anchor holds a digit: {anchors!r}")
         return cls(name=parser.name, prefix=b"", layout=_NOTHING, metrics={},
-                   learn=lambda text: learn(parse, text, counters), anchors=anchors)
+                   learn=Learner(parser().parse, parser.learn_counters), anchors=anchors)
 
 
 _NOTHING = re.compile(rb"(?!)")
@@ -253,6 +278,10 @@ class _Chunk:
         self.prefix_rank: np.ndarray | None = None
         """The rank of each line's `[rank3]:` prefix (-1: none), once one was found."""
         self.found: list[_Found] = []
+        self.strays = self.stray_rows = 0
+        """Line shapes tried that were not ours, and their lines (`_anchored`)."""
+        self.anchor_lines: np.ndarray | None = None
+        """Which lines hold an anchor of a learned format, once searched for (`_anchored`)."""
         if spec.learn is None:  # a learned format reads the prefix as part of its layout
             self._strip_ranks()
 
@@ -337,16 +366,12 @@ class _Chunk:
 
     def _candidates(self, lo: int, hi: int) -> np.ndarray:
         """Lines in [lo, hi) that start with the format's prefix (one 8-byte compare each), or for a learned
-        format hold one of its anchors."""
+        format every line (its anchors are looked for once per line shape, in `_learned_layout`: a pass
+        over every byte for each anchor cost a third of a Megatron chunk's time)."""
         prefix = self.spec.prefix
         lens = self.lens[lo:hi]
         if self.spec.learn is not None:
-            fit = (lens >= 8) & (lens <= _MAX_LINE)
-            if self.spec.anchors:
-                at = np.array(self._lines_with(self.spec.anchors), np.int64)
-                at = at[(at >= lo) & (at < hi)]
-                return at[fit[at - lo]]
-            return np.flatnonzero(fit) + lo
+            return np.flatnonzero((lens >= 8) & (lens <= _MAX_LINE)) + lo
         cand = np.flatnonzero((lens >= max(8, len(prefix) + 1)) & (lens <= _MAX_LINE)) + lo
         mask = np.zeros(8, np.uint8)
         mask[: len(prefix)] = 0xFF
@@ -363,6 +388,11 @@ class _Chunk:
         left with the first of them; what is left after `_ROUNDS` is grouped
         by a hash of its shape.
         """
+        keep = self._anchored(rows)
+        if keep is not None:
+            rows = rows[keep]
+            if not rows.size:
+                return
         length = int(self.lens[rows[0]])
         words = _words(self.buf, self.starts[rows], length)
         for _ in range(_ROUNDS):
@@ -371,8 +401,34 @@ class _Chunk:
             if not rows.size:
                 return
         shapes = np.frombuffer(words.tobytes().translate(_DIGITS_TO_ZERO), np.uint64).reshape(words.shape)
-        for part in _groups(shapes @ _HASH[: words.shape[1]]):
+        hashes = shapes @ _HASH[: words.shape[1]]
+        ordered = np.sort(hashes)
+        keep = self._anchored(rows, 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1])))
+        if keep is not None:
+            rows, words, hashes = rows[keep], words[keep], hashes[keep]
+        for part in groups(hashes) if rows.size else ():
             self._layout_group(rows[part], words[part], length, omit)
+
+    def _anchored(self, rows: np.ndarray, coming: int = 0) -> np.ndarray | None:
+        """Which of `rows` hold one of a learned format's anchors, once this chunk has tried more than
+        `_STRAYS` line shapes without one, of fewer than `_STRAY_ROWS` lines each on average (counting the
+        `coming` shapes of `rows` about to be tried); None: try them all.
+
+        A shape is tried for the price of a few passes over its rows: worth
+        it for shapes of many lines (a run's other lines repeat), and for
+        the step lines it saves searching every byte for the anchors. But a
+        chunk of lines that all differ (ids, addresses, paths) would be tried
+        line by line, at ten times the cost of reading them per line: such a
+        chunk is searched for the anchors once (a pass over its bytes each)."""
+        if self.anchor_lines is None:
+            shapes = self.strays + coming
+            lines = self.stray_rows + (rows.size if coming else 0)
+            if self.spec.learn is None or not self.spec.anchors or shapes <= _STRAYS or lines >= _STRAY_ROWS * shapes:
+                return None
+            self.anchor_lines = np.zeros(self.starts.size, bool)
+            self.anchor_lines[self._lines_with(self.spec.anchors)] = True
+        keep: np.ndarray = self.anchor_lines[rows]
+        return keep
 
     def _layout_group(self, rows: np.ndarray, words: np.ndarray, length: int, omit: frozenset[str]) -> np.ndarray:
         """Parse the rows laid out exactly like the first one; return which rows that was.
@@ -385,9 +441,16 @@ class _Chunk:
         shape = first.translate(_DIGITS_TO_ZERO)
         layout = (_layout(self.spec, shape, words.shape[1]) if self.spec.learn is None
                   else _learned_layout(self.spec, first, shape, words.shape[1]))
+        plan = layout.plan
         diff = np.bitwise_xor(words, words[0])
         np.bitwise_and(diff, layout.fixed, out=diff)
-        idx = np.arange(rows.size) if not diff.any() else np.flatnonzero(~diff.any(axis=1))
+        other = diff.any(axis=1)
+        if plan is None:  # not ours: its rows (and any with letters where it has digits) go per line
+            same: np.ndarray = ~other
+            self.strays += 1
+            self.stray_rows += int(np.count_nonzero(same))
+            return same
+        idx = np.flatnonzero(~other) if other.any() else np.arange(rows.size)
         block = words.view(np.uint8)[idx] if idx.size < rows.size else words.view(np.uint8)
         digits = np.take(block, layout.digits, axis=1)
         if digits.size and (digits.min() < 48 or digits.max() > 57):
@@ -395,25 +458,24 @@ class _Chunk:
             idx, block, digits = idx[good], block[good], digits[good]
         taken = np.zeros(rows.size, bool)
         taken[idx] = True
-        plan = layout.plan
-        for cols, text in plan.literal if plan is not None else ():
+        for cols, text in plan.literal:
             lit = block[:, cols] == text  # label digits (`bf16_`): the same shape with other digits is not ours
             if not lit.all():
                 keep = lit.all(axis=1)
                 idx, block, digits = idx[keep], block[keep], digits[keep]
-        if plan is not None and idx.size:
-            step, total, values, inexact, times = _values(plan, digits, omit)
-            ranks = (_integer(digits.T.astype(np.float64), plan.rank).astype(np.int64) if plan.rank
-                     else self._prefixed(rows[idx]))
-            bogus = inexact | ((total >= 0) & (step > OVERRUN * total))  # `step 999999999999/100`: boundary.checked's call
+        if idx.size:
+            got = values(plan, digits, omit)
+            step, total, found, times = got.step, got.total, got.metrics, got.times
+            ranks = got.ranks if got.ranks is not None else self._prefixed(rows[idx])
+            bogus = got.inexact | ((total >= 0) & (step > OVERRUN * total))  # `step 999999999999/100`: boundary.checked's call
             if bogus.any():
                 taken[idx[bogus]] = False
                 keep = ~bogus
-                idx, step, total, values = idx[keep], step[keep], total[keep], {m: v[keep] for m, v in values.items()}
+                idx, step, total, found = idx[keep], step[keep], total[keep], {m: v[keep] for m, v in found.items()}
                 times = times[keep] if times is not None else None
                 ranks = ranks[keep] if ranks is not None else None
             if idx.size:
-                self.found.append((rows[idx], step, total, values, times, ranks))
+                self.found.append((rows[idx], step, total, found, times, ranks))
         return taken
 
     def _assemble(self) -> tuple[ColumnBatch, Unhandled]:
@@ -514,13 +576,7 @@ def _after_barrier(spec: FastFormat, raw: bytes, omit: frozenset[str]) -> frozen
 
 def _by_length(cand: np.ndarray, lens: np.ndarray) -> list[np.ndarray]:
     """Candidate line indices split into groups of equal line length."""
-    return [cand[g] for g in _groups(lens.astype(np.uint16))]
-
-
-def _groups(keys: np.ndarray) -> list[np.ndarray]:
-    """Positions of equal keys, each group ascending (np.unique would import numpy.ma: 70 ms)."""
-    order = np.argsort(keys, kind="stable")
-    return np.split(order, np.flatnonzero(np.diff(keys[order])) + 1)
+    return [cand[g] for g in groups(lens.astype(np.uint16))]
 
 
 def _rows(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
@@ -560,59 +616,6 @@ def _byte_mask(keep: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class _Field:
-    """One number of a layout: its digits among the layout's digit columns, and its conversion."""
-
-    metric: str
-    lo: int
-    hi: int
-    weights: np.ndarray
-    """Powers of ten of the digits, most significant first."""
-    bias: float
-    """What the weights make of the digits' `0` offset (48 per digit): subtracted after."""
-    divisor: float
-    """10**decimals: exact, like the integer of the digits, so their quotient is float(text)."""
-    scale: float
-    sign: float = 1.0
-    """-1.0 for a number printed with `-` (a shape holds its sign, so one layout has one)."""
-    exponent: _Field | None = None
-    """The digits after `e±`, for scientific notation (`divisor` then counts the mantissa's decimals)."""
-    exp_sign: int = 1
-    decimals: int = 0
-    """log10 of `divisor`: the power of ten the exponent is offset by."""
-    text: bytes | None = None
-    """For a number of more digits than float64 holds exactly (Python's repr of a float: `83.48609168106144`):
-    its shape; the value is then float() of the text rebuilt from digit columns lo..hi into it, as the
-    per-line parser reads it (a few hundred ns a value instead of a line's parse)."""
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Plan:
-    """How to read one layout: the fields (over the layout's digit columns) and the label digits to check."""
-
-    step: _Field | None
-    """None when `counters` computes it."""
-    total: _Field | None
-    fields: tuple[_Field, ...]
-    literal: tuple[tuple[np.ndarray, np.ndarray], ...]
-    time: _Stamp | None = None
-    rank: _Field | None = None
-    constants: tuple[tuple[str, float], ...] = ()
-    """Metrics every row of the layout prints as the same word (`grad norm: nan`), with their value."""
-    counted: tuple[_Field, ...] = ()
-    """The integers `counters` reads (each field's `metric` is its name there)."""
-    counters: Counters | None = None
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Stamp:
-    """A local `YYYY-MM-DD HH:MM:SS[.f…]`: its 14 digits (and `frac` more) from digit column `lo` on."""
-
-    lo: int
-    frac: int
-
-
-@dataclass(frozen=True, slots=True, eq=False)
 class _Layout:
     """One line shape: where its digits are, and how to read it (None: not a step line we can vouch for)."""
 
@@ -620,7 +623,7 @@ class _Layout:
     """uint64 words, 0xFF in the bytes that are not digits: those must equal the first row's."""
     digits: np.ndarray
     """Columns of the digits, in line order."""
-    plan: _Plan | None
+    plan: Plan | None
 
 
 @lru_cache(maxsize=4096)
@@ -635,158 +638,32 @@ def _digit_columns(shape: bytes, nwords: int) -> tuple[np.ndarray, np.ndarray]:
     return _byte_mask(codes != 48), np.flatnonzero(codes == 48)
 
 
-def _plan(spec: FastFormat, shape: bytes, digit_cols: np.ndarray) -> _Plan | None:
+def _plan(spec: FastFormat, shape: bytes, digit_cols: np.ndarray) -> Plan | None:
     """How to read lines of this shape, or None when the format's layout does not fit it exactly."""
     m = spec.layout.fullmatch(shape)
     if m is None:
         return None
-    fields: dict[str, _Field] = {}
+    ints = Integers(digit_cols.size)
+    counters: dict[str, int] = {}
+    fields: list[Field] = []
     groups = m.groupdict()
     for group in ("step", "total", *spec.metrics):
         if groups.get(group) is None:
             continue
         lo, hi = m.span(group)
-        first, last = np.searchsorted(digit_cols, [lo, hi])
-        if last - first > _MAX_DIGITS:
+        first, last = (int(i) for i in np.searchsorted(digit_cols, [lo, hi]))
+        if last - first > MAX_DIGITS:
             return None
-        metric, scale = spec.metrics.get(group, (group, 1.0))
-        fields[group] = _field(metric, scale, shape[lo:hi], int(first), int(last))
+        if group in spec.metrics:
+            metric, scale = spec.metrics[group]
+            fields.append(Field.of(metric, scale, shape[lo:hi], first, last, ints))
+        else:
+            counters[group] = ints.add(first, last)
     literal = tuple(
         (np.arange(*m.span(g)), np.frombuffer(text, np.uint8))
         for g, text in spec.literal.items() if groups.get(g) is not None
     )
-    step, total = fields.pop("step"), fields.pop("total", None)
-    return _Plan(step, total, tuple(fields.values()), literal)
-
-
-def _field(metric: str, scale: float, text: bytes, lo: int, hi: int) -> _Field:
-    """A field of `text` (its shape: `0` digits, maybe a sign and `e±` exponent) at digit columns lo..hi;
-    one of more digits than float64 holds exactly is read by float() (a learned layout's: see `_Field.text`)."""
-    if hi - lo > _MAX_DIGITS:
-        return _Field(metric, lo, hi, np.zeros(0), 0.0, 1.0, scale, text=text)
-    sign = -1.0 if text[:1] == b"-" else 1.0
-    e = max(text.find(b"e"), text.find(b"E"))
-    mantissa, exponent = (text, b"") if e < 0 else (text[:e], text[e + 1:])
-    split = lo + mantissa.count(b"0")
-    dot = mantissa.find(b".")
-    decimals = 0 if dot < 0 else len(mantissa) - dot - 1
-    weights = 10.0 ** np.arange(split - lo - 1, -1, -1)
-    exp = None
-    if exponent:
-        ew = 10.0 ** np.arange(hi - split - 1, -1, -1)
-        exp = _Field(metric, split, hi, ew, 48.0 * float(ew.sum()), 1.0, 1.0)
-    return _Field(metric, lo, split, weights, 48.0 * float(weights.sum()), 10.0**decimals, scale, sign, exp,
-                  -1 if exponent[:1] == b"-" else 1, decimals)
-
-
-_POW10 = np.array([float(10**k) for k in range(23)])
-"""10**0 … 10**22: exact in float64, so m × 10**k and m / 10**k are one correctly rounded operation."""
-
-
-def _values(
-    plan: _Plan, digits: np.ndarray, omit: frozenset[str]
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
-    """Step, total and metric columns from the digit bytes (rows × digit columns) of one layout, which
-    rows hold a number this path cannot give exactly (an exponent beyond ±22 decimals, a date that is
-    no real local time), and the times the rows state (None: the layout states none).
-
-    Digits are converted `_SUB_ROWS` rows at a time so that their float64 copy
-    (8 bytes per digit) stays in the CPU cache instead of going to memory.
-    """
-    k = digits.shape[0]
-    fields = [f for f in plan.fields if f.metric not in omit]
-    step = np.empty(k, np.int64)
-    total = np.full(k, -1, np.int64)
-    vals = np.empty((len(fields), k))
-    inexact = np.zeros(k, bool)
-    times = np.empty(k) if plan.time is not None else None
-    counted = np.empty((len(plan.counted), k), np.int64)
-    for lo in range(0, k, _SUB_ROWS):
-        hi = min(k, lo + _SUB_ROWS)
-        sub = digits[lo:hi].T.astype(np.float64, order="C")  # a row per digit column
-        if plan.step is not None:
-            step[lo:hi] = _integer(sub, plan.step)
-        for i, f in enumerate(plan.counted):
-            counted[i, lo:hi] = _integer(sub, f)
-        if times is not None and plan.time is not None:
-            times[lo:hi], bad = _times(sub, plan.time)
-            inexact[lo:hi] |= bad
-        if plan.total is not None:
-            total[lo:hi] = _integer(sub, plan.total)
-        for i, f in enumerate(fields):
-            if f.text is not None:
-                vals[i, lo:hi] = _by_text(digits[lo:hi, f.lo : f.hi], f.text)
-                continue
-            if f.exponent is None:
-                vals[i, lo:hi] = _integer(sub, f) / f.divisor
-                continue
-            power = f.exp_sign * _integer(sub, f.exponent).astype(np.int64) - f.decimals
-            inexact[lo:hi] |= np.abs(power) >= _POW10.size
-            power = np.clip(power, 1 - _POW10.size, _POW10.size - 1)
-            m = _integer(sub, f)
-            vals[i, lo:hi] = np.where(power >= 0, m * _POW10[np.maximum(power, 0)], m / _POW10[np.maximum(-power, 0)])
-    out = {}
-    for i, f in enumerate(fields):
-        v = vals[i] if f.sign > 0 else -vals[i]
-        out[f.metric] = _scaled(v, f.scale)
-    for metric, value in plan.constants:
-        if metric not in omit:
-            out[metric] = np.full(k, value)
-    if plan.counters is not None:  # the format's own computation, over columns (runwatch.parsers.learned.Counters)
-        inexact |= (counted >= 2**31).any(axis=0)  # products of such would overflow int64, not Python's ints
-        got_step, got_total, derived, ok = plan.counters.read({f.metric: counted[i] for i, f in enumerate(plan.counted)})
-        step[:] = got_step
-        if got_total is not None:
-            total[:] = got_total
-        out.update((m, np.asarray(v, np.float64)) for m, v in derived.items() if m not in omit)
-        inexact |= ~np.asarray(ok, bool)  # no step for the per-line parser either: it reads them
-    return step, total, out, inexact, times
-
-
-def _times(sub: np.ndarray, stamp: _Stamp) -> tuple[np.ndarray, np.ndarray]:
-    """Unix seconds of local stamps (digit columns × rows, as `_values` has them), and which rows are no
-    real time (left to the per-line parser, which reads no record from them).
-
-    As runwatch.parsers.fields.local_time reads one: the local start of the
-    stamp's minute (one datetime per distinct minute, checked to have one UTC
-    offset throughout), its seconds added, then the fraction's digits over
-    their power of ten; each an exact or one correctly rounded operation, so
-    the same float.
-    """
-    d = sub[stamp.lo : stamp.lo + 14 + stamp.frac] - 48.0
-
-    def num(a: int, b: int) -> np.ndarray:
-        part: np.ndarray = 10.0 ** np.arange(b - a - 1, -1, -1) @ d[a:b]
-        return part
-
-    minute = num(0, 12)  # YYYYMMDDhhmm: below 2**53, exact
-    seconds = num(12, 14)
-    t = np.empty(seconds.size)
-    bad = seconds > 59
-    for group in _groups(minute):
-        start = _minute_start(int(minute[group[0]]))
-        if start is None:
-            bad[group] = True
-        else:
-            t[group] = start + seconds[group]
-    if stamp.frac:
-        t = t + num(14, 14 + stamp.frac) / 10.0**stamp.frac
-    return t, bad
-
-
-@lru_cache(maxsize=4096)
-def _minute_start(minute: int) -> float | None:
-    """Unix seconds of the local minute YYYYMMDDhhmm, None if it is no real time or its UTC offset changes
-    within it (then each second of it is left to the per-line parser)."""
-    text = str(minute).zfill(12)
-    stamp = f"{text[0:4]}-{text[4:6]}-{text[6:8]} {text[8:10]}:{text[10:12]}:"
-    try:
-        start = local_seconds(stamp + "00")
-        if local_seconds(stamp + "59") != start + 59:
-            return None
-    except ValueError:
-        return None
-    return start
+    return Plan(ints.build(), counters["step"], counters.get("total", -1), tuple(fields), literal)
 
 
 _LEARNED: dict[tuple[str, bytes, int], _Layout] = {}
@@ -795,29 +672,38 @@ _MAX_LEARNED = 4096
 
 
 def _learned_layout(spec: FastFormat, first: bytes, shape: bytes, nwords: int) -> _Layout:
-    """The layout of a learned format's line shape, learned from `first`, a line of that shape."""
+    """The layout of a learned format's line shape, learned from `first`, a line of that shape.
+
+    Only a shape holding one of the format's anchors is learned and kept (an
+    anchor holds no digit, so every line of the shape holds it too): other
+    lines, which may come in endless shapes (ids, paths), would evict the step
+    lines' layouts from the bounded store."""
     key = (spec.name, shape, nwords)
     found = _LEARNED.get(key)
     if found is None:
+        fixed, digits = _digit_columns(shape, nwords)
+        if spec.anchors and not any(a in first for a in spec.anchors):
+            return _Layout(fixed, digits, None)
         if len(_LEARNED) >= _MAX_LEARNED:
             _LEARNED.clear()
-        fixed, digits = _digit_columns(shape, nwords)
         found = _LEARNED[key] = _Layout(fixed, digits, _learned_plan(spec, first, shape, digits))
     return found
 
 
-def _learned_plan(spec: FastFormat, first: bytes, shape: bytes, digit_cols: np.ndarray) -> _Plan | None:
+def _learned_plan(spec: FastFormat, first: bytes, shape: bytes, digit_cols: np.ndarray) -> Plan | None:
     """How to read lines of `first`'s shape as the parser read `first`, or None (then they go per line).
 
-    Only printable ASCII with no rank prefix is learned: the per-line path
-    sees such a line as it is. The plan must read `first` itself into the
-    parser's own record, and `first` must be no event to the crash detector
-    (step rows skip it)."""
+    Only printable UTF-8 with ASCII digits alone is learned: the per-line path
+    sees such a line as it is (DeepSpeed's step line behind the tqdm bar it
+    followed, `█` and all), and its other lines differ from it in ASCII digits
+    only. The plan must read `first` itself into the parser's own record, and
+    `first` must be no event to the crash detector (step rows skip it)."""
     assert spec.learn is not None
-    if not first.isascii():
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError:
         return None
-    text = first.decode("ascii")
-    if not text.isprintable():
+    if not text.isprintable() or ascii_digits(text) != text:
         return None
     events = EventDetector()
     if events.feed(split_rank(text)[1]) is not None or not events.idle:
@@ -825,15 +711,25 @@ def _learned_plan(spec: FastFormat, first: bytes, shape: bytes, digit_cols: np.n
     learned = spec.learn(text)
     if learned is None:
         return None
-    fields: dict[str, _Field] = {}
+    if not first.isascii():
+        learned = _in_bytes(learned, text)
+    return _checked_plan(learned, first, shape, digit_cols)
+
+
+def _checked_plan(learned: LearnedLine, first: bytes, shape: bytes, digit_cols: np.ndarray) -> Plan | None:
+    """The plan of a learned line's spans over its shape's digit columns, if it reads `first` into the very
+    record the parser gave."""
+    ints = Integers(digit_cols.size)
+    fields: list[Field] = []
     stamp = None
     constants = tuple((s.name, s.constant) for s in learned.spans if s.constant is not None)
     counted = []
+    special = {STEP: -1, TOTAL: -1, RANK: -1}
     for span in learned.counted:
         first_col, last_col = (int(i) for i in np.searchsorted(digit_cols, [span.lo, span.hi]))
-        if last_col == first_col or last_col - first_col > _MAX_DIGITS or not first[span.lo:span.hi].isdigit():
+        if last_col == first_col or last_col - first_col > MAX_DIGITS or not first[span.lo:span.hi].isdigit():
             return None
-        counted.append(_field(span.name, 1.0, shape[span.lo:span.hi], first_col, last_col))
+        counted.append((span.name, ints.add(first_col, last_col)))
     for span in learned.spans:
         if span.constant is not None:
             continue
@@ -842,50 +738,39 @@ def _learned_plan(spec: FastFormat, first: bytes, shape: bytes, digit_cols: np.n
             frac = last_col - first_col - 14
             if frac < 0 or frac > 6:
                 return None
-            stamp = _Stamp(first_col, frac)
-            continue
-        if last_col == first_col or (last_col - first_col > _MAX_DIGITS and span.name in (STEP, TOTAL, RANK)):
+            stamp = Stamp.at(first_col, frac, ints)
+        elif span.name in special:
+            if last_col == first_col or last_col - first_col > MAX_DIGITS or not first[span.lo:span.hi].isdigit():
+                return None
+            special[span.name] = ints.add(first_col, last_col)
+        elif last_col == first_col:
             return None
-        fields[span.name] = _field(span.name, span.scale, shape[span.lo:span.hi], first_col, last_col)
-    literal = tuple((np.arange(lo, hi), np.frombuffer(first[lo:hi], np.uint8)) for lo, hi in learned.literals)
-    plan = _Plan(fields.pop(STEP, None), fields.pop(TOTAL, None), tuple(f for n, f in fields.items() if n != RANK),
-                 literal, stamp, fields.get(RANK), constants, tuple(counted), learned.counters)
-    if plan.step is None and plan.counters is None:
+        else:
+            fields.append(Field.of(span.name, span.scale, shape[span.lo:span.hi], first_col, last_col, ints))
+    if special[STEP] < 0 and learned.counters is None:
         return None
+    literal = tuple((np.arange(lo, hi), np.frombuffer(first[lo:hi], np.uint8)) for lo, hi in learned.literals)
+    plan = Plan(ints.build(), special[STEP], special[TOTAL], tuple(fields), literal, stamp, special[RANK], constants,
+                tuple(counted), learned.counters)
     row = np.frombuffer(first, np.uint8)[digit_cols[None, :]] if digit_cols.size else np.zeros((1, 0), np.uint8)
-    step, total, values, inexact, times = _values(plan, row, frozenset())
+    cols = values(plan, row, frozenset())
     rec = learned.record
-    rank = int(_integer(row.T.astype(np.float64), plan.rank)[0]) if plan.rank else None
     same = (
-        not inexact[0] and rank == rec.rank and int(step[0]) == rec.step and (int(total[0]) if total[0] >= 0 else None) == rec.total_steps
-        and (float(times[0]) if times is not None else 0.0) == rec.t
-        and set(values) == set(rec.metrics) and all(_bits(float(v[0])) == _bits(rec.metrics[m]) for m, v in values.items())
+        not cols.inexact[0] and (None if cols.ranks is None else int(cols.ranks[0])) == rec.rank
+        and int(cols.step[0]) == rec.step and (int(cols.total[0]) if cols.total[0] >= 0 else None) == rec.total_steps
+        and (float(cols.times[0]) if cols.times is not None else 0.0) == rec.t and set(cols.metrics) == set(rec.metrics)
+        and all(_bits(float(v[0])) == _bits(rec.metrics[m]) for m, v in cols.metrics.items())
     )
     return plan if same else None
 
 
+def _in_bytes(learned: LearnedLine, text: str) -> LearnedLine:
+    """`learned`, whose positions count the characters of `text`, with positions in its UTF-8 bytes."""
+    at = [0, *accumulate(len(c.encode()) for c in text)]
+    return replace(learned, spans=tuple(replace(s, lo=at[s.lo], hi=at[s.hi]) for s in learned.spans),
+                   literals=tuple((at[lo], at[hi]) for lo, hi in learned.literals),
+                   counted=tuple(replace(s, lo=at[s.lo], hi=at[s.hi]) for s in learned.counted))
+
+
 def _bits(v: float) -> bytes:
     return np.float64(v).tobytes()
-
-
-def _by_text(digits: np.ndarray, shape: bytes) -> np.ndarray:
-    """float() of each row's number: its digit bytes (rows × digits) put back into the number's shape."""
-    template = np.frombuffer(shape, np.uint8)
-    rows = np.tile(template, (digits.shape[0], 1))
-    rows[:, template == 48] = digits
-    texts = rows.view(f"S{len(shape)}").ravel().tolist()
-    if b"," in shape:  # thousands separators, as the parsers read them
-        texts = [t.replace(b",", b"") for t in texts]
-    return np.array([float(t) for t in texts], np.float64)
-
-
-def _integer(digits: np.ndarray, f: _Field) -> np.ndarray:
-    """The integers the field's digit columns spell (exact: every partial sum is below 2**53)."""
-    values: np.ndarray = f.weights @ digits[f.lo : f.hi] - f.bias
-    return values
-
-
-def _scaled(v: np.ndarray, scale: float) -> np.ndarray:
-    if scale > 0:
-        return v if scale == 1.0 else v * scale
-    return v / -scale

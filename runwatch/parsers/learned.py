@@ -7,7 +7,9 @@ by one format string, so they are read alike. Rather than describe such a
 format a second time for the fast path, the fast path asks the format's
 parser, the one description there is, what each number of an example line
 means: it changes that number's digits (keeping its width, so the shape
-stays), parses the changed line, and looks at what moved.
+stays), parses the changed line, and looks at what moved. (The other widths
+of the same format string take what was learned here, checked:
+runwatch.parsers.layouts.)
 
 - nothing moved: the digits are not read (a percent in brackets, a rank in a
   logger name) and may be anything;
@@ -144,11 +146,55 @@ def learn(parse: Callable[[str], Record | None], line: str, counters: Counters |
     if rec.rank is not None:  # the line's own rank (DeepSpeed's `[Rank 0]`) wins over a launcher's
         rank_spans = ()
     elif rank is not None:
-        rec = Record(rec.kind, rec.step, rec.total_steps, rank, rec.t, rec.metrics, rec.event, rec.message)
+        rec = _ranked(rec, rank)
     spans = tuple(replace(s, lo=s.lo + cut, hi=s.hi + cut) for s in found.spans) + rank_spans
     literals = tuple((lo + cut, hi + cut) for lo, hi in found.literals)
     counted = tuple(replace(s, lo=s.lo + cut, hi=s.hi + cut) for s in found.counted)
     return LearnedLine(spans, literals, rec, counted, found.counters)
+
+
+def parsed(parse: Callable[[str], Record | None], line: str) -> Record | None:
+    """The record `parse` gives `line` behind its launcher prefix, with that prefix's rank where the line
+    states none: the record a learned layout must give (`LearnedLine.record`)."""
+    rank, rest = split_rank(line)
+    rec = parse(rest)
+    return rec if rec is None or rec.rank is not None or rank is None else _ranked(rec, rank)
+
+
+def reading(layout: LearnedLine, line: str) -> Record | None:
+    """What the columns of `layout` read from `line`, a line with its numbers where the layout has them:
+    the column reading (runwatch.parsers.columnar) in plain Python, to check a layout against the parser
+    on lines other than the one it was learned from (runwatch.parsers.layouts). None where `counters`
+    find no step; label digits are not looked at (they are the layout's own)."""
+    step: Any = None
+    total: Any = None
+    metrics: dict[str, float] = {}
+    if layout.counters is not None:
+        step, total, derived, ok = layout.counters.read({s.name: int(line[s.lo:s.hi]) for s in layout.counted})
+        if not ok:
+            return None
+        metrics.update((k, float(v)) for k, v in derived.items())
+    t, rank = 0.0, None
+    for s in layout.spans:
+        text = line[s.lo:s.hi]
+        if s.name == STEP:
+            step = int(text)
+        elif s.name == TOTAL:
+            total = int(text)
+        elif s.name == RANK:
+            rank = int(text)
+        elif s.name == TIME:
+            m = _STAMP.fullmatch(text)
+            if m is None:
+                return None
+            t = local_time(m.group(1), m.group(2) or "")
+        else:
+            metrics[s.name] = s.constant if s.constant is not None else _scaled(float(text.replace(",", "")), s.scale)
+    return Record(Kind.STEP, step, total, rank, t, metrics)
+
+
+def _ranked(rec: Record, rank: int) -> Record:
+    return Record(rec.kind, rec.step, rec.total_steps, rank, rec.t, rec.metrics, rec.event, rec.message)
 
 
 def _prefix_spans(line: str, cut: int, rank: int | None) -> tuple[Span, ...] | None:
@@ -237,9 +283,9 @@ def _token_role(
     text = line[lo:hi]
     probes = probes or _probes(text)
     seen = [(p, parse(line[:lo] + p + line[hi:])) for p in probes]
-    if all(_same(rec, r) for _, r in seen):
+    if all(same_record(rec, r) for _, r in seen):
         return _Role.FREE, None
-    if all(r is None or _structure(r) != _structure(rec) or _same(rec, r) for _, r in seen):
+    if all(r is None or _structure(r) != _structure(rec) or same_record(rec, r) for _, r in seen):
         return _Role.LABEL, None
     for name in _moved(rec, seen):
         span = _fit(name, text, rec, seen, lo, hi)
@@ -294,7 +340,7 @@ def _stamp_role(parse: Callable[[str], Record | None], line: str, rec: Record, m
     probes = [f"{whole[:17]}{(seconds + 13) % 60:02d}", f"{whole[:14]}{(int(whole[14:16]) + 7) % 60:02d}{whole[16:]}"]
     probes = [f"{p}{m.group(0)[19:20]}{_bump(frac)}" if frac else p for p in probes]
     seen = [(p, parse(line[:lo] + p + line[hi:])) for p in probes]
-    if all(_same(rec, r) for _, r in seen):
+    if all(same_record(rec, r) for _, r in seen):
         return _Role.FREE
     try:
         want = local_time(whole, frac)
@@ -340,7 +386,8 @@ def _structure(r: Record) -> tuple[object, ...]:
     return r.kind, r.step is None, r.total_steps is None, tuple(sorted(r.metrics)), r.rank is None, r.event, r.message
 
 
-def _same(a: Record, b: Record | None) -> bool:
+def same_record(a: Record, b: Record | None) -> bool:
+    """Whether `b` is the record `a` as values: the same fields, each number the same float."""
     return (b is not None and _structure(a) == _structure(b) and a.step == b.step and a.total_steps == b.total_steps
             and a.t == b.t and a.rank == b.rank and all(_equal(v, b.metrics[k]) for k, v in a.metrics.items()))
 

@@ -405,7 +405,7 @@ class SourceParser:
         """The fast path over a chunk of whole lines: (the number of the line after them, the step columns).
 
         Every physical line (split at `\\n`) is a step row of the batch or
-        unhandled; a step row is one line of the splitter (plain ASCII, no
+        unhandled; a step row is one line of the splitter (printable UTF-8, no
         `\\r`), an unhandled line one or more (or none: a last lone `\\r`).
         Unhandled lines are read in order; before each, the run of step rows
         since the previous one is skipped over in one go, or read one by one
@@ -459,7 +459,7 @@ class SourceParser:
             if not hits.size:
                 return ""
             at = int(begin[hits[-1]])
-            return data[at : int(after[lo + int(hits[-1])]) - 1].decode("ascii")
+            return data[at : int(after[lo + int(hits[-1])]) - 1].decode("utf-8")
 
         def one_by_one(lo: int, hi: int, start: int) -> int:
             """Step rows lo.. (line lo at byte `start`) while busy: counted in runs where the crash
@@ -479,7 +479,7 @@ class SourceParser:
                         continue
                 end = data.find(b"\n", start)
                 redo.append(lo)
-                read_line(data[start:end].decode("ascii"), first + lo + extra, t, out)
+                read_line(data[start:end].decode("utf-8"), first + lo + extra, t, out)
                 lo, start = lo + 1, end + 1
             return lo
 

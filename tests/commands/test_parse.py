@@ -243,6 +243,21 @@ def test_summary_add_chunk_is_add_of_each_record(every_case: Path, monkeypatch: 
     assert columns.render(1.0) == objects.render(1.0)
 
 
+def test_summary_of_rank_columns_is_add_of_each_record(tmp_path: Path) -> None:
+    """The step lines of a torchrun `--tee` log (run lab recording): every row carries its `[defaultN]:` rank;
+    the summary counts each rank the columns hold, as record by record."""
+    recorded = (FIXTURES / "realruns/torchrun-tee-healthy/run/train.log").read_bytes().splitlines(keepends=True)
+    path = tmp_path / "train.log"
+    path.write_bytes(b"".join(x for x in recorded if b"]:iter " in x) * 20)  # its step lines: all columns
+    columns, naive = Summary(), Summary()
+    for chunk in parse_cmd._Counted(path, "nanogpt", None).chunks():
+        columns.add_chunk(chunk)
+        for rec in chunk.merged():
+            naive_add(naive, rec)
+    assert any(c.steps is not None and c.steps.rank is not None for c in parse_cmd._Counted(path, "nanogpt", None).chunks())
+    assert columns.ranks == naive.ranks == {0, 1}
+
+
 _ALPHABET = [b"a", b" ", b"\n", b"\r", b"\r\n", b"\x1b", b"\x1b[31m", b"\x1b]0;t\x07", b"\x1bP", b"\x1b\\", b"\x00",
              b"\t", b"\xe2\x82", b"\xac", b"\xff", b"\x7f", b"\x1b(B", b"\x1b[?25l", b"x" * 40, b"y" * 90]
 

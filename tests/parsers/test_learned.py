@@ -19,20 +19,22 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runwatch.model import Kind, Record
+from runwatch.parsers import columnar, registry
 from runwatch.parsers.bracketed import BracketedParser
-from runwatch.parsers.columnar import extract_steps
+from runwatch.parsers.columnar import FastFormat, _Chunk, extract_steps, fast_format
 from runwatch.parsers.deepspeed import DeepSpeedParser
 from runwatch.parsers.keyvalue import KeyValueParser
 from runwatch.parsers.learned import RANK, STEP, TIME, TOTAL, learn
 from runwatch.parsers.megatron import MegatronParser
 from runwatch.parsers.torchtitan import TorchtitanParser
-from tests.support.corpus import CORPUS
+from tests.support.corpus import CORPUS, json_excerpt
 from tests.support.readers import check, fast_rows
 
 FIXTURES = CORPUS.parent
@@ -166,6 +168,112 @@ def test_stamped_rows_inside_an_open_traceback() -> None:
         assert fast_rows(chunks) >= 250
         [tb] = [r for r in got if r.event is not None]
         assert tb.message == rows[-1].strip()
+
+
+BAR_AND_STEP = next(x for x in json_excerpt("excerpts_deepspeed.json", "Excerpt D4 ") if "█" in x and "step=" in x)
+"""HF Trainer's tqdm bar with no newline, then DeepSpeed's step line (`…3.33s/it][2021-11-26 03:07:16,494] [INFO]…`)."""
+
+
+def test_a_step_line_behind_a_progress_bar_is_read_in_columns() -> None:
+    """The bar's `█` is no ASCII: such a line is learned from its text and read by its UTF-8 bytes (10% of the
+    DeepSpeed benchmark log once went line by line for it, at 5x the cost of the rest)."""
+    rng = random.Random(3)
+    data = ("\n".join(_redrawn(BAR_AND_STEP, rng) for _ in range(200)) + "\n").encode()
+    for sizes in [(1 << 20,), (4096,)]:
+        got, columns = both(data, "deepspeed", sizes)
+        assert columns == len(got) == 200
+    assert all(r.rank is not None and r.t > 1.6e9 and "lr" in r.metrics for r in got)
+
+
+def test_bar_and_step_rows_inside_an_open_traceback() -> None:
+    """Such rows while the crash detector holds a traceback open are read one by one (their bytes decoded as
+    the line splitter decodes them, not as ASCII) or skipped as indented lines (the bar starts with blanks)."""
+    rng = random.Random(9)
+    rows = [_redrawn(BAR_AND_STEP, rng) for _ in range(300)]
+    header = ["Traceback (most recent call last):"]
+    text = "\n".join(rows[:40] + header + rows[40:295] + header + rows[295:]) + "\n"
+    for sizes in [(1 << 20,), (4096,), (700, 3000, 50)]:
+        got, chunks = check(text.encode(), sizes, fmt="deepspeed")
+        assert sum(r.kind == Kind.STEP for r in got) == 300
+        assert fast_rows(chunks) >= 250
+        [tb] = [r for r in got if r.event is not None]
+        assert tb.message == rows[-1].strip()
+
+
+def test_a_line_whose_label_holds_another_digit_is_not_learned() -> None:
+    """`loss٣=` (an Arabic-Indic three in a key): the per-line path reads it with that digit made U+FFFD
+    (runwatch.parsers.boundary), so a layout learned from the line as it is would name the metric otherwise."""
+    line = next(x for x in REAL["kv"]() if " loss=" in x).replace(" loss=", " loss\u0663=")
+    rng = random.Random(4)
+    data = ("\n".join(_redrawn(line, rng) for _ in range(50)) + "\n").encode()
+    got, columns = both(data, "kv")
+    assert columns == 0 and len(got) == 50
+
+
+class _Counting(MegatronParser):
+    """Megatron's parser, counting the lines it is asked about (the learner's probes included); a name of its
+    own, so that no layout learned for `megatron` by another test serves it."""
+
+    name = "counted-megatron"
+    calls = 0
+
+    def parse(self, line: str) -> Record | None:
+        type(self).calls += 1
+        return super().parse(line)
+
+
+def test_lines_without_an_anchor_cost_no_learning() -> None:
+    """The anchor (`iteration `) is looked for once per line shape, in its first line: noise, however much of
+    it and in however many shapes, is never parsed to be learned nor kept among the layouts (it would evict
+    the step lines' from the bounded store), and its lines go to the per-line parser."""
+    noise = "\n".join(_noise() * 20) + "\n"
+    spec = FastFormat.learned(_Counting, _Counting.learn_anchors or ())
+    _Counting.calls = 0
+    batch, rest = _Chunk(spec, noise.encode(), frozenset(), ()).run()
+    assert _Counting.calls == 0 and len(batch) == 0 and len(rest) == noise.count("\n")
+    assert not [key for key in columnar._LEARNED if key[0] == _Counting.name]  # nor takes the step lines' room
+    line = REAL["megatron"]()[0]
+    batch, rest = _Chunk(spec, (noise + line + "\n").encode(), frozenset(), ()).run()
+    assert len(batch) == 1 and 0 < _Counting.calls < 200
+
+
+WANDB_DEBUG = FIXTURES / "realruns/hf-wandb-healthy/run/wandb/offline-run-20261122_103548-wj8itjmi/logs/debug.log"
+
+
+class _Tried(_Chunk):
+    """A chunk counting the line shapes it tries."""
+
+    def _layout_group(self, rows: Any, words: Any, length: int, omit: frozenset[str]) -> Any:
+        self.tried = getattr(self, "tried", 0) + 1
+        return super()._layout_group(rows, words, length, omit)
+
+
+def test_lines_that_all_differ_are_searched_for_the_anchor_not_tried_one_by_one() -> None:
+    """W&B's `… Run object at 0x7fa11200c650>>` line (run lab recording), its address redrawn on every line:
+    each line is a shape of its own. Past a few dozen such shapes the chunk is searched for the anchor once,
+    instead of trying thousands of shapes (ten times the cost of reading those lines one by one)."""
+    line = next(x for x in WANDB_DEBUG.read_text(encoding="utf-8").splitlines() if "object at 0x" in x)
+    rng = random.Random(6)
+    noise = [re.sub(r"0x[0-9a-f]+", lambda m: "0x" + "".join(rng.choice("0123456789abcdef") for _ in m.group()[2:]),
+                    line) for _ in range(3000)]
+    steps = [_redrawn(x, rng) for x in REAL["megatron"]()] * 5
+    data = ("\n".join(noise + steps) + "\n").encode()
+    spec = fast_format("megatron")
+    assert spec is not None
+    chunk = _Tried(spec, data, frozenset(), ())
+    batch, rest = chunk.run()
+    assert chunk.tried < 300 and len(batch) > len(steps) // 2
+    got, columns = both(data, "megatron")
+    assert columns == len(batch)
+
+
+def test_an_anchor_with_a_digit_is_refused() -> None:
+    """Rows of one shape differ in their digits only: an anchor with a digit cannot be looked for per shape."""
+    with pytest.raises(ValueError, match="digit"):
+        FastFormat.learned(MegatronParser, (b"bf16 ",))
+    for name in registry.format_names():
+        parser = registry.parser_class(name)
+        assert not any(c.isdigit() for a in parser.learn_anchors or () for c in a.decode()), name
 
 
 # -- the learner ---------------------------------------------------------------------------------------
@@ -302,17 +410,17 @@ def new_york() -> Iterator[None]:
         else:
             os.environ["TZ"] = old
         time.tzset()
-        from runwatch.parsers import columnar, fields
+        from runwatch.parsers import digits, fields
         fields.local_seconds.cache_clear()
-        columnar._minute_start.cache_clear()
+        digits.minute_start.cache_clear()
 
 
 def test_stamps_across_daylight_saving_and_impossible_ones(new_york: None) -> None:
     """The hour that does not exist (2024-03-10 02:xx), the one that comes twice (2024-11-03 01:xx), a
     month 13 and a second 60: the columns give what the parser gives, or leave the line to it."""
-    from runwatch.parsers import columnar, fields
+    from runwatch.parsers import digits, fields
     fields.local_seconds.cache_clear()
-    columnar._minute_start.cache_clear()
+    digits.minute_start.cache_clear()
     stamps = ["2024-03-10 01:59:59", "2024-03-10 02:30:00", "2024-03-10 03:00:01", "2024-11-03 00:59:59",
               "2024-11-03 01:30:00", "2024-11-03 02:00:00", "2024-13-01 00:00:00", "2024-02-30 00:00:00",
               "2024-06-01 12:00:60", "2024-06-01 12:00:59"]
