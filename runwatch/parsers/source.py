@@ -42,14 +42,14 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from itertools import islice, pairwise
+from itertools import islice, pairwise, repeat
 from typing import TYPE_CHECKING
 
 from runwatch.model import Event, Kind, Preamble, Record
 from runwatch.parsers.base import FormatParser, StepLineParser
 from runwatch.parsers.boundary import ascii_digits, checked
 from runwatch.parsers.detect import MIN_GUESS, Detector
-from runwatch.parsers.events import EventDetector
+from runwatch.parsers.events import FRAME_LEAD, EventDetector
 from runwatch.parsers.failures import EVENTS, ParseFailures
 from runwatch.parsers.preamble import Collector
 from runwatch.parsers.prefix import split_rank
@@ -75,12 +75,16 @@ GENERIC = frozenset({"kv"})
 NO_FAST_PATH_ENV = "RUNWATCH_NO_FAST_PATH"
 """Set (to anything but `0`) to read every line the per-line way in `feed_bytes`."""
 DETECT_PIECE = 1 << 13
+FEED_BULK = 64
+"""Lines of one `feed` call from which a format with a fast path reads them as one chunk (`feed_bytes`):
+a call of the fast path costs ~0.1 ms, a line read the per-line way 3–10 µs."""
 """Bytes of a chunk split and read line by line at a time while the format is undecided."""
 
 SplitLines = Callable[[bytes], list[str]]
 """Bytes of whole lines → their text lines, as the source's line splitter gives them (escapes
 stripped, `\\r` frames split off): one per line, but for a line with a `\\r` (any number). A last
-line without `\\n` is the input's last line. runwatch.watcher.snapshot.split_block is one."""
+line without `\\n` is the input's last line. A plain line (printable ASCII and tabs, at most
+runwatch.parsers.screen.PLAIN_MAX bytes) is its own text. runwatch.watcher.snapshot.split_block is one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,21 +114,27 @@ class ChunkRecords:
         batch = self.steps
         if batch is None or not len(batch):
             return []
-        names = list(batch.metrics)
-        values = [batch.metrics[n].tolist() for n in names]
-        present = [batch.present[n] for n in names]
         import numpy as np  # only where a fast format's columns are read
 
-        code = sum((p.astype("int64") << i for i, p in enumerate(present)), np.zeros(len(batch), np.int64))
-        orders = {c: [(n, values[i]) for i, n in enumerate(names) if c >> i & 1] for c in set(code.tolist())}
-        rank, t, source, step = self.rank, self.t, self.source, batch.kind
-        times = [t] * len(batch) if batch.t is None else [s or t for s in batch.t.tolist()]
-        ranks = [rank] * len(batch) if batch.rank is None else [rank if r < 0 else r for r in batch.rank.tolist()]
-        return [
-            Record(step, st, None if tot < 0 else tot, r, at, {n: v[i] for n, v in orders[c]}, None, None, source, ln)
-            for i, (ln, st, tot, c, at, r) in enumerate(zip(
-                batch.line.tolist(), batch.step.tolist(), batch.total.tolist(), code.tolist(), times, ranks, strict=True))
-        ]
+        n = len(batch)
+        names = tuple(batch.metrics)
+        rows = list(zip(*(batch.metrics[m].tolist() for m in names), strict=True)) if names else [()] * n
+        code = sum((batch.present[m].astype("int64") << i for i, m in enumerate(names)), np.zeros(n, np.int64))
+        codes = code.tolist()
+        whole = (1 << len(names)) - 1
+        if not code.size or (code == whole).all():  # every row holds every metric: one zip per row, in C
+            metrics = list(map(dict, map(zip, repeat(names), rows)))
+        else:  # a row holds the metrics of its code's bits, in the order of `names`
+            kept = {c: [i for i in range(len(names)) if c >> i & 1] for c in set(codes)}
+            metrics = [{names[i]: row[i] for i in kept[c]} for row, c in zip(rows, codes, strict=True)]
+        rank, t = self.rank, self.t
+        times = repeat(t) if batch.t is None else [s or t for s in batch.t.tolist()]
+        ranks = repeat(rank) if batch.rank is None else [rank if r < 0 else r for r in batch.rank.tolist()]
+        totals = [None if x < 0 else x for x in batch.total.tolist()]
+        return list(map(
+            Record, repeat(batch.kind), batch.step.tolist(), totals, ranks, times, metrics, repeat(None),
+            repeat(None), repeat(self.source), batch.line.tolist(),
+        ))
 
     def row(self, i: int) -> Record:
         """The `steps` row `i` as the Record `step_records()` gives for it (for one row of many, cheaper)."""
@@ -144,14 +154,8 @@ class ChunkRecords:
         rows = self.step_records()
         if not rows or not self.records:
             return rows or list(self.records)
-        out: list[Record] = []
-        i = 0
-        for rec in self.records:  # both in line order, never on the same line
-            while i < len(rows) and rows[i].line < rec.line:
-                out.append(rows[i])
-                i += 1
-            out.append(rec)
-        out += rows[i:]
+        out = [*self.records, *rows]  # both in line order, never on the same line: two runs that a (stable)
+        out.sort(key=_line_no)  # sort merges in one pass, in C
         return out
 
     def pieces(self, size: int) -> list[ChunkRecords]:
@@ -259,7 +263,14 @@ class SourceParser:
         """Whether `feed_bytes` may use the columnar fast path (RUNWATCH_NO_FAST_PATH turns it off)."""
 
     def feed(self, lines: Sequence[str], first_line: int, t: float) -> list[Record]:
-        """Records completed by these lines (numbered from `first_line`, read at `t`), in line order."""
+        """Records completed by these lines (numbered from `first_line`, read at `t`), in line order.
+
+        A batch of `FEED_BULK` lines and up (a follower catching up, many ranks writing to one file) of a
+        format with a fast path goes the way `feed_bytes` reads a chunk, the same records."""
+        if len(lines) >= FEED_BULK and self._fast_parser() is not None:
+            text = "\n".join(lines)
+            if "\r" not in text and text.count("\n") == len(lines) - 1:  # one line each, as split gives them back
+                return self.feed_bytes((text + "\n").encode("utf-8", "surrogatepass"), first_line, t, _lines_of).merged()
         out: list[Record] = []
         self._reorder = False
         for i, raw in enumerate(lines):
@@ -407,9 +418,14 @@ class SourceParser:
         Every physical line (split at `\\n`) is a step row of the batch or
         unhandled; a step row is one line of the splitter (plain ASCII, no
         `\\r`), an unhandled line one or more (or none: a last lone `\\r`).
-        Unhandled lines are read in order; before each, the run of step rows
-        since the previous one is skipped over in one go, or read one by one
-        while the crash detector has a block open or after a format switch.
+        The noise screen (runwatch.parsers.screen) flags the unhandled lines
+        that some reader may act on; while the crash detector is idle, the
+        step rows and unflagged lines up to the next flagged line are counted
+        in one go (`_pass`) and the flagged line is read. While a traceback
+        or failure report is open, and after a format switch, lines are read
+        one by one, but for runs of step rows and the frames of a traceback,
+        which an open traceback only counts (`EventDetector.absorbable`,
+        `absorbs`).
         """
         import numpy as np
 
@@ -424,21 +440,29 @@ class SourceParser:
         except Exception as exc:  # the block is read line by line instead: nothing is lost, but it is a bug
             self.failures.add(f"{self.format} fast path", exc, first)
             found = None
-        unhandled_text = None if found is None or not len(found[0]) else _texts(data, found[1], split)
-        if found is None or unhandled_text is None:
+        raw = flagged = texts = None
+        if found is not None:
+            raw = found[1].texts(data)
+            flagged = self._flagged(self.format, raw, *found)
+            texts = _texts(raw, flagged, data.endswith(b"\n"), split)
+        if found is None or raw is None or flagged is None or texts is None:
             return self._lines(split(data), first, t, out), None
         batch, rest = found
-        texts, several = unhandled_text
-
+        plain, several = texts
         n_lines, n_rest = len(batch) + len(rest), len(rest)
-        unhandled, ends = rest.line.tolist(), rest.end.tolist()
-        gaps = (np.diff(rest.line, prepend=-1) - 1).tolist()  # step rows before each unhandled line
-        run_steps = batch.step[np.maximum(rest.line - np.arange(n_rest) - 1, 0)].tolist()  # the last of them
+        unhandled = rest.line.tolist()
+        stops = [*np.flatnonzero(flagged).tolist(), n_rest]
+
+        frame_ends: list[np.ndarray] = []  # where runs of frames end, once a traceback opens
+
+        def text_of(k: int) -> str:
+            """Unhandled line k's text (not one of several): split as read, or a plain line's own bytes."""
+            text = plain.get(k)
+            return raw[k].decode("ascii") if text is None else text
         events, read_line = self._events, self._line
-        skip, after_fast = events.skip, parser.after_fast
+        after_fast = parser.after_fast
         redo: list[int] = []  # step rows read the per-line way after all
         extra = 0  # lines so far beyond one per physical line (`\r` frames)
-        busy = not events.idle
 
         starts: list[np.ndarray] = []  # byte offset of every physical line, once a traceback needs them
 
@@ -461,52 +485,146 @@ class SourceParser:
             at = int(begin[hits[-1]])
             return data[at : int(after[lo + int(hits[-1])]) - 1].decode("ascii")
 
-        def one_by_one(lo: int, hi: int, start: int) -> int:
-            """Step rows lo.. (line lo at byte `start`) while busy: counted in runs where the crash
-            detector can take them unread (an open traceback), else read per line; the first row left."""
+        def one_by_one(lo: int, hi: int) -> int:
+            """Step rows lo..hi-1 while busy: counted in runs where the crash detector can take them
+            unread (an open traceback), else read per line; the first row left (the detector went idle)."""
             while lo < hi:
                 if self._parser is parser:
                     if events.idle:
                         break
                     k = events.absorbable(hi - lo)
                     if k:
-                        skip(k, last_indented(lo, lo + k))
+                        events.skip(k, last_indented(lo, lo + k))
                         lo += k
                         self._stepped(after_fast, int(batch.step[np.searchsorted(batch.line, lo - 1)]))
                         self._last = (self.rank, first + lo - 1 + extra, t)
-                        if lo < hi:
-                            start = int(line_starts()[lo - 1])
                         continue
-                end = data.find(b"\n", start)
+                start = int(line_starts()[lo - 1]) if lo else 0
                 redo.append(lo)
-                read_line(data[start:end].decode("ascii"), first + lo + extra, t, out)
-                lo, start = lo + 1, end + 1
+                read_line(data[start : data.find(b"\n", start)].decode("ascii"), first + lo + extra, t, out)
+                lo += 1
             return lo
 
-        for k in range(n_rest):
-            u, gap = unhandled[k], gaps[k]
-            if gap:
-                lo = one_by_one(u - gap, u, ends[k - 1] + 1 if k else 0) if busy else u - gap
-                if lo < u:  # the run of step rows (or what is left of it) in one go
-                    skip(u - lo)  # a step line is no `Exception ignored in …` line: no need to decode it
-                    self._stepped(after_fast, run_steps[k])
-            if several and k in several:
+        def read(k: int) -> None:
+            """Unhandled line k, the per-line way (a line of `\\r` frames: its lines, any number)."""
+            nonlocal extra
+            lineno = first + unhandled[k] + extra
+            if k in several:
                 for j, text in enumerate(several[k]):
-                    read_line(text, first + u + extra + j, t, out)
-                if gap and not several[k]:  # no line after all (a last lone `\r`): the step row was the last
-                    self._last = (self.rank, first + u - 1 + extra, t)
+                    read_line(text, lineno + j, t, out)
                 extra += len(several[k]) - 1
             else:
-                read_line(texts[k], first + u + extra, t, out)
-            busy = not events.idle or self._parser is not parser
-        last = unhandled[-1] if n_rest else -1
-        if n_lines > last + 1:  # step rows after the last unhandled line
-            lo = one_by_one(last + 1, n_lines, ends[-1] + 1 if n_rest else 0) if busy else last + 1
-            if lo < n_lines:
-                skip(n_lines - lo)
-                self._stepped(after_fast, int(batch.step[-1]))
-                self._last = (self.rank, first + n_lines - 1 + extra, t)
+                read_line(text_of(k), lineno, t, out)
+
+        k = pos = si = 0  # the next unhandled line, the next line of the chunk, the next stop
+        while True:
+            if events.idle and self._parser is parser:
+                while stops[si] < k:
+                    si += 1
+                s = self._redetect_stop(k, stops[si], pos, unhandled)
+                end = unhandled[s] if s < n_rest else n_lines
+                if end > pos:
+                    self._pass(batch, unhandled, raw, (pos, end), (k, s), first + extra, t, after_fast)
+                if s == n_rest:
+                    break
+                read(s)
+                k, pos = s + 1, end + 1
+                continue
+            end = unhandled[k] if k < n_rest else n_lines
+            if pos < end:
+                pos = one_by_one(pos, end)
+                if pos < end:
+                    continue  # the detector went idle: the rest in one go
+            if k == n_rest:
+                break
+            if not flagged[k] and self._parser is parser and events.absorbs(text_of(k)):
+                if not frame_ends:
+                    frame_ends.append(_frame_runs(data, rest, flagged))
+                k = self._frames(k, unhandled, raw, frame_ends[0], first + extra, t, out)
+                pos = unhandled[k - 1] + 1
+                continue
+            read(k)
+            k, pos = k + 1, end + 1
         return first + n_lines + extra, _renumber(batch, first, rest.line, several, redo)
+
+    def _frames(
+        self, k: int, unhandled: list[int], raw: list[bytes], ends: np.ndarray, first: int, t: float,
+        out: list[Record],
+    ) -> int:
+        """Unhandled line k, a frame of the open traceback (`EventDetector.absorbs`), and the frames right
+        after it that no reader but the crash detector wants, counted in one go as feeding them would: the
+        first line after them. `ends`: the unhandled lines (ascending) that end such a run (`_frame_runs`).
+        `first` numbers the chunk's line 0."""
+        import numpy as np
+
+        events = self._events
+        j = min(int(ends[np.searchsorted(ends, k, side="right")]), k + events.absorbable(len(raw) - k))
+        if not self.fixed_format:  # re-detection counts them too: the one that starts a scoring goes alone
+            j = min(j, k + max(1, REDETECT_AFTER - 1 - self._since_record))
+        last = ""
+        for i in range(j - 1, k - 1, -1):  # the last frame with text: the block's last line
+            text = raw[i].decode("ascii")
+            if text.strip(" \t^~"):
+                last = text
+                break
+        events.skip(j - k, last, steps=0)
+        self._last = (self.rank, first + unhandled[j - 1], t)
+        if not self.fixed_format:
+            lines = [(self.rank, raw[i].decode("ascii"), first + unhandled[i], t) for i in range(k, j)]
+            if len(lines) == 1:
+                self._maybe_redetect(lines[0], out)
+            else:
+                self._keep(lines)
+        return j
+
+    def _flagged(self, fmt: str, raw: list[bytes], batch: ColumnBatch, rest: Unhandled) -> np.ndarray:
+        """Which unhandled lines (`raw`, their bytes) must be read per line: those the noise screen flags
+        (a reader may act on them, or they are not plain ASCII: `\\r` frames, escapes), and while settings
+        are collected those before the first step row (the collector reads every line until then). All
+        of them for a parser without `reads`. The rest are plain lines no reader acts on."""
+        import numpy as np
+
+        from runwatch.parsers.screen import screen_for
+
+        screen = screen_for(fmt)
+        if screen is None:
+            return np.ones(len(rest), bool)
+        flagged = screen.flag(raw)
+        if self._settings is not None:
+            flagged[: int(np.searchsorted(rest.line, batch.line[0])) if len(batch) else len(rest)] = True
+        return flagged
+
+    def _redetect_stop(self, k: int, stop: int, pos: int, unhandled: list[int]) -> int:
+        """`stop`, or the unflagged line before it at which re-detection would score its sample (read per
+        line, so that a switch happens where `feed` makes it): the `REDETECT_AFTER`-th record-less line."""
+        if self.fixed_format or self._since_record + stop - k < REDETECT_AFTER:
+            return stop
+        since, prev = self._since_record, pos - 1
+        for j in range(k, stop):
+            since = since + 1 if unhandled[j] == prev + 1 else 1  # a step row between: a record
+            if since >= REDETECT_AFTER:
+                return j
+            prev = unhandled[j]
+        return stop
+
+    def _pass(
+        self, batch: ColumnBatch, unhandled: list[int], raw: list[bytes], lines: tuple[int, int],
+        unread: tuple[int, int], first: int, t: float, after_fast: Callable[[int], None],
+    ) -> None:
+        """Chunk lines `lines` (lo, hi) while idle: step rows and the unhandled lines `unread` (k, s), which
+        no reader acts on, counted as reading them one by one would leave the source (the crash detector's
+        count, the format parser's last step, the settings ended, re-detection's count and kept lines).
+        `first` numbers the chunk's line 0."""
+        (lo, hi), (k, s) = lines, unread
+        self._events.skip(hi - lo)  # none of them starts with `Exception ignored in` (the screen flags those)
+        if hi - lo > s - k:  # step rows: the last of them is row hi - s - 1 (s unhandled lines come before hi)
+            last = hi - s - 1
+            self._stepped(after_fast, int(batch.step[last]))
+            k = max(k, int(batch.line[last]) - last)  # the unhandled lines after it
+        if k < s and not self.fixed_format:
+            rank = self.rank
+            self._keep([(rank, raw[j].decode("ascii"), first + unhandled[j], t) for j in range(k, s)])
+        self._last = (self.rank, first + hi - 1, t)
 
     def _stepped(self, after_fast: Callable[[int], None], step: int) -> None:
         """What reading a run of step rows per line would have left, the last of them at `step`."""
@@ -627,11 +745,7 @@ class SourceParser:
                 self._reorder = True
 
     def _maybe_redetect(self, line: _Line, out: list[Record]) -> None:
-        self._since_record += 1
-        self._recent.append(line)
-        self._recent_chars += len(line[1])
-        while len(self._recent) > REDETECT_AFTER or (self._recent_chars > WINDOW_CHARS and len(self._recent) > 1):
-            self._recent_chars -= len(self._recent.popleft()[1])
+        self._keep([line])
         if self._since_record < REDETECT_AFTER:
             return
         self._since_record = 0
@@ -643,6 +757,14 @@ class SourceParser:
         self.format = found
         self._parser = make_parser(found)
         self._replay(window, out)
+
+    def _keep(self, lines: list[_Line]) -> None:
+        """Record-less lines, counted towards re-detection and kept for a switch to parse again."""
+        self._since_record += len(lines)
+        self._recent.extend(lines)
+        self._recent_chars += sum(len(line[1]) for line in lines)
+        while len(self._recent) > REDETECT_AFTER or (self._recent_chars > WINDOW_CHARS and len(self._recent) > 1):
+            self._recent_chars -= len(self._recent.popleft()[1])
 
     def _emit(self, rec: Record, rank: int | None, lineno: int, t: float, out: list[Record]) -> None:
         """Stamp `rec` and append it, unless it is no record after all (`boundary.checked`: a bogus step)."""
@@ -661,26 +783,41 @@ class SourceParser:
         )
 
 
-def _texts(data: bytes, rest: Unhandled, split: SplitLines) -> tuple[list[str], dict[int, list[str]]] | None:
-    """The text lines of the unhandled lines: one each, but for those with a `\\r` and a last line
-    without `\\n` (by index: their lines, any number). None if `split` breaks its word (one per line)."""
-    raw = rest.texts(data)
-    tail = raw.pop() if not data.endswith(b"\n") else None  # the input's last line: always unhandled
+def _texts(
+    raw: list[bytes], flagged: np.ndarray, closed: bool, split: SplitLines
+) -> tuple[dict[int, str], dict[int, list[str]]] | None:
+    """The text lines of the flagged unhandled lines (by index): one each, but for those with a `\\r` and
+    a last line without `\\n` (`closed` false: flagged here; their lines, any number). An unflagged line
+    is plain, its own text (`raw[i].decode("ascii")`). None if `split` breaks its word (one per line)."""
     several: dict[int, list[str]] = {}
-    if b"\r" in data:
-        for i, r in enumerate(raw):
-            if b"\r" in r:
-                several[i] = split(r + b"\n")
-    plain_raw = [r for i, r in enumerate(raw) if i not in several] if several else raw
-    plain = split(b"\n".join(plain_raw) + b"\n") if plain_raw else []
-    if len(plain) != len(plain_raw):
+    if not closed:  # the input's last line: always unhandled
+        flagged[-1] = True
+        several[len(raw) - 1] = split(raw[-1])
+    flagged_at = flagged.nonzero()[0].tolist()
+    for i in flagged_at:
+        if b"\r" in raw[i] and i not in several:
+            several[i] = split(raw[i] + b"\n")
+    at = [i for i in flagged_at if i not in several] if several else flagged_at
+    plain = split(b"\n".join([raw[i] for i in at]) + b"\n") if at else []
+    if len(plain) != len(at):
         return None
-    if several:
-        it = iter(plain)
-        plain = [[] if i in several else next(it) for i in range(len(raw))]  # type: ignore[misc]
-    if tail is not None:
-        several[len(raw)] = split(tail)
-    return plain, several
+    return dict(zip(at, plain, strict=True)), several
+
+
+def _frame_runs(data: bytes, rest: Unhandled, flagged: np.ndarray) -> np.ndarray:
+    """The unhandled lines (indices, ascending, then `len(rest)`) that end a run of traceback frames: each
+    that is flagged, is no frame (runwatch.parsers.events.is_frame), or has a step row before it."""
+    import numpy as np
+
+    head = np.frombuffer(data, np.uint8)[np.minimum(rest.start, max(len(data) - 1, 0))]
+    frame = (rest.start == rest.end) | np.isin(head, np.frombuffer(FRAME_LEAD.encode(), np.uint8))
+    frame[1:] &= np.diff(rest.line) == 1
+    return np.append(np.flatnonzero(flagged | ~frame), len(rest))
+
+
+def _lines_of(data: bytes) -> list[str]:
+    """The lines `feed` joined into `data` (each ended by `\\n`), as they were: `feed_bytes`'s splitter."""
+    return data.decode("utf-8", "surrogatepass").split("\n")[:-1]
 
 
 def _renumber(
