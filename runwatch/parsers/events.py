@@ -56,6 +56,11 @@ _MAX_SEEN = 512
 _CRASHES = frozenset({
     Event.OOM, Event.NCCL_TIMEOUT, Event.NCCL_ERROR, Event.DATALOADER_ERROR, Event.KILLED, Event.SEGFAULT,
 })
+_TRACEBACK, _SIGNAL, _RETRIED, _SAVED = Event.TRACEBACK, Event.SIGNAL, Event.DATALOADER_RETRY, Event.CHECKPOINT_SAVED
+"""The members the lines of every logged traceback look at, once: an enum member looked up on its class
+costs ~0.2 µs in Python 3.11, a dozen of them a third of a traceback's exception line."""
+_CHAINED = _CRASHES | {_TRACEBACK, _SIGNAL}
+"""Events a chained traceback (`During handling of the above exception…`) may follow."""
 
 
 _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -284,8 +289,8 @@ def _exception_event(text: str) -> _Hit:
     if hit is not None and hit.event in _CRASHES:
         return hit
     if text.startswith("KeyboardInterrupt"):
-        return _Hit(Event.SIGNAL, 0)
-    return _Hit(Event.TRACEBACK, 0)
+        return _Hit(_SIGNAL, 0)
+    return _Hit(_TRACEBACK, 0)
 
 
 def _message(line: str, start: int = 0) -> str:
@@ -520,7 +525,7 @@ class EventDetector:
             return block.record()
         if block is None or block.chained_from is not None or block.ignored or block.steps >= _WENT_ON:
             return None
-        return _record(_Hit(Event.TRACEBACK, 0), block.last or "Traceback (most recent call last):")
+        return _record(_Hit(_TRACEBACK, 0), block.last or "Traceback (most recent call last):")
 
     # ── internals ──
     def _start_block(self, line: str, prev: str) -> bool:
@@ -587,7 +592,7 @@ class EventDetector:
         hit = _exception_event(text)
         if block.ignored:
             return None
-        if block.chained_from is not None and hit.event in (Event.TRACEBACK, block.chained_from):
+        if block.chained_from is not None and hit.event in (_TRACEBACK, block.chained_from):
             self._chain_until = self._n + _CHAIN_WINDOW
             return None
         return self._emit(hit, text)
@@ -600,15 +605,15 @@ class EventDetector:
             if len(self._seen) >= _MAX_SEEN:
                 self._seen.clear()
             self._seen[hit.key] = None
-        if hit.event == Event.DATALOADER_RETRY:
+        if hit.event == _RETRIED:
             burst, self._retry_at = self._n - self._retry_at <= 3, self._n
             if burst:
                 return None
-        if hit.event == Event.CHECKPOINT_SAVED:
+        if hit.event == _SAVED:
             if hit.step is not None and hit.step == self._last_checkpoint:
                 return None
             self._last_checkpoint = hit.step
-        if hit.event in _CRASHES or hit.event in (Event.TRACEBACK, Event.SIGNAL):
+        if hit.event in _CHAINED:
             self._chain_event, self._chain_until = hit.event, self._n + _CHAIN_WINDOW
         return _record(hit, line)
 

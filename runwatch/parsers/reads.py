@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from runwatch.parsers.fields import strip_lead
+from runwatch.parsers.fields import PASTED_ESCAPE, strip_lead
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +60,8 @@ class Reads:
         lowered = self.lowered.search if self.lowered is not None else None
 
         def admits(line: str) -> bool:
-            if heads and strip_lead(line).startswith(heads):
-                return True
+            if heads and (line.startswith(heads) or (_leads(line) and strip_lead(line).startswith(heads))):
+                return True  # a step line, which starts with its template's head, at the first test
             for text in holds:
                 if text in line:
                     return True
@@ -70,6 +70,13 @@ class Reads:
             return lowered is not None and lowered(line.lower()) is not None
 
         return admits
+
+
+def _leads(line: str) -> bool:
+    """Whether `strip_lead` may change the line: it starts with a blank or the `^` of a pasted `^[` (any
+    other line is its own stripped form)."""
+    first = line[:1]
+    return first.isspace() or first == PASTED_ESCAPE[0]
 
 
 def _merged(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:

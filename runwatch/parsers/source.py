@@ -25,29 +25,43 @@ blocks of whole lines instead. Until the format is decided they are split
 and read line by line; then, for a format with a columnar fast path
 (a StepLineParser, or a stateless parser with `learn_anchors`:
 runwatch.parsers.columnar), the block's plain step lines
-become numpy columns in one call and only the other lines (about one in ten
-in a real log) take the per-line way, in line order, with the state the
-step lines would have left (the format parser's last step and mfu state, the
-crash detector's line count, the re-detection counter). While a traceback or
-failure report is open, and after a format switch, step lines are read one
-by one too. The records are those `feed` gives for the same lines, in the
-same order. `RUNWATCH_NO_FAST_PATH=1` in the environment (or
-`fast_path=False`) turns the fast path off: every line then goes the per-line
-way, which is how tests check that both give the same.
+become numpy columns in one call. Of the other lines (about one in ten in a
+real log) the noise screen (runwatch.parsers.screen) picks those some reader
+may act on, for a format whose parser says which lines it reads (`reads`);
+those take the per-line way, in line order, and the rest, with the step rows
+between them, are counted in runs, with the state reading them would have
+left (the format parser's last step and mfu state, the crash detector's line
+count, the re-detection counter and its kept lines). While a traceback or
+failure report is open, and after a format switch, lines are read one by
+one too, but for runs of step rows and of a traceback's frames. The records
+are those `feed` gives for the same lines, in the same order; so are the
+counts and ParseFailures, but for this: a line no reader acts on is given to
+none, so a reader that would raise on such a line is not seen to.
+`RUNWATCH_NO_FAST_PATH=1` in the environment (or `fast_path=False`) turns the
+fast path off: every line then goes the per-line way, which is how tests
+check that both give the same.
+
+A `feed` of `FEED_BULK` lines and more of a format with a fast path (a
+follower catching up, many ranks writing to one file) is read as one chunk
+too: one pipeline for a live burst and a one-shot read.
 """
 
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from itertools import islice, pairwise, repeat
+from dataclasses import replace
+from itertools import islice
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from runwatch.model import Event, Kind, Preamble, Record
 from runwatch.parsers.base import FormatParser, StepLineParser
 from runwatch.parsers.boundary import ascii_digits, checked
+from runwatch.parsers.chunk import ChunkRecords as ChunkRecords  # its home before chunk.py: importers keep it
+from runwatch.parsers.chunk import with_total as with_total
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.events import FRAME_LEAD, EventDetector
 from runwatch.parsers.failures import EVENTS, ParseFailures
@@ -75,10 +89,10 @@ GENERIC = frozenset({"kv"})
 NO_FAST_PATH_ENV = "RUNWATCH_NO_FAST_PATH"
 """Set (to anything but `0`) to read every line the per-line way in `feed_bytes`."""
 DETECT_PIECE = 1 << 13
+"""Bytes of a chunk split and read line by line at a time while the format is undecided."""
 FEED_BULK = 64
 """Lines of one `feed` call from which a format with a fast path reads them as one chunk (`feed_bytes`):
 a call of the fast path costs ~0.1 ms, a line read the per-line way 3–10 µs."""
-"""Bytes of a chunk split and read line by line at a time while the format is undecided."""
 
 SplitLines = Callable[[bytes], list[str]]
 """Bytes of whole lines → their text lines, as the source's line splitter gives them (escapes
@@ -87,144 +101,12 @@ line without `\\n` is the input's last line. A plain line (printable ASCII and t
 runwatch.parsers.screen.PLAIN_MAX bytes) is its own text. runwatch.watcher.snapshot.split_block is one."""
 
 
-@dataclass(frozen=True, slots=True)
-class ChunkRecords:
-    """The records of one `feed_bytes` chunk: step records of the fast path as columns, the rest as objects.
-
-    `records` are the per-line records (events, evals, odd step lines, and
-    records of earlier lines released by detection), in the order `feed`
-    would give them; `steps` are plain step lines, their `line` the source's
-    line numbers (not the chunk's line indices) and rank, time and source
-    those of this chunk. `merged()` gives all of them as `feed` would.
-    """
-
-    lines: int
-    """Lines the chunk held, counted as the line splitter counts them."""
-    records: list[Record]
-    steps: ColumnBatch | None
-    source: str
-    rank: int | None
-    t: float
-
-    def __len__(self) -> int:
-        return len(self.records) + (len(self.steps) if self.steps is not None else 0)
-
-    def step_records(self) -> list[Record]:
-        """The `steps` rows as Records, equal to those the per-line parser gives (metrics in its order)."""
-        batch = self.steps
-        if batch is None or not len(batch):
-            return []
-        import numpy as np  # only where a fast format's columns are read
-
-        n = len(batch)
-        names = tuple(batch.metrics)
-        rows = list(zip(*(batch.metrics[m].tolist() for m in names), strict=True)) if names else [()] * n
-        code = sum((batch.present[m].astype("int64") << i for i, m in enumerate(names)), np.zeros(n, np.int64))
-        codes = code.tolist()
-        whole = (1 << len(names)) - 1
-        if not code.size or (code == whole).all():  # every row holds every metric: one zip per row, in C
-            metrics = list(map(dict, map(zip, repeat(names), rows)))
-        else:  # a row holds the metrics of its code's bits, in the order of `names`
-            kept = {c: [i for i in range(len(names)) if c >> i & 1] for c in set(codes)}
-            metrics = [{names[i]: row[i] for i in kept[c]} for row, c in zip(rows, codes, strict=True)]
-        rank, t = self.rank, self.t
-        times = repeat(t) if batch.t is None else [s or t for s in batch.t.tolist()]
-        ranks = repeat(rank) if batch.rank is None else [rank if r < 0 else r for r in batch.rank.tolist()]
-        totals = [None if x < 0 else x for x in batch.total.tolist()]
-        return list(map(
-            Record, repeat(batch.kind), batch.step.tolist(), totals, ranks, times, metrics, repeat(None),
-            repeat(None), repeat(self.source), batch.line.tolist(),
-        ))
-
-    def row(self, i: int) -> Record:
-        """The `steps` row `i` as the Record `step_records()` gives for it (for one row of many, cheaper)."""
-        batch = self.steps
-        assert batch is not None
-        total = int(batch.total[i])
-        rank = -1 if batch.rank is None else int(batch.rank[i])
-        return Record(
-            batch.kind, int(batch.step[i]), None if total < 0 else total, self.rank if rank < 0 else rank,
-            self.t if batch.t is None else float(batch.t[i]) or self.t,
-            {n: float(v[i]) for n, v in batch.metrics.items() if batch.present[n][i]}, None, None, self.source,
-            int(batch.line[i]),
-        )
-
-    def merged(self) -> list[Record]:
-        """Every record of the chunk, in the order `feed` gives them for the same lines."""
-        rows = self.step_records()
-        if not rows or not self.records:
-            return rows or list(self.records)
-        out = [*self.records, *rows]  # both in line order, never on the same line: two runs that a (stable)
-        out.sort(key=_line_no)  # sort merges in one pass, in C
-        return out
-
-    def pieces(self, size: int) -> list[ChunkRecords]:
-        """This chunk cut by line into chunks of at most `size` records each (rows and records together; the
-        records of one line stay together), in order. A history is judged every JUDGED_RECORDS records: cut
-        so, its step rows stay columns and go into the run in bulk, as `check` takes them (merged into
-        Records to be cut, they went one at a time, and `tail` read a history 2-3× slower)."""
-        if len(self) <= size:
-            return [self]
-        import numpy as np  # only where a fast format's columns are read
-
-        steps = self.steps
-        rows = steps.line if steps is not None else np.zeros(0, np.int64)
-        own = np.fromiter((r.line for r in self.records), np.int64, len(self.records))
-        every = np.sort(np.concatenate((rows, own)), kind="stable")
-        cuts = np.unique(every[size::size])  # each piece's first line after the first piece's
-        bounds = [None, *cuts.tolist(), None]
-        at = [0, *np.searchsorted(own, cuts).tolist(), len(own)]  # records are in line order
-        out: list[ChunkRecords] = []
-        for i, (lo, hi) in enumerate(pairwise(bounds)):
-            part = None
-            if steps is not None:
-                mask = np.ones(len(steps), bool)
-                if lo is not None:
-                    mask &= steps.line >= lo
-                if hi is not None:
-                    mask &= steps.line < hi
-                part = steps.take(mask)
-            piece = replace(self, records=self.records[at[i] : at[i + 1]], steps=part, lines=0 if out else self.lines)
-            if len(piece):
-                out.append(piece)
-        return out
-
-    def one_rank(self) -> ChunkRecords:
-        """This chunk with its step rows' rank as the chunk's, when every row states the same one (DeepSpeed's
-        `[Rank 0]` on every line, one rank's file of torchrun's `[rank3]:` lines): rows of one rank go into a
-        run in bulk; rows of several stay as they are (and go as records)."""
-        steps = self.steps
-        if steps is None or steps.rank is None or not len(steps):
-            return self
-        first = int(steps.rank[0])
-        if first < 0 or not bool((steps.rank == first).all()):
-            return self
-        return replace(self, steps=replace(steps, rank=None), rank=first)
-
-    def with_total(self, total: int | None) -> ChunkRecords:
-        """`--total-steps`: this chunk with every record that has a step, and every step row, planned to
-        end at `total` (None: as it is)."""
-        if total is None:
-            return self
-        steps = self.steps
-        if steps is not None:
-            import numpy as np  # only where a fast format's columns are read
-            steps = replace(steps, total=np.full(len(steps), total, np.int64))
-        return replace(self, records=with_total(self.records, total), steps=steps)
-
-
-def with_total(recs: list[Record], total: int | None) -> list[Record]:
-    """`--total-steps`: every record with a step gets `total` as its total (None leaves them)."""
-    if total is None:
-        return recs
-    return [replace(r, total_steps=total) if r.step is not None else r for r in recs]
-
-
 _Line = tuple[int | None, str, int, float]  # rank, text, line number, read time
 
 
-def _line_no(rec: Record) -> int:
-    return rec.line
+_line_no = attrgetter("line")
+_STEP = Kind.STEP
+"""Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11, on every step line."""
 
 
 class SourceParser:
@@ -419,16 +301,9 @@ class SourceParser:
         unhandled; a step row is one line of the splitter (plain ASCII, no
         `\\r`), an unhandled line one or more (or none: a last lone `\\r`).
         The noise screen (runwatch.parsers.screen) flags the unhandled lines
-        that some reader may act on; while the crash detector is idle, the
-        step rows and unflagged lines up to the next flagged line are counted
-        in one go (`_pass`) and the flagged line is read. While a traceback
-        or failure report is open, and after a format switch, lines are read
-        one by one, but for runs of step rows and the frames of a traceback,
-        which an open traceback only counts (`EventDetector.absorbable`,
-        `absorbs`).
+        that some reader may act on; `_Walk` reads those in line order and
+        counts the rest in runs.
         """
-        import numpy as np
-
         from runwatch.parsers.columnar import extract_steps
 
         parser = self._fast_parser()
@@ -440,142 +315,16 @@ class SourceParser:
         except Exception as exc:  # the block is read line by line instead: nothing is lost, but it is a bug
             self.failures.add(f"{self.format} fast path", exc, first)
             found = None
-        raw = flagged = texts = None
         if found is not None:
-            raw = found[1].texts(data)
-            flagged = self._flagged(self.format, raw, *found)
+            batch, rest = found
+            raw = rest.texts(data)
+            flagged = self._flagged(self.format, raw, batch, rest)
             texts = _texts(raw, flagged, data.endswith(b"\n"), split)
-        if found is None or raw is None or flagged is None or texts is None:
-            return self._lines(split(data), first, t, out), None
-        batch, rest = found
-        plain, several = texts
-        n_lines, n_rest = len(batch) + len(rest), len(rest)
-        unhandled = rest.line.tolist()
-        stops = [*np.flatnonzero(flagged).tolist(), n_rest]
-
-        frame_ends: list[np.ndarray] = []  # where runs of frames end, once a traceback opens
-
-        def text_of(k: int) -> str:
-            """Unhandled line k's text (not one of several): split as read, or a plain line's own bytes."""
-            text = plain.get(k)
-            return raw[k].decode("ascii") if text is None else text
-        events, read_line = self._events, self._line
-        after_fast = parser.after_fast
-        redo: list[int] = []  # step rows read the per-line way after all
-        extra = 0  # lines so far beyond one per physical line (`\r` frames)
-
-        starts: list[np.ndarray] = []  # byte offset of every physical line, once a traceback needs them
-
-        def line_starts() -> np.ndarray:
-            """Byte offset of the start of line i + 1 of the chunk, for every i (computed once)."""
-            if not starts:
-                starts.append(np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1)
-            return starts[0]
-
-        def last_indented(lo: int, hi: int) -> str:
-            """The last of step rows lo..hi-1 that starts with a blank, "" if none (EventDetector.skip's
-            `last` inside a traceback)."""
-            after = line_starts()
-            rows = np.arange(lo, hi)
-            begin = np.where(rows > 0, after[np.maximum(rows - 1, 0)], 0)
-            head = np.frombuffer(data, np.uint8)[begin]
-            hits = np.flatnonzero((head == 32) | (head == 9))
-            if not hits.size:
-                return ""
-            at = int(begin[hits[-1]])
-            return data[at : int(after[lo + int(hits[-1])]) - 1].decode("ascii")
-
-        def one_by_one(lo: int, hi: int) -> int:
-            """Step rows lo..hi-1 while busy: counted in runs where the crash detector can take them
-            unread (an open traceback), else read per line; the first row left (the detector went idle)."""
-            while lo < hi:
-                if self._parser is parser:
-                    if events.idle:
-                        break
-                    k = events.absorbable(hi - lo)
-                    if k:
-                        events.skip(k, last_indented(lo, lo + k))
-                        lo += k
-                        self._stepped(after_fast, int(batch.step[np.searchsorted(batch.line, lo - 1)]))
-                        self._last = (self.rank, first + lo - 1 + extra, t)
-                        continue
-                start = int(line_starts()[lo - 1]) if lo else 0
-                redo.append(lo)
-                read_line(data[start : data.find(b"\n", start)].decode("ascii"), first + lo + extra, t, out)
-                lo += 1
-            return lo
-
-        def read(k: int) -> None:
-            """Unhandled line k, the per-line way (a line of `\\r` frames: its lines, any number)."""
-            nonlocal extra
-            lineno = first + unhandled[k] + extra
-            if k in several:
-                for j, text in enumerate(several[k]):
-                    read_line(text, lineno + j, t, out)
-                extra += len(several[k]) - 1
-            else:
-                read_line(text_of(k), lineno, t, out)
-
-        k = pos = si = 0  # the next unhandled line, the next line of the chunk, the next stop
-        while True:
-            if events.idle and self._parser is parser:
-                while stops[si] < k:
-                    si += 1
-                s = self._redetect_stop(k, stops[si], pos, unhandled)
-                end = unhandled[s] if s < n_rest else n_lines
-                if end > pos:
-                    self._pass(batch, unhandled, raw, (pos, end), (k, s), first + extra, t, after_fast)
-                if s == n_rest:
-                    break
-                read(s)
-                k, pos = s + 1, end + 1
-                continue
-            end = unhandled[k] if k < n_rest else n_lines
-            if pos < end:
-                pos = one_by_one(pos, end)
-                if pos < end:
-                    continue  # the detector went idle: the rest in one go
-            if k == n_rest:
-                break
-            if not flagged[k] and self._parser is parser and events.absorbs(text_of(k)):
-                if not frame_ends:
-                    frame_ends.append(_frame_runs(data, rest, flagged))
-                k = self._frames(k, unhandled, raw, frame_ends[0], first + extra, t, out)
-                pos = unhandled[k - 1] + 1
-                continue
-            read(k)
-            k, pos = k + 1, end + 1
-        return first + n_lines + extra, _renumber(batch, first, rest.line, several, redo)
-
-    def _frames(
-        self, k: int, unhandled: list[int], raw: list[bytes], ends: np.ndarray, first: int, t: float,
-        out: list[Record],
-    ) -> int:
-        """Unhandled line k, a frame of the open traceback (`EventDetector.absorbs`), and the frames right
-        after it that no reader but the crash detector wants, counted in one go as feeding them would: the
-        first line after them. `ends`: the unhandled lines (ascending) that end such a run (`_frame_runs`).
-        `first` numbers the chunk's line 0."""
-        import numpy as np
-
-        events = self._events
-        j = min(int(ends[np.searchsorted(ends, k, side="right")]), k + events.absorbable(len(raw) - k))
-        if not self.fixed_format:  # re-detection counts them too: the one that starts a scoring goes alone
-            j = min(j, k + max(1, REDETECT_AFTER - 1 - self._since_record))
-        last = ""
-        for i in range(j - 1, k - 1, -1):  # the last frame with text: the block's last line
-            text = raw[i].decode("ascii")
-            if text.strip(" \t^~"):
-                last = text
-                break
-        events.skip(j - k, last, steps=0)
-        self._last = (self.rank, first + unhandled[j - 1], t)
-        if not self.fixed_format:
-            lines = [(self.rank, raw[i].decode("ascii"), first + unhandled[i], t) for i in range(k, j)]
-            if len(lines) == 1:
-                self._maybe_redetect(lines[0], out)
-            else:
-                self._keep(lines)
-        return j
+            if texts is not None:
+                walk = _Walk(self, parser, data, (first, t, out), batch, rest, raw, flagged, texts)
+                lines = walk.run()
+                return first + lines, _renumber(batch, first, rest.line, texts[1], walk.redo)
+        return self._lines(split(data), first, t, out), None
 
     def _flagged(self, fmt: str, raw: list[bytes], batch: ColumnBatch, rest: Unhandled) -> np.ndarray:
         """Which unhandled lines (`raw`, their bytes) must be read per line: those the noise screen flags
@@ -593,38 +342,6 @@ class SourceParser:
         if self._settings is not None:
             flagged[: int(np.searchsorted(rest.line, batch.line[0])) if len(batch) else len(rest)] = True
         return flagged
-
-    def _redetect_stop(self, k: int, stop: int, pos: int, unhandled: list[int]) -> int:
-        """`stop`, or the unflagged line before it at which re-detection would score its sample (read per
-        line, so that a switch happens where `feed` makes it): the `REDETECT_AFTER`-th record-less line."""
-        if self.fixed_format or self._since_record + stop - k < REDETECT_AFTER:
-            return stop
-        since, prev = self._since_record, pos - 1
-        for j in range(k, stop):
-            since = since + 1 if unhandled[j] == prev + 1 else 1  # a step row between: a record
-            if since >= REDETECT_AFTER:
-                return j
-            prev = unhandled[j]
-        return stop
-
-    def _pass(
-        self, batch: ColumnBatch, unhandled: list[int], raw: list[bytes], lines: tuple[int, int],
-        unread: tuple[int, int], first: int, t: float, after_fast: Callable[[int], None],
-    ) -> None:
-        """Chunk lines `lines` (lo, hi) while idle: step rows and the unhandled lines `unread` (k, s), which
-        no reader acts on, counted as reading them one by one would leave the source (the crash detector's
-        count, the format parser's last step, the settings ended, re-detection's count and kept lines).
-        `first` numbers the chunk's line 0."""
-        (lo, hi), (k, s) = lines, unread
-        self._events.skip(hi - lo)  # none of them starts with `Exception ignored in` (the screen flags those)
-        if hi - lo > s - k:  # step rows: the last of them is row hi - s - 1 (s unhandled lines come before hi)
-            last = hi - s - 1
-            self._stepped(after_fast, int(batch.step[last]))
-            k = max(k, int(batch.line[last]) - last)  # the unhandled lines after it
-        if k < s and not self.fixed_format:
-            rank = self.rank
-            self._keep([(rank, raw[j].decode("ascii"), first + unhandled[j], t) for j in range(k, s)])
-        self._last = (self.rank, first + hi - 1, t)
 
     def _stepped(self, after_fast: Callable[[int], None], step: int) -> None:
         """What reading a run of step rows per line would have left, the last of them at `step`."""
@@ -661,7 +378,7 @@ class SourceParser:
             self.failures.add(self.format or "parser", exc, lineno)
             rec = None
         if settings is not None:  # a step line is no setting (the fast path never shows it one)
-            if rec is not None and rec.kind is Kind.STEP:
+            if rec is not None and rec.kind is _STEP:
                 self._end_settings()
             else:
                 self._setting(settings, text, lineno)
@@ -670,7 +387,7 @@ class SourceParser:
             if self._recent:
                 self._recent.clear()
                 self._recent_chars = 0
-            if rec.kind is Kind.STEP and not self._events.idle:
+            if rec.kind is _STEP and not self._events.idle:
                 self._events.stepped()
             self._emit(rec, rank, lineno, t, out)
         elif not self.fixed_format:
@@ -783,6 +500,192 @@ class SourceParser:
         )
 
 
+class _Walk:
+    """One chunk through the fast path, in line order (SourceParser._fast).
+
+    While the crash detector is idle, the step rows and unflagged lines up to
+    the next flagged line are counted in one go (`_pass`) and the flagged
+    line is read the per-line way. While a traceback or failure report is
+    open, and after a format switch, lines are read one by one, but for runs
+    of step rows and of a traceback's frames, which an open traceback only
+    counts (`EventDetector.absorbable`, `absorbs`). A line re-detection would
+    score its sample at is read the per-line way too (`_redetect_stop`).
+    """
+
+    def __init__(
+        self, src: SourceParser, parser: FormatParser, data: bytes, at: tuple[int, float, list[Record]],
+        batch: ColumnBatch, rest: Unhandled, raw: list[bytes], flagged: np.ndarray,
+        texts: tuple[dict[int, str], dict[int, list[str]]],
+    ) -> None:
+        import numpy as np
+
+        self.src, self.parser, self.data, self.batch, self.rest, self.raw = src, parser, data, batch, rest, raw
+        self.first, self.t, self.out = at
+        self.flagged = flagged
+        self.plain, self.several = texts
+        self.unhandled: list[int] = rest.line.tolist()
+        self.n_rest, self.n_lines = len(rest), len(batch) + len(rest)
+        self.stops: list[int] = [*np.flatnonzero(flagged).tolist(), self.n_rest]
+        self.extra = 0
+        """Lines so far beyond one per physical line (`\\r` frames)."""
+        self.redo: list[int] = []
+        """Step rows read the per-line way after all."""
+        self._starts: np.ndarray | None = None
+        self._frame_ends: list[int] | None = None
+
+    def run(self) -> int:
+        """Walk the chunk; the number of lines it held (as the line splitter counts them)."""
+        src, events, parser = self.src, self.src._events, self.parser
+        unhandled, stops, n_rest, n_lines = self.unhandled, self.stops, self.n_rest, self.n_lines
+        k = pos = si = 0  # the next unhandled line, the next line of the chunk, the next stop
+        while True:
+            if events.idle and src._parser is parser:
+                while stops[si] < k:
+                    si += 1
+                s = stops[si] if src.fixed_format else self._redetect_stop(k, stops[si], pos)
+                end = unhandled[s] if s < n_rest else n_lines
+                if end > pos:
+                    self._pass(pos, end, k, s)
+                if s == n_rest:
+                    return n_lines + self.extra
+                self._read(s)
+                k, pos = s + 1, end + 1
+                continue
+            end = unhandled[k] if k < n_rest else n_lines
+            if pos < end:
+                pos = self._rows(pos, end)
+                if pos < end:
+                    continue  # the detector went idle: the rest in one go
+            if k == n_rest:
+                return n_lines + self.extra
+            if not self.flagged[k] and src._parser is parser and events.absorbs(self._text(k)):
+                k = self._frames(k)
+                pos = unhandled[k - 1] + 1
+                continue
+            self._read(k)
+            k, pos = k + 1, end + 1
+
+    def _pass(self, lo: int, hi: int, k: int, s: int) -> None:
+        """Chunk lines lo..hi-1 while idle: step rows and the unhandled lines k..s-1, which no reader acts
+        on, counted as reading them one by one would leave the source (the crash detector's count, the
+        format parser's last step, the settings ended, re-detection's count and kept lines)."""
+        src, first = self.src, self.first + self.extra
+        src._events.skip(hi - lo)  # none of them starts with `Exception ignored in` (the screen flags those)
+        if hi - lo > s - k:  # step rows: the last of them is row hi - s - 1 (s unhandled lines come before hi)
+            last = hi - s - 1
+            src._stepped(self.parser.after_fast, int(self.batch.step[last]))
+            k = max(k, int(self.batch.line[last]) - last)  # the unhandled lines after it
+        if k < s and not src.fixed_format:
+            rank, raw, unhandled, t = src.rank, self.raw, self.unhandled, self.t
+            src._keep([(rank, raw[j].decode("ascii"), first + unhandled[j], t) for j in range(k, s)])
+        src._last = (src.rank, first + hi - 1, self.t)
+
+    def _redetect_stop(self, k: int, stop: int, pos: int) -> int:
+        """`stop`, or the unflagged line before it at which re-detection would score its sample (read per
+        line, so that a switch happens where `feed` makes it): the `REDETECT_AFTER`-th record-less line."""
+        since, unhandled = self.src._since_record, self.unhandled
+        if since + stop - k < REDETECT_AFTER:
+            return stop
+        prev = pos - 1
+        for j in range(k, stop):
+            since = since + 1 if unhandled[j] == prev + 1 else 1  # a step row between: a record
+            if since >= REDETECT_AFTER:
+                return j
+            prev = unhandled[j]
+        return stop
+
+    def _frames(self, k: int) -> int:
+        """Unhandled line k, a frame of the open traceback (`EventDetector.absorbs`), and the frames right
+        after it that no reader but the crash detector wants, counted in one go as feeding them would: the
+        first line after them."""
+        src, raw, unhandled = self.src, self.raw, self.unhandled
+        events, first = src._events, self.first + self.extra
+        if self._frame_ends is None:
+            self._frame_ends = _frame_runs(self.data, self.rest, self.flagged)
+        ends = self._frame_ends
+        j = min(ends[bisect_right(ends, k)], k + events.absorbable(len(raw) - k))
+        if not src.fixed_format:  # re-detection counts them too: the one that starts a scoring goes alone
+            j = min(j, k + max(1, REDETECT_AFTER - 1 - src._since_record))
+        last = ""
+        for i in range(j - 1, k - 1, -1):  # the last frame with text: the block's last line
+            text = raw[i].decode("ascii")
+            if text.strip(" \t^~"):
+                last = text
+                break
+        events.skip(j - k, last, steps=0)
+        src._last = (src.rank, first + unhandled[j - 1], self.t)
+        if not src.fixed_format:
+            lines = [(src.rank, raw[i].decode("ascii"), first + unhandled[i], self.t) for i in range(k, j)]
+            if len(lines) == 1:
+                src._maybe_redetect(lines[0], self.out)
+            else:
+                src._keep(lines)
+        return j
+
+    def _rows(self, lo: int, hi: int) -> int:
+        """Step rows lo..hi-1 while busy: counted in runs where the crash detector can take them unread (an
+        open traceback), else read per line; the first row left (the detector went idle)."""
+        import numpy as np
+
+        src, events, batch = self.src, self.src._events, self.batch
+        while lo < hi:
+            if src._parser is self.parser:
+                if events.idle:
+                    break
+                k = events.absorbable(hi - lo)
+                if k:
+                    events.skip(k, self._last_indented(lo, lo + k))
+                    lo += k
+                    src._stepped(self.parser.after_fast, int(batch.step[np.searchsorted(batch.line, lo - 1)]))
+                    src._last = (src.rank, self.first + lo - 1 + self.extra, self.t)
+                    continue
+            start = int(self._line_starts()[lo - 1]) if lo else 0
+            self.redo.append(lo)
+            text = self.data[start : self.data.find(b"\n", start)].decode("ascii")
+            src._line(text, self.first + lo + self.extra, self.t, self.out)
+            lo += 1
+        return lo
+
+    def _read(self, k: int) -> None:
+        """Unhandled line k, the per-line way (a line of `\\r` frames: its lines, any number)."""
+        lineno = self.first + self.unhandled[k] + self.extra
+        several = self.several.get(k)
+        if several is None:
+            self.src._line(self._text(k), lineno, self.t, self.out)
+            return
+        for j, text in enumerate(several):
+            self.src._line(text, lineno + j, self.t, self.out)
+        self.extra += len(several) - 1
+
+    def _text(self, k: int) -> str:
+        """Unhandled line k's text (not one of several): split as read, or a plain line's own bytes."""
+        text = self.plain.get(k)
+        return self.raw[k].decode("ascii") if text is None else text
+
+    def _line_starts(self) -> np.ndarray:
+        """Byte offset of the start of line i + 1 of the chunk, for every i (computed once)."""
+        import numpy as np
+
+        if self._starts is None:
+            self._starts = np.flatnonzero(np.frombuffer(self.data, np.uint8) == 10) + 1
+        return self._starts
+
+    def _last_indented(self, lo: int, hi: int) -> str:
+        """The last of step rows lo..hi-1 that starts with a blank, "" if none (EventDetector.skip's `last`
+        inside a traceback)."""
+        import numpy as np
+
+        after = self._line_starts()
+        rows = np.arange(lo, hi)
+        begin = np.where(rows > 0, after[np.maximum(rows - 1, 0)], 0)
+        head = np.frombuffer(self.data, np.uint8)[begin]
+        hits = np.flatnonzero((head == 32) | (head == 9))
+        if not hits.size:
+            return ""
+        at = int(begin[hits[-1]])
+        return self.data[at : int(after[lo + int(hits[-1])]) - 1].decode("ascii")
+
+
 def _texts(
     raw: list[bytes], flagged: np.ndarray, closed: bool, split: SplitLines
 ) -> tuple[dict[int, str], dict[int, list[str]]] | None:
@@ -804,7 +707,7 @@ def _texts(
     return dict(zip(at, plain, strict=True)), several
 
 
-def _frame_runs(data: bytes, rest: Unhandled, flagged: np.ndarray) -> np.ndarray:
+def _frame_runs(data: bytes, rest: Unhandled, flagged: np.ndarray) -> list[int]:
     """The unhandled lines (indices, ascending, then `len(rest)`) that end a run of traceback frames: each
     that is flagged, is no frame (runwatch.parsers.events.is_frame), or has a step row before it."""
     import numpy as np
@@ -812,7 +715,7 @@ def _frame_runs(data: bytes, rest: Unhandled, flagged: np.ndarray) -> np.ndarray
     head = np.frombuffer(data, np.uint8)[np.minimum(rest.start, max(len(data) - 1, 0))]
     frame = (rest.start == rest.end) | np.isin(head, np.frombuffer(FRAME_LEAD.encode(), np.uint8))
     frame[1:] &= np.diff(rest.line) == 1
-    return np.append(np.flatnonzero(flagged | ~frame), len(rest))
+    return [*np.flatnonzero(flagged | ~frame).tolist(), len(rest)]
 
 
 def _lines_of(data: bytes) -> list[str]:
