@@ -34,9 +34,9 @@ class Reads:
     holds: tuple[str, ...] = ()
     """The line holds one of these anywhere."""
     start: re.Pattern[str] | None = None
-    """A pattern that matches at the line's start (a launcher's rank prefix), on lines that start with one
-    of `start_chars`."""
+    """A pattern that matches at the line's start (a launcher's rank prefix)."""
     start_chars: frozenset[str] = frozenset()
+    """Where `start` matches, the line's first character that is no blank is one of these."""
     lowered: re.Pattern[str] | None = None
     """A pattern found somewhere in the lowercased line (key words in any case)."""
     admits: Callable[[str], bool] = field(init=False, repr=False, compare=False)
@@ -65,7 +65,7 @@ class Reads:
             for text in holds:
                 if text in line:
                     return True
-            if start is not None and line[:1] in start_chars and start(line) is not None:
+            if start is not None and line.lstrip()[:1] in start_chars and start(line) is not None:
                 return True
             return lowered is not None and lowered(line.lower()) is not None
 

@@ -20,9 +20,9 @@ Speed (~0.4 µs a line, where a `re` alternation of the same texts costs
   a text is then confirmed only where its pair is;
 - texts at the start (`heads`): `bytes.lstrip` and `startswith` mapped over
   the lines (C calls, no Python frame per line);
-- patterns at the start (`start`, a rank prefix): tried only on lines that
-  start with one of its `start_chars`; lowercased patterns (`lowered`) by
-  `re` over the block, lowercased.
+- patterns at the start (`start`, a rank prefix): tried only on lines whose
+  first character after blanks is one of its `start_chars`; lowercased
+  patterns (`lowered`) by `re` over the block, lowercased.
 """
 
 from __future__ import annotations

@@ -319,7 +319,7 @@ class SourceParser:
             batch, rest = found
             raw = rest.texts(data)
             flagged = self._flagged(self.format, raw, batch, rest)
-            texts = _texts(raw, flagged, data.endswith(b"\n"), split)
+            texts = _texts(raw, flagged, data.endswith(b"\n"), b"\r" in data, split)
             if texts is not None:
                 walk = _Walk(self, parser, data, (first, t, out), batch, rest, raw, flagged, texts)
                 lines = walk.run()
@@ -515,14 +515,15 @@ class _Walk:
     def __init__(
         self, src: SourceParser, parser: FormatParser, data: bytes, at: tuple[int, float, list[Record]],
         batch: ColumnBatch, rest: Unhandled, raw: list[bytes], flagged: np.ndarray,
-        texts: tuple[dict[int, str], dict[int, list[str]]],
+        texts: tuple[list[str | None], dict[int, list[str]]],
     ) -> None:
         import numpy as np
 
         self.src, self.parser, self.data, self.batch, self.rest, self.raw = src, parser, data, batch, rest, raw
+        self.after_fast = parser.after_fast
         self.first, self.t, self.out = at
         self.flagged = flagged
-        self.plain, self.several = texts
+        self.texts, self.several = texts
         self.unhandled: list[int] = rest.line.tolist()
         self.n_rest, self.n_lines = len(rest), len(batch) + len(rest)
         self.stops: list[int] = [*np.flatnonzero(flagged).tolist(), self.n_rest]
@@ -537,6 +538,8 @@ class _Walk:
         """Walk the chunk; the number of lines it held (as the line splitter counts them)."""
         src, events, parser = self.src, self.src._events, self.parser
         unhandled, stops, n_rest, n_lines = self.unhandled, self.stops, self.n_rest, self.n_lines
+        texts, several, read_line, first, t, out = self.texts, self.several, src._line, self.first, self.t, self.out
+        skip, stepped, after_fast, step_of = events.skip, src._stepped, self.after_fast, self.batch.step.item
         k = pos = si = 0  # the next unhandled line, the next line of the chunk, the next stop
         while True:
             if events.idle and src._parser is parser:
@@ -545,10 +548,18 @@ class _Walk:
                 s = stops[si] if src.fixed_format else self._redetect_stop(k, stops[si], pos)
                 end = unhandled[s] if s < n_rest else n_lines
                 if end > pos:
-                    self._pass(pos, end, k, s)
+                    if k == s < n_rest:  # step rows only, and a line read next (which sets `_last`): `_pass`
+                        skip(end - pos)  # inlined, for a log whose noise is mostly read (kv reads `time: 3.2`)
+                        stepped(after_fast, step_of(end - s - 1))
+                    else:
+                        self._pass(pos, end, k, s)
                 if s == n_rest:
                     return n_lines + self.extra
-                self._read(s)
+                text = texts[s]
+                if text is not None:  # the usual flagged line, read as `_read` reads it
+                    read_line(text, first + end + self.extra, t, out)
+                else:
+                    self._read(s)
                 k, pos = s + 1, end + 1
                 continue
             end = unhandled[k] if k < n_rest else n_lines
@@ -558,7 +569,7 @@ class _Walk:
                     continue  # the detector went idle: the rest in one go
             if k == n_rest:
                 return n_lines + self.extra
-            if not self.flagged[k] and src._parser is parser and events.absorbs(self._text(k)):
+            if texts[k] is None and k not in several and src._parser is parser and events.absorbs(self._text(k)):
                 k = self._frames(k)
                 pos = unhandled[k - 1] + 1
                 continue
@@ -573,8 +584,9 @@ class _Walk:
         src._events.skip(hi - lo)  # none of them starts with `Exception ignored in` (the screen flags those)
         if hi - lo > s - k:  # step rows: the last of them is row hi - s - 1 (s unhandled lines come before hi)
             last = hi - s - 1
-            src._stepped(self.parser.after_fast, int(self.batch.step[last]))
-            k = max(k, int(self.batch.line[last]) - last)  # the unhandled lines after it
+            src._stepped(self.after_fast, self.batch.step.item(last))
+            if k < s:
+                k = max(k, self.batch.line.item(last) - last)  # the unhandled lines after it
         if k < s and not src.fixed_format:
             rank, raw, unhandled, t = src.rank, self.raw, self.unhandled, self.t
             src._keep([(rank, raw[j].decode("ascii"), first + unhandled[j], t) for j in range(k, s)])
@@ -636,7 +648,7 @@ class _Walk:
                 if k:
                     events.skip(k, self._last_indented(lo, lo + k))
                     lo += k
-                    src._stepped(self.parser.after_fast, int(batch.step[np.searchsorted(batch.line, lo - 1)]))
+                    src._stepped(self.after_fast, int(batch.step[np.searchsorted(batch.line, lo - 1)]))
                     src._last = (src.rank, self.first + lo - 1 + self.extra, self.t)
                     continue
             start = int(self._line_starts()[lo - 1]) if lo else 0
@@ -659,7 +671,7 @@ class _Walk:
 
     def _text(self, k: int) -> str:
         """Unhandled line k's text (not one of several): split as read, or a plain line's own bytes."""
-        text = self.plain.get(k)
+        text = self.texts[k]
         return self.raw[k].decode("ascii") if text is None else text
 
     def _line_starts(self) -> np.ndarray:
@@ -687,24 +699,30 @@ class _Walk:
 
 
 def _texts(
-    raw: list[bytes], flagged: np.ndarray, closed: bool, split: SplitLines
-) -> tuple[dict[int, str], dict[int, list[str]]] | None:
-    """The text lines of the flagged unhandled lines (by index): one each, but for those with a `\\r` and
-    a last line without `\\n` (`closed` false: flagged here; their lines, any number). An unflagged line
-    is plain, its own text (`raw[i].decode("ascii")`). None if `split` breaks its word (one per line)."""
+    raw: list[bytes], flagged: np.ndarray, closed: bool, frames: bool, split: SplitLines
+) -> tuple[list[str | None], dict[int, list[str]]] | None:
+    """The text lines of the flagged unhandled lines, by index (None for the others): one each, but for
+    those with a `\\r` (`frames`: the chunk holds one) and a last line without `\\n` (`closed` false: flagged
+    here): their lines, any number, in the second part. An unflagged line is plain, its own text
+    (`raw[i].decode("ascii")`). None if `split` breaks its word (one per line)."""
     several: dict[int, list[str]] = {}
     if not closed:  # the input's last line: always unhandled
         flagged[-1] = True
         several[len(raw) - 1] = split(raw[-1])
-    flagged_at = flagged.nonzero()[0].tolist()
-    for i in flagged_at:
-        if b"\r" in raw[i] and i not in several:
-            several[i] = split(raw[i] + b"\n")
-    at = [i for i in flagged_at if i not in several] if several else flagged_at
+    at = flagged.nonzero()[0].tolist()
+    if frames:
+        several |= {i: split(raw[i] + b"\n") for i in at if b"\r" in raw[i] and i not in several}
+    if several:
+        at = [i for i in at if i not in several]
     plain = split(b"\n".join([raw[i] for i in at]) + b"\n") if at else []
     if len(plain) != len(at):
         return None
-    return dict(zip(at, plain, strict=True)), several
+    if len(at) == len(raw):  # every line read per line (no screen)
+        return list(plain), several
+    texts: list[str | None] = [None] * len(raw)
+    for i, text in zip(at, plain, strict=True):
+        texts[i] = text
+    return texts, several
 
 
 def _frame_runs(data: bytes, rest: Unhandled, flagged: np.ndarray) -> list[int]:
