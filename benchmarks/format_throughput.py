@@ -15,6 +15,9 @@ Contestants, each in its own process:
 - `per-line`: the live path, SourceParser with the format given, fed the
   lines in batches of 10,000 (crash detection, rank prefix, the format's
   parser; in process, reading included);
+- `lone µs`: a live follower that reads each line as it comes: `feed` of one
+  line at a time, over the noisy log's first `LONE_LINES` lines, in µs a line
+  (in process, reading included);
 - `burst`: a live burst (a catch-up after a pause, many ranks writing to one
   file): the follower's 1 MiB reads split by its line splitter, runs of plain
   lines raw to `feed_bytes` as `runwatch tail` does with a read of 64 KiB and
@@ -62,6 +65,8 @@ FIXTURES = ROOT / "tests/fixtures"
 NOISE = 0.10
 TRACEBACK_SHARE = 0.005
 """Share of all lines that are a traceback's header (each opens a 10-line logged traceback)."""
+LONE_LINES = 20_000
+"""Lines the `lone` contestant feeds one at a time."""
 
 
 # -- real lines --------------------------------------------------------------------
@@ -210,6 +215,20 @@ def per_line(fmt: Format, path: str) -> int:
     return n
 
 
+def lone(fmt: Format, path: str) -> int:
+    """A live follower's lines one at a time (`feed([line])`): the per-line cost of a lone line."""
+    from runwatch.parsers.source import SourceParser
+
+    sp = SourceParser("bench", fmt=fmt.runwatch_format)
+    n = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in itertools.islice(f, LONE_LINES):
+            n += 1
+            sp.feed([line.rstrip("\n")], n, 0.0)
+    sp.flush()
+    return n
+
+
 def burst(fmt: Format, path: str) -> int:
     """What a live follower does with a burst of appended lines (runwatch.watcher.tail.BURST_BYTES and up: a
     catch-up, many ranks writing to one file): its reads of 1 MiB split by the line splitter, runs of plain
@@ -237,12 +256,12 @@ def _child(kind: str, name: str, path: str) -> None:
     if kind in ("noisy", "clean"):
         write_log(fmt, Path(path), int(os.environ["BENCH_LINES"]), kind == "noisy")
         return
-    if kind in ("per-line", "burst"):
+    if kind in ("per-line", "lone", "burst"):
         import runwatch.parsers.columnar
         import runwatch.parsers.source
         import runwatch.watcher.snapshot  # noqa: F401
     t0 = time.perf_counter()
-    n = {"naive": naive, "per-line": per_line, "burst": burst}[kind](fmt, path)
+    n = {"naive": naive, "per-line": per_line, "lone": lone, "burst": burst}[kind](fmt, path)
     wall = time.perf_counter() - t0
     print(json.dumps({"lines": n, "wall": wall, "rss": rss_mb(resource.getrusage(resource.RUSAGE_SELF))}))
 
@@ -301,13 +320,14 @@ def measure(fmt: Format, tmp: Path, lines: int, repeat: int) -> dict[str, float]
     row: dict[str, float] = {"mib": logs["noisy"].stat().st_size / 2**20}
     row["wc"] = _best(lambda: _run(["wc", "-l", noisy])[1:], repeat)[0] if shutil.which("wc") else math.nan
 
-    def in_process(kind: str) -> tuple[float, float]:
+    def in_process(kind: str, want: int = lines) -> tuple[float, float]:
         fig = json.loads(_run([sys.executable, me, "--child", kind, fmt.name, noisy])[0])
-        assert fig["lines"] == lines, fig
+        assert fig["lines"] == want, fig
         return fig["wall"], fig["rss"]
 
     row["naive"], _ = _best(lambda: in_process("naive"), repeat)
     row["per_line"], row["per_line_mb"] = _best(lambda: in_process("per-line"), repeat)
+    row["lone_us"] = _best(lambda: in_process("lone", min(lines, LONE_LINES)), repeat)[0] / min(lines, LONE_LINES) * 1e6
     row["burst"], _ = _best(lambda: in_process("burst"), repeat)
     cmd = [sys.executable, "-m", "runwatch", "parse", "--output", "summary", "--format", fmt.runwatch_format]
     for kind in ("noisy", "clean"):
@@ -331,7 +351,7 @@ def fast_kind(name: str) -> str:
 def render(rows: dict[str, dict[str, float]], lines: int) -> str:
     out = [f"{lines:,} lines per log (10% real noise, 0.5% traceback headers); {os.cpu_count()} CPUs; "
            "M/s = million lines per second; × = against the naive regex of the same format",
-           f"{'format':11}{'fast':>5}{'MiB':>5}{'wc -l':>8}{'naive':>7}{'per-line':>10}{'×':>6}{'burst':>7}{'×':>6}"
+           f"{'format':11}{'fast':>5}{'MiB':>5}{'wc -l':>8}{'naive':>7}{'per-line':>10}{'×':>6}{'lone µs':>8}{'burst':>7}{'×':>6}"
            f"{'parse':>8}{'×':>6}{'×wc':>6}{'clean':>8}{'noisy/clean':>12}{'peak MB':>8}{'tail s':>8}{'÷parse':>7}"]
     for name, r in rows.items():
         def rate(key: str, r: dict[str, float] = r) -> float:
@@ -339,15 +359,17 @@ def render(rows: dict[str, dict[str, float]], lines: int) -> str:
 
         out.append(
             f"{name:11}{fast_kind(BY_NAME[name].runwatch_format):>5}{r['mib']:5.0f}{rate('wc'):8.1f}{rate('naive'):7.2f}"
-            f"{rate('per_line'):10.2f}{r['naive'] / r['per_line']:6.2f}{rate('burst'):7.2f}{r['naive'] / r['burst']:6.2f}"
+            f"{rate('per_line'):10.2f}{r['naive'] / r['per_line']:6.2f}{r['lone_us']:8.2f}"
+            f"{rate('burst'):7.2f}{r['naive'] / r['burst']:6.2f}"
             f"{rate('noisy'):8.2f}{r['naive'] / r['noisy']:6.2f}"
             f"{r['wc'] / r['noisy']:6.3f}{rate('clean'):8.2f}{r['clean'] / r['noisy']:11.0%}{r['noisy_mb']:8.0f}"
             f"{r['tail']:8.2f}{r['tail'] / r['noisy']:7.2f}"
         )
     out.append("parse: `runwatch parse --output summary --format F` incl. start-up; per-line: SourceParser.feed in "
-               "process; burst: a live follower's 1 MiB reads (splitter, feed_bytes) in process; naive: re.search + "
-               "float() in process; wc -l: M lines/s of the noisy log; tail s: `runwatch tail --headless` until the "
-               "history is read and judged (goal: ÷parse ≤ 2)")
+               f"process (batches of 10,000 lines); lone µs: feed of one line at a time ({LONE_LINES:,} lines); burst: "
+               "a live follower's 1 MiB reads (splitter, feed_bytes) in process; naive: re.search + float() in process; "
+               "wc -l: M lines/s of the noisy log; tail s: `runwatch tail --headless` until the history is read and "
+               "judged (goal: ÷parse ≤ 2)")
     return "\n".join(out)
 
 

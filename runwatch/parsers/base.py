@@ -8,9 +8,10 @@ I/O and reads no clock, so it tests as a plain function.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from runwatch.model import Kind, Record
+from runwatch.parsers.reads import Reads
 from runwatch.parsers.stepline import StepLine
 
 if TYPE_CHECKING:
@@ -32,6 +33,10 @@ class FormatParser:
     learn_counters: ClassVar[Counters | None] = None
     """How such a format computes its step and total from several integers of the line, if it does (the
     description its parser reads with, and the fast path too)."""
+    reads: ClassVar[Reads | None] = None
+    """Texts every line this parser reads, or that changes its state, holds (runwatch.parsers.reads): a
+    GuardedParser is held to it, and the fast path counts the lines that no reader of the source admits
+    without reading them (runwatch.parsers.screen). None: any line may be read."""
 
     def parse(self, line: str) -> Record | None:
         """The record this line completes, or None (not mine, or not yet)."""
@@ -74,6 +79,9 @@ class GuardedParser(FormatParser):
     """
 
     def parse(self, line: str) -> Record | None:
+        reads = self.reads
+        if reads is not None and not reads.admits(line):
+            return None  # no line this parser reads: `reads` says so, and holds it to that
         try:
             return self._parse(line)
         except (ValueError, IndexError, OverflowError):
@@ -95,6 +103,12 @@ class StepLineParser(GuardedParser):
     step_line: ClassVar[StepLine]
     barriers: ClassVar[tuple[bytes, ...]] = ()
     """Texts of lines that may change which metrics a step line gives (`barrier` says how)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        if cls.reads is not None:  # the template's head and the barriers are read: said once, here
+            own = Reads(heads=(cls.step_line.prefix.decode(),), holds=tuple(b.decode() for b in cls.barriers))
+            cls.reads = cls.reads | own
+        super().__init_subclass__(**kwargs)
 
     @staticmethod
     def barrier(line: str, omit: frozenset[str]) -> frozenset[str] | None:

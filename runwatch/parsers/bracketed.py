@@ -25,6 +25,7 @@ from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import named_values
 from runwatch.parsers.learned import Counted, Counters
 from runwatch.parsers.pydict import is_eval_metric
+from runwatch.parsers.reads import Reads
 
 _HEAD = re.compile(
     r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\][,|\s]{0,8}"
@@ -54,6 +55,8 @@ class BracketedParser(GuardedParser):
     name: ClassVar[str] = "bracketed"
     learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"Epoch", b"epoch", b"EPOCH")
     learn_counters: ClassVar[Counters | None] = COUNTERS
+    reads: ClassVar[Reads | None] = Reads(lowered=re.compile("epoch"))
+    """Every line it reads starts with `COUNTERS`' head, `Epoch [e/E]` in any case."""
 
     def _parse(self, line: str) -> Record | None:
         found = COUNTERS.of(line)

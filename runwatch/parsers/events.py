@@ -33,9 +33,12 @@ Decisions, so rules and users can rely on them:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from runwatch.model import Event, Kind, Record
+from runwatch.parsers.reads import Reads
 
 OVERFLOW = Event.OVERFLOW
 """fp16 loss-scale overflow (DeepSpeed, apex). Not yet a member of `Event`."""
@@ -53,34 +56,49 @@ _MAX_SEEN = 512
 _CRASHES = frozenset({
     Event.OOM, Event.NCCL_TIMEOUT, Event.NCCL_ERROR, Event.DATALOADER_ERROR, Event.KILLED, Event.SEGFAULT,
 })
+_TRACEBACK, _SIGNAL, _RETRIED, _SAVED = Event.TRACEBACK, Event.SIGNAL, Event.DATALOADER_RETRY, Event.CHECKPOINT_SAVED
+"""The members the lines of every logged traceback look at, once: an enum member looked up on its class
+costs ~0.2 µs in Python 3.11, a dozen of them a third of a traceback's exception line."""
+_CHAINED = _CRASHES | {_TRACEBACK, _SIGNAL}
+"""Events a chained traceback (`During handling of the above exception…`) may follow."""
 
 
-def _worth_a_look(s: str) -> bool:
-    """False for almost every ordinary line, cheaply; never False for a line `_classify` would match.
+_GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("T", ("Traceback",)),
+    ("K", ("Killed", "SIGKILL")),
+    ("V", ("NVRM", "SIGSEGV")),
+    # not `emory`: Megatron, DeepSpeed, torchtitan print memory always
+    ("y", ("of memory", "OfMemory", "MemoryError", "allocate memory", "Retrying in")),
+    ("W", ("Watchdog caught", "Writing checkpoint")),
+    ("D", ("DataLoader worker", "DistBackendError")),
+    ("x", ("exitcode", "Unexpected bus error")),
+    ("S", ("Segmentation fault", "Saved model", "Saving model checkpoint")),
+    ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step")),  # `C`, not `L`: TFLOP/s on
+    ("v", ("saving ", "saved checkpoint")),                                          # every Megatron line
+    ("G", ("Grad overflow", "Gradient overflow")),
+    ("!", ("OVERFLOW!",)),
+    ("q", ("thrown while requesting",)),
+    ("B", ("Bus error",)),
+    ("_", ("bad_alloc",)),
+    ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
+)
+"""The gate's texts, each behind a character it holds: a line holding none of them is nothing to `_classify`.
+Keep it in step when a pattern is added to `_classify`; the gate (`_worth_a_look`) and the lines the fast
+path must read (`WAKES`) are both made from it."""
 
-    Each needle sits behind a character it contains; keep the two in step
-    when a pattern is added to `_classify`.
-    """
-    return (
-        ("T" in s and "Traceback" in s)
-        or ("K" in s and ("Killed" in s or "SIGKILL" in s))
-        or ("V" in s and ("NVRM" in s or "SIGSEGV" in s))
-        or ("y" in s and ("of memory" in s or "OfMemory" in s or "MemoryError" in s or "allocate memory" in s
-                          or "Retrying in" in s))  # not `emory`: Megatron, DeepSpeed, torchtitan print memory always
-        or ("W" in s and ("Watchdog caught" in s or "Writing checkpoint" in s))
-        or ("D" in s and ("DataLoader worker" in s or "DistBackendError" in s))
-        or ("x" in s and ("exitcode" in s or "Unexpected bus error" in s))
-        or ("S" in s and ("Segmentation fault" in s or "Saved model" in s or "Saving model checkpoint" in s))
-        or ("C" in s and ("NCCL" in s or "ChildFailedError" in s or "CANCELLED AT" in s
-                          or "Checkpoint global_step" in s))  # `C`, not `L`: TFLOP/s on every Megatron line
-        or ("v" in s and ("saving " in s or "saved checkpoint" in s))
-        or ("G" in s and ("Grad overflow" in s or "Gradient overflow" in s))
-        or ("!" in s and "OVERFLOW!" in s)
-        or ("q" in s and "thrown while requesting" in s)
-        or ("B" in s and "Bus error" in s)
-        or ("_" in s and "bad_alloc" in s)
-        or (not s.isascii() and "已杀死" in s)
-    )
+
+def _gate_function(gate: tuple[tuple[str, tuple[str, ...]], ...]) -> Callable[[str], bool]:
+    """`_GATE` as straight-line code: a chain of one-character `in` tests (memchr speed) guarding the
+    substring tests behind them, as a person would write it (a loop over the table costs twice as much)."""
+    terms = [f"({c!r} in s and ({' or '.join(f'{t!r} in s' for t in texts)}))" for c, texts in gate]
+    scope: dict[str, Any] = {}
+    exec("def worth_a_look(s):\n    return (" + "\n        or ".join(terms) + ")", scope)  # the table's own code
+    found: Callable[[str], bool] = scope["worth_a_look"]
+    return found
+
+
+_worth_a_look = _gate_function(_GATE)
+"""False for almost every ordinary line, cheaply; never False for a line `_classify` would match."""
 
 
 # ── single-line patterns ────────────────────────────────────────────────────
@@ -130,7 +148,14 @@ _RANK_IN_LINE = re.compile(r"\[(?:rank|Rank )(\d+)\]")
 
 # ── block patterns ──────────────────────────────────────────────────────────
 _TB_HEADER = re.compile(r"Traceback \(most recent call last\)")
-_CHAIN = re.compile(r"^\s*(?:During handling of the above exception|The above exception was the direct cause)")
+_CHAIN_TEXTS = ("During handling of the above exception", "The above exception was the direct cause")
+_CHAIN = re.compile(r"^\s*(?:" + "|".join(map(re.escape, _CHAIN_TEXTS)) + ")")
+_IGNORED = "Exception ignored in"
+"""Printed before a traceback at interpreter shutdown: that traceback was not raised (`_start_block`)."""
+WAKES = Reads(heads=(_IGNORED, *_CHAIN_TEXTS), holds=tuple(text for _, texts in _GATE for text in texts))
+"""The lines an idle detector does more with than count (runwatch.parsers.reads): those the gate lets
+through, a chained traceback's first line (`_CHAIN`), and `Exception ignored in`, which the next line's
+traceback depends on. Inside a traceback it reads other lines too (`absorbs` says which it only counts)."""
 _EXCEPTION = re.compile(
     r"(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*"
     r"(?:Error|Exception|Interrupt|Exit|Iteration|Failure|Failed|Fault|Warning|Timeout|Unsupported|Abort|Aborted))"
@@ -154,9 +179,12 @@ _SHAPE = str.maketrans(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Hit:
-    """What `_classify` found in a line: event name, where it starts, numbers, step."""
+    """What `_classify` found in a line: event name, where it starts, numbers, step.
+
+    Not frozen: a frozen dataclass sets each field through `object.__setattr__` (1.2 µs a `_Hit` against
+    0.3), and every logged traceback's exception line makes one. Nothing changes one once made."""
 
     event: str
     start: int
@@ -261,8 +289,8 @@ def _exception_event(text: str) -> _Hit:
     if hit is not None and hit.event in _CRASHES:
         return hit
     if text.startswith("KeyboardInterrupt"):
-        return _Hit(Event.SIGNAL, 0)
-    return _Hit(Event.TRACEBACK, 0)
+        return _Hit(_SIGNAL, 0)
+    return _Hit(_TRACEBACK, 0)
 
 
 def _message(line: str, start: int = 0) -> str:
@@ -380,6 +408,18 @@ def _is_agent_output(s: str) -> bool:
                 or "distributed.elastic" in s or "distributed.run" in s)
 
 
+FRAME_LEAD = " \t"
+"""What a frame of a traceback starts with (`is_frame`)."""
+
+
+def is_frame(line: str) -> bool:
+    """An indented line (a traceback's frame, its code, a caret line) or an empty one: an open traceback
+    only counts it, keeping the last indented one with text as its last line (`_traceback_line`),
+    whatever it holds besides. The caller makes sure no other reader wants it (a format parser reads
+    Megatron's indented step lines)."""
+    return not line or line[0] in FRAME_LEAD
+
+
 class EventDetector:
     """Turns a stream of log lines (launcher prefixes already removed) into event Records.
 
@@ -437,18 +477,20 @@ class EventDetector:
             return max(0, min(n, _MAX_TRACEBACK - 1 - block.lines))
         return 0
 
-    def skip(self, n: int, last: str = "") -> None:
+    def skip(self, n: int, last: str = "", steps: int | None = None) -> None:
         """Count `n` lines that `feed` would only count: as if `feed` had seen each (at most `absorbable(n)`).
 
         For a caller that knows lines to be nothing to this detector without
-        reading them (the step lines of a columnar fast path: `_worth_a_look`
+        reading them: the step lines of a columnar fast path (`_worth_a_look`
         rejects them, none is a chained-traceback line, an exception line or
-        an indented traceback line); inside a traceback they count as steps
-        (`stepped`). `last` is the last of them as far as the
-        next line cares: when idle, only one that starts with `Exception
-        ignored in` changes what follows (the traceback after it is not
-        reported); inside a traceback, the last of them that starts with a
-        blank (Megatron prints its step lines so), which `feed` keeps as the
+        an indented traceback line), lines none of `WAKES` admits while idle,
+        lines `absorbs` takes inside a traceback. Inside a traceback `steps`
+        of them (all by default) count as steps (`stepped`). `last` is the
+        last of them as far as the next line cares: when idle, only one that
+        starts with `Exception ignored in` changes what follows (the
+        traceback after it is not reported); inside a traceback, the last of
+        them that starts with a blank (Megatron prints its step lines so;
+        the frames of the traceback itself), which `feed` keeps as the
         block's last line, the one a traceback cut off by the end reports.
         The default stands for any other line.
         """
@@ -460,9 +502,14 @@ class EventDetector:
             self._prev = last
         elif isinstance(block, _Traceback):
             block.lines += n
-            block.steps += n
+            block.steps += n if steps is None else steps
             if last[:1] in (" ", "\t") and last.strip(" \t^~"):
                 block.last = last.strip()  # as `_traceback_line` keeps an indented line
+
+    def absorbs(self, line: str) -> bool:
+        """Whether `skip(1, line, steps=0)` stands for feeding `line` now: a traceback is open (see
+        `absorbable`) and the line is one of its frames (`is_frame`)."""
+        return is_frame(line) and self._block is not None and self.absorbable(1) == 1
 
     def stepped(self) -> None:
         """The line just fed was a training step (the format parser read one): an open traceback that
@@ -478,12 +525,12 @@ class EventDetector:
             return block.record()
         if block is None or block.chained_from is not None or block.ignored or block.steps >= _WENT_ON:
             return None
-        return _record(_Hit(Event.TRACEBACK, 0), block.last or "Traceback (most recent call last):")
+        return _record(_Hit(_TRACEBACK, 0), block.last or "Traceback (most recent call last):")
 
     # ── internals ──
     def _start_block(self, line: str, prev: str) -> bool:
         if "Traceback" in line and (m := _TB_HEADER.search(line)):
-            ignored = prev.lstrip().startswith("Exception ignored in")
+            ignored = prev.lstrip().startswith(_IGNORED)
             self._block = _Traceback(line[:m.start()].translate(_SHAPE), ignored=ignored)
         elif "exitcode" in line and (m := _AGENT_FAILED.search(line)):
             fields = {"exitcode": float(m[1]), "local_rank": float(m[2]), "pid": float(m[3])}
@@ -545,7 +592,7 @@ class EventDetector:
         hit = _exception_event(text)
         if block.ignored:
             return None
-        if block.chained_from is not None and hit.event in (Event.TRACEBACK, block.chained_from):
+        if block.chained_from is not None and hit.event in (_TRACEBACK, block.chained_from):
             self._chain_until = self._n + _CHAIN_WINDOW
             return None
         return self._emit(hit, text)
@@ -558,15 +605,15 @@ class EventDetector:
             if len(self._seen) >= _MAX_SEEN:
                 self._seen.clear()
             self._seen[hit.key] = None
-        if hit.event == Event.DATALOADER_RETRY:
+        if hit.event == _RETRIED:
             burst, self._retry_at = self._n - self._retry_at <= 3, self._n
             if burst:
                 return None
-        if hit.event == Event.CHECKPOINT_SAVED:
+        if hit.event == _SAVED:
             if hit.step is not None and hit.step == self._last_checkpoint:
                 return None
             self._last_checkpoint = hit.step
-        if hit.event in _CRASHES or hit.event in (Event.TRACEBACK, Event.SIGNAL):
+        if hit.event in _CHAINED:
             self._chain_event, self._chain_until = hit.event, self._n + _CHAIN_WINDOW
         return _record(hit, line)
 

@@ -18,11 +18,15 @@ from runwatch.parsers.pydict import metric_name
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
+PASTED_ESCAPE = "^["
+"""A literal `^[` pasted before a line (nanochat N3): `strip_lead` takes it after blanks."""
+
+
 def strip_lead(line: str) -> str:
     """The line without stray leading blanks or a pasted literal `^[` (nanochat N3)."""
     line = line.lstrip()
-    if line.startswith("^["):
-        line = line[2:].lstrip()
+    if line.startswith(PASTED_ESCAPE):
+        line = line[len(PASTED_ESCAPE):].lstrip()
     return line
 
 

@@ -58,6 +58,7 @@ from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import local_time
 from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, SECONDS, SI
 from runwatch.parsers.pydict import CANONICAL, is_eval_metric, metric_name, snake
+from runwatch.parsers.reads import Reads
 
 MAX_LINE = 4096
 MAX_KEY = 64
@@ -154,16 +155,15 @@ def _stems() -> list[str]:
     return stems
 
 
-_STEM = re.compile(_by_first_letter(_stems())).search
-# `it` as a word or a key's part (`it 5`, `it_s`, `it-s`, `sec_per_it:`), after a slash (`s/it`), or before `/s`
-# (`2.5it/s`, a unit that makes a step time). The literal comes first: a fast scan.
-_IT_KEY = re.compile(r"it(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])").search
-
-
-def _mentions_known_key(low: str) -> bool:
-    """Whether the lowercased line holds a part of a key that can make a record. Parts match inside words
-    too (`Learning`, `gradient`, `tok/sec`): this is only a filter before the scan."""
-    return _STEM(low) is not None or _IT_KEY(low) is not None
+# A part of a key that can make a record, in the lowercased line: a stem (parts match inside words too:
+# `Learning`, `gradient`, `tok/sec`), or `it` as a word or a key's part (`it 5`, `it_s`, `it-s`,
+# `sec_per_it:`), after a slash (`s/it`), or before `/s` (`2.5it/s`, a unit that makes a step time). Each
+# alternative starts with a literal: a fast scan. Only a filter before the pair scan, and the lines the
+# fast path must read (runwatch.parsers.reads).
+READS = Reads(lowered=re.compile(
+    _by_first_letter(_stems()) + r"|it(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])"
+))
+_mentions_known_key = READS.admits
 
 
 # What a key is, by its text as logged: (metric name, role, name for a duration value, its unit plans by
@@ -326,10 +326,11 @@ class KeyValueParser(FormatParser):
 
     name = "kv"
     learn_anchors = ()
+    reads = READS
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
-        if _DIGIT(text) is None or not _mentions_known_key(text.lower()):
+        if _DIGIT(text) is None or not _mentions_known_key(text):
             return None  # no number, or no word of a key that could make a record: most lines of a log
         step: int | None = None
         total: int | None = None

@@ -18,6 +18,7 @@ from typing import ClassVar
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.fields import number, strip_lead
+from runwatch.parsers.reads import Reads
 from runwatch.parsers.stepline import StepLine
 
 _HEAD = re.compile(r"step +(\d+)(?:/(\d+))?(:| \|)")
@@ -40,6 +41,10 @@ class LlmcParser(StepLineParser):
 
     name: ClassVar[str] = "llmc"
     step_line: ClassVar[StepLine] = STEP_LINE
+    reads: ClassVar[Reads | None] = Reads(
+        heads=("val loss ", "HellaSwag: ", "s:", "total average iteration time: ")
+    )
+    """Besides the template's `step ` (and the early `step N/T: train loss` form): evals, main.log, the finish."""
 
     def __init__(self) -> None:
         self._last_step = 0

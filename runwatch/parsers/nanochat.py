@@ -14,6 +14,7 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.fields import number, snake, strip_lead
 from runwatch.parsers.numbers import parse_int
+from runwatch.parsers.reads import Reads
 from runwatch.parsers.stepline import StepLine
 
 # field → (metric, unit suffix: `ms` and `m` (minutes) are converted to seconds)
@@ -69,6 +70,8 @@ class NanochatParser(StepLineParser):
     step_line: ClassVar[StepLine] = STEP_LINE
     barriers: ClassVar[tuple[bytes, ...]] = (b"Peak FLOPS", b"MFU will show as 0%")
     barrier = staticmethod(mfu_barrier)
+    reads: ClassVar[Reads | None] = Reads(heads=("Step ", "Total training time:"))
+    """Besides the template's `step ` and the barriers (StepLineParser adds those): evals, the finish line."""
 
     def __init__(self) -> None:
         self._last_step: int | None = None

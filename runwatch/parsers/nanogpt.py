@@ -20,6 +20,7 @@ from typing import ClassVar
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.fields import local_time, number, strip_lead
+from runwatch.parsers.reads import Reads
 from runwatch.parsers.stepline import StepLine
 
 STEP_LINE = StepLine("iter {step:int}: loss {loss}[, time {step_time/1000}ms][, mfu {mfu}%]", whole=False)
@@ -36,6 +37,8 @@ class NanoGPTParser(StepLineParser):
 
     name: ClassVar[str] = "nanogpt"
     step_line: ClassVar[StepLine] = STEP_LINE
+    reads: ClassVar[Reads | None] = Reads(holds=("iter ", "step ", "done: ", " | loss "))
+    """Steps, evals and the finish line, also behind a `ts` stamp (`_STAMP`), and llama2.c's step line."""
 
     def _parse(self, line: str) -> Record | None:
         c = line[:1]

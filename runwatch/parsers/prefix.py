@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 
+from runwatch.parsers.reads import Reads
+
 # One alternation, anchored at the line start; each branch is one prefix kind.
 _PREFIX = re.compile(
     r"""
@@ -38,6 +40,9 @@ _PREFIX = re.compile(
     re.VERBOSE,
 )
 _FIRST_CHARS = frozenset("[( 0123456789")
+PREFIXED = Reads(start=_PREFIX, start_chars=_FIRST_CHARS - {" "})
+"""The lines `split_rank` changes: those `_PREFIX` matches at the start (runwatch.parsers.reads). Only an srun
+label starts with blanks, and then with its digits (`split_rank`'s own test)."""
 _MAX_STACK = 4
 
 _PATH_RANK = re.compile(r"(?:^|[^A-Za-z])rank[_-]?(\d{1,6})(?!\d)", re.IGNORECASE)

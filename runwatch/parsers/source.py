@@ -25,31 +25,45 @@ blocks of whole lines instead. Until the format is decided they are split
 and read line by line; then, for a format with a columnar fast path
 (a StepLineParser, or a stateless parser with `learn_anchors`:
 runwatch.parsers.columnar), the block's plain step lines
-become numpy columns in one call and only the other lines (about one in ten
-in a real log) take the per-line way, in line order, with the state the
-step lines would have left (the format parser's last step and mfu state, the
-crash detector's line count, the re-detection counter). While a traceback or
-failure report is open, and after a format switch, step lines are read one
-by one too. The records are those `feed` gives for the same lines, in the
-same order. `RUNWATCH_NO_FAST_PATH=1` in the environment (or
-`fast_path=False`) turns the fast path off: every line then goes the per-line
-way, which is how tests check that both give the same.
+become numpy columns in one call. Of the other lines (about one in ten in a
+real log) the noise screen (runwatch.parsers.screen) picks those some reader
+may act on, for a format whose parser says which lines it reads (`reads`);
+those take the per-line way, in line order, and the rest, with the step rows
+between them, are counted in runs, with the state reading them would have
+left (the format parser's last step and mfu state, the crash detector's line
+count, the re-detection counter and its kept lines). While a traceback or
+failure report is open, and after a format switch, lines are read one by
+one too, but for runs of step rows and of a traceback's frames. The records
+are those `feed` gives for the same lines, in the same order; so are the
+counts and ParseFailures, but for this: a line no reader acts on is given to
+none, so a reader that would raise on such a line is not seen to.
+`RUNWATCH_NO_FAST_PATH=1` in the environment (or `fast_path=False`) turns the
+fast path off: every line then goes the per-line way, which is how tests
+check that both give the same.
+
+A `feed` of `FEED_BULK` lines and more of a format with a fast path (a
+follower catching up, many ranks writing to one file) is read as one chunk
+too: one pipeline for a live burst and a one-shot read.
 """
 
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from itertools import islice, pairwise
+from dataclasses import replace
+from itertools import islice
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from runwatch.model import Event, Kind, Preamble, Record
 from runwatch.parsers.base import FormatParser, StepLineParser
 from runwatch.parsers.boundary import ascii_digits, checked
+from runwatch.parsers.chunk import ChunkRecords as ChunkRecords  # its home before chunk.py: importers keep it
+from runwatch.parsers.chunk import with_total as with_total
 from runwatch.parsers.detect import MIN_GUESS, Detector
-from runwatch.parsers.events import EventDetector
+from runwatch.parsers.events import FRAME_LEAD, EventDetector
 from runwatch.parsers.failures import EVENTS, ParseFailures
 from runwatch.parsers.preamble import Collector
 from runwatch.parsers.prefix import split_rank
@@ -76,151 +90,23 @@ NO_FAST_PATH_ENV = "RUNWATCH_NO_FAST_PATH"
 """Set (to anything but `0`) to read every line the per-line way in `feed_bytes`."""
 DETECT_PIECE = 1 << 13
 """Bytes of a chunk split and read line by line at a time while the format is undecided."""
+FEED_BULK = 64
+"""Lines of one `feed` call from which a format with a fast path reads them as one chunk (`feed_bytes`):
+a call of the fast path costs ~0.1 ms, a line read the per-line way 3–10 µs."""
 
 SplitLines = Callable[[bytes], list[str]]
 """Bytes of whole lines → their text lines, as the source's line splitter gives them (escapes
 stripped, `\\r` frames split off): one per line, but for a line with a `\\r` (any number). A last
-line without `\\n` is the input's last line. runwatch.watcher.snapshot.split_block is one."""
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkRecords:
-    """The records of one `feed_bytes` chunk: step records of the fast path as columns, the rest as objects.
-
-    `records` are the per-line records (events, evals, odd step lines, and
-    records of earlier lines released by detection), in the order `feed`
-    would give them; `steps` are plain step lines, their `line` the source's
-    line numbers (not the chunk's line indices) and rank, time and source
-    those of this chunk. `merged()` gives all of them as `feed` would.
-    """
-
-    lines: int
-    """Lines the chunk held, counted as the line splitter counts them."""
-    records: list[Record]
-    steps: ColumnBatch | None
-    source: str
-    rank: int | None
-    t: float
-
-    def __len__(self) -> int:
-        return len(self.records) + (len(self.steps) if self.steps is not None else 0)
-
-    def step_records(self) -> list[Record]:
-        """The `steps` rows as Records, equal to those the per-line parser gives (metrics in its order)."""
-        batch = self.steps
-        if batch is None or not len(batch):
-            return []
-        names = list(batch.metrics)
-        values = [batch.metrics[n].tolist() for n in names]
-        present = [batch.present[n] for n in names]
-        import numpy as np  # only where a fast format's columns are read
-
-        code = sum((p.astype("int64") << i for i, p in enumerate(present)), np.zeros(len(batch), np.int64))
-        orders = {c: [(n, values[i]) for i, n in enumerate(names) if c >> i & 1] for c in set(code.tolist())}
-        rank, t, source, step = self.rank, self.t, self.source, batch.kind
-        times = [t] * len(batch) if batch.t is None else [s or t for s in batch.t.tolist()]
-        ranks = [rank] * len(batch) if batch.rank is None else [rank if r < 0 else r for r in batch.rank.tolist()]
-        return [
-            Record(step, st, None if tot < 0 else tot, r, at, {n: v[i] for n, v in orders[c]}, None, None, source, ln)
-            for i, (ln, st, tot, c, at, r) in enumerate(zip(
-                batch.line.tolist(), batch.step.tolist(), batch.total.tolist(), code.tolist(), times, ranks, strict=True))
-        ]
-
-    def row(self, i: int) -> Record:
-        """The `steps` row `i` as the Record `step_records()` gives for it (for one row of many, cheaper)."""
-        batch = self.steps
-        assert batch is not None
-        total = int(batch.total[i])
-        rank = -1 if batch.rank is None else int(batch.rank[i])
-        return Record(
-            batch.kind, int(batch.step[i]), None if total < 0 else total, self.rank if rank < 0 else rank,
-            self.t if batch.t is None else float(batch.t[i]) or self.t,
-            {n: float(v[i]) for n, v in batch.metrics.items() if batch.present[n][i]}, None, None, self.source,
-            int(batch.line[i]),
-        )
-
-    def merged(self) -> list[Record]:
-        """Every record of the chunk, in the order `feed` gives them for the same lines."""
-        rows = self.step_records()
-        if not rows or not self.records:
-            return rows or list(self.records)
-        out: list[Record] = []
-        i = 0
-        for rec in self.records:  # both in line order, never on the same line
-            while i < len(rows) and rows[i].line < rec.line:
-                out.append(rows[i])
-                i += 1
-            out.append(rec)
-        out += rows[i:]
-        return out
-
-    def pieces(self, size: int) -> list[ChunkRecords]:
-        """This chunk cut by line into chunks of at most `size` records each (rows and records together; the
-        records of one line stay together), in order. A history is judged every JUDGED_RECORDS records: cut
-        so, its step rows stay columns and go into the run in bulk, as `check` takes them (merged into
-        Records to be cut, they went one at a time, and `tail` read a history 2-3× slower)."""
-        if len(self) <= size:
-            return [self]
-        import numpy as np  # only where a fast format's columns are read
-
-        steps = self.steps
-        rows = steps.line if steps is not None else np.zeros(0, np.int64)
-        own = np.fromiter((r.line for r in self.records), np.int64, len(self.records))
-        every = np.sort(np.concatenate((rows, own)), kind="stable")
-        cuts = np.unique(every[size::size])  # each piece's first line after the first piece's
-        bounds = [None, *cuts.tolist(), None]
-        at = [0, *np.searchsorted(own, cuts).tolist(), len(own)]  # records are in line order
-        out: list[ChunkRecords] = []
-        for i, (lo, hi) in enumerate(pairwise(bounds)):
-            part = None
-            if steps is not None:
-                mask = np.ones(len(steps), bool)
-                if lo is not None:
-                    mask &= steps.line >= lo
-                if hi is not None:
-                    mask &= steps.line < hi
-                part = steps.take(mask)
-            piece = replace(self, records=self.records[at[i] : at[i + 1]], steps=part, lines=0 if out else self.lines)
-            if len(piece):
-                out.append(piece)
-        return out
-
-    def one_rank(self) -> ChunkRecords:
-        """This chunk with its step rows' rank as the chunk's, when every row states the same one (DeepSpeed's
-        `[Rank 0]` on every line, one rank's file of torchrun's `[rank3]:` lines): rows of one rank go into a
-        run in bulk; rows of several stay as they are (and go as records)."""
-        steps = self.steps
-        if steps is None or steps.rank is None or not len(steps):
-            return self
-        first = int(steps.rank[0])
-        if first < 0 or not bool((steps.rank == first).all()):
-            return self
-        return replace(self, steps=replace(steps, rank=None), rank=first)
-
-    def with_total(self, total: int | None) -> ChunkRecords:
-        """`--total-steps`: this chunk with every record that has a step, and every step row, planned to
-        end at `total` (None: as it is)."""
-        if total is None:
-            return self
-        steps = self.steps
-        if steps is not None:
-            import numpy as np  # only where a fast format's columns are read
-            steps = replace(steps, total=np.full(len(steps), total, np.int64))
-        return replace(self, records=with_total(self.records, total), steps=steps)
-
-
-def with_total(recs: list[Record], total: int | None) -> list[Record]:
-    """`--total-steps`: every record with a step gets `total` as its total (None leaves them)."""
-    if total is None:
-        return recs
-    return [replace(r, total_steps=total) if r.step is not None else r for r in recs]
+line without `\\n` is the input's last line. A plain line (printable ASCII and tabs, at most
+runwatch.parsers.screen.PLAIN_MAX bytes) is its own text. runwatch.watcher.snapshot.split_block is one."""
 
 
 _Line = tuple[int | None, str, int, float]  # rank, text, line number, read time
 
 
-def _line_no(rec: Record) -> int:
-    return rec.line
+_line_no = attrgetter("line")
+_STEP = Kind.STEP
+"""Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11, on every step line."""
 
 
 class SourceParser:
@@ -259,7 +145,14 @@ class SourceParser:
         """Whether `feed_bytes` may use the columnar fast path (RUNWATCH_NO_FAST_PATH turns it off)."""
 
     def feed(self, lines: Sequence[str], first_line: int, t: float) -> list[Record]:
-        """Records completed by these lines (numbered from `first_line`, read at `t`), in line order."""
+        """Records completed by these lines (numbered from `first_line`, read at `t`), in line order.
+
+        A batch of `FEED_BULK` lines and up (a follower catching up, many ranks writing to one file) of a
+        format with a fast path goes the way `feed_bytes` reads a chunk, the same records."""
+        if len(lines) >= FEED_BULK and self._fast_parser() is not None:
+            text = "\n".join(lines)
+            if "\r" not in text and text.count("\n") == len(lines) - 1:  # one line each, as split gives them back
+                return self.feed_bytes((text + "\n").encode("utf-8", "surrogatepass"), first_line, t, _lines_of).merged()
         out: list[Record] = []
         self._reorder = False
         for i, raw in enumerate(lines):
@@ -407,12 +300,10 @@ class SourceParser:
         Every physical line (split at `\\n`) is a step row of the batch or
         unhandled; a step row is one line of the splitter (printable UTF-8, no
         `\\r`), an unhandled line one or more (or none: a last lone `\\r`).
-        Unhandled lines are read in order; before each, the run of step rows
-        since the previous one is skipped over in one go, or read one by one
-        while the crash detector has a block open or after a format switch.
+        The noise screen (runwatch.parsers.screen) flags the unhandled lines
+        that some reader may act on; `_Walk` reads those in line order and
+        counts the rest in runs.
         """
-        import numpy as np
-
         from runwatch.parsers.columnar import extract_steps
 
         parser = self._fast_parser()
@@ -424,89 +315,33 @@ class SourceParser:
         except Exception as exc:  # the block is read line by line instead: nothing is lost, but it is a bug
             self.failures.add(f"{self.format} fast path", exc, first)
             found = None
-        unhandled_text = None if found is None or not len(found[0]) else _texts(data, found[1], split)
-        if found is None or unhandled_text is None:
-            return self._lines(split(data), first, t, out), None
-        batch, rest = found
-        texts, several = unhandled_text
+        if found is not None:
+            batch, rest = found
+            raw = rest.texts(data)
+            flagged = self._flagged(self.format, raw, batch, rest)
+            texts = _texts(raw, flagged, data.endswith(b"\n"), b"\r" in data, split)
+            if texts is not None:
+                walk = _Walk(self, parser, data, (first, t, out), batch, rest, raw, flagged, texts)
+                lines = walk.run()
+                return first + lines, _renumber(batch, first, rest.line, texts[1], walk.redo)
+        return self._lines(split(data), first, t, out), None
 
-        n_lines, n_rest = len(batch) + len(rest), len(rest)
-        unhandled, ends = rest.line.tolist(), rest.end.tolist()
-        gaps = (np.diff(rest.line, prepend=-1) - 1).tolist()  # step rows before each unhandled line
-        run_steps = batch.step[np.maximum(rest.line - np.arange(n_rest) - 1, 0)].tolist()  # the last of them
-        events, read_line = self._events, self._line
-        skip, after_fast = events.skip, parser.after_fast
-        redo: list[int] = []  # step rows read the per-line way after all
-        extra = 0  # lines so far beyond one per physical line (`\r` frames)
-        busy = not events.idle
+    def _flagged(self, fmt: str, raw: list[bytes], batch: ColumnBatch, rest: Unhandled) -> np.ndarray:
+        """Which unhandled lines (`raw`, their bytes) must be read per line: those the noise screen flags
+        (a reader may act on them, or they are not plain ASCII: `\\r` frames, escapes), and while settings
+        are collected those before the first step row (the collector reads every line until then). All
+        of them for a parser without `reads`. The rest are plain lines no reader acts on."""
+        import numpy as np
 
-        starts: list[np.ndarray] = []  # byte offset of every physical line, once a traceback needs them
+        from runwatch.parsers.screen import screen_for
 
-        def line_starts() -> np.ndarray:
-            """Byte offset of the start of line i + 1 of the chunk, for every i (computed once)."""
-            if not starts:
-                starts.append(np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1)
-            return starts[0]
-
-        def last_indented(lo: int, hi: int) -> str:
-            """The last of step rows lo..hi-1 that starts with a blank, "" if none (EventDetector.skip's
-            `last` inside a traceback)."""
-            after = line_starts()
-            rows = np.arange(lo, hi)
-            begin = np.where(rows > 0, after[np.maximum(rows - 1, 0)], 0)
-            head = np.frombuffer(data, np.uint8)[begin]
-            hits = np.flatnonzero((head == 32) | (head == 9))
-            if not hits.size:
-                return ""
-            at = int(begin[hits[-1]])
-            return data[at : int(after[lo + int(hits[-1])]) - 1].decode("utf-8")
-
-        def one_by_one(lo: int, hi: int, start: int) -> int:
-            """Step rows lo.. (line lo at byte `start`) while busy: counted in runs where the crash
-            detector can take them unread (an open traceback), else read per line; the first row left."""
-            while lo < hi:
-                if self._parser is parser:
-                    if events.idle:
-                        break
-                    k = events.absorbable(hi - lo)
-                    if k:
-                        skip(k, last_indented(lo, lo + k))
-                        lo += k
-                        self._stepped(after_fast, int(batch.step[np.searchsorted(batch.line, lo - 1)]))
-                        self._last = (self.rank, first + lo - 1 + extra, t)
-                        if lo < hi:
-                            start = int(line_starts()[lo - 1])
-                        continue
-                end = data.find(b"\n", start)
-                redo.append(lo)
-                read_line(data[start:end].decode("utf-8"), first + lo + extra, t, out)
-                lo, start = lo + 1, end + 1
-            return lo
-
-        for k in range(n_rest):
-            u, gap = unhandled[k], gaps[k]
-            if gap:
-                lo = one_by_one(u - gap, u, ends[k - 1] + 1 if k else 0) if busy else u - gap
-                if lo < u:  # the run of step rows (or what is left of it) in one go
-                    skip(u - lo)  # a step line is no `Exception ignored in …` line: no need to decode it
-                    self._stepped(after_fast, run_steps[k])
-            if several and k in several:
-                for j, text in enumerate(several[k]):
-                    read_line(text, first + u + extra + j, t, out)
-                if gap and not several[k]:  # no line after all (a last lone `\r`): the step row was the last
-                    self._last = (self.rank, first + u - 1 + extra, t)
-                extra += len(several[k]) - 1
-            else:
-                read_line(texts[k], first + u + extra, t, out)
-            busy = not events.idle or self._parser is not parser
-        last = unhandled[-1] if n_rest else -1
-        if n_lines > last + 1:  # step rows after the last unhandled line
-            lo = one_by_one(last + 1, n_lines, ends[-1] + 1 if n_rest else 0) if busy else last + 1
-            if lo < n_lines:
-                skip(n_lines - lo)
-                self._stepped(after_fast, int(batch.step[-1]))
-                self._last = (self.rank, first + n_lines - 1 + extra, t)
-        return first + n_lines + extra, _renumber(batch, first, rest.line, several, redo)
+        screen = screen_for(fmt)
+        if screen is None:
+            return np.ones(len(rest), bool)
+        flagged = screen.flag(raw)
+        if self._settings is not None:
+            flagged[: int(np.searchsorted(rest.line, batch.line[0])) if len(batch) else len(rest)] = True
+        return flagged
 
     def _stepped(self, after_fast: Callable[[int], None], step: int) -> None:
         """What reading a run of step rows per line would have left, the last of them at `step`."""
@@ -543,7 +378,7 @@ class SourceParser:
             self.failures.add(self.format or "parser", exc, lineno)
             rec = None
         if settings is not None:  # a step line is no setting (the fast path never shows it one)
-            if rec is not None and rec.kind is Kind.STEP:
+            if rec is not None and rec.kind is _STEP:
                 self._end_settings()
             else:
                 self._setting(settings, text, lineno)
@@ -552,7 +387,7 @@ class SourceParser:
             if self._recent:
                 self._recent.clear()
                 self._recent_chars = 0
-            if rec.kind is Kind.STEP and not self._events.idle:
+            if rec.kind is _STEP and not self._events.idle:
                 self._events.stepped()
             self._emit(rec, rank, lineno, t, out)
         elif not self.fixed_format:
@@ -627,11 +462,7 @@ class SourceParser:
                 self._reorder = True
 
     def _maybe_redetect(self, line: _Line, out: list[Record]) -> None:
-        self._since_record += 1
-        self._recent.append(line)
-        self._recent_chars += len(line[1])
-        while len(self._recent) > REDETECT_AFTER or (self._recent_chars > WINDOW_CHARS and len(self._recent) > 1):
-            self._recent_chars -= len(self._recent.popleft()[1])
+        self._keep([line])
         if self._since_record < REDETECT_AFTER:
             return
         self._since_record = 0
@@ -643,6 +474,14 @@ class SourceParser:
         self.format = found
         self._parser = make_parser(found)
         self._replay(window, out)
+
+    def _keep(self, lines: list[_Line]) -> None:
+        """Record-less lines, counted towards re-detection and kept for a switch to parse again."""
+        self._since_record += len(lines)
+        self._recent.extend(lines)
+        self._recent_chars += sum(len(line[1]) for line in lines)
+        while len(self._recent) > REDETECT_AFTER or (self._recent_chars > WINDOW_CHARS and len(self._recent) > 1):
+            self._recent_chars -= len(self._recent.popleft()[1])
 
     def _emit(self, rec: Record, rank: int | None, lineno: int, t: float, out: list[Record]) -> None:
         """Stamp `rec` and append it, unless it is no record after all (`boundary.checked`: a bogus step)."""
@@ -661,26 +500,245 @@ class SourceParser:
         )
 
 
-def _texts(data: bytes, rest: Unhandled, split: SplitLines) -> tuple[list[str], dict[int, list[str]]] | None:
-    """The text lines of the unhandled lines: one each, but for those with a `\\r` and a last line
-    without `\\n` (by index: their lines, any number). None if `split` breaks its word (one per line)."""
-    raw = rest.texts(data)
-    tail = raw.pop() if not data.endswith(b"\n") else None  # the input's last line: always unhandled
+class _Walk:
+    """One chunk through the fast path, in line order (SourceParser._fast).
+
+    While the crash detector is idle, the step rows and unflagged lines up to
+    the next flagged line are counted in one go (`_pass`) and the flagged
+    line is read the per-line way. While a traceback or failure report is
+    open, and after a format switch, lines are read one by one, but for runs
+    of step rows and of a traceback's frames, which an open traceback only
+    counts (`EventDetector.absorbable`, `absorbs`). A line re-detection would
+    score its sample at is read the per-line way too (`_redetect_stop`).
+    """
+
+    def __init__(
+        self, src: SourceParser, parser: FormatParser, data: bytes, at: tuple[int, float, list[Record]],
+        batch: ColumnBatch, rest: Unhandled, raw: list[bytes], flagged: np.ndarray,
+        texts: tuple[list[str | None], dict[int, list[str]]],
+    ) -> None:
+        import numpy as np
+
+        self.src, self.parser, self.data, self.batch, self.rest, self.raw = src, parser, data, batch, rest, raw
+        self.after_fast = parser.after_fast
+        self.first, self.t, self.out = at
+        self.flagged = flagged
+        self.texts, self.several = texts
+        self.unhandled: list[int] = rest.line.tolist()
+        self.n_rest, self.n_lines = len(rest), len(batch) + len(rest)
+        self.stops: list[int] = [*np.flatnonzero(flagged).tolist(), self.n_rest]
+        self.extra = 0
+        """Lines so far beyond one per physical line (`\\r` frames)."""
+        self.redo: list[int] = []
+        """Step rows read the per-line way after all."""
+        self._starts: np.ndarray | None = None
+        self._frame_ends: list[int] | None = None
+
+    def run(self) -> int:
+        """Walk the chunk; the number of lines it held (as the line splitter counts them)."""
+        src, events, parser = self.src, self.src._events, self.parser
+        unhandled, stops, n_rest, n_lines = self.unhandled, self.stops, self.n_rest, self.n_lines
+        texts, several, read_line, first, t, out = self.texts, self.several, src._line, self.first, self.t, self.out
+        skip, stepped, after_fast, step_of = events.skip, src._stepped, self.after_fast, self.batch.step.item
+        k = pos = si = 0  # the next unhandled line, the next line of the chunk, the next stop
+        while True:
+            if events.idle and src._parser is parser:
+                while stops[si] < k:
+                    si += 1
+                s = stops[si] if src.fixed_format else self._redetect_stop(k, stops[si], pos)
+                end = unhandled[s] if s < n_rest else n_lines
+                if end > pos:
+                    if k == s < n_rest:  # step rows only, and a line read next (which sets `_last`): `_pass`
+                        skip(end - pos)  # inlined, for a log whose noise is mostly read (kv reads `time: 3.2`)
+                        stepped(after_fast, step_of(end - s - 1))
+                    else:
+                        self._pass(pos, end, k, s)
+                if s == n_rest:
+                    return n_lines + self.extra
+                text = texts[s]
+                if text is not None:  # the usual flagged line, read as `_read` reads it
+                    read_line(text, first + end + self.extra, t, out)
+                else:
+                    self._read(s)
+                k, pos = s + 1, end + 1
+                continue
+            end = unhandled[k] if k < n_rest else n_lines
+            if pos < end:
+                pos = self._rows(pos, end)
+                if pos < end:
+                    continue  # the detector went idle: the rest in one go
+            if k == n_rest:
+                return n_lines + self.extra
+            if texts[k] is None and k not in several and src._parser is parser and events.absorbs(self._text(k)):
+                k = self._frames(k)
+                pos = unhandled[k - 1] + 1
+                continue
+            self._read(k)
+            k, pos = k + 1, end + 1
+
+    def _pass(self, lo: int, hi: int, k: int, s: int) -> None:
+        """Chunk lines lo..hi-1 while idle: step rows and the unhandled lines k..s-1, which no reader acts
+        on, counted as reading them one by one would leave the source (the crash detector's count, the
+        format parser's last step, the settings ended, re-detection's count and kept lines)."""
+        src, first = self.src, self.first + self.extra
+        src._events.skip(hi - lo)  # none of them starts with `Exception ignored in` (the screen flags those)
+        if hi - lo > s - k:  # step rows: the last of them is row hi - s - 1 (s unhandled lines come before hi)
+            last = hi - s - 1
+            src._stepped(self.after_fast, self.batch.step.item(last))
+            if k < s:
+                k = max(k, self.batch.line.item(last) - last)  # the unhandled lines after it
+        if k < s and not src.fixed_format:
+            rank, raw, unhandled, t = src.rank, self.raw, self.unhandled, self.t
+            src._keep([(rank, raw[j].decode("ascii"), first + unhandled[j], t) for j in range(k, s)])
+        src._last = (src.rank, first + hi - 1, self.t)
+
+    def _redetect_stop(self, k: int, stop: int, pos: int) -> int:
+        """`stop`, or the unflagged line before it at which re-detection would score its sample (read per
+        line, so that a switch happens where `feed` makes it): the `REDETECT_AFTER`-th record-less line."""
+        since, unhandled = self.src._since_record, self.unhandled
+        if since + stop - k < REDETECT_AFTER:
+            return stop
+        prev = pos - 1
+        for j in range(k, stop):
+            since = since + 1 if unhandled[j] == prev + 1 else 1  # a step row between: a record
+            if since >= REDETECT_AFTER:
+                return j
+            prev = unhandled[j]
+        return stop
+
+    def _frames(self, k: int) -> int:
+        """Unhandled line k, a frame of the open traceback (`EventDetector.absorbs`), and the frames right
+        after it that no reader but the crash detector wants, counted in one go as feeding them would: the
+        first line after them."""
+        src, raw, unhandled = self.src, self.raw, self.unhandled
+        events, first = src._events, self.first + self.extra
+        if self._frame_ends is None:
+            self._frame_ends = _frame_runs(self.data, self.rest, self.flagged)
+        ends = self._frame_ends
+        j = min(ends[bisect_right(ends, k)], k + events.absorbable(len(raw) - k))
+        if not src.fixed_format:  # re-detection counts them too: the one that starts a scoring goes alone
+            j = min(j, k + max(1, REDETECT_AFTER - 1 - src._since_record))
+        last = ""
+        for i in range(j - 1, k - 1, -1):  # the last frame with text: the block's last line
+            text = raw[i].decode("ascii")
+            if text.strip(" \t^~"):
+                last = text
+                break
+        events.skip(j - k, last, steps=0)
+        src._last = (src.rank, first + unhandled[j - 1], self.t)
+        if not src.fixed_format:
+            lines = [(src.rank, raw[i].decode("ascii"), first + unhandled[i], self.t) for i in range(k, j)]
+            if len(lines) == 1:
+                src._maybe_redetect(lines[0], self.out)
+            else:
+                src._keep(lines)
+        return j
+
+    def _rows(self, lo: int, hi: int) -> int:
+        """Step rows lo..hi-1 while busy: counted in runs where the crash detector can take them unread (an
+        open traceback), else read per line; the first row left (the detector went idle)."""
+        import numpy as np
+
+        src, events, batch = self.src, self.src._events, self.batch
+        while lo < hi:
+            if src._parser is self.parser:
+                if events.idle:
+                    break
+                k = events.absorbable(hi - lo)
+                if k:
+                    events.skip(k, self._last_indented(lo, lo + k))
+                    lo += k
+                    src._stepped(self.after_fast, int(batch.step[np.searchsorted(batch.line, lo - 1)]))
+                    src._last = (src.rank, self.first + lo - 1 + self.extra, self.t)
+                    continue
+            start = int(self._line_starts()[lo - 1]) if lo else 0
+            self.redo.append(lo)
+            text = self.data[start : self.data.find(b"\n", start)].decode("utf-8")
+            src._line(text, self.first + lo + self.extra, self.t, self.out)
+            lo += 1
+        return lo
+
+    def _read(self, k: int) -> None:
+        """Unhandled line k, the per-line way (a line of `\\r` frames: its lines, any number)."""
+        lineno = self.first + self.unhandled[k] + self.extra
+        several = self.several.get(k)
+        if several is None:
+            self.src._line(self._text(k), lineno, self.t, self.out)
+            return
+        for j, text in enumerate(several):
+            self.src._line(text, lineno + j, self.t, self.out)
+        self.extra += len(several) - 1
+
+    def _text(self, k: int) -> str:
+        """Unhandled line k's text (not one of several): split as read, or a plain line's own bytes."""
+        text = self.texts[k]
+        return self.raw[k].decode("ascii") if text is None else text
+
+    def _line_starts(self) -> np.ndarray:
+        """Byte offset of the start of line i + 1 of the chunk, for every i (computed once)."""
+        import numpy as np
+
+        if self._starts is None:
+            self._starts = np.flatnonzero(np.frombuffer(self.data, np.uint8) == 10) + 1
+        return self._starts
+
+    def _last_indented(self, lo: int, hi: int) -> str:
+        """The last of step rows lo..hi-1 that starts with a blank, "" if none (EventDetector.skip's `last`
+        inside a traceback)."""
+        import numpy as np
+
+        after = self._line_starts()
+        rows = np.arange(lo, hi)
+        begin = np.where(rows > 0, after[np.maximum(rows - 1, 0)], 0)
+        head = np.frombuffer(self.data, np.uint8)[begin]
+        hits = np.flatnonzero((head == 32) | (head == 9))
+        if not hits.size:
+            return ""
+        at = int(begin[hits[-1]])
+        return self.data[at : int(after[lo + int(hits[-1])]) - 1].decode("utf-8")
+
+
+def _texts(
+    raw: list[bytes], flagged: np.ndarray, closed: bool, frames: bool, split: SplitLines
+) -> tuple[list[str | None], dict[int, list[str]]] | None:
+    """The text lines of the flagged unhandled lines, by index (None for the others): one each, but for
+    those with a `\\r` (`frames`: the chunk holds one) and a last line without `\\n` (`closed` false: flagged
+    here): their lines, any number, in the second part. An unflagged line is plain, its own text
+    (`raw[i].decode("ascii")`). None if `split` breaks its word (one per line)."""
     several: dict[int, list[str]] = {}
-    if b"\r" in data:
-        for i, r in enumerate(raw):
-            if b"\r" in r:
-                several[i] = split(r + b"\n")
-    plain_raw = [r for i, r in enumerate(raw) if i not in several] if several else raw
-    plain = split(b"\n".join(plain_raw) + b"\n") if plain_raw else []
-    if len(plain) != len(plain_raw):
-        return None
+    if not closed:  # the input's last line: always unhandled
+        flagged[-1] = True
+        several[len(raw) - 1] = split(raw[-1])
+    at = flagged.nonzero()[0].tolist()
+    if frames:
+        several |= {i: split(raw[i] + b"\n") for i in at if b"\r" in raw[i] and i not in several}
     if several:
-        it = iter(plain)
-        plain = [[] if i in several else next(it) for i in range(len(raw))]  # type: ignore[misc]
-    if tail is not None:
-        several[len(raw)] = split(tail)
-    return plain, several
+        at = [i for i in at if i not in several]
+    plain = split(b"\n".join([raw[i] for i in at]) + b"\n") if at else []
+    if len(plain) != len(at):
+        return None
+    if len(at) == len(raw):  # every line read per line (no screen)
+        return list(plain), several
+    texts: list[str | None] = [None] * len(raw)
+    for i, text in zip(at, plain, strict=True):
+        texts[i] = text
+    return texts, several
+
+
+def _frame_runs(data: bytes, rest: Unhandled, flagged: np.ndarray) -> list[int]:
+    """The unhandled lines (indices, ascending, then `len(rest)`) that end a run of traceback frames: each
+    that is flagged, is no frame (runwatch.parsers.events.is_frame), or has a step row before it."""
+    import numpy as np
+
+    head = np.frombuffer(data, np.uint8)[np.minimum(rest.start, max(len(data) - 1, 0))]
+    frame = (rest.start == rest.end) | np.isin(head, np.frombuffer(FRAME_LEAD.encode(), np.uint8))
+    frame[1:] &= np.diff(rest.line) == 1
+    return [*np.flatnonzero(flagged | ~frame).tolist(), len(rest)]
+
+
+def _lines_of(data: bytes) -> list[str]:
+    """The lines `feed` joined into `data` (each ended by `\\n`), as they were: `feed_bytes`'s splitter."""
+    return data.decode("utf-8", "surrogatepass").split("\n")[:-1]
 
 
 def _renumber(

@@ -15,6 +15,7 @@ from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, snake
 from runwatch.parsers.numbers import parse_int
+from runwatch.parsers.reads import Reads
 
 _HEADER = re.compile(r"\[titan\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) - [^ ]+ - [A-Z]+ - ")
 _PAIR = re.compile(r"(?<!\w)(\w++): +(\S+)")
@@ -31,6 +32,8 @@ class TorchtitanParser(GuardedParser):
 
     name: ClassVar[str] = "torchtitan"
     learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"step: ",)
+    reads: ClassVar[Reads | None] = Reads(holds=("step: ",))
+    """A metric line's message starts `step: ` or `validate step: `."""
 
     def score(self, line: str) -> int:
         """Any `[titan]` logger line is a hint; a metric line is the signature."""

@@ -436,17 +436,18 @@ def test_lines_a_parser_raised_on_are_reported_and_the_status_says_unread(
     from runwatch.parsers.events import EventDetector
     from tests.support.faults import raise_on_lines
 
-    raise_on_lines(monkeypatch, EventDetector, "feed", "Evaluating: bigbench", UnicodeError("detector bug"))
+    # on the eval lines: the detector is fed only the lines some reader may act on (runwatch.parsers.screen)
+    raise_on_lines(monkeypatch, EventDetector, "feed", "Step ", UnicodeError("detector bug"))
     assert main(["check", str(HEALTHY)]) == 3
     out, err = capsys.readouterr()
-    said = "36 lines runwatch failed to parse (event detection UnicodeError ×36: detector bug)"
+    said = "74 lines runwatch failed to parse (event detection UnicodeError ×74: detector bug)"
     assert out.startswith("OK") and f"warning  {HEALTHY}: {said}" in out
     assert f"runwatch: {HEALTHY}: {said}" in err
     assert main(["check", "--json", str(HEALTHY)]) == 3
     assert any(said in w for w in json.loads(capsys.readouterr().out)["warnings"])
     assert main(["parse", str(HEALTHY), "--output", "summary"]) == 3
     out, err = capsys.readouterr()
-    assert "failed     36 lines a parser raised on" in out and said in err
+    assert "failed     74 lines a parser raised on" in out and said in err
 
 
 def test_a_run_written_twice_into_one_log_is_two_attempts_not_a_divergence(
