@@ -232,6 +232,9 @@ class Series:
         if not self._history and count > self._limit:  # only the newest are kept: skip the rest
             i = count - self._limit
             self._n = 0
+        elif self._history and self._n + count > self._limit:
+            self._fold_ahead(x[:count], values[:count], t[:count] if isinstance(t, np.ndarray) else t)
+            return
         while i < count:
             if self._n == self._cap:
                 self._make_room()
@@ -353,6 +356,36 @@ class Series:
         for arr in (self._x, self._v, self._t):
             arr[:rest] = arr[c : self._n]
         self._n = rest
+
+    def _fold_ahead(self, x: np.ndarray, values: np.ndarray, t: float | np.ndarray) -> None:
+        """Add points that overflow the raw part: fold at once what appending them folds (the oldest of the
+        raw part's and theirs), and keep the rest raw.
+
+        Appends fold the oldest `keep // 4` points each time the raw part is full; here those folds are
+        made together where that makes the same buckets (`_fold_many`)."""
+        n = self._n
+        held = (np.concatenate((self._x[:n], x)), np.concatenate((self._v[:n], values)),
+                np.concatenate((self._t[:n], np.broadcast_to(t, len(x)))))
+        folded = -(-(len(held[0]) - self._limit) // self._chunk) * self._chunk
+        self._fold_many(*(a[:folded] for a in held))
+        if self._cap < self._limit:
+            self._cap = self._limit
+            self._x, self._v, self._t = np.empty(self._cap), np.empty(self._cap), np.empty(self._cap)
+        self._n = len(held[0]) - folded
+        for raw, a in zip((self._x, self._v, self._t), held, strict=True):
+            raw[: self._n] = a[folded:]
+
+    def _fold_many(self, x: np.ndarray, v: np.ndarray, t: np.ndarray) -> None:
+        """`_fold` of each `keep // 4` of these points in turn, several in one go while the bucket width stays
+        and divides that many (the buckets then fall on the same points: the same numbers)."""
+        c, i = self._chunk, 0
+        while i < len(x):
+            k = 1
+            if self._hist is not None and c % self._width == 0:
+                k = max(1, (self._budget * self._width - self._hist_points) // c)  # before the width doubles
+            end = min(len(x), i + k * c)
+            self._fold(x[i:end], v[i:end], t[i:end])
+            i = end
 
     def _fold(self, x: np.ndarray, v: np.ndarray, t: np.ndarray) -> None:
         """Fold raw points into the history, doubling the bucket width until it fits the budget.
