@@ -173,10 +173,11 @@ class RunTracker:
     def _takes_whole(self, taken: Whole, rank: int | None, source: str) -> bool:
         """Whether a chunk's rows can go in at once (`_apply_whole`): each rank's metrics known to the run
         (a row that brings one goes alone), none a new attempt, none lagging another source's (placed by
-        step), and no eval sharing what they set: a total, a metric."""
+        step), and no record among them (an eval, a step record without a step) sharing what they set: a
+        total, a metric."""
         rows = taken.rows
         for rec in taken.others:
-            if rec.kind == Kind.EVAL and (rec.total_steps is not None or not rows.metrics.keys().isdisjoint(rec.metrics)):
+            if rec.kind != Kind.EVENT and (rec.total_steps is not None or not rows.metrics.keys().isdisjoint(rec.metrics)):
                 return False
         count = len(rows.line)
         for r, index in _rank_groups(rows, rank, 0, count):
@@ -208,14 +209,18 @@ class RunTracker:
             self.apply(rec, now)
         steps = rows.step
         self._step_rows(rows, chunk.rank, chunk.source, 0, count, t, now, metrics=True, arrived=False)
+        since = 0
         for i in range(first, len(others)):
             p = at[i]
-            self._last_x = float(steps[p - 1])
+            if p > since:  # rows came since the record before it: the run stands at the last of them
+                self._last_x = float(steps[p - 1])
+            since = p
             self.apply(others[i], now)
             q = at[i + 1] if i + 1 < len(others) else count
             if moves[p:q].any():
                 self._end.resume(now, chunk.source)
-        self._last_x = float(steps[-1])
+        if since < count:
+            self._last_x = float(steps[-1])
 
     def _ranked_rows(self, chunk: RecordChunk, lo: int, hi: int, t: float | np.ndarray, *,
                      arrival: float | None) -> None:

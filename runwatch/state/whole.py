@@ -49,8 +49,8 @@ class Rows:
 
 @dataclasses.dataclass(frozen=True)
 class Whole:
-    """A chunk as one piece: every step row and step record as `rows`, and the `others` (evals, events) each
-    after `at[i]` of them, in line order."""
+    """A chunk as one piece: every step row and step record as `rows`, and the `others` (evals, events, step
+    records without a step) each after `at[i]` of them, in line order."""
 
     rows: StepColumns
     others: list[Record]
@@ -58,12 +58,13 @@ class Whole:
 
 
 def whole(chunk: RecordChunk, now: float) -> Whole | None:
-    """The chunk's rows and step records as one set of rows (None: a step record no row can stand for: no
-    step, or a rank or a time the chunk's rows cannot state)."""
+    """The chunk's rows and step records as one set of rows (None: a step record no row can stand for: a rank
+    the chunk's rows cannot state). A step record without a step (a line whose step the log does not say) is
+    no row: it goes after the rows before it, as evals do."""
     cols = chunk.steps
     assert cols is not None
-    steps = [r for r in chunk.records if r.kind == Kind.STEP]
-    others = [r for r in chunk.records if r.kind != Kind.STEP]
+    steps = [r for r in chunk.records if r.kind == Kind.STEP and r.step is not None]
+    others = [r for r in chunk.records if r.kind != Kind.STEP or r.step is None]
     rows = cols if not steps else _merged(chunk, steps, now)
     if rows is None:
         return None
@@ -81,7 +82,7 @@ def _merged(chunk: RecordChunk, steps: Sequence[Record], now: float) -> Rows | N
     times: list[float] = []
     for rec in steps:
         if rec.step is None or (rec.rank is None and rank is not None):
-            return None  # a row states no rank but the chunk's, and has a step
+            return None  # a row that states no rank has the chunk's
         numbers.append(rec.step)
         stated_ranks.append(-1 if rec.rank is None or rec.rank == rank else rec.rank)
         at = rec.t or now

@@ -113,6 +113,25 @@ def test_recorded_runs_between_their_records(run: str, sizes: tuple[int, ...], h
         assert saved and all(s is not None and s % 200 == 0 for s in saved)
 
 
+@pytest.mark.parametrize("sizes", [(1 << 20,), (2000,), (300, 5000)])
+@pytest.mark.parametrize("history", [False, True])
+def test_step_records_without_a_step_between_rows(sizes: tuple[int, ...], history: bool) -> None:
+    """The kv format reads the evaluation lines of nanochat's speedrun (`Evaluating: … accuracy: … | time:
+    6.31s`) as step records that say no step: their metrics go at the step after the row before them, one
+    after another when two come together, as one by one. The run lab's kvlog run, its lines three times
+    over, one or two such lines after every few of them."""
+    kv = (REALRUNS / "kvlog-healthy" / "run" / "train.log").read_text(encoding="utf-8").splitlines()
+    speedrun = (CORPUS / "raw" / "nanochat_pr492_speedrun_d24_feb01.training_output.log").read_text(encoding="utf-8")
+    evals = [x for x in speedrun.splitlines() if x.startswith("Evaluating: ")]
+    lines: list[str] = []
+    for i, line in enumerate(kv * 3):
+        lines.append(line)
+        if i % 7 == 3:
+            lines += evals[i % len(evals) : i % len(evals) + 1 + i % 2]
+    tracker = check(("\n".join(lines) + "\n").encode(), sizes, history=history)
+    assert tracker.store.get("accuracy") is not None and tracker.store.get("loss") is not None
+
+
 @pytest.mark.parametrize("run", ["torchrun-tee-healthy", "torchrun-tee-nan", "torchrun-tee-raise"])
 @pytest.mark.parametrize(("old", "new"), [("", ""), ("[default1]", "[default7]")])
 @pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
