@@ -415,8 +415,7 @@ class RunTracker:
             if r is None:
                 pass
             elif isinstance(times, np.ndarray):  # each row at its own time: its own interval
-                for step, at in zip(mine.tolist(), times.tolist(), strict=True):
-                    self.ranks.update(r, int(step), at)
+                self.ranks.update_rows(r, mine, times)
             else:  # all at one time: one record at the first step and one at the highest do it
                 self.ranks.update(r, int(mine[0]), times)
                 self.ranks.update(r, int(mine[int(np.argmax(mine))]), times)
