@@ -116,8 +116,8 @@ class Sources:
             self.own(thread)
 
     def start_follower(self, path: str, rank: int | None) -> None:
-        """Follow a log: its history in raw blocks of CHUNK_BYTES (a judged history is judged every
-        JUDGED_RECORDS records of a block, `Ingest.apply`: smaller blocks cost the fast path 2-3×)."""
+        """Follow a log: its history in raw blocks of a read each (RAW_READ_BYTES; a judged history is judged
+        every JUDGED_RECORDS records of a block, `Ingest.apply`: smaller blocks cost the fast path more)."""
         f = FileFollower(
             path,
             self._put_batch,

@@ -82,6 +82,48 @@ class StepIntervals:
         self._t = t
         return True
 
+    def add_rows(self, steps: np.ndarray, ts: np.ndarray) -> None:
+        """`add` of each step record in turn (steps and times in order), in one go where that is sure to
+        leave the same state: when no record comes later than the newest before it by less than `eps`
+        (each then opens an interval or joins the newest one's at its very time). Else each in turn."""
+        if self._step is None and len(steps):
+            self.add(int(steps[0]), float(ts[0]))
+            steps, ts = steps[1:], ts[1:]
+        assert self._step is not None
+        top = self._step
+        prior = np.maximum.accumulate(np.concatenate(([top], steps[:-1])))
+        moved = steps > prior  # the others leave every part of the state as it is
+        steps, ts = steps[moved], ts[moved]
+        if not len(steps):
+            return
+        newest = np.maximum.accumulate(np.concatenate(([self._t], ts[:-1])))
+        late = ts - newest
+        if ((late > 0) & (late < self._eps)).any():  # a record that would join an interval opened before
+            for step, t in zip(steps.tolist(), ts.tolist(), strict=True):
+                self.add(step, t)
+            return
+        opens = late >= self._eps  # the newest time so far is the last opening's: opens, or joins it at its time
+        ds = np.diff(np.concatenate(([top], steps)))
+        group = np.cumsum(opens)  # 0: joins the interval open before these rows
+        joined = int(ds[group == 0].sum())
+        if joined and self._pending is not None:
+            dt, held = self._pending
+            self._pending = (dt, held + joined)
+            self._per_step[-1] = dt / (held + joined)
+        self._step = int(steps[-1])
+        at = np.flatnonzero(opens)
+        if not at.size:
+            return
+        dts = late[at]
+        counts = np.add.reduceat(ds, at)
+        closed = self._pending if at.size == 1 else (float(dts[-2]), int(counts[-2]))
+        seen = self._seen + at.size - 1  # when the last opened
+        self.previous = closed if closed is not None and seen > self._warmup else None
+        self._per_step.extend((dts / counts)[-(self._per_step.maxlen or 0):].tolist())
+        self._pending = (float(dts[-1]), int(counts[-1]))
+        self._seen += int(at.size)
+        self._t = float(ts[at[-1]])
+
     def rebase(self, step: int, t: float) -> None:
         """Stand at `step` at time `t` without timing the steps before it (they were read in bulk)."""
         if self._step is None or step > self._step:

@@ -7,6 +7,8 @@ median, so one slow step on one rank is not a straggler).
 
 from __future__ import annotations
 
+import numpy as np
+
 from runwatch.model import RankProgress
 from runwatch.state.progress import StepIntervals
 
@@ -38,6 +40,20 @@ class RankTracker:
         r.intervals.add(step, t)
         if self._leader is None or step > self._leader:
             self._leader = step
+
+    def update_rows(self, rank: int, steps: np.ndarray, ts: np.ndarray) -> None:
+        """`update` of each of `rank`'s step records in turn (steps and times in order), in one go."""
+        if not len(steps):
+            return
+        r = self._ranks.get(rank)
+        if r is None:
+            r = self._ranks[rank] = _Rank(int(steps[0]), float(ts[0]), self._window)
+        top = int(steps.max())
+        if top > r.step:
+            r.step, r.t = top, float(ts[int(np.argmax(steps))])  # the first to reach it
+        r.intervals.add_rows(steps, ts)
+        if self._leader is None or top > self._leader:
+            self._leader = top
 
     @property
     def leader_step(self) -> int | None:

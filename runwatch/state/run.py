@@ -26,6 +26,7 @@ from runwatch.state.pace import STEP_INTERVAL, PaceMeter
 from runwatch.state.progress import ProgressTracker
 from runwatch.state.ranks import RankTracker
 from runwatch.state.series import History, SeriesStore
+from runwatch.state.whole import Whole, moving, whole
 
 FEW_RANKED_ROWS = 32
 """Fewer rows of several ranks than this, between two per-line records, go one by one: taking them in bulk
@@ -131,46 +132,95 @@ class RunTracker:
                 i += 1
 
     def apply_chunk(self, chunk: RecordChunk, now: float) -> None:
-        """`apply_many(chunk.merged(), now)`, with the step rows in bulk: the same state, a few calls per run of rows.
+        """`apply_many(chunk.merged(), now)`, with the step rows in bulk: the same state.
 
-        The rows between two per-line records are one run: one progress
-        update, their metrics as slices. A row that brings a metric new to
-        the run goes alone, as a Record (so dicts keep their order). When the
-        rows bring none and no per-line record has a metric of theirs, the
-        metrics of the whole chunk go in at its end, one slice per metric.
+        The chunk goes in whole where it can (`_takes_whole`): its step rows and step records at once, its
+        other records right after, each given what it shares with the rows before it (`_apply_whole`).
+        Else a run of rows between two per-line records at a time: one progress update, their metrics as
+        slices, a row that brings a metric new to the run alone, as a Record (so dicts keep their order).
         """
         chunk = chunk.one_rank()
         cols = chunk.steps
         if cols is None or not len(cols.line) or cols.kind != Kind.STEP:
             self.apply_many(chunk.merged(), now)
             return
-        rank, records = chunk.rank, chunk.records
+        taken = whole(chunk, now)
+        if taken is not None and self._takes_whole(taken, chunk.rank, chunk.source):
+            self._apply_whole(taken, chunk, now)
+            return
+        records = chunk.records
         t: float | np.ndarray = chunk.t or now
         if cols.t is not None:  # rows that state their time keep it (a record's `t or now`); all arrived `now`
             t = np.where(cols.t > 0, cols.t, t)
-        count = len(cols.line)
-        ranked = cols.rank is not None  # rows of several ranks (torchrun `--tee` lines of every rank in one file)
-        later = (not ranked and self._known(cols, rank)
-                 and not any(n in cols.metrics for r in records for n in r.metrics)
-                 and not self._restart_in(chunk, 0, count))
         lo = 0
         ends = np.searchsorted(cols.line, [r.line for r in records]).tolist() if records else []
+
         def rows(a: int, b: int) -> None:
             times = t[a:b] if isinstance(t, np.ndarray) else t
-            if ranked:
+            if cols.rank is not None:  # rows of several ranks (torchrun `--tee` lines of every rank in one file)
                 self._ranked_rows(chunk, a, b, times, arrival=now)
             else:
-                self._apply_rows(chunk, a, b, times, now, metrics=not later, arrival=now)
+                self._apply_rows(chunk, a, b, times, now, metrics=True, arrival=now)
 
         for rec, end in zip(records, ends, strict=True):
             if end > lo:
                 rows(lo, end)
                 lo = end
             self.apply(rec, now)
-        if lo < count:
-            rows(lo, count)
-        if later:
-            self._add_columns(cols, rank, chunk.source, 0, count, t)
+        if lo < len(cols.line):
+            rows(lo, len(cols.line))
+
+    def _takes_whole(self, taken: Whole, rank: int | None, source: str) -> bool:
+        """Whether a chunk's rows can go in at once (`_apply_whole`): each rank's metrics known to the run
+        (a row that brings one goes alone), none a new attempt, none lagging another source's (placed by
+        step), and no record among them (an eval, a step record without a step) sharing what they set: a
+        total, a metric."""
+        rows = taken.rows
+        for rec in taken.others:
+            if rec.kind != Kind.EVENT and (rec.total_steps is not None or not rows.metrics.keys().isdisjoint(rec.metrics)):
+                return False
+        count = len(rows.line)
+        for r, index in _rank_groups(rows, rank, 0, count):
+            latest = self._latest_main if r is None or r == 0 else self._latest_other
+            for name, present in rows.present.items():
+                if (name not in latest or self.store.get(name, r) is None) and present[index].any():
+                    return False
+            lead = self._lead.get(r)
+            if lead is not None and lead[0] != source and float(rows.step[index][0]) <= lead[1]:
+                return False
+        main = _main_rows(rows, rank, 0, count)
+        epochs = _epochs(rows, 0, count)
+        return main is None or self._attempts.restart_row(
+            source, rows.step[main], None if epochs is None else epochs[main]) is None
+
+    def _apply_whole(self, taken: Whole, chunk: RecordChunk, now: float) -> None:
+        """A chunk at once: the records before its first row, then every row (a step record is one), then
+        the other records in turn, each as it would have found the run: at the step of the row before it
+        (an eval without a step of its own is placed there), and the run going on after it (a traceback
+        caught and printed) when a row after it moves a rank on (RunTracker.`_progress`, an end resumed)."""
+        rows, others, at = taken.rows, taken.others, taken.at
+        count = len(rows.line)
+        t: float | np.ndarray = chunk.t or now
+        if rows.t is not None:
+            t = np.where(rows.t > 0, rows.t, t)
+        moves = moving(rows, chunk.rank, self._step_of)
+        first = next((i for i, p in enumerate(at) if p > 0), len(others))
+        for rec in others[:first]:
+            self.apply(rec, now)
+        steps = rows.step
+        self._step_rows(rows, chunk.rank, chunk.source, 0, count, t, now, metrics=True, arrived=False)
+        since = 0
+        for i in range(first, len(others)):
+            p = at[i]
+            if p > since:  # rows came since the record before it: the run stands at the last of them
+                self._last_x = float(steps[p - 1])
+            since = p
+            self.apply(others[i], now)
+            q = at[i + 1] if i + 1 < len(others) else count
+            if moves[p:q].any():
+                self._end.resume(now, chunk.source)
+        if since < count:
+            self._last_x = float(steps[-1])
 
     def _ranked_rows(self, chunk: RecordChunk, lo: int, hi: int, t: float | np.ndarray, *,
                      arrival: float | None) -> None:
@@ -365,8 +415,7 @@ class RunTracker:
             if r is None:
                 pass
             elif isinstance(times, np.ndarray):  # each row at its own time: its own interval
-                for step, at in zip(mine.tolist(), times.tolist(), strict=True):
-                    self.ranks.update(r, int(step), at)
+                self.ranks.update_rows(r, mine, times)
             else:  # all at one time: one record at the first step and one at the highest do it
                 self.ranks.update(r, int(mine[0]), times)
                 self.ranks.update(r, int(mine[int(np.argmax(mine))]), times)

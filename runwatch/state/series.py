@@ -116,6 +116,25 @@ def _fill(last: _Agg, x: np.ndarray, v: np.ndarray, t: np.ndarray, width: int) -
     )
 
 
+def _buckets(x: np.ndarray, v: np.ndarray, t: np.ndarray, width: int) -> _Agg:
+    """Points that make whole buckets of `width` each (`_fill` of them after a full bucket, but for that
+    bucket): the same numbers, each bucket a row of one reshaped array rather than a group of one
+    concatenated with the bucket before (the fold a long history makes most often)."""
+    k = len(v) // width
+    rows = v.reshape(k, width)
+    finite, isnan = np.isfinite(rows), np.isnan(rows)
+    vmin = np.fmin.reduce(rows, axis=1)
+    lowest = rows == vmin[:, None]  # a NaN min (no value) matches nothing
+    at = np.argmax(lowest, axis=1)
+    every = np.arange(k)
+    return _Agg(
+        x[::width], x[width - 1 :: width], t[width - 1 :: width], vmin, np.fmax.reduce(rows, axis=1),
+        v[width - 1 :: width], np.add.reduceat(np.where(finite, rows, 0.0).ravel(), every * width),  # as `_fill` adds
+        np.full(k, width, np.int64), np.count_nonzero(isnan, axis=1), np.count_nonzero(~(finite | isnan), axis=1),
+        v[::width], t[::width], np.where(lowest[every, at], x.reshape(k, width)[every, at], np.nan),
+    )
+
+
 def _reduce(a: _Agg, starts: np.ndarray) -> _Agg:
     """Merge the runs of consecutive aggregates that begin at `starts`."""
     ends = np.append(starts[1:], len(a.count)) - 1
@@ -232,6 +251,9 @@ class Series:
         if not self._history and count > self._limit:  # only the newest are kept: skip the rest
             i = count - self._limit
             self._n = 0
+        elif self._history and self._n + count > self._limit:
+            self._fold_ahead(x[:count], values[:count], t[:count] if isinstance(t, np.ndarray) else t)
+            return
         while i < count:
             if self._n == self._cap:
                 self._make_room()
@@ -354,6 +376,36 @@ class Series:
             arr[:rest] = arr[c : self._n]
         self._n = rest
 
+    def _fold_ahead(self, x: np.ndarray, values: np.ndarray, t: float | np.ndarray) -> None:
+        """Add points that overflow the raw part: fold at once what appending them folds (the oldest of the
+        raw part's and theirs), and keep the rest raw.
+
+        Appends fold the oldest `keep // 4` points each time the raw part is full; here those folds are
+        made together where that makes the same buckets (`_fold_many`)."""
+        n = self._n
+        held = (np.concatenate((self._x[:n], x)), np.concatenate((self._v[:n], values)),
+                np.concatenate((self._t[:n], np.broadcast_to(t, len(x)))))
+        folded = -(-(len(held[0]) - self._limit) // self._chunk) * self._chunk
+        self._fold_many(*(a[:folded] for a in held))
+        if self._cap < self._limit:
+            self._cap = self._limit
+            self._x, self._v, self._t = np.empty(self._cap), np.empty(self._cap), np.empty(self._cap)
+        self._n = len(held[0]) - folded
+        for raw, a in zip((self._x, self._v, self._t), held, strict=True):
+            raw[: self._n] = a[folded:]
+
+    def _fold_many(self, x: np.ndarray, v: np.ndarray, t: np.ndarray) -> None:
+        """`_fold` of each `keep // 4` of these points in turn, several in one go while the bucket width stays
+        and divides that many (the buckets then fall on the same points: the same numbers)."""
+        c, i = self._chunk, 0
+        while i < len(x):
+            k = 1
+            if self._hist is not None and c % self._width == 0:
+                k = max(1, (self._budget * self._width - self._hist_points) // c)  # before the width doubles
+            end = min(len(x), i + k * c)
+            self._fold(x[i:end], v[i:end], t[i:end])
+            i = end
+
     def _fold(self, x: np.ndarray, v: np.ndarray, t: np.ndarray) -> None:
         """Fold raw points into the history, doubling the bucket width until it fits the budget.
 
@@ -370,6 +422,9 @@ class Series:
             self._keep_hist(_regroup(agg if hist is None else _concat(hist, agg), self._width), 0)
             return
         keep = len(hist.count) - 1
+        if int(hist.count[keep]) == width and len(x) % width == 0:  # whole buckets after a full one
+            self._keep_hist(_buckets(x, v, t, width), keep + 1)
+            return
         self._keep_hist(_fill(_take(hist, slice(keep, None)), x, v, t, width), keep)
 
     def _keep_hist(self, buckets: _Agg, at: int) -> None:

@@ -35,7 +35,7 @@ CHUNK_BYTES = 1 << 20
 """What a follower reads (and hands over) at once, by default."""
 RAW_READ_BYTES = 4 << 20
 """What a follower with `raw_history` reads of the history at once (split `chunk_size` at a time, as
-ever): fewer, bigger raw blocks, each one call of a parser's fast path."""
+ever, its plain lines joined again): fewer, bigger raw blocks, each one call of a parser's fast path."""
 BURST_BYTES = 64 << 10
 """A live read at least this big (a catch-up after a pause, a job of many ranks writing to one file, a
 run much faster than the poll) is a burst: with `raw_history`, its runs of plain lines go raw as the
@@ -251,12 +251,14 @@ class FileFollower(PollingThread):
 
     def _split_history(self, cur: _Incarnation, data: bytes, *, burst: bool = False) -> None:
         """A big read of the history (or, with `burst`, a big live read), split `chunk_size` bytes at a
-        time as always; the runs of plain lines go raw (joined across those pieces up to `chunk_size`, so
-        that a consumer judging each batch sees the history in pieces of a known size), the rest as lines,
-        each batch flagged history or not as before."""
+        time as always; the runs of plain lines go raw, the rest as lines, each batch flagged history or
+        not as before. A history's raw runs are joined across those pieces up to a read (RAW_READ_BYTES): a
+        parser's fast path pays per block, and the consumer cuts what it judges to size (`Ingest.apply`); a
+        burst's up to `chunk_size`."""
         out: list[tuple[bytes | list[str], bool]] = []
         run: list[bytes] = []  # raw pieces next to each other in the file
         held = 0
+        block = self._chunk if burst else max(self._chunk, RAW_READ_BYTES)
         t = time.time()
         for pos in range(0, len(data), self._chunk):
             part = data[pos : pos + self._chunk]
@@ -264,7 +266,7 @@ class FileFollower(PollingThread):
             history = cur.offset <= cur.history_end
             for piece in self._splitter.feed_raw(part) if history or burst else [self._splitter.feed(part)]:
                 if isinstance(piece, bytes):
-                    if run and held + len(piece) > self._chunk:
+                    if run and held + len(piece) > block:
                         out.append((b"".join(run), not burst))
                         run, held = [], 0
                     run.append(piece)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from runwatch.model import RankProgress
+from runwatch.state.progress import StepIntervals
 from runwatch.state.ranks import RankTracker
 
 T0 = 1_700_000_000.0
@@ -46,3 +48,47 @@ def test_repeated_step_keeps_the_first_time() -> None:
     ranks.update(0, 5, T0 + 3)
     assert ranks.snapshot()[0].t == T0
     assert ranks.snapshot()[0].step_interval_s is None
+
+
+def rank_state(ranks: RankTracker) -> str:
+    """Everything a rank tracker keeps: each rank's step, time and intervals (what it shows and holds)."""
+    out = []
+    for rank, r in sorted(ranks._ranks.items()):
+        iv = {k: getattr(r.intervals, k) for k in r.intervals.__slots__}
+        iv["_per_step"] = list(iv["_per_step"])
+        out.append((rank, r.step, r.t, iv))
+    return repr((out, ranks.leader_step, ranks.snapshot()))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_update_rows_leaves_what_update_of_each_leaves(seed: int) -> None:
+    """A rank's step records read in bulk, each at the time its line states: lines of one time (a stamp of
+    one-second resolution), times going back (excerpts of a log repeated), some closer than a millisecond to
+    the newest before them, steps repeated or going back."""
+    rng = np.random.default_rng(seed)
+    bulk, one_by_one = RankTracker(window=8), RankTracker(window=8)
+    step, t = int(rng.integers(0, 5)), T0
+    for _ in range(60):
+        n = int(rng.integers(1, 80))
+        rank = int(rng.integers(0, 3))
+        steps = step + np.cumsum(rng.choice([-4, 0, 1, 1, 1, 3], n))
+        gaps = rng.choice([0.0, 0.0, 1.0, 2.5, -30.0, 1e-4, 0.001], n, p=[0.3, 0.1, 0.3, 0.1, 0.1, 0.05, 0.05])
+        times = t + np.cumsum(gaps)
+        step, t = int(steps.max()), float(times.max())
+        bulk.update_rows(rank, steps, times)
+        for s, at in zip(steps.tolist(), times.tolist(), strict=True):
+            one_by_one.update(rank, s, at)
+        assert rank_state(bulk) == rank_state(one_by_one)
+
+
+def test_update_rows_of_stamped_lines_takes_them_in_one_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stamped lines two to a second (a stamp of one-second resolution) go in without a record at a time
+    (tail's history of torchtitan's stamped lines of every rank went in one `update` per line)."""
+    added = []
+    one = StepIntervals.add
+    monkeypatch.setattr(StepIntervals, "add", lambda self, step, t: (added.append(step), one(self, step, t))[1])
+    ranks = RankTracker()
+    steps = np.arange(1000)
+    ranks.update_rows(3, steps, T0 + steps // 2 * 1.0)
+    assert ranks.snapshot()[3] == RankProgress(3, 999, T0 + 499.0, 0.5)
+    assert added == [0]  # the first row starts the count

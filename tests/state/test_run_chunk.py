@@ -23,6 +23,7 @@ from runwatch.state.series import Series
 from runwatch.watcher.snapshot import split_block
 from tests.support.corpus import CORPUS
 from tests.support.fast_path_logs import cut, every_case_log, row
+from tests.support.realruns import REALRUNS
 from tests.support.stamped import deepspeed_log, megatron_log
 from tests.support.tee import more_ranks, tee_log
 
@@ -52,8 +53,12 @@ def live(step: int, t: float) -> Record:
     return Record(Kind.STEP, step, 5000, None, t, {"loss": 1.5, "step_time": 0.25 + step % 3 / 100, "mfu": 40.0})
 
 
-def check(data: bytes, sizes: Sequence[int], rank: int | None = None, fast: bool = True) -> RunTracker:
+def check(data: bytes, sizes: Sequence[int], rank: int | None = None, fast: bool = True,
+          history: bool = False) -> RunTracker:
+    """Both ways through the log's chunks, alike after each; `history`: read as a history at start-up
+    (`progress.bulk`: the read times say nothing of the run's pace), then live records."""
     bulk, one_by_one = RunTracker("r", "log"), RunTracker("r", "log")
+    bulk.progress.bulk = one_by_one.progress.bulk = history
     steps = 0
     for k, (chunk, now) in enumerate(chunks(data, sizes, rank)):
         bulk.apply_chunk(chunk, now)
@@ -63,6 +68,7 @@ def check(data: bytes, sizes: Sequence[int], rank: int | None = None, fast: bool
         assert shown(bulk, now, k % 8 == 0) == shown(one_by_one, now, k % 8 == 0)
     assert (steps > 0) == fast  # whether the fast path took rows
     step = bulk.progress.step or 0
+    bulk.progress.bulk = one_by_one.progress.bulk = False
     for i in range(1, 12):  # live records after the history
         for tracker in (bulk, one_by_one):
             tracker.apply(live(step + 3 * i, 5000.0 + 7 * i), 5000.0 + 7 * i)
@@ -71,9 +77,10 @@ def check(data: bytes, sizes: Sequence[int], rank: int | None = None, fast: bool
     return bulk
 
 
+@pytest.mark.parametrize("history", [False, True])
 @pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
-def test_every_case_log(sizes: tuple[int, ...]) -> None:
-    check(every_case_log(), sizes)
+def test_every_case_log(sizes: tuple[int, ...], history: bool) -> None:
+    check(every_case_log(), sizes, history=history)
 
 
 def test_rows_of_a_rank() -> None:
@@ -86,8 +93,43 @@ def test_rows_of_a_rank() -> None:
     ("nanochat_pr657_sft_run.log", False),  # SFT lines have no fast path: records only
 ])
 @pytest.mark.parametrize("sizes", [(1 << 20,), (64 << 10,)])
-def test_corpus_logs(name: str, fast: bool, sizes: tuple[int, ...]) -> None:
-    check((CORPUS / "raw" / name).read_bytes(), sizes, fast=fast)
+@pytest.mark.parametrize("history", [False, True])
+def test_corpus_logs(name: str, fast: bool, sizes: tuple[int, ...], history: bool) -> None:
+    check((CORPUS / "raw" / name).read_bytes(), sizes, fast=fast, history=history)
+
+
+@pytest.mark.parametrize("run", ["nanogpt-tb-healthy", "nanogpt-tb-raise", "kvlog-nan", "tutorial-healthy"])
+@pytest.mark.parametrize("sizes", [(1 << 20,), (1500,), (300, 2000)])
+@pytest.mark.parametrize("history", [False, True])
+def test_recorded_runs_between_their_records(run: str, sizes: tuple[int, ...], history: bool) -> None:
+    """The run lab's recordings, twenty times over, their rows taken whole across what comes between them:
+    nanoGPT's first iteration (a step line its parser reads, `mfu -100.00%`), its evals and checkpoint saves
+    (`saving checkpoint to out`, at the step of the eval before it, not at the chunk's last), a traceback
+    and a NaN loss line: as one by one."""
+    data = (REALRUNS / run / "run" / "train.log").read_bytes()
+    tracker = check(data * 20, sizes, history=history)
+    saved = [e.step for e in tracker.events if e.event == Event.CHECKPOINT_SAVED]
+    if run.startswith("nanogpt"):
+        assert saved and all(s is not None and s % 200 == 0 for s in saved)
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (2000,), (300, 5000)])
+@pytest.mark.parametrize("history", [False, True])
+def test_step_records_without_a_step_between_rows(sizes: tuple[int, ...], history: bool) -> None:
+    """The kv format reads the evaluation lines of nanochat's speedrun (`Evaluating: … accuracy: … | time:
+    6.31s`) as step records that say no step: their metrics go at the step after the row before them, one
+    after another when two come together, as one by one. The run lab's kvlog run, its lines three times
+    over, one or two such lines after every few of them."""
+    kv = (REALRUNS / "kvlog-healthy" / "run" / "train.log").read_text(encoding="utf-8").splitlines()
+    speedrun = (CORPUS / "raw" / "nanochat_pr492_speedrun_d24_feb01.training_output.log").read_text(encoding="utf-8")
+    evals = [x for x in speedrun.splitlines() if x.startswith("Evaluating: ")]
+    lines: list[str] = []
+    for i, line in enumerate(kv * 3):
+        lines.append(line)
+        if i % 7 == 3:
+            lines += evals[i % len(evals) : i % len(evals) + 1 + i % 2]
+    tracker = check(("\n".join(lines) + "\n").encode(), sizes, history=history)
+    assert tracker.store.get("accuracy") is not None and tracker.store.get("loss") is not None
 
 
 @pytest.mark.parametrize("run", ["torchrun-tee-healthy", "torchrun-tee-nan", "torchrun-tee-raise"])
@@ -101,6 +143,7 @@ def test_rows_of_every_rank_of_a_tee_log(run: str, old: str, new: str, sizes: tu
     the rows that bring a rank a metric (and short runs of rows) go one at a time."""
     data = tee_log(run, 20, old, new)
     check(data, sizes)
+    check(data, sizes, history=True)
     applied = []
     one = RunTracker.apply
     monkeypatch.setattr(RunTracker, "apply", lambda self, rec, now: (applied.append(rec), one(self, rec, now)))
@@ -119,7 +162,9 @@ def test_rows_of_four_ranks_in_no_fixed_order(sizes: tuple[int, ...]) -> None:
     """Ranks 1-3 in a turning order, without rank 0 (a node's file of a job whose rank 0 is elsewhere): the
     newest values are the last line's, as one by one, not the last rank's taken in rank by rank."""
     lines = more_ranks(tee_log("torchrun-tee-nan", 5), 4).splitlines(keepends=True)
-    check(b"".join(x for x in lines if not x.startswith(b"[default0]:")), sizes)
+    data = b"".join(x for x in lines if not x.startswith(b"[default0]:"))
+    check(data, sizes)
+    check(data, sizes, history=True)
 
 
 @pytest.mark.parametrize("sizes", [(1 << 20,), (64 << 10,)])

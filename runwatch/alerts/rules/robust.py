@@ -15,6 +15,11 @@ evaluation), each candidate run judged against the `window` points before its
 own first point, exactly as if the rule had been evaluated when that run
 arrived. A spike thus stays a finding while it lasts and `lookback` records
 more; once the metric is back, its alert resolves.
+
+A history piece widens the lookback to thousands of runs: most are ruled out
+by bounds drawn from their neighbours' sorted baselines (`spike_bounds`), the
+rest judged on their own, the newest first; the answer is the one judging
+every run on its own sorted baseline gives.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from runwatch.alerts.rules.base import HISTORY_POINTS, Rule, RuleParams
+from runwatch.alerts.rules.spike_bounds import may_spike
 from runwatch.alerts.rules.tail import Tail, fmt, history, step_at
 from runwatch.alerts.types import Finding
 from runwatch.state.run import RunTracker
@@ -37,6 +43,11 @@ REL_SCALE_FLOOR = 1e-3
 """The spread used is at least this fraction of the median (a flat or quantised metric has MAD 0)."""
 _BLOCK_ROWS = 64
 """Candidate baselines sorted at once."""
+_BOUNDED_FROM = 64
+"""Candidate runs from which bounds (`may_spike`) are worth setting before the exact judgement (a live tick
+judges a few; a history's piece, thousands)."""
+_JUDGED_FIRST = 256
+"""Candidate runs judged first, the newest (`_newest_spike`): the others only when no spike is among them."""
 LOOKBACK = 6
 """Default `lookback`: newest points in which a spike still counts — twice `persist`, so a spike is a
 finding while it lasts and for a few records after, and its alert resolves `resolve_after` after the
@@ -142,26 +153,11 @@ def find_spike(found: Tail, *, warmup: int, window: int, persist: int, lookback:
     starts, low = starts[keep], low[keep]
     clean = np.where(finite, v, np.nan)
     clean[:w0] = np.nan
-    # rows[s] is v[s-window:s], the baseline of a run starting at s
-    rows = sliding_window_view(np.concatenate((np.full(window, np.nan), clean)), window)
-    centre, count = _medians(rows, starts)
-    with np.errstate(invalid="ignore"):
-        ok = (count >= min_baseline) & (low > centre + rel * np.abs(centre))
-        if not ok.any():
-            return None  # the threshold is at least this high: no need for the MAD
-        starts, low, centre = starts[ok], low[ok], centre[ok]
-        spread, _ = _medians(rows, starts, around=centre)
-        spread = np.maximum(np.maximum(MAD_SCALE * spread, REL_SCALE_FLOOR * np.abs(centre)), 1e-12)
-        z_bar = np.where(count[ok] < SHORT_BASELINE, z * SHORT_Z, z)
-        threshold = centre + np.maximum(z_bar * spread, rel * np.abs(centre))
-        ok = low > threshold
-    hits = np.flatnonzero(ok)
-    if not len(hits):
+    padded = np.concatenate((np.full(window, np.nan), clean))
+    newest = _newest_spike(padded, window, starts, low, z=z, rel=rel, min_baseline=min_baseline)
+    if newest is None:
         return None
-    i = int(hits[-1])  # the newest spike; its oldest qualifying run judges it (a baseline free of it)
-    while i > 0 and ok[i - 1] and starts[i - 1] == starts[i] - 1:
-        i -= 1
-    s, limit = int(starts[i]), float(threshold[i])
+    s, limit, centre = newest
     above = finite & (v > limit)
     start = s
     while start > w0 and above[start - 1]:
@@ -170,7 +166,66 @@ def find_spike(found: Tail, *, warmup: int, window: int, persist: int, lookback:
     while end + 1 < n and above[end + 1]:
         end += 1
     peak = start + int(np.argmax(v[start : end + 1]))
-    return Spike(start, end, peak, limit, float(centre[i]))
+    return Spike(start, end, peak, limit, centre)
+
+
+def _newest_spike(padded: np.ndarray, window: int, starts: np.ndarray, low: np.ndarray, *, z: float, rel: float,
+                  min_baseline: int) -> tuple[int, float, float] | None:
+    """The start of the newest spike among `starts` (ascending), its threshold and baseline median: the oldest
+    start of the newest unbroken run of starts that clear both bars, each judged on its own baseline
+    `padded[s : s + window]` (v[s-window:s]). The newest `_JUDGED_FIRST` are judged first, the rest only
+    when no spike is among them or its run goes on into them (in a history that spikes often, a grad norm
+    that jumps tenfold every few steps, judging every start cost a sort each)."""
+    hit: tuple[int, float, float] | None = None
+    cut = max(0, len(starts) - _JUDGED_FIRST)
+    for lo, hi in ((cut, len(starts)), (0, cut)):
+        if hi <= lo:
+            break
+        mine = starts[lo:hi]
+        ok, threshold, centre = _judged(padded, window, mine, low[lo:hi], z=z, rel=rel, min_baseline=min_baseline)
+        if hit is not None and not (ok[-1] and mine[-1] == hit[0] - 1):
+            break  # the run found begins in the newer block
+        if hit is None and not ok.any():
+            continue
+        i = len(mine) - 1 if hit is not None else int(np.flatnonzero(ok)[-1])
+        while i > 0 and ok[i - 1] and mine[i - 1] == mine[i] - 1:
+            i -= 1  # the newest spike; its oldest qualifying run judges it (a baseline free of it)
+        hit = int(mine[i]), float(threshold[i]), float(centre[i])
+        if i > 0:
+            break
+    return hit
+
+
+def _judged(padded: np.ndarray, window: int, starts: np.ndarray, low: np.ndarray, *, z: float, rel: float,
+            min_baseline: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_clears` of each of `starts`, exactly where the bounds of `may_spike` leave it open (False elsewhere)."""
+    ok, threshold, centre = np.zeros(len(starts), bool), np.full(len(starts), np.nan), np.full(len(starts), np.nan)
+    may = (np.flatnonzero(may_spike(padded, window, starts, low, rel=rel, z=z)) if len(starts) > _BOUNDED_FROM
+           else np.arange(len(starts)))
+    if may.size:
+        rows = sliding_window_view(padded, window)
+        ok[may], threshold[may], centre[may] = _clears(rows, starts[may], low[may], z=z, rel=rel,
+                                                       min_baseline=min_baseline)
+    return ok, threshold, centre
+
+
+def _clears(rows: np.ndarray, starts: np.ndarray, low: np.ndarray, *, z: float, rel: float,
+            min_baseline: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whether each run's `low` clears both bars of its exact baseline, each one's threshold (NaN where the
+    relative bar is not cleared) and baseline median."""
+    centre, count = _medians(rows, starts)
+    threshold = np.full(len(starts), np.nan)
+    with np.errstate(invalid="ignore"):
+        ok = (count >= min_baseline) & (low > centre + rel * np.abs(centre))
+        if not ok.any():
+            return ok, threshold, centre  # the threshold is at least this high: no need for the MAD
+        c = centre[ok]
+        spread, _ = _medians(rows, starts[ok], around=c)
+        spread = np.maximum(np.maximum(MAD_SCALE * spread, REL_SCALE_FLOOR * np.abs(c)), 1e-12)
+        z_bar = np.where(count[ok] < SHORT_BASELINE, z * SHORT_Z, z)
+        threshold[ok] = c + np.maximum(z_bar * spread, rel * np.abs(c))
+        ok[ok] = low[ok] > threshold[ok]
+    return ok, threshold, centre
 
 
 def params_spike(found: Tail, p: SpikeParams, *, z: float, rel: float) -> Spike | None:
