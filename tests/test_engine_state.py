@@ -310,8 +310,10 @@ def test_statuses_while_the_history_is_read_say_the_logs_age(tmp_path: Path, mon
     from runwatch import sources as sources_module
     from runwatch.ingest import Ingest
     from runwatch.messages import LinesRead
+    from runwatch.watcher import tail as tail_module
 
     monkeypatch.setattr(sources_module, "PREVIEW_MIN_BYTES", 1 << 20 if preview else 1 << 40)
+    monkeypatch.setattr(tail_module, "RAW_READ_BYTES", 1 << 20)  # the 1.7 MB history in two blocks, not one read
     held, blocks = threading.Event(), []
     parse = Ingest.parse
 
