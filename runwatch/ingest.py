@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from runwatch.alerts.judge import JUDGED_RECORDS
 from runwatch.messages import Batch, LinesRead
 from runwatch.model import Notice, ProcessRole, ProcessSample, Record
 from runwatch.parsers.base import ItemDecoder
@@ -236,10 +235,11 @@ class Ingest:
 
     def apply(self, item: Batch, recs: list[Record] | ChunkRecords, shown: list[str] | None, now: float, *,
               judge: bool | None, on_piece: Callable[[RunIngest, float], None],
-              on_error: Callable[[Exception], None]) -> bool:
+              on_error: Callable[[Exception], None], piece_records: int = 0) -> bool:
         """Records of one parsed batch into run state; `shown`: the log lines of a raw block. `judge`:
-        True for history to judge as it is applied (`on_piece` after each piece), None for history a
-        previous daemon judged (the run owes the rules nothing for it). Whether any record was applied.
+        True for history to judge as it is applied (`on_piece` after each piece of at most `piece_records`
+        records), None for history a previous daemon judged (the run owes the rules nothing for it).
+        Whether any record was applied.
 
         A record whose apply raises (a bug in runwatch) goes to `on_error` and is left out; the batch's
         other records are still applied, each once (a chunk whose bulk apply raised is applied again record
@@ -265,7 +265,8 @@ class Ingest:
         if judge is not None:
             run.tracker.before_new_attempt = _judge_attempt(run, on_piece)
         try:
-            applied = self._apply_pieces(run, recs, now, judge=judge, on_piece=on_piece, on_error=on_error)
+            applied = self._apply_pieces(run, recs, now, judge=judge, on_piece=on_piece, on_error=on_error,
+                                         size=piece_records)
         finally:
             run.tracker.before_new_attempt = None
         if history_done and run.tracker.records:
@@ -292,10 +293,11 @@ class Ingest:
         return isinstance(recs, list) and any(r.t != item.batch.t for r in recs)
 
     def _apply_pieces(self, run: RunIngest, recs: list[Record] | ChunkRecords, now: float, *, judge: bool | None,
-                      on_piece: Callable[[RunIngest, float], None], on_error: Callable[[Exception], None]) -> bool:
+                      on_piece: Callable[[RunIngest, float], None], on_error: Callable[[Exception], None],
+                      size: int) -> bool:
         """`apply`'s records into the run's state, piece by piece (each judged after it when `judge`)."""
         applied = False
-        for piece in _pieces(recs, judge is True):
+        for piece in _pieces(recs, size if judge is True else 0):
             if isinstance(piece, ChunkRecords):
                 if len(piece):
                     try:
@@ -424,14 +426,14 @@ class Ingest:
                     run.tracker.apply_many(self._with_total(recs), now)
 
 
-def _pieces(recs: list[Record] | ChunkRecords, judged: bool) -> list[list[Record] | ChunkRecords]:
-    """A batch whole, or in slices of JUDGED_RECORDS when it is judged and more than a rule could look
-    back on (short lines); a chunk's slices are chunks."""
-    if not judged or len(recs) <= JUDGED_RECORDS:
+def _pieces(recs: list[Record] | ChunkRecords, size: int) -> list[list[Record] | ChunkRecords]:
+    """A batch whole, or in slices of `size` records when it is judged (`size`: the most records the rules
+    can look back over, `Judge.most_records`; 0: not judged) and holds more; a chunk's slices are chunks."""
+    if not size or len(recs) <= size:
         return [recs]
     if isinstance(recs, ChunkRecords):
-        return list(recs.pieces(JUDGED_RECORDS))  # step rows stay columns: in bulk, as `check` takes them
-    return [recs[i : i + JUDGED_RECORDS] for i in range(0, len(recs), JUDGED_RECORDS)]
+        return list(recs.pieces(size))  # step rows stay columns: in bulk, as `check` takes them
+    return [recs[i : i + size] for i in range(0, len(recs), size)]
 
 
 def _judge_attempt(run: RunIngest, on_piece: Callable[[RunIngest, float], None]) -> Callable[[float], None]:

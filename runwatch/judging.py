@@ -100,6 +100,10 @@ class Judging:
             return True
         return True if item.batch.source in self._past_seen or not self._seen_bytes else None
 
+    def piece_records(self) -> int:
+        """The most records of a history judged at once (`history_tick` after each piece of this many)."""
+        return self.alerting.judge.most_records(history=True) if self.alerting is not None else 0
+
     def history_tick(self, run: RunIngest, now: float) -> None:
         """Judge a run after each piece of its history, with the rules that read records in sequence.
 

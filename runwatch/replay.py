@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from runwatch.alerts.judge import JUDGED_RECORDS, Judge
+from runwatch.alerts.judge import Judge
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
 from runwatch.alerts.types import Finding, Notification
@@ -325,15 +325,16 @@ def replay(items: Iterable[Record | RecordChunk], rules: Sequence[Rule[Any]], *,
     return replayer.finish()
 
 
-def judge_every(records: int) -> int:
+def judge_every(records: int, most: int) -> int:
     """Records between two evaluations of every rule once `records` are in: `JUDGE_BATCH`, and a 16th of
-    the run so far once that is more (up to `JUDGED_RECORDS`, the points a rule may look back over).
+    the run so far once that is more (up to `most`, the records the rules may look back over at once:
+    `Judge.most_records`).
 
     A check of a long log judges it a few hundred times rather than once a
     second of its run: rules that judge records look back over all those
     since they last looked, so no NaN, spike or slowdown goes unseen
     (`Rule.widened`), and silences are judged as they end (`quiet`)."""
-    return min(JUDGED_RECORDS, max(JUDGE_BATCH, records // 16))
+    return min(most, max(JUDGE_BATCH, records // 16))
 
 
 class _Replayer:
@@ -344,6 +345,8 @@ class _Replayer:
         self.out = Replay(RunTracker(run, source, history=history))
         self.out.tracker.before_new_attempt = self._attempt_ends
         self.judge = self.out.judge = Judge(rules)
+        self.most = self.judge.most_records()
+        """The most records the rules may look back over at once: every rule judges at least this often."""
         self.manager, self.clock, self.tick, self.quiet = manager, clock, tick, quiet
         self.batch = batch
         self.last_eval: float | None = None
@@ -358,7 +361,7 @@ class _Replayer:
         (held, they are not in the tracker yet; a fast format writes one row per step)."""
 
     def _batch(self) -> int:
-        return self.batch if self.batch is not None else judge_every(self.applied)
+        return self.batch if self.batch is not None else judge_every(self.applied, self.most)
 
     def record(self, rec: Record) -> None:
         now = self.clock.advance(rec)
@@ -464,8 +467,8 @@ class _Replayer:
         if self.batch is not None:
             return max(0, self.batch - self.unjudged)
         records, k = self.applied, 0
-        while self.unjudged + k < judge_every(records + k):
-            k = judge_every(records + k) - self.unjudged
+        while self.unjudged + k < judge_every(records + k, self.most):
+            k = judge_every(records + k, self.most) - self.unjudged
         return k
 
     def _attempt_ends(self, now: float) -> None:

@@ -117,7 +117,7 @@ class Sources:
 
     def start_follower(self, path: str, rank: int | None) -> None:
         """Follow a log: its history in raw blocks of a read each (RAW_READ_BYTES; a judged history is judged
-        every JUDGED_RECORDS records of a block, `Ingest.apply`: smaller blocks cost the fast path more)."""
+        every `Judge.most_records` records of a block, `Ingest.apply`: smaller blocks cost the fast path more)."""
         f = FileFollower(
             path,
             self._put_batch,

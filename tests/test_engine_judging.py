@@ -78,7 +78,7 @@ def test_a_nan_in_the_middle_of_the_history_fires(tmp_path: Path) -> None:
 
 
 def test_a_judged_history_goes_in_as_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The history is judged every JUDGED_RECORDS records, and a raw block holds more: its pieces keep their
+    """The history is judged every `Judge.most_records` records, and a raw block holds more: its pieces keep their
     step rows as columns (`ChunkRecords.pieces`), taken in bulk as `check` takes them, not one record at a
     time (2-4× slower); the NaN in the middle still fires at its step."""
     applied: list[Record] = []
@@ -134,6 +134,34 @@ def test_a_nan_the_history_shows_cleared_is_resolved_once_read_as_check_says(tmp
                               None) == AlertState.RESOLVED, timeout=10)
         sent = [(n.alert.rule, n.state) for n in notifications(engine.subscribe())]
         assert sent == [("nonfinite", AlertState.FIRING), ("nonfinite", AlertState.RESOLVED)]
+    finally:
+        engine.stop()
+
+
+@pytest.mark.parametrize("at", [0, 3, 40])
+def test_a_spike_at_the_start_of_a_judged_piece_fires_as_check_says(tmp_path: Path, at: int) -> None:
+    """The history is judged every `Judge.most_records` records (3,993 with the default rules): a spike among
+    the first records of a piece is judged on the baseline the piece before holds, and `tail` reports it
+    at the steps `runwatch check` (judged at its own cadence) does, and nothing else."""
+    from runwatch.alerts.judge import Judge
+    from runwatch.commands.check import check_run
+    from runwatch.plan import plan_runs
+
+    config = load_config(None)
+    piece = Judge(config.rules()).most_records(history=True)
+    lines = step_lines()
+    first = int(lines[0].split()[1].split("/")[0])  # the log's first step line's step
+    lines = with_spike_at(lines, first + 2 * piece + at)  # the third piece, `at` records in (no other lines)
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    [run] = plan_runs([str(log)])
+    fired = {n.alert.rule: n.alert.step for n in check_run(run, config, None, None).notifications
+             if n.state == AlertState.FIRING}
+    assert fired.keys() == {"loss_spike"} and (fired["loss_spike"] or 0) >= first + 2 * piece + at
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: history_read(engine, len(lines)), timeout=30)
+        assert {a.rule: a.step for snap in engine.snapshots() for a in snap.alerts} == fired
     finally:
         engine.stop()
 

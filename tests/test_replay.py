@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from runwatch.alerts.judge import Judge
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import default_rules
 from runwatch.alerts.rules.base import Rule, RuleParams
@@ -17,7 +18,6 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.replay import (
     JUDGE_BATCH,
-    JUDGED_RECORDS,
     T0,
     Replay,
     ReplayClock,
@@ -225,7 +225,9 @@ def test_a_long_log_is_judged_tens_of_times_not_every_32_records() -> None:
     result = replay(_chunks(lines), [rule])
     assert result.tracker.records == len(lines) > 16_000
     assert 50 <= len(rule.at) <= 100, len(rule.at)
-    assert judge_every(500) == JUDGE_BATCH and judge_every(16_000) == 1000 and judge_every(10**7) == JUDGED_RECORDS
+    most = Judge(default_rules()).most_records()
+    assert judge_every(500, most) == JUDGE_BATCH and judge_every(16_000, most) == 1000
+    assert judge_every(10**7, most) == most
 
 
 def test_a_step_time_longer_than_the_gap_cap_moves_the_clock_by_itself_in_blocks_and_per_record() -> None:

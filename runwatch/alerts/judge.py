@@ -17,14 +17,13 @@ from runwatch.alerts.rules import Rule
 from runwatch.alerts.rules.system import evaluate_rule
 from runwatch.alerts.types import Finding
 from runwatch.state.run import RunTracker
+from runwatch.state.series import KEEP
 from runwatch.state.system import SystemState
 
 log = logging.getLogger(__name__)
 
-JUDGED_RECORDS = 2048
-"""The most records the rules are asked to look back over at once: a history read whole (live, and in
-`runwatch check`) is judged at least this often, as rules see only the points a series keeps raw (4096),
-and a widened spike rule needs its baseline window before them."""
+LEAST_RECORDS = 32
+"""The fewest records the rules are asked to look back over at once, whatever baselines they read."""
 
 
 @dataclass
@@ -41,6 +40,18 @@ class Judge:
     def __init__(self, rules: Sequence[Rule[Any]]) -> None:
         self.rules = list(rules)
         self.broken: dict[str, str] = {}
+
+    def most_records(self, *, history: bool = False) -> int:
+        """The most records these rules may be asked to look back over at once (`judge`'s `new`): a history
+        read whole (live, in pieces of this many; and in `runwatch check`) is judged at least this often.
+        The rules see only the points a series keeps raw (`KEEP`), and a widened rule reads its baseline
+        before the oldest it judges (`Rule.baseline_points`: a spike rule's window and run, 103 points; a
+        speed rule's windows, 1,050): the rest is what they can judge at once, each with its whole baseline
+        (3,993 records of a history with the default rules). A fixed 2,048, safe for any window up to 2,048,
+        judged a history twice as often as the default rules need, a fifth of what `tail` spent reading a
+        nanoGPT history. `history`: of the rules that judge a history as it is read."""
+        need = max((r.baseline_points() for r in self.rules if r.judges_records or not history), default=0)
+        return max(LEAST_RECORDS, KEEP - need)
 
     def judge(self, run: RunTracker, system: SystemState | None, now: float, *, new: int = 0,
               history: bool = False, urgent_only: bool = False, present: bool = False,

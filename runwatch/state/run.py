@@ -25,7 +25,7 @@ from runwatch.state.ending import Ending, reached_total
 from runwatch.state.pace import STEP_INTERVAL, PaceMeter
 from runwatch.state.progress import ProgressTracker
 from runwatch.state.ranks import RankTracker
-from runwatch.state.series import History, SeriesStore
+from runwatch.state.series import KEEP, History, SeriesStore
 from runwatch.state.whole import Whole, moving, whole
 
 FEW_RANKED_ROWS = 32
@@ -51,7 +51,7 @@ class RunTracker:
     """
 
     def __init__(
-        self, run: str, source: str, *, keep: int = 4096, budget: int = 2048, max_events: int = 200,
+        self, run: str, source: str, *, keep: int = KEEP, budget: int = 2048, max_events: int = 200,
         stall_floor_s: float = 30.0, stall_factor: float = 10.0, pause_factor: float = 1.5, history: History = True,
     ) -> None:
         self.run = run

@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+KEEP = 4096
+"""Newest points a series keeps raw once it has had them (at least): all a rule can look back over."""
 Key = tuple[str, int | None]
 History = bool | frozenset[str]
 """Which series fold their older points into a history (True: all, False: none, else the metrics named)."""
@@ -186,7 +188,7 @@ class Series:
     __slots__ = ("_budget", "_cap", "_chunk", "_hist", "_hist_buf", "_hist_points", "_history", "_len", "_limit", "_n",
                  "_t", "_v", "_width", "_x", "nonfinite_seen", "nonfinite_since")
 
-    def __init__(self, keep: int = 4096, budget: int = 2048, *, history: bool = True) -> None:
+    def __init__(self, keep: int = KEEP, budget: int = 2048, *, history: bool = True) -> None:
         if keep < 1 or budget < 2:
             raise ValueError(f"Series needs keep >= 1 and budget >= 2, got keep={keep}, budget={budget}")
         self._chunk = max(1, keep // 4)
@@ -460,7 +462,7 @@ def _by_column(segs: _Agg, width: int, x: np.ndarray) -> tuple[_Agg, np.ndarray]
 class SeriesStore:
     """Series keyed by (metric, rank); rank None is a single-process run."""
 
-    def __init__(self, keep: int = 4096, budget: int = 2048, *, history: History = True) -> None:
+    def __init__(self, keep: int = KEEP, budget: int = 2048, *, history: History = True) -> None:
         self._keep = keep
         self._budget = budget
         self._history = history

@@ -137,6 +137,12 @@ class Rule(Generic[P]):
         """
         return self
 
+    def baseline_points(self) -> int:
+        """Points before the newest ones it judges that this rule, widened, reads as well (a spike's
+        baseline window): it is asked to look back over no more records than a series keeps raw less these,
+        so that the oldest it judges still has its whole baseline (`Judge.most_records`). Most rules: none."""
+        return 0
+
     def finding(
         self, run: RunTracker, summary: str, *, rank: int | None = None, metric: str | None = None,
         labels: Mapping[str, str | int | None] | None = None, **fields: Any,

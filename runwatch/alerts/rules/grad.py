@@ -20,6 +20,7 @@ from runwatch.alerts.rules.robust import (
     SpikeParams,
     baseline_slice,
     params_spike,
+    spike_baseline_points,
     spike_finding,
     spike_tail_points,
     widened_spike,
@@ -54,6 +55,9 @@ class GradNormSpike(Rule[GradNormSpikeParams]):
 
     def widened(self, points: int) -> Rule[GradNormSpikeParams]:
         return widened_spike(self, points)
+
+    def baseline_points(self) -> int:
+        return spike_baseline_points(self.params)
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params

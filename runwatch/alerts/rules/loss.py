@@ -29,6 +29,7 @@ from runwatch.alerts.rules.robust import (
     SpikeParams,
     baseline_slice,
     params_spike,
+    spike_baseline_points,
     spike_finding,
     spike_tail_points,
     widened_spike,
@@ -57,6 +58,9 @@ class LossSpike(Rule[LossSpikeParams]):
 
     def widened(self, points: int) -> Rule[LossSpikeParams]:
         return widened_spike(self, points)
+
+    def baseline_points(self) -> int:
+        return spike_baseline_points(self.params)
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params

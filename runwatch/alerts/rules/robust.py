@@ -103,6 +103,11 @@ def widened_spike(rule: Rule[SP], points: int) -> Rule[SP]:
     return type(rule)(dataclasses.replace(rule.params, lookback=points))
 
 
+def spike_baseline_points(p: SpikeParams) -> int:
+    """`Rule.baseline_points` of a spike rule: the baseline window before its oldest run, and that run."""
+    return p.window + p.persist
+
+
 def spike_tail_points(window: int, persist: int, lookback: int) -> int:
     """Tail length `find_spike` needs: every candidate run in the lookback, with its full baseline."""
     return window + max(lookback, persist) + persist

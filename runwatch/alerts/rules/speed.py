@@ -100,6 +100,10 @@ class _Drift(Rule[D]):
         wide.lookback = points
         return wide
 
+    def baseline_points(self) -> int:
+        """The newest window and the baseline before it, behind the oldest window a widened look judges."""
+        return self.params.recent + self.params.baseline
+
     def _slower(self, level: float, bound: float, ratio: float) -> bool:
         """Whether `level` is past `ratio` × `bound` in the direction that means slower."""
         return level >= ratio * bound if self.higher_is_slower else level <= ratio * bound

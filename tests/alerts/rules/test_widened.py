@@ -3,16 +3,19 @@ since it last looked (the engine asks after a history piece or a burst); the oth
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
+from runwatch.alerts.judge import Judge
 from runwatch.alerts.rules import default_rules
 from runwatch.alerts.rules.grad import GradNormSpike
 from runwatch.alerts.rules.loss import LossSpike
 from runwatch.alerts.rules.nonfinite import NonFinite
 from runwatch.alerts.rules.robust import LOOKBACK
 from runwatch.alerts.rules.speed import StepTimeDrift, ThroughputDrop
+from runwatch.state.series import KEEP
 from tests.support.rule_replay import feed, losses, metric_steps
 
 CALM = [2.0 + 0.01 * math.sin(i) for i in range(3000)]
@@ -93,3 +96,33 @@ def test_a_slowdown_still_on_is_found_at_the_newest_window() -> None:
     run, now = feed(metric_steps("step_time", values), dt=0.0)
     (found,) = StepTimeDrift().widened(2000).check(run, now)
     assert found.step == 3099
+
+
+def test_the_rules_look_back_at_once_over_what_a_series_keeps_raw_less_their_baselines() -> None:
+    """A history is judged every `most_records` records: the points a series keeps raw less what the widened
+    rules read before the oldest they judge (a spike rule's window and run, a speed rule's windows); only
+    the rules that judge a history as it is read count for its pieces."""
+    rules = default_rules()
+    assert Judge(rules).most_records(history=True) == KEEP - (100 + 3)
+    assert Judge(rules).most_records() == KEEP - (50 + 1000)
+    wide = LossSpike(dataclasses.replace(LossSpike().params, window=2000))
+    assert Judge([NonFinite(), wide]).most_records(history=True) == KEEP - 2003
+    assert Judge([NonFinite()]).most_records(history=True) == KEEP
+
+
+def test_a_spike_at_the_oldest_record_a_widened_rule_judges_has_its_whole_baseline() -> None:
+    """`most_records` records after the rules last looked, the oldest of them is judged on the baseline it had
+    when it arrived, though the series holds the fewest raw points it ever does (`KEEP` + 1, just after a
+    fold): the spike found then (the rule at its own lookback, as the spike ends) is the spike found now."""
+    most = Judge([LossSpike()]).most_records(history=True)
+    before = KEEP + 1 + KEEP // 4 - most  # the points before the spike: all of them, `KEEP` + 1 after a fold
+    calm = np.random.default_rng(0).normal(2.0, 0.01, before + most).tolist()  # no two baselines alike
+    values = calm[:before] + [9.0] * 3 + calm[before + 3 :]
+    run, now = feed(losses(values))
+    assert len(run.store.get("loss").recent()[0]) == KEEP + 1  # type: ignore[union-attr]
+    then, when = feed(losses(values[: before + 6]))
+    late = LossSpike().widened(most).check(run, now)
+    early = LossSpike().check(then, when)
+    assert early and early[0].first_step == before
+    assert [(f.first_step, f.last_step, f.threshold) for f in late] == [
+        (f.first_step, f.last_step, f.threshold) for f in early]
