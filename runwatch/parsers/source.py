@@ -59,15 +59,17 @@ from typing import TYPE_CHECKING
 
 from runwatch.model import Event, Kind, Preamble, Record
 from runwatch.parsers.base import FormatParser, StepLineParser
-from runwatch.parsers.boundary import ascii_digits, checked
+from runwatch.parsers.boundary import ascii_digits, checked, overruns, plausible_step
 from runwatch.parsers.chunk import ChunkRecords as ChunkRecords  # its home before chunk.py: importers keep it
 from runwatch.parsers.chunk import with_total as with_total
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.events import FRAME_LEAD, EventDetector
 from runwatch.parsers.failures import EVENTS, ParseFailures
+from runwatch.parsers.numbers import MAX_STEP
 from runwatch.parsers.preamble import Collector
-from runwatch.parsers.prefix import split_rank
+from runwatch.parsers.prefix import PREFIX_CHARS, split_rank
 from runwatch.parsers.registry import ALIASES, make_parser
+from runwatch.parsers.rows import Rows
 
 if TYPE_CHECKING:
     import numpy as np
@@ -149,7 +151,7 @@ class SourceParser:
 
         A batch of `FEED_BULK` lines and up (a follower catching up, many ranks writing to one file) of a
         format with a fast path goes the way `feed_bytes` reads a chunk, the same records."""
-        if len(lines) >= FEED_BULK and self._fast_parser() is not None:
+        if len(lines) >= FEED_BULK and (self._fast_parser() is not None or self._row_parser() is not None):
             text = "\n".join(lines)
             if "\r" not in text and text.count("\n") == len(lines) - 1:  # one line each, as split gives them back
                 return self.feed_bytes((text + "\n").encode("utf-8", "surrogatepass"), first_line, t, _lines_of).merged()
@@ -183,6 +185,8 @@ class SourceParser:
             rest = data[pos:] if pos else data
             if self._fast_parser() is not None:
                 line, steps = self._fast(rest, line, t, split, out)
+            elif self._row_parser() is not None:
+                line, steps = self._row_lines(split(rest), line, t, out)
             else:
                 line = self._lines(split(rest), line, t, out)
         if self._reorder:
@@ -291,6 +295,55 @@ class SourceParser:
     def _fast_parser(self) -> FormatParser | None:
         """The format parser, if the fast path may read its step lines now."""
         return self._parser if self.fast_path and self.has_fast_path else None
+
+    def _row_parser(self) -> FormatParser | None:
+        """The format parser, if it takes its step lines as rows (`FormatParser.rows_in_bulk`) and the fast
+        path is on."""
+        parser = self._parser
+        return parser if self.fast_path and parser is not None and parser.rows_in_bulk else None
+
+    def _row_lines(
+        self, lines: Sequence[str], first: int, t: float, out: list[Record]
+    ) -> tuple[int, ColumnBatch | None]:
+        """`_lines` for a parser that takes step lines as rows (`take_row`): (the number of the line after
+        them, the rows as columns). A line it takes is what `_line` makes of it (its event, if any, first),
+        but for the Record: a line with a launcher prefix, and any line the parser does not take (one with a
+        digit that is not ASCII among them), goes through `_line`; so does the rest after a format switch."""
+        parser = self._parser
+        assert parser is not None
+        take, events, line_of, rank, rows = parser.take_row, self._events, self._line, self.rank, Rows()
+        after_fast = parser.after_fast  # nothing, for these parsers: `take_row` left their state
+        for i, raw in enumerate(lines, first):
+            if self._parser is not parser or (raw[:1] in PREFIX_CHARS and split_rank(raw) != (None, raw)):
+                line_of(raw, i, t, out)
+                continue
+            try:
+                row = take(raw)
+            except Exception as exc:  # counted as `_line` counts a parser's; the line then goes that way
+                self.failures.add(self.format or "parser", exc, i)
+                row = None
+            if row is None:
+                line_of(raw, i, t, out)
+                continue
+            self._last = (rank, i, t)
+            try:
+                ev = events.feed(raw)
+            except Exception as exc:  # as `_line` counts it
+                self.failures.add(EVENTS, exc, i)
+                ev = None
+            if ev is not None:
+                self._emit(ev, rank, i, t, out)
+            step, total = row[0], row[1]
+            self._stepped(after_fast, -1 if step is None else step)  # a step record, as `_line` takes one
+            if not events.idle:
+                events.stepped()
+            if total is not None and not 0 <= total <= MAX_STEP:
+                row = (step, None, row[2])
+            elif total is not None and step is not None and overruns(step, total):
+                continue  # no step line after all (`boundary.checked`)
+            if plausible_step(step):
+                rows.add(i, row)
+        return first + len(lines), rows.batch()
 
     def _fast(
         self, data: bytes, first: int, t: float, split: SplitLines, out: list[Record]
