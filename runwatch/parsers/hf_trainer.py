@@ -183,15 +183,23 @@ class HFTrainerParser(FormatParser):
         return Record(Kind.STEP, step, total, None, 0.0, metrics)
 
     def take_row(self, line: str) -> Row | None:
-        """The row of a training-bar frame alone on its line (`PLAIN_FRAME`) while the bar is elected and no
-        dict waits, the state left as `parse` leaves it; None, with nothing changed, for any other line."""
-        if self._waiting is not None or not self._bar_elected or "{" in line or "skipped=" in line:
+        """The row of a training-bar frame alone on its line (`PLAIN_FRAME`) while the bar is elected, with the
+        loss dict that waited for it if one did (module notes), the state left as `parse` leaves it; None,
+        with nothing changed, for any other line (and after an eval dict or one before any frame)."""
+        waiting = self._waiting
+        if ((waiting is not None and (waiting[0].kind is not Kind.STEP or waiting[1] is None))
+                or not self._bar_elected or "{" in line or "skipped=" in line):
             return None
         frame = plain_frame_of(line)
         if (frame is None or frame.has_postfix or frame.total != self._bar_total or _LETTER.search(frame.desc)
                 or (self._bar_done and (frame.total or 0) > (self._bar_total or 0)) or "TrainOutput(" in line):
             return None
-        return self._progress(frame)
+        row = self._progress(frame)
+        if waiting is None:
+            return row
+        settled = self._settle(frame.n)  # as `parse` settles it: a step of the frame before or this one
+        metrics = settled.metrics if settled.step != frame.n else {**row[2], **settled.metrics}
+        return settled.step, settled.total_steps, metrics
 
     def _progress(self, frame: Frame) -> Row:
         """A training-bar frame's step, total and progress metrics; the bar's state follows it."""

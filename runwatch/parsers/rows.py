@@ -11,6 +11,7 @@ reads apply in bulk, as they do the columnar formats' rows.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from runwatch.parsers.base import Row
@@ -60,8 +61,11 @@ class Rows:
         values = {m: np.full(n, np.nan) for m in order}
         present = {m: np.zeros(n, bool) for m in order}
         for keys, rows in names.items():
+            if not keys:
+                continue
             at = np.array(rows, np.int64)
-            table = np.array([list(self.metrics[i].values()) for i in rows], np.float64).reshape(len(rows), len(keys))
+            dicts = self.metrics if len(rows) == n else [self.metrics[i] for i in rows]
+            table = np.array(list(map(itemgetter(*keys), dicts)), np.float64).reshape(len(rows), len(keys))
             for j, name in enumerate(keys):
                 values[name][at] = table[:, j]
                 present[name][at] = True
