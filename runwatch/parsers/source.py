@@ -37,6 +37,10 @@ one too, but for runs of step rows and of a traceback's frames. The records
 are those `feed` gives for the same lines, in the same order; so are the
 counts and ParseFailures, but for this: a line no reader acts on is given to
 none, so a reader that would raise on such a line is not seen to.
+A format whose parser keeps state between lines and takes its plain step
+lines as rows (`rows_in_bulk`: HF Trainer's bar, tqdm, Keras) reads a block
+line by line, but a line its parser takes (`take_row`) becomes a row of
+the block's ColumnBatch instead of a Record (`_row_lines`).
 `RUNWATCH_NO_FAST_PATH=1` in the environment (or `fast_path=False`) turns the
 fast path off: every line then goes the per-line way, which is how tests
 check that both give the same.
