@@ -198,7 +198,7 @@ class HFTrainerParser(FormatParser):
         if waiting is None:
             return row
         settled = self._settle(frame.n)  # as `parse` settles it: a step of the frame before or this one
-        metrics = settled.metrics if settled.step != frame.n else {**row[2], **settled.metrics}
+        metrics = dict(settled.metrics) if settled.step != frame.n else {**row[2], **settled.metrics}
         return settled.step, settled.total_steps, metrics
 
     def _progress(self, frame: Frame) -> Row:
