@@ -338,7 +338,8 @@ class SourceParser:
             if ev is not None:
                 self._emit(ev, rank, i, t, out)
             step, total = row[0], row[1]
-            self._stepped(after_fast, -1 if step is None else step)  # a step record, as `_line` takes one
+            if self._since_record or self._recent or self._settings is not None:  # after a record-less line
+                self._stepped(after_fast, -1 if step is None else step)  # a step record, as `_line` takes one
             if not events.idle:
                 events.stepped()
             if total is not None and not 0 <= total <= MAX_STEP:
