@@ -25,14 +25,13 @@ Linear time: one anchored regex with bounded quantifiers for the head, then a sp
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import ClassVar
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser, Row
 from runwatch.parsers.fields import named_values
 from runwatch.parsers.numbers import parse_int
-from runwatch.parsers.pydict import is_eval_metric, metric_name
+from runwatch.parsers.pydict import is_eval_metric
 
 _EPOCH = re.compile(r"Epoch (\d{1,9})/(\d{1,9})\s{0,8}$")
 _HEAD = re.compile(
@@ -135,33 +134,13 @@ def _counts(m: re.Match[str]) -> tuple[int, int | None] | None:
 
 def _evaluation(metrics: dict[str, float]) -> Record | None:
     """A bar outside `fit`'s epochs: `model.evaluate` (metrics) or `model.predict` (none)."""
-    out = dict(zip(_test_names(tuple(metrics)), metrics.values(), strict=True))
+    out = {k if is_eval_metric(k) else f"test_{k}": v for k, v in metrics.items()}
     return Record(kind=Kind.EVAL, metrics=out) if out else None
 
 
-@lru_cache(maxsize=256)
-def _test_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(k if is_eval_metric(k) else f"test_{k}" for k in names)
-
-
-_PLAIN_FIELD = r" - [A-Za-z_][A-Za-z0-9_]{0,59}: [-+]?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:e[-+]?[0-9]{1,3})?"
-_PLAIN_FIELDS = re.compile(f"(?:{_PLAIN_FIELD}){{0,{_MAX_FIELDS - 1}}}")
-"""The metrics of a frame as Keras prints them, every value a plain number: read in one go (`_fields`)."""
-_PLAIN_PAIR = re.compile(r" - ([^:]+): (\S+)")
-
-
 def _fields(rest: str) -> dict[str, float]:
-    """` - accuracy: 0.4302 - loss: nan` → {"accuracy": 0.4302, "loss": nan}. Plain numbers (nearly every
-    frame) by one match, their names looked up once per name list; the rest pair by pair."""
-    if _PLAIN_FIELDS.fullmatch(rest):
-        pairs = _PLAIN_PAIR.findall(rest)
-        return dict(zip(_metric_names(tuple(k for k, _ in pairs)), [float(v) for _, v in pairs], strict=True))
+    """` - accuracy: 0.4302 - loss: nan` → {"accuracy": 0.4302, "loss": nan}."""
     return named_values(rest.split(" - ", _MAX_FIELDS)[1:], max_key=60)
-
-
-@lru_cache(maxsize=256)
-def _metric_names(keys: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(map(metric_name, keys))
 
 
 def _seconds(text: str | None) -> float | None:

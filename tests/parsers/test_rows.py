@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from collections.abc import Callable
 
 import pytest
@@ -22,11 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runwatch.model import Kind
-from runwatch.parsers import hf_trainer, keras
+from runwatch.parsers import hf_trainer
 from runwatch.parsers.hf_trainer import HFTrainerParser
-from runwatch.parsers.keras import KerasParser
 from runwatch.parsers.progress_bar import PLAIN_FRAME, _any_frame, plain_frame
-from runwatch.watcher.snapshot import split_block
 from tests.support.corpus import CORPUS
 from tests.support.readers import check, fast_rows, js
 from tests.support.real_lines import REALRUNS, noise, recording, redrawn
@@ -139,13 +136,3 @@ def test_a_plain_dict_reads_as_its_pairs_do(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(hf_trainer, "_plain_dict", lambda text: None)
     pairs = [r for p in [HFTrainerParser()] for x in lines if (r := p.parse(x)) is not None]
     assert js(plain) == js(pairs) and len(plain) > 100
-
-
-def test_plain_keras_metrics_read_as_their_pairs_do(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A frame's ` - name: value` list of plain numbers, read by one match, gives the metrics its pairs read
-    one by one give (`named_values`), on every line of the Keras recordings as the splitter gives them."""
-    lines = [x for run in RUNS if run.startswith("keras-") for x in split_block((REALRUNS / run / "run/train.log").read_bytes())]
-    plain = [r for p in [KerasParser()] for x in lines if (r := p.parse(x)) is not None]
-    monkeypatch.setattr(keras, "_PLAIN_FIELDS", re.compile("(?!)"))
-    pairs = [r for p in [KerasParser()] for x in lines if (r := p.parse(x)) is not None]
-    assert js(plain) == js(pairs) and len(plain) > 500
