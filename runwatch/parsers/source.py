@@ -100,6 +100,10 @@ FEED_BULK = 64
 """Lines of one `feed` call from which a format with a fast path reads them as one chunk (`feed_bytes`):
 a call of the fast path costs ~0.1 ms, a line read the per-line way 3–10 µs."""
 
+_LABEL = 24
+"""A launcher prefix that starts with a blank or a digit (srun's ` 3: `, pdsh's `192.168.50.170: `) ends with
+`: ` within this many characters: a line without one there is no such prefix's (`_row_lines`)."""
+
 SplitLines = Callable[[bytes], list[str]]
 """Bytes of whole lines → their text lines, as the source's line splitter gives them (escapes
 stripped, `\\r` frames split off): one per line, but for a line with a `\\r` (any number). A last
@@ -318,7 +322,8 @@ class SourceParser:
         take, events, line_of, rank, rows = parser.take_row, self._events, self._line, self.rank, Rows()
         after_fast = parser.after_fast  # nothing, for these parsers: `take_row` left their state
         for i, raw in enumerate(lines, first):
-            if self._parser is not parser or (raw[:1] in PREFIX_CHARS and split_rank(raw) != (None, raw)):
+            if self._parser is not parser or (raw[:1] in PREFIX_CHARS and (raw[0] in "[(" or ": " in raw[:_LABEL])
+                                              and split_rank(raw) != (None, raw)):
                 line_of(raw, i, t, out)
                 continue
             try:

@@ -136,3 +136,14 @@ def test_a_plain_dict_reads_as_its_pairs_do(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(hf_trainer, "_plain_dict", lambda text: None)
     pairs = [r for p in [HFTrainerParser()] for x in lines if (r := p.parse(x)) is not None]
     assert js(plain) == js(pairs) and len(plain) > 100
+
+
+@pytest.mark.parametrize("label", ["0: ", "   3: ", "192.168.50.170: ", "(RayTrainWorker pid=4088) ", "[80746] "])
+def test_a_frame_behind_a_launcher_prefix_is_read_per_line(label: str) -> None:
+    """`3: Epoch 0: …` is rank 3's frame of `Epoch 0` to the per-line way (runwatch.parsers.prefix), which a
+    row would read as a bar named `3: Epoch 0`: such lines are no rows."""
+    for fmt, run in (("tqdm", "lightning-tqdm-healthy"), ("hf-trainer", "hf-healthy")):
+        lines = recording(run)
+        got, chunks = check(("\n".join(lines + [label + x for x in lines]) + "\n").encode(), fmt=fmt)
+        plain, _ = check(("\n".join(lines) + "\n").encode(), fmt=fmt)
+        assert fast_rows(chunks) <= sum(r.kind is Kind.STEP for r in plain), (fmt, label)
