@@ -322,7 +322,7 @@ class SourceParser:
         take, events, line_of, rank, rows = parser.take_row, self._events, self._line, self.rank, Rows()
         after_fast = parser.after_fast  # nothing, for these parsers: `take_row` left their state
         for i, raw in enumerate(lines, first):
-            if self._parser is not parser or (raw[:1] in PREFIX_CHARS and (raw[0] in "[(" or ": " in raw[:_LABEL])
+            if self._parser is not parser or (raw[:1] in PREFIX_CHARS and (raw[:1] in "[(" or ": " in raw[:_LABEL])
                                               and split_rank(raw) != (None, raw)):
                 line_of(raw, i, t, out)
                 continue

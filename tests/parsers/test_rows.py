@@ -147,3 +147,10 @@ def test_a_frame_behind_a_launcher_prefix_is_read_per_line(label: str) -> None:
         got, chunks = check(("\n".join(lines + [label + x for x in lines]) + "\n").encode(), fmt=fmt)
         plain, _ = check(("\n".join(lines) + "\n").encode(), fmt=fmt)
         assert fast_rows(chunks) <= sum(r.kind is Kind.STEP for r in plain), (fmt, label)
+
+
+def test_empty_lines_among_rows() -> None:
+    """An empty line is no prefixed one: the prefix test once read its first character and raised."""
+    frames = [x for x in recording("lightning-tqdm-healthy") if x.startswith("Epoch 0:")][:20]
+    _, chunks = check(("\n\n".join(frames) + "\n\n").encode(), fmt="tqdm")
+    assert fast_rows(chunks) > 10
