@@ -33,8 +33,9 @@ Contestants, each in its own process:
 Goals (issue 12): parse ≥ 5× naive, noisy ≥ 80% of clean, per-line ≥ 1×
 naive. `fast` says how the format's step lines reach the columnar fast path:
 `tmpl` from a StepLine template (runwatch.parsers.base.StepLineParser), `lrnd`
-with layouts learned from its parser (runwatch.parsers.learned), `no`: per
-line. Prints figures only.
+with layouts learned from its parser (runwatch.parsers.learned), `rows` taken
+one by one by its stateful parser (`take_row`, runwatch.parsers.rows), `no`:
+per line. Prints figures only.
 
     python benchmarks/format_throughput.py [--lines 1000000] [--only FMT …] [--repeat N] [--keep]
 """
@@ -340,12 +341,14 @@ def measure(fmt: Format, tmp: Path, lines: int, repeat: int) -> dict[str, float]
 
 
 def fast_kind(name: str) -> str:
-    """`tmpl` (a StepLine template), `lrnd` (layouts learned from the parser) or `no`."""
+    """`tmpl` (a StepLine template), `lrnd` (layouts learned from the parser), `rows` (`take_row`) or `no`."""
     from runwatch.parsers.base import StepLineParser
     from runwatch.parsers.registry import parser_class
 
     parser = parser_class(name)
-    return "tmpl" if issubclass(parser, StepLineParser) else "lrnd" if parser.learn_anchors is not None else "no"
+    if issubclass(parser, StepLineParser):
+        return "tmpl"
+    return "lrnd" if parser.learn_anchors is not None else "rows" if parser.rows_in_bulk else "no"
 
 
 def render(rows: dict[str, dict[str, float]], lines: int) -> str:

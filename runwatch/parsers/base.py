@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from runwatch.parsers.learned import Counters
 
 
+Row = tuple["int | None", "int | None", dict[str, float]]
+"""A step record's step, total and metrics, as `FormatParser.take_row` gives one (no rank, time or event)."""
+
+
 class FormatParser:
     """Base class: one instance per source, fed lines in order.
 
@@ -38,9 +42,21 @@ class FormatParser:
     GuardedParser is held to it, and the fast path counts the lines that no reader of the source admits
     without reading them (runwatch.parsers.screen). None: any line may be read."""
 
+    rows_in_bulk: ClassVar[bool] = False
+    """Set by a format whose parser keeps state between lines and offers `take_row`: a block of a one-shot
+    read (SourceParser.feed_bytes) gives the step lines it takes as columns, without a Record each."""
+
     def parse(self, line: str) -> Record | None:
         """The record this line completes, or None (not mine, or not yet)."""
         raise NotImplementedError
+
+    def take_row(self, line: str) -> Row | None:
+        """For `rows_in_bulk`: if `parse(line)` would give a STEP record with a step and no rank, time, event
+        or message, that record's (step, total, metrics), the parser's state left as `parse` leaves it;
+        else None, the state untouched (the line is then `parse`d). The line comes as split, with no launcher
+        prefix: None for one with a digit that is not ASCII (`boundary.ascii_digits` would change it before
+        `parse`). The same code as `parse` reads the line: a format keeps one description of its step lines."""
+        return None
 
     def flush(self) -> Record | None:
         """The record of a block still open at the end of the input."""

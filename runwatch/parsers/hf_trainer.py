@@ -49,9 +49,9 @@ import re
 from dataclasses import dataclass
 
 from runwatch.model import Event, Kind, Record
-from runwatch.parsers.base import FormatParser
+from runwatch.parsers.base import FormatParser, Row
 from runwatch.parsers.numbers import ascii_float, parse_number
-from runwatch.parsers.progress_bar import Frame, parse_frame
+from runwatch.parsers.progress_bar import Frame, parse_frame, plain_frame_of
 from runwatch.parsers.pydict import dict_pairs, metric_name, snake
 
 MAX_LINE = 65_536
@@ -66,6 +66,7 @@ class HFTrainerParser(FormatParser):
     """HF Trainer dict lines + its tqdm training bar (see the module notes)."""
 
     name = "hf-trainer"
+    rows_in_bulk = True
 
     def __init__(self) -> None:
         self._bar_total: int | None = None
@@ -77,12 +78,22 @@ class HFTrainerParser(FormatParser):
         self._waiting: tuple[Record, int | None, float | None, bool] | None = None
         """A dict without a step (record, the frame's N before it, its epoch, transformers-5 quoting)
         until the next line says whether the bar's redraw follows it."""
+        self._shape: _Shape | None = None
+        """The key list of the last line that was only a plain dict: its lines are read in one match."""
         self._ratios: dict[bool, _Range] = {False: _Range(), True: _Range()}
         """The range of step / epoch over every dict so far, read with the frame before (False) and after
         (True) it (a range, not the list: a long run's thousands of dicts made each one cost them all)."""
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
+        shape = self._shape
+        if shape is not None and self._waiting is None and (m := shape.line.fullmatch(text)) is not None:
+            try:  # a line that is only a dict of the key list of the last one, its values plain numbers
+                numbers = list(map(float, m.groups()))
+            except ValueError:
+                pass
+            else:  # what the general way below gives it: no frame before it, no `TrainOutput(`, no `skipped=`
+                return self._took(self._plain(shape, numbers), text, None)
         if "TrainOutput(" in text:
             return self._train_output(text)
         start = _DICT_START.search(text)
@@ -102,12 +113,16 @@ class HFTrainerParser(FormatParser):
         if start is not None:
             rec = self._dict(text[start.start():], text)
             if rec is not None:
-                if rec.step is None and rec.kind is not Kind.EVENT and self._bar_elected:
-                    epoch = rec.metrics.get("epoch")
-                    self._waiting = (rec, self._step, epoch, "': '" in text)
-                    return progress  # a frame glued before the dict is the older one
-                return rec
+                return self._took(rec, text, progress)
         return progress
+
+    def _took(self, rec: Record | None, text: str, progress: Record | None) -> Record | None:
+        """A dict's record: what the line returns, or it waits for the bar's redraw (module notes)."""
+        if rec is not None and rec.step is None and rec.kind is not Kind.EVENT and self._bar_elected:
+            epoch = rec.metrics.get("epoch")
+            self._waiting = (rec, self._step, epoch, "': '" in text)
+            return progress  # a frame glued before the dict is the older one
+        return rec
 
     def flush(self) -> Record | None:
         """A dict still waiting for the bar at the end of the input: the frame before it."""
@@ -164,6 +179,30 @@ class HFTrainerParser(FormatParser):
         if frame.total != self._bar_total:
             self._foreign = frame
             return None
+        step, total, metrics = self._progress(frame)
+        return Record(Kind.STEP, step, total, None, 0.0, metrics)
+
+    def take_row(self, line: str) -> Row | None:
+        """The row of a training-bar frame alone on its line (`PLAIN_FRAME`) while the bar is elected, with the
+        loss dict that waited for it if one did (module notes), the state left as `parse` leaves it; None,
+        with nothing changed, for any other line (and after an eval dict or one before any frame)."""
+        waiting = self._waiting
+        if ((waiting is not None and (waiting[0].kind is not Kind.STEP or waiting[1] is None))
+                or not self._bar_elected or "{" in line or "skipped=" in line):
+            return None
+        frame = plain_frame_of(line)
+        if (frame is None or frame.has_postfix or frame.total != self._bar_total or _LETTER.search(frame.desc)
+                or (self._bar_done and (frame.total or 0) > (self._bar_total or 0)) or "TrainOutput(" in line):
+            return None
+        row = self._progress(frame)
+        if waiting is None:
+            return row
+        settled = self._settle(frame.n)  # as `parse` settles it: a step of the frame before or this one
+        metrics = dict(settled.metrics) if settled.step != frame.n else {**row[2], **settled.metrics}
+        return settled.step, settled.total_steps, metrics
+
+    def _progress(self, frame: Frame) -> Row:
+        """A training-bar frame's step, total and progress metrics; the bar's state follows it."""
         self._foreign = None
         self._step, self._total = frame.n, frame.total
         self._bar_done = frame.total is not None and frame.n >= frame.total
@@ -171,12 +210,17 @@ class HFTrainerParser(FormatParser):
         for name, value in (("step_time", frame.step_time), ("elapsed", frame.elapsed), ("eta", frame.remaining)):
             if value is not None:
                 metrics[name] = value
-        return Record(Kind.STEP, frame.n, frame.total, None, 0.0, metrics)
+        return frame.n, frame.total, metrics
 
     def _elect(self, frame: Frame) -> None:
         self._bar_elected, self._bar_total, self._bar_done = True, frame.total, False
 
     def _dict(self, text: str, line: str) -> Record | None:
+        plain = _plain_dict(text)
+        if plain is not None and not plain[0].summary:
+            if text is line:
+                self._shape = plain[0]  # the next lines are likely dicts of the same keys (`parse`)
+            return self._plain(*plain)
         keys: set[str] = set()
         values: dict[str, float] = {}
         for key, raw, complete in dict_pairs(text):
@@ -209,6 +253,22 @@ class HFTrainerParser(FormatParser):
             return Record(kind, None, None, None, 0.0, metrics)  # waits for the bar's redraw (`parse`)
         return Record(kind, self._step if step is None else step, self._total, None, 0.0, metrics)  # positional: cheaper
 
+    def _plain(self, shape: _Shape, numbers: list[float]) -> Record | None:
+        """A dict of plain numbers (`_plain_dict`): what the general reading gives, decided once per key list."""
+        if shape.kind is None:
+            return None
+        if shape.step >= 0:
+            step = _as_step(numbers[shape.step])
+        else:
+            step = None
+            if shape.kind is Kind.STEP and self._foreign is not None:
+                self._elect(self._foreign)
+                self._step, self._total, self._foreign = self._foreign.n, self._foreign.total, None
+        metrics = dict(zip(shape.names, numbers if shape.every else [numbers[i] for i in shape.taken], strict=True))
+        if step is None and self._bar_elected:
+            return Record(shape.kind, None, None, None, 0.0, metrics)  # waits for the bar's redraw (`parse`)
+        return Record(shape.kind, self._step if step is None else step, self._total, None, 0.0, metrics)
+
     def _finished(self, values: dict[str, float], step: int | None, line: str) -> Record:
         metrics = {snake(k): v for k, v in values.items()}
         return Record(
@@ -227,6 +287,77 @@ class HFTrainerParser(FormatParser):
         if loss is not None:
             values.setdefault("train_loss", loss)
         return self._finished(values, int(m.group("step")), text)
+
+
+_PLAIN_KEY = r"'[A-Za-z_][A-Za-z0-9_./-]{0,100}': (?:'[-+.0-9eE]{1,40}'|[-+.0-9eE]{1,40})"
+_PLAIN_DICT = re.compile(rf"\{{{_PLAIN_KEY}(?:, {_PLAIN_KEY}){{0,63}}\}}")
+"""`str(dict)` of plain numbers as the Trainer logs every step (`{'loss': 2.1, 'epoch': '0.5'}`, transformers 5
+quoting them), matched whole before `dict_pairs` reads its pairs one by one (`_plain_dict`)."""
+_PLAIN_PAIR = re.compile(r"'([^']+)': ('?)([^',}]+)")
+_PLAIN_NUMBER = "([-+.0-9eE]{1,40})"
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a plain dict of these keys gives, as `HFTrainerParser._dict` decides it: the record's kind (None:
+    none, or not a plain record: a summary), the position of `step`, and the metrics taken (positions, names;
+    the first key of a metric name wins)."""
+
+    kind: Kind | None
+    summary: bool
+    """The run's closing summary (`train_runtime`, `train_loss`): an event, read the general way."""
+    step: int
+    taken: tuple[int, ...]
+    names: tuple[str, ...]
+    line: re.Pattern[str]
+    """A line that is only a dict of these keys quoted as this one, its values plain numbers (groups)."""
+    every: bool = False
+    """Every value is taken, in order (`taken` is 0, 1, …)."""
+
+
+_SHAPES: dict[tuple[tuple[str, str], ...], _Shape] = {}
+_MAX_SHAPES = 1024
+
+
+def _plain_dict(text: str) -> tuple[_Shape, list[float]] | None:
+    """The shape and numbers of a dict of plain numbers at the start of `text`, or None (then read pair by
+    pair): a log repeats a few key lists, so what the keys make of a record is decided once for each."""
+    m = _PLAIN_DICT.match(text)
+    if m is None:
+        return None
+    pairs = _PLAIN_PAIR.findall(text, 0, m.end())
+    keys = tuple((k, q) for k, q, _ in pairs)
+    try:
+        numbers = [float(v) for _, _, v in pairs]
+    except ValueError:  # `1e`, `.`: the general reading says what it is
+        return None
+    shape = _SHAPES.get(keys)
+    if shape is None:
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()
+        shape = _SHAPES[keys] = _shape_of(keys)
+    return shape, numbers
+
+
+def _shape_of(quoted: tuple[tuple[str, str], ...]) -> _Shape:
+    """`HFTrainerParser._dict`'s decisions for a dict of these keys (and quotes), every value a number."""
+    keys = tuple(k for k, _ in quoted)
+    line = re.compile("\\{" + ", ".join(f"{re.escape(repr(k))}: {q}{_PLAIN_NUMBER}{q}" for k, q in quoted) + "\\}")
+    last = {k: i for i, k in enumerate(keys)}  # a repeated key: its last value, as a dict display keeps
+    step = last.pop("step", -1)
+    kind: Kind | None = None
+    summary = "loss" not in last and ("train_runtime" in last or "train_loss" in last)
+    if summary:
+        pass
+    elif any(k.startswith(("eval_", "test_")) for k in last):
+        kind = Kind.EVAL
+    elif "loss" in last or "grad_norm" in last or "learning_rate" in last:
+        kind = Kind.STEP
+    taken: dict[str, int] = {}
+    for key, i in last.items():
+        taken.setdefault(metric_name(key), i)
+    positions = tuple(taken.values())
+    return _Shape(kind, summary, step, positions, tuple(taken), line, positions == tuple(range(len(keys))))
 
 
 def _deepspeed_skips(text: str, frame: Record | None, bar_step: int | None) -> Record | None:

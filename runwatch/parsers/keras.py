@@ -28,7 +28,7 @@ import re
 from typing import ClassVar
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import GuardedParser
+from runwatch.parsers.base import GuardedParser, Row
 from runwatch.parsers.fields import named_values
 from runwatch.parsers.numbers import parse_int
 from runwatch.parsers.pydict import is_eval_metric
@@ -48,6 +48,7 @@ class KerasParser(GuardedParser):
     """`Epoch E/N` headers and the frames of Keras's `n/N` bar: one step record per frame."""
 
     name: ClassVar[str] = "keras"
+    rows_in_bulk: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self._epoch: int | None = None
@@ -68,13 +69,35 @@ class KerasParser(GuardedParser):
         m = _HEAD.match(line)
         if m is None:
             return None
-        n = parse_int(m["n"])
-        total = None if m["total"] == "Unknown" else parse_int(m["total"])
-        if n is None or (total is not None and not 0 < n <= total):
+        counts = _counts(m)
+        if counts is None:
             return None
         metrics = _fields(m["rest"])
         if not self._in_epoch:
             return _evaluation(metrics)
+        step, planned, metrics = self._frame(m, *counts, metrics)
+        return Record(kind=Kind.STEP, step=step, total_steps=planned, metrics=metrics)
+
+    def take_row(self, line: str) -> Row | None:
+        """The row of a bar frame inside an epoch, the state left as `parse` leaves it; None, with nothing
+        changed, for any other line (headers, frames outside `fit`'s epochs, odd ones: `parse` reads them)."""
+        if not self._in_epoch:
+            return None
+        m = _HEAD.match(line)
+        if m is None or not (m["n"] + m["total"] + (m["time1"] or m["time2"]) + m["per"] + m["rest"]).isascii():
+            return None  # a digit that is not ASCII: `_line` reads the line with it replaced
+        counts = _counts(m)
+        if counts is None:
+            return None
+        try:
+            metrics = _fields(m["rest"])
+        except (ValueError, IndexError, OverflowError):  # what GuardedParser.parse makes "not mine"
+            return None
+        return self._frame(m, *counts, metrics)
+
+    def _frame(self, m: re.Match[str], n: int, total: int | None, metrics: dict[str, float]) -> Row:
+        """A frame inside an epoch: its global step, the run's planned steps and its metrics (`_HEAD`'s
+        parts); the epoch's state follows it."""
         final = total is not None and n == total
         per = float(m["per"]) * _UNITS[m["unit"]]
         if per > 0:
@@ -89,10 +112,8 @@ class KerasParser(GuardedParser):
             self._in_epoch = False
             self._done_before += n
         if total is not None:
-            step, planned = (epoch - 1) * total + n, (self._epochs or epoch) * total
-        else:
-            step, planned = self._done_before + n, None
-        return Record(kind=Kind.STEP, step=step, total_steps=planned, metrics=metrics)
+            return (epoch - 1) * total + n, (self._epochs or epoch) * total, metrics
+        return self._done_before + n, None, metrics
 
     def score(self, line: str) -> int:
         """A bar frame with `/step` and a metric is Keras's own; an `Epoch E/N` header alone is a maybe."""
@@ -100,6 +121,15 @@ class KerasParser(GuardedParser):
             return 1
         m = _HEAD.match(line)
         return 2 if m is not None and " - " in m["rest"] else 0
+
+
+def _counts(m: re.Match[str]) -> tuple[int, int | None] | None:
+    """A frame's batch `n` of `total` (None: `Unknown`), or None when they are no count (`0/5`, `7/5`)."""
+    n = parse_int(m["n"])
+    total = None if m["total"] == "Unknown" else parse_int(m["total"])
+    if n is None or (total is not None and not 0 < n <= total):
+        return None
+    return n, total
 
 
 def _evaluation(metrics: dict[str, float]) -> Record | None:

@@ -40,6 +40,9 @@ _PREFIX = re.compile(
     re.VERBOSE,
 )
 _FIRST_CHARS = frozenset("[( 0123456789")
+PREFIX_CHARS = "".join(sorted(_FIRST_CHARS))
+"""Where `split_rank` may change a line, its first character is one of these (`line[:1] in PREFIX_CHARS`:
+an empty line too, which it leaves as it is)."""
 PREFIXED = Reads(start=_PREFIX, start_chars=_FIRST_CHARS - {" "})
 """The lines `split_rank` changes: those `_PREFIX` matches at the start (runwatch.parsers.reads). Only an srun
 label starts with blanks, and then with its digits (`split_rank`'s own test)."""

@@ -40,10 +40,12 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from runwatch.model import Event, Kind, Record
-from runwatch.parsers.base import FormatParser
+from runwatch.parsers.base import FormatParser, Row
+from runwatch.parsers.boundary import ascii_digits
 from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.pydict import is_eval_metric, metric_name
 from runwatch.parsers.rich_bar import BAR_GLYPH, CONTINUATION, pairs, parse_rich_frame
@@ -58,12 +60,23 @@ position with up to 12 digits each cost 60 ms a line."""
 _COUNT_SPAN = 27
 """The longest count with the character before it: 12 digits, `/`, 12 digits, a space."""
 _COUNT_ENDS = frozenset("0123456789?t")
-_CLOCK = re.compile(
-    r"(?P<elapsed>\d{1,6}(?::\d\d){1,2})?"
-    r"(?:(?:<|&lt;)(?P<remaining>\d{1,6}(?::\d\d){1,2}|\?))?"
-    r"(?:,\s*(?P<rate>\?|\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it))?"
-)
+_ELAPSED = r"(?P<elapsed>\d{1,6}(?::\d\d){1,2})"
+_REMAINING = r"(?P<remaining>\d{1,6}(?::\d\d){1,2}|\?)"
+_RATE = r"(?P<rate>\?|\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it)"
+_CLOCK = re.compile(rf"{_ELAPSED}?(?:(?:<|&lt;){_REMAINING})?(?:,\s*{_RATE})?")
 """What follows the `[`: `00:10<00:12, 4.50it/s`, each part optional."""
+_DESC_CHARS = r"[^\[\],|%\u2580-\u259f\r\n]"
+"""What a description of the plain frame holds: none of the characters that end it (`]`, `,`) or draw the bar."""
+PLAIN_FRAME = re.compile(
+    rf"(?P<desc>{_DESC_CHARS}{{0,60}}?)\s{{0,10}}(?<!\d)"  # no digit of any script before the percent (`_strip_bar`)
+    + rf"(?P<pct>\d{{1,3}})%\|[ \u2580-\u259f]{{0,120}}\| ?(?P<n>\d{{1,12}})/(?P<total>\d{{1,12}}) "
+      rf"\[{_ELAPSED}<{_REMAINING}, {_RATE}(?P<body>[^\[\]]{{0,4000}})\]".replace(r"\d", "[0-9]")
+)
+"""The frame as tqdm draws it by default, `{desc}: {pct}%|{bar}| {n}/{total} [{elapsed}<{remaining}, {rate}{postfix}]`,
+alone on its line, its numbers in ASCII digits: the same parts `parse_frame` finds from the last `[` back (`_CLOCK`'s, and a count where
+numbers start), read in one match. A line it does not match whole goes the general way; one it matches gives
+the Frame that way gives (tests/parsers/test_progress_bar.py compares the two on every recorded frame). Its
+widths keep the text before the count within the 200 characters the general way looks back over."""
 _BAR_TAIL = re.compile(r"(?:\s*\d{1,3}%)?[\s|\u2580-\u259f]*$")
 _BAR_CHARS = "|" + "".join(map(chr, range(0x2580, 0x25A0))) + "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace())
 """What `_BAR_TAIL` draws with: `|`, the block characters and whitespace (`\\s`: every character `str.isspace` says)."""
@@ -142,6 +155,42 @@ def _strip_bar(prefix: str) -> str:
 
 def parse_frame(line: str) -> Frame | None:
     """The last tqdm frame on the line (a redraw can be glued after an older one)."""
+    m = PLAIN_FRAME.fullmatch(line)
+    if m is not None:
+        return plain_frame(m)
+    return _any_frame(line)
+
+
+def plain_frame(m: re.Match[str]) -> Frame:
+    """The Frame of a `PLAIN_FRAME` match: the one description of the common frame, per line or in a block."""
+    desc, _, n, total, elapsed, remaining, rate, scale, unit, body = m.groups()
+    return Frame(
+        int(n), int(total), _desc(desc), _seconds(elapsed), _seconds(remaining), _rate(rate, scale, unit),
+        _postfix(body, True) if body else (), body.startswith(","),
+    )
+
+
+def plain_frame_of(line: str) -> Frame | None:
+    """The frame of a line that is one `PLAIN_FRAME` as split (for `take_row`): None for any other line, and
+    for one with a digit that is not ASCII (`_line` reads it with such digits replaced)."""
+    m = PLAIN_FRAME.fullmatch(line)
+    if m is None or not (m.group("desc").isascii() and m.group("body").isascii()) and ascii_digits(line) is not line:
+        return None
+    return plain_frame(m)
+
+
+@lru_cache(maxsize=1024)
+def _desc(text: str) -> str:
+    return text.strip().rstrip(":").strip()
+
+
+@lru_cache(maxsize=4096)  # a rate is printed with 2-3 significant digits: a run repeats a few thousand
+def _rate(rate: str, scale: str, unit: str) -> float | None:
+    return _step_time(rate, scale, unit)
+
+
+def _any_frame(line: str) -> Frame | None:
+    """`parse_frame` the general way: the last `[` with a count before it, its clock after it."""
     text = line[:MAX_LINE]
     found = _last_anchor(text)
     if found is None:
@@ -175,15 +224,18 @@ def any_frame(line: str) -> Frame | None:
                  step_time=rich.step_time, postfix=postfix, has_postfix=bool(rich.metrics), wraps=True)
 
 
+@lru_cache(maxsize=1024)  # a bar's description repeats on every frame (`Epoch 3`): each read once
 def is_training(desc: str) -> bool:
     return _NOT_TRAINING.search(desc) is None
 
 
+@lru_cache(maxsize=1024)
 def epoch_of(desc: str) -> int | None:
     found = _EPOCH.findall(desc)
     return int(found[-1]) if found else None
 
 
+@lru_cache(maxsize=4096)  # `00:12`: a few thousand clock texts cover a run's frames
 def _seconds(text: str | None) -> float | None:
     if not text or text == "?":
         return None
@@ -202,6 +254,7 @@ def _step_time(rate: str | None, scale: str | None, unit: str | None) -> float |
     return 1.0 / value if value > 0 else None
 
 
+@lru_cache(maxsize=4096)  # Lightning shows a loss until the next logging step: frames repeat their postfix
 def _postfix(body: str, closed: bool) -> tuple[tuple[str, float], ...]:
     if not body.startswith(","):
         return ()
@@ -211,16 +264,22 @@ def _postfix(body: str, closed: bool) -> tuple[tuple[str, float], ...]:
     out: list[tuple[str, float]] = []
     for item in items:
         key, eq, raw = item.strip().partition("=")
-        value = parse_number(raw) if eq and _POSTFIX_KEY.fullmatch(key) else None
+        value = parse_number(raw) if eq and _postfix_key(key) else None
         if value is not None and key not in _SKIP_KEYS:
             out.append((key, value))
     return tuple(out)
+
+
+@lru_cache(maxsize=1024)
+def _postfix_key(key: str) -> bool:
+    return _POSTFIX_KEY.fullmatch(key) is not None
 
 
 class ProgressBarParser(FormatParser):
     """Lightning and other tqdm bars → STEP records (see the module notes)."""
 
     name = "tqdm"
+    rows_in_bulk = True
 
     def __init__(self) -> None:
         self._pending_desc = ""
@@ -277,6 +336,11 @@ class ProgressBarParser(FormatParser):
         self._pending_desc = ""
         if not is_training(desc):
             return None
+        got = self._training(frame, desc)
+        return None if got is None else Record(Kind.STEP, step=got[0], total_steps=got[1], metrics=got[2])
+
+    def _training(self, frame: Frame, desc: str) -> Row | None:
+        """A training bar's frame: its step, total and metrics (None: the epoch's `0/M` frame, no step taken)."""
         epoch = epoch_of(desc)
         postfix = repr(frame.postfix)
         shown, self._shown = self._shown, (epoch, frame.n, postfix)
@@ -285,7 +349,7 @@ class ProgressBarParser(FormatParser):
         if epoch is None:
             _times(metrics, frame, "elapsed", "eta")
             self._wrapped_step = frame.n if frame.wraps else None
-            return Record(Kind.STEP, step=frame.n, total_steps=frame.total, metrics=metrics)
+            return frame.n, frame.total, metrics
         self._epoch_len[epoch] = max(frame.n, self._epoch_len.get(epoch, 0))
         if frame.n == 0:
             return None  # the epoch's bar before its first batch: no step taken
@@ -293,7 +357,24 @@ class ProgressBarParser(FormatParser):
         metrics.setdefault("epoch", epoch + frame.n / frame.total if frame.total else float(epoch))
         step = self._global_step(epoch, frame)
         self._wrapped_step = step if frame.wraps else None
-        return Record(Kind.STEP, step=step, metrics=metrics)
+        return step, None, metrics
+
+    def take_row(self, line: str) -> Row | None:
+        """The row of a plain training frame (`PLAIN_FRAME`) past its epoch's start, the state left as `parse`
+        leaves it; None, with nothing changed, for any other line or while a rich bar's wrap, a
+        percent-only line or a finish said again is pending (then `parse` reads it)."""
+        if self._wrapped_step is not None or self._pending_desc or self._finish_again:
+            return None
+        frame = plain_frame_of(line)
+        if frame is None or _FIT_STOPPED in line:
+            return None
+        desc = frame.desc
+        if not desc or not is_training(desc) or (frame.n == 0 and epoch_of(desc) is not None):
+            return None
+        row = self._training(frame, desc)
+        assert row is not None and row[0] is not None  # a plain frame states its total: its step is known
+        self._step = row[0]
+        return row
 
     def score(self, line: str) -> int:
         """A training bar's frame that names its epoch, or that shows a loss in its postfix, is a signature:

@@ -37,6 +37,10 @@ one too, but for runs of step rows and of a traceback's frames. The records
 are those `feed` gives for the same lines, in the same order; so are the
 counts and ParseFailures, but for this: a line no reader acts on is given to
 none, so a reader that would raise on such a line is not seen to.
+A format whose parser keeps state between lines and takes its plain step
+lines as rows (`rows_in_bulk`: HF Trainer's bar, tqdm, Keras) reads a block
+line by line, but a line its parser takes (`take_row`) becomes a row of
+the block's ColumnBatch instead of a Record (`_row_lines`).
 `RUNWATCH_NO_FAST_PATH=1` in the environment (or `fast_path=False`) turns the
 fast path off: every line then goes the per-line way, which is how tests
 check that both give the same.
@@ -59,15 +63,17 @@ from typing import TYPE_CHECKING
 
 from runwatch.model import Event, Kind, Preamble, Record
 from runwatch.parsers.base import FormatParser, StepLineParser
-from runwatch.parsers.boundary import ascii_digits, checked
+from runwatch.parsers.boundary import ascii_digits, checked, overruns, plausible_step
 from runwatch.parsers.chunk import ChunkRecords as ChunkRecords  # its home before chunk.py: importers keep it
 from runwatch.parsers.chunk import with_total as with_total
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.events import FRAME_LEAD, EventDetector
 from runwatch.parsers.failures import EVENTS, ParseFailures
+from runwatch.parsers.numbers import MAX_STEP
 from runwatch.parsers.preamble import Collector
-from runwatch.parsers.prefix import split_rank
+from runwatch.parsers.prefix import PREFIX_CHARS, split_rank
 from runwatch.parsers.registry import ALIASES, make_parser
+from runwatch.parsers.rows import Rows
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,6 +99,10 @@ DETECT_PIECE = 1 << 13
 FEED_BULK = 64
 """Lines of one `feed` call from which a format with a fast path reads them as one chunk (`feed_bytes`):
 a call of the fast path costs ~0.1 ms, a line read the per-line way 3–10 µs."""
+
+_LABEL = 24
+"""A launcher prefix that starts with a blank or a digit (srun's ` 3: `, pdsh's `192.168.50.170: `) ends with
+`: ` within this many characters: a line without one there is no such prefix's (`_row_lines`)."""
 
 SplitLines = Callable[[bytes], list[str]]
 """Bytes of whole lines → their text lines, as the source's line splitter gives them (escapes
@@ -149,7 +159,7 @@ class SourceParser:
 
         A batch of `FEED_BULK` lines and up (a follower catching up, many ranks writing to one file) of a
         format with a fast path goes the way `feed_bytes` reads a chunk, the same records."""
-        if len(lines) >= FEED_BULK and self._fast_parser() is not None:
+        if len(lines) >= FEED_BULK and (self._fast_parser() is not None or self._row_parser() is not None):
             text = "\n".join(lines)
             if "\r" not in text and text.count("\n") == len(lines) - 1:  # one line each, as split gives them back
                 return self.feed_bytes((text + "\n").encode("utf-8", "surrogatepass"), first_line, t, _lines_of).merged()
@@ -183,6 +193,8 @@ class SourceParser:
             rest = data[pos:] if pos else data
             if self._fast_parser() is not None:
                 line, steps = self._fast(rest, line, t, split, out)
+            elif self._row_parser() is not None:
+                line, steps = self._row_lines(split(rest), line, t, out)
             else:
                 line = self._lines(split(rest), line, t, out)
         if self._reorder:
@@ -291,6 +303,57 @@ class SourceParser:
     def _fast_parser(self) -> FormatParser | None:
         """The format parser, if the fast path may read its step lines now."""
         return self._parser if self.fast_path and self.has_fast_path else None
+
+    def _row_parser(self) -> FormatParser | None:
+        """The format parser, if it takes its step lines as rows (`FormatParser.rows_in_bulk`) and the fast
+        path is on."""
+        parser = self._parser
+        return parser if self.fast_path and parser is not None and parser.rows_in_bulk else None
+
+    def _row_lines(
+        self, lines: Sequence[str], first: int, t: float, out: list[Record]
+    ) -> tuple[int, ColumnBatch | None]:
+        """`_lines` for a parser that takes step lines as rows (`take_row`): (the number of the line after
+        them, the rows as columns). A line it takes is what `_line` makes of it (its event, if any, first),
+        but for the Record: a line with a launcher prefix, and any line the parser does not take (one with a
+        digit that is not ASCII among them), goes through `_line`; so does the rest after a format switch."""
+        parser = self._parser
+        assert parser is not None
+        take, events, line_of, rank, rows = parser.take_row, self._events, self._line, self.rank, Rows()
+        after_fast = parser.after_fast  # nothing, for these parsers: `take_row` left their state
+        for i, raw in enumerate(lines, first):
+            if self._parser is not parser or (raw[:1] in PREFIX_CHARS and (raw[:1] in "[(" or ": " in raw[:_LABEL])
+                                              and split_rank(raw) != (None, raw)):
+                line_of(raw, i, t, out)
+                continue
+            try:
+                row = take(raw)
+            except Exception as exc:  # counted as `_line` counts a parser's; the line then goes that way
+                self.failures.add(self.format or "parser", exc, i)
+                row = None
+            if row is None:
+                line_of(raw, i, t, out)
+                continue
+            self._last = (rank, i, t)
+            try:
+                ev = events.feed(raw)
+            except Exception as exc:  # as `_line` counts it
+                self.failures.add(EVENTS, exc, i)
+                ev = None
+            if ev is not None:
+                self._emit(ev, rank, i, t, out)
+            step, total = row[0], row[1]
+            if self._since_record or self._recent or self._settings is not None:  # after a record-less line
+                self._stepped(after_fast, -1 if step is None else step)  # a step record, as `_line` takes one
+            if not events.idle:
+                events.stepped()
+            if total is not None and not 0 <= total <= MAX_STEP:
+                row = (step, None, row[2])
+            elif total is not None and step is not None and overruns(step, total):
+                continue  # no step line after all (`boundary.checked`)
+            if plausible_step(step):
+                rows.add(i, row)
+        return first + len(lines), rows.batch()
 
     def _fast(
         self, data: bytes, first: int, t: float, split: SplitLines, out: list[Record]

@@ -36,6 +36,9 @@ from runwatch.parsers.megatron import MegatronParser
 from runwatch.parsers.torchtitan import TorchtitanParser
 from tests.support.corpus import CORPUS, json_excerpt
 from tests.support.readers import check, fast_rows
+from tests.support.real_lines import noise as _noise
+from tests.support.real_lines import recording
+from tests.support.real_lines import redrawn as _redrawn
 
 FIXTURES = CORPUS.parent
 
@@ -48,48 +51,21 @@ def _excerpts(name: str) -> list[str]:
     return [x for e in items for x in (e["t"] if isinstance(e, dict) else e).splitlines()]
 
 
-def _recording(run: str) -> list[str]:
-    text = (FIXTURES / "realruns" / run / "run/train.log").read_text(encoding="utf-8", errors="replace")
-    return [x for x in re.split(r"\r\n|\r|\n", text) if x.strip()]
-
-
 REAL: dict[str, Callable[[], list[str]]] = {
     "megatron": lambda: [x for x in _excerpts("megatron") if re.search(r"iteration\s+\d+/", x)],
     "deepspeed": lambda: [x for x in _excerpts("deepspeed") if "step=" in x or "SamplesPerSec=" in x],
     "torchtitan": lambda: [x for x in _excerpts("torchtitan_composer_axolotl_accelerate") if re.search(r"step: +\d", x)],
-    "kv": lambda: [x for x in _recording("kvlog-healthy") + _recording("kvlog-nan") if "step=" in x],
+    "kv": lambda: [x for x in recording("kvlog-healthy") + recording("kvlog-nan") if "step=" in x],
     "bracketed": lambda: [x for r in ("tutorial-healthy", "tutorial-nan", "tutorial-inf", "tutorial-spike")
-                          for x in _recording(r) if x.startswith("Epoch [")],
+                          for x in recording(r) if x.startswith("Epoch [")],
 }
 PARSERS = {"megatron": MegatronParser, "deepspeed": DeepSpeedParser, "torchtitan": TorchtitanParser,
            "kv": KeyValueParser, "bracketed": BracketedParser}
 
 
-def _noise() -> list[str]:
-    speedrun = (CORPUS / "raw" / "nanochat_pr492_speedrun_d24_feb01.training_output.log").read_text(encoding="utf-8")
-    singles = [x for x in speedrun.splitlines() if x and not x.startswith(("step ", "Step "))][:200]
-    raised = _recording("nanogpt-tb-raise")
-    start = next(i for i, x in enumerate(raised) if x.startswith("Traceback (most recent call last):"))
-    end = next(i for i in range(start + 1, len(raised)) if re.match(r"\w+Error: ", raised[i]))
-    return singles + ["\n".join(raised[start:end + 1])]
-
-
-def _redrawn(line: str, rng: random.Random) -> str:
-    """The line with each digit of each number redrawn (same width, so the same shape), stamps kept valid
-    and exponents as printed (a redrawn `E-93` is beyond what the columns read exactly: per line)."""
-    def digits(m: re.Match[str]) -> str:
-        return "".join(str(rng.randrange(10)) if c.isdigit() else c for c in m.group())
-
-    stamp = re.search(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d", line)
-    head, body = (line[: stamp.end()], line[stamp.end():]) if stamp else ("", line)
-    if stamp:
-        head = head[:-2] + f"{rng.randrange(60):02d}"
-    return head + re.sub(r"(?<![A-Za-z_:\[+-])\d+(?:\.\d+)?", digits, body)  # exponents kept: `E-05`
-
-
 def noisy_log(fmt: str, lines: int, seed: int = 0) -> bytes:
     rng = random.Random(seed)
-    real, noise = REAL[fmt](), _noise()
+    real, noise = REAL[fmt](), list(_noise())
     assert real, fmt
     out = []
     while len(out) < lines:

@@ -1,0 +1,156 @@
+"""Stateful bars' step lines taken as rows (`FormatParser.take_row`, runwatch.parsers.rows): the per-line records.
+
+HF Trainer, tqdm/Lightning and Keras keep state between lines, so their
+step lines reach columns through the parser itself: a block read with
+`feed_bytes` takes each line the parser vouches for as a row, the rest the
+per-line way. The reference is `feed` of the same pieces with the fast path
+off (tests.support.readers.check), records compared as values, counts too.
+Lines: every run lab recording of the three formats, the corpus excerpts
+of HF Trainer and Lightning, and logs made of recorded lines (numbers
+redrawn, one line in ten real noise), cut into blocks anyhow.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runwatch.model import Kind
+from runwatch.parsers import hf_trainer
+from runwatch.parsers.hf_trainer import HFTrainerParser
+from runwatch.parsers.progress_bar import PLAIN_FRAME, _any_frame, plain_frame
+from tests.support.corpus import CORPUS
+from tests.support.readers import check, fast_rows, js
+from tests.support.real_lines import REALRUNS, noise, recording, redrawn
+
+BARS = {"hf-trainer": "hf-", "tqdm": "lightning-", "keras": "keras-"}
+"""Each format with a parser that takes rows, and the prefix of its recordings' names."""
+RUNS = sorted(d.name for d in REALRUNS.iterdir() if d.name.startswith(tuple(BARS.values())))
+EXCERPTS = {"hf-trainer": "excerpts_hf_trainer.json", "tqdm": "excerpts_lightning.json"}
+
+
+def format_of(run: str) -> str:
+    return next(fmt for fmt, prefix in BARS.items() if run.startswith(prefix))
+
+
+def excerpt_lines(name: str) -> list[str]:
+    found = json.loads((CORPUS / "raw" / name).read_text(encoding="utf-8"))
+    items = [e for v in found.values() for e in v] if isinstance(found, dict) else found
+    return [x for e in items for x in e["t"].splitlines()]
+
+
+LINES: dict[str, Callable[[], list[str]]] = {
+    fmt: (lambda prefix=prefix: [x for run in RUNS if run.startswith(prefix) for x in recording(run)])
+    for fmt, prefix in BARS.items()
+}
+
+
+def noisy_log(fmt: str, lines: int, seed: int = 0) -> bytes:
+    """The format's recorded lines in their order, round and round, a third with their numbers redrawn, and
+    one line in ten real noise (a logged traceback among it)."""
+    rng = random.Random(seed)
+    real, other = LINES[fmt](), noise()
+    out: list[str] = []
+    at = rng.randrange(len(real))
+    while len(out) < lines:
+        if rng.random() < 0.1:
+            out.append(rng.choice(other))
+            continue
+        line = real[at % len(real)]
+        out.append(redrawn(line, rng) if rng.random() < 0.3 else line)
+        at += 1
+    return ("\n".join(out) + "\n").encode()
+
+
+@pytest.mark.parametrize("run", RUNS)
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_every_recording_gives_the_per_line_records(run: str, sizes: tuple[int, ...]) -> None:
+    data = (REALRUNS / run / "run/train.log").read_bytes()
+    check(data, sizes, fmt=format_of(run))
+    check(data, sizes)  # detected, then rows
+
+
+@pytest.mark.parametrize("fmt", sorted(BARS))
+def test_most_step_records_of_the_recordings_are_rows(fmt: str) -> None:
+    steps = rows = 0
+    for run in RUNS:
+        if format_of(run) == fmt:
+            got, chunks = check((REALRUNS / run / "run/train.log").read_bytes(), fmt=fmt)
+            steps += sum(r.kind is Kind.STEP for r in got)
+            rows += fast_rows(chunks)
+    assert rows > steps * 0.6, f"{fmt}: {rows} rows of {steps} step records"
+
+
+@pytest.mark.parametrize("fmt", sorted(EXCERPTS))
+def test_corpus_excerpts(fmt: str) -> None:
+    data = ("\n".join(excerpt_lines(EXCERPTS[fmt])) + "\n").encode()
+    for sizes in [(1 << 20,), (300,)]:
+        check(data, sizes, fmt=fmt)
+
+
+@pytest.mark.parametrize("fmt", sorted(BARS))
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_noisy_logs_of_recorded_lines(fmt: str, sizes: tuple[int, ...]) -> None:
+    got, chunks = check(noisy_log(fmt, 4000), sizes, fmt=fmt)
+    assert fast_rows(chunks) > 500
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(BARS)), st.integers(0, 2**16), st.lists(st.integers(1, 5000), min_size=1, max_size=6),
+       st.booleans())
+def test_any_split_into_blocks_gives_the_same_records(fmt: str, seed: int, sizes: list[int], fixed: bool) -> None:
+    check(noisy_log(fmt, 300, seed), sizes, **({"fmt": fmt} if fixed else {}))
+
+
+def test_a_frame_with_a_digit_that_is_not_ascii_is_read_per_line() -> None:
+    """`Epoch ٣:` is no epoch 3 to the per-line way (boundary.ascii_digits): the frame is no row."""
+    frames = [x for x in recording("lightning-tqdm-healthy") if x.startswith("Epoch 1:") and "it/s, " in x and "| 0/" not in x]
+    odd = [x.replace("Epoch 1:", "Epoch \u0661:") for x in frames]
+    got, chunks = check(("\n".join(frames + odd) + "\n").encode(), fmt="tqdm")
+    assert fast_rows(chunks) == len(frames) and len(got) > len(frames)
+
+
+def test_the_plain_frame_reads_every_recorded_frame_as_the_general_way() -> None:
+    """PLAIN_FRAME, one match, gives the Frame that the general reading (the last `[` with a count before
+    it) gives, on every frame of the recordings and the corpus that it matches."""
+    lines = [x for fmt in BARS for x in LINES[fmt]()] + [x for f in EXCERPTS.values() for x in excerpt_lines(f)]
+    matched = 0
+    for line in lines:
+        m = PLAIN_FRAME.fullmatch(line)
+        if m is not None:
+            assert plain_frame(m) == _any_frame(line), line
+            matched += 1
+    assert matched > 1000
+
+
+def test_a_plain_dict_reads_as_its_pairs_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dict of plain numbers, read by its key list's pattern, gives the record its pairs read one by one
+    give (`dict_pairs`), on every dict line of the recordings and the corpus."""
+    lines = [x for x in LINES["hf-trainer"]() + excerpt_lines(EXCERPTS["hf-trainer"]) if "{'" in x]
+    plain = [r for p in [HFTrainerParser()] for x in lines if (r := p.parse(x)) is not None]
+    monkeypatch.setattr(hf_trainer, "_plain_dict", lambda text: None)
+    pairs = [r for p in [HFTrainerParser()] for x in lines if (r := p.parse(x)) is not None]
+    assert js(plain) == js(pairs) and len(plain) > 100
+
+
+@pytest.mark.parametrize("label", ["0: ", "   3: ", "192.168.50.170: ", "(RayTrainWorker pid=4088) ", "[80746] "])
+def test_a_frame_behind_a_launcher_prefix_is_read_per_line(label: str) -> None:
+    """`3: Epoch 0: …` is rank 3's frame of `Epoch 0` to the per-line way (runwatch.parsers.prefix), which a
+    row would read as a bar named `3: Epoch 0`: such lines are no rows."""
+    for fmt, run in (("tqdm", "lightning-tqdm-healthy"), ("hf-trainer", "hf-healthy")):
+        lines = recording(run)
+        got, chunks = check(("\n".join(lines + [label + x for x in lines]) + "\n").encode(), fmt=fmt)
+        plain, _ = check(("\n".join(lines) + "\n").encode(), fmt=fmt)
+        assert fast_rows(chunks) <= sum(r.kind is Kind.STEP for r in plain), (fmt, label)
+
+
+def test_empty_lines_among_rows() -> None:
+    """An empty line is no prefixed one: the prefix test once read its first character and raised."""
+    frames = [x for x in recording("lightning-tqdm-healthy") if x.startswith("Epoch 0:")][:20]
+    _, chunks = check(("\n\n".join(frames) + "\n\n").encode(), fmt="tqdm")
+    assert fast_rows(chunks) > 10
