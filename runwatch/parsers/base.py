@@ -39,7 +39,12 @@ class FormatParser:
     without reading them (runwatch.parsers.screen). None: any line may be read."""
 
     def parse(self, line: str) -> Record | None:
-        """The record this line completes, or None (not mine, or not yet)."""
+        """The record this line completes, or None (not mine, or not yet).
+
+        The record is handed over, as are those of `flush` and `settle`: a new one, which the
+        parser neither keeps nor returns again. The source completes it in place (its line and
+        source, the read time and rank where the line stated none: runwatch.model.completed)
+        rather than building a stamped copy of every record."""
         raise NotImplementedError
 
     def flush(self) -> Record | None:

@@ -57,7 +57,7 @@ from itertools import islice
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
-from runwatch.model import Event, Kind, Preamble, Record
+from runwatch.model import Event, Kind, Preamble, Record, completed
 from runwatch.parsers.base import FormatParser, StepLineParser
 from runwatch.parsers.boundary import ascii_digits, checked
 from runwatch.parsers.chunk import ChunkRecords as ChunkRecords  # its home before chunk.py: importers keep it
@@ -484,20 +484,17 @@ class SourceParser:
             self._recent_chars -= len(self._recent.popleft()[1])
 
     def _emit(self, rec: Record, rank: int | None, lineno: int, t: float, out: list[Record]) -> None:
-        """Stamp `rec` and append it, unless it is no record after all (`boundary.checked`: a bogus step)."""
-        ok = checked(rec) if rec.step is not None or rec.total_steps is not None else rec
-        if ok is not None:
-            if self.stamped is None and ok.kind == Kind.STEP:
-                self.stamped = ok.t > 0
-            out.append(self._stamp(ok, rank, lineno, t))
+        """Stamp `rec` and append it, unless it is no record after all (`boundary.checked`: a bogus step).
 
-    def _stamp(self, rec: Record, rank: int | None, lineno: int, t: float) -> Record:
-        # A new Record rather than dataclasses.replace, which costs a third of a nanochat line's parsing;
-        # positional arguments (kind, step, total_steps, rank, t, metrics, event, message, source, line): -25%.
-        return Record(
-            rec.kind, rec.step, rec.total_steps, rec.rank if rec.rank is not None else rank, rec.t or t,
-            rec.metrics, rec.event, rec.message, self.source, lineno,
-        )
+        `rec` is a reader's fresh answer (FormatParser.parse hands its record over): stamped in place."""
+        if rec.step is not None or rec.total_steps is not None:
+            ok = checked(rec)
+            if ok is None:
+                return
+            rec = ok
+        if self.stamped is None and rec.kind == _STEP:
+            self.stamped = rec.t > 0
+        out.append(completed(rec, rank, t, self.source, lineno))
 
 
 class _Walk:
