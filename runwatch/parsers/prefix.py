@@ -39,8 +39,10 @@ _PREFIX = re.compile(
     """,
     re.VERBOSE,
 )
-_FIRST_CHARS = frozenset("[( 0123456789")
-PREFIXED = Reads(start=_PREFIX, start_chars=_FIRST_CHARS - {" "})
+FIRST_CHARS = frozenset("[( 0123456789")
+"""What a line that `split_rank` may change starts with: any other line is its own text (a caller's test
+before the call, on every live line)."""
+PREFIXED = Reads(start=_PREFIX, start_chars=FIRST_CHARS - {" "})
 """The lines `split_rank` changes: those `_PREFIX` matches at the start (runwatch.parsers.reads). Only an srun
 label starts with blanks, and then with its digits (`split_rank`'s own test)."""
 _MAX_STACK = 4
@@ -57,7 +59,7 @@ def split_rank(line: str) -> tuple[int | None, str]:
     line is changed only where a whole prefix matched, so ordinary text such
     as `12:30:01` or `step 00001/…` comes back as it was.
     """
-    if not line or line[0] not in _FIRST_CHARS:
+    if not line or line[0] not in FIRST_CHARS:
         return None, line
     if line[0] == " ":  # only an srun label (`[ ]{0,6}\d`) starts with a blank: Megatron's ` iteration …` is none
         c = line[1:8].lstrip(" ")[:1]
