@@ -76,6 +76,12 @@ def split_rank(line: str) -> tuple[int | None, str]:
         after = line.lstrip(_LEADING)[:1]
         if after not in _AFTER_DIGITS and not after.isdecimal():
             return None, line  # digits that no prefix has after them: a date (`2024-05-01 …`, `[2022-03-11 …]`)
+    return stripped(line)
+
+
+def stripped(line: str) -> tuple[int | None, str]:
+    """`split_rank` without its cheap tests in front: the prefix pattern tried on the line, up to
+    `_MAX_STACK` times (the reference those tests must never change)."""
     rank: int | None = None
     srun: int | None = None
     rest = line

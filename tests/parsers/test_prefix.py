@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runwatch.parsers.prefix import rank_from_path, split_rank
+from runwatch.parsers.prefix import rank_from_path, split_rank, stripped
 from tests.support.corpus import CORPUS, json_excerpt, line_with, md_block, raw_lines
 
 FAILURES = "excerpts_failures.json"
@@ -161,28 +161,10 @@ def test_primus_rank_slash_world_size_prefix_gives_the_rank(stripped: bool) -> N
     assert rest.lstrip("[1m").startswith("INFO") and "iteration 4408/ 5000" in rest
 
 
-def _by_the_regex(line: str) -> tuple[int | None, str]:
-    """split_rank without its cheap tests in front: the prefix pattern tried on every line."""
-    from runwatch.parsers.prefix import _MAX_STACK, _PREFIX
-
-    rank = srun = None
-    rest = line
-    for _ in range(_MAX_STACK):
-        m = _PREFIX.match(rest)
-        if m is None:
-            break
-        if m["torchrun"] is not None or m["primus"] is not None:
-            rank = int(m["torchrun"] or m["primus"]) if rank is None else rank
-        elif m["srun"] is not None and srun is None:
-            srun = int(m["srun"])
-        rest = rest[m.end():]
-    return (rank if rank is not None else srun), rest
-
-
 @given(st.lists(st.sampled_from(["[", "]", "(", " ", ":", ".", "-", "3", "12", "٣", "rank", "default", "2024-05-01",
                                  "192.168.0.1", "APIServer pid=1) ", "[m", "x", "\t"]), max_size=10).map("".join))
 def test_the_tests_in_front_of_the_regex_change_no_answer(line: str) -> None:
-    assert split_rank(line) == _by_the_regex(line)
+    assert split_rank(line) == stripped(line)
 
 
 def test_the_tests_in_front_of_the_regex_change_no_answer_on_real_lines() -> None:
@@ -191,4 +173,4 @@ def test_the_tests_in_front_of_the_regex_change_no_answer_on_real_lines() -> Non
     lines = [x.decode("utf-8", "replace") for x in fixture_lines()]
     assert sum(split_rank(x)[1] != x for x in lines) > 100
     for line in lines:
-        assert split_rank(line) == _by_the_regex(line), line
+        assert split_rank(line) == stripped(line), line
