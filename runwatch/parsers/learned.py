@@ -402,8 +402,9 @@ def _equal(a: float, b: float) -> bool:
 _ZEROS = bytes.maketrans(b"123456789", b"000000000")
 """A line's shape, taken of its UTF-8 bytes: `str.translate` looks each character up in a dict (2 µs a
 line of 150 characters), `bytes.translate` in a table (0.1 µs)."""
-_MAX_SHAPES = 4096
-"""Shapes kept with their layouts, and (apart) shapes kept as no step line's: each store is bounded."""
+_MAX_SHAPES = 1024
+"""Shapes kept with their layouts (a compiled reader each: a few KiB), and (apart) shapes kept as no step
+line's: each store is bounded."""
 
 
 class LineLayouts:
