@@ -378,28 +378,30 @@ class SourceParser:
         else:
             rank = self.rank
         self._last = (rank, lineno, t)
-        try:
-            ev = self._events.feed(text)
-        except Exception as exc:  # one odd line must not stop the source; counted, not lost in silence
-            self.failures.add(EVENTS, exc, lineno)
-            ev = None
-        if ev is not None:
-            self._emit(ev, rank, lineno, t, out)
-        parser = self._parser
-        settings = self._settings
-        if parser is None:
-            if settings is not None:
-                self._setting(settings, text, lineno)
-            self._hold(rank, text, lineno, t, out)
-            return
-        try:  # as in _parse, inlined: this runs for every line
-            layouts = self._layouts
-            rec = layouts.read(text) if layouts is not None else None
-            if rec is None:
+        layouts = self._layouts
+        rec = self._learned(layouts, text, lineno) if layouts is not None and self._events.idle else None
+        if rec is not None:  # a shape no idle crash detector wakes on (LineLayouts keeps no other): it counts it
+            self._events.skip(1, text)
+        else:
+            try:
+                ev = self._events.feed(text)
+            except Exception as exc:  # one odd line must not stop the source; counted, not lost in silence
+                self.failures.add(EVENTS, exc, lineno)
+                ev = None
+            if ev is not None:
+                self._emit(ev, rank, lineno, t, out)
+            parser = self._parser
+            if parser is None:
+                if self._settings is not None:
+                    self._setting(self._settings, text, lineno)
+                self._hold(rank, text, lineno, t, out)
+                return
+            try:  # as in _parse, inlined: this runs for every line
                 rec = parser.parse(text)
-        except Exception as exc:
-            self.failures.add(self.format or "parser", exc, lineno)
-            rec = None
+            except Exception as exc:
+                self.failures.add(self.format or "parser", exc, lineno)
+                rec = None
+        settings = self._settings
         if settings is not None:  # a step line is no setting (the fast path never shows it one)
             if rec is not None and rec.kind is _STEP:
                 self._end_settings()
@@ -415,6 +417,14 @@ class SourceParser:
             self._emit(rec, rank, lineno, t, out)
         elif not self.fixed_format:
             self._maybe_redetect((rank, text, lineno, t), out)
+
+    def _learned(self, layouts: LineLayouts, text: str, lineno: int) -> Record | None:
+        """The record of a step line its shape's learned layout reads, or None (the parser's line)."""
+        try:
+            return layouts.read(text)
+        except Exception as exc:  # a bug, not the line's: counted, and the parser reads it
+            self.failures.add(f"{self.format} layouts", exc, lineno)
+            return None
 
     def _setting(self, settings: Collector, text: str, lineno: int) -> None:
         try:
