@@ -54,8 +54,14 @@ class Event(StrEnum):
     a new attempt, charted and judged on its own (runwatch.state.attempts)."""
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class Record:
+class _Fields:
+    """A Record's slots, in field order: Record (frozen) and `_Draft` (its draft while made) share them."""
+
+    __slots__ = ("kind", "step", "total_steps", "rank", "t", "metrics", "event", "message", "source", "line")
+
+
+@dataclass(frozen=True, init=False)  # its slots are _Fields': no `slots=True`
+class Record(_Fields):
     """One thing a parser understood from one line (or one multi-line block).
 
     `metrics` holds canonical names (DESIGN §2) with fixed units; non-finite
@@ -63,13 +69,16 @@ class Record:
     or the wall time it was read; parsers leave it 0.0 when the line has none
     and the source stamps it.
 
-    Immutable like any frozen dataclass, but made by its own `__init__`: the
-    generated one sets each field through `object.__setattr__` (3.3 µs a
-    Record), and every step line of a live log makes two Records (the
-    parser's, then the source's stamped copy). Setting the slots through
-    their descriptors costs half.
+    Immutable like any frozen dataclass once made, but made by its own
+    `__new__`: the generated `__init__` sets each field through
+    `object.__setattr__` (3.3 µs a Record), the slots' descriptors called one
+    by one cost 0.8 µs, and a live line makes a Record or two. `__new__` fills
+    a `_Draft` (the same slots, plain attribute stores: 0.3 µs) and turns it
+    into a Record (`__class__`, which CPython allows between classes of one
+    layout) before anyone sees it.
     """
 
+    __slots__ = ()
     kind: Kind
     step: int | None
     total_steps: int | None
@@ -81,21 +90,31 @@ class Record:
     source: str
     line: int
 
-    def __init__(
-        self, kind: Kind, step: int | None = None, total_steps: int | None = None, rank: int | None = None,
+    def __new__(
+        cls, kind: Kind, step: int | None = None, total_steps: int | None = None, rank: int | None = None,
         t: float = 0.0, metrics: Mapping[str, float] | None = None, event: str | None = None,
         message: str | None = None, source: str = "", line: int = 0,
-    ) -> None:
-        _SET_KIND(self, kind)
-        _SET_STEP(self, step)
-        _SET_TOTAL(self, total_steps)
-        _SET_RANK(self, rank)
-        _SET_T(self, t)
-        _SET_METRICS(self, {} if metrics is None else metrics)
-        _SET_EVENT(self, event)
-        _SET_MESSAGE(self, message)
-        _SET_SOURCE(self, source)
-        _SET_LINE(self, line)
+    ) -> Record:
+        rec: Any = _new(_Draft)
+        rec.kind = kind
+        rec.step = step
+        rec.total_steps = total_steps
+        rec.rank = rank
+        rec.t = t
+        rec.metrics = {} if metrics is None else metrics
+        rec.event = event
+        rec.message = message
+        rec.source = source
+        rec.line = line
+        rec.__class__ = cls
+        made: Record = rec
+        return made
+
+    def __reduce__(self) -> tuple[type[Record], tuple[Any, ...]]:
+        """Pickled and copied as its fields, made again by `__new__` (the dataclass's own `__setstate__`
+        would need a Record made without them)."""
+        return Record, (self.kind, self.step, self.total_steps, self.rank, self.t, self.metrics, self.event,
+                        self.message, self.source, self.line)
 
     def to_json(self) -> dict[str, Any]:
         """Strict-JSON dict: non-finite numbers become "nan", "inf", "-inf"."""
@@ -116,9 +135,30 @@ class Record:
         return out
 
 
-(_SET_KIND, _SET_STEP, _SET_TOTAL, _SET_RANK, _SET_T, _SET_METRICS, _SET_EVENT, _SET_MESSAGE, _SET_SOURCE,
- _SET_LINE) = (vars(Record)[f].__set__ for f in Record.__slots__)
-"""The slots' own setters, for Record.__init__ (a frozen class refuses `self.x = …`, as it should)."""
+class _Draft(_Fields):
+    """A Record while `Record.__new__` fills it: the same slots, set as any object's (see Record)."""
+
+    __slots__ = ()
+
+
+_new = object.__new__
+_SET_RANK, _SET_T, _SET_SOURCE, _SET_LINE = (vars(_Fields)[f].__set__ for f in ("rank", "t", "source", "line"))
+"""The slots' own setters of the fields a source stamps on the record its parser just made (runwatch.parsers.
+source, `stamp`): a frozen class refuses `rec.x = …`, as it should once the record is out."""
+
+
+def completed(rec: Record, rank: int | None, t: float, source: str, line: int) -> Record:
+    """`rec` with its source and line number, and the rank and read time where the line stated none, set in
+    place: only for a record just made that nobody else holds, a format parser's answer as its source
+    takes it over (runwatch.parsers.base.FormatParser.parse). A stamped copy cost a second Record on
+    every step line of a live log."""
+    if rec.rank is None and rank is not None:
+        _SET_RANK(rec, rank)
+    if not rec.t and t:
+        _SET_T(rec, t)
+    _SET_SOURCE(rec, source)
+    _SET_LINE(rec, line)
+    return rec
 
 
 def json_number(v: float) -> float | int | str:

@@ -1,7 +1,8 @@
-"""Record: the frozen dataclass with its own fast __init__ keeps a dataclass's behaviour."""
+"""Record: the frozen dataclass made by its own fast __new__ keeps a dataclass's behaviour."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import pickle
 
@@ -19,7 +20,9 @@ def test_a_record_is_immutable_and_replace_eq_pickle_work() -> None:
     assert rec == Record(kind=Kind.STEP, step=3, total_steps=10, rank=1, t=5.0, metrics={"loss": 2.5},
                          source="train.log", line=7)
     assert pickle.loads(pickle.dumps(rec)) == rec
-    assert [f.name for f in dataclasses.fields(Record)] == list(Record.__slots__)
+    assert copy.deepcopy(rec) == rec == copy.copy(rec) and type(copy.copy(rec)) is Record is type(rec)
+    assert [f.name for f in dataclasses.fields(Record)] == [s for c in Record.__mro__ for s in getattr(c, "__slots__", ())]
+    assert not hasattr(rec, "__dict__")
 
 
 def test_defaults_and_a_fresh_metrics_dict_each() -> None:

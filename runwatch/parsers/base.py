@@ -47,7 +47,12 @@ class FormatParser:
     read (SourceParser.feed_bytes) gives the step lines it takes as columns, without a Record each."""
 
     def parse(self, line: str) -> Record | None:
-        """The record this line completes, or None (not mine, or not yet)."""
+        """The record this line completes, or None (not mine, or not yet).
+
+        The record is handed over, as are those of `flush` and `settle`: a new one, which the
+        parser neither keeps nor returns again. The source completes it in place (its line and
+        source, the read time and rank where the line stated none: runwatch.model.completed)
+        rather than building a stamped copy of every record."""
         raise NotImplementedError
 
     def take_row(self, line: str) -> Row | None:

@@ -18,6 +18,7 @@ from typing import ClassVar
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, snake, strip_lead
+from runwatch.parsers.reads import Reads
 
 _HEADER = re.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\] \[INFO\] \[[^\]]*\] ")
 _PROGRESS = re.compile(r"step=(\d+), skipped=(\d+), lr=\[([^\],]*)")
@@ -43,6 +44,8 @@ class DeepSpeedParser(GuardedParser):
 
     name: ClassVar[str] = "deepspeed"
     learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"step=", b"SamplesPerSec=", b"steps: ")
+    reads: ClassVar[Reads | None] = Reads(heads=("steps: ",), holds=("] [INFO] [",))
+    """The pipeline engine's line; every other line it reads is a logger line (`_HEADER`)."""
 
     def score(self, line: str) -> int:
         rec = DeepSpeedParser().parse(line)

@@ -21,6 +21,8 @@ from runwatch.parsers.fields import number, strip_lead
 from runwatch.parsers.reads import Reads
 from runwatch.parsers.stepline import StepLine
 
+_STEP = Kind.STEP
+"""Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11."""
 _HEAD = re.compile(r"step +(\d+)(?:/(\d+))?(:| \|)")
 _OLD = re.compile(
     r" train loss (\S+)(?: \(acc (\S+)\))?(?: norm (\S+))?(?: lr (\S+))?"
@@ -87,7 +89,7 @@ class LlmcParser(StepLineParser):
                 if z in metrics and not math.isfinite(metrics[z]):
                     del metrics[z]
             self._last_step = step
-            return Record(kind=Kind.STEP, step=step, total_steps=total, metrics=metrics)
+            return Record(_STEP, step, total, None, 0.0, metrics)  # positional, the member looked up once
         m = _HEAD.match(line)
         if m is None:
             return None

@@ -16,6 +16,7 @@ from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, snake
 from runwatch.parsers.numbers import ascii_float, parse_int
+from runwatch.parsers.reads import Reads
 
 _STAMP = re.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\]")
 _TRAINING_KEYS = ("consumed samples", "elapsed time per iteration", "learning rate", "lm loss", "loss scale")
@@ -55,6 +56,8 @@ class MegatronParser(GuardedParser):
 
     name: ClassVar[str] = "megatron"
     learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"iteration ",)
+    reads: ClassVar[Reads | None] = Reads(holds=("iteration ",))
+    """Training and validation lines both hold `iteration N`."""
 
     def _parse(self, line: str) -> Record | None:
         i = line.find("iteration ")

@@ -23,6 +23,7 @@ from runwatch.model import Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.deepspeed import DeepSpeedParser
 from runwatch.parsers.megatron import MegatronParser
+from runwatch.parsers.reads import Reads
 
 
 class MegatronDeepSpeedParser(GuardedParser):
@@ -31,6 +32,8 @@ class MegatronDeepSpeedParser(GuardedParser):
     learn_anchors: ClassVar[tuple[bytes, ...] | None] = (
         *(MegatronParser.learn_anchors or ()), *(DeepSpeedParser.learn_anchors or ())
     )
+    reads: ClassVar[Reads | None] = (MegatronParser.reads or Reads()) | (DeepSpeedParser.reads or Reads())
+    """The lines either family reads: noise goes to neither parser, and the fast path's screen leaves it."""
     _own: ClassVar[type[GuardedParser]]
     """The format whose lines alone decide detection (the other family's lines score as its own would)."""
 

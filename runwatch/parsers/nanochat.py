@@ -17,6 +17,8 @@ from runwatch.parsers.numbers import parse_int
 from runwatch.parsers.reads import Reads
 from runwatch.parsers.stepline import StepLine
 
+_STEP = Kind.STEP
+"""Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11."""
 # field → (metric, unit suffix: `ms` and `m` (minutes) are converted to seconds)
 _STEP_FIELDS: dict[str, tuple[str, str]] = {
     "loss": ("loss", ""),
@@ -105,7 +107,7 @@ class NanochatParser(StepLineParser):
             if mfu is not None and ("mfu" in self._omit or mfu < 0):  # negative: the "unknown" sentinel; NaN is kept
                 del metrics["mfu"]
             self._last_step = step
-            return Record(kind=Kind.STEP, step=step, total_steps=total, metrics=metrics)
+            return Record(_STEP, step, total, None, 0.0, metrics)  # positional, the member looked up once
         head, sep, rest = line.partition(" | ")
         parts = head.split()
         if not sep or len(parts) != 3 or not parts[2].endswith("%)") or parts[2][:1] != "(":

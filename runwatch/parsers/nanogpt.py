@@ -23,6 +23,9 @@ from runwatch.parsers.fields import local_time, number, strip_lead
 from runwatch.parsers.reads import Reads
 from runwatch.parsers.stepline import StepLine
 
+_STEP = Kind.STEP
+"""Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11."""
+
 STEP_LINE = StepLine("iter {step:int}: loss {loss}[, time {step_time/1000}ms][, mfu {mfu}%]", whole=False)
 """A training step. Not the whole line: a cut-off paste (`…, time 302.1`, no unit) still gives its loss."""
 _EVAL = re.compile(r"step (\d+): train loss ([^,\s]+), val loss (\S+)")
@@ -79,7 +82,7 @@ def _iter(line: str, t: float) -> Record | None:
     mfu = metrics.get("mfu")
     if mfu is not None and mfu < 0:  # -100.00 = running_mfu's initial -1.0: not measured yet
         del metrics["mfu"]
-    return Record(kind=Kind.STEP, step=step, t=t, metrics=metrics)
+    return Record(_STEP, step, None, None, t, metrics)  # positional, the member looked up once: every live step
 
 
 def _eval(line: str, t: float) -> Record | None:

@@ -48,6 +48,13 @@ check that both give the same.
 A `feed` of `FEED_BULK` lines and more of a format with a fast path (a
 follower catching up, many ranks writing to one file) is read as one chunk
 too: one pipeline for a live burst and a one-shot read.
+
+Live lines of a keyed format (a stateless parser with `learn_anchors`:
+Megatron, DeepSpeed, torchtitan, `key=value`, the tutorial loop) are read
+by the layout learned for their shape, the one the fast path reads a
+block's rows with (`line_layouts`, runwatch.parsers.learned.LineLayouts);
+a line no layout reads goes to the parser. `fast_path=False` sends every
+line to the parser, the reference the tests hold both to.
 """
 
 from __future__ import annotations
@@ -57,11 +64,12 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from functools import cache
 from itertools import islice
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
-from runwatch.model import Event, Kind, Preamble, Record
+from runwatch.model import Event, Kind, Preamble, Record, completed
 from runwatch.parsers.base import FormatParser, StepLineParser
 from runwatch.parsers.boundary import ascii_digits, checked, overruns, plausible_step
 from runwatch.parsers.chunk import ChunkRecords as ChunkRecords  # its home before chunk.py: importers keep it
@@ -69,9 +77,10 @@ from runwatch.parsers.chunk import with_total as with_total
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.events import FRAME_LEAD, EventDetector
 from runwatch.parsers.failures import EVENTS, ParseFailures
+from runwatch.parsers.learned import LineLayouts
 from runwatch.parsers.numbers import MAX_STEP
 from runwatch.parsers.preamble import Collector
-from runwatch.parsers.prefix import PREFIX_CHARS, split_rank
+from runwatch.parsers.prefix import FIRST_CHARS, PREFIX_CHARS, split_rank
 from runwatch.parsers.registry import ALIASES, make_parser
 from runwatch.parsers.rows import Rows
 
@@ -117,6 +126,9 @@ _Line = tuple[int | None, str, int, float]  # rank, text, line number, read time
 _line_no = attrgetter("line")
 _STEP = Kind.STEP
 """Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11, on every step line."""
+_HOLDS_NOTHING = FormatParser.settle
+"""The `settle` of a parser that holds no record for a line that may never come (not called: a live line
+is followed by a `settle`)."""
 
 
 class SourceParser:
@@ -152,7 +164,9 @@ class SourceParser:
         as its first step record says; None before one. A record of a line that states none takes the read
         time, which says nothing of when the run logged it where a history is read at once."""
         self.fast_path = os.environ.get(NO_FAST_PATH_ENV, "0") in ("", "0") if fast_path is None else fast_path
-        """Whether `feed_bytes` may use the columnar fast path (RUNWATCH_NO_FAST_PATH turns it off)."""
+        """Whether `feed_bytes` may use the columnar fast path, and `feed` the learned layouts of a keyed
+        format's step lines (RUNWATCH_NO_FAST_PATH turns both off: every line then goes to the parser)."""
+        self._layouts = line_layouts(self.format) if self.format and self.fast_path else None
 
     def feed(self, lines: Sequence[str], first_line: int, t: float) -> list[Record]:
         """Records completed by these lines (numbered from `first_line`, read at `t`), in line order.
@@ -165,8 +179,10 @@ class SourceParser:
                 return self.feed_bytes((text + "\n").encode("utf-8", "surrogatepass"), first_line, t, _lines_of).merged()
         out: list[Record] = []
         self._reorder = False
-        for i, raw in enumerate(lines):
-            self._line(raw, first_line + i, t, out)
+        if len(lines) == 1:  # a live line alone, the usual case of a follower
+            self._line(lines[0], first_line, t, out)
+        else:
+            self._lines(lines, first_line, t, out)
         if self._reorder:
             out.sort(key=_line_no)  # stable: an event stays before the step of its own line
         self.lines += len(lines)
@@ -257,7 +273,7 @@ class SourceParser:
             if found is not None:
                 self._choose(found, out)
         parser = self._parser
-        if parser is not None:
+        if parser is not None and type(parser).settle is not _HOLDS_NOTHING:  # a live line's cost: no call
             try:
                 rec = parser.settle()
             except Exception as exc:  # counted, not lost in silence, as a line's parse
@@ -417,29 +433,38 @@ class SourceParser:
             self._recent_chars = 0
 
     def _line(self, raw: str, lineno: int, t: float, out: list[Record]) -> None:
-        rank, text = split_rank(ascii_digits(raw))
-        if rank is None:
+        text = raw if raw.isascii() else ascii_digits(raw)
+        if text[:1] in FIRST_CHARS:  # the rest are their own text: no call for them
+            rank, text = split_rank(text)
+            if rank is None:
+                rank = self.rank
+        else:
             rank = self.rank
         self._last = (rank, lineno, t)
-        try:
-            ev = self._events.feed(text)
-        except Exception as exc:  # one odd line must not stop the source; counted, not lost in silence
-            self.failures.add(EVENTS, exc, lineno)
-            ev = None
-        if ev is not None:
-            self._emit(ev, rank, lineno, t, out)
-        parser = self._parser
+        layouts = self._layouts
+        rec = self._learned(layouts, text, lineno) if layouts is not None and self._events.idle else None
+        if rec is not None:  # a shape no idle crash detector wakes on (LineLayouts keeps no other): it counts it
+            self._events.skip(1, text)
+        else:
+            try:
+                ev = self._events.feed(text)
+            except Exception as exc:  # one odd line must not stop the source; counted, not lost in silence
+                self.failures.add(EVENTS, exc, lineno)
+                ev = None
+            if ev is not None:
+                self._emit(ev, rank, lineno, t, out)
+            parser = self._parser
+            if parser is None:
+                if self._settings is not None:
+                    self._setting(self._settings, text, lineno)
+                self._hold(rank, text, lineno, t, out)
+                return
+            try:  # as in _parse, inlined: this runs for every line
+                rec = parser.parse(text)
+            except Exception as exc:
+                self.failures.add(self.format or "parser", exc, lineno)
+                rec = None
         settings = self._settings
-        if parser is None:
-            if settings is not None:
-                self._setting(settings, text, lineno)
-            self._hold(rank, text, lineno, t, out)
-            return
-        try:  # as in _parse, inlined: this runs for every line
-            rec = parser.parse(text)
-        except Exception as exc:
-            self.failures.add(self.format or "parser", exc, lineno)
-            rec = None
         if settings is not None:  # a step line is no setting (the fast path never shows it one)
             if rec is not None and rec.kind is _STEP:
                 self._end_settings()
@@ -455,6 +480,14 @@ class SourceParser:
             self._emit(rec, rank, lineno, t, out)
         elif not self.fixed_format:
             self._maybe_redetect((rank, text, lineno, t), out)
+
+    def _learned(self, layouts: LineLayouts, text: str, lineno: int) -> Record | None:
+        """The record of a step line its shape's learned layout reads, or None (the parser's line)."""
+        try:
+            return layouts.read(text)
+        except Exception as exc:  # a bug, not the line's: counted, and the parser reads it
+            self.failures.add(f"{self.format} layouts", exc, lineno)
+            return None
 
     def _setting(self, settings: Collector, text: str, lineno: int) -> None:
         try:
@@ -510,6 +543,7 @@ class SourceParser:
             return
         self.format = fmt
         self._parser = make_parser(fmt)
+        self._layouts = line_layouts(fmt) if self.fast_path else None
         self._detector = None
         self._replay(held, out)
 
@@ -536,6 +570,7 @@ class SourceParser:
         window, self._recent, self._recent_chars = self._recent, deque(), 0
         self.format = found
         self._parser = make_parser(found)
+        self._layouts = line_layouts(found) if self.fast_path else None
         self._replay(window, out)
 
     def _keep(self, lines: list[_Line]) -> None:
@@ -547,20 +582,17 @@ class SourceParser:
             self._recent_chars -= len(self._recent.popleft()[1])
 
     def _emit(self, rec: Record, rank: int | None, lineno: int, t: float, out: list[Record]) -> None:
-        """Stamp `rec` and append it, unless it is no record after all (`boundary.checked`: a bogus step)."""
-        ok = checked(rec) if rec.step is not None or rec.total_steps is not None else rec
-        if ok is not None:
-            if self.stamped is None and ok.kind == Kind.STEP:
-                self.stamped = ok.t > 0
-            out.append(self._stamp(ok, rank, lineno, t))
+        """Stamp `rec` and append it, unless it is no record after all (`boundary.checked`: a bogus step).
 
-    def _stamp(self, rec: Record, rank: int | None, lineno: int, t: float) -> Record:
-        # A new Record rather than dataclasses.replace, which costs a third of a nanochat line's parsing;
-        # positional arguments (kind, step, total_steps, rank, t, metrics, event, message, source, line): -25%.
-        return Record(
-            rec.kind, rec.step, rec.total_steps, rec.rank if rec.rank is not None else rank, rec.t or t,
-            rec.metrics, rec.event, rec.message, self.source, lineno,
-        )
+        `rec` is a reader's fresh answer (FormatParser.parse hands its record over): stamped in place."""
+        if rec.step is not None or rec.total_steps is not None:
+            ok = checked(rec)
+            if ok is None:
+                return
+            rec = ok
+        if self.stamped is None and rec.kind == _STEP:
+            self.stamped = rec.t > 0
+        out.append(completed(rec, rank, t, self.source, lineno))
 
 
 class _Walk:
@@ -824,6 +856,19 @@ def _renumber(
         numbers += np.cumsum(more)[np.searchsorted(unhandled, line)]
     numbers.flags.writeable = False
     return replace(batch, line=numbers)
+
+
+@cache
+def line_layouts(fmt: str) -> LineLayouts | None:
+    """The learned layouts a keyed format's live step lines are read by (runwatch.parsers.learned.
+    LineLayouts), one store per format as the fast path's: None for a format with none (a template's, whose
+    parser reads its step line by the template, or a parser that keeps state)."""
+    from runwatch.parsers.columnar import fast_format
+
+    spec = fast_format(fmt)
+    if spec is None or spec.learn is None:
+        return None
+    return LineLayouts(spec.learn, tuple(a.decode() for a in spec.anchors))
 
 
 def _redetect(lines: list[str], current: str | None) -> str | None:

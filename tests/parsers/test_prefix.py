@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runwatch.parsers.prefix import rank_from_path, split_rank
+from runwatch.parsers.prefix import rank_from_path, split_rank, stripped
 from tests.support.corpus import CORPUS, json_excerpt, line_with, md_block, raw_lines
 
 FAILURES = "excerpts_failures.json"
@@ -159,3 +159,18 @@ def test_primus_rank_slash_world_size_prefix_gives_the_rank(stripped: bool) -> N
     rank, rest = split_rank(line)
     assert rank == 7
     assert rest.lstrip("[1m").startswith("INFO") and "iteration 4408/ 5000" in rest
+
+
+@given(st.lists(st.sampled_from(["[", "]", "(", " ", ":", ".", "-", "3", "12", "٣", "rank", "default", "2024-05-01",
+                                 "192.168.0.1", "APIServer pid=1) ", "[m", "x", "\t"]), max_size=10).map("".join))
+def test_the_tests_in_front_of_the_regex_change_no_answer(line: str) -> None:
+    assert split_rank(line) == stripped(line)
+
+
+def test_the_tests_in_front_of_the_regex_change_no_answer_on_real_lines() -> None:
+    from tests.parsers.test_screen import fixture_lines
+
+    lines = [x.decode("utf-8", "replace") for x in fixture_lines()]
+    assert sum(split_rank(x)[1] != x for x in lines) > 100
+    for line in lines:
+        assert split_rank(line) == stripped(line), line

@@ -1,0 +1,69 @@
+"""A keyed format's live lines read by their shape's learned layout give the parser's records.
+
+runwatch.parsers.learned.LineLayouts reads a live step line of Megatron,
+DeepSpeed, torchtitan, `key=value` or the tutorial loop by the layout
+learned for its shape, as the fast path reads a block's rows. The
+reference is the parser itself (`fast_path=False`: every line to it). The
+lines are every real line of the fixtures, then each again with every digit
+moved on (so its shape stays and the layout learned from the first reads
+it), then moved on by three, one line at a time as a live follower feeds
+them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from runwatch.parsers.registry import format_names
+from runwatch.parsers.source import SourceParser, line_layouts
+from runwatch.watcher.snapshot import split_block
+from tests.parsers.test_screen import fixture_lines
+from tests.support.readers import js
+
+LEARNED = [name for name in format_names() if line_layouts(name) is not None]
+
+
+def _moved(line: bytes, by: int) -> bytes:
+    return re.sub(rb"[0-9]", lambda m: b"%d" % ((int(m.group()) + by) % 10), line)
+
+
+def _live(lines: list[str], fmt: str, fast_path: bool) -> tuple[list[str], SourceParser]:
+    sp = SourceParser("log", fmt=fmt, fast_path=fast_path)
+    out = []
+    for i, line in enumerate(lines, 1):
+        out += sp.feed([line], i, 1000.0)
+        out += sp.settle()
+    return js(out + sp.flush()), sp
+
+
+def test_the_keyed_formats_have_layouts() -> None:
+    assert {"megatron", "deepspeed", "torchtitan", "kv", "bracketed"} <= set(LEARNED)
+
+
+@pytest.mark.parametrize("fmt", LEARNED)
+def test_live_lines_read_by_layouts_are_the_parsers_records(fmt: str) -> None:
+    raw = list(fixture_lines())
+    data = b"\n".join(raw + [_moved(x, 1) for x in raw] + [_moved(x, 3) for x in raw]) + b"\n"
+    lines = split_block(data)
+    layouts = line_layouts(fmt)
+    assert layouts is not None
+    read = 0
+    original = layouts.read
+
+    def counted(line: str) -> object:
+        nonlocal read
+        rec = original(line)
+        read += rec is not None
+        return rec
+
+    layouts.read = counted  # type: ignore[method-assign]
+    try:
+        got, sp = _live(lines, fmt, True)
+    finally:
+        del layouts.read
+    want, ref = _live(lines, fmt, False)
+    assert got == want
+    assert (sp.lines, sp.records, sp.failures.counts) == (ref.lines, ref.records, ref.failures.counts)
+    assert read >= 10  # the layouts read lines (else this compared the parser with itself)
