@@ -16,7 +16,8 @@ started:
   come every second, so this is seen to within about 1 s; waiting stops
   after `--timeout` s), the longest gap between two status lines until then
   (the front end cannot take a snapshot while the engine's worker holds its
-  lock), and the process's CPU time and peak RSS (os.wait4).
+  lock), how long it then takes to end after SIGTERM (killed after 5 s),
+  and the process's CPU time and peak RSS (os.wait4).
 
 A `start-up` row does the same on the first 2,000 lines of the picollm log
 (no history to speak of); `--log FILE` adds a row for a log of yours (its
@@ -104,6 +105,7 @@ class Run:
     first_step: int | None = None
     full: float | None = None
     max_gap: float | None = None
+    exit: float | None = None
     cpu: float | None = None
     rss_mb: float | None = None
 
@@ -138,7 +140,9 @@ def one_run(log: Path, fmt: str | None, env: dict[str, str], *, timeout: float, 
         done.wait(timeout)
         t_stop = time.perf_counter() - t0
         p.send_signal(signal.SIGTERM)
-        if not _wait_for(p, EXIT_WAIT_S):
+        if _wait_for(p, EXIT_WAIT_S):
+            run.exit = time.perf_counter() - t0 - t_stop
+        else:
             p.kill()
         _, status, ru = os.wait4(p.pid, 0)  # reaps it, with its own CPU time and peak RSS
         p.returncode = os.waitstatus_to_exitcode(status)
@@ -231,18 +235,21 @@ def _fmt(v: float | int | None, spec: str = ".3f", missing: str = "—") -> str:
 
 
 HEADER = (f"{'log':11}{'MiB':>5}{'first s':>9}{'CPU':>6}{'detected':>9}{'CPU':>6}{'its step':>10}"
-          f"{'notes [] s':>11}{'detected':>9}{'max gap':>8}{'CPU s':>7}{'peak MB':>8}")
+          f"{'notes [] s':>11}{'detected':>9}{'max gap':>8}{'exit':>6}{'CPU s':>7}{'peak MB':>8}")
 
 
 def row(label: str, log: Path, given: Way, detected: Way, timeout: float) -> str:
     over = f">{timeout:g}"
     gaps = [g for g in (given.history.max_gap, detected.history.max_gap) if g is not None]
     rss = [m for m in (given.history.rss_mb, detected.history.rss_mb) if m is not None]
+    ends = [x for x in (given.history.exit, detected.history.exit) if x is not None]
+    runs = len([r for r in (given.history, detected.history) if r.cpu is not None])
     return (f"{label:11}{log.stat().st_size / 2**20:5.0f}{_fmt(given.first):>9}{_fmt(given.first_cpu, '.2f'):>6}"
             f"{_fmt(detected.first):>9}{_fmt(detected.first_cpu, '.2f'):>6}"
             f"{_fmt(detected.history.first_step, 'd'):>10}"
             f"{_fmt(given.history.full, '.2f', over if given.runs else '—'):>11}"
             f"{_fmt(detected.history.full, '.2f', over):>9}{_fmt(max(gaps, default=None), '.2f'):>8}"
+            f"{_fmt(max(ends) if len(ends) == runs else None, '.2f', f'>{EXIT_WAIT_S:g}'):>6}"
             f"{_fmt(given.history.cpu if given.runs else detected.history.cpu, '.1f'):>7}"
             f"{_fmt(max(rss, default=None), '.0f'):>8}")
 
@@ -348,8 +355,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{floor:.3f} s")
         print(f"`runwatch tail LOG {' '.join(TAIL_ARGS)} [--format F]`, seconds from process start; first s: "
               f"median of {args.runs} runs with --format, detected: without, each with the CPU seconds the process "
-              "had used by then; the history read (notes []), the longest gap between statuses, CPU s (with "
-              "--format) and peak RSS of the first run of each")
+              "had used by then; the history read (notes []), the longest gap between statuses, the exit on SIGTERM "
+              "(the slower way), CPU s (with --format) and peak RSS of the first run of each")
         print(HEADER)
         firsts: dict[str, float | None] = {}
         rows: list[tuple[str, Path, str | None]] = [("start-up", small, "picollm"),
