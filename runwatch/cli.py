@@ -7,9 +7,7 @@ import contextlib
 import os
 import signal
 import sys
-import tempfile
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -281,6 +279,8 @@ def _internal_error(e: Exception) -> int:
     a bug, last on stderr where a user looks, and the exit status is `EXIT_INTERNAL`, which no verdict or usage
     error shares.
     """
+    import traceback
+
     traceback.print_exc(file=sys.stderr)
     print(one_line(f"runwatch: internal error: {type(e).__name__}: {e} "
                    "(a bug; please report it with the traceback above)"), file=sys.stderr)
@@ -321,9 +321,13 @@ def _tail(args: argparse.Namespace, paths: list[str], until_done: bool = False) 
                          poll_interval=args.poll_interval, total_steps=getattr(args, "total_steps", None),
                          pids=tuple(args.pid), gpu=not args.no_gpu)
     interval = args.interval or (2.0 if args.command == "demo" else 10.0)
-    from runwatch.commands.nodes import split_targets
+    from runwatch.remote.address import is_node
 
-    paths, nodes = split_targets(paths)
+    nodes: list[Any] = []
+    if any(is_node(p) for p in paths):  # the remote view's HTTP client is imported only for a node (start-up)
+        from runwatch.commands.nodes import split_targets
+
+        paths, nodes = split_targets(paths)
     # With nothing to validate, rules and sinks load on the engine's worker after the first status.
     needs_check = any(getattr(args, k, None) for k in ("config", "rule", "webhook", "slack_webhook_env", "on_alert",
                                                      "alertmanager"))
@@ -471,6 +475,8 @@ def _first(*values: _T | None) -> _T:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import tempfile
+
     from runwatch.demo import DemoRun
 
     tmp = tempfile.mkdtemp(prefix="runwatch-demo-")

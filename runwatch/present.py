@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from runwatch.durations import human_duration
 from runwatch.model import AlertBrief, AlertState, Record, RunSnapshot, RunState, json_number
 from runwatch.state.system import gpus_status, processes_status
 
@@ -28,20 +29,9 @@ def iso_utc(t: float) -> str:
 
 
 def fmt_duration(s: float | None) -> str:
-    """Seconds as a short human duration: 42s, 3m05s, 2h14m, 3d04h."""
-    if s is None or not math.isfinite(s):
-        return "?"
-    s = max(0.0, s)
-    if s < 60:
-        return f"{s:.0f}s" if s >= 10 or s == int(s) else f"{s:.1f}s"
-    m, sec = divmod(int(s), 60)
-    if m < 60:
-        return f"{m}m{sec:02d}s"
-    h, m = divmod(m, 60)
-    if h < 48:
-        return f"{h}h{m:02d}m"
-    d, h = divmod(h, 24)
-    return f"{d}d{h:02d}h"
+    """Seconds as a short human duration, as everything runwatch shows reads them (runwatch.durations):
+    42s, 3m05s, 25m, 2h14m, 3d04h; "?" when unknown."""
+    return "?" if s is None else human_duration(s)
 
 
 SECONDS = frozenset({"step_time", "step_interval"})

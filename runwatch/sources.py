@@ -23,8 +23,9 @@ from runwatch.ingest import Ingest
 from runwatch.plan import WatchedDirectory
 from runwatch.supervise import Stoppable, SupervisedThread, Supervisor
 from runwatch.watcher.discover import DirectoryWatcher
+from runwatch.watcher.snapshot import peek_tail_bytes
 from runwatch.watcher.stdin import StreamReader
-from runwatch.watcher.tail import CHUNK_BYTES, FileFollower, LineBatch, Notice, peek_tail
+from runwatch.watcher.tail import CHUNK_BYTES, FileFollower, LineBatch, Notice
 from runwatch.watcher.types import ItemBatch
 
 if TYPE_CHECKING:
@@ -169,4 +170,4 @@ def preview_large_files(ingest: Ingest, clock: Callable[[], float]) -> None:
             if size < PREVIEW_MIN_BYTES:
                 continue
             run.history_bytes[path] = size
-            ingest.preview(run, path, peek_tail(path), clock)
+            ingest.preview(run, path, peek_tail_bytes(path), clock)

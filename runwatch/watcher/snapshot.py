@@ -3,8 +3,9 @@
 `read_all` yields a file's lines; `read_blocks` + `split_block` are the same
 lines for `runwatch parse`/`check`, but as big blocks of raw bytes, so that a
 parser with a columnar fast path (SourceParser.feed_bytes) sees whole chunks
-and only the lines it leaves are split one by one. `peek_tail` lets a front
-end show the latest status of a huge log at once, before its history is read.
+and only the lines it leaves are split one by one. `peek_tail` (`peek_tail_bytes`)
+lets a front end show the latest status of a huge log at once, before its
+history is read.
 """
 
 from __future__ import annotations
@@ -278,17 +279,24 @@ def peek_tail(path: str | Path, max_bytes: int = PEEK_BYTES) -> list[str]:
 
     A preview is optional, so a file that cannot be read gives no lines rather than an error.
     """
+    return LineSplitter().feed(peek_tail_bytes(path, max_bytes))
+
+
+def peek_tail_bytes(path: str | Path, max_bytes: int = PEEK_BYTES) -> bytes:
+    """`peek_tail`'s window as bytes, from the start of its first complete line (the last may be partial: a
+    LineSplitter holds it back), for a consumer that reads it as the history is read (LineSplitter.feed_raw).
+    Empty when the file cannot be read."""
     try:
         with open(path, "rb", buffering=0) as f:
             size = os.fstat(f.fileno()).st_size
             start = max(0, size - max_bytes)
             data = os.pread(f.fileno(), size - start + (start > 0), start - (start > 0))
     except OSError:
-        return []
+        return b""
     if start > 0:
         # We read one byte early: if it ends a line, the window starts on a line.
         cut = min((i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0), default=-1)
         if cut < 0:
-            return []
+            return b""
         data = data[cut + 1 + (data[cut : cut + 2] == b"\r\n") :]
-    return LineSplitter().feed(data)
+    return data

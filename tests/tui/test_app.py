@@ -23,7 +23,7 @@ from runwatch.tui.app import RunwatchApp
 from runwatch.tui.screens.compare import CompareScreen
 from runwatch.tui.screens.help import HelpScreen
 from runwatch.tui.screens.silence import SilenceMenu
-from runwatch.tui.widgets.alerts import AlertDetail, AlertsPanel
+from runwatch.tui.widgets.alerts import AlertDetail, AlertsBox, AlertsPanel
 from runwatch.tui.widgets.chart_panel import ChartPanel
 from runwatch.tui.widgets.filter_input import FilterInput
 from runwatch.tui.widgets.header import RunHeader
@@ -42,6 +42,7 @@ from tests.support.fake_controller import (
     single_run,
     with_alerts,
 )
+from tests.support.nanochat import step_lines
 from tests.support.tui_pilot import settle, until
 
 Scenario = Callable[[RunwatchApp, Pilot[Any]], Awaitable[None]]
@@ -160,17 +161,39 @@ def test_tab_walks_panels_and_brings_lower_ones_into_view_on_a_small_terminal(ma
     drive(make_app(single_run()), walk, size=(80, 24))
 
 
+def test_at_160x48_the_log_shows_whole_lines_under_the_other_panels_sized_to_them(make_app) -> None:  # type: ignore[no-untyped-def]
+    """At 160×48 with 8 ranks the log sat beside the alerts, ranks and system with 45 columns for the
+    speedrun's step lines of up to 147 (cut unless `w`), and the alerts left 7 empty rows beside the ranks and
+    system: the log spans the width under them (a second run's list takes 22 of it), and their row is no
+    taller than the tallest needs."""
+    real = step_lines()[:20]
+    ctrl = FakeController(canned_runs()[:1], log=real)  # the fake's 8-rank run and 3 alerts, the real console
+
+    async def look(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        screen = app.screen
+        log, panes = screen.query_one(LogPane), [screen.query_one(w) for w in (AlertsBox, RanksPanel, SystemPanel)]
+        assert log.content_size.width >= max(map(len, real))  # every line whole without `w`
+        assert len({p.region.y for p in panes}) == 1 and log.region.y >= max(p.region.bottom for p in panes)
+        tallest = max(p.rows_wanted() for p in panes)  # type: ignore[attr-defined]
+        assert all(p.region.height <= tallest for p in panes)
+        assert log.region.height >= 5  # three lines at least
+
+    drive(make_app(ctrl), look, size=(160, 48))
+
+
 def test_a_run_without_ranks_has_no_ranks_panel_and_tab_skips_it(make_app) -> None:  # type: ignore[no-untyped-def]
     """Issue 13: the Ranks panel spent 38 columns saying "no per-rank records". A single-process run
     (the second fake run) shows no Ranks panel: the system panel has the column, tab goes past it;
     back on the 8-rank run it is there again."""
     async def switch(app: RunwatchApp, pilot: Pilot[Any]) -> None:
         ranks, system = app.screen.query_one(RanksPanel), app.screen.query_one(SystemPanel)
+        alerts = app.screen.query_one(AlertsBox)
         assert ranks.display and ranks.region.height
         await pilot.press("2")
         await settle(pilot)
         assert not ranks.display and not ranks.region.height
-        assert system.region.height > 9  # the whole column
+        assert system.region.y == alerts.region.y and alerts.region.width > 80  # the alerts take its columns
         seen = []
         for _ in range(12):
             await pilot.press("tab")

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from runwatch.durations import human_duration
 from runwatch.model import (
     AlertBrief,
     AlertState,
@@ -31,7 +32,7 @@ from runwatch.tui.screens.dashboard import DashboardScreen
 from runwatch.tui.screens.help import HelpScreen
 from runwatch.tui.screens.overview import OverviewScreen
 from runwatch.tui.screens.runs import RunsScreen
-from runwatch.tui.widgets.alerts import alert_cells, sort_alerts
+from runwatch.tui.widgets.alerts import COLUMNS, alert_cells, sort_alerts
 from runwatch.tui.widgets.header import header_text
 from runwatch.tui.widgets.log_pane import log_text
 from runwatch.tui.widgets.ranks import ranks_text, stragglers
@@ -261,8 +262,16 @@ def test_alert_rows_sorted_and_formatted() -> None:
     c = AlertBrief("loss_spike", AlertState.RESOLVED, Severity.WARNING, key="k3", since=995.0, silenced=True)
     assert [x.key for x in sort_alerts((c, b, a))] == ["k1", "k2", "k3"]
     cells = [t.plain.strip() for t in alert_cells(a, 1000.0)]
-    assert cells == ["firing ack", "CRIT", "nonfinite", "380", "NaN", "5m00s", "grad_norm is NaN"]
+    assert cells == ["firing ack", "CRIT", "nonfinite", "380", "NaN", "5m", "grad_norm is NaN"]
     assert alert_cells(c, 1000.0)[0].plain.strip() == "resolved muted"
+
+
+@pytest.mark.parametrize(("ago", "shown"), [(1500.0, "25m"), (3900.0, "1h05m"), (42.0, "42s"), (185.0, "3m05s")])
+def test_an_alerts_age_reads_as_every_other_duration(ago: float, shown: str) -> None:
+    """The `ago` column reads as the header's elapsed time and a silence's time left (runwatch.durations):
+    `25m`, never `25m00s`."""
+    a = AlertBrief("nonfinite", AlertState.FIRING, Severity.CRITICAL, key="k", since=10_000.0 - ago)
+    assert alert_cells(a, 10_000.0)[COLUMNS.index("ago")].plain.strip() == shown == human_duration(ago)
 
 
 def test_system_lines_say_what_is_unknown() -> None:

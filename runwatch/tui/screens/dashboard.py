@@ -1,8 +1,12 @@
 """The run view: header, charts, sparklines, alerts, ranks, system and log of one run.
 
 On a small terminal (under 120×34) the lower panels share one slot and `tab`
-brings each in turn; on a wide one they sit side by side. Either way `tab`
-walks the same panels, so the keys behave alike at every size.
+brings each in turn. On a wide one the alerts, ranks and system sit side by
+side, as tall as the tallest needs, and the log spans the width under them:
+beside them it had what the three left (45 columns of a 160-column terminal;
+a nanochat step line is 132), and the alerts left empty rows beside the
+ranks and the system. Either way `tab` walks the same panels, so the keys
+behave alike at every size.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ RUN_LIST_MIN_W = 140
 LOWER_MIN = 5
 """The lower panels' fewest rows: one alert (border, header, row, detail)."""
 LOG_MIN = 8
-"""Beside a Log panel the lower row keeps this many rows, however few alerts and ranks there are."""
+"""Under the other panels a Log panel is given this many rows when the screen has them..."""
+LOG_FEWEST = 5
+"""...and never fewer than these (three lines): the ranks scroll first."""
 
 
 def next_x_axis(axis: XAxis, tokens: bool) -> XAxis:
@@ -96,9 +102,9 @@ class DashboardScreen(Screen[None]):
             with Vertical(id="main"):
                 yield ChartsGrid(id="charts")
                 yield SparklineStrip(id="sparks")
-                with Horizontal(id="lower"):
-                    yield AlertsBox(id="alerts-box")
-                    with Vertical(id="mid"):
+                with Vertical(id="lower"):
+                    with Horizontal(id="panes"):
+                        yield AlertsBox(id="alerts-box")
                         yield RanksPanel(id="ranks")
                         yield SystemPanel(id="system")
                     yield LogPane(id="log")
@@ -124,9 +130,8 @@ class DashboardScreen(Screen[None]):
             return
         self.query_one(AlertsBox).show(snap.alerts, snap.time)
         ranks = self.query_one(RanksPanel)
-        if ranks.display != bool(snap.ranks):  # a single process has no ranks to show: its column is the system's
-            ranks.display = bool(snap.ranks)
-            self.query_one("#mid").set_class(not snap.ranks, "-no-ranks")
+        if ranks.has_class("-none") == bool(snap.ranks):  # a single process has no ranks: the others share the row
+            ranks.set_class(not snap.ranks, "-none")  # a class, as the small terminal's one slot hides it too
             if not snap.ranks and self.active_lower == "ranks":
                 self._show_lower("system")
         ranks.show(snap)
@@ -202,8 +207,8 @@ class DashboardScreen(Screen[None]):
     def _lower_rows(self) -> int:
         """Rows for the lower panels: what they need, up to 30% of the screen (what they always had). A
         pane sized for content it did not have took half of 80×24 for 1-2 alerts, from the charts. On a
-        small terminal the panel shown needs them (the log: all it may have); on a wide one the taller of
-        the alerts and the ranks-and-system column, and `LOG_MIN` beside a log."""
+        small terminal the panel shown needs them (the log: all it may have); on a wide one the tallest of
+        the alerts, the ranks and the system, and `LOG_MIN` for a log under them."""
         cap = max(9, int(self.size.height * 0.3))
         alerts = self.query_one(AlertsBox).rows_wanted()
         ranks, system = self.query_one(RanksPanel), self.query_one(SystemPanel)
@@ -211,9 +216,32 @@ class DashboardScreen(Screen[None]):
         if self._compact:
             need = wanted.get(self.active_lower, cap)
         else:
-            mid = (wanted["ranks"] if ranks.display else 0) + wanted["system"]
-            need = max(alerts, mid, 0 if self.query_one(LogPane).has_class("-empty") else LOG_MIN)
+            need = self._panes_rows() + (0 if self.query_one(LogPane).has_class("-empty") else LOG_MIN)
         return min(cap, max(LOWER_MIN, need))
+
+    def _panes_rows(self) -> int:
+        """What the row of alerts, ranks and system needs on a wide terminal: the tallest of them."""
+        ranks = self.query_one(RanksPanel)
+        return max(self.query_one(AlertsBox).rows_wanted(), 0 if ranks.has_class("-none") else ranks.rows_wanted(),
+                   self.query_one(SystemPanel).rows_wanted())
+
+    def _size_panes(self, compact: bool, lower_h: int) -> None:
+        """On a wide terminal the row of alerts, ranks and system is as tall as they need, less what keeps
+        the log under it `LOG_FEWEST` rows; the log has the rest. Without a log, or in the small terminal's
+        one slot, the row takes it all."""
+        panes = self.query_one("#panes")
+        if compact or self.query_one(LogPane).has_class("-empty"):
+            panes.styles.height = "1fr"
+        else:
+            panes.styles.height = max(LOWER_MIN, min(self._panes_rows(), lower_h - LOG_FEWEST))
+        self.call_after_refresh(self._place_pop_ups)
+
+    def _place_pop_ups(self) -> None:
+        """Alert pop-ups (bottom left, runwatch.tcss) sit over the Alerts pane, above the log under it."""
+        log = self.query_one(LogPane)
+        below = self.size.height - log.region.y if log.region.height and not self._compact else 1  # the footer
+        for rack in self.query("#textual-toastrack"):
+            rack.styles.margin = (0, 0, below, 0)
 
     def _fit_lower(self) -> None:
         """Lay out again if the lower panels need other rows (new alerts, another panel tabbed in)."""
@@ -225,6 +253,7 @@ class DashboardScreen(Screen[None]):
         compact = self._compact
         self.set_class(compact, "-compact")
         lower_h = self._lower_h = self._lower_rows()
+        self._size_panes(compact, lower_h)
         sparks_h = 0 if not self.query_one(SparklineStrip).display else 2 if compact else 3
         grid = self.query_one(ChartsGrid)
         charts_h = max(8, h - 2 - 1 - sparks_h - lower_h)
@@ -237,7 +266,7 @@ class DashboardScreen(Screen[None]):
         """The lower panels in tab order; the Ranks panel only while it is shown (a run with ranks)."""
         ranks = self.query_one(RanksPanel)
         log = self.query_one(LogPane)
-        return [self.query_one(AlertsBox), *([ranks] if ranks.display else []), self.query_one(SystemPanel),
+        return [self.query_one(AlertsBox), *([] if ranks.has_class("-none") else [ranks]), self.query_one(SystemPanel),
                 *([] if log.has_class("-empty") else [log])]
 
     def _show_lower(self, panel_id: str) -> None:
@@ -245,7 +274,7 @@ class DashboardScreen(Screen[None]):
         self.active_lower = panel_id
         for panel in self._lower_panels():
             panel.set_class(panel.id == panel_id, "-active")
-        self.query_one("#mid").set_class(panel_id in ("ranks", "system"), "-active")
+        self.query_one("#panes").set_class(panel_id != "log", "-active")
 
     # -- panels and runs ---------------------------------------------------------------
 

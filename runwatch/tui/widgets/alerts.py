@@ -20,8 +20,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from runwatch.durations import human_duration
 from runwatch.model import AlertBrief, AlertState, Severity
-from runwatch.present import fmt_duration, fmt_value
+from runwatch.present import fmt_value
 from runwatch.text import one_line
 
 COLUMNS = ("state", "sev", "rule", "step", "value", "ago", "summary")
@@ -56,7 +57,7 @@ def alert_cells(a: AlertBrief, now: float) -> tuple[Text, ...]:
         value = fmt_value(str(a.labels.get("metric", a.rule)), a.value)
     else:
         value = "" if a.value is None else str(a.value)
-    ago = fmt_duration(now - a.since) if a.since is not None else ""
+    ago = human_duration(now - a.since) if a.since is not None else ""  # 25m, as every duration reads
     sev = SEVERITY_TAGS.get(a.severity, str(a.severity))
     cells = (state, sev, a.rule, "" if a.step is None else str(a.step), value, ago, one_line(a.summary))
     return tuple(Text(c + " ", style, no_wrap=True, end="") for c in cells)
