@@ -427,8 +427,15 @@ class _Replayer:
             p = j
 
     def _apply_block(self, chunk: RecordChunk, block: _Block, times: np.ndarray, p: int, j: int) -> None:
-        """Items p..j-1 of a block: its records one by one, the step rows between them in bulk."""
+        """Items p..j-1 of a block: its records one by one, the step rows between them in bulk; from the
+        first row on, all the rows at once and the records after them where those pass the rows held
+        (`RunTracker.passed_by`: the same state)."""
         k = p
+        while k < j and block.row[k] < 0:  # records before the first row
+            self._apply(chunk.records[int(np.searchsorted(block.records_at, k))], float(times[k]))
+            k += 1
+        if k < j and self._apply_past(chunk, block, times, k, j):
+            return
         while k < j:
             r = block.record_at(k)
             if r is not None:
@@ -442,6 +449,24 @@ class _Replayer:
             self.applied += hi - lo
             self.last_record = self.stepped_at = float(times[stop - 1])
             k = stop
+
+    def _apply_past(self, chunk: RecordChunk, block: _Block, times: np.ndarray, k: int, j: int) -> bool:
+        """Items k..j-1 (k a row) as the rows at once and the records after them, if they pass the rows."""
+        a, b = np.searchsorted(block.records_at, [k, j]).tolist()
+        records = chunk.records[a:b]
+        at = np.flatnonzero(block.row[k:j] >= 0) + k  # the rows' items
+        lo, hi = int(block.row[k]), int(block.row[at[-1]]) + 1
+        tracker = self.out.tracker
+        if not tracker.passed_by(chunk, lo, hi, records):
+            return False
+        tracker.apply_rows(chunk, lo, hi, times[at])
+        self.unjudged += hi - lo
+        self.applied += hi - lo
+        self.stepped_at = float(times[at[-1]])
+        for rec, item in zip(records, block.records_at[a:b].tolist(), strict=True):
+            self._apply(rec, float(times[item]))
+        self.last_record = float(times[j - 1])
+        return True
 
     def _last_step(self) -> float:
         """When the newest step record came (the newest record before any): a silence counts from there

@@ -250,11 +250,9 @@ class Series:
             else:
                 k = int(last_ok[-1]) + 1
                 self.nonfinite_since = float(x[k]) if k < count else None
-        if not self._history and count > self._limit:  # only the newest are kept: skip the rest
-            i = count - self._limit
-            self._n = 0
-        elif self._history and self._n + count > self._limit:
-            self._fold_ahead(x[:count], values[:count], t[:count] if isinstance(t, np.ndarray) else t)
+        if self._n + count > self._limit:
+            ahead = self._fold_ahead if self._history else self._drop_ahead
+            ahead(x[:count], values[:count], t[:count] if isinstance(t, np.ndarray) else t)
             return
         while i < count:
             if self._n == self._cap:
@@ -395,6 +393,26 @@ class Series:
         self._n = len(held[0]) - folded
         for raw, a in zip((self._x, self._v, self._t), held, strict=True):
             raw[: self._n] = a[folded:]
+
+    def _drop_ahead(self, x: np.ndarray, values: np.ndarray, t: float | np.ndarray) -> None:
+        """Add points that overflow the raw part of a series without history: the raw points that appending
+        them leaves (the oldest `keep // 4` dropped each time it is full), moved and written once."""
+        n, count = self._n, len(x)
+        dropped = -(-(n + count - self._limit) // self._chunk) * self._chunk
+        if self._cap < self._limit:
+            self._cap = self._limit
+            for name in ("_x", "_v", "_t"):
+                new = np.empty(self._cap)
+                new[: n] = getattr(self, name)[: n]
+                setattr(self, name, new)
+        kept = max(0, n - dropped)  # raw points that stay, moved to the front
+        skip = max(0, dropped - n)  # new points dropped too
+        added: tuple[np.ndarray | float, ...] = (x, values, t)
+        for raw, a in zip((self._x, self._v, self._t), added, strict=True):
+            if kept:
+                raw[:kept] = raw[n - kept : n]
+            raw[kept : kept + count - skip] = a[skip:] if isinstance(a, np.ndarray) else a
+        self._n = kept + count - skip
 
     def _fold_many(self, x: np.ndarray, v: np.ndarray, t: np.ndarray) -> None:
         """`_fold` of each `keep // 4` of these points in turn, several in one go while the bucket width stays

@@ -176,13 +176,16 @@ def series_state(s: Series) -> list[list[float]]:
 
 
 @pytest.mark.parametrize(("keep", "budget", "n", "seed"), [(64, 16, 20_000, 0), (7, 3, 3_333, 1), (4096, 2048, 120_000, 2)])
-def test_extend_leaves_what_appends_leave(keep: int, budget: int, n: int, seed: int) -> None:
+@pytest.mark.parametrize("history", [True, False])
+def test_extend_leaves_what_appends_leave(keep: int, budget: int, n: int, seed: int, history: bool) -> None:
+    """With a history (folded) or without (the newest raw points only: `runwatch check`), in pieces of any
+    size up to three times what is kept raw."""
     rng = np.random.default_rng(seed)
     values = rng.normal(size=n)
     values[rng.random(n) < 0.01] = np.nan
     values[rng.random(n) < 0.01] = np.inf
     x = np.cumsum(rng.integers(0, 3, n)).astype(float)  # repeated and skipped steps
-    bulk, one_by_one = Series(keep, budget), Series(keep, budget)
+    bulk, one_by_one = Series(keep, budget, history=history), Series(keep, budget, history=history)
     pos = 0
     while pos < n:
         end = min(n, pos + int(rng.integers(1, 3 * keep)))
