@@ -376,8 +376,8 @@ class _Replayer:
 
     def _apply(self, rec: Record, now: float) -> None:
         tracker = self.out.tracker
-        if rec.t == now or (rec.t == 0 and rec.kind == Kind.STEP):
-            tracker.apply(rec, now)  # a step record without a time takes `now` as its time (RunTracker.apply)
+        if rec.t == now or (rec.t == 0 and rec.kind in (Kind.STEP, Kind.EVAL)):
+            tracker.apply(rec, now)  # a step or eval record without a time takes `now` as its time (RunTracker.apply)
         else:  # a new Record rather than dataclasses.replace (a third of the cost of applying one)
             tracker.apply(Record(rec.kind, rec.step, rec.total_steps, rec.rank, now, rec.metrics, rec.event,
                                  rec.message, rec.source, rec.line), now)

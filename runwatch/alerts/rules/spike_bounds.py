@@ -75,14 +75,18 @@ def may_rise(padded: np.ndarray, window: int, starts: np.ndarray, low: np.ndarra
     of its lower median. A noisy metric (a grad norm that swings by half its median from step to step)
     sends most of a history piece's runs past the pool's bar, and `may_spike` then sorted a baseline for
     every fourth of them; this leaves it the few runs that rise far above their neighbours."""
-    first = starts // window
-    blocks, which = np.unique(first, return_inverse=True)
-    ends = np.concatenate((padded, np.full(2 * window, np.nan)))
-    pairs = sliding_window_view(ends, 2 * window)[blocks * window]
-    srt = np.sort(pairs, axis=1)  # NaN last
+    block = starts // window  # ascending, as `starts` are
+    first = np.flatnonzero(block[1:] != block[:-1]) + 1
+    which = np.zeros(len(starts), np.int64)
+    which[first] = 1
+    np.cumsum(which, out=which)  # each start's block, among those of `starts`
+    at = np.concatenate((block[:1], block[first])) * window
+    span = 2 * window
+    ends = np.concatenate((padded, np.full(span, np.nan)))
+    srt = np.sort(ends[at[:, None] + np.arange(span)], axis=1)  # NaN last
     seen = np.concatenate(([0], np.cumsum(~np.isnan(padded))))
-    count = seen[starts + window] - seen[starts]
-    lowest = _at(srt, which, (count - 1) // 2)
+    rank = (seen[starts + window] - seen[starts] - 1) // 2  # of the lower median among the baseline's points
+    lowest = np.where(rank >= 0, srt.ravel()[which * span + np.maximum(rank, 0)], np.nan)
     with np.errstate(invalid="ignore"):
         risen = lowest + rel * np.abs(lowest)
         if rel > 1.0:  # the bar falls as a negative median rises: bounded only from 0 up
