@@ -29,9 +29,13 @@ from runwatch.model import Kind, Preamble, Record, SystemSample
 from runwatch.parsers.failures import ParseFailures
 from runwatch.state.chunk import RecordChunk
 from runwatch.state.run import RunTracker
-from runwatch.state.series import History
+from runwatch.state.series import KEEP, History
 
 T0 = 1_700_000_000.0
+REPLAY_SLACK = 3 * KEEP
+"""Raw points a replay's series hold past what they keep before the oldest are folded or dropped at once
+(`Series` slack): a long log is judged every few thousand records, and a fold of each piece's points into
+the drawn metrics' histories cost `runwatch report` a third of what reading the log did."""
 JUDGE_BATCH = 32
 """Records between two evaluations while the run streams (at the least: see `judge_every`): a NaN is
 still found (its step is where the series holds it), at a 32nd of the cost of judging after every record."""
@@ -342,7 +346,7 @@ class _Replayer:
 
     def __init__(self, rules: Sequence[Rule[Any]], manager: AlertManager | None, clock: ReplayClock,
                  tick: float, run: str, source: str, batch: int | None, quiet: float, history: History) -> None:
-        self.out = Replay(RunTracker(run, source, history=history))
+        self.out = Replay(RunTracker(run, source, history=history, slack=REPLAY_SLACK))
         self.out.tracker.before_new_attempt = self._attempt_ends
         self.judge = self.out.judge = Judge(rules)
         self.most = self.judge.most_records()

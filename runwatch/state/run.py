@@ -53,11 +53,12 @@ class RunTracker:
     def __init__(
         self, run: str, source: str, *, keep: int = KEEP, budget: int = 2048, max_events: int = 200,
         stall_floor_s: float = 30.0, stall_factor: float = 10.0, pause_factor: float = 1.5, history: History = True,
+        slack: int = 0,
     ) -> None:
         self.run = run
         self.source = source
-        self.store = SeriesStore(keep, budget, history=history)  # history=False: the newest points only
-        self._store_args = (keep, budget, history)
+        self.store = SeriesStore(keep, budget, history=history, slack=slack)  # history=False: the newest points only
+        self._store_args = (keep, budget, history, slack)
         self.progress = ProgressTracker()
         self.ranks = RankTracker()
         self.stall_floor_s = stall_floor_s
@@ -538,9 +539,9 @@ class RunTracker:
         its events, counts and end state stay, and the restart is an event of its own."""
         if self.before_new_attempt is not None:
             self.before_new_attempt(now)
-        keep, budget, history = self._store_args
+        keep, budget, history, slack = self._store_args
         was = self._last_x
-        self.store = SeriesStore(keep, budget, history=history)
+        self.store = SeriesStore(keep, budget, history=history, slack=slack)
         old, self.progress = self.progress, ProgressTracker()
         self.progress.bulk, self.progress.own_times = old.bulk, old.own_times
         self.ranks = RankTracker()
