@@ -29,9 +29,13 @@ from runwatch.model import Kind, Preamble, Record, SystemSample
 from runwatch.parsers.failures import ParseFailures
 from runwatch.state.chunk import RecordChunk
 from runwatch.state.run import RunTracker
-from runwatch.state.series import History
+from runwatch.state.series import KEEP, History
 
 T0 = 1_700_000_000.0
+REPLAY_SLACK = 3 * KEEP
+"""Raw points a replay's series hold past what they keep before the oldest are folded or dropped at once
+(`Series` slack): a long log is judged every few thousand records, and a fold of each piece's points into
+the drawn metrics' histories cost `runwatch report` a third of what reading the log did."""
 JUDGE_BATCH = 32
 """Records between two evaluations while the run streams (at the least: see `judge_every`): a NaN is
 still found (its step is where the series holds it), at a 32nd of the cost of judging after every record."""
@@ -342,7 +346,7 @@ class _Replayer:
 
     def __init__(self, rules: Sequence[Rule[Any]], manager: AlertManager | None, clock: ReplayClock,
                  tick: float, run: str, source: str, batch: int | None, quiet: float, history: History) -> None:
-        self.out = Replay(RunTracker(run, source, history=history))
+        self.out = Replay(RunTracker(run, source, history=history, slack=REPLAY_SLACK))
         self.out.tracker.before_new_attempt = self._attempt_ends
         self.judge = self.out.judge = Judge(rules)
         self.most = self.judge.most_records()
@@ -376,8 +380,8 @@ class _Replayer:
 
     def _apply(self, rec: Record, now: float) -> None:
         tracker = self.out.tracker
-        if rec.t == now or (rec.t == 0 and rec.kind == Kind.STEP):
-            tracker.apply(rec, now)  # a step record without a time takes `now` as its time (RunTracker.apply)
+        if rec.t == now or (rec.t == 0 and rec.kind in (Kind.STEP, Kind.EVAL)):
+            tracker.apply(rec, now)  # a step or eval record without a time takes `now` as its time (RunTracker.apply)
         else:  # a new Record rather than dataclasses.replace (a third of the cost of applying one)
             tracker.apply(Record(rec.kind, rec.step, rec.total_steps, rec.rank, now, rec.metrics, rec.event,
                                  rec.message, rec.source, rec.line), now)
@@ -427,8 +431,15 @@ class _Replayer:
             p = j
 
     def _apply_block(self, chunk: RecordChunk, block: _Block, times: np.ndarray, p: int, j: int) -> None:
-        """Items p..j-1 of a block: its records one by one, the step rows between them in bulk."""
+        """Items p..j-1 of a block: its records one by one, the step rows between them in bulk; from the
+        first row on, all the rows at once and the records after them where those pass the rows held
+        (`RunTracker.passed_by`: the same state)."""
         k = p
+        while k < j and block.row[k] < 0:  # records before the first row
+            self._apply(chunk.records[int(np.searchsorted(block.records_at, k))], float(times[k]))
+            k += 1
+        if k < j and self._apply_past(chunk, block, times, k, j):
+            return
         while k < j:
             r = block.record_at(k)
             if r is not None:
@@ -442,6 +453,24 @@ class _Replayer:
             self.applied += hi - lo
             self.last_record = self.stepped_at = float(times[stop - 1])
             k = stop
+
+    def _apply_past(self, chunk: RecordChunk, block: _Block, times: np.ndarray, k: int, j: int) -> bool:
+        """Items k..j-1 (k a row) as the rows at once and the records after them, if they pass the rows."""
+        a, b = np.searchsorted(block.records_at, [k, j]).tolist()
+        records = chunk.records[a:b]
+        at = np.flatnonzero(block.row[k:j] >= 0) + k  # the rows' items
+        lo, hi = int(block.row[k]), int(block.row[at[-1]]) + 1
+        tracker = self.out.tracker
+        if not tracker.passed_by(chunk, lo, hi, records):
+            return False
+        tracker.apply_rows(chunk, lo, hi, times[at])
+        self.unjudged += hi - lo
+        self.applied += hi - lo
+        self.stepped_at = float(times[at[-1]])
+        for rec, item in zip(records, block.records_at[a:b].tolist(), strict=True):
+            self._apply(rec, float(times[item]))
+        self.last_record = float(times[j - 1])
+        return True
 
     def _last_step(self) -> float:
         """When the newest step record came (the newest record before any): a silence counts from there

@@ -144,26 +144,71 @@ def test_a_spike_at_the_start_of_a_judged_piece_fires_as_check_says(tmp_path: Pa
     the first records of a piece is judged on the baseline the piece before holds, and `tail` reports it
     at the steps `runwatch check` (judged at its own cadence) does, and nothing else."""
     from runwatch.alerts.judge import Judge
-    from runwatch.commands.check import check_run
-    from runwatch.plan import plan_runs
 
-    config = load_config(None)
-    piece = Judge(config.rules()).most_records(history=True)
+    piece = Judge(load_config(None).rules()).most_records(history=True)
     lines = step_lines()
     first = int(lines[0].split()[1].split("/")[0])  # the log's first step line's step
     lines = with_spike_at(lines, first + 2 * piece + at)  # the third piece, `at` records in (no other lines)
     log = tmp_path / "train.log"
     log.write_text("\n".join(lines) + "\n")
+    _spike_fires_as_check_says(log, len(lines), first + 2 * piece + at)
+
+
+def _spike_fires_as_check_says(log: Path, lines: int, spike: int) -> None:
+    """`runwatch check` of `log` fires loss_spike (only) at `spike` or after, and `tail` reports the same."""
+    from runwatch.commands.check import check_run
+    from runwatch.plan import plan_runs
+
     [run] = plan_runs([str(log)])
-    fired = {n.alert.rule: n.alert.step for n in check_run(run, config, None, None).notifications
+    fired = {n.alert.rule: n.alert.step for n in check_run(run, load_config(None), None, None).notifications
              if n.state == AlertState.FIRING}
-    assert fired.keys() == {"loss_spike"} and (fired["loss_spike"] or 0) >= first + 2 * piece + at
+    assert fired.keys() == {"loss_spike"} and (fired["loss_spike"] or 0) >= spike
     engine = run_engine(log)
     try:
-        wait_for(lambda: history_read(engine, len(lines)), timeout=30)
+        wait_for(lambda: history_read(engine, lines), timeout=30)
         assert {a.rule: a.step for snap in engine.snapshots() for a in snap.alerts} == fired
     finally:
         engine.stop()
+
+
+def _check_pieces(log: Path) -> list[int]:
+    """The records `runwatch check` had applied at each evaluation of every rule (where its pieces end)."""
+    from runwatch.alerts.judge import Judge
+    from runwatch.commands.check import check_run
+    from runwatch.plan import plan_runs
+
+    at: list[int] = []
+    judge = Judge.judge
+
+    def noted(self: Judge, run: RunTracker, *args: Any, **kw: Any) -> Any:
+        if not kw.get("present"):
+            at.append(run.records)
+        return judge(self, run, *args, **kw)
+
+    [run] = plan_runs([str(log)])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Judge, "judge", noted)
+        check_run(run, load_config(None), None, None)
+    return at
+
+
+@pytest.mark.parametrize("at", [-2, -1, 0])
+def test_a_spike_across_the_end_of_a_piece_check_judges_fires_as_tail_says(tmp_path: Path, at: int) -> None:
+    """`runwatch check` judges a long log every few thousand records, its rows taken in bulk between two
+    evaluations: a spike whose first records are the last of one piece (the rules see too few of them to
+    speak) and the rest the first of the next is found at the next evaluation, at the steps `tail` (judging
+    its history in pieces of its own) reports, and nothing else."""
+    lines = step_lines()
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    ends = _check_pieces(log)
+    end = min(ends, key=lambda n: abs(n - 9000))  # a piece's end in the middle of the run
+    assert end - max(n for n in ends if n < end) > 500  # a 16th of the run so far: its rows in bulk
+    first = int(lines[0].split()[1].split("/")[0])  # the log's first step line's step
+    lines = with_spike_at(lines, first + end + at)  # record i is step line i: its first records in the piece ending at `end`
+    log.write_text("\n".join(lines) + "\n")
+    assert _check_pieces(log) == ends  # the same pieces: the clock goes by the step times, not the loss
+    _spike_fires_as_check_says(log, len(lines), first + end + at)
 
 
 def test_a_nan_at_the_end_of_the_history_stays_firing(tmp_path: Path) -> None:

@@ -40,6 +40,9 @@ class Judge:
     def __init__(self, rules: Sequence[Rule[Any]]) -> None:
         self.rules = list(rules)
         self.broken: dict[str, str] = {}
+        self._wide: dict[int, tuple[int, Rule[Any]]] = {}
+        """Each rule's last widened copy, by the records it was widened to: a long history is judged every
+        `most_records` records, widened to that many each time (and a copy validates its settings anew)."""
 
     def most_records(self, *, history: bool = False) -> int:
         """The most records these rules may be asked to look back over at once (`judge`'s `new`): a history
@@ -63,12 +66,12 @@ class Judge:
         about the present moment (a silence, a pace: a replay judges them as a quiet spell ends, the rules
         that judge records when enough records came)."""
         out = into if into is not None else Judged()
-        for rule in self.rules:
+        for i, rule in enumerate(self.rules):
             if (rule.id in self.broken or (history and not rule.judges_records) or (urgent_only and not rule.urgent)
                     or (present and rule.judges_records)):
                 continue
             try:
-                found = evaluate_rule(rule.widened(new) if new else rule, run, system, now)
+                found = evaluate_rule(self._widened(i, rule, new) if new else rule, run, system, now)
             except Exception as exc:
                 self.broken[rule.id] = f"{type(exc).__name__}: {exc}"
                 log.exception("rule %s failed and is disabled for this session", rule.id)
@@ -76,3 +79,12 @@ class Judge:
             out.evaluated.add((rule.id, run.run))
             out.findings.extend(found)
         return out
+
+    def _widened(self, i: int, rule: Rule[Any], points: int) -> Rule[Any]:
+        """`rule.widened(points)`, the copy made last time when it was widened as far."""
+        last = self._wide.get(i)
+        if last is not None and last[0] == points:
+            return last[1]
+        wide = rule.widened(points)
+        self._wide[i] = (points, wide)
+        return wide

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -53,11 +53,12 @@ class RunTracker:
     def __init__(
         self, run: str, source: str, *, keep: int = KEEP, budget: int = 2048, max_events: int = 200,
         stall_floor_s: float = 30.0, stall_factor: float = 10.0, pause_factor: float = 1.5, history: History = True,
+        slack: int = 0,
     ) -> None:
         self.run = run
         self.source = source
-        self.store = SeriesStore(keep, budget, history=history)  # history=False: the newest points only
-        self._store_args = (keep, budget, history)
+        self.store = SeriesStore(keep, budget, history=history, slack=slack)  # history=False: the newest points only
+        self._store_args = (keep, budget, history, slack)
         self.progress = ProgressTracker()
         self.ranks = RankTracker()
         self.stall_floor_s = stall_floor_s
@@ -310,6 +311,25 @@ class RunTracker:
         else:
             self._apply_rows(chunk, lo, hi, times, float(times[-1]), metrics=True)
 
+    def passed_by(self, chunk: RecordChunk, lo: int, hi: int, records: Sequence[Record]) -> bool:
+        """Whether `apply_rows(chunk, lo, hi, …)` would hold the rows back and each of `records` pass them
+        (`apply` leaves held rows held for it): then the rows taken at once and the records after them
+        leave the state that the rows and records interleaved in line order leave, the rows held all the
+        same. A replay takes the rows between two evaluations so, and its evals (one every hundred steps
+        or so) after them: a call for the rows between two evals cost more than the rows did."""
+        cols = chunk.steps
+        assert cols is not None
+        if cols.rank is not None or hi <= lo:
+            return False
+        names = cols.metrics.keys()
+        if not all(names.isdisjoint(rec.metrics) and passes_held_rows(rec) for rec in records):
+            return False
+        held = self._held
+        joins = held is not None and held.chunk is chunk and held.hi == lo
+        if self._restart_in(chunk, held.lo if joins and held is not None else lo, hi):
+            return False
+        return joins or self._known(cols, chunk.rank)
+
     def settle(self) -> None:
         """Put the rows `apply_rows` held back into the run's state (one slice per metric)."""
         held = self._held
@@ -519,9 +539,9 @@ class RunTracker:
         its events, counts and end state stay, and the restart is an event of its own."""
         if self.before_new_attempt is not None:
             self.before_new_attempt(now)
-        keep, budget, history = self._store_args
+        keep, budget, history, slack = self._store_args
         was = self._last_x
-        self.store = SeriesStore(keep, budget, history=history)
+        self.store = SeriesStore(keep, budget, history=history, slack=slack)
         old, self.progress = self.progress, ProgressTracker()
         self.progress.bulk, self.progress.own_times = old.bulk, old.own_times
         self.ranks = RankTracker()

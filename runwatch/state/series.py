@@ -17,6 +17,8 @@ import numpy as np
 
 KEEP = 4096
 """Newest points a series keeps raw once it has had them (at least): all a rule can look back over."""
+SLACK_SERIES = 64
+"""Series of a store that get its `slack` (the rest get none)."""
 Key = tuple[str, int | None]
 History = bool | frozenset[str]
 """Which series fold their older points into a history (True: all, False: none, else the metrics named)."""
@@ -186,14 +188,18 @@ class Series:
     """
 
     __slots__ = ("_budget", "_cap", "_chunk", "_hist", "_hist_buf", "_hist_points", "_history", "_len", "_limit", "_n",
-                 "_t", "_v", "_width", "_x", "nonfinite_seen", "nonfinite_since")
+                 "_room", "_t", "_v", "_width", "_x", "nonfinite_seen", "nonfinite_since")
 
-    def __init__(self, keep: int = KEEP, budget: int = 2048, *, history: bool = True) -> None:
+    def __init__(self, keep: int = KEEP, budget: int = 2048, *, history: bool = True, slack: int = 0) -> None:
         if keep < 1 or budget < 2:
             raise ValueError(f"Series needs keep >= 1 and budget >= 2, got keep={keep}, budget={budget}")
         self._chunk = max(1, keep // 4)
         self._budget = budget
         self._limit = keep + self._chunk
+        self._room = self._limit + max(0, slack)
+        """Raw points held before those past what appends keep raw are folded (or dropped): with `slack`,
+        several pieces of a replay's rows go in before one fold takes the oldest of them all at once (the
+        same buckets; what is read is the same: `_settle` first where more than `keep` points are read)."""
         self._cap = min(64, self._limit)
         self._x = np.empty(self._cap)
         self._v = np.empty(self._cap)
@@ -250,11 +256,9 @@ class Series:
             else:
                 k = int(last_ok[-1]) + 1
                 self.nonfinite_since = float(x[k]) if k < count else None
-        if not self._history and count > self._limit:  # only the newest are kept: skip the rest
-            i = count - self._limit
-            self._n = 0
-        elif self._history and self._n + count > self._limit:
-            self._fold_ahead(x[:count], values[:count], t[:count] if isinstance(t, np.ndarray) else t)
+        if self._n + count > self._room:
+            ahead = self._fold_ahead if self._history else self._drop_ahead
+            ahead(x[:count], values[:count], t[:count] if isinstance(t, np.ndarray) else t)
             return
         while i < count:
             if self._n == self._cap:
@@ -283,6 +287,8 @@ class Series:
         if n == 0 or x[0] > self._x[n - 1]:
             self.extend(x, values, t)
             return
+        self._settle()
+        n = self._n
         held = self._x[:n]
         back = np.flatnonzero(np.diff(held) < 0)
         start = int(back[-1]) + 1 if back.size else 0
@@ -317,6 +323,8 @@ class Series:
 
     def recent(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Copies of the last `n` raw points (x, values, t); fewer if fewer are held raw."""
+        if n is None or n > self._limit - self._chunk:
+            self._settle()
         held = self._n
         n = held if n is None else max(0, min(n, held))
         s = held - n
@@ -336,6 +344,7 @@ class Series:
         """
         if width < 1:
             raise ValueError(f"width must be >= 1, got {width}")
+        self._settle()
         segs = _points(self._x[: self._n], self._v[: self._n], self._t[: self._n])
         if self._hist is not None:
             segs = _concat(self._hist, segs)
@@ -363,12 +372,15 @@ class Series:
         return c.x, np.where(has_nan, np.nan, c.ymin), np.where(has_nan, np.nan, c.ymax), c.ylast
 
     def _make_room(self) -> None:
-        if self._cap < self._limit:
-            self._cap = min(2 * self._cap, self._limit)
+        if self._cap < self._room:
+            self._cap = min(2 * self._cap, self._room)
             for name in ("_x", "_v", "_t"):
                 new = np.empty(self._cap)
                 new[: self._n] = getattr(self, name)[: self._n]
                 setattr(self, name, new)
+            return
+        if self._room > self._limit:
+            self._settle()
             return
         c = self._chunk
         if self._history:
@@ -377,6 +389,18 @@ class Series:
         for arr in (self._x, self._v, self._t):
             arr[:rest] = arr[c : self._n]
         self._n = rest
+
+    def _settle(self) -> None:
+        """Fold (or drop) the raw points past what appends keep raw, all at once (`_room`)."""
+        n = self._n
+        if n <= self._limit:
+            return
+        over = -(-(n - self._limit) // self._chunk) * self._chunk
+        if self._history:
+            self._fold_many(self._x[:over], self._v[:over], self._t[:over])
+        for arr in (self._x, self._v, self._t):
+            arr[: n - over] = arr[over:n]
+        self._n = n - over
 
     def _fold_ahead(self, x: np.ndarray, values: np.ndarray, t: float | np.ndarray) -> None:
         """Add points that overflow the raw part: fold at once what appending them folds (the oldest of the
@@ -395,6 +419,26 @@ class Series:
         self._n = len(held[0]) - folded
         for raw, a in zip((self._x, self._v, self._t), held, strict=True):
             raw[: self._n] = a[folded:]
+
+    def _drop_ahead(self, x: np.ndarray, values: np.ndarray, t: float | np.ndarray) -> None:
+        """Add points that overflow the raw part of a series without history: the raw points that appending
+        them leaves (the oldest `keep // 4` dropped each time it is full), moved and written once."""
+        n, count = self._n, len(x)
+        dropped = -(-(n + count - self._limit) // self._chunk) * self._chunk
+        if self._cap < self._limit:
+            self._cap = self._limit
+            for name in ("_x", "_v", "_t"):
+                new = np.empty(self._cap)
+                new[: n] = getattr(self, name)[: n]
+                setattr(self, name, new)
+        kept = max(0, n - dropped)  # raw points that stay, moved to the front
+        skip = max(0, dropped - n)  # new points dropped too
+        added: tuple[np.ndarray | float, ...] = (x, values, t)
+        for raw, a in zip((self._x, self._v, self._t), added, strict=True):
+            if kept:
+                raw[:kept] = raw[n - kept : n]
+            raw[kept : kept + count - skip] = a[skip:] if isinstance(a, np.ndarray) else a
+        self._n = kept + count - skip
 
     def _fold_many(self, x: np.ndarray, v: np.ndarray, t: np.ndarray) -> None:
         """`_fold` of each `keep // 4` of these points in turn, several in one go while the bucket width stays
@@ -462,12 +506,15 @@ def _by_column(segs: _Agg, width: int, x: np.ndarray) -> tuple[_Agg, np.ndarray]
 class SeriesStore:
     """Series keyed by (metric, rank); rank None is a single-process run."""
 
-    def __init__(self, keep: int = KEEP, budget: int = 2048, *, history: History = True) -> None:
+    def __init__(self, keep: int = KEEP, budget: int = 2048, *, history: History = True, slack: int = 0) -> None:
         self._keep = keep
         self._budget = budget
         self._history = history
         """See `Series`: False keeps only the newest `keep` points of each series; a set of metric names, of
         every series but theirs (`runwatch report` folds only what it draws: a third of the folding)."""
+        self._slack = slack
+        """See `Series`: raw points past what appends keep, held for one fold of several pieces (a replay's),
+        given to the first `SLACK_SERIES` series (a log of a hundred ranks holds no more memory for it)."""
         self._by_rank: dict[int | None, dict[str, Series]] = {}
 
     def add(self, metrics: Mapping[str, float], *, x: float, t: float, rank: int | None = None) -> None:
@@ -504,8 +551,8 @@ class SeriesStore:
 
     def _new(self, metric: str) -> Series:
         history = self._history
-        return Series(self._keep, self._budget,
-                      history=history if isinstance(history, bool) else metric in history)
+        return Series(self._keep, self._budget, history=history if isinstance(history, bool) else metric in history,
+                      slack=self._slack if len(self) < SLACK_SERIES else 0)
 
     def get(self, metric: str, rank: int | None = None) -> Series | None:
         row = self._by_rank.get(rank)

@@ -176,13 +176,16 @@ def series_state(s: Series) -> list[list[float]]:
 
 
 @pytest.mark.parametrize(("keep", "budget", "n", "seed"), [(64, 16, 20_000, 0), (7, 3, 3_333, 1), (4096, 2048, 120_000, 2)])
-def test_extend_leaves_what_appends_leave(keep: int, budget: int, n: int, seed: int) -> None:
+@pytest.mark.parametrize("history", [True, False])
+def test_extend_leaves_what_appends_leave(keep: int, budget: int, n: int, seed: int, history: bool) -> None:
+    """With a history (folded) or without (the newest raw points only: `runwatch check`), in pieces of any
+    size up to three times what is kept raw."""
     rng = np.random.default_rng(seed)
     values = rng.normal(size=n)
     values[rng.random(n) < 0.01] = np.nan
     values[rng.random(n) < 0.01] = np.inf
     x = np.cumsum(rng.integers(0, 3, n)).astype(float)  # repeated and skipped steps
-    bulk, one_by_one = Series(keep, budget), Series(keep, budget)
+    bulk, one_by_one = Series(keep, budget, history=history), Series(keep, budget, history=history)
     pos = 0
     while pos < n:
         end = min(n, pos + int(rng.integers(1, 3 * keep)))
@@ -193,6 +196,46 @@ def test_extend_leaves_what_appends_leave(keep: int, budget: int, n: int, seed: 
         assert repr(series_state(bulk)) == repr(series_state(one_by_one))  # as text: NaN equals NaN
         pos = end
     assert len(bulk) == n
+
+
+@pytest.mark.parametrize(("keep", "budget", "n", "seed"), [(64, 16, 20_000, 0), (7, 3, 3_333, 1), (4096, 2048, 200_000, 2)])
+@pytest.mark.parametrize("history", [True, False])
+def test_a_series_with_slack_reads_as_one_without(keep: int, budget: int, n: int, seed: int, history: bool) -> None:
+    """Raw points held past what is kept (a replay's `slack`) and folded or dropped later, at once: what the
+    rules read between pieces (the newest `keep` points), and at the end everything a report reads (the
+    history's columns, every raw point), are what a series that folds as the points come holds; a lagging
+    source's points placed among the raw ones go where they go there."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=n)
+    values[rng.random(n) < 0.01] = np.nan
+    x = np.cumsum(rng.integers(0, 3, n)).astype(float)
+    lazy, eager = Series(keep, budget, history=history, slack=3 * keep), Series(keep, budget, history=history)
+    pos = 0
+    while pos < n:
+        end = min(n, pos + int(rng.integers(1, 2 * keep)))
+        for s in (lazy, eager):
+            if end - pos < 4:
+                for i in range(pos, end):
+                    s.append(float(x[i]), float(values[i]), float(i))
+            else:
+                s.extend(x[pos:end], values[pos:end], np.arange(pos, end, dtype=float))
+        assert repr([a.tolist() for a in lazy.recent(keep)]) == repr([a.tolist() for a in eager.recent(keep)])
+        if rng.random() < 0.1:  # more than is kept: all the raw points there are (the lazy one settles first)
+            wide = keep + keep // 4
+            assert repr([a.tolist() for a in lazy.recent(wide)]) == repr([a.tolist() for a in eager.recent(wide)])
+        pos = end
+    assert repr(_read(lazy)) == repr(_read(eager))
+    back = x[-1] - np.array([5.0, 3.0, 1.0])  # a lagging source's points, behind the newest
+    lazy.extend(x[-4:] + 100, values[-4:], 0.0)
+    eager.extend(x[-4:] + 100, values[-4:], 0.0)
+    lazy.place(back, np.array([1.0, 2.0, 3.0]), 1.0)
+    eager.place(back, np.array([1.0, 2.0, 3.0]), 1.0)
+    assert repr(_read(lazy)) == repr(_read(eager))
+
+
+def _read(s: Series) -> list[list[float]]:
+    """`series_state` but the memory it holds (slack holds more)."""
+    return [*series_state(s)[:-1], [len(s), s.nonfinite_seen, s.nonfinite_since or -1.0]]
 
 
 @pytest.mark.parametrize(("keep", "budget", "n"), [(64, 16, 20_000), (7, 3, 3_333), (4096, 2048, 300_000)])

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from runwatch.alerts.rules.base import HISTORY_POINTS, Rule, RuleParams
-from runwatch.alerts.rules.spike_bounds import may_spike
+from runwatch.alerts.rules.spike_bounds import may_rise, may_spike
 from runwatch.alerts.rules.tail import Tail, fmt, history, step_at
 from runwatch.alerts.types import Finding
 from runwatch.state.run import RunTracker
@@ -141,8 +141,7 @@ def find_spike(found: Tail, *, warmup: int, window: int, persist: int, lookback:
     if last < first:
         return None
     finite = np.isfinite(v)
-    # the lowest point of each candidate run (a non-finite point disqualifies its runs)
-    low = sliding_window_view(np.where(finite, v, -np.inf), persist).min(axis=1)[first : last + 1]
+    low = _lowest_of_runs(np.where(finite[first:], v[first:], -np.inf), persist, last - first + 1)
     starts = np.arange(first, last + 1)
     # every baseline median lies within [lo, hi] of the points baselines draw from, so no run below
     # min(c + rel·|c|) over that range can be a spike: the usual evaluation ends here, cheaply
@@ -159,6 +158,9 @@ def find_spike(found: Tail, *, warmup: int, window: int, persist: int, lookback:
     clean = np.where(finite, v, np.nan)
     clean[:w0] = np.nan
     padded = np.concatenate((np.full(window, np.nan), clean))
+    rise = may_rise(padded, window, starts, low, rel=rel)
+    if not rise.all():
+        starts, low = starts[rise], low[rise]
     newest = _newest_spike(padded, window, starts, low, z=z, rel=rel, min_baseline=min_baseline)
     if newest is None:
         return None
@@ -172,6 +174,16 @@ def find_spike(found: Tail, *, warmup: int, window: int, persist: int, lookback:
         end += 1
     peak = start + int(np.argmax(v[start : end + 1]))
     return Spike(start, end, peak, limit, centre)
+
+
+def _lowest_of_runs(v: np.ndarray, persist: int, count: int) -> np.ndarray:
+    """The lowest of `v[s : s + persist]` for each s below `count` (a non-finite point, given as -inf,
+    disqualifies its runs): the minimum of `persist` shifted slices, where a strided view's minimum along
+    its short axis cost numpy a reduction per run."""
+    low = v[:count].copy()
+    for i in range(1, persist):
+        np.minimum(low, v[i : i + count], out=low)
+    return low
 
 
 def _newest_spike(padded: np.ndarray, window: int, starts: np.ndarray, low: np.ndarray, *, z: float, rel: float,

@@ -64,6 +64,38 @@ def may_spike(padded: np.ndarray, window: int, starts: np.ndarray, low: np.ndarr
     return may
 
 
+def may_rise(padded: np.ndarray, window: int, starts: np.ndarray, low: np.ndarray, *, rel: float) -> np.ndarray:
+    """Which of `starts` may have `low` above the relative bar of a spike (`rel` over its baseline's median),
+    by a coarser bound than `may_spike`'s and a cheaper one: one sort per `window` starts, not one in
+    every `STRIDE`.
+
+    The baseline of start s, `padded[s : s + window]`, lies within the two windows of points from
+    `window * (s // window)` on; the k-th smallest of a set is no lower than the k-th smallest of a set
+    that holds it, so its median is at least the k-th smallest of those two windows' points, k the rank
+    of its lower median. A noisy metric (a grad norm that swings by half its median from step to step)
+    sends most of a history piece's runs past the pool's bar, and `may_spike` then sorted a baseline for
+    every fourth of them; this leaves it the few runs that rise far above their neighbours."""
+    block = starts // window  # ascending, as `starts` are
+    first = np.flatnonzero(block[1:] != block[:-1]) + 1
+    which = np.zeros(len(starts), np.int64)
+    which[first] = 1
+    np.cumsum(which, out=which)  # each start's block, among those of `starts`
+    at = np.concatenate((block[:1], block[first])) * window
+    span = 2 * window
+    ends = np.concatenate((padded, np.full(span, np.nan)))
+    srt = np.sort(ends[at[:, None] + np.arange(span)], axis=1)  # NaN last
+    seen = np.concatenate(([0], np.cumsum(~np.isnan(padded))))
+    rank = (seen[starts + window] - seen[starts] - 1) // 2  # of the lower median among the baseline's points
+    lowest = np.where(rank >= 0, srt.ravel()[which * span + np.maximum(rank, 0)], np.nan)
+    with np.errstate(invalid="ignore"):
+        risen = lowest + rel * np.abs(lowest)
+        if rel > 1.0:  # the bar falls as a negative median rises: bounded only from 0 up
+            risen = np.where(lowest >= 0.0, risen, np.minimum(risen, 0.0))
+        slack = ROUNDING * (1.0 + rel) * np.abs(lowest)
+        may: np.ndarray = ~(low <= risen - slack)  # NaN (no bound) lets the run through
+    return may
+
+
 def _at(srt: np.ndarray, which: np.ndarray, rank: np.ndarray) -> np.ndarray:
     """`srt[which[i], rank[i]]` for each i, NaN where the rank is out of the row."""
     inside = (rank >= 0) & (rank < srt.shape[1])

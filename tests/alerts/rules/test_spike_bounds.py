@@ -1,5 +1,5 @@
-"""Spikes in a long history, judged fast and exactly: `may_spike` never leaves out a run that clears both
-bars of its baseline, and `find_spike` finds what judging every run on its own sorted baseline finds.
+"""Spikes in a long history, judged fast and exactly: `may_rise` and `may_spike` never leave out a run that
+clears both bars of its baseline, and `find_spike` finds what judging every run on its own sorted baseline finds.
 
 The series are real: the loss and grad norm of the run lab's recordings and a corpus log, each repeated
 as a long history repeats its epochs (the loss jumps back at every repeat: each jump a spike candidate),
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from runwatch.alerts.rules.robust import MIN_BASELINE, SHORT_BASELINE, SHORT_Z, Spike, find_spike
-from runwatch.alerts.rules.spike_bounds import may_spike
+from runwatch.alerts.rules.spike_bounds import may_rise, may_spike
 from runwatch.alerts.rules.tail import Tail
 from runwatch.model import Kind
 from runwatch.parsers.source import SourceParser
@@ -25,6 +25,7 @@ from tests.support.realruns import REALRUNS
 
 LOGS = {
     "nanogpt-tb-healthy": (REALRUNS / "nanogpt-tb-healthy" / "run" / "train.log", None),
+    "accelerate-healthy": (REALRUNS / "accelerate-healthy" / "run" / "train.log", None),
     "nanogpt-tb-spike": (REALRUNS / "nanogpt-tb-spike" / "run" / "train.log", None),
     "tutorial-spike": (REALRUNS / "tutorial-spike" / "run" / "train.log", None),
     "kvlog-nan": (REALRUNS / "kvlog-nan" / "run" / "train.log", None),
@@ -68,6 +69,39 @@ def test_no_run_that_clears_both_bars_is_left_out(log: str, metric: str, rel: fl
     clears = np.array([_clears(padded[s : s + window], float(lo), rel, z) for s, lo in zip(starts, low, strict=True)])
     assert clears.any()
     assert not (clears & ~kept).any()
+
+
+@pytest.mark.parametrize(("log", "metric"), CASES)
+@pytest.mark.parametrize(("rel", "window"), [(0.25, 100), (4.0, 100), (0.25, 30), (0.0, 50), (1.5, 100)])
+@pytest.mark.parametrize(("holes", "shift"), [(0.0, 0.0), (0.03, 0.0), (0.0, -1.0), (0.03, -1.0)])
+def test_no_run_that_clears_the_relative_bar_is_left_out(log: str, metric: str, rel: float, window: int,
+                                                         holes: float, shift: float) -> None:
+    """`may_rise` keeps every run whose lowest point clears `rel` over its baseline's median, on real series
+    (and the same moved down by their own maximum: medians below zero and around it)."""
+    v = history(log, metric, 3000, holes, seed=window)
+    v = v + shift * float(np.nanmax(v))
+    padded = np.concatenate((np.full(window, np.nan), v))
+    starts = np.arange(MIN_BASELINE, len(v) - 3)
+    factor = np.random.default_rng(1).choice([1.0, 1.3, 2.0, 6.0, -1.0, -6.0], len(starts))  # some raised
+    low = np.where(np.isnan(v[starts]), -np.inf, v[starts]) * factor
+    kept = may_rise(padded, window, starts, low, rel=rel)
+    clears = np.array([_clears(padded[s : s + window], float(lo), rel, 0.0) for s, lo in zip(starts, low, strict=True)])
+    assert clears.any() and not kept.all()
+    assert not (clears & ~kept).any()
+
+
+def test_most_runs_of_a_noisy_loss_are_left_out_by_the_coarse_bound() -> None:
+    """What `may_rise` is for: the accelerate-healthy run's loss (from 2.5 down to 0.44, swinging by a
+    third from step to step), repeated, sends nearly every run of a history piece past the pool's bar; the
+    two windows' bound leaves a fifth of them for `may_spike`."""
+    v = history("accelerate-healthy", "loss", 3000, 0.0, seed=0)
+    padded = np.concatenate((np.full(100, np.nan), v))
+    starts = np.arange(MIN_BASELINE, len(v) - 3)
+    low = np.lib.stride_tricks.sliding_window_view(v, 3).min(axis=1)[starts]
+    pool = 1.25 * float(v.min())
+    kept = may_rise(padded, 100, starts, low, rel=0.25)
+    assert np.count_nonzero(low > pool) > 0.9 * len(starts)
+    assert np.count_nonzero(kept) < 0.2 * len(starts)
 
 
 @pytest.mark.parametrize("log", ["nanogpt-tb-healthy", "tutorial-spike"])
