@@ -25,7 +25,7 @@ from runwatch.watcher.hublink import file_targets
 from runwatch.watcher.lines import MAX_LINE_BYTES, LineSplitter
 from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.polling import PollingThread
-from runwatch.watcher.snapshot import peek_tail, read_all
+from runwatch.watcher.snapshot import BLOCK_BYTES, peek_tail, read_all
 from runwatch.watcher.types import FilePosition, LineBatch, Notice
 
 __all__ = ["FilePosition", "FileFollower", "LineBatch", "Notice", "peek_tail", "read_all"]
@@ -33,9 +33,11 @@ __all__ = ["FilePosition", "FileFollower", "LineBatch", "Notice", "peek_tail", "
 _ERRORS = ("denied", "error", "notreg")  # problems whose end is worth a notice
 CHUNK_BYTES = 1 << 20
 """What a follower reads (and hands over) at once, by default."""
-RAW_READ_BYTES = 4 << 20
+RAW_READ_BYTES = BLOCK_BYTES
 """What a follower with `raw_history` reads of the history at once (split `chunk_size` at a time, as
-ever, its plain lines joined again): fewer, bigger raw blocks, each one call of a parser's fast path."""
+ever, its plain lines joined again): fewer, bigger raw blocks, each one call of a parser's fast path; the
+blocks `runwatch parse` reads (`read_blocks`), whose fast path pays per block: a learned layout's or a line
+length's group costs alike in a block of 1 MiB and one of 8 MiB."""
 BURST_BYTES = 64 << 10
 """A live read at least this big (a catch-up after a pause, a job of many ranks writing to one file, a
 run much faster than the poll) is a burst: with `raw_history`, its runs of plain lines go raw as the
@@ -252,13 +254,15 @@ class FileFollower(PollingThread):
     def _split_history(self, cur: _Incarnation, data: bytes, *, burst: bool = False) -> None:
         """A big read of the history (or, with `burst`, a big live read), split `chunk_size` bytes at a
         time as always; the runs of plain lines go raw, the rest as lines, each batch flagged history or
-        not as before. A history's raw runs are joined across those pieces up to a read (RAW_READ_BYTES): a
-        parser's fast path pays per block, and the consumer cuts what it judges to size (`Ingest.apply`); a
-        burst's up to `chunk_size`."""
+        not as before. A history's raw runs are joined across those pieces into one block per read
+        (RAW_READ_BYTES, and the line begun before it): a parser's fast path pays per block, and the consumer
+        cuts what it judges to size (`Ingest.apply`). Cut at the read's size, a read that began inside a
+        line was two blocks, one of them the size of a piece: a Megatron history went to the parser in 98
+        blocks for 64 reads. A burst's runs go up to `chunk_size`."""
         out: list[tuple[bytes | list[str], bool]] = []
         run: list[bytes] = []  # raw pieces next to each other in the file
         held = 0
-        block = self._chunk if burst else max(self._chunk, RAW_READ_BYTES)
+        block = self._chunk if burst else None  # a history's read: one block
         t = time.time()
         for pos in range(0, len(data), self._chunk):
             part = data[pos : pos + self._chunk]
@@ -266,7 +270,7 @@ class FileFollower(PollingThread):
             history = cur.offset <= cur.history_end
             for piece in self._splitter.feed_raw(part) if history or burst else [self._splitter.feed(part)]:
                 if isinstance(piece, bytes):
-                    if run and held + len(piece) > block:
+                    if run and block is not None and held + len(piece) > block:
                         out.append((b"".join(run), not burst))
                         run, held = [], 0
                     run.append(piece)
