@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -68,12 +68,26 @@ def _listen_address(text: str):  # type: ignore[no-untyped-def]
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad command line exits `EXIT_USAGE` (64), not 2: `check` exits 2 for a critical alert."""
 
+    commands: Mapping[str, argparse.ArgumentParser]
+    """The top level's commands by name (`build_parser`), so that an argument none of a command's options
+    takes is that command's error, shown with its usage: argparse leaves such arguments to the top level,
+    whose usage (`runwatch [-h] [--version] COMMAND ...`) tells a user nothing about `check --bogus`."""
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def parse_command_line(parser: _Parser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """`parser.parse_args(argv)`, with unrecognized arguments reported by the command they were given to."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        command = parser.commands.get(getattr(args, "command", None) or "", parser)
+        command.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
+def build_parser() -> _Parser:
     from runwatch.parsers.registry import format_names
 
     p = _Parser(
@@ -84,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"runwatch {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    p.commands = sub.choices
 
     # DESIGN §3's format names: the log formats, and `wandb` (every PATH is then read as a W&B run).
     common = _Parser(add_help=False)
@@ -217,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_command_line(build_parser(), argv)
     try:
         if args.command == "parse":
             from runwatch.commands.parse import run_parse

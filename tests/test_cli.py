@@ -315,3 +315,19 @@ def test_the_user_facing_value_errors_are_bad_value_errors() -> None:
 
     for cls in (ConfigError, SinkConfigError, UnknownFormatError):
         assert issubclass(cls, BadValueError) and issubclass(cls, ValueError)
+
+
+@pytest.mark.parametrize("argv", [["check", "--bogus", "LOG"], ["check", "LOG", "--bogus"], ["parse", "LOG", "-z"]])
+def test_an_unknown_flag_is_the_command_s_error_with_its_usage(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new user's review: `runwatch check --bogus s1.log` printed the top level's usage
+    (`runwatch [-h] [--version] COMMAND ...`), which says nothing of check's flags."""
+    log = tmp_path / "train.log"
+    log.write_text("step 1/10 | loss: 2.0\n")
+    with pytest.raises(SystemExit) as exit_:
+        main([a.replace("LOG", str(log)) for a in argv])
+    assert exit_.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: runwatch {argv[0]} ")
+    assert f"runwatch {argv[0]}: error: unrecognized arguments: {argv[-1] if argv[-1] != 'LOG' else argv[1]}" in err
