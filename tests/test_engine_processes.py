@@ -21,6 +21,10 @@ from typing import Any
 
 import pytest
 
+from runwatch.alerting import Alerting
+from runwatch.config import load_config
+from runwatch.engine import Engine, EngineOptions
+from runwatch.model import RunState
 from tests.support.subprocesses import _Reader, kill_groups
 from tests.support.waiting import wait_for
 
@@ -120,3 +124,22 @@ def test_each_run_hears_only_of_its_own_processes(tmp_path: Path, started: list[
     assert all(str(a.pid) not in m and str(c.pid) not in m for m in mentioned), mentioned
     tail.send_signal(signal.SIGINT)
     assert tail.wait(timeout=20) == 1, reader.err()  # a run crashed: tail says so by its exit status
+
+
+def test_a_script_that_stops_after_its_last_line_has_ended_without_any_alert(
+        tmp_path: Path, started: list[subprocess.Popen[Any]]) -> None:
+    """The run's end is the run's own state, not an alert's badge: with `process_exit` turned off, a
+    script that exits after its last line still leaves its run `ended`, and the stall rule quiet."""
+    log = tmp_path / "train.log"
+    config = load_config(None, overrides=["stall.after=4s", "process_exit.enabled=false"])
+    options = EngineOptions(poll_interval=0.1, gpu=False, sample_interval=0.5, stall_floor_s=2.0)
+    writer = write(started, log, KV_LOG, slice(0, 20), 0.3, 0)  # 6 s of steps, then a clean exit
+    wait_for(lambda: log.exists() and log.stat().st_size > 0, timeout=30)  # it holds the log at the first look
+    engine = Engine([str(log)], options, alerting=lambda: Alerting(config, sinks=[], persist=False))
+    with engine:
+        wait_for(lambda: [p.pid for s in engine.snapshots() for p in s.processes] == [writer.pid], timeout=30)
+        writer.wait(timeout=30)
+        wait_for(lambda: engine.snapshots()[0].state == RunState.ENDED, timeout=10)
+        time.sleep(6)  # past the stall budget (4 s after its last step)
+        (snap,) = engine.snapshots()
+        assert snap.state == RunState.ENDED and snap.alerts == (), snap.alerts
