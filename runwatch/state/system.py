@@ -83,11 +83,6 @@ class SystemState:
             self._sources_of[run] = had | {key}
             self._of_run = {}
 
-    @property
-    def runs(self) -> tuple[str, ...]:
-        """The runs attributed sources (`attribute`), in the order they were first named."""
-        return tuple(self._sources_of)
-
     def processes_of(self, run: str | None) -> tuple[ProcessSample, ...]:
         """The latest sample's processes of `run`: those writing one of its sources, and those found
         writing none where `run` is the only run. Every process when no run was attributed anything
@@ -180,7 +175,8 @@ class SystemState:
         return self._proc.get((pid, metric))
 
     def run_series(self, metric: str, run: str | None = None) -> Series | None:
-        """A sum over `run`'s live processes (`RUN_METRICS`); over all when no run was attributed."""
+        """A sum over `run`'s live processes (`RUN_METRICS`); in a state no run was attributed anything
+        (fed by hand), the sum over every process, whatever `run` is."""
         return self._run.get((run if self._sources_of else None, metric))
 
     def host_series(self, metric: str) -> Series | None:
