@@ -205,7 +205,7 @@ class Alerting:
             for i in range(start, len(judged.findings)):
                 found = judged.findings[i]
                 if found.rule == Stall.id:
-                    found = dataclasses.replace(found, diagnosis=stall_diagnosis(system, tracker.last_step_at))
+                    found = dataclasses.replace(found, diagnosis=stall_diagnosis(system, tracker.last_step_at, tracker.run))
                 judged.findings[i] = _with_context(found, context)
         findings, evaluated = judged.findings, judged.evaluated
         in_history = {f.key for f in findings} if history else set()  # not runwatch's own, added below

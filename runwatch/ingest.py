@@ -18,11 +18,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from runwatch.messages import Batch, LinesRead
-from runwatch.model import Notice, ProcessRole, ProcessSample, Record
+from runwatch.model import Notice, ProcessSample, Record
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.parsers.stated import events_at_stated_times
 from runwatch.state.run import RunTracker
+from runwatch.state.system import trainers
 from runwatch.watcher.fileid import binary_file, last_written
 from runwatch.watcher.lines import LineSplitter
 from runwatch.watcher.snapshot import last_lines, split_block
@@ -86,10 +87,9 @@ copied or touched since (`scp`, `cp`, a checkout): its own times say when it was
 between the training host's stamps and this machine's clock is a day apart."""
 
 
-def alive_trainers(system: SystemState | None) -> list[ProcessSample]:
-    """The training processes (main and ranks) alive at the latest sample; none when not sampling."""
-    latest = None if system is None else system.latest
-    return [] if latest is None else [p for p in latest.processes if p.alive and p.role != ProcessRole.CHILD]
+def alive_trainers(system: SystemState | None, run: str) -> list[ProcessSample]:
+    """`run`'s training processes (main and ranks) alive at the latest sample; none when not sampling."""
+    return [] if system is None else trainers(system.processes_of(run))
 
 
 class Ingest:
@@ -125,11 +125,18 @@ class Ingest:
             return False
         self.run_of_source[path] = run
         run.item_sources.append(path)
+        self._attribute(run, path)
         return True
 
     def attach_stdin(self, run: RunIngest) -> None:
         run.parsers["-"] = SourceParser("-", fmt=self._log_format)
         self.run_of_source["-"] = run
+        self._attribute(run, "-")
+
+    def _attribute(self, run: RunIngest, source: str) -> None:
+        """The processes found writing `source` are `run`'s (SystemState.processes_of)."""
+        if self._system is not None:
+            self._system.attribute(run.name, source)
 
     def _add_run(self, name: str, label: str) -> RunIngest:
         taken = {r.name for r in self.runs}
@@ -147,6 +154,7 @@ class Ingest:
         self.rank_of_source[path] = rank
         run.parsers[path] = SourceParser(path, fmt=self._log_format, rank=rank)
         run.history_pending.add(path)
+        self._attribute(run, path)
 
     def find(self, run: str) -> RunIngest | None:
         return next((r for r in self.runs if r.name == run), None)
@@ -376,7 +384,7 @@ class Ingest:
         if written is not None:
             tracker.written_by(written if not_before is None else max(written, not_before))
         last = tracker.last_step_at
-        if last is not None and now - last > tracker.stall_after_s() and not alive_trainers(self._system):
+        if last is not None and now - last > tracker.stall_after_s() and not alive_trainers(self._system, tracker.run):
             tracker.ended_quietly(True)
 
     def _wandb_side_records(self, run: RunIngest, kind: str, recs: list[Record]) -> list[Record]:

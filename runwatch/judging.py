@@ -22,6 +22,7 @@ from runwatch.feed import Feed
 from runwatch.ingest import Ingest, RunIngest, alive_trainers
 from runwatch.messages import Batch, ItemsRead
 from runwatch.model import ProcessSample, ProcessState, RunState
+from runwatch.state.system import trainers, writers_left
 from runwatch.watcher.stacks import StallStacks
 from runwatch.watcher.types import FilePosition
 
@@ -148,21 +149,36 @@ class Judging:
         runs = self._ingest.runs
         judged = [r for r in runs if r.tracker.records and not (r.history_pending and r.preview is not None)]
         if judged:
+            if not urgent_only:
+                for r in judged:
+                    self._ended_by_writers(r, now)
             ready = [(r.tracker, self._system, list(r.lines)[-40:]) for r in judged]
             self._feed.publish(*self.alerting.tick(ready, now, points={r.tracker.run: r.unjudged for r in judged},
                                                    urgent_only=urgent_only,
                                                    reading={r.tracker.run for r in runs if r.history_pending}))
             if urgent_only:
                 return
-            trainers = alive_trainers(self._system)
             for r in judged:
                 r.unjudged = 0
-                self._ask_stacks(r, now, trainers)
-                if trainers and r.tracker.quiet_end:
-                    r.tracker.ended_quietly(False)  # a process holds its log after all: silent, not ended
+                self._ask_stacks(r, now, alive_trainers(self._system, r.name))
         for r in runs:
             if r.unjudged == 0:  # the rules have seen all it holds: its logs are judged as far as applied
                 self.judged.update((s, self._applied[s]) for s in r.parsers if s in self._applied)
+
+    def _ended_by_writers(self, run: RunIngest, now: float) -> None:
+        """What the run's own processes say of its end, before the rules look: one alive holds its log
+        after all (silent, not ended); all gone after its last step, none failing, it ended (a script
+        that stopped after its last line is not stalled: its badge reads ENDED, FINISHED at its total,
+        and the stall rule leaves it alone). Another run's processes say nothing of this one."""
+        if self._system is None:
+            return
+        tracker = run.tracker
+        mine = self._system.processes_of(run.name)
+        if tracker.quiet_end:
+            if trainers(mine):
+                tracker.ended_quietly(False)
+        elif tracker.state(now) in (RunState.RUNNING, RunState.STALLED) and writers_left(mine, tracker.last_step_at):
+            tracker.ended_quietly(True)
 
     def _ask_stacks(self, run: RunIngest, now: float, trainers: list[ProcessSample]) -> None:
         """The processes of a run silent for half the time that turns its badge STALLED get their stacks

@@ -470,6 +470,9 @@ class ProcessSample:
     ended_t: float | None = None
     """When the sampler first saw it gone (or a zombie)."""
     cmdline: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    """The watched files it was found writing, or its launcher, ranks or parent were (`-`: our stdin pipe);
+    () when found otherwise (`--pid`). What attributes it to a run (`SystemState.processes_of`)."""
 
     @property
     def alive(self) -> bool:

@@ -47,7 +47,7 @@ def snapshot(run: RunIngest, now: float, *, alerts: tuple[AlertBrief, ...], degr
                    meta=meta, state=state_with_alerts(snap.state, alerts, tracker.last_step_at),
                    reading_history=bool(run.history_pending), previewing=catching_up, degraded=degraded)
     if system is not None:
-        snap = replace(snap, processes=system.processes, gpus=system.gpus, gpu_status=system.gpu_status)
+        snap = replace(snap, processes=system.processes_of(run.name), gpus=system.gpus, gpu_status=system.gpu_status)
     return snap
 
 

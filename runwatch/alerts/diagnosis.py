@@ -19,11 +19,12 @@ MAX_STACK_LINES = 25
 """Lines of each process's stack kept in the alert (Slack sections hold 3000 characters)."""
 
 
-def stall_diagnosis(system: SystemState | None, since: float | None) -> tuple[str, ...]:
-    """Lines for a stall that began at `since` (the last step's arrival); () when no process is known."""
+def stall_diagnosis(system: SystemState | None, since: float | None, run: str | None = None) -> tuple[str, ...]:
+    """Lines for a stall of `run` that began at `since` (the last step's arrival), from its own processes
+    (`SystemState.processes_of`; all of them when `run` is None); () when none is known."""
     if system is None or system.latest is None:
         return ()
-    procs = [p for p in system.latest.processes if p.alive]
+    procs = [p for p in system.processes_of(run) if p.alive]
     main = [p for p in procs if p.role != ProcessRole.CHILD]
     if not main:
         return ()

@@ -8,10 +8,18 @@ bounded windows of these; snapshots carry the latest sample's typed parts,
 which `processes_status` and `gpus_status` turn into the DESIGN §3 `process`
 and `gpus` fields. A reading that was not available is not appended (absent,
 not 0).
+
+One state serves every run of an engine, so processes are attributed: the
+engine says which sources each run reads (`attribute`), each process says
+which of them it writes (`ProcessSample.sources`), and `processes_of(run)` is
+a run's own; the run sums are kept per run. A process found writing none of
+them (a `--pid`) is the run's only where the engine has one run: with two,
+whose it is cannot be told, and it is no run's.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +43,8 @@ RUN_METRICS = ("rchar_bps", "read_bps", "disk_sleep", "alive")
 HOST_METRICS = ("cpu_percent", "iowait_percent", "mem_available", "mem_available_percent", "swap_used",
                 "swap_in_bps", "swap_out_bps")
 NO_SAMPLE = "pending: no system sample yet"
+STDIN = "-"
+"""The source name of standard input (a writer into our stdin pipe names it so)."""
 
 
 class SystemState:
@@ -55,14 +65,43 @@ class SystemState:
         """Why there are no stacks at all (py-spy not installed), said once in a stall alert."""
         self._gpu: dict[tuple[int, str], Series] = {}
         self._proc: dict[tuple[int, str], Series] = {}
-        self._run: dict[str, Series] = {}
+        self._run: dict[tuple[str | None, str], Series] = {}
         self._host: dict[str, Series] = {}
         self._gpu_first: dict[int, GpuSample] = {}
+        self._sources_of: dict[str, frozenset[str]] = {}
+        """Run name → the sources it reads, as processes name them (real paths; `-` for stdin)."""
+        self._of_run: dict[str | None, tuple[ProcessSample, ...]] = {}
+        """`processes_of` for the latest sample and attribution (emptied when either changes)."""
+
+    # ── attribution ───────────────────────────────────────────────────────
+
+    def attribute(self, run: str, source: str) -> None:
+        """`run` reads `source` (a log path, a directory's file, `-` for stdin): its writers are the run's."""
+        key = source if source == STDIN or "://" in source else os.path.realpath(source)
+        had = self._sources_of.get(run, frozenset())
+        if key not in had:
+            self._sources_of[run] = had | {key}
+            self._of_run = {}
+
+    def processes_of(self, run: str | None) -> tuple[ProcessSample, ...]:
+        """The latest sample's processes of `run`: those writing one of its sources, and those found
+        writing none where `run` is the only run. Every process when no run was attributed anything
+        (a state fed by hand) or `run` is None."""
+        if run is None or not self._sources_of:
+            return self.processes
+        found = self._of_run.get(run)
+        if found is None:
+            mine = self._sources_of.get(run, frozenset())
+            alone = len(self._sources_of) == 1 and run in self._sources_of
+            found = self._of_run[run] = tuple(p for p in self.processes
+                                              if (alone and not p.sources) or not mine.isdisjoint(p.sources))
+        return found
 
     # ── feeding ───────────────────────────────────────────────────────────
 
     def apply(self, sample: SystemSample) -> None:
         self.latest = sample
+        self._of_run = {}
         self.samples += 1
         t = sample.t
         for g in sample.gpus:
@@ -87,14 +126,18 @@ class SystemState:
         kept = {p.pid for p in procs}
         for key in [k for k in self._proc if k[0] not in kept]:
             del self._proc[key]
-        if not procs:
-            return
-        sums = {
-            "rchar_bps": _sum(p.rchar_bps for p in live), "read_bps": _sum(p.read_bps for p in live),
-            "disk_sleep": float(sum(p.state == ProcessState.DISK_SLEEP for p in live)), "alive": float(len(live)),
-        }
-        for m, v in sums.items():
-            _add(self._run, m, v, t, self._run_keep, self._budget)
+        for run in self._sources_of or (None,):
+            mine = self.processes_of(run)
+            if not mine:
+                continue
+            alive = [p for p in mine if p.alive]
+            sums = {
+                "rchar_bps": _sum(p.rchar_bps for p in alive), "read_bps": _sum(p.read_bps for p in alive),
+                "disk_sleep": float(sum(p.state == ProcessState.DISK_SLEEP for p in alive)),
+                "alive": float(len(alive)),
+            }
+            for m, v in sums.items():
+                _add(self._run, (run, m), v, t, self._run_keep, self._budget)
 
     def _apply_host(self, h: HostSample, t: float) -> None:
         avail_pct = None
@@ -131,8 +174,10 @@ class SystemState:
     def process_series(self, pid: int, metric: str) -> Series | None:
         return self._proc.get((pid, metric))
 
-    def run_series(self, metric: str) -> Series | None:
-        return self._run.get(metric)
+    def run_series(self, metric: str, run: str | None = None) -> Series | None:
+        """A sum over `run`'s live processes (`RUN_METRICS`); in a state no run was attributed anything
+        (fed by hand), the sum over every process, whatever `run` is."""
+        return self._run.get((run if self._sources_of else None, metric))
 
     def host_series(self, metric: str) -> Series | None:
         return self._host.get(metric)
@@ -142,24 +187,28 @@ class SystemState:
         return self._gpu_first.get(index)
 
 
-    def run_gpus(self) -> tuple[GpuSample, ...]:
-        """The GPUs the run uses, as well as can be told.
+    def run_gpus(self, run: str | None = None) -> tuple[GpuSample, ...]:
+        """The GPUs `run` uses, as well as can be told.
 
-        Those running one of our processes; when NVML names none of them (a
-        container sees other pids) but we know the run's processes, every GPU;
-        when we know no process, the GPUs running anything at all (an idle GPU
-        of a machine that only reads a copied log is not the run's).
-        Placeholders (lost GPUs) are included where the rest are.
+        Those running one of its processes; when NVML names none of them (a
+        container sees other pids) but we know the run's processes, every GPU
+        but those running another run's processes; when we know no process of
+        it, the GPUs running anything at all (an idle GPU of a machine that
+        only reads a copied log is not the run's). Placeholders (lost GPUs) are
+        included where the rest are.
         """
-        pids = {p.pid for p in self.processes}
+        pids = {p.pid for p in self.processes_of(run)}
         ours = tuple(g for g in self.gpus if any(q.pid in pids for q in g.processes))
-        if ours or pids:
-            return ours or self.gpus
+        if ours:
+            return ours
+        if pids:
+            others = {p.pid for p in self.processes} - pids
+            return tuple(g for g in self.gpus if not any(q.pid in others for q in g.processes))
         return tuple(g for g in self.gpus if g.processes)
 
-    def rank_of(self) -> dict[int, int]:
-        """pid → rank for the processes whose environment named one."""
-        return rank_of(self.processes)
+    def rank_of(self, run: str | None = None) -> dict[int, int]:
+        """pid → rank for `run`'s processes whose environment named one."""
+        return rank_of(self.processes_of(run))
 
     # ── status (DESIGN §3) ────────────────────────────────────────────────
 
@@ -177,6 +226,44 @@ class SystemState:
                          **({"error": d.error} if d.error else {})} for d in h.disks]
         return out
 
+
+
+def exited(procs: tuple[ProcessSample, ...]) -> list[ProcessSample]:
+    """Main and rank processes that ended and were not replaced (a restarted rank, a new launcher)."""
+    alive = {(q.role, q.rank) for q in procs if q.alive}
+    alive_main = any(q.alive and q.role == ProcessRole.MAIN for q in procs)
+    out = []
+    for q in procs:
+        if q.alive or q.role == ProcessRole.CHILD:
+            continue
+        if (q.role, q.rank) in alive or (q.role == ProcessRole.MAIN and q.rank is None and alive_main):
+            continue
+        out.append(q)
+    return out
+
+
+def trainers(procs: tuple[ProcessSample, ...]) -> list[ProcessSample]:
+    """The live training processes (main and ranks) among `procs`."""
+    return [p for p in procs if p.alive and p.role != ProcessRole.CHILD]
+
+
+WRITER_LEFT_GRACE_S = 10.0
+"""How long after its writers were seen gone a run's last step may still be received: lines they wrote
+before they exited, read late (a follower's poll, a loaded machine). A step later than that came from
+someone else (a restart not found yet)."""
+
+
+def writers_left(procs: tuple[ProcessSample, ...], last_step_at: float | None) -> bool:
+    """A run's training processes all exited, none with a failing code, after its last step: it ended
+    (how well, the log says: a traceback is a crash, its total reached a finish). False while one lives,
+    when one failed (the crash and process rules say so), or when none was ever known."""
+    if trainers(procs) or last_step_at is None:
+        return False
+    gone = exited(procs)
+    if not gone or any(q.exit_code not in (0, None) for q in gone):
+        return False
+    last_exit = max(q.ended_t or 0.0 for q in gone)
+    return last_step_at <= last_exit + WRITER_LEFT_GRACE_S
 
 
 def main_process(processes: tuple[ProcessSample, ...]) -> ProcessSample | None:

@@ -16,6 +16,7 @@ import os
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import psutil
 
@@ -87,19 +88,25 @@ def scan_processes(full: bool, uid: int | None) -> Scan:
     return scan
 
 
-def log_writers(scan: Scan, logs: tuple[str, ...], stdin_pipe: bool) -> list[tuple[int, str]]:
-    """Holders of the logs (behind a relay: the pipe's writers) and our stdin pipe's writers, with how."""
-    out: list[tuple[int, str]] = []
+STDIN = "-"
+"""The source a writer into our own stdin pipe writes (the run `runwatch tail -` follows)."""
+
+
+def log_writers(scan: Scan, logs: tuple[str, ...], stdin_pipe: bool) -> list[tuple[int, str, tuple[str, ...]]]:
+    """Holders of the logs (behind a relay: the pipe's writers) and our stdin pipe's writers, with how
+    and which files they write (`STDIN` for our pipe): what attributes each process to its run."""
+    out: list[tuple[int, str, tuple[str, ...]]] = []
     if logs:
         for pid in sorted(scan.mine):
-            if pid != os.getpid() and _holds(scan.procs[pid], logs):
+            held = _held(scan.procs[pid], logs) if pid != os.getpid() else ()
+            if held:
                 writers = _pipe_writers(scan, _fd_link(pid, 0)) if scan.name.get(pid) in RELAYS else []
                 if writers:
-                    out.extend((w, "pipe") for w in writers)
+                    out.extend((w, "pipe", held) for w in writers)
                 else:
-                    out.append((pid, "log"))
+                    out.append((pid, "log", held))
     if stdin_pipe:
-        out.extend((w, "pipe") for w in _pipe_writers(scan, _own_stdin_pipe()))
+        out.extend((w, "pipe", (STDIN,)) for w in _pipe_writers(scan, _own_stdin_pipe()))
     return out
 
 
@@ -125,14 +132,15 @@ def has_ancestor(scan: Scan, pid: int, among: dict[int, str]) -> bool:
     return False
 
 
-def _holds(p: psutil.Process, logs: tuple[str, ...]) -> bool:
-    """Whether `p` has one of the logs open for writing. Readers are never the training process:
-    another `runwatch` following the same log, `tail -f`, a pager (one was taken for the run before)."""
+def _held(p: psutil.Process, logs: tuple[str, ...]) -> tuple[str, ...]:
+    """The files under `logs` (a log, or a watched directory's files) that `p` has open for writing,
+    sorted. Readers are never the training process: another `runwatch` following the same log,
+    `tail -f`, a pager (one was taken for the run before)."""
     try:
         files = p.open_files()
     except (psutil.Error, OSError):
-        return False
-    return any(_matches(f.path, logs) and _writes(getattr(f, "mode", "w")) for f in files)
+        return ()
+    return tuple(sorted({f.path for f in files if _writes(getattr(f, "mode", "w")) and _matches(f.path, logs)}))
 
 
 def _writes(mode: str) -> bool:
@@ -141,7 +149,10 @@ def _writes(mode: str) -> bool:
 
 
 def _matches(path: str, logs: tuple[str, ...]) -> bool:
-    return any(path == log_ or path.startswith(log_ + os.sep) for log_ in logs)
+    """`path` is one of `logs` or lies under one, compared by path components: `/runs/a` holds
+    `/runs/a/x.log`, never `/runs/ab.log` nor `/runs/ab/x.log`; `/` holds every absolute path."""
+    parts = PurePath(path).parts
+    return any(parts[:len(under)] == under for under in (PurePath(log_).parts for log_ in logs))
 
 
 def _fd_link(pid: int, fd: int) -> str | None:

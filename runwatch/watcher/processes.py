@@ -11,6 +11,11 @@ again), while a sample reads only the processes already found: a handful
 of /proc files each (the descriptor count, a directory listing, every
 `fds_every` samples). An exited process is seen at the next sample: "gone" (with its exit
 code when the `exit_codes` hook knows it: our own children) or "zombie".
+
+One sampler serves every run of an engine. Each process carries the `sources` it was found
+writing (a log, a directory's file, `-` for our stdin pipe), its launcher the union of its
+descendants' and a descendant its ancestors': the engine maps these to runs
+(`SystemState.processes_of`), so one run's exit is not another's.
 """
 
 from __future__ import annotations
@@ -87,6 +92,8 @@ class _Tracked:
     samples: int = 0
     fds: int | None = None
     ended: ProcessSample | None = None
+    sources: frozenset[str] = frozenset()
+    """The watched files it (or a process above or below it) was found writing: what names its run."""
 
 
 class ProcessSampler:
@@ -158,7 +165,7 @@ class ProcessSampler:
         p = tr.proc
         base = ProcessSample(pid=p.pid, name=tr.name, state=ProcessState.GONE, role=tr.role,
                              found_by=tr.found_by, create_time=tr.create_time, ppid=tr.ppid, rank=tr.rank,
-                             local_rank=tr.local_rank, cmdline=tr.cmdline)
+                             local_rank=tr.local_rank, cmdline=tr.cmdline, sources=tuple(sorted(tr.sources)))
         try:
             with p.oneshot():
                 state = process_state(p.status())
@@ -232,22 +239,27 @@ class ProcessSampler:
         scan = scan_processes(full, self._uid)
         roots: dict[int, str] = {pid: "pid" for pid in pids}
         roots.update({pid: "main" for pid, t in self._tracked.items() if t.role == ProcessRole.MAIN})
+        writes: dict[int, set[str]] = {}
+        """pid → the watched files it was found writing at this scan (a launcher: its ranks')."""
         if full:
-            for pid, how in log_writers(scan, logs, self.stdin_pipe):
+            for pid, how, files in log_writers(scan, logs, self.stdin_pipe):
                 roots.setdefault(pid, how)
+                writes.setdefault(pid, set()).update(files)
             for pid in list(roots):
                 launcher = launcher_above(scan, pid)
                 if launcher is not None:
                     roots.setdefault(launcher, "torchrun")
+                    writes.setdefault(launcher, set()).update(writes.get(pid, ()))
             if not roots:
                 roots = {pid: "torchrun" for pid in scan.mine if is_launcher(scan.cmdline.get(pid, ()))}
         for pid in pids:
             if pid not in scan.ppid and pid not in self._seen:
                 self._tombstone_unknown(pid, now)
-        self._adopt(scan, roots)
+        self._adopt(scan, roots, writes)
 
-    def _adopt(self, scan: Scan, roots: dict[int, str]) -> None:
-        """Track roots (MAIN) and their descendants (RANK where RANK is new, else CHILD)."""
+    def _adopt(self, scan: Scan, roots: dict[int, str], writes: dict[int, set[str]]) -> None:
+        """Track roots (MAIN) and their descendants (RANK where RANK is new, else CHILD); each takes
+        the files it writes and those of the processes above it (a DataLoader worker is its rank's)."""
         kids = scan.children()
         tops = [pid for pid in roots if pid in scan.procs and not has_ancestor(scan, pid, roots)]
         queue: list[tuple[int, _Tracked | None]] = [(pid, None) for pid in tops]
@@ -258,6 +270,7 @@ class ProcessSampler:
             if tr is not None:
                 if tr.found_by == "child" and how != "child":
                     tr.found_by = how  # adopted before it was seen holding the log
+                tr.sources = tr.sources.union(writes.get(pid, ()), parent.sources if parent else ())
                 queue.extend((k, tr) for k in sorted(kids.get(pid, ())))
 
     def _track(self, scan: Scan, pid: int, how: str, parent: _Tracked | None) -> _Tracked | None:

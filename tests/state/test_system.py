@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -11,10 +12,11 @@ from runwatch.model import (
     GpuSample,
     HostSample,
     ProcessRole,
+    ProcessSample,
     ProcessState,
     SystemSample,
 )
-from runwatch.state.system import NO_SAMPLE, SystemState, window
+from runwatch.state.system import NO_SAMPLE, WRITER_LEFT_GRACE_S, SystemState, window, writers_left
 from tests.support.system import GIB, gpu, proc, status_parts
 
 
@@ -114,3 +116,82 @@ def test_run_gpus_are_those_running_our_processes_else_all() -> None:
 def test_window_of_nothing_is_empty() -> None:
     t, v = window(None, 10.0, 5.0)
     assert len(t) == 0 and len(v) == 0 and isinstance(v, np.ndarray)
+
+
+def two_runs(tmp: str) -> SystemState:
+    """An engine's state with run `a` reading `tmp/a.log` and run `b` reading `tmp/b/` files."""
+    state = SystemState()
+    state.attribute("a", f"{tmp}/a.log")
+    state.attribute("b", f"{tmp}/b/0.log")
+    state.attribute("b", f"{tmp}/b/1.log")
+    return state
+
+
+def test_each_run_has_the_processes_that_write_its_sources(tmp_path: Path) -> None:
+    """One sample holds every run's processes; a run's are those writing its logs (a launcher through its
+    ranks', a DataLoader worker through its rank's), and a process writing none is nobody's among two."""
+    tmp = str(tmp_path)
+    state = two_runs(tmp)
+    state.apply(SystemSample(t=1.0, processes=(
+        proc(1, sources=(f"{tmp}/a.log",), rchar_bps=1e6),
+        proc(2, sources=(f"{tmp}/b/0.log", f"{tmp}/b/1.log"), rchar_bps=5e6),
+        proc(3, ProcessRole.RANK, rank=1, sources=(f"{tmp}/b/0.log", f"{tmp}/b/1.log"),
+             state=ProcessState.DISK_SLEEP, rchar_bps=7e6),
+        proc(4, found_by="pid"),  # a --pid writing no watched file
+    )))
+    assert [p.pid for p in state.processes_of("a")] == [1]
+    assert [p.pid for p in state.processes_of("b")] == [2, 3]
+    assert [p.pid for p in state.processes_of(None)] == [1, 2, 3, 4]  # no run named: all
+    assert state.run_series("disk_sleep", "a").latest[1] == 0.0  # type: ignore[union-attr]
+    assert state.run_series("disk_sleep", "b").latest[1] == 1.0  # type: ignore[union-attr]
+    assert state.run_series("rchar_bps", "b").latest[1] == 12e6  # type: ignore[union-attr]
+    assert state.rank_of("a") == {} and state.rank_of("b") == {3: 1}
+
+
+def test_a_process_writing_no_watched_file_is_the_only_runs(tmp_path: Path) -> None:
+    state = SystemState()
+    state.attribute("a", str(tmp_path / "a.log"))
+    state.apply(SystemSample(t=1.0, processes=(proc(4, found_by="pid"),)))
+    assert [p.pid for p in state.processes_of("a")] == [4]
+    state.attribute("b", "-")  # a second run: whose the --pid is cannot be told
+    assert state.processes_of("a") == () and state.processes_of("b") == ()
+
+
+def test_sources_are_compared_as_real_paths(tmp_path: Path) -> None:
+    """The engine names a log as given (relative, through a link); a process's open file is its real path."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    state = SystemState()
+    state.attribute("a", str(tmp_path / "link" / "a.log"))
+    state.attribute("b", "-")
+    state.apply(SystemSample(t=1.0, processes=(proc(1, sources=(str(tmp_path / "real" / "a.log"),)),
+                                               proc(2, sources=("-",)))))
+    assert [p.pid for p in state.processes_of("a")] == [1] and [p.pid for p in state.processes_of("b")] == [2]
+
+
+def test_run_gpus_leave_another_runs_gpus_out(tmp_path: Path) -> None:
+    tmp = str(tmp_path)
+    state = two_runs(tmp)
+    state.apply(SystemSample(t=1.0, processes=(proc(1, sources=(f"{tmp}/a.log",)), proc(2, sources=(f"{tmp}/b/0.log",))),
+                             gpus=(gpu(0, pids=(1,)), gpu(1, pids=(2,)), gpu(2))))
+    assert [g.index for g in state.run_gpus("a")] == [0] and [g.index for g in state.run_gpus("b")] == [1]
+    state.apply(SystemSample(t=2.0, processes=(proc(1, sources=(f"{tmp}/a.log",)), proc(2, sources=(f"{tmp}/b/0.log",))),
+                             gpus=(gpu(0, pids=(1,)), gpu(1), gpu(2))))
+    assert [g.index for g in state.run_gpus("b")] == [1, 2]  # NVML names none of b's: all but a's
+
+
+def gone(pid: int, code: int | None, at: float, role: ProcessRole = ProcessRole.MAIN) -> ProcessSample:
+    return proc(pid, role, state=ProcessState.GONE, exit_code=code, ended_t=at)
+
+
+def test_writers_left_after_the_last_step() -> None:
+    """A run whose processes all exited after its last step, none failing, ended; not while one lives,
+    when one failed, when its last step came well after they left (someone else writes), or with none."""
+    assert writers_left((gone(1, None, 100.0),), last_step_at=99.0)
+    assert writers_left((gone(1, 0, 100.0), gone(2, None, 100.0, ProcessRole.RANK)), last_step_at=99.0)
+    assert writers_left((gone(1, None, 100.0),), last_step_at=100.0 + WRITER_LEFT_GRACE_S)  # read late
+    assert not writers_left((gone(1, None, 100.0), proc(2, ProcessRole.RANK, rank=1)), last_step_at=99.0)
+    assert not writers_left((gone(1, 1, 100.0),), last_step_at=99.0)  # process_exit and crash say it
+    assert not writers_left((gone(1, None, 100.0),), last_step_at=100.0 + WRITER_LEFT_GRACE_S + 1)
+    assert not writers_left((), last_step_at=99.0)
+    assert not writers_left((gone(1, None, 100.0),), last_step_at=None)

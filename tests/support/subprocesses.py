@@ -42,6 +42,20 @@ def start_daemon(log: Path, state: Path | None, url: str, *extra: str,
     return p, _Reader(p)
 
 
+def kill_groups(procs: list[subprocess.Popen]) -> None:  # type: ignore[type-arg]
+    """Kill each child's whole process group (each started with `start_new_session=True`), reap it and
+    close its pipes: a test's teardown, whatever the test left running."""
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        p.wait()
+        for f in (p.stdin, p.stdout, p.stderr):
+            if f is not None:
+                f.close()
+
+
 def stop_daemon(p: subprocess.Popen) -> int:  # type: ignore[type-arg]
     p.send_signal(signal.SIGTERM)
     return p.wait(timeout=15)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runwatch.watcher.process_scan import is_launcher, log_writers, scan_processes
+from runwatch.watcher.process_scan import _matches, is_launcher, log_writers, scan_processes
 
 
 @pytest.mark.parametrize(("cmdline", "expected"), [
@@ -41,8 +41,40 @@ def test_a_reader_of_the_log_is_never_taken_for_its_writer(tmp_path: Path) -> No
         for p in procs:
             assert p.stdout is not None and p.stdout.readline().strip() == "ready"
         found = log_writers(scan_processes(full=True, uid=os.getuid()), (str(log),), stdin_pipe=False)
-        assert found == [(procs[0].pid, "log")]
+        assert found == [(procs[0].pid, "log", (str(log),))]  # with the file it writes: what names its run
     finally:
         for p in procs:
             p.kill()
             p.wait()
+
+
+def test_a_watched_directory_holds_its_own_files_only(tmp_path: Path) -> None:
+    """Whose file a writer holds is decided by path components: watching `runs/a` finds the writer of
+    `runs/a/x.log`, with that file, and not those of `runs/ab.log` or `runs/ab/x.log` (another run's)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "ab").mkdir()
+    logs = [tmp_path / "a" / "x.log", tmp_path / "ab.log", tmp_path / "ab" / "x.log"]
+    hold = "import sys, time\nf = open(sys.argv[1], 'a')\nprint('ready', flush=True)\ntime.sleep(60)\n"
+    procs = [subprocess.Popen([sys.executable, "-c", hold, str(log)], stdout=subprocess.PIPE, text=True)
+             for log in logs]
+    try:
+        for p in procs:
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        scan = scan_processes(full=True, uid=os.getuid())
+        assert log_writers(scan, (str(tmp_path / "a"),), stdin_pipe=False) == [(procs[0].pid, "log", (str(logs[0]),))]
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+@pytest.mark.parametrize(("path", "under", "expected"), [
+    ("/runs/a/x.log", "/runs/a", True),
+    ("/runs/a", "/runs/a", True),
+    ("/runs/ab", "/runs/a", False),
+    ("/runs/ab/x.log", "/runs/a", False),
+    ("/runs/a.log", "/runs/a", False),
+    ("/runs/x.log", "/", True),  # the root holds everything (a `root + "/"` prefix held nothing)
+])
+def test_matches_compares_path_components(path: str, under: str, expected: bool) -> None:
+    assert _matches(path, (under,)) is expected

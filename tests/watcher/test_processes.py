@@ -24,6 +24,7 @@ from runwatch.state.run import RunTracker
 from runwatch.state.system import SystemState
 from runwatch.watcher import process_scan
 from runwatch.watcher.processes import ProcessSampler, popen_exit_codes, process_state
+from tests.support.subprocesses import kill_groups
 from tests.support.system import status_parts
 from tests.support.waiting import wait_for
 
@@ -65,15 +66,7 @@ def spawn() -> Iterator[Spawn]:
         return p
 
     yield start
-    for p in started:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        p.wait()
-        for f in (p.stdout, p.stdin):
-            if f is not None:
-                f.close()
+    kill_groups(started)
 
 
 class Watch:
@@ -200,6 +193,40 @@ def test_torchrun_launcher_above_the_log_holders_and_each_workers_rank(spawn: Sp
     workers = [q for q in w.state.processes if q.role == ProcessRole.RANK]
     assert {q.found_by for q in workers} == {"log"} and {q.local_rank for q in workers} == {0, 1}
     assert all(q.ppid == p.pid for q in workers)
+
+
+PER_RANK_LAUNCHER = """#!{python}
+import os, subprocess, sys, time
+worker = "import sys, time\\nf = open(sys.argv[1], 'a')\\nf.write('up\\\\n'); f.flush()\\ntime.sleep(120)"
+for r in range(2):
+    env = dict(os.environ, RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2")
+    subprocess.Popen([sys.executable, "-c", worker, os.path.join(sys.argv[1], f"rank{{r}}.log")], env=env)
+time.sleep(120)
+"""
+
+
+@linux_only
+def test_each_process_carries_the_files_that_name_its_run(spawn: Spawn, tmp_path: Path) -> None:
+    """One sampler, two runs: a torchrun job whose ranks write `job/rank0.log` and `job/rank1.log`, and a
+    script writing `solo.log`. The launcher carries its ranks' files and each rank its launcher's, so all
+    three are the job's run; the script is the other's."""
+    job, solo = tmp_path / "job", tmp_path / "solo.log"
+    job.mkdir()
+    launcher = tmp_path / "torchrun"
+    launcher.write_text(PER_RANK_LAUNCHER.format(python=sys.executable))
+    launcher.chmod(0o755)
+    p = spawn("", str(job), ready=False, argv=[sys.executable, str(launcher), str(job)])
+    other = spawn(HOLD, str(solo))
+    wait_for(lambda: all((job / f"rank{r}.log").exists() and (job / f"rank{r}.log").read_text() for r in (0, 1)))
+    w = Watch(ProcessSampler(logs=[str(job), str(solo)], search_s=0.0, tree_s=0.0, rescan_s=0.0))
+    for r in (0, 1):
+        w.state.attribute("job", str(job / f"rank{r}.log"))
+    w.state.attribute("solo", str(solo))
+    w.until(lambda s: len(s.get("ranks", [])) == 2, spacing=0.05)
+    ranks = {q.pid for q in w.state.processes if q.role == ProcessRole.RANK}
+    assert {q.pid for q in w.state.processes_of("job")} == {p.pid, *ranks}
+    assert [q.pid for q in w.state.processes_of("solo")] == [other.pid]
+    assert {q.sources for q in w.state.processes_of("job")} == {(str(job / "rank0.log"), str(job / "rank1.log"))}
 
 
 @linux_only

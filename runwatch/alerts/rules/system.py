@@ -23,9 +23,9 @@ import numpy as np
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.rules.tail import fmt_duration, history, tail
 from runwatch.alerts.types import Finding
-from runwatch.model import Event, GpuSample, Kind, ProcessRole, ProcessSample, Record, RunState, Severity
+from runwatch.model import Event, GpuSample, Kind, ProcessSample, Record, RunState, Severity
 from runwatch.state.run import RunTracker
-from runwatch.state.system import SystemState, window
+from runwatch.state.system import SystemState, exited, window
 
 GIB = float(1 << 30)
 MIB = float(1 << 20)
@@ -123,7 +123,7 @@ class GpuUtilLow(SystemRule[GpuUtilLowParams]):
         if system is None or run.state(now) != RunState.RUNNING or in_phase(run):
             return []
         low = []
-        for g in system.run_gpus():
+        for g in system.run_gpus(run.run):
             mean = _gpu_mean(system, g, "util", now, p.window) if g.ok else None
             if mean is not None and mean < p.below:
                 low.append((mean, g.index))
@@ -158,7 +158,7 @@ class GpuMemoryHigh(SystemRule[GpuMemoryHighParams]):
         if system is None or run.state(now) == RunState.FINISHED:
             return []
         out = []
-        for g in system.run_gpus():
+        for g in system.run_gpus(run.run):
             if not g.ok or not g.mem_total or g.mem_used is None:
                 continue
             pct = 100.0 * g.mem_used / g.mem_total
@@ -300,11 +300,11 @@ class GpuStraggler(SystemRule[GpuStragglerParams]):
         p = self.params
         if system is None or len(run.ranks.snapshot()) >= 2 or run.state(now) != RunState.RUNNING or in_phase(run):
             return []
-        gpus = [g for g in system.run_gpus() if g.ok]
+        gpus = [g for g in system.run_gpus(run.run) if g.ok]
         if len(gpus) < 2:
             return []
         means = {m: {g.index: _gpu_mean(system, g, m, now, p.window) for g in gpus} for m in _LAG_WORDS}
-        ranks = system.rank_of()
+        ranks = system.rank_of(run.run)
         out = []
         for g in gpus:
             why = self._why(g.index, means)
@@ -387,7 +387,7 @@ class IoStall(SystemRule[IoStallParams]):
         if run.state(now) not in (RunState.RUNNING, RunState.STALLED):
             return []
         if silent and silence is not None and silence > self._budget(run):
-            evidence = self._evidence(system, now, last or now) if system is not None else []
+            evidence = self._evidence(run.run, system, now, last or now) if system is not None else []
             if retries:
                 evidence.append(f"{retries} dataloader retr{'y' if retries == 1 else 'ies'} in the last "
                                 f"{fmt_duration(p.retry_window)}")
@@ -408,26 +408,28 @@ class IoStall(SystemRule[IoStallParams]):
         since = now - self.params.retry_window
         return sum(1 for r in run.events if r.event == Event.DATALOADER_RETRY and (not r.t or r.t >= since))
 
-    def _evidence(self, system: SystemState, now: float, last_step_t: float) -> list[str]:
+    def _evidence(self, name: str, system: SystemState, now: float, last_step_t: float) -> list[str]:
+        """What the machine says of run `name`'s silence: its own processes in disk sleep or reading
+        nothing any more (another run's do not speak for it), the host's iowait."""
         p = self.params
         out = []
-        t, d = window(system.run_series("disk_sleep"), now, p.window)
+        t, d = window(system.run_series("disk_sleep", name), now, p.window)
         if len(d) and float(np.mean(d > 0)) >= p.disk_sleep_fraction:
-            who = [_who(q) for q in system.processes if q.state == "disk-sleep"] or ["a run process"]
+            who = [_who(q) for q in system.processes_of(name) if q.state == "disk-sleep"] or ["a run process"]
             out.append(f"{', '.join(who[:3])} in disk sleep {100 * float(np.mean(d > 0)):.0f}% of the last "
                        f"{fmt_duration(p.window)}")
         _, w = window(system.host_series("iowait_percent"), now, p.window)
         iowait = _mean(w)
         if iowait is not None and iowait > p.iowait_above:
             out.append(f"host iowait {iowait:.0f}%")
-        collapsed = self._read_collapse(system, now, last_step_t)
+        collapsed = self._read_collapse(name, system, now, last_step_t)
         if collapsed:
             out.append(collapsed)
         return out
 
-    def _read_collapse(self, system: SystemState, now: float, last_step_t: float) -> str | None:
+    def _read_collapse(self, name: str, system: SystemState, now: float, last_step_t: float) -> str | None:
         p = self.params
-        series = system.run_series("rchar_bps")
+        series = system.run_series("rchar_bps", name)
         _, recent = window(series, now, p.window)
         _, before = window(series, last_step_t, 5 * p.window)
         if len(recent) < 2 or len(before) < 3:
@@ -470,7 +472,7 @@ class ProcessExit(SystemRule[ProcessExitParams]):
         shows a crash; otherwise it is a warning that says why runwatch cannot tell."""
         if system is None:
             return []
-        ended = exited(system.processes)
+        ended = exited(system.processes_of(run.run))
         failed = [q for q in ended if q.exit_code != 0]
         if not failed:
             return []
@@ -490,20 +492,6 @@ class ProcessExit(SystemRule[ProcessExitParams]):
         unsure = "" if evidence else "; the log has no finish line and its exit code is unknown to runwatch"
         f = self.finding(run, f"{_who(first)} {how} {when}{more}{unsure}", value=_value(first), step=step)
         return [f if evidence and not finished else self.at_severity(f, Severity.WARNING)]
-
-
-def exited(procs: tuple[ProcessSample, ...]) -> list[ProcessSample]:
-    """Main and rank processes that ended and were not replaced (a restarted rank, a new launcher)."""
-    alive = {(q.role, q.rank) for q in procs if q.alive}
-    alive_main = any(q.alive and q.role == ProcessRole.MAIN for q in procs)
-    out = []
-    for q in procs:
-        if q.alive or q.role == ProcessRole.CHILD:
-            continue
-        if (q.role, q.rank) in alive or (q.role == ProcessRole.MAIN and q.rank is None and alive_main):
-            continue
-        out.append(q)
-    return out
 
 
 def _how(p: ProcessSample) -> str:

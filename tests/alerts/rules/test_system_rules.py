@@ -397,6 +397,48 @@ def test_process_exit_after_the_run_finished() -> None:
     assert f.severity == Severity.WARNING and f.summary == "python (pid 1) exited with code 137 after the run finished"
 
 
+TRAIN, OTHER = "/runs/train.log", "/runs/other.log"
+"""The logs of run `train` (the tracker `feed` makes) and of another run the same engine follows."""
+
+
+def two_runs(*procs: ProcessSample) -> SystemState:
+    state = SystemState()
+    state.attribute("train", TRAIN)
+    state.attribute("other", OTHER)
+    state.apply(SystemSample(t=T0, processes=procs))
+    return state
+
+
+def test_process_exit_hears_only_of_its_own_runs_processes() -> None:
+    """One engine follows two runs: the other run's writer exiting is not this run's news, and the
+    other's writer still alive does not hide this run's writer's exit."""
+    run, now = training()
+    theirs = dataclasses.replace(gone(2, 1), sources=(OTHER,))
+    assert ProcessExit().evaluate_system(run, two_runs(alive(1), theirs), now) == []  # alive(1): nobody's
+    assert ProcessExit().evaluate_system(run, two_runs(dataclasses.replace(alive(1), sources=(TRAIN,)), theirs),
+                                         now) == []
+    mine = dataclasses.replace(gone(1, 1), sources=(TRAIN,))
+    (f,) = ProcessExit().evaluate_system(run, two_runs(mine, dataclasses.replace(alive(2), sources=(OTHER,))), now)
+    assert f.summary == "python (pid 1) exited with code 1 before the run finished at step 599 of 10000"
+    assert f.severity == Severity.CRITICAL
+
+
+def test_io_stall_reads_only_its_own_runs_processes() -> None:
+    """Another run's process in disk sleep is no evidence of this run's stall."""
+    run, last, now = stalled()
+
+    def theirs(t: float) -> tuple[ProcessSample, ...]:
+        return tuple(dataclasses.replace(p, sources=(OTHER,)) for p in in_disk_sleep(last)(t))
+
+    state = SystemState()
+    state.attribute("train", TRAIN)
+    state.attribute("other", OTHER)
+    assert IoStall().evaluate_system(run, system(last - 300, now, procs=theirs, state=state), now) == []
+    state.attribute("train", OTHER)  # the same process writing this run's log too: its evidence counts
+    (f,) = IoStall().evaluate_system(run, system(now + 2, now + 62, procs=theirs, state=state), now + 62)
+    assert "rank 0 (pid 4242) in disk sleep" in f.summary
+
+
 # ── disk_low, host_memory ───────────────────────────────────────────────────
 
 
