@@ -110,7 +110,7 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
             if v is not None and math.isfinite(v):
                 return float(v), basis
     elapsed = curve(facts.tracker, "elapsed")
-    if elapsed is not None and elapsed.finite.any():
+    if elapsed is not None and elapsed.finite.any() and np.nanmax(elapsed.hi) > 0:  # a bar's [00:00] is < 1 s
         return float(np.nanmax(elapsed.hi)), "the log's elapsed time"
     snap = facts.tracker.snapshot(facts.end)
     if facts.own_times and snap.progress.elapsed_s is not None:
@@ -118,7 +118,8 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
     first = _first_step_time(facts.tracker) if facts.own_times else None
     if first is not None:
         return facts.end - first, "the records' times"
-    took = stall_time(facts.tracker, clock=not facts.synthetic_time)[3]  # a made-up clock is no runtime
+    # only a clock the records stated: a rebuilt one (a bar's elapsed time) adds a made-up pause per evaluation
+    took = stall_time(facts.tracker, clock=facts.own_times)[3]
     return (None, NOT_KNOWN) if took is None else (took, ESTIMATE)
 
 

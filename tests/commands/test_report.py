@@ -431,3 +431,17 @@ def test_checkpoint_saves_say_when_a_run_without_times_ended(tmp_path: Path) -> 
     assert code == 0
     assert row(md, "started") == "not known"  # a first save is no start
     assert row(md, "ended") == iso_utc(saved["checkpoint-120"]) + " (from checkpoint saves (their files' times))"
+
+
+def test_a_progress_bars_zero_elapsed_time_is_no_runtime(tmp_path: Path) -> None:
+    """Lightning's bars print `[00:00<…]` for epochs under a second: the report said "runtime 0s (0.0 s,
+    from the log's elapsed time)" for a run of four epochs."""
+    run = FIXTURES / "realruns/lightning-tqdm-healthy/run"
+    assert "[00:00<" in (run / "train.log").read_text("utf-8", "replace")
+    code, md = report(run, tmp_path)
+    assert code == 0
+    assert "0.0 s" not in row(md, "runtime") and "elapsed time" not in row(md, "runtime")
+    # the sum of its step times (tqdm's it/s), not the replay's rebuilt clock with 30 s per evaluation (1m31s)
+    assert row(md, "runtime").endswith("s, from the sum of the logged step times, an estimate)")
+    whole = json.loads((run.parent / "manifest.json").read_text())["duration_s"]  # the recorder's wall time
+    assert float(re.search(r"\(([\d.]+) s,", row(md, "runtime")).group(1)) < whole
