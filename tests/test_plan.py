@@ -172,6 +172,23 @@ def test_live_places_new_logs_by_the_same_rules(tmp_path: Path) -> None:
     assert under is first and not new  # under the rank logs' directory: their run
 
 
+def test_a_log_that_appears_in_a_followed_directory_is_named_as_at_start(tmp_path: Path) -> None:
+    """A new user's review asked that the first log of a directory followed from empty be named as `tail`
+    started after it appeared names it: the directory's name (a directory of one run is that run), live
+    and at start alike; a log that would have been a run of its own at start is one live too."""
+    live, started = tmp_path / "live" / "d", tmp_path / "started" / "d"
+    live.mkdir(parents=True)
+    [d] = plan([str(live)], live=True).directories
+    first, _ = d.place(touch(live / "train.log"))
+    touch(started / "train.log")
+    assert first.name == "d"
+    assert [r.name for r in plan([str(started)], live=True).runs] == [r.name for r in plan_runs([str(started)])] == ["d"]
+    other, new = d.place(touch(live / "eval.log"))
+    touch(started / "eval.log")
+    assert new and other.name == "eval" and other is not first
+    assert "eval" in [r.name for r in plan([str(started)], live=True).runs]
+
+
 def test_a_directory_of_runs_gives_each_run_its_own_metric_files_and_checkpoints(tmp_path: Path) -> None:
     """A review: a directory holding the run lab's recordings (each a log, TensorBoard files, an HF run's
     checkpoints, a Lightning CSV five levels down) was planned as the runs' logs plus one made-up run

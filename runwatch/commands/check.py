@@ -33,6 +33,7 @@ from runwatch.model import AlertState, Event, Kind, Record, RunState, Severity, 
 from runwatch.parsers.source import ChunkRecords
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.replay import Replay, ReplayClock, merge_by_step, replay
+from runwatch.report.values import SOURCE_TIMES
 from runwatch.state.series import History
 from runwatch.text import clean
 from runwatch.watcher.types import Notice
@@ -79,6 +80,10 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
         if isinstance(r, ItemsReader):
             out.meta.update(r.meta)
             out.samples += r.samples
+            times = out.meta.setdefault(SOURCE_TIMES, {}) if r.times else {}
+            for by, (first, last) in r.times.items():
+                was = times.get(by, (first, last))
+                times[by] = (min(was[0], first), max(was[1], last))
         elif r.printed is not None:
             out.preambles.append(r.printed)
     return out

@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, Protocol
 
 from runwatch.decoding import decode, split_side_records
-from runwatch.model import Preamble, Record, SystemSample
+from runwatch.model import Kind, Preamble, Record, SystemSample
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
 from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.report.values import CHECKPOINT_TIMES
 from runwatch.watcher.lines import LineSplitter
 from runwatch.watcher.snapshot import READ_CHUNK
 from runwatch.watcher.types import ItemBatch, Notice
@@ -122,6 +123,10 @@ class ItemsReader:
         """The run's metadata this source carried (W&B's run details and config; trainer_state.json's settings)."""
         self.samples: list[SystemSample] = []
         """The training machine's system stats this source carried (a W&B run's)."""
+        self.times: dict[str, tuple[float, float]] = {}
+        """What stamped this source's records with their own time (`stamped_by`) → the first and the last
+        such time: a log without times may still have TensorBoard's wall times or its checkpoints' file
+        times, which the report's overview gives as the run's start and end (`read_time=False` only)."""
 
     @property
     def format(self) -> str | None:
@@ -146,4 +151,19 @@ class ItemsReader:
         side = split_side_records(kind, recs)
         self.meta.update(side.meta)
         self.samples += side.samples
+        if not self.read_time:
+            for r in side.own:
+                if r.t > 0:
+                    by = stamped_by(kind, r)
+                    first, last = self.times.get(by, (r.t, r.t))
+                    self.times[by] = (min(first, r.t), max(last, r.t))
         return side.own
+
+
+STAMPS = {"tfevents": "TensorBoard's event times", "wandb": "the W&B run's record times",
+          "csv_rows": "the metric file's times", "metrics_arrays": "the metric file's times"}
+
+
+def stamped_by(kind: str, rec: Record) -> str:
+    """What gave a structured source's record its time, in the report's words."""
+    return CHECKPOINT_TIMES if rec.kind == Kind.CHECKPOINT else STAMPS.get(kind, f"{kind} times")

@@ -23,7 +23,9 @@ from runwatch.report.curves import curve, first_of
 from runwatch.report.loss import loss_numbers
 from runwatch.report.timing import stall_time, throughput_numbers
 from runwatch.report.values import (
+    CHECKPOINT_TIMES,
     LOSS,
+    SOURCE_TIMES,
     THROUGHPUT,
     AlertRow,
     CheckpointNumbers,
@@ -65,13 +67,37 @@ def overview(facts: RunFacts) -> Overview:
     if start is None and facts.own_times:  # lines stamped with their time (Megatron, DeepSpeed, torchtitan)
         start = _first_step_time(t)
         end = facts.end if start is not None else None
+    times_basis = ""
+    if start is None and end is None and (said := times_said(meta)) is not None:
+        start, end, times_basis = said
+        if start is not None and end is not None and basis in (ESTIMATE, NOT_KNOWN):
+            runtime, basis = end - start, times_basis
     cause = _crash_said(facts.alerts) or crash_cause(t.events) if facts.state == "crashed" else None
     name = facts.name + (f" (W&B run {run['name']})" if run.get("name") else "")
     machine = hardware(env, facts.samples) or next(
         (f"{h} (as the log says)" for _, p in facts.preambles if (h := p.hardware())), None)
     return Overview(name, facts.source, facts.state, cause, t.progress.step, t.progress.total, start, end,
                     runtime, basis, _str(run.get("host") or env.get("host")), machine,
-                    _str(env.get("program")), t.records)
+                    _str(env.get("program")), t.records, times_basis)
+
+
+def times_said(meta: Mapping[str, Any]) -> tuple[float | None, float, str] | None:
+    """(start, end, what said them) from the times the structured sources stamped their records with, for a
+    log without times (a review: a nanoGPT log beside its TensorBoard events said "not known"). A source
+    that spans the run (TensorBoard's wall times, a metric file's) gives both; checkpoint saves give only
+    the end (the last save), their first save being no start. None when no source stamped a time."""
+    found = {by: span for by, span in _mapping(meta.get(SOURCE_TIMES)).items()
+             if isinstance(span, tuple | list) and len(span) == 2}
+    spans = {by: span for by, span in found.items() if by != CHECKPOINT_TIMES}
+    if spans:
+        by = min(spans, key=lambda b: spans[b][0])
+        return float(spans[by][0]), max(float(s[1]) for s in found.values()), by
+    if CHECKPOINT_TIMES in found:
+        return None, float(found[CHECKPOINT_TIMES][1]), CHECKPOINT_TIMES
+    return None
+
+
+ESTIMATE, NOT_KNOWN = "the sum of the logged step times, an estimate", "not known"
 
 
 def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
@@ -84,7 +110,7 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
             if v is not None and math.isfinite(v):
                 return float(v), basis
     elapsed = curve(facts.tracker, "elapsed")
-    if elapsed is not None and elapsed.finite.any():
+    if elapsed is not None and elapsed.finite.any() and np.nanmax(elapsed.hi) > 0:  # a bar's [00:00] is < 1 s
         return float(np.nanmax(elapsed.hi)), "the log's elapsed time"
     snap = facts.tracker.snapshot(facts.end)
     if facts.own_times and snap.progress.elapsed_s is not None:
@@ -92,8 +118,9 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
     first = _first_step_time(facts.tracker) if facts.own_times else None
     if first is not None:
         return facts.end - first, "the records' times"
-    took = stall_time(facts.tracker, clock=not facts.synthetic_time)[3]  # a made-up clock is no runtime
-    return (None, "not known") if took is None else (took, "the sum of the logged step times, an estimate")
+    # only a clock the records stated: a rebuilt one (a bar's elapsed time) adds a made-up pause per evaluation
+    took = stall_time(facts.tracker, clock=facts.own_times)[3]
+    return (None, NOT_KNOWN) if took is None else (took, ESTIMATE)
 
 
 def _first_step_time(t: RunTracker) -> float | None:

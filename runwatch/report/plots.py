@@ -23,7 +23,7 @@ from runwatch.report.document import Image as Plot
 from runwatch.report.timing import step_times
 from runwatch.report.values import LOSS, LR, THROUGHPUT, VAL
 from runwatch.state.run import RunTracker
-from runwatch.yrange import robust_range
+from runwatch.yrange import YRange, robust_range
 
 DPI = 100
 WIDTH_IN = 10.0
@@ -41,6 +41,8 @@ REBUILT = "the sum of the logged step times: the log has no times of its own"
 FEW = 60
 """A curve of this many points or fewer (evaluations) is drawn with a dot on each."""
 GAP = 10.0
+LOG_RATIO = 100.0
+"""Runs overlaid whose values (all positive) span this factor or more are drawn on a log y axis."""
 SCI_LIMITS = (-2, 5)
 """Tick values below 10⁻² or from 10⁵ up are written as a multiple of a power of ten shown above the axis
 (`1e-3`, `1e6`): the learning rate's `0.00075` and a token rate's `1,200,000` pushed the y label off the
@@ -164,19 +166,60 @@ def draw_lines(ax: Axes, lines: list[tuple[Curve, str]], ylabel: str, *, robust:
         if marks and bad.any():
             ax.plot(x[bad], np.full(int(bad.sum()), 0.97), "x", color=NONFINITE, markersize=7,
                     transform=ax.get_xaxis_transform(), label=f"{label} NaN/Inf")
-    found = robust_range(spans, 0.05 if robust else 0.0)
-    if found is not None:
+    found, note = (_runs_range(spans, names, ylabel, robust) if names is not None and len(spans) > 1 else
+                   _range(spans, ylabel, robust))
+    if found is not None and names is not None and 0 < found.lo and found.hi > LOG_RATIO * found.lo:
+        ax.set_yscale("log")  # runs on scales apart: each readable (on a linear axis the lower was a flat line)
+        ax.set_ylim(found.lo / 1.1, found.hi * 1.1)
+    elif found is not None:
         pad = (found.hi - found.lo) * 0.04 or abs(found.hi) * 0.05 or 0.5
         ax.set_ylim(found.lo - pad, found.hi + pad)
-        off = [f"above: up to {fmt_value(ylabel, found.above)}" if found.above is not None else "",
-               f"below: down to {fmt_value(ylabel, found.below)}" if found.below is not None else ""]
-        if any(off):
-            ax.set_title("warm-up off scale (" + ", ".join(o for o in off if o) + ")", fontsize=9, loc="right")
+    if found is not None:
+        if note:
+            ax.set_title(note, fontsize=9, loc="right")
     ax.set_ylabel(ylabel)
-    ax.ticklabel_format(axis="y", style="sci", scilimits=SCI_LIMITS, useOffset=False)
+    if ax.get_yscale() == "linear":
+        ax.ticklabel_format(axis="y", style="sci", scilimits=SCI_LIMITS, useOffset=False)
     ax.grid(True, alpha=0.3)
     if len(lines) > 1 or names is not None or (marks and any((c.nonfinite > 0).any() for c, _ in lines)):
         ax.legend(loc="best", fontsize=8)  # not "upper right": the NaN crosses run along the top edge
+
+
+def _range(spans: list[tuple[np.ndarray, list[np.ndarray]]], ylabel: str,
+           robust: bool) -> tuple[YRange | None, str]:
+    """The y range of curves of one run (its warm-up shared) and the note of what it leaves off."""
+    found = robust_range(spans, 0.05 if robust else 0.0)
+    off = _off(found, ylabel)
+    return found, "warm-up off scale (" + off + ")" if off else ""
+
+
+def _runs_range(spans: list[tuple[np.ndarray, list[np.ndarray]]], names: Sequence[str], ylabel: str,
+                robust: bool) -> tuple[YRange | None, str]:
+    """The y range of several runs overlaid: each run's range after its own warm-up, all of them together,
+    so that every run is drawn (with the warm-up taken over the runs' shared x, a short run, or one on a
+    time axis that ends where another's warm-up does, fell wholly in the warm-up and off the axis); the
+    note names each run whose warm-up is left off, with how far."""
+    ranges = [(name, robust_range([span], 0.05 if robust else 0.0)) for name, span in zip(names, spans, strict=True)]
+    found = [(name, r) for name, r in ranges if r is not None]
+    if not found:
+        return None, ""
+    lo, hi = min(r.lo for _, r in found), max(r.hi for _, r in found)
+    offs = []
+    for name, r in found:
+        beyond = YRange(lo, hi, r.above if r.above is not None and r.above > hi else None,
+                        r.below if r.below is not None and r.below < lo else None)
+        if off := _off(beyond, ylabel):
+            offs.append(f"{name}: {off}")
+    return YRange(lo, hi), "warm-up off scale (" + "; ".join(offs) + ")" if offs else ""
+
+
+def _off(found: YRange | None, ylabel: str) -> str:
+    """What `found` leaves off, in words ("" when nothing)."""
+    if found is None:
+        return ""
+    off = [f"above: up to {fmt_value(ylabel, found.above)}" if found.above is not None else "",
+           f"below: down to {fmt_value(ylabel, found.below)}" if found.below is not None else ""]
+    return ", ".join(o for o in off if o)
 
 
 def _broken(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -31,7 +31,9 @@ def overview(n: RunNumbers) -> list[Block]:
     rows = [("run", o.name), ("sources", o.source), ("state", state)]
     if o.cause:
         rows.append(("crash cause", clip(o.cause, 300)))
-    rows += [("steps", steps), ("started", _time(o.start)), ("ended", _time(o.end)),
+    said = f" (from {o.times_basis})" if o.times_basis else ""
+    rows += [("steps", steps), ("started", _time(o.start) + (said if o.start is not None else "")),
+             ("ended", _time(o.end) + (said if o.end is not None else "")),
              ("runtime", f"{fmt_duration(o.runtime_s)} ({o.runtime_s:.1f} s, from {o.runtime_basis})"
               if o.runtime_s is not None else UNKNOWN),
              ("host", o.host or UNKNOWN), ("hardware", o.hardware or UNKNOWN), ("command", o.command or UNKNOWN),

@@ -63,6 +63,9 @@ class Overview:
     hardware: str | None
     command: str | None
     records: int
+    times_basis: str = ""
+    """What said the start and the end when no W&B run or stamped log line did ("TensorBoard's event
+    times", "checkpoint saves (their files' times)"); "" when they came from one of those, or are not known."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,13 @@ def _strict(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_strict(v) for v in value]
     return value
+
+
+SOURCE_TIMES = "source_times"
+"""The key of a run's metadata (`runwatch check` sets it) that maps what stamped the structured sources'
+records with their own time ("TensorBoard's event times", "checkpoint saves (their files' times)") to the
+first and the last such time."""
+CHECKPOINT_TIMES = "checkpoint saves (their files' times)"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 
 from runwatch.alerts.types import Notification
 from runwatch.model import AlertState, Controller, RunSnapshot, Severity
+from runwatch.text import clip
 from runwatch.tui.screens.dashboard import DashboardScreen
 from runwatch.tui.screens.help import HelpScreen
 
@@ -101,15 +102,17 @@ class RunwatchApp(App[int]):
         notes = [n for n in notes if not n.in_history]
         if len(notes) > TOASTS_AT_ONCE:
             worst = max(notes, key=lambda n: (n.state != AlertState.RESOLVED, n.alert.severity == Severity.CRITICAL))
-            lines = [f"{n.alert.rule} {_what(n)}: {n.alert.run}" for n in notes[:LISTED]]
+            lines = [clip(f"{n.alert.rule} {_what(n)}: {n.alert.run}", TOAST_TEXT_W) for n in notes[:LISTED]]
             if len(notes) > LISTED:
                 lines.append(f"… and {len(notes) - LISTED} more (the Alerts panel lists them)")
             self.notify("\n".join(lines), title=f"{len(notes)} alerts", severity=_level(worst), timeout=8,
                         markup=False)
             return
+        several = len(self.snaps) > 1
         for n in notes:
             a = n.alert
-            self.notify(f"{a.run}: {a.summary}", title=f"{a.rule} {_what(n)}", severity=_level(n), timeout=8,
+            said = f"{a.run}: {a.summary}" if several else a.summary  # one run: the header names it
+            self.notify(clip(said, TOAST_TEXT_W), title=f"{a.rule} {_what(n)}", severity=_level(n), timeout=8,
                         markup=False)
 
     def _history_toast(self, found: list[Notification]) -> None:
@@ -182,6 +185,9 @@ TOASTS_AT_ONCE = 2
 """Alert transitions of one poll shown as toasts of their own; more come as one toast that lists them."""
 LISTED = 4
 """Transitions that one toast lists by name."""
+TOAST_TEXT_W = 40 - 4
+"""Characters on a toast's line (runwatch.tcss: 40 columns, less its padding, its coloured edge and the scrollbar gutter): an alert's
+toast is its title and one line, cut to this (the Alerts pane and the note under it give the whole summary)."""
 
 
 def _what(n: Notification) -> str:

@@ -121,3 +121,56 @@ def test_the_alerts_cell_puts_critical_first_and_says_what_it_left_out() -> None
     printed = re.split(r"\s{2,}", table(Comparison(["a", "b"], [], [("alerts", [two, cell])])).splitlines()[-1])
     assert printed[1:] == ["stall (critical), loss_spike (warning)", "crash (critical) +3 more"]
     assert max(map(len, printed)) <= CELL
+
+
+def rows_of(path: Path, colour: tuple[int, int, int]) -> int:
+    """How many pixel rows of the PNG hold the colour: the height a run's line takes."""
+    from matplotlib.image import imread
+
+    rgb = (imread(path)[..., :3] * 255).round().astype(np.int64)
+    return int(((np.abs(rgb - np.array(colour)).sum(axis=-1) < 12).any(axis=1)).sum())
+
+
+@pytest.mark.parametrize(("a", "b", "axis"), [("keras-v1-healthy", "hf-oom", "step"),
+                                              ("tutorial-healthy", "nanogpt-tb-healthy", "time")])
+def test_a_run_on_another_scale_is_drawn_not_left_off_the_axis(a: str, b: str, axis: str, tmp_path: Path) -> None:
+    """A new user's review: the y range was the warm-up-free range over the runs' shared x, so a run that
+    ended inside another's first 5% (hf-oom's 45 steps beside Keras's 1,000; nanoGPT's 20 s beside the
+    tutorial's 10 minutes of step times) was all warm-up, off the axis (loss 5.3 over a 1.3–2.6 axis)."""
+    out = tmp_path / "cmp"
+    assert main(["compare", str(FIXTURES / a / "run"), str(FIXTURES / b / "run"), "-o", str(out), "--x", axis]) == 0
+    png = out / "compare_loss.png"
+    assert holds(png, BLUE) > 200 and holds(png, ORANGE) > 100  # both runs drawn
+
+
+def test_runs_on_scales_apart_are_drawn_on_a_log_axis(tmp_path: Path) -> None:
+    """The tutorial's loss (0.1–2) beside nanoGPT's divergence (up to 13,000) was a flat line along the bottom."""
+    out = tmp_path / "cmp"
+    assert main(["compare", str(FIXTURES / "tutorial-healthy/run"), str(FIXTURES / "nanogpt-tb-diverge/run"),
+                 "-o", str(out)]) == 0
+    assert rows_of(out / "compare_loss.png", BLUE) > 60  # the tutorial's curve takes a sixth of the plot's height
+
+
+def test_a_runs_warm_up_off_the_axis_is_named_with_its_range() -> None:
+    from runwatch.commands.check import check_run
+    from runwatch.config import Config
+    from runwatch.model import XAxis
+    from runwatch.plan import plan_runs
+    from runwatch.report.overlay import run_curve
+    from runwatch.report.plots import draw_lines, figure
+    from runwatch.report.values import DRAWN, LOSS
+
+    names = ["tutorial-healthy", "torchrun-tee-healthy"]
+    curves = []
+    for name in names:
+        (run,) = plan_runs([str(FIXTURES / name / "run")])
+        result = check_run(run, Config.default(), None, None, history=DRAWN)
+        c = run_curve(result.tracker, LOSS, XAxis.STEP, result.own_times)
+        assert c is not None
+        curves.append((c, "#000000"))
+    _, (ax,) = figure(1, 4.5)
+    draw_lines(ax, curves, "loss", names=names)
+    assert ax.get_title(loc="right") == "warm-up off scale (torchrun-tee-healthy: above: up to 2.305)"
+    lo, hi = ax.get_ylim()
+    for c, _ in curves:  # every run on the axis after its warm-up
+        assert ((c.y[len(c.y) // 10:] >= lo) & (c.y[len(c.y) // 10:] <= hi)).all()

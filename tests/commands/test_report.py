@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from runwatch.cli import main
-from runwatch.present import fmt_value
+from runwatch.present import fmt_value, iso_utc
 from tests.support.checkpoints import torch_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -395,3 +395,53 @@ def test_a_crashs_cause_is_the_one_its_alert_names(tmp_path: Path) -> None:
     assert code == 2
     cause = row(md, "crash cause")
     assert cause.startswith("a worker process failed on rank 1: IndexError: index 154 is out of bounds")
+
+
+def test_a_log_without_times_takes_its_start_and_end_from_its_tensorboard_events(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: nanoGPT's log has no times, so the overview said "not known" for start and end
+    while the TensorBoard file beside it stamps every event with its wall time."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    walls = [e.wall_time for e in EventFileLoader(str(next((TENSORBOARD / "runs").iterdir()))).Load()
+             if any(v.tag == "train/loss" for v in e.summary.value)]
+    code, md = report(TENSORBOARD, tmp_path / "md")
+    assert code == 0
+    from_tb = " (from TensorBoard's event times)"
+    assert row(md, "started") == iso_utc(walls[0]) + from_tb and row(md, "ended") == iso_utc(walls[-1]) + from_tb
+    assert row(md, "runtime").endswith(f"({walls[-1] - walls[0]:.1f} s, from TensorBoard's event times)")
+    capsys.readouterr()
+    assert main(["report", str(TENSORBOARD), "-o", str(tmp_path / "j"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)["overview"]
+    assert got["start"] == pytest.approx(walls[0], abs=1e-3) and got["end"] == pytest.approx(walls[-1], abs=1e-3)
+
+
+def test_checkpoint_saves_say_when_a_run_without_times_ended(tmp_path: Path) -> None:
+    """The HF run's log has no times: without its W&B run, its checkpoints' files are the one clock left."""
+    import os
+
+    run = tmp_path / "run"
+    shutil.copytree(WANDB, run, symlinks=True, ignore=shutil.ignore_patterns("wandb"))
+    saved = {"checkpoint-40": 1_790_000_000.0, "checkpoint-80": 1_790_000_015.0, "checkpoint-120": 1_790_000_030.0}
+    assert sorted(saved) == sorted(p.name for p in (run / "out").iterdir())
+    for name, t in saved.items():
+        for f in (run / "out" / name).rglob("*"):
+            os.utime(f, (t, t))
+    code, md = report(run, tmp_path / "out")
+    assert code == 0
+    assert row(md, "started") == "not known"  # a first save is no start
+    assert row(md, "ended") == iso_utc(saved["checkpoint-120"]) + " (from checkpoint saves (their files' times))"
+
+
+def test_a_progress_bars_zero_elapsed_time_is_no_runtime(tmp_path: Path) -> None:
+    """Lightning's bars print `[00:00<…]` for epochs under a second: the report said "runtime 0s (0.0 s,
+    from the log's elapsed time)" for a run of four epochs."""
+    run = FIXTURES / "realruns/lightning-tqdm-healthy/run"
+    assert "[00:00<" in (run / "train.log").read_text("utf-8", "replace")
+    code, md = report(run, tmp_path)
+    assert code == 0
+    assert "0.0 s" not in row(md, "runtime") and "elapsed time" not in row(md, "runtime")
+    # the sum of its step times (tqdm's it/s), not the replay's rebuilt clock with 30 s per evaluation (1m31s)
+    assert row(md, "runtime").endswith("s, from the sum of the logged step times, an estimate)")
+    whole = json.loads((run.parent / "manifest.json").read_text())["duration_s"]  # the recorder's wall time
+    assert float(re.search(r"\(([\d.]+) s,", row(md, "runtime")).group(1)) < whole

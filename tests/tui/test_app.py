@@ -19,7 +19,8 @@ from textual.pilot import Pilot
 
 from runwatch.alerts.types import Notification
 from runwatch.model import AlertState, Notice, Severity, XAxis
-from runwatch.tui.app import RunwatchApp
+from runwatch.text import clip
+from runwatch.tui.app import TOAST_TEXT_W, RunwatchApp
 from runwatch.tui.screens.compare import CompareScreen
 from runwatch.tui.screens.help import HelpScreen
 from runwatch.tui.screens.silence import SilenceMenu
@@ -275,27 +276,31 @@ def test_slash_filters_metrics_and_escape_clears(make_app) -> None:  # type: ign
     drive(make_app(), filt)
 
 
-def test_alert_pop_ups_leave_ranks_system_and_log_in_view(make_app) -> None:  # type: ignore[no-untyped-def]
-    """A review: two alert pop-ups (Textual's toasts, bottom right, five rows each) covered the Ranks,
-    System and Log panes; they now sit over the Alerts pane, which lists the same alerts."""
+def test_alert_pop_ups_leave_every_pane_in_view(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Reviews: two alert pop-ups (Textual's toasts, bottom right, five rows each) covered the Ranks, System
+    and Log panes; moved over the Alerts pane, they hid its rows, the alert that fired among them. They now
+    sit at the top left of the charts, under the first chart's title, two rows each."""
     from textual.widgets._toast import Toast
 
-    from runwatch.tui.widgets.log_pane import LogPane
-    from runwatch.tui.widgets.ranks import RanksPanel
-    from runwatch.tui.widgets.system import SystemPanel
-
     async def pop(app: RunwatchApp, pilot: Pilot[Any]) -> None:
-        app.notify("nanochat-d24: grad_norm is NaN at step 380 (18 of the 18 steps logged from there on are not "
-                   "finite)", title="nonfinite firing", severity="error", timeout=30)
-        app.notify("nanochat-d24: rank 5 is 4 steps behind", title="straggler firing", severity="warning", timeout=30)
+        ctrl = app.controller
+        assert isinstance(ctrl, FakeController)
+        ctrl.feed.publish(
+            make_notification("n1", summary="grad_norm is NaN at step 380 (18 of the 18 steps logged from there on "
+                                            "are not finite)"),
+            make_notification("n2", rule="straggler", severity=Severity.WARNING, summary="rank 5 is 4 steps behind"))
+        app.poll()
         await pilot.pause(0.3)
         toasts = [t.region for t in app.screen.query(Toast)]
-        panes = [w.region for cls in (RanksPanel, SystemPanel, LogPane) for w in app.screen.query(cls) if w.display]
-        assert len(toasts) == 2 and len(panes) >= 2
-        assert all(t.height <= 4 for t in toasts)
+        panes = [w.region for cls in (AlertsBox, RanksPanel, SystemPanel, LogPane, SparklineStrip, RunList, RunHeader)
+                 for w in app.screen.query(cls) if w.display and w.region.height]
+        assert len(toasts) == 2 and len(panes) >= 3
+        assert all(t.height == 2 for t in toasts)  # the title and one line
         assert not [(t, p) for t in toasts for p in panes if t.overlaps(p)]
+        first = min((p.region for p in app.screen.query(ChartPanel)), key=lambda r: (r.y, r.x))
+        assert min(t.y for t in toasts) == first.y + 1  # the chart's title row stays in view
 
-    for size in ((160, 48), (120, 36)):  # Ranks/System beside Alerts at 160, System in the middle third at 120
+    for size in ((160, 48), (120, 40), (80, 24)):
         drive(make_app(), pop, size=size, notifications=True)
 
 
@@ -842,7 +847,8 @@ def test_alert_notifications_reach_the_tui_through_its_subscription(make_app) ->
         await settle(pilot)
         toasts = [(n.title, n.severity) for n in app._notifications]
         assert toasts == [("nonfinite firing", "error"), ("nonfinite resolved", "information")]
-        assert all(n.message == "nanochat-d24: grad_norm is NaN at step 380" for n in app._notifications)
+        assert all(n.message == clip("nanochat-d24: grad_norm is NaN at step 380", TOAST_TEXT_W)  # one line
+                   for n in app._notifications)
         app.poll()
         assert len(app._notifications) == 2  # each shown once
 

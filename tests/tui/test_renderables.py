@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -245,7 +246,30 @@ def test_a_rank_is_marked_slow_by_an_alert_whose_rule_names_lagging_ranks() -> N
     lagging = AlertBrief("straggler", AlertState.FIRING, Severity.WARNING, labels={"rank": 1}, lagging_rank=True)
     nan = AlertBrief("nonfinite", AlertState.FIRING, Severity.CRITICAL, labels={"rank": 2})
     rows = ranks_text(snap(ranks=ranks, alerts=(lagging, nan))).plain.splitlines()[1:]
-    assert [row.endswith("slow") for row in rows] == [False, True, False]
+    assert [row.endswith("slow") for row in rows] == [True, False, False]  # listed first
+    assert [int(row.split()[0]) for row in rows] == [1, 0, 2]
+
+
+def test_stragglers_come_first_where_the_panel_shows_few_rows(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A review at 120×40: the Ranks panel showed ranks 0–3 of 8; rank 5, the one behind, was out of view."""
+    import asyncio
+
+    from runwatch.tui.widgets.ranks import RanksPanel
+    from tests.support.tui_pilot import settle
+
+    async def main() -> None:
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            panel = app.screen.query_one(RanksPanel)
+            assert 2 <= panel.content_region.height < 9  # fewer rows than the header and 8 ranks
+            body = panel._last
+            assert body is not None and panel.scroll_y == 0
+            in_view = body.plain.splitlines()[: panel.content_region.height]
+            assert in_view[0].split() == ["rank", "step", "lag", "interval"]
+            assert [row.split()[0] for row in in_view[1:]][0] == "5"  # 4 steps behind: the straggler
+
+    asyncio.run(main())
 
 
 def test_log_text_highlights_errors_and_keeps_brackets() -> None:
@@ -289,6 +313,21 @@ def test_sparks_text_counts_what_does_not_fit() -> None:
     entries = [SparkEntry(f"m{i}", np.arange(10.0), 1.0) for i in range(9)]
     text = sparks_text(entries, 80, 2)
     assert "+6 more" in text.plain
+
+
+def test_a_sparklines_name_is_whole_and_its_value_beside_it() -> None:
+    """A review at 120 and 160 columns: `samples_per…`, and lrm's `1` right-aligned against the next name
+    (`1 samples_per…`)."""
+    from tests.support.fake_controller import canned_runs
+
+    run = canned_runs()[0]
+    entries = [SparkEntry(name, np.linspace(0.0, 1.0, 40), latest[1])
+               for name in ("lrm", "samples_per_sec", "tokens_per_sec") if (latest := run.series[name].latest)]
+    assert len(entries) == 3 and entries[0].last == 1.0
+    for width in (78, 118, 158):
+        line = sparks_text(entries, width, 2).plain
+        assert "samples_per_sec " in line and "tokens_per_sec " in line
+        assert re.search(r"lrm +[▁-█]+ 1 {3,}samples_per_sec", line.replace("\n", " ")), line
 
 
 def test_shared_range_spans_all_runs() -> None:

@@ -237,11 +237,14 @@ class DashboardScreen(Screen[None]):
         self.call_after_refresh(self._place_pop_ups)
 
     def _place_pop_ups(self) -> None:
-        """Alert pop-ups (bottom left, runwatch.tcss) sit over the Alerts pane, above the log under it."""
-        log = self.query_one(LogPane)
-        below = self.size.height - log.region.y if log.region.height and not self._compact else 1  # the footer
+        """Alert pop-ups sit at the top left of the charts, under the first chart's title: over the first
+        steps of the run, which matter least while it runs (a chart's right edge is now). Over the Alerts
+        pane (bottom left) they hid the table's rows, the alert that fired among them (a new user's review);
+        Textual's place, bottom right, covered Ranks, System and Log."""
+        charts = self.query_one(ChartsGrid).region
         for rack in self.query("#textual-toastrack"):
-            rack.styles.margin = (0, 0, below, 0)
+            rack.styles.dock, rack.styles.align = "top", ("left", "top")
+            rack.styles.margin = (charts.y + 1, 0, 0, charts.x + 1)
 
     def _fit_lower(self) -> None:
         """Lay out again if the lower panels need other rows (new alerts, another panel tabbed in)."""

@@ -1,4 +1,4 @@
-"""Per-rank progress: step, lag behind the leader, step interval; stragglers stand out."""
+"""Per-rank progress: step, lag behind the leader, step interval; stragglers stand out, listed first."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def ranks_text(snap: RunSnapshot) -> Text:
     slow = stragglers(snap.ranks, flagged)
     lead = max(rp.step for rp in snap.ranks.values())
     lines = [Text(f"{'rank':>4} {'step':>8} {'lag':>4} {'interval':>8}", "bold", end="")]
-    for r, rp in sorted(snap.ranks.items()):
+    # stragglers first: the panel shows four rows at 120×40, and rank 5 of 8 lagging was out of view below them
+    for r, rp in sorted(snap.ranks.items(), key=lambda kv: (kv[0] not in slow, kv[0])):
         interval = f"{rp.step_interval_s:.3g}s" if rp.step_interval_s else "-"
         row = f"{r:>4} {rp.step:>8,} {rp.step - lead:>4} {interval:>8}"
         lines.append(Text(row + (" slow" if r in slow else ""), "bold yellow" if r in slow else "", end=""))

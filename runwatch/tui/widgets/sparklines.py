@@ -16,7 +16,8 @@ from runwatch.tui.renderables.sparkline import spark_text
 
 CELL = 34
 """Cells per entry: name, sparkline and last value."""
-NAME_W = 12
+NAME_W = 15
+"""Room for a metric's name: `samples_per_sec` and `tokens_per_sec` whole (at 12 they were `samples_per…`)."""
 VALUE_W = 9
 
 
@@ -68,7 +69,8 @@ def _entry(e: SparkEntry, cell: int) -> Text:
     t.append_text(spark)
     value = fmt_value(e.name, e.last)
     value = value if len(value) <= VALUE_W else value[: VALUE_W - 1] + "…"
-    t.append(" " + value.rjust(VALUE_W) + "  ", "bold red" if not math.isfinite(e.last) else "")
+    # beside its sparkline, then the gap: right-aligned, a short value (lrm's `1`) sat against the next name
+    t.append(" " + value.ljust(VALUE_W) + "  ", "bold red" if not math.isfinite(e.last) else "")
     return t
 
 
