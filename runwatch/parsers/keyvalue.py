@@ -7,7 +7,11 @@
 Because almost any line has a word and a number, a line counts only when it
 has a step key (`step`, `iter`, `iteration`, `global_step`, `it`, `steps`, …)
 and another number, or at least two numeric pairs of which one has a canonical
-name (loss, lr, grad_norm, …). score() is at most 1, so every specific format
+name of a measurement (loss, grad_norm, tokens_per_sec, …: not lr or epoch) and
+none names the planned steps (`max_steps`, `train_iters`, …). A header such as
+`Starting training: lr=0.0003 batch_size=32 max_steps=400` is the run's
+configuration: no record (runwatch.parsers.preamble keeps it, and its planned
+steps become the total of step lines that state none). score() is at most 1, so every specific format
 wins detection over this one.
 
 Keys start a clause. A key is one word, or two when the first starts the
@@ -119,6 +123,16 @@ _LABEL_KEYS = frozenset({
     "rank", "local_rank", "global_rank", "world_size", "pid", "node", "gpu", "device", "worker_id", "v_num",
 })
 _CANONICAL_NAMES = frozenset(CANONICAL.values())
+_MEASURED_NAMES = _CANONICAL_NAMES - {"lr", "epoch"}
+"""Canonical names a line without a step must hold one of to be a record: what training measured (a
+loss, a norm, a rate). A learning rate or an epoch alone is what a run's header states of its plan."""
+PLAN_KEYS = frozenset({
+    "max_steps", "total_steps", "num_steps", "train_steps", "training_steps", "num_train_steps", "max_iters",
+    "max_iter", "max_iterations", "num_iterations", "num_iters", "train_iters", "total_iters", "total_iterations",
+})
+"""Keys (as snake() spells them) naming how many steps a run plans: a line that states one without a step
+is the run's configuration (`Starting training: lr=0.0003 batch_size=32 max_steps=400`), never a step record;
+runwatch.parsers.preamble takes the number as the run's total when its step lines state none."""
 _FUNCTION_WORDS = frozenset({
     "a", "an", "the", "of", "to", "for", "from", "in", "on", "at", "by", "as", "with", "and", "or", "not", "is",
     "are", "was", "were", "be", "per", "than", "into", "after", "before", "since", "until", "vs", "over", "under",
@@ -381,8 +395,8 @@ class KeyValueParser(FormatParser):
             return None
         if step is not None and "norm" in metrics and "grad_norm" not in metrics:
             metrics["grad_norm"] = metrics.pop("norm")  # llm.c: `step 65/74 | loss 3.59 | norm 1.47 | …`
-        if step is None and (pairs < 2 or _CANONICAL_NAMES.isdisjoint(metrics)):
-            return None
+        if step is None and (pairs < 2 or _MEASURED_NAMES.isdisjoint(metrics) or not PLAN_KEYS.isdisjoint(metrics)):
+            return None  # a header's settings (`lr=0.0003 batch_size=32 max_steps=400`): config, no record
         return Record(_kind(metrics), step=step, total_steps=total, metrics=metrics, t=_stamped(text))
 
     def score(self, line: str) -> int:

@@ -125,6 +125,7 @@ _Line = tuple[int | None, str, int, float]  # rank, text, line number, read time
 
 _line_no = attrgetter("line")
 _STEP = Kind.STEP
+_EVENT = Kind.EVENT
 """Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11, on every step line."""
 _HOLDS_NOTHING = FormatParser.settle
 """The `settle` of a parser that holds no record for a line that may never come (not called: a live line
@@ -159,6 +160,9 @@ class SourceParser:
         self._settings: Collector | None = Collector()
         """The settings the log prints before its first loss or step (`preamble`); None once they ended."""
         self._found: Preamble | None = None
+        self.planned: int | None = None
+        """The steps the log's header says the run plans (`max_steps=400`: runwatch.parsers.preamble.PLANNED),
+        the total of every step record and row that states none; None while it said none."""
         self.stamped: bool | None = None
         """Whether the log's step lines state when they were written (Megatron's `[2024-04-06 03:02:12]`),
         as its first step record says; None before one. A record of a line that states none takes the read
@@ -219,6 +223,8 @@ class SourceParser:
         self.records += len(out) + (len(steps) if steps is not None else 0)
         if self.stamped is None and steps is not None and len(steps):
             self.stamped = steps.t is not None and bool(steps.t[0] > 0)
+        if steps is not None and self.planned is not None and len(steps):
+            steps = _planned(steps, self.planned)
         return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t)
 
     @property
@@ -496,6 +502,8 @@ class SourceParser:
             self.failures.add("settings", exc)
             self._end_settings()
             return
+        if settings.planned is not None:
+            self.planned = settings.planned
         if not settings.open:
             self._end_settings()
 
@@ -590,6 +598,8 @@ class SourceParser:
             if ok is None:
                 return
             rec = ok
+            if rec.total_steps is None and self.planned is not None and rec.kind is not _EVENT:
+                rec = replace(rec, total_steps=self.planned)  # the header's plan, where the line states none
         if self.stamped is None and rec.kind == _STEP:
             self.stamped = rec.t > 0
         out.append(completed(rec, rank, t, self.source, lineno))
@@ -829,6 +839,17 @@ def _frame_runs(data: bytes, rest: Unhandled, flagged: np.ndarray) -> list[int]:
     frame = (rest.start == rest.end) | np.isin(head, np.frombuffer(FRAME_LEAD.encode(), np.uint8))
     frame[1:] &= np.diff(rest.line) == 1
     return [*np.flatnonzero(flagged | ~frame).tolist(), len(rest)]
+
+
+def _planned(batch: ColumnBatch, planned: int) -> ColumnBatch:
+    """The batch with `planned` as the total of the rows whose line states none (SourceParser.planned)."""
+    import numpy as np
+
+    if not (batch.total < 0).any():
+        return batch
+    total = np.where(batch.total < 0, planned, batch.total)
+    total.flags.writeable = False
+    return replace(batch, total=total)
 
 
 def _lines_of(data: bytes) -> list[str]:
