@@ -59,3 +59,51 @@ def test_the_header_settings_are_the_logs_config(read) -> None:  # type: ignore[
     assert sp.preamble is not None
     assert sp.preamble.settings == [("lr", "0.0003"), ("batch_size", "32"), ("max_steps", "400")]
     assert sp.planned == 400
+
+
+def _per_epoch(epochs: int = 3, zero_based: bool = True) -> tuple[bytes, list[int]]:
+    """The kv recording's step lines `epochs` times over, `step=` counted within each epoch as the new user's
+    loop counted it (from 0, `enumerate(loader)`) and `epoch=` the epoch: the lines and the global steps."""
+    lines = [x for x in _kv_lines() if " step=" in x]
+    per = len(lines)
+    out, want = [], []
+    for e in range(epochs):
+        for i, line in enumerate(lines):
+            s = i if zero_based else i + 1
+            head, rest = line.split(" step=", 1)
+            rest = rest.split(" ", 1)[1].replace("epoch=1", f"epoch={e + (0 if zero_based else 1)}")
+            out.append(f"{head} step={s} {rest}")
+            want.append(e * per + s)
+    return ("\n".join(out) + "\n").encode(), want
+
+
+@pytest.mark.parametrize("zero_based", [True, False])
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_a_per_epoch_step_counter_is_one_axis(zero_based: bool, sizes: tuple[int, ...]) -> None:
+    data, want = _per_epoch(zero_based=zero_based)
+    recs, _ = check(data, sizes)
+    assert [r.step for r in recs if r.kind is Kind.STEP] == want
+    assert {r.metrics["epoch"] for r in recs} == ({0.0, 1.0, 2.0} if zero_based else {1.0, 2.0, 3.0})
+
+
+def test_epochs_of_different_lengths_stay_monotone() -> None:
+    """A shorter epoch (the loader's last, smaller pass): each epoch starts after the last step of the one
+    before it, whatever its length."""
+    data, _ = _per_epoch(epochs=1)
+    lines = data.decode().splitlines()
+    short = [x.replace("epoch=0", "epoch=1") for x in lines[:50]]
+    third = [x.replace("epoch=0", "epoch=2") for x in lines[:10]]
+    recs, _ = check(("\n".join(lines + short + third) + "\n").encode(), (2000,))
+    steps = [r.step for r in recs if r.kind is Kind.STEP]
+    assert steps == [*range(0, 120), *range(120, 170), *range(170, 180)]
+
+
+def test_the_tutorial_recording_and_a_global_counter_keep_their_steps() -> None:
+    """Steps that are global already (the kv recording's `step=N epoch=E`, bracketed's `Epoch [e/E], Step
+    [s/S]` across the tutorial recording's five epochs) are left as they are."""
+    kv, _ = check(KV_LOG.read_bytes())
+    assert [r.step for r in kv if r.kind is Kind.STEP] == list(range(1, 121))
+    tutorial = REALRUNS / "tutorial-healthy" / "run" / "train.log"
+    recs, _ = check(tutorial.read_bytes())
+    steps = [r.step for r in recs if r.kind is Kind.STEP]
+    assert steps == list(range(10, 601, 10))
