@@ -107,3 +107,17 @@ def test_the_tutorial_recording_and_a_global_counter_keep_their_steps() -> None:
     recs, _ = check(tutorial.read_bytes())
     steps = [r.step for r in recs if r.kind is Kind.STEP]
     assert steps == list(range(10, 601, 10))
+
+
+def test_a_tasks_time_without_a_step_is_no_record() -> None:
+    """nanochat's CORE evaluation lines (the speedrun's `Evaluating: coqa (0-shot, …)... accuracy: … | time:
+    18.90s`) made kv step records with step_time 18.9: a time and an accuracy, no step, no training metric.
+    A line with a loss beside its time still counts."""
+    from tests.support.corpus import raw_lines
+
+    evals = [x for x in raw_lines("nanochat_pr492_speedrun_d24_feb01.training_output.log")
+             if x.startswith("Evaluating:")]
+    assert len(evals) > 100
+    assert [x for x in evals if KeyValueParser().parse(x) is not None] == []
+    rec = KeyValueParser().parse(evals[0].replace("accuracy", "loss"))
+    assert rec is not None and rec.step is None and "loss" in rec.metrics
