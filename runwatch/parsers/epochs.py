@@ -139,7 +139,7 @@ class EpochSteps:
         if not self.offset:
             return batch
         new = glob[:rows]
-        total = np.where((batch.total >= 0) & (batch.total < new), -1, batch.total)
+        total = np.where((new != batch.step) & (batch.total >= 0) & (batch.total < new), -1, batch.total)
         new.flags.writeable = False
         total.flags.writeable = False
         return replace(batch, step=new, total=total)
