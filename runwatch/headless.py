@@ -17,7 +17,7 @@ from typing import Any, Protocol, TextIO
 
 from runwatch.alerts.types import Notification
 from runwatch.feed import Subscription
-from runwatch.model import AlertState, Kind, Notice, Record, RunSnapshot
+from runwatch.model import AlertState, Kind, Notice, Record, RunSnapshot, Severity
 from runwatch.present import (
     FATAL_EVENTS,
     alert_line,
@@ -39,6 +39,8 @@ class SnapshotSource(Protocol):
     def all_ended(self) -> bool: ...
 
 
+EXIT_UNREAD = 3
+"""`check`'s status for input of which nothing was understood (runwatch.commands.parse.EXIT_UNREAD)."""
 FIRST_STATUS_GRACE_S = 2.0
 """How long the first status waits for the first records (or a note) of an existing log."""
 
@@ -120,6 +122,8 @@ class HeadlessPrinter:
         """Run → what the events printed from its preview say (`_events`), until its history shows them."""
         self._firing: dict[str, tuple[int | None, float]] = {}
         """Alert key → (newest step its lines said it was seen at, when the last of them was printed)."""
+        self.worst = 0
+        """`check`'s status for the alerts that fired while printing: 2 a critical one, 1 others, 0 none."""
 
     def run(self, source: SnapshotSource, should_stop: Callable[[], bool],
             until_done: Callable[[list[RunSnapshot]], bool] | None = None) -> list[RunSnapshot]:
@@ -170,6 +174,7 @@ class HeadlessPrinter:
         for n in notes:
             if n.state == AlertState.FIRING:
                 self._firing[n.alert.key] = (n.alert.last_step, self._clock())
+                self.worst = max(self.worst, _status(n.alert.severity))
             else:
                 self._firing.pop(n.alert.key, None)
             if self.as_json:
@@ -199,6 +204,20 @@ class HeadlessPrinter:
                 else:
                     self.out.write(one_line(alert_update_line(s.run, a)) + "\n")
                 self.out.flush()
+
+    def exit_code(self, snaps: list[RunSnapshot], *, ended: bool) -> int:
+        """The exit status of `runwatch tail` in line mode, `check`'s contract (README) for what it saw: 2 when
+        a critical alert fired (firing or resolved since), else 3 when its input `ended` with nothing
+        understood (an empty pipe, prose), else 1 when any other alert fired, else 0. An alert still firing
+        in `snaps` counts though its notification was missed (printing fell behind)."""
+        worst = self.worst
+        for s in snaps:
+            for a in s.alerts:
+                if a.state == AlertState.FIRING:
+                    worst = max(worst, _status(a.severity))
+        if worst < 2 and ended and not any(s.records for s in snaps):
+            return EXIT_UNREAD
+        return worst
 
     def print_status(self, snaps: list[RunSnapshot]) -> None:
         for s in snaps:
@@ -240,6 +259,11 @@ class HeadlessPrinter:
                     else:
                         self.out.write(one_line(event_line(rec, s.run)) + "\n")
             self.out.flush()
+
+
+def _status(severity: Severity) -> int:
+    """`check`'s exit status for an alert of `severity` that fired (runwatch.commands.check.exit_code)."""
+    return 2 if severity == Severity.CRITICAL else 1
 
 
 def _gist_of(rec: Record) -> tuple[object, ...]:

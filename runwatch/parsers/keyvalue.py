@@ -7,7 +7,11 @@
 Because almost any line has a word and a number, a line counts only when it
 has a step key (`step`, `iter`, `iteration`, `global_step`, `it`, `steps`, …)
 and another number, or at least two numeric pairs of which one has a canonical
-name (loss, lr, grad_norm, …). score() is at most 1, so every specific format
+name of a measurement (loss, grad_norm, tokens_per_sec, …: not lr or epoch) and
+none names the planned steps (`max_steps`, `train_iters`, …). A header such as
+`Starting training: lr=0.0003 batch_size=32 max_steps=400` is the run's
+configuration: no record (runwatch.parsers.preamble keeps it, and its planned
+steps become the total of step lines that state none). score() is at most 1, so every specific format
 wins detection over this one.
 
 Keys start a clause. A key is one word, or two when the first starts the
@@ -76,11 +80,13 @@ _UNIT_WORDS = (
 """Units read after one space (`dt 812 ms`, `throughput: 12.5k tokens/s`); glued ones are any 1–4 letters."""
 
 
-def _by_first_letter(words: list[str] | tuple[str, ...]) -> str:
-    """`d(?:t)|e(?:lapsed|poch|ta)|…`: one branch tried per position instead of one per word."""
+def _by_first_letter(words: list[str] | tuple[str, ...], tails: dict[str, str] | None = None) -> str:
+    """`d(?:t)|e(?:lapsed|poch|ta)|…`: one branch tried per position instead of one per word; each word
+    followed by its pattern in `tails`, if any (inside its branch: one top-level alternation of letters
+    keeps `re`'s scan for a first letter, where `(?:…)tail|other` cost 3× as much)."""
     rests: dict[str, list[str]] = {}
     for word in words:
-        rests.setdefault(word[0], []).append(re.escape(word[1:]))
+        rests.setdefault(word[0], []).append(re.escape(word[1:]) + (tails or {}).get(word, ""))
     return "|".join(f"{first}(?:{'|'.join(sorted(r, key=len, reverse=True))})" for first, r in sorted(rests.items()))
 
 
@@ -119,6 +125,18 @@ _LABEL_KEYS = frozenset({
     "rank", "local_rank", "global_rank", "world_size", "pid", "node", "gpu", "device", "worker_id", "v_num",
 })
 _CANONICAL_NAMES = frozenset(CANONICAL.values())
+_MEASURED_NAMES = _CANONICAL_NAMES - {"lr", "epoch", "step_time", "elapsed", "eta"}
+"""Canonical names a line without a step must hold one of to be a record: what training measured (a
+loss, a norm, a throughput). A learning rate or an epoch alone is what a run's header states of its plan,
+and a time alone is any task's (nanochat's `Evaluating: coqa (0-shot, …)... accuracy: 0.19 | time:
+18.90s` is no training step)."""
+PLAN_KEYS = frozenset({
+    "max_steps", "total_steps", "num_steps", "train_steps", "training_steps", "num_train_steps", "max_iters",
+    "max_iter", "max_iterations", "num_iterations", "num_iters", "train_iters", "total_iters", "total_iterations",
+})
+"""Keys (as snake() spells them) naming how many steps a run plans: a line that states one without a step
+is the run's configuration (`Starting training: lr=0.0003 batch_size=32 max_steps=400`), never a step record;
+runwatch.parsers.preamble takes the number as the run's total when its step lines state none."""
 _FUNCTION_WORDS = frozenset({
     "a", "an", "the", "of", "to", "for", "from", "in", "on", "at", "by", "as", "with", "and", "or", "not", "is",
     "are", "was", "were", "be", "per", "than", "into", "after", "before", "since", "until", "vs", "over", "under",
@@ -143,10 +161,12 @@ _WEAK_PARTS = frozenset({"it", "s", "per", "sec", "secs"})
 
 
 def _stems() -> list[str]:
-    """One part of each key that can make a line a record (a step key, a canonical metric's key, a key
-    read as step_time/elapsed/eta): a line mentioning none of them is rejected before the pair scan.
-    Keys of weak parts only (`it`, `s_it`, `sec_per_it`) are left to the `it` token pattern."""
-    keys = set(CANONICAL) | _STEP_KEYS | _STEP_TIME_KEYS | _ELAPSED_KEYS | _ETA_KEYS | _RATE_KEYS
+    """One part of each key a line needs one of to be a record (a step key, or a key of a measured
+    metric: `_MEASURED_NAMES`; a rate unit's `tok`/`samples`): a line mentioning none of them is rejected
+    before the pair scan. A learning rate, an epoch or a time does not make a record alone, so their keys
+    are no stems (`lr` was found inside `realruns`, a traceback frame's path). Keys of weak parts only
+    (`it`, `s_it`) are left to the `it` token pattern."""
+    keys = {key for key, name in CANONICAL.items() if name in _MEASURED_NAMES} | _STEP_KEYS
     stems: list[str] = []
     for key in sorted(keys, key=lambda k: (len(k), k)):
         parts = [part for part in key.split("_") if part not in _WEAK_PARTS]
@@ -156,12 +176,18 @@ def _stems() -> list[str]:
 
 
 # A part of a key that can make a record, in the lowercased line: a stem (parts match inside words too:
-# `Learning`, `gradient`, `tok/sec`), or `it` as a word or a key's part (`it 5`, `it_s`, `it-s`,
-# `sec_per_it:`), after a slash (`s/it`), or before `/s` (`2.5it/s`, a unit that makes a step time). Each
-# alternative starts with a literal: a fast scan. Only a filter before the pair scan.
-READS = Reads(lowered=re.compile(
-    _by_first_letter(_stems()) + r"|it(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])"
-))
+# `gradient`, `tok/sec`, `train_loss`) with a value after the rest of its key (its `:sub` parts, or one
+# more word: `grad norm 1.2`), as `_PAIR` reads one; a rate unit after a number (`12.5k tokens/s`); or `it`
+# as a word or a key's part (`it 5`, `it_s`, `it-s`, `sec_per_it:`), after a slash (`s/it`), or before `/s`
+# (`2.5it/s`). A stem with no value after it (`faults.step_begin(it)`, `[step + 4]`: a traceback's frames)
+# is passed over. Each alternative starts with a literal: a fast scan. Only a filter before the pair scan.
+_VALUE_AFTER = r"[\w./\-]*(?::[\w./\-]+){0,3}(?:\s{1,3}[a-z][\w./\-]*)?(?:\s{0,3}[=:]\s{0,3}|\s{1,4})[-+]?(?:[.\d]|nan|inf)"
+_TAILS = {
+    **dict.fromkeys(_stems(), _VALUE_AFTER),
+    "it": r"(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])",
+    **dict.fromkeys(("tok/s", "toks/s", "tokens/s", "samples/s"), ""),  # `12.5k tokens/s`: a rate unit's word
+}
+READS = Reads(lowered=re.compile(_by_first_letter(sorted(_TAILS), _TAILS)))
 _mentions_known_key = READS.admits
 
 
@@ -325,6 +351,7 @@ class KeyValueParser(FormatParser):
 
     name = "kv"
     learn_anchors = ()
+    reads = READS
     # No `reads` for the noise screen: kv reads much of any log's noise itself (a `time: 3.2`, a `loss` in a
     # message), so a screen would flag most of it and cost more than it saved (the noisy benchmark log:
     # 484 ms screened against 429 unscreened, 300k lines). Its own filter is READS all the same.
@@ -381,8 +408,8 @@ class KeyValueParser(FormatParser):
             return None
         if step is not None and "norm" in metrics and "grad_norm" not in metrics:
             metrics["grad_norm"] = metrics.pop("norm")  # llm.c: `step 65/74 | loss 3.59 | norm 1.47 | …`
-        if step is None and (pairs < 2 or _CANONICAL_NAMES.isdisjoint(metrics)):
-            return None
+        if step is None and (pairs < 2 or _MEASURED_NAMES.isdisjoint(metrics) or not PLAN_KEYS.isdisjoint(metrics)):
+            return None  # a header's settings (`lr=0.0003 batch_size=32 max_steps=400`): config, no record
         return Record(_kind(metrics), step=step, total_steps=total, metrics=metrics, t=_stamped(text))
 
     def score(self, line: str) -> int:

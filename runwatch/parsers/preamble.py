@@ -40,6 +40,16 @@ NOT_SETTINGS = re.compile(r"^(warn|warning|error|note|info|debug|wandb|traceback
 BAR = re.compile(r"\|\s*\d+/(?:\d+|\?)\s*\[|━")
 """A progress bar's frame (`Sanity Checking: | | 0/? [00:00<?, ?it/s]`, rich's `━`): progress, no setting."""
 WORLD = re.compile(r"world size\s*:\s*(\d+)", re.IGNORECASE)
+PAIRS = re.compile(r"(?:[A-Za-z_][\w.\-]{0,63}=[^\s,=]{1,120}[\s,]{0,4}){2,32}")
+"""A value (or a line) that is a list of `key=value` settings (`lr=0.0003 batch_size=32 max_steps=400`):
+one setting each, as a config file would list them."""
+PAIR = re.compile(r"([A-Za-z_][\w.\-]{0,63})=([^\s,=]{1,120})")
+PLANNED = re.compile(
+    r"(?<![\w.])(?:max_steps|total_steps|num_steps|train_steps|training_steps|num_train_steps|max_iters?|"
+    r"max_iterations|num_iterations|num_iters|train_iters|total_iters|total_iterations)\s{0,3}[=:]\s{0,3}(\d{1,15})\b",
+    re.IGNORECASE)
+"""The number of steps a run plans, as its header states it (`max_steps=400`, `train_iters: 500`): the
+run's total where its step lines state none (runwatch.parsers.keyvalue.PLAN_KEYS, the same keys)."""
 
 
 class Collector:
@@ -51,6 +61,8 @@ class Collector:
         """The line number of each setting."""
         self.gpu: str | None = None
         self.world: int | None = None
+        self.planned: int | None = None
+        """The steps the header says the run plans (`PLANNED`), None if it says none."""
         self.open = True
         self.lines = 0
         self._keys: set[str] = set()
@@ -70,10 +82,14 @@ class Collector:
         w = WORLD.search(line)
         if w:
             self.world = int(w.group(1))
-        found = setting(line)
-        if found is None:
-            return
-        key, value = found
+        if "=" in line:
+            p = PLANNED.search(line)
+            if p is not None:
+                self.planned = int(p.group(1))
+        for key, value in settings_of(line):
+            self._add(key, value, lineno)
+
+    def _add(self, key: str, value: str, lineno: int) -> None:
         if key in self._varied or self._repeats(key, value):
             return
         if key == "GPU":
@@ -104,6 +120,28 @@ class Collector:
 
     def result(self) -> Preamble:
         return Preamble(list(self.settings), self.gpu, self.world)
+
+
+def settings_of(line: str) -> list[tuple[str, str]]:
+    """The settings a one-line text states: `setting`'s one, or each pair of a `key=value` list (the line's,
+    or the value's after a `key:` or two: `train: Starting training: lr=0.0003 batch_size=32`, a `logging`
+    line's logger and message head, gives lr and batch_size)."""
+    found = setting(line)
+    if found is not None:
+        value = found[1]
+    else:
+        prefix = LOG_PREFIX.match(line)
+        value = line[prefix.end():] if prefix else line
+    for _ in range(3):  # past `train: Starting training: ` (a logger's name, a message's head)
+        if "=" not in value:
+            break
+        if PAIRS.fullmatch(value.strip()) is not None:
+            return PAIR.findall(value)
+        inner = SETTING.match(value)
+        if inner is None:
+            break
+        value = inner.group(3)
+    return [] if found is None else [found]
 
 
 def setting(line: str) -> tuple[str, str] | None:

@@ -75,6 +75,7 @@ from runwatch.parsers.boundary import ascii_digits, checked, overruns, plausible
 from runwatch.parsers.chunk import ChunkRecords as ChunkRecords  # its home before chunk.py: importers keep it
 from runwatch.parsers.chunk import with_total as with_total
 from runwatch.parsers.detect import MIN_GUESS, Detector
+from runwatch.parsers.epochs import EpochSteps
 from runwatch.parsers.events import FRAME_LEAD, EventDetector
 from runwatch.parsers.failures import EVENTS, ParseFailures
 from runwatch.parsers.learned import LineLayouts
@@ -125,6 +126,7 @@ _Line = tuple[int | None, str, int, float]  # rank, text, line number, read time
 
 _line_no = attrgetter("line")
 _STEP = Kind.STEP
+_EVAL = Kind.EVAL
 """Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11, on every step line."""
 _HOLDS_NOTHING = FormatParser.settle
 """The `settle` of a parser that holds no record for a line that may never come (not called: a live line
@@ -159,6 +161,9 @@ class SourceParser:
         self._settings: Collector | None = Collector()
         """The settings the log prints before its first loss or step (`preamble`); None once they ended."""
         self._found: Preamble | None = None
+        self.planned: int | None = None
+        """The steps the log's header says the run plans (`max_steps=400`: runwatch.parsers.preamble.PLANNED),
+        the total of every step record and row that states none; None while it said none."""
         self.stamped: bool | None = None
         """Whether the log's step lines state when they were written (Megatron's `[2024-04-06 03:02:12]`),
         as its first step record says; None before one. A record of a line that states none takes the read
@@ -167,6 +172,10 @@ class SourceParser:
         """Whether `feed_bytes` may use the columnar fast path, and `feed` the learned layouts of a keyed
         format's step lines (RUNWATCH_NO_FAST_PATH turns both off: every line then goes to the parser)."""
         self._layouts = line_layouts(self.format) if self.format and self.fast_path else None
+        self._epochs = EpochSteps()
+        """Steps counted within each epoch made one axis (runwatch.parsers.epochs)."""
+        self._in_chunk = False
+        """Within `feed_bytes`: the epochs of its records and rows are counted at its end, in line order."""
 
     def feed(self, lines: Sequence[str], first_line: int, t: float) -> list[Record]:
         """Records completed by these lines (numbered from `first_line`, read at `t`), in line order.
@@ -200,6 +209,26 @@ class SourceParser:
         """
         out: list[Record] = []
         self._reorder = False
+        self._in_chunk = True
+        try:
+            line, steps = self._chunk(data, first_line, t, split, out)
+        finally:
+            self._in_chunk = False
+        if self._reorder:
+            out.sort(key=_line_no)  # stable: an event stays before the step of its own line
+        steps = self._epochs.chunk(out, steps, self.rank)
+        self.lines += line - first_line
+        self.records += len(out) + (len(steps) if steps is not None else 0)
+        if self.stamped is None and steps is not None and len(steps):
+            self.stamped = steps.t is not None and bool(steps.t[0] > 0)
+        if self.planned is not None:
+            steps = self._planned(out, steps, self.planned)
+        return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t)
+
+    def _chunk(
+        self, data: bytes, first_line: int, t: float, split: SplitLines, out: list[Record]
+    ) -> tuple[int, ColumnBatch | None]:
+        """`feed_bytes`' reading: (the number of the line after the chunk, its step rows)."""
         line, pos, steps = first_line, 0, None
         while pos < len(data) and self._parser is None:  # detect line by line, a piece at a time
             end = data.find(b"\n", pos + DETECT_PIECE) + 1 or len(data)
@@ -213,13 +242,7 @@ class SourceParser:
                 line, steps = self._row_lines(split(rest), line, t, out)
             else:
                 line = self._lines(split(rest), line, t, out)
-        if self._reorder:
-            out.sort(key=_line_no)  # stable: an event stays before the step of its own line
-        self.lines += line - first_line
-        self.records += len(out) + (len(steps) if steps is not None else 0)
-        if self.stamped is None and steps is not None and len(steps):
-            self.stamped = steps.t is not None and bool(steps.t[0] > 0)
-        return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t)
+        return line, steps
 
     @property
     def preamble(self) -> Preamble | None:
@@ -422,6 +445,21 @@ class SourceParser:
             flagged[: int(np.searchsorted(rest.line, batch.line[0])) if len(batch) else len(rest)] = True
         return flagged
 
+    @staticmethod
+    def _planned(out: list[Record], batch: ColumnBatch | None, planned: int) -> ColumnBatch | None:
+        """`planned` (SourceParser.planned) as the total of a chunk's step and eval records and rows whose line
+        states none, as `_emit` gives it to a line's record: the batch so made."""
+        for i, rec in enumerate(out):
+            if (rec.kind is _STEP or rec.kind is _EVAL) and rec.step is not None and rec.total_steps is None:
+                out[i] = replace(rec, total_steps=planned)
+        if batch is None or not (batch.total < 0).any():
+            return batch
+        import numpy as np
+
+        total = np.where(batch.total < 0, planned, batch.total)
+        total.flags.writeable = False
+        return replace(batch, total=total)
+
     def _stepped(self, after_fast: Callable[[int], None], step: int) -> None:
         """What reading a run of step rows per line would have left, the last of them at `step`."""
         after_fast(step)
@@ -496,6 +534,8 @@ class SourceParser:
             self.failures.add("settings", exc)
             self._end_settings()
             return
+        if settings.planned is not None:
+            self.planned = settings.planned
         if not settings.open:
             self._end_settings()
 
@@ -592,7 +632,13 @@ class SourceParser:
             rec = ok
         if self.stamped is None and rec.kind == _STEP:
             self.stamped = rec.t > 0
-        out.append(completed(rec, rank, t, self.source, lineno))
+        completed(rec, rank, t, self.source, lineno)
+        if (rec.kind is _STEP or rec.kind is _EVAL) and not self._in_chunk:
+            if self._epochs.offset or "epoch" in rec.metrics:
+                self._epochs.record(rec)  # before the header's plan, as `feed_bytes` counts them
+            if rec.total_steps is None and self.planned is not None and rec.step is not None:
+                rec = replace(rec, total_steps=self.planned)  # the header's plan, where the line states none
+        out.append(rec)
 
 
 class _Walk:

@@ -221,11 +221,17 @@ class FileFollower(PollingThread):
         cur = self._cur
         assert cur is not None
         while not self.stopping:
-            size = os.fstat(cur.fd).st_size
+            st = os.fstat(cur.fd)
+            size = st.st_size
             if size < cur.offset:
                 self._restart(cur, f"{self.path} was truncated; reading it from the start")
                 continue
             if size == cur.offset:
+                if self._splitter.pending_bytes:  # a last line without `\n`, once it stays unchanged
+                    lines, t = self._splitter.settled(time.time(), st.st_mtime)
+                    self._hand_over(cur, lines, history=size <= cur.history_end and not cur.history_done, t=t)
+                    if lines:
+                        self._settle(cur)
                 self._end_history(cur)
                 return
             if cur.head is not None and head_hash(cur.fd) != cur.head:  # before reading garbage

@@ -21,7 +21,7 @@ from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.state.run import RunTracker
 from runwatch.state.series import Series
 from runwatch.watcher.snapshot import split_block
-from tests.support.corpus import CORPUS
+from tests.support.corpus import CORPUS, json_excerpt
 from tests.support.fast_path_logs import cut, every_case_log, row
 from tests.support.realruns import REALRUNS
 from tests.support.stamped import deepspeed_log, megatron_log
@@ -116,20 +116,21 @@ def test_recorded_runs_between_their_records(run: str, sizes: tuple[int, ...], h
 @pytest.mark.parametrize("sizes", [(1 << 20,), (2000,), (300, 5000)])
 @pytest.mark.parametrize("history", [False, True])
 def test_step_records_without_a_step_between_rows(sizes: tuple[int, ...], history: bool) -> None:
-    """The kv format reads the evaluation lines of nanochat's speedrun (`Evaluating: … accuracy: … | time:
-    6.31s`) as step records that say no step: their metrics go at the step after the row before them, one
-    after another when two come together, as one by one. The run lab's kvlog run, its lines three times
-    over, one or two such lines after every few of them."""
+    """The kv format reads DeepSpeed's old throughput timer lines (deepspeed.md D1: `[timer.py:189:stop]
+    0/40, SamplesPerSec=83.48…, MemAllocated=0.26GB, …`) as step records that say no step: their metrics go
+    at the step after the row before them, one after another when two come together, as one by one. The run
+    lab's kvlog run, its lines three times over, one or two such lines after every few of them. (nanochat's
+    `Evaluating: … accuracy: … | time: 6.31s` were such records until a time alone made none.)"""
     kv = (REALRUNS / "kvlog-healthy" / "run" / "train.log").read_text(encoding="utf-8").splitlines()
-    speedrun = (CORPUS / "raw" / "nanochat_pr492_speedrun_d24_feb01.training_output.log").read_text(encoding="utf-8")
-    evals = [x for x in speedrun.splitlines() if x.startswith("Evaluating: ")]
+    evals = [x for x in json_excerpt("excerpts_deepspeed.json", "Excerpt D1") if "SamplesPerSec=" in x]
+    assert len(evals) >= 2
     lines: list[str] = []
     for i, line in enumerate(kv * 3):
         lines.append(line)
         if i % 7 == 3:
             lines += evals[i % len(evals) : i % len(evals) + 1 + i % 2]
     tracker = check(("\n".join(lines) + "\n").encode(), sizes, history=history)
-    assert tracker.store.get("accuracy") is not None and tracker.store.get("loss") is not None
+    assert tracker.store.get("samples_per_sec") is not None and tracker.store.get("loss") is not None
 
 
 @pytest.mark.parametrize("run", ["torchrun-tee-healthy", "torchrun-tee-nan", "torchrun-tee-raise"])

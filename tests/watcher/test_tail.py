@@ -625,3 +625,62 @@ def test_raw_history_blocks_are_as_big_as_a_read(log: Path, got: Collector, monk
     assert len(raw) == -(-log.stat().st_size // (64 << 10))  # one block a read, the line begun before it too
     assert max(map(len, raw)) > 32 << 10 and max(map(len, raw)) < (64 << 10) + 100  # a read, plus a line begun before
     assert got.lines() == expect(0, 20_000)
+
+
+KV_LOG = Path(__file__).parents[1] / "fixtures" / "realruns" / "kvlog-healthy" / "run" / "train.log"
+
+
+def _unterminated() -> bytes:
+    """The kv recording's first 50 lines, the last without its `\\n` (a script that exits without one)."""
+    return b"".join(KV_LOG.read_bytes().splitlines(keepends=True)[:50])[:-1]
+
+
+def test_an_old_files_unterminated_last_line_is_read_as_check_reads_it(
+    log: Path, got: Collector, raw_history: bool,
+) -> None:
+    """A new user's review: `tail` stopped one step short of `check` on a log whose last line had no `\\n`.
+    Unchanged for longer than the settle time (its mtime), it is read at once: the lines a one-shot read
+    gives, numbered alike."""
+    log.write_bytes(_unterminated())
+    old = time.time() - 60
+    os.utime(log, (old, old))
+    with follow(log, got, raw_history=raw_history):
+        wait_for(lambda: len(got.lines()) == 50)
+    assert got.lines() == [line for b in read_all(log) for line in texts(b)]
+    assert got.numbered()[-1][0] == 50
+
+
+def test_a_live_unterminated_line_is_read_once_it_settles(
+    log: Path, got: Collector, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Held while the writer may still be writing it; read once unchanged for `SETTLE_S`; the `\\n` the
+    writer then adds gives nothing more, and the next lines come numbered on."""
+    from runwatch.watcher import lines as lines_module
+
+    monkeypatch.setattr(lines_module, "SETTLE_S", 0.4)
+    data = KV_LOG.read_bytes().splitlines(keepends=True)
+    with follow(log, got):
+        append(log, b"".join(data[:3]) + data[3][:-1])
+        wait_for(lambda: len(got.lines()) == 3)
+        time.sleep(0.2)
+        assert len(got.lines()) == 3  # not settled yet: a writer may be mid-line
+        wait_for(lambda: len(got.lines()) == 4)
+        append(log, b"\n" + data[4])
+        wait_for(lambda: len(got.lines()) == 5)
+        time.sleep(0.2)
+    assert got.numbered() == list(enumerate((x.decode().rstrip("\n") for x in data[:5]), 1))
+
+
+def test_a_settled_line_the_writer_goes_on_with_comes_whole_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runwatch.watcher import lines as lines_module
+    from runwatch.watcher.lines import LineSplitter
+
+    monkeypatch.setattr(lines_module, "SETTLE_S", 1.0)
+    line = KV_LOG.read_bytes().splitlines()[0]
+    s = LineSplitter()
+    assert s.feed_timed(line[:30], 100.0) == []
+    assert s.settled(100.5) == ([], 100.5)
+    assert s.settled(101.0) == ([line[:30].decode()], 100.0)
+    assert s.settled(105.0) == ([], 105.0)  # handed out once
+    assert s.feed(line[30:] + b"\n") == [line.decode()]
+    assert s.feed(line + b"\n") == [line.decode()]

@@ -1,0 +1,123 @@
+"""Shapes a new user's own training scripts printed (the first-use review of 2026-11-24), read as the
+recorded runs read.
+
+The scripts were `/tmp/nu/w/s2_hang.py` (Python `logging`, a header line
+`Starting training: lr=0.0003 batch_size=32 max_steps=400` before its step lines) and
+`/tmp/nu/w/s1_nan.py` (`print(f"epoch {e} step {s} loss {loss:.4f}")`, `s` from 0 in every epoch).
+No recording or corpus excerpt has either shape, so the header line is that script's, put before the
+kv recording's own lines, and the per-epoch counter is the kv recording's lines with the step
+counted within the epoch, as that script counts it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runwatch.model import Kind
+from runwatch.parsers.keyvalue import KeyValueParser
+from tests.support.fast_path_logs import cut
+from tests.support.readers import check, chunked, per_line
+from tests.support.realruns import REALRUNS
+
+KV_LOG = REALRUNS / "kvlog-healthy" / "run" / "train.log"
+HEADER = "Starting training: lr=0.0003 batch_size=32 max_steps=400"
+"""The new user's header message (s2_hang.py's first `log.info`)."""
+
+
+def _kv_lines() -> list[str]:
+    return KV_LOG.read_text().splitlines()
+
+
+def _headed() -> bytes:
+    """The kv recording with the user's header logged before its first step, through the recording's own
+    `logging` prefix (`2026-11-22 16:43:54,760 INFO train: `)."""
+    lines = _kv_lines()
+    prefix = lines[0][: lines[0].index("step=")]
+    return "\n".join([prefix + HEADER, *lines]).encode() + b"\n"
+
+
+def test_a_header_of_settings_is_no_step_record() -> None:
+    line = _headed().decode().splitlines()[0]
+    assert KeyValueParser().parse(line) is None
+    assert KeyValueParser().parse(HEADER) is None
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (300, 2000)])
+def test_the_header_is_config_and_its_max_steps_the_total(sizes: tuple[int, ...]) -> None:
+    """Both readers: no record for the header; its settings in the preamble, one each; max_steps the total
+    of the step lines, which state none."""
+    recs, _ = check(_headed(), sizes)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == list(range(1, 121))
+    assert {r.total_steps for r in steps} == {400}
+    assert min(r.line for r in recs) == 2
+
+
+@pytest.mark.parametrize("read", [per_line, chunked])
+def test_the_header_settings_are_the_logs_config(read) -> None:  # type: ignore[no-untyped-def]
+    sp = read(cut(_headed(), (1 << 20,)))[1]
+    assert sp.preamble is not None
+    assert sp.preamble.settings == [("lr", "0.0003"), ("batch_size", "32"), ("max_steps", "400")]
+    assert sp.planned == 400
+
+
+def _per_epoch(epochs: int = 3, zero_based: bool = True) -> tuple[bytes, list[int]]:
+    """The kv recording's step lines `epochs` times over, `step=` counted within each epoch as the new user's
+    loop counted it (from 0, `enumerate(loader)`) and `epoch=` the epoch: the lines and the global steps."""
+    lines = [x for x in _kv_lines() if " step=" in x]
+    per = len(lines)
+    out, want = [], []
+    for e in range(epochs):
+        for i, line in enumerate(lines):
+            s = i if zero_based else i + 1
+            head, rest = line.split(" step=", 1)
+            rest = rest.split(" ", 1)[1].replace("epoch=1", f"epoch={e + (0 if zero_based else 1)}")
+            out.append(f"{head} step={s} {rest}")
+            want.append(e * per + s)
+    return ("\n".join(out) + "\n").encode(), want
+
+
+@pytest.mark.parametrize("zero_based", [True, False])
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_a_per_epoch_step_counter_is_one_axis(zero_based: bool, sizes: tuple[int, ...]) -> None:
+    data, want = _per_epoch(zero_based=zero_based)
+    recs, _ = check(data, sizes)
+    assert [r.step for r in recs if r.kind is Kind.STEP] == want
+    assert {r.metrics["epoch"] for r in recs} == ({0.0, 1.0, 2.0} if zero_based else {1.0, 2.0, 3.0})
+
+
+def test_epochs_of_different_lengths_stay_monotone() -> None:
+    """A shorter epoch (the loader's last, smaller pass): each epoch starts after the last step of the one
+    before it, whatever its length."""
+    data, _ = _per_epoch(epochs=1)
+    lines = data.decode().splitlines()
+    short = [x.replace("epoch=0", "epoch=1") for x in lines[:50]]
+    third = [x.replace("epoch=0", "epoch=2") for x in lines[:10]]
+    recs, _ = check(("\n".join(lines + short + third) + "\n").encode(), (2000,))
+    steps = [r.step for r in recs if r.kind is Kind.STEP]
+    assert steps == [*range(0, 120), *range(120, 170), *range(170, 180)]
+
+
+def test_the_tutorial_recording_and_a_global_counter_keep_their_steps() -> None:
+    """Steps that are global already (the kv recording's `step=N epoch=E`, bracketed's `Epoch [e/E], Step
+    [s/S]` across the tutorial recording's five epochs) are left as they are."""
+    kv, _ = check(KV_LOG.read_bytes())
+    assert [r.step for r in kv if r.kind is Kind.STEP] == list(range(1, 121))
+    tutorial = REALRUNS / "tutorial-healthy" / "run" / "train.log"
+    recs, _ = check(tutorial.read_bytes())
+    steps = [r.step for r in recs if r.kind is Kind.STEP]
+    assert steps == list(range(10, 601, 10))
+
+
+def test_a_tasks_time_without_a_step_is_no_record() -> None:
+    """nanochat's CORE evaluation lines (the speedrun's `Evaluating: coqa (0-shot, …)... accuracy: … | time:
+    18.90s`) made kv step records with step_time 18.9: a time and an accuracy, no step, no training metric.
+    A line with a loss beside its time still counts."""
+    from tests.support.corpus import raw_lines
+
+    evals = [x for x in raw_lines("nanochat_pr492_speedrun_d24_feb01.training_output.log")
+             if x.startswith("Evaluating:")]
+    assert len(evals) > 100
+    assert [x for x in evals if KeyValueParser().parse(x) is not None] == []
+    rec = KeyValueParser().parse(evals[0].replace("accuracy", "loss"))
+    assert rec is not None and rec.step is None and "loss" in rec.metrics

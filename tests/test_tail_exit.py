@@ -1,0 +1,39 @@
+"""`runwatch tail -` exits with `check`'s status for the same input (README, "Exit statuses").
+
+A new user's review: a pipe whose loss went NaN ended `tail -` with 0 while a traceback ended it with 1;
+`check` says 2 for both (a critical alert fired). Asked of the run lab's recordings, both commands.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from runwatch.cli import main
+from tests.support.realruns import REALRUNS
+
+
+def _tail_stdin(data: bytes) -> int:
+    p = subprocess.run([sys.executable, "-m", "runwatch", "tail", "-", "--interval", "0.2"], input=data,
+                       capture_output=True, timeout=60)
+    return p.returncode
+
+
+@pytest.mark.parametrize(("recording", "status"), [
+    ("tutorial-nan", 2),      # the loss goes NaN: critical nonfinite (tail said 0)
+    ("tutorial-oom", 2),      # CUDA out of memory, a traceback: critical crash (tail said 1)
+    ("tutorial-healthy", 0),
+])
+def test_tail_of_a_pipe_exits_as_check_does(recording: str, status: int, capsys: pytest.CaptureFixture[str]) -> None:
+    log = REALRUNS / recording / "run" / "train.log"
+    assert main(["check", str(log)]) == status
+    capsys.readouterr()
+    assert _tail_stdin(log.read_bytes()) == status
+
+
+def test_an_empty_pipe_exits_3_as_check_does() -> None:
+    p = subprocess.run([sys.executable, "-m", "runwatch", "check", "-"], input=b"", capture_output=True, timeout=60)
+    assert p.returncode == 3
+    assert _tail_stdin(b"") == 3
