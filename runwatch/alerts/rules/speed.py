@@ -14,12 +14,13 @@ half the baseline window becomes the new normal and the alert resolves.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 import numpy as np
 
-from runwatch.alerts.rules.base import Rule, RuleParams, duration
+from runwatch.alerts.rules.base import Coming, Rule, RuleParams, duration
 from runwatch.alerts.rules.robust import baseline_slice
 from runwatch.alerts.rules.tail import Tail, first_tail, fmt, history, median_of, step_at
 from runwatch.alerts.types import Finding
@@ -103,6 +104,37 @@ class _Drift(Rule[D]):
     def baseline_points(self) -> int:
         """The newest window and the baseline before it, behind the oldest window a widened look judges."""
         return self.params.recent + self.params.baseline
+
+    def speechless(self, run: RunTracker, coming: Coming) -> bool:
+        """Sure of silence when no window could be slower than any baseline: every window's median and
+        every baseline's median lie between the least and the greatest finite value of the points the
+        rule reads (the newest `recent + baseline` and as many more as the evaluations look back over,
+        together with the coming values), so while the greatest stays under `ratio` × the least (over it
+        for throughput), no median can be past `ratio` × another. A run whose pace holds steady is
+        judged by two numbers a metric, not by a median per window."""
+        if super().speechless(run, coming):
+            return True
+        p = self.params
+        ratios = (self.ratio(True), self.ratio(False))
+        if min(ratios) < 0:
+            return False
+        n = p.recent + p.baseline + max(0, coming.new)
+        for name in p.metrics:  # the first the run logs is judged: it or one before it, if one comes
+            lo, hi = coming.values.get(name, (math.inf, -math.inf))
+            found = first_tail(run, (name,), n)
+            if found is not None:
+                v = found.v[np.isfinite(found.v)]
+                if len(v):
+                    lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+            if math.isnan(lo) or math.isnan(hi):
+                return False  # coming values, none finite: taken as unknown
+            if lo > hi:
+                continue  # no finite point at all: nothing to judge
+            if not (hi < min(ratios) * lo if self.higher_is_slower else lo > max(ratios) * hi):
+                return False
+            if found is not None:
+                return True  # logged already: the metrics after it are never judged
+        return True
 
     def _slower(self, level: float, bound: float, ratio: float) -> bool:
         """Whether `level` is past `ratio` × `bound` in the direction that means slower."""

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runwatch.alerts.rules.base import Rule, RuleParams, duration
+from runwatch.alerts.rules.base import Coming, Rule, RuleParams, duration
 from runwatch.alerts.rules.tail import Tail, history, main_rank, rank_tail, step_at, tail
 from runwatch.alerts.types import Alert, Finding
 from runwatch.durations import format_duration, human_duration
@@ -87,6 +87,25 @@ class Stall(Rule[StallParams]):
 
     def silence_s(self) -> float | None:
         return self.params.after if self.params.enabled else None
+
+    def speechless(self, run: RunTracker, coming: Coming) -> bool:
+        """Sure of silence when no coming silence passes the least budget any state on the way allows:
+        `after`, and `pause_factor` × the longest interval among the pulse's points that are still in its
+        window after `coming.items` more points (new intervals only lengthen the longest), with a phase's
+        factor when it shrinks the budget. A run whose steps all come farther apart than `after` (a
+        Megatron log stepping every 90 s) ends a silence at every record, and each is far within the
+        budget its own pace sets."""
+        if super().speechless(run, coming):
+            return True
+        p = self.params
+        longest = 0.0
+        keep = p.window + 1 - coming.items  # the pulse's points that stay in the window it reads
+        if keep >= 2:
+            spans = [float(g[g > SAME_READ_S].max(initial=0.0)) for name in PULSE
+                     if (found := tail(run, name, keep)) is not None and len(g := np.diff(found.t))]
+            longest = min(spans, default=0.0)  # whichever metric the pulse is, its longest is at least this
+        least = max(p.after, p.pause_factor * longest) * min(1.0, p.phase_factor)
+        return bool(coming.silence.max(initial=0.0) <= least)
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         last = run.last_step_at
