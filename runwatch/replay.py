@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ from runwatch.alerts.rules.system import SystemRule
 from runwatch.alerts.types import Finding, Notification
 from runwatch.model import AlertState, Event, Kind, Preamble, Record, SystemSample
 from runwatch.parsers.failures import ParseFailures
-from runwatch.state.chunk import RecordChunk
+from runwatch.state.chunk import RecordChunk, StepColumns
 from runwatch.state.pace import SAME_READ_S, STEP_INTERVAL
 from runwatch.state.run import RunTracker
 from runwatch.state.series import KEEP, History
@@ -42,6 +42,8 @@ the drawn metrics' histories cost `runwatch report` a third of what reading the 
 SKIP_SPAN = 256
 """The most items whose quiet-spell evaluations are skipped at once (`_Replayer._skippable`): half of the
 stall rule's window, so that its bound still reads the newest half of the intervals it judges by."""
+MOST_DOUBT = 16
+"""The most quiet-spell evaluations made without trying to skip them after tries failed."""
 JUDGE_BATCH = 32
 """Records between two evaluations while the run streams (at the least: see `judge_every`): a NaN is
 still found (its step is where the series holds it), at a 32nd of the cost of judging after every record."""
@@ -366,6 +368,11 @@ class _Replayer:
         """The tracker's record count when every rule last looked."""
         self.applied = 0
         """Records and rows applied (the tracker counts held rows only once they are in)."""
+        self.failed = 0
+        """Tries in a row to skip quiet-spell evaluations that failed (`_skippable`)."""
+        self.doubt = 0
+        """Quiet-spell evaluations still to make before the next try: as many as tries failed in a row (up
+        to `MOST_DOUBT`), so that a run whose rules cannot be sure (a pace that varies) pays for few tries."""
         self.stepped_at: float | None = None
         """When the newest step came: the tracker's word for a record, the newest row's time for rows
         (held, they are not in the tracker yet; a fast format writes one row per step)."""
@@ -380,7 +387,8 @@ class _Replayer:
                 self._evaluate(now)
             elif now - self._last_step() >= self.quiet:
                 silence = np.array([now - self._last_step()])
-                if self._speechless(Coming(np.array([now]), silence, 0, self._new())):
+                if self._may_try() and self._tried(
+                        0 if self._speechless(Coming(np.array([now]), silence, 0, self._new())) else None) is not None:
                     self.last_eval = now  # judged: nothing could be found, nothing would change
                 else:
                     self._evaluate(now, present=True)
@@ -532,6 +540,8 @@ class _Replayer:
         holds nothing that time moves before it (`_unmoved_until`): a log whose steps all come farther
         apart than a stall's least silence ends a quiet spell at every record, and was judged at every
         one (60 s of `check` for a 100k-line Megatron log that `parse` read in 0.7 s)."""
+        if not self._may_try():
+            return None
         due = p + self._rows_to_batch()  # an evaluation there judges every rule
         stop = min(due, p + SKIP_SPAN, len(times))
         upto, last = [], -math.inf
@@ -543,8 +553,21 @@ class _Replayer:
             k = int(at[-1])
             coming = self._coming(chunk, block, times, since, at, p, k, pace)
             if coming is not None and self._speechless(coming):
-                return k
-        return None
+                return self._tried(k)
+        return self._tried(None)
+
+    def _may_try(self) -> bool:
+        """Whether to try to skip the next quiet-spell evaluation: not while in doubt (`doubt`)."""
+        if self.doubt > 0:  # the last tries failed: the rules' state seldom turns at once
+            self.doubt -= 1
+            return False
+        return True
+
+    def _tried(self, skipped: int | None) -> int | None:
+        """A try's outcome (`skipped`: where it skipped to), noted for the next (`doubt`)."""
+        self.failed = 0 if skipped is not None else self.failed + 1
+        self.doubt = min(self.failed, MOST_DOUBT)
+        return skipped
 
     def _coming(self, chunk: RecordChunk, block: _Block, times: np.ndarray, since: np.ndarray,
                 at: np.ndarray, p: int, k: int, pace: _Pace | None) -> Coming | None:
@@ -552,39 +575,22 @@ class _Replayer:
         when it cannot be told (a step record without a step, a pace the block does not show)."""
         a, b = np.searchsorted(block.records_at, [p, k]).tolist()
         records = chunk.records[a:b]
-        values: dict[str, tuple[float, float]] = {}
-
-        def add(name: str, v: np.ndarray) -> None:
-            v = v[np.isfinite(v)]
-            lo, hi = (float(v.min()), float(v.max())) if len(v) else (math.nan, math.nan)
-            was = values.get(name)
-            values[name] = (lo, hi) if was is None else (min(was[0], lo), max(was[1], hi))
-
+        if any(rec.kind == Kind.STEP and rec.step is None for rec in records):
+            return None
         rows = block.row[p:k]
         rows = rows[rows >= 0]
         cols = chunk.steps
         ranks: frozenset[int] = frozenset()
-        if len(rows) and cols is not None:
-            lo, hi = int(rows[0]), int(rows[-1]) + 1
-            for name, v in cols.metrics.items():
-                present = cols.present[name][lo:hi]
-                if present.any():
-                    add(name, v[lo:hi][present])
-            if cols.rank is not None:
-                ranks = frozenset(int(r) for r in np.unique(cols.rank[lo:hi]) if r >= 0)
-        for rec in records:
-            if rec.kind == Kind.STEP and rec.step is None:
-                return None
-            for name, value in rec.metrics.items():
-                add(name, np.array([value]))
+        span = (int(rows[0]), int(rows[-1]) + 1) if len(rows) and cols is not None else None
+        if span is not None and cols is not None and cols.rank is not None:
+            ranks = frozenset(int(r) for r in np.unique(cols.rank[span[0]:span[1]]) if r >= 0)
         if chunk.rank is not None and chunk.rank >= 0:
             ranks |= {chunk.rank}
+        values = _Values(cols if span is not None else None, span or (0, 0), records)
         if self.out.tracker.progress.bulk is False:  # the pace meter measures these items' arrival
             if pace is None:
                 return None
-            measured = pace.between(p, k)
-            if measured is not None:
-                values[STEP_INTERVAL] = measured
+            values.measured = pace.between(p, k)
         return Coming(times[at], since[at], k - p, self._new() + k - p, values, ranks, records)
 
     def _speechless(self, coming: Coming) -> bool:
@@ -660,6 +666,49 @@ def _unmoved_until(manager: AlertManager, judge: Judge) -> float:
         if a.rule in present:
             until = min(until, a.last_seen + timing.resolve_after_s)
     return until
+
+
+class _Values(Mapping[str, tuple[float, float]]):
+    """`Coming.values` of a span of a block, each metric's found when a rule asks for it: rows `span` of
+    `cols` and `records`; `measured`, the range of the pace meter's intervals (`_Pace.between`)."""
+
+    def __init__(self, cols: StepColumns | None, span: tuple[int, int], records: Sequence[Record]) -> None:
+        self._cols, self._span, self._records = cols, span, records
+        self.measured: tuple[float, float] | None = None
+        self._found: dict[str, tuple[float, float] | None] = {}
+
+    def _names(self) -> set[str]:
+        lo, hi = self._span
+        names = {n for n, present in self._cols.present.items() if present[lo:hi].any()} if self._cols else set()
+        names.update(name for rec in self._records for name in rec.metrics)
+        return names | ({STEP_INTERVAL} if self.measured is not None else set())
+
+    def _range(self, name: str) -> tuple[float, float] | None:
+        if name == STEP_INTERVAL and self.measured is not None:
+            return self.measured
+        parts = [np.array([rec.metrics[name] for rec in self._records if name in rec.metrics])]
+        if self._cols is not None and name in self._cols.metrics:
+            lo, hi = self._span
+            parts.append(self._cols.metrics[name][lo:hi][self._cols.present[name][lo:hi]])
+        v = np.concatenate(parts)
+        if not len(v):
+            return None
+        v = v[np.isfinite(v)]
+        return (float(v.min()), float(v.max())) if len(v) else (math.nan, math.nan)
+
+    def __getitem__(self, name: str) -> tuple[float, float]:
+        if name not in self._found:
+            self._found[name] = self._range(name)
+        found = self._found[name]
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._names()))
+
+    def __len__(self) -> int:
+        return len(self._names())
 
 
 @dataclass(frozen=True)

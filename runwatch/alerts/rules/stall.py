@@ -101,13 +101,14 @@ class Stall(Rule[StallParams]):
         longest = 0.0
         keep = p.window + 1 - coming.items  # the pulse's points that stay in the window it reads
         if keep >= 2:
-            spans = [float(g[g > SAME_READ_S].max(initial=0.0)) for name in PULSE
-                     if (found := tail(run, name, keep)) is not None and len(g := np.diff(found.t))]
-            longest = min(spans, default=0.0)  # whichever metric the pulse is, its longest is at least this
+            spans = [_longest(found) if (found := tail(run, name, keep)) is not None else 0.0
+                     for name in PULSE if name in coming.values or run.store.get(name, main_rank(run, name))]
+            longest = min(spans, default=0.0)  # whichever metric the pulse is (a new one: no gap), at least this
         least = max(p.after, p.pause_factor * longest) * min(1.0, p.phase_factor)
         return bool(coming.silence.max(initial=0.0) <= least)
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
+        p = self.params
         last = run.last_step_at
         if last is None or now - last <= self.params.after:
             return []  # the budget is never below `after`: the usual tick ends here
@@ -116,8 +117,10 @@ class Stall(Rule[StallParams]):
         pulse = _pulse(run, self.params.window + 1)
         if pulse is None:
             return []
-        budget, in_phase = self.budget(run, pulse)
         silence = now - last
+        if silence <= p.pause_factor * _longest(pulse) * min(1.0, p.phase_factor):
+            return []  # within the least budget the run's longest pause allows (no percentile needed)
+        budget, in_phase = self.budget(run, pulse)
         if silence <= budget:
             return []
         phase = " during an eval/checkpoint" if in_phase else ""
@@ -168,6 +171,12 @@ def distinct_durations(a: float, b: float) -> tuple[str, str]:
         if finer[0] != finer[1]:
             return finer
     return format_duration(a), format_duration(b)  # alike to the millisecond, or an hour and more
+
+
+def _longest(pulse: Tail) -> float:
+    """The longest interval between the pulse's points (received apart: `SAME_READ_S`); 0 if none."""
+    gaps = np.diff(pulse.t)
+    return float(gaps[gaps > SAME_READ_S].max(initial=0.0))
 
 
 def _pulse(run: RunTracker, n: int) -> Tail | None:
