@@ -115,9 +115,6 @@ class _Drift(Rule[D]):
         if super().speechless(run, coming):
             return True
         p = self.params
-        ratios = (self.ratio(True), self.ratio(False))
-        if min(ratios) < 0:
-            return False
         n = p.recent + p.baseline + max(0, coming.new)
         for name in p.metrics:  # the first the run logs is judged: it or one before it, if one comes
             lo, hi = coming.values.get(name, (math.inf, -math.inf))
@@ -130,11 +127,24 @@ class _Drift(Rule[D]):
                 return False  # coming values, none finite: taken as unknown
             if lo > hi:
                 continue  # no finite point at all: nothing to judge
-            if not (hi < min(ratios) * lo if self.higher_is_slower else lo > max(ratios) * hi):
+            if not self._within(lo, hi):
                 return False
             if found is not None:
                 return True  # logged already: the metrics after it are never judged
         return True
+
+    def _steady(self, v: np.ndarray) -> bool:
+        """Whether no median of these values can be past `ratio` × another (see `speechless`)."""
+        v = v[np.isfinite(v)]
+        return not len(v) or self._within(float(v.min()), float(v.max()))
+
+    def _within(self, lo: float, hi: float) -> bool:
+        """Whether values between `lo` and `hi` have no median past `ratio` × another's, in the direction
+        that means slower (False when a ratio below 0 leaves it unknown)."""
+        ratios = (self.ratio(True), self.ratio(False))
+        if min(ratios) < 0:
+            return False
+        return hi < min(ratios) * lo if self.higher_is_slower else lo > max(ratios) * hi
 
     def _slower(self, level: float, bound: float, ratio: float) -> bool:
         """Whether `level` is past `ratio` × `bound` in the direction that means slower."""
@@ -143,7 +153,7 @@ class _Drift(Rule[D]):
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params
         found = first_tail(run, p.metrics, p.recent + p.baseline + self.lookback)
-        if found is None:
+        if found is None or self._steady(found.v):
             return []
         for tail in self._candidates(found):
             hit = self._judged(tail)

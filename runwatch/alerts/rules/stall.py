@@ -112,14 +112,14 @@ class Stall(Rule[StallParams]):
         last = run.last_step_at
         if last is None or now - last <= self.params.after:
             return []  # the budget is never below `after`: the usual tick ends here
-        if run.state(now) in (RunState.WAITING, RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
-            return []
         pulse = _pulse(run, self.params.window + 1)
         if pulse is None:
             return []
         silence = now - last
         if silence <= p.pause_factor * _longest(pulse) * min(1.0, p.phase_factor):
             return []  # within the least budget the run's longest pause allows (no percentile needed)
+        if run.state(now) in (RunState.WAITING, RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
+            return []
         budget, in_phase = self.budget(run, pulse)
         if silence <= budget:
             return []
