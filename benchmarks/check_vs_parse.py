@@ -19,9 +19,10 @@ to the whole log). Prints figures only; the issue's goal is check ≤ 2× parse.
 built from its real step lines (format_throughput.py's, 10% real noise), each
 step line stamped with its own time, dense (steps `DENSE_S` apart, under the
 stall rule's `after`) and sparse (steps 1.5 × `after` apart: every record ends
-a silence the stall rule may speak on), at each of `--sizes`; check's CPU time
-÷ parse's CPU time on the same log. A check linear in the log gives the same
-ratio at every size.
+a silence the stall rule may speak on), at each of `--sizes`, with the excerpts'
+step lines of nine runs in turn or one run's alone; check's CPU time ÷ parse's
+CPU time on the same log. A check linear in the log gives the same ratio at
+every size.
 
     python benchmarks/check_vs_parse.py [--lines N] [--log FILE] [--repeat N] [--naive-records N]
     python benchmarks/check_vs_parse.py --spacing [--sizes 25000 100000] [--repeat N]
@@ -61,15 +62,23 @@ rule's `after`, so no record ends a silence."""
 _ITERATION = re.compile(r"^.*?(?=iteration\s+\d+/)")
 
 
-def write_spaced(path: Path, lines: int, every: float) -> None:
+def write_spaced(path: Path, lines: int, every: float, *, one_run: bool = False) -> None:
     """A Megatron log of `lines` lines (format_throughput.py's: real step lines, 10% real noise) whose step
     lines all state their time, `every` seconds apart: each line's prefix (the excerpts' own stamp, a rank
-    number or none) is replaced by the stamp Megatron prints (` [2024-04-06 03:02:12] iteration …`)."""
+    number or none) is replaced by the stamp Megatron prints (` [2024-04-06 03:02:12] iteration …`).
+    The excerpts' step lines come from nine runs in turn (step times from 0.14 to 7.6 s, and so on), a
+    pace no run has; `one_run`: only the three whole stamped lines of one of them (Megatron-LM issue 756)."""
+    import dataclasses
+
     from format_throughput import BY_NAME
     from format_throughput import write_log as write_format
 
+    fmt = BY_NAME["megatron"]
+    if one_run:
+        own = [x for x in fmt.lines() if x.lstrip().startswith("[2024-04-06") and x.rstrip().endswith("|")]
+        fmt = dataclasses.replace(fmt, lines=lambda: own)
     raw = path.with_suffix(".raw")
-    write_format(BY_NAME["megatron"], raw, lines, noisy=True)
+    write_format(fmt, raw, lines, noisy=True)
     t0 = datetime.datetime(2024, 4, 6)
     k = 0
     with open(raw, encoding="utf-8") as f, open(path, "w", encoding="utf-8") as out:
@@ -105,17 +114,18 @@ def spacing(sizes: list[int], repeat: int) -> int:
     sparse = 1.5 * StallParams().after
     cmd = [sys.executable, "-m", "runwatch"]
     print(f"Megatron logs, every step line stamped; {os.cpu_count()} CPUs; CPU s, best of {repeat}")
-    print(f"{'lines':>9} {'steps':>22}{'parse':>8}{'check':>8}{'check/parse':>13}")
+    print(f"{'lines':>9} {'step lines':>11} {'steps':>22}{'parse':>8}{'check':>8}{'check/parse':>13}")
     with tempfile.TemporaryDirectory(prefix="runwatch-bench-") as tmp:
         for n in sizes:
-            for name, every in (("dense", DENSE_S), ("sparse", sparse)):
-                path = Path(tmp) / f"megatron_{name}_{n}.log"
-                write_spaced(path, n, every)
-                parse = _cpu([*cmd, "parse", "--output", "summary", str(path)], repeat)
-                check = _cpu([*cmd, "check", str(path)], repeat)
-                print(f"{n:9,} {f'{name} ({every:g} s apart)':>22}{parse:8.2f}{check:8.2f}{check / parse:12.1f}×",
-                      flush=True)
-                path.unlink()
+            for one_run in (False, True):
+                for name, every in (("dense", DENSE_S), ("sparse", sparse)):
+                    path = Path(tmp) / f"megatron_{name}_{n}.log"
+                    write_spaced(path, n, every, one_run=one_run)
+                    parse = _cpu([*cmd, "parse", "--output", "summary", str(path)], repeat)
+                    check = _cpu([*cmd, "check", str(path)], repeat)
+                    print(f"{n:9,} {'one run' if one_run else '9 runs':>11} {f'{name} ({every:g} s apart)':>22}"
+                          f"{parse:8.2f}{check:8.2f}{check / parse:12.1f}×", flush=True)
+                    path.unlink()
     return 0
 
 

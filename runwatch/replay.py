@@ -387,6 +387,7 @@ class _Replayer:
                 self._evaluate(now)
             elif now - self._last_step() >= self.quiet:
                 silence = np.array([now - self._last_step()])
+                self.out.tracker.settle()
                 if self._may_try() and self._tried(
                         0 if self._speechless(Coming(np.array([now]), silence, 0, self._new())) else None) is not None:
                     self.last_eval = now  # judged: nothing could be found, nothing would change
@@ -441,18 +442,17 @@ class _Replayer:
         tracker.progress.bulk = not stamped  # a synthetic clock's intervals only echo the step time the log states
         tracker.progress.own_times = stamped
         pace = _Pace.of(block, times, self.out.tracker.progress.step) if stamped else None
-        p, n, scan = 0, len(times), 0
+        p, n = 0, len(times)
         while p < n:
-            j, full = self._next_evaluation(times, quiet_at, p, scan)
-            if j < n and not full:
-                k = self._skippable(chunk, block, times, since, quiet_at, p, j, pace)
-                if k is not None:  # judged: nothing could be found, nothing would change
-                    self.last_eval, scan = float(times[k]), k + 1
-                    continue
+            j, full = self._next_evaluation(times, quiet_at, p)
             self._apply_block(chunk, block, times, p, j)
-            if j < n:
+            p = j
+            k = self._skippable(chunk, block, times, since, quiet_at, j, pace) if j < n and not full else None
+            if k is not None:  # judged: nothing could be found, nothing would change
+                self._apply_block(chunk, block, times, j, k)
+                self.last_eval, p = float(times[k]), k
+            elif j < n:
                 self._evaluate(float(times[j]), present=not full)
-            p = scan = j
 
     def _apply_block(self, chunk: RecordChunk, block: _Block, times: np.ndarray, p: int, j: int) -> None:
         """Items p..j-1 of a block: its records one by one, the step rows between them in bulk; from the
@@ -501,17 +501,15 @@ class _Replayer:
         (a progress bar's redraws during a hang are records, not steps)."""
         return self.last_record if self.stepped_at is None else self.stepped_at
 
-    def _next_evaluation(self, times: np.ndarray, quiet_at: np.ndarray, p: int, scan: int) -> tuple[int, bool]:
-        """The first row from `scan` on (items from `p` on not applied yet) before which the rules look
-        (len(times) if none), and whether all of them (else only those about the present: a quiet spell
-        ended there)."""
+    def _next_evaluation(self, times: np.ndarray, quiet_at: np.ndarray, p: int) -> tuple[int, bool]:
+        """The first row from `p` on before which the rules look (len(times) if none), and whether all of
+        them (else only those about the present: a quiet spell ended there)."""
         n = len(times)
         if self.last_eval is None:
             return p, True
-        scan = max(p, scan)
-        ticked = scan + int(np.searchsorted(times[scan:], self.last_eval + self.tick))
+        ticked = p + int(np.searchsorted(times[p:], self.last_eval + self.tick))
         full = max(ticked, p + self._rows_to_batch())
-        k = int(np.searchsorted(quiet_at, max(scan, ticked)))
+        k = int(np.searchsorted(quiet_at, max(p, ticked)))
         quiet = int(quiet_at[k]) if k < len(quiet_at) else n
         if full <= quiet:
             return min(full, n), True
@@ -531,9 +529,9 @@ class _Replayer:
         return max(self.unjudged, self.out.tracker.records - self._records_judged)
 
     def _skippable(self, chunk: RecordChunk, block: _Block, times: np.ndarray, since: np.ndarray,
-                   quiet_at: np.ndarray, p: int, j: int, pace: _Pace | None) -> int | None:
-        """The last of the quiet-spell evaluations from item `j` on (items from `p` on not applied yet) that
-        can all be skipped, None if not even the one at `j`: up to `SKIP_SPAN` items on, or that one alone.
+                   quiet_at: np.ndarray, j: int, pace: _Pace | None) -> int | None:
+        """The last of the quiet-spell evaluations from item `j` on (the items before it applied) that can
+        all be skipped, None if not even the one at `j`: up to `SKIP_SPAN` items on, or that one alone.
 
         An evaluation of the rules about the present changes nothing when each of them is sure to find
         nothing then (`Rule.speechless`, told what the items before it bring) and the alerts' lifecycle
@@ -542,8 +540,9 @@ class _Replayer:
         one (60 s of `check` for a 100k-line Megatron log that `parse` read in 0.7 s)."""
         if not self._may_try():
             return None
-        due = p + self._rows_to_batch()  # an evaluation there judges every rule
-        stop = min(due, p + SKIP_SPAN, len(times))
+        self.out.tracker.settle()  # the rows held back: the rules read the run as an evaluation would
+        due = j + self._rows_to_batch()  # an evaluation there judges every rule
+        stop = min(due, j + SKIP_SPAN, len(times))
         upto, last = [], -math.inf
         for q in quiet_at[(quiet_at >= j) & (quiet_at < stop)].tolist():
             if times[q] >= last + self.tick:  # the evaluations there, at most one a tick
@@ -551,7 +550,7 @@ class _Replayer:
                 last = float(times[q])
         for at in ([np.array(upto)] if len(upto) > 1 else []) + [np.array([j])]:
             k = int(at[-1])
-            coming = self._coming(chunk, block, times, since, at, p, k, pace)
+            coming = self._coming(chunk, block, times, since, at, j, k, pace)
             if coming is not None and self._speechless(coming):
                 return self._tried(k)
         return self._tried(None)
