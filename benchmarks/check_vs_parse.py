@@ -15,13 +15,26 @@ record one by one, every rule every 32 records) and the naive cadence (every
 record, judged after each one: on the first `--naive-records` records, scaled
 to the whole log). Prints figures only; the issue's goal is check ≤ 2× parse.
 
+`--spacing` measures instead how check's cost grows with the log: Megatron logs
+built from its real step lines (format_throughput.py's, 10% real noise), each
+step line stamped with its own time, dense (steps `DENSE_S` apart, under the
+stall rule's `after`) and sparse (steps 1.5 × `after` apart: every record ends
+a silence the stall rule may speak on), at each of `--sizes`, with the excerpts'
+step lines of nine runs in turn or one run's alone; check's CPU time ÷ parse's
+CPU time on the same log. A check linear in the log gives the same ratio at
+every size.
+
     python benchmarks/check_vs_parse.py [--lines N] [--log FILE] [--repeat N] [--naive-records N]
+    python benchmarks/check_vs_parse.py --spacing [--sizes 25000 100000] [--repeat N]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -43,14 +56,92 @@ def _best(argv: list[str], repeat: int) -> float:
     return min(_wall(argv) for _ in range(repeat))
 
 
+DENSE_S = 5.0
+"""Seconds between the dense log's steps (Megatron's own excerpts step every 5.4 s): under the stall
+rule's `after`, so no record ends a silence."""
+_ITERATION = re.compile(r"^.*?(?=iteration\s+\d+/)")
+
+
+def write_spaced(path: Path, lines: int, every: float, *, one_run: bool = False) -> None:
+    """A Megatron log of `lines` lines (format_throughput.py's: real step lines, 10% real noise) whose step
+    lines all state their time, `every` seconds apart: each line's prefix (the excerpts' own stamp, a rank
+    number or none) is replaced by the stamp Megatron prints (` [2024-04-06 03:02:12] iteration …`).
+    The excerpts' step lines come from nine runs in turn (step times from 0.14 to 7.6 s, and so on), a
+    pace no run has; `one_run`: only the three whole stamped lines of one of them (Megatron-LM issue 756)."""
+    import dataclasses
+
+    from format_throughput import BY_NAME
+    from format_throughput import write_log as write_format
+
+    fmt = BY_NAME["megatron"]
+    if one_run:
+        own = [x for x in fmt.lines() if x.lstrip().startswith("[2024-04-06") and x.rstrip().endswith("|")]
+        fmt = dataclasses.replace(fmt, lines=lambda: own)
+    raw = path.with_suffix(".raw")
+    write_format(fmt, raw, lines, noisy=True)
+    t0 = datetime.datetime(2024, 4, 6)
+    k = 0
+    with open(raw, encoding="utf-8") as f, open(path, "w", encoding="utf-8") as out:
+        for line in f:
+            m = _ITERATION.search(line)
+            if m is not None:
+                line = f" [{t0 + datetime.timedelta(seconds=k * every):%Y-%m-%d %H:%M:%S}] {line[m.end():]}"
+                k += 1
+            out.write(line)
+    raw.unlink()
+
+
+def _cpu(argv: list[str], repeat: int) -> float:
+    """The least CPU time (user + system) of `repeat` runs of a command: it moves less than wall time on a
+    machine others share."""
+    best = float("inf")
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        best = min(best, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return best
+
+
+def spacing(sizes: list[int], repeat: int) -> int:
+    """check CPU ÷ parse CPU on dense and sparse Megatron logs of each size (see the module's docstring)."""
+    import compileall
+
+    import runwatch
+    from runwatch.alerts.rules.stall import StallParams
+
+    compileall.compile_dir(str(Path(runwatch.__file__).parent), quiet=1)
+    sparse = 1.5 * StallParams().after
+    cmd = [sys.executable, "-m", "runwatch"]
+    print(f"Megatron logs, every step line stamped; {os.cpu_count()} CPUs; CPU s, best of {repeat}")
+    print(f"{'lines':>9} {'step lines':>11} {'steps':>22}{'parse':>8}{'check':>8}{'check/parse':>13}")
+    with tempfile.TemporaryDirectory(prefix="runwatch-bench-") as tmp:
+        for n in sizes:
+            for one_run in (False, True):
+                for name, every in (("dense", DENSE_S), ("sparse", sparse)):
+                    path = Path(tmp) / f"megatron_{name}_{n}.log"
+                    write_spaced(path, n, every, one_run=one_run)
+                    parse = _cpu([*cmd, "parse", "--output", "summary", str(path)], repeat)
+                    check = _cpu([*cmd, "check", str(path)], repeat)
+                    print(f"{n:9,} {'one run' if one_run else '9 runs':>11} {f'{name} ({every:g} s apart)':>22}"
+                          f"{parse:8.2f}{check:8.2f}{check / parse:12.1f}×", flush=True)
+                    path.unlink()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--spacing", action="store_true",
+                    help="check ÷ parse on dense and sparse-step Megatron logs of each of --sizes instead")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[25_000, 100_000])
     ap.add_argument("--lines", type=int, default=170_000)
     ap.add_argument("--log", type=Path, help="measure this log instead of generating one")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each command; the fastest is shown")
     ap.add_argument("--naive-records", type=int, default=20_000,
                     help="records replayed with the rules after every one (scaled to the log)")
     args = ap.parse_args(argv)
+    if args.spacing:
+        return spacing(args.sizes, args.repeat)
 
     from runwatch.alerts.lifecycle import AlertManager
     from runwatch.commands.parse import readers_of

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,10 +24,13 @@ import numpy as np
 from runwatch.alerts.judge import Judge
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
+from runwatch.alerts.rules.base import Coming
+from runwatch.alerts.rules.system import SystemRule
 from runwatch.alerts.types import Finding, Notification
-from runwatch.model import Kind, Preamble, Record, SystemSample
+from runwatch.model import AlertState, Event, Kind, Preamble, Record, SystemSample
 from runwatch.parsers.failures import ParseFailures
-from runwatch.state.chunk import RecordChunk
+from runwatch.state.chunk import RecordChunk, StepColumns
+from runwatch.state.pace import SAME_READ_S, STEP_INTERVAL
 from runwatch.state.run import RunTracker
 from runwatch.state.series import KEEP, History
 
@@ -36,6 +39,11 @@ REPLAY_SLACK = 3 * KEEP
 """Raw points a replay's series hold past what they keep before the oldest are folded or dropped at once
 (`Series` slack): a long log is judged every few thousand records, and a fold of each piece's points into
 the drawn metrics' histories cost `runwatch report` a third of what reading the log did."""
+SKIP_SPAN = 256
+"""The most items whose quiet-spell evaluations are skipped at once (`_Replayer._skippable`): half of the
+stall rule's window, so that its bound still reads the newest half of the intervals it judges by."""
+MOST_DOUBT = 16
+"""The most quiet-spell evaluations made without trying to skip them after tries failed."""
 JUDGE_BATCH = 32
 """Records between two evaluations while the run streams (at the least: see `judge_every`): a NaN is
 still found (its step is where the series holds it), at a 32nd of the cost of judging after every record."""
@@ -360,6 +368,11 @@ class _Replayer:
         """The tracker's record count when every rule last looked."""
         self.applied = 0
         """Records and rows applied (the tracker counts held rows only once they are in)."""
+        self.failed = 0
+        """Tries in a row to skip quiet-spell evaluations that failed (`_skippable`)."""
+        self.doubt = 0
+        """Quiet-spell evaluations still to make before the next try: as many as tries failed in a row (up
+        to `MOST_DOUBT`), so that a run whose rules cannot be sure (a pace that varies) pays for few tries."""
         self.stepped_at: float | None = None
         """When the newest step came: the tracker's word for a record, the newest row's time for rows
         (held, they are not in the tracker yet; a fast format writes one row per step)."""
@@ -373,7 +386,13 @@ class _Replayer:
             if self.last_eval is None or self.unjudged >= self._batch():
                 self._evaluate(now)
             elif now - self._last_step() >= self.quiet:
-                self._evaluate(now, present=True)
+                silence = np.array([now - self._last_step()])
+                self.out.tracker.settle()
+                if self._may_try() and self._tried(
+                        0 if self._speechless(Coming(np.array([now]), silence, 0, self._new())) else None) is not None:
+                    self.last_eval = now  # judged: nothing could be found, nothing would change
+                else:
+                    self._evaluate(now, present=True)
         self.out.tracker.progress.bulk = self.clock.synthetic
         self.out.tracker.progress.own_times = not self.clock.synthetic
         self._apply(rec, now)
@@ -422,13 +441,18 @@ class _Replayer:
         tracker = self.out.tracker
         tracker.progress.bulk = not stamped  # a synthetic clock's intervals only echo the step time the log states
         tracker.progress.own_times = stamped
+        pace = _Pace.of(block, times, self.out.tracker.progress.step) if stamped else None
         p, n = 0, len(times)
         while p < n:
             j, full = self._next_evaluation(times, quiet_at, p)
             self._apply_block(chunk, block, times, p, j)
-            if j < n:
-                self._evaluate(float(times[j]), present=not full)
             p = j
+            k = self._skippable(chunk, block, times, since, quiet_at, j, pace) if j < n and not full else None
+            if k is not None:  # judged: nothing could be found, nothing would change
+                self._apply_block(chunk, block, times, j, k)
+                self.last_eval, p = float(times[k]), k
+            elif j < n:
+                self._evaluate(float(times[j]), present=not full)
 
     def _apply_block(self, chunk: RecordChunk, block: _Block, times: np.ndarray, p: int, j: int) -> None:
         """Items p..j-1 of a block: its records one by one, the step rows between them in bulk; from the
@@ -500,6 +524,83 @@ class _Replayer:
             k = judge_every(records + k, self.most) - self.unjudged
         return k
 
+    def _new(self) -> int:
+        """Records since every rule last looked (`Judge.judge`'s `new`)."""
+        return max(self.unjudged, self.out.tracker.records - self._records_judged)
+
+    def _skippable(self, chunk: RecordChunk, block: _Block, times: np.ndarray, since: np.ndarray,
+                   quiet_at: np.ndarray, j: int, pace: _Pace | None) -> int | None:
+        """The last of the quiet-spell evaluations from item `j` on (the items before it applied) that can
+        all be skipped, None if not even the one at `j`: up to `SKIP_SPAN` items on, or that one alone.
+
+        An evaluation of the rules about the present changes nothing when each of them is sure to find
+        nothing then (`Rule.speechless`, told what the items before it bring) and the alerts' lifecycle
+        holds nothing that time moves before it (`_unmoved_until`): a log whose steps all come farther
+        apart than a stall's least silence ends a quiet spell at every record, and was judged at every
+        one (60 s of `check` for a 100k-line Megatron log that `parse` read in 0.7 s)."""
+        if not self._may_try():
+            return None
+        self.out.tracker.settle()  # the rows held back: the rules read the run as an evaluation would
+        due = j + self._rows_to_batch()  # an evaluation there judges every rule
+        stop = min(due, j + SKIP_SPAN, len(times))
+        upto, last = [], -math.inf
+        for q in quiet_at[(quiet_at >= j) & (quiet_at < stop)].tolist():
+            if times[q] >= last + self.tick:  # the evaluations there, at most one a tick
+                upto.append(q)
+                last = float(times[q])
+        for at in ([np.array(upto)] if len(upto) > 1 else []) + [np.array([j])]:
+            k = int(at[-1])
+            coming = self._coming(chunk, block, times, since, at, j, k, pace)
+            if coming is not None and self._speechless(coming):
+                return self._tried(k)
+        return self._tried(None)
+
+    def _may_try(self) -> bool:
+        """Whether to try to skip the next quiet-spell evaluation: not while in doubt (`doubt`)."""
+        if self.doubt > 0:  # the last tries failed: the rules' state seldom turns at once
+            self.doubt -= 1
+            return False
+        return True
+
+    def _tried(self, skipped: int | None) -> int | None:
+        """A try's outcome (`skipped`: where it skipped to), noted for the next (`doubt`)."""
+        self.failed = 0 if skipped is not None else self.failed + 1
+        self.doubt = min(self.failed, MOST_DOUBT)
+        return skipped
+
+    def _coming(self, chunk: RecordChunk, block: _Block, times: np.ndarray, since: np.ndarray,
+                at: np.ndarray, p: int, k: int, pace: _Pace | None) -> Coming | None:
+        """What items p..k-1 of a block bring before the evaluations at items `at` (the last `k`); None
+        when it cannot be told (a step record without a step, a pace the block does not show)."""
+        a, b = np.searchsorted(block.records_at, [p, k]).tolist()
+        records = chunk.records[a:b]
+        if any(rec.kind == Kind.STEP and rec.step is None for rec in records):
+            return None
+        rows = block.row[p:k]
+        rows = rows[rows >= 0]
+        cols = chunk.steps
+        ranks: frozenset[int] = frozenset()
+        span = (int(rows[0]), int(rows[-1]) + 1) if len(rows) and cols is not None else None
+        if span is not None and cols is not None and cols.rank is not None:
+            ranks = frozenset(int(r) for r in np.unique(cols.rank[span[0]:span[1]]) if r >= 0)
+        if chunk.rank is not None and chunk.rank >= 0:
+            ranks |= {chunk.rank}
+        values = _Values(cols if span is not None else None, span or (0, 0), records)
+        if self.out.tracker.progress.bulk is False:  # the pace meter measures these items' arrival
+            if pace is None:
+                return None
+            values.measured = pace.between(p, k)
+        return Coming(times[at], since[at], k - p, self._new() + k - p, values, ranks, records)
+
+    def _speechless(self, coming: Coming) -> bool:
+        """Whether an evaluation of the rules about the present at each of `coming.at` would find nothing
+        and change nothing (see `_skippable`)."""
+        if self.manager is not None and _unmoved_until(self.manager, self.judge) <= coming.at.max():
+            return False
+        run = self.out.tracker
+        return all(_speechless(rule, run, coming) for rule in self.judge.rules
+                   if not rule.judges_records and rule.id not in self.judge.broken)
+
     def _attempt_ends(self, now: float) -> None:
         """The run starts again (RunTracker.before_new_attempt): every rule judges the attempt that ends."""
         self._evaluate(now)
@@ -529,6 +630,126 @@ class _Replayer:
         if not self.clock.stamped and not self.clock.timed_by_bar and tracker.progress.step is not None:
             self.out.timing = "step_time" if "step_time" in tracker.store.metrics() else "none"
         return self.out
+
+
+def _speechless(rule: Rule[Any], run: RunTracker, coming: Coming) -> bool:
+    """`rule.speechless`, or, for a system rule, what a replay knows of it: it judges the machine's samples
+    and a replay has none (the rule gets no SystemState), which leaves io_stall's count of dataloader retry
+    lines (`Event.DATALOADER_RETRY`) alone."""
+    if rule.speechless(run, coming):
+        return True
+    if not isinstance(rule, SystemRule):
+        return False
+    return not any(r.event == Event.DATALOADER_RETRY for r in (*run.events, *coming.records))
+
+
+def _unmoved_until(manager: AlertManager, judge: Judge) -> float:
+    """Before when an update of the alerts' lifecycle that the rules about the present find nothing in
+    changes nothing (−inf: now it may): no alert waits (pending: for `for`, or dropped), none is owed a
+    notification, and a firing one is neither repeated (its `repeat_interval`) nor, being of one of those
+    rules, resolved (`resolve_after` since its rule last found it) before then; with no silences."""
+    if manager.silences.list(-math.inf, include_expired=True):
+        return -math.inf
+    present = {r.id for r in judge.rules if not r.judges_records}
+    until = math.inf
+    for a in manager.alerts():
+        if a.state == AlertState.PENDING:
+            return -math.inf
+        if a.state != AlertState.FIRING:
+            continue
+        if a.last_notified is None or a.seen_reading_history:
+            return -math.inf
+        timing = manager.timing(a.rule)
+        if not a.acknowledged and timing.repeat_interval_s > 0:
+            until = min(until, a.last_notified + timing.repeat_interval_s)
+        if a.rule in present:
+            until = min(until, a.last_seen + timing.resolve_after_s)
+    return until
+
+
+class _Values(Mapping[str, tuple[float, float]]):
+    """`Coming.values` of a span of a block, each metric's found when a rule asks for it: rows `span` of
+    `cols` and `records`; `measured`, the range of the pace meter's intervals (`_Pace.between`)."""
+
+    def __init__(self, cols: StepColumns | None, span: tuple[int, int], records: Sequence[Record]) -> None:
+        self._cols, self._span, self._records = cols, span, records
+        self.measured: tuple[float, float] | None = None
+        self._found: dict[str, tuple[float, float] | None] = {}
+
+    def _names(self) -> set[str]:
+        lo, hi = self._span
+        names = {n for n, present in self._cols.present.items() if present[lo:hi].any()} if self._cols else set()
+        names.update(name for rec in self._records for name in rec.metrics)
+        return names | ({STEP_INTERVAL} if self.measured is not None else set())
+
+    def _range(self, name: str) -> tuple[float, float] | None:
+        if name == STEP_INTERVAL and self.measured is not None:
+            return self.measured
+        parts = [np.array([rec.metrics[name] for rec in self._records if name in rec.metrics])]
+        if self._cols is not None and name in self._cols.metrics:
+            lo, hi = self._span
+            parts.append(self._cols.metrics[name][lo:hi][self._cols.present[name][lo:hi]])
+        v = np.concatenate(parts)
+        if not len(v):
+            return None
+        v = v[np.isfinite(v)]
+        return (float(v.min()), float(v.max())) if len(v) else (math.nan, math.nan)
+
+    def __getitem__(self, name: str) -> tuple[float, float]:
+        if name not in self._found:
+            self._found[name] = self._range(name)
+        found = self._found[name]
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._names()))
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+@dataclass(frozen=True)
+class _Pace:
+    """The intervals the run's pace meter (`runwatch.state.pace.PaceMeter`) measures as a stamped block's
+    step items arrive, each at the item that brings it: a read's interval (the step items within
+    `SAME_READ_S` of its first are one read) is measured when the next read arrives. Known only where
+    every step rises above the one before and no two step items come closer than `SAME_READ_S` yet apart:
+    then each read's interval is its start's distance from the read before ÷ the steps between their tops.
+    The meter may leave some out (a catch-up's), never measure others."""
+
+    emitted_at: np.ndarray
+    """The item at which each interval is measured."""
+    value: np.ndarray
+    """Its seconds per step; NaN for the block's first two reads, which began before it (unknown)."""
+
+    @classmethod
+    def of(cls, block: _Block, times: np.ndarray, top: int | None) -> _Pace | None:
+        """The block's intervals, items timed `times`, the run at step `top` before it; None if unknown."""
+        items = np.flatnonzero(block.kind == STEP_ITEM)
+        if len(items) < 2:
+            return cls(np.zeros(0, np.int64), np.zeros(0))
+        s, t = block.steps[items], times[items]
+        dt = np.diff(t)
+        if (np.isnan(s).any() or (np.diff(s) <= 0).any() or ((dt > 0) & (dt <= SAME_READ_S)).any()
+                or (top is not None and s[0] <= top)):
+            return None
+        starts = np.concatenate(([0], np.flatnonzero(dt > SAME_READ_S) + 1))  # each read's first step item
+        ends = np.concatenate((starts[1:], [len(items)])) - 1
+        value = np.diff(t[starts]) / np.diff(s[ends])  # the interval of read g (g >= 1), measured at read g + 1
+        value[:1] = math.nan  # read 1's interval from read 0, which may have begun in the block before
+        # read g's interval is measured as read g + 1 arrives; read 0's (from the block before) as read 1 does
+        return cls(items[starts[1:]], np.concatenate(([math.nan], value))[: len(starts) - 1])
+
+    def between(self, p: int, k: int) -> tuple[float, float] | None:
+        """The least and the greatest interval measured at items p..k-1 (None: none; NaN: unknown)."""
+        v = self.value[(self.emitted_at >= p) & (self.emitted_at < k)]
+        if not len(v):
+            return None
+        if np.isnan(v).any():
+            return math.nan, math.nan
+        return float(v.min()), float(v.max())
 
 
 def merge_by_step(streams: Sequence[Iterable[Record]]) -> Iterator[Record]:

@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
+import numpy as np
+
 from runwatch.alerts.types import Finding, RuleTiming, make_labels
 from runwatch.errors import BadValueError
-from runwatch.model import RunState, Severity
+from runwatch.model import Record, RunState, Severity
 from runwatch.state.run import RunTracker
 
 CONFIG_ALIASES = {"for": "for_s", "resolve_after": "resolve_after_s", "repeat_interval": "repeat_interval_s"}
@@ -71,6 +73,31 @@ class RuleParams:
                     raise BadValueError(f"{CONFIG_KEYS.get(f.name, f.name)} must be a number >= 0, got {value!r}")
 
 
+@dataclass(frozen=True)
+class Coming:
+    """What a replay (`runwatch check`) is about to apply to a run before the evaluations of the rules about
+    the present it would make at `at`, each as a silence ended (see `Rule.speechless`).
+
+    Between two such evaluations the run only grows by what is described here; a rule that can show from
+    this and the run as it stands that it finds nothing at any of them lets the replay skip them."""
+
+    at: np.ndarray
+    """When each evaluation would be, in order."""
+    silence: np.ndarray
+    """The silence each ends: seconds since the newest step before it."""
+    items: int
+    """Step rows and records applied before the last of them (0: the run is as it stands)."""
+    new: int
+    """The most records the evaluations would ask the rules to look back over (`Judge.judge`'s `new`)."""
+    values: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """Metric → the least and the greatest finite value the coming rows and records add to its series
+    (the run's measured `step_interval` as the pace meter will measure it); a metric absent: none."""
+    ranks: frozenset[int] = frozenset()
+    """Ranks the coming rows are of (empty: none stated)."""
+    records: Sequence[Record] = ()
+    """The coming records (not rows) in order."""
+
+
 P = TypeVar("P", bound=RuleParams)
 
 
@@ -100,6 +127,13 @@ class Rule(Generic[P]):
         alone never makes it speak. A replay (`runwatch check`) judges a silence this long as the record
         that ends it arrives, rather than when the next batch of records is due."""
         return None
+
+    def speechless(self, run: RunTracker, coming: Coming) -> bool:
+        """Whether this rule surely finds nothing at any of `coming.at` once `coming` is applied to `run`
+        (a replay then skips those evaluations, which change nothing: `runwatch.replay`). It must hold
+        for every state `run` passes through on the way; False when the rule cannot tell (the default:
+        a disabled rule alone is sure)."""
+        return not self.params.enabled
 
     def badge(self, severity: Severity) -> RunState | None:
         """What this rule's alert, firing at `severity`, says the run is (its badge in every front end):

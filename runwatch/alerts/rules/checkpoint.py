@@ -23,10 +23,11 @@ reads the sampler's disk list: the engine adds checkpoint directories there.
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
-from runwatch.alerts.rules.base import Rule, RuleParams, duration
+from runwatch.alerts.rules.base import Coming, Rule, RuleParams, duration
 from runwatch.alerts.rules.tail import fmt_duration
 from runwatch.alerts.types import Finding
 from runwatch.model import Kind, Record, RunState, Severity
@@ -85,6 +86,20 @@ class CheckpointStale(Rule[CheckpointStaleParams]):
                    "once `min_saves` were seen; not while one is written, nor after the run ended")
     Params = CheckpointStaleParams
 
+    def speechless(self, run: RunTracker, coming: Coming) -> bool:
+        """Sure of silence when no checkpoint record comes and, with the saves seen so far, too few of
+        them or the last one young enough at the last of `coming.at` (the age only grows)."""
+        if super().speechless(run, coming):
+            return True
+        if any(r.kind == Kind.CHECKPOINT for r in coming.records):
+            return False
+        p = self.params
+        saves = save_times(checkpoint_records(run))
+        if len(saves) < max(2, p.min_saves):
+            return True
+        interval = statistics.median(b - a for a, b in zip(saves, saves[1:], strict=False))
+        return bool(coming.at.max(initial=-math.inf) - saves[-1] <= max(p.after, p.factor * interval))
+
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params
         recs = checkpoint_records(run)
@@ -120,6 +135,13 @@ class CheckpointPartial(Rule[CheckpointPartialParams]):
     explanation = ("a checkpoint stayed incomplete (rank shards missing, a file cut short) for `after`, "
                    "and no newer checkpoint completed since")
     Params = CheckpointPartialParams
+
+    def speechless(self, run: RunTracker, coming: Coming) -> bool:
+        """Sure of silence when no checkpoint record comes and none seen is partial."""
+        if super().speechless(run, coming):
+            return True
+        return not any(r.kind == Kind.CHECKPOINT for r in coming.records) and all(
+            r.event != PARTIAL for r in latest_states(checkpoint_records(run)).values())
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         latest = latest_states(checkpoint_records(run)).values()

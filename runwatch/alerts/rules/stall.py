@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runwatch.alerts.rules.base import Rule, RuleParams, duration
+from runwatch.alerts.rules.base import Coming, Rule, RuleParams, duration
 from runwatch.alerts.rules.tail import Tail, history, main_rank, rank_tail, step_at, tail
 from runwatch.alerts.types import Alert, Finding
 from runwatch.durations import format_duration, human_duration
@@ -88,17 +88,39 @@ class Stall(Rule[StallParams]):
     def silence_s(self) -> float | None:
         return self.params.after if self.params.enabled else None
 
+    def speechless(self, run: RunTracker, coming: Coming) -> bool:
+        """Sure of silence when no coming silence passes the least budget any state on the way allows:
+        `after`, and `pause_factor` × the longest interval among the pulse's points that are still in its
+        window after `coming.items` more points (new intervals only lengthen the longest), with a phase's
+        factor when it shrinks the budget. A run whose steps all come farther apart than `after` (a
+        Megatron log stepping every 90 s) ends a silence at every record, and each is far within the
+        budget its own pace sets."""
+        if super().speechless(run, coming):
+            return True
+        p = self.params
+        longest = 0.0
+        keep = p.window + 1 - coming.items  # the pulse's points that stay in the window it reads
+        if keep >= 2:
+            spans = [_longest(found) if (found := tail(run, name, keep)) is not None else 0.0
+                     for name in PULSE if name in coming.values or run.store.get(name, main_rank(run, name))]
+            longest = min(spans, default=0.0)  # whichever metric the pulse is (a new one: no gap), at least this
+        least = max(p.after, p.pause_factor * longest) * min(1.0, p.phase_factor)
+        return bool(coming.silence.max(initial=0.0) <= least)
+
     def check(self, run: RunTracker, now: float) -> list[Finding]:
+        p = self.params
         last = run.last_step_at
         if last is None or now - last <= self.params.after:
             return []  # the budget is never below `after`: the usual tick ends here
-        if run.state(now) in (RunState.WAITING, RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
-            return []
         pulse = _pulse(run, self.params.window + 1)
         if pulse is None:
             return []
-        budget, in_phase = self.budget(run, pulse)
         silence = now - last
+        if silence <= p.pause_factor * _longest(pulse) * min(1.0, p.phase_factor):
+            return []  # within the least budget the run's longest pause allows (no percentile needed)
+        if run.state(now) in (RunState.WAITING, RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
+            return []
+        budget, in_phase = self.budget(run, pulse)
         if silence <= budget:
             return []
         phase = " during an eval/checkpoint" if in_phase else ""
@@ -149,6 +171,12 @@ def distinct_durations(a: float, b: float) -> tuple[str, str]:
         if finer[0] != finer[1]:
             return finer
     return format_duration(a), format_duration(b)  # alike to the millisecond, or an hour and more
+
+
+def _longest(pulse: Tail) -> float:
+    """The longest interval between the pulse's points (received apart: `SAME_READ_S`); 0 if none."""
+    gaps = np.diff(pulse.t)
+    return float(gaps[gaps > SAME_READ_S].max(initial=0.0))
 
 
 def _pulse(run: RunTracker, n: int) -> Tail | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from runwatch.alerts.rules.base import Rule, RuleParams, duration
+from runwatch.alerts.rules.base import Coming, Rule, RuleParams, duration
 from runwatch.alerts.types import Finding
 from runwatch.model import RankProgress, RunState, Severity
 from runwatch.state.run import RunTracker
@@ -41,6 +41,10 @@ class Straggler(Rule[StragglerParams]):
     explanation = "a rank's step is far behind the other ranks', or its step interval much slower (per-rank logs)"
     Params = StragglerParams
     names_lagging_rank = True
+
+    def speechless(self, run: RunTracker, coming: Coming) -> bool:
+        """Sure of silence while the run has fewer than two ranks, the coming rows' included."""
+        return super().speechless(run, coming) or len(set(run.ranks.snapshot()) | coming.ranks) < 2
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         ranks = run.ranks.snapshot()
