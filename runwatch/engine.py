@@ -274,6 +274,10 @@ class Engine:
             case SystemSampled(sample):
                 if self.system is not None:
                     self.system.apply(sample)
+                    for run in self._ingest.runs:  # a last line without `\n` is read once its writers are gone
+                        gone = self.system.writers_gone(run.name)
+                        for path in run.parsers:
+                            self._sources.writers_gone(path, gone)
             case StacksTaken(dumps):
                 if self.system is not None:
                     self.system.stacks.update((d.pid, d) for d in dumps)

@@ -49,6 +49,7 @@ class Sources:
         self._stdin = stdin
         self.threads: list[Stoppable] = []  # followers, watchers, the stdin reader, the sampler
         self.sampler: SystemSampler | None = None
+        self._followers: dict[str, FileFollower] = {}
         self._raw_queued = 0  # bytes of raw history blocks queued and not yet parsed
         self._raw_room = threading.Condition()
 
@@ -131,7 +132,14 @@ class Sources:
             on_position=lambda pos: self._put(messages.PositionReached(path, pos)),  # after its batches (FIFO)
             boundary=self._options.seen_bytes.get(os.path.abspath(path)) or None,
         )
+        self._followers[path] = f
         self.own(f)
+
+    def writers_gone(self, path: str, gone: bool) -> None:
+        """Tell the follower of `path` whether its writers are all gone (`FileFollower.writers_gone`)."""
+        f = self._followers.get(path)
+        if f is not None:
+            f.writers_gone(gone)
 
     def start_stdin(self) -> None:
         r = StreamReader(

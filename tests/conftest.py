@@ -3,14 +3,17 @@ a thread running fails, so every thread runwatch starts has an owner that stops 
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support.paths import FIXTURES
+from tests.support.subprocesses import kill_groups
 
 
 @pytest.fixture(autouse=True)
@@ -31,3 +34,12 @@ def fixtures() -> Path:
     return FIXTURES
 
 
+
+
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen[Any]]]:
+    """Every process a test starts (each with `start_new_session=True`), killed (its whole group) and
+    reaped at teardown."""
+    procs: list[subprocess.Popen[Any]] = []
+    yield procs
+    kill_groups(procs)

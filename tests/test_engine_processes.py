@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from runwatch.alerting import Alerting
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import RunState
-from tests.support.subprocesses import _Reader, kill_groups
+from tests.support.subprocesses import _Reader
 from tests.support.waiting import wait_for
 
 REALRUNS = Path(__file__).parent / "fixtures" / "realruns"
@@ -46,14 +45,6 @@ sys.exit(int(sys.argv[6]))
 exits with `code` at once (a script that ends after its last line)."""
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds writers through /proc")
-
-
-@pytest.fixture
-def started() -> Iterator[list[subprocess.Popen[Any]]]:
-    """Every process a test starts, killed (its whole group) and reaped at teardown."""
-    procs: list[subprocess.Popen[Any]] = []
-    yield procs
-    kill_groups(procs)
 
 
 def write(started: list[subprocess.Popen[Any]], log: Path, recording: Path, lines: slice, gap: float,

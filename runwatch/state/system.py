@@ -97,6 +97,13 @@ class SystemState:
                                               if (alone and not p.sources) or not mine.isdisjoint(p.sources))
         return found
 
+    def writers_gone(self, run: str) -> bool:
+        """Every process of `run` (those writing its sources) has exited, however it ended: nothing more
+        comes of them, so a last line they left without `\\n` is whole (`FileFollower.writers_gone`). False
+        while one lives, and when none is known (a writer on another host, one that ended before we came)."""
+        mine = self.processes_of(run)
+        return bool(mine) and not any(p.alive for p in mine)
+
     # ── feeding ───────────────────────────────────────────────────────────
 
     def apply(self, sample: SystemSample) -> None:

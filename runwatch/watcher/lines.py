@@ -15,8 +15,6 @@ from runwatch.text import ESCAPE_PATTERN, clean
 
 MAX_LINE_BYTES = 64 * 1024
 """Longest line kept; bytes beyond it are counted and dropped, never buffered."""
-SETTLE_S = 2.0
-"""How long a last line without `\n` must stay unchanged before a follower reads it (`LineSplitter.settled`)."""
 RAW_MIN_BYTES = 64 * 1024
 """Least run of plain lines between odd ones that `feed_raw` hands over as bytes (worth a parser's block call)."""
 
@@ -47,15 +45,14 @@ class LineSplitter:
     cut: the rest is dropped as it arrives, so memory stays bounded however
     long the line; `dropped_bytes` and `truncated_lines` count what was lost.
 
-    A last line without `\n` (a script that exits without one, a writer
-    stopped mid-line) is one rule for every reader: a one-shot read takes it
-    at the end of its input (`flush`), and so does a pipe at EOF; a follower
-    takes it once it has stayed unchanged `SETTLE_S` (`settled`), so `tail`
-    gives the records `check` gives of the same file. If the writer then
-    ends the line (`\n`), nothing more comes of it; if it writes more of it,
-    the whole line comes once more when it ends (its record twice: a writer
-    that pauses mid-line for seconds is rare, a line never read is not).
-    Frames (a line after a `\r`) are left to their next redraw.
+    A last line without `\\n` stays open until its end comes, however long it
+    waits: a writer that block-buffers (`python train.py > train.log`) cuts a
+    line anywhere at each flush and may write its rest minutes later, so no
+    quiet time proves a line whole (read early, `Loss: 1.2` of `1.2345`, or
+    `Step [1` of `Step [1234`). The reader says when the stream is over and
+    takes it with `flush`: a one-shot read and a pipe at EOF at the end of
+    their input, a file's follower once the file's writers are gone
+    (`FileFollower.writers_gone`).
     """
 
     def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
@@ -69,7 +66,6 @@ class LineSplitter:
         self._pending_dropped = 0
         self._last_frame: str | None = None  # text of the last emitted line, if it was a `\r` frame
         self._held_at: float | None = None  # when the bytes of the pending line last arrived (feed_timed)
-        self._released: bytes | None = None  # the open line, handed out by `settled` before its end came
 
     @property
     def pending_bytes(self) -> int:
@@ -80,22 +76,22 @@ class LineSplitter:
         """
         return len(self._buf) + self._pending_dropped
 
+    @property
+    def held_at(self) -> float | None:
+        """When the bytes of the incomplete last line arrived (`feed_timed`, `arrived`); None without one."""
+        return self._held_at if self.pending_bytes else None
+
     def reset(self) -> None:
         """Forget the pending line and the redraw state (a new file starts); counters stay."""
         self._buf = b""
         self._overflow = False
         self._pending_dropped = 0
         self._last_frame = None
-        self._released = None
 
     def feed(self, data: bytes) -> list[str]:
         """Consume `data`; return the lines it completed."""
         if not data:
             return []
-        if self._released is not None:
-            data = self._went_on(data)
-            if not data:
-                return []
         if self._overflow:
             data = self._skip_overflow(data)
             if not data:
@@ -116,7 +112,7 @@ class LineSplitter:
         so a frame ends only when the next one is drawn: during a hang, the last real frame would be dated
         by tqdm's 10-s monitor redraw, and the stall clock would start 10 s late (the run lab's
         accelerate-hang)."""
-        held_at = self._held_at if self.pending_bytes else None
+        held_at = self.held_at
         lines = self.feed(data)
         self._held_at = t if self.pending_bytes else None
         if held_at is None or not lines:
@@ -146,9 +142,8 @@ class LineSplitter:
             return _pieces([self.feed(data)])
         lines: list[str] = []
         start, held = 0, b""
-        if self._buf or self._overflow or self._last_frame is not None or self._released is not None:
-            if (self._overflow or self._pending_dropped or self._last_frame is not None or b"\r" in self._buf
-                    or self._released is not None):
+        if self._buf or self._overflow or self._last_frame is not None:
+            if self._overflow or self._pending_dropped or self._last_frame is not None or b"\r" in self._buf:
                 start = data.find(b"\n") + 1  # the open line the splitter's way
                 lines = self.feed(data[:start])
             else:  # the open line's start is plain bytes: it goes with the rest of the line
@@ -173,35 +168,9 @@ class LineSplitter:
         lines += self.feed(data[cut:])  # frames after the last line end; the open line is held
         return pieces + _pieces([lines])
 
-    def settled(self, now: float, unchanged_since: float | None = None) -> tuple[list[str], float]:
-        """The open last line as a line, with the time its bytes arrived, once it has stayed unchanged
-        `SETTLE_S` by `now`: since they were fed (`feed_timed`, `arrived`) or since `unchanged_since` (the
-        file's mtime: an old file's last line is settled at once). ([], now) otherwise, and for a frame or
-        a line cut at the cap. See the class notes for what comes of it if the writer goes on."""
-        buf, held = self._buf, self._held_at
-        if not buf or self._overflow or self._pending_dropped or self._last_frame is not None or b"\r" in buf:
-            return [], now
-        times = [t for t in (held, unchanged_since) if t is not None]
-        if not times or now - min(times) < SETTLE_S:
-            return [], now
-        self._buf, self._held_at, self._released = b"", None, buf
-        return self._lines(buf + b"\n"), times[0]
-
-    def _went_on(self, data: bytes) -> bytes:
-        """`data` after a line `settled` handed out: without the line end that ends it (read already), or
-        the whole line again before it (the writer went on with it)."""
-        released, self._released = self._released, None
-        assert released is not None
-        if data[:2] == b"\r\n":
-            return data[2:]
-        if data[:1] in (b"\n", b"\r"):
-            return data[1:]
-        return released + data
-
     def flush(self) -> list[str]:
         """End of stream: return the incomplete last line, if any, as a line."""
         buf = self._buf
-        self._released = None
         self._buf, self._overflow, self._pending_dropped = b"", False, 0
         if not buf:
             return []

@@ -63,9 +63,7 @@ class StreamReader(ServiceThread):
         try:
             while not self.stopping:
                 data = self._read() if self._readable() else None
-                if data is None:  # nothing for a while: a last line without `\n` is read once it settles
-                    lines, t = self._splitter.settled(time.time())
-                    self._deliver(lines, t=t)
+                if data is None:
                     continue
                 if not data:
                     self._deliver(self._splitter.flush())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,6 +120,20 @@ class FileFollower(PollingThread):
         self._seen_file = False
         self._gone_since: float | None = None
         self._cut_reported = False
+        self._no_writers = threading.Event()  # see `writers_gone`
+
+    def writers_gone(self, gone: bool = True) -> None:
+        """Whether every process known to write the file has exited (the engine's, from its system samples;
+        any thread). While they are gone, a poll that finds nothing new hands the last line over as a line
+        though it has no `\\n` (a script that exited without one: `tail` then gives the records `check`
+        gives). Nothing else ends a line early: a live writer that block-buffers cuts lines anywhere and
+        may write the rest minutes later. If the file grows again afterwards (a restarted script appending),
+        it is read on as ever, its bytes a new line: the rest of a line the writer went on with would come
+        as a line of its own, a `\\n` first as an empty line."""
+        if gone:
+            self._no_writers.set()
+        else:
+            self._no_writers.clear()
 
     def position(self) -> FilePosition | None:
         """Identity and offset of the first line not yet delivered; None before the file was opened."""
@@ -221,17 +236,15 @@ class FileFollower(PollingThread):
         cur = self._cur
         assert cur is not None
         while not self.stopping:
-            st = os.fstat(cur.fd)
-            size = st.st_size
+            size = os.fstat(cur.fd).st_size
             if size < cur.offset:
                 self._restart(cur, f"{self.path} was truncated; reading it from the start")
                 continue
             if size == cur.offset:
-                if self._splitter.pending_bytes:  # a last line without `\n`, once it stays unchanged
-                    lines, t = self._splitter.settled(time.time(), st.st_mtime)
-                    self._hand_over(cur, lines, history=size <= cur.history_end and not cur.history_done, t=t)
-                    if lines:
-                        self._settle(cur)
+                if self._splitter.pending_bytes and self._no_writers.is_set():  # the line is as whole as it gets
+                    t = self._splitter.held_at
+                    self._hand_over(cur, self._splitter.flush(), history=False, t=t)
+                    self._settle(cur)
                 self._end_history(cur)
                 return
             if cur.head is not None and head_hash(cur.fd) != cur.head:  # before reading garbage

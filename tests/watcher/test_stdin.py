@@ -131,22 +131,3 @@ def test_a_backlog_is_history_and_a_caught_up_read_is_live(pipe: tuple[int, int]
         wait_for(sink.eof.is_set)
     assert sum(b.history for b in backlog) >= len(backlog) - 2 and len(backlog) > 5  # all but the tail end
     assert not sink.batches[-1].history  # one line written after a pause: live
-
-
-def test_an_unterminated_line_of_an_open_pipe_is_read_once_it_settles(
-    pipe: tuple[int, int], monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The writer left its last line without `\\n` and went quiet, the pipe still open: read once unchanged
-    for `SETTLE_S` (runwatch.watcher.lines), as a file's follower reads it; the `\\n` later adds nothing."""
-    from runwatch.watcher import lines
-
-    monkeypatch.setattr(lines, "SETTLE_S", 0.3)
-    r, w = pipe
-    sink = Sink()
-    with StreamReader(sink.on_batch, sink.on_eof, stream=r):
-        os.write(w, b"step 1 loss 2.0\nstep 2 loss 1.9")
-        wait_for(lambda: sink.lines() == ["step 1 loss 2.0", "step 2 loss 1.9"])
-        os.write(w, b"\nstep 3 loss 1.8\n")
-        wait_for(lambda: len(sink.lines()) == 3)
-    assert sink.lines() == ["step 1 loss 2.0", "step 2 loss 1.9", "step 3 loss 1.8"]
-    assert [b.first_line for b in sink.batches] == [1, 2, 3]

@@ -627,6 +627,7 @@ def test_raw_history_blocks_are_as_big_as_a_read(log: Path, got: Collector, monk
     assert got.lines() == expect(0, 20_000)
 
 
+
 KV_LOG = Path(__file__).parents[1] / "fixtures" / "realruns" / "kvlog-healthy" / "run" / "train.log"
 
 
@@ -635,52 +636,35 @@ def _unterminated() -> bytes:
     return b"".join(KV_LOG.read_bytes().splitlines(keepends=True)[:50])[:-1]
 
 
-def test_an_old_files_unterminated_last_line_is_read_as_check_reads_it(
+def test_an_unterminated_last_line_is_read_once_its_writers_are_gone(
     log: Path, got: Collector, raw_history: bool,
 ) -> None:
     """A new user's review: `tail` stopped one step short of `check` on a log whose last line had no `\\n`.
-    Unchanged for longer than the settle time (its mtime), it is read at once: the lines a one-shot read
-    gives, numbered alike."""
+    However long unchanged (an hour here), it may be a block-buffered writer's cut line; once the file's
+    writers are gone it is whole: the lines a one-shot read gives, numbered alike. Bytes that come after
+    are read on as a new line."""
     log.write_bytes(_unterminated())
-    old = time.time() - 60
+    old = time.time() - 3600
     os.utime(log, (old, old))
-    with follow(log, got, raw_history=raw_history):
+    with follow(log, got, raw_history=raw_history) as f:
+        wait_for(lambda: len(got.lines()) == 49)
+        time.sleep(10 * FAST)
+        assert len(got.lines()) == 49  # held: no quiet time says a line is whole
+        f.writers_gone()
         wait_for(lambda: len(got.lines()) == 50)
-    assert got.lines() == [line for b in read_all(log) for line in texts(b)]
-    assert got.numbered()[-1][0] == 50
+        assert got.lines() == [line for b in read_all(log) for line in texts(b)]
+        more = KV_LOG.read_bytes().splitlines(keepends=True)[50]  # a restarted script appends
+        append(log, more)
+        wait_for(lambda: len(got.lines()) == 51)
+    assert got.numbered()[-2:] == [(50, _unterminated().decode().splitlines()[-1]), (51, more.decode().rstrip())]
 
 
-def test_a_live_unterminated_line_is_read_once_it_settles(
-    log: Path, got: Collector, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Held while the writer may still be writing it; read once unchanged for `SETTLE_S`; the `\\n` the
-    writer then adds gives nothing more, and the next lines come numbered on."""
-    from runwatch.watcher import lines as lines_module
-
-    monkeypatch.setattr(lines_module, "SETTLE_S", 0.4)
-    data = KV_LOG.read_bytes().splitlines(keepends=True)
-    with follow(log, got):
-        append(log, b"".join(data[:3]) + data[3][:-1])
-        wait_for(lambda: len(got.lines()) == 3)
-        time.sleep(0.2)
-        assert len(got.lines()) == 3  # not settled yet: a writer may be mid-line
-        wait_for(lambda: len(got.lines()) == 4)
-        append(log, b"\n" + data[4])
-        wait_for(lambda: len(got.lines()) == 5)
-        time.sleep(0.2)
-    assert got.numbered() == list(enumerate((x.decode().rstrip("\n") for x in data[:5]), 1))
-
-
-def test_a_settled_line_the_writer_goes_on_with_comes_whole_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    from runwatch.watcher import lines as lines_module
-    from runwatch.watcher.lines import LineSplitter
-
-    monkeypatch.setattr(lines_module, "SETTLE_S", 1.0)
-    line = KV_LOG.read_bytes().splitlines()[0]
-    s = LineSplitter()
-    assert s.feed_timed(line[:30], 100.0) == []
-    assert s.settled(100.5) == ([], 100.5)
-    assert s.settled(101.0) == ([line[:30].decode()], 100.0)
-    assert s.settled(105.0) == ([], 105.0)  # handed out once
-    assert s.feed(line[30:] + b"\n") == [line.decode()]
-    assert s.feed(line + b"\n") == [line.decode()]
+def test_a_writer_back_holds_the_unterminated_line_again(log: Path, got: Collector) -> None:
+    """`writers_gone(False)`: a writer writes the file again (found by the next sample); its cut lines wait."""
+    log.write_bytes(_unterminated())
+    with follow(log, got) as f:
+        f.writers_gone()
+        f.writers_gone(False)
+        wait_for(lambda: len(got.lines()) == 49)
+        time.sleep(10 * FAST)
+    assert len(got.lines()) == 49

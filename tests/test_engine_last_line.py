@@ -1,0 +1,96 @@
+"""A log's last line without `\\n` is read once its writer is gone, never on a timer: real processes
+writing real files, lines from the run lab's tutorial recording.
+
+`python train.py > train.log` is block-buffered: each flush cuts a line anywhere and the next flush may
+come minutes later. A follower that read the cut line after 2 s unchanged (the rule this replaced) gave
+`Epoch [1/5], Step [100/120], Loss: 1.2` a loss of 1.2 where the writer then wrote `834`. A script that
+exits without a final `\\n` still gives its last step to `tail` as it does to `check`, once its process
+is seen gone.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runwatch.cli import main
+from runwatch.engine import Engine, EngineOptions
+from runwatch.model import RunSnapshot
+from tests.support.waiting import wait_for
+
+RECORDING = Path(__file__).parent / "fixtures" / "realruns" / "tutorial-healthy" / "run" / "train.log"
+CUT = RECORDING.read_bytes().index(b"Step [100/120], Loss: 1.2834") + len(b"Step [100/120], Loss: 1.2")
+"""The first flush ends here: `Epoch [1/5], Step [100/120], Loss: 1.2`, its `834` in the next one."""
+
+WRITER = """import os, sys, time
+block, ending = int(sys.argv[2]), sys.argv[3]
+data = open(sys.argv[1], "rb").read()
+data = data if ending == "newline" else data.rstrip(b"\\n")
+held, flushes = b"", 0
+for line in data.splitlines(keepends=True):
+    held += line
+    time.sleep(0.005)
+    while len(held) >= block:  # a full buffer goes out as it is, cut wherever it ends (C stdio's way)
+        os.write(1, held[:block])
+        held, flushes = held[block:], flushes + 1
+        if flushes == 1:
+            sys.stdin.readline()  # the next flush comes when the test says (minutes later in a real run)
+os.write(1, held)  # what is left, at exit
+"""
+"""Prints a recording to its stdout (the log), block-buffered by hand: a block of `block` bytes at a time,
+waiting after the first; the rest at exit, ending as the recording does (`newline`) or without it."""
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds writers through /proc")
+
+
+def parsed(log: Path, capsys: pytest.CaptureFixture[str]) -> list[tuple[int, float]]:
+    """(step, loss) of each step record `runwatch parse` reads in the file."""
+    capsys.readouterr()
+    assert main(["parse", str(log), "--output", "jsonl"]) == 0
+    recs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    return [(r["step"], r["metrics"]["loss"]) for r in recs if r["kind"] == "step"]
+
+
+def latest(snap: RunSnapshot) -> tuple[int | None, float | None]:
+    return snap.progress.step, snap.metrics.get("loss")
+
+
+@pytest.mark.parametrize("ending", ["newline", "none"])
+def test_a_cut_line_is_never_read_while_its_writer_lives_and_the_last_is_read_when_it_exits(
+        ending: str, tmp_path: Path, started: list[subprocess.Popen[Any]],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "train.log"
+    whole = parsed(RECORDING, capsys)
+    with open(log, "wb") as out:
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(RECORDING), str(CUT), ending],
+                                  stdin=subprocess.PIPE, stdout=out, start_new_session=True)
+    started.append(writer)
+    wait_for(lambda: log.stat().st_size == CUT, timeout=30)
+    assert log.read_bytes().endswith(b"Epoch [1/5], Step [100/120], Loss: 1.2")  # a flush cut the line
+    options = EngineOptions(poll_interval=0.1, gpu=False, sample_interval=0.3)
+    with Engine([str(log)], options) as engine:
+        wait_for(lambda: [p.pid for s in engine.snapshots() for p in s.processes] == [writer.pid], timeout=30)
+        wait_for(lambda: engine.snapshots()[0].records >= 9, timeout=10)  # read up to the cut
+        seen = set()
+        until = time.monotonic() + 3.0  # longer than any quiet time a timer would have read the line after
+        while time.monotonic() < until:
+            seen.add(latest(engine.snapshots()[0]))
+            time.sleep(0.02)
+        assert seen == {whole[8]}, seen  # one line behind (Step [90/120]): never step 100 at a loss of 1.2
+        assert writer.poll() is None, "the writer ended early: the test proves nothing"
+
+        assert writer.stdin is not None
+        writer.stdin.write(b"go on\n")
+        writer.stdin.close()
+        assert writer.wait(timeout=30) == 0
+        assert log.read_bytes().endswith(b"\n") == (ending == "newline")
+        check = parsed(log, capsys)
+        assert check == whole
+        wait_for(lambda: latest(engine.snapshots()[0]) == check[-1], timeout=15)
+        assert engine.snapshots()[0].records == len(check)  # each line once, the cut one whole
