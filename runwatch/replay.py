@@ -25,9 +25,8 @@ from runwatch.alerts.judge import Judge
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
 from runwatch.alerts.rules.base import Coming
-from runwatch.alerts.rules.system import SystemRule
 from runwatch.alerts.types import Finding, Notification
-from runwatch.model import AlertState, Event, Kind, Preamble, Record, SystemSample
+from runwatch.model import AlertState, Kind, Preamble, Record, SystemSample
 from runwatch.parsers.failures import ParseFailures
 from runwatch.state.chunk import RecordChunk, StepColumns
 from runwatch.state.pace import SAME_READ_S, STEP_INTERVAL
@@ -594,11 +593,12 @@ class _Replayer:
 
     def _speechless(self, coming: Coming) -> bool:
         """Whether an evaluation of the rules about the present at each of `coming.at` would find nothing
-        and change nothing (see `_skippable`)."""
+        and change nothing (see `_skippable`): each rule answers for itself (`Rule.speechless`; a system
+        rule as with no samples, which a replay never gives it)."""
         if self.manager is not None and _unmoved_until(self.manager, self.judge) <= coming.at.max():
             return False
         run = self.out.tracker
-        return all(_speechless(rule, run, coming) for rule in self.judge.rules
+        return all(rule.speechless(run, coming) for rule in self.judge.rules
                    if not rule.judges_records and rule.id not in self.judge.broken)
 
     def _attempt_ends(self, now: float) -> None:
@@ -630,17 +630,6 @@ class _Replayer:
         if not self.clock.stamped and not self.clock.timed_by_bar and tracker.progress.step is not None:
             self.out.timing = "step_time" if "step_time" in tracker.store.metrics() else "none"
         return self.out
-
-
-def _speechless(rule: Rule[Any], run: RunTracker, coming: Coming) -> bool:
-    """`rule.speechless`, or, for a system rule, what a replay knows of it: it judges the machine's samples
-    and a replay has none (the rule gets no SystemState), which leaves io_stall's count of dataloader retry
-    lines (`Event.DATALOADER_RETRY`) alone."""
-    if rule.speechless(run, coming):
-        return True
-    if not isinstance(rule, SystemRule):
-        return False
-    return not any(r.event == Event.DATALOADER_RETRY for r in (*run.events, *coming.records))
 
 
 def _unmoved_until(manager: AlertManager, judge: Judge) -> float:

@@ -320,3 +320,24 @@ def test_a_sparse_step_log_raises_the_alerts_it_did_when_judged_record_by_record
     fired = [(f.rule, f.labels, f.first_step, f.last_step, f.times, f.firing_at_end, f.summary)
              for f in summarize(result)]
     assert fired == SPARSE_FIRED
+
+
+def test_xid_lines_in_a_sparse_step_log_are_judged_as_when_no_evaluation_is_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """gpu_health reads a log's Xid lines with no system samples (as in every replay): the corpus's Xid 45
+    cascade amid Megatron steps 90 s apart is found at the same times, and notified alike, as when every
+    quiet-spell evaluation is made (the replay once took every system rule but io_stall for speechless)."""
+    from runwatch import replay as replaying
+    from tests.support.corpus import json_excerpt
+
+    xids = [line for line in json_excerpt("excerpts_failures.json", "F29 —") if "Xid" in line]
+    lines = _sparse_megatron(600)
+    lines[300:300] = xids
+    skipping = replay(_chunks(lines), default_rules(), manager=AlertManager({}), run="r", source="s")
+    monkeypatch.setattr(replaying._Replayer, "_speechless", lambda self, coming: False)
+    each = replay(_chunks(lines), default_rules(), manager=AlertManager({}), run="r", source="s")
+    assert len(each.of("gpu_health")) > 1
+    assert _judged(skipping) == _judged(each)
+    assert [(n.at, n.alert.key, n.state) for n in skipping.notifications] == [
+        (n.at, n.alert.key, n.state) for n in each.notifications]

@@ -4,9 +4,11 @@ They follow the `Rule` API of `base.py` but need a `SystemState` besides
 the `RunTracker`, so each implements `check_system(run, system, now)`; the
 engine calls `evaluate_system(run, system, now)` (or `evaluate_rule`, which
 picks the right call for any rule). `evaluate(run, now)` with no system
-still works: every rule then speaks only from the log (io_stall counts
-dataloader retries) or stays silent. Like every rule they are pure: time
-comes in as `now`, windows are read from the tail of each series.
+still works: every rule then speaks only from the log events it declares
+(`log_events`: io_stall's dataloader retries, gpu_health's Xid lines) or
+stays silent, which is what each tells a replay (`speechless`) that gives
+it no samples. Like every rule they are pure: time comes in as `now`,
+windows are read from the tail of each series.
 
 Windows ("over the last 60 s") average out single samples; `for` (the
 lifecycle) asks the condition to hold for minutes where a short blip is
@@ -20,7 +22,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from runwatch.alerts.rules.base import Rule, RuleParams, duration
+from runwatch.alerts.rules.base import Coming, Rule, RuleParams, duration
 from runwatch.alerts.rules.tail import fmt_duration, history, tail
 from runwatch.alerts.types import Finding
 from runwatch.model import Event, GpuSample, Kind, ProcessSample, Record, RunState, Severity
@@ -39,6 +41,25 @@ class SystemRule(Rule[P]):
     """A rule that reads a `SystemState` (None when system sampling is off) as well as the run."""
 
     needs_system: ClassVar[bool] = True
+    log_events: ClassVar[frozenset[Event]] = frozenset()
+    """The log's events this rule reads besides the machine (io_stall's dataloader retries, gpu_health's
+    Xid lines): with no `SystemState` they alone can make it speak (`speechless_system`)."""
+
+    def speechless(self, run: RunTracker, coming: Coming) -> bool:
+        """As `evaluate(run, now)` judges: with no `SystemState` (what a replay gives every rule)."""
+        return self.speechless_system(run, None, coming)
+
+    def speechless_system(self, run: RunTracker, system: SystemState | None, coming: Coming) -> bool:
+        """`speechless` for `evaluate_system(run, system, now)`. With samples never sure (a disabled rule
+        aside): the coming rows say nothing of the machine. Without, `check_system` has only the run's
+        events to read, and of them only `log_events`: sure while none is in the run or among the coming
+        records (the run's events only grow by those), whatever the silences and values coming."""
+        if super().speechless(run, coming):
+            return True
+        if system is not None:
+            return False
+        return not self.log_events or not any(
+            r.event in self.log_events for records in (run.events, coming.records) for r in records)
 
     def evaluate(self, run: RunTracker, now: float) -> list[Finding]:
         return self.evaluate_system(run, None, now)
@@ -209,6 +230,7 @@ class GpuHealth(SystemRule[GpuHealthParams]):
     explanation = ("a GPU lost or new uncorrected ECC errors (critical), hotter than `temp_above` °C or "
                    "clock-throttled for thermal/hardware reasons for `hold`; Xid lines in the log")
     Params = GpuHealthParams
+    log_events = frozenset({Event.XID})
 
     def check_system(self, run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
         out = self._xids(run, now)
@@ -368,6 +390,7 @@ class IoStall(SystemRule[IoStallParams]):
     explanation = ("steps stalled while a run process sits in disk sleep, host iowait is high, the read rate "
                    "collapsed or dataloader retries appear; or `retries` dataloader retries in `retry_window`")
     Params = IoStallParams
+    log_events = frozenset({Event.DATALOADER_RETRY})
 
     def silence_s(self) -> float | None:
         return self._floor() if self.params.enabled else None

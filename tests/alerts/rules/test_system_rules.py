@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import pytest
 
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import all_rules
+from runwatch.alerts.rules.base import Coming
 from runwatch.alerts.rules.stall import Stall
 from runwatch.alerts.rules.system import (
     SYSTEM_RULES,
@@ -39,6 +42,7 @@ from runwatch.model import (
     ProcessRole,
     ProcessSample,
     ProcessState,
+    Record,
     Severity,
     SystemSample,
 )
@@ -341,6 +345,45 @@ def test_dataloader_retries_count_alone_and_as_evidence() -> None:
     assert IoStall().evaluate(run, now) == []
     (f,) = IoStall().evaluate(run, now + 200)
     assert f.summary == "no new step for 3m while 1 dataloader retry in the last 5m"
+
+
+# ── speechless: when a replay may skip them ─────────────────────────────────
+
+
+def coming(now: float, *records: Record) -> Coming:
+    """An evaluation `now`, the end of a long silence, after `records` (a replay's quiet spell)."""
+    return Coming(np.array([now]), np.array([600.0]), len(records), len(records), records=records)
+
+
+@pytest.mark.parametrize(("rule", "word"), [(IoStall, Event.DATALOADER_RETRY), (GpuHealth, Event.XID)])
+def test_without_samples_a_rule_that_reads_the_log_speaks_once_its_lines_come(
+    rule: type[SystemRule[Any]], word: Event,
+) -> None:
+    """io_stall counts dataloader retry lines and gpu_health Xid lines with no system sampling: speechless
+    through a long silence until one comes, or is in the run, and then it does speak."""
+    run, now = training()
+    assert rule().speechless(run, coming(now + 600, event(Event.NCCL_TIMEOUT), event(Event.CHECKPOINT_SAVED)))
+    assert not rule().speechless(run, coming(now + 600, event(word)))
+    run, now = feed([step(1, loss=2.0), event(word)])
+    assert not rule().speechless(run, coming(now + 200))
+    assert rule().evaluate(run, now + 200) != []
+    assert rule(rule.Params(enabled=False)).speechless(run, coming(now + 200))
+
+
+@pytest.mark.parametrize("rule", SYSTEM_RULES, ids=lambda r: r.id)
+def test_a_system_rule_with_samples_is_never_speechless_and_without_them_hears_only_its_log_events(
+    rule: type[SystemRule[Any]],
+) -> None:
+    """With samples, the coming rows say nothing of the machine: never sure (disabled aside). Without, a
+    run holding any other event stays silent whenever it is judged, as speechless says."""
+    run, now = training()
+    sampled = system(now - 300, now, gpus=util_gpus(lambda t: 95.0))
+    assert not rule().speechless_system(run, sampled, coming(now + 1))
+    assert rule(rule.Params(enabled=False)).speechless_system(run, sampled, coming(now + 1))
+    for word in (e for e in Event if e not in rule.log_events):
+        run, now = feed([*(step(i, loss=2.0, step_time=1.0) for i in range(60)), event(word)])
+        assert rule().speechless(run, coming(now + 4000))
+        assert all(rule().evaluate(run, now + dt) == [] for dt in (1.0, 200.0, 600.0, 4000.0)), word
 
 
 # ── process_exit ────────────────────────────────────────────────────────────
