@@ -6,7 +6,8 @@ is what the classic PyTorch tutorials print (and countless loops copied from the
 colon after the word (`Epoch: [3/5]`), say `Batch` or `Iter` for the step, separate fields with
 `|` or blanks, and add more `Name: value` fields (`Acc: 0.91`). The step inside the brackets counts
 within the epoch, so the run's global step is `(e - 1) * S + s` and its total `E * S`: one counter
-across epochs, the same one the loop itself counts with (`i + 1` after `(e - 1) * S` batches).
+across epochs, the same one the loop itself counts with (`i + 1` after `(e - 1) * S` batches): the
+rule runwatch.parsers.epochs places any per-epoch count by (`within`, `run_total`), here known per line.
 Values go through `parse_number`, so `nan`, `inf`, `NaN` and quoted forms are non-finite values,
 never dropped.
 
@@ -22,6 +23,7 @@ from typing import Any, ClassVar
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
+from runwatch.parsers.epochs import run_total, within
 from runwatch.parsers.fields import named_values
 from runwatch.parsers.learned import Counted, Counters
 from runwatch.parsers.pydict import is_eval_metric
@@ -41,7 +43,7 @@ def _counted(n: Mapping[str, Any]) -> Counted:
     same over a layout's columns (runwatch.parsers.learned.Counters)."""
     e, epochs, s, per = n["epoch"], n["epochs"], n["inner"], n["per_epoch"]
     ok = (e >= 1) & (e <= epochs + (epochs == 0)) & (s >= 1) & (s <= per + (per == 0))
-    return (e - 1) * per + s, epochs * per, {"epoch": e * 1.0}, ok
+    return within(e, 1, s, per), run_total(epochs, per), {"epoch": e * 1.0}, ok
 
 
 COUNTERS = Counters(_HEAD, _counted)

@@ -10,21 +10,31 @@ records carry an `epoch` metric (the generic `key=value` format above all).
 How it is decided. Records of one rank are taken in line order; of those
 that state an epoch, one whose step is below the previous one's while its
 epoch is above the previous one's starts the count of a new epoch. From
-then on every record of that rank has an offset added to its step: the
-sum, over the epochs that ended, of each epoch's last step read (plus one
-when the new epoch counts from 0: `epoch 1 step 0` after `epoch 0 step 99`
-is step 100; `epoch 2 step 1` after `epoch 1 step 120` is 121). Each
-epoch's length is its own last step, so epochs of different lengths (a
-last, shorter epoch, a resized loader) give a monotone axis too, each
-placed after the last step logged before it. A loop that logs every k-th
-batch and counts from 0 (`0, 10, …, 90`) places the next epoch at 91, not
-100: monotone, up to k - 1 steps early. A step that goes back while the
-epoch does not (a resumed or restarted run, which the run state tells as a
-new attempt) and records whose step is global already (HF Trainer's
-fractional epochs, `Epoch [e/E], Step [s/S]`, which bracketed counts
-across epochs itself) never look like a new epoch's count: nothing changes.
-A stated total below a record's global step was the epoch's (`step 5/120`
-within epoch 3): it is dropped, the run's total being unknown.
+then on every record of that rank has an offset added to its step. Where
+that record (or the one before) states a total, that total is one epoch's
+length S and the place is exact, `within` the count: epoch e of a count that
+began at epoch e0 starts at (e − e0) × S (`epoch 2/3 step 1/50` is 51; a
+loop logging every 50th batch from 0, `0 … 450/500`, starts epoch 2 at 500),
+the tutorial's bracketed rule (`Epoch [e/E], Step [s/S]`, which places its
+steps so itself, line by line, with these same two functions). Without a
+stated length the offset is the sum, over the epochs that ended, of each
+epoch's last step read (plus one when the new epoch counts from 0: `epoch 1
+step 0` after `epoch 0 step 99` is step 100; `epoch 2 step 1` after `epoch 1
+step 120` is 121), so epochs of different lengths give a monotone axis
+too; a loop that logs every k-th batch from 0 then places the next epoch up
+to k − 1 steps early (`0, 10, …, 90`: at 91). The exact place is never
+below that one. A step that goes back while the epoch does not (a resumed
+or restarted run, which the run state tells as a new attempt) and records
+whose step is global already (HF Trainer's fractional epochs, bracketed's)
+never look like a new epoch's count: nothing changes.
+
+The total. A per-epoch total S stated on a placed record is one epoch's, not
+the run's: with the epoch count E stated (`epoch 2/3`, kv's `epochs`) the
+run's is `run_total`, E × S (bracketed's too); else none is known. Any other
+stated total below a record's global step is dropped. Never a total below the
+step: a run is not read as finished at the end of its first epoch. Before
+the first wrap, the first epoch's lines keep what they state (one epoch's S:
+nothing yet tells it from a run's).
 
 Both readers go through the same rule: the per-line way record by record
 (`record`), a chunk's step rows and records at once in line order
@@ -35,7 +45,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runwatch.model import Kind, Record
 
@@ -44,6 +54,17 @@ if TYPE_CHECKING:
 
     from runwatch.parsers.columnar import ColumnBatch
 
+
+
+def within(epoch: Any, first: Any, step: Any, per_epoch: Any) -> Any:
+    """The global step of `step` counted within `epoch`, each epoch `per_epoch` steps, the count's first epoch
+    `first`: exact where the epoch's length is stated. Ints or arrays alike (bracketed's columns)."""
+    return (epoch - first) * per_epoch + step
+
+
+def run_total(epochs: Any, per_epoch: Any) -> Any:
+    """The run's total of `epochs` epochs of `per_epoch` steps: `E × S`, never `S` (one epoch's)."""
+    return epochs * per_epoch
 
 
 def _set_step(rec: Record, step: int) -> None:
@@ -58,14 +79,37 @@ _COUNTED = (Kind.STEP, Kind.EVAL)
 
 
 class _Rank:
-    """One rank's count: the offset added to its steps, and the last record with an epoch (raw step)."""
+    """One rank's count: the offset added to its steps, the per-epoch total it was placed by (-1: none), its
+    first epoch, and the last record with an epoch (raw step, stated total or -1)."""
 
-    __slots__ = ("offset", "step", "epoch")
+    __slots__ = ("offset", "per", "first", "step", "epoch", "total")
 
     def __init__(self) -> None:
         self.offset = 0
+        self.per = -1
+        self.first = math.nan
         self.step = math.nan
         self.epoch = math.nan
+        self.total = -1
+
+    def start(self, step: int, epoch: float, stated: int) -> None:
+        """A new epoch's count starts at `step`: the offset of its records. With a per-epoch total stated
+        (this record's, else the last one's) the epoch's place is exact, `within` its count; else after the
+        last step logged (never below that: one rising axis either way)."""
+        last = self.offset + int(self.step) + (step == 0)
+        per = stated if stated >= 0 else self.total
+        self.per = per if per > 0 else -1
+        self.offset = max(last, int(within(epoch, self.first, 0, per))) if per > 0 else last
+
+
+def _totals(stated: Any, epochs: Any, glob: Any, per: Any) -> Any:
+    """The totals (-1: none) of records placed on the global axis, `per` the per-epoch total they were placed
+    by (-1: none): that total stated becomes the run's (`run_total`, with the epoch count stated; else none),
+    any other total below the global step none."""
+    import numpy as np
+
+    run = np.where(np.isnan(epochs) | (per <= 0), -1, run_total(np.nan_to_num(epochs), per)).astype(np.int64)
+    return np.where((per > 0) & (stated == per), np.where(run >= glob, run, -1), np.where(stated < glob, -1, stated))
 
 
 class EpochSteps:
@@ -79,7 +123,7 @@ class EpochSteps:
 
     def record(self, rec: Record) -> None:
         """A STEP or EVAL record just made (the source's own, not handed out yet): its step made global in
-        place, a total of its epoch dropped."""
+        place, a total of its epoch made the run's or dropped."""
         step = rec.step
         if step is None:
             return
@@ -90,15 +134,20 @@ class EpochSteps:
             if epoch is None:
                 return
             r = self._ranks[key] = _Rank()
+        stated = -1 if rec.total_steps is None else rec.total_steps
         if epoch is not None and epoch == epoch:
+            if r.first != r.first:
+                r.first = epoch
             if step < r.step and epoch > r.epoch:
-                r.offset += int(r.step) + (step == 0)
+                r.start(step, epoch, stated)
                 self.offset = True
-            r.step, r.epoch = step, epoch
+            r.step, r.epoch, r.total = step, epoch, stated
         if r.offset:
-            _set_step(rec, step + r.offset)
-            if rec.total_steps is not None and rec.total_steps < step + r.offset:
-                _set_total(rec, None)
+            glob = step + r.offset
+            _set_step(rec, glob)
+            if stated >= 0:
+                total = int(_totals(stated, rec.metrics.get("epochs", math.nan), glob, r.per))
+                _set_total(rec, None if total < 0 else total)
 
     def chunk(self, records: list[Record], batch: ColumnBatch | None, rank: int | None) -> ColumnBatch | None:
         """`record` over a chunk's records (stamped: in place) and step rows (the batch returned, its steps
@@ -118,55 +167,76 @@ class EpochSteps:
         n = rows + len(recs)
         line = np.concatenate((batch.line, np.array([r.line for r in recs], np.int64)))
         step = np.concatenate((batch.step, np.array([r.step for r in recs], np.int64)))
-        epoch = np.full(n, np.nan)
-        if epochs is not None:
-            epoch[:rows] = np.where(batch.present["epoch"], epochs, np.nan)
-        epoch[rows:] = [r.metrics.get("epoch", math.nan) for r in recs]
+        stated = np.concatenate((batch.total, np.array([-1 if r.total_steps is None else r.total_steps
+                                                        for r in recs], np.int64)))
+        epoch, count = self._column(batch, recs, "epoch"), self._column(batch, recs, "epochs")
         ranks = np.full(n, -1 if rank is None else rank, np.int64)
         if batch.rank is not None:
             ranks[:rows] = np.where(batch.rank >= 0, batch.rank, ranks[:rows])
         ranks[rows:] = [-1 if r.rank is None else r.rank for r in recs]
         order = np.argsort(line, kind="stable") if recs else np.arange(n)
-        glob = np.empty(n, np.int64)
+        glob = step.copy()
+        total = stated.copy()
         for who in np.unique(ranks).tolist():
             at = order[ranks[order] == who]
-            glob[at] = self._run(who, step[at], epoch[at])
+            glob[at], total[at] = self._run(who, step[at], epoch[at], stated[at], count[at])
         for i, rec in enumerate(recs, rows):
             if glob[i] != rec.step:
                 _set_step(rec, int(glob[i]))
-                if rec.total_steps is not None and rec.total_steps < glob[i]:
-                    _set_total(rec, None)
+                _set_total(rec, None if total[i] < 0 else int(total[i]))
         if not self.offset:
             return batch
-        new = glob[:rows]
-        total = np.where((new != batch.step) & (batch.total >= 0) & (batch.total < new), -1, batch.total)
+        new, total = glob[:rows], total[:rows]
         new.flags.writeable = False
         total.flags.writeable = False
         return replace(batch, step=new, total=total)
 
-    def _run(self, rank: int, step: np.ndarray, epoch: np.ndarray) -> np.ndarray:
-        """One rank's raw steps (with epochs, NaN where none) in line order → global steps; its state
-        carried on."""
+    @staticmethod
+    def _column(batch: ColumnBatch, recs: list[Record], name: str) -> np.ndarray:
+        """Metric `name` of the batch's rows then of the records, NaN where a line states none."""
+        import numpy as np
+
+        out = np.full(len(batch) + len(recs), np.nan)
+        col = batch.metrics.get(name)
+        if col is not None:
+            out[:len(batch)] = np.where(batch.present[name], col, np.nan)
+        out[len(batch):] = [r.metrics.get(name, math.nan) for r in recs]
+        return out
+
+    def _run(self, rank: int, step: np.ndarray, epoch: np.ndarray, stated: np.ndarray,
+             count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One rank's raw steps (with epochs, NaN where none; stated totals, -1 where none; epoch counts) in
+        line order → global steps and totals; its state carried on."""
         import numpy as np
 
         r = self._ranks.get(rank)
         has = np.flatnonzero(~np.isnan(epoch))
         if r is None:
             if not has.size:
-                return step
+                return step, stated
             r = self._ranks[rank] = _Rank()
         offset = np.full(step.size, r.offset, np.int64)
+        per = np.full(step.size, r.per, np.int64)
         if has.size:
-            s, e = step[has].astype(np.float64), epoch[has]
-            prev_s = np.concatenate(([r.step], s[:-1]))
+            s, e, t = step[has], epoch[has], stated[has]
+            if r.first != r.first:
+                r.first = float(e[0])
+            prev_s = np.concatenate(([r.step], s[:-1].astype(np.float64)))
             prev_e = np.concatenate(([r.epoch], e[:-1]))
-            starts = (s < prev_s) & (e > prev_e)  # NaN before the first: no start
-            if starts.any():
-                grow = np.where(starts, np.nan_to_num(prev_s) + (s == 0), 0).astype(np.int64)
-                at = np.cumsum(grow) + r.offset  # each epoch-stating record's offset
-                since = np.searchsorted(has, np.arange(step.size), side="right") - 1
-                offset = np.where(since >= 0, at[np.maximum(since, 0)], r.offset)
-                r.offset = int(at[-1])
+            prev_t = np.concatenate(([r.total], t[:-1]))
+            starts = np.flatnonzero((s < prev_s) & (e > prev_e))  # NaN before the first: no start
+            if starts.size:
+                offs, pers = [], []
+                for i in starts.tolist():  # one per epoch begun in the chunk: few
+                    r.step, r.total = float(prev_s[i]), int(prev_t[i])
+                    r.start(int(s[i]), float(e[i]), int(t[i]))
+                    offs.append(r.offset)
+                    pers.append(r.per)
+                since = np.searchsorted(has[starts], np.arange(step.size), side="right") - 1
+                offset = np.where(since >= 0, np.array(offs, np.int64)[np.maximum(since, 0)], offset)
+                per = np.where(since >= 0, np.array(pers, np.int64)[np.maximum(since, 0)], per)
                 self.offset = True
-            r.step, r.epoch = float(s[-1]), float(e[-1])
-        return step + offset
+            r.step, r.epoch, r.total = float(s[-1]), float(e[-1]), int(t[-1])
+        glob = step + offset
+        moved = offset > 0
+        return glob, np.where(moved & (stated >= 0), _totals(stated, count, glob, per), stated)

@@ -26,7 +26,7 @@ key, so a count in a launcher banner is no step index.
 `max_size:time` → `max_size_time`); a device index after it is a label and
 is dropped (`mem_usage:cuda:0 67.8GB` → `mem_usage_cuda_gib`, the same name
 on every rank). Labels (`Rank 0`, `pid`) and source locations (`logging.py:96`)
-are not metrics. `N/M` after a step key gives total_steps.
+are not metrics. `N/M` after a step key gives total_steps, after `epoch` the metric `epochs`.
 
 Units, glued (`350ms`) or after a space (`812 ms`, `12.5k tokens/s`), never
 leave a wrong number: a value with a unit the parser does not understand is
@@ -404,6 +404,8 @@ class KeyValueParser(FormatParser):
                 total = int(steps) if steps else None
             elif name not in metrics:
                 metrics[name] = value
+                if steps and name == "epoch":
+                    metrics["epochs"] = float(steps)  # `epoch 1/3`: the run's epoch count (runwatch.parsers.epochs)
         if not metrics:
             return None
         if step is not None and "norm" in metrics and "grad_norm" not in metrics:

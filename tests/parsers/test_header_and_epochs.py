@@ -121,3 +121,50 @@ def test_a_tasks_time_without_a_step_is_no_record() -> None:
     assert [x for x in evals if KeyValueParser().parse(x) is not None] == []
     rec = KeyValueParser().parse(evals[0].replace("accuracy", "loss"))
     assert rec is not None and rec.step is None and "loss" in rec.metrics
+
+
+def _of_epochs(epochs: int, per: int, until: tuple[int, int] | None = None, every: int = 1,
+               first: int = 1) -> bytes:
+    """The shape a new user's script printed (`print(f"epoch {e}/{E} step {s}/{S} loss {loss:.4f}")`, `e` of
+    `E` epochs, `s` of `S` steps counted within the epoch), its losses the kv recording's: `epochs` × `per`
+    steps from `first`, every `every`-th logged, the last line `(e, s)` of `until` (a hang there)."""
+    losses = [float(x.split(" loss=")[1].split()[0]) for x in _kv_lines() if " loss=" in x]
+    out = []
+    for e in range(1, epochs + 1):
+        for s in range(first, per + first, every):
+            out.append(f"epoch {e}/{epochs} step {s}/{per} loss {losses[len(out) % len(losses)]:.4f}")
+            if (e, s) == until:
+                return ("\n".join(out) + "\n").encode()
+    return ("\n".join(out) + "\n").encode()
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (300, 700, 50)])
+def test_a_per_epoch_total_is_not_the_runs(sizes: tuple[int, ...]) -> None:
+    """The user's 3 × 50 steps hung at epoch 2 step 11: step 61 of 150 (3 × 50), not of 50 (finished, the
+    hang never paged); both readers alike. Epoch 1's lines state one epoch's 50 before the count wraps."""
+    recs, _ = check(_of_epochs(3, 50, until=(2, 11)), sizes)
+    steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
+    assert steps == [(s, 50) for s in range(1, 51)] + [(s, 150) for s in range(51, 62)]
+
+
+def test_the_users_hang_is_a_running_run_and_pages_stall() -> None:
+    from runwatch.alerts.rules.stall import Stall
+    from runwatch.model import RunState
+    from tests.support.rule_replay import feed
+
+    tracker, last = feed(check(_of_epochs(3, 50, until=(2, 11)))[0], dt=1.0)
+    assert tracker.state(last + 5) is RunState.RUNNING
+    assert [f.summary for f in Stall().evaluate(tracker, last + 7200)] != []
+    done, end = feed(check(_of_epochs(3, 50))[0], dt=1.0)
+    assert (done.state(end + 5), Stall().evaluate(done, end + 7200)) == (RunState.FINISHED, [])
+
+
+def test_a_stated_epoch_length_places_the_next_epoch_exactly() -> None:
+    """Steps logged every 50th batch from 0 (`0 … 450` of 500): epoch 2 starts at 500 + 0, its stated length,
+    not after the last step logged (451); without the epoch count no run total is known (none stated)."""
+    data = _of_epochs(2, 500, every=50, first=0)
+    recs, _ = check(data, (400,))
+    assert [r.step for r in recs] == [*range(0, 500, 50), *range(500, 1000, 50)]
+    assert {r.total_steps for r in recs[10:]} == {1000}
+    recs, _ = check(data.replace(b"/2 ", b" "), (400,))
+    assert [(r.step, r.total_steps) for r in recs[10:]] == [(s, None) for s in range(500, 1000, 50)]
