@@ -4,7 +4,11 @@ A fixed timeout is wrong both ways: 10 minutes is an eternity for a run that
 steps every 0.5 s and nothing for one that logs every 20 minutes. So the
 budget is the largest of
 
-* `after`, a floor for every run;
+* `after`, a floor for every run, and `first_after` until the run has
+  shown its pace (`PACE_INTERVALS` intervals between step records, or that
+  many records with a logged `step_time`): a one-minute floor paged every
+  healthy run stepping every 2 minutes at its first interval, and every
+  run whose first step waits on a compile or a warm-up;
 * `factor` × the 95th percentile of recent intervals between step records
   (wall time between records, or the logged `step_time` × the step stride
   when a history was read at once and every record shares one time);
@@ -47,6 +51,11 @@ from runwatch.state.pace import SAME_READ_S
 from runwatch.state.run import RunTracker
 from runwatch.state.stats import percentile
 
+PACE_INTERVALS = 3
+"""Intervals between step records after which the run's pace is known. The first interval is often a
+compile or a warm-up, the second may hold the first data-loader refill or eval; three is also the least the
+budget takes a p95 of. Before that, `first_after` is the floor."""
+
 RESOLVED_LOOKBACK = 1 << 16
 """Points looked back over for the step that ended a stall: every raw point a series holds. A stall
 resolves `resolve_after` (1 minute) after the steps came again, and a run stepping 20 times a second
@@ -62,6 +71,11 @@ class StallParams(RuleParams):
     """The least silence that counts as a stall, however fast the run steps. The budget learns the
     rest from the run (its step intervals and its longest pauses): 10 minutes for every run, as before,
     let a run stepping every 50 ms hang unreported for 10 minutes."""
+    first_after: float = duration(600.0)
+    """The floor until the run has shown its pace (`PACE_INTERVALS`): 10 minutes, so that a
+    torch.compile or a warm-up before the first step (minutes on a large model) and a run stepping every
+    few minutes do not page before their second or third step, while a run hung before it has shown
+    any pace is still reported within the time a user waits for a first step."""
     factor: float = 10.0
     """× the recent p95 interval between step records."""
     pause_factor: float = 2.0
@@ -78,7 +92,8 @@ class Stall(Rule[StallParams]):
     id = "stall"
     default_severity = Severity.CRITICAL
     explanation = ("no new step for longer than max(after, factor × recent p95 step interval, "
-                   "pause_factor × longest recent pause), longer during evals/checkpoints; not after the end")
+                   "pause_factor × longest recent pause), longer during evals/checkpoints; first_after "
+                   "instead of after until the run has shown its pace (3 intervals); not after the end")
     Params = StallParams
 
     def badge(self, severity: Severity) -> RunState | None:
@@ -104,11 +119,25 @@ class Stall(Rule[StallParams]):
             spans = [_longest(found) if (found := tail(run, name, keep)) is not None else 0.0
                      for name in PULSE if name in coming.values or run.store.get(name, main_rank(run, name))]
             longest = min(spans, default=0.0)  # whichever metric the pulse is (a new one: no gap), at least this
-        least = max(p.after, p.pause_factor * longest) * min(1.0, p.phase_factor)
+        points = max((len(s) for name in PULSE if (s := run.store.get(name, main_rank(run, name))) is not None),
+                     default=0)
+        unknown = points + coming.items <= PACE_INTERVALS  # so few points cannot show the pace on the way
+        least = self.floor(pace_known=not unknown, longest=longest)
         return bool(coming.silence.max(initial=0.0) <= least)
 
-    def check(self, run: RunTracker, now: float) -> list[Finding]:
+    def floor(self, *, pace_known: bool, longest: float) -> float:
+        """The least budget any state allows: `after` (`first_after` before the run has shown its pace),
+        or `pause_factor` × the longest interval, with a phase's factor where it shrinks the budget.
+        `check` and `speechless` both ask this, so that a replay skips no evaluation `check` would fire at."""
         p = self.params
+        return max(self.start(pace_known), p.pause_factor * longest) * min(1.0, p.phase_factor)
+
+    def start(self, pace_known: bool) -> float:
+        """The floor of every budget: `after`, or the start-up grace `first_after` (never below `after`)
+        while the run has not shown its pace."""
+        return self.params.after if pace_known else max(self.params.after, self.params.first_after)
+
+    def check(self, run: RunTracker, now: float) -> list[Finding]:
         last = run.last_step_at
         if last is None or now - last <= self.params.after:
             return []  # the budget is never below `after`: the usual tick ends here
@@ -116,8 +145,8 @@ class Stall(Rule[StallParams]):
         if pulse is None:
             return []
         silence = now - last
-        if silence <= p.pause_factor * _longest(pulse) * min(1.0, p.phase_factor):
-            return []  # within the least budget the run's longest pause allows (no percentile needed)
+        if silence <= self.floor(pace_known=_pace_known(run, pulse), longest=_longest(pulse)):
+            return []  # within the least budget: the start-up grace, or the run's longest pause (no percentile)
         if run.state(now) in (RunState.WAITING, RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
             return []
         budget, in_phase = self.budget(run, pulse)
@@ -154,7 +183,8 @@ class Stall(Rule[StallParams]):
         gaps = gaps[gaps > SAME_READ_S]
         typical = float(percentile(gaps, 95)) if len(gaps) >= 3 else 0.0
         longest = float(gaps.max()) if len(gaps) else 0.0
-        budget = max(p.after, p.factor * max(typical, _logged_interval(run, pulse)), p.pause_factor * longest)
+        logged = _logged_interval(run, pulse)
+        budget = max(self.start(_pace_known(run, pulse)), p.factor * max(typical, logged), p.pause_factor * longest)
         in_phase = _in_phase(run, pulse, p.eval_metrics)
         return (budget * p.phase_factor if in_phase else budget), in_phase
 
@@ -177,6 +207,15 @@ def _longest(pulse: Tail) -> float:
     """The longest interval between the pulse's points (received apart: `SAME_READ_S`); 0 if none."""
     gaps = np.diff(pulse.t)
     return float(gaps[gaps > SAME_READ_S].max(initial=0.0))
+
+
+def _pace_known(run: RunTracker, pulse: Tail) -> bool:
+    """Whether the run has shown its pace: `PACE_INTERVALS` intervals between step records received apart,
+    or, for a history read at once, that many records after the first with a logged `step_time`."""
+    if len(pulse.x) <= PACE_INTERVALS:
+        return False
+    gaps = np.diff(pulse.t)
+    return int(np.count_nonzero(gaps > SAME_READ_S)) >= PACE_INTERVALS or _logged_interval(run, pulse) > 0
 
 
 def _pulse(run: RunTracker, n: int) -> Tail | None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
 import pytest
 
 from runwatch.alerts.rules.stall import Stall, StallParams
 from runwatch.alerts.types import Alert
+from runwatch.cli import main
 from runwatch.model import AlertState, Event, Kind, Record
+from runwatch.parsers.source import SourceParser
 from runwatch.state.run import RunTracker
+from tests.support.paths import FIXTURES
 from tests.support.rule_replay import T0, evaluation, event, feed
 
 RULE = Stall()
@@ -167,3 +176,65 @@ def test_resolution_of_a_run_that_ended_instead() -> None:
                   active_since=last + 700.0, step=f.step)
     feed([event(Event.FINISHED)], tracker=tracker, start=last + 800.0)
     assert RULE.resolution(tracker, alert, last + 900.0) == "stall over: the run finished"
+
+
+# The start-up grace (`first_after`), on the kvlog-healthy recording's step lines re-stamped with the spacing
+# a slow or compiling run has (the recording steps every 5 ms; only the stamps are changed, never the lines).
+
+KVLOG_STEPS = [x for x in (FIXTURES / "realruns/kvlog-healthy/run/train.log").read_text().splitlines()
+               if " step=" in x]
+
+
+def restamped(gaps: list[float]) -> list[str]:
+    """The recording's first step lines, the i-th stamped `gaps[i]` seconds after the one before."""
+    at, lines = datetime(2026, 11, 22, 16, 0, 0), []
+    for line, gap in zip(KVLOG_STEPS, gaps, strict=False):
+        at += timedelta(seconds=gap)
+        stamp, rest = line.split(",", 1)  # `2026-11-22 16:43:54,760 INFO train: step=1 …`
+        assert len(stamp) == 19
+        lines.append(f"{at:%Y-%m-%d %H:%M:%S},{rest}")
+    return lines
+
+
+def stalls_checked(gaps: list[float], tmp_path: Path) -> list[str]:
+    """`runwatch check` of the re-stamped log (the replay, `speechless` included): the stall summaries."""
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(restamped(gaps)) + "\n")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["check", str(log), "--json"])
+    return [a["summary"] for a in json.loads(out.getvalue())["alerts"] if a["rule"] == "stall"]
+
+
+@pytest.mark.parametrize("every", [120.0, 300.0], ids=["2min", "5min"])
+def test_a_slow_healthy_run_is_not_stalled_before_it_has_shown_its_pace(every: float, tmp_path: Path) -> None:
+    """A new user's report: steps every 2 (or 5) minutes read `no new step for 1m57s (last step 1; expected
+    one within 1m)`, exit 2, for a run with nothing wrong: the 1-minute floor judged its first interval."""
+    assert stalls_checked([every] * 30, tmp_path) == []
+
+
+def test_a_slow_first_step_then_fast_steps_is_not_stalled(tmp_path: Path) -> None:
+    """A 5-minute first interval (torch.compile, a warm-up) then steps every 10 s: within the grace."""
+    assert stalls_checked([10.0, 300.0] + [10.0] * 30, tmp_path) == []
+
+
+def test_a_hang_after_the_pace_is_known_is_caught_as_before(tmp_path: Path) -> None:
+    assert stalls_checked([10.0] * 20 + [300.0] + [10.0] * 5, tmp_path) == [
+        "no new step for 5m (last step 20; expected one within 1m40s)"]
+
+
+def test_a_run_that_hangs_before_its_second_step_stalls_after_the_grace(tmp_path: Path) -> None:
+    assert stalls_checked([10.0, 540.0, 10.0], tmp_path) == []  # 9 minutes: within the 10-minute grace
+    assert stalls_checked([10.0, 900.0, 10.0], tmp_path) == [
+        "no new step for 15m (last step 1; expected one within 10m)"]
+
+
+def test_live_a_first_step_hung_pages_after_the_grace_not_the_floor() -> None:
+    """Live: a run whose step 1 came and nothing after (a 70 s first interval paged, critical)."""
+    parser = SourceParser("log")
+    records = (parser.feed(KVLOG_STEPS[:3], 1, 0.0) + parser.flush())[:1]  # lines enough to tell the format
+    assert [r.step for r in records] == [1]
+    assert silent_for(records, 70.0) == []
+    assert silent_for(records, 599.0) == []
+    assert silent_for(records, 601.0) == ["no new step for 10m01s (last step 1; expected one within 10m)"]
+    assert silent_for(records, 61.0, rule=Stall(StallParams(first_after=0.0))) != []  # the grace is a setting
