@@ -365,6 +365,9 @@ class _Replayer:
         self.unjudged = 0
         self._records_judged = 0
         """The tracker's record count when every rule last looked."""
+        self._unjudged_looked = 0
+        self._records_looked = 0
+        """Likewise since the rules about the present last looked (at any evaluation: `_fresh`)."""
         self.applied = 0
         """Records and rows applied (the tracker counts held rows only once they are in)."""
         self.failed = 0
@@ -388,7 +391,7 @@ class _Replayer:
                 silence = np.array([now - self._last_step()])
                 self.out.tracker.settle()
                 if self._may_try() and self._tried(
-                        0 if self._speechless(Coming(np.array([now]), silence, 0, self._new())) else None) is not None:
+                        0 if self._speechless(Coming(np.array([now]), silence, 0, self._fresh())) else None) is not None:
                     self.last_eval = now  # judged: nothing could be found, nothing would change
                 else:
                     self._evaluate(now, present=True)
@@ -527,6 +530,11 @@ class _Replayer:
         """Records since every rule last looked (`Judge.judge`'s `new`)."""
         return max(self.unjudged, self.out.tracker.records - self._records_judged)
 
+    def _fresh(self) -> int:
+        """Records since the rules about the present last looked (`Judge.judge`'s `fresh`): at a quiet spell's
+        end too, so that each such evaluation looks back only over what came since the one before."""
+        return max(self.unjudged - self._unjudged_looked, self.out.tracker.records - self._records_looked)
+
     def _skippable(self, chunk: RecordChunk, block: _Block, times: np.ndarray, since: np.ndarray,
                    quiet_at: np.ndarray, j: int, pace: _Pace | None) -> int | None:
         """The last of the quiet-spell evaluations from item `j` on (the items before it applied) that can
@@ -589,7 +597,7 @@ class _Replayer:
             if pace is None:
                 return None
             values.measured = pace.between(p, k)
-        return Coming(times[at], since[at], k - p, self._new() + k - p, values, ranks, records)
+        return Coming(times[at], since[at], k - p, self._fresh() + k - p, values, ranks, records)
 
     def _speechless(self, coming: Coming) -> bool:
         """Whether an evaluation of the rules about the present at each of `coming.at` would find nothing
@@ -610,16 +618,16 @@ class _Replayer:
         last looked; `present`: only the rules about the present moment (a silence just ended)."""
         out, judge = self.out, self.judge
         out.tracker.settle()
-        new = max(self.unjudged, out.tracker.records - self._records_judged)  # rows of a block still applying
-        judged = judge.judge(out.tracker, None, now, new=new, present=present)
+        judged = judge.judge(out.tracker, None, now, new=self._new(), fresh=self._fresh(), present=present)
         out.findings.extend((now, f) for f in judged.findings)
         step = out.tracker.progress.step
         out.last_found_at.update((f.key, step if f.last_step is None else f.last_step) for f in judged.findings)
         if self.manager is not None:
             out.notifications.extend(self.manager.update(judged.findings, now, evaluated=judged.evaluated))
         self.last_eval = now
+        self._unjudged_looked, self._records_looked = self.unjudged, out.tracker.records
         if not present:
-            self.unjudged = 0
+            self.unjudged = self._unjudged_looked = 0
             self._records_judged = out.tracker.records
 
     def finish(self) -> Replay:

@@ -57,10 +57,13 @@ class Judge:
         return max(LEAST_RECORDS, KEEP - need)
 
     def judge(self, run: RunTracker, system: SystemState | None, now: float, *, new: int = 0,
-              history: bool = False, urgent_only: bool = False, present: bool = False,
-              into: Judged | None = None) -> Judged:
+              fresh: int | None = None, history: bool = False, urgent_only: bool = False,
+              present: bool = False, into: Judged | None = None) -> Judged:
         """Every working rule on `run` at `now`. `new`: records since the run was last judged (rules that
-        count records among their newest look back at least that far); `history`: only the rules that
+        count records among their newest look back at least that far); `fresh`: records since the rules
+        about the present last looked, which is as far as those look back (`new` if not given: a replay
+        judges them at every quiet spell's end too, and widening them to all records since the last full
+        evaluation made a check of a sparse log quadratic); `history`: only the rules that
         judge records in sequence (a history being read in: time-based rules judge the present);
         `urgent_only`: only the rules whose findings cannot wait (`Rule.urgent`); `present`: only the rules
         about the present moment (a silence, a pace: a replay judges them as a quiet spell ends, the rules
@@ -71,7 +74,8 @@ class Judge:
                     or (present and rule.judges_records)):
                 continue
             try:
-                found = evaluate_rule(self._widened(i, rule, new) if new else rule, run, system, now)
+                points = new if rule.judges_records or fresh is None else fresh
+                found = evaluate_rule(self._widened(i, rule, points) if points else rule, run, system, now)
             except Exception as exc:
                 self.broken[rule.id] = f"{type(exc).__name__}: {exc}"
                 log.exception("rule %s failed and is disabled for this session", rule.id)
