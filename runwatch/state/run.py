@@ -44,10 +44,14 @@ class RunTracker:
     with unknown code is FINISHED when the step reached the total (or no total is
     known) and CRASHED otherwise; STALLED when no step record arrived for
     max(`stall_floor_s`, `stall_factor` × the typical interval between step
-    records, and `pause_factor` × the longest pause (eval, checkpoint save) the run has shown);
-    RUNNING otherwise. A fault after the finish line still shows CRASHED. The floor is 30 s: a
-    torchrun job hung in a collective for 75 s, stepping every 50 ms, kept a green RUNNING badge under
-    the old 120 s floor.
+    records, and `pause_factor` × the longest pause (eval, checkpoint save) the run has shown), once
+    that interval is known; RUNNING otherwise. A fault after the finish line still shows CRASHED. The
+    floor is 30 s: a torchrun job hung in a collective for 75 s, stepping every 50 ms, kept a green
+    RUNNING badge under the old 120 s floor. Before the run has shown any interval (its first step
+    came, the second not yet: a warm-up, a compile, a run stepping every few minutes) the badge says
+    nothing of a stall by itself: the stall rule, which waits its start-up grace (`first_after`) then,
+    says it by its alert's badge, so that badge and rule never disagree (a new user saw `stalled` 30 s
+    into a slow run's first interval that the rule rightly did not page).
     """
 
     def __init__(
@@ -626,7 +630,8 @@ class RunTracker:
             self.progress.mark_pause()
 
     def stall_after_s(self) -> float:
-        """Seconds without a step record after which the badge says STALLED."""
+        """Seconds without a step record after which the badge says STALLED (once an interval is known:
+        `state`)."""
         interval = self.progress.record_interval_s or 0.0
         return max(self.stall_floor_s, self.stall_factor * interval,
                    self.pause_factor * self.progress.longest_pause_s)
@@ -650,7 +655,8 @@ class RunTracker:
             return RunState.FINISHED
         if self._quiet:
             return RunState.ENDED
-        if self._last_step_at is not None and now - self._last_step_at > self.stall_after_s():
+        if (self._last_step_at is not None and now - self._last_step_at > self.stall_floor_s
+                and self.progress.record_interval_s is not None and now - self._last_step_at > self.stall_after_s()):
             return RunState.STALLED
         return RunState.RUNNING
 

@@ -79,6 +79,16 @@ def test_stalled_after_max_of_floor_and_ten_step_intervals(dt: float, silence: f
     assert tracker.state(now + silence) == want
 
 
+def test_the_badge_says_no_stall_before_the_run_has_shown_an_interval() -> None:
+    """A run whose second step takes 4 minutes (a warm-up, a compile) read `stalled` 30 s after its first:
+    the stall rule waits `first_after` (10 min) then, and its alert sets the badge if the run hung."""
+    tracker, now = feed([step(1)])
+    assert tracker.state(now + 240) == RunState.RUNNING
+    tracker, now = feed([step(1), step(2)], dt=240.0)
+    assert tracker.state(now + 9 * 240) == RunState.RUNNING  # 10 × its 240 s interval not yet passed
+    assert tracker.state(now + 11 * 240) == RunState.STALLED
+
+
 def test_a_finished_run_never_stalls() -> None:
     tracker, now = feed([step(i, total=10) for i in range(11)])
     assert tracker.state(now + 86_400) == RunState.FINISHED
