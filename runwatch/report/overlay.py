@@ -11,14 +11,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from runwatch.model import XAxis
 from runwatch.report.curves import Curve, aligned, series_of
 from runwatch.report.document import Image
-from runwatch.report.plots import COLUMNS, PALETTE, draw_lines, figure, save, summed_step_times
+from runwatch.report.plots import COLUMNS, PALETTE, draw_lines, figure, save, summed_step_times, time_unit
 from runwatch.report.values import LOSS, THROUGHPUT, VAL
 from runwatch.state.run import RunTracker
 
-AXIS_LABEL = {XAxis.STEP: "step", XAxis.TOKENS: "tokens seen", XAxis.TIME: "seconds since the run's first point"}
+AXIS_LABEL = {XAxis.STEP: "step", XAxis.TOKENS: "tokens seen", XAxis.TIME: "{unit} since the run's first point"}
 
 
 def draw_overlays(names: Sequence[str], trackers: Sequence[RunTracker], axis: XAxis, out: Path, *,
@@ -35,11 +37,15 @@ def draw_overlays(names: Sequence[str], trackers: Sequence[RunTracker], axis: XA
                  if (c := run_curve(t, metrics, axis, own)) is not None]
         if not lines:
             continue
+        scale, unit = time_unit(max((float(np.nanmax(c.x)) for c, _, _ in lines if np.isfinite(c.x).any()),
+                                    default=0.0)) if axis is XAxis.TIME else (1.0, "")
         fig, (ax,) = figure(1, 4.5)
-        draw_lines(ax, [(c, colour) for c, colour, _ in lines], label, names=[name for _, _, name in lines])
-        ax.set_xlabel(AXIS_LABEL[axis] + ("" if axis is not XAxis.TIME or all(own_times) else
-                                          " (a log without times: the sum of its logged step times)"))
-        plots.append(save(fig, out, file, f"{label} of each run by {AXIS_LABEL[axis]}"))
+        draw_lines(ax, [(c, colour) for c, colour, _ in lines], label, names=[name for _, _, name in lines],
+                   x_of=lambda c, scale=scale: c.x / scale)
+        along = AXIS_LABEL[axis].format(unit=unit)
+        ax.set_xlabel(along + ("" if axis is not XAxis.TIME or all(own_times) else
+                               " (a log without times: the sum of its logged step times)"))
+        plots.append(save(fig, out, file, f"{label} of each run by {along}"))
     return plots
 
 

@@ -93,8 +93,7 @@ def throughput(tracker: RunTracker, out: Path, *, own_times: bool) -> Plot | Non
         times = elapsed
     else:
         times = rate.t - float(np.nanmin(rate.t)) if np.isfinite(rate.t).any() else np.zeros(len(rate))
-    span = float(np.nanmax(times)) if np.isfinite(times).any() else 0.0
-    scale, unit = (3600.0, "hours") if span > 7200 else (60.0, "minutes") if span > 120 else (1.0, "seconds")
+    scale, unit = time_unit(float(np.nanmax(times)) if np.isfinite(times).any() else 0.0)
 
     def since(c: Curve) -> np.ndarray:
         return times / scale
@@ -108,6 +107,17 @@ def throughput(tracker: RunTracker, out: Path, *, own_times: bool) -> Plot | Non
         axes[2].set_xlabel("step")
     return save(fig, out, "throughput.png", f"{rate.name} over steps and over time"
                  + ("" if elapsed is None else f" ({REBUILT})") + (", MFU over steps" if mfu is not None else ""))
+
+
+TIME_UNITS = ((2 * 86_400.0, 86_400.0, "days"), (7_200.0, 3_600.0, "hours"), (120.0, 60.0, "minutes"))
+"""(longer than, seconds per unit, unit) of a wall-time axis, the longest first."""
+
+
+def time_unit(span_s: float) -> tuple[float, str]:
+    """The unit an axis of wall time spanning `span_s` seconds is read in, and its length in seconds: a
+    few ticks of small numbers (a 7-day run drawn in seconds read `1e6` beside ticks up to 0.6; in days it
+    reads 0 to 7)."""
+    return next(((scale, unit) for longer, scale, unit in TIME_UNITS if span_s > longer), (1.0, "seconds"))
 
 
 def figure(rows: int, height_in: float, ratios: Sequence[float] | None = None) -> tuple[Figure, list[Axes]]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from runwatch.model import SystemSample
 from runwatch.report.document import Image
-from runwatch.report.plots import PALETTE, figure, save
+from runwatch.report.plots import PALETTE, figure, save, time_unit
 
 GIB = float(2**30)
 Series = dict[str, list[tuple[float, float]]]
@@ -53,14 +53,15 @@ def system_plot(samples: Sequence[SystemSample], out: Path) -> Image | None:
     if not found:
         return None
     t0 = min(s.t for s in samples)
+    scale, unit = time_unit(max(s.t for s in samples) - t0)
     fig, axes = figure(len(found), 2.5 * len(found))
     for ax, (label, lines) in zip(axes, found, strict=True):
         for i, (name, points) in enumerate(sorted(lines.items())):
             t, v = np.array(points).T
-            ax.plot((t - t0) / 60.0, v, color=PALETTE[i % len(PALETTE)], linewidth=1.2, label=name)
+            ax.plot((t - t0) / scale, v, color=PALETTE[i % len(PALETTE)], linewidth=1.2, label=name)
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
         if len(lines) > 1:
             ax.legend(loc="upper right", fontsize=8)
-    axes[-1].set_xlabel("minutes since the first sample")
+    axes[-1].set_xlabel(f"{unit} since the first sample")
     return save(fig, out, "system.png", "the training machine: " + ", ".join(label for label, _ in found))

@@ -93,3 +93,32 @@ def test_the_pngs_are_deflated_at_zlibs_fastest_level(tracker: RunTracker, tmp_p
     assert cmf & 0x0F == 8 and (cmf << 8 | flg) % 31 == 0  # a zlib stream of deflate
     assert flg >> 6 == 0
     assert imread(tmp_path / plot.file).shape == (plot.height, plot.width, 4)
+
+
+@pytest.mark.parametrize(("span", "unit"), [(90.0, "seconds"), (600.0, "minutes"), (3 * 3600.0, "hours"),
+                                            (3 * 86_400.0, "days")])
+def test_a_wall_time_axis_is_read_in_a_unit_its_span_suits(span: float, unit: str) -> None:
+    """`compare --x time` of runs that lasted a week was drawn in seconds, `1e6` beside the ticks."""
+    from runwatch.report.plots import time_unit
+
+    scale, found = time_unit(span)
+    assert found == unit
+    assert 1.0 <= span / scale < 100
+
+
+def test_compare_by_time_of_runs_that_lasted_hours_reads_hours(tmp_path: Path) -> None:
+    """Two Megatron runs whose step lines state their times (real lines, about 5 s a step) overlaid by
+    time: the axis is in hours (it was in seconds)."""
+    from runwatch.cli import main
+    from tests.support.stamped import megatron_log
+
+    paths = []
+    for name, steps in (("a", 3000), ("b", 2000)):
+        path = tmp_path / name / "train.log"
+        path.parent.mkdir()
+        path.write_text("\n".join(megatron_log(steps, nan_at=10**9)) + "\n", encoding="utf-8")
+        paths.append(str(path))
+    out = tmp_path / "out"
+    assert main(["compare", *paths, "-o", str(out), "--x", "time"]) == 0
+    md = (out / "compare.md").read_text()
+    assert "![loss of each run by hours since the run's first point](compare_loss.png)" in md
