@@ -366,6 +366,9 @@ class XAxis(StrEnum):
     batch sizes line up); known from a logged count or from tokens/s × step time (`knows_tokens`)."""
 
 
+CLOCK_METRICS = frozenset({"elapsed", "eta", "epoch_elapsed", "epoch_eta"})
+"""A log's own clock readings (a progress bar's `[elapsed<remaining]`, a loop's `eta`): they feed the run's
+elapsed time and ETA and are no curve of training to chart (an epoch bar's restart every epoch, a saw-tooth)."""
 TOKEN_COUNTS = ("consumed_tokens", "num_input_tokens_seen")
 """Metrics that count the tokens seen so far (Megatron; the HF Trainer with include_num_input_tokens_seen)."""
 TOKEN_RATE = ("tokens_per_sec", "step_time")

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from runwatch.model import CLOCK_METRICS
+
 PALETTE = ("cyan", "yellow", "magenta", "green", "blue", "bright_red", "bright_cyan", "bright_yellow")
 """Line colours; named ANSI colours so that a 16-colour terminal shows them as meant."""
 
 _THROUGHPUT = ("tokens_per_sec", "samples_per_sec", "step_time")
-_NOT_PLOTTED = frozenset({"elapsed", "eta"})
 MIN_CHARTS = 2
 PROMOTED_CHARTS = 4
 
@@ -46,7 +47,7 @@ class ChartSpec:
 def plan_charts(metrics: Iterable[str], needle: str = "", *, every: bool = False) -> tuple[list[ChartSpec], list[str]]:
     """(charts, sparkline metrics) for a run that logs `metrics`, filtered by `needle`; `every` (the `g`
     grid): a chart for every metric, the key ones first, and no sparklines."""
-    have = [m for m in dict.fromkeys(metrics) if m not in _NOT_PLOTTED]
+    have = [m for m in dict.fromkeys(metrics) if m not in CLOCK_METRICS]
     present = set(have)
     charts: list[ChartSpec] = []
     if "loss" in present:

@@ -177,6 +177,20 @@ def test_plan_charts_key_metrics_overlay_and_sparklines() -> None:
     assert zoom_label(None) == "all steps" and zoom_label(1000) == "last 1k steps"
 
 
+def test_a_progress_bars_clock_is_no_chart_nor_sparkline() -> None:
+    """A Lightning run's tqdm bars (run lab recording): `epoch_elapsed` and `epoch_eta`, the epoch bar's own
+    clock, were sparklines of a saw-tooth among the run's metrics."""
+    from runwatch.commands.parse import records_of
+    from tests.support.realruns import REALRUNS
+
+    names = {n for r in records_of(REALRUNS / "lightning-tqdm-healthy/run/train.log", None, None) for n in r.metrics}
+    assert {"epoch_elapsed", "epoch_eta", "loss"} <= names
+    for every in (False, True):
+        charts, sparks = plan_charts(sorted(names), every=every)
+        shown = {m for c in charts for m in c.metrics} | set(sparks)
+        assert "loss" in shown and not shown & {"epoch_elapsed", "epoch_eta", "elapsed", "eta"}
+
+
 def snap(**kw: object) -> RunSnapshot:
     base: dict[str, object] = dict(
         run="train", source="x.log", time=1000.0, state=RunState.RUNNING,
