@@ -30,6 +30,7 @@ from collections import deque
 import numpy as np
 
 from runwatch.model import Progress
+from runwatch.state.pace import SAME_READ_S
 
 SHIFT_RECORDS = 8
 SHIFT_FACTOR = 1.5
@@ -194,6 +195,8 @@ class ProgressTracker:
         self._median_age = 0
         self._tokens_per_sec: float | None = None
         self._elapsed: tuple[float, float] | None = None
+        self._elapsed_step: int | None = None
+        """The step whose record stated the newest elapsed time (None: a record before the newest step's)."""
         self._start_first: float | None = None
         """The first record's time, where it is the run's (`own_times`)."""
         self._start_elapsed: float | None = None
@@ -222,6 +225,8 @@ class ProgressTracker:
             return
         self._note(t, tokens_per_sec, elapsed, log_eta)
         last = self.step
+        if elapsed is not None:
+            self._elapsed_step = step if last is None or step >= last else None
         if last is not None and step <= last:
             return
         self.step = step
@@ -277,13 +282,13 @@ class ProgressTracker:
     def update_steps(
         self, steps: np.ndarray, t: float | np.ndarray, *, total: int | None = None,
         step_time: np.ndarray | None = None, tokens_per_sec: float | None = None, elapsed: float | None = None,
-        log_eta: float | None = None,
+        log_eta: float | None = None, elapsed_last: bool = True,
     ) -> None:
         """`update` of each of these step records (all read at `t`), in order, in one go: the same state.
 
         `step_time` holds each record's value (NaN where it has none); the
         other keywords are the last value the records state (None if none
-        does). Only steps above every earlier one move the step; at one time
+        does; `elapsed_last`: whether the last record states `elapsed`). Only steps above every earlier one move the step; at one time
         they extend the wall interval the first of them opens (or extends), so
         an `add` of the first and one of the last stand for all of them.
 
@@ -308,6 +313,8 @@ class ProgressTracker:
             np.maximum(prior, last, out=prior)
         ok = steps > prior
         taken = steps[ok]
+        if elapsed is not None:
+            self._elapsed_step = (int(taken[-1]) if taken.size else last) if elapsed_last else None
         if not taken.size:
             return
         if last is not None:
@@ -433,6 +440,8 @@ class ProgressTracker:
     def _elapsed_s(self, now: float) -> float | None:
         if self._elapsed is not None:
             logged, t = self._elapsed
+            if self._elapsed_step != self.step and (self.t_last is None or self.t_last - t < SAME_READ_S):
+                return None  # steps came after it in the same read (a history read at once): how long, unknown
             return logged + max(0.0, now - t)
         if self._t_first is not None and self._wall.count:
             return max(0.0, now - self._t_first)

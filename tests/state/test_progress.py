@@ -290,3 +290,26 @@ def test_one_eval_pause_or_a_few_slow_steps_do_not_move_the_rate() -> None:
     ev = timeline(400, 0.5, eval_every=100, eval_s=60.0, announce_eval=False)
     est = feed(ev, 10_000).estimate(last_t(ev))
     assert est.steps_per_sec == pytest.approx(2.0, rel=0.01)
+
+
+@pytest.mark.parametrize(("run", "elapsed"), [("lightning-tqdm-healthy", None), ("hf-healthy", 6.0)])
+def test_an_elapsed_time_stated_before_steps_read_with_it_is_not_the_runs(run: str, elapsed: float | None) -> None:
+    """Lightning's `Training: 0/? [00:00<?]` bar states 0 s before the epoch bars (which state only their
+    own epoch's clock); a history read at once showed `elapsed 0s` for the whole run. HF Trainer's bar
+    states its elapsed time on every frame, the last one the run's."""
+    from runwatch.commands.parse import records_of
+    from runwatch.state.run import RunTracker
+    from tests.support.realruns import REALRUNS
+
+    tracker = RunTracker("train", "train.log")
+    for rec in records_of(REALRUNS / run / "run/train.log", None, None, read_time=False):
+        tracker.apply(rec, 1000.0)
+    assert tracker.snapshot(1000.0).progress.elapsed_s == elapsed
+
+
+def test_an_elapsed_time_stated_then_followed_live_is_carried_forward() -> None:
+    p = ProgressTracker()
+    p.update(0, None, 1000.0, elapsed=0.0)
+    p.update(1, None, 1004.0)
+    p.update(2, None, 1008.0)
+    assert p.estimate(1010.0).elapsed_s == 10.0
