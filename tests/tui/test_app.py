@@ -658,6 +658,25 @@ def test_an_alerts_pane_with_one_alert_leaves_its_rows_to_the_charts(make_app) -
     drive(make_app(ctrl), rows, size=(80, 24))
 
 
+def test_an_alerts_pane_too_low_for_its_alerts_says_how_many_are_below(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A new user's review of `runwatch demo`: the pane's title said "5 firing" over two rows, and the rest
+    looked lost. The title says how many rows are out of view (a scroll away)."""
+    from dataclasses import replace
+
+    nan = canned_alerts("nanochat-d24")[1]
+    many = tuple(replace(nan, key=f"{nan.key}|k={i}", labels={"rank": i}) for i in range(12))
+    ctrl = with_alerts(single_run(), "nanochat-d24", many)
+
+    async def title(app: RunwatchApp, pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        table = app.screen.query_one(AlertsPanel)
+        shown = table.scrollable_content_region.height - table.header_height
+        assert 0 < shown < 12
+        assert table.border_title == f"Alerts (12 firing) · {12 - shown} out of view"
+
+    drive(make_app(ctrl), title, size=(80, 24))
+
+
 def test_s_silences_the_selected_alert_for_the_chosen_time(make_app) -> None:  # type: ignore[no-untyped-def]
     ctrl = FakeController()
 

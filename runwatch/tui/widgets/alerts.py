@@ -121,6 +121,7 @@ class AlertsPanel(DataTable[Text]):
     def on_resize(self) -> None:
         """Another width: the columns are fitted again (the alerts did not change, so `show` would not)."""
         self.show(*self._given)
+        self._title()
 
     @property
     def selected(self) -> AlertBrief | None:
@@ -145,12 +146,22 @@ class AlertsPanel(DataTable[Text]):
             self.add_column(name + " ", key=name, width=summary_w if name == "summary" else None)
         for a, cells in zip(self.alerts, rows, strict=True):
             self.add_row(*fit_row(cells, columns, summary_w), key=a.key or f"{a.rule}:{id(a)}")
-        firing = sum(a.state == AlertState.FIRING for a in self.alerts)
-        self.border_title = f"Alerts ({firing} firing)" if firing else (
-            "Alerts" if self.alerts else "Alerts (none)")
+        self._title()
         keys = [a.key for a in self.alerts]
         if keep in keys:
             self.move_cursor(row=keys.index(keep), animate=False)
+
+
+    def _title(self) -> None:
+        """How many fire, and how many rows the pane's height leaves out (a user read "5 firing" over two rows
+        and took the other three for lost): they are a scroll away (tab focuses the table)."""
+        firing = sum(a.state == AlertState.FIRING for a in self.alerts)
+        title = f"Alerts ({firing} firing)" if firing else ("Alerts" if self.alerts else "Alerts (none)")
+        rows = self.scrollable_content_region.height - (self.header_height if self.show_header else 0)
+        hidden = len(self.alerts) - max(0, rows)
+        if rows > 0 and hidden > 0:
+            title += f" · {hidden} out of view"
+        self.border_title = title
 
 
 class AlertDetail(Static):
