@@ -15,6 +15,7 @@ from runwatch.cli import main
 from runwatch.commands.check import run_check
 from runwatch.config import load_config
 from tests.support.imports import BLOCK_WANDB
+from tests.support.realruns import REALRUNS
 from tests.support.runs import (
     CSV_NAN_STEP,
     HEALTHY,
@@ -406,6 +407,15 @@ def test_stdin_of_which_nothing_was_understood_is_unread_as_a_file_is(data: byte
     assert "runwatch: -: nothing understood" in err
     assert run_parse(["-"], fmt=None, output="jsonl", total_steps=None, out=sys.stdout, stdin=io.BytesIO(data)) == 3
     assert capsys.readouterr().out == ""
+
+
+def test_a_log_of_one_step_line_is_checked_not_unread(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: the first line of a kv log alone (`step=1 … loss=2.3569`) was UNREAD, exit 3."""
+    log = tmp_path / "train.log"
+    log.write_bytes((REALRUNS / "kvlog-healthy" / "run" / "train.log").read_bytes().splitlines(keepends=True)[0])
+    assert main(["check", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK") and "step 1  ended  1 records" in out
 
 
 def test_a_rule_that_raises_is_reported_not_a_traceback(monkeypatch: pytest.MonkeyPatch,
