@@ -418,6 +418,39 @@ def test_a_log_of_one_step_line_is_checked_not_unread(tmp_path: Path, capsys: py
     assert out.startswith("OK") and "step 1  ended  1 records" in out
 
 
+def _nanogpt_loop(path: Path, iters: int) -> Path:
+    """A nanoGPT run of `iters` iterations, 0 to iters-1, each line as nanogpt-tb-healthy's `iter 5` line."""
+    lines = (REALRUNS / "nanogpt-tb-healthy" / "run" / "train.log").read_text().splitlines()
+    line = next(x for x in lines if x.startswith("iter 5:"))
+    path.write_text("".join(line.replace("iter 5:", f"iter {i}:") + "\n" for i in range(iters)))
+    return path
+
+
+@pytest.mark.parametrize("which", ["tutorial-diverge", "kvlog-nan", "nanogpt-loop-300"])
+def test_check_of_a_file_and_of_the_same_bytes_piped_say_the_same(which: str, tmp_path: Path) -> None:
+    """A new user's review: `check FILE` said `step 299/300  ended  300 records` (and warned it incomplete)
+    where `cat FILE | check -` said `finished  301 records`, and a spike's threshold differed: a pipe was
+    read line by line and ended with a synthetic exit record, a file in blocks without one."""
+    if which == "nanogpt-loop-300":
+        path, total = _nanogpt_loop(tmp_path / "train.log", 300), 300
+    else:
+        path, total = REALRUNS / which / "run" / "train.log", None
+
+    def check(arg: str, stdin: io.BytesIO | None = None) -> tuple[int, str]:
+        out = io.StringIO()
+        code = run_check([arg], config=load_config(None), fmt=None, total_steps=total, as_json=False,
+                         out=out, stdin=stdin, err=io.StringIO())
+        return code, out.getvalue()
+
+    code, from_file = check(str(path))
+    piped_code, piped = check("-", io.BytesIO(path.read_bytes()))
+    assert from_file.startswith(f"{from_file.split()[0]:<8} train  ({path})  ")
+    assert piped_code == code
+    assert piped == from_file.replace(f"train  ({path})", "stdin  (-)", 1)
+    if which == "nanogpt-loop-300":
+        assert "step 299/300  finished  300 records" in from_file and "incomplete" not in from_file
+
+
 def test_a_rule_that_raises_is_reported_not_a_traceback(monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 10: a rule that raised crashed `check` with a traceback (only the live path isolated rules).
