@@ -632,6 +632,7 @@ class _Replayer:
 
     def finish(self) -> Replay:
         self._evaluate(self.clock.now)
+        self.out.tracker.input_ended()  # a file's end and a pipe's alike (`check FILE` and `check -`)
         self.out.end = self.clock.now
         self.out.own_times = self.clock.stamped
         tracker = self.out.tracker

@@ -27,16 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from runwatch.commands.readers import ItemsReader, Reader, StdinReader
-from runwatch.model import Kind, Preamble, Record, json_number
+from runwatch.commands.readers import BlockReader, ItemsReader, Reader, StdinReader
+from runwatch.model import Kind, Record, json_number
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
-from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
+from runwatch.parsers.source import ChunkRecords, with_total
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.text import clean, clip, one_line
 from runwatch.watcher.discover import rank_from_path
 from runwatch.watcher.fileid import binary_file
-from runwatch.watcher.snapshot import BLOCK_BYTES, READ_CHUNK, read_blocks, split_block
+from runwatch.watcher.snapshot import BLOCK_BYTES, READ_CHUNK, read_blocks
 from runwatch.watcher.types import Notice
 
 
@@ -119,60 +119,13 @@ def _size(path: Path) -> int | None:
         return None
 
 
-class _Counted:
-    """Records of one file, counting its lines and remembering its format."""
+class _Counted(BlockReader):
+    """Records of one log file, counting its lines and remembering its format."""
 
     def __init__(self, path: Path, fmt: str | None, total_steps: int | None, *, read_time: bool = True) -> None:
-        self.path, self.total_steps, self.read_time = path, total_steps, read_time
-        self.parser = SourceParser(str(path), fmt=fmt, rank=rank_from_path(str(path)))
-        self.lines = 0
-
-    @property
-    def format(self) -> str | None:
-        return self.parser.format
-
-    @property
-    def failures(self) -> ParseFailures:
-        return self.parser.failures
-
-    @property
-    def printed(self) -> tuple[str, Preamble] | None:
-        found = self.parser.preamble
-        return None if found is None else (self.path.name, found)
-
-    def chunks(self) -> Iterator[ChunkRecords]:
-        """The file's records a block at a time (the end-of-input records last), totals not yet fixed.
-
-        A format without a fast path gets its blocks in READ_CHUNK pieces: its
-        records are objects, and a block's worth of them would hold several
-        times the memory. Whether the fast path is on does not matter here, so
-        that both read the same pieces (the order of records released by a
-        re-detection depends on the pieces, as on `feed`'s batches).
-        """
-        parser = self.parser
-        for block in read_blocks(self.path, block_size=BLOCK_BYTES, chunk_size=READ_CHUNK):
-            t = time.time() if self.read_time else 0.0
-            if isinstance(block, list):  # an over-long line, split already
-                chunk = ChunkRecords(len(block), parser.feed(block, self.lines + 1, t), None,
-                                     parser.source, parser.rank, t)
-                self.lines += chunk.lines
-                yield chunk
-                continue
-            pos = 0
-            while pos < len(block):
-                end = len(block)
-                if not parser.has_fast_path and end - pos > READ_CHUNK:
-                    end = block.find(b"\n", pos + READ_CHUNK) + 1 or end
-                chunk = parser.feed_bytes(block[pos:end] if pos or end < len(block) else block,
-                                          self.lines + 1, t, split_block)
-                self.lines += chunk.lines
-                pos = end
-                yield chunk
-        yield ChunkRecords(0, parser.flush(), None, parser.source, parser.rank, 0.0)
-
-    def __iter__(self) -> Iterator[Record]:
-        for chunk in self.chunks():
-            yield from with_total(chunk.merged(), self.total_steps)
+        super().__init__(str(path), lambda: read_blocks(path, block_size=BLOCK_BYTES, chunk_size=READ_CHUNK), fmt,
+                         total_steps, name=path.name, rank=rank_from_path(str(path)), read_time=read_time)
+        self.path = path
 
 
 def records_of(path: Path, fmt: str | None, total_steps: int | None, *, read_time: bool = True) -> Iterator[Record]:

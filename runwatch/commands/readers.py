@@ -1,9 +1,9 @@
 """Reading a source once, to its current end, into the Records `runwatch tail` would make of it.
 
 `parse` and `check` read every source kind `tail` follows, without a thread
-and without following: a log file in blocks (runwatch.commands.parse
-`_Counted`), standard input to EOF (`StdinReader`: the stream reader's line
-splitter, and the "input ended" record the engine adds), and a structured
+and without following: a log file in blocks, and standard input to EOF the
+same way (`BlockReader`: one pipeline, so that `check -` says what `check
+FILE` says of the same bytes), and a structured
 source by its own follower's look taken on this thread (`look_once`),
 decoded by the decoders the engine uses, as the engine uses them
 (`ItemsReader`). Each reader gives `chunks()` of ChunkRecords and counts
@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
 from runwatch.decoding import decode, split_side_records
 from runwatch.model import Kind, Preamble, Record, SystemSample
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
-from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.report.values import CHECKPOINT_TIMES
-from runwatch.watcher.lines import LineSplitter
-from runwatch.watcher.snapshot import READ_CHUNK
+from runwatch.watcher.snapshot import READ_CHUNK, ByteStream, split_block, stream_blocks
 from runwatch.watcher.types import ItemBatch, Notice
 
 
@@ -46,12 +45,20 @@ class Reader(Protocol):
     def chunks(self) -> Iterator[ChunkRecords]: ...
 
 
-class StdinReader:
-    """Standard input to EOF, split and parsed as the engine does a piped run (`runwatch tail -`)."""
+class BlockReader:
+    """A byte source read once to its end in blocks of whole lines (runwatch.watcher.snapshot.read_blocks),
+    each through SourceParser.feed_bytes (a format's step rows as columns), the parser flushed at its end.
 
-    def __init__(self, stream: BinaryIO, fmt: str | None, *, read_time: bool = True) -> None:
-        self.stream, self.read_time = stream, read_time
-        self.parser = SourceParser("-", fmt=fmt)
+    One pipeline for a log file and for standard input: `cat FILE | check -` read the pipe line by line
+    and ended it with the live engine's synthetic exit record, and said `finished 301 records` where
+    `check FILE` said `ended 300 records` (and judged a spike on other pieces). The end of a one-shot
+    read is the end of its input for either; the replay says so (`replay`'s finish), not a record.
+    """
+
+    def __init__(self, source: str, blocks: Callable[[], Iterator[bytes | list[str]]], fmt: str | None,
+                 total_steps: int | None, *, name: str, rank: int | None = None, read_time: bool = True) -> None:
+        self.blocks, self.total_steps, self.read_time, self.name = blocks, total_steps, read_time, name
+        self.parser = SourceParser(source, fmt=fmt, rank=rank)
         self.lines = 0
 
     @property
@@ -65,21 +72,50 @@ class StdinReader:
     @property
     def printed(self) -> tuple[str, Preamble] | None:
         found = self.parser.preamble
-        return None if found is None else ("stdin", found)
+        return None if found is None else (self.name, found)
 
     def chunks(self) -> Iterator[ChunkRecords]:
-        splitter = LineSplitter()
-        while True:
-            data = self.stream.read(READ_CHUNK)
+        """The source's records a block at a time (the end-of-input records last), totals not yet fixed.
+
+        A format without a fast path gets its blocks in READ_CHUNK pieces: its
+        records are objects, and a block's worth of them would hold several
+        times the memory. Whether the fast path is on does not matter here, so
+        that both read the same pieces (the order of records released by a
+        re-detection depends on the pieces, as on `feed`'s batches).
+        """
+        parser = self.parser
+        for block in self.blocks():
             t = time.time() if self.read_time else 0.0
-            lines = splitter.feed(data) if data else splitter.flush()
-            recs = self.parser.feed(lines, self.lines + 1, t) if lines else []
-            self.lines += len(lines)
-            if not data:
-                recs += self.parser.end_of_input(t)
-            yield ChunkRecords(len(lines), recs, None, "-", None, t)
-            if not data:
-                return
+            if isinstance(block, list):  # an over-long line, split already
+                chunk = ChunkRecords(len(block), parser.feed(block, self.lines + 1, t), None,
+                                     parser.source, parser.rank, t)
+                self.lines += chunk.lines
+                yield chunk
+                continue
+            pos = 0
+            while pos < len(block):
+                end = len(block)
+                if not parser.has_fast_path and end - pos > READ_CHUNK:
+                    end = block.find(b"\n", pos + READ_CHUNK) + 1 or end
+                chunk = parser.feed_bytes(block[pos:end] if pos or end < len(block) else block,
+                                          self.lines + 1, t, split_block)
+                self.lines += chunk.lines
+                pos = end
+                yield chunk
+        yield ChunkRecords(0, parser.flush(), None, parser.source, parser.rank, 0.0)
+
+    def __iter__(self) -> Iterator[Record]:
+        for chunk in self.chunks():
+            yield from with_total(chunk.merged(), self.total_steps)
+
+
+class StdinReader(BlockReader):
+    """Standard input to EOF, read as a file of the same bytes is (`BlockReader`)."""
+
+    def __init__(self, stream: BinaryIO, fmt: str | None, *, read_time: bool = True) -> None:
+        # typing.BinaryIO does not declare `readinto`; every binary stream has it (BufferedReader, BytesIO)
+        blocks = cast(ByteStream, stream)
+        super().__init__("-", lambda: stream_blocks(blocks), fmt, None, name="stdin", read_time=read_time)
 
 
 def look_once(path: str, on_batch: Callable[[ItemBatch], None], on_notice: Callable[[Notice], None]) -> None:

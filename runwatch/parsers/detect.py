@@ -6,13 +6,18 @@ format matches, so a live run is recognised at its first step line; otherwise
 the highest total after the sample wins, ties going to the earlier (more
 specific) format in the registry, provided it reached `MIN_GUESS`: one
 "maybe" line among hundreds of others (`gradient accumulation steps: 2` in a
-launcher banner) is no evidence of a format.
+launcher banner) is no evidence of a format. A maybe-line its format reads as
+a step with a loss is: a log of one `step=1 loss=2.5 lr=0.001` line (the
+generic kv format, whose score is at most 1) is that format's, where a banner
+line with some numbers is nobody's; it is no signature, so a specific format's
+signature line still decides.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from runwatch.model import Kind
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.failures import DETECTION, ParseFailures
 from runwatch.parsers.registry import FORMATS, make_parser
@@ -29,6 +34,8 @@ class Detector:
         """Where a probe that raises is counted (a probe bug must not stop detection, nor go unseen)."""
         self._probes: dict[str, FormatParser] = {name: make_parser(name) for name in (formats or FORMATS)}
         self.totals: dict[str, int] = dict.fromkeys(self._probes, 0)
+        self.stepped: set[str] = set()
+        """Formats that read a maybe-line as a step with a loss: a guess without reaching MIN_GUESS."""
         self.lines_seen = 0
 
     def feed(self, line: str) -> str | None:
@@ -40,6 +47,8 @@ class Detector:
         for name, probe in self._probes.items():
             try:
                 s = probe.score(line)
+                if s == 1 and name not in self.stepped and _steps_with_loss(probe, line):
+                    self.stepped.add(name)
             except Exception as exc:  # a probe bug must not stop detection
                 if self.failures is not None:
                     self.failures.add(f"{DETECTION} ({name})", exc, self.lines_seen)
@@ -53,12 +62,19 @@ class Detector:
         return None
 
     def best(self, min_score: int = 1) -> str | None:
-        """The leading format so far (registry order breaks ties), if any scored."""
-        best_name, best_total = None, min_score - 1
+        """The leading format so far (registry order breaks ties) of those that scored `min_score` or read a
+        step with a loss, if any."""
+        best_name, best_total = None, 0
         for name, total in self.totals.items():
-            if total > best_total:
+            if total > best_total and (total >= min_score or name in self.stepped):
                 best_name, best_total = name, total
         return best_name
+
+
+def _steps_with_loss(probe: FormatParser, line: str) -> bool:
+    """Whether the format reads `line` (on a throwaway parser, as `score` does) as a step with a loss."""
+    rec = type(probe)().parse(line)
+    return rec is not None and rec.kind is Kind.STEP and rec.step is not None and "loss" in rec.metrics
 
 
 def detect(lines: Iterable[str], max_lines: int = 500) -> str | None:

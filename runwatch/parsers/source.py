@@ -271,9 +271,9 @@ class SourceParser:
         """A stream (stdin) ended: `flush()`'s records and the exit event that says so, at the last line.
 
         End of input is no finished run (only a finish line, an exit code or the total reached are);
-        `runwatch tail -` and `parse -`/`check -` end a pipe with this one record. A stream of which
-        nothing was understood (empty, binary, prose) gets none: it would be the run's only record, and
-        `check -` passed such input as `OK … 1 records` where the same bytes in a file are UNREAD, exit 3.
+        `runwatch tail -` ends a pipe with this one record (`parse -`/`check -` read a pipe as a file,
+        runwatch.commands.readers.BlockReader, and their replay ends the input itself). A stream of which
+        nothing was understood (empty, binary, prose) gets none: it would be the run's only record.
         """
         out = self.flush()
         if self.records == 0:

@@ -60,11 +60,16 @@ class Ending:
         elif event == Event.EXIT:
             code = rec.metrics.get("exit_code")
             if code is None or code != code:
-                self.exited = True
+                self.input_ended()
             elif code == 0:
                 self.finished, self.crashed = True, False
             else:
                 self.crashed = True
+
+    def input_ended(self) -> None:
+        """The input ended, saying nothing of how: an exit with no code (the end of a pipe, or of what a
+        one-shot read of the run's sources found)."""
+        self.exited = True
 
     def resume(self, now: float, source: str) -> None:
         """A step record: the run goes on, unless another source delivered it on the heels of the run's

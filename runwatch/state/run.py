@@ -684,6 +684,12 @@ class RunTracker:
         of a run's silence, without building a whole `snapshot`)."""
         return self._last_record_t
 
+    def input_ended(self) -> None:
+        """Everything the run's sources hold was read and nothing more will come (a one-shot read's end, as
+        `runwatch.replay` finishes): the state an exit with no code gives (`Ending.input_ended`), FINISHED
+        at the known total (a 0-based log's total - 1 too), else ENDED."""
+        self._end.input_ended()
+
     def ended_quietly(self, yes: bool) -> None:
         """Say the run has ended, though nothing in its output says so: its log was last written long
         before runwatch read it and no training process is known (`runwatch tail` on last week's log).

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from runwatch.watcher.lines import MAX_LINE_BYTES, LineSplitter
 from runwatch.watcher.types import LineBatch
@@ -83,45 +83,61 @@ def read_blocks(
     """
     if block_size % chunk_size:
         raise ValueError(f"block_size {block_size} is not a multiple of chunk_size {chunk_size}")
+    with open(path, "rb", buffering=0) as f:
+        yield from stream_blocks(f, block_size=block_size, chunk_size=chunk_size)
+
+
+class ByteStream(Protocol):
+    """What `stream_blocks` reads: a file opened `rb`, standard input's buffer, a BytesIO."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def stream_blocks(
+    f: ByteStream, *, block_size: int = BLOCK_BYTES, chunk_size: int = READ_CHUNK
+) -> Iterator[bytes | list[str]]:
+    """`read_blocks` of an open binary stream, read to its end (standard input: `check -` reads a pipe as
+    `check FILE` reads the file, the same blocks); the stream is not closed."""
     # One buffer, read into: a fresh `bytes` per read plus a joined copy costs 5× the reading itself.
     buf = bytearray(block_size + MAX_LINE_BYTES + 1)
     view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        pending, base = 0, 0  # buf[:pending]: the unfinished line, at file offset `base`
-        while True:
-            got = f.readinto(view[pending:pending + block_size])
-            end = pending + got
-            if not got:
-                if end and _straddles(buf, 0, end, base, chunk_size):
-                    yield from _split_long(f, bytes(view[:end]), 0, base, block_size, chunk_size)
-                elif end:
-                    yield bytes(view[:end])  # the last line, without its `\n`
-                return
-            cut = buf.rfind(b"\n", 0, end) + 1
-            if end - cut <= MAX_LINE_BYTES and _special_line(buf, 0, base, chunk_size, cut) < 0:
-                if cut:
-                    yield bytes(view[:cut])
-            else:  # the rare way: an over-long line, or `\r` frames across a read_all boundary
-                data = bytes(view[:end])
-                pos = 0
-                while (special := _special_line(data, pos, base, chunk_size, len(data))) >= 0:
-                    if special > pos:
-                        yield data[pos:special]
-                    state = yield from _split_long(f, data, special, base, block_size, chunk_size)
-                    if state is None:
-                        return
-                    data, pos, base = state
-                cut = max(pos, data.rfind(b"\n", pos) + 1)
-                if cut > pos:
-                    yield data[pos:cut]
-                base += cut
-                end = len(data) - cut
-                buf[:end] = data[cut:]
-                pending = end
-                continue
-            pending = end - cut
-            buf[:pending] = bytes(view[cut:end])  # a copy: the two may overlap (tiny blocks)
+    pending, base = 0, 0  # buf[:pending]: the unfinished line, at file offset `base`
+    while True:
+        got = f.readinto(view[pending:pending + block_size]) or 0  # None only from a non-blocking stream
+        end = pending + got
+        if not got:
+            if end and _straddles(buf, 0, end, base, chunk_size):
+                yield from _split_long(f, bytes(view[:end]), 0, base, block_size, chunk_size)
+            elif end:
+                yield bytes(view[:end])  # the last line, without its `\n`
+            return
+        cut = buf.rfind(b"\n", 0, end) + 1
+        if end - cut <= MAX_LINE_BYTES and _special_line(buf, 0, base, chunk_size, cut) < 0:
+            if cut:
+                yield bytes(view[:cut])
+        else:  # the rare way: an over-long line, or `\r` frames across a read_all boundary
+            data = bytes(view[:end])
+            pos = 0
+            while (special := _special_line(data, pos, base, chunk_size, len(data))) >= 0:
+                if special > pos:
+                    yield data[pos:special]
+                state = yield from _split_long(f, data, special, base, block_size, chunk_size)
+                if state is None:
+                    return
+                data, pos, base = state
+            cut = max(pos, data.rfind(b"\n", pos) + 1)
+            if cut > pos:
+                yield data[pos:cut]
             base += cut
+            end = len(data) - cut
+            buf[:end] = data[cut:]
+            pending = end
+            continue
+        pending = end - cut
+        buf[:pending] = bytes(view[cut:end])  # a copy: the two may overlap (tiny blocks)
+        base += cut
 
 
 def _special_line(data: bytes | bytearray, pos: int, base: int, chunk_size: int, end: int) -> int:
@@ -147,7 +163,7 @@ def _straddles(data: bytes | bytearray, start: int, end: int, base: int, chunk_s
 
 
 def _split_long(
-    f: BinaryIO, data: bytes, pos: int, base: int, block_size: int, chunk_size: int
+    f: ByteStream, data: bytes, pos: int, base: int, block_size: int, chunk_size: int
 ) -> Generator[list[str], None, tuple[bytes, int, int] | None]:
     """Yield the lines of the over-long line at data[pos:], split as read_all splits it.
 

@@ -15,6 +15,7 @@ from runwatch.cli import main
 from runwatch.commands.check import run_check
 from runwatch.config import load_config
 from tests.support.imports import BLOCK_WANDB
+from tests.support.realruns import REALRUNS
 from tests.support.runs import (
     CSV_NAN_STEP,
     HEALTHY,
@@ -406,6 +407,48 @@ def test_stdin_of_which_nothing_was_understood_is_unread_as_a_file_is(data: byte
     assert "runwatch: -: nothing understood" in err
     assert run_parse(["-"], fmt=None, output="jsonl", total_steps=None, out=sys.stdout, stdin=io.BytesIO(data)) == 3
     assert capsys.readouterr().out == ""
+
+
+def test_a_log_of_one_step_line_is_checked_not_unread(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: the first line of a kv log alone (`step=1 … loss=2.3569`) was UNREAD, exit 3."""
+    log = tmp_path / "train.log"
+    log.write_bytes((REALRUNS / "kvlog-healthy" / "run" / "train.log").read_bytes().splitlines(keepends=True)[0])
+    assert main(["check", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK") and "step 1  ended  1 records" in out
+
+
+def _nanogpt_loop(path: Path, iters: int) -> Path:
+    """A nanoGPT run of `iters` iterations, 0 to iters-1, each line as nanogpt-tb-healthy's `iter 5` line."""
+    lines = (REALRUNS / "nanogpt-tb-healthy" / "run" / "train.log").read_text().splitlines()
+    line = next(x for x in lines if x.startswith("iter 5:"))
+    path.write_text("".join(line.replace("iter 5:", f"iter {i}:") + "\n" for i in range(iters)))
+    return path
+
+
+@pytest.mark.parametrize("which", ["tutorial-diverge", "kvlog-nan", "nanogpt-loop-300"])
+def test_check_of_a_file_and_of_the_same_bytes_piped_say_the_same(which: str, tmp_path: Path) -> None:
+    """A new user's review: `check FILE` said `step 299/300  ended  300 records` (and warned it incomplete)
+    where `cat FILE | check -` said `finished  301 records`, and a spike's threshold differed: a pipe was
+    read line by line and ended with a synthetic exit record, a file in blocks without one."""
+    if which == "nanogpt-loop-300":
+        path, total = _nanogpt_loop(tmp_path / "train.log", 300), 300
+    else:
+        path, total = REALRUNS / which / "run" / "train.log", None
+
+    def check(arg: str, stdin: io.BytesIO | None = None) -> tuple[int, str]:
+        out = io.StringIO()
+        code = run_check([arg], config=load_config(None), fmt=None, total_steps=total, as_json=False,
+                         out=out, stdin=stdin, err=io.StringIO())
+        return code, out.getvalue()
+
+    code, from_file = check(str(path))
+    piped_code, piped = check("-", io.BytesIO(path.read_bytes()))
+    assert from_file.startswith(f"{from_file.split()[0]:<8} train  ({path})  ")
+    assert piped_code == code
+    assert piped == from_file.replace(f"train  ({path})", "stdin  (-)", 1)
+    if which == "nanogpt-loop-300":
+        assert "step 299/300  finished  300 records" in from_file and "incomplete" not in from_file
 
 
 def test_a_rule_that_raises_is_reported_not_a_traceback(monkeypatch: pytest.MonkeyPatch,

@@ -370,6 +370,22 @@ def test_a_single_maybe_line_is_not_a_guess() -> None:
     assert det.best() == "kv"
 
 
+def test_a_single_step_line_with_a_loss_is_a_guess_of_its_format() -> None:
+    """A new user's review: a log holding one `step=1 … loss=2.3569 lr=0.001` line (kvlog-healthy's first)
+    was UNREAD by `check` and `no step yet` in `tail` until a second line came: one kv maybe-line was
+    below MIN_GUESS. A line its format reads as a step with a loss is evidence enough; a maybe-line
+    without one (R1's, above) still is not."""
+    line = _realrun_lines("kvlog-healthy")[0]
+    det = Detector()
+    assert det.feed(line) is None  # no signature: a later line of a specific format still decides
+    assert det.best(MIN_GUESS) == "kv"
+    assert detect([line]) == "kv"
+    src = SourceParser("train.log")
+    assert src.feed([line], 1, 1.0) == []
+    [rec] = src.settle()  # a follower that caught up with its file: the step is shown at once
+    assert (rec.step, rec.metrics["loss"]) == (1, 2.3569)
+
+
 def test_detection_stops_at_max_lines() -> None:
     """A signature beyond the sample is not looked at."""
     lines = [*raw_lines(SPEEDRUN)[:112], raw_lines(SPEEDRUN)[112]]
