@@ -226,7 +226,7 @@ class ProgressTracker:
         self._note(t, tokens_per_sec, elapsed, log_eta)
         last = self.step
         if elapsed is not None:
-            self._elapsed_step = step if last is None or step >= last else None
+            self._elapsed_step = step if last is None else max(step, last)  # the run's step when it was stated
         if last is not None and step <= last:
             return
         self.step = step
