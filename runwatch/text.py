@@ -26,6 +26,13 @@ ESCAPE_PATTERN = r"""
 runwatch.watcher.snapshot spells the same alternatives for speed, and a test holds them equal)."""
 
 _ESCAPES = re.compile(ESCAPE_PATTERN, re.VERBOSE)
+_C1_ESCAPES = re.compile(
+    "\u009b[0-?]*[\x20-/]*[@-~]"  # 8-bit CSI
+    "|[\u0090\u0098\u009d-\u009f][^\x07\x1b\u009c\n\r]*(?:\x07|\u009c|\x1b\\\\)?"  # 8-bit DCS, SOS, OSC, PM, APC
+)
+"""The 8-bit spellings of the sequences (C1 introducers, ended by ST U+009C, BEL or 7-bit ST): str only, as
+their introducers are not bytes of UTF-8 text. Removed whole, so a title an 8-bit OSC carried is not shown as
+text either."""
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]")
 """C0 controls but tab and newline, DEL, and the C1 range (U+0080–U+009F: 8-bit CSI, OSC, NEL)."""
 _BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -38,7 +45,7 @@ def clean(text: str) -> str:
     """`text` without escape sequences, control characters or bidi overrides; tab and newline stay."""
     if text.isascii() and text.isprintable():
         return text  # the common case: nothing to do
-    text = _CONTROLS.sub("", _ESCAPES.sub("", text))
+    text = _CONTROLS.sub("", _ESCAPES.sub("", _C1_ESCAPES.sub("", text)))
     text = _BIDI.sub("", text)
     return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 

@@ -26,7 +26,10 @@ BAD = ("\x1b", "\x07", C1_CSI, RLO)
 def test_clean_removes_sequences_controls_and_bidi_and_shows_invisible_characters() -> None:
     assert clean("a\x1b[31mred\x1b[0m b") == "ared b"
     assert clean("t\x1b]0;owned\x07x") == "tx"
-    assert clean(f"x{C1_CSI}2Jy") == "x2Jy"
+    assert clean(f"x{C1_CSI}2Jy") == "xy"  # an 8-bit sequence goes whole, as its 7-bit spelling does
+    assert clean("t\u009d0;owned\u009cx") == "tx"  # 8-bit OSC ended by 8-bit ST
+    assert clean("t\u009d8;;http://e\x07link\u009d8;;\x1b\\x") == "tlinkx"  # by BEL, by 7-bit ST
+    assert clean("t\u0090q\u009cx \u009f\u009e") == "tx "  # DCS; APC, PM cut by the line's end
     assert clean(f"cat{RLO}gnp.exe") == "catgnp.exe"
     assert clean("a\u200bb") == "a\\u200bb"  # made visible, so two names that look alike differ
     assert clean("tab\tand\nnewline\x00") == "tab\tand\nnewline"
