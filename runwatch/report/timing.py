@@ -11,14 +11,15 @@ from runwatch.report.values import LOSS, STALL_FACTOR, THROUGHPUT, VAL, Throughp
 from runwatch.state.run import RunTracker
 
 
-def throughput_numbers(t: RunTracker, *, clock: bool = True) -> ThroughputNumbers:
+def throughput_numbers(t: RunTracker, *, clock: bool = True, stated: bool = True) -> ThroughputNumbers:
     """`clock`: the records' times are the run's (else a replay made them up from a default step time:
-    no step time, stall or runtime is told from them)."""
+    no step time, stall or runtime is told from them); `stated`: the log stated them (else the replay
+    rebuilt them from a progress bar's elapsed time and put a made-up pause at each evaluation)."""
     rate = first_of(t, THROUGHPUT)
     values = rate.y[rate.finite] if rate is not None else np.empty(0)
     mfu = curve(t, "mfu")
     mfu_ok = mfu.y[mfu.finite] if mfu is not None else np.empty(0)
-    median_dt, stall, stalls, stepping = stall_time(t, clock=clock)
+    median_dt, stall, stalls, stepping = stall_time(t, clock=clock, stated=stated)
     val = first_of(t, VAL)
     evals = len(np.unique(val.x)) if val is not None else t.counts[Kind.EVAL]  # a W&B run repeats the log's
     eval_rt = curve(t, "eval_runtime")
@@ -38,13 +39,18 @@ def step_times(t: RunTracker, *, clock: bool = True) -> tuple[np.ndarray, np.nda
     return None if found is None else found[:2]
 
 
-def _timed_steps(t: RunTracker, *, clock: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _timed_steps(t: RunTracker, *, clock: bool, stated: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """`step_times` and the wall seconds since the entry before each (NaN for the first, and where the
-    records' times are made up): what the log's own times say the same steps took."""
+    records' times are made up): what the log's own times say the same steps took. Where the times were
+    rebuilt (not `stated`), the wall time across an evaluation is NaN too: the replay put a pause of its
+    own there (an HF run's three evaluations read as 1m29s of stalls in a 7.9 s run); the evaluations'
+    own time is told apart (`eval_runtime`)."""
     logged = curve(t, "step_time")
     if logged is not None and logged.finite.sum() >= 2:
         x, per = logged.x[logged.finite], logged.y[logged.finite]
         gap = np.diff(logged.t[logged.finite], prepend=np.nan) if clock else np.full(len(x), np.nan)
+        if clock and not stated:
+            gap[_after_an_eval(t, x)] = np.nan
         return x, per, gap
     if not clock:
         return None
@@ -58,7 +64,8 @@ def _timed_steps(t: RunTracker, *, clock: bool) -> tuple[np.ndarray, np.ndarray,
     return x[1:][good], dt[good] / dx[good], dt[good]
 
 
-def stall_time(t: RunTracker, *, clock: bool = True) -> tuple[float | None, float | None, int, float | None]:
+def stall_time(t: RunTracker, *, clock: bool = True, stated: bool = True
+               ) -> tuple[float | None, float | None, int, float | None]:
     """(median step time, seconds lost to stalls, logged steps that stalled, seconds all steps took): a
     step longer than `STALL_FACTOR` × the median loses its excess over the median.
 
@@ -71,7 +78,7 @@ def stall_time(t: RunTracker, *, clock: bool = True) -> tuple[float | None, floa
     silence at iteration 15000 was a `stall` alert in the report's Health table, and `0s in 0 steps` of
     stalls in its Summaries). The first entry is not judged: the first step's time is compilation and
     warm-up (nanochat's step 0 takes 18 s of 0.65 s steps), no stall."""
-    found = _timed_steps(t, clock=clock)
+    found = _timed_steps(t, clock=clock, stated=stated)
     if found is None or not len(found[1]):
         return None, None, 0, None
     x, per, gap = found
@@ -94,6 +101,20 @@ def stall_time(t: RunTracker, *, clock: bool = True) -> tuple[float | None, floa
     lost = np.where(silent, np.maximum(lost, gap - median * span), lost)
     took = np.where(silent, np.maximum(took, gap), took)
     return median, float(np.sum(lost)), int(np.count_nonzero(slow | silent)), float(np.sum(took))
+
+
+def _after_an_eval(t: RunTracker, x: np.ndarray) -> np.ndarray:
+    """Entries at steps `x` (not descending) with an evaluation since the entry before: at or after its step
+    and before theirs, or at the step both share (HF redraws its bar at the evaluation's step after it)."""
+    val = first_of(t, VAL)
+    out = np.zeros(len(x), bool)
+    if val is None or len(x) < 2:
+        return out
+    evals = np.unique(val.x)
+    at = np.searchsorted(evals, x[:-1], side="left")  # the first evaluation at or after the entry before
+    e = evals[np.minimum(at, len(evals) - 1)]
+    out[1:] = (at < len(evals)) & ((e < x[1:]) | (e == x[:-1]))
+    return out
 
 
 STAMP_SLACK_S = 1.0

@@ -256,6 +256,22 @@ def test_the_first_steps_compile_is_no_stall(nanochat: tuple[int, str, Path]) ->
     assert row(nanochat[1], "time lost to stalls").startswith("0s in 0 steps ")
 
 
+@pytest.mark.parametrize("name", ["hf-healthy", "hf-nan", "lightning-tqdm-healthy"])
+def test_an_evaluation_between_bar_frames_is_no_stall(name: str, tmp_path: Path) -> None:
+    """A bar's log has no times of its own: the replay rebuilds them from the bar's elapsed time and puts a
+    pause of its own (30 s) at each evaluation. The report counted those as stalls: `1m29s in 3 steps over
+    3× the median step time (91.0% of the 1m38s the steps took)` for an HF run of 7.9 s with 3 evaluations,
+    none of which took a second (its `eval_runtime`s)."""
+    run = FIXTURES / "realruns" / name / "run"
+    log = (run / "train.log").read_bytes().decode()
+    assert len(re.findall(r"'eval_loss'|Validation DataLoader 0: 100%", log)) >= 3  # evaluations happened
+    code, md = report(run, tmp_path)
+    assert code in (0, 2)  # hf-nan's grad norm goes NaN: critical
+    lost = row(md, "time lost to stalls")
+    took = re.fullmatch(r"0s in 0 steps over 3× the median step time \(0\.0% of the (\d+\.\d)s the steps took\)", lost)
+    assert took and float(took[1]) < 10, lost  # seconds, as the run took
+
+
 def test_a_log_without_times_or_step_times_has_no_made_up_step_time(tmp_path: Path) -> None:
     """The tutorial loop prints neither: the replay's clock steps 1 s a step, and the report gave that as
     `step time median | 1000ms` and a share of `the 11d13h the steps took`, a made-up figure."""
