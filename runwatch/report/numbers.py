@@ -118,8 +118,8 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
     first = _first_step_time(facts.tracker) if facts.own_times else None
     if first is not None:
         return facts.end - first, "the records' times"
-    # only a clock the records stated: a rebuilt one (a bar's elapsed time) adds a made-up pause per evaluation
-    took = stall_time(facts.tracker, clock=facts.own_times)[3]
+    # a clock the records stated, or one rebuilt from a bar's elapsed time (less its made-up evaluation pauses)
+    took = stall_time(facts.tracker, clock=not facts.synthetic_time, stated=facts.own_times)[3]
     return (None, NOT_KNOWN) if took is None else (took, ESTIMATE)
 
 

@@ -82,6 +82,8 @@ def stall_time(t: RunTracker, *, clock: bool = True, stated: bool = True
     if found is None or not len(found[1]):
         return None, None, 0, None
     x, per, gap = found
+    if clock and not stated:
+        return _bar_stalls(x, per, gap)
     top = _slowest(t, x, per)
     median = float(np.median(per))
     slow = top > STALL_FACTOR * median
@@ -101,6 +103,30 @@ def stall_time(t: RunTracker, *, clock: bool = True, stated: bool = True
     lost = np.where(silent, np.maximum(lost, gap - median * span), lost)
     took = np.where(silent, np.maximum(took, gap), took)
     return median, float(np.sum(lost)), int(np.count_nonzero(slow | silent)), float(np.sum(took))
+
+
+BAR_SLACK_S = 2.0
+"""Seconds by which a gap on a clock rebuilt from a bar's elapsed time must pass what its steps usually take
+to be a stall: the bar shows whole seconds, and the replay places the steps of one of them together."""
+
+
+def _bar_stalls(x: np.ndarray, per: np.ndarray, gap: np.ndarray) -> tuple[float, float, int, float]:
+    """`stall_time` of a log whose times were rebuilt from a progress bar's elapsed time (HF, Lightning,
+    Keras): the stalls are the clock's gaps, not the bar's rate. The rate is smoothed (tqdm: an average over
+    its refreshes): after a 75 s hang it read seconds a step for a hundred 5 ms steps, and the report summed
+    it into `7m01s in 104 steps` lost of an 84 s Lightning run. The bar's elapsed time is what passed."""
+    median = float(np.median(per))
+    span = np.diff(x, prepend=x[0] - 1.0)
+    span = np.where(span > 0, span, 1.0)
+    usual = median * span
+    known = np.isfinite(gap)
+    with np.errstate(invalid="ignore"):
+        silent = known & (gap > STALL_FACTOR * usual) & (gap - usual > BAR_SLACK_S)
+    lost = np.where(silent, gap - usual, 0.0)
+    clock = float(np.sum(np.where(known, gap, per * span)))  # not known: the first, one across an evaluation
+    # a run shorter than the bar's seconds (Lightning's epochs at `00:00` each) took its steps' usual time
+    took = max(clock, median * float(np.sum(span)))
+    return median, float(np.sum(lost)), int(np.count_nonzero(silent)), took
 
 
 def _after_an_eval(t: RunTracker, x: np.ndarray) -> np.ndarray:

@@ -272,6 +272,25 @@ def test_an_evaluation_between_bar_frames_is_no_stall(name: str, tmp_path: Path)
     assert took and float(took[1]) < 10, lost  # seconds, as the run took
 
 
+@pytest.mark.parametrize("name", ["lightning-tqdm-dlhang", "accelerate-hang"])
+def test_a_hang_in_a_bar_log_is_the_time_its_bar_says(name: str, tmp_path: Path) -> None:
+    """The run lab's 75 s hangs (a data loader's, a rank's in a collective) under a tqdm bar. The bar's rate
+    is smoothed: after the hang it read seconds a step for a hundred 5 ms steps, and the report summed it:
+    `7m01s in 104 steps` lost of Lightning's 84 s run, `2m38s in 215 steps` of accelerate's 91 s. The bar's
+    elapsed time says the hang: one stall of about 75 s."""
+    from runwatch.present import fmt_duration
+
+    run = FIXTURES / "realruns" / name
+    manifest = json.loads((run / "manifest.json").read_text())
+    planted = float(re.search(r"~(\d+)", manifest["fault"])[1])  # type: ignore[index]
+    code, md = report(run / "run", tmp_path)
+    lost = re.fullmatch(r"(\S+) in ([12]) steps? over 3× the median step time \((\d+\.\d)% of the (\S+) the steps took\)",
+                        row(md, "time lost to stalls"))
+    assert lost, row(md, "time lost to stalls")
+    assert lost[1] in {fmt_duration(planted - d) for d in range(0, 4)}, (lost[1], planted)  # less a few steps' time
+    assert float(lost[3]) > 80 and lost[4] in {fmt_duration(planted + d) for d in range(0, 10)}, lost[0]
+
+
 def test_a_log_without_times_or_step_times_has_no_made_up_step_time(tmp_path: Path) -> None:
     """The tutorial loop prints neither: the replay's clock steps 1 s a step, and the report gave that as
     `step time median | 1000ms` and a share of `the 11d13h the steps took`, a made-up figure."""
