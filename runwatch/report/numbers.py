@@ -70,7 +70,7 @@ def overview(facts: RunFacts) -> Overview:
     times_basis = ""
     if start is None and end is None and (said := times_said(meta)) is not None:
         start, end, times_basis = said
-        if start is not None and end is not None and basis in (ESTIMATE, NOT_KNOWN):
+        if start is not None and end is not None and basis in (ESTIMATE, BAR_ESTIMATE, NOT_KNOWN):
             runtime, basis = end - start, times_basis
     cause = _crash_said(facts.alerts) or crash_cause(t.events) if facts.state == "crashed" else None
     name = facts.name + (f" (W&B run {run['name']})" if run.get("name") else "")
@@ -98,6 +98,7 @@ def times_said(meta: Mapping[str, Any]) -> tuple[float | None, float, str] | Non
 
 
 ESTIMATE, NOT_KNOWN = "the sum of the logged step times, an estimate", "not known"
+BAR_ESTIMATE = "the progress bar's clock and step times, less its evaluations, an estimate"
 
 
 def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
@@ -120,7 +121,8 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
         return facts.end - first, "the records' times"
     # a clock the records stated, or one rebuilt from a bar's elapsed time (less its made-up evaluation pauses)
     took = stall_time(facts.tracker, clock=not facts.synthetic_time, stated=facts.own_times)[3]
-    return (None, NOT_KNOWN) if took is None else (took, ESTIMATE)
+    bar = not facts.synthetic_time and not facts.own_times  # the replay rebuilt the times from a bar's
+    return (None, NOT_KNOWN) if took is None else (took, BAR_ESTIMATE if bar else ESTIMATE)
 
 
 def _first_step_time(t: RunTracker) -> float | None:

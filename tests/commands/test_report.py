@@ -476,7 +476,8 @@ def test_a_progress_bars_zero_elapsed_time_is_no_runtime(tmp_path: Path) -> None
     code, md = report(run, tmp_path)
     assert code == 0
     assert "0.0 s" not in row(md, "runtime") and "elapsed time" not in row(md, "runtime")
-    # the sum of its step times (tqdm's it/s), not the replay's rebuilt clock with 30 s per evaluation (1m31s)
-    assert row(md, "runtime").endswith("s, from the sum of the logged step times, an estimate)")
+    # its step times (tqdm's it/s) where the bar's whole seconds say 0, never the replay's 30 s per evaluation
+    assert row(md, "runtime").endswith("s, from the progress bar's clock and step times, less its evaluations,"
+                                       " an estimate)")
     whole = json.loads((run.parent / "manifest.json").read_text())["duration_s"]  # the recorder's wall time
     assert float(re.search(r"\(([\d.]+) s,", row(md, "runtime")).group(1)) < whole
