@@ -146,8 +146,12 @@ FORMATS = [
            r" 'epoch': '?([\d.e+-]+)'?\}", r"\| \d+/(\d+) \[", format="hf-trainer"),  # frames, dicts, eval bar
     Format("tqdm", lambda: _keep(_recording("lightning-tqdm-healthy"), r"^Epoch \d+: .*\d+/\d+ \["), None,
            r"Epoch (\d+): +(\d+)%.*?(\d+)/(\d+) \[.*?(?:loss=([\d.]+))?"),
-    Format("keras", lambda: _keep(_recording("keras-v2-healthy"), r"^\d+/\d+ .* - loss: "), None,
-           r"(\d+)/(\d+) .*? - accuracy: ([\d.]+) - loss: ([\d.]+)"),
+    Format("keras", lambda: _keep(_recording("keras-v1-healthy"), r"^Epoch \d+/\d+$|\d+/\d+\x1b.* - loss: "),
+           r"^Epoch (\d+)/", r"(\d+)/(\d+)\W.*? - accuracy: ([\d.]+) - loss: ([\d.]+)",
+           r"^Epoch \d+/(\d+)$"),  # verbose 1: the bar's frames (split at their `\r`) under each `Epoch N/M`
+    Format("keras-v2", lambda: _keep(_recording("keras-v2-healthy"), r"^Epoch \d+/\d+$|^\d+/\d+ .* - loss: "),
+           r"^Epoch (\d+)/", r"(\d+)/(\d+) .*? - accuracy: ([\d.]+) - loss: ([\d.]+)", r"^Epoch \d+/(\d+)$",
+           format="keras"),  # verbose 2: one line an epoch under its `Epoch N/M`
     Format("kv", lambda: _keep(_recording("kvlog-healthy"), r"step=\d+ .*loss="), r"step=(\d+)",
            r"step=(\d+) epoch=(\d+) loss=([\d.]+) lr=([\d.e+-]+)"),
     Format("bracketed", lambda: _keep(_recording("tutorial-healthy"), r"Step \[\d+/\d+\], Loss:"), r"Epoch \[(\d+)/",
