@@ -40,9 +40,9 @@ from runwatch.state.run import RunTracker
 
 def run_numbers(facts: RunFacts) -> RunNumbers:
     t = facts.tracker
+    throughput = throughput_numbers(t, clock=not facts.synthetic_time, stated=facts.own_times)
     return RunNumbers(overview(facts), settings(facts.meta, facts.preambles), _first_bad(loss_numbers(t), facts.alerts),
-                      throughput_numbers(t, clock=not facts.synthetic_time, stated=facts.own_times), checkpoint_numbers(t.events), facts.alerts,
-                      facts.notes)
+                      throughput, checkpoint_numbers(t.events), facts.alerts, facts.notes)
 
 
 def _first_bad(loss: LossNumbers | None, alerts: Sequence[AlertRow]) -> LossNumbers | None:

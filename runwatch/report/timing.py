@@ -88,8 +88,7 @@ def stall_time(t: RunTracker, *, clock: bool = True, stated: bool = True
     median = float(np.median(per))
     slow = top > STALL_FACTOR * median
     slow[0] = False  # the first step: compilation and warm-up
-    span = np.diff(x, prepend=x[0] - 1.0)
-    span = np.where(span > 0, span, 1.0)
+    span = _spans(x)
     near = np.zeros(len(slow), bool)
     near[1:] |= slow[:-1]
     near[:-1] |= slow[1:]
@@ -111,13 +110,12 @@ to be a stall: the bar shows whole seconds, and the replay places the steps of o
 
 
 def _bar_stalls(x: np.ndarray, per: np.ndarray, gap: np.ndarray) -> tuple[float, float, int, float]:
-    """`stall_time` of a log whose times were rebuilt from a progress bar's elapsed time (HF, Lightning,
-    Keras): the stalls are the clock's gaps, not the bar's rate. The rate is smoothed (tqdm: an average over
+    """`stall_time` of a log whose times were rebuilt from a progress bar's elapsed time (HF Trainer,
+    Lightning, accelerate's tqdm): the stalls are the clock's gaps, not the bar's rate. The rate is smoothed (tqdm: an average over
     its refreshes): after a 75 s hang it read seconds a step for a hundred 5 ms steps, and the report summed
     it into `7m01s in 104 steps` lost of an 84 s Lightning run. The bar's elapsed time is what passed."""
     median = float(np.median(per))
-    span = np.diff(x, prepend=x[0] - 1.0)
-    span = np.where(span > 0, span, 1.0)
+    span = _spans(x)
     usual = median * span
     known = np.isfinite(gap)
     with np.errstate(invalid="ignore"):
@@ -127,6 +125,13 @@ def _bar_stalls(x: np.ndarray, per: np.ndarray, gap: np.ndarray) -> tuple[float,
     # a run shorter than the bar's seconds (Lightning's epochs at `00:00` each) took its steps' usual time
     took = max(clock, median * float(np.sum(span)))
     return median, float(np.sum(lost)), int(np.count_nonzero(silent)), took
+
+
+def _spans(x: np.ndarray) -> np.ndarray:
+    """The steps each entry at steps `x` stands for: those since the entry before (1 for the first, and for a
+    redraw at the same step)."""
+    span = np.diff(x, prepend=x[0] - 1.0)
+    return np.where(span > 0, span, 1.0)
 
 
 def _after_an_eval(t: RunTracker, x: np.ndarray) -> np.ndarray:
