@@ -8,18 +8,54 @@ I/O and reads no clock, so it tests as a plain function.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.reads import Reads
 from runwatch.parsers.stepline import StepLine
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from runwatch.parsers.learned import Counters
 
 
 Row = tuple["int | None", "int | None", dict[str, float]]
 """A step record's step, total and metrics, as `FormatParser.take_row` gives one (no rank, time or event)."""
+
+
+class RowColumns(NamedTuple):
+    """Rows a `RowBlock` took, one element each: what `take_row` gives for each, as columns."""
+
+    step: np.ndarray
+    total: np.ndarray
+    """-1 where the row states none."""
+    metrics: dict[str, np.ndarray]
+    """Each metric any row has; NaN where absent."""
+    present: dict[str, np.ndarray]
+
+
+class RowBlock(Protocol):
+    """A block of lines read at once by a `rows_in_bulk` parser (`FormatParser.read_rows`): the rows it may
+    take as a run, without `take_row` per line."""
+
+    row: np.ndarray
+    """Per line: a row `take` takes whenever `ready()` (else the line goes the usual way)."""
+    quiet: np.ndarray
+    """Per line: a row no idle crash detector acts on (`events.WAKES` does not admit it)."""
+    ends: list[int]
+    """Per line: for a row, the end of the run it is in (rows, and between them only lines whose `parse`
+    leaves the parser as it is while `ready()`); for any other line, its own index."""
+
+    def ready(self) -> bool:
+        """Whether the parser's state lets `take` take the next rows (else they go `take_row` by `take_row`)."""
+        ...
+
+    def take(self, lo: int, hi: int) -> RowColumns:
+        """The rows of lines lo..hi-1 (a run's end, or less), taken as `take_row` takes each in turn: their
+        columns, the parser's state left as after the last."""
+        ...
 
 
 class FormatParser:
@@ -61,6 +97,11 @@ class FormatParser:
         else None, the state untouched (the line is then `parse`d). The line comes as split, with no launcher
         prefix: None for one with a digit that is not ASCII (`boundary.ascii_digits` would change it before
         `parse`). The same code as `parse` reads the line: a format keeps one description of its step lines."""
+        return None
+
+    def read_rows(self, lines: Sequence[str]) -> RowBlock | None:
+        """For `rows_in_bulk`: the block's rows read at once, to be taken in runs (`RowBlock`); None (the
+        default): each line goes `take_row` by `take_row`. Reading keeps no state: `take` changes it."""
         return None
 
     def flush(self) -> Record | None:

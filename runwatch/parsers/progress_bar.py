@@ -38,17 +38,22 @@ Decisions:
 
 from __future__ import annotations
 
-import math
 import re
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from runwatch.model import Event, Kind, Record
-from runwatch.parsers.base import FormatParser, Row
+from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
 from runwatch.parsers.boundary import ascii_digits
 from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.pydict import is_eval_metric, metric_name
 from runwatch.parsers.rich_bar import BAR_GLYPH, CONTINUATION, pairs, parse_rich_frame
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from runwatch.parsers.bar_block import FrameBlock
 
 MAX_LINE = 65_536
 
@@ -68,15 +73,19 @@ _CLOCK = re.compile(rf"{_ELAPSED}?(?:(?:<|&lt;){_REMAINING})?(?:,\s*{_RATE})?")
 _DESC_CHARS = r"[^\[\],|%\u2580-\u259f\r\n]"
 """What a description of the plain frame holds: none of the characters that end it (`]`, `,`) or draw the bar."""
 PLAIN_FRAME = re.compile(
-    rf"(?P<desc>{_DESC_CHARS}{{0,60}}?)\s{{0,10}}(?<!\d)"  # no digit of any script before the percent (`_strip_bar`)
+    rf"(?P<desc>{_DESC_CHARS}{{0,60}}?)[^\S\n]{{0,10}}(?<!\d)"  # no digit of any script before the percent (`_strip_bar`)
     + rf"(?P<pct>\d{{1,3}})%\|[ \u2580-\u259f]{{0,120}}\| ?(?P<n>\d{{1,12}})/(?P<total>\d{{1,12}}) "
-      rf"\[{_ELAPSED}<{_REMAINING}, {_RATE}(?P<body>[^\[\]]{{0,4000}})\]".replace(r"\d", "[0-9]")
+      rf"\[{_ELAPSED}<{_REMAINING}, {_RATE}(?P<body>[^\[\]\n]{{0,4000}})\]".replace(r"\d", "[0-9]")
 )
 """The frame as tqdm draws it by default, `{desc}: {pct}%|{bar}| {n}/{total} [{elapsed}<{remaining}, {rate}{postfix}]`,
 alone on its line, its numbers in ASCII digits: the same parts `parse_frame` finds from the last `[` back (`_CLOCK`'s, and a count where
 numbers start), read in one match. A line it does not match whole goes the general way; one it matches gives
 the Frame that way gives (tests/parsers/test_progress_bar.py compares the two on every recorded frame). Its
-widths keep the text before the count within the 200 characters the general way looks back over."""
+widths keep the text before the count within the 200 characters the general way looks back over. No part of it
+matches a `\\n` (no line holds one), so that `FRAME_LINES` matches it line by line in a block."""
+FRAME_LINES = re.compile(rf"(?m)^(?:{PLAIN_FRAME.pattern})$|^.*$")
+"""`PLAIN_FRAME` over a block of lines joined by `\\n`: `findall` gives one match per line, in order, with the
+frame's groups for a line `PLAIN_FRAME` matches whole and empty ones for any other (runwatch.parsers.bar_block)."""
 _BAR_TAIL = re.compile(r"(?:\s*\d{1,3}%)?[\s|\u2580-\u259f]*$")
 _BAR_CHARS = "|" + "".join(map(chr, range(0x2580, 0x25A0))) + "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace())
 """What `_BAR_TAIL` draws with: `|`, the block characters and whitespace (`\\s`: every character `str.isspace` says)."""
@@ -88,7 +97,7 @@ _NOT_TRAINING = re.compile(
 )
 _SCALE = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
 _SKIP_KEYS = {"v_num"}
-_FIT_STOPPED = "`Trainer.fit` stopped"
+FIT_STOPPED = "`Trainer.fit` stopped"
 _POSTFIX_KEY = re.compile(r"[\w.\-/()]{1,200}")
 
 
@@ -165,7 +174,7 @@ def plain_frame(m: re.Match[str]) -> Frame:
     """The Frame of a `PLAIN_FRAME` match: the one description of the common frame, per line or in a block."""
     desc, _, n, total, elapsed, remaining, rate, scale, unit, body = m.groups()
     return Frame(
-        int(n), int(total), _desc(desc), _seconds(elapsed), _seconds(remaining), _rate(rate, scale, unit),
+        int(n), int(total), desc_of(desc), seconds(elapsed), seconds(remaining), step_time_of(rate, scale, unit),
         _postfix(body, True) if body else (), body.startswith(","),
     )
 
@@ -180,12 +189,14 @@ def plain_frame_of(line: str) -> Frame | None:
 
 
 @lru_cache(maxsize=1024)
-def _desc(text: str) -> str:
+def desc_of(text: str) -> str:
+    """A frame's description as printed (`Epoch 3: `) → as read (`Epoch 3`)."""
     return text.strip().rstrip(":").strip()
 
 
 @lru_cache(maxsize=4096)  # a rate is printed with 2-3 significant digits: a run repeats a few thousand
-def _rate(rate: str, scale: str, unit: str) -> float | None:
+def step_time_of(rate: str, scale: str, unit: str) -> float | None:
+    """A frame's rate (`4.50`, `k`, `it/s`) as seconds a step: `_step_time` cached, for frames of a block."""
     return _step_time(rate, scale, unit)
 
 
@@ -205,7 +216,7 @@ def _any_frame(line: str) -> Frame | None:
     body = rest if close < 0 else rest[:close]
     return Frame(
         n=count.n, total=count.total, desc=desc,
-        elapsed=_seconds(clock.group("elapsed")), remaining=_seconds(clock.group("remaining")),
+        elapsed=seconds(clock.group("elapsed")), remaining=seconds(clock.group("remaining")),
         step_time=_step_time(clock.group("rate"), clock.group("scale"), clock.group("unit")),
         postfix=_postfix(body, closed=close >= 0), has_postfix=body.startswith(","),
     )
@@ -236,7 +247,7 @@ def epoch_of(desc: str) -> int | None:
 
 
 @lru_cache(maxsize=4096)  # `00:12`: a few thousand clock texts cover a run's frames
-def _seconds(text: str | None) -> float | None:
+def seconds(text: str | None) -> float | None:
     if not text or text == "?":
         return None
     secs = 0.0
@@ -270,6 +281,11 @@ def _postfix(body: str, closed: bool) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+def postfix_of(body: str) -> tuple[tuple[str, float], ...]:
+    """The numeric pairs of a whole frame's postfix (`, v_num=0, loss=0.1`)."""
+    return _postfix(body, True)
+
+
 @lru_cache(maxsize=1024)
 def _postfix_key(key: str) -> bool:
     return _POSTFIX_KEY.fullmatch(key) is not None
@@ -301,8 +317,8 @@ class ProgressBarParser(FormatParser):
         if rec is not None and rec.step is not None:
             self._step = rec.step
             self._finish_again = self._stopped is not None and self._wrapped_step is not None
-        if _FIT_STOPPED in line:  # the message alone: a bar's frame may be glued before it
-            self._stopped = line[line.index(_FIT_STOPPED):].strip()[:500]
+        if FIT_STOPPED in line:  # the message alone: a bar's frame may be glued before it
+            self._stopped = line[line.index(FIT_STOPPED):].strip()[:500]
             return self._finished()
         if rec is None and self._finish_again:
             return self._finished()
@@ -330,7 +346,7 @@ class ProgressBarParser(FormatParser):
                 self._wrapped_step = wrapped
                 metrics = self._metrics(Frame(0, None, "", None, None, None, pairs(cont["metrics"]), True))
                 return Record(Kind.STEP, step=wrapped, metrics=metrics) if metrics else None
-            self._pending_desc = _pct_only(line)
+            self._pending_desc = pct_only(line)
             return None
         desc = frame.desc or self._pending_desc
         self._pending_desc = ""
@@ -344,8 +360,8 @@ class ProgressBarParser(FormatParser):
         epoch = epoch_of(desc)
         postfix = repr(frame.postfix)
         shown, self._shown = self._shown, (epoch, frame.n, postfix)
-        stale = shown is not None and shown[:2] != (epoch, frame.n) and shown[2] == postfix and bool(frame.postfix)
-        metrics = self._metrics(frame, stale)
+        redraw = shown is not None and stale(shown[:2] != (epoch, frame.n), shown[2] == postfix, bool(frame.postfix))
+        metrics = self._metrics(frame, redraw)
         if epoch is None:
             _times(metrics, frame, "elapsed", "eta")
             self._wrapped_step = frame.n if frame.wraps else None
@@ -366,7 +382,7 @@ class ProgressBarParser(FormatParser):
         if self._wrapped_step is not None or self._pending_desc or self._finish_again:
             return None
         frame = plain_frame_of(line)
-        if frame is None or _FIT_STOPPED in line:
+        if frame is None or FIT_STOPPED in line:
             return None
         desc = frame.desc
         if not desc or not is_training(desc) or (frame.n == 0 and epoch_of(desc) is not None):
@@ -375,6 +391,80 @@ class ProgressBarParser(FormatParser):
         assert row is not None and row[0] is not None  # a plain frame states its total: its step is known
         self._step = row[0]
         return row
+
+    def read_rows(self, lines: Sequence[str]) -> RowBlock:
+        from runwatch.parsers.bar_block import FrameRowBlock, read_frames
+
+        return FrameRowBlock(self, read_frames(lines))
+
+    def ready_for_frames(self) -> bool:
+        """Whether the next lines' plain training frames may be taken as `take_frames` takes them (as
+        `take_row` would, one by one): no rich bar's wrap, percent-only line or finish said again pending."""
+        return self._wrapped_step is None and not self._pending_desc and not self._finish_again
+
+    def take_frames(self, block: FrameBlock, at: np.ndarray) -> RowColumns:
+        """The rows of `block` at line indices `at` (ascending, every line between them neutral: `FrameBlock`),
+        taken as `take_row` takes each in turn while `ready_for_frames`: their steps, totals (-1: none) and
+        metrics, and the state left as after the last. The per-frame rules are the functions `_training`
+        calls (`stale`, `same_value`, `bar_step`, `persists`), over columns."""
+        import numpy as np
+
+        epoch, n, total, pf = block.epoch[at], block.n[at], block.total[at], block.postfix[at]
+        postfixes = block.postfixes
+        shown = self._shown
+        prev = np.empty((3, n.size), np.int64)
+        prev[0, 1:], prev[1, 1:], prev[2, 1:] = epoch[:-1], n[:-1], pf[:-1]
+        if shown is not None:
+            prev[:, 0] = (-1 if shown[0] is None else shown[0], shown[1], block.postfix_index.get(shown[2], -2))
+        redraw = stale((prev[0] != epoch) | (prev[1] != n), prev[2] == pf, block.has_postfix[pf])
+        if shown is None:
+            redraw[0] = False
+        metrics: dict[str, np.ndarray] = {}
+        present: dict[str, np.ndarray] = {}
+        sticky: dict[str, float] = {}  # the state is changed at the end only: a failure leaves it as it was
+        values, shows = block.values[pf], block.shows[pf] & ~redraw[:, None]
+        for j in np.flatnonzero(shows.any(axis=0)).tolist():
+            name, column, given = block.names[j], values[:, j], shows[:, j]
+            if persists(name):
+                where = np.flatnonzero(given)
+                seen = column[where]
+                last = np.empty(where.size)
+                last[1:] = seen[:-1]
+                before = self._sticky.get(name)
+                last[0] = np.nan if before is None else before
+                again = same_value(last, seen)
+                if before is None:
+                    again[0] = False
+                sticky[name] = float(seen[-1])
+                given = np.zeros(n.size, bool)
+                given[where[~again]] = True
+            metrics[name], present[name] = column, given
+        bars = epoch >= 0
+        own = {"step_time": block.step_time[at]}
+        for clock, (plain, epoched) in (("elapsed", ("elapsed", "epoch_elapsed")), ("remaining", ("eta", "epoch_eta"))):
+            column = getattr(block, clock)[at]
+            own[plain] = np.where(bars, np.nan, column)
+            own[epoched] = np.where(bars, column, np.nan)
+        counted = total != 0
+        own["epoch"] = np.where(bars, epoch + np.where(counted, n / np.where(counted, total, 1), 0.0), np.nan)
+        for name, column in own.items():  # `setdefault`: a postfix value of the same name wins
+            given = ~np.isnan(column)
+            if name in metrics:
+                keep = present[name]
+                metrics[name] = np.where(keep, metrics[name], column)
+                present[name] = keep | given
+            elif given.any():
+                metrics[name], present[name] = column, given
+        for name in metrics:  # absent is NaN, as in every ColumnBatch
+            metrics[name] = np.where(present[name], metrics[name], np.nan)
+        step = np.where(bars, bar_step(epoch, n, total), n)
+        self._sticky.update(sticky)
+        for e in np.unique(epoch[bars]).tolist():
+            self._epoch_len[e] = max(int(n[bars & (epoch == e)].max()), self._epoch_len.get(e, 0))
+        e_last = int(epoch[-1])
+        self._shown = (None if e_last < 0 else e_last, int(n[-1]), postfixes[int(pf[-1])].text)
+        self._step = int(step[-1])
+        return RowColumns(step, np.where(bars, -1, total), metrics, present)
 
     def score(self, line: str) -> int:
         """A training bar's frame that names its epoch, or that shows a loss in its postfix, is a signature:
@@ -388,16 +478,16 @@ class ProgressBarParser(FormatParser):
             return 2
         return 1
 
-    def _metrics(self, frame: Frame, stale: bool = False) -> dict[str, float]:
+    def _metrics(self, frame: Frame, redraw: bool = False) -> dict[str, float]:
         metrics: dict[str, float] = {}
-        for key, value in () if stale else frame.postfix:
+        for key, value in () if redraw else frame.postfix:
             name = metric_name(key)
             if name in metrics:
                 continue
-            if is_eval_metric(name) or name.endswith("_epoch"):
+            if persists(name):
                 last = self._sticky.get(name)
                 self._sticky[name] = value
-                if last is not None and (last == value or (math.isnan(last) and math.isnan(value))):
+                if last is not None and same_value(last, value):
                     continue
             metrics[name] = value
         if frame.step_time is not None:
@@ -406,10 +496,33 @@ class ProgressBarParser(FormatParser):
 
     def _global_step(self, epoch: int, frame: Frame) -> int | None:
         if frame.total is not None:
-            return epoch * frame.total + frame.n - 1
+            return bar_step(epoch, frame.n, frame.total)  # type: ignore[no-any-return]
         if epoch > len(self._epoch_len) or any(e not in self._epoch_len for e in range(epoch)):
             return None
         return sum(self._epoch_len[e] for e in range(epoch)) + frame.n - 1
+
+
+def persists(name: str) -> bool:
+    """Whether a postfix value stays in the bar between updates (`val_*`, `*_epoch`): given when it changes."""
+    return is_eval_metric(name) or name.endswith("_epoch")
+
+
+def bar_step(epoch: Any, n: Any, total: Any) -> Any:
+    """The global step of an `Epoch E:` bar's frame at N of M (the 0-based step just taken): the one formula,
+    for a frame (ints) and for a block's frames (numpy arrays) alike."""
+    return epoch * total + n - 1
+
+
+def stale(moved: Any, same_postfix: Any, has_postfix: Any) -> Any:
+    """Whether a frame is the first redraw at a new count, still showing the previous frame's postfix: its
+    count moved, its postfix is the last one's, and it has one. Bools or bool arrays alike."""
+    return moved & same_postfix & has_postfix
+
+
+def same_value(last: Any, value: Any) -> Any:
+    """Whether a persisting postfix value (`val_*`, `*_epoch`) is the one shown before (NaN as NaN): then it is
+    not given again. Floats or float arrays alike (`x != x` is the NaN test of both)."""
+    return (last == value) | ((last != last) & (value != value))
 
 
 def _times(metrics: dict[str, float], frame: Frame, elapsed: str, eta: str) -> None:
@@ -419,7 +532,7 @@ def _times(metrics: dict[str, float], frame: Frame, elapsed: str, eta: str) -> N
         metrics.setdefault(eta, frame.remaining)
 
 
-def _pct_only(line: str) -> str:
+def pct_only(line: str) -> str:
     """`Epoch 9: 100%` alone on a line (Jupyter widgets put the counts on the next one)."""
     text = line[-300:]
     if not _PCT.search(text):

@@ -6,7 +6,9 @@ digits alone can read them (runwatch.parsers.columnar). Their parsers read
 each step line with the same description `parse` uses, but return the
 step, total and metrics instead of a Record: SourceParser.feed_bytes
 gathers them here and hands them on as one ColumnBatch, which history
-reads apply in bulk, as they do the columnar formats' rows.
+reads apply in bulk, as they do the columnar formats' rows. A parser that
+reads a block at once (`FormatParser.read_rows`) hands runs of rows in as
+columns already (`add_run`), between the rows taken one by one.
 """
 
 from __future__ import annotations
@@ -17,22 +19,32 @@ from typing import TYPE_CHECKING
 from runwatch.parsers.base import Row
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from runwatch.parsers.base import RowColumns
     from runwatch.parsers.columnar import ColumnBatch
 
 
 class Rows:
     """Rows in line order: line numbers, steps, totals and metrics, until `batch()` makes columns of them."""
 
-    __slots__ = ("lines", "steps", "totals", "metrics")
+    __slots__ = ("lines", "steps", "totals", "metrics", "runs")
 
     def __init__(self) -> None:
         self.lines: list[int] = []
         self.steps: list[int] = []
         self.totals: list[int] = []
         self.metrics: list[dict[str, float]] = []
+        self.runs: list[tuple[int, np.ndarray, RowColumns]] = []
+        """Runs taken as columns (`RowBlock.take`): (rows added one by one before it, lines, columns)."""
 
     def __len__(self) -> int:
-        return len(self.lines)
+        return len(self.lines) + sum(lines.size for _, lines, _ in self.runs)
+
+    def add_run(self, lines: np.ndarray, cols: RowColumns) -> None:
+        """Rows already in columns, their lines after those of every row added so far."""
+        if lines.size:
+            self.runs.append((len(self.lines), lines, cols))
 
     def add(self, line: int, row: Row) -> None:
         step, total, metrics = row
@@ -45,11 +57,14 @@ class Rows:
     def batch(self) -> ColumnBatch | None:
         """The rows as columns (their `line` the source's line numbers), None when there are none. A metric
         absent from a row is NaN there and False in `present`, as in the columnar formats' batches."""
-        if not self.lines:
+        if not self.lines and not self.runs:
             return None
         import numpy as np  # only where a block is read
 
         from runwatch.parsers.columnar import ColumnBatch
+
+        if self.runs:
+            return self._with_runs()
 
         n = len(self.lines)
         names: dict[tuple[str, ...], list[int]] = {}  # rows by their metric names (a log has a few such sets)
@@ -71,6 +86,39 @@ class Rows:
                 present[name][at] = True
         arrays = [np.array(self.lines, np.int64), np.array(self.steps, np.int64), np.array(self.totals, np.int64),
                   *values.values(), *present.values()]
+        for a in arrays:
+            a.flags.writeable = False
+        return ColumnBatch(line=arrays[0], step=arrays[1], total=arrays[2], metrics=values, present=present)
+
+    def _with_runs(self) -> ColumnBatch:
+        """`batch` when runs came in columns: the one-by-one rows' columns and the runs', in line order."""
+        import numpy as np
+
+        from runwatch.parsers.base import RowColumns
+        from runwatch.parsers.columnar import ColumnBatch
+
+        parts: list[tuple[np.ndarray, RowColumns]] = []
+        done = 0
+        for before, lines, cols in [*self.runs, (len(self.lines), np.empty(0, np.int64), None)]:
+            if before > done:
+                one = Rows()
+                one.lines, one.steps = self.lines[done:before], self.steps[done:before]
+                one.totals, one.metrics = self.totals[done:before], self.metrics[done:before]
+                got = one.batch()
+                assert got is not None
+                parts.append((got.line, RowColumns(got.step, got.total, dict(got.metrics), dict(got.present))))
+                done = before
+            if cols is not None:
+                parts.append((lines, cols))
+        names = dict.fromkeys(m for _, cols in parts for m in cols.metrics)
+        sizes = [lines.size for lines, _ in parts]
+        values = {m: np.concatenate([c.metrics[m] if m in c.metrics else np.full(k, np.nan)
+                                     for (_, c), k in zip(parts, sizes, strict=True)]) for m in names}
+        present = {m: np.concatenate([c.present[m] if m in c.present else np.zeros(k, bool)
+                                      for (_, c), k in zip(parts, sizes, strict=True)]) for m in names}
+        arrays = [np.concatenate([lines for lines, _ in parts]).astype(np.int64),
+                  np.concatenate([c.step for _, c in parts]).astype(np.int64),
+                  np.concatenate([c.total for _, c in parts]).astype(np.int64), *values.values(), *present.values()]
         for a in arrays:
             a.flags.writeable = False
         return ColumnBatch(line=arrays[0], step=arrays[1], total=arrays[2], metrics=values, present=present)

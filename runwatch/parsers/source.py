@@ -70,13 +70,13 @@ from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from runwatch.model import Event, Kind, Preamble, Record, completed
-from runwatch.parsers.base import FormatParser, StepLineParser
-from runwatch.parsers.boundary import ascii_digits, checked, overruns, plausible_step
+from runwatch.parsers.base import FormatParser, RowBlock, RowColumns, StepLineParser
+from runwatch.parsers.boundary import OVERRUN, ascii_digits, checked, overruns, plausible_step
 from runwatch.parsers.chunk import ChunkRecords as ChunkRecords  # its home before chunk.py: importers keep it
 from runwatch.parsers.chunk import with_total as with_total
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.epochs import EpochSteps
-from runwatch.parsers.events import FRAME_LEAD, EventDetector
+from runwatch.parsers.events import FRAME_LEAD, WAKES, EventDetector
 from runwatch.parsers.failures import EVENTS, ParseFailures
 from runwatch.parsers.learned import LineLayouts
 from runwatch.parsers.numbers import MAX_STEP
@@ -360,7 +360,17 @@ class SourceParser:
         assert parser is not None
         take, events, line_of, rank, rows = parser.take_row, self._events, self._line, self.rank, Rows()
         after_fast = parser.after_fast  # nothing, for these parsers: `take_row` left their state
-        for i, raw in enumerate(lines, first):
+        block, ends = self._row_block(parser, lines, first)
+        k, n = 0, len(lines)
+        while k < n:
+            if ends is not None and ends[k] > k and self._parser is parser and block is not None and block.ready():
+                end = ends[k]
+                if self._take_run(block, lines, k, end, first, t, out, rows):
+                    k = end
+                    continue
+                ends = None  # its state is unsure after a failure: the rest the usual way
+            i, raw = first + k, lines[k]
+            k += 1
             if self._parser is not parser or (raw[:1] in PREFIX_CHARS and (raw[:1] in "[(" or ": " in raw[:_LABEL])
                                               and split_rank(raw) != (None, raw)):
                 line_of(raw, i, t, out)
@@ -393,6 +403,100 @@ class SourceParser:
             if plausible_step(step):
                 rows.add(i, row)
         return first + len(lines), rows.batch()
+
+    def _row_block(self, parser: FormatParser, lines: Sequence[str], first: int) -> tuple[RowBlock | None, list[int] | None]:
+        """The parser's `RowBlock` of these lines and, per line, the end of the run of rows it is in (its own
+        index where it is none); (None, None) when the parser reads none (a failure is counted)."""
+        try:
+            block = parser.read_rows(lines)
+        except Exception as exc:  # the block goes `take_row` by `take_row`: nothing is lost, but it is a bug
+            self.failures.add(f"{self.format or 'parser'} rows", exc, first)
+            return None, None
+        if block is None or not block.row.any():
+            return None, None
+        return block, block.ends
+
+    def _take_run(
+        self, block: RowBlock, lines: Sequence[str], lo: int, hi: int, first: int, t: float, out: list[Record],
+        rows: Rows,
+    ) -> bool:
+        """Lines lo..hi-1, a run of `block`, taken as `_row_lines` takes each line: the rows in one go (their
+        events, the source's bookkeeping, the row checks), the neutral lines between them the usual way, in
+        order; False, with nothing taken, when the parser failed on them."""
+        import numpy as np
+
+        try:
+            cols = block.take(lo, hi)
+        except Exception as exc:
+            self.failures.add(f"{self.format or 'parser'} rows", exc, first + lo)
+            return False
+        events, rank, after_fast, row = self._events, self.rank, self._parser.after_fast, block.row  # type: ignore[union-attr]
+        at = np.flatnonzero(row[lo:hi]) + lo
+        cut = np.flatnonzero(at[1:] - at[:-1] != 1) + 1  # rows in groups of adjacent lines
+        starts, stops = at[np.concatenate([[0], cut])].tolist(), (at[np.concatenate([cut - 1, [at.size - 1]])] + 1).tolist()
+        k, r = lo, 0  # the next line, the rows so far
+        for start, stop in zip(starts, stops, strict=True):
+            if k < start:
+                self._neutral_lines(lines, k, start, first, t, out)
+            if events.idle and bool(block.quiet[start:stop].all()):
+                events.skip(stop - start, lines[stop - 1])  # as `feed` of each: lines no idle detector acts on
+                if self._since_record or self._recent or self._settings is not None:
+                    self._stepped(after_fast, int(cols.step[r]))
+                self._last = (rank, first + stop - 1, t)
+            else:
+                for j in range(start, stop):
+                    self._last = (rank, first + j, t)
+                    try:
+                        ev = events.feed(lines[j])
+                    except Exception as exc:  # as `_line` counts it
+                        self.failures.add(EVENTS, exc, first + j)
+                        ev = None
+                    if ev is not None:
+                        self._emit(ev, rank, first + j, t, out)
+                    if self._since_record or self._recent or self._settings is not None:
+                        self._stepped(after_fast, int(cols.step[r + j - start]))
+                    if not events.idle:
+                        events.stepped()
+            r += stop - start
+            k = stop
+        step, total = cols.step, cols.total
+        total = np.where(total > MAX_STEP, -1, total)  # as `checked`: a total no float holds is none
+        keep = ~((total >= 0) & (step > OVERRUN * total)) & (step >= -MAX_STEP) & (step <= MAX_STEP)
+        if not keep.all():
+            cols = RowColumns(step[keep], total[keep], {m: v[keep] for m, v in cols.metrics.items()},
+                              {m: v[keep] for m, v in cols.present.items()})
+        else:
+            cols = cols._replace(total=total)
+        rows.add_run((at + first)[keep], cols)
+        return True
+
+    def _neutral_lines(self, lines: Sequence[str], lo: int, hi: int, first: int, t: float, out: list[Record]) -> None:
+        """Lines lo..hi-1 of a run of rows, none a row, each one whose `parse` gives nothing and changes
+        nothing (`RowBlock.ends`): read as `_line` reads them, but for the parser's call. A plain line no
+        idle crash detector wakes on, while no settings are collected, is only counted (re-detection keeps
+        it; a validation bar's frames are such lines); any other goes through `_line`."""
+        events, admits, rank = self._events, WAKES.admits, self.rank
+        counted: list[_Line] = []
+        for j in range(lo, hi):
+            raw = lines[j]
+            if events.idle and self._settings is None and self._layouts is None and raw[:1] not in FIRST_CHARS:
+                text = raw if raw.isascii() else ascii_digits(raw)  # as `_line` reads it
+                if not admits(text):
+                    events.skip(1, text)
+                    counted.append((rank, text, first + j, t))
+                    continue
+            if counted:
+                self._counted(counted)
+                counted = []
+            self._line(raw, first + j, t, out)
+        if counted:
+            self._counted(counted)
+
+    def _counted(self, lines: list[_Line]) -> None:
+        """Record-less lines no reader acts on, as `_line` leaves the source after each."""
+        self._last = lines[-1][0], lines[-1][2], lines[-1][3]
+        if not self.fixed_format:
+            self._keep(lines)  # fewer than REDETECT_AFTER: a run of rows holds at most a few between two
 
     def _fast(
         self, data: bytes, first: int, t: float, split: SplitLines, out: list[Record]
