@@ -60,6 +60,18 @@ _PATH_RANK = re.compile(r"(?:^|[^A-Za-z])rank[_-]?(\d{1,6})(?!\d)", re.IGNORECAS
 _TORCHRUN_DIR = re.compile(r"[/\\]attempt_\d+[/\\](\d{1,6})[/\\](?:stdout|stderr)\.log$")
 
 
+LABEL_SPAN = 24
+"""A launcher prefix that starts with a blank or a digit (srun's ` 3: `, pdsh's `192.168.50.170: `) ends with
+`: ` within this many characters: a line without one there is no such prefix's (`launcher_prefixed`)."""
+
+
+def launcher_prefixed(line: str) -> bool:
+    """Whether `split_rank` takes a launcher prefix off the line: the cheap tests first (most lines start
+    with a letter, or have no `: ` near their start), as a block's rows are told from prefixed lines."""
+    return (line[:1] in PREFIX_CHARS and (line[:1] in "[(" or ": " in line[:LABEL_SPAN])
+            and split_rank(line) != (None, line))
+
+
 def split_rank(line: str) -> tuple[int | None, str]:
     """(rank or None, the line without launcher prefixes).
 

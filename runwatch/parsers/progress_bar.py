@@ -393,11 +393,11 @@ class ProgressBarParser(FormatParser):
         return row
 
     def read_rows(self, lines: Sequence[str]) -> RowBlock:
-        from runwatch.parsers.bar_block import FrameRowBlock, read_frames
+        from runwatch.parsers.bar_block import TQDM, FrameRowBlock, read_frames
 
-        return FrameRowBlock(self, read_frames(lines))
+        return FrameRowBlock(self, read_frames(lines, TQDM))
 
-    def ready_for_frames(self) -> bool:
+    def ready_for_frames(self, frames: FrameBlock | None = None) -> bool:
         """Whether the next lines' plain training frames may be taken as `take_frames` takes them (as
         `take_row` would, one by one): no rich bar's wrap, percent-only line or finish said again pending."""
         return self._wrapped_step is None and not self._pending_desc and not self._finish_again

@@ -91,34 +91,32 @@ class Rows:
         return ColumnBatch(line=arrays[0], step=arrays[1], total=arrays[2], metrics=values, present=present)
 
     def _with_runs(self) -> ColumnBatch:
-        """`batch` when runs came in columns: the one-by-one rows' columns and the runs', in line order."""
+        """`batch` when runs came in columns: the one-by-one rows' columns and the runs', in line order (one
+        batch of the former, then a stable sort by line: a dict's row between every two runs made a batch
+        each, ~0.1 ms apiece)."""
         import numpy as np
 
         from runwatch.parsers.base import RowColumns
         from runwatch.parsers.columnar import ColumnBatch
 
-        parts: list[tuple[np.ndarray, RowColumns]] = []
-        done = 0
-        for before, lines, cols in [*self.runs, (len(self.lines), np.empty(0, np.int64), None)]:
-            if before > done:
-                one = Rows()
-                one.lines, one.steps = self.lines[done:before], self.steps[done:before]
-                one.totals, one.metrics = self.totals[done:before], self.metrics[done:before]
-                got = one.batch()
-                assert got is not None
-                parts.append((got.line, RowColumns(got.step, got.total, dict(got.metrics), dict(got.present))))
-                done = before
-            if cols is not None:
-                parts.append((lines, cols))
+        parts: list[tuple[np.ndarray, RowColumns]] = [(lines, cols) for _, lines, cols in self.runs]
+        if self.lines:
+            one = Rows()
+            one.lines, one.steps, one.totals, one.metrics = self.lines, self.steps, self.totals, self.metrics
+            got = one.batch()
+            assert got is not None
+            parts.append((got.line, RowColumns(got.step, got.total, dict(got.metrics), dict(got.present))))
         names = dict.fromkeys(m for _, cols in parts for m in cols.metrics)
         sizes = [lines.size for lines, _ in parts]
+        line = np.concatenate([lines for lines, _ in parts]).astype(np.int64)
+        order = np.argsort(line, kind="stable") if len(parts) > 1 else np.arange(line.size)
         values = {m: np.concatenate([c.metrics[m] if m in c.metrics else np.full(k, np.nan)
-                                     for (_, c), k in zip(parts, sizes, strict=True)]) for m in names}
+                                     for (_, c), k in zip(parts, sizes, strict=True)])[order] for m in names}
         present = {m: np.concatenate([c.present[m] if m in c.present else np.zeros(k, bool)
-                                      for (_, c), k in zip(parts, sizes, strict=True)]) for m in names}
-        arrays = [np.concatenate([lines for lines, _ in parts]).astype(np.int64),
-                  np.concatenate([c.step for _, c in parts]).astype(np.int64),
-                  np.concatenate([c.total for _, c in parts]).astype(np.int64), *values.values(), *present.values()]
+                                      for (_, c), k in zip(parts, sizes, strict=True)])[order] for m in names}
+        arrays = [line[order], np.concatenate([c.step for _, c in parts]).astype(np.int64)[order],
+                  np.concatenate([c.total for _, c in parts]).astype(np.int64)[order], *values.values(),
+                  *present.values()]
         for a in arrays:
             a.flags.writeable = False
         return ColumnBatch(line=arrays[0], step=arrays[1], total=arrays[2], metrics=values, present=present)

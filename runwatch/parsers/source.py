@@ -81,7 +81,7 @@ from runwatch.parsers.failures import EVENTS, ParseFailures
 from runwatch.parsers.learned import LineLayouts
 from runwatch.parsers.numbers import MAX_STEP
 from runwatch.parsers.preamble import Collector
-from runwatch.parsers.prefix import FIRST_CHARS, PREFIX_CHARS, split_rank
+from runwatch.parsers.prefix import FIRST_CHARS, launcher_prefixed, split_rank
 from runwatch.parsers.registry import ALIASES, make_parser
 from runwatch.parsers.rows import Rows
 
@@ -104,15 +104,14 @@ GENERIC = frozenset({"kv"})
 """Fallback formats that re-detection never switches to on maybe-lines alone."""
 NO_FAST_PATH_ENV = "RUNWATCH_NO_FAST_PATH"
 """Set (to anything but `0`) to read every line the per-line way in `feed_bytes`."""
+MIN_RUN = 16
+"""Lines of a run of rows (`RowBlock.ends`) from which it is taken in one go: a run costs ~50 µs of numpy
+calls, a row taken one by one ~10 µs (an HF Trainer console with a dict every few frames is all short runs)."""
 DETECT_PIECE = 1 << 13
 """Bytes of a chunk split and read line by line at a time while the format is undecided."""
 FEED_BULK = 64
 """Lines of one `feed` call from which a format with a fast path reads them as one chunk (`feed_bytes`):
 a call of the fast path costs ~0.1 ms, a line read the per-line way 3–10 µs."""
-
-_LABEL = 24
-"""A launcher prefix that starts with a blank or a digit (srun's ` 3: `, pdsh's `192.168.50.170: `) ends with
-`: ` within this many characters: a line without one there is no such prefix's (`_row_lines`)."""
 
 SplitLines = Callable[[bytes], list[str]]
 """Bytes of whole lines → their text lines, as the source's line splitter gives them (escapes
@@ -363,7 +362,8 @@ class SourceParser:
         block, ends = self._row_block(parser, lines, first)
         k, n = 0, len(lines)
         while k < n:
-            if ends is not None and ends[k] > k and self._parser is parser and block is not None and block.ready():
+            if (ends is not None and ends[k] - k >= MIN_RUN and self._parser is parser and block is not None
+                    and block.ready()):
                 end = ends[k]
                 if self._take_run(block, lines, k, end, first, t, out, rows):
                     k = end
@@ -371,8 +371,7 @@ class SourceParser:
                 ends = None  # its state is unsure after a failure: the rest the usual way
             i, raw = first + k, lines[k]
             k += 1
-            if self._parser is not parser or (raw[:1] in PREFIX_CHARS and (raw[:1] in "[(" or ": " in raw[:_LABEL])
-                                              and split_rank(raw) != (None, raw)):
+            if self._parser is not parser or launcher_prefixed(raw):
                 line_of(raw, i, t, out)
                 continue
             try:

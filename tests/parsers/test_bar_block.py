@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from runwatch.parsers import progress_bar
-from runwatch.parsers.bar_block import read_frames
+from runwatch.parsers.bar_block import TQDM, read_frames
 from runwatch.parsers.progress_bar import ProgressBarParser, same_value, stale
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.source import SourceParser
@@ -28,7 +28,7 @@ def lightning_log(copies: int = 1) -> bytes:
 
 def test_training_frames_are_rows_and_validation_frames_may_sit_in_a_run() -> None:
     lines = recording("lightning-tqdm-healthy")
-    block = read_frames(lines)
+    block = read_frames(lines, TQDM)
     kinds = {(bool(r), bool(n)) for r, n in zip(block.row, block.neutral, strict=True)}
     assert (True, True) not in kinds  # a row is never also a neutral line
     for i, line in enumerate(lines):
@@ -45,7 +45,7 @@ def test_training_frames_are_rows_and_validation_frames_may_sit_in_a_run() -> No
 
 def test_a_row_states_its_numbers() -> None:
     line = next(x for x in recording("lightning-tqdm-healthy") if x.startswith("Epoch 2:  25%|"))
-    block = read_frames(["Seed set to 0", line])
+    block = read_frames(["Seed set to 0", line], TQDM)
     frame = progress_bar.parse_frame(line)
     assert frame is not None and block.row.tolist() == [False, True]
     assert (block.n[1], block.total[1], block.epoch[1]) == (frame.n, frame.total, 2)
@@ -90,7 +90,7 @@ def test_an_epoch_bar_too_long_for_int64_steps_is_no_row() -> None:
     Python int, then drops the implausible step): such frames go the per-line way."""
     frames = [x for x in recording("lightning-tqdm-healthy") if x.startswith("Epoch 1:") and "| 0/" not in x][:30]
     wide = [x.replace("Epoch 1:", "Epoch 999999999:").replace("/60 [", "/6000000000 [") for x in frames]
-    block = read_frames(wide)
+    block = read_frames(wide, TQDM)
     assert not block.row.any()
     _, chunks = check(("\n".join(frames + wide) + "\n").encode(), fmt="tqdm")
     assert fast_rows(chunks) == len(frames)
