@@ -16,7 +16,11 @@ The numbers as Keras prints them: `loss` and the other metrics are means over th
 NaN batch keeps the mean NaN until the epoch ends); `6ms/step` (also `s/step`, `us/step`) is the
 mean time of a step since the epoch's first, so it becomes `step_time`; before the epoch's end the
 time before the number is the epoch's ETA (`4s`, `1:05`, `1:02:03`), on the last frame its
-elapsed time. A bar outside an epoch (`model.evaluate` after `fit`) is an evaluation: its metrics
+elapsed time. Before the last frame, the epoch's elapsed time is the mean times the steps so far
+(`epoch_elapsed`, an estimate: the mean is printed to three digits, and Keras counts its first step
+apart): it is the bar's clock, which a hang inside a step moves by its length (a 75 s data-loader
+hang read `5ms/step` at batch 125, `587ms/step` at 130: 0.6 s, then 76.3 s), where the mean step
+time moves by a share of it. A bar outside an epoch (`model.evaluate` after `fit`) is an evaluation: its metrics
 become `test_*` on an EVAL record; `model.predict` bars carry no metric and give nothing.
 
 Linear time: one anchored regex with bounded quantifiers for the head, then a split on ` - `.
@@ -105,6 +109,8 @@ class KerasParser(GuardedParser):
         secs = _seconds(m["time1"] or m["time2"])
         if secs is not None:
             metrics["epoch_elapsed" if final or m["time2"] else "epoch_eta"] = secs
+        if not (final or m["time2"]) and per > 0:
+            metrics["epoch_elapsed"] = n * per  # what the mean says has passed: the bar's clock, an estimate
         epoch = self._epoch or 1
         metrics["epoch"] = epoch - 1 + (n / total if total else 0.0)
         self._last_n = n

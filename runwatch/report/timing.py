@@ -111,7 +111,7 @@ to be a stall: the bar shows whole seconds, and the replay places the steps of o
 
 def _bar_stalls(x: np.ndarray, per: np.ndarray, gap: np.ndarray) -> tuple[float, float, int, float]:
     """`stall_time` of a log whose times were rebuilt from a progress bar's elapsed time (HF Trainer,
-    Lightning, accelerate's tqdm): the stalls are the clock's gaps, not the bar's rate. The rate is smoothed (tqdm: an average over
+    Lightning, accelerate's tqdm, Keras's mean step time × its batches): the stalls are the clock's gaps, not the bar's rate. The rate is smoothed (tqdm: an average over
     its refreshes): after a 75 s hang it read seconds a step for a hundred 5 ms steps, and the report summed
     it into `7m01s in 104 steps` lost of an 84 s Lightning run. The bar's elapsed time is what passed."""
     median = float(np.median(per))

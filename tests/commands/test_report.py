@@ -272,12 +272,13 @@ def test_an_evaluation_between_bar_frames_is_no_stall(name: str, tmp_path: Path)
     assert took and float(took[1]) < 10, lost  # seconds, as the run took
 
 
-@pytest.mark.parametrize("name", ["lightning-tqdm-dlhang", "accelerate-hang"])
+@pytest.mark.parametrize("name", ["lightning-tqdm-dlhang", "accelerate-hang", "keras-v1-dlhang"])
 def test_a_hang_in_a_bar_log_is_the_time_its_bar_says(name: str, tmp_path: Path) -> None:
-    """The run lab's 75 s hangs (a data loader's, a rank's in a collective) under a tqdm bar. The bar's rate
-    is smoothed: after the hang it read seconds a step for a hundred 5 ms steps, and the report summed it:
-    `7m01s in 104 steps` lost of Lightning's 84 s run, `2m38s in 215 steps` of accelerate's 91 s. The bar's
-    elapsed time says the hang: one stall of about 75 s."""
+    """The run lab's 75 s hangs (a data loader's, a rank's in a collective) under a tqdm bar and Keras's. The
+    bar's rate is smoothed: after the hang it read seconds a step for a hundred 5 ms steps, and the report
+    summed it: `7m01s in 104 steps` lost of Lightning's 84 s run, `2m38s in 215 steps` of accelerate's 91 s;
+    Keras's mean step time, summed, said `34s in 9 steps` of a runtime of 39 s for its 86 s run. The bar's
+    elapsed time (Keras's: its mean times its batches) says the hang: one stall of about 75 s."""
     from runwatch.present import fmt_duration
 
     run = FIXTURES / "realruns" / name

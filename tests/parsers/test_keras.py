@@ -42,6 +42,19 @@ def test_the_bar_frames_count_one_global_step_across_epochs() -> None:
     assert 0 < last.metrics["step_time"] < 1
 
 
+def test_the_epochs_elapsed_time_is_its_mean_step_time_times_its_batches() -> None:
+    """Keras prints the ETA before the epoch's end, and a mean step time: the mean times the batches is the
+    time the epoch took so far, the bar's clock. keras-v1-dlhang's 75 s data-loader hang in epoch 2:
+    `125/200 … 5ms/step`, then `130/200 … 41s 587ms/step`: 0.625 s, then 76.3 s."""
+    recs = {r.step: r for r in records("keras-v1-dlhang") if r.kind is Kind.STEP}
+    before, after = recs[200 + 125], recs[200 + 130]
+    assert before.metrics["epoch_elapsed"] == 125 * 0.005 and after.metrics["epoch_elapsed"] == 130 * 0.587
+    assert after.metrics["epoch_eta"] == 41 and after.metrics["step_time"] == 0.587
+    assert recs[400].metrics["epoch_elapsed"] == 76  # the last frame prints the epoch's time itself
+    clocks = [r.metrics["epoch_elapsed"] for r in recs.values()]
+    assert all(c > 0 for c in clocks)
+
+
 def test_steps_match_the_training_loops_own_count() -> None:
     """Every frame's step and loss are a step and running-mean loss the Keras callback saw."""
     truth = {}
