@@ -397,6 +397,7 @@ class _Replayer:
                     self._evaluate(now, present=True)
         self.out.tracker.progress.bulk = self.clock.synthetic
         self.out.tracker.progress.own_times = not self.clock.synthetic
+        self.out.tracker.progress.bar_clock = not self.clock.stamped and self.clock.bar_time()
         self._apply(rec, now)
 
     def _apply(self, rec: Record, now: float) -> None:

@@ -15,8 +15,9 @@ steps the earlier epochs took.
 The numbers as Keras prints them: `loss` and the other metrics are means over the epoch so far (a
 NaN batch keeps the mean NaN until the epoch ends); `6ms/step` (also `s/step`, `us/step`) is the
 mean time of a step since the epoch's first, so it becomes `step_time`; before the epoch's end the
-time before the number is the epoch's ETA (`4s`, `1:05`, `1:02:03`), on the last frame its
-elapsed time. Before the last frame, the epoch's elapsed time is the mean times the steps so far
+time before the number is the epoch's ETA (`4s`, `1:05`, `1:02:03`), on the last frame drawn again
+at the epoch's end (after validation, with the `val_*` metrics) its elapsed time; the frame of the last
+batch before it shows the ETA, `0s`. A bar after the last epoch's end is `model.evaluate`'s. Before the last frame, the epoch's elapsed time is the mean times the steps so far
 (`epoch_elapsed`, an estimate: the mean is printed to three digits, and Keras counts its first step
 apart): it is the bar's clock, which a hang inside a step moves by its length (a 75 s data-loader
 hang read `5ms/step` at batch 125, `587ms/step` at 130: 0.6 s, then 76.3 s), where the mean step
@@ -58,6 +59,9 @@ class KerasParser(GuardedParser):
         self._epoch: int | None = None
         self._epochs: int | None = None
         self._in_epoch = False
+        self._ended: int | None = None
+        """The epoch's last frame was drawn, at this count: Keras draws it again after validation (with the
+        `val_*` metrics), and any other frame before the next `Epoch` header is no training."""
         self._done_before = 0  # steps the finished epochs took (a bar of unknown length)
         self._last_n = 0
 
@@ -68,7 +72,7 @@ class KerasParser(GuardedParser):
             if 1 <= epoch <= max(epochs, 1):
                 if self._in_epoch or (self._epoch is not None and epoch > self._epoch):
                     self._done_before += self._last_n
-                self._epoch, self._epochs, self._in_epoch, self._last_n = epoch, epochs, True, 0
+                self._epoch, self._epochs, self._in_epoch, self._last_n, self._ended = epoch, epochs, True, 0, None
             return None
         m = _HEAD.match(line)
         if m is None:
@@ -77,8 +81,8 @@ class KerasParser(GuardedParser):
         if counts is None:
             return None
         metrics = _fields(m["rest"])
-        if not self._in_epoch:
-            return _evaluation(metrics)
+        if not self._training(*counts):
+            return _evaluation(metrics, *counts)
         step, planned, metrics = self._frame(m, *counts, metrics)
         return Record(kind=Kind.STEP, step=step, total_steps=planned, metrics=metrics)
 
@@ -91,13 +95,18 @@ class KerasParser(GuardedParser):
         if m is None or not (m["n"] + m["total"] + (m["time1"] or m["time2"]) + m["per"] + m["rest"]).isascii():
             return None  # a digit that is not ASCII: `_line` reads the line with it replaced
         counts = _counts(m)
-        if counts is None:
+        if counts is None or not self._training(*counts):
             return None
         try:
             metrics = _fields(m["rest"])
         except (ValueError, IndexError, OverflowError):  # what GuardedParser.parse makes "not mine"
             return None
         return self._frame(m, *counts, metrics)
+
+    def _training(self, n: int, total: int | None) -> bool:
+        """Whether a frame of `n`/`total` is one of the epoch's: inside an epoch, and after its last frame
+        only that frame drawn again (an `evaluate()` bar after `fit`'s last epoch is none)."""
+        return self._in_epoch and (self._ended is None or (n == total and n == self._ended))
 
     def _frame(self, m: re.Match[str], n: int, total: int | None, metrics: dict[str, float]) -> Row:
         """A frame inside an epoch: its global step, the run's planned steps and its metrics (`_HEAD`'s
@@ -106,17 +115,20 @@ class KerasParser(GuardedParser):
         per = float(m["per"]) * _UNITS[m["unit"]]
         if per > 0:
             metrics["step_time"] = per
+        # the time printed is the epoch's: elapsed on a verbose-2 line and on the last frame drawn again at
+        # the epoch's end (after validation: it has the `val_*` metrics, or follows the last batch's frame);
+        # else its ETA, the last batch's frame (`0s`) included
+        elapsed = bool(m["time2"]) or (final and (self._ended == n or any(k.startswith("val_") for k in metrics)))
         secs = _seconds(m["time1"] or m["time2"])
         if secs is not None:
-            metrics["epoch_elapsed" if final or m["time2"] else "epoch_eta"] = secs
-        if not (final or m["time2"]) and per > 0:
+            metrics["epoch_elapsed" if elapsed else "epoch_eta"] = secs
+        if not elapsed and per > 0:
             metrics["epoch_elapsed"] = n * per  # what the mean says has passed: the bar's clock, an estimate
         epoch = self._epoch or 1
         metrics["epoch"] = epoch - 1 + (n / total if total else 0.0)
         self._last_n = n
         if final:
-            self._in_epoch = False
-            self._done_before += n
+            self._ended = n
         if total is not None:
             return (epoch - 1) * total + n, (self._epochs or epoch) * total, metrics
         return self._done_before + n, None, metrics
@@ -138,8 +150,12 @@ def _counts(m: re.Match[str]) -> tuple[int, int | None] | None:
     return n, total
 
 
-def _evaluation(metrics: dict[str, float]) -> Record | None:
-    """A bar outside `fit`'s epochs: `model.evaluate` (metrics) or `model.predict` (none)."""
+def _evaluation(metrics: dict[str, float], n: int, total: int | None) -> Record | None:
+    """A bar outside `fit`'s epochs: `model.evaluate` (metrics) or `model.predict` (none). Only its last frame
+    (or any, where its length is unknown) is the evaluation's result: the frames before it are running
+    means of part of the data (a new user saw three `test_loss` values for one `evaluate()`)."""
+    if total is not None and n != total:
+        return None
     out = {k if is_eval_metric(k) else f"test_{k}": v for k, v in metrics.items()}
     return Record(kind=Kind.EVAL, metrics=out) if out else None
 

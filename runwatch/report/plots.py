@@ -98,9 +98,12 @@ def throughput(tracker: RunTracker, out: Path, *, own_times: bool) -> Plot | Non
     def since(c: Curve) -> np.ndarray:
         return times / scale
 
-    draw_lines(axes[0], [(rate, COLOURS["rate"])], rate.name)
+    # a bar's printed rate is smoothed (Lightning's: the epoch's mean): after a hang it decays for the rest
+    # of the epoch, which read as 50 slow steps where the report counts one stall
+    label = rate.name + (" (bar, smoothed)" if rate.name == "step_time" and tracker.progress.bar_clock else "")
+    draw_lines(axes[0], [(rate, COLOURS["rate"])], label)
     axes[0].set_xlabel("step")
-    draw_lines(axes[1], [(rate, COLOURS["rate"])], rate.name, x_of=since, breaks=True)
+    draw_lines(axes[1], [(rate, COLOURS["rate"])], label, x_of=since, breaks=True)
     axes[1].set_xlabel(f"{unit} since the first step" + ("" if elapsed is None else f" ({REBUILT})"))
     if mfu is not None:
         draw_lines(axes[2], [(mfu, COLOURS["mfu"])], "MFU %")
@@ -233,12 +236,15 @@ def _off(found: YRange | None, ylabel: str) -> str:
 
 
 def _broken(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
-    """x and each of `ys` with a NaN point in every gap of x longer than `GAP` × the median gap."""
+    """x and each of `ys` with a NaN point in every gap of x longer than `GAP` × the median gap, or than half
+    the whole span: a log whose clock is a progress bar's whole seconds puts its steps at a few times, and
+    the hang between two of them was the median gap itself (the line went straight across 75 s)."""
     if len(x) < 3:
         return (x, *ys)
     dx = np.diff(x)
     median = float(np.median(dx[dx > 0])) if (dx > 0).any() else 0.0
-    gaps = np.flatnonzero(dx > GAP * median) + 1 if median > 0 else np.empty(0, np.int64)
+    span = float(np.nansum(dx[dx > 0]))
+    gaps = np.flatnonzero((dx > GAP * median) | (dx > span / 2)) + 1 if median > 0 else np.empty(0, np.int64)
     if not gaps.size:
         return (x, *ys)
     return tuple(np.insert(a.astype(np.float64), gaps, np.nan) for a in (x, *ys))

@@ -167,6 +167,11 @@ class ProgressTracker:
         self.bulk = False
         """Records now come from a history read in bulk: their read times say nothing of the run's
         speed, so they time no interval (the logged step time serves until live ones come)."""
+        self.bar_clock = False
+        """The records' times were rebuilt from a progress bar's elapsed time (a one-shot replay of a tqdm,
+        HF Trainer or Keras log): the `step_time` they state is the bar's smoothed rate, which reads slow
+        long after a hang ended (Lightning's: the epoch's mean), and only the bar clock's intervals say
+        how fast steps went."""
         self.own_times = True
         """The records now applied state when the run logged them: read as they were written, or stamped by
         their lines. False for a history read at once from a log whose lines state no time (their time is

@@ -60,6 +60,17 @@ def test_an_alert_says_what_its_rule_found_last_not_first(capsys: pytest.Capture
     assert f"({nans} of the {nans} steps logged from there on are not finite)" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("name", ["lightning-tqdm-dlhang", "keras-v1-dlhang"])
+def test_a_bars_rate_after_a_hang_is_no_slowdown(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `check` of lightning-tqdm-dlhang's train.log warned `step_time_drift … 6.7e+02×
+    … still firing at the end` beside the stall: after the hang Lightning's bar prints the epoch's mean rate,
+    slow for the 110 steps left of the epoch, and the run ended at 200 it/s. The bar's clock is the pace
+    (Keras's: its mean step time × its batches, whose 75 s hang `check` could not see before)."""
+    assert main(["check", str(REALRUNS / name / "run/train.log"), "--json"]) == 2
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["notes"] == [] and [a["rule"] for a in obj["alerts"]] == ["stall"]
+
+
 def test_a_log_without_times_is_said_to_hide_hangs(capsys: pytest.CaptureFixture[str]) -> None:
     """A new user's review: `check` said OK on the run lab's 75 s hangs in logs whose lines carry no time
     (tutorial-dlhang, nanogpt-tb-hang), and nothing said a hang cannot show there. A progress bar's

@@ -42,6 +42,19 @@ def test_the_bar_frames_count_one_global_step_across_epochs() -> None:
     assert 0 < last.metrics["step_time"] < 1
 
 
+def test_evaluate_after_fit_gives_one_result_and_every_epoch_end_is_a_step() -> None:
+    """A new user's review: `parse` of keras-v1-healthy counted 4 `test_loss` values for its one `evaluate()`:
+    epoch 3's end frame, drawn a second time after validation, read as outside the epoch (the frame of its
+    last batch had closed it), and two frames of the evaluate bar before its end."""
+    recs = records("keras-v1-healthy")
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert [sorted(r.metrics) for r in evals] == [["test_accuracy", "test_loss"]]
+    assert evals[0].metrics["test_loss"] == 1.3793
+    ends = [r for r in recs if r.kind is Kind.STEP and "val_loss" in r.metrics]
+    assert [r.step for r in ends] == [200, 400, 600, 800, 1000]
+    assert all(r.metrics["epoch_elapsed"] >= 1 for r in ends)  # the end frame's own time, elapsed, not an ETA
+
+
 def test_the_epochs_elapsed_time_is_its_mean_step_time_times_its_batches() -> None:
     """Keras prints the ETA before the epoch's end, and a mean step time: the mean times the batches is the
     time the epoch took so far, the bar's clock. keras-v1-dlhang's 75 s data-loader hang in epoch 2:
@@ -107,9 +120,11 @@ def test_detected_at_its_first_bar_frame() -> None:
 
 
 def test_a_frame_without_an_epoch_header_is_an_evaluation() -> None:
-    frame = next(ln for ln in lines("keras-v1-healthy") if "/step - " in ln)
+    frame = next(ln for ln in lines("keras-v1-healthy") if "/step - " in ln and ln.lstrip().startswith("200/200"))
     rec = KerasParser().parse(frame)
     assert rec is not None and rec.kind is Kind.EVAL and rec.step is None
+    partial = next(ln for ln in lines("keras-v1-healthy") if "/step - " in ln)
+    assert KerasParser().parse(partial) is None  # a running mean over part of the data: no result yet
 
 
 @settings(max_examples=50, deadline=None)

@@ -122,3 +122,15 @@ def test_compare_by_time_of_runs_that_lasted_hours_reads_hours(tmp_path: Path) -
     assert main(["compare", *paths, "-o", str(out), "--x", "time"]) == 0
     md = (out / "compare.md").read_text()
     assert "![loss of each run by hours since the run's first point](compare_loss.png)" in md
+
+
+def test_a_line_over_time_breaks_across_a_gap_that_is_half_the_run() -> None:
+    """A new user's review: a Lightning log timed by its bar's whole seconds has its steps at 0 s and, after
+    a 75 s hang, at 75 s; the hang was the median gap, and the line went straight across it."""
+    from runwatch.report.plots import _broken
+
+    x = np.array([0.0, 0.0, 0.0, 0.0, 75.0, 75.0, 75.0])
+    bx, by = _broken(x, np.arange(7.0))
+    assert np.isnan(bx).sum() == 1 and np.isnan(bx[4]) and bx[5] == 75.0 and np.isnan(by[4])
+    steady = np.arange(10.0)
+    assert not np.isnan(_broken(steady, steady)[0]).any()

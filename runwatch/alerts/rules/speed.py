@@ -116,7 +116,7 @@ class _Drift(Rule[D]):
             return True
         p = self.params
         n = p.recent + p.baseline + max(0, coming.new)
-        for name in p.metrics:  # the first the run logs is judged: it or one before it, if one comes
+        for name in self.judged_metrics(run):  # the first the run logs is judged: it or one before it, if one comes
             lo, hi = coming.values.get(name, (math.inf, -math.inf))
             found = first_tail(run, (name,), n)
             if found is not None:
@@ -150,9 +150,13 @@ class _Drift(Rule[D]):
         """Whether `level` is past `ratio` × `bound` in the direction that means slower."""
         return level >= ratio * bound if self.higher_is_slower else level <= ratio * bound
 
+    def judged_metrics(self, run: RunTracker) -> tuple[str, ...]:
+        """The metrics to judge, the first the run logs: `metrics`."""
+        return self.params.metrics
+
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params
-        found = first_tail(run, p.metrics, p.recent + p.baseline + self.lookback)
+        found = first_tail(run, self.judged_metrics(run), p.recent + p.baseline + self.lookback)
         if found is None or self._steady(found.v):
             return []
         for tail in self._candidates(found):
@@ -274,6 +278,15 @@ class StepTimeDrift(_Drift[StepTimeDriftParams]):
     explanation = "recent median step time well above the median before it (periodic eval steps don't count)"
     Params = StepTimeDriftParams
     higher_is_slower = True
+
+    def judged_metrics(self, run: RunTracker) -> tuple[str, ...]:
+        """`metrics`, but never a progress bar's printed rate when the run's clock is that bar's elapsed time
+        (`ProgressTracker.bar_clock`): after the run lab's 75 s data-loader hang, Lightning's bar read the
+        epoch's mean, 0.16 it/s and rising, for the 110 steps left of the epoch, and `check` warned of a
+        slowdown still firing at the end of a run that was back at 200 it/s. The bar clock's intervals
+        (`step_interval`) are the run's pace."""
+        metrics = self.params.metrics
+        return tuple(m for m in metrics if m != "step_time") if run.progress.bar_clock else metrics
 
     def ratio(self, short: bool) -> float:
         return self.params.short_factor if short else self.params.factor
