@@ -357,18 +357,16 @@ class SourceParser:
         digit that is not ASCII among them), goes through `_line`; so does the rest after a format switch."""
         parser = self._parser
         assert parser is not None
-        take, events, line_of, rank, rows = parser.take_row, self._events, self._line, self.rank, Rows()
-        after_fast = parser.after_fast  # nothing, for these parsers: `take_row` left their state
-        block, ends = self._row_block(parser, lines, first)
+        take, line_of, rows = parser.take_row, self._line, Rows()
+        block = self._row_block(parser, lines, first)
         k, n = 0, len(lines)
         while k < n:
-            if (ends is not None and ends[k] - k >= MIN_RUN and self._parser is parser and block is not None
-                    and block.ready()):
-                end = ends[k]
+            if block is not None and block.ends[k] - k >= MIN_RUN and self._parser is parser and block.ready():
+                end = block.ends[k]
                 if self._take_run(block, lines, k, end, first, t, out, rows):
                     k = end
                     continue
-                ends = None  # its state is unsure after a failure: the rest the usual way
+                block = None  # its state is unsure after a failure: the rest the usual way
             i, raw = first + k, lines[k]
             k += 1
             if self._parser is not parser or launcher_prefixed(raw):
@@ -382,19 +380,8 @@ class SourceParser:
             if row is None:
                 line_of(raw, i, t, out)
                 continue
-            self._last = (rank, i, t)
-            try:
-                ev = events.feed(raw)
-            except Exception as exc:  # as `_line` counts it
-                self.failures.add(EVENTS, exc, i)
-                ev = None
-            if ev is not None:
-                self._emit(ev, rank, i, t, out)
             step, total = row[0], row[1]
-            if self._since_record or self._recent or self._settings is not None:  # after a record-less line
-                self._stepped(after_fast, -1 if step is None else step)  # a step record, as `_line` takes one
-            if not events.idle:
-                events.stepped()
+            self._row_read(raw, i, t, out, -1 if step is None else step)
             if total is not None and not 0 <= total <= MAX_STEP:
                 row = (step, None, row[2])
             elif total is not None and step is not None and overruns(step, total):
@@ -403,17 +390,32 @@ class SourceParser:
                 rows.add(i, row)
         return first + len(lines), rows.batch()
 
-    def _row_block(self, parser: FormatParser, lines: Sequence[str], first: int) -> tuple[RowBlock | None, list[int] | None]:
-        """The parser's `RowBlock` of these lines and, per line, the end of the run of rows it is in (its own
-        index where it is none); (None, None) when the parser reads none (a failure is counted)."""
+    def _row_read(self, raw: str, i: int, t: float, out: list[Record], step: int) -> None:
+        """What `_line` does for a step line besides its record, for a row taken at line `i` (one by one, or in
+        a run while a traceback is open): the crash detector reads it (an event first), and the source's
+        bookkeeping after record-less lines. `after_fast` is nothing for the parsers that take rows."""
+        self._last = (self.rank, i, t)
+        events = self._events
+        try:
+            ev = events.feed(raw)
+        except Exception as exc:  # as `_line` counts it
+            self.failures.add(EVENTS, exc, i)
+            ev = None
+        if ev is not None:
+            self._emit(ev, self.rank, i, t, out)
+        if self._since_record or self._recent or self._settings is not None:  # after a record-less line
+            self._stepped(self._parser.after_fast, step)  # type: ignore[union-attr]  # a step record, as `_line` takes one
+        if not events.idle:
+            events.stepped()
+
+    def _row_block(self, parser: FormatParser, lines: Sequence[str], first: int) -> RowBlock | None:
+        """The parser's `RowBlock` of these lines; None when it reads none or no row (a failure is counted)."""
         try:
             block = parser.read_rows(lines)
         except Exception as exc:  # the block goes `take_row` by `take_row`: nothing is lost, but it is a bug
             self.failures.add(f"{self.format or 'parser'} rows", exc, first)
-            return None, None
-        if block is None or not block.row.any():
-            return None, None
-        return block, block.ends
+            return None
+        return block if block is not None and block.row.any() else None
 
     def _take_run(
         self, block: RowBlock, lines: Sequence[str], lo: int, hi: int, first: int, t: float, out: list[Record],
@@ -444,23 +446,12 @@ class SourceParser:
                 self._last = (rank, first + stop - 1, t)
             else:
                 for j in range(start, stop):
-                    self._last = (rank, first + j, t)
-                    try:
-                        ev = events.feed(lines[j])
-                    except Exception as exc:  # as `_line` counts it
-                        self.failures.add(EVENTS, exc, first + j)
-                        ev = None
-                    if ev is not None:
-                        self._emit(ev, rank, first + j, t, out)
-                    if self._since_record or self._recent or self._settings is not None:
-                        self._stepped(after_fast, int(cols.step[r + j - start]))
-                    if not events.idle:
-                        events.stepped()
+                    self._row_read(lines[j], first + j, t, out, int(cols.step[r + j - start]))
             r += stop - start
             k = stop
         step, total = cols.step, cols.total
         total = np.where(total > MAX_STEP, -1, total)  # as `checked`: a total no float holds is none
-        keep = ~((total >= 0) & (step > OVERRUN * total)) & (step >= -MAX_STEP) & (step <= MAX_STEP)
+        keep = ~((total >= 0) & (step > OVERRUN * total)) & (step >= -MAX_STEP) & (step <= MAX_STEP)  # `checked`
         if not keep.all():
             cols = RowColumns(step[keep], total[keep], {m: v[keep] for m, v in cols.metrics.items()},
                               {m: v[keep] for m, v in cols.present.items()})
