@@ -11,13 +11,12 @@ history is read.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from runwatch.watcher.lines import MAX_LINE_BYTES, LineSplitter
+from runwatch.watcher.lines import MAX_LINE_BYTES, LineSplitter, strip_controls
 from runwatch.watcher.types import LineBatch
 
 PEEK_BYTES = 256 * 1024
@@ -26,19 +25,6 @@ READ_CHUNK = 1 << 20
 BLOCK_BYTES = 8 << 20
 """What `read_blocks` reads at a time (a multiple of READ_CHUNK)."""
 
-# The control bytes LineSplitter strips (tab, `\n` and `\r` stay), as a translate table: 1 marks one.
-_CONTROL = bytes(1 if (c < 32 and c not in (9, 10, 13)) or c == 127 else 0 for c in range(256))
-# LineSplitter's escape pattern (lines._ESCAPE_PATTERN): the same alternatives in the same order, so
-# `sub` removes the same bytes, but each pattern starts with one literal or one class, which `re`
-# scans for (~0.4 and ~3 ms a MiB) instead of trying the whole alternation at every byte (~9).
-_ESC_SEQ = (
-    rb"(?:\[[0-?]*[\x20-/]*[@-~]"                # CSI
-    rb"|\][^\x07\x1b\n\r]*(?:\x07|\x1b\\)?"      # OSC
-    rb"|[PX^_][^\x1b\n\r]*(?:\x1b\\)?"            # DCS, SOS, PM, APC
-    rb"|[\x20-/]*[0-~])"                         # other ESC sequences
-)
-_ESC_ONLY = re.compile(rb"\x1b" + _ESC_SEQ + rb"?")
-_ANY_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f](?:(?<=\x1b)" + _ESC_SEQ + rb")?")
 
 
 def read_all(
@@ -248,16 +234,6 @@ def last_lines(data: bytes, count: int) -> list[str]:
         if pos < 0:
             break
     return split_block(data[pos + 1 :])
-
-
-def strip_controls(data: bytes) -> bytes:
-    """`data` without the escapes and control bytes LineSplitter strips: the same bytes removed."""
-    marks = data.translate(_CONTROL)
-    if b"\x01" not in marks:
-        return data
-    if marks.count(b"\x01") == data.count(b"\x1b"):  # colours only, the usual case
-        return _ESC_ONLY.sub(b"", data)
-    return _ANY_CONTROL.sub(b"", data)
 
 
 def _plain_lines(data: bytes) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runwatch.watcher.lines import LineSplitter, strip_escapes
+from runwatch.watcher.lines import _ESCAPES_BYTES, LineSplitter, strip_controls, strip_escapes
 from runwatch.watcher.snapshot import split_block
 
 
@@ -235,3 +235,22 @@ def test_a_held_tqdm_frame_is_dated_when_it_arrived_not_when_the_next_one_ended_
     two = sp.feed_timed(b"\r 49%|####9     | 295/600 [01:25<00:05, 3.5it/s, loss=1.2]\nvalid\n", 175.0)
     assert [t for _, t in two] == [110.0, 175.0]
     assert sp.feed_timed(b"plain line\n", 180.0) == [(["plain line"], 180.0)]
+
+
+_CONTROL_PARTS = [b"a", b"7", b" ", b"\n", b"\r", b"\x08", b"\x08" * 5, b"\x1b", b"\x1b[", b"[31m", b"m", b"\x1b[1m",
+                  b"\x1b]0;", b"\x07", b"\x1b\\", b"\x1bP", b"\x1b(B", b"\x00", b"\x7f", b"\x1f", b"\t", b"\xe2\x94\x81"]
+
+
+@given(st.lists(st.sampled_from(_CONTROL_PARTS), max_size=60))
+def test_strip_controls_removes_what_the_one_pattern_removes(parts: list[bytes]) -> None:
+    """Escapes first, then the control bytes left: the same bytes as the one pattern's sub, where controls sit
+    inside and between sequences (a Keras frame's backspaces after its colours)."""
+    data = b"".join(parts)
+    assert strip_controls(data) == _ESCAPES_BYTES.sub(b"", data)
+
+
+def test_strip_controls_on_a_keras_frame() -> None:
+    frame = b"\x1b[1m 12/200\x1b[0m \x1b[32m\xe2\x94\x81\x1b[0m 5ms/step - loss: 2.6638 " + b"\x08" * 75 + b"\r\n"
+    assert strip_controls(frame) == " 12/200 \u2501 5ms/step - loss: 2.6638 \r\n".encode()
+    assert strip_controls(b"\x1b]0;a\x08b\x07c\x08") == b"c"  # a title's control goes with it
+    assert strip_controls(b"\x1b\x08[31mx") == b"[31mx"  # a control after ESC ends it: no sequence follows
