@@ -277,7 +277,7 @@ TQDM = FrameRules(_tqdm_rows, _tqdm_neutral)
 """tqdm's (Lightning's) frames: named training bars are rows; runwatch.parsers.progress_bar."""
 
 
-def _run_ends(row: np.ndarray, neutral: np.ndarray) -> list[int]:
+def run_ends(row: np.ndarray, neutral: np.ndarray) -> list[int]:
     """Per line: for a row, the end of its run (the line after the run's last row: rows with at most `_GAP`
     neutral lines and nothing else between them); for any other line, its own index."""
     ends = np.arange(row.size)
@@ -307,7 +307,7 @@ class FrameRowBlock:
 
     def __init__(self, parser: FrameTaker, frames: FrameBlock) -> None:
         self.parser, self.frames, self.row, self.quiet = parser, frames, frames.row, frames.quiet
-        self.ends = _run_ends(frames.row, frames.neutral)
+        self.ends = run_ends(frames.row, frames.neutral)
 
     def ready(self) -> bool:
         return self.parser.ready_for_frames(self.frames)

@@ -24,28 +24,39 @@ hang read `5ms/step` at batch 125, `587ms/step` at 130: 0.6 s, then 76.3 s), whe
 time moves by a share of it. A bar outside an epoch (`model.evaluate` after `fit`) is an evaluation: its metrics
 become `test_*` on an EVAL record; `model.predict` bars carry no metric and give nothing.
 
-Linear time: one anchored regex with bounded quantifiers for the head, then a split on ` - `.
+Linear time: one anchored regex with bounded quantifiers for the head, then a split on ` - `. A block of a
+one-shot read takes the frames inside an epoch in runs, as columns (runwatch.parsers.keras_block).
 """
 
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import GuardedParser, Row
+from runwatch.parsers.base import GuardedParser, Row, RowBlock, RowColumns
 from runwatch.parsers.fields import named_values
 from runwatch.parsers.numbers import parse_int
 from runwatch.parsers.pydict import is_eval_metric
 
+if TYPE_CHECKING:
+    import numpy as np
+
 _EPOCH = re.compile(r"Epoch (\d{1,9})/(\d{1,9})\s{0,8}$")
 _HEAD = re.compile(
-    r"\s{0,12}(?P<n>\d{1,12})/(?P<total>\d{1,12}|Unknown)"
+    r"[^\S\n]{0,12}(?P<n>\d{1,12})/(?P<total>\d{1,12}|Unknown)"
     r"(?: [━=>.\[\] ]{0,200}? ?(?P<time1>\d{1,6}(?::\d\d){0,2}s?)"  # verbose 1: bar, then ETA/elapsed
     r"| - (?P<time2>\d{1,9}s))"  # verbose 2: ` - 1s`
-    r"(?: - |\s)(?P<per>\d{1,9})(?P<unit>s|ms|us)/step(?P<rest>.*)$"
+    r"(?: - |[^\S\n])(?P<per>\d{1,9})(?P<unit>s|ms|us)/step(?P<rest>.*)$"
 )
-_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+"""A frame's head (its count, time and mean step time) and the rest: its ` - name: value` pairs. No part of it
+matches a `\n` (no line holds one), so that `FRAME_LINES` matches it line by line in a block."""
+FRAME_LINES = re.compile(rf"(?m)^(?:{_HEAD.pattern})$|^.*$")
+"""`_HEAD` over a block of lines joined by `\n`: `findall` gives one match per line, in order, with the head's
+groups (n, total, time1, time2, per, unit, rest) for a frame and empty ones for any other line
+(runwatch.parsers.keras_block)."""
+UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 _MAX_FIELDS = 64
 
 
@@ -103,6 +114,32 @@ class KerasParser(GuardedParser):
             return None
         return self._frame(m, *counts, metrics)
 
+    def read_rows(self, lines: Sequence[str]) -> RowBlock:
+        from runwatch.parsers.keras_block import KerasRowBlock
+
+        return KerasRowBlock(self, lines)
+
+    def ready_for_frames(self) -> bool:
+        """Whether the next frames inside an epoch before its last (`keras_block`'s rows) are the epoch's
+        training frames, as `take_row` takes them: inside an epoch whose last frame was not drawn yet."""
+        return self._in_epoch and self._ended is None
+
+    def take_frames(self, n: np.ndarray, total: np.ndarray, metrics: dict[str, np.ndarray],
+                    present: dict[str, np.ndarray], per: np.ndarray, eta: np.ndarray) -> RowColumns:
+        """Frames of the epoch before its last (`0 < n < total`, verbose 1, a mean step time above 0) taken in
+        order as `take_row` takes each while `ready_for_frames`: the fields' columns (`metrics`, `present`)
+        with what `_frame` adds to them, and the state left as after the last."""
+        import numpy as np
+
+        epoch = self._epoch or 1
+        own = {"step_time": per, "epoch_eta": eta, "epoch_elapsed": n * per, "epoch": (epoch - 1) + n / total}
+        every = np.ones(n.size, bool)
+        out, shown = dict(metrics), dict(present)
+        for name, column in own.items():
+            out[name], shown[name] = column, every
+        self._last_n = int(n[-1])
+        return RowColumns((epoch - 1) * total + n, (self._epochs or epoch) * total, out, shown)
+
     def _training(self, n: int, total: int | None) -> bool:
         """Whether a frame of `n`/`total` is one of the epoch's: inside an epoch, and after its last frame
         only that frame drawn again (an `evaluate()` bar after `fit`'s last epoch is none)."""
@@ -112,14 +149,14 @@ class KerasParser(GuardedParser):
         """A frame inside an epoch: its global step, the run's planned steps and its metrics (`_HEAD`'s
         parts); the epoch's state follows it."""
         final = total is not None and n == total
-        per = float(m["per"]) * _UNITS[m["unit"]]
+        per = float(m["per"]) * UNITS[m["unit"]]
         if per > 0:
             metrics["step_time"] = per
         # the time printed is the epoch's: elapsed on a verbose-2 line and on the last frame drawn again at
         # the epoch's end (after validation: it has the `val_*` metrics, or follows the last batch's frame);
         # else its ETA, the last batch's frame (`0s`) included
         elapsed = bool(m["time2"]) or (final and (self._ended == n or any(k.startswith("val_") for k in metrics)))
-        secs = _seconds(m["time1"] or m["time2"])
+        secs = bar_seconds(m["time1"] or m["time2"])
         if secs is not None:
             metrics["epoch_elapsed" if elapsed else "epoch_eta"] = secs
         if not elapsed and per > 0:
@@ -165,7 +202,7 @@ def _fields(rest: str) -> dict[str, float]:
     return named_values(rest.split(" - ", _MAX_FIELDS)[1:], max_key=60)
 
 
-def _seconds(text: str | None) -> float | None:
+def bar_seconds(text: str | None) -> float | None:
     """`4s` → 4, `1:05` → 65, `1:02:03` → 3723 (Keras's ETA and elapsed forms)."""
     if not text:
         return None
