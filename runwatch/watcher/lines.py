@@ -232,6 +232,21 @@ class LineSplitter:
         self.dropped_bytes += n
         self._pending_dropped += n
 
+    def _frames(self, texts: list[str], frames: list[bool]) -> list[str]:
+        """The lines of decoded pieces (each a `\r` frame or not): empty frames and redraws dropped."""
+        out: list[str] = []
+        last = self._last_frame
+        for text, is_frame in zip(texts, frames, strict=True):
+            if is_frame and not text:
+                continue
+            if last is not None and text == last:
+                last = last if is_frame else None  # a line repeating the last frame ends the redraws
+                continue
+            last = text if is_frame else None
+            out.append(text)
+        self._last_frame = last
+        return out
+
     def _lines(self, complete: bytes) -> list[str]:
         """Turn bytes that end in a line terminator into output lines."""
         complete = strip_controls(complete)
@@ -242,23 +257,26 @@ class LineSplitter:
             frames = [False] * len(parts)
         else:
             parts, frames = _split_frames(complete)
-        out: list[str] = []
-        last = self._last_frame
-        for raw, is_frame in zip(parts, frames, strict=True):
-            if len(raw) > self.max_line:
-                self.dropped_bytes += len(raw) - self.max_line
-                self.truncated_lines += 1
-                raw = raw[: self.max_line]
-            text = raw.decode("utf-8", "replace")
-            if is_frame and not text:
-                continue
-            if last is not None and text == last:
-                last = last if is_frame else None  # a line repeating the last frame ends the redraws
-                continue
-            last = text if is_frame else None
-            out.append(text)
-        self._last_frame = last
-        return out
+            if max(map(len, parts)) <= self.max_line:  # decoded at once: `\r` and `\n` end no UTF-8 sequence
+                return self._frames(_split_frames_text(complete), frames)
+        return self._frames([self._cut(raw).decode("utf-8", "replace") for raw in parts], frames)
+
+    def _cut(self, raw: bytes) -> bytes:
+        """A piece cut to `max_line` bytes, what is cut counted."""
+        if len(raw) > self.max_line:
+            self.dropped_bytes += len(raw) - self.max_line
+            self.truncated_lines += 1
+            return raw[: self.max_line]
+        return raw
+
+
+def _split_frames_text(complete: bytes) -> list[str]:
+    """`_split_frames`' pieces decoded, from one decode of the whole."""
+    parts: list[str] = []
+    segments = complete.replace(b"\r\n", b"\n").decode("utf-8", "replace").split("\n")
+    for segment in segments[:-1]:
+        parts += segment.split("\r")  # its frames, then its line
+    return parts + segments[-1].split("\r")[:-1]  # after the last `\n`: frames only
 
 
 def _last_terminator(data: bytes) -> int:

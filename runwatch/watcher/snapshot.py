@@ -212,7 +212,7 @@ def split_block(data: bytes) -> list[str]:
         crlf_only = b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")
         pos = 0
         splitter = LineSplitter()
-        for start, end in _odd_lines(data, crlf_only):
+        for start, end in _adjacent(_odd_lines(data, crlf_only)):
             if start > pos:
                 out += _plain_lines(data[pos:start])
             out += splitter.feed(data[start:end])
@@ -243,6 +243,19 @@ def _plain_lines(data: bytes) -> list[str]:
     lines = data.decode("utf-8", "replace").split("\n")
     lines.pop()
     return lines
+
+
+def _adjacent(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Ascending (start, end) spans with those that touch joined: a console's lines of `\r` frames come one
+    after another, and the splitter reads them in one call as well as in one each (its redraw state ends
+    with every `\n`)."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and out[-1][1] == start:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
 
 
 def _odd_lines(data: bytes, crlf_only: bool) -> list[tuple[int, int]]:

@@ -254,3 +254,18 @@ def test_strip_controls_on_a_keras_frame() -> None:
     assert strip_controls(frame) == " 12/200 \u2501 5ms/step - loss: 2.6638 \r\n".encode()
     assert strip_controls(b"\x1b]0;a\x08b\x07c\x08") == b"c"  # a title's control goes with it
     assert strip_controls(b"\x1b\x08[31mx") == b"[31mx"  # a control after ESC ends it: no sequence follows
+
+
+_FRAME_PARTS = [b"a", b" ", b"\n", b"\r", b"\r\n", b"\xe2\x94\x81", b"\xe2\x82", b"\xac", b"\xff", b"\xf0\x9f", b"x" * 20]
+
+
+@given(st.lists(st.sampled_from(_FRAME_PARTS), max_size=40), st.sampled_from([8, 16, 1 << 16]))
+def test_frames_read_at_once_are_the_frames_read_byte_by_byte(parts: list[bytes], cap: int) -> None:
+    """Many `\\r` frames in one read are decoded at once (no UTF-8 sequence spans a `\\r` or `\\n`); one byte a
+    read, each frame is decoded alone: the same lines, an invalid or cut sequence next to a `\\r` included."""
+    data = b"".join(parts)
+    whole, bytewise = LineSplitter(cap), LineSplitter(cap)
+    got = whole.feed(data) + whole.flush()
+    want = [line for i in range(len(data)) for line in bytewise.feed(data[i : i + 1])] + bytewise.flush()
+    assert got == want
+    assert (whole.dropped_bytes, whole.truncated_lines) == (bytewise.dropped_bytes, bytewise.truncated_lines)
