@@ -201,10 +201,10 @@ def warnings(result: Replay) -> list[str]:
 
 
 TIMING_NOTES = {
-    "step_time": "no line carries a time: a hang shows in the log once written only inside a step whose time "
+    "step_time": "no step line carries a time: a hang shows in the log once written only inside a step whose time "
                  "it prints (runwatch tail or watch sees every hang as it happens); slowdowns are judged from "
                  "the step time it prints",
-    "none": "no line carries a time or a step time: a hang or a slowdown cannot show in the log once written "
+    "none": "no step line carries a time or a step time: a hang or a slowdown cannot show in the log once written "
             "(runwatch tail or watch sees them as they happen)",
 }
 

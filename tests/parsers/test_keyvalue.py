@@ -462,4 +462,4 @@ def test_a_leading_logging_stamp_is_the_records_time(capsys: pytest.CaptureFixtu
     assert odd is not None and odd.t == 0.0
     assert KeyValueParser().parse("step=1 loss=2.5 at 2026-11-22 16:43:58,573 x") is not None
     assert main(["check", str(log)]) == 0
-    assert "no line carries a time" not in capsys.readouterr().out
+    assert "no step line carries a time" not in capsys.readouterr().out
