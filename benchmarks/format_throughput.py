@@ -8,6 +8,10 @@ and eval lines), the UserWarning pair accelerate printed, and the logged
 traceback of the nanogpt-tb-raise recording (10 lines from its header to its
 `IndexError`), so that 0.5% of all lines are `Traceback (most recent call
 last):`. Each format gets the same log without the noise too.
+`keras-long` is the Keras run's frames before each epoch's last under one
+`Epoch 1/5` header per ~50 of them, counts renumbered: the run lab's epochs of
+200 batches draw ~15 frames each, too few for a run read as a block
+(runwatch.parsers.keras_block), where real epochs of thousands draw hundreds.
 
 Contestants, each in its own process:
 - `naive`: what a user writes: one `re.search` of the step line per line,
@@ -149,6 +153,9 @@ FORMATS = [
     Format("keras", lambda: _keep(_recording("keras-v1-healthy"), r"^Epoch \d+/\d+$|\d+/\d+\x1b.* - loss: "),
            r"^Epoch (\d+)/", r"(\d+)/(\d+)\W.*? - accuracy: ([\d.]+) - loss: ([\d.]+)",
            r"^Epoch \d+/(\d+)$"),  # verbose 1: the bar's frames (split at their `\r`) under each `Epoch N/M`
+    Format("keras-long", lambda: _keep(_recording("keras-v1-healthy"), r"^Epoch 1/\d+$|\b(?!200/)\d+/200\x1b.* - loss: "),
+           r"\x1b\[1m *(\d+)/\d+\x1b", r"(\d+)/(\d+)\W.*? - accuracy: ([\d.]+) - loss: ([\d.]+)",
+           r"\x1b\[1m *\d+/(\d+)\x1b", format="keras"),  # one `Epoch` over the run's ~50 frames before an epoch's last
     Format("keras-v2", lambda: _keep(_recording("keras-v2-healthy"), r"^Epoch \d+/\d+$|^\d+/\d+ .* - loss: "),
            r"^Epoch (\d+)/", r"(\d+)/(\d+) .*? - accuracy: ([\d.]+) - loss: ([\d.]+)", r"^Epoch \d+/(\d+)$",
            format="keras"),  # verbose 2: one line an epoch under its `Epoch N/M`

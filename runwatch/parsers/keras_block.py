@@ -20,6 +20,10 @@ is *neutral* if `parse` of it gives nothing and changes nothing: no frame and no
 `Epoch E/N` header in it, as the source hands it over. Every other line (a
 header, an epoch's last frame, its redraw, an odd frame) ends the run and goes
 the per-line way.
+
+Measured (`runwatch parse --output summary --format keras`, CPU, old and new code in turn, three times): a
+300k-line log of the run lab's frames under epochs of 20,000 batches 8.0-9.1 s before, 4.4-5.2 s after.
+What is left is mostly regex passes: the escapes' strip, `FRAME_LINES`, `_VALUE` (~1 µs a line each).
 """
 
 from __future__ import annotations
