@@ -17,6 +17,7 @@ from typing import Any
 from runwatch.durations import human_duration
 from runwatch.model import AlertBrief, AlertState, Record, RunSnapshot, RunState, json_number
 from runwatch.state.system import gpus_status, processes_status
+from runwatch.text import visible
 
 # Metrics shown in a status line, in this order, when present.
 LINE_METRICS = ("loss", "val_loss", "grad_norm", "lr", "step_time", "tokens_per_sec", "mfu")
@@ -82,7 +83,7 @@ def eta_text(snap: RunSnapshot) -> str | None:
 def status_line(snap: RunSnapshot) -> str:
     """One line a person reads at a glance."""
     p = snap.progress
-    parts = [time.strftime("%H:%M:%S", time.localtime(snap.time)), snap.run, f"[{snap.state}]"]
+    parts = [time.strftime("%H:%M:%S", time.localtime(snap.time)), visible(snap.run), f"[{snap.state}]"]
     firing = sorted({a.rule for a in snap.alerts if a.state == AlertState.FIRING})
     if firing:  # as the TUI's header says it: a glance at a status line tells a sick run from a healthy one
         parts.append(f"{sum(a.state == AlertState.FIRING for a in snap.alerts)} firing ({', '.join(firing)})")
@@ -153,7 +154,7 @@ def status_object(snap: RunSnapshot) -> dict[str, Any]:
 def event_line(rec: Record, run: str) -> str:
     step = f" at step {rec.step}" if rec.step is not None else ""
     rank = f" rank {rec.rank}" if rec.rank is not None else ""
-    return f"{time.strftime('%H:%M:%S')}  {run}  ! {rec.event}{rank}{step}: {rec.message or ''}"
+    return f"{time.strftime('%H:%M:%S')}  {visible(run)}  ! {rec.event}{rank}{step}: {rec.message or ''}"
 
 
 def alert_line(n: Any) -> str:
@@ -161,7 +162,7 @@ def alert_line(n: Any) -> str:
     a = n.alert
     what = "RESOLVED" if str(n.state) == "resolved" else ("still firing" if n.repeat else "FIRING")
     labels = " ".join(f"{k}={v}" for k, v in a.labels if k != "run")
-    return (f"{time.strftime('%H:%M:%S')}  {a.run}  {what} {a.severity} {a.rule}"
+    return (f"{time.strftime('%H:%M:%S')}  {visible(a.run)}  {what} {a.severity} {a.rule}"
             f"{' ' + labels if labels else ''}: {a.summary}")
 
 
@@ -169,7 +170,7 @@ def alert_update_line(run: str, a: AlertBrief) -> str:
     """One human line for a firing alert whose rule saw its condition again at a newer step (a second NaN):
     no notification (the same alert, deduplicated as Alertmanager does), but the line printer says it."""
     labels = " ".join(f"{k}={v}" for k, v in a.labels.items())
-    return (f"{time.strftime('%H:%M:%S')}  {run}  updated {a.severity} {a.rule}"
+    return (f"{time.strftime('%H:%M:%S')}  {visible(run)}  updated {a.severity} {a.rule}"
             f"{' ' + labels if labels else ''}: {a.summary}; newest at step {a.last_step}")
 
 

@@ -50,6 +50,20 @@ def clean(text: str) -> str:
     return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u00ad\u180e"
+                      r"\u200b-\u200d\u2060-\u2064\ufeff\\]")
+
+
+def visible(name: str) -> str:
+    """A file or run name as a terminal may show it, every character kept: controls, escapes' ESC, bidi and
+    invisible characters written as Python writes them in a string (`\\x1b`, `\\u202e`), and a backslash
+    doubled, so that the name shown names one file (`clean` drops what it cannot show: a log's colours,
+    which are no part of its text; a name's are, and `run\\x1b[31m.log` is not `run[31m.log`)."""
+    if name.isascii() and name.isprintable() and "\\" not in name:
+        return name
+    return _UNSHOWN.sub(lambda m: ascii(m.group())[1:-1] if m.group() != "\\" else "\\\\", name)
+
+
 def one_line(text: str) -> str:
     """`clean`, with line breaks and runs of blanks folded to single spaces, for one-line display."""
     return " ".join(clean(text).split())

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from runwatch.cli import main
-from runwatch.text import clean, one_line
+from runwatch.text import clean, one_line, visible
 from tests.support.paths import FIXTURES
 
 HOSTILE_NAME = "run\x1b]0;TITLE\x07\x1b[2J"
@@ -37,6 +37,17 @@ def test_clean_removes_sequences_controls_and_bidi_and_shows_invisible_character
     assert clean("plain ascii 1.0e-3 [ok]") == "plain ascii 1.0e-3 [ok]"
 
 
+def test_a_name_is_shown_with_its_controls_written_out() -> None:
+    """A name keeps every character, escaped as Python writes it in a string: two files whose names differ
+    only in a control are told apart, and the name can be typed back (`clean` would drop them)."""
+    assert visible(HOSTILE_NAME) == "run\\x1b]0;TITLE\\x07\\x1b[2J"
+    assert visible(f"a{RLO}b\u200bc{C1_CSI}d\te") == "a\\u202eb\\u200bc\\x9bd\\te"
+    assert visible("a\\x1b") == "a\\\\x1b"  # a backslash of the name's own is doubled: no ESC was there
+    assert visible("train run (café).log") == "train run (café).log"
+    assert not any(b in visible(HOSTILE_NAME + C1_CSI + RLO) for b in BAD)
+    assert clean(visible(HOSTILE_NAME)) == visible(HOSTILE_NAME)
+
+
 @pytest.fixture
 def hostile_log(tmp_path: Path) -> Path:
     """A real nanochat log (the SFT run that goes NaN) under a hostile name, with C1 and bidi characters
@@ -52,7 +63,7 @@ def test_check_prints_no_control_sequence_from_a_file_name(hostile_log: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(hostile_log)]) == 2
     out = capsys.readouterr().out
-    assert "nonfinite" in out and "run.log" in out  # the OSC (and the title it carried) is gone
+    assert "nonfinite" in out and "/run\\x1b]0;TITLE\\x07\\x1b[2J.log)" in out  # the name shown is the file's
     assert not any(b in out for b in BAD), repr(out[:200])
 
 
@@ -78,7 +89,7 @@ def test_tail_line_mode_prints_no_control_sequence(hostile_log: Path) -> None:
     time.sleep(4)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
-    assert b"FIRING" in out and b"nonfinite" in out and b"[" in out
+    assert b"FIRING" in out and b"nonfinite" in out and b"run\\x1b]0;TITLE\\x07\\x1b[2J" in out
     for text in (out, err):
         assert not any(b.encode() in text for b in BAD), text[:300]
 

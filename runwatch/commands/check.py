@@ -35,7 +35,7 @@ from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.replay import Replay, ReplayClock, merge_by_step, replay
 from runwatch.report.values import SOURCE_TIMES
 from runwatch.state.series import History
-from runwatch.text import clean
+from runwatch.text import clean, visible
 from runwatch.watcher.types import Notice
 
 
@@ -182,7 +182,7 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
         if as_json:
             out.write(json.dumps(_json(run.name, run.label, result, fired), allow_nan=False) + "\n")
         else:
-            out.write(clean(_report(run.name, run.label, result, fired)) + "\n")
+            out.write(clean(_report(visible(run.name), visible(run.label), result, fired)) + "\n")
     return problems.exit_code(worst)
 
 
@@ -193,7 +193,7 @@ def warnings(result: Replay) -> list[str]:
     """What the report says besides alerts: an incomplete run, a run of which nothing was read."""
     broken = [f"rule {rule} failed ({why}); judged without it from then on"
               for rule, why in (result.judge.broken.items() if result.judge is not None else ())]
-    broken += [f"{f.source}: {f.describe()}" for f in result.parse_failures]
+    broken += [f"{visible(f.source)}: {f.describe()}" for f in result.parse_failures]
     if result.tracker.records == 0:
         return [NO_RECORDS, *broken]
     short = incomplete(result)

@@ -33,7 +33,7 @@ from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
 from runwatch.parsers.source import ChunkRecords, with_total
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
-from runwatch.text import clean, clip, one_line
+from runwatch.text import clean, clip, one_line, visible
 from runwatch.watcher.discover import rank_from_path
 from runwatch.watcher.fileid import binary_file
 from runwatch.watcher.snapshot import BLOCK_BYTES, READ_CHUNK, read_blocks
@@ -78,12 +78,12 @@ class SourceProblems:
         why = _unreadable(logs) or (f"nothing read as {fmt}" if fmt else
                                     f"no known log format, metric file or W&B run ({hint})")
         self.unread.append(f"{label}: {why}")
-        self.err.write(one_line(f"runwatch: {label}: nothing understood: {why}") + "\n")
+        self.err.write(one_line(f"runwatch: {visible(label)}: nothing understood: {why}") + "\n")
 
     def rule_failed(self, run: str, rule: str, why: str) -> None:
         """A rule raised (a runwatch bug): the run was judged without it from then on."""
         self.unread.append(f"{run}: rule {rule} failed")
-        self.err.write(one_line(f"runwatch: {run}: rule {rule} failed ({why}); judged without it from then on") + "\n")
+        self.err.write(one_line(f"runwatch: {visible(run)}: rule {rule} failed ({why}); judged without it from then on") + "\n")
 
     def parse_failed(self, failures: ParseFailures | None) -> None:
         """A parser raised on some of a source's lines (a runwatch bug): they gave no record, so what they
@@ -92,7 +92,7 @@ class SourceProblems:
         if failures is None or said is None:
             return
         self.unread.append(f"{failures.source}: {said}")
-        self.err.write(one_line(f"runwatch: {failures.source}: {said}") + "\n")
+        self.err.write(one_line(f"runwatch: {visible(failures.source)}: {said}") + "\n")
 
     def exit_code(self, worst: int) -> int:
         """The status: a critical alert (2) first, then what could not be read (3), then warnings (1)."""
@@ -339,7 +339,7 @@ def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: in
         if len(summaries) == 1:
             out.write(clean(summaries[0][1].render(summaries[0][2])) + "\n")
         else:
-            out.write(clean("\n\n".join(f"run        {run.name}  ({run.label})\n{summary.render(took)}"
+            out.write(clean("\n\n".join(f"run        {visible(run.name)}  ({visible(run.label)})\n{summary.render(took)}"
                                          for run, summary, took in summaries)) + "\n")
     return problems.exit_code(0)
 
