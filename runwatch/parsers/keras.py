@@ -56,7 +56,9 @@ FRAME_LINES = re.compile(rf"(?m)^(?:{_HEAD.pattern})$|^.*$")
 """`_HEAD` over a block of lines joined by `\n`: `findall` gives one match per line, in order, with the head's
 groups (n, total, time1, time2, per, unit, rest) for a frame and empty ones for any other line
 (runwatch.parsers.keras_block)."""
-UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6}
+"""A mean step time's unit → what its number is divided by for seconds (dividing keeps `3ms` × 3 steps at
+0.009 s, where multiplying by 1e-3 gave 0.009000000000000001)."""
 _MAX_FIELDS = 64
 
 
@@ -125,14 +127,16 @@ class KerasParser(GuardedParser):
         return self._in_epoch and self._ended is None
 
     def take_frames(self, n: np.ndarray, total: np.ndarray, metrics: dict[str, np.ndarray],
-                    present: dict[str, np.ndarray], per: np.ndarray, eta: np.ndarray) -> RowColumns:
+                    present: dict[str, np.ndarray], per: np.ndarray, unit: np.ndarray, eta: np.ndarray) -> RowColumns:
         """Frames of the epoch before its last (`0 < n < total`, verbose 1, a mean step time above 0) taken in
         order as `take_row` takes each while `ready_for_frames`: the fields' columns (`metrics`, `present`)
-        with what `_frame` adds to them, and the state left as after the last."""
+        with what `_frame` adds to them (`per`: the mean step time's number, `unit` its `UNITS` divisor), and the
+        state left as after the last."""
         import numpy as np
 
         epoch = self._epoch or 1
-        own = {"step_time": per, "epoch_eta": eta, "epoch_elapsed": n * per, "epoch": (epoch - 1) + n / total}
+        own = {"step_time": per / unit, "epoch_eta": eta, "epoch_elapsed": n * per / unit,
+               "epoch": ((epoch - 1) * total + n) / total}
         every = np.ones(n.size, bool)
         out, shown = dict(metrics), dict(present)
         for name, column in own.items():
@@ -149,7 +153,8 @@ class KerasParser(GuardedParser):
         """A frame inside an epoch: its global step, the run's planned steps and its metrics (`_HEAD`'s
         parts); the epoch's state follows it."""
         final = total is not None and n == total
-        per = float(m["per"]) * UNITS[m["unit"]]
+        mean, unit = float(m["per"]), UNITS[m["unit"]]
+        per = mean / unit
         if per > 0:
             metrics["step_time"] = per
         # the time printed is the epoch's: elapsed on a verbose-2 line and on the last frame drawn again at
@@ -160,9 +165,9 @@ class KerasParser(GuardedParser):
         if secs is not None:
             metrics["epoch_elapsed" if elapsed else "epoch_eta"] = secs
         if not elapsed and per > 0:
-            metrics["epoch_elapsed"] = n * per  # what the mean says has passed: the bar's clock, an estimate
+            metrics["epoch_elapsed"] = n * mean / unit  # what the mean says has passed: the bar's clock, an estimate
         epoch = self._epoch or 1
-        metrics["epoch"] = epoch - 1 + (n / total if total else 0.0)
+        metrics["epoch"] = ((epoch - 1) * total + n) / total if total else float(epoch - 1)  # one rounding: 1.945
         self._last_n = n
         if final:
             self._ended = n

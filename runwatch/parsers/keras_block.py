@@ -57,7 +57,7 @@ _TOTAL_DIGITS = 9
 class KerasRowBlock:
     """A block's frames bound to the parser that takes them (`FormatParser.read_rows`, a `RowBlock`)."""
 
-    __slots__ = ("parser", "row", "quiet", "ends", "_at", "_n", "_total", "_per", "_eta", "_metrics", "_present")
+    __slots__ = ("parser", "row", "quiet", "ends", "_at", "_n", "_total", "_per", "_unit", "_eta", "_metrics", "_present")
 
     def __init__(self, parser: KerasParser, lines: Sequence[str]) -> None:
         self.parser = parser
@@ -87,8 +87,8 @@ class KerasRowBlock:
         self._at[at] = np.arange(at.size)
         self.row = self._at >= 0
         self._n, self._total = n[keep], total[keep]
-        unit = np.array([UNITS[heads[j][5]] for j in keep.tolist()], np.float64)
-        self._per = per[keep].astype(np.float64) * unit
+        self._unit = np.array([UNITS[heads[j][5]] for j in keep.tolist()], np.float64)
+        self._per = per[keep].astype(np.float64)
         self._eta = np.array([_eta(heads[j][2]) for j in keep.tolist()], np.float64)
         self._metrics = {name: v[keep] for name, v in metrics.items()}
         self._present = {name: v[keep] for name, v in present.items()}
@@ -109,7 +109,7 @@ class KerasRowBlock:
         k = k[k >= 0]
         return self.parser.take_frames(
             self._n[k], self._total[k], {m: v[k] for m, v in self._metrics.items()},
-            {m: v[k] for m, v in self._present.items()}, self._per[k], self._eta[k])
+            {m: v[k] for m, v in self._present.items()}, self._per[k], self._unit[k], self._eta[k])
 
 
 def _ints(texts: list[str]) -> np.ndarray:

@@ -133,3 +133,13 @@ def test_never_raises_on_long_bar_soup(text: str) -> None:
     parser = KerasParser()
     parser.parse("Epoch 1/5")
     parser.parse(text)
+
+
+def test_numbers_made_from_the_bar_read_as_the_decimals_it_prints() -> None:
+    """The epoch's elapsed estimate (n × `3ms`) and the fractional epoch are each one rounding of the printed
+    numbers: `0.009`, `1.945`, not `0.009000000000000001` and `1.9449999999999998` in every output."""
+    recs = [r for r in records("keras-v1-slow") if r.kind is Kind.STEP]
+    for name in ("epoch_elapsed", "epoch", "step_time"):
+        values = [r.metrics[name] for r in recs if name in r.metrics]
+        assert len(values) > 300
+        assert all(len(repr(v)) <= 12 for v in values), [v for v in values if len(repr(v)) > 12][:3]
