@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser, Row, RowBlock, RowColumns
@@ -135,14 +135,15 @@ class KerasParser(GuardedParser):
         import numpy as np
 
         epoch = self._epoch or 1
-        own = {"step_time": per / unit, "epoch_eta": eta, "epoch_elapsed": n * per / unit,
-               "epoch": ((epoch - 1) * total + n) / total}
+        step_time, elapsed = mean_clock(n, per, unit)
+        step, fraction = global_step(epoch, n, total)
+        own = {"step_time": step_time, "epoch_eta": eta, "epoch_elapsed": elapsed, "epoch": fraction}
         every = np.ones(n.size, bool)
         out, shown = dict(metrics), dict(present)
         for name, column in own.items():
             out[name], shown[name] = column, every
         self._last_n = int(n[-1])
-        return RowColumns((epoch - 1) * total + n, (self._epochs or epoch) * total, out, shown)
+        return RowColumns(step, (self._epochs or epoch) * total, out, shown)
 
     def _training(self, n: int, total: int | None) -> bool:
         """Whether a frame of `n`/`total` is one of the epoch's: inside an epoch, and after its last frame
@@ -153,8 +154,7 @@ class KerasParser(GuardedParser):
         """A frame inside an epoch: its global step, the run's planned steps and its metrics (`_HEAD`'s
         parts); the epoch's state follows it."""
         final = total is not None and n == total
-        mean, unit = float(m["per"]), UNITS[m["unit"]]
-        per = mean / unit
+        per, estimate = mean_clock(n, float(m["per"]), UNITS[m["unit"]])
         if per > 0:
             metrics["step_time"] = per
         # the time printed is the epoch's: elapsed on a verbose-2 line and on the last frame drawn again at
@@ -165,14 +165,15 @@ class KerasParser(GuardedParser):
         if secs is not None:
             metrics["epoch_elapsed" if elapsed else "epoch_eta"] = secs
         if not elapsed and per > 0:
-            metrics["epoch_elapsed"] = n * mean / unit  # what the mean says has passed: the bar's clock, an estimate
+            metrics["epoch_elapsed"] = estimate  # what the mean says has passed: the bar's clock, an estimate
         epoch = self._epoch or 1
-        metrics["epoch"] = ((epoch - 1) * total + n) / total if total else float(epoch - 1)  # one rounding: 1.945
         self._last_n = n
         if final:
             self._ended = n
         if total is not None:
-            return (epoch - 1) * total + n, (self._epochs or epoch) * total, metrics
+            step, metrics["epoch"] = global_step(epoch, n, total)
+            return step, (self._epochs or epoch) * total, metrics
+        metrics["epoch"] = float(epoch - 1)
         return self._done_before + n, None, metrics
 
     def score(self, line: str) -> int:
@@ -190,6 +191,20 @@ def _counts(m: re.Match[str]) -> tuple[int, int | None] | None:
     if n is None or (total is not None and not 0 < n <= total):
         return None
     return n, total
+
+
+def mean_clock(n: Any, mean: Any, unit: Any) -> tuple[Any, Any]:
+    """(step time, the epoch's elapsed time so far) of frame `n` of a bar whose mean step time reads `mean` in
+    a unit of `UNITS` divisor `unit`: each one rounding of the printed numbers (`3ms` × 3 is 0.009). The same
+    arithmetic on one frame's numbers and on a run's columns (runwatch.parsers.keras_block)."""
+    return mean / unit, n * mean / unit
+
+
+def global_step(epoch: int, n: Any, total: Any) -> tuple[Any, Any]:
+    """The optimizer's step of frame `n` of `total` in 1-based `epoch`, and the epoch as a fraction (one
+    rounding: 1.945, not 1.9449999999999998); on one frame's numbers and on columns alike."""
+    step = (epoch - 1) * total + n
+    return step, step / total
 
 
 def _evaluation(metrics: dict[str, float], n: int, total: int | None) -> Record | None:
