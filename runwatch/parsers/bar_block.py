@@ -149,7 +149,7 @@ def read_frames(lines: Sequence[str], rules: FrameRules) -> FrameBlock:
     kinds = {key: _kind(key, lines[i], postfixes, rules) for key, i in example.items()}
     kind = [kinds[key] or _NO_ROW for key in keys]
     epoch = np.array([k.epoch for k in kind], np.int64)
-    n = _ints(cols[2])
+    n = digit_ints(cols[2])
     narrow = np.array([len(t) <= _TOTAL_DIGITS for t in cols[3]], bool)  # wider: E * M + N beyond int64
     keep = (epoch > -2) & ((epoch == -1) | ((n > 0) & narrow))  # an epoch's `0/M`: no step taken, no row
     at = np.array(frames, np.int64)[keep]
@@ -169,7 +169,7 @@ def read_frames(lines: Sequence[str], rules: FrameRules) -> FrameBlock:
     return FrameBlock(
         row=row,
         n=spread(n, 0),
-        total=spread(_ints(cols[3]), 0),
+        total=spread(digit_ints(cols[3]), 0),
         epoch=spread(epoch, -1),
         elapsed=spread(np.array(list(map(_seconds, cols[4])), np.float64), _NONE),
         remaining=spread(np.array(list(map(_seconds, cols[5])), np.float64), _NONE),
@@ -189,7 +189,7 @@ def read_frames(lines: Sequence[str], rules: FrameRules) -> FrameBlock:
 _NO_ROW = _Kind(-2, -1, False)
 
 
-def _ints(texts: tuple[str, ...]) -> np.ndarray:
+def digit_ints(texts: Sequence[str]) -> np.ndarray:
     """Decimal texts of up to 12 ASCII digits → int64, parsed by numpy."""
     return np.array(texts, dtype=np.str_).astype(np.int64) if texts else np.zeros(0, np.int64)
 

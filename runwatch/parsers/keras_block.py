@@ -35,7 +35,7 @@ from itertools import chain
 
 import numpy as np
 
-from runwatch.parsers.bar_block import as_parsed, run_ends
+from runwatch.parsers.bar_block import as_parsed, digit_ints, run_ends
 from runwatch.parsers.base import RowColumns
 from runwatch.parsers.events import WAKES
 from runwatch.parsers.fields import named_values
@@ -71,7 +71,7 @@ class KerasRowBlock:
         if not "".join(chain.from_iterable(heads)).isascii():
             cand = [i for i, g in zip(cand, heads, strict=True) if "".join(g).isascii()]
             heads = [found[i] for i in cand]
-        n, total, per = (_ints([g[k] for g in heads]) for k in (0, 1, 4))
+        n, total, per = (digit_ints([g[k] for g in heads]) for k in (0, 1, 4))
         rests = [g[6] for g in heads]
         lists = _VALUE.sub("", "\n".join(rests)).split("\n") if heads else []
         example = {x: j for j, x in enumerate(lists)}  # a frame of each names list, in the order first seen
@@ -110,11 +110,6 @@ class KerasRowBlock:
         return self.parser.take_frames(
             self._n[k], self._total[k], {m: v[k] for m, v in self._metrics.items()},
             {m: v[k] for m, v in self._present.items()}, self._per[k], self._unit[k], self._eta[k])
-
-
-def _ints(texts: list[str]) -> np.ndarray:
-    """Decimal texts of up to 12 ASCII digits → int64, parsed by numpy."""
-    return np.array(texts, dtype=np.str_).astype(np.int64) if texts else np.zeros(0, np.int64)
 
 
 @lru_cache(maxsize=1024)

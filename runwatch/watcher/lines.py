@@ -10,6 +10,7 @@ so every source (files, stdin) shares it and tests need no threads.
 from __future__ import annotations
 
 import re
+from typing import AnyStr
 
 from runwatch.text import ESCAPE_PATTERN, clean
 
@@ -255,10 +256,11 @@ class LineSplitter:
             if self._last_frame is None and max(map(len, parts)) <= self.max_line:
                 return complete[:-1].decode("utf-8", "replace").split("\n")  # the common case
             frames = [False] * len(parts)
+        elif max(map(len, complete.replace(b"\r", b"\n").split(b"\n"))) <= self.max_line:
+            # decoded at once, then split: `\r` and `\n` end no UTF-8 sequence
+            return self._frames(*_split_frames(complete.decode("utf-8", "replace")))
         else:
             parts, frames = _split_frames(complete)
-            if max(map(len, parts)) <= self.max_line:  # decoded at once: `\r` and `\n` end no UTF-8 sequence
-                return self._frames(_split_frames_text(complete), frames)
         return self._frames([self._cut(raw).decode("utf-8", "replace") for raw in parts], frames)
 
     def _cut(self, raw: bytes) -> bytes:
@@ -268,15 +270,6 @@ class LineSplitter:
             self.truncated_lines += 1
             return raw[: self.max_line]
         return raw
-
-
-def _split_frames_text(complete: bytes) -> list[str]:
-    """`_split_frames`' pieces decoded, from one decode of the whole."""
-    parts: list[str] = []
-    segments = complete.replace(b"\r\n", b"\n").decode("utf-8", "replace").split("\n")
-    for segment in segments[:-1]:
-        parts += segment.split("\r")  # its frames, then its line
-    return parts + segments[-1].split("\r")[:-1]  # after the last `\n`: frames only
 
 
 def _last_terminator(data: bytes) -> int:
@@ -320,13 +313,14 @@ def _first_terminator(data: bytes) -> int:
     return min(nl, cr)
 
 
-def _split_frames(complete: bytes) -> tuple[list[bytes], list[bool]]:
-    """Split text containing `\\r`: returns the pieces and whether each was a `\\r` frame."""
-    parts: list[bytes] = []
+def _split_frames(complete: AnyStr) -> tuple[list[AnyStr], list[bool]]:
+    """Split text containing `\r` (bytes, or the same decoded): the pieces and whether each was a `\r` frame."""
+    nl, cr, crlf = ("\n", "\r", "\r\n") if isinstance(complete, str) else (b"\n", b"\r", b"\r\n")
+    parts: list[AnyStr] = []
     frames: list[bool] = []
-    segments = complete.replace(b"\r\n", b"\n").split(b"\n")
+    segments = complete.replace(crlf, nl).split(nl)
     for i, segment in enumerate(segments):
-        pieces = segment.split(b"\r")
+        pieces = segment.split(cr)
         parts.extend(pieces[:-1])
         frames.extend([True] * (len(pieces) - 1))
         if i < len(segments) - 1:

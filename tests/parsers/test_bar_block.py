@@ -17,7 +17,7 @@ from runwatch.parsers.progress_bar import ProgressBarParser, same_value, stale
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.source import SourceParser
 from runwatch.watcher.snapshot import split_block
-from tests.support.readers import check, fast_rows
+from tests.support.readers import check, fast_rows, rows_one_by_one
 from tests.support.real_lines import REALRUNS, recording
 
 
@@ -58,15 +58,7 @@ def test_a_row_states_its_numbers() -> None:
 def test_runs_of_frames_are_taken_in_bulk(monkeypatch: pytest.MonkeyPatch) -> None:
     """A whole Lightning console, three times over: but for the lines around an epoch's start, every step
     row comes from `take_frames`, none from `take_row` one by one; and the records are the per-line ones."""
-    taken = []
-    one_by_one = ProgressBarParser.take_row
-
-    def counted(self: ProgressBarParser, line: str) -> object:
-        row = one_by_one(self, line)
-        taken.append(row is not None)
-        return row
-
-    monkeypatch.setattr(ProgressBarParser, "take_row", counted)
+    taken = rows_one_by_one(monkeypatch, ProgressBarParser)
     _, chunks = check(lightning_log(3), fmt="tqdm")
     assert fast_rows(chunks) > 1400
     assert sum(taken) <= 3, f"{sum(taken)} frames taken one by one"

@@ -20,7 +20,7 @@ from runwatch.parsers.keras import KerasParser
 from runwatch.parsers.keras_block import KerasRowBlock
 from runwatch.parsers.source import SourceParser
 from runwatch.watcher.snapshot import split_block
-from tests.support.readers import check, fast_rows
+from tests.support.readers import check, fast_rows, rows_one_by_one
 from tests.support.real_lines import REALRUNS, noise
 
 _COUNT = re.compile(rb"(\x1b\[1m *)\d+/200\x1b")
@@ -84,15 +84,7 @@ def test_runs_of_frames_are_taken_in_bulk_with_the_per_line_records(monkeypatch:
     """Three long epochs of the healthy and of the NaN run (`loss: nan` frames), with real noise and a logged
     traceback among the frames: every frame inside an epoch comes from `take_frames`; the records are the
     per-line ones, every value in place (`check`), and the steps the optimizer's global ones."""
-    taken = []
-    one_by_one = KerasParser.take_row
-
-    def counted(self: KerasParser, line: str) -> object:
-        row = one_by_one(self, line)
-        taken.append(row is not None)
-        return row
-
-    monkeypatch.setattr(KerasParser, "take_row", counted)
+    taken = rows_one_by_one(monkeypatch, KerasParser)
     traceback = next(x for x in noise() if x.startswith("Traceback"))
     for run in ("keras-v1-healthy", "keras-v1-nan"):
         taken.clear()

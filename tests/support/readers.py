@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
+
+import pytest
 
 from runwatch.model import Record
 from runwatch.parsers.source import ChunkRecords, SourceParser
@@ -56,3 +59,18 @@ def check(data: bytes, sizes: Sequence[int] = (1 << 20,), **kw: object) -> tuple
 
 def fast_rows(chunks: Sequence[ChunkRecords]) -> int:
     return sum(len(c.steps) for c in chunks if c.steps is not None)
+
+
+def rows_one_by_one(monkeypatch: pytest.MonkeyPatch, parser: type[Any]) -> list[bool]:
+    """Each call of `parser.take_row` from now on, True where it took the line: what a block read left to be
+    taken one by one (a test that runs are taken in bulk asserts few)."""
+    taken: list[bool] = []
+    one_by_one = parser.take_row
+
+    def counted(self: object, line: str) -> object:
+        row = one_by_one(self, line)
+        taken.append(row is not None)
+        return row
+
+    monkeypatch.setattr(parser, "take_row", counted)
+    return taken
