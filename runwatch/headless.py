@@ -28,7 +28,7 @@ from runwatch.present import (
     status_line,
     status_object,
 )
-from runwatch.text import one_line
+from runwatch.text import one_line, visible
 
 
 class SnapshotSource(Protocol):
@@ -118,6 +118,9 @@ class HeadlessPrinter:
         self.as_json = as_json
         self._clock = clock
         self._seen_events: dict[str, tuple[str, int]] = {}
+        """Run → (source, line) of the newest event printed, for runs that do not count their events."""
+        self._counted: dict[tuple[str, bool], int] = {}
+        """(run, previewing) → its `events_seen` at the last look."""
         self._previewed: dict[str, list[tuple[object, ...]]] = {}
         """Run → what the events printed from its preview say (`_events`), until its history shows them."""
         self._firing: dict[str, tuple[int | None, float]] = {}
@@ -228,37 +231,62 @@ class HeadlessPrinter:
         self.out.flush()
 
     def _events(self, snaps: list[RunSnapshot]) -> None:
-        """Print each new event record once, at once.
+        """Print each new event record once, at once, in the order of its log.
 
-        A big log's preview (`RunSnapshot.previewing`) numbers its tail's lines from the tail's start; its
-        history then brings the same events numbered in the whole file, which the (source, line) mark does
-        not find: those printed from the preview are passed over once each (by what they say), or every
-        event at the end of a big log was printed twice."""
+        A big log's preview (`RunSnapshot.previewing`) shows its tail before its history is read: of its
+        events only the fatal ones print then (a crash at the end of a big log is news now), each passed
+        over once (by what it says) when the history brings it again, numbered in the whole file. The
+        rest print as the history reaches them, in the log's order: the preview printed the last
+        checkpoints of a big log before the first ones. Events that came faster than a snapshot holds
+        them (`RunSnapshot.events`, the newest 200) are counted on stderr, not passed over in silence."""
         for s in snaps:
-            last_key = self._seen_events.get(s.run)
-            new: list[Record] = []
-            for rec in reversed(s.events):
-                if (rec.source, rec.line) == last_key:
-                    break
-                new.append(rec)
-            if not s.events:
-                continue
-            self._seen_events[s.run] = (s.events[-1].source, s.events[-1].line)
+            new, missed = self._fresh(s)
+            if missed and not s.previewing:  # the history brings the preview's again
+                self.err.write(one_line(f"runwatch: {visible(s.run)}: {missed} earlier events not printed (more came in one "
+                                        "read than line mode keeps; `runwatch parse --output jsonl` lists every one)")
+                               + "\n")
+                self.err.flush()
             previewed = self._previewed.pop(s.run, []) if not s.previewing else []
-            for rec in reversed(new):
+            for rec in new:
                 if _gist_of(rec) in previewed:
                     previewed.remove(_gist_of(rec))
                     continue
-                if rec.kind == Kind.EVENT and rec.event in FATAL_EVENTS | {"checkpoint_saved", "finished", "exit", "restarted"}:
-                    if s.previewing:
-                        self._previewed.setdefault(s.run, []).append(_gist_of(rec))
-                    if self.as_json:
-                        obj = {"type": "event", "time": iso_utc(rec.t or time.time()), "run": s.run,
-                               **_event_fields(rec)}
-                        self.out.write(json.dumps(obj, allow_nan=False) + "\n")
-                    else:
-                        self.out.write(one_line(event_line(rec, s.run)) + "\n")
+                if rec.kind != Kind.EVENT or rec.event not in _PRINTED or (s.previewing and rec.event not in FATAL_EVENTS):
+                    continue
+                if s.previewing:
+                    self._previewed.setdefault(s.run, []).append(_gist_of(rec))
+                if self.as_json:
+                    obj = {"type": "event", "time": iso_utc(rec.t or time.time()), "run": s.run, **_event_fields(rec)}
+                    self.out.write(json.dumps(obj, allow_nan=False) + "\n")
+                else:
+                    self.out.write(one_line(event_line(rec, s.run)) + "\n")
             self.out.flush()
+
+    def _fresh(self, s: RunSnapshot) -> tuple[list[Record], int]:
+        """The events of `s` this printer has not seen, oldest first, and how many more came that `s` no longer
+        holds. Counted by `events_seen`, apart for the preview (its own count); by the newest event's (source,
+        line) where the run does not count them (a node of an older runwatch)."""
+        if s.events_seen:
+            key = (s.run, s.previewing)
+            fresh = s.events_seen - self._counted.get(key, 0)
+            self._counted[key] = s.events_seen
+            if fresh <= 0:
+                return [], 0
+            return list(s.events[-fresh:]), max(0, fresh - len(s.events))
+        if not s.events:
+            return [], 0
+        mark = self._seen_events.get(s.run)
+        self._seen_events[s.run] = (s.events[-1].source, s.events[-1].line)
+        new: list[Record] = []
+        for rec in reversed(s.events):
+            if (rec.source, rec.line) == mark:
+                break
+            new.append(rec)
+        return new[::-1], 0
+
+
+_PRINTED = FATAL_EVENTS | {"checkpoint_saved", "finished", "exit", "restarted"}
+"""The events line mode prints; the rest (a W&B run's system notes, eval markers) show in the TUI's log."""
 
 
 def _status(severity: Severity) -> int:

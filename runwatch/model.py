@@ -286,6 +286,11 @@ class RunSnapshot:
     records: int = 0
     events: tuple[Record, ...] = ()
     """The most recent event records, newest last (bounded)."""
+    events_seen: int = 0
+    """Event records the run has had in all, `events` the newest of them: how a front end that prints each
+    event once (line mode) knows how many are new since its last look, and how many it never saw (more
+    came at once than `events` holds: a big history's noisy stretch). 0: not counted (a node of an older
+    runwatch); the events are then told apart by (source, line)."""
     format: str | None = None
     notes: tuple[str, ...] = ()
     """One-line remarks for the user (waiting for file, permission denied …)."""

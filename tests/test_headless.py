@@ -16,11 +16,13 @@ from runwatch.headless import HeadlessPrinter, StatusSchedule
 from runwatch.model import (
     AlertState,
     GpuSample,
+    Kind,
     Notice,
     ProcessRole,
     ProcessState,
     Progress,
     RankProgress,
+    Record,
     RunSnapshot,
     RunState,
     SystemSample,
@@ -373,3 +375,64 @@ def test_the_events_of_a_big_logs_tail_print_once_not_from_the_preview_and_again
     else:
         said = [line.split(" ! ")[1].split(" ")[0] for line in out.getvalue().splitlines() if " ! " in line]
     assert said == ["checkpoint_saved", "finished"]
+
+
+def _event(event: str, line: int, step: int) -> Record:
+    return Record(Kind.EVENT, step=step, event=event, source="logs/train.log", line=line, message=f"{event} at step {step}")
+
+
+def test_events_that_left_the_snapshot_before_the_printer_looked_are_counted_on_stderr() -> None:
+    """The snapshot holds the newest events only: those that came and went between two looks were passed over
+    in silence. Now the run's count says how many; the printer prints what it holds, in order, and says the rest."""
+    ckpt = [_event("checkpoint_saved", 10 * i, i) for i in range(1, 9)]
+    clock = Clock()
+    first, later = snap(events=tuple(ckpt[:3]), events_seen=3), snap(events=tuple(ckpt[5:]), events_seen=8)
+    source = FakeSource([[first], [later], [later]], clock)
+    out, err = io.StringIO(), io.StringIO()
+    HeadlessPrinter(out, err, interval=3600.0, as_json=True, clock=clock).run(
+        source, lambda: False, lambda snaps: source.all_ended)
+    lines = [json.loads(x)["line"] for x in out.getvalue().splitlines() if '"type": "event"' in x]
+    assert lines == [10, 20, 30, 60, 70, 80]
+    assert err.getvalue() == ("runwatch: train: 2 earlier events not printed (more came in one read than line mode "
+                              "keeps; `runwatch parse --output jsonl` lists every one)\n")
+
+
+def test_a_previews_fatal_events_print_at_once_its_others_in_the_order_of_the_history() -> None:
+    """A new user's review: `tail` of a big log printed the events of its tail (the preview) first and then
+    those of its history, the oldest checkpoint after the newest. Now a preview prints only what is fatal
+    (a crash at the end of a big log is news now, and prints once); the rest wait for the history."""
+    clock = Clock()
+    preview = snap(previewing=True, events=(_event("checkpoint_saved", 3, 900), _event("traceback", 7, 950)),
+                   events_seen=2)
+    history = snap(events=(_event("checkpoint_saved", 100, 100), _event("checkpoint_saved", 1003, 900),
+                           _event("traceback", 1007, 950)), events_seen=3)
+    source = FakeSource([[preview], [history], [history]], clock)
+    out = io.StringIO()
+    HeadlessPrinter(out, io.StringIO(), interval=3600.0, as_json=True, clock=clock).run(
+        source, lambda: False, lambda snaps: source.all_ended)
+    said = [(e["event"], e["line"]) for e in map(json.loads, out.getvalue().splitlines()) if e["type"] == "event"]
+    assert said == [("traceback", 7), ("checkpoint_saved", 100), ("checkpoint_saved", 1003)]
+
+
+def test_tail_of_a_log_with_hundreds_of_events_prints_them_in_order_and_counts_those_it_could_not(
+    tmp_path: Path,
+) -> None:
+    """The review's case on a real recording: 150 nanoGPT runs one after another in one log (each saves two
+    checkpoints; each after the first is a restart), read by the engine and printed as `tail --json` does.
+    Every event is printed or counted, and those printed come in the order of the log."""
+    from runwatch.engine import Engine, EngineOptions
+
+    one = (FIXTURES / "realruns/nanogpt-tb-healthy/run/train.log").read_bytes()
+    log = tmp_path / "train.log"
+    log.write_bytes(one * 150)
+    out, err = io.StringIO(), io.StringIO()
+    with Engine([str(log)], EngineOptions(poll_interval=0.1)) as eng:
+        snaps = HeadlessPrinter(out, err, interval=3600.0, as_json=True).run(
+            eng, lambda: False, lambda s: bool(s) and s[0].records > 0 and not s[0].reading_history)
+    events = [e for e in map(json.loads, out.getvalue().splitlines()) if e["type"] == "event"]
+    missed = sum(int(x.split(" earlier events")[0].rpartition(" ")[2]) for x in err.getvalue().splitlines())
+    checkpoints = one.count(b"saving checkpoint") * 150
+    assert checkpoints == 300 and snaps[0].events_seen == checkpoints + 149
+    assert len(events) + missed == snaps[0].events_seen
+    lines = [e["line"] for e in events]
+    assert lines == sorted(lines) and len(set(lines)) == len(lines)

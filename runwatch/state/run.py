@@ -73,6 +73,8 @@ class RunTracker:
         self.stall_factor = stall_factor
         self.pause_factor = pause_factor
         self._events: deque[Record] = deque(maxlen=max_events)
+        self._events_seen = 0
+        """Events appended in all (RunSnapshot.events_seen)."""
         self._counts: dict[Kind, int] = dict.fromkeys(Kind, 0)
         self._records = 0
         self._latest_main: dict[str, float] = {}
@@ -565,7 +567,7 @@ class RunTracker:
         self._lead.clear()
         self._step_of.clear()
         self._attempts.restart(source, step, epoch)
-        self._events.append(Record(
+        self._event(Record(
             Kind.EVENT, step=int(step), t=now, event=Event.RESTARTED, source=source, line=line,
             message=f"the run started again at step {int(step)} (it was at step {int(was)}): attempt "
                     f"{self._attempts.count}, charted and judged on its own"))
@@ -630,10 +632,14 @@ class RunTracker:
             series.extend(xs, np.full(count, value), now)
         self._latest_main[STEP_INTERVAL] = value
 
+    def _event(self, rec: Record) -> None:
+        self._events.append(rec)
+        self._events_seen += 1
+
     def _apply_event(self, rec: Record, now: float) -> None:
         if rec.step is None and rec.event == Event.CHECKPOINT_SAVED and (at := max(self._last_x, self._eval_x)) >= 0:
             rec = dataclasses.replace(rec, step=int(at))  # nanoGPT's `saving checkpoint to out`: the step before it
-        self._events.append(rec)
+        self._event(rec)
         self._end.event(rec, now)
         if rec.kind == Kind.CHECKPOINT or rec.event == Event.CHECKPOINT_SAVED:
             self.progress.mark_pause()
@@ -752,7 +758,7 @@ class RunTracker:
         return RunSnapshot(
             run=self.run, source=self.source, time=now, state=state, progress=progress,
             metrics=self.latest(), ranks=self.ranks.snapshot(), last_record_t=self._last_record_t,
-            records=self._records, events=tuple(self._events), format=None, notes=(),
+            records=self._records, events=tuple(self._events), events_seen=self._events_seen, format=None, notes=(),
         )
 
 
