@@ -482,3 +482,17 @@ def test_a_progress_bars_zero_elapsed_time_is_no_runtime(tmp_path: Path) -> None
                                        " an estimate)")
     whole = json.loads((run.parent / "manifest.json").read_text())["duration_s"]  # the recorder's wall time
     assert float(re.search(r"\(([\d.]+) s,", row(md, "runtime")).group(1)) < whole
+
+
+def test_a_slowdown_in_a_bar_log_is_the_runtime_its_bar_counts(tmp_path: Path) -> None:
+    """The run lab's Keras run 8× slower from its third epoch: the run's median step time × its 1000 steps
+    said 44 s where the bar's own epochs (their last frames' ms/step × 200 steps) count 29."""
+    run = FIXTURES / "realruns/keras-v1-slow/run"
+    text = re.sub(r"\x1b\[[0-9;]*m", "", (run / "train.log").read_text("utf-8", "replace"))
+    ends = re.findall(r"^(\d+)/\1 \S+ \d+s (\d+)ms/step .* val_loss", text.replace("\r", "\n"), re.M)
+    assert len(ends) == 5  # one per epoch
+    counted = sum(int(steps) * int(ms) for steps, ms in ends) / 1000
+    code, md = report(run, tmp_path)
+    assert code == 1  # the slowdown warns
+    said = float(re.search(r"\(([\d.]+) s,", row(md, "runtime")).group(1))
+    assert abs(said - counted) < 1.0, (said, counted)
