@@ -43,6 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _support import run_as_installed
 from parse_throughput import write_log
 
 
@@ -105,12 +106,9 @@ def _cpu(argv: list[str], repeat: int) -> float:
 
 def spacing(sizes: list[int], repeat: int) -> int:
     """check CPU ÷ parse CPU on dense and sparse Megatron logs of each size (see the module's docstring)."""
-    import compileall
-
-    import runwatch
     from runwatch.alerts.rules.stall import StallParams
 
-    compileall.compile_dir(str(Path(runwatch.__file__).parent), quiet=1)
+    run_as_installed()
     sparse = 1.5 * StallParams().after
     cmd = [sys.executable, "-m", "runwatch"]
     print(f"Megatron logs, every step line stamped; {os.cpu_count()} CPUs; CPU s, best of {repeat}")
@@ -154,13 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.log is None:
             write_log(path, args.lines)
         lines = sum(1 for _ in open(path, "rb"))
-        import compileall
-
-        import runwatch
-
         # both commands timed as installed code runs: from bytecode (PYTHONDONTWRITEBYTECODE=1, set on some
         # machines, recompiles every module at every start: 0.1-0.3 s more for check, which imports more)
-        compileall.compile_dir(str(Path(runwatch.__file__).parent), quiet=1)
+        run_as_installed()
         cmd = [sys.executable, "-m", "runwatch"]
         wc = _best(["wc", "-l", str(path)], args.repeat)
         parse = _best([*cmd, "parse", "--output", "summary", str(path)], args.repeat)
@@ -168,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         start = _best([*cmd, "--version"], args.repeat)
         from format_throughput import history_read
 
-        tail = min(history_read([*cmd, "tail", str(path), "--headless", "--json", "--interval", "0.1"])
-                   for _ in range(args.repeat))
+        tail = min(history_read([*cmd, "tail", str(path), "--headless", "--json", "--interval", "0.1"])[0]
+                   for _ in range(args.repeat))  # (wall, CPU): the wall, as the other rows
 
         t0 = time.perf_counter()
         (run,) = plan_runs([str(path)])

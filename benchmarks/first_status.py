@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import rss_mb, runwatch_cmd
+from _support import rss_mb, run_as_installed, runwatch_cmd
 from format_throughput import BY_NAME, FORMATS
 
 HERE = Path(__file__).resolve().parent
@@ -87,13 +87,6 @@ def head(src: Path, dst: Path, lines: int) -> Path:
     with open(src, "rb") as f, open(dst, "wb") as out:
         out.writelines(line for _, line in zip(range(lines), f, strict=False))
     return dst
-
-
-def child_env(pycache: Path) -> dict[str, str]:
-    """runwatch as installed: bytecode cached (in a cache of the benchmark's own, not beside the sources)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(pycache)
-    return env
 
 
 # -- one run of `runwatch tail` -------------------------------------------------------------------
@@ -337,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="runwatch-bench-first-"))
     where = args.logs or tmp
     where.mkdir(parents=True, exist_ok=True)
-    env = child_env(tmp / "pycache")
+    env = run_as_installed()
     try:
         import runwatch
 
@@ -348,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.perf_counter() - t:.0f} s in {where}")
         small = head(logs.get("picollm") or make_log("picollm", args.lines, where), tmp / "small.log", SMALL_LINES)
         subprocess.run([*runwatch_cmd(), "parse", "--output", "summary", str(small)], env=env, check=True,
-                       capture_output=True)  # the warm-up: runwatch's bytecode cached
+                       capture_output=True)  # the warm-up: the files runwatch reads in the OS cache
         floor = statistics.median(interpreter_floor() for _ in range(3))
         print(f"runwatch from {Path(runwatch.__file__).parent}; load average "
               f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; python -c pass: "

@@ -68,7 +68,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import naive_parse, rss_mb
+from _support import naive_parse, rss_mb, run_as_installed
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests/fixtures"
@@ -406,7 +406,7 @@ def render(rows: dict[str, dict[str, float]], lines: int) -> str:
             f"{r['clean_cpu'] / r['noisy_cpu']:6.0%}{r['noisy_mb']:8.0f}"
             f"{r['tail']:8.2f}{r['tail'] / r['noisy']:7.2f}{r['tail_cpu'] / r['noisy_cpu']:6.2f}"
         )
-    out.append("parse: `runwatch parse --output summary --format F` incl. start-up; per-line: SourceParser.feed in "
+    out.append("parse: `runwatch parse --output summary --format F` incl. start-up (from cached bytecode, as installed); per-line: SourceParser.feed in "
                f"process (batches of 10,000 lines); lone µs: CPU µs a line of `feed` of one line at a time, then "
                f"`settle` ({LONE_LINES:,} lines); lone ×: the naive regex's CPU µs a line ÷ lone µs (goal ≥ 1); burst: "
                "a live follower's 1 MiB reads (splitter, feed_bytes) in process; naive: re.search + float() in process; "
@@ -428,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         _child(*args.child)
         return 0
+    run_as_installed()
     tmp = Path(tempfile.mkdtemp(prefix="runwatch-formats-"))
     rows: dict[str, dict[str, float]] = {}
     try:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import naive_parse, rss_mb
+from _support import naive_parse, rss_mb, run_as_installed
 
 CHUNK = 8 << 20
 NOISE = 0.10
@@ -305,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         _child(*args.child)
         return 0
+    run_as_installed()
     tmp = Path(tempfile.mkdtemp(prefix="runwatch-bench-"))
     try:
         path = args.log or tmp / "nanochat_train.log"

@@ -18,7 +18,6 @@ PNGs and the document. Prints figures and the ratio; the issue's goal is report
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import resource
 import subprocess
@@ -31,6 +30,7 @@ from typing import NamedTuple, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _support import run_as_installed
 from parse_throughput import write_log
 
 T = TypeVar("T")
@@ -106,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs of each command; the fastest is shown")
     args = ap.parse_args(argv)
 
-    import runwatch
-
-    compileall.compile_dir(str(Path(runwatch.__file__).parent), quiet=1)
+    run_as_installed()
     with tempfile.TemporaryDirectory(prefix="runwatch-bench-") as tmp:
         path = args.log or Path(tmp) / "nanochat_train.log"
         if args.log is None:
