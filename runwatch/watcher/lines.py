@@ -177,7 +177,7 @@ class LineSplitter:
                 lines = self.feed(data[:start])
             else:  # the open line's start is plain bytes: it goes with the rest of the line
                 held, self._buf = self._buf, b""
-        block = held + data[start:cut] if held or start else data[:cut]
+        block = b"".join((held, memoryview(data)[start:cut])) if held or start else data[:cut]  # one copy, not two
         pieces: list[bytes | list[str]] = []
         pos = 0
         odd = _odd_lines(block, min(self.max_line, MAX_LINE_BYTES))

@@ -128,10 +128,18 @@ def history_read(batches: list[LineBatch]) -> bool:
     return any(not b.history and not b.count for b in batches)  # the end-of-history marker
 
 
-@pytest.mark.parametrize(("chunk_size", "some_raw"), [(777, True), (4096, True), (1 << 20, False)])
-def test_raw_history_holds_the_lines_the_splitter_gives(log: Path, chunk_size: int, some_raw: bool) -> None:
-    """One read of the whole file holds an over-long line: no raw block then, the splitter cuts it."""
-    append(log, noisy_history())
+@pytest.mark.parametrize("chunk_size", [777, 4096, 1 << 20])
+@pytest.mark.parametrize("plain_stretch", [False, True])
+def test_raw_history_holds_the_lines_the_splitter_gives(log: Path, chunk_size: int, plain_stretch: bool) -> None:
+    """One read of the whole file, odd lines (over-long, frames) among plain ones: only a stretch of plain
+    lines worth a parser's block call (RAW_MIN_BYTES) goes raw, whatever the follower's chunk size (a history's
+    read goes to the splitter whole); the lines are the splitter's either way."""
+    from runwatch.watcher.lines import RAW_MIN_BYTES
+
+    stretch = numbers(0, 9000).encode() if plain_stretch else b""
+    assert len(stretch) >= RAW_MIN_BYTES or not plain_stretch
+    history = noisy_history()
+    append(log, history[: len(history) // 2] + stretch + history[len(history) // 2 :])
     runs = []
     for raw_history in (False, True):
         got = Collector()
@@ -143,7 +151,9 @@ def test_raw_history_holds_the_lines_the_splitter_gives(log: Path, chunk_size: i
     assert raw.lines()[-1] == "step 02999 | loss: 428.428571"  # the unterminated line waits for its end
     assert (fast.dropped_bytes, fast.truncated_lines) == (per_line.dropped_bytes, per_line.truncated_lines) != (0, 0)
     assert len(raw.said("was cut")) == len(lines.said("was cut")) == 1
-    assert any(b.raw for b in raw.batches) == some_raw and not any(b.raw for b in lines.batches)
+    assert any(b.raw for b in raw.batches) == plain_stretch and not any(b.raw for b in lines.batches)
+    if plain_stretch:  # the stretch and the plain lines up to the frames around it (every 211 steps) went raw
+        assert 9000 < sum(b.count for b in raw.batches if b.raw) < 9000 + 2 * 250
 
 
 def test_a_live_burst_goes_raw_and_a_trickle_as_lines(log: Path, got: Collector) -> None:
