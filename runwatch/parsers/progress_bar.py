@@ -308,34 +308,41 @@ class ProgressBarParser(FormatParser):
         """The step of a rich frame on the line above: its metrics column may wrap onto the next lines."""
         self._stopped: str | None = None
         """The `Trainer.fit` stopped line, once seen."""
-        self._finish_again = False
-        """A rich bar printed its last frame after the stopped line (it draws on a pipe only when stopped):
-        its steps would read as the run going on, so the finish is said again after them."""
+        self._finish_due = False
+        """The finish is not said yet. A rich bar draws on a pipe only when fit stops: its last frame comes
+        after the stopped line, and its steps would read as the run going on, so the finish is owed after
+        them. At a stopped line before any step (that rich bar's case) the finish waits for the first line
+        that is no frame, or for the follower to have read all there is (`settle`): said there and again
+        after the frame, a finished run printed `finished` twice, once at no step. After steps it is said
+        at the stopped line (a tqdm bar's), and owed again if a rich frame follows."""
 
     def parse(self, line: str) -> Record | None:
         rec = self._frame(line)
         if rec is not None and rec.step is not None:
             self._step = rec.step
-            self._finish_again = self._stopped is not None and self._wrapped_step is not None
+            self._finish_due = self._finish_due or (self._stopped is not None and self._wrapped_step is not None)
         if FIT_STOPPED in line:  # the message alone: a bar's frame may be glued before it
             self._stopped = line[line.index(FIT_STOPPED):].strip()[:500]
-            return self._finished()
-        if rec is None and self._finish_again:
+            if self._step is None:
+                self._finish_due = True
+                return rec
+            return self._finished()  # a frame glued before it was read: its step is the finish's
+        if rec is None and self._finish_due:
             return self._finished()
         return rec
 
     def flush(self) -> Record | None:
-        return self._finished() if self._finish_again else None
+        return self._finished() if self._finish_due else None
 
     def settle(self) -> Record | None:
-        """The rich bar's last frame (and its wrapped metric lines) came after the stopped line: the finish
-        is said again now, when the follower has read all there is, instead of at a next line that a
+        """The finish not said yet (the stopped line, a rich bar's last frame and its wrapped metric lines
+        after it) is said now, when the follower has read all there is, instead of at a next line that a
         finished run never writes (live, the run read as still running). More wrapped lines later are
         steps of the same frame again, and the finish is said again after them."""
-        return self._finished() if self._finish_again else None
+        return self._finished() if self._finish_due else None
 
     def _finished(self) -> Record:
-        self._finish_again = False
+        self._finish_due = False
         return Record(Kind.EVENT, step=self._step, event=Event.FINISHED, message=self._stopped)
 
     def _frame(self, line: str) -> Record | None:
@@ -378,8 +385,8 @@ class ProgressBarParser(FormatParser):
     def take_row(self, line: str) -> Row | None:
         """The row of a plain training frame (`PLAIN_FRAME`) past its epoch's start, the state left as `parse`
         leaves it; None, with nothing changed, for any other line or while a rich bar's wrap, a
-        percent-only line or a finish said again is pending (then `parse` reads it)."""
-        if self._wrapped_step is not None or self._pending_desc or self._finish_again:
+        percent-only line or a finish not said yet is pending (then `parse` reads it)."""
+        if self._wrapped_step is not None or self._pending_desc or self._finish_due:
             return None
         frame = plain_frame_of(line)
         if frame is None or FIT_STOPPED in line:
@@ -399,8 +406,8 @@ class ProgressBarParser(FormatParser):
 
     def ready_for_frames(self, frames: FrameBlock | None = None) -> bool:
         """Whether the next lines' plain training frames may be taken as `take_frames` takes them (as
-        `take_row` would, one by one): no rich bar's wrap, percent-only line or finish said again pending."""
-        return self._wrapped_step is None and not self._pending_desc and not self._finish_again
+        `take_row` would, one by one): no rich bar's wrap, percent-only line or finish not said yet pending."""
+        return self._wrapped_step is None and not self._pending_desc and not self._finish_due
 
     def take_frames(self, block: FrameBlock, at: np.ndarray) -> RowColumns:
         """The rows of `block` at line indices `at` (ascending, every line between them neutral: `FrameBlock`),
