@@ -24,6 +24,7 @@ from runwatch.alerts.diagnosis import stall_diagnosis
 from runwatch.alerts.judge import Judge, Judged
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
+from runwatch.alerts.rules.base import resolution_of
 from runwatch.alerts.rules.stall import Stall
 from runwatch.alerts.silences import SilenceBook
 from runwatch.alerts.sinks.base import Sink, SinkConfigError, SinkFilter
@@ -232,17 +233,8 @@ class Alerting:
 
     def _resolution(self, rules: Mapping[str, Rule[Any]], trackers: Mapping[str, RunTracker], alert: Alert,
                     now: float) -> str | None:
-        """What ended `alert`, from its rule's optional `resolution(run, alert, now)` (stall has one)."""
-        say = getattr(rules.get(alert.rule), "resolution", None)
-        tracker = trackers.get(alert.run)
-        if say is None or tracker is None:
-            return None
-        try:
-            text = say(tracker, alert, now)
-        except Exception:  # a rule bug must not stop the lifecycle; the generic summary stands
-            log.exception("rule %s could not describe its resolution", alert.rule)
-            return None
-        return text if isinstance(text, str) and text else None
+        """What ended `alert`, from its rule's `resolution(run, alert, now)`."""
+        return resolution_of(rules.get(alert.rule), trackers.get(alert.run), alert, now)
 
     def briefs(self, run: str) -> tuple[AlertBrief, ...]:
         """The run's alerts as the snapshot carries them."""

@@ -78,6 +78,27 @@ def test_a_resolved_stall_says_which_step_ended_it() -> None:
     alerting.stop()
 
 
+def test_a_slowdown_that_became_the_baseline_resolves_saying_it_is_still_slow() -> None:
+    """A lasting slowdown becomes the drift rule's baseline and resolves (speed.py): its RESOLVED says the run
+    is still slow, not that it recovered."""
+    config = load_config(None, overrides=["step_time_drift.resolve_after=1s", "step_time_drift.baseline=100",
+                                          "step_time_drift.recent=20"])
+    alerting = Alerting(config, persist=False)
+    steps = [step(i, loss=2.0, step_time=0.05 if i < 120 else 0.5) for i in range(400)]
+    notes: list[Notification] = []
+    tracker, last = feed(steps[:120], dt=0.05)
+    tracker, last = feed(steps[120:130], tracker=tracker, start=last + 0.5, dt=0.5)
+    notes += alerting.tick([(tracker, None, [])], last)
+    for i in range(130, 400, 10):  # they arrive as slowly as they say
+        tracker, last = feed(steps[i : i + 10], tracker=tracker, start=last + 0.5, dt=0.5)
+        notes += alerting.tick([(tracker, None, [])], last + 0.01)
+    drift = [(n.state, n.alert.summary) for n in notes if n.alert.rule == "step_time_drift"]
+    assert drift[0][0] == AlertState.FIRING and drift[0][1].startswith("steps take 0.5 s, 10× the 0.05 s before")
+    assert drift[-1] == (AlertState.RESOLVED, "still slow: steps take 0.5 s, past the 0.075 s it fired at; the "
+                                              "slower pace is now the baseline it compares with")
+    alerting.stop()
+
+
 def test_a_briefs_badge_comes_from_its_rule_not_its_name() -> None:
     """The engine read `"stall" in firing`: a rule now declares what its firing says of the run."""
     config = load_config(None, overrides=["stall.after=1.5s"])

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
 
 from runwatch.alerts.lifecycle import AlertManager
+from runwatch.alerts.rules.base import resolution_of
 from runwatch.commands.parse import SourceProblems, readers_of
 from runwatch.commands.readers import ItemsReader, Reader
 from runwatch.config import Config
@@ -56,6 +57,9 @@ class Fired:
     """Still firing at the end by the lifecycle's clock, but its rule no longer found the condition at
     the last evaluation: it would resolve after its hold time (`resolve_after`), which a replay that
     ends with the log never reaches. A spike 250 steps before the end is not "still firing"."""
+    cleared_why: str | None = None
+    """What its rule says of how it cleared, where it says (`Rule.resolution`): a slowdown still there that
+    has become the rule's baseline is no recovery."""
 
 
 def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | None, *,
@@ -143,9 +147,12 @@ def summarize(result: Replay) -> list[Fired]:
         if key in out and step is not None:
             out[key].last_step = max(step, out[key].first_step or 0)
     held = {f.key for t, f in result.findings if t >= result.end}  # found at the last evaluation
+    rules = {r.id: r for r in result.judge.rules} if result.judge is not None else {}
+    final = {a.key: a for a in _final_alerts(result)}
     for key, fired in out.items():
         if fired.firing_at_end and key not in held:
             fired.firing_at_end, fired.cleared = False, True
+            fired.cleared_why = resolution_of(rules.get(fired.rule), result.tracker, final[key], result.end)
     return sorted(out.values(), key=lambda f: (f.severity != Severity.CRITICAL, f.first_step or 0))
 
 
@@ -258,6 +265,8 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
         times = f", {f.times}×" if f.times > 1 else ""
         lines.append(f"  {f.severity!s:<8} {f.rule:<16} {labels:<24} {_span(f)}{times}; {end}")
         lines.append(f"           {f.summary}")
+        if f.cleared_why:
+            lines.append(f"           cleared: {f.cleared_why}")
     return "\n".join(lines)
 
 
@@ -285,7 +294,7 @@ def _json(name: str, source: str, result: Replay, fired: list[Fired]) -> dict[st
         "notes": notes(result),
         "alerts": [{"rule": f.rule, "severity": str(f.severity), "labels": f.labels, "summary": f.summary,
                     "first_step": f.first_step, "last_step": f.last_step, "times": f.times,
-                    "firing_at_end": f.firing_at_end, "cleared_before_end": f.cleared,
+                    "firing_at_end": f.firing_at_end, "cleared_before_end": f.cleared, "cleared_why": f.cleared_why,
                     # a number, NaN/Inf as "nan"/"inf", as `tail --json` and the alert payload give it (it was
                     # fmt_value's display text: "NaN", "2820", "6.031")
                     "value": json_number(f.value) if isinstance(f.value, float) else f.value}

@@ -71,6 +71,25 @@ def test_a_bars_rate_after_a_hang_is_no_slowdown(name: str, capsys: pytest.Captu
     assert obj["notes"] == [] and [a["rule"] for a in obj["alerts"]] == ["stall"]
 
 
+@pytest.mark.parametrize(("name", "said"), [
+    ("keras-v1-slow", "still slow: steps take 0.044 s, past the 0.0125 s it fired at; the slower pace is now the "
+                      "baseline it compares with"),  # 8× slower from step 400 to the end
+    ("nanogpt-tb-slowfor", "pace back: steps take 0.03828 s (it fired past 0.1009 s)"),  # slow for a while
+])
+def test_a_slowdown_that_cleared_says_whether_it_is_over(name: str, said: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: the run lab's Keras run, 8× slower from step 400 to its end, read
+    `step_time_drift … cleared before the end`: its slow frames had become most of the rule's baseline. A
+    slowdown that is over says so too."""
+    manifest = json.loads((REALRUNS / name / "manifest.json").read_text())
+    assert manifest["fault"].startswith(("slow@", "slowfor@"))
+    assert main(["check", str(REALRUNS / name / "run"), "--json"]) == 1
+    [drift] = json.loads(capsys.readouterr().out)["alerts"]
+    assert (drift["rule"], drift["cleared_before_end"], drift["cleared_why"]) == ("step_time_drift", True, said)
+    assert main(["check", str(REALRUNS / name / "run")]) == 1
+    assert f"           cleared: {said}\n" in capsys.readouterr().out
+
+
 def test_a_log_without_times_is_said_to_hide_hangs(capsys: pytest.CaptureFixture[str]) -> None:
     """A new user's review: `check` said OK on the run lab's 75 s hangs in logs whose lines carry no time
     (tutorial-dlhang, nanogpt-tb-hang), and nothing said a hang cannot show there. A progress bar's

@@ -24,6 +24,7 @@ bool, string or tuple.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,10 +32,12 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import numpy as np
 
-from runwatch.alerts.types import Finding, RuleTiming, make_labels
+from runwatch.alerts.types import Alert, Finding, RuleTiming, make_labels
 from runwatch.errors import BadValueError
 from runwatch.model import Record, RunState, Severity
 from runwatch.state.run import RunTracker
+
+log = logging.getLogger("runwatch.rules")
 
 CONFIG_ALIASES = {"for": "for_s", "resolve_after": "resolve_after_s", "repeat_interval": "repeat_interval_s"}
 """Config key → `Params` field, where the two differ; every other key is its field's name."""
@@ -160,6 +163,12 @@ class Rule(Generic[P]):
         """The condition itself; subclasses implement it, reading only the tail of each series."""
         raise NotImplementedError
 
+    def resolution(self, run: RunTracker, alert: Alert, now: float) -> str | None:
+        """What ended `alert`, said when it resolves (and by `check` of an alert its rule no longer found at
+        the end); None: the generic "cleared; was: …". A rule says it where the end itself is news: the step
+        that ended a stall, or a slowdown that is still there but has become the rule's baseline."""
+        return None
+
     def widened(self, points: int) -> Rule[P]:
         """This rule, looking back over at least the newest `points` records.
 
@@ -186,6 +195,19 @@ class Rule(Generic[P]):
             rule=self.id, labels=make_labels(run=run.run, rank=rank, metric=metric, **(labels or {})),
             severity=self.severity, summary=summary, metric=metric, source=run.source, **fields,
         )
+
+
+def resolution_of(rule: Rule[Any] | None, run: RunTracker | None, alert: Alert, now: float) -> str | None:
+    """`rule.resolution`, where there is a rule and a run, guarded: a rule's bug must not stop the lifecycle
+    nor a check; the generic summary stands (the error is logged with its traceback)."""
+    if rule is None or run is None:
+        return None
+    try:
+        text = rule.resolution(run, alert, now)
+    except Exception:
+        log.exception("rule %s could not describe its resolution", alert.rule)
+        return None
+    return text if isinstance(text, str) and text else None
 
 
 def param_table(params_cls: type[RuleParams]) -> list[tuple[str, Any, bool]]:

@@ -9,7 +9,9 @@ degraded link, a slow node, a data loader falling behind) moves every step.
 
 The baseline is the tail before the recent window, not the run's first
 minutes (rules read only the tail): a slowdown that lasts longer than about
-half the baseline window becomes the new normal and the alert resolves.
+half the baseline window becomes the new normal and the alert resolves. That
+is no recovery, and the resolution says so (`resolution`): the pace is still
+past the bar the alert fired at.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 from runwatch.alerts.rules.base import Coming, Rule, RuleParams, duration
 from runwatch.alerts.rules.robust import baseline_slice
 from runwatch.alerts.rules.tail import Tail, first_tail, fmt, history, median_of, step_at
-from runwatch.alerts.types import Finding
+from runwatch.alerts.types import Alert, Finding
 from runwatch.model import Severity
 from runwatch.state.pace import STEP_INTERVAL
 from runwatch.state.run import RunTracker
@@ -89,6 +91,30 @@ class _Drift(Rule[D]):
     def large_enough(self, level: float, base: float) -> bool:
         """Whether a change past the ratio is also large in absolute terms (by default, any is)."""
         return True
+
+    def still(self, found: Tail, level: float, bar: float) -> str:
+        """The resolution of a slowdown still there: the newest median `level` past the `bar` it fired at."""
+        raise NotImplementedError
+
+    def back(self, found: Tail, level: float, bar: float) -> str:
+        """The resolution of a slowdown that is over: the newest median `level` back within the `bar`."""
+        raise NotImplementedError
+
+    def resolution(self, run: RunTracker, alert: Alert, now: float) -> str | None:
+        """Whether the pace came back or the slower pace became the baseline: the newest `recent` points'
+        median against the bar the alert last fired at (its threshold). The run lab's Keras run, 8× slower
+        from step 400 to its end, read "cleared before the end" in `check` and would have sent a resolved
+        notification: its slow frames had become most of the baseline."""
+        p = self.params
+        found = first_tail(run, self.judged_metrics(run), p.recent + p.baseline)
+        if found is None or alert.threshold is None or alert.metric not in (None, found.metric):
+            return None
+        parts = split(found, recent=p.recent, warmup=p.warmup, min_baseline=p.min_baseline)
+        if parts is None:
+            return None
+        level = parts[0]
+        bar = float(alert.threshold)
+        return self.still(found, level, bar) if self._slower(level, bar, 1.0) else self.back(found, level, bar)
 
     def widened(self, points: int) -> Rule[D]:
         """This rule, judging also the windows of `recent` points (half a window apart) that ended among
@@ -297,6 +323,13 @@ class StepTimeDrift(_Drift[StepTimeDriftParams]):
     def summary(self, found: Tail, level: float, base: float) -> str:
         return f"steps take {fmt(level)} s, {level / base:.2g}× the {fmt(base)} s before"
 
+    def still(self, found: Tail, level: float, bar: float) -> str:
+        return (f"still slow: steps take {fmt(level)} s, past the {fmt(bar)} s it fired at; the slower pace "
+                "is now the baseline it compares with")
+
+    def back(self, found: Tail, level: float, bar: float) -> str:
+        return f"pace back: steps take {fmt(level)} s (it fired past {fmt(bar)} s)"
+
 
 @dataclass(frozen=True)
 class ThroughputDropParams(DriftParams):
@@ -320,3 +353,10 @@ class ThroughputDrop(_Drift[ThroughputDropParams]):
 
     def summary(self, found: Tail, level: float, base: float) -> str:
         return f"{found.metric} down {100.0 * (1.0 - level / base):.0f}%: {fmt(level)} vs {fmt(base)} before"
+
+    def still(self, found: Tail, level: float, bar: float) -> str:
+        return (f"still slow: {found.metric} {fmt(level)}, under the {fmt(bar)} it fired at; the lower rate is "
+                "now the baseline it compares with")
+
+    def back(self, found: Tail, level: float, bar: float) -> str:
+        return f"{found.metric} back up: {fmt(level)} (it fired under {fmt(bar)})"
