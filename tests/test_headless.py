@@ -31,6 +31,7 @@ from runwatch.present import fmt_duration, fmt_value, status_line, status_object
 from runwatch.state.system import SystemState
 from tests.support.alerts import make_notification
 from tests.support.paths import FIXTURES
+from tests.support.realruns import kv_run_that_raised
 from tests.support.system import gpu, proc
 
 
@@ -436,3 +437,22 @@ def test_tail_of_a_log_with_hundreds_of_events_prints_them_in_order_and_counts_t
     assert len(events) + missed == snaps[0].events_seen
     lines = [e["line"] for e in events]
     assert lines == sorted(lines) and len(set(lines)) == len(lines)
+
+
+def test_tail_of_a_key_value_log_that_crashed_reads_crashed_with_the_crash_firing(tmp_path: Path) -> None:
+    """A new user's review: `tail` of a key=value log that ended in a traceback read `[running]`, its crash
+    alert fired and resolved in the same second (the held steps came after the crash, a new attempt)."""
+    from runwatch.alerting import Alerting
+    from runwatch.config import load_config
+    from runwatch.engine import Engine, EngineOptions
+
+    log = kv_run_that_raised(tmp_path / "train.log")
+    out, err = io.StringIO(), io.StringIO()
+    alerting = lambda: Alerting(load_config(None), persist=False)  # noqa: E731
+    with Engine([str(log)], EngineOptions(poll_interval=0.1), alerting=alerting) as eng:
+        [snap] = HeadlessPrinter(out, err, interval=3600.0).run(
+            eng, lambda: False, lambda s: bool(s) and s[0].records > 0 and not s[0].reading_history
+            and any(a.rule == "crash" for a in s[0].alerts))
+    assert snap.state == RunState.CRASHED and snap.progress.step == 60
+    assert [(a.rule, a.state) for a in snap.alerts] == [("crash", AlertState.FIRING)]
+    assert "RESOLVED" not in out.getvalue()

@@ -590,6 +590,8 @@ class SourceParser:
                 if self._settings is not None:
                     self._setting(self._settings, text, lineno)
                 self._hold(rank, text, lineno, t, out)
+                if ev is not None and self._parser is None and self._held and self._detector is not None:
+                    self._choose_before(ev, out)
                 return
             try:  # as in _parse, inlined: this runs for every line
                 rec = parser.parse(text)
@@ -668,6 +670,18 @@ class SourceParser:
                 self._held.clear()
                 self._detector = Detector(failures=self.failures)
                 return
+        if found is not None:
+            self._choose(found, out)
+
+    def _choose_before(self, ev: Record, out: list[Record]) -> None:
+        """An event among held lines (a traceback after the step lines of a format with no signature line,
+        `key=value`'s, a plain loop's): the format is chosen from what was read, as a follower's catch-up
+        chooses it (`settle`), so that the held steps go out before the event (sorted into line order with
+        it). Released later, at the end of the input, they came after it: `check` replayed the crash before
+        the run's first step, the steps after it a new attempt, and said OK of a run that died of an OOM;
+        `tail` showed it running."""
+        assert self._detector is not None
+        found = self._detector.best(MIN_GUESS)
         if found is not None:
             self._choose(found, out)
 

@@ -15,7 +15,7 @@ from runwatch.cli import main
 from runwatch.commands.check import run_check
 from runwatch.config import load_config
 from tests.support.imports import BLOCK_WANDB
-from tests.support.realruns import REALRUNS
+from tests.support.realruns import REALRUNS, kv_run_that_raised
 from tests.support.runs import (
     CSV_NAN_STEP,
     HEALTHY,
@@ -88,6 +88,21 @@ def test_a_slowdown_that_cleared_says_whether_it_is_over(name: str, said: str,
     assert (drift["rule"], drift["cleared_before_end"], drift["cleared_why"]) == ("step_time_drift", True, said)
     assert main(["check", str(REALRUNS / name / "run")]) == 1
     assert f"           cleared: {said}\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("steps", [60, 120])
+def test_a_crash_after_the_steps_of_a_key_value_log_is_critical(tmp_path: Path, steps: int,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `check` said OK (exit 0) of a key=value log that ended in a traceback, which
+    `tail -` called a crash. The held steps came after the crash: replayed first, the crash was followed by
+    a new attempt."""
+    log = kv_run_that_raised(tmp_path / "train.log", steps)
+    assert main(["check", str(log), "--json"]) == 2
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["state"] == "crashed" and obj["step"] == steps
+    [crash] = obj["alerts"]
+    assert (crash["rule"], crash["first_step"], crash["firing_at_end"]) == ("crash", steps, True)
+    assert crash["summary"].startswith("uncaught exception: IndexError: index 304 is out of bounds")
 
 
 def test_a_log_without_times_is_said_to_hide_hangs(capsys: pytest.CaptureFixture[str]) -> None:

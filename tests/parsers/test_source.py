@@ -98,19 +98,28 @@ def test_held_records_and_events_come_out_in_line_order() -> None:
     assert brief(recs)[:3] == [("eval", 0, 7), ("dataloader_retry", None, 8), ("step", 1, 16)]
 
 
-def test_events_are_not_held_while_the_format_is_unknown() -> None:
-    """D1 (pure DeepSpeed engine) never gives a signature line, so its records wait for the end of the input;
-    an OOM among them is out at once, and the held records then follow in order at flush."""
+def test_an_event_among_held_lines_chooses_the_format_and_follows_their_steps() -> None:
+    """D1 (pure DeepSpeed engine) never gives a signature line, so its records wait; an OOM among them chooses
+    the format from what was read (as a follower's catch-up does) and goes out after their steps, in line
+    order. Released at the end of the input instead, they came after it: `check` replayed the crash before the
+    run's first step and said OK of a key=value run that died of an OOM."""
     d1 = ex("excerpts_deepspeed.json", "Excerpt D1")
     lines = [*d1[:13], failure("F4")[0], *d1[13:]]
     sp = SourceParser("ds.log")
     fed = sp.feed(lines, 1, 50.0)
-    assert brief(fed) == [("oom", None, 14)]
-    assert sp.format is None
-    tail = sp.flush()
     assert sp.format == "deepspeed"
-    assert brief(tail) == [("step", 40, 1), ("step", 40, 2), ("step", 50, 13), ("step", 50, 15), ("step", 60, 26)]
-    assert len({r.t for r in tail}) == 3 and 50.0 not in {r.t for r in tail}  # each line's own `[2022-03-11 …]`
+    assert brief(fed) == [("step", 40, 1), ("step", 40, 2), ("step", 50, 13), ("oom", None, 14), ("step", 50, 15),
+                          ("step", 60, 26)]
+    assert len({r.t for r in fed if r.kind == Kind.STEP}) == 3 and 50.0 not in {r.t for r in fed if r.kind == Kind.STEP}
+    assert sp.flush() == []
+
+
+def test_an_event_before_any_known_line_is_out_at_once() -> None:
+    """A crash before anything a format reads: no format can be chosen yet, and the event is not held."""
+    start = ex(OTHERS, "Excerpt X1", "accelerate")  # accelerate's start-up: no step line, no event
+    sp = SourceParser("x")
+    fed = sp.feed([*start, *failure("F4")[:1]], 1, 50.0)
+    assert brief(fed) == [("oom", None, len(start) + 1)] and sp.format is None
 
 
 def test_nothing_known_for_a_long_time_then_a_format() -> None:

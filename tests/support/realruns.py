@@ -223,3 +223,14 @@ def step_mismatches(rec: Recording, records: Iterator[dict[str, Any]]) -> list[s
             near = truth.get(key)
             bad.append(f"step {r.get('step')} rank {r.get('rank')} loss {v}: truth {near}")
     return bad
+
+
+def kv_run_that_raised(path: Path, steps: int = 60) -> Path:
+    """The run lab's key=value log (Python logging) cut after `steps` steps, then the uncaught IndexError
+    traceback of its nanoGPT run that raised: a format with no signature line, its records held while the
+    format is undecided, and a crash after them."""
+    kv = (REALRUNS / "kvlog-healthy/run/train.log").read_text().splitlines(keepends=True)[:steps]
+    raised = (REALRUNS / "nanogpt-tb-raise/run/train.log").read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(raised) if line.startswith("Traceback"))
+    path.write_text("".join(kv) + "".join(raised[start:]))
+    return path
