@@ -164,6 +164,12 @@ class ReplayClock:
         self._stamped: bool | None = None  # do step records carry their own time?
         self._per_step = default_dt  # the newest logged step time
         self._bars: dict[str, tuple[float, float]] = {}  # elapsed metric → (clock time at its 0, its last value)
+        self._bar_source: str | None = None
+        """The source whose elapsed time is the clock: the first to state one. A W&B run's `elapsed` (its
+        `_runtime`, from the process's start, every `logging_steps`) read beside the console bar's (from the
+        bar's start, whole seconds) made each of its rows a new bar: every row moved the clock by the run's
+        start-up, 39 s of steps in an 8 s HF run and "stalls" in a healthy one; as two clocks of their own,
+        the later of the two moved it, a second more than either."""
         self.bar_timed = 0
         """Step records a progress bar's elapsed time placed: Lightning's rich bar on a pipe prints one frame,
         at the end, and a clock it set once is no clock (`timed_by_bar`)."""
@@ -287,6 +293,10 @@ class ReplayClock:
         e = rec.metrics.get(name)
         if e is None or not math.isfinite(e):
             return self.now
+        if self._bar_source is None:
+            self._bar_source = rec.source
+        elif rec.source != self._bar_source:
+            return self.now  # another source's clock (see `_bar_source`)
         zero, last = self._bars.get(name, (before - e, e))
         if e < last:  # a new bar
             zero = before - e

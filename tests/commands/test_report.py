@@ -496,3 +496,19 @@ def test_a_slowdown_in_a_bar_log_is_the_runtime_its_bar_counts(tmp_path: Path) -
     assert code == 1  # the slowdown warns
     said = float(re.search(r"\(([\d.]+) s,", row(md, "runtime")).group(1))
     assert abs(said - counted) < 1.0, (said, counted)
+
+
+@pytest.mark.parametrize("name", ["hf-wandb-healthy", "hf-wandb-nan"])
+def test_a_wandb_run_beside_its_console_log_keeps_the_bars_clock(name: str, tmp_path: Path) -> None:
+    """A new user's review: with its W&B run beside it, an 8 s HF run's steps "took 39s" with 4.1 s lost to
+    2 slow steps (a healthy run): each W&B row's `elapsed` (its `_runtime`, from the process's start) read
+    as the console bar's moved the clock. The directory reports what its console log alone does."""
+    run = FIXTURES / "realruns" / name / "run"
+    assert (run / "wandb").is_dir()
+    _, whole = report(run, tmp_path / "dir")
+    _, alone = report(run / "train.log", tmp_path / "log")
+    stalls = row(whole, "time lost to stalls")
+    assert stalls == row(alone, "time lost to stalls") and stalls.startswith("0s in 0 steps")
+    took = float(re.search(r"of the ([\d.]+)s the steps took", stalls).group(1))
+    runtime = float(re.search(r"\(([\d.]+) s, from the trainer's train_runtime\)", row(whole, "runtime")).group(1))
+    assert took <= runtime
