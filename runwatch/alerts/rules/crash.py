@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
-from runwatch.alerts.types import Finding
+from runwatch.alerts.types import Alert, Finding
 from runwatch.model import Event, Record, RunState, Severity
 from runwatch.state.run import RunTracker
 from runwatch.text import clip
@@ -99,6 +99,21 @@ class Crash(Rule[CrashParams]):
         elif not crashed:
             return []
         return [self._finding(run, kind, group, tracebacks) for kind, group in _by_event(live).items()]
+
+    def resolution(self, run: RunTracker, alert: Alert, now: float) -> str | None:
+        """A crash alert is not "cleared": the report that ended it is another one of the same crash (a rank's
+        traceback, then torch elastic's report naming the root cause: read from three files of a torchrun
+        `--log-dir`, the tracebacks fired first and read `cleared; was: uncaught exception on rank 0`), or
+        the run went on after it."""
+        others = [f for f in self.check(run, now) if f.key != alert.key]
+        if others:
+            said = others[0]
+            what = ", ".join(f"{k}={v}" for k, v in said.labels if k not in ("run", "rank"))
+            rank = dict(said.labels).get("rank")
+            return f"told by a later report ({what}{f' rank={rank}' if rank is not None else ''}): {said.summary}"
+        if run.state(now) != RunState.CRASHED and run.progress.step is not None:
+            return f"the run went on after it (step {run.progress.step} now)"
+        return None
 
     def _finding(self, run: RunTracker, kind: str, group: list[Record], tracebacks: list[Record]) -> Finding:
         first = next((r for r in group if not _cascade(r.message or "")), group[0])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from runwatch.alerts.rules.crash import Crash, CrashParams
-from runwatch.model import Event, Record
+from runwatch.alerts.types import Alert
+from runwatch.model import AlertState, Event, Record
 from tests.support.rule_replay import event, feed, step
 
 RULE = Crash()
@@ -81,3 +82,26 @@ def test_context_carries_the_messages() -> None:
     (found,) = RULE.evaluate(tracker, now)
     assert found.context == ("CUDA out of memory. Tried to allocate 2 GiB",)
     assert found.value == "oom" and found.step == 9
+
+
+def _firing(found: list) -> Alert:  # type: ignore[type-arg]
+    [f] = found
+    return Alert(rule=f.rule, labels=f.labels, state=AlertState.FIRING, severity=f.severity, summary=f.summary,
+                 active_since=0.0)
+
+
+def test_a_crash_alert_ended_by_another_report_of_the_crash_says_which() -> None:
+    """torchrun `--log-dir`: rank 0's file (its peer closed the connection) was read before the launcher's
+    report naming rank 1 as the root cause; the rank-0 alert read `cleared; was: …` when it resolved."""
+    tracker, now = feed([*STEPS, event(Event.TRACEBACK, rank=0, message="RuntimeError: Connection closed by peer")])
+    alert = _firing(RULE.evaluate(tracker, now))
+    feed([event(Event.CHILD_FAILED, message="train.py FAILED", root_cause_rank=1.0)], tracker=tracker, start=now + 1)
+    assert RULE.resolution(tracker, alert, now + 2) == (
+        "told by a later report (event=child_failed rank=1): a worker process failed on rank 1: train.py FAILED")
+
+
+def test_a_crash_alert_the_run_went_on_after_says_so() -> None:
+    tracker, now = feed([*STEPS, event(Event.NCCL_TIMEOUT, rank=5)])
+    alert = _firing(RULE.evaluate(tracker, now))
+    feed([step(10 + i, loss=2.0) for i in range(3)], tracker=tracker, start=now + 1)
+    assert RULE.resolution(tracker, alert, now + 400.0) == "the run went on after it (step 12 now)"
