@@ -208,17 +208,18 @@ class HeadlessPrinter:
                     self.out.write(one_line(alert_update_line(s.run, a)) + "\n")
                 self.out.flush()
 
-    def exit_code(self, snaps: list[RunSnapshot], *, ended: bool) -> int:
+    def exit_code(self, snaps: list[RunSnapshot]) -> int:
         """The exit status of `runwatch tail` in line mode, `check`'s contract (README) for what it saw: 2 when
-        a critical alert fired (firing or resolved since), else 3 when its input `ended` with nothing
-        understood (an empty pipe, prose), else 1 when any other alert fired, else 0. An alert still firing
-        in `snaps` counts though its notification was missed (printing fell behind)."""
+        a critical alert fired (firing or resolved since), else 3 when nothing was understood (an empty pipe,
+        prose, a binary file: whether its input ended or the user stopped it, as `check` of the same file
+        says 3; a stopped `tail` of a binary file said 0), else 1 when any other alert fired, else 0. An
+        alert still firing in `snaps` counts though its notification was missed (printing fell behind)."""
         worst = self.worst
         for s in snaps:
             for a in s.alerts:
                 if a.state == AlertState.FIRING:
                     worst = max(worst, _status(a.severity))
-        if worst < 2 and ended and not any(s.records for s in snaps):
+        if worst < 2 and not any(s.records for s in snaps):
             return EXIT_UNREAD
         return worst
 

@@ -6,8 +6,10 @@ A new user's review: a pipe whose loss went NaN ended `tail -` with 0 while a tr
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +39,16 @@ def test_an_empty_pipe_exits_3_as_check_does() -> None:
     p = subprocess.run([sys.executable, "-m", "runwatch", "check", "-"], input=b"", capture_output=True, timeout=60)
     assert p.returncode == 3
     assert _tail_stdin(b"") == 3
+
+
+def test_a_stopped_tail_of_a_file_it_understood_nothing_of_exits_3_as_check_does(tmp_path: Path) -> None:
+    """A new user's review: `tail binary.log --headless`, stopped with Ctrl-C, exited 0; `check` says 3."""
+    binary = tmp_path / "binary.log"
+    binary.write_bytes(Path(sys.executable).read_bytes()[:65536])  # a real binary: the interpreter's first 64 KiB
+    assert main(["check", str(binary)]) == 3
+    p = subprocess.Popen([sys.executable, "-m", "runwatch", "tail", str(binary), "--headless", "--interval", "0.2"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout is not None
+    p.stdout.readline()  # its first status: the file was read
+    p.send_signal(signal.SIGINT)
+    assert p.wait(timeout=30) == 3
