@@ -105,6 +105,22 @@ def test_a_crash_after_the_steps_of_a_key_value_log_is_critical(tmp_path: Path, 
     assert crash["summary"].startswith("uncaught exception: IndexError: index 304 is out of bounds")
 
 
+def test_a_crash_before_the_run_started_again_ends_with_its_attempt(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: a log run twice (an OOM, then a rerun from the start) said the first attempt's
+    crash lasted to step 320 of the second: it counted for its `hold` while the second attempt ran."""
+    oom = (REALRUNS / "tutorial-oom/run/train.log").read_bytes()
+    log = tmp_path / "train.log"
+    log.write_bytes(oom + (REALRUNS / "tutorial-healthy/run/train.log").read_bytes())
+    assert main(["check", str(REALRUNS / "tutorial-oom/run/train.log"), "--json"]) == 2
+    [alone] = json.loads(capsys.readouterr().out)["alerts"]
+    assert main(["check", str(log), "--json"]) == 2
+    [crash] = json.loads(capsys.readouterr().out)["alerts"]
+    assert (crash["rule"], crash["first_step"], crash["last_step"]) == ("crash", alone["first_step"], alone["last_step"])
+    assert alone["first_step"] == alone["last_step"] == 290  # its last logged step (it logs every 10th)
+    assert not crash["firing_at_end"]
+
+
 def test_a_log_without_times_is_said_to_hide_hangs(capsys: pytest.CaptureFixture[str]) -> None:
     """A new user's review: `check` said OK on the run lab's 75 s hangs in logs whose lines carry no time
     (tutorial-dlhang, nanogpt-tb-hang), and nothing said a hang cannot show there. A progress bar's

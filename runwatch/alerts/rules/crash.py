@@ -86,7 +86,7 @@ class Crash(Rule[CrashParams]):
     urgent = True
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
-        recs = [r for r in run.events if r.event in self.params.events]
+        recs = [r for r in _this_attempt(run.events) if r.event in self.params.events]
         if not recs:
             return []
         crashed = run.state(now) == RunState.CRASHED
@@ -111,6 +111,9 @@ class Crash(Rule[CrashParams]):
             what = ", ".join(f"{k}={v}" for k, v in said.labels if k not in ("run", "rank"))
             rank = dict(said.labels).get("rank")
             return f"told by a later report ({what}{f' rank={rank}' if rank is not None else ''}): {said.summary}"
+        restart = next((r for r in reversed(run.events) if r.event == Event.RESTARTED), None)
+        if restart is not None and alert.fired_at is not None and restart.t >= alert.fired_at:
+            return f"the run started again at step {restart.step}: a new attempt"
         if run.state(now) != RunState.CRASHED and run.progress.step is not None:
             return f"the run went on after it (step {run.progress.step} now)"
         return None
@@ -128,6 +131,19 @@ class Crash(Rule[CrashParams]):
         context = tuple(r.message[:300] for r in group[-CONTEXT_LINES:] if r.message)
         return self.finding(run, summary, rank=rank, labels={"event": kind, "local_rank": local}, value=kind,
                             step=run.progress.step, context=context)
+
+
+def _this_attempt(events: Iterable[Record]) -> list[Record]:
+    """The events since the run last started again (`restarted`): a crash of the attempt before is over. In a
+    log run twice the first attempt's OOM at step 290 counted for its `hold` while the second ran, and
+    `check` said it lasted to step 320 of the second."""
+    out: list[Record] = []
+    for r in events:
+        if r.event == Event.RESTARTED:
+            out.clear()
+        else:
+            out.append(r)
+    return out
 
 
 def _where(group: list[Record], rank: int | None, local: int | None) -> str:

@@ -105,3 +105,12 @@ def test_a_crash_alert_the_run_went_on_after_says_so() -> None:
     alert = _firing(RULE.evaluate(tracker, now))
     feed([step(10 + i, loss=2.0) for i in range(3)], tracker=tracker, start=now + 1)
     assert RULE.resolution(tracker, alert, now + 400.0) == "the run went on after it (step 12 now)"
+
+
+def test_a_crash_before_a_restart_is_over_and_says_so() -> None:
+    tracker, now = feed([*STEPS, event(Event.OOM)])
+    alert = _firing(RULE.evaluate(tracker, now))
+    alert = Alert(**{**{f: getattr(alert, f) for f in alert.__slots__}, "fired_at": now})  # type: ignore[attr-defined]
+    tracker, now = feed([step(i, loss=2.0) for i in range(3)], tracker=tracker, start=now + 1)  # from the start
+    assert RULE.evaluate(tracker, now) == []  # within its hold, but the attempt it ended is over
+    assert RULE.resolution(tracker, alert, now) == "the run started again at step 0: a new attempt"
