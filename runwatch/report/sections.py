@@ -6,6 +6,7 @@ not give reads "not known", never a guess.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -34,7 +35,7 @@ def overview(n: RunNumbers) -> list[Block]:
     said = f" (from {o.times_basis})" if o.times_basis else ""
     rows += [("steps", steps), ("started", _time(o.start) + (said if o.start is not None else "")),
              ("ended", _time(o.end) + (said if o.end is not None else "")),
-             ("runtime", f"{fmt_duration(o.runtime_s)} ({o.runtime_s:.1f} s, from {o.runtime_basis})"
+             ("runtime", f"{fmt_duration(o.runtime_s)} ({_seconds(o.runtime_s)} s, from {o.runtime_basis})"
               if o.runtime_s is not None else UNKNOWN),
              ("host", o.host or UNKNOWN), ("hardware", o.hardware or UNKNOWN), ("command", o.command or UNKNOWN),
              ("records read", f"{o.records:,}")]
@@ -162,3 +163,9 @@ def _bytes(n: float) -> str:
         if n >= size:
             return f"{n / size:.1f} {unit}"
     return f"{n:.0f} B"
+
+
+def _seconds(s: float) -> str:
+    """Seconds to the hundredth, cut down as the duration beside them is (`8.2s (8.29 s`): rounded to a
+    tenth, an 8.26 s runtime read `8.2s (8.3 s, …)`."""
+    return f"{math.floor(s * 100 + 1e-6) / 100:.2f}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import shutil
 from pathlib import Path
@@ -84,7 +85,7 @@ def test_nanochat_report_has_every_section_with_the_logs_numbers(nanochat: tuple
     assert row(md, "steps") == f"{int(last.group(1)):,} of {int(last.group(2)):,}"
     assert row(md, "end") == fmt_value("loss", float(last.group(3)))
     minutes = next(float(m.group(1)) for ln in lines if (m := re.match(r"Total training time: ([\d.]+)m", ln)))
-    assert f"({minutes * 60:.1f} s," in row(md, "runtime")
+    assert f"({math.floor(minutes * 6000 + 1e-6) / 100:.2f} s," in row(md, "runtime")
     saves = sum("Saved model parameters" in ln for ln in lines)
     assert row(md, "count") == str(saves)
     assert row(md, "state") == "finished"
@@ -116,7 +117,7 @@ def test_hf_run_with_a_nan_reports_it_and_marks_it(hf_nan: tuple[int, str, Path]
     losses = re.findall(r"\{'loss': '([^']+)'", text)
     assert row(md, "end") == fmt_value("loss", float(losses[-1]))
     runtime = float(re.findall(r"'train_runtime': '([\d.]+)'", text)[-1])
-    assert f"({runtime:.1f} s, from the trainer's train_runtime)" in row(md, "runtime")
+    assert f"({math.floor(runtime * 100) / 100:.2f} s, from the trainer's train_runtime)" in row(md, "runtime")
     total = re.findall(r"\| (\d+)/(\d+) \[", text)[-1]
     assert row(md, "steps") == f"{int(total[0]):,} of {int(total[1]):,}"
     assert row(md, "count") == "0"  # no checkpoint directory was recorded for this run
@@ -144,7 +145,7 @@ def test_wandb_offline_run_reports_its_config_host_and_checkpoints(tmp_path: Pat
     assert row(md, "last").endswith(checkpoints[-1].name)
     text = (WANDB / "train.log").read_text("utf-8", "replace")
     runtime = float(re.findall(r"'train_runtime': '([\d.]+)'", text)[-1])
-    assert f"({runtime:.1f} s," in row(md, "runtime")
+    assert f"({math.floor(runtime * 100) / 100:.2f} s," in row(md, "runtime")
     assert row(md, "started").startswith("20")  # W&B says when the run started
 
 
@@ -445,7 +446,9 @@ def test_a_log_without_times_takes_its_start_and_end_from_its_tensorboard_events
     assert code == 0
     from_tb = " (from TensorBoard's event times)"
     assert row(md, "started") == iso_utc(walls[0]) + from_tb and row(md, "ended") == iso_utc(walls[-1]) + from_tb
-    assert row(md, "runtime").endswith(f"({walls[-1] - walls[0]:.1f} s, from TensorBoard's event times)")
+    took = walls[-1] - walls[0]
+    assert row(md, "runtime").endswith(f"({math.floor(took * 100) / 100:.2f} s, from TensorBoard's event times)")
+    assert row(md, "runtime").startswith(f"{math.floor(took * 10) / 10:g}s " if took < 10 else f"{int(took)}s ")
     capsys.readouterr()
     assert main(["report", str(TENSORBOARD), "-o", str(tmp_path / "j"), "--json"]) == 0
     got = json.loads(capsys.readouterr().out)["overview"]
