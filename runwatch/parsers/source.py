@@ -591,7 +591,7 @@ class SourceParser:
                     self._setting(self._settings, text, lineno)
                 self._hold(rank, text, lineno, t, out)
                 if ev is not None and self._parser is None and self._held and self._detector is not None:
-                    self._choose_before(ev, out)
+                    self._choose_before(out)
                 return
             try:  # as in _parse, inlined: this runs for every line
                 rec = parser.parse(text)
@@ -673,7 +673,7 @@ class SourceParser:
         if found is not None:
             self._choose(found, out)
 
-    def _choose_before(self, ev: Record, out: list[Record]) -> None:
+    def _choose_before(self, out: list[Record]) -> None:
         """An event among held lines (a traceback after the step lines of a format with no signature line,
         `key=value`'s, a plain loop's): the format is chosen from what was read, as a follower's catch-up
         chooses it (`settle`), so that the held steps go out before the event (sorted into line order with

@@ -285,8 +285,8 @@ class FileFollower(PollingThread):
         held = 0
         block = self._chunk if burst else None  # a history's read: one block
         whole = 0 if burst else max(0, min(len(data), cur.history_end - cur.offset))
-        parts = [data[:whole]] if whole == len(data) else [data[:whole]] * bool(whole) + [
-            data[pos : pos + self._chunk] for pos in range(whole, len(data), self._chunk)]
+        parts = [data[:whole]] if whole else []  # the whole read when it is all history: no copy
+        parts += [data[pos : pos + self._chunk] for pos in range(whole, len(data), self._chunk)]
         t = time.time()
         for part in parts:
             cur.offset += len(part)

@@ -108,9 +108,8 @@ class Crash(Rule[CrashParams]):
         others = [f for f in self.check(run, now) if f.key != alert.key]
         if others:
             said = others[0]
-            what = ", ".join(f"{k}={v}" for k, v in said.labels if k not in ("run", "rank"))
-            rank = dict(said.labels).get("rank")
-            return f"told by a later report ({what}{f' rank={rank}' if rank is not None else ''}): {said.summary}"
+            labels = " ".join(f"{k}={v}" for k, v in said.labels if k != "run")  # sorted: event before rank
+            return f"told by a later report ({labels}): {said.summary}"
         restart = next((r for r in reversed(run.events) if r.event == Event.RESTARTED), None)
         if restart is not None and alert.fired_at is not None and restart.t >= alert.fired_at:
             return f"the run started again at step {restart.step}: a new attempt"
