@@ -42,7 +42,8 @@ Contestants, each in its own process:
 Goals (issue 12): parse ≥ 5× naive, noisy ≥ 80% of clean, per-line and a lone line ≥ 1×
 naive. `fast` says how the format's step lines reach the columnar fast path:
 `tmpl` from a StepLine template (runwatch.parsers.base.StepLineParser), `lrnd`
-with layouts learned from its parser (runwatch.parsers.learned), `rows` taken
+with layouts learned from its parser (runwatch.parsers.learned), `docs` a
+block of JSON lines decoded as one array (runwatch.parsers.jsonl), `rows` taken
 one by one by its stateful parser (`take_row`, runwatch.parsers.rows), `no`:
 per line. Prints figures only.
 
@@ -94,6 +95,15 @@ def _excerpts(name: str) -> list[str]:
 
 def _corpus_md(name: str) -> list[str]:
     return (FIXTURES / "corpus" / name).read_text(encoding="utf-8").splitlines()
+
+
+def _log_history() -> list[str]:
+    """The train entries of the two real trainer_state.json files' `log_history`, one JSON line each (what a
+    JSON-lines metrics logger writes; tests/parsers/test_jsonl.py reads them so too)."""
+    found = json.loads((FIXTURES / "corpus/raw/excerpts_hf_trainer_state.json").read_text(encoding="utf-8"))
+    texts = [e["t"] + e.get("mid", "") + e.get("tail", "") for e in found if e["h"].startswith("trainer_state.json")]
+    return [json.dumps(json.loads(m)) for text in texts for m in re.findall(r"\{[^{}]*\}", text)
+            if '"step"' in m and '"loss"' in m]
 
 
 def _speedrun() -> list[str]:
@@ -159,6 +169,7 @@ FORMATS = [
     Format("keras-v2", lambda: _keep(_recording("keras-v2-healthy"), r"^Epoch \d+/\d+$|^\d+/\d+ .* - loss: "),
            r"^Epoch (\d+)/", r"(\d+)/(\d+) .*? - accuracy: ([\d.]+) - loss: ([\d.]+)", r"^Epoch \d+/(\d+)$",
            format="keras"),  # verbose 2: one line an epoch under its `Epoch N/M`
+    Format("jsonl", _log_history, r'"step": (\d+)', r'"loss": ([\d.e+-]+).*?"step": (\d+)'),
     Format("kv", lambda: _keep(_recording("kvlog-healthy"), r"step=\d+ .*loss="), r"step=(\d+)",
            r"step=(\d+) epoch=(\d+) loss=([\d.]+) lr=([\d.e+-]+)"),
     Format("bracketed", lambda: _keep(_recording("tutorial-healthy"), r"Step \[\d+/\d+\], Loss:"), r"Epoch \[(\d+)/",
@@ -377,13 +388,16 @@ def measure(fmt: Format, tmp: Path, lines: int, repeat: int) -> dict[str, float]
 
 
 def fast_kind(name: str) -> str:
-    """`tmpl` (a StepLine template), `lrnd` (layouts learned from the parser), `rows` (`take_row`) or `no`."""
+    """`tmpl` (a StepLine template), `lrnd` (layouts learned from the parser), `docs` (a block of JSON lines
+    decoded at once), `rows` (`take_row`) or `no`."""
     from runwatch.parsers.base import StepLineParser
     from runwatch.parsers.registry import parser_class
 
     parser = parser_class(name)
     if issubclass(parser, StepLineParser):
         return "tmpl"
+    if parser.documents is not None:
+        return "docs"
     return "lrnd" if parser.learn_anchors is not None else "rows" if parser.rows_in_bulk else "no"
 
 

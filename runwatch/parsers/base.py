@@ -58,6 +58,31 @@ class RowBlock(Protocol):
         ...
 
 
+class DocumentRows(NamedTuple):
+    """Step rows of the lines of one key list that a `DocumentReader` read at once: each row's index among the
+    texts it was given, and its step record's columns."""
+
+    at: np.ndarray
+    step: np.ndarray
+    total: np.ndarray
+    """-1 where the row states none."""
+    metrics: dict[str, np.ndarray]
+    """Every row has each."""
+    t: np.ndarray | None
+    """The Unix seconds each row states; None: none of them states a time."""
+
+
+class DocumentReader(Protocol):
+    """Reads a block of a format's lines that are documents (JSON objects) at once, for the columnar fast path
+    (`FormatParser.documents`)."""
+
+    def read(self, texts: Sequence[bytes]) -> list[DocumentRows]:
+        """The step rows among `texts` (whole lines of printable ASCII, launcher prefix taken off): for each,
+        what `parse` of its line gives, which must be a STEP record with a step and no rank, event or message.
+        A text not in any is left to `parse`."""
+        ...
+
+
 class FormatParser:
     """Base class: one instance per source, fed lines in order.
 
@@ -77,6 +102,10 @@ class FormatParser:
     """Texts every line this parser reads, or that changes its state, holds (runwatch.parsers.reads): a
     GuardedParser is held to it, and the fast path counts the lines that no reader of the source admits
     without reading them (runwatch.parsers.screen). None: any line may be read."""
+
+    documents: ClassVar[DocumentReader | None] = None
+    """Set by a format whose lines are documents a decoder reads a block at a time (JSON lines): the columnar
+    fast path hands it a block's candidate lines (runwatch.parsers.columnar) and takes the rows it returns."""
 
     rows_in_bulk: ClassVar[bool] = False
     """Set by a format whose parser keeps state between lines and offers `take_row`: a block of a one-shot

@@ -47,7 +47,7 @@ from itertools import accumulate
 import numpy as np
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import FormatParser, StepLineParser
+from runwatch.parsers.base import DocumentReader, FormatParser, StepLineParser
 from runwatch.parsers.boundary import OVERRUN, ascii_digits
 from runwatch.parsers.digits import MAX_DIGITS, Field, Integers, Plan, Stamp, groups, values
 from runwatch.parsers.events import EventDetector
@@ -198,6 +198,9 @@ class FastFormat:
     anchors: tuple[bytes, ...] = ()
     """Texts one of which every step line of a learned format holds (none: every line is a step line's
     candidate); a line shape without one is not learned."""
+    documents: DocumentReader | None = None
+    """For a format of documents (JSON lines): reads the block's candidate lines at once
+    (`FormatParser.documents`); `layout` then matches nothing."""
 
     @classmethod
     def of(cls, parser: type[StepLineParser]) -> FastFormat:
@@ -231,6 +234,8 @@ def fast_format(fmt: str) -> FastFormat | None:
         return None
     if issubclass(parser, StepLineParser):
         return FastFormat.of(parser)
+    if parser.documents is not None:
+        return FastFormat(name=parser.name, prefix=b"", layout=_NOTHING, metrics={}, documents=parser.documents)
     return FastFormat.learned(parser, parser.learn_anchors) if parser.learn_anchors is not None else None
 
 
@@ -334,6 +339,9 @@ class _Chunk:
 
     def run(self) -> tuple[ColumnBatch, Unhandled]:
         for lo, hi, omit in self._segments():
+            if self.spec.documents is not None:
+                self._documents(self.spec.documents, lo, hi)
+                continue
             cand = self._candidates(lo, hi)
             for rows in _by_length(cand, self.lens[cand]) if cand.size else ():
                 self._length_group(rows, omit)
@@ -363,6 +371,32 @@ class _Chunk:
             return []
         pos = _occurrences(self.data, self.buf, texts)
         return sorted(set((np.searchsorted(self.line_starts, pos, side="right") - 1).tolist()))
+
+    def _documents(self, reader: DocumentReader, lo: int, hi: int) -> None:
+        """Lines in [lo, hi) that are one `{…}` of printable ASCII (as split, what `parse` gets is these very
+        bytes), read by the format's document reader; its rows taken as a layout's are."""
+        starts, lens = self.starts[lo:hi], self.lens[lo:hi]
+        ok = (lens >= 2) & (lens <= _MAX_LINE)
+        ok[ok] &= (self.buf[starts[ok]] == ord("{")) & (self.buf[starts[ok] + lens[ok] - 1] == ord("}"))
+        cand = np.flatnonzero(ok) + lo
+        if not cand.size:
+            return
+        s, e = self.starts[cand], self.starts[cand] + self.lens[cand]
+        buf = self.buf
+        odd = np.flatnonzero(((buf < 32) & (buf != 10)) | (buf > 126))  # what a split line may not keep as is
+        if odd.size:
+            plain = np.searchsorted(odd, s) == np.searchsorted(odd, e)
+            cand, s, e = cand[plain], s[plain], e[plain]
+        data = self.data
+        for got in reader.read([data[a:b] for a, b in zip(s.tolist(), e.tolist(), strict=True)]):
+            rows, step, total = cand[got.at], got.step, got.total
+            bogus = (total >= 0) & (step > OVERRUN * total)  # `boundary.checked`'s call, as for a layout's rows
+            keep = ~bogus
+            if not keep.all():
+                rows, step, total = rows[keep], step[keep], total[keep]
+            if rows.size:
+                self.found.append((rows, step, total, {m: v[keep] for m, v in got.metrics.items()},
+                                   None if got.t is None else got.t[keep], self._prefixed(rows)))
 
     def _candidates(self, lo: int, hi: int) -> np.ndarray:
         """Lines in [lo, hi) that start with the format's prefix (one 8-byte compare each), or for a learned

@@ -15,18 +15,33 @@ canonical names of DESIGN §2 (`train/loss` → loss, `eval/loss` → val_loss,
 wandb's `_runtime` → elapsed. An object with only evaluation metrics
 (`val_*`, `eval_*`, `test_*`) is an EVAL record, else STEP; one with no
 numeric metric is not a record.
+
+The format is described once, as what a list of keys makes of its values
+(`_plan`: which key is the step, the total, the time, which metric each other
+key is, and the record's kind), decided once per key list: a metrics logger
+writes the same keys on every line. Two readers apply it: `parse` to one
+object, and `JsonBlock` to a block of lines at once (the columnar fast path,
+runwatch.parsers.columnar), which decodes the block as one JSON array and
+reads the objects of each key list as columns. The value tests (a step is
+finite and below 1e15, a time in Unix seconds or milliseconds) are written
+once, with operators that work on a float and on an array alike.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from runwatch.model import Kind, Record
-from runwatch.parsers.base import FormatParser
+from runwatch.parsers.base import DocumentRows, FormatParser
 from runwatch.parsers.pydict import CANONICAL, is_eval_metric, metric_name, snake
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_LINE = 1_000_000
 MAX_DEPTH = 8
@@ -39,40 +54,90 @@ _NONFINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.
 _KINDS = {str(k) for k in Kind}
 
 
-class JsonLinesParser(FormatParser):
-    """One JSON object per line → STEP/EVAL records (see the module notes)."""
+# -- the description: what a key list makes of its values ----------------------------------------------
 
-    name = "jsonl"
+def valid_step(value: Any) -> Any:
+    """Whether a step or total key's value is one (a float → bool, an array → bool array): finite, 0 ≤ v < 1e15."""
+    return (value >= 0) & (value < 1e15)
 
-    def parse(self, line: str) -> Record | None:
-        obj = _load(line)
-        if obj is None or obj.get("type") in ("status", "alert"):
-            return None
-        kind = obj.get("kind")
-        if isinstance(kind, str) and kind in _KINDS and isinstance(obj.get("metrics"), dict):
-            return _own_record(obj)
-        flat = dict(_flatten(obj))
-        step = _pop_int(flat, _STEP_KEYS)
-        total = _pop_int(flat, _TOTAL_KEYS)
-        t = _pop_time(flat)
-        metrics: dict[str, float] = {}
-        for path, value in flat.items():
-            name = "elapsed" if path == "_runtime" else _name(path)
-            if name:
-                metrics.setdefault(name, value)
-        if not metrics:
-            return None
-        judged = [n for n in metrics if n != "epoch"]
-        kind = Kind.EVAL if judged and all(is_eval_metric(n) for n in judged) else Kind.STEP
-        return Record(kind, step=step, total_steps=total, t=t, metrics=metrics)
 
-    def score(self, line: str) -> int:
-        rec = self.parse(line)
-        if rec is None:
-            return 0
-        known = rec.step is not None or any(n in CANONICAL.values() for n in rec.metrics)
-        return 2 if known else 1
+def time_divisor(value: Any) -> Any:
+    """What a time key's value is divided by to give Unix seconds: 1 (it is seconds), 1000 (milliseconds), or 0
+    (neither: the key stays a metric). A float → float, an array → array."""
+    return ((value >= 1e9) & (value < 1e10)) * 1.0 + ((value >= 1e12) & (value < 1e13)) * 1000.0
 
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """Where the step, total and time keys of a key list are (in the order they are tried)."""
+
+    step: tuple[int, ...]
+    total: tuple[int, ...]
+    time: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Metrics:
+    """What the rest of a key list's values are, with the time key at `timed` (-1: none) taken as the time."""
+
+    positions: tuple[int, ...]
+    names: tuple[str, ...]
+    """The metric of each position (the first key of a name wins)."""
+    kind: Kind | None
+    """EVAL when every judged metric is an evaluation's, STEP otherwise; None: no metric, no record."""
+    clash: bool
+    """Two of the keys name one metric: which one wins may depend on the time (the block reader leaves it)."""
+
+
+@lru_cache(maxsize=1024)
+def _keys(keys: tuple[str, ...]) -> _Keys:
+    at = {k: i for i, k in enumerate(keys)}
+    return _Keys(*(tuple(at[k] for k in group if k in at) for group in (_STEP_KEYS, _TOTAL_KEYS, _TIME_KEYS)))
+
+
+@lru_cache(maxsize=1024)
+def _metrics(keys: tuple[str, ...], timed: int) -> _Metrics:
+    taken = set(_keys(keys).step + _keys(keys).total) | {timed}
+    names: dict[str, int] = {}
+    named = 0
+    for i, key in enumerate(keys):
+        if i in taken:
+            continue
+        name = "elapsed" if key == "_runtime" else _name(key)
+        if name:
+            named += 1
+            names.setdefault(name, i)
+    judged = [n for n in names if n != "epoch"]
+    kind = None if not names else Kind.EVAL if judged and all(is_eval_metric(n) for n in judged) else Kind.STEP
+    return _Metrics(tuple(names.values()), tuple(names), kind, named > len(names))
+
+
+def _record(keys: tuple[str, ...], values: list[float]) -> Record | None:
+    """The record of one object: its key paths and their numbers."""
+    plan = _keys(keys)
+    step = _first(plan.step, values)
+    total = _first(plan.total, values)
+    t, timed = 0.0, -1
+    for i in plan.time:
+        divisor = time_divisor(values[i])
+        if divisor:
+            t, timed = values[i] / divisor, i
+            break
+    got = _metrics(keys, timed)
+    if got.kind is None:
+        return None
+    return Record(got.kind, step=step, total_steps=total, t=t,
+                  metrics=dict(zip(got.names, [values[i] for i in got.positions], strict=True)))
+
+
+def _first(positions: tuple[int, ...], values: list[float]) -> int | None:
+    for i in positions:
+        if valid_step(values[i]):
+            return int(values[i])
+    return None
+
+
+# -- one object ------------------------------------------------------------------------------------------
 
 def _load(line: str) -> dict[str, Any] | None:
     s = line.strip()
@@ -83,6 +148,21 @@ def _load(line: str) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return None
     return obj if isinstance(obj, dict) else None
+
+
+def _plain_values(obj: dict[str, Any]) -> list[float] | None:
+    """The values of an object whose every value is an int or a float (no bool, none too large for a
+    float) as floats; None for any other."""
+    values = list(obj.values())
+    if not set(map(type, values)) <= _PLAIN:
+        return None
+    try:
+        return list(map(float, values))
+    except OverflowError:
+        return None
+
+
+_PLAIN = {int, float}
 
 
 def _number(value: Any) -> float | None:
@@ -120,29 +200,6 @@ def _name(path: str) -> str:
     return full
 
 
-def _pop_int(flat: dict[str, float], keys: tuple[str, ...]) -> int | None:
-    found: int | None = None
-    for key in keys:
-        value = flat.pop(key, None)
-        if found is None and value is not None and math.isfinite(value) and 0 <= value < 1e15:
-            found = int(value)
-    return found
-
-
-def _pop_time(flat: dict[str, float]) -> float:
-    for key in _TIME_KEYS:
-        value = flat.get(key)
-        if value is None:
-            continue
-        if 1e9 <= value < 1e10:
-            del flat[key]
-            return value
-        if 1e12 <= value < 1e13:
-            del flat[key]
-            return value / 1000.0
-    return 0.0
-
-
 def _own_record(obj: dict[str, Any]) -> Record | None:
     """A line of `runwatch parse --output jsonl` back into its Record."""
     metrics = {snake(str(k)): v for k, raw in obj["metrics"].items() if (v := _number(raw)) is not None}
@@ -163,3 +220,157 @@ def _int_or_none(value: Any) -> int | None:
         return None
     return int(number)
 
+
+# -- a block of lines ------------------------------------------------------------------------------------
+
+_SMALL = 16
+"""Texts decoded one by one once a failing part of a block is this small (else halved, each half as one array)."""
+
+
+class JsonBlock:
+    """Reads a block's JSON lines at once (`FormatParser.documents`): the step rows of flat objects of numbers.
+
+    The block's texts are decoded as one JSON array (a part that fails, a line
+    that is no JSON, is halved until the failing lines are found and left out),
+    the objects grouped by their key list, and each group read as a table: the
+    plan of its keys (`_keys`, `_metrics`) and the value tests applied to whole
+    columns. A row is left to `parse` (absent from what this returns) where it
+    is no STEP record with a step, where one of its values is no plain number
+    (a string, a bool, a nested object), or where two of its keys name one metric."""
+
+    def read(self, texts: Sequence[bytes]) -> list[DocumentRows]:
+        out: list[DocumentRows] = []
+        for lo in range(0, len(texts), _PART):  # a part at a time: a chunk decoded whole held all its objects
+            out += _part(texts, lo, min(lo + _PART, len(texts)))
+        return out
+
+
+_PART = 8192
+
+
+def _part(texts: Sequence[bytes], lo: int, hi: int) -> list[DocumentRows]:
+    """`JsonBlock.read` of texts[lo:hi]."""
+    import numpy as np
+
+    objs = _decoded(texts, lo, hi)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, obj in enumerate(objs, lo):
+        if type(obj) is dict:
+            groups.setdefault(tuple(obj), []).append(i)
+    out: list[DocumentRows] = []
+    for keys, at in groups.items():
+        found = _table([objs[i - lo] for i in at], len(keys))
+        if found is not None:
+            plain, table = found
+            rows = at if plain is None else [i for i, ok in zip(at, plain, strict=True) if ok]
+            out += _rows(keys, np.array(rows, np.int64), table)
+    return out
+
+
+def _decoded(texts: Sequence[bytes], lo: int, hi: int) -> list[Any]:
+    """texts[lo:hi] decoded, one value each (None where a text is no JSON value)."""
+    if hi - lo <= _SMALL:
+        return [_loads(t) for t in texts[lo:hi]]
+    try:
+        found = json.loads(b"[" + b",".join(texts[lo:hi]) + b"]")
+    except (ValueError, RecursionError):
+        found = None
+    if isinstance(found, list) and len(found) == hi - lo:  # a text of two values (`{…}, {…}`) makes more
+        return found
+    mid = (lo + hi) // 2
+    return _decoded(texts, lo, mid) + _decoded(texts, mid, hi)
+
+
+def _loads(text: bytes) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _table(objs: list[dict[str, Any]], width: int) -> tuple[list[bool] | None, np.ndarray] | None:
+    """The values of the objects whose every value is a plain number, as a float table (a row each), and which
+    objects those are (None: all); None when none is."""
+    import numpy as np
+
+    plain = None
+    flat = [v for obj in objs for v in obj.values()]
+    if not set(map(type, flat)) <= _PLAIN:  # a `null`, a string, a bool somewhere: the objects without one
+        plain = [set(map(type, obj.values())) <= _PLAIN for obj in objs]
+        flat = [v for obj, ok in zip(objs, plain, strict=True) if ok for v in obj.values()]
+        if not flat:
+            return None
+    try:
+        return plain, np.array(flat, np.float64).reshape(-1, width)
+    except OverflowError:  # an integer beyond any float: `parse` reads it
+        return None
+
+
+def _rows(keys: tuple[str, ...], at: np.ndarray, table: np.ndarray) -> list[DocumentRows]:
+    """A key list's rows that are STEP records with a step, as `_record` reads each, by the time key taken."""
+    import numpy as np
+
+    plan = _keys(keys)
+    step, has_step = _first_column(plan.step, table)
+    total, has_total = _first_column(plan.total, table)
+    timed = np.full(at.size, -1, np.int64)
+    t = np.zeros(at.size)
+    for i in plan.time:
+        divisor = time_divisor(table[:, i])
+        now = (timed < 0) & (divisor > 0)
+        t[now] = table[now, i] / divisor[now]
+        timed[now] = i
+    out = []
+    for key in np.unique(timed).tolist():
+        got = _metrics(keys, key)
+        if got.kind is not Kind.STEP or got.clash:
+            continue
+        keep = has_step & (timed == key)
+        if keep.any():
+            out.append(DocumentRows(
+                at[keep], step[keep], np.where(has_total, total, -1)[keep],
+                {name: table[keep, i] for name, i in zip(got.names, got.positions, strict=True)},
+                t[keep] if key >= 0 else None,
+            ))
+    return out
+
+
+def _first_column(positions: tuple[int, ...], table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, `_first` of these columns: (the integer, whether there is one)."""
+    import numpy as np
+
+    found = np.zeros(table.shape[0], np.int64)
+    has = np.zeros(table.shape[0], bool)
+    for i in positions:
+        column = table[:, i]
+        now = ~has & valid_step(column)
+        found[now] = column[now].astype(np.int64)
+        has |= now
+    return found, has
+
+
+class JsonLinesParser(FormatParser):
+    """One JSON object per line → STEP/EVAL records (see the module notes)."""
+
+    name = "jsonl"
+    documents = JsonBlock()
+
+    def parse(self, line: str) -> Record | None:
+        obj = _load(line)
+        if obj is None or obj.get("type") in ("status", "alert"):
+            return None
+        kind = obj.get("kind")
+        if isinstance(kind, str) and kind in _KINDS and isinstance(obj.get("metrics"), dict):
+            return _own_record(obj)
+        values = _plain_values(obj)
+        if values is not None:  # the common flat object of numbers: its keys are the paths
+            return _record(tuple(obj), values)
+        flat = dict(_flatten(obj))
+        return _record(tuple(flat), list(flat.values()))
+
+    def score(self, line: str) -> int:
+        rec = self.parse(line)
+        if rec is None:
+            return 0
+        known = rec.step is not None or any(n in CANONICAL.values() for n in rec.metrics)
+        return 2 if known else 1

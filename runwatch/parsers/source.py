@@ -336,7 +336,8 @@ class SourceParser:
     def has_fast_path(self) -> bool:
         """Whether the format, once decided, has a columnar fast path (whether or not `fast_path` is on)."""
         parser = self._parser
-        return parser is not None and (isinstance(parser, StepLineParser) or parser.learn_anchors is not None)
+        return parser is not None and (isinstance(parser, StepLineParser) or parser.learn_anchors is not None
+                                       or parser.documents is not None)
 
     def _fast_parser(self) -> FormatParser | None:
         """The format parser, if the fast path may read its step lines now."""

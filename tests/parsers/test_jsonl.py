@@ -147,3 +147,104 @@ _JSON: Any = st.recursive(
 @given(st.dictionaries(st.text(max_size=12), _JSON, max_size=6))
 def test_never_raises_on_json_objects(obj: dict[str, Any]) -> None:
     JsonLinesParser().parse(json.dumps(obj))
+
+
+# -- the block reader (JsonBlock, the columnar fast path) gives what `parse` gives --------------------------
+
+TRUTH = Path(__file__).parents[1] / "fixtures" / "realruns"
+
+
+def _metrics_lines() -> list[str]:
+    """JSON lines a program wrote: the trainer_state entries, and the run lab's own per-step truth files."""
+    truth = [x for run in ("nanogpt-tb-healthy", "kvlog-nan", "keras-v2-healthy")
+             for x in (TRUTH / run / "truth" / "rank0.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [*S1, *S2, *truth]
+
+
+def _noisy_log(seed: int, n: int = 6000) -> bytes:
+    import random
+
+    from tests.support.real_lines import noise
+
+    rng = random.Random(seed)
+    real, pool = _metrics_lines(), noise()
+    return ("\n".join(rng.choice(pool) if rng.random() < 0.1 else rng.choice(real) for _ in range(n)) + "\n").encode()
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_block_reader_gives_the_per_line_records_of_real_lines_with_noise(sizes: tuple[int, ...]) -> None:
+    from tests.support.readers import check, fast_rows
+
+    recs, chunks = check(_noisy_log(1), sizes, fmt="jsonl")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fast_rows(chunks) >= 0.95 * len(steps) > 4000  # nearly every step line read as a column
+    assert any(r.kind is Kind.EVAL for r in recs)  # trainer_state's eval entries: left to `parse`
+
+
+def test_a_time_key_in_seconds_or_milliseconds_is_the_records_time_in_both_readers() -> None:
+    """The run lab's truth lines with their `t` (a metric to this format) logged as `time`, every third in
+    milliseconds, and one in ten as a duration (`time: 0.53`, a metric): each row as `parse` reads it."""
+    from tests.support.readers import check, fast_rows
+
+    lines = []
+    for i, x in enumerate(_metrics_lines()[-400:]):
+        obj = json.loads(x)
+        if "t" in obj:
+            t = obj.pop("t")
+            obj = {"time": t * 1000 if i % 3 == 0 else 0.53 if i % 10 == 1 else t, **obj}
+        lines.append(json.dumps(obj))
+    recs, chunks = check(("\n".join(lines) + "\n").encode(), (3000,), fmt="jsonl")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fast_rows(chunks) >= 0.95 * len(steps) > 300
+    assert sum(r.t > 1.7e9 for r in steps) > 250 and sum("time" in r.metrics for r in steps) > 20
+
+
+def test_a_line_no_json_reads_among_json_lines_leaves_the_rest_in_columns() -> None:
+    """A block is decoded as one array: a line that breaks it (an HF dict repr, a cut-off object, two
+    objects on one line) is found by halving, and only it goes to `parse`."""
+    from tests.support.readers import check, fast_rows
+
+    lines = _metrics_lines()[:40] * 25
+    train = sum('"loss"' in x for x in lines)
+    for i, odd in ((7, "{'loss': 2.119, 'epoch': 0.25}"), (400, lines[5][:-9]), (900, "{\"loss\": 1}, {\"loss\": 2}")):
+        lines.insert(i, odd)
+    recs, chunks = check(("\n".join(lines) + "\n").encode(), fmt="jsonl")
+    assert fast_rows(chunks) == train
+    assert sum(r.kind is Kind.STEP for r in recs) == train
+
+
+def test_block_reader_reads_this_files_cases_as_parse_does() -> None:
+    """The step keys tried in order (`global_step` before `step`), a total, wandb's keys, a time in
+    milliseconds, a duration called `time`, non-finite values: each case above, many times over, in a block."""
+    from tests.support.readers import check, fast_rows
+
+    cases = ['{"global_step": 9, "step": 3, "max_steps": 100, "loss": 1}', '{"step": 9, "max_steps": 100, "loss": 1}',
+             '{"iteration": 7, "timestamp": 1700000000123, "tokens_per_second": 1051311}',
+             '{"step": 1, "time": 0.53, "loss": 1}', '{"step": 380, "loss": NaN, "grad_norm": Infinity}',
+             '{"train/loss": 2.0, "train/learning_rate": 1e-05, "train/global_step": 15, "_step": 3, '
+             '"_timestamp": 1700000000.5, "_runtime": 12.5, "train/epoch": 0.1}']
+    recs, chunks = check(("\n".join(cases * 50) + "\n").encode(), fmt="jsonl")
+    assert fast_rows(chunks) == len(recs) == 300
+    assert {(r.step, r.total_steps) for r in recs} == {(9, 100), (7, None), (1, None), (380, None), (15, None)}
+
+
+_KEYS = st.sampled_from(["step", "global_step", "_step", "iter", "max_steps", "total_steps", "time", "ts",
+                         "_timestamp", "timestamp", "loss", "Loss", "eval_loss", "val/loss", "lr", "epoch",
+                         "_runtime", "metrics/lr", "train/global_step", "type", "kind", "x"])
+_VALUES = (st.integers(-5, 10**13) | st.floats(allow_nan=True) | st.sampled_from([10**400, 1.7e9, 1.7e12, 1e15])
+           | st.booleans() | st.sampled_from(["nan", "inf", "warmup", "status"]) | st.none()
+           | st.dictionaries(_KEYS, st.integers(0, 9), max_size=2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(_KEYS, _VALUES, max_size=6) | st.sampled_from(["[1, 2]", "{}", "{\"loss\": 1"]),
+                min_size=1, max_size=60),
+       st.lists(st.integers(1, 400), min_size=1, max_size=4), st.integers(1, 40))
+def test_block_reader_matches_parse_on_any_objects_and_any_split(
+        objs: list[Any], sizes: list[int], repeat: int) -> None:
+    """Keys that are steps, totals and times (seconds, milliseconds, neither), names two keys share, values
+    that are no plain number: whatever the block reader takes, it takes as `parse` reads it, in any pieces."""
+    from tests.support.readers import check
+
+    lines = [o if isinstance(o, str) else json.dumps(o) for o in objs] * repeat
+    check(("\n".join(lines) + "\n").encode(), sizes, fmt="jsonl")
