@@ -26,8 +26,10 @@ from runwatch.parsers.stepline import StepLine
 _STEP = Kind.STEP
 """Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11."""
 
-STEP_LINE = StepLine("iter {step:int}: loss {loss}[, time {step_time/1000}ms][, mfu {mfu}%]", whole=False)
-"""A training step. Not the whole line: a cut-off paste (`…, time 302.1`, no unit) still gives its loss."""
+STEP_LINE = StepLine("iter {step:int}: loss {loss}[, time {step_time/1000}ms][, mfu {mfu|-}%]", whole=False)
+"""A training step. Not the whole line: a cut-off paste (`…, time 302.1`, no unit) still gives its loss. A
+negative MFU is none (`-100.00%`: running_mfu's initial -1.0, printed until iteration 5 measures one), on the
+fast path too: the first lines of every run were read one by one."""
 _EVAL = re.compile(r"step (\d+): train loss ([^,\s]+), val loss (\S+)")
 # llama2.c: `490 | loss 5.7543 | lr 4.900000e-05 | 8060.78ms | mfu 0.21%`
 _LLAMA2C = re.compile(r"(\d+) \| loss (\S+) \| lr (\S+) \| ([.\d]+)ms \| mfu ([^%\s]+)%")
@@ -79,9 +81,6 @@ def _iter(line: str, t: float) -> Record | None:
     if read is None:
         return None
     step, _, metrics = read
-    mfu = metrics.get("mfu")
-    if mfu is not None and mfu < 0:  # -100.00 = running_mfu's initial -1.0: not measured yet
-        del metrics["mfu"]
     return Record(_STEP, step, None, None, t, metrics)  # positional, the member looked up once: every live step
 
 

@@ -103,7 +103,7 @@ def test_corpus_logs(name: str, fast: bool, sizes: tuple[int, ...], history: boo
 @pytest.mark.parametrize("history", [False, True])
 def test_recorded_runs_between_their_records(run: str, sizes: tuple[int, ...], history: bool) -> None:
     """The run lab's recordings, twenty times over, their rows taken whole across what comes between them:
-    nanoGPT's first iteration (a step line its parser reads, `mfu -100.00%`), its evals and checkpoint saves
+    nanoGPT's first iteration (`mfu -100.00%`: no mfu), its evals and checkpoint saves
     (`saving checkpoint to out`, at the step of the eval before it, not at the chunk's last), a traceback
     and a NaN loss line: as one by one."""
     data = (REALRUNS / run / "run" / "train.log").read_bytes()
