@@ -428,7 +428,28 @@ def render(rows: dict[str, dict[str, float]], lines: int) -> str:
                "on a shared machine); tail s: `runwatch tail --headless` until the history is read and "
                "judged (goal: ÷parse ≤ 2); ÷cpu: tail's CPU s by then ÷ parse's CPU s (the best of each; moves less than "
                "wall on a shared machine)")
+    out += goals(rows)
     return "\n".join(out)
+
+
+GOALS = (
+    ("parse ≥ 5× naive", lambda r: r["naive"] / r["noisy"] >= 5),
+    ("noisy ≥ 80% of clean (cpu)", lambda r: r["clean_cpu"] / r["noisy_cpu"] >= 0.8),
+    ("per-line ≥ 1× naive", lambda r: r["naive"] / r["per_line"] >= 1),
+    ("lone line ≥ 1× naive", lambda r: r["naive_cpu_us"] / r["lone_us"] >= 1),
+    ("tail ≤ 2× parse (cpu)", lambda r: r["tail_cpu"] / r["noisy_cpu"] <= 2),
+)
+"""Issue 12's goals as this table measures them, each a test of one format's row."""
+
+
+def goals(rows: dict[str, dict[str, float]]) -> list[str]:
+    """A line per goal: how many formats meet it, and which do not (the table's figures, nothing new)."""
+    out = ["goals (issue 12), per format measured here:"]
+    for label, met in GOALS:
+        missed = [name for name, r in rows.items() if not met(r)]
+        out.append(f"  {label:28} met by {len(rows) - len(missed)} of {len(rows)}"
+                   + (f"; not by {', '.join(missed)}" if missed else ""))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
