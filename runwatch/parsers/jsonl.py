@@ -234,9 +234,12 @@ class JsonBlock:
     that is no JSON, is halved until the failing lines are found and left out),
     the objects grouped by their key list, and each group read as a table: the
     plan of its keys (`_keys`, `_metrics`) and the value tests applied to whole
-    columns. A row is left to `parse` (absent from what this returns) where it
-    is no STEP record with a step, where one of its values is no plain number
-    (a string, a bool, a nested object), or where two of its keys name one metric."""
+    columns. Keys that are never numbers (text, bools, lists, nulls in every
+    object of the list) are left out, as `parse` leaves them out. A row is left
+    to `parse` (absent from what this returns) where it is no STEP record with
+    a step, where a value is a nested object or a text that spells a number,
+    where a key holds numbers in some objects and not in others, or where two
+    of its keys name one metric."""
 
     def read(self, texts: Sequence[bytes]) -> list[DocumentRows]:
         out: list[DocumentRows] = []
@@ -259,11 +262,11 @@ def _part(texts: Sequence[bytes], lo: int, hi: int) -> list[DocumentRows]:
             groups.setdefault(tuple(obj), []).append(i)
     out: list[DocumentRows] = []
     for keys, at in groups.items():
-        found = _table([objs[i - lo] for i in at], len(keys))
+        found = _table([objs[i - lo] for i in at], keys)
         if found is not None:
-            plain, table = found
+            plain, read, table = found
             rows = at if plain is None else [i for i, ok in zip(at, plain, strict=True) if ok]
-            out += _rows(keys, np.array(rows, np.int64), table)
+            out += _rows(read, np.array(rows, np.int64), table)
     return out
 
 
@@ -288,22 +291,52 @@ def _loads(text: bytes) -> Any:
         return None
 
 
-def _table(objs: list[dict[str, Any]], width: int) -> tuple[list[bool] | None, np.ndarray] | None:
-    """The values of the objects whose every value is a plain number, as a float table (a row each), and which
-    objects those are (None: all); None when none is."""
+def _table(
+    objs: list[dict[str, Any]], keys: tuple[str, ...]
+) -> tuple[list[bool] | None, tuple[str, ...], np.ndarray] | None:
+    """The numbers of objects of one key list as a float table (a row each), the keys they are of, and which
+    objects it holds (None: all); None when none.
+
+    A key whose every value is text, a bool, a list or null is no number `parse` reads (`_number`): left out,
+    as flattening leaves it out of `parse`'s record (a `"split": "train"` beside the metrics), unless a text
+    spells a non-finite number (`"nan"`) or the key is `type` (runwatch's own status lines). Otherwise only
+    the objects whose every value is an int or a float are read."""
     import numpy as np
 
-    plain = None
     flat = [v for obj in objs for v in obj.values()]
-    if not set(map(type, flat)) <= _PLAIN:  # a `null`, a string, a bool somewhere: the objects without one
-        plain = [set(map(type, obj.values())) <= _PLAIN for obj in objs]
+    if not set(map(type, flat)) <= _PLAIN:
+        columns = list(zip(*[obj.values() for obj in objs], strict=True))
+        kinds = [set(map(type, col)) for col in columns]
+        if all(k <= _PLAIN or _ignored(k, col) for k, col in zip(kinds, columns, strict=True)) and "type" not in keys:
+            numeric = [j for j, k in enumerate(kinds) if k <= _PLAIN]
+            if not numeric:
+                return None
+            try:
+                table = np.array([columns[j] for j in numeric], np.float64).T
+            except OverflowError:
+                return None
+            return None, tuple(keys[j] for j in numeric), table
+        plain = [set(map(type, obj.values())) <= _PLAIN for obj in objs]  # the objects of numbers only
         flat = [v for obj, ok in zip(objs, plain, strict=True) if ok for v in obj.values()]
         if not flat:
             return None
+    else:
+        plain = None
     try:
-        return plain, np.array(flat, np.float64).reshape(-1, width)
+        return plain, keys, np.array(flat, np.float64).reshape(-1, len(keys))
     except OverflowError:  # an integer beyond any float: `parse` reads it
         return None
+
+
+_IGNORED = {str, bool, list, type(None)}
+
+
+def _ignored(kinds: set[type], values: tuple[Any, ...]) -> bool:
+    """Whether a key of these values is one `parse` never reads a number from: texts none of which spells a
+    non-finite number, bools, lists, nulls."""
+    if not kinds <= _IGNORED:
+        return False
+    return str not in kinds or not any(v.strip().lower() in _NONFINITE for v in set(values) if type(v) is str)
 
 
 def _rows(keys: tuple[str, ...], at: np.ndarray, table: np.ndarray) -> list[DocumentRows]:

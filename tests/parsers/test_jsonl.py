@@ -213,6 +213,26 @@ def test_a_line_no_json_reads_among_json_lines_leaves_the_rest_in_columns() -> N
     assert sum(r.kind is Kind.STEP for r in recs) == train
 
 
+def test_text_bool_list_and_null_fields_beside_the_numbers_leave_the_rows_in_columns() -> None:
+    """A logger's `"split": "train"`, `"is_best": false`, `"tags": [...]`, `"note": null` beside the metrics
+    are no numbers to `parse`: the block reader leaves those keys out and reads the rows as columns. A text
+    that spells a number (`"loss": "nan"`) and runwatch's own `"type"` lines go to `parse`."""
+    from tests.support.readers import check, fast_rows
+
+    lines = []
+    for i, x in enumerate(_metrics_lines()[-300:]):
+        obj = json.loads(x)
+        extra = {"split": "train", "is_best": i % 7 == 0, "tags": ["a", i], "note": None if i % 2 else "warm"}
+        lines.append(json.dumps({**extra, **obj} if i % 3 else {**obj, **extra}))
+    lines += ['{"type": "status", "step": 5, "loss": 1.0}', '{"split": "nan", "step": 6, "loss": 1.0}'] * 20
+    recs, chunks = check(("\n".join(lines) + "\n").encode(), fmt="jsonl")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert len(steps) > 250 and fast_rows(chunks) >= len(steps) - 20 - 10  # the 20 `"split": "nan"` go per line
+    assert not any("is_best" in r.metrics or "tags" in r.metrics for r in steps)
+    assert {r.step for r in steps if "split" in r.metrics} == {6}  # `"nan"` is a number: a NaN metric
+    assert not any(r.step == 5 for r in recs)  # a status line is no record
+
+
 def test_block_reader_reads_this_files_cases_as_parse_does() -> None:
     """The step keys tried in order (`global_step` before `step`), a total, wandb's keys, a time in
     milliseconds, a duration called `time`, non-finite values: each case above, many times over, in a block."""
@@ -236,7 +256,7 @@ _VALUES = (st.integers(-5, 10**13) | st.floats(allow_nan=True) | st.sampled_from
            | st.dictionaries(_KEYS, st.integers(0, 9), max_size=2))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.dictionaries(_KEYS, _VALUES, max_size=6) | st.sampled_from(["[1, 2]", "{}", "{\"loss\": 1"]),
                 min_size=1, max_size=60),
        st.lists(st.integers(1, 400), min_size=1, max_size=4), st.integers(1, 40))
