@@ -258,7 +258,8 @@ class Engine:
         item, recs, shown = parsed
         j = self._judging
         applied = self._ingest.apply(item, recs, shown, self._clock(), judge=j.judge_history(item),
-                                     on_piece=j.history_tick, on_error=on_error, piece_records=j.piece_records())
+                                     on_piece=j.history_tick, on_error=on_error, piece_records=j.piece_records(),
+                                     on_burst=j.burst_tick)
         if applied:
             j.arrived()
 

@@ -256,11 +256,13 @@ class Ingest:
 
     def apply(self, item: Batch, recs: list[Record] | ChunkRecords, shown: list[str] | None, now: float, *,
               judge: bool | None, on_piece: Callable[[RunIngest, float], None],
-              on_error: Callable[[Exception], None], piece_records: int = 0) -> bool:
+              on_error: Callable[[Exception], None], piece_records: int = 0,
+              on_burst: Callable[[RunIngest, float], None] | None = None) -> bool:
         """Records of one parsed batch into run state; `shown`: the log lines of a raw block. `judge`:
         True for history to judge as it is applied (`on_piece` after each piece of at most `piece_records`
-        records), None for history a previous daemon judged (the run owes the rules nothing for it).
-        Whether any record was applied.
+        records), None for history a previous daemon judged (the run owes the rules nothing for it), False
+        for live records (judged at the next tick, or by `on_burst` after each piece of a batch too large
+        for the rules to look back over: `_apply_pieces`). Whether any record was applied.
 
         A record whose apply raises (a bug in runwatch) goes to `on_error` and is left out; the batch's
         other records are still applied, each once (a chunk whose bulk apply raised is applied again record
@@ -287,7 +289,7 @@ class Ingest:
             run.tracker.before_new_attempt = _judge_attempt(run, on_piece)
         try:
             applied = self._apply_pieces(run, recs, now, judge=judge, on_piece=on_piece, on_error=on_error,
-                                         size=piece_records)
+                                         size=piece_records, on_burst=on_burst)
         finally:
             run.tracker.before_new_attempt = None
         if history_done and run.tracker.records:
@@ -315,9 +317,18 @@ class Ingest:
 
     def _apply_pieces(self, run: RunIngest, recs: list[Record] | ChunkRecords, now: float, *, judge: bool | None,
                       on_piece: Callable[[RunIngest, float], None], on_error: Callable[[Exception], None],
-                      size: int) -> bool:
-        """`apply`'s records into the run's state, piece by piece (each judged after it when `judge`)."""
+                      size: int, on_burst: Callable[[RunIngest, float], None] | None) -> bool:
+        """`apply`'s records into the run's state, piece by piece (each judged after it when `judge`).
+
+        A live batch (`judge` False) is judged so too, by `on_burst`, when with the records not judged yet
+        it holds more than the rules can look back over (`size`): a trainer that flushes thousands of lines
+        at once, a catch-up after a pause. Left to the next tick, the oldest of them were no longer among
+        the points the rules read, and a NaN there was never seen (`runwatch check` judged it)."""
         applied = False
+        if judge is False and on_burst is not None and size and run.unjudged + len(recs) > size:
+            if run.unjudged:
+                on_burst(run, now)  # what came before it, while the rules still see it all
+            judge, on_piece = True, on_burst
         for piece in _pieces(recs, size if judge is True else 0):
             if isinstance(piece, ChunkRecords):
                 if len(piece):

@@ -120,6 +120,18 @@ class Judging:
         self._feed.publish(*self.alerting.tick(ready, now, points={run.tracker.run: run.unjudged}, history=True))
         run.unjudged = 0
 
+    def burst_tick(self, run: RunIngest, now: float) -> None:
+        """Judge a run after each piece of a live batch that holds more records than the rules can look back
+        over at once (`Ingest.apply`): every rule, as a live tick judges, its alerts live ones (not found
+        reading a history, which the next tick would resolve). A trainer that flushed 5,000 lines at once
+        hid a NaN among the first of them: the tick after saw only the newest."""
+        if self.alerting is None:
+            return
+        ready = [(run.tracker, self._system, list(run.lines)[-40:])]
+        self._feed.publish(*self.alerting.tick(ready, now, points={run.tracker.run: run.unjudged},
+                                               reading={r.tracker.run for r in self._ingest.runs if r.history_pending}))
+        run.unjudged = 0
+
     def next_tick_in(self) -> float:
         if self.alerting is None:
             return TICK_S

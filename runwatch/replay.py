@@ -394,7 +394,9 @@ class _Replayer:
 
     def record(self, rec: Record) -> None:
         now = self.clock.advance(rec)
-        if self.last_eval is None or now - self.last_eval >= self.tick:
+        if self.last_eval is not None and now - self.last_eval < self.tick and self.unjudged >= self.most:
+            self._evaluate(now)  # more would scroll the oldest unjudged out of the rules' sight (see `_next_evaluation`)
+        elif self.last_eval is None or now - self.last_eval >= self.tick:
             if self.last_eval is None or self.unjudged >= self._batch():
                 self._evaluate(now)
             elif now - self._last_step() >= self.quiet:
@@ -521,7 +523,10 @@ class _Replayer:
         if self.last_eval is None:
             return p, True
         ticked = p + int(np.searchsorted(times[p:], self.last_eval + self.tick))
-        full = max(ticked, p + self._rows_to_batch())
+        # at a tick once a batch is in, but by `most` records however little time they take: thousands of
+        # records stamped alike (one flush's, one second's) were judged only when the time moved on, and a
+        # NaN among the first of them was no longer among the points the rules read
+        full = min(max(ticked, p + self._rows_to_batch()), p + max(0, self.most - self.unjudged))
         k = int(np.searchsorted(quiet_at, max(p, ticked)))
         quiet = int(quiet_at[k]) if k < len(quiet_at) else n
         if full <= quiet:

@@ -114,6 +114,28 @@ def test_a_live_burst_is_read_whole_and_judged(tmp_path: Path) -> None:
         engine.stop()
 
 
+def test_a_nan_among_the_first_of_a_live_burst_fires_and_stays_firing(tmp_path: Path) -> None:
+    """A new user's review: a trainer that flushes 5,000 lines at once, a NaN among the first of them. The
+    tick after the burst looked back over the rules' most points only (the newest), so the NaN was never
+    seen live, where `check` saw it. A burst larger than that is judged in pieces, as a history is, and
+    its alert is a live one: it stays firing (a history's resolves once the history is read)."""
+    lines = with_nan_at(step_lines(), 210)[:5010]
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines[:10]) + "\n")
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: engine.snapshots()[0].progress.step == 9)
+        with log.open("a") as f:
+            f.write("\n".join(lines[10:]) + "\n")
+        alert = wait_for(lambda: alert_of(engine, "nonfinite"), timeout=30)
+        assert alert.step == 210 and alert.state == AlertState.FIRING
+        wait_for(lambda: engine.snapshots()[0].progress.step == 5009)
+        time.sleep(1.5)  # live ticks after it
+        assert alert_of(engine, "nonfinite").state == AlertState.FIRING  # type: ignore[union-attr]
+    finally:
+        engine.stop()
+
+
 def test_a_nan_the_history_shows_cleared_is_resolved_once_read_as_check_says(tmp_path: Path) -> None:
     """A NaN 8,700 steps before the end of a log read at start-up: it fires while the history is read
     and resolves once it is read, one notification each, as `runwatch check` calls it resolved. Before,

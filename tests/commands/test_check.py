@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -686,3 +687,16 @@ def test_a_spike_is_reported_at_its_own_first_and_last_steps_as_its_summary_says
     spike = next(a for a in json.loads(capsys.readouterr().out)["alerts"] if a["rule"] == "loss_spike")
     assert "(steps 3000–3007 above" in spike["summary"]
     assert (spike["first_step"], spike["last_step"]) == (3000, 3007)
+
+
+def test_a_nan_among_thousands_of_lines_stamped_alike_fires(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: 5,500 records of one timestamp (a logger that stamps by the second, a history
+    dumped at once) with a NaN at step 300: `check` said OK. The rules were judged only when the log's time
+    moved on a tick, and by the end the NaN was no longer among the points they read. A real Megatron run's
+    stamped lines, all stamped alike, `lm loss: NAN` at steps 300-304."""
+    lines = [re.sub(r"\[[\d-]+ [\d:]+\]", "[2024-04-06 03:02:12]", x) for x in megatron_log(6000, nan_at=300)]
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    assert main(["check", str(log)]) == 2
+    out = capsys.readouterr().out
+    assert "nonfinite" in out and "first step 300" in out
