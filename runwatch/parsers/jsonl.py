@@ -13,8 +13,12 @@ canonical names of DESIGN §2 (`train/loss` → loss, `eval/loss` → val_loss,
 `total_steps`/`max_steps` → total_steps; `_timestamp`/`timestamp`/`time`/`ts`
 → t when it looks like Unix seconds (or milliseconds), else it stays a metric;
 wandb's `_runtime` → elapsed. An object with only evaluation metrics
-(`val_*`, `eval_*`, `test_*`) is an EVAL record, else STEP; one with no
-numeric metric is not a record.
+(`val_*`, `eval_*`, `test_*`; the epoch and `_runtime` aside) is an EVAL
+record, else STEP; one with no numeric metric is not a record. The HF
+Trainer's closing summary in a `log_history` dump (`train_runtime`, no
+`loss`) is a `finished` EVENT with its numbers under their
+own snake_case names, as the Trainer's console summary is: its `train_loss`
+is the run's mean, not a last step's loss.
 
 The format is described once, as what a list of keys makes of its values
 (`_plan`: which key is the step, the total, the time, which metric each other
@@ -36,7 +40,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from runwatch.model import Kind, Record
+from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import DocumentRows, FormatParser
 from runwatch.parsers.pydict import CANONICAL, is_eval_metric, metric_name, snake
 
@@ -48,7 +52,7 @@ MAX_DEPTH = 8
 _STEP_KEYS = ("global_step", "train/global_step", "trainer/global_step", "step", "iter", "iteration", "_step")
 _TOTAL_KEYS = ("total_steps", "max_steps")
 _TIME_KEYS = ("_timestamp", "timestamp", "time", "ts")
-_CONTAINERS = ("metrics", "train", "training", "scalars", "stats")
+_CONTAINERS = ("metrics", "train", "training", "scalars", "stats", "optim", "optimizer")
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf,
               "infinity": math.inf, "-infinity": -math.inf}
 _KINDS = {str(k) for k in Kind}
@@ -100,16 +104,23 @@ def _metrics(keys: tuple[str, ...], timed: int) -> _Metrics:
     taken = set(_keys(keys).step + _keys(keys).total) | {timed}
     names: dict[str, int] = {}
     named = 0
+    summary = "train_runtime" in keys and "loss" not in keys  # a loop logging `train_loss` each step is no summary
     for i, key in enumerate(keys):
         if i in taken:
             continue
-        name = "elapsed" if key == "_runtime" else _name(key)
+        name = snake(key) if summary else "elapsed" if key == "_runtime" else _name(key)
         if name:
             named += 1
             names.setdefault(name, i)
-    judged = [n for n in names if n != "epoch"]
-    kind = None if not names else Kind.EVAL if judged and all(is_eval_metric(n) for n in judged) else Kind.STEP
+    judged = [n for n in names if n not in _NOT_JUDGED]
+    kind = (None if not names else Kind.EVENT if summary
+            else Kind.EVAL if judged and all(is_eval_metric(n) for n in judged) else Kind.STEP)
     return _Metrics(tuple(names.values()), tuple(names), kind, named > len(names))
+
+
+_NOT_JUDGED = frozenset({"epoch", "elapsed"})
+"""Metrics that say nothing of whether an object is a training step's or an evaluation's: the epoch, and
+W&B's `_runtime` (`{"_step": 250, "eval/loss": 1.3, "_runtime": 812.4}` is an evaluation's)."""
 
 
 def _record(keys: tuple[str, ...], values: list[float]) -> Record | None:
@@ -126,8 +137,11 @@ def _record(keys: tuple[str, ...], values: list[float]) -> Record | None:
     got = _metrics(keys, timed)
     if got.kind is None:
         return None
-    return Record(got.kind, step=step, total_steps=total, t=t,
-                  metrics=dict(zip(got.names, [values[i] for i in got.positions], strict=True)))
+    metrics = dict(zip(got.names, [values[i] for i in got.positions], strict=True))
+    if got.kind is Kind.EVENT:  # the Trainer's closing summary: its numbers under their own names, not a step's
+        return Record(Kind.EVENT, step=step, total_steps=total, t=t, metrics=metrics, event=Event.FINISHED,
+                      message="training summary: " + ", ".join(f"{k}={v:g}" for k, v in metrics.items())[:480])
+    return Record(got.kind, step=step, total_steps=total, t=t, metrics=metrics)
 
 
 def _first(positions: tuple[int, ...], values: list[float]) -> int | None:
@@ -262,10 +276,7 @@ def _part(texts: Sequence[bytes], lo: int, hi: int) -> list[DocumentRows]:
             groups.setdefault(tuple(obj), []).append(i)
     out: list[DocumentRows] = []
     for keys, at in groups.items():
-        found = _table([objs[i - lo] for i in at], keys)
-        if found is not None:
-            plain, read, table = found
-            rows = at if plain is None else [i for i, ok in zip(at, plain, strict=True) if ok]
+        for rows, read, table in _tables([objs[i - lo] for i in at], keys, at):
             out += _rows(read, np.array(rows, np.int64), table)
     return out
 
@@ -291,52 +302,53 @@ def _loads(text: bytes) -> Any:
         return None
 
 
-def _table(
-    objs: list[dict[str, Any]], keys: tuple[str, ...]
-) -> tuple[list[bool] | None, tuple[str, ...], np.ndarray] | None:
-    """The numbers of objects of one key list as a float table (a row each), the keys they are of, and which
-    objects it holds (None: all); None when none.
+def _tables(
+    objs: list[dict[str, Any]], keys: tuple[str, ...], at: list[int]
+) -> list[tuple[list[int], tuple[str, ...], np.ndarray]]:
+    """The numbers of objects of one key list (at `at`) as float tables: for each table, the objects' places,
+    the keys its columns are of, and a row per object.
 
-    A key whose every value is text, a bool, a list or null is no number `parse` reads (`_number`): left out,
-    as flattening leaves it out of `parse`'s record (a `"split": "train"` beside the metrics), unless a text
-    spells a non-finite number (`"nan"`) or the key is `type` (runwatch's own status lines). Otherwise only
-    the objects whose every value is an int or a float are read."""
+    Commonly every value is an int or a float: one table. Otherwise the objects are taken apart by the
+    types of their values (a `"tokens_seen": null` now and then), and in each part a key whose values are
+    text, bools, lists or nulls is no number `parse` reads (`_number`): left out, as flattening leaves it
+    out of `parse`'s record (a `"split": "train"` beside the metrics), unless a text spells a non-finite
+    number (`"nan"`) or the key is `type` (runwatch's own status lines): then, as for a nested object,
+    the part is left to `parse`."""
     import numpy as np
 
     flat = [v for obj in objs for v in obj.values()]
-    if not set(map(type, flat)) <= _PLAIN:
-        columns = list(zip(*[obj.values() for obj in objs], strict=True))
-        kinds = [set(map(type, col)) for col in columns]
-        if all(k <= _PLAIN or _ignored(k, col) for k, col in zip(kinds, columns, strict=True)) and "type" not in keys:
-            numeric = [j for j, k in enumerate(kinds) if k <= _PLAIN]
-            if not numeric:
-                return None
-            try:
-                table = np.array([columns[j] for j in numeric], np.float64).T
-            except OverflowError:
-                return None
-            return None, tuple(keys[j] for j in numeric), table
-        plain = [set(map(type, obj.values())) <= _PLAIN for obj in objs]  # the objects of numbers only
-        flat = [v for obj, ok in zip(objs, plain, strict=True) if ok for v in obj.values()]
-        if not flat:
-            return None
-    else:
-        plain = None
-    try:
-        return plain, keys, np.array(flat, np.float64).reshape(-1, len(keys))
-    except OverflowError:  # an integer beyond any float: `parse` reads it
-        return None
+    if set(map(type, flat)) <= _PLAIN:
+        try:
+            return [(at, keys, np.array(flat, np.float64).reshape(-1, len(keys)))]
+        except OverflowError:  # an integer beyond any float: `parse` reads it
+            return []
+    parts: dict[tuple[type, ...], list[int]] = {}
+    for j, obj in enumerate(objs):
+        parts.setdefault(tuple(map(type, obj.values())), []).append(j)
+    out = []
+    for kinds, members in parts.items():
+        columns = list(zip(*[objs[j].values() for j in members], strict=True))
+        numeric = [c for c, k in enumerate(kinds) if k in _PLAIN]
+        if not numeric or not all(k in _PLAIN or _ignored(k, keys[c], columns[c]) for c, k in enumerate(kinds)):
+            continue
+        try:
+            table = np.array([columns[c] for c in numeric], np.float64).T
+        except OverflowError:
+            continue
+        out.append(([at[j] for j in members], tuple(keys[c] for c in numeric), table))
+    return out
 
 
-_IGNORED = {str, bool, list, type(None)}
+_IGNORED = {bool, list, type(None)}
+"""Values `parse` never reads a number from (texts are read when they spell `nan` or `inf`)."""
 
 
-def _ignored(kinds: set[type], values: tuple[Any, ...]) -> bool:
-    """Whether a key of these values is one `parse` never reads a number from: texts none of which spells a
-    non-finite number, bools, lists, nulls."""
-    if not kinds <= _IGNORED:
-        return False
-    return str not in kinds or not any(v.strip().lower() in _NONFINITE for v in set(values) if type(v) is str)
+def _ignored(kind: type, key: str, values: tuple[Any, ...]) -> bool:
+    """Whether a key whose values are all of `kind` is one `parse` never reads a number from: text none of
+    which spells a non-finite number (nor a `type`), bools, lists, nulls."""
+    if kind is not str:
+        return kind in _IGNORED
+    return key != "type" and not any(v.strip().lower() in _NONFINITE for v in set(values))
 
 
 def _rows(keys: tuple[str, ...], at: np.ndarray, table: np.ndarray) -> list[DocumentRows]:
