@@ -94,18 +94,29 @@ def test_a_judged_history_goes_in_as_columns(tmp_path: Path, monkeypatch: pytest
         engine.stop()
 
 
-def test_a_live_burst_is_read_whole_and_judged(tmp_path: Path) -> None:
-    """5,000 of the real run's step lines appended at once after its first ten (a catch-up after a pause)
-    go to the parser's fast path as a raw block (runwatch.watcher.tail.BURST_BYTES): every record is in,
-    and the NaN among them fires at its step."""
-    lines = with_nan_at(step_lines(), 4000)[:5010]
+def burst_engine(tmp_path: Path, nan_at: int) -> Engine:
+    """An engine on the real run's first ten step lines, once it has read them, with the next 5,000 (a NaN at
+    `nan_at`) appended at once: a catch-up after a pause, a trainer that flushes thousands of lines."""
+    lines = with_nan_at(step_lines(), nan_at)[:5010]
     log = tmp_path / "train.log"
     log.write_text("\n".join(lines[:10]) + "\n")
     engine = run_engine(log)
     try:
         wait_for(lambda: engine.snapshots()[0].progress.step == 9)
-        with log.open("a") as f:
-            f.write("\n".join(lines[10:]) + "\n")
+    except BaseException:
+        engine.stop()
+        raise
+    with log.open("a") as f:
+        f.write("\n".join(lines[10:]) + "\n")
+    return engine
+
+
+def test_a_live_burst_is_read_whole_and_judged(tmp_path: Path) -> None:
+    """5,000 of the real run's step lines appended at once after its first ten go to the parser's fast path
+    as a raw block (runwatch.watcher.tail.BURST_BYTES): every record is in, and the NaN among them fires
+    at its step."""
+    engine = burst_engine(tmp_path, 4000)
+    try:
         alert = wait_for(lambda: alert_of(engine, "nonfinite"), timeout=30)
         assert alert.step == 4000 and alert.state == AlertState.FIRING
         snap = wait_for(lambda: next((s for s in engine.snapshots() if s.records == 5010), None))
@@ -115,18 +126,12 @@ def test_a_live_burst_is_read_whole_and_judged(tmp_path: Path) -> None:
 
 
 def test_a_nan_among_the_first_of_a_live_burst_fires_and_stays_firing(tmp_path: Path) -> None:
-    """A new user's review: a trainer that flushes 5,000 lines at once, a NaN among the first of them. The
-    tick after the burst looked back over the rules' most points only (the newest), so the NaN was never
-    seen live, where `check` saw it. A burst larger than that is judged in pieces, as a history is, and
-    its alert is a live one: it stays firing (a history's resolves once the history is read)."""
-    lines = with_nan_at(step_lines(), 210)[:5010]
-    log = tmp_path / "train.log"
-    log.write_text("\n".join(lines[:10]) + "\n")
-    engine = run_engine(log)
+    """A new user's review: a NaN among the first of 5,000 lines flushed at once. The tick after the burst
+    looked back over the rules' most points only (the newest), so the NaN was never seen live, where
+    `check` saw it. A burst larger than that is judged in pieces, as a history is, and its alert is a
+    live one: it stays firing (a history's resolves once the history is read)."""
+    engine = burst_engine(tmp_path, 210)
     try:
-        wait_for(lambda: engine.snapshots()[0].progress.step == 9)
-        with log.open("a") as f:
-            f.write("\n".join(lines[10:]) + "\n")
         alert = wait_for(lambda: alert_of(engine, "nonfinite"), timeout=30)
         assert alert.step == 210 and alert.state == AlertState.FIRING
         wait_for(lambda: engine.snapshots()[0].progress.step == 5009)
