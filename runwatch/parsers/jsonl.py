@@ -16,13 +16,13 @@ wandb's `_runtime` → elapsed. An object with only evaluation metrics
 (`val_*`, `eval_*`, `test_*`; the epoch and `_runtime` aside) is an EVAL
 record, else STEP; one with no numeric metric is not a record. The HF
 Trainer's closing summary in a `log_history` dump (`train_runtime`, no
-`loss`) is a `finished` EVENT with its numbers under their
-own snake_case names, as the Trainer's console summary is: its `train_loss`
-is the run's mean, not a last step's loss.
+`loss`) is a `finished` EVENT with its numbers under their own snake_case
+names, as the Trainer's console summary is: its `train_loss` is the run's
+mean, not a last step's loss.
 
 The format is described once, as what a list of keys makes of its values
-(`_plan`: which key is the step, the total, the time, which metric each other
-key is, and the record's kind), decided once per key list: a metrics logger
+(`_keys` and `_metrics`: which key is the step, the total, the time, which
+metric each other key is, and the record's kind), decided once per key list: a metrics logger
 writes the same keys on every line. Two readers apply it: `parse` to one
 object, and `JsonBlock` to a block of lines at once (the columnar fast path,
 runwatch.parsers.columnar), which decodes the block as one JSON array and
