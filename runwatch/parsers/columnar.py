@@ -389,14 +389,9 @@ class _Chunk:
             cand, s, e = cand[plain], s[plain], e[plain]
         data = self.data
         for got in reader.read([data[a:b] for a, b in zip(s.tolist(), e.tolist(), strict=True)]):
-            rows, step, total = cand[got.at], got.step, got.total
-            bogus = (total >= 0) & (step > OVERRUN * total)  # `boundary.checked`'s call, as for a layout's rows
-            keep = ~bogus
-            if not keep.all():
-                rows, step, total = rows[keep], step[keep], total[keep]
-            if rows.size:
-                self.found.append((rows, step, total, {m: v[keep] for m, v in got.metrics.items()},
-                                   None if got.t is None else got.t[keep], self._prefixed(rows)))
+            rows = cand[got.at]
+            self._add(rows, got.step, got.total, got.metrics, got.t, self._prefixed(rows),
+                      ~_overrun(got.step, got.total))
 
     def _candidates(self, lo: int, hi: int) -> np.ndarray:
         """Lines in [lo, hi) that start with the format's prefix (one 8-byte compare each), or for a learned
@@ -501,16 +496,20 @@ class _Chunk:
             got = values(plan, digits, omit)
             step, total, found, times = got.step, got.total, got.metrics, got.times
             ranks = got.ranks if got.ranks is not None else self._prefixed(rows[idx])
-            bogus = got.inexact | ((total >= 0) & (step > OVERRUN * total))  # `step 999999999999/100`: boundary.checked's call
-            if bogus.any():
-                taken[idx[bogus]] = False
-                keep = ~bogus
-                idx, step, total, found = idx[keep], step[keep], total[keep], {m: v[keep] for m, v in found.items()}
-                times = times[keep] if times is not None else None
-                ranks = ranks[keep] if ranks is not None else None
-            if idx.size:
-                self.found.append((rows[idx], step, total, found, times, ranks))
+            bogus = got.inexact | _overrun(step, total)
+            taken[idx[bogus]] = False
+            self._add(rows[idx], step, total, found, times, ranks, ~bogus)
         return taken
+
+    def _add(self, rows: np.ndarray, step: np.ndarray, total: np.ndarray, found: dict[str, np.ndarray],
+             times: np.ndarray | None, ranks: np.ndarray | None, keep: np.ndarray) -> None:
+        """A group's rows where `keep` holds, for `_assemble`."""
+        if not keep.all():
+            rows, step, total, found = rows[keep], step[keep], total[keep], {m: v[keep] for m, v in found.items()}
+            times = times[keep] if times is not None else None
+            ranks = ranks[keep] if ranks is not None else None
+        if rows.size:
+            self.found.append((rows, step, total, found, times, ranks))
 
     def _assemble(self) -> tuple[ColumnBatch, Unhandled]:
         """Scatter the groups' rows into line order; arrays come out read-only."""
@@ -552,6 +551,12 @@ class _Chunk:
         rest = np.flatnonzero(~handled)
         start = self.line_starts[rest]
         return batch, Unhandled(rest, start, start + self.line_lens[rest])
+
+
+def _overrun(step: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Rows whose step is far past the total their line states (`step 999999999999/100`): `boundary.checked`'s
+    call, so no step line after all."""
+    return (total >= 0) & (step > OVERRUN * total)
 
 
 def _occurrences(data: bytes, buf: np.ndarray, texts: Collection[bytes]) -> np.ndarray:

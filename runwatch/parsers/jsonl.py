@@ -101,7 +101,8 @@ def _keys(keys: tuple[str, ...]) -> _Keys:
 
 @lru_cache(maxsize=1024)
 def _metrics(keys: tuple[str, ...], timed: int) -> _Metrics:
-    taken = set(_keys(keys).step + _keys(keys).total) | {timed}
+    plan = _keys(keys)
+    taken = set(plan.step + plan.total) | {timed}
     names: dict[str, int] = {}
     named = 0
     summary = "train_runtime" in keys and "loss" not in keys  # a loop logging `train_loss` each step is no summary
