@@ -18,8 +18,9 @@ to the whole log). Prints figures only; the issue's goal is check ≤ 2× parse.
 `--spacing` measures instead how check's cost grows with the log: Megatron logs
 built from its real step lines (format_throughput.py's, 10% real noise), each
 step line stamped with its own time, dense (steps `DENSE_S` apart, under the
-stall rule's `after`) and sparse (steps 1.5 × `after` apart: every record ends
-a silence the stall rule may speak on), at each of `--sizes`, with the excerpts'
+stall rule's `after`), middle (`MID_S` apart: each record ends a silence the
+crash rule's settle counts) and sparse (steps 1.5 × `after` apart: every record
+ends a silence the stall rule may speak on), at each of `--sizes`, with the excerpts'
 step lines of nine runs in turn or one run's alone; check's CPU time ÷ parse's
 CPU time on the same log. A check linear in the log gives the same ratio at
 every size.
@@ -57,6 +58,9 @@ def _best(argv: list[str], repeat: int) -> float:
     return min(_wall(argv) for _ in range(repeat))
 
 
+MID_S = 20.0
+"""Seconds between step lines of the middle log: over `crash`'s settle (10 s, a traceback's silence), under
+the stall rule's `after`: every record ends a silence only the crash rule may speak on."""
 DENSE_S = 5.0
 """Seconds between the dense log's steps (Megatron's own excerpts step every 5.4 s): under the stall
 rule's `after`, so no record ends a silence."""
@@ -116,7 +120,7 @@ def spacing(sizes: list[int], repeat: int) -> int:
     with tempfile.TemporaryDirectory(prefix="runwatch-bench-") as tmp:
         for n in sizes:
             for one_run in (False, True):
-                for name, every in (("dense", DENSE_S), ("sparse", sparse)):
+                for name, every in (("dense", DENSE_S), ("mid", MID_S), ("sparse", sparse)):
                     path = Path(tmp) / f"megatron_{name}_{n}.log"
                     write_spaced(path, n, every, one_run=one_run)
                     parse = _cpu([*cmd, "parse", "--output", "summary", str(path)], repeat)

@@ -4,14 +4,15 @@ real `runwatch watch` daemon into a real webhook receiver, at the recorded pace.
     python benchmarks/detection_scorecard.py [--only GLOB ...] [--speed 10] [--jobs 3] [--no-live]
 
 One row per recording × expected finding (a healthy run gets one row, "nothing"): caught one-shot
-(`check`) and live (`watch`), the rule and step of the alert, and the latency from the moment the
-line that shows the fault was written to the moment the webhook POST arrived. Then the totals:
+(`check`) and live (`watch`), the rule and step of the alert (check's, else the live one's), and the
+latency from the moment the line that shows the fault was written to the moment the webhook POST
+arrived. Then the totals:
 recall (one-shot and live), alerts on healthy runs, alerts beyond the planted fault, and latency
 p50/p99 per fault class.
 
 Live replay: the recorded log is written into a fresh directory chunk by chunk with the recorded
 gaps divided by `--speed`, except gaps of `--real-gap` seconds or more (hangs), which are kept at
-their real length, and a recording that expects a slowdown, replayed at its real pace throughout
+their real length, and a recording that expects a slowdown or a stall, replayed at its real pace throughout
 (`ABOUT_PACE`). Side files (rank logs, metric CSVs, tfevents, W&B runs, checkpoints) grow at their
 recorded pace where the recording timed them (side.tsv), else are copied in once the log has been
 replayed. After the last chunk the daemon gets `--settle` seconds, or the expected
@@ -73,9 +74,13 @@ def fault_offset(rec: Recording) -> int | None:
 
 
 NEEDS_A_PROCESS = {"process_exit"}
-ABOUT_PACE = {"step_time_drift", "throughput_drop"}
-"""Rules whose thresholds are absolute times (a slower step must take 10 ms more): a compressed replay
-shrinks a planted slowdown under them, so recordings that expect one are replayed at their real pace."""
+ABOUT_PACE = {"step_time_drift", "throughput_drop", "stall"}
+"""Rules that judge the pace seen live, so recordings that expect one are replayed at their real pace.
+The drift rules' thresholds are absolute times (a slower step must take 10 ms more), which a compressed
+replay shrinks a planted slowdown under. A stall's budget keeps its 10-minute start-up floor until the
+run has shown its pace in steps read apart: the tutorial's 80 ms between lines, replayed 10× faster,
+came 8 ms apart, and a daemon sharing two cores with two other replays read them all at once and
+waited out the floor (tutorial-dlhang missed live in one full run in three)."""
 
 
 def speed_for(rec: Recording, speed: float) -> float:
@@ -229,12 +234,13 @@ def main(argv: list[str] | None = None) -> int:
                 d = fl.alert["_t"] - live.fault_written
                 lat = f"{d:.2f}s"
                 lat_by_class.setdefault(fault_class(rec, f.expect["rule"]), []).append(d)
-            step = f.alert.get("first_step") if f.alert else None
+            shown = f.alert or (fl.alert if fl else None)  # the one-shot alert, else the live one (live_only)
+            step = (shown.get("first_step", shown.get("step")) if shown else None)
             why = "; ".join(f.problems + (fl.problems if fl else []) + ([live.error] if live and live.error else []))
             rows.append([rec.name, f.expect["rule"] + (f"/{f.expect['cause']}" if "cause" in f.expect else ""),
                          "n/a" if live_only else _yes(f.caught),
                          ("n/a" if no_process else _yes(bool(fl and fl.caught))) if live else "-",
-                         f.alert["rule"] if f.alert else "", "" if step is None else str(step), lat, why])
+                         shown["rule"] if shown else "", "" if step is None else str(step), lat, why])
     head = ["run", "expected", "check", "live", "rule", "step", "latency", "notes"]
     widths = [max(len(str(r[i])) if i < len(r) else 0 for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:

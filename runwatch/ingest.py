@@ -444,8 +444,8 @@ class Ingest:
                 if not parser.holds_block or now - run.quiet_since.get(source, now) < BLOCK_QUIET_S:
                     continue
                 recs = parser.close_block()
-                if recs:
-                    run.tracker.apply_many(self._with_total(recs), now)
+                if recs:  # received with the block's last line: the output has been over since (`crash`)
+                    run.tracker.apply_many(self._with_total(recs), min(now, run.quiet_since.get(source, now)))
                     run.unjudged += len(recs)
                     found = True
         return found

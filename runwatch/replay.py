@@ -647,6 +647,7 @@ class _Replayer:
             self._records_judged = out.tracker.records
 
     def finish(self) -> Replay:
+        self.out.tracker.no_more_input()  # a traceback ending the input ended the output: a crash
         self._evaluate(self.clock.now)
         self.out.tracker.input_ended()  # a file's end and a pipe's alike (`check FILE` and `check -`)
         self.out.end = self.clock.now

@@ -529,6 +529,16 @@ def test_a_traceback_cut_off_at_the_end_of_a_quiet_logs_history_fires_as_check_s
     assert crash.summary == said.summary
 
 
+def clocked_engine(log: Path, ahead: list[float]) -> Engine:
+    """An engine with the default rules on `log`, started, whose clock runs `ahead[0]` seconds ahead of the
+    wall's: a test moves time on without waiting for it."""
+    config = load_config(None)
+    engine = Engine([str(log)], OPTIONS, clock=lambda: time.time() + ahead[0],
+                    alerting=lambda: Alerting(config, persist=False))
+    engine.start()
+    return engine
+
+
 def test_a_traceback_cut_off_live_fires_once_the_log_has_been_quiet(tmp_path: Path) -> None:
     """The same cut-off traceback written while `tail` follows (a process killed while it printed): held
     while more of it may come, said once the log has been quiet for `BLOCK_QUIET_S` (the engine's clock
@@ -539,10 +549,7 @@ def test_a_traceback_cut_off_live_fires_once_the_log_has_been_quiet(tmp_path: Pa
     log = tmp_path / "train.log"
     log.write_text("\n".join(steps) + "\n")
     ahead = [0.0]
-    config = load_config(None)
-    engine = Engine([str(log)], OPTIONS, clock=lambda: time.time() + ahead[0],
-                    alerting=lambda: Alerting(config, persist=False))
-    engine.start()
+    engine = clocked_engine(log, ahead)
     try:
         wait_for(lambda: engine.snapshots()[0].records and not engine.snapshots()[0].reading_history)
         with log.open("a") as f:
@@ -554,3 +561,67 @@ def test_a_traceback_cut_off_live_fires_once_the_log_has_been_quiet(tmp_path: Pa
     finally:
         engine.stop()
     assert crash.labels == {"event": "traceback"}
+
+
+def caught_traceback() -> list[str]:
+    """A traceback Python prints for an exception a loop catches and survives (`traceback.print_exc`)."""
+    import traceback
+
+    try:
+        {}["missing_key"]
+    except KeyError:
+        return traceback.format_exc().splitlines()
+    raise AssertionError("unreachable")
+
+
+def test_caught_tracebacks_in_a_history_judged_in_pieces_page_no_crash(tmp_path: Path) -> None:
+    """A new user's review: `tail` on a 635k-line jsonl log of a run that printed and survived 1,800
+    exceptions paged a critical crash and resolved it within the second: the history, judged in pieces, had
+    a piece end on a traceback, and a traceback ending the output counted at once. `check` said nothing.
+    Here every step is followed by one, so that piece boundaries fall after them."""
+    lines = step_lines()[:6000]
+    tb = caught_traceback()
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(ln for step in lines for ln in (step, *tb)) + "\n")
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: history_read(engine, 6000), timeout=60)
+        news = notifications(engine.subscribe())
+    finally:
+        engine.stop()
+    assert alert_of(engine, "crash") is None
+    assert not [n for n in news if n.alert.rule == "crash"]
+
+
+@pytest.mark.parametrize("survived", [True, False])
+def test_a_caught_traceback_live_is_no_crash_and_one_that_ends_the_output_is(tmp_path: Path, survived: bool) -> None:
+    """Followed live: a traceback then the run's next step is survived; the same traceback then nothing for
+    the rule's `settle` is a crash (the engine's clock moved on, no wall time waited)."""
+    from runwatch.alerts.rules.crash import CrashParams
+
+    lines = step_lines()
+    tb = caught_traceback()
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines[:50]) + "\n")
+    ahead = [0.0]
+    engine = clocked_engine(log, ahead)
+    try:
+        wait_for(lambda: (s := engine.snapshots()) and s[0].progress.step == 49 and not s[0].reading_history)
+        with log.open("a") as f:
+            f.write("\n".join(tb) + "\n")
+        wait_for(lambda: engine.log_tail(engine.snapshots()[0].run, 1) == [tb[-1]])
+        time.sleep(0.3)  # ticks with the traceback the newest record
+        assert alert_of(engine, "crash") is None  # not yet: the run's next line may come
+        if survived:
+            with log.open("a") as f:
+                f.write(lines[50] + "\n")
+            wait_for(lambda: engine.snapshots()[0].progress.step == 50)
+        ahead[0] = CrashParams().settle + 1.0
+        if survived:
+            time.sleep(0.5)
+            assert alert_of(engine, "crash") is None  # the step came within the settle
+            return
+        crash = wait_for(lambda: alert_of(engine, "crash"))
+    finally:
+        engine.stop()
+    assert crash.labels == {"event": "traceback"} and "KeyError" in crash.summary

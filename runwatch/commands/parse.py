@@ -44,9 +44,10 @@ def readers_of(run: RunPlan, fmt: str | None, *, read_time: bool = True, stdin: 
                on_notice: Callable[[Notice], None] = lambda n: None) -> Iterator[Reader]:
     """A reader for each source of `run`: its logs, standard input, its structured sources."""
     for f in run.logs:
-        yield _Counted(f, fmt, None, read_time=read_time)
+        yield _Counted(f, fmt, None, read_time=read_time, on_notice=on_notice)
     if run.stdin:
-        yield StdinReader(stdin if stdin is not None else sys.stdin.buffer, fmt, read_time=read_time)
+        yield StdinReader(stdin if stdin is not None else sys.stdin.buffer, fmt, read_time=read_time,
+                          on_notice=on_notice)
     decoders: dict[tuple[str, str], ItemDecoder] = {}
     for path in run.items:
         yield ItemsReader(path, run.name, decoders, read_time=read_time, on_notice=on_notice)
@@ -122,9 +123,11 @@ def _size(path: Path) -> int | None:
 class _Counted(BlockReader):
     """Records of one log file, counting its lines and remembering its format."""
 
-    def __init__(self, path: Path, fmt: str | None, total_steps: int | None, *, read_time: bool = True) -> None:
-        super().__init__(str(path), lambda: read_blocks(path, block_size=BLOCK_BYTES, chunk_size=READ_CHUNK), fmt,
-                         total_steps, name=path.name, rank=rank_from_path(str(path)), read_time=read_time)
+    def __init__(self, path: Path, fmt: str | None, total_steps: int | None, *, read_time: bool = True,
+                 on_notice: Callable[[Notice], None] = lambda n: None) -> None:
+        super().__init__(str(path), lambda cut: read_blocks(path, block_size=BLOCK_BYTES, chunk_size=READ_CHUNK, cuts=cut),
+                         fmt, total_steps, name=path.name, rank=rank_from_path(str(path)), read_time=read_time,
+                         on_notice=on_notice)
         self.path = path
 
 

@@ -22,7 +22,9 @@ from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
 from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.report.values import CHECKPOINT_TIMES
-from runwatch.watcher.snapshot import READ_CHUNK, ByteStream, split_block, stream_blocks
+from runwatch.text import visible
+from runwatch.watcher.lines import MAX_LINE_BYTES
+from runwatch.watcher.snapshot import READ_CHUNK, ByteStream, CutLines, split_block, stream_blocks
 from runwatch.watcher.types import ItemBatch, Notice
 
 
@@ -45,6 +47,13 @@ class Reader(Protocol):
     def chunks(self) -> Iterator[ChunkRecords]: ...
 
 
+def cut_lines_said(source: str, cut: CutLines) -> str:
+    """What a one-shot read says of the over-long lines it cut (a follower says it on its first)."""
+    n = cut.lines
+    return (f"{visible(source)}: {n:,} line{'s' if n != 1 else ''} longer than {MAX_LINE_BYTES // 1024} KiB "
+            f"cut; {cut.dropped_bytes:,} bytes of {'them' if n != 1 else 'it'} skipped")
+
+
 class BlockReader:
     """A byte source read once to its end in blocks of whole lines (runwatch.watcher.snapshot.read_blocks),
     each through SourceParser.feed_bytes (a format's step rows as columns), the parser flushed at its end.
@@ -55,11 +64,14 @@ class BlockReader:
     read is the end of its input for either; the replay says so (`replay`'s finish), not a record.
     """
 
-    def __init__(self, source: str, blocks: Callable[[], Iterator[bytes | list[str]]], fmt: str | None,
-                 total_steps: int | None, *, name: str, rank: int | None = None, read_time: bool = True) -> None:
+    def __init__(self, source: str, blocks: Callable[[CutLines], Iterator[bytes | list[str]]], fmt: str | None,
+                 total_steps: int | None, *, name: str, rank: int | None = None, read_time: bool = True,
+                 on_notice: Callable[[Notice], None] = lambda n: None) -> None:
         self.blocks, self.total_steps, self.read_time, self.name = blocks, total_steps, read_time, name
         self.parser = SourceParser(source, fmt=fmt, rank=rank)
         self.lines = 0
+        self.cut = CutLines()
+        self.on_notice = on_notice
 
     @property
     def format(self) -> str | None:
@@ -84,7 +96,7 @@ class BlockReader:
         re-detection depends on the pieces, as on `feed`'s batches).
         """
         parser = self.parser
-        for block in self.blocks():
+        for block in self.blocks(self.cut):
             t = time.time() if self.read_time else 0.0
             if isinstance(block, list):  # an over-long line, split already
                 chunk = ChunkRecords(len(block), parser.feed(block, self.lines + 1, t), None,
@@ -103,6 +115,8 @@ class BlockReader:
                 pos = end
                 yield chunk
         yield ChunkRecords(0, parser.flush(), None, parser.source, parser.rank, 0.0)
+        if self.cut.lines:
+            self.on_notice(Notice(parser.source, "warning", cut_lines_said(parser.source, self.cut)))
 
     def __iter__(self) -> Iterator[Record]:
         for chunk in self.chunks():
@@ -112,10 +126,12 @@ class BlockReader:
 class StdinReader(BlockReader):
     """Standard input to EOF, read as a file of the same bytes is (`BlockReader`)."""
 
-    def __init__(self, stream: BinaryIO, fmt: str | None, *, read_time: bool = True) -> None:
+    def __init__(self, stream: BinaryIO, fmt: str | None, *, read_time: bool = True,
+                 on_notice: Callable[[Notice], None] = lambda n: None) -> None:
         # typing.BinaryIO does not declare `readinto`; every binary stream has it (BufferedReader, BytesIO)
         blocks = cast(ByteStream, stream)
-        super().__init__("-", lambda: stream_blocks(blocks), fmt, None, name="stdin", read_time=read_time)
+        super().__init__("-", lambda cut: stream_blocks(blocks, cuts=cut), fmt, None, name="stdin", read_time=read_time,
+                         on_notice=on_notice)
 
 
 def look_once(path: str, on_batch: Callable[[ItemBatch], None], on_notice: Callable[[Notice], None]) -> None:

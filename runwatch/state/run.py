@@ -83,7 +83,9 @@ class RunTracker:
         self._eval_x = -1.0
         """The step of the newest eval: nanoGPT evaluates at `step 200:` after its train step 195."""
         self._last_record_t: float | None = None
+        self._last_event_t: float | None = None
         self._last_step_at: float | None = None
+        self._no_more = False  # see `no_more_input`
         self._end = Ending()
         self._pace = PaceMeter()
         self._quiet = False  # see `ended_quietly`
@@ -640,6 +642,7 @@ class RunTracker:
         if rec.step is None and rec.event == Event.CHECKPOINT_SAVED and (at := max(self._last_x, self._eval_x)) >= 0:
             rec = dataclasses.replace(rec, step=int(at))  # nanoGPT's `saving checkpoint to out`: the step before it
         self._event(rec)
+        self._last_event_t = now
         self._end.event(rec, now)
         if rec.kind == Kind.CHECKPOINT or rec.event == Event.CHECKPOINT_SAVED:
             self.progress.mark_pause()
@@ -686,15 +689,34 @@ class RunTracker:
 
     @property
     def last_record_t(self) -> float | None:
-        """Wall time runwatch received the newest record of any kind; None before one (what a rule asks
+        """Wall time runwatch received the newest step or eval record; None before one (what a rule asks
         of a run's silence, without building a whole `snapshot`)."""
         return self._last_record_t
+
+    @property
+    def last_heard_t(self) -> float | None:
+        """Wall time runwatch received the newest record of any kind, events included; None before one
+        (whether anything followed a traceback: `crash`)."""
+        times = [t for t in (self._last_record_t, self._last_event_t) if t is not None]
+        return max(times) if times else None
 
     def input_ended(self) -> None:
         """Everything the run's sources hold was read and nothing more will come (a one-shot read's end, as
         `runwatch.replay` finishes): the state an exit with no code gives (`Ending.input_ended`), FINISHED
         at the known total (a 0-based log's total - 1 too), else ENDED."""
+        self._no_more = True
         self._end.input_ended()
+
+    def no_more_input(self) -> None:
+        """Say that nothing more will come, the badge unchanged: `check`'s last evaluation is made as by a
+        watcher that has read everything and waits, to whom a bare traceback at the end is the output's end,
+        while the rules about the present still see the run as it was (`input_ended` follows it)."""
+        self._no_more = True
+
+    @property
+    def input_over(self) -> bool:
+        """Whether nothing more will come: `no_more_input`, `input_ended`, or an exit with no code."""
+        return self._no_more or self._end.exited
 
     def ended_quietly(self, yes: bool) -> None:
         """Say the run has ended, though nothing in its output says so: its log was last written long
@@ -715,6 +737,8 @@ class RunTracker:
             self._last_step_at = t
         if self._last_record_t is not None and t < self._last_record_t:
             self._last_record_t = t
+        if self._last_event_t is not None and t < self._last_event_t:
+            self._last_event_t = t
 
     @property
     def records(self) -> int:

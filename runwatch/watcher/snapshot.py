@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -48,8 +49,17 @@ def read_all(
                 return
 
 
+@dataclass
+class CutLines:
+    """Lines longer than MAX_LINE_BYTES a one-shot read cut, and the bytes it skipped of them: said as a
+    follower says it (`runwatch parse` and `check` were silent on them)."""
+
+    lines: int = 0
+    dropped_bytes: int = 0
+
+
 def read_blocks(
-    path: str | Path, *, block_size: int = BLOCK_BYTES, chunk_size: int = READ_CHUNK
+    path: str | Path, *, block_size: int = BLOCK_BYTES, chunk_size: int = READ_CHUNK, cuts: CutLines | None = None
 ) -> Iterator[bytes | list[str]]:
     """The file as big blocks of whole lines, for a one-shot read: the lines `read_all` gives, in order.
 
@@ -65,12 +75,12 @@ def read_blocks(
     (multiples of `chunk_size`). So memory stays within about two blocks,
     whatever the file holds (a progress bar redrawn with `\\r` for hours).
 
-    Raises OSError when the file cannot be opened.
+    `cuts` counts the over-long lines cut. Raises OSError when the file cannot be opened.
     """
     if block_size % chunk_size:
         raise ValueError(f"block_size {block_size} is not a multiple of chunk_size {chunk_size}")
     with open(path, "rb", buffering=0) as f:
-        yield from stream_blocks(f, block_size=block_size, chunk_size=chunk_size)
+        yield from stream_blocks(f, block_size=block_size, chunk_size=chunk_size, cuts=cuts)
 
 
 class ByteStream(Protocol):
@@ -82,7 +92,7 @@ class ByteStream(Protocol):
 
 
 def stream_blocks(
-    f: ByteStream, *, block_size: int = BLOCK_BYTES, chunk_size: int = READ_CHUNK
+    f: ByteStream, *, block_size: int = BLOCK_BYTES, chunk_size: int = READ_CHUNK, cuts: CutLines | None = None
 ) -> Iterator[bytes | list[str]]:
     """`read_blocks` of an open binary stream, read to its end (standard input: `check -` reads a pipe as
     `check FILE` reads the file, the same blocks); the stream is not closed."""
@@ -95,7 +105,7 @@ def stream_blocks(
         end = pending + got
         if not got:
             if end and _straddles(buf, 0, end, base, chunk_size):
-                yield from _split_long(f, bytes(view[:end]), 0, base, block_size, chunk_size)
+                yield from _split_long(f, bytes(view[:end]), 0, base, block_size, chunk_size, cuts)
             elif end:
                 yield bytes(view[:end])  # the last line, without its `\n`
             return
@@ -109,7 +119,7 @@ def stream_blocks(
             while (special := _special_line(data, pos, base, chunk_size, len(data))) >= 0:
                 if special > pos:
                     yield data[pos:special]
-                state = yield from _split_long(f, data, special, base, block_size, chunk_size)
+                state = yield from _split_long(f, data, special, base, block_size, chunk_size, cuts)
                 if state is None:
                     return
                 data, pos, base = state
@@ -149,14 +159,26 @@ def _straddles(data: bytes | bytearray, start: int, end: int, base: int, chunk_s
 
 
 def _split_long(
-    f: ByteStream, data: bytes, pos: int, base: int, block_size: int, chunk_size: int
+    f: ByteStream, data: bytes, pos: int, base: int, block_size: int, chunk_size: int, cuts: CutLines | None = None
 ) -> Generator[list[str], None, tuple[bytes, int, int] | None]:
-    """Yield the lines of the over-long line at data[pos:], split as read_all splits it.
+    """Yield the lines of the over-long line at data[pos:], split as read_all splits it; `cuts` counts
+    what the splitter cut.
 
     Returns (data, pos, base) with pos just past the line's `\\n`, or None
     when the file ends inside the line.
     """
     splitter = LineSplitter()
+    try:
+        return (yield from _split_with(splitter, f, data, pos, base, block_size, chunk_size))
+    finally:
+        if cuts is not None:
+            cuts.lines += splitter.truncated_lines
+            cuts.dropped_bytes += splitter.dropped_bytes
+
+
+def _split_with(
+    splitter: LineSplitter, f: ByteStream, data: bytes, pos: int, base: int, block_size: int, chunk_size: int
+) -> Generator[list[str], None, tuple[bytes, int, int] | None]:
     while True:
         nl = data.find(b"\n", pos)
         stop = nl + 1 if nl >= 0 else len(data)

@@ -700,3 +700,19 @@ def test_a_nan_among_thousands_of_lines_stamped_alike_fires(tmp_path: Path, caps
     assert main(["check", str(log)]) == 2
     out = capsys.readouterr().out
     assert "nonfinite" in out and "first step 300" in out
+
+
+@pytest.mark.parametrize("cmd", [["check"], ["parse", "--output", "summary"]])
+def test_a_line_cut_at_64_kib_is_said_on_stderr_as_tail_says_it(
+        cmd: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `tail` said a 100 KB line was cut, `parse` and `check` said nothing. They read
+    every line that follows it, and say once per source how many were cut and how much of them skipped."""
+    lines = HEALTHY.read_text().splitlines(keepends=True)
+    log = tmp_path / "train.log"
+    log.write_text("".join(lines[:40]) + "x" * 100_000 + "\n" + "y" * 70_000 + "\n" + "".join(lines[40:]))
+    assert main([*cmd, str(log)]) in (0, 1)  # a warning, not an input that could not be read (3)
+    err = capsys.readouterr().err
+    assert f"runwatch: {log}: 2 lines longer than 64 KiB cut; 38,928 bytes of them skipped\n" in err
+    assert err.count("longer than 64 KiB") == 1
+    assert main([*cmd, str(HEALTHY)]) in (0, 1)
+    assert "64 KiB" not in capsys.readouterr().err

@@ -17,6 +17,8 @@ import pytest
 
 from runwatch import judging
 from runwatch.alerting import Alerting
+from runwatch.alerts.rules.crash import CrashParams
+from runwatch.alerts.types import Notification
 from runwatch.commands.check import check_run
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
@@ -87,6 +89,16 @@ def _cases() -> list[object]:
     return out
 
 
+def _fired_by(engine: Engine, wanted: set[str], deadline: float) -> list[Notification]:
+    """The firing notifications so far, once every `wanted` rule is among them or at `deadline`: a
+    traceback that ends the output counts after `crash`'s settle (10 s of nothing more), not at once."""
+    while True:
+        fired = [n for n in notifications(engine.subscribe()) if n.state == AlertState.FIRING]
+        if wanted <= {n.alert.rule for n in fired} or time.monotonic() >= deadline:
+            return fired
+        time.sleep(0.2)
+
+
 def _checked_state(rec: Recording) -> RunState:
     """How `runwatch check` on the recording's folder says the run ended (one run in it)."""
     [run] = plan_runs([str(rec.run_dir)])
@@ -116,9 +128,9 @@ def test_followed_live_the_fault_fires_and_nothing_else(
         size = rec.log.stat().st_size
         wait_for(lambda: engine.snapshots() and log.stat().st_size == size, timeout=10)
         time.sleep(1.5)  # rules run on the engine's tick after the last records
-        fired = [n for n in notifications(engine.subscribe()) if n.state == AlertState.FIRING]
-        rules = sorted({n.alert.rule for n in fired})
         wanted = {e["rule"] for e in rec.expect}
+        fired = _fired_by(engine, wanted - NOT_REPLAYED, time.monotonic() + CrashParams().settle + 5.0)
+        rules = sorted({n.alert.rule for n in fired})
         extra = [n.alert.summary for n in fired if n.alert.rule not in wanted]
         assert extra == [], f"fired beyond the planted fault: {extra}"
         for exp in rec.expect:

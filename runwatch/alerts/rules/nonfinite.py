@@ -21,7 +21,10 @@ NaN in their own ways, and each has a check here:
 
 A bad value stays a finding while it is among the newest `window` points of
 its series, so a rule ticked once a second still sees a NaN that scrolled by
-between ticks.
+between ticks; in a sparse series (a val loss every 1,000 steps) only while
+it is also within the run's newest `window` step records or is still the
+series' newest value: one NaN eval among 600 held the alert firing for the
+199 finite evals after it, to the end of a 600k-step run.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
-from runwatch.alerts.rules.tail import Tail, fmt, history, rank_tail, step_at, tail
+from runwatch.alerts.rules.tail import Tail, fmt, history, rank_tail, step_at, step_pulse, tail
 from runwatch.alerts.types import Finding
 from runwatch.model import Severity
 from runwatch.state.run import RunTracker
@@ -83,11 +86,25 @@ class NonFinite(Rule[NonFiniteParams]):
                    if (s := run.store.get(metric, r)) is not None and s.nonfinite_seen
                    and (t := rank_tail(run, metric, r, self.params.window)) is not None and not np.isfinite(t.v).all()]
             if bad:
+                bad = [t for t in bad if self._still_counts(run, t)]
+            if bad:
                 out.append(self._bad_value(run, bad))
         for check in (self._nan_iterations, self._loss_scale, self._skipped_steps):
             out.extend(check(run))
         out.extend(f for f in self._missing_loss(run) if not _told(f, out))
         return out
+
+    def _still_counts(self, run: RunTracker, found: Tail) -> bool:
+        """Whether the bad values in `found` (its series' newest `window` points) still count: the newest one
+        is within the run's newest `window` step records, or no finite value came after it. The same as its
+        own window for a series logged at every step record; for a sparse one, the window in steps."""
+        finite = np.isfinite(found.v)
+        if not finite[-1]:
+            return True
+        pulse = step_pulse(run, self.params.window)
+        if pulse is None or len(pulse.x) < self.params.window:
+            return True  # fewer step records than the window: every one still counts
+        return bool(found.x[~finite][-1] >= pulse.x[0])
 
     def _bad_value(self, run: RunTracker, tails: list[Tail]) -> Finding:
         """One finding per metric, on the rank that went bad first: every rank of a run shares a NaN."""

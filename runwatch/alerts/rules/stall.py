@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from runwatch.alerts.rules.base import Coming, Rule, RuleParams, duration
-from runwatch.alerts.rules.tail import Tail, history, main_rank, rank_tail, step_at, tail
+from runwatch.alerts.rules.tail import PULSE, Tail, history, main_rank, rank_tail, step_at, step_pulse, tail
 from runwatch.alerts.types import Alert, Finding
 from runwatch.durations import format_duration, human_duration
 from runwatch.model import Event, Kind, RunState, Severity
@@ -60,10 +60,6 @@ RESOLVED_LOOKBACK = 1 << 16
 """Points looked back over for the step that ended a stall: every raw point a series holds. A stall
 resolves `resolve_after` (1 minute) after the steps came again, and a run stepping 20 times a second
 has moved 1,200 steps on by then (the step named was the newest of the last 513: a new user's review)."""
-
-PULSE = ("step_time", "loss", "lr", "tokens_per_sec", "samples_per_sec", "elapsed", "grad_norm", "loss_scale")
-"""Metrics that step records carry; the most frequent one times the run's steps."""
-
 
 @dataclass(frozen=True)
 class StallParams(RuleParams):
@@ -141,7 +137,7 @@ class Stall(Rule[StallParams]):
         last = run.last_step_at
         if last is None or now - last <= self.params.after:
             return []  # the budget is never below `after`: the usual tick ends here
-        pulse = _pulse(run, self.params.window + 1)
+        pulse = step_pulse(run, self.params.window + 1)
         if pulse is None:
             return []
         silence = now - last
@@ -161,7 +157,7 @@ class Stall(Rule[StallParams]):
 
     def resolution(self, run: RunTracker, alert: Alert, now: float) -> str | None:
         """What ended the stall `alert`: the step that came and the gap before it, or the run's end."""
-        pulse = _pulse(run, RESOLVED_LOOKBACK)
+        pulse = step_pulse(run, RESOLVED_LOOKBACK)
         if pulse is not None and alert.step is not None:
             later = np.flatnonzero(pulse.x > alert.step)
             if len(later):
@@ -216,12 +212,6 @@ def _pace_known(run: RunTracker, pulse: Tail) -> bool:
         return False
     gaps = np.diff(pulse.t)
     return int(np.count_nonzero(gaps > SAME_READ_S)) >= PACE_INTERVALS or _logged_interval(run, pulse) > 0
-
-
-def _pulse(run: RunTracker, n: int) -> Tail | None:
-    """The tail of the metric logged most often on the main rank: its points are the step records."""
-    counts = {name: len(s) for name in PULSE if (s := run.store.get(name, main_rank(run, name))) is not None}
-    return tail(run, max(counts, key=counts.__getitem__), n) if counts else None
 
 
 def _logged_interval(run: RunTracker, pulse: Tail) -> float:

@@ -50,6 +50,16 @@ def rank_tail(run: RunTracker, metric: str, rank: int | None, n: int) -> Tail | 
     return Tail(metric, rank, x, v, t, len(series))
 
 
+PULSE = ("step_time", "loss", "lr", "tokens_per_sec", "samples_per_sec", "elapsed", "grad_norm", "loss_scale")
+"""Metrics that step records carry; the most frequent one times the run's steps."""
+
+
+def step_pulse(run: RunTracker, n: int) -> Tail | None:
+    """The tail of the metric logged most often on the main rank: its points are the step records."""
+    counts = {name: len(s) for name in PULSE if (s := run.store.get(name, main_rank(run, name))) is not None}
+    return tail(run, max(counts, key=counts.__getitem__), n) if counts else None
+
+
 def first_tail(run: RunTracker, metrics: tuple[str, ...], n: int) -> Tail | None:
     """The tail of the first of `metrics` the run logs (e.g. tokens/s, else samples/s)."""
     for name in metrics:

@@ -37,7 +37,7 @@ def findings(records: list[Record], after: float = 0.0, rule: Crash = RULE) -> l
     ],
 )
 def test_each_crash_event_fires_with_its_labels(ev: Record, labels: dict[str, object], summary: str) -> None:
-    assert findings([*STEPS, ev]) == [({"run": "train", **labels}, summary)]
+    assert findings([*STEPS, ev], after=RULE.params.settle) == [({"run": "train", **labels}, summary)]
 
 
 def test_nccl_timeouts_from_every_rank_are_one_finding_named_after_the_first() -> None:
@@ -58,7 +58,35 @@ def test_a_crash_followed_by_a_stray_line_still_counts_for_a_while() -> None:
 
 
 def test_a_traceback_counts_only_when_it_ends_the_output() -> None:
-    assert findings([*STEPS, event(Event.TRACEBACK), step(10, loss=2.0)]) == []
+    assert findings([*STEPS, event(Event.TRACEBACK), step(10, loss=2.0)], after=RULE.params.settle) == []
+
+
+def test_a_traceback_ends_the_output_only_after_a_settle_with_nothing_received() -> None:
+    """A caught exception printed mid-run is followed by the run's next step: a bare traceback that is the
+    newest record is not yet a crash (a live burst judged in pieces paged one and resolved it at once)."""
+    records = [*STEPS, event(Event.TRACEBACK, message="KeyError: 'k'")]
+    settle = RULE.params.settle
+    assert findings(records, after=settle - 0.5) == []
+    assert findings(records, after=settle) == [({"run": "train", "event": "traceback"},
+                                                 "uncaught exception: KeyError: 'k'")]
+
+
+def test_a_traceback_at_the_input_s_end_is_a_crash_at_once() -> None:
+    tracker, now = feed([*STEPS, event(Event.TRACEBACK, message="KeyError: 'k'")])
+    assert RULE.evaluate(tracker, now) == []
+    tracker.input_ended()
+    assert [dict(f.labels)["event"] for f in RULE.evaluate(tracker, now)] == ["traceback"]
+
+
+def test_a_slow_run_s_traceback_waits_two_of_its_step_intervals() -> None:
+    """A run stepping every 30 s that survives an exception prints its next step within 30 s, not 10."""
+    tracker, now = feed([*STEPS, event(Event.TRACEBACK)], dt=30.0)
+    assert RULE.evaluate(tracker, now + 45.0) == []
+    assert RULE.evaluate(tracker, now + 61.0)
+
+
+def test_specific_events_do_not_wait_for_the_settle() -> None:
+    assert findings([*STEPS, event(Event.OOM)], after=0.0)
 
 
 def test_a_specific_event_explains_the_traceback_that_carries_it() -> None:
@@ -94,7 +122,7 @@ def test_a_crash_alert_ended_by_another_report_of_the_crash_says_which() -> None
     """torchrun `--log-dir`: rank 0's file (its peer closed the connection) was read before the launcher's
     report naming rank 1 as the root cause; the rank-0 alert read `cleared; was: …` when it resolved."""
     tracker, now = feed([*STEPS, event(Event.TRACEBACK, rank=0, message="RuntimeError: Connection closed by peer")])
-    alert = _firing(RULE.evaluate(tracker, now))
+    alert = _firing(RULE.evaluate(tracker, now + RULE.params.settle))
     feed([event(Event.CHILD_FAILED, message="train.py FAILED", root_cause_rank=1.0)], tracker=tracker, start=now + 1)
     assert RULE.resolution(tracker, alert, now + 2) == (
         "told by a later report (event=child_failed rank=1): a worker process failed on rank 1: train.py FAILED")
@@ -114,3 +142,12 @@ def test_a_crash_before_a_restart_is_over_and_says_so() -> None:
     tracker, now = feed([step(i, loss=2.0) for i in range(3)], tracker=tracker, start=now + 1)  # from the start
     assert RULE.evaluate(tracker, now) == []  # within its hold, but the attempt it ended is over
     assert RULE.resolution(tracker, alert, now) == "the run started again at step 0: a new attempt"
+
+
+def test_a_bare_traceback_crash_names_the_exception_that_ended_the_output() -> None:
+    """A new user's review: a run that caught a KeyError at step 5 and died of a CUDA error at step 12 was
+    reported as `uncaught exception: KeyError`: the first traceback within `hold` named it."""
+    records = [*STEPS[:5], event(Event.TRACEBACK, message="KeyError: 'missing_key'"), *STEPS[5:],
+               step(10, loss=2.0), event(Event.TRACEBACK, message="RuntimeError: CUDA error: an illegal memory access")]
+    [(labels, summary)] = findings(records, after=RULE.params.settle)
+    assert summary == "uncaught exception: RuntimeError: CUDA error: an illegal memory access"

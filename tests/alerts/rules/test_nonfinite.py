@@ -223,3 +223,24 @@ def test_a_megatron_nan_iteration_is_one_fault_live_as_in_check_not_a_third_aler
         live |= {dict(f.labels)["metric"] for f in RULE.evaluate(tracker, now)}
     once = {dict(f.labels)["metric"] for f in replay_lines(lines).of("nonfinite")}
     assert live == once == {"grad_norm", "nan_iterations"}
+
+
+def _with_evals(steps: int, every: int, nan_at: int) -> list[Record]:
+    out: list[Record] = []
+    for i in range(steps):
+        out.append(step(i, loss=2.0, lr=1e-4))
+        if i and i % every == 0:
+            out.append(evaluation(i, val_loss=NAN if i == nan_at else 2.1))
+    return out
+
+
+def test_a_nan_of_a_sparse_series_clears_once_the_run_stepped_a_window_on_and_it_was_finite_again() -> None:
+    """A new user's review: one NaN val_loss among 600 evals (every 1,000 steps) held the alert firing for
+    the 199 finite evals after it, to the end of the run: it was still among val_loss's newest 256 points.
+    It counts while within the run's newest `window` step records, or while it is the newest val_loss."""
+    window = RULE.params.window
+    assert fired(_with_evals(1000, 100, nan_at=800))  # within the newest 256 steps, a finite eval after it
+    assert fired(_with_evals(3000, 100, nan_at=500)) == []  # 2,500 steps and 25 finite evals on
+    late = _with_evals(2900, 100, nan_at=2800) + [step(2900 + i, loss=2.0, lr=1e-4) for i in range(window + 10)]
+    assert fired(late), "nothing finite came after it: still the newest val_loss"
+
