@@ -185,7 +185,9 @@ def build_parser() -> _Parser:
 
     c = sub.add_parser("check", parents=[once, alerts], help="health check of a whole log, once",
                        description="Replay everything the paths hold (as for parse) through the rules and "
-                       "report what fired. Exit 0: nothing fired; 1: only warnings; 2: something critical. "
+                       "report what fired. Exit 0: nothing fired; 1: only warnings; 2: something critical; 3: some input "
+                       "was not understood or could not be read (2 still comes first); 64: a bad command line; "
+                       "71: a runwatch bug. "
                        "A run that stopped below its known total is reported incomplete (a warning line; "
                        "no alert, so it does not change the exit code).")
     c.add_argument("paths", nargs="+", metavar="PATH")
