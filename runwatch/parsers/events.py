@@ -81,6 +81,8 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("B", ("Bus error",)),
     ("_", ("bad_alloc",)),
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
+    ("raining", ("raining finished", "raining complete", "raining done", "inished training", "inished Training",
+                 "one training")),  # one substring test on an ordinary line: no one character holds them all
 )
 """The gate's texts, each behind a character it holds: a line holding none of them is nothing to `_classify`.
 Keep it in step when a pattern is added to `_classify`; the gate (`_worth_a_look`) and the lines the fast
@@ -173,6 +175,14 @@ _REPORT_FIELD = re.compile(
     r"|traceback\s*:\s*(?P<tb>.+))\s*$"
 )
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_FINISHED = re.compile(
+    r"(?:\b[Tt]raining (?:finished|completed?|done)|\b[Ff]inished [Tt]raining|\b[Dd]one training)"
+    r"(?:[.!]|\s+(?:after|in)\s[^,;]{0,40})?\s*$"
+)
+"""A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
+after 600 steps`, `Training complete.`), ending its line: with none, a clean exit of a run with no known
+total read `process_exit: gone before the run finished` live (a new user's review). A step after it (one
+epoch's "training done") takes it back."""
 _BAR_END = re.compile(r"(?:it/s|s/it)[^\[\]]*\]")
 _SHAPE = str.maketrans(
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0" * 10 + "a" * 52
@@ -234,6 +244,8 @@ def _classify(line: str) -> _Hit | None:
     if "overflow" in line and (m := _GRAD_OVERFLOW.search(line)):
         return _Hit(OVERFLOW, m.start(), {"loss_scale": float(m[2])} if m[2] else {},
                     step=int(m[1]) if m[1] else None)
+    if "raining" in line and (m := _FINISHED.search(line)):
+        return _Hit(Event.FINISHED, m.start())
     return None
 
 

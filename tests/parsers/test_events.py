@@ -406,3 +406,20 @@ def test_metric_lines_that_print_memory_take_the_fast_path_too() -> None:
     titan = [x for x in lines if "[titan]" in x and " step: " in x]
     assert len(titan) >= 3
     assert not any(_worth_a_look(x) for x in titan)
+
+
+ACCELERATE_HEALTHY = Path(__file__).parents[1] / "fixtures/realruns/accelerate-healthy/run/train.log"
+
+
+def test_a_loops_own_last_word_is_a_finish_line() -> None:
+    """A new user's review: a plain loop that ended with `Training finished` and exited 0 read `process_exit:
+    gone before the run finished` live (no total, no finish line). The run lab's accelerate loop says
+    `training finished after 600 steps`; the PyTorch tutorial prints `Finished Training`."""
+    [line] = [ln for ln in ACCELERATE_HEALTHY.read_text().splitlines() if "training finished" in ln]
+    assert [(r.event, r.message) for r in run([line])] == [(Event.FINISHED, line)]
+    said = ["Finished Training", "2026-11-25 18:09:19,591 INFO Training finished", "Training complete.",
+            "Training completed in 3h 12m 5s", "Done training!"]
+    assert [r.event for r in run(said)] == [Event.FINISHED] * len(said)
+    not_an_end = ["-------Training completed. Results--------", "Training finished, saving the model to out/",
+                  "Training done: 37%", "Resuming training finished checkpoints"]
+    assert run(not_an_end) == []
