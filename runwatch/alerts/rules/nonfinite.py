@@ -20,11 +20,14 @@ NaN in their own ways, and each has a check here:
   scale is never printed or sits at its floor from the first overflow on.
 
 A bad value stays a finding while it is among the newest `window` points of
-its series, so a rule ticked once a second still sees a NaN that scrolled by
-between ticks; in a sparse series (a val loss every 1,000 steps) only while
-it is also within the run's newest `window` step records or is still the
-series' newest value: one NaN eval among 600 held the alert firing for the
-199 finite evals after it, to the end of a 600k-step run.
+its series, until the run has logged `recover` step records past it and its
+series a finite value after it (then its alert resolves `resolve_after`
+later). Rules are judged over every record since they last looked (the
+engine and `check` widen `window` and `recover` to them), so a NaN that
+scrolled by between two ticks is still seen. A one-off NaN loss of a loop
+logging every 10th step held its alert for 256 records, 2,560 steps (to the
+end of a new user's 2,400-step run), and one NaN val_loss among 600 evals
+every 1,000 steps for the 199 finite evals after it.
 """
 
 from __future__ import annotations
@@ -48,7 +51,11 @@ _REFERENCE = ("step_time", "lr")
 class NonFiniteParams(RuleParams):
     metrics: tuple[str, ...] = ("loss", "grad_norm", "val_loss", "val_bpb")
     window: int = 256
-    """Newest points per series in which a bad value still counts."""
+    """Newest points per series in which a bad value still counts (a loss scale, the counts: in which a fall
+    or a NaN iteration does)."""
+    recover: int = 32
+    """Step records after a NaN/Inf value, with a finite value of its series since, after which it no longer
+    counts: the run went on and recovered."""
     loss_scale_min: float = 1.0
     """An fp16 loss scale that fell to this (or below) has collapsed."""
     skipped_share: float = 0.9
@@ -75,9 +82,10 @@ class NonFinite(Rule[NonFiniteParams]):
     urgent = True
 
     def widened(self, points: int) -> Rule[NonFiniteParams]:
-        if points <= self.params.window:
+        p = self.params
+        if points <= p.window and points <= p.recover:
             return self
-        return NonFinite(dataclasses.replace(self.params, window=points))
+        return NonFinite(dataclasses.replace(p, window=max(points, p.window), recover=max(points, p.recover)))
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         out: list[Finding] = []
@@ -96,15 +104,17 @@ class NonFinite(Rule[NonFiniteParams]):
 
     def _still_counts(self, run: RunTracker, found: Tail) -> bool:
         """Whether the bad values in `found` (its series' newest `window` points) still count: the newest one
-        is within the run's newest `window` step records, or no finite value came after it. The same as its
-        own window for a series logged at every step record; for a sparse one, the window in steps."""
+        is within the run's newest `recover` step records, or no finite value came after it: for a series
+        logged at every step record, its own newest `recover` points; for a sparse one (evals), the run's
+        steps count, not its points."""
         finite = np.isfinite(found.v)
         if not finite[-1]:
             return True
-        pulse = step_pulse(run, self.params.window)
-        if pulse is None or len(pulse.x) < self.params.window:
-            return True  # fewer step records than the window: every one still counts
-        return bool(found.x[~finite][-1] >= pulse.x[0])
+        newest_bad = found.x[~finite][-1]
+        pulse = step_pulse(run, self.params.recover)
+        if pulse is None or len(pulse.x) < self.params.recover:
+            return True  # fewer step records than that: every one still counts
+        return bool(newest_bad >= pulse.x[0])
 
     def _bad_value(self, run: RunTracker, tails: list[Tail]) -> Finding:
         """One finding per metric, on the rank that went bad first: every rank of a run shares a NaN."""

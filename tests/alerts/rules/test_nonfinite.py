@@ -234,13 +234,24 @@ def _with_evals(steps: int, every: int, nan_at: int) -> list[Record]:
     return out
 
 
-def test_a_nan_of_a_sparse_series_clears_once_the_run_stepped_a_window_on_and_it_was_finite_again() -> None:
+def test_a_nan_of_a_sparse_series_clears_once_the_run_stepped_on_and_it_was_finite_again() -> None:
     """A new user's review: one NaN val_loss among 600 evals (every 1,000 steps) held the alert firing for
     the 199 finite evals after it, to the end of the run: it was still among val_loss's newest 256 points.
-    It counts while within the run's newest `window` step records, or while it is the newest val_loss."""
-    window = RULE.params.window
-    assert fired(_with_evals(1000, 100, nan_at=800))  # within the newest 256 steps, a finite eval after it
+    It counts while within the run's newest `recover` step records, or while it is the newest val_loss."""
+    recover = RULE.params.recover
+    assert recover > 20 and fired(_with_evals(1000, 10, nan_at=980))  # 19 steps on, a finite eval after it
     assert fired(_with_evals(3000, 100, nan_at=500)) == []  # 2,500 steps and 25 finite evals on
-    late = _with_evals(2900, 100, nan_at=2800) + [step(2900 + i, loss=2.0, lr=1e-4) for i in range(window + 10)]
+    late = _with_evals(2900, 100, nan_at=2800) + [step(2900 + i, loss=2.0, lr=1e-4) for i in range(3 * recover)]
     assert fired(late), "nothing finite came after it: still the newest val_loss"
 
+
+def test_a_one_off_nan_loss_clears_after_recover_records_of_a_run_logging_every_tenth_step() -> None:
+    """The review's other case: `loss: nan` once at step 250 of a loop printing every 10th step stayed
+    firing to step 2,400 (215 records on, within the 256-point window)."""
+    recover = RULE.params.recover
+    records = [step(10 * i, loss=NAN if i == 25 else 2.0 - i / 1000) for i in range(25 + recover)]
+    assert fired(records)
+    assert fired([*records, step(10 * (25 + recover), loss=1.9)]) == []
+    burst = NonFinite(RULE.params).widened(2 * recover)  # a burst judged at once: all of it is looked at
+    tracker, now = feed([*records, step(10 * (25 + recover), loss=1.9)])
+    assert burst.evaluate(tracker, now)
