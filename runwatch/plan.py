@@ -184,6 +184,15 @@ def _own_key(log: Path) -> tuple[str, bool]:
     return str(log.with_suffix("")), False
 
 
+def _under_a_file(path: str) -> str | None:
+    """The nearest existing ancestor of `path` when it is not a directory (`run.log/x`): such a path can never
+    appear, and `tail` waited for it for ever (a new user's review). None when it may still appear."""
+    parent = Path(path).parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    return str(parent) if os.path.lexists(parent) and not os.path.isdir(parent) else None
+
+
 def group_runs(files: Sequence[Path]) -> dict[str, list[Path]]:
     """Log files grouped into runs (`LogGroups`), in the order given."""
     groups = LogGroups()
@@ -240,6 +249,8 @@ class _Planner:
         if not os.path.exists(m):
             if not self.live:
                 raise PathError(f"{m}: no such file")
+            if (blocked := _under_a_file(m)) is not None:
+                raise PathError(f"{m}: cannot appear: {blocked} is a file, not a directory")
             self._log(m)  # followed until it appears
             return
         if not self.live:

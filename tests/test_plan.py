@@ -294,3 +294,14 @@ def test_runs_with_the_same_log_name_are_named_by_the_directories_that_tell_them
     assert names == ["exp-a", "exp-b"]  # `out` is the same for both: one level further up
     one = plan_runs([str(tmp_path / "exp-a" / "out" / "train.log")])
     assert [r.name for r in one] == ["train"]  # alone, a log is named after itself
+
+
+def test_a_path_under_a_file_is_refused_live_since_it_can_never_appear(tmp_path: Path) -> None:
+    """A new user's review: `tail run.log/x` waited for ever; a path whose existing ancestor is a file is an
+    error (exit 3), while one under directories still to be made is followed until it appears."""
+    log = tmp_path / "run.log"
+    log.write_text("")
+    with pytest.raises(PathError, match=r"run\.log/deeper/x\.log: cannot appear: .*run\.log is a file"):
+        plan([str(log / "deeper" / "x.log")], live=True)
+    [run] = plan([str(tmp_path / "later" / "sub" / "x.log")], live=True).runs
+    assert run.name == "x"
