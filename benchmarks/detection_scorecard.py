@@ -16,7 +16,7 @@ their real length, and a recording that expects a slowdown or a stall, replayed 
 (`ABOUT_PACE`). Side files (rank logs, metric CSVs, tfevents, W&B runs, checkpoints) grow at their
 recorded pace where the recording timed them (side.tsv), else are copied in once the log has been
 replayed. After the last chunk the daemon gets `--settle` seconds, or the expected
-rule's `resolve_after` and 10 s more where a finding must resolve (a crash: its settle and 5 s),
+rule's `resolve_after` and 10 s more where a finding must resolve (a crash: a bare traceback's settle and 5 s),
 then SIGTERM; a `stall` that fires in that wait, a minute or more after the last line (the run's end, which a replay has no
 process to show), is listed apart and not counted as an alert beyond the planted fault. A `process_exit`
 needs a process, which a replay has not: it is `n/a` live as one-shot. A recording's ground truth
@@ -90,13 +90,13 @@ def speed_for(rec: Recording, speed: float) -> float:
 
 def settle_for(rec: Recording, settle: float) -> float:
     """Seconds to wait after the last chunk: long enough for what must resolve to resolve, and for a crash
-    told by a bare traceback to be one (`crash`'s settle: nothing more for 10 s), with 5 s to spare."""
-    from runwatch.alerts.rules.crash import CrashParams
+    told by a bare traceback to be one (`BARE_SETTLE_S`: nothing more for 10 s), with 5 s to spare."""
     from runwatch.config import load_config
+    from runwatch.state.ending import BARE_SETTLE_S
 
     timings = load_config(None).timings()
     waits = [timings[e["rule"]].resolve_after_s + 10.0 for e in rec.expect if e.get("resolves") and e["rule"] in timings]
-    waits += [CrashParams().settle + 5.0 for e in rec.expect if e["rule"] == "crash"]
+    waits += [BARE_SETTLE_S + 5.0 for e in rec.expect if e["rule"] == "crash"]
     return max([settle, *waits])
 
 

@@ -596,8 +596,8 @@ def test_caught_tracebacks_in_a_history_judged_in_pieces_page_no_crash(tmp_path:
 @pytest.mark.parametrize("survived", [True, False])
 def test_a_caught_traceback_live_is_no_crash_and_one_that_ends_the_output_is(tmp_path: Path, survived: bool) -> None:
     """Followed live: a traceback then the run's next step is survived; the same traceback then nothing for
-    the rule's `settle` is a crash (the engine's clock moved on, no wall time waited)."""
-    from runwatch.alerts.rules.crash import CrashParams
+    `BARE_SETTLE_S` is a crash (the engine's clock moved on, no wall time waited)."""
+    from runwatch.state.ending import BARE_SETTLE_S
 
     lines = step_lines()
     tb = caught_traceback()
@@ -616,7 +616,7 @@ def test_a_caught_traceback_live_is_no_crash_and_one_that_ends_the_output_is(tmp
             with log.open("a") as f:
                 f.write(lines[50] + "\n")
             wait_for(lambda: engine.snapshots()[0].progress.step == 50)
-        ahead[0] = CrashParams().settle + 1.0
+        ahead[0] = BARE_SETTLE_S + 1.0
         if survived:
             time.sleep(0.5)
             assert alert_of(engine, "crash") is None  # the step came within the settle

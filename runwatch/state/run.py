@@ -21,7 +21,7 @@ import numpy as np
 from runwatch.model import Event, Kind, Record, RunSnapshot, RunState
 from runwatch.state.attempts import Attempts
 from runwatch.state.chunk import HeldRows, RecordChunk, StepColumns, last_value, passes_held_rows
-from runwatch.state.ending import Ending, reached_total
+from runwatch.state.ending import BARE_SETTLE_MAX_S, BARE_SETTLE_S, Ending, reached_total
 from runwatch.state.pace import STEP_INTERVAL, PaceMeter
 from runwatch.state.progress import ProgressTracker
 from runwatch.state.ranks import RankTracker
@@ -43,7 +43,8 @@ class RunTracker:
 
     State badge, checked in this order:
     WAITING before any record; CRASHED after a fatal event, a traceback or a
-    nonzero exit with no step record since; FINISHED after a `finished` event or
+    nonzero exit with no step record since (a bare traceback once nothing more
+    came for `BARE_SETTLE_S`, or at the input's end); FINISHED after a `finished` event or
     exit code 0 (likewise cleared by a later step), or once step >= total; an exit
     with unknown code is FINISHED when the step reached the total (or no total is
     known) and CRASHED otherwise; STALLED when no step record arrived for
@@ -658,7 +659,7 @@ class RunTracker:
         if self._records == 0:
             return RunState.WAITING
         end = self._end
-        if end.crashed:
+        if end.crashed and not (end.bare and self._may_go_on(now)):
             return RunState.CRASHED
         if end.finished:
             return RunState.FINISHED
@@ -677,6 +678,20 @@ class RunTracker:
                 and self.progress.record_interval_s is not None and now - self._last_step_at > self.stall_after_s()):
             return RunState.STALLED
         return RunState.RUNNING
+
+    @property
+    def crash_printed(self) -> bool:
+        """Whether a fatal record (a bare traceback too) came after the newest step: the run's end to one who
+        knows its process is gone (`process_exit`), which the badge waits for (`_may_go_on`)."""
+        return self._end.crashed
+
+    def _may_go_on(self, now: float) -> bool:
+        """Whether the run may still go on after the bare traceback it printed last (`BARE_SETTLE_S`): more
+        input may come, and something was received within the settle."""
+        if self.input_over or self._quiet or (heard := self.last_heard_t) is None:
+            return False  # nothing more will come: the input ended, or the run did (its processes are gone)
+        settle = max(BARE_SETTLE_S, 2.0 * (self.progress.record_interval_s or 0.0))
+        return now - heard < min(BARE_SETTLE_MAX_S, settle)
 
     @property
     def last_step_at(self) -> float | None:

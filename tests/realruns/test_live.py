@@ -17,13 +17,13 @@ import pytest
 
 from runwatch import judging
 from runwatch.alerting import Alerting
-from runwatch.alerts.rules.crash import CrashParams
 from runwatch.alerts.types import Notification
 from runwatch.commands.check import check_run
 from runwatch.config import load_config
 from runwatch.engine import Engine, EngineOptions
 from runwatch.model import AlertState, RunState
 from runwatch.plan import plan_runs
+from runwatch.state.ending import BARE_SETTLE_S
 from runwatch.watcher import inotify, polling
 from tests.support.known_misses import KNOWN_MISSES
 from tests.support.news import notifications
@@ -91,7 +91,7 @@ def _cases() -> list[object]:
 
 def _fired_by(engine: Engine, wanted: set[str], deadline: float) -> list[Notification]:
     """The firing notifications so far, once every `wanted` rule is among them or at `deadline`: a
-    traceback that ends the output counts after `crash`'s settle (10 s of nothing more), not at once."""
+    traceback that ends the output counts after `BARE_SETTLE_S` (10 s of nothing more), not at once."""
     while True:
         fired = [n for n in notifications(engine.subscribe()) if n.state == AlertState.FIRING]
         if wanted <= {n.alert.rule for n in fired} or time.monotonic() >= deadline:
@@ -129,7 +129,7 @@ def test_followed_live_the_fault_fires_and_nothing_else(
         wait_for(lambda: engine.snapshots() and log.stat().st_size == size, timeout=10)
         time.sleep(1.5)  # rules run on the engine's tick after the last records
         wanted = {e["rule"] for e in rec.expect}
-        fired = _fired_by(engine, wanted - NOT_REPLAYED, time.monotonic() + CrashParams().settle + 5.0)
+        fired = _fired_by(engine, wanted - NOT_REPLAYED, time.monotonic() + BARE_SETTLE_S + 5.0)
         rules = sorted({n.alert.rule for n in fired})
         extra = [n.alert.summary for n in fired if n.alert.rule not in wanted]
         assert extra == [], f"fired beyond the planted fault: {extra}"

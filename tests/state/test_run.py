@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from runwatch.model import Event, Kind, Record, RunState
+from runwatch.state.ending import BARE_SETTLE_S
 from runwatch.state.run import RunTracker
 
 T0 = 1_700_000_000.0
@@ -62,7 +63,24 @@ STEPS = [step(i) for i in range(10)]
 )
 def test_state_badge(records: list[Record], want: RunState) -> None:
     tracker, now = feed(records)
-    assert tracker.snapshot(now).state == want
+    assert tracker.snapshot(now + BARE_SETTLE_S).state == want  # a bare traceback is an end once nothing came
+
+
+def test_a_bare_traceback_is_the_run_s_end_once_nothing_more_came_or_the_input_ended() -> None:
+    """A caught exception printed by a loop that goes on read `crashed` until its next step (a review saw
+    the status JSON say so for 3 s); a bare traceback ends the run once nothing came for `BARE_SETTLE_S`,
+    or at the input's end. A specific fatal event ends it at once."""
+    tracker, now = feed([*STEPS, event(Event.TRACEBACK)])
+    assert tracker.state(now + BARE_SETTLE_S - 0.5) == RunState.RUNNING
+    assert tracker.state(now + BARE_SETTLE_S) == RunState.CRASHED
+    tracker.no_more_input()
+    assert tracker.state(now) == RunState.CRASHED
+    tracker, now = feed([*STEPS, event(Event.TRACEBACK), event(Event.OOM)])
+    assert tracker.state(now) == RunState.CRASHED
+    tracker, now = feed([*STEPS, event(Event.TRACEBACK)])
+    assert tracker.crash_printed and tracker.state(now) == RunState.RUNNING
+    tracker.ended_quietly(True)  # its processes are gone (the engine's `_ended_by_writers`): no settle to wait
+    assert tracker.state(now) == RunState.CRASHED
 
 
 @pytest.mark.parametrize(
@@ -239,10 +257,10 @@ def test_a_metric_files_late_flush_does_not_undo_the_crash_its_log_reported() ->
         return tracker
 
     late_tb = Record(Kind.STEP, 299, metrics={"loss": 2.0}, source=tb)
-    assert tracker_after(late_tb, 0.5).state(T0 + 297) == RunState.CRASHED
+    assert tracker_after(late_tb, 0.5).state(T0 + 296.5 + BARE_SETTLE_S) == RunState.CRASHED
     assert tracker_after(late_tb, 60.0).state(T0 + 356) == RunState.RUNNING  # a restart
     same_log = Record(Kind.STEP, 296, metrics={"loss": 2.0}, source=log)
-    assert tracker_after(same_log, 0.5).state(T0 + 297) == RunState.RUNNING
+    assert tracker_after(same_log, 0.5).state(T0 + 296.5 + BARE_SETTLE_S) == RunState.RUNNING
 
 
 def test_a_bars_last_redraw_after_the_traceback_does_not_undo_the_crash() -> None:

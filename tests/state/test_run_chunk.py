@@ -18,6 +18,7 @@ import pytest
 
 from runwatch.model import Event, Kind, Record, RunState
 from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.state.ending import BARE_SETTLE_S
 from runwatch.state.run import RunTracker
 from runwatch.state.series import Series
 from runwatch.watcher.snapshot import split_block
@@ -218,7 +219,7 @@ def test_a_crash_between_rows_is_cleared_by_the_rows_after_it() -> None:
     assert shown(bulk, now) == shown(one_by_one, now)
     assert bulk.snapshot(now).state == RunState.RUNNING  # the rows after the crash cleared it
     bulk.apply(Record(Kind.EVENT, event=Event.TRACEBACK, t=now, source="log", line=999), now)
-    assert bulk.snapshot(now).state == RunState.CRASHED  # and a crash after the rows stands
+    assert bulk.snapshot(now + BARE_SETTLE_S).state == RunState.CRASHED  # and a crash after the rows stands
 
 
 def test_rows_in_bulk_take_far_fewer_calls_than_records(monkeypatch: pytest.MonkeyPatch) -> None:

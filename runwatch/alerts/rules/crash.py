@@ -13,20 +13,15 @@ badge says CRASHED), and in any case for `hold` seconds after it was read:
 a crash followed by a stray line from another rank is still a crash, and a
 rule ticked once a second never misses one. A bare traceback counts only
 when it ends the output and no more specific event explains it: one
-printed and survived mid-run is not a crash. Ending the output is a fact
-only at the input's end (`check`, an exit with no code); live, it is
-nothing received for `settle` seconds, or twice the run's step interval
-when that is longer: a caught exception printed by a loop stepping every
-0.5 s is followed by its next step within a second, and a history read in
-pieces showed one ending a piece (a critical crash paged and resolved in
-the same second of `runwatch tail` on a 635k-line jsonl log of a run that
-printed and survived 1,800 exceptions). A replay (`check`) judges records
-in sequence at its usual evaluations, not at every silence as it ends (a
-`silence_s` here made every record of a run stepping every 20 s end one,
-and `check` 6× slower on such a log): a traceback, a long silence, then
-more steps is a crash live while silent and a stall to both. A DataLoader
-worker error is the final line of an exception the main process raises,
-so it is a crash.
+printed and survived mid-run is not a crash: the badge says CRASHED for
+one only once nothing more came for `BARE_SETTLE_S` (10 s, or two step
+intervals) or the input ended (runwatch.state.ending), and this rule asks
+the badge. A replay (`check`) judges records at its usual evaluations, not
+at every silence as it ends (a `silence_s` here made every record of a run
+stepping every 20 s end one, and `check` 6× slower on such a log): a
+traceback, a long silence, then more steps is a crash live while silent
+and a stall to both. A DataLoader worker error is the final line of an
+exception the main process raises, so it is a crash.
 """
 
 from __future__ import annotations
@@ -85,9 +80,6 @@ class CrashParams(RuleParams):
     events: tuple[str, ...] = tuple(str(e) for e in WHAT)
     hold: float = duration(300.0)
     """Seconds a crash event counts after it was read, even if lines follow it."""
-    settle: float = duration(10.0)
-    """Seconds with nothing received after a bare traceback before it counts as the output's end (twice
-    the run's step interval when longer, `hold` at most); at the input's end it counts at once."""
     resolve_after_s: float = duration(60.0)
 
 
@@ -111,19 +103,9 @@ class Crash(Rule[CrashParams]):
         tracebacks = [r for r in live if r.event in AT_END_ONLY and not _cascade(r.message or "")]
         if specific:
             live = specific
-        elif not crashed or not self._output_ended(run, now, newest):
+        elif not crashed:
             return []
         return [self._finding(run, kind, group, tracebacks) for kind, group in _by_event(live).items()]
-
-    def _output_ended(self, run: RunTracker, now: float, newest: float) -> bool:
-        """Whether the output has ended after a bare traceback: the input ended, or no record of any kind
-        was received for `settle` seconds (twice the run's step interval when longer, up to `hold`); a
-        history's records count as received when its file was last written (`RunTracker.written_by`)."""
-        if run.input_over:
-            return True
-        last = run.last_heard_t or newest
-        interval = run.progress.record_interval_s or 0.0
-        return now - last >= min(self.params.hold, max(self.params.settle, 2.0 * interval))
 
     def resolution(self, run: RunTracker, alert: Alert, now: float) -> str | None:
         """A crash alert is not "cleared": the report that ended it is another one of the same crash (a rank's

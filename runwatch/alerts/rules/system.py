@@ -511,7 +511,7 @@ class ProcessExit(SystemRule[ProcessExitParams]):
         where = "" if step is None else f" at step {step}" + (
             f" of {run.progress.total}" if run.progress.total is not None else "")
         when = "after the run finished" if finished else f"before the run finished{where}"
-        evidence = bool(known) or state == RunState.CRASHED
+        evidence = bool(known) or state == RunState.CRASHED or run.crash_printed  # its process gone: the end
         unsure = "" if evidence else "; the log has no finish line and its exit code is unknown to runwatch"
         f = self.finding(run, f"{_who(first)} {how} {when}{more}{unsure}", value=_value(first), step=step)
         return [f if evidence and not finished else self.at_severity(f, Severity.WARNING)]

@@ -7,6 +7,7 @@ import pytest
 from runwatch.alerts.rules.crash import Crash, CrashParams
 from runwatch.alerts.types import Alert
 from runwatch.model import AlertState, Event, Record
+from runwatch.state.ending import BARE_SETTLE_S
 from tests.support.rule_replay import event, feed, step
 
 RULE = Crash()
@@ -37,7 +38,7 @@ def findings(records: list[Record], after: float = 0.0, rule: Crash = RULE) -> l
     ],
 )
 def test_each_crash_event_fires_with_its_labels(ev: Record, labels: dict[str, object], summary: str) -> None:
-    assert findings([*STEPS, ev], after=RULE.params.settle) == [({"run": "train", **labels}, summary)]
+    assert findings([*STEPS, ev], after=BARE_SETTLE_S) == [({"run": "train", **labels}, summary)]
 
 
 def test_nccl_timeouts_from_every_rank_are_one_finding_named_after_the_first() -> None:
@@ -58,14 +59,14 @@ def test_a_crash_followed_by_a_stray_line_still_counts_for_a_while() -> None:
 
 
 def test_a_traceback_counts_only_when_it_ends_the_output() -> None:
-    assert findings([*STEPS, event(Event.TRACEBACK), step(10, loss=2.0)], after=RULE.params.settle) == []
+    assert findings([*STEPS, event(Event.TRACEBACK), step(10, loss=2.0)], after=BARE_SETTLE_S) == []
 
 
 def test_a_traceback_ends_the_output_only_after_a_settle_with_nothing_received() -> None:
     """A caught exception printed mid-run is followed by the run's next step: a bare traceback that is the
     newest record is not yet a crash (a live burst judged in pieces paged one and resolved it at once)."""
     records = [*STEPS, event(Event.TRACEBACK, message="KeyError: 'k'")]
-    settle = RULE.params.settle
+    settle = BARE_SETTLE_S
     assert findings(records, after=settle - 0.5) == []
     assert findings(records, after=settle) == [({"run": "train", "event": "traceback"},
                                                  "uncaught exception: KeyError: 'k'")]
@@ -122,7 +123,7 @@ def test_a_crash_alert_ended_by_another_report_of_the_crash_says_which() -> None
     """torchrun `--log-dir`: rank 0's file (its peer closed the connection) was read before the launcher's
     report naming rank 1 as the root cause; the rank-0 alert read `cleared; was: …` when it resolved."""
     tracker, now = feed([*STEPS, event(Event.TRACEBACK, rank=0, message="RuntimeError: Connection closed by peer")])
-    alert = _firing(RULE.evaluate(tracker, now + RULE.params.settle))
+    alert = _firing(RULE.evaluate(tracker, now + BARE_SETTLE_S))
     feed([event(Event.CHILD_FAILED, message="train.py FAILED", root_cause_rank=1.0)], tracker=tracker, start=now + 1)
     assert RULE.resolution(tracker, alert, now + 2) == (
         "told by a later report (event=child_failed rank=1): a worker process failed on rank 1: train.py FAILED")
@@ -149,5 +150,5 @@ def test_a_bare_traceback_crash_names_the_exception_that_ended_the_output() -> N
     reported as `uncaught exception: KeyError`: the first traceback within `hold` named it."""
     records = [*STEPS[:5], event(Event.TRACEBACK, message="KeyError: 'missing_key'"), *STEPS[5:],
                step(10, loss=2.0), event(Event.TRACEBACK, message="RuntimeError: CUDA error: an illegal memory access")]
-    [(labels, summary)] = findings(records, after=RULE.params.settle)
+    [(labels, summary)] = findings(records, after=BARE_SETTLE_S)
     assert summary == "uncaught exception: RuntimeError: CUDA error: an illegal memory access"
