@@ -84,7 +84,8 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("raining", ("raining finished", "raining complete", "raining done", "inished training", "inished Training",
                  "one training")),  # one substring test on an ordinary line: no one character holds them all
 )
-"""The gate's texts, each behind a character it holds: a line holding none of them is nothing to `_classify`.
+"""The gate's texts, each behind a character they all hold (or, where none is rare enough, a short text: one
+substring test): a line holding none of them is nothing to `_classify`.
 Keep it in step when a pattern is added to `_classify`; the gate (`_worth_a_look`) and the lines the fast
 path must read (`WAKES`) are both made from it."""
 

@@ -719,7 +719,6 @@ class RunTracker:
         """Everything the run's sources hold was read and nothing more will come (a one-shot read's end, as
         `runwatch.replay` finishes): the state an exit with no code gives (`Ending.input_ended`), FINISHED
         at the known total (a 0-based log's total - 1 too), else ENDED."""
-        self._no_more = True
         self._end.input_ended()
 
     def no_more_input(self) -> None:
@@ -730,7 +729,8 @@ class RunTracker:
 
     @property
     def input_over(self) -> bool:
-        """Whether nothing more will come: `no_more_input`, `input_ended`, or an exit with no code."""
+        """Whether nothing more will come: `no_more_input`, or the input ended (`input_ended`, an exit with no
+        code) and no step came since."""
         return self._no_more or self._end.exited
 
     def ended_quietly(self, yes: bool) -> None:
