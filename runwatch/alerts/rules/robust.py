@@ -20,6 +20,17 @@ A history piece widens the lookback to thousands of runs: most are ruled out
 by bounds drawn from their neighbours' sorted baselines (`spike_bounds`), the
 rest judged on their own, the newest first; the answer is the one judging
 every run on its own sorted baseline gives.
+
+A metric that falls steeply through its window (a loss in its first few
+hundred steps) has a wide MAD and a median well above where it is now, so a
+run far above the newest points may sit under both bars: a review's loss went
+from 2.4 to 9.6 (4×) for five records at step 60 of a decay from 10 and was
+not reported. Runs are judged a second way too (`_trend_spike`): against the
+median of the `TREND_RECENT` points just before them, with a spread from the
+MAD of the window's step-to-step differences (a trend moves their median, not
+their spread), and a rise of at least `TREND_RISE` (a doubling: the stricter
+bar keeps a recent level of a few points from calling a noisy loss's usual
+swings spikes). The newer of the two ways' spikes is reported.
 """
 
 from __future__ import annotations
@@ -46,6 +57,10 @@ _BLOCK_ROWS = 64
 _BOUNDED_FROM = 64
 """Candidate runs from which bounds (`may_spike`) are worth setting before the exact judgement (a live tick
 judges a few; a history's piece, thousands)."""
+TREND_RECENT = 10
+"""Points just before a run whose median is its recent level in the trend-aware judgement."""
+TREND_RISE = 1.0
+"""Least relative rise over the recent level there (or the rule's own, when larger)."""
 _JUDGED_FIRST = 256
 """Candidate runs judged first, the newest (`_newest_spike`): the others only when no spike is among them."""
 LOOKBACK = 6
@@ -158,10 +173,13 @@ def find_spike(found: Tail, *, warmup: int, window: int, persist: int, lookback:
     clean = np.where(finite, v, np.nan)
     clean[:w0] = np.nan
     padded = np.concatenate((np.full(window, np.nan), clean))
+    trend = _trend_spike(padded, window, starts, low, z=z, rel=max(TREND_RISE, rel), min_baseline=min_baseline)
     rise = may_rise(padded, window, starts, low, rel=rel)
     if not rise.all():
         starts, low = starts[rise], low[rise]
     newest = _newest_spike(padded, window, starts, low, z=z, rel=rel, min_baseline=min_baseline)
+    if newest is None or (trend is not None and trend[0] > newest[0]):
+        newest = trend
     if newest is None:
         return None
     s, limit, centre = newest
@@ -243,6 +261,49 @@ def _clears(rows: np.ndarray, starts: np.ndarray, low: np.ndarray, *, z: float, 
         threshold[ok] = c + np.maximum(z_bar * spread, rel * np.abs(c))
         ok[ok] = low[ok] > threshold[ok]
     return ok, threshold, centre
+
+
+def _trend_spike(padded: np.ndarray, window: int, starts: np.ndarray, low: np.ndarray, *, z: float, rel: float,
+                 min_baseline: int) -> tuple[int, float, float] | None:
+    """As `_newest_spike`, each run judged against its recent level (the median of the `TREND_RECENT` points
+    before it) and the scaled MAD of its baseline's step-to-step differences over √2 (see the module notes).
+
+    The recent level is at least the least of those points, so a run whose lowest point is under that least
+    one's bar is left out before any median is taken: on a falling loss most runs are."""
+    k = min(TREND_RECENT, window)
+    least = np.full(len(starts), np.nan)
+    for i in range(window - k, window):
+        np.fmin(least, padded[starts + i], out=least)
+    with np.errstate(invalid="ignore"):
+        bar = least + rel * np.abs(least)
+        if rel > 1.0:  # the bar falls as a negative level rises: a bound only from 0 up
+            bar = np.where(least >= 0.0, bar, -np.inf)
+        may = np.flatnonzero(low > bar)
+    if not may.size:
+        return None
+    starts, low = starts[may], low[may]
+    centre, recent = _medians(sliding_window_view(padded, k), starts + window - k)
+    seen = np.concatenate(([0], np.cumsum(~np.isnan(padded))))
+    count = seen[starts + window] - seen[starts]
+    steps = sliding_window_view(padded[1:] - padded[:-1], window - 1)
+    with np.errstate(invalid="ignore"):
+        ok = (count >= min_baseline) & (2 * recent >= k) & (low > centre + rel * np.abs(centre))
+        if not ok.any():
+            return None
+        starts, low, centre, count = starts[ok], low[ok], centre[ok], count[ok]
+        drift, _ = _medians(steps, starts)
+        spread, _ = _medians(steps, starts, around=drift)
+        spread = np.maximum(MAD_SCALE * spread / math.sqrt(2.0), REL_SCALE_FLOOR * np.abs(centre))
+        spread = np.where(np.isnan(spread), np.inf, np.maximum(spread, 1e-12))
+        z_bar = np.where(count < SHORT_BASELINE, z * SHORT_Z, z)
+        threshold = centre + np.maximum(z_bar * spread, rel * np.abs(centre))
+        hit = np.flatnonzero(low > threshold)
+    if not hit.size:
+        return None
+    i = int(hit[-1])
+    while i > 0 and low[i - 1] > threshold[i - 1] and starts[i - 1] == starts[i] - 1:
+        i -= 1
+    return int(starts[i]), float(threshold[i]), float(centre[i])
 
 
 def params_spike(found: Tail, p: SpikeParams, *, z: float, rel: float) -> Spike | None:

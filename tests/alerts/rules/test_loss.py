@@ -50,6 +50,24 @@ class TestLossSpike:
     def test_non_finite_values_are_left_to_nonfinite(self) -> None:
         assert spike_findings(noisy(300) + [math.nan] * 5 + [math.inf] * 5) == []
 
+    def test_a_spike_on_a_steeply_falling_loss_is_judged_against_where_the_loss_is_now(self) -> None:
+        """A review's miss: a loss decaying from 10 towards 2, at 2.4 by step 60, jumps 4× for five records.
+        Its window (10 down to 2.4) has a MAD near 1 and a median of ~3.5: the spike sat under the z bar.
+        Judged against its recent level and the spread of its step-to-step changes, it is found."""
+        rng = np.random.default_rng(1)
+        decay = list((2 + 8 * np.exp(-np.arange(60) / 20)) * (1 + 0.01 * rng.standard_normal(60)))
+        after = list((2 + 8 * np.exp(-np.arange(65, 80) / 20)) * (1 + 0.01 * rng.standard_normal(15)))
+        (summary,) = spike_findings(decay + [4 * decay[-1]] * 5 + after[:LOOKBACK - 5])
+        assert summary.startswith("loss spiked to ") and " at step 60 (steps 60–64 above " in summary
+        level = float(summary.rsplit("recent median ", 1)[1].rstrip(")"))
+        assert 2.4 < level < 2.8  # the newest points' level, not the window's 3.5
+
+    @pytest.mark.parametrize("rise", [1.0, 1.6])
+    def test_a_falling_loss_that_wobbles_under_a_doubling_is_quiet(self, rise: float) -> None:
+        rng = np.random.default_rng(2)
+        decay = list((2 + 8 * np.exp(-np.arange(300) / 20)) * (1 + 0.03 * rng.standard_normal(300)))
+        assert spike_findings(decay[:60] + [rise * decay[59]] * 5 + decay[65:]) == []
+
     def test_a_spike_that_recovered_counts_until_it_scrolls_out_of_the_lookback(self) -> None:
         spike = noisy(300) + [6.0] * 5
         (summary,) = spike_findings(spike + noisy(LOOKBACK - 5, seed=1))

@@ -14,7 +14,15 @@ from functools import cache
 import numpy as np
 import pytest
 
-from runwatch.alerts.rules.robust import MIN_BASELINE, SHORT_BASELINE, SHORT_Z, Spike, find_spike
+from runwatch.alerts.rules.robust import (
+    MIN_BASELINE,
+    SHORT_BASELINE,
+    SHORT_Z,
+    TREND_RECENT,
+    TREND_RISE,
+    Spike,
+    find_spike,
+)
 from runwatch.alerts.rules.spike_bounds import may_rise, may_spike
 from runwatch.alerts.rules.tail import Tail
 from runwatch.model import Kind
@@ -143,30 +151,48 @@ def test_the_spike_found_is_the_one_every_run_judged_on_its_own_baseline_gives(
 
 def _every_run(found: Tail, *, warmup: int, window: int, persist: int, lookback: int, z: float,
                rel: float) -> Spike | None:
-    """`find_spike` the plain way: every candidate run judged on its own sorted baseline."""
+    """`find_spike` the plain way: every candidate run judged on its own sorted baseline, both ways (its
+    baseline's median and MAD; its recent level and the MAD of its baseline's steps), the newer spike kept."""
     v = found.v
     n = len(v)
     w0 = max(0, warmup - (found.total - n))
+    clean = np.where(np.isfinite(v), v, np.nan)
+    clean[:w0] = np.nan
     first, last = max(w0 + MIN_BASELINE, n - lookback - persist + 1), n - persist
     ok: dict[int, tuple[float, float]] = {}
+    trend: dict[int, tuple[float, float]] = {}
     for s in range(first, last + 1):
         run = v[s : s + persist]
-        base = v[max(w0, s - window) : s]
-        base = base[np.isfinite(base)]
+        window_points = clean[max(0, s - window) : s]
+        base = window_points[~np.isnan(window_points)]
         if not np.isfinite(run).all() or len(base) < MIN_BASELINE:
             continue
+        bar = z * SHORT_Z if len(base) < SHORT_BASELINE else z
         centre = float(np.median(base))
         spread = max(MAD_SCALE * float(np.median(np.abs(base - centre))), 1e-3 * abs(centre), 1e-12)
-        bar = z * SHORT_Z if len(base) < SHORT_BASELINE else z
         threshold = centre + max(bar * spread, rel * abs(centre))
         if run.min() > threshold and run.min() > centre + rel * abs(centre):
             ok[s] = (threshold, centre)
-    if not ok:
+        recent = clean[max(0, s - TREND_RECENT) : s]
+        recent = recent[~np.isnan(recent)]
+        steps = np.diff(window_points)
+        steps = steps[~np.isnan(steps)]
+        if 2 * len(recent) < TREND_RECENT:
+            continue
+        level = float(np.median(recent))
+        rise = max(TREND_RISE, rel)
+        spread = math.inf
+        if len(steps):
+            drift = float(np.median(steps))
+            spread = max(MAD_SCALE * float(np.median(np.abs(steps - drift))) / math.sqrt(2.0), 1e-3 * abs(level),
+                         1e-12)
+        threshold = level + max(bar * spread, rise * abs(level))
+        if run.min() > threshold:
+            trend[s] = (threshold, level)
+    newest = [_oldest_of_newest(runs) for runs in (ok, trend) if runs]
+    if not newest:
         return None
-    s = max(ok)
-    while s - 1 in ok:
-        s -= 1
-    limit, centre = ok[s]
+    s, (limit, centre) = max(newest, key=lambda hit: hit[0])  # the first (by its baseline) on a tie
     above = np.isfinite(v) & (v > limit)
     start, end = s, s + persist - 1
     while start > w0 and above[start - 1]:
@@ -174,6 +200,14 @@ def _every_run(found: Tail, *, warmup: int, window: int, persist: int, lookback:
     while end + 1 < n and above[end + 1]:
         end += 1
     return Spike(start, end, start + int(np.argmax(v[start : end + 1])), limit, centre)
+
+
+def _oldest_of_newest(runs: dict[int, tuple[float, float]]) -> tuple[int, tuple[float, float]]:
+    """The oldest start of the newest unbroken stretch of starts, and its threshold and centre."""
+    s = max(runs)
+    while s - 1 in runs:
+        s -= 1
+    return s, runs[s]
 
 
 @pytest.mark.parametrize("calm", [150, 250, 262, 300, 600])
