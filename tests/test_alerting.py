@@ -78,6 +78,19 @@ def test_a_resolved_stall_says_which_step_ended_it() -> None:
     alerting.stop()
 
 
+def test_by_default_a_stall_resolves_at_the_first_tick_after_a_step_came() -> None:
+    """A review watched a stall read FIRING for a minute over a run that was stepping again: a step is the
+    stall's end, so its default `resolve_after` is nothing (a new stall still needs `after` of silence)."""
+    alerting = Alerting(load_config(None, overrides=["stall.after=1.5s"]), persist=False)
+    tracker, last = feed([step(i, loss=2.0) for i in range(50)], dt=0.05)
+    fired = [n.state for n in alerting.tick([(tracker, None, [])], last + 2.0) if n.alert.rule == "stall"]
+    assert fired == [AlertState.FIRING]
+    feed([step(50, loss=2.0)], tracker=tracker, start=last + 7.0)
+    resolved = [n.state for n in alerting.tick([(tracker, None, [])], last + 7.1) if n.alert.rule == "stall"]
+    assert resolved == [AlertState.RESOLVED]
+    alerting.stop()
+
+
 def test_a_slowdown_that_became_the_baseline_resolves_saying_it_is_still_slow() -> None:
     """A lasting slowdown becomes the drift rule's baseline and resolves (speed.py): its RESOLVED says the run
     is still slow, not that it recovered."""

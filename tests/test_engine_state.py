@@ -138,7 +138,8 @@ def test_the_badge_follows_firing_stall_and_process_exit_alerts() -> None:
 
 
 def test_steps_flowing_again_clear_the_badge_before_the_stall_alert_resolves() -> None:
-    """The stall alert stays firing for its `resolve_after` (60 s); the badge says running at the first step."""
+    """A stall alert stays firing for its `resolve_after` (a config's minute, say); the badge says running at
+    the first step."""
     assert state_with_alerts(RunState.RUNNING, [brief("stall", since=100.0)], 101.0) == RunState.RUNNING
     assert state_with_alerts(RunState.RUNNING, [brief("process_exit", since=100.0)], 101.0) == RunState.RUNNING
 

@@ -58,8 +58,9 @@ budget takes a p95 of. Before that, `first_after` is the floor."""
 
 RESOLVED_LOOKBACK = 1 << 16
 """Points looked back over for the step that ended a stall: every raw point a series holds. A stall
-resolves `resolve_after` (1 minute) after the steps came again, and a run stepping 20 times a second
-has moved 1,200 steps on by then (the step named was the newest of the last 513: a new user's review)."""
+resolves `resolve_after` after the steps came again (at once by default, but a config may set a minute),
+and a run stepping 20 times a second has moved 1,200 steps on in a minute (the step named was the newest
+of the last 513: a new user's review)."""
 
 @dataclass(frozen=True)
 class StallParams(RuleParams):
@@ -81,7 +82,10 @@ class StallParams(RuleParams):
     window: int = 512
     """Recent step records whose intervals are considered."""
     eval_metrics: tuple[str, ...] = ("val_loss", "val_bpb")
-    resolve_after_s: float = duration(60.0)
+    resolve_after_s: float = duration(0.0)
+    """A step that came is the stall's end, not a sign it may be ending: the alert resolves at the next
+    evaluation (a review watched it read FIRING for a minute over a run stepping again). It cannot flap:
+    a new stall needs another `after` of silence at least."""
 
 
 class Stall(Rule[StallParams]):
