@@ -252,7 +252,9 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
         verdict = "UNREAD"  # not OK: nothing here was judged (exit 3)
     crashed = state == RunState.CRASHED
     words = _state_words(state)  # as `--json` says it; an incomplete run's warning line says how it stopped
-    lines = [f"{verdict:<8} {name}  ({source})  {steps}  {words}  {t.records} records"]
+    if t.records == 0:
+        words = ""  # nothing read: no run that ended (a review read `ended` of an empty file as a run's end)
+    lines = [f"{verdict:<8} {name}  ({source})  {steps}  {words + '  ' if words else ''}{t.records} records"]
     for warning in warnings(result):
         why = " (no finish line, and the log ends there)" if warning == short and not crashed else ""
         lines.append(f"  warning  {warning}{why}")

@@ -465,7 +465,7 @@ def test_stdin_of_which_nothing_was_understood_is_unread_as_a_file_is(data: byte
     assert run_check(["-"], config=load_config(None), fmt=None, total_steps=None, as_json=False,
                      out=sys.stdout, stdin=io.BytesIO(data)) == 3
     out, err = capsys.readouterr()
-    assert out.startswith("UNREAD   stdin  (-)  no steps  ended  0 records")
+    assert out.startswith("UNREAD   stdin  (-)  no steps  0 records\n")
     assert "runwatch: -: nothing understood" in err
     assert run_parse(["-"], fmt=None, output="jsonl", total_steps=None, out=sys.stdout, stdin=io.BytesIO(data)) == 3
     assert capsys.readouterr().out == ""
