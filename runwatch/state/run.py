@@ -640,8 +640,13 @@ class RunTracker:
         self._events_seen += 1
 
     def _apply_event(self, rec: Record, now: float) -> None:
-        if rec.step is None and rec.event == Event.CHECKPOINT_SAVED and (at := max(self._last_x, self._eval_x)) >= 0:
-            rec = dataclasses.replace(rec, step=int(at))  # nanoGPT's `saving checkpoint to out`: the step before it
+        """An event whose line names no step is the run's at the step it had reached (a traceback, an OOM: the
+        line mode, the TUI's log and the status JSON say where the run was; a review found them stepless);
+        a checkpoint saved after an eval, at the eval's step (nanoGPT's `saving checkpoint to out`)."""
+        if rec.step is None:
+            at = max(self._last_x, self._eval_x) if rec.event == Event.CHECKPOINT_SAVED else self._last_x
+            if at >= 0:
+                rec = dataclasses.replace(rec, step=int(at))
         self._event(rec)
         self._last_event_t = now
         self._end.event(rec, now)

@@ -377,3 +377,25 @@ def test_a_checkpoint_saved_without_a_step_is_placed_at_the_last_step_before_it(
     tracker.apply_many(SourceParser("train.log").feed(log.read_text().splitlines(), 1, T0), T0)
     saved = [e.step for e in tracker.events if e.event == Event.CHECKPOINT_SAVED]
     assert saved == [200, 400]
+
+
+@pytest.mark.parametrize("one_by_one", [False, True], ids=["block", "line-by-line"])
+def test_an_event_that_names_no_step_is_the_runs_at_the_step_it_had_reached(one_by_one: bool) -> None:
+    """The run lab's nanogpt-tb-raise run: its IndexError traceback follows `iter 295`, and the line mode
+    said `! traceback: IndexError…` with no step (a review): the run's event is at step 295, read as a
+    block (`check`) or a line at a time (`tail`)."""
+    from pathlib import Path
+
+    from runwatch.parsers.source import SourceParser
+
+    log = Path(__file__).parents[1] / "fixtures" / "realruns" / "nanogpt-tb-raise" / "run" / "train.log"
+    lines = log.read_text().splitlines()
+    parser, tracker = SourceParser("train.log"), RunTracker("r", "train.log")
+    batches = [[line] for line in lines] if one_by_one else [lines]
+    first = 1
+    for batch in batches:
+        tracker.apply_many(parser.feed(batch, first, T0), T0)
+        first += len(batch)
+    tracker.apply_many(parser.flush(), T0)
+    raised = [e for e in tracker.events if e.event == Event.TRACEBACK]
+    assert [e.step for e in raised] == [295] and raised[0].message.startswith("IndexError")
