@@ -10,8 +10,9 @@ budget is the largest of
   healthy run stepping every 2 minutes at its first interval, and every
   run whose first step waits on a compile or a warm-up;
 * `factor` × the 95th percentile of recent intervals between step records
-  (wall time between records, or the logged `step_time` × the step stride
-  when a history was read at once and every record shares one time);
+  (wall time between records), or × the median logged `step_time` × the
+  step stride, whichever is larger (a history read at once has every record
+  at one time; a run written faster than it stepped, its lines replayed);
 * `pause_factor` × the longest recent interval: evaluations, checkpoint
   saves and data reshuffles recur, and a run that survived a 6-minute eval
   will pause that long again;
@@ -219,14 +220,20 @@ def _pace_known(run: RunTracker, pulse: Tail) -> bool:
 
 
 def _logged_interval(run: RunTracker, pulse: Tail) -> float:
-    """p95 of the logged seconds per step × the median steps between records (0 when not logged)."""
+    """The median of the logged seconds per step × the median steps between records (0 when not logged).
+
+    The median, not the p95 the intervals between records take: a step time is one step's, and the few
+    that hold more (the first, compiling: 35 s of a nanoGPT run's 1.4 s steps; the one with an eval and a
+    checkpoint in it: 6 s) are no pace. With 31 records the p95 fell between those two, and a hang five
+    records after an eval went unreported for 6 minutes instead of 2m20s (a new user's review); the
+    pauses they are recur as long intervals between records, which `pause_factor` judges."""
     logged = rank_tail(run, "step_time", pulse.rank, len(pulse.x))
     if logged is None:
         return 0.0
     strides = np.diff(pulse.x)
     strides = strides[strides > 0]
     stride = float(np.median(strides)) if len(strides) else 1.0
-    value = float(percentile(logged.v, 95))
+    value = float(percentile(logged.v, 50))
     return value * stride if np.isfinite(value) else 0.0
 
 

@@ -238,3 +238,22 @@ def test_live_a_first_step_hung_pages_after_the_grace_not_the_floor() -> None:
     assert silent_for(records, 599.0) == []
     assert silent_for(records, 601.0) == ["no new step for 10m01s (last step 1; expected one within 10m)"]
     assert silent_for(records, 61.0, rule=Stall(StallParams(first_after=0.0))) != []  # the grace is a setting
+
+
+SHAKESPEARE = (FIXTURES / "found" / "nanogpt_shakespeare_char_v100.log").read_text().splitlines()
+
+
+@pytest.mark.parametrize("hung_after", ["iter 200:", "iter 300:", "iter 400:"])
+def test_a_hang_soon_after_an_eval_step_is_judged_by_the_runs_usual_step(hung_after: str) -> None:
+    """A new user's review: a real nanoGPT console written a line every 0.2 s, hung after `iter 300` (five
+    records after the eval and checkpoint at 250), raised no stall in 300 s, where a hang after `iter 200`
+    or `iter 400` fired at 140 s (10 × 1.4 s a step × 10 steps a record). The p95 of 31 logged step times
+    was half the compile step's 35 s and the eval step's 6 s; their median is the run's usual step."""
+    lines = SHAKESPEARE[: next(i for i, x in enumerate(SHAKESPEARE) if x.startswith(hung_after)) + 1]
+    parser, tracker = SourceParser("train.log"), RunTracker("train", "train.log")
+    for i, line in enumerate(lines):
+        tracker.apply_many(parser.feed([line], i + 1, T0 + 0.2 * i), T0 + 0.2 * i)
+    last = T0 + 0.2 * (len(lines) - 1)
+    assert RULE.evaluate(tracker, last + 135.0) == []
+    (found,) = RULE.evaluate(tracker, last + 145.0)
+    assert found.threshold == pytest.approx(139.6, abs=0.5)
