@@ -44,7 +44,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from runwatch.parsers.base import RowColumns
-from runwatch.parsers.boundary import ascii_digits
+from runwatch.parsers.boundary import ascii_digits, readable
 from runwatch.parsers.events import WAKES
 from runwatch.parsers.prefix import FIRST_CHARS, launcher_prefixed, split_rank
 from runwatch.parsers.progress_bar import (
@@ -238,9 +238,9 @@ def _tables(pfs: tuple[Postfix, ...]) -> tuple[tuple[str, ...], np.ndarray, np.n
 
 
 def as_parsed(line: str) -> str:
-    """The text the source hands to `parse` for this line (`SourceParser._line`): digits that are not ASCII
-    replaced, a launcher prefix taken off."""
-    text = ascii_digits(line)
+    """The text the source hands to `parse` for this line (`SourceParser._line`): `readable` (digits that are
+    not ASCII replaced, no U+FFFD first), a launcher prefix taken off."""
+    text = readable(line)
     return split_rank(text)[1] if text[:1] in FIRST_CHARS else text
 
 

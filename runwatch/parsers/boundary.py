@@ -33,6 +33,18 @@ def ascii_digits(text: str) -> str:
     return _OTHER_DIGIT.sub(_NO_DIGIT, text)
 
 
+def readable(line: str) -> str:
+    """The text the parsers read of a line as split: `ascii_digits` of it, without the U+FFFD that start it.
+
+    Bytes that are no UTF-8 before a line (a torn write, a crashed writer's last bytes, then the next line)
+    are decoded each as U+FFFD, and a step line after them matched no format's start: the step was lost
+    with no word (a new user's review: bytes ff fe 80, then `iter 100: …`). Only where they start the line: inside one,
+    where a number may be torn, they stay and no number is read through them."""
+    if line.isascii():
+        return line
+    return ascii_digits(line.lstrip("\ufffd") if line[:1] == "\ufffd" else line)
+
+
 def plausible_step(step: int | None) -> bool:
     """Whether `step` can be a step: absent, or an integer float64 holds exactly (|step| <= 2**53)."""
     return step is None or -MAX_STEP <= step <= MAX_STEP

@@ -71,7 +71,7 @@ from typing import TYPE_CHECKING
 
 from runwatch.model import Event, Kind, Preamble, Record, completed
 from runwatch.parsers.base import FormatParser, RowBlock, RowColumns, StepLineParser
-from runwatch.parsers.boundary import OVERRUN, ascii_digits, checked, overruns, plausible_step
+from runwatch.parsers.boundary import OVERRUN, checked, overruns, plausible_step, readable
 from runwatch.parsers.chunk import ChunkRecords as ChunkRecords  # its home before chunk.py: importers keep it
 from runwatch.parsers.chunk import with_total as with_total
 from runwatch.parsers.detect import MIN_GUESS, Detector
@@ -471,7 +471,7 @@ class SourceParser:
         for j in range(lo, hi):
             raw = lines[j]
             if events.idle and self._settings is None and self._layouts is None and raw[:1] not in FIRST_CHARS:
-                text = raw if raw.isascii() else ascii_digits(raw)  # as `_line` reads it
+                text = readable(raw)  # as `_line` reads it
                 if not admits(text):
                     events.skip(1, text)
                     counted.append((rank, text, first + j, t))
@@ -566,7 +566,7 @@ class SourceParser:
             self._recent_chars = 0
 
     def _line(self, raw: str, lineno: int, t: float, out: list[Record]) -> None:
-        text = raw if raw.isascii() else ascii_digits(raw)
+        text = raw if raw.isascii() else readable(raw)
         if text[:1] in FIRST_CHARS:  # the rest are their own text: no call for them
             rank, text = split_rank(text)
             if rank is None:

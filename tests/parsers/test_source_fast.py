@@ -33,6 +33,7 @@ from tests.support.fast_path_logs import (
     row,
 )
 from tests.support.readers import T, check, chunked, fast_rows, js, per_line
+from tests.support.realruns import REALRUNS
 from tests.support.tee import tee_log
 
 # -- the log of every case ---------------------------------------------------------------
@@ -258,3 +259,33 @@ def test_row_is_the_record_step_records_gives() -> None:
             assert [list(chunk.row(i).metrics) for i in range(len(rows))] == [list(r.metrics) for r in rows]
             compared += len(rows)
     assert compared > 100
+
+
+@pytest.mark.parametrize("log", ["nanogpt-tb-healthy", "kvlog-healthy", "tutorial-healthy", "torchrun-tee-healthy",
+                                 "keras-v2-healthy"])
+@pytest.mark.parametrize("how", ["chunk", "lines"])
+def test_a_step_line_after_bytes_that_are_no_utf8_is_read(log: str, how: str) -> None:
+    """A new user's review: bytes ff fe 80 before a real `iter 100:` line (a torn write) lost step 100 with no
+    word; the NUL bytes of a crashed writer did not. The run lab's logs, such bytes put before the step line
+    in their middle, give the steps they give without them, read in one chunk or a line at a time."""
+    from runwatch.watcher.lines import LineSplitter
+
+    data = (REALRUNS / log / "run" / "train.log").read_bytes()
+    lines = data.split(b"\n")
+    at = next(i for i in range(len(lines) // 2, len(lines)) if b"loss" in lines[i].lower())
+    torn = b"\n".join([*lines[:at], b"\xff\xfe\x80" + lines[at], *lines[at + 1 :]])
+
+    def steps(raw: bytes) -> list[int]:
+        sp = SourceParser("train.log")
+        if how == "chunk":
+            recs = sp.feed_bytes(raw, 1, T, split_block).merged()
+        else:
+            splitter, recs, n = LineSplitter(), [], 1
+            for line in splitter.feed(raw) + splitter.flush():
+                recs += sp.feed([line], n, T)
+                n += 1
+        recs += sp.flush()
+        return [r.step for r in recs if r.kind == Kind.STEP and r.step is not None]
+
+    clean = steps(data)
+    assert len(clean) >= 5 and steps(torn) == clean
