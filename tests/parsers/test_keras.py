@@ -143,3 +143,22 @@ def test_numbers_made_from_the_bar_read_as_the_decimals_it_prints() -> None:
         values = [r.metrics[name] for r in recs if name in r.metrics]
         assert len(values) > 300
         assert all(len(repr(v)) <= 12 for v in values), [v for v in values if len(repr(v)) > 12][:3]
+
+
+FOUND = Path(__file__).parents[1] / "fixtures" / "found"
+
+
+def test_keras_2s_epoch_line_is_read_and_detected() -> None:
+    """A new user's review: Keras 2's (tf.keras) `390/390 [====…] - 26s 68ms/step - loss: 1.3148 - …` was
+    `nothing read as keras`, exit 3, in two real logs; its bar of `=` is followed by ` - ` and the time."""
+    text = (FOUND / "keras2_cifar_sepconv.log").read_text().splitlines()
+    parser = KerasParser()
+    recs = [r for ln in text if (r := parser.parse(ln)) is not None and r.kind is Kind.STEP]
+    assert [r.step for r in recs] == [390, 780, 1170, 1560, 1950]
+    first = recs[0].metrics
+    assert (first["loss"], first["val_loss"], first["step_time"]) == (1.3148, 1.0046, 0.068)
+    assert detect(text) == "keras"
+    parser = KerasParser()
+    steps = [r for ln in (FOUND / "keras2_selfdriving.log").read_text().splitlines()
+             if (r := parser.parse(ln)) is not None and r.kind is Kind.STEP]
+    assert [r.metrics["step_time"] for r in steps[:2]] == [3.0, 0.837]  # `3s/step`, `837ms/step`
