@@ -21,7 +21,7 @@ from runwatch.messages import Batch, LinesRead
 from runwatch.model import Notice, ProcessSample, Record
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
-from runwatch.parsers.stated import events_at_stated_times
+from runwatch.parsers.stated import at_stated_times
 from runwatch.state.run import RunTracker
 from runwatch.state.system import trainers
 from runwatch.watcher.fileid import binary_file, last_written
@@ -284,7 +284,7 @@ class Ingest:
         progress.own_times = self._own_times(item, recs, old=bool(item.batch.history) or history_done)
         if isinstance(item, LinesRead) and item.batch.history and progress.own_times:
             # its events at the times its step lines state, not all at the read time (as `check` has them)
-            recs = events_at_stated_times(recs, item.batch.t, progress.t_last)
+            recs = at_stated_times(recs, item.batch.t, progress.t_last)
         if judge is not None:
             run.tracker.before_new_attempt = _judge_attempt(run, on_piece)
         try:

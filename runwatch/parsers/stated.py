@@ -1,4 +1,5 @@
-"""When the event lines of a stamped log's history were written: at the time the step lines around them state.
+"""When the event and eval lines of a stamped log's history were written: at the time the step lines around
+them state.
 
 A history read at once gives each record that states no time of its own the
 time it was read. Event lines (a crash, a dataloader or Hugging Face Hub
@@ -9,7 +10,11 @@ its stamps and so gives each event that time; live following of the same
 history must too, or every retry warning of a log spanning days was "in the
 last 5m" once read and the io_stall rule fired in `tail` but not in `check`.
 
-An event before any stamp takes the first one after it in the same block
+Eval lines state no time either (Megatron's `validation loss at iteration 100`): read at once, a history's
+evals were at the read time and its steps at their stamps, 590 days apart in the TUI's wall-time view of a
+2025 Megatron log (a new user's review; a log stamped in another time zone would put them hours apart).
+
+An event or eval before any stamp takes the first one after it in the same block
 (it was written before that), and none is made later than it was read (a
 log stamped in a time zone ahead of this machine's).
 """
@@ -23,14 +28,17 @@ import numpy as np
 from runwatch.model import Kind, Record
 from runwatch.parsers.source import ChunkRecords
 
+_TIMED = frozenset({Kind.EVENT, Kind.EVAL})
+"""The kinds of record whose lines state no time in a log whose step lines do."""
 
-def events_at_stated_times(recs: list[Record] | ChunkRecords, read_t: float,
+
+def at_stated_times(recs: list[Record] | ChunkRecords, read_t: float,
                            before: float | None) -> list[Record] | ChunkRecords:
-    """`recs` of one history block read at `read_t`, their events at the time the newest step line before
-    them states (`before`: the newest such time of the blocks before this one, None if none)."""
+    """`recs` of one history block read at `read_t`, their events and evals at the time the newest step line
+    before them states (`before`: the newest such time of the blocks before this one, None if none)."""
     if isinstance(recs, ChunkRecords):
         return _chunk(recs, read_t, before)
-    if not any(r.kind == Kind.EVENT for r in recs):
+    if not any(r.kind in _TIMED for r in recs):
         return recs
     stamps = [r.t if r.kind == Kind.STEP and r.t > 0 else np.nan for r in recs]
     return [_at(r, s, read_t) for r, s in zip(recs, _newest(np.array(stamps), before), strict=True)]
@@ -38,7 +46,7 @@ def events_at_stated_times(recs: list[Record] | ChunkRecords, read_t: float,
 
 def _chunk(chunk: ChunkRecords, read_t: float, before: float | None) -> ChunkRecords:
     records = chunk.records
-    if not any(r.kind == Kind.EVENT for r in records):
+    if not any(r.kind in _TIMED for r in records):
         return chunk
     rows = chunk.steps
     lines = [r.line for r in records]
@@ -62,6 +70,6 @@ def _newest(stamps: np.ndarray, before: float | None) -> np.ndarray:
 
 
 def _at(rec: Record, stated: float, read_t: float) -> Record:
-    if rec.kind != Kind.EVENT or np.isnan(stated) or rec.t != read_t:
+    if rec.kind not in _TIMED or np.isnan(stated) or rec.t != read_t:
         return rec
     return replace(rec, t=min(stated, read_t))
