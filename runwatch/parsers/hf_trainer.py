@@ -7,7 +7,9 @@
   other `eval_*` keep their names).
 * The final summary `{'train_runtime': …, 'train_loss': …}` and the
   `TrainOutput(global_step=…, metrics={…})` repr → EVENT `finished` with the
-  numbers under their own snake_case names (both may appear: two events).
+  numbers under their own snake_case names. A notebook shows both, the repr
+  after the dict: one end of training, so the repr right after a summary dict
+  is read as nothing.
 * The dict may sit after a pdsh host prefix (`192.168.50.170: `), a log
   collector's `[1757] `, or glued to a tqdm frame (`…1.72it/s]{'loss': …}`).
 
@@ -78,6 +80,9 @@ class HFTrainerParser(FormatParser):
         self._waiting: tuple[Record, int | None, float | None, bool] | None = None
         """A dict without a step (record, the frame's N before it, its epoch, transformers-5 quoting)
         until the next line says whether the bar's redraw follows it."""
+        self._summarised = False
+        """The Trainer's summary dict was read since the last step dict: the `TrainOutput(…)` a notebook cell
+        shows after it is the same end of training, not a second one."""
         self._shape: _Shape | None = None
         """The key list of the last line that was only a plain dict: its lines are read in one match."""
         self._ratios: dict[bool, _Range] = {False: _Range(), True: _Range()}
@@ -118,6 +123,8 @@ class HFTrainerParser(FormatParser):
 
     def _took(self, rec: Record | None, text: str, progress: Record | None) -> Record | None:
         """A dict's record: what the line returns, or it waits for the bar's redraw (module notes)."""
+        if rec is not None and rec.kind is Kind.STEP:
+            self._summarised = False  # training again (`trainer.train()` run twice in one notebook)
         if rec is not None and rec.step is None and rec.kind is not Kind.EVENT and self._bar_elected:
             epoch = rec.metrics.get("epoch")
             self._waiting = (rec, self._step, epoch, "': '" in text)
@@ -236,6 +243,7 @@ class HFTrainerParser(FormatParser):
         # _SUMMARY_KEYS and _STEP_KEYS spelled out, and a key can start with `eval_` only where the text
         # says so: this runs for every dict line
         if "loss" not in keys and ("train_runtime" in keys or "train_loss" in keys):
+            self._summarised = True
             return self._finished(values, step, line)
         if ("eval_" in text or "test_" in text) and any(k.startswith(("eval_", "test_")) for k in keys):
             kind = Kind.EVAL
@@ -279,6 +287,9 @@ class HFTrainerParser(FormatParser):
     def _train_output(self, text: str) -> Record | None:
         m = _TRAIN_OUTPUT.search(text)
         if m is None:
+            return None
+        if self._summarised:  # the summary dict said it (module notes)
+            self._summarised = False
             return None
         start = text.find("metrics={", m.end())
         pairs = dict_pairs(text[start + len("metrics="):]) if start >= 0 else []

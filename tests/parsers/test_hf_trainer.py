@@ -146,7 +146,7 @@ def test_train_output_repr_is_a_finished_event_with_total_flos() -> None:
 
 
 def test_whole_short_run_h2() -> None:
-    # H2: ten dicts without a bar (step unknown), summary, final bar, TrainOutput
+    # H2 (a notebook): ten dicts without a bar (step unknown), summary, final bar, TrainOutput
     out = [rec for _, rec in feed(excerpt(HF, "Excerpt H2"))]
     assert [r.kind for r in out[:10] if r] == [Kind.STEP] * 10
     assert all(r is not None and r.step is None for r in out[:10])
@@ -154,8 +154,21 @@ def test_whole_short_run_h2() -> None:
     bar = out[11]
     assert bar is not None and (bar.kind, bar.step, bar.total_steps) == (Kind.STEP, 200, 200)
     assert bar.metrics == {"step_time": pytest.approx(1 / 1.72), "elapsed": 116.0, "eta": 0.0}
-    end = out[12]
-    assert end is not None and (end.event, end.step, end.total_steps) == (Event.FINISHED, 200, 200)
+    assert out[12] is None  # the cell's TrainOutput repr: the end the summary dict already said
+    assert [r.event for r in out if r is not None and r.kind is Kind.EVENT] == [Event.FINISHED]
+
+
+def test_train_output_after_training_again_is_a_second_end() -> None:
+    # `trainer.train()` run twice in one notebook: each run's end is read once
+    lines = excerpt(HF, "Excerpt H2")
+    out = [rec for _, rec in feed(lines + lines)]
+    assert [r.event for r in out if r is not None and r.kind is Kind.EVENT] == [Event.FINISHED] * 2
+    # a script (no repr after the first run's summary), then a cell that shows only the repr
+    first = [x for x in lines if not x.startswith("TrainOutput(")]
+    again = [x for x in lines if not x.startswith("{'train_runtime'")]
+    out = [rec for _, rec in feed(first + again)]
+    ends = [r for r in out if r is not None and r.kind is Kind.EVENT]
+    assert [(r.event, r.step) for r in ends] == [(Event.FINISHED, None), (Event.FINISHED, 200)]
 
 
 def test_step_comes_from_the_latest_training_frame() -> None:
