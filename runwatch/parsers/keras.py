@@ -1,6 +1,7 @@
 """Keras 3 `model.fit` output, verbose 1 (the progress bar) and verbose 2 (a line per epoch); Keras 2's
-(tf.keras) epoch line too, its bar of `=` and a ` - ` before the time
-(`390/390 [==============================] - 26s 68ms/step - loss: 1.3148 - acc: 0.5271`).
+(tf.keras) too: its verbose-1 epoch line, a bar of `=` and a ` - ` before the time, which is the epoch's
+elapsed time (`390/390 [==============================] - 26s 68ms/step - loss: 1.3148 - acc: 0.5271`),
+and its verbose-2 line, the metrics before the times (`128/128 - 5s - loss: 3.1494 - 5s/epoch - 43ms/step`).
 
     Epoch 3/6
      47/100 ━━━━━━━━━━━━━━━━━━━━ 0s 6ms/step - accuracy: 0.4302 - loss: 1.8952
@@ -54,6 +55,23 @@ _HEAD = re.compile(
 )
 """A frame's head (its count, time and mean step time) and the rest: its ` - name: value` pairs. No part of it
 matches a `\n` (no line holds one), so that `FRAME_LINES` matches it line by line in a block."""
+_TF2_EPOCH = re.compile(
+    r"(?P<head>[^\S\n]{0,12}\d{1,12}/\d{1,12} - \d{1,9}s)(?P<rest> - .*?)"
+    r"(?: - \d{1,9}(?:\.\d{1,6})?(?:s|ms|us)/epoch)?(?: - (?P<per>\d{1,9}(?:s|ms|us)/step))?$"
+)
+"""tf.keras's verbose-2 epoch line, its metrics before the times (`128/128 - 5s - loss: 3.1494 - accuracy:
+0.1463 - 5s/epoch - 43ms/step`; TF 2.0 to 2.3 printed no times after them): `head` reads it as the Keras 3
+line of the same numbers (`128/128 - 5s - 43ms/step - loss: …`), a missing mean step time as `0ms/step`
+(none). Tried only on a line `_HEAD` did not match (a new user's review: 1,600 epochs of a real log unread)."""
+
+
+def head(line: str) -> re.Match[str] | None:
+    """`_HEAD` of a frame or an epoch line as any Keras version prints it (`_TF2_EPOCH`)."""
+    m = _HEAD.match(line)
+    if m is None and " - " in line and (t := _TF2_EPOCH.match(line)) is not None:
+        m = _HEAD.match(f"{t['head']} - {t['per'] or '0ms/step'}{t['rest']}")
+    return m
+
 FRAME_LINES = re.compile(rf"(?m)^(?:{_HEAD.pattern})$|^.*$")
 """`_HEAD` over a block of lines joined by `\n`: `findall` gives one match per line, in order, with the head's
 groups (n, total, time1, time2, per, unit, rest) for a frame and empty ones for any other line
@@ -89,7 +107,7 @@ class KerasParser(GuardedParser):
                     self._done_before += self._last_n
                 self._epoch, self._epochs, self._in_epoch, self._last_n, self._ended = epoch, epochs, True, 0, None
             return None
-        m = _HEAD.match(line)
+        m = head(line)
         if m is None:
             return None
         counts = _counts(m)
@@ -106,7 +124,7 @@ class KerasParser(GuardedParser):
         changed, for any other line (headers, frames outside `fit`'s epochs, odd ones: `parse` reads them)."""
         if not self._in_epoch:
             return None
-        m = _HEAD.match(line)
+        m = head(line)
         if m is None or not (m["n"] + m["total"] + (m["time1"] or m["time2"]) + m["per"] + m["rest"]).isascii():
             return None  # a digit that is not ASCII: `_line` reads the line with it replaced
         counts = _counts(m)
@@ -159,10 +177,13 @@ class KerasParser(GuardedParser):
         per, estimate = mean_clock(n, float(m["per"]), UNITS[m["unit"]])
         if per > 0:
             metrics["step_time"] = per
-        # the time printed is the epoch's: elapsed on a verbose-2 line and on the last frame drawn again at
-        # the epoch's end (after validation: it has the `val_*` metrics, or follows the last batch's frame);
-        # else its ETA, the last batch's frame (`0s`) included
-        elapsed = bool(m["time2"]) or (final and (self._ended == n or any(k.startswith("val_") for k in metrics)))
+        # the time printed is the epoch's: elapsed on a verbose-2 line, on Keras 2's frame (`] - 26s`: it
+        # spells its ETA `ETA: 3s`) and on Keras 3's last frame drawn again at the epoch's end (after
+        # validation: it has the `val_*` metrics, or follows the last batch's frame); else its ETA, the last
+        # batch's frame (`0s`) included
+        keras2 = m["time1"] is not None and m.string.startswith("- ", m.start("time1") - 2)
+        elapsed = bool(m["time2"]) or keras2 or (
+            final and (self._ended == n or any(k.startswith("val_") for k in metrics)))
         secs = bar_seconds(m["time1"] or m["time2"])
         if secs is not None:
             metrics["epoch_elapsed" if elapsed else "epoch_eta"] = secs
@@ -182,7 +203,7 @@ class KerasParser(GuardedParser):
         """A bar frame with `/step` and a metric is Keras's own; an `Epoch E/N` header alone is a maybe."""
         if _EPOCH.match(line):
             return 1
-        m = _HEAD.match(line)
+        m = head(line)
         return 2 if m is not None and " - " in m["rest"] else 0
 
 

@@ -162,3 +162,43 @@ def test_keras_2s_epoch_line_is_read_and_detected() -> None:
     steps = [r for ln in (FOUND / "keras2_selfdriving.log").read_text().splitlines()
              if (r := parser.parse(ln)) is not None and r.kind is Kind.STEP]
     assert [r.metrics["step_time"] for r in steps[:2]] == [3.0, 0.837]  # `3s/step`, `837ms/step`
+
+
+def _steps(name: str) -> list[Record]:
+    parser = KerasParser()
+    return [r for ln in (FOUND / name).read_text().splitlines() if (r := parser.parse(ln)) is not None]
+
+
+def test_tf_keras_verbose_2_epoch_line_is_read() -> None:
+    """A new user's review: tf.keras's verbose-2 line, its metrics before the times (`128/128 - 5s - loss:
+    3.1494 - accuracy: 0.1463 - 5s/epoch - 43ms/step`), was UNREAD, exit 3, and four of a log's five fits
+    (1,600 epochs) were left out of its `check`."""
+    recs = _steps("keras_charlstm_100ep.log")
+    assert [r.step for r in recs[:3]] == [128, 256, 384] and len(recs) == 100
+    assert {r.total_steps for r in recs} == {12800}
+    assert recs[0].metrics == {"loss": 3.1494, "accuracy": 0.1463, "step_time": 0.043, "epoch_elapsed": 5.0,
+                               "epoch": 1.0}  # `5s/epoch` is the same time again: no metric of its own
+    assert recs[1].metrics["step_time"] == 0.003  # `3ms/step`
+    assert detect((FOUND / "keras_charlstm_100ep.log").read_text().splitlines()) == "keras"
+    assert len([r for r in _steps("keras_lstm_multi_models.log") if r.kind is Kind.STEP]) == 1700
+
+
+def test_tf_keras_verbose_2_line_without_times_and_evaluate_after_it() -> None:
+    """TF 2.0 to 2.3 printed no times after the metrics (`1875/1875 - 5s - loss: … - val_accuracy: 0.8427`);
+    `model.evaluate` after `fit` is a test record, not a step."""
+    recs = _steps("keras_tf2_verbose2_checkpoint.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == [1875, 3750, 5625, 7500, 9375]
+    assert steps[0].metrics == {"loss": 0.4753, "accuracy": 0.828, "val_loss": 0.4177, "val_accuracy": 0.8427,
+                                "epoch_elapsed": 5.0, "epoch": 1.0}
+    assert [(r.kind, r.metrics) for r in recs[5:]] == [(Kind.EVAL, {"test_loss": 0.3432, "test_accuracy": 0.878})]
+
+
+def test_keras_2s_bar_time_is_the_epochs_elapsed() -> None:
+    """Keras 2 spells its ETA `ETA: 3s`, so the `3s` of `4/4 [====] - 3s 11ms/step - loss: 5.8914` is the
+    epoch's elapsed time, not an ETA (a review saw `epoch_eta: 3.0` on a log that states no ETA)."""
+    recs = [r for r in _steps("keras_lstm_multi_models.log") if r.kind is Kind.STEP]
+    bar = [r for r in recs if r.total_steps == 400]  # the fifth fit: verbose 1, 4 batches an epoch
+    assert len(bar) == 100
+    assert all("epoch_eta" not in r.metrics for r in recs)
+    assert (bar[0].metrics["epoch_elapsed"], bar[0].metrics["step_time"]) == (3.0, 0.011)
