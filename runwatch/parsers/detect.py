@@ -72,9 +72,10 @@ class Detector:
 
 
 def _steps_with_loss(probe: FormatParser, line: str) -> bool:
-    """Whether the format reads `line` (on a throwaway parser, as `score` does) as a step with a loss."""
+    """Whether the format reads `line` (on a throwaway parser, as `score` does) as a step with a loss (of any
+    name: `[step 10] avg_loss=0.0294 acc=0.8000`, a GRPO loop's, one line in 880 of generated text)."""
     rec = type(probe)().parse(line)
-    return rec is not None and rec.kind is Kind.STEP and rec.step is not None and "loss" in rec.metrics
+    return rec is not None and rec.kind is Kind.STEP and rec.step is not None and any("loss" in k for k in rec.metrics)
 
 
 def detect(lines: Iterable[str], max_lines: int = 500) -> str | None:

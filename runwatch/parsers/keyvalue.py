@@ -8,7 +8,10 @@ Because almost any line has a word and a number, a line counts only when it
 has a step key (`step`, `iter`, `iteration`, `global_step`, `it`, `steps`, …)
 and another number, or at least two numeric pairs of which one has a canonical
 name of a measurement (loss, grad_norm, tokens_per_sec, …: not lr or epoch) and
-none names the planned steps (`max_steps`, `train_iters`, …). A header such as
+none names the planned steps (`max_steps`, `train_iters`, …). A step key said
+last, after pairs of which none is such a measurement, counts something else
+(`⚠️ Sampling slow: 46.0s, steps=158`), and a line with markdown emphasis
+(`**Step 1:** … meaning 3`) is prose, a model's generated text. A header such as
 `Starting training: lr=0.0003 batch_size=32 max_steps=400` is the run's
 configuration: no record (runwatch.parsers.preamble keeps it, and its planned
 steps become the total of step lines that state none). score() is at most 1, so every specific format
@@ -358,9 +361,12 @@ class KeyValueParser(FormatParser):
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
-        if _DIGIT(text) is None or not _mentions_known_key(text):
-            return None  # no number, or no word of a key that could make a record: most lines of a log
+        if _DIGIT(text) is None or not _mentions_known_key(text) or "**" in text:
+            # no number, or no word of a key that could make a record (most lines of a log), or markdown
+            # emphasis: prose, a model's generated answer (`**Step 1:** The tank is 3/5 full, meaning 3 …`)
+            return None
         step: int | None = None
+        before = -1  # pairs before the step key
         total: int | None = None
         metrics: dict[str, float] = {}
         pairs = 0
@@ -402,6 +408,7 @@ class KeyValueParser(FormatParser):
             if role == _STEP and step is None and 0 <= value < 1e15:  # NaN fails the test too
                 step = int(value)
                 total = int(steps) if steps else None
+                before = pairs - 1
             elif name not in metrics:
                 metrics[name] = value
                 if steps and name == "epoch":
@@ -412,6 +419,8 @@ class KeyValueParser(FormatParser):
             metrics["grad_norm"] = metrics.pop("norm")  # llm.c: `step 65/74 | loss 3.59 | norm 1.47 | …`
         if step is None and (pairs < 2 or _MEASURED_NAMES.isdisjoint(metrics) or not PLAN_KEYS.isdisjoint(metrics)):
             return None  # a header's settings (`lr=0.0003 batch_size=32 max_steps=400`): config, no record
+        if 0 < before == pairs - 1 and _MEASURED_NAMES.isdisjoint(metrics):
+            return None  # a count said last, after no measure of training: of something else (`Sampling slow: 46.0s, steps=158`)
         return Record(_kind(metrics), step=step, total_steps=total, metrics=metrics, t=_stamped(text))
 
     def score(self, line: str) -> int:

@@ -463,3 +463,26 @@ def test_a_leading_logging_stamp_is_the_records_time(capsys: pytest.CaptureFixtu
     assert KeyValueParser().parse("step=1 loss=2.5 at 2026-11-22 16:43:58,573 x") is not None
     assert main(["check", str(log)]) == 0
     assert "no step line carries a time" not in capsys.readouterr().out
+
+
+FOUND = Path(__file__).parents[1] / "fixtures" / "found"
+
+
+def test_a_grpo_loops_console_reads_its_step_lines_only() -> None:
+    """A new user's review: in a GRPO loop's console the loop's warning `⚠️ Sampling slow: 46.0s, steps=158`
+    (a count said last, after no measurement of training) and the model's generated answers (`**Step 1:**
+    The tank is 3/5 full, meaning 3 …`) were 188 step records, and `check` said the run started again 90
+    times. Its 20 step lines `[step 10] avg_loss=0.0294 acc=0.8000`, one in ~700 lines, are the run."""
+    from runwatch.parsers.source import SourceParser
+
+    text = tuple((FOUND / "grpo_custom_generations.log").read_text(encoding="utf-8").splitlines())
+    sp = SourceParser("grpo.log")
+    recs = [r for i in range(0, len(text), 500) for r in sp.feed(list(text[i:i + 500]), i + 1, 0.0)] + sp.flush()
+    assert sp.format == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == list(range(10, 201, 10))
+    assert {k for r in steps for k in r.metrics} == {"avg_loss", "acc"}
+    assert steps[0].metrics == {"avg_loss": 0.0294, "acc": 0.8}
+    slow = line_with(text, "Sampling slow: 46.0s")
+    prose = line_with(text, "meaning 3 out of 5")
+    assert KeyValueParser().parse(slow) is None and KeyValueParser().parse(prose) is None
