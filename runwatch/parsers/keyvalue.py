@@ -46,7 +46,10 @@ memory_gib, as the torchtitan and DeepSpeed parsers name it). A rate of
 iterations is a step time as for progress bars: `it/s=2.5` → step_time 0.4,
 `s/it=0.4` → 0.4; `throughput: 12.5k tokens/s` is tokens_per_sec. `norm` on a
 line with a step is the gradient norm (llm.c's `| norm 1.2991 |`). A line
-with only evaluation metrics is an EVAL record.
+with only evaluation metrics is an EVAL record, and so is a line that starts
+by saying it evaluates (`test epoch:0 || Loss:4.3688` → `test_loss`; `val`,
+`eval`, `validation` → `val_*`), or holds only a validation or test loss
+(`validation loss: 3.0316`).
 
 Speed: a line without a digit, or without any word of a key that could make a
 record (`loss`, `step`, `lr`, `time`, … taken from the key tables), is
@@ -103,7 +106,7 @@ def _by_first_letter(words: list[str] | tuple[str, ...], tails: dict[str, str] |
 _PAIR = re.compile(
     r"([^A-Za-z]*+(?:[A-Za-z][\w./\-'\"]*+[^A-Za-z]*+)*?)"
     r"(?<![\w./\-'\"])([A-Za-z][\w./\-]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d]))){0,3})"
-    r"(?:\s{0,3}[=:]\s{0,3}|\s{1,4})(?=[-+.\dnNiI])"  # the guard spares the value alternatives most words
+    r"(?:\s{0,3}[=:]\s{0,3}|\s{1,8})(?=[-+.\dnNiI])"  # the guard spares the value alternatives most words
     rf"(?:(\d{{1,6}}(?::[0-5]\d){{1,2}}(?:\.\d{{1,9}})?)|({_NUMBER}))"
     r"(?:/(\d{1,15}))?(%|it/s|s/it|[A-Za-z]{1,4})?"
     # a unit word after the value, unless it is the next key (`step 10 tokens/s: 1.2M`, `step 10 tok/s 9000`)
@@ -184,7 +187,7 @@ def _stems() -> list[str]:
 # as a word or a key's part (`it 5`, `it_s`, `it-s`, `sec_per_it:`), after a slash (`s/it`), or before `/s`
 # (`2.5it/s`). A stem with no value after it (`faults.step_begin(it)`, `[step + 4]`: a traceback's frames)
 # is passed over. Each alternative starts with a literal: a fast scan. Only a filter before the pair scan.
-_VALUE_AFTER = r"[\w./\-]*(?::[\w./\-]+){0,3}(?:\s{1,3}[a-z][\w./\-]*)?(?:\s{0,3}[=:]\s{0,3}|\s{1,4})[-+]?(?:[.\d]|nan|inf)"
+_VALUE_AFTER = r"[\w./\-]*(?::[\w./\-]+){0,3}(?:\s{1,3}[a-z][\w./\-]*)?(?:\s{0,3}[=:]\s{0,3}|\s{1,8})[-+]?(?:[.\d]|nan|inf)"
 _TAILS = {
     **dict.fromkeys(_stems(), _VALUE_AFTER),
     "it": r"(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])",
@@ -267,6 +270,27 @@ def _stamped(text: str) -> float:
         return local_time(m.group(1), m.group(2) or "")
     except ValueError:
         return 0.0
+
+
+_EVAL_LEAD = re.compile(r"[^A-Za-z0-9\n]{0,8}(test|val|valid|validation|eval|evaluation)\b(?!\s{0,2}[=:]\s{0,2}[-+.\d])",
+                        re.IGNORECASE)
+"""A line that starts by saying it evaluates (`test epoch:0 || Loss:4.3688`, `Validation: loss=…`): what it
+measures is the evaluation's, not training's (a review saw that test loss in the training `loss` series,
+a comb of drops at every epoch's end). A `val: 0.5` is a key of its own."""
+
+
+def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
+    """An evaluation line's metrics under evaluation names (`loss` → `test_loss` after `test`, `val_loss`
+    after the others); its epoch (`test epoch:0`) stays the epoch."""
+    prefix = "test_" if word == "test" else "val_"
+    out: dict[str, float] = {}
+    for name, value in metrics.items():
+        if name in ("epoch", "epochs", f"{word}_epoch") or is_eval_metric(name):
+            name = "epoch" if name.endswith("_epoch") else name
+        else:
+            name = metric_name(prefix + name)
+        out.setdefault(name, value)
+    return out
 
 
 def _kind(metrics: dict[str, float]) -> Kind:
@@ -418,9 +442,13 @@ class KeyValueParser(FormatParser):
         if step is not None and "norm" in metrics and "grad_norm" not in metrics:
             metrics["grad_norm"] = metrics.pop("norm")  # llm.c: `step 65/74 | loss 3.59 | norm 1.47 | …`
         if step is None and (pairs < 2 or _MEASURED_NAMES.isdisjoint(metrics) or not PLAN_KEYS.isdisjoint(metrics)):
-            return None  # a header's settings (`lr=0.0003 batch_size=32 max_steps=400`): config, no record
+            if not (pairs == 1 and ("val_loss" in metrics or "test_loss" in metrics)):  # `validation loss: 3.03`
+                return None  # a header's settings (`lr=0.0003 batch_size=32 max_steps=400`): config, no record
         if 0 < before == pairs - 1 and _MEASURED_NAMES.isdisjoint(metrics):
             return None  # a count said last, after no measure of training: of something else (`Sampling slow: 46.0s, steps=158`)
+        lead = _EVAL_LEAD.match(text)
+        if lead is not None:
+            metrics = _evaluated(metrics, lead[1].lower())
         return Record(_kind(metrics), step=step, total_steps=total, metrics=metrics, t=_stamped(text))
 
     def score(self, line: str) -> int:

@@ -486,3 +486,37 @@ def test_a_grpo_loops_console_reads_its_step_lines_only() -> None:
     slow = line_with(text, "Sampling slow: 46.0s")
     prose = line_with(text, "meaning 3 out of 5")
     assert KeyValueParser().parse(slow) is None and KeyValueParser().parse(prose) is None
+
+
+def _source_records(name: str) -> tuple[str | None, list[Record]]:
+    from runwatch.parsers.source import SourceParser
+
+    text = (FOUND / name).read_text(encoding="utf-8").splitlines()
+    sp = SourceParser(name)
+    recs = [r for i in range(0, len(text), 500) for r in sp.feed(text[i:i + 500], i + 1, 0.0)] + sp.flush()
+    return sp.format, recs
+
+
+def test_a_line_that_says_it_tests_is_an_evaluation() -> None:
+    """A new user's review: DSFD's `test epoch:0 || Loss:4.3688` after each epoch's eval went into the
+    training `loss` series (a comb of drops at every epoch's end in the TUI's chart)."""
+    fmt, recs = _source_records("dsfd_pytorch_loop.log")
+    assert fmt == "kv"
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert [r.metrics for r in evals] == [{"epoch": 0.0, "test_loss": 4.3688}, {"epoch": 1.0, "test_loss": 3.7368},
+                                           {"epoch": 2.0, "test_loss": 3.3945}]
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert steps[1].step == 10 and steps[1].metrics == {"epoch": 0.0, "loss": 19.4519}
+    assert 4.3688 not in [r.metrics["loss"] for r in steps]
+
+
+def test_build_nanogpts_padded_step_and_its_validation_loss() -> None:
+    """A new user's review: build-nanogpt's `step     0 | loss: … | norm: …` (five places: a step below 10
+    has five spaces before it) was read without its step, its `norm` not as the gradient norm, and
+    `validation loss: 10.9499`, a line of its own, not at all."""
+    fmt, recs = _source_records("build_nanogpt_train.log")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == list(range(len(steps))) and len(steps) >= 280
+    assert all("grad_norm" in r.metrics and "norm" not in r.metrics for r in steps)
+    assert [r.metrics for r in recs if r.kind is Kind.EVAL] == [{"val_loss": 10.9499}, {"val_loss": 6.1495}]
