@@ -19,6 +19,8 @@ Decisions, so rules and users can rely on them:
   exception…") adds a record only when it says something more specific.
   `KeyboardInterrupt` is `signal`. Tracebacks after `Exception ignored in:`
   (printed at interpreter shutdown, not raised) give nothing.
+- argparse's refusal of a command line (`train.py: error: argument --fp16: …`) is
+  a `traceback` too: the script exited before training, as an uncaught exception would.
 - torch elastic's failure report (agent line `failed (exitcode: N)`, launcher
   traceback, `ChildFailedError` table) is one record at the table's closing
   rule: `child_failed`, or `killed` / `segfault` when the root cause's exit
@@ -80,6 +82,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("q", ("thrown while requesting",)),
     ("B", ("Bus error",)),
     ("_", ("bad_alloc",)),
+    (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
     ("raining", ("raining finished", "raining complete", "raining done", "inished training", "inished Training",
                  "one training")),  # one substring test on an ordinary line: no one character holds them all
@@ -125,6 +128,12 @@ _NCCL_ERROR = re.compile(r"NCCL error|DistBackendError|NCCL communicator was abo
 _KILLED = re.compile(r"^\s*Killed(?::\s*9)?\s*$|\d\s+Killed\s|Signals\.SIGKILL|已杀死")
 _SEGFAULT = re.compile(r"Segmentation fault|SIGSEGV|Bus error")
 _TIME_LIMIT = re.compile(r"\*\*\* (?:JOB|STEP) (\d+)\S* ON \S+ CANCELLED AT \S+ DUE TO TIME LIMIT")
+_USAGE = re.compile(
+    r"[\w.\-/]{1,200}: error: (?:argument |unrecognized arguments: |the following arguments are required: )"
+)
+"""argparse's refusal of a command line (`train_bash.py: error: argument --fp16: Truthy value expected…`, after
+its `usage:` block): the script exits with status 2 before training, with no traceback. A `traceback`
+event, so that a job that died at launch is a crash (a review saw `UNREAD`, exit 3, for one)."""
 _XID = re.compile(r"NVRM: Xid \([^)]*\): (\d+)")
 _OFF_BUS = re.compile(r"NVRM: .*fallen off the bus")
 _PID = re.compile(r"\bpid=(\d+)")
@@ -245,6 +254,8 @@ def _classify(line: str) -> _Hit | None:
     if "overflow" in line and (m := _GRAD_OVERFLOW.search(line)):
         return _Hit(OVERFLOW, m.start(), {"loss_scale": float(m[2])} if m[2] else {},
                     step=int(m[1]) if m[1] else None)
+    if ": error: " in line and (m := _USAGE.match(line)):
+        return _Hit(Event.TRACEBACK, m.start())
     if "raining" in line and (m := _FINISHED.search(line)):
         return _Hit(Event.FINISHED, m.start())
     return None

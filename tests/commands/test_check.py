@@ -716,3 +716,14 @@ def test_a_line_cut_at_64_kib_is_said_on_stderr_as_tail_says_it(
     assert err.count("longer than 64 KiB") == 1
     assert main([*cmd, str(HEALTHY)]) in (0, 1)
     assert "64 KiB" not in capsys.readouterr().err
+
+
+def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: a nohup.out of six launches that argparse refused (`train_bash.py: error: argument
+    --fp16: Truthy value expected…` after its `usage:` block, exit status 2, no traceback) was `UNREAD`,
+    exit 3: a job that never trained, and said nothing of why."""
+    log = Path(__file__).parents[1] / "fixtures" / "found" / "chatglm_hf_trainer_nohup.log"
+    assert main(["check", str(log)]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("CRITICAL") and "crashed" in out
+    assert "train_bash.py: error: argument --fp16: Truthy value expected" in out

@@ -423,3 +423,15 @@ def test_a_loops_own_last_word_is_a_finish_line() -> None:
     not_an_end = ["-------Training completed. Results--------", "Training finished, saving the model to out/",
                   "Training done: 37%", "Resuming training finished checkpoints"]
     assert run(not_an_end) == []
+
+
+def test_argparses_refusal_of_a_command_line_is_a_crash_event() -> None:
+    """`prog: error: argument …` after argparse's `usage:` block: the script exited (status 2) before it
+    trained. Every launch of the review's nohup.out gives one event; its `usage:` lines (`[--log_level
+    {debug,info,warning,error,…}]`) give none."""
+    lines = (Path(__file__).parents[1] / "fixtures" / "found" / "chatglm_hf_trainer_nohup.log").read_text().splitlines()
+    det = EventDetector()
+    got = [(i, r) for i, line in enumerate(lines, 1) if (r := det.feed(line)) is not None]
+    assert [i for i, _ in got] == [138, 276, 414, 552, 690, 828]
+    assert all(r.event == Event.TRACEBACK for _, r in got)
+    assert got[0][1].message == lines[137]
