@@ -6,7 +6,8 @@ the same `Frame` and follow every rule below.
 Decisions:
 
 * Step. A plain bar (no `Epoch` in its description, e.g. HF Trainer's) gives
-  step N of total M. An `Epoch E:` bar counts batches within epoch E, so the
+  step N of total M (the total from N ≥ 1: Lightning 1.x's epoch bar is a
+  plain `Training: 0/M` before `Epoch 0:` names it, M the epoch's length). An `Epoch E:` bar counts batches within epoch E, so the
   GLOBAL step is `E*M + N - 1`: the 0-based step just taken, as Lightning's
   `trainer.global_step` and its CSVLogger's `step` column count it (a frame at
   `0/M` has taken no step and gives no record). That assumes every epoch has
@@ -374,7 +375,10 @@ class ProgressBarParser(FormatParser):
         if epoch is None:
             _times(metrics, frame, "elapsed", "eta")
             self._wrapped_step = frame.n if frame.wraps else None
-            return frame.n, frame.total, metrics
+            # its total only from its first step on: Lightning 1.x draws its epoch bar first as `Training:
+            # 0%| 0/2` (a plain bar of the epoch's length, before `Epoch 0:` names it), and that total read
+            # as the run's showed `step 39/2` at the end of 20 epochs (a new user's review)
+            return frame.n, frame.total if frame.n else None, metrics
         self._epoch_len[epoch] = max(frame.n, self._epoch_len.get(epoch, 0))
         if frame.n == 0:
             return None  # the epoch's bar before its first batch: no step taken

@@ -100,6 +100,26 @@ def test_plain_bars(file: str, tag: str, index: int, step: int, total: int | Non
     assert dict(rec.metrics) == pytest.approx(metrics)
 
 
+FOUND = Path(__file__).parents[1] / "fixtures" / "found"
+
+
+def test_lightning_1x_training_bar_before_its_epoch_states_no_run_total() -> None:
+    """A new user's review: Lightning 1.x draws its epoch bar first as `Training:   0%|  | 0/2` (the epoch's
+    length, before `Epoch 0:` names it); read as the run's total, `check` and the TUI said `step 39/2` at
+    the end of 20 epochs of 2 batches. A plain bar's total counts from its first step on."""
+    from runwatch.watcher.lines import LineSplitter
+
+    splitter = LineSplitter()
+    raw = (FOUND / "lightning_walkjump.out").read_bytes()
+    recs = [r for r in run(splitter.feed(raw) + splitter.feed(b"\n")) if r is not None and r.kind is Kind.STEP]
+    assert {r.total_steps for r in recs} == {None}
+    assert recs[-1].step == 39 and recs[-1].metrics["loss"] == 0.125
+    splitter = LineSplitter()  # HF's plain bar: `0/120` before its first step, `2/120` after it
+    hf = (Path(__file__).parents[1] / "fixtures" / "realruns" / "hf-healthy" / "run" / "train.log").read_bytes()
+    frames = [x for x in splitter.feed(hf) if x.startswith(("  0%|", "  2%|"))][:2]
+    assert [(r.step, r.total_steps) for r in run(frames) if r is not None] == [(0, None), (2, 120)]
+
+
 def test_global_step_across_epochs() -> None:
     # P3: the last frame of epoch 0 (1563/1563) and epoch 1's cut redraw → 1562, then 1563 + 1563 − 1
     recs = run(excerpt(LIGHTNING, "Excerpt P3"))
