@@ -2,7 +2,8 @@
 
     Epoch [3/5], Step [50/120], Loss: 0.4721
 
-is what the classic PyTorch tutorials print (and countless loops copied from them); variants put a
+is what the classic PyTorch tutorials print (and countless loops copied from them); a loop that logs
+once an epoch prints `Epoch [3/5], Train Loss: 0.47` (its epoch is its step, of 5); variants put a
 colon after the word (`Epoch: [3/5]`), say `Batch` or `Iter` for the step, separate fields with
 `|` or blanks, and add more `Name: value` fields (`Acc: 0.91`). The step inside the brackets counts
 within the epoch, so the run's global step is `(e - 1) * S + s` and its total `E * S`: one counter
@@ -47,6 +48,14 @@ def _counted(n: Mapping[str, Any]) -> Counted:
 
 
 COUNTERS = Counters(_HEAD, _counted)
+_EPOCH_ONLY = re.compile(
+    r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\]",
+    re.IGNORECASE,
+)
+"""`Epoch [e/E], Train Loss: …` with no step inside the epoch: a loop that logs once an epoch. Its epoch is
+its step, of E (a review saw a 650-epoch run with no step and no progress: `check` said `no steps`). Read
+line by line (one line an epoch: no fast path needed), after `COUNTERS` found no step bracket."""
+_EVAL_WORDS = frozenset({"val", "valid", "validation", "test", "eval"})
 _SEPARATORS = re.compile(r"[,|]")
 _MAX_FIELDS = 32
 
@@ -63,7 +72,7 @@ class BracketedParser(GuardedParser):
     def _parse(self, line: str) -> Record | None:
         found = COUNTERS.of(line)
         if found is None:
-            return None
+            return _epoch_only(line)
         m, (step, total, derived, _) = found
         metrics = _fields(line[m.end():])
         if not metrics:
@@ -71,6 +80,24 @@ class BracketedParser(GuardedParser):
         metrics.update(derived)
         kind = Kind.STEP if "loss" in metrics or not all(map(is_eval_metric, metrics)) else Kind.EVAL
         return Record(kind=kind, step=step, total_steps=total, metrics=metrics)
+
+
+def _epoch_only(line: str) -> Record | None:
+    """An `Epoch [e/E], Name: value, …` line (`_EPOCH_ONLY`): step e of E; EVAL where every name says it
+    evaluates (`Validation Loss`, `Smoothed Validation Loss`)."""
+    m = _EPOCH_ONLY.match(line)
+    if m is None:
+        return None
+    e, epochs = int(m["epoch"]), int(m["epochs"])
+    rest = line[m.end():]
+    if not 1 <= e <= max(epochs, 1) or re.match(r"[,|\s]{0,8}(?:Step|Batch|Iter)", rest, re.IGNORECASE):
+        return None  # a step bracket COUNTERS would read: one out of range is no step
+    metrics = _fields(rest)
+    if not metrics:
+        return None
+    evaluates = all(is_eval_metric(k) or not _EVAL_WORDS.isdisjoint(k.split("_")) for k in metrics)
+    metrics["epoch"] = float(e)
+    return Record(kind=Kind.EVAL if evaluates else Kind.STEP, step=e, total_steps=epochs or None, metrics=metrics)
 
 
 def _fields(rest: str) -> dict[str, float]:

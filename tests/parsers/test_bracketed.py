@@ -49,3 +49,20 @@ def test_other_lines_are_not_its_own() -> None:
 @given(st.text(alphabet="Epoch [/],Step:0123456789 ", min_size=0, max_size=20_000))
 def test_never_raises_on_long_bracket_soup(text: str) -> None:
     BracketedParser().parse(text)
+
+
+def test_a_loop_that_logs_once_an_epoch_counts_its_epochs_as_steps() -> None:
+    """A new user's review: a 650-epoch PaiNN run logging `Epoch [1/650], Train Loss: 0.1746, Train L1 Loss:
+    1.9826` and `Epoch [1/650], Validation Loss: …, Smoothed Validation Loss: …` had no step and no progress
+    (`check`: `no steps  ended`), and its `Train L1 Loss` and smoothed loss were dropped."""
+    text = (Path(__file__).parents[1] / "fixtures" / "found" / "lsf_painn_650ep.log").read_text().splitlines()
+    parser = BracketedParser()
+    recs = [r for x in text if (r := parser.parse(x)) is not None]
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert [r.step for r in steps] == list(range(1, 651)) and {r.total_steps for r in steps} == {650}
+    assert steps[0].metrics == {"loss": 0.1746, "train_l1_loss": 1.9826, "epoch": 1.0}
+    assert len(evals) == 650 and evals[-1].step == 650
+    assert evals[0].metrics == {"val_loss": 0.0714, "validation_l1": 1.7551, "smoothed_validation_loss": 0.0714,
+                                "epoch": 1.0}
+    assert detect(text) == "bracketed"
