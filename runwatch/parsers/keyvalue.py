@@ -279,6 +279,17 @@ measures is the evaluation's, not training's (a review saw that test loss in the
 a comb of drops at every epoch's end). A `val: 0.5` is a key of its own."""
 
 
+_WITHIN = re.compile(
+    r"(?<![\w./])(\d{1,12}) ?/ {0,3}(\d{1,12})(?:\]| \(\d{1,3}(?:\.\d{1,2})?%\)\]| (?:batches|steps|iters|iterations)\b)"
+)
+"""A line's place in its epoch where no step key says it: a count in brackets (`Train Epoch: 1 [640/60000
+(1%)]`, PyTorch's MNIST example, in samples) or before a count word (`| epoch   1 |   200/ 2983 batches |`,
+its word-language-model example)."""
+_AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss"})
+_PER_STEP = {"ms_batch": 1e3, "ms_step": 1e3, "ms_iter": 1e3, "ms_it": 1e3, "s_batch": 1.0, "s_step": 1.0}
+"""Keys that name a step time's unit (`ms/batch 11.61`) → what the value is divided by for seconds."""
+
+
 def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
     """An evaluation line's metrics under evaluation names (`loss` → `test_loss` after `test`, `val_loss`
     after the others); its epoch (`test epoch:0`) stays the epoch."""
@@ -287,6 +298,8 @@ def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
     for name, value in metrics.items():
         if name in ("epoch", "epochs", f"{word}_epoch") or is_eval_metric(name):
             name = "epoch" if name.endswith("_epoch") else name
+        elif name in _AVERAGED and "loss" not in metrics:
+            name = metric_name(prefix + "loss")  # `Test set: Average loss: 0.0485` (PyTorch's MNIST example)
         else:
             name = metric_name(prefix + name)
         out.setdefault(name, value)
@@ -294,10 +307,10 @@ def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
 
 
 def _kind(metrics: dict[str, float]) -> Kind:
-    """EVAL when every metric but the epoch is an evaluation one, else STEP."""
+    """EVAL when every metric but the epoch and a time is an evaluation one, else STEP."""
     evals = False
     for name in metrics:
-        if name != "epoch":
+        if name != "epoch" and name != "step_time":
             if not is_eval_metric(name):
                 return Kind.STEP
             evals = True
@@ -385,9 +398,10 @@ class KeyValueParser(FormatParser):
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
-        if _DIGIT(text) is None or not _mentions_known_key(text) or "**" in text:
-            # no number, or no word of a key that could make a record (most lines of a log), or markdown
-            # emphasis: prose, a model's generated answer (`**Step 1:** The tank is 3/5 full, meaning 3 …`)
+        if (_DIGIT(text) is None and "nan" not in text and "NaN" not in text) or not _mentions_known_key(text) or "**" in text:
+            # no number (a `nan` is one: `| End of training | test loss   nan`), or no word of a key that
+            # could make a record (most lines of a log), or markdown emphasis: prose, a model's generated
+            # answer (`**Step 1:** The tank is 3/5 full, meaning 3 …`)
             return None
         step: int | None = None
         before = -1  # pairs before the step key
@@ -434,22 +448,36 @@ class KeyValueParser(FormatParser):
                 total = int(steps) if steps else None
                 before = pairs - 1
             elif name not in metrics:
+                if steps and "acc" in name and int(steps) > 0:
+                    value /= int(steps)  # `Accuracy: 9817/10000 (98%)`: right of all, a fraction as elsewhere
                 metrics[name] = value
                 if steps and name == "epoch":
                     metrics["epochs"] = float(steps)  # `epoch 1/3`: the run's epoch count (runwatch.parsers.epochs)
         if not metrics:
             return None
+        if "/" in text:
+            if step is None and "epoch" in metrics and (m := _WITHIN.search(text)) is not None:
+                if 0 <= int(m[1]) <= int(m[2]):  # the place in the epoch: runwatch.parsers.epochs makes it global
+                    step, total = int(m[1]), int(m[2])
+            for key, divide in _PER_STEP.items():  # `ms/batch 11.61`: a step time in its key's unit
+                if key in metrics:
+                    metrics.setdefault("step_time", metrics.pop(key) / divide)
         if step is not None and "norm" in metrics and "grad_norm" not in metrics:
             metrics["grad_norm"] = metrics.pop("norm")  # llm.c: `step 65/74 | loss 3.59 | norm 1.47 | …`
-        if step is None and (pairs < 2 or _MEASURED_NAMES.isdisjoint(metrics) or not PLAN_KEYS.isdisjoint(metrics)):
+        lead = _EVAL_LEAD.match(text)
+        measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
+            "loss" in k for k in metrics if lead is not None or is_eval_metric(k))  # `test loss 5.02`, after `Test`
+        if step is None and (pairs < 2 or not measured or not PLAN_KEYS.isdisjoint(metrics)):
             if not (pairs == 1 and ("val_loss" in metrics or "test_loss" in metrics)):  # `validation loss: 3.03`
                 return None  # a header's settings (`lr=0.0003 batch_size=32 max_steps=400`): config, no record
-        if 0 < before == pairs - 1 and _MEASURED_NAMES.isdisjoint(metrics):
+        if 0 < before == pairs - 1 and not measured:
             return None  # a count said last, after no measure of training: of something else (`Sampling slow: 46.0s, steps=158`)
-        lead = _EVAL_LEAD.match(text)
         if lead is not None:
             metrics = _evaluated(metrics, lead[1].lower())
-        return Record(_kind(metrics), step=step, total_steps=total, metrics=metrics, t=_stamped(text))
+        kind = _kind(metrics)
+        if kind is Kind.EVAL and "step_time" in metrics:  # `| end of epoch 1 | time: 35.58s | valid loss …`
+            metrics["eval_time"] = metrics.pop("step_time")
+        return Record(kind, step=step, total_steps=total, metrics=metrics, t=_stamped(text))
 
     def score(self, line: str) -> int:
         return 1 if self.parse(line) is not None else 0

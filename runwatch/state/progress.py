@@ -156,6 +156,16 @@ class StepIntervals:
         return med
 
 
+def past_total(step: int | None, total: int | None) -> int | None:
+    """`total`, unless the step went well past it: then it is no total of this run, but one epoch's length
+    that its first epoch's lines stated (`200/ 2983 batches`; runwatch.parsers.epochs drops it from the
+    later ones, and `check` said `step 14732/2983`) or a plan the run outgrew. A step or two past it (0-
+    and 1-based counts) keeps it."""
+    if total is not None and step is not None and step > total + total // 100 + 1:
+        return None
+    return total
+
+
 class ProgressTracker:
     """Step, rate and ETA of one run from its step records (see the module doc for the method)."""
 
@@ -185,7 +195,7 @@ class ProgressTracker:
         self._pause_cap_s = pause_cap_s
         self._min_intervals = min_intervals
         self.step: int | None = None
-        self.total: int | None = None
+        self._total: int | None = None
         self._t_first: float | None = None
         self._pause_marked = False
         self._pending_is_pause = False
@@ -211,6 +221,11 @@ class ProgressTracker:
         is on this clock, which a log's own stamps set (RunTracker.snapshot translates)."""
         self._log_eta: float | None = None
 
+    @property
+    def total(self) -> int | None:
+        """The run's planned steps: the latest stated, unless the step went well past it (`past_total`)."""
+        return past_total(self.step, self._total)
+
     def update(
         self, step: int, total: int | None, t: float, *, step_time: float | None = None,
         is_eval: bool = False, tokens_per_sec: float | None = None, elapsed: float | None = None,
@@ -223,7 +238,7 @@ class ProgressTracker:
         the step; `total` is kept from the latest record that states one.
         """
         if total is not None:
-            self.total = total
+            self._total = total
         if is_eval:
             self.mark_pause()
             self._newest(t)
@@ -304,7 +319,7 @@ class ProgressTracker:
         if not len(steps):
             return
         if total is not None:
-            self.total = total
+            self._total = total
         each: np.ndarray | None = None
         if isinstance(t, np.ndarray):
             self._note(float(t[0]), None, None, None)

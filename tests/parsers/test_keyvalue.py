@@ -520,3 +520,24 @@ def test_build_nanogpts_padded_step_and_its_validation_loss() -> None:
     assert [r.step for r in steps] == list(range(len(steps))) and len(steps) >= 280
     assert all("grad_norm" in r.metrics and "norm" not in r.metrics for r in steps)
     assert [r.metrics for r in recs if r.kind is Kind.EVAL] == [{"val_loss": 10.9499}, {"val_loss": 6.1495}]
+
+
+def test_pytorch_examples_word_language_model_and_mnist() -> None:
+    """A new user's review: PyTorch's word-language-model example (`| epoch   1 |   200/ 2983 batches | lr 20.0000
+    | ms/batch 11.61 | loss   nan | …`) had no steps (`check` named record counters as steps), its
+    `ms/batch` was a metric of its own and its end-of-epoch time a step time. The place in the epoch is the
+    step, made global across epochs; MNIST's example counts it in samples (`[640/60000 (1%)]`)."""
+    fmt, recs = _source_records("word_lm_rnn_relu_nan.log")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps[:2]] == [200, 400] and steps[14].step == 2983 + 200
+    assert steps[0].metrics["step_time"] == pytest.approx(0.01161) and "ms_batch" not in steps[0].metrics
+    assert math.isnan(steps[0].metrics["loss"])
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert [sorted(r.metrics) for r in evals] == [["eval_time", "val_loss", "valid_ppl"]] * 5 + [["test_loss", "test_ppl"]]
+    assert evals[0].metrics["eval_time"] == 35.58
+    fmt, recs = _source_records("mnist_example_cpu.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps[:2]] == [0, 640] and [r.step for r in steps[-2:]] == [60000 + 2560, 60000 + 3200]
+    assert [(r.kind, r.metrics) for r in recs if r.kind is Kind.EVAL] == [
+        (Kind.EVAL, {"test_loss": 0.0485, "test_accuracy": 0.9817})]

@@ -313,3 +313,16 @@ def test_an_elapsed_time_stated_then_followed_live_is_carried_forward() -> None:
     p.update(1, None, 1004.0)
     p.update(2, None, 1008.0)
     assert p.estimate(1010.0).elapsed_s == 10.0
+
+
+def test_a_total_the_step_went_well_past_is_dropped() -> None:
+    """One epoch's length stated by its first epoch's lines (`200/ 2983 batches`) is no total of the run once
+    its global step passes it: `check` said `step 14732/2983`. A step or two past a total keeps it (0- and
+    1-based counts)."""
+    p = ProgressTracker()
+    p.update(2800, 2983, 1.0)
+    p.update(2984, None, 2.0)
+    assert p.estimate(2.0).total_steps == 2983
+    p.update(2983 + 200, None, 3.0)
+    got = p.estimate(3.0)
+    assert (got.step, got.total_steps, got.percent) == (3183, None, None)
