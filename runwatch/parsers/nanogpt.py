@@ -6,6 +6,10 @@
 counter. Users often pipe the output through a timestamper (`ts`), so a
 leading `YYYY-MM-DD HH:MM:SS ` is read as the line's time.
 
+build-nanogpt's metric file (`log/log.txt`: `19071 train 3.072705`, `19072 val 3.0316`, `19072 hella
+0.3036`, a step, its split and one number) is read too: `train` a step's loss, `val` and `hella` an
+evaluation's `val_loss` and `hellaswag_acc` (its console is the generic `kv` format's).
+
 `done: N iterations …` (the run lab's torchrun loop prints it on rank 0 after
 its last `iter` line) is the run's finish line: without it a run that ended
 well read RUNNING, then STALLED 30 s later. Only that whole shape counts, so
@@ -34,6 +38,9 @@ _EVAL = re.compile(r"step (\d+): train loss ([^,\s]+), val loss (\S+)")
 # llama2.c: `490 | loss 5.7543 | lr 4.900000e-05 | 8060.78ms | mfu 0.21%`
 _LLAMA2C = re.compile(r"(\d+) \| loss (\S+) \| lr (\S+) \| ([.\d]+)ms \| mfu ([^%\s]+)%")
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ")
+_SPLIT_LINE = re.compile(r"(\d{1,15}) (train|val|hella) ([-+.0-9A-Za-z]{1,40})$")
+_SPLITS = {"train": (Kind.STEP, "loss"), "val": (Kind.EVAL, "val_loss"), "hella": (Kind.EVAL, "hellaswag_acc")}
+"""build-nanogpt's `log.txt`: a line's split → its record's kind and metric."""
 _DONE = re.compile(r"done: (\d+) iterations?\b")
 
 
@@ -42,8 +49,9 @@ class NanoGPTParser(StepLineParser):
 
     name: ClassVar[str] = "nanogpt"
     step_line: ClassVar[StepLine] = STEP_LINE
-    reads: ClassVar[Reads | None] = Reads(holds=("iter ", "step ", "done: ", " | loss "))
-    """Steps, evals and the finish line, also behind a `ts` stamp (`_STAMP`), and llama2.c's step line."""
+    reads: ClassVar[Reads | None] = Reads(holds=("iter ", "step ", "done: ", " | loss ", " train ", " val ", " hella "))
+    """Steps, evals and the finish line, also behind a `ts` stamp (`_STAMP`), llama2.c's step line and
+    build-nanogpt's metric file."""
 
     def _parse(self, line: str) -> Record | None:
         c = line[:1]
@@ -64,7 +72,7 @@ class NanoGPTParser(StepLineParser):
     def _stamped_or_llama2c(self, line: str) -> Record | None:
         m = _STAMP.match(line)
         if m is None:
-            return _llama2c(line)
+            return _llama2c(line) or _split_line(line)
         t = local_time(m.group(1))
         rest = line[m.end():]
         if rest.startswith("iter "):
@@ -99,6 +107,18 @@ def _done(line: str, t: float) -> Record | None:
     if _DONE.match(line) is None:
         return None
     return Record(kind=Kind.EVENT, event=Event.FINISHED, t=t, message=line[:500])
+
+
+def _split_line(line: str) -> Record | None:
+    """A line of build-nanogpt's `log.txt` (`_SPLIT_LINE`)."""
+    m = _SPLIT_LINE.match(line)
+    if m is None:
+        return None
+    value = number(m.group(3))
+    if value is None:
+        return None
+    kind, name = _SPLITS[m.group(2)]
+    return Record(kind=kind, step=int(m.group(1)), metrics={name: value})
 
 
 def _llama2c(line: str) -> Record | None:

@@ -150,3 +150,22 @@ def test_the_run_labs_done_line_is_its_finish_line() -> None:
 ])
 def test_a_done_that_is_no_finish_line_is_nothing(line: str) -> None:
     assert NanoGPTParser().parse(line) is None
+
+
+def test_build_nanogpts_metric_file() -> None:
+    """A new user's review: build-nanogpt's `log/log.txt` (`0 val 10.9499`, `0 hella 0.2476`, `0 train
+    10.955003`) was UNREAD, exit 3. A `train` line is a step's loss, `val` and `hella` an evaluation's."""
+    from pathlib import Path
+
+    from runwatch.parsers.detect import detect
+    from runwatch.parsers.source import SourceParser
+
+    text = (Path(__file__).parents[1] / "fixtures" / "found" / "build_nanogpt_log.txt").read_text().splitlines()
+    assert detect(text) == "nanogpt"
+    sp = SourceParser("log.txt")
+    recs = sp.feed(text, 1, 0.0) + sp.flush()
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == list(range(len(steps))) and len(steps) == 594
+    assert steps[0].metrics == {"loss": 10.955003}
+    evals = [(r.step, r.metrics) for r in recs if r.kind is Kind.EVAL]
+    assert evals[:2] == [(0, {"val_loss": 10.9499}), (0, {"hellaswag_acc": 0.2476})] and len(evals) == 6
