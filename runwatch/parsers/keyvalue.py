@@ -280,11 +280,12 @@ a comb of drops at every epoch's end). A `val: 0.5` is a key of its own."""
 
 
 _WITHIN = re.compile(
-    r"(?<![\w./])(\d{1,12}) ?/ {0,3}(\d{1,12})(?:\]| \(\d{1,3}(?:\.\d{1,2})?%\)\]| (?:batches|steps|iters|iterations)\b)"
+    r"(?<![\w./])(\d{1,12}) ?/ {0,3}(\d{1,12})"
+    r"(?:\]| \( {0,3}\d{1,3}(?:\.\d{1,2})?%\)\]| (?:batches|steps|iters|iterations)\b)"
 )
 """A line's place in its epoch where no step key says it: a count in brackets (`Train Epoch: 1 [640/60000
-(1%)]`, PyTorch's MNIST example, in samples) or before a count word (`| epoch   1 |   200/ 2983 batches |`,
-its word-language-model example)."""
+(1%)]`, PyTorch's MNIST example, in samples; timm's `Train: 0 [  50/10009 (  0%)]`, whose `Train: 0` is the
+epoch) or before a count word (`| epoch   1 |   200/ 2983 batches |`, its word-language-model example)."""
 _AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss"})
 _PER_STEP = {"ms_batch": 1e3, "ms_step": 1e3, "ms_iter": 1e3, "ms_it": 1e3, "s_batch": 1.0, "s_step": 1.0}
 """Keys that name a step time's unit (`ms/batch 11.61`) → what the value is divided by for seconds."""
@@ -456,9 +457,11 @@ class KeyValueParser(FormatParser):
         if not metrics:
             return None
         if "/" in text:
-            if step is None and "epoch" in metrics and (m := _WITHIN.search(text)) is not None:
+            if step is None and ("epoch" in metrics or "train" in metrics) and (m := _WITHIN.search(text)) is not None:
                 if 0 <= int(m[1]) <= int(m[2]):  # the place in the epoch: runwatch.parsers.epochs makes it global
                     step, total = int(m[1]), int(m[2])
+                    if "epoch" not in metrics:
+                        metrics = {"epoch": metrics.pop("train"), **metrics}  # timm's `Train: 0 [ 50/10009`
             for key, divide in _PER_STEP.items():  # `ms/batch 11.61`: a step time in its key's unit
                 if key in metrics:
                     metrics.setdefault("step_time", metrics.pop(key) / divide)

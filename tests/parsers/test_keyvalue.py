@@ -541,3 +541,14 @@ def test_pytorch_examples_word_language_model_and_mnist() -> None:
     assert [r.step for r in steps[:2]] == [0, 640] and [r.step for r in steps[-2:]] == [60000 + 2560, 60000 + 3200]
     assert [(r.kind, r.metrics) for r in recs if r.kind is Kind.EVAL] == [
         (Kind.EVAL, {"test_loss": 0.0485, "test_accuracy": 0.9817})]
+
+
+def test_timms_train_and_test_lines() -> None:
+    """timm's `Train: 0 [  32/33 (100%)]  Loss: 1.336 (4.00)  Time: 0.934s, …`: `Train: 0` is the epoch and the
+    bracket the place in it (padded inside its parentheses); `Test: [   0/29] … Loss: 0.6912` an evaluation."""
+    fmt, recs = _source_records("timm_resnet50.log")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [(r.step, r.total_steps) for r in steps] == [(0, 33), (32, 33)]
+    assert steps[1].metrics == {"epoch": 0.0, "loss": 1.336, "step_time": 0.934, "lr": 0.0005, "data": 0.0}
+    assert [r.metrics["test_loss"] for r in recs if r.kind is Kind.EVAL] == [0.6912]
