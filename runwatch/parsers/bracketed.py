@@ -27,12 +27,14 @@ from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.epochs import run_total, within
 from runwatch.parsers.fields import named_values
 from runwatch.parsers.learned import Counted, Counters
-from runwatch.parsers.pydict import is_eval_metric
+from runwatch.parsers.pydict import EVAL_WORDS, is_eval_metric
 from runwatch.parsers.reads import Reads
 
+_EPOCH_BRACKET = r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\]"
+_STEP_WORD = r"[,|\s]{0,8}(?:Step|Batch|Iter|Iteration)"
 _HEAD = re.compile(
-    r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\][,|\s]{0,8}"
-    r"(?:Step|Batch|Iter|Iteration)\s{0,4}:?\s{0,4}\[\s{0,4}(?P<inner>\d{1,12})\s{0,4}/\s{0,4}(?P<per_epoch>\d{1,12})\s{0,4}\]",
+    _EPOCH_BRACKET + _STEP_WORD
+    + r"\s{0,4}:?\s{0,4}\[\s{0,4}(?P<inner>\d{1,12})\s{0,4}/\s{0,4}(?P<per_epoch>\d{1,12})\s{0,4}\]",
     re.IGNORECASE,
 )
 
@@ -48,14 +50,13 @@ def _counted(n: Mapping[str, Any]) -> Counted:
 
 
 COUNTERS = Counters(_HEAD, _counted)
-_EPOCH_ONLY = re.compile(
-    r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\]",
-    re.IGNORECASE,
-)
+_EPOCH_ONLY = re.compile(_EPOCH_BRACKET, re.IGNORECASE)
 """`Epoch [e/E], Train Loss: …` with no step inside the epoch: a loop that logs once an epoch. Its epoch is
 its step, of E (a review saw a 650-epoch run with no step and no progress: `check` said `no steps`). Read
 line by line (one line an epoch: no fast path needed), after `COUNTERS` found no step bracket."""
-_EVAL_WORDS = frozenset({"val", "valid", "validation", "test", "eval"})
+_STEPPED = re.compile(_STEP_WORD, re.IGNORECASE)
+"""After the epoch bracket, the step word of a line `COUNTERS` reads (or found out of range: no step)."""
+_EVAL_WORDS = frozenset(EVAL_WORDS)
 _SEPARATORS = re.compile(r"[,|]")
 _MAX_FIELDS = 32
 
@@ -90,7 +91,7 @@ def _epoch_only(line: str) -> Record | None:
         return None
     e, epochs = int(m["epoch"]), int(m["epochs"])
     rest = line[m.end():]
-    if not 1 <= e <= max(epochs, 1) or re.match(r"[,|\s]{0,8}(?:Step|Batch|Iter)", rest, re.IGNORECASE):
+    if not 1 <= e <= max(epochs, 1) or _STEPPED.match(rest):
         return None  # a step bracket COUNTERS would read: one out of range is no step
     metrics = _fields(rest)
     if not metrics:

@@ -67,10 +67,15 @@ line of the same numbers (`128/128 - 5s - 43ms/step - loss: …`), a missing mea
 
 def head(line: str) -> re.Match[str] | None:
     """`_HEAD` of a frame or an epoch line as any Keras version prints it (`_TF2_EPOCH`)."""
-    m = _HEAD.match(line)
-    if m is None and " - " in line and (t := _TF2_EPOCH.match(line)) is not None:
-        m = _HEAD.match(f"{t['head']} - {t['per'] or '0ms/step'}{t['rest']}")
-    return m
+    return _HEAD.match(line) or tf2_head(line)
+
+
+def tf2_head(line: str) -> re.Match[str] | None:
+    """`_HEAD` of a tf.keras verbose-2 epoch line (`_TF2_EPOCH`) read as Keras 3's, for a line `_HEAD` did
+    not match."""
+    if " - " not in line or (t := _TF2_EPOCH.match(line)) is None:
+        return None
+    return _HEAD.match(f"{t['head']} - {t['per'] or '0ms/step'}{t['rest']}")
 
 FRAME_LINES = re.compile(rf"(?m)^(?:{_HEAD.pattern})$|^.*$")
 """`_HEAD` over a block of lines joined by `\n`: `findall` gives one match per line, in order, with the head's

@@ -39,7 +39,16 @@ from runwatch.parsers.bar_block import as_parsed, digit_ints, run_ends
 from runwatch.parsers.base import RowColumns
 from runwatch.parsers.events import WAKES
 from runwatch.parsers.fields import named_values
-from runwatch.parsers.keras import _EPOCH, _MAX_FIELDS, FRAME_LINES, UNITS, KerasParser, bar_seconds, head
+from runwatch.parsers.keras import (
+    _EPOCH,
+    _MAX_FIELDS,
+    FRAME_LINES,
+    UNITS,
+    KerasParser,
+    bar_seconds,
+    head,
+    tf2_head,
+)
 from runwatch.parsers.prefix import FIRST_CHARS
 from runwatch.parsers.pydict import metric_name
 
@@ -171,4 +180,5 @@ def _neutral(line: str) -> bool:
     """Whether `parse` of a line that is no frame as split gives nothing and changes nothing: neither a frame
     nor an `Epoch E/N` header as the source hands it over (its launcher prefix off, its digits ASCII)."""
     text = as_parsed(line) if line[:1] in FIRST_CHARS else line
-    return _EPOCH.match(text) is None and head(text) is None
+    # `FRAME_LINES` matched `_HEAD` on the line as split already: only the tf.keras form is left to try
+    return _EPOCH.match(text) is None and (tf2_head(text) if text is line else head(text)) is None

@@ -67,7 +67,7 @@ from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import local_time
 from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, SECONDS, SI
-from runwatch.parsers.pydict import CANONICAL, is_eval_metric, metric_name, snake
+from runwatch.parsers.pydict import CANONICAL, EVAL_WORDS, is_eval_metric, metric_name, snake
 from runwatch.parsers.reads import Reads
 
 MAX_LINE = 4096
@@ -272,8 +272,9 @@ def _stamped(text: str) -> float:
         return 0.0
 
 
-_EVAL_LEAD = re.compile(r"[^A-Za-z0-9\n]{0,8}(test|val|valid|validation|eval|evaluation)\b(?!\s{0,2}[=:]\s{0,2}[-+.\d])",
-                        re.IGNORECASE)
+_EVAL_LEAD = re.compile(
+    rf"[^A-Za-z0-9\n]{{0,8}}({'|'.join(EVAL_WORDS)})\b(?!\s{{0,2}}[=:]\s{{0,2}}[-+.\d])", re.IGNORECASE
+)
 """A line that starts by saying it evaluates (`test epoch:0 || Loss:4.3688`, `Validation: loss=…`): what it
 measures is the evaluation's, not training's (a review saw that test loss in the training `loss` series,
 a comb of drops at every epoch's end). A `val: 0.5` is a key of its own."""

@@ -120,7 +120,10 @@ def _metric_name(key: str) -> str:
     return s
 
 
-_EVAL_PREFIXES = ("val_", "valid_", "validation_", "eval_", "test_")
+EVAL_WORDS = ("val", "valid", "validation", "eval", "evaluation", "test")
+"""Words that say a value is an evaluation's, not training's: a metric's prefix (`val_loss`), a line's first
+word (runwatch.parsers.keyvalue), a word of a bracketed line's name (`Smoothed Validation Loss`)."""
+_EVAL_PREFIXES = tuple(f"{word}_" for word in EVAL_WORDS)
 
 
 def is_eval_metric(name: str) -> bool:

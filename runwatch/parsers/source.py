@@ -471,7 +471,7 @@ class SourceParser:
         for j in range(lo, hi):
             raw = lines[j]
             if events.idle and self._settings is None and self._layouts is None and raw[:1] not in FIRST_CHARS:
-                text = readable(raw)  # as `_line` reads it
+                text = raw if raw.isascii() else readable(raw)  # as `_line` reads it
                 if not admits(text):
                     events.skip(1, text)
                     counted.append((rank, text, first + j, t))

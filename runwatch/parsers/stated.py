@@ -33,7 +33,7 @@ _TIMED = frozenset({Kind.EVENT, Kind.EVAL})
 
 
 def at_stated_times(recs: list[Record] | ChunkRecords, read_t: float,
-                           before: float | None) -> list[Record] | ChunkRecords:
+                    before: float | None) -> list[Record] | ChunkRecords:
     """`recs` of one history block read at `read_t`, their events and evals at the time the newest step line
     before them states (`before`: the newest such time of the blocks before this one, None if none)."""
     if isinstance(recs, ChunkRecords):
