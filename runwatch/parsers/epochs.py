@@ -120,13 +120,30 @@ class EpochSteps:
         """By the record's rank (-1: none)."""
         self.offset = False
         """Whether any rank's steps are offset yet (then every record of the source is looked at)."""
+        self.stepped = False
+        """Whether any record or row of the source stated a step (then no epoch is one: `_by_epoch`)."""
+
+    def _by_epoch(self, rec: Record) -> None:
+        """A loop that prints one line an epoch and no step (`Epoch 1/100 - Train Loss: 4.05, Val Loss: 3.25`)
+        counts its run in epochs: the epoch is the step and the epoch count the total, as bracketed reads
+        `Epoch [e/E], Train Loss:`. Only while the source stated no step at all: a per-epoch summary among
+        lines that do state one (`Epoch 1/10 Batch 100/500 …`) stays off the step axis, where it would go
+        back. Without it such a run read `no steps` and never finished (a new user's review)."""
+        if rec.kind is not Kind.STEP or self.stepped:
+            return
+        epoch, count = rec.metrics.get("epoch"), rec.metrics.get("epochs")
+        if epoch is not None and count is not None and epoch.is_integer() and 0 <= epoch <= count < 2**53:
+            _set_step(rec, int(epoch))
+            _set_total(rec, int(count))
 
     def record(self, rec: Record) -> None:
         """A STEP or EVAL record just made (the source's own, not handed out yet): its step made global in
         place, a total of its epoch made the run's or dropped."""
         step = rec.step
         if step is None:
+            self._by_epoch(rec)
             return
+        self.stepped = True
         epoch = rec.metrics.get("epoch")
         key = -1 if rec.rank is None else rec.rank
         r = self._ranks.get(key)
@@ -154,8 +171,17 @@ class EpochSteps:
         global), in line order as they interleave; `rank`: the source's, a row's where its line states none."""
         import numpy as np
 
-        recs = [r for r in records if r.step is not None and r.kind in _COUNTED]
         rows = 0 if batch is None else len(batch)
+        recs = [r for r in records if r.step is not None and r.kind in _COUNTED]
+        if not self.stepped:
+            first = min([r.line for r in recs] + ([int(batch.line[0])] if rows and batch is not None else []),
+                        default=None)
+            for rec in records:
+                if first is not None and rec.line >= first:
+                    break
+                self._by_epoch(rec)  # no step stated before it: its epoch is one
+            self.stepped = first is not None
+            recs = [r for r in records if r.step is not None and r.kind in _COUNTED]
         if not rows:
             for rec in recs:
                 self.record(rec)

@@ -468,6 +468,10 @@ class KeyValueParser(FormatParser):
                     metrics.setdefault("step_time", metrics.pop(key) / divide)
         if step is not None and "norm" in metrics and "grad_norm" not in metrics:
             metrics["grad_norm"] = metrics.pop("norm")  # llm.c: `step 65/74 | loss 3.59 | norm 1.47 | …`
+        if step is not None and "total_loss" in metrics and "loss" not in metrics:
+            metrics["loss"] = metrics.pop("total_loss")  # detectron2's `iter: 19 … total_loss: 6.146`: what it trains on
+        if "data_time" in metrics and "time" in metrics and "step_time" not in metrics:
+            metrics["step_time"] = metrics.pop("time")  # detectron2, mmcv: `time: 0.9788  data_time: 0.2993`, s an iteration
         lead = _EVAL_LEAD.match(text)
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
             "loss" in k for k in metrics if lead is not None or is_eval_metric(k))  # `test loss 5.02`, after `Test`

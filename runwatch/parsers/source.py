@@ -1027,16 +1027,23 @@ def line_layouts(fmt: str) -> LineLayouts | None:
 
 
 def _redetect(lines: list[str], current: str | None) -> str | None:
-    """The format other than `current` that these record-less lines are in, if the evidence is clear."""
+    """The format other than `current` that these record-less lines are in, if the evidence is clear.
+
+    Without a signature line, another format must outscore `current` on them: lines the current format
+    scores as its own just as well are its lines that give no record (an HF Trainer's evaluation bar, 2948
+    frames the generic tqdm format reads as steps and the Trainer's parser rightly does not), and switching
+    to a format that only ties lost the run's evaluation and its last losses (a new user's review)."""
     det = Detector()
     signed: set[str] = set()
     for line in lines:
         found = det.feed(line)
         if found is not None and found != current:
             signed.add(found)
+    ours = det.totals.get(current, 0) if current is not None else 0
     candidates = {
         name: total for name, total in det.totals.items()
-        if name != current and (name in signed or (name not in GENERIC and total >= REDETECT_MIN_TOTAL))
+        if name != current and (name in signed or (name not in GENERIC and total >= REDETECT_MIN_TOTAL
+                                                   and total > ours))
     }
     if not candidates:
         return None

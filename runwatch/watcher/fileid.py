@@ -68,7 +68,22 @@ def binary_file(path: str | os.PathLike[str]) -> str | None:
     if not looks_binary(path):
         return None
     name = os.path.basename(os.fspath(path))
+    if utf16(path):
+        return (f"{name} is UTF-16 text (as Windows PowerShell's `>` writes it), not UTF-8: convert it with "
+                f"`iconv -f UTF-16 -t UTF-8 {name} > {name}.utf8`")
     return f"{name} is a binary file (NUL bytes in its first {HEAD_BYTES:,} bytes), not a text log"
+
+
+def utf16(path: str | os.PathLike[str]) -> bool:
+    """Whether the file starts with a UTF-16 byte order mark: a log redirected by Windows PowerShell (5's `>`
+    writes UTF-16LE) is text with a NUL after every ASCII character, which runwatch reads as UTF-8 only, so
+    it is told how to convert it rather than that a text log is binary (a new user's review, Ultralytics's
+    console kept that way)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) in (b"\xff\xfe", b"\xfe\xff")
+    except OSError:
+        return False
 
 
 def last_written(path: str | os.PathLike[str], depth: int = 2) -> float | None:

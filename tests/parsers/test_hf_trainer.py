@@ -15,6 +15,7 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers.hf_trainer import HFTrainerParser
 
 RAW = Path(__file__).parents[1] / "fixtures" / "corpus" / "raw"
+FOUND = Path(__file__).parents[1] / "fixtures" / "found"
 
 
 def excerpt(file: str, tag: str) -> list[str]:
@@ -310,3 +311,31 @@ def test_never_raises(lines: list[str]) -> None:
 @given(st.text(alphabet="{}'\": ,0123456789.enaifINFTrainOutput()=_[]%|/<>?it/s", max_size=200))
 def test_never_raises_on_dict_like_text(line: str) -> None:
     HFTrainerParser().parse(line)
+
+
+def _lmsys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    """`runwatch parse --output jsonl` of a whole real HF Trainer console (see tests/fixtures/found/README.md):
+    dataset bars, then the training bar to 244/8264 with its dicts, a 2948-frame evaluation bar at step 200
+    (each frame followed by tqdm's cursor-up), its eval dict glued after the last frame, a KeyboardInterrupt."""
+    import gzip
+
+    from runwatch.cli import main
+
+    log = tmp_path / "train.log"
+    log.write_bytes(gzip.decompress((FOUND / "lmsys_hf_trainer_wandb.log.gz").read_bytes()))
+    capsys.readouterr()
+    assert main(["parse", str(log), "--output", "jsonl"]) == 0
+    return [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+
+
+def test_a_long_evaluation_bar_does_not_switch_the_format_to_tqdm(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: the evaluation bar's 2948 frames gave no record for 2000 lines, re-detection
+    scored them, and tqdm (which reads any bar as training) took over on a tie: the eval dict and the last
+    four loss dicts were lost and the eval bar's frames became the run's progress."""
+    recs = _lmsys(tmp_path, capsys)
+    evals = [r for r in recs if r["kind"] == "eval"]
+    assert [e["metrics"]["val_loss"] for e in evals] == [0.516632080078125]  # type: ignore[index]
+    losses = [r["metrics"]["loss"] for r in recs if r["kind"] == "step" and "loss" in r["metrics"]]  # type: ignore[operator,index]
+    assert len(losses) == 24 and losses[-4:] == [0.5311, 0.5082, 0.5155, 0.488]
+    assert {r["total_steps"] for r in recs if r["kind"] == "step" and r["line"] > 3000} == {8264}

@@ -552,3 +552,48 @@ def test_timms_train_and_test_lines() -> None:
     assert [(r.step, r.total_steps) for r in steps] == [(0, 33), (32, 33)]
     assert steps[1].metrics == {"epoch": 0.0, "loss": 1.336, "step_time": 0.934, "lr": 0.0005, "data": 0.0}
     assert [r.metrics["test_loss"] for r in recs if r.kind is Kind.EVAL] == [0.6912]
+
+
+def test_detectron2s_total_loss_is_the_loss_and_its_time_the_step_time() -> None:
+    """A new user's review: detectron2's `iter: 19 … total_loss: 6.146 … time: 0.9788  data_time: 0.2993` kept
+    `total_loss` beside 28 partial losses, so no rule judged a loss and the TUI charted `aux_bce_loss_0`; its
+    seconds an iteration were a metric named `time`, and `check` said the log printed no step time."""
+    fmt, recs = _source_records("detectron2_cdfsod_artaxor10.log")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps[:3]] == [19, 39, 59]
+    first = steps[0].metrics
+    assert first["loss"] == 6.146 and first["step_time"] == 0.9788 and first["data_time"] == 0.2993
+    assert "total_loss" not in first and "time" not in first
+    assert all("loss" in r.metrics and "step_time" in r.metrics for r in steps)
+    plain = KeyValueParser().parse("epoch 3 loss 0.5 total_loss 0.9 time 12")  # a loss of its own stays the loss
+    assert plain is not None and plain.metrics["loss"] == 0.5 and plain.metrics["time"] == 12
+
+
+def test_a_loop_that_prints_one_line_an_epoch_counts_its_run_in_epochs() -> None:
+    """A new user's review: `Epoch 1/100 - Train Loss: 4.0520, Val Loss: 3.2508`, a line an epoch and no step,
+    read `no steps` and the run never finished; its epochs are its steps (as bracketed reads
+    `Epoch [e/E], Train Loss:`), by the per-line way and by blocks alike. Among lines that state a step
+    (DSFD's `epoch:0 || iter:10 || Loss:…`) such a line stays off the step axis, where it would go back."""
+    from runwatch.commands.readers import split_block
+    from runwatch.parsers.source import SourceParser
+
+    fmt, recs = _source_records("plain_loop_transformer_ende_nohup.log")
+    assert fmt == "kv"
+    steps = [(r.step, r.total_steps, r.metrics["loss"]) for r in recs if r.kind is Kind.STEP]
+    assert len(steps) == 100 and steps[0] == (1, 100, 4.052) and steps[-1][:2] == (100, 100)
+    data = (FOUND / "plain_loop_transformer_ende_nohup.log").read_bytes().splitlines(keepends=True)
+    sp, line, blocks = SourceParser("x"), 1, []
+    for i in range(0, len(data), 40):
+        chunk = sp.feed_bytes(b"".join(data[i:i + 40]), line, 0.0, split_block)
+        line += chunk.lines
+        blocks += chunk.merged()
+    blocks += sp.flush()
+    assert [(r.step, r.total_steps, r.metrics["loss"]) for r in blocks if r.kind is Kind.STEP] == steps
+    dsfd = (FOUND / "dsfd_pytorch_loop.log").read_text(encoding="utf-8").splitlines()
+    stepped = line_with(tuple(dsfd), "epoch:0 || iter:10 ||")
+    epoch_line = line_with(tuple((FOUND / "plain_loop_transformer_ende_nohup.log").read_text(
+        encoding="utf-8").splitlines()), "Epoch 2/100 - Train Loss")
+    sp = SourceParser("mixed", fmt="kv")
+    mixed = sp.feed([stepped, epoch_line], 1, 0.0) + sp.flush()
+    assert [(r.step, r.total_steps) for r in mixed if r.kind is Kind.STEP] == [(10, None), (None, None)]

@@ -48,3 +48,16 @@ def test_binary_files_empty_files_and_holes_with_nothing_after(tmp_path: Path) -
     assert looks_binary(tmp_path / "text-then-nul.log") is True
     assert looks_binary(tmp_path / "missing.log") is None
     assert binary_file(tmp_path / "gz.log") == "gz.log is a binary file (NUL bytes in its first 4,096 bytes), not a text log"
+
+
+def test_a_utf16_log_is_told_to_be_converted_not_called_binary(capsys: object) -> None:
+    """A new user's review: Ultralytics's console kept by Windows PowerShell's `>` (UTF-16LE with its byte
+    order mark) read `… is a binary file`; it is text runwatch reads once converted, and the error says how."""
+    log = FIXTURES / "found" / "yolo_ultralytics_train_output.txt"
+    assert log.read_bytes()[:2] == b"\xff\xfe"
+    why = binary_file(log)
+    assert why is not None and "UTF-16" in why and "binary" not in why
+    assert f"iconv -f UTF-16 -t UTF-8 {log.name} > {log.name}.utf8" in why
+    assert main(["check", str(log)]) == 3
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    assert "is UTF-16 text" in err and err.count("\n") == 1
