@@ -120,6 +120,12 @@ class FormatParser:
         rather than building a stamped copy of every record."""
         raise NotImplementedError
 
+    more: Sequence[Record] = ()
+    """Records the last `parse` or `flush` gave beyond the one it returned, in line order (most formats never
+    give any): the source takes them right after that one and empties the list. A format that learns only
+    at a later line where the records of several earlier ones belong (HF Trainer's dicts of block-buffered
+    stdout) hands them over so."""
+
     def take_row(self, line: str) -> Row | None:
         """For `rows_in_bulk`: if `parse(line)` would give a STEP record with a step and no rank, time, event
         or message, that record's (step, total, metrics), the parser's state left as `parse` leaves it;

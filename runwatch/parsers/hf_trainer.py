@@ -28,13 +28,20 @@ the frame after, an older one the frame before. A dict without a step waits
 for the next line (the redraw comes in the same burst of output); `flush` gives
 it the last frame's step at the end. Without a training bar the step is None.
 
+Dicts of a block-buffered stdout: under `nohup python train.py > log 2>&1` stdout (the dicts) is written
+in blocks and stderr (the bar) at once, so the dicts of many logging steps come together, with no frame
+between them, after the frame of the step the block was written at. Such a clump is held until its end,
+its last dict takes the frame's step and the others equal strides since the last dict placed (or the bar's
+first frame); `parse` returns the first and hands the rest over in `more`.
+
 Bar frames: a bar with no description and no postfix is the training bar, and each of its frames
 returns a STEP record carrying progress only (step, total_steps, step_time,
 elapsed, eta; no loss), so stalls and ETA are seen between logging steps. The
 eval bar has the same look; it is told apart by its total: the first bar seen
 sets the training total, frames of another total return None. A loss dict
 that follows such a foreign frame re-elects it as the training bar (the first
-bar was something else), and so does a larger bar after the elected one ended.
+bar was something else), and so does any bar after the elected one ended before
+a loss dict came while it was drawn (a dataset's `map` bar), or a larger one.
 
 Detection (score): a `str(dict)` line with single-quoted keys and the
 `TrainOutput(` repr are signatures (2). A bare bar frame is only a maybe (1):
@@ -74,6 +81,8 @@ class HFTrainerParser(FormatParser):
         self._bar_total: int | None = None
         self._bar_elected = False
         self._bar_done = False
+        self._confirmed = False
+        """A loss dict came while the elected bar was drawn: it is the training bar (`_replaced_by`)."""
         self._step: int | None = None
         self._total: int | None = None
         self._foreign: Frame | None = None
@@ -83,6 +92,16 @@ class HFTrainerParser(FormatParser):
         self._summarised = False
         """The Trainer's summary dict was read since the last step dict: the `TrainOutput(…)` a notebook cell
         shows after it is the same end of training, not a second one."""
+        self._clump: list[Record] = []
+        """Loss dicts settled while another dict followed with no frame between (stdout written in blocks:
+        module notes), their steps not yet placed."""
+        self._clump_lo: int | None = None
+        """The step after which the clump's first dict was logged: the last loss dict's before it."""
+        self._released: int | None = None
+        """The step of the last loss dict that waited for the bar and was handed out."""
+        self._starts: dict[int | None, int] = {}
+        """The first frame's N of each bar total seen: where a clump before any loss dict starts."""
+        self.more: list[Record] = []
         self._shape: _Shape | None = None
         """The key list of the last line that was only a plain dict: its lines are read in one match."""
         self._ratios: dict[bool, _Range] = {False: _Range(), True: _Range()}
@@ -109,10 +128,27 @@ class HFTrainerParser(FormatParser):
                 return skips
         if self._waiting is not None:
             after = progress.step if progress is not None and start is None else None
+            before = self._released
             settled = self._settle(after)
+            if start is not None and progress is None and settled.kind is Kind.STEP:
+                # another dict right after it, no frame between: the clump of a block-buffered stdout
+                if not self._clump:
+                    self._clump_lo = before
+                self._clump.append(settled)
+                rec = self._dict(text[start.start():], text)
+                out = self._took(rec, text, None) if rec is not None else None
+                return None if self._waiting is not None else self._spread(out)
             # the frame's own progress goes with the dict when they name one step; otherwise the dict
             # (what the log said at a logging step) is what this line returns
             progress = settled if progress is None or progress.step != settled.step else _merged(settled, progress)
+            if self._clump:  # the clump ends with it
+                self._clump.append(progress)
+                progress = self._spread(None)
+                if start is not None and (rec := self._dict(text[start.start():], text)) is not None:
+                    took = self._took(rec, text, progress)
+                    if took is not progress and took is not None:
+                        self.more.append(took)  # the line's own dict, after the clump
+                return progress
             if start is None:
                 return progress
         if start is not None:
@@ -120,6 +156,30 @@ class HFTrainerParser(FormatParser):
             if rec is not None:
                 return self._took(rec, text, progress)
         return progress
+
+    def _spread(self, then: Record | None) -> Record | None:
+        """The clump's dicts placed, the first returned and the rest (then `then`) made `ready`.
+
+        Python writes stdout in blocks when it is a file (`nohup python train.py > log 2>&1`), and the
+        Trainer's dicts go to stdout while tqdm draws its bar on stderr at once: the dicts of many logging
+        steps come together, all after the frame of the step at which the block was written. Each read the
+        same frame and took its step (20 loss dicts at step 200 in a real log, the loss chart one point).
+        A block is written at a print, so its last dict is the frame's step, and the dicts before it were
+        logged at equal strides since the last one handed out: they are placed so."""
+        clump, self._clump = self._clump, []
+        last = clump[-1]
+        hi = last.step
+        lo = self._clump_lo if self._clump_lo is not None else self._starts.get(last.total_steps)
+        if hi is not None and lo is not None and hi - lo >= len(clump):
+            stride = (hi - lo) / len(clump)
+            clump = [Record(r.kind, lo + round(stride * (i + 1)), r.total_steps, None, 0.0, r.metrics)
+                     for i, r in enumerate(clump[:-1])] + [last]
+        if hi is not None and last.kind is Kind.STEP:
+            self._released = hi
+        self.more.extend(clump[1:])
+        if then is not None:
+            self.more.append(then)
+        return clump[0]
 
     def _took(self, rec: Record | None, text: str, progress: Record | None) -> Record | None:
         """A dict's record: what the line returns, or it waits for the bar's redraw (module notes)."""
@@ -132,8 +192,15 @@ class HFTrainerParser(FormatParser):
         return rec
 
     def flush(self) -> Record | None:
-        """A dict still waiting for the bar at the end of the input: the frame before it."""
-        return self._settle(None) if self._waiting is not None else None
+        """A dict still waiting for the bar at the end of the input: the frame before it (a clump it ends
+        placed, the rest `ready`)."""
+        if self._waiting is None:
+            return None
+        settled = self._settle(None)
+        if not self._clump:
+            return settled
+        self._clump.append(settled)
+        return self._spread(None)
 
     def _settle(self, after: int | None) -> Record:
         """The waiting dict with its step: the frame before or after it (module notes)."""
@@ -143,6 +210,8 @@ class HFTrainerParser(FormatParser):
         step = before
         if after is not None and after != before:
             step = after if self._reads_after(before, after, epoch, quoted) else before
+        if rec.kind is Kind.STEP and step is not None and not self._clump:
+            self._released = step
         return Record(rec.kind, step, self._total, None, 0.0, rec.metrics)
 
     def _reads_after(self, before: int | None, after: int, epoch: float | None, quoted: bool) -> bool:
@@ -181,7 +250,9 @@ class HFTrainerParser(FormatParser):
         frame = parse_frame(text)
         if frame is None or frame.has_postfix or _LETTER.search(frame.desc):
             return None
-        if not self._bar_elected or (self._bar_done and (frame.total or 0) > (self._bar_total or 0)):
+        if frame.total not in self._starts and len(self._starts) < 64:
+            self._starts[frame.total] = frame.n
+        if not self._bar_elected or self._replaced_by(frame):
             self._elect(frame)
         if frame.total != self._bar_total:
             self._foreign = frame
@@ -194,12 +265,12 @@ class HFTrainerParser(FormatParser):
         loss dict that waited for it if one did (module notes), the state left as `parse` leaves it; None,
         with nothing changed, for any other line (and after an eval dict or one before any frame)."""
         waiting = self._waiting
-        if ((waiting is not None and (waiting[0].kind is not Kind.STEP or waiting[1] is None))
+        if ((waiting is not None and (waiting[0].kind is not Kind.STEP or waiting[1] is None or self._clump))
                 or not self._bar_elected or "{" in line or "skipped=" in line):
             return None
         frame = plain_frame_of(line)
         if (frame is None or frame.has_postfix or frame.total != self._bar_total or _LETTER.search(frame.desc)
-                or (self._bar_done and (frame.total or 0) > (self._bar_total or 0)) or "TrainOutput(" in line):
+                or self._replaced_by(frame) or "TrainOutput(" in line):
             return None
         row = self._progress(frame)
         if waiting is None:
@@ -220,7 +291,14 @@ class HFTrainerParser(FormatParser):
         return frame.n, frame.total, metrics
 
     def _elect(self, frame: Frame) -> None:
-        self._bar_elected, self._bar_total, self._bar_done = True, frame.total, False
+        self._bar_elected, self._bar_total, self._bar_done, self._confirmed = True, frame.total, False, False
+
+    def _replaced_by(self, frame: Frame) -> bool:
+        """Whether a frame of another bar, the elected one ended, is the training bar now: any bar when no
+        loss dict came while the ended one was elected (a dataset's `map` bar before training: the
+        training bar's first 200 steps were no progress, a 34-minute "stall" in a real log), a larger one
+        when one did (a smaller bar after training is an evaluation's)."""
+        return self._bar_done and (not self._confirmed or (frame.total or 0) > (self._bar_total or 0))
 
     def _dict(self, text: str, line: str) -> Record | None:
         plain = _plain_dict(text)
@@ -252,6 +330,7 @@ class HFTrainerParser(FormatParser):
             if step is None and self._foreign is not None:
                 self._elect(self._foreign)
                 self._step, self._total, self._foreign = self._foreign.n, self._foreign.total, None
+            self._confirmed = self._bar_elected
         else:
             return None
         metrics: dict[str, float] = {}
@@ -272,6 +351,8 @@ class HFTrainerParser(FormatParser):
             if shape.kind is Kind.STEP and self._foreign is not None:
                 self._elect(self._foreign)
                 self._step, self._total, self._foreign = self._foreign.n, self._foreign.total, None
+        if shape.kind is Kind.STEP:
+            self._confirmed = self._bar_elected
         metrics = dict(zip(shape.names, numbers if shape.every else [numbers[i] for i in shape.taken], strict=True))
         if step is None and self._bar_elected:
             return Record(shape.kind, None, None, None, 0.0, metrics)  # waits for the bar's redraw (`parse`)

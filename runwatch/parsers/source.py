@@ -263,6 +263,8 @@ class SourceParser:
         for rec in (self._flush_events(), self._flush_parser()):
             if rec is not None:
                 self._emit(rec, rank, lineno, t, out)
+        if self._parser is not None and self._parser.more:
+            self._take_more(rank, lineno, t, out)
         self.records += len(out)
         return out
 
@@ -613,6 +615,8 @@ class SourceParser:
             if rec.kind is _STEP and not self._events.idle:
                 self._events.stepped()
             self._emit(rec, rank, lineno, t, out)
+            if self._parser is not None and self._parser.more:
+                self._take_more(rank, lineno, t, out)
         elif not self.fixed_format:
             self._maybe_redetect((rank, text, lineno, t), out)
 
@@ -635,6 +639,14 @@ class SourceParser:
             self.planned = settings.planned
         if not settings.open:
             self._end_settings()
+
+    def _take_more(self, rank: int | None, lineno: int, t: float, out: list[Record]) -> None:
+        """The records the parser gave beyond the one it returned (`FormatParser.more`), at the same line."""
+        assert self._parser is not None
+        more = list(self._parser.more)
+        self._parser.more = []
+        for rec in more:
+            self._emit(rec, rank, lineno, t, out)
 
     def _parse(self, text: str, lineno: int | None = None) -> Record | None:
         assert self._parser is not None
@@ -705,6 +717,8 @@ class SourceParser:
                     self._settings.cut(lineno)
                     self._end_settings()
                 self._emit(rec, rank, lineno, t, out)
+                if self._parser is not None and self._parser.more:
+                    self._take_more(rank, lineno, t, out)
                 self._reorder = True
 
     def _maybe_redetect(self, line: _Line, out: list[Record]) -> None:

@@ -39,6 +39,8 @@ class _Attempt:
     first: float
     prev: float
     epoch: float
+    measured: float = math.nan
+    """The step of its last record that carried a loss (NaN: none yet): see `Attempts.restarts`."""
 
 
 def _new_epoch(epoch: float, before: float) -> bool:
@@ -59,11 +61,19 @@ class Attempts:
         self.count = 1
         """Attempts seen: 1, and one more at each restart."""
 
-    def restarts(self, source: str, step: float, epoch: float = math.nan) -> bool:
-        """Whether `step` (with `epoch`, NaN when the record says none) starts a new attempt of `source`."""
+    def restarts(self, source: str, step: float, epoch: float = math.nan, loss: bool = False) -> bool:
+        """Whether `step` (with `epoch`, NaN when the record says none) starts a new attempt of `source`.
+
+        A record with a loss (`loss`) that goes back only behind steps no record with a loss reached (a
+        progress bar's frames) is no restart: it was placed late, the HF Trainer's dicts of a block-buffered
+        stdout (runwatch.parsers.hf_trainer), each placed back at its logging step after the bar had drawn
+        the steps past it. A restarted bar goes back itself."""
         a = self._by_source.get(source)
-        return (a is not None and step < a.prev and _far_back(step, a.prev, a.first)
-                and not _new_epoch(epoch, a.epoch))
+        if a is None or step >= a.prev:
+            return False
+        if loss and step > (a.first if math.isnan(a.measured) else a.measured):
+            return False
+        return _far_back(step, a.prev, a.first) and not _new_epoch(epoch, a.epoch)
 
     def restart_row(self, source: str, steps: np.ndarray, epochs: np.ndarray | None) -> int | None:
         """The first of these step rows (in line order) that starts a new attempt, or None."""
@@ -83,24 +93,34 @@ class Attempts:
                 return int(i)
         return None
 
-    def advance(self, source: str, step: float, epoch: float = math.nan) -> None:
-        """The run took `step` (the last of a run of rows) in `source`."""
+    def advance(self, source: str, step: float, epoch: float = math.nan, loss: bool = False) -> None:
+        """The run took `step` (the last of a run of rows) in `source`; `loss`: its record (or a row of the
+        run) carried a loss."""
         a = self._by_source.get(source)
         if a is None:
-            self._by_source[source] = _Attempt(step, step, epoch)
+            self._by_source[source] = a = _Attempt(step, step, epoch)
+        elif loss and a.first < step < a.prev and (math.isnan(a.measured) or step > a.measured):
+            a.measured = step  # placed late (`restarts`): the run stays where its bar was
             return
         a.prev = step
         if not math.isnan(epoch):
             a.epoch = epoch
+        if loss:
+            a.measured = step
 
-    def advance_rows(self, source: str, steps: np.ndarray, epochs: np.ndarray | None) -> None:
-        """`advance` for each of these rows, in one go (none of them a restart: see `restart_row`)."""
+    def advance_rows(self, source: str, steps: np.ndarray, epochs: np.ndarray | None,
+                     loss: np.ndarray | None = None) -> None:
+        """`advance` for each of these rows, in one go (none of them a restart: see `restart_row`); `loss`:
+        which rows carry a loss (None: none)."""
         if not len(steps):
             return
         if source not in self._by_source:
             self.advance(source, float(steps[0]))
         said = None if epochs is None else epochs[~np.isnan(epochs)]
         self.advance(source, float(steps[-1]), float(said[-1]) if said is not None and said.size else math.nan)
+        if loss is not None and loss.any():
+            a = self._by_source[source]
+            a.measured = float(steps[np.flatnonzero(loss)[-1]])
 
     def restart(self, source: str, step: float, epoch: float = math.nan) -> None:
         """`source` started again at `step`: the first step of its new attempt."""

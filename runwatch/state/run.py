@@ -423,7 +423,9 @@ class RunTracker:
         main = _main_rows(cols, rank, lo, hi)
         if main is not None:
             epochs = _epochs(cols, lo, hi)
-            self._attempts.advance_rows(source, steps[main], None if epochs is None else epochs[main])
+            loss = cols.present.get("loss")
+            self._attempts.advance_rows(source, steps[main], None if epochs is None else epochs[main],
+                                        None if loss is None else loss[lo:hi][main])
         self._last_x = float(steps[-1])
         timed = isinstance(t, np.ndarray) and arrived and not self.progress.bulk
         if timed:  # each row came at its own time (a replay of a stamped log): the pace of each, as one by one
@@ -525,10 +527,11 @@ class RunTracker:
         t = rec.t or now
         if step is not None and (rank is None or rank == 0):
             epoch = metrics.get("epoch", math.nan)
-            if self._attempts.restarts(rec.source, step, epoch):
+            loss = "loss" in metrics
+            if self._attempts.restarts(rec.source, step, epoch, loss):
                 self._new_attempt(rec.source, float(step), now, epoch, line=rec.line)
             else:
-                self._attempts.advance(rec.source, step, epoch)
+                self._attempts.advance(rec.source, step, epoch, loss)
         x = self._last_x + 1.0 if step is None else float(step)
         self._last_x = x
         self._progress(rank, rec.source, now, None if step is None else x, x, uniform=True)
@@ -797,7 +800,9 @@ class RunTracker:
             # a 0-based log's last step is total - 1: a finished run is 100% done, in every front end
             progress = dataclasses.replace(progress, eta_s=0.0, eta_basis="finished",
                                            percent=100.0 if progress.total_steps else progress.percent)
-        elif state == RunState.CRASHED and progress.eta_s is not None:
+        elif state in (RunState.CRASHED, RunState.STALLED) and progress.eta_s is not None:
+            # stalled: the estimate assumes it steps again at its pace, which a hang says nothing of (line
+            # mode's `ETA ?`); `--json` held a frozen `eta_s` for minutes of a hang (a new user's review)
             progress = dataclasses.replace(progress, eta_s=None, eta_basis="")
         return RunSnapshot(
             run=self.run, source=self.source, time=now, state=state, progress=progress,

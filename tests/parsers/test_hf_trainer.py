@@ -32,15 +32,24 @@ HF = "excerpts_hf_trainer.json"
 def feed(lines: list[str]) -> list[tuple[str, Record | None]]:
     """(line, record) for each line of one parser's run."""
     p = HFTrainerParser()
-    return [(line, p.parse(line)) for line in lines]
+    out: list[tuple[str, Record | None]] = []
+    for line in lines:
+        out.append((line, p.parse(line)))
+        out += [(line, rec) for rec in p.more]  # records placed at a later line (a clump of dicts)
+        p.more.clear()
+    return out
 
 
 def stream(lines: list[str]) -> list[Record]:
     """Every record one parser gives for `lines`, the end of input included (a dict's record comes
     with the line after it: the bar's redraw tells its step)."""
     p = HFTrainerParser()
-    out = [rec for line in lines if (rec := p.parse(line)) is not None]
-    return out + ([last] if (last := p.flush()) is not None else [])
+    out = []
+    for line in [*lines, None]:
+        rec = p.parse(line) if line is not None else p.flush()
+        out += [rec, *p.more] if rec is not None else []
+        p.more.clear()
+    return out
 
 
 def with_loss(records: list[Record], loss: float) -> Record:
@@ -339,3 +348,29 @@ def test_a_long_evaluation_bar_does_not_switch_the_format_to_tqdm(
     losses = [r["metrics"]["loss"] for r in recs if r["kind"] == "step" and "loss" in r["metrics"]]  # type: ignore[operator,index]
     assert len(losses) == 24 and losses[-4:] == [0.5311, 0.5082, 0.5155, 0.488]
     assert {r["total_steps"] for r in recs if r["kind"] == "step" and r["line"] > 3000} == {8264}
+
+
+def test_dicts_of_a_block_buffered_stdout_are_placed_at_their_logging_steps(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: under `nohup python train.py > log 2>&1` Python writes stdout in blocks while
+    tqdm draws on stderr at once, so the Trainer's dicts (stdout) of many logging steps come together after
+    the frame of the step the block was written at: all 20 read step 200, the loss chart one point. The last
+    of a clump is at that frame; the others at equal strides since the last one placed (`logging_steps=10`
+    here: 10, 20, …, 200 exactly; the four after the evaluation, logged at 210…240, come at 211…244). The
+    records come the same read a line at a time, as a live follower reads them."""
+    from runwatch.parsers.source import SourceParser
+
+    recs = _lmsys(tmp_path, capsys)
+    losses = [(r["step"], r["metrics"]["loss"]) for r in recs if "loss" in r["metrics"]]  # type: ignore[operator,index]
+    assert [s for s, _ in losses] == [*range(10, 201, 10), 211, 222, 233, 244]
+    assert losses[0][1] == 12.4476 and losses[19][1] == 0.4738  # in the order logged
+    sp = SourceParser("live")
+    text = (tmp_path / "train.log").read_text(encoding="utf-8")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    live = [r for i, x in enumerate(lines) for r in sp.feed([x], i + 1, 0.0)] + sp.flush()
+    assert [(r.step, r.metrics["loss"]) for r in live if "loss" in r.metrics] == losses
+    from runwatch.cli import main
+
+    main(["check", str(tmp_path / "train.log")])
+    out = capsys.readouterr().out  # no attempt starts at a dict placed behind the bar
+    assert "step 244/8264" in out and "(step 10)" not in out and "(step 211)" not in out

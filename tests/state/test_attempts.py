@@ -39,6 +39,25 @@ def test_which_step_starts_again(steps: list[float], epochs: list[float] | None,
     assert fed(steps, epochs) == restarts
 
 
+@pytest.mark.parametrize(("steps", "losses", "restarts"), [
+    # bar frames (no loss) to 200, then the dicts of a block-buffered stdout placed back at 10…200: no restart
+    ([0, 100, 200, 10, 20, 200, 244, 211, 244], [0, 0, 0, 1, 1, 1, 0, 1, 1], []),
+    # a restarted bar goes back itself, and a loss below the last one placed starts again too
+    ([0, 100, 200, 10, 200, 0, 10], [0, 0, 0, 1, 1, 0, 1], [5]),
+    ([0, 100, 200, 150, 200, 300, 120], [1, 1, 1, 1, 1, 1, 1], [3, 6]),  # records with a loss: as before
+])
+def test_a_loss_placed_behind_the_bar_is_no_restart(steps: list[float], losses: list[int],
+                                                     restarts: list[int]) -> None:
+    a, out = Attempts(), []
+    for i, (step, loss) in enumerate(zip(steps, losses, strict=True)):
+        if a.restarts("train.log", step, math.nan, bool(loss)):
+            a.restart("train.log", step)
+            out.append(i)
+        else:
+            a.advance("train.log", step, math.nan, bool(loss))
+    assert out == restarts
+
+
 def test_each_source_has_its_own_attempt() -> None:
     a = Attempts()
     for step in (0, 100, 200):

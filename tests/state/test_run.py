@@ -399,3 +399,17 @@ def test_an_event_that_names_no_step_is_the_runs_at_the_step_it_had_reached(one_
     tracker.apply_many(parser.flush(), T0)
     raised = [e for e in tracker.events if e.event == Event.TRACEBACK]
     assert [e.step for e in raised] == [295] and raised[0].message.startswith("IndexError")
+
+
+def test_a_stalled_run_has_no_eta() -> None:
+    """A new user's review: `--json` said `"state": "stalled"` with the same `eta_s` for minutes of a hang,
+    where line mode said `ETA ?`: the estimate assumes the run steps again at its pace. It comes back with
+    the next step."""
+    tracker = RunTracker("train", "logs/train.log")
+    for i in range(100):
+        tracker.apply(Record(Kind.STEP, i, total_steps=1000, metrics={"loss": 2.0}), T0 + i)
+    assert tracker.snapshot(T0 + 100).progress.eta_s is not None
+    hung = tracker.snapshot(T0 + 99 + 600)
+    assert hung.state == RunState.STALLED and hung.progress.eta_s is None
+    tracker.apply(Record(Kind.STEP, 100, total_steps=1000, metrics={"loss": 2.0}), T0 + 700)
+    assert tracker.snapshot(T0 + 700).progress.eta_s is not None
