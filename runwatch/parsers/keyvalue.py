@@ -123,7 +123,10 @@ _STEP_KEYS = frozenset({
     "step", "iter", "iteration", "global_step", "it", "steps", "iters", "train_step", "training_step",
     "global_iter", "global_iteration",
 })
-_STEP_TIME_KEYS = frozenset({"dt", "time", "step_time", "iter_time", "batch_time", "time_per_step", "iteration_time"})
+_STEP_TIME_KEYS = frozenset({
+    "dt", "time", "step_time", "iter_time", "batch_time", "time_per_step", "iteration_time",
+    "step_avg",  # modded-nanogpt's `step_avg:179.31ms`: the mean step time so far (its first steps `nanms`)
+})
 _ELAPSED_KEYS = frozenset({"elapsed", "elapsed_time", "time_elapsed"})
 _ETA_KEYS = frozenset({"eta", "remaining", "time_remaining", "remaining_time", "time_left", "eta_time"})
 _TIME_WORDS = frozenset({"time", "elapsed", "duration", "runtime"})
@@ -309,10 +312,11 @@ def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
 
 
 def _kind(metrics: dict[str, float]) -> Kind:
-    """EVAL when every metric but the epoch and a time is an evaluation one, else STEP."""
+    """EVAL when every metric but the epoch and a time (a step time, the clock: modded-nanogpt's
+    `step:125/5100 val_loss:5.4789 train_time:19493ms step_avg:169.51ms`) is an evaluation one, else STEP."""
     evals = False
     for name in metrics:
-        if name != "epoch" and name != "step_time":
+        if name != "epoch" and name != "step_time" and name != "elapsed" and not name.endswith("_time"):
             if not is_eval_metric(name):
                 return Kind.STEP
             evals = True
@@ -476,7 +480,9 @@ class KeyValueParser(FormatParser):
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
             "loss" in k for k in metrics if lead is not None or is_eval_metric(k))  # `test loss 5.02`, after `Test`
         if step is None and (pairs < 2 or not measured or not PLAN_KEYS.isdisjoint(metrics)):
-            if not (pairs == 1 and ("val_loss" in metrics or "test_loss" in metrics)):  # `validation loss: 3.03`
+            if not (pairs == 1 and ("val_loss" in metrics or "test_loss" in metrics) and not text[:1].isspace()):
+                # `validation loss: 3.03`; indented, a line of code (`        val_loss = 0.0` of the script a
+                # modded-nanogpt log begins with, read as an evaluation at 0: a new user's review)
                 return None  # a header's settings (`lr=0.0003 batch_size=32 max_steps=400`): config, no record
         if 0 < before == pairs - 1 and not measured:
             return None  # a count said last, after no measure of training: of something else (`Sampling slow: 46.0s, steps=158`)

@@ -22,6 +22,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "torchtitan": ("runwatch.parsers.torchtitan", "TorchtitanParser"),
     "hf-trainer": ("runwatch.parsers.hf_trainer", "HFTrainerParser"),
     "composer": ("runwatch.parsers.composer", "ComposerParser"),
+    "olmo": ("runwatch.parsers.olmo", "OlmoParser"),
     "bracketed": ("runwatch.parsers.bracketed", "BracketedParser"),
     "keras": ("runwatch.parsers.keras", "KerasParser"),
     "tqdm": ("runwatch.parsers.progress_bar", "ProgressBarParser"),

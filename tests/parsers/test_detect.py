@@ -101,6 +101,15 @@ def _realrun_lines(name: str) -> list[str]:
     return splitter.feed(data) + splitter.feed(b"\n")
 
 
+def _found_lines(name: str) -> list[str]:
+    """A log a review found (`tests/fixtures/found`), as a followed file delivers it."""
+    import gzip
+
+    data = (Path(__file__).parents[1] / "fixtures" / "found" / name).read_bytes()
+    splitter = LineSplitter()
+    return splitter.feed(gzip.decompress(data) if name.endswith(".gz") else data) + splitter.feed(b"\n")
+
+
 def _runwatch_jsonl() -> list[str]:
     """`runwatch parse --output jsonl` of the first 200 lines of the nanochat run."""
     return [json.dumps(r.to_json()) for r in SourceParser(SPEEDRUN).feed(raw_lines(SPEEDRUN)[:200], 1, 1.0)]
@@ -192,6 +201,11 @@ CASES = [
     Case("composer-C1", ex(OTHERS, "Excerpt C1", "composer"), "composer", "[batch=1/10]:"),
     # C2: the items only (a user's markdown list): maybes, decided by totals
     Case("composer-C2-items", ex(OTHERS, "Excerpt C2", "composer"), "composer", None),
+    # ── OLMo ──────────────────────────────────────────────────────────────────────────────────
+    # a whole run's file log (tests/fixtures/found): 50 tabbed logger lines (its config, data order, the
+    # pre-train checkpoint), which kv reads as maybes, before the first step block's prefix decides
+    Case("olmo-file-log", _found_lines("olmo_1b_reproduce.log.gz")[:400], "olmo", "[step=1/2500,epoch=0]"),
+    Case("olmo-console", _found_lines("olmo_rich_console_excerpt.log"), "olmo", "[step=1/739328]"),
     # ── JSON lines ────────────────────────────────────────────────────────────────────────────
     # runwatch's own `parse --output jsonl` of the nanochat run (real values), read back; its first record
     # is the step-0 validation, which only jsonl signs

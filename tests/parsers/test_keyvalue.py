@@ -7,6 +7,7 @@ must leave alone. kv must never outscore a specific format: its score is at most
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from pathlib import Path
@@ -491,7 +492,8 @@ def test_a_grpo_loops_console_reads_its_step_lines_only() -> None:
 def _source_records(name: str) -> tuple[str | None, list[Record]]:
     from runwatch.parsers.source import SourceParser
 
-    text = (FOUND / name).read_text(encoding="utf-8").splitlines()
+    data = (FOUND / name).read_bytes()
+    text = (gzip.decompress(data) if name.endswith(".gz") else data).decode("utf-8").splitlines()
     sp = SourceParser(name)
     recs = [r for i in range(0, len(text), 500) for r in sp.feed(text[i:i + 500], i + 1, 0.0)] + sp.flush()
     return sp.format, recs
@@ -597,3 +599,19 @@ def test_a_loop_that_prints_one_line_an_epoch_counts_its_run_in_epochs() -> None
     sp = SourceParser("mixed", fmt="kv")
     mixed = sp.feed([stepped, epoch_line], 1, 0.0) + sp.flush()
     assert [(r.step, r.total_steps) for r in mixed if r.kind is Kind.STEP] == [(10, None), (None, None)]
+
+
+def test_modded_nanogpts_log_after_its_source_code() -> None:
+    """A new user's review: a modded-nanogpt record is the training script followed by its log; the script's
+    `        val_loss = 0.0` was an evaluation at step 0 (`runwatch report`: best val_loss 0), `step_avg:179.31ms`
+    no step time, and `step:125/5100 val_loss:5.4789 train_time:19493ms step_avg:169.51ms` a training step."""
+    fmt, recs = _source_records("modded_nanogpt_optimizers.txt.gz")
+    assert fmt == "kv"
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert len(evals) == 42 and evals[0].step == 0 and evals[0].metrics["val_loss"] == 16.0012
+    assert min(r.metrics["val_loss"] for r in evals) == 3.2858
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == list(range(1, 5101))
+    at = {r.step: r.metrics for r in steps}
+    assert at[125]["loss"] == 5.5392 and at[125]["step_time"] == pytest.approx(0.16898)
+    assert math.isnan(at[1]["step_time"])  # `step_avg:nanms` before its tenth step: as logged

@@ -30,6 +30,7 @@ from runwatch.parsers.source import FEED_BULK, REDETECT_AFTER, SourceParser
 from runwatch.watcher.snapshot import split_block
 from tests.support.corpus import CORPUS
 from tests.support.fast_path_logs import cut
+from tests.support.paths import FIXTURES
 from tests.support.readers import T, chunked, fast_rows, js, per_line
 from tests.support.realruns import REALRUNS
 
@@ -47,6 +48,7 @@ def fixture_lines() -> tuple[bytes, ...]:
         items = [e for v in found.values() for e in v] if isinstance(found, dict) else found
         data += [(e["t"] if isinstance(e, dict) else e).encode() + b"\n" for e in items]
     data += [p.read_bytes() for p in sorted((CORPUS / "raw").glob("*.log"))]
+    data += [p.read_bytes() for p in sorted((FIXTURES / "found").glob("olmo_*.log"))]  # olmo's only real lines
     lines = b"".join(x if x.endswith(b"\n") else x + b"\n" for x in data).split(b"\n")[:-1]
     return tuple(dict.fromkeys(lines))
 
