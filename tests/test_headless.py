@@ -456,3 +456,17 @@ def test_tail_of_a_key_value_log_that_crashed_reads_crashed_with_the_crash_firin
     assert snap.state == RunState.CRASHED and snap.progress.step == 60
     assert [(a.rule, a.state) for a in snap.alerts] == [("crash", AlertState.FIRING)]
     assert "RESOLVED" not in out.getvalue()
+
+
+def test_a_ctrl_c_is_printed_as_an_event() -> None:
+    """A new user's review: an HF Trainer run stopped with Ctrl-C (`KeyboardInterrupt`, a `signal` event, no
+    crash) printed nothing in line mode or `--json`; the run just went quiet."""
+    stop = Record(Kind.EVENT, step=244, event="signal", source="logs/train.log", line=3702, message="KeyboardInterrupt")
+    clock = Clock()
+    source = FakeSource([[snap(events=(stop,), events_seen=1)]], clock)
+    for as_json in (False, True):
+        out = io.StringIO()
+        HeadlessPrinter(out, io.StringIO(), interval=3600.0, as_json=as_json, clock=clock).run(
+            source, lambda: False, lambda snaps: True)
+        said = [x for x in out.getvalue().splitlines() if "signal" in x]
+        assert len(said) == 1 and "KeyboardInterrupt" in said[0], out.getvalue()
