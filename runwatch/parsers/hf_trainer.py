@@ -42,6 +42,10 @@ sets the training total, frames of another total return None. A loss dict
 that follows such a foreign frame re-elects it as the training bar (the first
 bar was something else), and so does any bar after the elected one ended before
 a loss dict came while it was drawn (a dataset's `map` bar), or a larger one.
+Another bar while the training bar goes on is an evaluation: its first frame
+a tenth of the way that states its remaining time gives an EVAL record at the training step with
+`eval_expected` (its elapsed + remaining seconds), so that the stall rule knows
+the run is evaluating and for how long (its dict comes only when it ends).
 
 Detection (score): a `str(dict)` line with single-quoted keys and the
 `TrainOutput(` repr are signatures (2). A bare bar frame is only a maybe (1):
@@ -83,6 +87,10 @@ class HFTrainerParser(FormatParser):
         self._bar_done = False
         self._confirmed = False
         """A loss dict came while the elected bar was drawn: it is the training bar (`_replaced_by`)."""
+        self._eval_total: int | None = None
+        self._eval_n = 0
+        self._eval_said = False
+        """The evaluation bar's total and newest N, and whether its expected length was said (`_evaluating`)."""
         self._step: int | None = None
         self._total: int | None = None
         self._foreign: Frame | None = None
@@ -256,7 +264,7 @@ class HFTrainerParser(FormatParser):
             self._elect(frame)
         if frame.total != self._bar_total:
             self._foreign = frame
-            return None
+            return self._evaluating(frame)
         step, total, metrics = self._progress(frame)
         return Record(Kind.STEP, step, total, None, 0.0, metrics)
 
@@ -289,6 +297,23 @@ class HFTrainerParser(FormatParser):
             if value is not None:
                 metrics[name] = value
         return frame.n, frame.total, metrics
+
+    def _evaluating(self, frame: Frame) -> Record | None:
+        """An evaluation's bar while the training bar goes on: at its first frame a tenth of the way that says
+        how long it will take, an EVAL record with that (`eval_expected`, seconds: elapsed + remaining), once
+        a bar. The
+        Trainer's eval dict comes only when it ends, and an 11-minute first evaluation read as a critical
+        stall (a new user's review); runwatch.alerts.rules.stall allows the run that long."""
+        if not self._confirmed or self._bar_done or self._waiting is not None:
+            return None
+        if frame.total != self._eval_total or frame.n < self._eval_n:  # another evaluation's bar
+            self._eval_said = False
+        self._eval_total, self._eval_n = frame.total, frame.n
+        if self._eval_said or frame.remaining is None or not frame.total or frame.n * 10 < frame.total:
+            return None  # tqdm's estimate at its first frames is a guess (3m13s of an 11-minute evaluation)
+        self._eval_said = True
+        expected = frame.remaining + (frame.elapsed or 0.0)
+        return Record(Kind.EVAL, self._step, self._total, None, 0.0, {"eval_expected": expected})
 
     def _elect(self, frame: Frame) -> None:
         self._bar_elected, self._bar_total, self._bar_done, self._confirmed = True, frame.total, False, False

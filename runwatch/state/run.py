@@ -702,6 +702,12 @@ class RunTracker:
         return now - heard < min(BARE_SETTLE_MAX_S, settle)
 
     @property
+    def eval_x(self) -> float:
+        """The step (x) of the newest evaluation record, -1.0 before one: one that begins an evaluation and
+        says no metric yet (an HF Trainer's evaluation bar drawing its first frame) counts too."""
+        return self._eval_x
+
+    @property
     def last_step_at(self) -> float | None:
         """Wall time runwatch received the newest step record (the `now` given to `apply`); None before one.
 

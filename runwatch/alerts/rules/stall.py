@@ -187,7 +187,17 @@ class Stall(Rule[StallParams]):
         logged = _logged_interval(run, pulse)
         budget = max(self.start(_pace_known(run, pulse)), p.factor * max(typical, logged), p.pause_factor * longest)
         in_phase = _in_phase(run, pulse, p.eval_metrics)
-        return (budget * p.phase_factor if in_phase else budget), in_phase
+        if not in_phase:
+            return budget, False
+        expected = tail(run, "eval_expected", 1)  # how long the evaluation under way said it takes
+        if expected is not None and expected.x[-1] >= pulse.x[-1] and np.isfinite(expected.v[-1]):
+            return max(budget * p.phase_factor, budget + EVAL_SLACK * float(expected.v[-1])), True
+        return budget * p.phase_factor, True
+
+
+EVAL_SLACK = 1.5
+"""× the length an evaluation under way said it takes (its bar's elapsed + remaining: `eval_expected`), added to
+the budget while it runs: a bar's estimate at its start is rough, and an evaluation that hangs still shows."""
 
 
 def distinct_durations(a: float, b: float) -> tuple[str, str]:
@@ -238,8 +248,12 @@ def _logged_interval(run: RunTracker, pulse: Tail) -> float:
 
 
 def _in_phase(run: RunTracker, pulse: Tail, eval_metrics: tuple[str, ...]) -> bool:
-    """Whether the newest eval or checkpoint record is at or past the newest training step."""
+    """Whether the newest eval or checkpoint record is at or past the newest training step: an evaluation's
+    metrics, or an evaluation that began and has none yet (the HF Trainer's evaluation bar: its dict comes
+    when it ends, and a first 11-minute evaluation read as a critical stall)."""
     x = pulse.x[-1]
+    if run.eval_x >= x:
+        return True
     for name in eval_metrics:
         found = tail(run, name, 1)
         if found is not None and found.x[-1] >= x:
