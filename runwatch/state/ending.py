@@ -57,12 +57,13 @@ class Ending:
         """`crashed` by tracebacks alone, no specific fatal event or failing exit code (`BARE_SETTLE_S`)."""
         self._at: float | None = None  # when the fatal, finish or exit record that set them was received
         self._by = ""  # and the source it came from
+        self._step: int | None = None  # and the step it stated
 
     def event(self, rec: Record, now: float) -> None:
         """An event record received at `now`."""
         event = rec.event
         if event in ENDS:
-            self._at, self._by = now, rec.source
+            self._at, self._by, self._step = now, rec.source, rec.step
         if rec.kind == Kind.CHECKPOINT or event == Event.CHECKPOINT_SAVED:
             return
         if event in FATAL_EVENTS:
@@ -84,10 +85,17 @@ class Ending:
         one-shot read of the run's sources found)."""
         self.exited = True
 
-    def resume(self, now: float, source: str) -> None:
+    def resume(self, now: float, source: str, top: float | None = None) -> None:
         """A step record: the run goes on, unless another source delivered it on the heels of the run's
         end (see `RESUME_AFTER_S`). A step in the source that reported the end clears it at once: a
-        traceback caught and printed, an OOM survived with a smaller batch, a second phase."""
+        traceback caught and printed, an OOM survived with a smaller batch, a second phase. Not one that
+        goes no further than the step a finish stated (`top`: the records' highest step, when known): the
+        last frame redrawn after it (Lightning draws `2015/2015` and `Trainer.fit stopped: max_epochs=1
+        reached.` on one line, then tqdm's closing redraw of that frame), which read the run `running` to
+        `tail` and `ended` to `check` (a new user's review)."""
+        if (self.finished and not self.crashed and top is not None and self._step is not None
+                and source == self._by and top <= self._step):
+            return  # a crash stays resumable so: a relaunch after it goes back to a checkpoint's step
         if self._at is None or source == self._by or now - self._at >= RESUME_AFTER_S:
             self.crashed = self.finished = self.exited = self.bare = False
             self._at = None

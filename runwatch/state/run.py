@@ -232,7 +232,7 @@ class RunTracker:
             self.apply(others[i], now)
             q = at[i + 1] if i + 1 < len(others) else count
             if moves[p:q].any():
-                self._end.resume(now, chunk.source)
+                self._end.resume(now, chunk.source, float(steps[p:q][moves[p:q]].max()))
         if since < count:
             self._last_x = float(steps[-1])
 
@@ -612,7 +612,7 @@ class RunTracker:
         Trainer's `49/120` under its OOM) neither resumes a crashed run nor moves it on. `measured`: their
         pace is measured already (rows each at its own time)."""
         if last is None or not uniform or self._step_of.get(rank) != last:
-            self._end.resume(now, source)
+            self._end.resume(now, source, top if last is not None else None)
             self._last_step_at, self._quiet = now, False  # a redraw of a step is no progress (see `_step_of`)
         if last is not None:
             self._step_of[rank] = last

@@ -413,3 +413,25 @@ def test_a_stalled_run_has_no_eta() -> None:
     assert hung.state == RunState.STALLED and hung.progress.eta_s is None
     tracker.apply(Record(Kind.STEP, 100, total_steps=1000, metrics={"loss": 2.0}), T0 + 700)
     assert tracker.snapshot(T0 + 700).progress.eta_s is not None
+
+
+def test_the_bars_closing_redraw_after_a_finish_does_not_start_the_run_again(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: Lightning drew its bar's last frame and `Trainer.fit stopped: max_epochs=1 reached.`
+    on one line, then tqdm redrew that frame on closing; the redraw's step (the frame's, read once the stopped
+    line was not) cleared the finish: `tail` said `running` for minutes and `check` `ended`. Live (a record at a
+    time) and one-shot now both say finished."""
+    from runwatch.cli import main
+    from runwatch.parsers.source import SourceParser
+    from tests.support.paths import FIXTURES
+
+    log = FIXTURES / "found" / "automm_lightning_nan.log"
+    assert main(["check", str(log)]) == 2  # its NaN loss
+    assert "step 2014  finished" in capsys.readouterr().out
+    sp = SourceParser(str(log))
+    tracker = RunTracker("automm", str(log))
+    lines = log.read_text(encoding="utf-8").replace("\r", "\n").split("\n")
+    for i, line in enumerate(lines):
+        for rec in sp.feed([line], i + 1, T0 + i):
+            tracker.apply(rec, T0 + i)
+    assert tracker.state(T0 + len(lines) + 600) == RunState.FINISHED
