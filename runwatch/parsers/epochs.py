@@ -155,7 +155,7 @@ class EpochSteps:
         if epoch is not None and epoch == epoch:
             if r.first != r.first:
                 r.first = epoch
-            if step < r.step and epoch > r.epoch:
+            if step <= r.step and epoch > r.epoch:
                 r.start(step, epoch, stated)
                 self.offset = True
             r.step, r.epoch, r.total = step, epoch, stated
@@ -250,7 +250,7 @@ class EpochSteps:
             prev_s = np.concatenate(([r.step], s[:-1].astype(np.float64)))
             prev_e = np.concatenate(([r.epoch], e[:-1]))
             prev_t = np.concatenate(([r.total], t[:-1]))
-            starts = np.flatnonzero((s < prev_s) & (e > prev_e))  # NaN before the first: no start
+            starts = np.flatnonzero((s <= prev_s) & (e > prev_e))  # NaN before the first: no start
             if starts.size:
                 offs, pers = [], []
                 for i in starts.tolist():  # one per epoch begun in the chunk: few

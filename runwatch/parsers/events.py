@@ -74,7 +74,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("W", ("Watchdog caught", "Writing checkpoint")),
     ("D", ("DataLoader worker", "DistBackendError")),
     ("x", ("exitcode", "Unexpected bus error")),
-    ("S", ("Segmentation fault", "Saved model", "Saving model checkpoint")),
+    ("S", ("Segmentation fault", "Saved model", "Saving model checkpoint", "Saving checkpoint at")),
     ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step")),  # `C`, not `L`: TFLOP/s on
     ("v", ("saving ", "saved checkpoint")),                                          # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
@@ -149,6 +149,7 @@ _CHECKPOINT = re.compile(
     r"|Writing checkpoint at step (?P<st>\d+)"                            # llm.c
     r"|Checkpoint global_step(?P<ds>\d+) is ready now"                    # DeepSpeed
     r"|Finished saving the checkpoint"                                    # torchtitan
+    r"|Saving checkpoint at (?:(?P<mm>\d+) iterations|\d+ epochs)"         # mmengine (an epoch's step: the run's)
 )
 _PATH_STEP = re.compile(r"(?:checkpoint-|model_|global_step|iter_|step[-_]?)(\d+)")
 _DS_OVERFLOW = re.compile(
@@ -300,7 +301,7 @@ def _retry(line: str, start: int) -> _Hit:
 
 
 def _checkpoint(m: re.Match[str]) -> _Hit:
-    number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"]
+    number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"]
     if number is None and (path := m["path"] or m["hf"]):
         found = _PATH_STEP.findall(path)
         number = found[-1] if found else None

@@ -195,6 +195,7 @@ _TAILS = {
     **dict.fromkeys(_stems(), _VALUE_AFTER),
     "it": r"(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])",
     **dict.fromkeys(("tok/s", "toks/s", "tokens/s", "samples/s"), ""),  # `12.5k tokens/s`: a rate unit's word
+    **dict.fromkeys(("epoch(", "iter("), r"(?:val|test)\) {0,8}\["),  # mmengine's evaluation results (`_MMENGINE`)
 }
 READS = Reads(lowered=re.compile(_by_first_letter(sorted(_TAILS), _TAILS)))
 _mentions_known_key = READS.admits
@@ -257,8 +258,9 @@ def _clause_key(head: str, key: str) -> str | None:
     return f"{word}_{key}"
 
 
-_LOGGING_STAMP = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))? ")
-"""Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`) at the
+_LOGGING_STAMP = re.compile(r"(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))? ")
+"""Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`; mmengine's
+`2023/06/15 11:30:50 - mmengine - INFO - …`) at the
 line's start: the record's time, local as printed (a stamp elsewhere in the line is a value's, or noise)."""
 
 
@@ -270,7 +272,7 @@ def _stamped(text: str) -> float:
     if m is None:
         return 0.0
     try:
-        return local_time(m.group(1), m.group(2) or "")
+        return local_time(m.group(1), m.group(3) or "")
     except ValueError:
         return 0.0
 
@@ -309,6 +311,44 @@ def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
             name = metric_name(prefix + name)
         out.setdefault(name, value)
     return out
+
+
+_MMENGINE = re.compile(
+    r"\b(Epoch|Iter)\((train|val|test)\) {0,8}\[ {0,8}(\d{1,15})(?: {0,8}/ {0,8}(\d{1,15}))? {0,8}\]"
+    r"(?:\[ {0,8}(\d{1,15}) {0,8}/ {0,8}(\d{1,15}) {0,8}\])?"
+)
+"""OpenMMLab's mmengine logger (MMDetection, MMSegmentation, MMPose, MMPretrain 3.x): `Iter(train) [ 100/8000]`
+(an iteration of the run's), `Epoch(train)   [1][ 1/43]` (an epoch and the iteration in it), and the same for
+`val` and `test`, before the line's `key: value` pairs."""
+_MM_PROGRESS = frozenset({"eta", "step_time", "data_time", "memory", "memory_gib", "elapsed"})
+"""What an mmengine line says of its own progress, not of the model: an evaluation's batch lines hold only these."""
+
+
+def _mmengine(mm: re.Match[str], metrics: dict[str, float], t: float) -> Record | None:
+    """An mmengine line's record. Training: step and total from its counter (an epoch's iteration for
+    `Epoch(train) [e][n/N]`, which runwatch.parsers.epochs makes global, the epoch kept as `epoch`).
+    Evaluation: its batch lines (`Epoch(val) [5][ 1/22]  eta: … time: …`) give nothing, its last (`[22/22]`)
+    the results, as evaluation metrics (`coco/bbox_mAP` → `val_coco_bbox_m_ap`, `aAcc` → `val_a_acc`).
+    Read without it the counter was no step at all: a run stopped at 2600 of 8000 read `no steps`, OK (a
+    new user's review)."""
+    epoch: float | None = None
+    if mm[1] == "Epoch":
+        epoch, n, of = float(mm[3]), mm[5], mm[6]
+    else:
+        n, of = mm[3], mm[4]
+    if mm[2] != "train":
+        measured = {k: v for k, v in metrics.items() if k not in _MM_PROGRESS}
+        if n is None or of is None or int(n) < int(of) or not measured:
+            return None  # an evaluation's progress
+        out = _evaluated(measured, mm[2])
+        if epoch is not None:
+            out["epoch"] = epoch
+        return Record(Kind.EVAL, metrics=out, t=t)
+    if epoch is not None:
+        metrics = {"epoch": epoch, **metrics}
+    step = int(n) if n is not None else None
+    total = int(of) if of is not None and step is not None and 0 <= step <= int(of) else None
+    return Record(Kind.STEP, step=step, total_steps=total, metrics=metrics, t=t)
 
 
 def _kind(metrics: dict[str, float]) -> Kind:
@@ -476,6 +516,8 @@ class KeyValueParser(FormatParser):
             metrics["loss"] = metrics.pop("total_loss")  # detectron2's `iter: 19 … total_loss: 6.146`: what it trains on
         if "data_time" in metrics and "time" in metrics and "step_time" not in metrics:
             metrics["step_time"] = metrics.pop("time")  # detectron2, mmcv: `time: 0.9788  data_time: 0.2993`, s an iteration
+        if ")" in text and (mm := _MMENGINE.search(text)) is not None:
+            return _mmengine(mm, metrics, _stamped(text))
         lead = _EVAL_LEAD.match(text)
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
             "loss" in k for k in metrics if lead is not None or is_eval_metric(k))  # `test loss 5.02`, after `Test`

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -615,3 +616,31 @@ def test_modded_nanogpts_log_after_its_source_code() -> None:
     at = {r.step: r.metrics for r in steps}
     assert at[125]["loss"] == 5.5392 and at[125]["step_time"] == pytest.approx(0.16898)
     assert math.isnan(at[1]["step_time"])  # `step_avg:nanms` before its tenth step: as logged
+
+
+def test_mmengine_logs_read_their_iterations_epochs_and_evaluations() -> None:
+    """A new user's review: OpenMMLab's mmengine logs (`Iter(train) [ 100/8000]`, `Epoch(train)   [1][ 1/43]`)
+    read `no steps`: a run stopped at 2600 of 8000 was OK, no progress, no ETA, no evaluation, no checkpoint."""
+    fmt, recs = _source_records("mmseg_dubai_iter.log")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == list(range(100, 2601, 100)) and {r.total_steps for r in steps} == {8000}
+    first = steps[0]
+    assert first.metrics["loss"] == 0.1291 and first.metrics["step_time"] == 0.4297 and first.metrics["eta"] == 3570
+    assert first.t == datetime.strptime("2023/06/15 11:30:50", "%Y/%m/%d %H:%M:%S").timestamp()
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert evals[0].metrics == {"val_a_acc": 60.67, "val_m_io_u": 20.68, "val_m_acc": 28.74}
+    # epochs of 109 iterations logged at their 100th: each epoch's count made global
+    fmt, recs = _source_records("mmpretrain_resnet50_fruits.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == [100 + 109 * e for e in range(10)]
+    assert [r.metrics["epoch"] for r in steps] == [float(e) for e in range(1, 11)]
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert evals[0].metrics == {"val_accuracy_top1": 71.3303, "val_accuracy_top5": 93.3486, "epoch": 2.0}
+    # an evaluation's batch lines (`Epoch(val)   [5][ 1/22]    eta: … time: …`) are no record; its last is
+    fmt, recs = _source_records("mmdet_rtmdet_triangle.log.gz")
+    assert len([r for r in recs if r.kind is Kind.STEP]) == 8600
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert len(evals) == 57 and evals[-1].metrics["val_coco_bbox_m_ap"] == 0.845  # its 57 `[22/22]  coco/bbox_mAP:` lines
+    saved = [r for r in recs if r.event == "checkpoint_saved"]
+    assert len(saved) == 20 and saved[0].message is not None and "Saving checkpoint at 10 epochs" in saved[0].message

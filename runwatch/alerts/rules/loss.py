@@ -109,7 +109,8 @@ class LossDivergence(Rule[LossDivergenceParams]):
         if found is None:
             return []
         span = max(1, p.span)
-        smooth = _block_means(found.v[baseline_slice(found, p.warmup):], span)
+        skip = max(baseline_slice(found, p.warmup), _ramped(run, found.x))
+        smooth = _block_means(found.v[skip:], span)
         need = max(1, -(-p.sustain // span))
         if len(smooth) < need + 2 or not np.isfinite(smooth).any():
             return []
@@ -125,7 +126,7 @@ class LossDivergence(Rule[LossDivergenceParams]):
         level = float(smooth[-1])
         below = np.flatnonzero(~(smooth > threshold))
         first_block = int(below[-1]) + 1 if below.size else 0  # where the climb above the threshold began
-        v = found.v[baseline_slice(found, p.warmup):]
+        v = found.v[skip:]
         start = len(found.v) - len(v) + (len(v) - len(smooth) * span) + first_block * span
         over = np.flatnonzero(found.v[start:start + span] > threshold)  # its first point above, in that block
         since = step_at(found.x, start + (int(over[0]) if over.size else 0))
@@ -135,6 +136,28 @@ class LossDivergence(Rule[LossDivergenceParams]):
                  f"(step {step_at(found.x)})",
             rank=found.rank, metric=p.metric, value=level, threshold=threshold, step=since,
             history=history(found.v))]
+
+
+RAMP_FROM = 0.01
+"""A learning rate that starts below this fraction of where it climbs to is warming up from nothing."""
+
+
+def _ramped(run: RunTracker, x: np.ndarray) -> int:
+    """The index of the first of the loss's points `x` at or past the top of a learning-rate warm-up from
+    nearly nothing (0 when the run logs no such ramp). A loss held while the rate climbed from ~0 is no level
+    the run can be held to: MMDetection's RTMDet starts at 0.04 with `lr: 4.0000e-08` and climbs to 1.15 as
+    its rate does over 1000 iterations, then falls to 0.37 (its mAP 0.05 → 0.85), and read as diverging from
+    0.15 (a new user's review). A rate that jumps from where it was (the usual cause of a divergence) is no
+    ramp from nothing, and a ramp's top is where it stops climbing, not the highest rate later."""
+    lr = tail(run, "lr", len(x))
+    if lr is None or len(lr.v) < 3 or not np.isfinite(lr.v).all() or lr.x[0] > x[0]:
+        return 0
+    v = lr.v
+    stops = np.flatnonzero(np.diff(v) <= 0)
+    top = int(stops[0]) if stops.size else len(v) - 1
+    if top == 0 or not v[0] < RAMP_FROM * v[top]:
+        return 0
+    return int(np.searchsorted(x, lr.x[top]))
 
 
 @dataclass(frozen=True)

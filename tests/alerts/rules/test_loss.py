@@ -9,7 +9,7 @@ import pytest
 
 from runwatch.alerts.rules.loss import LossDivergence, LossSpike, Overfit
 from runwatch.alerts.rules.robust import LOOKBACK
-from runwatch.model import Record
+from runwatch.model import Kind, Record
 from runwatch.state.run import RunTracker
 from tests.support.rule_replay import T0, evaluation, feed, losses, replay, step
 
@@ -213,3 +213,31 @@ def test_check_puts_a_divergence_where_the_climb_began_however_seldom_it_judges(
         main(["check", str(FIXTURES / "realruns/tutorial-diverge/run/train.log"), "--json"])
     [div] = [a for a in json.loads(out.getvalue())["alerts"] if a["rule"] == "loss_divergence"]
     assert div["first_step"] == 260 and div["summary"].startswith("loss diverging since step 260")
+
+
+def test_a_loss_held_while_the_learning_rate_warmed_up_from_nothing_is_no_level_to_diverge_from() -> None:
+    """A new user's review: MMDetection's RTMDet starts at loss 0.04 with `lr: 4.0000e-08`, climbs to ~1.15 as
+    the rate warms up over 1000 iterations, then falls to 0.37 while its mAP goes 0.05 → 0.85; `check` said
+    critical `loss_divergence` from a held level of 0.15. A rate that jumps from where it was still counts."""
+    import gzip
+    import re
+
+    from tests.support.paths import FIXTURES
+
+    text = gzip.decompress((FIXTURES / "found" / "mmdet_rtmdet_triangle.log.gz").read_bytes())
+    lines = [x for x in text.decode().splitlines() if "Epoch(train)" in x][:800]  # its climb
+    def number(line: str, key: str) -> float:
+        m = re.search(rf"  {key}: ([-.\de]+)", line)
+        assert m is not None
+        return float(m[1])
+
+    tracker = RunTracker("rtmdet", "logs/train.log")
+    for i, line in enumerate(lines):
+        tracker.apply(Record(Kind.STEP, i + 1, metrics={"loss": number(line, "loss"), "lr": number(line, "lr")}),
+                      T0 + i)
+    rule = LossDivergence()
+    assert rule.check(tracker, T0 + len(lines)) == []
+    jumped = RunTracker("rtmdet", "logs/train.log")  # the same losses under a rate that never ramped from ~0
+    for i, line in enumerate(lines):
+        jumped.apply(Record(Kind.STEP, i + 1, metrics={"loss": number(line, "loss"), "lr": 0.004}), T0 + i)
+    assert [f.rule for f in rule.check(jumped, T0 + len(lines))] == ["loss_divergence"]
