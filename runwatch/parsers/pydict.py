@@ -71,7 +71,7 @@ def _snake(name: str) -> str:
 
 
 _ALIASES: dict[str, tuple[str, ...]] = {  # keys as snake() spells them: `tok/s` → `tok_s`, `grad-norm` → `grad_norm`
-    "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step"),
+    "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step", "batch_loss"),
     "val_loss": ("eval_loss", "valid_loss", "validation_loss", "val_loss_epoch", "eval_loss_epoch"),
     "grad_norm": ("gradient_norm", "grad_norm_total", "gnorm", "gradnorm"),
     "lr": ("learning_rate",),

@@ -644,3 +644,13 @@ def test_mmengine_logs_read_their_iterations_epochs_and_evaluations() -> None:
     assert len(evals) == 57 and evals[-1].metrics["val_coco_bbox_m_ap"] == 0.845  # its 57 `[22/22]  coco/bbox_mAP:` lines
     saved = [r for r in recs if r.event == "checkpoint_saved"]
     assert len(saved) == 20 and saved[0].message is not None and "Saving checkpoint at 10 epochs" in saved[0].message
+
+
+def test_a_batch_loss_is_the_loss() -> None:
+    """A new user's review: `2025-03-02 05:16:20,962 - INFO - Epoch 1 - Batch loss: 12.1336`, 7,800 of them,
+    read as nothing at all (`batch_loss` no measure of training: no record without a step key)."""
+    fmt, recs = _source_records("t5_finetune_logging_head.log")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert len(steps) == 792 and steps[0].metrics == {"epoch": 1.0, "loss": 12.1336}  # its 792 `Batch loss` lines
+    assert steps[-1].metrics["epoch"] == 2.0 and steps[0].t > 0
