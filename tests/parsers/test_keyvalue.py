@@ -653,4 +653,4 @@ def test_a_batch_loss_is_the_loss() -> None:
     assert fmt == "kv"
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert len(steps) == 792 and steps[0].metrics == {"epoch": 1.0, "loss": 12.1336}  # its 792 `Batch loss` lines
-    assert steps[-1].metrics["epoch"] == 2.0 and steps[0].t > 0
+    assert steps[-1].metrics["epoch"] == 3.0 and steps[0].t > 0
