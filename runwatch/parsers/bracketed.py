@@ -25,12 +25,15 @@ from typing import Any, ClassVar
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.epochs import run_total, within
-from runwatch.parsers.fields import named_values
+from runwatch.parsers.fields import logging_time, named_values
 from runwatch.parsers.learned import Counted, Counters
 from runwatch.parsers.pydict import EVAL_WORDS, is_eval_metric
 from runwatch.parsers.reads import Reads
 
-_EPOCH_BRACKET = r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\]"
+_LOGGED = r"\s{0,20}(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?: -)? (?:DEBUG|INFO|WARNING):?(?: -)? )?"
+"""Python `logging`'s time and level before the line (`2025-07-07 13:55:26.649 INFO: `, `… - INFO - `): the
+line's time (`logging_time`)."""
+_EPOCH_BRACKET = _LOGGED + r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\]"
 _STEP_WORD = r"[,|\s]{0,8}(?:Step|Batch|Iter|Iteration)"
 _HEAD = re.compile(
     _EPOCH_BRACKET + _STEP_WORD
@@ -68,7 +71,7 @@ class BracketedParser(GuardedParser):
     learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"Epoch", b"epoch", b"EPOCH")
     learn_counters: ClassVar[Counters | None] = COUNTERS
     reads: ClassVar[Reads | None] = Reads(lowered=re.compile("epoch"))
-    """Every line it reads starts with `COUNTERS`' head, `Epoch [e/E]` in any case."""
+    """Every line it reads starts with `COUNTERS`' head, `Epoch [e/E]` in any case (after a logging prefix)."""
 
     def _parse(self, line: str) -> Record | None:
         found = COUNTERS.of(line)
@@ -80,7 +83,7 @@ class BracketedParser(GuardedParser):
             return None
         metrics.update(derived)
         kind = Kind.STEP if "loss" in metrics or not all(map(is_eval_metric, metrics)) else Kind.EVAL
-        return Record(kind=kind, step=step, total_steps=total, metrics=metrics)
+        return Record(kind=kind, step=step, total_steps=total, metrics=metrics, t=logging_time(line.lstrip()))
 
 
 def _epoch_only(line: str) -> Record | None:
@@ -98,7 +101,8 @@ def _epoch_only(line: str) -> Record | None:
         return None
     evaluates = all(is_eval_metric(k) or not _EVAL_WORDS.isdisjoint(k.split("_")) for k in metrics)
     metrics["epoch"] = float(e)
-    return Record(kind=Kind.EVAL if evaluates else Kind.STEP, step=e, total_steps=epochs or None, metrics=metrics)
+    return Record(kind=Kind.EVAL if evaluates else Kind.STEP, step=e, total_steps=epochs or None, metrics=metrics,
+                  t=logging_time(line.lstrip()))
 
 
 def _fields(rest: str) -> dict[str, float]:

@@ -65,7 +65,7 @@ import re
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
-from runwatch.parsers.fields import local_time
+from runwatch.parsers.fields import logging_time
 from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, SECONDS, SI
 from runwatch.parsers.pydict import CANONICAL, EVAL_WORDS, is_eval_metric, metric_name, snake
 from runwatch.parsers.reads import Reads
@@ -256,25 +256,6 @@ def _clause_key(head: str, key: str) -> str | None:
             or not _WORD.fullmatch(word) or word.lower() in _FUNCTION_WORDS:
         return None  # the key ends a longer phrase
     return f"{word}_{key}"
-
-
-_LOGGING_STAMP = re.compile(r"(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))? ")
-"""Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`; mmengine's
-`2023/06/15 11:30:50 - mmengine - INFO - …`) at the
-line's start: the record's time, local as printed (a stamp elsewhere in the line is a value's, or noise)."""
-
-
-def _stamped(text: str) -> float:
-    """Unix seconds of the line's leading logging stamp, 0.0 without one (or one that is no real time)."""
-    if not text[:1].isdigit():
-        return 0.0
-    m = _LOGGING_STAMP.match(text)
-    if m is None:
-        return 0.0
-    try:
-        return local_time(m.group(1), m.group(3) or "")
-    except ValueError:
-        return 0.0
 
 
 _EVAL_LEAD = re.compile(
@@ -517,7 +498,7 @@ class KeyValueParser(FormatParser):
         if "data_time" in metrics and "time" in metrics and "step_time" not in metrics:
             metrics["step_time"] = metrics.pop("time")  # detectron2, mmcv: `time: 0.9788  data_time: 0.2993`, s an iteration
         if ")" in text and (mm := _MMENGINE.search(text)) is not None:
-            return _mmengine(mm, metrics, _stamped(text))
+            return _mmengine(mm, metrics, logging_time(text))
         lead = _EVAL_LEAD.match(text)
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
             "loss" in k for k in metrics if lead is not None or is_eval_metric(k))  # `test loss 5.02`, after `Test`
@@ -533,7 +514,7 @@ class KeyValueParser(FormatParser):
         kind = _kind(metrics)
         if kind is Kind.EVAL and "step_time" in metrics:  # `| end of epoch 1 | time: 35.58s | valid loss …`
             metrics["eval_time"] = metrics.pop("step_time")
-        return Record(kind, step=step, total_steps=total, metrics=metrics, t=_stamped(text))
+        return Record(kind, step=step, total_steps=total, metrics=metrics, t=logging_time(text))
 
     def score(self, line: str) -> int:
         return 1 if self.parse(line) is not None else 0

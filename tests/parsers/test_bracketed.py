@@ -66,3 +66,21 @@ def test_a_loop_that_logs_once_an_epoch_counts_its_epochs_as_steps() -> None:
     assert evals[0].metrics == {"val_loss": 0.0714, "validation_l1": 1.7551, "smoothed_validation_loss": 0.0714,
                                 "epoch": 1.0}
     assert detect(text) == "bracketed"
+
+
+def test_an_epoch_line_after_a_logging_prefix_is_read_with_its_time() -> None:
+    """A new user's review: cgcnn2's `2025-07-07 13:55:26.649 INFO: Epoch [001/300] - Train Loss: 145.13359,
+    Valid Loss: 70.66399, LR: [0.001]` read with no step (the epoch bracket must start the line) and at the
+    time it was read: 300 epochs, `no steps`."""
+    from datetime import datetime
+
+    from runwatch.parsers.source import SourceParser
+
+    text = (Path(__file__).parents[1] / "fixtures" / "found" / "cgcnn2_regression_300ep.log").read_text().splitlines()
+    sp = SourceParser("cgcnn2.log")
+    recs = [r for i in range(0, len(text), 100) for r in sp.feed(text[i:i + 100], i + 1, 0.0)] + sp.flush()
+    assert sp.format == "bracketed"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [(r.step, r.total_steps) for r in steps] == [(e, 300) for e in range(1, 301)]
+    assert steps[0].metrics == {"loss": 145.13359, "val_loss": 70.66399, "epoch": 1.0}
+    assert steps[0].t == datetime.strptime("2025-07-07 13:55:26.649", "%Y-%m-%d %H:%M:%S.%f").timestamp()
