@@ -48,6 +48,7 @@ from pathlib import Path
 
 from runwatch.errors import PathError
 from runwatch.watcher.discover import LOG_SUFFIXES, find_logs, find_sources, rank_from_path
+from runwatch.watcher.fileid import is_table
 
 STDIN = "-"
 WANDB_FORMAT = "wandb"
@@ -255,7 +256,7 @@ class _Planner:
             return
         if not self.live:
             _readable(m)
-        if m.endswith(LOG_SUFFIXES) and os.path.isfile(m):
+        if m.endswith(LOG_SUFFIXES) and os.path.isfile(m) and not is_table(m):
             self._log(m)  # the common case: no need to load the structured-source modules
             return
         from runwatch.watcher.metric_files import classify_path

@@ -105,3 +105,35 @@ def last_written(path: str | os.PathLike[str], depth: int = 2) -> float | None:
         except OSError:
             pass
     return newest
+
+
+STEP_COLUMNS = ("step", "epoch", "global_step")
+
+
+def delimiter(header: str) -> str:
+    """The cell delimiter of a metrics table by its header line: a tab where it holds tabs and no comma (a
+    `step\tloss` file), else a comma."""
+    return "\t" if "\t" in header and "," not in header else ","
+
+
+def is_table(path: str | os.PathLike[str]) -> bool:
+    """Whether a file of another name (`logs/train.log`) is a metrics table: a header of two or more names
+    with a step column, tab- or comma-separated, and a first row of numbers only. A review found a `step\tloss`
+    table read as a text log, `nothing understood`."""
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+            head, row = f.readline(4096), f.readline(4096)
+    except OSError:
+        return False
+    sep = delimiter(head)
+    names = [h.strip() for h in head.rstrip("\r\n").split(sep)]
+    cells = row.rstrip("\r\n").split(sep)
+    if len(names) < 2 or len(cells) != len(names) or not any(n.lower() in STEP_COLUMNS for n in names):
+        return False
+    if not all(n and n.replace("_", "").replace("/", "").replace("-", "").isalnum() for n in names):
+        return False
+    try:
+        [float(c) for c in cells if c.strip()]
+    except ValueError:
+        return False
+    return any(c.strip() for c in cells)

@@ -46,6 +46,7 @@ from typing import Any
 
 from runwatch.watcher.checkpoint_layout import SKIP_DIRS, UNIT_DIR, has_checkpoints
 from runwatch.watcher.checkpoints import CheckpointWatcher
+from runwatch.watcher.fileid import STEP_COLUMNS, delimiter, is_table
 from runwatch.watcher.hublink import file_targets
 from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.polling import PollingThread
@@ -100,10 +101,12 @@ def classify_path(path: str | Path) -> str | None:
         return known
     if not p.exists():
         return "checkpoint_dir" if UNIT_DIR.match(name) else None
-    if name.endswith(".csv") and _csv_has_step(p):
+    if name.endswith((".csv", ".tsv")) and _csv_has_step(p):
         return "metrics_csv"
     if name.endswith(".json"):
         return _json_kind(p, arrays="metric" in name.lower())
+    if p.is_file() and is_table(p):
+        return "metrics_csv"
     return None
 
 
@@ -151,10 +154,11 @@ def _metric_files(root: Path, depth: int) -> Iterator[tuple[Path, str]]:
 def _csv_has_step(path: Path) -> bool:
     try:
         with open(path, encoding="utf-8", errors="replace", newline="") as f:
-            header = next(csv.reader([f.readline(65_536)]), [])
+            line = f.readline(65_536)
     except OSError:
         return False
-    return any(h.strip().lower() in ("step", "epoch", "global_step") for h in header)
+    header = next(csv.reader([line], delimiter=delimiter(line)), [])
+    return any(h.strip().lower() in STEP_COLUMNS for h in header)
 
 
 def _json_kind(path: Path, *, arrays: bool) -> str | None:
@@ -332,6 +336,7 @@ class CsvRowsFollower(_Follower):
         self._header_raw = b""
         """The header line of the file as it is being read, its line ending included."""
         self._header: list[str] = []
+        self._delimiter = ","
         self._cols: frozenset[str] = frozenset()
         self._offset = 0
         """Bytes of whole lines read."""
@@ -394,7 +399,9 @@ class CsvRowsFollower(_Follower):
                 data, self._long = data[data.find(b"\n") + 1:], False
             if not self._header_raw:
                 self._header_raw, data = header_raw, data[len(header_raw):]
-                self._header = next(csv.reader([header_raw.decode("utf-8", "replace")]), [])
+                text = header_raw.decode("utf-8", "replace")
+                self._delimiter = delimiter(text)
+                self._header = next(csv.reader([text], delimiter=self._delimiter), [])
                 self._cols = frozenset(self._header)
             if not self._take(data):
                 self._notice("warning", f"{self.path} was truncated or rewritten; reading it from the start")
@@ -412,7 +419,7 @@ class CsvRowsFollower(_Follower):
         """Compare the rows in `data` that were delivered already, deliver the rest; False on a mismatch."""
         items: list[object] = []
         header, cols = self._header, self._cols
-        for row in csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline="")):
+        for row in csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline=""), delimiter=self._delimiter):
             if not row:
                 continue
             cells = {h: v for h, v in zip(header, row, strict=False) if v != ""}

@@ -510,3 +510,26 @@ def test_a_missing_file_is_waited_for(tmp_path: Path) -> None:
         wait_for(lambda: sink.items() == [{"step": "1", "loss": "2.0"}])
     assert not sink.batches[0].history  # written after following began: live, not history
 
+
+
+def test_a_tab_separated_table_of_any_name_is_a_metric_file_followed_as_it_grows(tmp_path: Path) -> None:
+    """A new user's review: a `step\\tloss` table kept as `logs/train.log` read `nothing understood` (a text log
+    of no format), where the same rows with commas are read as a CSV metric file. Its rows, copied from it
+    into a file that really grows, come once each, split at the tabs; a text log is still no table."""
+    from runwatch.watcher.fileid import is_table
+
+    found = FIXTURES / "found" / "gpt2_shakespeare_train_log_table.log"
+    assert classify_path(found) == "metrics_csv" and is_table(found)
+    lines = found.read_text().splitlines(keepends=True)
+    path = tmp_path / "train.log"
+    path.write_text("".join(lines[:3]))
+    sink = Sink()
+    follower = CsvRowsFollower(path, sink.batch, sink.notice, **POLL)
+    follower.poll()
+    with path.open("a") as f:
+        f.write("".join(lines[3:]))
+    follower.poll()
+    rows = sink.items()
+    assert len(rows) == len(lines) - 1 and rows[0] == {"step": "10", "loss": "8.460716"}
+    assert not is_table(FIXTURES / "found" / "mnist_example_cpu.log")
+    assert classify_path(FIXTURES / "found" / "mnist_example_cpu.log") is None
