@@ -40,10 +40,13 @@ NOT_SETTINGS = re.compile(r"^(warn|warning|error|note|info|debug|wandb|traceback
 BAR = re.compile(r"\|\s*\d+/(?:\d+|\?)\s*\[|━")
 """A progress bar's frame (`Sanity Checking: | | 0/? [00:00<?, ?it/s]`, rich's `━`): progress, no setting."""
 WORLD = re.compile(r"world size\s*:\s*(\d+)", re.IGNORECASE)
-PAIRS = re.compile(r"(?:[A-Za-z_][\w.\-]{0,63}=[^\s,=]{1,120}[\s,]{0,4}){2,32}")
+_VALUE = r"[^\s,=()\[\]{}'\"]{1,120}"
+"""A setting's value: no bracket or quote, which make it code (mmengine's config dump, `    timer=dict(type=
+'IterTimerHook'),`, read as `timer: dict(type` and `interval: 1)` by a review)."""
+PAIRS = re.compile(rf"(?:[A-Za-z_][\w.\-]{{0,63}}={_VALUE}[\s,]{{0,4}}){{2,32}}")
 """A value (or a line) that is a list of `key=value` settings (`lr=0.0003 batch_size=32 max_steps=400`):
 one setting each, as a config file would list them."""
-PAIR = re.compile(r"([A-Za-z_][\w.\-]{0,63})=([^\s,=]{1,120})")
+PAIR = re.compile(rf"([A-Za-z_][\w.\-]{{0,63}})=({_VALUE})")
 PLANNED = re.compile(
     r"(?<![\w.])(?:max_steps|total_steps|num_steps|train_steps|training_steps|num_train_steps|max_iters?|"
     r"max_iterations|num_iterations|num_iters|train_iters|total_iters|total_iterations)\s{0,3}[=:]\s{0,3}(\d{1,15})\b",

@@ -143,3 +143,24 @@ def test_prefixes_and_colons_in_values() -> None:
 def json_excerpts(stack: str) -> list[str]:
     found = json.loads((CORPUS / "raw" / f"excerpts_{stack}.json").read_text(encoding="utf-8"))
     return [ln for e in found for ln in e["t"].splitlines()]
+
+
+def test_a_config_dump_of_python_code_is_no_settings() -> None:
+    """A new user's review: mmengine prints its config as Python (`    timer=dict(type='IterTimerHook'),`) and
+    `runwatch report` listed `timer | dict(type`, `interval | 1)`, `weight_decay | 0.05)` as hyperparameters.
+    Its environment lines (`GPU 0: NVIDIA GeForce GTX 1080 Ti`) are settings still."""
+    import gzip
+
+    from runwatch.parsers.preamble import Collector
+
+    text = gzip.decompress((Path(__file__).parents[1] / "fixtures" / "found" / "mmdet_rtmdet_triangle.log.gz")
+                           .read_bytes()).decode().splitlines()
+    c = Collector()
+    for i, line in enumerate(text[:400], 1):
+        c.feed(line, i)
+        if not c.open:
+            break
+    found = dict(c.result().settings)
+    assert found["GPU 0"] == "NVIDIA GeForce GTX 1080 Ti" and found["PyTorch"] == "1.10.1+cu113"
+    assert not any(v.startswith(("dict(", "[dict(")) or v.endswith(")") and "(" not in v for v in found.values())
+    assert "timer" not in found and "interval" not in found
