@@ -188,11 +188,12 @@ _REPORT_FIELD = re.compile(
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _FINISHED = re.compile(
     r"(?:\b[Tt]raining (?:finished|completed?|done)|\b[Ff]inished [Tt]raining|\b[Dd]one training)"
-    r"(?:[.!]|\s+(?:after|in)\s[^,;]{0,40})?\s*$"
+    r"(?: successfully)?(?:[.!]|\s+(?:after|in)\s[^,;]{0,40})?\s*$"
 )
 """A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
-after 600 steps`, `Training complete.`), ending its line: with none, a clean exit of a run with no known
-total read `process_exit: gone before the run finished` live (a new user's review). A step after it (one
+after 600 steps`, `Training complete.`, `Training completed successfully!`), ending its line: with none, a
+clean exit of a run with no known total read `process_exit: gone before the run finished` live (a new
+user's review). A step after it (one
 epoch's "training done") takes it back."""
 _BAR_END = re.compile(r"(?:it/s|s/it)[^\[\]]*\]")
 _SHAPE = str.maketrans(

@@ -435,3 +435,14 @@ def test_argparses_refusal_of_a_command_line_is_a_crash_event() -> None:
     assert [i for i, _ in got] == [138, 276, 414, 552, 690, 828]
     assert all(r.event == Event.TRACEBACK for _, r in got)
     assert got[0][1].message == lines[137]
+
+
+def test_training_completed_successfully_is_the_runs_finish() -> None:
+    """A new user's review: a Lightning run stopped early whose script's logger said `Training completed
+    successfully!` read `ended`, not `finished`."""
+    lines = (Path(__file__).parents[1] / "fixtures" / "found" / "lightning_wandb_output_earlystop.log").read_text(
+        encoding="utf-8").splitlines()
+    assert lines[-1].endswith("Training completed successfully!")
+    det = EventDetector()
+    found = [r.event for line in lines if (r := det.feed(line)) is not None]
+    assert found[-1] == "finished" and found.count("finished") == 1
