@@ -184,6 +184,10 @@ class Stall(Rule[StallParams]):
         gaps = gaps[gaps > SAME_READ_S]
         typical = float(percentile(gaps, 95)) if len(gaps) >= 3 else 0.0
         longest = float(gaps.max()) if len(gaps) else 0.0
+        if len(pulse.x) > p.window:  # pauses recur past the window: a loop that evaluates every 2 epochs of 388
+            far = step_pulse(run, PAUSE_MEMORY + 1)  # records read as stalled at each (a new user's review: 9×)
+            if far is not None:
+                longest = max(longest, _longest(far))
         logged = _logged_interval(run, pulse)
         budget = max(self.start(_pace_known(run, pulse)), p.factor * max(typical, logged), p.pause_factor * longest)
         in_phase = _in_phase(run, pulse, p.eval_metrics)
@@ -195,6 +199,9 @@ class Stall(Rule[StallParams]):
         return budget * p.phase_factor, True
 
 
+PAUSE_MEMORY = 4096
+"""Step records back over which the longest pause is remembered (the p95 interval stays the window's): an
+evaluation every few epochs recurs, and one a run survived a few thousand records ago it will take again."""
 EVAL_SLACK = 1.5
 """× the length an evaluation under way said it takes (its bar's elapsed + remaining: `eval_expected`), added to
 the budget while it runs: a bar's estimate at its start is rough, and an evaluation that hangs still shows."""

@@ -257,3 +257,17 @@ def test_a_hang_soon_after_an_eval_step_is_judged_by_the_runs_usual_step(hung_af
     assert RULE.evaluate(tracker, last + 135.0) == []
     (found,) = RULE.evaluate(tracker, last + 145.0)
     assert found.threshold == pytest.approx(139.6, abs=0.5)
+
+
+def test_a_pause_the_run_took_before_the_window_is_remembered(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: a loop logging its 388 batches an epoch, each 1.3 s apart, evaluates every second
+    epoch for 84 s; the window of 512 records had forgotten the last evaluation by the next, and `check` read a
+    critical stall at each of the 9 (healthy run). The first, with no pause before it, is one still."""
+    import gzip
+
+    log = tmp_path / "train.log"
+    log.write_bytes(gzip.decompress((FIXTURES / "found" / "t5_finetune_logging.log.gz").read_bytes()))
+    main(["check", str(log)])
+    out = capsys.readouterr().out
+    assert "critical stall" in out and "first step 775, last step 775; resolved" in out
