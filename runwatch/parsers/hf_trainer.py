@@ -42,10 +42,11 @@ sets the training total, frames of another total return None. A loss dict
 that follows such a foreign frame re-elects it as the training bar (the first
 bar was something else), and so does any bar after the elected one ended before
 a loss dict came while it was drawn (a dataset's `map` bar), or a larger one.
-Another bar while the training bar goes on is an evaluation: its first frame
-a tenth of the way that states its remaining time gives an EVAL record at the training step with
-`eval_expected` (its elapsed + remaining seconds), so that the stall rule knows
-the run is evaluating and for how long (its dict comes only when it ends).
+Another bar while the training bar goes on is an evaluation: its first frame a
+tenth of the way that states its remaining time gives an EVAL record at the
+training step with `eval_expected` (its elapsed + remaining seconds), so that the
+stall rule knows the run is evaluating and for how long (its dict comes only when
+it ends).
 
 Detection (score): a `str(dict)` line with single-quoted keys and the
 `TrainOutput(` repr are signatures (2). A bare bar frame is only a maybe (1):
@@ -166,7 +167,7 @@ class HFTrainerParser(FormatParser):
         return progress
 
     def _spread(self, then: Record | None) -> Record | None:
-        """The clump's dicts placed, the first returned and the rest (then `then`) made `ready`.
+        """The clump's dicts placed, the first returned and the rest (then `then`) handed over in `more`.
 
         Python writes stdout in blocks when it is a file (`nohup python train.py > log 2>&1`), and the
         Trainer's dicts go to stdout while tqdm draws its bar on stderr at once: the dicts of many logging
@@ -201,7 +202,7 @@ class HFTrainerParser(FormatParser):
 
     def flush(self) -> Record | None:
         """A dict still waiting for the bar at the end of the input: the frame before it (a clump it ends
-        placed, the rest `ready`)."""
+        placed, the rest in `more`)."""
         if self._waiting is None:
             return None
         settled = self._settle(None)
@@ -301,9 +302,8 @@ class HFTrainerParser(FormatParser):
     def _evaluating(self, frame: Frame) -> Record | None:
         """An evaluation's bar while the training bar goes on: at its first frame a tenth of the way that says
         how long it will take, an EVAL record with that (`eval_expected`, seconds: elapsed + remaining), once
-        a bar. The
-        Trainer's eval dict comes only when it ends, and an 11-minute first evaluation read as a critical
-        stall (a new user's review); runwatch.alerts.rules.stall allows the run that long."""
+        a bar. The Trainer's eval dict comes only when it ends, and an 11-minute first evaluation read as a
+        critical stall (a new user's review); runwatch.alerts.rules.stall allows the run that long."""
         if not self._confirmed or self._bar_done or self._waiting is not None:
             return None
         if frame.total != self._eval_total or frame.n < self._eval_n:  # another evaluation's bar
