@@ -16,7 +16,9 @@ Decisions, so rules and users can rely on them:
 - A Python traceback is one record, emitted at its final exception line; an
   OOM, NCCL, DataLoader or SIGKILL exception there gives that specific event
   instead of `traceback`. A chained traceback ("During handling of the above
-  exception…") adds a record only when it says something more specific.
+  exception…") adds a record only when it says something more specific, or
+  when it and the one before are both bare: the last of a chain is the
+  exception that ended the program, which a crash alert names.
   `KeyboardInterrupt` is `signal`. Tracebacks after `Exception ignored in:`
   (printed at interpreter shutdown, not raised) give nothing.
 - argparse's refusal of a command line (`train.py: error: argument --fp16: …`) is
@@ -618,7 +620,7 @@ class EventDetector:
         hit = _exception_event(text)
         if block.ignored:
             return None
-        if block.chained_from is not None and hit.event in (_TRACEBACK, block.chained_from):
+        if block.chained_from is not None and _folded(hit.event, block.chained_from):
             self._chain_until = self._n + _CHAIN_WINDOW
             return None
         return self._emit(hit, text)
@@ -642,6 +644,15 @@ class EventDetector:
         if hit.event in _CHAINED:
             self._chain_event, self._chain_until = hit.event, self._n + _CHAIN_WINDOW
         return _record(hit, line)
+
+
+def _folded(event: str, chained_from: str) -> bool:
+    """Whether a chained traceback's exception adds nothing to the one it followed: the same specific event
+    again, or a bare traceback after a specific one (an OOM, then the `RuntimeError` raised while handling
+    it). A bare traceback after a bare one is kept: the last exception of a chain is the one that ended the
+    program (W&B's `TimeoutError`, then `ReadTimeoutError`, then the `AuthenticationError` that killed a
+    Lightning run: the crash was named by the first)."""
+    return event == chained_from != _TRACEBACK or (event == _TRACEBACK and chained_from != _TRACEBACK)
 
 
 def _record(hit: _Hit, line: str) -> Record:

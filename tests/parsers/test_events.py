@@ -446,3 +446,14 @@ def test_training_completed_successfully_is_the_runs_finish() -> None:
     det = EventDetector()
     found = [r.event for line in lines if (r := det.feed(line)) is not None]
     assert found[-1] == "finished" and found.count("finished") == 1
+
+
+def test_a_chain_of_bare_tracebacks_ends_with_the_exception_that_ended_the_program() -> None:
+    """A new user's review: a Lightning run killed by W&B's `AuthenticationError` at the end of a chain of four
+    tracebacks was reported as `TimeoutError`, the first of them (caught, handled, raised again)."""
+    lines = (Path(__file__).parents[1] / "fixtures" / "found" / "lightning_wandb_output_authcrash.log").read_text(
+        encoding="utf-8").splitlines()
+    found = [r.message for r in run(lines) if r.event == Event.TRACEBACK]
+    assert lines[-1].startswith("wandb.errors.errors.AuthenticationError: ")
+    assert found[0] == "TimeoutError: The read operation timed out"
+    assert found[-1] == lines[-1]
