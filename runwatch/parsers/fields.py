@@ -92,8 +92,9 @@ def number(text: str, unit: str = "") -> float | None:
 
 def named_values(pieces: Iterable[str], *, equals: bool = False, max_key: int = 40) -> dict[str, float]:
     """`["Loss: 0.47", " acc: nan"]` → {"loss": 0.47, "acc": nan}: each piece a `name: value` pair (also
-    `name=value` with `equals`), the name as a metric name, the value's first word as a number; a piece
-    whose value is no number is left out (a bracketed tutorial line, a Keras bar's ` - name: value`)."""
+    `name=value` with `equals`), the name as a metric name, the value's first word as a number (a list's
+    first: `LR: [0.001]`); a piece whose value is no number is left out (a bracketed tutorial line, a Keras
+    bar's ` - name: value`)."""
     out: dict[str, float] = {}
     for piece in pieces:
         key, sep, value = piece.partition(":")
@@ -102,7 +103,10 @@ def named_values(pieces: Iterable[str], *, equals: bool = False, max_key: int = 
         key, value = key.strip(), value.strip()
         if not sep or not key or not value or len(key) > max_key:
             continue
-        v = parse_number(value.split()[0])
+        word = value.split()[0]
+        if word[0] == "[":  # a list of one value a param group (`LR: [0.001]`, `get_last_lr()`): the first group's
+            word = word[1:].rstrip("]")
+        v = parse_number(word)
         if v is not None:
             out[metric_name(key)] = v
     return out

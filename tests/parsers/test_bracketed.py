@@ -82,5 +82,6 @@ def test_an_epoch_line_after_a_logging_prefix_is_read_with_its_time() -> None:
     assert sp.format == "bracketed"
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert [(r.step, r.total_steps) for r in steps] == [(e, 300) for e in range(1, 301)]
-    assert steps[0].metrics == {"loss": 145.13359, "val_loss": 70.66399, "epoch": 1.0}
+    assert steps[0].metrics == {"loss": 145.13359, "val_loss": 70.66399, "lr": 0.001, "epoch": 1.0}
+    assert {r.metrics["lr"] for r in steps} == {0.001}  # `LR: [0.001]`: the one param group's
     assert steps[0].t == datetime.strptime("2025-07-07 13:55:26.649", "%Y-%m-%d %H:%M:%S.%f").timestamp()
