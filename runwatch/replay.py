@@ -150,6 +150,10 @@ class _Block:
         return int(self.records_at[i]) if i < len(self.records_at) else len(self.row)
 
 
+_OTHER_DT = 0.01
+"""Seconds an event record, or an eval record after another, moves a synthetic clock: order, not time."""
+
+
 class ReplayClock:
     """The time a record would have arrived at, rebuilt from the log."""
 
@@ -170,6 +174,10 @@ class ReplayClock:
         bar's start, whole seconds) made each of its rows a new bar: every row moved the clock by the run's
         start-up, 39 s of steps in an 8 s HF run and "stalls" in a healthy one; as two clocks of their own,
         the later of the two moved it, a second more than either."""
+        self._evaluating = False
+        """Whether the newest step or eval record was an eval's: the records of one evaluation (a line for each
+        test batch, as the generic format reads `Test: [10/242]  Loss 7.51`) are one pause, not one each (25
+        lines an epoch made a 12-minute synthetic silence, a critical stall in a run with no clock at all)."""
         self.bar_timed = 0
         """Step records a progress bar's elapsed time placed: Lightning's rich bar on a pipe prints one frame,
         at the end, and a clock it set once is no clock (`timed_by_bar`)."""
@@ -181,6 +189,7 @@ class ReplayClock:
                 self.now = rec.t
         if self._stamped and rec.kind == Kind.STEP and rec.t > 0:
             self.now = max(self.now, rec.t)
+            self._evaluating = False
             return self.now
         before = self.now
         self.now = min(self._synthetic(rec), before + self._cap(rec.metrics.get("step_time")))
@@ -231,8 +240,16 @@ class ReplayClock:
             self._per_step = float(step_time[last[-1]])
         cap = np.maximum(self.max_gap, np.where(logged, step_time, 0.0))  # `_cap` of each row
         dt = np.where(advancing, np.minimum(per * stride, cap), 0.0)
-        dt[kind == EVAL_ITEM] = min(self.eval_pause, self.max_gap)
-        dt[kind == OTHER_ITEM] = min(0.01, self.max_gap)
+        is_eval = kind == EVAL_ITEM
+        said = np.where(is_step | is_eval, np.arange(n), -1)  # the newest step or eval item up to each
+        np.maximum.accumulate(said, out=said)
+        before = np.concatenate(([-1], said[:-1]))
+        after_eval = np.where(before >= 0, is_eval[np.maximum(before, 0)], self._evaluating)
+        dt[is_eval] = min(self.eval_pause, self.max_gap)
+        dt[is_eval & after_eval] = min(_OTHER_DT, self.max_gap)  # the same evaluation (`_evaluating`)
+        dt[kind == OTHER_ITEM] = min(_OTHER_DT, self.max_gap)
+        if said[-1] >= 0:
+            self._evaluating = bool(is_eval[said[-1]])
         times = np.cumsum(np.concatenate(([self.now], dt)))[1:]  # added in turn to the time, as `advance` does
         if moved.any():
             self._top = int(steps[moved][-1])
@@ -265,6 +282,7 @@ class ReplayClock:
                 np.maximum(run, self.now, out=run)
                 times[k:at] = run
                 self.now = float(run[-1])
+                self._evaluating = False
             if r >= 0:
                 times[at] = self.advance(records[r])
             k = at + 1
@@ -308,9 +326,12 @@ class ReplayClock:
 
     def _synthetic(self, rec: Record) -> float:
         if rec.kind == Kind.EVAL:
-            return self.now + self.eval_pause
+            pause = _OTHER_DT if self._evaluating else self.eval_pause
+            self._evaluating = True
+            return self.now + pause
         if rec.kind != Kind.STEP:
-            return self.now + 0.01
+            return self.now + _OTHER_DT
+        self._evaluating = False
         if rec.step is not None and self._top is not None and rec.step <= self._top:
             return self.now  # another rank's line for a step already seen
         stride = 1 if rec.step is None or self._top is None else rec.step - self._top

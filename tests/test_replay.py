@@ -251,6 +251,34 @@ def test_a_step_time_longer_than_the_gap_cap_moves_the_clock_by_itself_in_blocks
     assert max(np.delete(np.diff(each), at - 1)) < 1.0
 
 
+def test_the_records_of_one_evaluation_are_one_pause_in_blocks_and_per_record() -> None:
+    """A new user's review: read as key/value lines, every `Test: [10/242]  Loss 7.5117 (5.1709)` line of the
+    ImageNet example's meters (WS-DAN's run) was an eval record and moved the synthetic clock by a whole eval
+    pause: 25 of them a 12-minute silence and a critical stall in a log with no clock at all. One evaluation's
+    records, none with a step between them, are one pause; the block reading and the per-record one agree."""
+    import gzip
+
+    import numpy as np
+
+    from runwatch.replay import EVAL_ITEM, STEP_ITEM
+
+    text = gzip.decompress((FIXTURES / "found" / "wsdan_sac_imagenet_meters.log.gz").read_bytes()).decode()
+    sp = SourceParser("wsdan.log", fmt="kv")
+    recs = [r for r in sp.feed(text.splitlines()[:4000], 1, 0.0) + sp.flush() if r.kind in (Kind.STEP, Kind.EVAL)]
+    kinds = np.array([STEP_ITEM if r.kind is Kind.STEP else EVAL_ITEM for r in recs])
+    assert (kinds == EVAL_ITEM).sum() > 100 and (kinds == STEP_ITEM).sum() > 100
+    one = ReplayClock()
+    each = np.array([one.advance(r) for r in recs])
+    block = ReplayClock().advance_block(kinds, np.full(len(recs), np.nan),
+                                       np.array([r.metrics.get("step_time", np.nan) for r in recs]))
+    assert np.allclose(each, block)
+    first_of_eval = (kinds[1:] == EVAL_ITEM) & (kinds[:-1] == STEP_ITEM)
+    rest_of_eval = (kinds[1:] == EVAL_ITEM) & (kinds[:-1] == EVAL_ITEM)
+    assert np.allclose(np.diff(each)[first_of_eval], 30.0) and np.allclose(np.diff(each)[rest_of_eval], 0.01)
+    found = replay(recs, default_rules()).findings
+    assert not [f for _, f in found if f.rule == "stall"]
+
+
 # -- a log whose steps are each farther apart than a stall's least silence ----------------------------
 
 
