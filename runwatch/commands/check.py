@@ -93,7 +93,7 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
     return out
 
 
-BAR_FORMATS = frozenset({"tqdm", "hf-trainer", "keras"})
+BAR_FORMATS = frozenset({"tqdm", "hf-trainer", "keras", "yolo"})
 """Logs whose step time is a progress bar's smoothed rate (tqdm's moving average, Keras's mean over the epoch):
 the bar's elapsed time bounds the replay's clock."""
 

@@ -33,6 +33,12 @@ def ascii_digits(text: str) -> str:
     return _OTHER_DIGIT.sub(_NO_DIGIT, text)
 
 
+def printable(text: str) -> bool:
+    """Whether a line is printable text, tabs allowed: what a learned layout may read as the parser does (a
+    control character may read otherwise per line). The ImageNet example's meters are tab-separated."""
+    return text.isprintable() or ("\t" in text and text.replace("\t", " ").isprintable())
+
+
 def readable(line: str) -> str:
     """The text the parsers read of a line as split: `ascii_digits` of it, without the U+FFFD that start it.
 

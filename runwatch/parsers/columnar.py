@@ -48,7 +48,7 @@ import numpy as np
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import DocumentReader, FormatParser, StepLineParser
-from runwatch.parsers.boundary import OVERRUN, ascii_digits
+from runwatch.parsers.boundary import OVERRUN, ascii_digits, printable
 from runwatch.parsers.digits import MAX_DIGITS, Field, Integers, Plan, Stamp, groups, values
 from runwatch.parsers.events import EventDetector
 from runwatch.parsers.layouts import Learner
@@ -732,7 +732,7 @@ def _learned_layout(spec: FastFormat, first: bytes, shape: bytes, nwords: int) -
 def _learned_plan(spec: FastFormat, first: bytes, shape: bytes, digit_cols: np.ndarray) -> Plan | None:
     """How to read lines of `first`'s shape as the parser read `first`, or None (then they go per line).
 
-    Only printable UTF-8 with ASCII digits alone is learned: the per-line path
+    Only printable UTF-8 (tabs too) with ASCII digits alone is learned: the per-line path
     sees such a line as it is (DeepSpeed's step line behind the tqdm bar it
     followed, `█` and all), and its other lines differ from it in ASCII digits
     only. The plan must read `first` itself into the parser's own record, and
@@ -742,7 +742,7 @@ def _learned_plan(spec: FastFormat, first: bytes, shape: bytes, digit_cols: np.n
         text = first.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not text.isprintable() or ascii_digits(text) != text:
+    if not printable(text) or ascii_digits(text) != text:
         return None
     events = EventDetector()
     if events.feed(split_rank(text)[1]) is not None or not events.idle:

@@ -50,6 +50,7 @@ from enum import Enum
 from typing import Any
 
 from runwatch.model import Kind, Record
+from runwatch.parsers.boundary import printable
 from runwatch.parsers.events import WAKES
 from runwatch.parsers.fields import local_time
 from runwatch.parsers.prefix import split_rank
@@ -459,7 +460,7 @@ class LineLayouts:
         """The layout of `line`'s shape, if it has one and no line of it wakes the crash detector (`WAKES`,
         whose texts hold no digit: lines of one shape are all admitted or none), so that a line read here
         is nothing to an idle detector but one more line (as the fast path's step rows: columnar)."""
-        layout = self._learn(line) if line.isprintable() and not WAKES.admits(line) else None
+        layout = self._learn(line) if printable(line) and not WAKES.admits(line) else None
         if layout is None:
             if len(self._none) >= _MAX_SHAPES:
                 self._none.clear()

@@ -49,7 +49,7 @@ one setting each, as a config file would list them."""
 PAIR = re.compile(rf"([A-Za-z_][\w.\-]{{0,63}})=({_VALUE})")
 PLANNED = re.compile(
     r"(?<![\w.])(?:max_steps|total_steps|num_steps|train_steps|training_steps|num_train_steps|max_iters?|"
-    r"max_iterations|num_iterations|num_iters|train_iters|total_iters|total_iterations)\s{0,3}[=:]\s{0,3}(\d{1,15})\b",
+    r"max_iterations|num_iterations|num_iters|train_iters|total_iters?|total_iterations)\s{0,3}[=:]\s{0,3}(\d{1,15})\b",
     re.IGNORECASE)
 """The number of steps a run plans, as its header states it (`max_steps=400`, `train_iters: 500`): the
 run's total where its step lines state none (runwatch.parsers.keyvalue.PLAN_KEYS, the same keys)."""
@@ -85,7 +85,7 @@ class Collector:
         w = WORLD.search(line)
         if w:
             self.world = int(w.group(1))
-        if "=" in line:
+        if "=" in line or ":" in line:  # `max_steps=400`, and an options dump's `    total_iter: 10000` (BasicSR's)
             p = PLANNED.search(line)
             if p is not None:
                 self.planned = int(p.group(1))

@@ -95,7 +95,9 @@ _BAR_CHARS = "|" + "".join(map(chr, range(0x2580, 0x25A0))) + "".join(c for c in
 _PCT = re.compile(r"(?:^|\s)\d{1,3}%[\s|\u2580-\u259f]*$")
 _EPOCH = re.compile(r"\bEpoch\s+(\d{1,9})\b", re.IGNORECASE)
 _NOT_TRAINING = re.compile(
-    r"valid|sanity|test|predict|eval|\bmap\b|filter|download|load|token|generat|resolv|fetch|sav|upload|extract",
+    r"valid|sanity|test|predict|eval|\bmap\b|filter|download|load|token|generat|resolv|fetch|sav|upload|extract"
+    r"|scanning|\bcorrupt$",  # YOLO's dataset scans (`train: Scanning '…' images and labels...4242 found, 0 missing,
+    # 0 empty, 1 corrupt: 100%|█| 4242/4242`, whose description as read is what follows the last comma)
     re.IGNORECASE,
 )
 _SCALE = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}

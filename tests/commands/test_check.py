@@ -16,6 +16,7 @@ from runwatch.cli import main
 from runwatch.commands.check import run_check
 from runwatch.config import load_config
 from tests.support.imports import BLOCK_WANDB
+from tests.support.paths import FIXTURES
 from tests.support.realruns import REALRUNS, kv_run_that_raised
 from tests.support.runs import (
     CSV_NAN_STEP,
@@ -727,3 +728,23 @@ def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest
     out = capsys.readouterr().out
     assert out.startswith("CRITICAL") and "crashed" in out
     assert "train_bash.py: error: argument --fp16: Truthy value expected" in out
+
+
+@pytest.mark.parametrize(("name", "state"), [
+    ("basicsr_iqa_torchrun_nohup.out.gz", "ended"),  # a second run, stopped mid-way
+    ("yolov5_cots_300ep_terminal.log", "finished"),  # early stopping after 246 of 300 epochs
+    ("wsdan_sac_imagenet_meters.log.gz", "ended"),
+])
+def test_whole_runs_a_review_found_are_read_healthy(name: str, state: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `check` paged a critical crash of BasicSR's second run (another launch's traceback
+    read as its end), a critical stall of the ImageNet example's meters (no clock, test batches each an eval
+    pause), and showed YOLOv5 finished at epoch 0. Healthy runs all: no alert, exit 0."""
+    import gzip
+
+    data = (FIXTURES / "found" / name).read_bytes()
+    log = tmp_path / name.removesuffix(".gz")
+    log.write_bytes(gzip.decompress(data) if name.endswith(".gz") else data)
+    assert main(["check", str(log), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["state"] == state and not out["alerts"], out

@@ -206,6 +206,18 @@ CASES = [
     # pre-train checkpoint), which kv reads as maybes, before the first step block's prefix decides
     Case("olmo-file-log", _found_lines("olmo_1b_reproduce.log.gz")[:400], "olmo", "[step=1/2500,epoch=0]"),
     Case("olmo-console", _found_lines("olmo_rich_console_excerpt.log"), "olmo", "[step=1/739328]"),
+    # ── PyTorch's ImageNet example's meters ──────────────────────────────────────────────────────
+    # a WS-DAN run (`Epoch: [0][0/250]\tTime 3.923 (3.923)…`) from the end of the 500 trainable parameters it
+    # lists first; a torchelastic run of the example itself (`Acc@1`, padded batches)
+    Case("meters-wsdan", _found_lines("wsdan_sac_imagenet_meters.log.gz")[480:600], "meters", "Epoch: [0][0/250]"),
+    Case("meters-torchelastic", _found_lines("imagenet_example_torchelastic.log"), "meters", "Epoch: [0][  0/782]"),
+    # ── Ultralytics YOLO ─────────────────────────────────────────────────────────────────────────
+    # the table's header decides, after the dataset scans' bars (which the generic bar format once took)
+    Case("yolo-v5", _found_lines("yolov5_cots_300ep_terminal.log")[:120], "yolo", "Epoch   gpu_mem"),
+    Case("yolo-8.4", _found_lines("yolo_ultralytics_8_4_recovered.log")[:120], "yolo", "Epoch    GPU_mem"),
+    # ── BasicSR ───────────────────────────────────────────────────────────────────────────────────
+    # its options dump (YAML, 690 lines) first: from its end, the first `MessageLogger` line decides
+    Case("basicsr-iqa", _found_lines("basicsr_iqa_torchrun_nohup.out.gz")[660:760], "basicsr", "[basel..][epoch:"),
     # ── JSON lines ────────────────────────────────────────────────────────────────────────────
     # runwatch's own `parse --output jsonl` of the nanochat run (real values), read back; its first record
     # is the step-0 validation, which only jsonl signs

@@ -12,6 +12,7 @@ lines and a logged traceback.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -33,6 +34,7 @@ from runwatch.parsers.deepspeed import DeepSpeedParser
 from runwatch.parsers.keyvalue import KeyValueParser
 from runwatch.parsers.learned import RANK, STEP, TIME, TOTAL, learn
 from runwatch.parsers.megatron import MegatronParser
+from runwatch.parsers.meters import MetersParser
 from runwatch.parsers.torchtitan import TorchtitanParser
 from tests.support.corpus import CORPUS, json_excerpt
 from tests.support.readers import check, fast_rows
@@ -58,9 +60,17 @@ REAL: dict[str, Callable[[], list[str]]] = {
     "kv": lambda: [x for x in recording("kvlog-healthy") + recording("kvlog-nan") if "step=" in x],
     "bracketed": lambda: [x for r in ("tutorial-healthy", "tutorial-nan", "tutorial-inf", "tutorial-spike")
                           for x in recording(r) if x.startswith("Epoch [")],
+    "meters": lambda: [x for name in ("wsdan_sac_imagenet_meters.log.gz", "imagenet_example_torchelastic.log")
+                       for x in found_lines(name) if x.startswith("Epoch: [")],
 }
 PARSERS = {"megatron": MegatronParser, "deepspeed": DeepSpeedParser, "torchtitan": TorchtitanParser,
-           "kv": KeyValueParser, "bracketed": BracketedParser}
+           "kv": KeyValueParser, "bracketed": BracketedParser, "meters": MetersParser}
+
+
+def found_lines(name: str) -> list[str]:
+    """A log a review found (tests/fixtures/found), its lines."""
+    data = (FIXTURES / "found" / name).read_bytes()
+    return (gzip.decompress(data) if name.endswith(".gz") else data).decode("utf-8").splitlines()
 
 
 def noisy_log(fmt: str, lines: int, seed: int = 0) -> bytes:

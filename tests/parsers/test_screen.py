@@ -11,6 +11,7 @@ screened lines sit in runs of step rows, as in a log.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from functools import cache
@@ -49,6 +50,10 @@ def fixture_lines() -> tuple[bytes, ...]:
         data += [(e["t"] if isinstance(e, dict) else e).encode() + b"\n" for e in items]
     data += [p.read_bytes() for p in sorted((CORPUS / "raw").glob("*.log"))]
     data += [p.read_bytes() for p in sorted((FIXTURES / "found").glob("olmo_*.log"))]  # olmo's only real lines
+    data += [(FIXTURES / "found" / "imagenet_example_torchelastic.log").read_bytes()]  # and the meters'
+    wsdan = gzip.decompress((FIXTURES / "found" / "wsdan_sac_imagenet_meters.log.gz").read_bytes())
+    data += [b"\n".join(wsdan.split(b"\n")[490:1000]) + b"\n"]  # its first epoch and evaluation
+    data += [(FIXTURES / "found" / "yolov5_cots_300ep_terminal.log").read_bytes()]  # and YOLO's table
     lines = b"".join(x if x.endswith(b"\n") else x + b"\n" for x in data).split(b"\n")[:-1]
     return tuple(dict.fromkeys(lines))
 

@@ -1,0 +1,121 @@
+"""BasicSR's training log (BasicSR, Real-ESRGAN, GFPGAN, HAT and the image-restoration and IQA code built on it).
+
+```
+2025-02-04 16:48:00,314 INFO: [basel..][epoch:  1, iter:     100, lr:(2.999e-05,)] [eta: 2:37:00, time (data): 2.064 (0.521)] l_mos: 2.6487e-03 l_metric: 1.4853e-01
+2025-02-04 18:59:12,321 INFO: Validation koniq10k
+     # srcc: 0.9245    Best: 0.9247 @ 3200 iter        (a tab before `#` and before `Best`)
+2025-02-04 19:50:35,211 INFO: End of training. Time consumed: 3:06:01
+```
+`MessageLogger` prints the experiment's name (cut to 5 characters), the epoch, the iteration (the
+optimizer's step, thousands separated), each optimizer's learning rate, the time left, the iteration's time
+and its data time, then each loss term and metric the model logs as `name: value`. The planned iterations
+are the options' `total_iter`, printed before training (runwatch.parsers.preamble takes it as the total).
+Loss terms start with `l_` (`l_pix`, `l_percep`, `l_g_gan`; the discriminator's `l_d_real`, `l_d_fake`):
+`loss` is the sum of the generator's (what BasicSR adds into `l_g_total` and steps on), so that a NaN or a
+spike of any of them is the loss rules'. Validation prints `# metric: value\tBest: …` lines after
+`Validation <dataset>`: each an EVAL record, `val_<metric>`. `End of training.` ends the run; `Start training
+from epoch: 0, iter: 0` (or `Resuming training from …`) is a step record at that iteration and that line's
+time, with no metric but the epoch: where a run starts again, and when.
+
+Read without it, a BasicSR log was the generic bar format's, its validation's image bar (`Test … 1/1000`) the
+run's progress: no step, no loss, and a traceback of a second launch that failed while the first one ran
+read as the run's crash (a new user's review).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.base import GuardedParser
+from runwatch.parsers.fields import logging_time
+from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.pydict import metric_name
+from runwatch.parsers.reads import Reads
+
+_NUM = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?i:nan|inf)"
+_HEAD = re.compile(
+    r"\[[^\]\[]{0,40}\]\[epoch:\s{0,12}(?P<epoch>\d{1,9}), iter:\s{0,15}(?P<iter>\d{1,3}(?:,\d{3}){0,5}|\d{1,15}),"
+    r" lr:\((?P<lr>[^)]{0,200})\)\]"
+    r"(?:\s{0,4}\[eta: (?P<eta>[^,\]]{1,40}(?:, [^,\]]{1,20})?), time \(data\): (?P<time>" + _NUM + r") \((?P<data>"
+    + _NUM + r")\)\])?"
+)
+_PAIR = re.compile(rf"(?P<name>[A-Za-z][\w./-]{{0,80}}): (?P<value>{_NUM})(?=\s|$)")
+_VALIDATION = re.compile(rf"^\s{{0,8}}# (?P<name>[A-Za-z][\w./-]{{0,80}}): (?P<value>{_NUM})(?:\s|$)")
+_START = re.compile(r"(?:Start|Resuming) training from epoch: (?P<epoch>\d{1,9}), iter: (?P<iter>\d{1,15})")
+"""Where training starts, or resumes from a saved state: the run's step from then on, and its time (a launch
+that failed after it, its traceback with no time of its own, was read as the run's crash: the run's time was
+still that of the attempt before, which had finished hours earlier)."""
+_DAYS = re.compile(r"(\d{1,6}) days?, ")
+_MAX_PAIRS = 64
+
+
+def _seconds(text: str) -> float | None:
+    """`2:37:00` or `1 day, 2:37:00` (Python's `timedelta` as `str` prints it) → seconds."""
+    days = _DAYS.match(text)
+    rest = text[days.end():] if days else text
+    parts = rest.strip().split(":")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        return None
+    seconds = 0.0
+    for p in parts:
+        seconds = seconds * 60 + int(p)
+    return seconds + (int(days[1]) * 86400 if days else 0)
+
+
+class BasicSRParser(GuardedParser):
+    """BasicSR `MessageLogger` lines → STEP records, validation metrics → EVAL (see the module notes)."""
+
+    name: ClassVar[str] = "basicsr"
+    reads: ClassVar[Reads | None] = Reads(holds=("][epoch:", "# ", "End of training.", "training from epoch"))
+
+    def _parse(self, line: str) -> Record | None:
+        m = _HEAD.search(line)
+        if m is not None:
+            return self._step(line, m)
+        start = _START.search(line) if "training from epoch" in line else None
+        if start is not None:
+            return Record(Kind.STEP, step=int(start["iter"]), metrics={"epoch": float(start["epoch"])},
+                          t=logging_time(line.lstrip()))
+        v = _VALIDATION.match(line)
+        if v is not None:
+            value = parse_number(v["value"])
+            return None if value is None else Record(Kind.EVAL, metrics={f"val_{metric_name(v['name'])}": value})
+        if "End of training." in line and line.lstrip().startswith(("20", "End")):
+            return Record(Kind.EVENT, event=Event.FINISHED, message=line.strip()[:500], t=logging_time(line.lstrip()))
+        return None
+
+    def _step(self, line: str, m: re.Match[str]) -> Record | None:
+        metrics: dict[str, float] = {"epoch": float(m["epoch"])}
+        lr = parse_number(m["lr"].split(",")[0].strip())
+        if lr is not None:
+            metrics["lr"] = lr
+        if m["time"] is not None:
+            for name, text in (("step_time", m["time"]), ("data_time", m["data"])):
+                value = parse_number(text)
+                if value is not None:
+                    metrics[name] = value
+            eta = _seconds(m["eta"])
+            if eta is not None:
+                metrics["eta"] = eta
+        generator = 0.0
+        terms = 0
+        for p in _PAIR.finditer(line, m.end()):
+            value = parse_number(p["value"])
+            name = p["name"]
+            if value is None:
+                continue
+            metrics.setdefault(metric_name(name), value)
+            if name.startswith("l_") and not name.startswith("l_d_"):
+                generator += value
+                terms += 1
+            if len(metrics) >= _MAX_PAIRS:
+                break
+        if terms and "loss" not in metrics:
+            metrics["loss"] = generator
+        return Record(Kind.STEP, step=int(m["iter"].replace(",", "")), metrics=metrics, t=logging_time(line.lstrip()))
+
+    def score(self, line: str) -> int:
+        """2 for a `MessageLogger` line; a validation line alone (`# psnr: 28.1`) signs nothing."""
+        return 2 if "][epoch:" in line and _HEAD.search(line) is not None else 0

@@ -1,0 +1,142 @@
+"""Ultralytics YOLO's training console (YOLOv5, YOLOv8, YOLO11): a table whose rows are progress bars.
+
+```
+      Epoch    GPU_mem   box_loss   cls_loss   dfl_loss  Instances       Size
+     87/300      14.6G      1.024      0.464      1.232        253       1280: 100%|██████████| 50/50 [01:05<00:00,  1.31s/it]
+                 Class     Images  Instances      Box(P          R      mAP50  mAP50-95): 100%|██████████| 7/7 [00:05<00:00,  1.40it/s]
+                   all         50       4807      0.923      0.919      0.951      0.648
+```
+Each epoch prints the header, then one bar whose description is the row of values under it: the epoch
+`e/E`, the GPU memory, the loss terms (running means over the epoch), the instances of the batch and the
+image size. The bar counts the epoch's batches `n/N`, so the optimizer's step is `(e − first) × N + n` and the
+run's `epochs × N`: YOLOv5 counts epochs from 0 (`0/299` of 300; its header has an objectness term, `obj`
+or `obj_loss`), v8 and later from 1 (`1/100`). Its bar is tqdm's (`| 50/50 [01:05<00:00, 1.31s/it]`) or,
+since 8.3, Ultralytics' own (`100% ━━━━━━━━━━━━ 2/2 1.5it/s 0.3s`). The validation that follows has a header
+of its own (`Class Images Instances Box(P R mAP50 mAP50-95)`, v5: `Labels P R mAP@.5 mAP@.5:.95`), a bar that
+is no training progress, and the `all` row: an EVAL record, `val_precision`, `val_recall`, `val_map50`,
+`val_map50_95` (a segmentation model's mask columns after them as `val_mask_*`). `N epochs completed in X
+hours.` ends the run (also when early stopping ended it before the planned epochs).
+
+Names: `GPU_mem` (`4.89G`) → `memory_gib`, `box`/`obj`/`cls` (v5's first releases) → `box_loss`/`obj_loss`/
+`cls_loss`, `total` or else the sum of the loss terms → `loss` (what the model trains on, YOLO's batch-size
+factor aside: the rules that judge a loss need one), `Instances`/`labels` → `instances`, the size left out.
+Kept as code of its own, like Composer's: a row means something only under the header before it.
+
+Read without it, the generic bar format took each epoch's bar for the run (`213/213`: a run at epoch 0 of 300
+shown finished, and hang detection off), the dataset scan bars for restarts, and no loss at all (a new user's
+review).
+"""
+
+from __future__ import annotations
+
+import re
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.base import FormatParser
+from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.progress_bar import seconds, step_time_of
+
+_HEADER = re.compile(r"\s{0,40}Epoch\s{1,20}(?:gpu_mem|GPU_mem)\s{1,20}(?P<names>[A-Za-z_][\w ]{0,300}?)\s*$")
+_EVAL_HEADER = re.compile(r"\s{0,40}Class\s{1,20}Images\s{1,20}(?:Labels|Instances)\s{1,20}(?:Box\()?P\s")
+_NUM = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|nan|inf"
+_ROW = re.compile(
+    rf"\s{{0,40}}(?P<epoch>\d{{1,9}})/(?P<epochs>\d{{1,9}})\s{{1,20}}(?P<mem>{_NUM})G?"
+    rf"(?P<values>(?:\s{{1,20}}(?:{_NUM})){{1,16}})(?::\s{{0,4}}(?P<bar>.*))?$"
+)
+_TQDM_BAR = re.compile(
+    r"\d{1,3}%\|[^|]{0,200}\|\s{0,8}(?P<n>\d{1,12})/(?P<total>\d{1,12})\s{0,8}"
+    r"\[(?P<elapsed>\d{1,6}(?::\d\d){1,2})(?:<(?P<remaining>\d{1,6}(?::\d\d){1,2}|\?))?"
+    r"(?:,\s{0,8}(?P<rate>\?|\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it))?"
+)
+_OWN_BAR = re.compile(
+    r"\d{1,3}%\s{1,4}[\u2500-\u257f]{1,200}\s{1,4}(?P<n>\d{1,12})/(?P<total>\d{1,12})"
+    r"(?:\s{1,8}(?P<rate>\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it))?"
+    r"(?:\s{1,8}(?P<elapsed>\d{1,9}(?:\.\d{1,9})?)s(?:<(?P<remaining>\d{1,9}(?:\.\d{1,9})?)s)?)?"
+)
+"""Ultralytics' own bar (8.3 on): `100% ━━━━━━━━━━━━ 2/2 1.5it/s 0.3s`, seconds as decimals."""
+_ALL = re.compile(rf"\s{{0,40}}all\s{{1,20}}\d{{1,12}}\s{{1,20}}\d{{1,12}}(?P<values>(?:\s{{1,20}}(?:{_NUM})){{4,8}})\s*$")
+_DONE = re.compile(r"^\s{0,8}(?P<epochs>\d{1,9}) epochs completed in (?P<hours>[\d.]{1,20}) hours\.")
+_NAMES = {
+    "gpu_mem": "memory_gib", "box": "box_loss", "obj": "obj_loss", "cls": "cls_loss", "total": "loss",
+    "labels": "instances", "instances": "instances", "img_size": "", "size": "",
+}
+_EVAL_NAMES = ("val_precision", "val_recall", "val_map50", "val_map50_95")
+_MASK_NAMES = ("val_mask_precision", "val_mask_recall", "val_mask_map50", "val_mask_map50_95")
+
+
+class YoloParser(FormatParser):
+    """Ultralytics YOLO's epoch rows → STEP records, its `all` rows → EVAL (see the module notes)."""
+
+    name = "yolo"
+
+    def __init__(self) -> None:
+        self._names: tuple[str, ...] | None = None
+        """The header's names after `Epoch` (canonical; `""`: a column left out); None before a header."""
+        self._first = 1
+        """The first epoch's number: 0 for YOLOv5 (its header has an objectness term), else 1."""
+        self._step: int | None = None
+        self._total: int | None = None
+
+    def parse(self, line: str) -> Record | None:
+        header = _HEADER.match(line) if "Epoch" in line else None
+        if header is not None:
+            raw = header["names"].split()
+            self._names = ("memory_gib", *(_NAMES.get(n.lower(), n.lower()) for n in raw))
+            self._first = 0 if any(n.lower() in ("obj", "obj_loss") for n in raw) else 1
+            return None
+        if self._names is not None and "/" in line and (row := _ROW.match(line)) is not None:
+            return self._row(row)
+        if "all " in line and (done := _ALL.match(line)) is not None:
+            values = [parse_number(v) for v in done["values"].split()]
+            names = _EVAL_NAMES + (_MASK_NAMES if len(values) == 8 else ())
+            metrics = {k: v for k, v in zip(names, values, strict=False) if v is not None}
+            return Record(Kind.EVAL, self._step, self._total, metrics=metrics) if metrics else None
+        if "epochs completed" in line and (end := _DONE.match(line)) is not None:
+            return Record(Kind.EVENT, self._step, self._total, event=Event.FINISHED, message=line.strip()[:500],
+                          metrics={"epochs": float(end["epochs"]), "elapsed": float(end["hours"]) * 3600.0})
+        return None
+
+    def _row(self, row: re.Match[str]) -> Record | None:
+        names = self._names
+        assert names is not None
+        texts = [row["mem"], *row["values"].split()]
+        if len(texts) != len(names):
+            return None  # not a row of this header
+        bar = row["bar"] or ""
+        m = _TQDM_BAR.search(bar) or _OWN_BAR.search(bar)
+        if m is None:
+            return None
+        n, per_epoch = int(m["n"]), int(m["total"])
+        if not 0 < n <= per_epoch:
+            return None  # the bar's first frame, no batch done yet (the step of the epoch before), or no count
+        epoch, epochs = int(row["epoch"]), int(row["epochs"])
+        metrics: dict[str, float] = {}
+        losses = 0.0
+        for name, text in zip(names, texts, strict=True):
+            value = parse_number(text)
+            if not name or value is None:
+                continue
+            metrics[name] = value
+            if name.endswith("_loss"):
+                losses += value
+        if "loss" not in metrics and any(k.endswith("_loss") for k in metrics):
+            metrics["loss"] = losses
+        metrics["epoch"] = float(epoch)
+        step_time = step_time_of(m["rate"], m["scale"], m["unit"]) if m["rate"] not in (None, "?") else None
+        if step_time is not None:
+            metrics["step_time"] = step_time
+        elapsed = seconds(m["elapsed"]) if ":" in (m["elapsed"] or "") else parse_number(m["elapsed"] or "")
+        if elapsed is not None:
+            metrics["epoch_elapsed"] = elapsed
+        remaining = m["remaining"]
+        eta = seconds(remaining) if remaining and ":" in remaining else parse_number(remaining or "")
+        if eta is not None:
+            metrics["epoch_eta"] = eta
+        self._step = (epoch - self._first) * per_epoch + n
+        self._total = (epochs + 1 - self._first) * per_epoch
+        return Record(Kind.STEP, self._step, self._total, metrics=metrics)
+
+    def score(self, line: str) -> int:
+        """2 for the training table's header, which comes before any of its rows (and after the dataset
+        scans' bars, which the generic bar format reads as its own)."""
+        return 2 if "Epoch" in line and _HEADER.match(line) is not None else 0

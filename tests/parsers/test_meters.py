@@ -1,0 +1,51 @@
+"""PyTorch's ImageNet example's meter lines → Records, on whole real logs (tests/fixtures/found/README.md)."""
+
+from __future__ import annotations
+
+import re
+
+from runwatch.model import Kind
+from runwatch.parsers.meters import MetersParser
+from tests.support.found import found_lines as lines_of
+from tests.support.found import source_records
+
+
+def test_a_whole_run_reads_its_optimizer_steps_across_80_epochs() -> None:
+    """A new user's review: read as key/value lines, `Epoch: [0][10/250]` gave no step (`no steps` for an
+    80-epoch run) and `check` paged a stall of a clock it had made up."""
+    fmt, recs = source_records("wsdan_sac_imagenet_meters.log.gz")
+    assert fmt == "meters"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    heads = [m for x in lines_of("wsdan_sac_imagenet_meters.log.gz") if (m := re.match(r"Epoch: \[(\d+)\]\[(\d+)/250\]", x))]
+    assert len(steps) == len(heads) == 2000
+    assert [r.step for r in steps] == [int(m[1]) * 250 + int(m[2]) for m in heads]
+    assert steps[-1].step == 79 * 250 + 240 and steps[-1].metrics["epoch"] == 79.0
+    assert steps[1].metrics == {"step_time": 1.154, "data_time": 0.371, "loss": 12.6626, "epoch": 0.0}  # not (avg)
+
+
+def test_an_evaluations_result_carries_the_loss_its_last_test_batch_averaged() -> None:
+    """` * Prec@1     52.365 Prec@5 80.394` is the evaluation's result; its test batches give no record, and
+    the fork's own ` * Prec@1   k 49.206 Prec@5 001 78.840` lines are not the example's result."""
+    text = lines_of("wsdan_sac_imagenet_meters.log.gz")
+    _, recs = source_records("wsdan_sac_imagenet_meters.log.gz")
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert len(evals) == 80 == sum(1 for x in text if re.fullmatch(r" \* Prec@1 +[\d.]+ Prec@5 [\d.]+", x))
+    first = text.index(" * Prec@1     52.365 Prec@5 80.394")
+    last_test = next(x for x in reversed(text[:first]) if x.startswith("Test: "))
+    assert last_test.endswith("Loss 4.6884 (6.4444)")
+    assert evals[0].metrics == {"val_prec1": 52.365, "val_prec5": 80.394, "val_loss": 6.4444}
+
+
+def test_the_example_itself_under_torchelastic_reads_acc_meters_and_its_nccl_crash() -> None:
+    fmt, recs = source_records("imagenet_example_torchelastic.log")
+    assert fmt == "meters"
+    steps = [(r.step, r.metrics["acc5"]) for r in recs if r.kind is Kind.STEP]
+    assert steps == [(0, 0.0), (10, 0.0), (782, 15.62), (792, 34.38), (962, 34.38), (972, 34.38)]
+    (ev,) = [r.metrics for r in recs if r.kind is Kind.EVAL]
+    assert ev == {"val_acc1": 0.39, "val_acc5": 1.42, "val_loss": 7.0174}
+    assert [r.event for r in recs if r.kind is Kind.EVENT] == ["nccl_error"]
+
+
+def test_a_batch_past_the_epochs_length_is_no_step() -> None:
+    line = lines_of("imagenet_example_torchelastic.log")[5].replace("[ 10/782]", "[790/782]")
+    assert line.startswith("Epoch: [0][790/782]\t") and MetersParser().parse(line) is None

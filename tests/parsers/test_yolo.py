@@ -1,0 +1,60 @@
+"""Ultralytics YOLO's training table → Records, on whole real logs (tests/fixtures/found/README.md)."""
+
+from __future__ import annotations
+
+import re
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.source import SourceParser
+from tests.support.found import found_lines as lines_of
+
+V5 = "yolov5_cots_300ep_terminal.log"
+V8 = "yolo_ultralytics_8_4_recovered.log"
+
+
+def records(name: str, *, live: bool) -> tuple[str | None, list[Record]]:
+    """What a source detecting the format itself reads: in batches as `parse` does, or line by line with
+    `settle` after each as a follower that has caught up with a run writing slowly (`tail`)."""
+    text, sp = lines_of(name), SourceParser(name)
+    if live:
+        recs = [r for i, x in enumerate(text, 1) for r in sp.feed([x], i, 0.0) + sp.settle()]
+    else:
+        recs = [r for i in range(0, len(text), 500) for r in sp.feed(text[i:i + 500], i + 1, 0.0)]
+    return sp.format, recs + sp.flush()
+
+
+def test_a_yolov5_run_is_read_by_epoch_and_batch_not_as_a_finished_bar() -> None:
+    """A new user's review: read as plain bars, a run at epoch 0 of 300 showed `finished 213/213`, the dataset
+    scans read as restarts, hang detection was off, and no loss was read."""
+    fmt, recs = records(V5, live=False)
+    assert fmt == "yolo"
+    rows = [m for x in lines_of(V5) if (m := re.match(r"\s+(\d+)/299\s+[\d.]+G\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s", x))]
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert len(steps) == len(rows) == 246
+    assert [(r.step, r.total_steps) for r in steps] == [((int(m[1]) + 1) * 213, 300 * 213) for m in rows]
+    assert [r.metrics["loss"] for r in steps] == [float(m[2]) + float(m[3]) + float(m[4]) for m in rows]
+    assert steps[0].metrics["box_loss"] == 0.06359 and steps[0].metrics["epoch_elapsed"] == 381.0
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert len(evals) == 247  # one an epoch, and best.pt's at the end
+    assert evals[1].metrics == {"val_precision": 0.0682, "val_recall": 0.126, "val_map50": 0.0251, "val_map50_95": 0.00763}
+    assert [(r.event, r.step) for r in recs if r.kind is Kind.EVENT] == [(Event.FINISHED, 246 * 213)]
+
+
+def test_ultralytics_own_bar_counts_epochs_from_one_and_a_bars_first_frame_is_no_step() -> None:
+    fmt, recs = records(V8, live=False)
+    assert fmt == "yolo"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [(r.step, r.total_steps) for r in steps] == [(e, 100) for e in range(1, 101)]
+    assert steps[0].metrics["step_time"] == 1 / 1.5 and steps[0].metrics["dfl_loss"] == 4.334
+    assert [r.event for r in recs if r.kind is Kind.EVENT] == [Event.FINISHED]
+
+
+def test_a_follower_reads_the_table_as_parse_does_not_the_dataset_scans_as_bars() -> None:
+    """A new user's review: `tail` guessed the generic bar format from the two dataset scans' bars before the
+    table's header came, and said `restarted at step 677`, then `[finished] step 213/213`, while `check` said
+    otherwise."""
+    for name in (V5, V8):
+        live_fmt, live = records(name, live=True)
+        fmt, whole = records(name, live=False)
+        assert live_fmt == fmt == "yolo"
+        assert [(r.kind, r.step, r.metrics) for r in live] == [(r.kind, r.step, r.metrics) for r in whole]
