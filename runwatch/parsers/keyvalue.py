@@ -122,6 +122,7 @@ _SOURCE_FILE = re.compile(r"\.(?:py|pyx|cpp|cc|cu|c|h|hpp|rs|go|js|ts)$", re.IGN
 _STEP_KEYS = frozenset({
     "step", "iter", "iteration", "global_step", "it", "steps", "iters", "train_step", "training_step",
     "global_iter", "global_iteration",
+    "num_updates",  # fairseq's optimizer updates (`epoch 143:  85 / 282 loss=3.147, …, num_updates=40100, lr=…`)
 })
 _STEP_TIME_KEYS = frozenset({
     "dt", "time", "step_time", "iter_time", "batch_time", "time_per_step", "iteration_time",
@@ -265,6 +266,25 @@ _EVAL_LEAD = re.compile(
 """A line that starts by saying it evaluates (`test epoch:0 || Loss:4.3688`, `Validation: loss=…`): what it
 measures is the evaluation's, not training's (a review saw that test loss in the training `loss` series,
 a comb of drops at every epoch's end). A `val: 0.5` is a key of its own."""
+
+
+_SUBSET = re.compile(r"\| valid on '(\w{1,40})' subset \|")
+"""fairseq's evaluation line (`2023-06-13 17:32:41 | INFO | valid | epoch 143 | valid on 'valid' subset | loss
+12.677 | … | num_updates 40297`, or `| epoch 005 | valid on 'valid' subset | …` before 0.10): its loss is the
+subset's, at that update. Read as training, fairseq's validation loss (12.7 beside a training loss of 3.1) made
+a sawtooth of the loss chart at every epoch's end (a new user's review)."""
+
+
+def _evaluates(text: str) -> str | None:
+    """The word a line that evaluates starts with (`_EVAL_LEAD`), lowercased; `valid` or `test` for fairseq's
+    `valid on '<subset>' subset` anywhere in it."""
+    lead = _EVAL_LEAD.match(text)
+    if lead is not None:
+        return lead[1].lower()
+    subset = _SUBSET.search(text) if "subset |" in text else None
+    if subset is not None:
+        return "test" if subset[1].startswith("test") else "valid"
+    return None
 
 
 _WITHIN = re.compile(
@@ -500,7 +520,7 @@ class KeyValueParser(FormatParser):
             metrics["step_time"] = metrics.pop("time")  # detectron2, mmcv: `time: 0.9788  data_time: 0.2993`, s an iteration
         if ")" in text and (mm := _MMENGINE.search(text)) is not None:
             return _mmengine(mm, metrics, logging_time(text))
-        lead = _EVAL_LEAD.match(text)
+        lead = _evaluates(text)
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
             "loss" in k for k in metrics if lead is not None or is_eval_metric(k))  # `test loss 5.02`, after `Test`
         if step is None and (pairs < 2 or not measured or not PLAN_KEYS.isdisjoint(metrics)):
@@ -511,7 +531,7 @@ class KeyValueParser(FormatParser):
         if 0 < before == pairs - 1 and not measured:
             return None  # a count said last, after no measure of training: of something else (`Sampling slow: 46.0s, steps=158`)
         if lead is not None:
-            metrics = _evaluated(metrics, lead[1].lower())
+            metrics = _evaluated(metrics, lead)
         kind = _kind(metrics)
         if kind is Kind.EVAL and "step_time" in metrics:  # `| end of epoch 1 | time: 35.58s | valid loss …`
             metrics["eval_time"] = metrics.pop("step_time")

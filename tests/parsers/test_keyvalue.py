@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -654,3 +655,23 @@ def test_a_batch_loss_is_the_loss() -> None:
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert len(steps) == 7760 and steps[0].metrics == {"epoch": 1.0, "loss": 12.1336}  # its 7760 `Batch loss` lines
     assert steps[-1].metrics["epoch"] == 20.0 and steps[0].t > 0
+
+
+def test_fairseq_reads_its_updates_as_steps_and_its_validation_as_an_evaluation() -> None:
+    """A new user's review: fairseq's `num_updates=40100` was no step (`no steps`), and its `valid` logger's
+    `loss 12.677` went into the training loss beside `train_inner`'s 3.1: a sawtooth at every epoch's end."""
+    from tests.support.found import found_lines, source_records
+
+    text = found_lines("fairseq_glat_nat_epochs_143_150.log")
+    fmt, recs = source_records("fairseq_glat_nat_epochs_143_150.log")
+    assert fmt == "kv"
+    inner = [(int(m[2]), float(m[1])) for x in text if "| train_inner |" in x
+             and (m := re.search(r" loss=([\d.]+),.* num_updates=(\d+),", x))]
+    steps = [(r.step, r.metrics["loss"]) for r in recs if r.kind is Kind.STEP]
+    assert len(inner) == 22 and set(inner) <= set(steps)
+    assert max(loss for _, loss in steps) < 5  # no validation loss among them (and the epoch means beside)
+    valid = [re.search(r"\| loss ([\d.]+) \|.*\| bleu ([\d.]+) \|.*\| num_updates (\d+) ", x) for x in text if "| valid |" in x]
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert [(r.step, r.metrics["val_loss"], r.metrics["val_bleu"]) for r in evals] == [
+        (int(m[3]), float(m[1]), float(m[2])) for m in valid if m]
+    assert len(evals) == 7
