@@ -37,6 +37,12 @@ _NOT_LOGS = re.compile(
     r"^(requirements.*|vocab.*|merges|license.*|readme.*|cmakelists|.*tokenizer.*|notice|copying)\.txt$",
     re.IGNORECASE,
 )
+_PADDLE_WORKER = re.compile(r"^workerlog\.(\d{1,6})$")
+"""PaddlePaddle's launcher (`python -m paddle.distributed.launch`) writes each worker's output to
+`log/workerlog.N`: no log suffix, the rank in its place (a review: `check log/` said no logs found)."""
+_NOT_RUN_LOGS = frozenset({"endpoints.log"})
+"""Files named like logs that hold no run's output: Paddle's launcher lists its workers' addresses in
+`log/endpoints.log` beside their logs (read alone, `nothing understood`)."""
 _CHECKPOINT_DIR = re.compile(r"^(checkpoint-\d+|global_step\d+)$")
 _ATTEMPT_DIR = re.compile(r"^attempt_\d+$")
 _RANK_WORD = re.compile(r"(?<![a-z])(?<!local_)(?<!local)rank[-_.]?(\d+)(?!\d)", re.IGNORECASE)
@@ -106,11 +112,15 @@ def _holds_wandb_runs(d: Path) -> bool:
 
 
 def rank_from_path(path: str | Path) -> int | None:
-    """The rank a per-rank log belongs to: `attempt_0/3/stdout.log`, `rank3.log`, `train_rank-3.out`, `rank_3/…`."""
+    """The rank a per-rank log belongs to: `attempt_0/3/stdout.log`, `rank3.log`, `train_rank-3.out`, `rank_3/…`,
+    Paddle's `workerlog.3`."""
     path = Path(path)
     parent = path.parent
     if parent.name.isdigit() and _ATTEMPT_DIR.match(parent.parent.name):
         return int(parent.name)
+    worker = _PADDLE_WORKER.match(path.name)
+    if worker is not None:
+        return int(worker.group(1))
     for name in (path.stem, parent.name):
         match = _RANK_WORD.search(name)
         if match:
@@ -140,8 +150,10 @@ def _candidates(root: Path) -> Iterator[Path]:
 
 
 def _is_log_name(entry: os.DirEntry[str]) -> bool:
+    if _PADDLE_WORKER.match(entry.name):
+        return True
     suffix = os.path.splitext(entry.name)[1].lower()
-    if suffix not in LOG_SUFFIXES or _NOT_LOGS.match(entry.name):
+    if suffix not in LOG_SUFFIXES or _NOT_LOGS.match(entry.name) or entry.name in _NOT_RUN_LOGS:
         return False
     return suffix != ".txt" or entry.stat().st_size <= MAX_TXT_BYTES
 

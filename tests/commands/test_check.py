@@ -748,3 +748,15 @@ def test_whole_runs_a_review_found_are_read_healthy(name: str, state: str, tmp_p
     assert main(["check", str(log), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["state"] == state and not out["alerts"], out
+
+
+def test_a_paddle_launchers_log_directory_is_one_run_of_its_workers(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `check log/` of a PaddleSeg run said `no training logs … found` (exit 3); named
+    one by one its `workerlog.N` read the run, 80000 iterations, finished."""
+    from tests.watcher.test_discover import paddle_log_dir
+
+    log = paddle_log_dir(tmp_path)
+    assert main(["check", str(log), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["state"], out["step"], out["total_steps"]) == ("finished", 80000, 80000), out

@@ -92,6 +92,8 @@ def test_missing_directory_has_no_logs(tmp_path: Path) -> None:
         ("local_rank3.log", None),
         ("frank3.log", None),
         ("logs/3/stdout.log", None),  # a number alone is not a rank outside torchrun's tree
+        ("log/workerlog.3", 3),  # PaddlePaddle's launcher
+        ("log/workerlog.3.bak", None),
     ],
 )
 def test_rank_from_path(path: str, rank: int | None) -> None:
@@ -290,3 +292,25 @@ def test_a_source_that_appears_just_after_a_walk_is_found_at_the_end_of_the_gap(
         touch(tmp_path, "lightning_logs/version_0/metrics.csv", data=b"step,loss\n0,2.5\n")
         wait_for(lambda: sources.paths, timeout=3.0)  # not the 30 s poll
     assert sources.names(tmp_path) == ["lightning_logs/version_0/metrics.csv"]
+
+
+def paddle_log_dir(root: Path) -> Path:
+    """A real PaddleSeg run's `log/` as Paddle's launcher left it (tests/fixtures/found/README.md): four
+    `workerlog.N`, and the `endpoints.log` its launcher writes beside them (another run's, as real)."""
+    import gzip
+    import shutil
+
+    found = Path(__file__).parents[1] / "fixtures" / "found"
+    log = root / "log"
+    log.mkdir()
+    for gz in sorted((found / "paddleseg_encnet_log").glob("workerlog.*.gz")):
+        (log / gz.name.removesuffix(".gz")).write_bytes(gzip.decompress(gz.read_bytes()))
+    shutil.copy(found / "paddle_launcher_endpoints.log", log / "endpoints.log")
+    return log
+
+
+def test_paddles_worker_logs_are_logs_and_its_endpoints_list_is_none(tmp_path: Path) -> None:
+    """A new user's review: `check log/` of a Paddle run said no logs were found (`workerlog.0` has no log
+    suffix), and beside them only `endpoints.log` was read: `nothing understood`."""
+    log = paddle_log_dir(tmp_path)
+    assert [p.name for p in find_logs(log)] == ["workerlog.0", "workerlog.1", "workerlog.2", "workerlog.3"]
