@@ -27,6 +27,7 @@ exception the main process raises, so it is a crash.
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -137,10 +138,31 @@ class Crash(Rule[CrashParams]):
         if cause is not None and cause.message:  # the launcher's report names the rank; its own traceback says why
             detail = clip(f"{clip(cause.message.strip(), 120)}; {detail}", DETAIL_CHARS)
         what = HOST_OOM if kind == Event.OOM and first.metrics.get("host_oom") else WHAT.get(kind, kind)
-        summary = what + _where(group, rank, local) + (f": {detail}" if detail else "")
+        summary = what + _where(group, rank, local) + (f": {detail}" if detail else "") + _signalled(detail)
         context = tuple(r.message[:300] for r in group[-CONTEXT_LINES:] if r.message)
         return self.finding(run, summary, rank=rank, labels={"event": kind, "local_rank": local}, value=kind,
                             step=run.progress.step, context=context)
+
+
+_SIGNALLED = re.compile(r"SignalException: Process \d{1,10} got signal: (\d{1,3})\b")
+_SIGNAL_MEANS = {
+    signal.SIGHUP: "the terminal or SSH session that started it closed; run it under nohup, tmux or screen",
+    signal.SIGTERM: "a scheduler (preemption, a time limit, a cancelled job) or a `kill` stopped it",
+}
+
+
+def _signalled(detail: str) -> str:
+    """What torch elastic's `SignalException: Process 1871231 got signal: 1` means: ` (SIGHUP: the terminal …
+    closed; …)`. The number alone left a user to look it up (a review of a run whose SSH session ended)."""
+    m = _SIGNALLED.search(detail) if "SignalException" in detail else None
+    if m is None:
+        return ""
+    try:
+        sig = signal.Signals(int(m[1]))
+    except ValueError:
+        return ""
+    means = _SIGNAL_MEANS.get(sig)
+    return f" ({sig.name}: {means})" if means else f" ({sig.name})"
 
 
 def _this_attempt(events: Iterable[Record]) -> list[Record]:

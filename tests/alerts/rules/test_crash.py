@@ -152,3 +152,17 @@ def test_a_bare_traceback_crash_names_the_exception_that_ended_the_output() -> N
                step(10, loss=2.0), event(Event.TRACEBACK, message="RuntimeError: CUDA error: an illegal memory access")]
     [(labels, summary)] = findings(records, after=BARE_SETTLE_S)
     assert summary == "uncaught exception: RuntimeError: CUDA error: an illegal memory access"
+
+
+def test_a_launchers_signal_exception_says_what_the_signal_means() -> None:
+    """A new user's review: `SignalException: Process 1871231 got signal: 1` left the user to look up signal 1:
+    SIGHUP, the terminal or SSH session that started torchrun closed. The line is the recorded launch's."""
+    from runwatch.parsers.events import EventDetector
+    from tests.support.found import found_lines
+
+    det = EventDetector()
+    [rec] = [r for x in found_lines("graphnovo_torchrun_sighup.log") if (r := det.feed(x)) is not None]
+    [(_, summary)] = findings([*STEPS, event(Event.TRACEBACK, message=rec.message)], after=BARE_SETTLE_S)
+    assert summary == ("uncaught exception: torch.distributed.elastic.multiprocessing.api.SignalException: Process "
+                       "1871231 got signal: 1 (SIGHUP: the terminal or SSH session that started it closed; run it "
+                       "under nohup, tmux or screen)")
