@@ -180,6 +180,8 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
                            on_notice=problems)
         if result.tracker.records == 0:
             problems.nothing_understood(run.label, fmt, run.logs)
+        else:
+            problems.read_in_part(run.logs)
         for rule, why in (result.judge.broken.items() if result.judge is not None else ()):
             problems.rule_failed(run.name, rule, why)
         for failures in result.parse_failures:

@@ -35,7 +35,7 @@ from runwatch.parsers.source import ChunkRecords, with_total
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.text import clean, clip, one_line, visible
 from runwatch.watcher.discover import rank_from_path
-from runwatch.watcher.fileid import binary_file
+from runwatch.watcher.fileid import binary_file, utf16
 from runwatch.watcher.snapshot import BLOCK_BYTES, READ_CHUNK, read_blocks
 from runwatch.watcher.types import Notice
 
@@ -80,6 +80,15 @@ class SourceProblems:
                                     f"no known log format, metric file or W&B run ({hint})")
         self.unread.append(f"{label}: {why}")
         self.err.write(one_line(f"runwatch: {visible(label)}: nothing understood: {why}") + "\n")
+
+    def read_in_part(self, logs: Sequence[Path]) -> None:
+        """Logs of a run that gave records but are UTF-16 (`fileid.utf16`): read through the NUL bytes, what
+        was not plain ASCII is lost (an Ultralytics console's bars: its evaluations read, no step), so the
+        conversion is asked for as when nothing was understood, and the exit says the input was not judged."""
+        for path in logs:
+            if utf16(path) and (why := binary_file(path)) is not None:
+                self.unread.append(f"{path}: {why}")
+                self.err.write(one_line(f"runwatch: {visible(str(path))}: read in part: {why}") + "\n")
 
     def rule_failed(self, run: str, rule: str, why: str) -> None:
         """A rule raised (a runwatch bug): the run was judged without it from then on."""
@@ -336,6 +345,8 @@ def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: in
             problems.parse_failed(reader.failures)
         if records == 0:
             problems.nothing_understood(run.label, fmt, run.logs)
+        else:
+            problems.read_in_part(run.logs)
         summaries.append((run, summary, time.perf_counter() - started))
     writer.close()
     if output == "summary":
