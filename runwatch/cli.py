@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import os
 import signal
 import sys
@@ -83,8 +84,25 @@ def parse_command_line(parser: _Parser, argv: Sequence[str] | None) -> argparse.
     args, extras = parser.parse_known_args(argv)
     if extras:
         command = parser.commands.get(getattr(args, "command", None) or "", parser)
-        command.error(f"unrecognized arguments: {' '.join(extras)}")
+        command.error(f"unrecognized arguments: {' '.join(extras)}{_meant(command, extras)}")
     return args
+
+
+_LINE_MODE = ("--lines", "--line", "--line-mode", "--no-tui", "--plain", "--text")
+"""What a user types for the line mode the README describes (a review: `tail FILE --lines`): `--headless`."""
+
+
+def _meant(command: argparse.ArgumentParser, extras: Sequence[str]) -> str:
+    """` (did you mean --headless?)` for an option the command has under another name."""
+    options = {o for a in command._actions for o in a.option_strings}
+    for extra in extras:
+        flag = extra.split("=", 1)[0]
+        if flag in _LINE_MODE and "--headless" in options:
+            return " (did you mean --headless, the line mode?)"
+        close = difflib.get_close_matches(flag, sorted(options), n=1, cutoff=0.75) if flag.startswith("--") else []
+        if close:
+            return f" (did you mean {close[0]}?)"
+    return ""
 
 
 def build_parser() -> _Parser:

@@ -331,3 +331,20 @@ def test_an_unknown_flag_is_the_command_s_error_with_its_usage(
     err = capsys.readouterr().err
     assert err.startswith(f"usage: runwatch {argv[0]} ")
     assert f"runwatch {argv[0]}: error: unrecognized arguments: {argv[-1] if argv[-1] != 'LOG' else argv[1]}" in err
+
+
+@pytest.mark.parametrize(("argv", "meant"), [
+    (["tail", "LOG", "--lines"], "(did you mean --headless, the line mode?)"),
+    (["check", "LOG", "--jsn"], "(did you mean --json?)"),
+    (["check", "LOG", "--totl-steps", "5"], "(did you mean --total-steps?)"),
+])
+def test_a_mistyped_flag_is_told_the_one_it_meant(argv: list[str], meant: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: the README calls `tail`'s headless output "line mode"; `tail FILE --lines` said
+    only `unrecognized arguments: --lines`."""
+    log = tmp_path / "train.log"
+    log.write_text("step 1/10 | loss: 2.0\n")
+    with pytest.raises(SystemExit) as exit_:
+        main([a.replace("LOG", str(log)) for a in argv])
+    assert exit_.value.code == EXIT_USAGE
+    assert capsys.readouterr().err.splitlines()[-1].endswith(meant)
