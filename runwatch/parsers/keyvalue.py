@@ -123,6 +123,7 @@ _STEP_KEYS = frozenset({
     "step", "iter", "iteration", "global_step", "it", "steps", "iters", "train_step", "training_step",
     "global_iter", "global_iteration",
     "num_updates",  # fairseq's optimizer updates (`epoch 143:  85 / 282 loss=3.147, …, num_updates=40100, lr=…`)
+    "batch_id", "batch_idx",  # the batch in its epoch (PaddleRec's `epoch: 3, batch_id: 500, AUC:…, loss:…`)
 })
 _STEP_TIME_KEYS = frozenset({
     "dt", "time", "step_time", "iter_time", "batch_time", "time_per_step", "iteration_time",

@@ -675,3 +675,18 @@ def test_fairseq_reads_its_updates_as_steps_and_its_validation_as_an_evaluation(
     assert [(r.step, r.metrics["val_loss"], r.metrics["val_bleu"]) for r in evals] == [
         (int(m[3]), float(m[1]), float(m[2])) for m in valid if m]
     assert len(evals) == 7
+
+
+def test_paddlerecs_batch_in_its_epoch_is_the_place_in_the_epoch() -> None:
+    """A new user's review: PaddleRec's `epoch: 3, batch_id: 500, …, loss:0.1046318` gave no step at all."""
+    from tests.support.found import found_lines, source_records
+
+    text = found_lines("paddlerec_sign_train.log")
+    fmt, recs = source_records("paddlerec_sign_train.log")
+    assert fmt == "kv"
+    logged = [(int(m[1]), int(m[2]), float(m[3])) for x in text
+              if (m := re.search(r"epoch: (\d+), batch_id: (\d+), .*loss:([\d.]+),", x))]
+    steps = [(r.metrics["epoch"], r.step, r.metrics["loss"]) for r in recs if r.step is not None and "loss" in r.metrics]
+    assert len(steps) == len(logged) == 80
+    # each epoch starts after the last batch logged in the one before (1500, counted from 0): 1501 × epoch
+    assert steps == [(float(e), e * 1501 + b, loss) for e, b, loss in logged]
