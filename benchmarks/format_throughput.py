@@ -93,6 +93,15 @@ def _excerpts(name: str) -> list[str]:
     return [x for e in items for x in (e["t"] if isinstance(e, dict) else e).splitlines()]
 
 
+def _found(name: str) -> list[str]:
+    """A whole real log a review found (tests/fixtures/found), its lines (`\r` frames each one)."""
+    import gzip
+
+    data = (FIXTURES / "found" / name).read_bytes()
+    text = (gzip.decompress(data) if name.endswith(".gz") else data).decode("utf-8", "replace")
+    return [x for x in re.split(r"\r\n|\r|\n", text) if x.strip()]
+
+
 def _corpus_md(name: str) -> list[str]:
     return (FIXTURES / "corpus" / name).read_text(encoding="utf-8").splitlines()
 
@@ -169,6 +178,17 @@ FORMATS = [
     Format("keras-v2", lambda: _keep(_recording("keras-v2-healthy"), r"^Epoch \d+/\d+$|^\d+/\d+ .* - loss: "),
            r"^Epoch (\d+)/", r"(\d+)/(\d+) .*? - accuracy: ([\d.]+) - loss: ([\d.]+)", r"^Epoch \d+/(\d+)$",
            format="keras"),  # verbose 2: one line an epoch under its `Epoch N/M`
+    Format("meters", lambda: _keep(_found("wsdan_sac_imagenet_meters.log.gz"), r"^Epoch: \[\d+\]\[\d+/\d+\]\t"),
+           r"^Epoch: \[(\d+)\]",  # the epoch renumbered: the step is epoch × 250 + batch
+           r"Epoch: \[(\d+)\]\[(\d+)/(\d+)\]\tTime ([\d.]+) \(([\d.]+)\)\tData ([\d.]+) \(([\d.]+)\)\tLoss ([\d.]+)"
+           r" \(([\d.]+)\)"),
+    Format("yolo", lambda: _keep(_found("yolov5_cots_300ep_terminal.log"), r"Epoch +gpu_mem|/299 .*: 100%|^ +all "),
+           r"^ +(\d+)/299 ",  # each epoch's header, its last frame and its validation's `all` row
+           r"(\d+)/(\d+) +([\d.]+)G +([\d.]+) +([\d.]+) +([\d.]+) +(\d+) +(\d+): +\d+%\|[^|]*\| *(\d+)/(\d+)"),
+    Format("basicsr", lambda: _keep(_found("basicsr_iqa_torchrun_nohup.out.gz"), r"\]\[epoch: +\d+, iter:"),
+           r"iter: +([\d,]+),",
+           r"\[epoch: *(\d+), iter: *([\d,]+), lr:\(([\d.e+-]+),\)\] \[eta: [^,]+, time \(data\): ([\d.]+) \(([\d.]+)\)\]"
+           r" l_mos: ([\d.e+-]+) l_metric: ([\d.e+-]+)"),
     Format("jsonl", _log_history, r'"step": (\d+)', r'"loss": ([\d.e+-]+).*?"step": (\d+)'),
     Format("kv", lambda: _keep(_recording("kvlog-healthy"), r"step=\d+ .*loss="), r"step=(\d+)",
            r"step=(\d+) epoch=(\d+) loss=([\d.]+) lr=([\d.e+-]+)"),
