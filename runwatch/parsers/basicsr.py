@@ -41,7 +41,7 @@ _HEAD = re.compile(
     r"(?:\s{0,4}\[eta: (?P<eta>[^,\]]{1,40}(?:, [^,\]]{1,20})?), time \(data\): (?P<time>" + _NUM + r") \((?P<data>"
     + _NUM + r")\)\])?"
 )
-_PAIR = re.compile(rf"(?P<name>[A-Za-z][\w./-]{{0,80}}): (?P<value>{_NUM})(?=\s|$)")
+_PAIR = re.compile(rf"([A-Za-z][\w./-]{{0,80}}): ({_NUM})(?=\s|$)")
 _VALIDATION = re.compile(rf"^\s{{0,8}}# (?P<name>[A-Za-z][\w./-]{{0,80}}): (?P<value>{_NUM})(?:\s|$)")
 _START = re.compile(r"(?:Start|Resuming) training from epoch: (?P<epoch>\d{1,9}), iter: (?P<iter>\d{1,15})")
 """Where training starts, or resumes from a saved state: the run's step from then on, and its time (a launch
@@ -49,6 +49,17 @@ that failed after it, its traceback with no time of its own, was read as the run
 still that of the attempt before, which had finished hours earlier)."""
 _DAYS = re.compile(r"(\d{1,6}) days?, ")
 _MAX_PAIRS = 64
+
+
+_names: dict[str, str] = {}
+"""Each logged name's metric name, made once: a log repeats a few (`l_pix`, `l_percep`)."""
+
+
+def _name(raw: str) -> str:
+    if len(_names) >= 4096:
+        _names.clear()
+    name = _names[raw] = metric_name(raw)
+    return name
 
 
 def _seconds(text: str) -> float | None:
@@ -92,26 +103,20 @@ class BasicSRParser(GuardedParser):
         if lr is not None:
             metrics["lr"] = lr
         if m["time"] is not None:
-            for name, text in (("step_time", m["time"]), ("data_time", m["data"])):
-                value = parse_number(text)
-                if value is not None:
-                    metrics[name] = value
+            metrics["step_time"], metrics["data_time"] = float(m["time"]), float(m["data"])  # `_NUM`: float() reads it
             eta = _seconds(m["eta"])
             if eta is not None:
                 metrics["eta"] = eta
         generator = 0.0
         terms = 0
-        for p in _PAIR.finditer(line, m.end()):
-            value = parse_number(p["value"])
-            name = p["name"]
-            if value is None:
-                continue
-            metrics.setdefault(metric_name(name), value)
+        for name, text in _PAIR.findall(line, m.end())[:_MAX_PAIRS]:
+            value = float(text)  # `_NUM`: digits, or nan/inf in any case, which float() reads too
+            key = _names.get(name) or _name(name)
+            if key not in metrics:
+                metrics[key] = value
             if name.startswith("l_") and not name.startswith("l_d_"):
                 generator += value
                 terms += 1
-            if len(metrics) >= _MAX_PAIRS:
-                break
         if terms and "loss" not in metrics:
             metrics["loss"] = generator
         return Record(Kind.STEP, step=int(m["iter"].replace(",", "")), metrics=metrics, t=logging_time(line.lstrip()))
