@@ -44,10 +44,11 @@ _ROW = re.compile(
     rf"(?P<values>(?:\s{{1,20}}(?:{_NUM})){{1,16}})(?::\s{{0,4}}(?P<bar>.*))?$"
 )
 _TQDM_BAR = re.compile(
-    r"\d{1,3}%\|[^|]{0,200}\|\s{0,8}(?P<n>\d{1,12})/(?P<total>\d{1,12})\s{0,8}"
+    r"\d{1,3}%(?:\|[^|]{0,200}\|)?\s{0,8}(?P<n>\d{1,12})/(?P<total>\d{1,12})\s{0,8}"
     r"\[(?P<elapsed>\d{1,6}(?::\d\d){1,2})(?:<(?P<remaining>\d{1,6}(?::\d\d){1,2}|\?))?"
     r"(?:,\s{0,8}(?P<rate>\?|\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it))?"
 )
+"""tqdm's frame; its bar left out too (`100% 8/8 [00:03<00:00,  2.36it/s]`, a notebook's output copied)."""
 _OWN_BAR = re.compile(
     r"\d{1,3}%\s{1,4}[\u2500-\u257f]{1,200}\s{1,4}(?P<n>\d{1,12})/(?P<total>\d{1,12})"
     r"(?:\s{1,8}(?P<rate>\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it))?"

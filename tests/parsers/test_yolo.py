@@ -58,3 +58,14 @@ def test_a_follower_reads_the_table_as_parse_does_not_the_dataset_scans_as_bars(
         fmt, whole = records(name, live=False)
         assert live_fmt == fmt == "yolo"
         assert [(r.kind, r.step, r.metrics) for r in live] == [(r.kind, r.step, r.metrics) for r in whole]
+
+
+def test_yolov5_v62_rows_are_read_when_the_copy_lost_the_bar() -> None:
+    """A second review: `Epoch GPU_mem box_loss obj_loss cls_loss …` rows kept from a notebook, whose frame is
+    `320: 100% 8/8 [00:03<00:00,  2.36it/s]` with no bar between the bars, gave no step (`no steps`, OK)."""
+    name = "yolov5_v62_colab_readme_block.log"
+    rows = [int(m[1]) for x in lines_of(name) if (m := re.match(r"\s+(\d+)/3999 .*: 100% 8/8 \[", x))]
+    fmt, recs = records(name, live=False)
+    assert fmt == "yolo"
+    steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
+    assert len(steps) == len(rows) == 399 and steps == [((e + 1) * 8, 4000 * 8) for e in rows]
