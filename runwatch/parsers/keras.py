@@ -205,11 +205,16 @@ class KerasParser(GuardedParser):
         return self._done_before + n, None, metrics
 
     def score(self, line: str) -> int:
-        """A bar frame with `/step` and a metric is Keras's own; an `Epoch E/N` header alone is a maybe."""
+        """A bar frame with a metric and a loss or a `/step` time is Keras's own; an `Epoch E/N` header alone is a
+        maybe. Another library's Keras-like bar (PaddleSeg's evaluation, `1/76 [......] - ETA: 4s - batch_cost:
+        0.0542 - reader cost: 0.0146`) signed it, and a PaddleSeg log's 483 training lines went unread (a
+        review: `check` said OK, no steps, where `tail`, which had chosen otherwise, read them)."""
         if _EPOCH.match(line):
             return 1
         m = head(line)
-        return 2 if m is not None and " - " in m["rest"] else 0
+        if m is None or " - " not in (rest := m["rest"]):
+            return 0
+        return 2 if "loss" in rest or "/step" in rest else 0
 
 
 def _counts(m: re.Match[str]) -> tuple[int, int | None] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -202,3 +203,18 @@ def test_keras_2s_bar_time_is_the_epochs_elapsed() -> None:
     assert len(bar) == 100
     assert all("epoch_eta" not in r.metrics for r in recs)
     assert (bar[0].metrics["epoch_elapsed"], bar[0].metrics["step_time"]) == (3.0, 0.011)
+
+
+def test_another_librarys_keras_like_bar_is_no_keras_signature() -> None:
+    """A second review: PaddleSeg's evaluation bar (`1/76 [......] - ETA: 4s - batch_cost: 0.0542 - reader cost:
+    0.0146`) signed Keras, and `check` read the log's 483 `[TRAIN] epoch: 1, iter: 10/1000, loss: …` lines as
+    nothing (OK, no steps) where `tail` had read them as key/value lines."""
+    from runwatch.parsers.detect import detect
+    from tests.support.found import found_lines, source_records
+
+    text = found_lines("paddleseg_encnet_reprod_workerlog.0.gz")
+    bars = [x for x in text if re.match(r"\s*\d+/76 \[", x)]
+    assert bars and all(KerasParser().score(x) == 0 for x in bars)
+    assert detect(text[:200]) == "kv"
+    fmt, recs = source_records("paddleseg_encnet_reprod_workerlog.0.gz")
+    assert fmt == "kv" and sum(r.kind is Kind.STEP for r in recs) == 483
