@@ -14,7 +14,8 @@ or `obj_loss`), v8 and later from 1 (`1/100`). Its bar is tqdm's (`| 50/50 [01:0
 since 8.3, Ultralytics' own (`100% ━━━━━━━━━━━━ 2/2 1.5it/s 0.3s`). The validation that follows has a header
 of its own (`Class Images Instances Box(P R mAP50 mAP50-95)`, v5: `Labels P R mAP@.5 mAP@.5:.95`), a bar that
 is no training progress, and the `all` row: an EVAL record, `val_precision`, `val_recall`, `val_map50`,
-`val_map50_95` (a segmentation model's mask columns after them as `val_mask_*`). `N epochs completed in X
+`val_map50_95` (a segmentation model's mask columns after them as `val_mask_*`; a classification model's
+`all 0.909 1` under `classes top1_acc top5_acc`: `val_top1_acc`, `val_top5_acc`). `N epochs completed in X
 hours.` ends the run (also when early stopping ended it before the planned epochs).
 
 Names: `GPU_mem` (`4.89G`) → `memory_gib`, `box`/`obj`/`cls` (v5's first releases) → `box_loss`/`obj_loss`/
@@ -56,6 +57,9 @@ _OWN_BAR = re.compile(
 )
 """Ultralytics' own bar (8.3 on): `100% ━━━━━━━━━━━━ 2/2 1.5it/s 0.3s`, seconds as decimals."""
 _ALL = re.compile(rf"\s{{0,40}}all\s{{1,20}}\d{{1,12}}\s{{1,20}}\d{{1,12}}(?P<values>(?:\s{{1,20}}(?:{_NUM})){{4,8}})\s*$")
+_ALL_CLASSIFIED = re.compile(rf"\s{{0,40}}all\s{{1,20}}(?P<top1>{_NUM})\s{{1,20}}(?P<top5>{_NUM})\s*$")
+"""A classification model's validation (`classes top1_acc top5_acc`, then `all 0.909 1`): `val_top1_acc`,
+`val_top5_acc`, fractions as printed."""
 _DONE = re.compile(r"^\s{0,8}(?P<epochs>\d{1,9}) epochs completed in (?P<hours>[\d.]{1,20}) hours\.")
 _NAMES = {
     "gpu_mem": "memory_gib", "box": "box_loss", "obj": "obj_loss", "cls": "cls_loss", "total": "loss",
@@ -87,6 +91,10 @@ class YoloParser(FormatParser):
             return None
         if self._names is not None and "/" in line and (row := _ROW.match(line)) is not None:
             return self._row(row)
+        if "all " in line and (top := _ALL_CLASSIFIED.match(line)) is not None:
+            top1, top5 = parse_number(top["top1"]), parse_number(top["top5"])
+            metrics = {k: v for k, v in (("val_top1_acc", top1), ("val_top5_acc", top5)) if v is not None}
+            return Record(Kind.EVAL, self._step, self._total, metrics=metrics) if metrics else None
         if "all " in line and (done := _ALL.match(line)) is not None:
             values = [parse_number(v) for v in done["values"].split()]
             names = _EVAL_NAMES + (_MASK_NAMES if len(values) == 8 else ())

@@ -69,3 +69,14 @@ def test_yolov5_v62_rows_are_read_when_the_copy_lost_the_bar() -> None:
     assert fmt == "yolo"
     steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
     assert len(steps) == len(rows) == 399 and steps == [((e + 1) * 8, 4000 * 8) for e in rows]
+
+
+def test_a_classification_models_validation_gives_its_top1_and_top5() -> None:
+    """A second review: `all 0.909 1` under `classes top1_acc top5_acc` gave no evaluation."""
+    name = "yolov8_cls_readme_block.log.gz"
+    tops = [(float(m[1]), float(m[2])) for x in lines_of(name) if (m := re.fullmatch(r"\s+all\s+([\d.]+)\s+([\d.]+)\s*", x))]
+    fmt, recs = records(name, live=False)
+    assert fmt == "yolo"
+    evals = [(r.metrics["val_top1_acc"], r.metrics["val_top5_acc"]) for r in recs if r.kind is Kind.EVAL]
+    assert len(evals) == len(tops) == 51 and evals == tops
+    assert [r.step for r in recs if r.kind is Kind.STEP][-1] == 1500
