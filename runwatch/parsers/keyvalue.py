@@ -295,6 +295,9 @@ _WITHIN = re.compile(
 """A line's place in its epoch where no step key says it: a count in brackets (`Train Epoch: 1 [640/60000
 (1%)]`, PyTorch's MNIST example, in samples; timm's `Train: 0 [  50/10009 (  0%)]`, whose `Train: 0` is the
 epoch) or before a count word (`| epoch   1 |   200/ 2983 batches |`, its word-language-model example)."""
+_PPDET = re.compile(r"Epoch: \[(\d{1,9})\] \[ {0,8}(\d{1,12})/(\d{1,12})\]")
+"""PaddleDetection's `ppdet.engine INFO: Epoch: [71] [400/464] learning_rate: 0.000100 … loss: 9.145962`: epoch
+71 (from 0), iteration 400 of its 464 (a review: `no steps`)."""
 _AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss"})
 _PER_STEP = {"ms_batch": 1e3, "ms_step": 1e3, "ms_iter": 1e3, "ms_it": 1e3, "s_batch": 1.0, "s_step": 1.0}
 """Keys that name a step time's unit (`ms/batch 11.61`) → what the value is divided by for seconds."""
@@ -505,6 +508,10 @@ class KeyValueParser(FormatParser):
         if not metrics:
             return None
         if "/" in text:
+            if step is None and "Epoch: [" in text and (pp := _PPDET.search(text)) is not None:
+                if 0 <= int(pp[2]) <= int(pp[3]):  # the place in the epoch: runwatch.parsers.epochs makes it global
+                    step, total = int(pp[2]), int(pp[3])
+                    metrics = {"epoch": float(pp[1]), **metrics}
             if step is None and ("epoch" in metrics or "train" in metrics) and (m := _WITHIN.search(text)) is not None:
                 if 0 <= int(m[1]) <= int(m[2]):  # the place in the epoch: runwatch.parsers.epochs makes it global
                     step, total = int(m[1]), int(m[2])

@@ -690,3 +690,17 @@ def test_paddlerecs_batch_in_its_epoch_is_the_place_in_the_epoch() -> None:
     assert len(steps) == len(logged) == 80
     # each epoch starts after the last batch logged in the one before (1500, counted from 0): 1501 × epoch
     assert steps == [(float(e), e * 1501 + b, loss) for e, b, loss in logged]
+
+
+def test_paddledetections_epoch_and_iteration_are_the_step() -> None:
+    """A second review: PaddleDetection's `Epoch: [71] [400/464] learning_rate: … loss: 9.145962` gave no step."""
+    from tests.support.found import found_lines, source_records
+
+    name = "ppdet_m2sdetr_default.0.log.gz"
+    logged = [(int(m[1]), int(m[2]), float(m[3])) for x in found_lines(name)
+              if (m := re.search(r"Epoch: \[(\d+)\] \[ *(\d+)/464\] .* loss: ([\d.]+) ", x))]
+    fmt, recs = source_records(name)
+    assert fmt == "kv"
+    steps = [(r.metrics["epoch"], r.step, r.metrics["loss"]) for r in recs if r.kind is Kind.STEP]
+    assert len(steps) == len(logged) == 216
+    assert steps == [(float(e), e * 464 + i, loss) for e, i, loss in logged]
