@@ -62,15 +62,15 @@ def local_time(stamp: str, frac: str = "") -> float:
     return t
 
 
-_LOGGING_STAMP = re.compile(r"(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))? ")
+_LOGGING_STAMP = re.compile(r"\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?\]? ")
 """Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`; mmengine's
-`2023/06/15 11:30:50 - mmengine - INFO - …`) at the line's start: the record's time, local as printed (a
-stamp elsewhere in the line is a value's, or noise)."""
+`2023/06/15 11:30:50 - mmengine - INFO - …`; PaddleOCR's bracketed `[2021/05/03 11:57:44] root INFO: …`) at the
+line's start: the record's time, local as printed (a stamp elsewhere in the line is a value's, or noise)."""
 
 
 def logging_time(text: str) -> float:
     """Unix seconds of the line's leading logging stamp, 0.0 without one (or one that is no real time)."""
-    if not text[:1].isdigit():
+    if not (text[:1].isdigit() or (text[:1] == "[" and text[1:2].isdigit())):
         return 0.0
     m = _LOGGING_STAMP.match(text)
     if m is None:

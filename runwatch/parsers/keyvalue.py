@@ -128,6 +128,7 @@ _STEP_KEYS = frozenset({
 _STEP_TIME_KEYS = frozenset({
     "dt", "time", "step_time", "iter_time", "batch_time", "time_per_step", "iteration_time",
     "step_avg",  # modded-nanogpt's `step_avg:179.31ms`: the mean step time so far (its first steps `nanms`)
+    "batch_cost",  # Paddle's (PaddleOCR, PaddleSeg, PaddleDetection): `batch_cost: 0.56066 s`, a batch's seconds
 })
 _ELAPSED_KEYS = frozenset({"elapsed", "elapsed_time", "time_elapsed"})
 _ETA_KEYS = frozenset({"eta", "remaining", "time_remaining", "remaining_time", "time_left", "eta_time"})
@@ -295,6 +296,8 @@ _WITHIN = re.compile(
 """A line's place in its epoch where no step key says it: a count in brackets (`Train Epoch: 1 [640/60000
 (1%)]`, PyTorch's MNIST example, in samples; timm's `Train: 0 [  50/10009 (  0%)]`, whose `Train: 0` is the
 epoch) or before a count word (`| epoch   1 |   200/ 2983 batches |`, its word-language-model example)."""
+_EPOCH_OF = re.compile(r"\bepoch: \[(\d{1,9})/(\d{1,9})\]")
+"""PaddleOCR's `epoch: [1/72], iter: 10, lr: …`: the epoch of the run's 72 (its `iter` counts across them)."""
 _PPDET = re.compile(r"Epoch: \[(\d{1,9})\] \[ {0,8}(\d{1,12})/(\d{1,12})\]")
 """PaddleDetection's `ppdet.engine INFO: Epoch: [71] [400/464] learning_rate: 0.000100 … loss: 9.145962`: epoch
 71 (from 0), iteration 400 of its 464 (a review: `no steps`)."""
@@ -508,6 +511,8 @@ class KeyValueParser(FormatParser):
         if not metrics:
             return None
         if "/" in text:
+            if "epoch" not in metrics and "epoch: [" in text and (oc := _EPOCH_OF.search(text)) is not None:
+                metrics = {"epoch": float(oc[1]), "epochs": float(oc[2]), **metrics}
             if step is None and "Epoch: [" in text and (pp := _PPDET.search(text)) is not None:
                 if 0 <= int(pp[2]) <= int(pp[3]):  # the place in the epoch: runwatch.parsers.epochs makes it global
                     step, total = int(pp[2]), int(pp[3])

@@ -704,3 +704,21 @@ def test_paddledetections_epoch_and_iteration_are_the_step() -> None:
     steps = [(r.metrics["epoch"], r.step, r.metrics["loss"]) for r in recs if r.kind is Kind.STEP]
     assert len(steps) == len(logged) == 216
     assert steps == [(float(e), e * 464 + i, loss) for e, i, loss in logged]
+
+
+def test_paddleocrs_epoch_of_the_runs_its_stamp_and_its_batch_cost() -> None:
+    """A second review: PaddleOCR's `[2021/05/03 11:57:44] root INFO: epoch: [1/72], iter: 10, …, batch_cost:
+    0.56066 s` gave no epoch, no time (`no step line carries a time or a step time`) and no step time."""
+    from runwatch.parsers.fields import local_time
+    from tests.support.found import found_lines, source_records
+
+    name = "paddleocr_lightstr_workerlog.0.gz"
+    logged = [m for x in found_lines(name)
+              if (m := re.match(r"\[([\d/]+ [\d:]+)\] root INFO: epoch: \[(\d+)/72\], iter: (\d+), .* batch_cost: ([\d.]+) s,", x))]
+    fmt, recs = source_records(name)
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert len(steps) == len(logged) == 275
+    assert [(r.step, r.metrics["epoch"], r.metrics["epochs"], r.metrics["step_time"]) for r in steps] == [
+        (int(m[3]), float(m[2]), 72.0, float(m[4])) for m in logged]
+    assert [r.t for r in steps] == [local_time(m[1].replace("/", "-")) for m in logged]
