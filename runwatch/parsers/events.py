@@ -87,7 +87,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
     ("raining", ("raining finished", "raining complete", "raining done", "inished training", "inished Training",
-                 "one training")),  # one substring test on an ordinary line: no one character holds them all
+                 "one training", "raining of experiment is done")),  # one substring test on an ordinary line: no one character holds them all
 )
 """The gate's texts, each behind a character they all hold (or, where none is rare enough, a short text: one
 substring test): a line holding none of them is nothing to `_classify`.
@@ -189,11 +189,13 @@ _REPORT_FIELD = re.compile(
 )
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _FINISHED = re.compile(
-    r"(?:\b[Tt]raining (?:finished|completed?|done)|\b[Ff]inished [Tt]raining|\b[Dd]one training)"
-    r"(?: successfully)?(?:[.!]|\s+(?:after|in)\s[^,;]{0,40})?\s*$"
+    r"(?:(?:\b[Tt]raining (?:finished|completed?|done)|\b[Ff]inished [Tt]raining|\b[Dd]one training)"
+    r"(?: successfully)?(?:[.!]|\s+(?:after|in)\s[^,;]{0,40})?"
+    r"|\bTraining of experiment is done and the best AP is [\d.]{1,12})\s*$"  # YOLOX's trainer
 )
 """A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
-after 600 steps`, `Training complete.`, `Training completed successfully!`), ending its line: with none, a
+after 600 steps`, `Training complete.`, `Training completed successfully!`; YOLOX's `Training of experiment is
+done and the best AP is 90.00`), ending its line: with none, a
 clean exit of a run with no known total read `process_exit: gone before the run finished` live (a new
 user's review). A step after it (one
 epoch's "training done") takes it back."""

@@ -734,6 +734,9 @@ def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest
     ("basicsr_iqa_torchrun_nohup.out.gz", "ended"),  # a second run, stopped mid-way
     ("yolov5_cots_300ep_terminal.log", "finished"),  # early stopping after 246 of 300 epochs
     ("wsdan_sac_imagenet_meters.log.gz", "ended"),
+    # a second review: the OOMs of launches that failed before any step were timed after the whole 2021 run (the
+    # replay's clock starts at its own zero, then follows the log's stamps back): a critical crash at its end
+    ("yolox_voc_crlf_train_log.txt.gz", "finished"),
 ])
 def test_whole_runs_a_review_found_are_read_healthy(name: str, state: str, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:

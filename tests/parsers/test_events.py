@@ -457,3 +457,15 @@ def test_a_chain_of_bare_tracebacks_ends_with_the_exception_that_ended_the_progr
     assert lines[-1].startswith("wandb.errors.errors.AuthenticationError: ")
     assert found[0] == "TimeoutError: The read operation timed out"
     assert found[-1] == lines[-1]
+
+
+def test_yoloxs_last_word_is_the_runs_finish() -> None:
+    """A second review: YOLOX's `Training of experiment is done and the best AP is 90.00` was no finish: a run
+    that trained its 300 epochs read `ended`, `incomplete: stopped at 14093/14100`."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("yolox_voc_crlf_train_log.txt.gz")
+    det = EventDetector()
+    done = [line for line in lines if (r := det.feed(line)) is not None and r.event == Event.FINISHED]
+    assert [x.rsplit(" - ", 1)[1] for x in done] == [
+        "Training of experiment is done and the best AP is 0.00", "Training of experiment is done and the best AP is 90.00"]

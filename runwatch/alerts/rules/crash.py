@@ -94,12 +94,16 @@ class Crash(Rule[CrashParams]):
     urgent = True
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
+        """The crash events of this attempt read within `hold` before `now`. One stamped after `now` is no
+        crash of now: a replay whose clock began at its own zero, then went back to the log's first stamp (a
+        2021 YOLOX log), timed the OOMs of launches that failed before any step after every later step, and
+        `check` reported a critical OOM at the end of the run that then trained to its end."""
         recs = [r for r in _this_attempt(run.events) if r.event in self.params.events]
         if not recs:
             return []
         crashed = run.state(now) == RunState.CRASHED
         newest = max(r.t for r in recs)
-        live = [r for r in recs if now - r.t <= self.params.hold or (crashed and newest - r.t <= self.params.hold)]
+        live = [r for r in recs if 0.0 <= now - r.t <= self.params.hold or (crashed and newest - r.t <= self.params.hold)]
         specific = [r for r in live if r.event not in AT_END_ONLY]
         tracebacks = [r for r in live if r.event in AT_END_ONLY and not _cascade(r.message or "")]
         if specific:
