@@ -30,11 +30,12 @@ from typing import ClassVar
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import logging_time
-from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
+from runwatch.parsers.progress_bar import seconds
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.reads import Reads
 
-_NUM = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?i:nan|inf)"
+_NUM = NUMBER_TEXT
 _HEAD = re.compile(
     r"\[[^\]\[]{0,40}\]\[epoch:\s{0,12}(?P<epoch>\d{1,9}), iter:\s{0,15}(?P<iter>\d{1,3}(?:,\d{3}){0,5}|\d{1,15}),"
     r" lr:\((?P<lr>[^)]{0,200})\)\]"
@@ -63,16 +64,14 @@ def _name(raw: str) -> str:
 
 
 def _seconds(text: str) -> float | None:
-    """`2:37:00` or `1 day, 2:37:00` (Python's `timedelta` as `str` prints it) → seconds."""
+    """`2:37:00` or `1 day, 2:37:00` (Python's `timedelta` as `str` prints it) → seconds: the clock as the bar
+    format reads one (`progress_bar.seconds`), the days before it."""
     days = _DAYS.match(text)
-    rest = text[days.end():] if days else text
-    parts = rest.strip().split(":")
-    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+    rest = (text[days.end():] if days else text).strip()
+    if not 1 <= rest.count(":") + 1 <= 3 or not rest.replace(":", "").isdigit():
         return None
-    seconds = 0.0
-    for p in parts:
-        seconds = seconds * 60 + int(p)
-    return seconds + (int(days[1]) * 86400 if days else 0)
+    clock = seconds(rest)
+    return None if clock is None else clock + (int(days[1]) * 86400 if days else 0)
 
 
 class BasicSRParser(GuardedParser):

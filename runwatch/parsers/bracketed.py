@@ -25,15 +25,12 @@ from typing import Any, ClassVar
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.epochs import run_total, within
-from runwatch.parsers.fields import logging_time, named_values
+from runwatch.parsers.fields import LOGGED_PREFIX, logging_time, named_values
 from runwatch.parsers.learned import Counted, Counters
 from runwatch.parsers.pydict import EVAL_WORDS, is_eval_metric
 from runwatch.parsers.reads import Reads
 
-_LOGGED = r"\s{0,20}(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?: -)? (?:DEBUG|INFO|WARNING):?(?: -)? )?"
-"""Python `logging`'s time and level before the line (`2025-07-07 13:55:26.649 INFO: `, `… - INFO - `): the
-line's time (`logging_time`)."""
-_EPOCH_BRACKET = _LOGGED + r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\]"
+_EPOCH_BRACKET = LOGGED_PREFIX + r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\]"
 _STEP_WORD = r"[,|\s]{0,8}(?:Step|Batch|Iter|Iteration)"
 _HEAD = re.compile(
     _EPOCH_BRACKET + _STEP_WORD

@@ -62,6 +62,9 @@ def local_time(stamp: str, frac: str = "") -> float:
     return t
 
 
+LOGGED_PREFIX = r"\s{0,20}(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?: -)? (?:DEBUG|INFO|WARNING):?(?: -)? )?"
+"""Python `logging`'s time and level before a line a format recognises by its start (`2025-07-07 13:55:26.649
+INFO: Epoch [001/300] …`), as regex text: its time is `logging_time`'s."""
 _LOGGING_STAMP = re.compile(r"\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?\]? ")
 """Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`; mmengine's
 `2023/06/15 11:30:50 - mmengine - INFO - …`; PaddleOCR's bracketed `[2021/05/03 11:57:44] root INFO: …`) at the

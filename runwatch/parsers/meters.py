@@ -31,27 +31,24 @@ from typing import Any, ClassVar
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.epochs import within
-from runwatch.parsers.fields import logging_time
+from runwatch.parsers.fields import LOGGED_PREFIX, logging_time
 from runwatch.parsers.learned import Counted, Counters
-from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.reads import Reads
 
 _MAX_METERS = 32
-_LOGGED = r"\s{0,20}(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?: -)? (?:DEBUG|INFO|WARNING):?(?: -)? )?"
-"""Python `logging`'s time and level before the line (a loop that logs its meters rather than prints them)."""
 _HEAD = re.compile(
-    _LOGGED + r"\s{0,20}(?:Train\s{0,4})?Epoch:?\s{0,4}\[\s{0,8}(?P<epoch>\d{1,9})\s{0,8}\]"
+    LOGGED_PREFIX + r"\s{0,20}(?:Train\s{0,4})?Epoch:?\s{0,4}\[\s{0,8}(?P<epoch>\d{1,9})\s{0,8}\]"
     r"\s{0,4}\[\s{0,8}(?P<inner>\d{1,12})\s{0,8}/\s{0,8}(?P<per_epoch>\d{1,12})\s{0,8}\]"
 )
 _TEST = re.compile(r"\s{0,20}(?:Test|Val|Validation|Eval)\s{0,4}:?\s{0,4}\[\s{0,8}\d{1,12}\s{0,8}/\s{0,8}\d{1,12}\s{0,8}\]")
-_NUMBER = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?i:nan|inf)"
 _NAME = r"[A-Za-z][\w@./-]{0,40}"
 _METER = re.compile(
-    rf"(?P<name>{_NAME})\s{{1,8}}(?P<value>{_NUMBER})(?:\s{{1,4}}\(\s{{0,8}}(?P<average>{_NUMBER})\s{{0,8}}\))?(?=\s|$)"
+    rf"(?P<name>{_NAME})\s{{1,8}}(?P<value>{NUMBER_TEXT})(?:\s{{1,4}}\(\s{{0,8}}(?P<average>{NUMBER_TEXT})\s{{0,8}}\))?(?=\s|$)"
 )
 """`Loss 5.7640e+00 (6.3097e+00)`, `Acc@1   0.00 (  0.00)`, and a result's `Acc@1 0.390` without an average."""
-_RESULT = re.compile(rf"\s{{0,8}}\* (?=[A-Za-z])(?:{_NAME}\s{{1,8}}(?:{_NUMBER})(?:\s{{1,8}}|$)){{1,{_MAX_METERS}}}")
+_RESULT = re.compile(rf"\s{{0,8}}\* (?=[A-Za-z])(?:{_NAME}\s{{1,8}}(?:{NUMBER_TEXT})(?:\s{{1,8}}|$)){{1,{_MAX_METERS}}}")
 """` * Acc@1 76.130 Acc@5 92.862`, `validate`'s result at the evaluation's end: names and numbers only, to the
 line's end (a fork's ` * Prec@1   k 49.206 Prec@5 001 78.840` is something else)."""
 _NAMES = {"time": "step_time", "data": "data_time", "batch_time": "step_time", "data_time": "data_time"}

@@ -22,6 +22,10 @@ _SPECIAL = {
 
 _THOUSANDS = re.compile(r"[-+]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 
+NUMBER_TEXT = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?i:nan|inf)"
+"""A plain number as a log prints it, as regex text for a parser's own patterns: digits, a fraction, an
+exponent, `nan`/`inf` in any case; no thousands separator, quote or unit. `float()` reads every match."""
+
 MAX_STEP = 2**53
 """The largest step a record may carry: every step up to it is exact as a float (series x values)."""
 

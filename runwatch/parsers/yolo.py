@@ -34,22 +34,15 @@ import re
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
-from runwatch.parsers.numbers import parse_number
-from runwatch.parsers.progress_bar import seconds, step_time_of
+from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
+from runwatch.parsers.progress_bar import parse_frame, step_time_of
 
 _HEADER = re.compile(r"\s{0,40}Epoch\s{1,20}(?:gpu_mem|GPU_mem)\s{1,20}(?P<names>[A-Za-z_][\w ]{0,300}?)\s*$")
-_EVAL_HEADER = re.compile(r"\s{0,40}Class\s{1,20}Images\s{1,20}(?:Labels|Instances)\s{1,20}(?:Box\()?P\s")
-_NUM = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|nan|inf"
+_NUM = NUMBER_TEXT
 _ROW = re.compile(
     rf"\s{{0,40}}(?P<epoch>\d{{1,9}})/(?P<epochs>\d{{1,9}})\s{{1,20}}(?P<mem>{_NUM})G?"
     rf"(?P<values>(?:\s{{1,20}}(?:{_NUM})){{1,16}})(?::\s{{0,4}}(?P<bar>.*))?$"
 )
-_TQDM_BAR = re.compile(
-    r"\d{1,3}%(?:\|[^|]{0,200}\|)?\s{0,8}(?P<n>\d{1,12})/(?P<total>\d{1,12})\s{0,8}"
-    r"\[(?P<elapsed>\d{1,6}(?::\d\d){1,2})(?:<(?P<remaining>\d{1,6}(?::\d\d){1,2}|\?))?"
-    r"(?:,\s{0,8}(?P<rate>\?|\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it))?"
-)
-"""tqdm's frame; its bar left out too (`100% 8/8 [00:03<00:00,  2.36it/s]`, a notebook's output copied)."""
 _OWN_BAR = re.compile(
     r"\d{1,3}%\s{1,4}[\u2500-\u257f]{1,200}\s{1,4}(?P<n>\d{1,12})/(?P<total>\d{1,12})"
     r"(?:\s{1,8}(?P<rate>\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it))?"
@@ -111,11 +104,10 @@ class YoloParser(FormatParser):
         texts = [row["mem"], *row["values"].split()]
         if len(texts) != len(names):
             return None  # not a row of this header
-        bar = row["bar"] or ""
-        m = _TQDM_BAR.search(bar) or _OWN_BAR.search(bar)
-        if m is None:
+        counted = _bar(row["bar"] or "")
+        if counted is None:
             return None
-        n, per_epoch = int(m["n"]), int(m["total"])
+        n, per_epoch, step_time, elapsed, eta = counted
         if not 0 < n <= per_epoch:
             return None  # the bar's first frame, no batch done yet (the step of the epoch before), or no count
         epoch, epochs = int(row["epoch"]), int(row["epochs"])
@@ -131,16 +123,9 @@ class YoloParser(FormatParser):
         if "loss" not in metrics and any(k.endswith("_loss") for k in metrics):
             metrics["loss"] = losses
         metrics["epoch"] = float(epoch)
-        step_time = step_time_of(m["rate"], m["scale"], m["unit"]) if m["rate"] not in (None, "?") else None
-        if step_time is not None:
-            metrics["step_time"] = step_time
-        elapsed = seconds(m["elapsed"]) if ":" in (m["elapsed"] or "") else parse_number(m["elapsed"] or "")
-        if elapsed is not None:
-            metrics["epoch_elapsed"] = elapsed
-        remaining = m["remaining"]
-        eta = seconds(remaining) if remaining and ":" in remaining else parse_number(remaining or "")
-        if eta is not None:
-            metrics["epoch_eta"] = eta
+        for name, value in (("step_time", step_time), ("epoch_elapsed", elapsed), ("epoch_eta", eta)):
+            if value is not None:
+                metrics[name] = value
         self._step = (epoch - self._first) * per_epoch + n
         self._total = (epochs + 1 - self._first) * per_epoch
         return Record(Kind.STEP, self._step, self._total, metrics=metrics)
@@ -149,3 +134,18 @@ class YoloParser(FormatParser):
         """2 for the training table's header, which comes before any of its rows (and after the dataset
         scans' bars, which the generic bar format reads as its own)."""
         return 2 if "Epoch" in line and _HEADER.match(line) is not None else 0
+
+
+def _bar(text: str) -> tuple[int, int, float | None, float | None, float | None] | None:
+    """A row's bar: (batch, the epoch's batches, step time, elapsed, remaining). tqdm's frame is the generic
+    bar format's own reading (`progress_bar.parse_frame`; also with its bar lost in a notebook's copy, `100%
+    8/8 [00:03<00:00,  2.36it/s]`), Ultralytics' own is `_OWN_BAR`."""
+    frame = parse_frame(text) if "[" in text else None
+    if frame is not None and frame.total is not None:
+        return frame.n, frame.total, frame.step_time, frame.elapsed, frame.remaining
+    m = _OWN_BAR.search(text)
+    if m is None:
+        return None
+    rate = step_time_of(m["rate"], m["scale"], m["unit"]) if m["rate"] is not None else None
+    return (int(m["n"]), int(m["total"]), rate, parse_number(m["elapsed"] or ""),
+            parse_number(m["remaining"] or ""))
