@@ -354,7 +354,7 @@ class Ingest:
             now = b.t  # when its bytes arrived: a line held until the next one ended it (a tqdm frame)
         run = self.run_of_source[b.source]
         run.lines.extend(b.lines if shown is None else shown)
-        run.format = run.format or run.parsers[b.source].format
+        run.format = run.parsers[b.source].format or run.format  # its latest: a guess re-detection replaced
         if b.history:
             done = len(b.raw) if b.raw else sum(map(len, b.lines)) + len(b.lines)
             run.parsed_bytes[b.source] = run.parsed_bytes.get(b.source, 0) + done

@@ -8,6 +8,9 @@ from lab.scenario import Expect, Scenario
 
 V1 = ("{py}", "{scripts}/keras_fit.py", "--verbose", "1")
 V2 = ("{py}", "{scripts}/keras_fit.py", "--verbose", "2")
+TQDM = ("{py}", "{scripts}/keras_fit.py", "--tqdm")
+"""tqdm's TqdmCallback instead of Keras's bar: an epoch bar (`1/5 [00:04<00:16, 4.02s/epoch, loss=…, val_loss=…]`)
+and a batch bar redrawn under it (`57.0/200 [00:01<00:02, 53.2batch/s, accuracy=…, loss=…]`)."""
 NAN = Expect("nonfinite", severity="critical", metric="loss")
 
 SCENARIOS = [
@@ -23,4 +26,10 @@ SCENARIOS = [
                    "one-shot check sees the hang too"),
     Scenario("keras-v2-healthy", "keras", V2),
     Scenario("keras-v2-nan", "keras", V2, fault="inf@250", expect=(NAN,)),
+    Scenario("keras-tqdmcb-healthy", "keras", TQDM),
+    Scenario("keras-tqdmcb-nan", "keras", TQDM, fault="nan@250", expect=(NAN,),
+             notes="the batch bar's loss is Keras's running mean over the epoch: NaN from step 250 to the epoch's end"),
+    Scenario("keras-tqdmcb-dlhang", "keras", TQDM, fault="dlhang@330~75",
+             expect=(Expect("stall", resolves=True),),
+             notes="the bars print their elapsed time: one-shot check sees the hang too"),
 ]

@@ -7,6 +7,9 @@ PY = ("{py}", "-u", "{scripts}/torch_tutorial.py")
 KV = (*PY, "--style", "kv", "--epochs", "1", "--every", "1")
 """The same loop logging `step=N epoch=E loss=x lr=y` every step through `logging`: 120 lines, a format
 with no signature line (live detection cannot wait for hundreds of lines)."""
+BARS = (*PY, "--style", "tqdm")
+"""The same loop drawing two nested tqdm bars (epochs, then each epoch's batches with `loss=` as postfix) and
+printing nothing else."""
 NAN = Expect("nonfinite", severity="critical", metric="loss")
 
 SCENARIOS = [
@@ -25,6 +28,10 @@ SCENARIOS = [
              notes="20x slower for 150 steps (as under CPU contention), then back; at step 300 = record 30, "
                    "where 10 records of warm-up and 20 of baseline are behind it"),
     Scenario("tutorial-oom", "torch", PY, fault="oom@300", expect=(Expect("crash", cause="oom", severity="critical"),)),
+    Scenario("tutorial-tqdm-healthy", "torch", BARS),
+    Scenario("tutorial-tqdm-nan", "torch", BARS, fault="nan@330", expect=(NAN,)),
+    Scenario("tutorial-tqdm-dlhang", "torch", BARS, fault="dlhang@300~75",
+             expect=(Expect("stall", resolves=True),), notes="the data loader stalls 75 s; the bars' clocks show it"),
     Scenario("kvlog-healthy", "torch", KV),
     Scenario("kvlog-nan", "torch", KV, fault="nan@60", expect=(NAN,)),
     Scenario("tutorial-kill", "torch", PY, fault="kill@300",

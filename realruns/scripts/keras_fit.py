@@ -1,6 +1,7 @@
 """Keras 3 `model.fit` on the torch backend: an MLP on synthetic classification data with a
 validation split, `--verbose 1` (the progress bar Keras draws on a pipe) or `--verbose 2` (one line
-per epoch), then `model.evaluate` on the validation set. Faults come from the environment (lab.faults), acted on through a Keras Callback; the
+per epoch), or `--tqdm` (Keras silent, tqdm's `TqdmCallback` drawing a bar over the epochs and one over each
+epoch's batches, their counts as `1.00/200`, as users swap in), then `model.evaluate` on the validation set. Faults come from the environment (lab.faults), acted on through a Keras Callback; the
 NaN/Inf loss is a real multiplication inside the loss function, by a factor the callback sets."""
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class LabCallback(keras.callbacks.Callback):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--verbose", type=int, choices=[1, 2], default=1)
+    ap.add_argument("--tqdm", action="store_true", help="fit with verbose=0 and tqdm.keras.TqdmCallback")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--samples", type=int, default=6400)
     ap.add_argument("--batch-size", type=int, default=32)
@@ -63,10 +65,15 @@ def main() -> None:
     model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)])
     model.compile(optimizer=keras.optimizers.Adam(args.lr), loss=loss, metrics=["accuracy"])
     faults = Faults()
+    callbacks: list[keras.callbacks.Callback] = [LabCallback(faults, args.lr, factor)]
+    if args.tqdm:
+        from tqdm.keras import TqdmCallback
+
+        callbacks.append(TqdmCallback(verbose=1))
     model.fit(x.numpy(), y.numpy().astype(np.int64), validation_data=(xv.numpy(), yv.numpy().astype(np.int64)),
-              epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose,
-              callbacks=[LabCallback(faults, args.lr, factor)])
-    model.evaluate(xv.numpy(), yv.numpy().astype(np.int64), verbose=args.verbose)  # the held-out score, as users end
+              epochs=args.epochs, batch_size=args.batch_size, verbose=0 if args.tqdm else args.verbose,
+              callbacks=callbacks)
+    model.evaluate(xv.numpy(), yv.numpy().astype(np.int64), verbose=0 if args.tqdm else args.verbose)  # the held-out score, as users end
 
 
 if __name__ == "__main__":

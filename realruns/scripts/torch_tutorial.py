@@ -1,7 +1,9 @@
 """The classic PyTorch tutorial loop (pytorch-tutorial's feedforward net): an MLP on synthetic
 classification data, printing `Epoch [e/E], Step [s/S], Loss: x.xxxx` every `--every` steps, as
 the tutorial does; or, with `--style kv`, `step=N epoch=E loss=x lr=y` through the standard `logging`
-module, as many hand-written loops log. The planted fault comes from the environment (lab.faults)."""
+module, as many hand-written loops log; or, with `--style tqdm`, no print at all but two nested tqdm bars, one over
+the epochs and one over each epoch's batches with the loss as its postfix (`leave=False`), as hand-written
+loops draw them. The planted fault comes from the environment (lab.faults)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import logging
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from lab.data import classification
 from lab.faults import Faults
@@ -23,7 +26,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10)
     ap.add_argument("--dim", type=int, default=784)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--style", choices=("tutorial", "kv"), default="tutorial")
+    ap.add_argument("--style", choices=("tutorial", "kv", "tqdm"), default="tutorial")
     args = ap.parse_args()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     log = logging.getLogger("train")
@@ -36,8 +39,10 @@ def main() -> None:
     faults = Faults()
     total_step = len(loader)
     step = 0
-    for epoch in range(args.epochs):
-        for i, (images, labels) in enumerate(loader):
+    bars = args.style == "tqdm"
+    for epoch in tqdm(range(args.epochs)) if bars else range(args.epochs):
+        batches = tqdm(loader, leave=False) if bars else loader
+        for i, (images, labels) in enumerate(batches):
             step += 1  # the global step: (epoch * total_step) + i + 1
             faults.fetch(step)
             faults.step_begin(step)
@@ -51,6 +56,9 @@ def main() -> None:
             optimizer.step()
             faults.truth.step(step, loss=loss.item(), epoch=epoch + 1)
             faults.step_end(step)
+            if isinstance(batches, tqdm):
+                batches.set_postfix(loss=loss.item())
+                continue
             if (i + 1) % args.every != 0:
                 continue
             if args.style == "kv":

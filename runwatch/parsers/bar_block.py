@@ -151,7 +151,8 @@ def read_frames(lines: Sequence[str], rules: FrameRules) -> FrameBlock:
     epoch = np.array([k.epoch for k in kind], np.int64)
     n = digit_ints(cols[2])
     narrow = np.array([len(t) <= _TOTAL_DIGITS for t in cols[3]], bool)  # wider: E * M + N beyond int64
-    keep = (epoch > -2) & ((epoch == -1) | ((n > 0) & narrow))  # an epoch's `0/M`: no step taken, no row
+    # an epoch's `0/M`: no step taken, no row; a plain bar's: the parser's, one by one (a bar opened under it nests)
+    keep = (epoch > -2) & (n > 0) & ((epoch == -1) | narrow)
     at = np.array(frames, np.int64)[keep]
     row = np.zeros(len(lines), bool)
     row[at] = True

@@ -58,18 +58,23 @@ if TYPE_CHECKING:
 
 MAX_LINE = 65_536
 
-_COUNT_REVERSED = re.compile(r"\s?(?:(?P<total>\d{1,12}|\?)/(?P<n>\d{1,12})|ti(?P<n_only>\d{1,12}))(?!\d)")
-"""A bar's count just before its `[` (`45/100 `, `12/? `, `2300it`), matched on the reversed text before the
-`[`: an anchored match there costs a tenth of a search for where the count starts. The count starts where a
-number starts (the look-ahead, a look-behind in the line): inside a run of 64 KiB of digits, trying every
-position with up to 12 digits each cost 60 ms a line."""
-_COUNT_SPAN = 27
-"""The longest count with the character before it: 12 digits, `/`, 12 digits, a space."""
-_COUNT_ENDS = frozenset("0123456789?t")
+_SCALED = r"[kMG]?(?:\d{1,3}\.)?\d{1,12}"
+"""A count as tqdm prints it, reversed: `45`, or under `unit_scale` 3 significant digits and an SI prefix
+(`1.00`, `18.0`, `1.71k`: tqdm.keras.TqdmCallback's batch bar)."""
+_COUNT_REVERSED = re.compile(rf"\s?(?:(?P<total>{_SCALED}|\?)/(?P<n>{_SCALED})|ti(?P<n_only>\d{{1,12}}))(?!\d)")
+"""A bar's count just before its `[` (`45/100 `, `12/? `, `2300it`, `1.00/171 `), matched on the reversed text
+before the `[`: an anchored match there costs a tenth of a search for where the count starts. The count starts
+where a number starts (the look-ahead, a look-behind in the line): inside a run of 64 KiB of digits, trying
+every position with up to 12 digits each cost 60 ms a line."""
+_COUNT_SPAN = 37
+"""The longest count with the character before it: two of `_SCALED` (17 characters), `/`, a space."""
+_COUNT_ENDS = frozenset("0123456789?tkMG")
 _ELAPSED = r"(?P<elapsed>\d{1,6}(?::\d\d){1,2})"
 _REMAINING = r"(?P<remaining>\d{1,6}(?::\d\d){1,2}|\?)"
 _RATE = r"(?P<rate>\?|\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it)"
-_CLOCK = re.compile(rf"{_ELAPSED}?(?:(?:<|&lt;){_REMAINING})?(?:,\s*{_RATE})?")
+_ANY_RATE = _RATE.replace("it/s|s/it", "[A-Za-z]{1,12}/s|s/[A-Za-z]{1,12}")
+"""A rate in any unit a bar was given (`53.2batch/s`, `4.02s/epoch`, `120MB/s`): `_step_time` knows which are steps."""
+_CLOCK = re.compile(rf"{_ELAPSED}?(?:(?:<|&lt;){_REMAINING})?(?:,\s*{_ANY_RATE})?")
 """What follows the `[`: `00:10<00:12, 4.50it/s`, each part optional."""
 _DESC_CHARS = r"[^\[\],|%\u2580-\u259f\r\n]"
 """What a description of the plain frame holds: none of the characters that end it (`]`, `,`) or draw the bar."""
@@ -89,9 +94,10 @@ matches a `\\n` (no line holds one), so that `FRAME_LINES` matches it line by li
 FRAME_LINES = re.compile(rf"(?m)^(?:{PLAIN_FRAME.pattern})$|^.*$")
 """`PLAIN_FRAME` over a block of lines joined by `\\n`: `findall` gives one match per line, in order, with the
 frame's groups for a line `PLAIN_FRAME` matches whole and empty ones for any other (runwatch.parsers.bar_block)."""
-_BAR_TAIL = re.compile(r"(?:\s*\d{1,3}%)?[\s|\u2580-\u259f]*$")
+_BAR_TAIL = re.compile(r"(?:\s*\d{1,3}%(?:\|#*[0-9]?)?)?[\s|\u2580-\u259f]*$")
 _BAR_CHARS = "|" + "".join(map(chr, range(0x2580, 0x25A0))) + "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace())
 """What `_BAR_TAIL` draws with: `|`, the block characters and whitespace (`\\s`: every character `str.isspace` says)."""
+_ASCII_FILL = re.compile(r"#*[0-9]?")
 _PCT = re.compile(r"(?:^|\s)\d{1,3}%[\s|\u2580-\u259f]*$")
 _EPOCH = re.compile(r"\bEpoch\s+(\d{1,9})\b", re.IGNORECASE)
 _NOT_TRAINING = re.compile(
@@ -143,9 +149,18 @@ def _last_anchor(text: str) -> tuple[_Count, re.Match[str]] | None:
                 clock = _CLOCK.match(text, i + 1)
                 assert clock is not None  # every part of it is optional
                 n_text, total_text = m.group("n") or m.group("n_only"), m.group("total")
-                total = int(total_text[::-1]) if total_text and total_text != "?" else None
-                return _Count(i - m.end(), int(n_text[::-1]), total), clock
+                total = _count(total_text) if total_text and total_text != "?" else None
+                return _Count(i - m.end(), _count(n_text), total), clock
     return None
+
+
+def _count(reversed_text: str) -> int:
+    """A count matched by `_SCALED` (reversed) as the number it stands for: `001` → 100, `00.1` → 1, `k17.1` → 1710."""
+    if reversed_text.isdigit():
+        return int(reversed_text[::-1])
+    text = reversed_text[::-1]
+    scale = _SCALE.get(text[-1])
+    return round(float(text[:-1]) * scale) if scale is not None else round(float(text))
 
 
 def _bar_prefix(before: str) -> str:
@@ -154,16 +169,27 @@ def _bar_prefix(before: str) -> str:
 
 
 def _strip_bar(prefix: str) -> str:
-    """`prefix` without the bar drawn at its end (its percent, `|`, block characters and spaces): what
-    `_BAR_TAIL.sub("", prefix)` gives, without trying the pattern at every position of the text."""
+    """`prefix` without the bar drawn at its end (its percent, `|`, block characters and spaces; tqdm's
+    `ascii=True` bar, `45%|####5`, `#` and a digit for the part filled): what `_BAR_TAIL.sub("", prefix)`
+    gives, without trying the pattern at every position of the text."""
     body = prefix.rstrip(_BAR_CHARS)
-    if not body.endswith("%"):
-        return body
-    digits = 0  # `\\d` is a decimal digit of any script, as `str.isdecimal` says; 4 means more than 3
+    ascii_bar = body.rfind("%|")
+    if ascii_bar >= 0 and _ASCII_FILL.fullmatch(body, ascii_bar + 2):
+        cut = _cut_percent(body[: ascii_bar + 1])
+        if cut is not None:
+            return cut
+    cut = _cut_percent(body) if body.endswith("%") else None
+    return body if cut is None else cut
+
+
+def _cut_percent(body: str) -> str | None:
+    """`body`, which ends with `%`, without its percent (1-3 digits and the spaces before them); None if no
+    digit is before the `%`."""
+    digits = 0  # `\d` is a decimal digit of any script, as `str.isdecimal` says; 4 means more than 3
     while digits < 4 and digits < len(body) - 1 and body[-2 - digits].isdecimal():
         digits += 1
     if digits == 0:
-        return body
+        return None
     return body[: len(body) - 1 - digits].rstrip() if digits <= 3 else body[: len(body) - 4]
 
 
@@ -261,11 +287,19 @@ def seconds(text: str | None) -> float | None:
     return secs
 
 
+_STEP_UNITS = frozenset({"it", "batch", "batches", "step", "steps", "iter", "iters", "ba"})
+"""Units of a bar whose count is optimizer steps (tqdm's default `it`, `unit="batch"`): its rate is a step time.
+A rate of epochs, samples or bytes is not."""
+
+
 def _step_time(rate: str | None, scale: str | None, unit: str | None) -> float | None:
     if not rate or rate == "?" or not unit:
         return None
+    per, _, of = unit.partition("/")
+    if (of if per == "s" else per) not in _STEP_UNITS:
+        return None
     value = float(rate) * _SCALE.get(scale or "", 1.0)
-    if unit == "s/it":
+    if per == "s":
         return value
     return 1.0 / value if value > 0 else None
 
@@ -296,6 +330,14 @@ def _postfix_key(key: str) -> bool:
     return _POSTFIX_KEY.fullmatch(key) is not None
 
 
+class _Nest(NamedTuple):
+    """Two nested bars that name no epoch (`ProgressBarParser._plain`): their lengths, and the epochs done."""
+
+    epochs: int
+    batches: int
+    done: int
+
+
 class ProgressBarParser(FormatParser):
     """Lightning and other tqdm bars → STEP records (see the module notes)."""
 
@@ -320,6 +362,12 @@ class ProgressBarParser(FormatParser):
         that is no frame, or for the follower to have read all there is (`settle`): said there and again
         after the frame, a finished run printed `finished` twice, once at no step. After steps it is said
         at the stopped line (a tqdm bar's), and owed again if a rich frame follows."""
+        self._last_plain: tuple[int | None, int] | None = None
+        """(total, N) of the last frame of a training bar that names no epoch (None after an `Epoch E:` one)."""
+        self._nest: _Nest | None = None
+        """The bar over the epochs and the bar over each epoch's batches, once one was seen opened inside the other."""
+        self._opened: int | None = None
+        """The total of the line `score` read last when it was a bare bar's `0/M` frame (detection's probe only)."""
 
     def parse(self, line: str) -> Record | None:
         rec = self._frame(line)
@@ -375,12 +423,8 @@ class ProgressBarParser(FormatParser):
         redraw = shown is not None and stale(shown[:2] != (epoch, frame.n), shown[2] == postfix, bool(frame.postfix))
         metrics = self._metrics(frame, redraw)
         if epoch is None:
-            _times(metrics, frame, "elapsed", "eta")
-            self._wrapped_step = frame.n if frame.wraps else None
-            # its total only from its first step on: Lightning 1.x draws its epoch bar first as `Training:
-            # 0%| 0/2` (a plain bar of the epoch's length, before `Epoch 0:` names it), and that total read
-            # as the run's showed `step 39/2` at the end of 20 epochs (a new user's review)
-            return frame.n, frame.total if frame.n else None, metrics
+            return self._plain(frame, metrics)
+        self._last_plain = None
         self._epoch_len[epoch] = max(frame.n, self._epoch_len.get(epoch, 0))
         if frame.n == 0:
             return None  # the epoch's bar before its first batch: no step taken
@@ -389,6 +433,44 @@ class ProgressBarParser(FormatParser):
         step = self._global_step(epoch, frame)
         self._wrapped_step = step if frame.wraps else None
         return step, None, metrics
+
+    def _plain(self, frame: Frame, metrics: dict[str, float]) -> Row | None:
+        """A training bar's frame that names no epoch: step N of M, or, inside a nest of two such bars, a step
+        counted across the epochs.
+
+        Nested bars: a loop `for epoch in tqdm(range(E)): for batch in tqdm(loader, leave=False)` (and
+        tqdm.keras.TqdmCallback, its epoch bar in `epoch/s`) draws the epochs' bar at `0/E` and, before it moves,
+        a bar of another length under it: that one counts the batches of the epoch the outer bar shows done,
+        and restarts each epoch. Read as one bar, each restart was the run starting again (a Keras run read
+        as restarted 19 times, and as stalled for 4 minutes at step 170 of its first epoch). Nested, a batch
+        frame is step `epochs_done * B + N` of `E * B`, its clock the epoch's (`epoch_elapsed`/`epoch_eta`),
+        and an epoch frame is the step its epochs end at, with the run's clock (`elapsed`/`eta`), its
+        postfix (the epoch's means and validation results) and no step time (its rate is epochs). A bar of a
+        third length inside the nest (a validation loop's) is no training step. Two bars of one length
+        are not told apart."""
+        last, self._last_plain = self._last_plain, (frame.total, frame.n)
+        nest = self._nest
+        if nest is None and last is not None and last[1] == 0 and last[0] is not None:
+            if frame.total is not None and frame.total != last[0]:
+                nest = self._nest = _Nest(last[0], frame.total, 0)
+        if nest is None:
+            _times(metrics, frame, "elapsed", "eta")
+            self._wrapped_step = frame.n if frame.wraps else None
+            # its total only from its first step on: Lightning 1.x draws its epoch bar first as `Training:
+            # 0%| 0/2` (a plain bar of the epoch's length, before `Epoch 0:` names it), and that total read
+            # as the run's showed `step 39/2` at the end of 20 epochs (a new user's review)
+            return frame.n, frame.total if frame.n else None, metrics
+        if frame.total == nest.epochs:
+            self._nest = nest._replace(done=frame.n)
+            metrics.pop("step_time", None)
+            _times(metrics, frame, "elapsed", "eta")
+            metrics.setdefault("epoch", float(frame.n))
+            return frame.n * nest.batches, nest.epochs * nest.batches, metrics
+        if frame.total != nest.batches:
+            return None
+        _times(metrics, frame, "epoch_elapsed", "epoch_eta")
+        metrics.setdefault("epoch", nest.done + frame.n / nest.batches)
+        return nest.done * nest.batches + frame.n, nest.epochs * nest.batches, metrics
 
     def take_row(self, line: str) -> Row | None:
         """The row of a plain training frame (`PLAIN_FRAME`) past its epoch's start, the state left as `parse`
@@ -415,7 +497,13 @@ class ProgressBarParser(FormatParser):
     def ready_for_frames(self, frames: FrameBlock | None = None) -> bool:
         """Whether the next lines' plain training frames may be taken as `take_frames` takes them (as
         `take_row` would, one by one): no rich bar's wrap, percent-only line or finish not said yet pending."""
-        return self._wrapped_step is None and not self._pending_desc and not self._finish_due
+        return self._wrapped_step is None and not self._pending_desc and not self._finish_due and self._plain_settled()
+
+    def _plain_settled(self) -> bool:
+        """Whether plain bars' frames are read as one bar's (`take_frames` knows no nest): no nest, and the last
+        plain frame is none, or one past its bar's start (at `0/M` the next frame of another length nests)."""
+        last = self._last_plain
+        return self._nest is None and (last is None or last[1] > 0)
 
     def take_frames(self, block: FrameBlock, at: np.ndarray) -> RowColumns:
         """The rows of `block` at line indices `at` (ascending, every line between them neutral: `FrameBlock`),
@@ -477,6 +565,7 @@ class ProgressBarParser(FormatParser):
         for e in np.unique(epoch[bars]).tolist():
             self._epoch_len[e] = max(int(n[bars & (epoch == e)].max()), self._epoch_len.get(e, 0))
         e_last = int(epoch[-1])
+        self._last_plain = (int(total[-1]), int(n[-1])) if e_last < 0 else None
         self._shown = (None if e_last < 0 else e_last, int(n[-1]), postfixes[int(pf[-1])].text)
         self._step = int(step[-1])
         return RowColumns(step, np.where(bars, -1, total), metrics, present)
@@ -485,12 +574,20 @@ class ProgressBarParser(FormatParser):
         """A training bar's frame that names its epoch, or that shows a loss in its postfix, is a signature:
         a bare bar with `loss=` (accelerate's examples, hand-written loops) was held undecided until 400
         frames had come, and a run that hung at step 300 was never seen live (the run lab's
-        accelerate-hang); any other training bar frame is a maybe."""
+        accelerate-hang). So is a bar opened at `0/B` right under another at `0/E` (`_plain`'s nest: the
+        HF Trainer's bar, a maybe of both formats, never has another under it before it moves): live, the
+        first read of nested bars held those two frames only, the guess went to the Trainer, and the steps
+        after them lost their epochs. Any other training bar frame is a maybe."""
         frame = any_frame(line)
+        opened, self._opened = self._opened, None
         if frame is None or not is_training(frame.desc):
             return 0
         if epoch_of(frame.desc) is not None or any(metric_name(k) == "loss" for k, _ in frame.postfix):
             return 2
+        if frame.n == 0 and frame.total is not None:
+            if opened is not None and frame.total != opened:
+                return 2
+            self._opened = frame.total
         return 1
 
     def _metrics(self, frame: Frame, redraw: bool = False) -> dict[str, float]:

@@ -94,6 +94,12 @@ DETECT_MAX_LINES = 400
 """Lines held back while no format is certain; after that the best guess wins."""
 REDETECT_AFTER = 2000
 """Lines without a record from the chosen format before another is considered."""
+REDETECT_AFTER_GUESS = 128
+"""Record-less lines after a format was guessed (chosen with no signature line: at a follower's catch-up, at
+`DETECT_MAX_LINES`) before re-detection looks once: a live follower guesses from the first lines it finds,
+and bare tqdm frames (`0/5 [00:00<?, ?it/s]`, the bars of a loop before its first step) were the HF
+Trainer's by registry order; the `loss=` frames after them, no HF bar's, were record-less, and 2000 of them
+never came (a run lab recording of nested tqdm bars followed live missed its NaN that `check` caught)."""
 REDETECT_SAMPLE = 200
 """Record-less lines, the latest, that a re-detection scores."""
 REDETECT_MIN_TOTAL = 4
@@ -151,6 +157,8 @@ class SourceParser:
         self.undecided_lines = 0
         """Lines read while no format was chosen (for a note when a file holds nothing runwatch knows)."""
         self._since_record = 0
+        self._redetect_after = REDETECT_AFTER
+        """Record-less lines before re-detection looks: fewer once, after a guess (`REDETECT_AFTER_GUESS`)."""
         self._recent: deque[_Line] = deque()
         self._recent_chars = 0
         self._last: tuple[int | None, int, float] = (rank, 0, 0.0)
@@ -258,7 +266,7 @@ class SourceParser:
         """Records of blocks still open at the end of the input (and of lines still held)."""
         out: list[Record] = []
         if self._parser is None and self._held:
-            self._choose(self._detector.best(MIN_GUESS) if self._detector else None, out)
+            self._choose(self._detector.best(MIN_GUESS) if self._detector else None, out, guessed=True)
         rank, lineno, t = self._last
         for rec in (self._flush_events(), self._flush_parser()):
             if rec is not None:
@@ -295,7 +303,7 @@ class SourceParser:
         if self._parser is None and self._held and self._detector is not None:
             found = self._detector.best(MIN_GUESS)
             if found is not None:
-                self._choose(found, out)
+                self._choose(found, out, guessed=True)
         parser = self._parser
         if parser is not None and type(parser).settle is not _HOLDS_NOTHING:  # a live line's cost: no call
             try:
@@ -677,14 +685,15 @@ class SourceParser:
         self._held.append((rank, text, lineno, t))
         self.undecided_lines += 1
         found = self._detector.feed(text)
+        guessed = False
         if found is None and self._detector.lines_seen >= DETECT_MAX_LINES:
-            found = self._detector.best(MIN_GUESS)
+            found, guessed = self._detector.best(MIN_GUESS), True
             if found is None:  # nothing known here yet: stop holding, keep listening
                 self._held.clear()
                 self._detector = Detector(failures=self.failures)
                 return
         if found is not None:
-            self._choose(found, out)
+            self._choose(found, out, guessed=guessed)
 
     def _choose_before(self, out: list[Record]) -> None:
         """An event among held lines (a traceback after the step lines of a format with no signature line,
@@ -696,12 +705,14 @@ class SourceParser:
         assert self._detector is not None
         found = self._detector.best(MIN_GUESS)
         if found is not None:
-            self._choose(found, out)
+            self._choose(found, out, guessed=True)
 
-    def _choose(self, fmt: str | None, out: list[Record]) -> None:
+    def _choose(self, fmt: str | None, out: list[Record], *, guessed: bool = False) -> None:
+        """Read with `fmt` from now on, the held lines first; `guessed`: no line signed it (`REDETECT_AFTER_GUESS`)."""
         held, self._held = self._held, []
         if fmt is None:
             return
+        self._redetect_after = REDETECT_AFTER_GUESS if guessed else REDETECT_AFTER
         self.format = fmt
         self._parser = make_parser(fmt)
         self._layouts = line_layouts(fmt) if self.fast_path else None
@@ -723,9 +734,9 @@ class SourceParser:
 
     def _maybe_redetect(self, line: _Line, out: list[Record]) -> None:
         self._keep([line])
-        if self._since_record < REDETECT_AFTER:
+        if self._since_record < self._redetect_after:
             return
-        self._since_record = 0
+        self._since_record, self._redetect_after = 0, REDETECT_AFTER
         start = max(0, len(self._recent) - REDETECT_SAMPLE)
         found = _redetect([text for _, text, _, _ in islice(self._recent, start, None)], self.format)
         if found is None:
@@ -858,14 +869,14 @@ class _Walk:
 
     def _redetect_stop(self, k: int, stop: int, pos: int) -> int:
         """`stop`, or the unflagged line before it at which re-detection would score its sample (read per
-        line, so that a switch happens where `feed` makes it): the `REDETECT_AFTER`-th record-less line."""
-        since, unhandled = self.src._since_record, self.unhandled
-        if since + stop - k < REDETECT_AFTER:
+        line, so that a switch happens where `feed` makes it): the `_redetect_after`-th record-less line."""
+        since, unhandled, after = self.src._since_record, self.unhandled, self.src._redetect_after
+        if since + stop - k < after:
             return stop
         prev = pos - 1
         for j in range(k, stop):
             since = since + 1 if unhandled[j] == prev + 1 else 1  # a step row between: a record
-            if since >= REDETECT_AFTER:
+            if since >= after:
                 return j
             prev = unhandled[j]
         return stop
@@ -881,7 +892,7 @@ class _Walk:
         ends = self._frame_ends
         j = min(ends[bisect_right(ends, k)], k + events.absorbable(len(raw) - k))
         if not src.fixed_format:  # re-detection counts them too: the one that starts a scoring goes alone
-            j = min(j, k + max(1, REDETECT_AFTER - 1 - src._since_record))
+            j = min(j, k + max(1, src._redetect_after - 1 - src._since_record))
         last = ""
         for i in range(j - 1, k - 1, -1):  # the last frame with text: the block's last line
             text = raw[i].decode("ascii")

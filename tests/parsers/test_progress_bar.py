@@ -231,3 +231,76 @@ def test_a_frame_is_its_last_count_before_a_bracket(line: str, n: int | None, to
 
     frame = parse_frame(line)
     assert (None if frame is None else (frame.n, frame.total)) == ((n, total) if n is not None else None)
+
+
+def _split(path: Path) -> list[str]:
+    """A recording's log as a followed file delivers it (`\\r` frames each a line, escapes taken out)."""
+    from runwatch.watcher.lines import LineSplitter
+
+    splitter = LineSplitter()
+    return splitter.feed(path.read_bytes()) + splitter.feed(b"\n")
+
+
+REALRUNS = Path(__file__).parents[1] / "fixtures" / "realruns"
+
+
+@pytest.mark.parametrize(("run", "epochs", "batches"), [
+    ("keras-tqdmcb-healthy", 5, 200),  # tqdm.keras.TqdmCallback: `1/5 … s/epoch` over `18.0/200 … batch/s`
+    ("tutorial-tqdm-healthy", 5, 120),  # `for epoch in tqdm(…): for batch in tqdm(loader, leave=False)`
+])
+def test_nested_bars_count_steps_across_epochs(run: str, epochs: int, batches: int) -> None:
+    """Two bare bars, one opened under the other at `0/E`: the inner one's frames are steps counted across the
+    epochs the outer one shows done, of E × B in all; never a step back (each epoch read as the run starting
+    again, before). The outer bar's frames end their epochs, with the run's clock and no step time."""
+    p = ProgressBarParser()
+    recs = [r for r in map(p.parse, _split(REALRUNS / run / "run/train.log")) if r is not None]
+    steps = [r.step for r in recs]
+    assert all(s is not None for s in steps) and steps == sorted(steps)  # type: ignore[type-var]
+    assert steps[-1] == epochs * batches
+    assert {r.total_steps for r in recs if r.total_steps is not None} == {epochs * batches}
+    ends = [r for r in recs if "elapsed" in r.metrics and r.step]
+    assert [r.step for r in ends][-1] == epochs * batches
+    assert {r.step % batches for r in ends} == {0} and not any("step_time" in r.metrics for r in ends)
+    inner = [r for r in recs if "epoch_elapsed" in r.metrics]
+    assert len(inner) > 5 * len(ends) and max(r.metrics["epoch"] for r in inner) <= epochs
+
+
+def test_a_scaled_count_is_the_number_it_stands_for() -> None:
+    """TqdmCallback's batch bar counts with `unit_scale`: `1.00/171`, `10.0/171`, then `100/171` (three
+    significant digits). Read digit by digit from the `/` back, `1.00` was 0 and every frame below 100 the
+    start of an epoch (the real log read as restarted 19 times and stalled 4 minutes)."""
+    from runwatch.parsers.progress_bar import parse_frame
+    from tests.support.found import found_lines
+
+    lines = found_lines("keras_tqdmcb_pokemon_train_log.txt.gz")
+    counts = [(f.n, f.total) for f in map(parse_frame, lines) if f is not None and f.total == 171]
+    assert counts[:3] == [(0, 171), (1, 171), (2, 171)]
+    assert (10, 171) in counts and (171, 171) in counts
+    firsts = {f.total: f.step_time for f in map(parse_frame, reversed(lines)) if f is not None and f.n == 1}
+    assert firsts[10] is None and firsts[171] == pytest.approx(1 / 1.07)  # `26.86s/epoch`: none; `1.07batch/s`
+
+
+def test_the_callbacks_log_read_whole() -> None:
+    """The real TqdmCallback log through Python logging: 10 epochs of 171 batches, steps only forward, the
+    epoch bar's validation results once per epoch."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("keras_tqdmcb_pokemon_train_log.txt.gz")
+    assert fmt == "tqdm"
+    steps = [r.step for r in recs if r.kind is Kind.STEP]
+    assert steps == sorted(steps) and steps[-1] == 1710  # type: ignore[type-var]
+    assert {r.total_steps for r in recs if r.total_steps is not None} == {1710}
+    val = [(r.step, r.metrics["val_loss"]) for r in recs if "val_loss" in r.metrics]
+    assert [s for s, _ in val] == [171 * e for e in range(1, 11)] and val[0][1] == 4.36
+
+
+def test_nested_bars_opening_sign_the_format() -> None:
+    """A bare bar opened at `0/120` right under one at `0/5` is no HF Trainer bar: detection decides tqdm
+    there, before the first step (a guess at a follower's first read went to the Trainer)."""
+    from runwatch.parsers.detect import Detector
+
+    lines = [x for x in _split(REALRUNS / "tutorial-tqdm-healthy" / "run/train.log") if x.strip()]
+    det = Detector()
+    assert det.feed(lines[0]) is None
+    assert "0/5 " in lines[0] and "0/120 " in lines[1] and "loss" not in lines[1]
+    assert det.feed(lines[1]) == "tqdm"

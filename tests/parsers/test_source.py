@@ -420,6 +420,26 @@ def test_redetection_recovers_from_a_wrong_first_guess() -> None:
     assert _records(nanogpt) == _records(alone)
 
 
+def test_a_guess_is_looked_at_again_soon() -> None:
+    """A follower's first read of a run lab HF Trainer console holds two bare frames of its bar: the guess is
+    the Trainer's (registry order breaks the tie with tqdm). Frames with `loss=` of a hand-written loop's bar
+    that follow (the tutorial-tqdm recording's) are no Trainer's: after REDETECT_AFTER_GUESS record-less
+    lines, not REDETECT_AFTER, they are read as tqdm's, those kept since the last record too."""
+    from runwatch.parsers.source import REDETECT_AFTER_GUESS
+    from tests.support.real_lines import recording
+
+    bare = [x for x in recording("hf-healthy")[:40] if x.strip().endswith("it/s]")][:2]
+    looped = [x for x in recording("tutorial-tqdm-nan") if "loss=" in x][:REDETECT_AFTER_GUESS + 50]
+    sp = SourceParser("x")
+    recs = sp.feed(bare, 1, 0.0) + sp.settle()
+    assert sp.format == "hf-trainer"
+    recs += run(sp, looped, batch=1, first=3, flush=False)
+    assert sp.format == "tqdm"
+    alone = run(SourceParser("y", fmt="tqdm"), looped, batch=1, first=3, flush=False)
+    assert _records(recs, 2) == _records(alone, 2)
+    assert sum("loss" in r.metrics for r in recs) > REDETECT_AFTER_GUESS
+
+
 def test_a_long_quiet_phase_of_maybe_lines_does_not_switch_to_kv() -> None:
     """nanochat's CORE evaluation prints `Evaluating: … accuracy: … | centered: … | time: …s` lines, which only
     kv reads (as maybes). 2,500 of them (the real 22, cycled) between two stretches of steps: picollm stays,

@@ -169,7 +169,10 @@ class Stall(Rule[StallParams]):
                 i = int(later[0])
                 if i == 0:  # the step that ended it is older than the raw points (a fast run, a long hold)
                     return f"stall over: steps came again (step {int(pulse.x[-1])} now)"
-                gap = float(pulse.t[i] - pulse.t[i - 1])
+                came = i - 1  # the step before, as it first came (not a redraw of it: `arrivals`)
+                while came > 0 and pulse.x[came - 1] == pulse.x[i - 1]:
+                    came -= 1
+                gap = float(pulse.t[i] - pulse.t[came])
                 after = f" after {human_duration(gap)}" if gap > SAME_READ_S else ""
                 return f"stall over: step {int(pulse.x[i])} arrived{after}"
         state = run.state(now)
@@ -180,7 +183,7 @@ class Stall(Rule[StallParams]):
     def budget(self, run: RunTracker, pulse: Tail) -> tuple[float, bool]:
         """Seconds of silence allowed now, and whether an eval/checkpoint phase stretched it."""
         p = self.params
-        gaps = np.diff(pulse.t)
+        gaps = np.diff(arrivals(pulse))
         gaps = gaps[gaps > SAME_READ_S]
         typical = float(percentile(gaps, 95)) if len(gaps) >= 3 else 0.0
         longest = float(gaps.max()) if len(gaps) else 0.0
@@ -221,9 +224,19 @@ def distinct_durations(a: float, b: float) -> tuple[str, str]:
     return format_duration(a), format_duration(b)  # alike to the millisecond, or an hour and more
 
 
+def arrivals(pulse: Tail) -> np.ndarray:
+    """When each of the pulse's steps first came. A record that repeats the step before is a redraw, not an
+    arrival: tqdm redraws a bar that has not moved for 10 s (`55/120 [00:17<…` during a 75 s hang), and as a
+    gap of the run's pace that redraw stretched the budget to 2m34s by the hang itself (the run lab's
+    tutorial-tqdm-dlhang went unreported by `check`)."""
+    first = np.ones(len(pulse.x), bool)
+    first[1:] = pulse.x[1:] != pulse.x[:-1]
+    return pulse.t[first]
+
+
 def _longest(pulse: Tail) -> float:
-    """The longest interval between the pulse's points (received apart: `SAME_READ_S`); 0 if none."""
-    gaps = np.diff(pulse.t)
+    """The longest interval between the pulse's steps' arrivals (received apart: `SAME_READ_S`); 0 if none."""
+    gaps = np.diff(arrivals(pulse))
     return float(gaps[gaps > SAME_READ_S].max(initial=0.0))
 
 
@@ -232,7 +245,7 @@ def _pace_known(run: RunTracker, pulse: Tail) -> bool:
     or, for a history read at once, that many records after the first with a logged `step_time`."""
     if len(pulse.x) <= PACE_INTERVALS:
         return False
-    gaps = np.diff(pulse.t)
+    gaps = np.diff(arrivals(pulse))
     return int(np.count_nonzero(gaps > SAME_READ_S)) >= PACE_INTERVALS or _logged_interval(run, pulse) > 0
 
 

@@ -169,6 +169,25 @@ def test_resolution_names_the_step_that_ended_it_a_minute_and_1200_steps_later()
     assert rule.resolution(tracker, alert, last + 400.0) == "stall over: steps came again (step 12218 now)"
 
 
+def test_a_redraw_of_the_hung_step_is_no_gap_of_the_runs_pace() -> None:
+    """tqdm prints whole seconds and redraws a bar that has not moved for 10 s: steps come in bursts a second
+    apart, and during a 75 s hang the last step is drawn again at 17 s (the run lab's tutorial-tqdm-dlhang).
+    Counted as a gap of the run's pace, that redraw made the budget 2m20s and the hang went unreported."""
+    tracker, last = feed(steps(10), dt=0.0)
+    for burst in range(1, 5):
+        tracker, last = feed(steps(10, start=10 * burst), dt=0.0, tracker=tracker, start=last + 1.0)
+    hung = last
+    feed(steps(1, start=49), tracker=tracker, start=hung + 17.0)  # the redraw: step 49 again
+    assert [f.summary for f in RULE.evaluate(tracker, hung + 75.0)] == [
+        "no new step for 1m15s (last step 49; expected one within 1m)"]
+    rule = Stall(StallParams(after=5.0))
+    (f,) = rule.evaluate(tracker, hung + 75.0)
+    alert = Alert(rule="stall", labels=f.labels, state=AlertState.FIRING, severity=f.severity, summary=f.summary,
+                  active_since=hung + 75.0, step=f.step)
+    feed(steps(1, start=50), tracker=tracker, start=hung + 75.0)
+    assert rule.resolution(tracker, alert, hung + 76.0) == "stall over: step 50 arrived after 1m15s"
+
+
 def test_resolution_of_a_run_that_ended_instead() -> None:
     tracker, last = feed(steps(50), dt=0.05)
     (f,) = RULE.evaluate(tracker, last + 700.0)
