@@ -306,6 +306,15 @@ _EPOCH_OF = re.compile(r"\bepoch: \[(\d{1,9})/(\d{1,9})\]")
 _PPDET = re.compile(r"Epoch: \[(\d{1,9})\] \[ {0,8}(\d{1,12})/(\d{1,12})\]")
 """PaddleDetection's `ppdet.engine INFO: Epoch: [71] [400/464] learning_rate: 0.000100 … loss: 9.145962`: epoch
 71 (from 0), iteration 400 of its 464 (a review: `no steps`)."""
+_MMCV = re.compile(r"\b(?:Epoch \[(\d{1,9})\]\[ {0,8}(\d{1,12})/(\d{1,12})\]|Iter \[ {0,8}(\d{1,12})/(\d{1,12})\])(?=\s)")
+"""OpenMMLab's mmcv 1.x text logger (MMDetection 2.x, MMSegmentation 0.x, MMPose 0.x and the projects built on
+them): `- mmdet - INFO - Epoch [1][50/1220]\tlr: 2.500e-04, eta: …` (epoch 1, iteration 50 of its 1220) or
+`Iter [100/8000]\t…` (an iteration of the run's); mmengine's `Epoch(train) [1][50/1220]` is `_MMENGINE`'s. Read
+as pairs only, the counter was no step: a run logging every 18 minutes read `no steps` and a critical stall (a
+new user's review)."""
+_DAYS = re.compile(r"\beta: (\d{1,6}) days?, (\d{1,2}):(\d\d):(\d\d)\b")
+"""A remaining time as Python prints a `timedelta` of a day and more (mmcv's and detectron2's `eta: 30 days,
+14:24:49`): the pair scan read `eta` as 30 seconds."""
 _AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss"})
 _PER_STEP = {"ms_batch": 1e3, "ms_step": 1e3, "ms_iter": 1e3, "ms_it": 1e3, "s_batch": 1.0, "s_step": 1.0}
 """Keys that name a step time's unit (`ms/batch 11.61`) → what the value is divided by for seconds."""
@@ -522,6 +531,13 @@ class KeyValueParser(FormatParser):
                 if 0 <= int(pp[2]) <= int(pp[3]):  # the place in the epoch: runwatch.parsers.epochs makes it global
                     step, total = int(pp[2]), int(pp[3])
                     metrics = {"epoch": float(pp[1]), **metrics}
+            if step is None and ("Epoch [" in text or "Iter [" in text) and (mc := _MMCV.search(text)) is not None:
+                of = mc[3] or mc[5]
+                n = mc[2] or mc[4]
+                if 0 <= int(n) <= int(of):  # an epoch's iteration: runwatch.parsers.epochs makes it global
+                    step, total = int(n), int(of)
+                    if mc[1] is not None:
+                        metrics = {"epoch": float(mc[1]), **metrics}
             if step is None and ("epoch" in metrics or "train" in metrics) and (m := _WITHIN.search(text)) is not None:
                 if 0 <= int(m[1]) <= int(m[2]):  # the place in the epoch: runwatch.parsers.epochs makes it global
                     step, total = int(m[1]), int(m[2])
@@ -536,6 +552,9 @@ class KeyValueParser(FormatParser):
             metrics["loss"] = metrics.pop("total_loss")  # detectron2's `iter: 19 … total_loss: 6.146`: what it trains on
         if "data_time" in metrics and "time" in metrics and "step_time" not in metrics:
             metrics["step_time"] = metrics.pop("time")  # detectron2, mmcv: `time: 0.9788  data_time: 0.2993`, s an iteration
+        if "eta" in metrics and " day" in text and (days := _DAYS.search(text)) is not None:
+            d, h, m_, s_ = map(int, days.groups())
+            metrics["eta"] = float(((d * 24 + h) * 60 + m_) * 60 + s_)
         if ")" in text and (mm := _MMENGINE.search(text)) is not None:
             return _mmengine(mm, metrics, logging_time(text))
         lead = _evaluates(text)

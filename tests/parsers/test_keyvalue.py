@@ -722,3 +722,20 @@ def test_paddleocrs_epoch_of_the_runs_its_stamp_and_its_batch_cost() -> None:
     assert [(r.step, r.metrics["epoch"], r.metrics["epochs"], r.metrics["step_time"]) for r in steps] == [
         (int(m[3]), float(m[2]), 72.0, float(m[4])) for m in logged]
     assert [r.t for r in steps] == [local_time(m[1].replace("/", "-")) for m in logged]
+
+
+def test_mmcv_1x_lines_are_an_epochs_iterations() -> None:
+    """mmcv 1.x's text logger (mmhuman3d's HMR, 1220 iterations an epoch, logged every 50): `Epoch [1][50/1220]`
+    is iteration 50 of epoch 1, made global across epochs; `eta: 30 days, 14:24:49` is 30 days and more, not
+    30 s; `time:` the iteration's seconds. Read as pairs only, no line was a step."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("mmhuman3d_hmr_mmcv1_nohup.out.gz")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps[:3]] == [50, 100, 150]
+    assert steps[0].metrics["epoch"] == 1 and steps[0].metrics["step_time"] == 21.68
+    assert steps[0].metrics["eta"] == ((30 * 24 + 14) * 60 + 24) * 60 + 49
+    after = next(r for r in steps if r.metrics["epoch"] == 2)
+    assert after.step == 1220 + 50
+    assert [r.step for r in steps] == sorted(r.step for r in steps)  # type: ignore[type-var]

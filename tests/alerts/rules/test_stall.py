@@ -282,11 +282,38 @@ def test_a_pause_the_run_took_before_the_window_is_remembered(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     """A new user's review: a loop logging its 388 batches an epoch, each 1.3 s apart, evaluates every second
     epoch for 84 s; the window of 512 records had forgotten the last evaluation by the next, and `check` read a
-    critical stall at each of the 9 (healthy run). The first, with no pause before it, is one still."""
+    critical stall at each of the 9 (healthy run). The first, with no pause before it, comes where the second
+    epoch has had as many records as the first: an epoch's end, where a phase's budget holds (another review)."""
     import gzip
 
     log = tmp_path / "train.log"
     log.write_bytes(gzip.decompress((FIXTURES / "found" / "t5_finetune_logging.log.gz").read_bytes()))
     main(["check", str(log)])
     out = capsys.readouterr().out
-    assert "critical stall" in out and "first step 775, last step 775; resolved" in out
+    assert "stall" not in out
+    assert out.startswith(("OK", "WARNING"))
+
+
+def test_a_hang_at_an_epochs_end_is_reported_with_a_phases_budget() -> None:
+    """The same rhythm hung at an epoch's end: the phase's budget (3 × 1 minute), then a stall that says where."""
+    lines = [Record(Kind.STEP, None, None, metrics={"loss": 1.0, "epoch": float(1 + i // 30)}) for i in range(60)]
+    tracker, last = feed(lines, dt=1.3)
+    assert RULE.evaluate(tracker, last + 170.0) == []
+    (summary,) = [f.summary for f in RULE.evaluate(tracker, last + 190.0)]
+    assert summary.startswith("no new step for 3m10s at an epoch's end") and "expected one within 3m" in summary
+    tracker, last = feed(lines[:45], dt=1.3)  # mid-epoch: the run's own budget
+    assert len(RULE.evaluate(tracker, last + 65.0)) == 1
+
+
+def test_one_record_in_the_logging_interval_of_a_slow_run_is_no_stall() -> None:
+    """mmcv logs iteration 50 first, each iteration 21.7 s (`time: 21.680`): the second line comes 18m40s
+    later, within 10 × the 50 steps between them (a review: a critical stall before)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("mmhuman3d_hmr_mmcv1_nohup.out.gz")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert steps[0].step == 50 and steps[0].metrics["step_time"] == 21.68
+    tracker, last = feed(steps[:1], dt=1.0)
+    assert RULE.evaluate(tracker, last + 18 * 60 + 40) == []
+    assert RULE.evaluate(tracker, last + 10 * 50 * 21.68 + 60)  # a hang is still one
