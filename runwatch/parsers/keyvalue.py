@@ -548,8 +548,10 @@ class KeyValueParser(FormatParser):
                     metrics.setdefault("step_time", metrics.pop(key) / divide)
         if step is not None and "norm" in metrics and "grad_norm" not in metrics:
             metrics["grad_norm"] = metrics.pop("norm")  # llm.c: `step 65/74 | loss 3.59 | norm 1.47 | …`
-        if step is not None and "total_loss" in metrics and "loss" not in metrics:
-            metrics["loss"] = metrics.pop("total_loss")  # detectron2's `iter: 19 … total_loss: 6.146`: what it trains on
+        if "total_loss" in metrics and "loss" not in metrics:
+            # detectron2's `iter: 19 … total_loss: 6.146`: what it trains on; so in a loop's `epoch=0/250,total_loss=1.87`
+            # (a review: nothing understood, exit 3, where `loss=` was read)
+            metrics["loss"] = metrics.pop("total_loss")
         if "data_time" in metrics and "time" in metrics and "step_time" not in metrics:
             metrics["step_time"] = metrics.pop("time")  # detectron2, mmcv: `time: 0.9788  data_time: 0.2993`, s an iteration
         if "eta" in metrics and " day" in text and (days := _DAYS.search(text)) is not None:

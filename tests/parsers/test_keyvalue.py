@@ -739,3 +739,14 @@ def test_mmcv_1x_lines_are_an_epochs_iterations() -> None:
     after = next(r for r in steps if r.metrics["epoch"] == 2)
     assert after.step == 1220 + 50
     assert [r.step for r in steps] == sorted(r.step for r in steps)  # type: ignore[type-var]
+
+
+def test_a_total_loss_is_the_loss_of_a_line_with_no_step() -> None:
+    """A loop's `epoch=0/250,total_loss=1.870129, 1 epoch time=…`: the loss it trains on, its epochs the steps
+    (a review: `check` said nothing understood, exit 3; the same line with `loss=` was read)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("dgcnn_abo_epochs_nohup.log")
+    assert fmt == "kv"
+    assert len(recs) == 250 and recs[0].metrics["loss"] == 1.870129 and "total_loss" not in recs[0].metrics
+    assert (recs[0].metrics["epoch"], recs[0].metrics["epochs"]) == (0, 250)
