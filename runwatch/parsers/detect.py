@@ -36,6 +36,8 @@ class Detector:
         self.totals: dict[str, int] = dict.fromkeys(self._probes, 0)
         self.stepped: set[str] = set()
         """Formats that read a maybe-line as a step with a loss: a guess without reaching MIN_GUESS."""
+        self.signed: set[str] = set()
+        """Formats a line gave a signature score."""
         self.lines_seen = 0
 
     def feed(self, line: str) -> str | None:
@@ -57,17 +59,22 @@ class Detector:
                 self.totals[name] += s
                 if s >= 2:
                     signatures.append(name)
+                    self.signed.add(name)
         if len(signatures) == 1:
             return signatures[0]
         return None
 
     def best(self, min_score: int = 1) -> str | None:
         """The leading format so far (registry order breaks ties) of those that scored `min_score` or read a
-        step with a loss, if any."""
-        best_name, best_total = None, 0
+        step with a loss, if any; one that read a loss or signed a line leads one that did neither. DeepSpeed's engine lines
+        (`step=3, skipped=2, lr=[1e-05]`, a timer line) are maybes of its format, with no loss: beside a
+        script's `[Step 3/100] Loss: 5.0037` lines they outnumbered them, and the run read no loss at all,
+        where its script printed one every step (a review)."""
+        best_name, best_key = None, (False, 0)
         for name, total in self.totals.items():
-            if total > best_total and (total >= min_score or name in self.stepped):
-                best_name, best_total = name, total
+            key = (name in self.stepped or name in self.signed, total)
+            if total > 0 and key > best_key and (total >= min_score or name in self.stepped):
+                best_name, best_key = name, key
         return best_name
 
 

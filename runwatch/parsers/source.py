@@ -77,7 +77,7 @@ from runwatch.parsers.chunk import with_total as with_total
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.epochs import EpochSteps
 from runwatch.parsers.events import FRAME_LEAD, WAKES, EventDetector
-from runwatch.parsers.failures import EVENTS, ParseFailures
+from runwatch.parsers.failures import DETECTION, EVENTS, ParseFailures
 from runwatch.parsers.learned import LineLayouts
 from runwatch.parsers.numbers import MAX_STEP
 from runwatch.parsers.preamble import Collector
@@ -94,12 +94,6 @@ DETECT_MAX_LINES = 400
 """Lines held back while no format is certain; after that the best guess wins."""
 REDETECT_AFTER = 2000
 """Lines without a record from the chosen format before another is considered."""
-REDETECT_AFTER_GUESS = 128
-"""Record-less lines after a format was guessed (chosen with no signature line: at a follower's catch-up, at
-`DETECT_MAX_LINES`) before re-detection looks once: a live follower guesses from the first lines it finds,
-and bare tqdm frames (`0/5 [00:00<?, ?it/s]`, the bars of a loop before its first step) were the HF
-Trainer's by registry order; the `loss=` frames after them, no HF bar's, were record-less, and 2000 of them
-never came (a run lab recording of nested tqdm bars followed live missed its NaN that `check` caught)."""
 REDETECT_SAMPLE = 200
 """Record-less lines, the latest, that a re-detection scores."""
 REDETECT_MIN_TOTAL = 4
@@ -157,8 +151,13 @@ class SourceParser:
         self.undecided_lines = 0
         """Lines read while no format was chosen (for a note when a file holds nothing runwatch knows)."""
         self._since_record = 0
-        self._redetect_after = REDETECT_AFTER
-        """Record-less lines before re-detection looks: fewer once, after a guess (`REDETECT_AFTER_GUESS`)."""
+        self._guess_left = 0
+        """Lines to go while a guess is open (`_guessing`), up to the `DETECT_MAX_LINES`-th; 0: no guess open."""
+        self._guess_window: list[_Line] = []
+        """The record-less lines since the guess."""
+        self._guess_detector: Detector | None = None
+        """Detection going on while a guess is open, and the last other format a line of it signed."""
+        self._guess_signed: str | None = None
         self._recent: deque[_Line] = deque()
         self._recent_chars = 0
         self._last: tuple[int | None, int, float] = (rank, 0, 0.0)
@@ -237,7 +236,8 @@ class SourceParser:
     ) -> tuple[int, ColumnBatch | None]:
         """`feed_bytes`' reading: (the number of the line after the chunk, its step rows)."""
         line, pos, steps = first_line, 0, None
-        while pos < len(data) and self._parser is None:  # detect line by line, a piece at a time
+        while pos < len(data) and (self._parser is None or self._guess_left):  # detect (or go on after a guess)
+            # line by line, a piece at a time
             end = data.find(b"\n", pos + DETECT_PIECE) + 1 or len(data)
             line = self._lines(split(data[pos:end]), line, t, out)
             pos = end
@@ -304,6 +304,8 @@ class SourceParser:
             found = self._detector.best(MIN_GUESS)
             if found is not None:
                 self._choose(found, out, guessed=True)
+        elif self._guess_left:
+            self._look_at_guess(out)
         parser = self._parser
         if parser is not None and type(parser).settle is not _HOLDS_NOTHING:  # a live line's cost: no call
             try:
@@ -627,6 +629,53 @@ class SourceParser:
                 self._take_more(rank, lineno, t, out)
         elif not self.fixed_format:
             self._maybe_redetect((rank, text, lineno, t), out)
+        if self._guess_left:
+            self._guessing(rec is None, (rank, text, lineno, t), out)
+
+    def _guessing(self, recordless: bool, line: _Line, out: list[Record]) -> None:
+        """A line read while a guess is open. A follower guesses from the lines it found (`settle`), fewer than
+        `check` of the whole file decides on (the first `DETECT_MAX_LINES`, or all of a shorter file), and
+        what came next overturned it there: bare tqdm frames (`0/5 [00:00<?, ?it/s]`, a loop's bars before
+        its first step) were the HF Trainer's by registry order, and its `loss=` frames after them no HF bar's
+        (a run lab recording of nested bars followed live missed the NaN `check` caught); DeepSpeed's
+        `step=1, skipped=0, lr=[…]` beat a script's `[Step 1/100] Loss: 5.49` lines not yet written, and the
+        run showed no loss live (a review). So detection goes on over the lines after a guess up to the
+        `DETECT_MAX_LINES`-th, and at each catch-up (`settle`), at a signature line and at the last of them
+        the format it finds then, as `check` of the same lines would, takes over if it is another, reading
+        again the lines the guess read no record from; what the guess read stays read. The lines are read
+        one by one (`_chunk`), as `feed` reads them."""
+        det = self._guess_detector
+        assert det is not None
+        try:
+            signed = det.feed(line[1])
+        except Exception as exc:  # a probe bug must not stop the source
+            self.failures.add(DETECTION, exc, line[2])
+            signed = None
+        if signed is not None and signed != self.format:
+            self._guess_signed = signed
+        if recordless:
+            self._guess_window.append(line)
+        self._guess_left -= 1
+        if signed is not None or not self._guess_left:
+            self._look_at_guess(out)
+        if not self._guess_left:
+            self._guess_window, self._guess_detector, self._guess_signed = [], None, None
+
+    def _look_at_guess(self, out: list[Record]) -> None:
+        """The open guess against what detection finds now: another format takes over (`_guessing`)."""
+        det = self._guess_detector
+        if det is None:
+            return
+        found = self._guess_signed or det.best(MIN_GUESS)
+        if found is None or found == self.format:
+            return
+        window, self._guess_window = self._guess_window, []
+        self._guess_left, self._guess_detector, self._guess_signed = 0, None, None
+        self._recent, self._recent_chars, self._since_record = deque(), 0, 0
+        self.format = found
+        self._parser = make_parser(found)
+        self._layouts = line_layouts(found) if self.fast_path else None
+        self._replay(window, out)
 
     def _learned(self, layouts: LineLayouts, text: str, lineno: int) -> Record | None:
         """The record of a step line its shape's learned layout reads, or None (the parser's line)."""
@@ -708,11 +757,15 @@ class SourceParser:
             self._choose(found, out, guessed=True)
 
     def _choose(self, fmt: str | None, out: list[Record], *, guessed: bool = False) -> None:
-        """Read with `fmt` from now on, the held lines first; `guessed`: no line signed it (`REDETECT_AFTER_GUESS`)."""
+        """Read with `fmt` from now on, the held lines first; `guessed`: no line signed it (`_guessing`)."""
         held, self._held = self._held, []
         if fmt is None:
             return
-        self._redetect_after = REDETECT_AFTER_GUESS if guessed else REDETECT_AFTER
+        det = self._detector
+        seen = det.lines_seen if det is not None else DETECT_MAX_LINES
+        self._guess_left = DETECT_MAX_LINES - seen if guessed and seen < DETECT_MAX_LINES and not self.fixed_format else 0
+        self._guess_window, self._guess_signed = [], None
+        self._guess_detector = det if self._guess_left else None
         self.format = fmt
         self._parser = make_parser(fmt)
         self._layouts = line_layouts(fmt) if self.fast_path else None
@@ -734,9 +787,9 @@ class SourceParser:
 
     def _maybe_redetect(self, line: _Line, out: list[Record]) -> None:
         self._keep([line])
-        if self._since_record < self._redetect_after:
+        if self._since_record < REDETECT_AFTER:
             return
-        self._since_record, self._redetect_after = 0, REDETECT_AFTER
+        self._since_record = 0
         start = max(0, len(self._recent) - REDETECT_SAMPLE)
         found = _redetect([text for _, text, _, _ in islice(self._recent, start, None)], self.format)
         if found is None:
@@ -869,14 +922,14 @@ class _Walk:
 
     def _redetect_stop(self, k: int, stop: int, pos: int) -> int:
         """`stop`, or the unflagged line before it at which re-detection would score its sample (read per
-        line, so that a switch happens where `feed` makes it): the `_redetect_after`-th record-less line."""
-        since, unhandled, after = self.src._since_record, self.unhandled, self.src._redetect_after
-        if since + stop - k < after:
+        line, so that a switch happens where `feed` makes it): the `REDETECT_AFTER`-th record-less line."""
+        since, unhandled = self.src._since_record, self.unhandled
+        if since + stop - k < REDETECT_AFTER:
             return stop
         prev = pos - 1
         for j in range(k, stop):
             since = since + 1 if unhandled[j] == prev + 1 else 1  # a step row between: a record
-            if since >= after:
+            if since >= REDETECT_AFTER:
                 return j
             prev = unhandled[j]
         return stop
@@ -892,7 +945,7 @@ class _Walk:
         ends = self._frame_ends
         j = min(ends[bisect_right(ends, k)], k + events.absorbable(len(raw) - k))
         if not src.fixed_format:  # re-detection counts them too: the one that starts a scoring goes alone
-            j = min(j, k + max(1, src._redetect_after - 1 - src._since_record))
+            j = min(j, k + max(1, REDETECT_AFTER - 1 - src._since_record))
         last = ""
         for i in range(j - 1, k - 1, -1):  # the last frame with text: the block's last line
             text = raw[i].decode("ascii")

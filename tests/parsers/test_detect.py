@@ -453,3 +453,19 @@ def test_a_failing_probe_does_not_stop_detection(monkeypatch: pytest.MonkeyPatch
 
 def test_every_format_is_covered() -> None:
     assert {c.fmt for c in CASES if not c.bug} == set(FORMATS)
+
+
+def test_a_format_that_reads_a_loss_leads_one_that_reads_none() -> None:
+    """A DeepSpeed script's log under ZeRO-3: DeepSpeed's `step=` and timer lines (maybes of its format, no
+    loss: the pipeline engine's line is its signature) outnumber the script's `[Step 3/100] Loss: 5.0037 …`
+    ones or tie with them, and kv reads those with their loss. Ranked by total alone (registry order) it was DeepSpeed and the run read no
+    loss at all; a format that read a loss leads, and the same lines read as kv's give one each step."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("deepspeed_script_steps_zero3.out.gz")
+    det = Detector()
+    for line in lines[:400]:
+        assert det.feed(line) is None
+    assert det.totals["deepspeed"] >= det.totals["kv"] and "kv" in det.stepped and "deepspeed" not in det.stepped
+    assert det.best(MIN_GUESS) == "kv"
+    assert detect(lines) == "kv"

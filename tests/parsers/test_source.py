@@ -420,24 +420,47 @@ def test_redetection_recovers_from_a_wrong_first_guess() -> None:
     assert _records(nanogpt) == _records(alone)
 
 
-def test_a_guess_is_looked_at_again_soon() -> None:
+def test_a_guess_gives_way_to_the_format_detection_finds_later() -> None:
     """A follower's first read of a run lab HF Trainer console holds two bare frames of its bar: the guess is
-    the Trainer's (registry order breaks the tie with tqdm). Frames with `loss=` of a hand-written loop's bar
-    that follow (the tutorial-tqdm recording's) are no Trainer's: after REDETECT_AFTER_GUESS record-less
-    lines, not REDETECT_AFTER, they are read as tqdm's, those kept since the last record too."""
-    from runwatch.parsers.source import REDETECT_AFTER_GUESS
+    the Trainer's (registry order breaks the tie with tqdm). The `loss=` frame of a hand-written loop's bar
+    that comes next (the tutorial-tqdm recording's) signs tqdm: it takes over there, and reads every frame
+    after as tqdm alone would."""
     from tests.support.real_lines import recording
 
     bare = [x for x in recording("hf-healthy")[:40] if x.strip().endswith("it/s]")][:2]
-    looped = [x for x in recording("tutorial-tqdm-nan") if "loss=" in x][:REDETECT_AFTER_GUESS + 50]
+    looped = [x for x in recording("tutorial-tqdm-nan") if "loss=" in x][:200]
     sp = SourceParser("x")
     recs = sp.feed(bare, 1, 0.0) + sp.settle()
     assert sp.format == "hf-trainer"
-    recs += run(sp, looped, batch=1, first=3, flush=False)
+    recs += run(sp, looped[:1], batch=1, first=3, flush=False)
     assert sp.format == "tqdm"
+    recs += run(sp, looped[1:], batch=1, first=4, flush=False)
     alone = run(SourceParser("y", fmt="tqdm"), looped, batch=1, first=3, flush=False)
     assert _records(recs, 2) == _records(alone, 2)
-    assert sum("loss" in r.metrics for r in recs) > REDETECT_AFTER_GUESS
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_followed_line_by_line_a_log_reads_as_check_reads_it(fast_path: bool) -> None:
+    """DeepSpeed's engine lines (`step=1, skipped=0, lr=[2e-05]`, maybes of its format, no loss) before a
+    script's `[Step 1/100] Loss: 5.4901 …` lines: a follower that caught up after each line guessed DeepSpeed
+    at `step=1` (a tie, registry order) and showed no loss for the whole run, where `check` of the file read
+    kv, its loss and its total (a review). Detection goes on after a guess: the follower ends in the format
+    `check` chose, with a loss at each of the 100 steps."""
+    from runwatch.watcher.snapshot import split_block
+    from tests.support.found import found_bytes, found_lines
+
+    data = found_bytes("deepspeed_script_steps_qr.out.gz")
+    once = SourceParser("once", fast_path=fast_path)
+    chunk = once.feed_bytes(data, 1, 0.0, split_block)
+    once_recs = chunk.merged() + once.flush()
+    live = SourceParser("live", fast_path=fast_path)
+    live_recs: list[Record] = []
+    for i, line in enumerate(found_lines("deepspeed_script_steps_qr.out.gz"), 1):
+        live_recs += live.feed([line], i, 0.0) + live.settle()
+    assert live.format == once.format == "kv"
+    losses = [(r.step, r.metrics["loss"]) for r in live_recs if "loss" in r.metrics]
+    assert losses == [(r.step, r.metrics["loss"]) for r in once_recs if "loss" in r.metrics]
+    assert len(losses) == 100 and {r.total_steps for r in live_recs if r.total_steps} == {100}
 
 
 def test_a_long_quiet_phase_of_maybe_lines_does_not_switch_to_kv() -> None:
