@@ -129,6 +129,10 @@ _RAN_FOR = re.compile(r"ran for (\d+) milliseconds")
 _NCCL_ERROR = re.compile(r"NCCL error|DistBackendError|NCCL communicator was aborted")
 _KILLED = re.compile(r"^\s*Killed(?::\s*9)?\s*$|\d\s+Killed\s|Signals\.SIGKILL|已杀死")
 _SEGFAULT = re.compile(r"Segmentation fault|SIGSEGV|Bus error")
+_HEDGED = re.compile(r"(?i)\b(?:common|possible|likely) causes (?:include|are)\b")
+"""A list of what may have happened, no diagnosis: Ray's raylet after a worker died, "Some common causes include:
+(1) the process was killed by the OOM killer due to high memory usage, (2) ray stop --force was called, or (3)
+the worker crashed unexpectedly due to SIGSEGV", read as a segfault (a review); the traceback before it says."""
 _TIME_LIMIT = re.compile(r"\*\*\* (?:JOB|STEP) (\d+)\S* ON \S+ CANCELLED AT \S+ DUE TO TIME LIMIT")
 _USAGE = re.compile(
     r"[\w.\-/]{1,200}: error: (?:argument |unrecognized arguments: |the following arguments are required: )"
@@ -227,6 +231,8 @@ def _classify(line: str) -> _Hit | None:
     on a near miss (`overflow_check:`, `ProcessGroupNCCL.cpp`) costs tens of ns
     a pattern instead of a scan each.
     """
+    if "auses" in line and _HEDGED.search(line):
+        return None
     if "Killed process" in line and (m := _OOM_KILLER.search(line)):
         return _Hit(Event.OOM, m.start(), {"pid": float(m[1]), "host_oom": 1.0})
     if ("emory" in line or "bad_alloc" in line) and (m := _HOST_OOM.search(line)):

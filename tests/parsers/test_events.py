@@ -469,3 +469,21 @@ def test_yoloxs_last_word_is_the_runs_finish() -> None:
     done = [line for line in lines if (r := det.feed(line)) is not None and r.event == Event.FINISHED]
     assert [x.rsplit(" - ", 1)[1] for x in done] == [
         "Training of experiment is done and the best AP is 0.00", "Training of experiment is done and the best AP is 90.00"]
+
+
+def test_a_list_of_possible_causes_is_no_cause() -> None:
+    """Ray's raylet after a worker died lists "Some common causes include: (1) … OOM killer …, (3) … SIGSEGV":
+    read as a segfault, the crash was named for a guess (a review). The ActorUnavailableError traceback before
+    it is what the run died of; verl's `step:N - actor/pg_loss:…` lines are its steps (vLLM's CUDA-graph bars
+    read as tqdm's had made the run start again twice)."""
+    from tests.support.found import found_lines, source_records
+
+    [hedged] = [x for x in found_lines("verl_grpo_ray_actor_died.out.gz") if "common causes include" in x]
+    assert "SIGSEGV" in hedged and "OOM killer" in hedged
+    assert _classify(hedged) is None
+    fmt, recs = source_records("verl_grpo_ray_actor_died.out.gz")
+    assert fmt == "kv"
+    assert [r.step for r in recs if r.kind is Kind.STEP] == list(range(1, 22))
+    crashes = [r for r in recs if r.kind is Kind.EVENT]
+    assert [r.event for r in crashes] == [Event.TRACEBACK]
+    assert "ActorUnavailableError" in (crashes[0].message or "")
