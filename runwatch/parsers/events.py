@@ -133,7 +133,10 @@ _HEDGED = re.compile(r"(?i)\b(?:common|possible|likely) causes (?:include|are)\b
 """A list of what may have happened, no diagnosis: Ray's raylet after a worker died, "Some common causes include:
 (1) the process was killed by the OOM killer due to high memory usage, (2) ray stop --force was called, or (3)
 the worker crashed unexpectedly due to SIGSEGV", read as a segfault (a review); the traceback before it says."""
-_TIME_LIMIT = re.compile(r"\*\*\* (?:JOB|STEP) (\d+)\S* ON \S+ CANCELLED AT \S+ DUE TO TIME LIMIT")
+_CANCELLED = re.compile(r"\*\*\* (?:JOB|STEP) (\d+)\S* ON \S+ CANCELLED AT \S+(?: DUE TO ([A-Z][A-Z ]{0,40}?))? ?\*\*\*")
+"""Slurm's `slurmstepd: error: *** JOB 334949 ON dgx-03 CANCELLED AT 2026-01-06T04:52:18 ***`: at its time limit
+(`DUE TO TIME LIMIT`), else killed by the scheduler (`scancel`, `DUE TO PREEMPTION`, `DUE TO NODE FAILURE`): an
+`scancel`ed run read OK, its end unexplained (a review)."""
 _USAGE = re.compile(
     r"[\w.\-/]{1,200}: error: (?:argument |unrecognized arguments: |the following arguments are required: )"
 )
@@ -249,8 +252,8 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.KILLED, m.start())
     if ("Segmentation" in line or "SIGSEGV" in line or "Bus error" in line) and (m := _SEGFAULT.search(line)):
         return _Hit(Event.SEGFAULT, m.start())
-    if "TIME LIMIT" in line and (m := _TIME_LIMIT.search(line)):
-        return _Hit(Event.TIME_LIMIT, m.start(), key=("job", m[1]))
+    if "CANCELLED AT" in line and (m := _CANCELLED.search(line)):
+        return _Hit(Event.TIME_LIMIT if m[2] == "TIME LIMIT" else Event.KILLED, m.start(), key=("job", m[1]))
     if "NVRM" in line:
         if m := _XID.search(line):
             pid = _PID.search(line, m.end())

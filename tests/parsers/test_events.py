@@ -487,3 +487,14 @@ def test_a_list_of_possible_causes_is_no_cause() -> None:
     crashes = [r for r in recs if r.kind is Kind.EVENT]
     assert [r.event for r in crashes] == [Event.TRACEBACK]
     assert "ActorUnavailableError" in (crashes[0].message or "")
+
+
+def test_a_job_slurm_cancelled_is_killed() -> None:
+    """`*** JOB 334949 ON dgx-03 CANCELLED AT … ***` with no `DUE TO TIME LIMIT`: `scancel`, preemption or a
+    node failure killed it. Read as nothing, a run that stopped at step 12,800 of 200,000 read OK (a review)."""
+    from tests.support.found import found_lines
+
+    lines = [x for x in found_lines("openpi_slurm_scancel_tail.out") if x]
+    hit = _classify(lines[-1])
+    assert hit is not None and hit.event == Event.KILLED and hit.key == ("job", "334949")
+    assert [h.event for h in map(_classify, lines[:-1]) if h is not None] == []
