@@ -303,7 +303,7 @@ _WITHIN = re.compile(
 epoch) or before a count word (`| epoch   1 |   200/ 2983 batches |`, its word-language-model example)."""
 _EPOCH_OF = re.compile(r"\bepoch: \[(\d{1,9})/(\d{1,9})\]")
 """PaddleOCR's `epoch: [1/72], iter: 10, lr: …`: the epoch of the run's 72 (its `iter` counts across them)."""
-_PPDET = re.compile(r"Epoch: \[(\d{1,9})\] \[ {0,8}(\d{1,12})/(\d{1,12})\]")
+_PPDET = re.compile(r"Epoch: \[(\d{1,9})(?:/(\d{1,9}))?\] {1,4}\[ {0,8}(\d{1,12})/(\d{1,12})\]")
 """PaddleDetection's `ppdet.engine INFO: Epoch: [71] [400/464] learning_rate: 0.000100 … loss: 9.145962`: epoch
 71 (from 0), iteration 400 of its 464 (a review: `no steps`)."""
 _MMCV = re.compile(r"\b(?:Epoch \[(\d{1,9})\]\[ {0,8}(\d{1,12})/(\d{1,12})\]|Iter \[ {0,8}(\d{1,12})/(\d{1,12})\])(?=\s)")
@@ -528,9 +528,10 @@ class KeyValueParser(FormatParser):
             if "epoch" not in metrics and "epoch: [" in text and (oc := _EPOCH_OF.search(text)) is not None:
                 metrics = {"epoch": float(oc[1]), "epochs": float(oc[2]), **metrics}
             if step is None and "Epoch: [" in text and (pp := _PPDET.search(text)) is not None:
-                if 0 <= int(pp[2]) <= int(pp[3]):  # the place in the epoch: runwatch.parsers.epochs makes it global
-                    step, total = int(pp[2]), int(pp[3])
-                    metrics = {"epoch": float(pp[1]), **metrics}
+                if 0 <= int(pp[3]) <= int(pp[4]):  # the place in the epoch: runwatch.parsers.epochs makes it global
+                    step, total = int(pp[3]), int(pp[4])
+                    epochs = {"epochs": float(pp[2])} if pp[2] else {}
+                    metrics = {"epoch": float(pp[1]), **epochs, **metrics}
             if step is None and ("Epoch [" in text or "Iter [" in text) and (mc := _MMCV.search(text)) is not None:
                 of = mc[3] or mc[5]
                 n = mc[2] or mc[4]
@@ -554,6 +555,9 @@ class KeyValueParser(FormatParser):
             metrics["loss"] = metrics.pop("total_loss")
         if "data_time" in metrics and "time" in metrics and "step_time" not in metrics:
             metrics["step_time"] = metrics.pop("time")  # detectron2, mmcv: `time: 0.9788  data_time: 0.2993`, s an iteration
+        elif "data" in metrics and "time" in metrics and step is not None and "step_time" not in metrics:
+            # torchvision's MetricLogger (DETR, DINO, DeiT, MAE): `time: 1.169906  data: 0.404951`
+            metrics["step_time"], metrics["data_time"] = metrics.pop("time"), metrics.pop("data")
         if "eta" in metrics and " day" in text and (days := _DAYS.search(text)) is not None:
             d, h, m_, s_ = map(int, days.groups())
             metrics["eta"] = float(((d * 24 + h) * 60 + m_) * 60 + s_)

@@ -750,3 +750,19 @@ def test_a_total_loss_is_the_loss_of_a_line_with_no_step() -> None:
     assert fmt == "kv"
     assert len(recs) == 250 and recs[0].metrics["loss"] == 1.870129 and "total_loss" not in recs[0].metrics
     assert (recs[0].metrics["epoch"], recs[0].metrics["epochs"]) == (0, 250)
+
+
+def test_a_metric_logger_line_is_an_epochs_iteration() -> None:
+    """torchvision's MetricLogger, as DINO prints it: `Epoch: [0/100]  [  10/1562]  eta: 0:30:15  loss: 10.884450
+    (10.884587)  lr: … time: 1.169906  data: 0.404951  max mem: 11482`: iteration 10 of the epoch's 1562, epoch 0 of
+    100, `time` the step time and `data` the loading time (a review: `no steps` over 17,076 records)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("dino_vit_pretrain_warmup_head.out.gz")
+    assert fmt == "kv"
+    first = next(r for r in recs if r.kind is Kind.STEP and r.step == 10)
+    assert first.total_steps is not None and first.metrics["loss"] == 10.88445
+    assert (first.metrics["epoch"], first.metrics["epochs"]) == (0, 100)
+    assert (first.metrics["step_time"], first.metrics["data_time"]) == (1.169906, 0.404951)
+    steps = [r.step for r in recs if r.kind is Kind.STEP and r.step is not None]
+    assert steps == sorted(steps) and steps[-1] > 12 * 1562

@@ -148,13 +148,16 @@ def _ramped(run: RunTracker, x: np.ndarray) -> int:
     the run can be held to: MMDetection's RTMDet starts at 0.04 with `lr: 4.0000e-08` and climbs to 1.15 as
     its rate does over 1000 iterations, then falls to 0.37 (its mAP 0.05 → 0.85), and read as diverging from
     0.15 (a new user's review). A rate that jumps from where it was (the usual cause of a divergence) is no
-    ramp from nothing, and a ramp's top is where it stops climbing, not the highest rate later."""
+    ramp from nothing, and a ramp's top is where it stops climbing (its highest before the rate first falls),
+    not the highest rate later. A rate printed with six decimals reads `0.000000` twice at DINO's start: taken
+    as the top, no ramp was seen, and the loss its teacher's warm-up holds low in the first epoch read as a
+    level the run diverged from (a review)."""
     lr = tail(run, "lr", len(x))
     if lr is None or len(lr.v) < 3 or not np.isfinite(lr.v).all() or lr.x[0] > x[0]:
         return 0
     v = lr.v
-    stops = np.flatnonzero(np.diff(v) <= 0)
-    top = int(stops[0]) if stops.size else len(v) - 1
+    falls = np.flatnonzero(np.diff(v) < 0)  # a rate printed with few digits holds between rises (`lr: 0.000000`
+    top = int(np.argmax(v[: int(falls[0]) + 1 if falls.size else len(v)]))  # twice): the top is the climb's highest
     if top == 0 or not v[0] < RAMP_FROM * v[top]:
         return 0
     return int(np.searchsorted(x, lr.x[top]))

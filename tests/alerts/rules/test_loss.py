@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -241,3 +242,25 @@ def test_a_loss_held_while_the_learning_rate_warmed_up_from_nothing_is_no_level_
     for i, line in enumerate(lines):
         jumped.apply(Record(Kind.STEP, i + 1, metrics={"loss": number(line, "loss"), "lr": 0.004}), T0 + i)
     assert [f.rule for f in rule.check(jumped, T0 + len(lines))] == ["loss_divergence"]
+
+
+def test_a_rate_ramp_printed_with_few_digits_is_still_a_ramp(tmp_path: Path) -> None:
+    """DINO's first 12 epochs: the rate climbs from 0 over 10 epochs, printed `lr: 0.000000` at first (twice and
+    more in a row), and the loss its teacher's warm-up holds at 7.1 in epoch 0 rises to ~10 in epoch 1. The
+    flat start read as the ramp's top (no ramp), and that low level as one the run diverged from, a critical
+    alert on a healthy run (a review); a level held while the rate ramped is none."""
+    import contextlib
+    import gzip
+    import io
+    import json
+
+    from runwatch.cli import main
+    from tests.support.paths import FIXTURES
+
+    log = tmp_path / "train.out"
+    log.write_bytes(gzip.decompress((FIXTURES / "found" / "dino_vit_pretrain_warmup_head.out.gz").read_bytes()))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["check", str(log), "--json"])
+    report = json.loads(out.getvalue())
+    assert report["step"] > 19_000 and [a["rule"] for a in report["alerts"]] == []
