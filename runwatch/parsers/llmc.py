@@ -18,6 +18,8 @@ from typing import ClassVar
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.fields import number, strip_lead
+from runwatch.parsers.numbers import scaled
+from runwatch.parsers.pydict import is_eval_metric, metric_name
 from runwatch.parsers.reads import Reads
 from runwatch.parsers.stepline import StepLine
 
@@ -44,7 +46,7 @@ class LlmcParser(StepLineParser):
     name: ClassVar[str] = "llmc"
     step_line: ClassVar[StepLine] = STEP_LINE
     reads: ClassVar[Reads | None] = Reads(
-        heads=("val loss ", "HellaSwag: ", "s:", "total average iteration time: ")
+        heads=("val loss ", "HellaSwag: ", "s:", "total average iteration time: ", "[eval] step ")
     )
     """Besides the template's `step ` (and the early `step N/T: train loss` form): evals, main.log, the finish."""
 
@@ -66,6 +68,8 @@ class LlmcParser(StepLineParser):
             line = strip_lead(line)
         if line.startswith("step "):
             return self._step(line)
+        if line.startswith("[eval] step "):
+            return self._eval_step(line[7:])
         if line.startswith("val loss "):
             v = number(line[9:])
             return None if v is None else self._eval({"val_loss": v})
@@ -101,6 +105,14 @@ class LlmcParser(StepLineParser):
             return None
         self._last_step = step
         return Record(kind=Kind.STEP, step=step, total_steps=total, metrics=metrics)
+
+    def _eval_step(self, line: str) -> Record | None:
+        """`[eval] step   48000 | val_loss 4.0749`: the pipe form of a loop written after llm.c's, its evaluation."""
+        m = _HEAD.match(line)
+        if m is None or m.group(3) != " |":
+            return None
+        metrics = {k: v for k, v in _pipe_fields(line[m.end():]).items() if is_eval_metric(k)}
+        return Record(kind=Kind.EVAL, step=int(m.group(1)), metrics=metrics) if metrics else None
 
     def _main_log(self, line: str) -> Record | None:
         """`main.log`: `s:N trl:X lr:Y norm:Z`, `s:N tel:X` (val loss), `s:N eval:X` (HellaSwag)."""
@@ -143,7 +155,7 @@ def _pipe_fields(text: str) -> dict[str, float]:
             if v is not None and v >= 0:
                 metrics["mfu"] = v
         elif seg.endswith(" tok/s"):
-            v = number(seg[:-6])
+            v = scaled(seg[:-6])
             if v is not None:
                 metrics["tokens_per_sec"] = v
         else:
@@ -151,15 +163,22 @@ def _pipe_fields(text: str) -> dict[str, float]:
     return metrics
 
 
-_NAMES = {"loss": "loss", "train loss": "loss", "norm": "grad_norm", "lr": "lr"}
+_NAMES = {"loss": "loss", "train loss": "loss", "norm": "grad_norm", "grad": "grad_norm", "lr": "lr", "mfu": "mfu"}
+_OTHER_NAME = re.compile(r"[A-Za-z][\w/.\-]{0,40}")
+"""A segment's name that is none of `_NAMES`: kept as its metric name (`val_loss 4.07`, `ppl 12.3`). A loop
+written after llm.c's (`step 47700 | loss 1.4684 | lr 1.79e-04 | grad 0.075 | 113.4k tok/s | mfu 114.07%`) read
+its loss and rate only (a review)."""
 
 
 def _named(seg: str, metrics: dict[str, float]) -> None:
     """`loss 3.2 (+0.19z)`, `train loss 3.2`, `norm 0.27 (+nanz)`, `lr 3.00e-04`."""
     value_part, _, z_part = seg.partition("(")
     words = value_part.split()
-    name = _NAMES.get(" ".join(words[:-1]))
-    v = number(words[-1]) if name else None
+    if not words:
+        return
+    said = " ".join(words[:-1])
+    name = _NAMES.get(said) or (metric_name(said) if _OTHER_NAME.fullmatch(said) else None)
+    v = number(words[-1].removesuffix("%")) if name else None
     if name is None or v is None:
         return
     metrics[name] = v

@@ -95,6 +95,14 @@ SI: dict[str, float] = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "B": 
 """Count suffixes (`tok/s=12.5k`, `1.2M`, `tokens 300B`): thousand, million, billion, trillion."""
 
 
+def scaled(text: str) -> float | None:
+    """A count with an SI suffix as a number (`113.4k` → 113400.0), or without one (`5871.81`); None if neither."""
+    text = text.strip()
+    scale = SI.get(text[-1:]) if text else None
+    value = parse_number(text[:-1] if scale is not None else text)
+    return None if value is None else value * (scale or 1.0)
+
+
 def in_unit(value: float, unit: str, table: dict[str, tuple[float, float]]) -> float | None:
     """`value` `unit` expressed in the table's unit, or None when the table does not know `unit`."""
     scale = table.get(unit)

@@ -48,11 +48,13 @@ PAIRS = re.compile(rf"(?:[A-Za-z_][\w.\-]{{0,63}}={_VALUE}[\s,]{{0,4}}){{2,32}}"
 one setting each, as a config file would list them."""
 PAIR = re.compile(rf"([A-Za-z_][\w.\-]{{0,63}})=({_VALUE})")
 PLANNED = re.compile(
-    r"(?<![\w.])(?:max_steps|total_steps|num_steps|train_steps|training_steps|num_train_steps|max_iters?|"
-    r"max_iterations|num_iterations|num_iters|train_iters|total_iters?|total_iterations)\s{0,3}[=:]\s{0,3}(\d{1,15})\b",
+    (r"(?<![\w.])(?:max_steps|total_steps|num_steps|train_steps|training_steps|num_train_steps|max_iters?|"
+     r"max_iterations|num_iterations|num_iters|train_iters|total_iters?|total_iterations)\s{0,3}[=:]\s{0,3}"
+     r"(\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\b").replace("_", "[_ ]"),
     re.IGNORECASE)
-"""The number of steps a run plans, as its header states it (`max_steps=400`, `train_iters: 500`): the
-run's total where its step lines state none (runwatch.parsers.keyvalue.PLAN_KEYS, the same keys)."""
+"""The number of steps a run plans, as its header states it (`max_steps=400`, `train_iters: 500`, a table's
+`Max steps : 100,000`): the run's total where its step lines state none (runwatch.parsers.keyvalue.PLAN_KEYS,
+the same keys)."""
 
 
 class Collector:
@@ -88,7 +90,7 @@ class Collector:
         if "=" in line or ":" in line:  # `max_steps=400`, and an options dump's `    total_iter: 10000` (BasicSR's)
             p = PLANNED.search(line)
             if p is not None:
-                self.planned = int(p.group(1))
+                self.planned = int(p.group(1).replace(",", ""))
         for key, value in settings_of(line):
             self._add(key, value, lineno)
 

@@ -174,3 +174,22 @@ def test_never_raises(prefix: str, tail: str) -> None:
 def test_cut_lines_never_raise(case: tuple[str, Kind, int, int | None, dict[str, float]], cut: int) -> None:
     rec = LlmcParser().parse(case[0][:cut])
     assert rec is None or isinstance(rec, Record)
+
+
+def test_a_loop_written_after_llmcs_pipe_form_is_read_whole() -> None:
+    """`step   47700 | loss 1.4684 | lr 1.79e-04 | grad 0.075 | 113.4k tok/s | mfu 114.07%`: llm.c's pipe form with
+    other segments; read as llm.c's, only the loss and rate were kept, `113.4k` no number, `[eval]` lines and the
+    header's `Max steps : 100,000` unread (a review)."""
+    from runwatch.parsers.source import SourceParser
+    from tests.support.found import found_lines, source_records
+
+    fmt, recs = source_records("qwen3_llmc_style_resume_head.out")
+    assert fmt == "llmc"
+    first = next(r for r in recs if r.kind is Kind.STEP)
+    assert first.step == 47700 and first.metrics == {
+        "loss": 1.4684, "lr": 1.79e-4, "grad_norm": 0.075, "tokens_per_sec": 113400.0, "mfu": 114.07}
+    evals = [(r.step, r.metrics) for r in recs if r.kind is Kind.EVAL]
+    assert evals[0] == (48000, {"val_loss": 4.0749})
+    sp = SourceParser("x")
+    sp.feed(found_lines("qwen3_llmc_style_resume_head.out"), 1, 0.0)
+    assert sp.planned == 100_000
