@@ -85,6 +85,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("B", ("Bus error",)),
     ("_", ("bad_alloc",)),
     (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
+    ("rror", ("SyntaxError", "IndentationError", "TabError")),
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
     ("raining", ("raining finished", "raining complete", "raining done", "inished training", "inished Training",
                  "one training", "raining of experiment is done")),  # one substring test on an ordinary line: no one character holds them all
@@ -143,6 +144,11 @@ _USAGE = re.compile(
 """argparse's refusal of a command line (`train_bash.py: error: argument --fp16: Truthy value expected…`, after
 its `usage:` block): the script exits with status 2 before training, with no traceback. A `traceback`
 event, so that a job that died at launch is a crash (a review saw `UNREAD`, exit 3, for one)."""
+_COMPILE_ERROR = re.compile(r"(?:SyntaxError|IndentationError|TabError)\w{0,40}: ")
+"""A script Python could not compile: `  File "train.py", line 232`, the line and a caret, then `SyntaxError: invalid
+syntax` at the start of a line, with no `Traceback` header (nothing ran). Two ranks printing at once glue theirs
+(`SyntaxErrorSyntaxError: : invalid syntaxinvalid syntax`, an LSF job's two processes). A `traceback` event: the
+job died at launch (a review saw an earlier job's JSONDecodeError named as the cause)."""
 _XID = re.compile(r"NVRM: Xid \([^)]*\): (\d+)")
 _OFF_BUS = re.compile(r"NVRM: .*fallen off the bus")
 _PID = re.compile(r"\bpid=(\d+)")
@@ -270,6 +276,8 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(OVERFLOW, m.start(), {"loss_scale": float(m[2])} if m[2] else {},
                     step=int(m[1]) if m[1] else None)
     if ": error: " in line and (m := _USAGE.match(line)):
+        return _Hit(Event.TRACEBACK, m.start())
+    if "rror" in line and (m := _COMPILE_ERROR.match(line)):
         return _Hit(Event.TRACEBACK, m.start())
     if "raining" in line and (m := _FINISHED.search(line)):
         return _Hit(Event.FINISHED, m.start())

@@ -498,3 +498,16 @@ def test_a_job_slurm_cancelled_is_killed() -> None:
     hit = _classify(lines[-1])
     assert hit is not None and hit.event == Event.KILLED and hit.key == ("job", "334949")
     assert [h.event for h in map(_classify, lines[:-1]) if h is not None] == []
+
+
+def test_a_script_that_does_not_compile_is_a_traceback() -> None:
+    """Python prints a SyntaxError with no `Traceback` header: the `File "…", line 31` block, then `SyntaxError:
+    invalid syntax`. The job died at launch; read as nothing, a run that never started read as waiting."""
+    from tests.support.found import found_lines
+
+    lines = [x for x in found_lines("lsf_two_ranks_syntaxerror.err") if x]
+    assert lines[-1] == "SyntaxError: invalid syntax"
+    det = EventDetector()
+    recs = [r for line in lines for r in [det.feed(line)] if r is not None]
+    assert [r.event for r in recs] == [Event.TRACEBACK] and "SyntaxError: invalid syntax" in (recs[0].message or "")
+    assert _classify("SyntaxError    : host='https://swanlab.cn',") is None  # the other process's half-line
