@@ -78,7 +78,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("x", ("exitcode", "Unexpected bus error")),
     ("S", ("Segmentation fault", "Saved model", "Saving model checkpoint", "Saving checkpoint at")),
     ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step")),  # `C`, not `L`: TFLOP/s on
-    ("v", ("saving ", "saved checkpoint")),                                          # every Megatron line
+    ("v", ("saving ", "saved ", "save ")),                                          # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
     ("!", ("OVERFLOW!",)),
     ("q", ("thrown while requesting",)),
@@ -165,7 +165,15 @@ _CHECKPOINT = re.compile(
     r"|Checkpoint global_step(?P<ds>\d+) is ready now"                    # DeepSpeed
     r"|Finished saving the checkpoint"                                    # torchtitan
     r"|Saving checkpoint at (?:(?P<mm>\d+) iterations|\d+ epochs)"         # mmengine (an epoch's step: the run's)
+    r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? "  # a loop's own
+    r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin)))"
+    r"(?=[\s'\"|,;]|\.?$)"
 )
+"""Checkpoint messages, each framework's, and a loop's own that names the file it wrote (`save models to
+…/checkpoint-90`, LLaVA's; `[train] saved checkpoints\\neuroslm_small_chat_1000.pt`; `[Checkpoint] saved
+./checkpoints/ckpt_step0047850.pt`): a review saw none of those three taken for a checkpoint. The file named must
+be one (`checkpoint-N`, `ckpt…`, weights by their suffix), not any under a checkpoint folder (OLMo's `Global data
+order indices saved to '…/checkpoints/…/global_indices.npy'`)."""
 _PATH_STEP = re.compile(r"(?:checkpoint-|model_|global_step|iter_|step[-_]?)(\d+)")
 _DS_OVERFLOW = re.compile(
     r"OVERFLOW! Rank (\d+) Skipping step\.(?: Attempted loss scale: (\d+)"
@@ -324,7 +332,7 @@ def _retry(line: str, start: int) -> _Hit:
 
 def _checkpoint(m: re.Match[str]) -> _Hit:
     number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"]
-    if number is None and (path := m["path"] or m["hf"]):
+    if number is None and (path := m["path"] or m["hf"] or m["any"]):
         found = _PATH_STEP.findall(path)
         number = found[-1] if found else None
     return _Hit(Event.CHECKPOINT_SAVED, m.start(), step=int(number) if number else None)

@@ -484,8 +484,9 @@ def test_a_list_of_possible_causes_is_no_cause() -> None:
     fmt, recs = source_records("verl_grpo_ray_actor_died.out.gz")
     assert fmt == "kv"
     assert [r.step for r in recs if r.kind is Kind.STEP] == list(range(1, 22))
-    crashes = [r for r in recs if r.kind is Kind.EVENT]
+    crashes = [r for r in recs if r.kind is Kind.EVENT and r.event != Event.CHECKPOINT_SAVED]
     assert [r.event for r in crashes] == [Event.TRACEBACK]
+    assert [r.step for r in recs if r.event == Event.CHECKPOINT_SAVED] == [20]  # `Saved model to …/global_step_20/…`
     assert "ActorUnavailableError" in (crashes[0].message or "")
 
 
@@ -511,3 +512,18 @@ def test_a_script_that_does_not_compile_is_a_traceback() -> None:
     recs = [r for line in lines for r in [det.feed(line)] if r is not None]
     assert [r.event for r in recs] == [Event.TRACEBACK] and "SyntaxError: invalid syntax" in (recs[0].message or "")
     assert _classify("SyntaxError    : host='https://swanlab.cn',") is None  # the other process's half-line
+
+
+@pytest.mark.parametrize(("name", "step"), [
+    ("llava_med_sft_save_excerpt.log", 90),  # `save models to …/checkpoint-90`
+    ("neuroslm_saved_checkpoint_excerpt.log", None),  # `[train] saved checkpoints\neuroslm_small_chat_1000.pt`
+    ("qwen3_llmc_style_resume_head.out", 47850),  # `[Checkpoint] saved ./checkpoints/ckpt_step0047850.pt`
+])
+def test_a_loops_own_save_line_naming_its_file_is_a_checkpoint(name: str, step: int | None) -> None:
+    """Loops that print their own save line, naming the file: none was a checkpoint (a review), so a run's
+    checkpoints went unseen (`checkpoint_stale`, the report's checkpoints). Its other lines are none."""
+    from tests.support.found import found_lines
+
+    hits = [(h.event, h.step) for h in map(_classify, found_lines(name)) if h is not None]
+    assert hits[0] == (Event.CHECKPOINT_SAVED, step)
+    assert all(event == Event.CHECKPOINT_SAVED for event, _ in hits)

@@ -643,8 +643,11 @@ def test_mmengine_logs_read_their_iterations_epochs_and_evaluations() -> None:
     assert len([r for r in recs if r.kind is Kind.STEP]) == 8600
     evals = [r for r in recs if r.kind is Kind.EVAL]
     assert len(evals) == 57 and evals[-1].metrics["val_coco_bbox_m_ap"] == 0.845  # its 57 `[22/22]  coco/bbox_mAP:` lines
-    saved = [r for r in recs if r.event == "checkpoint_saved"]
-    assert len(saved) == 20 and saved[0].message is not None and "Saving checkpoint at 10 epochs" in saved[0].message
+    saved = [r.message or "" for r in recs if r.event == "checkpoint_saved"]
+    regular = [m for m in saved if "Saving checkpoint at" in m]
+    assert len(regular) == 20 and "Saving checkpoint at 10 epochs" in regular[0]
+    best = [m for m in saved if "is saved to best_coco_bbox_mAP_epoch_" in m]  # the best one's file, written too
+    assert len(best) == 21 and len(saved) == 41
 
 
 def test_a_batch_loss_is_the_loss() -> None:
