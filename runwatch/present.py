@@ -51,8 +51,8 @@ def fmt_value(name: str, v: float) -> str:
                 return f"{v / div:.2f}{suffix}"
         # three significant figures below 100: 7.6 samples/s read `8`, its p10 of 7.3 `7` (a new user's review)
         return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
-    if name == "mfu":
-        return f"{v:.1f}%"
+    if name == "mfu":  # nanoGPT on a small GPU prints `mfu 0.01%`: one decimal read 0.0%, as if none (a review)
+        return f"{v:.2g}%" if 0 < abs(v) < 1 else f"{v:.1f}%"
     if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
         return f"{v:.2e}"
     return f"{v:.4g}"

@@ -470,3 +470,9 @@ def test_a_ctrl_c_is_printed_as_an_event() -> None:
             source, lambda: False, lambda snaps: True)
         said = [x for x in out.getvalue().splitlines() if "signal" in x]
         assert len(said) == 1 and "KeyboardInterrupt" in said[0], out.getvalue()
+
+
+def test_a_small_mfu_keeps_two_significant_figures() -> None:
+    """nanoGPT on a small GPU prints `mfu 0.01%`; the status line and the MFU chart title read `0.0%` (a review)."""
+    assert [fmt_value("mfu", v) for v in (0.01, 0.0134, 0.5, 1.0, 37.42, 0.0)] == \
+        ["0.01%", "0.013%", "0.5%", "1.0%", "37.4%", "0.0%"]
