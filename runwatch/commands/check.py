@@ -27,6 +27,7 @@ from typing import Any, BinaryIO, TextIO
 
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules.base import resolution_of
+from runwatch.alerts.rules.tail import step_word
 from runwatch.commands.parse import SourceProblems, readers_of
 from runwatch.commands.readers import ItemsReader, Reader
 from runwatch.config import Config
@@ -263,21 +264,23 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
     lines.extend(f"  note     {note}" for note in notes(result))
     if not fired:
         lines.append("         no alerts")
+    word = step_word(result.tracker)
     for f in fired:
         labels = " ".join(f"{k}={v}" for k, v in sorted(f.labels.items()))
         end = "still firing at the end" if f.firing_at_end else "cleared before the end" if f.cleared else "resolved"
         times = f", {f.times}×" if f.times > 1 else ""
-        lines.append(f"  {f.severity!s:<8} {f.rule:<16} {labels:<24} {_span(f)}{times}; {end}")
+        lines.append(f"  {f.severity!s:<8} {f.rule:<16} {labels:<24} {_span(f, word)}{times}; {end}")
         lines.append(f"           {f.summary}")
         if f.cleared_why:
             lines.append(f"           cleared: {f.cleared_why}")
     return "\n".join(lines)
 
 
-def _span(f: Fired) -> str:
+def _span(f: Fired, word: str) -> str:
+    """Where an alert fired: `first step 2132, last step 5366` (`record` for a run whose lines state no step)."""
     if f.first_step is None and f.last_step is None:
-        return "no steps"
-    return f"first step {_step(f.first_step)}, last step {_step(f.last_step)}"
+        return f"no {word}s"
+    return f"first {word} {_step(f.first_step)}, last {word} {_step(f.last_step)}"
 
 
 def _step(step: int | None) -> str:

@@ -34,7 +34,7 @@ from runwatch.alerts.rules.robust import (
     spike_tail_points,
     widened_spike,
 )
-from runwatch.alerts.rules.tail import first_tail, fmt, history, step_at, tail
+from runwatch.alerts.rules.tail import first_tail, fmt, history, step_at, step_word, tail
 from runwatch.alerts.types import Finding
 from runwatch.model import Severity
 from runwatch.state.run import RunTracker
@@ -131,9 +131,9 @@ class LossDivergence(Rule[LossDivergenceParams]):
         over = np.flatnonzero(found.v[start:start + span] > threshold)  # its first point above, in that block
         since = step_at(found.x, start + (int(over[0]) if over.size else 0))
         return [self.finding(
-            run, f"{p.metric} diverging since step {since}: smoothed {fmt(level)} vs its lowest held level "
-                 f"{fmt(low)} for the last {len(smooth) - first_block} blocks of {span} records "
-                 f"(step {step_at(found.x)})",
+            run, f"{p.metric} diverging since {step_word(run)} {since}: smoothed {fmt(level)} vs its lowest held "
+                 f"level {fmt(low)} for the last {len(smooth) - first_block} blocks of {span} records "
+                 f"({step_word(run)} {step_at(found.x)})",
             rank=found.rank, metric=p.metric, value=level, threshold=threshold, step=since,
             history=history(found.v))]
 

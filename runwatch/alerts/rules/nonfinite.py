@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
-from runwatch.alerts.rules.tail import Tail, fmt, history, rank_tail, step_at, step_pulse, tail
+from runwatch.alerts.rules.tail import Tail, fmt, history, rank_tail, step_at, step_pulse, step_word, tail
 from runwatch.alerts.types import Finding
 from runwatch.model import Severity
 from runwatch.state.run import RunTracker
@@ -131,7 +131,7 @@ class NonFinite(Rule[NonFiniteParams]):
         whole = False
         if since is not None and bad == logged and since < found.x[0]:
             step, whole = int(since), True  # NaN for longer than the series holds points: where it went bad
-        summary = f"{found.metric} is {fmt(value)} at step {step}"
+        summary = f"{found.metric} is {fmt(value)} at {step_word(run)} {step}"
         if len(tails) > 1:
             summary += f" on rank {found.rank} (ranks {', '.join(str(t.rank) for t in tails)})"
         if found.metric == "grad_norm" and _loss_zero_at(run, found.rank, found.x[i], self.params.window):

@@ -45,7 +45,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from runwatch.alerts.rules.base import HISTORY_POINTS, Rule, RuleParams
 from runwatch.alerts.rules.spike_bounds import may_rise, may_spike
-from runwatch.alerts.rules.tail import Tail, fmt, history, step_at
+from runwatch.alerts.rules.tail import Tail, fmt, history, step_at, step_word
 from runwatch.alerts.types import Finding
 from runwatch.state.run import RunTracker
 from runwatch.state.stats import MAD_SCALE
@@ -317,7 +317,7 @@ def spike_finding(rule: Rule[Any], run: RunTracker, found: Tail, spike: Spike, b
     steps as the summary says them: the peak's, and the first and last above the threshold (not the run's
     step when the rules last saw it among the newest points, long after it ended)."""
     return rule.finding(
-        run, f"{spike_summary(found, spike)}; {baseline_note})",
+        run, f"{spike_summary(found, spike, step_word(run))}; {baseline_note})",
         rank=found.rank, metric=found.metric, value=float(found.v[spike.peak]), threshold=spike.threshold,
         step=step_at(found.x, spike.peak), first_step=step_at(found.x, spike.start),
         last_step=step_at(found.x, spike.end), history=spike_history(found, spike))
@@ -328,12 +328,13 @@ def spike_history(found: Tail, spike: Spike) -> tuple[float, ...]:
     return history(found.v[: min(len(found.v), spike.end + 1 + HISTORY_POINTS // 2)])
 
 
-def spike_summary(found: Tail, spike: Spike) -> str:
-    """`<metric> spiked to <peak> at step <s> (steps a–b above <t>`: the caller adds to it and closes it."""
+def spike_summary(found: Tail, spike: Spike, word: str = "step") -> str:
+    """`<metric> spiked to <peak> at step <s> (steps a–b above <t>`: the caller adds to it and closes it; `word`
+    what the x is (`tail.step_word`)."""
     x, v = found.x, found.v
     first, last = int(x[spike.start]), int(x[spike.end])
-    span = f"step {first}" if first == last else f"steps {first}–{last}"
-    return (f"{found.metric} spiked to {fmt(float(v[spike.peak]))} at step {int(x[spike.peak])} "
+    span = f"{word} {first}" if first == last else f"{word}s {first}–{last}"
+    return (f"{found.metric} spiked to {fmt(float(v[spike.peak]))} at {word} {int(x[spike.peak])} "
             f"({span} above {fmt(spike.threshold)}")
 
 

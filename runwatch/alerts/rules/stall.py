@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from runwatch.alerts.rules.base import Coming, Rule, RuleParams, duration
-from runwatch.alerts.rules.tail import PULSE, Tail, history, main_rank, rank_tail, step_at, step_pulse, tail
+from runwatch.alerts.rules.tail import PULSE, Tail, history, main_rank, rank_tail, step_at, step_pulse, step_word, tail
 from runwatch.alerts.types import Alert, Finding
 from runwatch.durations import format_duration, human_duration
 from runwatch.model import Event, Kind, RunState, Severity
@@ -154,9 +154,10 @@ class Stall(Rule[StallParams]):
         if silence <= budget:
             return []
         step = run.progress.step if run.progress.step is not None else step_at(pulse.x)
+        word = step_word(run)
         quiet, allowed = distinct_durations(silence, budget)
         return [self.finding(
-            run, f"no new step for {quiet}{phase} (last step {step}; expected one within {allowed})",
+            run, f"no new {word} for {quiet}{phase} (last {word} {step}; expected one within {allowed})",
             value=round(silence, 3), threshold=round(budget, 3), step=step, history=history(pulse.v))]
 
     def resolution(self, run: RunTracker, alert: Alert, now: float) -> str | None:

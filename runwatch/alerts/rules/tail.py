@@ -74,6 +74,13 @@ def history(values: np.ndarray) -> tuple[float, ...]:
     return tuple(float(v) for v in values[-HISTORY_POINTS:])
 
 
+def step_word(run: RunTracker) -> str:
+    """What a point's x is, as a summary names it: `step`, or `record` for a run whose lines state no step (a
+    loop's `Epoch 1 - Batch loss: 12.1336`), whose points are numbered in the order they came: "last step 775" of
+    such a run named a step that is in no line of its log (a review)."""
+    return "step" if run.progress.step is not None else "record"
+
+
 def step_at(x: np.ndarray, i: int = -1) -> int | None:
     return int(x[i]) if len(x) else None
 

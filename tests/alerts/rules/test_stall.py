@@ -300,7 +300,7 @@ def test_a_hang_at_an_epochs_end_is_reported_with_a_phases_budget() -> None:
     tracker, last = feed(lines, dt=1.3)
     assert RULE.evaluate(tracker, last + 170.0) == []
     (summary,) = [f.summary for f in RULE.evaluate(tracker, last + 190.0)]
-    assert summary.startswith("no new step for 3m10s at an epoch's end") and "expected one within 3m" in summary
+    assert summary.startswith("no new record for 3m10s at an epoch's end") and "expected one within 3m" in summary
     tracker, last = feed(lines[:45], dt=1.3)  # mid-epoch: the run's own budget
     assert len(RULE.evaluate(tracker, last + 65.0)) == 1
 
@@ -317,3 +317,14 @@ def test_one_record_in_the_logging_interval_of_a_slow_run_is_no_stall() -> None:
     tracker, last = feed(steps[:1], dt=1.0)
     assert RULE.evaluate(tracker, last + 18 * 60 + 40) == []
     assert RULE.evaluate(tracker, last + 10 * 50 * 21.68 + 60)  # a hang is still one
+
+
+def test_a_run_whose_lines_state_no_step_is_told_in_records() -> None:
+    """A loop that logs `Epoch 1 - Batch loss: 12.1336` numbers no step: its points are numbered as they came, and
+    "last step 775" named a step that is in no line of the log (a review). Such a run's summary says records."""
+    lines = [Record(Kind.STEP, None, None, metrics={"loss": 1.0}) for _ in range(50)]
+    tracker, last = feed(lines, dt=1.0)
+    (summary,) = [f.summary for f in RULE.evaluate(tracker, last + 75.0)]
+    assert summary == "no new record for 1m15s (last record 49; expected one within 1m)"
+    (stepped,) = silent_for(steps(50), 75.0)
+    assert stepped.startswith("no new step for 1m15s (last step 49;")
