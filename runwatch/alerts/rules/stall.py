@@ -44,7 +44,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from runwatch.alerts.rules.base import Coming, Rule, RuleParams, duration
-from runwatch.alerts.rules.tail import PULSE, Tail, history, main_rank, rank_tail, step_at, step_pulse, step_word, tail
+from runwatch.alerts.rules.tail import (
+    PULSE,
+    Tail,
+    history,
+    main_rank,
+    rank_tail,
+    step_at,
+    step_pulse,
+    step_word,
+    tail,
+)
 from runwatch.alerts.types import Alert, Finding
 from runwatch.durations import format_duration, human_duration
 from runwatch.model import Event, Kind, RunState, Severity
