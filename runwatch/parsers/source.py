@@ -11,6 +11,10 @@ are never held back (a crash before the first step line must show at once),
 so the step records of held lines, released when the format is decided in a
 later call, can follow events of later lines.
 
+A guess (a format chosen with no signature line, as a follower that caught up must choose) stays open to
+the `DETECT_MAX_LINES`-th line: detection goes on, and the format `check` of those lines would choose takes
+over if it is another (`_guessing`).
+
 Re-detection: every `REDETECT_AFTER` record-less lines the last
 `REDETECT_SAMPLE` of them are scored; a switch needs a signature line of
 another format, or a total of `REDETECT_MIN_TOTAL` for a specific one (never
@@ -156,8 +160,9 @@ class SourceParser:
         self._guess_window: list[_Line] = []
         """The record-less lines since the guess."""
         self._guess_detector: Detector | None = None
-        """Detection going on while a guess is open, and the last other format a line of it signed."""
+        """Detection going on while a guess is open."""
         self._guess_signed: str | None = None
+        """The last format other than the guess that a line since the guess signed."""
         self._recent: deque[_Line] = deque()
         self._recent_chars = 0
         self._last: tuple[int | None, int, float] = (rank, 0, 0.0)
