@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
 from runwatch.parsers.boundary import ascii_digits
-from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.numbers import parse_number, scaled
 from runwatch.parsers.pydict import is_eval_metric, metric_name
 from runwatch.parsers.rich_bar import BAR_GLYPH, CONTINUATION, pairs, parse_rich_frame
 
@@ -158,9 +158,9 @@ def _count(reversed_text: str) -> int:
     """A count matched by `_SCALED` (reversed) as the number it stands for: `001` → 100, `00.1` → 1, `k17.1` → 1710."""
     if reversed_text.isdigit():
         return int(reversed_text[::-1])
-    text = reversed_text[::-1]
-    scale = _SCALE.get(text[-1])
-    return round(float(text[:-1]) * scale) if scale is not None else round(float(text))
+    value = scaled(reversed_text[::-1])
+    assert value is not None  # `_SCALED` matched it: digits, a point, an SI prefix
+    return round(value)
 
 
 def _bar_prefix(before: str) -> str:
