@@ -131,15 +131,16 @@ class NonFinite(Rule[NonFiniteParams]):
         whole = False
         if since is not None and bad == logged and since < found.x[0]:
             step, whole = int(since), True  # NaN for longer than the series holds points: where it went bad
-        summary = f"{found.metric} is {fmt(value)} at {step_word(run)} {step}"
+        word = step_word(run)
+        summary = f"{found.metric} is {fmt(value)} at {word} {step}"
         if len(tails) > 1:
             summary += f" on rank {found.rank} (ranks {', '.join(str(t.rank) for t in tails)})"
         if found.metric == "grad_norm" and _loss_zero_at(run, found.rank, found.x[i], self.params.window):
             summary += " while loss reads 0.0 (HF Trainer logs a NaN loss as 0)"
         if whole:
-            summary += " (and at every step logged since)"
+            summary += f" (and at every {word} logged since)"
         elif bad > 1:
-            summary += f" ({bad} of the {logged} steps logged from there on are not finite)"
+            summary += f" ({bad} of the {logged} {word}s logged from there on are not finite)"
         return self.finding(run, summary, rank=found.rank, metric=found.metric, value=value, step=step,
                             last_step=max(_newest_bad(t) for t in tails), history=history(found.v))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runwatch.alerts.rules.nonfinite import NonFinite, NonFiniteParams
-from runwatch.model import Record
+from runwatch.model import Kind, Record
 from tests.support.rule_replay import evaluation, feed, losses, step, step_with
 
 NAN, INF = math.nan, math.inf
@@ -255,3 +255,11 @@ def test_a_one_off_nan_loss_clears_after_recover_records_of_a_run_logging_every_
     burst = NonFinite(RULE.params).widened(2 * recover)  # a burst judged at once: all of it is looked at
     tracker, now = feed([*records, step(10 * (25 + recover), loss=1.9)])
     assert burst.evaluate(tracker, now)
+
+
+def test_a_run_whose_lines_state_no_step_counts_records() -> None:
+    """A loop's `Epoch 1 - Batch loss: nan` lines number no step: the summary's count is of records, as its
+    position is (it said "3 of the 3 steps logged" of a run with no step in any line)."""
+    lines = [Record(Kind.STEP, None, None, metrics={"loss": v}) for v in [2.0, 1.9, NAN, NAN, NAN]]
+    assert fired(lines) == [("loss is NaN at record 2 (3 of the 3 records logged from there on are not finite)",
+                             {"run": "train", "metric": "loss"})]
