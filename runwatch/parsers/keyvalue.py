@@ -351,7 +351,9 @@ def _mmengine(mm: re.Match[str], metrics: dict[str, float], t: float) -> Record 
     """An mmengine line's record. Training: step and total from its counter (an epoch's iteration for
     `Epoch(train) [e][n/N]`, which runwatch.parsers.epochs makes global, the epoch kept as `epoch`).
     Evaluation: its batch lines (`Epoch(val) [5][ 1/22]  eta: … time: …`) give nothing, its last (`[22/22]`)
-    the results, as evaluation metrics (`coco/bbox_mAP` → `val_coco_bbox_m_ap`, `aAcc` → `val_a_acc`).
+    the results, as evaluation metrics (`coco/bbox_mAP` → `val_coco_bbox_m_ap`, `aAcc` → `val_a_acc`); so does
+    mmcv 1.x's results line, the only one it prints of an evaluation, whose counter has no `/` (a review: the
+    mAP of an MMDetection 2.x run was not read).
     Read without it the counter was no step at all: a run stopped at 2600 of 8000 read `no steps`, OK (a
     new user's review)."""
     epoch: float | None = None
@@ -361,8 +363,10 @@ def _mmengine(mm: re.Match[str], metrics: dict[str, float], t: float) -> Record 
         n, of = mm[3], mm[4]
     if mm[2] != "train":
         measured = {k: v for k, v in metrics.items() if k not in _MM_PROGRESS}
-        if n is None or of is None or int(n) < int(of) or not measured:
+        if not measured or (of is not None and n is not None and int(n) < int(of)):
             return None  # an evaluation's progress
+        # mmengine's last batch line (`[22/22]`), or mmcv 1.x's one line of results after the evaluation, whose
+        # counter has no `/` (`Epoch(val) [1][200]\tbbox_mAP: 0.0310, …`, `Iter(val) [16000]\taAcc: …`)
         out = _evaluated(measured, mm[2])
         if epoch is not None:
             out["epoch"] = epoch

@@ -769,3 +769,17 @@ def test_a_metric_logger_line_is_an_epochs_iteration() -> None:
     assert (first.metrics["step_time"], first.metrics["data_time"]) == (1.169906, 0.404951)
     steps = [r.step for r in recs if r.kind is Kind.STEP and r.step is not None]
     assert steps == sorted(steps) and steps[-1] > 12 * 1562
+
+
+def test_mmcv_1x_results_line_is_an_evaluation() -> None:
+    """mmcv 1.x prints an evaluation once, when it ends: `Epoch(val) [1][200]\tbbox_mAP: 0.0310, …`, its counter
+    the images evaluated with no `/` (mmengine's batch lines have one, and only the last gives the results). It
+    read as an evaluation's progress: the mAP of an MMDetection 2.x run was never seen (a review)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("mmdet2_cascade_epoch1_val_excerpt.log")
+    assert fmt == "kv"
+    (ev,) = [r for r in recs if r.kind is Kind.EVAL]
+    assert ev.metrics["val_bbox_m_ap"] == 0.031 and ev.metrics["val_bbox_m_ap_50"] == 0.119
+    assert ev.metrics["epoch"] == 1 and "loss" not in ev.metrics
+    assert [r.step for r in recs if r.kind is Kind.STEP] == [950, 962 + 50]
