@@ -87,6 +87,13 @@ copied or touched since (`scp`, `cp`, a checkout): its own times say when it was
 between the training host's stamps and this machine's clock is a day apart."""
 
 
+LAUNCH_GONE_S = 3600.0
+"""A log with no record that was last written this long before runwatch read it, with no training process alive,
+is a launch that died before its first step: its badge reads ENDED, not WAITING (a directory of a project's
+aborted launches, each a config dump and nothing more, showed `[waiting] no step yet` forever: a review). A
+launch loading its data for minutes is still waiting; an hour is far beyond what one takes to log anything."""
+
+
 def alive_trainers(system: SystemState | None, run: str) -> list[ProcessSample]:
     """`run`'s training processes (main and ranks) alive at the latest sample; none when not sampling."""
     return [] if system is None else trainers(system.processes_of(run))
@@ -375,6 +382,8 @@ class Ingest:
                     why = binary_file(b.source) if b.source != "-" else None
                     if why is not None:  # it will never give a record: say so, not "waiting" for ever
                         run.notes[b.source] = why
+                    if b.source != "-":
+                        self._aged(run.tracker, b.source, now)  # a launch long dead before its first record
         return run, now, ended
 
     def _history_read(self, run: RunIngest, source: str, now: float, *, not_before: float | None = None) -> None:
@@ -395,8 +404,12 @@ class Ingest:
         if written is not None:
             tracker.written_by(written if not_before is None else max(written, not_before))
         last = tracker.last_step_at
-        if last is not None and now - last > tracker.stall_after_s() and not alive_trainers(self._system, tracker.run):
-            tracker.ended_quietly(True)
+        if last is not None:
+            if now - last > tracker.stall_after_s() and not alive_trainers(self._system, tracker.run):
+                tracker.ended_quietly(True)
+        elif (not tracker.records and written is not None and now - written > LAUNCH_GONE_S
+              and not alive_trainers(self._system, tracker.run)):
+            tracker.ended_quietly(True)  # a launch that died before its first record: not waiting for one
 
     def _wandb_side_records(self, run: RunIngest, kind: str, recs: list[Record]) -> list[Record]:
         """W&B metadata goes to the run's `meta`, W&B system stats to the GPU view (when this

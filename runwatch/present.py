@@ -101,6 +101,8 @@ def status_line(snap: RunSnapshot) -> str:
             parts.append(eta)
     elif snap.state == RunState.WAITING:
         parts.append("no step yet")
+    elif snap.state == RunState.ENDED and not snap.records:
+        parts.append("no record")  # a launch that died before its first step (runwatch.ingest.LAUNCH_GONE_S)
     for name in LINE_METRICS:
         if name in snap.metrics:
             parts.append(f"{SHORT.get(name, name)} {fmt_value(name, snap.metrics[name])}")

@@ -336,3 +336,24 @@ def test_statuses_while_the_history_is_read_say_the_logs_age(tmp_path: Path, mon
             assert (snap.last_record_age_s or 0) > 7000 and snap.state == RunState.ENDED
         finally:
             held.set()
+
+
+@pytest.mark.parametrize(("hours", "state"), [(2.0, RunState.ENDED), (0.5, RunState.WAITING)])
+def test_a_launch_that_logged_no_record_long_ago_has_ended(tmp_path: Path, hours: float, state: RunState) -> None:
+    """A directory of a project's launches, most of them dead before their first step (mmcv's environment and
+    config dump, then nothing): each showed `[waiting] no step yet` for ever (a review). One untouched for
+    longer than `LAUNCH_GONE_S` with no training process has ended; a younger one may be loading its data."""
+    import gzip
+
+    from runwatch.present import status_line
+
+    real = gzip.decompress((Path(__file__).parent / "fixtures/found/mmhuman3d_hmr_mmcv1_nohup.out.gz").read_bytes())
+    log = tmp_path / "20230130_125415.log"
+    log.write_bytes(b"".join(real.splitlines(keepends=True)[:558]))  # the real run's lines before its first step
+    os.utime(log, (time.time() - hours * 3600, time.time() - hours * 3600))
+    with Engine([str(log)], OPTIONS) as engine:
+        wait_for(lambda: bool(engine.snapshots()) and engine.snapshots()[0].notes != () and not engine.snapshots()[0].reading_history, timeout=20)
+        time.sleep(0.5)
+        snap = engine.snapshots()[0]
+        assert snap.records == 0 and snap.state == state
+        assert ("[ended]  no record" in status_line(snap)) == (state == RunState.ENDED)

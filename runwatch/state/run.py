@@ -665,7 +665,7 @@ class RunTracker:
 
     def state(self, now: float) -> RunState:
         if self._records == 0:
-            return RunState.WAITING
+            return RunState.ENDED if self._quiet else RunState.WAITING
         end = self._end
         if end.crashed and not (end.bare and self._may_go_on(now)):
             return RunState.CRASHED
@@ -750,8 +750,9 @@ class RunTracker:
     def ended_quietly(self, yes: bool) -> None:
         """Say the run has ended, though nothing in its output says so: its log was last written long
         before runwatch read it and no training process is known (`runwatch tail` on last week's log).
-        Its badge then reads ENDED, not STALLED, and the stall rule leaves it alone; the engine takes it
-        back when a training process turns up, and a new step takes it back by itself."""
+        Its badge then reads ENDED, not STALLED (nor WAITING, for a log with no record: a launch that died
+        before its first step), and the stall rule leaves it alone; the engine takes it back when a training
+        process turns up, and a new step takes it back by itself."""
         self._quiet = yes
 
     @property
