@@ -102,10 +102,13 @@ _PCT = re.compile(r"(?:^|\s)\d{1,3}%[\s|\u2580-\u259f]*$")
 _EPOCH = re.compile(r"\bEpoch\s+(\d{1,9})\b", re.IGNORECASE)
 _NOT_TRAINING = re.compile(
     r"valid|sanity|test|predict|eval|\bmap\b|filter|download|load|token|generat|resolv|fetch|sav|upload|extract"
-    r"|scanning|\bcorrupt$",  # YOLO's dataset scans (`train: Scanning '…' images and labels...4242 found, 0 missing,
+    r"|scanning|\bcorrupt$|dataset|convert",  # YOLO's dataset scans (`train: Scanning '…' images and labels...4242 found, 0 missing,
     # 0 empty, 1 corrupt: 100%|█| 4242/4242`, whose description as read is what follows the last comma)
     re.IGNORECASE,
 )
+"""Descriptions of bars that are no training loop's: evaluation, data preparation (HF datasets' `Running tokenizer on
+dataset`, LLaMA-Factory's `Converting format of dataset`: read as steps, they made a run's progress 171 of 454 and
+its losses, in HF dicts 7,000 lines later, were never read: a review), downloads, checkpoint loading and saving."""
 _SCALE = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
 _SKIP_KEYS = {"v_num"}
 FIT_STOPPED = "`Trainer.fit` stopped"

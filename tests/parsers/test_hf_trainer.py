@@ -390,3 +390,17 @@ def test_an_evaluation_bar_says_how_long_the_run_will_be_quiet(
     main(["check", str(tmp_path / "train.log")])
     out = capsys.readouterr().out
     assert "stall" not in out and "no alerts" in out
+
+
+def test_data_preparation_bars_before_the_trainer_are_not_its_progress() -> None:
+    """LLaMA-Factory on 8 ranks: 7,000 lines of dataset preparation bars (`Converting format of dataset:  38%|…|
+    171/454`, `Running tokenizer on dataset`) before the Trainer's first dict. The bars were read as the generic
+    bar format's steps (171 of 454) and the 24 `{'loss': …}` dicts glued to the training bar's frames were
+    never read: a NaN there would have gone unseen (a review). They are no training loop's bars."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("llamafactory_70b_zero3_typeerror.out.gz")
+    assert fmt == "hf-trainer"
+    losses = [r for r in recs if "loss" in r.metrics]
+    assert len(losses) == 24 and losses[0].metrics["loss"] == 1.5071 and losses[0].step == 1
+    assert max(r.step or 0 for r in recs) == 24 and {r.total_steps for r in losses} == {120}
