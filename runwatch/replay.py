@@ -38,6 +38,9 @@ REPLAY_SLACK = 3 * KEEP
 """Raw points a replay's series hold past what they keep before the oldest are folded or dropped at once
 (`Series` slack): a long log is judged every few thousand records, and a fold of each piece's points into
 the drawn metrics' histories cost `runwatch report` a third of what reading the log did."""
+UNPRINTED_STEPS = 10
+"""Steps a bar's frame after a silence is past the newest from which its rate may account for the silence
+(`_came_unprinted`): tqdm draws a frame at the first step after a hang, one step on."""
 SKIP_SPAN = 256
 """The most items whose quiet-spell evaluations are skipped at once (`_Replayer._skippable`): half of the
 stall rule's window, so that its bound still reads the newest half of the intervals it judges by."""
@@ -420,7 +423,7 @@ class _Replayer:
         elif self.last_eval is None or now - self.last_eval >= self.tick:
             if self.last_eval is None or self.unjudged >= self._batch():
                 self._evaluate(now)
-            elif now - self._last_step() >= self.quiet:
+            elif now - self._last_step() >= self.quiet and not self._came_unprinted(rec, now):
                 silence = np.array([now - self._last_step()])
                 self.out.tracker.settle()
                 if self._may_try() and self._tried(
@@ -432,6 +435,20 @@ class _Replayer:
         self.out.tracker.progress.own_times = not self.clock.synthetic
         self.out.tracker.progress.bar_clock = not self.clock.stamped and self.clock.bar_time()
         self._apply(rec, now)
+
+    def _came_unprinted(self, rec: Record, now: float) -> bool:
+        """Whether `rec`, a progress bar's frame after a silence, says that the silence was steps its log did not
+        keep: it is `UNPRINTED_STEPS` or more past the newest step, and its bar's rate accounts for the time
+        (within twice). W&B's `output.log` keeps a bar's last frame only: `0/1954 [00:00<?` then `829/1954
+        [28:49<39:13, 2.09s/it]` was a 28-minute critical stall at step 0 to `check` (a review), which `tail`
+        of the same file never said. A hang in a console's bar is never so: the frame after one is a step on."""
+        if rec.kind is not Kind.STEP or rec.step is None or self.clock.stamped or not self.clock.bar_time():
+            return False
+        last, rate = self.out.tracker.progress.step, rec.metrics.get("step_time")
+        if last is None or rate is None or not 0.0 < rate < math.inf:
+            return False
+        moved = rec.step - last
+        return moved >= UNPRINTED_STEPS and now - self._last_step() <= 2.0 * rate * moved
 
     def _apply(self, rec: Record, now: float) -> None:
         tracker = self.out.tracker

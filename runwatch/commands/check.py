@@ -259,7 +259,7 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
         words = ""  # nothing read: no run that ended (a review read `ended` of an empty file as a run's end)
     lines = [f"{verdict:<8} {name}  ({source})  {steps}  {words + '  ' if words else ''}{t.records} records"]
     for warning in warnings(result):
-        why = " (no finish line, and the log ends there)" if warning == short and not crashed else ""
+        why = _stopped_how(result) if warning == short and not crashed else ""
         lines.append(f"  warning  {warning}{why}")
     lines.extend(f"  note     {note}" for note in notes(result))
     if not fired:
@@ -274,6 +274,17 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
         if f.cleared_why:
             lines.append(f"           cleared: {f.cleared_why}")
     return "\n".join(lines)
+
+
+def _stopped_how(result: Replay) -> str:
+    """Why an incomplete run stopped, as far as its log says: a signal it printed after its last step (Ctrl-C's
+    `KeyboardInterrupt`, `Received SIGTERM`), else nothing (a review: a run stopped by Ctrl-C at 829 of 1954
+    read only "no finish line", its `KeyboardInterrupt` parsed and never told)."""
+    t = result.tracker
+    sig = next((e for e in reversed(t.events) if e.event == Event.SIGNAL), None)
+    if sig is not None and (t.last_step_at is None or sig.t >= t.last_step_at):
+        return f" (interrupted: {visible(sig.message or 'a signal')[:120]})"
+    return " (no finish line, and the log ends there)"
 
 
 def _span(f: Fired, word: str) -> str:

@@ -737,6 +737,9 @@ def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest
     # a second review: the OOMs of launches that failed before any step were timed after the whole 2021 run (the
     # replay's clock starts at its own zero, then follows the log's stamps back): a critical crash at its end
     ("yolox_voc_crlf_train_log.txt.gz", "finished"),
+    # W&B's output.log keeps a bar's last frame only: `0/1954 [00:00<?` then `829/1954 [28:49<…, 2.09s/it]` read
+    # as a 28-minute critical stall at step 0 (a third review); the run was stopped by Ctrl-C
+    ("wandb_output_hf_reward_ctrl_c.log", "ended"),
 ])
 def test_whole_runs_a_review_found_are_read_healthy(name: str, state: str, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
@@ -763,3 +766,11 @@ def test_a_paddle_launchers_log_directory_is_one_run_of_its_workers(tmp_path: Pa
     assert main(["check", str(log), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["state"], out["step"], out["total_steps"]) == ("finished", 80000, 80000), out
+
+
+def test_a_run_stopped_by_ctrl_c_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """A reward model's HF Trainer run stopped by Ctrl-C at 829 of 1954 (its `KeyboardInterrupt` printed after the
+    last loss dict): the warning said only "no finish line, and the log ends there" (a review)."""
+    assert main(["check", str(FIXTURES / "found" / "wandb_output_hf_reward_ctrl_c.log")]) == 0
+    out = capsys.readouterr().out
+    assert "warning  incomplete: stopped at 829/1954 (interrupted: KeyboardInterrupt)" in out
