@@ -83,6 +83,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("!", ("OVERFLOW!",)),
     ("q", ("thrown while requesting",)),
     ("B", ("Bus error",)),
+    ("R", ("Received SIG",)),
     ("_", ("bad_alloc",)),
     (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
@@ -138,6 +139,10 @@ _CANCELLED = re.compile(r"\*\*\* (?:JOB|STEP) (\d+)\S* ON \S+ CANCELLED AT \S+(?
 """Slurm's `slurmstepd: error: *** JOB 334949 ON dgx-03 CANCELLED AT 2026-01-06T04:52:18 ***`: at its time limit
 (`DUE TO TIME LIMIT`), else killed by the scheduler (`scancel`, `DUE TO PREEMPTION`, `DUE TO NODE FAILURE`): an
 `scancel`ed run read OK, its end unexplained (a review)."""
+_RECEIVED = re.compile(r"Received (SIG(?:TERM|HUP|QUIT|INT)): \d{1,2}\b")
+"""Lightning's signal handler on a rank, `[rank: 2] Received SIGTERM: 15`, glued to the training bar's last frame: the
+job was stopped from outside (a scheduler, `kill`), and the DataLoader workers the signal killed after it were read
+as the run's cause (a review). SIGINT is a Ctrl-C, as `KeyboardInterrupt` is; the others end the process."""
 _USAGE = re.compile(
     r"[\w.\-/]{1,200}: error: (?:argument |unrecognized arguments: |the following arguments are required: )"
 )
@@ -266,6 +271,8 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.KILLED, m.start())
     if ("Segmentation" in line or "SIGSEGV" in line or "Bus error" in line) and (m := _SEGFAULT.search(line)):
         return _Hit(Event.SEGFAULT, m.start())
+    if "Received SIG" in line and (m := _RECEIVED.search(line)):
+        return _Hit(_SIGNAL if m[1] == "SIGINT" else Event.KILLED, m.start())
     if "CANCELLED AT" in line and (m := _CANCELLED.search(line)):
         return _Hit(Event.TIME_LIMIT if m[2] == "TIME LIMIT" else Event.KILLED, m.start(), key=("job", m[1]))
     if "NVRM" in line:

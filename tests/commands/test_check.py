@@ -774,3 +774,18 @@ def test_a_run_stopped_by_ctrl_c_says_so(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["check", str(FIXTURES / "found" / "wandb_output_hf_reward_ctrl_c.log")]) == 0
     out = capsys.readouterr().out
     assert "warning  incomplete: stopped at 829/1954 (interrupted: KeyboardInterrupt)" in out
+
+
+def test_a_run_stopped_from_outside_names_the_signal_not_its_dataloaders(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Lightning DDP on 5 ranks, stopped at 1225/3999: `[rank: 2] Received SIGTERM: 15` glued to the bar's last
+    frame, then tracebacks of DataLoader workers `killed by signal: Terminated`, which `check` named as the cause
+    (a review). The signal is the crash; the workers' deaths are its consequence."""
+    import gzip
+
+    log = tmp_path / "train.out"
+    log.write_bytes(gzip.decompress((FIXTURES / "found" / "eagnet_lightning_ddp_sigterm.out.gz").read_bytes()))
+    assert main(["check", str(log), "--json"]) == 2
+    crashes = [a for a in json.loads(capsys.readouterr().out)["alerts"] if a["rule"] == "crash"]
+    assert [(a["labels"]["event"], a["summary"]) for a in crashes] == [
+        ("killed", "process killed: [rank: 2] Received SIGTERM: 15")]

@@ -60,13 +60,16 @@ AT_END_ONLY = frozenset({Event.TRACEBACK})
 CONTEXT_LINES = 5
 CASCADE = re.compile(
     r"closed by peer|reset by peer|Broken pipe|DistBackendError|communicator was aborted|"
-    r"ProcessGroup\w* .{0,40}(?:abort|watchdog)|connectFullMesh|Socket Timeout",
+    r"ProcessGroup\w* .{0,40}(?:abort|watchdog)|connectFullMesh|Socket Timeout|killed by signal: Terminated",
     re.IGNORECASE,
 )
 """What a rank says when another one died first: its peer closed the connection, the collective was
 aborted. When one rank raises, the others fail in their next collective with these, sometimes sooner
 in the output (torchrun's `--log-dir` puts each rank in its own file); the rank that raised something
-else is the root cause the alert names (the run lab's torchrun-logdir-raise)."""
+else is the root cause the alert names (the run lab's torchrun-logdir-raise). A DataLoader worker `killed by
+signal: Terminated` was stopped with its job: the job's own report of the signal (Lightning's `Received SIGTERM`)
+is the cause, and a kind of crash only such lines report is left out beside another kind (a review named the
+workers' deaths as the cause of a run stopped from outside)."""
 
 
 @lru_cache(maxsize=1024)
@@ -107,7 +110,8 @@ class Crash(Rule[CrashParams]):
         specific = [r for r in live if r.event not in AT_END_ONLY]
         tracebacks = [r for r in live if r.event in AT_END_ONLY and not _cascade(r.message or "")]
         if specific:
-            live = specific
+            causes = {r.event for r in specific if not _cascade(r.message or "")}
+            live = [r for r in specific if r.event in causes] if causes else specific
         elif not crashed:
             return []
         return [self._finding(run, kind, group, tracebacks) for kind, group in _by_event(live).items()]
