@@ -269,7 +269,8 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
         labels = " ".join(f"{k}={v}" for k, v in sorted(f.labels.items()))
         end = "still firing at the end" if f.firing_at_end else "cleared before the end" if f.cleared else "resolved"
         times = f", {f.times}×" if f.times > 1 else ""
-        lines.append(f"  {f.severity!s:<8} {f.rule:<16} {labels:<24} {_span(f, word)}{times}; {end}")
+        where = "; ".join(part for part in (_span(f, word) + times, end) if part)
+        lines.append(f"  {f.severity!s:<8} {f.rule:<16} {labels:<24} {where}")
         lines.append(f"           {f.summary}")
         if f.cleared_why:
             lines.append(f"           cleared: {f.cleared_why}")
@@ -288,9 +289,10 @@ def _stopped_how(result: Replay) -> str:
 
 
 def _span(f: Fired, word: str) -> str:
-    """Where an alert fired: `first step 2132, last step 5366` (`record` for a run whose lines state no step)."""
+    """Where an alert fired: `first step 2132, last step 5366` (`record` for a run whose lines state no step); nothing
+    for an alert at no step (a time-limit kill of a run whose lines state none read `no records` of 81: a review)."""
     if f.first_step is None and f.last_step is None:
-        return f"no {word}s"
+        return ""
     return f"first {word} {_step(f.first_step)}, last {word} {_step(f.last_step)}"
 
 

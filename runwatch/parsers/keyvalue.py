@@ -282,11 +282,20 @@ subset's, at that update. Read as training, fairseq's validation loss (12.7 besi
 a sawtooth of the loss chart at every epoch's end (a new user's review)."""
 
 
+_GLUED_BAR = re.compile(r"(?:it/s|s/it)\]")
+"""The end of a progress bar's frame, postfix-less, that a line was printed after on the same line: Lightning's
+validation bar (`Validation: |          | 0/? [00:00<?, ?it/s]`) before its logger's `Epoch 79: v_loss 1.186e+00
+loss 5.671e-01`, whose training loss read as `val_loss` (a review). The word that leads the bar is the bar's."""
+
+
 def _evaluates(text: str) -> str | None:
     """The word a line that evaluates starts with (`_EVAL_LEAD`), lowercased; `valid` or `test` for fairseq's
     `valid on '<subset>' subset` anywhere in it."""
     lead = _EVAL_LEAD.match(text)
     if lead is not None:
+        bar = _GLUED_BAR.search(text, lead.end()) if "it/s]" in text or "s/it]" in text else None
+        if bar is not None and text[bar.end():].strip():
+            return _evaluates(text[bar.end():].lstrip())  # the word is a glued bar's (see `_GLUED_BAR`)
         return lead[1].lower()
     subset = _SUBSET.search(text) if "subset |" in text else None
     if subset is not None:

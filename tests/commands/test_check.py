@@ -789,3 +789,14 @@ def test_a_run_stopped_from_outside_names_the_signal_not_its_dataloaders(tmp_pat
     crashes = [a for a in json.loads(capsys.readouterr().out)["alerts"] if a["rule"] == "crash"]
     assert [(a["labels"]["event"], a["summary"]) for a in crashes] == [
         ("killed", "process killed: [rank: 2] Received SIGTERM: 15")]
+
+
+def test_an_alert_at_no_step_says_no_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Slurm time-limit kill of a run whose lines state no step (TMR's epoch lines, the `CANCELLED … DUE TO TIME
+    LIMIT` in its stderr) read `no records; still firing` of a run of 80 records (a review): it says only how it
+    ended."""
+    for ext in ("out", "err"):
+        (tmp_path / f"train.{ext}").write_bytes((FIXTURES / "found" / f"tmr_lightning_rich_epochs_train.{ext}").read_bytes())
+    assert main(["check", str(tmp_path)]) == 2
+    out = capsys.readouterr().out
+    assert "critical crash            event=time_limit         still firing at the end\n" in out

@@ -783,3 +783,17 @@ def test_mmcv_1x_results_line_is_an_evaluation() -> None:
     assert ev.metrics["val_bbox_m_ap"] == 0.031 and ev.metrics["val_bbox_m_ap_50"] == 0.119
     assert ev.metrics["epoch"] == 1 and "loss" not in ev.metrics
     assert [r.step for r in recs if r.kind is Kind.STEP] == [950, 962 + 50]
+
+
+def test_a_validation_bar_glued_before_a_logger_line_is_the_bars_word() -> None:
+    """TMR's Lightning run on Slurm: after each validation, the bar's frame `Validation: |          | 0/?
+    [00:00<?, ?it/s]`, a cursor-up, then its logger's `[05/07/24 02:38:10] INFO   Epoch 79: v_recons 3.450e-01
+    recons 3.101e-01  v_loss 1.186e+00  loss 5.671e-01 …` on the same line. The bar's `Validation` made every pair
+    an evaluation's: the training loss read as `val_loss` and the run had no loss (a review)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("tmr_lightning_rich_epochs_train.out")
+    assert fmt == "kv"
+    last = recs[-1]
+    assert (last.metrics["epoch"], last.metrics["loss"], last.metrics["v_loss"]) == (79, 0.5671, 1.186)
+    assert len([r for r in recs if "loss" in r.metrics]) == 80 and not any("val_loss" in r.metrics for r in recs)
