@@ -740,6 +740,9 @@ def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest
     # W&B's output.log keeps a bar's last frame only: `0/1954 [00:00<?` then `829/1954 [28:49<…, 2.09s/it]` read
     # as a 28-minute critical stall at step 0 (a third review); the run was stopped by Ctrl-C
     ("wandb_output_hf_reward_ctrl_c.log", "ended"),
+    # every batch's loss, fallen from 12 to 0.0006 with batches of 0.1-0.4 among them: three at 0.003-0.007 were
+    # a loss spike's warning (a fifth review)
+    ("t5_finetune_batch_losses_20ep.log.gz", "ended"),
 ])
 def test_whole_runs_a_review_found_are_read_healthy(name: str, state: str, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:

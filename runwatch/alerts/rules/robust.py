@@ -3,8 +3,10 @@
 A spike is judged against the points just before it, by their median and
 MAD (a spike cannot drag either), and must clear two bars at once: a robust
 z-score (so a noisy metric needs a big excursion) and a relative rise over
-the median (so a very quiet metric is not flagged for a tiny wobble). It
-must hold for `persist` consecutive points: one bad batch is not an alert.
+the median (so a very quiet metric is not flagged for a tiny wobble); and it
+must rise above what the metric itself reached among those points (`USUAL_HIGH`:
+a heavy-tailed per-batch loss's MAD says little of its highs). It must hold
+for `persist` consecutive points: one bad batch is not an alert.
 
 Rules are evaluated about once a second, but a fast run logs dozens of steps
 in that second (and a history arrives in one batch), so a spike may begin
@@ -61,6 +63,11 @@ TREND_RECENT = 10
 """Points just before a run whose median is its recent level in the trend-aware judgement."""
 TREND_RISE = 1.0
 """Least relative rise over the recent level there (or the rule's own, when larger)."""
+USUAL_HIGH = 0.98
+"""A spike's run must also clear this quantile of its baseline: rise above what the metric itself reached among
+those points. A per-batch loss fallen to 0.0006 with batches of 0.1-0.4 among them (a T5 fine-tune logging every
+batch) has a MAD so small that three batches at 0.003-0.007 cleared both bars, a warning on a healthy run (a
+review); a real spike leaves the baseline's highest points far below."""
 _JUDGED_FIRST = 256
 """Candidate runs judged first, the newest (`_newest_spike`): the others only when no spike is among them."""
 LOOKBACK = 6
@@ -187,6 +194,10 @@ def find_spike(found: Tail, *, warmup: int, window: int, persist: int, lookback:
     start = s
     while start > w0 and above[start - 1]:
         start -= 1
+    before = clean[max(0, start - window) : start]  # the baseline free of the spike
+    before = before[~np.isnan(before)]
+    if len(before) >= min_baseline and float(v[s : s + persist].min()) <= float(np.quantile(before, USUAL_HIGH)):
+        return None  # no higher than the metric often goes (see `USUAL_HIGH`)
     end = s + persist - 1
     while end + 1 < n and above[end + 1]:
         end += 1

@@ -20,6 +20,7 @@ from runwatch.alerts.rules.robust import (
     SHORT_Z,
     TREND_RECENT,
     TREND_RISE,
+    USUAL_HIGH,
     Spike,
     find_spike,
 )
@@ -197,6 +198,14 @@ def _every_run(found: Tail, *, warmup: int, window: int, persist: int, lookback:
     start, end = s, s + persist - 1
     while start > w0 and above[start - 1]:
         start -= 1
+    before = clean[max(0, start - window) : start]
+    before = np.sort(before[~np.isnan(before)])
+    if len(before) >= MIN_BASELINE:  # the quantile read off the sorted baseline, as numpy's default (linear) does
+        at = USUAL_HIGH * (len(before) - 1)
+        lo = int(at)
+        usual = before[lo] + (at - lo) * (before[min(lo + 1, len(before) - 1)] - before[lo])
+        if v[s : s + persist].min() <= usual:
+            return None
     while end + 1 < n and above[end + 1]:
         end += 1
     return Spike(start, end, start + int(np.argmax(v[start : end + 1])), limit, centre)
