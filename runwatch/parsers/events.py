@@ -190,6 +190,12 @@ _RANK_IN_LINE = re.compile(r"\[(?:rank|Rank )(\d+)\]")
 # ── block patterns ──────────────────────────────────────────────────────────
 _TB_HEADER = re.compile(r"Traceback \(most recent call last\)")
 _CHAIN_TEXTS = ("During handling of the above exception", "The above exception was the direct cause")
+_WRAPPER = re.compile(r"Caught \w+ in (?:replica \d+ on device \d+|DataLoader worker process \d+)\.\s*$")
+"""torch's `ExceptionWrapper` re-raising a replica's or a DataLoader worker's exception: `torch.OutOfMemoryError:
+Caught OutOfMemoryError in replica 0 on device 0.`, then `Original Traceback (most recent call last):` and the
+original's frames and exception line, all one exception's message. The original's line says what happened (`CUDA out
+of memory. Tried to allocate 512.00 MiB …`): the block goes on to it, one event (a review saw the wrapper's line
+quoted and one OOM counted twice)."""
 _CHAIN = re.compile(r"^\s*(?:" + "|".join(map(re.escape, _CHAIN_TEXTS)) + ")")
 _IGNORED = "Exception ignored in"
 """Printed before a traceback at interpreter shutdown: that traceback was not raised (`_start_block`)."""
@@ -383,6 +389,8 @@ class _Traceback:
     last: str = ""
     steps: int = 0
     """Training step lines seen since the header (`EventDetector.stepped`)."""
+    wrapper: str = ""
+    """A re-raised exception's line (`_WRAPPER`) whose original traceback follows in the same block."""
 
     def body(self, line: str) -> str:
         n = len(self.prefix_shape)
@@ -587,6 +595,8 @@ class EventDetector:
             return block.record()
         if block is None or block.chained_from is not None or block.ignored or block.steps >= _WENT_ON:
             return None
+        if block.wrapper:
+            return _record(_exception_event(block.wrapper), block.wrapper)
         return _record(_Hit(_TRACEBACK, 0), block.last or "Traceback (most recent call last):")
 
     # ── internals ──
@@ -632,6 +642,9 @@ class EventDetector:
             return None
         m = _EXCEPTION.match(text)
         if m is not None:
+            if not block.wrapper and "Caught " in text and _WRAPPER.search(text):
+                block.wrapper = block.last = text.strip()  # its original traceback follows: that one ends the block
+                return None
             return self._end_traceback(block, text, m["type"])
         if not _worth_a_look(text):  # another rank's output, interleaved
             return None

@@ -122,6 +122,18 @@ def test_oom_metrics_and_message_keep_the_exception_type() -> None:
     assert (rec.rank, rec.metrics["gpu"], rec.metrics["requested_bytes"]) == (7, 7.0, 352 * 2**20)
 
 
+def test_a_reraised_exception_is_its_original_traceback() -> None:
+    """oumi's trainer under DataParallel: `torch.OutOfMemoryError: Caught OutOfMemoryError in replica 0 on device
+    0.`, then `Original Traceback (most recent call last):` and the replica's own OOM. The wrapper's line was quoted
+    and the one OOM counted twice (a review): one event, the original's line and numbers."""
+    from tests.support.found import found_lines
+
+    recs = run(found_lines("oumi_dataparallel_oom_train.err"))
+    (oom,) = [r for r in recs if r.event == Event.OOM]
+    assert oom.message is not None and oom.message.startswith("torch.OutOfMemoryError: CUDA out of memory. Tried to")
+    assert oom.metrics == {"requested_bytes": 512 * 2**20, "gpu": 0.0}
+
+
 @pytest.mark.parametrize(("headline", "first"), [
     # F7: 1.x, no rank prefix, `[Rank 1]` in the message
     ("F7 —", (1, {"seq_num": 469508, "timeout_ms": 1800000, "ran_for_ms": 1802212})),
