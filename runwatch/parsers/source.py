@@ -152,6 +152,9 @@ class SourceParser:
         """Lines a parser raised on (each gave no record; the source went on)."""
         self._detector: Detector | None = None if fmt else Detector(failures=self.failures)
         self._held: list[_Line] = []
+        self._held_events: list[Record] = []
+        """Events of lines read while no format was chosen, waiting to go out in line order with the records of
+        the held lines before them (`_release_events`)."""
         self.undecided_lines = 0
         """Lines read while no format was chosen (for a note when a file holds nothing runwatch knows)."""
         self._since_record = 0
@@ -311,6 +314,7 @@ class SourceParser:
                 self._choose(found, out, guessed=True)
         elif self._guess_left:
             self._look_at_guess(out)
+        self._release_events(out)  # live, an event cannot wait for a format that may never be chosen
         parser = self._parser
         if parser is not None and type(parser).settle is not _HOLDS_NOTHING:  # a live line's cost: no call
             try:
@@ -601,9 +605,9 @@ class SourceParser:
             except Exception as exc:  # one odd line must not stop the source; counted, not lost in silence
                 self.failures.add(EVENTS, exc, lineno)
                 ev = None
-            if ev is not None:
-                self._emit(ev, rank, lineno, t, out)
             parser = self._parser
+            if ev is not None:
+                self._emit(ev, rank, lineno, t, self._held_events if parser is None and self._may_wait() else out)
             if parser is None:
                 if self._settings is not None:
                     self._setting(self._settings, text, lineno)
@@ -745,6 +749,7 @@ class SourceParser:
             if found is None:  # nothing known here yet: stop holding, keep listening
                 self._held.clear()
                 self._detector = Detector(failures=self.failures)
+                self._release_events(out)
                 return
         if found is not None:
             self._choose(found, out, guessed=guessed)
@@ -765,6 +770,7 @@ class SourceParser:
         """Read with `fmt` from now on, the held lines first; `guessed`: no line signed it (`_guessing`)."""
         held, self._held = self._held, []
         if fmt is None:
+            self._release_events(out)
             return
         det = self._detector
         seen = det.lines_seen if det is not None else DETECT_MAX_LINES
@@ -776,6 +782,23 @@ class SourceParser:
         self._layouts = line_layouts(fmt) if self.fast_path else None
         self._detector = None
         self._replay(held, out)
+        self._release_events(out)
+
+    def _may_wait(self) -> bool:
+        """Whether an event read while no format is chosen waits for the lines held before it (`_release_events`):
+        only if one of them may be a step line of some format; else it goes out at once."""
+        return self._detector is not None and bool(self._held) and self._detector.best(1) is not None
+
+    def _release_events(self, out: list[Record]) -> None:
+        """The events of lines read while no format was chosen, into `out` in line order with the records of the
+        lines held with them. Let out at once, a fatal event among held lines went before the steps printed
+        above it, which the format chosen later (at the end of the input, or of a catch-up) gave out after
+        it: a tqdm bar's first frame, an OOM, and the bar's closing redraw of that frame (HF Trainer under
+        oumi) read as a crash the next line went on from, and `check` said `ended` of a run that died."""
+        if self._held_events:
+            out.extend(self._held_events)
+            self._held_events = []
+            out.sort(key=_line_no)  # stable: an event stays before the step of its own line
 
     def _replay(self, lines: Iterable[_Line], out: list[Record]) -> None:
         """Parse lines read earlier with the (new) parser; their records go out with their own numbers."""

@@ -122,6 +122,23 @@ def test_an_event_before_any_known_line_is_out_at_once() -> None:
     assert brief(fed) == [("oom", None, len(start) + 1)] and sp.format is None
 
 
+def test_an_event_among_held_lines_waits_for_them_when_the_format_is_chosen_later() -> None:
+    """oumi's HF Trainer under DataParallel: one bar frame `0/1000` (line 10), the OOM traceback (its event at its line
+    133), then tqdm's closing redraw of the frame (line 135). One frame is no format yet; the OOM, let out at once,
+    went before the first frame, which the format chosen at the end read after it: a crash the next step went on
+    from, and `check` said `ended` of a run that died. The event waits with the held lines, fed in one batch or
+    line by line, a catch-up settling at the end."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("oumi_dataparallel_oom_train.err")
+    for batch in (1, len(lines)):
+        sp = SourceParser("oumi.err")
+        recs = [r for i in range(0, len(lines), batch) for r in sp.feed(lines[i:i + batch], i + 1, 5.0)]
+        recs += sp.settle()
+        assert sp.format == "hf-trainer"
+        assert brief(recs) == [("step", 0, 10), ("oom", None, 133), ("step", 0, 135)]
+
+
 def test_nothing_known_for_a_long_time_then_a_format() -> None:
     """2,500 launcher/start-up lines that no format reads (the noise is dropped every DETECT_MAX_LINES lines,
     never holding more), then nanoGPT: every G1 record is there, at its own line."""
