@@ -30,11 +30,13 @@ from runwatch.parsers.stepline import StepLine
 _STEP = Kind.STEP
 """Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11."""
 
-STEP_LINE = StepLine("iter {step:int}: loss {loss}[, time {step_time/1000}ms][, mfu {mfu|-}%]", whole=False)
+STEP_LINE = StepLine("iter {step:int}: loss {loss}[ BPC][, time {step_time/1000}ms][, mfu {mfu|-}%]", whole=False)
 """A training step. Not the whole line: a cut-off paste (`…, time 302.1`, no unit) still gives its loss. A
 negative MFU is none (`-100.00%`: running_mfu's initial -1.0, printed until iteration 5 measures one), on the
-fast path too: the first lines of every run were read one by one."""
-_EVAL = re.compile(r"step (\d+): train loss ([^,\s]+), val loss (\S+)")
+fast path too: the first lines of every run were read one by one. Character-level forks print the loss in
+bits per character (`loss 1.5822 BPC, time 323.32ms`): its unit was the end of the line's reading, and a
+real run showed a loss and no step time, MFU or evaluation (a review)."""
+_EVAL = re.compile(r"step (\d+): train loss ([^,\s]+)(?: BPC)?, val loss (\S+)")
 # llama2.c: `490 | loss 5.7543 | lr 4.900000e-05 | 8060.78ms | mfu 0.21%`
 _LLAMA2C = re.compile(r"(\d+) \| loss (\S+) \| lr (\S+) \| ([.\d]+)ms \| mfu ([^%\s]+)%")
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ")

@@ -169,3 +169,24 @@ def test_build_nanogpts_metric_file() -> None:
     assert steps[0].metrics == {"loss": 10.955003}
     evals = [(r.step, r.metrics) for r in recs if r.kind is Kind.EVAL]
     assert evals[:2] == [(0, {"val_loss": 10.9499}), (0, {"hellaswag_acc": 0.2476})] and len(evals) == 6
+
+
+def test_a_loss_in_bits_per_character_keeps_the_rest_of_its_line() -> None:
+    """A character-level fork's `loss 10.0507 BPC, time 263.86ms, mfu 9.31%`: the unit ended the reading, and a real
+    run showed its loss with no step time, MFU or evaluation (a review). Both readers, the whole run."""
+    from runwatch.parsers.source import SourceParser
+    from tests.support.found import found_lines
+
+    lines = found_lines("nanogpt_bpc_wandb_output.log")
+    p = NanoGPTParser()
+    assert p.parse("iter 10: loss 10.0507 BPC, time 263.86ms, mfu 9.31%") == Record(
+        kind=Kind.STEP, step=10, metrics={"loss": 10.0507, "step_time": 263.86 / 1000, "mfu": 9.31})
+    assert p.parse("step 5000: train loss 1.5169 BPC, val loss 1.5617 BPC") == Record(
+        kind=Kind.EVAL, step=5000, metrics={"train_loss": 1.5169, "val_loss": 1.5617})
+    for fast in (True, False):
+        sp = SourceParser("bpc.log", fmt="nanogpt", fast_path=fast)
+        recs = sp.feed(lines, 1, 0.0) + sp.flush()
+        steps = [r for r in recs if r.kind is Kind.STEP]
+        assert len(steps) == 501 and all({"loss", "step_time"} <= r.metrics.keys() for r in steps)
+        assert sum("mfu" in r.metrics for r in steps) == 500  # `mfu -100.00%` at iter 0: not measured yet
+        assert [r.step for r in recs if r.kind is Kind.EVAL] == list(range(0, 5001, 250))
