@@ -26,7 +26,12 @@ to k − 1 steps early (`0, 10, …, 90`: at 91). The exact place is never
 below that one. A step that goes back while the epoch does not (a resumed
 or restarted run, which the run state tells as a new attempt) and records
 whose step is global already (HF Trainer's fractional epochs, bracketed's)
-never look like a new epoch's count: nothing changes.
+never look like a new epoch's count: nothing changes. Nor does a record whose
+epoch, or the one before it, is no whole number: a loop that counts steps
+within an epoch counts epochs in whole numbers, and the Trainer's `'epoch':
+1.002` after an evaluation's `'epoch': 1` placed later than it ran (stdout
+written in blocks) read as the first step of a new count, every step after it
+1,659 too high and the run's step 5007 of 1677 (a review).
 
 The total. A per-epoch total S stated on a placed record is one epoch's, not
 the run's: with the epoch count E stated (`epoch 2/3`, kv's `epochs`) the
@@ -155,7 +160,7 @@ class EpochSteps:
         if epoch is not None and epoch == epoch:
             if r.first != r.first:
                 r.first = epoch
-            if step <= r.step and epoch > r.epoch:
+            if step <= r.step and epoch > r.epoch and epoch.is_integer() and r.epoch.is_integer():
                 r.start(step, epoch, stated)
                 self.offset = True
             r.step, r.epoch, r.total = step, epoch, stated
@@ -249,7 +254,8 @@ class EpochSteps:
             prev_s = np.concatenate(([r.step], s[:-1].astype(np.float64)))
             prev_e = np.concatenate(([r.epoch], e[:-1]))
             prev_t = np.concatenate(([r.total], t[:-1]))
-            starts = np.flatnonzero((s <= prev_s) & (e > prev_e))  # NaN before the first: no start
+            whole = (e == np.floor(e)) & (prev_e == np.floor(prev_e))  # NaN before the first: no start
+            starts = np.flatnonzero((s <= prev_s) & (e > prev_e) & whole)
             if starts.size:
                 offs, pers = [], []
                 for i in starts.tolist():  # one per epoch begun in the chunk: few

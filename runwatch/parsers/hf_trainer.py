@@ -73,6 +73,10 @@ _DICT_START = re.compile(r"\{\s*['\"]")
 _LETTER = re.compile(r"[A-Za-z]")
 _TRAIN_OUTPUT = re.compile(r"TrainOutput\(global_step=(?P<step>\d{1,15}), training_loss=(?P<loss>[^,)]{1,40})")
 _STEP_KEYS = ("loss", "grad_norm", "learning_rate")
+_COMPLETED = "Training completed. Do not forget to share your model"
+"""What `Trainer.train` logs (INFO) when its loop ends: a finish line where the summary dict is not printed (a log
+of the Trainer's `logging` lines: LLaMA-Factory's `running_log.txt`, an early-stopped run at 2,100 of 17,000)."""
+_HEADER = re.compile(r"(Num Epochs|Total optimization steps) = (\d{1,3}(?:,\d{3}){0,4})$")
 _SUMMARY_KEYS = ("train_runtime", "train_loss")
 
 
@@ -92,6 +96,11 @@ class HFTrainerParser(FormatParser):
         self._eval_n = 0
         self._eval_said = False
         """The evaluation bar's total and newest N, and whether its expected length was said (`_evaluating`)."""
+        self._eval_at: int | None = None
+        """The training step at which the last evaluation bar was drawn: the step of the evaluation dict that
+        follows it. With stdout written in blocks (module notes) the dict of the evaluation at the end of epoch
+        1 (step 559) came out with the bar 461 steps on; read there, `val_loss` went back and forth, and the
+        dicts after it (`'epoch': 1.002`, at step 569) read as a step counter started again."""
         self._step: int | None = None
         self._total: int | None = None
         self._foreign: Frame | None = None
@@ -108,6 +117,10 @@ class HFTrainerParser(FormatParser):
         """The step after which the clump's first dict was logged: the last loss dict's before it."""
         self._released: int | None = None
         """The step of the last loss dict that waited for the bar and was handed out."""
+        self._epochs: int | None = None
+        self._steps: int | None = None
+        self._per_epoch: float | None = None
+        """The epochs and steps the header plans, and steps an epoch by them (`_header`, `_by_epoch`)."""
         self._starts: dict[int | None, int] = {}
         """The first frame's N of each bar total seen: where a clump before any loss dict starts."""
         self.more: list[Record] = []
@@ -129,12 +142,17 @@ class HFTrainerParser(FormatParser):
                 return self._took(self._plain(shape, numbers), text, None)
         if "TrainOutput(" in text:
             return self._train_output(text)
+        if " = " in text:
+            self._header(text)
+        elif text.startswith(_COMPLETED):  # the Trainer's own last word on a training that ended well
+            return Record(Kind.EVENT, self._step, self._total, None, 0.0, {}, Event.FINISHED, text.strip()[:500])
         start = _DICT_START.search(text)
         progress = self._frame(text if start is None else text[:start.start()])
         if start is None and self._waiting is None and "skipped=" in text:
             skips = _deepspeed_skips(text, progress, self._step)
             if skips is not None:
                 return skips
+        waited: Record | None = None
         if self._waiting is not None:
             after = progress.step if progress is not None and start is None else None
             before = self._released
@@ -150,6 +168,7 @@ class HFTrainerParser(FormatParser):
             # the frame's own progress goes with the dict when they name one step; otherwise the dict
             # (what the log said at a logging step) is what this line returns
             progress = settled if progress is None or progress.step != settled.step else _merged(settled, progress)
+            waited = progress
             if self._clump:  # the clump ends with it
                 self._clump.append(progress)
                 progress = self._spread(None)
@@ -163,7 +182,11 @@ class HFTrainerParser(FormatParser):
         if start is not None:
             rec = self._dict(text[start.start():], text)
             if rec is not None:
-                return self._took(rec, text, progress)
+                took = self._took(rec, text, progress)
+                if waited is not None and took is not waited and took is not None:
+                    self.more.append(took)  # the line's own dict, after the one that waited for this line: the
+                    return waited  # last evaluation's, then the summary's (lost, the final `val_loss` with it)
+                return took
         return progress
 
     def _spread(self, then: Record | None) -> Record | None:
@@ -221,6 +244,8 @@ class HFTrainerParser(FormatParser):
             step = after if self._reads_after(before, after, epoch, quoted) else before
         if rec.kind is Kind.STEP and step is not None and not self._clump:
             self._released = step
+        elif rec.kind is Kind.EVAL and step is not None and self._eval_at is not None and self._eval_at < step:
+            step = self._eval_at  # the evaluation ran there; its dict came out later (`_eval_at`)
         return Record(rec.kind, step, self._total, None, 0.0, rec.metrics)
 
     def _reads_after(self, before: int | None, after: int, epoch: float | None, quoted: bool) -> bool:
@@ -304,6 +329,8 @@ class HFTrainerParser(FormatParser):
         how long it will take, an EVAL record with that (`eval_expected`, seconds: elapsed + remaining), once
         a bar. The Trainer's eval dict comes only when it ends, and an 11-minute first evaluation read as a
         critical stall (a new user's review); runwatch.alerts.rules.stall allows the run that long."""
+        if frame.total != self._eval_total or frame.n < self._eval_n:
+            self._eval_at = self._step
         if not self._confirmed or self._bar_done or self._waiting is not None:
             return None
         if frame.total != self._eval_total or frame.n < self._eval_n:  # another evaluation's bar
@@ -363,7 +390,9 @@ class HFTrainerParser(FormatParser):
             metrics.setdefault(metric_name(key), value)
         if step is None and self._bar_elected:
             return Record(kind, None, None, None, 0.0, metrics)  # waits for the bar's redraw (`parse`)
-        return Record(kind, self._step if step is None else step, self._total, None, 0.0, metrics)  # positional: cheaper
+        if step is None:
+            step = self._step if self._step is not None else self._by_epoch(metrics)
+        return Record(kind, step, self._total, None, 0.0, metrics)  # positional: cheaper
 
     def _plain(self, shape: _Shape, numbers: list[float]) -> Record | None:
         """A dict of plain numbers (`_plain_dict`): what the general reading gives, decided once per key list."""
@@ -381,7 +410,34 @@ class HFTrainerParser(FormatParser):
         metrics = dict(zip(shape.names, numbers if shape.every else [numbers[i] for i in shape.taken], strict=True))
         if step is None and self._bar_elected:
             return Record(shape.kind, None, None, None, 0.0, metrics)  # waits for the bar's redraw (`parse`)
-        return Record(shape.kind, self._step if step is None else step, self._total, None, 0.0, metrics)
+        if step is None:
+            step = self._step if self._step is not None else self._by_epoch(metrics)
+        return Record(shape.kind, step, self._total, None, 0.0, metrics)
+
+    def _by_epoch(self, metrics: dict[str, float]) -> int | None:
+        """The step of a dict read with no bar ever drawn, from its `epoch` and the steps of an epoch the
+        Trainer's header states (`_header`); None without them. LLaMA-Factory's `running_log.txt` (the
+        Trainer's log lines and dicts, no bar) read `no steps` and `ended` at 2,100 of 17,000 steps (a review).
+        Close, not exact: the header's totals are whole epochs, the epoch a fraction of batches (step 2,100 at
+        epoch 123.48 of 1,000 epochs of 17,000 steps reads 2,099)."""
+        per = self._per_epoch
+        epoch = metrics.get("epoch")
+        if per is None or epoch is None or not 0 <= epoch < 1e9:
+            return None
+        return round(epoch * per)
+
+    def _header(self, text: str) -> None:
+        """The Trainer's `***** Running training *****` lines that say how many steps an epoch has: `Num Epochs =
+        1,000` and `Total optimization steps = 17,000` (`_by_epoch`)."""
+        m = _HEADER.search(text)
+        if m is None:
+            return
+        value = int(m.group(2).replace(",", ""))
+        if m.group(1) == "Num Epochs":
+            self._epochs = value
+        else:
+            self._steps = value
+        self._per_epoch = self._steps / self._epochs if self._epochs and self._steps else None
 
     def _finished(self, values: dict[str, float], step: int | None, line: str) -> Record:
         metrics = {snake(k): v for k, v in values.items()}

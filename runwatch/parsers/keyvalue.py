@@ -145,7 +145,7 @@ and a time alone is any task's (nanochat's `Evaluating: coqa (0-shot, …)... ac
 PLAN_KEYS = frozenset({
     "max_steps", "total_steps", "num_steps", "train_steps", "training_steps", "num_train_steps", "max_iters",
     "max_iter", "max_iterations", "num_iterations", "num_iters", "train_iters", "total_iters", "total_iter",
-    "total_iterations",
+    "total_iterations", "total_optimization_steps",
 })
 """Keys (as snake() spells them) naming how many steps a run plans: a line that states one without a step
 is the run's configuration (`Starting training: lr=0.0003 batch_size=32 max_steps=400`), never a step record;

@@ -49,12 +49,13 @@ one setting each, as a config file would list them."""
 PAIR = re.compile(rf"([A-Za-z_][\w.\-]{{0,63}})=({_VALUE})")
 PLANNED = re.compile(
     (r"(?<![\w.])(?:max_steps|total_steps|num_steps|train_steps|training_steps|num_train_steps|max_iters?|"
-     r"max_iterations|num_iterations|num_iters|train_iters|total_iters?|total_iterations)\s{0,3}[=:]\s{0,3}"
+     r"max_iterations|num_iterations|num_iters|train_iters|total_iters?|total_iterations|total_optimization_steps)\s{0,3}[=:]\s{0,3}"
      r"(\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\b").replace("_", "[_ ]"),
     re.IGNORECASE)
 """The number of steps a run plans, as its header states it (`max_steps=400`, `train_iters: 500`, a table's
 `Max steps : 100,000`): the run's total where its step lines state none (runwatch.parsers.keyvalue.PLAN_KEYS,
-the same keys)."""
+the same keys). The HF Trainer's `Total optimization steps = 17,000` too: a run whose dicts state no step and
+that draws no bar (LLaMA-Factory's `running_log.txt`) said no total at all."""
 
 
 class Collector:

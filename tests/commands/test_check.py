@@ -794,6 +794,16 @@ def test_a_run_stopped_from_outside_names_the_signal_not_its_dataloaders(tmp_pat
         ("killed", "process killed: [rank: 2] Received SIGTERM: 15")]
 
 
+def test_a_bars_closing_redraw_after_an_oom_leaves_the_run_crashed(capsys: pytest.CaptureFixture[str]) -> None:
+    """oumi's HF Trainer: one frame `0/1000`, an OOM, the frame redrawn as tqdm closes. `check` said `ended` (a
+    review): the first frame, read only once the format was chosen at the end, came after the OOM and read as the
+    run going on from it."""
+    assert main(["check", str(FIXTURES / "found" / "oumi_dataparallel_oom_train.err"), "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert (report["state"], report["step"], report["total_steps"]) == ("crashed", 0, 1000)
+    assert [a["labels"]["event"] for a in report["alerts"] if a["rule"] == "crash"] == ["oom"]
+
+
 def test_an_alert_at_no_step_says_no_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A Slurm time-limit kill of a run whose lines state no step (TMR's epoch lines, the `CANCELLED … DUE TO TIME
     LIMIT` in its stderr) read `no records; still firing` of a run of 80 records (a review): it says only how it
@@ -803,3 +813,16 @@ def test_an_alert_at_no_step_says_no_place(tmp_path: Path, capsys: pytest.Captur
     assert main(["check", str(tmp_path)]) == 2
     out = capsys.readouterr().out
     assert "critical crash            event=time_limit         still firing at the end\n" in out
+
+
+def test_an_early_stopped_trainer_log_without_a_bar_is_finished_at_its_step(tmp_path: Path,
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """LLaMA-Factory's `running_log.txt` (no bar, dicts with no step) read `no steps  ended` (a review): its steps come
+    from the epochs of the header, and the Trainer's `Training completed.` finishes it at 2,099 of 17,000."""
+    import gzip
+
+    log = tmp_path / "running_log.txt"
+    log.write_bytes(gzip.decompress((FIXTURES / "found" / "llamafactory_lora_running_log.txt.gz").read_bytes()))
+    assert main(["check", str(log), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["state"], report["step"], report["total_steps"]) == ("finished", 2099, 17000)

@@ -404,3 +404,37 @@ def test_data_preparation_bars_before_the_trainer_are_not_its_progress() -> None
     losses = [r for r in recs if "loss" in r.metrics]
     assert len(losses) == 24 and losses[0].metrics["loss"] == 1.5071 and losses[0].step == 1
     assert max(r.step or 0 for r in recs) == 24 and {r.total_steps for r in losses} == {120}
+
+
+def test_evaluation_dicts_written_late_take_the_step_their_bar_ran_at() -> None:
+    """TRL SFT under `nohup … > log` (stdout in blocks): the dict of the evaluation at the end of epoch 1 (its bar drawn
+    at step 559) came out with the training bar at 1020, then the loss dicts of epoch 2 (`'epoch': 1.002`, step
+    569). Read at 1020, `val_loss` went back and forth and the next dicts read as a step counter started again:
+    every step after them 1,659 too high, the run at step 5007 of 1677 (a review). Both readers, any batching."""
+    from tests.support.found import source_records
+
+    for batch in (1, 500, 100_000):
+        fmt, recs = source_records("trl_sft_block_buffered_train_log.txt.gz", batch)
+        assert fmt == "hf-trainer"
+        evals = [(r.step, r.metrics.get("epoch")) for r in recs if r.kind is Kind.EVAL and "val_loss" in r.metrics]
+        assert evals == [(559, 1.0), (1118, 2.0), (1677, 3.0)]
+        losses = [r.step for r in recs if r.kind is Kind.STEP and "loss" in r.metrics]
+        assert len(losses) == 167 and losses == sorted(losses) and losses[-1] <= 1677
+        assert max(r.step for r in recs if r.step is not None) == 1677
+
+
+def test_a_log_of_the_trainers_logging_lines_takes_steps_from_epochs_and_its_finish_line() -> None:
+    """LLaMA-Factory's `running_log.txt`: the Trainer's INFO lines, its dicts with no step and no bar drawn, the header's
+    `Num Epochs = 1,000` and `Total optimization steps = 17,000`, and `Training completed. Do not forget to share your
+    model …` at 2,100 steps (early stopped). It read `no steps` and `ended` (a review)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("llamafactory_lora_running_log.txt.gz")
+    assert fmt == "hf-trainer"
+    steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
+    assert len(steps) == 421 and steps[:3] == [(5, 17000), (10, 17000), (15, 17000)] and steps[-1] == (2099, 17000)
+    assert [s for s, _ in steps] == sorted(s for s, _ in steps)
+    (done,) = [r for r in recs if r.event == Event.FINISHED]
+    last = max(r.line for r in recs if r.kind is Kind.STEP)
+    assert done.line > last and done.message is not None and done.message.startswith("Training completed.")
+    assert HFTrainerParser().parse("Training completed.") is None  # another stack's words: no finish line
