@@ -372,7 +372,9 @@ class HFTrainerParser(FormatParser):
         step = _as_step(values.pop("step", None))
         # _SUMMARY_KEYS and _STEP_KEYS spelled out, and a key can start with `eval_` only where the text
         # says so: this runs for every dict line
-        if "loss" not in keys and ("train_runtime" in keys or "train_loss" in keys):
+        if "loss" not in keys and ("train_runtime" in keys or ("train_loss" in keys and not _is_json(text))):
+            # a JSON object is no `str(dict)`: fairseq's epoch summary (`[train][INFO] - {"epoch": 1, "train_loss":
+            # …}`) read as the run's finish, once an epoch (a review); the Trainer's summary states its runtime
             self._summarised = True
             return self._finished(values, step, line)
         if ("eval_" in text or "test_" in text) and any(k.startswith(("eval_", "test_")) for k in keys):
@@ -531,6 +533,12 @@ def _shape_of(quoted: tuple[tuple[str, str], ...]) -> _Shape:
         taken.setdefault(metric_name(key), i)
     positions = tuple(taken.values())
     return _Shape(kind, summary, step, positions, tuple(taken), line, positions == tuple(range(len(keys))))
+
+
+def _is_json(text: str) -> bool:
+    """Whether the dict at the start of `text` quotes its keys as JSON does (`{"epoch": 1`), which `str(dict)` never
+    does (`{'loss': 2.1`)."""
+    return text[1:].lstrip().startswith('"')
 
 
 def _deepspeed_skips(text: str, frame: Record | None, bar_step: int | None) -> Record | None:

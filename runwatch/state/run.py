@@ -38,6 +38,10 @@ metric cost 0.37 ms for one row (a replay of a log whose rules look before every
 steps 90 s apart, judged as each silence ends, spent a third of `check` there)."""
 
 
+NEAR_END = 0.95
+"""A finished run whose step reached this fraction of its total is 100% done (`RunTracker.snapshot`)."""
+
+
 class RunTracker:
     """Series, progress, ranks, recent events and the state badge of one run.
 
@@ -804,9 +808,12 @@ class RunTracker:
             at = t_last + max(0.0, at - last)
         progress = self.progress.estimate(at)
         if state == RunState.FINISHED and (progress.eta_s != 0.0 or (progress.total_steps and progress.percent != 100.0)):
-            # a 0-based log's last step is total - 1: a finished run is 100% done, in every front end
+            # a 0-based log's last step is total - 1, a sparse one's a few before: a run that finished near its
+            # total is 100% done, in every front end; one stopped early (an early-stopping callback: 2,099 of
+            # 17,000) shows how far it got, not a `100.0%` beside `2,099/17,000`
+            near = progress.step is not None and progress.total_steps and progress.step >= NEAR_END * progress.total_steps
             progress = dataclasses.replace(progress, eta_s=0.0, eta_basis="finished",
-                                           percent=100.0 if progress.total_steps else progress.percent)
+                                           percent=100.0 if near else progress.percent)
         elif state in (RunState.CRASHED, RunState.STALLED) and progress.eta_s is not None:
             # stalled: the estimate assumes it steps again at its pace, which a hang says nothing of (line
             # mode's `ETA ?`); `--json` held a frozen `eta_s` for minutes of a hang (a new user's review)

@@ -438,3 +438,17 @@ def test_a_log_of_the_trainers_logging_lines_takes_steps_from_epochs_and_its_fin
     last = max(r.line for r in recs if r.kind is Kind.STEP)
     assert done.line > last and done.message is not None and done.message.startswith("Training completed.")
     assert HFTrainerParser().parse("Training completed.") is None  # another stack's words: no finish line
+
+
+def test_a_json_epoch_summary_is_no_finish_line() -> None:
+    """fairseq under hydra logs `[…][train][INFO] - {"epoch": 1, "train_loss": "0.263", …}` after each epoch: read as
+    the Trainer's closing summary, each was a `finished` event, 17 in a run that died of a full disk (a review). A
+    JSON object is no `str(dict)`; the crash is still the run's end."""
+    from tests.support.found import found_lines, source_records
+
+    _, recs = source_records("fairseq_hydra_nospace_train.out.gz")
+    assert not [r for r in recs if r.event == Event.FINISHED]
+    assert [r.message for r in recs if r.event == Event.TRACEBACK][-1] == \
+        "OSError: [Errno 28] No space left on device: '/tmp/pymp-h1k1iebk'"
+    (summary,) = [x for x in found_lines("trl_sft_block_buffered_train_log.txt.gz") if x.startswith("{'train_runtime'")]
+    assert HFTrainerParser().parse(summary).event == Event.FINISHED  # type: ignore[union-attr]  # the Trainer's own

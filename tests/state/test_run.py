@@ -127,6 +127,10 @@ def test_a_finished_zero_based_run_is_100_percent_done_in_every_front_end() -> N
     assert (p.step, p.total_steps, p.percent) == (1199, 1200, 100.0)
     tracker, now = feed([step(i, total=1200) for i in range(600)])
     assert tracker.snapshot(now).progress.percent == 50.0 - 100 / 1200
+    # stopped early by its own choice (an early-stopping callback): finished, and as far as it got (a review)
+    tracker, now = feed([*[step(i, total=1200) for i in range(600)], event(Event.FINISHED)])
+    snap = tracker.snapshot(now)
+    assert (snap.state, snap.progress.percent, snap.progress.eta_s) == (RunState.FINISHED, 50.0 - 100 / 1200, 0.0)
 
 
 @pytest.mark.parametrize("end", [event(Event.FINISHED), event(Event.OOM), event(Event.EXIT)])

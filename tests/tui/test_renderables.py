@@ -239,10 +239,14 @@ def test_a_wandb_run_shows_its_own_name() -> None:
     assert top.startswith("wandb (nan-demo)")
 
 
-def test_a_finished_run_reads_100_percent() -> None:
-    """Issue 13: a finished 0-based run (last step 1,199 of 1,200) read `99.9%`."""
-    done = snap(state=RunState.FINISHED, progress=Progress(step=1199, total_steps=1200, percent=99.92))
+def test_a_finished_run_reads_the_percent_its_snapshot_says() -> None:
+    """Issue 13: a finished 0-based run (last step 1,199 of 1,200) read `99.9%`; the snapshot says 100 for it
+    (tests/state/test_run.py), and the header shows what the snapshot says: an early-stopped run read `100.0%` beside
+    `2,099/17,000` (a review)."""
+    done = snap(state=RunState.FINISHED, progress=Progress(step=1199, total_steps=1200, percent=100.0))
     assert "100.0%" in header_text(done, 120).plain
+    early = snap(state=RunState.FINISHED, progress=Progress(step=2099, total_steps=17000, percent=12.35))
+    assert " 12.3%" in header_text(early, 120).plain
 
 
 def test_stragglers_by_lag_interval_or_alert() -> None:

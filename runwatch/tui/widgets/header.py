@@ -60,7 +60,6 @@ def header_text(snap: RunSnapshot | None, width: int, *, host: str = "", paused:
     if snap is None:
         return Text("runwatch · waiting for the first snapshot…", "dim", end="")
     p = snap.progress
-    finished = snap.state == RunState.FINISHED
     index = f"[{run_index + 1}/{run_count}] " if run_count > 1 else ""
     badge = f" {str(snap.state).upper()} "
     step = ""
@@ -68,7 +67,8 @@ def header_text(snap: RunSnapshot | None, width: int, *, host: str = "", paused:
     if p.step is not None:
         step = f"  step {p.step:,}" + (f"/{p.total_steps:,}" if p.total_steps else "")
         if p.total_steps:
-            pct = 100.0 if finished else (p.percent if p.percent is not None else 100.0 * p.step / p.total_steps)
+            pct = p.percent if p.percent is not None else 100.0 * p.step / p.total_steps  # the snapshot's (a
+            # finished run near its total is 100%: RunTracker.snapshot)
             tail = f" {pct:5.1f}%"
     elif snap.state == RunState.WAITING:
         step = "  no step yet"
