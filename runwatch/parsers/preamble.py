@@ -36,6 +36,9 @@ follows it. A warning's or an error's prefix stays, and its line is no setting."
 LOSS = re.compile(r"loss", re.IGNORECASE)
 """A line that names a loss in any spelling (`loss`, `train_loss: 1.639`, `lm loss`) is training: the
 settings are above it."""
+ARGS = "Namespace("
+"""argparse's dump of a script's arguments: its configuration, even where a value names a loss (EMCAD's `exp=…_loss_
+mutation_…` ended the settings before `12500 max iterations`)."""
 NOT_SETTINGS = re.compile(r"^(warn|warning|error|note|info|debug|wandb|traceback|exception|hint)\b", re.IGNORECASE)
 BAR = re.compile(r"\|\s*\d+/(?:\d+|\?)\s*\[|━")
 """A progress bar's frame (`Sanity Checking: | | 0/? [00:00<?, ?it/s]`, rich's `━`): progress, no setting."""
@@ -56,6 +59,12 @@ PLANNED = re.compile(
 `Max steps : 100,000`): the run's total where its step lines state none (runwatch.parsers.keyvalue.PLAN_KEYS,
 the same keys). The HF Trainer's `Total optimization steps = 17,000` too: a run whose dicts state no step and
 that draws no bar (LLaMA-Factory's `running_log.txt`) said no total at all."""
+
+
+PLANNED_AFTER = re.compile(r"(?<![\w.])(\d{1,15}) max iterations\b")
+"""The number first: TransUNet's trainer, copied by Swin-Unet, EMCAD and other medical segmentation repositories, logs
+`125 iterations per epoch. 12500 max iterations` before its `iteration 50, epoch 0 : loss : 5.75` lines; without
+it a run that reached 12,500 read `ended` (a review)."""
 
 
 class Collector:
@@ -82,7 +91,7 @@ class Collector:
             self.open = False
             return
         line = one_line(raw)
-        if LOSS.search(line):
+        if LOSS.search(line) and not line.startswith(ARGS):
             self.open = False
             return
         w = WORLD.search(line)
@@ -92,6 +101,8 @@ class Collector:
             p = PLANNED.search(line)
             if p is not None:
                 self.planned = int(p.group(1).replace(",", ""))
+        elif " max iterations" in line and (p := PLANNED_AFTER.search(line)) is not None:
+            self.planned = int(p.group(1))
         for key, value in settings_of(line):
             self._add(key, value, lineno)
 

@@ -164,3 +164,14 @@ def test_a_config_dump_of_python_code_is_no_settings() -> None:
     assert found["GPU 0"] == "NVIDIA GeForce GTX 1080 Ti" and found["PyTorch"] == "1.10.1+cu113"
     assert not any(v.startswith(("dict(", "[dict(")) or v.endswith(")") and "(" not in v for v in found.values())
     assert "timer" not in found and "interval" not in found
+
+
+def test_a_trainer_that_states_its_max_iterations_number_first_has_a_total() -> None:
+    """TransUNet's trainer (copied by EMCAD, Swin-Unet and others) logs `125 iterations per epoch. 12500 max iterations`
+    after argparse's `Namespace(…)`, one of whose values names a loss (a path). The namespace ended the settings, and a
+    run that reached 12,500 read `ended` (a review): the namespace is configuration, the count the run's total."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("transunet_style_emcad_train.out")
+    steps = [(r.step, r.total_steps) for r in recs if r.step is not None]
+    assert fmt == "kv" and steps[0] == (50, 12500) and steps[-1] == (12500, 12500)
