@@ -185,18 +185,47 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
             problems.read_in_part(run.logs)
         for rule, why in (result.judge.broken.items() if result.judge is not None else ()):
             problems.rule_failed(run.name, rule, why)
+        unjudged = unjudged_metrics(config, result)
+        for said in unjudged:
+            problems.not_judged(run.name, said)
         for failures in result.parse_failures:
             problems.parse_failed(failures)
         fired = summarize(result)
         worst = max(worst, exit_code(fired))
         if as_json:
-            out.write(json.dumps(_json(run.name, run.label, result, fired), allow_nan=False) + "\n")
+            out.write(json.dumps(_json(run.name, run.label, result, fired, unjudged), allow_nan=False) + "\n")
         else:
-            out.write(clean(_report(visible(run.name), visible(run.label), result, fired)) + "\n")
+            out.write(clean(_report(visible(run.name), visible(run.label), result, fired, unjudged)) + "\n")
     return problems.exit_code(worst)
 
 
 NO_RECORDS = "no records: nothing these sources hold was understood"
+
+METRIC_PARAMS = ("metric", "metrics", "train_metric")
+"""Rule parameters that name the metrics a rule judges."""
+
+
+def unjudged_metrics(config: Config, result: Replay) -> list[str]:
+    """Metrics a rule was set to judge (`--rule loss_divergence.metric=task_loss`, a config file) that the run does not
+    log: nothing was judged where the user asked for a judgement, which a misspelt name made silent (`OK`, exit 0:
+    a review). A rule's defaults are left out: a run without a validation loss is no mistake."""
+    if result.tracker.records == 0:
+        return []
+    logged = set(result.tracker.store.metrics())
+    out = []
+    for rid, params in config.rule_params.items():
+        if not getattr(params, "enabled", True):
+            continue
+        default = type(params)()
+        for name in METRIC_PARAMS:
+            value = getattr(params, name, None)
+            if value is None or value == getattr(default, name):
+                continue
+            wanted = (value,) if isinstance(value, str) else tuple(value)
+            if wanted and logged.isdisjoint(wanted):
+                out.append(f"{rid}.{name}: the run logs no {' or '.join(f'`{w}`' for w in wanted)}; "
+                           f"{rid} judged nothing")
+    return out
 
 
 def warnings(result: Replay) -> list[str]:
@@ -244,7 +273,7 @@ def incomplete(result: Replay) -> str | None:
     return f"incomplete: stopped at {p.step}/{p.total}"
 
 
-def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
+def _report(name: str, source: str, result: Replay, fired: list[Fired], unjudged: Sequence[str] = ()) -> str:
     t = result.tracker
     p = t.progress
     state = t.state(result.end)
@@ -258,7 +287,7 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired]) -> str:
     if t.records == 0:
         words = ""  # nothing read: no run that ended (a review read `ended` of an empty file as a run's end)
     lines = [f"{verdict:<8} {name}  ({source})  {steps}  {words + '  ' if words else ''}{t.records} records"]
-    for warning in warnings(result):
+    for warning in [*warnings(result), *unjudged]:
         why = _stopped_how(result) if warning == short and not crashed else ""
         lines.append(f"  warning  {warning}{why}")
     lines.extend(f"  note     {note}" for note in notes(result))
@@ -304,13 +333,13 @@ def _state_words(state: RunState) -> str:
     return {RunState.FINISHED: "finished", RunState.CRASHED: "crashed"}.get(state, "ended")
 
 
-def _json(name: str, source: str, result: Replay, fired: list[Fired]) -> dict[str, Any]:
+def _json(name: str, source: str, result: Replay, fired: list[Fired], unjudged: Sequence[str] = ()) -> dict[str, Any]:
     p = result.tracker.progress
     return {
         "type": "check", "run": name, "source": source, "step": p.step, "total_steps": p.total,
         "state": _state_words(result.tracker.state(result.end)),  # as the text report says it
         "exit_code": 3 if result.tracker.records == 0 and not fired else exit_code(fired),
-        "warnings": warnings(result),
+        "warnings": [*warnings(result), *unjudged],
         "notes": notes(result),
         "alerts": [{"rule": f.rule, "severity": str(f.severity), "labels": f.labels, "summary": f.summary,
                     "first_step": f.first_step, "last_step": f.last_step, "times": f.times,

@@ -95,6 +95,12 @@ class SourceProblems:
         self.unread.append(f"{run}: rule {rule} failed")
         self.err.write(one_line(f"runwatch: {visible(run)}: rule {rule} failed ({why}); judged without it from then on") + "\n")
 
+    def not_judged(self, run: str, said: str) -> None:
+        """A rule set to judge a metric the run does not log (`check.unjudged_metrics`): what was asked was not
+        judged (exit 3, as for a rule that failed)."""
+        self.unread.append(f"{run}: {said}")
+        self.err.write(one_line(f"runwatch: {visible(run)}: {said}") + "\n")
+
     def parse_failed(self, failures: ParseFailures | None) -> None:
         """A parser raised on some of a source's lines (a runwatch bug): they gave no record, so what they
         said was not read (exit 3, as for a rule that failed)."""

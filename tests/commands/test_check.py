@@ -826,3 +826,19 @@ def test_an_early_stopped_trainer_log_without_a_bar_is_finished_at_its_step(tmp_
     assert main(["check", str(log), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["state"], report["step"], report["total_steps"]) == ("finished", 2099, 17000)
+
+
+def test_a_rule_set_to_a_metric_the_run_does_not_log_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: `--rule loss_divergence.metric=nonexistent_metric` said `OK`, exit 0, of a run that logs no such metric:
+    a misspelt name silently judged nothing. The report and stderr say which rule judged nothing, and the status is 3;
+    a metric the run logs, and a rule's own defaults it lacks (no `val_loss` here), are no such case."""
+    assert main(["check", str(HEALTHY), "--rule", "loss_divergence.metric=task_los"]) == 3
+    out, err = capsys.readouterr()
+    said = "loss_divergence.metric: the run logs no `task_los`; loss_divergence judged nothing"
+    assert f"  warning  {said}\n" in out and [x for x in err.splitlines() if "judged nothing" in x] == [
+        f"runwatch: nanochat_pr492_speedrun_d24_feb01.training_output: {said}"]
+    assert main(["check", str(HEALTHY), "--rule", "loss_divergence.metric=step_time", "--rule",
+                 "overfit.metrics=nothing,val_nothing"]) == 3
+    out, err = capsys.readouterr()
+    assert "loss_divergence judged nothing" not in out + err and "overfit.metrics: the run logs no `nothing` or " \
+        "`val_nothing`; overfit judged nothing" in err
