@@ -30,6 +30,7 @@ review).
 
 from __future__ import annotations
 
+import math
 import re
 
 from runwatch.model import Event, Kind, Record
@@ -55,7 +56,7 @@ _ALL_CLASSIFIED = re.compile(rf"\s{{0,40}}all\s{{1,20}}(?P<top1>{_NUM})\s{{1,20}
 `val_top5_acc`, fractions as printed."""
 _DONE = re.compile(r"^\s{0,8}(?P<epochs>\d{1,9}) epochs completed in (?P<hours>[\d.]{1,20}) hours\.")
 _NAMES = {
-    "gpu_mem": "memory_gib", "box": "box_loss", "obj": "obj_loss", "cls": "cls_loss", "total": "loss",
+    "gpu_mem": "memory_gib", "box": "box_loss", "giou": "box_loss", "obj": "obj_loss", "cls": "cls_loss", "total": "loss",
     "labels": "instances", "instances": "instances", "img_size": "", "size": "",
 }
 _EVAL_NAMES = ("val_precision", "val_recall", "val_map50", "val_map50_95")
@@ -122,6 +123,8 @@ class YoloParser(FormatParser):
                 losses += value
         if "loss" not in metrics and any(k.endswith("_loss") for k in metrics):
             metrics["loss"] = losses
+        if n < per_epoch:
+            _mid_epoch(metrics)
         metrics["epoch"] = float(epoch)
         for name, value in (("step_time", step_time), ("epoch_elapsed", elapsed), ("epoch_eta", eta)):
             if value is not None:
@@ -134,6 +137,21 @@ class YoloParser(FormatParser):
         """2 for the training table's header, which comes before any of its rows (and after the dataset
         scans' bars, which the generic bar format reads as its own)."""
         return 2 if "Epoch" in line and _HEADER.match(line) is not None else 0
+
+
+def _mid_epoch(metrics: dict[str, float]) -> None:
+    """A row before its epoch's last batch: its loss terms left out, unless one is not finite.
+
+    They are running means over the epoch so far: at the epoch's first batches the mean of a few, which swings
+    with each (a lucky first batch held `1.56` at `0.85` for ten steps), later the mean of many, smooth. Judged as
+    a per-step loss, a healthy YOLOv3 run of 33 batches an epoch read as diverging (critical) at its 283rd epoch
+    and spiking eleven times (a review). At the epoch's last batch they are the epoch's mean loss, YOLO's own
+    `results.csv` figure, and the series the loss rules judge; a NaN is news at once, and a running mean that
+    turned NaN stays so."""
+    means = [k for k in metrics if k == "loss" or k.endswith("_loss")]
+    if all(math.isfinite(metrics[k]) for k in means):
+        for k in means:
+            del metrics[k]
 
 
 def _bar(text: str) -> tuple[int, int, float | None, float | None, float | None] | None:

@@ -842,3 +842,16 @@ def test_a_rule_set_to_a_metric_the_run_does_not_log_says_so(capsys: pytest.Capt
     out, err = capsys.readouterr()
     assert "loss_divergence judged nothing" not in out + err and "overfit.metrics: the run logs no `nothing` or " \
         "`val_nothing`; overfit judged nothing" in err
+
+
+def test_a_yolo_runs_epoch_running_means_are_no_divergence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A healthy YOLOv3 run of 300 short epochs (33 batches) read as diverging (critical) and spiking 11 times: its
+    loss terms are running means over the epoch, judged as if each frame were a step's loss (a review)."""
+    import gzip
+
+    log = tmp_path / "train.out"
+    log.write_bytes(gzip.decompress((FIXTURES / "found" / "yolov3_invoice_300ep_train.out.gz").read_bytes()))
+    main(["check", str(log), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert (out["state"], out["step"], out["total_steps"]) == ("finished", 9900, 9900)
+    assert not [a for a in out["alerts"] if a["rule"].startswith("loss_")]

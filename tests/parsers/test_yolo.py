@@ -80,3 +80,27 @@ def test_a_classification_models_validation_gives_its_top1_and_top5() -> None:
     evals = [(r.metrics["val_top1_acc"], r.metrics["val_top5_acc"]) for r in recs if r.kind is Kind.EVAL]
     assert len(evals) == len(tops) == 51 and evals == tops
     assert [r.step for r in recs if r.kind is Kind.STEP][-1] == 1500
+
+
+def test_the_loss_terms_are_the_epochs_mean_at_its_last_batch_only() -> None:
+    """A YOLOv3 console with every batch's frame (33 an epoch): its loss terms are running means over the epoch, which
+    swing at an epoch's first batches. Judged as per-step losses, a healthy run read as diverging (critical) and
+    spiking 11 times (a review). Frames before an epoch's last batch give progress only; the last gives the epoch's
+    mean loss, as YOLO's `results.csv` has it. A NaN is kept wherever it comes."""
+    import math
+
+    from runwatch.parsers.yolo import _mid_epoch
+
+    name = "yolov3_invoice_300ep_train.out.gz"
+    ends = {int(m[1]): float(m[2]) for x in lines_of(name)
+            if (m := re.match(r"\s+(\d+)/299\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+)\s+\d+\s+\d+: 100%\|[^|]*\| 33/33 \[", x))}
+    fmt, recs = records(name, live=False)
+    assert fmt == "yolo" and len(ends) == 300
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    losses = {r.step: r.metrics["loss"] for r in steps if "loss" in r.metrics}  # the last frame is drawn twice
+    assert len(steps) > 9000 and list(losses) == [33 * (e + 1) for e in range(300)]
+    assert list(losses.values()) == [ends[e] for e in range(300)]
+    assert {"box_loss", "obj_loss", "cls_loss"} <= next(r for r in steps if r.step == 33).metrics.keys()
+    mid = {"box_loss": 1.0, "obj_loss": math.nan, "loss": math.nan, "instances": 36.0}
+    _mid_epoch(mid)
+    assert set(mid) == {"box_loss", "obj_loss", "loss", "instances"}
