@@ -64,6 +64,7 @@ from dataclasses import dataclass
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row
+from runwatch.parsers.fields import local_time
 from runwatch.parsers.numbers import ascii_float, parse_number
 from runwatch.parsers.progress_bar import Frame, parse_frame, plain_frame_of
 from runwatch.parsers.pydict import dict_pairs, metric_name, snake
@@ -181,6 +182,8 @@ class HFTrainerParser(FormatParser):
                 return progress
         if start is not None:
             rec = self._dict(text[start.start():], text)
+            if rec is not None and start.start() and not self._bar_elected and rec.kind is not Kind.EVENT:
+                rec = _stamped(rec, text[:start.start()])
             if rec is not None:
                 took = self._took(rec, text, progress)
                 if waited is not None and took is not waited and took is not None:
@@ -556,6 +559,24 @@ def _deepspeed_skips(text: str, frame: Record | None, bar_step: int | None) -> R
     metrics = {**(frame.metrics if frame is not None else {}), "skipped_steps": rec.metrics["skipped_steps"]}
     step = frame.step if frame is not None else bar_step if bar_step is not None else rec.step
     return Record(Kind.STEP, step, frame.total_steps if frame is not None else None, None, 0.0, metrics)
+
+
+_PREFIX_STAMP = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?")
+
+
+def _stamped(rec: Record, prefix: str) -> Record:
+    """A dict's record with the time its logger's prefix states (LLaMA-Factory's `[INFO|2024-11-27 10:21:35]
+    logging.py:157 >> {'loss': …}`), local as printed; as it was without one. Only where no bar is drawn: a bar's
+    frames state no time, and one source's step records are stamped or not. Without it, `check` of such a log
+    could see no hang or slowdown once written (a review)."""
+    m = _PREFIX_STAMP.search(prefix, 0, 120)
+    if m is None:
+        return rec
+    try:
+        t = local_time(m.group(1), m.group(2) or "")
+    except ValueError:
+        return rec
+    return Record(rec.kind, rec.step, rec.total_steps, rec.rank, t, rec.metrics)
 
 
 def _merged(first: Record, frame: Record) -> Record:

@@ -434,6 +434,12 @@ def test_a_log_of_the_trainers_logging_lines_takes_steps_from_epochs_and_its_fin
     steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
     assert len(steps) == 421 and steps[:3] == [(5, 17000), (10, 17000), (15, 17000)] and steps[-1] == (2099, 17000)
     assert [s for s, _ in steps] == sorted(s for s, _ in steps)
+    # each dict at its logger's time (`[INFO|2024-11-26 22:09:01] logging.py:157 >> {'loss': 2.2818, …}`)
+    from runwatch.parsers.fields import local_time
+
+    times = [r.t for r in recs if r.kind is Kind.STEP]
+    assert times[0] == local_time("2024-11-26 22:09:01") and times[-1] == local_time("2024-11-27 10:25:27")
+    assert times == sorted(times)
     (done,) = [r for r in recs if r.event == Event.FINISHED]
     last = max(r.line for r in recs if r.kind is Kind.STEP)
     assert done.line > last and done.message is not None and done.message.startswith("Training completed.")
