@@ -363,6 +363,7 @@ class HFTrainerParser(FormatParser):
             return self._plain(*plain)
         keys: set[str] = set()
         values: dict[str, float] = {}
+        planned: tuple[int, int] | None = None
         for key, raw, complete in dict_pairs(text):
             if not complete:
                 continue
@@ -372,7 +373,12 @@ class HFTrainerParser(FormatParser):
             except ValueError:
                 if (v := parse_number(raw)) is not None:
                     values[key] = v
+                elif key == _SWIFT_STEP:
+                    planned = _swift_step(raw)
         step = _as_step(values.pop("step", None))
+        total = self._total
+        if planned is not None and step is None:
+            step, total = planned
         # _SUMMARY_KEYS and _STEP_KEYS spelled out, and a key can start with `eval_` only where the text
         # says so: this runs for every dict line
         if "loss" not in keys and ("train_runtime" in keys or ("train_loss" in keys and not _is_json(text))):
@@ -397,7 +403,7 @@ class HFTrainerParser(FormatParser):
             return Record(kind, None, None, None, 0.0, metrics)  # waits for the bar's redraw (`parse`)
         if step is None:
             step = self._step if self._step is not None else self._by_epoch(metrics)
-        return Record(kind, step, self._total, None, 0.0, metrics)  # positional: cheaper
+        return Record(kind, step, total, None, 0.0, metrics)  # positional: cheaper
 
     def _plain(self, shape: _Shape, numbers: list[float]) -> Record | None:
         """A dict of plain numbers (`_plain_dict`): what the general reading gives, decided once per key list."""
@@ -536,6 +542,20 @@ def _shape_of(quoted: tuple[tuple[str, str], ...]) -> _Shape:
         taken.setdefault(metric_name(key), i)
     positions = tuple(taken.values())
     return _Shape(kind, summary, step, positions, tuple(taken), line, positions == tuple(range(len(keys))))
+
+
+_SWIFT_STEP = "global_step/max_steps"
+"""ms-swift's key in the Trainer's dicts: `'global_step/max_steps': '1/294'`, the step and the run's total, where its
+bar (`Train:   0%| | 1/294`) has a description and is no bare training bar: a run of 294 steps read `no steps` (a
+review)."""
+
+
+def _swift_step(raw: str) -> tuple[int, int] | None:
+    """(step, total) of ms-swift's `'1/294'`, None for anything else."""
+    step, sep, total = raw.strip("'\" ").partition("/")
+    if not sep or not step.isdecimal() or not total.isdecimal() or len(step) > 15 or len(total) > 15:
+        return None
+    return int(step), int(total)
 
 
 def _is_json(text: str) -> bool:

@@ -588,10 +588,10 @@ class SourceParser:
 
     def _line(self, raw: str, lineno: int, t: float, out: list[Record]) -> None:
         text = raw if raw.isascii() else readable(raw)
+        launched: int | None = None
         if text[:1] in FIRST_CHARS:  # the rest are their own text: no call for them
-            rank, text = split_rank(text)
-            if rank is None:
-                rank = self.rank
+            launched, text = split_rank(text)
+            rank = self.rank if launched is None else launched
         else:
             rank = self.rank
         self._last = (rank, lineno, t)
@@ -607,6 +607,11 @@ class SourceParser:
                 ev = None
             parser = self._parser
             if ev is not None:
+                if launched is not None and ev.rank is not None and ev.rank != launched:
+                    # the launcher's label is the process's global rank; a rank the message names may be its
+                    # rank in a process group (`29: [rank29]:… [Rank 1] Watchdog caught collective operation
+                    # timeout`, tensor parallel: the alert named rank 1, a review)
+                    ev = replace(ev, rank=launched)
                 self._emit(ev, rank, lineno, t, self._held_events if parser is None and self._may_wait() else out)
             if parser is None:
                 if self._settings is not None:

@@ -458,3 +458,15 @@ def test_a_json_epoch_summary_is_no_finish_line() -> None:
         "OSError: [Errno 28] No space left on device: '/tmp/pymp-h1k1iebk'"
     (summary,) = [x for x in found_lines("trl_sft_block_buffered_train_log.txt.gz") if x.startswith("{'train_runtime'")]
     assert HFTrainerParser().parse(summary).event == Event.FINISHED  # type: ignore[union-attr]  # the Trainer's own
+
+
+def test_ms_swifts_global_step_is_the_step_and_its_max_steps_the_total() -> None:
+    """ms-swift draws its bar with a description (`Train:   0%| | 1/294`), so no bare training bar is elected, and its
+    dicts state `'global_step/max_steps': '1/294'`: a run of 294 steps read `no steps` (a review)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("ms_swift_gemma_full_epoch_stdout.log.gz")
+    assert fmt == "hf-trainer"
+    losses = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP and "loss" in r.metrics]
+    assert losses == [(s, 294) for s in range(1, 295)]
+    assert [r.event for r in recs if r.kind is Kind.EVENT] == [Event.FINISHED]

@@ -618,3 +618,15 @@ def test_a_torchtitan_step_line_followed_by_65000_characters_still_parses() -> N
     sp = SourceParser("titan", fmt="torchtitan")
     [rec] = [r for r in sp.feed([line + " " + "x" * 65_000], 1, 0.0) + sp.flush() if r.kind == Kind.STEP]
     assert rec.step is not None and "loss" in rec.metrics and not any("xxx" in k for k in rec.metrics)
+
+
+def test_an_event_takes_the_launchers_rank_over_a_process_groups_rank_in_its_message() -> None:
+    """Megatron under srun with tensor parallelism: `29: [rank29]:[E522 …] [Rank 1] Watchdog caught collective operation
+    timeout`. The message's `[Rank 1]` is the rank in the tensor-parallel group; the alert named rank 1 (a review).
+    The launcher's label, the global rank, wins."""
+    from tests.support.found import found_lines
+
+    sp = SourceParser("job.err")
+    recs = sp.feed(found_lines("megatron_tp_nccl_watchdog_srun_excerpt.err"), 1478, 0.0) + sp.flush()
+    timeouts = [(r.rank, r.line) for r in recs if r.event == Event.NCCL_TIMEOUT]
+    assert timeouts[0] == (29, 1478) and {rank for rank, _ in timeouts} <= {29, 25, 23, 3}
