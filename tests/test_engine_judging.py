@@ -625,3 +625,19 @@ def test_a_caught_traceback_live_is_no_crash_and_one_that_ends_the_output_is(tmp
     finally:
         engine.stop()
     assert crash.labels == {"event": "traceback"} and "KeyError" in crash.summary
+
+
+def test_a_rule_set_to_a_metric_the_run_does_not_log_says_so_live(tmp_path: Path) -> None:
+    """`check` warns of `--rule loss_divergence.metric=task_los` on a run that logs no such metric; a live view said
+    nothing of it. Once the history is read the run's notes say it as `check` does, `so far` (it may come later)."""
+    steps = step_lines()[:200]
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(steps) + "\n")
+    config = load_config(None, overrides=["loss_divergence.metric=task_los"])
+    with Engine([str(log)], OPTIONS, alerting=lambda: Alerting(config, persist=False)) as eng:
+        snap = wait_for(lambda: next((s for s in eng.snapshots() if s.records >= len(steps) and s.notes), None))
+    assert snap.notes == ("loss_divergence.metric: the run logs no `task_los` so far; loss_divergence judged nothing",)
+    default = load_config(None)
+    with Engine([str(log)], OPTIONS, alerting=lambda: Alerting(default, persist=False)) as eng:
+        plain = wait_for(lambda: next((s for s in eng.snapshots() if s.records >= len(steps)), None))
+    assert plain.notes == ()

@@ -22,6 +22,33 @@ from runwatch.state.system import SystemState
 
 log = logging.getLogger(__name__)
 
+METRIC_PARAMS = ("metric", "metrics", "train_metric")
+"""Rule parameters that name the metrics a rule judges."""
+
+
+def unjudged_metrics(rules: Sequence[Rule[Any]], run: RunTracker, *, so_far: bool = False) -> list[str]:
+    """Metrics a rule was set to judge (`--rule loss_divergence.metric=task_loss`, a config file) that the run does not
+    log: nothing is judged where the user asked for a judgement, which a misspelt name made silent (`OK`, exit 0: a
+    review). A rule's defaults are left out: a run without a validation loss is no mistake. `so_far`: a live run,
+    which may log it later. The same words for `check` (a warning, exit 3) and the live views (a note)."""
+    if run.records == 0:
+        return []
+    logged = set(run.store.metrics())
+    out = []
+    for rule in rules:
+        params = rule.params
+        default = type(params)()
+        for name in METRIC_PARAMS:
+            value = getattr(params, name, None)
+            if value is None or value == getattr(default, name):
+                continue
+            wanted = (value,) if isinstance(value, str) else tuple(value)
+            if wanted and logged.isdisjoint(wanted):
+                out.append(f"{rule.id}.{name}: the run logs no {' or '.join(f'`{w}`' for w in wanted)}"
+                           f"{' so far' if so_far else ''}; {rule.id} judged nothing")
+    return out
+
+
 LEAST_RECORDS = 32
 """The fewest records the rules are asked to look back over at once, whatever baselines they read."""
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
 
+from runwatch.alerts.judge import unjudged_metrics
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules.base import resolution_of
 from runwatch.alerts.rules.tail import step_word
@@ -185,7 +186,7 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
             problems.read_in_part(run.logs)
         for rule, why in (result.judge.broken.items() if result.judge is not None else ()):
             problems.rule_failed(run.name, rule, why)
-        unjudged = unjudged_metrics(config, result)
+        unjudged = unjudged_metrics(config.rules(), result.tracker) if result.tracker.records else []
         for said in unjudged:
             problems.not_judged(run.name, said)
         for failures in result.parse_failures:
@@ -200,32 +201,6 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
 
 
 NO_RECORDS = "no records: nothing these sources hold was understood"
-
-METRIC_PARAMS = ("metric", "metrics", "train_metric")
-"""Rule parameters that name the metrics a rule judges."""
-
-
-def unjudged_metrics(config: Config, result: Replay) -> list[str]:
-    """Metrics a rule was set to judge (`--rule loss_divergence.metric=task_loss`, a config file) that the run does not
-    log: nothing was judged where the user asked for a judgement, which a misspelt name made silent (`OK`, exit 0:
-    a review). A rule's defaults are left out: a run without a validation loss is no mistake."""
-    if result.tracker.records == 0:
-        return []
-    logged = set(result.tracker.store.metrics())
-    out = []
-    for rid, params in config.rule_params.items():
-        if not getattr(params, "enabled", True):
-            continue
-        default = type(params)()
-        for name in METRIC_PARAMS:
-            value = getattr(params, name, None)
-            if value is None or value == getattr(default, name):
-                continue
-            wanted = (value,) if isinstance(value, str) else tuple(value)
-            if wanted and logged.isdisjoint(wanted):
-                out.append(f"{rid}.{name}: the run logs no {' or '.join(f'`{w}`' for w in wanted)}; "
-                           f"{rid} judged nothing")
-    return out
 
 
 def warnings(result: Replay) -> list[str]:
