@@ -20,12 +20,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from runwatch import readmodel
-from runwatch.alerts.judge import unjudged_metrics
 from runwatch.alerts.types import Notification
 from runwatch.engine_options import EngineOptions
 from runwatch.feed import Feed, Subscription
@@ -310,11 +308,9 @@ class Engine:
 
     def _snapshot(self, run: RunIngest, now: float) -> RunSnapshot:
         alerts = self.alerting.briefs(run.name) if self.alerting is not None else ()
-        snap = readmodel.snapshot(run, now, alerts=alerts, degraded=self.supervisor.degraded(), system=self.system)
-        if self.alerting is None or run.history_pending:
-            return snap
-        unjudged = unjudged_metrics(self.alerting.rules, run.tracker, so_far=True)  # as `check` says it
-        return replace(snap, notes=(*snap.notes, *unjudged)) if unjudged else snap
+        rules = self.alerting.rules if self.alerting is not None else ()
+        return readmodel.snapshot(run, now, alerts=alerts, degraded=self.supervisor.degraded(), system=self.system,
+                                  rules=rules)
 
     def subscribe(self) -> Subscription[FrontEndNews]:
         """A front end's own cursor on the alert notifications and source notices (to show at once);

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from runwatch.alerts.judge import unjudged_metrics
 from runwatch.ingest import RunIngest
 from runwatch.model import AlertBrief, AlertState, ChartData, RunSnapshot, RunState, XAxis
 from runwatch.parsers.source import DETECT_MAX_LINES
 from runwatch.state.xaxis import columns_for
 
 if TYPE_CHECKING:
+    from runwatch.alerts.rules import Rule
     from runwatch.state.run import RunTracker
     from runwatch.state.series import Series
     from runwatch.state.system import SystemState
@@ -31,14 +33,17 @@ BADGE_RANK = {RunState.RUNNING: 0, RunState.STALLED: 1, RunState.ENDED: 2, RunSt
 
 
 def snapshot(run: RunIngest, now: float, *, alerts: tuple[AlertBrief, ...], degraded: tuple[str, ...],
-             system: SystemState | None) -> RunSnapshot:
-    """A run as front ends draw it: its preview while its history is read, with its alerts and notes."""
+             system: SystemState | None, rules: Sequence[Rule[Any]] = ()) -> RunSnapshot:
+    """A run as front ends draw it: its preview while its history is read, with its alerts and notes (`rules`: the
+    engine's, whose metrics a run may not log: `alerts.judge.unjudged_metrics`, as `check` says it)."""
     catching_up = bool(run.history_pending) and run.preview is not None
     tracker = run.preview if catching_up and run.preview is not None else run.tracker
     snap = tracker.snapshot(now)
     notes = tuple(run.notes.values()) + unknown_format_notes(run) + parse_failure_notes(run)
     if catching_up:
         notes = (f"reading history: {run.history_percent():.0f}%; showing the latest lines first",) + notes
+    elif not run.history_pending:
+        notes += tuple(unjudged_metrics(rules, run.tracker, so_far=True))
     meta: dict[str, object] = dict(run.meta)
     printed = printed_settings(run)
     if printed:

@@ -186,7 +186,7 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
             problems.read_in_part(run.logs)
         for rule, why in (result.judge.broken.items() if result.judge is not None else ()):
             problems.rule_failed(run.name, rule, why)
-        unjudged = unjudged_metrics(config.rules(), result.tracker) if result.tracker.records else []
+        unjudged = unjudged_metrics(config.rules(), result.tracker)
         for said in unjudged:
             problems.not_judged(run.name, said)
         for failures in result.parse_failures:

@@ -96,7 +96,7 @@ class SourceProblems:
         self.err.write(one_line(f"runwatch: {visible(run)}: rule {rule} failed ({why}); judged without it from then on") + "\n")
 
     def not_judged(self, run: str, said: str) -> None:
-        """A rule set to judge a metric the run does not log (`check.unjudged_metrics`): what was asked was not
+        """A rule set to judge a metric the run does not log (`alerts.judge.unjudged_metrics`): what was asked was not
         judged (exit 3, as for a rule that failed)."""
         self.unread.append(f"{run}: {said}")
         self.err.write(one_line(f"runwatch: {visible(run)}: {said}") + "\n")

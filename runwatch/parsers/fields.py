@@ -71,11 +71,23 @@ _LOGGING_STAMP = re.compile(r"\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.
 line's start: the record's time, local as printed (a stamp elsewhere in the line is a value's, or noise)."""
 
 
+def prefix_time(prefix: str) -> float:
+    """Unix seconds of a logging stamp anywhere in a logger's prefix before a message (LLaMA-Factory's
+    `[INFO|2024-11-27 10:21:35] logging.py:157 >> `), 0.0 without one: `logging_time` for a stamp that does not
+    start the line. Only a prefix: a stamp after the message starts is a value's."""
+    m = _LOGGING_STAMP.search(prefix, 0, 120)
+    return _stamp_seconds(m)
+
+
 def logging_time(text: str) -> float:
     """Unix seconds of the line's leading logging stamp, 0.0 without one (or one that is no real time)."""
     if not (text[:1].isdigit() or (text[:1] == "[" and text[1:2].isdigit())):
         return 0.0
-    m = _LOGGING_STAMP.match(text)
+    return _stamp_seconds(_LOGGING_STAMP.match(text))
+
+
+def _stamp_seconds(m: re.Match[str] | None) -> float:
+    """A `_LOGGING_STAMP` match's Unix seconds, 0.0 for none or one that is no real time."""
     if m is None:
         return 0.0
     try:

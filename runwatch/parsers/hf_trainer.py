@@ -64,7 +64,7 @@ from dataclasses import dataclass
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row
-from runwatch.parsers.fields import local_time
+from runwatch.parsers.fields import prefix_time
 from runwatch.parsers.numbers import ascii_float, parse_number
 from runwatch.parsers.progress_bar import Frame, parse_frame, plain_frame_of
 from runwatch.parsers.pydict import dict_pairs, metric_name, snake
@@ -183,7 +183,7 @@ class HFTrainerParser(FormatParser):
         if start is not None:
             rec = self._dict(text[start.start():], text)
             if rec is not None and start.start() and not self._bar_elected and rec.kind is not Kind.EVENT:
-                rec = _stamped(rec, text[:start.start()])
+                rec = _stamped(rec, prefix_time(text[:start.start()]))
             if rec is not None:
                 took = self._took(rec, text, progress)
                 if waited is not None and took is not waited and took is not None:
@@ -332,11 +332,12 @@ class HFTrainerParser(FormatParser):
         how long it will take, an EVAL record with that (`eval_expected`, seconds: elapsed + remaining), once
         a bar. The Trainer's eval dict comes only when it ends, and an 11-minute first evaluation read as a
         critical stall (a new user's review); runwatch.alerts.rules.stall allows the run that long."""
-        if frame.total != self._eval_total or frame.n < self._eval_n:
+        another = frame.total != self._eval_total or frame.n < self._eval_n  # another evaluation's bar
+        if another:
             self._eval_at = self._step
         if not self._confirmed or self._bar_done or self._waiting is not None:
             return None
-        if frame.total != self._eval_total or frame.n < self._eval_n:  # another evaluation's bar
+        if another:
             self._eval_said = False
         self._eval_total, self._eval_n = frame.total, frame.n
         if self._eval_said or frame.remaining is None or not frame.total or frame.n * 10 < frame.total:
@@ -581,22 +582,12 @@ def _deepspeed_skips(text: str, frame: Record | None, bar_step: int | None) -> R
     return Record(Kind.STEP, step, frame.total_steps if frame is not None else None, None, 0.0, metrics)
 
 
-_PREFIX_STAMP = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?")
-
-
-def _stamped(rec: Record, prefix: str) -> Record:
-    """A dict's record with the time its logger's prefix states (LLaMA-Factory's `[INFO|2024-11-27 10:21:35]
-    logging.py:157 >> {'loss': …}`), local as printed; as it was without one. Only where no bar is drawn: a bar's
+def _stamped(rec: Record, t: float) -> Record:
+    """A dict's record at the time its logger's prefix states (`fields.prefix_time`: LLaMA-Factory's `[INFO|2024-11-27
+    10:21:35] logging.py:157 >> {'loss': …}`); as it was without one (0.0). Only where no bar is drawn: a bar's
     frames state no time, and one source's step records are stamped or not. Without it, `check` of such a log
     could see no hang or slowdown once written (a review)."""
-    m = _PREFIX_STAMP.search(prefix, 0, 120)
-    if m is None:
-        return rec
-    try:
-        t = local_time(m.group(1), m.group(2) or "")
-    except ValueError:
-        return rec
-    return Record(rec.kind, rec.step, rec.total_steps, rec.rank, t, rec.metrics)
+    return rec if not t else Record(rec.kind, rec.step, rec.total_steps, rec.rank, t, rec.metrics)
 
 
 def _merged(first: Record, frame: Record) -> Record:
