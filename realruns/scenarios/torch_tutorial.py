@@ -10,6 +10,11 @@ with no signature line (live detection cannot wait for hundreds of lines)."""
 BARS = (*PY, "--style", "tqdm")
 """The same loop drawing two nested tqdm bars (epochs, then each epoch's batches with `loss=` as postfix) and
 printing nothing else."""
+EPOCH_BARS = (*PY, "--style", "epochbars", "--batch-size", "25")
+"""The same loop drawing a new bare bar over its loader each epoch and a `Validating` bar after it (as
+`for batch in tqdm(loader)` loops do), printing nothing else: 5 epochs of 480 batches, 2400 steps."""
+EPOCH_BARS_LOSS = (*PY, "--style", "epochbars-loss", "--batch-size", "25")
+"""As EPOCH_BARS, the training bar named `Training` with the loss as its postfix."""
 NAN = Expect("nonfinite", severity="critical", metric="loss")
 
 SCENARIOS = [
@@ -32,6 +37,10 @@ SCENARIOS = [
     Scenario("tutorial-tqdm-nan", "torch", BARS, fault="nan@330", expect=(NAN,)),
     Scenario("tutorial-tqdm-dlhang", "torch", BARS, fault="dlhang@300~75",
              expect=(Expect("stall", resolves=True),), notes="the data loader stalls 75 s; the bars' clocks show it"),
+    Scenario("tutorial-epochbars-healthy", "torch", EPOCH_BARS),
+    Scenario("tutorial-epochbars-dlhang", "torch", EPOCH_BARS, fault="dlhang@300~75",
+             expect=(Expect("stall", resolves=True),), notes="the data loader stalls 75 s; the bar's clock shows it"),
+    Scenario("tutorial-epochbars-nan", "torch", (*EPOCH_BARS_LOSS, "--epochs", "2"), fault="nan@630", expect=(NAN,)),
     Scenario("kvlog-healthy", "torch", KV),
     Scenario("kvlog-nan", "torch", KV, fault="nan@60", expect=(NAN,)),
     Scenario("tutorial-kill", "torch", PY, fault="kill@300",

@@ -3,7 +3,10 @@ classification data, printing `Epoch [e/E], Step [s/S], Loss: x.xxxx` every `--e
 the tutorial does; or, with `--style kv`, `step=N epoch=E loss=x lr=y` through the standard `logging`
 module, as many hand-written loops log; or, with `--style tqdm`, no print at all but two nested tqdm bars, one over
 the epochs and one over each epoch's batches with the loss as its postfix (`leave=False`), as hand-written
-loops draw them. The planted fault comes from the environment (lab.faults)."""
+loops draw them; or, with `--style epochbars`, a new bare bar over the loader each epoch (`for batch in
+tqdm(loader)`, left on screen) and a `Validating` bar after it, nothing printed; `--style epochbars-loss` names
+the training bar `Training` and shows the loss as its postfix. The planted fault comes from the environment
+(lab.faults)."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10)
     ap.add_argument("--dim", type=int, default=784)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--style", choices=("tutorial", "kv", "tqdm"), default="tutorial")
+    ap.add_argument("--style", choices=("tutorial", "kv", "tqdm", "epochbars", "epochbars-loss"), default="tutorial")
     args = ap.parse_args()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     log = logging.getLogger("train")
@@ -40,8 +43,15 @@ def main() -> None:
     total_step = len(loader)
     step = 0
     bars = args.style == "tqdm"
+    val_x, val_y = classification(args.samples // 10, dim=args.dim, split=1)
+    val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(val_x, val_y), batch_size=args.batch_size)
     for epoch in tqdm(range(args.epochs)) if bars else range(args.epochs):
-        batches = tqdm(loader, leave=False) if bars else loader
+        if args.style == "epochbars":
+            batches = tqdm(loader)
+        elif args.style == "epochbars-loss":
+            batches = tqdm(loader, desc="Training")
+        else:
+            batches = tqdm(loader, leave=False) if bars else loader
         for i, (images, labels) in enumerate(batches):
             step += 1  # the global step: (epoch * total_step) + i + 1
             faults.fetch(step)
@@ -57,7 +67,8 @@ def main() -> None:
             faults.truth.step(step, loss=loss.item(), epoch=epoch + 1)
             faults.step_end(step)
             if isinstance(batches, tqdm):
-                batches.set_postfix(loss=loss.item())
+                if args.style != "epochbars":
+                    batches.set_postfix(loss=loss.item())
                 continue
             if (i + 1) % args.every != 0:
                 continue
@@ -65,6 +76,10 @@ def main() -> None:
                 log.info("step=%d epoch=%d loss=%.4f lr=%g", step, epoch + 1, loss.item(), optimizer.param_groups[0]["lr"])
             else:
                 print(f"Epoch [{epoch + 1}/{args.epochs}], Step [{i + 1}/{total_step}], Loss: {loss.item():.4f}")
+        if args.style.startswith("epochbars"):
+            with torch.no_grad():
+                for images, _ in tqdm(val_loader, desc="Validating"):
+                    model(images)
 
 
 if __name__ == "__main__":

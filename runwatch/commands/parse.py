@@ -33,6 +33,7 @@ from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.failures import ParseFailures
 from runwatch.parsers.source import ChunkRecords, with_total
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
+from runwatch.state.progress import past_total
 from runwatch.text import clean, clip, one_line, visible
 from runwatch.watcher.discover import rank_from_path
 from runwatch.watcher.fileid import binary_file, utf16
@@ -172,6 +173,8 @@ class Summary:
     first_step: int | None = None
     last_step: int | None = None
     total_steps: int | None = None
+    given_total: bool = False
+    """`total_steps` is the user's (`--total-steps`): shown as given, even where the steps went past it."""
     ranks: set[int] = field(default_factory=set)
     failed: int = 0
     """Lines a parser raised on (each gave no record)."""
@@ -308,7 +311,9 @@ class Summary:
     def _steps(self) -> str:
         if self.first_step is None or self.last_step is None:
             return "no steps" + (f" (of {self.total_steps} planned)" if self.total_steps else "")
-        return f"{self.first_step} → {self.last_step}" + (f" of {self.total_steps}" if self.total_steps else "")
+        total = self.total_steps if self.given_total else past_total(self.last_step, self.total_steps)  # else: one
+        # epoch's length a log stated, as the run's state reads it
+        return f"{self.first_step} → {self.last_step}" + (f" of {total}" if total else "")
 
 
 def _num(v: float) -> str:
@@ -334,7 +339,7 @@ def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: in
     summaries: list[tuple[RunPlan, Summary, float]] = []
     for run in runs:
         started = time.perf_counter()
-        summary = Summary()  # one per run: the runs of a directory are not one run's steps and last values
+        summary = Summary(given_total=total_steps is not None)  # one per run: the runs of a directory are not one run's steps and last values
         records = 0
         for reader in readers_of(run, line_fmt, stdin=stdin, on_notice=problems):
             for chunk in reader.chunks():

@@ -44,6 +44,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from runwatch.parsers.base import RowColumns
+from runwatch.parsers.beside import beside
 from runwatch.parsers.boundary import ascii_digits, readable
 from runwatch.parsers.events import WAKES
 from runwatch.parsers.prefix import FIRST_CHARS, launcher_prefixed, split_rank
@@ -256,7 +257,7 @@ def _tqdm_neutral(line: str, desc: str | None) -> bool:
     training frame (a validation bar's frame only clears what is clear), no percent-only line and no
     `Trainer.fit` stopped. Most noise holds none of `[`, `%` and the rich bar's glyph: no frame at all."""
     if "[" not in line and "%" not in line and BAR_GLYPH not in line:
-        return FIT_STOPPED not in line
+        return FIT_STOPPED not in line and beside(as_parsed(line), None) is None
     if desc is not None and line[:1] not in FIRST_CHARS and FIT_STOPPED not in line and ascii_digits(line) is line:
         return _not_training(desc)  # the frame `parse` reads: the line's own, as the source hands it over
     text = as_parsed(line)
@@ -264,7 +265,7 @@ def _tqdm_neutral(line: str, desc: str | None) -> bool:
         return False
     frame = any_frame(text)
     if frame is None:
-        return not pct_only(text)
+        return not pct_only(text) and beside(text, None) is None
     return bool(frame.desc) and not is_training(frame.desc)
 
 

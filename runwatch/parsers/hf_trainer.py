@@ -66,7 +66,7 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row
 from runwatch.parsers.fields import prefix_time
 from runwatch.parsers.numbers import ascii_float, parse_number
-from runwatch.parsers.progress_bar import Frame, parse_frame, plain_frame_of
+from runwatch.parsers.progress_bar import Frame, lapped, parse_frame, plain_frame_of
 from runwatch.parsers.pydict import dict_pairs, metric_name, snake
 
 MAX_LINE = 65_536
@@ -104,6 +104,10 @@ class HFTrainerParser(FormatParser):
         dicts after it (`'epoch': 1.002`, at step 569) read as a step counter started again."""
         self._step: int | None = None
         self._total: int | None = None
+        self._n = 0
+        """The training bar's last frame's N (its step less `_lap`)."""
+        self._lap = 0
+        """The steps of the training bar's laps before this one (`_elect`)."""
         self._foreign: Frame | None = None
         self._waiting: tuple[Record, int | None, float | None, bool] | None = None
         """A dict without a step (record, the frame's N before it, its epoch, transformers-5 quoting)
@@ -312,20 +316,26 @@ class HFTrainerParser(FormatParser):
         row = self._progress(frame)
         if waiting is None:
             return row
-        settled = self._settle(frame.n)  # as `parse` settles it: a step of the frame before or this one
-        metrics = dict(settled.metrics) if settled.step != frame.n else {**row[2], **settled.metrics}
+        settled = self._settle(row[0])  # as `parse` settles it: a step of the frame before or this one
+        metrics = dict(settled.metrics) if settled.step != row[0] else {**row[2], **settled.metrics}
         return settled.step, settled.total_steps, metrics
 
     def _progress(self, frame: Frame) -> Row:
-        """A training-bar frame's step, total and progress metrics; the bar's state follows it."""
+        """A training-bar frame's step, total and progress metrics; the bar's state follows it. In a bar's
+        later laps (`_elect`) the step counts on from the laps before, the bar's total is one epoch's (the
+        run's is not known), and its clock the epoch's (`epoch_elapsed`, `epoch_eta`) beside the `epoch`."""
         self._foreign = None
-        self._step, self._total = frame.n, frame.total
+        lap, self._n = self._lap, frame.n
+        self._step, self._total = frame.n + lap, frame.total if not lap else None
         self._bar_done = frame.total is not None and frame.n >= frame.total
         metrics: dict[str, float] = {}
-        for name, value in (("step_time", frame.step_time), ("elapsed", frame.elapsed), ("eta", frame.remaining)):
+        elapsed, eta = ("epoch_elapsed", "epoch_eta") if lap else ("elapsed", "eta")
+        for name, value in (("step_time", frame.step_time), (elapsed, frame.elapsed), (eta, frame.remaining)):
             if value is not None:
                 metrics[name] = value
-        return frame.n, frame.total, metrics
+        if lap and frame.total:
+            metrics["epoch"] = self._step / frame.total
+        return self._step, self._total, metrics
 
     def _evaluating(self, frame: Frame) -> Record | None:
         """An evaluation's bar while the training bar goes on: at its first frame a tenth of the way that says
@@ -347,6 +357,14 @@ class HFTrainerParser(FormatParser):
         return Record(Kind.EVAL, self._step, self._total, None, 0.0, {"eval_expected": expected})
 
     def _elect(self, frame: Frame) -> None:
+        """`frame`'s bar is the training bar from now on. The bar that ended drawn again from its start, while no
+        loss dict came (a plain loop's bar over its loader, one each epoch; the Trainer's one bar never
+        ends before its dicts), is its next lap: its steps count on (`lapped`, `_progress`)."""
+        total = frame.total
+        if not self._bar_elected or self._confirmed or total is None or total != self._bar_total:
+            self._lap = 0
+        elif self._bar_done and lapped(self._bar_total, self._n, total, frame.n):
+            self._lap += total
         self._bar_elected, self._bar_total, self._bar_done, self._confirmed = True, frame.total, False, False
 
     def _replaced_by(self, frame: Frame) -> bool:

@@ -122,6 +122,7 @@ _SOURCE_FILE = re.compile(r"\.(?:py|pyx|cpp|cc|cu|c|h|hpp|rs|go|js|ts)$", re.IGN
 _STEP_KEYS = frozenset({
     "step", "iter", "iteration", "global_step", "it", "steps", "iters", "train_step", "training_step",
     "global_iter", "global_iteration",
+    "global_batch",  # a loop's batches counted across epochs (`Epoch 4, Global Batch 7095, Training Loss: 2.5174, …`)
     "num_updates",  # fairseq's optimizer updates (`epoch 143:  85 / 282 loss=3.147, …, num_updates=40100, lr=…`)
     "batch_id", "batch_idx",  # the batch in its epoch (PaddleRec's `epoch: 3, batch_id: 500, AUC:…, loss:…`)
 })

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
+from runwatch.parsers.beside import beside, shows_loss
 from runwatch.parsers.boundary import ascii_digits
 from runwatch.parsers.numbers import parse_number, scaled
 from runwatch.parsers.pydict import is_eval_metric, metric_name
@@ -81,10 +82,11 @@ _DESC_CHARS = r"[^\[\],|%\u2580-\u259f\r\n]"
 PLAIN_FRAME = re.compile(
     rf"(?P<desc>{_DESC_CHARS}{{0,60}})[^\S\n]{{0,10}}(?<!\d)"  # no digit of any script before the percent (`_strip_bar`)
     + rf"(?P<pct>\d{{1,3}})%\|[ \u2580-\u259f]{{0,120}}\| ?(?P<n>\d{{1,12}})/(?P<total>\d{{1,12}}) "
-      rf"\[{_ELAPSED}<{_REMAINING}, {_RATE}(?P<body>[^\[\]\n]{{0,4000}})\]".replace(r"\d", "[0-9]")
+      rf"\[{_ELAPSED}<{_REMAINING},  ?{_RATE}(?P<body>[^\[\]\n]{{0,4000}})\] {{0,200}}".replace(r"\d", "[0-9]")
 )
 """The frame as tqdm draws it by default, `{desc}: {pct}%|{bar}| {n}/{total} [{elapsed}<{remaining}, {rate}{postfix}]`,
-alone on its line, its numbers in ASCII digits (the description is greedy: it holds no `%`, so it runs to the first one
+alone on its line (a rate below 10 has a space before it, tqdm's `{rate:5.2f}`, and a frame shorter than the one
+before has spaces after it: most frames of a GPU run at a few steps a second went the general way), its numbers in ASCII digits (the description is greedy: it holds no `%`, so it runs to the first one
 and gives back the count and spaces before it, where a lazy one tried each of its lengths; 1.93 → 1.60 µs a line
 of a Lightning console's frames in a block, and the same matches: `desc_of` strips what spaces it keeps): the same parts `parse_frame` finds from the last `[` back (`_CLOCK`'s, and a count where
 numbers start), read in one match. A line it does not match whole goes the general way; one it matches gives
@@ -100,8 +102,11 @@ _BAR_CHARS = "|" + "".join(map(chr, range(0x2580, 0x25A0))) + "".join(c for c in
 _ASCII_FILL = re.compile(r"#*[0-9]?")
 _PCT = re.compile(r"(?:^|\s)\d{1,3}%[\s|\u2580-\u259f]*$")
 _EPOCH = re.compile(r"\bEpoch\s+(\d{1,9})\b", re.IGNORECASE)
+_EPOCHS = re.compile(r"\bEpoch\s+\d{1,9}\s?/\s?(\d{1,9})\b", re.IGNORECASE)
+"""`Epoch 3/200`: a hand-written loop's `desc=f"Epoch {epoch + 1}/{epochs}"`, counted from 1 and the run's epochs
+stated (Lightning's `Epoch 3:` counts from 0 and states none)."""
 _NOT_TRAINING = re.compile(
-    r"valid|sanity|test|predict|eval|\bmap\b|filter|download|load|token|generat|resolv|fetch|sav|upload|extract"
+    r"valid|\bval\b|sanity|test|predict|eval|\bmap\b|filter|download|load|token|generat|resolv|fetch|sav|upload|extract"
     r"|scanning|\bcorrupt$|dataset|convert",  # YOLO's dataset scans (`train: Scanning '…' images and labels...4242 found, 0 missing,
     # 0 empty, 1 corrupt: 100%|█| 4242/4242`, whose description as read is what follows the last comma)
     re.IGNORECASE,
@@ -166,9 +171,19 @@ def _count(reversed_text: str) -> int:
     return round(value)
 
 
+_TAG = re.compile(r"\[[A-Za-z][A-Za-z _-]{0,30}\]$")
+"""A word in brackets at the end of the text before a count (`[Eval] Best Model at Epoch 1: 3/289`): part of the
+description, not the end of an older frame glued before it (whose `]` closes a clock or a postfix)."""
+
+
 def _bar_prefix(before: str) -> str:
-    """The text of a frame's own description: what follows the last `]` or `,` before its count."""
-    return before[max(before.rfind("]"), before.rfind(",")) + 1:]
+    """The text of a frame's own description: what follows the last `]` or `,` before its count, a bracketed
+    word there kept (`_TAG`: cut off, `[Eval]`'s bar was read as the training bar's epoch, the run starting again
+    after every epoch of a review's log)."""
+    cut = max(before.rfind("]"), before.rfind(","))
+    if cut >= 0 and before[cut] == "]" and (tag := _TAG.search(before, 0, cut + 1)) is not None:
+        cut = max(before.rfind("]", 0, tag.start()), before.rfind(",", 0, tag.start()))
+    return before[cut + 1:]
 
 
 def _strip_bar(prefix: str) -> str:
@@ -280,6 +295,13 @@ def epoch_of(desc: str) -> int | None:
     return int(found[-1]) if found else None
 
 
+@lru_cache(maxsize=1024)
+def epochs_of(desc: str) -> int | None:
+    """The run's epochs a description states (`Epoch 3/200`: 200), else None."""
+    found = _EPOCHS.findall(desc)
+    return int(found[-1]) if found else None
+
+
 @lru_cache(maxsize=4096)  # `00:12`: a few thousand clock texts cover a run's frames
 def seconds(text: str | None) -> float | None:
     if not text or text == "?":
@@ -369,6 +391,13 @@ class ProgressBarParser(FormatParser):
         """(total, N) of the last frame of a training bar that names no epoch (None after an `Epoch E:` one)."""
         self._nest: _Nest | None = None
         """The bar over the epochs and the bar over each epoch's batches, once one was seen opened inside the other."""
+        self._bar_loss = False
+        """A training bar's postfix showed a loss: lines beside the bars are not read (`beside.shows_loss`)."""
+        self._base: int | None = None
+        self._epochs: int | None = None
+        """What the first epoch is called, and the run's epochs (`_counted_from`)."""
+        self._plain_lap = 0
+        """The steps of the laps before this one of the plain bar of `_last_plain` (`_lap`)."""
         self._opened: int | None = None
         """The total of the line `score` read last when it was a bare bar's `0/M` frame (detection's probe only)."""
 
@@ -410,7 +439,7 @@ class ProgressBarParser(FormatParser):
                 metrics = self._metrics(Frame(0, None, "", None, None, None, pairs(cont["metrics"]), True))
                 return Record(Kind.STEP, step=wrapped, metrics=metrics) if metrics else None
             self._pending_desc = pct_only(line)
-            return None
+            return None if self._pending_desc or self._bar_loss else beside(line, self._step)
         desc = frame.desc or self._pending_desc
         self._pending_desc = ""
         if not is_training(desc):
@@ -421,10 +450,13 @@ class ProgressBarParser(FormatParser):
     def _training(self, frame: Frame, desc: str) -> Row | None:
         """A training bar's frame: its step, total and metrics (None: the epoch's `0/M` frame, no step taken)."""
         epoch = epoch_of(desc)
+        if epoch is not None:
+            epoch -= self._counted_from(desc, epoch, frame.wraps)
         postfix = repr(frame.postfix)
         shown, self._shown = self._shown, (epoch, frame.n, postfix)
         redraw = shown is not None and stale(shown[:2] != (epoch, frame.n), shown[2] == postfix, bool(frame.postfix))
         metrics = self._metrics(frame, redraw)
+        self._bar_loss = self._bar_loss or shows_loss(metrics)
         if epoch is None:
             return self._plain(frame, metrics)
         self._last_plain = None
@@ -435,7 +467,19 @@ class ProgressBarParser(FormatParser):
         metrics.setdefault("epoch", epoch + frame.n / frame.total if frame.total else float(epoch))
         step = self._global_step(epoch, frame)
         self._wrapped_step = step if frame.wraps else None
-        return step, None, metrics
+        return step, self._epochs * frame.total if self._epochs and frame.total else None, metrics
+
+    def _counted_from(self, desc: str, epoch: int, rich: bool) -> int:
+        """What the bars' first epoch is called, decided at the first `Epoch` bar: 1 where a tqdm bar states the
+        run's epochs and is not 0 (`Epoch 1/200`: a loop's `epoch + 1`; read as Lightning's 0-based count, every
+        step was an epoch too high, a review's CycleGAN run at 2274 for 2095), else 0 (Lightning's rich bar
+        counts from 0 to its last, `Epoch 3/3` of 4). The epochs stated make the run's total, epochs × the bar's
+        length."""
+        if self._base is None:
+            epochs = epochs_of(desc)
+            self._base = 1 if epochs is not None and epoch >= 1 and not rich else 0
+            self._epochs = epochs if self._base else None
+        return self._base
 
     def _plain(self, frame: Frame, metrics: dict[str, float]) -> Row | None:
         """A training bar's frame that names no epoch: step N of M, or, inside a nest of two such bars, a step
@@ -457,12 +501,18 @@ class ProgressBarParser(FormatParser):
             if frame.total is not None and frame.total != last[0]:
                 nest = self._nest = _Nest(last[0], frame.total, 0)
         if nest is None:
-            _times(metrics, frame, "elapsed", "eta")
-            self._wrapped_step = frame.n if frame.wraps else None
+            lap = self._lap(last, frame)
+            step = lap + frame.n
+            if lap and frame.total:  # a later lap of a bar drawn anew each epoch: one epoch's clock and length
+                _times(metrics, frame, "epoch_elapsed", "epoch_eta")
+                metrics.setdefault("epoch", step / frame.total)
+            else:
+                _times(metrics, frame, "elapsed", "eta")
+            self._wrapped_step = step if frame.wraps else None
             # its total only from its first step on: Lightning 1.x draws its epoch bar first as `Training:
             # 0%| 0/2` (a plain bar of the epoch's length, before `Epoch 0:` names it), and that total read
             # as the run's showed `step 39/2` at the end of 20 epochs (a new user's review)
-            return frame.n, frame.total if frame.n else None, metrics
+            return step, frame.total if frame.n and not lap else None, metrics
         if frame.total == nest.epochs:
             self._nest = nest._replace(done=frame.n)
             metrics.pop("step_time", None)
@@ -474,6 +524,15 @@ class ProgressBarParser(FormatParser):
         _times(metrics, frame, "epoch_elapsed", "epoch_eta")
         metrics.setdefault("epoch", nest.done + frame.n / nest.batches)
         return nest.done * nest.batches + frame.n, nest.epochs * nest.batches, metrics
+
+    def _lap(self, last: tuple[int | None, int] | None, frame: Frame) -> int:
+        """The steps of the laps before this frame's of a bar that names no epoch (`lapped`): kept while frames
+        of one total follow each other, none from a frame of another bar or after an `Epoch E:` one."""
+        if last is None or last[0] is None or frame.total != last[0]:
+            self._plain_lap = 0
+        elif lapped(last[0], last[1], frame.total, frame.n):
+            self._plain_lap += frame.total
+        return self._plain_lap
 
     def take_row(self, line: str) -> Row | None:
         """The row of a plain training frame (`PLAIN_FRAME`) past its epoch's start, the state left as `parse`
@@ -500,7 +559,8 @@ class ProgressBarParser(FormatParser):
     def ready_for_frames(self, frames: FrameBlock | None = None) -> bool:
         """Whether the next lines' plain training frames may be taken as `take_frames` takes them (as
         `take_row` would, one by one): no rich bar's wrap, percent-only line or finish not said yet pending."""
-        return self._wrapped_step is None and not self._pending_desc and not self._finish_due and self._plain_settled()
+        return (self._wrapped_step is None and not self._pending_desc and not self._finish_due and self._plain_settled()
+                and (self._base is not None or frames is None or not (frames.epoch >= 0).any()))
 
     def _plain_settled(self) -> bool:
         """Whether plain bars' frames are read as one bar's (`take_frames` knows no nest): no nest, and the last
@@ -516,6 +576,7 @@ class ProgressBarParser(FormatParser):
         import numpy as np
 
         epoch, n, total, pf = block.epoch[at], block.n[at], block.total[at], block.postfix[at]
+        epoch = np.where(epoch >= 0, epoch - (self._base or 0), epoch)  # `ready_for_frames`: decided if any
         postfixes = block.postfixes
         shown = self._shown
         prev = np.empty((3, n.size), np.int64)
@@ -546,13 +607,17 @@ class ProgressBarParser(FormatParser):
                 given[where[~again]] = True
             metrics[name], present[name] = column, given
         bars = epoch >= 0
+        lap = self._laps(bars, n, total)
+        by_epoch = bars | (lap > 0)  # an `Epoch E:` bar's frame, or a later lap's of a plain bar: the epoch's clock
         own = {"step_time": block.step_time[at]}
         for clock, (plain, epoched) in (("elapsed", ("elapsed", "epoch_elapsed")), ("remaining", ("eta", "epoch_eta"))):
             column = getattr(block, clock)[at]
-            own[plain] = np.where(bars, np.nan, column)
-            own[epoched] = np.where(bars, column, np.nan)
+            own[plain] = np.where(by_epoch, np.nan, column)
+            own[epoched] = np.where(by_epoch, column, np.nan)
         counted = total != 0
-        own["epoch"] = np.where(bars, epoch + np.where(counted, n / np.where(counted, total, 1), 0.0), np.nan)
+        share = n / np.where(counted, total, 1)
+        own["epoch"] = np.where(bars, epoch + np.where(counted, share, 0.0),
+                                np.where(by_epoch & counted, (lap + n) / np.where(counted, total, 1), np.nan))
         for name, column in own.items():  # `setdefault`: a postfix value of the same name wins
             given = ~np.isnan(column)
             if name in metrics:
@@ -563,15 +628,36 @@ class ProgressBarParser(FormatParser):
                 metrics[name], present[name] = column, given
         for name in metrics:  # absent is NaN, as in every ColumnBatch
             metrics[name] = np.where(present[name], metrics[name], np.nan)
-        step = np.where(bars, bar_step(epoch, n, total), n)
+        step = np.where(bars, bar_step(epoch, n, total), lap + n)
         self._sticky.update(sticky)
+        self._bar_loss = self._bar_loss or shows_loss(name for name, given in present.items() if given.any())
         for e in np.unique(epoch[bars]).tolist():
             self._epoch_len[e] = max(int(n[bars & (epoch == e)].max()), self._epoch_len.get(e, 0))
         e_last = int(epoch[-1])
         self._last_plain = (int(total[-1]), int(n[-1])) if e_last < 0 else None
+        self._plain_lap = int(lap[-1])
         self._shown = (None if e_last < 0 else e_last, int(n[-1]), postfixes[int(pf[-1])].text)
         self._step = int(step[-1])
-        return RowColumns(step, np.where(bars, -1, total), metrics, present)
+        run_total = np.where(bars & (total > 0), total * (self._epochs or 0), 0)
+        return RowColumns(step, np.where(run_total > 0, run_total, np.where(by_epoch, -1, total)), metrics, present)
+
+    def _laps(self, bars: np.ndarray, n: np.ndarray, total: np.ndarray) -> np.ndarray:
+        """`_lap` over a block's rows in order (`bars`: an `Epoch E:` bar's frame, 0 there): each plain frame's
+        steps of the laps before it, counted from the state's and from none at a frame of another bar."""
+        import numpy as np
+
+        last = self._last_plain
+        prev_total, prev_n, prev_plain = np.empty_like(total), np.empty_like(n), np.empty(n.size, bool)
+        prev_total[1:], prev_n[1:], prev_plain[1:] = total[:-1], n[:-1], ~bars[:-1]
+        known = last is not None and last[0] is not None
+        prev_total[0], prev_n[0] = (last[0], last[1]) if known else (0, 0)  # type: ignore[index]
+        prev_plain[0] = known
+        same = ~bars & prev_plain & (total == prev_total)
+        add = np.where(same & lapped(prev_total, prev_n, total, n), total, 0)
+        counted = np.cumsum(add)
+        start = np.maximum.accumulate(np.where(~bars & ~same, np.arange(n.size), -1))  # the last frame of another bar
+        lap = counted - np.where(start >= 0, counted[np.maximum(start, 0)], -self._plain_lap)
+        return np.where(bars, 0, lap)
 
     def score(self, line: str) -> int:
         """A training bar's frame that names its epoch, or that shows a loss in its postfix, is a signature:
@@ -626,6 +712,14 @@ def bar_step(epoch: Any, n: Any, total: Any) -> Any:
     """The global step of an `Epoch E:` bar's frame at N of M (the 0-based step just taken): the one formula,
     for a frame (ints) and for a block's frames (numpy arrays) alike."""
     return epoch * total + n - 1
+
+
+def lapped(last_total: Any, last_n: Any, total: Any, n: Any) -> Any:
+    """Whether a frame starts a bar's next lap: a bar of the same total as the last frame's, which was at its
+    end, drawn again from before it. A plain loop draws a new bar over its loader every epoch (`for batch in
+    tqdm(loader)`); read as one bar, each epoch was the run starting again (a review's log: "started again
+    19 times" over 20 epochs of 1156 batches). Ints or int arrays alike."""
+    return (total == last_total) & (last_n >= last_total) & (n < total)
 
 
 def stale(moved: Any, same_postfix: Any, has_postfix: Any) -> Any:

@@ -415,7 +415,9 @@ class ProgressTracker:
                 eta = 0.0
             elif per_step is not None:
                 eta = remaining * per_step
-        if eta is None and self._log_eta is not None and not (total and step is not None and step >= total):
+        outgrown = self._total is not None and total is None  # the log's ETA was to the total the step went past
+        if eta is None and self._log_eta is not None and not (total and step is not None and step >= total) \
+                and not outgrown:
             eta, basis = self._log_eta, "log"
         return Progress(
             step=step, total_steps=total, percent=percent,

@@ -654,7 +654,9 @@ class RunTracker:
             at = max(self._last_x, self._eval_x) if rec.event == Event.CHECKPOINT_SAVED else self._last_x
             if at >= 0:
                 rec = dataclasses.replace(rec, step=int(at))
-        self._event(rec)
+        if not (rec.event == Event.FINISHED and self._end.finished and not self._end.crashed):
+            self._event(rec)  # else the same end said again: the Trainer's summary dict after a loop's own "Training
+            # completed" line (line mode printed `finished` twice, a review); no step came between them
         self._last_event_t = now
         self._end.event(rec, now)
         if rec.kind == Kind.CHECKPOINT or rec.event == Event.CHECKPOINT_SAVED:

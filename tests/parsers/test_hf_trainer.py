@@ -470,3 +470,28 @@ def test_ms_swifts_global_step_is_the_step_and_its_max_steps_the_total() -> None
     losses = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP and "loss" in r.metrics]
     assert losses == [(s, 294) for s in range(1, 295)]
     assert [r.event for r in recs if r.kind is Kind.EVENT] == [Event.FINISHED]
+
+
+def test_a_bare_bar_drawn_anew_each_epoch_counts_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plain loop's `for batch in tqdm(loader)`, a new bare bar each epoch (a review's whole log, 20 epochs of
+    1156 batches): each `0/1156` after the last bar's `1156/1156` is the next epoch, its steps counting on, no
+    longer the run starting again (`check` said `step 1156/1156` and "started again 19 times"). One epoch's
+    total is no run's; the later laps carry the epoch and its clock."""
+    import gzip
+
+    from runwatch.cli import main
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("ubev_epoch_bars_train.out.gz")
+    steps = [r.step for r in recs if r.kind is Kind.STEP]
+    assert fmt == "hf-trainer" and steps == sorted(steps) and steps[-1] == 20 * 1156  # type: ignore[type-var]
+    last = recs[-1]
+    assert last.total_steps is None and last.metrics["epoch"] == 20.0 and "epoch_eta" in last.metrics
+    assert {r.total_steps for r in recs if r.step is not None and r.step < 1156} == {1156}
+    log = tmp_path / "train.out"
+    log.write_bytes(gzip.decompress((FOUND / "ubev_epoch_bars_train.out.gz").read_bytes()))
+    main(["check", str(log)])
+    out = capsys.readouterr().out
+    assert "step 23120 " in out and "started again" not in out
+    main(["parse", str(log), "--output", "summary"])  # one epoch's 1156 stated by the first lap is no run's total
+    assert "steps      0 → 23120\n" in capsys.readouterr().out

@@ -797,3 +797,15 @@ def test_a_validation_bar_glued_before_a_logger_line_is_the_bars_word() -> None:
     last = recs[-1]
     assert (last.metrics["epoch"], last.metrics["loss"], last.metrics["v_loss"]) == (79, 0.5671, 1.186)
     assert len([r for r in recs if "loss" in r.metrics]) == 80 and not any("val_loss" in r.metrics for r in recs)
+
+
+def test_a_global_batch_is_the_step() -> None:
+    """A review: a T5 loop's `Epoch 1, Global Batch 5, Training Loss: 33.1831, Validation Loss: …` read `no
+    steps` (its batches counted across epochs were a metric, `global_batch`)."""
+    from tests.support.found import found_lines, source_records
+
+    text = found_lines("t5_global_batch_training_excerpt.log")
+    fmt, recs = source_records("t5_global_batch_training_excerpt.log")
+    logged = [(int(m[1]), float(m[2])) for x in text if (m := re.search(r"Global Batch (\d+), Training Loss: ([\d.]+)", x))]
+    assert fmt == "kv" and len(logged) == 128
+    assert [(r.step, r.metrics["loss"]) for r in recs if "loss" in r.metrics] == logged

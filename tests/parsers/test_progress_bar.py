@@ -304,3 +304,48 @@ def test_nested_bars_opening_sign_the_format() -> None:
     assert det.feed(lines[0]) is None
     assert "0/5 " in lines[0] and "0/120 " in lines[1] and "loss" not in lines[1]
     assert det.feed(lines[1]) == "tqdm"
+
+
+def test_a_bar_of_epoch_e_of_n_counts_from_one_and_states_the_runs_epochs() -> None:
+    """`Epoch 1/200: 1%| 1/180` (a loop's `desc=f"Epoch {epoch + 1}/{epochs}"`, a review's CycleGAN run): the first
+    epoch, not the second as Lightning's 0-based `Epoch 1:` would be (every step was 180 too high: 2274 for the
+    truth's 2095), and the run's total is its 200 epochs of 180 batches."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("cyclegan_epoch_of_bars_nohup.log.gz")
+    steps = [r for r in recs if r.kind is Kind.STEP and r.step is not None]
+    assert fmt == "tqdm" and steps[0].step == 0 and steps[-1].step == 11 * 180 + 115 - 1
+    assert {r.total_steps for r in steps} == {200 * 180}
+    assert steps[-1].metrics["epoch"] == pytest.approx(11 + 115 / 180)
+
+
+def test_the_bars_of_validation_and_of_a_tagged_evaluation_are_no_training() -> None:
+    """A loop's three bars an epoch (a review's diffusion run): `Epoch 1/400 train: …/2590`, `Epoch 1/400 val:
+    …/289` and `[Eval] Best Model at Epoch 1: …/289`. `val` is a validation's, and `[Eval]` is part of its
+    description (cut at its `]`, the bar read as `Best Model at Epoch 1`, a training bar): the run's steps only
+    go forward, 2590 an epoch, of 400 epochs."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("seqar_diffusion_epoch_bars_train.log.gz")
+    steps = [r.step for r in recs if r.kind is Kind.STEP and r.step is not None]
+    assert fmt == "tqdm" and steps == sorted(steps) and steps[-1] == 55 * 2590 + 1695 - 1
+    assert {r.total_steps for r in recs if r.kind is Kind.STEP and "epoch" in r.metrics} == {400 * 2590}
+
+
+def test_a_loops_loss_lines_beside_its_bars_are_read_at_the_bars_step() -> None:
+    """The diffusion loop prints `[SeqAR-Diffusion] Epoch 1/400 Train Loss: 0.1628 | Val Loss: 0.0491` after each
+    epoch's bars. Read by the bar format alone the run had no loss (a NaN there unseen). Now such a line's measures
+    are a record at the training bar's step; the bars keep the epoch. A line with no loss among its numbers is
+    none (CycleGAN's `D_A: 1.016, G_A: 1.631, …`; Lightning's `'val_accuracy' reached 0.49430 (best 0.49430)`,
+    which read as metrics `reached` and `best`), and where the bar's postfix shows the loss, lines that repeat it
+    are not read again (tqdm's Keras callback logs each epoch's `loss=4.8177, accuracy=0.0190`)."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("seqar_diffusion_epoch_bars_train.log.gz")
+    losses = [(r.step, r.metrics["loss"], r.metrics["val_loss"]) for r in recs if "loss" in r.metrics]
+    assert len(losses) == 55 and losses[0] == (2589, 0.1628, 0.0491) and losses[-1][1:] == (0.0669, 0.0698)
+    assert all(set(r.metrics) == {"loss", "val_loss"} for r in recs if "loss" in r.metrics)
+    _, recs = source_records("cyclegan_epoch_of_bars_nohup.log.gz")
+    assert all("epoch" in r.metrics for r in recs if r.kind is Kind.STEP)
+    _, recs = source_records("keras_tqdmcb_pokemon_train_log.txt.gz")
+    assert len([r for r in recs if "val_loss" in r.metrics]) == 10

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +27,7 @@ from runwatch.parsers import hf_trainer
 from runwatch.parsers.hf_trainer import HFTrainerParser
 from runwatch.parsers.progress_bar import PLAIN_FRAME, _any_frame, plain_frame
 from tests.support.corpus import CORPUS
+from tests.support.found import found_bytes, found_lines
 from tests.support.readers import check, fast_rows, js
 from tests.support.real_lines import REALRUNS, noise, recording, redrawn
 
@@ -119,13 +122,18 @@ def test_the_plain_frame_reads_every_recorded_frame_as_the_general_way() -> None
     """PLAIN_FRAME, one match, gives the Frame that the general reading (the last `[` with a count before
     it) gives, on every frame of the recordings and the corpus that it matches."""
     lines = [x for fmt in BARS for x in LINES[fmt]()] + [x for f in EXCERPTS.values() for x in excerpt_lines(f)]
+    padded = [x for x in found_lines("ubev_epoch_bars_train.out.gz") if "/1156 [" in x]  # tqdm's `{rate:5.2f}`
+    padded += [x for x in recording("tutorial-epochbars-nan") if x.startswith("Training:")]  # `loss=1.8] `: tqdm
+    # pads a frame shorter than the last one with spaces
     matched = 0
-    for line in lines:
+    for line in lines + padded:
         m = PLAIN_FRAME.fullmatch(line)
         if m is not None:
-            assert plain_frame(m) == _any_frame(line), line
+            assert repr(plain_frame(m)) == repr(_any_frame(line)), line  # repr: a NaN postfix equals itself
             matched += 1
     assert matched > 1000
+    assert all(PLAIN_FRAME.fullmatch(x) for x in padded)  # `,  3.14it/s]`: below 10 a rate has a space before it
+    assert any(x.endswith("] ") for x in padded)
 
 
 def test_a_plain_dict_reads_as_its_pairs_do(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,3 +162,43 @@ def test_empty_lines_among_rows() -> None:
     frames = [x for x in recording("lightning-tqdm-healthy") if x.startswith("Epoch 0:")][:20]
     _, chunks = check(("\n\n".join(frames) + "\n\n").encode(), fmt="tqdm")
     assert fast_rows(chunks) > 10
+
+
+def _without_opening_frames(path: Path) -> bytes:
+    """The recording's lines less its bars' `0/M` frames (tqdm with `delay=` draws none) and its validation bars (a
+    loop that validates not every epoch): a later lap's first frame then comes right after the last one's end,
+    inside a run of rows (`ProgressBarParser._laps`)."""
+    from runwatch.watcher.lines import LineSplitter
+
+    splitter = LineSplitter()
+    lines = splitter.feed(path.read_bytes()) + splitter.feed(b"\n")
+    return ("\n".join(x for x in lines if not re.search(r"\| 0/\d+ \[|^Validating", x)) + "\n").encode()
+
+
+def _loss_lines_among_frames() -> bytes:
+    """The diffusion loop's training frames with its summary line put after every 50th (as a loop that prints its
+    loss every N batches under its bar): lines `beside` reads inside what would be a run of rows."""
+    lines = found_lines("seqar_diffusion_epoch_bars_train.log.gz")
+    frames = [x for x in lines if x.startswith("Epoch ") and " train:" in x]
+    loss = next(x for x in lines if "Train Loss:" in x)
+    out = [y for i, x in enumerate(frames) for y in ([x, loss] if i % 50 == 49 else [x])]
+    return ("\n".join(out) + "\n").encode()
+
+
+@pytest.mark.parametrize(("data", "fmt", "last"), [
+    (lambda: (REALRUNS / "tutorial-epochbars-nan" / "run/train.log").read_bytes(), "tqdm", 960),
+    (lambda: found_bytes("ubev_epoch_bars_train.out.gz"), "hf-trainer", 20 * 1156),
+    (lambda: _without_opening_frames(REALRUNS / "tutorial-epochbars-nan" / "run/train.log"), "tqdm", 960),
+    (lambda: found_bytes("seqar_diffusion_epoch_bars_train.log.gz"), "tqdm", 55 * 2590 + 1695 - 1),  # loss lines beside
+    (_loss_lines_among_frames, "tqdm", 55 * 2590 + 1695 - 1),
+], ids=["tqdm-named-bar", "hf-trainer-bare-bar", "tqdm-no-opening-frame", "tqdm-epoch-of-n-and-loss-lines",
+        "tqdm-loss-lines-among-frames"])
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_a_bar_drawn_anew_each_epoch_counts_on_in_rows_as_per_line(
+        data: Callable[[], bytes], fmt: str, last: int, sizes: tuple[int, ...]) -> None:
+    """A plain loop's new bar over its loader each epoch (`progress_bar.lapped`): its laps counted the same by
+    the rows of a block as line by line, wherever the blocks are cut, and most frames taken as rows."""
+    got, chunks = check(data(), sizes, fmt=fmt)
+    steps = [r.step for r in got if r.kind is Kind.STEP and r.step is not None]
+    assert steps == sorted(steps) and steps[-1] == last
+    assert fast_rows(chunks) > len(steps) // 2

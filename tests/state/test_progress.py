@@ -114,6 +114,19 @@ def test_history_without_step_time_uses_the_logged_eta_or_none() -> None:
     assert (est.eta_s, est.eta_basis) == (600.0, "log")
 
 
+def test_a_logged_eta_to_a_total_the_steps_went_past_is_none() -> None:
+    """A plain loop's bar drawn anew each epoch: its first lap states one epoch's total and its ETA (0 at its end);
+    the later laps count on with no total (runwatch.parsers.progress_bar.lapped). That ETA was to the epoch's end,
+    and `tail` showed `ETA 0s` for the rest of a 20-epoch run (a review's log)."""
+    p = ProgressTracker()
+    for step in range(1, 1157):
+        p.update(step, 1156, T0, log_eta=float(1156 - step))
+    for step in range(1157, 2000):
+        p.update(step, None, T0)
+    est = p.estimate(T0)
+    assert (est.total_steps, est.eta_s, est.percent) == (None, None, None)
+
+
 def test_history_then_live_switches_to_wall_time() -> None:
     p = ProgressTracker()
     for step in range(500):

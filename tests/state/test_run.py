@@ -119,6 +119,16 @@ def test_eta_is_zero_when_finished_and_none_when_crashed() -> None:
     assert tracker.snapshot(now).progress.eta_s is None
 
 
+def test_the_same_end_said_twice_is_one_finished_event() -> None:
+    """A review's QLoRA run: the loop's own `✅ Training completed successfully!` and the Trainer's summary dict
+    (written later, stdout in blocks) are one end of training; line mode printed `finished` twice. A second
+    finish with no step between is not an event again; after a step, a later phase's finish is."""
+    tracker, now = feed([*STEPS, event(Event.FINISHED), event(Event.FINISHED, train_loss=1.36)])
+    assert [e.event for e in tracker.snapshot(now).events] == [Event.FINISHED]
+    tracker, now = feed([*STEPS, event(Event.FINISHED), step(11), event(Event.FINISHED)])
+    assert [e.event for e in tracker.snapshot(now).events] == [Event.FINISHED, Event.FINISHED]
+
+
 def test_a_finished_zero_based_run_is_100_percent_done_in_every_front_end() -> None:
     """A new user's review: a finished run read 100.0% in the TUI header but 99.9% in line mode and the
     overview (nanochat's last step is total - 1): the snapshot itself says 100."""

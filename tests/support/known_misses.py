@@ -15,4 +15,5 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     ("tutorial-tqdm-healthy", "steps"): _TQDM_LAG,
     ("tutorial-tqdm-nan", "steps"): _TQDM_LAG,
     ("tutorial-tqdm-dlhang", "steps"): _TQDM_LAG,
+    ("tutorial-epochbars-nan", "steps"): _TQDM_LAG,
 }

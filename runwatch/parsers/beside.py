@@ -1,0 +1,41 @@
+"""Lines of labelled numbers a loop prints beside its progress bars.
+
+A hand-written loop draws tqdm bars and prints its losses on lines of their own: an epoch's summary
+(`[SeqAR-Diffusion] Epoch 1/400 Train Loss: 0.1628 | Val Loss: 0.0491`), every N iterations (CycleGAN's
+`(epoch: 1, iters: 100, time: 1.294, data: 0.907) , D_A: 1.016, G_A: 1.631, …`). The bars decide the
+format and the step; read by the bar format alone, such a run had progress and no loss at all, so a NaN
+there was never seen (a review's two logs). Such a line is read as the generic `key: value` format reads
+it (runwatch.parsers.keyvalue, which takes it as a record only when it measures training, never a
+header's settings) and its measures go at the bar's step. What the bar states itself (the epoch, the
+step time, its clock) is left to the bar: one series each, on one axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from runwatch.model import Kind, Record
+from runwatch.parsers.keyvalue import KeyValueParser
+
+_KV = KeyValueParser()
+"""Stateless: one reads every bar format's lines."""
+_BARS_OWN = frozenset({"epoch", "epochs", "step_time", "elapsed", "eta"})
+"""What a bar's frames give: the line's own count of these is another axis's (its `iters` within an epoch)."""
+
+
+def beside(line: str, step: int | None) -> Record | None:
+    """The record at `step` of a line of labelled numbers with a loss among them, else None. A loss, not any
+    measure: Lightning's `Epoch 0, global step 1563: 'val_accuracy' reached 0.49430 (best 0.49430), saving
+    model to …` names none (its `reached` and `best` are no metrics)."""
+    rec = _KV.parse(line)
+    if rec is None or rec.kind not in (Kind.STEP, Kind.EVAL) or not any("loss" in k for k in rec.metrics):
+        return None
+    metrics = {k: v for k, v in rec.metrics.items() if k not in _BARS_OWN}
+    return Record(rec.kind, step=step, metrics=metrics, t=rec.t)
+
+
+def shows_loss(names: Iterable[str]) -> bool:
+    """Whether a training bar's postfix names a loss: then the bar is the loss's record, and lines beside it
+    that repeat it (tqdm's Keras callback logs each epoch's `loss=4.8177, accuracy=0.0190` after its bar) are
+    not read again."""
+    return any("loss" in k for k in names)
