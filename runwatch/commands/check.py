@@ -38,7 +38,7 @@ from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.replay import Replay, ReplayClock, merge_by_step, replay
 from runwatch.report.values import SOURCE_TIMES
 from runwatch.state.series import History
-from runwatch.text import clean, visible
+from runwatch.text import clean, clip, one_line, visible
 from runwatch.watcher.types import Notice
 
 
@@ -234,6 +234,13 @@ def notes(result: Replay) -> list[str]:
         times = "once" if again == 1 else f"{again} times"
         out.append(f"the run started again {times} (from its beginning or an earlier checkpoint){where}: "
                    "each attempt is judged on its own, and this report's step and state are the last one's")
+    survived = result.tracker.survived
+    if survived:
+        n = result.tracker.survived_count
+        first = survived[0]
+        at = f" at line {first.line:,}" if first.line else ""
+        out.append(f"the run went on after {'a fatal error' if n == 1 else f'{n} fatal errors'} it printed (launches "
+                   f"that failed before it in the same log, or errors it caught), the first{at}: {clip(one_line(first.message or first.event or ''), 200)}")
     return out
 
 

@@ -78,7 +78,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("x", ("exitcode", "Unexpected bus error")),
     ("S", ("Segmentation fault", "Saved model", "Saving model checkpoint", "Saving checkpoint at")),
     ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step")),  # `C`, not `L`: TFLOP/s on
-    ("v", ("saving ", "saved ", "save ")),                                          # every Megatron line
+    ("v", ("saving ", "saved ", "saved:", "save ")),                                # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
     ("!", ("OVERFLOW!",)),
     ("q", ("thrown while requesting",)),

@@ -146,7 +146,7 @@ and a time alone is any task's (nanochat's `Evaluating: coqa (0-shot, …)... ac
 PLAN_KEYS = frozenset({
     "max_steps", "total_steps", "num_steps", "train_steps", "training_steps", "num_train_steps", "max_iters",
     "max_iter", "max_iterations", "num_iterations", "num_iters", "train_iters", "total_iters", "total_iter",
-    "total_iterations", "total_optimization_steps",
+    "total_iterations", "total_optimization_steps", "total_training_steps",
 })
 """Keys (as snake() spells them) naming how many steps a run plans: a line that states one without a step
 is the run's configuration (`Starting training: lr=0.0003 batch_size=32 max_steps=400`), never a step record;
@@ -492,6 +492,7 @@ class KeyValueParser(FormatParser):
         metrics: dict[str, float] = {}
         pairs = 0
         phrase = ""
+        validating = False  # a validation's metric was read: a name said again after it is the validation's
         for gap, raw, clock, number, steps, unit, word in _PAIR.findall(text):
             if not raw:
                 break  # the rest of the line, without a pair
@@ -534,8 +535,13 @@ class KeyValueParser(FormatParser):
                 if steps and "acc" in name and int(steps) > 0:
                     value /= int(steps)  # `Accuracy: 9817/10000 (98%)`: right of all, a fraction as elsewhere
                 metrics[name] = value
+                validating = validating or is_eval_metric(name)
                 if steps and name == "epoch":
                     metrics["epochs"] = float(steps)  # `epoch 1/3`: the run's epoch count (runwatch.parsers.epochs)
+            elif validating and not is_eval_metric(name) and f"val_{name}" not in metrics:
+                # a name said again after the validation's loss is the validation's (`Train Loss: 11.23 | Token Acc:
+                # 0.0490 | … | Val Loss: 10.97 | Token Acc: 0.0660`: the second was lost, a review)
+                metrics[f"val_{name}"] = value
         if not metrics:
             return None
         if "/" in text:

@@ -33,9 +33,11 @@ LOG_PREFIX = re.compile(
 """A logging module's prefix before an INFO message (nanochat's `2026-02-01 20:37:26,202 - nanochat.common -
 INFO - Distributed world size: 8`, the HF example's `2023-08-11 12:52:20 [INFO] metric: …`): the setting
 follows it. A warning's or an error's prefix stays, and its line is no setting."""
-LOSS = re.compile(r"loss", re.IGNORECASE)
-"""A line that names a loss in any spelling (`loss`, `train_loss: 1.639`, `lm loss`) is training: the
-settings are above it."""
+LOSS = re.compile(r"loss[\s:=|]{0,4}(?:[-+]?\.?\d|nan\b|inf\b)", re.IGNORECASE)
+"""A line that names a loss in any spelling with its value (`loss 2.5`, `train_loss: 1.639`, `lm loss: nan`) is
+training: the settings are above it (so is the first step record). One without names the loss a run is set up with
+(`Initialized progressive distillation loss: output_weight=1.0, …`, `Using loss ce`): `Total training steps: 31250`
+after it was no total (a review)."""
 ARGS = "Namespace("
 """argparse's dump of a script's arguments: its configuration, even where a value names a loss (EMCAD's `exp=…_loss_
 mutation_…` ended the settings before `12500 max iterations`)."""
@@ -52,7 +54,7 @@ one setting each, as a config file would list them."""
 PAIR = re.compile(rf"([A-Za-z_][\w.\-]{{0,63}})=({_VALUE})")
 PLANNED = re.compile(
     (r"(?<![\w.])(?:max_steps|total_steps|num_steps|train_steps|training_steps|num_train_steps|max_iters?|"
-     r"max_iterations|num_iterations|num_iters|train_iters|total_iters?|total_iterations|total_optimization_steps)\s{0,3}[=:]\s{0,3}"
+     r"max_iterations|num_iterations|num_iters|train_iters|total_iters?|total_iterations|total_optimization_steps|total_training_steps)\s{0,3}[=:]\s{0,3}"
      r"(\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\b").replace("_", "[_ ]"),
     re.IGNORECASE)
 """The number of steps a run plans, as its header states it (`max_steps=400`, `train_iters: 500`, a table's

@@ -21,7 +21,7 @@ import numpy as np
 from runwatch.model import Event, Kind, Record, RunSnapshot, RunState
 from runwatch.state.attempts import Attempts
 from runwatch.state.chunk import HeldRows, RecordChunk, StepColumns, last_value, passes_held_rows
-from runwatch.state.ending import BARE_SETTLE_MAX_S, BARE_SETTLE_S, Ending, reached_total
+from runwatch.state.ending import BARE_SETTLE_MAX_S, BARE_SETTLE_S, FATAL_EVENTS, Ending, reached_total
 from runwatch.state.pace import STEP_INTERVAL, PaceMeter
 from runwatch.state.progress import ProgressTracker
 from runwatch.state.ranks import RankTracker
@@ -40,6 +40,10 @@ steps 90 s apart, judged as each silence ends, spent a third of `check` there)."
 
 NEAR_END = 0.95
 """A finished run whose step reached this fraction of its total is 100% done (`RunTracker.snapshot`)."""
+
+
+SURVIVED_KEPT = 8
+"""Crashes the run went on after, kept each with its first fatal event (`RunTracker.survived`)."""
 
 
 class RunTracker:
@@ -92,6 +96,15 @@ class RunTracker:
         self._last_step_at: float | None = None
         self._no_more = False  # see `no_more_input`
         self._end = Ending()
+        self._crash: Record | None = None
+        """The first fatal event since the run last went on (`_resume`)."""
+        self.survived: list[Record] = []
+        """Crashes the run went on after, their first fatal event each (at most `SURVIVED_KEPT`): a launch that
+        failed before the one that trained, appended to the same log (`check` notes them; before, it said `OK`
+        of a log with five tracebacks, a review)."""
+        self.survived_count = 0
+        """The fatal events of those crashes (five failed launches before the one that trained: 5)."""
+        self._fatal = 0
         self._pace = PaceMeter()
         self._quiet = False  # see `ended_quietly`
         self._lead: dict[int | None, tuple[str, float]] = {}
@@ -236,7 +249,7 @@ class RunTracker:
             self.apply(others[i], now)
             q = at[i + 1] if i + 1 < len(others) else count
             if moves[p:q].any():
-                self._end.resume(now, chunk.source, float(steps[p:q][moves[p:q]].max()))
+                self._resume(now, chunk.source, float(steps[p:q][moves[p:q]].max()))
         if since < count:
             self._last_x = float(steps[-1])
 
@@ -616,13 +629,24 @@ class RunTracker:
         Trainer's `49/120` under its OOM) neither resumes a crashed run nor moves it on. `measured`: their
         pace is measured already (rows each at its own time)."""
         if last is None or not uniform or self._step_of.get(rank) != last:
-            self._end.resume(now, source, top if last is not None else None)
+            self._resume(now, source, top if last is not None else None)
             self._last_step_at, self._quiet = now, False  # a redraw of a step is no progress (see `_step_of`)
         if last is not None:
             self._step_of[rank] = last
             if not measured:
                 self._measure(top, now, moved)
         self._last_record_t = now
+
+    def _resume(self, now: float, source: str, top: float | None) -> None:
+        """`Ending.resume`; a crash it clears is one the run went on after (`survived`)."""
+        crashed = self._end.crashed
+        self._end.resume(now, source, top)
+        if crashed and not self._end.crashed and self._crash is not None:
+            self.survived_count += self._fatal
+            if len(self.survived) < SURVIVED_KEPT:
+                self.survived.append(self._crash)
+        if not self._end.crashed:
+            self._crash, self._fatal = None, 0
 
     def _measure(self, step: float, now: float, moved: int) -> None:
         """The run's pace as runwatch sees it arrive: `step_interval` points per read (see PaceMeter)."""
@@ -659,6 +683,10 @@ class RunTracker:
             # completed" line (line mode printed `finished` twice, a review); no step came between them
         self._last_event_t = now
         self._end.event(rec, now)
+        if self._end.crashed and rec.event in FATAL_EVENTS:
+            self._fatal += 1
+            if self._crash is None:
+                self._crash = rec
         if rec.kind == Kind.CHECKPOINT or rec.event == Event.CHECKPOINT_SAVED:
             self.progress.mark_pause()
 

@@ -855,3 +855,23 @@ def test_a_yolo_runs_epoch_running_means_are_no_divergence(tmp_path: Path, capsy
     out = json.loads(capsys.readouterr().out)
     assert (out["state"], out["step"], out["total_steps"]) == ("finished", 9900, 9900)
     assert not [a for a in out["alerts"] if a["rule"].startswith("loss_")]
+
+
+def test_launches_that_failed_before_the_one_that_trained_are_noted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: five launches appended to one log failed with a traceback before their first step; the next one
+    trained. `check` said `OK` and nothing of them (`tail` printed each traceback as it came). The run went on, so
+    no crash is alerted, but the report notes them, how many and the first one's error."""
+    import gzip
+
+    from tests.support.found import FOUND
+
+    log = tmp_path / "training.log"
+    log.write_bytes(gzip.decompress((FOUND / "distill_failed_launches_training_excerpt.log.gz").read_bytes()))
+    assert main(["check", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "the run went on after 5 fatal errors it printed" in out
+    assert "the first at line 124: RuntimeError: indices should be either on cpu" in out
+    # `Total training steps: 31250` after `Initialized progressive distillation loss: output_weight=1.0, …`, a loss
+    # set up, not measured: the settings go on, and it is the run's total
+    assert "step 850/31250" in out

@@ -530,6 +530,7 @@ def test_a_script_that_does_not_compile_is_a_traceback() -> None:
     ("llava_med_sft_save_excerpt.log", 90),  # `save models to …/checkpoint-90`
     ("neuroslm_saved_checkpoint_excerpt.log", None),  # `[train] saved checkpoints\neuroslm_small_chat_1000.pt`
     ("qwen3_llmc_style_resume_head.out", 47850),  # `[Checkpoint] saved ./checkpoints/ckpt_step0047850.pt`
+    ("gpt2_lora_epoch_end_excerpt.log", None),  # `💎 New best checkpoint saved: outputs/…/best_checkpoint.pt`
 ])
 def test_a_loops_own_save_line_naming_its_file_is_a_checkpoint(name: str, step: int | None) -> None:
     """Loops that print their own save line, naming the file: none was a checkpoint (a review), so a run's
@@ -539,3 +540,5 @@ def test_a_loops_own_save_line_naming_its_file_is_a_checkpoint(name: str, step: 
     hits = [(h.event, h.step) for h in map(_classify, found_lines(name)) if h is not None]
     assert hits[0] == (Event.CHECKPOINT_SAVED, step)
     assert all(event == Event.CHECKPOINT_SAVED for event, _ in hits)
+    det = EventDetector()  # and through the gate a line passes first (`saved:` was not in it)
+    assert [r.event for line in found_lines(name) if (r := det.feed(line)) is not None][:1] == [Event.CHECKPOINT_SAVED]

@@ -809,3 +809,15 @@ def test_a_global_batch_is_the_step() -> None:
     logged = [(int(m[1]), float(m[2])) for x in text if (m := re.search(r"Global Batch (\d+), Training Loss: ([\d.]+)", x))]
     assert fmt == "kv" and len(logged) == 128
     assert [(r.step, r.metrics["loss"]) for r in recs if "loss" in r.metrics] == logged
+
+
+def test_a_name_said_again_after_the_validations_loss_is_the_validations() -> None:
+    """A review: `Train Loss: 11.2338 | Token Acc: 0.0490 | … | Val Loss: 10.9681 | Token Acc: 0.0660 | …` kept one
+    `token_acc`, the training's; the validation's was lost."""
+    from tests.support.found import found_lines
+
+    line = next(x for x in found_lines("mt_en2zh_train_val_acc_excerpt.log") if "Val Loss" in x)
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and rec.metrics == {
+        "epoch": 0.0, "loss": 11.2338, "token_acc": 0.049, "seq_acc": 0.0,
+        "val_loss": 10.9681, "val_token_acc": 0.066, "val_seq_acc": 0.0}
