@@ -58,6 +58,7 @@ from runwatch.parsers.progress_bar import (
     pct_only,
     postfix_of,
     seconds,
+    starts_run,
     step_time_of,
 )
 from runwatch.parsers.pydict import metric_name
@@ -257,7 +258,7 @@ def _tqdm_neutral(line: str, desc: str | None) -> bool:
     training frame (a validation bar's frame only clears what is clear), no percent-only line and no
     `Trainer.fit` stopped. Most noise holds none of `[`, `%` and the rich bar's glyph: no frame at all."""
     if "[" not in line and "%" not in line and BAR_GLYPH not in line:
-        return FIT_STOPPED not in line and beside(as_parsed(line), None) is None
+        return FIT_STOPPED not in line and not starts_run(line) and beside(as_parsed(line), None) is None
     if desc is not None and line[:1] not in FIRST_CHARS and FIT_STOPPED not in line and ascii_digits(line) is line:
         return _not_training(desc)  # the frame `parse` reads: the line's own, as the source hands it over
     text = as_parsed(line)
@@ -265,7 +266,7 @@ def _tqdm_neutral(line: str, desc: str | None) -> bool:
         return False
     frame = any_frame(text)
     if frame is None:
-        return not pct_only(text) and beside(text, None) is None
+        return not pct_only(text) and not starts_run(text) and beside(text, None) is None
     return bool(frame.desc) and not is_training(frame.desc)
 
 

@@ -12,10 +12,12 @@ step time, its clock) is left to the bar: one series each, on one axis.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.keyvalue import KeyValueParser
+from runwatch.parsers.numbers import NUMBER_TEXT
 
 _KV = KeyValueParser()
 """Stateless: one reads every bar format's lines."""
@@ -23,10 +25,17 @@ _BARS_OWN = frozenset({"epoch", "epochs", "step_time", "elapsed", "eta"})
 """What a bar's frames give: the line's own count of these is another axis's (its `iters` within an epoch)."""
 
 
+_LONE_LOSS = re.compile(rf"\s{{0,8}}(?:[Tt]rain(?:ing)? )?[Ll]oss\s{{0,4}}[:=]\s{{0,4}}({NUMBER_TEXT})\s{{0,8}}")
+"""A loss alone on its line (`Loss:  76.54788208007812`, a loop's `print("Loss: ", loss.item())`): one pair, which
+`kv` takes for no record on its own (any message may hold one), but under a training bar it is the loop's loss."""
+
+
 def beside(line: str, step: int | None) -> Record | None:
     """The record at `step` of a line of labelled numbers with a loss among them, else None. A loss, not any
     measure: Lightning's `Epoch 0, global step 1563: 'val_accuracy' reached 0.49430 (best 0.49430), saving
     model to …` names none (its `reached` and `best` are no metrics)."""
+    if (lone := _LONE_LOSS.fullmatch(line)) is not None:
+        return Record(Kind.STEP, step=step, metrics={"loss": float(lone[1])})
     rec = _KV.parse(line)
     if rec is None or rec.kind not in (Kind.STEP, Kind.EVAL) or not any("loss" in k for k in rec.metrics):
         return None

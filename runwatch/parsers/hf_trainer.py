@@ -64,9 +64,10 @@ from dataclasses import dataclass
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row
+from runwatch.parsers.beside import beside
 from runwatch.parsers.fields import prefix_time
 from runwatch.parsers.numbers import ascii_float, parse_number
-from runwatch.parsers.progress_bar import Frame, lapped, parse_frame, plain_frame_of
+from runwatch.parsers.progress_bar import Frame, lapped, parse_frame, plain_frame_of, starts_run
 from runwatch.parsers.pydict import dict_pairs, metric_name, snake
 
 MAX_LINE = 65_536
@@ -108,6 +109,8 @@ class HFTrainerParser(FormatParser):
         """The training bar's last frame's N (its step less `_lap`)."""
         self._lap = 0
         """The steps of the training bar's laps before this one (`_elect`)."""
+        self._new_run = False
+        """A new run's first line came (`progress_bar.NEW_RUN`): the next bar elected is no lap."""
         self._foreign: Frame | None = None
         self._waiting: tuple[Record, int | None, float | None, bool] | None = None
         """A dict without a step (record, the frame's N before it, its epoch, transformers-5 quoting)
@@ -194,6 +197,10 @@ class HFTrainerParser(FormatParser):
                     self.more.append(took)  # the line's own dict, after the one that waited for this line: the
                     return waited  # last evaluation's, then the summary's (lost, the final `val_loss` with it)
                 return took
+        if progress is None and self._bar_elected and not self._confirmed and self._waiting is None:
+            if starts_run(text):
+                self._new_run = True  # the next bar is a new run's, no lap of this one (`NEW_RUN`)
+            return beside(text, self._step)  # a plain loop's loss line under its bare bar (`beside`)
         return progress
 
     def _spread(self, then: Record | None) -> Record | None:
@@ -360,8 +367,8 @@ class HFTrainerParser(FormatParser):
         """`frame`'s bar is the training bar from now on. The bar that ended drawn again from its start, while no
         loss dict came (a plain loop's bar over its loader, one each epoch; the Trainer's one bar never
         ends before its dicts), is its next lap: its steps count on (`lapped`, `_progress`)."""
-        total = frame.total
-        if not self._bar_elected or self._confirmed or total is None or total != self._bar_total:
+        total, new_run, self._new_run = frame.total, self._new_run, False
+        if not self._bar_elected or self._confirmed or new_run or total is None or total != self._bar_total:
             self._lap = 0
         elif self._bar_done and lapped(self._bar_total, self._n, total, frame.n):
             self._lap += total

@@ -439,6 +439,8 @@ class ProgressBarParser(FormatParser):
                 metrics = self._metrics(Frame(0, None, "", None, None, None, pairs(cont["metrics"]), True))
                 return Record(Kind.STEP, step=wrapped, metrics=metrics) if metrics else None
             self._pending_desc = pct_only(line)
+            if starts_run(line):
+                self._last_plain = None  # the laps start over (`NEW_RUN`)
             return None if self._pending_desc or self._bar_loss else beside(line, self._step)
         desc = frame.desc or self._pending_desc
         self._pending_desc = ""
@@ -712,6 +714,16 @@ def bar_step(epoch: Any, n: Any, total: Any) -> Any:
     """The global step of an `Epoch E:` bar's frame at N of M (the 0-based step just taken): the one formula,
     for a frame (ints) and for a block's frames (numpy arrays) alike."""
     return epoch * total + n - 1
+
+
+NEW_RUN = ("wandb: Agent Starting Run:", "wandb: Tracking run with wandb version")
+"""Lines a new run prints in the same output: a W&B sweep agent runs its trials one after another in one process (a
+review's log held five, each 1000 epochs of one bar). The bars' laps start over there (`starts_run`), so that the run
+starting again is seen: read as one run's laps, each trial's first loss was a spike of the one before."""
+
+
+def starts_run(line: str) -> bool:
+    return "wandb: " in line and any(text in line for text in NEW_RUN)
 
 
 def lapped(last_total: Any, last_n: Any, total: Any, n: Any) -> Any:

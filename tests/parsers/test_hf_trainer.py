@@ -485,8 +485,10 @@ def test_a_bare_bar_drawn_anew_each_epoch_counts_on(tmp_path: Path, capsys: pyte
     fmt, recs = source_records("ubev_epoch_bars_train.out.gz")
     steps = [r.step for r in recs if r.kind is Kind.STEP]
     assert fmt == "hf-trainer" and steps == sorted(steps) and steps[-1] == 20 * 1156  # type: ignore[type-var]
-    last = recs[-1]
+    last = [r for r in recs if r.kind is Kind.STEP][-1]
     assert last.total_steps is None and last.metrics["epoch"] == 20.0 and "epoch_eta" in last.metrics
+    val = [r for r in recs if "val_loss" in r.metrics]  # `Validation loss: 48.01…` after each epoch's validation bar
+    assert len(val) == 20 and val[-1].step == 20 * 1156 and val[-1].metrics["val_loss"] == 48.01328498915071
     assert {r.total_steps for r in recs if r.step is not None and r.step < 1156} == {1156}
     log = tmp_path / "train.out"
     log.write_bytes(gzip.decompress((FOUND / "ubev_epoch_bars_train.out.gz").read_bytes()))
@@ -495,3 +497,27 @@ def test_a_bare_bar_drawn_anew_each_epoch_counts_on(tmp_path: Path, capsys: pyte
     assert "step 23120 " in out and "started again" not in out
     main(["parse", str(log), "--output", "summary"])  # one epoch's 1156 stated by the first lap is no run's total
     assert "steps      0 → 23120\n" in capsys.readouterr().out
+
+
+def test_a_plain_loops_loss_lines_under_its_bare_bar_and_a_sweeps_next_trial(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A W&B sweep agent's console (a review): each trial a bare bar per epoch and `Loss:  157.06…` lines, a loss
+    alone on its line, which `kv` takes for no record; under the bar it is the loop's loss (`beside`), at the bar's
+    step. `wandb: Agent Starting Run:` starts the next trial: its bars are no further laps of the last one's, and
+    the run is seen starting again there."""
+    import gzip
+
+    from runwatch.cli import main
+    from tests.support.found import found_lines, source_records
+
+    text = found_lines("simgir_sweep_trials_excerpt.out.gz")
+    fmt, recs = source_records("simgir_sweep_trials_excerpt.out.gz")
+    logged = [float(x.split()[1]) for x in text if x.startswith("Loss:")]
+    assert fmt == "hf-trainer" and [r.metrics["loss"] for r in recs if "loss" in r.metrics] == logged
+    steps = [r.step for r in recs if r.kind is Kind.STEP and r.step is not None]
+    backs = [i for i in range(1, len(steps)) if steps[i] < steps[i - 1]]
+    assert len(backs) == 1 and steps[backs[0]] == 0  # the second trial, and only there
+    log = tmp_path / "train.out"
+    log.write_bytes(gzip.decompress((FOUND / "simgir_sweep_trials_excerpt.out.gz").read_bytes()))
+    main(["check", str(log)])
+    assert "the run started again once" in capsys.readouterr().out

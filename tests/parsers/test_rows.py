@@ -164,14 +164,18 @@ def test_empty_lines_among_rows() -> None:
     assert fast_rows(chunks) > 10
 
 
+def _split_recording(path: Path) -> list[str]:
+    from runwatch.watcher.lines import LineSplitter
+
+    splitter = LineSplitter()
+    return splitter.feed(path.read_bytes()) + splitter.feed(b"\n")
+
+
 def _without_opening_frames(path: Path) -> bytes:
     """The recording's lines less its bars' `0/M` frames (tqdm with `delay=` draws none) and its validation bars (a
     loop that validates not every epoch): a later lap's first frame then comes right after the last one's end,
     inside a run of rows (`ProgressBarParser._laps`)."""
-    from runwatch.watcher.lines import LineSplitter
-
-    splitter = LineSplitter()
-    lines = splitter.feed(path.read_bytes()) + splitter.feed(b"\n")
+    lines = _split_recording(path)
     return ("\n".join(x for x in lines if not re.search(r"\| 0/\d+ \[|^Validating", x)) + "\n").encode()
 
 
@@ -202,3 +206,25 @@ def test_a_bar_drawn_anew_each_epoch_counts_on_in_rows_as_per_line(
     steps = [r.step for r in got if r.kind is Kind.STEP and r.step is not None]
     assert steps == sorted(steps) and steps[-1] == last
     assert fast_rows(chunks) > len(steps) // 2
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+@pytest.mark.parametrize("inside", [False, True])
+def test_a_new_runs_first_line_starts_the_laps_over_in_rows_as_per_line(sizes: tuple[int, ...], inside: bool) -> None:
+    """A W&B sweep runs its trials one after another in one output: `wandb: Agent Starting Run: …` (a real sweep's
+    line, put before the recorded loop's second epoch) begins a new run, whose bar is no further lap of the last
+    one's (`progress_bar.NEW_RUN`): the step goes back to the bar's start there, the same by rows and per line, and
+    so wherever such a line falls (`inside` a run of frames that are rows: then it is no neutral line)."""
+    from tests.support.found import found_lines
+
+    marker = next(x for x in found_lines("simgir_sweep_trials_excerpt.out.gz") if "Agent Starting Run" in x)
+    lines = _split_recording(REALRUNS / "tutorial-epochbars-nan" / "run/train.log")
+    end = next(i for i, x in enumerate(lines) if "| 480/480 [" in x)
+    second = next(i for i, x in enumerate(lines) if i > end and "| 0/480 [" in x)  # the second epoch's bar opens
+    if inside:
+        second = [i for i, x in enumerate(lines) if i > second and re.search(r"\| [1-9]\d*/480 \[", x)][20]
+    data = ("\n".join([*lines[:second], marker, *lines[second:]]) + "\n").encode()
+    got, _ = check(data, sizes, fmt="tqdm")
+    steps = [r.step for r in got if r.kind is Kind.STEP and r.step is not None]
+    backs = [(steps[i - 1], steps[i]) for i in range(1, len(steps)) if steps[i] < steps[i - 1]]
+    assert len(backs) == 1 and backs[0][0] >= 479 and backs[0][1] < 480 or inside
