@@ -88,8 +88,8 @@ between the training host's stamps and this machine's clock is a day apart."""
 
 
 LAUNCH_GONE_S = 3600.0
-"""A log with no record that was last written this long before runwatch read it, with no training process alive,
-is a launch that died before its first step: its badge reads ENDED, not WAITING (a directory of a project's
+"""A log with no step record that was last written this long before runwatch read it, with no training process
+alive, is a launch that died before its first step (or a run whose steps runwatch cannot read, ended): its badge reads ENDED, not WAITING (a directory of a project's
 aborted launches, each a config dump and nothing more, showed `[waiting] no step yet` forever: a review). A
 launch loading its data for minutes is still waiting; an hour is far beyond what one takes to log anything."""
 
@@ -407,9 +407,9 @@ class Ingest:
         if last is not None:
             if now - last > tracker.stall_after_s() and not alive_trainers(self._system, tracker.run):
                 tracker.ended_quietly(True)
-        elif (not tracker.records and written is not None and now - written > LAUNCH_GONE_S
-              and not alive_trainers(self._system, tracker.run)):
-            tracker.ended_quietly(True)  # a launch that died before its first record: not waiting for one
+        elif written is not None and now - written > LAUNCH_GONE_S and not alive_trainers(self._system, tracker.run):
+            tracker.ended_quietly(True)  # a launch that died before its first step record (or a run that prints
+            # none: a DreamBooth script's checkpoint line alone read `running` on a 3-day-old log, a review)
 
     def _wandb_side_records(self, run: RunIngest, kind: str, recs: list[Record]) -> list[Record]:
         """W&B metadata goes to the run's `meta`, W&B system stats to the GPU view (when this

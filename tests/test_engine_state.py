@@ -338,6 +338,22 @@ def test_statuses_while_the_history_is_read_say_the_logs_age(tmp_path: Path, mon
             held.set()
 
 
+@pytest.mark.parametrize("hours", [2.0, 0.5])
+def test_a_run_whose_only_record_is_a_checkpoint_long_ago_has_ended(tmp_path: Path, hours: float) -> None:
+    """A review: a DreamBooth log whose only record is its `Saving model checkpoint to ./weights/` line, last written
+    three days before, read `running` for ever (`check`: `ended`). With no step record either, a log untouched for
+    longer than `LAUNCH_GONE_S` with no training process has ended."""
+    log = tmp_path / "train.txt"
+    log.write_bytes((Path(__file__).parent / "fixtures/found/colossalai_dreambooth_train_tail.txt").read_bytes())
+    os.utime(log, (time.time() - hours * 3600, time.time() - hours * 3600))
+    with Engine([str(log)], OPTIONS) as engine:
+        wait_for(lambda: bool(engine.snapshots()) and engine.snapshots()[0].records > 0
+                 and not engine.snapshots()[0].reading_history, timeout=20)
+        time.sleep(0.5)
+        snap = engine.snapshots()[0]
+        assert snap.progress.step is None and (snap.state == RunState.ENDED) == (hours > 1)
+
+
 @pytest.mark.parametrize(("hours", "state"), [(2.0, RunState.ENDED), (0.5, RunState.WAITING)])
 def test_a_launch_that_logged_no_record_long_ago_has_ended(tmp_path: Path, hours: float, state: RunState) -> None:
     """A directory of a project's launches, most of them dead before their first step (mmcv's environment and

@@ -287,7 +287,12 @@ class HFTrainerParser(FormatParser):
             return 2 if probe._train_output(text) is not None else 0
         start = _DICT_START.search(text)
         if start is not None:
-            if probe._dict(text[start.start():], text) is not None:
+            rec = probe._dict(text[start.start():], text)
+            if rec is not None:
+                if rec.kind is Kind.STEP and not any("loss" in k for k in rec.metrics):
+                    return 0  # a dict of settings (`{'lstm_units': [64], …, 'learning_rate': 0.001, 'epochs': 100}`)
+                    # signs no Trainer: it chose this format for a Keras run, whose 21 epochs of `loss: nan` were
+                    # then never read (a review)
                 return 2 if text[start.end() - 1] == "'" else 1
             text = text[:start.start()]
         return 1 if probe._frame(text) is not None else 0

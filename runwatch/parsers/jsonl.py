@@ -9,7 +9,7 @@ ignored.
 Nested objects are flattened with `/` and the path snake_cased, with the
 canonical names of DESIGN §2 (`train/loss` → loss, `eval/loss` → val_loss,
 `metrics/lr` → lr; `eval/runtime` → `eval_runtime`). Step from `global_step`,
-`step`, `iter`, `iteration` or wandb's `_step` (first found, in that order),
+`step`, `iter`, `iteration`, wandb's `_step` or LLaMA-Factory's `current_steps` (first found, in that order),
 `total_steps`/`max_steps` → total_steps; `_timestamp`/`timestamp`/`time`/`ts`
 → t when it looks like Unix seconds (or milliseconds), else it stays a metric;
 wandb's `_runtime` → elapsed. An object with only evaluation metrics
@@ -49,7 +49,10 @@ if TYPE_CHECKING:
 
 MAX_LINE = 1_000_000
 MAX_DEPTH = 8
-_STEP_KEYS = ("global_step", "train/global_step", "trainer/global_step", "step", "iter", "iteration", "_step")
+_STEP_KEYS = (
+    "global_step", "train/global_step", "trainer/global_step", "step", "iter", "iteration", "_step",
+    "current_steps",  # LLaMA-Factory's `trainer_log.jsonl`: `{"current_steps": 10, "total_steps": 6566, "loss": 0.8548, …}`
+)
 _TOTAL_KEYS = ("total_steps", "max_steps")
 _TIME_KEYS = ("_timestamp", "timestamp", "time", "ts")
 _CONTAINERS = ("metrics", "train", "training", "scalars", "stats", "optim", "optimizer")

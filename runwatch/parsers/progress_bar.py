@@ -257,8 +257,9 @@ def _any_frame(line: str) -> Frame | None:
         return None
     count, clock = found
     prefix = _bar_prefix(text[max(0, count.start - 200):count.start])
-    if clock.group("elapsed") is None and "%" not in prefix and "|" not in prefix:
-        return None
+    if (clock.group("remaining") is None and clock.group("rate") is None) and "%" not in prefix and "|" not in prefix:
+        return None  # a count and a clock alone are no bar: a logger's `08/21 [01:46:27] WARNING |` (a date, a time)
+        # read as step 8 of 21 (a review); tqdm draws `<remaining` or a rate after its elapsed time
     desc = _strip_bar(prefix).strip().rstrip(":").strip()
     rest = text[clock.end():]
     close = rest.find("]")

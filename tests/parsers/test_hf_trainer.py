@@ -521,3 +521,16 @@ def test_a_plain_loops_loss_lines_under_its_bare_bar_and_a_sweeps_next_trial(
     log.write_bytes(gzip.decompress((FOUND / "simgir_sweep_trials_excerpt.out.gz").read_bytes()))
     main(["check", str(log)])
     assert "the run started again once" in capsys.readouterr().out
+
+
+def test_a_logged_dict_of_settings_signs_no_trainer() -> None:
+    """A review: one `{'lstm_units': [64], …, 'learning_rate': 0.001, 'batch_size': 32, 'epochs': 100}` logged before a
+    Keras run chose this format, and the 21 epochs of `loss: nan` after it were never read (only the traceback at
+    the end said anything). A dict that measures no training is no Trainer's signature; the Keras lines decide."""
+    from tests.support.found import found_lines, source_records
+
+    settings = next(x for x in found_lines("keras_lstm_nan_settings_dict_console.log") if "'lstm_units'" in x)
+    assert HFTrainerParser().score(settings) == 0
+    fmt, recs = source_records("keras_lstm_nan_settings_dict_console.log")
+    losses = [r.metrics["loss"] for r in recs if "loss" in r.metrics]
+    assert fmt == "keras" and len(losses) >= 21 and all(math.isnan(v) for v in losses)

@@ -294,3 +294,18 @@ def test_block_reader_matches_parse_on_any_objects_and_any_split(
 
     lines = [o if isinstance(o, str) else json.dumps(o) for o in objs] * repeat
     check(("\n".join(lines) + "\n").encode(), sizes, fmt="jsonl")
+
+
+def test_llamafactorys_current_steps_is_the_step() -> None:
+    """A review: LLaMA-Factory's `trainer_log.jsonl` (`{"current_steps": 10, "total_steps": 6566, "loss": …}`) read
+    `no steps (of 6566 planned)`, `current_steps` an ordinary metric."""
+    import json
+
+    from tests.support.found import found_lines, source_records
+
+    logged = [json.loads(x) for x in found_lines("llamafactory_trainer_log_head.jsonl") if x.strip()]
+    fmt, recs = source_records("llamafactory_trainer_log_head.jsonl")
+    assert fmt == "jsonl"
+    assert [(r.step, r.total_steps, r.metrics["loss"]) for r in recs] == [
+        (o["current_steps"], o["total_steps"], o["loss"]) for o in logged]
+    assert not any("current_steps" in r.metrics for r in recs)

@@ -349,3 +349,14 @@ def test_a_loops_loss_lines_beside_its_bars_are_read_at_the_bars_step() -> None:
     assert all("epoch" in r.metrics for r in recs if r.kind is Kind.STEP)
     _, recs = source_records("keras_tqdmcb_pokemon_train_log.txt.gz")
     assert len([r for r in recs if "val_loss" in r.metrics]) == 10
+
+
+def test_a_loggers_date_and_time_are_no_bar() -> None:
+    """A review: Prismatic's logger prints `08/21 [01:46:27] WARNING  | >> …` (month/day, then the time): read as a
+    bar at 8 of 21 with 1h46m elapsed, an OpenVLA job whose bar stood at 0/100005 said `step 8/21`. A count and a
+    clock alone are no frame; tqdm draws the time left or a rate after its elapsed time."""
+    from runwatch.parsers.progress_bar import any_frame
+    from tests.support.found import found_lines
+
+    lines = [x for x in found_lines("openvla_prismatic_logger_excerpt.out") if x.startswith("08/21 [")]
+    assert len(lines) == 4 and all(any_frame(x) is None for x in lines)
