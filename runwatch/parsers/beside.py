@@ -37,14 +37,15 @@ def beside(line: str, step: int | None) -> Record | None:
     if (lone := _LONE_LOSS.fullmatch(line)) is not None:
         return Record(Kind.STEP, step=step, metrics={"loss": float(lone[1])})
     rec = _KV.parse(line)
-    if rec is None or rec.kind not in (Kind.STEP, Kind.EVAL) or not any("loss" in k for k in rec.metrics):
+    if rec is None or rec.kind not in (Kind.STEP, Kind.EVAL) or not names_loss(rec.metrics):
         return None
     metrics = {k: v for k, v in rec.metrics.items() if k not in _BARS_OWN}
     return Record(rec.kind, step=step, metrics=metrics, t=rec.t)
 
 
-def shows_loss(names: Iterable[str]) -> bool:
-    """Whether a training bar's postfix names a loss: then the bar is the loss's record, and lines beside it
-    that repeat it (tqdm's Keras callback logs each epoch's `loss=4.8177, accuracy=0.0190` after its bar) are
-    not read again."""
+def names_loss(names: Iterable[str]) -> bool:
+    """Whether metric names name a loss in any spelling (`loss`, `val_loss`, `l_pix_loss`): what a line beside the
+    bars must hold; a training bar's postfix that holds one is the loss's record, and lines beside it that repeat it
+    (tqdm's Keras callback logs each epoch's `loss=4.8177, accuracy=0.0190` after its bar) are not read again; a
+    logged dict without one signs no HF Trainer (runwatch.parsers.hf_trainer's `score`)."""
     return any("loss" in k for k in names)

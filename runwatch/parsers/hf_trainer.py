@@ -64,7 +64,7 @@ from dataclasses import dataclass
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row
-from runwatch.parsers.beside import beside
+from runwatch.parsers.beside import beside, names_loss
 from runwatch.parsers.fields import prefix_time
 from runwatch.parsers.numbers import ascii_float, parse_number
 from runwatch.parsers.progress_bar import Frame, lapped, parse_frame, plain_frame_of, starts_run
@@ -289,7 +289,7 @@ class HFTrainerParser(FormatParser):
         if start is not None:
             rec = probe._dict(text[start.start():], text)
             if rec is not None:
-                if rec.kind is Kind.STEP and not any("loss" in k for k in rec.metrics):
+                if rec.kind is Kind.STEP and not names_loss(rec.metrics):
                     return 0  # a dict of settings (`{'lstm_units': [64], …, 'learning_rate': 0.001, 'epochs': 100}`)
                     # signs no Trainer: it chose this format for a Keras run, whose 21 epochs of `loss: nan` were
                     # then never read (a review)

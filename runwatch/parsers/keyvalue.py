@@ -67,6 +67,7 @@ from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import logging_time
 from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, SECONDS, SI
+from runwatch.parsers.preamble import PLANNED_KEYS
 from runwatch.parsers.pydict import CANONICAL, EVAL_WORDS, is_eval_metric, metric_name, snake
 from runwatch.parsers.reads import Reads
 
@@ -143,14 +144,11 @@ _MEASURED_NAMES = _CANONICAL_NAMES - {"lr", "epoch", "step_time", "elapsed", "et
 loss, a norm, a throughput). A learning rate or an epoch alone is what a run's header states of its plan,
 and a time alone is any task's (nanochat's `Evaluating: coqa (0-shot, …)... accuracy: 0.19 | time:
 18.90s` is no training step)."""
-PLAN_KEYS = frozenset({
-    "max_steps", "total_steps", "num_steps", "train_steps", "training_steps", "num_train_steps", "max_iters",
-    "max_iter", "max_iterations", "num_iterations", "num_iters", "train_iters", "total_iters", "total_iter",
-    "total_iterations", "total_optimization_steps", "total_training_steps",
-})
-"""Keys (as snake() spells them) naming how many steps a run plans: a line that states one without a step
-is the run's configuration (`Starting training: lr=0.0003 batch_size=32 max_steps=400`), never a step record;
-runwatch.parsers.preamble takes the number as the run's total when its step lines state none."""
+PLAN_KEYS = PLANNED_KEYS
+"""Keys naming how many steps a run plans (runwatch.parsers.preamble.PLANNED_KEYS, as snake() spells them): a line
+that states one without a step is the run's configuration (`Starting training: lr=0.0003 batch_size=32
+max_steps=400`), never a step record; runwatch.parsers.preamble takes the number as the run's total when its step
+lines state none."""
 _FUNCTION_WORDS = frozenset({
     "a", "an", "the", "of", "to", "for", "from", "in", "on", "at", "by", "as", "with", "and", "or", "not", "is",
     "are", "was", "were", "be", "per", "than", "into", "after", "before", "since", "until", "vs", "over", "under",

@@ -52,15 +52,21 @@ PAIRS = re.compile(rf"(?:[A-Za-z_][\w.\-]{{0,63}}={_VALUE}[\s,]{{0,4}}){{2,32}}"
 """A value (or a line) that is a list of `key=value` settings (`lr=0.0003 batch_size=32 max_steps=400`):
 one setting each, as a config file would list them."""
 PAIR = re.compile(rf"([A-Za-z_][\w.\-]{{0,63}})=({_VALUE})")
+PLANNED_KEYS = frozenset({
+    "max_steps", "total_steps", "num_steps", "train_steps", "training_steps", "num_train_steps", "max_iters",
+    "max_iter", "max_iterations", "num_iterations", "num_iters", "train_iters", "total_iters", "total_iter",
+    "total_iterations", "total_optimization_steps", "total_training_steps",
+})
+"""The keys naming the number of steps a run plans, once: a header's (`PLANNED`) and a `kv` line's
+(runwatch.parsers.keyvalue.PLAN_KEYS, where a line stating one is configuration, no step record)."""
 PLANNED = re.compile(
-    (r"(?<![\w.])(?:max_steps|total_steps|num_steps|train_steps|training_steps|num_train_steps|max_iters?|"
-     r"max_iterations|num_iterations|num_iters|train_iters|total_iters?|total_iterations|total_optimization_steps|total_training_steps)\s{0,3}[=:]\s{0,3}"
-     r"(\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\b").replace("_", "[_ ]"),
+    r"(?<![\w.])(?:" + "|".join(k.replace("_", "[_ ]") for k in sorted(PLANNED_KEYS, key=len, reverse=True))
+    + r")\s{0,3}[=:]\s{0,3}(\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\b",
     re.IGNORECASE)
 """The number of steps a run plans, as its header states it (`max_steps=400`, `train_iters: 500`, a table's
-`Max steps : 100,000`): the run's total where its step lines state none (runwatch.parsers.keyvalue.PLAN_KEYS,
-the same keys). The HF Trainer's `Total optimization steps = 17,000` too: a run whose dicts state no step and
-that draws no bar (LLaMA-Factory's `running_log.txt`) said no total at all."""
+`Max steps : 100,000`, the HF Trainer's `Total optimization steps = 17,000`): the run's total where its step lines
+state none. A run whose dicts state no step and that draws no bar (LLaMA-Factory's `running_log.txt`) said no total
+at all without it."""
 
 
 PLANNED_AFTER = re.compile(r"(?<![\w.])(\d{1,15}) max iterations\b")

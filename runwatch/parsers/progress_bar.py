@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
-from runwatch.parsers.beside import beside, shows_loss
+from runwatch.parsers.beside import beside, names_loss
 from runwatch.parsers.boundary import ascii_digits
 from runwatch.parsers.numbers import parse_number, scaled
 from runwatch.parsers.pydict import is_eval_metric, metric_name
@@ -393,7 +393,7 @@ class ProgressBarParser(FormatParser):
         self._nest: _Nest | None = None
         """The bar over the epochs and the bar over each epoch's batches, once one was seen opened inside the other."""
         self._bar_loss = False
-        """A training bar's postfix showed a loss: lines beside the bars are not read (`beside.shows_loss`)."""
+        """A training bar's postfix showed a loss: lines beside the bars are not read (`beside.names_loss`)."""
         self._base: int | None = None
         self._epochs: int | None = None
         """What the first epoch is called, and the run's epochs (`_counted_from`)."""
@@ -459,7 +459,7 @@ class ProgressBarParser(FormatParser):
         shown, self._shown = self._shown, (epoch, frame.n, postfix)
         redraw = shown is not None and stale(shown[:2] != (epoch, frame.n), shown[2] == postfix, bool(frame.postfix))
         metrics = self._metrics(frame, redraw)
-        self._bar_loss = self._bar_loss or shows_loss(metrics)
+        self._bar_loss = self._bar_loss or names_loss(metrics)
         if epoch is None:
             return self._plain(frame, metrics)
         self._last_plain = None
@@ -633,7 +633,7 @@ class ProgressBarParser(FormatParser):
             metrics[name] = np.where(present[name], metrics[name], np.nan)
         step = np.where(bars, bar_step(epoch, n, total), lap + n)
         self._sticky.update(sticky)
-        self._bar_loss = self._bar_loss or shows_loss(name for name, given in present.items() if given.any())
+        self._bar_loss = self._bar_loss or names_loss(name for name, given in present.items() if given.any())
         for e in np.unique(epoch[bars]).tolist():
             self._epoch_len[e] = max(int(n[bars & (epoch == e)].max()), self._epoch_len.get(e, 0))
         e_last = int(epoch[-1])
