@@ -230,7 +230,8 @@ def notes(result: Replay) -> list[str]:
     again = result.tracker.attempts - 1
     if again:
         last = next((e for e in reversed(result.tracker.events) if e.event == Event.RESTARTED), None)
-        where = f", the last at line {last.line:,} (step {last.step})" if last is not None and last.line else ""
+        step = f" (step {last.step})" if last is not None and last.step is not None else ""
+        where = f", the last at line {last.line:,}{step}" if last is not None and last.line else ""
         times = "once" if again == 1 else f"{again} times"
         out.append(f"the run started again {times} (from its beginning or an earlier checkpoint){where}: "
                    "each attempt is judged on its own, and this report's step and state are the last one's")
@@ -245,10 +246,12 @@ def notes(result: Replay) -> list[str]:
 
 
 def incomplete(result: Replay) -> str | None:
-    """"incomplete: stopped at 145/16704" when the run stopped below its known total without finishing
-    (a 0-based log's last step is total - 1), else None."""
+    """"incomplete: stopped at 145/16704" when the run stopped below its known total without finishing, else
+    None. A 0-based log's last step is total - 1, and one that logs every k-th step from 0 (`i % 10 == 0`)
+    logs its last below the total by up to k - 1: the next it would log is past the total (HRNet's loop
+    ended `Iter:[490/495]` of its last epoch, then `Done`: a run read "incomplete", a review)."""
     p = result.tracker.progress
-    if p.step is None or not p.total or p.step >= p.total - 1:
+    if p.step is None or not p.total or p.step >= p.total - 1 or p.step + p.stride > p.total:
         return None
     if result.tracker.state(result.end) == RunState.FINISHED:
         return None

@@ -49,7 +49,16 @@ def _counted(n: Mapping[str, Any]) -> Counted:
     return within(e, 1, s, per), run_total(epochs, per), {"epoch": e * 1.0}, ok
 
 
+def _counted_from_0(n: Mapping[str, Any]) -> Counted:
+    """`_counted` for a loop that counts both from 0 (`ZeroBasedParser`): step `e * S + s` of `E * S`, `e` in
+    0..E-1 and `s` in 0..S."""
+    e, epochs, s, per = n["epoch"], n["epochs"], n["inner"], n["per_epoch"]
+    ok = (e >= 0) & (e < epochs + (epochs == 0)) & (s >= 0) & (s <= per + (per == 0))
+    return within(e, 0, s, per), run_total(epochs, per), {"epoch": e * 1.0}, ok
+
+
 COUNTERS = Counters(_HEAD, _counted)
+COUNTERS_FROM_0 = Counters(_HEAD, _counted_from_0)
 _EPOCH_ONLY = re.compile(_EPOCH_BRACKET, re.IGNORECASE)
 """`Epoch [e/E], Train Loss: …` with no step inside the epoch: a loop that logs once an epoch. Its epoch is
 its step, of E (a review saw a 650-epoch run with no step and no progress: `check` said `no steps`). Read
@@ -70,10 +79,15 @@ class BracketedParser(GuardedParser):
     reads: ClassVar[Reads | None] = Reads(lowered=re.compile("epoch"))
     """Every line it reads starts with `COUNTERS`' head, `Epoch [e/E]` in any case (after a logging prefix)."""
 
+    first_epoch: ClassVar[int] = 1
+    """The epoch the loop counts from (`ZeroBasedParser`)."""
+
     def _parse(self, line: str) -> Record | None:
-        found = COUNTERS.of(line)
+        counters = self.learn_counters
+        assert counters is not None
+        found = counters.of(line)
         if found is None:
-            return _epoch_only(line)
+            return _epoch_only(line, self.first_epoch)
         m, (step, total, derived, _) = found
         metrics = _fields(line[m.end():])
         if not metrics:
@@ -83,22 +97,46 @@ class BracketedParser(GuardedParser):
         return Record(kind=kind, step=step, total_steps=total, metrics=metrics, t=logging_time(line.lstrip()))
 
 
-def _epoch_only(line: str) -> Record | None:
-    """An `Epoch [e/E], Name: value, …` line (`_EPOCH_ONLY`): step e of E; EVAL where every name says it
-    evaluates (`Validation Loss`, `Smoothed Validation Loss`)."""
+class ZeroBasedParser(BracketedParser):
+    """`Epoch: [0/520] Iter:[0/247], …, Loss: 11.64`: the bracketed form of a loop that counts its epochs from 0
+    (`for epoch in range(begin, end)` printing `epoch` and the batch index `i_iter`, as HRNet's segmentation
+    loop and the code built on it do). Read as the 1-based form, its whole first epoch had no step (read
+    by `kv` as step-less records until epoch 1 came), every step was one epoch short, and a run that ended
+    (`Epoch: [519/520] Iter:[490/495]`, then `Done`) read as stopped one epoch before its total (a review).
+
+    A separate format, not a state of `bracketed`: nothing but a line of epoch 0 tells the two apart, and
+    each reader (per line and in columns) reads with one `Counters`. Detection signs it by such a line
+    (`score`); a log resumed past epoch 0 reads as the 1-based form."""
+
+    name: ClassVar[str] = "bracketed0"
+    learn_counters: ClassVar[Counters | None] = COUNTERS_FROM_0
+    first_epoch: ClassVar[int] = 0
+
+    def score(self, line: str) -> int:
+        """2 for a step line of epoch 0 (`Epoch: [0/520] Iter:[40/247]`), 1 for another line it reads: the
+        1-based form takes every line that is not of epoch 0 at 2 (ties go to it, registry order)."""
+        rec = type(self)().parse(line)
+        if rec is None or rec.kind not in (Kind.STEP, Kind.EVAL):
+            return 0
+        return 2 if rec.metrics.get("epoch") == 0 else 1
+
+
+def _epoch_only(line: str, first: int = 1) -> Record | None:
+    """An `Epoch [e/E], Name: value, …` line (`_EPOCH_ONLY`), the epochs counted from `first`: step e - first
+    + 1 of E; EVAL where every name says it evaluates (`Validation Loss`, `Smoothed Validation Loss`)."""
     m = _EPOCH_ONLY.match(line)
     if m is None:
         return None
     e, epochs = int(m["epoch"]), int(m["epochs"])
     rest = line[m.end():]
-    if not 1 <= e <= max(epochs, 1) or _STEPPED.match(rest):
+    if not first <= e <= max(epochs, 1) - 1 + first or _STEPPED.match(rest):
         return None  # a step bracket COUNTERS would read: one out of range is no step
     metrics = _fields(rest)
     if not metrics:
         return None
     evaluates = all(is_eval_metric(k) or not _EVAL_WORDS.isdisjoint(k.split("_")) for k in metrics)
     metrics["epoch"] = float(e)
-    return Record(kind=Kind.EVAL if evaluates else Kind.STEP, step=e, total_steps=epochs or None, metrics=metrics,
+    return Record(kind=Kind.EVAL if evaluates else Kind.STEP, step=e - first + 1, total_steps=epochs or None, metrics=metrics,
                   t=logging_time(line.lstrip()))
 
 

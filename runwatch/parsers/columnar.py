@@ -191,7 +191,7 @@ class FastFormat:
     barrier_rule: Callable[[str, frozenset[str]], frozenset[str] | None] | None = None
     kind: Kind = Kind.STEP
     order: tuple[str, ...] = ()
-    learn: Callable[[str], LearnedLine | None] | None = None
+    learn: Learner | None = None
     """A layout per line shape, learned from the format's own parser (runwatch.parsers.learned, once per
     skeleton: runwatch.parsers.layouts), for a format without a template; `layout` then matches nothing and
     `anchors` pick the shapes worth learning."""

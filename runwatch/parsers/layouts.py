@@ -53,6 +53,12 @@ class Learner:
         self._parse, self._counters = parse, counters
         self._known: dict[str, tuple[str, LearnedLine]] = {}
 
+    def refused(self, line: str) -> bool:
+        """Whether the format's `Counters` found its integers but refused their values (`Epoch [5/5]` is no
+        step of a loop counting epochs from 0): the line says nothing of its shape's other lines."""
+        counters = self._counters
+        return counters is not None and counters.head.match(line) is not None and counters.of(line) is None
+
     def __call__(self, line: str) -> LearnedLine | None:
         key = skeleton(line)
         known = self._known.get(key)

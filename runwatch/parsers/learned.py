@@ -409,6 +409,10 @@ _MAX_SHAPES = 1024
 line's: each store is bounded."""
 
 
+TRIES = 3
+"""Lines of one shape learned, each giving no layout, before the shape is taken for no step line's."""
+
+
 class LineLayouts:
     """A stateless format's live lines read by the layout learned for their shape, as the fast path reads
     a block's (runwatch.parsers.columnar): one description, the parser's, for both.
@@ -424,12 +428,18 @@ class LineLayouts:
     example's are the parser's (`read` gives None).
     """
 
-    def __init__(self, learn: Callable[[str], LearnedLine | None], anchors: tuple[str, ...]) -> None:
-        self._learn, self._anchors = learn, anchors
+    def __init__(self, learn: Callable[[str], LearnedLine | None], anchors: tuple[str, ...],
+                 refused: Callable[[str], bool] = lambda line: False) -> None:
+        self._learn, self._anchors, self._refused = learn, anchors, refused
+        """`refused`: whether a line that gave no layout failed for its values alone (it counts for nothing)."""
         self._layouts: dict[bytes, tuple[LearnedLine, str, Callable[[str], Record | None]]] = {}
         """Shape → its layout, the line it was learned from, and its reader (`_reader`)."""
-        self._none: set[bytes] = set()
-        """Shapes that gave no layout (noise, evals, lines the layouts cannot repeat)."""
+        self._none: dict[bytes, int] = {}
+        """Shapes that gave no layout, and how often (noise, evals, lines the layouts cannot repeat): one that
+        failed `TRIES` times is no step line's. A line may fail for its values alone (a stamp that is no real
+        time; `Epoch [5/5]`, no step of a loop counting from 0, is not counted at all: `refused`): its
+        shape's next lines are tried too, or a log whose first line of a shape was such read every line the
+        parser's way."""
 
     def read(self, line: str) -> Record | None:
         """The record of a step line the layout of its shape reads, or None: the parser's line."""
@@ -442,7 +452,7 @@ class LineLayouts:
         shape = line.encode("utf-8", "surrogatepass").translate(_ZEROS)
         known = self._layouts.get(shape)
         if known is None:
-            if shape in self._none:
+            if self._none.get(shape, 0) >= TRIES:
                 return None
             known = self._learned(line, shape)
             if known is None:
@@ -464,7 +474,8 @@ class LineLayouts:
         if layout is None:
             if len(self._none) >= _MAX_SHAPES:
                 self._none.clear()
-            self._none.add(shape)
+            if not self._refused(line):
+                self._none[shape] = self._none.get(shape, 0) + 1
             return None
         if len(self._layouts) >= _MAX_SHAPES:
             self._layouts.clear()

@@ -24,6 +24,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "composer": ("runwatch.parsers.composer", "ComposerParser"),
     "olmo": ("runwatch.parsers.olmo", "OlmoParser"),
     "bracketed": ("runwatch.parsers.bracketed", "BracketedParser"),
+    "bracketed0": ("runwatch.parsers.bracketed", "ZeroBasedParser"),
     "meters": ("runwatch.parsers.meters", "MetersParser"),
     "keras": ("runwatch.parsers.keras", "KerasParser"),
     "yolo": ("runwatch.parsers.yolo", "YoloParser"),

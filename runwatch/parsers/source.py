@@ -1134,7 +1134,7 @@ def line_layouts(fmt: str) -> LineLayouts | None:
     spec = fast_format(fmt)
     if spec is None or spec.learn is None:
         return None
-    return LineLayouts(spec.learn, tuple(a.decode() for a in spec.anchors))
+    return LineLayouts(spec.learn, tuple(a.decode() for a in spec.anchors), spec.learn.refused)
 
 
 def _redetect(lines: list[str], current: str | None) -> str | None:

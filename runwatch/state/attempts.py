@@ -19,6 +19,12 @@ pipeline writing one log (nanochat's SFT from its step 1 after pre-training's
 stream without a prefix reach the same step out of order. A step that goes back
 while the record's epoch goes up is a loop that counts its steps per epoch
 (`epoch 2 step 10`), not a restart.
+
+Records that state no step (the HF Trainer's dicts in a log with no training bar: stdout of a job whose
+bar went to stderr) have only their epoch: one that goes back to the attempt's first epoch, or by
+`RESUME_BACK_FRACTION` of the epochs since it, starts a new attempt (`epoch_restarts`). A job that trains
+one task and then another (`trainer.train()` twice: epoch 2.0, its summary, then epoch 0.08 and the loss
+of an untrained model) read as one curve diverging, a critical alert on a healthy run (a review).
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ class Attempts:
         self._by_source: dict[str, _Attempt] = {}
         self.count = 1
         """Attempts seen: 1, and one more at each restart."""
+        self._unstepped: dict[str, _Attempt] = {}
+        """Per source, the epochs of its records that state no step (`epoch_restarts`)."""
 
     def restarts(self, source: str, step: float, epoch: float = math.nan, loss: bool = False) -> bool:
         """Whether `step` (with `epoch`, NaN when the record says none) starts a new attempt of `source`.
@@ -122,7 +130,25 @@ class Attempts:
             a = self._by_source[source]
             a.measured = float(steps[np.flatnonzero(loss)[-1]])
 
-    def restart(self, source: str, step: float, epoch: float = math.nan) -> None:
-        """`source` started again at `step`: the first step of its new attempt."""
-        self._by_source[source] = _Attempt(step, step, epoch)
+    def epoch_restarts(self, source: str, epoch: float) -> bool:
+        """Whether a record of `source` that states no step but this `epoch` starts a new attempt (module
+        notes); the epoch is taken either way. A record without an epoch says nothing."""
+        if math.isnan(epoch):
+            return False
+        a = self._unstepped.get(source)
+        if a is None:
+            self._unstepped[source] = _Attempt(epoch, epoch, epoch)
+            return False
+        back = epoch < a.prev and (epoch <= a.first or a.prev - epoch >= RESUME_BACK_FRACTION * (a.prev - a.first))
+        if back:
+            self._unstepped[source] = _Attempt(epoch, epoch, epoch)
+        else:
+            a.prev = epoch
+        return back
+
+    def restart(self, source: str, step: float | None, epoch: float = math.nan) -> None:
+        """`source` started again at `step` (None: its records state none, `epoch_restarts`): the first step
+        of its new attempt."""
+        if step is not None:
+            self._by_source[source] = _Attempt(step, step, epoch)
         self.count += 1

@@ -385,8 +385,13 @@ class ProgressTracker:
         rate, _ = self._steady()
         if rate is None:
             return None
-        stride = statistics.median(self._strides) if self._strides else 1
-        return rate * stride
+        return rate * self.stride
+
+    @property
+    def stride(self) -> float:
+        """The median of the steps between two step records lately (1 before there are two): the run's
+        logging interval (`log_interval`, HF's `logging_steps`, a loop's `i % 10 == 0`)."""
+        return statistics.median(self._strides) if self._strides else 1
 
     @property
     def pause_s_per_step(self) -> float:

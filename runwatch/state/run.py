@@ -549,6 +549,9 @@ class RunTracker:
                 self._new_attempt(rec.source, float(step), now, epoch, line=rec.line)
             else:
                 self._attempts.advance(rec.source, step, epoch, loss)
+        elif step is None and (rank is None or rank == 0) and "epoch" in metrics:
+            if self._attempts.epoch_restarts(rec.source, metrics["epoch"]):
+                self._new_attempt(rec.source, None, now, metrics["epoch"], line=rec.line)
         x = self._last_x + 1.0 if step is None else float(step)
         self._last_x = x
         self._progress(rank, rec.source, now, None if step is None else x, x, uniform=True)
@@ -571,29 +574,35 @@ class RunTracker:
             return False
         return self._attempts.restart_row(chunk.source, cols.step[lo:hi], _epochs(cols, lo, hi)) is not None
 
-    def _new_attempt(self, source: str, step: float, now: float, epoch: float = math.nan, *, line: int = 0) -> None:
-        """The run started again from its beginning at `step` in `source` (see runwatch.state.attempts):
-        its series, progress, ranks and pace start afresh, so the rules judge the new attempt on its own;
-        its events, counts and end state stay, and the restart is an event of its own."""
+    def _new_attempt(self, source: str, step: float | None, now: float, epoch: float = math.nan, *,
+                     line: int = 0) -> None:
+        """The run started again from its beginning at `step` in `source` (see runwatch.state.attempts; None:
+        its records state no step, and its `epoch` went back): its series, progress, ranks and pace start
+        afresh, so the rules judge the new attempt on its own; its events, counts and end state stay, and
+        the restart is an event of its own. Records with no step fed no progress, ranks or pace: those of
+        another source's steps (a job's bar on stderr beside its step-less dicts on stdout) stay."""
         if self.before_new_attempt is not None:
             self.before_new_attempt(now)
         keep, budget, history, slack = self._store_args
         was = self._last_x
         self.store = SeriesStore(keep, budget, history=history, slack=slack)
-        old, self.progress = self.progress, ProgressTracker()
-        self.progress.bulk, self.progress.own_times = old.bulk, old.own_times
-        self.ranks = RankTracker()
         self._latest_main.clear()
         self._latest_other.clear()
         self._last_x = self._eval_x = -1.0
-        self._pace = PaceMeter()
-        self._lead.clear()
-        self._step_of.clear()
+        if step is not None:  # records with no step fed none of these: another source's steps stay the run's
+            old, self.progress = self.progress, ProgressTracker()
+            self.progress.bulk, self.progress.own_times = old.bulk, old.own_times
+            self.ranks = RankTracker()
+            self._pace = PaceMeter()
+            self._lead.clear()
+            self._step_of.clear()
         self._attempts.restart(source, step, epoch)
+        where = (f"at step {int(step)} (it was at step {int(was)})" if step is not None else
+                 f"at epoch {epoch:g} (its records state no step)")
         self._event(Record(
-            Kind.EVENT, step=int(step), t=now, event=Event.RESTARTED, source=source, line=line,
-            message=f"the run started again at step {int(step)} (it was at step {int(was)}): attempt "
-                    f"{self._attempts.count}, charted and judged on its own"))
+            Kind.EVENT, step=None if step is None else int(step), t=now, event=Event.RESTARTED, source=source,
+            line=line, message=f"the run started again {where}: attempt {self._attempts.count}, charted and judged "
+                               "on its own"))
 
     @property
     def attempts(self) -> int:

@@ -743,6 +743,9 @@ def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest
     # every batch's loss, fallen from 12 to 0.0006 with batches of 0.1-0.4 among them: three at 0.003-0.007 were
     # a loss spike's warning (a fifth review)
     ("t5_finetune_batch_losses_20ep.log.gz", "ended"),
+    # two trainings in one job, the Trainer's dicts with no step (the bar on stderr): the second task's untrained
+    # loss after the first one's end read as one curve, a critical `loss_divergence` (a tenth review)
+    ("mila_two_tasks_trainer_dicts.out", "finished"),
 ])
 def test_whole_runs_a_review_found_are_read_healthy(name: str, state: str, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
@@ -875,3 +878,16 @@ def test_launches_that_failed_before_the_one_that_trained_are_noted(
     # `Total training steps: 31250` after `Initialized progressive distillation loss: output_weight=1.0, …`, a loss
     # set up, not measured: the settings go on, and it is the run's total
     assert "step 850/31250" in out
+
+
+def test_a_run_that_logged_its_last_step_of_a_stride_is_not_incomplete(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: HRNet's loop logs every 10th batch from 0 and ended `Epoch: [519/520] Iter:[490/495]`, then `Done`;
+    read counting from 0 that is step 257,395 of 257,400, and the next it would log is past the total: no
+    "incomplete". Read the 1-based way (the loop resumed at epoch 352 shows no epoch 0) it is one epoch short,
+    and says so."""
+    log = str(FIXTURES / "found" / "hrnet_resumed_last_epoch_tail.log")
+    assert main(["check", "--format", "bracketed0", log]) == 0
+    out = capsys.readouterr().out
+    assert "step 257395/257400  ended" in out and "incomplete" not in out
+    assert main(["check", log]) == 0
+    assert "warning  incomplete: stopped at 256900/257400" in capsys.readouterr().out

@@ -9,10 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runwatch.model import Kind
-from runwatch.parsers.bracketed import BracketedParser
+from runwatch.parsers.bracketed import BracketedParser, ZeroBasedParser
 from runwatch.parsers.detect import detect
 
 REALRUNS = Path(__file__).parents[1] / "fixtures" / "realruns"
+FOUND = Path(__file__).parents[1] / "fixtures" / "found"
 
 
 def lines(name: str) -> list[str]:
@@ -85,3 +86,28 @@ def test_an_epoch_line_after_a_logging_prefix_is_read_with_its_time() -> None:
     assert steps[0].metrics == {"loss": 145.13359, "val_loss": 70.66399, "lr": 0.001, "epoch": 1.0}
     assert {r.metrics["lr"] for r in steps} == {0.001}  # `LR: [0.001]`: the one param group's
     assert steps[0].t == datetime.strptime("2025-07-07 13:55:26.649", "%Y-%m-%d %H:%M:%S.%f").timestamp()
+
+
+def test_a_loop_that_counts_from_0_has_its_first_epoch_and_its_total() -> None:
+    """A review: HRNet's `Epoch: [0/520] Iter:[0/247]` lines (both counters from 0) had no step all through epoch 0
+    (the 1-based form reads none of them; `kv` read them as step-less records), the first line of every epoch
+    had none, and every step was one epoch short. The 0-based form: step e·S + s of E·S."""
+    text = (FOUND / "hrnet_zero_based_epochs_head.log").read_text().splitlines()
+    parser = ZeroBasedParser()
+    recs = [r for x in text if (r := parser.parse(x)) is not None]
+    assert [r.step for r in recs[:3]] == [0, 10, 20] and recs[0].metrics["loss"] == 11.642117
+    first_of_1 = next(r for r in recs if r.metrics["epoch"] == 1)
+    assert (first_of_1.step, first_of_1.total_steps) == (247, 520 * 247)
+    assert all(b.step > a.step for a, b in zip(recs, recs[1:], strict=False)) and {r.kind for r in recs} == {Kind.STEP}
+    assert all(BracketedParser().parse(x) is None for x in text if x.startswith("Epoch: [0/520]"))
+
+
+def test_the_0_based_form_signs_only_lines_of_epoch_0() -> None:
+    """The 1-based form keeps every line it reads (a tie goes to it): only an epoch 0 tells the loops apart."""
+    text = (FOUND / "hrnet_zero_based_epochs_head.log").read_text().splitlines()
+    zero = next(x for x in text if x.startswith("Epoch: [0/520] Iter:[10/247]"))
+    one = next(x for x in text if x.startswith("Epoch: [1/520] Iter:[10/247]"))
+    assert (ZeroBasedParser().score(zero), BracketedParser().score(zero)) == (2, 0)
+    assert (ZeroBasedParser().score(one), BracketedParser().score(one)) == (1, 2)
+    tutorial = next(x for x in lines("tutorial-healthy") if x.startswith("Epoch [5/5], Step [120/120]"))
+    assert ZeroBasedParser().parse(tutorial) is None  # epoch E is no epoch of a loop counting from 0

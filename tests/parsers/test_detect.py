@@ -237,6 +237,11 @@ CASES = [
                                                                           "Excerpt R1"))], "kv", None),
     # ── the tutorial loop (recorded by the run lab): decided at its first step line ────────────
     Case("bracketed-tutorial", _realrun_lines("tutorial-healthy"), "bracketed", "Epoch [1/5], Step [10/120]"),
+    # ── HRNet's loop, both counters from 0: decided at its first step line, of epoch 0, after a config dump ──
+    Case("bracketed0-hrnet", _found_lines("hrnet_zero_based_epochs_head.log"), "bracketed0", "Epoch: [0/520] Iter:[0/247]"),
+    # the same loop resumed at epoch 352 shows no epoch 0: read as the 1-based form (ties go to it)
+    Case("bracketed-hrnet-resumed", _found_lines("hrnet_resumed_last_epoch_tail.log"), "bracketed",
+         "Epoch: [518/520] Iter:[250/495]"),
     # ── Keras 3 model.fit (recorded by the run lab): its bar's first frame, and verbose 2's epoch line ─
     Case("keras-v1", _realrun_lines("keras-v1-healthy"), "keras", "  1/200 "),
     Case("keras-v2", _realrun_lines("keras-v2-healthy"), "keras", "200/200 - "),

@@ -56,6 +56,7 @@ def fixture_lines() -> tuple[bytes, ...]:
     data += [(FIXTURES / "found" / "yolov5_cots_300ep_terminal.log").read_bytes()]  # and YOLO's table
     basicsr = gzip.decompress((FIXTURES / "found" / "basicsr_iqa_torchrun_nohup.out.gz").read_bytes())
     data += [b"\n".join(basicsr.split(b"\n")[695:709] + basicsr.split(b"\n")[710:720]) + b"\n"]  # its lines, no bar
+    data += [(FIXTURES / "found" / "hrnet_zero_based_epochs_head.log").read_bytes()]  # the 0-based bracketed form
     lines = b"".join(x if x.endswith(b"\n") else x + b"\n" for x in data).split(b"\n")[:-1]
     return tuple(dict.fromkeys(lines))
 

@@ -58,6 +58,22 @@ def test_a_loss_placed_behind_the_bar_is_no_restart(steps: list[float], losses: 
     assert out == restarts
 
 
+@pytest.mark.parametrize(("epochs", "restarts"), [
+    ([0.08, 0.96, 1.0, 2.0, 0.08, 0.16, 2.0], [4]),        # trainer.train() twice: the epoch back to where it began
+    ([0.5, 1.0, 1.5, 2.0, 1.0, 1.5], [4]),                 # resumed from epoch 1: back by half the epochs so far
+    ([0.5, 1.0, 10.0, 9.5, 10.5], []),                     # back a little: no new attempt
+    ([1.0, 1.0, 1.0], []),                                 # an epoch repeated
+    ([math.nan, 0.5, math.nan, 0.1], [3]),                 # a record without an epoch says nothing
+])
+def test_records_with_no_step_start_again_when_their_epoch_goes_back(epochs: list[float], restarts: list[int]) -> None:
+    a, out = Attempts(), []
+    for i, epoch in enumerate(epochs):
+        if a.epoch_restarts("train.out", epoch):
+            a.restart("train.out", None, epoch)
+            out.append(i)
+    assert out == restarts and a.count == 1 + len(restarts)
+
+
 def test_each_source_has_its_own_attempt() -> None:
     a = Attempts()
     for step in (0, 100, 200):

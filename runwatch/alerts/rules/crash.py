@@ -128,7 +128,8 @@ class Crash(Rule[CrashParams]):
             return f"told by a later report ({labels}): {said.summary}"
         restart = next((r for r in reversed(run.events) if r.event == Event.RESTARTED), None)
         if restart is not None and alert.fired_at is not None and restart.t >= alert.fired_at:
-            return f"the run started again at step {restart.step}: a new attempt"
+            at = f" at step {restart.step}" if restart.step is not None else ""
+            return f"the run started again{at}: a new attempt"
         if run.state(now) != RunState.CRASHED and run.progress.step is not None:
             return f"the run went on after it (step {run.progress.step} now)"
         return None

@@ -126,7 +126,8 @@ def _sections(snap: RunSnapshot, host: str) -> list[Section]:
     restarts = [e for e in snap.events if e.event == Event.RESTARTED]
     if restarts:
         last = restarts[-1]
-        where = f", the last at step {last.step}" + (f" (line {last.line:,})" if last.line else "")
+        at = f"step {last.step}" if last.step is not None else "a record with no step"
+        where = f", the last at {at}" + (f" (line {last.line:,})" if last.line else "")
         rows.append(("restarts", f"{len(restarts)}{where}: the charts show the newest attempt"))
     if snap.gpus:
         names = sorted({g.name for g in snap.gpus if g.name})
