@@ -256,6 +256,9 @@ def _any_frame(line: str) -> Frame | None:
     if found is None:
         return None
     count, clock = found
+    if clock.group("unit") in _BYTES:
+        return None  # a download's bar (`14%|█▍ | 33.5M/233M [00:00<00:00, 350MB/s]`, torch.hub fetching weights):
+        # read as training it was steps 0 to 233,000,000, the run "at 233000000/233000000" (a review)
     prefix = _bar_prefix(text[max(0, count.start - 200):count.start])
     if (clock.group("remaining") is None and clock.group("rate") is None) and "%" not in prefix and "|" not in prefix:
         return None  # a count and a clock alone are no bar: a logger's `08/21 [01:46:27] WARNING |` (a date, a time)
@@ -313,6 +316,8 @@ def seconds(text: str | None) -> float | None:
     return secs
 
 
+_BYTES = frozenset({"B/s", "s/B"})
+"""The rate units of a bar that counts bytes (tqdm's `unit="B"`): a transfer, no training progress."""
 _STEP_UNITS = frozenset({"it", "batch", "batches", "step", "steps", "iter", "iters", "ba"})
 """Units of a bar whose count is optimizer steps (tqdm's default `it`, `unit="batch"`): its rate is a step time.
 A rate of epochs, samples or bytes is not."""

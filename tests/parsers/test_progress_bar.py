@@ -360,3 +360,21 @@ def test_a_loggers_date_and_time_are_no_bar() -> None:
 
     lines = [x for x in found_lines("openvla_prismatic_logger_excerpt.out") if x.startswith("08/21 [")]
     assert len(lines) == 4 and all(any_frame(x) is None for x in lines)
+
+
+def test_a_download_bar_is_no_training_progress() -> None:
+    """A review: torch.hub's bar fetching AlexNet's weights (`33.5M/233M [00:00<00:00, 350MB/s]`) was read as steps 0
+    to 233,000,000 of 233,000,000, and the nerfstudio run that crashed before its first step as `hf-trainer` at
+    its total. A bar that counts bytes is a transfer: no frame, no format, for any reader of bars."""
+    from runwatch.parsers.hf_trainer import HFTrainerParser
+    from runwatch.parsers.progress_bar import parse_frame
+    from runwatch.parsers.source import SourceParser
+    from runwatch.watcher.snapshot import split_block
+
+    data = (Path(__file__).parents[1] / "fixtures" / "found" / "torch_hub_download_bar_line.log").read_bytes()
+    frames = [x for x in split_block(data) if "B/s]" in x]
+    assert len(frames) >= 5 and "233M/233M" in frames[-1]
+    assert [parse_frame(x) for x in frames] == [None] * len(frames)
+    assert [(ProgressBarParser().score(x), HFTrainerParser().score(x)) for x in frames] == [(0, 0)] * len(frames)
+    sp = SourceParser("train.log")
+    assert [r for r in sp.feed(split_block(data), 1, 1.0) + sp.flush() if r.step is not None] == []
