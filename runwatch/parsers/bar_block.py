@@ -53,6 +53,7 @@ from runwatch.parsers.progress_bar import (
     FRAME_LINES,
     any_frame,
     desc_of,
+    desc_values,
     epoch_of,
     is_training,
     pct_only,
@@ -218,7 +219,7 @@ def _kind(
         return None
     if not (raw_desc.isascii() and body.isascii()) and ascii_digits(line) is not line:
         return None
-    pairs = postfix_of(body)
+    pairs = postfix_of(body) + desc_values(desc_of(raw_desc))
     names = tuple(metric_name(k) for k, _ in pairs)
     if len(set(names)) < len(names):
         return None  # two keys of one name: the first that is shown wins, which depends on values; per line

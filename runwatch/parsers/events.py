@@ -20,7 +20,9 @@ Decisions, so rules and users can rely on them:
   when it and the one before are both bare: the last of a chain is the
   exception that ended the program, which a crash alert names.
   `KeyboardInterrupt` is `signal`. Tracebacks after `Exception ignored in:`
-  (printed at interpreter shutdown, not raised) give nothing.
+  (printed at interpreter shutdown, not raised) give nothing, nor does the traceback of a thread that died
+  (`Exception in thread Thread-1:` before it, within `_THREAD_WINDOW` lines: the process goes on; a
+  tensorboardX writer's `OSError: handle is closed` at exit read as the crash of a run that had ended well).
 - argparse's refusal of a command line (`train.py: error: argument --fp16: …`) is
   a `traceback` too: the script exited before training, as an uncaught exception would.
 - torch elastic's failure report (agent line `failed (exitcode: N)`, launcher
@@ -89,7 +91,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
     ("raining", ("raining finished", "raining complete", "raining done", "inished training", "inished Training",
-                 "one training", "raining of experiment is done")),  # one substring test on an ordinary line: no one character holds them all
+                 "one training", "raining of experiment is done", "raining COMPLETE", "nd training", "nd of training")),  # one substring test on an ordinary line: no one character holds them all
 )
 """The gate's texts, each behind a character they all hold (or, where none is rare enough, a short text: one
 substring test): a line holding none of them is nothing to `_classify`.
@@ -199,7 +201,12 @@ quoted and one OOM counted twice)."""
 _CHAIN = re.compile(r"^\s*(?:" + "|".join(map(re.escape, _CHAIN_TEXTS)) + ")")
 _IGNORED = "Exception ignored in"
 """Printed before a traceback at interpreter shutdown: that traceback was not raised (`_start_block`)."""
-WAKES = Reads(heads=(_IGNORED, *_CHAIN_TEXTS), holds=tuple(text for _, texts in _GATE for text in texts))
+_THREAD = "Exception in thread "
+"""`threading`'s header before the traceback of a thread's uncaught exception: the thread died, the process
+did not. Threads print theirs interleaved (two headers, a line of the main thread's, then both tracebacks)."""
+_THREAD_WINDOW = 4
+"""Lines after a thread's header within which a traceback that starts is a thread's."""
+WAKES = Reads(heads=(_IGNORED, _THREAD, *_CHAIN_TEXTS), holds=tuple(text for _, texts in _GATE for text in texts))
 """The lines an idle detector does more with than count (runwatch.parsers.reads): those the gate lets
 through, a chained traceback's first line (`_CHAIN`), and `Exception ignored in`, which the next line's
 traceback depends on. Inside a traceback it reads other lines too (`absorbs` says which it only counts)."""
@@ -221,13 +228,15 @@ _REPORT_FIELD = re.compile(
 )
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _FINISHED = re.compile(
-    r"(?:(?:\b[Tt]raining (?:finished|completed?|done)|\b[Ff]inished [Tt]raining|\b[Dd]one training)"
-    r"(?: successfully)?(?:[.!]|\s+(?:after|in)\s[^,;]{0,40})?"
+    r"(?:(?:\b[Tt]raining (?:finished|completed?|done|COMPLETED?)|\b[Ff]inished [Tt]raining|\b[Dd]one training"
+    r"|\bEnd (?:of )?training)"
+    r"(?: successfully)?(?:[.!]{1,4}|\s+(?:after|in)\s[^,;]{0,40})?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12})\s*$"  # YOLOX's trainer
 )
 """A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
-after 600 steps`, `Training complete.`, `Training completed successfully!`; YOLOX's `Training of experiment is
-done and the best AP is 90.00`), ending its line: with none, a
+after 600 steps`, `Training complete.`, `Training completed successfully!`, `Training COMPLETE`, `End training....`;
+LeRobot's `End of training`; YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
+with none, a
 clean exit of a run with no known total read `process_exit: gone before the run finished` live (a new
 user's review). A step after it (one
 epoch's "training done") takes it back."""
@@ -507,12 +516,17 @@ class EventDetector:
         self._retry_at = -10
         self._last_checkpoint: int | None = None
         self._seen: dict[object, None] = {}
+        self._threads = 0
+        self._threads_until = -1
+        """Threads' headers (`_THREAD`) whose tracebacks have not started, and the last line they may start at."""
 
     def feed(self, line: str) -> Record | None:
         """The event this line completes, or None."""
         self._n += 1
         if self._block is not None:
             return self._feed_block(self._block, line)
+        if line.startswith(_THREAD):
+            self._threads, self._threads_until = min(self._threads + 1, 64), self._n + _THREAD_WINDOW
         if not _worth_a_look(line):
             if self._chain_until >= self._n and _CHAIN.match(line):
                 self._block = _Traceback("", chained_from=self._chain_event)
@@ -602,7 +616,7 @@ class EventDetector:
     # ── internals ──
     def _start_block(self, line: str, prev: str) -> bool:
         if "Traceback" in line and (m := _TB_HEADER.search(line)):
-            ignored = prev.lstrip().startswith(_IGNORED)
+            ignored = prev.lstrip().startswith(_IGNORED) or self._thread_died()
             self._block = _Traceback(line[:m.start()].translate(_SHAPE), ignored=ignored)
         elif "exitcode" in line and (m := _AGENT_FAILED.search(line)):
             fields = {"exitcode": float(m[1]), "local_rank": float(m[2]), "pid": float(m[3])}
@@ -611,6 +625,14 @@ class EventDetector:
             self._block = _Report(in_table=True)
         else:
             return False
+        return True
+
+    def _thread_died(self) -> bool:
+        """Whether the traceback starting now is a thread's (`_THREAD`): one of its headers came lately."""
+        if not self._threads or self._n > self._threads_until:
+            self._threads = 0
+            return False
+        self._threads -= 1
         return True
 
     def _line_event(self, line: str) -> Record | None:

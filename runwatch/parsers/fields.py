@@ -62,13 +62,16 @@ def local_time(stamp: str, frac: str = "") -> float:
     return t
 
 
-LOGGED_PREFIX = r"\s{0,20}(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?: -)? (?:DEBUG|INFO|WARNING):?(?: -)? )?"
+LOGGED_PREFIX = (r"\s{0,20}(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?:(?: -)? |:)(?:DEBUG|INFO|WARNING):?"
+                 r"(?: -)? )?")
 """Python `logging`'s time and level before a line a format recognises by its start (`2025-07-07 13:55:26.649
-INFO: Epoch [001/300] …`), as regex text: its time is `logging_time`'s."""
-_LOGGING_STAMP = re.compile(r"\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?\]? ")
+INFO: Epoch [001/300] …`; `%(asctime)s:%(levelname)s: %(message)s` writes `2021-07-29 14:38:40,512:INFO: Epoch:
+[0][ 0/44]`, a whole run UNREAD until it was read: a review), as regex text: its time is `logging_time`'s."""
+_LOGGING_STAMP = re.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) )?\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?\]?[ :]")
 """Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`; mmengine's
 `2023/06/15 11:30:50 - mmengine - INFO - …`; PaddleOCR's bracketed `[2021/05/03 11:57:44] root INFO: …`) at the
-line's start: the record's time, local as printed (a stamp elsewhere in the line is a value's, or noise)."""
+line's start, or after the level as LeRobot's logger writes it (`INFO 2026-06-12 10:58:46 ot_train.py:357 step:1K …`):
+the record's time, local as printed (a stamp elsewhere in the line is a value's, or noise)."""
 
 
 def prefix_time(prefix: str) -> float:
@@ -81,8 +84,8 @@ def prefix_time(prefix: str) -> float:
 
 def logging_time(text: str) -> float:
     """Unix seconds of the line's leading logging stamp, 0.0 without one (or one that is no real time)."""
-    if not (text[:1].isdigit() or (text[:1] == "[" and text[1:2].isdigit())):
-        return 0.0
+    if not (text[:1].isdigit() or (text[:1] == "[" and text[1:2].isdigit()) or text[:1] in "DIWE"):
+        return 0.0  # a cheap first look: most lines start with none of these
     return _stamp_seconds(_LOGGING_STAMP.match(text))
 
 

@@ -42,13 +42,19 @@ _HEAD = re.compile(
     LOGGED_PREFIX + r"\s{0,20}(?:Train\s{0,4})?Epoch:?\s{0,4}\[\s{0,8}(?P<epoch>\d{1,9})\s{0,8}\]"
     r"\s{0,4}\[\s{0,8}(?P<inner>\d{1,12})\s{0,8}/\s{0,8}(?P<per_epoch>\d{1,12})\s{0,8}\]"
 )
-_TEST = re.compile(r"\s{0,20}(?:Test|Val|Validation|Eval)\s{0,4}:?\s{0,4}\[\s{0,8}\d{1,12}\s{0,8}/\s{0,8}\d{1,12}\s{0,8}\]")
+_TEST = re.compile(LOGGED_PREFIX + r"\s{0,20}(?:Test|Val|Validation|Eval)\s{0,4}:?\s{0,4}\[\s{0,8}\d{1,12}\s{0,8}/\s{0,8}\d{1,12}\s{0,8}\]")
 _NAME = r"[A-Za-z][\w@./-]{0,40}"
 _METER = re.compile(
     rf"(?P<name>{_NAME})\s{{1,8}}(?P<value>{NUMBER_TEXT})(?:\s{{1,4}}\(\s{{0,8}}(?P<average>{NUMBER_TEXT})\s{{0,8}}\))?(?=\s|$)"
 )
 """`Loss 5.7640e+00 (6.3097e+00)`, `Acc@1   0.00 (  0.00)`, and a result's `Acc@1 0.390` without an average."""
-_RESULT = re.compile(rf"\s{{0,8}}\* (?=[A-Za-z])(?:{_NAME}\s{{1,8}}(?:{NUMBER_TEXT})(?:\s{{1,8}}|$)){{1,{_MAX_METERS}}}")
+_TABBED = re.compile(
+    rf"(?P<name>{_NAME}(?: (?!(?:nan|NaN|inf|Inf)\b){_NAME}){{0,3}})\s{{1,8}}(?P<value>{NUMBER_TEXT})"
+    rf"(?:\s{{1,4}}\(\s{{0,8}}(?P<average>{NUMBER_TEXT})\s{{0,8}}\))?"
+)
+"""One tab-separated meter whose name has words (`Loss dro 6.354 (6.316)`, `camera dro 0.000 (0.000)`): `_METER` took
+the last word for the name, and both were `dro` (a review: the camera's 0.000 overwrote the loss)."""
+_RESULT = re.compile(LOGGED_PREFIX + rf"(?P<result>\s{{0,8}}\* (?=[A-Za-z])(?:{_NAME}\s{{1,8}}(?:{NUMBER_TEXT})(?:\s{{1,8}}|$)){{1,{_MAX_METERS}}})")
 """` * Acc@1 76.130 Acc@5 92.862`, `validate`'s result at the evaluation's end: names and numbers only, to the
 line's end (a fork's ` * Prec@1   k 49.206 Prec@5 001 78.840` is something else)."""
 _NAMES = {"time": "step_time", "data": "data_time", "batch_time": "step_time", "data_time": "data_time"}
@@ -56,9 +62,11 @@ _NAMES = {"time": "step_time", "data": "data_time", "batch_time": "step_time", "
 
 def _counted(n: Mapping[str, Any]) -> Counted:
     """Step `e × N + i` of `Epoch: [e][i/N]` (both count from 0), the epoch as a metric; a batch past N is no
-    step. Operators ints and arrays share (runwatch.parsers.learned.Counters)."""
+    step. A loop that counts its batches from 1 prints `[N/N]` last: e × N + N, where the next epoch's `[0/N]` would
+    be, which such a loop never prints (a review: DMNIL's 24 `[400/400]` lines were dropped). Operators ints and
+    arrays share (runwatch.parsers.learned.Counters)."""
     e, i, per = n["epoch"], n["inner"], n["per_epoch"]
-    return within(e, 0, i, per), None, {"epoch": e * 1.0}, (i < per) | (per == 0)
+    return within(e, 0, i, per), None, {"epoch": e * 1.0}, (i <= per) | (per == 0)
 
 
 COUNTERS = Counters(_HEAD, _counted)
@@ -72,7 +80,11 @@ def _name(raw: str) -> str:
 def _meters(rest: str) -> list[tuple[str, float, float | None]]:
     """Each meter's (name, value, average) in `rest`; a value that is no number is left out."""
     out: list[tuple[str, float, float | None]] = []
-    for m in _METER.finditer(rest):
+    found: list[re.Match[str]] = []
+    for field in rest.split("\t") if "\t" in rest else (rest,):
+        whole = _TABBED.fullmatch(field.strip(" ")) if " " in field.strip(" ") else None
+        found.extend((whole,) if whole is not None else _METER.finditer(field))
+    for m in found:
         value = parse_number(m["value"])
         if value is None:
             continue
@@ -113,13 +125,13 @@ class MetersParser(GuardedParser):
         result = _RESULT.fullmatch(line)
         if result is None:
             return None
-        metrics = {f"val_{name}": value for name, value, _ in _meters(line.lstrip()[2:])}
+        metrics = {f"val_{name}": value for name, value, _ in _meters(result["result"].lstrip()[2:])}
         if not metrics:
             return None
         if self._test_loss is not None:
             metrics.setdefault("val_loss", self._test_loss)
         self._test_loss = None
-        return Record(Kind.EVAL, metrics=metrics)
+        return Record(Kind.EVAL, metrics=metrics, t=logging_time(line.lstrip()))
 
     def score(self, line: str) -> int:
         """2 for a meter step line or an evaluation's result (the default), nothing for a test batch."""

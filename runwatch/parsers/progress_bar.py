@@ -48,7 +48,7 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
 from runwatch.parsers.beside import beside, names_loss
 from runwatch.parsers.boundary import ascii_digits
-from runwatch.parsers.numbers import parse_number, scaled
+from runwatch.parsers.numbers import NUMBER_TEXT, parse_number, scaled
 from runwatch.parsers.pydict import is_eval_metric, metric_name
 from runwatch.parsers.rich_bar import BAR_GLYPH, CONTINUATION, pairs, parse_rich_frame
 
@@ -222,9 +222,10 @@ def parse_frame(line: str) -> Frame | None:
 def plain_frame(m: re.Match[str]) -> Frame:
     """The Frame of a `PLAIN_FRAME` match: the one description of the common frame, per line or in a block."""
     desc, _, n, total, elapsed, remaining, rate, scale, unit, body = m.groups()
+    read = desc_of(desc)
     return Frame(
-        int(n), int(total), desc_of(desc), seconds(elapsed), seconds(remaining), step_time_of(rate, scale, unit),
-        _postfix(body, True) if body else (), body.startswith(","),
+        int(n), int(total), read, seconds(elapsed), seconds(remaining), step_time_of(rate, scale, unit),
+        (_postfix(body, True) if body else ()) + desc_values(read), body.startswith(","),
     )
 
 
@@ -271,7 +272,7 @@ def _any_frame(line: str) -> Frame | None:
         n=count.n, total=count.total, desc=desc,
         elapsed=seconds(clock.group("elapsed")), remaining=seconds(clock.group("remaining")),
         step_time=_step_time(clock.group("rate"), clock.group("scale"), clock.group("unit")),
-        postfix=_postfix(body, closed=close >= 0), has_postfix=body.startswith(","),
+        postfix=_postfix(body, closed=close >= 0) + desc_values(desc), has_postfix=body.startswith(","),
     )
 
 
@@ -354,6 +355,26 @@ def _postfix(body: str, closed: bool) -> tuple[tuple[str, float], ...]:
 def postfix_of(body: str) -> tuple[tuple[str, float], ...]:
     """The numeric pairs of a whole frame's postfix (`, v_num=0, loss=0.1`)."""
     return _postfix(body, True)
+
+
+_DESC_PAIR = re.compile(rf"(?<![\w.])([A-Za-z_][\w./@-]{{0,40}})\s{{0,2}}[:=]\s{{0,2}}({NUMBER_TEXT})(?![\w.])")
+_COUNTERS = frozenset({"epoch", "step", "iter", "iteration", "batch"})
+"""Names of a description's numbers that count (`Epoch: 3`): the bar's place, read by `epoch_of`, no metric."""
+
+
+@lru_cache(maxsize=1024)
+def desc_values(desc: str) -> tuple[tuple[str, float], ...]:
+    """The `name: value` pairs of a bar's description (`d: -0.002;gen: -0.004`, `loss: 0.1234`): a loop's
+    `set_description` of its losses, taken as a postfix's pairs after the postfix's own. Read as text, a loss of
+    `nan` there was never seen (a review: a GAN's `d` and `gen` losses, drawn for 20,000 steps, unread)."""
+    if ":" not in desc and "=" not in desc:
+        return ()
+    out = []
+    for key, raw in _DESC_PAIR.findall(desc):
+        value = parse_number(raw)
+        if value is not None and key.lower() not in _COUNTERS:
+            out.append((key, value))
+    return tuple(out)
 
 
 @lru_cache(maxsize=1024)

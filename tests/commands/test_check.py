@@ -891,3 +891,20 @@ def test_a_run_that_logged_its_last_step_of_a_stride_is_not_incomplete(capsys: p
     assert "step 257395/257400  ended" in out and "incomplete" not in out
     assert main(["check", log]) == 0
     assert "warning  incomplete: stopped at 256900/257400" in capsys.readouterr().out
+
+
+def test_lerobots_log_is_read_with_its_line_times_and_its_end(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: LeRobot's `INFO 2026-06-12 10:53:24 ot_train.py:357 step:400 … grdn:49.836` lines were read with no
+    time (the level comes before the stamp), `grdn` under its own name, and `End of training` as no finish:
+    `ended`, and a note that no line carries a time."""
+    from runwatch.parsers.fields import logging_time
+
+    log = FIXTURES / "found" / "lerobot_train_log_excerpt.txt"
+    assert main(["check", "--json", str(log)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["state"] == "finished" and not out["alerts"] and not out.get("notes"), out
+    assert main(["parse", "--output", "jsonl", str(log)]) == 0
+    steps = [r for line in capsys.readouterr().out.splitlines() if (r := json.loads(line))["kind"] == "step"]
+    stamps = [logging_time(x) for x in log.read_text().splitlines() if " step:" in x]
+    assert [r["t"] for r in steps] == stamps and stamps[0] > 0
+    assert steps[0]["metrics"]["grad_norm"] == 3.477 and steps[0]["metrics"]["epoch"] == 117.43

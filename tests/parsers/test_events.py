@@ -317,6 +317,20 @@ def test_exception_ignored_at_shutdown_is_not_a_crash() -> None:
     assert events(lines) == []
 
 
+def test_a_threads_traceback_is_not_the_processs_crash() -> None:
+    """A review: a GAN run printed `End training....`, then the tensorboardX writer threads' tracebacks (`Exception in
+    thread Thread-1:` before each, interleaved): `check` said `CRITICAL … crashed`. A thread that dies leaves the
+    process; the same traceback with no thread's header before it is still a crash."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("sttn_thread_exceptions_at_exit_tail.out")
+    assert sum(x.startswith("Exception in thread ") for x in lines) == 2
+    assert sum(x == "OSError: handle is closed" for x in lines) == 2
+    assert events(lines) == [Event.FINISHED]  # `End training....`
+    alone = lines[lines.index("End training....") + 1:]  # the tracebacks with no thread's header before them
+    assert [(r.event, r.message) for r in run(alone)][:1] == [(Event.TRACEBACK, "OSError: handle is closed")]
+
+
 # ── checkpoints and overflow ────────────────────────────────────────────────
 @pytest.mark.parametrize(("line", "step"), [
     # raw/nanochat_pr492: the model file of the final checkpoint (ANSI colour codes included)
@@ -435,6 +449,16 @@ def test_a_loops_own_last_word_is_a_finish_line() -> None:
     not_an_end = ["-------Training completed. Results--------", "Training finished, saving the model to out/",
                   "Training done: 37%", "Resuming training finished checkpoints"]
     assert run(not_an_end) == []
+
+
+def test_more_loops_last_words_are_finish_lines() -> None:
+    """A review: LeRobot's `End of training`, GaitSet's `Training COMPLETE` and STTN's `End training....` read `ended`."""
+    from tests.support.found import found_lines
+
+    said = [next(x for x in found_lines(name) if text in x) for name, text in (
+        ("lerobot_train_log_excerpt.txt", "End of training"), ("gaitset_training_complete_tail.out", "COMPLETE"),
+        ("sttn_thread_exceptions_at_exit_tail.out", "End training"))]
+    assert [(r.event, r.message) for r in run(said)] == [(Event.FINISHED, x) for x in said]
 
 
 def test_argparses_refusal_of_a_command_line_is_a_crash_event() -> None:

@@ -49,3 +49,36 @@ def test_the_example_itself_under_torchelastic_reads_acc_meters_and_its_nccl_cra
 def test_a_batch_past_the_epochs_length_is_no_step() -> None:
     line = lines_of("imagenet_example_torchelastic.log")[5].replace("[ 10/782]", "[790/782]")
     assert line.startswith("Epoch: [0][790/782]\t") and MetersParser().parse(line) is None
+
+
+def test_lines_behind_a_logging_prefix_with_colons_are_read_with_their_times() -> None:
+    """A review: `2021-07-29 14:38:40,512:INFO: Epoch: [0][ 0/44]\\tLoss 5.711065 (5.711065)` (`%(asctime)s:%(levelname)s:
+    %(message)s`) was UNREAD, a 253-epoch run whose steps slowed a hundredfold unseen; its results too."""
+    from runwatch.parsers.fields import logging_time
+
+    name = "causalhtp_logging_prefix_meters_excerpt.log"
+    fmt, recs = source_records(name)
+    assert fmt == "meters"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    heads = [(m, x) for x in lines_of(name) if (m := re.search(r":INFO: Epoch: \[(\d+)\]\[ *(\d+)/44\]", x))]
+    assert len(steps) == len(heads) > 20
+    assert [r.step for r in steps] == [int(m[1]) * 44 + int(m[2]) for m, _ in heads]
+    assert [r.t for r in steps] == [logging_time(x) for _, x in heads] and steps[0].t > 0
+    assert steps[0].metrics == {"loss": 5.711065, "epoch": 0.0}
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert [e.metrics for e in evals] == [{"val_ade": 1.207, "val_fde": 2.238}, {"val_ade": 1.141, "val_fde": 2.132},
+                                          {"val_ade": 1.258, "val_fde": 2.388}]
+
+
+def test_meters_named_in_words_keep_their_names_and_a_last_batch_of_n_is_a_step() -> None:
+    """A review: `Loss dro 6.354 (6.316)` and `camera dro 0.000 (0.000)` were both read as `dro` (the camera's 0.000
+    overwrote the loss), and every epoch's `[400/400]` (batches counted from 1) was dropped."""
+    name = "dmnil_meters_named_losses_excerpt.log"
+    fmt, recs = source_records(name)
+    assert fmt == "meters"
+    heads = [m for x in lines_of(name) if (m := re.match(r"Epoch: \[(\d+)\]\[ *(\d+)/400\]", x))]
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == [int(m[1]) * 400 + int(m[2]) for m in heads] and 400 in [r.step for r in steps]
+    first = steps[0].metrics
+    assert (first["loss"], first["loss_dro"], first["loss_sat"], first["camera_dro"]) == (23.873, 6.354, 4.816, 0.0)
+    assert "dro" not in first and "sat" not in first

@@ -378,3 +378,27 @@ def test_a_download_bar_is_no_training_progress() -> None:
     assert [(ProgressBarParser().score(x), HFTrainerParser().score(x)) for x in frames] == [(0, 0)] * len(frames)
     sp = SourceParser("train.log")
     assert [r for r in sp.feed(split_block(data), 1, 1.0) + sp.flush() if r.step is not None] == []
+
+
+def test_losses_in_a_bars_description_are_read_as_its_postfix() -> None:
+    """A review: a GAN loop's `set_description(f"d: {d:.3f};gen: {g:.3f}")` drew its two losses for 20,000 steps, and
+    none was read (a `nan` there would have gone unseen). The description's `name: value` pairs are read after the
+    postfix's own; the counters in it (`Epoch 3`) are the bar's place, not metrics."""
+    import re
+
+    from tests.support.found import found_lines, source_records
+
+    name = "sttn_gan_losses_in_bar_description.out"
+    fmt, recs = source_records(name)
+    frames = [m for x in found_lines(name) if (m := re.match(r"d: (-?[\d.]+);gen: (-?[\d.]+): .*\| (\d+)/20000 ", x))]
+    # the loop sets the description after each step: the values count where they change (a redraw of the count
+    # with the last values is stale, as a postfix's)
+    want = [(int(m[3]), float(m[1]), float(m[2])) for i, m in enumerate(frames)
+            if i == 0 or m.group(1, 2) != frames[i - 1].group(1, 2)]
+    assert fmt == "tqdm" and len(want) > 15
+    got = [(r.step, r.metrics["d"], r.metrics["gen"]) for r in recs if "d" in r.metrics]
+    assert got == want
+    frame = "Epoch 3: loss: nan:  10%|█         | 10/100 [00:01<00:09, 9.5it/s, lr=0.1]"
+    from runwatch.parsers.progress_bar import parse_frame
+    parsed = parse_frame(frame)
+    assert parsed is not None and [k for k, _ in parsed.postfix] == ["lr", "loss"]
