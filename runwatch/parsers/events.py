@@ -82,6 +82,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step")),  # `C`, not `L`: TFLOP/s on
     ("v", ("saving ", "saved ", "saved:", "save ")),                                # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
+    ("arlyStopping", ("EarlyStopping counter",)),
     ("!", ("OVERFLOW!",)),
     ("q", ("thrown while requesting",)),
     ("B", ("Bus error",)),
@@ -240,6 +241,11 @@ with none, a
 clean exit of a run with no known total read `process_exit: gone before the run finished` live (a new
 user's review). A step after it (one
 epoch's "training done") takes it back."""
+_EARLY_STOP = re.compile(r"\bEarlyStopping counter: (\d{1,6}) out of (\d{1,6})\s*$")
+"""The early-stopping helper many loops copy (`print(f'EarlyStopping counter: {self.counter} out of {self.patience}')`):
+at its patience the loop stops, a finish (a review's YOLO loop ended `EarlyStopping counter: 9 out of 8` at epoch 57 of
+100 and read "incomplete"). A loop that goes on after it (one that breaks a check later) takes it back with its next
+step, as any finish line."""
 _BAR_END = re.compile(r"(?:it/s|s/it)[^\[\]]*\]")
 _SHAPE = str.maketrans(
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0" * 10 + "a" * 52
@@ -298,7 +304,8 @@ def _classify(line: str) -> _Hit | None:
             return _Hit(Event.XID, m.start())
     if ("Retrying" in line or "thrown while" in line) and (m := _RETRY.search(line)):
         return _retry(line, m.start())
-    if ("heckpoint" in line or "aved model" in line or "aving model" in line) and (m := _CHECKPOINT.search(line)):
+    if ("heckpoint" in line or "aved model" in line or "aving model" in line or "saved " in line) and (
+            m := _CHECKPOINT.search(line)):  # `saved `: `New best model saved at weights/…/best.pt (val_loss=0.0566)`
         return _checkpoint(m)
     if "OVERFLOW!" in line and (m := _DS_OVERFLOW.search(line)):
         return _Hit(OVERFLOW, m.start(), _overflow_metrics(m))
@@ -310,6 +317,8 @@ def _classify(line: str) -> _Hit | None:
     if "rror" in line and (m := _COMPILE_ERROR.match(line)):
         return _Hit(Event.TRACEBACK, m.start())
     if "raining" in line and (m := _FINISHED.search(line)):
+        return _Hit(Event.FINISHED, m.start())
+    if "EarlyStopping counter" in line and (m := _EARLY_STOP.search(line)) and int(m[1]) >= int(m[2]):
         return _Hit(Event.FINISHED, m.start())
     return None
 

@@ -555,6 +555,7 @@ def test_a_script_that_does_not_compile_is_a_traceback() -> None:
     ("neuroslm_saved_checkpoint_excerpt.log", None),  # `[train] saved checkpoints\neuroslm_small_chat_1000.pt`
     ("qwen3_llmc_style_resume_head.out", 47850),  # `[Checkpoint] saved ./checkpoints/ckpt_step0047850.pt`
     ("gpt2_lora_epoch_end_excerpt.log", None),  # `💎 New best checkpoint saved: outputs/…/best_checkpoint.pt`
+    ("p2igan_best_model_saved_excerpt.out", None),  # `New best model saved at weights/p2igan_gan_v2/best.pt (val_loss=…)`
 ])
 def test_a_loops_own_save_line_naming_its_file_is_a_checkpoint(name: str, step: int | None) -> None:
     """Loops that print their own save line, naming the file: none was a checkpoint (a review), so a run's
@@ -566,3 +567,19 @@ def test_a_loops_own_save_line_naming_its_file_is_a_checkpoint(name: str, step: 
     assert all(event == Event.CHECKPOINT_SAVED for event, _ in hits)
     det = EventDetector()  # and through the gate a line passes first (`saved:` was not in it)
     assert [r.event for line in found_lines(name) if (r := det.feed(line)) is not None][:1] == [Event.CHECKPOINT_SAVED]
+
+
+def test_early_stopping_at_its_patience_is_a_finish_that_a_later_step_takes_back() -> None:
+    """A review: a YOLO loop's last line `EarlyStopping counter: 9 out of 8` (epoch 57 of 100) read `incomplete`. At its
+    patience the helper's count is a finish; this loop went on after `8 out of 8` (its check came a count later), and
+    its next step took that one back: the run's state is its last line's."""
+    from tests.support.found import found_lines, source_records
+
+    name = "yolo_loop_early_stopping_tail.txt"
+    lines = found_lines(name)
+    counts = [x for x in lines if x.startswith("EarlyStopping counter")]
+    assert counts == [f"EarlyStopping counter: {n} out of 8" for n in (7, 8, 9)]
+    assert [(r.event, r.message) for r in run(lines)] == [(Event.FINISHED, x) for x in counts[1:]]
+    _, recs = source_records(name)
+    assert recs[-1].event == Event.FINISHED and any(r.kind is Kind.STEP for r in recs[recs.index(
+        next(r for r in recs if r.kind is Kind.EVENT)):])
