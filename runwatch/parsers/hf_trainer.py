@@ -256,6 +256,11 @@ class HFTrainerParser(FormatParser):
         step = before
         if after is not None and after != before:
             step = after if self._reads_after(before, after, epoch, quoted) else before
+        if step == 0 and (rec.kind is Kind.STEP or (epoch or 0.0) > 0):
+            step = None  # the bar at 0 has taken no step: the Trainer logs a loss from step 1, and an evaluation
+            # after training began states an epoch past 0. A terminal that kept a bar's first frame only (a pasted
+            # console) read every dict of a run at step 0, then as epochs counted at one step (a review: steps
+            # 2260 × (epoch - 1), the run at 22600 of 2260)
         if rec.kind is Kind.STEP and step is not None and not self._clump:
             self._released = step
         elif rec.kind is Kind.EVAL and step is not None and self._eval_at is not None and self._eval_at < step:

@@ -534,3 +534,22 @@ def test_a_logged_dict_of_settings_signs_no_trainer() -> None:
     fmt, recs = source_records("keras_lstm_nan_settings_dict_console.log")
     losses = [r.metrics["loss"] for r in recs if "loss" in r.metrics]
     assert fmt == "keras" and len(losses) >= 21 and all(math.isnan(v) for v in losses)
+
+
+def test_dicts_after_a_bar_kept_at_0_take_no_step(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: a pasted console whose second training's bar kept its first frame `0/2260` only: every dict after it
+    read step 0, the epochs' evaluations then counted as epochs of 2260 steps at one step (steps 2260 × (epoch - 1)),
+    and `check` said `step 22600  ended`. A bar at 0 has taken no step (the Trainer logs from step 1; an evaluation
+    that states an epoch past 0 came after steps): such dicts have none, and the run ends at its bar's 2260/2260."""
+    from runwatch.cli import main
+    from tests.support.found import source_records
+    from tests.support.paths import FIXTURES
+
+    name = "hf_two_trainings_pasted_console.txt"
+    _, recs = source_records(name)
+    second = recs[next(i for i, r in enumerate(recs) if r.step == 0):]
+    dicts = [r for r in second if r.kind in (Kind.STEP, Kind.EVAL) and "epoch" in r.metrics]
+    assert len(dicts) >= 14 and {r.step for r in dicts[:-1]} == {None}
+    assert main(["check", "--json", str(FIXTURES / "found" / name)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["state"], out["step"], out["total_steps"]) == ("finished", 2260, 2260)
