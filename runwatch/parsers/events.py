@@ -92,7 +92,8 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
     ("raining", ("raining finished", "raining complete", "raining done", "inished training", "inished Training",
-                 "one training", "raining of experiment is done", "raining COMPLETE", "nd training", "nd of training")),  # one substring test on an ordinary line: no one character holds them all
+                 "one training", "raining of experiment is done", "raining COMPLETE", "nd training", "nd of training",
+                 "raining time ")),  # one substring test on an ordinary line: no one character holds them all
 )
 """The gate's texts, each behind a character they all hold (or, where none is rare enough, a short text: one
 substring test): a line holding none of them is nothing to `_classify`.
@@ -232,11 +233,12 @@ _FINISHED = re.compile(
     r"(?:(?:\b[Tt]raining (?:finished|completed?|done|COMPLETED?)|\b[Ff]inished [Tt]raining|\b[Dd]one training"
     r"|\bEnd (?:of )?training)"
     r"(?: successfully)?(?:[.!]{1,4}|\s+(?:after|in)\s[^,;]{0,40})?"
-    r"|\bTraining of experiment is done and the best AP is [\d.]{1,12})\s*$"  # YOLOX's trainer
+    r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
+    r"|^Training time \d{1,6}:\d\d:\d\d)\s*$"  # torchvision-style mains (DETR, DeiT, MAE) at their end
 )
 """A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
 after 600 steps`, `Training complete.`, `Training completed successfully!`, `Training COMPLETE`, `End training....`;
-LeRobot's `End of training`; YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
+LeRobot's `End of training`; DETR's, DeiT's and MAE's `Training time 0:13:00`; YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
 with none, a
 clean exit of a run with no known total read `process_exit: gone before the run finished` live (a new
 user's review). A step after it (one

@@ -299,7 +299,15 @@ def _evaluates(text: str) -> str | None:
     subset = _SUBSET.search(text) if "subset |" in text else None
     if subset is not None:
         return "test" if subset[1].startswith("test") else "valid"
+    if text.startswith(_AVERAGED_STATS) and " lr: " not in text:
+        return "test"
     return None
+
+
+_AVERAGED_STATS = "Averaged stats: "
+"""torchvision's MetricLogger (DETR, DeiT, MAE) at the end of `train_one_epoch` and of `evaluate`: the training's has the
+`lr` meter, the evaluation's has none. Read as training, DETR's test loss (54.99 after training's 34.85) went into
+the loss series every epoch (a review)."""
 
 
 _WITHIN = re.compile(

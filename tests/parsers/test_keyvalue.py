@@ -821,3 +821,23 @@ def test_a_name_said_again_after_the_validations_loss_is_the_validations() -> No
     assert rec is not None and rec.metrics == {
         "epoch": 0.0, "loss": 11.2338, "token_acc": 0.049, "seq_acc": 0.0,
         "val_loss": 10.9681, "val_token_acc": 0.066, "val_seq_acc": 0.0}
+
+
+def test_a_metric_loggers_averaged_stats_without_lr_are_the_evaluations() -> None:
+    """A review: DETR's `Averaged stats:` after its `Test:` lines (the evaluation's, no `lr` meter) was read as training,
+    its test loss (54.99 after training's 34.85) in the loss series every epoch. The training's own, with `lr`, stays a
+    training record; the run's `Training time 0:13:00` is its finish."""
+    from runwatch.model import Event
+    from runwatch.parsers.events import EventDetector
+    from tests.support.found import found_lines
+
+    text = found_lines("detr_metric_logger_epoch0_excerpt.log")
+    averaged = [x for x in text if x.startswith("Averaged stats: ")]
+    assert len(averaged) == 4 and [" lr: " in x for x in averaged] == [True, False, True, False]  # two epochs
+    train, test = (KeyValueParser().parse(x) for x in averaged[:2])
+    assert train is not None and train.kind is Kind.STEP and train.metrics["loss"] == 34.8483
+    assert test is not None and test.kind is Kind.EVAL and test.metrics["test_loss"] == 54.9872
+    assert "loss" not in test.metrics
+    det = EventDetector()
+    ends = [r for x in found_lines("detr_training_time_tail.log") if (r := det.feed(x)) is not None]
+    assert [(r.event, r.message) for r in ends] == [(Event.FINISHED, "Training time 0:13:00")]
