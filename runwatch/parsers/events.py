@@ -83,6 +83,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("v", ("saving ", "saved ", "saved:", "save ")),                                # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
     ("arlyStopping", ("EarlyStopping counter",)),
+    ("arly stopping", ("Early stopping triggered", "early stopping")),
     ("!", ("OVERFLOW!",)),
     ("q", ("thrown while requesting",)),
     ("B", ("Bus error",)),
@@ -248,6 +249,10 @@ _EARLY_STOP = re.compile(r"\bEarlyStopping counter: (\d{1,6}) out of (\d{1,6})\s
 at its patience the loop stops, a finish (a review's YOLO loop ended `EarlyStopping counter: 9 out of 8` at epoch 57 of
 100 and read "incomplete"). A loop that goes on after it (one that breaks a check later) takes it back with its next
 step, as any finish line."""
+_STOPPED_EARLY = re.compile(r"(?:\bEarly stopping triggered[.!]?|^Epoch \d{1,6}: early stopping)\s*$")
+"""A loop's own `Early stopping triggered.` and Keras's `Epoch 21: early stopping` (its callback, at the epoch it
+stops): a finish, taken back by a step after it (a loop of folds stops each fold early; a review's 110 folds read
+"incomplete: stopped at 14/40")."""
 _BAR_END = re.compile(r"(?:it/s|s/it)[^\[\]]*\]")
 _SHAPE = str.maketrans(
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0" * 10 + "a" * 52
@@ -321,6 +326,8 @@ def _classify(line: str) -> _Hit | None:
     if "raining" in line and (m := _FINISHED.search(line)):
         return _Hit(Event.FINISHED, m.start())
     if "EarlyStopping counter" in line and (m := _EARLY_STOP.search(line)) and int(m[1]) >= int(m[2]):
+        return _Hit(Event.FINISHED, m.start())
+    if "arly stopping" in line and (m := _STOPPED_EARLY.search(line)):
         return _Hit(Event.FINISHED, m.start())
     return None
 

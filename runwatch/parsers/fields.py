@@ -62,11 +62,14 @@ def local_time(stamp: str, frac: str = "") -> float:
     return t
 
 
-LOGGED_PREFIX = (r"\s{0,20}(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?:(?: -)? |:)(?:DEBUG|INFO|WARNING):?"
-                 r"(?: -)? )?")
+_LEVEL = r"(?:DEBUG|INFO|WARNING):?(?: -)? "
+LOGGED_PREFIX = (r"\s{0,20}(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?:(?: -)? |:)"
+                 rf"(?:(?:\[[\w.-]{{1,60}}:\d{{1,6}}\] |[\w.-]{{1,60}}\.py )(?:{_LEVEL})?|{_LEVEL}))?")
 """Python `logging`'s time and level before a line a format recognises by its start (`2025-07-07 13:55:26.649
 INFO: Epoch [001/300] …`; `%(asctime)s:%(levelname)s: %(message)s` writes `2021-07-29 14:38:40,512:INFO: Epoch:
-[0][ 0/44]`, a whole run UNREAD until it was read: a review), as regex text: its time is `logging_time`'s."""
+[0][ 0/44]`, a whole run UNREAD until it was read: a review), the source file between them or instead of the level
+(`2019-08-27 10:51:08,139 [dltrainer.py:209] INFO Epoch: [0][0/739]`, a review's FADNet run read as `kv` with no
+step), as regex text: its time is `logging_time`'s."""
 _LOGGING_STAMP = re.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) )?\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?\]?[ :]")
 """Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`; mmengine's
 `2023/06/15 11:30:50 - mmengine - INFO - …`; PaddleOCR's bracketed `[2021/05/03 11:57:44] root INFO: …`) at the

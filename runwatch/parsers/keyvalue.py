@@ -257,13 +257,20 @@ def _clause_key(head: str, key: str) -> str | None:
         return None
     cut = max(head.rfind(" "), head.rfind("\t"))
     word = head[cut + 1:]
-    if word in _LOG_LEVELS:
+    if _logger_word(word):
         return key
     rest = head[:cut].rstrip() if cut >= 0 else ""
-    if (rest and rest[-1].isalpha() and rest[max(rest.rfind(" "), rest.rfind("\t")) + 1:] not in _LOG_LEVELS) \
+    if (rest and rest[-1].isalpha() and not _logger_word(rest[max(rest.rfind(" "), rest.rfind("\t")) + 1:])) \
             or not _WORD.fullmatch(word) or word.lower() in _FUNCTION_WORDS:
         return None  # the key ends a longer phrase
     return f"{word}_{key}"
+
+
+def _logger_word(word: str) -> bool:
+    """Whether a word ends a logger's prefix, not a phrase: a level (`INFO`), or the source file `%(filename)s` names
+    (`2024-06-14 18:45:08,384 train.py step     0 | loss: 11.03`: read as the phrase `train.py step`, a build-nanogpt
+    run had no step and no validation loss, a review)."""
+    return word in _LOG_LEVELS or (word.endswith(".py") and len(word) > 3)
 
 
 _EVAL_LEAD = re.compile(

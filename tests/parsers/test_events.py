@@ -583,3 +583,18 @@ def test_early_stopping_at_its_patience_is_a_finish_that_a_later_step_takes_back
     _, recs = source_records(name)
     assert recs[-1].event == Event.FINISHED and any(r.kind is Kind.STEP for r in recs[recs.index(
         next(r for r in recs if r.kind is Kind.EVENT)):])
+
+
+def test_a_loops_early_stop_and_kerass_are_finishes() -> None:
+    """A review: a loop of folds, each ended by its own `🛑 Early stopping triggered.`, read "incomplete: stopped at
+    14/40"; Keras's callback says `Epoch 21: early stopping` where it stops."""
+    from tests.support.found import found_lines, source_records
+
+    name = "epilepsy_folds_early_stopping_head.log"
+    said = [x for x in found_lines(name) if "Early stopping" in x]
+    assert len(said) >= 2 and [(r.event, r.message) for r in run(said)] == [(Event.FINISHED, x) for x in said]
+    _, recs = source_records(name)
+    assert [r.line for r in recs if r.event == Event.FINISHED] == [
+        i for i, x in enumerate(found_lines(name), 1) if "Early stopping" in x]
+    keras = [x for x in found_lines("keras_lstm_nan_settings_dict_console.log") if x.endswith("early stopping")]
+    assert keras == ["Epoch 21: early stopping"] and [r.event for r in run(keras)] == [Event.FINISHED]

@@ -841,3 +841,17 @@ def test_a_metric_loggers_averaged_stats_without_lr_are_the_evaluations() -> Non
     det = EventDetector()
     ends = [r for x in found_lines("detr_training_time_tail.log") if (r := det.feed(x)) is not None]
     assert [(r.event, r.message) for r in ends] == [(Event.FINISHED, "Training time 0:13:00")]
+
+
+def test_a_loggers_file_name_before_the_step_is_no_phrase() -> None:
+    """A review: `2024-06-14 18:45:08,384 train.py step     0 | loss: 11.027695 | …` read as the phrase `train.py step`:
+    no step, no total, and `train.py validation loss: 11.0213` no validation loss. The source file a logger names
+    (`%(filename)s`) ends its prefix, as a level does."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("build_nanogpt_logger_prefix_head.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and [r.step for r in steps] == list(range(len(steps))) and len(steps) >= 15
+    assert steps[0].total_steps == 19073 and steps[0].metrics["loss"] == 11.027695
+    assert steps[0].t > 0 and steps[0].metrics["grad_norm"] == 14.3291
+    assert [r.metrics for r in recs if r.kind is Kind.EVAL][:1] == [{"val_loss": 11.0213}]

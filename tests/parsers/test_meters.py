@@ -82,3 +82,15 @@ def test_meters_named_in_words_keep_their_names_and_a_last_batch_of_n_is_a_step(
     first = steps[0].metrics
     assert (first["loss"], first["loss_dro"], first["loss_sat"], first["camera_dro"]) == (23.873, 6.354, 4.816, 0.0)
     assert "dro" not in first and "sat" not in first
+
+
+def test_lines_behind_a_logger_naming_its_file_are_read() -> None:
+    """A review: `2019-08-27 10:51:08,139 [dltrainer.py:209] INFO Epoch: [0][0/739]\\t…` was read by `kv` with no step
+    (so none of the ten launches in the file was seen starting again, and they read as one diverging curve)."""
+    name = "fadnet_logger_file_prefix_meters_head.log"
+    fmt, recs = source_records(name)
+    heads = [m for x in lines_of(name) if (m := re.search(r"INFO Epoch: \[(\d+)\]\[(\d+)/(\d+)\]", x))]
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "meters" and len(steps) == len(heads) >= 10
+    assert [r.step for r in steps] == [int(m[1]) * int(m[3]) + int(m[2]) for m in heads]
+    assert steps[0].metrics["loss"] == 54.733 and steps[0].t > 0
