@@ -31,6 +31,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "basicsr": ("runwatch.parsers.basicsr", "BasicSRParser"),
     "tqdm": ("runwatch.parsers.progress_bar", "ProgressBarParser"),
     "jsonl": ("runwatch.parsers.jsonl", "JsonLinesParser"),
+    "table": ("runwatch.parsers.table", "TableParser"),
     "kv": ("runwatch.parsers.keyvalue", "KeyValueParser"),
 }
 

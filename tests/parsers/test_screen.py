@@ -58,6 +58,7 @@ def fixture_lines() -> tuple[bytes, ...]:
     data += [b"\n".join(basicsr.split(b"\n")[695:709] + basicsr.split(b"\n")[710:720]) + b"\n"]  # its lines, no bar
     data += [(FIXTURES / "found" / "hrnet_zero_based_epochs_head.log").read_bytes()]  # the 0-based bracketed form
     data += [(FIXTURES / "found" / "sttn_gan_losses_in_bar_description.out").read_bytes()]  # losses in a bar's desc
+    data += [(FIXTURES / "found" / "fadnet_epoch_table_nan_last_launch.log").read_bytes()]  # a tab-separated table
     lines = b"".join(x if x.endswith(b"\n") else x + b"\n" for x in data).split(b"\n")[:-1]
     return tuple(dict.fromkeys(lines))
 
