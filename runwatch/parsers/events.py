@@ -78,7 +78,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("W", ("Watchdog caught", "Writing checkpoint")),
     ("D", ("DataLoader worker", "DistBackendError")),
     ("x", ("exitcode", "Unexpected bus error")),
-    ("S", ("Segmentation fault", "Saved model", "Saving model checkpoint", "Saving checkpoint at")),
+    ("S", ("Segmentation fault", "Saved model", "Saving model checkpoint", "Saving checkpoint at", "Saving state, iter")),
     ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step")),  # `C`, not `L`: TFLOP/s on
     ("v", ("saving ", "saved ", "saved:", "save ")),                                # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
@@ -174,6 +174,7 @@ _CHECKPOINT = re.compile(
     r"|Writing checkpoint at step (?P<st>\d+)"                            # llm.c
     r"|Checkpoint global_step(?P<ds>\d+) is ready now"                    # DeepSpeed
     r"|Finished saving the checkpoint"                                    # torchtitan
+    r"|Saving state, iter: (?P<ss>\d+)"                                    # ssd.pytorch and the detectors after it
     r"|Saving checkpoint at (?:(?P<mm>\d+) iterations|\d+ epochs)"         # mmengine (an epoch's step: the run's)
     r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? "  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin)))"
@@ -311,7 +312,8 @@ def _classify(line: str) -> _Hit | None:
             return _Hit(Event.XID, m.start())
     if ("Retrying" in line or "thrown while" in line) and (m := _RETRY.search(line)):
         return _retry(line, m.start())
-    if ("heckpoint" in line or "aved model" in line or "aving model" in line or "saved " in line) and (
+    if ("heckpoint" in line or "aved model" in line or "aving model" in line or "saved " in line
+            or "aving state" in line) and (
             m := _CHECKPOINT.search(line)):  # `saved `: `New best model saved at weights/…/best.pt (val_loss=0.0566)`
         return _checkpoint(m)
     if "OVERFLOW!" in line and (m := _DS_OVERFLOW.search(line)):
@@ -371,7 +373,7 @@ def _retry(line: str, start: int) -> _Hit:
 
 
 def _checkpoint(m: re.Match[str]) -> _Hit:
-    number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"]
+    number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"]
     if number is None and (path := m["path"] or m["hf"] or m["any"]):
         found = _PATH_STEP.findall(path)
         number = found[-1] if found else None

@@ -544,6 +544,8 @@ class KeyValueParser(FormatParser):
                 step = int(value)
                 total = int(steps) if steps else None
                 before = pairs - 1
+            elif role == _STEP and value == step:
+                continue  # the step said again (`iter 2000 || Loss: 1.17 || Saving state, iter: 2000`): no metric
             elif name not in metrics:
                 if steps and "acc" in name and int(steps) > 0:
                     value /= int(steps)  # `Accuracy: 9817/10000 (98%)`: right of all, a fraction as elsewhere

@@ -598,3 +598,16 @@ def test_a_loops_early_stop_and_kerass_are_finishes() -> None:
         i for i, x in enumerate(found_lines(name), 1) if "Early stopping" in x]
     keras = [x for x in found_lines("keras_lstm_nan_settings_dict_console.log") if x.endswith("early stopping")]
     assert keras == ["Epoch 21: early stopping"] and [r.event for r in run(keras)] == [Event.FINISHED]
+
+
+def test_ssds_saving_state_is_a_checkpoint_and_its_iter_no_metric() -> None:
+    """A review: ssd.pytorch's `iter 2000 || Loss: 1.1745 || Saving state, iter: 2000` gave no checkpoint, and its second
+    `iter` a metric series of its own."""
+    from tests.support.found import found_lines, source_records
+
+    name = "ssd_saving_state_excerpt.log"
+    line = next(x for x in found_lines(name) if "Saving state" in x)
+    assert [(r.event, r.step) for r in run([line])] == [(Event.CHECKPOINT_SAVED, 2000)]
+    _, recs = source_records(name)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert steps and all("iter" not in r.metrics for r in steps) and steps[-1].step == 2000
