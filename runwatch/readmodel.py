@@ -39,7 +39,8 @@ def snapshot(run: RunIngest, now: float, *, alerts: tuple[AlertBrief, ...], degr
     catching_up = bool(run.history_pending) and run.preview is not None
     tracker = run.preview if catching_up and run.preview is not None else run.tracker
     snap = tracker.snapshot(now)
-    notes = tuple(run.notes.values()) + unknown_format_notes(run) + parse_failure_notes(run)
+    notes = tuple(run.notes.values()) + unknown_format_notes(run, ended=snap.state == RunState.ENDED) \
+        + parse_failure_notes(run)
     if catching_up:
         notes = (f"reading history: {run.history_percent():.0f}%; showing the latest lines first",) + notes
     elif not run.history_pending:
@@ -118,10 +119,13 @@ def parse_failure_notes(run: RunIngest) -> tuple[str, ...]:
     return tuple(f"{path}: {said}" for path, p in run.parsers.items() if (said := p.failures.describe()))
 
 
-def unknown_format_notes(run: RunIngest) -> tuple[str, ...]:
+def unknown_format_notes(run: RunIngest, *, ended: bool = False) -> tuple[str, ...]:
     """A run with no record yet whose logs hold many lines and no format runwatch knows says so, once
-    per file, rather than look like it waits for its first step."""
+    per file, rather than look like it waits for its first step; so does one that has ended (its logs long
+    unwritten, no process alive) with any line undecided: no more will come (a review's 339-line log of INFO
+    lines read `ended` with no word of why nothing was shown)."""
     if run.tracker.records:
         return ()
+    least = 1 if ended else DETECT_MAX_LINES
     return tuple(f"{path}: no known log format in its first {p.undecided_lines:,} lines (--format NAME forces one)"
-                 for path, p in run.parsers.items() if p.format is None and p.undecided_lines >= DETECT_MAX_LINES)
+                 for path, p in run.parsers.items() if p.format is None and p.undecided_lines >= least)

@@ -160,6 +160,21 @@ def test_a_file_in_no_known_format_says_so_instead_of_waiting_silently(tmp_path:
         assert all(s.state == RunState.WAITING for s in engine.snapshots())
 
 
+def test_a_short_log_in_no_known_format_that_has_ended_says_so(tmp_path: Path) -> None:
+    """A review: a log of 339 INFO lines, none of them a step, read `ended` with no word of why nothing was shown (the
+    note waited for 400 undecided lines). Once the log has ended, no more will come: any undecided line says so."""
+    from tests.support.paths import FIXTURES
+
+    log = tmp_path / "training.log"
+    log.write_bytes((FIXTURES / "found" / "gpt2ko_info_lines_only_head.log").read_bytes())
+    old = time.time() - 2 * 86400
+    os.utime(log, (old, old))
+    with Engine([str(log)], OPTIONS) as engine:
+        wait_for(lambda: any(f"{log}: no known log format in its first 60 lines" in n
+                             for s in engine.snapshots() for n in s.notes), timeout=20)
+        assert engine.snapshots()[0].state == RunState.ENDED
+
+
 def test_a_known_format_found_late_clears_the_note(tmp_path: Path) -> None:
     log = tmp_path / "train.log"
     log.write_text("".join(f"building the dataset index, shard {i}\n" for i in range(600)))
