@@ -6,7 +6,8 @@ one log and one disk path, and 8 fake NVML GPUs (the sampler code is the same
 for real NVML) for `--seconds`, then prints the sampler thread's CPU time per sample and per
 second of wall time. Goal: under 0.5% of one core. The fake GPUs cost only
 Python calls; a real driver adds its own time per NVML call (about ten
-calls per GPU per sample), which this machine (no GPU) cannot measure.
+calls per GPU per sample): `--real-nvml` samples this machine's own GPUs through the real
+driver instead (for a machine that has them: the device machine), with the same 16 processes.
 
 The sampler thread's CPU is measured with `time.thread_time()` around each
 tick (sampling + handing over); the process's CPU over the same window is
@@ -14,7 +15,7 @@ printed as a cross-check (the main thread only sleeps). Periodic process
 discovery (the descendants refresh every `tree_s`, the full /proc scan every
 `rescan_s`) is included.
 
-    python benchmarks/sampler_overhead.py [--seconds 60] [--interval 2]
+    python benchmarks/sampler_overhead.py [--seconds 60] [--interval 2] [--real-nvml]
 """
 
 from __future__ import annotations
@@ -61,13 +62,13 @@ def spawn_children(log: str) -> list[subprocess.Popen[bytes]]:
             for i in range(CHILDREN)]
 
 
-def run(seconds: float, interval: float) -> int:
+def run(seconds: float, interval: float, real_nvml: bool = False) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "train.log")
         open(log, "w").close()
         children = spawn_children(log)
         try:
-            return measure(children, log, tmp, seconds, interval)
+            return measure(children, log, tmp, seconds, interval, real_nvml)
         finally:
             for c in children:
                 c.kill()
@@ -75,14 +76,16 @@ def run(seconds: float, interval: float) -> int:
                 c.wait()
 
 
-def measure(children: list[subprocess.Popen[bytes]], log: str, tmp: str, seconds: float, interval: float) -> int:
+def measure(children: list[subprocess.Popen[bytes]], log: str, tmp: str, seconds: float, interval: float,
+            real_nvml: bool) -> int:
     pids = [c.pid for c in children]
+    gpus = GpuSampler() if real_nvml else GpuSampler(nvml_fake.healthy_node(GPUS, pids=pids[::2]))
     samples: list[SystemSample] = []
     sampler = MeasuredSampler(
         samples.append,
         processes=ProcessSampler(pids, [log]),
         host=HostSampler([log, os.path.join(tmp, "checkpoints")]),
-        gpus=GpuSampler(nvml_fake.healthy_node(GPUS, pids=pids[::2])),
+        gpus=gpus,
         interval=interval,
     )
     time.sleep(0.5)  # let the children start
@@ -100,7 +103,8 @@ def measure(children: list[subprocess.Popen[bytes]], log: str, tmp: str, seconds
     last = samples[-1]
     per_tick_ms = 1e3 * sampler.cpu_s / max(1, sampler.ticks)
     steady_ms = 1e3 * (sampler.cpu_s - sampler.first_tick_s) / max(1, sampler.ticks - 1)
-    print(f"sampler overhead: {len(last.gpus)} fake GPUs ({last.gpu_status}), {len(last.processes)} processes "
+    kind = "real (NVML)" if real_nvml else "fake"
+    print(f"sampler overhead: {len(last.gpus)} {kind} GPUs ({last.gpu_status}), {len(last.processes)} processes "
           f"(+ host, 1 log, 2 disk paths), interval {interval:g} s, {wall:.1f} s of wall time")
     print(f"ticks: {sampler.ticks}   sampler thread CPU: {per_tick_ms:.2f} ms/tick "
           f"(first tick, with discovery: {1e3 * sampler.first_tick_s:.1f} ms; later ticks: {steady_ms:.2f} ms)")
@@ -116,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="how long to sample (default 60)")
     ap.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, help="sampling interval in seconds")
+    ap.add_argument("--real-nvml", action="store_true", help="sample this machine's GPUs through the real driver")
     args = ap.parse_args(argv)
-    return run(args.seconds, args.interval)
+    return run(args.seconds, args.interval, args.real_nvml)
 
 
 if __name__ == "__main__":

@@ -218,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if chosen or args.list else 2
     args.out.mkdir(parents=True, exist_ok=True)
     for sc in chosen:
+        if sc.device == "cuda" and shutil.which("nvidia-smi") is None:
+            print(f"skipping {sc.name}: it needs a GPU (no nvidia-smi here)", flush=True)
+            continue
         print(f"recording {sc.name} (fault {sc.fault}) ...", flush=True)
         m = record(sc, args.out)
         size = dir_size(args.out / sc.name)

@@ -17,6 +17,8 @@ Spec grammar: KIND[@STEP][+STEPS][~SECONDS][xFACTOR][rRANK]
   slow@S xF           every step from S on takes F times as long (a sleep after the step)
   slowfor@S+N xF      steps S..S+N-1 take F times as long, then the run recovers
   oom@S               a host allocation of 64 TiB at step S (the CPU allocator refuses)
+  cudaoom@S           a GPU allocation of 64 TiB at step S (the CUDA caching allocator refuses:
+                      torch.OutOfMemoryError, 'CUDA out of memory'); GPU scenarios only
   raise@S             an IndexError at step S (rank R only)
   kill@S              SIGKILL to the process at step S (rank R only), as the kernel's OOM killer does
 """
@@ -45,6 +47,7 @@ class FaultKind(Enum):
     SLOW = "slow"
     SLOW_FOR = "slowfor"
     HOST_OOM = "oom"
+    CUDA_OOM = "cudaoom"
     RAISE = "raise"
     KILL = "kill"
 
@@ -151,6 +154,10 @@ class Faults:
             import torch
 
             torch.empty(1 << 46, dtype=torch.uint8)  # 64 TiB: the CPU allocator refuses
+        elif p.kind is FaultKind.CUDA_OOM and self._once("cudaoom", step):
+            import torch
+
+            torch.empty(1 << 46, dtype=torch.uint8, device="cuda")  # 64 TiB: the CUDA allocator refuses
         elif p.kind is FaultKind.RAISE and self._once("raise", step):
             import torch
 

@@ -42,6 +42,8 @@ class Scenario:
     log: str = "train.log"
     """Where the recorder writes the console output, relative to the run directory."""
     timeout_s: float = 600.0
+    device: str = "cpu"
+    """`cuda` for a run that needs a GPU (recorded on the device machine; skipped where there is none)."""
     notes: str = ""
     side_files: tuple[str, ...] = field(default_factory=tuple)
     """Globs of side files the test reads, relative to the run directory (kept whole)."""

@@ -1,5 +1,5 @@
 """Hugging Face Trainer (transformers 5) on a tiny GPT-2 from a config (random init) and synthetic
-tokens, on the CPU, with its default tqdm progress on a pipe: loss dicts every `--logging-steps`,
+tokens, on the CPU (or `--cuda`: the GPU in bf16), with its default tqdm progress on a pipe: loss dicts every `--logging-steps`,
 evaluation every `--eval-steps` (its nested eval bar), gradient accumulation. `--wandb` reports to
 W&B offline and `--save-steps` writes checkpoint-N dirs. Faults through a TrainerCallback."""
 
@@ -73,6 +73,7 @@ def main() -> None:
     ap.add_argument("--save-steps", type=int, default=0)
     ap.add_argument("--wandb", action="store_true")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--cuda", action="store_true", help="train on the GPU in bf16 (the device machine)")
     args = ap.parse_args()
     torch.manual_seed(0)
     cfg = GPT2Config(vocab_size=256, n_positions=64, n_embd=64, n_layer=2, n_head=4)
@@ -83,7 +84,7 @@ def main() -> None:
     targs = TrainingArguments(
         output_dir="out", max_steps=args.steps, per_device_train_batch_size=8, per_device_eval_batch_size=8,
         gradient_accumulation_steps=args.grad_accum, learning_rate=args.lr, logging_steps=args.logging_steps,
-        eval_strategy="steps", eval_steps=args.eval_steps, use_cpu=True, report_to=["wandb"] if args.wandb else [],
+        eval_strategy="steps", eval_steps=args.eval_steps, use_cpu=not args.cuda, bf16=args.cuda, report_to=["wandb"] if args.wandb else [],
         save_strategy="steps" if args.save_steps else "no", save_steps=args.save_steps or 500,
         dataloader_num_workers=0, seed=0, run_name="lab-hf" if args.wandb else None,
     )

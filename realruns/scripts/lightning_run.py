@@ -79,6 +79,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--batches", type=int, default=60)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--accelerator", choices=["cpu", "gpu"], default="cpu")
+    ap.add_argument("--precision", default="32-true", help="bf16-mixed on a GPU, as most users run it")
     args = ap.parse_args()
     L.seed_everything(0)
     faults = Faults()
@@ -89,7 +91,8 @@ def main() -> None:
     callbacks: list[Callback] = [LabCallback(faults, args.lr)]
     if args.bar == "tqdm":
         callbacks.append(TQDMProgressBar())
-    trainer = L.Trainer(max_epochs=args.epochs, accelerator="cpu", devices=1, callbacks=callbacks,
+    trainer = L.Trainer(max_epochs=args.epochs, accelerator=args.accelerator, devices=1,
+                        precision=args.precision, callbacks=callbacks,
                         logger=CSVLogger("logs"), log_every_n_steps=10, enable_checkpointing=False)
     trainer.fit(Model(64, args.lr, faults), train, val)
 

@@ -292,6 +292,11 @@ class ProgressTracker:
             self._log_eta = log_eta
 
     @property
+    def first_t(self) -> float | None:
+        """The time of the run's first record (None before one)."""
+        return self._t_first
+
+    @property
     def started_t(self) -> float | None:
         """When the run started, where its records can say: the time of the newest record that states the
         run's elapsed time less that, else the time of its first record; None when that record's time is

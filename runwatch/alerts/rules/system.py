@@ -17,6 +17,7 @@ normal (a dataloader hiccup, an eval).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, TypeVar
 
@@ -102,6 +103,26 @@ def in_phase(run: RunTracker) -> bool:
     return False
 
 
+def stepping_since(run: RunTracker, now: float) -> float | None:
+    """When the run's current stretch of plain stepping began: its first record, or the end of its newest
+    eval or checkpoint (the record that tells of one comes once it is done). GPU samples from before
+    then (CUDA start-up and data loading before the first step, an eval's lighter load) say nothing of
+    how well the steps use the GPU. None before the first record; a time past `now` (a log clock ahead
+    of this machine's) is not trusted and leaves the whole window in."""
+    since = run.progress.first_t
+    if since is None:
+        return None
+    for name in EVAL_METRICS:
+        found = tail(run, name, 1)
+        if found is not None:
+            since = max(since, float(found.t[-1]))
+    for rec in reversed(run.events[-8:]):
+        if rec.kind == Kind.CHECKPOINT or rec.event == Event.CHECKPOINT_SAVED:
+            since = max(since, rec.t)
+            break
+    return since if since <= now else -math.inf
+
+
 def _mean(v: np.ndarray) -> float | None:
     v = v[np.isfinite(v)]
     return float(v.mean()) if len(v) else None
@@ -143,6 +164,9 @@ class GpuUtilLow(SystemRule[GpuUtilLowParams]):
         p = self.params
         if system is None or run.state(now) != RunState.RUNNING or in_phase(run):
             return []
+        since = stepping_since(run, now)
+        if since is None or now - since < p.window:
+            return []  # not yet a whole window of stepping to judge
         low = []
         for g in system.run_gpus(run.run):
             mean = _gpu_mean(system, g, "util", now, p.window) if g.ok else None

@@ -138,6 +138,31 @@ def test_gpu_util_low_ignores_eval_and_checkpoint_phases() -> None:
     assert GpuUtilLow().evaluate_system(run, system(now - 120, now, gpus=util_gpus(lambda t: 3)), now) == []
 
 
+def test_gpu_util_low_leaves_out_the_start_up_before_the_first_step() -> None:
+    """Seen on an H100 beside a real nanoGPT run: ~10 s of CUDA start-up at 0% before the first step
+    pulled a 60-s mean of ~50% stepping down to 38% (pending while the steps kept the GPU half busy)."""
+    run, now = feed([step(i, total=10_000, loss=2.0, step_time=1.0) for i in range(30)], dt=1.0)
+    first = now - 29  # half of the last minute was start-up
+    start_up = util_gpus(lambda t: 0 if t < first else 50, n=1)
+    assert GpuUtilLow().evaluate_system(run, system(now - 120, now, gpus=start_up), now) == []
+    later = now + 40  # a whole window of stepping now: judged, and 50% is fine
+    run.apply(dataclasses.replace(step(80, total=10_000, loss=2.0, step_time=1.0), t=later), later)
+    assert GpuUtilLow().evaluate_system(run, system(now - 120, later, gpus=start_up), later) == []
+    idle = util_gpus(lambda t: 0 if t < first else 20, n=1)
+    (f,) = GpuUtilLow().evaluate_system(run, system(now - 120, later, gpus=idle), later)
+    assert f.value == 20.0  # the start-up's zeros are not in the mean either way
+
+
+def test_gpu_util_low_waits_a_whole_window_after_an_eval() -> None:
+    run, now = training()
+    run.apply(dataclasses.replace(evaluation(590, val_loss=2.1), t=now - 20), now - 20)  # ended 20 s ago
+    low = util_gpus(lambda t: 3)
+    assert GpuUtilLow().evaluate_system(run, system(now - 120, now, gpus=low), now) == []
+    later = now + 45
+    run.apply(dataclasses.replace(step(645, total=10_000, loss=2.0, step_time=1.0), t=later), later)
+    assert len(GpuUtilLow().evaluate_system(run, system(now - 120, later, gpus=low), later)) == 1
+
+
 def test_gpu_util_low_only_while_the_run_is_active() -> None:
     run, now = training(steps=100, total=99)  # finished
     assert GpuUtilLow().evaluate_system(run, system(now - 120, now, gpus=util_gpus(lambda t: 3)), now) == []

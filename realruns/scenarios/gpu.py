@@ -1,0 +1,31 @@
+"""The same loops on one GPU, as users run them there (bf16, CUDA): recorded on the device machine
+only (`device="cuda"`; `record.py` skips them where `nvidia-smi` is missing). What a GPU adds to the
+console: Lightning's `GPU available: True (cuda), used: True`, `LOCAL_RANK: 0 - CUDA_VISIBLE_DEVICES`
+and Tensor Cores advice; the Trainer's bf16 mixed precision; and the CUDA caching allocator's own
+`torch.OutOfMemoryError: CUDA out of memory. Tried to allocate ...` through each framework's stack."""
+
+from lab.scenario import Expect, Scenario
+
+LIGHTNING = ("{py}", "{scripts}/lightning_run.py", "--bar", "tqdm", "--accelerator", "gpu", "--precision", "bf16-mixed")
+HF = ("{py}", "{scripts}/hf_trainer.py", "--cuda")
+NANOGPT = ("{py}", "-u", "{scripts}/nanogpt_loop.py", "--device", "cuda", "--tensorboard", "runs")
+NAN = Expect("nonfinite", severity="critical")
+OOM = Expect("crash", cause="oom", severity="critical")
+
+
+def _gpu(name: str, framework: str, argv: tuple[str, ...], fault: str = "none", **kw: object) -> Scenario:
+    return Scenario(name, framework, argv, fault=fault, device="cuda", timeout_s=240.0, **kw)  # type: ignore[arg-type]
+
+
+SCENARIOS = [
+    _gpu("gpu-lightning-tqdm-healthy", "lightning", LIGHTNING),
+    _gpu("gpu-lightning-tqdm-nan", "lightning", LIGHTNING, "nan@100", expect=(NAN,)),
+    _gpu("gpu-lightning-tqdm-cudaoom", "lightning", LIGHTNING, "cudaoom@100", expect=(OOM,)),
+    _gpu("gpu-hf-healthy", "transformers", HF),
+    _gpu("gpu-hf-nan", "transformers", HF, "nan@33", expect=(NAN,),
+         notes="bf16 on the GPU; the NaN loss is filtered from the logged mean, the grad norm is NaN"),
+    _gpu("gpu-hf-cudaoom", "transformers", HF, "cudaoom@50", expect=(OOM,)),
+    _gpu("gpu-nanogpt-healthy", "torch", NANOGPT),
+    _gpu("gpu-nanogpt-nan", "torch", NANOGPT, "nan@300", expect=(NAN,)),
+    _gpu("gpu-nanogpt-cudaoom", "torch", NANOGPT, "cudaoom@300", expect=(OOM,)),
+]
