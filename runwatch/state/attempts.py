@@ -146,9 +146,17 @@ class Attempts:
             a.prev = epoch
         return back
 
-    def restart(self, source: str, step: float | None, epoch: float = math.nan) -> None:
+    def measured_nothing(self, source: str) -> bool:
+        """Whether no step record of `source`'s current attempt carried a loss: only a progress bar counted
+        (see `restart`'s `counted`)."""
+        a = self._by_source.get(source)
+        return a is not None and math.isnan(a.measured)
+
+    def restart(self, source: str, step: float | None, epoch: float = math.nan, *, counted: bool = True) -> None:
         """`source` started again at `step` (None: its records state none, `epoch_restarts`): the first step
-        of its new attempt."""
+        of its new attempt. Not `counted`: the steps before were another loop's bar, not an attempt of the
+        run (the run state's `_bar_replaced`)."""
         if step is not None:
             self._by_source[source] = _Attempt(step, step, epoch)
-        self.count += 1
+        if counted:
+            self.count += 1

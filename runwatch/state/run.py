@@ -546,7 +546,8 @@ class RunTracker:
             epoch = metrics.get("epoch", math.nan)
             loss = "loss" in metrics
             if self._attempts.restarts(rec.source, step, epoch, loss):
-                self._new_attempt(rec.source, float(step), now, epoch, line=rec.line)
+                self._new_attempt(rec.source, float(step), now, epoch, line=rec.line,
+                                  counted=not self._bar_replaced(rec))
             else:
                 self._attempts.advance(rec.source, step, epoch, loss)
         elif step is None and (rank is None or rank == 0) and "epoch" in metrics:
@@ -574,13 +575,23 @@ class RunTracker:
             return False
         return self._attempts.restart_row(chunk.source, cols.step[lo:hi], _epochs(cols, lo, hi)) is not None
 
+    def _bar_replaced(self, rec: Record) -> bool:
+        """Whether a step that went back is a new bar of another total after one that counted no loss: the
+        bar before was a loop ahead of training (TRL's dataset packing `0/400 … 153/400`, then the training bar
+        `0/500`), not an attempt of the run. A run that restarts logged a loss before it, or keeps its total.
+        The PEFT SFT job of a review read "the run started again once" at its training bar's first frame."""
+        total = self.progress.total
+        return (self._attempts.measured_nothing(rec.source) and rec.total_steps is not None
+                and total is not None and rec.total_steps != total)
+
     def _new_attempt(self, source: str, step: float | None, now: float, epoch: float = math.nan, *,
-                     line: int = 0) -> None:
+                     line: int = 0, counted: bool = True) -> None:
         """The run started again from its beginning at `step` in `source` (see runwatch.state.attempts; None:
         its records state no step, and its `epoch` went back): its series, progress, ranks and pace start
         afresh, so the rules judge the new attempt on its own; its events, counts and end state stay, and
         the restart is an event of its own. Records with no step fed no progress, ranks or pace: those of
-        another source's steps (a job's bar on stderr beside its step-less dicts on stdout) stay."""
+        another source's steps (a job's bar on stderr beside its step-less dicts on stdout) stay. Not
+        `counted` (`_bar_replaced`): the same fresh start, but no attempt and no event."""
         if self.before_new_attempt is not None:
             self.before_new_attempt(now)
         keep, budget, history, slack = self._store_args
@@ -596,7 +607,9 @@ class RunTracker:
             self._pace = PaceMeter()
             self._lead.clear()
             self._step_of.clear()
-        self._attempts.restart(source, step, epoch)
+        self._attempts.restart(source, step, epoch, counted=counted)
+        if not counted:
+            return
         where = (f"at step {int(step)} (it was at step {int(was)})" if step is not None else
                  f"at epoch {epoch:g} (its records state no step)")
         self._event(Record(

@@ -123,6 +123,18 @@ def test_a_crash_before_the_run_started_again_ends_with_its_attempt(tmp_path: Pa
     assert not crash["firing_at_end"]
 
 
+def test_a_bar_before_training_is_no_attempt_of_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: a TRL SFT job's dataset-packing bar (`153/400`, no loss) then its training bar
+    (`0/500`) read "the run started again once". A bar of another total after one that never carried a loss
+    is another loop ahead of training; the crash is still at the training bar's step."""
+    log = FIXTURES / "found" / "trl_sft_packing_bar_diskquota_crash.err"
+    assert main(["check", str(log), "--json"]) == 2
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["step"], obj["total_steps"], obj["state"], obj["notes"]) == (260, 500, "crashed", [])
+    [crash] = obj["alerts"]
+    assert "FilesystemQuotaExceeded" in crash["summary"] and crash["first_step"] == 260
+
+
 def test_a_log_without_times_is_said_to_hide_hangs(capsys: pytest.CaptureFixture[str]) -> None:
     """A new user's review: `check` said OK on the run lab's 75 s hangs in logs whose lines carry no time
     (tutorial-dlhang, nanogpt-tb-hang), and nothing said a hang cannot show there. A progress bar's

@@ -449,3 +449,21 @@ def test_the_bars_closing_redraw_after_a_finish_does_not_start_the_run_again(
         for rec in sp.feed([line], i + 1, T0 + i):
             tracker.apply(rec, T0 + i)
     assert tracker.state(T0 + len(lines) + 600) == RunState.FINISHED
+
+
+@pytest.mark.parametrize(("loss_before", "total_after", "attempts"), [
+    (False, 500, 1),  # a loop ahead of training (TRL's packing bar), then the training bar: one attempt
+    (True, 500, 2),  # the bar before carried a loss: the run itself started again
+    (False, 400, 2),  # the same bar drawn again from 0: a restart
+])
+def test_a_bar_of_another_total_after_one_without_a_loss_is_no_attempt(loss_before: bool, total_after: int,
+                                                                       attempts: int) -> None:
+    tracker = RunTracker("run", "train.log")
+    for s in (0, 1, 71, 153):
+        tracker.apply(Record(Kind.STEP, s, 400, metrics={"loss": 2.0} if loss_before else {}), T0 + s / 100)
+    for s in (0, 1, 2):
+        tracker.apply(Record(Kind.STEP, s, total_after, metrics={"loss": 1.5}), T0 + 10 + s)
+    assert tracker.attempts == attempts
+    assert tracker.progress.step == 2 and tracker.progress.total == total_after
+    said = [e for e in tracker.events if e.event == Event.RESTARTED]
+    assert len(said) == attempts - 1
