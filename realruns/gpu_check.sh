@@ -4,6 +4,7 @@
 # NVML sampler beside a real GPU training run, then the sampler's cost with the real driver.
 #
 #   device run, carry [".whl"]:  bash realruns/gpu_check.sh
+#   PARTS="record" SCENARIOS="gpu-nanogpt-*" bash realruns/gpu_check.sh   # some of it
 #
 # `.whl/` holds the wheels of runwatch's dependencies that the machine lacks (textual,
 # mdit-py-plugins, platformdirs, watchdog), fetched here with `pip download` (see the device
@@ -17,11 +18,20 @@ export PYTHONPATH=/tmp/site:$REPO PYTHONUNBUFFERED=1
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; python3 --version
   python3 -c 'import runwatch, textual, torch; print("runwatch", runwatch.__version__, "textual", textual.__version__, "torch", torch.__version__)'; } > "$OUT/machine.txt" 2>&1
 
-# 1. the GPU recordings (SKIP_RECORD=1 skips them)
-[ -n "${SKIP_RECORD:-}" ] || timeout 300 python3 realruns/record.py 'gpu-*' --out /tmp/rec > "$OUT/record.txt" 2>&1
-[ -n "${SKIP_RECORD:-}" ] || tar czf "$OUT/recordings.tgz" -C /tmp/rec .
+PARTS=${PARTS:-record live sampler}
+part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# 1. the GPU recordings
+if part record; then
+  set -f  # SCENARIOS is a list of globs for record.py, not for the shell
+  # shellcheck disable=SC2086
+  timeout 300 python3 realruns/record.py ${SCENARIOS:-gpu-*} --out /tmp/rec > "$OUT/record.txt" 2>&1
+  set +f
+  tar czf "$OUT/recordings.tgz" -C /tmp/rec .
+fi
 
 # 2. the real sampler beside a real GPU run (a larger model, so the GPU is busy for ~40 s)
+if part live; then
 mkdir -p /tmp/live && cd /tmp/live || exit 1
 PYTHONPATH=$REPO/realruns python3 -u "$REPO/realruns/scripts/nanogpt_loop.py" --device cuda --iters 4000 --d 512 --layers 8 \
   --batch 32 --ctx 256 --vocab 8192 --log-interval 20 --eval-interval 1000 > train.log 2>&1 &
@@ -31,7 +41,8 @@ timeout 40 python3 -m runwatch tail train.log --headless --json --interval 5 > "
 kill $TRAIN 2>/dev/null; wait $TRAIN 2>/dev/null
 cp train.log "$OUT/live-train.log"
 cd "$REPO" || exit 1
+fi
 
 # 3. the sampler's own cost with the real driver
-timeout 60 python3 benchmarks/sampler_overhead.py --seconds 30 --real-nvml > "$OUT/sampler.txt" 2>&1
+part sampler && timeout 60 python3 benchmarks/sampler_overhead.py --seconds 30 --real-nvml > "$OUT/sampler.txt" 2>&1
 ls -la "$OUT"

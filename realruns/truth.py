@@ -170,7 +170,7 @@ def ground_truth(dest: Path, sc: Scenario, chunks: list[tuple[float, int]], star
             out["slowdown"] = {"start_step": s0, "end_step": end,
                                "median_step_s_before": median_interval(iv, s0 - 50, s0),
                                "median_step_s_after": median_interval(iv, s0 + 1, (end or s0 + 51))}
-        if kind in ("oom", "cudaoom", "raise", "kill"):
+        if kind in ("oom", "cudaoom", "devassert", "raise", "kill"):
             out["crash"] = {"step": f0["step"], "error_line": first_error(data, chunks, rel(f0["t"]))}
     iv = step_intervals(steps)
     if iv:

@@ -19,6 +19,9 @@ Spec grammar: KIND[@STEP][+STEPS][~SECONDS][xFACTOR][rRANK]
   oom@S               a host allocation of 64 TiB at step S (the CPU allocator refuses)
   cudaoom@S           a GPU allocation of 64 TiB at step S (the CUDA caching allocator refuses:
                       torch.OutOfMemoryError, 'CUDA out of memory'); GPU scenarios only
+  devassert@S         a device-side assert at step S: cross_entropy on the GPU with a class index out of
+                      range (the kernel's `Assertion ... failed` lines, then 'CUDA error: device-side
+                      assert triggered'); GPU scenarios only
   raise@S             an IndexError at step S (rank R only)
   kill@S              SIGKILL to the process at step S (rank R only), as the kernel's OOM killer does
 """
@@ -48,6 +51,7 @@ class FaultKind(Enum):
     SLOW_FOR = "slowfor"
     HOST_OOM = "oom"
     CUDA_OOM = "cudaoom"
+    DEVICE_ASSERT = "devassert"
     RAISE = "raise"
     KILL = "kill"
 
@@ -158,6 +162,12 @@ class Faults:
             import torch
 
             torch.empty(1 << 46, dtype=torch.uint8, device="cuda")  # 64 TiB: the CUDA allocator refuses
+        elif p.kind is FaultKind.DEVICE_ASSERT and self._once("devassert", step):
+            import torch
+
+            logits = torch.zeros(4, 10, device="cuda")
+            bad = torch.tensor([1, 2, 10, 3], device="cuda")  # class 10 of 10: the kernel asserts
+            torch.nn.functional.cross_entropy(logits, bad).item()
         elif p.kind is FaultKind.RAISE and self._once("raise", step):
             import torch
 

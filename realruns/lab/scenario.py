@@ -50,4 +50,5 @@ class Scenario:
 
     @property
     def healthy(self) -> bool:
-        return self.fault == "none"
+        """No fault planted and nothing to find (a launch that fails by itself plants none, yet must be found)."""
+        return self.fault == "none" and not self.expect

@@ -9,6 +9,7 @@ from lab.scenario import Expect, Scenario
 LIGHTNING = ("{py}", "{scripts}/lightning_run.py", "--bar", "tqdm", "--accelerator", "gpu", "--precision", "bf16-mixed")
 HF = ("{py}", "{scripts}/hf_trainer.py", "--cuda")
 NANOGPT = ("{py}", "-u", "{scripts}/nanogpt_loop.py", "--device", "cuda", "--tensorboard", "runs")
+TORCHRUN_NCCL = ("{bin}/torchrun", "--nproc_per_node", "2", "--tee", "3", "{scripts}/ddp_loop.py", "--nccl")
 NAN = Expect("nonfinite", severity="critical")
 OOM = Expect("crash", cause="oom", severity="critical")
 
@@ -28,4 +29,11 @@ SCENARIOS = [
     _gpu("gpu-nanogpt-healthy", "torch", NANOGPT),
     _gpu("gpu-nanogpt-nan", "torch", NANOGPT, "nan@300", expect=(NAN,)),
     _gpu("gpu-nanogpt-cudaoom", "torch", NANOGPT, "cudaoom@300", expect=(OOM,)),
+    _gpu("gpu-nanogpt-devassert", "torch", NANOGPT, "devassert@300", expect=(Expect("crash", severity="critical"),),
+         notes="cross_entropy on the GPU with a class index out of range: the kernel's assert lines, then the "
+               "RuntimeError 'CUDA error: device-side assert triggered'"),
+    _gpu("gpu-torchrun-nccl-dupgpu", "torch", TORCHRUN_NCCL, env=(("PYTHONUNBUFFERED", "1"),),
+         expect=(Expect("crash", cause="nccl_error", severity="critical"),),
+         notes="two NCCL ranks on the machine's one GPU: NCCL refuses them at DDP's first broadcast "
+               "(no fault planted: the launch itself is wrong, as a wrong CUDA_VISIBLE_DEVICES makes it)"),
 ]

@@ -60,6 +60,9 @@ def test_steps_are_the_training_loops_own(rec: Recording, what: str) -> None:
     with_loss = [r for r in records if r.get("kind") == "step" and "loss" in r.get("metrics", {})]
     if not with_loss and "loss" not in rec.log.read_text(encoding="utf-8", errors="replace").lower():  # its bar only
         steps = [r["step"] for r in records if r.get("kind") == "step" and r.get("step") is not None]
+        if rec.truth.get("last_step") is None:  # the launch failed before a step (two NCCL ranks on one GPU)
+            assert steps == []
+            return
         assert steps == sorted(steps), "a step went back"
         assert steps[-1] == rec.truth["last_step"], f"last step {steps[-1]}, the loop's {rec.truth['last_step']}"
         return
@@ -73,6 +76,18 @@ def test_no_alert_beyond_the_planted_fault(rec: Recording, what: str) -> None:
     _, runs, _ = check_json(rec.run_dir)
     extra = unexpected(rec, [a for run in runs for a in run["alerts"]])
     assert extra == [], [(a["rule"], a["summary"]) for a in extra]
+
+
+def test_an_nccl_error_of_every_rank_is_the_crash_not_the_launchers_report() -> None:
+    """gpu-torchrun-nccl-dupgpu (a real H100): two NCCL ranks on one GPU; each rank's `DistBackendError: NCCL
+    error in: … invalid usage` (then `Duplicate GPU detected`) and torchrun's ChildFailedError report. The
+    rank's NCCL error is its own failure, not a cascade of another's death, and the launcher's report of it
+    adds no second crash: one alert, the NCCL error, on rank 0."""
+    rec = next(r for r in RECS if r.name == "gpu-torchrun-nccl-dupgpu")
+    _, [run], _ = check_json(rec.run_dir)
+    [crash] = run["alerts"]
+    assert (crash["rule"], crash["labels"]["event"], crash["labels"]["rank"]) == ("crash", "nccl_error", 0)
+    assert "invalid usage" in crash["summary"] and crash["summary"].startswith("NCCL error on rank 0 (ranks 0, 1)")
 
 
 def test_the_rank_that_raised_is_named_not_the_one_its_death_broke() -> None:

@@ -59,12 +59,15 @@ AT_END_ONLY = frozenset({Event.TRACEBACK})
 """Events that are a crash only when no step follows them and nothing more specific was said."""
 CONTEXT_LINES = 5
 CASCADE = re.compile(
-    r"closed by peer|reset by peer|Broken pipe|DistBackendError|communicator was aborted|"
+    r"closed by peer|reset by peer|Broken pipe|remote process exited|remote peer crash|Connection was likely closed|"
+    r"communicator was aborted|"
     r"ProcessGroup\w* .{0,40}(?:abort|watchdog)|connectFullMesh|Socket Timeout|killed by signal: Terminated",
     re.IGNORECASE,
 )
 """What a rank says when another one died first: its peer closed the connection, the collective was
-aborted. When one rank raises, the others fail in their next collective with these, sometimes sooner
+aborted (NCCL's `DistBackendError: NCCL error in: …, remote process exited or there was a network error`; its
+`invalid usage`, `unhandled system error` or `unhandled cuda error` are the rank's own failure: two NCCL ranks
+on one GPU, "Duplicate GPU detected", read on a real H100). When one rank raises, the others fail in their next collective with these, sometimes sooner
 in the output (torchrun's `--log-dir` puts each rank in its own file); the rank that raised something
 else is the root cause the alert names (the run lab's torchrun-logdir-raise). A DataLoader worker `killed by
 signal: Terminated` was stopped with its job: the job's own report of the signal (Lightning's `Received SIGTERM`)
@@ -111,6 +114,8 @@ class Crash(Rule[CrashParams]):
         tracebacks = [r for r in live if r.event in AT_END_ONLY and not _cascade(r.message or "")]
         if specific:
             causes = {r.event for r in specific if not _cascade(r.message or "")}
+            if len(causes) > 1:
+                causes.discard(Event.CHILD_FAILED)  # the launcher's report of a death another event explains
             live = [r for r in specific if r.event in causes] if causes else specific
         elif not crashed:
             return []
