@@ -84,6 +84,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("G", ("Grad overflow", "Gradient overflow")),
     ("arlyStopping", ("EarlyStopping counter",)),
     ("arly stopping", ("Early stopping triggered", "early stopping")),
+    ("Signaling Trainer", ("Signaling Trainer to stop",)),
     ("!", ("OVERFLOW!",)),
     ("q", ("thrown while requesting",)),
     ("B", ("Bus error",)),
@@ -254,6 +255,10 @@ _STOPPED_EARLY = re.compile(r"(?:\bEarly stopping triggered[.!]?|^Epoch \d{1,6}:
 """A loop's own `Early stopping triggered.` and Keras's `Epoch 21: early stopping` (its callback, at the epoch it
 stops): a finish, taken back by a step after it (a loop of folds stops each fold early; a review's 110 folds read
 "incomplete: stopped at 14/40")."""
+_TRAINER_STOPPED = re.compile(r"Signaling Trainer to stop\.?\s*$")
+"""Lightning's EarlyStopping callback when it ends the fit: `Monitored metric val_loss did not improve in the last 5
+records. Best score: 0.034. Signaling Trainer to stop.` (also its `… is not finite …`, stopping and divergence
+thresholds): a finish, taken back by a step after it (a review read a finished Lightning run `ended`)."""
 _BAR_END = re.compile(r"(?:it/s|s/it)[^\[\]]*\]")
 _SHAPE = str.maketrans(
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0" * 10 + "a" * 52
@@ -331,6 +336,8 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.FINISHED, m.start())
     if "arly stopping" in line and (m := _STOPPED_EARLY.search(line)):
         return _Hit(Event.FINISHED, m.start())
+    if "Signaling Trainer" in line and (m := _TRAINER_STOPPED.search(line)):
+        return _Hit(Event.FINISHED, 0)
     return None
 
 

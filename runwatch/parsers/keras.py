@@ -56,13 +56,15 @@ _HEAD = re.compile(
 """A frame's head (its count, time and mean step time) and the rest: its ` - name: value` pairs. No part of it
 matches a `\n` (no line holds one), so that `FRAME_LINES` matches it line by line in a block."""
 _TF2_EPOCH = re.compile(
-    r"(?P<head>[^\S\n]{0,12}\d{1,12}/\d{1,12} - \d{1,9}s)(?P<rest> - .*?)"
+    r"(?P<head>[^\S\n]{0,12}\d{1,12}/\d{1,12}(?: \[[=>.]{1,200}\])? - \d{1,9}s)(?P<rest> - .*?)"
     r"(?: - \d{1,9}(?:\.\d{1,6})?(?:s|ms|us)/epoch)?(?: - (?P<per>\d{1,9}(?:s|ms|us)/step))?$"
 )
 """tf.keras's verbose-2 epoch line, its metrics before the times (`128/128 - 5s - loss: 3.1494 - accuracy:
 0.1463 - 5s/epoch - 43ms/step`; TF 2.0 to 2.3 printed no times after them): `head` reads it as the Keras 3
 line of the same numbers (`128/128 - 5s - 43ms/step - loss: …`), a missing mean step time as `0ms/step`
-(none). Tried only on a line `_HEAD` did not match (a new user's review: 1,600 epochs of a real log unread)."""
+(none). Tried only on a line `_HEAD` did not match (a new user's review: 1,600 epochs of a real log unread).
+Keras 2.0 drew its bar and printed no mean step time either (`127/127 [=====] - 10s - loss: 194.3781 - val_loss:
+0.3296`): the same reading, the bar kept (a review: 40 epochs of a real log, `UNREAD`)."""
 
 
 def head(line: str) -> re.Match[str] | None:

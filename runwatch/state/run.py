@@ -576,13 +576,16 @@ class RunTracker:
         return self._attempts.restart_row(chunk.source, cols.step[lo:hi], _epochs(cols, lo, hi)) is not None
 
     def _bar_replaced(self, rec: Record) -> bool:
-        """Whether a step that went back is a new bar of another total after one that counted no loss: the
-        bar before was a loop ahead of training (TRL's dataset packing `0/400 … 153/400`, then the training bar
-        `0/500`), not an attempt of the run. A run that restarts logged a loss before it, or keeps its total.
-        The PEFT SFT job of a review read "the run started again once" at its training bar's first frame."""
+        """Whether a step that went back starts a new bar after one that counted no loss, and is not that bar
+        again (the same total): the bar before was a loop ahead of training (TRL's dataset packing `0/400 …
+        153/400` then the training bar `0/500`; a tokenising bar `87/87 examples/s`, then `0/30`), not an
+        attempt of the run. A run that restarts logged a loss before it, or keeps its total. A bar's `0/N`
+        frame states no total (runwatch.parsers.progress_bar): a bar that carried no loss, drawn anew, is
+        then a new bar too (uncounted, its progress starts afresh all the same; no loss, nothing to misjudge).
+        Reviews read "the run started again once" at a PEFT SFT job's and a LoRA job's training bar."""
         total = self.progress.total
-        return (self._attempts.measured_nothing(rec.source) and rec.total_steps is not None
-                and total is not None and rec.total_steps != total)
+        same_bar = rec.total_steps is not None and total is not None and rec.total_steps == total
+        return self._attempts.measured_nothing(rec.source) and not same_bar
 
     def _new_attempt(self, source: str, step: float | None, now: float, epoch: float = math.nan, *,
                      line: int = 0, counted: bool = True) -> None:

@@ -133,6 +133,10 @@ def test_a_bar_before_training_is_no_attempt_of_the_run(capsys: pytest.CaptureFi
     assert (obj["step"], obj["total_steps"], obj["state"], obj["notes"]) == (260, 500, "crashed", [])
     [crash] = obj["alerts"]
     assert "FilesystemQuotaExceeded" in crash["summary"] and crash["first_step"] == 260
+    log = FIXTURES / "found" / "lora_tokenising_bar_then_training_bar.txt"  # `87/87 examples/s`, then `0/30`
+    assert main(["check", str(log), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["step"], obj["total_steps"], obj["state"], obj["notes"]) == (2, 30, "ended", [])
 
 
 def test_a_log_without_times_is_said_to_hide_hangs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -461,6 +461,16 @@ def test_more_loops_last_words_are_finish_lines() -> None:
     assert [(r.event, r.message) for r in run(said)] == [(Event.FINISHED, x) for x in said]
 
 
+def test_lightnings_early_stopping_signal_is_a_finish_line() -> None:
+    """A review: a Lightning run stopped by its EarlyStopping callback (`… did not improve in the last 5 records.
+    Best score: 0.034. Signaling Trainer to stop.`) read `ended`; its `Metric val_loss improved …` lines are none."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("lightning_earlystopping_signal_tail.out")
+    [stop] = [x for x in lines if "Signaling Trainer to stop" in x]
+    assert [(r.event, r.message) for r in run(lines)] == [(Event.FINISHED, stop)]
+
+
 def test_argparses_refusal_of_a_command_line_is_a_crash_event() -> None:
     """`prog: error: argument …` after argparse's `usage:` block: the script exited (status 2) before it
     trained. Every launch of the review's nohup.out gives one event; its `usage:` lines (`[--log_level
@@ -481,7 +491,7 @@ def test_training_completed_successfully_is_the_runs_finish() -> None:
     assert lines[-1].endswith("Training completed successfully!")
     det = EventDetector()
     found = [r.event for line in lines if (r := det.feed(line)) is not None]
-    assert found[-1] == "finished" and found.count("finished") == 1
+    assert found[-2:] == ["finished", "finished"] and found.count("finished") == 2  # EarlyStopping's signal too
 
 
 def test_a_chain_of_bare_tracebacks_ends_with_the_exception_that_ended_the_program() -> None:

@@ -195,6 +195,17 @@ def test_tf_keras_verbose_2_line_without_times_and_evaluate_after_it() -> None:
     assert [(r.kind, r.metrics) for r in recs[5:]] == [(Kind.EVAL, {"test_loss": 0.3432, "test_accuracy": 0.878})]
 
 
+def test_keras_2_0s_epoch_line_without_a_mean_step_time_is_read() -> None:
+    """A new user's review: Keras 2.0 drew the bar and printed no mean step time (`127/127 [====…] - 10s -
+    loss: 194.3781 - val_loss: 0.3296`): 40 epochs of a real log read nothing, `UNREAD`, exit 3."""
+    text = (FOUND / "keras20_no_step_time_40ep.txt").read_text().splitlines()
+    recs = _steps("keras20_no_step_time_40ep.txt")
+    assert [r.step for r in recs[:3]] == [127, 254, 381] and len(recs) == 40 and recs[-1].step == 5080
+    assert {r.total_steps for r in recs} == {5080}
+    assert recs[0].metrics == {"loss": 194.3781, "val_loss": 0.3296, "epoch_elapsed": 10.0, "epoch": 1.0}
+    assert detect(text) == "keras"
+
+
 def test_keras_2s_bar_time_is_the_epochs_elapsed() -> None:
     """Keras 2 spells its ETA `ETA: 3s`, so the `3s` of `4/4 [====] - 3s 11ms/step - loss: 5.8914` is the
     epoch's elapsed time, not an ETA (a review saw `epoch_eta: 3.0` on a log that states no ETA)."""
