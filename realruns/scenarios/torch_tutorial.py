@@ -15,9 +15,15 @@ EPOCH_BARS = (*PY, "--style", "epochbars", "--batch-size", "25")
 `for batch in tqdm(loader)` loops do), printing nothing else: 5 epochs of 480 batches, 2400 steps."""
 EPOCH_BARS_LOSS = (*PY, "--style", "epochbars-loss", "--batch-size", "25")
 """As EPOCH_BARS, the training bar named `Training` with the loss as its postfix."""
+CIFAR = (*PY, "--style", "cifar")
+"""The same loop printing what PyTorch's CIFAR-10 tutorial prints: `[1,    10] loss: 2.303`, the running loss of the
+last 10 mini-batches, the count within the epoch; `Finished Training` at the end."""
 NAN = Expect("nonfinite", severity="critical", metric="loss")
 
 SCENARIOS = [
+    Scenario("tutorial-cifar-healthy", "torch", CIFAR),
+    Scenario("tutorial-cifar-nan", "torch", CIFAR, fault="nan@330", expect=(NAN,),
+             notes="the running loss of the 10 mini-batches holding step 330 prints `loss: nan`, and every one after"),
     Scenario("tutorial-healthy", "torch", PY),
     Scenario("tutorial-nan", "torch", PY, fault="nan@330", expect=(NAN,)),
     Scenario("tutorial-inf", "torch", PY, fault="inf@200", expect=(NAN,)),

@@ -5,7 +5,9 @@ module, as many hand-written loops log; or, with `--style tqdm`, no print at all
 the epochs and one over each epoch's batches with the loss as its postfix (`leave=False`), as hand-written
 loops draw them; or, with `--style epochbars`, a new bare bar over the loader each epoch (`for batch in
 tqdm(loader)`, left on screen) and a `Validating` bar after it, nothing printed; `--style epochbars-loss` names
-the training bar `Training` and shows the loss as its postfix. The planted fault comes from the environment
+the training bar `Training` and shows the loss as its postfix; or, with `--style cifar`, what PyTorch's CIFAR-10
+tutorial ("Training a Classifier") prints: the running loss over the last `--every` mini-batches as `[epoch,
+i] loss: x.xxx` (1-based, `i` padded to 5), then `Finished Training`. The planted fault comes from the environment
 (lab.faults)."""
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10)
     ap.add_argument("--dim", type=int, default=784)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--style", choices=("tutorial", "kv", "tqdm", "epochbars", "epochbars-loss"), default="tutorial")
+    ap.add_argument("--style", choices=("tutorial", "kv", "tqdm", "epochbars", "epochbars-loss", "cifar"), default="tutorial")
     args = ap.parse_args()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     log = logging.getLogger("train")
@@ -42,6 +44,7 @@ def main() -> None:
     faults = Faults()
     total_step = len(loader)
     step = 0
+    running = 0.0  # the CIFAR-10 tutorial's running loss (`--style cifar`)
     bars = args.style == "tqdm"
     val_x, val_y = classification(args.samples // 10, dim=args.dim, split=1)
     val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(val_x, val_y), batch_size=args.batch_size)
@@ -64,7 +67,9 @@ def main() -> None:
             loss.backward()
             faults.after_backward(step, model.parameters())
             optimizer.step()
-            faults.truth.step(step, loss=loss.item(), epoch=epoch + 1)
+            running += loss.item()
+            shown = {"shown_loss": running / args.every} if args.style == "cifar" and (i + 1) % args.every == 0 else {}
+            faults.truth.step(step, loss=loss.item(), epoch=epoch + 1, **shown)
             faults.step_end(step)
             if isinstance(batches, tqdm):
                 if args.style != "epochbars":
@@ -72,7 +77,10 @@ def main() -> None:
                 continue
             if (i + 1) % args.every != 0:
                 continue
-            if args.style == "kv":
+            running, report = 0.0, running
+            if args.style == "cifar":
+                print(f"[{epoch + 1}, {i + 1:5d}] loss: {report / args.every:.3f}")
+            elif args.style == "kv":
                 log.info("step=%d epoch=%d loss=%.4f lr=%g", step, epoch + 1, loss.item(), optimizer.param_groups[0]["lr"])
             else:
                 print(f"Epoch [{epoch + 1}/{args.epochs}], Step [{i + 1}/{total_step}], Loss: {loss.item():.4f}")
@@ -80,6 +88,8 @@ def main() -> None:
             with torch.no_grad():
                 for images, _ in tqdm(val_loader, desc="Validating"):
                     model(images)
+    if args.style == "cifar":
+        print("Finished Training")
 
 
 if __name__ == "__main__":

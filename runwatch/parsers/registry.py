@@ -26,6 +26,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "bracketed": ("runwatch.parsers.bracketed", "BracketedParser"),
     "bracketed0": ("runwatch.parsers.bracketed", "ZeroBasedParser"),
     "meters": ("runwatch.parsers.meters", "MetersParser"),
+    "epoch-iter": ("runwatch.parsers.epoch_iter", "EpochIterParser"),
     "keras": ("runwatch.parsers.keras", "KerasParser"),
     "yolo": ("runwatch.parsers.yolo", "YoloParser"),
     "basicsr": ("runwatch.parsers.basicsr", "BasicSRParser"),
@@ -35,7 +36,8 @@ FORMATS: dict[str, tuple[str, str]] = {
     "kv": ("runwatch.parsers.keyvalue", "KeyValueParser"),
 }
 
-ALIASES = {"nanochat": "picollm", "lightning": "tqdm", "hf": "hf-trainer", "json": "jsonl", "tutorial": "bracketed"}
+ALIASES = {"nanochat": "picollm", "lightning": "tqdm", "hf": "hf-trainer", "json": "jsonl", "tutorial": "bracketed",
+           "cifar": "epoch-iter", "jepa": "epoch-iter"}
 
 
 class UnknownFormatError(BadValueError):

@@ -146,12 +146,6 @@ class Attempts:
             a.prev = epoch
         return back
 
-    def measured_nothing(self, source: str) -> bool:
-        """Whether no step record of `source`'s current attempt carried a loss: only a progress bar counted
-        (see `restart`'s `counted`)."""
-        a = self._by_source.get(source)
-        return a is not None and math.isnan(a.measured)
-
     def restart(self, source: str, step: float | None, epoch: float = math.nan, *, counted: bool = True) -> None:
         """`source` started again at `step` (None: its records state none, `epoch_restarts`): the first step
         of its new attempt. Not `counted`: the steps before were another loop's bar, not an attempt of the

@@ -46,6 +46,11 @@ SURVIVED_KEPT = 8
 """Crashes the run went on after, kept each with its first fatal event (`RunTracker.survived`)."""
 
 
+_BAR_METRICS = frozenset({"elapsed", "eta", "step_time", "step_interval", "epoch", "epoch_elapsed", "epoch_eta",
+                          "samples_per_sec", "tokens_per_sec"})
+"""What a progress bar's frames give of themselves: its clock and pace, no measurement (`_bar_replaced`)."""
+
+
 class RunTracker:
     """Series, progress, ranks, recent events and the state badge of one run.
 
@@ -576,16 +581,17 @@ class RunTracker:
         return self._attempts.restart_row(chunk.source, cols.step[lo:hi], _epochs(cols, lo, hi)) is not None
 
     def _bar_replaced(self, rec: Record) -> bool:
-        """Whether a step that went back starts a new bar after one that counted no loss, and is not that bar
+        """Whether a step that went back starts a new bar after one that measured nothing, and is not that bar
         again (the same total): the bar before was a loop ahead of training (TRL's dataset packing `0/400 …
         153/400` then the training bar `0/500`; a tokenising bar `87/87 examples/s`, then `0/30`), not an
-        attempt of the run. A run that restarts logged a loss before it, or keeps its total. A bar's `0/N`
-        frame states no total (runwatch.parsers.progress_bar): a bar that carried no loss, drawn anew, is
-        then a new bar too (uncounted, its progress starts afresh all the same; no loss, nothing to misjudge).
+        attempt of the run. A run that restarts measured something before it (any metric but a bar's own
+        clock and pace, `_BAR_METRICS`), or keeps its total. A bar's `0/N` frame states no total
+        (runwatch.parsers.progress_bar): a bar that measured nothing, drawn anew, is then a new bar too
+        (uncounted, its progress starts afresh all the same; nothing measured, nothing to misjudge).
         Reviews read "the run started again once" at a PEFT SFT job's and a LoRA job's training bar."""
         total = self.progress.total
         same_bar = rec.total_steps is not None and total is not None and rec.total_steps == total
-        return self._attempts.measured_nothing(rec.source) and not same_bar
+        return not same_bar and set(self.store.metrics()) <= _BAR_METRICS
 
     def _new_attempt(self, source: str, step: float | None, now: float, epoch: float = math.nan, *,
                      line: int = 0, counted: bool = True) -> None:

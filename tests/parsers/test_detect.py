@@ -242,6 +242,11 @@ CASES = [
     # ── a loop's tab-separated table in its log (FADNet): decided at the header, after the model's repr ──
     Case("table-fadnet", _found_lines("fadnet_epoch_table_nan_last_launch.log"), "table",
          "epoch\ttime_stamp\ttrain_loss\ttrain_EPE\tEPE\tlr"),
+    # ── PyTorch's CIFAR-10 tutorial (recorded by the run lab) and an I-JEPA fork after faiss's INFO lines ──
+    Case("epoch-iter-cifar", _realrun_lines("tutorial-cifar-healthy"), "epoch-iter", "[1,    10] loss: 2.208"),
+    Case("epoch-iter-ijepa", _found_lines("fgdcc_jepa_relaunch_nan_excerpt.out"), "epoch-iter",
+         "INFO:root:[29,     0/ 2562] - [Autoencoder Training] [Autoencoder Loss: 1.5271] [autoencoder lr: 4.26e-04]"
+         "[mem: 7.98e+03](303.5 ms)"),
     # the same loop resumed at epoch 352 shows no epoch 0: read as the 1-based form (ties go to it)
     Case("bracketed-hrnet-resumed", _found_lines("hrnet_resumed_last_epoch_tail.log"), "bracketed",
          "Epoch: [518/520] Iter:[250/495]"),

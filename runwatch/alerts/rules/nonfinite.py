@@ -49,7 +49,12 @@ _REFERENCE = ("step_time", "lr")
 
 @dataclass(frozen=True)
 class NonFiniteParams(RuleParams):
-    metrics: tuple[str, ...] = ("loss", "grad_norm", "val_loss", "val_bpb")
+    metrics: tuple[str, ...] = ("loss", "grad_norm", "val_loss", "val_bpb", "test_loss")
+    any_loss: bool = True
+    """Also any other metric whose name holds `loss` (a loop's own names: `autoencoder_loss_total`, `box_loss`,
+    `loss_cls`), when none of `metrics` is bad: one finding, the one that went bad first. A loop that names
+    no series `loss` hid its NaN from the rule (a review: an I-JEPA-style run's losses all `nan` from its
+    second step, read `no steps`, only the crash after it found). `loss_scale` is judged as a scale."""
     window: int = 256
     """Newest points per series in which a bad value still counts (a loss scale, the counts: in which a fall
     or a NaN iteration does)."""
@@ -90,17 +95,26 @@ class NonFinite(Rule[NonFiniteParams]):
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         out: list[Finding] = []
         for metric in self.params.metrics:
-            bad = [t for r in run.store.ranks(metric)
-                   if (s := run.store.get(metric, r)) is not None and s.nonfinite_seen
-                   and (t := rank_tail(run, metric, r, self.params.window)) is not None and not np.isfinite(t.v).all()]
-            if bad:
-                bad = [t for t in bad if self._still_counts(run, t)]
-            if bad:
+            if bad := self._bad_tails(run, metric):
                 out.append(self._bad_value(run, bad))
+        if not out and self.params.any_loss:
+            named = set(self.params.metrics)
+            others = [self._bad_value(run, bad) for metric in run.store.metrics()
+                      if "loss" in metric and metric not in named and metric != "loss_scale"
+                      and (bad := self._bad_tails(run, metric))]
+            if others:
+                out.append(min(others, key=lambda f: (f.step is None, f.step or 0)))
         for check in (self._nan_iterations, self._loss_scale, self._skipped_steps):
             out.extend(check(run))
         out.extend(f for f in self._missing_loss(run) if not _told(f, out))
         return out
+
+    def _bad_tails(self, run: RunTracker, metric: str) -> list[Tail]:
+        """The newest `window` points of each rank's `metric` that hold a bad value that still counts."""
+        bad = [t for r in run.store.ranks(metric)
+               if (s := run.store.get(metric, r)) is not None and s.nonfinite_seen
+               and (t := rank_tail(run, metric, r, self.params.window)) is not None and not np.isfinite(t.v).all()]
+        return [t for t in bad if self._still_counts(run, t)]
 
     def _still_counts(self, run: RunTracker, found: Tail) -> bool:
         """Whether the bad values in `found` (its series' newest `window` points) still count: the newest one

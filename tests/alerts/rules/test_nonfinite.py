@@ -263,3 +263,19 @@ def test_a_run_whose_lines_state_no_step_counts_records() -> None:
     lines = [Record(Kind.STEP, None, None, metrics={"loss": v}) for v in [2.0, 1.9, NAN, NAN, NAN]]
     assert fired(lines) == [("loss is NaN at record 2 (3 of the 3 records logged from there on are not finite)",
                              {"run": "train", "metric": "loss"})]
+
+
+def test_a_loss_of_the_loops_own_name_is_judged_when_no_watched_metric_is_bad() -> None:
+    """A review: an I-JEPA fork's losses (`Parent Class`, `Autoencoder Loss (total)`, …) went NaN and nothing fired:
+    none is named `loss`. Any metric named for a loss is judged, one finding, the one that went bad first; a watched
+    metric that is bad tells alone; a loss scale is judged as a scale, not here."""
+    own = [step_with(i, {"box_loss": 1.0 if i < 8 else NAN, "cls_loss": 1.0 if i < 5 else NAN, "parent_class": NAN})
+           for i in range(12)]
+    [(summary, labels)] = fired(own)
+    assert summary.startswith("cls_loss is NaN at step 5") and labels["metric"] == "cls_loss"
+    both = [step_with(i, {"loss": 1.0 if i < 9 else NAN, "cls_loss": 1.0 if i < 5 else NAN}) for i in range(12)]
+    assert [labels["metric"] for _, labels in fired(both)] == ["loss"]
+    [(_, scale)] = fired([step_with(i, {"loss_scale": NAN, "loss": 2.0}) for i in range(3)])
+    assert scale["metric"] == "loss_scale"  # the scale's own check, once
+    quiet = NonFinite(NonFiniteParams(any_loss=False))
+    assert fired(own, quiet) == []
