@@ -276,7 +276,10 @@ class Engine:
                 if self.system is not None:
                     self.system.apply(sample)
                     for run in self._ingest.runs:  # a last line without `\n` is read once its writers are gone
-                        gone = self.system.writers_gone(run.name)
+                        # or the run ended quietly (its log long unwritten, no live process holds it: a
+                        # finished run's log ending in a bar's unterminated redraw, a review saw `tail` a step
+                        # and a loss behind `check`)
+                        gone = self.system.writers_gone(run.name) or run.tracker.quiet_end
                         for path in run.parsers:
                             self._sources.writers_gone(path, gone)
             case StacksTaken(dumps):

@@ -94,3 +94,28 @@ def test_a_cut_line_is_never_read_while_its_writer_lives_and_the_last_is_read_wh
         assert check == whole
         wait_for(lambda: latest(engine.snapshots()[0]) == check[-1], timeout=15)
         assert engine.snapshots()[0].records == len(check)  # each line once, the cut one whole
+
+
+def test_a_finished_runs_log_ending_in_a_bars_redraw_reads_as_check_reads_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: a TRL run's log, last written days ago, ended in the bar's redraw with no `\\r` or `\\n` after it
+    (tqdm starts a frame with `\\r`, ends it with nothing); the Trainer's dict before it waits for that frame's
+    step. `tail` showed the loss before, `check` the last. Its run ended quietly (no writer, long unwritten):
+    nothing more comes, the last line is whole, as its writers' exit makes it."""
+    import os
+
+    data = (Path(__file__).parent / "fixtures" / "realruns" / "hf-healthy" / "run" / "train.log").read_bytes()
+    frame = data.index(b"\r", data.index(b"\n", data.index(b"{'loss'", 2000)) + 2)  # the frame after a dict
+    log = tmp_path / "train.log"
+    log.write_bytes(data[:frame])
+    assert not log.read_bytes().endswith((b"\r", b"\n"))
+    old = time.time() - 2 * 86400
+    os.utime(log, (old, old))
+    capsys.readouterr()
+    assert main(["parse", str(log), "--output", "jsonl"]) == 0
+    steps = [r for line in capsys.readouterr().out.splitlines() if (r := json.loads(line))["kind"] == "step"]
+    want = (steps[-1]["step"], [r["metrics"]["loss"] for r in steps if "loss" in r["metrics"]][-1])
+    assert want == (30, 5.39)  # the dict's loss, placed at the frame's step
+    options = EngineOptions(poll_interval=0.1, gpu=False, sample_interval=0.3)
+    with Engine([str(log)], options) as engine:
+        wait_for(lambda: latest(engine.snapshots()[0]) == want, timeout=15)

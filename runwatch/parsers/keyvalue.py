@@ -204,6 +204,7 @@ _TAILS = {
     "it": r"(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])",
     **dict.fromkeys(("tok/s", "toks/s", "tokens/s", "samples/s"), ""),  # `12.5k tokens/s`: a rate unit's word
     **dict.fromkeys(("epoch(", "iter("), r"(?:val|test)\) {0,8}\["),  # mmengine's evaluation results (`_MMENGINE`)
+    "epoch: [": r"\d{1,9}(?:/\d{1,9})?\] {1,4}\[ {0,8}\d",  # `Epoch: [2/200]  [1800/4214]` (`_PPDET`): a place in the run
 }
 READS = Reads(lowered=re.compile(_by_first_letter(sorted(_TAILS), _TAILS)))
 _mentions_known_key = READS.admits
@@ -294,9 +295,17 @@ validation bar (`Validation: |          | 0/? [00:00<?, ?it/s]`) before its logg
 loss 5.671e-01`, whose training loss read as `val_loss` (a review). The word that leads the bar is the bar's."""
 
 
+_GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d(?:\.\d{1,6})? {1,8}\d{1,9} [^\]\n]{1,200}\] ")
+"""A glog-style prefix (`I0724 10:58:34.123456 12345 trainer.cc:163] `, or a Python logger writing it so,
+`I20250724 10:58:34 1 unic helpers.py:163] `): where a line's own text starts, for `_evaluates` (a review saw a
+distillation run's `Test - Epoch: [0/200]  [ 0/1934] … loss/…: 0.2058` lines read as its training steps)."""
+
+
 def _evaluates(text: str) -> str | None:
-    """The word a line that evaluates starts with (`_EVAL_LEAD`), lowercased; `valid` or `test` for fairseq's
-    `valid on '<subset>' subset` anywhere in it."""
+    """The word a line that evaluates starts with (`_EVAL_LEAD`), lowercased, after any glog-style prefix (`_GLOG`);
+    `valid` or `test` for fairseq's `valid on '<subset>' subset` anywhere in it."""
+    if text[:1] in "IWEF" and (g := _GLOG.match(text)) is not None:
+        text = text[g.end():]
     lead = _EVAL_LEAD.match(text)
     if lead is not None:
         bar = _GLUED_BAR.search(text, lead.end()) if "it/s]" in text or "s/it]" in text else None
@@ -335,6 +344,9 @@ them): `- mmdet - INFO - Epoch [1][50/1220]\tlr: 2.500e-04, eta: …` (epoch 1, 
 `Iter [100/8000]\t…` (an iteration of the run's); mmengine's `Epoch(train) [1][50/1220]` is `_MMENGINE`'s. Read
 as pairs only, the counter was no step: a run logging every 18 minutes read `no steps` and a critical stall (a
 new user's review)."""
+_PER_ITER = re.compile(r"(?<![\w.:=])(\d{1,9}(?:\.\d{1,6})?) ?(ms|s)/(?:iter|it|step)\b")
+"""A step time said by its unit alone, no key (`[train] iter 20: loss 8.3995 2271 ms/iter`, a nanoGPT fork): read
+where nothing else gave one (a review saw its note say no step line carries a step time)."""
 _DAYS = re.compile(r"\beta: (\d{1,6}) days?, (\d{1,2}):(\d\d):(\d\d)\b")
 """A remaining time as Python prints a `timedelta` of a day and more (mmcv's and detectron2's `eta: 30 days,
 14:24:49`): the pair scan read `eta` as 30 seconds."""
@@ -343,13 +355,19 @@ _PER_STEP = {"ms_batch": 1e3, "ms_step": 1e3, "ms_iter": 1e3, "ms_it": 1e3, "s_b
 """Keys that name a step time's unit (`ms/batch 11.61`) → what the value is divided by for seconds."""
 
 
+_SPLIT_LOSS = {"train": "eval_train_loss", "val": "val_loss", "valid": "val_loss", "test": "test_loss"}
+"""A split's name alone as a key on an evaluation's line: its loss (a review saw `val_val` and `val_train`)."""
+
+
 def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
     """An evaluation line's metrics under evaluation names (`loss` → `test_loss` after `test`, `val_loss`
     after the others); its epoch (`test epoch:0`) stays the epoch."""
     prefix = "test_" if word == "test" else "val_"
     out: dict[str, float] = {}
     for name, value in metrics.items():
-        if name in ("epoch", "epochs", f"{word}_epoch") or is_eval_metric(name):
+        if name in _SPLIT_LOSS:  # `[eval] iter 8000: train 1.9710 val 2.3993` (nanoGPT's estimate_loss): each split's loss
+            name = _SPLIT_LOSS[name]
+        elif name in ("epoch", "epochs", f"{word}_epoch") or is_eval_metric(name):
             name = "epoch" if name.endswith("_epoch") else name
         elif name in _AVERAGED and "loss" not in metrics:
             name = metric_name(prefix + "loss")  # `Test set: Average loss: 0.0485` (PyTorch's MNIST example)
@@ -406,7 +424,7 @@ def _kind(metrics: dict[str, float]) -> Kind:
     `step:125/5100 val_loss:5.4789 train_time:19493ms step_avg:169.51ms`) is an evaluation one, else STEP."""
     evals = False
     for name in metrics:
-        if name != "epoch" and name != "step_time" and name != "elapsed" and not name.endswith("_time"):
+        if name not in ("epoch", "epochs", "step_time", "elapsed") and not name.endswith("_time"):
             if not is_eval_metric(name):
                 return Kind.STEP
             evals = True
@@ -559,6 +577,7 @@ class KeyValueParser(FormatParser):
                 metrics[f"val_{name}"] = value
         if not metrics:
             return None
+        keyed = step is not None  # said by a step key, not a count in brackets found below
         if "/" in text:
             if "epoch" not in metrics and "epoch: [" in text and (oc := _EPOCH_OF.search(text)) is not None:
                 metrics = {"epoch": float(oc[1]), "epochs": float(oc[2]), **metrics}
@@ -593,6 +612,8 @@ class KeyValueParser(FormatParser):
         elif "data" in metrics and "time" in metrics and step is not None and "step_time" not in metrics:
             # torchvision's MetricLogger (DETR, DINO, DeiT, MAE): `time: 1.169906  data: 0.404951`
             metrics["step_time"], metrics["data_time"] = metrics.pop("time"), metrics.pop("data")
+        if step is not None and "step_time" not in metrics and "/i" in text and (pi := _PER_ITER.search(text)):
+            metrics["step_time"] = float(pi[1]) / (1e3 if pi[2] == "ms" else 1.0)
         if "eta" in metrics and " day" in text and (days := _DAYS.search(text)) is not None:
             d, h, m_, s_ = map(int, days.groups())
             metrics["eta"] = float(((d * 24 + h) * 60 + m_) * 60 + s_)
@@ -610,6 +631,8 @@ class KeyValueParser(FormatParser):
             return None  # a count said last, after no measure of training: of something else (`Sampling slow: 46.0s, steps=158`)
         if lead is not None:
             metrics = _evaluated(metrics, lead)
+            if not keyed:  # a count in brackets on an evaluation's line is its own loop's batch (`Test - Epoch:
+                step = total = None  # [0/200]  [  10/1934]`), not training's step: the eval is at the run's
         kind = _kind(metrics)
         if kind is Kind.EVAL and "step_time" in metrics:  # `| end of epoch 1 | time: 35.58s | valid loss …`
             metrics["eval_time"] = metrics.pop("step_time")

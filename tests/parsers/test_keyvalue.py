@@ -855,3 +855,33 @@ def test_a_loggers_file_name_before_the_step_is_no_phrase() -> None:
     assert steps[0].total_steps == 19073 and steps[0].metrics["loss"] == 11.027695
     assert steps[0].t > 0 and steps[0].metrics["grad_norm"] == 14.3291
     assert [r.metrics for r in recs if r.kind is Kind.EVAL][:1] == [{"val_loss": 11.0213}]
+
+
+def test_a_metric_loggers_test_lines_behind_a_glog_prefix_are_evaluations() -> None:
+    """A review: a distillation run's `Test - Epoch: [0/200]  [  10/1934] … loss/…: 0.2080 (0.2159)` lines, behind a
+    glog-style prefix, were read as training steps (`step 3867/386800`, its test loop's count), and its loss-less
+    `Training - Epoch: [0/200]  [4040/4214]  eta: … time: … data: … max mem: …` lines as nothing. The training lines
+    are the run's progress (epoch 0's count of 4,214 made global), the test lines evaluations at the run's step."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("deit_metriclogger_train_then_test_glog_excerpt.log")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert [r.step for r in steps] == [*range(3800, 4201, 40), 4213]
+    assert {r.total_steps for r in steps} == {4214} and steps[0].metrics["step_time"] == 0.822145  # epoch 0: its own
+    assert evals and len(evals) == 26 - len(steps) - 2 and all(r.step is None for r in evals)
+    assert (evals[0].metrics["test_loss_dist"], evals[0].metrics["epoch"]) == (0.1461, 0.0)
+
+
+def test_a_step_time_said_by_its_unit_and_an_evaluations_split_losses() -> None:
+    """A review: a nanoGPT fork's `[train] iter 10: loss 8.7390 11136 ms/iter` read no step time (its note said
+    the log prints none), and its `[eval] iter 0: train 9.8508 val 9.8491` named the losses `val_train`, `val_val`."""
+    from tests.support.found import found_lines
+
+    parser = KeyValueParser()
+    recs = [r for line in found_lines("nanogpt_fork_ms_per_iter_head.log") if (r := parser.parse(line)) is not None]
+    [ev] = [r for r in recs if r.kind is Kind.EVAL]
+    assert (ev.step, ev.metrics["eval_train_loss"], ev.metrics["val_loss"]) == (0, 9.8508, 9.8491)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [(r.step, r.metrics["step_time"]) for r in steps[:2]] == [(10, 11.136), (20, 2.271)]

@@ -195,7 +195,7 @@ class Overfit(Rule[OverfitParams]):
             return []
         return [self.finding(
             run, f"{val.metric} rose {evals} evaluations in a row ({fmt(float(val.v[0]))} → "
-                 f"{fmt(float(val.v[-1]))} by step {step_at(val.x)}) while {p.train_metric} fell",
+                 f"{fmt(float(val.v[-1]))} by {step_word(run)} {step_at(val.x)}) while {p.train_metric} fell",
             rank=val.rank, metric=val.metric, value=float(val.v[-1]), threshold=float(val.v[0]),
             step=step_at(val.x), history=history(val.v))]
 

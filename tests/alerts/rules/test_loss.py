@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -152,6 +153,15 @@ class TestOverfit:
         (found,) = OVERFIT.evaluate(tracker, now)
         assert found.summary == "val_loss rose 3 evaluations in a row (1.7 → 1.9 by step 299) while loss fell"
         assert found.step == 299 and found.metric == "val_loss"
+
+    def test_a_run_whose_lines_state_no_step_says_record(self) -> None:
+        """A review: an HF Trainer log of dicts with no bar (no step stated) said `by step 2399` of a point that
+        is its 2399th record, while its header said `no steps`."""
+        train = list(np.linspace(3.0, 1.0, 300))
+        records = [dataclasses.replace(r, step=None) for r in run_with_evals(train, [2.0, 1.8, 1.7, 1.75, 1.8, 1.9])]
+        tracker, now = feed(records)
+        (found,) = OVERFIT.evaluate(tracker, now)
+        assert found.summary.startswith("val_loss rose 3 evaluations in a row (1.7 → 1.9 by record ")
 
     @pytest.mark.parametrize(
         ("train", "val"),
