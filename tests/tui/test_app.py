@@ -908,3 +908,26 @@ def test_x_on_a_run_without_tokens_goes_back_to_steps_and_says_why(make_app) -> 
         assert any("no token count" in n.message for n in app._notifications)
 
     drive(make_app(ctrl), axis, size=(160, 48))
+
+
+def test_a_run_over_before_its_first_step_says_so_where_its_charts_would_be(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A new user's try in tmux: two NCCL ranks on one GPU crashed before any step; under the CRASHED badge the
+    charts said "no metrics yet: waiting for the first step record", as if more could come."""
+    from textual.widgets import Static
+
+    from runwatch.model import RunState
+    from tests.support.fake_controller import FakeRun
+
+    def notes(app: RunwatchApp) -> list[str]:
+        return [str(w.render()) for w in app.screen.query(Static) if w.has_class("empty-note")]
+
+    async def main(app: RunwatchApp) -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: notes(app))
+            assert notes(app) == ["no metrics yet: waiting for the first step record"]
+            run.state = RunState.CRASHED  # it died before its first step: the note changes with the badge
+            await until(pilot, lambda: notes(app) == ["no metrics: the run crashed before any step record"])
+
+    run = FakeRun("dupgpu", 0, seed=1)
+    run.series.clear()
+    asyncio.run(main(make_app(FakeController([run]))))

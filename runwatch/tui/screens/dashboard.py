@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
-from runwatch.model import Controller, RunSnapshot, XAxis, knows_tokens
+from runwatch.model import Controller, RunSnapshot, RunState, XAxis, knows_tokens
 from runwatch.tui.plan import ZOOMS, plan_charts, zoom_label
 from runwatch.tui.screens.silence import SilenceMenu
 from runwatch.tui.widgets.alerts import AlertsBox, AlertsPanel
@@ -52,6 +52,17 @@ def next_x_axis(axis: XAxis, tokens: bool) -> XAxis:
     if axis is XAxis.STEP:
         return XAxis.TIME
     return XAxis.TOKENS if axis is XAxis.TIME and tokens else XAxis.STEP
+
+
+
+def _no_charts(snap: RunSnapshot, needle: str) -> str:
+    """Why there is no chart: the filter matches none, the run is over with no metric (a launch that died before
+    its first step: "waiting for the first step record" under a CRASHED badge), or none came yet."""
+    if needle and snap.metrics:
+        return f"no metric matches {needle!r} (escape clears the filter)"
+    if snap.state in (RunState.CRASHED, RunState.ENDED, RunState.FINISHED) and not snap.metrics:
+        return f"no metrics: the run {snap.state.value} before any step record"
+    return "no metrics yet: waiting for the first step record"
 
 
 class DashboardScreen(Screen[None]):
@@ -156,8 +167,7 @@ class DashboardScreen(Screen[None]):
     def _charts(self, snap: RunSnapshot) -> None:
         grid = self.query_one(ChartsGrid)
         specs, spark_metrics = plan_charts(snap.metrics, self.needle, every=self.every_metric)
-        why = f"no metric matches {self.needle!r} (escape clears the filter)" if self.needle and snap.metrics \
-            else "no metrics yet: waiting for the first step record"
+        why = _no_charts(snap, self.needle)
         strip = self.query_one(SparklineStrip)
         spark_rows = not self.every_metric  # the grid has a chart for each: the strip's rows go to them
         if grid.sync(specs, empty=why) or strip.display != spark_rows:

@@ -51,6 +51,8 @@ class ChartsGrid(VerticalScroll, can_focus=False):
         self.x_axis = XAxis.STEP
         """What x counts (the `x` key): asked of the fetcher."""
         self._fetched_key: object = None
+        self._empty = ""
+        """The note shown where no spec has a chart: a new one replaces it (a run that crashed meanwhile)."""
         self._last_fetch = 0.0
         self._pending: Timer | None = None
         self._latest: tuple[ChartFetcher, str, object, float | None, str] | None = None
@@ -62,9 +64,9 @@ class ChartsGrid(VerticalScroll, can_focus=False):
 
     def sync(self, specs: list[ChartSpec], *, empty: str = "no metrics yet") -> bool:
         """Mount a panel per spec (or a note saying why there is none); True if the set changed."""
-        if specs == self.specs and self.children:
+        if specs == self.specs and self.children and (specs or empty == self._empty):
             return False
-        self.specs = list(specs)
+        self.specs, self._empty = list(specs), empty
         self.remove_children()
         if specs:
             panels = [ChartPanel(s, log=s.key in self.log_keys) for s in specs]
