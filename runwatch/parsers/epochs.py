@@ -34,8 +34,9 @@ written in blocks) read as the first step of a new count, every step after it
 1,659 too high and the run's step 5007 of 1677 (a review).
 
 The total. A per-epoch total S stated on a placed record is one epoch's, not
-the run's: with the epoch count E stated (`epoch 2/3`, kv's `epochs`) the
-run's is `run_total`, E × S (bracketed's too); else none is known. Any other
+the run's: with the epoch count E stated (`epoch 2/3`, kv's `epochs`, or
+else the header's plan, `max_epochs=100`: `planned`) the run's is
+`run_total`, E × S (bracketed's too); else none is known. Any other
 stated total below a record's global step is dropped. Never a total below the
 step: a run is not read as finished at the end of its first epoch. Before
 the first wrap, the first epoch's lines keep what they state (one epoch's S:
@@ -127,6 +128,9 @@ class EpochSteps:
         """Whether any rank's steps are offset yet (then every record of the source is looked at)."""
         self.stepped = False
         """Whether any record or row of the source stated a step (then no epoch is one: `_by_epoch`)."""
+        self.planned = math.nan
+        """The epochs the log's header plans (runwatch.parsers.preamble.PLANNED_EPOCHS), NaN if none: the epoch
+        count of a record that states none (`Epoch [2][50/1220]` of an mmcv run whose config said `max_epochs=100`)."""
 
     def _by_epoch(self, rec: Record) -> None:
         """A loop that prints one line an epoch and no step (`Epoch 1/100 - Train Loss: 4.05, Val Loss: 3.25`)
@@ -168,7 +172,7 @@ class EpochSteps:
             glob = step + r.offset
             _set_step(rec, glob)
             if stated >= 0:
-                total = int(_totals(stated, rec.metrics.get("epochs", math.nan), glob, r.per))
+                total = int(_totals(stated, rec.metrics.get("epochs", self.planned), glob, r.per))
                 _set_total(rec, None if total < 0 else total)
 
     def chunk(self, records: list[Record], batch: ColumnBatch | None, rank: int | None) -> ColumnBatch | None:
@@ -200,6 +204,8 @@ class EpochSteps:
         stated = np.concatenate((batch.total, np.array([-1 if r.total_steps is None else r.total_steps
                                                         for r in recs], np.int64)))
         epoch, count = self._column(batch, recs, "epoch"), self._column(batch, recs, "epochs")
+        if self.planned == self.planned:
+            count[np.isnan(count)] = self.planned
         ranks = np.full(n, -1 if rank is None else rank, np.int64)
         if batch.rank is not None:
             ranks[:rows] = np.where(batch.rank >= 0, batch.rank, ranks[:rows])

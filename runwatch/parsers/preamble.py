@@ -69,6 +69,17 @@ state none. A run whose dicts state no step and that draws no bar (LLaMA-Factory
 at all without it."""
 
 
+PLANNED_EPOCHS = re.compile(
+    r"(?<![\w.])(?:max_epochs?|total_epochs?|num_epochs|num_train_epochs|n_epochs|nb_epochs|epochs|num epochs)"
+    r"\s{0,3}[=:]\s{0,3}(\d{1,6})\b", re.IGNORECASE)
+"""The number of epochs a run plans, as its header or config dump states it (mmengine's `train_cfg = dict(by_epoch=True,
+max_epochs=10, …)`, mmcv's `runner = dict(type='EpochBasedRunner', max_epochs=100)` and `total_epochs = 12`, argparse's
+`epochs=300`, the HF Trainer's `Num Epochs = 3`): with one epoch's length, which a per-epoch count states (`Epoch [1]
+[50/1220]`), the run's total (runwatch.parsers.epochs). Without it an mmcv run of 100 epochs of 1,220 iterations read no
+total at all, and one that stopped at iteration 2,690 merely `ended`. A key with more before it (`warmup_epochs`,
+`cfg.max_epochs`) is another count."""
+
+
 PLANNED_AFTER = re.compile(r"(?<![\w.])(\d{1,15}) max iterations\b")
 """The number first: TransUNet's trainer, copied by Swin-Unet, EMCAD and other medical segmentation repositories, logs
 `125 iterations per epoch. 12500 max iterations` before its `iteration 50, epoch 0 : loss : 5.75` lines; without
@@ -86,6 +97,8 @@ class Collector:
         self.world: int | None = None
         self.planned: int | None = None
         """The steps the header says the run plans (`PLANNED`), None if it says none."""
+        self.planned_epochs: int | None = None
+        """The epochs the header says the run plans (`PLANNED_EPOCHS`), None if it says none."""
         self.open = True
         self.lines = 0
         self._keys: set[str] = set()
@@ -109,6 +122,9 @@ class Collector:
             p = PLANNED.search(line)
             if p is not None:
                 self.planned = int(p.group(1).replace(",", ""))
+            e = PLANNED_EPOCHS.search(line)
+            if e is not None and int(e.group(1)) > 0:
+                self.planned_epochs = int(e.group(1))
         elif " max iterations" in line and (p := PLANNED_AFTER.search(line)) is not None:
             self.planned = int(p.group(1))
         for key, value in settings_of(line):

@@ -708,6 +708,8 @@ class SourceParser:
             return
         if settings.planned is not None:
             self.planned = settings.planned
+        if settings.planned_epochs is not None:
+            self._epochs.planned = float(settings.planned_epochs)
         if not settings.open:
             self._end_settings()
 

@@ -11,12 +11,15 @@ counted within the epoch, as that script counts it.
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 
 from runwatch.model import Kind
 from runwatch.parsers.keyvalue import KeyValueParser
 from tests.support.fast_path_logs import cut
-from tests.support.readers import check, chunked, per_line
+from tests.support.found import FOUND
+from tests.support.readers import check, chunked, fast_rows, per_line
 from tests.support.realruns import REALRUNS
 
 KV_LOG = REALRUNS / "kvlog-healthy" / "run" / "train.log"
@@ -168,3 +171,61 @@ def test_a_stated_epoch_length_places_the_next_epoch_exactly() -> None:
     assert {r.total_steps for r in recs[10:]} == {1000}
     recs, _ = check(data.replace(b"/2 ", b" "), (400,))
     assert [(r.step, r.total_steps) for r in recs[10:]] == [(s, None) for s in range(500, 1000, 50)]
+
+
+def _found(name: str) -> bytes:
+    data = (FOUND / name).read_bytes()
+    return gzip.decompress(data) if name.endswith(".gz") else data
+
+
+@pytest.mark.parametrize(("name", "planned", "last"), [
+    ("mmhuman3d_hmr_mmcv1_nohup.out.gz", 100 * 1220, 2690),  # `runner = dict(type='EpochBasedRunner', max_epochs=100)`
+    ("mmpretrain_resnet50_fruits.log", 10 * 109, 1081),  # `train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=2)`
+    ("mmdet_rtmdet_triangle.log.gz", 200 * 43, 8600),  # `    max_epochs=200,` in its config dump's `train_cfg`
+])
+def test_the_configs_max_epochs_makes_a_per_epoch_count_the_runs_total(name: str, planned: int, last: int) -> None:
+    """mmcv's and mmengine's config dumps state the epochs planned, their `Epoch [e][n/N]` lines one epoch's N:
+    from the first epoch's count on, the run's total is their product (both readers alike); an mmcv run stopped
+    at iteration 2,690 of 100 epochs of 1,220 read no total at all, so `ended` and not incomplete."""
+    recs, _ = check(_found(name), (1 << 16, 5000))
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    per = steps[0].total_steps
+    assert per is not None and planned % per == 0
+    wrapped = [r for r in steps if r.metrics["epoch"] > steps[0].metrics["epoch"]]
+    assert wrapped and {r.total_steps for r in wrapped} == {planned}
+    assert steps[-1].step == last
+
+
+@pytest.mark.parametrize(("line", "epochs"), [
+    ("runner = dict(type='EpochBasedRunner', max_epochs=100)", 100), ("total_epochs = 12", 12),
+    ("Namespace(lr=0.1, epochs=300)", 300), ("  Num Epochs = 3", 3),
+    ("train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=2)", 10),
+])
+def test_a_planned_epoch_count_is_read_from_the_header(line: str, epochs: int) -> None:
+    from runwatch.parsers.preamble import Collector
+
+    c = Collector()
+    c.feed(line)
+    assert c.planned_epochs == epochs
+
+
+@pytest.mark.parametrize("line", [
+    "warmup_epochs=5", "cfg.max_epochs=9", "param_scheduler = [dict(end=1000), dict(begin=0, T_max=150, end=300)]",
+    "epochs=0",
+])
+def test_another_epoch_count_is_no_plan(line: str) -> None:
+    from runwatch.parsers.preamble import Collector
+
+    c = Collector()
+    c.feed(line)
+    assert c.planned_epochs is None
+
+
+def test_a_planned_epoch_count_totals_fast_rows_as_it_totals_records() -> None:
+    """The user's per-epoch counter with no epoch count on its lines, under a header that plans 3 epochs: its
+    steps go the columnar way in chunks, and the header's count makes the same totals there as line by line."""
+    data = b"Starting training: lr=0.0003 max_epochs=3\n" + _of_epochs(3, 50).replace(b"/3 ", b" ")
+    recs, chunks = check(data, (700, 1 << 20), fmt="kv")
+    assert fast_rows(chunks) > 0
+    steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
+    assert steps == [(s, 50) for s in range(1, 51)] + [(s, 150) for s in range(51, 151)]
