@@ -51,13 +51,16 @@ _HEAD = re.compile(
     r"[^\S\n]{0,12}(?P<n>\d{1,12})/(?P<total>\d{1,12}|Unknown)"
     r"(?: [━=>.\[\] ]{0,200}? ?(?:- )?(?P<time1>\d{1,6}(?::\d\d){0,2}s?)"  # verbose 1: bar, then ETA/elapsed
     r"| - (?P<time2>\d{1,9}s))"  # verbose 2: ` - 1s`
-    r"(?: - |[^\S\n])(?P<per>\d{1,9})(?P<unit>s|ms|us)/step(?P<rest>.*)$"
+    r"(?: - |[^\S\n])(?P<per>\d{1,9})(?P<unit>s|ms|us)/(?:step|sample)(?P<rest>.*)$"
 )
 """A frame's head (its count, time and mean step time) and the rest: its ` - name: value` pairs. No part of it
-matches a `\n` (no line holds one), so that `FRAME_LINES` matches it line by line in a block."""
+matches a `\n` (no line holds one), so that `FRAME_LINES` matches it line by line in a block. TF 1.x's `fit` on
+arrays counts samples, not batches (`11610/11610 [====] - 0s 39us/sample - loss: nan - val_loss: nan`): its bar's
+unit is a sample, so the run's steps are samples and its step time a sample's (a review: a housing regression's
+13 epochs of `loss: nan` read as no record at all, `UNREAD`)."""
 _TF2_EPOCH = re.compile(
     r"(?P<head>[^\S\n]{0,12}\d{1,12}/\d{1,12}(?: \[[=>.]{1,200}\])? - \d{1,9}s)(?P<rest> - .*?)"
-    r"(?: - \d{1,9}(?:\.\d{1,6})?(?:s|ms|us)/epoch)?(?: - (?P<per>\d{1,9}(?:s|ms|us)/step))?$"
+    r"(?: - \d{1,9}(?:\.\d{1,6})?(?:s|ms|us)/epoch)?(?: - (?P<per>\d{1,9}(?:s|ms|us)/(?:step|sample)))?$"
 )
 """tf.keras's verbose-2 epoch line, its metrics before the times (`128/128 - 5s - loss: 3.1494 - accuracy:
 0.1463 - 5s/epoch - 43ms/step`; TF 2.0 to 2.3 printed no times after them): `head` reads it as the Keras 3

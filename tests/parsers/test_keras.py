@@ -206,6 +206,24 @@ def test_keras_2_0s_epoch_line_without_a_mean_step_time_is_read() -> None:
     assert detect(text) == "keras"
 
 
+def test_tf1_keras_counts_samples_and_its_nan_epochs_are_read() -> None:
+    """A new user's review: TF 1.x's `fit` on arrays counts samples (`11610/11610 [====] - 0s 39us/sample - loss:
+    nan - val_loss: nan`): its 20 epochs read as no record at all (`UNREAD`, exit 3), 13 of them NaN. Its steps
+    are samples, both readers alike, and the `evaluate()` bar after the last epoch is the test loss."""
+    from tests.support.readers import check
+
+    text = (FOUND / "keras_tf1_per_sample_nan.log").read_text()
+    assert detect(text.splitlines()) == "keras"
+    recs, _ = check(text.encode(), (1 << 20,), fmt="keras")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == [11610 * e for e in range(1, 21)] and {r.total_steps for r in steps} == {232200}
+    assert steps[0].metrics["step_time"] == 86e-6 and steps[0].metrics["val_loss"] == 0.5255
+    bad = [r.metrics["epoch"] for r in steps if math.isnan(r.metrics["loss"])]
+    assert bad == [float(e) for e in range(8, 21)]
+    evals = [r.metrics for r in recs if r.kind is Kind.EVAL]
+    assert len(evals) == 1 and list(evals[0]) == ["test_loss"] and math.isnan(evals[0]["test_loss"])
+
+
 def test_keras_2s_bar_time_is_the_epochs_elapsed() -> None:
     """Keras 2 spells its ETA `ETA: 3s`, so the `3s` of `4/4 [====] - 3s 11ms/step - loss: 5.8914` is the
     epoch's elapsed time, not an ETA (a review saw `epoch_eta: 3.0` on a log that states no ETA)."""
