@@ -107,7 +107,8 @@ def _by_first_letter(words: list[str] | tuple[str, ...], tails: dict[str, str] |
 _PAIR = re.compile(
     r"([^A-Za-z]*+(?:[A-Za-z][\w./\-'\"]*+[^A-Za-z]*+)*?)"
     r"(?<![\w./\-'\"])([A-Za-z][\w./\-]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d]))){0,3})"
-    r"(?:\s{0,3}[=:]\s{0,3}|\s{1,8})(?=[-+.\dnNiI])"  # the guard spares the value alternatives most words
+    r"(?:\s{0,3}[=:]\s{0,8}|\s{1,8})(?=[-+.\dnNiI])"  # the guard spares the value alternatives most words;
+    # a value right-aligned after its colon (JAX ncflow's `Outer Step:     0      LossTrajs: 4.33880901`) is its key's
     rf"(?:(\d{{1,6}}(?::[0-5]\d){{1,2}}(?:\.\d{{1,9}})?)|({_NUMBER}))"
     r"(?:/(\d{1,15}))?(%|it/s|s/it|[A-Za-z]{1,4})?"
     # a unit word after the value, unless it is the next key (`step 10 tokens/s: 1.2M`, `step 10 tok/s 9000`)
@@ -123,6 +124,8 @@ _SOURCE_FILE = re.compile(r"\.(?:py|pyx|cpp|cc|cu|c|h|hpp|rs|go|js|ts)$", re.IGN
 _STEP_KEYS = frozenset({
     "step", "iter", "iteration", "global_step", "it", "steps", "iters", "train_step", "training_step",
     "global_iter", "global_iteration",
+    "outer_step", "outer_iter", "outer_iteration",  # a meta-learning loop's optimizer steps (ncflow's JAX `Outer Step:
+    # 140      LossTrajs: nan     ContextsNorm: nan`), its inner loop's counts beside them no step
     "global_batch",  # a loop's batches counted across epochs (`Epoch 4, Global Batch 7095, Training Loss: 2.5174, …`)
     "num_updates",  # fairseq's optimizer updates (`epoch 143:  85 / 282 loss=3.147, …, num_updates=40100, lr=…`)
     "batch_id", "batch_idx",  # the batch in its epoch (PaddleRec's `epoch: 3, batch_id: 500, AUC:…, loss:…`)

@@ -102,6 +102,8 @@ class Collector:
         self.open = True
         self.lines = 0
         self._keys: set[str] = set()
+        self._plans: list[tuple[int, str, int]] = []
+        """(line, `planned` or `planned_epochs`, value) as read: `cut` keeps those before its line."""
         self._varied: set[str] = set()
         """Keys seen with different values: messages, not settings (`_repeats`)."""
 
@@ -122,11 +124,14 @@ class Collector:
             p = PLANNED.search(line)
             if p is not None:
                 self.planned = int(p.group(1).replace(",", ""))
+                self._plans.append((lineno, "planned", self.planned))
             e = PLANNED_EPOCHS.search(line)
             if e is not None and int(e.group(1)) > 0:
                 self.planned_epochs = int(e.group(1))
+                self._plans.append((lineno, "planned_epochs", self.planned_epochs))
         elif " max iterations" in line and (p := PLANNED_AFTER.search(line)) is not None:
             self.planned = int(p.group(1))
+            self._plans.append((lineno, "planned", self.planned))
         for key, value in settings_of(line):
             self._add(key, value, lineno)
 
@@ -157,6 +162,10 @@ class Collector:
         before it."""
         keep = sum(1 for at in self.at if at < line)
         del self.settings[keep:], self.at[keep:]
+        self.planned = self.planned_epochs = None  # a plan stated after the run's first step is another phase's
+        for at, name, value in self._plans:  # (ncflow's adaptation, `Total number of training steps: 1500`, was
+            if at < line:  # its training's total)
+                setattr(self, name, value)
         self.open = False
 
     def result(self) -> Preamble:

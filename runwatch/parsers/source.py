@@ -63,6 +63,7 @@ line to the parser, the reference the tests hold both to.
 
 from __future__ import annotations
 
+import math
 import os
 from bisect import bisect_right
 from collections import deque
@@ -814,6 +815,8 @@ class SourceParser:
             if rec is not None:
                 if rec.kind is Kind.STEP and self._settings is not None:  # held while undecided: no setting
                     self._settings.cut(lineno)
+                    self.planned = self._settings.planned
+                    self._epochs.planned = math.nan if (e := self._settings.planned_epochs) is None else float(e)
                     self._end_settings()
                 self._emit(rec, rank, lineno, t, out)
                 if self._parser is not None and self._parser.more:

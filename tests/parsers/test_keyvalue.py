@@ -885,3 +885,22 @@ def test_a_step_time_said_by_its_unit_and_an_evaluations_split_losses() -> None:
     assert (ev.step, ev.metrics["eval_train_loss"], ev.metrics["val_loss"]) == (0, 9.8508, 9.8491)
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert [(r.step, r.metrics["step_time"]) for r in steps[:2]] == [(10, 11.136), (20, 2.271)]
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (2000, 500)])
+def test_a_meta_learning_loops_outer_steps_and_their_nan(sizes: tuple[int, ...]) -> None:
+    """A new user's review: JAX ncflow's `    Outer Step:     0      LossTrajs: 4.33880901     ContextsNorm: …`, its
+    values right-aligned after their colons, read as no known format, and its NaN from outer step 140 went unseen.
+    Every outer step is a step (both readers alike, the format detected), its `LossTrajs` a loss; the header's
+    `Maximum total number of training steps: 3000` the total, not the adaptation phase's `Total number of training
+    steps: 1500` printed after training."""
+    from tests.support.readers import check
+
+    data = (FOUND / "jax_ncflow_outer_step_nan_nohup.log").read_bytes()
+    recs, _ = check(data, sizes)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == [0, 1, 2, 3, *range(10, 150, 10), 149]
+    assert {r.total_steps for r in steps} == {3000}
+    assert steps[0].metrics == {"loss_trajs": 4.33880901, "contexts_norm": 0.0, "val_ind_crit": 4.30899191}
+    assert [r.step for r in steps if math.isnan(r.metrics["loss_trajs"])] == [140, 149]
+    assert [r.event for r in recs if r.kind is Kind.EVENT] == ["traceback"]
