@@ -165,6 +165,12 @@ class HFTrainerParser(FormatParser):
             after = progress.step if progress is not None and start is None else None
             before = self._released
             settled = self._settle(after)
+            if self._clump and after is not None and settled.kind is Kind.STEP and settled.step is not None:
+                lo = self._clump_lo
+                if lo is not None and settled.step < after and settled.step - lo <= len(self._clump) < after - lo:
+                    # more dicts than steps up to the frame before them: the block was written at this frame
+                    # (a trial run's 9 dicts of steps 2-10 after the 2/10 frame, read all at step 2, a review)
+                    settled = Record(settled.kind, after, settled.total_steps, None, 0.0, settled.metrics)
             if start is not None and progress is None and settled.kind is Kind.STEP:
                 # another dict right after it, no frame between: the clump of a block-buffered stdout
                 if not self._clump:

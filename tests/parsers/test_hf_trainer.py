@@ -553,3 +553,19 @@ def test_dicts_after_a_bar_kept_at_0_take_no_step(capsys: pytest.CaptureFixture[
     assert main(["check", "--json", str(FIXTURES / "found" / name)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["state"], out["step"], out["total_steps"]) == ("finished", 2260, 2260)
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (3000, 700)])
+def test_a_clump_of_more_dicts_than_steps_before_its_frame_ends_at_the_frame_after(sizes: tuple[int, ...]) -> None:
+    """A new user's review: optimum-neuron's trial run (`logging_steps 1`, `max_steps 10`) wrote 9 loss dicts in one
+    block after the `2/10` frame and before the `10/10` one; all 9, the NaNs of steps 6 and 7 among them, read at step
+    2. The dicts are more than the steps up to the frame before them, so the block was written at the frame after:
+    steps 2 to 10, as their learning rates count down (both readers alike)."""
+    from tests.support.readers import check
+
+    recs, _ = check((FOUND / "hf_neuron_trial_dict_clump_nan_excerpt.log").read_bytes(), sizes)
+    losses = [(r.step, r.metrics["lr"]) for r in recs
+              if r.kind is Kind.STEP and "loss" in r.metrics]
+    assert [s for s, _ in losses] == list(range(1, 11))
+    assert [lr for _, lr in losses] == sorted((lr for _, lr in losses), reverse=True)
+    assert [r.step for r in recs if r.kind is Kind.STEP and math.isnan(r.metrics.get("loss", 0.0))] == [6, 7]
