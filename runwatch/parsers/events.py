@@ -78,7 +78,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("W", ("Watchdog caught", "Writing checkpoint")),
     ("D", ("DataLoader worker", "DistBackendError")),
     ("x", ("exitcode", "Unexpected bus error")),
-    ("S", ("Segmentation fault", "Saved model", "Saving model checkpoint", "Saving checkpoint at", "Saving state, iter")),
+    ("S", ("Segmentation fault", "Saved ", "Saving ")),  # a loop's own and fvcore's (`Saving checkpoint to …/model_0000999.pth`)
     ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step")),  # `C`, not `L`: TFLOP/s on
     ("v", ("saving ", "saved ", "saved:", "save ")),                                # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
@@ -179,13 +179,14 @@ _CHECKPOINT = re.compile(
     r"|Saving checkpoint at (?:(?P<mm>\d+) iterations|\d+ epochs)"         # mmengine (an epoch's step: the run's)
     r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? "  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin)))"
-    r"(?=[\s'\"|,;]|\.?$)"
+    r"(?=[\s'\"|,;]|\.{0,3}$)"
 )
 """Checkpoint messages, each framework's, and a loop's own that names the file it wrote (`save models to
 …/checkpoint-90`, LLaVA's; `[train] saved checkpoints\\neuroslm_small_chat_1000.pt`; `[Checkpoint] saved
 ./checkpoints/ckpt_step0047850.pt`): a review saw none of those three taken for a checkpoint. The file named must
 be one (`checkpoint-N`, `ckpt…`, weights by their suffix), not any under a checkpoint folder (OLMo's `Global data
-order indices saved to '…/checkpoints/…/global_indices.npy'`)."""
+order indices saved to '…/checkpoints/…/global_indices.npy'`). Capitalised too: detectron2's fvcore `Saving checkpoint
+to ./output/model_0000999.pth` and a loop's `==> Saving ./result/…/1.pt...` were no checkpoint (a review)."""
 _PATH_STEP = re.compile(r"(?:checkpoint-|model_|global_step|iter_|step[-_]?)(\d+)")
 _DS_OVERFLOW = re.compile(
     r"OVERFLOW! Rank (\d+) Skipping step\.(?: Attempted loss scale: (\d+)"
@@ -318,7 +319,7 @@ def _classify(line: str) -> _Hit | None:
     if ("Retrying" in line or "thrown while" in line) and (m := _RETRY.search(line)):
         return _retry(line, m.start())
     if ("heckpoint" in line or "aved model" in line or "aving model" in line or "saved " in line
-            or "aving state" in line) and (
+            or "aving state" in line or "Sav" in line) and (
             m := _CHECKPOINT.search(line)):  # `saved `: `New best model saved at weights/…/best.pt (val_loss=0.0566)`
         return _checkpoint(m)
     if "OVERFLOW!" in line and (m := _DS_OVERFLOW.search(line)):

@@ -566,6 +566,7 @@ def test_a_script_that_does_not_compile_is_a_traceback() -> None:
     ("qwen3_llmc_style_resume_head.out", 47850),  # `[Checkpoint] saved ./checkpoints/ckpt_step0047850.pt`
     ("gpt2_lora_epoch_end_excerpt.log", None),  # `💎 New best checkpoint saved: outputs/…/best_checkpoint.pt`
     ("p2igan_best_model_saved_excerpt.out", None),  # `New best model saved at weights/p2igan_gan_v2/best.pt (val_loss=…)`
+    ("d2_fvcore_checkpoint_excerpt.log", 999),  # detectron2's `fvcore.common.checkpoint INFO: Saving checkpoint to …/model_0000999.pth`
 ])
 def test_a_loops_own_save_line_naming_its_file_is_a_checkpoint(name: str, step: int | None) -> None:
     """Loops that print their own save line, naming the file: none was a checkpoint (a review), so a run's
@@ -577,6 +578,19 @@ def test_a_loops_own_save_line_naming_its_file_is_a_checkpoint(name: str, step: 
     assert all(event == Event.CHECKPOINT_SAVED for event, _ in hits)
     det = EventDetector()  # and through the gate a line passes first (`saved:` was not in it)
     assert [r.event for line in found_lines(name) if (r := det.feed(line)) is not None][:1] == [Event.CHECKPOINT_SAVED]
+
+
+def test_a_capitalised_save_of_a_file_with_dots_after_it_is_a_checkpoint() -> None:
+    """A review: a BYOL loop's `==> Saving ./result/supcon/cifar10/resnet50/1.pt...` after each epoch was no checkpoint
+    (the gate let no capitalised `Saving ` through, and the name's trailing dots ended no file): five saves, then the
+    host's `Killed`."""
+    from tests.support.found import found_lines
+
+    det = EventDetector()
+    got = [(r.event, r.message) for line in found_lines("byol_saving_pt_killed.out") if (r := det.feed(line)) is not None]
+    saves = [m for e, m in got if e == Event.CHECKPOINT_SAVED]
+    assert saves == [f"==> Saving ./result/supcon/cifar10/resnet50/{n}.pt..." for n in range(1, 6)]
+    assert [e for e, _ in got][-1] == Event.KILLED
 
 
 def test_early_stopping_at_its_patience_is_a_finish_that_a_later_step_takes_back() -> None:
