@@ -3,7 +3,7 @@
 Key metrics of a training run get a braille chart each (loss with val_loss
 overlaid, lr, grad_norm, throughput or step time, MFU); every other metric a
 sparkline. A format with none of the canonical names (a generic `key: value`
-log) still gets charts: its first metrics are promoted.
+log) still gets charts: its first metrics are promoted, those named for a loss first.
 """
 
 from __future__ import annotations
@@ -61,13 +61,19 @@ def plan_charts(metrics: Iterable[str], needle: str = "", *, every: bool = False
     if "mfu" in present:
         charts.append(ChartSpec(("mfu",)))
     charted = {m for c in charts for m in c.metrics}
-    rest = sorted(m for m in have if m not in charted)
+    rest = sorted((m for m in have if m not in charted), key=_loss_first)
     if len(charts) < MIN_CHARTS or every:
         promote = rest if every else rest[: PROMOTED_CHARTS - len(charts)]
         charts += [ChartSpec((m,)) for m in promote]
         rest = rest[len(promote):]
     needle = needle.strip()
     return [c for c in charts if c.matches(needle)], [m for m in rest if not needle or needle.lower() in m.lower()]
+
+
+def _loss_first(name: str) -> tuple[bool, str]:
+    """Metrics named for a loss first, then by name: a run that logs no `loss` (JAX ncflow's `loss_trajs` beside
+    `contexts_norm`) promotes its loss to the first chart, not what sorts before it."""
+    return "loss" not in name or name == "loss_scale", name
 
 
 ZOOMS: tuple[float | None, ...] = (None, 10_000, 1_000, 100)

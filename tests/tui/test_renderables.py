@@ -177,6 +177,18 @@ def test_plan_charts_key_metrics_overlay_and_sparklines() -> None:
     assert zoom_label(None) == "all steps" and zoom_label(1000) == "last 1k steps"
 
 
+def test_a_run_without_loss_promotes_its_loss_named_metric_first() -> None:
+    """A review's JAX ncflow run logs `loss_trajs`, `contexts_norm` and `val_ind_crit` (no `loss`): its first chart was
+    `contexts_norm`, by name, and its NaN loss second. The loss-named metrics come first; `loss_scale` is no loss."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("jax_ncflow_outer_step_nan_nohup.log")
+    names = sorted({n for r in recs for n in r.metrics})
+    charts, _ = plan_charts(names)
+    assert [c.key for c in charts][:1] == ["loss_trajs"]
+    assert [c.key for c in plan_charts(["acc", "loss_scale", "z_loss"])[0]] == ["z_loss", "acc", "loss_scale"]
+
+
 def test_a_progress_bars_clock_is_no_chart_nor_sparkline() -> None:
     """A Lightning run's tqdm bars (run lab recording): `epoch_elapsed` and `epoch_eta`, the epoch bar's own
     clock, were sparklines of a saw-tooth among the run's metrics."""
