@@ -904,3 +904,16 @@ def test_a_meta_learning_loops_outer_steps_and_their_nan(sizes: tuple[int, ...])
     assert steps[0].metrics == {"loss_trajs": 4.33880901, "contexts_norm": 0.0, "val_ind_crit": 4.30899191}
     assert [r.step for r in steps if math.isnan(r.metrics["loss_trajs"])] == [140, 149]
     assert [r.event for r in recs if r.kind is Kind.EVENT] == ["traceback"]
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (300, 200)])
+def test_paddles_loss_is_an_array_of_one(sizes: tuple[int, ...]) -> None:
+    """PaddlePaddle's own tutorials print `epoch: 0, batch_id: 0, loss is: [47.821], acc is: [0.203125]` (`loss.numpy()`,
+    an array of one): a review's Paddle runs in this form read as no known format, no loss, no NaN check. `is:` is
+    the pair's colon and the array's value the value; `batch_id` counts within the epoch (both readers alike)."""
+    from tests.support.readers import check
+
+    recs, _ = check((FOUND / "paddle_docs_lenet_loss_is.log").read_bytes(), sizes)
+    assert [r.step for r in recs] == [*range(0, 1000, 100), *range(901, 1802, 100)]
+    assert recs[0].metrics == {"epoch": 0.0, "loss": 47.821, "acc": 0.203125}
+    assert recs[6].metrics["acc"] == 1.0 and recs[-1].metrics["loss"] == 0.06298847
