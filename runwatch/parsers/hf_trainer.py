@@ -165,12 +165,6 @@ class HFTrainerParser(FormatParser):
             after = progress.step if progress is not None and start is None else None
             before = self._released
             settled = self._settle(after)
-            if self._clump and after is not None and settled.kind is Kind.STEP and settled.step is not None:
-                lo = self._clump_lo
-                if lo is not None and settled.step < after and settled.step - lo <= len(self._clump) < after - lo:
-                    # more dicts than steps up to the frame before them: the block was written at this frame
-                    # (a trial run's 9 dicts of steps 2-10 after the 2/10 frame, read all at step 2, a review)
-                    settled = Record(settled.kind, after, settled.total_steps, None, 0.0, settled.metrics)
             if start is not None and progress is None and settled.kind is Kind.STEP:
                 # another dict right after it, no frame between: the clump of a block-buffered stdout
                 if not self._clump:
@@ -181,11 +175,12 @@ class HFTrainerParser(FormatParser):
                 return None if self._waiting is not None else self._spread(out)
             # the frame's own progress goes with the dict when they name one step; otherwise the dict
             # (what the log said at a logging step) is what this line returns
+            frame = progress if start is None else None
             progress = settled if progress is None or progress.step != settled.step else _merged(settled, progress)
             waited = progress
             if self._clump:  # the clump ends with it
                 self._clump.append(progress)
-                progress = self._spread(None)
+                progress = self._spread(None, frame)
                 if start is not None and (rec := self._dict(text[start.start():], text)) is not None:
                     took = self._took(rec, text, progress)
                     if took is not progress and took is not None:
@@ -209,7 +204,7 @@ class HFTrainerParser(FormatParser):
             return beside(text, self._step)  # a plain loop's loss line under its bare bar (`beside`)
         return progress
 
-    def _spread(self, then: Record | None) -> Record | None:
+    def _spread(self, then: Record | None, frame: Record | None = None) -> Record | None:
         """The clump's dicts placed, the first returned and the rest (then `then`) handed over in `more`.
 
         Python writes stdout in blocks when it is a file (`nohup python train.py > log 2>&1`), and the
@@ -217,11 +212,18 @@ class HFTrainerParser(FormatParser):
         steps come together, all after the frame of the step at which the block was written. Each read the
         same frame and took its step (20 loss dicts at step 200 in a real log, the loss chart one point).
         A block is written at a print, so its last dict is the frame's step, and the dicts before it were
-        logged at equal strides since the last one handed out: they are placed so."""
+        logged at equal strides since the last one handed out: they are placed so.
+
+        `frame` is the bar frame that ended the clump. Where the clump holds more dicts than
+        steps up to the frame it settled at, the block was written at this later frame instead (a trial run's
+        9 dicts of steps 2-10 after the 2/10 frame, read all at step 2, a review): the last dict is its step."""
         clump, self._clump = self._clump, []
         last = clump[-1]
-        hi = last.step
         lo = self._clump_lo if self._clump_lo is not None else self._starts.get(last.total_steps)
+        if frame is not None and (at := frame.step) is not None and last.kind is Kind.STEP and last.step is not None \
+                and (lo0 := self._clump_lo) is not None and last.step < at and last.step - lo0 <= len(clump) - 1 < at - lo0:
+            last = clump[-1] = _merged(Record(last.kind, at, last.total_steps, None, 0.0, last.metrics), frame)
+        hi = last.step
         if hi is not None and lo is not None and hi - lo >= len(clump):
             stride = (hi - lo) / len(clump)
             clump = [Record(r.kind, lo + round(stride * (i + 1)), r.total_steps, None, 0.0, r.metrics)

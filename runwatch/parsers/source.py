@@ -707,12 +707,15 @@ class SourceParser:
             self.failures.add("settings", exc)
             self._end_settings()
             return
-        if settings.planned is not None:
-            self.planned = settings.planned
-        if settings.planned_epochs is not None:
-            self._epochs.planned = float(settings.planned_epochs)
+        self._adopt_plans(settings)
         if not settings.open:
             self._end_settings()
+
+    def _adopt_plans(self, settings: Collector) -> None:
+        """The run's plans as the preamble states them now: steps for `total_steps`, epochs for the epoch count.
+        Copied whole, a plan `cut` dropped (stated after the first step) is dropped here too."""
+        self.planned = settings.planned
+        self._epochs.planned = math.nan if (e := settings.planned_epochs) is None else float(e)
 
     def _take_more(self, rank: int | None, lineno: int, t: float, out: list[Record]) -> None:
         """The records the parser gave beyond the one it returned (`FormatParser.more`), at the same line."""
@@ -815,8 +818,7 @@ class SourceParser:
             if rec is not None:
                 if rec.kind is Kind.STEP and self._settings is not None:  # held while undecided: no setting
                     self._settings.cut(lineno)
-                    self.planned = self._settings.planned
-                    self._epochs.planned = math.nan if (e := self._settings.planned_epochs) is None else float(e)
+                    self._adopt_plans(self._settings)
                     self._end_settings()
                 self._emit(rec, rank, lineno, t, out)
                 if self._parser is not None and self._parser.more:

@@ -54,7 +54,6 @@ def next_x_axis(axis: XAxis, tokens: bool) -> XAxis:
     return XAxis.TOKENS if axis is XAxis.TIME and tokens else XAxis.STEP
 
 
-
 def _no_charts(snap: RunSnapshot, needle: str) -> str:
     """Why there is no chart: the filter matches none, the run is over with no metric (a launch that died before
     its first step: "waiting for the first step record" under a CRASHED badge), or none came yet."""
