@@ -117,6 +117,8 @@ class BlockReader:
         yield ChunkRecords(0, parser.flush(), None, parser.source, parser.rank, 0.0)
         if self.cut.lines:
             self.on_notice(Notice(parser.source, "warning", cut_lines_said(parser.source, self.cut)))
+        if self.cut.ended_early is not None:  # the input was not read whole: not judged whole (exit 3)
+            self.on_notice(Notice(parser.source, "error", f"{visible(parser.source)}: {self.cut.ended_early}"))
 
     def __iter__(self) -> Iterator[Record]:
         for chunk in self.chunks():

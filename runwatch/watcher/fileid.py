@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 
+from runwatch.watcher.compressed import Compression, DecompressedLog, compression
+
 HEAD_BYTES = 4096
 """At most this much of the first line is hashed (a 1 MB first line needs no more)."""
 
@@ -62,16 +64,36 @@ def looks_binary(path: str | os.PathLike[str]) -> bool | None:
     return not text or b"\0" in text  # nothing but NULs, or NULs inside the text
 
 
-def binary_file(path: str | os.PathLike[str]) -> str | None:
+def binary_file(path: str | os.PathLike[str], *, live: bool = False) -> str | None:
     """Why a file given as a log can give nothing (`looks_binary`); None otherwise, or when it cannot be
-    read. Said alike by `check`, `parse` and the live views."""
+    read. Said alike by `check`, `parse` and the live views (`live`), but for a compressed log, whose text
+    a one-shot read decompresses and a follower cannot (`compressed`)."""
+    name = os.path.basename(os.fspath(path))
+    kind = compression(path)
+    if kind is not None:
+        return _compressed(path, name, kind, live)
     if not looks_binary(path):
         return None
-    name = os.path.basename(os.fspath(path))
     if utf16(path):
         return (f"{name} is UTF-16 text (as Windows PowerShell's `>` writes it), not UTF-8: convert it with "
                 f"`iconv -f UTF-16 -t UTF-8 {name} > {name}.utf8`")
     return f"{name} is a binary file (NUL bytes in its first {HEAD_BYTES:,} bytes), not a text log"
+
+
+def _compressed(path: str | os.PathLike[str], name: str, kind: Compression, live: bool) -> str | None:
+    if not kind.readable:
+        return f"{name} is {kind.value}-compressed: read it through a pipe, `{kind.tool} {name} | runwatch check -`"
+    if live:
+        return (f"{name} is {kind.value}-compressed, so it does not grow as a log does: "
+                f"`runwatch check {name}` reads it once")
+    try:
+        with DecompressedLog(path, kind) as d:
+            head = d.read(HEAD_BYTES)
+    except OSError:
+        return None  # the read that follows says why
+    if b"\0" in head:
+        return f"{name} is {kind.value}-compressed binary data (an archive?), not a text log"
+    return None
 
 
 def utf16(path: str | os.PathLike[str]) -> bool:

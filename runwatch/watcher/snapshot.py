@@ -10,6 +10,7 @@ history is read.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Generator, Iterator
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from runwatch.watcher.compressed import DecompressedLog, compression
 from runwatch.watcher.lines import MAX_LINE_BYTES, LineSplitter, strip_controls
 from runwatch.watcher.types import LineBatch
 
@@ -38,7 +40,7 @@ def read_all(
     splitter = LineSplitter()
     source = str(path) if source is None else source
     line = 1
-    with open(path, "rb", buffering=0) as f:
+    with opened_log(path) as f:
         while True:
             data = f.read(chunk_size)
             lines = splitter.feed(data) if data else splitter.flush()
@@ -52,10 +54,27 @@ def read_all(
 @dataclass
 class CutLines:
     """Lines longer than MAX_LINE_BYTES a one-shot read cut, and the bytes it skipped of them: said as a
-    follower says it (`runwatch parse` and `check` were silent on them)."""
+    follower says it (`runwatch parse` and `check` were silent on them). `ended_early` says why a
+    compressed log's text ended before its file did (`compressed.DecompressedLog`)."""
 
     lines: int = 0
     dropped_bytes: int = 0
+    ended_early: str | None = None
+
+
+@contextlib.contextmanager
+def opened_log(path: str | Path, cuts: CutLines | None = None) -> Iterator[ByteStream]:
+    """The file's text as a byte stream: the file itself, or its decompressed text when it is kept gzip-,
+    bzip2- or xz-compressed (`compressed`); a cut-short compressed log is said in `cuts.ended_early`."""
+    kind = compression(path)
+    if kind is None or not kind.readable:
+        with open(path, "rb", buffering=0) as f:
+            yield f
+        return
+    with DecompressedLog(path, kind) as d:
+        yield d
+        if cuts is not None and d.damage is not None:
+            cuts.ended_early = d.damage
 
 
 def read_blocks(
@@ -79,7 +98,7 @@ def read_blocks(
     """
     if block_size % chunk_size:
         raise ValueError(f"block_size {block_size} is not a multiple of chunk_size {chunk_size}")
-    with open(path, "rb", buffering=0) as f:
+    with opened_log(path, cuts) as f:
         yield from stream_blocks(f, block_size=block_size, chunk_size=chunk_size, cuts=cuts)
 
 

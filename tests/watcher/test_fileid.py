@@ -47,7 +47,9 @@ def test_binary_files_empty_files_and_holes_with_nothing_after(tmp_path: Path) -
     assert looks_binary(tmp_path / "gz.log") is True
     assert looks_binary(tmp_path / "text-then-nul.log") is True
     assert looks_binary(tmp_path / "missing.log") is None
-    assert binary_file(tmp_path / "gz.log") == "gz.log is a binary file (NUL bytes in its first 4,096 bytes), not a text log"
+    (tmp_path / "a.out").write_bytes(b"\x7fELF\x02\x01\x01" + b"\0" * 64)
+    assert binary_file(tmp_path / "a.out") == "a.out is a binary file (NUL bytes in its first 4,096 bytes), not a text log"
+    assert binary_file(tmp_path / "gz.log") is None  # compressed: a one-shot read says what its data holds
 
 
 def test_a_utf16_log_is_told_to_be_converted_not_called_binary(capsys: object) -> None:

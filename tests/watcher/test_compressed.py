@@ -1,0 +1,110 @@
+"""Compressed logs: a one-shot read gets their text, a cut or damaged one says so, the rest are named."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from runwatch.cli import main
+from runwatch.commands.parse import records_of
+from runwatch.model import Kind
+from runwatch.watcher.compressed import Compression, compression
+from runwatch.watcher.fileid import binary_file
+from tests.support.paths import FIXTURES
+
+LOG = FIXTURES / "found" / "cgcnn2_regression_300ep.log"  # 300 epochs to the end: `check` says OK
+COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
+
+
+def _steps(path: Path) -> list[tuple[int | None, dict[str, float]]]:
+    return [(r.step, r.metrics) for r in records_of(path, None, None, read_time=False) if r.kind is Kind.STEP]
+
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESSORS))
+def test_a_compressed_log_reads_as_its_text(tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]) -> None:
+    packed = tmp_path / f"train.log.{suffix}"
+    packed.write_bytes(COMPRESSORS[suffix](LOG.read_bytes()))
+    plain = _steps(LOG)
+    assert len(plain) == 300
+    assert _steps(packed) == plain
+    assert main(["check", str(packed)]) == 0
+    out, err = capsys.readouterr()
+    assert "step 300/300  finished" in out and err == ""
+
+
+def test_the_compression_is_told_by_its_bytes_not_its_name(tmp_path: Path) -> None:
+    renamed = tmp_path / "train.out"
+    renamed.write_bytes(gzip.compress(LOG.read_bytes()))
+    assert compression(renamed) is Compression.GZIP
+    assert compression(LOG) is None
+    assert len(_steps(renamed)) == 300
+
+
+def test_a_gzip_cut_short_is_read_to_the_cut_and_not_passed(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    whole = gzip.compress(LOG.read_bytes())
+    cut = tmp_path / "train.log.gz"
+    cut.write_bytes(whole[: len(whole) // 2])  # as a log gzipped while still written, or a copy cut off
+    steps = _steps(cut)[:-1]  # the last, its line cut in two, reads what is left of it
+    assert 10 < len(steps) < 300 and steps == _steps(LOG)[: len(steps)]
+    assert main(["check", str(cut)]) == 3  # not read whole: not judged whole
+    err = capsys.readouterr().err
+    assert f"runwatch: {cut}: its gzip data ends early (cut short, or still being written): read up to the cut" in err
+    assert "Traceback" not in err
+
+
+def test_damaged_xz_data_is_said_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = bytearray(lzma.compress(LOG.read_bytes()))
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(64)  # a run of zeroed blocks, as a bad copy leaves
+    bad = tmp_path / "train.log.xz"
+    bad.write_bytes(bytes(data))
+    assert main(["check", str(bad)]) == 3
+    err = capsys.readouterr().err
+    assert f"runwatch: {bad}: its xz data is damaged (Corrupt input data): read up to the damage\n" in err
+    steps = _steps(bad)
+    assert 10 < len(steps) < 300 and steps[:-1] == _steps(LOG)[: len(steps) - 1]  # what came before is read
+
+
+def test_zstd_is_named_with_the_pipe_that_reads_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    packed = tmp_path / "train.log.zst"
+    packed.write_bytes(Compression.ZSTD.magic + bytes(range(256)) * 4)  # a frame header: runwatch has no zstd
+    assert main(["check", str(packed)]) == 3
+    assert "train.log.zst is zstd-compressed: read it through a pipe, `zstd -dc train.log.zst | runwatch check -`" \
+        in capsys.readouterr().err
+
+
+def test_compressed_binary_data_is_no_log(tmp_path: Path) -> None:
+    packed = tmp_path / "model.pt.gz"
+    packed.write_bytes(gzip.compress(bytes(range(256)) * 64))
+    assert binary_file(packed) == "model.pt.gz is gzip-compressed binary data (an archive?), not a text log"
+
+
+def test_a_follower_is_told_to_read_a_compressed_log_once(tmp_path: Path) -> None:
+    packed = tmp_path / "train.log.gz"
+    packed.write_bytes(gzip.compress(LOG.read_bytes()))
+    assert binary_file(packed) is None  # a one-shot read reads it
+    assert binary_file(packed, live=True) == (
+        "train.log.gz is gzip-compressed, so it does not grow as a log does: `runwatch check train.log.gz` reads it once")
+
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESSORS))
+def test_concatenated_members_are_one_text(tmp_path: Path, suffix: str) -> None:
+    text = LOG.read_bytes()
+    half = text.index(b"\n", len(text) // 2) + 1
+    joined = tmp_path / f"train.log.{suffix}"  # `gzip -c part2 >> train.log.gz`: zcat reads the two as one
+    joined.write_bytes(COMPRESSORS[suffix](text[:half]) + COMPRESSORS[suffix](text[half:]))
+    assert _steps(joined) == _steps(LOG)
+
+
+def test_what_follows_the_compressed_data_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    packed = tmp_path / "train.log.gz"
+    packed.write_bytes(gzip.compress(LOG.read_bytes()) + bytes(512) + b"PK\x03\x04 not gzip")
+    assert main(["check", str(packed)]) == 3
+    assert "its gzip data is followed by other data: read up to it" in capsys.readouterr().err
+    assert len(_steps(packed)) == 300
