@@ -402,3 +402,29 @@ def test_a_quiet_spell_evaluation_looks_back_only_over_the_records_since_any_eva
     replay(recs, [_Widening(looked)])
     assert len(looked) > len(recs) // 2  # judged at quiet spells, not only every batch
     assert sum(looked) <= len(recs) + JUDGE_BATCH
+
+
+def test_on_a_clock_that_follows_the_logs_times_an_evaluation_is_no_made_up_pause() -> None:
+    """RTMDet evaluates after each of its last 20 epochs (12 s each, evaluation included, by its stamps). Each
+    evaluation moved the clock 30 s, ahead of the stamps, so each epoch's 43 steps arrived at one instant
+    30 s apart: a step interval of 0.7 s where its steps take 0.15 s, and `check` warned step_time_drift on
+    a healthy end (a review). An evaluation's own stamp is its time; one without any is no pause."""
+    clock = ReplayClock()
+    assert clock.advance(Record(Kind.STEP, 1, t=T0 + 100.0)) == T0 + 100.0
+    assert clock.advance(Record(Kind.EVAL, None, metrics={"val_map": 0.8}, t=T0 + 103.0)) == T0 + 103.0
+    unstamped = clock.advance(Record(Kind.EVAL, None, metrics={"val_map": 0.8}))
+    assert T0 + 103.0 < unstamped < T0 + 104.0
+    assert clock.advance(Record(Kind.STEP, 2, t=T0 + 105.0)) == T0 + 105.0
+    unclocked = ReplayClock()  # a log with no times of its own: an evaluation is still a pause
+    before = unclocked.advance(Record(Kind.STEP, 1))
+    assert unclocked.advance(Record(Kind.EVAL, None, metrics={"val_map": 0.8})) == before + 30.0
+
+
+def test_rtmdet_evaluated_every_epoch_to_its_end_is_healthy(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from runwatch.cli import main
+
+    assert main(["check", str(FIXTURES / "found" / "mmdet_rtmdet_triangle.log.gz"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["step"] == 8600 and report["alerts"] == []

@@ -158,9 +158,29 @@ def _ramped(run: RunTracker, x: np.ndarray) -> int:
     v = lr.v
     falls = np.flatnonzero(np.diff(v) < 0)  # a rate printed with few digits holds between rises (`lr: 0.000000`
     top = int(np.argmax(v[: int(falls[0]) + 1 if falls.size else len(v)]))  # twice): the top is the climb's highest
-    if top == 0 or not v[0] < RAMP_FROM * v[top]:
+    if top == 0 or not (v[0] < RAMP_FROM * v[top] or _inside_linear_ramp(lr.x[: top + 1], v[: top + 1])):
         return 0
     return int(np.searchsorted(x, lr.x[top]))
+
+
+RAMP_FIT = 0.05
+"""How far (a fraction of its top) a rate may stray from a straight climb and still be a linear warm-up."""
+RAMP_POINTS = 10
+"""Fewest points of a climb that show it straight: fewer may be a jump."""
+
+
+def _inside_linear_ramp(x: np.ndarray, v: np.ndarray) -> bool:
+    """Whether a rate climbing from v[0] to its top v[-1] is the later part of a linear warm-up from nothing
+    near the run's start: the points lie on a line that reaches 0 at step `RAMP_FIT` × its top's step or
+    before. The rules read the newest 1000 points: at RTMDet's step 1024 they began at step 25 of its
+    1000-iteration warm-up, at 2.5% of its top, and the ramp (and the loss it held low) read as a level
+    held (a critical `loss_divergence` once `check`'s looks fell there, a review). A jump is no line."""
+    if len(v) < RAMP_POINTS or not x[-1] > x[0] or not v[-1] > v[0]:
+        return False
+    slope = (v[-1] - v[0]) / (x[-1] - x[0])
+    if np.abs(v - (v[0] + slope * (x - x[0]))).max() > RAMP_FIT * v[-1]:
+        return False
+    return bool(x[0] - v[0] / slope <= RAMP_FIT * x[-1])
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,33 @@ def test_a_loss_held_while_the_learning_rate_warmed_up_from_nothing_is_no_level_
     assert [f.rule for f in rule.check(jumped, T0 + len(lines))] == ["loss_divergence"]
 
 
+def test_a_look_that_begins_inside_a_linear_warm_up_still_sees_the_ramp() -> None:
+    """The rules read the newest 1000 points: RTMDet's at step 1024 began at step 25 of its 1000-iteration
+    warm-up, the rate there 2.5% of its top, and the loss held low while it climbed read as a level the
+    run diverged from: `check` said critical `loss_divergence` once its looks fell there (a review). Every
+    look from step 1000 to 1100 is one inside the ramp; a climb from a level the run held is no ramp."""
+    import gzip
+    import re
+
+    from runwatch.alerts.rules.loss import _inside_linear_ramp
+    from tests.support.paths import FIXTURES
+
+    text = gzip.decompress((FIXTURES / "found" / "mmdet_rtmdet_triangle.log.gz").read_bytes())
+    rows = [(float(m[1]), float(m[2])) for line in text.decode().splitlines()
+            if (m := re.search(r"Epoch\(train\).*  lr: ([-.\de]+) .*  loss: ([-.\de]+)", line))][:1100]
+    assert len(rows) == 1100 and rows[0][0] == 4e-08
+    tracker = RunTracker("rtmdet", "logs/train.log")
+    rule = LossDivergence()
+    for i, (lr, loss) in enumerate(rows):
+        tracker.apply(Record(Kind.STEP, i + 1, metrics={"loss": loss, "lr": lr}), T0 + i)
+        if i >= 1000:
+            assert rule.check(tracker, T0 + i) == [], i + 1
+    steps = np.arange(425.0, 1425.0)
+    again = np.clip(0.001 + 9e-6 * (steps - 400), None, 0.01)  # a second warm-up, from the level it held
+    assert not _inside_linear_ramp(steps, again)
+    assert _inside_linear_ramp(steps, 1e-5 * steps)  # the same climb from nothing
+
+
 def test_a_rate_ramp_printed_with_few_digits_is_still_a_ramp(tmp_path: Path) -> None:
     """DINO's first 12 epochs: the rate climbs from 0 over 10 epochs, printed `lr: 0.000000` at first (twice and
     more in a row), and the loss its teacher's warm-up holds at 7.1 in epoch 0 rises to ~10 in epoch 1. The
