@@ -209,7 +209,10 @@ class Alerting:
                     found = dataclasses.replace(found, diagnosis=stall_diagnosis(system, tracker.last_step_at, tracker.run))
                 judged.findings[i] = _with_context(found, context)
         findings, evaluated = judged.findings, judged.evaluated
-        in_history = {f.key for f in findings} if history else set()  # not runwatch's own, added below
+        # not runwatch's own, added below. A run still reading a source's history is judged on part of it: what
+        # is found then may not be found once all is read (a crash named by rank 1's traceback, then rank 0's
+        # file read: another alert), and goes then at once, as one found reading a history does
+        in_history = {f.key for f in findings if history or f.run in reading}
         with self._lock:
             findings += self._internal_findings()
             evaluated.add((INTERNAL_RULE, ""))

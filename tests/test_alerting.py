@@ -225,3 +225,23 @@ def test_a_stall_told_firing_is_told_resolved_though_the_runs_crash_inhibits_it_
         ("stall", "firing"), ("crash", "firing"), ("stall", "resolved")]
     assert notes[-1].alert.inhibited_by is not None  # said though the crash mutes it
     assert "RESOLVED critical stall: stall over: step 200 arrived" in alert_line(notes[-1])  # line mode
+
+
+def test_what_a_run_still_reading_its_histories_showed_goes_once_all_is_read(tmp_path: Path) -> None:
+    """`tail` of a Paddle run's four worker logs read them in any order; judged between two of them, the crash
+    was named by the ranks read so far (rank 0, say), and once all were read by rank 2: a second alert,
+    both firing for a minute. What a run showed while its histories were still read in goes once a
+    judgement of all of them no longer finds it, as a history's own findings do."""
+    from runwatch.commands.parse import records_of
+    from tests.alerts.rules.test_crash import ibot_paddle_log
+
+    logs = sorted(ibot_paddle_log(tmp_path).iterdir())
+    alerting = Alerting(load_config(None), persist=False)
+    partial, now = feed([r for log in logs[:2] for r in records_of(log, None, None)])
+    alerting.tick([(partial, None, [])], now + 30.0, reading={partial.run})  # quiet since: crashed
+    assert [(a.labels, a.state) for a in alerting.manager.alerts()] == [
+        ((("event", "traceback"), ("rank", 0), ("run", "train")), AlertState.FIRING)]
+    whole, now = feed([r for log in logs for r in records_of(log, None, None)], start=now + 31.0, dt=0.01)
+    alerting.tick([(whole, None, [])], now + 15.0)  # well within the minute a crash alert takes to resolve
+    assert sorted((dict(a.labels)["rank"], a.state) for a in alerting.manager.alerts()) == [
+        (0, AlertState.RESOLVED), (2, AlertState.FIRING)]

@@ -61,7 +61,8 @@ CONTEXT_LINES = 5
 CASCADE = re.compile(
     r"closed by peer|reset by peer|Broken pipe|remote process exited|remote peer crash|Connection was likely closed|"
     r"communicator was aborted|"
-    r"ProcessGroup\w* .{0,40}(?:abort|watchdog)|connectFullMesh|Socket Timeout|killed by signal: Terminated",
+    r"ProcessGroup\w* .{0,40}(?:abort|watchdog)|connectFullMesh|Socket Timeout|killed by signal: Terminated|"
+    r"`Termination signal` is detected",
     re.IGNORECASE,
 )
 """What a rank says when another one died first: its peer closed the connection, the collective was
@@ -72,7 +73,9 @@ in the output (torchrun's `--log-dir` puts each rank in its own file); the rank 
 else is the root cause the alert names (the run lab's torchrun-logdir-raise). A DataLoader worker `killed by
 signal: Terminated` was stopped with its job: the job's own report of the signal (Lightning's `Received SIGTERM`)
 is the cause, and a kind of crash only such lines report is left out beside another kind (a review named the
-workers' deaths as the cause of a run stopped from outside)."""
+workers' deaths as the cause of a run stopped from outside). Paddle's FatalError that a "`Termination signal` is
+detected by the operating system" is a rank its launcher stopped once another failed: four ranks raised a ValueError,
+three were then stopped so, and the alert named the stop (a review)."""
 
 
 @lru_cache(maxsize=1024)
@@ -143,8 +146,10 @@ class Crash(Rule[CrashParams]):
         # the first report names a crash (an NCCL timeout every rank reports: where it started); a bare
         # traceback is named by the newest, the one that ended the output: those before it were caught and
         # survived (a review: `KeyError` named, caught at step 100, of a run a CUDA error killed at 333)
-        ordered = reversed(group) if kind == Event.TRACEBACK else iter(group)
-        first = next((r for r in ordered if not _cascade(r.message or "")), group[0])
+        if kind == Event.TRACEBACK:
+            first = _root_traceback(group)
+        else:
+            first = next((r for r in group if not _cascade(r.message or "")), group[0])
         rank = _rank(first)
         local = _local_rank(first) if rank is None else None
         detail = clip((first.message or "").strip(), DETAIL_CHARS)
@@ -163,6 +168,27 @@ _SIGNAL_MEANS = {
     signal.SIGHUP: "the terminal or SSH session that started it closed; run it under nohup, tmux or screen",
     signal.SIGTERM: "a scheduler (preemption, a time limit, a cancelled job) or a `kill` stopped it",
 }
+
+
+def _root_traceback(group: list[Record]) -> Record:
+    """The traceback that names a crash: the newest (those before it were caught and survived, or ended an
+    earlier launch appended to the same log). Where several ranks raised, each rank's newest is its own
+    failure, and the rank to look at is one that was not stopped after it (a cascade line: its launcher
+    stopped it because another had died), the lowest of those: as the ranks' files are read in any order,
+    the newest of all was whichever file came last, and `tail` named rank 1, 2 or 3 of one Paddle run from
+    one start to the next, each a new alert (a review: rank 2 raised and died, ranks 0, 1 and 3 raised
+    the same and were then stopped with SIGTERM)."""
+    newest: dict[int | None, int] = {}
+    for i, r in enumerate(group):
+        if not _cascade(r.message or ""):
+            newest[_rank(r)] = i
+    if not newest:
+        return group[0]
+    if len(newest.keys() - {None}) < 2:
+        return group[max(newest.values())]
+    stopped = {k for i, r in enumerate(group) if (k := _rank(r)) in newest and i > newest[k] and _cascade(r.message or "")}
+    ranks = sorted((k for k in newest if k is not None), key=lambda k: (k in stopped, k))
+    return group[newest[ranks[0]]]
 
 
 def _signalled(detail: str) -> str:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+from pathlib import Path
+
 import pytest
 
 from runwatch.alerts.rules.crash import Crash, CrashParams
 from runwatch.alerts.types import Alert
 from runwatch.model import AlertState, Event, Record
 from runwatch.state.ending import BARE_SETTLE_S
+from runwatch.cli import main
+from tests.support.paths import FIXTURES
 from tests.support.rule_replay import event, feed, step
 
 RULE = Crash()
@@ -166,3 +172,25 @@ def test_a_launchers_signal_exception_says_what_the_signal_means() -> None:
     assert summary == ("uncaught exception: torch.distributed.elastic.multiprocessing.api.SignalException: Process "
                        "1871231 got signal: 1 (SIGHUP: the terminal or SSH session that started it closed; run it "
                        "under nohup, tmux or screen)")
+
+
+def ibot_paddle_log(root: Path) -> Path:
+    """The four worker logs of an IBOT-Paddle run (tests/fixtures/found/README.md), as its launcher left them."""
+    log = root / "log"
+    log.mkdir()
+    for gz in sorted((FIXTURES / "found" / "ibot_paddle_log").glob("workerlog.*.gz")):
+        (log / gz.name.removesuffix(".gz")).write_bytes(gzip.decompress(gz.read_bytes()))
+    return log
+
+
+def test_the_rank_that_raised_and_was_not_stopped_names_a_multi_rank_crash(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Four Paddle ranks raised `ValueError: (InvalidArgument) The 'shape' in ReshapeOp is invalid`; the launcher
+    then stopped ranks 0, 1 and 3 (`FatalError: \\`Termination signal\\` is detected by the operating system`).
+    `check` named the stop on rank 3, and `tail` rank 1, 2 or 3 from one start to the next (a review)."""
+    assert main(["check", str(ibot_paddle_log(tmp_path)), "--json"]) == 2
+    [crash] = json.loads(capsys.readouterr().out)["alerts"]
+    assert crash["labels"] == {"event": "traceback", "rank": 2}
+    assert crash["summary"].startswith("uncaught exception on rank 2 (ranks 0, 1, 2, 3): ValueError: (InvalidArgument) "
+                                       "The 'shape' in ReshapeOp is invalid.")
+    assert "Termination signal" not in crash["summary"]
