@@ -238,11 +238,13 @@ _FINISHED = re.compile(
     r"|\bEnd (?:of )?training)"
     r"(?: successfully)?(?:[.!]{1,4}|\s+(?:after|in)\s[^,;]{0,40})?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
+    r"|^\|\s{0,3}End of training\s{0,3}\|.{0,200}"  # PyTorch's word_language_model, its test loss after
     r"|^Training time \d{1,6}:\d\d:\d\d)\s*$"  # torchvision-style mains (DETR, DeiT, MAE) at their end
 )
 """A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
 after 600 steps`, `Training complete.`, `Training completed successfully!`, `Training COMPLETE`, `End training....`;
-LeRobot's `End of training`; DETR's, DeiT's and MAE's `Training time 0:13:00`; YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
+LeRobot's `End of training`; PyTorch's word_language_model example's `| End of training | test loss   nan | test
+ppl      nan`; DETR's, DeiT's and MAE's `Training time 0:13:00`; YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
 with none, a
 clean exit of a run with no known total read `process_exit: gone before the run finished` live (a new
 user's review). A step after it (one

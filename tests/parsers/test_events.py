@@ -517,6 +517,21 @@ def test_yoloxs_last_word_is_the_runs_finish() -> None:
         "Training of experiment is done and the best AP is 0.00", "Training of experiment is done and the best AP is 90.00"]
 
 
+def test_the_word_language_models_end_of_training_is_its_finish(capsys: pytest.CaptureFixture[str]) -> None:
+    """PyTorch's word_language_model example ends `| End of training | test loss   nan | test ppl      nan`: no
+    finish, its 6 epochs read `ended` at 17715/17898 (a review). Its NaN from the first logged batch on stays."""
+    from runwatch.cli import main
+
+    log = Path(__file__).parents[1] / "fixtures" / "found" / "word_language_model_rnn_relu_nan.log"
+    [end] = [x for x in log.read_text(encoding="utf-8").splitlines() if "End of training" in x]
+    assert EventDetector().feed(end) == Record(Kind.EVENT, event=Event.FINISHED, message=end)
+    assert main(["check", str(log), "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["state"] == "finished"
+    assert [(a["rule"], a["labels"]["metric"], a["first_step"]) for a in report["alerts"]] == [
+        ("nonfinite", "loss", 200), ("nonfinite", "val_loss", 2800), ("nonfinite", "test_loss", 17715)]
+
+
 def test_a_list_of_possible_causes_is_no_cause() -> None:
     """Ray's raylet after a worker died lists "Some common causes include: (1) … OOM killer …, (3) … SIGSEGV":
     read as a segfault, the crash was named for a guess (a review). The ActorUnavailableError traceback before

@@ -10,9 +10,9 @@ import pytest
 
 from runwatch.alerts.rules.crash import Crash, CrashParams
 from runwatch.alerts.types import Alert
+from runwatch.cli import main
 from runwatch.model import AlertState, Event, Record
 from runwatch.state.ending import BARE_SETTLE_S
-from runwatch.cli import main
 from tests.support.paths import FIXTURES
 from tests.support.rule_replay import event, feed, step
 
