@@ -54,6 +54,13 @@ class Event(StrEnum):
     a new attempt, charted and judged on its own (runwatch.state.attempts)."""
 
 
+FATAL_EVENTS = frozenset({
+    Event.OOM, Event.NCCL_TIMEOUT, Event.NCCL_ERROR, Event.CHILD_FAILED, Event.KILLED,
+    Event.SEGFAULT, Event.TIME_LIMIT, Event.TRACEBACK,
+})
+"""Events that end a run unless a step record follows (a caught, printed traceback does not)."""
+
+
 class _Fields:
     """A Record's slots, in field order: Record (frozen) and `_Draft` (its draft while made) share them."""
 

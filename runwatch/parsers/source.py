@@ -74,7 +74,7 @@ from itertools import islice
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
-from runwatch.model import Event, Kind, Preamble, Record, completed
+from runwatch.model import FATAL_EVENTS, Event, Kind, Preamble, Record, completed
 from runwatch.parsers.base import FormatParser, RowBlock, RowColumns, StepLineParser
 from runwatch.parsers.boundary import OVERRUN, checked, overruns, plausible_step, readable
 from runwatch.parsers.chunk import ChunkRecords as ChunkRecords  # its home before chunk.py: importers keep it
@@ -597,6 +597,7 @@ class SourceParser:
             rank = self.rank
         self._last = (rank, lineno, t)
         layouts = self._layouts
+        fatal: Record | None = None
         rec = self._learned(layouts, text, lineno) if layouts is not None and self._events.idle else None
         if rec is not None:  # a shape no idle crash detector wakes on (LineLayouts keeps no other): it counts it
             self._events.skip(1, text)
@@ -613,7 +614,14 @@ class SourceParser:
                     # rank in a process group (`29: [rank29]:… [Rank 1] Watchdog caught collective operation
                     # timeout`, tensor parallel: the alert named rank 1, a review)
                     ev = replace(ev, rank=launched)
-                self._emit(ev, rank, lineno, t, self._held_events if parser is None and self._may_wait() else out)
+                if parser is not None and ev.event in FATAL_EVENTS:
+                    # given out after the step its own line drew: a bar's frame, then what killed the run on
+                    # the same line (`29948it [35:34, 7.00s/it]slurmstepd: error: *** JOB 25883692 … CANCELLED
+                    # …`). Before it, the step read as the run going on after the crash: `check` said `ended`,
+                    # "the run went on after a fatal error" (a review). A finish keeps its place before it
+                    fatal = ev
+                else:
+                    self._emit(ev, rank, lineno, t, self._held_events if parser is None and self._may_wait() else out)
             if parser is None:
                 if self._settings is not None:
                     self._setting(self._settings, text, lineno)
@@ -626,6 +634,9 @@ class SourceParser:
             except Exception as exc:
                 self.failures.add(self.format or "parser", exc, lineno)
                 rec = None
+            if fatal is not None and (rec is None or rec.kind is not _STEP):
+                self._emit(fatal, rank, lineno, t, out)
+                fatal = None
         settings = self._settings
         if settings is not None:  # a step line is no setting (the fast path never shows it one)
             if rec is not None and rec.kind is _STEP:
@@ -640,6 +651,8 @@ class SourceParser:
             if rec.kind is _STEP and not self._events.idle:
                 self._events.stepped()
             self._emit(rec, rank, lineno, t, out)
+            if fatal is not None:
+                self._emit(fatal, rank, lineno, t, out)
             if self._parser is not None and self._parser.more:
                 self._take_more(rank, lineno, t, out)
         elif not self.fixed_format:

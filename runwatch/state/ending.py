@@ -8,13 +8,8 @@ is the run going on or a side file's late flush.
 
 from __future__ import annotations
 
-from runwatch.model import Event, Kind, Record
+from runwatch.model import FATAL_EVENTS, Event, Kind, Record
 
-FATAL_EVENTS = frozenset({
-    Event.OOM, Event.NCCL_TIMEOUT, Event.NCCL_ERROR, Event.CHILD_FAILED, Event.KILLED,
-    Event.SEGFAULT, Event.TIME_LIMIT, Event.TRACEBACK,
-})
-"""Events that end a run unless a step record follows (a caught, printed traceback does not)."""
 ENDS = FATAL_EVENTS | {Event.FINISHED, Event.EXIT}
 """Events after which a step record says whether the run went on (`RunTracker._resume`)."""
 

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from runwatch.model import Event, Kind, Record, RunSnapshot, RunState
+from runwatch.model import FATAL_EVENTS, Event, Kind, Record, RunSnapshot, RunState
 from runwatch.state.attempts import Attempts
 from runwatch.state.chunk import HeldRows, RecordChunk, StepColumns, last_value, passes_held_rows
-from runwatch.state.ending import BARE_SETTLE_MAX_S, BARE_SETTLE_S, FATAL_EVENTS, Ending, reached_total
+from runwatch.state.ending import BARE_SETTLE_MAX_S, BARE_SETTLE_S, Ending, reached_total
 from runwatch.state.pace import STEP_INTERVAL, PaceMeter
 from runwatch.state.progress import ProgressTracker
 from runwatch.state.ranks import RankTracker

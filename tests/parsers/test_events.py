@@ -532,6 +532,21 @@ def test_the_word_language_models_end_of_training_is_its_finish(capsys: pytest.C
         ("nonfinite", "loss", 200), ("nonfinite", "val_loss", 2800), ("nonfinite", "test_loss", 17715)]
 
 
+def test_a_crash_written_after_a_bars_frame_on_its_line_ends_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+    """`29948it [35:34,  7.00s/it]slurmstepd: error: *** JOB 25883692 ON gr015 CANCELLED AT … ***`: the frame was
+    drawn, then the job cancelled. Its step came after the kill, and read as the run going on after it: `check`
+    said `ended` and "the run went on after a fatal error it printed" (a review)."""
+    from runwatch.cli import main
+
+    log = Path(__file__).parents[1] / "fixtures" / "found" / "deformable_detr_tqdm_slurm_cancelled.out"
+    assert main(["check", str(log), "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert (report["state"], report["step"]) == ("crashed", 29948)
+    assert not any("went on" in note for note in report["notes"])
+    [crash] = [a for a in report["alerts"] if a["rule"] == "crash"]
+    assert crash["labels"] == {"event": "killed"} and "CANCELLED AT 2022-10-13T04:10:12" in crash["summary"]
+
+
 def test_a_list_of_possible_causes_is_no_cause() -> None:
     """Ray's raylet after a worker died lists "Some common causes include: (1) … OOM killer …, (3) … SIGSEGV":
     read as a segfault, the crash was named for a guess (a review). The ActorUnavailableError traceback before
