@@ -131,6 +131,19 @@ class EpochSteps:
         self.planned = math.nan
         """The epochs the log's header plans (runwatch.parsers.preamble.PLANNED_EPOCHS), NaN if none: the epoch
         count of a record that states none (`Epoch [2][50/1220]` of an mmcv run whose config said `max_epochs=100`)."""
+        self.epoch_length = -1
+        """The steps of one epoch as the header states them (runwatch.parsers.preamble.EPOCH_LENGTH), -1 if it
+        states none: where each epoch's count starts, for records that state no per-epoch total. pix2pix and
+        CycleGAN print `(epoch: 2, iters: 3, …)` every 20 images, and an epoch read as ending at its last print
+        (60 of 77) placed epoch 2's iteration 3 at 63, not 80 (a review)."""
+
+    def _length(self, stated: int) -> int:
+        """The per-epoch total a record's count is placed by: its own, else the header's."""
+        return stated if stated >= 0 else self.epoch_length
+
+    def _planned_total(self) -> int:
+        """The run's total from the header's epoch length and epoch count (-1: it states not both)."""
+        return int(run_total(self.planned, self.epoch_length)) if self.epoch_length > 0 and self.planned > 0 else -1
 
     def _by_epoch(self, rec: Record) -> None:
         """A loop that prints one line an epoch and no step (`Epoch 1/100 - Train Loss: 4.05, Val Loss: 3.25`)
@@ -165,7 +178,7 @@ class EpochSteps:
             if r.first != r.first:
                 r.first = epoch
             if step <= r.step and epoch > r.epoch and epoch.is_integer() and r.epoch.is_integer():
-                r.start(step, epoch, stated)
+                r.start(step, epoch, self._length(stated))
                 self.offset = True
             r.step, r.epoch, r.total = step, epoch, stated
         if r.offset:
@@ -174,6 +187,8 @@ class EpochSteps:
             if stated >= 0:
                 total = int(_totals(stated, rec.metrics.get("epochs", self.planned), glob, r.per))
                 _set_total(rec, None if total < 0 else total)
+        if stated < 0 and epoch is not None and (planned := self._planned_total()) >= (rec.step or 0):
+            _set_total(rec, planned)
 
     def chunk(self, records: list[Record], batch: ColumnBatch | None, rank: int | None) -> ColumnBatch | None:
         """`record` over a chunk's records (stamped: in place) and step rows (the batch returned, its steps
@@ -266,7 +281,7 @@ class EpochSteps:
                 offs, pers = [], []
                 for i in starts.tolist():  # one per epoch begun in the chunk: few
                     r.step, r.total = float(prev_s[i]), int(prev_t[i])
-                    r.start(int(s[i]), float(e[i]), int(t[i]))
+                    r.start(int(s[i]), float(e[i]), self._length(int(t[i])))
                     offs.append(r.offset)
                     pers.append(r.per)
                 since = np.searchsorted(has[starts], np.arange(step.size), side="right") - 1
@@ -276,4 +291,8 @@ class EpochSteps:
             r.step, r.epoch, r.total = float(s[-1]), float(e[-1]), int(t[-1])
         glob = step + offset
         moved = offset > 0
-        return glob, np.where(moved & (stated >= 0), _totals(stated, count, glob, per), stated)
+        total = np.where(moved & (stated >= 0), _totals(stated, count, glob, per), stated)
+        planned = self._planned_total()
+        if planned >= 0:
+            total = np.where((stated < 0) & ~np.isnan(epoch) & (glob <= planned), planned, total)
+        return glob, total

@@ -80,6 +80,15 @@ total at all, and one that stopped at iteration 2,690 merely `ended`. A key with
 `cfg.max_epochs`) is another count."""
 
 
+EPOCH_LENGTH = re.compile(r"^The number of training images = (\d{1,12})\s*$")
+"""One epoch's length, as pix2pix and CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix and the many repositories
+built on it) state it before training: their `(epoch: 2, iters: 3, …)` counts the epoch's images, so the number of
+training images is where each epoch's count ends (runwatch.parsers.epochs)."""
+DECAY_EPOCHS = re.compile(r"(?<![\w.])n_epochs_decay\s{0,3}[=:]\s{0,3}(\d{1,6})\b")
+"""CycleGAN's and pix2pix's epochs at a decaying rate, after its `n_epochs` at the initial one: the run's epochs are
+the two together (`End of epoch 1 / 2` of `n_epochs: 1`, `n_epochs_decay: 1`)."""
+
+
 PLANNED_AFTER = re.compile(r"(?<![\w.])(\d{1,15}) max iterations\b")
 """The number first: TransUNet's trainer, copied by Swin-Unet, EMCAD and other medical segmentation repositories, logs
 `125 iterations per epoch. 12500 max iterations` before its `iteration 50, epoch 0 : loss : 5.75` lines; without
@@ -98,7 +107,10 @@ class Collector:
         self.planned: int | None = None
         """The steps the header says the run plans (`PLANNED`), None if it says none."""
         self.planned_epochs: int | None = None
-        """The epochs the header says the run plans (`PLANNED_EPOCHS`), None if it says none."""
+        """The epochs the header says the run plans (`PLANNED_EPOCHS`, with `DECAY_EPOCHS`), None if it says none."""
+        self.epoch_length: int | None = None
+        """One epoch's steps as the header states them (`EPOCH_LENGTH`), None if it states none."""
+        self._decay = 0
         self.open = True
         self.lines = 0
         self._keys: set[str] = set()
@@ -127,8 +139,16 @@ class Collector:
                 self._plans.append((lineno, "planned", self.planned))
             e = PLANNED_EPOCHS.search(line)
             if e is not None and int(e.group(1)) > 0:
-                self.planned_epochs = int(e.group(1))
+                self.planned_epochs = int(e.group(1)) + self._decay
                 self._plans.append((lineno, "planned_epochs", self.planned_epochs))
+            elif "n_epochs_decay" in line and (d := DECAY_EPOCHS.search(line)) is not None:
+                self._decay = int(d.group(1))
+                if self.planned_epochs is not None:
+                    self.planned_epochs += self._decay
+                    self._plans.append((lineno, "planned_epochs", self.planned_epochs))
+            if line.startswith("The number of training images") and (n := EPOCH_LENGTH.search(line)) is not None:
+                self.epoch_length = int(n.group(1))
+                self._plans.append((lineno, "epoch_length", self.epoch_length))
         elif " max iterations" in line and (p := PLANNED_AFTER.search(line)) is not None:
             self.planned = int(p.group(1))
             self._plans.append((lineno, "planned", self.planned))
@@ -162,7 +182,8 @@ class Collector:
         before it."""
         keep = sum(1 for at in self.at if at < line)
         del self.settings[keep:], self.at[keep:]
-        self.planned = self.planned_epochs = None  # a plan stated after the run's first step is another phase's
+        self.planned = self.planned_epochs = self.epoch_length = None  # a plan stated after the run's first step
+        # is another phase's
         for at, name, value in self._plans:  # (ncflow's adaptation, `Total number of training steps: 1500`, was
             if at < line:  # its training's total)
                 setattr(self, name, value)

@@ -729,6 +729,7 @@ class SourceParser:
         Copied whole, a plan `cut` dropped (stated after the first step) is dropped here too."""
         self.planned = settings.planned
         self._epochs.planned = math.nan if (e := settings.planned_epochs) is None else float(e)
+        self._epochs.epoch_length = -1 if settings.epoch_length is None else settings.epoch_length
 
     def _take_more(self, rank: int | None, lineno: int, t: float, out: list[Record]) -> None:
         """The records the parser gave beyond the one it returned (`FormatParser.more`), at the same line."""

@@ -229,3 +229,16 @@ def test_a_planned_epoch_count_totals_fast_rows_as_it_totals_records() -> None:
     assert fast_rows(chunks) > 0
     steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
     assert steps == [(s, 50) for s in range(1, 51)] + [(s, 150) for s in range(51, 151)]
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (1500, 300)])
+def test_pix2pixs_number_of_training_images_is_its_epoch_length(sizes: tuple[int, ...]) -> None:
+    """pix2pix (junyanz/pytorch-CycleGAN-and-pix2pix) prints `(epoch: 1, iters: 60, …)` every 20 images and
+    `(epoch: 2, iters: 3, …)` next: epoch 1 read as ending at 60, iteration 3 of epoch 2 was step 63, with no total
+    (a review). `The number of training images = 77` is its epoch's length, and `n_epochs: 1` with
+    `n_epochs_decay: 1` its two epochs: step 80 of 154, as the run's `saving … at the end of epoch 1, iters 77` says."""
+    data = (FOUND / "pix2pix_xray_two_epochs_train_log.txt").read_bytes()
+    assert b"The number of training images = 77" in data and b"End of epoch 1 / 2" in data
+    recs, _ = check(data, sizes)
+    assert [(r.step, r.total_steps, r.metrics["epoch"]) for r in recs if r.kind is Kind.STEP] == [
+        (20, 154, 1.0), (40, 154, 1.0), (60, 154, 1.0), (80, 154, 2.0)]
