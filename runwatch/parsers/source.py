@@ -614,11 +614,12 @@ class SourceParser:
                     # rank in a process group (`29: [rank29]:… [Rank 1] Watchdog caught collective operation
                     # timeout`, tensor parallel: the alert named rank 1, a review)
                     ev = replace(ev, rank=launched)
-                if parser is not None and ev.event in FATAL_EVENTS:
+                if parser is not None and ev.event in FATAL_EVENTS and ev.message and ev.message[:40] in text:
                     # given out after the step its own line drew: a bar's frame, then what killed the run on
                     # the same line (`29948it [35:34, 7.00s/it]slurmstepd: error: *** JOB 25883692 … CANCELLED
                     # …`). Before it, the step read as the run going on after the crash: `check` said `ended`,
-                    # "the run went on after a fatal error" (a review). A finish keeps its place before it
+                    # "the run went on after a fatal error" (a review). A finish keeps its place before it, and
+                    # so does a report that ended at this line (torch elastic's, its message on lines before)
                     fatal = ev
                 else:
                     self._emit(ev, rank, lineno, t, self._held_events if parser is None and self._may_wait() else out)
