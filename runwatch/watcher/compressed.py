@@ -2,7 +2,7 @@
 
 A finished run's log is often gzipped to save disk (logrotate's `compress`, a cluster's job archive), and a
 new user's review found `runwatch check train.log.gz` called it "a binary file, not a text log". The
-one-shot commands read such a log as its text: `open_log` tells the compression by its magic bytes (never by
+one-shot commands read such a log as its text: `snapshot.opened_log` tells the compression by its magic bytes (never by
 the name: `train.log.gz` renamed `train.out` is still gzip) and hands back a stream of the text, read with
 the standard library's decompressors. A live follower reads a file by its offsets as it grows, which a
 compressed file does not do; it says how to read it once instead (`fileid.binary_file`).
