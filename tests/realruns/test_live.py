@@ -99,6 +99,50 @@ def _fired_by(engine: Engine, wanted: set[str], deadline: float) -> list[Notific
         time.sleep(0.2)
 
 
+class Pacing:
+    """When the replay wrote each chunk of the log, beside when it meant to: whether the writer kept the
+    recorded pace. The drift rule measures steps by when their lines arrive, so a writer starved by a
+    loaded machine (CI's two cores, the writer sharing this process's GIL with the engine) is a run that
+    really slowed down, as far as the file shows: nanoGPT's healthy run, written every 10 ms, once arrived
+    at 34 ms a line for 24 lines, and the rule rightly said so."""
+
+    WINDOW = 10
+    """Consecutive gaps between writes whose median is compared (the drift rule's fewest recent points)."""
+    LAG = 2.0
+    """A window whose median gap came out this many times the planned one is a slowdown of the writer:
+    seen on every healthy recording under three threads spinning in this process, never on an idle one."""
+
+    def __init__(self, rec: Recording, speed: float) -> None:
+        log = str(rec.log.relative_to(rec.run_dir))
+        planned, at, prev = [], 0.0, 0.0
+        for t, rel, _ in rec.timeline():
+            at += min(MAX_GAP_S, (t - prev) / speed)
+            prev = t
+            if rel == log:
+                planned.append(at)
+        self.log = log
+        self.planned = np.array(planned)
+        self.actual: list[float] = []
+
+    def wrote(self, rel: str, size: int) -> None:
+        """`replay`'s hook: the time of each write to the log."""
+        if rel == self.log:
+            self.actual.append(time.monotonic())
+
+    def lagged(self) -> bool:
+        """Whether the median gap between the log's writes, over some `WINDOW` consecutive gaps, came out
+        `LAG` times the planned median and 5 ms more: the rule's measure (a median of step times), so
+        one write held up by a scan or a big chunk excuses nothing."""
+        actual = np.diff(np.array(self.actual))
+        n = min(len(actual), len(self.planned) - 1)
+        if n < self.WINDOW:
+            return False
+        window = np.lib.stride_tricks.sliding_window_view
+        took = np.median(window(actual[:n], self.WINDOW), axis=1)
+        meant = np.median(window(np.diff(self.planned)[:n], self.WINDOW), axis=1)
+        return bool(np.any(took >= self.LAG * meant + 0.005))
+
+
 def _checked_state(rec: Recording) -> RunState:
     """How `runwatch check` on the recording's folder says the run ended (one run in it)."""
     [run] = plan_runs([str(rec.run_dir)])
@@ -119,8 +163,10 @@ def test_followed_live_the_fault_fires_and_nothing_else(
     engine = Engine([str(tmp_path)], EngineOptions(poll_interval=0.1, system=False),
                     alerting=lambda: Alerting(config, persist=False))
     stop = threading.Event()
+    pacing = Pacing(rec, speed)
     writer = threading.Thread(
-        target=replay, args=(rec, tmp_path, lambda gap: stop.wait(min(MAX_GAP_S, gap / speed))), daemon=True)
+        target=replay, args=(rec, tmp_path, lambda gap: stop.wait(min(MAX_GAP_S, gap / speed)), pacing.wrote),
+        daemon=True)
     engine.start()
     try:
         writer.start()
@@ -131,7 +177,8 @@ def test_followed_live_the_fault_fires_and_nothing_else(
         wanted = {e["rule"] for e in rec.expect}
         fired = _fired_by(engine, wanted - NOT_REPLAYED, time.monotonic() + BARE_SETTLE_S + 5.0)
         rules = sorted({n.alert.rule for n in fired})
-        extra = [n.alert.summary for n in fired if n.alert.rule not in wanted]
+        excused = {"step_time_drift"} if pacing.lagged() else set()  # the writer slowed: the file did
+        extra = [n.alert.summary for n in fired if n.alert.rule not in wanted | excused]
         assert extra == [], f"fired beyond the planted fault: {extra}"
         for exp in rec.expect:
             if exp["rule"] in NOT_REPLAYED:
