@@ -24,7 +24,7 @@ from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.report.values import CHECKPOINT_TIMES
 from runwatch.text import visible
 from runwatch.watcher.lines import MAX_LINE_BYTES
-from runwatch.watcher.snapshot import READ_CHUNK, ByteStream, CutLines, split_block, stream_blocks
+from runwatch.watcher.snapshot import READ_CHUNK, ByteStream, CutLines, read_stream_blocks, split_block
 from runwatch.watcher.types import ItemBatch, Notice
 
 
@@ -132,8 +132,8 @@ class StdinReader(BlockReader):
                  on_notice: Callable[[Notice], None] = lambda n: None) -> None:
         # typing.BinaryIO does not declare `readinto`; every binary stream has it (BufferedReader, BytesIO)
         blocks = cast(ByteStream, stream)
-        super().__init__("-", lambda cut: stream_blocks(blocks, cuts=cut), fmt, None, name="stdin", read_time=read_time,
-                         on_notice=on_notice)
+        super().__init__("-", lambda cut: read_stream_blocks(blocks, cut), fmt, None, name="stdin",
+                         read_time=read_time, on_notice=on_notice)
 
 
 def look_once(path: str, on_batch: Callable[[ItemBatch], None], on_notice: Callable[[Notice], None]) -> None:

@@ -18,7 +18,7 @@ import lzma
 import os
 import zlib
 from enum import Enum
-from typing import Protocol, cast
+from typing import BinaryIO, Protocol, cast
 
 
 class Compression(Enum):
@@ -56,14 +56,23 @@ _DAMAGE = (EOFError, OSError, lzma.LZMAError, zlib.error)
 bare OSError, a gzip cut in its middle an EOFError)."""
 
 
+HEAD_BYTES = 6
+"""The longest magic (xz's)."""
+
+
 def compression(path: str | os.PathLike[str]) -> Compression | None:
     """The compression the file is kept in, by its magic bytes; None for any other file, or one that cannot
     be read (the read that follows says why)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(6)
+            head = f.read(HEAD_BYTES)
     except OSError:
         return None
+    return compression_of(head)
+
+
+def compression_of(head: bytes) -> Compression | None:
+    """The compression whose magic `head` (a stream's first `HEAD_BYTES`) starts with; None for text."""
     return next((c for c in Compression if head.startswith(c.magic)), None)
 
 
@@ -72,6 +81,12 @@ INPUT_BYTES = 1 << 16
 OUTPUT_BYTES = 1 << 14
 """Text decompressed at a time: a decompressor that meets damage raises and drops what that call had
 decompressed, so at most this much before the damage is lost."""
+
+
+class Readable(Protocol):
+    """A binary stream as `DecompressedLog` reads it: a file opened `rb`, standard input's buffer."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class _Decompressor(Protocol):
@@ -105,12 +120,15 @@ class DecompressedLog:
     Concatenated members (`cat a.gz b.gz`, `gzip -c >>`) are one text, as `zcat` reads them.
     """
 
-    def __init__(self, path: str | os.PathLike[str], kind: Compression) -> None:
+    def __init__(self, source: str | os.PathLike[str] | Readable, kind: Compression) -> None:
+        """`source`: a path (opened here, closed by `close`) or an open binary stream at the compressed
+        data's first byte (standard input: left open)."""
         if not kind.readable:
             raise ValueError(f"{kind.value} is not read by runwatch itself")
         self.kind = kind
         self.damage: str | None = None
-        self._file = open(path, "rb")
+        self._owned = isinstance(source, str | os.PathLike)
+        self._file: Readable = open(source, "rb") if isinstance(source, str | os.PathLike) else source
         self._d = _decompressor(kind)
         self._in = b""  # compressed bytes read and not yet given to the decompressor
         self._ended = False
@@ -180,7 +198,8 @@ class DecompressedLog:
         self._ended, self.damage = True, why
 
     def close(self) -> None:
-        self._file.close()
+        if self._owned:
+            cast(BinaryIO, self._file).close()
 
     def __enter__(self) -> DecompressedLog:
         return self

@@ -11,6 +11,7 @@ history is read.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import time
 from collections.abc import Generator, Iterator
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from runwatch.watcher.compressed import DecompressedLog, compression
+from runwatch.watcher.compressed import HEAD_BYTES, DecompressedLog, compression, compression_of
 from runwatch.watcher.lines import MAX_LINE_BYTES, LineSplitter, strip_controls
 from runwatch.watcher.types import LineBatch
 
@@ -77,6 +78,52 @@ def opened_log(path: str | Path, cuts: CutLines | None = None) -> Iterator[ByteS
             cuts.ended_early = d.damage
 
 
+@contextlib.contextmanager
+def opened_stream(stream: ByteStream, cuts: CutLines) -> Iterator[ByteStream]:
+    """`opened_log` of an open stream (standard input): its text, decompressed when its first bytes are a
+    gzip, bzip2 or xz magic (`zcat run.log.gz | runwatch check -` needs no zcat). A zstd stream, which
+    runwatch does not decompress, gives no text and says so in `cuts.ended_early` (it read as no log at
+    all: "nothing understood"). The stream is left open."""
+    head = b""
+    while len(head) < HEAD_BYTES and (more := stream.read(HEAD_BYTES - len(head))):
+        head += more  # a pipe gives what it has: a writer's first write can be shorter than a magic
+    kind = compression_of(head)
+    rest = _Prefixed(head, stream)
+    if kind is None:
+        yield rest
+    elif not kind.readable:
+        cuts.ended_early = f"it is {kind.value}-compressed, which runwatch does not decompress: pipe it through `{kind.tool}`"
+        yield io.BytesIO()
+    else:
+        with DecompressedLog(rest, kind) as d:
+            yield d
+            if d.damage is not None:
+                cuts.ended_early = d.damage
+
+
+class _Prefixed:
+    """A stream's bytes with the `head` already read from it put back in front (`opened_stream`)."""
+
+    def __init__(self, head: bytes, stream: ByteStream) -> None:
+        self._head, self._stream = head, stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        head, self._head = self._head, b""
+        if size < 0:
+            return head + self._stream.read()
+        if len(head) >= size:
+            self._head = head[size:]
+            return head[:size]
+        return head + self._stream.read(size - len(head))
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        if not self._head:
+            return self._stream.readinto(buffer) or 0
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
 def read_blocks(
     path: str | Path, *, block_size: int = BLOCK_BYTES, chunk_size: int = READ_CHUNK, cuts: CutLines | None = None
 ) -> Iterator[bytes | list[str]]:
@@ -100,6 +147,13 @@ def read_blocks(
         raise ValueError(f"block_size {block_size} is not a multiple of chunk_size {chunk_size}")
     with opened_log(path, cuts) as f:
         yield from stream_blocks(f, block_size=block_size, chunk_size=chunk_size, cuts=cuts)
+
+
+def read_stream_blocks(stream: ByteStream, cuts: CutLines) -> Iterator[bytes | list[str]]:
+    """`read_blocks` of an open stream (standard input), read to its end and decompressed as `opened_stream`
+    says; the stream is not closed."""
+    with opened_stream(stream, cuts) as f:
+        yield from stream_blocks(f, cuts=cuts)
 
 
 class ByteStream(Protocol):

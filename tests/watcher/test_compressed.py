@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from runwatch.cli import main
+from runwatch.commands.check import run_check
 from runwatch.commands.parse import records_of
+from runwatch.config import load_config
 from runwatch.model import Kind
 from runwatch.watcher.compressed import Compression, compression
 from runwatch.watcher.fileid import binary_file
@@ -108,3 +113,51 @@ def test_what_follows_the_compressed_data_is_said(tmp_path: Path, capsys: pytest
     assert main(["check", str(packed)]) == 3
     assert "its gzip data is followed by other data: read up to it" in capsys.readouterr().err
     assert len(_steps(packed)) == 300
+
+
+class _Trickle(io.BytesIO):
+    """A pipe that hands over a byte a read, as a slow writer's pipe can: the magic comes in pieces."""
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        return super().read(1 if size is None or size < 0 else min(size, 1))
+
+    def readinto(self, buffer: memoryview, /) -> int:  # type: ignore[override]
+        data = self.read(1)
+        memoryview(buffer)[:len(data)] = data
+        return len(data)
+
+
+def _check_stdin(stdin: io.BytesIO) -> int:
+    return run_check(["-"], config=load_config(None), fmt=None, total_steps=None, as_json=False, out=sys.stdout,
+                     stdin=stdin)
+
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESSORS))
+def test_compressed_stdin_reads_as_its_text(suffix: str) -> None:
+    """`cat train.log.gz | runwatch check -` (a pipe from another machine: `ssh node cat …`) reads as the file
+    does; it read as no log at all ("nothing understood", exit 3)."""
+    p = subprocess.run([sys.executable, "-m", "runwatch", "check", "-"], input=COMPRESSORS[suffix](LOG.read_bytes()),
+                       capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout.decode().startswith("OK       stdin  (-)  step 300/300  finished")
+
+
+def test_a_trickling_pipe_is_told_by_its_first_bytes_however_they_come(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _check_stdin(_Trickle(gzip.compress(LOG.read_bytes()))) == 0
+    assert "step 300/300  finished" in capsys.readouterr().out
+    assert _check_stdin(_Trickle(LOG.read_bytes())) == 0  # text: the bytes read to tell it are not lost
+    assert "step 300/300  finished" in capsys.readouterr().out
+
+
+def test_a_cut_gzip_on_stdin_is_read_to_the_cut_and_not_passed(capsys: pytest.CaptureFixture[str]) -> None:
+    whole = gzip.compress(LOG.read_bytes())
+    assert _check_stdin(io.BytesIO(whole[: len(whole) // 2])) == 3
+    out, err = capsys.readouterr()
+    assert "runwatch: -: its gzip data ends early (cut short, or still being written): read up to the cut" in err
+    assert "stdin  (-)  step " in out and "/300" in out  # what came before the cut is judged
+
+
+def test_zstd_on_stdin_is_named_with_its_pipe(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _check_stdin(io.BytesIO(Compression.ZSTD.magic + bytes(range(256)) * 4)) == 3
+    assert "runwatch: -: it is zstd-compressed, which runwatch does not decompress: pipe it through `zstd -dc`" \
+        in capsys.readouterr().err
