@@ -70,9 +70,25 @@ Keras 2.0 drew its bar and printed no mean step time either (`127/127 [=====] - 
 0.3296`): the same reading, the bar kept (a review: 40 epochs of a real log, `UNREAD`)."""
 
 
+_KERAS1_EPOCH = re.compile(r"[^\S\n]{0,12}(?P<secs>\d{1,9})s(?P<rest> - [A-Za-z_][^:\n]{0,60}: .*)$")
+"""Keras 1's verbose-2 epoch line: the epoch's elapsed seconds and its metrics, no count of batches
+(`3083s - loss: 1.7197 - acc: 0.5893 - val_loss: 0.3504 - val_acc: 0.8959` under `Epoch 1/10`). Read as the
+epoch's one frame, `1/1`: the epoch is the step, as far as such a log shows (a new user's review: a run's
+ten epochs and its early stop read as no step at all, `OK`)."""
+
+
 def head(line: str) -> re.Match[str] | None:
-    """`_HEAD` of a frame or an epoch line as any Keras version prints it (`_TF2_EPOCH`)."""
+    """`_HEAD` of a frame or an epoch line as Keras 2 and 3 print it (`_TF2_EPOCH`)."""
     return _HEAD.match(line) or tf2_head(line)
+
+
+def keras1_head(line: str) -> re.Match[str] | None:
+    """`_HEAD` of a Keras 1 verbose-2 epoch line (`_KERAS1_EPOCH`) read as Keras 3's line of one batch, for a
+    line `head` did not match; inside an epoch only (`parse`): outside one, a count-less `12s - loss: 0.5` is
+    nobody's evaluation."""
+    if "s - " not in line or (k := _KERAS1_EPOCH.match(line)) is None:
+        return None
+    return _HEAD.match(f"1/1 - {k['secs']}s - 0ms/step{k['rest']}")
 
 
 def tf2_head(line: str) -> re.Match[str] | None:
@@ -117,7 +133,7 @@ class KerasParser(GuardedParser):
                     self._done_before += self._last_n
                 self._epoch, self._epochs, self._in_epoch, self._last_n, self._ended = epoch, epochs, True, 0, None
             return None
-        m = head(line)
+        m = head(line) or (keras1_head(line) if self._in_epoch else None)
         if m is None:
             return None
         counts = _counts(m)

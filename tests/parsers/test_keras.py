@@ -224,6 +224,20 @@ def test_tf1_keras_counts_samples_and_its_nan_epochs_are_read() -> None:
     assert len(evals) == 1 and list(evals[0]) == ["test_loss"] and math.isnan(evals[0]["test_loss"])
 
 
+def test_keras_1_verbose_2_epoch_line_is_the_epochs_one_step() -> None:
+    """A new user's review: Keras 1's verbose-2 line has no count of batches (`3083s - loss: 1.7197 - acc: 0.5893
+    - val_loss: 0.3504 - val_acc: 0.8959` under `Epoch 1/10`): three fits, 25 epochs, read as no step at all and
+    `OK`. Each is its epoch's one step, its time the epoch's elapsed seconds."""
+    text = (FOUND / "keras1_kanji_earlystop.txt").read_text().splitlines()
+    assert detect(text) == "keras"
+    steps = [r for r in _steps("keras1_kanji_earlystop.txt") if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == [*range(1, 11), *range(1, 10), *range(1, 7)]
+    assert {r.total_steps for r in steps} == {10}
+    assert steps[0].metrics == {"loss": 1.7197, "acc": 0.5893, "val_loss": 0.3504, "val_acc": 0.8959,
+                                "epoch_elapsed": 3083.0, "epoch": 1.0}
+    assert KerasParser().parse("3083s - loss: 1.7197") is None  # outside an epoch: no fit's line
+
+
 def test_keras_2s_bar_time_is_the_epochs_elapsed() -> None:
     """Keras 2 spells its ETA `ETA: 3s`, so the `3s` of `4/4 [====] - 3s 11ms/step - loss: 5.8914` is the
     epoch's elapsed time, not an ETA (a review saw `epoch_eta: 3.0` on a log that states no ETA)."""
