@@ -153,7 +153,7 @@ class Crash(Rule[CrashParams]):
         rank = _rank(first)
         local = _local_rank(first) if rank is None else None
         detail = clip((first.message or "").strip(), DETAIL_CHARS)
-        cause = next((r for r in reversed(tracebacks) if r.rank == rank), None) if kind == Event.CHILD_FAILED else None
+        cause = _cause(tracebacks, rank) if kind == Event.CHILD_FAILED else None
         if cause is not None and cause.message:  # the launcher's report names the rank; its own traceback says why
             detail = clip(f"{clip(cause.message.strip(), 120)}; {detail}", DETAIL_CHARS)
         what = HOST_OOM if kind == Event.OOM and first.metrics.get("host_oom") else WHAT.get(kind, kind)
@@ -168,6 +168,18 @@ _SIGNAL_MEANS = {
     signal.SIGHUP: "the terminal or SSH session that started it closed; run it under nohup, tmux or screen",
     signal.SIGTERM: "a scheduler (preemption, a time limit, a cancelled job) or a `kill` stopped it",
 }
+
+
+def _cause(tracebacks: list[Record], rank: int | None) -> Record | None:
+    """The traceback that says why the launcher's root-cause `rank` failed: that rank's newest, else the newest
+    that names no rank (ranks that wrote to one console unprefixed: a Megatron-DeepSpeed launch's 16 ranks each
+    raised `ModuleNotFoundError: No module named 'amp_C'`, and the alert named only torch elastic's `exitcode 1`,
+    a review), never the launcher's own `ChildFailedError`."""
+    own = next((r for r in reversed(tracebacks) if r.rank == rank), None)
+    if own is not None or rank is None:
+        return own
+    return next((r for r in reversed(tracebacks) if r.rank is None and "ChildFailedError" not in (r.message or "")),
+                None)
 
 
 def _root_traceback(group: list[Record]) -> Record:

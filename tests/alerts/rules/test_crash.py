@@ -194,3 +194,14 @@ def test_the_rank_that_raised_and_was_not_stopped_names_a_multi_rank_crash(
     assert crash["summary"].startswith("uncaught exception on rank 2 (ranks 0, 1, 2, 3): ValueError: (InvalidArgument) "
                                        "The 'shape' in ReshapeOp is invalid.")
     assert "Termination signal" not in crash["summary"]
+
+
+def test_the_launchers_root_cause_is_told_by_the_unprefixed_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """A Megatron-DeepSpeed launch whose 16 ranks wrote to one console, unprefixed, each `ModuleNotFoundError: No
+    module named 'amp_C'`: the alert said only torch elastic's `pretrain_gpt.py FAILED; root cause rank 0 …;
+    exitcode 1`, the error it had read 16 times left out (a review)."""
+    assert main(["check", str(FIXTURES / "found" / "megads_dual32_nostep_node0.log"), "--json"]) == 2
+    [crash] = json.loads(capsys.readouterr().out)["alerts"]
+    assert crash["labels"] == {"event": "child_failed", "rank": 0}
+    assert crash["summary"].startswith("a worker process failed on rank 0: ModuleNotFoundError: No module named "
+                                       "'amp_C'; pretrain_gpt.py FAILED; root cause rank 0 (local_rank 0); exitcode 1")
