@@ -95,7 +95,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
     ("raining", ("raining finished", "raining complete", "raining done", "inished training", "inished Training",
                  "one training", "raining of experiment is done", "raining COMPLETE", "nd training", "nd of training",
-                 "raining time ")),  # one substring test on an ordinary line: no one character holds them all
+                 "raining time ", " finished")),  # one substring test on an ordinary line: no one character holds them all
 )
 """The gate's texts, each behind a character they all hold (or, where none is rare enough, a short text: one
 substring test): a line holding none of them is nothing to `_classify`.
@@ -239,11 +239,12 @@ _FINISHED = re.compile(
     r"(?: successfully)?(?:[.!]{1,4}|\s+(?:after|in)\s[^,;]{0,40})?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
     r"|^\|\s{0,3}End of training\s{0,3}\|.{0,200}"  # PyTorch's word_language_model, its test loss after
-    r"|^Training time \d{1,6}:\d\d:\d\d)\s*$"  # torchvision-style mains (DETR, DeiT, MAE) at their end
+    r"|^Training time \d{1,6}:\d\d:\d\d"  # torchvision-style mains (DETR, DeiT, MAE) at their end
+    r"|^(?:\[[\d/: -]{8,24}\] )?training [A-Za-z][\w.-]{0,60} finished)\s*$"  # PaddleVideo's, after its stamp
 )
 """A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
 after 600 steps`, `Training complete.`, `Training completed successfully!`, `Training COMPLETE`, `End training....`;
-LeRobot's `End of training`; PyTorch's word_language_model example's `| End of training | test loss   nan | test
+LeRobot's `End of training`; PaddleVideo's `[12/25 15:48:20] training Res18 finished`; PyTorch's word_language_model example's `| End of training | test loss   nan | test
 ppl      nan`; DETR's, DeiT's and MAE's `Training time 0:13:00`; YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
 with none, a
 clean exit of a run with no known total read `process_exit: gone before the run finished` live (a new

@@ -338,11 +338,19 @@ _WITHIN = re.compile(
 """A line's place in its epoch where no step key says it: a count in brackets (`Train Epoch: 1 [640/60000
 (1%)]`, PyTorch's MNIST example, in samples; timm's `Train: 0 [  50/10009 (  0%)]`, whose `Train: 0` is the
 epoch) or before a count word (`| epoch   1 |   200/ 2983 batches |`, its word-language-model example)."""
-_EPOCH_OF = re.compile(r"\bepoch: \[(\d{1,9})/(\d{1,9})\]")
-"""PaddleOCR's `epoch: [1/72], iter: 10, lr: …`: the epoch of the run's 72 (its `iter` counts across them)."""
+_EPOCH_OF = re.compile(r"\bepoch: ?\[ {0,8}(\d{1,9}) {0,3}/ {0,3}(\d{1,9}) {0,8}\]")
+"""PaddleOCR's `epoch: [1/72], iter: 10, lr: …`: the epoch of the run's 72 (its `iter` counts across them);
+PaddleVideo's `epoch:[  1/25 ] train step:100  loss: 3.45068`, whose step counts within the epoch
+(runwatch.parsers.epochs makes it global: without the epoch, its 25 epochs read as 24 restarts, a review)."""
 _PPDET = re.compile(r"Epoch: \[(\d{1,9})(?:/(\d{1,9}))?\] {1,4}\[ {0,8}(\d{1,12})/(\d{1,12})\]")
 """PaddleDetection's `ppdet.engine INFO: Epoch: [71] [400/464] learning_rate: 0.000100 … loss: 9.145962`: epoch
 71 (from 0), iteration 400 of its 464 (a review: `no steps`)."""
+_PIPED = re.compile(
+    r"\bEpoch:\[ {0,8}(\d{1,9}) {0,8}\| {0,8}(\d{1,9}) {0,8}\] {1,8}Batch:\[ {0,8}(\d{1,12}) {0,8}\| {0,8}(\d{1,12}) {0,8}\]")
+"""A YOLOv3 trainer's count (Peterisfar/YOLOV3 and the repositories copied from it: `Epoch:[ 0 | 19 ]    Batch:[ 100 |
+2068 ]    loss_giou: 5.6838 … loss: 95.9357    lr: 0.0001`): epoch 0, whose last is 19 (it prints `epochs - 1`), and
+the batch of the epoch's 2068. Without it the losses had no step, and the validation's tqdm bar after each epoch
+(`0/4952 … 4952/4952`) read as the run, at "step 74280" (a review)."""
 _MMCV = re.compile(r"\b(?:Epoch \[(\d{1,9})\]\[ {0,8}(\d{1,12})/(\d{1,12})\]|Iter \[ {0,8}(\d{1,12})/(\d{1,12})\])(?=\s)")
 """OpenMMLab's mmcv 1.x text logger (MMDetection 2.x, MMSegmentation 0.x, MMPose 0.x and the projects built on
 them): `- mmdet - INFO - Epoch [1][50/1220]\tlr: 2.500e-04, eta: …` (epoch 1, iteration 50 of its 1220) or
@@ -391,6 +399,19 @@ _MMENGINE = re.compile(
 `val` and `test`, before the line's `key: value` pairs."""
 _MM_PROGRESS = frozenset({"eta", "step_time", "data_time", "memory", "memory_gib", "elapsed"})
 """What an mmengine line says of its own progress, not of the model: an evaluation's batch lines hold only these."""
+
+
+def _eval_count(name: str) -> str | None:
+    """The evaluation word of a key that counts an evaluation's batches (`val_step`, `eval_iter`, `test_step`):
+    a line that counts with it is the evaluation's, its metrics the evaluation's (`_EVAL_COUNTS`). PaddleVideo logs its validation
+    as it logs training (`epoch:[  1/25 ] val step:0    loss: 3.27431 top1: 0.125 …`), and its validation loss
+    went into the training `loss` series (a review); None for any other key."""
+    word, _, key = name.partition("_")
+    return word if word in EVAL_WORDS and key in _EVAL_COUNTS else None
+
+
+_EVAL_COUNTS = frozenset({"step", "iter", "iteration"})
+"""What counts an evaluation's batches after its word: one batch (`val step:0`), never a setting (`eval_steps=500`)."""
 
 
 def _mmengine(mm: re.Match[str], metrics: dict[str, float], t: float) -> Record | None:
@@ -529,6 +550,7 @@ class KeyValueParser(FormatParser):
         pairs = 0
         phrase = ""
         validating = False  # a validation's metric was read: a name said again after it is the validation's
+        counting: str | None = None  # the evaluation word of an evaluation's own count (`val step:0`)
         for gap, raw, clock, number, steps, unit, word in _PAIR.findall(text):
             if not raw:
                 break  # the rest of the line, without a pair
@@ -544,6 +566,9 @@ class KeyValueParser(FormatParser):
                 raw = two
             name, role, timed, plans = _KEYS.get(raw) or _key(raw)
             if role == _SKIP:
+                continue
+            if role == _METRIC and not clock and (own := _eval_count(name)) is not None:
+                counting = own  # `val step:0`: the evaluation's own batch, no training step (`_eval_count`)
                 continue
             if clock:
                 if role < _ELAPSED:
@@ -583,8 +608,12 @@ class KeyValueParser(FormatParser):
         if not metrics:
             return None
         keyed = step is not None  # said by a step key, not a count in brackets found below
+        if step is None and "Batch:[" in text and (pb := _PIPED.search(text)) is not None:
+            if 0 <= int(pb[3]) <= int(pb[4]):  # the place in the epoch: runwatch.parsers.epochs makes it global
+                step, total = int(pb[3]), int(pb[4])
+                metrics = {"epoch": float(pb[1]), "epochs": float(pb[2]) + 1, **metrics}  # it prints the last epoch's index
         if "/" in text:
-            if "epoch" not in metrics and "epoch: [" in text and (oc := _EPOCH_OF.search(text)) is not None:
+            if "epoch" not in metrics and "epoch:" in text and (oc := _EPOCH_OF.search(text)) is not None:
                 metrics = {"epoch": float(oc[1]), "epochs": float(oc[2]), **metrics}
             if step is None and "Epoch: [" in text and (pp := _PPDET.search(text)) is not None:
                 if 0 <= int(pp[3]) <= int(pp[4]):  # the place in the epoch: runwatch.parsers.epochs makes it global
@@ -624,7 +653,7 @@ class KeyValueParser(FormatParser):
             metrics["eta"] = float(((d * 24 + h) * 60 + m_) * 60 + s_)
         if ")" in text and (mm := _MMENGINE.search(text)) is not None:
             return _mmengine(mm, metrics, logging_time(text))
-        lead = _evaluates(text)
+        lead = _evaluates(text) or counting
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
             "loss" in k for k in metrics if lead is not None or is_eval_metric(k))  # `test loss 5.02`, after `Test`
         if step is None and (pairs < 2 or not measured or not PLAN_KEYS.isdisjoint(metrics)):

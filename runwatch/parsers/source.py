@@ -1165,7 +1165,11 @@ def _redetect(lines: list[str], current: str | None) -> str | None:
     Without a signature line, another format must outscore `current` on them: lines the current format
     scores as its own just as well are its lines that give no record (an HF Trainer's evaluation bar, 2948
     frames the generic tqdm format reads as steps and the Trainer's parser rightly does not), and switching
-    to a format that only ties lost the run's evaluation and its last losses (a new user's review)."""
+    to a format that only ties lost the run's evaluation and its last losses (a new user's review). Nor is a
+    format whose maybe-lines hold no step with a loss (bare progress bars) one to switch to on them alone: a YOLOv3
+    trainer's `Epoch:[ 5 | 19 ]    Batch:[ 2000 | 2068 ]    … loss: 13.52` lines (the generic `kv`) were left for
+    the HF Trainer's reading of its validation bar, 4952 frames after each epoch, and the run read "step 84620",
+    its losses at no step (a review); the Trainer's own loss dicts sign it."""
     det = Detector()
     signed: set[str] = set()
     for line in lines:
@@ -1176,7 +1180,7 @@ def _redetect(lines: list[str], current: str | None) -> str | None:
     candidates = {
         name: total for name, total in det.totals.items()
         if name != current and (name in signed or (name not in GENERIC and total >= REDETECT_MIN_TOTAL
-                                                   and total > ours))
+                                                   and total > ours and name in det.stepped))
     }
     if not candidates:
         return None

@@ -514,6 +514,40 @@ def test_a_line_that_says_it_tests_is_an_evaluation() -> None:
     assert 4.3688 not in [r.metrics["loss"] for r in steps]
 
 
+def test_paddlevideos_epochs_validation_and_finish() -> None:
+    """A new user's review of a PaddleVideo run (`epoch:[  1/25 ] train step:100  loss: 3.45068 …`): each
+    epoch's `train step:0` read as a restart (24 of them), `val step:0    loss: 3.27431` went into the training
+    loss, and its last line, `training Res18 finished`, was no finish (`ended`)."""
+    from tests.support.realruns import check_json
+
+    fmt, recs = _source_records("paddlevideo_res18_train.log")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP and r.step is not None]
+    assert [r.step for r in steps[:5]] == [0, 100, 101, 201, 202]  # epoch 2 counts on from epoch 1's last step
+    assert all(b.step > a.step for a, b in zip(steps, steps[1:], strict=False))  # type: ignore[operator]
+    assert [r.metrics["epoch"] for r in steps[:3]] == [1.0, 1.0, 2.0] and steps[-1].metrics["epoch"] == 25.0
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert len(evals) == 25 and evals[0].metrics["val_loss"] == 3.27431 and evals[0].step is None
+    assert 3.27431 not in [r.metrics.get("loss") for r in steps]
+    assert [r.event for r in recs if r.kind is Kind.EVENT] == ["finished"]
+    code, [run], _ = check_json(FOUND / "paddlevideo_res18_train.log")
+    assert code == 0 and run["state"] == "finished" and not [n for n in run["notes"] if "started again" in n], run
+
+
+def test_a_yolov3_trainers_piped_counts_and_its_validation_bar() -> None:
+    """A new user's review: a YOLOv3 trainer's `Epoch:[ 5 | 19 ]    Batch:[ 2000 | 2068 ]    … loss: 13.52` lines
+    had no step, and the validation's bare tqdm bar after each epoch (4952 frames, `\\r`-drawn) took the source
+    over as the HF Trainer's bar: "step 74280", the losses at no step. The count is the epoch's batch of 2068, the
+    epoch the 0-based index of 20 (it prints the last one's index); the bar, holding no loss, takes nothing over."""
+    fmt, recs = _source_records("yolov3_pytorch_voc_nohup.log.gz")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert len(steps) == 420 and all(r.step is not None for r in steps)
+    assert [r.step for r in steps[:2]] == [0, 100] and steps[0].metrics["loss"] == 2221.4854
+    assert steps[21].step == 2068 and steps[21].metrics["epoch"] == 1.0  # `Epoch:[ 1 | 19 ]    Batch:[ 0 | 2068 ]`
+    assert (steps[-1].step, steps[-1].total_steps, steps[-1].metrics["loss"]) == (19 * 2068 + 2000, 20 * 2068, 7.1867)
+
+
 def test_build_nanogpts_padded_step_and_its_validation_loss() -> None:
     """A new user's review: build-nanogpt's `step     0 | loss: … | norm: …` (five places: a step below 10
     has five spaces before it) was read without its step, its `norm` not as the gradient norm, and
