@@ -70,11 +70,12 @@ Keras 2.0 drew its bar and printed no mean step time either (`127/127 [=====] - 
 0.3296`): the same reading, the bar kept (a review: 40 epochs of a real log, `UNREAD`)."""
 
 
-_KERAS1_EPOCH = re.compile(r"[^\S\n]{0,12}(?P<secs>\d{1,9})s(?P<rest> - [A-Za-z_][^:\n]{0,60}: .*)$")
+_KERAS1_EPOCH = re.compile(r"[^\S\n]{0,12}(?:- )?(?P<secs>\d{1,9})s(?P<rest> - [A-Za-z_][^:\n]{0,60}: .*)$")
 """Keras 1's verbose-2 epoch line: the epoch's elapsed seconds and its metrics, no count of batches
-(`3083s - loss: 1.7197 - acc: 0.5893 - val_loss: 0.3504 - val_acc: 0.8959` under `Epoch 1/10`). Read as the
-epoch's one frame, `1/1`: the epoch is the step, as far as such a log shows (a new user's review: a run's
-ten epochs and its early stop read as no step at all, `OK`)."""
+(`3083s - loss: 1.7197 - acc: 0.5893 - val_loss: 0.3504 - val_acc: 0.8959` under `Epoch 1/10`); Keras 2.1 and
+2.2 print it after a dash (` - 23s - loss: 0.3718 - acc: 0.8957 - val_loss: …`). Read as the epoch's one frame,
+`1/1`: the epoch is the step, as far as such a log shows (a new user's review: a run's ten epochs and its early
+stop read as no step at all, `OK`)."""
 
 
 def head(line: str) -> re.Match[str] | None:
@@ -229,11 +230,16 @@ class KerasParser(GuardedParser):
         """A bar frame with a metric and a loss or a `/step` time is Keras's own; an `Epoch E/N` header alone is a
         maybe. Another library's Keras-like bar (PaddleSeg's evaluation, `1/76 [......] - ETA: 4s - batch_cost:
         0.0542 - reader cost: 0.0146`) signed it, and a PaddleSeg log's 483 training lines went unread (a
-        review: `check` said OK, no steps, where `tail`, which had chosen otherwise, read them)."""
+        review: `check` said OK, no steps, where `tail`, which had chosen otherwise, read them). A Keras 1 or
+        2.1 epoch line (`_KERAS1_EPOCH`) with a loss is a maybe: it has no count, and ` - 23s - loss: 0.3718` is
+        what only Keras prints, but without its header it is no epoch's (the generic `kv` read a Keras 2.1 run's
+        20 epochs as stepless records, a tie its maybes won)."""
         if _EPOCH.match(line):
             return 1
         m = head(line)
-        if m is None or " - " not in (rest := m["rest"]):
+        if m is None:
+            return 1 if (k := keras1_head(line)) is not None and "loss" in k["rest"] else 0
+        if " - " not in (rest := m["rest"]):
             return 0
         return 2 if "loss" in rest or "/step" in rest else 0
 

@@ -238,6 +238,17 @@ def test_keras_1_verbose_2_epoch_line_is_the_epochs_one_step() -> None:
     assert KerasParser().parse("3083s - loss: 1.7197") is None  # outside an epoch: no fit's line
 
 
+def test_keras_2_1_verbose_2_epoch_line_after_a_dash() -> None:
+    """Keras 2.1 and 2.2 print the same line after a dash (` - 23s - loss: 0.3718 - acc: 0.8957 - val_loss: …`): a
+    real notebook's 20 epochs were read by the generic `kv` as stepless records, `no steps`."""
+    text = (FOUND / "keras21_verbose2_cnn_20ep.log").read_text().splitlines()
+    assert detect(text) == "keras"
+    steps = [r for r in _steps("keras21_verbose2_cnn_20ep.log") if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == list(range(1, 21)) and {r.total_steps for r in steps} == {20}
+    assert steps[-1].metrics == {"loss": 0.0327, "acc": 0.9896, "val_loss": 0.0467, "val_acc": 0.9853,
+                                 "epoch_elapsed": 29.0, "epoch": 20.0}
+
+
 def test_keras_2s_bar_time_is_the_epochs_elapsed() -> None:
     """Keras 2 spells its ETA `ETA: 3s`, so the `3s` of `4/4 [====] - 3s 11ms/step - loss: 5.8914` is the
     epoch's elapsed time, not an ETA (a review saw `epoch_eta: 3.0` on a log that states no ETA)."""
