@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from runwatch.watcher.compressed import HEAD_BYTES, DecompressedLog, compression, compression_of
+from runwatch.watcher.compressed import HEAD_BYTES, DecompressedLog, compression_of
 from runwatch.watcher.lines import MAX_LINE_BYTES, LineSplitter, strip_controls
 from runwatch.watcher.types import LineBatch
 
@@ -66,24 +66,19 @@ class CutLines:
 @contextlib.contextmanager
 def opened_log(path: str | Path, cuts: CutLines | None = None) -> Iterator[ByteStream]:
     """The file's text as a byte stream: the file itself, or its decompressed text when it is kept gzip-,
-    bzip2- or xz-compressed (`compressed`); a cut-short compressed log is said in `cuts.ended_early`."""
-    kind = compression(path)
-    if kind is None or not kind.readable:
-        with open(path, "rb", buffering=0) as f:
-            yield f
-        return
-    with DecompressedLog(path, kind) as d:
-        yield d
-        if cuts is not None and d.damage is not None:
-            cuts.ended_early = d.damage
+    bzip2- or xz-compressed (`opened_stream`, told by its first bytes); a cut-short compressed log is said in
+    `cuts.ended_early`."""
+    with open(path, "rb", buffering=0) as f, opened_stream(f, CutLines() if cuts is None else cuts, named=True) as text:
+        yield text
 
 
 @contextlib.contextmanager
-def opened_stream(stream: ByteStream, cuts: CutLines) -> Iterator[ByteStream]:
-    """`opened_log` of an open stream (standard input): its text, decompressed when its first bytes are a
-    gzip, bzip2 or xz magic (`zcat run.log.gz | runwatch check -` needs no zcat). A zstd stream, which
-    runwatch does not decompress, gives no text and says so in `cuts.ended_early` (it read as no log at
-    all: "nothing understood"). The stream is left open."""
+def opened_stream(stream: ByteStream, cuts: CutLines, *, named: bool = False) -> Iterator[ByteStream]:
+    """An open stream's text (a log file's, standard input's), decompressed when its first bytes are a gzip,
+    bzip2 or xz magic (`zcat run.log.gz | runwatch check -` needs no zcat); a cut-short or damaged one is said in
+    `cuts.ended_early`. A zstd stream, which runwatch does not decompress, gives no text and says so there too
+    (standard input read as no log at all: "nothing understood"), unless it is `named` already: a file's is,
+    by `fileid.binary_file`, before it is read. The stream is left open."""
     head = b""
     while len(head) < HEAD_BYTES and (more := stream.read(HEAD_BYTES - len(head))):
         head += more  # a pipe gives what it has: a writer's first write can be shorter than a magic
@@ -92,7 +87,8 @@ def opened_stream(stream: ByteStream, cuts: CutLines) -> Iterator[ByteStream]:
     if kind is None:
         yield rest
     elif not kind.readable:
-        cuts.ended_early = f"it is {kind.value}-compressed, which runwatch does not decompress: pipe it through `{kind.tool}`"
+        if not named:
+            cuts.ended_early = f"it is {kind.value}-compressed, which runwatch does not decompress: pipe it through `{kind.tool}`"
         yield io.BytesIO()
     else:
         with DecompressedLog(rest, kind) as d:
