@@ -379,7 +379,7 @@ class Ingest:
                     self._history_read(run, b.source, now)
                 else:
                     ended = True
-                    why = binary_file(b.source, live=True) if b.source != "-" else None
+                    why = binary_file(b.source) if b.source != "-" else None
                     if why is not None:  # it will never give a record: say so, not "waiting" for ever
                         run.notes[b.source] = why
                     if b.source != "-":

@@ -321,7 +321,7 @@ class _Planner:
         self._add(RunPlan(wandb_run_name(m), m, items=self._new([str(found) if strict else m])))
 
     def _directory(self, d: Path) -> None:
-        found_logs, found_items = find_logs(d), find_sources(d)
+        found_logs, found_items = find_logs(d, compressed=True), find_sources(d)
         if not found_logs and not found_items and not self.live:
             raise PathError(f"{d}: no training logs, metric files, checkpoints or W&B runs found in this directory")
         logs = [Path(p) for p in self._new(found_logs)]

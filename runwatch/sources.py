@@ -22,6 +22,7 @@ from runwatch.engine_options import EngineOptions
 from runwatch.ingest import Ingest
 from runwatch.plan import WatchedDirectory
 from runwatch.supervise import Stoppable, SupervisedThread, Supervisor
+from runwatch.watcher.compressed import compression
 from runwatch.watcher.discover import DirectoryWatcher
 from runwatch.watcher.snapshot import peek_tail_bytes
 from runwatch.watcher.stdin import StreamReader
@@ -175,7 +176,7 @@ def preview_large_files(ingest: Ingest, clock: Callable[[], float]) -> None:
                 size = os.path.getsize(path)
             except OSError:
                 continue
-            if size < PREVIEW_MIN_BYTES:
-                continue
+            if size < PREVIEW_MIN_BYTES or compression(path) is not None:
+                continue  # a compressed file's last bytes are no lines, and its size counts no text
             run.history_bytes[path] = size
             ingest.preview(run, path, peek_tail_bytes(path), clock)

@@ -27,6 +27,8 @@ from runwatch.watcher.types import Notice
 
 LOG_SUFFIXES = (".log", ".out", ".err", ".txt")
 """What a log file is named (a tuple: `str.endswith` takes it too)."""
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+"""What a compressed log's name ends with after its log name (`train.log.gz`, logrotate's `train.log.1.gz`)."""
 SKIP_DIRS = frozenset({"wandb", "__pycache__", "node_modules", "site-packages", "venv"})
 MAX_TXT_BYTES = 256 * 1024 * 1024
 """A `.txt` larger than this is taken for a data set (nanoGPT's `input.txt`), not a log."""
@@ -49,9 +51,22 @@ _RANK_WORD = re.compile(r"(?<![a-z])(?<!local_)(?<!local)rank[-_.]?(\d+)(?!\d)",
 _DIGITS = re.compile(r"(\d+)")
 
 
-def find_logs(directory: str | Path) -> list[Path]:
-    """Training logs below `directory`, in natural order (rank 10 after rank 9)."""
-    return sorted((p for p in _candidates(Path(directory)) if _looks_like_text(p)), key=_natural_key)
+def find_logs(directory: str | Path, *, compressed: bool = False) -> list[Path]:
+    """Training logs below `directory`, in natural order (rank 10 after rank 9).
+
+    With `compressed`, a directory that holds no log in plain text gives its compressed logs instead (a
+    job archive of `train.log.gz`s: `check DIR` said it held no logs, where `check DIR/train.log.gz` read
+    it; a review). Only then: beside a plain `train.log`, logrotate's `train.log.1.gz` is history its
+    reader would see twice or out of order, and a live follower reads neither kind of file by offsets
+    (a compressed file does not grow), so `DirectoryWatcher` never reports one."""
+    root = Path(directory)
+    plain = sorted((p for p in _candidates(root) if _looks_like_text(p)), key=_natural_key)
+    if plain or not compressed:
+        return plain
+    from runwatch.watcher.compressed import compression
+
+    return sorted((p for p in _candidates(root, _is_compressed_log_name) if compression(p) is not None),
+                  key=_natural_key)
 
 
 def find_sources(directory: str | Path, *, checkpoints: bool = True) -> list[Path]:
@@ -128,8 +143,9 @@ def rank_from_path(path: str | Path) -> int | None:
     return None
 
 
-def _candidates(root: Path) -> Iterator[Path]:
-    """Files whose name says "log", skipping directories that never hold a run's logs."""
+def _candidates(root: Path, named: Callable[[os.DirEntry[str]], bool] | None = None) -> Iterator[Path]:
+    """Files whose name says "log" (or passes `named`), skipping directories that never hold a run's logs."""
+    named = named or _is_log_name
     try:
         entries = list(os.scandir(root))
     except OSError:  # vanished or unreadable while we looked: nothing there for now
@@ -142,8 +158,8 @@ def _candidates(root: Path) -> Iterator[Path]:
         try:
             if entry.is_dir(follow_symlinks=False):
                 if entry.name not in SKIP_DIRS and not _CHECKPOINT_DIR.match(entry.name):
-                    yield from _candidates(Path(entry.path))
-            elif entry.is_file() and _is_log_name(entry):
+                    yield from _candidates(Path(entry.path), named)
+            elif entry.is_file() and named(entry):
                 yield Path(entry.path)
         except OSError:
             continue
@@ -156,6 +172,19 @@ def _is_log_name(entry: os.DirEntry[str]) -> bool:
     if suffix not in LOG_SUFFIXES or _NOT_LOGS.match(entry.name) or entry.name in _NOT_RUN_LOGS:
         return False
     return suffix != ".txt" or entry.stat().st_size <= MAX_TXT_BYTES
+
+
+def _is_compressed_log_name(entry: os.DirEntry[str]) -> bool:
+    """A log's name with a compression suffix, after a rotation number or not: `train.log.gz`,
+    `train.log.1.gz`, `slurm-42.out.xz`."""
+    stem, suffix = os.path.splitext(entry.name)
+    if suffix.lower() not in COMPRESSED_SUFFIXES:
+        return False
+    base, number = os.path.splitext(stem)
+    if number[1:].isdigit():
+        stem = base
+    name = os.path.basename(stem)
+    return stem.lower().endswith(LOG_SUFFIXES) and not _NOT_LOGS.match(name) and name not in _NOT_RUN_LOGS
 
 
 def _looks_like_text(path: Path) -> bool:

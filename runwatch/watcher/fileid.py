@@ -64,14 +64,14 @@ def looks_binary(path: str | os.PathLike[str]) -> bool | None:
     return not text or b"\0" in text  # nothing but NULs, or NULs inside the text
 
 
-def binary_file(path: str | os.PathLike[str], *, live: bool = False) -> str | None:
+def binary_file(path: str | os.PathLike[str]) -> str | None:
     """Why a file given as a log can give nothing (`looks_binary`); None otherwise, or when it cannot be
-    read. Said alike by `check`, `parse` and the live views (`live`), but for a compressed log, whose text
-    a one-shot read decompresses and a follower cannot (`compressed`)."""
+    read. Said alike by `check`, `parse` and the live views; a compressed log's text is what counts, as
+    both decompress it (`_compressed`)."""
     name = os.path.basename(os.fspath(path))
     kind = compression(path)
     if kind is not None:
-        return _compressed(path, name, kind, live)
+        return _compressed(path, name, kind)
     if not looks_binary(path):
         return None
     if utf16(path):
@@ -80,12 +80,9 @@ def binary_file(path: str | os.PathLike[str], *, live: bool = False) -> str | No
     return f"{name} is a binary file (NUL bytes in its first {HEAD_BYTES:,} bytes), not a text log"
 
 
-def _compressed(path: str | os.PathLike[str], name: str, kind: Compression, live: bool) -> str | None:
+def _compressed(path: str | os.PathLike[str], name: str, kind: Compression) -> str | None:
     if not kind.readable:
         return f"{name} is {kind.value}-compressed: read it through a pipe, `{kind.tool} {name} | runwatch check -`"
-    if live:
-        return (f"{name} is {kind.value}-compressed, so it does not grow as a log does: "
-                f"`runwatch check {name}` reads it once")
     try:
         with DecompressedLog(path, kind) as d:
             head = d.read(HEAD_BYTES)

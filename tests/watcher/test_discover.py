@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from pathlib import Path
@@ -58,6 +59,27 @@ def test_finds_logs_and_skips_what_is_not_a_log(tmp_path: Path) -> None:
     touch(tmp_path, "a.out", data=b"\x7fELF\x02\x01\x01\x00\x00\x00")
     found = [p.relative_to(tmp_path).as_posix() for p in find_logs(tmp_path)]
     assert found == ["notes.txt", "run/stdout.txt", "slurm-4242.err", "slurm-4242.out", "train.log"]
+
+
+def test_compressed_logs_are_a_directorys_logs_only_where_it_has_none_in_plain_text(tmp_path: Path) -> None:
+    """A job archive holds `train.log.gz` alone; beside a plain `train.log`, logrotate's `train.log.1.gz` is
+    history read twice or out of order, and a live watcher never takes one up as a new log."""
+    gz = gzip.compress(b"step 1 loss 2.0\n")
+    touch(tmp_path, "a/train.log.gz", "a/train.log.2.gz", "a/slurm-7.out.xz", "a/model.pt.gz", "a/notes.gz",
+          "a/requirements.txt.gz", data=gz)
+    touch(tmp_path, "a/fake.log.gz", data=b"step 1\n")  # named so, but no gzip data
+    touch(tmp_path, "b/train.log.1.gz", data=gz)
+    touch(tmp_path, "b/train.log")
+    assert find_logs(tmp_path / "a") == []
+    found = [p.relative_to(tmp_path).as_posix() for p in find_logs(tmp_path / "a", compressed=True)]
+    assert found == ["a/slurm-7.out.xz", "a/train.log.2.gz", "a/train.log.gz"]
+    assert [p.name for p in find_logs(tmp_path / "b", compressed=True)] == ["train.log"]
+    found = Found()
+    with DirectoryWatcher(tmp_path / "b", found, poll_interval=0.05, use_inotify=False):
+        touch(tmp_path, "b/train.log.2.gz", data=gz)  # rotated and compressed while watched
+        touch(tmp_path, "b/rank1.log")
+        wait_for(lambda: found.paths)
+    assert found.names(tmp_path) == ["b/rank1.log"]
 
 
 def test_torchrun_tree_in_natural_order(tmp_path: Path) -> None:

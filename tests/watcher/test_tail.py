@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import threading
@@ -273,6 +274,39 @@ def test_copytruncate(log: Path, got: Collector, raw_history: bool) -> None:
         wait_for(lambda: len(got.lines()) == 25)
     assert got.lines() == expect(0, 25)
     assert got.numbered()[20] == (1, "line 20")
+
+
+def test_a_compressed_log_is_read_once_as_its_text_and_a_new_one_at_its_path_again(
+    tmp_path: Path, got: Collector, raw_history: bool
+) -> None:
+    """Its compressed bytes were read as lines of text; now its text is the history, and the file is at its
+    end until another takes its place (a rotation that compresses)."""
+    packed = tmp_path / "train.log.gz"
+    packed.write_bytes(gzip.compress((numbers(0, 3000) + "line 3000").encode()))  # the last line unended
+    with follow(packed, got, chunk_size=4096, raw_history=raw_history):
+        wait_for(lambda: any(not b.history and not b.count for b in got.batches))  # the history's end
+        assert got.lines() == expect(0, 3001)
+        assert all(b.history for b in got.batches if b.count)
+        assert any(b.raw for b in got.batches) == raw_history  # runs of plain lines raw, as a history's go
+        renamed = tmp_path / "next.gz"
+        renamed.write_bytes(gzip.compress(numbers(5000, 5010).encode()))
+        os.replace(renamed, packed)
+        wait_for(lambda: len(got.lines()) == 3011)
+    assert got.lines()[3001:] == expect(5000, 5010)
+    assert got.numbered()[3000] == (3001, "line 3000") and got.numbered()[3001] == (1, "line 5000")
+    assert got.said("was replaced") and not got.said("ends early")
+
+
+def test_a_compressed_log_cut_short_gives_what_decompressed_and_says_why(tmp_path: Path, got: Collector) -> None:
+    whole = gzip.compress(numbers(0, 20000).encode())
+    packed = tmp_path / "train.log.gz"
+    packed.write_bytes(whole[: len(whole) // 2])  # gzipped while still written, or a copy cut off
+    with follow(packed, got):
+        wait_for(lambda: got.said("ends early"))
+        lines = got.lines()
+    assert 1000 < len(lines) < 20000 and lines[:-1] == expect(0, len(lines) - 1)
+    [notice] = got.said("ends early")
+    assert notice.message == f"{packed}: its gzip data ends early (cut short, or still being written): read up to the cut"
 
 
 def test_truncate_and_rewrite_past_the_offset_between_polls(log: Path, got: Collector, raw_history: bool) -> None:
