@@ -21,7 +21,7 @@ import pytest
 
 from runwatch.cli import main
 from runwatch.engine import Engine, EngineOptions
-from runwatch.model import RunSnapshot
+from runwatch.model import RunSnapshot, RunState
 from tests.support.waiting import wait_for
 
 RECORDING = Path(__file__).parent / "fixtures" / "realruns" / "tutorial-healthy" / "run" / "train.log"
@@ -119,3 +119,12 @@ def test_a_finished_runs_log_ending_in_a_bars_redraw_reads_as_check_reads_it(
     options = EngineOptions(poll_interval=0.1, gpu=False, sample_interval=0.3)
     with Engine([str(log)], options) as engine:
         wait_for(lambda: latest(engine.snapshots()[0]) == want, timeout=15)
+        states = set()
+        until = time.monotonic() + 1.5  # the badge a few status intervals later
+        while time.monotonic() < until:
+            states.add(engine.snapshots()[0].state)
+            time.sleep(0.02)
+        snap = engine.snapshots()[0]
+    # the last line is as old as the file: a step of two days ago, no sign of life (a review saw `tail` of
+    # such a log go from `ended` to `running`, "last 3 s ago", once it read the line)
+    assert states == {RunState.ENDED} and (snap.last_record_age_s or 0) > 86400

@@ -661,7 +661,9 @@ class RunTracker:
         pace is measured already (rows each at its own time)."""
         if last is None or not uniform or self._step_of.get(rank) != last:
             self._resume(now, source, top if last is not None else None)
-            self._last_step_at, self._quiet = now, False  # a redraw of a step is no progress (see `_step_of`)
+            if self._last_step_at is None or now > self._last_step_at:  # else no sign of life: a dead log's
+                self._quiet = False  # unended last line, dated when the file was last written (`FileFollower`)
+            self._last_step_at = now  # a redraw of a step is no progress (see `_step_of`)
         if last is not None:
             self._step_of[rank] = last
             if not measured:
@@ -738,15 +740,15 @@ class RunTracker:
             return RunState.FINISHED
         step, total = self.progress.step, self.progress.total
         done = reached_total(step, total)
-        if end.exited:
-            # An exit with no code (the end of a pipe): finished only at the known total (0-based logs,
-            # nanochat and nanoGPT, print total-1 as their last step); else the run ended, how is unknown.
+        if end.exited or self._quiet:
+            # An exit with no code (the end of a pipe), or a run that ended quietly (`ended_quietly`: the same
+            # knowledge, live; a 0-based run at 40999 of 41000 read `ended` to `tail`, `finished` to `check`, a
+            # review): finished only at the known total (0-based logs, nanochat and nanoGPT, print total-1 as
+            # their last step); else the run ended, how is unknown.
             at_end = reached_total(step + 1 if step is not None else None, total)
             return RunState.FINISHED if at_end else RunState.ENDED
         if done:
             return RunState.FINISHED
-        if self._quiet:
-            return RunState.ENDED
         if (self._last_step_at is not None and now - self._last_step_at > self.stall_floor_s
                 and self.progress.record_interval_s is not None and now - self._last_step_at > self.stall_after_s()):
             return RunState.STALLED

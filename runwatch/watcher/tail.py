@@ -263,13 +263,17 @@ class FileFollower(PollingThread):
         cur = self._cur
         assert cur is not None
         while not self.stopping:
-            size = os.fstat(cur.fd).st_size
+            st = os.fstat(cur.fd)
+            size = st.st_size
             if size < cur.offset:
                 self._restart(cur, f"{self.path} was truncated; reading it from the start")
                 continue
             if size == cur.offset:
                 if self._splitter.pending_bytes and self._no_writers.is_set():  # the line is as whole as it gets
-                    t = self._splitter.held_at
+                    # written when the file last was: a log's last line, unended since its writer died hours
+                    # before `tail` came, is no step of now (it read `running`, "last 3 s ago", a review)
+                    held = self._splitter.held_at
+                    t = min(held, st.st_mtime) if held is not None else st.st_mtime
                     self._hand_over(cur, self._splitter.flush(), history=False, t=t)
                     self._settle(cur)
                 self._end_history(cur)

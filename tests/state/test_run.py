@@ -83,6 +83,28 @@ def test_a_bare_traceback_is_the_run_s_end_once_nothing_more_came_or_the_input_e
     assert tracker.state(now) == RunState.CRASHED
 
 
+@pytest.mark.parametrize(("last", "want"), [(99, RunState.FINISHED), (100, RunState.FINISHED), (95, RunState.ENDED)])
+def test_a_run_that_ended_quietly_is_finished_at_its_total_as_at_the_end_of_its_input(last: int, want: RunState) -> None:
+    """A 0-based run's last step is its total - 1: at 40999 of 41000 `check` (the input ended) said `finished` and
+    `tail` (the log long unwritten, no writer: ended quietly) `ended` (a review). The same knowledge, one answer."""
+    for end in ("input", "quiet"):
+        tracker, now = feed([step(i) for i in range(last + 1)])
+        tracker.input_ended() if end == "input" else tracker.ended_quietly(True)
+        assert tracker.state(now + 3600) == want, end
+
+
+def test_a_step_no_newer_than_the_newest_does_not_take_back_a_quiet_end() -> None:
+    """A dead log's unended last line, handed over once its writers are gone and dated when the file was
+    last written, is no sign of life; a step received later is (a relaunch appending to the log)."""
+    tracker, now = feed(STEPS)
+    tracker.ended_quietly(True)
+    tracker.apply(step(10), now)
+    assert tracker.quiet_end and tracker.state(now + 3600) == RunState.ENDED
+    assert tracker.snapshot(now + 3600).progress.step == 10
+    tracker.apply(step(11), now + 3600)
+    assert not tracker.quiet_end and tracker.state(now + 3601) == RunState.RUNNING
+
+
 @pytest.mark.parametrize(
     ("dt", "silence", "want"),
     [

@@ -697,6 +697,7 @@ def test_an_unterminated_last_line_is_read_once_its_writers_are_gone(
         f.writers_gone()
         wait_for(lambda: len(got.lines()) == 50)
         assert got.lines() == [line for b in read_all(log) for line in texts(b)]
+        assert got.batches[-1].t == pytest.approx(old, abs=0.01)  # written an hour ago, when the file last was: not read just now
         more = KV_LOG.read_bytes().splitlines(keepends=True)[50]  # a restarted script appends
         append(log, more)
         wait_for(lambda: len(got.lines()) == 51)
