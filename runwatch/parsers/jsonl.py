@@ -68,6 +68,11 @@ def valid_step(value: Any) -> Any:
     return (value >= 0) & (value < 1e15)
 
 
+def whole_step(value: Any) -> Any:
+    """`valid_step`, and a whole number (an epoch that stands for the step: `epoch` 3, not 2.5)."""
+    return valid_step(value) & (value % 1 == 0)
+
+
 def time_divisor(value: Any) -> Any:
     """What a time key's value is divided by to give Unix seconds: 1 (it is seconds), 1000 (milliseconds), or 0
     (neither: the key stays a metric). A float → float, an array → array."""
@@ -81,6 +86,10 @@ class _Keys:
     step: tuple[int, ...]
     total: tuple[int, ...]
     time: tuple[int, ...]
+    epoch: tuple[int, ...] = ()
+    """The `epoch` key where no step key is there, nor a batch's count: a whole epoch is then the step (DETR's,
+    DeiT's and MAE's `log.txt`, `{"train_loss": …, "test_loss": …, "epoch": 0, "n_parameters": …}` an epoch a line,
+    read as "no steps", a review); it stays a metric too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +108,13 @@ class _Metrics:
 @lru_cache(maxsize=1024)
 def _keys(keys: tuple[str, ...]) -> _Keys:
     at = {k: i for i, k in enumerate(keys)}
-    return _Keys(*(tuple(at[k] for k in group if k in at) for group in (_STEP_KEYS, _TOTAL_KEYS, _TIME_KEYS)))
+    step, total, time = (tuple(at[k] for k in group if k in at) for group in (_STEP_KEYS, _TOTAL_KEYS, _TIME_KEYS))
+    by_epoch = not step and "epoch" in at and _BATCH_KEYS.isdisjoint(at)
+    return _Keys(step, total, time, (at["epoch"],) if by_epoch else ())
+
+
+_BATCH_KEYS = frozenset({"batch", "batch_idx", "batch_id", "it"})
+"""A batch's count beside the epoch: several lines an epoch, the epoch no step."""
 
 
 @lru_cache(maxsize=1024)
@@ -131,6 +146,8 @@ def _record(keys: tuple[str, ...], values: list[float]) -> Record | None:
     """The record of one object: its key paths and their numbers."""
     plan = _keys(keys)
     step = _first(plan.step, values)
+    if step is None and plan.epoch and whole_step(values[plan.epoch[0]]):
+        step = int(values[plan.epoch[0]])
     total = _first(plan.total, values)
     t, timed = 0.0, -1
     for i in plan.time:
@@ -361,6 +378,11 @@ def _rows(keys: tuple[str, ...], at: np.ndarray, table: np.ndarray) -> list[Docu
 
     plan = _keys(keys)
     step, has_step = _first_column(plan.step, table)
+    for i in plan.epoch:
+        epoch = table[:, i]
+        now = ~has_step & whole_step(epoch)
+        step[now] = epoch[now].astype(np.int64)
+        has_step |= now
     total, has_total = _first_column(plan.total, table)
     timed = np.full(at.size, -1, np.int64)
     t = np.zeros(at.size)

@@ -309,3 +309,27 @@ def test_llamafactorys_current_steps_is_the_step() -> None:
     assert [(r.step, r.total_steps, r.metrics["loss"]) for r in recs] == [
         (o["current_steps"], o["total_steps"], o["loss"]) for o in logged]
     assert not any("current_steps" in r.metrics for r in recs)
+
+
+def test_an_epoch_a_line_is_the_step_where_no_step_key_is_there_in_both_readers() -> None:
+    """A review: DETR's `log.txt` (`{"train_lr": …, "train_loss": …, "test_loss": …, "epoch": 0, "n_parameters": …}`,
+    one object an epoch) read as "no steps". A whole epoch is the step where no step key is there; the epoch stays a
+    metric; a fractional one, or one beside a batch's count (several lines an epoch), is no step."""
+    import gzip
+
+    from tests.support.readers import check, fast_rows
+
+    data = gzip.decompress((Path(__file__).parents[1] / "fixtures" / "found" / "conditional_swin_detr_log.txt.gz")
+                           .read_bytes())
+    recs, chunks = check(data, fmt="jsonl")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == list(range(50)) and [r.metrics["epoch"] for r in steps] == list(range(50))
+    assert round(steps[-1].metrics["loss"], 4) == 7.9413  # its key lists name a metric twice: read per line
+    objects = [json.loads(x) for x in data.splitlines()]
+    few = "".join(json.dumps({k: o[k] for k in ("train_loss", "test_loss", "epoch")}) + "\n" for o in objects)
+    recs, chunks = check(few.encode(), (3000,), fmt="jsonl")
+    assert [r.step for r in recs] == list(range(50)) and fast_rows(chunks) == 50  # as columns, the same
+    first = json.loads(data.splitlines()[0])
+    for other in ({"epoch": 0.5}, {"epoch": 3, "batch": 20}):
+        rec = JsonLinesParser().parse(json.dumps({**first, **other}))
+        assert rec is not None and rec.step is None
