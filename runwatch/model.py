@@ -378,6 +378,11 @@ class XAxis(StrEnum):
     batch sizes line up); known from a logged count or from tokens/s × step time (`knows_tokens`)."""
 
 
+SPLIT_METRICS = frozenset({"train", "val", "valid", "validation", "test"})
+"""Values a loop labels by their data split alone (`Epoch [1/30] Train: 0.0962 | Val: 0.0991 | 457.0s`): its loss
+on that split as often as not, or a score; the parsers keep the name as written (no guess makes it `loss`), the
+NaN rule judges each as it judges a loss, and a line of them beside progress bars is the loop's summary
+(runwatch.parsers.beside). Such a log's epochs were read as no record at all (a review)."""
 CLOCK_METRICS = frozenset({"elapsed", "eta", "epoch_elapsed", "epoch_eta"})
 """A log's own clock readings (a progress bar's `[elapsed<remaining]`, a loop's `eta`): they feed the run's
 elapsed time and ETA and are no curve of training to chart (an epoch bar's restart every epoch, a saw-tooth)."""

@@ -93,7 +93,8 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
-    ("raining", ("raining finished", "raining complete", "raining done", "inished training", "inished Training",
+    ("raining", ("raining finished", "raining complete", "raining Complete", "raining Finished", "raining Done",
+                 "raining done", "inished training", "inished Training",
                  "one training", "raining of experiment is done", "raining COMPLETE", "nd training", "nd of training",
                  "raining time ", " finished")),  # one substring test on an ordinary line: no one character holds them all
 )
@@ -234,7 +235,7 @@ _REPORT_FIELD = re.compile(
 )
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _FINISHED = re.compile(
-    r"(?:(?:\b[Tt]raining (?:finished|completed?|done|COMPLETED?)|\b[Ff]inished [Tt]raining|\b[Dd]one training"
+    r"(?:(?:\b[Tt]raining (?:[Ff]inished|[Cc]ompleted?|[Dd]one|COMPLETED?)|\b[Ff]inished [Tt]raining|\b[Dd]one training"
     r"|\bEnd (?:of )?training)"
     r"(?: successfully)?(?:[.!]{1,4}|\s+(?:after|in)\s[^,;]{0,40})?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
@@ -243,7 +244,8 @@ _FINISHED = re.compile(
     r"|^(?:\[[\d/: -]{8,24}\] )?training [A-Za-z][\w.-]{0,60} finished)\s*$"  # PaddleVideo's, after its stamp
 )
 """A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
-after 600 steps`, `Training complete.`, `Training completed successfully!`, `Training COMPLETE`, `End training....`;
+after 600 steps`, `Training complete.`, `Training Complete.` (a logger's `INFO:Trainer:Training Complete.`, a
+review's run read "incomplete"), `Training completed successfully!`, `Training COMPLETE`, `End training....`;
 LeRobot's `End of training`; PaddleVideo's `[12/25 15:48:20] training Res18 finished`; PyTorch's word_language_model example's `| End of training | test loss   nan | test
 ppl      nan`; DETR's, DeiT's and MAE's `Training time 0:13:00`; YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
 with none, a
@@ -255,8 +257,10 @@ _EARLY_STOP = re.compile(r"\bEarlyStopping counter: (\d{1,6}) out of (\d{1,6})\s
 at its patience the loop stops, a finish (a review's YOLO loop ended `EarlyStopping counter: 9 out of 8` at epoch 57 of
 100 and read "incomplete"). A loop that goes on after it (one that breaks a check later) takes it back with its next
 step, as any finish line."""
-_STOPPED_EARLY = re.compile(r"(?:\bEarly stopping triggered[.!]?|^Epoch \d{1,6}: early stopping)\s*$")
-"""A loop's own `Early stopping triggered.` and Keras's `Epoch 21: early stopping` (its callback, at the epoch it
+_STOPPED_EARLY = re.compile(
+    r"(?:\bEarly stopping triggered(?:[.!]?|[.!:,]? [^.!?]{1,120}[.!]?)|^Epoch \d{1,6}: early stopping)\s*$")
+"""A loop's own `Early stopping triggered.` (or with its reason: `Early stopping triggered. No validation improvement
+for 6 epochs.`, a review's run read "incomplete") and Keras's `Epoch 21: early stopping` (its callback, at the epoch it
 stops): a finish, taken back by a step after it (a loop of folds stops each fold early; a review's 110 folds read
 "incomplete: stopped at 14/40")."""
 _TRAINER_STOPPED = re.compile(r"Signaling Trainer to stop\.?\s*$")

@@ -210,6 +210,7 @@ _TAILS = {
     **dict.fromkeys(("tok/s", "toks/s", "tokens/s", "samples/s"), ""),  # `12.5k tokens/s`: a rate unit's word
     **dict.fromkeys(("epoch(", "iter("), r"(?:val|test)\) {0,8}\["),  # mmengine's evaluation results (`_MMENGINE`)
     "epoch: [": r"\d{1,9}(?:/\d{1,9})?\] {1,4}\[ {0,8}\d",  # `Epoch: [2/200]  [1800/4214]` (`_PPDET`): a place in the run
+    "epoch [": r" {0,8}\d{1,9} {0,3}/ {0,3}\d{1,9} {0,8}\]",  # `Epoch [1/30] Train: 0.0962 | …` (`_EPOCH_OF`): the same
 }
 READS = Reads(lowered=re.compile(_by_first_letter(sorted(_TAILS), _TAILS)))
 _mentions_known_key = READS.admits
@@ -338,10 +339,14 @@ _WITHIN = re.compile(
 """A line's place in its epoch where no step key says it: a count in brackets (`Train Epoch: 1 [640/60000
 (1%)]`, PyTorch's MNIST example, in samples; timm's `Train: 0 [  50/10009 (  0%)]`, whose `Train: 0` is the
 epoch) or before a count word (`| epoch   1 |   200/ 2983 batches |`, its word-language-model example)."""
-_EPOCH_OF = re.compile(r"\bepoch: ?\[ {0,8}(\d{1,9}) {0,3}/ {0,3}(\d{1,9}) {0,8}\]")
+_EPOCH_OF = re.compile(r"\b[Ee]poch:? ?\[ {0,8}(\d{1,9}) {0,3}/ {0,3}(\d{1,9}) {0,8}\]")
 """PaddleOCR's `epoch: [1/72], iter: 10, lr: …`: the epoch of the run's 72 (its `iter` counts across them);
 PaddleVideo's `epoch:[  1/25 ] train step:100  loss: 3.45068`, whose step counts within the epoch
-(runwatch.parsers.epochs makes it global: without the epoch, its 25 epochs read as 24 restarts, a review)."""
+(runwatch.parsers.epochs makes it global: without the epoch, its 25 epochs read as 24 restarts, a review); a
+loop's epoch summary `Epoch [1/30] Train: 0.0962 | Val: 0.0991 | 457.0s | LR: 0.001000` (its epochs were
+read as no record, or its first as epoch 9 of a bar's, a review)."""
+_TIMM_TRAIN = re.compile(r"\bTrain: (\d{1,9}) \[ {0,8}\d")
+"""timm's `Train: 0 [  50/10009 (0%)]`: the value of `Train` is the epoch, the count after it its batch."""
 _PPDET = re.compile(r"Epoch: \[(\d{1,9})(?:/(\d{1,9}))?\] {1,4}\[ {0,8}(\d{1,12})/(\d{1,12})\]")
 """PaddleDetection's `ppdet.engine INFO: Epoch: [71] [400/464] learning_rate: 0.000100 … loss: 9.145962`: epoch
 71 (from 0), iteration 400 of its 464 (a review: `no steps`)."""
@@ -612,9 +617,11 @@ class KeyValueParser(FormatParser):
             if 0 <= int(pb[3]) <= int(pb[4]):  # the place in the epoch: runwatch.parsers.epochs makes it global
                 step, total = int(pb[3]), int(pb[4])
                 metrics = {"epoch": float(pb[1]), "epochs": float(pb[2]) + 1, **metrics}  # it prints the last epoch's index
+        placed = 0  # where the epoch's own `[e/E]` ends: a count in brackets is one after it
         if "/" in text:
-            if "epoch" not in metrics and "epoch:" in text and (oc := _EPOCH_OF.search(text)) is not None:
+            if "epoch" not in metrics and "poch" in text and (oc := _EPOCH_OF.search(text)) is not None:
                 metrics = {"epoch": float(oc[1]), "epochs": float(oc[2]), **metrics}
+                placed = oc.end()
             if step is None and "Epoch: [" in text and (pp := _PPDET.search(text)) is not None:
                 if 0 <= int(pp[3]) <= int(pp[4]):  # the place in the epoch: runwatch.parsers.epochs makes it global
                     step, total = int(pp[3]), int(pp[4])
@@ -627,10 +634,11 @@ class KeyValueParser(FormatParser):
                     step, total = int(n), int(of)
                     if mc[1] is not None:
                         metrics = {"epoch": float(mc[1]), **metrics}
-            if step is None and ("epoch" in metrics or "train" in metrics) and (m := _WITHIN.search(text)) is not None:
+            timm = "train" in metrics and "epoch" not in metrics and _TIMM_TRAIN.search(text) is not None
+            if step is None and ("epoch" in metrics or timm) and (m := _WITHIN.search(text, placed)) is not None:
                 if 0 <= int(m[1]) <= int(m[2]):  # the place in the epoch: runwatch.parsers.epochs makes it global
                     step, total = int(m[1]), int(m[2])
-                    if "epoch" not in metrics:
+                    if timm:
                         metrics = {"epoch": metrics.pop("train"), **metrics}  # timm's `Train: 0 [ 50/10009`
             for key, divide in _PER_STEP.items():  # `ms/batch 11.61`: a step time in its key's unit
                 if key in metrics:
@@ -656,7 +664,9 @@ class KeyValueParser(FormatParser):
         lead = _evaluates(text) or counting
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
             "loss" in k for k in metrics if lead is not None or is_eval_metric(k))  # `test loss 5.02`, after `Test`
-        if step is None and (pairs < 2 or not measured or not PLAN_KEYS.isdisjoint(metrics)):
+        if step is None and (pairs < 2 or not (measured or placed) or not PLAN_KEYS.isdisjoint(metrics)):
+            # an epoch's `[e/E]` places the line in the run as a step key does: `Epoch [1/30] Train: 0.0962 | Val:
+            # 0.0991 | …` is the epoch's summary, whatever its values are named
             if not (pairs == 1 and ("val_loss" in metrics or "test_loss" in metrics) and not text[:1].isspace()):
                 # `validation loss: 3.03`; indented, a line of code (`        val_loss = 0.0` of the script a
                 # modded-nanogpt log begins with, read as an evaluation at 0: a new user's review)

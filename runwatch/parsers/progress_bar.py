@@ -420,6 +420,8 @@ class ProgressBarParser(FormatParser):
         """The bar over the epochs and the bar over each epoch's batches, once one was seen opened inside the other."""
         self._bar_loss = False
         """A training bar's postfix showed a loss: lines beside the bars are not read (`beside.names_loss`)."""
+        self._epoch_total: int | None = None
+        """The length of the epochs, as the latest `Epoch E:` bar drew it (`_epoch_end`)."""
         self._base: int | None = None
         self._epochs: int | None = None
         """What the first epoch is called, and the run's epochs (`_counted_from`)."""
@@ -468,10 +470,10 @@ class ProgressBarParser(FormatParser):
             self._pending_desc = pct_only(line)
             if starts_run(line):
                 self._last_plain = None  # the laps start over (`NEW_RUN`)
-            return None if self._pending_desc or self._bar_loss else beside(line, self._step)
+            return None if self._pending_desc or self._bar_loss else beside(line, self._step, self._epoch_end)
         desc = frame.desc or self._pending_desc
         self._pending_desc = ""
-        if not is_training(desc):
+        if not is_training(desc) or self._another_job(desc):
             return None
         got = self._training(frame, desc)
         return None if got is None else Record(Kind.STEP, step=got[0], total_steps=got[1], metrics=got[2])
@@ -480,7 +482,7 @@ class ProgressBarParser(FormatParser):
         """A training bar's frame: its step, total and metrics (None: the epoch's `0/M` frame, no step taken)."""
         epoch = epoch_of(desc)
         if epoch is not None:
-            epoch -= self._counted_from(desc, epoch, frame.wraps)
+            epoch -= self._counted_from(desc, epoch, frame.wraps, frame.n)
         postfix = repr(frame.postfix)
         shown, self._shown = self._shown, (epoch, frame.n, postfix)
         redraw = shown is not None and stale(shown[:2] != (epoch, frame.n), shown[2] == postfix, bool(frame.postfix))
@@ -490,6 +492,7 @@ class ProgressBarParser(FormatParser):
             return self._plain(frame, metrics)
         self._last_plain = None
         self._epoch_len[epoch] = max(frame.n, self._epoch_len.get(epoch, 0))
+        self._epoch_total = frame.total or self._epoch_total
         if frame.n == 0:
             return None  # the epoch's bar before its first batch: no step taken
         _times(metrics, frame, "epoch_elapsed", "epoch_eta")
@@ -498,15 +501,17 @@ class ProgressBarParser(FormatParser):
         self._wrapped_step = step if frame.wraps else None
         return step, self._epochs * frame.total if self._epochs and frame.total else None, metrics
 
-    def _counted_from(self, desc: str, epoch: int, rich: bool) -> int:
+    def _counted_from(self, desc: str, epoch: int, rich: bool, n: int) -> int:
         """What the bars' first epoch is called, decided at the first `Epoch` bar: 1 where a tqdm bar states the
         run's epochs and is not 0 (`Epoch 1/200`: a loop's `epoch + 1`; read as Lightning's 0-based count, every
-        step was an epoch too high, a review's CycleGAN run at 2274 for 2095), else 0 (Lightning's rich bar
-        counts from 0 to its last, `Epoch 3/3` of 4). The epochs stated make the run's total, epochs × the bar's
-        length."""
+        step was an epoch too high, a review's CycleGAN run at 2274 for 2095), or is `Epoch 1:` drawn from its
+        start (`0/M`: the log saw the run begin, and its first epoch is 1; a review's loop of `Epoch 1:` …
+        `Epoch 30:` bars read every step an epoch high, its crash in `Epoch 8` at 40% as epoch 8.4), else 0
+        (Lightning counts from `Epoch 0:`; its rich bar to its last, `Epoch 3/3` of 4). The epochs stated make
+        the run's total, epochs × the bar's length."""
         if self._base is None:
             epochs = epochs_of(desc)
-            self._base = 1 if epochs is not None and epoch >= 1 and not rich else 0
+            self._base = 1 if ((epochs is not None and epoch >= 1) or (epoch == 1 and n == 0)) and not rich else 0
             self._epochs = epochs if self._base else None
         return self._base
 
@@ -563,6 +568,13 @@ class ProgressBarParser(FormatParser):
             self._plain_lap += frame.total
         return self._plain_lap
 
+    def _another_job(self, desc: str) -> bool:
+        """A named bar that names no epoch, once `Epoch E:` bars are the training's (`_base` decided): another
+        job's, done between epochs (a review's 3D reconstruction drew `Marching cube: 0/34` and `Texture
+        prediction: 0/1` bars after each validation, 95 of them: read as a plain bar's laps, the run "started
+        again 18 times", and their 5 s a chunk a slowdown of the training's 13 s a batch)."""
+        return self._base is not None and epoch_of(desc) is None and bool(desc.strip())
+
     def take_row(self, line: str) -> Row | None:
         """The row of a plain training frame (`PLAIN_FRAME`) past its epoch's start, the state left as `parse`
         leaves it; None, with nothing changed, for any other line or while a rich bar's wrap, a
@@ -573,7 +585,7 @@ class ProgressBarParser(FormatParser):
         if frame is None or FIT_STOPPED in line:
             return None
         desc = frame.desc
-        if not desc or not is_training(desc) or (frame.n == 0 and epoch_of(desc) is not None):
+        if not desc or not is_training(desc) or (frame.n == 0 and epoch_of(desc) is not None) or self._another_job(desc):
             return None
         row = self._training(frame, desc)
         assert row is not None and row[0] is not None  # a plain frame states its total: its step is known
@@ -589,7 +601,8 @@ class ProgressBarParser(FormatParser):
         """Whether the next lines' plain training frames may be taken as `take_frames` takes them (as
         `take_row` would, one by one): no rich bar's wrap, percent-only line or finish not said yet pending."""
         return (self._wrapped_step is None and not self._pending_desc and not self._finish_due and self._plain_settled()
-                and (self._base is not None or frames is None or not (frames.epoch >= 0).any()))
+                and (self._base is not None or frames is None or not (frames.epoch >= 0).any())
+                and (self._base is None or frames is None or not (frames.row & (frames.epoch < 0)).any()))  # `_another_job`
 
     def _plain_settled(self) -> bool:
         """Whether plain bars' frames are read as one bar's (`take_frames` knows no nest): no nest, and the last
@@ -723,6 +736,17 @@ class ProgressBarParser(FormatParser):
         if frame.step_time is not None:
             metrics.setdefault("step_time", frame.step_time)
         return metrics
+
+    def _epoch_end(self, stated: int) -> int | None:
+        """The step at which the epoch a summary line states ends (`Epoch [9/30]`: the ninth, counted from 1 as
+        `[30/30]` is the last), where an `Epoch E:` bar told the epochs' length and drew no step of that epoch
+        nor of a later one (its frames erased); None otherwise: the line is at the bars' step (a loop's `Epoch 1/400
+        Train Loss: …` every 50 batches under epoch 1's bar is epoch 1's so far)."""
+        drawn = self._shown
+        if stated < 1 or self._epoch_total is None or (
+                drawn is not None and drawn[0] is not None and (drawn[0], drawn[1] > 0) >= (stated - 1, True)):
+            return None
+        return bar_step(stated - 1, self._epoch_total, self._epoch_total)  # type: ignore[no-any-return]
 
     def _global_step(self, epoch: int, frame: Frame) -> int | None:
         if frame.total is not None:

@@ -762,6 +762,13 @@ def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest
     # two trainings in one job, the Trainer's dicts with no step (the bar on stderr): the second task's untrained
     # loss after the first one's end read as one curve, a critical `loss_divergence` (a tenth review)
     ("mila_two_tasks_trainer_dicts.out", "finished"),
+    # a loop's `Epoch [k/30] Train: … | Val: …` summaries ended by `Early stopping triggered. No validation improvement
+    # for 6 epochs.` and `Training Complete.`: "incomplete", its train value read as the epoch (an eighteenth review)
+    ("verf_tgm_earlystop_epoch18of30.md", "finished"),
+    # the same loop's 30 epochs under its bars: 3 records, no summary, "ended" (and `tail` said `running`)
+    ("verf_tgm_bars_epoch_summaries_30ep.log", "finished"),
+    # another job's bars between epochs (`Marching cube: 0/34`): "started again" and a step_time_drift warning
+    ("recon3d_epoch_bars_marching_cube_head.log.gz", "ended"),
 ])
 def test_whole_runs_a_review_found_are_read_healthy(name: str, state: str, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:

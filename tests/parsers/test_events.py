@@ -461,6 +461,19 @@ def test_more_loops_last_words_are_finish_lines() -> None:
     assert [(r.event, r.message) for r in run(said)] == [(Event.FINISHED, x) for x in said]
 
 
+def test_a_loggers_training_complete_and_early_stop_with_its_reason_are_finish_lines() -> None:
+    """A review: a loop whose logger said `INFO:Trainer:Early stopping triggered. No validation improvement for 6
+    epochs.` then `INFO:Trainer:Training Complete.` read "incomplete: stopped at 18/30"."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("verf_tgm_earlystop_epoch18of30.md")
+    ends = [x for x in lines if "Early stopping triggered" in x or "Training Complete" in x]
+    assert len(ends) == 2
+    assert [(r.event, r.message) for r in run(lines)] == [(Event.FINISHED, x) for x in ends]
+    [done] = [x for x in found_lines("verf_tgm_bars_epoch_summaries_30ep.log") if "Training Complete" in x]
+    assert [r.event for r in run([done])] == [Event.FINISHED]
+
+
 def test_lightnings_early_stopping_signal_is_a_finish_line() -> None:
     """A review: a Lightning run stopped by its EarlyStopping callback (`… did not improve in the last 5 records.
     Best score: 0.034. Signaling Trainer to stop.`) read `ended`; its `Metric val_loss improved …` lines are none."""

@@ -951,3 +951,28 @@ def test_paddles_loss_is_an_array_of_one(sizes: tuple[int, ...]) -> None:
     assert [r.step for r in recs] == [*range(0, 1000, 100), *range(901, 1802, 100)]
     assert recs[0].metrics == {"epoch": 0.0, "loss": 47.821, "acc": 0.203125}
     assert recs[6].metrics["acc"] == 1.0 and recs[-1].metrics["loss"] == 0.06298847
+
+
+def test_an_epochs_summary_in_brackets_is_the_epoch_whatever_its_values_are_named() -> None:
+    """A review: `Epoch [1/30] Train: 0.1052 | Val: val_loss 0.6294 | 185.4s | current_lr: 0.0005 | …` took the train
+    value for the epoch (timm's `Train: 0 [  50/10009` rule, its `[1/30]` read as a count in the epoch); a loop's
+    `Epoch [1/30] Train: 0.0962 | Val: 0.0991 | 457.0s | LR: 0.001000` was no record at all (no loss named)."""
+    fmt, recs = _source_records("verf_tgm_earlystop_epoch18of30.md")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and [(r.step, r.total_steps) for r in steps] == [(k, 30) for k in range(1, 19)]
+    assert steps[0].metrics == {"epoch": 1.0, "epochs": 30.0, "train": 0.1052, "val_loss": 0.6294,
+                                "current_lr": 0.0005, "current_wd": 0.05}
+    text = (FOUND / "verf_tgm_bars_epoch_summaries_30ep.log").read_text()
+    summaries = [line for line in text.splitlines() if line.startswith("INFO:Trainer:Epoch [")]
+    parser = KeyValueParser()
+    got = [parser.parse(line) for line in summaries]
+    read = [(r.metrics["epoch"], r.metrics["epochs"], r.metrics["train"]) for r in got if r is not None]
+    assert len(got) == 29  # the 9th is glued to a bar's frame
+    assert [e for e, _, _ in read] == [float(k) for k in range(1, 31) if k != 9] and {n for _, n, _ in read} == {30.0}
+    assert read[-1][2] == 0.0228
+
+
+def test_timms_train_value_is_its_epoch_only_before_its_count_in_brackets() -> None:
+    lines = tuple((FOUND / "timm_resnet50.log").read_text().splitlines())
+    rec = KeyValueParser().parse(line_with(lines, "Train: 0 ["))
+    assert rec is not None and rec.metrics["epoch"] == 0.0 and "train" not in rec.metrics

@@ -402,3 +402,45 @@ def test_losses_in_a_bars_description_are_read_as_its_postfix() -> None:
     from runwatch.parsers.progress_bar import parse_frame
     parsed = parse_frame(frame)
     assert parsed is not None and [k for k, _ in parsed.postfix] == ["lr", "loss"]
+
+
+def test_a_loops_epoch_summaries_beside_its_bars_are_at_their_epochs_ends() -> None:
+    """A review: a loop drawing `Epoch 1:` … `Epoch 30:` bars (counted from 1, mostly erased) and logging each
+    epoch's `Epoch [9/30] Train: 0.0256 | Val: 0.0506 | …` read 3 records, every step an epoch high, and no
+    summary at all (no loss named). Now each summary is at its epoch's end on the bars' axis, and the bars count
+    from the `Epoch 1:` drawn from its start."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("verf_tgm_bars_epoch_summaries_30ep.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    summaries = [r for r in steps if "train" in r.metrics]
+    assert fmt == "tqdm" and len(summaries) == 29  # the 9th's line is glued to its bar's frame
+    length = 15229  # the bars' `…/15229`
+    frames = {r.line: r.step for r in steps if "epoch" in r.metrics}
+    # the 15th after its bar's frame at 13%: at that frame's step, as any line beside a bar inside its epoch is
+    assert [r.step for r in summaries] == [k * length - 1 if k != 15 else frames[max(frames)] for k in range(1, 31)
+                                           if k != 9]
+    assert frames[max(frames)] == 14 * length + 1963 - 1  # `Epoch 15:  13%|… 1963/15229`
+    assert (summaries[0].metrics, summaries[-1].metrics) == (
+        {"train": 0.0962, "val": 0.0991, "lr": 0.001}, {"train": 0.0228, "val": 0.0398, "lr": 0.000125})
+    [frame] = [r for r in steps if r.metrics.get("epoch") and r.step is not None and 8 < r.metrics["epoch"] < 9]
+    assert frame.step == 8 * length + 7897 - 1  # `Epoch 9:  52%|… 7897/15229`: the ninth epoch, 8 done
+    assert [r.event for r in recs if r.kind is Kind.EVENT] == [Event.FINISHED]
+    _, rerun = source_records("verf_tgm_typeerror_then_rerun.log")
+    [last] = [r for r in rerun if r.kind is Kind.STEP and "epoch" in r.metrics]
+    assert 5 < last.metrics["epoch"] < 6  # `Epoch 6:  83%`: five done, not six
+
+
+def test_another_jobs_named_bars_between_epochs_are_no_training_bar() -> None:
+    """A review: a 3D reconstruction's `Marching cube: 0/34 …chunk/s` and `Texture prediction: 0/1` bars after each
+    validation, between its `Epoch 1/1000::` bars, read as a plain bar's laps: the run "started again", and their
+    5 s a chunk a slowdown of its 13 s a batch. Once `Epoch` bars are the training's, a named bar naming no epoch
+    is another job's: every step is an epoch bar's, in order, in both readers."""
+    from tests.support.found import found_bytes
+    from tests.support.readers import check
+
+    recs, _ = check(found_bytes("recon3d_epoch_bars_marching_cube_head.log.gz"), (1 << 20,), fmt="tqdm")
+    steps = [r for r in recs if r.kind is Kind.STEP and r.step is not None and "epoch" in r.metrics]
+    assert len(steps) > 150 and all(r.total_steps == 41000 for r in steps)
+    assert [r.step for r in steps] == sorted(r.step for r in steps)
+    assert all(r.metrics["step_time"] > 10 for r in steps if "step_time" in r.metrics)  # no 5 s chunk

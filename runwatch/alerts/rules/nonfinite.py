@@ -40,7 +40,7 @@ import numpy as np
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.rules.tail import Tail, fmt, history, rank_tail, step_at, step_pulse, step_word, tail
 from runwatch.alerts.types import Finding
-from runwatch.model import Severity
+from runwatch.model import SPLIT_METRICS, Severity
 from runwatch.state.run import RunTracker
 
 _REFERENCE = ("step_time", "lr")
@@ -100,7 +100,7 @@ class NonFinite(Rule[NonFiniteParams]):
         if not out and self.params.any_loss:
             named = set(self.params.metrics)
             others = [self._bad_value(run, bad) for metric in run.store.metrics()
-                      if "loss" in metric and metric not in named and metric != "loss_scale"
+                      if ("loss" in metric or metric in SPLIT_METRICS) and metric not in named and metric != "loss_scale"
                       and (bad := self._bad_tails(run, metric))]
             if others:
                 out.append(min(others, key=lambda f: (f.step is None, f.step or 0)))

@@ -265,6 +265,15 @@ def test_a_run_whose_lines_state_no_step_counts_records() -> None:
                              {"run": "train", "metric": "loss"})]
 
 
+def test_a_value_named_by_its_split_alone_is_judged_as_a_loss() -> None:
+    """A loop's epoch summary `Epoch [1/30] Train: 0.0962 | Val: 0.0991 | …` (`model.SPLIT_METRICS`): a `Train: nan`
+    there is as bad as `loss: nan`; a score of another name (`accuracy`) is not judged."""
+    split = [step_with(i, {"train": 0.1 if i < 6 else NAN, "val": 0.1, "accuracy": NAN}) for i in range(10)]
+    [(summary, labels)] = fired(split)
+    assert summary.startswith("train is NaN at step 6") and labels["metric"] == "train"
+    assert fired([step_with(i, {"train": 0.1, "accuracy": NAN}) for i in range(10)]) == []
+
+
 def test_a_loss_of_the_loops_own_name_is_judged_when_no_watched_metric_is_bad() -> None:
     """A review: an I-JEPA fork's losses (`Parent Class`, `Autoencoder Loss (total)`, …) went NaN and nothing fired:
     none is named `loss`. Any metric named for a loss is judged, one finding, the one that went bad first; a watched
