@@ -237,7 +237,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _FINISHED = re.compile(
     r"(?:(?:\b[Tt]raining (?:[Ff]inished|[Cc]ompleted?|[Dd]one|COMPLETED?)|\b[Ff]inished [Tt]raining|\b[Dd]one training"
     r"|\bEnd (?:of )?training)"
-    r"(?: successfully)?(?:[.!]{1,4}|\s+(?:after|in)\s[^,;]{0,40})?"
+    r"(?: successfully)?(?:[.!]{1,4}|\s+(?:after|in)\s(?:\d{1,4} days?, )?[^,;]{0,40}|\s{1,3}={2,})?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
     r"|^\|\s{0,3}End of training\s{0,3}\|.{0,200}"  # PyTorch's word_language_model, its test loss after
     r"|^Training time \d{1,6}:\d\d:\d\d"  # torchvision-style mains (DETR, DeiT, MAE) at their end
@@ -245,7 +245,7 @@ _FINISHED = re.compile(
 )
 """A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
 after 600 steps`, `Training complete.`, `Training Complete.` (a logger's `INFO:Trainer:Training Complete.`, a
-review's run read "incomplete"), `Training completed successfully!`, `Training COMPLETE`, `End training....`;
+review's run read "incomplete"), `Training completed successfully!`, `Training COMPLETE`, `End training....`; a logger's `Training completed in 3 days, 17:44:15.424134` and `=== Training Complete ===`;
 LeRobot's `End of training`; PaddleVideo's `[12/25 15:48:20] training Res18 finished`; PyTorch's word_language_model example's `| End of training | test loss   nan | test
 ppl      nan`; DETR's, DeiT's and MAE's `Training time 0:13:00`; YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
 with none, a

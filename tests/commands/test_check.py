@@ -769,6 +769,8 @@ def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest
     ("verf_tgm_bars_epoch_summaries_30ep.log", "finished"),
     # another job's bars between epochs (`Marching cube: 0/34`): "started again" and a step_time_drift warning
     ("recon3d_epoch_bars_marching_cube_head.log.gz", "ended"),
+    # no step line at all, but its own `✅ Training completed in 3 days, …` and `=== Training Complete ===`: UNREAD, exit 3
+    ("phi2_qlora_logging_complete.log", "finished"),
 ])
 def test_whole_runs_a_review_found_are_read_healthy(name: str, state: str, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:

@@ -472,6 +472,9 @@ def test_a_loggers_training_complete_and_early_stop_with_its_reason_are_finish_l
     assert [(r.event, r.message) for r in run(lines)] == [(Event.FINISHED, x) for x in ends]
     [done] = [x for x in found_lines("verf_tgm_bars_epoch_summaries_30ep.log") if "Training Complete" in x]
     assert [r.event for r in run([done])] == [Event.FINISHED]
+    lines = found_lines("phi2_qlora_logging_complete.log")  # `… in 3 days, 17:44:15.4`, `🎉 === Training Complete ===`
+    ends = [x for x in lines if "Training completed in" in x or "Training Complete" in x]
+    assert len(ends) == 2 and [(r.event, r.message) for r in run(lines)] == [(Event.FINISHED, x) for x in ends]
 
 
 def test_lightnings_early_stopping_signal_is_a_finish_line() -> None:
