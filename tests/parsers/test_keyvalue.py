@@ -976,3 +976,15 @@ def test_timms_train_value_is_its_epoch_only_before_its_count_in_brackets() -> N
     lines = tuple((FOUND / "timm_resnet50.log").read_text().splitlines())
     rec = KeyValueParser().parse(line_with(lines, "Train: 0 ["))
     assert rec is not None and rec.metrics["epoch"] == 0.0 and "train" not in rec.metrics
+
+
+def test_a_logging_stamp_before_a_bar_is_the_records_time() -> None:
+    """`%(asctime)s|%(levelname)8s| %(message)s` (a review's 3D reconstruction: `2025-04-28 14:12:33,089|    INFO|
+    Train: STEP 4141 - …`): its lines read with no time, so its hangs and pace showed only as a history read."""
+    from runwatch.parsers.fields import local_time
+    from tests.support.found import found_lines
+
+    line = next(x for x in found_lines("recon3d_epoch_bars_marching_cube_head.log.gz")
+                if "| Train: STEP " in x and x[:4].isdigit())
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and rec.t == local_time(line[:19], line[20:23]) and rec.t > 1.7e9
