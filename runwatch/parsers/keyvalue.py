@@ -119,7 +119,7 @@ _PAIR = re.compile(
     r"|[\s\S]+"  # no pair from here on: take the rest, so findall does not retry at every later position
 )
 _DIGIT = re.compile(r"\d").search
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,40}")
+_WORD = re.compile(r"(?:[A-Za-z]|\d{1,2}[A-Za-z])[A-Za-z0-9_\-]{0,40}")
 _DEVICE_INDEX = re.compile(r":\d+$")
 _SOURCE_FILE = re.compile(r"\.(?:py|pyx|cpp|cc|cu|c|h|hpp|rs|go|js|ts)$", re.IGNORECASE)
 
@@ -259,7 +259,8 @@ def _key(raw: str) -> tuple[str, int, str, dict[str, _Plan]]:
 
 def _clause_key(head: str, key: str) -> str | None:
     """The key as it reads after `head` (the text since the previous pair, ending in a letter): itself after
-    a log level, two words when the first starts the clause, or None (prose)."""
+    a log level, two words when the first starts the clause (one may start with a digit or two: a 3D
+    reconstruction's main `3D loss`, dropped where its `reco loss` was read, a review), or None (prose)."""
     if key.lower() in _FUNCTION_WORDS:
         return None
     cut = max(head.rfind(" "), head.rfind("\t"))
@@ -270,7 +271,7 @@ def _clause_key(head: str, key: str) -> str | None:
     if (rest and rest[-1].isalpha() and not _logger_word(rest[max(rest.rfind(" "), rest.rfind("\t")) + 1:])) \
             or not _WORD.fullmatch(word) or word.lower() in _FUNCTION_WORDS:
         return None  # the key ends a longer phrase
-    return f"{word}_{key}"
+    return f"{word.lower() if word[0].isdigit() else word}_{key}"  # `3D loss` → `3d_loss` (not `3_d_loss`)
 
 
 def _logger_word(word: str) -> bool:

@@ -988,3 +988,14 @@ def test_a_logging_stamp_before_a_bar_is_the_records_time() -> None:
                 if "| Train: STEP " in x and x[:4].isdigit())
     rec = KeyValueParser().parse(line)
     assert rec is not None and rec.t == local_time(line[:19], line[20:23]) and rec.t > 1.7e9
+
+
+def test_a_two_word_key_may_start_with_digits() -> None:
+    """A review: a 3D reconstruction's `Train: STEP 4141 - EPOCH 100/1000 | 3D loss: 2.941E-01 | reco loss: …` lost
+    its main loss (`3D` is no word that starts a key), so a NaN in it was never seen."""
+    from tests.support.found import found_lines
+
+    line = next(x for x in found_lines("recon3d_epoch_bars_marching_cube_head.log.gz")
+                if "| 3D loss: " in x and x[:4].isdigit())
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and list(rec.metrics)[2:6] == ["3d_loss", "reco_loss", "rgb_loss", "nrm_loss"]
