@@ -53,8 +53,12 @@ def _gist(snaps: list[RunSnapshot]) -> tuple[object, ...]:
 
 def _ready(snap: RunSnapshot) -> bool:
     """Whether a first status of the run would say something settled: a note (waiting, reading a big
-    history behind its tail), or records once its history is read (not a small log's first piece)."""
-    return bool(snap.notes) or (snap.records > 0 and not snap.reading_history)
+    history behind its tail), or records once its history is read (not a small log's first piece). A note
+    while the history is read and nothing shows yet is not settled: `[waiting] no step yet (… no known log
+    format in its first 2,984 lines …)` was a Lightning log's first status, its first bar 1,300 lines on
+    (a review)."""
+    return (bool(snap.notes) and (snap.records > 0 or not snap.reading_history)) or (
+        snap.records > 0 and not snap.reading_history)
 
 
 def _named(n: Notice) -> str:

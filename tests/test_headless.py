@@ -177,6 +177,19 @@ def test_a_note_is_enough_for_the_first_status() -> None:
     assert schedule.take([replace(empty()[0], notes=("waiting for train.log",))])
 
 
+def test_a_note_while_the_history_is_read_with_nothing_shown_waits_for_the_history() -> None:
+    """A review: a Lightning log whose first bar is 4,278 lines in printed `[waiting] no step yet (… no known log
+    format in its first 2,984 lines …)` first, its history half read; a big log's tail shown while its history is
+    read (records, and the note that says so) is its first status at once."""
+    note = ("train.log: no known log format in its first 2,984 lines (--format NAME forces one)",)
+    schedule = StatusSchedule(60.0, clock=Clock())
+    assert not schedule.take([replace(empty()[0], notes=note, reading_history=True)])
+    assert schedule.take([replace(empty()[0], notes=note, reading_history=False)])
+    preview = replace(empty()[0], notes=("reading history: 40%; showing the latest lines first",),
+                      reading_history=True, records=12)
+    assert StatusSchedule(60.0, clock=Clock()).take([preview])
+
+
 def test_a_status_is_news_only_when_the_run_moved() -> None:
     clock = Clock()
     schedule = StatusSchedule(10.0, clock=clock)
