@@ -35,7 +35,8 @@ def beside(line: str, step: int | None, epoch_end: Callable[[int], int | None] |
     alone: `Train: 0.0962 | Val: 0.0991`, `model.SPLIT_METRICS`), else None; a line that states which of the run's
     epochs it sums up (`Epoch [9/30]`, `Epoch 9/30`) at the step `epoch_end` gives that epoch's end, where the bars
     know it and it is not behind them (a loop whose bars were mostly erased put 22 epochs' summaries at the step
-    of its last frame, a review). A loss, not any measure: Lightning's `Epoch 0, global step 1563: 'val_accuracy' reached 0.49430 (best 0.49430), saving
+    of its last frame, a review). The record has no time of its
+    own (see below). A loss, not any measure: Lightning's `Epoch 0, global step 1563: 'val_accuracy' reached 0.49430 (best 0.49430), saving
     model to …` names none (its `reached` and `best` are no metrics)."""
     if (lone := _LONE_LOSS.fullmatch(line)) is not None:
         return Record(Kind.STEP, step=step, metrics={"loss": float(lone[1])})
@@ -47,7 +48,9 @@ def beside(line: str, step: int | None, epoch_end: Callable[[int], int | None] |
     if epoch_end is not None and "epochs" in rec.metrics and (epoch := rec.metrics.get("epoch", 0.5)).is_integer():
         end = epoch_end(int(epoch))  # an epoch's summary (`Epoch [9/30] Train: …`) at its epoch's end, not before
         step = end if end is not None and (step is None or end >= step) else step  # the bars' step
-    return Record(rec.kind, step=step, metrics=metrics, t=rec.t)
+    return Record(rec.kind, step=step, metrics=metrics)  # untimed, as the bars' frames it sits among: a logger's stamp
+    # on one line an epoch (`2025-04-28 21:42:35,745|    INFO| Train: …`) timed the epoch's first frame and none of
+    # the 40 after it, so the next epoch's stamp read as 15 minutes without a step, a critical stall (a review's log)
 
 
 def names_loss(names: Iterable[str]) -> bool:

@@ -134,6 +134,10 @@ class Frame(NamedTuple):
     """Anything after the rate (`, v_num=0, …`), numeric or not: HF's own bar never has one."""
     wraps: bool = False
     """A rich frame: its metrics column may go on over the next lines (`rich_bar.CONTINUATION`)."""
+    glued: str = ""
+    """Text after the frame's closing `]` (a tqdm frame ends its line with nothing: what the loop logs while the bar
+    is drawn is written right after it, `…?batch/s]2025-04-28 14:01:00,573|    INFO| Train: STEP 0 - … | 3D loss: …`,
+    1,000 of a review's 1,019 loss lines)."""
 
 
 class _Count(NamedTuple):
@@ -273,6 +277,7 @@ def _any_frame(line: str) -> Frame | None:
         elapsed=seconds(clock.group("elapsed")), remaining=seconds(clock.group("remaining")),
         step_time=_step_time(clock.group("rate"), clock.group("scale"), clock.group("unit")),
         postfix=_postfix(body, closed=close >= 0) + desc_values(desc), has_postfix=body.startswith(","),
+        glued=rest[close + 1:].strip() if close >= 0 else "",
     )
 
 
@@ -397,6 +402,7 @@ class ProgressBarParser(FormatParser):
     rows_in_bulk = True
 
     def __init__(self) -> None:
+        self.more: list[Record] = []
         self._pending_desc = ""
         self._epoch_len: dict[int, int] = {}
         self._sticky: dict[str, float] = {}
@@ -476,7 +482,13 @@ class ProgressBarParser(FormatParser):
         if not is_training(desc) or self._another_job(desc):
             return None
         got = self._training(frame, desc)
-        return None if got is None else Record(Kind.STEP, step=got[0], total_steps=got[1], metrics=got[2])
+        rec = None if got is None else Record(Kind.STEP, step=got[0], total_steps=got[1], metrics=got[2])
+        at = rec.step if rec is not None else self._step
+        if frame.glued and not self._bar_loss and (logged := beside(frame.glued, at, self._epoch_end)):
+            if rec is None:
+                return logged
+            self.more = [logged]  # after the frame's own record, at the same line
+        return rec
 
     def _training(self, frame: Frame, desc: str) -> Row | None:
         """A training bar's frame: its step, total and metrics (None: the epoch's `0/M` frame, no step taken)."""

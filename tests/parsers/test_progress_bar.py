@@ -414,13 +414,11 @@ def test_a_loops_epoch_summaries_beside_its_bars_are_at_their_epochs_ends() -> N
     fmt, recs = source_records("verf_tgm_bars_epoch_summaries_30ep.log")
     steps = [r for r in recs if r.kind is Kind.STEP]
     summaries = [r for r in steps if "train" in r.metrics]
-    assert fmt == "tqdm" and len(summaries) == 29  # the 9th's line is glued to its bar's frame
+    assert fmt == "tqdm" and len(summaries) == 30  # the 9th's written right after its bar's frame at 52%
     length = 15229  # the bars' `…/15229`
-    frames = {r.line: r.step for r in steps if "epoch" in r.metrics}
-    # the 15th after its bar's frame at 13%: at that frame's step, as any line beside a bar inside its epoch is
-    assert [r.step for r in summaries] == [k * length - 1 if k != 15 else frames[max(frames)] for k in range(1, 31)
-                                           if k != 9]
-    assert frames[max(frames)] == 14 * length + 1963 - 1  # `Epoch 15:  13%|… 1963/15229`
+    inside = {9: 8 * length + 7897 - 1, 15: 14 * length + 1963 - 1}  # `Epoch 9:  52%|… 7897/15229`, `Epoch 15:  13%|…`
+    # the 9th and 15th after their bars' frames inside those epochs: at those frames' steps, as any line beside a bar
+    assert [r.step for r in summaries] == [inside.get(k, k * length - 1) for k in range(1, 31)]
     assert (summaries[0].metrics, summaries[-1].metrics) == (
         {"train": 0.0962, "val": 0.0991, "lr": 0.001}, {"train": 0.0228, "val": 0.0398, "lr": 0.000125})
     [frame] = [r for r in steps if r.metrics.get("epoch") and r.step is not None and 8 < r.metrics["epoch"] < 9]
@@ -444,3 +442,19 @@ def test_another_jobs_named_bars_between_epochs_are_no_training_bar() -> None:
     assert len(steps) > 150 and all(r.total_steps == 41000 for r in steps)
     assert [r.step for r in steps] == sorted(r.step for r in steps)
     assert all(r.metrics["step_time"] > 10 for r in steps if "step_time" in r.metrics)  # no 5 s chunk
+
+
+def test_a_line_a_loop_logs_while_its_bar_is_drawn_is_read_after_the_frame() -> None:
+    """tqdm ends a frame with nothing: what the loop logs meanwhile is written right after it
+    (`Epoch 50/1000::   0%|…| 0/41 [00:00<?, ?batch/s]2025-04-28 21:42:35,745|    INFO| Train: STEP 2009 - … | 3D
+    loss: …`): a review's log read 19 of its 1,019 loss lines. Each is read beside the bars, untimed as they are (its
+    stamp once an epoch among untimed frames read as 15 minutes without a step)."""
+    from tests.support.found import found_lines, source_records
+
+    lines = found_lines("recon3d_epoch_bars_marching_cube_head.log.gz")
+    logged = [x for x in lines if "| Train: STEP " in x]
+    glued = [x for x in logged if x.startswith("Epoch ")]
+    _, recs = source_records("recon3d_epoch_bars_marching_cube_head.log.gz")
+    losses = [r for r in recs if "3d_loss" in r.metrics]
+    assert len(glued) > 100 and len(losses) == len(logged) and all(r.t == 0.0 for r in losses)
+    assert [r.metrics["3d_loss"] for r in losses][:2] == [0.2511, 0.345]  # `3D loss: 2.511E-01`, `3.450E-01`
