@@ -426,6 +426,8 @@ class ProgressBarParser(FormatParser):
         """The bar over the epochs and the bar over each epoch's batches, once one was seen opened inside the other."""
         self._bar_loss = False
         """A training bar's postfix showed a loss: lines beside the bars are not read (`beside.names_loss`)."""
+        self._summed: int | None = None
+        """The latest epoch a summary line beside the bars stated it sums up (`_epoch_end`), counted from 1."""
         self._epoch_total: int | None = None
         """The length of the epochs, as the latest `Epoch E:` bar drew it (`_epoch_end`)."""
         self._base: int | None = None
@@ -518,12 +520,14 @@ class ProgressBarParser(FormatParser):
         run's epochs and is not 0 (`Epoch 1/200`: a loop's `epoch + 1`; read as Lightning's 0-based count, every
         step was an epoch too high, a review's CycleGAN run at 2274 for 2095), or is `Epoch 1:` drawn from its
         start (`0/M`: the log saw the run begin, and its first epoch is 1; a review's loop of `Epoch 1:` …
-        `Epoch 30:` bars read every step an epoch high, its crash in `Epoch 8` at 40% as epoch 8.4), else 0
+        `Epoch 30:` bars read every step an epoch high, its crash in `Epoch 8` at 40% as epoch 8.4), or comes
+        right after the loop's summary of the epoch before it (`Epoch [7/30] Train: …`, then `Epoch 8:`), else 0
         (Lightning counts from `Epoch 0:`; its rich bar to its last, `Epoch 3/3` of 4). The epochs stated make
         the run's total, epochs × the bar's length."""
         if self._base is None:
             epochs = epochs_of(desc)
-            self._base = 1 if ((epochs is not None and epoch >= 1) or (epoch == 1 and n == 0)) and not rich else 0
+            after = self._summed is not None and epoch == self._summed + 1  # `Epoch 8:` after `Epoch [7/30] …`
+            self._base = 1 if ((epochs is not None and epoch >= 1) or (epoch == 1 and n == 0) or after) and not rich else 0
             self._epochs = epochs if self._base else None
         return self._base
 
@@ -754,6 +758,7 @@ class ProgressBarParser(FormatParser):
         `[30/30]` is the last), where an `Epoch E:` bar told the epochs' length and drew no step of that epoch
         nor of a later one (its frames erased); None otherwise: the line is at the bars' step (a loop's `Epoch 1/400
         Train Loss: …` every 50 batches under epoch 1's bar is epoch 1's so far)."""
+        self._summed = stated  # what the first `Epoch E:` bar after it is called tells where bars count from
         drawn = self._shown
         if stated < 1 or self._epoch_total is None or (
                 drawn is not None and drawn[0] is not None and (drawn[0], drawn[1] > 0) >= (stated - 1, True)):

@@ -424,6 +424,8 @@ def test_a_loops_epoch_summaries_beside_its_bars_are_at_their_epochs_ends() -> N
     [frame] = [r for r in steps if r.metrics.get("epoch") and r.step is not None and 8 < r.metrics["epoch"] < 9]
     assert frame.step == 8 * length + 7897 - 1  # `Epoch 9:  52%|… 7897/15229`: the ninth epoch, 8 done
     assert [r.event for r in recs if r.kind is Kind.EVENT] == [Event.FINISHED]
+    _, crashed = source_records("verf_tgm_traceback_in_epoch8.log")  # summaries 1-7, then `Epoch 8:  40%|… 6165/15229`
+    assert [r.step for r in crashed if r.kind is Kind.STEP and "epoch" in r.metrics] == [7 * length + 6165 - 1]
     _, rerun = source_records("verf_tgm_typeerror_then_rerun.log")
     [last] = [r for r in rerun if r.kind is Kind.STEP and "epoch" in r.metrics]
     assert 5 < last.metrics["epoch"] < 6  # `Epoch 6:  83%`: five done, not six
