@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from runwatch.model import CLOCK_METRICS
+from runwatch.model import CLOCK_METRICS, SPLIT_METRICS
 
 PALETTE = ("cyan", "yellow", "magenta", "green", "blue", "bright_red", "bright_cyan", "bright_yellow")
 """Line colours; named ANSI colours so that a 16-colour terminal shows them as meant."""
 
 _THROUGHPUT = ("tokens_per_sec", "samples_per_sec", "step_time")
+_SPLITS = tuple(sorted(SPLIT_METRICS, key=("train", "val", "valid", "validation", "test").index))
+"""Values named by their split alone (`model.SPLIT_METRICS`), training's first: where no `loss` is logged, the
+first two share the first chart, as `loss` and `val_loss` do."""
 MIN_CHARTS = 2
 PROMOTED_CHARTS = 4
 
@@ -54,6 +57,8 @@ def plan_charts(metrics: Iterable[str], needle: str = "", *, every: bool = False
         charts.append(ChartSpec(("loss", "val_loss") if "val_loss" in present else ("loss",)))
     elif "val_loss" in present:
         charts.append(ChartSpec(("val_loss",)))
+    elif split := [m for m in _SPLITS if m in present]:  # `Train: 0.0962 | Val: 0.0991`: the loss chart's place
+        charts.append(ChartSpec(tuple(split[:2])))
     charts += [ChartSpec((m,)) for m in ("lr", "grad_norm") if m in present]
     throughput = next((m for m in _THROUGHPUT if m in present), None)
     if throughput:

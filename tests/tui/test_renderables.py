@@ -177,6 +177,18 @@ def test_plan_charts_key_metrics_overlay_and_sparklines() -> None:
     assert zoom_label(None) == "all steps" and zoom_label(1000) == "last 1k steps"
 
 
+def test_values_named_by_their_split_alone_share_the_loss_charts_place() -> None:
+    """A review's loop logs `Epoch [1/30] Train: 0.0962 | Val: 0.0991 | 457.0s | LR: 0.001000` beside its bars: the
+    chart showed `lr` and `step_time`, its losses two sparklines. `train` with `val` over it take the loss chart's
+    place where no `loss` is logged."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("verf_tgm_bars_epoch_summaries_30ep.log")
+    charts, sparks = plan_charts(sorted({n for r in recs for n in r.metrics}))
+    assert charts[0] == ChartSpec(("train", "val")) and "train" not in sparks
+    assert plan_charts(["loss", "train", "lr"])[0][0] == ChartSpec(("loss",))  # a loss is the loss
+
+
 def test_a_run_without_loss_promotes_its_loss_named_metric_first() -> None:
     """A review's JAX ncflow run logs `loss_trajs`, `contexts_norm` and `val_ind_crit` (no `loss`): its first chart was
     `contexts_norm`, by name, and its NaN loss second. The loss-named metrics come first; `loss_scale` is no loss."""
