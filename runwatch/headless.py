@@ -57,8 +57,9 @@ def _ready(snap: RunSnapshot) -> bool:
     while the history is read and nothing shows yet is not settled: `[waiting] no step yet (… no known log
     format in its first 2,984 lines …)` was a Lightning log's first status, its first bar 1,300 lines on
     (a review)."""
-    return (bool(snap.notes) and (snap.records > 0 or not snap.reading_history)) or (
-        snap.records > 0 and not snap.reading_history)
+    if snap.reading_history:
+        return bool(snap.notes) and snap.records > 0
+    return bool(snap.notes) or snap.records > 0
 
 
 def _named(n: Notice) -> str:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from runwatch.watcher.compressed import compression
 from runwatch.watcher.fileid import looks_binary
 from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.polling import PollingThread
@@ -63,8 +64,6 @@ def find_logs(directory: str | Path, *, compressed: bool = False) -> list[Path]:
     plain = sorted((p for p in _candidates(root) if _looks_like_text(p)), key=_natural_key)
     if plain or not compressed:
         return plain
-    from runwatch.watcher.compressed import compression
-
     return sorted((p for p in _candidates(root, _is_compressed_log_name) if compression(p) is not None),
                   key=_natural_key)
 

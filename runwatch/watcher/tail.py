@@ -21,13 +21,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runwatch.watcher.compressed import HEAD_BYTES, Compression, DecompressedLog, compression_of
+from runwatch.watcher.compressed import HEAD_BYTES, compression_of
 from runwatch.watcher.fileid import head_hash, last_line_end
 from runwatch.watcher.hublink import file_targets
 from runwatch.watcher.lines import MAX_LINE_BYTES, LineSplitter
 from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.polling import PollingThread
-from runwatch.watcher.snapshot import BLOCK_BYTES, peek_tail, read_all
+from runwatch.watcher.snapshot import (
+    BLOCK_BYTES,
+    CutLines,
+    peek_tail,
+    read_all,
+    read_stream_blocks,
+    split_block,
+)
 from runwatch.watcher.types import FilePosition, LineBatch, Notice
 
 __all__ = ["FilePosition", "FileFollower", "LineBatch", "Notice", "peek_tail", "read_all"]
@@ -203,7 +210,7 @@ class FileFollower(PollingThread):
         if kind is not None and kind.readable:
             self._seen_file, self._resume, self._cur = True, None, cur
             if self._from_start or not self._first_step:
-                self._read_compressed(cur, kind, st.st_size)
+                self._read_compressed(cur)
             cur.offset = cur.history_end = st.st_size
             self._update_position(cur)
             return True
@@ -216,23 +223,23 @@ class FileFollower(PollingThread):
         self._update_position()
         return True
 
-    def _read_compressed(self, cur: _Incarnation, kind: Compression, size: int) -> None:
+    def _read_compressed(self, cur: _Incarnation) -> None:
         """A compressed log (an archived run's `train.log.gz`, logrotate's `train.log.1.gz`) does not grow: its
         text is the history, read once as `check` reads it, and the file is then at its end for `_drain` (a
         new file at the path is read anew, as any replaced file is). Followed by its offsets as a log is, its
         compressed bytes were read as text: `tail train.log.gz` said "no known log format". A cut or damaged
         stream gives what decompressed, and a notice of why it ends there. A saved position is not used: its
         offset counts compressed bytes."""
-        t = time.time()
-        with os.fdopen(os.dup(cur.fd), "rb") as raw, DecompressedLog(raw, kind) as text:
-            while not self.stopping and (data := text.read(RAW_READ_BYTES)):
-                for piece in self._splitter.feed_raw(data) if self._raw_history else [self._splitter.feed(data)]:
-                    self._hand_over(cur, piece, history=True, t=t)
-            damage = text.damage
-        self._hand_over(cur, self._splitter.flush(), history=True, t=t)
+        t, cuts = time.time(), CutLines()
+        with os.fdopen(os.dup(cur.fd), "rb") as raw:
+            for block in read_stream_blocks(raw, cuts):  # the blocks `check` reads of it
+                if self.stopping:
+                    return
+                lines = split_block(block) if isinstance(block, bytes) and not self._raw_history else block
+                self._hand_over(cur, lines, history=True, t=t)
         cur.head = head_hash(cur.fd)
-        if damage is not None:
-            self._notice("warning", f"{self.path}: {damage}")
+        if cuts.ended_early is not None:
+            self._notice("warning", f"{self.path}: {cuts.ended_early}")
 
     def _place(self, cur: _Incarnation, size: int) -> None:
         """Where reading starts in the first file: a saved position, the end, or the start."""
