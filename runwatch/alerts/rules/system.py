@@ -123,6 +123,24 @@ def stepping_since(run: RunTracker, now: float) -> float | None:
     return since if since <= now else -math.inf
 
 
+PAUSE_INTERVALS = 5.0
+"""The run's usual intervals between step records after which it is waiting, not stepping."""
+PAUSE_MIN_S = 10.0
+"""The least silence that is a wait however fast the run logs (a few sampler intervals)."""
+
+
+def steps_paused(run: RunTracker, now: float) -> bool:
+    """Whether the steps stopped coming: the newest arrived over `PAUSE_INTERVALS` of the run's usual
+    intervals ago (`PAUSE_MIN_S` at least). Its GPUs then idle because it waits (a hang, a stalled
+    filesystem: `stall` and `io_stall` say so), and a window of those samples tells nothing of how well
+    the steps use them. Seen on an H200 beside a real nanoGPT run hung for 75 s: the badge still read
+    running (its budget is rougher) and a 15-s `gpu_util_low` fired "while the run is stepping" at 0%."""
+    last, usual = run.last_step_at, run.progress.record_interval_s
+    if last is None or usual is None:
+        return False  # no pace yet: the window's coverage is the only guard
+    return now - last > max(PAUSE_MIN_S, PAUSE_INTERVALS * usual)
+
+
 def _mean(v: np.ndarray) -> float | None:
     v = v[np.isfinite(v)]
     return float(v.mean()) if len(v) else None
@@ -162,7 +180,7 @@ class GpuUtilLow(SystemRule[GpuUtilLowParams]):
 
     def check_system(self, run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
         p = self.params
-        if system is None or run.state(now) != RunState.RUNNING or in_phase(run):
+        if system is None or run.state(now) != RunState.RUNNING or in_phase(run) or steps_paused(run, now):
             return []
         since = stepping_since(run, now)
         if since is None or now - since < p.window:
@@ -344,7 +362,7 @@ class GpuStraggler(SystemRule[GpuStragglerParams]):
 
     def check_system(self, run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
         p = self.params
-        if system is None or len(run.ranks.snapshot()) >= 2 or run.state(now) != RunState.RUNNING or in_phase(run):
+        if system is None or len(run.ranks.snapshot()) >= 2 or run.state(now) != RunState.RUNNING or in_phase(run) or steps_paused(run, now):
             return []
         gpus = [g for g in system.run_gpus(run.run) if g.ok]
         if len(gpus) < 2:

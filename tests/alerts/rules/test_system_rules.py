@@ -43,6 +43,7 @@ from runwatch.model import (
     ProcessSample,
     ProcessState,
     Record,
+    RunState,
     Severity,
     SystemSample,
 )
@@ -161,6 +162,20 @@ def test_gpu_util_low_waits_a_whole_window_after_an_eval() -> None:
     later = now + 45
     run.apply(dataclasses.replace(step(645, total=10_000, loss=2.0, step_time=1.0), t=later), later)
     assert len(GpuUtilLow().evaluate_system(run, system(now - 120, later, gpus=low), later)) == 1
+
+
+def test_gpu_util_low_leaves_a_hang_to_stall() -> None:
+    """Seen on an H200 (realruns/gpu_check.sh, gpu-nanogpt-hang): the steps stop, the GPU drops to 0% and the
+    badge still reads running for half a minute; a short window judged the hang as a starved GPU."""
+    rule = GpuUtilLow(GpuUtilLow.Params(window=15.0))
+    run, last = training()  # a step a second, the newest at `last`
+    idle = util_gpus(lambda t: 0, n=1)
+    soon = last + 8  # within the run's pace (10 s at least): still stepping, and the GPU idles
+    (f,) = rule.evaluate_system(run, system(last - 30, soon, gpus=idle), soon)
+    assert f.value == 0.0
+    later = last + 20  # no step for 20 intervals: a wait, whatever the badge says yet
+    assert run.state(later) == RunState.RUNNING
+    assert rule.evaluate_system(run, system(last - 30, later, gpus=idle), later) == []
 
 
 def test_gpu_util_low_only_while_the_run_is_active() -> None:
