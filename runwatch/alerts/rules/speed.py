@@ -121,7 +121,7 @@ class _Drift(Rule[D]):
         the newest `points`: a slowdown that came and went between two looks (a check judging a long log
         every 2048 records) is a finding at the step where it showed. A look after no more than two
         windows' worth of points misses none: this rule as it is."""
-        if points <= 2 * self.params.recent:
+        if points <= 2 * min(self.params.recent, MIN_RECENT):  # the narrowest window `split` judges
             return self
         wide = type(self)(self.params)
         wide.lookback = points
@@ -219,7 +219,7 @@ class _Drift(Rule[D]):
         `_candidates` on a log whose step times vary tenfold: most of `runwatch check`'s time."""
         p = self.params
         end = np.asarray(ends, dtype=np.int64)
-        cut = end - np.minimum(max(1, p.recent), np.maximum(MIN_RECENT, end // 5))
+        cut = end - self._window(end)
         keep = cut >= max(1, p.min_baseline)  # else `split` judges nothing
         end, cut = end[keep], cut[keep]
         if not len(end):
@@ -253,6 +253,25 @@ class _Drift(Rule[D]):
                 out.append(e)
         return out
 
+    def _window(self, ends: np.ndarray) -> np.ndarray:
+        """The newest window `split` judges when the points after the warm-up end at each of `ends`."""
+        window: np.ndarray = np.minimum(max(1, self.params.recent), np.maximum(MIN_RECENT, ends // 5))
+        return window
+
+    def _ends(self, n: int, first: int) -> np.ndarray:
+        """Where the windows a widened look judges end, newest first, down to `first`: half a window apart,
+        each as wide as `split` makes it there (a fifth of the points, `MIN_RECENT` at least, while the run
+        has fewer than five windows' worth). A short log's one look at its end judged its newest window
+        alone (10 of 50 points): a GPU run 5× slower over its last 30 records fired live, never in `check`."""
+        recent = max(1, self.params.recent)
+        ends: list[int] = []
+        e = n
+        while True:
+            e -= max(1, min(recent, max(MIN_RECENT, e // 5)) // 2)
+            if e < first:
+                return np.asarray(ends, dtype=np.int64)
+            ends.append(e)
+
     def _candidates(self, found: Tail) -> list[Tail]:
         """The tail as it stands, then (widened) the tails as they stood at the end of each earlier window
         that a cheap bound cannot rule out, oldest first: where the slowdown first showed."""
@@ -264,17 +283,18 @@ class _Drift(Rule[D]):
         finite = finite[finite >= baseline_slice(found, p.warmup)]
         v = found.v[finite]
         n, recent = len(v), p.recent
-        first = max(recent + max(1, p.min_baseline), n - self.lookback)
-        ends = np.arange(n - max(1, recent // 2), first - 1, -max(1, recent // 2))
-        if not len(ends) or n // 5 < recent:
-            return out  # a run this short is judged every few points anyway
-        pool = v[max(0, int(ends[-1]) - recent - p.baseline) : int(ends[0]) - recent]
+        first = max(min(max(1, recent), MIN_RECENT) + max(1, p.min_baseline), n - self.lookback)
+        ends = self._ends(n, first)
+        if not len(ends):
+            return out
+        w = self._window(ends)
+        pool = v[max(0, int(ends[-1] - w[-1]) - p.baseline) : int(ends[0] - w[0])]
         ratio = min(self.ratio(True), self.ratio(False)) if self.higher_is_slower else max(
             self.ratio(True), self.ratio(False))
         # a window's median is past ratio × the lowest (highest) baseline point only if half its points are
         past = v >= ratio * pool.min() if self.higher_is_slower else v <= ratio * pool.max()
         count = np.concatenate(([0], np.cumsum(past)))
-        maybe = ends[2 * (count[ends] - count[ends - recent]) >= recent]
+        maybe = ends[2 * (count[ends] - count[ends - w]) >= w]
         cut = len(found.v)
         for end in self._slow_ends(v, sorted(maybe.tolist())):
             stop = int(finite[end - 1]) + 1  # the tail up to the window's last point

@@ -81,6 +81,20 @@ def test_a_slowdown_that_came_and_went_since_the_last_look_is_found_where_it_sho
     assert rule.widened(1500).check(feed(metric_steps("step_time", steady(3000, 0.5)), dt=0.0)[0], now) == []
 
 
+def test_a_short_run_slower_over_most_of_its_end_is_found_by_its_one_look() -> None:
+    """A check reads a short log in one look. The windows of a run under five windows long are a fifth of
+    it: at the end the slow points are most of the baseline too (a GPU run 5x slower over its last 30 of
+    60 records, gpu-nanogpt-starve, fired live and not in `check`); the windows before show it."""
+    values = steady(30, 0.02) + steady(40, 0.11, seed=4)  # 10 warm-up points, 20 fast, 40 slow
+    run, now = feed(metric_steps("step_time", values), dt=0.0)
+    rule = StepTimeDrift()
+    assert rule.check(run, now) == []
+    (found,) = rule.widened(len(values)).check(run, now)
+    assert 30 <= (found.step or 0) < 45 and "5." in found.summary
+    calm = feed(metric_steps("step_time", steady(70, 0.02)), dt=0.0)[0]
+    assert rule.widened(70).check(calm, now) == []
+
+
 def test_a_throughput_drop_that_came_and_went_is_found_too() -> None:
     values = steady(3000, 8e5)
     values[2200:2260] = steady(60, 2e5, seed=2)
