@@ -529,6 +529,34 @@ def test_a_traceback_cut_off_at_the_end_of_a_quiet_logs_history_fires_as_check_s
     assert crash.summary == said.summary
 
 
+CTRL_C = Path(__file__).parent / "fixtures/found/hf_trainer_llava_ctrlc_tail.log"
+"""An HF Trainer console that ends on a loss dict after a KeyboardInterrupt (no bar redraw after it)."""
+
+
+def test_a_dict_waiting_for_its_bar_at_the_end_of_a_quiet_log_is_taken_as_check_takes_it(tmp_path: Path) -> None:
+    """A new user's review: `check` read this log to step 2102 with its last dict's loss, `tail` to 2100 for
+    ever: the dict waited for a redraw of the bar that never came, and a follower reaches no end of input. A
+    log quiet for `BLOCK_QUIET_S` gives it up as a one-shot read's end does."""
+    import os
+
+    from tests.support.rule_replay import replay_lines
+
+    log = tmp_path / "train.log"
+    log.write_bytes(CTRL_C.read_bytes() + b"\n")  # its last line ended: no system samples here to say its writer is gone
+    old = time.time() - 300
+    os.utime(log, (old, old))
+    lines = CTRL_C.read_text().splitlines()
+    said = replay_lines(lines).tracker.progress.step
+    assert said == 2102
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: engine.snapshots()[0].progress.step == said)
+        snap = engine.snapshots()[0]
+    finally:
+        engine.stop()
+    assert snap.progress.step == 2102 and snap.metrics["loss"] == 9.5625
+
+
 def clocked_engine(log: Path, ahead: list[float]) -> Engine:
     """An engine with the default rules on `log`, started, whose clock runs `ahead[0]` seconds ahead of the
     wall's: a test moves time on without waiting for it."""

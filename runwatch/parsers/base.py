@@ -143,6 +143,13 @@ class FormatParser:
         """The record of a block still open at the end of the input."""
         return None
 
+    @property
+    def holding(self) -> bool:
+        """Whether `flush` would give a record held for a line that comes soon after while the run goes on
+        (an HF Trainer dict waiting for its bar's redraw): a log quiet for seconds since has ended or stalled,
+        and a follower then takes it as `check` does at the end of its input (`SourceParser.close_block`)."""
+        return False
+
     def settle(self) -> Record | None:
         """The input has no more lines for now (a live follower caught up): a record held only until a
         line that may never come, said now so live following ends where `check` does (None: nothing).

@@ -245,6 +245,12 @@ class HFTrainerParser(FormatParser):
             return progress  # a frame glued before the dict is the older one
         return rec
 
+    @property
+    def holding(self) -> bool:
+        """A dict waits for the bar's redraw: a log that ended on a dict (one printed after a
+        KeyboardInterrupt's traceback) had `tail` two steps short of `check` for ever."""
+        return self._waiting is not None
+
     def flush(self) -> Record | None:
         """A dict still waiting for the bar at the end of the input: the frame before it (a clump it ends
         placed, the rest in `more`)."""

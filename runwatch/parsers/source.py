@@ -330,8 +330,9 @@ class SourceParser:
 
     @property
     def holds_block(self) -> bool:
-        """Whether a traceback or failure report is open, its end not read yet."""
-        return not self._events.idle
+        """Whether a traceback or failure report is open, its end not read yet, or the format parser holds a
+        record for a line that comes soon while the run goes on (`FormatParser.holding`)."""
+        return not self._events.idle or (self._parser is not None and self._parser.holding)
 
     def close_block(self) -> list[Record]:
         """The source went quiet inside a block (a traceback cut off before its exception line, as a process
@@ -342,6 +343,12 @@ class SourceParser:
         rec = self._flush_events()
         if rec is not None:
             self._emit(rec, *self._last, out)
+        if self._parser is not None and self._parser.holding:  # as `flush` takes it (an HF dict with no redraw after)
+            rec = self._flush_parser()
+            if rec is not None:
+                self._emit(rec, *self._last, out)
+            if self._parser.more:
+                self._take_more(*self._last, out)
         self.records += len(out)
         return out
 
