@@ -80,6 +80,10 @@ def eta_text(snap: RunSnapshot) -> str | None:
     return "ETA ?" if snap.state == RunState.STALLED else f"ETA {fmt_duration(p.eta_s)}"
 
 
+NOTE_CHARS = 100
+"""The most of a note a status line shows: the first of a run's notes, the rest in `--json` and the TUI."""
+
+
 def status_line(snap: RunSnapshot) -> str:
     """One line a person reads at a glance."""
     p = snap.progress
@@ -113,8 +117,8 @@ def status_line(snap: RunSnapshot) -> str:
     age = snap.last_record_age_s
     if age is not None:
         parts.append(f"last {fmt_duration(age)} ago")
-    for note in snap.notes[:1]:
-        parts.append(f"({note if len(note) <= 100 else note[:99] + '…'})")
+    for note in snap.notes[:1]:  # a long one cut in its middle: its end is often the way out (`--format NAME …`)
+        parts.append(f"({note if len(note) <= NOTE_CHARS else note[:NOTE_CHARS // 2 - 1] + '…' + note[-NOTE_CHARS // 2:]})")
     if snap.degraded:
         parts.append(f"DEGRADED: {len(snap.degraded)} runwatch thread(s) failed, latest {snap.degraded[-1]}")
     return "  ".join(parts)

@@ -75,6 +75,16 @@ def test_status_line_shows_progress_eta_metrics_ranks_and_age() -> None:
     assert "last 0.4s ago" in line
 
 
+def test_a_long_note_keeps_its_end_the_way_out() -> None:
+    """A review: an unread log's note, its path long, ended `(--format NAME forces …)`: the hint cut off."""
+    note = ("/data/runs/colbert_custom_steps_done.out: no known log format in its first 14,357 lines "
+            "(--format NAME forces one)")
+    line = status_line(snap(notes=(note,)))
+    shown = line[line.index("(/data") + 1 : -1]
+    assert len(shown) == 100 and shown.startswith("/data/runs/colbert") and shown.endswith("(--format NAME forces one)")
+    assert "…" in shown
+
+
 def test_a_status_line_says_which_alerts_fire() -> None:
     """A new user's review: status lines never said that anything fired (the TUI's header does)."""
     from runwatch.model import AlertBrief, AlertState, Severity
