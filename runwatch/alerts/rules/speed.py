@@ -283,8 +283,15 @@ class _Drift(Rule[D]):
         finite = finite[finite >= baseline_slice(found, p.warmup)]
         v = found.v[finite]
         n, recent = len(v), p.recent
-        first = max(min(max(1, recent), MIN_RECENT) + max(1, p.min_baseline), n - self.lookback)
-        ends = self._ends(n, first)
+        if found.metric == STEP_INTERVAL:  # measured as the reads came: each tick judged its newest window, and
+            # the windows between two ticks only where a whole 50 points came between them (a follower short of
+            # CPU reads a healthy run in clumps: a 7-ms GPU step measured 1.8 ms, then 25, fired on 10-point windows)
+            first = max(recent + max(1, p.min_baseline), n - self.lookback)
+            if self.lookback <= 2 * recent or n // 5 < recent:
+                return out
+            ends = np.arange(n - max(1, recent // 2), first - 1, -max(1, recent // 2))
+        else:  # stated by the log (a printed step time, tokens/s): every window `split` would judge there
+            ends = self._ends(n, max(min(max(1, recent), MIN_RECENT) + max(1, p.min_baseline), n - self.lookback))
         if not len(ends):
             return out
         w = self._window(ends)

@@ -15,6 +15,7 @@ from runwatch.alerts.rules.loss import LossSpike
 from runwatch.alerts.rules.nonfinite import NonFinite
 from runwatch.alerts.rules.robust import LOOKBACK
 from runwatch.alerts.rules.speed import StepTimeDrift, ThroughputDrop
+from runwatch.state.pace import STEP_INTERVAL
 from runwatch.state.series import KEEP
 from tests.support.rule_replay import feed, losses, metric_steps
 
@@ -93,6 +94,9 @@ def test_a_short_run_slower_over_most_of_its_end_is_found_by_its_one_look() -> N
     assert 30 <= (found.step or 0) < 45 and "5." in found.summary
     calm = feed(metric_steps("step_time", steady(70, 0.02)), dt=0.0)[0]
     assert rule.widened(70).check(calm, now) == []
+    # a pace measured as the reads came is judged at each tick: a starved follower's clumps are no slowdown
+    measured = feed(metric_steps(STEP_INTERVAL, values), dt=0.0)[0]
+    assert rule.widened(len(values)).check(measured, now) == []
 
 
 def test_a_throughput_drop_that_came_and_went_is_found_too() -> None:
