@@ -287,8 +287,11 @@ class Ingest:
             before = run.tracker.last_record_t
         progress = run.tracker.progress
         burst = isinstance(item, LinesRead) and bool(item.batch.raw) and not item.batch.history
-        progress.bulk = bool(item.batch.history) or burst  # read times of a history or a catch-up: no speed
         progress.own_times = self._own_times(item, recs, old=bool(item.batch.history) or history_done)
+        # read times of a history or a catch-up say no speed; the times a log's lines state do (as `check` has
+        # them: a stamped log's history read at once had `tail` say no step/s and no ETA where `check` timed it)
+        stamped = isinstance(item, LinesRead) and progress.own_times and self._stamped(item.batch.source)
+        progress.bulk = (bool(item.batch.history) or burst) and not stamped
         if isinstance(item, LinesRead) and item.batch.history and progress.own_times:
             # its events at the times its step lines state, not all at the read time (as `check` has them)
             recs = at_stated_times(recs, item.batch.t, progress.t_last)
@@ -312,14 +315,18 @@ class Ingest:
             run.unjudged = 0  # judged by the daemon before us
         return applied
 
+    def _stamped(self, source: str) -> bool:
+        """Whether the lines of `source` state their time (a logging stamp, Megatron's `[2024-04-06 03:02:12]`)."""
+        parser = self._parser_of(source)
+        return parser is not None and bool(parser.stamped)
+
     def _own_times(self, item: Batch, recs: list[Record] | ChunkRecords, *, old: bool) -> bool:
         """Whether the records' times say when the run logged them: read as written, or, in a history read
         at once (`old`), stated by their lines; a record of an item that states no time took the batch's."""
         if not old:
             return True
         if isinstance(item, LinesRead):
-            parser = self._parser_of(item.batch.source)
-            return parser is not None and bool(parser.stamped)
+            return self._stamped(item.batch.source)
         return isinstance(recs, list) and any(r.t != item.batch.t for r in recs)
 
     def _apply_pieces(self, run: RunIngest, recs: list[Record] | ChunkRecords, now: float, *, judge: bool | None,

@@ -80,6 +80,15 @@ def eta_text(snap: RunSnapshot) -> str | None:
     return "ETA ?" if snap.state == RunState.STALLED else f"ETA {fmt_duration(p.eta_s)}"
 
 
+def line_metrics(metrics: Mapping[str, float]) -> list[str]:
+    """The metrics a status line shows: `LINE_METRICS`, after up to two losses of other names where the run
+    logs no `loss` (a distillation loop's `Task Loss` and `KD Loss` showed as a bare `lr 3.00e-06`)."""
+    shown = [m for m in LINE_METRICS if m in metrics]
+    if "loss" not in metrics:
+        shown = [m for m in metrics if "loss" in m and m != "loss_scale" and m not in shown][:2] + shown
+    return shown
+
+
 NOTE_CHARS = 100
 """The most of a note a status line shows: the first of a run's notes, the rest in `--json` and the TUI."""
 
@@ -107,9 +116,8 @@ def status_line(snap: RunSnapshot) -> str:
         parts.append("no step yet")
     elif snap.state == RunState.ENDED and not snap.records:
         parts.append("no record")  # a launch that died before its first step (runwatch.ingest.LAUNCH_GONE_S)
-    for name in LINE_METRICS:
-        if name in snap.metrics:
-            parts.append(f"{SHORT.get(name, name)} {fmt_value(name, snap.metrics[name])}")
+    for name in line_metrics(snap.metrics):
+        parts.append(f"{SHORT.get(name, name)} {fmt_value(name, snap.metrics[name])}")
     if len(snap.ranks) > 1:
         ranks = " ".join(f"{r}:{rp.step}" for r, rp in sorted(snap.ranks.items())[:16])
         more = f" +{len(snap.ranks) - 16}" if len(snap.ranks) > 16 else ""

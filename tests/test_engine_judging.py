@@ -557,6 +557,34 @@ def test_a_dict_waiting_for_its_bar_at_the_end_of_a_quiet_log_is_taken_as_check_
     assert snap.progress.step == 2102 and snap.metrics["loss"] == 9.5625
 
 
+STAMPED = Path(__file__).parent / "fixtures/found/cirkd_distill_iters_head.log"
+"""A distillation run's `logging` lines, each stamped with its time: 80 `Iters: N/20000` records ~4.5 s apart, then
+its first validation's lines."""
+
+
+def test_a_stamped_logs_history_is_timed_by_its_stamps_as_check_times_it(tmp_path: Path) -> None:
+    """A new user's review: `tail` on a stamped log read at once said no step/s, no ETA and no elapsed time
+    (a history's read times say no speed), where `check`, replaying the stamps, timed it."""
+    import os
+
+    from tests.support.rule_replay import replay_lines
+
+    log = tmp_path / "train.log"
+    log.write_bytes(STAMPED.read_bytes())
+    old = time.time() - 300
+    os.utime(log, (old, old))
+    said = replay_lines(STAMPED.read_text().splitlines()).tracker.progress.steps_per_sec
+    assert said is not None and 2.0 < said < 2.5  # 10 iterations every ~4.5 s
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: engine.snapshots()[0].progress.step == 800 and not engine.snapshots()[0].reading_history)
+        progress = engine.snapshots()[0].progress
+    finally:
+        engine.stop()
+    assert progress.steps_per_sec == pytest.approx(said)
+    assert progress.elapsed_s is not None and 350 < progress.elapsed_s < 370  # 08:50:43 to 08:56:44
+
+
 def clocked_engine(log: Path, ahead: list[float]) -> Engine:
     """An engine with the default rules on `log`, started, whose clock runs `ahead[0]` seconds ahead of the
     wall's: a test moves time on without waiting for it."""

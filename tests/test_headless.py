@@ -75,6 +75,14 @@ def test_status_line_shows_progress_eta_metrics_ranks_and_age() -> None:
     assert "last 0.4s ago" in line
 
 
+def test_a_run_with_no_loss_named_so_shows_its_losses() -> None:
+    """A review: a distillation loop's `Task Loss` and `KD Loss` left a status line of `lr 3.00e-06` alone."""
+    line = status_line(snap(metrics={"lr": 3e-06, "task_loss": 0.9863, "kd_loss": 0.9244, "cost_time": 10134.0}))
+    assert "task_loss 0.9863  kd_loss 0.9244  lr 3.00e-06" in line and "cost_time" not in line
+    both = status_line(snap(metrics={"loss": 2.5, "aux_loss": 0.1, "loss_scale": 65536.0}))
+    assert "loss 2.5" in both and "aux_loss" not in both and "loss_scale" not in both
+
+
 def test_a_long_note_keeps_its_end_the_way_out() -> None:
     """A review: an unread log's note, its path long, ended `(--format NAME forces …)`: the hint cut off."""
     note = ("/data/runs/colbert_custom_steps_done.out: no known log format in its first 14,357 lines "
