@@ -16,7 +16,9 @@ of its own (`Class Images Instances Box(P R mAP50 mAP50-95)`, v5: `Labels P R mA
 is no training progress, and the `all` row: an EVAL record, `val_precision`, `val_recall`, `val_map50`,
 `val_map50_95` (a segmentation model's mask columns after them as `val_mask_*`; a classification model's
 `all 0.909 1` under `classes top1_acc top5_acc`: `val_top1_acc`, `val_top5_acc`). `N epochs completed in X
-hours.` ends the run (also when early stopping ended it before the planned epochs).
+hours.` ends the run (also when early stopping ended it before the planned epochs). Where a console kept
+each row only up to its bar (W&B's `output.log`: `  1/500  9.29G  2.415  3.94  1.845  802  640:`), the
+steps are the epochs (`e − first + 1` of the run's), until a row with a bar says the log has them.
 
 Names: `GPU_mem` (`4.89G`) → `memory_gib`, `box`/`obj`/`cls` (v5's first releases) → `box_loss`/`obj_loss`/
 `cls_loss`, `total` or else the sum of the loss terms → `loss` (what the model trains on, YOLO's batch-size
@@ -54,6 +56,8 @@ _ALL = re.compile(rf"\s{{0,40}}all\s{{1,20}}\d{{1,12}}\s{{1,20}}\d{{1,12}}(?P<va
 _ALL_CLASSIFIED = re.compile(rf"\s{{0,40}}all\s{{1,20}}(?P<top1>{_NUM})\s{{1,20}}(?P<top5>{_NUM})\s*$")
 """A classification model's validation (`classes top1_acc top5_acc`, then `all 0.909 1`): `val_top1_acc`,
 `val_top5_acc`, fractions as printed."""
+_CUT_BAR = re.compile(r"\s{0,4}\d{0,3}\s{0,4}")
+"""What a row keeps of its bar where a console cut it (W&B's `output.log`: `… 802        640:`, `… 640: 1`)."""
 _DONE = re.compile(r"^\s{0,8}(?P<epochs>\d{1,9}) epochs completed in (?P<hours>[\d.]{1,20}) hours\.")
 _NAMES = {
     "gpu_mem": "memory_gib", "box": "box_loss", "giou": "box_loss", "obj": "obj_loss", "cls": "cls_loss", "total": "loss",
@@ -75,6 +79,8 @@ class YoloParser(FormatParser):
         """The first epoch's number: 0 for YOLOv5 (its header has an objectness term), else 1."""
         self._step: int | None = None
         self._total: int | None = None
+        self._barred = False
+        """Whether a row's bar has been read: then a row with none is a redraw's remains, not an epoch."""
 
     def parse(self, line: str) -> Record | None:
         header = _HEADER.match(line) if "Epoch" in line else None
@@ -105,11 +111,16 @@ class YoloParser(FormatParser):
         texts = [row["mem"], *row["values"].split()]
         if len(texts) != len(names):
             return None  # not a row of this header
-        counted = _bar(row["bar"] or "")
+        bar = row["bar"] or ""
+        counted = _bar(bar)
         if counted is None:
-            return None
+            if self._barred or not _CUT_BAR.fullmatch(bar):
+                return None  # a bar this reader cannot read, or what a redraw left of one in a log whose rows have bars
+            counted = (0, 0, None, None, None)  # cut off at the row (a W&B console's `640:`): counted in epochs
+        else:
+            self._barred = True
         n, per_epoch, step_time, elapsed, eta = counted
-        if not 0 < n <= per_epoch:
+        if per_epoch and not 0 < n <= per_epoch:
             return None  # the bar's first frame, no batch done yet (the step of the epoch before), or no count
         epoch, epochs = int(row["epoch"]), int(row["epochs"])
         metrics: dict[str, float] = {}
@@ -129,6 +140,9 @@ class YoloParser(FormatParser):
         for name, value in (("step_time", step_time), ("epoch_elapsed", elapsed), ("epoch_eta", eta)):
             if value is not None:
                 metrics[name] = value
+        if not per_epoch:  # the epoch under way is the step, of the run's epochs
+            self._step, self._total = epoch + 1 - self._first, epochs + 1 - self._first
+            return Record(Kind.STEP, self._step, self._total, metrics=metrics)
         self._step = (epoch - self._first) * per_epoch + n
         self._total = (epochs + 1 - self._first) * per_epoch
         return Record(Kind.STEP, self._step, self._total, metrics=metrics)

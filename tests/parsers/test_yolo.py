@@ -71,6 +71,34 @@ def test_yolov5_v62_rows_are_read_when_the_copy_lost_the_bar() -> None:
     assert len(steps) == len(rows) == 399 and steps == [((e + 1) * 8, 4000 * 8) for e in rows]
 
 
+def test_rows_whose_bars_a_console_cut_off_count_epochs() -> None:
+    """A new user's review: a W&B console kept each row up to its `640:` and no bar: `no steps`, no loss. Read
+    in epochs (the epoch under way, of the run's), each row's losses, the two fits in the file as two runs."""
+    name = "yolov8_wandb_console_cut_rows.log"
+    row = re.compile(r"\s+(\d+)/500\s+[\d.]+G\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s.*640:\s*\d{0,3}\s*$")  # not one W&B glued a line to
+    rows = [m for x in lines_of(name) if (m := row.match(x))]
+    fmt, recs = records(name, live=False)
+    assert fmt == "yolo"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert len(steps) == len(rows) > 250
+    assert [(r.step, r.total_steps) for r in steps] == [(int(m[1]), 500) for m in rows]
+    assert [r.metrics["box_loss"] for r in steps] == [float(m[2]) for m in rows]
+    assert steps[0].metrics["loss"] == 2.415 + 3.94 + 1.845
+    assert [(r.event, r.step) for r in recs if r.kind is Kind.EVENT] == [(Event.FINISHED, 125), (Event.FINISHED, 32)]
+    live_fmt, live = records(name, live=True)
+    assert live_fmt == "yolo" and [(r.kind, r.step) for r in live] == [(r.kind, r.step) for r in recs]
+
+
+def test_a_row_without_its_bar_in_a_log_whose_rows_have_bars_is_no_epoch() -> None:
+    """What a redraw leaves of a row (`… 640: 1`) in a log whose rows carry bars counts nothing: steps stay batches."""
+    text = lines_of(V5)
+    first = next(i for i, x in enumerate(text) if re.match(r"\s+0/299 .*\|", x))
+    cut = text[first].split(":")[0] + ":"
+    sp = SourceParser("cut")
+    recs = sp.feed(text[: first + 1] + [cut], 1, 0.0) + sp.flush()
+    assert [r.step for r in recs if r.kind is Kind.STEP] == [213]
+
+
 def test_a_classification_models_validation_gives_its_top1_and_top5() -> None:
     """A second review: `all 0.909 1` under `classes top1_acc top5_acc` gave no evaluation."""
     name = "yolov8_cls_readme_block.log.gz"
