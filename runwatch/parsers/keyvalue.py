@@ -129,6 +129,7 @@ _STEP_KEYS = frozenset({
     "outer_step", "outer_iter", "outer_iteration",  # a meta-learning loop's optimizer steps (ncflow's JAX `Outer Step:
     # 140      LossTrajs: nan     ContextsNorm: nan`), its inner loop's counts beside them no step
     "global_batch",  # a loop's batches counted across epochs (`Epoch 4, Global Batch 7095, Training Loss: 2.5174, …`)
+    "num_of_updates",  # Decision Transformer's `num of updates: 1000` (runwatch.parsers.blocks)
     "num_updates",  # fairseq's optimizer updates (`epoch 143:  85 / 282 loss=3.147, …, num_updates=40100, lr=…`)
     "batch_id", "batch_idx",  # the batch in its epoch (PaddleRec's `epoch: 3, batch_id: 500, AUC:…, loss:…`)
 })

@@ -56,6 +56,7 @@ PLANNED_KEYS = frozenset({
     "max_steps", "total_steps", "num_steps", "train_steps", "training_steps", "num_train_steps", "max_iters",
     "max_iter", "max_iterations", "num_iterations", "num_iters", "train_iters", "total_iters", "total_iter",
     "total_iterations", "total_optimization_steps", "total_training_steps",
+    "total_updates",  # an RL loop's optimizer updates (Decision Transformer's `total updates:  50000`)
 })
 """The keys naming the number of steps a run plans, once: a header's (`PLANNED`) and a `kv` line's
 (runwatch.parsers.keyvalue.PLAN_KEYS, where a line stating one is configuration, no step record)."""

@@ -33,6 +33,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "tqdm": ("runwatch.parsers.progress_bar", "ProgressBarParser"),
     "jsonl": ("runwatch.parsers.jsonl", "JsonLinesParser"),
     "table": ("runwatch.parsers.table", "TableParser"),
+    "blocks": ("runwatch.parsers.blocks", "BlocksParser"),
     "kv": ("runwatch.parsers.keyvalue", "KeyValueParser"),
 }
 

@@ -242,6 +242,8 @@ CASES = [
     # ── a loop's tab-separated table in its log (FADNet): decided at the header, after the model's repr ──
     Case("table-fadnet", _found_lines("fadnet_epoch_table_nan_last_launch.log"), "table",
          "epoch\ttime_stamp\ttrain_loss\ttrain_EPE\tEPE\tlr"),
+    # ── a Decision Transformer loop's blocks of `name: value` lines: decided at the first block's step field ──
+    Case("blocks-decision-mamba", _found_lines("decision_mamba_rl_blocks.log"), "blocks", "num of updates: 1000"),
     # ── PyTorch's CIFAR-10 tutorial (recorded by the run lab) and an I-JEPA fork after faiss's INFO lines ──
     Case("epoch-iter-cifar", _realrun_lines("tutorial-cifar-healthy"), "epoch-iter", "[1,    10] loss: 2.208"),
     Case("epoch-iter-ijepa", _found_lines("fgdcc_jepa_relaunch_nan_excerpt.out"), "epoch-iter",

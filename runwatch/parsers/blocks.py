@@ -1,0 +1,80 @@
+"""A loop that prints each logging step as a block of `name: value` lines between rules of `=` or `-`.
+
+```
+============================================================
+time elapsed: 0:53:35
+num of updates: 50000
+ret loss: 0.78261
+action loss: 0.02265
+============================================================
+```
+is how the Decision Transformer family's training scripts (and many RL loops) log: no line holds a step and
+its losses together, so no line format reads them. The parser keeps the fields of the block under way and
+gives its record at the rule that closes it (at the end of the input, or once a follower has found the log
+quiet, `holding`, for a block the rule never closed). The fields are read as one `kv` line would read them
+(`name: value | name: value`, its names and units: `num of updates` is the step, `time elapsed: 0:53:35` the
+elapsed seconds): the block is a layout of `kv`'s, not a second description of keys. A block with no step
+(the settings a script prints between rules at its start) gives no record; the run's total comes from its
+settings as for every format (`total updates: 50000`, runwatch.parsers.preamble). Read per line: a block a
+logging step needs no fast path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from runwatch.model import Record
+from runwatch.parsers.base import FormatParser
+from runwatch.parsers.keyvalue import KeyValueParser
+
+MAX_FIELDS = 64
+_RULE = re.compile(r"\s{0,8}(?:={10,}|-{10,})\s{0,8}")
+_FIELD = re.compile(
+    r"\s{0,8}(?P<key>[A-Za-z][A-Za-z0-9_./()-]{0,40}(?: [A-Za-z0-9_./()-]{1,40}){0,4}?)\s{0,4}:\s{1,8}"
+    r"(?P<value>[-+]?(?:\d{1,9}(?::\d\d){1,2}(?:\.\d{1,6})?|(?:\d{1,20}(?:\.\d{0,20})?|\.\d{1,20})(?:[eE][-+]?\d{1,3})?"
+    r"|nan|inf)(?:\s{0,2}(?:%|s|ms|sec))?)\s{0,8}",
+    re.IGNORECASE,
+)
+"""A field alone on its line: a name of up to five words, a colon, a number (`1000`, `0.78261`, `nan`) or a
+clock (`0:53:35`); a line with more after the number is prose or another format's."""
+_STEP_FIELD = re.compile(r"\s{0,8}num(?:ber)? of updates\s{0,4}:\s{1,8}\d{1,12}\s{0,8}", re.IGNORECASE)
+"""The field that makes a block a logging step's, as the Decision Transformer family prints it (`num of updates:
+1000`): its signature. A lone `iters: 1000` or `steps: 500` is as often a config dump's (PaddleSeg's YAML): such
+blocks are read under `--format blocks`."""
+
+
+class BlocksParser(FormatParser):
+    """Blocks of `name: value` lines between rules (see the module notes)."""
+
+    name: ClassVar[str] = "blocks"
+
+    def __init__(self) -> None:
+        self._fields: list[tuple[str, str]] = []
+        self._kv = KeyValueParser()
+
+    def parse(self, line: str) -> Record | None:
+        if ("==" in line or "--" in line) and _RULE.fullmatch(line):
+            return self._close()
+        m = _FIELD.fullmatch(line) if ":" in line else None
+        if m is not None and len(self._fields) < MAX_FIELDS:
+            self._fields.append((m["key"], m["value"]))
+        return None
+
+    def _close(self) -> Record | None:
+        """The block under way as one record: its fields read as one `kv` line (a step's, or None)."""
+        fields, self._fields = self._fields, []
+        if not fields:
+            return None
+        return self._kv.parse(" | ".join(f"{'_'.join(key.lower().split())}: {value}" for key, value in fields))
+
+    @property
+    def holding(self) -> bool:
+        return bool(self._fields)
+
+    def flush(self) -> Record | None:
+        return self._close()
+
+    def score(self, line: str) -> int:
+        """2 for a block's step field (`num of updates: 1000`), which `kv` alone would not read as a step."""
+        return 2 if ":" in line and _STEP_FIELD.fullmatch(line) is not None else 0

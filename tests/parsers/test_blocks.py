@@ -1,0 +1,55 @@
+"""Blocks of `name: value` lines between rules → Records, on a whole real log (tests/fixtures/found/README.md)."""
+
+from __future__ import annotations
+
+import re
+
+from runwatch.model import Event, Kind
+from runwatch.parsers.blocks import BlocksParser
+from runwatch.parsers.source import SourceParser
+from tests.support.found import found_lines, source_records
+
+NAME = "decision_mamba_rl_blocks.log"
+
+
+def test_each_block_is_a_step_with_its_losses_and_the_settings_give_the_total() -> None:
+    """A new user's review: a Decision Transformer loop's blocks read `no steps` and no metric at all."""
+    fmt, recs = source_records(NAME)
+    assert fmt == "blocks"
+    text = found_lines(NAME)
+    updates = [int(m[1]) for x in text if (m := re.fullmatch(r"num of updates: (\d+)", x))]
+    ret = [float(m[1]) for x in text if (m := re.fullmatch(r"ret loss: ([\d.]+)", x))]
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == updates == list(range(1000, 50001, 1000))
+    assert [r.metrics["ret_loss"] for r in steps] == ret
+    assert steps[-1].metrics == {"elapsed": 53 * 60 + 35.0, "ret_loss": 0.78261, "action_loss": 0.02265,
+                                 "state_loss": 0.00999, "exp_loss": 0.00051}
+    assert [r.event for r in recs if r.kind is Kind.EVENT] == [Event.FINISHED]
+
+
+def test_a_follower_line_by_line_reads_what_parse_reads() -> None:
+    text, live = found_lines(NAME), SourceParser("live")
+    got = [r for i, x in enumerate(text, 1) for r in live.feed([x], i, 0.0) + live.settle()] + live.flush()
+    _, whole = source_records(NAME)
+    assert live.format == "blocks"
+    assert [(r.kind, r.step, r.metrics) for r in got] == [(r.kind, r.step, r.metrics) for r in whole]
+
+
+def test_a_block_its_rule_never_closed_is_held_then_flushed() -> None:
+    """The last block of a log cut before its rule: held (`holding`, a follower closes it once the log is quiet)."""
+    text = found_lines(NAME)
+    last = max(i for i, x in enumerate(text) if x.startswith("num of updates: "))
+    parser = BlocksParser()
+    recs = [r for x in text[: last + 3] if (r := parser.parse(x)) is not None]
+    assert recs[-1].step == 49000 and parser.holding
+    held = parser.flush()
+    assert held is not None and held.step == 50000 and held.metrics["ret_loss"] == 0.78261
+    assert not parser.holding and parser.flush() is None
+
+
+def test_only_a_lone_step_field_signs_the_format() -> None:
+    parser = BlocksParser()
+    assert parser.score("num of updates: 1000") == 2
+    assert parser.score("ret loss: 0.78403") == 0  # any `kv` log's
+    assert parser.score("step: 1000, loss: 2.5") == 0  # a `kv` line
+    assert parser.score("iters: 1000") == 0  # a config dump's (PaddleSeg's YAML)
