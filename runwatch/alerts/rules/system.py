@@ -362,8 +362,8 @@ class GpuStraggler(SystemRule[GpuStragglerParams]):
 
     def check_system(self, run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
         p = self.params
-        if system is None or len(run.ranks.snapshot()) >= 2 or run.state(now) != RunState.RUNNING or in_phase(run) or steps_paused(run, now):
-            return []
+        if system is None or len(run.ranks.snapshot()) >= 2 or run.state(now) != RunState.RUNNING or in_phase(run):
+            return []  # a wait's spread still counts (unlike `gpu_util_low`): the one idle GPU of a hang is its rank
         gpus = [g for g in system.run_gpus(run.run) if g.ok]
         if len(gpus) < 2:
             return []

@@ -30,6 +30,7 @@ from runwatch.alerts.rules.system import (
     ProcessExit,
     SystemRule,
     evaluate_rule,
+    steps_paused,
 )
 from runwatch.alerts.types import Finding
 from runwatch.config import rule_params
@@ -310,6 +311,18 @@ def test_gpu_straggler_finds_an_idle_and_cold_gpu() -> None:
     fake.gpus[2].util, fake.gpus[2].power_mw = 40, 150_000
     (f,) = GpuStraggler().evaluate_system(run, system(now - 70, now, gpus=from_fake(fake)), now)
     assert f.summary == "GPU 2 lags the other GPUs: utilisation 40% vs 97%; power 150 W vs 507 W"
+
+
+def test_gpu_straggler_names_the_idle_gpu_of_a_hang_too() -> None:
+    """Unlike `gpu_util_low`, a wait is no reason for silence: the GPU that idles while the others spin in a
+    collective is the rank the hang waits for."""
+    run, last = training()
+    later = last + 20  # no step for 20 of the run's intervals
+    fake = nvml_fake.healthy_node(4)
+    fake.gpus[1].util, fake.gpus[1].power_mw = 0, 90_000
+    assert steps_paused(run, later)
+    (f,) = GpuStraggler().evaluate_system(run, system(later - 70, later, gpus=from_fake(fake)), later)
+    assert f.summary.startswith("GPU 1 lags the other GPUs: utilisation 0%")
 
 
 def test_gpu_straggler_leaves_per_rank_logs_to_straggler() -> None:
