@@ -291,7 +291,8 @@ class Ingest:
         # read times of a history or a catch-up say no speed; the times a log's lines state do (as `check` has
         # them: a stamped log's history read at once had `tail` say no step/s and no ETA where `check` timed it)
         stamped = isinstance(item, LinesRead) and progress.own_times and self._stamped(item.batch.source)
-        progress.bulk = (bool(item.batch.history) or burst) and not stamped
+        run.tracker.arrived_together = bool(item.batch.history) or burst
+        progress.bulk = run.tracker.arrived_together and not stamped
         if isinstance(item, LinesRead) and item.batch.history and progress.own_times:
             # its events at the times its step lines state, not all at the read time (as `check` has them)
             recs = at_stated_times(recs, item.batch.t, progress.t_last)
@@ -456,14 +457,20 @@ class Ingest:
 
     def close_quiet_blocks(self, now: float) -> bool:
         """Close the tracebacks (and failure reports) of logs quiet for `BLOCK_QUIET_S` (see
-        `SourceParser.close_block`): the check a one-shot read makes at its end, made by a follower, which
+        `SourceParser.close_block`), and give up the records a format parser holds for a line that never
+        came once the log has been quiet for the run's whole stall budget (`SourceParser.close_held`: a run
+        stepping every 30 s holds an HF dict 30 s in its normal course, and a block-buffered flush can split a
+        block of `name: value` lines): the checks a one-shot read makes at its end, made by a follower, which
         has none. Whether any record came of it (the rules are then due)."""
         found = False
         for run in self.runs:
             for source, parser in run.parsers.items():
-                if not parser.holds_block or now - run.quiet_since.get(source, now) < BLOCK_QUIET_S:
-                    continue
-                recs = parser.close_block()
+                quiet = now - run.quiet_since.get(source, now)
+                recs: list[Record] = []
+                if parser.holds_block and quiet >= BLOCK_QUIET_S:
+                    recs += parser.close_block()
+                if parser.holds_record and quiet >= max(BLOCK_QUIET_S, run.tracker.stall_after_s()):
+                    recs += parser.close_held()
                 if recs:  # received with the block's last line: the output has been over since (`crash`)
                     run.tracker.apply_many(self._with_total(recs), min(now, run.quiet_since.get(source, now)))
                     run.unjudged += len(recs)

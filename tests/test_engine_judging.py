@@ -557,6 +557,32 @@ def test_a_dict_waiting_for_its_bar_at_the_end_of_a_quiet_log_is_taken_as_check_
     assert snap.progress.step == 2102 and snap.metrics["loss"] == 9.5625
 
 
+def test_a_dict_waiting_live_is_held_for_the_runs_stall_budget_not_ten_seconds(tmp_path: Path) -> None:
+    """A review: a run stepping every 30 s holds a dict that long in its normal course, so a follower gives it
+    up only after the run's stall budget of quiet (the next frame would place it), not `BLOCK_QUIET_S`."""
+    from runwatch.ingest import BLOCK_QUIET_S
+
+    lines = CTRL_C.read_bytes().split(b"\n")
+    log = tmp_path / "train.log"
+    log.write_bytes(b"\n".join(lines[:-1]) + b"\n")
+    ahead = [0.0]
+    engine = clocked_engine(log, ahead)
+    try:
+        wait_for(lambda: engine.snapshots()[0].records and not engine.snapshots()[0].reading_history)
+        with log.open("ab") as f:
+            f.write(lines[-1] + b"\n")  # the dict after the KeyboardInterrupt, as it came
+        wait_for(lambda: engine.log_tail(engine.snapshots()[0].run, 1) == [lines[-1].decode()])
+        ahead[0] = BLOCK_QUIET_S + 1.0
+        time.sleep(0.5)
+        assert engine.snapshots()[0].progress.step == 2100  # still waiting for the bar
+        budget = engine._ingest.runs[0].tracker.stall_after_s()
+        assert budget > BLOCK_QUIET_S + 1.0
+        ahead[0] = budget + 1.0
+        wait_for(lambda: engine.snapshots()[0].progress.step == 2102)
+    finally:
+        engine.stop()
+
+
 STAMPED = Path(__file__).parent / "fixtures/found/cirkd_distill_iters_head.log"
 """A distillation run's `logging` lines, each stamped with its time: 80 `Iters: N/20000` records ~4.5 s apart, then
 its first validation's lines."""
@@ -578,7 +604,8 @@ def test_a_stamped_logs_history_is_timed_by_its_stamps_as_check_times_it(tmp_pat
     engine = run_engine(log)
     try:
         wait_for(lambda: engine.snapshots()[0].progress.step == 800 and not engine.snapshots()[0].reading_history)
-        progress = engine.snapshots()[0].progress
+        snap = engine.snapshots()[0]
+        progress = snap.progress
     finally:
         engine.stop()
     assert progress.steps_per_sec == pytest.approx(said)

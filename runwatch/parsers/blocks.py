@@ -13,8 +13,8 @@ its losses together, so no line format reads them. The parser keeps the fields o
 gives its record at the rule that closes it (at the end of the input, or once a follower has found the log
 quiet, `holding`, for a block the rule never closed). The fields are read as one `kv` line would read them
 (`name: value | name: value`, its names and units: `num of updates` is the step, `time elapsed: 0:53:35` the
-elapsed seconds): the block is a layout of `kv`'s, not a second description of keys. A block with no step
-(the settings a script prints between rules at its start) gives no record; the run's total comes from its
+elapsed seconds): the block is a layout of `kv`'s, not a second description of keys. A block kv reads no
+record from (the settings a script prints between rules at its start) gives none; the run's total comes from its
 settings as for every format (`total updates: 50000`, runwatch.parsers.preamble). Read per line: a block a
 logging step needs no fast path.
 """
@@ -37,11 +37,17 @@ _FIELD = re.compile(
     re.IGNORECASE,
 )
 """A field alone on its line: a name of up to five words, a colon, a number (`1000`, `0.78261`, `nan`) or a
-clock (`0:53:35`); a line with more after the number is prose or another format's."""
+clock (`0:53:35`), a unit after it at most (`%`, `s`, `ms`, `sec`); a line with more is prose or another format's."""
 _STEP_FIELD = re.compile(r"\s{0,8}num(?:ber)? of updates\s{0,4}:\s{1,8}\d{1,12}\s{0,8}", re.IGNORECASE)
 """The field that makes a block a logging step's, as the Decision Transformer family prints it (`num of updates:
 1000`): its signature. A lone `iters: 1000` or `steps: 500` is as often a config dump's (PaddleSeg's YAML): such
 blocks are read under `--format blocks`."""
+
+
+def _key(name: str) -> str:
+    """A field's name as one `kv` key: its words joined by `_`, brackets dropped (`loss (avg)` → `loss_avg`, a
+    name kv cannot read made the whole block no record)."""
+    return "_".join(name.lower().replace("(", " ").replace(")", " ").split())
 
 
 class BlocksParser(FormatParser):
@@ -66,7 +72,7 @@ class BlocksParser(FormatParser):
         fields, self._fields = self._fields, []
         if not fields:
             return None
-        return self._kv.parse(" | ".join(f"{'_'.join(key.lower().split())}: {value}" for key, value in fields))
+        return self._kv.parse(" | ".join(f"{_key(key)}: {value}" for key, value in fields))
 
     @property
     def holding(self) -> bool:

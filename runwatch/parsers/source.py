@@ -330,9 +330,14 @@ class SourceParser:
 
     @property
     def holds_block(self) -> bool:
-        """Whether a traceback or failure report is open, its end not read yet, or the format parser holds a
-        record for a line that comes soon while the run goes on (`FormatParser.holding`)."""
-        return not self._events.idle or (self._parser is not None and self._parser.holding)
+        """Whether a traceback or failure report is open, its end not read yet."""
+        return not self._events.idle
+
+    @property
+    def holds_record(self) -> bool:
+        """Whether the format parser holds a record for a line that comes soon while the run goes on
+        (`FormatParser.holding`: an HF dict waiting for its bar's redraw, a block for its closing rule)."""
+        return self._parser is not None and self._parser.holding
 
     def close_block(self) -> list[Record]:
         """The source went quiet inside a block (a traceback cut off before its exception line, as a process
@@ -343,7 +348,15 @@ class SourceParser:
         rec = self._flush_events()
         if rec is not None:
             self._emit(rec, *self._last, out)
-        if self._parser is not None and self._parser.holding:  # as `flush` takes it (an HF dict with no redraw after)
+        self.records += len(out)
+        return out
+
+    def close_held(self) -> list[Record]:
+        """The source went quiet while the format parser held a record (`holds_record`): that record now, as
+        `flush` gives it at the end of a one-shot read (an HF console that ended on a dict after a
+        KeyboardInterrupt read 2102 to `check`, 2100 to `tail` for ever). The parser goes on if more comes."""
+        out: list[Record] = []
+        if self._parser is not None and self._parser.holding:
             rec = self._flush_parser()
             if rec is not None:
                 self._emit(rec, *self._last, out)

@@ -38,6 +38,8 @@ metric cost 0.37 ms for one row (a replay of a log whose rules look before every
 steps 90 s apart, judged as each silence ends, spent a third of `check` there)."""
 
 
+ARRIVAL_GAPS = 32
+"""Recent gaps between step records' arrivals kept (`longest_arrival_gap_s`)."""
 NEAR_END = 0.95
 """A finished run whose step reached this fraction of its total is 100% done (`RunTracker.snapshot`)."""
 
@@ -99,6 +101,10 @@ class RunTracker:
         self._last_record_t: float | None = None
         self._last_event_t: float | None = None
         self._last_step_at: float | None = None
+        self._arrival_gaps: deque[float] = deque(maxlen=ARRIVAL_GAPS)
+        self.arrived_together = False
+        """The records now applied arrived in one read of many (a history, a catch-up burst): when runwatch
+        received them says nothing of the run's pace (`step_interval`), whatever times their lines state."""
         self._no_more = False  # see `no_more_input`
         self._end = Ending()
         self._crash: Record | None = None
@@ -663,6 +669,8 @@ class RunTracker:
             self._resume(now, source, top if last is not None else None)
             if self._last_step_at is None or now > self._last_step_at:  # else no sign of life: a dead log's
                 self._quiet = False  # unended last line, dated when the file was last written (`FileFollower`)
+                if self._last_step_at is not None:
+                    self._arrival_gaps.append(now - self._last_step_at)
             self._last_step_at = now  # a redraw of a step is no progress (see `_step_of`)
         if last is not None:
             self._step_of[rank] = last
@@ -683,9 +691,9 @@ class RunTracker:
 
     def _measure(self, step: float, now: float, moved: int) -> None:
         """The run's pace as runwatch sees it arrive: `step_interval` points per read (see PaceMeter)."""
-        if self.progress.bulk:  # a history read at start-up: its read times say nothing of the run's pace
-            self._pace.restart(step, now)
-            return
+        if self.progress.bulk or self.arrived_together:  # a history read at start-up, a catch-up: its read times
+            self._pace.restart(step, now)  # say nothing of the run's pace (a stamped log's history times its
+            return  # progress by its stamps, not its arrivals)
         points = self._pace.step(step, now, moved)
         if points is None:
             return
@@ -773,6 +781,12 @@ class RunTracker:
         """The step (x) of the newest evaluation record, -1.0 before one: one that begins an evaluation and
         says no metric yet (an HF Trainer's evaluation bar drawing its first frame) counts too."""
         return self._eval_x
+
+    @property
+    def longest_arrival_gap_s(self) -> float:
+        """The longest of the recent gaps between two arrivals of a step record (0 before two): the rhythm in
+        which the log reaches runwatch (a block-buffered stdout delivers 20 steps every 20 s)."""
+        return max(self._arrival_gaps, default=0.0)
 
     @property
     def last_step_at(self) -> float | None:

@@ -47,6 +47,13 @@ def test_a_block_its_rule_never_closed_is_held_then_flushed() -> None:
     assert not parser.holding and parser.flush() is None
 
 
+def test_a_field_named_with_brackets_keeps_its_block() -> None:
+    parser = BlocksParser()
+    for line in ("num of updates: 1000", "loss (avg): 0.5", "=" * 60):
+        rec = parser.parse(line)
+    assert rec is not None and rec.step == 1000 and rec.metrics == {"loss_avg": 0.5}
+
+
 def test_only_a_lone_step_field_signs_the_format() -> None:
     parser = BlocksParser()
     assert parser.score("num of updates: 1000") == 2

@@ -284,8 +284,9 @@ class _Drift(Rule[D]):
         v = found.v[finite]
         n, recent = len(v), p.recent
         if found.metric == STEP_INTERVAL:  # measured as the reads came: each tick judged its newest window, and
-            # the windows between two ticks only where a whole 50 points came between them (a follower short of
-            # CPU reads a healthy run in clumps: a 7-ms GPU step measured 1.8 ms, then 25, fired on 10-point windows)
+            # the windows between two ticks only where more than two windows' worth came between them, in a run of
+            # five windows or more (a follower short of CPU reads a healthy run in clumps: a 7-ms GPU step measured
+            # 1.8 ms, then 25, fired on 10-point windows)
             first = max(recent + max(1, p.min_baseline), n - self.lookback)
             if self.lookback <= 2 * recent or n // 5 < recent:
                 return out

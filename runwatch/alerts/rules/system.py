@@ -131,14 +131,16 @@ PAUSE_MIN_S = 10.0
 
 def steps_paused(run: RunTracker, now: float) -> bool:
     """Whether the steps stopped coming: the newest arrived over `PAUSE_INTERVALS` of the run's usual
-    intervals ago (`PAUSE_MIN_S` at least). Its GPUs then idle because it waits (a hang, a stalled
-    filesystem: `stall` and `io_stall` say so), and a window of those samples tells nothing of how well
-    the steps use them. Seen on an H200 beside a real nanoGPT run hung for 75 s: the badge still read
-    running (its budget is rougher) and a 15-s `gpu_util_low` fired "while the run is stepping" at 0%."""
+    intervals ago (`PAUSE_MIN_S` at least), and longer ago than any recent gap between two step records'
+    arrivals (a block-buffered `python train.py > log` delivers its lines every 20 s: no wait). Its GPUs then
+    idle because it waits (a hang, a stalled filesystem: `stall` and `io_stall` say so), and a window of
+    those samples tells nothing of how well the steps use them. Seen on an H200 beside a real nanoGPT run
+    hung for 75 s: the badge still read running (its budget is rougher) and a 15-s `gpu_util_low` fired
+    "while the run is stepping" at 0%."""
     last, usual = run.last_step_at, run.progress.record_interval_s
     if last is None or usual is None:
         return False  # no pace yet: the window's coverage is the only guard
-    return now - last > max(PAUSE_MIN_S, PAUSE_INTERVALS * usual)
+    return now - last > max(PAUSE_MIN_S, PAUSE_INTERVALS * usual, run.longest_arrival_gap_s)
 
 
 def _mean(v: np.ndarray) -> float | None:

@@ -179,6 +179,29 @@ def test_gpu_util_low_leaves_a_hang_to_stall() -> None:
     assert rule.evaluate_system(run, system(last - 30, later, gpus=idle), later) == []
 
 
+def test_gpu_util_low_fires_on_a_log_that_comes_in_bursts() -> None:
+    """A review: `python train.py > log` block-buffers its stdout, and its lines arrive 20 at a time every
+    20 s. Such a gap, shown again and again, is the run's rhythm, not a wait: a starved GPU still fires."""
+    rule = GpuUtilLow()
+    manager = AlertManager({rule.id: rule.timing})
+    run, now = training(steps=120)  # a step a second, read as it came
+    idle = util_gpus(lambda t: 10, n=1)
+    sysstate = system(now - 60, now, gpus=idle)
+    fired = None
+    for k in range(1, 500):
+        t = now + k
+        if k % 20 == 0:  # a burst: the 20 steps since the last one, all read at once
+            for i in range(120 + k - 20, 120 + k):
+                run.apply(dataclasses.replace(step(i, total=10_000, loss=2.0, step_time=1.0), t=t), t)
+        if k % 2 == 0:
+            system(t, t, gpus=idle, state=sysstate)
+        manager.update(rule.evaluate_system(run, sysstate, t), t)
+        if fired is None and manager.alerts() and manager.alerts()[0].state is AlertState.FIRING:
+            fired = k
+    assert run.longest_arrival_gap_s == 20 and not steps_paused(run, now + 499)
+    assert fired is not None and fired < 400
+
+
 def test_gpu_util_low_only_while_the_run_is_active() -> None:
     run, now = training(steps=100, total=99)  # finished
     assert GpuUtilLow().evaluate_system(run, system(now - 120, now, gpus=util_gpus(lambda t: 3)), now) == []
