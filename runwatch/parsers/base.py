@@ -147,7 +147,7 @@ class FormatParser:
     def holding(self) -> bool:
         """Whether `flush` would give a record held for a line that comes soon after while the run goes on
         (an HF Trainer dict waiting for its bar's redraw): a log quiet for seconds since has ended or stalled,
-        and a follower then takes it as `check` does at the end of its input (`SourceParser.close_block`)."""
+        and a follower then takes it as `check` does at the end of its input (`SourceParser.close_held`)."""
         return False
 
     def settle(self) -> Record | None:

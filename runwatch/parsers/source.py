@@ -276,12 +276,10 @@ class SourceParser:
         out: list[Record] = []
         if self._parser is None and self._held:
             self._choose(self._detector.best(MIN_GUESS) if self._detector else None, out, guessed=True)
-        rank, lineno, t = self._last
-        for rec in (self._flush_events(), self._flush_parser()):
-            if rec is not None:
-                self._emit(rec, rank, lineno, t, out)
-        if self._parser is not None and self._parser.more:
-            self._take_more(rank, lineno, t, out)
+        rec = self._flush_events()
+        if rec is not None:
+            self._emit(rec, *self._last, out)
+        self._take_flushed(out)
         self.records += len(out)
         return out
 
@@ -356,12 +354,8 @@ class SourceParser:
         `flush` gives it at the end of a one-shot read (an HF console that ended on a dict after a
         KeyboardInterrupt read 2102 to `check`, 2100 to `tail` for ever). The parser goes on if more comes."""
         out: list[Record] = []
-        if self._parser is not None and self._parser.holding:
-            rec = self._flush_parser()
-            if rec is not None:
-                self._emit(rec, *self._last, out)
-            if self._parser.more:
-                self._take_more(*self._last, out)
+        if self.holds_record:
+            self._take_flushed(out)
         self.records += len(out)
         return out
 
@@ -774,6 +768,14 @@ class SourceParser:
         except Exception as exc:
             self.failures.add(EVENTS, exc)
             return None
+
+    def _take_flushed(self, out: list[Record]) -> None:
+        """The format parser's record of what it still holds (`flush`), and what it gave beyond it (`more`)."""
+        rec = self._flush_parser()
+        if rec is not None:
+            self._emit(rec, *self._last, out)
+        if self._parser is not None and self._parser.more:
+            self._take_more(*self._last, out)
 
     def _flush_parser(self) -> Record | None:
         if self._parser is None:
