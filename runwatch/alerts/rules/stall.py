@@ -183,6 +183,9 @@ class Stall(Rule[StallParams]):
                 while came > 0 and pulse.x[came - 1] == pulse.x[i - 1]:
                     came -= 1
                 gap = float(pulse.t[i] - pulse.t[came])
+                lagging = _lagging(pulse.t)
+                if lagging is not None and lagging[i] != lagging[came]:
+                    gap = 0.0  # the two steps were timed by two clocks (`intervals`): their difference is none of the run's
                 after = f" after {human_duration(gap)}" if gap > SAME_READ_S else ""
                 return f"stall over: step {int(pulse.x[i])} arrived{after}"
         state = run.state(now)
@@ -193,8 +196,7 @@ class Stall(Rule[StallParams]):
     def budget(self, run: RunTracker, pulse: Tail) -> tuple[float, str]:
         """Seconds of silence allowed now, and the phase that stretched it, as the summary names it ("" for none)."""
         p = self.params
-        gaps = np.diff(arrivals(pulse))
-        gaps = gaps[gaps > SAME_READ_S]
+        gaps = intervals(pulse)
         typical = float(percentile(gaps, 95)) if len(gaps) >= 3 else 0.0
         longest = float(gaps.max()) if len(gaps) else 0.0
         if len(pulse.x) > p.window:  # pauses recur past the window: a loop that evaluates every 2 epochs of 388
@@ -245,10 +247,50 @@ def arrivals(pulse: Tail) -> np.ndarray:
     return pulse.t[first]
 
 
+def intervals(pulse: Tail) -> np.ndarray:
+    """The intervals between the pulse's steps' arrivals that one clock timed, those received apart
+    (`SAME_READ_S`), in the pulse's order.
+
+    Where two sources feed one series their clocks meet: a log's lines timed when runwatch read them, a
+    TensorBoard file's events by the wall time written in them, which lags the log by the writer's flush
+    (up to 2 minutes) or, for a run recorded earlier, by hours. The series then steps back and forth
+    between the clocks, and each jump forward to the late one read as a pause of the run: a nanoGPT run
+    logging every 20th step to its log and every step to TensorBoard, replayed 2.9 hours after it was
+    recorded, was given 5.8 hours before a stall and its 75-s hang went unreported by `watch`.
+
+    A pulse that never steps back keeps all its intervals. Else, with half the median step back as the
+    tolerance, a point that far behind a time before it is the lagging clock's and one that far ahead of a
+    time after it the leading one's; a point that is neither (before the first step back or after the last)
+    goes with the clock whose points' median time is nearer. Intervals are taken within each clock (a jitter
+    below the tolerance stays, as a run's own would)."""
+    t = arrivals(pulse)
+    lagging = _lagging(t)
+    if lagging is None:
+        gaps = np.diff(t)
+    else:
+        gaps = np.concatenate([np.diff(t[lagging]), np.diff(t[~lagging])])
+    return gaps[gaps > SAME_READ_S]
+
+
+def _lagging(t: np.ndarray) -> np.ndarray | None:
+    """Which of times `t` are on the lagging of two clocks (see `intervals`); None where `t` never steps back."""
+    gaps = np.diff(t)
+    back = gaps < -SAME_READ_S
+    if not back.any():
+        return None
+    tolerance = 0.5 * float(np.median(-gaps[back]))
+    lagging = t < np.maximum.accumulate(t) - tolerance
+    leading = t > np.minimum.accumulate(t[::-1])[::-1] + tolerance
+    unsure = ~(lagging | leading)
+    if unsure.any() and lagging.any() and leading.any():
+        behind, ahead = float(np.median(t[lagging])), float(np.median(t[leading]))
+        lagging |= unsure & (np.abs(t - behind) < np.abs(t - ahead))
+    return lagging
+
+
 def _longest(pulse: Tail) -> float:
-    """The longest interval between the pulse's steps' arrivals (received apart: `SAME_READ_S`); 0 if none."""
-    gaps = np.diff(arrivals(pulse))
-    return float(gaps[gaps > SAME_READ_S].max(initial=0.0))
+    """The longest of the pulse's `intervals`; 0 if none."""
+    return float(intervals(pulse).max(initial=0.0))
 
 
 def _pace_known(run: RunTracker, pulse: Tail) -> bool:
@@ -256,8 +298,7 @@ def _pace_known(run: RunTracker, pulse: Tail) -> bool:
     or, for a history read at once, that many records after the first with a logged `step_time`."""
     if len(pulse.x) <= PACE_INTERVALS:
         return False
-    gaps = np.diff(arrivals(pulse))
-    return int(np.count_nonzero(gaps > SAME_READ_S)) >= PACE_INTERVALS or _logged_interval(run, pulse) > 0
+    return len(intervals(pulse)) >= PACE_INTERVALS or _logged_interval(run, pulse) > 0
 
 
 def _logged_interval(run: RunTracker, pulse: Tail) -> float:

@@ -7,6 +7,7 @@ import io
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -328,3 +329,43 @@ def test_a_run_whose_lines_state_no_step_is_told_in_records() -> None:
     assert summary == "no new record for 1m15s (last record 49; expected one within 1m)"
     (stepped,) = silent_for(steps(50), 75.0)
     assert stepped.startswith("no new step for 1m15s (last step 49;")
+
+
+def parsed(path: Path) -> list[dict[str, Any]]:
+    """The step records `runwatch parse` reads from `path`, as JSON objects."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["parse", "-o", "jsonl", str(path)]) == 0
+    docs = [json.loads(line) for line in out.getvalue().splitlines()]
+    return [d for d in docs if d["kind"] == "step"]
+
+
+@pytest.mark.parametrize("late_by", [30.0, 10_432.0])
+def test_a_log_and_its_tensorboard_file_on_two_clocks_still_stall(late_by: float) -> None:
+    """A nanoGPT run on an H200 (the run lab's gpu-nanogpt-hang) logs every 20th step to its log, timed when
+    runwatch reads it, and every step to TensorBoard, timed by the wall time in each event. Watched `late_by`
+    seconds after the events were written (a flush, or a recording replayed hours later), the `loss` series
+    steps back and forth between the two clocks: each jump forward read as a pause of the run, the budget was
+    twice the clocks' distance, and the 75-s hang after step 599 went unreported by `watch`."""
+    run = FIXTURES / "realruns" / "gpu-nanogpt-hang" / "run"
+    events = {int(d["step"]): d for d in parsed(next((run / "runs").glob("events.out.tfevents.*")))}
+    logged = {int(d["step"]): d for d in parsed(run / "train.log")}
+    tracker = RunTracker("gpu-nanogpt-hang", str(run))
+    last = 0.0
+    for step in range(600):
+        last = float(events[step]["t"]) + late_by
+        if step in logged:  # the log's line, read as the event is written: timed by its arrival
+            tracker.apply(Record(Kind.STEP, step, metrics=dict(logged[step]["metrics"]), source="train.log"), last)
+        tracker.apply(Record(Kind.STEP, step, t=float(events[step]["t"]), metrics=dict(events[step]["metrics"]),
+                             source="events.out.tfevents"), last)
+    assert float(events[600]["t"]) - float(events[599]["t"]) > 74
+    assert not RULE.evaluate(tracker, last + 59.0)
+    (f,) = RULE.evaluate(tracker, last + 75.0)
+    assert f.summary == "no new step for 1m15s (last step 599; expected one within 1m)"
+    alert = Alert(rule="stall", labels=f.labels, state=AlertState.FIRING, severity=f.severity, summary=f.summary,
+                  active_since=last + 75.0, step=f.step)
+    came = float(events[600]["t"]) + late_by
+    tracker.apply(Record(Kind.STEP, 600, metrics=dict(logged[600]["metrics"]), source="train.log"), came)
+    tracker.apply(Record(Kind.STEP, 600, t=float(events[600]["t"]), metrics=dict(events[600]["metrics"]),
+                         source="events.out.tfevents"), came)
+    assert RULE.resolution(tracker, alert, came + 1.0) == "stall over: step 600 arrived"  # no gap across the clocks
