@@ -8,7 +8,7 @@ values across threads without copies or locks.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -383,6 +383,17 @@ SPLIT_METRICS = frozenset({"train", "val", "valid", "validation", "test"})
 on that split as often as not, or a score; the parsers keep the name as written (no guess makes it `loss`), the
 NaN rule judges each as it judges a loss, and a line of them beside progress bars is the loop's summary
 (runwatch.parsers.beside). Such a log's epochs were read as no record at all (a review)."""
+OTHER_LOSSES_SHOWN = 2
+"""The most losses of other names shown in `loss`'s place (`other_losses`)."""
+
+
+def other_losses(names: Iterable[str]) -> list[str]:
+    """Up to `OTHER_LOSSES_SHOWN` of `names` named for a loss, in the order given: what stands in the place of
+    `loss` on a status line and in the TUI's first charts where a run logs none (a distillation loop's `Task Loss`
+    and `KD Loss`, YOLO's `box_loss` and `cls_loss`, a GAN's `d_loss` and `g_loss`). Not `loss_scale`, a setting."""
+    return [m for m in names if "loss" in m and m != "loss_scale"][:OTHER_LOSSES_SHOWN]
+
+
 CLOCK_METRICS = frozenset({"elapsed", "eta", "epoch_elapsed", "epoch_eta"})
 """A log's own clock readings (a progress bar's `[elapsed<remaining]`, a loop's `eta`): they feed the run's
 elapsed time and ETA and are no curve of training to chart (an epoch bar's restart every epoch, a saw-tooth)."""

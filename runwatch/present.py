@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runwatch.durations import human_duration
-from runwatch.model import AlertBrief, AlertState, Record, RunSnapshot, RunState, json_number
+from runwatch.model import AlertBrief, AlertState, Record, RunSnapshot, RunState, json_number, other_losses
 from runwatch.state.system import gpus_status, processes_status
 from runwatch.text import visible
 
@@ -85,7 +85,7 @@ def line_metrics(metrics: Mapping[str, float]) -> list[str]:
     logs no `loss` (a distillation loop's `Task Loss` and `KD Loss` showed as a bare `lr 3.00e-06`)."""
     shown = [m for m in LINE_METRICS if m in metrics]
     if "loss" not in metrics:
-        shown = [m for m in metrics if "loss" in m and m != "loss_scale" and m not in shown][:2] + shown
+        shown = other_losses(m for m in metrics if m not in shown) + shown
     return shown
 
 

@@ -3,7 +3,8 @@
 Key metrics of a training run get a braille chart each (loss with val_loss
 overlaid, lr, grad_norm, throughput or step time, MFU); every other metric a
 sparkline. A format with none of the canonical names (a generic `key: value`
-log) still gets charts: its first metrics are promoted, those named for a loss first.
+log) still gets charts: its first metrics are promoted, those named for a loss first, and
+where no `loss` is logged the first two named for one (`box_loss`, `d_loss`) take its place.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from runwatch.model import CLOCK_METRICS, SPLIT_METRICS
+from runwatch.model import CLOCK_METRICS, SPLIT_METRICS, other_losses
 
 PALETTE = ("cyan", "yellow", "magenta", "green", "blue", "bright_red", "bright_cyan", "bright_yellow")
 """Line colours; named ANSI colours so that a 16-colour terminal shows them as meant."""
@@ -59,6 +60,8 @@ def plan_charts(metrics: Iterable[str], needle: str = "", *, every: bool = False
         charts.append(ChartSpec(("val_loss",)))
     elif split := [m for m in _SPLITS if m in present]:  # `Train: 0.0962 | Val: 0.0991`: the loss chart's place
         charts.append(ChartSpec(tuple(split[:2])))
+    else:  # YOLO's `box_loss`, a GAN's `d_loss` and `g_loss`: a chart each, before the schedule (lr drew first)
+        charts += [ChartSpec((m,)) for m in other_losses(have)]
     charts += [ChartSpec((m,)) for m in ("lr", "grad_norm") if m in present]
     throughput = next((m for m in _THROUGHPUT if m in present), None)
     if throughput:

@@ -201,6 +201,17 @@ def test_a_run_without_loss_promotes_its_loss_named_metric_first() -> None:
     assert [c.key for c in plan_charts(["acc", "loss_scale", "z_loss"])[0]] == ["z_loss", "acc", "loss_scale"]
 
 
+def test_losses_of_other_names_take_the_loss_charts_place_before_the_schedule() -> None:
+    """A knowledge-distillation run (CIRKD) logs `Task Loss`, `KD Loss` and `lr`, no `loss`: `lr` was the first
+    chart, as if the schedule were the run's news. Its two losses come first, as on the status line."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("cirkd_distill_iters_head.log")
+    charts, _ = plan_charts(sorted({n for r in recs for n in r.metrics}))
+    assert [c.key for c in charts][:3] == ["kd_loss", "task_loss", "lr"]
+    assert [c.key for c in plan_charts(["lr", "d_loss", "g_loss", "aux_loss"])[0]][:3] == ["d_loss", "g_loss", "lr"]
+
+
 def test_a_progress_bars_clock_is_no_chart_nor_sparkline() -> None:
     """A Lightning run's tqdm bars (run lab recording): `epoch_elapsed` and `epoch_eta`, the epoch bar's own
     clock, were sparklines of a saw-tooth among the run's metrics."""
