@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, TextIO
 from runwatch.alerts.judge import unjudged_metrics
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules.base import resolution_of
-from runwatch.alerts.rules.tail import step_word
+from runwatch.alerts.rules.tail import step_pulse, step_word
 from runwatch.commands.parse import SourceProblems, readers_of
 from runwatch.commands.readers import ItemsReader, Reader
 from runwatch.config import Config
@@ -37,6 +37,7 @@ from runwatch.parsers.source import ChunkRecords
 from runwatch.plan import WANDB_FORMAT, RunPlan, plan_runs
 from runwatch.replay import Replay, ReplayClock, merge_by_step, replay
 from runwatch.report.values import SOURCE_TIMES
+from runwatch.state.run import RunTracker
 from runwatch.state.series import History
 from runwatch.text import clean, clip, one_line, visible
 from runwatch.watcher.types import Notice
@@ -297,9 +298,31 @@ def _stopped_how(result: Replay) -> str:
     read only "no finish line", its `KeyboardInterrupt` parsed and never told)."""
     t = result.tracker
     sig = next((e for e in reversed(t.events) if e.event == Event.SIGNAL), None)
-    if sig is not None and (t.last_step_at is None or sig.t >= t.last_step_at):
+    if sig is not None and (t.last_step_at is None or sig.t >= t.last_step_at or _no_step_on_after(t, sig.t)):
         return f" (interrupted: {visible(sig.message or 'a signal')[:120]})"
     return " (no finish line, and the log ends there)"
+
+
+STEPS_ON_AFTER_SIGNAL = 2
+"""Logging strides a run may step on after a signal it printed that still stopped it: the HF Trainer's
+buffered loss dict comes after Ctrl-C's traceback, at the bar's step, two past the last dict before it."""
+
+
+def _no_step_on_after(t: RunTracker, when: float) -> bool:
+    """Whether no step record after `when` went more than `STEPS_ON_AFTER_SIGNAL` strides past the newest
+    before it: what came after a signal was its last gasp (an HF run stopped by Ctrl-C at 2102 read "no finish
+    line", its `KeyboardInterrupt` told only by `tail`: a review), not a run that caught it and went on."""
+    pulse = step_pulse(t, SIGNAL_LOOKBACK)
+    if pulse is None:
+        return False
+    before, after = pulse.x[pulse.t <= when], pulse.x[pulse.t > when]
+    if not len(before):
+        return False
+    return not len(after) or float(after.max()) <= float(before.max()) + STEPS_ON_AFTER_SIGNAL * t.progress.stride
+
+
+SIGNAL_LOOKBACK = 4096
+"""Step records looked back over for those before and after a signal."""
 
 
 def _span(f: Fired, word: str) -> str:

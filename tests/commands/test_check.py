@@ -807,6 +807,23 @@ def test_a_run_stopped_by_ctrl_c_says_so(capsys: pytest.CaptureFixture[str]) -> 
     assert "warning  incomplete: stopped at 829/1954 (interrupted: KeyboardInterrupt)" in out
 
 
+def test_a_run_stopped_by_ctrl_c_says_so_with_a_loss_dict_flushed_after_the_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An HF Trainer run (LLaVA through accelerate) stopped by Ctrl-C at 2102 of 968921: its last loss dict came
+    after the `KeyboardInterrupt`, and the warning said "no finish line" while `tail` told the signal (a review).
+    A run that caught the signal and stepped on is not told as interrupted by it: the frame and traceback moved
+    before its last 22 dicts (the same lines, reordered) read "no finish line"."""
+    log = FIXTURES / "found" / "hf_trainer_llava_ctrlc_tail.log"
+    assert main(["check", str(log)]) == 0
+    assert "warning  incomplete: stopped at 2102/968921 (interrupted: KeyboardInterrupt)" in capsys.readouterr().out
+    lines = log.read_text().split("\n")
+    went_on = tmp_path / "went_on.log"
+    went_on.write_text("\n".join(lines[:3] + lines[26:50] + lines[3:26] + lines[50:]))
+    assert main(["check", str(went_on)]) == 0
+    out = capsys.readouterr().out
+    assert "(no finish line, and the log ends there)" in out and "interrupted" not in out, out
+
+
 def test_a_run_stopped_from_outside_names_the_signal_not_its_dataloaders(tmp_path: Path,
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """Lightning DDP on 5 ranks, stopped at 1225/3999: `[rank: 2] Received SIGTERM: 15` glued to the bar's last
