@@ -181,6 +181,8 @@ class ReplayClock:
         """Whether the newest step or eval record was an eval's: the records of one evaluation (a line for each
         test batch, as the generic format reads `Test: [10/242]  Loss 7.51`) are one pause, not one each (25
         lines an epoch made a 12-minute synthetic silence, a critical stall in a run with no clock at all)."""
+        self._epoch_bar: int | None = None
+        """The epoch whose bar the newest `epoch_elapsed` was read from (`_lap_of`)."""
         self.bar_timed = 0
         """Step records a progress bar's elapsed time placed: Lightning's rich bar on a pipe prints one frame,
         at the end, and a clock it set once is no clock (`timed_by_bar`)."""
@@ -328,13 +330,26 @@ class ReplayClock:
         elif rec.source != self._bar_source:
             return self.now  # another source's clock (see `_bar_source`)
         zero, last = self._bars.get(name, (before - e, e))
-        if e < last:  # a new bar
+        lap = self._lap_of(name, rec.metrics.get("epoch"))
+        if e < last or lap:  # a new bar
             zero = before - e
         now = zero + e
         if now < before:
             now, zero = before, before - e
         self._bars[name] = (zero, e)
         return now
+
+    def _lap_of(self, name: str, epoch: float | None) -> bool:
+        """Whether a record of the epoch clock `name` is of another epoch's bar than the one before it, as its
+        `epoch` (E + n/N of an epoch bar, E for one of unknown length) says. Each epoch's bar counts from 0, but
+        a console that keeps only a bar's last frames (W&B's `output.log`) may show an epoch's last at 247 s and
+        the next's at 247 s too: read as one bar, the next epoch took no time, 661 steps in none, and 0.4 s a
+        step after it a slowdown (a review's metric-learning run, a `step_time_drift` of 260×)."""
+        if name != "epoch_elapsed" or epoch is None or not math.isfinite(epoch):
+            return False
+        bar = math.ceil(epoch) - 1  # E + n/N for n of 1..N, and E itself: one bar's all
+        before, self._epoch_bar = self._epoch_bar, bar
+        return before is not None and bar != before
 
     def _synthetic(self, rec: Record) -> float:
         if rec.kind == Kind.EVAL:

@@ -101,7 +101,7 @@ _BAR_CHARS = "|" + "".join(map(chr, range(0x2580, 0x25A0))) + "".join(c for c in
 """What `_BAR_TAIL` draws with: `|`, the block characters and whitespace (`\\s`: every character `str.isspace` says)."""
 _ASCII_FILL = re.compile(r"#*[0-9]?")
 _PCT = re.compile(r"(?:^|\s)\d{1,3}%[\s|\u2580-\u259f]*$")
-_EPOCH = re.compile(r"\bEpoch\s+(\d{1,9})\b", re.IGNORECASE)
+_EPOCH = re.compile(r"\bEpoch:?\s+(\d{1,9})\b", re.IGNORECASE)
 _EPOCHS = re.compile(r"\bEpoch\s+\d{1,9}\s?/\s?(\d{1,9})\b", re.IGNORECASE)
 """`Epoch 3/200`: a hand-written loop's `desc=f"Epoch {epoch + 1}/{epochs}"`, counted from 1 and the run's epochs
 stated (Lightning's `Epoch 3:` counts from 0 and states none)."""
@@ -138,6 +138,8 @@ class Frame(NamedTuple):
     """Text after the frame's closing `]` (a tqdm frame ends its line with nothing: what the loop logs while the bar
     is drawn is written right after it, `…?batch/s]2025-04-28 14:01:00,573|    INFO| Train: STEP 0 - … | 3D loss: …`,
     1,000 of a review's 1,019 loss lines)."""
+    start: int = 0
+    """Where the frame's count begins on its line: what is before it may end an older frame of another bar."""
 
 
 class _Count(NamedTuple):
@@ -175,9 +177,11 @@ def _count(reversed_text: str) -> int:
     return round(value)
 
 
-_TAG = re.compile(r"\[[A-Za-z][A-Za-z _-]{0,30}\]$")
-"""A word in brackets at the end of the text before a count (`[Eval] Best Model at Epoch 1: 3/289`): part of the
-description, not the end of an older frame glued before it (whose `]` closes a clock or a postfix)."""
+_TAG = re.compile(r"\[(?:[A-Za-z][A-Za-z _-]{0,30}|\d{1,12}/\d{1,12} \(\d{1,3}%\))\]$")
+"""A word in brackets at the end of the text before a count (`[Eval] Best Model at Epoch 1: 3/289`), or the PyTorch
+examples' `[640/60000 (1%)]` (a loop's `Train Epoch: 59 [660/661 (100%)] Loss: 9.93` as a bar's description: cut
+there, its epoch was lost and each epoch's bar read as the run starting again, 37 times): part of the description,
+not the end of an older frame glued before it (whose `]` closes a clock or a postfix)."""
 
 
 def _bar_prefix(before: str) -> str:
@@ -229,7 +233,7 @@ def plain_frame(m: re.Match[str]) -> Frame:
     read = desc_of(desc)
     return Frame(
         int(n), int(total), read, seconds(elapsed), seconds(remaining), step_time_of(rate, scale, unit),
-        (_postfix(body, True) if body else ()) + desc_values(read), body.startswith(","),
+        (_postfix(body, True) if body else ()) + desc_values(read), body.startswith(","), start=m.start("n") - m.start(),
     )
 
 
@@ -277,7 +281,7 @@ def _any_frame(line: str) -> Frame | None:
         elapsed=seconds(clock.group("elapsed")), remaining=seconds(clock.group("remaining")),
         step_time=_step_time(clock.group("rate"), clock.group("scale"), clock.group("unit")),
         postfix=_postfix(body, closed=close >= 0) + desc_values(desc), has_postfix=body.startswith(","),
-        glued=rest[close + 1:].strip() if close >= 0 else "",
+        glued=rest[close + 1:].strip() if close >= 0 else "", start=count.start,
     )
 
 
@@ -481,7 +485,9 @@ class ProgressBarParser(FormatParser):
             return None if self._pending_desc or self._bar_loss else beside(line, self._step, self._epoch_end)
         desc = frame.desc or self._pending_desc
         self._pending_desc = ""
-        if not is_training(desc) or self._another_job(desc):
+        if self._bare_other(desc, frame.total) and frame.start and (older := parse_frame(line[:frame.start])):
+            frame, desc = older, older.desc  # an evaluation's bar drawn over the end of the epoch's: its last frame
+        if not is_training(desc) or self._another_job(desc) or self._bare_other(desc, frame.total):
             return None
         got = self._training(frame, desc)
         rec = None if got is None else Record(Kind.STEP, step=got[0], total_steps=got[1], metrics=got[2])
@@ -590,6 +596,13 @@ class ProgressBarParser(FormatParser):
         prediction: 0/1` bars after each validation, 95 of them: read as a plain bar's laps, the run "started
         again 18 times", and their 5 s a chunk a slowdown of the training's 13 s a batch)."""
         return self._base is not None and epoch_of(desc) is None and bool(desc.strip())
+
+    def _bare_other(self, desc: str, total: int | None) -> bool:
+        """A bar with no description and a length of its own (or none: `0it`), once `Epoch E:` bars are the
+        training's: an evaluation's over its loader (a loop's `Train Epoch: 59 [660/661 (100%)] Loss: …` bar of
+        661, then a bare `673/673` over its test set: read as a plain training bar, each epoch after it started
+        the run again). A bare bar as long as the epochs' may be theirs, drawn without its name, and is kept."""
+        return self._base is not None and not desc.strip() and (total is None or total != self._epoch_total)
 
     def take_row(self, line: str) -> Row | None:
         """The row of a plain training frame (`PLAIN_FRAME`) past its epoch's start, the state left as `parse`

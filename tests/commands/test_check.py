@@ -771,6 +771,10 @@ def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest
     ("recon3d_epoch_bars_marching_cube_head.log.gz", "ended"),
     # no step line at all, but its own `✅ Training completed in 3 days, …` and `=== Training Complete ===`: UNREAD, exit 3
     ("phi2_qlora_logging_complete.log", "finished"),
+    # W&B's console of a loop's `Train Epoch: E [i/661 (p%)] Loss: …` bars (an epoch's last frames only) and its test
+    # set's bare `673/673` bars: the same epoch end stamped 247 s as the one before it read as 661 steps in no time,
+    # and the steps after it a 260× `step_time_drift` (a twentieth review)
+    ("proxyanchor_tqdm_wandb_console_60ep.log.gz", "ended"),
 ])
 def test_whole_runs_a_review_found_are_read_healthy(name: str, state: str, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:

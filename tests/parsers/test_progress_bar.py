@@ -460,3 +460,23 @@ def test_a_line_a_loop_logs_while_its_bar_is_drawn_is_read_after_the_frame() -> 
     losses = [r for r in recs if "3d_loss" in r.metrics]
     assert len(glued) > 100 and len(losses) == len(logged) and all(r.t == 0.0 for r in losses)
     assert [r.metrics["3d_loss"] for r in losses][:2] == [0.2511, 0.345]  # `3D loss: 2.511E-01`, `3.450E-01`
+
+
+def test_a_loops_epoch_line_as_a_bars_description_and_its_test_sets_bare_bars() -> None:
+    """Proxy-Anchor's loop draws `Train Epoch: 59 [660/661 (100%)] Loss: 9.931711: : 660it [04:07,  2.66it/s]` (the
+    PyTorch examples' line as a bar's description, no total), then a bare bar over its test set, `673/673`, and
+    W&B's console kept an epoch's last frames, from epoch 51 on with the test bar's drawn over them on one line.
+    Cut at the `]` of `(100%)]`, the description lost its epoch, each epoch's bar read as the run starting again
+    (37 times), the test bars as steps 0 and 673, and the glued frames as the test bar's (a twentieth review)."""
+    from tests.support.found import found_lines, source_records
+
+    fmt, recs = source_records("proxyanchor_tqdm_wandb_console_60ep.log.gz")
+    steps = [r for r in recs if r.kind == Kind.STEP]
+    assert fmt == "tqdm" and not [r for r in recs if r.event == Event.RESTARTED]
+    xs = [r.step for r in steps]
+    assert all(x is not None for x in xs) and xs == sorted(xs), xs[:20]
+    assert int(steps[0].metrics["epoch"]) == 0 and int(steps[-1].metrics["epoch"]) == 59
+    assert steps[-1].metrics["loss"] == pytest.approx(9.931711) and 39_600 <= steps[-1].step <= 39_660
+    glued = sum("Train Epoch" in x and "673/673 [" in x for x in found_lines("proxyanchor_tqdm_wandb_console_60ep.log.gz"))
+    from_glued = [r for r in steps if int(r.metrics["epoch"]) >= 51]
+    assert glued > 1000 and len(from_glued) > 1000  # the epochs' frames under the test bar's are read
