@@ -89,6 +89,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("q", ("thrown while requesting",)),
     ("B", ("Bus error",)),
     ("R", ("Received SIG",)),
+    ("KeyboardInterrupt, attempting", ("Detected KeyboardInterrupt",)),  # a line holding it holds the other
     ("_", ("bad_alloc",)),
     (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
@@ -150,6 +151,10 @@ _RECEIVED = re.compile(r"Received (SIG(?:TERM|HUP|QUIT|INT)): \d{1,2}\b")
 """Lightning's signal handler on a rank, `[rank: 2] Received SIGTERM: 15`, glued to the training bar's last frame: the
 job was stopped from outside (a scheduler, `kill`), and the DataLoader workers the signal killed after it were read
 as the run's cause (a review). SIGINT is a Ctrl-C, as `KeyboardInterrupt` is; the others end the process."""
+_GRACEFUL = re.compile(r"(?<![\"'])Detected KeyboardInterrupt, attempting graceful shutdown")
+"""Lightning's word for a Ctrl-C it caught (`trainer/call.py: UserWarning: Detected KeyboardInterrupt, attempting
+graceful shutdown...`), with no traceback after it: the run was stopped, and read as still running it turned
+`stalled` 34 s later (a review). Not the source line Python's warnings print under it (`rank_zero_warn("Detected …")`)."""
 _USAGE = re.compile(
     r"[\w.\-/]{1,200}: error: (?:argument |unrecognized arguments: |the following arguments are required: )"
 )
@@ -315,6 +320,8 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.SEGFAULT, m.start())
     if "Received SIG" in line and (m := _RECEIVED.search(line)):
         return _Hit(_SIGNAL if m[1] == "SIGINT" else Event.KILLED, m.start())
+    if "KeyboardInterrupt" in line and (m := _GRACEFUL.search(line)):
+        return _Hit(_SIGNAL, m.start())
     if "CANCELLED AT" in line and (m := _CANCELLED.search(line)):
         return _Hit(Event.TIME_LIMIT if m[2] == "TIME LIMIT" else Event.KILLED, m.start(), key=("job", m[1]))
     if "NVRM" in line:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from runwatch.model import FATAL_EVENTS, Event, Kind, Record
 
-ENDS = FATAL_EVENTS | {Event.FINISHED, Event.EXIT}
+ENDS = FATAL_EVENTS | {Event.FINISHED, Event.EXIT, Event.SIGNAL}
 """Events after which a step record says whether the run went on (`RunTracker._resume`)."""
 
 
@@ -39,7 +39,8 @@ restart takes longer than this. Every record names its source (a log's path, a m
 
 
 class Ending:
-    """The run's end so far: crashed, finished, or exited with no code; cleared by a step that follows.
+    """The run's end so far: crashed, finished, or exited with no code (or stopped by Ctrl-C); cleared by a step
+    that follows.
 
     A crash beats a finish (a fault after the finish line still shows CRASHED); an exit with code 0
     finishes and clears a crash, a nonzero one crashes; an exit with no code (the end of a pipe) says
@@ -66,6 +67,8 @@ class Ending:
             self.crashed = True
         elif event == Event.FINISHED:
             self.finished = True
+        elif event == Event.SIGNAL:
+            self.input_ended()  # Ctrl-C (`KeyboardInterrupt`, Lightning's graceful shutdown): stopped, not stalled
         elif event == Event.EXIT:
             code = rec.metrics.get("exit_code")
             if code is None or code != code:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -53,3 +54,24 @@ def test_another_sources_late_flush_does_not_resume_the_run() -> None:
     assert end.crashed
     end.resume(10.0 + RESUME_AFTER_S, "events.out.tfevents.1")  # a restart takes longer
     assert not end.crashed
+
+
+def test_a_lightning_run_stopped_by_ctrl_c_is_ended_not_stalled() -> None:
+    """SDXL fine-tuning under Lightning, stopped by Ctrl-C at step 86: Lightning caught it and printed `Detected
+    KeyboardInterrupt, attempting graceful shutdown...` (a warning, no traceback). Unread, the run was `running`,
+    then `stalled` 34 s later (a review); read, it is a signal, the run's end unless a step follows it."""
+    from runwatch.alerts.rules.stall import Stall
+    from runwatch.model import RunState
+    from runwatch.state.run import RunTracker
+    from tests.support.found import source_records
+
+    _, recs = source_records("lightning_sdxl_ctrl_c_graceful.log")
+    assert [r.event for r in recs if r.kind == Kind.EVENT] == [Event.SIGNAL]  # the line, not the source line under it
+    tracker = RunTracker("sdxl", "lightning_sdxl_ctrl_c_graceful.log")
+    for i, rec in enumerate(recs):
+        tracker.apply(rec, 1000.0 + i)
+    assert tracker.state(1000.0 + len(recs) + 600) == RunState.ENDED
+    assert not Stall().evaluate(tracker, 1000.0 + len(recs) + 600)
+    step = next(r for r in recs if r.kind == Kind.STEP)
+    tracker.apply(dataclasses.replace(step, step=87), 1000.0 + len(recs) + 1)  # a step after it: the run went on
+    assert tracker.state(1000.0 + len(recs) + 2) == RunState.RUNNING
