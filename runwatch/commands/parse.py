@@ -197,8 +197,8 @@ class Summary:
             kinds[rec.kind] = kinds.get(rec.kind, 0) + 1
             if rec.event:
                 events[rec.event] += 1
-            if rec.step is not None:
-                if first is None:
+            if rec.step is not None and rec.kind in _MEASURED:  # an event's step may be a file name's (a
+                if first is None:  # per-epoch `checkpoint_epoch_1_step_6501.pt` after step 13001: a review)
                     first = rec.step
                 last = rec.step
             if rec.total_steps is not None:
@@ -251,7 +251,7 @@ class Summary:
         first_at = last_at = total_at = None  # lines of the records that set these
         last_line: dict[str, int] = {}
         for rec in recs:
-            if rec.step is not None:
+            if rec.step is not None and rec.kind in _MEASURED:
                 first_at = rec.line if first_at is None else first_at
                 last_at = rec.line
             if rec.total_steps is not None:

@@ -80,9 +80,12 @@ class Detector:
 
 def _steps_with_loss(probe: FormatParser, line: str) -> bool:
     """Whether the format reads `line` (on a throwaway parser, as `score` does) as a step with a loss (of any
-    name: `[step 10] avg_loss=0.0294 acc=0.8000`, a GRPO loop's, one line in 880 of generated text)."""
+    name: `[step 10] avg_loss=0.0294 acc=0.8000`, a GRPO loop's, one line in 880 of generated text), numbered by its
+    step or its epoch (`Epoch 1 - Train Loss: 0.2843, Val Loss: 0.1568`: a loop's summary under Keras-like `Epoch
+    1/500` headers, whose three maybes won and read nothing, `check` exit 3 for a run of two epochs: a review)."""
     rec = type(probe)().parse(line)
-    return rec is not None and rec.kind is Kind.STEP and rec.step is not None and any("loss" in k for k in rec.metrics)
+    return (rec is not None and rec.kind is Kind.STEP and (rec.step is not None or "epoch" in rec.metrics)
+            and any("loss" in k for k in rec.metrics))
 
 
 def detect(lines: Iterable[str], max_lines: int = 500) -> str | None:

@@ -73,7 +73,8 @@ def _snake(name: str) -> str:
 _ALIASES: dict[str, tuple[str, ...]] = {  # keys as snake() spells them: `tok/s` → `tok_s`, `grad-norm` → `grad_norm`
     "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step", "batch_loss"),
     "val_loss": ("eval_loss", "valid_loss", "validation_loss", "val_loss_epoch", "eval_loss_epoch"),
-    "grad_norm": ("gradient_norm", "grad_norm_total", "gnorm", "gradnorm", "grdn"),  # grdn, epch: LeRobot's
+    # grdn, epch: LeRobot's; `grad`: `| Grad: 0.505 |` beside a loss is its norm (llm.c's `norm`, too: llmc.py)
+    "grad_norm": ("gradient_norm", "grad_norm_total", "gnorm", "gradnorm", "grdn", "grad"),
     "lr": ("learning_rate",),
     "step_time": (
         "time_per_step", "secs_per_step", "seconds_per_step", "sec_per_step", "s_per_step", "sec_step", "s_step",

@@ -581,13 +581,19 @@ class SourceParser:
         """`planned` (SourceParser.planned) as the total of a chunk's step and eval records and rows whose line
         states none, as `_emit` gives it to a line's record: the batch so made."""
         for i, rec in enumerate(out):
-            if (rec.kind is _STEP or rec.kind is _EVAL) and rec.step is not None and rec.total_steps is None:
+            if (rec.kind is _STEP or rec.kind is _EVAL) and rec.step is not None and _short_of(rec, planned):
                 out[i] = replace(rec, total_steps=planned)
-        if batch is None or not (batch.total < 0).any():
+        if batch is None:
             return batch
         import numpy as np
 
-        total = np.where(batch.total < 0, planned, batch.total)
+        epoch = batch.metrics.get("epoch")
+        short = batch.total < 0
+        if epoch is not None:
+            short |= ~np.isnan(epoch) & (batch.total < planned)
+        if not short.any():
+            return batch
+        total = np.where(short, planned, batch.total)
         total.flags.writeable = False
         return replace(batch, total=total)
 
@@ -900,9 +906,17 @@ class SourceParser:
         if (rec.kind is _STEP or rec.kind is _EVAL) and not self._in_chunk:
             if self._epochs.offset or "epoch" in rec.metrics:
                 self._epochs.record(rec)  # before the header's plan, as `feed_bytes` counts them
-            if rec.total_steps is None and self.planned is not None and rec.step is not None:
+            if self.planned is not None and rec.step is not None and _short_of(rec, self.planned):
                 rec = replace(rec, total_steps=self.planned)  # the header's plan, where the line states none
         out.append(rec)
+
+
+def _short_of(rec: Record, planned: int) -> bool:
+    """Whether the header's `planned` steps are the total of `rec`: it states none, or it states its epoch and a
+    total below the plan, one epoch's (`Total training steps: 13002`, then `Epoch 0 | Step 3150/6501`: the first
+    epoch read as the run, 48% done at 24%, its ETA half the time left: a review)."""
+    total = rec.total_steps
+    return total is None or ("epoch" in rec.metrics and total < planned)
 
 
 class _Walk:

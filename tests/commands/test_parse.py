@@ -484,3 +484,15 @@ def test_a_megatron_deepspeed_log_gives_the_trainer_series_and_the_engine_series
     assert {"loss", "step_time", "lr", "tflops", "skipped_steps", "samples_per_sec", "memory_allocated_gib"} <= metrics
     stamped = [r for r in recs if "skipped_steps" in r["metrics"]]
     assert len(stamped) == 40 and all(r["t"] < 1_690_400_000 for r in stamped)  # July 2023 stamps, not the read time (Nov 2023)
+
+
+def test_the_summarys_steps_are_the_records_not_a_checkpoints_file_name(capsys: pytest.CaptureFixture[str],
+                                                                       tmp_path: Path) -> None:
+    """A GPT-2 LoRA loop's last step is 13001 of 13002; its last checkpoint, `checkpoint_epoch_1_step_6501.pt`, names
+    the epoch's step: the summary read `steps 0 → 6501 of 13002` (a review)."""
+    import gzip
+
+    log = tmp_path / "train.log"
+    log.write_bytes(gzip.decompress((FIXTURES / "found" / "gpt2_lora_emoji_logger_2epochs.log.gz").read_bytes()))
+    assert main(["parse", str(log), "-o", "summary"]) == 0
+    assert "steps      0 → 13001 of 13002" in capsys.readouterr().out.splitlines()

@@ -485,3 +485,16 @@ def test_a_format_that_reads_a_loss_leads_one_that_reads_none() -> None:
     assert det.totals["deepspeed"] >= det.totals["kv"] and "kv" in det.stepped and "deepspeed" not in det.stepped
     assert det.best(MIN_GUESS) == "kv"
     assert detect(lines) == "kv"
+
+
+def test_a_loops_epoch_summaries_under_keras_like_headers_are_read() -> None:
+    """A masked-autoencoder loop prints `Epoch 1/500` headers (a Keras maybe each), per-batch blocks, and one
+    `Epoch 1 - Train Loss: 0.2843, Val Loss: 0.1568` summary an epoch: the headers' three maybes won over the two
+    summaries, Keras read nothing, and `check` said UNREAD, exit 3, while `parse` named the format (a review). A
+    line read as a loss numbered by its epoch counts as one numbered by its step."""
+    from tests.support.found import found_lines, source_records
+
+    assert detect(found_lines("mae_restoration_epoch_headers_two_epochs.out")) == "kv"
+    _, recs = source_records("mae_restoration_epoch_headers_two_epochs.out")
+    assert [(r.metrics["epoch"], r.metrics["loss"], r.metrics["val_loss"]) for r in recs] == [
+        (1.0, 0.2843, 0.1568), (2.0, 0.0879, 0.0655)]

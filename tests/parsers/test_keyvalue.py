@@ -999,3 +999,24 @@ def test_a_two_word_key_may_start_with_digits() -> None:
                 if "| 3D loss: " in x and x[:4].isdigit())
     rec = KeyValueParser().parse(line)
     assert rec is not None and list(rec.metrics)[2:6] == ["3d_loss", "reco_loss", "rgb_loss", "nrm_loss"]
+
+
+def test_a_grad_column_beside_a_loss_is_the_gradient_norm() -> None:
+    """A GPT-2 LoRA loop logs `Epoch 1 | Step 6500/6501 | Loss: 0.4631 | PPL: 1.61 | LR: 1.00e-06 | Grad: 0.618 |
+    Time: 0.130s`: read as `grad`, no rule judged it, and a NaN there went unreported (a review)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("gpt2_lora_emoji_logger_2epochs.log.gz")
+    steps = [r for r in recs if r.kind == Kind.STEP and r.step is not None]
+    assert fmt == "kv" and len(steps) > 1000 and all("grad_norm" in r.metrics and "grad" not in r.metrics for r in steps)
+    assert (steps[-1].step, steps[-1].metrics["grad_norm"], steps[-1].metrics["loss"]) == (13001, 0.618, 0.4631)
+
+
+def test_a_headers_planned_steps_are_the_total_of_lines_that_state_one_epochs() -> None:
+    """The same loop says `Total training steps: 13002`, then `Epoch 0 | Step 3150/6501`: one epoch's count. The
+    first epoch read as the whole run, 48.5% done at 24% and an ETA of half the time left (a review)."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("gpt2_lora_emoji_logger_2epochs.log.gz")
+    first = next(r for r in recs if r.kind == Kind.STEP and r.step == 3150)
+    assert (first.metrics["epoch"], first.total_steps) == (0.0, 13002)
