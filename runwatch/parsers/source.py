@@ -591,6 +591,7 @@ class SourceParser:
         short = batch.total < 0
         if epoch is not None:
             short |= ~np.isnan(epoch) & (batch.total < planned)
+        short &= batch.step <= planned  # `_short_of`
         if not short.any():
             return batch
         total = np.where(short, planned, batch.total)
@@ -912,10 +913,12 @@ class SourceParser:
 
 
 def _short_of(rec: Record, planned: int) -> bool:
-    """Whether the header's `planned` steps are the total of `rec`: it states none, or it states its epoch and a
+    """Whether the header's `planned` steps are the total of `rec`, not past it: it states none, or its epoch and a
     total below the plan, one epoch's (`Total training steps: 13002`, then `Epoch 0 | Step 3150/6501`: the first
     epoch read as the run, 48% done at 24%, its ETA half the time left: a review)."""
     total = rec.total_steps
+    if rec.step is not None and rec.step > planned:
+        return False  # no plan of this run's: a sampler's `num_steps: 50` under Lightning's bar at step 86 (a review)
     return total is None or ("epoch" in rec.metrics and total < planned)
 
 

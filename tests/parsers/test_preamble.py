@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from runwatch.model import Kind
 from runwatch.parsers.preamble import preamble, setting
 from runwatch.parsers.source import SourceParser
 from runwatch.text import one_line
@@ -175,3 +176,13 @@ def test_a_trainer_that_states_its_max_iterations_number_first_has_a_total() -> 
     fmt, recs = source_records("transunet_style_emcad_train.out")
     steps = [(r.step, r.total_steps) for r in recs if r.step is not None]
     assert fmt == "kv" and steps[0] == (50, 12500) and steps[-1] == (12500, 12500)
+
+
+def test_a_plan_below_the_step_is_no_total() -> None:
+    """SDXL fine-tuning under Lightning prints its sampler's `num_steps: 50` among its settings, then its bar at
+    step 86: `parse` gave every record `total_steps` 50, a run past its end (a review)."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("lightning_sdxl_ctrl_c_graceful.log")
+    (step,) = [r for r in recs if r.kind == Kind.STEP]
+    assert (step.step, step.total_steps) == (86, None)
