@@ -579,7 +579,7 @@ class SourceParser:
     @staticmethod
     def _planned(out: list[Record], batch: ColumnBatch | None, planned: int) -> ColumnBatch | None:
         """`planned` (SourceParser.planned) as the total of a chunk's step and eval records and rows whose line
-        states none, as `_emit` gives it to a line's record: the batch so made."""
+        states none or one epoch's (`_short_of`), as `_emit` gives it to a line's record: the batch so made."""
         for i, rec in enumerate(out):
             if (rec.kind is _STEP or rec.kind is _EVAL) and rec.step is not None and _short_of(rec, planned):
                 out[i] = replace(rec, total_steps=planned)
