@@ -49,7 +49,9 @@ line with a step is the gradient norm (llm.c's `| norm 1.2991 |`). A line
 with only evaluation metrics is an EVAL record, and so is a line that starts
 by saying it evaluates (`test epoch:0 || Loss:4.3688` → `test_loss`; `val`,
 `eval`, `validation` → `val_*`), or holds only a validation or test loss
-(`validation loss: 3.0316`).
+(`validation loss: 3.0316`). A line with no step that says `Final` before its
+numbers (`🎉 Final Results: Loss=0.4886, PPL=1.63`) sums the run up: no
+training step, unless its values are an evaluation's.
 
 Speed: a line without a digit, or without any word of a key that could make a
 record (`loss`, `step`, `lr`, `time`, … taken from the key tables), is
@@ -145,6 +147,12 @@ _LABEL_KEYS = frozenset({
     "rank", "local_rank", "global_rank", "world_size", "pid", "node", "gpu", "device", "worker_id", "v_num",
 })
 _CANONICAL_NAMES = frozenset(CANONICAL.values())
+_FINAL = re.compile(r"(?<![A-Za-z])(?:Final|final|FINAL)\b")
+"""A line's word that it sums the run up (`Final Results: Loss=0.4886, PPL=1.63` after the Trainer-like loop's
+`Final evaluation...`): a stepless line's loss there is the final evaluation's or an average, and read as a
+training step it became the run's last loss (0.4886 shown where the last step said 0.4631, a review)."""
+_KEYED = re.compile(r"[A-Za-z]['\"]?\s{0,3}[=:]\s{0,8}[-+.\d]")
+"""A key's name and its number (`Loss=0.49`, `'loss': 2.1`), not a clock's digits (`14:29:20`)."""
 _MEASURED_NAMES = _CANONICAL_NAMES - {"lr", "epoch", "step_time", "elapsed", "eta"}
 """Canonical names a line without a step must hold one of to be a record: what training measured (a
 loss, a norm, a throughput). A learning rate or an epoch alone is what a run's header states of its plan,
@@ -307,6 +315,18 @@ _GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d(?:\.\d{1,6})? {1,8}\d{
 """A glog-style prefix (`I0724 10:58:34.123456 12345 trainer.cc:163] `, or a Python logger writing it so,
 `I20250724 10:58:34 1 unic helpers.py:163] `): where a line's own text starts, for `_evaluates` (a review saw a
 distillation run's `Test - Epoch: [0/200]  [ 0/1934] … loss/…: 0.2058` lines read as its training steps)."""
+
+
+def _sums_up(text: str) -> bool:
+    """Whether the line says `Final` (`_FINAL`) before its first `key: number` (a logging time's digits before
+    it are no pair: `2025-10-02 14:29:20,335 - INFO - Final Results: Loss=0.4886`)."""
+    if "inal" not in text and "FINAL" not in text:
+        return False
+    final = _FINAL.search(text)
+    if final is None:
+        return False
+    keyed = _KEYED.search(text, 0, final.start())
+    return keyed is None
 
 
 def _evaluates(text: str) -> str | None:
@@ -680,6 +700,8 @@ class KeyValueParser(FormatParser):
             if not keyed:  # a count in brackets on an evaluation's line is its own loop's batch (`Test - Epoch:
                 step = total = None  # [0/200]  [  10/1934]`), not training's step: the eval is at the run's
         kind = _kind(metrics)
+        if kind is Kind.STEP and step is None and not placed and _sums_up(text):
+            return None  # the run summed up, no step of it (`_FINAL`)
         if kind is Kind.EVAL and "step_time" in metrics:  # `| end of epoch 1 | time: 35.58s | valid loss …`
             metrics["eval_time"] = metrics.pop("step_time")
         return Record(kind, step=step, total_steps=total, metrics=metrics, t=logging_time(text))

@@ -1020,3 +1020,19 @@ def test_a_headers_planned_steps_are_the_total_of_lines_that_state_one_epochs() 
     _, recs = source_records("gpt2_lora_emoji_logger_2epochs.log.gz")
     first = next(r for r in recs if r.kind == Kind.STEP and r.step == 3150)
     assert (first.metrics["epoch"], first.total_steps) == (0.0, 13002)
+
+
+def test_a_line_that_sums_the_run_up_is_no_training_step() -> None:
+    """The same loop ends `🏁 Final evaluation...`, then `🎉 Final Results: Loss=0.4886, PPL=1.63`: a stepless step
+    record, and the run's last loss read 0.4886 where its last step said 0.4631 (a review). A logging time before
+    `Final` is no pair of the line; a line whose values are an evaluation's, or that has a step, is read as before."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("gpt2_lora_emoji_logger_2epochs.log.gz")
+    losses = [r for r in recs if "loss" in r.metrics]
+    assert losses[-1].step == 13001 and losses[-1].metrics["loss"] == 0.4631
+    assert not [r for r in recs if r.kind == Kind.STEP and r.step is None]
+    stamped = "2025-10-02 14:29:20,335 - INFO - Final Results: Loss=0.4886, PPL=1.63"
+    assert KeyValueParser().parse(stamped) is None
+    kept = KeyValueParser().parse("step 100 | loss=0.3 | final_lr=0.1")
+    assert kept is not None and kept.step == 100 and kept.metrics["final_lr"] == 0.1
