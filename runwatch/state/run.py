@@ -714,11 +714,14 @@ class RunTracker:
     def _apply_event(self, rec: Record, now: float) -> None:
         """An event whose line names no step is the run's at the step it had reached (a traceback, an OOM: the
         line mode, the TUI's log and the status JSON say where the run was; a review found them stepless);
-        a checkpoint saved after an eval, at the eval's step (nanoGPT's `saving checkpoint to out`)."""
+        a checkpoint saved after an eval, at the eval's step (nanoGPT's `saving checkpoint to out`). So is a
+        checkpoint whose file name's step is far from the run's (`_counted_apart`)."""
         if rec.step is None:
             at = max(self._last_x, self._eval_x) if rec.event == Event.CHECKPOINT_SAVED else self._last_x
             if at >= 0:
                 rec = dataclasses.replace(rec, step=int(at))
+        elif rec.event == Event.CHECKPOINT_SAVED and _counted_apart(rec.step, self._last_x, self.progress.stride):
+            rec = dataclasses.replace(rec, step=int(max(self._last_x, self._eval_x)))
         if not (rec.event == Event.FINISHED and self._end.finished and not self._end.crashed):
             self._event(rec)  # else the same end said again: the Trainer's summary dict after a loop's own "Training
             # completed" line (line mode printed `finished` twice, a review); no step came between them
@@ -943,3 +946,12 @@ def _epochs(cols: StepColumns, lo: int, hi: int) -> np.ndarray | None:
 def _epoch_at(cols: StepColumns, i: int) -> float:
     values = cols.metrics.get("epoch")
     return float(values[i]) if values is not None and cols.present["epoch"][i] else math.nan
+
+
+def _counted_apart(named: int, at: float, stride: float) -> bool:
+    """Whether a checkpoint's file name counts steps otherwise than the run, which stands at step `at` (-1: none
+    yet): a name more than two strides and a tenth of the run away from it. A loop that counts its steps within
+    each epoch names `checkpoint_epoch_1_step_6501.pt` at the run's step 13001, and `checkpoint_epoch_0_step_0.pt`
+    after step 6500; line mode said `checkpoint_saved at step 0` after `at step 13001` (a review). A save
+    printed a few steps after its step (`checkpoint-500` read after step 510) is the name's."""
+    return at >= 0 and abs(named - at) > max(2.0 * stride, 0.1 * at)

@@ -489,3 +489,24 @@ def test_a_bar_of_another_total_after_one_without_a_loss_is_no_attempt(loss_befo
     assert tracker.progress.step == 2 and tracker.progress.total == total_after
     said = [e for e in tracker.events if e.event == Event.RESTARTED]
     assert len(said) == attempts - 1
+
+
+@pytest.mark.parametrize("one_by_one", [False, True], ids=["block", "line-by-line"])
+def test_a_checkpoint_whose_name_counts_steps_within_its_epoch_is_at_the_runs_step(one_by_one: bool) -> None:
+    """A GPT-2 LoRA loop counts its steps within each epoch (`Epoch 1 | Step 6500/6501`, the run's step 13001) and
+    saves `checkpoint_epoch_0_step_0.pt` after epoch 0, `checkpoint_epoch_1_step_6501.pt` after epoch 1: line mode
+    said `checkpoint_saved at step 0` after `at step 13001`, then `at step 6501` (a review). They are at the run's
+    steps 6500 and 13001, as the best checkpoints saved beside them (no step in their name) are."""
+    from runwatch.parsers.source import SourceParser
+    from tests.support.found import found_lines
+
+    lines = found_lines("gpt2_lora_emoji_logger_2epochs.log.gz")
+    parser, tracker = SourceParser("train.log"), RunTracker("r", "train.log")
+    batches = [[line] for line in lines] if one_by_one else [lines]
+    first = 1
+    for batch in batches:
+        tracker.apply_many(parser.feed(batch, first, T0), T0)
+        first += len(batch)
+    tracker.apply_many(parser.flush(), T0)
+    saved = [(e.step, "best" in (e.message or "")) for e in tracker.events if e.event == Event.CHECKPOINT_SAVED]
+    assert saved == [(6500, True), (6500, False), (13001, True), (13001, False)]
