@@ -422,17 +422,8 @@ def test_an_event_that_names_no_step_is_the_runs_at_the_step_it_had_reached(one_
     block (`check`) or a line at a time (`tail`)."""
     from pathlib import Path
 
-    from runwatch.parsers.source import SourceParser
-
     log = Path(__file__).parents[1] / "fixtures" / "realruns" / "nanogpt-tb-raise" / "run" / "train.log"
-    lines = log.read_text().splitlines()
-    parser, tracker = SourceParser("train.log"), RunTracker("r", "train.log")
-    batches = [[line] for line in lines] if one_by_one else [lines]
-    first = 1
-    for batch in batches:
-        tracker.apply_many(parser.feed(batch, first, T0), T0)
-        first += len(batch)
-    tracker.apply_many(parser.flush(), T0)
+    tracker = _tracked(log.read_text().splitlines(), one_by_one)
     raised = [e for e in tracker.events if e.event == Event.TRACEBACK]
     assert [e.step for e in raised] == [295] and raised[0].message.startswith("IndexError")
 
@@ -497,16 +488,21 @@ def test_a_checkpoint_whose_name_counts_steps_within_its_epoch_is_at_the_runs_st
     saves `checkpoint_epoch_0_step_0.pt` after epoch 0, `checkpoint_epoch_1_step_6501.pt` after epoch 1: line mode
     said `checkpoint_saved at step 0` after `at step 13001`, then `at step 6501` (a review). They are at the run's
     steps 6500 and 13001, as the best checkpoints saved beside them (no step in their name) are."""
-    from runwatch.parsers.source import SourceParser
     from tests.support.found import found_lines
 
-    lines = found_lines("gpt2_lora_emoji_logger_2epochs.log.gz")
+    tracker = _tracked(found_lines("gpt2_lora_emoji_logger_2epochs.log.gz"), one_by_one)
+    saved = [(e.step, "best" in (e.message or "")) for e in tracker.events if e.event == Event.CHECKPOINT_SAVED]
+    assert saved == [(6500, True), (6500, False), (13001, True), (13001, False)]
+
+
+def _tracked(lines: list[str], one_by_one: bool) -> RunTracker:
+    """A run of these lines, read as a block (`check`) or a line at a time (`tail`)."""
+    from runwatch.parsers.source import SourceParser
+
     parser, tracker = SourceParser("train.log"), RunTracker("r", "train.log")
-    batches = [[line] for line in lines] if one_by_one else [lines]
     first = 1
-    for batch in batches:
+    for batch in [[line] for line in lines] if one_by_one else [lines]:
         tracker.apply_many(parser.feed(batch, first, T0), T0)
         first += len(batch)
     tracker.apply_many(parser.flush(), T0)
-    saved = [(e.step, "best" in (e.message or "")) for e in tracker.events if e.event == Event.CHECKPOINT_SAVED]
-    assert saved == [(6500, True), (6500, False), (13001, True), (13001, False)]
+    return tracker
