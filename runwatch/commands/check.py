@@ -216,12 +216,14 @@ def warnings(result: Replay) -> list[str]:
 
 
 TIMING_NOTES = {
-    "step_time": "no step line carries a time: a hang shows in the log once written only inside a step whose time "
-                 "it prints (runwatch tail or watch sees every hang as it happens); slowdowns are judged from "
+    "step_time": "no step line carries a time of day: a hang shows in the log once written only inside a step whose "
+                 "time it prints (runwatch tail or watch sees every hang as it happens); slowdowns are judged from "
                  "the step time it prints",
-    "none": "no step line carries a time or a step time: a hang or a slowdown cannot show in the log once written "
-            "(runwatch tail or watch sees them as they happen)",
+    "none": "no step line carries a time of day or a step time: a hang or a slowdown cannot show in the log once "
+            "written (runwatch tail or watch sees them as they happen)",
 }
+"""A bar's elapsed and rate (`[01:01<58:27, 1.43it/s]`) are a step time, no time of day: "no step line carries a
+time" beside it read as wrong (a review)."""
 
 
 def notes(result: Replay) -> list[str]:

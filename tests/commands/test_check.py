@@ -148,7 +148,7 @@ def test_a_log_without_times_is_said_to_hide_hangs(capsys: pytest.CaptureFixture
     by_name = {r.name: r for r in recordings()}
     assert main(["check", str(by_name["tutorial-dlhang"].run_dir), "--json"]) == 0
     (note_said,) = json.loads(capsys.readouterr().out)["notes"]
-    assert note_said.startswith("no step line carries a time or a step time")
+    assert note_said.startswith("no step line carries a time of day or a step time")
     assert main(["check", str(by_name["lightning-tqdm-dlhang"].run_dir), "--json"]) == 2
     obj = json.loads(capsys.readouterr().out)
     assert obj["notes"] == [] and [a["rule"] for a in obj["alerts"]] == ["stall"]
@@ -170,7 +170,7 @@ def test_a_hang_inside_a_printed_step_shows_in_its_step_time(per_line: bool, cap
     (stall,) = obj["alerts"]
     assert stall["rule"] == "stall" and stall["first_step"] == 345 and not stall["firing_at_end"]
     assert isinstance(stall["value"], float) and stall["value"] > 60  # seconds, a number as `tail --json`'s
-    assert obj["notes"][0].startswith("no step line carries a time: a hang shows in the log once written only inside")
+    assert obj["notes"][0].startswith("no step line carries a time of day: a hang shows in the log once written only inside")
     healthy = next(r for r in recordings() if r.name == "nanogpt-tb-healthy")
     assert main(["check", str(healthy.log), "--json"]) == 0
 
