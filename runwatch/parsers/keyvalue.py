@@ -170,6 +170,14 @@ _FUNCTION_WORDS = frozenset({
 })
 """Words of prose, never a key nor a key's first word: `number of nan iterations`, `ran for 25624887`."""
 _LOG_LEVELS = frozenset({"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"})
+_BASIC_PREFIX = re.compile(r"(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]{1,100}:")
+"""Python logging's default format (`logging.basicConfig()`: `%(levelname)s:%(name)s:%(message)s`) before the
+message: `INFO:root:Epoch 0 - Average Loss: 1.5552, …` read as a key `INFO:root:Epoch`, and its `Evaluation Epoch 0
+- Average Loss: …` as training, since the line did not start by saying it evaluates (a review)."""
+_NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint)(?:16|32|64)\(([^()]{1,40})\)")
+"""A NumPy scalar's repr since NumPy 2 (`np.float64(0.0022947374457392773)`), as verl's console prints its metrics
+(`actor/pg_loss:np.float64(…) - actor/grad_norm:np.float64(…)`): every such value was dropped, and the policy loss,
+grad norm and learning rate never read (a review)."""
 _RATE_KEYS = frozenset({
     "it_s", "it_per_s", "it_per_sec", "iter_s", "iters_s", "iter_per_sec", "iters_per_sec", "steps_s",
     "step_s", "steps_per_sec", "steps_per_second",
@@ -291,11 +299,13 @@ def _logger_word(word: str) -> bool:
 
 
 _EVAL_LEAD = re.compile(
-    rf"[^A-Za-z0-9\n]{{0,8}}({'|'.join(EVAL_WORDS)})\b(?!\s{{0,2}}[=:]\s{{0,2}}[-+.\d])", re.IGNORECASE
+    rf"[^A-Za-z0-9\n]{{0,8}}({'|'.join((*EVAL_WORDS, 'validate', 'validating'))})\b"
+    r"(?!\s{0,2}[=:]\s{0,2}[-+.\d])", re.IGNORECASE
 )
 """A line that starts by saying it evaluates (`test epoch:0 || Loss:4.3688`, `Validation: loss=…`): what it
 measures is the evaluation's, not training's (a review saw that test loss in the training `loss` series,
-a comb of drops at every epoch's end). A `val: 0.5` is a key of its own."""
+a comb of drops at every epoch's end). A `val: 0.5` is a key of its own. `Validate: [ 0/31]\tTime …\tLoss 2.4344e+00
+(…)` (the ImageNet example's meters, renamed) is the validation's batch, not a training step (a review)."""
 
 
 _SUBSET = re.compile(r"\| valid on '(\w{1,40})' subset \|")
@@ -570,6 +580,10 @@ class KeyValueParser(FormatParser):
             # could make a record (most lines of a log), or markdown emphasis: prose, a model's generated
             # answer (`**Step 1:** The tank is 3/5 full, meaning 3 …`)
             return None
+        if text[:1] in "DIWEC" and (basic := _BASIC_PREFIX.match(text)) is not None:
+            text = text[basic.end():]  # `INFO:root:Epoch 0 - …`: the prefix's words are no key's
+        if "np." in text:
+            text = _NUMPY_SCALAR.sub(r"\1", text)  # `actor/pg_loss:np.float64(0.0023)`: the number it holds
         step: int | None = None
         before = -1  # pairs before the step key
         total: int | None = None

@@ -71,7 +71,9 @@ def _snake(name: str) -> str:
 
 
 _ALIASES: dict[str, tuple[str, ...]] = {  # keys as snake() spells them: `tok/s` → `tok_s`, `grad-norm` → `grad_norm`
-    "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step", "batch_loss"),
+    # `average_loss`: a loop's `Epoch 0 - Average Loss: 1.5552` (an `avg_loss` beside a step's loss, or in an epoch's
+    # summary among step lines, keeps its name: read as `loss`, a summary moved a stepped run on by one)
+    "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step", "batch_loss", "average_loss"),
     "val_loss": ("eval_loss", "valid_loss", "validation_loss", "val_loss_epoch", "eval_loss_epoch"),
     # grdn, epch: LeRobot's; `grad`: `| Grad: 0.505 |` beside a loss is its norm (llm.c's `norm`, too: llmc.py)
     "grad_norm": ("gradient_norm", "grad_norm_total", "gnorm", "gradnorm", "grdn", "grad"),
@@ -79,6 +81,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {  # keys as snake() spells them: `tok/s`
     "step_time": (
         "time_per_step", "secs_per_step", "seconds_per_step", "sec_per_step", "s_per_step", "sec_step", "s_step",
         "s_it", "sec_it", "s_per_it", "sec_per_it", "s_iter", "sec_iter", "s_per_iter", "sec_per_iter",
+        "timing_s_step",  # verl's `timing_s/step:707.9`: the whole step's seconds
     ),
     "tokens_per_sec": (
         "tokens_per_second", "tok_per_sec", "tok_sec", "toks_per_sec", "tps", "tok_s", "toks_s", "toks_sec",

@@ -907,6 +907,8 @@ class SourceParser:
         if (rec.kind is _STEP or rec.kind is _EVAL) and not self._in_chunk:
             if self._epochs.offset or "epoch" in rec.metrics:
                 self._epochs.record(rec)  # before the header's plan, as `feed_bytes` counts them
+            elif rec.step is not None:
+                self._epochs.stepped = True  # as `EpochSteps.chunk` notes any record with a step
             if self.planned is not None and rec.step is not None and _short_of(rec, self.planned):
                 rec = replace(rec, total_steps=self.planned)  # the header's plan, where the line states none
         out.append(rec)

@@ -853,15 +853,16 @@ def test_a_bars_closing_redraw_after_an_oom_leaves_the_run_crashed(capsys: pytes
     assert [a["labels"]["event"] for a in report["alerts"] if a["rule"] == "crash"] == ["oom"]
 
 
-def test_an_alert_at_no_step_says_no_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A Slurm time-limit kill of a run whose lines state no step (TMR's epoch lines, the `CANCELLED … DUE TO TIME
-    LIMIT` in its stderr) read `no records; still firing` of a run of 80 records (a review): it says only how it
-    ended."""
+def test_an_alert_on_epoch_lines_says_the_epoch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Slurm time-limit kill of a run whose lines state no step, only their epoch and no count of them (TMR's
+    `Epoch 79: v_recons … loss …` lines, the `CANCELLED … DUE TO TIME LIMIT` in its stderr) read `no records; still
+    firing` of a run of 80 records (a review). Each line is at its epoch: the alert is at the last, 79."""
     for ext in ("out", "err"):
         (tmp_path / f"train.{ext}").write_bytes((FIXTURES / "found" / f"tmr_lightning_rich_epochs_train.{ext}").read_bytes())
     assert main(["check", str(tmp_path)]) == 2
     out = capsys.readouterr().out
-    assert "critical crash            event=time_limit         still firing at the end\n" in out
+    assert "  step 79  crashed  " in out
+    assert "critical crash            event=time_limit         first step 79, last step 79; still firing at the end\n" in out
 
 
 def test_an_early_stopped_trainer_log_without_a_bar_is_finished_at_its_step(tmp_path: Path,

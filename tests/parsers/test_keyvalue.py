@@ -1036,3 +1036,52 @@ def test_a_line_that_sums_the_run_up_is_no_training_step() -> None:
     assert KeyValueParser().parse(stamped) is None
     kept = KeyValueParser().parse("step 100 | loss=0.3 | final_lr=0.1")
     assert kept is not None and kept.step == 100 and kept.metrics["final_lr"] == 0.1
+
+
+def test_python_loggings_default_prefix_is_no_key_and_an_epoch_with_no_count_is_the_step() -> None:
+    """`logging.basicConfig(level=INFO)` prints `INFO:root:Epoch 0 - Average Loss: 1.5552, …`: read as the key
+    `INFO:root:Epoch` with no loss (`Average Loss` no name of it), the log was unread (exit 3), and with the prefix
+    taken off, its `Evaluation Epoch 0 - …` lines were the only ones read (a review). Each line is its epoch, of no
+    count; eight runs appended to the log each start again at epoch 0."""
+    from tests.support.found import found_lines, source_records
+
+    fmt, recs = source_records("csta_logging_basicconfig_appended_runs.log.gz")
+    text = found_lines("csta_logging_basicconfig_appended_runs.log.gz")
+    trained = [x for x in text if x.startswith("INFO:root:Epoch ")]
+    evaluated = [x for x in text if x.startswith("INFO:root:Evaluation Epoch ")]
+    steps = [r for r in recs if r.kind == Kind.STEP]
+    evals = [r for r in recs if r.kind == Kind.EVAL]
+    assert fmt == "kv" and len(steps) == len(trained) > 200 and len(evals) == len(evaluated)
+    assert [r.step for r in steps] == [int(x.split()[1]) for x in trained]
+    assert [r.metrics["loss"] for r in steps] == [float(x.split("Average Loss: ")[1].split(",")[0]) for x in trained]
+    assert all("loss" not in r.metrics and "val_loss" in r.metrics for r in evals)
+    assert steps[0].total_steps is None and [r.step for r in steps].count(0) == 8
+
+
+def test_numpy_scalars_are_their_numbers() -> None:
+    """verl prints its metrics as NumPy 2 scalars (`actor/pg_loss:np.float64(0.0022947374457392773)`): each was
+    dropped, and the policy loss, grad norm and learning rate never read (a review). `timing_s/step` is the step's
+    seconds."""
+    from tests.support.found import found_lines, source_records
+
+    fmt, recs = source_records("verl_numpy_scalars_stopped_step238.log.gz")
+    last = next(x for x in reversed(found_lines("verl_numpy_scalars_stopped_step238.log.gz")) if x.startswith("step:"))
+    steps = [r for r in recs if r.kind == Kind.STEP]
+    assert fmt == "kv" and steps[-1].step == 238
+    assert "actor/pg_loss:np.float64(0.0022947374457392773)" in last
+    assert (steps[-1].metrics["actor_pg_loss"], steps[-1].metrics["actor_grad_norm"]) == (0.0022947374457392773,
+                                                                                          0.12100353091955185)
+    assert steps[-1].metrics["actor_lr"] == 1e-06 and steps[-1].metrics["step_time"] == pytest.approx(707.92, abs=0.01)
+
+
+def test_a_line_that_starts_validate_is_the_validations() -> None:
+    """An MViT loop's meters print `Validate: [ 0/31]\tTime …\tLoss 2.4344e+00 (…)` after each epoch: read as
+    stepless training losses, 88 validation batches went into the training loss series (a review)."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("mvit_prompt_meters_validate_head.log")
+    validating = [x for x in lines if x.startswith("Validate: [")]
+    recs = [KeyValueParser().parse(x) for x in validating]
+    assert len(validating) >= 4
+    assert all(r is not None and r.kind == Kind.EVAL and "loss" not in r.metrics and "val_loss" in r.metrics
+               for r in recs)
