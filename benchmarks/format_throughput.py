@@ -189,6 +189,10 @@ FORMATS = [
            r"iter: +([\d,]+),",
            r"\[epoch: *(\d+), iter: *([\d,]+), lr:\(([\d.e+-]+),\)\] \[eta: [^,]+, time \(data\): ([\d.]+) \(([\d.]+)\)\]"
            r" l_mos: ([\d.e+-]+) l_metric: ([\d.e+-]+)"),
+    Format("slowfast", lambda: _keep(_found("slowfast_meccano_multilaunch.log.gz"), r'json_stats: \{"_type": "train_iter'),
+           r'"epoch": "(\d+)/',  # the epoch renumbered: the step is (epoch − 1) × 316 + iteration
+           r'"dt": ([\d.]+), "dt_data": ([\d.]+), "dt_net": ([\d.]+), "epoch": "(\d+)/(\d+)".*?"grad_norm": ([\d.]+),'
+           r' "iter": "(\d+)/(\d+)", "loss": ([\d.]+), "lr": ([\d.]+)', r'"epoch": "\d+/(\d+)"'),
     Format("jsonl", _log_history, r'"step": (\d+)', r'"loss": ([\d.e+-]+).*?"step": (\d+)'),
     Format("kv", lambda: _keep(_recording("kvlog-healthy"), r"step=\d+ .*loss="), r"step=(\d+)",
            r"step=(\d+) epoch=(\d+) loss=([\d.]+) lr=([\d.e+-]+)"),

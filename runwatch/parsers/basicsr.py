@@ -31,7 +31,7 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import logging_time
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
-from runwatch.parsers.progress_bar import seconds
+from runwatch.parsers.progress_bar import timedelta_seconds
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.reads import Reads
 
@@ -48,7 +48,6 @@ _START = re.compile(r"(?:Start|Resuming) training from epoch: (?P<epoch>\d{1,9})
 """Where training starts, or resumes from a saved state: the run's step from then on, and its time (a launch
 that failed after it, its traceback with no time of its own, was read as the run's crash: the run's time was
 still that of the attempt before, which had finished hours earlier)."""
-_DAYS = re.compile(r"(\d{1,6}) days?, ")
 _MAX_PAIRS = 64
 
 
@@ -61,17 +60,6 @@ def _name(raw: str) -> str:
         _names.clear()
     name = _names[raw] = metric_name(raw)
     return name
-
-
-def _seconds(text: str) -> float | None:
-    """`2:37:00` or `1 day, 2:37:00` (Python's `timedelta` as `str` prints it) → seconds: the clock as the bar
-    format reads one (`progress_bar.seconds`), the days before it."""
-    days = _DAYS.match(text)
-    rest = (text[days.end():] if days else text).strip()
-    if not 1 <= rest.count(":") + 1 <= 3 or not rest.replace(":", "").isdigit():
-        return None
-    clock = seconds(rest)
-    return None if clock is None else clock + (int(days[1]) * 86400 if days else 0)
 
 
 class BasicSRParser(GuardedParser):
@@ -103,7 +91,7 @@ class BasicSRParser(GuardedParser):
             metrics["lr"] = lr
         if m["time"] is not None:
             metrics["step_time"], metrics["data_time"] = float(m["time"]), float(m["data"])  # `_NUM`: float() reads it
-            eta = _seconds(m["eta"])
+            eta = timedelta_seconds(m["eta"])
             if eta is not None:
                 metrics["eta"] = eta
         generator = 0.0

@@ -183,6 +183,7 @@ _CHECKPOINT = re.compile(
     r"|Finished saving the checkpoint"                                    # torchtitan
     r"|Saving state, iter: (?P<ss>\d+)"                                    # ssd.pytorch and the detectors after it
     r"|Saving checkpoint at (?:(?P<mm>\d+) iterations|\d+ epochs)"         # mmengine (an epoch's step: the run's)
+    r"|^\s{0,8}save checkpoint at \S"                                     # PaddlePaddle's Model.fit
     r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? "  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin)))"
     r"(?=[\s'\"|,;]|\.{0,3}$)"

@@ -326,6 +326,20 @@ def seconds(text: str | None) -> float | None:
     return secs
 
 
+_DAYS = re.compile(r"(\d{1,6}) days?, ")
+
+
+def timedelta_seconds(text: str) -> float | None:
+    """`2:37:00` or `1 day, 2:37:00` (Python's `timedelta` as `str` prints it, an ETA or elapsed time in BasicSR's
+    and PySlowFast's logs) → seconds: the clock as `seconds` reads one, the days before it; None for other text."""
+    days = _DAYS.match(text)
+    rest = (text[days.end():] if days else text).strip()
+    if not 1 <= rest.count(":") + 1 <= 3 or not rest.replace(":", "").isdigit():
+        return None
+    clock = seconds(rest)
+    return None if clock is None else clock + (int(days[1]) * 86400 if days else 0)
+
+
 _BYTES = frozenset({"B/s", "s/B"})
 """The rate units of a bar that counts bytes (tqdm's `unit="B"`): a transfer, no training progress."""
 _STEP_UNITS = frozenset({"it", "batch", "batches", "step", "steps", "iter", "iters", "ba"})

@@ -218,6 +218,15 @@ CASES = [
     # ── BasicSR ───────────────────────────────────────────────────────────────────────────────────
     # its options dump (YAML, 690 lines) first: from its end, the first `MessageLogger` line decides
     Case("basicsr-iqa", _found_lines("basicsr_iqa_torchrun_nohup.out.gz")[660:760], "basicsr", "[basel..][epoch:"),
+    # ── PaddlePaddle's Model.fit ─────────────────────────────────────────────────────────────────────
+    # its `Epoch 1/10` header is Keras's maybe too: the first step line with its loss decides (`kv` read them)
+    Case("paddle-hapi", _found_lines("paddle_hapi_fit_chexnet_earlystop.log.gz")[:120], "paddle",
+         "step  10/614 - loss: 0.1195"),
+    # ── PySlowFast ────────────────────────────────────────────────────────────────────────────────
+    # a launch's config and model dump, then its first stats object: a training iteration's decides (HF Trainer's
+    # dict reader took them all, stepless)
+    Case("slowfast-meccano", _found_lines("slowfast_meccano_multilaunch.log.gz")[6500:6700], "slowfast",
+         'json_stats: {"_type": "train_iter_", "dt": 19.53594'),
     # ── JSON lines ────────────────────────────────────────────────────────────────────────────
     # runwatch's own `parse --output jsonl` of the nanochat run (real values), read back; its first record
     # is the step-0 validation, which only jsonl signs

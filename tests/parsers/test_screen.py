@@ -59,6 +59,10 @@ def fixture_lines() -> tuple[bytes, ...]:
     data += [(FIXTURES / "found" / "hrnet_zero_based_epochs_head.log").read_bytes()]  # the 0-based bracketed form
     data += [(FIXTURES / "found" / "sttn_gan_losses_in_bar_description.out").read_bytes()]  # losses in a bar's desc
     data += [(FIXTURES / "found" / "fadnet_epoch_table_nan_last_launch.log").read_bytes()]  # a tab-separated table
+    paddle = gzip.decompress((FIXTURES / "found" / "paddle_hapi_fit_chexnet_earlystop.log.gz").read_bytes())
+    data += [b"\n".join(paddle.split(b"\n")[:100]) + b"\n"]  # Model.fit's epoch, steps and evaluation
+    slowfast = gzip.decompress((FIXTURES / "found" / "slowfast_meccano_multilaunch.log.gz").read_bytes())
+    data += [b"\n".join(slowfast.split(b"\n")[7470:7480] + slowfast.split(b"\n")[7824:7828]) + b"\n"]  # PySlowFast's
     lines = b"".join(x if x.endswith(b"\n") else x + b"\n" for x in data).split(b"\n")[:-1]
     return tuple(dict.fromkeys(lines))
 
