@@ -151,8 +151,8 @@ class EpochSteps:
         `Epoch [e/E], Train Loss:`. Only while the source stated no step at all: a per-epoch summary among
         lines that do state one (`Epoch 1/10 Batch 100/500 …`) stays off the step axis, where it would go
         back. Without it such a run read `no steps` and never finished (a new user's review). A line with no count
-(`INFO:root:Epoch 0 - Average Loss: 1.5552, …`) is at its epoch too: read stepless, several runs appended to one
-log made one loss series, and the next run's first loss read as the last one diverging (a review)."""
+        (`INFO:root:Epoch 0 - Average Loss: 1.5552, …`) is at its epoch too: read stepless, several runs appended to
+        one log made one loss series, and the next run's first loss read as the last one diverging (a review)."""
         if rec.kind is not Kind.STEP or self.stepped:
             return
         epoch, count = rec.metrics.get("epoch"), rec.metrics.get("epochs")

@@ -950,7 +950,7 @@ def _epoch_at(cols: StepColumns, i: int) -> float:
 
 def _counted_apart(named: int, at: float, stride: float) -> bool:
     """Whether a checkpoint's file name counts steps otherwise than the run, which stands at step `at` (-1: none
-    yet): a name more than two strides and a tenth of the run away from it. A loop that counts its steps within
+    yet): a name further from it than two strides or a tenth of the run, whichever is more. A loop that counts its steps within
     each epoch names `checkpoint_epoch_1_step_6501.pt` at the run's step 13001, and `checkpoint_epoch_0_step_0.pt`
     after step 6500; line mode said `checkpoint_saved at step 0` after `at step 13001` (a review). A save
     printed a few steps after its step (`checkpoint-500` read after step 510) is the name's."""
