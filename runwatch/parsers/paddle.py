@@ -29,6 +29,7 @@ from typing import ClassVar
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
+from runwatch.parsers.epochs import run_total, within
 from runwatch.parsers.keyvalue import KeyValueParser
 
 _EPOCH = re.compile(r"Epoch (\d{1,9})/(\d{1,9})")
@@ -83,8 +84,8 @@ class PaddleParser(FormatParser):
             measured = {("val_loss" if k == "loss" else f"val_{k}"): v for k, v in metrics.items()
                         if k not in _NO_EVAL_METRICS}
             return Record(Kind.EVAL, self._step, self._total, metrics=measured) if measured else None
-        self._step = (self._epoch - 1) * per + n
-        self._total = self._epochs * per if self._epochs is not None else None
+        self._step = within(self._epoch, 1, n, per)
+        self._total = run_total(self._epochs, per) if self._epochs is not None else None
         metrics["epoch"] = float(self._epoch)
         return Record(Kind.STEP, self._step, self._total, metrics=metrics)
 

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
+from runwatch.parsers.epochs import run_total, within
 from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.progress_bar import timedelta_seconds
 from runwatch.parsers.pydict import metric_name
@@ -93,7 +94,7 @@ def _step(stats: dict[str, Any]) -> Record | None:
     eta = timedelta_seconds(str(stats.get("eta", "")))
     if eta is not None:
         metrics["eta"] = eta
-    return Record(Kind.STEP, (e - 1) * per + i, epochs * per, metrics=metrics)
+    return Record(Kind.STEP, within(e, 1, i, per), run_total(epochs, per), metrics=metrics)
 
 
 def _validation(stats: dict[str, Any]) -> Record | None:
