@@ -267,7 +267,10 @@ class _Planner:
         elif os.path.isdir(m):
             self._directory(Path(m))
         elif classify_path(m) not in (None, "checkpoint_dir"):
-            self._add(RunPlan(Path(m).parent.name or m, m, items=self._new([m])))
+            # a metric file is its folder's run (Lightning's `version_0/metrics.csv`); a table named as a log
+            # (Keras's CSVLogger into `train.log`) is its own, named as a log is (a review: `train.log` kept its suffix)
+            name = Path(m).stem if m.endswith(LOG_SUFFIXES) else Path(m).parent.name or m
+            self._add(RunPlan(name, m, items=self._new([m])))
         else:
             self._log(m)
 

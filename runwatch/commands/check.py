@@ -212,6 +212,8 @@ def warnings(result: Replay) -> list[str]:
     if result.tracker.records == 0:
         return [NO_RECORDS, *broken]
     short = incomplete(result)
+    if short and result.tracker.state(result.end) != RunState.CRASHED:
+        short += _stopped_how(result)  # the text and `--json` alike (a review: the JSON had no word of the signal)
     return ([short] if short else []) + broken
 
 
@@ -254,9 +256,11 @@ def incomplete(result: Replay) -> str | None:
     logs its last below the total by up to k - 1: the next it would log is past the total (HRNet's loop
     ended `Iter:[490/495]` of its last epoch, then `Done`: a run read "incomplete", a review)."""
     p = result.tracker.progress
-    if p.step is None or not p.total or p.step >= p.total - 1 or p.step + p.stride > p.total:
+    if p.step is None or result.tracker.state(result.end) == RunState.FINISHED:
         return None
-    if result.tracker.state(result.end) == RunState.FINISHED:
+    if not p.total:  # no total to fall short of: a signal that stopped it says it was cut short (a review's Ctrl-C'd
+        return f"incomplete: stopped at step {p.step}" if _signalled(result) else None  # run of unknown epochs)
+    if p.step >= p.total - 1 or p.step + p.stride > p.total:
         return None
     return f"incomplete: stopped at {p.step}/{p.total}"
 
@@ -265,19 +269,15 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired], unjudged
     t = result.tracker
     p = t.progress
     state = t.state(result.end)
-    short = incomplete(result)
     steps = f"step {p.step}" + (f"/{p.total}" if p.total else "") if p.step is not None else "no steps"
     verdict = {0: "OK", 1: "WARNING", 2: "CRITICAL"}[exit_code(fired)]
     if t.records == 0 and not fired:
         verdict = "UNREAD"  # not OK: nothing here was judged (exit 3)
-    crashed = state == RunState.CRASHED
     words = _state_words(state)  # as `--json` says it; an incomplete run's warning line says how it stopped
     if t.records == 0:
         words = ""  # nothing read: no run that ended (a review read `ended` of an empty file as a run's end)
     lines = [f"{verdict:<8} {name}  ({source})  {steps}  {words + '  ' if words else ''}{t.records} records"]
-    for warning in [*warnings(result), *unjudged]:
-        why = _stopped_how(result) if warning == short and not crashed else ""
-        lines.append(f"  warning  {warning}{why}")
+    lines.extend(f"  warning  {warning}" for warning in [*warnings(result), *unjudged])
     lines.extend(f"  note     {note}" for note in notes(result))
     if not fired:
         lines.append("         no alerts")
@@ -298,11 +298,20 @@ def _stopped_how(result: Replay) -> str:
     """Why an incomplete run stopped, as far as its log says: a signal it printed after its last step (Ctrl-C's
     `KeyboardInterrupt`, `Received SIGTERM`), else nothing (a review: a run stopped by Ctrl-C at 829 of 1954
     read only "no finish line", its `KeyboardInterrupt` parsed and never told)."""
+    sig = _signalled(result)
+    if sig is not None:
+        return f" (interrupted: {visible(sig.message or 'a signal')[:120]})"
+    return " (no finish line, and the log ends there)"
+
+
+def _signalled(result: Replay) -> Record | None:
+    """The signal the log printed that stopped the run: after its last step, or with no more than its last gasp
+    after it (`_no_step_on_after`); else None."""
     t = result.tracker
     sig = next((e for e in reversed(t.events) if e.event == Event.SIGNAL), None)
     if sig is not None and (t.last_step_at is None or sig.t >= t.last_step_at or _no_step_on_after(t, sig.t)):
-        return f" (interrupted: {visible(sig.message or 'a signal')[:120]})"
-    return " (no finish line, and the log ends there)"
+        return sig
+    return None
 
 
 STEPS_ON_AFTER_SIGNAL = 2

@@ -47,6 +47,7 @@ from runwatch.parsers.base import RowColumns
 from runwatch.parsers.beside import beside
 from runwatch.parsers.boundary import ascii_digits, readable
 from runwatch.parsers.events import WAKES
+from runwatch.parsers.heading import heading_of
 from runwatch.parsers.prefix import FIRST_CHARS, launcher_prefixed, split_rank
 from runwatch.parsers.progress_bar import (
     FIT_STOPPED,
@@ -257,9 +258,11 @@ def _tqdm_rows(raw_desc: str, body: str, line: str) -> bool:
 def _tqdm_neutral(line: str, desc: str | None) -> bool:
     """Whether `parse` of this line changes nothing while the tqdm parser is `ready_for_frames`: it reads no
     training frame (a validation bar's frame only clears what is clear), no percent-only line and no
-    `Trainer.fit` stopped. Most noise holds none of `[`, `%` and the rich bar's glyph: no frame at all."""
+    `Trainer.fit` stopped, no heading (runwatch.parsers.heading). Most noise holds none of `[`, `%` and the rich
+    bar's glyph: no frame at all."""
     if "[" not in line and "%" not in line and BAR_GLYPH not in line:
-        return FIT_STOPPED not in line and not starts_run(line) and beside(as_parsed(line), None) is None
+        return (FIT_STOPPED not in line and not starts_run(line) and beside(as_parsed(line), None) is None
+                and heading_of(as_parsed(line)) is None)
     if desc is not None and line[:1] not in FIRST_CHARS and FIT_STOPPED not in line and ascii_digits(line) is line:
         return _not_training(desc)  # the frame `parse` reads: the line's own, as the source hands it over
     text = as_parsed(line)
@@ -267,7 +270,7 @@ def _tqdm_neutral(line: str, desc: str | None) -> bool:
         return False
     frame = any_frame(text)
     if frame is None:
-        return not pct_only(text) and not starts_run(text) and beside(text, None) is None
+        return not pct_only(text) and not starts_run(text) and beside(text, None) is None and heading_of(text) is None
     return bool(frame.desc) and not is_training(frame.desc)
 
 

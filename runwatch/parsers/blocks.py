@@ -8,7 +8,9 @@ ret loss: 0.78261
 action loss: 0.02265
 ============================================================
 ```
-is how the Decision Transformer family's training scripts (and many RL loops) log: no line holds a step and
+is how the Decision Transformer family's training scripts (and many RL loops) log, and Stable-Baselines3's logger
+prints each dump as a table of the same kind, `| rollout/ |  |`, `|    ep_rew_mean     | 24.6     |`, …,
+`|    total_timesteps | 4096     |`, its rows between rules of `-` (its `total_timesteps` the step, its signature): no line holds a step and
 its losses together, so no line format reads them. The parser keeps the fields of the block under way and
 gives its record at the rule that closes it (at the end of the input, or once a follower has found the log
 quiet, `holding`, for a block the rule never closed). The fields are read as one `kv` line would read them
@@ -27,6 +29,7 @@ from typing import ClassVar
 from runwatch.model import Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.keyvalue import KeyValueParser
+from runwatch.parsers.numbers import NUMBER_TEXT
 
 MAX_FIELDS = 64
 _RULE = re.compile(r"\s{0,8}(?:={10,}|-{10,})\s{0,8}")
@@ -44,6 +47,13 @@ _STEP_FIELD = re.compile(r"\s{0,8}num(?:ber)? of updates\s{0,4}:\s{1,8}\d{1,12}\
 blocks are read under `--format blocks`."""
 
 
+_ROW = re.compile(rf"\|\s{{1,8}}(?P<key>[A-Za-z][\w.-]{{0,60}}/?)\s{{0,60}}\|\s{{1,4}}(?P<value>{NUMBER_TEXT})?\s{{0,40}}\|")
+"""A row of Stable-Baselines3's logger table, `|    ep_rew_mean     | 24.6     |`, or a section's, `| rollout/ |  |`."""
+_STEP_ROW = re.compile(r"\|\s{1,8}total_timesteps\s{1,60}\|\s{1,4}\d{1,15}\s{0,40}\|")
+"""SB3's `total_timesteps` row: the environment steps taken, the step of its table (as its own plots count them)."""
+_SB3_STEP = "total_timesteps"
+
+
 def _key(name: str) -> str:
     """A field's name as one `kv` key: its words joined by `_`, brackets dropped (`loss (avg)` → `loss_avg`, a
     name kv cannot read made the whole block no record)."""
@@ -58,20 +68,39 @@ class BlocksParser(FormatParser):
     def __init__(self) -> None:
         self._fields: list[tuple[str, str]] = []
         self._kv = KeyValueParser()
+        self._section = ""
+        """The section of SB3's table the rows under way are in (`rollout`, `time`, `train`, `eval`)."""
 
     def parse(self, line: str) -> Record | None:
         if ("==" in line or "--" in line) and _RULE.fullmatch(line):
             return self._close()
+        if line[:1] == "|" or (line[:1] in " \t" and line.lstrip()[:1] == "|"):  # a notebook's output indents it
+            self._row(line.strip())
+            return None
         m = _FIELD.fullmatch(line) if ":" in line else None
         if m is not None and len(self._fields) < MAX_FIELDS:
             self._fields.append((m["key"], m["value"]))
         return None
 
+    def _row(self, line: str) -> None:
+        """A row of SB3's table: a section's opens it; a field's is read under its name, an evaluation's
+        (`eval/mean_reward`, EvalCallback's) as `eval_mean_reward`, and `total_timesteps` is the step."""
+        m = _ROW.fullmatch(line)
+        if m is None:
+            return
+        key, value = m["key"], m["value"]
+        if key.endswith("/"):
+            self._section = key[:-1] if value is None else ""
+        elif value is not None and len(self._fields) < MAX_FIELDS:
+            name = "step" if key == _SB3_STEP else f"eval_{key}" if self._section == "eval" else key
+            self._fields.append((name, value))
+
     def _close(self) -> Record | None:
         """The block under way as one record: its fields read as one `kv` line (a step's, or None)."""
-        fields, self._fields = self._fields, []
+        fields, self._fields, self._section = self._fields, [], ""
         if not fields:
             return None
+        fields.sort(key=lambda field: field[0] != "step")  # the step first, as kv reads a line's
         return self._kv.parse(" | ".join(f"{_key(key)}: {value}" for key, value in fields))
 
     @property
@@ -82,5 +111,8 @@ class BlocksParser(FormatParser):
         return self._close()
 
     def score(self, line: str) -> int:
-        """2 for a block's step field (`num of updates: 1000`), which `kv` alone would not read as a step."""
+        """2 for a block's step field (`num of updates: 1000`), which `kv` alone would not read as a step, and for
+        SB3's `total_timesteps` row."""
+        if "|" in line[:9]:
+            return 2 if _STEP_ROW.fullmatch(line.strip()) is not None else 0
         return 2 if ":" in line and _STEP_FIELD.fullmatch(line) is not None else 0

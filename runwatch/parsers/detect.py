@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from runwatch.model import Kind
+from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.failures import DETECTION, ParseFailures
 from runwatch.parsers.registry import FORMATS, make_parser
@@ -36,6 +36,9 @@ class Detector:
         self.totals: dict[str, int] = dict.fromkeys(self._probes, 0)
         self.stepped: set[str] = set()
         """Formats that read a maybe-line as a step with a loss: a guess without reaching MIN_GUESS."""
+        self.progressed: set[str] = set()
+        """Formats that read a maybe-line as a step past the start with its step time and no loss: a progress bar's
+        frame (`  0%|▏ | 2101/500000 [02:19<9:10:46, 15.07it/s]`), a guess when nothing else is (`best`)."""
         self.signed: set[str] = set()
         """Formats a line gave a signature score."""
         self.lines_seen = 0
@@ -49,8 +52,11 @@ class Detector:
         for name, probe in self._probes.items():
             try:
                 s = probe.score(line)
-                if s == 1 and name not in self.stepped and _steps_with_loss(probe, line):
-                    self.stepped.add(name)
+                if s == 1 and name not in self.stepped and (rec := type(probe)().parse(line)) is not None:
+                    if _steps_with_loss(rec):
+                        self.stepped.add(name)
+                    elif _progresses(rec):
+                        self.progressed.add(name)
             except Exception as exc:  # a probe bug must not stop detection
                 if self.failures is not None:
                     self.failures.add(f"{DETECTION} ({name})", exc, self.lines_seen)
@@ -69,23 +75,29 @@ class Detector:
         step with a loss, if any; one that read a loss or signed a line leads one that did neither. DeepSpeed's engine lines
         (`step=3, skipped=2, lr=[1e-05]`, a timer line) are maybes of its format, with no loss: beside a
         script's `[Step 3/100] Loss: 5.0037` lines they outnumbered them, and the run read no loss at all,
-        where its script printed one every step (a review)."""
+        where its script printed one every step (a review). One that read a bar's frame as progress may be guessed
+        below MIN_GUESS, after any other (a review's RL run, Ctrl-C'd at 2101 of 500000 after its bar's one frame,
+        read "no steps", OK)."""
         best_name, best_key = None, (False, 0)
         for name, total in self.totals.items():
             key = (name in self.stepped or name in self.signed, total)
-            if total > 0 and key > best_key and (total >= min_score or name in self.stepped):
+            if total > 0 and key > best_key and (total >= min_score or name in self.stepped or name in self.progressed):
                 best_name, best_key = name, key
         return best_name
 
 
-def _steps_with_loss(probe: FormatParser, line: str) -> bool:
-    """Whether the format reads `line` (on a throwaway parser, as `score` does) as a step with a loss (of any
+def _steps_with_loss(rec: Record) -> bool:
+    """Whether the format read a line (on a throwaway parser, as `score` does) as a step with a loss (of any
     name: `[step 10] avg_loss=0.0294 acc=0.8000`, a GRPO loop's, one line in 880 of generated text), numbered by its
     step or its epoch (`Epoch 1 - Train Loss: 0.2843, Val Loss: 0.1568`: a loop's summary under Keras-like `Epoch
     1/500` headers, whose three maybes won and read nothing, `check` exit 3 for a run of two epochs: a review)."""
-    rec = type(probe)().parse(line)
-    return (rec is not None and rec.kind is Kind.STEP and (rec.step is not None or "epoch" in rec.metrics)
+    return (rec.kind is Kind.STEP and (rec.step is not None or "epoch" in rec.metrics)
             and any("loss" in k for k in rec.metrics))
+
+
+def _progresses(rec: Record) -> bool:
+    """Whether a line was read as a step past the start with the time a step takes (a bar's frame)."""
+    return rec.kind is Kind.STEP and rec.step is not None and rec.step > 0 and "step_time" in rec.metrics
 
 
 def detect(lines: Iterable[str], max_lines: int = 500) -> str | None:

@@ -214,6 +214,11 @@ quoted and one OOM counted twice)."""
 _CHAIN = re.compile(r"^\s*(?:" + "|".join(map(re.escape, _CHAIN_TEXTS)) + ")")
 _IGNORED = "Exception ignored in"
 """Printed before a traceback at interpreter shutdown: that traceback was not raised (`_start_block`)."""
+_LOGGED_BELOW_ERROR = re.compile(r"(?:^|[\s:])[WI]\d{4} \d\d:\d\d:\d\d\.\d{1,6}\s+\d+\s+[^\]\s]+:\d+\]\s*$")
+"""A glog prefix of level WARNING or INFO (`W0530 14:48:26.433000 2622492 …/convert_frame.py:1233] `, torch's C++
+and Python loggers) before a traceback: a message logged with its traceback, not an exception that ended the process.
+torch._dynamo logs `WON'T CONVERT … due to:` and the compiler's traceback so and runs the function eagerly: a review's
+run that trained on read "critical crash" and "42 fatal errors" from its 42 such dumps."""
 _THREAD = "Exception in thread "
 """`threading`'s header before the traceback of a thread's uncaught exception: the thread died, the process
 did not. Threads print theirs interleaved (two headers, a line of the main thread's, then both tracebacks)."""
@@ -243,7 +248,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _FINISHED = re.compile(
     r"(?:(?:\b[Tt]raining (?:[Ff]inished|[Cc]ompleted?|[Dd]one|COMPLETED?)|\b[Ff]inished [Tt]raining|\b[Dd]one training"
     r"|\bEnd (?:of )?training)"
-    r"(?: successfully)?(?:[.!]{1,4}|\s+(?:after|in)\s(?:\d{1,4} days?, )?[^,;]{0,40}|\s{1,3}={2,})?"
+    r"(?: successfully)?(?:[.!]{1,4}|\s+(?:after|in)\s(?:\d{1,4} days?, )?[^,;]{0,40}|\s{1,3}={2,}"
+    r"|\s{1,3}(?:at\s)?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?)?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
     r"|^\|\s{0,3}End of training\s{0,3}\|.{0,200}"  # PyTorch's word_language_model, its test loss after
     r"|^Training time \d{1,6}:\d\d:\d\d"  # torchvision-style mains (DETR, DeiT, MAE) at their end
@@ -252,6 +258,7 @@ _FINISHED = re.compile(
 """A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
 after 600 steps`, `Training complete.`, `Training Complete.` (a logger's `INFO:Trainer:Training Complete.`, a
 review's run read "incomplete"), `Training completed successfully!`, `Training COMPLETE`, `End training....`; a logger's `Training completed in 3 days, 17:44:15.424134` and `=== Training Complete ===`;
+a loop's `Training completed 2026-03-10 21:59:56.279026` (`print("Training completed", datetime.now())`);
 LeRobot's `End of training`; PaddleVideo's `[12/25 15:48:20] training Res18 finished`; PyTorch's word_language_model example's `| End of training | test loss   nan | test
 ppl      nan`; DETR's, DeiT's and MAE's `Training time 0:13:00`; YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
 with none, a
@@ -659,7 +666,8 @@ class EventDetector:
     # ── internals ──
     def _start_block(self, line: str, prev: str) -> bool:
         if "Traceback" in line and (m := _TB_HEADER.search(line)):
-            ignored = prev.lstrip().startswith(_IGNORED) or self._thread_died()
+            ignored = (prev.lstrip().startswith(_IGNORED) or self._thread_died()
+                       or (m.start() > 0 and _LOGGED_BELOW_ERROR.search(line, 0, m.start()) is not None))
             self._block = _Traceback(line[:m.start()].translate(_SHAPE), ignored=ignored)
         elif "exitcode" in line and (m := _AGENT_FAILED.search(line)):
             fields = {"exitcode": float(m[1]), "local_rank": float(m[2]), "pid": float(m[3])}

@@ -48,6 +48,7 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
 from runwatch.parsers.beside import beside, names_loss
 from runwatch.parsers.boundary import ascii_digits
+from runwatch.parsers.heading import heading_of
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number, scaled
 from runwatch.parsers.pydict import is_eval_metric, metric_name
 from runwatch.parsers.rich_bar import BAR_GLYPH, CONTINUATION, pairs, parse_rich_frame
@@ -413,6 +414,19 @@ class _Nest(NamedTuple):
     done: int
 
 
+class _Heading(NamedTuple):
+    desc: str
+    total: int | None
+    """The total of the bar it names, once its first frame is read."""
+    n: int
+    """That bar's count at its last frame."""
+    lines: int
+    """Lines other than frames read since the heading, before its bar."""
+
+
+_HEADING_REACH = 3
+
+
 class ProgressBarParser(FormatParser):
     """Lightning and other tqdm bars → STEP records (see the module notes)."""
 
@@ -455,6 +469,10 @@ class ProgressBarParser(FormatParser):
         """The steps of the laps before this one of the plain bar of `_last_plain` (`_lap`)."""
         self._opened: int | None = None
         """The total of the line `score` read last when it was a bare bar's `0/M` frame (detection's probe only)."""
+        self._probe_headed = False
+        """The line `score` read last was an epoch's heading (detection's probe only)."""
+        self._heading: _Heading | None = None
+        """The heading line that names the bare bar after it (runwatch.parsers.heading), and that bar."""
 
     def parse(self, line: str) -> Record | None:
         rec = self._frame(line)
@@ -494,16 +512,20 @@ class ProgressBarParser(FormatParser):
                 metrics = self._metrics(Frame(0, None, "", None, None, None, pairs(cont["metrics"]), True))
                 return Record(Kind.STEP, step=wrapped, metrics=metrics) if metrics else None
             self._pending_desc = pct_only(line)
+            self._read_heading(line)
             if starts_run(line):
                 self._last_plain = None  # the laps start over (`NEW_RUN`)
             return None if self._pending_desc or self._bar_loss else beside(line, self._step, self._epoch_end)
         desc = frame.desc or self._pending_desc
         self._pending_desc = ""
+        if desc and self._heading is not None and self._heading.total is None:
+            self._heading = None  # a named bar came first: the heading was its (`Epoch 3`, then `Training: …`)
+        headed = not desc and bool(desc := self._headed(frame))
         if self._bare_other(desc, frame.total) and frame.start and (older := parse_frame(line[:frame.start])):
             frame, desc = older, older.desc  # an evaluation's bar drawn over the end of the epoch's: its last frame
         if not is_training(desc) or self._another_job(desc) or self._bare_other(desc, frame.total):
             return None
-        got = self._training(frame, desc)
+        got = self._training(frame, desc, headed)
         rec = None if got is None else Record(Kind.STEP, step=got[0], total_steps=got[1], metrics=got[2])
         at = rec.step if rec is not None else self._step
         if frame.glued and not self._bar_loss and (logged := beside(frame.glued, at, self._epoch_end)):
@@ -512,11 +534,12 @@ class ProgressBarParser(FormatParser):
             self.more = [logged]  # after the frame's own record, at the same line
         return rec
 
-    def _training(self, frame: Frame, desc: str) -> Row | None:
-        """A training bar's frame: its step, total and metrics (None: the epoch's `0/M` frame, no step taken)."""
+    def _training(self, frame: Frame, desc: str, headed: bool = False) -> Row | None:
+        """A training bar's frame: its step, total and metrics (None: the epoch's `0/M` frame, no step taken).
+        A bar named by the heading before it (`headed`) was drawn from its epoch's start, the heading's line."""
         epoch = epoch_of(desc)
         if epoch is not None:
-            epoch -= self._counted_from(desc, epoch, frame.wraps, frame.n)
+            epoch -= self._counted_from(desc, epoch, frame.wraps, 0 if headed else frame.n)
         postfix = repr(frame.postfix)
         shown, self._shown = self._shown, (epoch, frame.n, postfix)
         redraw = shown is not None and stale(shown[:2] != (epoch, frame.n), shown[2] == postfix, bool(frame.postfix))
@@ -604,6 +627,33 @@ class ProgressBarParser(FormatParser):
             self._plain_lap += frame.total
         return self._plain_lap
 
+    def _read_heading(self, line: str) -> None:
+        """A heading line names the bare bar that comes within `_HEADING_REACH` lines after it; other lines
+        before that bar bring it nearer, and one that came to none is forgotten (a `Testing` line at a run's
+        start names no training bar drawn a thousand lines later)."""
+        if (desc := heading_of(line)) is not None:
+            self._heading = _Heading(desc, None, 0, 0)
+        elif (heading := self._heading) is not None and heading.total is None and line.strip():
+            self._heading = heading._replace(lines=heading.lines + 1) if heading.lines < _HEADING_REACH else None
+
+    def _heading_due(self) -> bool:
+        """A heading waits for its bar: the lines until then are read by `parse`, which counts them and forgets it
+        at the first named frame."""
+        return self._heading is not None and self._heading.total is None
+
+    def _headed(self, frame: Frame) -> str:
+        """The heading's description for a bare frame: the first bar after the heading is the one it names,
+        for as long as its frames count up at one total (a frame of another total, or one counting from
+        lower down, is another bar, and the heading is forgotten)."""
+        heading = self._heading
+        if heading is None or frame.total is None:
+            return ""
+        if heading.total is None or (frame.total == heading.total and frame.n >= heading.n):
+            self._heading = heading._replace(total=frame.total, n=frame.n)
+            return heading.desc
+        self._heading = None
+        return ""
+
     def _another_job(self, desc: str) -> bool:
         """A named bar that names no epoch, once `Epoch E:` bars are the training's (`_base` decided): another
         job's, done between epochs (a review's 3D reconstruction drew `Marching cube: 0/34` and `Texture
@@ -621,8 +671,8 @@ class ProgressBarParser(FormatParser):
     def take_row(self, line: str) -> Row | None:
         """The row of a plain training frame (`PLAIN_FRAME`) past its epoch's start, the state left as `parse`
         leaves it; None, with nothing changed, for any other line or while a rich bar's wrap, a
-        percent-only line or a finish not said yet is pending (then `parse` reads it)."""
-        if self._wrapped_step is not None or self._pending_desc or self._finish_due:
+        percent-only line, a finish not said yet or a heading's bar is pending (then `parse` reads it)."""
+        if self._wrapped_step is not None or self._pending_desc or self._finish_due or self._heading_due():
             return None
         frame = plain_frame_of(line)
         if frame is None or FIT_STOPPED in line:
@@ -644,6 +694,7 @@ class ProgressBarParser(FormatParser):
         """Whether the next lines' plain training frames may be taken as `take_frames` takes them (as
         `take_row` would, one by one): no rich bar's wrap, percent-only line or finish not said yet pending."""
         return (self._wrapped_step is None and not self._pending_desc and not self._finish_due and self._plain_settled()
+                and not self._heading_due()
                 and (self._base is not None or frames is None or not (frames.epoch >= 0).any())
                 and (self._base is None or frames is None or not (frames.row & (frames.epoch < 0)).any()))  # `_another_job`
 
@@ -751,12 +802,20 @@ class ProgressBarParser(FormatParser):
         accelerate-hang). So is a bar opened at `0/B` right under another at `0/E` (`_plain`'s nest: the
         HF Trainer's bar, a maybe of both formats, never has another under it before it moves): live, the
         first read of nested bars held those two frames only, the guess went to the Trainer, and the steps
-        after them lost their epochs. Any other training bar frame is a maybe."""
+        after them lost their epochs. So is a bare bar right after an epoch's heading (`[INFO] epoch 3`,
+        runwatch.parsers.heading): a loop's epoch, which the Trainer never heads. Any other training bar
+        frame is a maybe."""
         frame = any_frame(line)
         opened, self._opened = self._opened, None
-        if frame is None or not is_training(frame.desc):
+        headed, self._probe_headed = self._probe_headed, False
+        if frame is None:
+            self._probe_headed = (heading := heading_of(line)) is not None and epoch_of(heading) is not None
+            return 0
+        if not is_training(frame.desc):
             return 0
         if epoch_of(frame.desc) is not None or any(metric_name(k) == "loss" for k, _ in frame.postfix):
+            return 2
+        if headed and not frame.desc:
             return 2
         if frame.n == 0 and frame.total is not None:
             if opened is not None and frame.total != opened:

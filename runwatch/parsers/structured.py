@@ -157,8 +157,18 @@ class CsvRowsDecoder(ItemDecoder):
         out: list[Record] = []
         for item in items:
             if isinstance(item, Mapping):
-                out += row_records(item, t)
+                out += row_records(item, t, step=_epoch_step(item))
         return out
+
+
+def _epoch_step(row: Mapping[str, Any]) -> int | None:
+    """The step of a table with no step column, only an `epoch` one (Keras's CSVLogger: `epoch,loss,…`, one row an
+    epoch from 0): its epoch, as `runwatch.parsers.keras` counts Keras's epochs (a review: a CSVLogger file read
+    as `no steps`). None where a step column is (Lightning's CSVLogger: its `step` is the step)."""
+    if any(k in row for k in STEP_KEYS):
+        return None
+    epoch = as_number(row.get("epoch"))
+    return int(epoch) if epoch is not None and epoch.is_integer() and epoch >= 0 else None
 
 
 # ── Hugging Face trainer_state.json log_history ──────────────────────────────

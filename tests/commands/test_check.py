@@ -378,7 +378,8 @@ def test_a_truncated_log_is_reported_incomplete(tmp_path: Path, capsys: pytest.C
     assert "step 145/16704  ended" in out  # the state as --json says it (a new user's review: they differed)
     assert "warning  incomplete: stopped at 145/16704 (no finish line, and the log ends there)" in out
     assert main(["check", "--json", str(log)]) == 0
-    assert json.loads(capsys.readouterr().out)["warnings"] == ["incomplete: stopped at 145/16704"]
+    assert json.loads(capsys.readouterr().out)["warnings"] == [
+        "incomplete: stopped at 145/16704 (no finish line, and the log ends there)"]  # as the text says it
     assert main(["check", str(HEALTHY)]) == 0
     assert "incomplete" not in capsys.readouterr().out
 
@@ -443,7 +444,7 @@ def test_bogus_step_past_its_total_does_not_finish_the_run(tmp_path: Path, capsy
     main(["check", str(log), "--json"])
     obj = json.loads(capsys.readouterr().out)
     assert obj["state"] != "finished"
-    assert obj["warnings"] == ["incomplete: stopped at 144/16704"]
+    assert obj["warnings"] == ["incomplete: stopped at 144/16704 (no finish line, and the log ends there)"]
 
 
 @pytest.mark.parametrize("what", ["binary", "empty", "damaged-wandb"])
@@ -955,3 +956,59 @@ def test_lerobots_log_is_read_with_its_line_times_and_its_end(capsys: pytest.Cap
     stamps = [logging_time(x) for x in log.read_text().splitlines() if " step:" in x]
     assert [r["t"] for r in steps] == stamps and stamps[0] > 0
     assert steps[0]["metrics"]["grad_norm"] == 3.477 and steps[0]["metrics"]["epoch"] == 117.43
+
+
+def test_a_run_of_unknown_length_stopped_by_ctrl_c_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: a loop of `[INFO] epoch N` headings and bare bars, its epochs never stated, stopped by Ctrl-C in
+    epoch 25: it read `step 70/3517 … finished` at each bar's end and `OK … finished` cut after two epochs. With no
+    total to fall short of, the signal that stopped it is the warning, in the JSON too; cut where no signal is, the
+    run ended, and nothing says it finished."""
+    import gzip
+
+    log = tmp_path / "output.log"
+    text = gzip.decompress((FIXTURES / "found" / "freepose_tqdm_epoch_headings_ctrlc.log.gz").read_bytes())
+    log.write_bytes(text)
+    assert main(["check", "--json", str(log)]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["step"], obj["total_steps"], obj["state"]) == (25 * 3517 + 69, None, "ended")
+    assert obj["warnings"] == [f"incomplete: stopped at step {25 * 3517 + 69} (interrupted: KeyboardInterrupt)"]
+    log.write_bytes(b"\n".join(text.split(b"\n")[:16]) + b"\n")  # epochs 0 and 1, each bar at its 100%
+    assert main(["check", "--json", str(log)]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["step"], obj["total_steps"], obj["state"], obj["warnings"]) == (2 * 3517 - 1, None, "ended", [])
+
+
+def test_an_hf_run_ending_between_its_logging_steps_is_no_nan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: an AutoTrain fine-tuning logged its loss every 25 steps to 23249, and its bar drew 23259 and 23260
+    at the end; `check` read "loss missing from the last 2 step records", a critical NaN, exit 2, on a run that
+    finished well."""
+    import gzip
+
+    log = tmp_path / "output.log"
+    log.write_bytes(gzip.decompress((FIXTURES / "found" / "autotrain_hf_loguru_finished.log.gz").read_bytes()))
+    assert main(["check", "--json", str(log)]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["state"], obj["step"], obj["total_steps"], obj["alerts"]) == ("finished", 23260, 23260, [])
+
+
+def test_a_run_stopped_after_its_bars_one_frame_says_where(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: an RL run Ctrl-C'd after one frame of its bar read `OK … no steps`, no warning."""
+    assert main(["check", "--json", str(FIXTURES / "found" / "skrl_one_bar_frame_ctrlc.log")]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["step"], obj["total_steps"], obj["warnings"]) == (
+        2101, 500000, ["incomplete: stopped at 2101/500000 (interrupted: KeyboardInterrupt)"])
+
+
+def test_a_keras_csvlogger_table_named_as_a_log_is_a_run_of_epochs(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: Keras's CSVLogger written into `train.log` read `no steps` (its table has an `epoch` column only)
+    and kept `.log` in the run's name. Its epochs are its steps, as Keras's console's are."""
+    log = FIXTURES / "found" / "keras_csvlogger_train.log"
+    assert main(["check", "--json", str(log)]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["run"], obj["step"]) == ("keras_csvlogger_train", 49)
+    assert main(["parse", "--output", "jsonl", str(log)]) == 0
+    recs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    rows = log.read_text().splitlines()[1:]
+    assert [r["step"] for r in recs if r["kind"] == "step"] == [int(x.split(",")[0]) for x in rows]
+    assert [r["metrics"]["val_loss"] for r in recs if r["kind"] == "eval"] == [float(x.split(",")[4]) for x in rows]

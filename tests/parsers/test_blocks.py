@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from runwatch.model import Event, Kind
 from runwatch.parsers.blocks import BlocksParser
 from runwatch.parsers.source import SourceParser
@@ -27,10 +29,11 @@ def test_each_block_is_a_step_with_its_losses_and_the_settings_give_the_total() 
     assert [r.event for r in recs if r.kind is Kind.EVENT] == [Event.FINISHED]
 
 
-def test_a_follower_line_by_line_reads_what_parse_reads() -> None:
-    text, live = found_lines(NAME), SourceParser("live")
+@pytest.mark.parametrize("name", [NAME, "sb3_ppo_cartpole_tables.log"])
+def test_a_follower_line_by_line_reads_what_parse_reads(name: str) -> None:
+    text, live = found_lines(name), SourceParser("live")
     got = [r for i, x in enumerate(text, 1) for r in live.feed([x], i, 0.0) + live.settle()] + live.flush()
-    _, whole = source_records(NAME)
+    _, whole = source_records(name)
     assert live.format == "blocks"
     assert [(r.kind, r.step, r.metrics) for r in got] == [(r.kind, r.step, r.metrics) for r in whole]
 
@@ -60,3 +63,30 @@ def test_only_a_lone_step_field_signs_the_format() -> None:
     assert parser.score("ret loss: 0.78403") == 0  # any `kv` log's
     assert parser.score("step: 1000, loss: 2.5") == 0  # a `kv` line
     assert parser.score("iters: 1000") == 0  # a config dump's (PaddleSeg's YAML)
+
+
+SB3 = "sb3_ppo_cartpole_tables.log"
+
+
+def test_stable_baselines3_tables_are_steps_at_their_timesteps() -> None:
+    """A review: SB3's logger tables (PPO on CartPole) read UNREAD, exit 3: no progress, loss or reward. Each table is
+    a block: `total_timesteps` its step, every other row a metric by its name (`ep_rew_mean`, `loss`, `time_elapsed`
+    the elapsed seconds, `learning_rate` lr), its section dropped."""
+    fmt, recs = source_records(SB3)
+    text = found_lines(SB3)
+    rows = {name: [float(m[1]) for x in text if (m := re.fullmatch(rf"\|\s+{name}\s+\| ([-\d.e+]+)\s+\|", x))]
+            for name in ("total_timesteps", "ep_rew_mean", "loss", "value_loss")}
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "blocks" and len(rows["total_timesteps"]) == 5
+    assert [r.step for r in steps] == rows["total_timesteps"] == [2048, 4096, 6144, 8192, 10240]
+    assert [r.metrics["ep_rew_mean"] for r in steps] == rows["ep_rew_mean"]
+    assert [r.metrics["loss"] for r in steps if "loss" in r.metrics] == rows["loss"] and len(rows["loss"]) == 4
+    assert [r.metrics["value_loss"] for r in steps if "value_loss" in r.metrics] == rows["value_loss"]
+    assert steps[1].metrics["lr"] == 0.0003 and "time_elapsed" not in steps[1].metrics
+
+
+def test_sb3s_timesteps_row_signs_the_format() -> None:
+    rows = [x for x in found_lines(SB3) if x.startswith("|")]
+    parser = BlocksParser()
+    assert [x for x in rows if parser.score(x) == 2] == [x for x in rows if "total_timesteps" in x]
+    assert parser.score("    " + rows[0]) == 0 and parser.score("  " + next(x for x in rows if "total_time" in x)) == 2

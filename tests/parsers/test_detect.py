@@ -253,6 +253,8 @@ CASES = [
          "epoch\ttime_stamp\ttrain_loss\ttrain_EPE\tEPE\tlr"),
     # ── a Decision Transformer loop's blocks of `name: value` lines: decided at the first block's step field ──
     Case("blocks-decision-mamba", _found_lines("decision_mamba_rl_blocks.log"), "blocks", "num of updates: 1000"),
+    # ── Stable-Baselines3's logger tables: decided at the first table's `total_timesteps` row ──
+    Case("blocks-sb3-ppo", _found_lines("sb3_ppo_cartpole_tables.log"), "blocks", "total_timesteps | 2048"),
     # ── PyTorch's CIFAR-10 tutorial (recorded by the run lab) and an I-JEPA fork after faiss's INFO lines ──
     Case("epoch-iter-cifar", _realrun_lines("tutorial-cifar-healthy"), "epoch-iter", "[1,    10] loss: 2.208"),
     Case("epoch-iter-ijepa", _found_lines("fgdcc_jepa_relaunch_nan_excerpt.out"), "epoch-iter",
@@ -507,3 +509,19 @@ def test_a_loops_epoch_summaries_under_keras_like_headers_are_read() -> None:
     _, recs = source_records("mae_restoration_epoch_headers_two_epochs.out")
     assert [(r.metrics["epoch"], r.metrics["loss"], r.metrics["val_loss"]) for r in recs] == [
         (1.0, 0.2843, 0.1568), (2.0, 0.0879, 0.0655)]
+
+
+def test_a_bars_one_frame_is_guessed_when_nothing_else_is() -> None:
+    """A review: an RL run stopped by Ctrl-C after its bare bar's one frame (`2101/500000 [02:19<9:10:46, 15.07it/s]`)
+    read "no steps", OK: one maybe line is below MIN_GUESS. A frame read as progress (a step with its step time) is
+    guessed when no format reached the guess; beside formats that did, it still loses (a banner line's maybe is none)."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("skrl_one_bar_frame_ctrlc.log")
+    assert detect(lines) in ("hf-trainer", "tqdm")
+    det = Detector()
+    for line in lines:
+        det.feed(line)
+    assert max(det.totals.values()) < MIN_GUESS and {"hf-trainer", "tqdm"} <= det.progressed
+    deepspeed = found_lines("deepspeed_script_steps_zero3.out.gz")[:400]
+    assert detect([*lines[:2], *deepspeed]) == "kv"

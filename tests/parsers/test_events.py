@@ -475,6 +475,9 @@ def test_a_loggers_training_complete_and_early_stop_with_its_reason_are_finish_l
     lines = found_lines("phi2_qlora_logging_complete.log")  # `… in 3 days, 17:44:15.4`, `🎉 === Training Complete ===`
     ends = [x for x in lines if "Training completed in" in x or "Training Complete" in x]
     assert len(ends) == 2 and [(r.event, r.message) for r in run(lines)] == [(Event.FINISHED, x) for x in ends]
+    lines = found_lines("nanogpt_to_chat_time_limit_completed.log")  # `Training completed 2026-03-10 21:59:56.279026`
+    [done] = [x for x in lines if x.startswith("Training completed")]  # a review: read "no finish line"
+    assert [(r.event, r.message) for r in run(lines)] == [(Event.FINISHED, done)]
 
 
 def test_lightnings_early_stopping_signal_is_a_finish_line() -> None:
@@ -681,3 +684,17 @@ def test_ssds_saving_state_is_a_checkpoint_and_its_iter_no_metric() -> None:
     _, recs = source_records(name)
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert steps and all("iter" not in r.metrics for r in steps) and steps[-1].step == 2000
+
+
+def test_a_traceback_logged_at_warning_level_is_no_crash() -> None:
+    """A review: torch._dynamo logs `WON'T CONVERT … due to:` and the compiler's whole traceback behind a glog
+    WARNING prefix (`W0530 14:48:26.433000 2622492 …/convert_frame.py:1233] `), then runs the function eagerly; the run
+    trained on to step 7151, and `check` read "critical crash" and "42 fatal errors" from 42 such dumps. Logged at
+    that level, a traceback is a message, not the end of the process; the same lines without the prefix still are."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("moddedgpt_dynamo_wont_convert_head.log.gz")
+    assert any(x.endswith("] Traceback (most recent call last):") for x in lines)
+    assert events(lines) == []
+    bare = [x.split("] ", 1)[1] if x.startswith("W0530 ") else x for x in lines]  # the glog prefix taken off
+    assert events(bare[:138]) == ["traceback"]

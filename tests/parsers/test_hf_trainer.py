@@ -504,7 +504,8 @@ def test_a_plain_loops_loss_lines_under_its_bare_bar_and_a_sweeps_next_trial(
     """A W&B sweep agent's console (a review): each trial a bare bar per epoch and `Loss:  157.06…` lines, a loss
     alone on its line, which `kv` takes for no record; under the bar it is the loop's loss (`beside`), at the bar's
     step. `wandb: Agent Starting Run:` starts the next trial: its bars are no further laps of the last one's, and
-    the run is seen starting again there."""
+    the run is seen starting again there. Each bar follows an `Epoch N` heading, which the Trainer never prints: the
+    loop's epochs (runwatch.parsers.heading), read by the tqdm format."""
     import gzip
 
     from runwatch.cli import main
@@ -513,7 +514,7 @@ def test_a_plain_loops_loss_lines_under_its_bare_bar_and_a_sweeps_next_trial(
     text = found_lines("simgir_sweep_trials_excerpt.out.gz")
     fmt, recs = source_records("simgir_sweep_trials_excerpt.out.gz")
     logged = [float(x.split()[1]) for x in text if x.startswith("Loss:")]
-    assert fmt == "hf-trainer" and [r.metrics["loss"] for r in recs if "loss" in r.metrics] == logged
+    assert fmt == "tqdm" and [r.metrics["loss"] for r in recs if "loss" in r.metrics] == logged
     steps = [r.step for r in recs if r.kind is Kind.STEP and r.step is not None]
     backs = [i for i in range(1, len(steps)) if steps[i] < steps[i - 1]]
     assert len(backs) == 1 and steps[backs[0]] == 0  # the second trial, and only there

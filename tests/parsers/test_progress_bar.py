@@ -480,3 +480,19 @@ def test_a_loops_epoch_line_as_a_bars_description_and_its_test_sets_bare_bars() 
     glued = sum("Train Epoch" in x and "673/673 [" in x for x in found_lines("proxyanchor_tqdm_wandb_console_60ep.log.gz"))
     from_glued = [r for r in steps if int(r.metrics["epoch"]) >= 51]
     assert glued > 1000 and len(from_glued) > 1000  # the epochs' frames under the test bar's are read
+
+
+def test_bare_bars_named_by_the_heading_before_them() -> None:
+    """A review: a loop printing `[INFO] epoch N`, a bare bar of 3517 training batches, `[INFO] Evaluation` and a bare
+    bar of 431 test batches. Read without the headings, each bar's 100% was the run finished, the evaluation's 431 the
+    run's length, and the run stopped in epoch 25 was at 2% (`70/3517`). Named by them, a training bar counts on across
+    the epochs (from 0, as Lightning's), with no run total (the epochs are not stated), and an evaluation's is no
+    step; the headings sign the loop, not the HF Trainer whose bare bar looks the same."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("freepose_tqdm_epoch_headings_ctrlc.log.gz")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "tqdm"
+    assert [r.step for r in steps] == [e * 3517 + 3516 for e in range(25)] + [25 * 3517 + 69]
+    assert all(r.total_steps is None for r in steps)
+    assert steps[-1].metrics["epoch"] == pytest.approx(25 + 70 / 3517)

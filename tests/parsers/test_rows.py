@@ -230,3 +230,42 @@ def test_a_new_runs_first_line_starts_the_laps_over_in_rows_as_per_line(sizes: t
     steps = [r.step for r in got if r.kind is Kind.STEP and r.step is not None]
     backs = [(steps[i - 1], steps[i]) for i in range(1, len(steps)) if steps[i] < steps[i - 1]]
     assert len(backs) == 1 and backs[0][0] >= 479 and backs[0][1] < 480 or inside
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+@pytest.mark.parametrize("between", [0, 2, 5])
+def test_a_heading_among_rows_names_a_bare_bar_as_per_line(sizes: tuple[int, ...], between: int) -> None:
+    """An evaluation's heading (`Evaluating...`, a real loop's, runwatch.parsers.heading) put inside a run of the
+    recording's named frames, `between` noise lines after it, then a bare bar's frames (the same loop's): the heading
+    names that bar while few lines part them (no training, no step), and is forgotten past `_HEADING_REACH` (then
+    the bar is a plain one, its frames steps); by the rows of a block as line by line (the heading is no neutral
+    line, and the lines after it count one by one until its bar comes)."""
+    simgir = found_lines("simgir_sweep_trials_excerpt.out.gz")
+    heading = next(x for x in simgir if x.startswith("Evaluating"))
+    bare = [x for x in simgir if re.fullmatch(r" *\d+%\|[^|]*\| [1-5]/6 \[.*", x)][:5]
+    lines = _split_recording(REALRUNS / "tutorial-epochbars-nan" / "run/train.log")
+    at = [i for i, x in enumerate(lines) if re.search(r"\| [1-9]\d*/480 \[", x)][30]
+    quiet = [x for x in noise() if "\n" not in x and x.isascii()][:between]
+
+    def steps(data: list[str]) -> int:
+        got, _ = check(("\n".join(data) + "\n").encode(), sizes, fmt="tqdm")
+        return sum(r.kind is Kind.STEP and r.step is not None for r in got)
+
+    assert steps([*lines[:at], heading, *quiet, *bare, *lines[at:]]) - steps(lines) == (5 if between > 2 else 0)
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_a_heading_before_a_named_bar_is_that_bars(sizes: tuple[int, ...]) -> None:
+    """`Epoch 3` (a real loop's heading) right before the recording's named `Training:` frames heads that bar; a bare
+    bar later (the same loop's) is no epoch's: read as the epoch's, the `Training:` bars after it were another job's
+    and lost (the count of steps fell from 672 to 68)."""
+    simgir = found_lines("simgir_sweep_trials_excerpt.out.gz")
+    bare = [x for x in simgir if re.fullmatch(r" *\d+%\|[^|]*\| [1-5]/6 \[.*", x)][:5]
+    lines = _split_recording(REALRUNS / "tutorial-epochbars-nan" / "run/train.log")
+    at = [i for i, x in enumerate(lines) if re.search(r"\| [1-9]\d*/480 \[", x)][30]
+    heading = next(x for x in simgir if x == "Epoch 3")
+    moved = [*lines[:at], heading, *lines[at:at + 20], *bare, *lines[at + 20:]]
+    got, _ = check(("\n".join(moved) + "\n").encode(), sizes, fmt="tqdm")
+    want, _ = check(("\n".join(lines) + "\n").encode(), sizes, fmt="tqdm")
+    count = sum(r.kind is Kind.STEP and r.step is not None for r in got)
+    assert count == sum(r.kind is Kind.STEP and r.step is not None for r in want) + 5

@@ -107,11 +107,15 @@ def test_megatron_dropping_the_loss_counts_as_nan() -> None:
         [megatron(i) for i in range(5)] + [megatron(5, loss=None, skipped=10), megatron(6, loss=None, skipped=10)],
         # HF Trainer: the tqdm bar gives step_time every step, the loss dict every 10th
         [step_with(i, {"step_time": 0.2, **({"loss": 2.0} if i % 10 == 0 else {})}) for i in range(41)],
+        # HF Trainer whose bar frames come at its logging steps only, then at the last two steps before the end,
+        # short of the next logging step (a review's AutoTrain run, 25 steps a log, ending at 23260)
+        [step_with(i, {"step_time": 0.2, "loss": 2.0}) for i in range(0, 101, 25)]
+        + [step_with(110, {"step_time": 0.2}), step_with(111, {"step_time": 0.2})],
         # a run resumed from a checkpoint into the same log: its step counter goes back (review finding)
         [megatron(i) for i in range(1000)] + [megatron(500)],
         [megatron(i) for i in range(1000)] + [megatron(500), megatron(501)],
     ],
-    ids=["one-record", "skipped-iterations", "hf-cadence", "resumed", "resumed-two"],
+    ids=["one-record", "skipped-iterations", "hf-cadence", "hf-end-before-the-next-log", "resumed", "resumed-two"],
 )
 def test_a_loss_that_is_merely_absent_is_not_nan(records: list[Record]) -> None:
     assert fired(records) == []

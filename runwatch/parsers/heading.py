@@ -1,0 +1,47 @@
+"""A line that names the progress bar drawn after it: `[INFO] epoch 3`, `Evaluation`, `=== Validating ===`.
+
+A loop that draws its bars with no description (`for batch in tqdm(loader)`) often says what the bar is on
+the line before it. Read without that line, every bar looked alike: a review's pose-estimation run printed
+`[INFO] epoch N`, a bare bar of 3517 training batches, `[INFO] Evaluation` and a bare bar of 431 test
+batches, 25 times; each bar's 100% read as the run finished, the evaluation's 431 as the run's length, and
+the run, stopped in epoch 25, as 2% done. The heading is the bar's description: an epoch heading makes the
+bar an `Epoch E` bar (its steps counted across the epochs), an evaluation heading makes it no training bar.
+
+A heading is a short line of its own, after any logging prefix (`preamble.LOG_PREFIX`): an epoch and its
+number (and the run's epochs: `Epoch 3/100`), or an evaluation's word first, with no measured value on it
+(`Epoch 3/100 loss: 0.52` is a summary, `Evaluation: acc=0.9` a result, neither names a bar to come).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from runwatch.parsers.preamble import LOG_PREFIX
+
+_DECOR = r"[\s=\-#*>~+]{0,12}"
+_EPOCH_HEADING = re.compile(
+    rf"{_DECOR}(?:(?:start(?:ing)?|begin(?:ning)?|training)\s+(?:of\s+)?)?(?P<text>epoch\s?[:#]?\s?\[?\d{{1,9}}"
+    rf"(?:\s?/\s?\d{{1,9}})?\]?){_DECOR}[.:!]?{_DECOR}",
+    re.IGNORECASE,
+)
+_EVAL_HEADING = re.compile(
+    rf"{_DECOR}(?:(?:start(?:ing)?|begin(?:ning)?|running|run)\s+)?(?P<text>(?:evaluat|validat|val\b|test|inferenc)"
+    rf"[\w .()/-]{{0,48}}?){_DECOR}[.:!]{{0,3}}(?:\.\.\.)?{_DECOR}",
+    re.IGNORECASE,
+)
+_VALUE = re.compile(r"[:=]\s?[-+]?(?:\d|\.\d|nan\b|inf\b)", re.IGNORECASE)
+MAX_HEADING = 80
+
+
+@lru_cache(maxsize=256)  # a loop prints the same few headings every epoch
+def heading_of(line: str) -> str | None:
+    """The description a heading line gives the bar after it (`epoch 3`, `Evaluation`), else None."""
+    if len(line) > MAX_HEADING or not line.strip():
+        return None
+    prefix = LOG_PREFIX.match(line)
+    text = line[prefix.end():] if prefix is not None else line
+    if _VALUE.search(text):
+        return None
+    found = _EPOCH_HEADING.fullmatch(text) or _EVAL_HEADING.fullmatch(text)
+    return found["text"].strip() if found is not None else None
