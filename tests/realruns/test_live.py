@@ -113,33 +113,35 @@ class Pacing:
     seen on every healthy recording under three threads spinning in this process, never on an idle one."""
 
     def __init__(self, rec: Recording, speed: float) -> None:
-        log = str(rec.log.relative_to(rec.run_dir))
-        planned, at, prev = [], 0.0, 0.0
+        planned: dict[str, list[float]] = {}
+        at, prev = 0.0, 0.0
         for t, rel, _ in rec.timeline():
             at += min(MAX_GAP_S, (t - prev) / speed)
             prev = t
-            if rel == log:
-                planned.append(at)
-        self.log = log
-        self.planned = np.array(planned)
-        self.actual: list[float] = []
+            planned.setdefault(rel, []).append(at)
+        self.planned = {rel: np.array(times) for rel, times in planned.items()}
+        self.actual: dict[str, list[float]] = {rel: [] for rel in planned}
 
     def wrote(self, rel: str, size: int) -> None:
-        """`replay`'s hook: the time of each write to the log."""
-        if rel == self.log:
-            self.actual.append(time.monotonic())
+        """`replay`'s hook: the time of each write to each file (the log, and a TensorBoard file whose steps the
+        rule measures as well: nanoGPT's OOM run, its steps in both, once drifted under load with the log on
+        pace)."""
+        self.actual.setdefault(rel, []).append(time.monotonic())
 
     def lagged(self) -> bool:
-        """Whether the median gap between the log's writes, over some `WINDOW` consecutive gaps, came out
-        `LAG` times the planned median and 5 ms more: the rule's measure (a median of step times), so
+        """Whether, for any file, the median gap between its writes, over some `WINDOW` consecutive gaps, came
+        out `LAG` times the planned median and 5 ms more: the rule's measure (a median of step times), so
         one write held up by a scan or a big chunk excuses nothing."""
-        actual = np.diff(np.array(self.actual))
-        n = min(len(actual), len(self.planned) - 1)
+        return any(self._lagged(self.planned[rel], actual) for rel, actual in self.actual.items() if rel in self.planned)
+
+    def _lagged(self, planned: np.ndarray, wrote: list[float]) -> bool:
+        actual = np.diff(np.array(wrote))
+        n = min(len(actual), len(planned) - 1)
         if n < self.WINDOW:
             return False
         window = np.lib.stride_tricks.sliding_window_view
         took = np.median(window(actual[:n], self.WINDOW), axis=1)
-        meant = np.median(window(np.diff(self.planned)[:n], self.WINDOW), axis=1)
+        meant = np.median(window(np.diff(planned)[:n], self.WINDOW), axis=1)
         return bool(np.any(took >= self.LAG * meant + 0.005))
 
 
