@@ -26,10 +26,16 @@ _EPOCH_HEADING = re.compile(
     re.IGNORECASE,
 )
 _EVAL_HEADING = re.compile(
-    rf"{_DECOR}(?:(?:start(?:ing)?|begin(?:ning)?|running|run)\s+)?(?P<text>(?:evaluat|validat|val\b|test|inferenc)"
-    rf"[\w .()/-]{{0,48}}?){_DECOR}[.:!]{{0,3}}(?:\.\.\.)?{_DECOR}",
+    rf"{_DECOR}(?:(?:start(?:ing)?|begin(?:ning)?|running|run)\s+)?"
+    r"(?P<text>(?:evaluat(?:e|es|ed|ing|ion)|validat(?:e|es|ed|ing|ion)|val|test(?:ing)?|inference)"
+    r"(?:\s(?:on|at|for|of)\s(?:the\s)?(?:epoch\s?\d{1,9}|val(?:idation)?|test|dev|eval(?:uation)?)(?:\sset)?)?"
+    r"(?:\s(?:set|phase|mode|loop|start(?:ed|s)?|begins?))?)"
+    rf"{_DECOR}[.:!]{{0,3}}(?:\.\.\.)?{_DECOR}",
     re.IGNORECASE,
 )
+"""An evaluation's word, alone or with where or when it runs (`Evaluating...`, `Validation:`, `***** Running
+Evaluation *****`, `Evaluating on validation set`, `Evaluation at epoch 3`): a line that merely starts with one
+(`test set size 500`, `test_loader built`) is no heading, and the training bar after it stays one."""
 _VALUE = re.compile(r"[:=]\s?[-+]?(?:\d|\.\d|nan\b|inf\b)", re.IGNORECASE)
 MAX_HEADING = 80
 

@@ -27,6 +27,10 @@ def test_a_heading_names_the_bar_to_come(fixture: str, start: str, desc: str) ->
     ("ubev_epoch_bars_train.out.gz", "Validation mIOU"),  # a validation's result
     ("freepose_tqdm_epoch_headings_ctrlc.log.gz", "Protocol #1 Error"),
     ("freepose_tqdm_epoch_headings_ctrlc.log.gz", "  2%|"),  # a frame itself
+    ("keras21_verbose2_cnn_20ep.log", "Test loss "),  # a result with no colon: starts with a word of evaluation
+    ("mmdet2_cascade_epoch1_val_excerpt.log", "Evaluate annotation type"),
+    ("verl_numpy_scalars_stopped_step238.log.gz", "validation generation end"),
+    ("yolov5_cots_300ep_terminal.log", "Validating runs/"),
 ])
 def test_a_line_with_values_or_a_bar_is_no_heading(fixture: str, start: str) -> None:
     assert heading_of(_line(fixture, start)) is None
