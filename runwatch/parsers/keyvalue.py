@@ -174,6 +174,9 @@ _BASIC_PREFIX = re.compile(r"(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]{1,100}:
 """Python logging's default format (`logging.basicConfig()`: `%(levelname)s:%(name)s:%(message)s`) before the
 message: `INFO:root:Epoch 0 - Average Loss: 1.5552, …` read as a key `INFO:root:Epoch`, and its `Evaluation Epoch 0
 - Average Loss: …` as training, since the line did not start by saying it evaluates (a review)."""
+_SOURCE_LINE = re.compile(r"[\w.-]{1,100}\.py\[line:\s?\d{1,7}\]")
+"""A logger's `%(filename)s[line:%(lineno)d]` (`2020-09-02 13:28:04,330 - train_net.py[line:177] - INFO: [Epoch
+0][Batch 0], …`, a common format): its number read as a metric `line`, 177 on every record (a review's GluonCV log)."""
 _NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint)(?:16|32|64)\(([^()]{1,40})\)")
 """A NumPy scalar's repr since NumPy 2 (`np.float64(0.0022947374457392773)`), as verl's console prints its metrics
 (`actor/pg_loss:np.float64(…) - actor/grad_norm:np.float64(…)`): every such value was dropped, and the policy loss,
@@ -584,6 +587,8 @@ class KeyValueParser(FormatParser):
             text = text[basic.end():]  # `INFO:root:Epoch 0 - …`: the prefix's words are no key's
         if "np." in text:
             text = _NUMPY_SCALAR.sub(r"\1", text)  # `actor/pg_loss:np.float64(0.0023)`: the number it holds
+        if "[line:" in text:
+            text = _SOURCE_LINE.sub("", text, 1)  # `train_net.py[line:177]`: where the logger was called, no metric
         step: int | None = None
         before = -1  # pairs before the step key
         total: int | None = None

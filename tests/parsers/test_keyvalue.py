@@ -1085,3 +1085,15 @@ def test_a_line_that_starts_validate_is_the_validations() -> None:
     assert len(validating) >= 4
     assert all(r is not None and r.kind == Kind.EVAL and "loss" not in r.metrics and "val_loss" in r.metrics
                for r in recs)
+
+
+def test_a_loggers_file_and_line_is_no_metric() -> None:
+    """A GluonCV run logs through `%(filename)s[line:%(lineno)d]`: `… - train_net.py[line:177] - INFO: [Epoch 0][Batch
+    0], Speed: …, CrossEntropy=1.69e+00, …`; its 177 was read as a metric `line` on every record (a review)."""
+    from tests.support.found import found_lines, source_records
+
+    fmt, recs = source_records("gluoncv_ssd_file_line_logger.log")
+    lines = [x for x in found_lines("gluoncv_ssd_file_line_logger.log") if x]
+    assert fmt == "kv" and len(recs) == len(lines) == 120 and all("train_net.py[line:177]" in x for x in lines)
+    assert all("line" not in r.metrics for r in recs)
+    assert [r.metrics["cross_entropy"] for r in recs] == [float(x.split("CrossEntropy=")[1].split(",")[0]) for x in lines]
