@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from runwatch.alerts.judge import judge_every
 from runwatch.messages import Batch, LinesRead
 from runwatch.model import Notice, ProcessSample, Record
 from runwatch.parsers.base import ItemDecoder
@@ -344,7 +346,7 @@ class Ingest:
             if run.unjudged:
                 on_burst(run, now)  # what came before it, while the rules still see it all
             judge, on_piece = True, on_burst
-        for piece in _pieces(recs, size if judge is True else 0):
+        for piece in _pieces(recs, size if judge is True else 0, run.tracker.records):
             if isinstance(piece, ChunkRecords):
                 if len(piece):
                     try:
@@ -485,14 +487,23 @@ class Ingest:
                     run.tracker.apply_many(self._with_total(recs), now)
 
 
-def _pieces(recs: list[Record] | ChunkRecords, size: int) -> list[list[Record] | ChunkRecords]:
-    """A batch whole, or in slices of `size` records when it is judged (`size`: the most records the rules
-    can look back over, `Judge.most_records`; 0: not judged) and holds more; a chunk's slices are chunks."""
-    if not size or len(recs) <= size:
+def _pieces(recs: list[Record] | ChunkRecords, size: int, records: int) -> list[list[Record] | ChunkRecords]:
+    """A batch whole, or, when it is judged (`size`: the most records the rules can look back over,
+    `Judge.most_records`; 0: not judged), in slices on `runwatch check`'s schedule for a run that holds
+    `records` already (`judge_every`: 32 records at a time at first, a 16th of the run later, at most `size`);
+    a chunk's slices are chunks."""
+    if not size:
+        return [recs]
+    cuts: list[int] = []
+    at = judge_every(records, size)
+    while at < len(recs):
+        cuts.append(at)
+        at += judge_every(records + at, size)
+    if not cuts:
         return [recs]
     if isinstance(recs, ChunkRecords):
-        return list(recs.pieces(size))  # step rows stay columns: in bulk, as `check` takes them
-    return [recs[i : i + size] for i in range(0, len(recs), size)]
+        return list(recs.cut_at(cuts))  # step rows stay columns: in bulk, as `check` takes them
+    return [recs[lo:hi] for lo, hi in pairwise([0, *cuts, len(recs)])]
 
 
 def _judge_attempt(run: RunIngest, on_piece: Callable[[RunIngest, float], None]) -> Callable[[float], None]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from runwatch.alerts.judge import Judge
+from runwatch.alerts.judge import Judge, judge_every
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
 from runwatch.alerts.rules.base import Coming
@@ -46,9 +46,6 @@ SKIP_SPAN = 256
 stall rule's window, so that its bound still reads the newest half of the intervals it judges by."""
 MOST_DOUBT = 16
 """The most quiet-spell evaluations made without trying to skip them after tries failed."""
-JUDGE_BATCH = 32
-"""Records between two evaluations while the run streams (at the least: see `judge_every`): a NaN is
-still found (its step is where the series holds it), at a 32nd of the cost of judging after every record."""
 
 
 @dataclass
@@ -392,18 +389,6 @@ def replay(items: Iterable[Record | RecordChunk], rules: Sequence[Rule[Any]], *,
         else:
             replayer.chunk(item)
     return replayer.finish()
-
-
-def judge_every(records: int, most: int) -> int:
-    """Records between two evaluations of every rule once `records` are in: `JUDGE_BATCH`, and a 16th of
-    the run so far once that is more (up to `most`, the records the rules may look back over at once:
-    `Judge.most_records`).
-
-    A check of a long log judges it a few hundred times rather than once a
-    second of its run: rules that judge records look back over all those
-    since they last looked, so no NaN, spike or slowdown goes unseen
-    (`Rule.widened`), and silences are judged as they end (`quiet`)."""
-    return min(most, max(JUDGE_BATCH, records // 16))
 
 
 class _Replayer:

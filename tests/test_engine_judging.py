@@ -165,6 +165,32 @@ def test_a_nan_the_history_shows_cleared_is_resolved_once_read_as_check_says(tmp
         engine.stop()
 
 
+def test_a_spike_early_in_a_history_fires_and_resolves_as_check_says(tmp_path: Path) -> None:
+    """A review: a stepless loop's per-batch losses, four batches at 0.14-0.28 (records 228-231) among 0.01s, then
+    7,700 records with blips no higher than the loss often went. `check` (judging every 32 records at first) warned
+    `loss_spike … resolved`; `tail` judged the history in pieces of 3,993 records, where the newest such blip hid
+    the spike, and said nothing. Judged on `check`'s schedule (`judge_every`), the engine sends what `check` says."""
+    import gzip
+
+    from runwatch.commands.check import check_run, summarize
+    from runwatch.plan import plan_runs
+    from tests.support.paths import FIXTURES
+
+    log = tmp_path / "train.out"
+    log.write_bytes(gzip.decompress((FIXTURES / "found" / "clip_lora_stepless_batches.log.gz").read_bytes()))
+    [run] = plan_runs([str(log)])
+    [once] = [f for f in summarize(check_run(run, load_config(None), None, None)) if f.rule == "loss_spike"]
+    assert (once.first_step, once.firing_at_end) == (228, False)
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: next((a.state for s in engine.snapshots() for a in s.alerts if a.rule == "loss_spike"),
+                              None) == AlertState.RESOLVED, timeout=30)
+        sent = [(n.alert.rule, n.state, n.alert.first_step) for n in notifications(engine.subscribe())]
+        assert sent == [("loss_spike", AlertState.FIRING, 228), ("loss_spike", AlertState.RESOLVED, 228)]
+    finally:
+        engine.stop()
+
+
 @pytest.mark.parametrize("at", [0, 3, 40])
 def test_a_spike_at_the_start_of_a_judged_piece_fires_as_check_says(tmp_path: Path, at: int) -> None:
     """The history is judged every `Judge.most_records` records (3,993 with the default rules): a spike among

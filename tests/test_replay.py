@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runwatch.alerts.judge import Judge
+from runwatch.alerts.judge import JUDGE_BATCH, Judge, judge_every
 from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import default_rules
 from runwatch.alerts.rules.base import Rule, RuleParams
@@ -18,11 +18,9 @@ from runwatch.commands.parse import records_of
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.source import ChunkRecords, SourceParser
 from runwatch.replay import (
-    JUDGE_BATCH,
     T0,
     Replay,
     ReplayClock,
-    judge_every,
     merge_by_step,
     replay,
 )

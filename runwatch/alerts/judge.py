@@ -53,6 +53,25 @@ LEAST_RECORDS = 32
 """The fewest records the rules are asked to look back over at once, whatever baselines they read."""
 
 
+JUDGE_BATCH = 32
+"""Records between two evaluations while the run streams (at the least: see `judge_every`): a NaN is
+still found (its step is where the series holds it), at a 32nd of the cost of judging after every record."""
+
+
+def judge_every(records: int, most: int) -> int:
+    """Records between two evaluations of every rule that judges records once `records` are in: `JUDGE_BATCH`,
+    and a 16th of the run so far once that is more (up to `most`, the records the rules may look back over at
+    once: `Judge.most_records`). The one schedule of `runwatch check`'s replay and of a history `tail` reads at
+    start-up (`Ingest.apply`'s pieces): judged whole pieces of 3,993 records, a spike early in a history was
+    hidden behind a newer blip no higher than the loss often went, and `tail` said nothing where `check` warned
+    (a review).
+
+    A check of a long log judges it a few hundred times rather than once a
+    second of its run: rules that judge records look back over all those
+    since they last looked, so no NaN, spike or slowdown goes unseen
+    (`Rule.widened`), and silences are judged as they end (`quiet`)."""
+    return min(most, max(JUDGE_BATCH, records // 16))
+
 @dataclass
 class Judged:
     """What one evaluation of a run found, and which rules did look (the lifecycle resolves only those)."""

@@ -9,7 +9,7 @@ columns; `merged()` gives every record as `feed` would, in line order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise, repeat
@@ -94,11 +94,16 @@ class ChunkRecords:
         return out
 
     def pieces(self, size: int) -> list[ChunkRecords]:
-        """This chunk cut by line into chunks of at most `size` records each (rows and records together; the
-        records of one line stay together), in order. A history is judged every JUDGED_RECORDS records: cut
-        so, its step rows stay columns and go into the run in bulk, as `check` takes them (merged into
-        Records to be cut, they went one at a time, and `tail` read a history 2-3× slower)."""
-        if len(self) <= size:
+        """This chunk cut by line into chunks of at most `size` records each (`cut_at` every `size` records)."""
+        return self.cut_at(range(size, len(self), size))
+
+    def cut_at(self, offsets: Sequence[int]) -> list[ChunkRecords]:
+        """This chunk cut by line before each of its records at `offsets` (ascending, counting rows and records
+        together in line order; the records of one line stay together), in order. A history is judged on a
+        schedule of records (`alerts.judge.judge_every`): cut so, its step rows stay columns and go into the run
+        in bulk, as `check` takes them (merged into Records to be cut, they went one at a time, and `tail` read
+        a history 2-3× slower)."""
+        if not offsets or offsets[0] >= len(self):
             return [self]
         import numpy as np  # only where a fast format's columns are read
 
@@ -106,7 +111,8 @@ class ChunkRecords:
         rows = steps.line if steps is not None else np.zeros(0, np.int64)
         own = np.fromiter((r.line for r in self.records), np.int64, len(self.records))
         every = np.sort(np.concatenate((rows, own)), kind="stable")
-        cuts = np.unique(every[size::size])  # each piece's first line after the first piece's
+        wanted = np.asarray(offsets, np.int64)
+        cuts = np.unique(every[wanted[wanted < len(every)]])  # each piece's first line after the first piece's
         bounds = [None, *cuts.tolist(), None]
         at = [0, *np.searchsorted(own, cuts).tolist(), len(own)]  # records are in line order
         out: list[ChunkRecords] = []
