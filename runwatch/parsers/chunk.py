@@ -93,10 +93,6 @@ class ChunkRecords:
         out.sort(key=_line_no)  # sort merges in one pass, in C
         return out
 
-    def pieces(self, size: int) -> list[ChunkRecords]:
-        """This chunk cut by line into chunks of at most `size` records each (`cut_at` every `size` records)."""
-        return self.cut_at(range(size, len(self), size))
-
     def cut_at(self, offsets: Sequence[int]) -> list[ChunkRecords]:
         """This chunk cut by line before each of its records at `offsets` (ascending, counting rows and records
         together in line order; the records of one line stay together), in order. A history is judged on a

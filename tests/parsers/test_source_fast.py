@@ -53,10 +53,10 @@ def test_every_case_with_the_format_given_and_a_rank() -> None:
 
 @pytest.mark.parametrize("size", [1, 7, 100, 2048, 10**6])
 def test_a_chunk_cut_into_pieces_of_so_many_records(size: int) -> None:
-    """`ChunkRecords.pieces`: what a judged history is applied in. Every record once, in order, no piece
-    over `size` but those of one line, step rows still columns, the line count kept."""
+    """`ChunkRecords.cut_at`, every `size` records: what a judged history is applied in. Every record once, in
+    order, no piece over `size` but those of one line, step rows still columns, the line count kept."""
     _, [chunk] = check(every_case_log())
-    pieces = chunk.pieces(size)
+    pieces = chunk.cut_at(range(size, len(chunk), size))
     assert js([r for p in pieces for r in p.merged()]) == js(chunk.merged())
     assert all(0 < len(p) <= size or len({r.line for r in p.merged()}) == 1 for p in pieces)  # a line's together
     assert len(pieces) >= -(-len(chunk) // size) if size > 1 else len(pieces) == len({r.line for r in chunk.merged()})
