@@ -20,6 +20,7 @@ change the exit code.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -300,7 +301,8 @@ def _stopped_how(result: Replay) -> str:
     read only "no finish line", its `KeyboardInterrupt` parsed and never told)."""
     sig = _signalled(result)
     if sig is not None:
-        return f" (interrupted: {visible(sig.message or 'a signal')[:120]})"
+        said = _WARNED_AT.sub("", sig.message or "") or "a signal"  # Lightning's, a warning: its words, not its file
+        return f" (interrupted: {visible(said)[:120]})"
     return " (no finish line, and the log ends there)"
 
 
@@ -314,6 +316,9 @@ def _signalled(result: Replay) -> Record | None:
     return None
 
 
+_WARNED_AT = re.compile(r"^\S{1,300}:\d{1,7}: \w{0,40}Warning: ")
+"""The `file:line: UserWarning: ` Python's warnings print before a message (Lightning's `…/call.py:54: UserWarning:
+Detected KeyboardInterrupt, attempting graceful shutdown...`): the warning said "interrupted: /usr/local/lib/…"."""
 STEPS_ON_AFTER_SIGNAL = 2
 """Logging strides a run may step on after a signal it printed that still stopped it: the HF Trainer's
 buffered loss dict comes after Ctrl-C's traceback, at the bar's step, two past the last dict before it."""

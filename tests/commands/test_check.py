@@ -1012,3 +1012,13 @@ def test_a_keras_csvlogger_table_named_as_a_log_is_a_run_of_epochs(tmp_path: Pat
     rows = log.read_text().splitlines()[1:]
     assert [r["step"] for r in recs if r["kind"] == "step"] == [int(x.split(",")[0]) for x in rows]
     assert [r["metrics"]["val_loss"] for r in recs if r["kind"] == "eval"] == [float(x.split(",")[4]) for x in rows]
+
+
+def test_lightnings_graceful_ctrl_c_is_told_in_its_own_words(capsys: pytest.CaptureFixture[str]) -> None:
+    """Lightning prints its Ctrl-C as a Python warning, `…/pytorch_lightning/trainer/call.py:54: UserWarning: Detected
+    KeyboardInterrupt, attempting graceful shutdown...`: the warning told the file it came from, not the words."""
+    log = FIXTURES / "found" / "lightning_sdxl_ctrl_c_graceful.log"
+    assert any("call.py:54: UserWarning: Detected KeyboardInterrupt" in x for x in log.read_text().splitlines())
+    assert main(["check", "--json", str(log)]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == [
+        "incomplete: stopped at step 86 (interrupted: Detected KeyboardInterrupt, attempting graceful shutdown...)"]
