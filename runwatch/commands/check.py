@@ -212,9 +212,10 @@ def warnings(result: Replay) -> list[str]:
     broken += [f"{visible(f.source)}: {f.describe()}" for f in result.parse_failures]
     if result.tracker.records == 0:
         return [NO_RECORDS, *broken]
-    short = incomplete(result)
+    signal = signalled(result)
+    short = incomplete(result, signal)
     if short and result.tracker.state(result.end) != RunState.CRASHED:
-        short += _stopped_how(result)  # the text and `--json` alike (a review: the JSON had no word of the signal)
+        short += _stopped_how(signal)  # the text and `--json` alike (a review: the JSON had no word of the signal)
     return ([short] if short else []) + broken
 
 
@@ -251,16 +252,17 @@ def notes(result: Replay) -> list[str]:
     return out
 
 
-def incomplete(result: Replay) -> str | None:
+def incomplete(result: Replay, signal: Record | None) -> str | None:
     """"incomplete: stopped at 145/16704" when the run stopped below its known total without finishing, else
     None. A 0-based log's last step is total - 1, and one that logs every k-th step from 0 (`i % 10 == 0`)
     logs its last below the total by up to k - 1: the next it would log is past the total (HRNet's loop
-    ended `Iter:[490/495]` of its last epoch, then `Done`: a run read "incomplete", a review)."""
+    ended `Iter:[490/495]` of its last epoch, then `Done`: a run read "incomplete", a review). `signal` is
+    `signalled(result)`: a run with no total is incomplete only where a signal stopped it."""
     p = result.tracker.progress
     if p.step is None or result.tracker.state(result.end) == RunState.FINISHED:
         return None
     if not p.total:  # no total to fall short of: a signal that stopped it says it was cut short (a review's Ctrl-C'd
-        return f"incomplete: stopped at step {p.step}" if _signalled(result) else None  # run of unknown epochs)
+        return f"incomplete: stopped at step {p.step}" if signal is not None else None  # run of unknown epochs)
     if p.step >= p.total - 1 or p.step + p.stride > p.total:
         return None
     return f"incomplete: stopped at {p.step}/{p.total}"
@@ -295,18 +297,17 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired], unjudged
     return "\n".join(lines)
 
 
-def _stopped_how(result: Replay) -> str:
+def _stopped_how(sig: Record | None) -> str:
     """Why an incomplete run stopped, as far as its log says: a signal it printed after its last step (Ctrl-C's
     `KeyboardInterrupt`, `Received SIGTERM`), else nothing (a review: a run stopped by Ctrl-C at 829 of 1954
     read only "no finish line", its `KeyboardInterrupt` parsed and never told)."""
-    sig = _signalled(result)
     if sig is not None:
         said = _WARNED_AT.sub("", sig.message or "") or "a signal"  # Lightning's, a warning: its words, not its file
         return f" (interrupted: {visible(said)[:120]})"
     return " (no finish line, and the log ends there)"
 
 
-def _signalled(result: Replay) -> Record | None:
+def signalled(result: Replay) -> Record | None:
     """The signal the log printed that stopped the run: after its last step, or with no more than its last gasp
     after it (`_no_step_on_after`); else None."""
     t = result.tracker

@@ -18,7 +18,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from runwatch.commands.check import Fired, check_run, exit_code, incomplete, notes, summarize, warnings
+from runwatch.commands.check import (
+    Fired,
+    check_run,
+    exit_code,
+    incomplete,
+    notes,
+    signalled,
+    summarize,
+    warnings,
+)
 from runwatch.commands.parse import SourceProblems
 from runwatch.config import Config
 from runwatch.errors import UsageError
@@ -76,7 +85,7 @@ def run_dirs(out_dir: Path, runs: Sequence[RunPlan]) -> list[Path]:
 def facts(run: RunPlan, result: Replay, fired: list[Fired]) -> RunFacts:
     state = result.tracker.state(result.end)
     words = {RunState.FINISHED: "finished", RunState.CRASHED: "crashed"}.get(state, "ended")
-    if incomplete(result) and state != RunState.CRASHED:
+    if incomplete(result, signalled(result)) and state != RunState.CRASHED:
         words = "incomplete"
     alerts = [AlertRow(f.rule, str(f.severity), dict(f.labels), f.summary, f.first_step, f.last_step, f.times,
                        "still firing at the end" if f.firing_at_end else

@@ -38,12 +38,15 @@ Evaluation *****`, `Evaluating on validation set`, `Evaluation at epoch 3`): a l
 (`test set size 500`, `test_loader built`) is no heading, and the training bar after it stays one."""
 _VALUE = re.compile(r"[:=]\s?[-+]?(?:\d|\.\d|nan\b|inf\b)", re.IGNORECASE)
 MAX_HEADING = 80
+_WORD = re.compile(r"epoch|val|test|inference", re.IGNORECASE)
+"""A word every heading has (`val` is in `evaluat…` and `validat…`): most lines a bar's log holds between its
+frames have none, and leave before the logging prefix is matched."""
 
 
 @lru_cache(maxsize=256)  # a loop prints the same few headings every epoch
 def heading_of(line: str) -> str | None:
     """The description a heading line gives the bar after it (`epoch 3`, `Evaluation`), else None."""
-    if len(line) > MAX_HEADING or not line.strip():
+    if len(line) > MAX_HEADING or _WORD.search(line) is None:
         return None
     prefix = LOG_PREFIX.match(line)
     text = line[prefix.end():] if prefix is not None else line

@@ -116,10 +116,18 @@ def as_step(value: Any) -> int | None:
 
 
 def row_records(row: Mapping[str, Any], t: float, *, step: int | None = None,
-                total: int | None = None) -> list[Record]:
-    """A flat row of values → a STEP record, an EVAL record, or both (split by metric name)."""
+                total: int | None = None, epoch_steps: bool = False) -> list[Record]:
+    """A flat row of values → a STEP record, an EVAL record, or both (split by metric name).
+
+    `epoch_steps`: a table with no step column, only an `epoch` one (Keras's CSVLogger: `epoch,loss,…`, one row
+    an epoch from 0), steps by its epoch, as `runwatch.parsers.keras` counts Keras's epochs (a review: a
+    CSVLogger file read as `no steps`); where a step column is (Lightning's CSVLogger), its `step` is the step."""
     if step is None:
         step = next((s for k in STEP_KEYS if (s := as_step(row.get(k))) is not None), None)
+        if step is None and epoch_steps and not any(k in row for k in STEP_KEYS):
+            epoch_step = as_number(row.get("epoch"))
+            if epoch_step is not None and epoch_step.is_integer() and 0 <= epoch_step < _MAX_STEP:
+                step = int(epoch_step)
     train: dict[str, float] = {}
     evals: dict[str, float] = {}
     epoch: float | None = None
@@ -157,18 +165,8 @@ class CsvRowsDecoder(ItemDecoder):
         out: list[Record] = []
         for item in items:
             if isinstance(item, Mapping):
-                out += row_records(item, t, step=_epoch_step(item))
+                out += row_records(item, t, epoch_steps=True)
         return out
-
-
-def _epoch_step(row: Mapping[str, Any]) -> int | None:
-    """The step of a table with no step column, only an `epoch` one (Keras's CSVLogger: `epoch,loss,…`, one row an
-    epoch from 0): its epoch, as `runwatch.parsers.keras` counts Keras's epochs (a review: a CSVLogger file read
-    as `no steps`). None where a step column is (Lightning's CSVLogger: its `step` is the step)."""
-    if any(k in row for k in STEP_KEYS):
-        return None
-    epoch = as_number(row.get("epoch"))
-    return int(epoch) if epoch is not None and epoch.is_integer() and epoch >= 0 else None
 
 
 # ── Hugging Face trainer_state.json log_history ──────────────────────────────
