@@ -387,6 +387,17 @@ OTHER_LOSSES_SHOWN = 2
 """The most losses of other names shown in `loss`'s place (`other_losses`)."""
 
 
+EVAL_WORDS = ("val", "valid", "validation", "eval", "evaluation", "test")
+"""Words that say a value is an evaluation's, not training's: a metric's prefix (`val_loss`), a line's first
+word (runwatch.parsers.keyvalue), a word of a bracketed line's name (`Smoothed Validation Loss`)."""
+_EVAL_PREFIXES = tuple(f"{word}_" for word in EVAL_WORDS)
+
+
+def is_eval_metric(name: str) -> bool:
+    """Whether a (snake_case) metric comes from evaluation rather than training."""
+    return name == "val_loss" or name.startswith(_EVAL_PREFIXES)
+
+
 def other_losses(names: Iterable[str]) -> list[str]:
     """Up to `OTHER_LOSSES_SHOWN` of `names` named for a loss, in the order given: what stands in the place of
     `loss` on a status line and in the TUI's first charts where a run logs none (a distillation loop's `Task Loss`

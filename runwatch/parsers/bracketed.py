@@ -22,12 +22,11 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from runwatch.model import Kind, Record
+from runwatch.model import EVAL_WORDS, Kind, Record, is_eval_metric
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.epochs import run_total, within
 from runwatch.parsers.fields import LOGGED_PREFIX, logging_time, named_values
 from runwatch.parsers.learned import Counted, Counters
-from runwatch.parsers.pydict import EVAL_WORDS, is_eval_metric
 from runwatch.parsers.reads import Reads
 
 _EPOCH_BRACKET = LOGGED_PREFIX + r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\]"

@@ -40,9 +40,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from runwatch.model import Event, Kind, Record
+from runwatch.model import Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import DocumentRows, FormatParser
-from runwatch.parsers.pydict import CANONICAL, is_eval_metric, metric_name, snake
+from runwatch.parsers.pydict import CANONICAL, metric_name, snake
 
 if TYPE_CHECKING:
     import numpy as np

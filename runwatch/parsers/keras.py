@@ -37,11 +37,10 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from runwatch.model import Kind, Record
+from runwatch.model import Kind, Record, is_eval_metric
 from runwatch.parsers.base import GuardedParser, Row, RowBlock, RowColumns
 from runwatch.parsers.fields import named_values
 from runwatch.parsers.numbers import parse_int
-from runwatch.parsers.pydict import is_eval_metric
 
 if TYPE_CHECKING:
     import numpy as np

@@ -65,12 +65,12 @@ from __future__ import annotations
 import math
 import re
 
-from runwatch.model import Kind, Record
+from runwatch.model import EVAL_WORDS, Kind, Record, is_eval_metric
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import logging_time
 from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, SECONDS, SI
 from runwatch.parsers.preamble import PLANNED_KEYS
-from runwatch.parsers.pydict import CANONICAL, EVAL_WORDS, is_eval_metric, metric_name, snake
+from runwatch.parsers.pydict import CANONICAL, metric_name, snake
 from runwatch.parsers.reads import Reads
 
 MAX_LINE = 4096

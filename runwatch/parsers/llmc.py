@@ -15,11 +15,11 @@ import math
 import re
 from typing import ClassVar
 
-from runwatch.model import Event, Kind, Record
+from runwatch.model import Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.fields import number, strip_lead
 from runwatch.parsers.numbers import scaled
-from runwatch.parsers.pydict import is_eval_metric, metric_name
+from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.reads import Reads
 from runwatch.parsers.stepline import StepLine
 

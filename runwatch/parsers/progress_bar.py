@@ -44,13 +44,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from runwatch.model import Event, Kind, Record
+from runwatch.model import Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
 from runwatch.parsers.beside import beside, names_loss
 from runwatch.parsers.boundary import ascii_digits
 from runwatch.parsers.heading import heading_of
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number, scaled
-from runwatch.parsers.pydict import is_eval_metric, metric_name
+from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.rich_bar import BAR_GLYPH, CONTINUATION, pairs, parse_rich_frame
 
 if TYPE_CHECKING:

@@ -122,14 +122,3 @@ def _metric_name(key: str) -> str:
         if s.startswith(prefix) and CANONICAL.get(s[len(prefix):], "val_loss") != "val_loss":
             return CANONICAL[s[len(prefix):]]
     return s
-
-
-EVAL_WORDS = ("val", "valid", "validation", "eval", "evaluation", "test")
-"""Words that say a value is an evaluation's, not training's: a metric's prefix (`val_loss`), a line's first
-word (runwatch.parsers.keyvalue), a word of a bracketed line's name (`Smoothed Validation Loss`)."""
-_EVAL_PREFIXES = tuple(f"{word}_" for word in EVAL_WORDS)
-
-
-def is_eval_metric(name: str) -> bool:
-    """Whether a (snake_case) metric comes from evaluation rather than training."""
-    return name == "val_loss" or name.startswith(_EVAL_PREFIXES)

@@ -49,15 +49,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from runwatch.model import Event, Kind, Record
+from runwatch.model import EVAL_WORDS, Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.numbers import parse_number
-from runwatch.parsers.pydict import CANONICAL, is_eval_metric, metric_name, snake
+from runwatch.parsers.pydict import CANONICAL, metric_name, snake
 from runwatch.parsers.wandb_meta import meta_record
 
 STEP_KEYS = ("step", "global_step", "trainer/global_step", "steps", "iteration", "iter")
 _TRAIN_WORDS = frozenset({"train", "training"})
-_EVAL_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluation", "test"})
+_EVAL_WORDS = frozenset(EVAL_WORDS)
 _LR_MONITOR = re.compile(r"^lr-[^/]+?(?P<momentum>-momentum)?(?:/(?P<group>.+))?$")
 _MAX_STEP = 1e15
 

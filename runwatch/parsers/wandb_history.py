@@ -23,8 +23,8 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from runwatch.model import Kind, Record
-from runwatch.parsers.pydict import is_eval_metric, metric_name
+from runwatch.model import Kind, Record, is_eval_metric
+from runwatch.parsers.pydict import metric_name
 
 STEP_METRICS = ("train/global_step", "trainer/global_step")
 """Logged optimizer steps that beat `_step` even without a `define_metric`."""

@@ -4,15 +4,18 @@ Key metrics of a training run get a braille chart each (loss with val_loss
 overlaid, lr, grad_norm, throughput or step time, MFU); every other metric a
 sparkline. A format with none of the canonical names (a generic `key: value`
 log) still gets charts: its first metrics are promoted, those named for a loss first, and
-where no `loss` is logged the first two named for one (`box_loss`, `d_loss`) take its place.
+where no `loss` is logged the first two named for one (`box_loss`, `d_loss`) take its place. A
+reinforcement-learning run's reward (SB3's `ep_rew_mean`, an episode's `return`) is its key curve: it is
+charted next to the loss, with its evaluation's over it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from runwatch.model import CLOCK_METRICS, SPLIT_METRICS, other_losses
+from runwatch.model import CLOCK_METRICS, SPLIT_METRICS, is_eval_metric, other_losses
 
 PALETTE = ("cyan", "yellow", "magenta", "green", "blue", "bright_red", "bright_cyan", "bright_yellow")
 """Line colours; named ANSI colours so that a 16-colour terminal shows them as meant."""
@@ -21,6 +24,9 @@ _THROUGHPUT = ("tokens_per_sec", "samples_per_sec", "step_time")
 _SPLITS = tuple(sorted(SPLIT_METRICS, key=("train", "val", "valid", "validation", "test").index))
 """Values named by their split alone (`model.SPLIT_METRICS`), training's first: where no `loss` is logged, the
 first two share the first chart, as `loss` and `val_loss` do."""
+_REWARD = re.compile(r"(?:^|_)(?:rew|rewards?|returns?)(?:_|$)")
+"""A reward or return by name, as a word of it (`ep_rew_mean`, `eval_mean_reward`, `episodic_return`): an RL run's
+news, which sat among the sparklines of an SB3 run (a review), below its PPO losses and `approx_kl`."""
 MIN_CHARTS = 2
 PROMOTED_CHARTS = 4
 
@@ -62,6 +68,10 @@ def plan_charts(metrics: Iterable[str], needle: str = "", *, every: bool = False
         charts.append(ChartSpec(tuple(split[:2])))
     else:  # YOLO's `box_loss`, a GAN's `d_loss` and `g_loss`: a chart each, before the schedule (lr drew first)
         charts += [ChartSpec((m,)) for m in other_losses(have)]
+    if rewards := [m for m in have if _REWARD.search(m)]:  # training's first, its evaluation's over it
+        train = [m for m in rewards if not is_eval_metric(m)]
+        evals = [m for m in rewards if is_eval_metric(m)]
+        charts.append(ChartSpec(tuple((train[:1] + evals[:1]) if train and evals else rewards[:1])))
     charts += [ChartSpec((m,)) for m in ("lr", "grad_norm") if m in present]
     throughput = next((m for m in _THROUGHPUT if m in present), None)
     if throughput:

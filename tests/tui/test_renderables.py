@@ -171,7 +171,7 @@ def test_plan_charts_key_metrics_overlay_and_sparklines() -> None:
                       ChartSpec(("tokens_per_sec",)), ChartSpec(("mfu",))]
     assert sparks == ["lrm", "step_time"]  # elapsed is bookkeeping, not a curve
     charts, sparks = plan_charts(["acc", "reward", "kl", "entropy", "foo"])  # no canonical names: promote
-    assert [c.key for c in charts] == ["acc", "entropy", "foo", "kl"] and sparks == ["reward"]
+    assert [c.key for c in charts] == ["reward", "acc", "entropy", "foo"] and sparks == ["kl"]
     charts, sparks = plan_charts(["loss", "val_loss", "lr", "lrm"], "lr")
     assert [c.key for c in charts] == ["lr"] and sparks == ["lrm"]
     assert zoom_label(None) == "all steps" and zoom_label(1000) == "last 1k steps"
@@ -199,6 +199,22 @@ def test_a_run_without_loss_promotes_its_loss_named_metric_first() -> None:
     charts, _ = plan_charts(names)
     assert [c.key for c in charts][:1] == ["loss_trajs"]
     assert [c.key for c in plan_charts(["acc", "loss_scale", "z_loss"])[0]] == ["z_loss", "acc", "loss_scale"]
+
+
+def test_a_reinforcement_learning_runs_reward_is_charted_beside_its_loss() -> None:
+    """A review's Stable-Baselines3 PPO run (its `rollout/ep_rew_mean` tables): the reward, the curve an RL user
+    watches, was a sparkline under the PPO losses. It is the chart after the loss, its evaluation's over it."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("sb3_ppo_cartpole_tables.log")
+    names = sorted({n for r in recs for n in r.metrics})
+    charts, sparks = plan_charts(names)
+    assert [c.metrics for c in charts][:2] == [("loss",), ("ep_rew_mean",)] and "ep_rew_mean" not in sparks
+    charts, _ = plan_charts([*names, "eval_mean_reward", "episodic_return"])
+    assert charts[1] == ChartSpec(("ep_rew_mean", "eval_mean_reward"))
+    assert plan_charts(["eval_mean_reward", "rewards"])[0][0] == ChartSpec(("rewards", "eval_mean_reward"))
+    assert plan_charts(["loss", "lr", "crew_size", "returned"]) == ([ChartSpec(("loss",)), ChartSpec(("lr",))],
+                                                                    ["crew_size", "returned"])
 
 
 def test_losses_of_other_names_take_the_loss_charts_place_before_the_schedule() -> None:
