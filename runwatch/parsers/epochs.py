@@ -202,15 +202,17 @@ class EpochSteps:
         import numpy as np
 
         rows = 0 if batch is None else len(batch)
+        recs = [r for r in records if r.step is not None and r.kind in _COUNTED]  # before `_by_epoch` steps more
         if not self.stepped:
-            lines = [r.line for r in records if r.step is not None and r.kind in _COUNTED]
-            first = min(lines + ([int(batch.line[0])] if rows and batch is not None else []), default=None)
+            first = min([r.line for r in recs] + ([int(batch.line[0])] if rows and batch is not None else []),
+                        default=None)
             for rec in records:
                 if first is not None and rec.line >= first:
                     break
-                self._by_epoch(rec)  # no step stated before it: its epoch is one
+                self._by_epoch(rec)  # no step stated before it: its epoch is one (and `record` passes it by, as
+                # `record` of it does line by line: a step of its epoch is none stated, or the next chunk's
+                # epoch lines were stepless where `feed` stepped them: a review's T5 log)
             self.stepped = first is not None
-        recs = [r for r in records if r.step is not None and r.kind in _COUNTED]
         if not rows:
             for rec in recs:
                 self.record(rec)

@@ -194,7 +194,9 @@ _CHECKPOINT = re.compile(
 be one (`checkpoint-N`, `ckpt…`, weights by their suffix), not any under a checkpoint folder (OLMo's `Global data
 order indices saved to '…/checkpoints/…/global_indices.npy'`). Capitalised too: detectron2's fvcore `Saving checkpoint
 to ./output/model_0000999.pth` and a loop's `==> Saving ./result/…/1.pt...` were no checkpoint (a review)."""
-_PATH_STEP = re.compile(r"(?:checkpoint-|model_|global_step|iter_|step[-_]?)(\d+)")
+_PATH_STEP = re.compile(r"(?:checkpoint-|global_step|iter_|step[-_]?)(\d+)|model_(\d+)\.")
+"""A step in a checkpoint's path: `checkpoint-500`, `global_step2500`, detectron2's `model_0000999.pth`; not a model
+shard's number (DeepSpeed's `global_step2500/layer_14-model_01-model_states.pt` saved step 2500, not step 1)."""
 _DS_OVERFLOW = re.compile(
     r"OVERFLOW! Rank (\d+) Skipping step\.(?: Attempted loss scale: (\d+)"
     r"(?:, reducing to (\d+)|, but hysteresis is \d+\. Reducing hysteresis to (\d+))?)?"
@@ -406,7 +408,7 @@ def _checkpoint(m: re.Match[str]) -> _Hit:
     number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"]
     if number is None and (path := m["path"] or m["hf"] or m["any"]):
         found = _PATH_STEP.findall(path)
-        number = found[-1] if found else None
+        number = (found[-1][0] or found[-1][1]) if found else None
     return _Hit(Event.CHECKPOINT_SAVED, m.start(), step=int(number) if number else None)
 
 

@@ -116,7 +116,8 @@ def named_values(pieces: Iterable[str], *, equals: bool = False, max_key: int = 
     """`["Loss: 0.47", " acc: nan"]` → {"loss": 0.47, "acc": nan}: each piece a `name: value` pair (also
     `name=value` with `equals`), the name as a metric name, the value's first word as a number (a list's
     first: `LR: [0.001]`); a piece whose value is no number is left out (a bracketed tutorial line, a Keras
-    bar's ` - name: value`)."""
+    bar's ` - name: value`). Of two names for one metric the first is it, the second keeps its own name: a YOLO
+    loop's `Loss: 16.1277, average_loss: 27.6802` read the running mean as its loss (a review)."""
     out: dict[str, float] = {}
     for piece in pieces:
         key, sep, value = piece.partition(":")
@@ -130,5 +131,6 @@ def named_values(pieces: Iterable[str], *, equals: bool = False, max_key: int = 
             word = word[1:].rstrip("]")
         v = parse_number(word)
         if v is not None:
-            out[metric_name(key)] = v
+            name = metric_name(key)
+            out.setdefault(snake(key) if name in out else name, v)
     return out

@@ -177,6 +177,10 @@ message: `INFO:root:Epoch 0 - Average Loss: 1.5552, …` read as a key `INFO:roo
 _SOURCE_LINE = re.compile(r"[\w.-]{1,100}\.py\[line:\s?\d{1,7}\]")
 """A logger's `%(filename)s[line:%(lineno)d]` (`2020-09-02 13:28:04,330 - train_net.py[line:177] - INFO: [Epoch
 0][Batch 0], …`, a common format): its number read as a metric `line`, 177 on every record (a review's GluonCV log)."""
+_ASIDE = re.compile(r"(?<=[A-Za-z]) ?\((?=[^()]{0,40}[A-Za-z])[^()=:\d]{0,40}(?:\d{1,9}[^()=:\d]{0,20})?\)(?=:)")
+"""A key's aside in brackets before its colon (`Training Loss (avg over last 100): 2.4486`, `Time (s): 3.2`): the
+key read as none and the line as no record, a T5 run's 208 loss lines `no steps` (a review). Words, and at most one
+number among them; not a unit's own pair (`loss (x=3):`) nor a bracketed value."""
 _NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint)(?:16|32|64)\(([^()]{1,40})\)")
 """A NumPy scalar's repr since NumPy 2 (`np.float64(0.0022947374457392773)`), as verl's console prints its metrics
 (`actor/pg_loss:np.float64(…) - actor/grad_norm:np.float64(…)`): every such value was dropped, and the policy loss,
@@ -223,7 +227,8 @@ own stem, whole, or every line saying so went through the pair scan (kv's noisy 
 # as a word or a key's part (`it 5`, `it_s`, `it-s`, `sec_per_it:`), after a slash (`s/it`), or before `/s`
 # (`2.5it/s`). A stem with no value after it (`faults.step_begin(it)`, `[step + 4]`: a traceback's frames)
 # is passed over. Each alternative starts with a literal: a fast scan. Only a filter before the pair scan.
-_VALUE_AFTER = r"[\w./\-]*(?::[\w./\-]+){0,3}(?:\s{1,3}[a-z][\w./\-]*)?(?:\s{0,3}[=:]\s{0,3}|\s{1,8})[-+]?(?:[.\d]|nan|inf)"
+_VALUE_AFTER = (r"[\w./\-]*(?::[\w./\-]+){0,3}(?:\s{1,3}[a-z][\w./\-]*)?(?: ?\([^()]{0,60}\)(?=:))?"  # an aside (`_ASIDE`)
+                r"(?:\s{0,3}[=:]\s{0,3}|\s{1,8})[-+]?(?:[.\d]|nan|inf)")
 _TAILS = {
     **dict.fromkeys(_stems(), _VALUE_AFTER),
     "it": r"(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])",
@@ -578,6 +583,8 @@ class KeyValueParser(FormatParser):
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
+        if "):" in text:
+            text = _ASIDE.sub("", text)  # `Training Loss (avg over last 100): 2.4486`: the key is `Training Loss`
         if (_DIGIT(text) is None and "nan" not in text and "NaN" not in text) or not _mentions_known_key(text) or "**" in text:
             # no number (a `nan` is one: `| End of training | test loss   nan`), or no word of a key that
             # could make a record (most lines of a log), or markdown emphasis: prose, a model's generated
@@ -653,6 +660,11 @@ class KeyValueParser(FormatParser):
                 metrics[f"val_{name}"] = value
         if not metrics:
             return None
+        if step is None and "batch" in metrics and "epoch" in metrics and (b := metrics["batch"]).is_integer() and (
+                0 <= b < 1e15 and list(metrics).index("epoch") < list(metrics).index("batch")):
+            step = int(metrics.pop("batch"))  # `Epoch 1, Batch 25, Training Loss …`: the batch of its epoch, which
+            # runwatch.parsers.epochs makes the run's step (a review's T5 run: every line at its epoch, step 1, its
+            # six launches one loss series read as diverging); `batch 32` alone may be a batch's size
         keyed = step is not None  # said by a step key, not a count in brackets found below
         if step is None and "Batch:[" in text and (pb := _PIPED.search(text)) is not None:
             if 0 <= int(pb[3]) <= int(pb[4]):  # the place in the epoch: runwatch.parsers.epochs makes it global

@@ -77,7 +77,7 @@ class MegatronParser(GuardedParser):
         m = _STAMP.search(head) if "[" in head else None
         t = local_time(m.group(1), m.group(2) or "") if m else 0.0
         if head.endswith("loss at "):  # ` validation loss at iteration N |`, `validation (val) loss at …`
-            metrics = _validation(rest)
+            metrics = _validation(rest, "test" if counter.rstrip().endswith("test set") else "val")
             if not metrics:
                 return None
             return Record(kind=Kind.EVAL, step=step, total_steps=total, t=t, metrics=metrics)
@@ -141,8 +141,10 @@ def _fields(text: str) -> dict[str, float]:
     return metrics
 
 
-def _validation(text: str) -> dict[str, float]:
-    """`lm loss value: X | lm loss PPL: Y` → val_loss, val_ppl; other losses keep their name."""
+def _validation(text: str, split: str) -> dict[str, float]:
+    """`lm loss value: X | lm loss PPL: Y` → val_loss, val_ppl; other losses keep their name. `split` "test" for
+    Megatron-DeepSpeed's `validation loss at iteration N on 320-sample draw from test set`: test_loss, test_ppl (a
+    review saw the test set's loss read as the validation loss, after it)."""
     metrics: dict[str, float] = {}
     for seg in _segments(text):
         key, sep, value = seg.rpartition(":")
@@ -153,8 +155,8 @@ def _validation(text: str) -> dict[str, float]:
         base, _, what = key.rpartition(" ")
         if what not in ("value", "PPL"):
             continue
-        name = "val_loss" if base in _LM_LOSS else f"val_{snake(base)}"
+        name = f"{split}_loss" if base in _LM_LOSS else f"{split}_{snake(base)}"
         if what == "PPL":
-            name = "val_ppl" if base in _LM_LOSS else name + "_ppl"
+            name = f"{split}_ppl" if base in _LM_LOSS else name + "_ppl"
         metrics[name] = v
     return metrics

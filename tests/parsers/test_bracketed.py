@@ -111,3 +111,17 @@ def test_the_0_based_form_signs_only_lines_of_epoch_0() -> None:
     assert (ZeroBasedParser().score(one), BracketedParser().score(one)) == (1, 2)
     tutorial = next(x for x in lines("tutorial-healthy") if x.startswith("Epoch [5/5], Step [120/120]"))
     assert ZeroBasedParser().parse(tutorial) is None  # epoch E is no epoch of a loop counting from 0
+
+
+def test_a_running_mean_beside_the_loss_keeps_its_own_name() -> None:
+    """A review's YOLOv1 loop prints `Loss: 16.1277, average_loss: 27.6802`: both named `loss`, the running mean
+    (the later) was read as the loss, and every spike the rules could see smoothed away. The first is the loss."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("yolov1_resnet_epochiter_earlystop.log.gz")
+    assert fmt == "bracketed"
+    first = recs[0]
+    assert (first.step, first.total_steps) == (20, 107000)
+    assert first.metrics == {"loss": 16.1277, "average_loss": 27.6802, "epoch": 1.0}
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert steps[-1].metrics["loss"] == 0.9867 and steps[-1].metrics["average_loss"] == 1.142

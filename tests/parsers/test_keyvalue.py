@@ -1097,3 +1097,27 @@ def test_a_loggers_file_and_line_is_no_metric() -> None:
     assert fmt == "kv" and len(recs) == len(lines) == 120 and all("train_net.py[line:177]" in x for x in lines)
     assert all("line" not in r.metrics for r in recs)
     assert [r.metrics["cross_entropy"] for r in recs] == [float(x.split("CrossEntropy=")[1].split(",")[0]) for x in lines]
+
+
+def test_a_keys_aside_in_brackets_leaves_the_key() -> None:
+    """A review's T5 fine-tuning logs `Stage 1, Epoch 1, Batch 25, Training Loss (avg over last 100): 2.4486` and
+    the same of its validation: the aside between the key and its colon read as no key, 414 loss lines as none,
+    and `check` said `no steps … OK`. Each line is a record of its loss at its epoch's batch, by `feed` and
+    `feed_bytes` alike at any block size (the block's screen let none of them through; once its epochs were read
+    as steps, the next block's lines were left stepless). `Batch N` is a step after an epoch, not alone."""
+    from tests.support.found import source_records
+    from tests.support.readers import check
+
+    fmt, recs = source_records("t5_scalingdown_logging_relaunches.log.gz")
+    assert fmt == "kv"
+    assert sum("loss" in r.metrics for r in recs) == 208 and sum("val_loss" in r.metrics for r in recs) == 206
+    first = next(r for r in recs if "loss" in r.metrics)
+    assert first.metrics == {"stage": 1.0, "epoch": 1.0, "loss": 2.44} and first.step == 25  # epoch 1's batch 25
+    data = gzip.decompress((FOUND / "t5_scalingdown_logging_relaunches.log.gz").read_bytes())
+    for size in (1 << 20, 1 << 16, 5000):
+        got, _ = check(data, sizes=(size,))
+        losses = [r for r in got if "loss" in r.metrics]
+        assert len(losses) == 208 and [r.step for r in losses][2:5] == [25, 50, 75]  # its third launch's first
+    kv = KeyValueParser()
+    assert kv.parse("Epoch 2, Batch 300, loss: 0.5").step == 300  # type: ignore[union-attr]
+    assert kv.parse("batch 32, epoch 2, loss: 0.5").step is None  # type: ignore[union-attr]

@@ -36,3 +36,15 @@ def test_each_format_still_scores_only_its_own_lines(fmt: str, own: set[int]) ->
     """Detection tells the two apart by their own lines: neither format claims the other's."""
     parser = make_parser(fmt)
     assert {i for i, line in enumerate(D3[:6]) if parser.score(line)} == own
+
+
+def test_the_test_sets_loss_is_no_validation_loss() -> None:
+    """Megatron-DeepSpeed evaluates on both sets at the end (`validation loss at iteration 2500 on 320-sample draw
+    from validation set | lm loss value: 1.360287E+01 |`, then `… from test set | lm loss value: 1.495915E+01 |`):
+    a review saw the test set's read as `val_loss`, the status line's after it."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("megatron_ds_llama_fp16_overflow_note.log")
+    evals = [(r.step, r.metrics) for r in recs if r.kind is Kind.EVAL]
+    assert evals == [(2500, {"val_loss": 13.60287, "val_ppl": 808449.7}),
+                     (2500, {"test_loss": 14.95915, "test_ppl": 3138158.0})]

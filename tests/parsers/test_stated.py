@@ -75,3 +75,55 @@ def test_an_eval_of_a_stamped_history_takes_the_time_of_the_step_line_before_it(
     timed_evals = [r for r in (timed.merged() if isinstance(timed, ChunkRecords) else timed) if r.kind == Kind.EVAL]
     assert [e.t for e in timed_evals] == [stamp_before(recs, e) for e in evals]
     assert all(e.t < READ_T - 86400 * 300 for e in timed_evals)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_step_line_that_states_no_time_takes_the_stamp_before_it(fast: bool) -> None:
+    """A review's Megatron-DeepSpeed console: DeepSpeed's `[2023-08-15 06:31:45,481] … step=3, skipped=0` lines
+    are stamped, Megatron's `iteration 3/ 2500 | … lm loss: …` after each is not. Read at once, half its step
+    records were in 2023 and half at the read time: `tail` said `was 4.81e-05 step/s` and `elapsed 1200d18h` of a
+    51-minute run. Each takes the stamp of the line before it; the stamps themselves are kept."""
+    from tests.support.paths import FIXTURES
+
+    lines = (FIXTURES / "found" / "megatron_ds_llama_fp16_overflow_note.log").read_text().splitlines()
+    recs = parsed(lines, fast=fast)
+    merged = recs.merged() if isinstance(recs, ChunkRecords) else recs
+    steps = [r for r in merged if r.kind == Kind.STEP]
+    read = [r for r in steps if r.t == READ_T]
+    assert len(read) >= 10 and any(r.metrics.get("loss") for r in read) and len(read) < len(steps)
+    timed = at_stated_times(recs, READ_T, None)
+    after = [r for r in (timed.merged() if isinstance(timed, ChunkRecords) else timed) if r.kind == Kind.STEP]
+    assert len(after) == len(steps)
+    assert all(a.t == b.t for a, b in zip(after, steps, strict=True) if b.t != READ_T)
+    assert all(type(r.t) is float for r in after)
+    assert all(r.t < READ_T - 86400 * 365 for r in after)
+    assert [r.t for r in after] == sorted(r.t for r in after)  # in line order, the log's own clock never goes back
+    last = [r for r in after if r.step == 2500 and "loss" in r.metrics][0]
+    assert last.t == max(r.t for r in steps if r.t != READ_T and r.line < last.line) == after[-1].t
+
+
+def test_step_rows_that_state_no_time_take_the_stamp_before_them_as_records_do() -> None:
+    """The same history with its unstamped Megatron step lines as a chunk's step rows (columns with no times, as
+    the fast path gives a format's plain lines) between its stamped records: each row is timed as its record is."""
+    import numpy as np
+
+    from runwatch.parsers.columnar import ColumnBatch
+    from tests.support.paths import FIXTURES
+
+    lines = (FIXTURES / "found" / "megatron_ds_llama_fp16_overflow_note.log").read_text().splitlines()
+    recs = parsed(lines, fast=False)
+    assert isinstance(recs, list)
+    as_rows = [r for r in recs if r.kind == Kind.STEP and r.t == READ_T and "loss" in r.metrics]
+    rest = [r for r in recs if not (r.kind == Kind.STEP and r.t == READ_T and "loss" in r.metrics)]
+    n = len(as_rows)
+    ones = np.ones(n, bool)
+    batch = ColumnBatch(line=np.array([r.line for r in as_rows]), step=np.array([r.step for r in as_rows]),
+                        total=np.array([r.total_steps or -1 for r in as_rows]),
+                        metrics={"loss": np.array([r.metrics["loss"] for r in as_rows])}, present={"loss": ones})
+    chunk = ChunkRecords(len(lines), rest, batch, "train.log", None, READ_T)
+    timed = at_stated_times(chunk, READ_T, None)
+    assert isinstance(timed, ChunkRecords) and timed.steps is not None and timed.steps.t is not None
+    want = {r.line: r.t for r in at_stated_times(recs, READ_T, None)}  # type: ignore[union-attr]
+    assert timed.steps.t.tolist() == [want[r.line] for r in as_rows]
+    assert [r.t for r in timed.records] == [want[r.line] for r in rest]
+    assert all(t < READ_T - 86400 * 365 for t in timed.steps.t.tolist())
