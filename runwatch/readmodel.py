@@ -124,8 +124,8 @@ def unknown_format_notes(run: RunIngest, *, ended: bool = False) -> tuple[str, .
     per file, rather than look like it waits for its first step; so does one that has ended (its logs long
     unwritten, no process alive) with any line undecided: no more will come (a review's 339-line log of INFO
     lines read `ended` with no word of why nothing was shown)."""
-    if run.tracker.records:
-        return ()
+    if run.tracker.progress.step is not None or run.tracker.store.metrics():
+        return ()  # something of its training was read (events alone are no run's training: a review's T5 log)
     least = 1 if ended else DETECT_MAX_LINES
     return tuple(f"{path}: no known log format in its first {p.undecided_lines:,} lines (--format NAME forces one)"
                  for path, p in run.parsers.items() if p.format is None and p.undecided_lines >= least)

@@ -182,7 +182,7 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
     for run in runs:
         result = check_run(run, config, None if fmt == WANDB_FORMAT else fmt, total_steps, stdin=stdin,
                            on_notice=problems)
-        if result.tracker.records == 0:
+        if not measured(result):
             problems.nothing_understood(run.label, fmt, run.logs)
         else:
             problems.read_in_part(run.logs)
@@ -202,7 +202,20 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
     return problems.exit_code(worst)
 
 
+def measured(result: Replay) -> bool:
+    """Whether anything of the run's training was read: a step, a metric, or the run's own word that it
+    finished (a script that logs no step, only `✅ Training completed in 3 days, …`: a review read it finished);
+    not other events alone. Else the report is UNREAD, exit 3, as of a log with no record (`NO_MEASURES`)."""
+    t = result.tracker
+    return (t.progress.step is not None or bool(t.store.metrics())
+            or (t.records > 0 and t.state(result.end) == RunState.FINISHED))
+
+
 NO_RECORDS = "no records: nothing these sources hold was understood"
+NO_MEASURES = ("no step, metric or finish read, only events (checkpoints, warnings): nothing of its training was judged "
+               "(`runwatch parse LOG --output summary` shows what was read; --format NAME forces a format)")
+"""A review's T5 log of 414 loss lines none of which was read: `check` said `OK … no steps`, its ten checkpoint
+lines the only records, as if the run had been judged healthy."""
 
 
 def warnings(result: Replay) -> list[str]:
@@ -212,6 +225,8 @@ def warnings(result: Replay) -> list[str]:
     broken += [f"{visible(f.source)}: {f.describe()}" for f in result.parse_failures]
     if result.tracker.records == 0:
         return [NO_RECORDS, *broken]
+    if not measured(result):
+        broken.insert(0, NO_MEASURES)
     signal = signalled(result)
     short = incomplete(result, signal)
     if short and result.tracker.state(result.end) != RunState.CRASHED:
@@ -274,7 +289,7 @@ def _report(name: str, source: str, result: Replay, fired: list[Fired], unjudged
     state = t.state(result.end)
     steps = f"step {p.step}" + (f"/{p.total}" if p.total else "") if p.step is not None else "no steps"
     verdict = {0: "OK", 1: "WARNING", 2: "CRITICAL"}[exit_code(fired)]
-    if t.records == 0 and not fired:
+    if not measured(result) and not fired:
         verdict = "UNREAD"  # not OK: nothing here was judged (exit 3)
     words = _state_words(state)  # as `--json` says it; an incomplete run's warning line says how it stopped
     if t.records == 0:
@@ -363,7 +378,7 @@ def _json(name: str, source: str, result: Replay, fired: list[Fired], unjudged: 
     return {
         "type": "check", "run": name, "source": source, "step": p.step, "total_steps": p.total,
         "state": _state_words(result.tracker.state(result.end)),  # as the text report says it
-        "exit_code": 3 if result.tracker.records == 0 and not fired else exit_code(fired),
+        "exit_code": 3 if not measured(result) and not fired else exit_code(fired),
         "warnings": [*warnings(result), *unjudged],
         "notes": notes(result),
         "alerts": [{"rule": f.rule, "severity": str(f.severity), "labels": f.labels, "summary": f.summary,

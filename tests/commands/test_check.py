@@ -1022,3 +1022,19 @@ def test_lightnings_graceful_ctrl_c_is_told_in_its_own_words(capsys: pytest.Capt
     assert main(["check", "--json", str(log)]) == 0
     assert json.loads(capsys.readouterr().out)["warnings"] == [
         "incomplete: stopped at step 86 (interrupted: Detected KeyboardInterrupt, attempting graceful shutdown...)"]
+
+
+def test_a_run_read_as_events_alone_is_unread(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review's T5 log: its loss lines read as none, its ten `Checkpoint saved to …` lines the only records, and
+    `check` said `OK … no steps`, exit 0, as if its training had been judged healthy. Read so (here a format forced
+    that reads none of its steps), it is UNREAD, exit 3, and says why; read as it is, its losses are judged."""
+    log = str(FIXTURES / "found" / "t5_scalingdown_logging_relaunches.log.gz")
+    assert main(["check", "--format", "megatron", log]) == 3
+    out, err = capsys.readouterr()
+    assert out.startswith("UNREAD") and "10 records" in out and "only events" in out
+    assert "nothing read as megatron" in err
+    assert main(["check", "--format", "megatron", "--json", log]) == 3
+    assert json.loads(capsys.readouterr().out)["exit_code"] == 3
+    assert main(["check", log]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK ") and "step 750" in out and "started again 2 times" in out
