@@ -370,7 +370,8 @@ class Ingest:
         if not b.history and 0 < b.t < now:
             now = b.t  # when its bytes arrived: a line held until the next one ended it (a tqdm frame)
         run = self.run_of_source[b.source]
-        run.lines.extend(b.lines if shown is None else shown)
+        run.lines.extend(line for line in (b.lines if shown is None else shown) if line and not line.isspace())
+        # a blank line says nothing: W&B's console of an SB3 run ended in 40 of them, its log pane blank (a review)
         run.format = run.parsers[b.source].format or run.format  # its latest: a guess re-detection replaced
         if b.history:
             done = len(b.raw) if b.raw else sum(map(len, b.lines)) + len(b.lines)

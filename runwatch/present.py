@@ -17,7 +17,7 @@ from typing import Any
 from runwatch.durations import human_duration
 from runwatch.model import AlertBrief, AlertState, Record, RunSnapshot, RunState, json_number, other_losses
 from runwatch.state.system import gpus_status, processes_status
-from runwatch.text import visible
+from runwatch.text import clip, visible
 
 # Metrics shown in a status line, in this order, when present.
 LINE_METRICS = ("loss", "val_loss", "grad_norm", "lr", "step_time", "tokens_per_sec", "mfu")
@@ -126,7 +126,7 @@ def status_line(snap: RunSnapshot) -> str:
     if age is not None:
         parts.append(f"last {fmt_duration(age)} ago")
     for note in snap.notes[:1]:  # a long one cut in its middle: its end is often the way out (`--format NAME …`)
-        parts.append(f"({note if len(note) <= NOTE_CHARS else note[:NOTE_CHARS // 2 - 1] + '…' + note[-NOTE_CHARS // 2:]})")
+        parts.append(f"({clip(note, NOTE_CHARS, keep='ends')})")
     if snap.degraded:
         parts.append(f"DEGRADED: {len(snap.degraded)} runwatch thread(s) failed, latest {snap.degraded[-1]}")
     return "  ".join(parts)

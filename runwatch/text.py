@@ -70,9 +70,19 @@ def one_line(text: str) -> str:
 
 
 def clip(text: str, limit: int, *, keep: str = "head") -> str:
-    """At most `limit` characters; `keep="tail"` keeps the end (newest log lines)."""
+    """At most `limit` characters; `keep="tail"` keeps the end (newest log lines), `keep="ends"` both ends, cut
+    between words where a word boundary is near (a note's end is often the way out, `--format NAME forces one`,
+    and `no …n its first 1,151 lines` cut in a word read as nothing: a review)."""
     if len(text) <= limit:
         return text
     if limit <= 1:
         return "…"[:limit]
+    if keep == "ends":
+        half = (limit - 1) // 2
+        head, tail = text[:half], text[len(text) - (limit - 1 - half):]
+        space = head.rfind(" ")
+        head = head[:space + 1] if space >= half // 2 else head
+        space = tail.find(" ")
+        tail = tail[space:] if 0 <= space <= len(tail) // 2 else tail
+        return head + "…" + tail
     return text[: limit - 1] + "…" if keep == "head" else "…" + text[-(limit - 1):]

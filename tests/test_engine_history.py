@@ -98,8 +98,21 @@ def same_as(eng: Engine, ref: RunTracker, log: Path) -> None:
         for got, expected in ((chart.x, c.x), (chart.ymin, c.ymin), (chart.ymax, c.ymax), (chart.ylast, c.ylast),
                               (chart.nonfinite, c.nan + c.inf)):
             assert np.array_equal(got, expected, equal_nan=True), metric
-    lines = [line for b in read_all(log) for line in b.lines]
+    lines = [line for b in read_all(log) for line in b.lines if line.strip()]  # blank ones say nothing
     assert eng.log_tail(snap.run, 60) == lines[-60:]
+
+
+def test_the_log_pane_holds_no_blank_lines(tmp_path: Path) -> None:
+    """A review: W&B's console of an SB3 run ends in 40 blank lines, and the TUI's log pane showed nothing but
+    them; its last line that says something is its last line shown."""
+    log = tmp_path / "output.log"
+    log.write_bytes((Path(__file__).parent / "fixtures" / "found" / "sb3_ppo_cartpole_tables.log").read_bytes())
+    written = [line for b in read_all(log) for line in b.lines]  # as the follower splits them: colours gone
+    assert written[-1] == "" and sum(not x.strip() for x in written[-45:]) >= 40
+    said = [x for x in written if x.strip()]
+    with Engine([str(log)], OPTIONS) as eng:
+        wait_for(lambda: (s := eng.snapshots()[0]).records > 0 and not s.reading_history, timeout=60)
+        assert eng.log_tail(eng.snapshots()[0].run, 5) == said[-5:]
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from runwatch.cli import main
-from runwatch.text import clean, one_line, visible
+from runwatch.text import clean, clip, one_line, visible
 from tests.support.paths import FIXTURES
 
 HOSTILE_NAME = "run\x1b]0;TITLE\x07\x1b[2J"
@@ -111,3 +111,17 @@ def test_the_tui_shows_names_and_log_lines_clean() -> None:
                        metrics={}, ranks={}, last_record_t=None)
     assert not any(b in header_text(snap, 100).plain for b in BAD)
     assert not any(b in log_text([f"step 1 {C1_CSI}2J {RLO}x", "\x1b]0;t\x07ok"]).plain for b in BAD)
+
+
+def test_a_note_cut_in_its_middle_is_cut_between_words() -> None:
+    """A review's status line: `(replay/t5….log: no …n its first 1,151 lines (--format NAME forces one))`, the cut
+    inside words. Both ends kept, each up to a word's edge, the limit kept."""
+    note = "replay/t5_scalingdown_logging_relaunches.log: no known log format in its first 1,151 lines (--format NAME forces one)"
+    cut = clip(note, 100, keep="ends")
+    assert len(cut) <= 100 and cut.startswith("replay/t5_scalingdown_logging_relaunches.log: no ")
+    assert cut.endswith(" its first 1,151 lines (--format NAME forces one)") and "…" in cut
+    head, tail = cut.split("…")
+    assert note.startswith(head) and note.endswith(tail) and head.endswith(" ") and tail.startswith(" ")
+    unbroken = "x" * 300  # no word's edge near: cut where the limit falls
+    assert clip(unbroken, 100, keep="ends") == "x" * 49 + "…" + "x" * 50
+    assert clip(note, 200, keep="ends") == note
