@@ -394,8 +394,9 @@ def test_no_steps_is_said_in_words(tmp_path: Path, capsys: pytest.CaptureFixture
     log.write_text("Traceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n"
                    "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n")
     assert main(["check", str(log)]) == 2
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "crash" in out and "no steps" in out and "None" not in out
+    assert "nothing understood" not in err and "only events" not in out  # a crash is read: judged, not UNREAD
 
 
 def test_a_source_read_as_nothing_is_said_not_just_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
