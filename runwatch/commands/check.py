@@ -205,7 +205,8 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
 def measured(result: Replay) -> bool:
     """Whether anything of the run's training was read: a step, a metric, or the run's own word that it
     finished or crashed (a script that logs no step, only `✅ Training completed in 3 days, …`: a review read it
-    finished; a DeepSpeed job's NCCL timeout before its first step); not other events alone. Else the report is UNREAD, exit 3, as of a log with no record (`NO_MEASURES`)."""
+    finished; a DeepSpeed job's NCCL timeout before its first step); not other events alone. Else the report is
+    UNREAD, exit 3, as of a log with no record (`NO_MEASURES`)."""
     t = result.tracker
     return (t.progress.step is not None or bool(t.store.metrics())
             or (t.records > 0 and t.state(result.end) in (RunState.FINISHED, RunState.CRASHED)))
