@@ -52,3 +52,18 @@ def test_a_stopped_tail_of_a_file_it_understood_nothing_of_exits_3_as_check_does
     p.stdout.readline()  # its first status: the file was read
     p.send_signal(signal.SIGINT)
     assert p.wait(timeout=30) == 3
+
+
+def test_a_pipe_read_as_events_alone_exits_3_as_check_does(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review's T5 log read with a format that reads none of its steps: its checkpoint lines alone, no step, no
+    metric. `check` says UNREAD, 3; `tail -` of the same bytes said 0. Read as it is, both say 0."""
+    import gzip
+
+    data = gzip.decompress((REALRUNS.parent / "found" / "t5_scalingdown_logging_relaunches.log.gz").read_bytes())
+    p = subprocess.run([sys.executable, "-m", "runwatch", "tail", "-", "--interval", "0.2", "--format", "megatron"],
+                       input=data, capture_output=True, timeout=60)
+    assert p.returncode == 3, p.stderr
+    p = subprocess.run([sys.executable, "-m", "runwatch", "check", "-", "--format", "megatron"], input=data,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 3 and b"UNREAD" in p.stdout
+    assert _tail_stdin(data) == 0
