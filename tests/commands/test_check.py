@@ -1039,3 +1039,15 @@ def test_a_run_read_as_events_alone_is_unread(capsys: pytest.CaptureFixture[str]
     assert main(["check", log]) == 0
     out = capsys.readouterr().out
     assert out.startswith("OK ") and "step 750" in out and "started again 2 times" in out
+
+
+def test_a_detectron2_log_of_three_launches_is_timed_and_finished(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review's Mask2Former log: three launches, the first ending `iter: 1999` and `Total training time: 0:14:31
+    (0:00:01 on hooks)`, the second stopped at `iter: 493` (its summary printed before that last line), the third
+    ending at 3999 with its own. Read with its `[08/30 23:00:36]` stamps, the relaunch after the first launch's end
+    was a 5-minute stall unless the summary is the finish it is; without them, `check` said no line carries a time."""
+    log = str(FIXTURES / "found" / "d2_mask2former_three_launches.log.gz")
+    assert main(["check", log, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["state"] == "finished" and out["step"] == 3999 and not out["alerts"], out
+    assert not any("time of day" in n for n in out["notes"]) and any("started again 2 times" in n for n in out["notes"])

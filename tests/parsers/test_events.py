@@ -698,3 +698,15 @@ def test_a_traceback_logged_at_warning_level_is_no_crash() -> None:
     assert events(lines) == []
     bare = [x.split("] ", 1)[1] if x.startswith("W0530 ") else x for x in lines]  # the glog prefix taken off
     assert events(bare[:138]) == ["traceback"]
+
+
+def test_detectron2s_total_training_time_is_a_finish_line() -> None:
+    """A review's detectron2 log: its IterationTimer's `Total training time: 0:14:31 (0:00:01 on hooks)` at each
+    launch's end read as nothing, and the relaunch after a finished launch as a 5-minute stall. Each is a finish
+    (an interrupted launch prints it too, and its writer's last `iter:` line after it takes it back)."""
+    from tests.support.found import found_lines
+
+    said = [x for x in found_lines("d2_mask2former_three_launches.log.gz") if "Total training time" in x]
+    assert len(said) == 3
+    assert [(r.event, r.message) for r in run(said)] == [(Event.FINISHED, x) for x in said]
+    assert run(["[08/30 23:15:00] d2.engine.hooks INFO: Overall training speed: 1998 iterations in 0:14:30"]) == []

@@ -1121,3 +1121,29 @@ def test_a_keys_aside_in_brackets_leaves_the_key() -> None:
     kv = KeyValueParser()
     assert kv.parse("Epoch 2, Batch 300, loss: 0.5").step == 300  # type: ignore[union-attr]
     assert kv.parse("batch 32, epoch 2, loss: 0.5").step is None  # type: ignore[union-attr]
+
+
+def test_detectron2s_stamp_with_no_year_is_the_records_time() -> None:
+    """A review's detectron2 log (`[08/30 23:00:36] d2.utils.events INFO:  eta: 0:14:11  iter: 19  total_loss: …`,
+    datefmt `%m/%d %H:%M:%S`): its records had no time, `check` noted that no step line carries one, and `tail`
+    aged the run by the file. The stamp behind a logger's name and level is the record's time, in the year that
+    puts it no later than tomorrow, by `feed` and `feed_bytes` alike; PaddleVideo's bare `[12/25 14:22:40]` is not."""
+    from datetime import date, datetime, timedelta
+
+    from runwatch.parsers.fields import logging_time
+    from tests.support.found import source_records
+    from tests.support.readers import check
+
+    fmt, recs = source_records("d2_mask2former_three_launches.log.gz")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and len(steps) == 325 and steps[0].step == 19
+    tomorrow = date.today() + timedelta(days=1)
+    year = tomorrow.year - (1 if (8, 30) > (tomorrow.month, tomorrow.day) else 0)
+    assert steps[0].t == datetime(year, 8, 30, 23, 0, 36).timestamp()
+    assert steps[1].t - steps[0].t == 9.0  # `[08/30 23:00:45]`: 20 iterations of 0.436 s
+    data = gzip.decompress((FOUND / "d2_mask2former_three_launches.log.gz").read_bytes())
+    got, _ = check(data, sizes=(1 << 16,))
+    assert [r.t for r in got if r.kind is Kind.STEP] == [r.t for r in steps]
+    assert logging_time("[13/45 25:00:00] d2.utils.events INFO:  iter: 19") == 0.0  # no real time: none
+    paddle = next(x for x in (FOUND / "paddlevideo_res18_train.log").read_text().splitlines() if "train step:100" in x)
+    assert paddle.startswith("[12/25 14:24:53] epoch:") and logging_time(paddle) == 0.0
