@@ -17,7 +17,7 @@ from typing import Any, Protocol, TextIO
 
 from runwatch.alerts.types import Notification
 from runwatch.feed import Subscription
-from runwatch.model import AlertState, Kind, Notice, Record, RunSnapshot, RunState, Severity
+from runwatch.model import AlertState, Kind, Notice, Record, RunSnapshot, Severity
 from runwatch.present import (
     FATAL_EVENTS,
     alert_line,
@@ -60,13 +60,6 @@ def _ready(snap: RunSnapshot) -> bool:
     if snap.reading_history:
         return bool(snap.notes) and snap.records > 0
     return bool(snap.notes) or snap.records > 0
-
-
-def _measured(snap: RunSnapshot) -> bool:
-    """Whether anything of the run's training was read, as `check` asks it (runwatch.commands.check.measured): a
-    step, a metric, or its finish or crash; events alone (checkpoint lines) are input nobody judged."""
-    return bool(snap.records) and (snap.progress.step is not None or bool(snap.metrics)
-                                   or snap.state in (RunState.FINISHED, RunState.CRASHED))
 
 
 def _named(n: Notice) -> str:
@@ -231,7 +224,7 @@ class HeadlessPrinter:
             for a in s.alerts:
                 if a.state == AlertState.FIRING:
                     worst = max(worst, _status(a.severity))
-        if worst < 2 and not any(_measured(s) for s in snaps):
+        if worst < 2 and not any(s.measured for s in snaps):
             return EXIT_UNREAD
         return worst
 

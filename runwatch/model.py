@@ -324,6 +324,16 @@ class RunSnapshot:
     def last_record_age_s(self) -> float | None:
         return None if self.last_record_t is None else max(0.0, self.time - self.last_record_t)
 
+    @property
+    def measured(self) -> bool:
+        """Whether anything of the run's training was read: a step, a metric, or the run's own word that it
+        finished or crashed (a script that logs no step, only `✅ Training completed in 3 days, …`: a review
+        read it finished; a DeepSpeed job's NCCL timeout before its first step); not other events alone (a
+        review's T5 log gave only its checkpoint lines). `runwatch check` and `tail` in line mode call a run
+        of which nothing was measured UNREAD, exit 3."""
+        return bool(self.records) and (self.progress.step is not None or bool(self.metrics)
+                                       or self.state in (RunState.FINISHED, RunState.CRASHED))
+
 
 NoticeLevel = Literal["info", "warning", "error"]
 

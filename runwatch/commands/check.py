@@ -20,7 +20,6 @@ change the exit code.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -203,13 +202,9 @@ def run_check(paths: list[str], *, config: Config, fmt: str | None, total_steps:
 
 
 def measured(result: Replay) -> bool:
-    """Whether anything of the run's training was read: a step, a metric, or the run's own word that it
-    finished or crashed (a script that logs no step, only `✅ Training completed in 3 days, …`: a review read it
-    finished; a DeepSpeed job's NCCL timeout before its first step); not other events alone. Else the report is
-    UNREAD, exit 3, as of a log with no record (`NO_MEASURES`)."""
-    t = result.tracker
-    return (t.progress.step is not None or bool(t.store.metrics())
-            or (t.records > 0 and t.state(result.end) in (RunState.FINISHED, RunState.CRASHED)))
+    """Whether anything of the run's training was read (`RunSnapshot.measured`, as `tail` asks it of its
+    statuses): else the report is UNREAD, exit 3, as of a log with no record (`NO_MEASURES`)."""
+    return result.tracker.snapshot(result.end).measured
 
 
 NO_RECORDS = "no records: nothing these sources hold was understood"
@@ -318,7 +313,7 @@ def _stopped_how(sig: Record | None) -> str:
     `KeyboardInterrupt`, `Received SIGTERM`), else nothing (a review: a run stopped by Ctrl-C at 829 of 1954
     read only "no finish line", its `KeyboardInterrupt` parsed and never told)."""
     if sig is not None:
-        said = _WARNED_AT.sub("", sig.message or "") or "a signal"  # Lightning's, a warning: its words, not its file
+        said = sig.message or "a signal"
         return f" (interrupted: {visible(said)[:120]})"
     return " (no finish line, and the log ends there)"
 
@@ -333,9 +328,6 @@ def signalled(result: Replay) -> Record | None:
     return None
 
 
-_WARNED_AT = re.compile(r"^\S{1,300}:\d{1,7}: \w{0,40}Warning: ")
-"""The `file:line: UserWarning: ` Python's warnings print before a message (Lightning's `…/call.py:54: UserWarning:
-Detected KeyboardInterrupt, attempting graceful shutdown...`): the warning said "interrupted: /usr/local/lib/…"."""
 STEPS_ON_AFTER_SIGNAL = 2
 """Logging strides a run may step on after a signal it printed that still stopped it: the HF Trainer's
 buffered loss dict comes after Ctrl-C's traceback, at the bar's step, two past the last dict before it."""

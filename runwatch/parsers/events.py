@@ -782,5 +782,14 @@ def _folded(event: str, chained_from: str) -> bool:
 def _record(hit: _Hit, line: str) -> Record:
     rank_m = _DS_OVERFLOW.search(line) if hit.event == OVERFLOW else None
     rank_m = rank_m or _RANK_IN_LINE.search(line)
+    message = _message(line, hit.start)
+    if hit.event == _SIGNAL:
+        message = _WARNED_AT.sub("", message)
     return Record(Kind.EVENT, step=hit.step, rank=int(rank_m[1]) if rank_m else None,
-                  metrics=hit.metrics, event=str(hit.event), message=_message(line, hit.start))
+                  metrics=hit.metrics, event=str(hit.event), message=message)
+
+
+_WARNED_AT = re.compile(r"^\S{1,300}:\d{1,7}: \w{0,40}Warning: ")
+"""The `file:line: UserWarning: ` Python's warnings print before a message, dropped from a signal's (Lightning's
+`…/call.py:54: UserWarning: Detected KeyboardInterrupt, attempting graceful shutdown...`): `check` said the run
+stopped "interrupted: /usr/local/lib/…", the file where its words should be."""

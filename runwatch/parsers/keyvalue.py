@@ -177,7 +177,8 @@ message: `INFO:root:Epoch 0 - Average Loss: 1.5552, …` read as a key `INFO:roo
 _SOURCE_LINE = re.compile(r"[\w.-]{1,100}\.py\[line:\s?\d{1,7}\]")
 """A logger's `%(filename)s[line:%(lineno)d]` (`2020-09-02 13:28:04,330 - train_net.py[line:177] - INFO: [Epoch
 0][Batch 0], …`, a common format): its number read as a metric `line`, 177 on every record (a review's GluonCV log)."""
-_ASIDE = re.compile(r"(?<=[A-Za-z]) ?\((?=[^()]{0,40}[A-Za-z])[^()=:\d]{0,40}(?:\d{1,9}[^()=:\d]{0,20})?\)(?=:)")
+_ASIDE_TEXT = r" ?\((?=[^()]{0,40}[A-Za-z])[^()=:\d]{0,40}(?:\d{1,9}[^()=:\d]{0,20})?\)(?=:)"
+_ASIDE = re.compile(r"(?<=[A-Za-z])" + _ASIDE_TEXT)
 """A key's aside in brackets before its colon (`Training Loss (avg over last 100): 2.4486`, `Time (s): 3.2`): the
 key read as none and the line as no record, a T5 run's 208 loss lines `no steps` (a review). Words, and at most one
 number among them; not a unit's own pair (`loss (x=3):`) nor a bracketed value."""
@@ -227,7 +228,7 @@ own stem, whole, or every line saying so went through the pair scan (kv's noisy 
 # as a word or a key's part (`it 5`, `it_s`, `it-s`, `sec_per_it:`), after a slash (`s/it`), or before `/s`
 # (`2.5it/s`). A stem with no value after it (`faults.step_begin(it)`, `[step + 4]`: a traceback's frames)
 # is passed over. Each alternative starts with a literal: a fast scan. Only a filter before the pair scan.
-_VALUE_AFTER = (r"[\w./\-]*(?::[\w./\-]+){0,3}(?:\s{1,3}[a-z][\w./\-]*)?(?: ?\([^()]{0,60}\)(?=:))?"  # an aside (`_ASIDE`)
+_VALUE_AFTER = (r"[\w./\-]*(?::[\w./\-]+){0,3}(?:\s{1,3}[a-z][\w./\-]*)?(?:" + _ASIDE_TEXT + ")?"  # an aside
                 r"(?:\s{0,3}[=:]\s{0,3}|\s{1,8})[-+]?(?:[.\d]|nan|inf)")
 _TAILS = {
     **dict.fromkeys(_stems(), _VALUE_AFTER),

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from runwatch.model import Kind, Record
 from runwatch.parsers import keyvalue
-from runwatch.parsers.keyvalue import KeyValueParser
+from runwatch.parsers.keyvalue import READS, KeyValueParser
 from tests.support.corpus import json_excerpt, line_with, md_block
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "corpus"
@@ -1121,6 +1121,10 @@ def test_a_keys_aside_in_brackets_leaves_the_key() -> None:
     kv = KeyValueParser()
     assert kv.parse("Epoch 2, Batch 300, loss: 0.5").step == 300  # type: ignore[union-attr]
     assert kv.parse("batch 32, epoch 2, loss: 0.5").step is None  # type: ignore[union-attr]
+    line = next(x for x in data.decode().splitlines() if "Validation Loss (avg" in x)
+    alone = line[line.index("Validation Loss"):]  # its key with the aside, and no `Batch` to pass the screen with
+    assert kv.parse(alone).metrics == {"val_loss": 0.0975}  # type: ignore[union-attr]
+    assert READS.lowered.search(alone.lower())  # the screen lets through what the parser reads
 
 
 def test_detectron2s_stamp_with_no_year_is_the_records_time() -> None:
