@@ -90,18 +90,18 @@ def logging_time(text: str) -> float:
     """Unix seconds of the line's leading logging stamp, 0.0 without one (or one that is no real time)."""
     if not (text[:1].isdigit() or (text[:1] == "[" and text[1:2].isdigit()) or text[:1] in "DIWE"):
         return 0.0  # a cheap first look: most lines start with none of these
-    if text[3:4] == "/" and text[:1] == "[" and (m := _DETECTRON2_STAMP.match(text)) is not None:
+    if text[3:4] == "/" and text[:1] == "[" and (m := _MONTH_DAY_STAMP.match(text)) is not None:
         return _month_day_seconds(m)
     return _stamp_seconds(_LOGGING_STAMP.match(text))
 
 
-_DETECTRON2_STAMP = re.compile(r"\[(\d\d)/(\d\d) (\d\d:\d\d:\d\d)\] [\w.-]{1,80} (?:DEBUG|INFO|WARNING|ERROR|CRITICAL): ")
-"""detectron2's logger (`[08/30 23:00:36] d2.utils.events INFO:  eta: 0:14:11  iter: 19  total_loss: 76.49 …`, its
-`[%(asctime)s] %(name)s %(levelname)s: ` with `datefmt="%m/%d %H:%M:%S"`): a month, day and time with no year. Unread, a
+_MONTH_DAY_STAMP = re.compile(r"\[(\d\d)/(\d\d) (\d\d:\d\d:\d\d)\] ")
+"""A month, day and time with no year, in brackets at the line's start: detectron2's logger (`[08/30 23:00:36]
+d2.utils.events INFO:  eta: 0:14:11  iter: 19  total_loss: 76.49 …`, its `[%(asctime)s] %(name)s %(levelname)s: `
+with `datefmt="%m/%d %H:%M:%S"`) and PaddleVideo's (`[12/25 14:22:40] epoch:[  1/25 ] train step:100 …`). Unread, a
 detectron2 log had no time: `check` said no step line carries one, and `tail` aged the run by the file (a review).
-Only behind a logger's name and level: PaddleVideo's `[12/25 14:22:40] epoch:[  1/25 ] train step:100 …` logs two
-lines an epoch and never the epoch's length, so its steps across an epoch are a guess (runwatch.parsers.epochs), and
-timed, that guess read as a 100-fold slowdown at every epoch's end."""
+PaddleVideo's waited until an interval into a guessed epoch was no longer measured (runwatch.state.pace): it logs
+two lines an epoch and never the epoch's length, and timed, each epoch's end read as a 100-fold slowdown."""
 
 
 def _month_day_seconds(m: re.Match[str]) -> float:

@@ -39,11 +39,15 @@ class PaceMeter:
     went unseen). A step no higher than
     the top so far (another rank's line for it, a late metric file) is no progress and is not counted.
     A one-shot replay gives every record its own time: one point per record.
+
+    A read whose top step begins a new epoch one step past the last read's top gives no point: the
+    interval is no step's (`_into_epoch`).
     """
 
     def __init__(self) -> None:
         self._anchor: tuple[float, float] | None = None  # (top step, time) of the last finished read
         self._pending: tuple[float, float] | None = None  # of the read under way
+        self._epochs = (math.nan, math.nan)  # the epoch of the anchor's top step, and of the pending one's
         self._moved = 0  # step records of the read under way that moved the top
         self._hot: float | None = None  # when the catch-up that `restart` began last read
 
@@ -52,39 +56,57 @@ class PaceMeter:
         """The highest step seen (−inf before any)."""
         return -math.inf if self._pending is None else self._pending[0]
 
-    def restart(self, step: float, now: float) -> None:
+    def restart(self, step: float, now: float, epoch: float = math.nan) -> None:
         """Forget what was measured; `step` at `now` is where the next measurement starts from: a history
         read, or a catch-up burst whose arrival says nothing of the run's pace (reads that follow it back
         to back, within `CATCH_UP_S`, are the rest of it)."""
         self._anchor, self._pending, self._moved = None, (step, now), 0
+        self._epochs = (math.nan, epoch)
         self._hot = now
 
-    def step(self, step: float, now: float, moved: int = 1) -> tuple[float, float, int, float] | None:
-        """Note step records received at `now`, the highest at `step`, `moved` of them above the top so
-        far; the points of the read they ended, if any: (the top before it, its top, its points, its
-        seconds per step), the points' steps spread evenly above the first and up to the second."""
+    def step(self, step: float, now: float, moved: int = 1,
+             epoch: float = math.nan) -> tuple[float, float, int, float] | None:
+        """Note step records received at `now`, the highest at `step` (in `epoch`, if stated), `moved` of
+        them above the top so far; the points of the read they ended, if any: (the top before it, its top,
+        its points, its seconds per step), the points' steps spread evenly above the first and up to the
+        second."""
         pending = self._pending
         if pending is None:
             self._pending, self._moved = (step, now), moved
+            self._epochs = (self._epochs[0], epoch)
             return None
         top, at = pending
         if now - at <= SAME_READ_S:
             if step > top:
                 self._pending = (step, at)
                 self._moved += moved
+                self._epochs = (self._epochs[0], epoch)
             return None
         if step <= top:
             return None
         points = None
+        into_epoch = self._into_epoch(top)
+        self._epochs = (self._epochs[1], epoch)
         soon = self._anchor is not None and at - self._anchor[1] < SPREAD_WITHIN_S
         if (self._hot is not None and at - self._hot <= CATCH_UP_S) or (soon and self._moved > CATCH_UP_STEPS):
             self._hot = at  # a read on a catch-up's heels is more of it; a read of many steps right after
             self._anchor, self._pending, self._moved = pending, (step, now), moved  # another is one itself
             return None
         self._hot = None
-        if self._anchor is not None and top > self._anchor[0]:
+        if self._anchor is not None and top > self._anchor[0] and not into_epoch:
             base = self._anchor[0]
             count = max(1, min(self._moved, int(top - base))) if at - self._anchor[1] < SPREAD_WITHIN_S else 1
             points = (base, top, count, (at - self._anchor[1]) / (top - base))
         self._anchor, self._pending, self._moved = pending, (step, now), moved
         return points
+
+    def _into_epoch(self, top: float) -> bool:
+        """Whether the read that ends at `top` begins a new epoch one step past the read before: the interval
+        to it is no step's. A loop that logs every k-th batch and never an epoch's length has its next epoch
+        placed one past the last batch it logged (runwatch.parsers.epochs: the rest of the epoch is unseen),
+        and the interval held that rest and the evaluation after it: PaddleVideo's `train step:0` and
+        `step:100` of each epoch read as steps of 1.3 s and of 130 s by turns, a healthy run's
+        step_time_drift `14×`. Where every batch is logged, it is the one step that holds the evaluation."""
+        (was, now), anchor = self._epochs, self._anchor
+        return (anchor is not None and top - anchor[0] == 1.0 and now > was
+                and now.is_integer() and was.is_integer())

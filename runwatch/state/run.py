@@ -458,8 +458,10 @@ class RunTracker:
         timed = isinstance(t, np.ndarray) and arrived and not self.progress.bulk
         if timed:  # each row came at its own time (a replay of a stamped log): the pace of each, as one by one
             assert isinstance(t, np.ndarray)
-            for step, at in zip(steps.tolist(), t.tolist(), strict=True):
-                self._measure(step, at, 1)
+            epochs_of = _epochs(cols, lo, hi)
+            marks = epochs_of.tolist() if epochs_of is not None else [math.nan] * (hi - lo)
+            for step, at, epoch in zip(steps.tolist(), t.tolist(), marks, strict=True):
+                self._measure(step, at, 1, epoch)
         else:
             prior = np.maximum.accumulate(np.concatenate(([self._pace.top], steps[:-1])))
         moved, top = 0 if timed else int((steps > prior).sum()), float(steps.max())
@@ -467,7 +469,7 @@ class RunTracker:
             mine = steps[index]
             last = float(mine[-1])
             self._progress(r, source, now, last, top, uniform=bool((mine == last).all()), moved=moved,
-                           measured=timed or i > 0)
+                           measured=timed or i > 0, epoch=_epoch_at(cols, lo + int(np.argmax(steps))))
         total = cols.total[lo:hi]
         stated = total if total[-1] >= 0 else total[total >= 0]
         step_time = cols.metrics.get("step_time")
@@ -566,7 +568,8 @@ class RunTracker:
                 self._new_attempt(rec.source, None, now, metrics["epoch"], line=rec.line)
         x = self._last_x + 1.0 if step is None else float(step)
         self._last_x = x
-        self._progress(rank, rec.source, now, None if step is None else x, x, uniform=True)
+        self._progress(rank, rec.source, now, None if step is None else x, x, uniform=True,
+                       epoch=metrics.get("epoch", math.nan))
         if step is not None:
             get = metrics.get
             self.progress.update(
@@ -658,13 +661,13 @@ class RunTracker:
             self._latest_other.update(metrics)
 
     def _progress(self, rank: int | None, source: str, now: float, last: float | None, top: float, *,
-                  uniform: bool, moved: int = 1, measured: bool = False) -> None:
+                  uniform: bool, moved: int = 1, measured: bool = False, epoch: float = math.nan) -> None:
         """Step records of `rank` received at `now`, the newest at step `last` (None: unnumbered), the
         highest `top`, `moved` of them above the run's top so far; `uniform`: all at `last`. They end a
         crash or finish unless another source sent them on its heels, and they are progress unless
         they only repeat the rank's newest step: a progress bar's last redraw after the traceback (the HF
         Trainer's `49/120` under its OOM) neither resumes a crashed run nor moves it on. `measured`: their
-        pace is measured already (rows each at its own time)."""
+        pace is measured already (rows each at its own time); `epoch`: the top step's epoch, if stated."""
         if last is None or not uniform or self._step_of.get(rank) != last:
             self._resume(now, source, top if last is not None else None)
             if self._last_step_at is None or now > self._last_step_at:  # else no sign of life: a dead log's
@@ -675,7 +678,7 @@ class RunTracker:
         if last is not None:
             self._step_of[rank] = last
             if not measured:
-                self._measure(top, now, moved)
+                self._measure(top, now, moved, epoch)
         self._last_record_t = now
 
     def _resume(self, now: float, source: str, top: float | None) -> None:
@@ -689,12 +692,13 @@ class RunTracker:
         if not self._end.crashed:
             self._crash, self._fatal = None, 0
 
-    def _measure(self, step: float, now: float, moved: int) -> None:
-        """The run's pace as runwatch sees it arrive: `step_interval` points per read (see PaceMeter)."""
+    def _measure(self, step: float, now: float, moved: int, epoch: float = math.nan) -> None:
+        """The run's pace as runwatch sees it arrive: `step_interval` points per read (see PaceMeter); `epoch`
+        the epoch `step` states, if any."""
         if self.progress.bulk or self.arrived_together:  # a history read at start-up, a catch-up: its read times
-            self._pace.restart(step, now)  # say nothing of the run's pace (a stamped log's history times its
-            return  # progress by its stamps, not its arrivals)
-        points = self._pace.step(step, now, moved)
+            self._pace.restart(step, now, epoch)  # say nothing of the run's pace (a stamped log's history times
+            return  # its progress by its stamps, not its arrivals)
+        points = self._pace.step(step, now, moved, epoch)
         if points is None:
             return
         base, top, count, value = points

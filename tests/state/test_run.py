@@ -334,6 +334,31 @@ def test_the_pace_is_measured_per_read_from_when_steps_arrive() -> None:
     assert x.tolist() == [5.0, 8.0] and v.tolist() == [1.0, 2.0]
 
 
+def test_no_pace_is_measured_into_an_epoch_placed_one_past_the_last_step() -> None:
+    """PaddleVideo logs `train step:0` and `train step:100` of each epoch and never the epoch's length, so each
+    epoch is placed one step past the last step logged (0, 100, 101, 201, …: runwatch.parsers.epochs). Its lines
+    followed as they came, the step into each epoch took the rest of the epoch and its evaluation: steps of
+    1.3 s and of 130 s by turns, a healthy run's step_time_drift. That interval is no step's; the others are
+    measured as ever, and a step into a new epoch that is not one past the last (the epoch's length stated) is."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("paddlevideo_res18_train.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]  # and each epoch's `END epoch:2 train loss_avg: …`, stepless
+    tracker = RunTracker("train", "train.log")
+    for rec in steps:
+        tracker.apply(rec, rec.t)  # each as it came: its stamp the time it arrived
+    series = tracker.store.get("step_interval", None)
+    assert series is not None
+    x, v, _ = series.recent(1000)
+    assert x.tolist() == [100.0 + 101 * e for e in range(24)]  # 0→100 of each epoch (the last's, one read late: no)
+    assert float(v.max()) == 3.33  # epoch 15's 100 steps took 498 s; the steps into an epoch took 130 s
+    placed = RunTracker("train", "train.log")  # an epoch of 100 stated: its first step at 100 × (epoch − 1)
+    for e, s, t in ((1, 0, 0.0), (1, 50, 50.0), (2, 100, 150.0), (2, 150, 200.0), (3, 200, 300.0)):
+        placed.apply(Record(Kind.STEP, s, metrics={"epoch": float(e), "loss": 1.0}), T0 + t)
+    placed_series = placed.store.get("step_interval", None)
+    assert placed_series is not None and placed_series.recent(10)[1].tolist() == [1.0, 2.0, 1.0]  # 2.0: into epoch 2
+
+
 def test_a_redraw_of_the_same_step_is_no_progress() -> None:
     """accelerate-hang (run lab): tqdm's monitor thread redrew `299/600` 20 s into a 75 s hang; the
     redraw reset the silence and the stall alert (60 s) never fired. Each rank's own step counts."""
