@@ -750,3 +750,27 @@ def test_a_rule_set_to_a_metric_the_run_does_not_log_says_so_live(tmp_path: Path
     with Engine([str(log)], OPTIONS, alerting=lambda: Alerting(default, persist=False)) as eng:
         plain = wait_for(lambda: next((s for s in eng.snapshots() if s.records >= len(steps)), None))
     assert plain.notes == ()
+
+
+def test_crashes_a_run_went_on_after_in_its_history_page_nothing_as_check_says(tmp_path: Path) -> None:
+    """A review's HiFi-TSE log: an abort, a segfault and a DataLoader worker's death, each followed by a relaunch
+    from a checkpoint and 270,000 more steps to `Training complete.`. `check` said OK; `tail` ended with two
+    critical crashes firing, at step 1,499,900: read at once, every record of the history had one time, and a
+    crash event counted for its `hold` (300 s) after it, whatever came after. The run went on past each."""
+    from tests.support.found import found_bytes
+    from tests.support.realruns import check_json
+
+    log = tmp_path / "train.log"
+    log.write_bytes(found_bytes("hifi_tse_relaunches_abort_segfault.log.gz"))
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: bool(engine.snapshots()) and engine.snapshots()[0].progress.step == 1499900
+                 and not engine.snapshots()[0].reading_history, timeout=60)
+        time.sleep(1.5)  # a live tick or more after the history
+        snap = engine.snapshots()[0]
+    finally:
+        engine.stop()
+    assert [a.rule for a in snap.alerts if a.state == AlertState.FIRING] == []
+    assert snap.state.value == "finished"
+    code, [run], _ = check_json(log)
+    assert code == 0 and run["state"] == "finished" and not run["alerts"]

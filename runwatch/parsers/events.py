@@ -88,6 +88,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("!", ("OVERFLOW!",)),
     ("q", ("thrown while requesting",)),
     ("B", ("Bus error",)),
+    ("core dumped", ("Aborted",)),
     ("R", ("Received SIG",)),
     ("KeyboardInterrupt, attempting", ("Detected KeyboardInterrupt",)),  # a line holding it holds the other
     ("_", ("bad_alloc",)),
@@ -138,7 +139,10 @@ _TIMEOUT_MS = re.compile(r"Timeout\(ms\)=(\d+)")
 _RAN_FOR = re.compile(r"ran for (\d+) milliseconds")
 _NCCL_ERROR = re.compile(r"NCCL error|DistBackendError|NCCL communicator was aborted")
 _KILLED = re.compile(r"^\s*Killed(?::\s*9)?\s*$|\d\s+Killed\s|Signals\.SIGKILL|已杀死")
-_SEGFAULT = re.compile(r"Segmentation fault|SIGSEGV|Bus error")
+_SEGFAULT = re.compile(r"Segmentation fault|SIGSEGV|Bus error|\bAborted\s{1,40}\(core dumped\)")
+"""A native crash: a segfault, a bus error, and an abort with its core dumped (the shell's `line 3:  3904 Aborted
+                 (core dumped) python train.py …` after glibc's `free(): invalid pointer`: a review's HiFi-TSE run
+died so, and no event said it)."""
 _HEDGED = re.compile(r"(?i)\b(?:common|possible|likely) causes (?:include|are)\b")
 """A list of what may have happened, no diagnosis: Ray's raylet after a worker died, "Some common causes include:
 (1) the process was killed by the OOM killer due to high memory usage, (2) ray stop --force was called, or (3)
@@ -250,7 +254,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _FINISHED = re.compile(
     r"(?:(?:\b[Tt]raining (?:[Ff]inished|[Cc]ompleted?|[Dd]one|COMPLETED?)|\b[Ff]inished [Tt]raining|\b[Dd]one training"
     r"|\bEnd (?:of )?training)"
-    r"(?: successfully)?(?:[.!]{1,4}|\s+(?:after|in)\s(?:\d{1,4} days?, )?[^,;]{0,40}|\s{1,3}={2,}"
+    r"(?: successfully)?(?:[.!]{1,4}(?:\s{1,3}(?:Final|Best) [^\n]{0,200})?|\s+(?:after|in)\s(?:\d{1,4} days?, )?[^,;]{0,40}|\s{1,3}={2,}"
     r"|\s{1,3}(?:at\s)?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?)?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
     r"|^\|\s{0,3}End of training\s{0,3}\|.{0,200}"  # PyTorch's word_language_model, its test loss after
@@ -259,7 +263,9 @@ _FINISHED = re.compile(
     r"|^(?:\[[\d/: -]{8,24}\] )?training [A-Za-z][\w.-]{0,60} finished)\s*$"  # PaddleVideo's, after its stamp
 )
 """A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
-after 600 steps`, `Training complete.`, `Training Complete.` (a logger's `INFO:Trainer:Training Complete.`, a
+after 600 steps`, `Training complete.` (and what is final or best after it: `Training complete. Final checkpoint:
+./checkpoints/…`, HiFi-TSE's, a review's run read "ended"; not any sentence: the HF Trainer's own `Training completed.
+Do not forget to share your model …` is its parser's), `Training Complete.` (a logger's `INFO:Trainer:Training Complete.`, a
 review's run read "incomplete"), `Training completed successfully!`, `Training COMPLETE`, `End training....`; a logger's `Training completed in 3 days, 17:44:15.424134` and `=== Training Complete ===`;
 a loop's `Training completed 2026-03-10 21:59:56.279026` (`print("Training completed", datetime.now())`);
 LeRobot's `End of training`; PaddleVideo's `[12/25 15:48:20] training Res18 finished`; PyTorch's word_language_model example's `| End of training | test loss   nan | test
@@ -328,7 +334,8 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.NCCL_ERROR, m.start())
     if ("Killed" in line or "SIGKILL" in line or "已杀死" in line) and (m := _KILLED.search(line)):
         return _Hit(Event.KILLED, m.start())
-    if ("Segmentation" in line or "SIGSEGV" in line or "Bus error" in line) and (m := _SEGFAULT.search(line)):
+    if ("Segmentation" in line or "SIGSEGV" in line or "Bus error" in line or "Aborted" in line) and (
+            m := _SEGFAULT.search(line)):
         return _Hit(Event.SEGFAULT, m.start())
     if "Received SIG" in line and (m := _RECEIVED.search(line)):
         return _Hit(_SIGNAL if m[1] == "SIGINT" else Event.KILLED, m.start())
@@ -447,6 +454,9 @@ class _Traceback:
     """Shape of the text before `Traceback` on the header (a CI timestamp, `[rank0]: `), stripped from
     later lines of the same shape."""
     chained_from: str | None = None
+    told: str = ""
+    """The crash event a line said just before the header (`EventDetector._logged`): an exception of that event
+    ending this traceback is the same crash, told again."""
     ignored: bool = False
     lines: int = 0
     last: str = ""
@@ -567,6 +577,9 @@ class EventDetector:
         self._prev = ""
         self._chain_event: str | None = None
         self._chain_until = -1
+        self._logged: tuple[str, int] = ("", -1)
+        """The crash event a line said on its own, and until which line a traceback after it tells the same crash
+        (`_start_block`)."""
         self._retry_at = -10
         self._last_checkpoint: int | None = None
         self._seen: dict[object, None] = {}
@@ -672,7 +685,9 @@ class EventDetector:
         if "Traceback" in line and (m := _TB_HEADER.search(line)):
             ignored = (prev.lstrip().startswith(_IGNORED) or self._thread_died()
                        or (m.start() > 0 and _LOGGED_BELOW_ERROR.search(line, 0, m.start()) is not None))
-            self._block = _Traceback(line[:m.start()].translate(_SHAPE), ignored=ignored)
+            said, until = self._logged
+            self._block = _Traceback(line[:m.start()].translate(_SHAPE), ignored=ignored,
+                                     told=said if until >= self._n else "")
         elif "exitcode" in line and (m := _AGENT_FAILED.search(line)):
             fields = {"exitcode": float(m[1]), "local_rank": float(m[2]), "pid": float(m[3])}
             self._block = _Report(agent=line, agent_fields=fields)
@@ -692,7 +707,12 @@ class EventDetector:
 
     def _line_event(self, line: str) -> Record | None:
         hit = _classify(line)
-        return None if hit is None else self._emit(hit, line)
+        if hit is None:
+            return None
+        if hit.event in _CRASHES:
+            self._logged = (hit.event, self._n + _CHAIN_WINDOW)  # `ERROR - root - Training failed with error: CUDA
+            # out of memory. …`, then its traceback ending in the same `torch.OutOfMemoryError`: one OOM, told twice
+        return self._emit(hit, line)
 
     def _feed_block(self, block: _Traceback | _Report, line: str) -> Record | None:
         if isinstance(block, _Report):
@@ -744,7 +764,7 @@ class EventDetector:
         hit = _exception_event(text)
         if block.ignored:
             return None
-        if block.chained_from is not None and _folded(hit.event, block.chained_from):
+        if (block.chained_from is not None and _folded(hit.event, block.chained_from)) or hit.event == block.told:
             self._chain_until = self._n + _CHAIN_WINDOW
             return None
         return self._emit(hit, text)

@@ -898,9 +898,10 @@ class RunTracker:
             near = progress.step is not None and progress.total_steps and progress.step >= NEAR_END * progress.total_steps
             progress = dataclasses.replace(progress, eta_s=0.0, eta_basis="finished",
                                            percent=100.0 if near else progress.percent)
-        elif state in (RunState.CRASHED, RunState.STALLED) and progress.eta_s is not None:
+        elif state in (RunState.CRASHED, RunState.STALLED, RunState.ENDED) and progress.eta_s is not None:
             # stalled: the estimate assumes it steps again at its pace, which a hang says nothing of (line
-            # mode's `ETA ?`); `--json` held a frozen `eta_s` for minutes of a hang (a new user's review)
+            # mode's `ETA ?`); `--json` held a frozen `eta_s` for minutes of a hang (a new user's review); ended,
+            # nothing more comes (a review's `"state": "ended"` beside `"eta_s": 49.6`)
             progress = dataclasses.replace(progress, eta_s=None, eta_basis="")
         return RunSnapshot(
             run=self.run, source=self.source, time=now, state=state, progress=progress,

@@ -451,6 +451,34 @@ def test_a_loops_own_last_word_is_a_finish_line() -> None:
     assert run(not_an_end) == []
 
 
+def test_an_abort_with_its_core_dumped_and_a_finish_with_a_sentence_after_it() -> None:
+    """A review's HiFi-TSE log, relaunched by hand after each death: the shell's `/tmp/tmp6c9asv8v: line 3:  3904
+    Aborted                 (core dumped) python train.py …` after glibc's `free(): invalid pointer` was no event,
+    and its last line, `Training complete. Final checkpoint: ./checkpoints/checkpoint_final.pt`, no finish (the run
+    read `ended`). A header before results (`---Training completed. Results---`) is still none."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("hifi_tse_relaunches_abort_segfault.log.gz")
+    said = [(r.event, r.message) for r in run(lines) if r.event != Event.CHECKPOINT_SAVED]
+    assert [e for e, _ in said] == [Event.SEGFAULT, Event.SEGFAULT, Event.DATALOADER_ERROR, Event.FINISHED]
+    assert said[0][1] == next(x for x in lines if "Aborted" in x)
+    assert said[-1][1] == "Training complete. Final checkpoint: ./checkpoints/checkpoint_final.pt"
+
+
+def test_a_crash_a_logger_said_and_its_traceback_raised_is_one_event() -> None:
+    """A review's CLIP run: `ERROR - root -   Training failed with error: CUDA out of memory. …`, then at once the
+    traceback that ends in the same `torch.OutOfMemoryError`: `oom=2`, and two `! oom:` lines for one exception.
+    The traceback right after a crash line that says the same is the same crash; one that ends in another is not."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("clip_retrieval_oom_logged_and_raised.log")
+    said = [(r.event, r.message) for r in run(lines)]
+    assert said == [(Event.OOM, next(x for x in lines if "Training failed with error" in x)[:500])]
+    nccl = "torch.distributed.DistBackendError: NCCL error in: ProcessGroupNCCL.cpp:1970, unhandled cuda error"
+    other = [*lines[:lines.index(next(x for x in lines if x.startswith("torch.OutOfMemoryError")))], nccl]
+    assert [r.event for r in run(other)] == [Event.OOM, Event.NCCL_ERROR]
+
+
 def test_more_loops_last_words_are_finish_lines() -> None:
     """A review: LeRobot's `End of training`, GaitSet's `Training COMPLETE` and STTN's `End training....` read `ended`."""
     from tests.support.found import found_lines

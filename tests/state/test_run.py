@@ -453,7 +453,7 @@ def test_an_event_that_names_no_step_is_the_runs_at_the_step_it_had_reached(one_
     assert [e.step for e in raised] == [295] and raised[0].message.startswith("IndexError")
 
 
-def test_a_stalled_run_has_no_eta() -> None:
+def test_a_stalled_or_ended_run_has_no_eta() -> None:
     """A new user's review: `--json` said `"state": "stalled"` with the same `eta_s` for minutes of a hang,
     where line mode said `ETA ?`: the estimate assumes the run steps again at its pace. It comes back with
     the next step."""
@@ -465,6 +465,9 @@ def test_a_stalled_run_has_no_eta() -> None:
     assert hung.state == RunState.STALLED and hung.progress.eta_s is None
     tracker.apply(Record(Kind.STEP, 100, total_steps=1000, metrics={"loss": 2.0}), T0 + 700)
     assert tracker.snapshot(T0 + 700).progress.eta_s is not None
+    tracker.ended_quietly(True)  # its processes gone short of its total: nothing more comes (a review: `ended`
+    ended = tracker.snapshot(T0 + 701)  # beside `"eta_s": 49.6`)
+    assert ended.state == RunState.ENDED and ended.progress.eta_s is None
 
 
 def test_the_bars_closing_redraw_after_a_finish_does_not_start_the_run_again(

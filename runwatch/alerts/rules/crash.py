@@ -55,6 +55,8 @@ WHAT: dict[str, str] = {
 }
 HOST_OOM = "host out of memory"
 """What an `oom` event with `host_oom` is: RAM, not the GPU (the CPU allocator, MemoryError, the OOM killer)."""
+ABORTED = "process aborted (SIGABRT)"
+"""What a `segfault` event of an abort is (`Aborted (core dumped)`): a native crash too, but no segmentation fault."""
 AT_END_ONLY = frozenset({Event.TRACEBACK})
 """Events that are a crash only when no step follows them and nothing more specific was said."""
 CONTEXT_LINES = 5
@@ -106,13 +108,15 @@ class Crash(Rule[CrashParams]):
         """The crash events of this attempt read within `hold` before `now`. One stamped after `now` is no
         crash of now: a replay whose clock began at its own zero, then went back to the log's first stamp (a
         2021 YOLOX log), timed the OOMs of launches that failed before any step after every later step, and
-        `check` reported a critical OOM at the end of the run that then trained to its end."""
+        `check` reported a critical OOM at the end of the run that then trained to its end. Nor one the run went
+        on past (`_went_on`): those OOMs came before the launch of 463 steps that then died of its own error."""
         recs = [r for r in _this_attempt(run.events) if r.event in self.params.events]
         if not recs:
             return []
         crashed = run.state(now) == RunState.CRASHED
         newest = max(r.t for r in recs)
-        live = [r for r in recs if 0.0 <= now - r.t <= self.params.hold or (crashed and newest - r.t <= self.params.hold)]
+        live = [r for r in recs if (0.0 <= now - r.t <= self.params.hold or (crashed and newest - r.t <= self.params.hold))
+                and not _went_on(run, r, crashed)]
         specific = [r for r in live if r.event not in AT_END_ONLY]
         tracebacks = [r for r in live if r.event in AT_END_ONLY and not _cascade(r.message or "")]
         if specific:
@@ -157,6 +161,8 @@ class Crash(Rule[CrashParams]):
         if cause is not None and cause.message:  # the launcher's report names the rank; its own traceback says why
             detail = clip(f"{clip(cause.message.strip(), 120)}; {detail}", DETAIL_CHARS)
         what = HOST_OOM if kind == Event.OOM and first.metrics.get("host_oom") else WHAT.get(kind, kind)
+        if kind == Event.SEGFAULT and "Aborted" in (first.message or "") and "Segmentation" not in (first.message or ""):
+            what = ABORTED
         summary = what + _where(group, rank, local) + (f": {detail}" if detail else "") + _signalled(detail)
         context = tuple(r.message[:300] for r in group[-CONTEXT_LINES:] if r.message)
         return self.finding(run, summary, rank=rank, labels={"event": kind, "local_rank": local}, value=kind,
@@ -215,6 +221,28 @@ def _signalled(detail: str) -> str:
         return ""
     means = _SIGNAL_MEANS.get(sig)
     return f" ({sig.name}: {means})" if means else f" ({sig.name})"
+
+
+WENT_ON_STRIDES = 2
+"""Logging strides past a crash event's step that say the run went on after it: a history read at once gives
+every record one time, so `hold` kept a segfault that 270,000 steps followed firing after `tail` read the log
+(a review's HiFi-TSE log, relaunched from a checkpoint after each crash: `check` said OK, `tail` two critical
+crashes). Two, as a signal's (`runwatch check`): the last gasp after a crash (a buffered dict, a rank's step
+on the heels of another's death) goes no further."""
+
+
+def _went_on(run: RunTracker, rec: Record, crashed: bool) -> bool:
+    """Whether the run stepped at all after `rec`, read before any step (a launch that died before its first, then
+    one that trained: a YOLOX log's OOMs before a launch of 463 steps, judged as that launch ended, counted then for
+    their `hold`); or, not crashed, went more than `WENT_ON_STRIDES` logging strides past the step `rec` was read
+    at. Crashed, the steps past it are another source's (nanoGPT's TensorBoard scalars of steps 296-299, its
+    console's last line step 295, then the traceback that ended it)."""
+    step = run.progress.step
+    if step is None:
+        return False
+    if rec.step is None:
+        return True
+    return not crashed and step > rec.step + WENT_ON_STRIDES * run.progress.stride
 
 
 def _this_attempt(events: Iterable[Record]) -> list[Record]:

@@ -37,6 +37,8 @@ def findings(records: list[Record], after: float = 0.0, rule: Crash = RULE) -> l
          {"event": "child_failed", "local_rank": 2}, "a worker process failed on local rank 2: failed (exitcode: 1)"),
         (event(Event.KILLED, message="Killed"), {"event": "killed"}, "process killed: Killed"),
         (event(Event.SEGFAULT), {"event": "segfault"}, "segmentation fault: segfault"),
+        (event(Event.SEGFAULT, message="line 3:  3904 Aborted  (core dumped) python train.py"), {"event": "segfault"},
+         "process aborted (SIGABRT): line 3:  3904 Aborted  (core dumped) python train.py"),
         (event(Event.TIME_LIMIT), {"event": "time_limit"}, "job cancelled at its time limit: time_limit"),
         (event(Event.DATALOADER_ERROR), {"event": "dataloader_error"}, "DataLoader worker died: dataloader_error"),
         (event(Event.TRACEBACK, message="ValueError: bad"), {"event": "traceback"},
@@ -62,6 +64,15 @@ def test_a_crash_followed_by_a_stray_line_still_counts_for_a_while() -> None:
     records = [*STEPS, event(Event.NCCL_TIMEOUT, rank=5), step(10, loss=2.0)]
     assert findings(records, after=60.0)
     assert findings(records, after=400.0) == []  # the run went on: recovered, by now
+
+
+def test_a_crash_the_run_stepped_two_strides_past_is_over_before_its_hold() -> None:
+    """A stray step after a crash (a rank's on the heels of another's death, a buffered line) keeps it for its
+    `hold`; a run that goes more than two logging strides past the step it crashed at went on after it (a history
+    read at once, where every record has one time and `hold` could not tell: a review's HiFi-TSE log)."""
+    crash = event(Event.SEGFAULT)
+    assert findings([*STEPS, crash, step(10, loss=2.0), step(11, loss=2.0)], after=1.0)
+    assert findings([*STEPS, crash, step(10, loss=2.0), step(11, loss=2.0), step(12, loss=2.0)], after=1.0) == []
 
 
 def test_a_traceback_counts_only_when_it_ends_the_output() -> None:
