@@ -107,6 +107,12 @@ class _Rank:
         self.per = per if per > 0 else -1
         self.offset = max(last, int(within(epoch, self.first, 0, per))) if per > 0 else last
 
+    def anew(self, epoch: float) -> None:
+        """The epoch went back: a new launch counts from its own first epoch, its steps its own again (a YOLOX
+        log of seven launches: the last one's `epoch: 1/20, iter: 10/14` read as step 2138, past the launch
+        before it, and its first loss, 8.9, as a spike of that one; no restart was seen)."""
+        self.offset, self.per, self.first = 0, -1, epoch
+
 
 def _totals(stated: Any, epochs: Any, glob: Any, per: Any) -> Any:
     """The totals (-1: none) of records placed on the global axis, `per` the per-epoch total they were placed
@@ -128,6 +134,9 @@ class EpochSteps:
         """Whether any rank's steps are offset yet (then every record of the source is looked at)."""
         self.stepped = False
         """Whether any record or row of the source stated a step (then no epoch is one: `_by_epoch`)."""
+        self.first_stated: int | None = None
+        """The line of the first record or row that stated a step (None: none yet); the records before it that
+        have a step were stepped by their epoch (`by_epoch`)."""
         self.planned = math.nan
         """The epochs the log's header plans (runwatch.parsers.preamble.PLANNED_EPOCHS), NaN if none: the epoch
         count of a record that states none (`Epoch [2][50/1220]` of an mmcv run whose config said `max_epochs=100`)."""
@@ -164,6 +173,18 @@ class EpochSteps:
             _set_step(rec, int(epoch))
             _set_total(rec, int(count))
 
+    def stated_at(self, line: int) -> None:
+        """A record of `line` stated a step."""
+        self.stepped = True
+        if self.first_stated is None:
+            self.first_stated = line
+
+    def by_epoch(self, rec: Record) -> bool:
+        """Whether `rec`'s step is its epoch (`_by_epoch`): then a header's count of optimizer steps is not its
+        total (a review's translation model logged `Scheduler: total_steps:25720.0` and one loss an epoch, and
+        read `step 18/25720 (0.1%)`, `incomplete` after 18 of its epochs)."""
+        return rec.step is not None and (self.first_stated is None or rec.line < self.first_stated)
+
     def record(self, rec: Record) -> None:
         """A STEP or EVAL record just made (the source's own, not handed out yet): its step made global in
         place, a total of its epoch made the run's or dropped."""
@@ -171,7 +192,7 @@ class EpochSteps:
         if step is None:
             self._by_epoch(rec)
             return
-        self.stepped = True
+        self.stated_at(rec.line)
         epoch = rec.metrics.get("epoch")
         key = -1 if rec.rank is None else rec.rank
         r = self._ranks.get(key)
@@ -183,9 +204,12 @@ class EpochSteps:
         if epoch is not None and epoch == epoch:
             if r.first != r.first:
                 r.first = epoch
-            if step <= r.step and epoch > r.epoch and epoch.is_integer() and r.epoch.is_integer():
-                r.start(step, epoch, self._length(stated))
-                self.offset = True
+            if epoch.is_integer() and r.epoch.is_integer() and epoch != r.epoch:
+                if epoch < r.epoch:
+                    r.anew(epoch)
+                elif step <= r.step:
+                    r.start(step, epoch, self._length(stated))
+                    self.offset = True
             r.step, r.epoch, r.total = step, epoch, stated
         if r.offset:
             glob = step + r.offset
@@ -212,7 +236,8 @@ class EpochSteps:
                 self._by_epoch(rec)  # no step stated before it: its epoch is one (and `record` passes it by, as
                 # `record` of it does line by line: a step of its epoch is none stated, or the next chunk's
                 # epoch lines were stepless where `feed` stepped them: a review's T5 log)
-            self.stepped = first is not None
+            if first is not None:
+                self.stated_at(first)
         if not rows:
             for rec in recs:
                 self.record(rec)
@@ -284,18 +309,21 @@ class EpochSteps:
             prev_e = np.concatenate(([r.epoch], e[:-1]))
             prev_t = np.concatenate(([r.total], t[:-1]))
             whole = (e == np.floor(e)) & (prev_e == np.floor(prev_e))  # NaN before the first: no start
-            starts = np.flatnonzero((s <= prev_s) & (e > prev_e) & whole)
+            starts = np.flatnonzero((((s <= prev_s) & (e > prev_e)) | (e < prev_e)) & whole)
             if starts.size:
                 offs, pers = [], []
-                for i in starts.tolist():  # one per epoch begun in the chunk: few
-                    r.step, r.total = float(prev_s[i]), int(prev_t[i])
-                    r.start(int(s[i]), float(e[i]), self._length(int(t[i])))
+                for i in starts.tolist():  # one per epoch begun (or count begun anew) in the chunk: few
+                    if e[i] < prev_e[i]:
+                        r.anew(float(e[i]))
+                    else:
+                        r.step, r.total = float(prev_s[i]), int(prev_t[i])
+                        r.start(int(s[i]), float(e[i]), self._length(int(t[i])))
+                        self.offset = True
                     offs.append(r.offset)
                     pers.append(r.per)
                 since = np.searchsorted(has[starts], np.arange(step.size), side="right") - 1
                 offset = np.where(since >= 0, np.array(offs, np.int64)[np.maximum(since, 0)], offset)
                 per = np.where(since >= 0, np.array(pers, np.int64)[np.maximum(since, 0)], per)
-                self.offset = True
             r.step, r.epoch, r.total = float(s[-1]), float(e[-1]), int(t[-1])
         glob = step + offset
         moved = offset > 0

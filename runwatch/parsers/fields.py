@@ -70,11 +70,13 @@ INFO: Epoch [001/300] …`; `%(asctime)s:%(levelname)s: %(message)s` writes `202
 [0][ 0/44]`, a whole run UNREAD until it was read: a review), the source file between them or instead of the level
 (`2019-08-27 10:51:08,139 [dltrainer.py:209] INFO Epoch: [0][0/739]`, a review's FADNet run read as `kv` with no
 step), as regex text: its time is `logging_time`'s."""
-_LOGGING_STAMP = re.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) )?\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?\]?[ :|]")
+_LOGGING_STAMP = re.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) |\[(?:DEBUG|INFO|WARNING|ERROR)\] )?\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?\]?[ :|]")
 """Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`; mmengine's
 `2023/06/15 11:30:50 - mmengine - INFO - …`; PaddleOCR's bracketed `[2021/05/03 11:57:44] root INFO: …`) at the
 line's start, or after the level as LeRobot's logger writes it (`INFO 2026-06-12 10:58:46 ot_train.py:357 step:1K …`),
-or before a `|` (`%(asctime)s|%(levelname)8s| …`: `2025-04-28 14:01:00,573|    INFO| Train: STEP 0 - …`, new):
+or after it in brackets (`[%(levelname)s] %(asctime)s : …`: `[INFO] 2021-12-25 21:43:42,093 : Epoch:  1, loss: 8.836`, a
+review's translation model, read "no step line carries a time"), or before a `|` (`%(asctime)s|%(levelname)8s| …`:
+`2025-04-28 14:01:00,573|    INFO| Train: STEP 0 - …`):
 the record's time, local as printed (a stamp elsewhere in the line is a value's, or noise)."""
 
 
@@ -88,7 +90,7 @@ def prefix_time(prefix: str) -> float:
 
 def logging_time(text: str) -> float:
     """Unix seconds of the line's leading logging stamp, 0.0 without one (or one that is no real time)."""
-    if not (text[:1].isdigit() or (text[:1] == "[" and text[1:2].isdigit()) or text[:1] in "DIWE"):
+    if not (text[:1].isdigit() or (text[:1] == "[" and (text[1:2].isdigit() or text[1:2] in "DIWE")) or text[:1] in "DIWE"):
         return 0.0  # a cheap first look: most lines start with none of these
     if text[3:4] == "/" and text[:1] == "[" and (m := _MONTH_DAY_STAMP.match(text)) is not None:
         return _month_day_seconds(m)

@@ -182,6 +182,10 @@ _ASIDE = re.compile(r"(?<=[A-Za-z])" + _ASIDE_TEXT)
 """A key's aside in brackets before its colon (`Training Loss (avg over last 100): 2.4486`, `Time (s): 3.2`): the
 key read as none and the line as no record, a T5 run's 208 loss lines `no steps` (a review). Words, and at most one
 number among them; not a unit's own pair (`loss (x=3):`) nor a bracketed value."""
+_LOGURU_SITE = re.compile(r"\| (?:TRACE|DEBUG|INFO|SUCCESS|WARNING|ERROR|CRITICAL) {0,8}\| [\w.<>-]{1,120}:[\w<>.-]{1,120}:\d{1,7} - ")
+"""loguru's default format after its time, `| INFO     | yolox.core.trainer:after_iter:253 - `: the level, and the module,
+function and line the logger was called from, no metric (a review's YOLOX log read `yolox_core_trainer_after_iter = 253`
+on every step)."""
 _NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint)(?:16|32|64)\(([^()]{1,40})\)")
 """A NumPy scalar's repr since NumPy 2 (`np.float64(0.0022947374457392773)`), as verl's console prints its metrics
 (`actor/pg_loss:np.float64(…) - actor/grad_norm:np.float64(…)`): every such value was dropped, and the policy loss,
@@ -597,6 +601,8 @@ class KeyValueParser(FormatParser):
             text = _NUMPY_SCALAR.sub(r"\1", text)  # `actor/pg_loss:np.float64(0.0023)`: the number it holds
         if "[line:" in text:
             text = _SOURCE_LINE.sub("", text, 1)  # `train_net.py[line:177]`: where the logger was called, no metric
+        if " | " in text and (site := _LOGURU_SITE.search(text, 0, 300)) is not None:
+            text = text[:site.start()] + text[site.end():]
         step: int | None = None
         before = -1  # pairs before the step key
         total: int | None = None

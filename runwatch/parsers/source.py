@@ -237,7 +237,7 @@ class SourceParser:
         if self.stamped is None and steps is not None and len(steps):
             self.stamped = steps.t is not None and bool(steps.t[0] > 0)
         if self.planned is not None:
-            steps = self._planned(out, steps, self.planned)
+            steps = self._planned(out, steps, self.planned, self._epochs.by_epoch)
         return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t)
 
     def _chunk(
@@ -577,11 +577,14 @@ class SourceParser:
         return flagged
 
     @staticmethod
-    def _planned(out: list[Record], batch: ColumnBatch | None, planned: int) -> ColumnBatch | None:
+    def _planned(out: list[Record], batch: ColumnBatch | None, planned: int,
+                 by_epoch: Callable[[Record], bool]) -> ColumnBatch | None:
         """`planned` (SourceParser.planned) as the total of a chunk's step and eval records and rows whose line
-        states none or one epoch's (`_short_of`), as `_emit` gives it to a line's record: the batch so made."""
+        states none or one epoch's (`_short_of`), but not of records stepped by their epoch (`by_epoch`), as
+        `_emit` gives it to a line's record: the batch so made."""
         for i, rec in enumerate(out):
-            if (rec.kind is _STEP or rec.kind is _EVAL) and rec.step is not None and _short_of(rec, planned):
+            if ((rec.kind is _STEP or rec.kind is _EVAL) and rec.step is not None and not by_epoch(rec)
+                    and _short_of(rec, planned)):
                 out[i] = replace(rec, total_steps=planned)
         if batch is None:
             return batch
@@ -908,8 +911,9 @@ class SourceParser:
             if self._epochs.offset or "epoch" in rec.metrics:
                 self._epochs.record(rec)  # before the header's plan, as `feed_bytes` counts them
             elif rec.step is not None:
-                self._epochs.stepped = True  # as `EpochSteps.chunk` notes any record with a step
-            if self.planned is not None and rec.step is not None and _short_of(rec, self.planned):
+                self._epochs.stated_at(lineno)  # as `EpochSteps.chunk` notes any record with a step
+            if (self.planned is not None and rec.step is not None and not self._epochs.by_epoch(rec)
+                    and _short_of(rec, self.planned)):
                 rec = replace(rec, total_steps=self.planned)  # the header's plan, where the line states none
         out.append(rec)
 

@@ -752,9 +752,6 @@ def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest
     ("basicsr_iqa_torchrun_nohup.out.gz", "ended"),  # a second run, stopped mid-way
     ("yolov5_cots_300ep_terminal.log", "finished"),  # early stopping after 246 of 300 epochs
     ("wsdan_sac_imagenet_meters.log.gz", "ended"),
-    # a second review: the OOMs of launches that failed before any step were timed after the whole 2021 run (the
-    # replay's clock starts at its own zero, then follows the log's stamps back): a critical crash at its end
-    ("yolox_voc_crlf_train_log.txt.gz", "finished"),
     # W&B's output.log keeps a bar's last frame only: `0/1954 [00:00<?` then `829/1954 [28:49<…, 2.09s/it]` read
     # as a 28-minute critical stall at step 0 (a third review); the run was stopped by Ctrl-C
     ("wandb_output_hf_reward_ctrl_c.log", "ended"),
@@ -940,6 +937,28 @@ def test_a_run_that_logged_its_last_step_of_a_stride_is_not_incomplete(capsys: p
     assert "step 257395/257400  ended" in out and "incomplete" not in out
     assert main(["check", log]) == 0
     assert "warning  incomplete: stopped at 256900/257400" in capsys.readouterr().out
+
+
+def test_a_yolox_launch_that_died_at_step_463_is_its_crash_not_the_ooms_of_launches_before(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review's YOLOX VOC log: launches that died before any step (three of them OOMs), one that trained 463 steps
+    and died evaluating (`FileNotFoundError: … Annotations/11.xml`), then one from epoch 1 to the end. The OOMs
+    were timed after the whole 2021 run (the replay's clock starts at its own zero, then follows the log's stamps
+    back) and read as a critical crash at its end; with the last launch placed after the one before, none was
+    seen. The last launch starts again at epoch 1: the crash of the one before it ends that attempt, the OOMs
+    before its first step are launches the run went on after (a note), and the run finished."""
+    import gzip
+
+    log = tmp_path / "train_log.txt"
+    log.write_bytes(gzip.decompress((FIXTURES / "found" / "yolox_voc_crlf_train_log.txt.gz").read_bytes()))
+    assert main(["check", str(log), "--json"]) == 2
+    out = json.loads(capsys.readouterr().out)
+    [crash] = out["alerts"]
+    assert (out["state"], out["step"], out["total_steps"]) == ("finished", 14093, 14100)
+    assert (crash["rule"], crash["labels"]["event"], crash["first_step"], crash["firing_at_end"]) == (
+        "crash", "traceback", 463, False)
+    assert crash["summary"].startswith("uncaught exception: FileNotFoundError") and "11.xml" in crash["summary"]
+    assert any(n.startswith("the run went on after 13 fatal errors") for n in out["notes"])
 
 
 def test_lerobots_log_is_read_with_its_line_times_and_its_end(capsys: pytest.CaptureFixture[str]) -> None:

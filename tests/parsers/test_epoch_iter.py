@@ -63,10 +63,10 @@ def test_an_ijepa_forks_nan_is_found_at_the_second_step_of_a_new_attempt(capsys)
     [nan] = [a for a in obj["alerts"] if a["rule"] == "nonfinite"]
     assert (nan["labels"]["metric"], nan["severity"]) == ("autoencoder_loss_total", "critical")
     assert any(n.startswith("the run started again once") for n in obj["notes"])
-    # its step: the new count placed after the old one's (runwatch.parsers.epochs keeps a count's offset when its
-    # epoch goes back), the second of the new attempt's steps
+    # its step: the new launch's own count from `[1,     0/ 2562]` (runwatch.parsers.epochs counts anew when the
+    # epoch goes back, 30 to 1), the second of the new attempt's steps
     restarted = next(n for n in obj["notes"] if n.startswith("the run started again once"))
-    assert "(step 2562)" in restarted and nan["first_step"] == 2563
+    assert "line 123 (step 0)" in restarted and nan["first_step"] == 1 and obj["step"] == 5
 
 
 def test_its_evaluations_test_loss_nan_is_found(capsys) -> None:  # type: ignore[no-untyped-def]

@@ -89,6 +89,17 @@ def test_a_per_epoch_step_counter_is_one_axis(zero_based: bool, sizes: tuple[int
     assert {r.metrics["epoch"] for r in recs} == ({0.0, 1.0, 2.0} if zero_based else {1.0, 2.0, 3.0})
 
 
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_a_second_launch_whose_epoch_goes_back_counts_its_own_steps(sizes: tuple[int, ...]) -> None:
+    """The per-epoch counter run twice into one log (a relaunch: epoch 3 of the first, then epoch 1 of the second):
+    the second counts its own steps from its start, a new attempt, as the first did, the columnar way and line by
+    line alike (a review's YOLOX log placed its last launch after the one before)."""
+    data, want = _per_epoch(zero_based=False)
+    recs, chunks = check(data + data, sizes, fmt="kv")
+    assert fast_rows(chunks) > 0
+    assert [r.step for r in recs if r.kind is Kind.STEP] == want + want
+
+
 def test_epochs_of_different_lengths_stay_monotone() -> None:
     """A shorter epoch (the loader's last, smaller pass): each epoch starts after the last step of the one
     before it, whatever its length."""

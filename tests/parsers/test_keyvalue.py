@@ -1129,6 +1129,58 @@ def test_a_keys_aside_in_brackets_leaves_the_key() -> None:
     assert READS.lowered.search(alone.lower())  # the screen lets through what the parser reads
 
 
+def test_a_new_launch_whose_epoch_goes_back_counts_its_own_steps() -> None:
+    """A review's YOLOX log of seven launches: the last one's `epoch: 1/20, iter: 10/14` read as step 2138, past the
+    launch before it (`epoch: 20/20, iter: 110/112`, step 2238), no total (its 280 below that step), and its first
+    loss, 8.9, a `loss_spike` of the launch before, still firing at the end. The epoch going back (20 to 1) begins a
+    count anew: the launch's own steps, a new attempt, by `feed` and `feed_bytes` alike."""
+    from tests.support.found import found_bytes, source_records
+    from tests.support.readers import check
+    from tests.support.realruns import check_json
+
+    name = "yolox_s_seven_launches_cudnn_errors.log.gz"
+    fmt, recs = source_records(name)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and len(steps) == 240
+    last = next(i for i in range(1, len(steps)) if steps[i].metrics["epoch"] < steps[i - 1].metrics["epoch"])
+    assert (steps[last - 1].step, steps[last - 1].total_steps) == (19 * 112 + 110, 20 * 112)
+    assert (steps[last].step, steps[last].total_steps, steps[last].metrics["loss"]) == (10, 14, 8.9)  # its epoch's, as yet
+    assert (steps[-1].step, steps[-1].total_steps) == (19 * 14 + 10, 280)
+    assert set(steps[-1].metrics) == {"epoch", "epochs", "step_time", "data_time", "loss", "iou_loss", "l1_loss",
+                                      "conf_loss", "cls_loss", "lr", "size", "eta"}  # not loguru's `trainer:after_iter:253`
+    for size in (1 << 20, 1 << 16, 5000):
+        got, _ = check(found_bytes(name), sizes=(size,))
+        assert [(r.step, r.total_steps) for r in got if r.kind is Kind.STEP] == [(r.step, r.total_steps) for r in steps]
+    code, [run], _ = check_json(FOUND / name)
+    assert code == 0 and not run["alerts"] and (run["step"], run["total_steps"]) == (276, 280), run
+    assert any(n.startswith("the run started again once") for n in run["notes"])
+
+
+def test_a_loop_of_one_loss_an_epoch_is_not_counted_against_its_schedulers_steps() -> None:
+    """A review's translation model logs `Scheduler: total_steps:25720.0, warmup_steps:2572.0`, then one loss an
+    epoch (`[INFO] 2021-12-25 21:43:42,093 : Epoch:  1, loss: 8.836`): its epochs are its steps, and the scheduler's
+    optimizer steps are no total of them (it read `step 18/25720 (0.1%)`, `incomplete: stopped at 18/25720`). Its
+    logger's stamp, the level in brackets before it, is each record's time (it read "no step line carries a time")."""
+    from runwatch.parsers.fields import local_time
+    from tests.support.found import found_bytes
+    from tests.support.readers import check
+    from tests.support.realruns import check_json
+
+    name = "nlp_trans_epoch_losses_scheduler_total.log"
+    fmt, recs = _source_records(name)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and [r.step for r in steps] == list(range(1, 19))
+    assert all(r.total_steps is None for r in steps) and steps[0].metrics["loss"] == 8.836
+    assert steps[0].t == local_time("2021-12-25 21:43:42") + 0.093
+    for size in (1 << 20, 2000):
+        got, _ = check(found_bytes(name), sizes=(size,))
+        assert [(r.step, r.total_steps, r.t) for r in got if r.kind is Kind.STEP] == [
+            (r.step, r.total_steps, r.t) for r in steps]
+    code, [run], _ = check_json(FOUND / name)
+    assert code == 0 and run["step"] == 18 and run["total_steps"] is None and run["warnings"] == [], run
+    assert not [n for n in run["notes"] if "carries a time" in n]
+
+
 def test_detectron2s_stamp_with_no_year_is_the_records_time() -> None:
     """A review's detectron2 log (`[08/30 23:00:36] d2.utils.events INFO:  eta: 0:14:11  iter: 19  total_loss: …`,
     datefmt `%m/%d %H:%M:%S`): its records had no time, `check` noted that no step line carries one, and `tail`
