@@ -4,7 +4,8 @@ Key metrics of a training run get a braille chart each (loss with val_loss
 overlaid, lr, grad_norm, throughput or step time, MFU); every other metric a
 sparkline. A format with none of the canonical names (a generic `key: value`
 log) still gets charts: its first metrics are promoted, those named for a loss first, and
-where no `loss` is logged the first two named for one (`box_loss`, `d_loss`) take its place. A
+where no `loss` is logged the first two named for one (`box_loss`, `d_loss`) take its place (the first, beside
+a `val_loss`, charted before it). A
 reinforcement-learning run's reward (SB3's `ep_rew_mean`, an episode's `return`) is its key curve: it is
 charted next to the loss, with its evaluation's over it.
 """
@@ -62,7 +63,8 @@ def plan_charts(metrics: Iterable[str], needle: str = "", *, every: bool = False
     charts: list[ChartSpec] = []
     if "loss" in present:
         charts.append(ChartSpec(("loss", "val_loss") if "val_loss" in present else ("loss",)))
-    elif "val_loss" in present:
+    elif "val_loss" in present:  # a training loss of another name first (HiFi-TSE's `loss_G`: a review saw it a sparkline)
+        charts += [ChartSpec((m,)) for m in other_losses(have) if not is_eval_metric(m)][:1]
         charts.append(ChartSpec(("val_loss",)))
     elif split := [m for m in _SPLITS if m in present]:  # `Train: 0.0962 | Val: 0.0991`: the loss chart's place
         charts.append(ChartSpec(tuple(split[:2])))

@@ -228,6 +228,18 @@ def test_losses_of_other_names_take_the_loss_charts_place_before_the_schedule() 
     assert [c.key for c in plan_charts(["lr", "d_loss", "g_loss", "aux_loss"])[0]][:3] == ["d_loss", "g_loss", "lr"]
 
 
+def test_a_training_loss_of_another_name_is_charted_before_the_validation_loss() -> None:
+    """A review's HiFi-TSE run logs `loss_G` (and `sep`, `phase_l`, …) every 100 steps and a `val_loss`: the TUI drew
+    `val_loss` and `lr`, and the training loss was a sparkline. It is the first chart, the validation loss the next."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("hifi_tse_relaunches_abort_segfault.log.gz")
+    names = sorted({n for r in recs for n in r.metrics})
+    assert "loss" not in names and {"loss_g", "val_loss"} <= set(names)
+    charts, sparks = plan_charts(names)
+    assert [c.metrics for c in charts][:3] == [("loss_g",), ("val_loss",), ("lr",)] and "loss_g" not in sparks
+
+
 def test_a_progress_bars_clock_is_no_chart_nor_sparkline() -> None:
     """A Lightning run's tqdm bars (run lab recording): `epoch_elapsed` and `epoch_eta`, the epoch bar's own
     clock, were sparklines of a saw-tooth among the run's metrics."""
