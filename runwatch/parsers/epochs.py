@@ -108,10 +108,13 @@ class _Rank:
         self.offset = max(last, int(within(epoch, self.first, 0, per))) if per > 0 else last
 
     def anew(self, epoch: float) -> None:
-        """The epoch went back: a new launch counts from its own first epoch, its steps its own again (a YOLOX
-        log of seven launches: the last one's `epoch: 1/20, iter: 10/14` read as step 2138, past the launch
-        before it, and its first loss, 8.9, as a spike of that one; no restart was seen)."""
-        self.offset, self.per, self.first = 0, -1, epoch
+        """The epoch went back to where the count began, or before: a new launch counts from its own first epoch,
+        its steps its own again (a YOLOX log of seven launches: the last one's `epoch: 1/20, iter: 10/14` read as
+        step 2138, past the launch before it, and its first loss, 8.9, as a spike of that one; no restart was
+        seen). Not back to a later epoch: PaddleRec's `infer.py` over the saved epochs 15 to 18 after training's
+        20 is no new run of training (it read `step 3`, started again)."""
+        if epoch <= self.first:
+            self.offset, self.per, self.first = 0, -1, epoch
 
 
 def _totals(stated: Any, epochs: Any, glob: Any, per: Any) -> Any:
@@ -314,7 +317,7 @@ class EpochSteps:
                 offs, pers = [], []
                 for i in starts.tolist():  # one per epoch begun (or count begun anew) in the chunk: few
                     if e[i] < prev_e[i]:
-                        r.anew(float(e[i]))
+                        r.anew(float(e[i]))  # or, back to a later epoch than its first, nothing changes
                     else:
                         r.step, r.total = float(prev_s[i]), int(prev_t[i])
                         r.start(int(s[i]), float(e[i]), self._length(int(t[i])))

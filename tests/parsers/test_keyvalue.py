@@ -719,6 +719,7 @@ def test_fairseq_reads_its_updates_as_steps_and_its_validation_as_an_evaluation(
 def test_paddlerecs_batch_in_its_epoch_is_the_place_in_the_epoch() -> None:
     """A new user's review: PaddleRec's `epoch: 3, batch_id: 500, …, loss:0.1046318` gave no step at all."""
     from tests.support.found import found_lines, source_records
+    from tests.support.realruns import check_json
 
     text = found_lines("paddlerec_sign_train.log")
     fmt, recs = source_records("paddlerec_sign_train.log")
@@ -729,6 +730,10 @@ def test_paddlerecs_batch_in_its_epoch_is_the_place_in_the_epoch() -> None:
     assert len(steps) == len(logged) == 80
     # each epoch starts after the last batch logged in the one before (1500, counted from 0): 1501 × epoch
     assert steps == [(float(e), e * 1501 + b, loss) for e, b, loss in logged]
+    # then `infer.py` over the saved epochs 15 to 18: back to a later epoch than the count's first is no new run
+    # (a count begun anew there read `step 3` and "started again", the training's 30,019 steps gone)
+    code, [run], _ = check_json(FOUND / "paddlerec_sign_train.log")
+    assert code == 0 and run["step"] == 30019 and not [n for n in run["notes"] if "started again" in n], run
 
 
 def test_paddledetections_epoch_and_iteration_are_the_step() -> None:
