@@ -45,9 +45,8 @@ class PaceMeter:
     """
 
     def __init__(self) -> None:
-        self._anchor: tuple[float, float] | None = None  # (top step, time) of the last finished read
-        self._pending: tuple[float, float] | None = None  # of the read under way
-        self._epochs = (math.nan, math.nan)  # the epoch of the anchor's top step, and of the pending one's
+        self._anchor: tuple[float, float, float] | None = None  # (top step, time, its epoch) of the last finished read
+        self._pending: tuple[float, float, float] | None = None  # of the read under way
         self._moved = 0  # step records of the read under way that moved the top
         self._hot: float | None = None  # when the catch-up that `restart` began last read
 
@@ -60,8 +59,7 @@ class PaceMeter:
         """Forget what was measured; `step` at `now` is where the next measurement starts from: a history
         read, or a catch-up burst whose arrival says nothing of the run's pace (reads that follow it back
         to back, within `CATCH_UP_S`, are the rest of it)."""
-        self._anchor, self._pending, self._moved = None, (step, now), 0
-        self._epochs = (math.nan, epoch)
+        self._anchor, self._pending, self._moved = None, (step, now, epoch), 0
         self._hot = now
 
     def step(self, step: float, now: float, moved: int = 1,
@@ -72,41 +70,37 @@ class PaceMeter:
         second."""
         pending = self._pending
         if pending is None:
-            self._pending, self._moved = (step, now), moved
-            self._epochs = (self._epochs[0], epoch)
+            self._pending, self._moved = (step, now, epoch), moved
             return None
-        top, at = pending
+        top, at, _ = pending
         if now - at <= SAME_READ_S:
             if step > top:
-                self._pending = (step, at)
+                self._pending = (step, at, epoch)
                 self._moved += moved
-                self._epochs = (self._epochs[0], epoch)
             return None
         if step <= top:
             return None
         points = None
-        into_epoch = self._into_epoch(top)
-        self._epochs = (self._epochs[1], epoch)
         soon = self._anchor is not None and at - self._anchor[1] < SPREAD_WITHIN_S
         if (self._hot is not None and at - self._hot <= CATCH_UP_S) or (soon and self._moved > CATCH_UP_STEPS):
             self._hot = at  # a read on a catch-up's heels is more of it; a read of many steps right after
-            self._anchor, self._pending, self._moved = pending, (step, now), moved  # another is one itself
+            self._anchor, self._pending, self._moved = pending, (step, now, epoch), moved  # another is one too
             return None
         self._hot = None
-        if self._anchor is not None and top > self._anchor[0] and not into_epoch:
+        if self._anchor is not None and top > self._anchor[0] and not _into_epoch(self._anchor, pending):
             base = self._anchor[0]
             count = max(1, min(self._moved, int(top - base))) if at - self._anchor[1] < SPREAD_WITHIN_S else 1
             points = (base, top, count, (at - self._anchor[1]) / (top - base))
-        self._anchor, self._pending, self._moved = pending, (step, now), moved
+        self._anchor, self._pending, self._moved = pending, (step, now, epoch), moved
         return points
 
-    def _into_epoch(self, top: float) -> bool:
-        """Whether the read that ends at `top` begins a new epoch one step past the read before: the interval
-        to it is no step's. A loop that logs every k-th batch and never an epoch's length has its next epoch
-        placed one past the last batch it logged (runwatch.parsers.epochs: the rest of the epoch is unseen),
-        and the interval held that rest and the evaluation after it: PaddleVideo's `train step:0` and
-        `step:100` of each epoch read as steps of 1.3 s and of 130 s by turns, a healthy run's
-        step_time_drift `14×`. Where every batch is logged, it is the one step that holds the evaluation."""
-        (was, now), anchor = self._epochs, self._anchor
-        return (anchor is not None and top - anchor[0] == 1.0 and now > was
-                and now.is_integer() and was.is_integer())
+
+def _into_epoch(anchor: tuple[float, float, float], read: tuple[float, float, float]) -> bool:
+    """Whether `read` (top step, time, its epoch) begins a new epoch one step past the read before it, `anchor`: the
+    interval to it is no step's. A loop that logs every k-th batch and never an epoch's length has its next epoch placed one
+    past the last batch it logged (runwatch.parsers.epochs: the rest of the epoch is unseen), and the interval held
+    that rest and the evaluation after it: PaddleVideo's `train step:0` and `step:100` of each epoch read as steps
+    of 1.3 s and of 130 s by turns, a healthy run's step_time_drift `14×`. Where every batch is logged, it is the
+    one step that holds the evaluation."""
+    was, now = anchor[2], read[2]
+    return read[0] - anchor[0] == 1.0 and now > was and now.is_integer() and was.is_integer()

@@ -465,11 +465,12 @@ class RunTracker:
         else:
             prior = np.maximum.accumulate(np.concatenate(([self._pace.top], steps[:-1])))
         moved, top = 0 if timed else int((steps > prior).sum()), float(steps.max())
+        epoch = math.nan if timed else _epoch_at(cols, lo + int(np.argmax(steps)))  # the top step's, for the pace
         for i, (r, index) in enumerate(groups):  # the run's pace once, each rank's newest step its own
             mine = steps[index]
             last = float(mine[-1])
             self._progress(r, source, now, last, top, uniform=bool((mine == last).all()), moved=moved,
-                           measured=timed or i > 0, epoch=_epoch_at(cols, lo + int(np.argmax(steps))))
+                           measured=timed or i > 0, epoch=epoch)
         total = cols.total[lo:hi]
         stated = total if total[-1] >= 0 else total[total >= 0]
         step_time = cols.metrics.get("step_time")
