@@ -63,8 +63,13 @@ def local_time(stamp: str, frac: str = "") -> float:
 
 
 _LEVEL = r"(?:DEBUG|INFO|WARNING):?(?: -)? "
+_FAIR = r"(?:DEBUG|INFO|WARNING) - \d\d/\d\d/\d\d \d\d:\d\d:\d\d - \d{1,6}:\d\d:\d\d - "
+"""The `LogFormatter` of FAIR's research code (XLM, SwAV, DeepCluster-v2 and loops that copied it): level, `%x %X`
+(month/day/year in the C locale), the time since start, then the message: `INFO - 09/02/20 14:18:08 - 0:00:30 -
+Epoch: [0][50]\tTime 2.376 (1.927)…` (a review's SwAV run read `no steps`)."""
 LOGGED_PREFIX = (r"\s{0,20}(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?:(?: -)? |:)"
-                 rf"(?:(?:\[[\w.-]{{1,60}}:\d{{1,6}}\] |[\w.-]{{1,60}}\.py )(?:{_LEVEL})?|{_LEVEL}))?")
+                 rf"(?:(?:\[[\w.-]{{1,60}}:\d{{1,6}}\] |[\w.-]{{1,60}}\.py )(?:{_LEVEL})?|{_LEVEL})"
+                 rf"|{_FAIR})?")
 """Python `logging`'s time and level before a line a format recognises by its start (`2025-07-07 13:55:26.649
 INFO: Epoch [001/300] …`; `%(asctime)s:%(levelname)s: %(message)s` writes `2021-07-29 14:38:40,512:INFO: Epoch:
 [0][ 0/44]`, a whole run UNREAD until it was read: a review), the source file between them or instead of the level
@@ -94,7 +99,10 @@ def logging_time(text: str) -> float:
         return 0.0  # a cheap first look: most lines start with none of these
     if text[3:4] == "/" and text[:1] == "[" and (m := _MONTH_DAY_STAMP.match(text)) is not None:
         return _month_day_seconds(m)
-    return _stamp_seconds(_LOGGING_STAMP.match(text))
+    m = _LOGGING_STAMP.match(text)
+    if m is None and (fair := _FAIR_STAMP.match(text)) is not None:
+        return _fair_seconds(fair)
+    return _stamp_seconds(m)
 
 
 _MONTH_DAY_STAMP = re.compile(r"\[(\d\d)/(\d\d) (\d\d:\d\d:\d\d)\] ")
@@ -104,6 +112,18 @@ with `datefmt="%m/%d %H:%M:%S"`) and PaddleVideo's (`[12/25 14:22:40] epoch:[  1
 detectron2 log had no time: `check` said no step line carries one, and `tail` aged the run by the file (a review).
 PaddleVideo's waited until an interval into a guessed epoch was no longer measured (runwatch.state.pace): it logs
 two lines an epoch and never the epoch's length, and timed, each epoch's end read as a 100-fold slowdown."""
+
+
+_FAIR_STAMP = re.compile(r"(?:DEBUG|INFO|WARNING) - (\d\d)/(\d\d)/(\d\d) (\d\d:\d\d:\d\d) - ")
+"""`_FAIR`'s stamp, its parts taken."""
+
+
+def _fair_seconds(m: re.Match[str]) -> float:
+    """A FAIR `LogFormatter` stamp's Unix seconds (`09/02/20 14:18:08`: month, day, two-digit year of this century)."""
+    try:
+        return local_time(f"20{m.group(3)}-{m.group(1)}-{m.group(2)} {m.group(4)}")
+    except ValueError:
+        return 0.0
 
 
 def _month_day_seconds(m: re.Match[str]) -> float:

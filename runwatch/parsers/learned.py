@@ -94,7 +94,8 @@ class Counters:
 
     `head` matches (from the line's start) the part of the line holding the
     integers, one named group each (digits only). `read` takes them by name,
-    as ints (one line) or int64 arrays (a layout's rows), and computes with
+    as ints (one line) or int64 arrays (a layout's rows), a group the line
+    leaves out (an optional one) absent from the mapping, and computes with
     operators both support: it must not branch on their values (use `&`, not
     `and`), so that columns get what each line gets.
     """
@@ -107,7 +108,7 @@ class Counters:
         m = self.head.match(line)
         if m is None:
             return None
-        got = self.read({k: int(v) for k, v in m.groupdict().items()})
+        got = self.read({k: int(v) for k, v in m.groupdict().items() if v is not None})
         return (m, got) if got[3] else None
 
 
@@ -238,7 +239,7 @@ def _learn(parse: Callable[[str], Record | None], line: str, counters: Counters 
         if read is None:
             return None
         head, (_, total, metrics, _) = read
-        counted = [Span(name, *head.span(name)) for name in head.groupdict()]
+        counted = [Span(name, *head.span(name)) for name, v in head.groupdict().items() if v is not None]
         derived = {STEP, *metrics} | ({TOTAL} if total is not None else set())
     stamps = list(_STAMP.finditer(line))
     for m in stamps:

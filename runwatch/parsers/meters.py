@@ -40,14 +40,16 @@ from runwatch.parsers.reads import Reads
 _MAX_METERS = 32
 _HEAD = re.compile(
     LOGGED_PREFIX + r"\s{0,20}(?:Train\s{0,4})?Epoch:?\s{0,4}\[\s{0,8}(?P<epoch>\d{1,9})\s{0,8}\]"
-    r"\s{0,4}\[\s{0,8}(?P<inner>\d{1,12})\s{0,8}/\s{0,8}(?P<per_epoch>\d{1,12})\s{0,8}\]"
+    r"\s{0,4}\[\s{0,8}(?P<inner>\d{1,12})\s{0,8}(?:/\s{0,8}(?P<per_epoch>\d{1,12})\s{0,8})?\]"
 )
+"""`Epoch: [e][i/N]`, or `Epoch: [e][i]` without the epoch's length (SwAV's, DeepCluster-v2's loops: `Epoch: [399][50]`)."""
 _TEST = re.compile(LOGGED_PREFIX + r"\s{0,20}(?:Test|Val|Validation|Eval)\s{0,4}:?\s{0,4}\[\s{0,8}\d{1,12}\s{0,8}/\s{0,8}\d{1,12}\s{0,8}\]")
 _NAME = r"[A-Za-z][\w@./-]{0,40}"
 _METER = re.compile(
-    rf"(?P<name>{_NAME})\s{{1,8}}(?P<value>{NUMBER_TEXT})(?:\s{{1,4}}\(\s{{0,8}}(?P<average>{NUMBER_TEXT})\s{{0,8}}\))?(?=\s|$)"
+    rf"(?P<name>{_NAME}):?\s{{1,8}}(?P<value>{NUMBER_TEXT})(?:\s{{1,4}}\(\s{{0,8}}(?P<average>{NUMBER_TEXT})\s{{0,8}}\))?(?=\s|$)"
 )
-"""`Loss 5.7640e+00 (6.3097e+00)`, `Acc@1   0.00 (  0.00)`, and a result's `Acc@1 0.390` without an average."""
+"""`Loss 5.7640e+00 (6.3097e+00)`, `Acc@1   0.00 (  0.00)`, a result's `Acc@1 0.390` without an average, and
+SwAV's `Lr: 0.0006` (its one meter with a colon: the learning rate was lost)."""
 _TABBED = re.compile(
     rf"(?P<name>{_NAME}(?: (?!(?:nan|NaN|inf|Inf)\b){_NAME}){{0,3}})\s{{1,8}}(?P<value>{NUMBER_TEXT})"
     rf"(?:\s{{1,4}}\(\s{{0,8}}(?P<average>{NUMBER_TEXT})\s{{0,8}}\))?"
@@ -64,8 +66,11 @@ def _counted(n: Mapping[str, Any]) -> Counted:
     """Step `e × N + i` of `Epoch: [e][i/N]` (both count from 0), the epoch as a metric; a batch past N is no
     step. A loop that counts its batches from 1 prints `[N/N]` last: e × N + N, where the next epoch's `[0/N]` would
     be, which such a loop never prints (a review: DMNIL's 24 `[400/400]` lines were dropped). Operators ints and
-    arrays share (runwatch.parsers.learned.Counters)."""
-    e, i, per = n["epoch"], n["inner"], n["per_epoch"]
+    arrays share (runwatch.parsers.learned.Counters). Without N (`Epoch: [399][50]`) the step is the batch `i`
+    within its epoch, which the source makes global as any per-epoch count (runwatch.parsers.epochs): read as no
+    step at all, a 400-epoch SwAV run of 15 launches said `no steps` and its launches made one loss series (a
+    review)."""
+    e, i, per = n["epoch"], n["inner"], n.get("per_epoch", 0)
     return within(e, 0, i, per), None, {"epoch": e * 1.0}, (i <= per) | (per == 0)
 
 

@@ -94,3 +94,33 @@ def test_lines_behind_a_logger_naming_its_file_are_read() -> None:
     assert fmt == "meters" and len(steps) == len(heads) >= 10
     assert [r.step for r in steps] == [int(m[1]) * int(m[3]) + int(m[2]) for m in heads]
     assert steps[0].metrics["loss"] == 54.733 and steps[0].t > 0
+
+
+def test_fair_loggers_lines_without_the_epochs_length_count_their_steps_across_epochs_and_launches() -> None:
+    """A review's SwAV run (FAIR's `LogFormatter`: `INFO - 09/02/20 14:18:08 - 0:00:30 - Epoch: [0][50]\\tTime …\\tLr:
+    0.0006`, no `/N` after the batch) read `no steps`, and its four launches one loss series. Each epoch's batches
+    now count on from the last one read, a launch from epoch 0 counts anew (a restart), the stamp is the time, and
+    `Lr:` the learning rate, by the per-line and the bulk reader alike."""
+    from runwatch.parsers.fields import local_time
+    from tests.support.found import FOUND, found_bytes
+    from tests.support.readers import check
+    from tests.support.realruns import check_json
+
+    name = "swav_cifar10_fair_logger_meters_relaunched.log.gz"
+    fmt, recs = source_records(name)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    heads = [(i, m) for i, x in enumerate(lines_of(name), 1) if (m := re.search(r" - Epoch: \[(\d+)\]\[(\d+)\]\t", x))]
+    assert fmt == "meters" and len(steps) == len(heads) == 1164
+    assert [r.metrics["epoch"] for r in steps] == [float(m[1]) for _, m in heads]
+    anew = [i for (i, m), r in zip(heads, steps, strict=True) if r.step == 0]
+    assert anew == [2100, 2347, 2982, 3758]  # each launch's `Epoch: [0][0]`
+    last = steps[-1]
+    assert (last.step, last.total_steps) == (399 * 51 + 50, None)  # batches 0 and 50 of each epoch: the next at 51
+    assert last.metrics == {"step_time": 0.657, "data_time": 0.0, "loss": 2.1086, "lr": 0.0006, "epoch": 399.0}
+    assert last.t == local_time("2020-09-03 02:40:55")
+    for size in (1 << 20, 1 << 14):
+        got, _ = check(found_bytes(name), sizes=(size,))
+        assert [(r.step, r.t) for r in got if r.kind is Kind.STEP] == [(r.step, r.t) for r in steps]
+    code, [run], _ = check_json(FOUND / name)
+    assert code == 0 and run["step"] == 20399 and not run["alerts"], run
+    assert any(n.startswith("the run started again 3 times") for n in run["notes"]), run["notes"]
