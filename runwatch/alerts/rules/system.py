@@ -554,10 +554,15 @@ class ProcessExit(SystemRule[ProcessExitParams]):
         step = run.progress.step
         where = "" if step is None else f" at step {step}" + (
             f" of {run.progress.total}" if run.progress.total is not None else "")
-        when = "after the run finished" if finished else f"before the run finished{where}"
         evidence = bool(known) or state == RunState.CRASHED or run.crash_printed  # its process gone: the end
+        if finished:
+            when = " after the run finished"
+        elif evidence or run.progress.total is not None:
+            when = f" before the run finished{where}"
+        else:  # no total, no finish line, no failure: a script that ends so looks the same (seen on a GPU run)
+            when = where
         unsure = "" if evidence else "; the log has no finish line and its exit code is unknown to runwatch"
-        f = self.finding(run, f"{_who(first)} {how} {when}{more}{unsure}", value=_value(first), step=step)
+        f = self.finding(run, f"{_who(first)} {how}{when}{more}{unsure}", value=_value(first), step=step)
         return [f if evidence and not finished else self.at_severity(f, Severity.WARNING)]
 
 

@@ -501,6 +501,19 @@ def test_process_exit(procs: tuple[ProcessSample, ...], summary: str | None, sev
     assert [f.severity for f in found] == ([severity] if severity else [])
 
 
+def test_an_unknown_exit_of_a_run_with_no_total_does_not_say_it_came_before_the_finish() -> None:
+    """On a GPU, a nanoGPT-style loop (no total, no finish line) that ended cleanly after its last step, followed by
+    `tail`, was told `python3 (pid 669) is gone before the run finished at step 1180`: nothing says the run had more
+    to do. It says what is known: gone at that step, no finish line, the exit code unknown (a warning, as before)."""
+    run, now = training(total=None)
+    (f,) = ProcessExit().evaluate_system(run, procs_state(gone(1, None)), now)
+    assert (f.severity, f.summary) == (Severity.WARNING, "python (pid 1) is gone at step 599; the log has no finish "
+                                       "line and its exit code is unknown to runwatch")
+    (f,) = ProcessExit().evaluate_system(run, procs_state(gone(1, 1)), now)  # a failure: the run did not finish
+    assert (f.severity, f.summary) == (Severity.CRITICAL, "python (pid 1) exited with code 1 before the run finished "
+                                       "at step 599")
+
+
 def test_an_unknown_exit_is_critical_when_the_log_shows_a_crash() -> None:
     """The exit code of a process runwatch did not start is unknown; a crash in the log is the evidence."""
     run, now = feed([event("traceback", message="RuntimeError: boom")], tracker=training()[0], start=T0 + 600)
