@@ -395,6 +395,10 @@ _TIMM_TRAIN = re.compile(r"\bTrain: (\d{1,9}) \[ {0,8}\d")
 _PPDET = re.compile(r"Epoch: \[(\d{1,9})(?:/(\d{1,9}))?\] {1,4}\[ {0,8}(\d{1,12})/(\d{1,12})\]")
 """PaddleDetection's `ppdet.engine INFO: Epoch: [71] [400/464] learning_rate: 0.000100 … loss: 9.145962`: epoch
 71 (from 0), iteration 400 of its 464 (a review: `no steps`)."""
+_EPOCH_AT = re.compile(r"\bEpoch (\d{1,9})\[(\d{1,12})/(\d{1,12})\]: ")
+"""A PaddlePaddle loop's `Epoch 30[4816/5011]: loss:0.01737, lr:0.00000, batch time:0.3103, …` (CSRA-Paddle's): epoch
+30, its 4816th sample of 5011 (it counts samples, a batch of 16 at a time). Read by no count, its 115 losses had no
+step (`no steps`, a review)."""
 _PIPED = re.compile(
     r"\bEpoch:\[ {0,8}(\d{1,9}) {0,8}\| {0,8}(\d{1,9}) {0,8}\] {1,8}Batch:\[ {0,8}(\d{1,12}) {0,8}\| {0,8}(\d{1,12}) {0,8}\]")
 """A YOLOv3 trainer's count (Peterisfar/YOLOV3 and the repositories copied from it: `Epoch:[ 0 | 19 ]    Batch:[ 100 |
@@ -687,6 +691,10 @@ class KeyValueParser(FormatParser):
                     step, total = int(pp[3]), int(pp[4])
                     epochs = {"epochs": float(pp[2])} if pp[2] else {}
                     metrics = {"epoch": float(pp[1]), **epochs, **metrics}
+            if step is None and "]: " in text and (pe := _EPOCH_AT.search(text)) is not None:
+                if 0 <= int(pe[2]) <= int(pe[3]):  # the place in the epoch: runwatch.parsers.epochs makes it global
+                    step, total = int(pe[2]), int(pe[3])
+                    metrics = {"epoch": float(pe[1]), **metrics}
             if step is None and ("Epoch [" in text or "Iter [" in text) and (mc := _MMCV.search(text)) is not None:
                 of = mc[3] or mc[5]
                 n = mc[2] or mc[4]
@@ -709,8 +717,10 @@ class KeyValueParser(FormatParser):
             # detectron2's `iter: 19 … total_loss: 6.146`: what it trains on; so in a loop's `epoch=0/250,total_loss=1.87`
             # (a review: nothing understood, exit 3, where `loss=` was read)
             metrics["loss"] = metrics.pop("total_loss")
-        if "data_time" in metrics and "time" in metrics and "step_time" not in metrics:
-            metrics["step_time"] = metrics.pop("time")  # detectron2, mmcv: `time: 0.9788  data_time: 0.2993`, s an iteration
+        if "data_time" in metrics and "step_time" not in metrics and ("time" in metrics or "batch_time" in metrics):
+            # detectron2, mmcv: `time: 0.9788  data_time: 0.2993`, s an iteration; the ImageNet example's meters
+            # printed as pairs (a Paddle loop's `batch time:0.3103, data time:0.0002`, a review: no step time read)
+            metrics["step_time"] = metrics.pop("time" if "time" in metrics else "batch_time")
         elif "data" in metrics and "time" in metrics and step is not None and "step_time" not in metrics:
             # torchvision's MetricLogger (DETR, DINO, DeiT, MAE): `time: 1.169906  data: 0.404951`
             metrics["step_time"], metrics["data_time"] = metrics.pop("time"), metrics.pop("data")

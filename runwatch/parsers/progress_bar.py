@@ -809,7 +809,8 @@ class ProgressBarParser(FormatParser):
         opened, self._opened = self._opened, None
         headed, self._probe_headed = self._probe_headed, False
         if frame is None:
-            self._probe_headed = (heading := heading_of(line)) is not None and epoch_of(heading) is not None
+            self._probe_headed = (heading := heading_of(line)) is not None and epoch_of(heading) is not None and (
+                is_training(heading))  # `Test on Epoch 1` heads an evaluation's bar (a review's Paddle loop read as tqdm)
             return 0
         if not is_training(frame.desc):
             return 0

@@ -1210,3 +1210,31 @@ def test_detectron2s_stamp_with_no_year_is_the_records_time() -> None:
     assert logging_time("[13/45 25:00:00] d2.utils.events INFO:  iter: 19") == 0.0  # no real time: none
     paddle = next(x for x in (FOUND / "paddlevideo_res18_train.log").read_text().splitlines() if "train step:100" in x)
     assert paddle.startswith("[12/25 14:24:53] epoch:") and logging_time(paddle) > 0.0  # PaddleVideo's, bare
+
+
+def test_a_paddle_loops_epoch_and_samples_in_brackets_are_its_steps_beside_its_evaluations_bars() -> None:
+    """A review's Paddle loop (`Epoch 30[4816/5011]: loss:0.01737, lr:0.00000, batch time:0.3103, data time:0.0002`)
+    read `format tqdm`, `no steps`: the bare bars of its evaluations, each after `Test on Epoch 30`, signed a loop's
+    bar under an epoch heading. An evaluation's heading signs nothing; the epoch's samples place each line (epoch
+    e's sample i is step (e - 1) × 5011 + i), and `batch time` beside `data time` is the step time."""
+    from tests.support.found import found_bytes, found_lines
+    from tests.support.readers import check
+    from tests.support.realruns import check_json
+
+    name = "csra_paddle_epoch_samples_eval_bars.log"
+    fmt, recs = _source_records(name)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    heads = [m for x in found_lines(name) if (m := re.match(r"Epoch (\d+)\[(\d+)/5011\]: loss:([\d.]+)", x))]
+    assert fmt == "kv" and len(steps) == len(heads) == 115
+    want = [((int(m[1]) - 1) * 5011 + int(m[2]), float(m[3])) for m in heads]
+    gap = next(i for i in range(1, len(heads)) if heads[i][1] == "19" and heads[i - 1][1] == "18")
+    # the log lost epoch 18's end: `Epoch 18[1616/5011]` then `Epoch 19[4816/5011]`, a step that did not go back
+    # (a global count's would not either); that one line stays in epoch 18's count, the next epoch is exact again
+    assert [(r.step, r.metrics["loss"]) for r in steps[:gap] + steps[gap + 1:]] == want[:gap] + want[gap + 1:]
+    assert steps[gap - 1].step < steps[gap].step < steps[gap + 1].step  # never a step back
+    assert steps[-1].metrics == {"epoch": 30.0, "loss": 0.01737, "lr": 0.0, "step_time": 0.3103, "data_time": 0.0002}
+    for size in (1 << 20, 1000):
+        got, _ = check(found_bytes(name), sizes=(size,))
+        assert [(r.step, r.metrics) for r in got if r.kind is Kind.STEP] == [(r.step, r.metrics) for r in steps]
+    code, [run], _ = check_json(FOUND / name)
+    assert code == 0 and run["step"] == 29 * 5011 + 4816 and not run["alerts"], run
