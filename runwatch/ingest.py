@@ -153,6 +153,7 @@ class Ingest:
         while name in taken:
             name, n = f"{base}-{n}", n + 1
         run = RunIngest(name=name, label=label, tracker=RunTracker(name, label, stall_floor_s=self._stall_floor_s))
+        run.tracker.pause_plan = lambda: [every for parser in run.parsers.values() for every in parser.pauses]
         self.runs.append(run)
         return run
 

@@ -368,7 +368,8 @@ class ReplayClock:
 
 def replay(items: Iterable[Record | RecordChunk], rules: Sequence[Rule[Any]], *, manager: AlertManager | None = None,
            clock: ReplayClock | None = None, tick: float = 1.0, run: str = "run", source: str = "log",
-           batch: int | None = None, quiet: float | None = None, history: History = True) -> Replay:
+           batch: int | None = None, quiet: float | None = None, history: History = True,
+           pause_plan: Callable[[], Iterable[int]] = tuple) -> Replay:
     """Drive records through a fresh RunTracker, evaluating `rules` as the engine would: at most once per
     `tick` seconds of the run's time, and then once `batch` records came (default `judge_every`: the rules
     that judge records look back over all of them, as the engine's do over a piece of history) or, the
@@ -379,10 +380,12 @@ def replay(items: Iterable[Record | RecordChunk], rules: Sequence[Rule[Any]], *,
     `items` are records, or chunks of a log read in blocks (`SourceParser.feed_bytes`): their step rows
     go into the run's state in bulk (`RunTracker.apply_rows`), a piece between two evaluations at a time,
     each row at the time the clock gives it. `history=False`: the series keep only their newest points,
-    all the rules read (`runwatch check` draws nothing)."""
+    all the rules read (`runwatch check` draws nothing). `pause_plan`: the run's planned pauses as the
+    sources' headers say them so far (RunTracker.pause_plan)."""
     if quiet is None:
         quiet = min((s for r in rules if (s := r.silence_s()) is not None), default=math.inf)
     replayer = _Replayer(rules, manager, clock or ReplayClock(), tick, run, source, batch, quiet, history)
+    replayer.out.tracker.pause_plan = pause_plan
     for item in items:
         if isinstance(item, Record):
             replayer.record(item)

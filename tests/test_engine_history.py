@@ -245,3 +245,19 @@ def test_the_json_status_during_a_history_read_says_it_is_reading(tmp_path: Path
         out = io.StringIO()
         HeadlessPrinter(out, io.StringIO(), as_json=True).run(engine, lambda: bool(out.getvalue()))
         assert "reading_history" not in json.loads(out.getvalue().splitlines()[0])
+
+
+def test_the_plan_a_logs_header_states_reaches_the_followed_runs_tracker(tmp_path: Path) -> None:
+    """`--save_steps 2000` on a review's HF run's command line: the followed run knows it pauses after step 2000
+    (the stall rule's plan, as `check`'s replay knows it), and nowhere else."""
+    import gzip
+
+    log = tmp_path / "train.log"
+    log.write_bytes(gzip.decompress(
+        (Path(__file__).parent / "fixtures" / "found" / "mobilevlm_hf_deepspeed_save_steps_pause_excerpt.log.gz")
+        .read_bytes()))
+    with Engine([str(log)], OPTIONS) as eng:
+        wait_for(lambda: (s := eng.snapshots()[0]).records > 4000 and not s.reading_history, timeout=60)
+        (run,) = eng._ingest.runs
+        assert [run.tracker.planned_pause(s, 1) for s in (1998, 1999, 2000, 2001, 4000)] == [
+            None, 2000, 2000, None, 2000]

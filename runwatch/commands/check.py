@@ -81,7 +81,7 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
     manager = AlertManager(config.timings())
     clock = ReplayClock(bar_time=lambda: any(r.format in BAR_FORMATS for r in readers))
     out = replay(items, config.rules(), manager=manager, clock=clock, run=run.name, source=run.label,
-                 history=history)
+                 history=history, pause_plan=lambda: [every for r in readers for every in r.pauses])
     out.parse_failures = [r.failures for r in readers if r.failures is not None and r.failures.total]
     for r in readers:
         if isinstance(r, ItemsReader):

@@ -44,6 +44,10 @@ class Reader(Protocol):
     def printed(self) -> tuple[str, Preamble] | None:
         """A log's name and the settings it printed before its first loss (runwatch.parsers.preamble)."""
 
+    @property
+    def pauses(self) -> tuple[int, ...]:
+        """Every how many steps the source's header says the run saves or evaluates (SourceParser.pauses)."""
+
     def chunks(self) -> Iterator[ChunkRecords]: ...
 
 
@@ -85,6 +89,10 @@ class BlockReader:
     def printed(self) -> tuple[str, Preamble] | None:
         found = self.parser.preamble
         return None if found is None else (self.name, found)
+
+    @property
+    def pauses(self) -> tuple[int, ...]:
+        return self.parser.pauses
 
     def chunks(self) -> Iterator[ChunkRecords]:
         """The source's records a block at a time (the end-of-input records last), totals not yet fixed.
@@ -187,6 +195,7 @@ class ItemsReader:
         return self.kind
 
     printed = None
+    pauses: tuple[int, ...] = ()  # a metric file or a checkpoint directory prints no plan
 
     def chunks(self) -> Iterator[ChunkRecords]:
         recs: list[Record] = []

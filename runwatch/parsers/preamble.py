@@ -96,6 +96,21 @@ PLANNED_AFTER = re.compile(r"(?<![\w.])(\d{1,15}) max iterations\b")
 it a run that reached 12,500 read `ended` (a review)."""
 
 
+PAUSE_EVERY = re.compile(
+    r"(?<![\w.-])-{0,2}(?:save[_-]?steps|eval[_-]steps|save[_-]every[_-](?:n[_-])?steps|checkpointing[_-]steps"
+    r"|every[_-]n[_-]train[_-]steps|(?:save|eval|checkpoint)[_-]interval)['\"]?(?:\s{0,3}[=:]\s{0,3}|\s{1,4}|\s\.{2,}\s)"
+    r"(\d{1,9})\b",
+    re.IGNORECASE)
+"""Every how many steps the run saves a checkpoint or evaluates, as its header, config dump or command line says it
+(the HF Trainer's `--save_steps 2000` and `eval_steps=500`, Megatron's `save_interval ...... 1000`, nanoGPT's
+`eval_interval = 2000`, accelerate's examples' `--checkpointing_steps 500`, Lightning's `every_n_train_steps=1000`):
+where the run pauses by plan (runwatch.alerts.rules.stall). Unknown, the first save of a 1.7 B-parameter model under
+DeepSpeed, 83 s after step 2000 of an HF run stepping every 1.2 s, read as a critical stall (a review). Keys that
+count in steps only: `save_every`, `eval_freq` and the like count epochs as often (SlowFast's `'EVAL_FREQ': 3`, read
+as every third step, stretched every budget of its run)."""
+_PAUSE_WORDS = ("save", "eval", "checkpoint", "ckpt", "SAVE", "EVAL", "Save", "Eval", "Checkpoint", "CKPT")
+
+
 class Collector:
     """The settings of one log, fed its lines in order until its first loss (or step record)."""
 
@@ -111,11 +126,13 @@ class Collector:
         """The epochs the header says the run plans (`PLANNED_EPOCHS`, with `DECAY_EPOCHS`), None if it says none."""
         self.epoch_length: int | None = None
         """One epoch's steps as the header states them (`EPOCH_LENGTH`), None if it states none."""
+        self.pauses: tuple[int, ...] = ()
+        """Every how many steps the run saves or evaluates by plan (`PAUSE_EVERY`), ascending; () if it says not."""
         self._decay = 0
         self.open = True
         self.lines = 0
         self._keys: set[str] = set()
-        self._plans: list[tuple[int, str, int]] = []
+        self._plans: list[tuple[int, str, int | tuple[int, ...]]] = []
         """(line, `planned` or `planned_epochs`, value) as read: `cut` keeps those before its line."""
         self._varied: set[str] = set()
         """Keys seen with different values: messages, not settings (`_repeats`)."""
@@ -153,6 +170,11 @@ class Collector:
         elif " max iterations" in line and (p := PLANNED_AFTER.search(line)) is not None:
             self.planned = int(p.group(1))
             self._plans.append((lineno, "planned", self.planned))
+        if any(w in line for w in _PAUSE_WORDS):
+            every = {int(n) for n in PAUSE_EVERY.findall(line)} - {0}
+            if every - set(self.pauses):
+                self.pauses = tuple(sorted(every | set(self.pauses)))
+                self._plans.append((lineno, "pauses", self.pauses))
         for key, value in settings_of(line):
             self._add(key, value, lineno)
 
@@ -184,6 +206,7 @@ class Collector:
         keep = sum(1 for at in self.at if at < line)
         del self.settings[keep:], self.at[keep:]
         self.planned = self.planned_epochs = self.epoch_length = None  # a plan stated after the run's first step
+        self.pauses = ()
         # is another phase's
         for at, name, value in self._plans:  # (ncflow's adaptation, `Total number of training steps: 1500`, was
             if at < line:  # its training's total)

@@ -179,6 +179,9 @@ class SourceParser:
         self.planned: int | None = None
         """The steps the log's header says the run plans (`max_steps=400`: runwatch.parsers.preamble.PLANNED),
         the total of every step record and row that states none; None while it said none."""
+        self.pauses: tuple[int, ...] = ()
+        """Every how many steps the log's header says the run saves or evaluates (runwatch.parsers.preamble.
+        PAUSE_EVERY): its run's planned pauses (RunTracker.planned_pauses)."""
         self.stamped: bool | None = None
         """Whether the log's step lines state when they were written (Megatron's `[2024-04-06 03:02:12]`),
         as its first step record says; None before one. A record of a line that states none takes the read
@@ -753,6 +756,7 @@ class SourceParser:
         """The run's plans as the preamble states them now: steps for `total_steps`, epochs for the epoch count.
         Copied whole, a plan `cut` dropped (stated after the first step) is dropped here too."""
         self.planned = settings.planned
+        self.pauses = settings.pauses
         self._epochs.planned = math.nan if (e := settings.planned_epochs) is None else float(e)
         self._epochs.epoch_length = -1 if settings.epoch_length is None else settings.epoch_length
 

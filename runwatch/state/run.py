@@ -53,6 +53,15 @@ _BAR_METRICS = frozenset({"elapsed", "eta", "step_time", "step_interval", "epoch
 """What a progress bar's frames give of themselves: its clock and pace, no measurement (`_bar_replaced`)."""
 
 
+PLANNED_PAUSE_FACTOR = 3.0
+"""How much longer a silence after a step where the run saves or evaluates by plan may last before the badge says
+STALLED (the stall rule's `phase_factor`, its default)."""
+
+
+PLANNED_PAUSE_SPACING = 4
+"""The fewest records between two planned pauses for a plan to count (`RunTracker.planned_pause`)."""
+
+
 class RunTracker:
     """Series, progress, ranks, recent events and the state badge of one run.
 
@@ -88,6 +97,11 @@ class RunTracker:
         self.stall_floor_s = stall_floor_s
         self.stall_factor = stall_factor
         self.pause_factor = pause_factor
+        self.pause_plan: Callable[[], Iterable[int]] = tuple
+        """Every how many steps the run saves a checkpoint or evaluates, as its logs' headers plan it (`--save_steps
+        2000`: runwatch.parsers.preamble.PAUSE_EVERY, SourceParser.pauses), none where they say not: asked only
+        when a silence needs it (`planned_pause`), of the sources by whoever feeds the tracker (the engine's
+        ingest, `check`'s replay), as their headers are read."""
         self._events: deque[Record] = deque(maxlen=max_events)
         self._events_seen = 0
         """Events appended in all (RunSnapshot.events_seen)."""
@@ -741,10 +755,26 @@ class RunTracker:
 
     def stall_after_s(self) -> float:
         """Seconds without a step record after which the badge says STALLED (once an interval is known:
-        `state`)."""
+        `state`); three times as long after a step at which the run pauses by plan (`planned_pause`), as the
+        stall rule allows there."""
         interval = self.progress.record_interval_s or 0.0
-        return max(self.stall_floor_s, self.stall_factor * interval,
-                   self.pause_factor * self.progress.longest_pause_s)
+        after = max(self.stall_floor_s, self.stall_factor * interval, self.pause_factor * self.progress.longest_pause_s)
+        return after * PLANNED_PAUSE_FACTOR if self.planned_pause(self.progress.step, 1) else after
+
+    def planned_pause(self, step: int | None, stride: int) -> int | None:
+        """The planned interval (`pause_plan`) one of whose steps is `step` or comes by the next record, `stride`
+        steps on: the run saves or evaluates after `step`, or after the next step before it prints it (a loop may
+        save before or after it logs; a log that prints every 10th step and saves every 25th pauses after step 20
+        for step 25). None where no plan has a step there."""
+        if step is None:
+            return None
+        for every in sorted(set(self.pause_plan())):
+            if every < PLANNED_PAUSE_SPACING * max(stride, 1):
+                continue  # a plan that falls on most records is no pause of the run's (or no plan in steps)
+            due = -(-step // every) * every  # the plan's first step at or after `step`
+            if 0 < due <= step + max(stride, 1):
+                return every
+        return None
 
     def state(self, now: float) -> RunState:
         if self._records == 0:

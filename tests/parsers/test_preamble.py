@@ -186,3 +186,24 @@ def test_a_plan_below_the_step_is_no_total() -> None:
     _, recs = source_records("lightning_sdxl_ctrl_c_graceful.log")
     (step,) = [r for r in recs if r.kind == Kind.STEP]
     assert (step.step, step.total_steps) == (86, None)
+
+
+def test_the_steps_a_run_saves_or_evaluates_at_are_read_from_its_header_in_each_form() -> None:
+    """Where the run pauses by plan (the stall rule's): a command line's `--save_steps 2000`, `key=value` dumps,
+    Megatron's dotted argument table, a config's `key: value`; zero (never) and look-alike keys are none."""
+    from runwatch.parsers.preamble import Collector
+
+    lines = [
+        "[2025-07-02 22:46:57,378] [INFO] [runner.py:555:main] cmd = python -u train.py --save_steps 2000 "
+        "--eval_steps 0 --num_save_steps 7",
+        "  save_interval ................................... 1000",
+        "eval_interval = 250",
+        "TrainingArguments(autosave_steps=3, eval_iters=200,",
+        "{'TRAIN': {'EVAL_FREQ': 3, 'SAVE_EVERY': 5}, 'checkpoint_every': 2}",  # epochs as often as steps: none
+    ]
+    c = Collector()
+    for i, line in enumerate(lines, 1):
+        c.feed(line, i)
+    assert c.pauses == (250, 1000, 2000)
+    c.cut(3)  # line 3 was a step after all: what came from it on is no plan
+    assert c.pauses == (1000, 2000)

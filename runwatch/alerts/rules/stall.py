@@ -18,8 +18,9 @@ budget is the largest of
   will pause that long again;
 
 and, while the run is visibly inside an eval or checkpoint phase (the newest
-eval or checkpoint record is at or past the newest training step),
-`phase_factor` times that. A run that finished (final summary, step =
+eval or checkpoint record is at or past the newest training step), at an
+epoch's end, or after a step at which its header plans a save or an eval
+(`--save_steps 2000`: RunTracker.planned_pause), `phase_factor` times that. A run that finished (final summary, step =
 total, exit record) is not stalled, and a crashed one is `crash`'s business.
 
 Silence is measured from when runwatch received the last step record
@@ -208,6 +209,8 @@ class Stall(Rule[StallParams]):
         if not _in_phase(run, pulse, p.eval_metrics):
             if _epoch_over(run, pulse):
                 return budget * p.phase_factor, " at an epoch's end"
+            if (every := run.planned_pause(int(pulse.x[-1]), _stride(pulse.x))) is not None:
+                return budget * p.phase_factor, f" at a checkpoint or eval planned every {every} steps"
             return budget, ""
         expected = tail(run, "eval_expected", 1)  # how long the evaluation under way said it takes
         if expected is not None and expected.x[-1] >= pulse.x[-1] and np.isfinite(expected.v[-1]):
@@ -317,6 +320,13 @@ def _logged_interval(run: RunTracker, pulse: Tail) -> float:
     stride = float(np.median(strides)) if len(strides) else _first_stride(pulse.x)
     value = float(percentile(logged.v, 50))
     return value * stride if np.isfinite(value) else 0.0
+
+
+def _stride(x: np.ndarray) -> int:
+    """The median of the steps between the pulse's records that move on (1 for one record)."""
+    strides = np.diff(x)
+    strides = strides[strides > 0]
+    return int(np.median(strides)) if len(strides) else 1
 
 
 EPOCH_RECORDS_MIN = 10

@@ -90,6 +90,35 @@ def test_an_eval_or_checkpoint_under_way_triples_the_budget() -> None:
     assert "during an eval/checkpoint" in summary
 
 
+@pytest.mark.parametrize(("last", "stride", "fires"), [
+    (2000, 1, False),  # the save after step 2000: 3 × the minute
+    (1999, 1, False),  # or after step 2000 before the loop prints it
+    (1998, 1, True),  # no plan there
+    (1990, 10, False),  # a log of every 10th step: the save at 2000 comes by the next record
+    (1985, 10, True),  # the next record, 1995, comes before it
+    (0, 1, True),  # step 0 is no planned save
+])
+def test_a_silence_after_a_step_where_the_header_plans_a_save_gets_the_phases_budget(
+        last: int, stride: int, fires: bool) -> None:
+    """A review's HF run under DeepSpeed (`--save_steps 2000` on its command line, 1.2 s a step) was silent
+    83 s after step 2000 saving its first checkpoint, and read a critical stall; the saves after it recur and
+    are pauses the run survived. The plan its header states stretches the budget after a step where it saves,
+    as an eval under way does, and nowhere else."""
+    tracker, now = feed([Record(Kind.STEP, last - stride * (49 - i), 10_000, metrics={"loss": 2.0})
+                         for i in range(50)], dt=1.0)
+    tracker.pause_plan = lambda: (2000, 500)
+    found = RULE.evaluate(tracker, now + 90.0)
+    assert bool(found) == fires
+    tracker.pause_plan = tuple
+    assert RULE.evaluate(tracker, now + 90.0)  # without the plan, 90 s is a stall at each of them
+    tracker.pause_plan = lambda: (2 * stride,)
+    assert RULE.evaluate(tracker, now + 90.0)  # nor a plan on every other record: no pause of the run's
+    tracker.pause_plan = lambda: (2000,)
+    (f,) = RULE.evaluate(tracker, now + 200.0) if not fires else found
+    assert f.summary.endswith("expected one within 1m)") if fires else (
+        f"at a checkpoint or eval planned every 2000 steps (last step {last}; expected one within 3m)" in f.summary), f.summary
+
+
 def test_history_read_at_once_uses_the_logged_step_time() -> None:
     """Every record of a history has one read time; the logged step_time stands in for the rhythm."""
     tracker = RunTracker("train", "logs/train.log")
@@ -369,3 +398,21 @@ def test_a_log_and_its_tensorboard_file_on_two_clocks_still_stall(late_by: float
     tracker.apply(Record(Kind.STEP, 600, t=float(events[600]["t"]), metrics=dict(events[600]["metrics"]),
                          source="events.out.tfevents"), came)
     assert RULE.resolution(tracker, alert, came + 1.0) == "stall over: step 600 arrived"  # no gap across the clocks
+
+
+def test_check_of_an_hf_run_whose_first_save_took_83_s_is_ok_by_its_plan(tmp_path: Path) -> None:
+    """The review's run itself (the first 2,300 lines): `check` said CRITICAL, a stall at step 2000, exit 2; its
+    command line's `--save_steps 2000` is the plan that explains the pause. Without that line the same 83 s is a
+    stall still."""
+    import gzip
+
+    from tests.support.realruns import check_json
+
+    text = gzip.decompress((FIXTURES / "found" / "mobilevlm_hf_deepspeed_save_steps_pause_excerpt.log.gz").read_bytes())
+    lines = text.splitlines(keepends=True)
+    assert b"--save_steps 2000" in lines[4]
+    for name, data, stalls in (("planned.log", text, []), ("unplanned.log", b"".join(lines[:4] + lines[5:]), [2000])):
+        (tmp_path / name).write_bytes(data)
+        code, [run], _ = check_json(tmp_path / name)
+        assert [a["last_step"] for a in run["alerts"] if a["rule"] == "stall"] == stalls, run["alerts"]
+        assert code == (2 if stalls else 0) and run["step"] == 2247, (code, run)
