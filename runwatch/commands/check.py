@@ -20,6 +20,7 @@ change the exit code.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -126,11 +127,13 @@ def _records(stream: Stream) -> Iterator[Record]:
 def summarize(result: Replay) -> list[Fired]:
     """Alerts that fired, once each (a rule that fired, resolved and fired again counts `times`)."""
     out: dict[str, Fired] = {}
+    first_at: dict[str, float] = {}
     firing_now = {a.key for a in _final_alerts(result) if a.state == AlertState.FIRING}
     for n in result.notifications:
         if n.state != AlertState.FIRING or n.repeat:
             continue
         a = n.alert
+        first_at.setdefault(a.key, n.at)
         if a.key in out:
             out[a.key].times += 1
             out[a.key].last_step = a.step
@@ -146,9 +149,13 @@ def summarize(result: Replay) -> list[Fired]:
     for key, fired in out.items():
         if key in latest:
             fired.summary = latest[key].summary
+    restarts = [e.t for e in result.tracker.events if e.event == Event.RESTARTED]
     for key, step in result.last_found_at.items():  # the run's step when the condition was last found
         if key in out and step is not None:
-            out[key].last_step = max(step, out[key].first_step or 0)
+            # never below the first, within one attempt; an attempt since counts its own steps (a review's
+            # mmengine run killed at step 139,548 of one attempt and 55,919 of the last read `last step 139548`)
+            again = any(t >= first_at.get(key, math.inf) for t in restarts)
+            out[key].last_step = step if again else max(step, out[key].first_step or 0)
     held = {f.key for t, f in result.findings if t >= result.end}  # found at the last evaluation
     rules = {r.id: r for r in result.judge.rules} if result.judge is not None else {}
     final = {a.key: a for a in _final_alerts(result)}

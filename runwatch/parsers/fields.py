@@ -99,6 +99,8 @@ def logging_time(text: str) -> float:
         return 0.0  # a cheap first look: most lines start with none of these
     if text[3:4] == "/" and text[:1] == "[" and (m := _MONTH_DAY_STAMP.match(text)) is not None:
         return _month_day_seconds(m)
+    if text[2:3] == "/" and (m := _MMENGINE_STAMP.match(text)) is not None:
+        return _month_day_seconds(m)
     m = _LOGGING_STAMP.match(text)
     if m is None and (fair := _FAIR_STAMP.match(text)) is not None:
         return _fair_seconds(fair)
@@ -124,6 +126,12 @@ def _fair_seconds(m: re.Match[str]) -> float:
         return local_time(f"20{m.group(3)}-{m.group(1)}-{m.group(2)} {m.group(4)}")
     except ValueError:
         return 0.0
+
+
+_MMENGINE_STAMP = re.compile(r"(\d\d)/(\d\d) (\d\d:\d\d:\d\d) - [\w.]{1,40} - [A-Z]{4,8} - ")
+"""mmengine's logger (MMDetection 3, MMSegmentation 1, MMDetection3D and the projects built on them): `%m/%d %H:%M:%S`,
+its name and level (`03/30 16:58:20 - mmengine - INFO - Epoch(train) [20][ 800/2901]  lr: …`). Unread, a review's
+run said no step line carries a time of day, and a hang the stamps show went unseen by `check`."""
 
 
 def _month_day_seconds(m: re.Match[str]) -> float:

@@ -1070,3 +1070,22 @@ def test_a_detectron2_log_of_three_launches_is_timed_and_finished(capsys: pytest
     out = json.loads(capsys.readouterr().out)
     assert out["state"] == "finished" and out["step"] == 3999 and not out["alerts"], out
     assert not any("time of day" in n for n in out["notes"]) and any("started again 2 times" in n for n in out["notes"])
+
+
+def test_an_alert_of_two_attempts_names_the_last_ones_step_even_when_lower() -> None:
+    """A review's mmengine run of four launches in one log: a launch killed at step 139,548 (epoch 49), and the
+    last one killed at 55,919 (epoch 20). The crash's last step said 139548, an attempt that was over; a later
+    attempt counts its own steps, and the newest is the step it was last found at."""
+    import gzip
+    import tempfile
+
+    from tests.support.realruns import check_json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "2GPU.log"
+        log.write_bytes(gzip.decompress((FIXTURES / "found" / "frnet_mmengine_four_launches_killed.log.gz").read_bytes()))
+        code, [run], _ = check_json(log)
+    assert code == 2 and run["state"] == "crashed" and run["step"] == 55919, run
+    (crash,) = [a for a in run["alerts"] if a["rule"] == "crash" and a["labels"] == {"event": "killed"}]
+    assert (crash["first_step"], crash["last_step"], crash["times"]) == (139548, 55919, 2), crash
+    assert not [n for n in run["notes"] if "carries a time" in n]  # mmengine's `03/30 16:58:20 - mmengine - INFO -`

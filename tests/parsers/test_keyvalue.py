@@ -1238,3 +1238,18 @@ def test_a_paddle_loops_epoch_and_samples_in_brackets_are_its_steps_beside_its_e
         assert [(r.step, r.metrics) for r in got if r.kind is Kind.STEP] == [(r.step, r.metrics) for r in steps]
     code, [run], _ = check_json(FOUND / name)
     assert code == 0 and run["step"] == 29 * 5011 + 4816 and not run["alerts"], run
+
+
+def test_mmengines_month_day_stamp_is_the_records_time() -> None:
+    """mmengine's default `%m/%d %H:%M:%S` before its name and level (a review's FRNet run: `03/30 16:58:20 - mmengine -
+    INFO - Epoch(train) [20][ 800/2901]  lr: …`): the record's time, in the year that puts it no later than tomorrow,
+    as detectron2's bracketed one; a line that merely starts with a date is no logger's."""
+    from runwatch.parsers.fields import local_time, logging_time
+
+    line = ("03/30 16:58:20 - mmengine - INFO - Epoch(train) [20][ 800/2901]  lr: 8.7313e-03  eta: 1 day, 18:19:13  "
+            "time: 1.7330  data_time: 0.0108  memory: 2050  loss: 0.2245")
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and rec.t == logging_time(line) > 0
+    assert datetime.fromtimestamp(rec.t).strftime("%m/%d %H:%M:%S") == "03/30 16:58:20"
+    assert rec.t in (local_time(f"{y}-03-30 16:58:20") for y in (datetime.now().year - 1, datetime.now().year))
+    assert logging_time("03/30 16:58:20 the run began") == 0.0
