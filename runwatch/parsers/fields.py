@@ -104,6 +104,11 @@ def logging_time(text: str) -> float:
     m = _LOGGING_STAMP.match(text)
     if m is None and (fair := _FAIR_STAMP.match(text)) is not None:
         return _fair_seconds(fair)
+    if m is None and text[2:3] == "-" and (short := _SHORT_YEAR_STAMP.match(text)) is not None:
+        try:
+            return local_time(f"20{short.group(1)}", short.group(2) or "")
+        except ValueError:
+            return 0.0
     return _stamp_seconds(m)
 
 
@@ -116,6 +121,10 @@ PaddleVideo's waited until an interval into a guessed epoch was no longer measur
 two lines an epoch and never the epoch's length, and timed, each epoch's end read as a 100-fold slowdown."""
 
 
+_SHORT_YEAR_STAMP = re.compile(r"(\d\d-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))? - (?:DEBUG|INFO|WARNING|ERROR): ")
+"""The logger of mmsr and EDVR, the forebears of BasicSR, and of the super-resolution repositories built on them
+(`%(asctime)s.%(msecs)03d - %(levelname)s: %(message)s`, datefmt `%y-%m-%d %H:%M:%S`: `23-05-05 21:26:52.413 - INFO:
+[epoch:  0, iter:     100, lr:(2.000e-04,)] l_pix: 2.9331e+05`): a two-digit year of this century."""
 _FAIR_STAMP = re.compile(r"(?:DEBUG|INFO|WARNING) - (\d\d)/(\d\d)/(\d\d) (\d\d:\d\d:\d\d) - ")
 """`_FAIR`'s stamp, its parts taken."""
 

@@ -233,7 +233,10 @@ own stem, whole, or every line saying so went through the pair scan (kv's noisy 
 # (`2.5it/s`). A stem with no value after it (`faults.step_begin(it)`, `[step + 4]`: a traceback's frames)
 # is passed over. Each alternative starts with a literal: a fast scan. Only a filter before the pair scan.
 _VALUE_AFTER = (r"[\w./\-]*(?::[\w./\-]+){0,3}(?:\s{1,3}[a-z][\w./\-]*)?(?:" + _ASIDE_TEXT + ")?"  # an aside
-                r"(?:\s{0,3}[=:]\s{0,3}|\s{1,8})[-+]?(?:[.\d]|nan|inf)")
+                r"(?:\s{0,3}[=:]\s{0,8}|\s{1,8})[-+]?(?:[.\d]|nan|inf)")
+"""What `_PAIR` reads as a key's value after the key: up to 8 blanks after its `:` or `=` as there (BasicSR's and its
+forebears' right-aligned `iter:     100`: a filter of 3 passed over every step below 1,000, its losses `l_pix`
+known by no stem, and a review's run read its first step as 1000)."""
 _TAILS = {
     **dict.fromkeys(_stems(), _VALUE_AFTER),
     "it": r"(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])",

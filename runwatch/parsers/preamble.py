@@ -90,6 +90,9 @@ DECAY_EPOCHS = re.compile(r"(?<![\w.])n_epochs_decay\s{0,3}[=:]\s{0,3}(\d{1,6})\
 the two together (`End of epoch 1 / 2` of `n_epochs: 1`, `n_epochs_decay: 1`)."""
 
 
+PLANNED_FOR_ITERS = re.compile(r"\bTotal epochs needed: \d{1,9} for iters (\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\s*$")
+"""mmsr's, EDVR's and early BasicSR's `Total epochs needed: 98 for iters 600,000` before training: the run's total
+(a review's HDRUNet run stopped at 121,400 of 600,000 read `ended`, no total)."""
 PLANNED_AFTER = re.compile(r"(?<![\w.])(\d{1,15}) max iterations\b")
 """The number first: TransUNet's trainer, copied by Swin-Unet, EMCAD and other medical segmentation repositories, logs
 `125 iterations per epoch. 12500 max iterations` before its `iteration 50, epoch 0 : loss : 5.75` lines; without
@@ -151,7 +154,7 @@ class Collector:
         if w:
             self.world = int(w.group(1))
         if "=" in line or ":" in line:  # `max_steps=400`, and an options dump's `    total_iter: 10000` (BasicSR's)
-            p = PLANNED.search(line)
+            p = PLANNED.search(line) or (PLANNED_FOR_ITERS.search(line) if "for iters" in line else None)
             if p is not None:
                 self.planned = int(p.group(1).replace(",", ""))
                 self._plans.append((lineno, "planned", self.planned))
