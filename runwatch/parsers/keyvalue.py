@@ -414,7 +414,7 @@ them): `- mmdet - INFO - Epoch [1][50/1220]\tlr: 2.500e-04, eta: …` (epoch 1, 
 `Iter [100/8000]\t…` (an iteration of the run's); mmengine's `Epoch(train) [1][50/1220]` is `_MMENGINE`'s. Read
 as pairs only, the counter was no step: a run logging every 18 minutes read `no steps` and a critical stall (a
 new user's review)."""
-_PER_ITER = re.compile(r"(?<![\w.:=])(\d{1,9}(?:\.\d{1,6})?) ?(ms|s)/(?:iter|it|step)\b")
+_PER_ITER = re.compile(r"(?<![\w.:=])(\d{1,9}(?:\.\d{1,6})?) ?(ms|s|sec)/(?:iter|it|step|batch)\b")
 """A step time said by its unit alone, no key (`[train] iter 20: loss 8.3995 2271 ms/iter`, a nanoGPT fork): read
 where nothing else gave one (a review saw its note say no step line carries a step time)."""
 _DAYS = re.compile(r"\beta: (\d{1,6}) days?, (\d{1,2}):(\d\d):(\d\d)\b")
@@ -727,7 +727,9 @@ class KeyValueParser(FormatParser):
         elif "data" in metrics and "time" in metrics and step is not None and "step_time" not in metrics:
             # torchvision's MetricLogger (DETR, DINO, DeiT, MAE): `time: 1.169906  data: 0.404951`
             metrics["step_time"], metrics["data_time"] = metrics.pop("time"), metrics.pop("data")
-        if step is not None and "step_time" not in metrics and "/i" in text and (pi := _PER_ITER.search(text)):
+        if step is not None and "step_time" not in metrics and ("/i" in text or "c/b" in text) and (
+                pi := _PER_ITER.search(text)):  # and the TensorFlow CIFAR-10 tutorial's `(611.0 examples/sec, 0.21
+            # sec/batch)` (a review's run read "no step line carries a step time")
             metrics["step_time"] = float(pi[1]) / (1e3 if pi[2] == "ms" else 1.0)
         if "eta" in metrics and " day" in text and (days := _DAYS.search(text)) is not None:
             d, h, m_, s_ = map(int, days.groups())

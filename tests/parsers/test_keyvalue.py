@@ -1279,3 +1279,19 @@ def test_mmsrs_right_aligned_iterations_two_digit_year_and_planned_iterations_ar
     code, [run], _ = check_json(FOUND / name)
     assert code == 0 and (run["step"], run["total_steps"]) == (121_400, 600_000), run
     assert not [n for n in run["notes"] if "carries a time" in n]
+
+
+def test_seconds_per_batch_said_by_their_unit_alone_are_the_step_time() -> None:
+    """The TensorFlow CIFAR-10 tutorial's `(611.0 examples/sec, 0.21 sec/batch)` after a step's loss: a review's run
+    read "no step line carries a step time", and a slowdown it prints could not show."""
+    from tests.support.found import found_lines
+    from tests.support.realruns import check_json
+
+    name = "tf_cifar10_examples_sec_per_batch.log.gz"
+    fmt, recs = _source_records(name)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    said = [float(m[1]) for x in found_lines(name) if (m := re.search(r", ([\d.]+) sec/batch\)$", x))]
+    assert fmt == "kv" and len(steps) == len(said) == 1000
+    assert [r.metrics.get("step_time") for r in steps] == said
+    code, [run], _ = check_json(FOUND / name)
+    assert code == 0 and run["step"] == 10_000 and not [n for n in run["notes"] if "or a step time" in n], run
