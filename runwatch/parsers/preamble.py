@@ -111,7 +111,9 @@ where the run pauses by plan (runwatch.alerts.rules.stall). Unknown, the first s
 DeepSpeed, 83 s after step 2000 of an HF run stepping every 1.2 s, read as a critical stall (a review). Keys that
 count in steps only: `save_every`, `eval_freq` and the like count epochs as often (SlowFast's `'EVAL_FREQ': 3`, read
 as every third step, stretched every budget of its run)."""
-_PAUSE_WORDS = ("save", "eval", "checkpoint", "ckpt", "SAVE", "EVAL", "Save", "Eval", "Checkpoint", "CKPT")
+_PAUSE_WORDS = ("save", "eval", "checkpoint", "every_n", "SAVE", "EVAL", "Save", "Eval", "Checkpoint", "CHECKPOINT",
+                "EVERY_N")
+"""A word of every `PAUSE_EVERY` key, in the cases a header writes it: a line with none is passed by unsearched."""
 
 
 class Collector:

@@ -20,8 +20,9 @@ budget is the largest of
 and, while the run is visibly inside an eval or checkpoint phase (the newest
 eval or checkpoint record is at or past the newest training step), at an
 epoch's end, or after a step at which its header plans a save or an eval
-(`--save_steps 2000`: RunTracker.planned_pause), `phase_factor` times that. A run that finished (final summary, step =
-total, exit record) is not stalled, and a crashed one is `crash`'s business.
+(`--save_steps 2000`: RunTracker.planned_pause), `phase_factor` times that.
+A run that finished (final summary, step = total, exit record) is not
+stalled, and a crashed one is `crash`'s business.
 
 Silence is measured from when runwatch received the last step record
 (`RunTracker.last_step_at`), so a log stamped in another time zone cannot
