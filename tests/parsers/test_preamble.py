@@ -198,7 +198,7 @@ def test_the_steps_a_run_saves_or_evaluates_at_are_read_from_its_header_in_each_
         "--eval_steps 0 --num_save_steps 7",
         "  save_interval ................................... 1000",
         "eval_interval = 250",
-        "ModelCheckpoint(every_n_train_steps=4000)",
+        "callbacks: every_n_train_steps=4000",
         "TrainingArguments(autosave_steps=3, eval_iters=200,",
         "{'TRAIN': {'EVAL_FREQ': 3, 'SAVE_EVERY': 5}, 'checkpoint_every': 2}",  # epochs as often as steps: none
     ]
