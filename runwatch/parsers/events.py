@@ -77,7 +77,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("y", ("of memory", "OfMemory", "MemoryError", "allocate memory", "Retrying in")),
     ("W", ("Watchdog caught", "Writing checkpoint")),
     ("D", ("DataLoader worker", "DistBackendError")),
-    ("x", ("exitcode", "Unexpected bus error")),
+    ("x", ("exitcode", "Unexpected bus error", "exits successfully", "exits with return code")),
     ("S", ("Segmentation fault", "Saved ", "Saving ")),  # a loop's own and fvcore's (`Saving checkpoint to …/model_0000999.pth`)
     ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step")),  # `C`, not `L`: TFLOP/s on
     ("v", ("saving ", "saved ", "saved:", "save ")),                                # every Megatron line
@@ -170,6 +170,13 @@ _COMPILE_ERROR = re.compile(r"(?:SyntaxError|IndentationError|TabError)\w{0,40}:
 syntax` at the start of a line, with no `Traceback` header (nothing ran). Two ranks printing at once glue theirs
 (`SyntaxErrorSyntaxError: : invalid syntaxinvalid syntax`, an LSF job's two processes). A `traceback` event: the
 job died at launch (a review saw an earlier job's JSONDecodeError named as the cause)."""
+_LAUNCHER_OK = re.compile(r"\[launch\.py:\d{1,6}:main\] Process \d{1,10} exits successfully\.\s*$")
+_LAUNCHER_FAILED = re.compile(r" exits with return code = (-?\d{1,4})\s*$")
+"""The DeepSpeed launcher's last word on its processes (`deepspeed train.py`, `python -m deepspeed.launcher.launch`):
+`[INFO] [launch.py:460:main] Process 73588 exits successfully.` for each when all ended well, and when one failed
+`[ERROR] [launch.py:184:sigkill_handler] ['python3', '-u', 'train.py', …] exits with return code = 1` before it kills
+the rest. An exit of code 0, or the failure it names (a killed or interrupted one by its signal): a review's
+DeepSpeed-Chat runs, whose every process exited successfully after their 16 epochs, read `ended`."""
 _XID = re.compile(r"NVRM: Xid \([^)]*\): (\d+)")
 _OFF_BUS = re.compile(r"NVRM: .*fallen off the bus")
 _PID = re.compile(r"\bpid=(\d+)")
@@ -341,6 +348,14 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(_SIGNAL if m[1] == "SIGINT" else Event.KILLED, m.start())
     if "KeyboardInterrupt" in line and (m := _GRACEFUL.search(line)):
         return _Hit(_SIGNAL, m.start())
+    if "exits " in line and (at := line.find("[launch.py:")) >= 0:
+        if _LAUNCHER_OK.search(line, at) is not None:
+            return _Hit(Event.EXIT, at, {"exit_code": 0.0})
+        if (m := _LAUNCHER_FAILED.search(line, at)) is not None:
+            code = int(m[1])
+            event = (Event.KILLED if code in (-9, -15) else Event.SEGFAULT if code == -11 else _SIGNAL if code == -2
+                     else Event.CHILD_FAILED)
+            return _Hit(event, m.start(), {"exitcode": float(code)})  # a long command: the message keeps its end
     if "CANCELLED AT" in line and (m := _CANCELLED.search(line)):
         return _Hit(Event.TIME_LIMIT if m[2] == "TIME LIMIT" else Event.KILLED, m.start(), key=("job", m[1]))
     if "NVRM" in line:
@@ -581,6 +596,7 @@ class EventDetector:
         """The crash event a line said on its own, and until which line a traceback after it tells the same crash
         (`_start_block`)."""
         self._retry_at = -10
+        self._exit_at = -10
         self._last_checkpoint: int | None = None
         self._seen: dict[object, None] = {}
         self._threads = 0
@@ -781,6 +797,10 @@ class EventDetector:
             burst, self._retry_at = self._n - self._retry_at <= 3, self._n
             if burst:
                 return None
+        if hit.event == Event.EXIT:
+            together, self._exit_at = self._n - self._exit_at <= 3, self._n
+            if together:
+                return None  # the launcher's line for each of its processes: one exit
         if hit.event == _SAVED:
             if hit.step is not None and hit.step == self._last_checkpoint:
                 return None

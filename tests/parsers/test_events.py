@@ -738,3 +738,28 @@ def test_detectron2s_total_training_time_is_a_finish_line() -> None:
     assert len(said) == 3
     assert [(r.event, r.message) for r in run(said)] == [(Event.FINISHED, x) for x in said]
     assert run(["[08/30 23:15:00] d2.engine.hooks INFO: Overall training speed: 1998 iterations in 0:14:30"]) == []
+
+
+def test_the_deepspeed_launchers_exits_are_the_runs_end() -> None:
+    """The DeepSpeed launcher says how its processes ended: `Process N exits successfully.` for each of a run that
+    ended well (a review's DeepSpeed-Chat runs, 16 epochs done, read `ended`), one exit of code 0 for all of them;
+    `… exits with return code = -6` of one that failed, a worker's failure with its code, before it kills the rest."""
+    from tests.support.found import FOUND, found_lines
+    from tests.support.realruns import check_json
+
+    name = "deepspeed_chat_opt13b_sft_launcher_exits.log.gz"
+    lines = found_lines(name)
+    det = EventDetector()
+    events = [(i, r) for i, line in enumerate(lines, 1) if (r := det.feed(line)) is not None and r.kind is Kind.EVENT]
+    exits = [(i, r.metrics) for i, r in events if r.event == Event.EXIT]
+    said = [i for i, line in enumerate(lines, 1) if line.endswith("exits successfully.")]
+    assert len(said) == 16 and exits == [(said[0], {"exit_code": 0.0})]
+    code, [run], _ = check_json(FOUND / name)
+    assert code == 0 and (run["state"], run["step"]) == ("finished", 7360) and not run["alerts"], run
+
+    name = "olora_deepspeed_nccl_timeout_launcher_abort.log"
+    det = EventDetector()
+    failed = [r for line in found_lines(name) if (r := det.feed(line)) is not None and r.event == Event.CHILD_FAILED]
+    assert [(r.metrics, r.message[-27:]) for r in failed] == [({"exitcode": -6.0}, "exits with return code = -6")]
+    code, [run], _ = check_json(FOUND / name)
+    assert code == 2 and run["state"] == "crashed", run
