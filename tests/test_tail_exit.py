@@ -67,3 +67,16 @@ def test_a_pipe_read_as_events_alone_exits_3_as_check_does(capsys: pytest.Captur
                        capture_output=True, timeout=60)
     assert p.returncode == 3 and b"UNREAD" in p.stdout
     assert _tail_stdin(data) == 0
+
+
+def test_a_slowdown_the_lines_print_is_judged_in_a_pipes_history_as_check_judges_it(tmp_path: Path) -> None:
+    """A review's Megatron log, piped whole with `cat`: its printed `elapsed time per iteration` doubled from about
+    iteration 910 to 3,990 and came back. `check` warned (exit 1); `tail -` read it all as history, which only the
+    rules that judge records judged, and its one live look at the end saw the pace back: exit 0. The lines say the
+    slowdown, so the history is judged for it too (a drift of a printed series), and both exit 1."""
+    import gzip
+
+    log = tmp_path / "finetune.log"
+    log.write_bytes(gzip.decompress((REALRUNS.parent / "found" / "megatron_finetune_slowdown_between.log.gz").read_bytes()))
+    assert main(["check", str(log)]) == 1
+    assert _tail_stdin(log.read_bytes()) == 1

@@ -116,7 +116,7 @@ class Judge:
         that judge records when enough records came)."""
         out = into if into is not None else Judged()
         for i, rule in enumerate(self.rules):
-            if (rule.id in self.broken or (history and not rule.judges_records) or (urgent_only and not rule.urgent)
+            if (rule.id in self.broken or (history and not rule.judges_history(run)) or (urgent_only and not rule.urgent)
                     or (present and rule.judges_records)):
                 continue
             try:

@@ -115,6 +115,13 @@ class Rule(Generic[P]):
     judges_records: ClassVar[bool] = False
     """Whether the rule judges the records in sequence (a NaN, a spike, a crash line), not the present
     moment (a stall, a drift, a GPU): only such rules judge a history while it is read in (engine)."""
+    def judges_history(self, run: RunTracker) -> bool:
+        """Whether this rule judges `run`'s history while it is read in: a rule that judges records does; a drift
+        rule does where the series it judges is one the log states (a printed step time), which the history's
+        lines carry as they carry a loss (`cat train.log | runwatch tail -`, all history, read no slowdown that
+        `check` read: a review's Megatron log, its `elapsed time per iteration` doubled)."""
+        return self.judges_records
+
     urgent: ClassVar[bool] = False
     """Whether a finding cannot wait (a NaN, a crash): evaluated within 0.1 s of the records that bring
     it, where the other rules are evaluated at most twice a second while records stream (engine)."""

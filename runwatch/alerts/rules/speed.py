@@ -79,6 +79,13 @@ class _Drift(Rule[D]):
     lookback = 0
     """Points besides the newest window whose windows are judged too (`widened`)."""
 
+    def judges_history(self, run: RunTracker) -> bool:
+        """Where the series it judges is one the log states (a printed step time, tokens/s), not `step_interval`
+        (the pace of arrival, which a history read at once does not have): the lines say it, as `check` reads them
+        (each piece is judged widened to the records it brought, the windows before it judged with it)."""
+        found = first_tail(run, self.judged_metrics(run), 1)
+        return found is not None and found.metric != STEP_INTERVAL
+
     def ratio(self, short: bool) -> float:
         """The multiple of the baseline median the recent median must reach (or fall to); `short`: the
         baseline has fewer than `short_baseline` points, a rough estimate that must be cleared by more."""
