@@ -114,14 +114,7 @@ class Rule(Generic[P]):
     Params: ClassVar[type[RuleParams]] = RuleParams
     judges_records: ClassVar[bool] = False
     """Whether the rule judges the records in sequence (a NaN, a spike, a crash line), not the present
-    moment (a stall, a drift, a GPU): only such rules judge a history while it is read in (engine)."""
-    def judges_history(self, run: RunTracker) -> bool:
-        """Whether this rule judges `run`'s history while it is read in: a rule that judges records does; a drift
-        rule does where the series it judges is one the log states (a printed step time), which the history's
-        lines carry as they carry a loss (`cat train.log | runwatch tail -`, all history, read no slowdown that
-        `check` read: a review's Megatron log, its `elapsed time per iteration` doubled)."""
-        return self.judges_records
-
+    moment (a stall, a drift, a GPU): such rules judge a history while it is read in (engine; `judges_history`)."""
     urgent: ClassVar[bool] = False
     """Whether a finding cannot wait (a NaN, a crash): evaluated within 0.1 s of the records that bring
     it, where the other rules are evaluated at most twice a second while records stream (engine)."""
@@ -131,6 +124,13 @@ class Rule(Generic[P]):
 
     def __init__(self, params: P | None = None) -> None:
         self.params: P = params if params is not None else cast(P, self.Params())
+
+    def judges_history(self, run: RunTracker) -> bool:
+        """Whether this rule judges `run`'s history while it is read in: a rule that judges records does; a drift
+        rule does where the series it judges is one the log states (a printed step time), which the history's
+        lines carry as they carry a loss (`cat train.log | runwatch tail -`, all history, read no slowdown that
+        `check` read: a review's Megatron log, its `elapsed time per iteration` doubled)."""
+        return self.judges_records
 
     def silence_s(self) -> float | None:
         """The least silence (no new record) on which this rule can speak; None (most rules): a silence
