@@ -210,7 +210,7 @@ class Stall(Rule[StallParams]):
         if not _in_phase(run, pulse, p.eval_metrics):
             if _epoch_over(run, pulse):
                 return budget * p.phase_factor, " at an epoch's end"
-            if (every := run.planned_pause(int(pulse.x[-1]), _stride(pulse.x))) is not None:
+            if (every := run.planned_pause(int(pulse.x[-1]), int(_median_stride(pulse.x)) or 1)) is not None:
                 return budget * p.phase_factor, f" at a checkpoint or eval planned every {every} steps"
             return budget, ""
         expected = tail(run, "eval_expected", 1)  # how long the evaluation under way said it takes
@@ -316,18 +316,16 @@ def _logged_interval(run: RunTracker, pulse: Tail) -> float:
     logged = rank_tail(run, "step_time", pulse.rank, len(pulse.x))
     if logged is None:
         return 0.0
-    strides = np.diff(pulse.x)
-    strides = strides[strides > 0]
-    stride = float(np.median(strides)) if len(strides) else _first_stride(pulse.x)
+    stride = _median_stride(pulse.x) or _first_stride(pulse.x)
     value = float(percentile(logged.v, 50))
     return value * stride if np.isfinite(value) else 0.0
 
 
-def _stride(x: np.ndarray) -> int:
-    """The median of the steps between the pulse's records that move on (1 for one record)."""
+def _median_stride(x: np.ndarray) -> float:
+    """The median of the steps between the pulse's records that move on (0.0 where none moves on)."""
     strides = np.diff(x)
     strides = strides[strides > 0]
-    return int(np.median(strides)) if len(strides) else 1
+    return float(np.median(strides)) if len(strides) else 0.0
 
 
 EPOCH_RECORDS_MIN = 10
