@@ -37,18 +37,31 @@ from runwatch.parsers.reads import Reads
 
 _NUM = NUMBER_TEXT
 _HEAD = re.compile(
-    r"\[[^\]\[]{0,40}\]\[epoch:\s{0,12}(?P<epoch>\d{1,9}), iter:\s{0,15}(?P<iter>\d{1,3}(?:,\d{3}){0,5}|\d{1,15}),"
-    r" lr:\((?P<lr>[^)]{0,200})\)\]"
+    r"(?:\[[^\]\[]{0,40}\])?(?P<open>[\[<])epoch:\s{0,12}(?P<epoch>\d{1,9}), iter:\s{0,15}"
+    r"(?P<iter>\d{1,3}(?:,\d{3}){0,5}|\d{1,15})"
+    r"(?:, lr:(?:\((?P<lrs>[^)]{0,200})\)|(?P<lr>" + _NUM + r")))?(?P<close>[\]>])"
     r"(?:\s{0,4}\[eta: (?P<eta>[^,\]]{1,40}(?:, [^,\]]{1,20})?), time \(data\): (?P<time>" + _NUM + r") \((?P<data>"
     + _NUM + r")\)\])?"
 )
 _PAIR = re.compile(rf"([A-Za-z][\w./-]{{0,80}}): ({_NUM})(?=\s|$)")
 _VALIDATION = re.compile(rf"^\s{{0,8}}# (?P<name>[A-Za-z][\w./-]{{0,80}}): (?P<value>{_NUM})(?:\s|$)")
+_MMSR_VALIDATION = re.compile(rf"# Validation # (?P<name>[A-Za-z][\w./-]{{0,80}}): (?P<value>{_NUM})\.?(?:\s|:|$)")
+"""mmsr's (EDVR's, SR3's) average over the validation set, after its logger's prefix: `23-05-05 23:19:59.153 -
+INFO: # Validation # PSNR: 1.5157e+01`."""
+_IMAGE_QUALITY = frozenset({"psnr", "ssim", "lpips", "niqe", "fid"})
+"""What mmsr's validation logger prints after a step's head (`<epoch:  1, iter:   1,000> psnr: 2.8e+01`): a line
+of these and no loss term is an evaluation's."""
 _START = re.compile(r"(?:Start|Resuming) training from epoch: (?P<epoch>\d{1,9}), iter: (?P<iter>\d{1,15})")
 """Where training starts, or resumes from a saved state: the run's step from then on, and its time (a launch
 that failed after it, its traceback with no time of its own, was read as the run's crash: the run's time was
 still that of the attempt before, which had finished hours earlier)."""
 _MAX_PAIRS = 64
+
+
+def _head(line: str) -> re.Match[str] | None:
+    """The line's `MessageLogger` head, its brackets a pair (`[epoch: …]`, `<epoch: …>`)."""
+    m = _HEAD.search(line) if "epoch:" in line else None
+    return m if m is not None and (m["open"] == "[") == (m["close"] == "]") else None
 
 
 _names: dict[str, str] = {}
@@ -66,27 +79,28 @@ class BasicSRParser(GuardedParser):
     """BasicSR `MessageLogger` lines → STEP records, validation metrics → EVAL (see the module notes)."""
 
     name: ClassVar[str] = "basicsr"
-    reads: ClassVar[Reads | None] = Reads(holds=("][epoch:", "# ", "End of training.", "training from epoch"))
+    reads: ClassVar[Reads | None] = Reads(holds=("[epoch:", "<epoch:", "# ", "End of training.", "training from epoch"))
 
     def _parse(self, line: str) -> Record | None:
-        m = _HEAD.search(line)
+        m = _head(line)
         if m is not None:
             return self._step(line, m)
         start = _START.search(line) if "training from epoch" in line else None
         if start is not None:
             return Record(Kind.STEP, step=int(start["iter"]), metrics={"epoch": float(start["epoch"])},
                           t=logging_time(line.lstrip()))
-        v = _VALIDATION.match(line)
+        v = _VALIDATION.match(line) or (_MMSR_VALIDATION.search(line) if "# Validation #" in line else None)
         if v is not None:
             value = parse_number(v["value"])
-            return None if value is None else Record(Kind.EVAL, metrics={f"val_{metric_name(v['name'])}": value})
+            return None if value is None else Record(Kind.EVAL, metrics={f"val_{metric_name(v['name'])}": value},
+                                                     t=logging_time(line.lstrip()))
         if "End of training." in line and line.lstrip().startswith(("20", "End")):
             return Record(Kind.EVENT, event=Event.FINISHED, message=line.strip()[:500], t=logging_time(line.lstrip()))
         return None
 
     def _step(self, line: str, m: re.Match[str]) -> Record | None:
         metrics: dict[str, float] = {"epoch": float(m["epoch"])}
-        lr = parse_number(m["lr"].split(",")[0].strip())
+        lr = parse_number((m["lrs"] or "").split(",")[0].strip()) if m["lr"] is None else float(m["lr"])
         if lr is not None:
             metrics["lr"] = lr
         if m["time"] is not None:
@@ -106,8 +120,12 @@ class BasicSRParser(GuardedParser):
                 terms += 1
         if terms and "loss" not in metrics:
             metrics["loss"] = generator
+        elif not terms and not _IMAGE_QUALITY.isdisjoint(metrics):
+            evaluated = {f"val_{k}": v for k, v in metrics.items() if k in _IMAGE_QUALITY}
+            return Record(Kind.EVAL, step=int(m["iter"].replace(",", "")), metrics={"epoch": metrics["epoch"], **evaluated},
+                          t=logging_time(line.lstrip()))
         return Record(Kind.STEP, step=int(m["iter"].replace(",", "")), metrics=metrics, t=logging_time(line.lstrip()))
 
     def score(self, line: str) -> int:
         """2 for a `MessageLogger` line; a validation line alone (`# psnr: 28.1`) signs nothing."""
-        return 2 if "][epoch:" in line and _HEAD.search(line) is not None else 0
+        return 2 if _head(line) is not None else 0
