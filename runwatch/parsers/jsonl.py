@@ -3,8 +3,9 @@
 Python's json reads `NaN`, `Infinity` and `-Infinity`; the strings "nan",
 "inf", "-inf" count too, since that is how runwatch's own `parse --output
 jsonl` writes them (an object of that shape, `{"kind": …, "metrics": {…}}`,
-is read back as the Record it was). Other strings, booleans and lists are
-ignored.
+is read back as the Record it was), and so do the durations LLaMA-Factory
+writes as text (`"elapsed_time": "5:39:46"` → elapsed, `remaining_time` →
+eta, in seconds). Other strings, booleans and lists are ignored.
 
 Nested objects are flattened with `/` and the path snake_cased, with the
 canonical names of DESIGN §2 (`train/loss` → loss, `eval/loss` → val_loss,
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from runwatch.model import Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import DocumentRows, FormatParser
+from runwatch.parsers.progress_bar import timedelta_seconds
 from runwatch.parsers.pydict import CANONICAL, metric_name, snake
 
 if TYPE_CHECKING:
@@ -59,6 +61,10 @@ _CONTAINERS = ("metrics", "train", "training", "scalars", "stats", "optim", "opt
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf,
               "infinity": math.inf, "-infinity": -math.inf}
 _KINDS = {str(k) for k in Kind}
+_DURATIONS = {"elapsed_time": "elapsed", "remaining_time": "eta"}
+"""Keys whose text is a duration (`"elapsed_time": "5:39:46"`, `"remaining_time": "1 day, 2:00:11"`: LLaMA-Factory's
+`trainer_log.jsonl`, Python's `str(timedelta)`), read as seconds under the name of the clock they are: the time the
+run has taken, and the time it says it has left (a review's LLaMA-Factory run showed neither)."""
 
 
 # -- the description: what a key list makes of its values ----------------------------------------------
@@ -222,10 +228,14 @@ def _flatten(obj: dict[str, Any], prefix: str = "", depth: int = 0) -> Iterator[
                 yield from _flatten(value, path + "/", depth + 1)
         elif (number := _number(value)) is not None:
             yield path, number
+        elif path in _DURATIONS and isinstance(value, str) and (span := timedelta_seconds(value)) is not None:
+            yield path, span
 
 
 def _name(path: str) -> str:
     """Canonical when the path or its tail after a container (`metrics/lr`) is; else snake_case."""
+    if path in _DURATIONS:
+        return _DURATIONS[path]
     full = metric_name(path)
     parts = path.split("/")
     if full not in CANONICAL.values() and len(parts) > 1 and parts[0].lower() in _CONTAINERS:
@@ -348,9 +358,12 @@ def _tables(
         parts.setdefault(tuple(map(type, obj.values())), []).append(j)
     out = []
     for kinds, members in parts.items():
-        columns = list(zip(*[objs[j].values() for j in members], strict=True))
-        numeric = [c for c, k in enumerate(kinds) if k in _PLAIN]
-        if not numeric or not all(k in _PLAIN or _ignored(k, keys[c], columns[c]) for c, k in enumerate(kinds)):
+        columns: list[tuple[Any, ...]] = list(zip(*[objs[j].values() for j in members], strict=True))
+        for c, k in enumerate(kinds):
+            if k is str and keys[c] in _DURATIONS:
+                columns[c] = tuple(map(timedelta_seconds, columns[c]))
+        numeric = [c for c, k in enumerate(kinds) if k in _PLAIN or None not in columns[c] and keys[c] in _DURATIONS]
+        if not numeric or not all(c in numeric or _ignored(k, keys[c], columns[c]) for c, k in enumerate(kinds)):
             continue
         try:
             table = np.array([columns[c] for c in numeric], np.float64).T
@@ -369,7 +382,7 @@ def _ignored(kind: type, key: str, values: tuple[Any, ...]) -> bool:
     which spells a non-finite number (nor a `type`), bools, lists, nulls."""
     if kind is not str:
         return kind in _IGNORED
-    return key != "type" and not any(v.strip().lower() in _NONFINITE for v in set(values))
+    return key != "type" and key not in _DURATIONS and not any(v.strip().lower() in _NONFINITE for v in set(values))
 
 
 def _rows(keys: tuple[str, ...], at: np.ndarray, table: np.ndarray) -> list[DocumentRows]:

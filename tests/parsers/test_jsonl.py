@@ -311,6 +311,30 @@ def test_llamafactorys_current_steps_is_the_step() -> None:
     assert not any("current_steps" in r.metrics for r in recs)
 
 
+def test_llamafactorys_elapsed_and_remaining_time_are_the_runs_clocks_in_both_readers() -> None:
+    """A review: LLaMA-Factory's `"elapsed_time": "5:39:46"` and `"remaining_time": "1 day, 0:08:23"` (text, so
+    left out) gave no time the run had taken nor the ETA it states. They are `elapsed` and `eta` in seconds, where
+    the key is one of these two (a text elsewhere stays no number), and the block reader reads them as `parse` does."""
+    import json
+
+    from runwatch.parsers.progress_bar import timedelta_seconds
+    from tests.support.found import found_bytes, found_lines, source_records
+    from tests.support.readers import check, fast_rows
+
+    name = "llamafactory_trainer_log_head.jsonl"
+    logged = [json.loads(x) for x in found_lines(name) if x.strip()]
+    _, recs = source_records(name)
+    assert [(r.metrics["elapsed"], r.metrics["eta"]) for r in recs] == [
+        (timedelta_seconds(o["elapsed_time"]), timedelta_seconds(o["remaining_time"])) for o in logged]
+    assert recs[0].metrics["eta"] == 86400 + 8 * 60 + 23 and recs[0].metrics["elapsed"] == 132
+    for size in (1 << 20, 97):
+        got, chunks = check(found_bytes(name), sizes=(size,), fmt="jsonl")
+        assert [r.metrics for r in got] == [r.metrics for r in recs]
+        assert fast_rows(chunks) == len(recs)  # on the block reader's path, not left to `parse`
+    other = JsonLinesParser().parse('{"step": 3, "loss": 1.5, "time": "0:02:13", "note": "1:00"}')
+    assert other is not None and other.metrics == {"loss": 1.5}
+
+
 def test_an_epoch_a_line_is_the_step_where_no_step_key_is_there_in_both_readers() -> None:
     """A review: DETR's `log.txt` (`{"train_lr": …, "train_loss": …, "test_loss": …, "epoch": 0, "n_parameters": …}`,
     one object an epoch) read as "no steps". A whole epoch is the step where no step key is there; the epoch stays a
