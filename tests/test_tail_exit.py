@@ -35,6 +35,17 @@ def test_tail_of_a_pipe_exits_as_check_does(recording: str, status: int, capsys:
     assert _tail_stdin(log.read_bytes()) == status
 
 
+def test_a_kill_glued_to_a_bars_last_frame_exits_2_from_a_pipe_as_check_does() -> None:
+    """A review's NoWag fine-tune, `…4.29it/s]Killed` at its end: both said 1 (a drift warning), not the kill."""
+    import gzip
+
+    from tests.support.found import FOUND
+
+    path = FOUND / "nowag_finetune_tqdm_frame_killed.log.gz"
+    assert main(["check", str(path)]) == 2
+    assert _tail_stdin(gzip.decompress(path.read_bytes())) == 2
+
+
 def test_an_empty_pipe_exits_3_as_check_does() -> None:
     p = subprocess.run([sys.executable, "-m", "runwatch", "check", "-"], input=b"", capture_output=True, timeout=60)
     assert p.returncode == 3

@@ -138,7 +138,10 @@ _SEQ = re.compile(r"SeqNum=(\d+)")
 _TIMEOUT_MS = re.compile(r"Timeout\(ms\)=(\d+)")
 _RAN_FOR = re.compile(r"ran for (\d+) milliseconds")
 _NCCL_ERROR = re.compile(r"NCCL error|DistBackendError|NCCL communicator was aborted")
-_KILLED = re.compile(r"^\s*Killed(?::\s*9)?\s*$|\d\s+Killed\s|Signals\.SIGKILL|已杀死")
+_KILLED = re.compile(r"^\s*Killed(?::\s*9)?\s*$|\d\s+Killed\s|(?<=/s\])Killed\s*$|Signals\.SIGKILL|已杀死")
+"""The shell's word for a SIGKILL (the kernel's OOM killer, `kill -9`): alone on its line, after a job's number, or
+glued to the last frame of a tqdm bar the process was drawing (`8080/8192 [25:19<00:26,  4.29it/s]Killed`: the
+bar's `\r` ends no line, a review's run read `ended`)."""
 _SEGFAULT = re.compile(r"Segmentation fault|SIGSEGV|Bus error|\bAborted\s{1,40}\(core dumped\)")
 """A native crash: a segfault, a bus error, and an abort with its core dumped (the shell's `line 3:  3904 Aborted
                  (core dumped) python train.py …` after glibc's `free(): invalid pointer`: a review's HiFi-TSE run

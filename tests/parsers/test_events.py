@@ -624,6 +624,25 @@ def test_a_job_slurm_cancelled_is_killed() -> None:
     assert [h.event for h in map(_classify, lines[:-1]) if h is not None] == []
 
 
+def test_killed_glued_to_a_tqdm_frame_is_the_runs_kill() -> None:
+    """The shell's `Killed` after the last frame a process drew (`8080/8192 [25:19<00:26,  4.29it/s]Killed`): the
+    bar's `\r` ends no line, so the word was never alone on one, and a review's NoWag fine-tune read `ended`,
+    "incomplete", with no crash. Text that merely ends in the word after a bracket is none."""
+    from tests.support.found import FOUND, found_lines
+    from tests.support.realruns import check_json
+
+    name = "nowag_finetune_tqdm_frame_killed.log.gz"
+    last = [x for x in found_lines(name) if x.strip()][-1].split("\r")[-1]
+    assert last.endswith("4.29it/s]Killed")
+    hit = _classify(last)
+    assert hit is not None and hit.event == Event.KILLED
+    assert _classify("[step 3] Killed") is None and _classify("Process [rank 1] Killed by the user") is None
+    code, [run], _ = check_json(FOUND / name)
+    crash = [a for a in run["alerts"] if a["rule"] == "crash"]
+    assert code == 2 and run["state"] == "crashed" and run["step"] == 8080, run
+    assert [a["labels"].get("event") for a in crash] == ["killed"], crash
+
+
 def test_a_script_that_does_not_compile_is_a_traceback() -> None:
     """Python prints a SyntaxError with no `Traceback` header: the `File "…", line 31` block, then `SyntaxError:
     invalid syntax`. The job died at launch; read as nothing, a run that never started read as waiting."""
