@@ -187,14 +187,16 @@ class Alerting:
 
     def tick(self, runs: Iterable[tuple[RunTracker, SystemState | None, Sequence[str]]],
              now: float, *, points: Mapping[str, int] | None = None, history: bool = False,
-             urgent_only: bool = False, reading: Collection[str] = ()) -> list[Notification]:
+             urgent_only: bool = False, reading: Collection[str] = (),
+             ended: Collection[str] = ()) -> list[Notification]:
         """Evaluate every rule on every run at `now`; the notifications due (already submitted).
 
         `points`: records each run (by name) received since its last evaluation; rules that count
         records among their newest ones look back at least that far (`Rule.widened`).
         `history`: only the rules that judge records in sequence (a history being read in).
         `urgent_only`: only the rules that cannot wait (`Rule.urgent`).
-        `reading`: runs whose history is still being read (see `AlertManager.update`).
+        `reading`: runs whose history is still being read, `ended`: runs whose input has ended (see
+        `AlertManager.update`).
         """
         judged = Judged()
         trackers: dict[str, RunTracker] = {}
@@ -220,7 +222,7 @@ class Alerting:
             notes = self.manager.update(findings, now, evaluated=evaluated,
                                         resolution=lambda a: self._resolution(rules, trackers, a, now),
                                         hand_over=self._submit, history=history, reading=reading,
-                                        found_in_history=in_history)
+                                        found_in_history=in_history, ended=ended)
             if self.dispatcher is not None:
                 self.dispatcher.retain(lambda: {a.key for a in self.manager.firing()})
             held = self.manager.silences.take_held()

@@ -167,7 +167,8 @@ class Judging:
             ready = [(r.tracker, self._system, list(r.lines)[-40:]) for r in judged]
             self._feed.publish(*self.alerting.tick(ready, now, points={r.tracker.run: r.unjudged for r in judged},
                                                    urgent_only=urgent_only,
-                                                   reading={r.tracker.run for r in runs if r.history_pending}))
+                                                   reading={r.tracker.run for r in runs if r.history_pending},
+                                                   ended={r.tracker.run for r in runs if r.ended}))
             if urgent_only:
                 return
             for r in judged:

@@ -46,6 +46,28 @@ def test_a_kill_glued_to_a_bars_last_frame_exits_2_from_a_pipe_as_check_does() -
     assert _tail_stdin(gzip.decompress(path.read_bytes())) == 2
 
 
+def test_a_crash_the_run_went_on_from_is_over_at_a_pipes_end_as_check_says() -> None:
+    """A review: `cat nohup.log | runwatch tail -` of a YOLOv3 log whose launches died of OOMs before one trained on
+    ended `[ended] 1 firing (crash)`, the OOM at step 80 firing after 4,400 more steps; `check` says the run went
+    on after them. Whether the OOM fired depends on where the pipe's reads cut the log; at its end, it is over."""
+    import gzip
+    import json
+
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    path = FOUND / "yolov3_nohup_oom_relaunch_head.log.gz"
+    code, [run], _ = check_json(path)
+    assert run["state"] == "ended" and not [a for a in run["alerts"] if a["rule"] == "crash"], run
+    assert any("went on after 2 fatal errors" in n for n in run["notes"]), run["notes"]
+    p = subprocess.run([sys.executable, "-m", "runwatch", "tail", "-", "--json", "--interval", "0.2"],
+                       input=gzip.decompress(path.read_bytes()), capture_output=True, timeout=60)
+    last = json.loads(p.stdout.decode().splitlines()[-1])
+    assert (last["state"], last["step"]) == ("ended", run["step"]), last
+    assert [a for a in last["alerts"] if a["state"] == "firing"] == [], last["alerts"]
+    assert {a["summary"] for a in last["alerts"] if a["rule"] == "crash"} <= {"the run went on after it (step 4506 now)"}
+
+
 def test_an_empty_pipe_exits_3_as_check_does() -> None:
     p = subprocess.run([sys.executable, "-m", "runwatch", "check", "-"], input=b"", capture_output=True, timeout=60)
     assert p.returncode == 3

@@ -135,7 +135,7 @@ class AlertManager:
                resolution: Resolution | None = None,
                hand_over: Callable[[list[Notification]], None] | None = None,
                history: bool = False, reading: Collection[str] = (),
-               found_in_history: Collection[str] = ()) -> list[Notification]:
+               found_in_history: Collection[str] = (), ended: Collection[str] = ()) -> list[Notification]:
         """Advance every alert to `now` given this tick's findings; the notifications to send.
 
         `evaluated`: the (rule, run) pairs evaluated this tick; None means all.
@@ -148,14 +148,18 @@ class AlertManager:
         findings that judged its records (see `Alert.seen_reading_history`; runwatch's own findings, such
         as a failing thread, are of the present); `reading`: runs whose history is still being read, whose
         alerts a judgement may not yet resolve at once (a live tick between two pieces of the history
-        judges only what was read so far).
+        judges only what was read so far); `ended`: runs whose input has ended (a pipe at its end), all of
+        which is read: a firing alert of one that a judgement no longer finds resolves at once, as `check`
+        of the same input says it resolved. Its `resolve_after` counts wall time that a pipe read faster
+        than the run wrote it never gives: `cat train.log | runwatch tail -` left an OOM the run went on
+        from for 37,000 steps firing at its end, where `check` said the run went on (a review).
         """
         self.silences.refresh(now)
         with self._lock:
             seen = self._latest(findings)
             pairs = None if evaluated is None else set(evaluated) | {(f.rule, f.run) for f in seen.values()}
             self._changed |= bool(seen)  # last_seen and values moved on
-            structural = self._advance(seen, pairs, now, resolution, history, reading, found_in_history)
+            structural = self._advance(seen, pairs, now, resolution, history, reading, found_in_history, ended)
             structural |= self._mute(now)
             notes = [replace(n, in_history=True) if _of_history(n, history, reading) else n for n in self._notify(now)]
             structural |= self._expire(now)
@@ -179,7 +183,7 @@ class AlertManager:
 
     def _advance(self, seen: dict[str, Finding], pairs: set[tuple[str, str]] | None, now: float,
                  resolution: Resolution | None = None, history: bool = False, reading: Collection[str] = (),
-                 found_in_history: Collection[str] = ()) -> bool:
+                 found_in_history: Collection[str] = (), ended: Collection[str] = ()) -> bool:
         """State transitions; True when any alert appeared, changed state or went away."""
         structural = False
         for key, f in seen.items():
@@ -197,7 +201,7 @@ class AlertManager:
                 structural = True
             elif a.state == AlertState.FIRING and (now - a.last_seen >= self.timing(a.rule).resolve_after_s
                                                    or (a.seen_reading_history and not history
-                                                       and a.run not in reading)):
+                                                       and a.run not in reading) or a.run in ended):
                 said = resolution(a) if resolution is not None else None
                 self._alerts[key] = replace(a, state=AlertState.RESOLVED, resolved_at=now,
                                             summary=said or f"cleared; was: {a.summary}")

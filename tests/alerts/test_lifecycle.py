@@ -117,6 +117,22 @@ def test_a_fault_a_history_read_shows_cleared_resolves_once_the_history_is_read(
     assert plain.update([], now=3.0) == [] and plain.get(key(nan_())).state == FIRING  # type: ignore[union-attr]
 
 
+def test_a_fault_no_longer_found_once_a_runs_input_ended_resolves_at_once() -> None:
+    """A pipe read faster than the run wrote it (`cat train.log | runwatch tail -`): an OOM fired live, the run went
+    on for 37,000 steps, and at the pipe's end the crash still fired, its resolve_after (wall time) never given;
+    `check` of the same log said the run went on (a review). Once the run's input ended, a judgement that no
+    longer finds it resolves it at once; one that still finds it (the crash the input ended on) keeps it firing;
+    another run's alert keeps its resolve_after."""
+    m = manager()
+    m.update([crash(), crash("r2")], now=0.0)
+    assert m.update([], now=1.0) == []  # live, the input going on: resolve_after as ever
+    assert states(m.update([], now=2.0, ended={"r1"})) == [("crash", RESOLVED, False)]
+    assert m.get(key(crash("r2"))).state == FIRING  # type: ignore[union-attr]
+    kept = manager()
+    kept.update([crash()], now=0.0)
+    assert kept.update([crash()], now=1.0, ended={"r1"}) == [] and kept.get(key(crash())).state == FIRING  # type: ignore[union-attr]
+
+
 def test_a_fault_still_found_after_the_history_stays_firing() -> None:
     m = manager()
     m.update([nan_()], now=0.0, history=True, found_in_history={key(nan_())})
