@@ -43,6 +43,12 @@ from runwatch.alerts.types import Finding
 from runwatch.model import SPLIT_METRICS, Severity
 from runwatch.state.run import RunTracker
 
+_MODEL_OUTPUTS = ("logps_", "logits_", "rewards_")
+"""What a preference trainer logs of the model's own outputs beside its loss (TRL's DPO, ORPO, KTO and CPO:
+`'rewards/chosen': nan, 'logps/rejected': nan, 'logits/chosen': nan`): NaN there is the forward pass gone bad,
+while the loss may read a finite `0.0` (a review's DPO run: loss 2.45e9, then 0.0 twice, every one of these NaN,
+judged OK). Judged as the other losses are (`any_loss`)."""
+
 _REFERENCE = ("step_time", "lr")
 """Metrics a step record carries every time, to notice the loss missing from it."""
 
@@ -52,7 +58,8 @@ class NonFiniteParams(RuleParams):
     metrics: tuple[str, ...] = ("loss", "grad_norm", "val_loss", "val_bpb", "test_loss")
     any_loss: bool = True
     """Also any other metric whose name holds `loss` (a loop's own names: `autoencoder_loss_total`, `box_loss`,
-    `loss_cls`), when none of `metrics` is bad: one finding, the one that went bad first. A loop that names
+    `loss_cls`) or is one of the model's outputs a preference trainer logs (`_MODEL_OUTPUTS`), when none of
+    `metrics` is bad: one finding, the one that went bad first. A loop that names
     no series `loss` hid its NaN from the rule (a review: an I-JEPA-style run's losses all `nan` from its
     second step, read `no steps`, only the crash after it found). `loss_scale` is judged as a scale."""
     window: int = 256
@@ -100,7 +107,8 @@ class NonFinite(Rule[NonFiniteParams]):
         if not out and self.params.any_loss:
             named = set(self.params.metrics)
             others = [self._bad_value(run, bad) for metric in run.store.metrics()
-                      if ("loss" in metric or metric in SPLIT_METRICS) and metric not in named and metric != "loss_scale"
+                      if ("loss" in metric or metric in SPLIT_METRICS or metric.startswith(_MODEL_OUTPUTS))
+                      and metric not in named and metric != "loss_scale"
                       and (bad := self._bad_tails(run, metric))]
             if others:
                 out.append(min(others, key=lambda f: (f.step is None, f.step or 0)))
@@ -149,7 +157,8 @@ class NonFinite(Rule[NonFiniteParams]):
         summary = f"{found.metric} is {fmt(value)} at {word} {step}"
         if len(tails) > 1:
             summary += f" on rank {found.rank} (ranks {', '.join(str(t.rank) for t in tails)})"
-        if found.metric == "grad_norm" and _loss_zero_at(run, found.rank, found.x[i], self.params.window):
+        if ((found.metric == "grad_norm" or found.metric.startswith(_MODEL_OUTPUTS))
+                and _loss_zero_at(run, found.rank, found.x[i], self.params.window)):
             summary += " while loss reads 0.0 (HF Trainer logs a NaN loss as 0)"
         if whole:
             summary += f" (and at every {word} logged since)"

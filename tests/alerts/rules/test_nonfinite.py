@@ -69,6 +69,23 @@ def test_hf_trainer_loss_zero_with_nan_grad_norm_is_named() -> None:
     assert labels["metric"] == "grad_norm"
 
 
+def test_a_preference_trainers_nan_outputs_beside_a_finite_loss_fire() -> None:
+    """A review's TRL DPO run: `'loss': 2451616399.36`, then `'loss': 0.0` twice, every `rewards/*`, `logps/*` and
+    `logits/*` NaN in all three dicts: judged OK (exit 0), since no series named a loss went bad. The model's own
+    outputs are judged as losses are; the first to go bad is named, at the step of the first dict; a finite
+    `rewards/accuracies` is no fault."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [run], _ = check_json(FOUND / "trl_dpo_nan_logps_loss_zero.log")
+    [alert] = [a for a in run["alerts"] if a["rule"] == "nonfinite"]
+    assert code == 2 and alert["labels"]["metric"].startswith(("logps_", "logits_", "rewards_")), alert
+    assert alert["labels"]["metric"] != "rewards_accuracies" and alert["first_step"] == 58, alert
+    records = [step(None, loss=0.0, logps_chosen=NAN, rewards_accuracies=0.0, lr=5e-4) for _ in range(3)]
+    (summary, labels), = fired(records)
+    assert labels["metric"] == "logps_chosen" and "loss reads 0.0" in summary
+
+
 def test_megatron_nan_iterations_counted() -> None:
     records = [megatron(i) for i in range(5)] + [megatron(5, nan_iterations=2.0)]
     (summary, labels), = fired(records)
