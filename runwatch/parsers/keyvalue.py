@@ -297,7 +297,9 @@ def _clause_key(head: str, key: str) -> str | None:
     if key.lower() in _FUNCTION_WORDS:
         return None
     cut = max(head.rfind(" "), head.rfind("\t"))
-    word = head[cut + 1:]
+    word = head[cut + 1:].lstrip("([{<*")  # `* (global step 50: loss: …` (lmqg's trainer): the clause's bracket
+    if word == "of" and key in _OF_KEYS and not head[:cut].strip(" \t,;|"):
+        return key  # `batch 170 of epoch 1`: the epoch the count before it is within (`_within_epoch`)
     if _logger_word(word):
         return key
     rest = head[:cut].rstrip() if cut >= 0 else ""
@@ -305,6 +307,9 @@ def _clause_key(head: str, key: str) -> str | None:
             or not _WORD.fullmatch(word) or word.lower() in _FUNCTION_WORDS:
         return None  # the key ends a longer phrase
     return f"{word.lower() if word[0].isdigit() else word}_{key}"  # `3D loss` → `3d_loss` (not `3_d_loss`)
+
+
+_OF_KEYS = frozenset({"epoch", "Epoch"})
 
 
 def _logger_word(word: str) -> bool:
@@ -387,6 +392,15 @@ _WITHIN = re.compile(
 """A line's place in its epoch where no step key says it: a count in brackets (`Train Epoch: 1 [640/60000
 (1%)]`, PyTorch's MNIST example, in samples; timm's `Train: 0 [  50/10009 (  0%)]`, whose `Train: 0` is the
 epoch) or before a count word (`| epoch   1 |   200/ 2983 batches |`, its word-language-model example)."""
+def _within(text: str, placed: int, metrics: dict[str, float]) -> re.Match[str] | None:
+    """`_WITHIN` from `placed`, passing over the epoch's own count (`[epoch 0/15] average loss: 1.145`, lmqg's
+    summary of an epoch, read as step 0 of 15 among its `global step 50` lines: the run "started again")."""
+    m = _WITHIN.search(text, placed)
+    if m is not None and "epochs" in metrics and (float(m[1]), float(m[2])) == (metrics["epoch"], metrics["epochs"]):
+        m = _WITHIN.search(text, m.end())
+    return m
+
+
 _EPOCH_OF = re.compile(r"\b[Ee]poch:? ?\[ {0,8}(\d{1,9}) {0,3}/ {0,3}(\d{1,9}) {0,8}\]")
 """PaddleOCR's `epoch: [1/72], iter: 10, lr: …`: the epoch of the run's 72 (its `iter` counts across them);
 PaddleVideo's `epoch:[  1/25 ] train step:100  loss: 3.45068`, whose step counts within the epoch
@@ -406,8 +420,9 @@ _PIPED = re.compile(
     r"\bEpoch:\[ {0,8}(\d{1,9}) {0,8}\| {0,8}(\d{1,9}) {0,8}\] {1,8}Batch:\[ {0,8}(\d{1,12}) {0,8}\| {0,8}(\d{1,12}) {0,8}\]")
 """A YOLOv3 trainer's count (Peterisfar/YOLOV3 and the repositories copied from it: `Epoch:[ 0 | 19 ]    Batch:[ 100 |
 2068 ]    loss_giou: 5.6838 … loss: 95.9357    lr: 0.0001`): epoch 0, whose last is 19 (it prints `epochs - 1`), and
-the batch of the epoch's 2068. Without it the losses had no step, and the validation's tqdm bar after each epoch
-(`0/4952 … 4952/4952`) read as the run, at "step 74280" (a review)."""
+the batch of the epoch's 2068: the run's step is epoch × 2068 + batch, of 20 × 2068. Without it the losses had no
+step, and the validation's tqdm bar after each epoch (`0/4952 … 4952/4952`) read as the run, at "step 74280" (a
+review)."""
 _MMCV = re.compile(r"\b(?:Epoch \[(\d{1,9})\]\[ {0,8}(\d{1,12})/(\d{1,12})\]|Iter \[ {0,8}(\d{1,12})/(\d{1,12})\])(?=\s)")
 """OpenMMLab's mmcv 1.x text logger (MMDetection 2.x, MMSegmentation 0.x, MMPose 0.x and the projects built on
 them): `- mmdet - INFO - Epoch [1][50/1220]\tlr: 2.500e-04, eta: …` (epoch 1, iteration 50 of its 1220) or
@@ -675,15 +690,17 @@ class KeyValueParser(FormatParser):
         if not metrics:
             return None
         if step is None and "batch" in metrics and "epoch" in metrics and (b := metrics["batch"]).is_integer() and (
-                0 <= b < 1e15 and list(metrics).index("epoch") < list(metrics).index("batch")):
+                0 <= b < 1e15 and (list(metrics).index("epoch") < list(metrics).index("batch") or " of epoch " in text)):
             step = int(metrics.pop("batch"))  # `Epoch 1, Batch 25, Training Loss …`: the batch of its epoch, which
             # runwatch.parsers.epochs makes the run's step (a review's T5 run: every line at its epoch, step 1, its
-            # six launches one loss series read as diverging); `batch 32` alone may be a batch's size
+            # six launches one loss series read as diverging); `batch 32` alone may be a batch's size, but not one
+            # `of epoch 1` (a GPT-2 Chinese run's `batch 170 of epoch 1, loss 4.87…`: no step, its relaunches unseen)
         keyed = step is not None  # said by a step key, not a count in brackets found below
         if step is None and "Batch:[" in text and (pb := _PIPED.search(text)) is not None:
-            if 0 <= int(pb[3]) <= int(pb[4]):  # the place in the epoch: runwatch.parsers.epochs makes it global
-                step, total = int(pb[3]), int(pb[4])
-                metrics = {"epoch": float(pb[1]), "epochs": float(pb[2]) + 1, **metrics}  # it prints the last epoch's index
+            if 0 <= int(pb[3]) <= int(pb[4]):  # the 0-based epoch, each of `pb[4]` batches: the run's step, stated
+                per = int(pb[4])  # (a run resumed at epoch 102 of 120 counted from 0 read "15%, incomplete" at its end)
+                step, total = int(pb[1]) * per + int(pb[3]), (int(pb[2]) + 1) * per  # it prints the last epoch's index
+                metrics = {"epoch": float(pb[1]), **metrics}
         placed = 0  # where the epoch's own `[e/E]` ends: a count in brackets is one after it
         if "/" in text:
             if "epoch" not in metrics and "poch" in text and (oc := _EPOCH_OF.search(text)) is not None:
@@ -706,7 +723,7 @@ class KeyValueParser(FormatParser):
                     if mc[1] is not None:
                         metrics = {"epoch": float(mc[1]), **metrics}
             timm = "train" in metrics and "epoch" not in metrics and _TIMM_TRAIN.search(text) is not None
-            if step is None and ("epoch" in metrics or timm) and (m := _WITHIN.search(text, placed)) is not None:
+            if step is None and ("epoch" in metrics or timm) and (m := _within(text, placed, metrics)) is not None:
                 if 0 <= int(m[1]) <= int(m[2]):  # the place in the epoch: runwatch.parsers.epochs makes it global
                     step, total = int(m[1]), int(m[2])
                     if timm:

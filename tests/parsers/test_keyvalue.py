@@ -501,6 +501,38 @@ def _source_records(name: str) -> tuple[str | None, list[Record]]:
     return sp.format, recs
 
 
+def test_a_batch_of_an_epoch_is_its_step_and_the_relaunches_show() -> None:
+    """A review's GPT-2 Chinese run (`batch 170 of epoch 1, loss 4.87…, batch_acc 0.35…, lr […]`): `of` is a word
+    of prose, so the epoch was never read, the batch was a metric, and the run read "no steps", its three launches
+    weeks apart one 58-day stall. The batch is the step within the epoch the line names (made global); a phrase
+    before `of` (`number of epoch 3`) still names nothing."""
+    from tests.support.found import found_lines
+    from tests.support.realruns import check_json
+
+    name = "gpt2_chinese_batch_of_epoch_relaunched.log.gz"
+    fmt, recs = _source_records(name)
+    logged = [(int(m[1]), int(m[2]), float(m[3])) for x in found_lines(name)
+              if (m := re.search(r" - batch (\d+) of epoch (\d+), loss (\S+),", x))]
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and len(steps) == len(logged) > 1900
+    assert [(r.metrics["epoch"], r.metrics["loss"]) for r in steps] == [(float(e), x) for _, e, x in logged]
+    assert [r.step for r in steps[:3]] == [b for b, _, _ in logged[:3]]
+    code, [run], _ = check_json(FOUND / name)
+    assert any("started again 2 times" in n for n in run["notes"]), run["notes"]
+    assert KeyValueParser().parse("number of epoch 3 loss 2") is None
+
+
+def test_a_global_step_in_brackets_is_the_step_and_an_epochs_own_count_no_place_in_it() -> None:
+    """lmqg's T5 trainer: `\t * (global step 50: loss: 0.7488…, lr: 0.0001` read no step (the bracket glued to
+    `global` made it prose), and its epoch's summary `[epoch 0/15] average loss: 1.145` read as step 0 of 15, so the
+    run "started again" at each epoch's end. The steps are 50, 100, 150; the summary is at no step of its own."""
+    name = "lmqg_t5_global_step_epoch_summary.out"
+    _, recs = _source_records(name)
+    assert [r.step for r in recs if r.kind is Kind.STEP and r.step is not None] == [50, 100, 150]
+    [summary] = [r for r in recs if "epochs" in r.metrics]
+    assert summary.step is None and (summary.metrics["epoch"], summary.metrics["epochs"]) == (0.0, 15.0)
+
+
 def test_a_line_that_says_it_tests_is_an_evaluation() -> None:
     """A new user's review: DSFD's `test epoch:0 || Loss:4.3688` after each epoch's eval went into the
     training `loss` series (a comb of drops at every epoch's end in the TUI's chart)."""
@@ -548,6 +580,22 @@ def test_a_yolov3_trainers_piped_counts_and_its_validation_bar() -> None:
     assert [r.step for r in steps[:2]] == [0, 100] and steps[0].metrics["loss"] == 2221.4854
     assert steps[21].step == 2068 and steps[21].metrics["epoch"] == 1.0  # `Epoch:[ 1 | 19 ]    Batch:[ 0 | 2068 ]`
     assert (steps[-1].step, steps[-1].total_steps, steps[-1].metrics["loss"]) == (19 * 2068 + 2000, 20 * 2068, 7.1867)
+
+
+def test_a_yolov3_run_resumed_at_a_late_epoch_counts_from_the_runs_start() -> None:
+    """A review's YOLOv3 run resumed at `Epoch:[ 102 | 119 ]    Batch:[ 0 | 2068 ]` was counted from step 0: its end
+    (epoch 119, batch 2060) read "step 37216/248160, 15%, incomplete". The epoch is 0-based and its length stated:
+    the step is the run's own, epoch × 2068 + batch."""
+    from tests.support.found import found_bytes
+    from tests.support.readers import check
+
+    name = "yolov3_nohup_oom_relaunch_head.log.gz"
+    _, recs = _source_records(name)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert (steps[0].step, steps[0].total_steps, steps[0].metrics["epoch"]) == (102 * 2068, 120 * 2068, 102.0)
+    for size in (1 << 20, 1 << 14):
+        got, _ = check(found_bytes(name), sizes=(size,))
+        assert [(r.step, r.total_steps) for r in got if r.kind is Kind.STEP] == [(r.step, r.total_steps) for r in steps]
 
 
 def test_build_nanogpts_padded_step_and_its_validation_loss() -> None:
