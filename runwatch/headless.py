@@ -291,7 +291,7 @@ class HeadlessPrinter:
         return new[::-1], 0
 
 
-_PRINTED = FATAL_EVENTS | {"checkpoint_saved", "finished", "exit", "restarted", "signal"}
+_PRINTED = FATAL_EVENTS | {"checkpoint_saved", "finished", "exit", "restarted", "launched", "signal"}
 """The events line mode prints (`signal`: a Ctrl-C, which ends a run as surely as a crash but pages no one); the rest
 (a W&B run's system notes, eval markers) show in the TUI's log."""
 

@@ -52,6 +52,10 @@ class Event(StrEnum):
     RESTARTED = "restarted"
     """The run started again from its beginning in the same output (its step went back to where it began):
     a new attempt, charted and judged on its own (runwatch.state.attempts)."""
+    LAUNCHED = "launched"
+    """The log's opening line printed again after a fatal error, in a log of no step records yet: the script
+    launched anew into the same output (runwatch.parsers.launches); the crash before it was an earlier
+    launch's."""
 
 
 FATAL_EVENTS = frozenset({

@@ -83,6 +83,7 @@ from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.epochs import EpochSteps
 from runwatch.parsers.events import FRAME_LEAD, WAKES, EventDetector
 from runwatch.parsers.failures import DETECTION, EVENTS, ParseFailures
+from runwatch.parsers.launches import LaunchWatch
 from runwatch.parsers.learned import LineLayouts
 from runwatch.parsers.numbers import MAX_STEP
 from runwatch.parsers.preamble import Collector
@@ -192,6 +193,8 @@ class SourceParser:
         self._layouts = line_layouts(self.format) if self.format and self.fast_path else None
         self._epochs = EpochSteps()
         """Steps counted within each epoch made one axis (runwatch.parsers.epochs)."""
+        self._launches = LaunchWatch()
+        """New launches into this source, told while no format is chosen (runwatch.parsers.launches)."""
         self._in_chunk = False
         """Within `feed_bytes`: the epochs of its records and rows are counted at its end, in line order."""
 
@@ -651,6 +654,10 @@ class SourceParser:
                 else:
                     self._emit(ev, rank, lineno, t, self._held_events if parser is None and self._may_wait() else out)
             if parser is None:
+                if ev is not None and ev.event in FATAL_EVENTS:
+                    self._launches.fatal()  # (a traceback's block ends at the line after it: that line may open a launch)
+                if (launch := self._launches.line(text)) is not None:  # no format yet: no step says it went on
+                    self._emit(launch, rank, lineno, t, self._held_events if self._may_wait() else out)
                 if self._settings is not None:
                     self._setting(self._settings, text, lineno)
                 self._hold(rank, text, lineno, t, out)

@@ -745,6 +745,9 @@ class RunTracker:
             self._event(rec)  # else the same end said again: the Trainer's summary dict after a loop's own "Training
             # completed" line (line mode printed `finished` twice, a review); no step came between them
         self._last_event_t = now
+        if rec.event == Event.LAUNCHED:
+            self._resume(now, rec.source, None)  # a new launch: the crash before it was an earlier one's
+            return
         self._end.event(rec, now)
         if self._end.crashed and rec.event in FATAL_EVENTS:
             self._fatal += 1

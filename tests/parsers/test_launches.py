@@ -1,0 +1,61 @@
+"""A log's opening line printed again after a fatal error is a new launch (runwatch.parsers.launches), on real logs
+of launches appended to one file (tests/fixtures/found/README.md)."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+
+import pytest
+
+from runwatch.model import Event, Kind
+from runwatch.parsers.launches import LaunchWatch
+from tests.support.found import FOUND, found_lines, source_records
+from tests.support.realruns import check_json
+
+HYDRA = "hydra_template_train_log_launches.log.gz"
+FRNET = "frnet_mmengine_test_launches.log.gz"
+
+
+def test_the_opening_line_again_after_a_traceback_is_a_launch_and_not_before() -> None:
+    """The Hydra template's launches each open with `[stamp][src.utils.utils][INFO] - Enforcing tags! …`: one after a
+    traceback is a new launch, at its own line; one after a launch that failed in no way is none (a repeat with no
+    failure before it changes nothing), nor is the same text with other words after it."""
+    lines = found_lines(HYDRA)
+    opening = [i for i, x in enumerate(lines) if x.endswith("] - Enforcing tags! <cfg.extras.enforce_tags=True>")]
+    headers = [i for i, x in enumerate(lines) if x.startswith("Traceback (most recent call last)")]
+    watch = LaunchWatch()
+    launched = [i for i, x in enumerate(lines) if (r := watch.line(x)) is not None and r.event == Event.LAUNCHED]
+    want = [i for before, i in zip(opening, opening[1:], strict=False) if any(before < j < i for j in headers)]
+    assert launched == want and 20 < len(launched) < len(opening) - 1, (len(launched), len(opening))
+    quiet = LaunchWatch()
+    assert [quiet.line(x) for x in [lines[0], "ok", lines[0], lines[0] + " and more"]] == [None] * 4
+    failing = LaunchWatch()  # a worker log that opens with its launch's traceback: each later one is no launch
+    header = lines[headers[0]]
+    assert [failing.line(x) for x in [header, "  File \"train.py\", line 3", "ValueError: x", header]] == [None] * 4
+
+
+@pytest.mark.parametrize("name", [HYDRA, FRNET])
+def test_a_crash_of_an_earlier_launch_is_over_once_a_later_one_opens(name: str) -> None:
+    """Two reviews: logs of launches appended to one file whose training prints no step line (a Hydra template's
+    `train.log`, an mmengine test script run nine times) read `crashed`, a critical crash still firing at the end, for
+    a traceback of an early launch, though the last launches ran to their end. They are `ended`; `check` notes the
+    fatal errors the run went on after; nothing of training was read, so its status is 3 (UNREAD)."""
+    _, recs = source_records(name)
+    events = [r.event for r in recs if r.kind is Kind.EVENT]
+    assert Event.LAUNCHED in events and events[-1] == Event.LAUNCHED, events[-6:]
+    code, [run], _ = check_json(FOUND / name)
+    assert (code, run["state"]) == (3, "ended") and not run["alerts"], run
+    assert any("the run went on after" in n for n in run["notes"]), run["notes"]
+
+
+def test_tail_of_a_pipe_of_launches_ends_with_no_crash_firing() -> None:
+    """`cat train.log | runwatch tail -` of the Hydra log: its end is the last launch's, which raised nothing."""
+    import json
+
+    p = subprocess.run([sys.executable, "-m", "runwatch", "tail", "-", "--json", "--interval", "0.2"],
+                       input=gzip.decompress((FOUND / HYDRA).read_bytes()), capture_output=True, timeout=60)
+    last = json.loads(p.stdout.decode().splitlines()[-1])
+    assert last["state"] == "ended" and [a for a in last["alerts"] if a["state"] == "firing"] == [], last
+    assert p.returncode == 3
