@@ -98,7 +98,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("raining", ("raining finished", "raining complete", "raining Complete", "raining Finished", "raining Done",
                  "raining done", "inished training", "inished Training",
                  "one training", "raining of experiment is done", "raining COMPLETE", "nd training", "nd of training",
-                 "raining time ", "raining time: ", " finished")),  # one substring test on an ordinary line: no one character holds them all
+                 "raining time ", "raining time: ", "raining Time: ", " finished")),  # one substring test on an ordinary line: no one character holds them all
 )
 """The gate's texts, each behind a character they all hold (or, where none is rare enough, a short text: one
 substring test): a line holding none of them is nothing to `_classify`.
@@ -270,6 +270,7 @@ _FINISHED = re.compile(
     r"|^\|\s{0,3}End of training\s{0,3}\|.{0,200}"  # PyTorch's word_language_model, its test loss after
     r"|^Training time \d{1,6}:\d\d:\d\d"  # torchvision-style mains (DETR, DeiT, MAE) at their end
     r"|\bTotal training time: \d{1,6}:\d\d:\d\d \(\d{1,6}:\d\d:\d\d on hooks\)"  # detectron2's IterationTimer
+    r"|^Total [Tt]raining [Tt]ime: \d{1,9}(?:\.\d{1,6})? ?(?:min|mins|minutes|s|sec|secs|seconds|h|hrs|hours)\.?"
     r"|^(?:\[[\d/: -]{8,24}\] )?training [A-Za-z][\w.-]{0,60} finished)\s*$"  # PaddleVideo's, after its stamp
 )
 """A custom loop's own last word (`print("Finished Training")`, the PyTorch tutorial's; `Training finished
@@ -280,7 +281,8 @@ review's run read "incomplete"), `Training completed successfully!`, `Training C
 a loop's `Training completed 2026-03-10 21:59:56.279026` (`print("Training completed", datetime.now())`);
 LeRobot's `End of training`; PaddleVideo's `[12/25 15:48:20] training Res18 finished`; PyTorch's word_language_model example's `| End of training | test loss   nan | test
 ppl      nan`; DETR's, DeiT's and MAE's `Training time 0:13:00`; detectron2's `Total training time: 0:14:31 (0:00:01 on
-hooks)` (printed on an interrupted run too, but then its writer's last `iter:` line comes after it and takes it back); YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
+hooks)` (printed on an interrupted run too, but then its writer's last `iter:` line comes after it and takes it back);
+a loop's `Total Training Time: 4.57 min` after its last epoch (a review's run read "ended"); YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
 with none, a
 clean exit of a run with no known total read `process_exit: gone before the run finished` live (a new
 user's review). A step after it (one

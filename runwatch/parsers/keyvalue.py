@@ -114,7 +114,7 @@ _PAIR = re.compile(
     # key's, and so is one after `is:`, in a one-element array's `[` or not (PaddlePaddle's tutorials: `epoch: 0,
     # batch_id: 0, loss is: [47.821], acc is: [0.203125]`)
     rf"(?:(\d{{1,6}}(?::[0-5]\d){{1,2}}(?:\.\d{{1,9}})?)|({_NUMBER}))"
-    r"(?:/(\d{1,15}))?(%|it/s|s/it|[A-Za-z]{1,4})?"
+    r"(?: {0,2}/ {0,2}(\d{1,15}))?(%|it/s|s/it|[A-Za-z]{1,4})?"
     # a unit word after the value, unless it is the next key (`step 10 tokens/s: 1.2M`, `step 10 tok/s 9000`)
     rf"(?: {{1,2}}({_by_first_letter(_UNIT_WORDS)})(?!\s{{0,3}}[=:]|\s{{1,3}}[-+.\d]))?"
     r"(?=$|[\s,;|)\](:])"
@@ -633,6 +633,7 @@ class KeyValueParser(FormatParser):
         phrase = ""
         validating = False  # a validation's metric was read: a name said again after it is the validation's
         counting: str | None = None  # the evaluation word of an evaluation's own count (`val step:0`)
+        batches: int | None = None  # the epoch's batches a `batch N/M` states (M)
         for gap, raw, clock, number, steps, unit, word in _PAIR.findall(text):
             if not raw:
                 break  # the rest of the line, without a pair
@@ -683,6 +684,8 @@ class KeyValueParser(FormatParser):
                 validating = validating or is_eval_metric(name)
                 if steps and name == "epoch":
                     metrics["epochs"] = float(steps)  # `epoch 1/3`: the run's epoch count (runwatch.parsers.epochs)
+                elif steps and name == "batch":
+                    batches = int(steps)
             elif validating and not is_eval_metric(name) and f"val_{name}" not in metrics:
                 # a name said again after the validation's loss is the validation's (`Train Loss: 11.23 | Token Acc:
                 # 0.0490 | … | Val Loss: 10.97 | Token Acc: 0.0660`: the second was lost, a review)
@@ -692,6 +695,7 @@ class KeyValueParser(FormatParser):
         if step is None and "batch" in metrics and "epoch" in metrics and (b := metrics["batch"]).is_integer() and (
                 0 <= b < 1e15 and (list(metrics).index("epoch") < list(metrics).index("batch") or " of epoch " in text)):
             step = int(metrics.pop("batch"))  # `Epoch 1, Batch 25, Training Loss …`: the batch of its epoch, which
+            total = batches if batches is not None and step <= batches else None  # `Batch 0005/0011`: the epoch's length
             # runwatch.parsers.epochs makes the run's step (a review's T5 run: every line at its epoch, step 1, its
             # six launches one loss series read as diverging); `batch 32` alone may be a batch's size, but not one
             # `of epoch 1` (a GPT-2 Chinese run's `batch 170 of epoch 1, loss 4.87…`: no step, its relaunches unseen)

@@ -643,6 +643,17 @@ def test_killed_glued_to_a_tqdm_frame_is_the_runs_kill() -> None:
     assert [a["labels"].get("event") for a in crash] == ["killed"], crash
 
 
+def test_a_loops_total_training_time_in_minutes_is_its_finish() -> None:
+    """A review's poetry Transformer ended `Total Training Time: 4.57 min` after its 99th epoch: read `ended`. Not
+    the same words mid-line, nor a time with no unit."""
+    from tests.support.found import found_lines
+
+    [last] = [x for x in found_lines("poetic_transformer_epoch_batch_totals.out") if x.startswith("Total Training")]
+    hit = _classify(last)
+    assert hit is not None and hit.event == Event.FINISHED
+    assert _classify("Estimated Total Training Time: 4.57 min") is None and _classify("Total Training Time: 4.57") is None
+
+
 def test_a_script_that_does_not_compile_is_a_traceback() -> None:
     """Python prints a SyntaxError with no `Traceback` header: the `File "…", line 31` block, then `SyntaxError:
     invalid syntax`. The job died at launch; read as nothing, a run that never started read as waiting."""

@@ -140,11 +140,12 @@ def test_accumulation_steps_in_a_banner_is_not_a_step(log: str) -> None:
 
 def test_two_word_keys_and_longer_phrases_on_a_megatron_line() -> None:
     # megatron.md M4: `learning rate`, `lm loss`, `loss scale`, `grad norm` are two-word keys; `global batch size`
-    # and `number of skipped iterations` are phrases (not `size`, not `iterations`); `iteration 20/ 1000000`
-    # (space after the slash) and `consumed samples:           80` (wide padding) are not pairs
+    # and `number of skipped iterations` are phrases (not `size`, not `iterations`); `consumed samples:           80`
+    # (wide padding) is no pair; `iteration 20/ 1000000` (a blank after the slash) is the step of its total, as
+    # `Epoch:  149 / 150` is the epoch of its count (a review's run read no epoch count)
     line = excerpt("excerpts_megatron.json", "Excerpt M4")[12]
     rec = KeyValueParser().parse(line)
-    assert rec is not None and rec.step is None
+    assert rec is not None and (rec.step, rec.total_steps) == (20, 1_000_000)
     assert dict(rec.metrics) == {"lr": 2.02e-08, "lm_loss": 10.05022, "sop_loss": 0.8174902, "loss_scale": 32768.0,
                                  "grad_norm": 217.199}
     nan_count = excerpt("excerpts_megatron.json", "Excerpt M4")[10]  # `… | number of nan iterations:   0 |`
@@ -531,6 +532,25 @@ def test_a_global_step_in_brackets_is_the_step_and_an_epochs_own_count_no_place_
     assert [r.step for r in recs if r.kind is Kind.STEP and r.step is not None] == [50, 100, 150]
     [summary] = [r for r in recs if "epochs" in r.metrics]
     assert summary.step is None and (summary.metrics["epoch"], summary.metrics["epochs"]) == (0.0, 15.0)
+
+
+def test_a_count_spaced_around_its_slash_and_a_batchs_own_total() -> None:
+    """Two review logs: `Epoch:  149 / 150  Training loss: …` (the slash set apart) read no epoch count, so the run
+    of 150 epochs read `step 149` with no total; `Epoch: 001/099 | Batch 0005/0011 | Loss: …` read the batch's 11
+    nowhere, so 99 epochs of 11 batches had no total either. The epoch count is 150; the batch's total is its epoch's
+    length, which the epochs make the run's (99 × 11)."""
+    from tests.support.realruns import check_json
+
+    _, recs = _source_records("fishvista_epoch_spaced_slash_wandb.log")
+    epochs = [r for r in recs if r.kind is Kind.STEP]
+    assert len(epochs) == 150 and all(r.metrics["epochs"] == 150.0 for r in epochs)
+    code, [run], _ = check_json(FOUND / "fishvista_epoch_spaced_slash_wandb.log")
+    assert (run["step"], run["total_steps"]) == (149, 150), run
+    _, recs = _source_records("poetic_transformer_epoch_batch_totals.out")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert (steps[0].step, steps[-1].step, steps[-1].total_steps) == (0, 98 * 11 + 10, 99 * 11)
+    code, [run], _ = check_json(FOUND / "poetic_transformer_epoch_batch_totals.out")
+    assert run["state"] == "finished" and not [w for w in run["notes"] if "incomplete" in w], run  # `Total Training Time`
 
 
 def test_a_line_that_says_it_tests_is_an_evaluation() -> None:
