@@ -379,7 +379,7 @@ _IGNORED = {bool, list, type(None)}
 
 def _ignored(kind: type, key: str, values: tuple[Any, ...]) -> bool:
     """Whether a key whose values are all of `kind` is one `parse` never reads a number from: text none of
-    which spells a non-finite number (nor a `type`), bools, lists, nulls."""
+    which spells a non-finite number (nor a `type`, nor a duration key's: `_DURATIONS`), bools, lists, nulls."""
     if kind is not str:
         return kind in _IGNORED
     return key != "type" and key not in _DURATIONS and not any(v.strip().lower() in _NONFINITE for v in set(values))

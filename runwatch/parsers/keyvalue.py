@@ -299,7 +299,7 @@ def _clause_key(head: str, key: str) -> str | None:
     cut = max(head.rfind(" "), head.rfind("\t"))
     word = head[cut + 1:].lstrip("([{<*")  # `* (global step 50: loss: …` (lmqg's trainer): the clause's bracket
     if word == "of" and key in _OF_KEYS and not head[:cut].strip(" \t,;|"):
-        return key  # `batch 170 of epoch 1`: the epoch the count before it is within (`_within_epoch`)
+        return key  # `batch 170 of epoch 1`: the epoch the count before it is within (its batch is the step)
     if _logger_word(word):
         return key
     rest = head[:cut].rstrip() if cut >= 0 else ""
@@ -310,6 +310,7 @@ def _clause_key(head: str, key: str) -> str | None:
 
 
 _OF_KEYS = frozenset({"epoch", "Epoch"})
+"""Keys read after `of` where only separators came since the pair before (`batch 170 of epoch 1`), not in a phrase."""
 
 
 def _logger_word(word: str) -> bool:
@@ -392,6 +393,8 @@ _WITHIN = re.compile(
 """A line's place in its epoch where no step key says it: a count in brackets (`Train Epoch: 1 [640/60000
 (1%)]`, PyTorch's MNIST example, in samples; timm's `Train: 0 [  50/10009 (  0%)]`, whose `Train: 0` is the
 epoch) or before a count word (`| epoch   1 |   200/ 2983 batches |`, its word-language-model example)."""
+
+
 def _within(text: str, placed: int, metrics: dict[str, float]) -> re.Match[str] | None:
     """`_WITHIN` from `placed`, passing over the epoch's own count (`[epoch 0/15] average loss: 1.145`, lmqg's
     summary of an epoch, read as step 0 of 15 among its `global step 50` lines: the run "started again")."""
@@ -695,10 +698,10 @@ class KeyValueParser(FormatParser):
         if step is None and "batch" in metrics and "epoch" in metrics and (b := metrics["batch"]).is_integer() and (
                 0 <= b < 1e15 and (list(metrics).index("epoch") < list(metrics).index("batch") or " of epoch " in text)):
             step = int(metrics.pop("batch"))  # `Epoch 1, Batch 25, Training Loss …`: the batch of its epoch, which
-            total = batches if batches is not None and step <= batches else None  # `Batch 0005/0011`: the epoch's length
             # runwatch.parsers.epochs makes the run's step (a review's T5 run: every line at its epoch, step 1, its
             # six launches one loss series read as diverging); `batch 32` alone may be a batch's size, but not one
             # `of epoch 1` (a GPT-2 Chinese run's `batch 170 of epoch 1, loss 4.87…`: no step, its relaunches unseen)
+            total = batches if batches is not None and step <= batches else None  # `Batch 0005/0011`: the epoch's length
         keyed = step is not None  # said by a step key, not a count in brackets found below
         if step is None and "Batch:[" in text and (pb := _PIPED.search(text)) is not None:
             if 0 <= int(pb[3]) <= int(pb[4]):  # the 0-based epoch, each of `pb[4]` batches: the run's step, stated

@@ -655,7 +655,7 @@ class SourceParser:
                     self._emit(ev, rank, lineno, t, self._held_events if parser is None and self._may_wait() else out)
             if parser is None:
                 if ev is not None and ev.event in FATAL_EVENTS:
-                    self._launches.fatal()  # (a traceback's block ends at the line after it: that line may open a launch)
+                    self._launches.fatal()  # a line's own fatal event (an OOM, `Killed`); a traceback arms it at its header
                 if (launch := self._launches.line(text)) is not None:  # no format yet: no step says it went on
                     self._emit(launch, rank, lineno, t, self._held_events if self._may_wait() else out)
                 if self._settings is not None:
