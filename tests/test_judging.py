@@ -29,7 +29,7 @@ class Ticks:
         self.calls: list[tuple[float, bool, int]] = []
 
     def tick(self, ready: list[Any], now: float, *, points: dict[str, int], urgent_only: bool = False,
-             reading: Collection[str] = ()) -> list[Any]:
+             reading: Collection[str] = (), ended: Collection[str] = ()) -> list[Any]:
         self.calls.append((now, urgent_only, sum(points.values())))
         return []
 
