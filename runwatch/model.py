@@ -58,6 +58,10 @@ class Event(StrEnum):
     launch's."""
 
 
+NEW_ATTEMPT = frozenset({Event.RESTARTED, Event.LAUNCHED})
+"""Events after which the run is another attempt: a crash before one is an earlier attempt's."""
+
+
 FATAL_EVENTS = frozenset({
     Event.OOM, Event.NCCL_TIMEOUT, Event.NCCL_ERROR, Event.CHILD_FAILED, Event.KILLED,
     Event.SEGFAULT, Event.TIME_LIMIT, Event.TRACEBACK,

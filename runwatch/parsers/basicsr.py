@@ -118,13 +118,13 @@ class BasicSRParser(GuardedParser):
             if name.startswith("l_") and not name.startswith("l_d_"):
                 generator += value
                 terms += 1
+        step, t = int(m["iter"].replace(",", "")), logging_time(line.lstrip())
         if terms and "loss" not in metrics:
             metrics["loss"] = generator
         elif not terms and not _IMAGE_QUALITY.isdisjoint(metrics):
             evaluated = {f"val_{k}": v for k, v in metrics.items() if k in _IMAGE_QUALITY}
-            return Record(Kind.EVAL, step=int(m["iter"].replace(",", "")), metrics={"epoch": metrics["epoch"], **evaluated},
-                          t=logging_time(line.lstrip()))
-        return Record(Kind.STEP, step=int(m["iter"].replace(",", "")), metrics=metrics, t=logging_time(line.lstrip()))
+            return Record(Kind.EVAL, step=step, metrics={"epoch": metrics["epoch"], **evaluated}, t=t)
+        return Record(Kind.STEP, step=step, metrics=metrics, t=t)
 
     def score(self, line: str) -> int:
         """2 for a `MessageLogger` line; a validation line alone (`# psnr: 28.1`) signs nothing."""

@@ -34,7 +34,7 @@ from functools import lru_cache
 
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.types import Alert, Finding
-from runwatch.model import Event, Record, RunState, Severity
+from runwatch.model import NEW_ATTEMPT, Event, Record, RunState, Severity
 from runwatch.state.run import RunTracker
 from runwatch.text import clip
 
@@ -138,7 +138,7 @@ class Crash(Rule[CrashParams]):
             said = others[0]
             labels = " ".join(f"{k}={v}" for k, v in said.labels if k != "run")  # sorted: event before rank
             return f"told by a later report ({labels}): {said.summary}"
-        restart = next((r for r in reversed(run.events) if r.event == Event.RESTARTED or r.event == Event.LAUNCHED), None)
+        restart = next((r for r in reversed(run.events) if r.event in NEW_ATTEMPT), None)
         if restart is not None and alert.fired_at is not None and restart.t >= alert.fired_at:
             at = f" at step {restart.step}" if restart.step is not None else ""
             return f"the run started again{at}: a new attempt"
@@ -251,7 +251,7 @@ def _this_attempt(events: Iterable[Record]) -> list[Record]:
     `check` said it lasted to step 320 of the second."""
     out: list[Record] = []
     for r in events:
-        if r.event == Event.RESTARTED or r.event == Event.LAUNCHED:
+        if r.event in NEW_ATTEMPT:
             out.clear()
         else:
             out.append(r)
