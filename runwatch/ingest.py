@@ -25,7 +25,7 @@ from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.parsers.stated import at_stated_times
 from runwatch.state.run import RunTracker
-from runwatch.state.system import trainers
+from runwatch.state.system import STDIN, trainers
 from runwatch.watcher.fileid import binary_file, last_written
 from runwatch.watcher.lines import LineSplitter
 from runwatch.watcher.snapshot import last_lines, split_block
@@ -71,6 +71,11 @@ class RunIngest:
     quiet_since: dict[str, float] = field(default_factory=dict)
     """When each log last gave lines (for a history read at start, when its file was last written):
     a traceback still open after `BLOCK_QUIET_S` of that is closed (`Ingest.close_quiet_blocks`)."""
+
+    def reading_history(self) -> bool:
+        """Whether a source of the run is amid its history (read some of it, not yet all): not a log that
+        did not exist at start, or was empty then, whose first lines end its pending history when they come."""
+        return any(self.parsed_bytes.get(source) for source in self.history_pending)
 
     def history_percent(self) -> float:
         total = sum(self.history_bytes.values())
@@ -138,9 +143,9 @@ class Ingest:
         return True
 
     def attach_stdin(self, run: RunIngest) -> None:
-        run.parsers["-"] = SourceParser("-", fmt=self._log_format)
-        self.run_of_source["-"] = run
-        self._attribute(run, "-")
+        run.parsers[STDIN] = SourceParser(STDIN, fmt=self._log_format)
+        self.run_of_source[STDIN] = run
+        self._attribute(run, STDIN)
 
     def _attribute(self, run: RunIngest, source: str) -> None:
         """The processes found writing `source` are `run`'s (SystemState.processes_of)."""
@@ -280,7 +285,11 @@ class Ingest:
         history_done = False
         before: float | None = None
         if isinstance(item, LinesRead):
+            reading = self.run_of_source[item.batch.source].history_pending
+            was_reading = item.batch.source in reading
             run, now, history_done = self._lines_read(item.batch, shown, now)
+            if was_reading and item.batch.source not in reading and run.unjudged:
+                on_piece(run, now)  # the history's last records, judged as history before what comes live
         else:
             run = self.run_of_source[item.source]
             if isinstance(recs, list):
@@ -343,11 +352,14 @@ class Ingest:
         at once, a catch-up after a pause. Left to the next tick, the oldest of them were no longer among
         the points the rules read, and a NaN there was never seen (`runwatch check` judged it)."""
         applied = False
-        if judge is False and on_burst is not None and size and run.unjudged + len(recs) > size:
+        history = judge is True  # a live burst is judged to its end: its last records are the run's present
+        burst = judge is False and size > 0 and run.unjudged + len(recs) > size
+        if burst and on_burst is not None:
             if run.unjudged:
                 on_burst(run, now)  # what came before it, while the rules still see it all
             judge, on_piece = True, on_burst
-        for piece in _pieces(recs, size if judge is True else 0, run.tracker.records):
+        pieces = _pieces(recs, size if judge is True else 0, run.tracker.records, run.unjudged)
+        for n, piece in enumerate(pieces, 1):
             if isinstance(piece, ChunkRecords):
                 if len(piece):
                     try:
@@ -359,8 +371,8 @@ class Ingest:
                 run.tracker.apply_many(self._with_total(piece), now, on_error=on_error)
             run.unjudged += len(piece)
             applied = applied or bool(len(piece))
-            if judge is True and len(piece):
-                on_piece(run, now)
+            if judge is True and len(piece) and (n < len(pieces) or not history or run.unjudged >= _due(run, size)):
+                on_piece(run, now)  # a history's last piece waits for its due count, or the history's end
         return applied
 
     def _lines_read(self, b: LineBatch, shown: list[str] | None, now: float) -> tuple[RunIngest, float, bool]:
@@ -371,6 +383,8 @@ class Ingest:
         if not b.history and 0 < b.t < now:
             now = b.t  # when its bytes arrived: a line held until the next one ended it (a tqdm frame)
         run = self.run_of_source[b.source]
+        if b.history and b.source == STDIN:
+            run.history_pending.add(STDIN)  # a pipe's backlog (`cat train.log |`): history until the reader catches up
         run.lines.extend(line for line in (b.lines if shown is None else shown) if line and not line.isspace())
         # a blank line says nothing: W&B's console of an SB3 run ended in 40 of them, its log pane blank (a review)
         run.format = run.parsers[b.source].format or run.format  # its latest: a guess re-detection replaced
@@ -457,6 +471,7 @@ class Ingest:
         run.tracker.apply_many(self._with_total(recs), now)
         run.unjudged += len(recs)
         run.ended = True
+        run.history_pending.discard(source)  # a backlog read to its end: all of it is read
         return True
 
     def close_quiet_blocks(self, now: float) -> bool:
@@ -489,15 +504,20 @@ class Ingest:
                     run.tracker.apply_many(self._with_total(recs), now)
 
 
-def _pieces(recs: list[Record] | ChunkRecords, size: int, records: int) -> list[list[Record] | ChunkRecords]:
+def _pieces(recs: list[Record] | ChunkRecords, size: int, records: int,
+            unjudged: int = 0) -> list[list[Record] | ChunkRecords]:
     """A batch whole, or, when it is judged (`size`: the most records the rules can look back over,
     `Judge.most_records`; 0: not judged), in slices on `runwatch check`'s schedule for a run that holds
-    `records` already (`judge_every`: 32 records at a time at first, a 16th of the run later, at most `size`);
-    a chunk's slices are chunks."""
+    `records` already, `unjudged` of them not judged yet (`judge_every`: 32 records at a time at first, a
+    16th of the run later, at most `size`), counted from the run's last judgement and not from the batch:
+    where a read cut the input says nothing of the run. `cat train.log | runwatch tail -` judged the run at
+    each 64 KiB the pipe held, and a YOLOv3 log's OOM, the last record of one, fired as if it ended the run,
+    which then went on for 4,000 steps (`check` said it went on). A chunk's slices are chunks."""
     if not size:
         return [recs]
     cuts: list[int] = []
-    at = judge_every(records, size)
+    last = records - unjudged  # where the rules last looked
+    at = max(1, judge_every(last, size) - unjudged)
     while at < len(recs):
         cuts.append(at)
         at += judge_every(records + at, size)
@@ -506,6 +526,11 @@ def _pieces(recs: list[Record] | ChunkRecords, size: int, records: int) -> list[
     if isinstance(recs, ChunkRecords):
         return list(recs.cut_at(cuts))  # step rows stay columns: in bulk, as `check` takes them
     return [recs[lo:hi] for lo, hi in pairwise([0, *cuts, len(recs)])]
+
+
+def _due(run: RunIngest, size: int) -> int:
+    """Records since the rules last judged `run` at which its history is due to be judged again (`_pieces`)."""
+    return judge_every(run.tracker.records - run.unjudged, size)
 
 
 def _judge_attempt(run: RunIngest, on_piece: Callable[[RunIngest, float], None]) -> Callable[[float], None]:

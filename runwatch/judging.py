@@ -159,7 +159,11 @@ class Judging:
         if not urgent_only:
             self._last_tick, self.dirty = now, False
         runs = self._ingest.runs
-        judged = [r for r in runs if r.tracker.records and not (r.history_pending and r.preview is not None)]
+        # a run amid its history is judged by `history_tick` as each piece is due, and by every rule once it is
+        # read: judged here, the rules took where a read ended for the run's present (a pipe's OOM, the last
+        # line of one 64 KiB read, fired though the run went on after it)
+        judged = [r for r in runs if r.tracker.records and not r.reading_history()
+                  and not (r.history_pending and r.preview is not None)]
         if judged:
             if not urgent_only:
                 for r in judged:
