@@ -119,6 +119,13 @@ class Judging:
         ready = [(run.tracker, None, list(run.lines)[-40:])]
         self._feed.publish(*self.alerting.tick(ready, now, points={run.tracker.run: run.unjudged}, history=True))
         run.unjudged = 0
+        self._judged_as_applied(run)
+
+    def _judged_as_applied(self, run: RunIngest) -> None:
+        """The rules have seen all `run` holds: its logs are judged as far as they are applied (a history's last
+        records, judged once its reader caught up, are so at once, not at the next tick: a daemon stopped
+        between the two judged its log again when it restarted)."""
+        self.judged.update((s, self._applied[s]) for s in run.parsers if s in self._applied)
 
     def burst_tick(self, run: RunIngest, now: float) -> None:
         """Judge a run after each piece of a live batch that holds more records than the rules can look back
@@ -179,8 +186,8 @@ class Judging:
                 r.unjudged = 0
                 self._ask_stacks(r, now, alive_trainers(self._system, r.name))
         for r in runs:
-            if r.unjudged == 0:  # the rules have seen all it holds: its logs are judged as far as applied
-                self.judged.update((s, self._applied[s]) for s in r.parsers if s in self._applied)
+            if r.unjudged == 0:
+                self._judged_as_applied(r)
 
     def _ended_by_writers(self, run: RunIngest, now: float) -> None:
         """What the run's own processes say of its end, before the rules look: one alive holds its log
