@@ -98,7 +98,8 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("raining", ("raining finished", "raining complete", "raining Complete", "raining Finished", "raining Done",
                  "raining done", "inished training", "inished Training",
                  "one training", "raining of experiment is done", "raining COMPLETE", "nd training", "nd of training",
-                 "raining time ", "raining time: ", "raining Time: ", " finished")),  # one substring test on an ordinary line: no one character holds them all
+                 "raining time ", "raining time: ", "raining Time: ", " finished", "inish training", "INISH training",
+                 "inish Training", "INISH Training")),  # one substring test on an ordinary line: no one character holds them all
 )
 """The gate's texts, each behind a character they all hold (or, where none is rare enough, a short text: one
 substring test): a line holding none of them is nothing to `_classify`.
@@ -267,6 +268,7 @@ _FINISHED = re.compile(
     r"(?: successfully)?(?:[.!]{1,4}(?:\s{1,3}(?:Final|Best) [^\n]{0,200})?|\s+(?:after|in)\s(?:\d{1,4} days?, )?[^,;]{0,40}|\s{1,3}={2,}"
     r"|\s{1,3}(?:at\s)?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?)?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
+    r"|\b(?:Finish|FINISH) [Tt]raining(?:[.!]{1,4}|: [^\n]{1,200})"  # `Finish training: the best validation accuracy …`
     r"|^\|\s{0,3}End of training\s{0,3}\|.{0,200}"  # PyTorch's word_language_model, its test loss after
     r"|^Training time \d{1,6}:\d\d:\d\d"  # torchvision-style mains (DETR, DeiT, MAE) at their end
     r"|\bTotal training time: \d{1,6}:\d\d:\d\d \(\d{1,6}:\d\d:\d\d on hooks\)"  # detectron2's IterationTimer
@@ -282,7 +284,8 @@ a loop's `Training completed 2026-03-10 21:59:56.279026` (`print("Training compl
 LeRobot's `End of training`; PaddleVideo's `[12/25 15:48:20] training Res18 finished`; PyTorch's word_language_model example's `| End of training | test loss   nan | test
 ppl      nan`; DETR's, DeiT's and MAE's `Training time 0:13:00`; detectron2's `Total training time: 0:14:31 (0:00:01 on
 hooks)` (printed on an interrupted run too, but then its writer's last `iter:` line comes after it and takes it back);
-a loop's `Total Training Time: 4.57 min` after its last epoch (a review's run read "ended"); YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
+a loop's `Total Training Time: 4.57 min` after its last epoch (a review's run read "ended"); a spiking neural network's
+`Finish training: the best validation accuracy of SNN is 0.7677 in epoch 299.` (a review's run read "ended"); YOLOX's `Training of experiment is done and the best AP is 90.00`), ending its line:
 with none, a
 clean exit of a run with no known total read `process_exit: gone before the run finished` live (a new
 user's review). A step after it (one

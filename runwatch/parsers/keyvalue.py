@@ -212,7 +212,7 @@ def _stems() -> list[str]:
     before the pair scan. A learning rate, an epoch or a time does not make a record alone, so their keys
     are no stems (`lr` was found inside `realruns`, a traceback frame's path). Keys of weak parts only
     (`it`, `s_it`) are left to the `it` token pattern."""
-    keys = {key for key, name in CANONICAL.items() if name in _MEASURED_NAMES} | (_STEP_KEYS - _WHOLE_STEMS)
+    keys = {key for key, name in CANONICAL.items() if name in _MEASURED_NAMES} | (_STEP_KEYS - _WHOLE_STEMS) | _LONE_EVAL
     stems: list[str] = []
     for key in sorted(keys, key=lambda k: (len(k), k)):
         parts = [part for part in key.split("_") if part not in _WEAK_PARTS]
@@ -221,6 +221,9 @@ def _stems() -> list[str]:
     return stems + sorted({w.replace("_", sep) for w in _WHOLE_STEMS for sep in "_/-"})  # as snake() reads them
 
 
+_LONE_EVAL = frozenset({"perplexity", "accuracy"})
+"""Evaluation measures said alone on a line (`_lone_eval_measure`) whose keys hold no other stem: `Validation
+perplexity: 5.45281`."""
 _WHOLE_STEMS = frozenset({"batch_id", "batch_idx", "num_updates"})
 """Step keys whose longest part is a common word (`batch` in `Total batch size 524,288`, `updates`): their
 own stem, whole, or every line saying so went through the pair scan (kv's noisy log 11% slower)."""
@@ -347,6 +350,21 @@ _GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d(?:\.\d{1,6})? {1,8}\d{
 """A glog-style prefix (`I0724 10:58:34.123456 12345 trainer.cc:163] `, or a Python logger writing it so,
 `I20250724 10:58:34 1 unic helpers.py:163] `): where a line's own text starts, for `_evaluates` (a review saw a
 distillation run's `Test - Epoch: [0/200]  [ 0/1934] … loss/…: 0.2058` lines read as its training steps)."""
+
+
+_EVAL_MEASURES = frozenset({"loss", "perplexity", "ppl", "accuracy", "acc", "xent", "bleu", "f1", "psnr", "ssim",
+                            "auc", "wer", "cer"})
+"""What an evaluation measures, said alone on a line after its word: `validation loss: 3.0316`, OpenNMT-py's
+`Validation perplexity: 5.45281` and `Validation accuracy: 44.6274` (two lines after each validation, read as
+no record: a review's run showed no validation at all). Not any value: `val_interval: 500` is a setting."""
+
+
+def _lone_eval_measure(metrics: dict[str, float]) -> bool:
+    """Whether a line's one metric is an evaluation's measure (`val_loss`, `validation_perplexity`: `_EVAL_MEASURES`)."""
+    if len(metrics) != 1:
+        return False
+    word, _, measure = next(iter(metrics)).partition("_")
+    return word in EVAL_WORDS and measure in _EVAL_MEASURES
 
 
 def _sums_up(text: str) -> bool:
@@ -766,7 +784,7 @@ class KeyValueParser(FormatParser):
         if step is None and (pairs < 2 or not (measured or placed) or not PLAN_KEYS.isdisjoint(metrics)):
             # an epoch's `[e/E]` places the line in the run as a step key does: `Epoch [1/30] Train: 0.0962 | Val:
             # 0.0991 | …` is the epoch's summary, whatever its values are named
-            if not (pairs == 1 and ("val_loss" in metrics or "test_loss" in metrics) and not text[:1].isspace()):
+            if not (pairs == 1 and _lone_eval_measure(metrics) and not text[:1].isspace()):
                 # `validation loss: 3.03`; indented, a line of code (`        val_loss = 0.0` of the script a
                 # modded-nanogpt log begins with, read as an evaluation at 0: a new user's review)
                 return None  # a header's settings (`lr=0.0003 batch_size=32 max_steps=400`): config, no record

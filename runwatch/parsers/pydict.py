@@ -73,7 +73,9 @@ def _snake(name: str) -> str:
 _ALIASES: dict[str, tuple[str, ...]] = {  # keys as snake() spells them: `tok/s` → `tok_s`, `grad-norm` → `grad_norm`
     # `average_loss`: a loop's `Epoch 0 - Average Loss: 1.5552` (an `avg_loss` beside a step's loss, or in an epoch's
     # summary among step lines, keeps its name: read as `loss`, a summary moved a stepped run on by one)
-    "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step", "batch_loss", "average_loss"),
+    # `xent`: OpenNMT-py's `Step 50/100000; acc:  12.00; ppl: 26.87; xent: 3.29; lr: 1.00000; …`, its cross-entropy, the
+    # loss it trains on (its `ppl` is exp(xent)); unread as one, a review's run was judged by no loss rule
+    "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step", "batch_loss", "average_loss", "xent"),
     "val_loss": ("eval_loss", "valid_loss", "validation_loss", "val_loss_epoch", "eval_loss_epoch"),
     # grdn, epch: LeRobot's; `grad`: `| Grad: 0.505 |` beside a loss is its norm (llm.c's `norm`, too: llmc.py)
     "grad_norm": ("gradient_norm", "grad_norm_total", "gnorm", "gradnorm", "grdn", "grad"),

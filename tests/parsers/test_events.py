@@ -793,3 +793,17 @@ def test_the_deepspeed_launchers_exits_are_the_runs_end() -> None:
     assert [(r.metrics, r.message[-27:]) for r in failed] == [({"exitcode": -6.0}, "exits with return code = -6")]
     code, [run], _ = check_json(FOUND / name)
     assert code == 2 and run["state"] == "crashed", run
+
+
+def test_finish_training_with_the_best_result_after_it_is_the_runs_finish() -> None:
+    """A spiking neural network's loop ends `Finish training: the best validation accuracy of SNN is 0.7677 in epoch
+    299.`, then saves: a review's run of 117,000 steps, 116,910 logged, read `ended`."""
+    from tests.support.found import FOUND, found_lines
+    from tests.support.realruns import check_json
+
+    name = "asgl_snn_bracketed_finish_training.log.gz"
+    [line] = [ln for ln in found_lines(name) if "Finish training" in ln]
+    record = EventDetector().feed(line)
+    assert record is not None and record.event == Event.FINISHED
+    code, [run], _ = check_json(FOUND / name)
+    assert (code, run["state"], run["step"]) == (0, "finished", 116910), run

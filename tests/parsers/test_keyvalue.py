@@ -1351,3 +1351,37 @@ def test_seconds_per_batch_said_by_their_unit_alone_are_the_step_time() -> None:
     assert [r.metrics.get("step_time") for r in steps] == said
     code, [run], _ = check_json(FOUND / name)
     assert code == 0 and run["step"] == 10_000 and not [n for n in run["notes"] if "or a step time" in n], run
+
+
+def test_opennmt_trains_on_xent_and_says_its_validation_on_lines_of_their_own() -> None:
+    """OpenNMT-py's `Step 50/100000; acc:  12.00; ppl: 26.87; xent: 3.29; …` trains on `xent` (its `ppl` is exp(xent)),
+    and after each validation prints `Validation perplexity: 5.45281` and `Validation accuracy: 44.6274`, each alone on
+    a line: a review's run had no loss any rule judged, and no validation at all."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("opennmt_xent_validation_train.log")
+    steps = [r for r in recs if r.kind == Kind.STEP]
+    assert fmt == "kv" and (steps[0].step, steps[0].metrics["loss"], steps[0].metrics["ppl"]) == (50, 3.29, 26.87)
+    evals = [r.metrics for r in recs if r.kind == Kind.EVAL]
+    assert evals[:2] == [{"validation_perplexity": 5.45281}, {"validation_accuracy": 44.6274}], evals[:2]
+    assert len(evals) == 16 and all(len(m) == 1 for m in evals)
+    parser = KeyValueParser()
+    assert parser.parse("val_interval: 500") is None  # a setting, no evaluation's measure
+
+
+def test_a_tab_separated_logging_stamp_is_the_records_time() -> None:
+    """`%(asctime)s\\t%(name)s\\t%(levelname)s\\t%(message)s`: a review's log of 30 launches over four days had every
+    record at the file's time, and the days between its launches unseen."""
+    from runwatch.parsers.fields import logging_time
+    from tests.support.found import source_records
+
+    _, recs = source_records("asl_tab_stamped_launches.log.gz")
+    times = [r.t for r in recs if r.metrics.get("loss") is not None]
+    assert times[0] == logging_time(" ".join(_first_loss_line().split("\t", 1))) > 0
+    assert times == sorted(times) and times[-1] - times[0] > 4 * 86400
+
+
+def _first_loss_line() -> str:
+    from tests.support.found import found_lines
+
+    return next(ln for ln in found_lines("asl_tab_stamped_launches.log.gz") if "\tloss: " in ln)
