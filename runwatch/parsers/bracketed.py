@@ -66,6 +66,12 @@ _STEPPED = re.compile(_STEP_WORD, re.IGNORECASE)
 """After the epoch bracket, the step word of a line `COUNTERS` reads (or found out of range: no step)."""
 _EVAL_WORDS = frozenset(EVAL_WORDS)
 _SEPARATORS = re.compile(r"[,|]")
+_NEXT_FIELD = re.compile(
+    r"([:=]\s{0,8}[-+]?(?:\d[\d.]{0,30}|\.\d{1,30})(?:[eE][-+]?\d{1,4})?)\s{1,8}"
+    r"(?=[A-Za-z_][\w./()-]{0,40}(?: [A-Za-z_][\w./()-]{0,40})?\s{0,3}[:=]\s{0,3}[-+.\dnNiI])")
+"""A field's number and the blanks after it before the next `Name:`, with no comma or bar between (a GAN loop's `Epoch
+[0/50] Batch [0/199] D_loss: -5.6973 G_loss: 5.6968`: its generator's loss was read as no field, a review); not the
+blanks inside a name (`Train L1 Loss: 1.98`, `Val Loss: 0.3`)."""
 _MAX_FIELDS = 32
 
 
@@ -141,4 +147,4 @@ def _epoch_only(line: str, first: int = 1) -> Record | None:
 
 def _fields(rest: str) -> dict[str, float]:
     """`, Loss: 0.47, Acc: 0.91` → {"loss": 0.47, "acc": 0.91}; a value that is no number is left out."""
-    return named_values(_SEPARATORS.split(rest, _MAX_FIELDS), equals=True)
+    return named_values(_SEPARATORS.split(_NEXT_FIELD.sub(r"\1|", rest), _MAX_FIELDS), equals=True)

@@ -125,3 +125,15 @@ def test_a_running_mean_beside_the_loss_keeps_its_own_name() -> None:
     assert first.metrics == {"loss": 16.1277, "average_loss": 27.6802, "epoch": 1.0}
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert steps[-1].metrics["loss"] == 0.9867 and steps[-1].metrics["average_loss"] == 1.142
+
+
+def test_a_field_after_a_value_and_blanks_is_a_field_of_its_own() -> None:
+    """A GAN loop's `Epoch [0/50] Batch [0/199] D_loss: -5.6973 G_loss: 5.6968`, its fields apart by a blank: the
+    generator's loss was read as no field on any line (a review: the status line showed the critic's alone)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("gan_avatars_bracketed_two_losses.log")
+    steps = [r for r in recs if r.kind == Kind.STEP]
+    assert fmt == "bracketed0" and len(steps) == 44
+    assert steps[0].metrics == {"d_loss": -5.6973, "g_loss": 5.6968, "epoch": 0.0}, steps[0].metrics
+    assert all("g_loss" in r.metrics for r in steps)
