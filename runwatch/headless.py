@@ -265,7 +265,8 @@ class HeadlessPrinter:
                     obj = {"type": "event", "time": iso_utc(rec.t or time.time()), "run": s.run, **_event_fields(rec)}
                     self.out.write(json.dumps(obj, allow_nan=False) + "\n")
                 else:
-                    self.out.write(one_line(event_line(rec, s.run)) + "\n")
+                    counted = "step" if s.progress.step is not None else "record"
+                    self.out.write(one_line(event_line(rec, s.run, counted=counted)) + "\n")
             self.out.flush()
 
     def _fresh(self, s: RunSnapshot) -> tuple[list[Record], int]:

@@ -165,8 +165,11 @@ def status_object(snap: RunSnapshot) -> dict[str, Any]:
     }
 
 
-def event_line(rec: Record, run: str) -> str:
-    step = f" at step {rec.step}" if rec.step is not None else ""
+def event_line(rec: Record, run: str, *, counted: str = "step") -> str:
+    """One human line for an event record; `counted`: what its place counts, `record` in a run that logs no steps
+    (its events are placed at the record they came after, as `check` says `first record 779`: `checkpoint_saved at
+    step 247` of a run `check` said had `no steps` misled a review)."""
+    step = f" at {counted} {rec.step}" if rec.step is not None else ""
     rank = f" rank {rec.rank}" if rec.rank is not None else ""
     return f"{time.strftime('%H:%M:%S')}  {visible(run)}  ! {rec.event}{rank}{step}: {rec.message or ''}"
 

@@ -508,3 +508,18 @@ def test_a_small_mfu_keeps_two_significant_figures() -> None:
     """nanoGPT on a small GPU prints `mfu 0.01%`; the status line and the MFU chart title read `0.0%` (a review)."""
     assert [fmt_value("mfu", v) for v in (0.01, 0.0134, 0.5, 1.0, 37.42, 0.0)] == \
         ["0.01%", "0.013%", "0.5%", "1.0%", "37.4%", "0.0%"]
+
+
+def test_the_events_of_a_run_with_no_steps_are_placed_at_records() -> None:
+    """A review: `check` said a log of loss lines with no step counter had `no steps` (its alerts `first record 779`),
+    and `tail -` printed `checkpoint_saved at step 247`, a record's number called a step."""
+    import gzip
+    import subprocess
+    import sys
+
+    data = gzip.decompress((FIXTURES / "found" / "asl_tab_stamped_launches.log.gz").read_bytes())
+    p = subprocess.run([sys.executable, "-m", "runwatch", "tail", "-", "--headless", "--interval", "60"], input=data,
+                       capture_output=True, timeout=120)
+    events = [line for line in p.stdout.decode().splitlines() if " ! " in line]
+    assert any(" ! checkpoint_saved at record 247: " in line for line in events), events[:3]
+    assert not any(" at step " in line for line in events), events
