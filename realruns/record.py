@@ -188,6 +188,7 @@ def record(sc: Scenario, out_root: Path) -> dict[str, object]:
         "fault": sc.fault,
         "healthy": sc.healthy,
         "notes": sc.notes,
+        "counts": sc.counts,
         "started_unix": round(started, 3),
         "duration_s": round(duration, 3),
         "exit_code": rc,

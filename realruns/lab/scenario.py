@@ -45,6 +45,10 @@ class Scenario:
     device: str = "cpu"
     """`cuda` for a run that needs a GPU (recorded on the device machine; skipped where there is none)."""
     notes: str = ""
+    counts: str = "steps"
+    """What the log's records count: `steps` (the optimizer's, as the truth log has them), or `epochs` for a loop that
+    prints only each epoch's means (the transfer-learning tutorial's `train Loss: … Acc: …`): its record of epoch e
+    is at step e, its loss the mean of the truth's losses of that epoch."""
     side_files: tuple[str, ...] = field(default_factory=tuple)
     """Globs of side files the test reads, relative to the run directory (kept whole)."""
 

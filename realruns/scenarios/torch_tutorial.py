@@ -18,6 +18,11 @@ EPOCH_BARS_LOSS = (*PY, "--style", "epochbars-loss", "--batch-size", "25")
 CIFAR = (*PY, "--style", "cifar")
 """The same loop printing what PyTorch's CIFAR-10 tutorial prints: `[1,    10] loss: 2.303`, the running loss of the
 last 10 mini-batches, the count within the epoch; `Finished Training` at the end."""
+PHASES = (*PY, "--style", "phases", "--epochs", "6", "--lr", "1e-4")
+"""The same loop printing what the `train_model` of PyTorch's transfer-learning tutorial prints: `Epoch 0/5`, a rule,
+`train Loss: 2.1270 Acc: 0.3629` and `val Loss: … Acc: …` (the epoch's means), a blank line; at the end `Training
+complete in 0m 3s` and `Best val Acc: …`. One line of each phase an epoch: 6 steps. At the default rate the synthetic
+validation set's loss rises from the second epoch on, a run that overfits (the `overfit` rule says so), no healthy one."""
 NAN = Expect("nonfinite", severity="critical", metric="loss")
 
 SCENARIOS = [
@@ -47,6 +52,9 @@ SCENARIOS = [
     Scenario("tutorial-epochbars-dlhang", "torch", EPOCH_BARS, fault="dlhang@300~75",
              expect=(Expect("stall", resolves=True),), notes="the data loader stalls 75 s; the bar's clock shows it"),
     Scenario("tutorial-epochbars-nan", "torch", (*EPOCH_BARS_LOSS, "--epochs", "2"), fault="nan@630", expect=(NAN,)),
+    Scenario("tutorial-phases-healthy", "torch", PHASES, counts="epochs"),
+    Scenario("tutorial-phases-nan", "torch", PHASES, fault="nan@330", expect=(NAN,), counts="epochs",
+             notes="step 330 is in epoch 2 (from 0): its `train Loss: nan`, and every epoch's mean after it"),
     Scenario("kvlog-healthy", "torch", KV),
     Scenario("kvlog-nan", "torch", KV, fault="nan@60", expect=(NAN,)),
     Scenario("tutorial-kill", "torch", PY, fault="kill@300",

@@ -7,13 +7,17 @@ loops draw them; or, with `--style epochbars`, a new bare bar over the loader ea
 tqdm(loader)`, left on screen) and a `Validating` bar after it, nothing printed; `--style epochbars-loss` names
 the training bar `Training` and shows the loss as its postfix; or, with `--style cifar`, what PyTorch's CIFAR-10
 tutorial ("Training a Classifier") prints: the running loss over the last `--every` mini-batches as `[epoch,
-i] loss: x.xxx` (1-based, `i` padded to 5), then `Finished Training`. The planted fault comes from the environment
+i] loss: x.xxx` (1-based, `i` padded to 5), then `Finished Training`; or, with `--style phases`, what the `train_model`
+of PyTorch's transfer-learning tutorial prints: `Epoch e/E` (from 0, E the last), a rule of ten dashes, then each
+phase's mean loss and accuracy over the epoch (`train Loss: x.xxxx Acc: x.xxxx`, `val …`) and a blank line; at the end
+`Training complete in Xm Ys` and `Best val Acc: x.xxxxxx`. The planted fault comes from the environment
 (lab.faults)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import time
 
 import torch
 from torch import nn
@@ -31,7 +35,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10)
     ap.add_argument("--dim", type=int, default=784)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--style", choices=("tutorial", "kv", "tqdm", "epochbars", "epochbars-loss", "cifar"), default="tutorial")
+    ap.add_argument("--style", choices=("tutorial", "kv", "tqdm", "epochbars", "epochbars-loss", "cifar", "phases"), default="tutorial")
     args = ap.parse_args()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     log = logging.getLogger("train")
@@ -48,7 +52,12 @@ def main() -> None:
     bars = args.style == "tqdm"
     val_x, val_y = classification(args.samples // 10, dim=args.dim, split=1)
     val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(val_x, val_y), batch_size=args.batch_size)
+    since, best_acc = time.time(), 0.0  # the transfer-learning tutorial's (`--style phases`)
     for epoch in tqdm(range(args.epochs)) if bars else range(args.epochs):
+        phase_loss, phase_right, seen = 0.0, 0, 0
+        if args.style == "phases":
+            print(f"Epoch {epoch}/{args.epochs - 1}")
+            print("-" * 10)
         if args.style == "epochbars":
             batches = tqdm(loader)
         elif args.style == "epochbars-loss":
@@ -71,6 +80,11 @@ def main() -> None:
             shown = {"shown_loss": running / args.every} if args.style == "cifar" and (i + 1) % args.every == 0 else {}
             faults.truth.step(step, loss=loss.item(), epoch=epoch + 1, **shown)
             faults.step_end(step)
+            if args.style == "phases":
+                phase_loss += loss.item() * images.size(0)
+                phase_right += int((outputs.argmax(1) == labels).sum())
+                seen += images.size(0)
+                continue
             if isinstance(batches, tqdm):
                 if args.style != "epochbars":
                     batches.set_postfix(loss=loss.item())
@@ -84,12 +98,28 @@ def main() -> None:
                 log.info("step=%d epoch=%d loss=%.4f lr=%g", step, epoch + 1, loss.item(), optimizer.param_groups[0]["lr"])
             else:
                 print(f"Epoch [{epoch + 1}/{args.epochs}], Step [{i + 1}/{total_step}], Loss: {loss.item():.4f}")
+        if args.style == "phases":
+            print(f"train Loss: {phase_loss / seen:.4f} Acc: {phase_right / seen:.4f}")
+            val_loss, val_right = 0.0, 0
+            with torch.no_grad():
+                for images, labels in val_loader:
+                    outputs = model(images)
+                    val_loss += criterion(outputs, labels).item() * images.size(0)
+                    val_right += int((outputs.argmax(1) == labels).sum())
+            val_acc = val_right / len(val_loader.dataset)
+            print(f"val Loss: {val_loss / len(val_loader.dataset):.4f} Acc: {val_acc:.4f}")
+            print()
+            best_acc = max(best_acc, val_acc)
         if args.style.startswith("epochbars"):
             with torch.no_grad():
                 for images, _ in tqdm(val_loader, desc="Validating"):
                     model(images)
     if args.style == "cifar":
         print("Finished Training")
+    elif args.style == "phases":
+        elapsed = time.time() - since
+        print(f"Training complete in {elapsed // 60:.0f}m {elapsed % 60:.0f}s")
+        print(f"Best val Acc: {best_acc:4f}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "meters": ("runwatch.parsers.meters", "MetersParser"),
     "epoch-iter": ("runwatch.parsers.epoch_iter", "EpochIterParser"),
     "paddle": ("runwatch.parsers.paddle", "PaddleParser"),
+    "phases": ("runwatch.parsers.phases", "PhasesParser"),
     "keras": ("runwatch.parsers.keras", "KerasParser"),
     "yolo": ("runwatch.parsers.yolo", "YoloParser"),
     "basicsr": ("runwatch.parsers.basicsr", "BasicSRParser"),

@@ -212,6 +212,12 @@ def step_mismatches(rec: Recording, records: Iterator[dict[str, Any]]) -> list[s
     for row in rec.truth_steps():
         vals = [row[k] for k in ("loss", "shown_loss") if isinstance(row.get(k), float | int)]
         truth.setdefault((row["step"], row.get("rank", 0)), []).extend(vals)
+    if rec.manifest.get("counts") == "epochs":  # a loop that prints each epoch's means: epoch e at step e
+        by_epoch: dict[int, list[float]] = {}
+        for row in rec.truth_steps():
+            if isinstance(row.get("loss"), float | int) and row.get("epoch") is not None:
+                by_epoch.setdefault(int(row["epoch"]), []).append(row["loss"])
+        truth = {(e, 0): [sum(losses) / len(losses)] for e, losses in by_epoch.items()}
     bad = []
     for r in records:
         loss = r.get("metrics", {}).get("loss")
