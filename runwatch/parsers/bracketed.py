@@ -62,16 +62,18 @@ _EPOCH_ONLY = re.compile(_EPOCH_BRACKET, re.IGNORECASE)
 """`Epoch [e/E], Train Loss: …` with no step inside the epoch: a loop that logs once an epoch. Its epoch is
 its step, of E (a review saw a 650-epoch run with no step and no progress: `check` said `no steps`). Read
 line by line (one line an epoch: no fast path needed), after `COUNTERS` found no step bracket."""
-_STEPPED = re.compile(_STEP_WORD, re.IGNORECASE)
-"""After the epoch bracket, the step word of a line `COUNTERS` reads (or found out of range: no step)."""
+_STEPPED = re.compile(rf"{_STEP_WORD}|\s{{0,8}}\[\s{{0,12}}\d{{1,12}}\s{{0,3}}/\s{{0,3}}\d{{1,12}}\s{{0,8}}\]", re.IGNORECASE)
+"""After the epoch bracket, the step word of a line `COUNTERS` reads (or found out of range: no step), or a count in
+brackets with no word (torchvision's MetricLogger, `Epoch: [0/100]  [  10/1562]  eta: …`: an epoch's iteration, which
+`kv` reads; read here as the epoch's one line, DINO's 1562 iterations an epoch were one step)."""
 _EVAL_WORDS = frozenset(EVAL_WORDS)
 _SEPARATORS = re.compile(r"[,|]")
 _NEXT_FIELD = re.compile(
-    r"([:=]\s{0,8}[-+]?(?:\d[\d.]{0,30}|\.\d{1,30})(?:[eE][-+]?\d{1,4})?)\s{1,8}"
+    r"(?<!\d)([:=]\s{0,8}[-+]?(?:\d[\d.]{0,30}|\.\d{1,30})(?:[eE][-+]?\d{1,4})?)\s{1,8}"
     r"(?=[A-Za-z_][\w./()-]{0,40}(?: [A-Za-z_][\w./()-]{0,40})?\s{0,3}[:=]\s{0,3}[-+.\dnNiI])")
 """A field's number and the blanks after it before the next `Name:`, with no comma or bar between (a GAN loop's `Epoch
 [0/50] Batch [0/199] D_loss: -5.6973 G_loss: 5.6968`: its generator's loss was read as no field, a review); not the
-blanks inside a name (`Train L1 Loss: 1.98`, `Val Loss: 0.3`)."""
+blanks inside a name (`Train L1 Loss: 1.98`, `Val Loss: 0.3`), nor those after a clock's last part (`eta: 0:30:15`)."""
 _MAX_FIELDS = 32
 
 

@@ -248,6 +248,8 @@ CASES = [
     Case("bracketed-tutorial", _realrun_lines("tutorial-healthy"), "bracketed", "Epoch [1/5], Step [10/120]"),
     # ── HRNet's loop, both counters from 0: decided at its first step line, of epoch 0, after a config dump ──
     Case("bracketed0-hrnet", _found_lines("hrnet_zero_based_epochs_head.log"), "bracketed0", "Epoch: [0/520] Iter:[0/247]"),
+    # ── the transfer-learning tutorial's epoch loop (recorded by the run lab): decided at its first phase line ──
+    Case("phases-tutorial", _realrun_lines("tutorial-phases-healthy"), "phases", "train Loss: 2.1270 Acc: 0.3629"),
     # ── a loop's tab-separated table in its log (FADNet): decided at the header, after the model's repr ──
     Case("table-fadnet", _found_lines("fadnet_epoch_table_nan_last_launch.log"), "table",
          "epoch\ttime_stamp\ttrain_loss\ttrain_EPE\tEPE\tlr"),
