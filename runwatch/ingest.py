@@ -512,7 +512,7 @@ def _pieces(recs: list[Record] | ChunkRecords, size: int, records: int,
     16th of the run later, at most `size`), counted from the run's last judgement and not from the batch:
     where a read cut the input says nothing of the run. `cat train.log | runwatch tail -` judged the run at
     each 64 KiB the pipe held, and a YOLOv3 log's OOM, the last record of one, fired as if it ended the run,
-    which then went on for 4,000 steps (`check` said it went on). A chunk's slices are chunks."""
+    which then went on for 4,400 steps (`check` said it went on). A chunk's slices are chunks."""
     if not size:
         return [recs]
     cuts: list[int] = []
