@@ -371,7 +371,7 @@ class Ingest:
                 run.tracker.apply_many(self._with_total(piece), now, on_error=on_error)
             run.unjudged += len(piece)
             applied = applied or bool(len(piece))
-            if judge is True and len(piece) and (n < len(pieces) or not history or run.unjudged >= _due(run, size)):
+            if judge is True and len(piece) and (n < len(pieces) or not history or run.unjudged >= _due(run.tracker.records, run.unjudged, size)):
                 on_piece(run, now)  # a history's last piece waits for its due count, or the history's end
         return applied
 
@@ -516,8 +516,7 @@ def _pieces(recs: list[Record] | ChunkRecords, size: int, records: int,
     if not size:
         return [recs]
     cuts: list[int] = []
-    last = records - unjudged  # where the rules last looked
-    at = max(1, judge_every(last, size) - unjudged)
+    at = max(1, _due(records, unjudged, size) - unjudged)
     while at < len(recs):
         cuts.append(at)
         at += judge_every(records + at, size)
@@ -528,9 +527,10 @@ def _pieces(recs: list[Record] | ChunkRecords, size: int, records: int,
     return [recs[lo:hi] for lo, hi in pairwise([0, *cuts, len(recs)])]
 
 
-def _due(run: RunIngest, size: int) -> int:
-    """Records since the rules last judged `run` at which its history is due to be judged again (`_pieces`)."""
-    return judge_every(run.tracker.records - run.unjudged, size)
+def _due(records: int, unjudged: int, size: int) -> int:
+    """Records after the rules last looked (`unjudged` of the run's `records` ago) at which its history is due to be
+    judged again: `judge_every` from there, the schedule `_pieces` cuts by."""
+    return judge_every(records - unjudged, size)
 
 
 def _judge_attempt(run: RunIngest, on_piece: Callable[[RunIngest, float], None]) -> Callable[[float], None]:

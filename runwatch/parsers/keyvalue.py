@@ -221,9 +221,14 @@ def _stems() -> list[str]:
     return stems + sorted({w.replace("_", sep) for w in _WHOLE_STEMS for sep in "_/-"})  # as snake() reads them
 
 
-_LONE_EVAL = frozenset({"perplexity", "accuracy"})
-"""Evaluation measures said alone on a line (`_lone_eval_measure`) whose keys hold no other stem: `Validation
-perplexity: 5.45281`."""
+_EVAL_MEASURES = frozenset({"loss", "perplexity", "ppl", "accuracy", "acc", "xent", "bleu", "f1", "psnr", "ssim",
+                            "auc", "wer", "cer"})
+"""What an evaluation measures, said alone on a line after its word: `validation loss: 3.0316`, OpenNMT-py's
+`Validation perplexity: 5.45281` and `Validation accuracy: 44.6274` (two lines after each validation, read as
+no record: a review's run showed no validation at all). Not any value: `val_interval: 500` is a setting."""
+_LONE_EVAL = frozenset(m for m in _EVAL_MEASURES if len(m) > 4)
+"""Of those, the stems of the pre-check (`_stems`): the long names (`perplexity`, `accuracy`); the short ones would be
+found inside other words, and `loss` is a stem already."""
 _WHOLE_STEMS = frozenset({"batch_id", "batch_idx", "num_updates"})
 """Step keys whose longest part is a common word (`batch` in `Total batch size 524,288`, `updates`): their
 own stem, whole, or every line saying so went through the pair scan (kv's noisy log 11% slower)."""
@@ -350,13 +355,6 @@ _GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d(?:\.\d{1,6})? {1,8}\d{
 """A glog-style prefix (`I0724 10:58:34.123456 12345 trainer.cc:163] `, or a Python logger writing it so,
 `I20250724 10:58:34 1 unic helpers.py:163] `): where a line's own text starts, for `_evaluates` (a review saw a
 distillation run's `Test - Epoch: [0/200]  [ 0/1934] … loss/…: 0.2058` lines read as its training steps)."""
-
-
-_EVAL_MEASURES = frozenset({"loss", "perplexity", "ppl", "accuracy", "acc", "xent", "bleu", "f1", "psnr", "ssim",
-                            "auc", "wer", "cer"})
-"""What an evaluation measures, said alone on a line after its word: `validation loss: 3.0316`, OpenNMT-py's
-`Validation perplexity: 5.45281` and `Validation accuracy: 44.6274` (two lines after each validation, read as
-no record: a review's run showed no validation at all). Not any value: `val_interval: 500` is a setting."""
 
 
 def _lone_eval_measure(metrics: dict[str, float]) -> bool:

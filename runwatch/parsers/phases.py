@@ -88,10 +88,7 @@ class PhasesParser(GuardedParser):
     def score(self, line: str) -> int:
         """2 for a phase line under an epoch's heading read before it (the probe keeps the heading), else 0: a heading
         alone is Keras's too, and a `train Loss: 0.45` line with none before it any loop's."""
-        if self._heading(line):
-            return 0
-        rec = self.parse(line)
-        return 2 if rec is not None else 0
+        return 2 if self.parse(line) is not None else 0  # a heading, read into the probe, gives no record
 
 
 def _fields(rest: str) -> dict[str, float]:
