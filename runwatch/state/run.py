@@ -40,6 +40,10 @@ steps 90 s apart, judged as each silence ends, spent a third of `check` there)."
 
 ARRIVAL_GAPS = 32
 """Recent gaps between step records' arrivals kept (`longest_arrival_gap_s`)."""
+PAUSE_INTERVALS = 5.0
+"""The run's usual intervals between step records after which it is waiting, not stepping (`pause_after_s`)."""
+PAUSE_MIN_S = 10.0
+"""The least silence that is a wait however fast the run logs (a few sampler intervals)."""
 NEAR_END = 0.95
 """A finished run whose step reached this fraction of its total is 100% done (`RunTracker.snapshot`)."""
 
@@ -116,6 +120,7 @@ class RunTracker:
         self._last_event_t: float | None = None
         self._last_step_at: float | None = None
         self._arrival_gaps: deque[float] = deque(maxlen=ARRIVAL_GAPS)
+        self._pause_ended_at: float | None = None
         self.arrived_together = False
         """The records now applied arrived in one read of many (a history, a catch-up burst): when runwatch
         received them says nothing of the run's pace (`step_interval`), whatever times their lines state."""
@@ -688,7 +693,10 @@ class RunTracker:
             if self._last_step_at is None or now > self._last_step_at:  # else no sign of life: a dead log's
                 self._quiet = False  # unended last line, dated when the file was last written (`FileFollower`)
                 if self._last_step_at is not None:
-                    self._arrival_gaps.append(now - self._last_step_at)
+                    gap, pause = now - self._last_step_at, self.pause_after_s()
+                    if pause is not None and gap > pause:
+                        self._pause_ended_at = now
+                    self._arrival_gaps.append(gap)
             self._last_step_at = now  # a redraw of a step is no progress (see `_step_of`)
         if last is not None:
             self._step_of[rank] = last
@@ -828,6 +836,31 @@ class RunTracker:
         """The longest of the recent gaps between two arrivals of a step record (0 before two): the rhythm in
         which the log reaches runwatch (a block-buffered stdout delivers 20 steps every 20 s)."""
         return max(self._arrival_gaps, default=0.0)
+
+    def pause_after_s(self) -> float | None:
+        """The silence after which the steps stopped coming, not just lag: `PAUSE_INTERVALS` of the run's usual
+        intervals (`PAUSE_MIN_S` at least), and longer than any recent gap between two step records' arrivals
+        (a block-buffered `python train.py > log` delivers its lines every 20 s: its rhythm, no wait). None
+        before the run has a pace."""
+        usual = self.progress.record_interval_s
+        if usual is None:
+            return None
+        return max(PAUSE_MIN_S, PAUSE_INTERVALS * usual, self.longest_arrival_gap_s)
+
+    def paused(self, now: float) -> bool:
+        """Whether the steps stopped coming (`pause_after_s`): the run waits (a hang, a stalled filesystem;
+        `stall` and `io_stall` say so), and its GPUs idle because of it, not because the steps use them badly.
+        Seen on an H200 beside a real nanoGPT run hung for 75 s: the badge still read running (its budget is
+        rougher) and a 15-s `gpu_util_low` fired "while the run is stepping" at 0%."""
+        pause = self.pause_after_s()
+        return pause is not None and self._last_step_at is not None and now - self._last_step_at > pause
+
+    @property
+    def pause_ended_at(self) -> float | None:
+        """Wall time the newest pause ended (a step arrived after `pause_after_s` of silence); None if none did.
+        What was sampled before it belongs to the wait: seen on an H200, the 15-s window of GPU utilisation
+        just after a 75-s hang still held its zeros and `gpu_util_low` went pending on a run back at 56%."""
+        return self._pause_ended_at
 
     @property
     def last_step_at(self) -> float | None:

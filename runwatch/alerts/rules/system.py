@@ -104,11 +104,12 @@ def in_phase(run: RunTracker) -> bool:
 
 
 def stepping_since(run: RunTracker, now: float) -> float | None:
-    """When the run's current stretch of plain stepping began: its first record, or the end of its newest
-    eval or checkpoint (the record that tells of one comes once it is done). GPU samples from before
-    then (CUDA start-up and data loading before the first step, an eval's lighter load) say nothing of
-    how well the steps use the GPU. None before the first record; a time past `now` (a log clock ahead
-    of this machine's) is not trusted and leaves the whole window in."""
+    """When the run's current stretch of plain stepping began: its first record, the end of its newest
+    eval or checkpoint (the record that tells of one comes once it is done), or of its newest pause
+    (`RunTracker.pause_ended_at`). GPU samples from before then (CUDA start-up and data loading before the
+    first step, an eval's lighter load, a hang's idle GPU) say nothing of how well the steps use the GPU.
+    None before the first record; a time past `now` (a log clock ahead of this machine's) is not trusted
+    and leaves the whole window in."""
     since = run.progress.first_t
     if since is None:
         return None
@@ -120,27 +121,9 @@ def stepping_since(run: RunTracker, now: float) -> float | None:
         if rec.kind == Kind.CHECKPOINT or rec.event == Event.CHECKPOINT_SAVED:
             since = max(since, rec.t)
             break
+    if run.pause_ended_at is not None:
+        since = max(since, run.pause_ended_at)
     return since if since <= now else -math.inf
-
-
-PAUSE_INTERVALS = 5.0
-"""The run's usual intervals between step records after which it is waiting, not stepping."""
-PAUSE_MIN_S = 10.0
-"""The least silence that is a wait however fast the run logs (a few sampler intervals)."""
-
-
-def steps_paused(run: RunTracker, now: float) -> bool:
-    """Whether the steps stopped coming: the newest arrived over `PAUSE_INTERVALS` of the run's usual
-    intervals ago (`PAUSE_MIN_S` at least), and longer ago than any recent gap between two step records'
-    arrivals (a block-buffered `python train.py > log` delivers its lines every 20 s: no wait). Its GPUs then
-    idle because it waits (a hang, a stalled filesystem: `stall` and `io_stall` say so), and a window of
-    those samples tells nothing of how well the steps use them. Seen on an H200 beside a real nanoGPT run
-    hung for 75 s: the badge still read running (its budget is rougher) and a 15-s `gpu_util_low` fired
-    "while the run is stepping" at 0%."""
-    last, usual = run.last_step_at, run.progress.record_interval_s
-    if last is None or usual is None:
-        return False  # no pace yet: the window's coverage is the only guard
-    return now - last > max(PAUSE_MIN_S, PAUSE_INTERVALS * usual, run.longest_arrival_gap_s)
 
 
 def _mean(v: np.ndarray) -> float | None:
@@ -182,7 +165,7 @@ class GpuUtilLow(SystemRule[GpuUtilLowParams]):
 
     def check_system(self, run: RunTracker, system: SystemState | None, now: float) -> list[Finding]:
         p = self.params
-        if system is None or run.state(now) != RunState.RUNNING or in_phase(run) or steps_paused(run, now):
+        if system is None or run.state(now) != RunState.RUNNING or in_phase(run) or run.paused(now):
             return []
         since = stepping_since(run, now)
         if since is None or now - since < p.window:

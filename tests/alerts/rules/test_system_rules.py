@@ -30,7 +30,6 @@ from runwatch.alerts.rules.system import (
     ProcessExit,
     SystemRule,
     evaluate_rule,
-    steps_paused,
 )
 from runwatch.alerts.types import Finding
 from runwatch.config import rule_params
@@ -107,6 +106,14 @@ def util_gpus(util: Callable[[float], float], n: int = 8) -> Gpus:
     return gpus
 
 
+def step_on(run: RunTracker, first: int, start: float, end: float) -> None:
+    """The run steps on once a second from `start` to `end`, from step `first` (no pause in between)."""
+    t, i = start, first
+    while t <= end + 1e-9:
+        run.apply(dataclasses.replace(step(i, total=10_000, loss=2.0, step_time=1.0), t=t), t)
+        t, i = t + 1.0, i + 1
+
+
 def summaries(findings: list[Finding]) -> list[str]:
     return [f.summary for f in findings]
 
@@ -148,7 +155,7 @@ def test_gpu_util_low_leaves_out_the_start_up_before_the_first_step() -> None:
     start_up = util_gpus(lambda t: 0 if t < first else 50, n=1)
     assert GpuUtilLow().evaluate_system(run, system(now - 120, now, gpus=start_up), now) == []
     later = now + 40  # a whole window of stepping now: judged, and 50% is fine
-    run.apply(dataclasses.replace(step(80, total=10_000, loss=2.0, step_time=1.0), t=later), later)
+    step_on(run, 30, now + 1, later)
     assert GpuUtilLow().evaluate_system(run, system(now - 120, later, gpus=start_up), later) == []
     idle = util_gpus(lambda t: 0 if t < first else 20, n=1)
     (f,) = GpuUtilLow().evaluate_system(run, system(now - 120, later, gpus=idle), later)
@@ -161,7 +168,7 @@ def test_gpu_util_low_waits_a_whole_window_after_an_eval() -> None:
     low = util_gpus(lambda t: 3)
     assert GpuUtilLow().evaluate_system(run, system(now - 120, now, gpus=low), now) == []
     later = now + 45
-    run.apply(dataclasses.replace(step(645, total=10_000, loss=2.0, step_time=1.0), t=later), later)
+    step_on(run, 600, now + 1, later)
     assert len(GpuUtilLow().evaluate_system(run, system(now - 120, later, gpus=low), later)) == 1
 
 
@@ -177,6 +184,24 @@ def test_gpu_util_low_leaves_a_hang_to_stall() -> None:
     later = last + 20  # no step for 20 intervals: a wait, whatever the badge says yet
     assert run.state(later) == RunState.RUNNING
     assert rule.evaluate_system(run, system(last - 30, later, gpus=idle), later) == []
+
+
+def test_gpu_util_low_leaves_the_hang_out_of_the_window_after_it() -> None:
+    """Seen on an H200 (realruns/gpu_check.sh, gpu-nanogpt-hang): the steps came again after a 75-s hang, the
+    GPU was back at 56%, and a 15-s window still holding the hang's zeros went pending."""
+    rule = GpuUtilLow(GpuUtilLow.Params(window=15.0))
+    run, last = training()  # a step a second, the newest at `last`
+    back = last + 75  # the hang ends: steps every second again
+    step_on(run, 600, back, back + 4)
+    assert run.pause_ended_at == back and not run.paused(back + 4)
+    hang = util_gpus(lambda t: 0 if t < back else 56, n=1)
+    assert rule.evaluate_system(run, system(last - 30, back + 4, gpus=hang), back + 4) == []
+    t = back + 20  # a whole window of stepping since: judged on it alone, and 56% is fine
+    step_on(run, 605, back + 5, t)
+    assert rule.evaluate_system(run, system(last - 30, t, gpus=hang), t) == []
+    starved = util_gpus(lambda t: 0 if t < back else 20, n=1)
+    (f,) = rule.evaluate_system(run, system(last - 30, t, gpus=starved), t)
+    assert f.value == 20.0  # still judged: a starved run after a hang fires, on its own samples
 
 
 def test_gpu_util_low_fires_on_a_log_that_comes_in_bursts() -> None:
@@ -198,7 +223,7 @@ def test_gpu_util_low_fires_on_a_log_that_comes_in_bursts() -> None:
         manager.update(rule.evaluate_system(run, sysstate, t), t)
         if fired is None and manager.alerts() and manager.alerts()[0].state is AlertState.FIRING:
             fired = k
-    assert run.longest_arrival_gap_s == 20 and not steps_paused(run, now + 499)
+    assert run.longest_arrival_gap_s == 20 and not run.paused(now + 499)
     assert fired is not None and fired < 400
 
 
@@ -343,7 +368,7 @@ def test_gpu_straggler_names_the_idle_gpu_of_a_hang_too() -> None:
     later = last + 20  # no step for 20 of the run's intervals
     fake = nvml_fake.healthy_node(4)
     fake.gpus[1].util, fake.gpus[1].power_mw = 0, 90_000
-    assert steps_paused(run, later)
+    assert run.paused(later)
     (f,) = GpuStraggler().evaluate_system(run, system(later - 70, later, gpus=from_fake(fake)), later)
     assert f.summary.startswith("GPU 1 lags the other GPUs: utilisation 0%")
 
