@@ -317,7 +317,11 @@ class ReplayClock:
         length (past `max_gap`: it is the log's word, not a guess), and the steps of one of its seconds
         (tqdm prints whole seconds) arrive together, which the run's measured step interval averages
         right. A bar that starts again (Lightning's bar per epoch) or a pause the bar does not count (an
-        evaluation between bars) moves the bar's zero, never the clock back."""
+        evaluation between bars) moves the bar's zero, never the clock back. The next epoch's bar began after
+        the record before it: its first line's elapsed time passed since. Placed so that it came at once, a
+        Keras log of one line an epoch (`10/10 [====] - 13s 1s/step`) kept `check`'s clock at its start for
+        a whole run (a review's, 900 epochs); a bar's elapsed time that dips within an epoch (Keras's mean
+        step time × its batches, rounded) is no new bar's."""
         name = "elapsed" if "elapsed" in rec.metrics else "epoch_elapsed"
         e = rec.metrics.get(name)
         if e is None or not math.isfinite(e):
@@ -328,7 +332,9 @@ class ReplayClock:
             return self.now  # another source's clock (see `_bar_source`)
         zero, last = self._bars.get(name, (before - e, e))
         lap = self._lap_of(name, rec.metrics.get("epoch"))
-        if e < last or lap:  # a new bar
+        if lap:  # the next epoch's bar, begun after the record before it: its elapsed time passed since
+            zero = before
+        elif e < last:  # a bar that started again, or an elapsed time worked out anew that dipped (Keras's)
             zero = before - e
         now = zero + e
         if now < before:

@@ -127,6 +127,42 @@ def test_a_bar_per_epoch_starts_its_elapsed_time_again_and_the_clock_goes_on() -
     assert t[max(steps)] - t[130] <= 10.0
 
 
+def test_a_keras_log_of_epoch_lines_moves_the_clock_by_each_epochs_time() -> None:
+    """A review's Keras log (nine fits of 100 epochs, `10/10 [====] - 13s 1s/step - loss: …` at each epoch's
+    end): each line's elapsed time was taken for a new bar's first frame, its zero placed so that the line
+    came at once, and `check`'s clock never left its start. The rules then judged every record at one
+    instant: a loss spike of the 8th fit read "still firing at the end" of the 9th, and the first fit's
+    slowdown (11 s epochs, then 33 s) went unseen."""
+    clock = ReplayClock(bar_time=lambda: True)
+    elapsed, times = [], []
+    for rec in records_of(FIXTURES / "found" / "covidnn_keras_nine_fits.out.gz", None, None, read_time=False):
+        now = clock.advance(rec)
+        if rec.kind == Kind.STEP and "epoch_elapsed" in rec.metrics:
+            elapsed.append(rec.metrics["epoch_elapsed"])
+            times.append(now)
+    assert len(times) == 900
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert gaps == pytest.approx(elapsed[1:])  # each epoch's line comes its epoch's time after the one before
+
+
+def test_check_of_a_keras_log_judges_each_fit_on_its_own_clock() -> None:
+    """The same log through `check`: the 8th fit's loss spike resolves, and the first fit's slowdown (~11 s
+    epochs, then ~33 s) is a step_time_drift fired in that fit, cleared by the end."""
+    from runwatch.commands.check import check_run, summarize
+    from runwatch.config import load_config
+    from runwatch.plan import plan_runs
+
+    (run,) = plan_runs([str(FIXTURES / "found" / "covidnn_keras_nine_fits.out.gz")])
+    result = check_run(run, load_config(None), None, None)
+    fired = {f.rule: f for f in summarize(result)}
+    assert set(fired) == {"loss_spike", "step_time_drift"}
+    assert not any(f.firing_at_end for f in fired.values())
+    assert fired["loss_spike"].first_step == 240 and fired["loss_spike"].value == pytest.approx(0.1437)
+    restarts = sorted(e.t for e in result.tracker.events if e.event == Event.RESTARTED)
+    (drift,) = [n for n in result.notifications if n.alert.rule == "step_time_drift" and n.state.value == "firing"]
+    assert 900 <= (drift.alert.step or 0) <= 1000 and drift.at < restarts[0]  # the first fit's last epochs
+
+
 # -- a log a block at a time: step rows in bulk ----------------------------------------------------
 
 

@@ -106,7 +106,8 @@ class Stall(Rule[StallParams]):
     default_severity = Severity.CRITICAL
     explanation = ("no new step for longer than max(after, factor × recent p95 step interval, "
                    "pause_factor × longest recent pause), longer during evals/checkpoints; first_after "
-                   "instead of after until the run has shown its pace (3 intervals); not after the end")
+                   "instead of after until the run has shown its pace (3 intervals), or pause_factor × an "
+                   "epoch's own stated time; not after the end")
     Params = StallParams
 
     def badge(self, severity: Severity) -> RunState | None:
@@ -158,11 +159,14 @@ class Stall(Rule[StallParams]):
         if pulse is None:
             return []
         silence = now - last
-        if silence <= self.floor(pace_known=_pace_known(run, pulse), longest=_longest(pulse)):
+        known = _pace_known(run, pulse)
+        if silence <= self.floor(pace_known=known, longest=_longest(pulse)):
             return []  # within the least budget: the start-up grace, or the run's longest pause (no percentile)
         if run.state(now) in (RunState.WAITING, RunState.FINISHED, RunState.CRASHED, RunState.ENDED):
             return []
         budget, phase = self.budget(run, pulse)
+        if not known:  # an epoch that said how long it took: the next one is as long coming (this only lifts the
+            budget = max(budget, self.params.pause_factor * _epoch_took(run, pulse))  # budget: `floor` stays least)
         if silence <= budget:
             return []
         step = run.progress.step if run.progress.step is not None else step_at(pulse.x)
@@ -295,6 +299,18 @@ def _lagging(t: np.ndarray) -> np.ndarray | None:
 def _longest(pulse: Tail) -> float:
     """The longest of the pulse's `intervals`; 0 if none."""
     return float(intervals(pulse).max(initial=0.0))
+
+
+def _epoch_took(run: RunTracker, pulse: Tail) -> float:
+    """Seconds the newest step record says its whole epoch took, when it ends one (a whole `epoch` and its
+    `epoch_elapsed`: Keras's `3083s - loss: …` a line an epoch), else 0.0. Before the run has shown its pace,
+    a run of 51-minute epochs read a critical stall 30 minutes into each fit's second epoch (a review's Keras
+    log, once `check`'s clock moved by each epoch's time)."""
+    took, epoch = tail(run, "epoch_elapsed", 1), tail(run, "epoch", 1)
+    if took is None or epoch is None or took.x[-1] != pulse.x[-1] or epoch.x[-1] != pulse.x[-1]:
+        return 0.0
+    e, seconds = float(epoch.v[-1]), float(took.v[-1])
+    return seconds if e > 0 and e == round(e) and np.isfinite(seconds) else 0.0
 
 
 def _pace_known(run: RunTracker, pulse: Tail) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 from datetime import datetime, timedelta
@@ -287,6 +288,22 @@ def test_live_a_first_step_hung_pages_after_the_grace_not_the_floor() -> None:
     assert silent_for(records, 599.0) == []
     assert silent_for(records, 601.0) == ["no new step for 10m01s (last step 1; expected one within 10m)"]
     assert silent_for(records, 61.0, rule=Stall(StallParams(first_after=0.0))) != []  # the grace is a setting
+
+
+def test_an_epoch_that_said_how_long_it_took_is_waited_for_as_long() -> None:
+    """A review's Keras log (`Epoch 1/10`, then `3083s - loss: 1.7197 - … - val_acc: 0.8959`, 51 minutes an
+    epoch): before the run has shown its pace, the grace (10 minutes, 30 during the epoch's evaluation) ran out
+    in every fit's second epoch, a critical stall. The epoch's own time is waited for twice over instead."""
+    parser = SourceParser("log")
+    lines = (FIXTURES / "found" / "keras1_kanji_earlystop.txt").read_text().splitlines(keepends=True)
+    records = [r for r in parser.feed(lines[:5], 1, 0.0) + parser.flush() if r.kind == Kind.STEP]
+    assert [(r.step, r.metrics["epoch_elapsed"]) for r in records] == [(1, 3083.0), (2, 3086.0)]
+    assert silent_for(records[:1], 3200.0) == []  # epoch 2 is as long coming as epoch 1 took
+    assert silent_for(records[:1], 2 * 3083.0 - 10) == []
+    (late,) = silent_for(records[:1], 2 * 3083.0 + 10)
+    assert late.startswith("no new step for 1h42m") and late.endswith("expected one within 1h42m46s)")
+    mid_epoch = [dataclasses.replace(records[0], metrics={**records[0].metrics, "epoch": 0.5})]
+    assert silent_for(mid_epoch, 1900.0) != []  # a frame within an epoch says nothing of the next one's length
 
 
 SHAKESPEARE = (FIXTURES / "found" / "nanogpt_shakespeare_char_v100.log").read_text().splitlines()
