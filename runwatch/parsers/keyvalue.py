@@ -174,9 +174,11 @@ _BASIC_PREFIX = re.compile(r"(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]{1,100}:
 """Python logging's default format (`logging.basicConfig()`: `%(levelname)s:%(name)s:%(message)s`) before the
 message: `INFO:root:Epoch 0 - Average Loss: 1.5552, …` read as a key `INFO:root:Epoch`, and its `Evaluation Epoch 0
 - Average Loss: …` as training, since the line did not start by saying it evaluates (a review)."""
-_SOURCE_LINE = re.compile(r"[\w.-]{1,100}\.py\[line:\s?\d{1,7}\]")
+_SOURCE_LINE = re.compile(r"[\w.-]{1,100}\.py\[line:\s?\d{1,7}\]|\[[\w.-]{1,100}\.py line:\s?\d{1,7}\]")
 """A logger's `%(filename)s[line:%(lineno)d]` (`2020-09-02 13:28:04,330 - train_net.py[line:177] - INFO: [Epoch
-0][Batch 0], …`, a common format): its number read as a metric `line`, 177 on every record (a review's GluonCV log)."""
+0][Batch 0], …`, a common format) or `[%(filename)s line:%(lineno)d]` (`[2021-01-08 17:45:50,306]-[train.py line:229]:
+=== Epoch:[119/120],step:[100/197],…`, a review's YOLOv4 run): its number read as a metric `line`, the same on every
+record (a review's GluonCV log)."""
 _ASIDE_TEXT = r" ?\((?=[^()]{0,40}[A-Za-z])[^()=:\d]{0,40}(?:\d{1,9}[^()=:\d]{0,20})?\)(?=:)"
 _ASIDE = re.compile(r"(?<=[A-Za-z])" + _ASIDE_TEXT)
 """A key's aside in brackets before its colon (`Training Loss (avg over last 100): 2.4486`, `Time (s): 3.2`): the
@@ -640,7 +642,7 @@ class KeyValueParser(FormatParser):
             text = text[basic.end():]  # `INFO:root:Epoch 0 - …`: the prefix's words are no key's
         if "np." in text:
             text = _NUMPY_SCALAR.sub(r"\1", text)  # `actor/pg_loss:np.float64(0.0023)`: the number it holds
-        if "[line:" in text:
+        if "line:" in text:
             text = _SOURCE_LINE.sub("", text, 1)  # `train_net.py[line:177]`: where the logger was called, no metric
         if " | " in text and (site := _LOGURU_SITE.search(text, 0, 300)) is not None:
             text = text[:site.start()] + text[site.end():]

@@ -795,6 +795,20 @@ def test_the_deepspeed_launchers_exits_are_the_runs_end() -> None:
     assert code == 2 and run["state"] == "crashed", run
 
 
+def test_training_finished_with_the_best_result_after_it_between_rules_is_the_runs_finish() -> None:
+    """A YOLOv4 trainer ends `=====Training Finished.   best_test_mAP:0.997%====` (a review's run of 120 epochs
+    read `ended`, and stalled live once its last line was read)."""
+    from tests.support.found import FOUND, found_lines
+    from tests.support.realruns import check_json
+
+    name = "yolov4_pytorch_stamped_call_site.log.gz"
+    [line] = [ln for ln in found_lines(name) if "Training Finished" in ln]
+    record = EventDetector().feed(line)
+    assert record is not None and record.event == Event.FINISHED
+    code, [run], _ = check_json(FOUND / name)
+    assert (code, run["state"], run["step"], run["total_steps"]) == (0, "finished", 23633, 23640), run
+
+
 def test_finish_training_with_the_best_result_after_it_is_the_runs_finish() -> None:
     """A spiking neural network's loop ends `Finish training: the best validation accuracy of SNN is 0.7677 in epoch
     299.`, then saves: a review's run of 117,000 steps, 116,910 logged, read `ended`."""

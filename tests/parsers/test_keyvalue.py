@@ -1385,3 +1385,16 @@ def _first_loss_line() -> str:
     from tests.support.found import found_lines
 
     return next(ln for ln in found_lines("asl_tab_stamped_launches.log.gz") if "\tloss: " in ln)
+
+
+def test_a_stamp_in_brackets_before_the_call_site_in_brackets_is_the_records_time() -> None:
+    """`[%(asctime)s]-[%(filename)s line:%(lineno)d]:` (a review's YOLOv4 run): the stamp went unread (`check`:
+    "no step line carries a time of day"), and `line:229` was a metric `line`, 229 on every record."""
+    from tests.support.found import found_lines
+
+    lines = [ln for ln in found_lines("yolov4_pytorch_stamped_call_site.log.gz") if "=== Epoch:[" in ln]
+    recs = [KeyValueParser().parse(ln) for ln in lines]
+    assert len(recs) == 2400 and all(r is not None and r.kind is Kind.STEP for r in recs)
+    first = recs[0]
+    assert first is not None and "line" not in first.metrics and first.metrics["loss"] == 1880.2804
+    assert datetime.fromtimestamp(first.t).strftime("%Y-%m-%d %H:%M:%S") == lines[0][1:20]
