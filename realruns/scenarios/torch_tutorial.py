@@ -23,6 +23,10 @@ PHASES = (*PY, "--style", "phases", "--epochs", "6", "--lr", "1e-4")
 `train Loss: 2.1270 Acc: 0.3629` and `val Loss: … Acc: …` (the epoch's means), a blank line; at the end `Training
 complete in 0m 3s` and `Best val Acc: …`. One line of each phase an epoch: 6 steps. At the default rate the synthetic
 validation set's loss rises from the second epoch on, a run that overfits (the `overfit` rule says so), no healthy one."""
+QUICKSTART = (*PY, "--style", "quickstart", "--epochs", "3", "--lr", "1e-4")
+"""The same loop printing what PyTorch's quickstart tutorial prints: `Epoch 1` over a rule, `loss: 2.302585  [  100/12000]`
+every 10th batch (the samples seen so far), `Test Error:` with ` Accuracy: 41.2%, Avg loss: 2.1 ` after each epoch,
+`Done!` at the end: 3 epochs of 120 batches, 360 steps."""
 NAN = Expect("nonfinite", severity="critical", metric="loss")
 
 SCENARIOS = [
@@ -53,6 +57,9 @@ SCENARIOS = [
              expect=(Expect("stall", resolves=True),), notes="the data loader stalls 75 s; the bar's clock shows it"),
     Scenario("tutorial-epochbars-nan", "torch", (*EPOCH_BARS_LOSS, "--epochs", "2"), fault="nan@630", expect=(NAN,)),
     Scenario("tutorial-phases-healthy", "torch", PHASES, counts="epochs"),
+    Scenario("tutorial-quickstart-healthy", "torch", QUICKSTART),
+    Scenario("tutorial-quickstart-nan", "torch", QUICKSTART, fault="nan@150", expect=(NAN,),
+             notes="the loss printed every 10th batch: NaN from step 150 on, first printed at step 151 (batch 30 of epoch 2)"),
     Scenario("tutorial-phases-nan", "torch", PHASES, fault="nan@330", expect=(NAN,), counts="epochs",
              notes="step 330 is in epoch 2 (from 0): its `train Loss: nan`, and every epoch's mean after it"),
     Scenario("kvlog-healthy", "torch", KV),

@@ -10,7 +10,10 @@ tutorial ("Training a Classifier") prints: the running loss over the last `--eve
 i] loss: x.xxx` (1-based, `i` padded to 5), then `Finished Training`; or, with `--style phases`, what the `train_model`
 of PyTorch's transfer-learning tutorial prints: `Epoch e/E` (from 0, E the last), a rule of ten dashes, then each
 phase's mean loss and accuracy over the epoch (`train Loss: x.xxxx Acc: x.xxxx`, `val …`) and a blank line; at the end
-`Training complete in Xm Ys` and `Best val Acc: x.xxxxxx`. The planted fault comes from the environment
+`Training complete in Xm Ys` and `Best val Acc: x.xxxxxx`; or, with `--style quickstart`, what PyTorch's quickstart
+tutorial prints: `Epoch e` (from 1) over a rule of dashes, the loss and the samples seen so far of the dataset every
+`--every` batches (`loss: x.xxxxxx  [ seen/ size]`), the test set's `Test Error:` with its accuracy and mean loss after
+each epoch, and `Done!`. The planted fault comes from the environment
 (lab.faults)."""
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10)
     ap.add_argument("--dim", type=int, default=784)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--style", choices=("tutorial", "kv", "tqdm", "epochbars", "epochbars-loss", "cifar", "phases"), default="tutorial")
+    ap.add_argument("--style", choices=("tutorial", "kv", "tqdm", "epochbars", "epochbars-loss", "cifar", "phases",
+                                               "quickstart"), default="tutorial")
     args = ap.parse_args()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     log = logging.getLogger("train")
@@ -58,6 +62,8 @@ def main() -> None:
         if args.style == "phases":
             print(f"Epoch {epoch}/{args.epochs - 1}")
             print("-" * 10)
+        elif args.style == "quickstart":
+            print(f"Epoch {epoch + 1}\n-------------------------------")
         if args.style == "epochbars":
             batches = tqdm(loader)
         elif args.style == "epochbars-loss":
@@ -85,6 +91,10 @@ def main() -> None:
                 phase_right += int((outputs.argmax(1) == labels).sum())
                 seen += images.size(0)
                 continue
+            if args.style == "quickstart":
+                if i % args.every == 0:
+                    print(f"loss: {loss.item():>7f}  [{(i + 1) * len(images):>5d}/{len(loader.dataset):>5d}]")
+                continue
             if isinstance(batches, tqdm):
                 if args.style != "epochbars":
                     batches.set_postfix(loss=loss.item())
@@ -110,12 +120,23 @@ def main() -> None:
             print(f"val Loss: {val_loss / len(val_loader.dataset):.4f} Acc: {val_acc:.4f}")
             print()
             best_acc = max(best_acc, val_acc)
+        if args.style == "quickstart":
+            test_loss, correct = 0.0, 0
+            with torch.no_grad():
+                for images, labels in val_loader:
+                    outputs = model(images)
+                    test_loss += criterion(outputs, labels).item()
+                    correct += int((outputs.argmax(1) == labels).sum())
+            test_loss /= len(val_loader)
+            print(f"Test Error: \n Accuracy: {(100 * correct / len(val_loader.dataset)):>0.1f}%, Avg loss: {test_loss:>8f} \n")
         if args.style.startswith("epochbars"):
             with torch.no_grad():
                 for images, _ in tqdm(val_loader, desc="Validating"):
                     model(images)
     if args.style == "cifar":
         print("Finished Training")
+    elif args.style == "quickstart":
+        print("Done!")
     elif args.style == "phases":
         elapsed = time.time() - since
         print(f"Training complete in {elapsed // 60:.0f}m {elapsed % 60:.0f}s")

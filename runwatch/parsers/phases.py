@@ -59,7 +59,7 @@ class PhasesParser(GuardedParser):
         m = _PHASE.match(line)
         if m is None:
             return None
-        metrics = _fields(line[m.end():])
+        metrics = phase_fields(line[m.end():])
         if not metrics:
             return None
         base = 0 if self._first == 0 else 1
@@ -91,7 +91,7 @@ class PhasesParser(GuardedParser):
         return 2 if self.parse(line) is not None else 0  # a heading, read into the probe, gives no record
 
 
-def _fields(rest: str) -> dict[str, float]:
+def phase_fields(rest: str) -> dict[str, float]:
     """The phase line's `Name: value` pairs from its loss on, each by its metric name (`Loss` → `loss`)."""
     out: dict[str, float] = {}
     for m in _FIELD.finditer(rest):

@@ -250,6 +250,7 @@ CASES = [
     Case("bracketed0-hrnet", _found_lines("hrnet_zero_based_epochs_head.log"), "bracketed0", "Epoch: [0/520] Iter:[0/247]"),
     # ── the transfer-learning tutorial's epoch loop (recorded by the run lab): decided at its first phase line ──
     Case("phases-tutorial", _realrun_lines("tutorial-phases-healthy"), "phases", "train Loss: 2.1270 Acc: 0.3629"),
+    Case("quickstart-tutorial", _realrun_lines("tutorial-quickstart-healthy"), "quickstart", "loss: 2.356922  [  100/12000]"),
     # ── a loop's tab-separated table in its log (FADNet): decided at the header, after the model's repr ──
     Case("table-fadnet", _found_lines("fadnet_epoch_table_nan_last_launch.log"), "table",
          "epoch\ttime_stamp\ttrain_loss\ttrain_EPE\tEPE\tlr"),

@@ -1,0 +1,134 @@
+"""The training loop of PyTorch's quickstart tutorial ("Learn the Basics"), and the many scripts built on it.
+
+    Epoch 1
+    -------------------------------
+    loss: 2.303494  [   64/60000]
+    loss: 2.294637  [ 6464/60000]
+    Test Error:
+     Accuracy: 35.5%, Avg loss: 2.161529
+
+is what its `train_loop` and `test_loop` print: every 100th batch its loss and the samples seen so far of the
+dataset's size (`loss: {loss:>7f}  [{current:>5d}/{size:>5d}]`, `current` = (batch + 1) × the batch size), and after
+each epoch the test set's accuracy and mean loss, and `Done!` at the end (a finish, once a count line was read).
+Scripts built on it add fields before the count (`loss: 0.711220
+accuracy: 46.000000 [   50/66045]`), write the heading their own way (`====> Epoch: 1`), log through `logging`
+(a stamp before each line), and print their own epoch summaries (`Val loss: 0.3497 Val accuracy: 85.08%`).
+
+No line states a step: the count does. Every count is a whole number of batches, so their greatest common divisor
+within an epoch is the batch size (the first line's count itself, batch 0's), and a line's step is the epochs before
+it × the batches an epoch has (the size over the batch size, rounded up) + its count over the batch size. The epoch is
+the heading's (counted from where the first heading counts: 0 or 1), or, with no heading, one more each time the count
+goes back. A log of many launches then goes back to step 1 at each launch's `Epoch 1`, and each launch is judged on
+its own; read as the generic `kv`, a review's log of 30 launches was 3,000 records with no step, one run whose loss
+"diverged" and "spiked" from one launch to the next.
+
+A heading alone scores nothing (Keras's `Epoch 1/5` is one too): the count line is the signature. Read per line (a
+line every 100 batches needs no fast path); the parser keeps the epoch and the batch size between lines.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import ClassVar
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.base import GuardedParser
+from runwatch.parsers.fields import logging_time
+from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
+from runwatch.parsers.phases import phase_fields
+from runwatch.parsers.pydict import metric_name, snake
+
+_LOGGED = re.compile(
+    r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?:[ \t]{1,4}[\w.-]{1,40})?[ \t]{1,4}(?:DEBUG|INFO|WARNING)[ \t:|-]{1,4}")
+"""Python `logging`'s stamp and level (and logger name) before the message (`2023-07-27 16:01:50,849\\troot\\tINFO\\t`)."""
+_COUNT = re.compile(rf"\s{{0,8}}loss:\s{{0,12}}({NUMBER_TEXT})(.{{0,300}}?)\s{{1,8}}\[\s{{0,12}}(\d{{1,12}})/(\d{{1,12}})\]\s*")
+"""The batch's line: `loss: 2.303494  [   64/60000]` (`loss:     nan` padded to 7 places), other `name: value` pairs
+between the loss and the count."""
+_HEADING = re.compile(r"[\s=>#*-]{0,12}Epoch:?\s{0,4}(\d{1,9})(?:\s{0,3}/\s{0,3}(\d{1,9}))?[\s=<#*-]{0,12}")
+"""An epoch's heading, the whole line: `Epoch 1` (the quickstart's), `====> Epoch: 1`, `Epoch 3/10`."""
+_TEST_ERROR = re.compile(rf"\s{{0,8}}Accuracy:\s{{0,4}}({NUMBER_TEXT})%,\s{{1,4}}Avg loss:\s{{0,4}}({NUMBER_TEXT})\s*")
+"""The quickstart's test summary, the line after `Test Error:`."""
+_EVALUATED = re.compile(r"\s{0,8}(Val|Validation|Valid|Test|Eval)[ _](?=[Ll]oss:)")
+"""An evaluation's summary line by its own loop (`Val loss: 0.349689 Val accuracy: 85.077720%`)."""
+
+
+class QuickstartParser(GuardedParser):
+    """`loss: x  [current/size]` lines under `Epoch N` headings (see the module notes)."""
+
+    name: ClassVar[str] = "quickstart"
+
+    def __init__(self) -> None:
+        self._epoch: int | None = None
+        """The heading's epoch, or the epochs counted by the count going back (0 for the first)."""
+        self._first: int | None = None
+        """The number of the first heading read: 0, or 1 for a loop that counts its epochs from 1."""
+        self._epochs: int | None = None
+        """The number of epochs, where a heading states it (`Epoch 3/10`)."""
+        self._batch = 0
+        """The epoch's batch size so far: the greatest common divisor of its counts (0 before one)."""
+        self._count = 0
+        """The newest count of the epoch (0 before one)."""
+        self._step: int | None = None
+        """The step of the newest count line (the step an evaluation after it is at)."""
+
+    def _parse(self, line: str) -> Record | None:
+        text = line
+        if text[:1].isdigit() and (m := _LOGGED.match(text)) is not None:
+            text = text[m.end():]
+        if (h := _HEADING.fullmatch(text)) is not None:
+            self._heading(int(h[1]), int(h[2]) if h[2] else None)
+            return None
+        if (c := _COUNT.fullmatch(text)) is not None:
+            return self._counted(c, logging_time(line))
+        if self._step is None:
+            return None
+        if text.strip() == "Done!":  # the quickstart's last word, after its last epoch's test
+            return Record(Kind.EVENT, step=self._step, event=Event.FINISHED, message="Done!", t=logging_time(line))
+        if (t := _TEST_ERROR.fullmatch(text)) is not None:
+            accuracy, loss = parse_number(t[1]), parse_number(t[2])
+            if accuracy is None or loss is None:
+                return None
+            return Record(Kind.EVAL, step=self._step, metrics={"val_accuracy": accuracy, "val_loss": loss},
+                          t=logging_time(line))
+        if (e := _EVALUATED.match(text)) is not None:
+            metrics: dict[str, float] = {}
+            for key, value in phase_fields(text[e.end():]).items():
+                name = snake(key)
+                metrics.setdefault(metric_name(name if name.startswith("val_") else f"val_{name}"), value)
+            if metrics:
+                return Record(Kind.EVAL, step=self._step, metrics=metrics, t=logging_time(line))
+        return None
+
+    def _heading(self, epoch: int, epochs: int | None) -> None:
+        if self._first is None or epoch < self._first:
+            self._first = epoch
+        self._epoch, self._epochs = epoch, epochs
+        self._batch = self._count = 0
+
+    def _counted(self, c: re.Match[str], t: float) -> Record | None:
+        loss, current, size = parse_number(c[1]), int(c[3]), int(c[4])
+        if loss is None or not 0 < current <= size:
+            return None
+        if current < self._count:  # the count went back with no heading: the next epoch
+            self._epoch = (self._epoch if self._epoch is not None else 0) + 1
+            self._batch = 0
+        if self._epoch is None:
+            self._epoch = self._first = 0
+        self._batch = math.gcd(self._batch, current)
+        self._count = current
+        per = -(-size // self._batch)
+        done = self._epoch - (self._first or 0)
+        step = done * per + current // self._batch
+        total = self._epochs * per if self._epochs is not None and self._first == 1 else None  # `Epoch 3/10`
+        metrics = {"loss": loss, **{k: v for k, v in phase_fields(c[2]).items() if k != "loss"}}
+        metrics["epoch"] = done + current / size
+        self._step = step
+        return Record(Kind.STEP, step=step, total_steps=total, metrics=metrics, t=t)
+
+    def score(self, line: str) -> int:
+        """2 for a count line (`loss: 2.303494  [   64/60000]`), else 0: a heading alone is Keras's too."""
+        text = line
+        if text[:1].isdigit() and (m := _LOGGED.match(text)) is not None:
+            text = text[m.end():]
+        return 2 if _COUNT.fullmatch(text) is not None else 0
