@@ -440,10 +440,10 @@ class _Replayer:
             self._evaluate(now)  # more would scroll the oldest unjudged out of the rules' sight (see `_next_evaluation`)
         elif self.last_eval is None or now - self.last_eval >= self.tick:
             if self.last_eval is None or self.unjudged >= self._batch():
-                self._evaluate(now)
-            elif now - self._last_step() >= self.quiet and not self._came_unprinted(rec, now):
+                self._evaluate(now, ending=self._starts_anew(rec))
+            elif (now - self._last_step() >= self.quiet and not self._came_unprinted(rec, now)
+                  and not self._starts_anew(rec)):
                 silence = np.array([now - self._last_step()])
-                self.out.tracker.settle()
                 if self._may_try() and self._tried(
                         0 if self._speechless(Coming(np.array([now]), silence, 0, self._fresh())) else None) is not None:
                     self.last_eval = now  # judged: nothing could be found, nothing would change
@@ -453,6 +453,19 @@ class _Replayer:
         self.out.tracker.progress.own_times = not self.clock.synthetic
         self.out.tracker.progress.bar_clock = not self.clock.stamped and self.clock.bar_time()
         self._apply(rec, now)
+
+    def _starts_anew(self, rec: Record) -> bool:
+        """Whether `rec`, about to be applied, starts the run again (RunTracker.starts_anew; see `_evaluate`)."""
+        self.out.tracker.settle()
+        return self.out.tracker.starts_anew(rec)
+
+    def _item_starts_anew(self, chunk: RecordChunk, block: _Block, k: int) -> bool:
+        """`_starts_anew` of a block's item `k`, a step row or a record."""
+        r = block.record_at(k)
+        if r is not None:
+            return self._starts_anew(chunk.records[r])
+        self.out.tracker.settle()
+        return self.out.tracker.row_starts_anew(chunk, int(block.row[k]))
 
     def _came_unprinted(self, rec: Record, now: float) -> bool:
         """Whether `rec`, a progress bar's frame after a silence, says that the silence was steps its log did not
@@ -523,7 +536,7 @@ class _Replayer:
                 self._apply_block(chunk, block, times, j, k)
                 self.last_eval, p = float(times[k]), k
             elif j < n:
-                self._evaluate(float(times[j]), present=not full)
+                self._evaluate(float(times[j]), present=not full, ending=self._item_starts_anew(chunk, block, j))
 
     def _apply_block(self, chunk: RecordChunk, block: _Block, times: np.ndarray, p: int, j: int) -> None:
         """Items p..j-1 of a block: its records one by one, the step rows between them in bulk; from the
@@ -682,15 +695,21 @@ class _Replayer:
                    if not rule.judges_records and rule.id not in self.judge.broken)
 
     def _attempt_ends(self, now: float) -> None:
-        """The run starts again (RunTracker.before_new_attempt): every rule judges the attempt that ends."""
-        self._evaluate(now)
+        """The run starts again (RunTracker.before_new_attempt): every rule that judges records judges the attempt
+        that ends (`_evaluate`'s `ending`)."""
+        self._evaluate(now, ending=True)
 
-    def _evaluate(self, now: float, *, present: bool = False) -> None:
+    def _evaluate(self, now: float, *, present: bool = False, ending: bool = False) -> None:
         """The rules at `now` (isolated, as live), each looking back over the records since every rule
-        last looked; `present`: only the rules about the present moment (a silence just ended)."""
+        last looked; `present`: only the rules about the present moment (a silence just ended); `ending`: the
+        record at `now` starts the run again (`_starts_anew`), and only the rules that judge records look: the
+        silence before it is the attempt before ending, no stall. `check` cannot tell a launch that hung and was
+        killed from one that died or finished; a review's log of 30 launches over four days read seven critical
+        stalls of hours and days, each the gap before a launch's `Epoch: 1`. Live, the process says which."""
         out, judge = self.out, self.judge
         out.tracker.settle()
-        judged = judge.judge(out.tracker, None, now, new=self._new(), fresh=self._fresh(), present=present)
+        judged = judge.judge(out.tracker, None, now, new=self._new(), fresh=self._fresh(), present=present,
+                             history=ending)
         out.findings.extend((now, f) for f in judged.findings)
         step = out.tracker.progress.step
         out.last_found_at.update((f.key, step if f.last_step is None else f.last_step) for f in judged.findings)

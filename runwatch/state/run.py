@@ -609,6 +609,17 @@ class RunTracker:
             return False
         return self._attempts.restart_row(chunk.source, cols.step[lo:hi], _epochs(cols, lo, hi)) is not None
 
+    def starts_anew(self, rec: Record) -> bool:
+        """Whether step record `rec` would start a new attempt (`_new_attempt`), asked before it is applied (this
+        changes nothing): a replay leaves the silence such a record ends to the attempt it ends (runwatch.replay)."""
+        if rec.kind is not Kind.STEP or rec.step is None or (rec.rank is not None and rec.rank != 0):
+            return False
+        return self._attempts.restarts(rec.source, rec.step, rec.metrics.get("epoch", math.nan), "loss" in rec.metrics)
+
+    def row_starts_anew(self, chunk: RecordChunk, row: int) -> bool:
+        """`starts_anew` of step row `row` of `chunk`."""
+        return chunk.steps is not None and self._restart_in(chunk, row, row + 1)
+
     def _bar_replaced(self, rec: Record) -> bool:
         """Whether a step that went back starts a new bar after one that measured nothing, and is not that bar
         again (the same total): the bar before was a loop ahead of training (TRL's dataset packing `0/400 …

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -250,6 +251,38 @@ def stalls_checked(gaps: list[float], tmp_path: Path) -> list[str]:
     """`runwatch check` of the re-stamped log (the replay, `speechless` included): the stall summaries."""
     log = tmp_path / "train.log"
     log.write_text("\n".join(restamped(gaps)) + "\n")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["check", str(log), "--json"])
+    return [a["summary"] for a in json.loads(out.getvalue())["alerts"] if a["rule"] == "stall"]
+
+
+def test_a_silence_the_next_launch_ends_is_no_stall(tmp_path: Path) -> None:
+    """A review's log of 30 launches over four days read seven critical stalls of hours and days, each the gap before
+    the next launch's first step: `check` cannot tell a launch that hung and was killed from one that died or
+    finished (live, the process says which), and the run started again. The same silence within one launch is one."""
+    first = restamped([10.0] * 30)
+    later = [line.replace("2026-11-22", "2026-11-24", 1) for line in first]  # the same lines two days on
+    assert stalls_checked_lines(first + later, tmp_path) == []
+    (hung,) = stalls_checked_lines(first[:15] + later[15:], tmp_path)
+    assert hung.startswith("no new step for 2d")
+
+
+def test_a_relaunch_in_a_fast_format_ends_no_stall_either(tmp_path: Path) -> None:
+    """The same in a log whose step lines go in by the block (Megatron's, stamped): the relaunch two days on."""
+    from tests.support.stamped import megatron_log
+
+    lines = megatron_log(600, nan_at=10**6)[:400]
+    later = [re.sub(r"\[(\d{4}-\d\d-)(\d\d)", lambda m: f"[{m[1]}{int(m[2]) + 2:02d}", line, count=1) for line in lines]
+    assert later[0] != lines[0]
+    assert stalls_checked_lines(lines + later, tmp_path) == []
+    (hung,) = stalls_checked_lines(lines[:200] + later[200:], tmp_path)
+    assert hung.startswith("no new iteration for 2d") or hung.startswith("no new step for 2d"), hung
+
+
+def stalls_checked_lines(lines: list[str], tmp_path: Path) -> list[str]:
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         main(["check", str(log), "--json"])
