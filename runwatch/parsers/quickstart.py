@@ -15,10 +15,10 @@ accuracy: 46.000000 [   50/66045]`), write the heading their own way (`====> Epo
 (a stamp before each line), and print their own epoch summaries (`Val loss: 0.3497 Val accuracy: 85.08%`).
 
 No line states a step: the count does. Every count is a whole number of batches, so their greatest common divisor
-within an epoch is the batch size (the first line's count itself, batch 0's), and a line's step is the epochs before
-it × the batches an epoch has (the size over the batch size, rounded up) + its count over the batch size. The epoch is
-the heading's (counted from where the first heading counts: 0 or 1), or, with no heading, one more each time the count
-goes back. A log of many launches then goes back to step 1 at each launch's `Epoch 1`, and each launch is judged on
+within an epoch is the batch size (the first line's count itself, batch 0's), and a line's step is the batches of the
+epochs before it (each its size over the batch size, rounded up) + its count over the batch size. The epoch is the
+heading's (counted from where the first heading counts: 0 or 1), or, with no heading, one more each time the count does
+not go on (or is of another size: a script that draws each epoch's data anew). A log of many launches then goes back to step 1 at each launch's `Epoch 1`, and each launch is judged on
 its own; read as the generic `kv`, a review's log of 30 launches was 3,000 records with no step, one run whose loss
 "diverged" and "spiked" from one launch to the next.
 
@@ -42,9 +42,9 @@ from runwatch.parsers.pydict import metric_name, snake
 _LOGGED = re.compile(
     r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?:[ \t]{1,4}[\w.-]{1,40})?[ \t]{1,4}(?:DEBUG|INFO|WARNING)[ \t:|-]{1,4}")
 """Python `logging`'s stamp and level (and logger name) before the message (`2023-07-27 16:01:50,849\\troot\\tINFO\\t`)."""
-_COUNT = re.compile(rf"\s{{0,8}}loss:\s{{0,12}}({NUMBER_TEXT})(.{{0,300}}?)\s{{1,8}}\[\s{{0,12}}(\d{{1,12}})/(\d{{1,12}})\]\s*")
-"""The batch's line: `loss: 2.303494  [   64/60000]` (`loss:     nan` padded to 7 places), other `name: value` pairs
-between the loss and the count."""
+_COUNT = re.compile(rf"\s{{0,8}}loss:\s{{0,12}}({NUMBER_TEXT})(.{{0,300}}?)\s{{1,8}}\[\s{{0,12}}(\d{{1,12}})(?:/\s{{0,12}}(\d{{1,12}}))?\]\s*")
+"""The batch's line: `loss: 2.303494  [   64/60000]` (`loss:     nan` padded to 7 places, the size to 5), other
+`name: value` pairs between the loss and the count; a script's `[ 100]` says no size."""
 _HEADING = re.compile(r"[\s=>#*-]{0,12}Epoch:?\s{0,4}(\d{1,9})(?:\s{0,3}/\s{0,3}(\d{1,9}))?[\s=<#*-]{0,12}")
 """An epoch's heading, the whole line: `Epoch 1` (the quickstart's), `====> Epoch: 1`, `Epoch 3/10`."""
 _TEST_ERROR = re.compile(rf"\s{{0,8}}Accuracy:\s{{0,4}}({NUMBER_TEXT})%,\s{{1,4}}Avg loss:\s{{0,4}}({NUMBER_TEXT})\s*")
@@ -69,6 +69,12 @@ class QuickstartParser(GuardedParser):
         """The epoch's batch size so far: the greatest common divisor of its counts (0 before one)."""
         self._count = 0
         """The newest count of the epoch (0 before one)."""
+        self._size = 0
+        """The dataset's size the newest count is of."""
+        self._per = 0
+        """The batches of the newest epoch a count was read in (its size over its batch size, rounded up)."""
+        self._base = 0
+        """The steps of the epochs before this one: each epoch's batches, as its own size made them."""
         self._step: int | None = None
         """The step of the newest count line (the step an evaluation after it is at)."""
 
@@ -103,26 +109,31 @@ class QuickstartParser(GuardedParser):
     def _heading(self, epoch: int, epochs: int | None) -> None:
         if self._first is None or epoch < self._first:
             self._first = epoch
+        if self._epoch is not None and epoch == self._epoch + 1:
+            self._base += self._per  # the epoch before, as long as its size made it
+        else:  # the first heading, a launch's `Epoch 1` again, or a jump: whole epochs of the size seen last
+            self._base = (epoch - self._first) * self._per
         self._epoch, self._epochs = epoch, epochs
         self._batch = self._count = 0
 
     def _counted(self, c: re.Match[str], t: float) -> Record | None:
-        loss, current, size = parse_number(c[1]), int(c[3]), int(c[4])
-        if loss is None or not 0 < current <= size:
+        loss, current = parse_number(c[1]), int(c[3])
+        size = int(c[4]) if c[4] else 0  # 0: not said
+        if loss is None or current <= 0 or (size and current > size):
             return None
-        if current < self._count:  # the count went back with no heading: the next epoch
-            self._epoch = (self._epoch if self._epoch is not None else 0) + 1
+        if self._count and (current <= self._count or size != self._size):  # no heading, and the count did not go
+            self._epoch = (self._epoch if self._epoch is not None else 0) + 1  # on (or of another size): the next epoch
+            self._base += self._per
             self._batch = 0
         if self._epoch is None:
             self._epoch = self._first = 0
         self._batch = math.gcd(self._batch, current)
-        self._count = current
-        per = -(-size // self._batch)
-        done = self._epoch - (self._first or 0)
-        step = done * per + current // self._batch
-        total = self._epochs * per if self._epochs is not None and self._first == 1 else None  # `Epoch 3/10`
+        self._count, self._size = current, size
+        self._per = -(-size // self._batch) if size else current // self._batch  # with no size: the batches so far
+        step = self._base + current // self._batch
+        total = self._epochs * self._per if self._epochs is not None and self._first == 1 and size else None  # `Epoch 3/10`
         metrics = {"loss": loss, **{k: v for k, v in phase_fields(c[2]).items() if k != "loss"}}
-        metrics["epoch"] = done + current / size
+        metrics["epoch"] = self._epoch - (self._first or 0) + (current / size if size else 0.0)
         self._step = step
         return Record(Kind.STEP, step=step, total_steps=total, metrics=metrics, t=t)
 
