@@ -27,6 +27,8 @@ QUICKSTART = (*PY, "--style", "quickstart", "--epochs", "3", "--lr", "1e-4")
 """The same loop printing what PyTorch's quickstart tutorial prints: `Epoch 1` over a rule, `loss: 2.302585  [  100/12000]`
 every 10th batch (the samples seen so far), `Test Error:` with ` Accuracy: 41.2%, Avg loss: 2.1 ` after each epoch,
 `Done!` at the end: 3 epochs of 120 batches, 360 steps."""
+QUICKSTART_OLD = (*PY, "--style", "quickstart-old", "--epochs", "3", "--lr", "1e-4")
+"""As QUICKSTART, the count as the tutorial's earlier versions printed it, `batch * len(X)`: `[    0/12000]` first."""
 NAN = Expect("nonfinite", severity="critical", metric="loss")
 
 SCENARIOS = [
@@ -58,6 +60,7 @@ SCENARIOS = [
     Scenario("tutorial-epochbars-nan", "torch", (*EPOCH_BARS_LOSS, "--epochs", "2"), fault="nan@630", expect=(NAN,)),
     Scenario("tutorial-phases-healthy", "torch", PHASES, counts="epochs"),
     Scenario("tutorial-quickstart-healthy", "torch", QUICKSTART),
+    Scenario("tutorial-quickstart-old-healthy", "torch", QUICKSTART_OLD),
     Scenario("tutorial-quickstart-nan", "torch", QUICKSTART, fault="nan@150", expect=(NAN,),
              notes="the loss printed every 10th batch: NaN from step 150 on, first printed at step 151 (batch 30 of epoch 2)"),
     Scenario("tutorial-phases-nan", "torch", PHASES, fault="nan@330", expect=(NAN,), counts="epochs",

@@ -13,7 +13,8 @@ phase's mean loss and accuracy over the epoch (`train Loss: x.xxxx Acc: x.xxxx`,
 `Training complete in Xm Ys` and `Best val Acc: x.xxxxxx`; or, with `--style quickstart`, what PyTorch's quickstart
 tutorial prints: `Epoch e` (from 1) over a rule of dashes, the loss and the samples seen so far of the dataset every
 `--every` batches (`loss: x.xxxxxx  [ seen/ size]`), the test set's `Test Error:` with its accuracy and mean loss after
-each epoch, and `Done!`. The planted fault comes from the environment
+each epoch, and `Done!` (`--style quickstart-old`: as the tutorial's earlier versions, the count from 0, `[    0/12000]`).
+The planted fault comes from the environment
 (lab.faults)."""
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=784)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--style", choices=("tutorial", "kv", "tqdm", "epochbars", "epochbars-loss", "cifar", "phases",
-                                               "quickstart"), default="tutorial")
+                                               "quickstart", "quickstart-old"), default="tutorial")
     args = ap.parse_args()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     log = logging.getLogger("train")
@@ -62,7 +63,7 @@ def main() -> None:
         if args.style == "phases":
             print(f"Epoch {epoch}/{args.epochs - 1}")
             print("-" * 10)
-        elif args.style == "quickstart":
+        elif args.style.startswith("quickstart"):
             print(f"Epoch {epoch + 1}\n-------------------------------")
         if args.style == "epochbars":
             batches = tqdm(loader)
@@ -91,9 +92,10 @@ def main() -> None:
                 phase_right += int((outputs.argmax(1) == labels).sum())
                 seen += images.size(0)
                 continue
-            if args.style == "quickstart":
-                if i % args.every == 0:
-                    print(f"loss: {loss.item():>7f}  [{(i + 1) * len(images):>5d}/{len(loader.dataset):>5d}]")
+            if args.style.startswith("quickstart"):
+                if i % args.every == 0:  # the tutorial's earlier versions counted `batch * len(X)`, from 0
+                    seen = (i + (args.style == "quickstart")) * len(images)
+                    print(f"loss: {loss.item():>7f}  [{seen:>5d}/{len(loader.dataset):>5d}]")
                 continue
             if isinstance(batches, tqdm):
                 if args.style != "epochbars":
@@ -120,7 +122,7 @@ def main() -> None:
             print(f"val Loss: {val_loss / len(val_loader.dataset):.4f} Acc: {val_acc:.4f}")
             print()
             best_acc = max(best_acc, val_acc)
-        if args.style == "quickstart":
+        if args.style.startswith("quickstart"):
             test_loss, correct = 0.0, 0
             with torch.no_grad():
                 for images, labels in val_loader:
@@ -135,7 +137,7 @@ def main() -> None:
                     model(images)
     if args.style == "cifar":
         print("Finished Training")
-    elif args.style == "quickstart":
+    elif args.style.startswith("quickstart"):
         print("Done!")
     elif args.style == "phases":
         elapsed = time.time() - since

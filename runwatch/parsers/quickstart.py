@@ -45,7 +45,7 @@ _LOGGED = re.compile(
 _COUNT = re.compile(rf"\s{{0,8}}loss:\s{{0,12}}({NUMBER_TEXT})(.{{0,300}}?)\s{{1,8}}\[\s{{0,12}}(\d{{1,12}})(?:/\s{{0,12}}(\d{{1,12}}))?\]\s*")
 """The batch's line: `loss: 2.303494  [   64/60000]` (`loss:     nan` padded to 7 places, the size to 5), other
 `name: value` pairs between the loss and the count; a script's `[ 100]` says no size."""
-_HEADING = re.compile(r"[\s=>#*-]{0,12}Epoch:?\s{0,4}(\d{1,9})(?:\s{0,3}/\s{0,3}(\d{1,9}))?[\s=<#*-]{0,12}")
+_HEADING = re.compile(r"[\s=>#*-]{0,40}Epoch:?\s{0,4}(\d{1,9})(?:\s{0,3}/\s{0,3}(\d{1,9}))?[\s=<#*-]{0,40}")
 """An epoch's heading, the whole line: `Epoch 1` (the quickstart's), `====> Epoch: 1`, `Epoch 3/10`."""
 _TEST_ERROR = re.compile(rf"\s{{0,8}}Accuracy:\s{{0,4}}({NUMBER_TEXT})%,\s{{1,4}}Avg loss:\s{{0,4}}({NUMBER_TEXT})\s*")
 """The quickstart's test summary, the line after `Test Error:`."""
@@ -71,10 +71,13 @@ class QuickstartParser(GuardedParser):
         """The newest count of the epoch (0 before one)."""
         self._size = 0
         """The dataset's size the newest count is of."""
+        self._going = False
+        """Whether a count was read since the newest heading: the next count that does not go on starts an epoch."""
         self._per = 0
         """The batches of the newest epoch a count was read in (its size over its batch size, rounded up)."""
-        self._base = 0
-        """The steps of the epochs before this one: each epoch's batches, as its own size made them."""
+        self._base: int | None = 0
+        """The steps of the epochs before this one: each epoch's batches, as its own size made them (None: whole
+        epochs of this one's size, once a count says it: after a first heading that is not the first epoch's)."""
         self._step: int | None = None
         """The step of the newest count line (the step an evaluation after it is at)."""
 
@@ -107,33 +110,38 @@ class QuickstartParser(GuardedParser):
         return None
 
     def _heading(self, epoch: int, epochs: int | None) -> None:
-        if self._first is None or epoch < self._first:
-            self._first = epoch
-        if self._epoch is not None and epoch == self._epoch + 1:
+        if self._first is None or epoch == 0:
+            self._first = 0 if epoch == 0 else 1  # the quickstart's `Epoch {t+1}`: from 1 unless one says 0
+        if self._epoch is not None and epoch == self._epoch + 1 and self._base is not None:
             self._base += self._per  # the epoch before, as long as its size made it
-        else:  # the first heading, a launch's `Epoch 1` again, or a jump: whole epochs of the size seen last
-            self._base = (epoch - self._first) * self._per
+        else:  # the first heading (a log's tail: `Epoch 10` first), a launch's `Epoch 1` again, or a jump
+            self._base = None  # whole epochs of this one's size before it, once a count says its size
         self._epoch, self._epochs = epoch, epochs
         self._batch = self._count = 0
+        self._going = False
 
     def _counted(self, c: re.Match[str], t: float) -> Record | None:
         loss, current = parse_number(c[1]), int(c[3])
         size = int(c[4]) if c[4] else 0  # 0: not said
-        if loss is None or current <= 0 or (size and current > size):
+        if loss is None or current < 0 or (size and current > size):
             return None
-        if self._count and (current <= self._count or size != self._size):  # no heading, and the count did not go
-            self._epoch = (self._epoch if self._epoch is not None else 0) + 1  # on (or of another size): the next epoch
-            self._base += self._per
+        if self._epoch is not None and self._going and (current <= self._count or size != self._size):
+            self._epoch += 1  # no heading, and the count did not go on (or is of another size): the next epoch
+            self._base = (self._base or 0) + self._per
             self._batch = 0
         if self._epoch is None:
             self._epoch = self._first = 0
+        origin = self._first or 0
         self._batch = math.gcd(self._batch, current)
-        self._count, self._size = current, size
-        self._per = -(-size // self._batch) if size else current // self._batch  # with no size: the batches so far
-        step = self._base + current // self._batch
-        total = self._epochs * self._per if self._epochs is not None and self._first == 1 and size else None  # `Epoch 3/10`
+        self._count, self._size, self._going = current, size, True
+        if self._batch:
+            self._per = -(-size // self._batch) if size else current // self._batch  # no size: the batches so far
+        if self._base is None:
+            self._base = (self._epoch - origin) * self._per
+        step = self._base + (current // self._batch if self._batch else 0)  # `[    0/60000]`: the epoch's start
+        total = self._epochs * self._per if self._epochs is not None and origin == 1 and size else None  # `Epoch 3/10`
         metrics = {"loss": loss, **{k: v for k, v in phase_fields(c[2]).items() if k != "loss"}}
-        metrics["epoch"] = self._epoch - (self._first or 0) + (current / size if size else 0.0)
+        metrics["epoch"] = self._epoch - origin + (current / size if size else 0.0)
         self._step = step
         return Record(Kind.STEP, step=step, total_steps=total, metrics=metrics, t=t)
 

@@ -79,3 +79,34 @@ def test_headings_alone_and_other_loops_are_not_its() -> None:
     assert parser.score("Epoch 1/5") == 0 and parser.score("====> Epoch: 1") == 0
     assert parser.score("Train Epoch: 1 [0/60000 (0%)]\tLoss: 2.300") == 0  # the MNIST example's: kv's
     assert parser.score("loss: 2.303494  [   64/60000]") == 2
+
+
+def test_a_log_read_from_a_later_epochs_heading_counts_the_epochs_before_it() -> None:
+    """A log's tail (a review's fragment from `Epoch 10` on read step 5,501 at epoch 0.99, not 55,712 at 9.99): the
+    recording from its `Epoch 2` heading on gives the steps and epochs the whole log gives there."""
+    lines = _lines("tutorial-quickstart-healthy")
+    cut = lines.index("Epoch 2")
+    whole, tail = QuickstartParser(), QuickstartParser()
+    full = [(r.step, r.metrics["epoch"]) for line in lines if (r := whole.parse(line)) is not None and r.kind == Kind.STEP]
+    part = [(r.step, r.metrics["epoch"]) for line in lines[cut:] if (r := tail.parse(line)) is not None
+            and r.kind == Kind.STEP]
+    assert part == full[-len(part):] and part[0] == (121, 1 + 100 / 12000)
+
+
+def test_the_tutorials_earlier_count_from_zero() -> None:
+    """The tutorial's earlier `current = batch * len(X)` (`[    0/12000]` first, a review's log dropped it): the
+    counts say the batch size only as their common divisor, so a step is a printed line's interval, each epoch's
+    count from 0 its first, and the epochs are right."""
+    lines = _lines("tutorial-quickstart-old-healthy")
+    parser = QuickstartParser()
+    steps = [r for line in lines if (r := parser.parse(line)) is not None and r.kind == Kind.STEP]
+    assert len(steps) == 36 and lines[2].endswith("[    0/12000]")
+    assert [r.step for r in steps] == list(range(36))  # 12 lines an epoch, 12,000 / 1,000 samples apart
+    assert [round(r.metrics["epoch"], 4) for r in steps[:2]] == [0.0, round(1000 / 12000, 4)]
+    assert [r.metrics["epoch"] for r in steps[12::12]] == [1.0, 2.0]
+    assert QuickstartParser().score("Epoch 19********************") == 0  # a heading of stars is a heading still
+    parser = QuickstartParser()
+    assert parser.parse("Epoch 19********************") is None
+    record = parser.parse(lines[3])
+    assert record is not None and record.metrics["epoch"] >= 18  # the 19th epoch, from its heading
+
