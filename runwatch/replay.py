@@ -180,6 +180,8 @@ class ReplayClock:
         lines an epoch made a 12-minute synthetic silence, a critical stall in a run with no clock at all)."""
         self._epoch_bar: int | None = None
         """The epoch whose bar the newest `epoch_elapsed` was read from (`_lap_of`)."""
+        self._drawn: int | None = None
+        """The step of the newest step record a bar's clock read (`_on_the_bar`'s `again`)."""
         self.bar_timed = 0
         """Step records a progress bar's elapsed time placed: Lightning's rich bar on a pipe prints one frame,
         at the end, and a clock it set once is no clock (`timed_by_bar`)."""
@@ -205,7 +207,9 @@ class ReplayClock:
         before = self.now
         self.now = min(self._synthetic(rec), before + self._cap(rec.metrics.get("step_time")))
         if rec.kind == Kind.STEP and self.bar_time():
-            self.now = self._on_the_bar(rec, before)
+            again = rec.step is not None and rec.step == self._drawn  # the step the line before placed, drawn again
+            self._drawn = rec.step
+            self.now = self._on_the_bar(rec, before, again=again)
             self.bar_timed += rec.step is not None and any(m in rec.metrics for m in BAR_ELAPSED)
         return self.now
 
@@ -308,7 +312,7 @@ class ReplayClock:
             return step_time
         return self.max_gap
 
-    def _on_the_bar(self, rec: Record, before: float) -> float:
+    def _on_the_bar(self, rec: Record, before: float, *, again: bool = False) -> float:
         """The time of a progress bar's step: the bar's own elapsed time, not its rate.
 
         A bar's rate is smoothed (tqdm: an exponential average over its refreshes): after a 75 s hang
@@ -332,9 +336,11 @@ class ReplayClock:
             return self.now  # another source's clock (see `_bar_source`)
         zero, last = self._bars.get(name, (before - e, e))
         lap = self._lap_of(name, rec.metrics.get("epoch"))
-        if lap:  # the next epoch's bar, begun after the record before it: its elapsed time passed since
+        if lap and not again:  # the next epoch's bar, begun after the record before it: its elapsed time passed since
             zero = before
-        elif e < last:  # a bar that started again, or an elapsed time worked out anew that dipped (Keras's)
+        elif e < last or lap:  # a bar that started again, an elapsed time worked out anew that dipped (Keras's), or
+            # the step a line before placed drawn again with its time (a notebook's `Epoch 9: 100%`, then its count
+            # line `3638/3638 [32:33<00:00`): it stays where that line put it, no silence of the epoch's length
             zero = before - e
         now = zero + e
         if now < before:

@@ -3,6 +3,7 @@ the rules look."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -143,6 +144,22 @@ def test_a_keras_log_of_epoch_lines_moves_the_clock_by_each_epochs_time() -> Non
     assert len(times) == 900
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps == pytest.approx(elapsed[1:])  # each epoch's line comes its epoch's time after the one before
+
+
+def test_a_step_drawn_again_with_its_bars_time_stays_where_it_was_placed() -> None:
+    """A step's record read twice (a bar's last frame redrawn, a percent line and a count line of one notebook bar:
+    the lightning corpus's Excerpt P8 heading, whose text quotes both, read `check` a critical stall): the second is
+    the step the first placed, drawn again, not the next epoch's only frame, so it comes when the first did. A next
+    epoch's line still comes its epoch's time later (Keras verbose 2, the run lab's recording)."""
+    recs = [r for r in records_of(FIXTURES / "realruns/keras-v2-healthy/run/train.log", None, None, read_time=False)
+            if r.kind == Kind.STEP and "epoch_elapsed" in r.metrics][:3]
+    clock = ReplayClock(bar_time=lambda: True)
+    first = clock.advance(recs[0])
+    second = clock.advance(recs[1])
+    assert second - first == recs[1].metrics["epoch_elapsed"] > 0  # the next epoch: its time later
+    timeless = dataclasses.replace(recs[2], metrics={k: v for k, v in recs[2].metrics.items() if k != "epoch_elapsed"})
+    third = clock.advance(timeless)  # the next epoch's step, its line saying no time (the percent line)
+    assert clock.advance(recs[2]) == third  # then the same step with its bar's time: drawn again, no time passed
 
 
 def test_check_of_a_keras_log_judges_each_fit_on_its_own_clock() -> None:
