@@ -47,8 +47,8 @@ _COUNT = re.compile(rf"\s{{0,8}}loss:\s{{0,12}}({NUMBER_TEXT})(.{{0,300}}?)\s{{1
 `name: value` pairs between the loss and the count; a script's `[ 100]` says no size."""
 _HEADING = re.compile(r"[\s=>#*-]{0,40}Epoch:?\s{0,4}(\d{1,9})(?:\s{0,3}/\s{0,3}(\d{1,9}))?[\s=<#*-]{0,40}")
 """An epoch's heading, the whole line: `Epoch 1` (the quickstart's), `====> Epoch: 1`, `Epoch 3/10`."""
-_TEST_ERROR = re.compile(rf"\s{{0,8}}Accuracy:\s{{0,4}}({NUMBER_TEXT})%,\s{{1,4}}Avg loss:\s{{0,4}}({NUMBER_TEXT})\s*")
-"""The quickstart's test summary, the line after `Test Error:`."""
+_TEST_ERROR = re.compile(rf"\s{{0,8}}Accuracy:\s{{0,8}}({NUMBER_TEXT})%,\s{{1,4}}Avg loss:\s{{0,12}}({NUMBER_TEXT})\s*")
+"""The quickstart's test summary, the line after `Test Error:` (`Avg loss:      nan`: padded to 8 places)."""
 _EVALUATED = re.compile(r"\s{0,8}(Val|Validation|Valid|Test|Eval)[ _](?=[Ll]oss:)")
 """An evaluation's summary line by its own loop (`Val loss: 0.349689 Val accuracy: 85.077720%`)."""
 

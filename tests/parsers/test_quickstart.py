@@ -41,8 +41,12 @@ def test_a_nan_loss_padded_to_its_width_is_read() -> None:
     steps = [r for line in _lines("tutorial-quickstart-nan") if (r := parser.parse(line)) is not None
              and r.kind == Kind.STEP]
     assert [r.step for r in steps if math.isnan(r.metrics["loss"])][0] == 151  # `loss:     nan  [ 3100/12000]`
+    parser = QuickstartParser()
+    evals = [r for line in _lines("tutorial-quickstart-nan") if (r := parser.parse(line)) is not None and r.kind == Kind.EVAL]
+    assert [math.isnan(r.metrics["val_loss"]) for r in evals] == [False, True, True]  # `Avg loss:      nan`
     code, [run], _ = check_json(RECORDED / "tutorial-quickstart-nan" / "run" / "train.log")
-    assert code == 2 and [(a["rule"], a["first_step"]) for a in run["alerts"]] == [("nonfinite", 151)]
+    assert code == 2 and sorted((a["rule"], a["labels"]["metric"], a["first_step"]) for a in run["alerts"]) == [
+        ("nonfinite", "loss", 151), ("nonfinite", "val_loss", 231)]
 
 
 def test_a_log_of_many_launches_judges_each_on_its_own() -> None:
