@@ -62,7 +62,7 @@ class QuickstartParser(GuardedParser):
         self._epoch: int | None = None
         """The heading's epoch, or the epochs counted by the count going back (0 for the first)."""
         self._first: int | None = None
-        """The number of the first heading read: 0, or 1 for a loop that counts its epochs from 1."""
+        """Where the headings count from: 0 where one says 0, else 1 (the quickstart's `Epoch {t+1}`); 0 with none."""
         self._epochs: int | None = None
         """The number of epochs, where a heading states it (`Epoch 3/10`)."""
         self._batch = 0
@@ -82,9 +82,7 @@ class QuickstartParser(GuardedParser):
         """The step of the newest count line (the step an evaluation after it is at)."""
 
     def _parse(self, line: str) -> Record | None:
-        text = line
-        if text[:1].isdigit() and (m := _LOGGED.match(text)) is not None:
-            text = text[m.end():]
+        text = _message(line)
         if (h := _HEADING.fullmatch(text)) is not None:
             self._heading(int(h[1]), int(h[2]) if h[2] else None)
             return None
@@ -147,7 +145,11 @@ class QuickstartParser(GuardedParser):
 
     def score(self, line: str) -> int:
         """2 for a count line (`loss: 2.303494  [   64/60000]`), else 0: a heading alone is Keras's too."""
-        text = line
-        if text[:1].isdigit() and (m := _LOGGED.match(text)) is not None:
-            text = text[m.end():]
-        return 2 if _COUNT.fullmatch(text) is not None else 0
+        return 2 if _COUNT.fullmatch(_message(line)) is not None else 0
+
+
+def _message(line: str) -> str:
+    """The line without a `logging` stamp and level before it (`_LOGGED`)."""
+    if line[:1].isdigit() and (m := _LOGGED.match(line)) is not None:
+        return line[m.end():]
+    return line
