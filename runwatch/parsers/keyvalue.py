@@ -444,6 +444,12 @@ _PIPED = re.compile(
 the batch of the epoch's 2068: the run's step is epoch × 2068 + batch, of 20 × 2068. Without it the losses had no
 step, and the validation's tqdm bar after each epoch (`0/4952 … 4952/4952`) read as the run, at "step 74280" (a
 review)."""
+_SPEEDOMETER = re.compile(r"\b(?:Epoch|Iter)\[(\d{1,9})\] ?Batch ?\[(?:\d{1,12}-)?(\d{1,12})\]\s")
+"""MXNet's `Speedometer` callback (Module.fit, and the detection and face projects that copy it): `INFO:root:Epoch[0]
+Batch [20]\tSpeed: 142.33 samples/sec\taccuracy=0.562500`, since MXNet 1.3 `Batch [0-20]` (the batches since the last
+line), before it `Iter[0]` for the epoch: batch 20 of epoch 0, which runwatch.parsers.epochs makes the run's step (it
+counts from 0 in each epoch; the epoch's length is stated nowhere). Unread, a review's ten epochs of ResNet were 310
+stepless records (`no steps`: no stall, no ETA)."""
 _MMCV = re.compile(r"\b(?:Epoch \[(\d{1,9})\]\[ {0,8}(\d{1,12})/(\d{1,12})\]|Iter \[ {0,8}(\d{1,12})/(\d{1,12})\])(?=\s)")
 """OpenMMLab's mmcv 1.x text logger (MMDetection 2.x, MMSegmentation 0.x, MMPose 0.x and the projects built on
 them): `- mmdet - INFO - Epoch [1][50/1220]\tlr: 2.500e-04, eta: …` (epoch 1, iteration 50 of its 1220) or
@@ -726,6 +732,9 @@ class KeyValueParser(FormatParser):
                 per = int(pb[4])  # (a run resumed at epoch 102 of 120 counted from 0 read "15%, incomplete" at its end)
                 step, total = int(pb[1]) * per + int(pb[3]), (int(pb[2]) + 1) * per  # it prints the last epoch's index
                 metrics = {"epoch": float(pb[1]), **metrics}
+        if step is None and "atch [" in text and (sm := _SPEEDOMETER.search(text)) is not None:
+            step = int(sm[2])  # the batch of its epoch: runwatch.parsers.epochs makes it global
+            metrics = {"epoch": float(sm[1]), **metrics}
         placed = 0  # where the epoch's own `[e/E]` ends: a count in brackets is one after it
         if "/" in text:
             if "epoch" not in metrics and "poch" in text and (oc := _EPOCH_OF.search(text)) is not None:

@@ -1398,3 +1398,32 @@ def test_a_stamp_in_brackets_before_the_call_site_in_brackets_is_the_records_tim
     first = recs[0]
     assert first is not None and "line" not in first.metrics and first.metrics["loss"] == 1880.2804
     assert datetime.fromtimestamp(first.t).strftime("%Y-%m-%d %H:%M:%S") == lines[0][1:20]
+
+
+def test_mxnet_speedometer_lines_count_batches_within_their_epoch() -> None:
+    """MXNet's Speedometer (`Epoch[0] Batch [20]\\tSpeed: 142.33 samples/sec\\taccuracy=0.562500`, a review's ten
+    epochs of ResNet): its 310 records had no step (`no steps`, no stall or ETA). Each is the batch of its epoch,
+    made the run's step by runwatch.parsers.epochs: 20 … 620 in epoch 0, then 640 (620 + 20) on."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("mxnet_cls_speedometer.log.gz")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and len(steps) == 310
+    assert [r.step for r in steps[:2]] == [20, 40] and steps[30].step == 620 and steps[31].step == 640
+    assert steps[-1].step == 6200 and steps[-1].metrics["epoch"] == 9.0
+    numbers = [r.step for r in steps if r.step is not None]
+    assert len(numbers) == 310 and numbers == sorted(set(numbers))  # one rising axis
+    assert steps[0].metrics == {"epoch": 0.0, "samples_per_sec": 142.33, "accuracy": 0.5625}
+
+
+def test_mxnet_speedometer_batch_ranges_since_1_3_end_at_their_step() -> None:
+    """MXNet 1.3 and later print the batches since the last line, `Batch [0-20]` (an insightface project's
+    README): the step is the range's end, its values read as before."""
+    from tests.support.found import found_lines
+
+    lines = [ln for ln in found_lines("age_gender_mxnet_batch_range.log") if "Batch [" in ln]
+    recs = [KeyValueParser().parse(ln) for ln in lines]
+    assert [r.step if r is not None else None for r in recs] == [20, 40, 60, 80, 100, 120, 140, 160]
+    first = recs[0]
+    assert first is not None and first.metrics == {
+        "epoch": 0.0, "samples_per_sec": 520.85, "acc": 0.572545, "mae": 10.734747, "cum_5": 0.240699}
