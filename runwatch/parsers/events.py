@@ -199,8 +199,8 @@ _CHECKPOINT = re.compile(
     r"|Saving state, iter: (?P<ss>\d+)"                                    # ssd.pytorch and the detectors after it
     r"|Saving checkpoint at (?:(?P<mm>\d+) iterations|\d+ epochs)"         # mmengine (an epoch's step: the run's)
     r"|^\s{0,8}save checkpoint at \S"                                     # PaddlePaddle's Model.fit
-    r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? "  # a loop's own
-    r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin)))"
+    r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
+    r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params)))"
     r"(?=[\s'\"|,;]|\.{0,3}$)"
 )
 """Checkpoint messages, each framework's, and a loop's own that names the file it wrote (`save models to
@@ -208,7 +208,8 @@ _CHECKPOINT = re.compile(
 ./checkpoints/ckpt_step0047850.pt`): a review saw none of those three taken for a checkpoint. The file named must
 be one (`checkpoint-N`, `ckpt…`, weights by their suffix), not any under a checkpoint folder (OLMo's `Global data
 order indices saved to '…/checkpoints/…/global_indices.npy'`). Capitalised too: detectron2's fvcore `Saving checkpoint
-to ./output/model_0000999.pth` and a loop's `==> Saving ./result/…/1.pt...` were no checkpoint (a review)."""
+to ./output/model_0000999.pth` and a loop's `==> Saving ./result/…/1.pt...` were no checkpoint (a review); nor was
+MXNet's `Saved checkpoint to "models/img_cls-0001.params"` (the file in quotes, its weights `.params`)."""
 _PATH_STEP = re.compile(r"(?:checkpoint-|global_step|iter_|step[-_]?)(\d+)|model_(\d+)\.")
 """A step in a checkpoint's path: `checkpoint-500`, `global_step2500`, detectron2's `model_0000999.pth`; not a model
 shard's number (DeepSpeed's `global_step2500/layer_14-model_01-model_states.pt` saved step 2500, not step 1)."""

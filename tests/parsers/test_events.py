@@ -700,6 +700,17 @@ def test_a_capitalised_save_of_a_file_with_dots_after_it_is_a_checkpoint() -> No
     assert [e for e, _ in got][-1] == Event.KILLED
 
 
+def test_mxnets_save_of_its_params_file_in_quotes_is_a_checkpoint() -> None:
+    """MXNet's `Module.save_checkpoint` logs `Saved checkpoint to "models/img_cls-0001.params"` after each epoch (a
+    review's ResNet log): the quoted name and the `.params` weights were no checkpoint's."""
+    from tests.support.found import found_lines
+
+    det = EventDetector()
+    got = [r for line in found_lines("mxnet_cls_speedometer.log.gz") if (r := det.feed(line)) is not None]
+    assert [r.event for r in got] == [Event.CHECKPOINT_SAVED] * 10
+    assert got[-1].message == 'INFO:root:Saved checkpoint to "models/img_cls-0010.params"'
+
+
 def test_early_stopping_at_its_patience_is_a_finish_that_a_later_step_takes_back() -> None:
     """A review: a YOLO loop's last line `EarlyStopping counter: 9 out of 8` (epoch 57 of 100) read `incomplete`. At its
     patience the helper's count is a finish; this loop went on after `8 out of 8` (its check came a count later), and
