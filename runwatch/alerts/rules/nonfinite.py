@@ -49,6 +49,12 @@ _MODEL_OUTPUTS = ("logps_", "logits_", "rewards_")
 while the loss may read a finite `0.0` (a review's DPO run: loss 2.45e9, then 0.0 twice, every one of these NaN,
 judged OK). Judged as the other losses are (`any_loss`)."""
 
+_RUNNING_BEST = frozenset({"best", "min", "lowest"})
+"""Words that name a running best (`best_loss`, `min_val_loss`): a loop starts it at `float('inf')` and prints that
+until its first evaluation is kept (simple-nmt's `Validation - loss=2.3686e+00 ppl=10.68 best_loss=inf best_ppl=inf`,
+every launch of a review's ten): no value the model computed, and a NaN it could hold comes from a loss judged
+under its own name. Read as any other loss (`any_loss`), it was a critical alert on a healthy run."""
+
 _REFERENCE = ("step_time", "lr")
 """Metrics a step record carries every time, to notice the loss missing from it."""
 
@@ -108,7 +114,7 @@ class NonFinite(Rule[NonFiniteParams]):
             named = set(self.params.metrics)
             others = [self._bad_value(run, bad) for metric in run.store.metrics()
                       if ("loss" in metric or metric in SPLIT_METRICS or metric.startswith(_MODEL_OUTPUTS))
-                      and metric not in named and metric != "loss_scale"
+                      and metric not in named and metric != "loss_scale" and _RUNNING_BEST.isdisjoint(metric.split("_"))
                       and (bad := self._bad_tails(run, metric))]
             if others:
                 out.append(min(others, key=lambda f: (f.step is None, f.step or 0)))

@@ -86,6 +86,22 @@ def test_a_preference_trainers_nan_outputs_beside_a_finite_loss_fire() -> None:
     assert labels["metric"] == "logps_chosen" and "loss reads 0.0" in summary
 
 
+def test_a_running_best_that_starts_at_inf_is_no_bad_loss() -> None:
+    """A review's simple-nmt console, ten launches: each first validation prints `best_loss=inf best_ppl=inf`, the
+    running best before any was kept; read as a loss, a critical alert and exit 2 on a healthy run. A best is
+    judged by the loss it keeps; the same launches with a NaN loss still fire."""
+    from tests.support.found import FOUND, found_lines
+    from tests.support.realruns import check_json
+
+    assert any("best_loss=inf" in ln for ln in found_lines("simple_nmt_best_loss_inf.log.gz"))
+    code, [run], _ = check_json(FOUND / "simple_nmt_best_loss_inf.log.gz")
+    assert code == 0 and run["alerts"] == [], run["alerts"]
+    records = [evaluation(i, val_best_loss=math.inf, min_val_loss=math.inf) for i in range(3)]
+    assert fired([step(i, loss=2.0) for i in range(3)] + records) == []
+    (summary, labels), = fired([step(i, loss=2.0) for i in range(3)] + records + [step(4, train_loss=NAN)])
+    assert labels["metric"] == "train_loss", summary
+
+
 def test_megatron_nan_iterations_counted() -> None:
     records = [megatron(i) for i in range(5)] + [megatron(5, nan_iterations=2.0)]
     (summary, labels), = fired(records)
