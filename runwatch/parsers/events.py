@@ -69,6 +69,11 @@ _CHAINED = _CRASHES | {_TRACEBACK, _SIGNAL}
 """Events a chained traceback (`During handling of the above exception…`) may follow."""
 
 
+_ESTIMATOR_DONE = "Loss for final step: "
+"""TensorFlow's Estimator at the end of `train` (`INFO:tensorflow:Loss for final step: 0.0025181356.`): training done,
+the evaluation after it no part of it (a review's BERT run, 5468 of 5468 steps, read `ended`)."""
+
+
 _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("T", ("Traceback",)),
     ("K", ("Killed", "SIGKILL")),
@@ -92,6 +97,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("R", ("Received SIG",)),
     ("KeyboardInterrupt, attempting", ("Detected KeyboardInterrupt",)),  # a line holding it holds the other
     ("_", ("bad_alloc",)),
+    ("final step: ", (_ESTIMATOR_DONE,)),
     (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
@@ -199,6 +205,7 @@ _CHECKPOINT = re.compile(
     r"|Saving state, iter: (?P<ss>\d+)"                                    # ssd.pytorch and the detectors after it
     r"|Saving checkpoint at (?:(?P<mm>\d+) iterations|\d+ epochs)"         # mmengine (an epoch's step: the run's)
     r"|^\s{0,8}save checkpoint at \S"                                     # PaddlePaddle's Model.fit
+    r"|Saving checkpoints for (?P<tf>\d+) into \S"                        # TensorFlow's Estimator, MonitoredSession
     r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params)))"
     r"(?=[\s'\"|,;]|\.{0,3}$)"
@@ -390,6 +397,8 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.TRACEBACK, m.start())
     if "raining" in line and (m := _FINISHED.search(line)):
         return _Hit(Event.FINISHED, m.start())
+    if _ESTIMATOR_DONE in line:
+        return _Hit(Event.FINISHED, line.index(_ESTIMATOR_DONE))
     if "EarlyStopping counter" in line and (m := _EARLY_STOP.search(line)) and int(m[1]) >= int(m[2]):
         return _Hit(Event.FINISHED, m.start())
     if "arly stopping" in line and (m := _STOPPED_EARLY.search(line)):
@@ -438,7 +447,7 @@ def _retry(line: str, start: int) -> _Hit:
 
 
 def _checkpoint(m: re.Match[str]) -> _Hit:
-    number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"]
+    number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"]
     if number is None and (path := m["path"] or m["hf"] or m["any"]):
         found = _PATH_STEP.findall(path)
         number = (found[-1][0] or found[-1][1]) if found else None

@@ -711,6 +711,18 @@ def test_mxnets_save_of_its_params_file_in_quotes_is_a_checkpoint() -> None:
     assert got[-1].message == 'INFO:root:Saved checkpoint to "models/img_cls-0010.params"'
 
 
+def test_the_estimators_checkpoints_and_last_word() -> None:
+    """TensorFlow's Estimator: `Saving checkpoints for 399 into …/model.ckpt.` at each save (a review's BERT run: none
+    seen) and `Loss for final step: 0.0025181356.` when `train` returns, its finish (it read `ended`)."""
+    from tests.support.found import found_lines
+
+    det = EventDetector()
+    got = [r for line in found_lines("tf_estimator_bert_eval_dict.log.gz") if (r := det.feed(line)) is not None]
+    saves = [r.step for r in got if r.event == Event.CHECKPOINT_SAVED]
+    assert saves[:3] == [0, 399, 814] and saves[-1] == 5468 and len(saves) == 15
+    assert [r.event for r in got if r.event != Event.CHECKPOINT_SAVED] == [Event.FINISHED]
+
+
 def test_early_stopping_at_its_patience_is_a_finish_that_a_later_step_takes_back() -> None:
     """A review: a YOLO loop's last line `EarlyStopping counter: 9 out of 8` (epoch 57 of 100) read `incomplete`. At its
     patience the helper's count is a finish; this loop went on after `8 out of 8` (its check came a count later), and

@@ -1427,3 +1427,15 @@ def test_mxnet_speedometer_batch_ranges_since_1_3_end_at_their_step() -> None:
     first = recs[0]
     assert first is not None and first.metrics == {
         "epoch": 0.0, "samples_per_sec": 520.85, "acc": 0.572545, "mae": 10.734747, "cum_5": 0.240699}
+
+
+def test_the_estimators_saved_eval_dict_is_an_evaluation_its_loss_the_evaluations() -> None:
+    """TensorFlow's Estimator after `evaluate`: `Saving dict for global step 5468: eval_accuracy = …, eval_loss =
+    0.7216634, global_step = 5468, loss = 0.7218847`. Read as a training step (a review's BERT run), the loss went
+    from 0.017 to 0.72 at the last step; it is the evaluation's, at its global step."""
+    from tests.support.found import found_lines
+
+    (line,) = [ln for ln in found_lines("tf_estimator_bert_eval_dict.log.gz") if "Saving dict for" in ln]
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and rec.kind is Kind.EVAL and rec.step == 5468
+    assert rec.metrics == {"eval_accuracy": 0.8500477, "eval_auc": 0.68875444, "val_loss": 0.7216634}
