@@ -95,6 +95,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("B", ("Bus error",)),
     ("core dumped", ("Aborted",)),
     ("R", ("Received SIG",)),
+    ("received at time=", ("received at time=",)),
     ("KeyboardInterrupt, attempting", ("Detected KeyboardInterrupt",)),  # a line holding it holds the other
     ("_", ("bad_alloc",)),
     ("final step: ", (_ESTIMATOR_DONE,)),
@@ -165,6 +166,12 @@ _RECEIVED = re.compile(r"Received (SIG(?:TERM|HUP|QUIT|INT)): \d{1,2}\b")
 """Lightning's signal handler on a rank, `[rank: 2] Received SIGTERM: 15`, glued to the training bar's last frame: the
 job was stopped from outside (a scheduler, `kill`), and the DataLoader workers the signal killed after it were read
 as the run's cause (a review). SIGINT is a Ctrl-C, as `KeyboardInterrupt` is; the others end the process."""
+_FAILURE_SIGNAL = re.compile(r"\*\*\* (SIG[A-Z]{3,6}) received at time=\d{1,12}")
+"""Abseil's failure signal handler (in TensorFlow, JAX, Ray, glog's own since 0.7): `*** SIGTERM received at
+time=1744039120 on cpu 20 ***`, then the stack's addresses. SIGTERM, SIGHUP and SIGQUIT stopped the process from
+outside, SIGINT is a Ctrl-C, the others (SIGABRT, SIGBUS, SIGILL, SIGFPE; SIGSEGV is `_SEGFAULT`'s) crashed it. A
+review's Ray run, stopped so, read as nothing at all."""
+_STOPPED_BY = frozenset({"SIGTERM", "SIGHUP", "SIGQUIT", "SIGKILL"})
 _GRACEFUL = re.compile(r"(?<![\"'])Detected KeyboardInterrupt, attempting graceful shutdown")
 """Lightning's word for a Ctrl-C it caught (`trainer/call.py: UserWarning: Detected KeyboardInterrupt, attempting
 graceful shutdown...`), with no traceback after it: the run was stopped, and read as still running it turned
@@ -362,6 +369,10 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.SEGFAULT, m.start())
     if "Received SIG" in line and (m := _RECEIVED.search(line)):
         return _Hit(_SIGNAL if m[1] == "SIGINT" else Event.KILLED, m.start())
+    if "received at time=" in line and (m := _FAILURE_SIGNAL.search(line)):
+        name = m[1]
+        event = _SIGNAL if name == "SIGINT" else Event.KILLED if name in _STOPPED_BY else Event.SEGFAULT
+        return _Hit(event, m.start())
     if "KeyboardInterrupt" in line and (m := _GRACEFUL.search(line)):
         return _Hit(_SIGNAL, m.start())
     if "exits " in line and (at := line.find("[launch.py:")) >= 0:

@@ -723,6 +723,24 @@ def test_the_estimators_checkpoints_and_last_word() -> None:
     assert [r.event for r in got if r.event != Event.CHECKPOINT_SAVED] == [Event.FINISHED]
 
 
+def test_abseils_failure_signal_report_says_how_the_process_ended() -> None:
+    """Abseil's handler (TensorFlow, JAX, Ray): `*** SIGTERM received at time=1744039120 on cpu 20 ***` and the stack's
+    addresses, then Ray's copy of it behind its logger's prefix: a review's Ray run, stopped so, read as nothing
+    (`UNREAD`, exit 3). A SIGTERM stopped it from outside; SIGABRT is a crash as SIGSEGV is, SIGINT a Ctrl-C."""
+    from tests.support.found import FOUND, found_lines
+    from tests.support.realruns import check_json
+
+    det = EventDetector()
+    got = [r for line in found_lines("lmapf_ray_absl_sigterm.log") if (r := det.feed(line)) is not None]
+    assert [r.event for r in got] == [Event.KILLED, Event.KILLED]
+    assert got[0].message == "*** SIGTERM received at time=1744039120 on cpu 20 ***"
+    code, [run], _ = check_json(FOUND / "lmapf_ray_absl_sigterm.log")
+    assert code == 2 and [a["labels"]["event"] for a in run["alerts"] if a["rule"] == "crash"] == ["killed"]
+    for name, event in (("SIGABRT", Event.SEGFAULT), ("SIGINT", Event.SIGNAL), ("SIGHUP", Event.KILLED)):
+        rec = EventDetector().feed(f"*** {name} received at time=1744039120 on cpu 3 ***")
+        assert rec is not None and rec.event == event, name
+
+
 def test_early_stopping_at_its_patience_is_a_finish_that_a_later_step_takes_back() -> None:
     """A review: a YOLO loop's last line `EarlyStopping counter: 9 out of 8` (epoch 57 of 100) read `incomplete`. At its
     patience the helper's count is a finish; this loop went on after `8 out of 8` (its check came a count later), and
