@@ -107,6 +107,9 @@ class FormatParser:
     """Set by a format whose lines are documents a decoder reads a block at a time (JSON lines): the columnar
     fast path hands it a block's candidate lines (runwatch.parsers.columnar) and takes the rows it returns."""
 
+    rounds_steps: ClassVar[bool] = False
+    """Set by a format that may mark a step printed rounded (`step:1K`) with runwatch.parsers.rounded.ROUNDED: the
+    source then places such steps by the stride of the ones before (the others pay nothing for it)."""
     rows_in_bulk: ClassVar[bool] = False
     """Set by a format whose parser keeps state between lines and offers `take_row`: a block of a one-shot
     read (SourceParser.feed_bytes) gives the step lines it takes as columns, without a Record each."""

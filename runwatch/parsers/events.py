@@ -84,7 +84,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("D", ("DataLoader worker", "DistBackendError")),
     ("x", ("exitcode", "Unexpected bus error", "exits successfully", "exits with return code")),
     ("S", ("Segmentation fault", "Saved ", "Saving ")),  # a loop's own and fvcore's (`Saving checkpoint to …/model_0000999.pth`)
-    ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step")),  # `C`, not `L`: TFLOP/s on
+    ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step", "Checkpoint policy after")),  # `C`, not `L`: TFLOP/s on
     ("v", ("saving ", "saved ", "saved:", "save ")),                                # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
     ("arlyStopping", ("EarlyStopping counter",)),
@@ -213,6 +213,7 @@ _CHECKPOINT = re.compile(
     r"|Saving checkpoint at (?:(?P<mm>\d+) iterations|\d+ epochs)"         # mmengine (an epoch's step: the run's)
     r"|^\s{0,8}save checkpoint at \S"                                     # PaddlePaddle's Model.fit
     r"|Saving checkpoints for (?P<tf>\d+) into \S"                        # TensorFlow's Estimator, MonitoredSession
+    r"|Checkpoint policy after step (?P<lr>\d+)"                          # LeRobot
     r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params)))"
     r"(?=[\s'\"|,;]|\.{0,3}$)"
@@ -458,7 +459,7 @@ def _retry(line: str, start: int) -> _Hit:
 
 
 def _checkpoint(m: re.Match[str]) -> _Hit:
-    number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"]
+    number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
     if number is None and (path := m["path"] or m["hf"] or m["any"]):
         found = _PATH_STEP.findall(path)
         number = (found[-1][0] or found[-1][1]) if found else None

@@ -72,6 +72,7 @@ from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, SECONDS, SI
 from runwatch.parsers.preamble import PLANNED_KEYS
 from runwatch.parsers.pydict import CANONICAL, metric_name, snake
 from runwatch.parsers.reads import Reads
+from runwatch.parsers.rounded import ROUNDED
 
 MAX_LINE = 4096
 MAX_KEY = 64
@@ -637,6 +638,7 @@ class KeyValueParser(FormatParser):
     """Conservative fallback for hand-written training prints (see the module notes)."""
 
     name = "kv"
+    rounds_steps = True
     learn_anchors = ()
     reads = READS
     # No `reads` for the noise screen: kv reads much of any log's noise itself (a `time: 3.2`, a `loss` in a
@@ -669,6 +671,7 @@ class KeyValueParser(FormatParser):
         validating = False  # a validation's metric was read: a name said again after it is the validation's
         counting: str | None = None  # the evaluation word of an evaluation's own count (`val step:0`)
         batches: int | None = None  # the epoch's batches a `batch N/M` states (M)
+        rounded = 0.0  # the unit the step was printed rounded to (`step:1K`), 0: exact
         for gap, raw, clock, number, steps, unit, word in _PAIR.findall(text):
             if not raw:
                 break  # the rest of the line, without a pair
@@ -710,6 +713,8 @@ class KeyValueParser(FormatParser):
                 step = int(value)
                 total = int(steps) if steps else None
                 before = pairs - 1
+                if unit in SI and "." not in number:  # `step:1K` (LeRobot's): a thousand steps either side of 500
+                    rounded = SI[unit]
             elif role == _STEP and value == step:
                 continue  # the step said again (`iter 2000 || Loss: 1.17 || Saving state, iter: 2000`): no metric
             elif name not in metrics:
@@ -816,6 +821,8 @@ class KeyValueParser(FormatParser):
             return None  # the run summed up, no step of it (`_FINAL`)
         if kind is Kind.EVAL and "step_time" in metrics:  # `| end of epoch 1 | time: 35.58s | valid loss …`
             metrics["eval_time"] = metrics.pop("step_time")
+        if rounded and step is not None:
+            metrics[ROUNDED] = rounded  # placed by the source (runwatch.parsers.rounded)
         return Record(kind, step=step, total_steps=total, metrics=metrics, t=logging_time(text))
 
     def score(self, line: str) -> int:

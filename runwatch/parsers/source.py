@@ -89,6 +89,7 @@ from runwatch.parsers.numbers import MAX_STEP
 from runwatch.parsers.preamble import Collector
 from runwatch.parsers.prefix import FIRST_CHARS, launcher_prefixed, split_rank
 from runwatch.parsers.registry import ALIASES, make_parser
+from runwatch.parsers.rounded import RoundedSteps
 from runwatch.parsers.rows import Rows
 
 if TYPE_CHECKING:
@@ -192,6 +193,7 @@ class SourceParser:
         format's step lines (RUNWATCH_NO_FAST_PATH turns both off: every line then goes to the parser)."""
         self._layouts = line_layouts(self.format) if self.format and self.fast_path else None
         self._epochs = EpochSteps()
+        self._rounded = RoundedSteps()
         """Steps counted within each epoch made one axis (runwatch.parsers.epochs)."""
         self._launches = LaunchWatch()
         """New launches into this source, told while no format is chosen (runwatch.parsers.launches)."""
@@ -237,6 +239,8 @@ class SourceParser:
             self._in_chunk = False
         if self._reorder:
             out.sort(key=_line_no)  # stable: an event stays before the step of its own line
+        if self._parser is not None and self._parser.rounds_steps:
+            steps = self._rounded.chunk(out, steps)
         steps = self._epochs.chunk(out, steps, self.rank)
         self.lines += line - first_line
         self.records += len(out) + (len(steps) if steps is not None else 0)
@@ -919,6 +923,8 @@ class SourceParser:
             self.stamped = rec.t > 0
         completed(rec, rank, t, self.source, lineno)
         if (rec.kind is _STEP or rec.kind is _EVAL) and not self._in_chunk:
+            if self._parser is not None and self._parser.rounds_steps:
+                self._rounded.record(rec)  # a step printed rounded (`step:1K`) placed, before its epoch is looked at
             if self._epochs.offset or "epoch" in rec.metrics:
                 self._epochs.record(rec)  # before the header's plan, as `feed_bytes` counts them
             elif rec.step is not None:

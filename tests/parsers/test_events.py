@@ -741,6 +741,15 @@ def test_abseils_failure_signal_report_says_how_the_process_ended() -> None:
         assert rec is not None and rec.event == event, name
 
 
+def test_lerobots_checkpoint_line_is_a_checkpoint_at_its_step() -> None:
+    """LeRobot's `Checkpoint policy after step 5000` every 5,000 steps (a review's run: none seen)."""
+    from tests.support.found import found_lines
+
+    det = EventDetector()
+    got = [r for line in found_lines("lerobot_rounded_steps.log") if (r := det.feed(line)) is not None]
+    assert [r.step for r in got if r.event == Event.CHECKPOINT_SAVED] == list(range(5000, 50_001, 5000))
+
+
 def test_early_stopping_at_its_patience_is_a_finish_that_a_later_step_takes_back() -> None:
     """A review: a YOLO loop's last line `EarlyStopping counter: 9 out of 8` (epoch 57 of 100) read `incomplete`. At its
     patience the helper's count is a finish; this loop went on after `8 out of 8` (its check came a count later), and
