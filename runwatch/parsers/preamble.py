@@ -71,7 +71,7 @@ at all without it."""
 
 
 PLANNED_EPOCHS = re.compile(
-    r"(?<![\w.])(?:max_epochs?|total_epochs?|num_epochs|num_train_epochs|n_epochs|nb_epochs|epochs|num epochs)"
+    r"(?<![\w.])(?:max_epochs?|total_epochs?|num_epochs?|num_train_epochs|n_epochs?|nb_epochs?|epochs|num epochs)"
     r"\s{0,3}[=:]\s{0,3}(\d{1,6})\b", re.IGNORECASE)
 """The number of epochs a run plans, as its header or config dump states it (mmengine's `train_cfg = dict(by_epoch=True,
 max_epochs=10, …)`, mmcv's `runner = dict(type='EpochBasedRunner', max_epochs=100)` and `total_epochs = 12`, argparse's

@@ -211,6 +211,7 @@ def test_the_configs_max_epochs_makes_a_per_epoch_count_the_runs_total(name: str
     ("runner = dict(type='EpochBasedRunner', max_epochs=100)", 100), ("total_epochs = 12", 12),
     ("Namespace(lr=0.1, epochs=300)", 300), ("  Num Epochs = 3", 3),
     ("train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=2)", 10),
+    ("python train/train.py --n_epoch=100 --lr=5e-4", 100), ("Namespace(nb_epoch=20, batch_size=32)", 20),
 ])
 def test_a_planned_epoch_count_is_read_from_the_header(line: str, epochs: int) -> None:
     from runwatch.parsers.preamble import Collector
@@ -253,3 +254,15 @@ def test_pix2pixs_number_of_training_images_is_its_epoch_length(sizes: tuple[int
     recs, _ = check(data, sizes)
     assert [(r.step, r.total_steps, r.metrics["epoch"]) for r in recs if r.kind is Kind.STEP] == [
         (20, 154, 1.0), (40, 154, 1.0), (60, 154, 1.0), (80, 154, 2.0)]
+
+
+def test_a_run_counted_in_epochs_has_the_epochs_its_command_line_plans_as_its_total() -> None:
+    """A review's translation run: its launch command `--n_epoch=100` first, then one line an epoch (`Epoch 51 |
+    Train Loss: 8.6550 | …`, no step) until the log ends at epoch 51: read `OK … step 51 ended`, no word of the 48
+    epochs it never ran. The epochs planned are the total of a run counted in epochs."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [run], _ = check_json(FOUND / "mt_en2zh_n_epoch_flag.log")
+    assert code == 0 and (run["step"], run["total_steps"]) == (51, 100), run
+    assert any(w.startswith("incomplete: stopped at 51/100") for w in run["warnings"]), run
