@@ -70,6 +70,12 @@ state none. A run whose dicts state no step and that draws no bar (LLaMA-Factory
 at all without it."""
 
 
+PLANNED_LOGGABLE = re.compile(r"Progress on:.{0,80}? -/(\d{1,15}) rate:")
+"""tqdm-loggable's first line for a bar (openpi's training loop, a log with no terminal): `Progress on: -/200000
+rate:- remaining:? elapsed:00:00 postfix:-`, the total before any step is taken; its later lines round it
+(`12.9kit/200kit`). A review's openpi run of 200,000 steps read no total, no progress and no ETA."""
+
+
 PLANNED_EPOCHS = re.compile(
     r"(?<![\w.])(?:max_epochs?|total_epochs?|num_epochs?|num_train_epochs|n_epochs?|nb_epochs?|epochs|num epochs)"
     r"\s{0,3}[=:]\s{0,3}(\d{1,6})\b", re.IGNORECASE)
@@ -156,7 +162,8 @@ class Collector:
         if w:
             self.world = int(w.group(1))
         if "=" in line or ":" in line:  # `max_steps=400`, and an options dump's `    total_iter: 10000` (BasicSR's)
-            p = PLANNED.search(line) or (PLANNED_FOR_ITERS.search(line) if "for iters" in line else None)
+            p = (PLANNED.search(line) or (PLANNED_FOR_ITERS.search(line) if "for iters" in line else None)
+                 or (PLANNED_LOGGABLE.search(line) if "Progress on:" in line else None))
             if p is not None:
                 self.planned = int(p.group(1).replace(",", ""))
                 self._plans.append((lineno, "planned", self.planned))

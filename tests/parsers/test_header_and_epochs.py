@@ -266,3 +266,19 @@ def test_a_run_counted_in_epochs_has_the_epochs_its_command_line_plans_as_its_to
     code, [run], _ = check_json(FOUND / "mt_en2zh_n_epoch_flag.log")
     assert code == 0 and (run["step"], run["total_steps"]) == (51, 100), run
     assert any(w.startswith("incomplete: stopped at 51/100") for w in run["warnings"]), run
+
+
+def test_tqdm_loggables_first_line_states_the_runs_total() -> None:
+    """openpi logs its bar with tqdm-loggable (no terminal): `Progress on: -/200000 rate:- remaining:? …` before its
+    first `Step 0: grad_norm=…, loss=…` line, later lines rounded (`12.9kit/200kit`). A review's run of 200,000 steps,
+    killed at 12,800 of its second launch, read no total: no progress, no ETA, no word that it stopped short."""
+    from runwatch.parsers.preamble import Collector
+    from tests.support.found import FOUND, found_lines
+    from tests.support.realruns import check_json
+
+    first = next(ln for ln in found_lines("openpi_tqdm_loggable_total.out.gz") if "Progress on: -/" in ln)
+    c = Collector()
+    c.feed(first)
+    assert c.planned == 200_000
+    code, [run], _ = check_json(FOUND / "openpi_tqdm_loggable_total.out.gz")
+    assert code == 2 and (run["step"], run["total_steps"]) == (12_800, 200_000), run
