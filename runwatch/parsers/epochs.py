@@ -162,16 +162,18 @@ class EpochSteps:
         counts its run in epochs: the epoch is the step and the epoch count the total, as bracketed reads
         `Epoch [e/E], Train Loss:`. Only while the source stated no step at all: a per-epoch summary among
         lines that do state one (`Epoch 1/10 Batch 100/500 …`) stays off the step axis, where it would go
-        back. Where the line states no count, the header's plan is it (`--n_epoch=100` on a launch command). Without it such a run read `no steps` and never finished (a new user's review). A line with no count
-        (`INFO:root:Epoch 0 - Average Loss: 1.5552, …`) is at its epoch too: read stepless, several runs appended to
-        one log made one loss series, and the next run's first loss read as the last one diverging (a review)."""
+        back. Where the line states no count, the header's plan is it (`--n_epoch=100` on a launch command: a
+        review's run stopped at epoch 51 of 100 read OK). Without it such a run read `no steps` and never finished
+        (a new user's review). A line with no count (`INFO:root:Epoch 0 - Average Loss: 1.5552, …`) is at its
+        epoch too: read stepless, several runs appended to one log made one loss series, and the next run's first
+        loss read as the last one diverging (a review)."""
         if rec.kind is not Kind.STEP or self.stepped:
             return
         epoch, count = rec.metrics.get("epoch"), rec.metrics.get("epochs")
         if epoch is None or not epoch.is_integer() or not 0 <= epoch < 2**53:
             return
         if count is None and self.planned == self.planned:
-            count = self.planned  # the header's `--n_epoch=100`: of that many (a review's run stopped at 51 read OK)
+            count = self.planned  # the header's `--n_epoch=100`: of that many
         if count is None:
             _set_step(rec, int(epoch))  # `Epoch 0 - Average Loss: 1.5552, …`: the epoch, of no count stated
         elif epoch <= count < 2**53:
