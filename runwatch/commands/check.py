@@ -255,7 +255,9 @@ def notes(result: Replay) -> list[str]:
     again = result.tracker.attempts - 1
     if again:
         last = next((e for e in reversed(result.tracker.events) if e.event == Event.RESTARTED), None)
-        step = f" (step {last.step})" if last is not None and last.step is not None else ""
+        came = last.metrics.get("from_step") if last is not None else None
+        after = f", after step {int(came):,}" if came is not None else ""  # where the attempt before it stopped
+        step = f" (step {last.step}{after})" if last is not None and last.step is not None else ""
         where = f", the last at line {last.line:,}{step}" if last is not None and last.line else ""
         times = "once" if again == 1 else f"{again} times"
         out.append(f"the run started again {times} (from its beginning or an earlier checkpoint){where}: "

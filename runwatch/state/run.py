@@ -663,8 +663,8 @@ class RunTracker:
                  f"at epoch {epoch:g} (its records state no step)")
         self._event(Record(
             Kind.EVENT, step=None if step is None else int(step), t=now, event=Event.RESTARTED, source=source,
-            line=line, message=f"the run started again {where}: attempt {self._attempts.count}, charted and judged "
-                               "on its own"))
+            line=line, metrics={"from_step": float(was)} if step is not None and was >= 0 else {},
+            message=f"the run started again {where}: attempt {self._attempts.count}, charted and judged on its own"))
 
     @property
     def attempts(self) -> int:

@@ -592,7 +592,7 @@ def test_a_run_written_twice_into_one_log_is_two_attempts_not_a_divergence(
     (restart,) = [n for n in obj["notes"] if "started again" in n]
     lines = healthy.splitlines()
     first_line_again = len(lines) + 1 + next(i for i, x in enumerate(lines) if x.startswith(b"iter 0:"))
-    assert f"line {first_line_again:,}" in restart and "(step 0)" in restart
+    assert f"line {first_line_again:,}" in restart and "(step 0, after step 595)" in restart
     twice.write_bytes(nan + healthy)
     assert main(["check", str(twice), "--json"]) == 2
     obj = json.loads(capsys.readouterr().out)

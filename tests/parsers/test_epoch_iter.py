@@ -66,7 +66,7 @@ def test_an_ijepa_forks_nan_is_found_at_the_second_step_of_a_new_attempt(capsys)
     # its step: the new launch's own count from `[1,     0/ 2562]` (runwatch.parsers.epochs counts anew when the
     # epoch goes back, 30 to 1), the second of the new attempt's steps
     restarted = next(n for n in obj["notes"] if n.startswith("the run started again once"))
-    assert "line 123 (step 0)" in restarted and nan["first_step"] == 1 and obj["step"] == 5
+    assert "line 123 (step 0, after step 5,062)" in restarted and nan["first_step"] == 1 and obj["step"] == 5
 
 
 def test_its_evaluations_test_loss_nan_is_found(capsys) -> None:  # type: ignore[no-untyped-def]
