@@ -195,6 +195,8 @@ class ProgressTracker:
         self._pause_cap_s = pause_cap_s
         self._min_intervals = min_intervals
         self.step: int | None = None
+        self.first_step: int | None = None
+        """The step of the first step record: 1 says the log counts from 1 (`counts_from_one`)."""
         self._total: int | None = None
         self._t_first: float | None = None
         self._pause_marked = False
@@ -220,6 +222,13 @@ class ProgressTracker:
         """The time of the newest step or eval record (its line's, or when it was read): `estimate`'s `now`
         is on this clock, which a log's own stamps set (RunTracker.snapshot translates)."""
         self._log_eta: float | None = None
+
+    @property
+    def counts_from_one(self) -> bool:
+        """Whether the log counts its steps from 1 (its first step record was step 1: Keras's `Epoch 1/15`): its
+        last step is its total, where a log counting from 0 (nanoGPT's `iter 0`) ends at total - 1. A Keras fit
+        stopped after epoch 14 of 15 read `finished` by the allowance 0-based logs need (a review)."""
+        return self.first_step == 1
 
     @property
     def total(self) -> int | None:
@@ -249,6 +258,8 @@ class ProgressTracker:
             self._elapsed_step = step if last is None else max(step, last)  # the run's step when it was stated
         if last is not None and step <= last:
             return
+        if last is None:
+            self.first_step = step
         self.step = step
         if last is not None:
             self._strides.append(step - last)
@@ -331,6 +342,8 @@ class ProgressTracker:
             each, t = (None if self.bulk else t), float(t[-1])
         self._note(t, tokens_per_sec, elapsed, log_eta)
         last = self.step
+        if last is None:
+            self.first_step = int(steps[0])
         prior = np.empty_like(steps)
         prior[0] = np.iinfo(steps.dtype).min if last is None else last
         np.maximum.accumulate(steps[:-1], out=prior[1:])

@@ -813,7 +813,7 @@ class RunTracker:
             # knowledge, live; a 0-based run at 40999 of 41000 read `ended` to `tail`, `finished` to `check`, a
             # review): finished only at the known total (0-based logs, nanochat and nanoGPT, print total-1 as
             # their last step); else the run ended, how is unknown.
-            at_end = reached_total(step + 1 if step is not None else None, total)
+            at_end = reached_total(step + (not self.progress.counts_from_one) if step is not None else None, total)
             return RunState.FINISHED if at_end else RunState.ENDED
         if done:
             return RunState.FINISHED

@@ -1089,3 +1089,21 @@ def test_an_alert_of_two_attempts_names_the_last_ones_step_even_when_lower() -> 
     (crash,) = [a for a in run["alerts"] if a["rule"] == "crash" and a["labels"] == {"event": "killed"}]
     assert (crash["first_step"], crash["last_step"], crash["times"]) == (139548, 55919, 2), crash
     assert not [n for n in run["notes"] if "carries a time" in n]  # mmengine's `03/30 16:58:20 - mmengine - INFO -`
+
+
+def test_a_log_counting_from_one_is_not_done_one_short_of_its_total(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A Keras fit counts its epochs from 1 (`Epoch 19/20`): killed during its last epoch, its log ends at 19 of 20,
+    which the allowance for logs counting from 0 (nanoGPT's last `iter 4999` of 5000) read `finished`, no word of
+    the epoch it never ran (a review). The whole log still reads finished; a nanoGPT run at its total - 1 too."""
+    from tests.support.found import FOUND
+
+    whole = (FOUND / "keras21_verbose2_cnn_20ep.log").read_text()
+    cut = tmp_path / "keras_killed.log"
+    cut.write_text(whole[:whole.index("Epoch 20/20")])
+    assert main(["check", str(cut), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["step"], obj["total_steps"], obj["state"]) == (19, 20, "ended"), obj
+    assert any(w.startswith("incomplete: stopped at 19/20") for w in obj["warnings"]), obj
+    assert main(["check", str(FOUND / "keras21_verbose2_cnn_20ep.log"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "finished"
