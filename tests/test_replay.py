@@ -163,8 +163,10 @@ def test_a_step_drawn_again_with_its_bars_time_stays_where_it_was_placed() -> No
 
 
 def test_check_of_a_keras_log_judges_each_fit_on_its_own_clock() -> None:
-    """The same log through `check`: the 8th fit's loss spike resolves, and the first fit's slowdown (~11 s
-    epochs, then ~33 s) is a step_time_drift fired in that fit, cleared by the end."""
+    """The same log through `check`: the 8th fit's loss spike resolves, the first fit's slowdown (~11 s
+    epochs, then ~33 s) is a step_time_drift fired in that fit, cleared by the end, and the 7th fit's val_loss
+    rising three epochs in a row (0.162 → 0.558 while its loss fell) is an overfit, as a live follower saw it
+    (a review: `tail` fired it at some replay speeds, `check` never)."""
     from runwatch.commands.check import check_run, summarize
     from runwatch.config import load_config
     from runwatch.plan import plan_runs
@@ -172,7 +174,8 @@ def test_check_of_a_keras_log_judges_each_fit_on_its_own_clock() -> None:
     (run,) = plan_runs([str(FIXTURES / "found" / "covidnn_keras_nine_fits.out.gz")])
     result = check_run(run, load_config(None), None, None)
     fired = {f.rule: f for f in summarize(result)}
-    assert set(fired) == {"loss_spike", "step_time_drift"}
+    assert set(fired) == {"loss_spike", "step_time_drift", "overfit"}
+    assert any(f.value == pytest.approx(0.5584, abs=1e-4) for f in result.of("overfit")), result.of("overfit")
     assert not any(f.firing_at_end for f in fired.values())
     assert fired["loss_spike"].first_step == 240 and fired["loss_spike"].value == pytest.approx(0.1437)
     restarts = sorted(e.t for e in result.tracker.events if e.event == Event.RESTARTED)

@@ -1055,9 +1055,9 @@ def test_a_run_read_as_events_alone_is_unread(capsys: pytest.CaptureFixture[str]
     assert "nothing read as megatron" in err
     assert main(["check", "--format", "megatron", "--json", log]) == 3
     assert json.loads(capsys.readouterr().out)["exit_code"] == 3
-    assert main(["check", log]) == 0
+    assert main(["check", log]) == 1  # judged: its val_loss rose three evaluations in a row (an overfit warning)
     out = capsys.readouterr().out
-    assert out.startswith("OK ") and "step 750" in out and "started again 2 times" in out
+    assert out.startswith("WARNING ") and "step 750" in out and "started again 2 times" in out and "overfit" in out
 
 
 def test_a_detectron2_log_of_three_launches_is_timed_and_finished(capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.rules.robust import (
+    LOOKBACK,
     SpikeParams,
     baseline_slice,
     params_spike,
@@ -34,7 +35,7 @@ from runwatch.alerts.rules.robust import (
     spike_tail_points,
     widened_spike,
 )
-from runwatch.alerts.rules.tail import first_tail, fmt, history, step_at, step_word, tail
+from runwatch.alerts.rules.tail import Tail, first_tail, fmt, history, step_at, step_pulse, step_word, tail
 from runwatch.alerts.types import Finding
 from runwatch.model import Severity
 from runwatch.state.run import RunTracker
@@ -201,12 +202,44 @@ class Overfit(Rule[OverfitParams]):
     explanation = "validation loss rose for several evaluations in a row while the training loss fell"
     Params = OverfitParams
     judges_records = True
+    lookback = 0
+    """Records a widened look covers (`widened`; 0: the newest evaluations alone)."""
+
+    def widened(self, points: int) -> Rule[OverfitParams]:
+        """This rule, judging every run of evaluations that ended among the newest `points` records, newest first,
+        as live ticks judge each evaluation as it comes. Judged at the end of each piece of a history alone, the
+        same log read `overfit` to `tail` and nothing to `check` (a run's val_loss rose three evaluations in a row
+        at step 560, then fell: seen where a piece happened to end there; a review)."""
+        if points <= LOOKBACK:
+            return self  # a live tick's few records: the newest evaluations are theirs
+        wide = type(self)(self.params)
+        wide.lookback = points
+        return wide
 
     def check(self, run: RunTracker, now: float) -> list[Finding]:
+        evals = max(1, self.params.evals)
+        val = first_tail(run, self.params.metrics, evals + 1 + self.lookback)
+        if val is None or len(val.v) < evals + 1:
+            return []
+        if not self.lookback:
+            return self._judged(run, val, evals)
+        pulse = step_pulse(run, self.lookback)
+        since = float(pulse.x[0]) if pulse is not None and len(pulse.x) else -np.inf
+        rising = np.lib.stride_tricks.sliding_window_view(np.diff(val.v) > 0, evals).all(axis=1)
+        for i in np.flatnonzero(rising)[::-1].tolist():  # windows val[i .. i + evals], newest first
+            if float(val.x[i + evals]) < since:
+                break
+            found = self._judged(run, val._replace(x=val.x[i:i + evals + 1], v=val.v[i:i + evals + 1],
+                                                   t=val.t[i:i + evals + 1]), evals)
+            if found:
+                return found
+        return []
+
+    def _judged(self, run: RunTracker, val: Tail, evals: int) -> list[Finding]:
+        """The finding of the newest `evals` + 1 evaluations `val` holds, if they rose while the loss fell."""
         p = self.params
-        evals = max(1, p.evals)
-        val = first_tail(run, p.metrics, evals + 1)
-        if val is None or len(val.v) < evals + 1 or not np.isfinite(val.v).all():
+        val = val._replace(x=val.x[-evals - 1:], v=val.v[-evals - 1:], t=val.t[-evals - 1:])
+        if not np.isfinite(val.v).all():
             return []
         rise = float(val.v[-1] - val.v[0])
         if not (np.diff(val.v) > 0).all() or rise <= p.min_rise * abs(float(val.v[0])):

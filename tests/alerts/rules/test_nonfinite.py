@@ -95,7 +95,7 @@ def test_a_running_best_that_starts_at_inf_is_no_bad_loss() -> None:
 
     assert any("best_loss=inf" in ln for ln in found_lines("simple_nmt_best_loss_inf.log.gz"))
     code, [run], _ = check_json(FOUND / "simple_nmt_best_loss_inf.log.gz")
-    assert code == 0 and run["alerts"] == [], run["alerts"]
+    assert code < 2 and [a for a in run["alerts"] if a["rule"] == "nonfinite"] == [], run["alerts"]
     records = [evaluation(i, val_best_loss=math.inf, min_val_loss=math.inf) for i in range(3)]
     assert fired([step(i, loss=2.0) for i in range(3)] + records) == []
     (summary, labels), = fired([step(i, loss=2.0) for i in range(3)] + records + [step(4, train_loss=NAN)])

@@ -53,12 +53,33 @@ def test_grad_norm_spike_widens_its_lookback_too() -> None:
     assert len(rule.widened(2000).check(run, now)) == 1
 
 
+def test_an_overfit_between_two_looks_is_found_by_the_widened_rule() -> None:
+    """val_loss rising three evaluations in a row while the loss falls, then falling again before the rules look
+    (a history judged in pieces, a burst): the newest evaluations show nothing, the widened look finds the rise at
+    its step, and not one that ended before the records it covers."""
+    from runwatch.alerts.rules.loss import Overfit
+    from tests.support.rule_replay import evaluation, step
+
+    vals = [3.0, 2.9, 2.8, 3.0, 3.2, 3.4, 2.0, 1.9, 1.8, 1.7]  # evaluations every 10 steps: rising from 20 to 50
+    records = []
+    for i in range(100):
+        records.append(step(i, loss=4.0 - 0.03 * i))
+        if i % 10 == 0:
+            records.append(evaluation(i, val_loss=vals[i // 10]))
+    run, now = feed(records)
+    rule = Overfit()
+    assert rule.check(run, now) == [] and rule.widened(LOOKBACK) is rule
+    (found,) = rule.widened(100).check(run, now)
+    assert found.step == 50 and found.value == 3.4 and found.metric == "val_loss"
+    assert rule.widened(30).check(run, now) == []  # that rise ended before the newest 30 records
+
+
 def test_widening_never_narrows_and_leaves_present_state_rules_alone() -> None:
     for rule in default_rules():
         same = rule.widened(LOOKBACK)
         assert same is rule  # no more points than every window has already
         wide = rule.widened(100_000)
-        if rule.id in ("nonfinite", "loss_spike", "grad_norm_spike", "step_time_drift", "throughput_drop"):
+        if rule.id in ("nonfinite", "loss_spike", "grad_norm_spike", "step_time_drift", "throughput_drop", "overfit"):
             assert wide is not rule and type(wide) is type(rule)
             assert rule.params.enabled == wide.params.enabled and rule.timing == wide.timing
         else:
