@@ -926,8 +926,41 @@ def test_a_run_over_before_its_first_step_says_so_where_its_charts_would_be(make
             await until(pilot, lambda: notes(app))
             assert notes(app) == ["no metrics yet: waiting for the first step record"]
             run.state = RunState.CRASHED  # it died before its first step: the note changes with the badge
-            await until(pilot, lambda: notes(app) == ["no metrics: the run crashed before any step record"])
+            await until(pilot, lambda: notes(app) == ["no metrics to chart: the run crashed before it logged any"])
 
     run = FakeRun("dupgpu", 0, seed=1)
     run.series.clear()
     asyncio.run(main(make_app(FakeController([run]))))
+
+
+def test_with_no_chart_the_alerts_pane_has_the_rows_the_charts_would_take(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A review at 160×48 in tmux: a torchrun job crashed before its first step, two alerts firing; the pane
+    showed one row (`1 out of view`) under 29 blank rows where charts would be: the panels below had 30% of the
+    screen. With no chart they may take all but the note's three rows, as many as they need (here eight alerts)."""
+    from dataclasses import replace
+
+    from runwatch.model import RunState
+    from tests.support.fake_controller import FakeRun
+
+    nan = canned_alerts("nanochat-d24")[1]
+    said = ("a worker process failed on rank 3: RuntimeError: Expected all tensors to be on the same device, but found"
+            " at least two devices, cpu and cuda:3! (when checking argument for argument mat1 in method wrapper_CUDA_addmm);"
+            " applications/train.py FAILED; root cause rank 3 (local_rank 3); exitcode 1 (pid 434249); on gcn04")
+    two = (replace(nan, key="crash|run=dupgpu", rule="crash", labels={"event": "child_failed"}, summary=said),
+           replace(nan, key="process_exit|run=dupgpu", rule="process_exit", labels={}, summary="pid 14568 gone"),
+           *(replace(nan, key=f"crash|run=dupgpu|rank={r}", rule="crash", labels={"rank": r}, summary=said)
+             for r in range(6)))  # eight firing: more rows than 30% of the screen
+    run = FakeRun("dupgpu", 0, seed=1, state=RunState.CRASHED)
+    run.series.clear()
+    ctrl = with_alerts(FakeController([run]), "dupgpu", two)
+
+    async def main(app: RunwatchApp) -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await until(pilot, lambda: app.screen.query(AlertsPanel) and "firing" in str(
+                app.screen.query_one(AlertsPanel).border_title))
+            await pilot.pause(0.3)
+            table = app.screen.query_one(AlertsPanel)
+            assert table.border_title == "Alerts (8 firing)", table.border_title
+            assert table.scrollable_content_region.height - table.header_height >= 8
+
+    asyncio.run(main(make_app(ctrl)))

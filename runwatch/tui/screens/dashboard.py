@@ -45,6 +45,9 @@ LOG_MIN = 8
 """Under the other panels a Log panel is given this many rows when the screen has them..."""
 LOG_FEWEST = 5
 """...and never fewer than these (three lines): the ranks scroll first."""
+NOTE_ROWS = 3
+"""The rows the charts' place keeps where there is no chart, only the note saying why: a crash before the first
+step left two alerts' pane one row (`1 out of view`) under 29 blank ones (a review, 160×48)."""
 
 
 def next_x_axis(axis: XAxis, tokens: bool) -> XAxis:
@@ -59,8 +62,8 @@ def _no_charts(snap: RunSnapshot, needle: str) -> str:
     its first step: "waiting for the first step record" under a CRASHED badge), or none came yet."""
     if needle and snap.metrics:
         return f"no metric matches {needle!r} (escape clears the filter)"
-    if snap.state in (RunState.CRASHED, RunState.ENDED, RunState.FINISHED) and not snap.metrics:
-        return f"no metrics: the run {snap.state.value} before any step record"
+    if snap.state in (RunState.CRASHED, RunState.ENDED, RunState.FINISHED):
+        return f"no metrics to chart: the run {snap.state.value} before it logged any"
     return "no metrics yet: waiting for the first step record"
 
 
@@ -219,6 +222,8 @@ class DashboardScreen(Screen[None]):
         small terminal the panel shown needs them (the log: all it may have); on a wide one the tallest of
         the alerts, the ranks and the system, and `LOG_MIN` for a log under them."""
         cap = max(9, int(self.size.height * 0.3))
+        if not self.query_one(ChartsGrid).specs:  # no chart, a note in its place: the panels have its rows
+            cap = max(cap, self.size.height - NOTE_ROWS - 2 - 1)
         alerts = self.query_one(AlertsBox).rows_wanted()
         ranks, system = self.query_one(RanksPanel), self.query_one(SystemPanel)
         wanted = {"alerts-box": alerts, "ranks": ranks.rows_wanted(), "system": system.rows_wanted()}
@@ -268,7 +273,7 @@ class DashboardScreen(Screen[None]):
         self._size_panes(compact, lower_h)
         sparks_h = 0 if not self.query_one(SparklineStrip).display else 2 if compact else 3
         grid = self.query_one(ChartsGrid)
-        charts_h = max(8, h - 2 - 1 - sparks_h - lower_h)
+        charts_h = max(8 if grid.specs else NOTE_ROWS, h - 2 - 1 - sparks_h - lower_h)
         runs = self.query_one(RunList)
         runs.display = len(self.snaps) > 1 and w >= RUN_LIST_MIN_W
         grid.shape(w - (RUN_LIST_W if runs.display else 0), charts_h)
