@@ -90,7 +90,8 @@ def test_a_stopped_tail_of_a_file_it_understood_nothing_of_exits_3_as_check_does
 
 def test_a_pipe_read_as_events_alone_exits_3_as_check_does(capsys: pytest.CaptureFixture[str]) -> None:
     """A review's T5 log read with a format that reads none of its steps: its checkpoint lines alone, no step, no
-    metric. `check` says UNREAD, 3; `tail -` of the same bytes said 0. Read as it is, both say 0."""
+    metric. `check` says UNREAD, 3; `tail -` of the same bytes said 0. Read as it is, both judge it alike: 1, the
+    overfit its val_loss shows."""
     import gzip
 
     data = gzip.decompress((REALRUNS.parent / "found" / "t5_scalingdown_logging_relaunches.log.gz").read_bytes())
@@ -100,7 +101,9 @@ def test_a_pipe_read_as_events_alone_exits_3_as_check_does(capsys: pytest.Captur
     p = subprocess.run([sys.executable, "-m", "runwatch", "check", "-", "--format", "megatron"], input=data,
                        capture_output=True, timeout=60)
     assert p.returncode == 3 and b"UNREAD" in p.stdout
-    assert _tail_stdin(data) == 0
+    assert _tail_stdin(data) == 1
+    assert subprocess.run([sys.executable, "-m", "runwatch", "check", "-"], input=data, capture_output=True,
+                          timeout=60).returncode == 1
 
 
 def test_a_slowdown_the_lines_print_is_judged_in_a_pipes_history_as_check_judges_it(tmp_path: Path) -> None:
