@@ -73,8 +73,10 @@ def run_total(epochs: Any, per_epoch: Any) -> Any:
     return epochs * per_epoch
 
 
-def _set_step(rec: Record, step: int) -> None:
-    object.__setattr__(rec, "step", step)  # a fresh record, not handed out yet: as model.completed stamps one
+def set_step(rec: Record, step: int) -> None:
+    """`rec`'s step set in place: a fresh record, not handed out yet, as model.completed stamps one (this rule's and
+    runwatch.parsers.rounded's)."""
+    object.__setattr__(rec, "step", step)
 
 
 def _set_total(rec: Record, total: int | None) -> None:
@@ -175,9 +177,9 @@ class EpochSteps:
         if count is None and self.planned == self.planned:
             count = self.planned  # the header's `--n_epoch=100`: of that many
         if count is None:
-            _set_step(rec, int(epoch))  # `Epoch 0 - Average Loss: 1.5552, …`: the epoch, of no count stated
+            set_step(rec, int(epoch))  # `Epoch 0 - Average Loss: 1.5552, …`: the epoch, of no count stated
         elif epoch <= count < 2**53:
-            _set_step(rec, int(epoch))
+            set_step(rec, int(epoch))
             _set_total(rec, int(count))
 
     def stated_at(self, line: int) -> None:
@@ -220,7 +222,7 @@ class EpochSteps:
             r.step, r.epoch, r.total = step, epoch, stated
         if r.offset:
             glob = step + r.offset
-            _set_step(rec, glob)
+            set_step(rec, glob)
             if stated >= 0:
                 total = int(_totals(stated, rec.metrics.get("epochs", self.planned), glob, r.per))
                 _set_total(rec, None if total < 0 else total)
@@ -273,7 +275,7 @@ class EpochSteps:
             glob[at], total[at] = self._run(who, step[at], epoch[at], stated[at], count[at])
         for i, rec in enumerate(recs, rows):
             if glob[i] != rec.step:
-                _set_step(rec, int(glob[i]))
+                set_step(rec, int(glob[i]))
                 _set_total(rec, None if total[i] < 0 else int(total[i]))
         if not self.offset:
             return batch

@@ -21,16 +21,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from runwatch.model import Kind, Record
+from runwatch.parsers.epochs import set_step
 
 if TYPE_CHECKING:
     from runwatch.parsers.columnar import ColumnBatch
 
 ROUNDED = "step_rounded"
 """The metric a parser sets on a record whose step was printed rounded: the unit (1000.0 for `1K`)."""
-
-
-def _set_step(rec: Record, step: int) -> None:
-    object.__setattr__(rec, "step", step)  # a fresh record, not handed out yet (runwatch.parsers.epochs does so too)
 
 
 class RoundedSteps:
@@ -68,7 +65,7 @@ class RoundedSteps:
                 self._exact(step)
             return
         self.seen = True
-        _set_step(rec, self._place(step, unit))
+        set_step(rec, self._place(step, unit))
         object.__setattr__(rec, "metrics", {k: v for k, v in rec.metrics.items() if k != ROUNDED})  # the mark out
 
     def chunk(self, records: list[Record], batch: ColumnBatch | None) -> ColumnBatch | None:

@@ -236,9 +236,8 @@ class Overfit(Rule[OverfitParams]):
         return []
 
     def _judged(self, run: RunTracker, val: Tail, evals: int) -> list[Finding]:
-        """The finding of the newest `evals` + 1 evaluations `val` holds, if they rose while the loss fell."""
+        """The finding of the `evals` + 1 evaluations `val` holds, if they rose while the loss fell."""
         p = self.params
-        val = val._replace(x=val.x[-evals - 1:], v=val.v[-evals - 1:], t=val.t[-evals - 1:])
         if not np.isfinite(val.v).all():
             return []
         rise = float(val.v[-1] - val.v[0])
