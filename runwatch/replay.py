@@ -71,6 +71,9 @@ class Replay:
     own_times: bool = False
     """Whether the run's step records carried their own times, which the clock followed (else its times
     are rebuilt: from step times or a progress bar's elapsed time, with a pause per evaluation)."""
+    times_by: str = ""
+    """What stamped the times the clock followed, where a structured source beside the log did ("TensorBoard's
+    event times"; set by `runwatch check`); "" for the log's own times or none."""
     meta: dict[str, Any] = field(default_factory=dict)
     """The run's metadata its structured sources carried (W&B run details and config, trainer_state.json's
     settings), set by the caller that read them (`runwatch check`, for `runwatch report`)."""
@@ -166,6 +169,9 @@ class ReplayClock:
         self.now = T0
         self._top: int | None = None
         self._stamped: bool | None = None  # do step records carry their own time?
+        self.stamped_from: Record | None = None
+        """The step record whose own time started the clock, one at a time (`advance`): a structured source's
+        beside a log without times (`runwatch check` of a run directory), or the log's own; None otherwise."""
         self._per_step = default_dt  # the newest logged step time
         self._bars: dict[str, tuple[float, float]] = {}  # elapsed metric → (clock time at its 0, its last value)
         self._bar_source: str | None = None
@@ -190,10 +196,15 @@ class ReplayClock:
         if self._stamped is None and rec.kind == Kind.STEP:
             self._stamped = rec.t > 0
             if self._stamped:
-                self.now = rec.t
+                self.now, self.stamped_from = rec.t, rec
         if self._stamped and rec.kind == Kind.STEP and rec.t > 0:
             self.now = max(self.now, rec.t)
             self._evaluating = False
+            return self.now
+        if self._stamped and rec.kind == Kind.STEP:
+            # a step without a time of its own among stamped ones (a log's line beside TensorBoard's events) is
+            # placed at the last stamp: stepped by its stride and the step time it prints, the clock ran ahead of
+            # the stamps, and a 75-s hang the event file shows read as 60 s of it (`check` of a run directory)
             return self.now
         if self._stamped and rec.kind != Kind.STEP:
             # the log's times are the clock: an evaluation's own stamp is when it came, and one without any

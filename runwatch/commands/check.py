@@ -31,7 +31,7 @@ from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules.base import resolution_of
 from runwatch.alerts.rules.tail import step_pulse, step_word
 from runwatch.commands.parse import SourceProblems, readers_of
-from runwatch.commands.readers import ItemsReader, Reader
+from runwatch.commands.readers import ItemsReader, Reader, stamped_by
 from runwatch.config import Config
 from runwatch.model import AlertState, Event, Kind, Record, RunState, Severity, json_number
 from runwatch.parsers.source import ChunkRecords
@@ -78,12 +78,18 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
     if len(streams) == 1:
         items = streams[0]
     else:
-        items = merge_by_step([_records(s) for s in streams])
+        records = [peek(_records(s)) for s in streams]  # a log's first chunk read: its format known
+        if not any(r.format in BAR_FORMATS for r in readers):
+            records = _timed_first(records)
+        items = merge_by_step(records)
     manager = AlertManager(config.timings())
     clock = ReplayClock(bar_time=lambda: any(r.format in BAR_FORMATS for r in readers))
     out = replay(items, config.rules(), manager=manager, clock=clock, run=run.name, source=run.label,
                  history=history, pause_plan=lambda: [every for r in readers for every in r.pauses])
     out.parse_failures = [r.failures for r in readers if r.failures is not None and r.failures.total]
+    stamp = clock.stamped_from
+    out.times_by = next((stamped_by(r.kind, stamp) for r in readers if isinstance(r, ItemsReader) and r.kind
+                         and stamp is not None and stamp.source == r.path and out.own_times), "")
     for r in readers:
         if isinstance(r, ItemsReader):
             out.meta.update(r.meta)
@@ -113,6 +119,43 @@ def _streams(reader: Reader, total_steps: int | None) -> list[Stream]:
         return [chunks]
     got = [r for chunk in chunks for r in chunk.merged()]
     return [[r for r in got if r.kind != Kind.CHECKPOINT], [r for r in got if r.kind == Kind.CHECKPOINT]]
+
+
+def _timed_first(streams: list[PeekedRecords]) -> list[PeekedRecords]:
+    """The streams whose steps carry their own time (TensorBoard's wall times, a metric file's) first, the others
+    in their order: at a step both have, the stamped record comes first and the replay's clock follows the stamps
+    (`ReplayClock.advance`: the first step record decides), the log's line of that step placed at the stamp's
+    time. A log without times first made the clock a synthetic one, and a run directory whose event file shows a
+    75-s hang read OK from a loop that prints no step time (a nanoGPT run on an H200, its `time …ms` taken off).
+    Not beside a progress bar: its elapsed time times every frame, a stamp only the steps a callback logs."""
+    return sorted(streams, key=lambda s: not (s.first_step is not None and s.first_step.t > 0))
+
+
+@dataclass
+class PeekedRecords:
+    """A stream of records whose first step record is read (`peek`), with what came before it."""
+
+    ahead: list[Record]
+    rest: Iterator[Record]
+
+    @property
+    def first_step(self) -> Record | None:
+        return self.ahead[-1] if self.ahead and self.ahead[-1].kind == Kind.STEP else None
+
+    def __iter__(self) -> Iterator[Record]:
+        yield from self.ahead
+        yield from self.rest
+
+
+def peek(records: Iterable[Record]) -> PeekedRecords:
+    """`records` read up to their first step record (a log's format is decided by then: `Reader.format`)."""
+    rest = iter(records)
+    ahead: list[Record] = []
+    for rec in rest:
+        ahead.append(rec)
+        if rec.kind == Kind.STEP:
+            break
+    return PeekedRecords(ahead, rest)
 
 
 def _records(stream: Stream) -> Iterator[Record]:

@@ -93,6 +93,7 @@ def facts(run: RunPlan, result: Replay, fired: list[Fired]) -> RunFacts:
     said = [w for w in warnings(result) if not w.startswith("incomplete")] + notes(result)
     return RunFacts(run.name, run.label, result.tracker, result.end, words, result.meta, result.samples, alerts,
                     said, synthetic_time=bool(result.timing), own_times=result.own_times,
+                    times_by=result.times_by,
                     preambles=result.preambles)
 
 

@@ -64,10 +64,11 @@ def overview(facts: RunFacts) -> Overview:
     runtime, basis = runtime_of(facts)
     start = _number(run.get("start_time"))
     end = start + runtime if start is not None and runtime is not None else None
-    if start is None and facts.own_times:  # lines stamped with their time (Megatron, DeepSpeed, torchtitan)
-        start = _first_step_time(t)
-        end = facts.end if start is not None else None
     times_basis = ""
+    if start is None and facts.own_times:  # lines stamped with their time (Megatron, DeepSpeed, torchtitan), or
+        start = _first_step_time(t)  # the records of a structured source beside a log without times
+        end = facts.end if start is not None else None
+        times_basis = facts.times_by if start is not None else ""
     if start is None and end is None and (said := times_said(meta)) is not None:
         start, end, times_basis = said
         if start is not None and end is not None and basis in (ESTIMATE, BAR_ESTIMATE, NOT_KNOWN):
@@ -115,7 +116,7 @@ def runtime_of(facts: RunFacts) -> tuple[float | None, str]:
         return float(np.nanmax(elapsed.hi)), "the log's elapsed time"
     snap = facts.tracker.snapshot(facts.end)
     if facts.own_times and snap.progress.elapsed_s is not None:
-        return snap.progress.elapsed_s, "the log's times"
+        return snap.progress.elapsed_s, facts.times_by or "the log's times"
     first = _first_step_time(facts.tracker) if facts.own_times else None
     if first is not None:
         return facts.end - first, "the records' times"

@@ -180,5 +180,7 @@ class RunFacts:
     """No source carried its own time: the run's times are the replay's estimate from step times."""
     own_times: bool = False
     """The step lines carry their own timestamps: the time between the first and the last is the runtime."""
+    times_by: str = ""
+    """What stamped them, where a structured source beside the log did (`Replay.times_by`)."""
     preambles: Sequence[tuple[str, Preamble]] = ()
     """The settings each log printed at its top (its file name, what it printed)."""

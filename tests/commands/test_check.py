@@ -73,10 +73,32 @@ def test_a_bars_rate_after_a_hang_is_no_slowdown(name: str, capsys: pytest.Captu
     assert obj["notes"] == [] and [a["rule"] for a in obj["alerts"]] == ["stall"]
 
 
+def test_a_hang_its_tensorboard_events_show_is_found_beside_a_log_without_times(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The run lab's nanoGPT loop on an H200 hung 75 s at step 600; its log prints `time …ms`, which showed the
+    hang. A loop that prints no step time beside its TensorBoard events (the same run, `, time …ms` taken off
+    its lines): `check` of the run directory read OK, its clock made up from the log while every event stamps
+    its step's wall time. The stamps are the clock now, and the note of a log without times is not said."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(REALRUNS / "gpu-nanogpt-hang/run", run)
+    log = run / "train.log"
+    log.write_text(re.sub(r", time [\d.]+ms", "", log.read_text()))
+    assert main(["check", str(log), "--json"]) == 0  # the log alone cannot show it (its note says so)
+    assert json.loads(capsys.readouterr().out)["notes"][0].startswith("no step line carries a time of day or")
+    assert main(["check", str(run), "--json"]) == 2
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["notes"] == []
+    [stall] = obj["alerts"]
+    assert stall["rule"] == "stall" and stall["first_step"] == 599 and 74 < stall["value"] < 76
+
+
 @pytest.mark.parametrize(("name", "said"), [
     ("keras-v1-slow", "still slow: steps take 0.044 s, past the 0.0125 s it fired at; the slower pace is now the "
                       "baseline it compares with"),  # 8× slower from step 400 to the end
-    ("nanogpt-tb-slowfor", "pace back: steps take 0.03828 s (it fired past 0.1009 s)"),  # slow for a while
+    ("nanogpt-tb-slowfor", "pace back: steps take 0.03805 s (it fired past 0.05863 s)"),  # slow for a while, timed
+    # by its event file's wall times (the steps between them the log prints are placed at the last one)
 ])
 def test_a_slowdown_that_cleared_says_whether_it_is_over(name: str, said: str,
                                                          capsys: pytest.CaptureFixture[str]) -> None:

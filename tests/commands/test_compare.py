@@ -89,13 +89,35 @@ def test_by_time_a_log_without_times_is_placed_by_its_summed_step_times() -> Non
     from runwatch.report.values import LOSS
 
     slow = FIXTURES / "nanogpt-tb-slowfor/run"
-    (plan,) = plan_runs([str(slow)])
+    (plan,) = plan_runs([str(slow / "train.log")])
     result = check_run(plan, load_config(None), None, None, history=True)
-    assert not result.own_times
+    assert not result.own_times and not result.times_by
     c = run_curve(result.tracker, LOSS, XAxis.TIME, result.own_times)
     ms = [float(m.group(1)) for ln in (slow / "train.log").read_text().splitlines()
           if (m := re.search(r"^iter \d+: .*time ([\d.]+)ms", ln))]
     assert c is not None and float(np.nanmax(c.x)) == pytest.approx(sum(ms[1:]) * 5 / 1000, rel=0.01)
+
+
+def test_by_time_a_run_directory_follows_its_tensorboard_wall_times() -> None:
+    """Beside its log, the run's TensorBoard events stamp every step: the replay's clock follows them, and the
+    curve by time spans the first to the last event's wall time, not the summed step times the log prints."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    from runwatch.commands.check import check_run
+    from runwatch.config import load_config
+    from runwatch.model import XAxis
+    from runwatch.plan import plan_runs
+    from runwatch.report.overlay import run_curve
+    from runwatch.report.values import LOSS
+
+    slow = FIXTURES / "nanogpt-tb-slowfor/run"
+    walls = [e.wall_time for e in EventFileLoader(str(next((slow / "runs").iterdir()))).Load()
+             if any(v.tag == "train/loss" for v in e.summary.value)]
+    (plan,) = plan_runs([str(slow)])
+    result = check_run(plan, load_config(None), None, None, history=True)
+    assert result.own_times and result.times_by == "TensorBoard's event times"
+    c = run_curve(result.tracker, LOSS, XAxis.TIME, result.own_times)
+    assert c is not None and float(np.nanmax(c.x)) == pytest.approx(walls[-1] - walls[0], abs=0.5)
 
 
 def test_the_alerts_cell_puts_critical_first_and_says_what_it_left_out() -> None:
