@@ -32,10 +32,12 @@ from runwatch.parsers.reads import Reads
 _EPOCH_BRACKET = LOGGED_PREFIX + r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\]"
 _STEP_WORD = r"[,|\s]{0,8}(?:Step|Batch|Iter|Iteration)"
 _HEAD = re.compile(
-    _EPOCH_BRACKET + _STEP_WORD
-    + r"\s{0,4}:?\s{0,4}\[\s{0,4}(?P<inner>\d{1,12})\s{0,4}/\s{0,4}(?P<per_epoch>\d{1,12})\s{0,4}\]",
+    _EPOCH_BRACKET + r"(?:" + _STEP_WORD + r"\s{0,4}:?\s{0,4}\[|\s{0,4}\()"
+    + r"\s{0,4}(?P<inner>\d{1,12})\s{0,4}/\s{0,4}(?P<per_epoch>\d{1,12})\s{0,4}[\])]",
     re.IGNORECASE,
 )
+"""`Epoch [e/E], Step [s/S]`, or MiniMind's step in parentheses with no word (`Epoch:[1/1](10/39695), loss: 8.5371`:
+each line read as step 1 of 1 before, a run stopped half-way `finished`, a review)."""
 
 
 def _counted(n: Mapping[str, Any]) -> Counted:
@@ -62,7 +64,7 @@ _EPOCH_ONLY = re.compile(_EPOCH_BRACKET, re.IGNORECASE)
 """`Epoch [e/E], Train Loss: …` with no step inside the epoch: a loop that logs once an epoch. Its epoch is
 its step, of E (a review saw a 650-epoch run with no step and no progress: `check` said `no steps`). Read
 line by line (one line an epoch: no fast path needed), after `COUNTERS` found no step bracket."""
-_STEPPED = re.compile(rf"{_STEP_WORD}|\s{{0,8}}\[\s{{0,12}}\d{{1,12}}\s{{0,3}}/\s{{0,3}}\d{{1,12}}\s{{0,8}}\]", re.IGNORECASE)
+_STEPPED = re.compile(rf"{_STEP_WORD}|\s{{0,8}}[\[(]\s{{0,12}}\d{{1,12}}\s{{0,3}}/\s{{0,3}}\d{{1,12}}\s{{0,8}}[\])]", re.IGNORECASE)
 """After the epoch bracket, the step word of a line `COUNTERS` reads (or found out of range: no step), or a count in
 brackets with no word (torchvision's MetricLogger, `Epoch: [0/100]  [  10/1562]  eta: …`: an epoch's iteration, which
 `kv` reads; read here as the epoch's one line, DINO's 1562 iterations an epoch were one step)."""

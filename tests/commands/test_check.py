@@ -1129,3 +1129,22 @@ def test_a_log_counting_from_one_is_not_done_one_short_of_its_total(tmp_path: Pa
     assert any(w.startswith("incomplete: stopped at 19/20") for w in obj["warnings"]), obj
     assert main(["check", str(FOUND / "keras21_verbose2_cnn_20ep.log"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["state"] == "finished"
+
+
+def test_a_minimind_pretraining_cut_half_way_is_incomplete(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: MiniMind's log read `step 1/1 finished` whole or cut half-way (its first 2,000 lines, to
+    `Epoch:[1/1](19970/39695)`); the step in parentheses is the step of the epoch."""
+    import gzip
+
+    text = gzip.decompress((FIXTURES / "found" / "minimind_pretrain.log.gz").read_bytes()).decode()
+    whole = tmp_path / "pretrain.log"
+    whole.write_text(text)
+    assert main(["check", str(whole), "--json"]) == 0
+    assert (lambda o: (o["step"], o["total_steps"], o["state"]))(json.loads(capsys.readouterr().out)) == (
+        39695, 39695, "finished")
+    cut = tmp_path / "cut.log"
+    cut.write_text("\n".join(text.split("\n")[:2000]) + "\n")
+    assert main(["check", str(cut), "--json"]) == 0  # no alert: a warning line, as any run stopped short
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["step"], obj["total_steps"], obj["state"]) == (19970, 39695, "ended")
+    assert obj["warnings"][0].startswith("incomplete: stopped at 19970/39695")

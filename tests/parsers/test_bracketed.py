@@ -137,3 +137,20 @@ def test_a_field_after_a_value_and_blanks_is_a_field_of_its_own() -> None:
     assert fmt == "bracketed0" and len(steps) == 44
     assert steps[0].metrics == {"d_loss": -5.6973, "g_loss": 5.6968, "epoch": 0.0}, steps[0].metrics
     assert all("g_loss" in r.metrics for r in steps)
+
+
+def test_minimind_s_step_in_parentheses_is_the_step_of_its_epoch() -> None:
+    """A review: MiniMind's `Epoch:[1/1](10/39695), loss: 8.5371, …` was read as step 1 of 1 on every line (its
+    step in parentheses, with no word, left for the fields), so a pre-training stopped half-way read `finished`."""
+    import gzip
+
+    text = gzip.decompress((FOUND / "minimind_pretrain.log.gz").read_bytes()).decode().splitlines()
+    assert detect(text[:200]) == "bracketed"
+    parser = BracketedParser()
+    recs = [r for ln in text if (r := parser.parse(ln)) is not None and r.kind is Kind.STEP]
+    assert (recs[0].step, recs[0].total_steps, recs[0].metrics["loss"]) == (10, 39695, 8.5371)
+    assert (recs[-1].step, recs[-1].total_steps, recs[-1].metrics["loss"]) == (39695, 39695, 2.1559)
+    assert [r.step for r in recs[:-1]] == list(range(10, 39691, 10))  # every 10th, and the last
+    dpo = [r for ln in (FOUND / "minimind_dpo.log").read_text().splitlines()
+           if (r := BracketedParser().parse(ln)) is not None and r.kind is Kind.STEP]
+    assert (dpo[0].step, dpo[0].total_steps) == (20, 4292) and dpo[0].metrics["dpo_loss"] == 0.6605
