@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runwatch.model import Event, Kind, Record
@@ -81,6 +82,12 @@ of the Trainer's `logging` lines: LLaMA-Factory's `running_log.txt`, an early-st
 _HEADER = re.compile(r"(Num Epochs|Total optimization steps) = (\d{1,3}(?:,\d{3}){0,4})$")
 _SUMMARY_KEYS = ("train_runtime", "train_loss")
 
+
+
+def _timed_evaluation(metrics: Mapping[str, float]) -> bool:
+    """Whether an evaluation dict has what every Trainer evaluation logs besides its metrics (`eval_runtime`,
+    `eval_samples_per_second`, `eval_steps_per_second`)."""
+    return any(name.endswith(("_runtime", "_per_second")) for name in metrics)
 
 class HFTrainerParser(FormatParser):
     """HF Trainer dict lines + its tqdm training bar (see the module notes)."""
@@ -308,10 +315,11 @@ class HFTrainerParser(FormatParser):
         if start is not None:
             rec = probe._dict(text[start.start():], text)
             if rec is not None:
-                if rec.kind is Kind.STEP and not names_loss(rec.metrics):
+                if not names_loss(rec.metrics) and (rec.kind is Kind.STEP or not _timed_evaluation(rec.metrics)):
                     return 0  # a dict of settings (`{'lstm_units': [64], …, 'learning_rate': 0.001, 'epochs': 100}`)
                     # signs no Trainer: it chose this format for a Keras run, whose 21 epochs of `loss: nan` were
-                    # then never read (a review)
+                    # then never read (a review); nor one whose `eval_interval` made it an evaluation (ST-GCN's
+                    # `Parameters:`: 62 launches of it read as evaluations, the `mean_loss: nan` of the first unread)
                 return 2 if text[start.end() - 1] == "'" else 1
             text = text[:start.start()]
         return 1 if probe._frame(text) is not None else 0

@@ -30,6 +30,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "epoch-iter": ("runwatch.parsers.epoch_iter", "EpochIterParser"),
     "paddle": ("runwatch.parsers.paddle", "PaddleParser"),
     "phases": ("runwatch.parsers.phases", "PhasesParser"),
+    "torchlight": ("runwatch.parsers.torchlight", "TorchlightParser"),
     "quickstart": ("runwatch.parsers.quickstart", "QuickstartParser"),
     "keras": ("runwatch.parsers.keras", "KerasParser"),
     "yolo": ("runwatch.parsers.yolo", "YoloParser"),

@@ -130,6 +130,15 @@ class Attempts:
             a = self._by_source[source]
             a.measured = float(steps[np.flatnonzero(loss)[-1]])
 
+    def launched(self, source: str) -> None:
+        """`source` printed that its program was launched again (runwatch.parsers.launches, a `torchlight` log's
+        `Parameters:`): its next step starts a new attempt, wherever it is, unless it carries a loss past the
+        last one's (a launch resumed from a later checkpoint). ST-GCN relaunched 40 times from `Iter 0`, each
+        killed before its next step, read as one attempt at step 0 two hours silent: a critical stall."""
+        a = self._by_source.get(source)
+        if a is not None:
+            a.prev = math.inf
+
     def epoch_restarts(self, source: str, epoch: float) -> bool:
         """Whether a record of `source` that states no step but this `epoch` starts a new attempt (module
         notes); the epoch is taken either way. A record without an epoch says nothing."""

@@ -766,6 +766,7 @@ class RunTracker:
         self._last_event_t = now
         if rec.event == Event.LAUNCHED:
             self._resume(now, rec.source, None)  # a new launch: the crash before it was an earlier one's
+            self._attempts.launched(rec.source)
             return
         self._end.event(rec, now)
         if self._end.crashed and rec.event in FATAL_EVENTS:

@@ -102,3 +102,21 @@ def test_rows_find_the_restart_the_records_find(steps: list[float], epochs: list
         a.restart("train.log", steps[lo + r], math.nan if epochs is None else epochs[lo + r])
         lo += r + 1
     assert found == expected
+
+
+def test_a_launch_makes_its_next_step_a_new_attempt_even_where_it_does_not_go_back() -> None:
+    """ST-GCN relaunched from `Iter 0` after a launch killed at its `Iter 0`: no step went back, and the two hours
+    between them read as one attempt's stall. A launch said (`launched`) makes the next step a new attempt, a row
+    too; a launch resumed from a later checkpoint, its loss past the last one's, is the same attempt going on."""
+    a = Attempts()
+    a.advance("log", 0.0, loss=True)
+    assert not a.restarts("log", 0.0, loss=True)
+    a.launched("log")
+    assert a.restarts("log", 0.0, loss=True)
+    assert a.restart_row("log", np.array([0.0, 100.0]), None) == 0
+    b = Attempts()
+    b.advance("log", 400.0, loss=True)
+    b.launched("log")
+    assert not b.restarts("log", 500.0, loss=True)
+    b.launched("other.log")  # a source with no step yet: nothing to start again
+    assert not b.restarts("other.log", 0.0)

@@ -1,0 +1,106 @@
+"""The log of ST-GCN and the skeleton-action repositories built on its `torchlight` package (MS-G3D, 2s-AGCN, …).
+
+    [03.24.23|13:58:33] Training epoch: 0
+    [03.24.23|13:58:44] 	Iter 0 Done. | loss: 1.4824 | lr: 0.010000
+    [03.24.23|14:19:59] 	Iter 100 Done. | loss: 0.9193 | lr: 0.000000
+    [03.24.23|14:20:02] 	mean_loss: 1.0251
+    [03.24.23|14:20:02] Time consumption:
+    [03.24.23|14:20:02] Done.
+    [03.24.23|14:20:02] Eval epoch: 4
+    [03.24.23|14:20:24] 	mean_loss: 5.9914655685424805
+    [03.24.23|14:20:24] 	Top1: 0.00%
+
+is what its processor prints through `torchlight.IO.print_log` (each line stamped `[%m.%d.%y|%X] `): a heading for
+each epoch's training and evaluation, the iteration count across epochs every `log_interval` iterations with the
+batch's loss and the learning rate, then the epoch's `name: value` lines, one a line (the mean loss, each top-k
+accuracy in percent). No line holds both an epoch and a value, so the parser keeps the heading between lines.
+
+The step is the iteration the `Iter N Done.` lines count; a loop that prints none (a `log_interval` longer than the
+run, an older processor) counts its epochs instead (epoch e at step e + 1, of `num_epoch` from the `Parameters:`
+dict the processor prints at its start). The training epoch's mean loss is `mean_loss` at the last step; an
+evaluation's lines are `val_loss` and `val_top1`, … at it. Read as the `hf-trainer` format (that dict), a log of 62
+launches, the first ones `mean_loss: nan` every epoch, read OK: no step, its config as evaluations (a review).
+Read per line (a line an iteration at most: no fast path needed); the parser keeps the heading, so it has no learned
+layouts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.base import GuardedParser
+from runwatch.parsers.fields import logging_time
+from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
+from runwatch.parsers.pydict import metric_name, snake
+
+_STAMP = re.compile(r"\[\d\d\.\d\d\.\d\d\|\d\d:\d\d:\d\d\] ")
+"""`torchlight.IO`'s `time.strftime("[%m.%d.%y|%X] ")` (its `%X` as the C locale prints it)."""
+_HEADING = re.compile(r"(Training|Eval) epoch: (\d{1,9})")
+_ITER = re.compile(r"\tIter (\d{1,12}) Done\.((?: \| [A-Za-z_][\w]{0,40}: [^|]{1,40}){0,32})\s*")
+_PAIR = re.compile(rf" \| ([A-Za-z_]\w{{0,40}}): ({NUMBER_TEXT})(?= |$)")
+_VALUE = re.compile(rf"\t([A-Za-z_][\w]{{0,40}}): ({NUMBER_TEXT})(%?)\s*")
+_NUM_EPOCH = re.compile(r"'num_epoch': (\d{1,9})\b")
+
+
+class TorchlightParser(GuardedParser):
+    """`torchlight` processor logs: headings, iteration lines and the epoch's values (see the module notes)."""
+
+    name: ClassVar[str] = "torchlight"
+
+    def __init__(self) -> None:
+        self._phase: str | None = None
+        """"Training" or "Eval": the last heading's, None before the first."""
+        self._epoch = 0
+        self._iter: int | None = None
+        """The last `Iter N Done.` count of this launch: the step the epoch's values are at."""
+        self._epochs: int | None = None
+        """`num_epoch` of the last `Parameters:` dict."""
+
+    def _parse(self, line: str) -> Record | None:
+        stamp = _STAMP.match(line)
+        if stamp is None:
+            if line.startswith("{'") and (n := _NUM_EPOCH.search(line)) is not None:
+                again = self._epochs is not None  # a launch's `Parameters:`: its count starts anew
+                self._epochs, self._iter, self._phase = int(n[1]), None, None
+                if again:
+                    return Record(Kind.EVENT, event=Event.LAUNCHED, message="the processor's Parameters: printed "
+                                  "again, a new launch")
+            return None
+        body = line[stamp.end():]
+        heading = _HEADING.fullmatch(body.rstrip())
+        if heading is not None:
+            self._phase, self._epoch = heading[1], int(heading[2])
+            return None
+        if self._phase is None:
+            return None
+        t = logging_time(line)
+        it = _ITER.fullmatch(body)
+        if it is not None:
+            if self._phase != "Training":
+                return None
+            self._iter = int(it[1])
+            metrics = {metric_name(p[1]): v for p in _PAIR.finditer(it[2]) if (v := parse_number(p[2])) is not None}
+            metrics["epoch"] = float(self._epoch)
+            return Record(Kind.STEP, step=self._iter, metrics=metrics, t=t)
+        value = _VALUE.fullmatch(body)
+        if value is None:
+            return None
+        number = parse_number(value[2])
+        if number is None:
+            return None
+        name = snake(value[1])
+        counted = self._iter is None  # no iteration line: the epochs count
+        step = self._epoch + 1 if counted else self._iter
+        total = self._epochs if counted else None
+        if self._phase == "Training":
+            return Record(Kind.STEP, step=step, total_steps=total, metrics={name: number, "epoch": float(self._epoch)},
+                          t=t)
+        evaluated = "val_loss" if name == "mean_loss" else f"val_{name}"
+        return Record(Kind.EVAL, step=step, total_steps=total, metrics={evaluated: number}, t=t)
+
+    def score(self, line: str) -> int:
+        """2 for an iteration line or an epoch's value under a heading read before it (the probe keeps the heading),
+        else 0: a heading alone, or a `name: value` line with none before it, is any loop's."""
+        return 2 if self.parse(line) is not None else 0
