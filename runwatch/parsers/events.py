@@ -135,7 +135,7 @@ _DATALOADER = re.compile(
 )
 _OOM = re.compile(
     r"(?:CUDA|HIP|XPU|MPS backend) out of memory|CUDA error: out of memory|OutOfMemoryError"
-    r"|RESOURCE_EXHAUSTED: Out of memory"
+    r"|RESOURCE_EXHAUSTED: Out of memory|CUDA error \d{1,4} 'out of memory'"  # the last: Marian's, the CUDA runtime's
 )
 _HOST_OOM = re.compile(r"DefaultCPUAllocator: can't allocate memory|^MemoryError\b|std::bad_alloc")
 _OOM_ALLOC = re.compile(r"Tried to allocate (\d+(?:\.\d+)?) ?(bytes|[KMGT]iB|B)\b")
@@ -214,6 +214,7 @@ _CHECKPOINT = re.compile(
     r"|^\s{0,8}save checkpoint at \S"                                     # PaddlePaddle's Model.fit
     r"|Saving checkpoints for (?P<tf>\d+) into \S"                        # TensorFlow's Estimator, MonitoredSession
     r"|Checkpoint policy after step (?P<lr>\d+)"                          # LeRobot
+    r"|Saving model weights and runtime parameters to \S+\.iter(?P<mr>\d+)\.npz"  # Marian (its `.iterN` copy)
     r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params)))"
     r"(?=[\s'\"|,;]|\.{0,3}$)"
@@ -459,7 +460,8 @@ def _retry(line: str, start: int) -> _Hit:
 
 
 def _checkpoint(m: re.Match[str]) -> _Hit:
-    number = m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
+    number = (m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
+              or m["mr"])
     if number is None and (path := m["path"] or m["hf"] or m["any"]):
         found = _PATH_STEP.findall(path)
         number = (found[-1][0] or found[-1][1]) if found else None

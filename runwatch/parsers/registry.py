@@ -22,6 +22,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "torchtitan": ("runwatch.parsers.torchtitan", "TorchtitanParser"),
     "slowfast": ("runwatch.parsers.slowfast", "SlowFastParser"),
     "hf-trainer": ("runwatch.parsers.hf_trainer", "HFTrainerParser"),
+    "marian": ("runwatch.parsers.marian", "MarianParser"),
     "composer": ("runwatch.parsers.composer", "ComposerParser"),
     "olmo": ("runwatch.parsers.olmo", "OlmoParser"),
     "bracketed": ("runwatch.parsers.bracketed", "BracketedParser"),
