@@ -496,3 +496,15 @@ def test_bare_bars_named_by_the_heading_before_them() -> None:
     assert [r.step for r in steps] == [e * 3517 + 3516 for e in range(25)] + [25 * 3517 + 69]
     assert all(r.total_steps is None for r in steps)
     assert steps[-1].metrics["epoch"] == pytest.approx(25 + 70 / 3517)
+
+
+def test_a_postfix_of_the_loops_own_words_is_read_as_its_pairs() -> None:
+    """A review's SFT bar, `set_postfix_str(f"loss {loss:.4f}")`: `SFT:  53%|█████▎    | 200/375 [26:47<22:47,  7.81s/it,
+    loss 0.0004]`, the loss falling from 6.05 to 0.0000, none of it read (its step time only)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("sft_bar_free_postfix.log")
+    assert fmt == "tqdm"
+    losses = [(r.step, r.metrics["loss"]) for r in recs if r.kind is Kind.STEP and "loss" in r.metrics]
+    assert losses[0] == (10, 6.053) and (200, 0.0003) in losses and losses[-1][1] == 0.0  # set every 10th step
+    assert [s for s, _ in losses] == sorted({s for s, _ in losses}) and len(losses) >= 30  # one a step, in order
