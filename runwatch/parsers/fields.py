@@ -75,7 +75,7 @@ INFO: Epoch [001/300] …`; `%(asctime)s:%(levelname)s: %(message)s` writes `202
 [0][ 0/44]`, a whole run UNREAD until it was read: a review), the source file between them or instead of the level
 (`2019-08-27 10:51:08,139 [dltrainer.py:209] INFO Epoch: [0][0/739]`, a review's FADNet run read as `kv` with no
 step), as regex text: its time is `logging_time`'s."""
-_LOGGING_STAMP = re.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) |\[(?:DEBUG|INFO|WARNING|ERROR)\] )?\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?(?:\]?[ :|\t]|\]-)")
+_LOGGING_STAMP = re.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) |\[(?:DEBUG|INFO|WARNING|ERROR)\] )?\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?(?:\]?[ :|\t]|\]-|\](?=[A-Za-z]))")
 """Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`; mmengine's
 `2023/06/15 11:30:50 - mmengine - INFO - …`; PaddleOCR's bracketed `[2021/05/03 11:57:44] root INFO: …`) at the
 line's start, or after the level as LeRobot's logger writes it (`INFO 2026-06-12 10:58:46 ot_train.py:357 step:1K …`),
@@ -85,7 +85,8 @@ review's translation model, read "no step line carries a time"), or before a `|`
 `2023-07-27 16:29:01,017\troot\tINFO\tTrain  Loss: 0.077073 …`, a review's log of 30 launches over four days, each
 record at the file's time), or in brackets before the bracketed call site (`[%(asctime)s]-[%(filename)s line:%(lineno)d]:`:
 `[2021-01-08 17:45:50,306]-[train.py line:229]:  === Epoch:[119/120],step:[100/197],…`, a review's YOLOv4 run read
-"no step line carries a time of day"):
+"no step line carries a time of day"), or in brackets right before the message (`[%(asctime)s]%(message)s`:
+`[2022-06-27 22:39:49,211]iter:0020 loss_train: 2.9724 …`, a review's GCN log, likewise):
 the record's time, local as printed (a stamp elsewhere in the line is a value's, or noise)."""
 
 

@@ -1439,3 +1439,20 @@ def test_the_estimators_saved_eval_dict_is_an_evaluation_its_loss_the_evaluation
     rec = KeyValueParser().parse(line)
     assert rec is not None and rec.kind is Kind.EVAL and rec.step == 5468
     assert rec.metrics == {"eval_accuracy": 0.8500477, "eval_auc": 0.68875444, "val_loss": 0.7216634}
+
+
+def test_a_stamp_in_brackets_right_before_the_message_is_the_records_time() -> None:
+    """`[%(asctime)s]%(message)s`: a review's GCN log, `[2022-06-27 22:39:49,211]iter:0020 loss_train: 2.9724 …`, read
+    "no step line carries a time of day" (no blank after the bracket); by `feed` and `feed_bytes` alike."""
+    from datetime import datetime
+
+    from tests.support.found import found_bytes, source_records
+    from tests.support.readers import check
+
+    fmt, recs = source_records("gcn_bracketed_stamp_iters.log.gz")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and steps[0].step == 20 and steps[0].metrics["loss_train"] == 2.9724
+    assert steps[0].t == datetime(2022, 6, 27, 22, 39, 49, 211000).timestamp()
+    got, _ = check(found_bytes("gcn_bracketed_stamp_iters.log.gz"), sizes=(1 << 16,))
+    stamped = [r.t for r in steps if r.t > 0]  # an epoch's `loss= 2.2470 accuracy= 0.4795` line has none
+    assert len(stamped) > 800 and [r.t for r in got if r.kind is Kind.STEP and r.t > 1e9] == stamped
