@@ -446,6 +446,10 @@ _EPOCH_AT = re.compile(r"\bEpoch (\d{1,9})\[(\d{1,12})/(\d{1,12})\]: ")
 """A PaddlePaddle loop's `Epoch 30[4816/5011]: loss:0.01737, lr:0.00000, batch time:0.3103, …` (CSRA-Paddle's): epoch
 30, its 4816th sample of 5011 (it counts samples, a batch of 16 at a time). Read by no count, its 115 losses had no
 step (`no steps`, a review)."""
+_LEADING_COUNT = re.compile(r"(\d{1,12}) \[[A-Za-z]")
+"""A count alone before the first bracketed pair: Keras-GAN's `print("%d [D loss: %f, acc.: %.2f%%] [G loss: %f]" %
+(epoch, …))`, its training iteration (a review: three GAN logs of 1000 iterations, the discriminator at 100% and the
+generator's loss at 0.0016, read as nothing)."""
 _PIPED = re.compile(
     r"\bEpoch:\[ {0,8}(\d{1,9}) {0,8}\| {0,8}(\d{1,9}) {0,8}\] {1,8}Batch:\[ {0,8}(\d{1,12}) {0,8}\| {0,8}(\d{1,12}) {0,8}\]")
 """A YOLOv3 trainer's count (Peterisfar/YOLOV3 and the repositories copied from it: `Epoch:[ 0 | 19 ]    Batch:[ 100 |
@@ -740,6 +744,9 @@ class KeyValueParser(FormatParser):
             # `of epoch 1` (a GPT-2 Chinese run's `batch 170 of epoch 1, loss 4.87…`: no step, its relaunches unseen)
             total = batches if batches is not None and step <= batches else None  # `Batch 0005/0011`: the epoch's length
         keyed = step is not None  # said by a step key, not a count in brackets found below
+        if step is None and text[:1].isdigit() and (lead := _LEADING_COUNT.match(text)) is not None and any(
+                "loss" in name for name in metrics):
+            step = int(lead[1])  # Keras-GAN's `0 [D loss: 0.692665, acc.: 51.56%] [G loss: 0.686900]`
         if step is None and "Batch:[" in text and (pb := _PIPED.search(text)) is not None:
             if 0 <= int(pb[3]) <= int(pb[4]):  # the 0-based epoch, each of `pb[4]` batches: the run's step, stated
                 per = int(pb[4])  # (a run resumed at epoch 102 of 120 counted from 0 read "15%, incomplete" at its end)

@@ -1456,3 +1456,19 @@ def test_a_stamp_in_brackets_right_before_the_message_is_the_records_time() -> N
     got, _ = check(found_bytes("gcn_bracketed_stamp_iters.log.gz"), sizes=(1 << 16,))
     stamped = [r.t for r in steps if r.t > 0]  # an epoch's `loss= 2.2470 accuracy= 0.4795` line has none
     assert len(stamped) > 800 and [r.t for r in got if r.kind is Kind.STEP and r.t > 1e9] == stamped
+
+
+def test_a_count_alone_before_the_bracketed_losses_is_the_step() -> None:
+    """Keras-GAN's `print("%d [D loss: %f, acc.: %.2f%%] [G loss: %f]" % (epoch, …))`: a review's segmentation GAN,
+    1,000 iterations a launch, its discriminator at 100% and its generator's loss at 0.0016, read as nothing (`UNREAD`);
+    by `feed` and `feed_bytes` alike."""
+    from tests.support.found import found_bytes, source_records
+    from tests.support.readers import check
+
+    fmt, recs = source_records("keras_gan_segmentation_launches.log.gz")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and (steps[0].step, dict(steps[0].metrics)) == (0, {"d_loss": 0.692665, "acc": 51.56,
+                                                                          "g_loss": 0.6869})
+    assert (steps[-1].step, steps[-1].metrics["g_loss"]) == (999, 0.001612)
+    got, _ = check(found_bytes("keras_gan_segmentation_launches.log.gz"), sizes=(1 << 16,))
+    assert [(r.step, dict(r.metrics)) for r in got if r.kind is Kind.STEP] == [(r.step, dict(r.metrics)) for r in steps]
