@@ -12,7 +12,9 @@ canonical names of DESIGN §2 (`train/loss` → loss, `eval/loss` → val_loss,
 `metrics/lr` → lr; `eval/runtime` → `eval_runtime`). Step from `global_step`,
 `step`, `iter`, `iteration`, wandb's `_step` or LLaMA-Factory's `current_steps` (first found, in that order),
 `total_steps`/`max_steps` → total_steps; `_timestamp`/`timestamp`/`time`/`ts`
-→ t when it looks like Unix seconds (or milliseconds), else it stays a metric;
+→ t when it looks like Unix seconds (or milliseconds), else it stays a metric (beside `data_time`, detectron2's and
+mmengine's `metrics.json`, `time` is the seconds an iteration took: `step_time`; a review's detectron2 run read "no step
+line carries … a step time");
 wandb's `_runtime` → elapsed. An object with only evaluation metrics
 (`val_*`, `eval_*`, `test_*`; the epoch and `_runtime` aside) is an EVAL
 record, else STEP; one with no numeric metric is not a record. The HF
@@ -133,7 +135,8 @@ def _metrics(keys: tuple[str, ...], timed: int) -> _Metrics:
     for i, key in enumerate(keys):
         if i in taken:
             continue
-        name = snake(key) if summary else "elapsed" if key == "_runtime" else _name(key)
+        name = (snake(key) if summary else "elapsed" if key == "_runtime"
+                else "step_time" if key == "time" and "data_time" in keys else _name(key))
         if name:
             named += 1
             names.setdefault(name, i)

@@ -357,3 +357,24 @@ def test_an_epoch_a_line_is_the_step_where_no_step_key_is_there_in_both_readers(
     for other in ({"epoch": 0.5}, {"epoch": 3, "batch": 20}):
         rec = JsonLinesParser().parse(json.dumps({**first, **other}))
         assert rec is not None and rec.step is None
+
+
+def test_detectron2s_time_beside_data_time_is_the_step_time_in_both_readers(capsys: pytest.CaptureFixture[str]) -> None:
+    """detectron2's `metrics.json`, `{"data_time": 0.027, …, "iteration": 19, …, "time": 2.2359, …}`: `time` beside
+    `data_time` is the seconds its iteration took, not a time of day (a review: `check` noted "no step line carries a
+    time of day or a step time", and no slowdown could be judged)."""
+    import json
+
+    from runwatch.cli import main
+    from tests.support.found import FOUND, found_bytes, found_lines, source_records
+    from tests.support.readers import check
+
+    logged = [json.loads(x) for x in found_lines("detectron2_metrics_waste.json.gz") if x.strip()]
+    fmt, recs = source_records("detectron2_metrics_waste.json.gz")
+    assert fmt == "jsonl" and len(recs) == len(logged) == 200
+    assert [(r.step, r.metrics["step_time"]) for r in recs] == [(o["iteration"], o["time"]) for o in logged]
+    assert not any("time" in r.metrics for r in recs)
+    got, _ = check(found_bytes("detectron2_metrics_waste.json.gz"), fmt="jsonl")
+    assert [(r.step, dict(r.metrics)) for r in got] == [(r.step, dict(r.metrics)) for r in recs]
+    assert main(["check", str(FOUND / "detectron2_metrics_waste.json.gz"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"][0].startswith("no step line carries a time of day: a hang")
