@@ -744,9 +744,9 @@ class KeyValueParser(FormatParser):
             # `of epoch 1` (a GPT-2 Chinese run's `batch 170 of epoch 1, loss 4.87…`: no step, its relaunches unseen)
             total = batches if batches is not None and step <= batches else None  # `Batch 0005/0011`: the epoch's length
         keyed = step is not None  # said by a step key, not a count in brackets found below
-        if step is None and text[:1].isdigit() and (lead := _LEADING_COUNT.match(text)) is not None and any(
+        if step is None and text[:1].isdigit() and (count := _LEADING_COUNT.match(text)) is not None and any(
                 "loss" in name for name in metrics):
-            step = int(lead[1])  # Keras-GAN's `0 [D loss: 0.692665, acc.: 51.56%] [G loss: 0.686900]`
+            step = int(count[1])  # Keras-GAN's `0 [D loss: 0.692665, acc.: 51.56%] [G loss: 0.686900]`
         if step is None and "Batch:[" in text and (pb := _PIPED.search(text)) is not None:
             if 0 <= int(pb[3]) <= int(pb[4]):  # the 0-based epoch, each of `pb[4]` batches: the run's step, stated
                 per = int(pb[4])  # (a run resumed at epoch 102 of 120 counted from 0 read "15%, incomplete" at its end)

@@ -250,6 +250,11 @@ CASES = [
     Case("bracketed0-hrnet", _found_lines("hrnet_zero_based_epochs_head.log"), "bracketed0", "Epoch: [0/520] Iter:[0/247]"),
     # ── the transfer-learning tutorial's epoch loop (recorded by the run lab): decided at its first phase line ──
     Case("phases-tutorial", _realrun_lines("tutorial-phases-healthy"), "phases", "train Loss: 2.1270 Acc: 0.3629"),
+    # ── ST-GCN's torchlight processor: decided at the first epoch's `mean_loss: nan` under its heading, after the
+    # `Parameters:` dict the HF Trainer's format read as an evaluation ──
+    Case("torchlight-stgcn", _found_lines("stgcn_torchlight_relaunches.log.gz")[:200], "torchlight", "\tmean_loss: nan"),
+    # ── Marian NMT: decided at its first display line, after 190 lines of its options and vocabularies ──
+    Case("marian-europarl", _found_lines("marian_europarl_concat.log")[:300], "marian", "Ep. 1 : Up. 500 : Sen."),
     Case("quickstart-tutorial", _realrun_lines("tutorial-quickstart-healthy"), "quickstart", "loss: 2.356922  [  100/12000]"),
     # ── a loop's tab-separated table in its log (FADNet): decided at the header, after the model's repr ──
     Case("table-fadnet", _found_lines("fadnet_epoch_table_nan_last_launch.log"), "table",
