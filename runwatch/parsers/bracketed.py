@@ -32,12 +32,14 @@ from runwatch.parsers.reads import Reads
 _EPOCH_BRACKET = LOGGED_PREFIX + r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\]"
 _STEP_WORD = r"[,|\s]{0,8}(?:Step|Batch|Iter|Iteration)"
 _HEAD = re.compile(
-    _EPOCH_BRACKET + r"(?:" + _STEP_WORD + r"\s{0,4}:?\s{0,4}\[|\s{0,4}\()"
-    + r"\s{0,4}(?P<inner>\d{1,12})\s{0,4}/\s{0,4}(?P<per_epoch>\d{1,12})\s{0,4}[\])]",
+    _EPOCH_BRACKET + r"(?:" + _STEP_WORD
+    + r"\s{0,4}:?\s{0,4}\[\s{0,4}(?P<inner>\d{1,12})\s{0,4}/\s{0,4}(?P<per_epoch>\d{1,12})\s{0,4}\]"
+    + r"|\s{0,4}\(\s{0,4}(?P<pinner>\d{1,12})\s{0,4}/\s{0,4}(?P<pper>\d{1,12})\s{0,4}\))",
     re.IGNORECASE,
 )
 """`Epoch [e/E], Step [s/S]`, or MiniMind's step in parentheses with no word (`Epoch:[1/1](10/39695), loss: 8.5371`:
-each line read as step 1 of 1 before, a run stopped half-way `finished`, a review)."""
+each line read as step 1 of 1 before, a run stopped half-way `finished`, a review), counted from 0 in its older
+releases (`Epoch:[1/1](0/44160) loss:8.968`: the line is the epoch's first step, not one before counting)."""
 
 
 def _counted(n: Mapping[str, Any]) -> Counted:
@@ -45,15 +47,17 @@ def _counted(n: Mapping[str, Any]) -> Counted:
     with `e` or `s` outside 1..E or 1..S (a `0` the loop printed before counting) is no step. Written with
     operators ints and arrays share (`&`, and `x + (x == 0)` for `max(x, 1)`): the fast path computes the
     same over a layout's columns (runwatch.parsers.learned.Counters)."""
-    e, epochs, s, per = n["epoch"], n["epochs"], n["inner"], n["per_epoch"]
-    ok = (e >= 1) & (e <= epochs + (epochs == 0)) & (s >= 1) & (s <= per + (per == 0))
+    paren = "pinner" in n  # MiniMind's `(s/S)`: its 0 is a step (the same groups on every row of a layout)
+    e, epochs, s, per = n["epoch"], n["epochs"], n["pinner" if paren else "inner"], n["pper" if paren else "per_epoch"]
+    ok = (e >= 1) & (e <= epochs + (epochs == 0)) & (s >= 1 - paren) & (s <= per + (per == 0))
     return within(e, 1, s, per), run_total(epochs, per), {"epoch": e * 1.0}, ok
 
 
 def _counted_from_0(n: Mapping[str, Any]) -> Counted:
     """`_counted` for a loop that counts both from 0 (`ZeroBasedParser`): step `e * S + s` of `E * S`, `e` in
     0..E-1 and `s` in 0..S."""
-    e, epochs, s, per = n["epoch"], n["epochs"], n["inner"], n["per_epoch"]
+    paren = "pinner" in n
+    e, epochs, s, per = n["epoch"], n["epochs"], n["pinner" if paren else "inner"], n["pper" if paren else "per_epoch"]
     ok = (e >= 0) & (e < epochs + (epochs == 0)) & (s >= 0) & (s <= per + (per == 0))
     return within(e, 0, s, per), run_total(epochs, per), {"epoch": e * 1.0}, ok
 

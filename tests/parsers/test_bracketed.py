@@ -154,3 +154,21 @@ def test_minimind_s_step_in_parentheses_is_the_step_of_its_epoch() -> None:
     dpo = [r for ln in (FOUND / "minimind_dpo.log").read_text().splitlines()
            if (r := BracketedParser().parse(ln)) is not None and r.kind is Kind.STEP]
     assert (dpo[0].step, dpo[0].total_steps) == (20, 4292) and dpo[0].metrics["dpo_loss"] == 0.6605
+
+
+def test_minimind_behind_a_loggers_name_and_from_step_0() -> None:
+    """A review: MiniMind's lines through `logging` (`2025-01-28 16:24:35,590 __main__ INFO Epoch:[1/20](39400/41914)
+    loss:2.555 …`, a logger's name before the level) read as epoch 1 of 20 on every line; and an epoch's first line,
+    `Epoch:[2/20](0/41914)` (the step of its count from 0), read as no step, so `tail` of a run that starts so said
+    `finished 1/1` under `kv` until its third line."""
+    from datetime import datetime
+
+    text = (FOUND / "minimind_logger_prefix_sigterm_tail.log").read_text().split("\n")
+    parser = BracketedParser()
+    stamped = [r for ln in text if ln.startswith("2025-") and (r := parser.parse(ln)) is not None]
+    assert (stamped[0].step, stamped[0].total_steps, stamped[0].metrics["loss"]) == (39400, 41914 * 20, 2.555)
+    assert stamped[0].t == datetime(2025, 1, 28, 16, 24, 35, 590000).timestamp()
+    start = next(ln for ln in text if ln.startswith("Epoch:[2/20](0/41914)"))
+    rec = BracketedParser().parse(start)
+    assert rec is not None and (rec.step, rec.metrics["loss"]) == (41914, 2.45)
+    assert detect([start]) == "bracketed"

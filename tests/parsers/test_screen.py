@@ -63,6 +63,10 @@ def fixture_lines() -> tuple[bytes, ...]:
     data += [b"\n".join(paddle.split(b"\n")[:100]) + b"\n"]  # Model.fit's epoch, steps and evaluation
     slowfast = gzip.decompress((FIXTURES / "found" / "slowfast_meccano_multilaunch.log.gz").read_bytes())
     data += [b"\n".join(slowfast.split(b"\n")[7470:7480] + slowfast.split(b"\n")[7824:7828]) + b"\n"]  # PySlowFast's
+    marian = (FIXTURES / "found" / "marian_europarl_concat.log").read_bytes()
+    data += [b"\n".join(marian.split(b"\n")[185:240]) + b"\n"]  # Marian's displays, saves, validations, a traceback
+    stgcn = gzip.decompress((FIXTURES / "found" / "stgcn_torchlight_relaunches.log.gz").read_bytes())
+    data += [b"\n".join(stgcn.split(b"\n")[:40] + stgcn.split(b"\n")[1190:1215]) + b"\n"]  # torchlight's, Iter lines
     lines = b"".join(x if x.endswith(b"\n") else x + b"\n" for x in data).split(b"\n")[:-1]
     return tuple(dict.fromkeys(lines))
 

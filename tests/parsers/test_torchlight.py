@@ -56,3 +56,23 @@ def test_check_finds_the_first_launches_nans_and_no_stall_between_launches(capsy
     assert [(a["rule"], a["first_step"]) for a in obj["alerts"]] == [("nonfinite", 1)]
     assert obj["alerts"][0]["summary"].startswith("mean_loss is NaN at step 1")
     assert any(n.startswith("the run started again 22 times") for n in obj["notes"])
+
+
+def test_ctr_gcns_asctime_stamp_and_sentences_count_its_epochs_from_1(capsys: pytest.CaptureFixture[str]) -> None:
+    """CTR-GCN's `print_log` stamps `[ Mon Mar 13 23:37:00 2023 ] ` and prints `epoch + 1` (`Training epoch: 1` at
+    `start_epoch` 0), the epoch's means as sentences (`Mean training loss: 1.6603.  Mean training acc: 51.10%.`,
+    `Mean test loss of 8 batches: 1.0724.`): unread (a review: UNREAD, exit 3); epoch 65 of 65 is its last step."""
+    from datetime import datetime
+
+    lines = (FOUND / "ctrgcn_asctime_ucla_two_launches.log").read_text().split("\n")
+    assert detect(lines[:200]) == "torchlight"
+    parser = TorchlightParser()
+    recs = [r for ln in lines if (r := parser.parse(ln)) is not None]
+    first = next(r for r in recs if r.kind is Kind.STEP)
+    assert (first.step, first.total_steps, first.metrics) == (1, 65, {"loss": 1.6603, "acc": 51.10, "epoch": 1.0})
+    assert first.t == datetime(2023, 3, 13, 23, 38, 46).timestamp()
+    evals = [r.metrics for r in recs if r.kind is Kind.EVAL][:3]
+    assert evals == [{"val_loss": 1.072461113333702}, {"val_top1": 59.70}, {"val_top5": 98.71}]
+    assert main(["check", str(FOUND / "ctrgcn_asctime_ucla_two_launches.log"), "--json"]) == 1
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["step"], obj["total_steps"], obj["state"]) == (65, 65, "finished")
