@@ -123,4 +123,6 @@ def _metric_name(key: str) -> str:
     for prefix in _DROPPED_PREFIXES:
         if s.startswith(prefix) and CANONICAL.get(s[len(prefix):], "val_loss") != "val_loss":
             return CANONICAL[s[len(prefix):]]
+    if s.endswith("_train") and CANONICAL.get(s[:-6], "val_loss") != "val_loss":
+        return CANONICAL[s[:-6]]  # `loss_train` (pygcn's loops): the loss rules judge `loss`, and read none
     return s

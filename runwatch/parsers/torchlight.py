@@ -105,6 +105,8 @@ class TorchlightParser(GuardedParser):
         step = self._epoch - (self._base or 0) + 1 if counted else self._iter
         total = self._epochs if counted else None
         if self._phase == "Training":
+            if counted and "mean_loss" in values:  # the epoch's mean is the run's loss where no iteration prints one
+                values["loss"] = values.pop("mean_loss")  # (the loss rules judge `loss`)
             return Record(Kind.STEP, step=step, total_steps=total, metrics={**values, "epoch": float(self._epoch)}, t=t)
         evaluated = {"val_loss" if name in ("mean_loss", "loss") else f"val_{name}": v for name, v in values.items()}
         return Record(Kind.EVAL, step=step, total_steps=total, metrics=evaluated, t=t)

@@ -1451,7 +1451,7 @@ def test_a_stamp_in_brackets_right_before_the_message_is_the_records_time() -> N
 
     fmt, recs = source_records("gcn_bracketed_stamp_iters.log.gz")
     steps = [r for r in recs if r.kind is Kind.STEP]
-    assert fmt == "kv" and steps[0].step == 20 and steps[0].metrics["loss_train"] == 2.9724
+    assert fmt == "kv" and steps[0].step == 20 and steps[0].metrics["loss"] == 2.9724  # `loss_train`: the loss
     assert steps[0].t == datetime(2022, 6, 27, 22, 39, 49, 211000).timestamp()
     got, _ = check(found_bytes("gcn_bracketed_stamp_iters.log.gz"), sizes=(1 << 16,))
     stamped = [r.t for r in steps if r.t > 0]  # an epoch's `loss= 2.2470 accuracy= 0.4795` line has none

@@ -36,12 +36,12 @@ def test_epochs_count_where_no_iteration_is_printed_and_iterations_where_they_ar
     recs = [(i + 1, r) for i, ln in enumerate(lines()) if (r := parser.parse(ln)) is not None]
     steps = [(n, r) for n, r in recs if r.kind is Kind.STEP]
     n, first = steps[0]
-    assert n == 5 and first.step == 1 and first.total_steps == 50 and math.isnan(first.metrics["mean_loss"])
+    assert n == 5 and first.step == 1 and first.total_steps == 50 and math.isnan(first.metrics["loss"])
     assert first.metrics["epoch"] == 0.0 and first.t > 0  # `[03.24.23|09:56:31]`, its time
     evals = [r for n, r in recs if r.kind is Kind.EVAL and n <= 28]
     assert [(r.step, r.metrics) for r in evals] == [(5, {"val_loss": 5.9914655685424805}), (5, {"val_top1": 0.0}),
                                                     (5, {"val_top5": 0.0})]  # `Eval epoch: 4`
-    n, it = next((n, r) for n, r in steps if "loss" in r.metrics)  # `Iter 0 Done. | loss: 1.4824 | lr: 0.010000`
+    n, it = next((n, r) for n, r in steps if "lr" in r.metrics)  # `Iter 0 Done. | loss: 1.4824 | lr: 0.010000`
     assert n == 1201 and (it.step, it.total_steps, it.metrics["loss"], it.metrics["lr"]) == (0, None, 1.4824, 0.01)
     launches = [n for n, r in recs if r.event == Event.LAUNCHED]
     assert len(launches) == 61 and launches[0] > 5  # every `Parameters:` but the first
@@ -54,7 +54,7 @@ def test_check_finds_the_first_launches_nans_and_no_stall_between_launches(capsy
     assert main(["check", str(LOG), "--json"]) == 2
     obj = json.loads(capsys.readouterr().out)
     assert [(a["rule"], a["first_step"]) for a in obj["alerts"]] == [("nonfinite", 1)]
-    assert obj["alerts"][0]["summary"].startswith("mean_loss is NaN at step 1")
+    assert obj["alerts"][0]["summary"].startswith("loss is NaN at step 1")  # the epoch's mean: no iteration printed
     assert any(n.startswith("the run started again 22 times") for n in obj["notes"])
 
 
@@ -76,3 +76,14 @@ def test_ctr_gcns_asctime_stamp_and_sentences_count_its_epochs_from_1(capsys: py
     assert main(["check", str(FOUND / "ctrgcn_asctime_ucla_two_launches.log"), "--json"]) == 1
     obj = json.loads(capsys.readouterr().out)
     assert (obj["step"], obj["total_steps"], obj["state"]) == (65, 65, "finished")
+
+
+def test_the_epochs_mean_is_the_loss_only_where_no_iteration_prints_one() -> None:
+    """The loss rules (spike, divergence, overfit) judge `loss`: an epoch-counted launch's `mean_loss` is its loss; a
+    launch printing `Iter N Done. | loss: …` keeps its epoch mean apart (`mean_loss` at the iteration it ended at)."""
+    parser = TorchlightParser()
+    recs = [r for ln in lines() if (r := parser.parse(ln)) is not None and r.kind is Kind.STEP]
+    counted = [r for r in recs if "lr" not in r.metrics and r.total_steps == 50]
+    iterated = [r for r in recs if r.total_steps is None and "lr" not in r.metrics]
+    assert counted and all("loss" in r.metrics and "mean_loss" not in r.metrics for r in counted)
+    assert iterated and all("mean_loss" in r.metrics and "loss" not in r.metrics for r in iterated)
