@@ -37,6 +37,7 @@ import re
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
+from runwatch.parsers.fields import logging_time
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.progress_bar import parse_frame, step_time_of
 
@@ -59,9 +60,20 @@ _ALL_CLASSIFIED = re.compile(rf"\s{{0,40}}all\s{{1,20}}(?P<top1>{_NUM})\s{{1,20}
 _CUT_BAR = re.compile(r"\s{0,4}\d{0,3}\s{0,4}")
 """What a row keeps of its bar where a console cut it (W&B's `output.log`: `… 802        640:`, `… 640: 1`)."""
 _DONE = re.compile(r"^\s{0,8}(?P<epochs>\d{1,9}) epochs completed in (?P<hours>[\d.]{1,20}) hours\.")
+_BATCH_HEADER = re.compile(r"\s{0,40}Epoch\s{1,20}Batch\s{1,20}(?P<names>[A-Za-z_][\w ]{0,300}?)\s*$")
+_BATCH_ROW = re.compile(
+    rf"\s{{0,40}}(?P<epoch>\d{{1,9}})/(?P<epochs>\d{{1,9}})\s{{1,20}}(?P<batch>\d{{1,12}})/(?P<batches>\d{{1,12}})"
+    rf"(?P<values>(?:\s{{1,20}}(?:{_NUM})){{1,24}})\s*$"
+)
+"""The table of Ultralytics' first YOLOv3 (2018-19) and the trackers built on it (JDE): no bar, a row every few
+batches, `Epoch Batch box conf id total nTargets time` over `0/29  40/165  0.172  1.99  18.7  149  81.4  7.12`, both
+counts from 0 and printed to their last (`epochs - 1`, `len(loader) - 1`)."""
+_LOGGER = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d{1,6})? \[(?:INFO|DEBUG|WARNING)\]: ")
+"""JDE's logger before each line (`2021-01-25 05:58:59 [INFO]: `): the row's time."""
 _NAMES = {
     "gpu_mem": "memory_gib", "box": "box_loss", "giou": "box_loss", "obj": "obj_loss", "cls": "cls_loss", "total": "loss",
     "labels": "instances", "instances": "instances", "img_size": "", "size": "",
+    "time": "step_time", "ntargets": "targets",
 }
 _EVAL_NAMES = ("val_precision", "val_recall", "val_map50", "val_map50_95")
 _MASK_NAMES = ("val_mask_precision", "val_mask_recall", "val_mask_map50", "val_mask_map50_95")
@@ -81,8 +93,12 @@ class YoloParser(FormatParser):
         self._total: int | None = None
         self._barred = False
         """Whether a row's bar has been read: then a row with none is a redraw's remains, not an epoch."""
+        self._batch_names: tuple[str, ...] | None = None
+        """The names after `Epoch Batch` of the first YOLOv3's table (`_BATCH_HEADER`); None before its header."""
 
     def parse(self, line: str) -> Record | None:
+        if "Batch" in line or self._batch_names is not None:
+            return self._batch_table(line)
         header = _HEADER.match(line) if "Epoch" in line else None
         if header is not None:
             raw = header["names"].split()
@@ -147,9 +163,34 @@ class YoloParser(FormatParser):
         self._total = (epochs + 1 - self._first) * per_epoch
         return Record(Kind.STEP, self._step, self._total, metrics=metrics)
 
+    def _batch_table(self, line: str) -> Record | None:
+        """A line of the first YOLOv3's table (`_BATCH_HEADER`): its header, or a row, the step the batches done."""
+        stamp = _LOGGER.match(line)
+        text = line[stamp.end():] if stamp is not None else line
+        header = _BATCH_HEADER.match(text) if "Batch" in text else None
+        if header is not None:
+            self._batch_names = tuple(_NAMES.get(n.lower(), n.lower()) for n in header["names"].split())
+            return None
+        row = _BATCH_ROW.match(text) if self._batch_names is not None and "/" in text else None
+        if row is None or self._batch_names is None:
+            return None
+        texts = row["values"].split()
+        if len(texts) != len(self._batch_names):
+            return None
+        metrics = {name: v for name, t in zip(self._batch_names, texts, strict=True) if name and (v := parse_number(t)) is not None}
+        epoch, epochs, batch, batches = int(row["epoch"]), int(row["epochs"]), int(row["batch"]), int(row["batches"])
+        if not metrics or epoch > epochs or batch > batches:
+            return None
+        metrics["epoch"] = float(epoch)
+        self._step, self._total = epoch * (batches + 1) + batch + 1, (epochs + 1) * (batches + 1)
+        return Record(Kind.STEP, self._step, self._total, metrics=metrics, t=logging_time(line) if stamp else 0.0)
+
     def score(self, line: str) -> int:
         """2 for the training table's header, which comes before any of its rows (and after the dataset
         scans' bars, which the generic bar format reads as its own)."""
+        if "Batch" in line:
+            stamp = _LOGGER.match(line)
+            return 2 if _BATCH_HEADER.match(line[stamp.end():] if stamp else line) is not None else 0
         return 2 if "Epoch" in line and _HEADER.match(line) is not None else 0
 
 

@@ -132,3 +132,24 @@ def test_the_loss_terms_are_the_epochs_mean_at_its_last_batch_only() -> None:
     mid = {"box_loss": 1.0, "obj_loss": math.nan, "loss": math.nan, "instances": 36.0}
     _mid_epoch(mid)
     assert set(mid) == {"box_loss", "obj_loss", "loss", "instances"}
+
+
+def test_the_first_yolov3s_batch_table_behind_jdes_logger() -> None:
+    """JDE (after Ultralytics' first YOLOv3): `2021-01-25 05:58:00 [INFO]:    Epoch       Batch       box      conf …
+    time`, then a row every 40 batches, `0/29       0/165     0.227      2.06 …      59.6`: both counts from 0 to their
+    last, so batch 160 of epoch 0 is step 161 of 30 × 166; `total` the loss, `time` the step time, the logger's
+    stamp the row's time. A review: UNREAD (exit 3), also with `--format yolo` and `table`; by both readers alike."""
+    from datetime import datetime
+
+    from tests.support.found import found_bytes, source_records
+    from tests.support.readers import check
+
+    fmt, recs = source_records("jde_yolov3_batch_table.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "yolo" and len(steps) == 150
+    first = steps[0]
+    assert (first.step, first.total_steps, first.metrics["loss"], first.metrics["step_time"]) == (1, 30 * 166, 158.0, 59.6)
+    assert first.t == datetime(2021, 1, 25, 5, 58, 59).timestamp()
+    assert [r.step for r in steps[:6]] == [1, 41, 81, 121, 161, 167]  # epoch 1's batch 0 after epoch 0's 160
+    got, _ = check(found_bytes("jde_yolov3_batch_table.log"), sizes=(1 << 14,))
+    assert [(r.step, dict(r.metrics)) for r in got if r.kind is Kind.STEP] == [(r.step, dict(r.metrics)) for r in steps]
