@@ -672,8 +672,13 @@ class RunTracker:
         return self._attempts.count
 
     def _apply_eval(self, rec: Record, now: float) -> None:
-        """Eval metrics go to the store at the eval's step (or the last step seen); progress notes a pause."""
+        """Eval metrics go to the store at the eval's step (or the last step seen); progress notes a pause. After a
+        bare traceback (`Ending.bare`) an evaluation the run prints is the run going on, as a step is: Marian's
+        `[valid] … translation : 0` after its validation script's traceback, then 15 minutes to its next step,
+        read as a crash."""
         self._last_record_t = now
+        if self._end.crashed and self._end.bare:
+            self._resume(now, rec.source, None)
         self.progress.update(rec.step or 0, rec.total_steps, rec.t or now, is_eval=True)
         x = max(self._last_x, 0.0) if rec.step is None else float(rec.step)
         self._eval_x = x

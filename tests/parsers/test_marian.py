@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -48,10 +49,24 @@ def test_the_iter_copy_of_a_save_is_a_checkpoint_at_its_update() -> None:
 def test_a_finished_run_reads_finished_at_its_last_update(capsys: pytest.CaptureFixture[str]) -> None:
     """Unread, the run that ended `Training finished` after 85,000 updates read `no steps  crashed`: its validation
     script's tracebacks were the only records (a review). Its first interval of 13m34s (500 updates) is no stall."""
-    main(["check", str(CONCAT), "--json"])
+    assert main(["check", str(CONCAT), "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
-    assert (obj["step"], obj["state"]) == (85000, "finished")
-    assert "stall" not in [a["rule"] for a in obj["alerts"]]
+    assert (obj["step"], obj["state"], obj["alerts"]) == (85000, "finished", [])
+    assert obj["notes"][0].startswith("the run went on after 8 fatal errors it printed")
+
+
+def test_a_traceback_before_an_evaluations_result_is_no_crash(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The validation script's `FileNotFoundError`, Marian's `[valid] … translation : 0` after it, and the next update
+    15 minutes later: a bare traceback, then silence, read as a critical crash of a finished run. The result the
+    run prints after it is the run going on, as a step is. The log's first 300 lines: its first validations, each
+    with the script's tracebacks, and the updates after them."""
+    lines = CONCAT.read_text().split("\n")[:300]
+    assert sum(x.startswith("FileNotFoundError") for x in lines) == 2
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    assert main(["check", str(log), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["alerts"] == []
 
 
 def test_the_cuda_runtimes_out_of_memory_is_a_gpu_oom(capsys: pytest.CaptureFixture[str]) -> None:
