@@ -110,11 +110,6 @@ def logging_time(text: str) -> float:
         return _month_day_seconds(m)
     if text[2:3] == "/" and (m := _MMENGINE_STAMP.match(text)) is not None:
         return _month_day_seconds(m)
-    if text[3:4] == "." and text[9:10] == "|" and (m := _TORCHLIGHT_STAMP.match(text)) is not None:
-        try:
-            return local_time(f"20{m.group(3)}-{m.group(1)}-{m.group(2)} {m.group(4)}")
-        except ValueError:
-            return 0.0
     m = _LOGGING_STAMP.match(text)
     if m is None and (fair := _FAIR_STAMP.match(text)) is not None:
         return _fair_seconds(fair)
@@ -133,10 +128,6 @@ with `datefmt="%m/%d %H:%M:%S"`) and PaddleVideo's (`[12/25 14:22:40] epoch:[  1
 detectron2 log had no time: `check` said no step line carries one, and `tail` aged the run by the file (a review).
 PaddleVideo's waited until an interval into a guessed epoch was no longer measured (runwatch.state.pace): it logs
 two lines an epoch and never the epoch's length, and timed, each epoch's end read as a 100-fold slowdown."""
-
-
-_TORCHLIGHT_STAMP = re.compile(r"\[(\d\d)\.(\d\d)\.(\d\d)\|(\d\d:\d\d:\d\d)\] ")
-"""ST-GCN's `torchlight.IO.print_log`, `[%m.%d.%y|%X] ` (`[03.24.23|09:56:11] Training epoch: 0`): runwatch.parsers.torchlight."""
 
 
 _SHORT_YEAR_STAMP = re.compile(r"(\d\d-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))? - (?:DEBUG|INFO|WARNING|ERROR): ")

@@ -421,10 +421,6 @@ class _Nest(NamedTuple):
     done: int
 
 
-_BAR_NAME = re.compile(r"[A-Za-z][A-Za-z _\-]{0,40}:?")
-"""A bar's name of words alone (`Training`, `train batches:`), which an epoch heading before it may complete."""
-
-
 class _Heading(NamedTuple):
     desc: str
     total: int | None
@@ -529,8 +525,8 @@ class ProgressBarParser(FormatParser):
             return None if self._pending_desc or self._bar_loss else beside(line, self._step, self._epoch_end)
         desc = frame.desc or self._pending_desc
         self._pending_desc = ""
-        if desc and self._heading is not None:
-            desc = self._named_under(desc, frame)
+        if desc and self._heading is not None and self._heading.total is None:
+            self._heading = None  # a named bar came first: the heading was its (`Epoch 3`, then `Training: …`)
         headed = not desc and bool(desc := self._headed(frame))
         if self._bare_other(desc, frame.total) and frame.start and (older := parse_frame(line[:frame.start])):
             frame, desc = older, older.desc  # an evaluation's bar drawn over the end of the epoch's: its last frame
@@ -665,27 +661,6 @@ class ProgressBarParser(FormatParser):
         self._heading = None
         return ""
 
-    def _named_under(self, desc: str, frame: Frame) -> str:
-        """A named bar's description, with the epoch heading before it where the name states none (`Epoch 3/5`,
-        a blank line, then `Training:   0%|          | 0/147`: the bar of epoch 3 of 5), for as long as its frames
-        count up at one total, as `_headed` keeps a bare bar's. A heading of no epoch, or a bar naming its own, is
-        forgotten: the heading was its (`Epoch 3`, then `Epoch 3: …`). Read as a plain bar drawn anew each epoch
-        with `leave=False` (its last frame `146/147`, never its end), every epoch but the first two was the run
-        starting again (a review: "started again 23 times" over seven pipelines of five epochs)."""
-        heading = self._heading
-        assert heading is not None
-        if not is_training(desc):
-            return desc  # a validation's bar under the epoch's heading: the heading waits for the training's
-        if (epoch_of(desc) is not None or epoch_of(heading.desc) is None or frame.total is None
-                or _BAR_NAME.fullmatch(desc.strip()) is None):
-            self._heading = None  # (a logging prefix before a bare bar, `… - INFO - 10%|#  | 1/10`, names none)
-            return desc
-        if heading.total is None or (frame.total == heading.total and frame.n >= heading.n):
-            self._heading = heading._replace(total=frame.total, n=frame.n)
-            return f"{heading.desc} {desc}"
-        self._heading = None
-        return desc
-
     def _another_job(self, desc: str) -> bool:
         """A named bar that names no epoch, once `Epoch E:` bars are the training's (`_base` decided): another
         job's, done between epochs (a review's 3D reconstruction drew `Marching cube: 0/34` and `Texture
@@ -704,8 +679,8 @@ class ProgressBarParser(FormatParser):
         """The row of a plain training frame (`PLAIN_FRAME`) past its epoch's start, the state left as `parse`
         leaves it; None, with nothing changed, for any other line or while a rich bar's wrap, a
         percent-only line, a finish not said yet or a heading's bar is pending (then `parse` reads it)."""
-        if self._wrapped_step is not None or self._pending_desc or self._finish_due or self._heading is not None:
-            return None  # a heading names the bar it heads (`_headed`, `_named_under`): `parse` reads its frames
+        if self._wrapped_step is not None or self._pending_desc or self._finish_due or self._heading_due():
+            return None
         frame = plain_frame_of(line)
         if frame is None or FIT_STOPPED in line:
             return None
@@ -726,7 +701,7 @@ class ProgressBarParser(FormatParser):
         """Whether the next lines' plain training frames may be taken as `take_frames` takes them (as
         `take_row` would, one by one): no rich bar's wrap, percent-only line or finish not said yet pending."""
         return (self._wrapped_step is None and not self._pending_desc and not self._finish_due and self._plain_settled()
-                and self._heading is None
+                and not self._heading_due()
                 and (self._base is not None or frames is None or not (frames.epoch >= 0).any())
                 and (self._base is None or frames is None or not (frames.row & (frames.epoch < 0)).any()))  # `_another_job`
 

@@ -32,11 +32,11 @@ from typing import ClassVar
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
-from runwatch.parsers.fields import logging_time
+from runwatch.parsers.fields import local_time
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.pydict import metric_name, snake
 
-_STAMP = re.compile(r"\[\d\d\.\d\d\.\d\d\|\d\d:\d\d:\d\d\] |\[ ([A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}) \] ")
+_STAMP = re.compile(r"\[(\d\d)\.(\d\d)\.(\d\d)\|(\d\d:\d\d:\d\d)\] |\[ ([A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}) \] ")
 """`torchlight.IO`'s `time.strftime("[%m.%d.%y|%X] ")` (its `%X` as the C locale prints it), or the `print_log` of
 the repositories after it, `"[ " + time.asctime() + " ] "` (2s-AGCN, CTR-GCN: `[ Mon Mar 13 23:37:00 2023 ] `)."""
 _MEAN = re.compile(rf"Mean (?:training |train |test |val(?:idation)? )?(loss|acc)(?: of \d{{1,9}} batches)?: ({NUMBER_TEXT})%?")
@@ -89,7 +89,7 @@ class TorchlightParser(GuardedParser):
             return None
         if self._phase is None:
             return None
-        t = logging_time(line) if stamp[1] is None else _asctime(stamp[1])
+        t = _asctime(stamp[5]) if stamp[5] is not None else _seconds(stamp)
         it = _ITER.fullmatch(body)
         if it is not None:
             if self._phase != "Training":
@@ -127,6 +127,16 @@ def _values(body: str) -> dict[str, float]:
     value = _VALUE.fullmatch(body)
     number = parse_number(value[2]) if value is not None else None
     return {} if value is None or number is None else {snake(value[1]): number}
+
+
+def _seconds(stamp: re.Match[str]) -> float:
+    """Unix seconds of `[03.24.23|09:56:11] `, local time, 0.0 for no real time. The format's own: read by
+    `logging_time` for every format, the generic reader's column path had no such stamp, and the two disagreed."""
+    month, day, year, clock = stamp[1], stamp[2], stamp[3], stamp[4]
+    try:
+        return local_time(f"20{year}-{month}-{day} {clock}")
+    except ValueError:
+        return 0.0
 
 
 def _asctime(text: str) -> float:

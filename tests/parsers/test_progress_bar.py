@@ -509,23 +509,3 @@ def test_a_postfix_of_the_loops_own_words_is_read_as_its_pairs() -> None:
     assert losses[0] == (10, 6.053) and (200, 0.0003) in losses and losses[-1][1] == 0.0  # set every 10th step
     assert [s for s, _ in losses] == sorted({s for s, _ in losses}) and len(losses) >= 30  # one a step, in order
 
-
-def test_an_epoch_heading_completes_the_named_bar_under_it(capsys: pytest.CaptureFixture[str]) -> None:
-    """A review's pipelines: `Epoch 3/5`, a blank line, then a `Training:` bar of 147 batches drawn with `leave=False`
-    (its last frame `146/147`, never its end) and a `Validating:` bar: read as a plain bar drawn anew, every epoch
-    after the second was the run starting again ("started again 23 times" over seven pipelines) and a batch's loss
-    a spike. The heading names the epoch of the bar under it: one step axis of 5 × 147 a pipeline."""
-    from runwatch.cli import main
-    from tests.support.found import FOUND, source_records
-
-    name = "tqdm_epoch_heading_named_bar_two_pipelines.out.gz"
-    fmt, recs = source_records(name)
-    steps = [r for r in recs if r.kind is Kind.STEP]
-    assert fmt == "tqdm" and steps[0].total_steps == 5 * 147
-    back = [i for i in range(1, len(steps)) if (steps[i].step or 0) < (steps[i - 1].step or 0)]
-    assert len(back) == 1  # the second pipeline, from its start
-    first = [r.step or 0 for r in steps[:back[0]]]
-    assert first == sorted(first) and first[-1] == 5 * 147 - 2  # epoch 5's `146/147`, its last frame
-    assert main(["check", str(FOUND / name), "--json"]) == 0
-    obj = json.loads(capsys.readouterr().out)
-    assert obj["alerts"] == [] and obj["notes"][0].startswith("the run started again once")
