@@ -68,7 +68,8 @@ _FAIR = r"(?:DEBUG|INFO|WARNING) - \d\d/\d\d/\d\d \d\d:\d\d:\d\d - \d{1,6}:\d\d:
 (month/day/year in the C locale), the time since start, then the message: `INFO - 09/02/20 14:18:08 - 0:00:30 -
 Epoch: [0][50]\tTime 2.376 (1.927)…` (a review's SwAV run read `no steps`)."""
 LOGGED_PREFIX = (r"\s{0,20}(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?:(?: -)? |:)"
-                 rf"(?:(?:\[[\w.-]{{1,60}}:\d{{1,6}}\] |[\w.-]{{1,60}}\.py )(?:{_LEVEL})?|{_LEVEL}|[\w.<>-]{{1,60}} {_LEVEL})"
+                 rf"(?:(?:\[[\w.-]{{1,60}}:\d{{1,6}}\] |[\w.-]{{1,60}}\.py )(?:{_LEVEL})?|{_LEVEL}|[\w.<>-]{{1,60}} {_LEVEL}"
+                 r"|\[(?:DEBUG|INFO|WARNING)\]: )"
                  r"|\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d{1,6})?\](?:\[[\w.-]{1,60}\]){0,2}\[(?:DEBUG|INFO|WARNING)\] ?"
                  rf"|{_FAIR})?")
 """Python `logging`'s time and level before a line a format recognises by its start (`2025-07-07 13:55:26.649
@@ -77,7 +78,8 @@ INFO: Epoch [001/300] …`; `%(asctime)s:%(levelname)s: %(message)s` writes `202
 (`2019-08-27 10:51:08,139 [dltrainer.py:209] INFO Epoch: [0][0/739]`, a review's FADNet run read as `kv` with no
 step), a logger's name before the level (`%(asctime)s %(name)s %(levelname)s`: `2025-01-28 16:24:35,590 __main__ INFO
 Epoch:[1/20](39400/41914) …`, MiniMind's, every line read as step 1 of 20: a review), or all in brackets
-(`[2025-06-24 20:57:47,602][pretrain.py][INFO] Epoch:[0/1](300/2816672) …`), as regex text: its time is
+(`[2025-06-24 20:57:47,602][pretrain.py][INFO] Epoch:[0/1](300/2816672) …`), or the level in brackets (JDE's
+`2021-01-25 05:58:59 [INFO]:    Epoch       Batch …`), as regex text: its time is
 `logging_time`'s."""
 _LOGGING_STAMP = re.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) |\[(?:DEBUG|INFO|WARNING|ERROR)\] )?\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?(?:\]?[ :|\t]|\]-|\](?=[A-Za-z\[]))")
 """Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`; mmengine's

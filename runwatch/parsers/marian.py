@@ -81,4 +81,4 @@ class MarianParser(GuardedParser):
 
     def score(self, line: str) -> int:
         """2 for a display or validation line, 0 for any other (a save is no signature)."""
-        return 2 if "Ep. " in line and self.parse(line) is not None and _HEAD.match(line) is not None else 0
+        return 2 if "Ep. " in line and self.parse(line) is not None else 0

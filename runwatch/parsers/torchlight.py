@@ -45,7 +45,7 @@ _MEAN = re.compile(rf"Mean (?:training |train |test |val(?:idation)? )?(loss|acc
 _HEADING = re.compile(r"(Training|Eval) epoch: (\d{1,9})")
 _ITER = re.compile(r"\tIter (\d{1,12}) Done\.((?: \| [A-Za-z_][\w]{0,40}: [^|]{1,40}){0,32})\s*")
 _PAIR = re.compile(rf" \| ([A-Za-z_]\w{{0,40}}): ({NUMBER_TEXT})(?= |$)")
-_VALUE = re.compile(rf"\t([A-Za-z_][\w]{{0,40}}): ({NUMBER_TEXT})(%?)\s*")
+_VALUE = re.compile(rf"\t([A-Za-z_]\w{{0,40}}): ({NUMBER_TEXT})%?\s*")
 _NUM_EPOCH = re.compile(r"'num_epoch': (\d{1,9})\b")
 _START_EPOCH = re.compile(r"'start_epoch': (\d{1,9})\b")
 

@@ -37,7 +37,7 @@ import re
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
-from runwatch.parsers.fields import logging_time
+from runwatch.parsers.fields import LOGGED_PREFIX, logging_time
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.progress_bar import parse_frame, step_time_of
 
@@ -68,8 +68,8 @@ _BATCH_ROW = re.compile(
 """The table of Ultralytics' first YOLOv3 (2018-19) and the trackers built on it (JDE): no bar, a row every few
 batches, `Epoch Batch box conf id total nTargets time` over `0/29  40/165  0.172  1.99  18.7  149  81.4  7.12`, both
 counts from 0 and printed to their last (`epochs - 1`, `len(loader) - 1`)."""
-_LOGGER = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d{1,6})? \[(?:INFO|DEBUG|WARNING)\]: ")
-"""JDE's logger before each line (`2021-01-25 05:58:59 [INFO]: `): the row's time."""
+_PREFIX = re.compile(LOGGED_PREFIX)
+"""A logger's time and level before a line (JDE's `2021-01-25 05:58:59 [INFO]: `): the row's time."""
 _NAMES = {
     "gpu_mem": "memory_gib", "box": "box_loss", "giou": "box_loss", "obj": "obj_loss", "cls": "cls_loss", "total": "loss",
     "labels": "instances", "instances": "instances", "img_size": "", "size": "",
@@ -165,8 +165,8 @@ class YoloParser(FormatParser):
 
     def _batch_table(self, line: str) -> Record | None:
         """A line of the first YOLOv3's table (`_BATCH_HEADER`): its header, or a row, the step the batches done."""
-        stamp = _LOGGER.match(line)
-        text = line[stamp.end():] if stamp is not None else line
+        start = _prefixed(line)
+        text = line[start:]
         header = _BATCH_HEADER.match(text) if "Batch" in text else None
         if header is not None:
             self._batch_names = tuple(_NAMES.get(n.lower(), n.lower()) for n in header["names"].split())
@@ -183,15 +183,20 @@ class YoloParser(FormatParser):
             return None
         metrics["epoch"] = float(epoch)
         self._step, self._total = epoch * (batches + 1) + batch + 1, (epochs + 1) * (batches + 1)
-        return Record(Kind.STEP, self._step, self._total, metrics=metrics, t=logging_time(line) if stamp else 0.0)
+        return Record(Kind.STEP, self._step, self._total, metrics=metrics, t=logging_time(line) if start else 0.0)
 
     def score(self, line: str) -> int:
         """2 for the training table's header, which comes before any of its rows (and after the dataset
         scans' bars, which the generic bar format reads as its own)."""
         if "Batch" in line:
-            stamp = _LOGGER.match(line)
-            return 2 if _BATCH_HEADER.match(line[stamp.end():] if stamp else line) is not None else 0
+            return 2 if _BATCH_HEADER.match(line, _prefixed(line)) is not None else 0
         return 2 if "Epoch" in line and _HEADER.match(line) is not None else 0
+
+
+def _prefixed(line: str) -> int:
+    """Where the line goes on after a logger's time and level (`_PREFIX`), 0 without one."""
+    m = _PREFIX.match(line)
+    return m.end() if m is not None else 0
 
 
 def _mid_epoch(metrics: dict[str, float]) -> None:
