@@ -138,6 +138,10 @@ class FrameBlock:
     """(postfix, name) → whether the postfix has that name."""
     has_postfix: np.ndarray
     """Per postfix: it has a pair (an empty one is never stale)."""
+    sizes: frozenset[int]
+    """The totals of the rows that are `Epoch E:` bars' frames."""
+    lowest: int
+    """The lowest epoch of those rows as printed (-1: none)."""
 
 
 def read_frames(lines: Sequence[str], rules: FrameRules) -> FrameBlock:
@@ -171,10 +175,12 @@ def read_frames(lines: Sequence[str], rules: FrameRules) -> FrameBlock:
 
     pfs = tuple(p for _, p in postfixes.values())
     names, values, shows = _tables(pfs)
+    totals = digit_ints(cols[3])
+    epoched = keep & (epoch >= 0)
     return FrameBlock(
         row=row,
         n=spread(n, 0),
-        total=spread(digit_ints(cols[3]), 0),
+        total=spread(totals, 0),
         epoch=spread(epoch, -1),
         elapsed=spread(np.array(list(map(_seconds, cols[4])), np.float64), _NONE),
         remaining=spread(np.array(list(map(_seconds, cols[5])), np.float64), _NONE),
@@ -188,6 +194,8 @@ def read_frames(lines: Sequence[str], rules: FrameRules) -> FrameBlock:
         values=values,
         shows=shows,
         has_postfix=np.array([bool(p.names) for p in pfs], bool),
+        sizes=frozenset(np.unique(totals[epoched]).tolist()),
+        lowest=int(epoch[epoched].min()) if epoched.any() else -1,
     )
 
 

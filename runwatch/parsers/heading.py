@@ -50,7 +50,7 @@ def heading_of(line: str) -> str | None:
         return None
     prefix = LOG_PREFIX.match(line)
     text = line[prefix.end():] if prefix is not None else line
-    if _VALUE.search(text):
-        return None
-    found = _EPOCH_HEADING.fullmatch(text) or _EVAL_HEADING.fullmatch(text)
+    found = _EPOCH_HEADING.fullmatch(text)  # its number is no value (`Epoch: 3`, as a loop prints it)
+    if found is None and not _VALUE.search(text):
+        found = _EVAL_HEADING.fullmatch(text)
     return found["text"].strip() if found is not None else None

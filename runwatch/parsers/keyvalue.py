@@ -108,8 +108,8 @@ def _by_first_letter(words: list[str] | tuple[str, ...], tails: dict[str, str] |
 # last match with an empty key (linear time, where a retry at each position would be quadratic). A key
 # has at most three `:sub` parts: unbounded, `a:a:a:…` made every later start rescan the rest (0.4 s a line).
 _PAIR = re.compile(
-    r"([^A-Za-z]*+(?:[A-Za-z][\w./\-'\"]*+[^A-Za-z]*+)*?)"
-    r"(?<![\w./\-'\"])([A-Za-z][\w./\-]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d]))){0,3})"
+    r"([^A-Za-z]*+(?:[A-Za-z][\w./\-'\"@]*+[^A-Za-z]*+)*?)"
+    r"(?<![\w./\-'\"@])([A-Za-z][\w./\-@]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d]))){0,3})"
     r"(?:\s{0,3}[=:]\s{0,8}|\s{1,3}is:\s{0,8}\[?|\s{1,8})(?=[-+.\dnNiI])"  # the guard spares the value alternatives most
     # words; a value right-aligned after its colon (JAX ncflow's `Outer Step:     0      LossTrajs: 4.33880901`) is its
     # key's, and so is one after `is:`, in a one-element array's `[` or not (PaddlePaddle's tutorials: `epoch: 0,
@@ -557,6 +557,26 @@ def _mmengine(mm: re.Match[str], metrics: dict[str, float], t: float) -> Record 
     return Record(Kind.STEP, step=step, total_steps=total, metrics=metrics, t=t)
 
 
+_TRAINING_OWN = frozenset({"lr", "grad_norm", "step_time", "data_time", "elapsed", "eta", "epoch_time"})
+"""What no evaluation's line states of it: a line with one of these is training's, whatever its loss is named."""
+
+
+def _evaluation_of(metrics: dict[str, float]) -> str | None:
+    """The split (`test`, `val`) whose loss is the only loss of a line with no step, no epoch, no lead word and
+    nothing of training's (`_TRAINING_OWN`): the line's other measures are that evaluation's (`avg. test_loss nan avg.
+    Accuracy@1 0.003 - avg. Accuracy@5 4.279`: `test_accuracy1`; read as a training step beside it, the NaN test
+    loss of an I-JEPA fork's evaluation went unjudged). None otherwise."""
+    words = set()
+    for name in metrics:
+        if name in _TRAINING_OWN or name.endswith("_time") or "epoch" in name:
+            return None
+        if "loss" in name:
+            if name not in ("test_loss", "val_loss"):
+                return None
+            words.add(name[:-5])
+    return words.pop() if len(words) == 1 else None
+
+
 def _kind(metrics: dict[str, float]) -> Kind:
     """EVAL when every metric but the epoch and a time (a step time, the clock: modded-nanogpt's
     `step:125/5100 val_loss:5.4789 train_time:19493ms step_avg:169.51ms`) is an evaluation one, else STEP."""
@@ -819,6 +839,8 @@ class KeyValueParser(FormatParser):
                 return None  # a header's settings (`lr=0.0003 batch_size=32 max_steps=400`): config, no record
         if 0 < before == pairs - 1 and not measured:
             return None  # a count said last, after no measure of training: of something else (`Sampling slow: 46.0s, steps=158`)
+        if lead is None and step is None and not placed:
+            lead = _evaluation_of(metrics)
         if lead is not None:
             metrics = _evaluated(metrics, lead)
             if not keyed:  # a count in brackets on an evaluation's line is its own loop's batch (`Test - Epoch:

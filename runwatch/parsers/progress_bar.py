@@ -465,6 +465,8 @@ class ProgressBarParser(FormatParser):
         """The bar over the epochs and the bar over each epoch's batches, once one was seen opened inside the other."""
         self._bar_loss = False
         """A training bar's postfix showed a loss: lines beside the bars are not read (`beside.names_loss`)."""
+        self._bar_evals = False
+        """A training bar showed an evaluation's metric (`val_loss=4.36`): lines beside it that state one repeat it."""
         self._summed: int | None = None
         """The latest epoch a summary line beside the bars stated it sums up (`_epoch_end`), counted from 1."""
         self._epoch_total: int | None = None
@@ -472,6 +474,8 @@ class ProgressBarParser(FormatParser):
         self._base: int | None = None
         self._epochs: int | None = None
         """What the first epoch is called, and the run's epochs (`_counted_from`)."""
+        self._sized: _Sized | None = None
+        """The length of the `Epoch E:` bars now, from which epoch, and the steps before it (`_resized`)."""
         self._plain_lap = 0
         """The steps of the laps before this one of the plain bar of `_last_plain` (`_lap`)."""
         self._opened: int | None = None
@@ -522,17 +526,24 @@ class ProgressBarParser(FormatParser):
             self._read_heading(line)
             if starts_run(line):
                 self._last_plain = None  # the laps start over (`NEW_RUN`)
-            return None if self._pending_desc or self._bar_loss else beside(line, self._step, self._epoch_end)
+            if self._pending_desc:
+                return None
+            logged = beside(line, self._step, self._epoch_end)
+            if logged is None or not self._bar_loss:
+                return logged
+            return logged if self._base is not None and not self._bar_evals and _evaluated(logged) else None
         desc = frame.desc or self._pending_desc
         self._pending_desc = ""
+        named = None
         if desc and self._heading is not None and self._heading.total is None:
-            self._heading = None  # a named bar came first: the heading was its (`Epoch 3`, then `Training: …`)
+            named, self._heading = self._heading.desc, None  # a named bar came first: the heading was its (`Epoch
+            # 3`, then `Training: …`)
         headed = not desc and bool(desc := self._headed(frame))
         if self._bare_other(desc, frame.total) and frame.start and (older := parse_frame(line[:frame.start])):
             frame, desc = older, older.desc  # an evaluation's bar drawn over the end of the epoch's: its last frame
         if not is_training(desc) or self._another_job(desc) or self._bare_other(desc, frame.total):
             return None
-        got = self._training(frame, desc, headed)
+        got = self._training(frame, desc, headed, named)
         rec = None if got is None else Record(Kind.STEP, step=got[0], total_steps=got[1], metrics=got[2])
         at = rec.step if rec is not None else self._step
         if frame.glued and not self._bar_loss and (logged := beside(frame.glued, at, self._epoch_end)):
@@ -541,17 +552,19 @@ class ProgressBarParser(FormatParser):
             self.more = [logged]  # after the frame's own record, at the same line
         return rec
 
-    def _training(self, frame: Frame, desc: str, headed: bool = False) -> Row | None:
+    def _training(self, frame: Frame, desc: str, headed: bool = False, named: str | None = None) -> Row | None:
         """A training bar's frame: its step, total and metrics (None: the epoch's `0/M` frame, no step taken).
-        A bar named by the heading before it (`headed`) was drawn from its epoch's start, the heading's line."""
+        A bar named by the heading before it (`headed`) was drawn from its epoch's start, the heading's line;
+        `named`: the heading right before a named bar."""
         epoch = epoch_of(desc)
         if epoch is not None:
-            epoch -= self._counted_from(desc, epoch, frame.wraps, 0 if headed else frame.n)
+            epoch -= self._counted_from(desc, epoch, frame.wraps, 0 if headed else frame.n, named)
         postfix = repr(frame.postfix)
         shown, self._shown = self._shown, (epoch, frame.n, postfix)
         redraw = shown is not None and stale(shown[:2] != (epoch, frame.n), shown[2] == postfix, bool(frame.postfix))
         metrics = self._metrics(frame, redraw)
         self._bar_loss = self._bar_loss or names_loss(metrics)
+        self._bar_evals = self._bar_evals or any(map(is_eval_metric, metrics))
         if epoch is None:
             return self._plain(frame, metrics)
         self._last_plain = None
@@ -563,21 +576,32 @@ class ProgressBarParser(FormatParser):
         metrics.setdefault("epoch", epoch + frame.n / frame.total if frame.total else float(epoch))
         step = self._global_step(epoch, frame)
         self._wrapped_step = step if frame.wraps else None
-        return step, self._epochs * frame.total if self._epochs and frame.total else None, metrics
+        return step, self._run_total(frame.total), metrics
 
-    def _counted_from(self, desc: str, epoch: int, rich: bool, n: int) -> int:
+    def _run_total(self, total: int | None) -> int | None:
+        """The run's steps where the bars state its epochs: its epochs at the bars' length (`_resized`)."""
+        sized = self._sized
+        if not self._epochs or not total or sized is None:
+            return None
+        return sized.before + (self._epochs - sized.epoch) * total
+
+    def _counted_from(self, desc: str, epoch: int, rich: bool, n: int, named: str | None = None) -> int:
         """What the bars' first epoch is called, decided at the first `Epoch` bar: 1 where a tqdm bar states the
         run's epochs and is not 0 (`Epoch 1/200`: a loop's `epoch + 1`; read as Lightning's 0-based count, every
         step was an epoch too high, a review's CycleGAN run at 2274 for 2095), or is `Epoch 1:` drawn from its
         start (`0/M`: the log saw the run begin, and its first epoch is 1; a review's loop of `Epoch 1:` …
         `Epoch 30:` bars read every step an epoch high, its crash in `Epoch 8` at 40% as epoch 8.4), or comes
         right after the loop's summary of the epoch before it (`Epoch [7/30] Train: …`, then `Epoch 8:`), else 0
-        (Lightning counts from `Epoch 0:`; its rich bar to its last, `Epoch 3/3` of 4). The epochs stated make
-        the run's total, epochs × the bar's length."""
+        (Lightning counts from `Epoch 0:`; its rich bar to its last, `Epoch 3/3` of 4), or is the log's first step
+        and comes right under the loop's own heading of epoch 1 (`Epoch: 1`, then `Train Epoch: 1 Loss: …: 100%|…|
+        10010/10010`: Lightning heads no bar; a review's ResNet-50 run, its bars' last frames kept, read an epoch
+        high). The epochs stated make the run's total, epochs × the bar's length."""
         if self._base is None:
             epochs = epochs_of(desc)
             after = self._summed is not None and epoch == self._summed + 1  # `Epoch 8:` after `Epoch [7/30] …`
-            self._base = 1 if ((epochs is not None and epoch >= 1) or (epoch == 1 and n == 0) or after) and not rich else 0
+            headed = epoch == 1 and named is not None and epoch_of(named) == 1 and self._step is None
+            self._base = 1 if ((epochs is not None and epoch >= 1) or (epoch == 1 and n == 0) or after or headed
+                               ) and not rich else 0
             self._epochs = epochs if self._base else None
         return self._base
 
@@ -703,7 +727,18 @@ class ProgressBarParser(FormatParser):
         return (self._wrapped_step is None and not self._pending_desc and not self._finish_due and self._plain_settled()
                 and not self._heading_due()
                 and (self._base is not None or frames is None or not (frames.epoch >= 0).any())
-                and (self._base is None or frames is None or not (frames.row & (frames.epoch < 0)).any()))  # `_another_job`
+                and (self._base is None or frames is None or not (frames.row & (frames.epoch < 0)).any())  # `_another_job`
+                and (frames is None or self._same_size(frames)))
+
+    def _same_size(self, frames: FrameBlock) -> bool:
+        """Whether the block's `Epoch E:` frames are of the bars' length now, none of an epoch before the one it
+        counts from (`_resized` would change it: those frames are read one by one)."""
+        sized = self._sized
+        if not frames.sizes:
+            return True
+        if sized is None:
+            return len(frames.sizes) == 1
+        return frames.sizes == {sized.total} and frames.lowest - (self._base or 0) >= sized.epoch
 
     def _plain_settled(self) -> bool:
         """Whether plain bars' frames are read as one bar's (`take_frames` knows no nest): no nest, and the last
@@ -771,9 +806,15 @@ class ProgressBarParser(FormatParser):
                 metrics[name], present[name] = column, given
         for name in metrics:  # absent is NaN, as in every ColumnBatch
             metrics[name] = np.where(present[name], metrics[name], np.nan)
-        step = np.where(bars, bar_step(epoch, n, total), lap + n)
+        sized = self._sized
+        if sized is None and bars.any():  # `_same_size`: one length
+            sized = _Sized(int(total[bars][0]), 0, 0)
+        since, before = (sized.epoch, sized.before) if sized is not None else (0, 0)
+        step = np.where(bars, before + bar_step(epoch - since, n, total), lap + n)
         self._sticky.update(sticky)
-        self._bar_loss = self._bar_loss or names_loss(name for name, given in present.items() if given.any())
+        drawn = [name for name, given in present.items() if given.any()]
+        self._bar_loss = self._bar_loss or names_loss(drawn)
+        self._bar_evals = self._bar_evals or any(map(is_eval_metric, drawn))
         for e in np.unique(epoch[bars]).tolist():
             self._epoch_len[e] = max(int(n[bars & (epoch == e)].max()), self._epoch_len.get(e, 0))
         e_last = int(epoch[-1])
@@ -781,7 +822,8 @@ class ProgressBarParser(FormatParser):
         self._plain_lap = int(lap[-1])
         self._shown = (None if e_last < 0 else e_last, int(n[-1]), postfixes[int(pf[-1])].text)
         self._step = int(step[-1])
-        run_total = np.where(bars & (total > 0), total * (self._epochs or 0), 0)
+        self._sized = sized
+        run_total = np.where(bars & (total > 0), before + total * ((self._epochs or 0) - since), 0) if self._epochs else 0
         return RowColumns(step, np.where(run_total > 0, run_total, np.where(by_epoch, -1, total)), metrics, present)
 
     def _laps(self, bars: np.ndarray, n: np.ndarray, total: np.ndarray) -> np.ndarray:
@@ -857,14 +899,46 @@ class ProgressBarParser(FormatParser):
         if stated < 1 or self._epoch_total is None or (
                 drawn is not None and drawn[0] is not None and (drawn[0], drawn[1] > 0) >= (stated - 1, True)):
             return None
-        return bar_step(stated - 1, self._epoch_total, self._epoch_total)  # type: ignore[no-any-return]
+        sized = _resized(self._sized, stated - 1, self._epoch_total)
+        return sized.before + bar_step(stated - 1 - sized.epoch, self._epoch_total, self._epoch_total)  # type: ignore[no-any-return]
 
     def _global_step(self, epoch: int, frame: Frame) -> int | None:
         if frame.total is not None:
-            return bar_step(epoch, frame.n, frame.total)  # type: ignore[no-any-return]
+            sized = self._sized = _resized(self._sized, epoch, frame.total)
+            return sized.before + bar_step(epoch - sized.epoch, frame.n, frame.total)  # type: ignore[no-any-return]
         if epoch > len(self._epoch_len) or any(e not in self._epoch_len for e in range(epoch)):
             return None
         return sum(self._epoch_len[e] for e in range(epoch)) + frame.n - 1
+
+
+def _evaluated(rec: Record) -> bool:
+    """Whether a line beside the bars is an evaluation's result alone (`Test set: Average loss: 5.0191, Acc@1: 8.434%`):
+    read between `Epoch E:` bars even where they show the loss, unless they show evaluations too, else a review's
+    ResNet-50 run, its `Loss:` in the bar's description, had no validation loss for the overfit rule (tqdm's Keras
+    callback draws no `Epoch E:` bar: the `val_loss=4.3607` it logs is what its bar over the epochs shows next)."""
+    return rec.kind is Kind.EVAL and all(map(is_eval_metric, rec.metrics))
+
+
+class _Sized(NamedTuple):
+    """`Epoch E:` bars of `total` frames from epoch `epoch` on, after `before` steps."""
+
+    total: int
+    epoch: int
+    before: int
+
+
+def _resized(sized: _Sized | None, epoch: int, total: int) -> _Sized:
+    """The bars' length once a frame of `epoch` is `total` long. An epoch's step is `epoch × total` while every
+    epoch is as long as this one (what is assumed of the epochs before the log's first bar); where the length
+    changes (a larger batch from epoch 4 on: ImageNet's 10,010 batches an epoch, then 5,005), the epochs before
+    keep the steps they were read at and the new length counts from its epoch (a review's ResNet-50 run read
+    65,063 at the end of its 4th epoch for 35,035). An epoch before the one the length changed at is the run
+    started again: counted as at first."""
+    if sized is None or epoch < sized.epoch:
+        return _Sized(total, 0, 0)
+    if total == sized.total:
+        return sized
+    return _Sized(total, epoch, sized.before + (epoch - sized.epoch) * sized.total)
 
 
 def persists(name: str) -> bool:

@@ -40,6 +40,9 @@ def dict_pairs(text: str) -> list[tuple[str, str, bool]]:
 _ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+_AT_K = re.compile(r"@(?=\d)")
+"""The `@` of a top-k or recall-at-k name (`Acc@1`, `R@10`): `acc1`, as the ImageNet example's own variables and the
+meters format name it (timm's `Acc@1: 87.5` and the example's `Acc@1   0.00 (  0.00)` are one metric)."""
 
 
 _MAX_CACHED = 4096
@@ -66,7 +69,7 @@ def snake(name: str) -> str:
 
 
 def _snake(name: str) -> str:
-    s = _CAMEL.sub(r"\1_\2", _ACRONYM.sub(r"\1_\2", name[:300]))
+    s = _CAMEL.sub(r"\1_\2", _ACRONYM.sub(r"\1_\2", _AT_K.sub("", name[:300])))
     return _NON_ALNUM.sub("_", s).strip("_").lower()
 
 

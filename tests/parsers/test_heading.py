@@ -17,6 +17,7 @@ def _line(fixture: str, start: str) -> str:
     ("freepose_tqdm_epoch_headings_ctrlc.log.gz", "[INFO] Evaluation", "Evaluation"),
     ("simgir_sweep_trials_excerpt.out.gz", "Epoch 3", "Epoch 3"),
     ("simgir_sweep_trials_excerpt.out.gz", "Evaluating", "Evaluating"),
+    ("imagenet_resnet50_tqdm_resized.log", "Epoch: 4", "Epoch: 4"),  # its number after a colon is no value
 ])
 def test_a_heading_names_the_bar_to_come(fixture: str, start: str, desc: str) -> None:
     assert heading_of(_line(fixture, start)) == desc

@@ -660,6 +660,8 @@ def test_timms_train_and_test_lines() -> None:
     assert [(r.step, r.total_steps) for r in steps] == [(0, 33), (32, 33)]
     assert steps[1].metrics == {"epoch": 0.0, "loss": 1.336, "step_time": 0.934, "lr": 0.0005, "data": 0.0}
     assert [r.metrics["test_loss"] for r in recs if r.kind is Kind.EVAL] == [0.6912]
+    test = next(r for r in recs if r.kind is Kind.EVAL).metrics  # `Acc@1: 87.5000`: `acc1`, as the meters format's
+    assert (test["test_acc1"], test["test_acc5"]) == (87.5, 100.0)
 
 
 def test_detectron2s_total_loss_is_the_loss_and_its_time_the_step_time() -> None:

@@ -509,3 +509,53 @@ def test_a_postfix_of_the_loops_own_words_is_read_as_its_pairs() -> None:
     assert losses[0] == (10, 6.053) and (200, 0.0003) in losses and losses[-1][1] == 0.0  # set every 10th step
     assert [s for s, _ in losses] == sorted({s for s, _ in losses}) and len(losses) >= 30  # one a step, in order
 
+
+
+def _resnet_lines() -> list[str]:
+    return _split(FOUND / "imagenet_resnet50_tqdm_resized.log")
+
+
+def test_epochs_of_another_length_count_on_from_the_steps_before_them() -> None:
+    """A review's ResNet-50 run on ImageNet: 10,010 batches an epoch, 5,005 from the fourth on (a larger batch).
+    Each epoch's step was `epoch × its length`, so the fourth epoch ended at 65,063 (after 30,029) and the run at
+    445,443 for 415,415 batches; and its bars, under the loop's own `Epoch: 1` heading, counted from 1 read an
+    epoch high (the first epoch at 20,019). Its `Test set: Average loss: …, Acc@1: …%` lines, unread beside a bar
+    whose description shows the loss, are its evaluations."""
+    from runwatch.parsers.source import SourceParser
+
+    lines = _resnet_lines()
+    sp = SourceParser("resnet.log")
+    recs = sp.feed(lines, 1, 0.0) + sp.flush()
+    assert sp.format == "tqdm"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps[:5]] == [10009, 20019, 30029, 35034, 40039]
+    assert steps[-1].step == 3 * 10010 + 77 * 5005 - 1 and len(steps) == 80
+    assert [r.metrics["epoch"] for r in steps[:2]] == [1.0, 2.0] and steps[-1].metrics["epoch"] == 80.0
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert len(evals) == 80 and evals[0].step == 10009 and evals[3].step == 35034
+    assert evals[0].metrics == {"test_loss": 5.0191, "test_acc1": 8.434, "test_acc5": 23.268}
+
+
+def test_a_block_of_epochs_of_another_length_is_read_one_by_one() -> None:
+    """The block reader (`take_frames`) counts steps at the bars' length now; a block with frames of another
+    length goes frame by frame (`_resized`), and the next block at the new length goes as a block again, the
+    same steps either way."""
+    from runwatch.parsers.bar_block import TQDM, FrameRowBlock, read_frames
+
+    lines = _resnet_lines()
+    frames = [i for i, x in enumerate(lines) if x.startswith("Train Epoch: ")]
+    one = ProgressBarParser()
+    by_line = [r for r in map(one.parse, lines) if r is not None and r.kind is Kind.STEP]
+    p = ProgressBarParser()
+    for x in lines[:frames[1] + 1]:  # epochs 1 and 2 (the first decides what the epochs are counted from)
+        p.parse(x)
+    resized = FrameRowBlock(p, read_frames(lines[frames[2]:frames[5] + 1], TQDM))  # epochs 3 to 6: two lengths
+    assert resized.row.sum() == 4 and not resized.ready()
+    for x in lines[frames[1] + 1:frames[3] + 1]:
+        p.parse(x)
+    block_lines = [lines[i] for i in frames[4:]]  # epochs 5 to 80: their frames alone, one length
+    block = FrameRowBlock(p, read_frames(block_lines, TQDM))
+    assert block.ready()
+    cols = block.take(0, len(block_lines))
+    assert cols.step.tolist() == [r.step for r in by_line[4:]]
+    assert cols.total.tolist() == [-1] * len(block_lines)
