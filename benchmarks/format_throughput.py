@@ -193,6 +193,13 @@ FORMATS = [
            r'"epoch": "(\d+)/',  # the epoch renumbered: the step is (epoch − 1) × 316 + iteration
            r'"dt": ([\d.]+), "dt_data": ([\d.]+), "dt_net": ([\d.]+), "epoch": "(\d+)/(\d+)".*?"grad_norm": ([\d.]+),'
            r' "iter": "(\d+)/(\d+)", "loss": ([\d.]+), "lr": ([\d.]+)', r'"epoch": "\d+/(\d+)"'),
+    Format("marian", lambda: _keep(_found("marian_europarl_concat.log"), r"\] Ep\. \d+ : Up\. \d+ : "), r"Up\. (\d+) :",
+           r"Ep\. (\d+) : Up\. (\d+) : Sen\. ([\d,]+) : Cost ([\d.]+) : Time ([\d.]+)s : ([\d.]+) words/s"
+           r" : L\.r\. ([\d.e+-]+)"),  # Marian NMT's display lines, an update each
+    Format("torchlight", lambda: _keep(_found("stgcn_torchlight_relaunches.log.gz"),
+                                       r"\] (?:Training|Eval) epoch: \d+$|\] \t(?:mean_loss|Top1): "),
+           r"\] (?:Training|Eval) epoch: (\d+)$",  # headings renumbered: an epoch a step
+           r"\tmean_loss: ([\d.]+)"),  # ST-GCN's processor: each epoch's heading, then its mean_loss (and Top1)
     Format("jsonl", _log_history, r'"step": (\d+)', r'"loss": ([\d.e+-]+).*?"step": (\d+)'),
     Format("kv", lambda: _keep(_recording("kvlog-healthy"), r"step=\d+ .*loss="), r"step=(\d+)",
            r"step=(\d+) epoch=(\d+) loss=([\d.]+) lr=([\d.e+-]+)"),
