@@ -10,7 +10,10 @@ action loss: 0.02265
 ```
 is how the Decision Transformer family's training scripts (and many RL loops) log, and Stable-Baselines3's logger
 prints each dump as a table of the same kind, `| rollout/ |  |`, `|    ep_rew_mean     | 24.6     |`, …,
-`|    total_timesteps | 4096     |`, its rows between rules of `-` (its `total_timesteps` the step, its signature): no line holds a step and
+`|    total_timesteps | 4096     |`, its rows between rules of `-` (its `total_timesteps` the step, its signature), and
+rsl_rl (legged_gym's and Isaac Lab's PPO runner) each iteration as `Learning iteration 0/101` (the step counted from 1,
+of the run's: its signature) over right-aligned fields, `Value function loss: 0.0125` … `ETA: 119.3s` (its last; a rule
+of `-` inside it splits the losses and rewards from the timesteps and clock): no line holds a step and
 its losses together, so no line format reads them. The parser keeps the fields of the block under way and
 gives its record at the rule that closes it (at the end of the input, or once a follower has found the log
 quiet, `holding`, for a block the rule never closed). The fields are read as one `kv` line would read them
@@ -33,6 +36,9 @@ from runwatch.parsers.numbers import NUMBER_TEXT
 
 MAX_FIELDS = 64
 _RULE = re.compile(r"\s{0,8}(?:={10,}|-{10,})\s{0,8}")
+_ITERATION = re.compile(r"\s{0,60}Learning iteration (\d{1,12})/(\d{1,12})\s{0,60}")
+"""rsl_rl's (legged_gym's, Isaac Lab's) heading of each iteration's block (under a rule of `#`): `Learning iteration
+0/101`, the iteration counted from 0 of the run's (its last `100/101`); its fields end at `ETA`, or at the next."""
 _FIELD = re.compile(
     r"\s{0,8}(?P<key>[A-Za-z][A-Za-z0-9_./()-]{0,40}(?: [A-Za-z0-9_./()-]{1,40}){0,4}?)\s{0,4}:\s{1,8}"
     r"(?P<value>[-+]?(?:\d{1,9}(?::\d\d){1,2}(?:\.\d{1,6})?|(?:\d{1,20}(?:\.\d{0,20})?|\.\d{1,20})(?:[eE][-+]?\d{1,3})?"
@@ -70,16 +76,27 @@ class BlocksParser(FormatParser):
         self._kv = KeyValueParser()
         self._section = ""
         """The section of SB3's table the rows under way are in (`rollout`, `time`, `train`, `eval`)."""
+        self._iterated = False
+        """The block under way is an rsl_rl iteration's (`_ITERATION`): its `ETA` or the next iteration ends it."""
 
     def parse(self, line: str) -> Record | None:
         if ("==" in line or "--" in line) and _RULE.fullmatch(line):
+            if self._iterated and "--" in line:
+                return None  # rsl_rl's rule between an iteration's losses and rewards and its timesteps and clock
             return self._close()
+        if "Learning iteration " in line and (it := _ITERATION.fullmatch(line)) is not None:
+            rec = self._close()  # the iteration before, had its `ETA` not closed it
+            self._fields.append(("step", f"{int(it[1]) + 1}/{it[2]}"))
+            self._iterated = True
+            return rec
         if line[:1] == "|" or (line[:1] in " \t" and line.lstrip()[:1] == "|"):  # a notebook's output indents it
             self._row(line.strip())
             return None
-        m = _FIELD.fullmatch(line) if ":" in line else None
+        m = _FIELD.fullmatch(line.lstrip() if self._iterated else line) if ":" in line else None  # rsl_rl's right-aligned
         if m is not None and len(self._fields) < MAX_FIELDS:
             self._fields.append((m["key"], m["value"]))
+            if self._iterated and m["key"] == "ETA":
+                return self._close()  # rsl_rl's last line of an iteration: followed live, the record is due now
         return None
 
     def _row(self, line: str) -> None:
@@ -97,7 +114,7 @@ class BlocksParser(FormatParser):
 
     def _close(self) -> Record | None:
         """The block under way as one record: its fields read as one `kv` line (a step's, or None)."""
-        fields, self._fields, self._section = self._fields, [], ""
+        fields, self._fields, self._section, self._iterated = self._fields, [], "", False
         if not fields:
             return None
         fields.sort(key=lambda field: field[0] != "step")  # the step first, as kv reads a line's
@@ -115,4 +132,6 @@ class BlocksParser(FormatParser):
         SB3's `total_timesteps` row."""
         if "|" in line[:9]:
             return 2 if _STEP_ROW.fullmatch(line.strip()) is not None else 0
+        if "Learning iteration " in line:
+            return 2 if _ITERATION.fullmatch(line) is not None else 0
         return 2 if ":" in line and _STEP_FIELD.fullmatch(line) is not None else 0

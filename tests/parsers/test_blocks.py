@@ -29,7 +29,7 @@ def test_each_block_is_a_step_with_its_losses_and_the_settings_give_the_total() 
     assert [r.event for r in recs if r.kind is Kind.EVENT] == [Event.FINISHED]
 
 
-@pytest.mark.parametrize("name", [NAME, "sb3_ppo_cartpole_tables.log"])
+@pytest.mark.parametrize("name", [NAME, "sb3_ppo_cartpole_tables.log", "rslrl_genesis_go2_ppo_console.log"])
 def test_a_follower_line_by_line_reads_what_parse_reads(name: str) -> None:
     text, live = found_lines(name), SourceParser("live")
     got = [r for i, x in enumerate(text, 1) for r in live.feed([x], i, 0.0) + live.settle()] + live.flush()
@@ -90,3 +90,46 @@ def test_sb3s_timesteps_row_signs_the_format() -> None:
     parser = BlocksParser()
     assert [x for x in rows if parser.score(x) == 2] == [x for x in rows if "total_timesteps" in x]
     assert parser.score("    " + rows[0]) == 0 and parser.score("  " + next(x for x in rows if "total_time" in x)) == 2
+
+
+RSL_RL = "rslrl_genesis_go2_ppo_console.log"
+
+
+def test_rsl_rl_iterations_are_steps_counted_from_one_of_the_runs() -> None:
+    """A review: rsl_rl's console (legged_gym's, Isaac Lab's PPO), each iteration a block under a rule of `#`,
+    `Learning iteration 0/101` and right-aligned `Value function loss: 0.0125` … `ETA: 119.3s`, a rule of `-` inside
+    it, read `UNREAD` (no format). The iteration is the step counted from 1 (its last, `100/101`, the 101st of
+    101: the run finished), the block's record due at its `ETA`, its last line (a follower has it then)."""
+    fmt, recs = source_records(RSL_RL)
+    assert fmt == "blocks"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [(r.step, r.total_steps) for r in steps] == [(1, 101), (2, 101), (101, 101)]
+    text = found_lines(RSL_RL)
+    assert [r.line for r in steps] == [i + 1 for i, x in enumerate(text) if x.strip().startswith("ETA: ")]
+    first = steps[0].metrics
+    assert (first["value_function_loss"], first["surrogate_loss"], first["mean_total_reward"]) == (0.0125, -0.0004, 0.17)
+    assert (first["step_time"], first["eta"], first["total_timesteps"]) == (1.18, 119.3, 98304.0)
+    assert first["mean_episode_rew_reward_tracking_lin_vel"] == 0.0107 and "computation" not in first
+
+
+def test_rsl_rl_run_reads_finished(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from runwatch.cli import main
+    from tests.support.found import FOUND
+
+    assert main(["check", str(FOUND / RSL_RL), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["state"], report["step"], report["total_steps"]) == ("finished", 101, 101)
+
+
+def test_an_rsl_rl_iteration_without_its_eta_ends_at_the_next() -> None:
+    """The `ETA` lines taken out (a version that prints none, or a log cut there): each iteration's record comes at
+    the next one's heading, the last at the end; the same steps and losses."""
+    lines = [x for x in found_lines(RSL_RL) if not x.strip().startswith("ETA: ")]
+    p = BlocksParser()
+    recs = [r for r in map(p.parse, lines) if r is not None] + [r for r in [p.flush()] if r is not None]
+    _, whole = source_records(RSL_RL)
+    assert [(r.step, r.metrics["value_function_loss"]) for r in recs] == [
+        (r.step, r.metrics["value_function_loss"]) for r in whole]
+    assert all("eta" not in r.metrics for r in recs) and len(recs) == 3

@@ -263,6 +263,8 @@ CASES = [
     Case("blocks-decision-mamba", _found_lines("decision_mamba_rl_blocks.log"), "blocks", "num of updates: 1000"),
     # ── Stable-Baselines3's logger tables: decided at the first table's `total_timesteps` row ──
     Case("blocks-sb3-ppo", _found_lines("sb3_ppo_cartpole_tables.log"), "blocks", "total_timesteps | 2048"),
+    # ── rsl_rl's iterations: decided at the first iteration's heading ──
+    Case("blocks-rsl-rl", _found_lines("rslrl_genesis_go2_ppo_console.log"), "blocks", "Learning iteration 0/101"),
     # ── PyTorch's CIFAR-10 tutorial (recorded by the run lab) and an I-JEPA fork after faiss's INFO lines ──
     Case("epoch-iter-cifar", _realrun_lines("tutorial-cifar-healthy"), "epoch-iter", "[1,    10] loss: 2.208"),
     Case("epoch-iter-ijepa", _found_lines("fgdcc_jepa_relaunch_nan_excerpt.out"), "epoch-iter",
