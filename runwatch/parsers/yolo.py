@@ -58,6 +58,9 @@ _ALL_CLASSIFIED = re.compile(rf"\s{{0,40}}all\s{{1,20}}(?P<top1>{_NUM})\s{{1,20}
 """A classification model's validation (`classes top1_acc top5_acc`, then `all 0.909 1`): `val_top1_acc`,
 `val_top5_acc`, fractions as printed."""
 _CUT_BAR = re.compile(r"\s{0,4}\d{0,3}\s{0,4}")
+_CUT_FRAME = re.compile(r"\s{0,4}\d{1,3}%\|[^|]{0,200}\|\s{1,4}(?P<n>\d{1,12})/(?P<total>\d{1,12})\s{0,4}")
+"""tqdm's frame cut right after its count, as a terminal's copy of a wide row keeps it (`640: 100%|██████████| 22/22`):
+the batch and the epoch's batches, no clock."""
 """What a row keeps of its bar where a console cut it (W&B's `output.log`: `… 802        640:`, `… 640: 1`)."""
 _DONE = re.compile(r"^\s{0,8}(?P<epochs>\d{1,9}) epochs completed in (?P<hours>[\d.]{1,20}) hours\.")
 _BATCH_HEADER = re.compile(r"\s{0,40}Epoch\s{1,20}Batch\s{1,20}(?P<names>[A-Za-z_][\w ]{0,300}?)\s*$")
@@ -217,13 +220,14 @@ def _mid_epoch(metrics: dict[str, float]) -> None:
 def _bar(text: str) -> tuple[int, int, float | None, float | None, float | None] | None:
     """A row's bar: (batch, the epoch's batches, step time, elapsed, remaining). tqdm's frame is the generic
     bar format's own reading (`progress_bar.parse_frame`; also with its bar lost in a notebook's copy, `100%
-    8/8 [00:03<00:00,  2.36it/s]`), Ultralytics' own is `_OWN_BAR`."""
+    8/8 [00:03<00:00,  2.36it/s]`), or cut after its count (`_CUT_FRAME`); Ultralytics' own is `_OWN_BAR`."""
     frame = parse_frame(text) if "[" in text else None
     if frame is not None and frame.total is not None:
         return frame.n, frame.total, frame.step_time, frame.elapsed, frame.remaining
     m = _OWN_BAR.search(text)
     if m is None:
-        return None
+        cut = _CUT_FRAME.fullmatch(text) if "|" in text else None
+        return None if cut is None else (int(cut["n"]), int(cut["total"]), None, None, None)
     rate = step_time_of(m["rate"], m["scale"], m["unit"]) if m["rate"] is not None else None
     return (int(m["n"]), int(m["total"]), rate, parse_number(m["elapsed"] or ""),
             parse_number(m["remaining"] or ""))

@@ -89,6 +89,24 @@ def test_rows_whose_bars_a_console_cut_off_count_epochs() -> None:
     assert live_fmt == "yolo" and [(r.kind, r.step) for r in live] == [(r.kind, r.step) for r in recs]
 
 
+def test_rows_whose_bars_a_terminals_copy_cut_after_the_count_are_batches() -> None:
+    """A review: a YOLOv8 console copied from a terminal as wide as the row, each bar cut after its count (`640: 100%|
+    ██████████| 22/22`): none of the first run's 7 epochs was a step (its losses lost), its validations at step
+    None. The count is the epoch's batches: steps `(e − 1) × 22 + 22`; the second run's bar keeps its clock."""
+    name = "yolov8_cut_bars_two_runs.log"
+    cut = re.compile(r"\s+(\d+)/100\s+[\d.]+G\s+([\d.]+)\s.*640: 100%\|█+\| 22/22$")
+    rows = [m for x in lines_of(name) if (m := cut.match(x))]
+    fmt, recs = records(name, live=False)
+    assert fmt == "yolo" and len(rows) == 7
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [(r.step, r.total_steps) for r in steps[:7]] == [(int(m[1]) * 22, 100 * 22) for m in rows]
+    assert [r.metrics["box_loss"] for r in steps[:7]] == [float(m[2]) for m in rows]
+    assert all(r.step is not None for r in recs) and steps[-1].step == 150 * 22
+    assert [(r.event, r.step) for r in recs if r.kind is Kind.EVENT] == [(Event.FINISHED, 704), (Event.FINISHED, 3300)]
+    live_fmt, live = records(name, live=True)
+    assert live_fmt == "yolo" and [(r.kind, r.step) for r in live] == [(r.kind, r.step) for r in recs]
+
+
 def test_a_row_without_its_bar_in_a_log_whose_rows_have_bars_is_no_epoch() -> None:
     """What a redraw leaves of a row (`… 640: 1`) in a log whose rows carry bars counts nothing: steps stay batches."""
     text = lines_of(V5)
