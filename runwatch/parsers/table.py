@@ -26,7 +26,8 @@ from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.pydict import metric_name
 
 MAX_COLUMNS = 64
-_NAME = re.compile(r"[A-Za-z_][\w./@()-]{0,60}")
+_NAME = re.compile(r"[A-Za-z_][\w./@()-]{0,60}(?: [\w./@()-]{1,60}){0,4}")
+"""A column's name: up to five words (`total loss`, pgnet's)."""
 _STEP_NAMES = {"epoch": "epoch", "step": "step", "steps": "step", "iter": "step", "iteration": "step",
                "global_step": "step", "update": "step", "num_updates": "step", "batch": "step"}
 """Column names that count (the row's step); an `epoch` column is the epoch too."""
@@ -73,30 +74,35 @@ class TableParser(FormatParser):
 
 
 def _header(fields: list[str]) -> int | None:
-    """The index of the step column of a header line's fields, or None when they are no header: three names or more,
-    each a name, one of them a step's, one of them neither a step's nor a stamp's."""
+    """The index of the step column of a header line's fields (-1: none, its rows records told as they come), or
+    None when they are no header: three names or more, each a name, one of them a step's or, where none is, a
+    loss's (pgnet's `total loss\tscore loss\t…`, its 600 rows unread), one of them neither a step's nor a stamp's."""
     if not 3 <= len(fields) <= MAX_COLUMNS or not all(_NAME.fullmatch(f) for f in fields):
         return None
     lowered = [f.lower() for f in fields]
     at = next((i for i, f in enumerate(lowered) if f in _STEP_NAMES), None)
-    if at is None or all(f in _STEP_NAMES or f in _STAMP_NAMES for f in lowered):
+    if at is None:
+        return -1 if any("loss" in f for f in lowered) else None
+    if all(f in _STEP_NAMES or f in _STAMP_NAMES for f in lowered):
         return None
     return at
 
 
 def _row(columns: tuple[str, ...], step_at: int, fields: list[str]) -> Record | None:
     """The record of a row under `columns`, or None when its step is no count (another table's line, prose)."""
-    raw_step = fields[step_at].strip()
-    if _INT.fullmatch(raw_step) is None:
-        return None
-    step = int(raw_step)
+    step = None
+    if step_at >= 0:
+        raw_step = fields[step_at].strip()
+        if _INT.fullmatch(raw_step) is None:
+            return None
+        step = int(raw_step)
     metrics: dict[str, float] = {}
     t = 0.0
     for i, (name, raw) in enumerate(zip(columns, fields, strict=True)):
         text = raw.strip()
         low = name.lower()
         if i == step_at:
-            if _STEP_NAMES[low] == "epoch":
+            if _STEP_NAMES[low] == "epoch" and step is not None:
                 metrics["epoch"] = float(step)
             continue
         if low in _STAMP_NAMES and (m := _STAMP.fullmatch(text)) is not None:

@@ -71,3 +71,21 @@ def test_never_raises(lines: list[str]) -> None:
     for line in lines:
         parser.parse(line)
         parser.score(line)
+
+
+def test_a_table_of_losses_with_no_step_column_is_records_told_as_they_come() -> None:
+    """A review: pgnet's `train_log.txt`, a header `total loss\\tscore loss\\tborder loss\\tdirec loss\\tctc loss\\t` over
+    600 rows of those numbers, read `UNREAD`. Its columns (names of words) are the rows' metrics; no column counts,
+    so no row states a step (the rules tell such records as they came)."""
+    name = "pgnet_loss_table_no_step.log"
+    rows = [x.strip().split("\t") for x in found_lines(name)[1:] if x.strip()]
+    fmt, recs = source_records(name)
+    assert fmt == "table" and len(rows) == 600
+    assert [r.kind for r in recs] == [Kind.STEP] * 600 and all(r.step is None for r in recs)
+    assert [r.metrics["total_loss"] for r in recs] == [float(row[0]) for row in rows]
+    assert recs[0].metrics == {"total_loss": 46.604204, "score_loss": 0.246368, "border_loss": 0.176002,
+                               "direc_loss": 0.077165, "ctc_loss": 9.220934}
+
+
+def test_a_header_of_words_with_no_loss_and_no_step_is_no_table() -> None:
+    assert TableParser().score("name\tvalue\tunit") == 0 and TableParser().score("total loss\tscore loss\tctc loss") == 2
