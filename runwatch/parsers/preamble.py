@@ -77,7 +77,8 @@ rate:- remaining:? elapsed:00:00 postfix:-`, the total before any step is taken;
 
 
 PLANNED_EPOCHS = re.compile(
-    r"(?<![\w.])(?:max_epochs?|total_epochs?|num_epochs?|num_train_epochs|n_epochs?|nb_epochs?|epochs|num epochs)"
+    r"(?<![\w.])(?:max_epochs?|total_epochs?|num_epochs?|num_train_epochs|n_epochs?|nb_epochs?|epochs|num epochs"
+    r"|(?:max_|total_|num_|n_)?epoches)"  # the common misspelling, a script's own `--epoches` (NoProp's)
     r"\s{0,3}[=:]\s{0,3}(\d{1,6})\b", re.IGNORECASE)
 """The number of epochs a run plans, as its header or config dump states it (mmengine's `train_cfg = dict(by_epoch=True,
 max_epochs=10, …)`, mmcv's `runner = dict(type='EpochBasedRunner', max_epochs=100)` and `total_epochs = 12`, argparse's

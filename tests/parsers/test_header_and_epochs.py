@@ -221,6 +221,24 @@ def test_a_planned_epoch_count_is_read_from_the_header(line: str, epochs: int) -
     assert c.planned_epochs == epochs
 
 
+def test_the_misspelt_epoches_is_the_runs_epochs(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: NoProp's `argparse done Namespace(…, epoches=1000)` (the script's own `--epoches`), then `Epoch 001 loss
+    22.0703 | train 2.5s` to `Epoch 1000`: the run read `ended` at 1000, its total unread; finished 1000/1000."""
+    import json
+
+    from runwatch.cli import main
+    from runwatch.parsers.preamble import Collector
+
+    name = "noprop_cifar100_epoches_relaunch.log"
+    line = next(x for x in _found(name).decode().splitlines() if "epoches=" in x)
+    c = Collector()
+    c.feed(line)
+    assert c.planned_epochs == 1000
+    assert main(["check", str(FOUND / name), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["state"], report["step"], report["total_steps"]) == ("finished", 1000, 1000)
+
+
 @pytest.mark.parametrize("line", [
     "warmup_epochs=5", "cfg.max_epochs=9", "param_scheduler = [dict(end=1000), dict(begin=0, T_max=150, end=300)]",
     "epochs=0",
