@@ -95,6 +95,9 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("B", ("Bus error",)),
     ("core dumped", ("Aborted",)),
     ("R", ("Received SIG",)),
+    ("process received SIG", ("process received SIG",)),
+    ("uning ", ("uning complete", "uning Complete", "uning COMPLETE", "uning finished", "uning Finished", "uning done",
+                "uning Done")),
     ("received at time=", ("received at time=",)),
     ("KeyboardInterrupt, attempting", ("Detected KeyboardInterrupt",)),  # a line holding it holds the other
     ("_", ("bad_alloc",)),
@@ -171,6 +174,10 @@ _FAILURE_SIGNAL = re.compile(r"\*\*\* (SIG[A-Z]{3,6}) received at time=\d{1,12}"
 time=1744039120 on cpu 20 ***`, then the stack's addresses. SIGTERM, SIGHUP and SIGQUIT stopped the process from
 outside, SIGINT is a Ctrl-C, the others (SIGABRT, SIGBUS, SIGILL, SIGFPE; SIGSEGV is `_SEGFAULT`'s) crashed it. A
 review's Ray run, stopped so, read as nothing at all."""
+_LAUNCHER_SIGNAL = re.compile(r"\[launch\.py:\d{1,6}:sigkill_handler\] Main process received (SIG[A-Z]{2,6}), exiting")
+"""The DeepSpeed launcher's word when a signal stopped it (`[launch.py:328:sigkill_handler] Main process received SIGINT,
+exiting`, after `Killing subprocess …` for each rank): SIGINT a Ctrl-C, the others from outside. A review's DPO run,
+stopped so after its first loss, read OK with no alert (and live, running)."""
 _STOPPED_BY = frozenset({"SIGTERM", "SIGHUP", "SIGQUIT", "SIGKILL"})
 _GRACEFUL = re.compile(r"(?<![\"'])Detected KeyboardInterrupt, attempting graceful shutdown")
 """Lightning's word for a Ctrl-C it caught (`trainer/call.py: UserWarning: Detected KeyboardInterrupt, attempting
@@ -280,7 +287,8 @@ _REPORT_FIELD = re.compile(
 )
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _FINISHED = re.compile(
-    r"(?:(?:\b[Tt]raining (?:[Ff]inished|[Cc]ompleted?|[Dd]one|COMPLETED?)|\b[Ff]inished [Tt]raining|\b[Dd]one training"
+    r"(?:(?:\b(?:[Tt]raining|[Ff]ine-?[Tt]uning) (?:[Ff]inished|[Cc]ompleted?|[Dd]one|COMPLETED?)|\b[Ff]inished [Tt]raining"
+    r"|\b[Dd]one training"
     r"|\bEnd (?:of )?training)"
     r"(?: successfully)?(?:[.!]{1,4}(?:\s{1,3}(?:Final|Best|best)[ _][^\n]{0,200})?|\s+(?:after|in)\s(?:\d{1,4} days?, )?[^,;]{0,40}|\s{1,3}={2,}"
     r"|\s{1,3}(?:at\s)?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?)?"
@@ -371,6 +379,8 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.SEGFAULT, m.start())
     if "Received SIG" in line and (m := _RECEIVED.search(line)):
         return _Hit(_SIGNAL if m[1] == "SIGINT" else Event.KILLED, m.start())
+    if "process received SIG" in line and (m := _LAUNCHER_SIGNAL.search(line)):
+        return _Hit(_SIGNAL if m[1] == "SIGINT" else Event.KILLED, m.start())
     if "received at time=" in line and (m := _FAILURE_SIGNAL.search(line)):
         name = m[1]
         event = _SIGNAL if name == "SIGINT" else Event.KILLED if name in _STOPPED_BY else Event.SEGFAULT
@@ -408,7 +418,7 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.TRACEBACK, m.start())
     if "rror" in line and (m := _COMPILE_ERROR.match(line)):
         return _Hit(Event.TRACEBACK, m.start())
-    if "raining" in line and (m := _FINISHED.search(line)):
+    if ("raining" in line or "uning " in line) and (m := _FINISHED.search(line)):
         return _Hit(Event.FINISHED, m.start())
     if _ESTIMATOR_DONE in line:
         return _Hit(Event.FINISHED, line.index(_ESTIMATOR_DONE))

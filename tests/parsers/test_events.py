@@ -871,3 +871,31 @@ def test_finish_training_with_the_best_result_after_it_is_the_runs_finish() -> N
     assert record is not None and record.event == Event.FINISHED
     code, [run], _ = check_json(FOUND / name)
     assert (code, run["state"], run["step"]) == (0, "finished", 116910), run
+
+
+def test_the_deepspeed_launchers_sigint_is_an_interrupt(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: a TRL DPO run under the DeepSpeed launcher, stopped after its first loss: `Killing subprocess …` for
+    each rank, then `[launch.py:328:sigkill_handler] Main process received SIGINT, exiting`, read OK with no word of
+    it (and live, running). A Ctrl-C, as `KeyboardInterrupt` is: the run stopped early, said so."""
+    from runwatch.cli import main
+    from tests.support.found import FOUND, found_lines
+
+    name = "cnminiphi3_dpo_deepspeed_sigint.log"
+    line = next(x for x in found_lines(name) if "Main process received" in x)
+    hit = _classify(line)
+    assert hit is not None and hit.event == Event.SIGNAL
+    assert _worth_a_look(line)
+    assert main(["check", str(FOUND / name), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["state"] == "ended" and any("Main process received SIGINT" in w for w in report["warnings"])
+
+
+def test_a_fine_tunings_own_last_word_is_its_finish() -> None:
+    """A review: a speech model's LoRA fine-tuning logs `Finetuning completed successfully!` at the end of each of
+    its three launches: its finish (`Finetuning complete! LoRA-based model saved to …`, with more after it, is not)."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("csm_finetune_three_launches.log")
+    done = [i for i, x in enumerate(lines) if (hit := _classify(x)) is not None and hit.event == Event.FINISHED]
+    assert done == [i for i, x in enumerate(lines) if x.endswith("Finetuning completed successfully!")]
+    assert len(done) == 3 and all(_worth_a_look(lines[i]) for i in done)
