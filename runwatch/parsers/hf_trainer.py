@@ -81,6 +81,8 @@ _COMPLETED = "Training completed. Do not forget to share your model"
 of the Trainer's `logging` lines: LLaMA-Factory's `running_log.txt`, an early-stopped run at 2,100 of 17,000)."""
 _HEADER = re.compile(r"(Num Epochs|Total optimization steps) = (\d{1,3}(?:,\d{3}){0,4})$")
 _SUMMARY_KEYS = ("train_runtime", "train_loss")
+_CHECKPOINT = re.compile(r"[/\\]checkpoint-(\d{1,12})(?:[/\\]|\.{0,3}\s*$)")
+"""The Trainer's checkpoint directory in a save's line: its global step."""
 
 
 
@@ -134,6 +136,8 @@ class HFTrainerParser(FormatParser):
         """The step of the last loss dict that waited for the bar and was handed out."""
         self._epochs: int | None = None
         self._steps: int | None = None
+        self._logged_epoch: float | None = None
+        """The `epoch` of the last loss dict read with no bar (`_saved_at`)."""
         self._per_epoch: float | None = None
         """The epochs and steps the header plans, and steps an epoch by them (`_header`, `_by_epoch`)."""
         self._starts: dict[int | None, int] = {}
@@ -159,6 +163,8 @@ class HFTrainerParser(FormatParser):
             return self._train_output(text)
         if " = " in text:
             self._header(text)
+        elif "checkpoint-" in text and self._steps is None and not self._bar_elected:
+            self._saved_at(text)
         elif text.startswith(_COMPLETED):  # the Trainer's own last word on a training that ended well
             return Record(Kind.EVENT, self._step, self._total, None, 0.0, {}, Event.FINISHED, text.strip()[:500])
         start = _DICT_START.search(text)
@@ -491,9 +497,23 @@ class HFTrainerParser(FormatParser):
         epoch 123.48 of 1,000 epochs of 17,000 steps reads 2,099)."""
         per = self._per_epoch
         epoch = metrics.get("epoch")
+        if epoch is not None:
+            self._logged_epoch = epoch
         if per is None or epoch is None or not 0 <= epoch < 1e9:
             return None
         return round(epoch * per)
+
+    def _saved_at(self, text: str) -> None:
+        """The Trainer's save of `checkpoint-50` (its own `Saving model checkpoint to …/checkpoint-50`, DeepSpeed's
+        `…/checkpoint-50/global_step50/…`) in a log with no bar and no header: it is saved at step 50, and the loss
+        dicts logged so far reached the `epoch` of the last of them, so an epoch is about 50 / epoch steps
+        (`_by_epoch`; the dicts before it keep no step), the nearer the later the save (the epoch is printed to two
+        decimals: 238 at `checkpoint-50`, 0.21). A review's SFT run under the DeepSpeed launcher read every
+        one of its 49 losses at no step, no progress and no ETA, though it saved a checkpoint every 50 steps."""
+        m = _CHECKPOINT.search(text)
+        epoch = self._logged_epoch
+        if m is not None and epoch is not None and epoch > 0:
+            self._per_epoch = int(m[1]) / epoch
 
     def _header(self, text: str) -> None:
         """The Trainer's `***** Running training *****` lines that say how many steps an epoch has: `Num Epochs =

@@ -570,3 +570,25 @@ def test_a_clump_of_more_dicts_than_steps_before_its_frame_ends_at_the_frame_aft
     assert [s for s, _ in losses] == list(range(1, 11))
     assert [lr for _, lr in losses] == sorted((lr for _, lr in losses), reverse=True)
     assert [r.step for r in recs if r.kind is Kind.STEP and math.isnan(r.metrics.get("loss", 0.0))] == [6, 7]
+
+
+def test_checkpoint_saves_give_the_dicts_of_a_barless_log_their_steps() -> None:
+    """A review: an SFT run under the DeepSpeed launcher, no bar, no `***** Running training *****` header, a
+    checkpoint every 50 steps (`…/checkpoint-50/global_step50/…`): its 49 loss dicts had no step at all. From the
+    first save on, a dict's step is its epoch × the steps an epoch took by the last save; the run ends near the
+    steps its summary implies (`train_steps_per_second` × `train_runtime`)."""
+    from runwatch.model import Kind
+    from tests.support.found import found_lines, source_records
+
+    name = "cnminiphi3_sft_deepspeed_no_bar.log"
+    fmt, recs = source_records(name)
+    assert fmt == "hf-trainer"
+    losses = [r for r in recs if r.kind is Kind.STEP and "loss" in r.metrics]
+    placed = [r.step for r in losses if r.step is not None]
+    assert len(losses) == 49 and len(placed) == 49 - 5  # the five dicts before the first save after the first, at
+    assert placed == sorted(placed) and len(set(placed)) == len(placed)  # the `[Rank 0] step=0, skipped=0` before it
+    assert placed[:2] == [0, 60]  # 10 steps after the save at 50
+    summary = next(x for x in found_lines(name) if "'train_runtime'" in x)
+    runtime, per_second = (float(re.search(rf"'{k}': ([\d.]+)", summary)[1])  # type: ignore[index]
+                           for k in ("train_runtime", "train_steps_per_second"))
+    assert abs(placed[-1] - runtime * per_second) / (runtime * per_second) < 0.01
