@@ -526,12 +526,11 @@ class ProgressBarParser(FormatParser):
             self._read_heading(line)
             if starts_run(line):
                 self._last_plain = None  # the laps start over (`NEW_RUN`)
-            if self._pending_desc:
-                return None
+            if self._pending_desc or (self._bar_loss and (
+                    self._base is None or self._bar_evals or _EVALUATION_WORD.search(line) is None)):
+                return None  # beside bars that show the loss only an evaluation's line is read (`_evaluated`)
             logged = beside(line, self._step, self._epoch_end)
-            if logged is None or not self._bar_loss:
-                return logged
-            return logged if self._base is not None and not self._bar_evals and _evaluated(logged) else None
+            return logged if logged is None or not self._bar_loss or _evaluated(logged) else None
         desc = frame.desc or self._pending_desc
         self._pending_desc = ""
         named = None
@@ -909,6 +908,11 @@ class ProgressBarParser(FormatParser):
         if epoch > len(self._epoch_len) or any(e not in self._epoch_len for e in range(epoch)):
             return None
         return sum(self._epoch_len[e] for e in range(epoch)) + frame.n - 1
+
+
+_EVALUATION_WORD = re.compile(r"val|test|eval", re.IGNORECASE)
+"""What every evaluation's metric name and lead word holds (`val_loss`, `Test set:`, `Validation`): a line without it
+is no evaluation's, and is not read at all beside bars that show the loss."""
 
 
 def _evaluated(rec: Record) -> bool:
