@@ -95,8 +95,8 @@ class BlocksParser(FormatParser):
         m = _FIELD.fullmatch(line.lstrip() if self._iterated else line) if ":" in line else None  # rsl_rl's right-aligned
         if m is not None and len(self._fields) < MAX_FIELDS:
             self._fields.append((m["key"], m["value"]))
-            if self._iterated and m["key"] == "ETA":
-                return self._close()  # rsl_rl's last line of an iteration: followed live, the record is due now
+        if m is not None and self._iterated and m["key"] == "ETA":
+            return self._close()  # rsl_rl's last line of an iteration (past `MAX_FIELDS` too): the record is due now
         return None
 
     def _row(self, line: str) -> None:

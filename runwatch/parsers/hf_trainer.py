@@ -81,8 +81,8 @@ _COMPLETED = "Training completed. Do not forget to share your model"
 of the Trainer's `logging` lines: LLaMA-Factory's `running_log.txt`, an early-stopped run at 2,100 of 17,000)."""
 _HEADER = re.compile(r"(Num Epochs|Total optimization steps) = (\d{1,3}(?:,\d{3}){0,4})$")
 _SUMMARY_KEYS = ("train_runtime", "train_loss")
-_CHECKPOINT = re.compile(r"[/\\]checkpoint-(\d{1,12})(?:[/\\]|\.{0,3}\s*$)")
-"""The Trainer's checkpoint directory in a save's line: its global step."""
+_CHECKPOINT = re.compile(r"(?i:sav(?:e|ed|es|ing))\b.{0,300}?[/\\]checkpoint-(\d{1,12})(?:[/\\]|\.{0,3}\s*$)")
+"""The Trainer's checkpoint directory in a save's line (not a load's: a resumed run loads one): its global step."""
 
 
 
@@ -138,6 +138,8 @@ class HFTrainerParser(FormatParser):
         self._steps: int | None = None
         self._logged_epoch: float | None = None
         """The `epoch` of the last loss dict read with no bar (`_saved_at`)."""
+        self._epoch_step: int | None = None
+        """The step `_by_epoch` gave the last dict."""
         self._per_epoch: float | None = None
         """The epochs and steps the header plans, and steps an epoch by them (`_header`, `_by_epoch`)."""
         self._starts: dict[int | None, int] = {}
@@ -491,17 +493,21 @@ class HFTrainerParser(FormatParser):
 
     def _by_epoch(self, metrics: dict[str, float]) -> int | None:
         """The step of a dict read with no bar ever drawn, from its `epoch` and the steps of an epoch the
-        Trainer's header states (`_header`); None without them. LLaMA-Factory's `running_log.txt` (the
+        Trainer's header states (`_header`) or its checkpoint saves imply (`_saved_at`); None without them. LLaMA-Factory's `running_log.txt` (the
         Trainer's log lines and dicts, no bar) read `no steps` and `ended` at 2,100 of 17,000 steps (a review).
         Close, not exact: the header's totals are whole epochs, the epoch a fraction of batches (step 2,100 at
         epoch 123.48 of 1,000 epochs of 17,000 steps reads 2,099)."""
         per = self._per_epoch
-        epoch = metrics.get("epoch")
+        epoch, last = metrics.get("epoch"), self._logged_epoch
         if epoch is not None:
             self._logged_epoch = epoch
         if per is None or epoch is None or not 0 <= epoch < 1e9:
             return None
-        return round(epoch * per)
+        step = round(epoch * per)
+        if last is not None and epoch >= last and self._epoch_step is not None:
+            step = max(step, self._epoch_step)  # a later save's nearer estimate puts no dict behind the one before
+        self._epoch_step = step
+        return step
 
     def _saved_at(self, text: str) -> None:
         """The Trainer's save of `checkpoint-50` (its own `Saving model checkpoint to …/checkpoint-50`, DeepSpeed's
@@ -512,7 +518,7 @@ class HFTrainerParser(FormatParser):
         one of its 49 losses at no step, no progress and no ETA, though it saved a checkpoint every 50 steps."""
         m = _CHECKPOINT.search(text)
         epoch = self._logged_epoch
-        if m is not None and epoch is not None and epoch > 0:
+        if m is not None and int(m[1]) > 0 and epoch is not None and epoch > 0:
             self._per_epoch = int(m[1]) / epoch
 
     def _header(self, text: str) -> None:

@@ -568,7 +568,7 @@ def _evaluation_of(metrics: dict[str, float]) -> str | None:
     loss of an I-JEPA fork's evaluation went unjudged). None otherwise."""
     words = set()
     for name in metrics:
-        if name in _TRAINING_OWN or name.endswith("_time") or "epoch" in name:
+        if name in _TRAINING_OWN or name.endswith("_time") or "epoch" in name or name.startswith("train"):
             return None
         if "loss" in name:
             if name not in ("test_loss", "val_loss"):

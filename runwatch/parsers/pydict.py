@@ -40,9 +40,10 @@ def dict_pairs(text: str) -> list[tuple[str, str, bool]]:
 _ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
-_AT_K = re.compile(r"@(?=\d)")
+_AT_K = re.compile(r"@(?=\d{1,3}(?![\d.]))")
 """The `@` of a top-k or recall-at-k name (`Acc@1`, `R@10`): `acc1`, as the ImageNet example's own variables and the
-meters format name it (timm's `Acc@1: 87.5` and the example's `Acc@1   0.00 (  0.00)` are one metric)."""
+meters format name it (timm's `Acc@1: 87.5` and the example's `Acc@1   0.00 (  0.00)` are one metric); not before a
+threshold (`mAP@0.5` stays `m_ap_0_5`)."""
 
 
 _MAX_CACHED = 4096

@@ -26,7 +26,7 @@ from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.pydict import metric_name
 
 MAX_COLUMNS = 64
-_NAME = re.compile(r"[A-Za-z_][\w./@()-]{0,60}(?: [\w./@()-]{1,60}){0,4}")
+_NAME = re.compile(r"[A-Za-z_][\w./@()-]{0,60}(?: [A-Za-z_(][\w./@()-]{0,59}){0,4}")
 """A column's name: up to five words (`total loss`, pgnet's)."""
 _STEP_NAMES = {"epoch": "epoch", "step": "step", "steps": "step", "iter": "step", "iteration": "step",
                "global_step": "step", "update": "step", "num_updates": "step", "batch": "step"}

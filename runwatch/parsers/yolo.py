@@ -58,10 +58,10 @@ _ALL_CLASSIFIED = re.compile(rf"\s{{0,40}}all\s{{1,20}}(?P<top1>{_NUM})\s{{1,20}
 """A classification model's validation (`classes top1_acc top5_acc`, then `all 0.909 1`): `val_top1_acc`,
 `val_top5_acc`, fractions as printed."""
 _CUT_BAR = re.compile(r"\s{0,4}\d{0,3}\s{0,4}")
+"""What a row keeps of its bar where a console cut it (W&B's `output.log`: `… 802        640:`, `… 640: 1`)."""
 _CUT_FRAME = re.compile(r"\s{0,4}\d{1,3}%\|[^|]{0,200}\|\s{1,4}(?P<n>\d{1,12})/(?P<total>\d{1,12})\s{0,4}")
 """tqdm's frame cut right after its count, as a terminal's copy of a wide row keeps it (`640: 100%|██████████| 22/22`):
 the batch and the epoch's batches, no clock."""
-"""What a row keeps of its bar where a console cut it (W&B's `output.log`: `… 802        640:`, `… 640: 1`)."""
 _DONE = re.compile(r"^\s{0,8}(?P<epochs>\d{1,9}) epochs completed in (?P<hours>[\d.]{1,20}) hours\.")
 _BATCH_HEADER = re.compile(r"\s{0,40}Epoch\s{1,20}Batch\s{1,20}(?P<names>[A-Za-z_][\w ]{0,300}?)\s*$")
 _BATCH_ROW = re.compile(

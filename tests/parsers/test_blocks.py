@@ -133,3 +133,15 @@ def test_an_rsl_rl_iteration_without_its_eta_ends_at_the_next() -> None:
     assert [(r.step, r.metrics["value_function_loss"]) for r in recs] == [
         (r.step, r.metrics["value_function_loss"]) for r in whole]
     assert all("eta" not in r.metrics for r in recs) and len(recs) == 3
+
+
+def test_an_rsl_rl_iteration_of_more_fields_than_kept_still_ends_at_its_eta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large environment's iteration holds more terms than `MAX_FIELDS`: its `ETA`, past the cap, still closes it
+    (else each record came one iteration late live)."""
+    import runwatch.parsers.blocks as blocks
+
+    monkeypatch.setattr(blocks, "MAX_FIELDS", 4)
+    lines = found_lines(RSL_RL)
+    p = BlocksParser()
+    at = [i for i, x in enumerate(lines) if p.parse(x) is not None]
+    assert at == [i for i, x in enumerate(lines) if x.strip().startswith("ETA: ")]

@@ -592,3 +592,22 @@ def test_checkpoint_saves_give_the_dicts_of_a_barless_log_their_steps() -> None:
     runtime, per_second = (float(re.search(rf"'{k}': ([\d.]+)", summary)[1])  # type: ignore[index]
                            for k in ("train_runtime", "train_steps_per_second"))
     assert abs(placed[-1] - runtime * per_second) / (runtime * per_second) < 0.01
+
+
+def test_an_early_save_estimate_puts_no_later_dict_behind_an_earlier_one() -> None:
+    """Where a save comes between logging steps (`save_steps` no multiple of `logging_steps`), its estimate of an
+    epoch's steps is off by up to a logging stride, and a later save's nearer one lowered the steps of the dicts
+    after it below those before (a step back, read as the run starting again): steps never go back while the epoch
+    grows. The real log's `checkpoint-100` save lines are moved before the dict of epoch 0.37 (step ~90) to make one."""
+    from runwatch.model import Kind
+    from tests.support.found import found_lines
+
+    lines = found_lines("cnminiphi3_sft_deepspeed_no_bar.log")
+    saves = [x for x in lines if "checkpoint-100/" in x]
+    early = next(i for i, x in enumerate(lines) if "'epoch': 0.37}" in x)
+    moved = lines[:early + 1] + saves + [x for x in lines[early + 1:] if "checkpoint-100/" not in x]
+    p = HFTrainerParser()
+    steps = [r.step for r in map(p.parse, moved) if r is not None and r.kind is Kind.STEP and "loss" in r.metrics
+             and r.step is not None]
+    assert steps == sorted(steps) and steps[-1] > 470
+    assert max(b - a for a, b in zip(steps, steps[1:], strict=False)) > 10  # the early estimate ran ahead, then held

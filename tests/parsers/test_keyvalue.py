@@ -1474,3 +1474,13 @@ def test_a_count_alone_before_the_bracketed_losses_is_the_step() -> None:
     assert (steps[-1].step, steps[-1].metrics["g_loss"]) == (999, 0.001612)
     got, _ = check(found_bytes("keras_gan_segmentation_launches.log.gz"), sizes=(1 << 16,))
     assert [(r.step, dict(r.metrics)) for r in got if r.kind is Kind.STEP] == [(r.step, dict(r.metrics)) for r in steps]
+
+
+def test_a_line_with_a_training_measure_is_no_evaluations() -> None:
+    """`_evaluation_of` names a step-less line's values for its only loss's split, but not where one of them is
+    training's own (`train_acc` beside `val_loss` stays `train_acc`, never `val_train_acc`)."""
+    from runwatch.parsers.keyvalue import _evaluation_of
+
+    assert _evaluation_of({"test_loss": 0.5, "accuracy1": 0.9}) == "test"
+    assert _evaluation_of({"val_loss": 0.5, "train_acc": 0.9}) is None
+    assert _evaluation_of({"val_loss": 0.5, "lr": 0.001}) is None and _evaluation_of({"val_loss": 0.5, "loss": 1.0}) is None

@@ -45,3 +45,13 @@ def test_aliases(key: str, name: str) -> None:
 ])
 def test_names_that_stay_their_own(key: str, name: str) -> None:
     assert metric_name(key) == name
+
+
+@pytest.mark.parametrize(("key", "name"), [
+    ("Acc@1", "acc1"), ("Acc@5", "acc5"), ("R@10", "r10"), ("best@16", "best16"),  # top-k: the meters format's names
+    ("mAP@0.5", "m_ap_0_5"), ("mAP@0.5:0.95", "m_ap_0_5_0_95"),  # a threshold keeps its `_`
+])
+def test_a_top_k_at_drops_and_a_threshold_at_stays(key: str, name: str) -> None:
+    from runwatch.parsers.pydict import metric_name
+
+    assert metric_name(key) == name

@@ -89,3 +89,14 @@ def test_a_table_of_losses_with_no_step_column_is_records_told_as_they_come() ->
 
 def test_a_header_of_words_with_no_loss_and_no_step_is_no_table() -> None:
     assert TableParser().score("name\tvalue\tunit") == 0 and TableParser().score("total loss\tscore loss\tctc loss") == 2
+
+
+def test_a_header_names_words_not_numbers() -> None:
+    """A column name of several words is words (`total loss`): a line of `name value` pairs separated by tabs, a
+    `key value` log's, is no header (`loss 0.5123` would have made every such line one, and none a row)."""
+    from runwatch.parsers.table import _header
+
+    header = found_lines("pgnet_loss_table_no_step.log")[0].strip().split("\t")
+    assert _header(header) == -1
+    row = found_lines("pgnet_loss_table_no_step.log")[1].strip().split("\t")
+    assert _header([f"{name} {value}" for name, value in zip(header, row, strict=True)]) is None
