@@ -469,6 +469,13 @@ def _retry(line: str, start: int) -> _Hit:
                 {"retry_delay_s": float(m[1]), "retry": float(m[2]), "retry_max": float(m[3])})
 
 
+def saved_step(line: str) -> int | None:
+    """The step of the checkpoint a line says was saved, as the crash detector reads it (`_CHECKPOINT`), None where
+    it says none (or a load: a resumed run loads one)."""
+    m = _CHECKPOINT.search(line)
+    return None if m is None else _checkpoint(m).step
+
+
 def _checkpoint(m: re.Match[str]) -> _Hit:
     number = (m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
               or m["mr"])

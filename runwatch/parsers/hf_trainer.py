@@ -66,6 +66,7 @@ from dataclasses import dataclass
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row
 from runwatch.parsers.beside import beside, names_loss
+from runwatch.parsers.events import saved_step
 from runwatch.parsers.fields import prefix_time
 from runwatch.parsers.numbers import ascii_float, parse_number
 from runwatch.parsers.progress_bar import Frame, lapped, parse_frame, plain_frame_of, starts_run
@@ -81,8 +82,6 @@ _COMPLETED = "Training completed. Do not forget to share your model"
 of the Trainer's `logging` lines: LLaMA-Factory's `running_log.txt`, an early-stopped run at 2,100 of 17,000)."""
 _HEADER = re.compile(r"(Num Epochs|Total optimization steps) = (\d{1,3}(?:,\d{3}){0,4})$")
 _SUMMARY_KEYS = ("train_runtime", "train_loss")
-_CHECKPOINT = re.compile(r"(?i:sav(?:e|ed|es|ing))\b.{0,300}?[/\\]checkpoint-(\d{1,12})(?:[/\\]|\.{0,3}\s*$)")
-"""The Trainer's checkpoint directory in a save's line (not a load's: a resumed run loads one): its global step."""
 
 
 
@@ -516,10 +515,10 @@ class HFTrainerParser(FormatParser):
         (`_by_epoch`; the dicts before it keep no step), the nearer the later the save (the epoch is printed to two
         decimals: 238 at `checkpoint-50`, 0.21). A review's SFT run under the DeepSpeed launcher read every
         one of its 49 losses at no step, no progress and no ETA, though it saved a checkpoint every 50 steps."""
-        m = _CHECKPOINT.search(text)
+        step = saved_step(text)  # the crash detector's reading of a save, never a load's
         epoch = self._logged_epoch
-        if m is not None and int(m[1]) > 0 and epoch is not None and epoch > 0:
-            self._per_epoch = int(m[1]) / epoch
+        if step and epoch is not None and epoch > 0:
+            self._per_epoch = step / epoch
 
     def _header(self, text: str) -> None:
         """The Trainer's `***** Running training *****` lines that say how many steps an epoch has: `Num Epochs =

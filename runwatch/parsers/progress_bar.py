@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from runwatch.model import Event, Kind, Record, is_eval_metric
+from runwatch.model import EVAL_WORDS, Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
 from runwatch.parsers.beside import beside, names_loss
 from runwatch.parsers.boundary import ascii_digits
@@ -910,9 +910,9 @@ class ProgressBarParser(FormatParser):
         return sum(self._epoch_len[e] for e in range(epoch)) + frame.n - 1
 
 
-_EVALUATION_WORD = re.compile(r"val|test|eval", re.IGNORECASE)
-"""What every evaluation's metric name and lead word holds (`val_loss`, `Test set:`, `Validation`): a line without it
-is no evaluation's, and is not read at all beside bars that show the loss."""
+_EVALUATION_WORD = re.compile("|".join(EVAL_WORDS), re.IGNORECASE)
+"""The words of an evaluation's metric names and lead words (`val_loss`, `Test set:`, `Validation`): a line without
+one is no evaluation's, and is not read at all beside bars that show the loss."""
 
 
 def _evaluated(rec: Record) -> bool:
