@@ -94,6 +94,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("q", ("thrown while requesting",)),
     ("B", ("Bus error",)),
     ("core dumped", ("Aborted",)),
+    ("Fatal Python error: ", ("Fatal Python error: ",)),
     ("R", ("Received SIG",)),
     ("process received SIG", ("process received SIG",)),
     ("uning ", ("uning complete", "uning Complete", "uning COMPLETE", "uning finished", "uning Finished", "uning done",
@@ -153,10 +154,13 @@ _KILLED = re.compile(r"^\s*Killed(?::\s*9)?\s*$|\d\s+Killed\s|(?<=/s\])Killed\s*
 """The shell's word for a SIGKILL (the kernel's OOM killer, `kill -9`): alone on its line, after a job's number, or
 glued to the last frame of a tqdm bar the process was drawing (`8080/8192 [25:19<00:26,  4.29it/s]Killed`: the
 bar's `\r` ends no line, a review's run read `ended`)."""
-_SEGFAULT = re.compile(r"Segmentation fault|SIGSEGV|Bus error|\bAborted\s{1,40}\(core dumped\)")
+_SEGFAULT = re.compile(
+    r"Segmentation fault|SIGSEGV|Bus error|\bAborted\s{1,40}\(core dumped\)"
+    r"|^Fatal Python error: (?:Aborted|Floating point exception|Illegal instruction)")
 """A native crash: a segfault, a bus error, and an abort with its core dumped (the shell's `line 3:  3904 Aborted
                  (core dumped) python train.py …` after glibc's `free(): invalid pointer`: a review's HiFi-TSE run
-died so, and no event said it)."""
+died so, and no event said it), and CPython's own word for one, its faulthandler's `Fatal Python error: Aborted` before
+the threads' frames (a TensorFlow DCGAN's first launch aborted by `CUDA_ERROR_OUT_OF_MEMORY`: no event, a review)."""
 _HEDGED = re.compile(r"(?i)\b(?:common|possible|likely) causes (?:include|are)\b")
 """A list of what may have happened, no diagnosis: Ray's raylet after a worker died, "Some common causes include:
 (1) the process was killed by the OOM killer due to high memory usage, (2) ray stop --force was called, or (3)
@@ -222,6 +226,7 @@ _CHECKPOINT = re.compile(
     r"|Saving checkpoints for (?P<tf>\d+) into \S"                        # TensorFlow's Estimator, MonitoredSession
     r"|Checkpoint policy after step (?P<lr>\d+)"                          # LeRobot
     r"|Saving model weights and runtime parameters to \S+\.iter(?P<mr>\d+)\.npz"  # Marian (its `.iterN` copy)
+    r"|[Cc]heckpoint saved to (?P<ck>\S+)"                                 # OLMo (`Unsharded checkpoint saved to …/step500-unsharded`)
     r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params)))"
     r"(?=[\s'\"|,;]|\.{0,3}$)"
@@ -374,7 +379,8 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.NCCL_ERROR, m.start())
     if ("Killed" in line or "SIGKILL" in line or "已杀死" in line) and (m := _KILLED.search(line)):
         return _Hit(Event.KILLED, m.start())
-    if ("Segmentation" in line or "SIGSEGV" in line or "Bus error" in line or "Aborted" in line) and (
+    if ("Segmentation" in line or "SIGSEGV" in line or "Bus error" in line or "Aborted" in line
+            or "Fatal Python" in line) and (
             m := _SEGFAULT.search(line)):
         return _Hit(Event.SEGFAULT, m.start())
     if "Received SIG" in line and (m := _RECEIVED.search(line)):
@@ -479,7 +485,7 @@ def saved_step(line: str) -> int | None:
 def _checkpoint(m: re.Match[str]) -> _Hit:
     number = (m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
               or m["mr"])
-    if number is None and (path := m["path"] or m["hf"] or m["any"]):
+    if number is None and (path := m["path"] or m["hf"] or m["ck"] or m["any"]):
         found = _PATH_STEP.findall(path)
         number = (found[-1][0] or found[-1][1]) if found else None
     return _Hit(Event.CHECKPOINT_SAVED, m.start(), step=int(number) if number else None)

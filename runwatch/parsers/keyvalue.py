@@ -143,7 +143,8 @@ _STEP_TIME_KEYS = frozenset({
 })
 _ELAPSED_KEYS = frozenset({"elapsed", "elapsed_time", "time_elapsed"})
 _ETA_KEYS = frozenset({"eta", "remaining", "time_remaining", "remaining_time", "time_left", "eta_time"})
-_TIME_WORDS = frozenset({"time", "elapsed", "duration", "runtime"})
+_TIME_WORDS = frozenset({"time", "elapsed", "duration", "runtime", "took", "latency"})
+"""Words that make a key a time: its duration keeps the key's name (`took 1452 ms`); any other key's gets `_time`."""
 _LABEL_KEYS = frozenset({
     "rank", "local_rank", "global_rank", "world_size", "pid", "node", "gpu", "device", "worker_id", "v_num",
 })
@@ -215,7 +216,8 @@ def _stems() -> list[str]:
     before the pair scan. A learning rate, an epoch or a time does not make a record alone, so their keys
     are no stems (`lr` was found inside `realruns`, a traceback frame's path). Keys of weak parts only
     (`it`, `s_it`) are left to the `it` token pattern."""
-    keys = {key for key, name in CANONICAL.items() if name in _MEASURED_NAMES} | (_STEP_KEYS - _WHOLE_STEMS) | _LONE_EVAL
+    keys = ({key for key, name in CANONICAL.items() if name in _MEASURED_NAMES} | (_STEP_KEYS - _WHOLE_STEMS)
+            | _LONE_EVAL | {"episode"})  # an RL loop's lead count, its step where it states none (`parse`)
     stems: list[str] = []
     for key in sorted(keys, key=lambda k: (len(k), k)):
         parts = [part for part in key.split("_") if part not in _WEAK_PARTS]
@@ -646,8 +648,9 @@ def _unit_plan(name: str, role: int, timed: str, unit: str, word: str) -> _Plan:
         return name, scale, 1.0, role == _RATE
     if role == _METRIC and unit != "m":  # `fwd: 652ms` is a time; `m` is minutes or milli
         seconds = SECONDS.get(unit)
-        if seconds is not None:
-            return name, seconds[0], seconds[1], False
+        if seconds is not None:  # named for what it is: NoProp's `| train 2.5s` beside its loss is no `train`
+            # metric (an accuracy?) but a train time; Paddle's `reader_cost: 0.00042 s` says so already
+            return name if "cost" in name.split("_") else f"{name}_time", seconds[0], seconds[1], False
     return _NO_PLAN
 
 
@@ -695,6 +698,7 @@ class KeyValueParser(FormatParser):
         validating = False  # a validation's metric was read: a name said again after it is the validation's
         counting: str | None = None  # the evaluation word of an evaluation's own count (`val step:0`)
         batches: int | None = None  # the epoch's batches a `batch N/M` states (M)
+        episodes: int | None = None  # the episodes an `Episode N/M` states (M)
         rounded = 0.0  # the unit the step was printed rounded to (`step:1K`), 0: exact
         for gap, raw, clock, number, steps, unit, word in _PAIR.findall(text):
             if not raw:
@@ -750,6 +754,8 @@ class KeyValueParser(FormatParser):
                     metrics["epochs"] = float(steps)  # `epoch 1/3`: the run's epoch count (runwatch.parsers.epochs)
                 elif steps and name == "batch":
                     batches = int(steps)
+                elif steps and name == "episode":
+                    episodes = int(steps)
             elif validating and not is_eval_metric(name) and f"val_{name}" not in metrics:
                 # a name said again after the validation's loss is the validation's (`Train Loss: 11.23 | Token Acc:
                 # 0.0490 | … | Val Loss: 10.97 | Token Acc: 0.0660`: the second was lost, a review)
@@ -763,6 +769,11 @@ class KeyValueParser(FormatParser):
             # six launches one loss series read as diverging); `batch 32` alone may be a batch's size, but not one
             # `of epoch 1` (a GPT-2 Chinese run's `batch 170 of epoch 1, loss 4.87…`: no step, its relaunches unseen)
             total = batches if batches is not None and step <= batches else None  # `Batch 0005/0011`: the epoch's length
+        if (step is None and len(metrics) > 1 and next(iter(metrics)) == "episode" and (e := metrics["episode"]).is_integer()
+                and 0 <= e < 1e15):
+            step = int(metrics.pop("episode"))  # an RL loop's lead count where no step key is (`Episode 9990 | Avg
+            # Reward: 141.40 | Epsilon: 0.010`, a DQN's: UNREAD, its reward unjudged, a review); its episodes the run's
+            total = episodes if episodes is not None and step <= episodes else None
         keyed = step is not None  # said by a step key, not a count in brackets found below
         if step is None and text[:1].isdigit() and (count := _LEADING_COUNT.match(text)) is not None and any(
                 "loss" in name for name in metrics):
@@ -849,7 +860,10 @@ class KeyValueParser(FormatParser):
         if kind is Kind.STEP and step is None and not placed and _sums_up(text):
             return None  # the run summed up, no step of it (`_FINAL`)
         if kind is Kind.EVAL and "step_time" in metrics:  # `| end of epoch 1 | time: 35.58s | valid loss …`
-            metrics["eval_time"] = metrics.pop("step_time")
+            took = metrics.pop("step_time")
+            if "train_time" not in metrics:  # else training's average step beside its clock, which the training
+                metrics["eval_time"] = took  # lines state (modded-nanogpt's `val_loss:3.876 train_time:109093ms
+                # step_avg:177.39ms`: no evaluation of 0.18 s)
         if rounded and step is not None:
             metrics[ROUNDED] = rounded  # placed by the source (runwatch.parsers.rounded)
         return Record(kind, step=step, total_steps=total, metrics=metrics, t=logging_time(text))

@@ -465,6 +465,24 @@ def test_an_abort_with_its_core_dumped_and_a_finish_with_a_sentence_after_it() -
     assert said[-1][1] == "Training complete. Final checkpoint: ./checkpoints/checkpoint_final.pt"
 
 
+def test_cpythons_fatal_error_is_a_native_crash() -> None:
+    """A review's TensorFlow DCGAN, two launches in one `nohup.out`: the first aborted at `tf.Session()`
+    (`CUDA_ERROR_OUT_OF_MEMORY`, then TensorFlow's `F …] Attempting to fetch value instead of handling error` and
+    CPython's faulthandler `Fatal Python error: Aborted` over the threads' frames): no event, no note. It is a native
+    crash, and the launch after it went on (`check`'s note). The words inside a line are none."""
+    from tests.support.found import FOUND, found_lines
+    from tests.support.realruns import check_json
+
+    name = "dcgan_tf_abort_then_relaunch.log"
+    said = [(r.event, r.message) for r in run(found_lines(name))]
+    assert said == [(Event.SEGFAULT, "Fatal Python error: Aborted")]
+    assert _classify("Fatal Python error: Floating point exception") is not None
+    assert _classify("we saw 'Fatal Python error: Aborted' once") is None
+    code, [report], _ = check_json(FOUND / name)
+    assert (report["state"], report["step"], report["total_steps"]) == ("ended", 392, 6825), report
+    assert any("went on after a fatal error" in n and "Fatal Python error: Aborted" in n for n in report["notes"])
+
+
 def test_a_crash_a_logger_said_and_its_traceback_raised_is_one_event() -> None:
     """A review's CLIP run: `ERROR - root -   Training failed with error: CUDA out of memory. …`, then at once the
     traceback that ends in the same `torch.OutOfMemoryError`: `oom=2`, and two `! oom:` lines for one exception.

@@ -281,7 +281,7 @@ def test_a_line_without_pairs_is_one_scan_match() -> None:
     ("step 10 mem=512M rss 2048MiB", {"mem_gib": 0.5, "rss_gib": 2.0}),  # a letter after a memory key is a size
     ("step 10 max_mem_gb=1536MB", {"max_mem_gib": 1.5}),  # the name says the unit the value is in
     ("step 10 lr=3e-4 mfu=45.2%", {"lr": 3e-4, "mfu": 45.2}),
-    ("step 10 fwd: 652ms", {"fwd": 0.652}),  # a duration on another key: seconds, its own name
+    ("step 10 fwd: 652ms", {"fwd_time": 0.652}),  # a duration on another key: seconds, named a time
 ])
 def test_units(line: str, metrics: dict[str, float]) -> None:
     rec = KeyValueParser().parse(line)
@@ -717,6 +717,8 @@ def test_modded_nanogpts_log_after_its_source_code() -> None:
     assert fmt == "kv"
     evals = [r for r in recs if r.kind is Kind.EVAL]
     assert len(evals) == 42 and evals[0].step == 0 and evals[0].metrics["val_loss"] == 16.0012
+    # `step:625/5100 val_loss:3.8760 train_time:109093ms step_avg:177.39ms`: the average is training's (a review)
+    assert evals[5].step == 625 and evals[5].metrics == {"val_loss": 3.876, "train_time": 109.093}
     assert min(r.metrics["val_loss"] for r in evals) == 3.2858
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert [r.step for r in steps] == list(range(1, 5101))
@@ -1484,3 +1486,33 @@ def test_a_line_with_a_training_measure_is_no_evaluations() -> None:
     assert _evaluation_of({"test_loss": 0.5, "accuracy1": 0.9}) == "test"
     assert _evaluation_of({"val_loss": 0.5, "train_acc": 0.9}) is None
     assert _evaluation_of({"val_loss": 0.5, "lr": 0.001}) is None and _evaluation_of({"val_loss": 0.5, "loss": 1.0}) is None
+
+
+def test_a_duration_on_a_word_that_names_no_time_is_that_words_time() -> None:
+    """A review: NoProp's `Epoch 005 loss 9.5198 | train 2.2s | Acc 13.52% | infer 4.5s` showed metrics `train` and
+    `infer` beside `acc`, read as an accuracy at a glance; they are the epoch's train and inference times."""
+    line = next(x for x in (FOUND / "noprop_cifar100_epoches_relaunch.log").read_text().splitlines()
+                if x.startswith("Epoch 005 "))
+    rec = KeyValueParser().parse(line)
+    assert rec is not None  # the epoch is the step (its value here; the source makes it the step)
+    assert dict(rec.metrics) == pytest.approx({"epoch": 5, "loss": 9.5198, "train_time": 2.2, "acc": 13.52, "infer_time": 4.5})
+    # Paddle's costs are times by their name already: `avg_reader_cost: 6.42886 sec` keeps it
+    _, recs = _source_records("paddlevideo_res18_train.log")
+    summed = next(r for r in recs if r.line == 123)  # `END epoch:1 val loss_avg: … batch_cost_sum: 63.13030 sec`
+    assert summed.metrics["avg_batch_cost"] == 0.03663 and summed.metrics["batch_cost_sum"] == 63.1303
+    assert not any(name.endswith("cost_time") for r in recs for name in r.metrics)
+
+
+def test_an_rl_loops_episode_is_its_step_where_no_step_is_said() -> None:
+    """A review: a poker DQN's `INFO:root:Episode 9990 | Avg Reward: 141.40 | Epsilon: 0.010 | Win Rate: 22.00%`
+    (3,696 of them, several runs appended) read UNREAD: no loss, and `Episode` no step key. The lead count is the
+    step; a line with nothing else (`Episode 3 finished`) or a step key of its own keeps its reading."""
+    fmt, recs = _source_records("poker_dqn_episodes_relaunched.log.gz")
+    assert fmt == "kv"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert len(steps) == 3696 and steps[0].step == 0 and steps[-1].step == 9990
+    assert steps[-1].metrics == {"avg_reward": 141.4, "epsilon": 0.01, "win_rate": 22.0}
+    p = KeyValueParser()
+    assert p.parse("Episode 3 finished") is None
+    stepped = p.parse("step 5 episode 3 reward 2.0")
+    assert stepped is not None and stepped.step == 5 and stepped.metrics["episode"] == 3

@@ -63,7 +63,8 @@ def test_a_run_stopped_by_sigterm_keeps_its_steps_and_the_crash() -> None:
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert [r.step for r in steps] == list(range(10, 371, 10))
     assert all(math.isfinite(r.metrics["loss"]) for r in steps)
-    assert [r.event for r in recs if r.kind is Kind.EVENT] == ["traceback"]
+    # the pre-train save's `Checkpoint saved to …/step0-unsharded`, then torchrun's SignalException
+    assert [(r.event, r.step) for r in recs if r.kind is Kind.EVENT] == [("checkpoint_saved", 0), ("traceback", None)]
 
 
 def test_a_block_is_closed_by_the_next_prefix_or_the_end() -> None:
@@ -81,3 +82,14 @@ def test_a_block_is_closed_by_the_next_prefix_or_the_end() -> None:
     assert p.parse("    train/CrossEntropyLoss=nan") is None
     done = p.flush()
     assert done is not None and done.step == 2 and math.isnan(done.metrics["loss"])
+
+
+def test_olmos_checkpoint_saves_are_checkpoints() -> None:
+    """A review: OLMo's `Unsharded checkpoint saved to …/step500-unsharded` (after its `Saving model state...` and
+    the rest, 37 s of no step) was no checkpoint: the save's pause went unexplained and no step was saved."""
+    fmt, recs = source_records("olmo_1b_continue_sigterm_checkpoints.log.gz")
+    assert fmt == "olmo"
+    saves = [(r.event, r.step, r.line) for r in recs if r.event == "checkpoint_saved"]
+    assert saves == [("checkpoint_saved", 500, 4605), ("checkpoint_saved", 1000, 9161)]
+    steps = [r.step for r in recs if r.kind is Kind.STEP]
+    assert steps[-1] == 1010 and recs[-1].event == "traceback" and "got signal: 15" in (recs[-1].message or "")
