@@ -88,14 +88,18 @@ _COUNTED = (Kind.STEP, Kind.EVAL)
 
 class _Rank:
     """One rank's count: the offset added to its steps, the per-epoch total it was placed by (-1: none), its
-    first epoch, and the last record with an epoch (raw step, stated total or -1)."""
+    first epoch, the shift of its places since an epoch changed its length (`start`), and the last record with an
+    epoch (raw step, stated total or -1)."""
 
-    __slots__ = ("offset", "per", "first", "step", "epoch", "total")
+    __slots__ = ("offset", "per", "first", "shift", "step", "epoch", "total")
 
     def __init__(self) -> None:
         self.offset = 0
         self.per = -1
         self.first = math.nan
+        self.shift = 0
+        """Added to every exact place and run total (`within`, `run_total`): the steps the epochs before a change of
+        length took beyond (or short of) what the new length makes of them."""
         self.step = math.nan
         self.epoch = math.nan
         self.total = -1
@@ -106,8 +110,11 @@ class _Rank:
         last step logged (never below that: one rising axis either way)."""
         last = self.offset + int(self.step) + (step == 0)
         per = stated if stated >= 0 else self.total
+        if per > 0 and self.per > 0 and per != self.per:  # an epoch of another length: the epochs before it
+            self.shift += int(within(epoch, self.first, 0, self.per - per))  # keep theirs (a review's loop of
+            # 448 batches an epoch, then 639, then 640 after its data grew, read 9,550 steps ahead at epoch 50)
         self.per = per if per > 0 else -1
-        self.offset = max(last, int(within(epoch, self.first, 0, per))) if per > 0 else last
+        self.offset = max(last, int(within(epoch, self.first, 0, per)) + self.shift) if per > 0 else last
 
     def anew(self, epoch: float) -> None:
         """The epoch went back to where the count began, or before: a new launch counts from its own first epoch,
@@ -116,16 +123,16 @@ class _Rank:
         seen). Not back to a later epoch: PaddleRec's `infer.py` over the saved epochs 15 to 18 after training's
         20 is no new run of training (it read `step 3`, started again)."""
         if epoch <= self.first:
-            self.offset, self.per, self.first = 0, -1, epoch
+            self.offset, self.per, self.first, self.shift = 0, -1, epoch, 0
 
 
-def _totals(stated: Any, epochs: Any, glob: Any, per: Any) -> Any:
+def _totals(stated: Any, epochs: Any, glob: Any, per: Any, shift: Any) -> Any:
     """The totals (-1: none) of records placed on the global axis, `per` the per-epoch total they were placed
-    by (-1: none): that total stated becomes the run's (`run_total`, with the epoch count stated; else none),
-    any other total below the global step none."""
+    by (-1: none), `shift` their count's (`_Rank.shift`): that total stated becomes the run's (`run_total`, with the
+    epoch count stated; else none), any other total below the global step none."""
     import numpy as np
 
-    run = np.where(np.isnan(epochs) | (per <= 0), -1, run_total(np.nan_to_num(epochs), per)).astype(np.int64)
+    run = np.where(np.isnan(epochs) | (per <= 0), -1, run_total(np.nan_to_num(epochs), per) + shift).astype(np.int64)
     return np.where((per > 0) & (stated == per), np.where(run >= glob, run, -1), np.where(stated < glob, -1, stated))
 
 
@@ -224,7 +231,7 @@ class EpochSteps:
             glob = step + r.offset
             set_step(rec, glob)
             if stated >= 0:
-                total = int(_totals(stated, rec.metrics.get("epochs", self.planned), glob, r.per))
+                total = int(_totals(stated, rec.metrics.get("epochs", self.planned), glob, r.per, r.shift))
                 _set_total(rec, None if total < 0 else total)
         if stated < 0 and epoch is not None and (planned := self._planned_total()) >= (rec.step or 0):
             _set_total(rec, planned)
@@ -310,6 +317,7 @@ class EpochSteps:
             r = self._ranks[rank] = _Rank()
         offset = np.full(step.size, r.offset, np.int64)
         per = np.full(step.size, r.per, np.int64)
+        shift = np.full(step.size, r.shift, np.int64)
         if has.size:
             s, e, t = step[has], epoch[has], stated[has]
             if r.first != r.first:
@@ -320,7 +328,7 @@ class EpochSteps:
             whole = (e == np.floor(e)) & (prev_e == np.floor(prev_e))  # NaN before the first: no start
             starts = np.flatnonzero((((s <= prev_s) & (e > prev_e)) | (e < prev_e)) & whole)
             if starts.size:
-                offs, pers = [], []
+                offs, pers, shifts = [], [], []
                 for i in starts.tolist():  # one per epoch begun (or count begun anew) in the chunk: few
                     if e[i] < prev_e[i]:
                         r.anew(float(e[i]))  # or, back to a later epoch than its first, nothing changes
@@ -330,13 +338,15 @@ class EpochSteps:
                         self.offset = True
                     offs.append(r.offset)
                     pers.append(r.per)
+                    shifts.append(r.shift)
                 since = np.searchsorted(has[starts], np.arange(step.size), side="right") - 1
                 offset = np.where(since >= 0, np.array(offs, np.int64)[np.maximum(since, 0)], offset)
                 per = np.where(since >= 0, np.array(pers, np.int64)[np.maximum(since, 0)], per)
+                shift = np.where(since >= 0, np.array(shifts, np.int64)[np.maximum(since, 0)], shift)
             r.step, r.epoch, r.total = float(s[-1]), float(e[-1]), int(t[-1])
         glob = step + offset
         moved = offset > 0
-        total = np.where(moved & (stated >= 0), _totals(stated, count, glob, per), stated)
+        total = np.where(moved & (stated >= 0), _totals(stated, count, glob, per, shift), stated)
         planned = self._planned_total()
         if planned >= 0:
             total = np.where((stated < 0) & ~np.isnan(epoch) & (glob <= planned), planned, total)

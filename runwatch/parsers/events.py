@@ -84,7 +84,8 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("D", ("DataLoader worker", "DistBackendError")),
     ("x", ("exitcode", "Unexpected bus error", "exits successfully", "exits with return code")),
     ("S", ("Segmentation fault", "Saved ", "Saving ")),  # a loop's own and fvcore's (`Saving checkpoint to …/model_0000999.pth`)
-    ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step", "Checkpoint policy after")),  # `C`, not `L`: TFLOP/s on
+    ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step", "Checkpoint policy after")),
+    ("TERM_", ("TERM_",)),  # LSF's job report  # `C`, not `L`: TFLOP/s on
     ("v", ("saving ", "saved ", "saved:", "save ")),                                # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
     ("arlyStopping", ("EarlyStopping counter",)),
@@ -169,6 +170,14 @@ _CANCELLED = re.compile(r"\*\*\* (?:JOB|STEP) (\d+)\S* ON \S+ CANCELLED AT \S+(?
 """Slurm's `slurmstepd: error: *** JOB 334949 ON dgx-03 CANCELLED AT 2026-01-06T04:52:18 ***`: at its time limit
 (`DUE TO TIME LIMIT`), else killed by the scheduler (`scancel`, `DUE TO PREEMPTION`, `DUE TO NODE FAILURE`): an
 `scancel`ed run read OK, its end unexplained (a review)."""
+_LSF_ENDED = re.compile(r"^TERM_([A-Z]{2,12}(?:_[A-Z]{2,12}){0,2}): [Jj]ob ")
+"""LSF's job report, appended to the job's output file (`bsub -o`): `TERM_OWNER: job killed by owner.` (`bkill`),
+`TERM_RUNLIMIT: job killed after reaching LSF run time limit.`, `TERM_MEMLIMIT: …memory usage limit.` and the rest of
+its termination reasons, before `Exited with exit code 143.`: the job was stopped from outside. A review's `bkill`ed
+PaiNN run read `ended` (`interrupted: KeyboardInterrupt`, the workers' traceback) with no alert, where Slurm's
+`CANCELLED AT` is a kill."""
+_LSF_TIME_LIMITS = frozenset({"RUNLIMIT", "CPULIMIT", "DEADLINE", "WINDOW"})
+_LSF_MEMORY_LIMITS = frozenset({"MEMLIMIT", "SWAP"})
 _RECEIVED = re.compile(r"Received (SIG(?:TERM|HUP|QUIT|INT)): \d{1,2}\b")
 """Lightning's signal handler on a rank, `[rank: 2] Received SIGTERM: 15`, glued to the training bar's last frame: the
 job was stopped from outside (a scheduler, `kill`), and the DataLoader workers the signal killed after it were read
@@ -257,6 +266,8 @@ Caught OutOfMemoryError in replica 0 on device 0.`, then `Original Traceback (mo
 original's frames and exception line, all one exception's message. The original's line says what happened (`CUDA out
 of memory. Tried to allocate 512.00 MiB …`): the block goes on to it, one event (a review saw the wrapper's line
 quoted and one OOM counted twice)."""
+_SIGNAL_EXCEPTION = "SignalException: "
+"""torch elastic's exception for a signal its agent received (`SignalException: Process 49154 got signal: 15`)."""
 _CHAIN = re.compile(r"^\s*(?:" + "|".join(map(re.escape, _CHAIN_TEXTS)) + ")")
 _IGNORED = "Exception ignored in"
 """Printed before a traceback at interpreter shutdown: that traceback was not raised (`_start_block`)."""
@@ -403,6 +414,10 @@ def _classify(line: str) -> _Hit | None:
             return _Hit(event, m.start(), {"exitcode": float(code)})  # a long command: the message keeps its end
     if "CANCELLED AT" in line and (m := _CANCELLED.search(line)):
         return _Hit(Event.TIME_LIMIT if m[2] == "TIME LIMIT" else Event.KILLED, m.start(), key=("job", m[1]))
+    if line.startswith("TERM_") and (m := _LSF_ENDED.match(line)):
+        if m[1] in _LSF_MEMORY_LIMITS:
+            return _Hit(Event.OOM, 0, {"host_oom": 1.0})
+        return _Hit(Event.TIME_LIMIT if m[1] in _LSF_TIME_LIMITS else Event.KILLED, 0)
     if "NVRM" in line:
         if m := _XID.search(line):
             pid = _PID.search(line, m.end())
@@ -646,6 +661,8 @@ class EventDetector:
         self._block: _Traceback | _Report | None = None
         self._prev = ""
         self._chain_event: str | None = None
+        self._chain_signal = False
+        """Whether the event a chained traceback may follow was torch elastic's `SignalException` (`_end_traceback`)."""
         self._chain_until = -1
         self._logged: tuple[str, int] = ("", -1)
         """The crash event a line said on its own, and until which line a traceback after it tells the same crash
@@ -835,7 +852,11 @@ class EventDetector:
         hit = _exception_event(text)
         if block.ignored:
             return None
-        if (block.chained_from is not None and _folded(hit.event, block.chained_from)) or hit.event == block.told:
+        if (block.chained_from is not None and (_folded(hit.event, block.chained_from)
+                                                or (self._chain_signal and _SIGNAL_EXCEPTION in text))
+                or hit.event == block.told):  # a second signal while torch elastic's agent shut down for the first
+            # (`got signal: 15`, then `got signal: 1` as its terminal closed): the first says why (a review's
+            # OLMo run was told "SIGHUP: run it under nohup" of a SIGTERM)
             self._chain_until = self._n + _CHAIN_WINDOW
             return None
         return self._emit(hit, text)
@@ -862,6 +883,7 @@ class EventDetector:
             self._last_checkpoint = hit.step
         if hit.event in _CHAINED:
             self._chain_event, self._chain_until = hit.event, self._n + _CHAIN_WINDOW
+            self._chain_signal = _SIGNAL_EXCEPTION in line
         return _record(hit, line)
 
 

@@ -37,7 +37,9 @@ from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.reads import Reads
 
-_MAX_METERS = 32
+_MAX_METERS = 64
+"""Meters a line is read for at most: DETR's MetricLogger prints 48 (six decoder layers' losses, scaled and not),
+its `time` and `data` last (cut at 32, a review's run read "no step line carries a step time")."""
 _HEAD = re.compile(
     LOGGED_PREFIX + r"\s{0,20}(?:Train\s{0,4})?Epoch:?\s{0,4}\[\s{0,8}(?P<epoch>\d{1,9})\s{0,8}\]"
     r"\s{0,4}\[\s{0,8}(?P<inner>\d{1,12})\s{0,8}(?:/\s{0,8}(?P<per_epoch>\d{1,12})\s{0,8})?\]"
@@ -59,6 +61,9 @@ the last word for the name, and both were `dro` (a review: the camera's 0.000 ov
 _RESULT = re.compile(LOGGED_PREFIX + rf"(?P<result>\s{{0,8}}\* (?=[A-Za-z])(?:{_NAME}\s{{1,8}}(?:{NUMBER_TEXT})(?:\s{{1,8}}|$)){{1,{_MAX_METERS}}})")
 """` * Acc@1 76.130 Acc@5 92.862`, `validate`'s result at the evaluation's end: names and numbers only, to the
 line's end (a fork's ` * Prec@1   k 49.206 Prec@5 001 78.840` is something else)."""
+_MAX_MEM = "max mem:"
+"""torchvision's MetricLogger (DETR, DINO, DeiT, MAE) ends its line `max mem: 1776`, the peak CUDA memory in MiB:
+`max_mem_gib` (read as a meter `mem`, a review)."""
 _NAMES = {"time": "step_time", "data": "data_time", "batch_time": "step_time", "data_time": "data_time"}
 
 
@@ -116,9 +121,12 @@ class MetersParser(GuardedParser):
         found = COUNTERS.of(line)
         if found is not None:
             m, (step, _, derived, _) = found
-            metrics = {name: value for name, value, _ in _meters(line[m.end():])}
+            rest = line[m.end():]
+            metrics = {name: value for name, value, _ in _meters(rest.replace(_MAX_MEM, "max_mem:"))}
             if not metrics:
                 return None
+            if "max_mem" in metrics and _MAX_MEM in rest:
+                metrics["max_mem_gib"] = metrics.pop("max_mem") / 1024
             metrics.update(derived)
             return Record(Kind.STEP, step=step, metrics=metrics, t=logging_time(line.lstrip()))
         test = _TEST.match(line)

@@ -642,6 +642,43 @@ def test_a_job_slurm_cancelled_is_killed() -> None:
     assert [h.event for h in map(_classify, lines[:-1]) if h is not None] == []
 
 
+def test_a_second_signal_while_torch_elastic_stops_is_the_same_stop() -> None:
+    """A review's OLMo run under torchrun: `Received 15 death signal, shutting down workers`, `SignalException: Process
+    49154 got signal: 15`, and while that was handled `… got signal: 1` as its terminal went: the crash was named by the
+    second, with advice to run under nohup, for a SIGTERM. The first names it; other chained exceptions keep theirs."""
+    from tests.support.found import FOUND, found_lines
+    from tests.support.realruns import check_json
+
+    name = "olmo_20m_sigterm_then_sighup.log.gz"
+    said = [r.message for r in run(found_lines(name)) if r.event == Event.TRACEBACK]
+    assert said == ["torch.distributed.elastic.multiprocessing.api.SignalException: Process 49154 got signal: 15"]
+    code, [report], _ = check_json(FOUND / name)
+    crash = [a for a in report["alerts"] if a["rule"] == "crash"]
+    assert code == 2 and (report["state"], report["step"], report["total_steps"]) == ("crashed", 750, 1000), report
+    assert crash[0]["summary"].endswith("got signal: 15 (SIGTERM: a scheduler (preemption, a time limit, a cancelled "
+                                        "job) or a `kill` stopped it)")
+
+
+def test_lsfs_job_report_says_how_the_job_was_stopped() -> None:
+    """A review's PaiNN run under LSF, stopped by `bkill`: the workers' KeyboardInterrupt tracebacks, `Terminated`,
+    then LSF's report with `TERM_OWNER: job killed by owner.` and `Exited with exit code 143.`: read `ended`,
+    `interrupted`, no alert. It is a kill (a crash alert, as Slurm's `CANCELLED AT`); a run limit is the time limit,
+    a memory limit the host's OOM."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [report], _ = check_json(FOUND / "painn_lsf_bkill_report.md.gz")
+    crash = [a for a in report["alerts"] if a["rule"] == "crash"]
+    assert code == 2 and (report["state"], report["step"], report["total_steps"]) == ("crashed", 622, 1000), report
+    assert [a["labels"].get("event") for a in crash] == ["killed"]
+    assert crash[0]["summary"] == "process killed: TERM_OWNER: job killed by owner."
+    limit = _classify("TERM_RUNLIMIT: job killed after reaching LSF run time limit.")
+    memory = _classify("TERM_MEMLIMIT: job killed after reaching LSF memory usage limit.")
+    assert limit is not None and limit.event == Event.TIME_LIMIT
+    assert memory is not None and memory.event == Event.OOM and memory.metrics == {"host_oom": 1.0}
+    assert _classify("echo TERM_OWNER: job killed by owner.") is None and _classify("TERM_OWNER") is None
+
+
 def test_killed_glued_to_a_tqdm_frame_is_the_runs_kill() -> None:
     """The shell's `Killed` after the last frame a process drew (`8080/8192 [25:19<00:26,  4.29it/s]Killed`): the
     bar's `\r` ends no line, so the word was never alone on one, and a review's NoWag fine-tune read `ended`,

@@ -112,6 +112,22 @@ def test_epochs_of_different_lengths_stay_monotone() -> None:
     assert steps == [*range(0, 120), *range(120, 170), *range(170, 180)]
 
 
+@pytest.mark.parametrize("sizes", [(1 << 22,), (5000, 700, 30000)])
+def test_an_epoch_of_another_stated_length_keeps_the_places_before_it(sizes: tuple[int, ...]) -> None:
+    """A review's semi-supervised FER run: `[epoch: 49/200, iter: 425/448]`, then `[epoch: 50/200, iter: 0/639]` (its
+    data grew) and from epoch 57 `…/640`, until a CUDA OOM at epoch 144. Each epoch was placed at `epoch × its own
+    length`: step 22,377 then 31,950, the total 89,600 → 127,800 → 128,000, the end 92,335. Epochs before a change of
+    length keep their places: epoch 50 starts at 50 × 448, 57 after seven of 639, the run's total 118,393 (its
+    last 143 epochs at 640), the end 82,728 (epoch 144, iteration 175); both readers alike, however the log is cut."""
+    recs, _ = check(_found("fer_ssl_epochs_resized_oom.out.gz"), sizes)
+    steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
+    at = {r.line: (r.step, r.total_steps) for r in recs if r.kind is Kind.STEP}
+    assert at[1369] == (49 * 448 + 425, 200 * 448) and at[1378] == (50 * 448, 118250)
+    assert at[1616] == (50 * 448 + 7 * 639, 118393)
+    assert steps[-1] == (50 * 448 + 7 * 639 + 87 * 640 + 175, 118393) == (82728, 118393)
+    assert all(a[0] < b[0] for a, b in zip(steps, steps[1:], strict=False))
+
+
 def test_the_tutorial_recording_and_a_global_counter_keep_their_steps() -> None:
     """Steps that are global already (the kv recording's `step=N epoch=E`, bracketed's `Epoch [e/E], Step
     [s/S]` across the tutorial recording's five epochs) are left as they are."""
