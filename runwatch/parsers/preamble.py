@@ -123,6 +123,22 @@ _PAUSE_WORDS = ("save", "eval", "checkpoint", "every_n", "SAVE", "EVAL", "Save",
 """A word of every `PAUSE_EVERY` key, in the cases a header writes it: a line with none is passed by unsearched."""
 
 
+RELAUNCH_MARKERS = ("Rank of current process:", "Command Line Args:", "***** Running training *****")
+"""Lines a launch prints at its start, before its settings: detectron2's `default_setup` (`detectron2 INFO: Rank of
+current process: 0. World size: 1`) and its scripts' `Command Line Args: Namespace(…)`, the HF Trainer's header
+over `Total optimization steps = 1,000`. A log that holds another launch after steps (detectron2 appends every
+launch to its `log.txt`) has its settings read again there, for the launches after it: the first launch's
+`MAX_ITER: 2000` was every later launch's total (a review's Mask2Former log of three launches planned 2000, 10000
+and 4000 read its last one at 1999 of 2000, then no total; another's of 80 and 100 none at all). The noise screen
+flags them (runwatch.parsers.screen.RELAUNCHES): the fast path reads them too."""
+
+
+def relaunched(line: str) -> bool:
+    """Whether `line` is one a launch prints at its start (`RELAUNCH_MARKERS`)."""
+    return ("Rank of current process:" in line or "Command Line Args:" in line
+            or "***** Running training *****" in line)
+
+
 class Collector:
     """The settings of one log, fed its lines in order until its first loss (or step record)."""
 

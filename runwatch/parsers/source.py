@@ -86,7 +86,7 @@ from runwatch.parsers.failures import DETECTION, EVENTS, ParseFailures
 from runwatch.parsers.launches import LaunchWatch
 from runwatch.parsers.learned import LineLayouts
 from runwatch.parsers.numbers import MAX_STEP
-from runwatch.parsers.preamble import Collector
+from runwatch.parsers.preamble import Collector, relaunched
 from runwatch.parsers.prefix import FIRST_CHARS, launcher_prefixed, split_rank
 from runwatch.parsers.registry import ALIASES, make_parser
 from runwatch.parsers.rounded import RoundedSteps
@@ -178,6 +178,12 @@ class SourceParser:
         self._settings: Collector | None = Collector()
         """The settings the log prints before its first loss or step (`preamble`); None once they ended."""
         self._found: Preamble | None = None
+        self._prior: tuple[int | None, tuple[int, ...], float, int] | None = None
+        """The plans before a launch's header reopened the settings (`_reopen_settings`): those it states none of."""
+        self._plan_changes: list[tuple[int, int | None]] = []
+        """Within `feed_bytes`, once another launch's header came: the plan before it (from line 0), then each line
+        where a header changed `planned` and the new plan: the chunk's records and rows take the plan of the launch
+        they are in (`_planned_by_line`)."""
         self.planned: int | None = None
         """The steps the log's header says the run plans (`max_steps=400`: runwatch.parsers.preamble.PLANNED),
         the total of every step record and row that states none; None while it said none."""
@@ -246,7 +252,10 @@ class SourceParser:
         self.records += len(out) + (len(steps) if steps is not None else 0)
         if self.stamped is None and steps is not None and len(steps):
             self.stamped = steps.t is not None and bool(steps.t[0] > 0)
-        if self.planned is not None:
+        changes, self._plan_changes = self._plan_changes, []
+        if changes:  # another launch's header in the chunk: each record and row under the plan of its own launch
+            steps = self._planned_by_line(out, steps, changes, self._epochs.by_epoch)
+        elif self.planned is not None:
             steps = self._planned(out, steps, self.planned, self._epochs.by_epoch)
         return ChunkRecords(line - first_line, out, steps, self.source, self.rank, t)
 
@@ -279,7 +288,18 @@ class SourceParser:
 
     def _end_settings(self) -> None:
         if self._settings is not None:
-            self._found, self._settings = self._settings.result(), None
+            found = self._settings.result()
+            if self._prior is None or found.settings:  # a launch's header with no settings keeps the last one's
+                self._found = found
+            self._settings = None
+
+    def _reopen_settings(self) -> None:
+        """Another launch's header after steps (runwatch.parsers.preamble.RELAUNCH_MARKERS): its settings are read
+        until its first step, as the log's first ones were, and its plans replace those it states."""
+        self._prior = (self.planned, self.pauses, self._epochs.planned, self._epochs.epoch_length)
+        self._settings = Collector()
+        if self._in_chunk and not self._plan_changes:
+            self._plan_changes.append((0, self.planned))  # the chunk's lines before it keep the plan they had
 
     def flush(self) -> list[Record]:
         """Records of blocks still open at the end of the input (and of lines still held)."""
@@ -586,6 +606,32 @@ class SourceParser:
             flagged[: int(np.searchsorted(rest.line, batch.line[0])) if len(batch) else len(rest)] = True
         return flagged
 
+    @classmethod
+    def _planned_by_line(cls, out: list[Record], batch: ColumnBatch | None, plans: list[tuple[int, int | None]],
+                         by_epoch: Callable[[Record], bool]) -> ColumnBatch | None:
+        """`_planned` of a chunk whose plan changed at some lines (`plans`: from each line on, its plan; None: none):
+        each part of its records and rows under its own."""
+        import numpy as np
+
+        starts = [line for line, _ in plans] + [1 << 62]
+        for (lo, planned), hi in zip(plans, starts[1:], strict=True):
+            if planned is None:
+                continue
+            part = [rec for rec in out if lo <= rec.line < hi]
+            done = cls._planned(part, None, planned, by_epoch)
+            assert done is None
+            made = iter(part)
+            out[:] = [next(made) if lo <= rec.line < hi else rec for rec in out]
+            if batch is not None and len(batch):
+                inside = (batch.line >= lo) & (batch.line < hi)
+                if inside.any():
+                    whole = cls._planned([], batch, planned, by_epoch)
+                    assert whole is not None
+                    total = np.where(inside, whole.total, batch.total)
+                    total.flags.writeable = False
+                    batch = replace(batch, total=total)
+        return batch
+
     @staticmethod
     def _planned(out: list[Record], batch: ColumnBatch | None, planned: int,
                  by_epoch: Callable[[Record], bool]) -> ColumnBatch | None:
@@ -676,6 +722,8 @@ class SourceParser:
             if fatal is not None and (rec is None or rec.kind is not _STEP):
                 self._emit(fatal, rank, lineno, t, out)
                 fatal = None
+        if rec is None and self._settings is None and relaunched(text):
+            self._reopen_settings()
         settings = self._settings
         if settings is not None:  # a step line is no setting (the fast path never shows it one)
             if rec is not None and rec.kind is _STEP:
@@ -759,17 +807,22 @@ class SourceParser:
             self.failures.add("settings", exc)
             self._end_settings()
             return
-        self._adopt_plans(settings)
+        self._adopt_plans(settings, lineno)
         if not settings.open:
             self._end_settings()
 
-    def _adopt_plans(self, settings: Collector) -> None:
+    def _adopt_plans(self, settings: Collector, lineno: int = 0) -> None:
         """The run's plans as the preamble states them now: steps for `total_steps`, epochs for the epoch count.
-        Copied whole, a plan `cut` dropped (stated after the first step) is dropped here too."""
-        self.planned = settings.planned
-        self.pauses = settings.pauses
-        self._epochs.planned = math.nan if (e := settings.planned_epochs) is None else float(e)
-        self._epochs.epoch_length = -1 if settings.epoch_length is None else settings.epoch_length
+        Copied whole, a plan `cut` dropped (stated after the first step) is dropped here too; after another launch's
+        header, one it does not state is the launch's before it (`_prior`)."""
+        planned, pauses, epochs, length = (None, (), math.nan, -1) if self._prior is None else self._prior
+        now = planned if settings.planned is None else settings.planned
+        if self._plan_changes and now != self.planned:
+            self._plan_changes.append((lineno, now))
+        self.planned = now
+        self.pauses = settings.pauses or pauses
+        self._epochs.planned = epochs if (e := settings.planned_epochs) is None else float(e)
+        self._epochs.epoch_length = length if settings.epoch_length is None else settings.epoch_length
 
     def _take_more(self, rank: int | None, lineno: int, t: float, out: list[Record]) -> None:
         """The records the parser gave beyond the one it returned (`FormatParser.more`), at the same line."""

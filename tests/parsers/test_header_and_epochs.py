@@ -112,6 +112,23 @@ def test_epochs_of_different_lengths_stay_monotone() -> None:
     assert steps == [*range(0, 120), *range(120, 170), *range(170, 180)]
 
 
+@pytest.mark.parametrize("sizes", [(1 << 22,), (5000, 700, 30000), (120_000, 1 << 20)])
+def test_each_launch_of_a_detectron2_log_has_its_own_plan(sizes: tuple[int, ...]) -> None:
+    """Two reviews: detectron2 appends every launch to its `log.txt`, each under its own header (`detectron2 INFO:
+    Rank of current process: 0`, `Command Line Args: …`, the config's `MAX_ITER: 2000`). The first header's plan was
+    every launch's: a Mask2Former log of three launches (2000, 10000 stopped at iteration 493, then 4000) read its
+    last one at 1999 of 2000, then no total; another whose first header the copy lost read none at all. Each launch's
+    header is read again (once a launch, whatever the cut), its plan its records' total; both readers alike."""
+    recs, _ = check(_found("d2_mask2former_three_launches.log.gz"), sizes)
+    firsts = [(r.line, r.total_steps) for r in recs if r.kind is Kind.STEP and r.step == 19]
+    assert firsts == [(1417, 2000), (2973, 10000), (4416, 4000)]
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert (steps[-1].step, steps[-1].total_steps) == (3999, 4000)
+    recs, _ = check(_found("cdfsod_d2_four_launches_eval_oom.txt.gz"), sizes)
+    firsts = [(r.line, r.total_steps) for r in recs if r.kind is Kind.STEP and r.step == 19]
+    assert firsts == [(88, None), (588, 80), (1043, 80), (1498, 100)]
+
+
 @pytest.mark.parametrize("sizes", [(1 << 22,), (5000, 700, 30000)])
 def test_an_epoch_of_another_stated_length_keeps_the_places_before_it(sizes: tuple[int, ...]) -> None:
     """A review's semi-supervised FER run: `[epoch: 49/200, iter: 425/448]`, then `[epoch: 50/200, iter: 0/639]` (its
