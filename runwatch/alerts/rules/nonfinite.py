@@ -55,8 +55,11 @@ until its first evaluation is kept (simple-nmt's `Validation - loss=2.3686e+00 p
 every launch of a review's ten): no value the model computed, and a NaN it could hold comes from a loss judged
 under its own name. Read as any other loss (`any_loss`), it was a critical alert on a healthy run."""
 
-_REFERENCE = ("step_time", "lr")
-"""Metrics a step record carries every time, to notice the loss missing from it."""
+_REFERENCE = ("lr",)
+"""A metric the line of a step carries beside its loss every time, to notice the loss missing from it: Megatron's
+`learning rate:`. Not a step time: a progress bar's frames carry one and no loss, their loss coming on a line of its
+own (the HF Trainer's dicts), and a console capture that lost two of a run's dicts logged every step read as a NaN
+dropped, critical, live, where `check` judging the records at once said nothing (a review)."""
 
 
 @dataclass(frozen=True)

@@ -325,3 +325,25 @@ def test_a_loss_of_the_loops_own_name_is_judged_when_no_watched_metric_is_bad() 
     assert scale["metric"] == "loss_scale"  # the scale's own check, once
     quiet = NonFinite(NonFiniteParams(any_loss=False))
     assert fired(own, quiet) == []
+
+
+def test_a_progress_bars_frames_without_the_loss_dict_are_no_dropped_nan() -> None:
+    """A review's HF Trainer run under DeepSpeed, its console as W&B captured it (`output.log`), logging every step:
+    the capture lost a few of the dicts between the bar's redraws (`| 44/968921 …`, six dicts, `| 52/968921`), and a
+    tail judging each record fired `loss missing from the last 2 step records … (Megatron drops a NaN loss)`,
+    critical, where `check` said nothing; the log holds no NaN. The bar's frames carry a step time and never the loss,
+    the dicts carry it with the learning rate: only a line that carries the loss beside `lr` can be seen to drop it."""
+    from runwatch.parsers.source import SourceParser
+    from tests.support.found import found_lines
+    from tests.support.rule_replay import replay_lines
+
+    lines = found_lines("vividbot_hf_deepspeed_wandb_capture.log.gz")
+    parser = SourceParser("output.log")
+    records = parser.feed(lines, 1, 0.0) + parser.flush()
+    assert parser.format == "hf-trainer" and not any("nan" in x.lower() for x in lines if "'loss'" in x)
+    tracker, now = feed(records[:1])
+    live: list[str] = []
+    for rec in records[1:]:  # judged after every record, as a tail following the log sees it
+        tracker, now = feed([rec], tracker=tracker, start=now + 1.0)
+        live += [f.summary for f in RULE.evaluate(tracker, now)]
+    assert live == [] and list(replay_lines(lines).of("nonfinite")) == []
