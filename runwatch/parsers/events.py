@@ -79,13 +79,12 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("K", ("Killed", "SIGKILL")),
     ("V", ("NVRM", "SIGSEGV")),
     # not `emory`: Megatron, DeepSpeed, torchtitan print memory always
-    ("y", ("of memory", "OfMemory", "MemoryError", "allocate memory", "Retrying in")),
+    ("y", ("of memory", "OfMemory", "MemoryError", "allocate memory", "Retrying in", "Fatal Python error: ")),
     ("W", ("Watchdog caught", "Writing checkpoint")),
     ("D", ("DataLoader worker", "DistBackendError")),
     ("x", ("exitcode", "Unexpected bus error", "exits successfully", "exits with return code")),
     ("S", ("Segmentation fault", "Saved ", "Saving ")),  # a loop's own and fvcore's (`Saving checkpoint to …/model_0000999.pth`)
-    ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step", "Checkpoint policy after")),
-    ("TERM_", ("TERM_",)),  # LSF's job report  # `C`, not `L`: TFLOP/s on
+    ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step", "Checkpoint policy after")),  # `C`, not `L`: TFLOP/s on
     ("v", ("saving ", "saved ", "saved:", "save ")),                                # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
     ("arlyStopping", ("EarlyStopping counter",)),
@@ -95,14 +94,13 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("q", ("thrown while requesting",)),
     ("B", ("Bus error",)),
     ("core dumped", ("Aborted",)),
-    ("Fatal Python error: ", ("Fatal Python error: ",)),
     ("R", ("Received SIG",)),
     ("process received SIG", ("process received SIG",)),
     ("uning ", ("uning complete", "uning Complete", "uning COMPLETE", "uning finished", "uning Finished", "uning done",
                 "uning Done")),
     ("received at time=", ("received at time=",)),
     ("KeyboardInterrupt, attempting", ("Detected KeyboardInterrupt",)),  # a line holding it holds the other
-    ("_", ("bad_alloc",)),
+    ("_", ("bad_alloc", "TERM_")),  # LSF's job report
     ("final step: ", (_ESTIMATOR_DONE,)),
     (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
@@ -178,6 +176,11 @@ PaiNN run read `ended` (`interrupted: KeyboardInterrupt`, the workers' traceback
 `CANCELLED AT` is a kill."""
 _LSF_TIME_LIMITS = frozenset({"RUNLIMIT", "CPULIMIT", "DEADLINE", "WINDOW"})
 _LSF_MEMORY_LIMITS = frozenset({"MEMLIMIT", "SWAP"})
+_FAULTHANDLER = "Fatal Python error: "
+_NATIVE_WINDOW = 256
+"""Lines within which the shell's word on a native crash after CPython's (`Fatal Python error: Segmentation fault`,
+faulthandler's dump of every thread's frames, then `bash: line 1:  4022 Segmentation fault      python3 …`) is the
+same crash's."""
 _RECEIVED = re.compile(r"Received (SIG(?:TERM|HUP|QUIT|INT)): \d{1,2}\b")
 """Lightning's signal handler on a rank, `[rank: 2] Received SIGTERM: 15`, glued to the training bar's last frame: the
 job was stopped from outside (a scheduler, `kill`), and the DataLoader workers the signal killed after it were read
@@ -235,7 +238,7 @@ _CHECKPOINT = re.compile(
     r"|Saving checkpoints for (?P<tf>\d+) into \S"                        # TensorFlow's Estimator, MonitoredSession
     r"|Checkpoint policy after step (?P<lr>\d+)"                          # LeRobot
     r"|Saving model weights and runtime parameters to \S+\.iter(?P<mr>\d+)\.npz"  # Marian (its `.iterN` copy)
-    r"|[Cc]heckpoint saved to (?P<ck>\S+)"                                 # OLMo (`Unsharded checkpoint saved to …/step500-unsharded`)
+    r"|(?<!no )[Cc]heckpoint saved to (?P<ck>\S*?step\d+\S*)"               # OLMo (`Unsharded checkpoint saved to …/step500-unsharded`)
     r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params)))"
     r"(?=[\s'\"|,;]|\.{0,3}$)"
@@ -669,6 +672,8 @@ class EventDetector:
         (`_start_block`)."""
         self._retry_at = -10
         self._exit_at = -10
+        self._native_at = -_NATIVE_WINDOW - 1
+        """The line of the last `Fatal Python error:` told (`_emit`)."""
         self._last_checkpoint: int | None = None
         self._seen: dict[object, None] = {}
         self._threads = 0
@@ -877,6 +882,13 @@ class EventDetector:
             together, self._exit_at = self._n - self._exit_at <= 3, self._n
             if together:
                 return None  # the launcher's line for each of its processes: one exit
+        if hit.event == Event.SEGFAULT:
+            if not line.startswith(_FAULTHANDLER):
+                if self._n - self._native_at <= _NATIVE_WINDOW:
+                    return None  # the shell's `Segmentation fault (core dumped)` after CPython's own word on it, its
+                    # threads' frames between: one crash (another `Fatal Python error:` is another process's)
+            else:
+                self._native_at = self._n
         if hit.event == _SAVED:
             if hit.step is not None and hit.step == self._last_checkpoint:
                 return None

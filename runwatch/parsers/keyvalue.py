@@ -666,6 +666,8 @@ class KeyValueParser(FormatParser):
 
     name = "kv"
     rounds_steps = True
+    _stepped = False
+    """Whether a line of this source stated its step by a key: then an `Episode N` line is no step (`parse`)."""
     learn_anchors = ()
     reads = READS
     # No `reads` for the noise screen: kv reads much of any log's noise itself (a `time: 3.2`, a `loss` in a
@@ -769,10 +771,14 @@ class KeyValueParser(FormatParser):
             # six launches one loss series read as diverging); `batch 32` alone may be a batch's size, but not one
             # `of epoch 1` (a GPT-2 Chinese run's `batch 170 of epoch 1, loss 4.87…`: no step, its relaunches unseen)
             total = batches if batches is not None and step <= batches else None  # `Batch 0005/0011`: the epoch's length
-        if (step is None and len(metrics) > 1 and next(iter(metrics)) == "episode" and (e := metrics["episode"]).is_integer()
-                and 0 <= e < 1e15):
+        if step is not None:
+            self._stepped = True
+        elif (not self._stepped and len(metrics) > 1 and next(iter(metrics)) == "episode"
+                and (e := metrics["episode"]).is_integer() and 0 <= e < 1e15):
             step = int(metrics.pop("episode"))  # an RL loop's lead count where no step key is (`Episode 9990 | Avg
-            # Reward: 141.40 | Epsilon: 0.010`, a DQN's: UNREAD, its reward unjudged, a review); its episodes the run's
+            # Reward: 141.40 | Epsilon: 0.010`, a DQN's: UNREAD, its reward unjudged, a review); its episodes the run's.
+            # Not in a log whose lines state steps (`Step: 100, Loss: 1.99` beside `Episode 1 | reward 1.5`): episodes
+            # on the training steps' axis read as restarts (a code review)
             total = episodes if episodes is not None and step <= episodes else None
         keyed = step is not None  # said by a step key, not a count in brackets found below
         if step is None and text[:1].isdigit() and (count := _LEADING_COUNT.match(text)) is not None and any(

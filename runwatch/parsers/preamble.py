@@ -133,6 +133,9 @@ and 4000 read its last one at 1999 of 2000, then no total; another's of 80 and 1
 flags them (runwatch.parsers.screen.RELAUNCHES): the fast path reads them too."""
 
 
+RELAUNCH_BYTES = tuple(marker.encode() for marker in RELAUNCH_MARKERS)
+
+
 def relaunched(line: str) -> bool:
     """Whether `line` is one a launch prints at its start (`RELAUNCH_MARKERS`)."""
     return ("Rank of current process:" in line or "Command Line Args:" in line

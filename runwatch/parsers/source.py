@@ -86,7 +86,7 @@ from runwatch.parsers.failures import DETECTION, EVENTS, ParseFailures
 from runwatch.parsers.launches import LaunchWatch
 from runwatch.parsers.learned import LineLayouts
 from runwatch.parsers.numbers import MAX_STEP
-from runwatch.parsers.preamble import Collector, relaunched
+from runwatch.parsers.preamble import RELAUNCH_BYTES, Collector, relaunched
 from runwatch.parsers.prefix import FIRST_CHARS, launcher_prefixed, split_rank
 from runwatch.parsers.registry import ALIASES, make_parser
 from runwatch.parsers.rounded import RoundedSteps
@@ -284,6 +284,8 @@ class SourceParser:
         """The `key: value` settings the log printed before its first loss or step record (runwatch.parsers.
         preamble), so far while they go on; None when it printed none."""
         found = self._found if self._settings is None else self._settings.result()
+        if self._settings is not None and self._prior is not None and found is not None and not found.settings:
+            found = self._found  # another launch's header, no setting of it read yet: the last launch's meanwhile
         return found if found is not None and found.settings else None
 
     def _end_settings(self) -> None:
@@ -604,6 +606,10 @@ class SourceParser:
         flagged = screen.flag(raw)
         if self._settings is not None:
             flagged[: int(np.searchsorted(rest.line, batch.line[0])) if len(batch) else len(rest)] = True
+        for i in np.flatnonzero(flagged).tolist():  # another launch's header: every line up to its first step row,
+            if any(marker in raw[i] for marker in RELAUNCH_BYTES):  # as the collector reads them line by line
+                after = int(np.searchsorted(batch.line, rest.line[i]))
+                flagged[i: int(np.searchsorted(rest.line, batch.line[after])) if after < len(batch) else len(rest)] = True
         return flagged
 
     @classmethod
@@ -930,10 +936,16 @@ class SourceParser:
         """Parse lines read earlier with the (new) parser; their records go out with their own numbers."""
         for rank, text, lineno, t in lines:
             rec = self._parse(text, lineno)
+            if rec is None and self._settings is None and relaunched(text):
+                self._reopen_settings()  # another launch among the held lines, as `_line` tells one
+            elif rec is None and self._settings is not None and self._prior is not None:
+                self._setting(self._settings, text, lineno)  # its header (the first one's was read as it came)
             if rec is not None:
-                if rec.kind is Kind.STEP and self._settings is not None:  # held while undecided: no setting
+                if rec.kind is Kind.STEP and self._settings is not None and self._prior is not None:
+                    self._end_settings()  # a relaunch's header, read line by line above: nothing to cut
+                elif rec.kind is Kind.STEP and self._settings is not None:  # held while undecided: no setting
                     self._settings.cut(lineno)
-                    self._adopt_plans(self._settings)
+                    self._adopt_plans(self._settings, lineno)
                     self._end_settings()
                 self._emit(rec, rank, lineno, t, out)
                 if self._parser is not None and self._parser.more:

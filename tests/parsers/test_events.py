@@ -483,6 +483,21 @@ def test_cpythons_fatal_error_is_a_native_crash() -> None:
     assert any("went on after a fatal error" in n and "Fatal Python error: Aborted" in n for n in report["notes"])
 
 
+def test_the_shells_word_on_a_native_crash_after_cpythons_is_the_same_crash() -> None:
+    """CPython's faulthandler says `Fatal Python error: Segmentation fault`, dumps the threads' frames, and the shell
+    that ran it then says `bash: line 1:  4022 Segmentation fault      python3 …`: one crash, not two (a code review).
+    Two processes' crashes one after the other, each with its own `Fatal Python error:`, stay two. Recorded from
+    CPython and bash themselves (tests/fixtures/found/README.md)."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("faulthandler_abort_segv_under_bash.txt")
+    assert sum("Segmentation fault" in x for x in lines) == 2
+    said = [(r.event, r.message) for r in run(lines)]
+    assert said == [(Event.SEGFAULT, "Fatal Python error: Aborted"),
+                    (Event.SEGFAULT, "Fatal Python error: Segmentation fault")]
+    assert [r.event for r in run([x for x in lines if x][-1:])] == [Event.SEGFAULT]  # the shell's alone is one
+
+
 def test_a_crash_a_logger_said_and_its_traceback_raised_is_one_event() -> None:
     """A review's CLIP run: `ERROR - root -   Training failed with error: CUDA out of memory. …`, then at once the
     traceback that ends in the same `torch.OutOfMemoryError`: `oom=2`, and two `! oom:` lines for one exception.

@@ -127,6 +127,26 @@ def test_each_launch_of_a_detectron2_log_has_its_own_plan(sizes: tuple[int, ...]
     recs, _ = check(_found("cdfsod_d2_four_launches_eval_oom.txt.gz"), sizes)
     firsts = [(r.line, r.total_steps) for r in recs if r.kind is Kind.STEP and r.step == 19]
     assert firsts == [(88, None), (588, 80), (1043, 80), (1498, 100)]
+    # the settings too: a header that begins inside a chunk is read whole by the fast path, as line by line (the last
+    # launch's config, 80 settings; a code review saw two of them where the cut fell inside the third header)
+    pieces = cut(_found("d2_mask2former_three_launches.log.gz"), sizes)
+    _, ref = per_line(pieces)
+    _, sp, _ = chunked(pieces)
+    assert ref.preamble is not None and len(ref.preamble.settings) == 80 and sp.preamble == ref.preamble
+
+
+def test_a_relaunch_among_the_lines_held_before_the_format_is_known_has_its_own_plan() -> None:
+    """A launch that dies after a step or two and its relaunch both fall among the lines a source holds until it
+    knows the format: the relaunch's header must still be read (a code review: `MAX_ITER: 400` was lost there).
+    The Mask2Former log cut so: its first launch's header and first two steps, then the rest from the second
+    launch's first line, as one file would hold a quick crash and the relaunch after it."""
+    lines = _found("d2_mask2former_three_launches.log.gz").split(b"\n")
+    assert lines[1556].endswith(b"detectron2 INFO: Rank of current process: 0. World size: 1")
+    data = b"\n".join(lines[:1418] + lines[1556:])
+    for sizes in ((1 << 22,), (3000,)):
+        recs, _ = check(data, sizes)
+        firsts = [r.total_steps for r in recs if r.kind is Kind.STEP and r.step == 19]
+        assert firsts == [2000, 10000, 4000]
 
 
 @pytest.mark.parametrize("sizes", [(1 << 22,), (5000, 700, 30000)])

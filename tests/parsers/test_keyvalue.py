@@ -1508,6 +1508,8 @@ def test_an_rl_loops_episode_is_its_step_where_no_step_is_said() -> None:
     (3,696 of them, several runs appended) read UNREAD: no loss, and `Episode` no step key. The lead count is the
     step; a line with nothing else (`Episode 3 finished`) or a step key of its own keeps its reading."""
     fmt, recs = _source_records("poker_dqn_episodes_relaunched.log.gz")
+    lines_of_dqn = gzip.decompress((FOUND / "poker_dqn_episodes_relaunched.log.gz").read_bytes()).decode().splitlines()
+    assert lines_of_dqn[1].startswith("INFO:root:Episode 0 | Avg Reward:")
     assert fmt == "kv"
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert len(steps) == 3696 and steps[0].step == 0 and steps[-1].step == 9990
@@ -1516,3 +1518,14 @@ def test_an_rl_loops_episode_is_its_step_where_no_step_is_said() -> None:
     assert p.parse("Episode 3 finished") is None
     stepped = p.parse("step 5 episode 3 reward 2.0")
     assert stepped is not None and stepped.step == 5 and stepped.metrics["episode"] == 3
+    # in a log whose lines state their steps, an episode's line is no step (a code review: episodes on the steps'
+    # axis read as 39 restarts): the run lab's `step=N … loss=…` line, then the DQN's
+    from tests.support.realruns import REALRUNS
+
+    kv_step = next(x for x in (REALRUNS / "kvlog-healthy" / "run" / "train.log").read_text().splitlines() if "step=" in x)
+    episode = next(r for r in recs if r.kind is Kind.STEP)
+    mixed = KeyValueParser()
+    first = mixed.parse(kv_step)
+    assert first is not None and first.step is not None
+    assert mixed.parse(lines_of_dqn[1]) is None
+    assert KeyValueParser().parse(lines_of_dqn[1]) is not None and episode.step == 0

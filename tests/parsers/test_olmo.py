@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from runwatch.model import Kind, Record
+from runwatch.parsers.events import saved_step
 from runwatch.parsers.fields import local_time
 from runwatch.parsers.olmo import OlmoParser
 from runwatch.parsers.source import SourceParser
@@ -93,3 +94,6 @@ def test_olmos_checkpoint_saves_are_checkpoints() -> None:
     assert saves == [("checkpoint_saved", 500, 4605), ("checkpoint_saved", 1000, 9161)]
     steps = [r.step for r in recs if r.kind is Kind.STEP]
     assert steps[-1] == 1010 and recs[-1].event == "traceback" and "got signal: 15" in (recs[-1].message or "")
+    # the save names a step's folder; a line saying none was is none
+    assert saved_step("WARNING: no checkpoint saved to disk yet") is None
+    assert saved_step("checkpoint saved to /tmp/out") is None
