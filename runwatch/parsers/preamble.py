@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 
 from runwatch.model import Preamble
+from runwatch.parsers.reads import Reads
 from runwatch.text import clip, one_line
 
 MOST = 80
@@ -130,16 +131,11 @@ over `Total optimization steps = 1,000`. A log that holds another launch after s
 launch to its `log.txt`) has its settings read again there, for the launches after it: the first launch's
 `MAX_ITER: 2000` was every later launch's total (a review's Mask2Former log of three launches planned 2000, 10000
 and 4000 read its last one at 1999 of 2000, then no total; another's of 80 and 100 none at all). The noise screen
-flags them (runwatch.parsers.screen.RELAUNCHES): the fast path reads them too."""
-
-
+flags them (`RELAUNCHES` among its reads): the fast path reads them too."""
+RELAUNCHES = Reads(holds=RELAUNCH_MARKERS)
+relaunched = RELAUNCHES.admits
+"""Whether a line is one a launch prints at its start (`RELAUNCH_MARKERS`)."""
 RELAUNCH_BYTES = tuple(marker.encode() for marker in RELAUNCH_MARKERS)
-
-
-def relaunched(line: str) -> bool:
-    """Whether `line` is one a launch prints at its start (`RELAUNCH_MARKERS`)."""
-    return ("Rank of current process:" in line or "Command Line Args:" in line
-            or "***** Running training *****" in line)
 
 
 class Collector:

@@ -36,14 +36,11 @@ import numpy as np
 
 from runwatch.parsers.events import WAKES
 from runwatch.parsers.fields import PASTED_ESCAPE
-from runwatch.parsers.preamble import RELAUNCH_MARKERS
+from runwatch.parsers.preamble import RELAUNCHES
 from runwatch.parsers.prefix import PREFIXED
 from runwatch.parsers.reads import Reads
 from runwatch.parsers.registry import parser_class
 
-RELAUNCHES = Reads(holds=RELAUNCH_MARKERS)
-"""Another launch's header (runwatch.parsers.preamble.RELAUNCH_MARKERS): read, its settings are collected again
-(SourceParser), the lines after it by what flags them (the format's own reads flag `kv`'s `MAX_ITER: 4000`)."""
 PLAIN_MAX = 4096
 """Longest line the screen may leave unflagged (a line splitter cuts none this short)."""
 _PLAIN = bytes(range(32, 127)) + b"\t\n"

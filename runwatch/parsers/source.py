@@ -619,16 +619,16 @@ class SourceParser:
         each part of its records and rows under its own."""
         import numpy as np
 
-        starts = [line for line, _ in plans] + [1 << 62]
-        for (lo, planned), hi in zip(plans, starts[1:], strict=True):
-            if planned is None:
-                continue
-            part = [rec for rec in out if lo <= rec.line < hi]
-            done = cls._planned(part, None, planned, by_epoch)
-            assert done is None
-            made = iter(part)
-            out[:] = [next(made) if lo <= rec.line < hi else rec for rec in out]
-            if batch is not None and len(batch):
+        starts = [line for line, _ in plans]
+        for i, rec in enumerate(out):
+            planned = plans[bisect_right(starts, rec.line) - 1][1]
+            if planned is not None:
+                one = [rec]
+                cls._planned(one, None, planned, by_epoch)
+                out[i] = one[0]
+        ends = [*starts[1:], 1 << 62]
+        for (lo, planned), hi in zip(plans, ends, strict=True):
+            if planned is not None and batch is not None and len(batch):
                 inside = (batch.line >= lo) & (batch.line < hi)
                 if inside.any():
                     whole = cls._planned([], batch, planned, by_epoch)
