@@ -532,7 +532,7 @@ def _mmengine(mm: re.Match[str], metrics: dict[str, float], t: float) -> Record 
     """An mmengine line's record. Training: step and total from its counter (an epoch's iteration for
     `Epoch(train) [e][n/N]`, which runwatch.parsers.epochs makes global, the epoch kept as `epoch`).
     Evaluation: its batch lines (`Epoch(val) [5][ 1/22]  eta: … time: …`) give nothing, its last (`[22/22]`)
-    the results, as evaluation metrics (`coco/bbox_mAP` → `val_coco_bbox_m_ap`, `aAcc` → `val_a_acc`); so does
+    the results, as evaluation metrics (`coco/bbox_mAP` → `val_coco_bbox_map`, `aAcc` → `val_aacc`); so does
     mmcv 1.x's results line, the only one it prints of an evaluation, whose counter has no `/` (a review: the
     mAP of an MMDetection 2.x run was not read).
     Read without it the counter was no step at all: a run stopped at 2600 of 8000 read `no steps`, OK (a

@@ -38,12 +38,17 @@ def dict_pairs(text: str) -> list[tuple[str, str, bool]]:
 
 
 _ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_WORDS = re.compile(r"(?:(?<![A-Za-z])(?:m|a|fw)|)IoU(?![a-z])|(?<![A-Za-z])(?:m(?:AP|AR|Acc|Dice|PA)|aAcc)(?![a-z])")
+"""Metric names of segmentation and detection read as one word, whatever their capitals: mmsegmentation's `aAcc`,
+`mIoU`, `mAcc`, `fwIoU`, a detector's `mAP` and `mAR` (the `m` is mean, the `a` all) are `aacc`, `miou`, `macc`,
+`fwiou`, `map`, `mar` (and `meanIoU` `mean_iou`), as their users say and write them; split at each capital they
+read `a_acc`, `m_io_u`."""
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 _AT_K = re.compile(r"@(?=\d{1,3}(?![\d.]))")
 """The `@` of a top-k or recall-at-k name (`Acc@1`, `R@10`): `acc1`, as the ImageNet example's own variables and the
 meters format name it (timm's `Acc@1: 87.5` and the example's `Acc@1   0.00 (  0.00)` are one metric); not before a
-threshold (`mAP@0.5` stays `m_ap_0_5`)."""
+threshold (`mAP@0.5` stays `map_0_5`)."""
 
 
 _MAX_CACHED = 4096
@@ -69,8 +74,14 @@ def snake(name: str) -> str:
     return s
 
 
+def _word(m: re.Match[str]) -> str:
+    """One of `_WORDS`, lower case, parted from a word before it (`val_mIoU`, `bbox_mAP_50`)."""
+    return "_" + m[0].lower()
+
+
 def _snake(name: str) -> str:
-    s = _CAMEL.sub(r"\1_\2", _ACRONYM.sub(r"\1_\2", _AT_K.sub("", name[:300])))
+    s = _WORDS.sub(_word, _AT_K.sub("", name[:300]))
+    s = _CAMEL.sub(r"\1_\2", _ACRONYM.sub(r"\1_\2", s))
     return _NON_ALNUM.sub("_", s).strip("_").lower()
 
 

@@ -738,7 +738,7 @@ def test_mmengine_logs_read_their_iterations_epochs_and_evaluations() -> None:
     assert first.metrics["loss"] == 0.1291 and first.metrics["step_time"] == 0.4297 and first.metrics["eta"] == 3570
     assert first.t == datetime.strptime("2023/06/15 11:30:50", "%Y/%m/%d %H:%M:%S").timestamp()
     evals = [r for r in recs if r.kind is Kind.EVAL]
-    assert evals[0].metrics == {"val_a_acc": 60.67, "val_m_io_u": 20.68, "val_m_acc": 28.74}
+    assert evals[0].metrics == {"val_aacc": 60.67, "val_miou": 20.68, "val_macc": 28.74}
     # epochs of 109 iterations logged at their 100th: each epoch's count made global
     fmt, recs = _source_records("mmpretrain_resnet50_fruits.log")
     steps = [r for r in recs if r.kind is Kind.STEP]
@@ -750,7 +750,7 @@ def test_mmengine_logs_read_their_iterations_epochs_and_evaluations() -> None:
     fmt, recs = _source_records("mmdet_rtmdet_triangle.log.gz")
     assert len([r for r in recs if r.kind is Kind.STEP]) == 8600
     evals = [r for r in recs if r.kind is Kind.EVAL]
-    assert len(evals) == 57 and evals[-1].metrics["val_coco_bbox_m_ap"] == 0.845  # its 57 `[22/22]  coco/bbox_mAP:` lines
+    assert len(evals) == 57 and evals[-1].metrics["val_coco_bbox_map"] == 0.845  # its 57 `[22/22]  coco/bbox_mAP:` lines
     saved = [r.message or "" for r in recs if r.event == "checkpoint_saved"]
     regular = [m for m in saved if "Saving checkpoint at" in m]
     assert len(regular) == 20 and "Saving checkpoint at 10 epochs" in regular[0]
@@ -893,7 +893,7 @@ def test_mmcv_1x_results_line_is_an_evaluation() -> None:
     fmt, recs = source_records("mmdet2_cascade_epoch1_val_excerpt.log")
     assert fmt == "kv"
     (ev,) = [r for r in recs if r.kind is Kind.EVAL]
-    assert ev.metrics["val_bbox_m_ap"] == 0.031 and ev.metrics["val_bbox_m_ap_50"] == 0.119
+    assert ev.metrics["val_bbox_map"] == 0.031 and ev.metrics["val_bbox_map_50"] == 0.119
     assert ev.metrics["epoch"] == 1 and "loss" not in ev.metrics
     assert [r.step for r in recs if r.kind is Kind.STEP] == [950, 962 + 50]
 

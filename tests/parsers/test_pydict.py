@@ -49,9 +49,22 @@ def test_names_that_stay_their_own(key: str, name: str) -> None:
 
 @pytest.mark.parametrize(("key", "name"), [
     ("Acc@1", "acc1"), ("Acc@5", "acc5"), ("R@10", "r10"), ("best@16", "best16"),  # top-k: the meters format's names
-    ("mAP@0.5", "m_ap_0_5"), ("mAP@0.5:0.95", "m_ap_0_5_0_95"),  # a threshold keeps its `_`
+    ("mAP@0.5", "map_0_5"), ("mAP@0.5:0.95", "map_0_5_0_95"),  # a threshold keeps its `_`
 ])
 def test_a_top_k_at_drops_and_a_threshold_at_stays(key: str, name: str) -> None:
+    from runwatch.parsers.pydict import metric_name
+
+    assert metric_name(key) == name
+
+
+@pytest.mark.parametrize(("key", "name"), [
+    ("mIoU", "miou"), ("aAcc", "aacc"), ("mAcc", "macc"), ("fwIoU", "fwiou"), ("IoU", "iou"),  # mmsegmentation's
+    ("meanIoU", "mean_iou"), ("IoU.road", "iou_road"), ("val_mIoU", "val_miou"),
+    ("coco/bbox_mAP", "coco_bbox_map"), ("bbox_mAP_50", "bbox_map_50"), ("mAP50", "map50"), ("mAR", "mar"),
+    ("valAcc", "val_acc"), ("top1Acc", "top1_acc"), ("mAccuracy", "m_accuracy"),  # not these: camel case as ever
+])
+def test_segmentation_and_detection_metrics_are_one_word(key: str, name: str) -> None:
+    """`mIoU` read `m_io_u` and `aAcc` `a_acc`, split at each capital (a review of an mmsegmentation log)."""
     from runwatch.parsers.pydict import metric_name
 
     assert metric_name(key) == name
