@@ -61,6 +61,10 @@ the last word for the name, and both were `dro` (a review: the camera's 0.000 ov
 _RESULT = re.compile(LOGGED_PREFIX + rf"(?P<result>\s{{0,8}}\* (?=[A-Za-z])(?:{_NAME}\s{{1,8}}(?:{NUMBER_TEXT})(?:\s{{1,8}}|$)){{1,{_MAX_METERS}}})")
 """` * Acc@1 76.130 Acc@5 92.862`, `validate`'s result at the evaluation's end: names and numbers only, to the
 line's end (a fork's ` * Prec@1   k 49.206 Prec@5 001 78.840` is something else)."""
+_AVERAGED = re.compile(LOGGED_PREFIX + r"Averaged stats: ")
+"""torchvision's MetricLogger (DETR, Deformable DETR, DINO) after `evaluate`'s `Test:  [i/N]` lines: each meter's
+median and, in brackets, its average over the whole evaluation; its own line after training has the `lr` meter, the
+evaluation's none. A DETR run's evaluations were no records at all (a review)."""
 _MAX_MEM = "max mem:"
 """torchvision's MetricLogger (DETR, DINO, DeiT, MAE) ends its line `max mem: 1776`, the peak CUDA memory in MiB:
 `max_mem_gib` (read as a meter `mem`, a review)."""
@@ -111,7 +115,7 @@ class MetersParser(GuardedParser):
     name: ClassVar[str] = "meters"
     learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"Epoch",)
     learn_counters: ClassVar[Counters | None] = COUNTERS
-    reads: ClassVar[Reads | None] = Reads(holds=("Epoch", "* ", "Test", "Val", "Eval"))
+    reads: ClassVar[Reads | None] = Reads(holds=("Epoch", "* ", "Test", "Val", "Eval", "Averaged stats: "))
 
     def __init__(self) -> None:
         self._test_loss: float | None = None
@@ -135,6 +139,9 @@ class MetersParser(GuardedParser):
             if loss is not None:
                 self._test_loss = loss
             return None
+        averaged = _AVERAGED.match(line) if "Averaged stats: " in line else None
+        if averaged is not None:
+            return self._averaged(line[averaged.end():], line)
         result = _RESULT.fullmatch(line)
         if result is None:
             return None
@@ -145,6 +152,16 @@ class MetersParser(GuardedParser):
             metrics.setdefault("val_loss", self._test_loss)
         self._test_loss = None
         return Record(Kind.EVAL, metrics=metrics, t=logging_time(line.lstrip()))
+
+    def _averaged(self, rest: str, line: str) -> Record | None:
+        """The evaluation's `Averaged stats:` after its `Test:` lines: each meter's average (else its value) as
+        `val_<name>`; None for the training's (an `lr` meter) or one after no `Test:` line."""
+        meters = _meters(rest)
+        if self._test_loss is None or any(name == "lr" for name, _, _ in meters):
+            return None
+        self._test_loss = None
+        metrics = {f"val_{name}": value if average is None else average for name, value, average in meters}
+        return Record(Kind.EVAL, metrics=metrics, t=logging_time(line.lstrip())) if metrics else None
 
     def score(self, line: str) -> int:
         """2 for a meter step line or an evaluation's result (the default), nothing for a test batch."""

@@ -138,3 +138,15 @@ def test_detrs_metriclogger_line_keeps_its_time_data_and_memory() -> None:
     assert len(first) == 50 and first["loss"] == 68.5848
     assert (first["step_time"], first["data_time"], first["max_mem_gib"]) == (5.9663, 2.7650, 1942 / 1024)
     assert "mem" not in first and "max_mem" not in first
+
+
+def test_detrs_evaluation_is_its_averaged_stats_after_the_test_lines() -> None:
+    """A review's DETR run: its evaluations, `Test:  [i/N] …` then `Averaged stats: class_error: 92.26  loss: 51.4948
+    (51.9826) …` (no `lr` meter), were no records at all. Each is an EVAL record of the averages in brackets; the
+    training's own `Averaged stats: lr: 0.000100 …` stays no record (its step lines said it all)."""
+    fmt, recs = source_records("detr_metric_logger_epoch0_excerpt.log")
+    assert fmt == "meters"
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert [(e.metrics["val_loss"], e.metrics["val_class_error"]) for e in evals] == [(56.3321, 100.0), (51.9826, 92.26)]
+    assert evals[1].metrics["val_loss_bbox"] == 3.5925 and "val_lr" not in evals[1].metrics
+    assert len([r for r in recs if r.kind is Kind.STEP]) == 28
