@@ -56,6 +56,10 @@ class Replay:
     findings: list[tuple[float, Finding]] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     end: float = T0
+    final_findings: int = 0
+    """Where the findings of the last evaluation, at the input's end, begin in `findings`: those still found there
+    (an evaluation just before the last record, at the same time by the log's clock, is not that one: a one-step
+    run's 27-minute first step read a stall "still firing at the end" of a run that had finished after it)."""
     last_found_at: dict[str, int | None] = field(default_factory=dict)
     """Alert key → the run's step when the rule last found its condition (a finding's own step is
     where the trouble began: the first NaN), for `runwatch check`'s "last step"."""
@@ -740,6 +744,7 @@ class _Replayer:
 
     def finish(self) -> Replay:
         self.out.tracker.no_more_input()  # a traceback ending the input ended the output: a crash
+        self.out.final_findings = len(self.out.findings)
         self._evaluate(self.clock.now)
         self.out.tracker.input_ended()  # a file's end and a pipe's alike (`check FILE` and `check -`)
         self.out.end = self.clock.now

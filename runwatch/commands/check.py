@@ -199,7 +199,7 @@ def summarize(result: Replay) -> list[Fired]:
             # mmengine run killed at step 139,548 of one attempt and 55,919 of the last read `last step 139548`)
             again = any(t >= first_at.get(key, math.inf) for t in restarts)
             out[key].last_step = step if again else max(step, out[key].first_step or 0)
-    held = {f.key for t, f in result.findings if t >= result.end}  # found at the last evaluation
+    held = {f.key for _, f in result.findings[result.final_findings:]}  # found at the last evaluation
     rules = {r.id: r for r in result.judge.rules} if result.judge is not None else {}
     final = {a.key: a for a in _final_alerts(result)}
     for key, fired in out.items():

@@ -1148,3 +1148,18 @@ def test_a_minimind_pretraining_cut_half_way_is_incomplete(tmp_path: Path, capsy
     obj = json.loads(capsys.readouterr().out)
     assert (obj["step"], obj["total_steps"], obj["state"]) == (19970, 39695, "ended")
     assert obj["warnings"][0].startswith("incomplete: stopped at 19970/39695")
+
+
+def test_an_alert_the_last_record_ended_is_not_firing_at_the_end() -> None:
+    """A review's one-step run (tests/fixtures/found/README.md): its bar's `0/1 [00:00<?, ?it/s]`, then `1/1
+    [27:35<00:00, 1655.02s/it]`. The stall found as step 1 came (the gap just ended) and the evaluation after the
+    input's end have one time by the bar's clock, so the stall was "still firing at the end" of a finished run. It
+    is cleared, by the step that came; the last evaluation is told by when it ran, not by its time."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    _, [report], _ = check_json(FOUND / "polymergnn_one_step_bar_fold0.e")
+    assert (report["state"], report["step"], report["total_steps"]) == ("finished", 1, 1)
+    (stall,) = report["alerts"]
+    assert stall["rule"] == "stall" and not stall["firing_at_end"] and stall["cleared_before_end"]
+    assert stall["cleared_why"] == "stall over: step 1 arrived after 27m35s"
