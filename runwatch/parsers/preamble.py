@@ -19,8 +19,10 @@ from runwatch.parsers.reads import Reads
 from runwatch.text import clip, one_line
 
 MOST = 80
-MOST_LINES = 2000
-"""Lines read for settings at most: a log with no loss line says nothing more after its start."""
+MOST_LINES = 10_000
+"""Lines read for settings at most: a log with no loss line says nothing more after its start. Each rank of a job
+under torchrun may print its own header into one log: an 8-rank torchtitan job's `total steps 1000` came at line
+3,924, past the 2,000 read before (a review)."""
 SETTING = re.compile(r"^([A-Za-z](?:[A-Za-z0-9 _./()-]|:(?=\S)){0,63}?)(\s*):\s+(\S.{0,160})$")
 """`key: value`, split at the first `: ` after a key-shaped run: a colon with no space after it belongs to
 the key (nanochat's `target data:param ratio: 16,704`) or the value (`data_path: /a/b:c`, `time: 12:30`)."""
@@ -69,6 +71,13 @@ PLANNED = re.compile(
 `Max steps : 100,000`, the HF Trainer's `Total optimization steps = 17,000`): the run's total where its step lines
 state none. A run whose dicts state no step and that draws no bar (LLaMA-Factory's `running_log.txt`) said no total
 at all without it."""
+
+
+PLANNED_TITAN = re.compile(r"\btotal steps (\d{1,15}) \(warmup \d")
+"""torchtitan's trainer before its first step: `Trainer is initialized with local batch size 8, global batch size 16,
+gradient accumulation steps 2, sequence length 2048, total steps 20000 (warmup 500)` (earlier versions: `Training
+starts at step 1, with local batch size 8, …, total steps 1000 (warmup 200)`). A review's eight torchtitan logs read
+no total, one that stopped at step 240 of 1000 merely `ended`."""
 
 
 PLANNED_LOGGABLE = re.compile(r"Progress on:.{0,80}? -/(\d{1,15}) rate:")
@@ -179,6 +188,7 @@ class Collector:
             self.world = int(w.group(1))
         if "=" in line or ":" in line:  # `max_steps=400`, and an options dump's `    total_iter: 10000` (BasicSR's)
             p = (PLANNED.search(line) or (PLANNED_FOR_ITERS.search(line) if "for iters" in line else None)
+                 or (PLANNED_TITAN.search(line) if "total steps " in line else None)
                  or (PLANNED_LOGGABLE.search(line) if "Progress on:" in line else None))
             if p is not None:
                 self.planned = int(p.group(1).replace(",", ""))

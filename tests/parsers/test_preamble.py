@@ -156,6 +156,7 @@ def test_a_config_dump_of_python_code_is_no_settings() -> None:
 
     text = gzip.decompress((Path(__file__).parents[1] / "fixtures" / "found" / "mmdet_rtmdet_triangle.log.gz")
                            .read_bytes()).decode().splitlines()
+
     c = Collector()
     for i, line in enumerate(text[:400], 1):
         c.feed(line, i)
@@ -202,9 +203,28 @@ def test_the_steps_a_run_saves_or_evaluates_at_are_read_from_its_header_in_each_
         "TrainingArguments(autosave_steps=3, eval_iters=200,",
         "{'TRAIN': {'EVAL_FREQ': 3, 'SAVE_EVERY': 5}, 'checkpoint_every': 2}",  # epochs as often as steps: none
     ]
+
     c = Collector()
     for i, line in enumerate(lines, 1):
         c.feed(line, i)
     assert c.pauses == (250, 1000, 2000, 4000)
     c.cut(3)  # line 3 was a step after all: what came from it on is no plan
     assert c.pauses == (1000, 2000)
+
+
+def test_torchtitans_total_steps_is_the_total_even_after_eight_ranks_headers() -> None:
+    """A review's torchtitan run (tests/fixtures/found/README.md), eight ranks under torchrun writing one log: each
+    printed its header, and rank 7's `Trainer is initialized with local batch size 16, …, total steps 1000 (warmup
+    500)` came at line 3,924. Its steps stop at 240: `check` said `ended`, no total, no word of the 760 steps left."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    _, [report], _ = check_json(FOUND / "torchtitan_pp8_eight_headers_grad_inf.log.gz")
+    assert (report["state"], report["step"], report["total_steps"]) == ("ended", 240, 1000)
+    assert any(w.startswith("incomplete: stopped at 240/1000") for w in report["warnings"]), report["warnings"]
+    from runwatch.parsers.preamble import Collector
+
+    c = Collector()
+    c.feed("[rank0]:[titan] 2026-04-19 12:17:57,856 - root - INFO - Trainer is initialized with local batch size 8, "
+           "global batch size 16, gradient accumulation steps 2, sequence length 2048, total steps 20000 (warmup 500)")
+    assert c.planned == 20000
