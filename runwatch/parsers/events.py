@@ -39,6 +39,7 @@ Decisions, so rules and users can rely on them:
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -297,6 +298,7 @@ _EXCEPTION_INSIDE = re.compile(r"(?:^|[^\w.])(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:E
 _AGENT_FAILED = re.compile(
     r"failed \(exitcode: (-?\d+)\) local_rank: (\d+) \(pid: (\d+)\)(?: of binary: (\S+))?"
 )
+_TB_TEXT = "Traceback (most recent call last):"
 _REPORT_START = re.compile(r"ChildFailedError:\s*$")
 _REPORT_FIELD = re.compile(
     r"^\s*(?:rank\s*:\s*(?P<rank>-?\d+)(?:\s*\(local_rank:\s*(?P<local>\d+)\))?"
@@ -603,6 +605,9 @@ class _Report:
             for name, value in m.groupdict().items():
                 if value is not None:
                     into.setdefault(name, value)
+        elif (into := self.root if self.section == "root" else self.first).get("tb", "").startswith(_TB_TEXT) \
+                and len(line) - len(line.lstrip()) <= 2 and _EXCEPTION.match(s):
+            into["exc"] = s  # the field's traceback, indented under it: its exception (the last, if chained)
         return False
 
     def record(self) -> Record:
@@ -626,12 +631,23 @@ class _Report:
         if "rank" in info:
             parts.append(f"root cause rank {info['rank']}" + (f" (local_rank {info['local']})" if "local" in info else ""))
         if "exit" in info:
-            parts.append(f"exitcode {info['exit']}" + (f" (pid {info['pid']})" if "pid" in info else ""))
+            said = [x for x in (_signal_of(info["exit"]), f"pid {info['pid']}" if "pid" in info else "") if x]
+            parts.append(f"exitcode {info['exit']}" + (f" ({', '.join(said)})" if said else ""))
         if "host" in info:
             parts.append(f"on {info['host']}")
         if "tb" in info and not info["tb"].startswith("To enable traceback"):
-            parts.append(info["tb"])
+            # a traceback's header says nothing: its exception does (`RuntimeError: Triton Error [CUDA]: device-side
+            # assert triggered`, 110 lines under it; a review's alert ended `Traceback (most recent call last):`)
+            parts.append(info["exc"] if "exc" in info and info["tb"].startswith(_TB_TEXT) else info["tb"])
         return _message("; ".join(parts))
+
+
+def _signal_of(code: str) -> str:
+    """`SIGABRT` for a worker's exit code `-6` (the signal that killed it), else nothing."""
+    try:
+        return signal.Signals(-int(code)).name if int(code) < 0 else ""
+    except ValueError:
+        return ""
 
 
 def _is_agent_output(s: str) -> bool:

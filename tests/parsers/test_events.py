@@ -969,3 +969,17 @@ def test_a_fine_tunings_own_last_word_is_its_finish() -> None:
     done = [i for i, x in enumerate(lines) if (hit := _classify(x)) is not None and hit.event == Event.FINISHED]
     assert done == [i for i, x in enumerate(lines) if x.endswith("Finetuning completed successfully!")]
     assert len(done) == 3 and all(_worth_a_look(lines[i]) for i in done)
+
+
+def test_torch_elastics_root_cause_is_told_by_its_exception_and_signal() -> None:
+    """A review's torchtitan run (tests/fixtures/found/README.md): torchrun's `Root Cause` holds `exitcode  : -6 (pid:
+    162380)` and `traceback : Traceback (most recent call last):` with 110 lines under it, the last `RuntimeError:
+    Triton Error [CUDA]: device-side assert triggered`. The alert ended with the traceback's header, which says
+    nothing; and -6 is SIGABRT."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    _, [report], _ = check_json(FOUND / "torchtitan_vlm_triton_assert_sigabrt.log.gz")
+    (crash,) = [a for a in report["alerts"] if a["rule"] == "crash"]
+    assert "exitcode -6 (SIGABRT, pid 162380)" in crash["summary"], crash["summary"]
+    assert crash["summary"].endswith("; RuntimeError: Triton Error [CUDA]: device-side assert triggered"), crash["summary"]
