@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 STEP_INTERVAL = "step_interval"
 """Seconds per step as runwatch measured them from when the steps arrived (not a number the log
 prints): what the drift rule judges first, since a log may print no step time at all (the tutorial
@@ -104,3 +106,36 @@ def _into_epoch(anchor: tuple[float, float, float], read: tuple[float, float, fl
     one step that holds the evaluation."""
     was, now = anchor[2], read[2]
     return read[0] - anchor[0] == 1.0 and now > was and now.is_integer() and was.is_integer()
+
+
+WHOLE_SECOND_SPAN_S = 10.0
+"""The least time a pace point is taken over on a clock that ticks in whole seconds (see `over_spans`): a
+read's interval there is off by up to a second, a span of ten by a tenth at most, well inside the drift
+rule's 1.5×."""
+
+
+def over_spans(x: np.ndarray, v: np.ndarray, t: np.ndarray, span: float = WHOLE_SECOND_SPAN_S) -> np.ndarray | None:
+    """The pace points `v` (seconds per step, at steps `x`, measured at times `t`), each taken over the steps of
+    the last `span` seconds or more that end at it, where the clock the points were measured on ticks in whole
+    seconds; None where it does not (arrival times, stamps with a fraction) or the points do not allow it.
+
+    A progress bar prints its elapsed time in whole seconds (so do many loggers' stamps), and `check`'s clock is
+    that time: a run of 1.5-s steps read as steps of 1 s and of 2 s by turns, and the median of 50 of them flips
+    between the two as the rounding falls. A DeepSpeed/LLaVA run at 1.44 to 1.56 s a step all along (its bar's own
+    rate) warned `steps take 1.5 s, 1.5× the 1 s before` (a review). Each point times the steps since the point
+    before it (`value × steps`), so the points' sum is a clock; the pace over a span of that clock is the mean
+    of the points in it, which the rounding moves by a second over the whole span, not each point's second."""
+    n = len(v)
+    if n < 3 or len(x) != n or len(t) != n:
+        return None
+    dt, dx = np.diff(t), np.diff(x)
+    if not (np.isfinite(v).all() and np.isfinite(dt).all()) or (dx <= 0).any() or (v < 0).any():
+        return None
+    if not (dt > 0).any() or (np.abs(dt - np.rint(dt)) > 1e-6).any():
+        return None  # a clock with fractions of a second: each point is its own measure
+    clock = np.concatenate(([0.0], np.cumsum(v[1:] * dx)))  # the time at each point's step, from the first's
+    start = np.maximum(np.searchsorted(clock, clock - span, side="right") - 1, 0)  # the newest point `span` back
+    out = v.astype(float, copy=True)
+    at = np.flatnonzero(start < np.arange(n))
+    out[at] = (clock[at] - clock[start[at]]) / (x[at] - x[start[at]])
+    return out

@@ -27,12 +27,21 @@ from runwatch.alerts.rules.robust import baseline_slice
 from runwatch.alerts.rules.tail import Tail, first_tail, fmt, history, median_of, step_at
 from runwatch.alerts.types import Alert, Finding
 from runwatch.model import Severity
-from runwatch.state.pace import STEP_INTERVAL
+from runwatch.state.pace import STEP_INTERVAL, over_spans
 from runwatch.state.run import RunTracker
 
 MIN_RECENT = 10
 """Fewest points the recent median is taken over: one slow step (an eval, a checkpoint save) among them
 moves it not at all."""
+
+
+def spanned(found: Tail) -> Tail:
+    """The measured pace (`step_interval`) taken over spans of at least ten seconds where the clock it was
+    measured on ticks in whole seconds (runwatch.state.pace.over_spans); any other tail as it is."""
+    if found.metric != STEP_INTERVAL:
+        return found
+    v = over_spans(found.x, found.v, found.t)
+    return found if v is None else found._replace(v=v)
 
 
 def split(found: Tail, *, recent: int, warmup: int, min_baseline: int) -> tuple[float, np.ndarray] | None:
@@ -116,6 +125,7 @@ class _Drift(Rule[D]):
         found = first_tail(run, self.judged_metrics(run), p.recent + p.baseline)
         if found is None or alert.threshold is None or alert.metric not in (None, found.metric):
             return None
+        found = spanned(found)
         parts = split(found, recent=p.recent, warmup=p.warmup, min_baseline=p.min_baseline)
         if parts is None:
             return None
@@ -190,7 +200,10 @@ class _Drift(Rule[D]):
     def check(self, run: RunTracker, now: float) -> list[Finding]:
         p = self.params
         found = first_tail(run, self.judged_metrics(run), p.recent + p.baseline + self.lookback)
-        if found is None or self._steady(found.v):
+        if found is None:
+            return []
+        found = spanned(found)
+        if self._steady(found.v):
             return []
         for tail in self._candidates(found):
             hit = self._judged(tail)

@@ -9,6 +9,8 @@ import pytest
 
 from runwatch.alerts.rules.speed import StepTimeDrift, StepTimeDriftParams, ThroughputDrop
 from runwatch.state.run import RunTracker
+from tests.support.found import FOUND
+from tests.support.realruns import check_json
 from tests.support.rule_replay import T0, feed, metric_steps, step
 
 DRIFT, DROP = StepTimeDrift(), ThroughputDrop()
@@ -109,3 +111,32 @@ def test_tokens_per_sec_wins_over_samples_per_sec() -> None:
     records = [step(i, tokens_per_sec=1e6, samples_per_sec=80.0 if i < 500 else 10.0) for i in range(550)]
     tracker, now = feed(records)
     assert DROP.evaluate(tracker, now) == []
+
+
+def test_steps_dated_in_whole_seconds_are_no_slowdown() -> None:
+    """A run of 1.45-s steps dated by a clock of whole seconds (a progress bar's elapsed time, as `check` reads
+    it) measures steps of 1 s and of 2 s by turns; the median of 50 flipped from one to the other and warned of
+    a 1.5× slowdown that never was (here the pace goes from 1.45 s to 1.55 s: mostly 1 s, then mostly 2 s). A real
+    one on the same clock still fires."""
+    def whole_seconds(paces: list[float]) -> list[str]:
+        tracker = RunTracker("train", "logs/train.log")
+        clock = T0
+        for rec in metric_steps("loss", [2.0] * len(paces)):
+            clock += paces[rec.step or 0]
+            now = float(np.floor(clock))
+            tracker.apply(dataclasses.replace(rec, t=now), now)
+        return [f.summary for f in DRIFT.evaluate(tracker, float(np.floor(clock)))]
+
+    steady = jitter(1200, 1.45)
+    assert whole_seconds(steady + jitter(100, 1.55, seed=1)) == []
+    (slow,) = whole_seconds(steady + jitter(100, 3.0, seed=1))
+    assert "steps take 3 s" in slow
+
+
+def test_a_deepspeed_bar_in_whole_seconds_warns_of_no_drift() -> None:
+    """The real log (tests/fixtures/found/README.md): a LLaVA fine-tune's bar at 1.44–1.56 s a step from its
+    first minutes to its last line, printed with whole-second elapsed times: `check` warned `steps take 1.5 s,
+    1.5× the 1 s before`."""
+    _, [report], _ = check_json(FOUND / "chartwiz_llava_deepspeed_whole_second_bar.log.gz")
+    assert (report["step"], report["total_steps"]) == (1885, 67374)
+    assert [a["rule"] for a in report["alerts"]] == []
