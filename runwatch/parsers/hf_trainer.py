@@ -440,6 +440,8 @@ class HFTrainerParser(FormatParser):
                     values[key] = v
                 elif key == _SWIFT_STEP:
                     planned = _swift_step(raw)
+                elif key in _SWIFT_TIMES and (seconds := _swift_seconds(raw)) is not None:
+                    values[_SWIFT_TIMES[key]] = seconds
         step = _as_step(values.pop("step", None))
         total = self._total
         if planned is not None and step is None:
@@ -631,6 +633,25 @@ _SWIFT_STEP = "global_step/max_steps"
 """ms-swift's key in the Trainer's dicts: `'global_step/max_steps': '1/294'`, the step and the run's total, where its
 bar (`Train:   0%| | 1/294`) has a description and is no bare training bar: a run of 294 steps read `no steps` (a
 review)."""
+
+
+_SWIFT_TIMES = {"elapsed_time": "elapsed", "remaining_time": "eta"}
+"""ms-swift's clock in the same dicts, `'elapsed_time': '6s', 'remaining_time': '3h 35m 58s'`: the run's `elapsed` and
+`eta` in seconds. Unread (no number), a review's run of 2,353 steps read "no step line carries a time of day or a
+step time": a hang could not show in `check`."""
+
+
+def _swift_seconds(raw: str) -> float | None:
+    """Seconds of ms-swift's `'3h 35m 58s'` (`'6s'`, `'1d 2h 3m 4s'`), None for anything else."""
+    from runwatch.durations import parse_duration
+
+    text = raw.strip("'\" ").replace(" ", "")
+    if not text or len(text) > 40:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return None
 
 
 def _swift_step(raw: str) -> tuple[int, int] | None:

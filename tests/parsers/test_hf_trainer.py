@@ -472,6 +472,21 @@ def test_ms_swifts_global_step_is_the_step_and_its_max_steps_the_total() -> None
     assert [r.event for r in recs if r.kind is Kind.EVENT] == [Event.FINISHED]
 
 
+def test_ms_swifts_elapsed_and_remaining_time_are_the_runs_clock() -> None:
+    """ms-swift's dicts state `'elapsed_time': '1m 60s', 'remaining_time': '9h 45m 21s'`, no number: unread, a
+    review's run read "no step line carries a time of day or a step time", and a hang could not show in `check`."""
+    from tests.support.found import FOUND, source_records
+    from tests.support.realruns import check_json
+
+    _, recs = source_records("ms_swift_gemma_full_epoch_stdout.log.gz")
+    steps = [r for r in recs if r.kind is Kind.STEP and "loss" in r.metrics]
+    assert (steps[0].metrics["elapsed"], steps[0].metrics["eta"]) == (120.0, 9 * 3600 + 45 * 60 + 21)
+    assert (steps[-1].metrics["elapsed"], steps[-1].metrics["eta"]) == (7 * 3600 + 2 * 60 + 14, 0.0)
+    assert "elapsed_time" not in steps[0].metrics and "remaining_time" not in steps[0].metrics
+    _, [report], _ = check_json(FOUND / "ms_swift_gemma_full_epoch_stdout.log.gz")
+    assert not any("time of day" in n for n in report["notes"]), report["notes"]
+
+
 def test_a_bare_bar_drawn_anew_each_epoch_counts_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A plain loop's `for batch in tqdm(loader)`, a new bare bar each epoch (a review's whole log, 20 epochs of
     1156 batches): each `0/1156` after the last bar's `1156/1156` is the next epoch, its steps counting on, no
