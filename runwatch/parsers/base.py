@@ -169,6 +169,12 @@ class FormatParser:
         rec = type(self)().parse(line)
         return 2 if rec is not None and rec.kind in (Kind.STEP, Kind.EVAL) else 0
 
+    def plan_epochs(self, epochs: int | None) -> None:
+        """The run's epochs as the header plans them (`max_epochs: 20`, runwatch.parsers.preamble), for a format
+        whose steps it counts across epochs itself (Lightning's `Epoch E:` bars): with an epoch's length, the run's
+        total where its lines state none. Most formats count no epochs, or leave it to the source
+        (runwatch.parsers.epochs), and ignore it."""
+
     def fast_omit(self) -> frozenset[str]:
         """Metrics the next step lines read by the fast path must leave out, as this parser's state stands."""
         return frozenset()

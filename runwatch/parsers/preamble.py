@@ -36,11 +36,12 @@ LOG_PREFIX = re.compile(
 """A logging module's prefix before an INFO message (nanochat's `2026-02-01 20:37:26,202 - nanochat.common -
 INFO - Distributed world size: 8`, the HF example's `2023-08-11 12:52:20 [INFO] metric: …`): the setting
 follows it. A warning's or an error's prefix stays, and its line is no setting."""
-LOSS = re.compile(r"loss[\s:=|]{0,4}(?:[-+]?\.?\d|nan\b|inf\b)", re.IGNORECASE)
+LOSS = re.compile(r"loss[\s:=|]{0,4}(?:[-+]?\.?\d|nan\b|inf\b)(?![\d.]*[A-Za-z%]\})", re.IGNORECASE)
 """A line that names a loss in any spelling with its value (`loss 2.5`, `train_loss: 1.639`, `lm loss: nan`) is
 training: the settings are above it (so is the first step record). One without names the loss a run is set up with
 (`Initialized progressive distillation loss: output_weight=1.0, …`, `Using loss ce`): `Total training steps: 31250`
-after it was no total (a review)."""
+after it was no total (a review). Nor does a format string's field (a checkpoint callback's `filename:
+'{epoch}-{step}-{val_loss:.4f}'` ended a Lightning config before its `max_epochs: 20`, a review)."""
 ARGS = "Namespace("
 """argparse's dump of a script's arguments: its configuration, even where a value names a loss (EMCAD's `exp=…_loss_
 mutation_…` ended the settings before `12500 max iterations`)."""

@@ -474,6 +474,8 @@ class ProgressBarParser(FormatParser):
         self._base: int | None = None
         self._epochs: int | None = None
         """What the first epoch is called, and the run's epochs (`_counted_from`)."""
+        self._planned: int | None = None
+        """The run's epochs as the header plans them (`plan_epochs`), where the bars state none."""
         self._sized: _Sized | None = None
         """The length of the `Epoch E:` bars now, from which epoch, and the steps before it (`_resized`)."""
         self._plain_lap = 0
@@ -577,12 +579,22 @@ class ProgressBarParser(FormatParser):
         self._wrapped_step = step if frame.wraps else None
         return step, self._run_total(frame.total), metrics
 
+    def plan_epochs(self, epochs: int | None) -> None:
+        """The header's epochs (`max_epochs: 20` in a Lightning run's config): the run's where the bars state none,
+        Lightning's `Epoch 3:` among them (a review's run of 20 epochs of 2 batches read no total)."""
+        self._planned = epochs if epochs is not None and epochs > 0 else None
+
+    @property
+    def _run_epochs(self) -> int | None:
+        """The run's epochs: as its bars state them (`Epoch 1/200`), else as its header plans them."""
+        return self._epochs or self._planned
+
     def _run_total(self, total: int | None) -> int | None:
-        """The run's steps where the bars state its epochs: its epochs at the bars' length (`_resized`)."""
-        sized = self._sized
-        if not self._epochs or not total or sized is None:
+        """The run's steps where its epochs are known (`_run_epochs`): its epochs at the bars' length (`_resized`)."""
+        sized, epochs = self._sized, self._run_epochs
+        if not epochs or not total or sized is None:
             return None
-        return sized.before + (self._epochs - sized.epoch) * total
+        return sized.before + (epochs - sized.epoch) * total
 
     def _counted_from(self, desc: str, epoch: int, rich: bool, n: int, named: str | None = None) -> int:
         """What the bars' first epoch is called, decided at the first `Epoch` bar: 1 where a tqdm bar states the
@@ -822,7 +834,8 @@ class ProgressBarParser(FormatParser):
         self._shown = (None if e_last < 0 else e_last, int(n[-1]), postfixes[int(pf[-1])].text)
         self._step = int(step[-1])
         self._sized = sized
-        run_total = np.where(bars & (total > 0), before + total * ((self._epochs or 0) - since), 0) if self._epochs else 0
+        epochs = self._run_epochs
+        run_total = np.where(bars & (total > 0), before + total * ((epochs or 0) - since), 0) if epochs else 0
         return RowColumns(step, np.where(run_total > 0, run_total, np.where(by_epoch, -1, total)), metrics, present)
 
     def _laps(self, bars: np.ndarray, n: np.ndarray, total: np.ndarray) -> np.ndarray:

@@ -794,7 +794,7 @@ class SourceParser:
         self._guess_left, self._guess_detector, self._guess_signed = 0, None, None
         self._recent, self._recent_chars, self._since_record = deque(), 0, 0
         self.format = found
-        self._parser = make_parser(found)
+        self._parser = self._planned_parser(found)
         self._layouts = line_layouts(found) if self.fast_path else None
         self._replay(window, out)
 
@@ -829,6 +829,20 @@ class SourceParser:
         self.pauses = settings.pauses or pauses
         self._epochs.planned = epochs if (e := settings.planned_epochs) is None else float(e)
         self._epochs.epoch_length = length if settings.epoch_length is None else settings.epoch_length
+        if self._parser is not None:
+            self._parser.plan_epochs(self._planned_epochs)
+
+    @property
+    def _planned_epochs(self) -> int | None:
+        """The run's epochs as the header plans them (`EpochSteps.planned`), None where it states none."""
+        e = self._epochs.planned
+        return int(e) if e == e and e > 0 else None
+
+    def _planned_parser(self, fmt: str) -> FormatParser:
+        """`fmt`'s parser, told the epochs the header plans (`FormatParser.plan_epochs`)."""
+        parser = make_parser(fmt)
+        parser.plan_epochs(self._planned_epochs)
+        return parser
 
     def _take_more(self, rank: int | None, lineno: int, t: float, out: list[Record]) -> None:
         """The records the parser gave beyond the one it returned (`FormatParser.more`), at the same line."""
@@ -910,7 +924,7 @@ class SourceParser:
         self._guess_window, self._guess_signed = [], None
         self._guess_detector = det if self._guess_left else None
         self.format = fmt
-        self._parser = make_parser(fmt)
+        self._parser = self._planned_parser(fmt)
         self._layouts = line_layouts(fmt) if self.fast_path else None
         self._detector = None
         self._replay(held, out)
@@ -963,7 +977,7 @@ class SourceParser:
             return
         window, self._recent, self._recent_chars = self._recent, deque(), 0
         self.format = found
-        self._parser = make_parser(found)
+        self._parser = self._planned_parser(found)
         self._layouts = line_layouts(found) if self.fast_path else None
         self._replay(window, out)
 
