@@ -181,12 +181,13 @@ def test_a_trainer_that_states_its_max_iterations_number_first_has_a_total() -> 
 
 def test_a_plan_below_the_step_is_no_total() -> None:
     """SDXL fine-tuning under Lightning prints its sampler's `num_steps: 50` among its settings, then its bar at
-    step 86: `parse` gave every record `total_steps` 50, a run past its end (a review)."""
+    step 86: `parse` gave every record `total_steps` 50, a run past its end (a review). Its trainer's `max_epochs: 10`
+    is the run's plan: 10 epochs of its bar's 5,087 batches."""
     from tests.support.found import source_records
 
     _, recs = source_records("lightning_sdxl_ctrl_c_graceful.log")
     (step,) = [r for r in recs if r.kind == Kind.STEP]
-    assert (step.step, step.total_steps) == (86, None)
+    assert (step.step, step.total_steps) == (86, 10 * 5087)
 
 
 def test_the_steps_a_run_saves_or_evaluates_at_are_read_from_its_header_in_each_form() -> None:
