@@ -562,7 +562,7 @@ def test_a_block_of_epochs_of_another_length_is_read_one_by_one() -> None:
 
 
 def test_lightnings_bars_take_the_runs_epochs_from_its_config() -> None:
-    """A review's Lightning run (tests/fixtures/found/README.md) dumps its Hydra config, `max_epochs: 20` under
+    """A review's Lightning run (`lightning_walkjump.out`, tests/fixtures/found/README.md) dumps its Hydra config, `max_epochs: 20` under
     `trainer:`, then draws `Epoch 0: … 2/2` to `Epoch 19: … 2/2`: no total, no progress, no ETA. Its checkpoint
     callback's `filename: '{epoch}-{step}-{val_loss:.4f}'` above it had ended the header (a loss and its value, read
     as training begun). The run's steps are its 20 epochs of 2, per line and in bulk alike."""
@@ -572,8 +572,8 @@ def test_lightnings_bars_take_the_runs_epochs_from_its_config() -> None:
 
     assert LOSS.search("    filename: '{epoch}-{step}-{val_loss:.4f}'") is None
     assert LOSS.search("val_loss: 0.4123") is not None and LOSS.search("{'loss': 2.5}") is None
-    fmt, recs = source_records("lightning_hydra_config_max_epochs.log", batch=1)
+    fmt, recs = source_records("lightning_walkjump.out", batch=1)
     steps = [r for r in recs if r.kind is Kind.STEP and "epoch" in r.metrics]  # `Training: 0/2` has none: no epoch's
     assert fmt == "tqdm" and len(steps) > 60 and {r.total_steps for r in steps} == {40} and steps[-1].step == 39
-    _, [report], _ = check_json(FOUND / "lightning_hydra_config_max_epochs.log")
+    _, [report], _ = check_json(FOUND / "lightning_walkjump.out")
     assert (report["state"], report["step"], report["total_steps"]) == ("finished", 39, 40)
