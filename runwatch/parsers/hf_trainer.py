@@ -443,6 +443,8 @@ class HFTrainerParser(FormatParser):
                 elif key in _SWIFT_TIMES and (seconds := _swift_seconds(raw)) is not None:
                     values[_SWIFT_TIMES[key]] = seconds
         step = _as_step(values.pop("step", None))
+        if step is None and "num_updates" in text and _is_json(text):
+            return _fairseq(values)
         total = self._total
         if planned is not None and step is None:
             step, total = planned
@@ -660,6 +662,32 @@ def _swift_step(raw: str) -> tuple[int, int] | None:
     if not sep or not step.isdecimal() or not total.isdecimal() or len(step) > 15 or len(total) > 15:
         return None
     return int(step), int(total)
+
+
+def _fairseq(values: dict[str, float]) -> Record | None:
+    """fairseq's dicts under `log_format: json`, each after its logger's name: `[train_inner][INFO] - {"epoch": 19,
+    "update": 18.958, "loss": "88.526", …, "num_updates": "33200", "lr": "3e-05", "gnorm": "119.496", …}` a training
+    step, the optimizer's update its step; `[dev-other][INFO] - {"epoch": 19, "dev-other_loss": "22.032", …,
+    "dev-other_num_updates": "33274", …}` the evaluation of that subset (`val_loss`, `val_wer`; a `test…` subset's
+    `test_`); the epoch's summary (`train_…`) none, its averages no step's. Read as the Trainer's dicts, the epoch was
+    their step: a run at update 5,200 read step 3, and its 38-minute epochs a critical stall (a review)."""
+    prefix = next((k[: -len("num_updates")] for k in values if k.endswith("num_updates")), None)
+    if prefix is None or prefix.startswith("train"):
+        return None
+    step = _as_step(values.pop(prefix + "num_updates"))
+    if step is None:
+        return None
+    if not prefix:
+        values.pop("update", None)  # the epoch as a fraction: `epoch` says it
+        metrics = {}
+        for key, value in values.items():
+            metrics.setdefault(metric_name(key), value)
+        return Record(Kind.STEP, step, None, None, 0.0, metrics) if "loss" in metrics else None
+    split = "test" if prefix.startswith("test") else "val"
+    metrics = {f"{split}_{metric_name(k[len(prefix):])}": v for k, v in values.items() if k.startswith(prefix)}
+    if "epoch" in values:
+        metrics["epoch"] = values["epoch"]
+    return Record(Kind.EVAL, step, None, None, 0.0, metrics)
 
 
 def _is_json(text: str) -> bool:

@@ -61,12 +61,13 @@ PLANNED_KEYS = frozenset({
     "max_iter", "max_iterations", "num_iterations", "num_iters", "train_iters", "total_iters", "total_iter",
     "total_iterations", "total_optimization_steps", "total_training_steps",
     "total_updates",  # an RL loop's optimizer updates (Decision Transformer's `total updates:  50000`)
+    "max_update",  # fairseq's (`'max_update': 100000` in its config's dict)
 })
 """The keys naming the number of steps a run plans, once: a header's (`PLANNED`) and a `kv` line's
 (runwatch.parsers.keyvalue.PLAN_KEYS, where a line stating one is configuration, no step record)."""
 PLANNED = re.compile(
     r"(?<![\w.])(?:" + "|".join(k.replace("_", "[_ ]") for k in sorted(PLANNED_KEYS, key=len, reverse=True))
-    + r")\s{0,3}[=:]\s{0,3}(\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\b",
+    + r")['\"]?\s{0,3}[=:]\s{0,3}(\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\b",
     re.IGNORECASE)
 """The number of steps a run plans, as its header states it (`max_steps=400`, `train_iters: 500`, a table's
 `Max steps : 100,000`, the HF Trainer's `Total optimization steps = 17,000`): the run's total where its step lines

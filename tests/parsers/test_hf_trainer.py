@@ -626,3 +626,25 @@ def test_an_early_save_estimate_puts_no_later_dict_behind_an_earlier_one() -> No
              and r.step is not None]
     assert steps == sorted(steps) and steps[-1] > 470
     assert max(b - a for a, b in zip(steps, steps[1:], strict=False)) > 10  # the early estimate ran ahead, then held
+
+
+def test_fairseqs_json_dicts_step_by_their_updates() -> None:
+    """A review's fairseq run under Hydra, `log_format: json` (tests/fixtures/found/README.md): `[train_inner][INFO] -
+    {"epoch": 1, "update": 0.158, "loss": …, "num_updates": "200", …}` every 200 updates, `[dev-other][INFO] -
+    {"epoch": 1, "dev-other_loss": "396.905", …, "dev-other_num_updates": "1291"}` after each epoch. Read as the
+    Trainer's dicts, the epoch was their step: the run cancelled at update 5,200 of its config's `'max_update': 80000`
+    read `step 3`, and its 38-minute epochs a critical stall."""
+    from tests.support.found import FOUND, source_records
+    from tests.support.realruns import check_json
+
+    for batch in (1, 500):  # per line, and as `parse` hands lines over
+        _, recs = source_records("fairseq_hydra_json_slurm_cancelled.log.gz", batch=batch)
+        steps = [r for r in recs if r.kind is Kind.STEP]
+        evals = [r for r in recs if r.kind is Kind.EVAL]
+        assert steps[0].step == 200 and steps[0].metrics["loss"] > 0 and "grad_norm" in steps[0].metrics
+        assert "num_updates" not in steps[0].metrics and "update" not in steps[0].metrics
+        first = next(e for e in evals if e.step == 1291)
+        assert (first.metrics["val_loss"], first.metrics["val_wer"]) == (396.905, 100.0)
+    _, [report], _ = check_json(FOUND / "fairseq_hydra_json_slurm_cancelled.log.gz")
+    assert (report["state"], report["step"], report["total_steps"]) == ("crashed", 5200, 80000)
+    assert "stall" not in [a["rule"] for a in report["alerts"]]
