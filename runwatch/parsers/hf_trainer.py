@@ -679,7 +679,7 @@ def _fairseq(values: dict[str, float]) -> Record | None:
         return None
     if not prefix:
         values.pop("update", None)  # the epoch as a fraction: `epoch` says it
-        metrics = {}
+        metrics: dict[str, float] = {}
         for key, value in values.items():
             metrics.setdefault(metric_name(key), value)
         return Record(Kind.STEP, step, None, None, 0.0, metrics) if "loss" in metrics else None
