@@ -114,6 +114,14 @@ read's interval there is off by up to a second, a span of ten by a tenth at most
 rule's 1.5×."""
 
 
+WHOLE_SECOND_SLACK_S = 0.05
+WHOLE_SECONDS_SHARE = 0.9
+"""A clock ticks in whole seconds where this share of its intervals are whole seconds, give or take the slack:
+`check`'s replay clock moves by a hundredth of a second at a record that is no step (an event: the Trainer's `Saving
+model checkpoint to …`), and one such interval of 1.01 s among a thousand left the whole-second bar's pace judged
+point by point again (a code review). Arrival times fall anywhere in their second: a tenth of them that close."""
+
+
 def over_spans(x: np.ndarray, v: np.ndarray, t: np.ndarray, span: float = WHOLE_SECOND_SPAN_S) -> np.ndarray | None:
     """The pace points `v` (seconds per step, at steps `x`, measured at times `t`), each taken over the steps of
     the last `span` seconds or more that end at it, where the clock the points were measured on ticks in whole
@@ -131,7 +139,9 @@ def over_spans(x: np.ndarray, v: np.ndarray, t: np.ndarray, span: float = WHOLE_
     dt, dx = np.diff(t), np.diff(x)
     if not (np.isfinite(v).all() and np.isfinite(dt).all()) or (dx <= 0).any() or (v < 0).any():
         return None
-    if not (dt > 0).any() or (np.abs(dt - np.rint(dt)) > 1e-6).any():
+    moved = dt[dt > 0]
+    whole = (np.abs(moved - np.rint(moved)) <= WHOLE_SECOND_SLACK_S) & (moved >= 1 - WHOLE_SECOND_SLACK_S)
+    if not len(moved) or whole.mean() < WHOLE_SECONDS_SHARE:
         return None  # a clock with fractions of a second: each point is its own measure
     clock = np.concatenate(([0.0], np.cumsum(v[1:] * dx)))  # the time at each point's step, from the first's
     start = np.maximum(np.searchsorted(clock, clock - span, side="right") - 1, 0)  # the newest point `span` back

@@ -47,3 +47,12 @@ def test_points_that_do_not_rise_step_by_step_are_left_as_they_are() -> None:
     x, v, t = dated(np.full(50, 1.45))
     v[5] = np.nan
     assert over_spans(x, v, t) is None
+
+
+def test_a_whole_second_clock_moved_a_hundredth_by_an_event_is_still_one() -> None:
+    """`check`'s clock moves 0.01 s at an event between two steps (a checkpoint saved): one interval of 1.01 s among
+    hundreds of whole seconds is still a whole-second clock."""
+    x, v, t = dated(np.full(300, 1.45))
+    t[150:] += 0.01
+    spanned = over_spans(x, v, t)
+    assert spanned is not None and np.abs(spanned[8:] / 1.45 - 1).max() < 0.12
