@@ -172,6 +172,9 @@ class Collector:
         self._keys: set[str] = set()
         self._plans: list[tuple[int, str, int | tuple[int, ...]]] = []
         """(line, `planned` or `planned_epochs`, value) as read: `cut` keeps those before its line."""
+        self.epoch_counts: set[int] = set()
+        """Every count of epochs the header states (`PLANNED_EPOCHS`): more than one, and which is the run's is not
+        known (a Lightning config's `trainer: max_epochs: 20` and its scheduler's `max_epochs: 100`)."""
         self._varied: set[str] = set()
         """Keys seen with different values: messages, not settings (`_repeats`)."""
 
@@ -198,6 +201,7 @@ class Collector:
             e = PLANNED_EPOCHS.search(line)
             if e is not None and int(e.group(1)) > 0:
                 self.planned_epochs = int(e.group(1)) + self._decay
+                self.epoch_counts.add(int(e.group(1)))
                 self._plans.append((lineno, "planned_epochs", self.planned_epochs))
             elif "n_epochs_decay" in line and (d := DECAY_EPOCHS.search(line)) is not None:
                 self._decay = int(d.group(1))

@@ -199,8 +199,10 @@ class SourceParser:
         format's step lines (RUNWATCH_NO_FAST_PATH turns both off: every line then goes to the parser)."""
         self._layouts = line_layouts(self.format) if self.format and self.fast_path else None
         self._epochs = EpochSteps()
-        self._rounded = RoundedSteps()
         """Steps counted within each epoch made one axis (runwatch.parsers.epochs)."""
+        self._sure_epochs = True
+        """Whether the header's epochs are the parser's to count by (`_planned_epochs`)."""
+        self._rounded = RoundedSteps()
         self._launches = LaunchWatch()
         """New launches into this source, told while no format is chosen (runwatch.parsers.launches)."""
         self._in_chunk = False
@@ -829,14 +831,19 @@ class SourceParser:
         self.pauses = settings.pauses or pauses
         self._epochs.planned = epochs if (e := settings.planned_epochs) is None else float(e)
         self._epochs.epoch_length = length if settings.epoch_length is None else settings.epoch_length
+        self._sure_epochs = len(settings.epoch_counts) <= 1 and settings.planned is None
         if self._parser is not None:
             self._parser.plan_epochs(self._planned_epochs)
 
     @property
     def _planned_epochs(self) -> int | None:
-        """The run's epochs as the header plans them (`EpochSteps.planned`), None where it states none."""
+        """The run's epochs as the header plans them (`EpochSteps.planned`) for a parser that counts across epochs
+        itself (`FormatParser.plan_epochs`); None where it states none, or states steps too (Lightning stops at
+        whichever of `max_steps` and `max_epochs` comes first: the steps' plan is the run's where the bars end
+        sooner, the source's `_short_of`), or more than one count of epochs (a scheduler's `max_epochs: 100`
+        beside the trainer's 20: a code review)."""
         e = self._epochs.planned
-        return int(e) if e == e and e > 0 else None
+        return int(e) if e == e and e > 0 and self._sure_epochs else None
 
     def _planned_parser(self, fmt: str) -> FormatParser:
         """`fmt`'s parser, told the epochs the header plans (`FormatParser.plan_epochs`)."""

@@ -571,9 +571,31 @@ def test_lightnings_bars_take_the_runs_epochs_from_its_config() -> None:
     from tests.support.realruns import check_json
 
     assert LOSS.search("    filename: '{epoch}-{step}-{val_loss:.4f}'") is None
-    assert LOSS.search("val_loss: 0.4123") is not None and LOSS.search("{'loss': 2.5}") is None
-    fmt, recs = source_records("lightning_walkjump.out", batch=1)
-    steps = [r for r in recs if r.kind is Kind.STEP and "epoch" in r.metrics]  # `Training: 0/2` has none: no epoch's
-    assert fmt == "tqdm" and len(steps) > 60 and {r.total_steps for r in steps} == {40} and steps[-1].step == 39
+    assert LOSS.search("val_loss: 0.4123") is not None and LOSS.search("{loss: 2.5}") is not None  # a letter ends a spec
+    for batch in (1, 500):  # per line, and in the blocks `parse` reads
+        fmt, recs = source_records("lightning_walkjump.out", batch=batch)
+        steps = [r for r in recs if r.kind is Kind.STEP and "epoch" in r.metrics]  # `Training: 0/2` has no epoch
+        assert fmt == "tqdm" and len(steps) > 60 and {r.total_steps for r in steps} == {40} and steps[-1].step == 39
     _, [report], _ = check_json(FOUND / "lightning_walkjump.out")
     assert (report["state"], report["step"], report["total_steps"]) == ("finished", 39, 40)
+
+
+@pytest.mark.parametrize(("change", "total"), [
+    (("  max_steps: -1", "  max_steps: 30"), 30),  # Lightning stops at whichever comes first: the steps' plan stays
+    (("  val_check_interval: 0.99", "  val_check_interval: 0.99\nscheduler:\n  max_epochs: 100"), None),  # which?
+])
+def test_the_headers_epochs_are_the_bars_plan_only_where_they_are_alone(change: tuple[str, str], total: int | None
+                                                                        ) -> None:
+    """The same real log with one line of its config changed (a code review's cases): a `max_steps` beside
+    `max_epochs` is the run's plan where it ends sooner (it read `29/40`, incomplete, of a run that stopped at 30);
+    two counts of epochs (a scheduler's `max_epochs: 100` beside the trainer's) are no plan (it read 200)."""
+    from runwatch.parsers.source import SourceParser
+    from tests.support.found import found_lines
+
+    text = "\n".join(found_lines("lightning_walkjump.out"))
+    assert change[0] in text
+    lines = text.replace(change[0], change[1]).split("\n")
+    sp = SourceParser("train.log")
+    recs = [r for i, x in enumerate(lines) for r in sp.feed([x], i + 1, 0.0)] + sp.flush()
+    totals = {r.total_steps for r in recs if r.kind is Kind.STEP and "epoch" in r.metrics and (r.step or 0) < 30}
+    assert totals == {total}
