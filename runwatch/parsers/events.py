@@ -605,9 +605,15 @@ class _Report:
             for name, value in m.groupdict().items():
                 if value is not None:
                     into.setdefault(name, value)
-        elif (into := self.root if self.section == "root" else self.first).get("tb", "").startswith(_TB_TEXT) \
-                and len(line) - len(line.lstrip()) <= 2 and _EXCEPTION.match(s):
-            into["exc"] = s  # the field's traceback, indented under it: its exception (the last, if chained)
+        elif (into := self.root if self.section == "root" else self.first).get("tb", "").startswith(_TB_TEXT):
+            # the field's traceback, indented under it: its exception is the first such line after its last frame
+            # (not a line of the exception's message: NCCL's `ncclUnhandledCudaError: Call to CUDA function failed.`
+            # after `DistBackendError: NCCL error in: …`; a code review)
+            if s.startswith('File "'):
+                into.pop("exc", None)
+                into["framed"] = "1"
+            elif "framed" in into and "exc" not in into and len(line) - len(line.lstrip()) <= 2 and _EXCEPTION.match(s):
+                into["exc"] = s
         return False
 
     def record(self) -> Record:
