@@ -62,7 +62,8 @@ def test_a_top_k_at_drops_and_a_threshold_at_stays(key: str, name: str) -> None:
     ("meanIoU", "mean_iou"), ("IoU.road", "iou_road"), ("val_mIoU", "val_miou"),
     ("coco/bbox_mAP", "coco_bbox_map"), ("bbox_mAP_50", "bbox_map_50"), ("mAP50", "map50"), ("mAR", "mar"),
     ("memory(GiB)", "memory_gib"), ("max_reserved_MiB", "max_reserved_mib"),  # a binary unit, one word too
-    ("valAcc", "val_acc"), ("top1Acc", "top1_acc"), ("mAccuracy", "m_accuracy"),  # not these: camel case as ever
+    ("GIoU", "giou"), ("CIoU", "ciou"),  # YOLO's box losses
+    ("valAcc", "val_acc"), ("top1Acc", "top1_acc"), ("mAccuracy", "m_accuracy"), ("mAPE", "m_ape"),  # camel case
 ])
 def test_segmentation_and_detection_metrics_are_one_word(key: str, name: str) -> None:
     """`mIoU` read `m_io_u` and `aAcc` `a_acc`, split at each capital (a review of an mmsegmentation log)."""
