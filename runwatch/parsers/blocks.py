@@ -55,8 +55,12 @@ blocks are read under `--format blocks`."""
 
 _ROW = re.compile(rf"\|\s{{1,8}}(?P<key>[A-Za-z][\w.-]{{0,60}}/?)\s{{0,60}}\|\s{{1,4}}(?P<value>{NUMBER_TEXT})?\s{{0,40}}\|")
 """A row of Stable-Baselines3's logger table, `|    ep_rew_mean     | 24.6     |`, or a section's, `| rollout/ |  |`."""
-_STEP_ROW = re.compile(r"\|\s{1,8}total_timesteps\s{1,60}\|\s{1,4}\d{1,15}\s{0,40}\|")
-"""SB3's `total_timesteps` row: the environment steps taken, the step of its table (as its own plots count them)."""
+_STEP_ROW = re.compile(r"\|\s{1,8}(?:total_timesteps|step)\s{1,60}\|\s{1,4}(?:\d{1,15}|\d(?:\.\d{1,2})?e\+\d\d)\s{0,40}\|")
+"""SB3's `total_timesteps` row: the environment steps taken, the step of its table (as its own plots count them); and
+the `step` row of the logger SB3's came from, OpenAI baselines' (`| step | 1.5e+03 |`), as improved-diffusion,
+guided-diffusion and the diffusion code built on them print each logging step's table: each value `%-8.3g`, a step of
+1,000 and up in three digits (`2.26e+04`), placed by the stride of the ones before (runwatch.parsers.rounded). Read as
+no format, a run whose loss grew from 0.009 to 112 before `Non-finite loss` read `no steps` (a review)."""
 _SB3_STEP = "total_timesteps"
 
 
@@ -70,6 +74,8 @@ class BlocksParser(FormatParser):
     """Blocks of `name: value` lines between rules (see the module notes)."""
 
     name: ClassVar[str] = "blocks"
+    rounds_steps: ClassVar[bool] = True
+    """OpenAI's logger prints the step in three digits (`_STEP_ROW`): kv marks it rounded."""
 
     def __init__(self) -> None:
         self._fields: list[tuple[str, str]] = []

@@ -745,6 +745,8 @@ class KeyValueParser(FormatParser):
                 before = pairs - 1
                 if unit in SI and "." not in number:  # `step:1K` (LeRobot's): a thousand steps either side of 500
                     rounded = SI[unit]
+                elif "e+" in number and step >= 1000:  # `step: 1.01e+04`, `%.3g` (OpenAI's logger): three digits
+                    rounded = 10.0 ** (len(str(step)) - 3)
             elif role == _STEP and value == step:
                 continue  # the step said again (`iter 2000 || Loss: 1.17 || Saving state, iter: 2000`): no metric
             elif name not in metrics:

@@ -38,6 +38,8 @@ class RoundedSteps:
         self.stride = 0
         self.seen = False
         """Whether any rounded step came (until then a chunk only notes its last steps)."""
+        self.repeated = False
+        """Whether a rounded step was printed again before any stride was known (`_place`)."""
 
     def _exact(self, step: int) -> None:
         if 0 <= self.last < step:
@@ -49,6 +51,11 @@ class RoundedSteps:
         lo, hi = max(0, step - half), step + half
         if self.last < 0 or self.stride <= 0:
             placed = step
+            if 0 <= self.last < step and not self.repeated:
+                self.stride = step - self.last  # printed steps that never repeat give the stride: a log that begins
+                # past 1,000 under `%.3g` (a resumed improved-diffusion run: `1.5e+03`, `1.51e+03`) has no exact one
+            elif step == self.last:
+                self.repeated = True  # the stride is below the unit: the printed steps cannot give it
         else:
             placed = min(max(self.last + self.stride, lo), hi)
         self.last = placed

@@ -145,3 +145,21 @@ def test_an_rsl_rl_iteration_of_more_fields_than_kept_still_ends_at_its_eta(monk
     p = BlocksParser()
     at = [i for i, x in enumerate(lines) if p.parse(x) is not None]
     assert at == [i for i, x in enumerate(lines) if x.strip().startswith("ETA: ")]
+
+
+def test_openai_loggers_tables_are_steps_placed_by_their_stride() -> None:
+    """A review's improved-diffusion run (tests/fixtures/found/README.md), resumed at step 1,500: OpenAI's logger prints
+    each logging step's table, `| loss | 0.00905 |` … `| step | 1.5e+03 |`, every value `%-8.3g`; its loss grew to 112
+    before `Non-finite loss detected, stopping training.`. Detected as no format it read `no steps`. Its `step` row
+    signs it; a step of 10,000 and up is three digits (`1e+04` ten times over): placed by the stride, 10."""
+    from tests.support.found import FOUND, source_records
+    from tests.support.realruns import check_json
+
+    for batch in (1, 500):
+        fmt, recs = source_records("improved_diffusion_tables_loss_diverges.out.gz", batch=batch)
+        steps = [r.step for r in recs if r.kind is Kind.STEP]
+        assert fmt == "blocks" and steps == list(range(1500, 22580, 10))
+        assert not any("step_rounded" in r.metrics for r in recs)
+    _, [report], _ = check_json(FOUND / "improved_diffusion_tables_loss_diverges.out.gz")
+    assert (report["state"], report["step"]) == ("crashed", 22570)
+    assert {"loss_divergence", "crash"} <= {a["rule"] for a in report["alerts"]}
