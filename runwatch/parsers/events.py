@@ -302,7 +302,7 @@ _TB_TEXT = "Traceback (most recent call last):"
 _REPORT_START = re.compile(r"ChildFailedError:\s*$")
 _REPORT_FIELD = re.compile(
     r"^\s*(?:rank\s*:\s*(?P<rank>-?\d+)(?:\s*\(local_rank:\s*(?P<local>\d+)\))?"
-    r"|exitcode\s*:\s*(?P<exit>-?\d+)(?:\s*\(pid:\s*(?P<pid>\d+)\))?"
+    r"|exitcode\s*:\s*(?P<exit>-?\d+)(?:\s*\(pid:\s*(?P<pid>\d+)\))?(?:\s*\(SIG[A-Z0-9]{1,10}\))?"
     r"|host\s*:\s*(?P<host>\S+)"
     r"|traceback\s*:\s*(?P<tb>.+))\s*$"
 )

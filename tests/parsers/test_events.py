@@ -983,3 +983,25 @@ def test_torch_elastics_root_cause_is_told_by_its_exception_and_signal() -> None
     (crash,) = [a for a in report["alerts"] if a["rule"] == "crash"]
     assert "exitcode -6 (SIGABRT, pid 162380)" in crash["summary"], crash["summary"]
     assert crash["summary"].endswith("; RuntimeError: Triton Error [CUDA]: device-side assert triggered"), crash["summary"]
+
+
+def test_torch_elastics_root_cause_is_its_exceptions_first_line_and_its_signal_is_read() -> None:
+    """torchrun's report as torch 2.13 prints it (recorded here, tests/fixtures/found/README.md): the root cause's
+    exception has four lines, each shaped like an exception (`DetailError: Call to function failed.`), and the alert
+    named the second; each exit code has its signal after the pid (`-15 (pid: 8104)  (SIGTERM)`), which left the
+    field unread (the run lab's SIGKILLed rank: no exit code in its alert, and a SIGSEGV would have been no
+    segfault)."""
+    from tests.support.found import found_lines
+    from tests.support.realruns import REALRUNS
+
+    det = EventDetector()
+    events = [r for x in found_lines("torchrun_record_multiline_exception.log") if (r := det.feed(x)) is not None]
+    events += [r for r in (det.flush(),) if r is not None]
+    (failed,) = [r for r in events if r.event == Event.CHILD_FAILED]
+    assert failed.message is not None
+    assert failed.message.endswith("exitcode 1 (pid 8105); on localhost; RuntimeError: collective failed in: "
+                                   "worker.cpp:42, unhandled error"), failed.message
+    det = EventDetector()
+    lines = (REALRUNS / "torchrun-tee-killrank/run/train.log").read_text(encoding="utf-8").splitlines()
+    killed = [r for x in lines if (r := det.feed(x)) is not None and r.event == Event.KILLED]
+    assert killed and "exitcode -9 (SIGKILL, pid 16119)" in (killed[-1].message or ""), killed
