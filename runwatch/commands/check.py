@@ -326,7 +326,7 @@ def incomplete(result: Replay, signal: Record | None) -> str | None:
         return None
     if not p.total:  # no total to fall short of: a signal that stopped it says it was cut short (a review's Ctrl-C'd
         return f"incomplete: stopped at step {p.step}" if signal is not None else None  # run of unknown epochs)
-    if p.step >= p.total - (not p.counts_from_one) or p.step + p.stride > p.total:
+    if p.logged_to_end or p.step > 2 * p.total:
         return None
     return f"incomplete: stopped at {p.step}/{p.total}"
 

@@ -231,6 +231,18 @@ class ProgressTracker:
         return self.first_step == 1
 
     @property
+    def logged_to_end(self) -> bool:
+        """Whether the newest step is the last its logging shows of a run at its total: the total itself (a 0-based
+        log's total - 1), or within one logging stride below it, where the next step it would log is past the total
+        (a loop that logs every k-th step: HRNet's `Iter:[490/495]`; mmdet's `Epoch [12][21950/21989]`, every 50, of
+        a run that saved its 12th epoch's checkpoint and evaluated it, read `ended`, a review). Never absurdly past
+        it (`ending.reached_total`). `check`'s "incomplete" and the state at the input's end both ask this."""
+        step, total = self.step, self.total
+        if step is None or not total:
+            return False
+        return (step >= total - (not self.counts_from_one) or step + self.stride > total) and step <= 2 * total
+
+    @property
     def total(self) -> int | None:
         """The run's planned steps: the latest stated, unless the step went well past it (`past_total`)."""
         return past_total(self.step, self._total)

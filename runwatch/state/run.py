@@ -817,10 +817,9 @@ class RunTracker:
         if end.exited or self._quiet:
             # An exit with no code (the end of a pipe), or a run that ended quietly (`ended_quietly`: the same
             # knowledge, live; a 0-based run at 40999 of 41000 read `ended` to `tail`, `finished` to `check`, a
-            # review): finished only at the known total (0-based logs, nanochat and nanoGPT, print total-1 as
-            # their last step); else the run ended, how is unknown.
-            at_end = reached_total(step + (not self.progress.counts_from_one) if step is not None else None, total)
-            return RunState.FINISHED if at_end else RunState.ENDED
+            # review): finished only at the known total as its logging shows it (`logged_to_end`: 0-based logs,
+            # nanochat and nanoGPT, print total-1 as their last step); else the run ended, how is unknown.
+            return RunState.FINISHED if self.progress.logged_to_end else RunState.ENDED
         if done:
             return RunState.FINISHED
         if (self._last_step_at is not None and now - self._last_step_at > self.stall_floor_s

@@ -956,7 +956,7 @@ def test_a_run_that_logged_its_last_step_of_a_stride_is_not_incomplete(capsys: p
     log = str(FIXTURES / "found" / "hrnet_resumed_last_epoch_tail.log")
     assert main(["check", "--format", "bracketed0", log]) == 0
     out = capsys.readouterr().out
-    assert "step 257395/257400  ended" in out and "incomplete" not in out
+    assert "step 257395/257400  finished" in out and "incomplete" not in out  # at its total, as logged
     assert main(["check", log]) == 0
     assert "warning  incomplete: stopped at 256900/257400" in capsys.readouterr().out
 
@@ -1163,3 +1163,15 @@ def test_an_alert_the_last_record_ended_is_not_firing_at_the_end() -> None:
     (stall,) = report["alerts"]
     assert stall["rule"] == "stall" and not stall["firing_at_end"] and stall["cleared_before_end"]
     assert stall["cleared_why"] == "stall over: step 1 arrived after 27m35s"
+
+
+def test_a_run_whose_last_log_is_within_its_stride_of_the_total_finished() -> None:
+    """A review's MMDetection run (tests/fixtures/found/README.md) logs every 50 iterations of epochs of 21,989: its
+    last line of training is `Epoch [12][21950/21989]`, then the 12th epoch's checkpoint and evaluation. It read
+    `ended` (how, unknown) at 263,829 of 263,868, where `check` already said no word of it being incomplete."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [report], _ = check_json(FOUND / "mmdet2_maskrcnn_3x_last_log_short_of_epoch.log.gz")
+    assert (report["state"], report["step"], report["total_steps"]) == ("finished", 263829, 263868)
+    assert code == 0 and report["warnings"] == [] and report["alerts"] == []
