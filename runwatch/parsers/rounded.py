@@ -40,6 +40,8 @@ class RoundedSteps:
         """Whether any rounded step came (until then a chunk only notes its last steps)."""
         self.repeated = False
         """Whether a rounded step was printed again before any stride was known (`_place`)."""
+        self.gap_before = 0
+        """The last move of the printed rounded steps while no stride is known (`_place`)."""
 
     def _exact(self, step: int) -> None:
         if 0 <= self.last < step:
@@ -52,8 +54,12 @@ class RoundedSteps:
         if self.last < 0 or self.stride <= 0:
             placed = step
             if 0 <= self.last < step and not self.repeated:
-                self.stride = step - self.last  # printed steps that never repeat give the stride: a log that begins
-                # past 1,000 under `%.3g` (a resumed improved-diffusion run: `1.5e+03`, `1.51e+03`) has no exact one
+                gap = step - self.last
+                if gap == self.gap_before:
+                    self.stride = gap  # printed steps that never repeat and move alike give the stride: a log that
+                    # begins past 1,000 under `%.3g` (a resumed improved-diffusion run: `1.5e+03`, `1.51e+03`,
+                    # `1.52e+03`) has no exact one; one move is no stride (LeRobot's `46K`, `47K`, `47K`: 200 a record)
+                self.gap_before = gap
             elif step == self.last:
                 self.repeated = True  # the stride is below the unit: the printed steps cannot give it
         else:

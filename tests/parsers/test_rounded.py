@@ -61,3 +61,15 @@ def test_a_rounded_step_stays_inside_its_window() -> None:
         stage.record(rec)
         placed.append(rec.step)
     assert placed[2:] == [800, 1000, 1200, 1400, 1500, 2500]
+
+
+def test_a_log_of_rounded_steps_alone_keeps_them_as_printed_where_one_move_would_guess_the_stride() -> None:
+    """A LeRobot excerpt with no exact step (`step:46K`, then `step:47K` five times, … `step:50K`): the printed steps
+    give no stride (each is 200 steps apart, a thousand is the unit), so each is as printed, within its window. Taken
+    from the first move, 1,000 a record, the last read 50,500. Printed steps that move alike twice and never repeat
+    (`%.3g`'s `1.5e+03`, `1.51e+03`, `1.52e+03`) do give it (tests/parsers/test_blocks.py)."""
+    _, recs = source_records("lerobot_train_log_excerpt.txt")
+    steps = _steps(recs)
+    printed = [int(x.split("step:")[1].split("K")[0]) * 1000 for x in found_lines("lerobot_train_log_excerpt.txt")
+               if " step:" in x]
+    assert steps == printed and steps[-1] == 50_000
