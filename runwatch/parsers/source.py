@@ -657,7 +657,7 @@ class SourceParser:
         epoch = batch.metrics.get("epoch")
         short = batch.total < 0
         if epoch is not None:
-            short |= ~np.isnan(epoch) & (batch.total < planned)
+            short |= ~np.isnan(epoch) & (batch.total != planned)
         short &= batch.step <= planned  # `_short_of`
         if not short.any():
             return batch
@@ -831,17 +831,16 @@ class SourceParser:
         self.pauses = settings.pauses or pauses
         self._epochs.planned = epochs if (e := settings.planned_epochs) is None else float(e)
         self._epochs.epoch_length = length if settings.epoch_length is None else settings.epoch_length
-        self._sure_epochs = len(settings.epoch_counts) <= 1 and settings.planned is None
+        self._sure_epochs = len(settings.epoch_counts) <= 1
         if self._parser is not None:
             self._parser.plan_epochs(self._planned_epochs)
 
     @property
     def _planned_epochs(self) -> int | None:
         """The run's epochs as the header plans them (`EpochSteps.planned`) for a parser that counts across epochs
-        itself (`FormatParser.plan_epochs`); None where it states none, or states steps too (Lightning stops at
-        whichever of `max_steps` and `max_epochs` comes first: the steps' plan is the run's where the bars end
-        sooner, the source's `_short_of`), or more than one count of epochs (a scheduler's `max_epochs: 100`
-        beside the trainer's 20: a code review)."""
+        itself (`FormatParser.plan_epochs`); None where it states none, or more than one count of epochs (a
+        scheduler's `max_epochs: 100` beside the trainer's 20: a code review). A plan of steps beside it is the
+        run's (`_short_of`)."""
         e = self._epochs.planned
         return int(e) if e == e and e > 0 and self._sure_epochs else None
 
@@ -1022,13 +1021,15 @@ class SourceParser:
 
 
 def _short_of(rec: Record, planned: int) -> bool:
-    """Whether the header's `planned` steps are the total of `rec`, not past it: it states none, or its epoch and a
-    total below the plan, one epoch's (`Total training steps: 13002`, then `Epoch 0 | Step 3150/6501`: the first
-    epoch read as the run, 48% done at 24%, its ETA half the time left: a review)."""
+    """Whether the header's `planned` steps are the total of `rec`, not past it: it states none, or its epoch and
+    another total, one epoch's below the plan (`Total training steps: 13002`, then `Epoch 0 | Step 3150/6501`: the first
+    epoch read as the run, 48% done at 24%, its ETA half the time left: a review) or the planned epochs' above it
+    (Lightning stops at whichever of `max_steps` and `max_epochs` comes first: a code review's `max_steps: 30` under
+    bars of 20 epochs of 2 read `29/40`, incomplete)."""
     total = rec.total_steps
     if rec.step is not None and rec.step > planned:
         return False  # no plan of this run's: a sampler's `num_steps: 50` under Lightning's bar at step 86 (a review)
-    return total is None or ("epoch" in rec.metrics and total < planned)
+    return total is None or ("epoch" in rec.metrics and total != planned)
 
 
 class _Walk:

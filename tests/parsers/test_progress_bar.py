@@ -587,15 +587,17 @@ def test_lightnings_bars_take_the_runs_epochs_from_its_config() -> None:
 def test_the_headers_epochs_are_the_bars_plan_only_where_they_are_alone(change: tuple[str, str], total: int | None
                                                                         ) -> None:
     """The same real log with one line of its config changed (a code review's cases): a `max_steps` beside
-    `max_epochs` is the run's plan where it ends sooner (it read `29/40`, incomplete, of a run that stopped at 30);
-    two counts of epochs (a scheduler's `max_epochs: 100` beside the trainer's) are no plan (it read 200)."""
+    `max_epochs` is the run's plan (the header's steps are, `source._short_of`: it read `29/40`, incomplete, of a run
+    that stopped at 30); two counts of epochs (a scheduler's `max_epochs: 100` beside the trainer's) are no plan (it
+    read 200)."""
     from runwatch.parsers.source import SourceParser
     from tests.support.found import found_lines
 
     text = "\n".join(found_lines("lightning_walkjump.out"))
     assert change[0] in text
     lines = text.replace(change[0], change[1]).split("\n")
-    sp = SourceParser("train.log")
-    recs = [r for i, x in enumerate(lines) for r in sp.feed([x], i + 1, 0.0)] + sp.flush()
-    totals = {r.total_steps for r in recs if r.kind is Kind.STEP and "epoch" in r.metrics and (r.step or 0) < 30}
-    assert totals == {total}
+    for batch in (1, len(lines)):  # per line, and in one block (the fast path's columns)
+        sp = SourceParser("train.log")
+        recs = [r for i in range(0, len(lines), batch) for r in sp.feed(lines[i:i + batch], i + 1, 0.0)] + sp.flush()
+        totals = {r.total_steps for r in recs if r.kind is Kind.STEP and "epoch" in r.metrics and (r.step or 0) < 30}
+        assert totals == {total}, batch
