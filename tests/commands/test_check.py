@@ -1062,8 +1062,8 @@ def test_lightnings_graceful_ctrl_c_is_told_in_its_own_words(capsys: pytest.Capt
     log = FIXTURES / "found" / "lightning_sdxl_ctrl_c_graceful.log"
     assert any("call.py:54: UserWarning: Detected KeyboardInterrupt" in x for x in log.read_text().splitlines())
     assert main(["check", "--json", str(log)]) == 0
-    assert json.loads(capsys.readouterr().out)["warnings"] == [
-        "incomplete: stopped at step 86 (interrupted: Detected KeyboardInterrupt, attempting graceful shutdown...)"]
+    assert json.loads(capsys.readouterr().out)["warnings"] == [  # of its config's 10 epochs of 5,087 steps
+        "incomplete: stopped at 86/50870 (interrupted: Detected KeyboardInterrupt, attempting graceful shutdown...)"]
 
 
 def test_a_run_read_as_events_alone_is_unread(capsys: pytest.CaptureFixture[str]) -> None:
