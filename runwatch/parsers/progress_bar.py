@@ -532,7 +532,7 @@ class ProgressBarParser(FormatParser):
                     self._base is None or self._bar_evals or _EVALUATION_WORD.search(line) is None)):
                 return None  # beside bars that show the loss only an evaluation's line is read (`_evaluated`)
             logged = beside(line, self._step, self._epoch_end)
-            return logged if logged is None or not self._bar_loss or _evaluated(logged) else None
+            return logged if logged is None or not self._bar_loss or _evaluated(logged) else _evaluation_in(logged)
         desc = frame.desc or self._pending_desc
         self._pending_desc = ""
         named = None
@@ -934,6 +934,19 @@ def _evaluated(rec: Record) -> bool:
     ResNet-50 run, its `Loss:` in the bar's description, had no validation loss for the overfit rule (tqdm's Keras
     callback draws no `Epoch E:` bar: the `val_loss=4.3607` it logs is what its bar over the epochs shows next)."""
     return rec.kind is Kind.EVAL and all(map(is_eval_metric, rec.metrics))
+
+
+def _evaluation_in(rec: Record) -> Record | None:
+    """The evaluation's part of a line beside bars that show the loss, which sums up an epoch's training and its
+    evaluation (`Epoch [11/25], Training Loss: 1.1556, Validation Loss: 2.1507, Accuracy: 55.15%`): its evaluation's
+    metrics at its step, the training's left to the bars. Dropped whole for its training loss, a review's run of 25
+    epochs had no `val_loss` at all, and the overfit rule nothing to judge."""
+    metrics = {k: v for k, v in rec.metrics.items() if is_eval_metric(k)}
+    if not metrics:
+        return None
+    if "epoch" in rec.metrics:
+        metrics["epoch"] = rec.metrics["epoch"]
+    return Record(Kind.EVAL, step=rec.step, metrics=metrics, t=rec.t)
 
 
 class _Sized(NamedTuple):

@@ -601,3 +601,19 @@ def test_the_headers_epochs_are_the_bars_plan_only_where_they_are_alone(change: 
         recs = [r for i in range(0, len(lines), batch) for r in sp.feed(lines[i:i + batch], i + 1, 0.0)] + sp.flush()
         totals = {r.total_steps for r in recs if r.kind is Kind.STEP and "epoch" in r.metrics and (r.step or 0) < 30}
         assert totals == {total}, batch
+
+
+def test_an_epochs_summary_beside_bars_that_show_the_loss_gives_its_evaluation() -> None:
+    """A review's ResNet loop (tests/fixtures/found/README.md) draws `Epoch 1/25 [Train]` bars with `loss=…`, then
+    `[Val]` bars, then logs `Epoch [1/25], Training Loss: 4.6271, Validation Loss: 4.4707, Accuracy: 5.74%`. Beside
+    bars that show the loss, that line was dropped for its training loss: the run had no `val_loss` at all, and the
+    overfit rule nothing to judge. Its evaluation's part is an evaluation at the epoch's end; the loss stays the
+    bars'."""
+    from tests.support.found import source_records
+
+    for batch in (1, 5000):
+        fmt, recs = source_records("resnet_tqdm_epoch_summary_val_loss.out.gz", batch=batch)
+        evals = [r for r in recs if r.kind is Kind.EVAL]
+        assert fmt == "tqdm" and len(evals) == 11 and evals[0].metrics == {"val_loss": 4.4707}
+        assert [r.step for r in evals[:3]] == [1112, 2225, 3338]  # each epoch's last step
+        assert not any(r.kind is Kind.STEP and "val_loss" in r.metrics for r in recs)  # no step of the summary's
