@@ -78,31 +78,8 @@ stop read as no step at all, `OK`)."""
 
 
 def head(line: str) -> re.Match[str] | None:
-    """`_HEAD` of a frame or an epoch line as Keras 2 and 3 print it (`rewritten_head`)."""
-    return _HEAD.match(line) or rewritten_head(line)
-
-
-def rewritten_head(line: str) -> re.Match[str] | None:
-    """`_HEAD` of a line `_HEAD` does not match as printed, read as Keras 3's line of the same numbers: tf.keras's
-    verbose-2 epoch line (`tf2_head`) or its verbose-1 frame inside an epoch (`eta_head`)."""
-    return tf2_head(line) or eta_head(line)
-
-
-_ETA_FRAME = re.compile(
-    r"(?P<head>[^\S\n]{0,12}\d{1,12}/\d{1,12} \[[=>.]{1,200}\]) - ETA: (?P<eta>\d{1,6}(?::\d\d){0,2}s?)(?P<rest> - .*)?$"
-)
-"""tf.keras 2's verbose-1 frame inside an epoch: `72/84 [========================>.....] - ETA: 2s - loss: 1.1127 -
-Mean_IOU: 0.5348`, the epoch's time left and its means so far, no mean step time (only the epoch's last frame, `84/84
-[====] - 19s 231ms/step - …`, prints one). Unread, a run's progress and a NaN inside an epoch showed only at its end
-(a review's Slurm capture, a frame a line; a terminal's `\b`-erased frames alike)."""
-
-
-def eta_head(line: str) -> re.Match[str] | None:
-    """`_HEAD` of a tf.keras 2 frame inside an epoch (`_ETA_FRAME`), read as Keras 3's with its ETA and no mean step time
-    (`0ms/step`: none), for a line `_HEAD` did not match."""
-    if "ETA: " not in line or (t := _ETA_FRAME.match(line)) is None:
-        return None
-    return _HEAD.match(f"{t['head']} {t['eta']} 0ms/step{t['rest'] or ''}")
+    """`_HEAD` of a frame or an epoch line as Keras 2 and 3 print it (`_TF2_EPOCH`)."""
+    return _HEAD.match(line) or tf2_head(line)
 
 
 def keras1_head(line: str) -> re.Match[str] | None:

@@ -47,7 +47,7 @@ from runwatch.parsers.keras import (
     KerasParser,
     bar_seconds,
     head,
-    rewritten_head,
+    tf2_head,
 )
 from runwatch.parsers.prefix import FIRST_CHARS
 from runwatch.parsers.pydict import metric_name
@@ -180,5 +180,5 @@ def _neutral(line: str) -> bool:
     """Whether `parse` of a line that is no frame as split gives nothing and changes nothing: neither a frame
     nor an `Epoch E/N` header as the source hands it over (its launcher prefix off, its digits ASCII)."""
     text = as_parsed(line) if line[:1] in FIRST_CHARS else line
-    # `FRAME_LINES` matched `_HEAD` on the line as split already: only the tf.keras forms are left to try
-    return _EPOCH.match(text) is None and (rewritten_head(text) if text is line else head(text)) is None
+    # `FRAME_LINES` matched `_HEAD` on the line as split already: only the tf.keras form is left to try
+    return _EPOCH.match(text) is None and (tf2_head(text) if text is line else head(text)) is None

@@ -272,24 +272,3 @@ def test_another_librarys_keras_like_bar_is_no_keras_signature() -> None:
     assert detect(text[:200]) == "kv"
     fmt, recs = source_records("paddleseg_encnet_reprod_workerlog.0.gz")
     assert fmt == "kv" and sum(r.kind is Kind.STEP for r in recs) == 483
-
-
-def test_tf_keras_2s_frames_inside_an_epoch_are_steps() -> None:
-    """A review's tf.keras 2 run under Slurm (tests/fixtures/found/README.md), verbose 1, a frame a line: `72/84
-    [========================>.....] - ETA: 2s - loss: 1.1127 - Mean_IOU: 0.5348` inside an epoch, the last frame
-    `84/84 [====] - 19s 231ms/step - loss: …` with its mean step time. Only the last frames were read: the run,
-    stopped in epoch 30 at batch 73, read step 2,436 (epoch 29's end), and a NaN inside an epoch would have shown at
-    its end. Each frame is a step, its ETA the epoch's time left, per line and in the blocks `parse` reads alike."""
-    from tests.support.found import FOUND, source_records
-    from tests.support.realruns import check_json
-
-    for batch in (1, 500):
-        fmt, recs = source_records("tfkeras2_slurm_eta_frames.out.gz", batch=batch)
-        steps = [r for r in recs if r.kind is Kind.STEP]
-        assert fmt == "keras" and len(steps) == 2509 and steps[-1].step == 2509 and steps[-1].total_steps == 8400
-        last = steps[-1].metrics
-        assert (last["loss"], last["mean_iou"], last["epoch_eta"]) == (1.1139, 0.5349, 2.0) and "step_time" not in last
-        end = next(r for r in steps if r.step == 2436)  # epoch 29's last frame: its elapsed time and mean step time
-        assert (end.metrics["epoch_elapsed"], end.metrics["step_time"]) == (19.0, 0.231)
-    _, [report], _ = check_json(FOUND / "tfkeras2_slurm_eta_frames.out.gz")
-    assert (report["state"], report["step"], report["total_steps"]) == ("ended", 2509, 8400)
