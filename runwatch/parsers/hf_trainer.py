@@ -63,6 +63,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from runwatch.durations import parse_duration
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row
 from runwatch.parsers.beside import beside, names_loss
@@ -645,8 +646,6 @@ step time": a hang could not show in `check`."""
 
 def _swift_seconds(raw: str) -> float | None:
     """Seconds of ms-swift's `'3h 35m 58s'` (`'6s'`, `'1d 2h 3m 4s'`), None for anything else."""
-    from runwatch.durations import parse_duration
-
     text = raw.strip("'\" ").replace(" ", "")
     if not text or len(text) > 40:
         return None
