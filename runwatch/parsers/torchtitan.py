@@ -4,6 +4,12 @@ Fields are separated by two spaces and padded (`step:  4`, `grad_norm:  0.8319`)
 so they are read as `name: value` pairs rather than by position. `memory:
 66.91GiB(37.51%)` holds two values; `mfu: N/A` (peak FLOPs unknown) is omitted.
 Older releases have no `grad_norm`. `validate step:` lines are evaluations.
+
+Under pipeline parallelism only the ranks that hold the last stage compute the loss: the others log
+torchtitan's stand-in, `loss: -1.00000` (its trainer's `torch.tensor([-1.0])` where `pp_has_last_stage` is
+false), which is no loss. Read as one, a PP run's first-stage log (the rank a launcher's log shows) was a flat
+loss of -1 from the first step to the last, and a chart of it a line that said the run learned nothing (a
+review). A cross-entropy is never negative, so -1 exactly is read as no value.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ _STEP_NAMES = {
     "loss": "loss", "grad_norm": "grad_norm", "tps": "tokens_per_sec", "tflops": "tflops", "mfu": "mfu",
 }
 _EVAL_NAMES = {"loss": "val_loss", "tps": "val_tokens_per_sec"}
+_NO_LOSS = -1.0
+"""What a rank without the pipeline's last stage logs as its loss (see the module notes)."""
 
 
 class TorchtitanParser(GuardedParser):
@@ -73,6 +81,8 @@ class TorchtitanParser(GuardedParser):
                         metrics[prefix + name] = v
                 continue
             v = number(value.rstrip("%"))
+            if key == "loss" and v == _NO_LOSS:
+                continue
             if v is not None:  # `mfu: N/A` is not a number: omitted
                 metrics[names.get(key) or prefix + snake(key)] = v
         t = local_time(m.group(1), m.group(2))

@@ -116,3 +116,21 @@ def test_never_raises(prefix: str, tail: str) -> None:
 def test_cut_lines_never_raise(case: tuple[str, Kind, int, float, dict[str, float]], cut: int) -> None:
     rec = TorchtitanParser().parse(case[0][:cut])
     assert rec is None or isinstance(rec, Record)
+
+
+def test_a_pipeline_ranks_stand_in_loss_is_no_loss() -> None:
+    """A review's torchtitan run with 8 pipeline stages (tests/fixtures/found/README.md): its log is rank 0's, which
+    holds no last stage, and torchtitan prints `loss: -1.00000` there at every step. It read as a flat loss of -1 for
+    1,000 steps; it is no loss, while every other value of the line (and the Inf `grad_norm` at step 780) stays."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("torchtitan_pp8_first_stage_loss_placeholder.log.gz")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "torchtitan" and len(steps) == 101 and steps[-1].step == 1000
+    assert not any("loss" in r.metrics for r in steps)
+    assert all({"grad_norm", "tokens_per_sec", "mfu"} <= r.metrics.keys() for r in steps)
+    assert [r.step for r in steps if r.metrics["grad_norm"] == float("inf")] == [780]
+    line = HEADER + _STEP_NA.replace(f"{3.5:8.5f}", f"{-1.0:8.5f}")
+    assert "loss: -1.00000" in line
+    rec = TorchtitanParser().parse(line)
+    assert rec is not None and "loss" not in rec.metrics and rec.metrics["grad_norm"] == 1.25
