@@ -226,7 +226,7 @@ _RETRY_NUMBERS = re.compile(r"Retrying in (\d+(?:\.\d+)?) ?s\w*\.? \[(?:Retry )?
 _CHECKPOINT = re.compile(
     r"Saved model (?:parameters|file) to:? (?P<path>\S+)"                  # nanochat
     r"|Saving model checkpoint to (?P<hf>\S+)"                            # HF Trainer
-    r"|saving checkpoint at iteration\s+(?P<it>\d+)"                      # Megatron, start
+    r"|(?P<start>saving checkpoint at iteration\s+\d|\[Torch\] Saving \S)"     # starts (Megatron's, DeepSpeed's): no save yet
     r"|successfully saved checkpoint (?:from|at) iteration\s+(?P<it2>\d+)"  # Megatron, done
     r"|saving checkpoint to \S"                                           # nanoGPT
     r"|global step (?P<gs>\d+): .*saving model to "                       # Lightning ModelCheckpoint
@@ -250,7 +250,12 @@ _CHECKPOINT = re.compile(
 be one (`checkpoint-N`, `ckpt…`, weights by their suffix), not any under a checkpoint folder (OLMo's `Global data
 order indices saved to '…/checkpoints/…/global_indices.npy'`). Capitalised too: detectron2's fvcore `Saving checkpoint
 to ./output/model_0000999.pth` and a loop's `==> Saving ./result/…/1.pt...` were no checkpoint (a review); nor was
-MXNet's `Saved checkpoint to "models/img_cls-0001.params"` (the file in quotes, its weights `.params`)."""
+MXNet's `Saved checkpoint to "models/img_cls-0001.params"` (the file in quotes, its weights `.params`).
+Megatron says when a save starts (`saving checkpoint at iteration      20 to …`) and when it is done (`successfully
+saved checkpoint from iteration …`), and so does DeepSpeed's checkpoint engine for each file (`[Torch] Saving
+…/global_step2500/layer_14-model_01-model_states.pt...`, then `Checkpoint global_step2500 is ready now!`): the starts
+are matched to be no save, as a loop's own words for one could read them (a review's run whose disk filled while it
+wrote step 20's had that checkpoint saved, then its traceback)."""
 _PATH_STEP = re.compile(r"(?:checkpoint-|global_step|iter_|step[-_]?)(\d+)|model_(\d+)\.")
 """A step in a checkpoint's path: `checkpoint-500`, `global_step2500`, detectron2's `model_0000999.pth`; not a model
 shard's number (DeepSpeed's `global_step2500/layer_14-model_01-model_states.pt` saved step 2500, not step 1)."""
@@ -433,7 +438,7 @@ def _classify(line: str) -> _Hit | None:
         return _retry(line, m.start())
     if ("heckpoint" in line or "aved model" in line or "aving model" in line or "saved " in line
             or "aving state" in line or "Sav" in line) and (
-            m := _CHECKPOINT.search(line)):  # `saved `: `New best model saved at weights/…/best.pt (val_loss=0.0566)`
+            m := _CHECKPOINT.search(line)) and not m["start"]:  # `saved `: `New best model saved at …/best.pt (…)`
         return _checkpoint(m)
     if "OVERFLOW!" in line and (m := _DS_OVERFLOW.search(line)):
         return _Hit(OVERFLOW, m.start(), _overflow_metrics(m))
@@ -499,11 +504,11 @@ def saved_step(line: str) -> int | None:
     """The step of the checkpoint a line says was saved, as the crash detector reads it (`_CHECKPOINT`), None where
     it says none (or a load: a resumed run loads one)."""
     m = _CHECKPOINT.search(line)
-    return None if m is None else _checkpoint(m).step
+    return None if m is None or m["start"] else _checkpoint(m).step
 
 
 def _checkpoint(m: re.Match[str]) -> _Hit:
-    number = (m["it"] or m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
+    number = (m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
               or m["mr"])
     if number is None and (path := m["path"] or m["hf"] or m["ck"] or m["any"]):
         found = _PATH_STEP.findall(path)

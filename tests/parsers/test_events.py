@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runwatch.model import Event, Kind, Record
-from runwatch.parsers.events import OVERFLOW, EventDetector, _classify, _worth_a_look
+from runwatch.parsers.events import OVERFLOW, EventDetector, _classify, _worth_a_look, saved_step
 from runwatch.parsers.prefix import split_rank
 from tests.support.corpus import CORPUS, json_excerpt, line_with, md_block, raw_lines
 
@@ -349,7 +349,6 @@ def test_a_threads_traceback_is_not_the_processs_crash() -> None:
     # checkpointing.py ("saving checkpoint at iteration {:7d} to {}", "  successfully saved
     # checkpoint from iteration {:7d} to {}"), DeepSpeed's "Checkpoint {tag} is ready now!".
     ("Saving model checkpoint to out/checkpoint-500", 500),
-    ("saving checkpoint at iteration     100 to /ckpt in torch_dist format", 100),
     ("  successfully saved checkpoint from iteration     200 to /ckpt [ t 1/1, p 1/1 ]", 200),
     ("[2024-01-01 00:00:00,000] [INFO] [torch_checkpoint_engine.py:33:commit] [Torch] Checkpoint "
      "global_step300 is ready now!", 300),
@@ -359,10 +358,24 @@ def test_checkpoint_saved(line: str, step: int | None) -> None:
     assert rec is not None and (rec.event, rec.step) == (Event.CHECKPOINT_SAVED, step)
 
 
-def test_checkpoint_start_and_end_lines_of_one_save_fold() -> None:
+def test_a_save_is_the_line_that_says_it_is_done_not_the_one_that_starts_it() -> None:
     lines = ["saving checkpoint at iteration     100 to /ckpt in torch_dist format",
              "  successfully saved checkpoint from iteration     100 to /ckpt [ t 1/1, p 1/1 ]"]
+    assert events(lines[:1]) == [] and saved_step(lines[0]) is None
     assert events(lines) == [Event.CHECKPOINT_SAVED]
+
+
+def test_a_save_that_failed_is_no_checkpoint() -> None:
+    """A review's Megatron-DeepSpeed run (tests/fixtures/found/README.md): at iteration 20 it starts to save
+    (`saving checkpoint at iteration      20 to …`), the disk fills (`PytorchStreamWriter failed writing file`),
+    both ranks raise. That checkpoint was counted saved; the run's crash stays what it was."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("megatron_ds_checkpoint_disk_full.log.gz")
+    assert not [r for r in recs if r.event == Event.CHECKPOINT_SAVED]
+    crash = [r for r in recs if r.event == Event.TRACEBACK]
+    assert crash and crash[0].rank == 0 and "PytorchStreamWriter failed writing file" in (crash[0].message or "")
+    assert max(r.step or 0 for r in recs if r.kind is Kind.STEP) == 20
 
 
 def test_deepspeed_overflow_carries_the_new_loss_scale() -> None:

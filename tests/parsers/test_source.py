@@ -635,13 +635,14 @@ def test_an_event_takes_the_launchers_rank_over_a_process_groups_rank_in_its_mes
 def test_one_checkpoint_said_on_many_lines_is_one_event() -> None:
     """A review's Megatron-DeepSpeed run saves at 2500: Megatron's `saving checkpoint at iteration 2500 to ./tmp`, a
     `Saving ./tmp/global_step2500/layer_14-model_01-model_states.pt...` a shard, `Checkpoint global_step2500 is
-    ready now!`: `tail` printed seven checkpoints (two at steps 0 and 1, a shard's number). One event, at 2500;
-    checkpoints of other steps stay events of their own."""
+    ready now!`: `tail` printed seven checkpoints (two at steps 0 and 1, a shard's number). One event, at 2500,
+    where a line says the save is done (the starts, Megatron's and the shards', are none); checkpoints of other steps
+    stay events of their own."""
     from tests.support.found import source_records
 
     _, recs = source_records("megatron_ds_llama_fp16_overflow_note.log")
     saved = [(r.step, r.line) for r in recs if r.event == Event.CHECKPOINT_SAVED]
-    assert saved == [(2500, 710)]
+    assert saved == [(2500, 714)]
     _, recs = source_records("llamafactory_lora_running_log.txt.gz")  # `Saving model checkpoint to …/checkpoint-N`
     steps = [r.step for r in recs if r.event == Event.CHECKPOINT_SAVED]
     assert steps == [*range(100, 2200, 100), None]  # the last, the final model's, names no step
