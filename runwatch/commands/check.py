@@ -305,6 +305,11 @@ def notes(result: Replay) -> list[str]:
         times = "once" if again == 1 else f"{again} times"
         out.append(f"the run started again {times} (from its beginning or an earlier checkpoint){where}: "
                    "each attempt is judged on its own, and this report's step and state are the last one's")
+    launch = result.tracker.stepless_launch
+    if launch is not None:
+        at = f" at line {launch.line:,}" if launch.line else ""
+        out.append(f"a new launch began{at} and logged no step before the log ends: what came after it is that "
+                   "launch's, before its first step; the step shown is the last of the launch before")
     survived = result.tracker.survived
     if survived:
         n = result.tracker.survived_count

@@ -105,6 +105,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("final step: ", (_ESTIMATOR_DONE,)),
     (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
+    ("cmd = ", ("main] cmd = ",)),  # DeepSpeed's launcher
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
     ("raining", ("raining finished", "raining complete", "raining Complete", "raining Finished", "raining Done",
                  "raining done", "inished training", "inished Training",
@@ -218,6 +219,13 @@ _LAUNCHER_FAILED = re.compile(r" exits with return code = (-?\d{1,4})\s*$")
 `[ERROR] [launch.py:184:sigkill_handler] ['python3', '-u', 'train.py', …] exits with return code = 1` before it kills
 the rest. An exit of code 0, or the failure it names (a killed or interrupted one by its signal): a review's
 DeepSpeed-Chat runs, whose every process exited successfully after their 16 epochs, read `ended`."""
+_DS_LAUNCH = re.compile(r"\[runner\.py:\d{1,5}:main\] cmd = \S")
+"""The `deepspeed` launcher's command line (`[INFO] [runner.py:630:main] cmd = pdsh -S -f 1024 -w …`, or `cmd =
+/usr/bin/python3 -u -m deepspeed.launcher.launch …`), printed once each time it starts the program: a launch. A
+script that runs three experiments into one log crashed in the third before its first step; read as the second's
+end, `check` said `step 20/20 crashed` (a review). The command is not quoted (`_LAUNCH_MESSAGE`): over pdsh it
+begins with an `export` of each variable of the job's environment, a token among them as like as not."""
+_LAUNCH_MESSAGE = "the deepspeed launcher started the program (its runner's `cmd =` line)"
 _XID = re.compile(r"NVRM: Xid \([^)]*\): (\d+)")
 _OFF_BUS = re.compile(r"NVRM: .*fallen off the bus")
 _PID = re.compile(r"\bpid=(\d+)")
@@ -404,6 +412,8 @@ def _classify(line: str) -> _Hit | None:
             or "Fatal Python" in line) and (
             m := _SEGFAULT.search(line)):
         return _Hit(Event.SEGFAULT, m.start())
+    if "main] cmd = " in line and (m := _DS_LAUNCH.search(line)):
+        return _Hit(Event.LAUNCHED, m.start())
     if "Received SIG" in line and (m := _RECEIVED.search(line)):
         return _Hit(_SIGNAL if m[1] == "SIGINT" else Event.KILLED, m.start())
     if "process received SIG" in line and (m := _LAUNCHER_SIGNAL.search(line)):
@@ -938,7 +948,7 @@ def _folded(event: str, chained_from: str) -> bool:
 def _record(hit: _Hit, line: str) -> Record:
     rank_m = _DS_OVERFLOW.search(line) if hit.event == OVERFLOW else None
     rank_m = rank_m or _RANK_IN_LINE.search(line)
-    message = _message(line, hit.start)
+    message = _LAUNCH_MESSAGE if hit.event == Event.LAUNCHED else _message(line, hit.start)
     if hit.event == _SIGNAL:
         message = _WARNED_AT.sub("", message)
     return Record(Kind.EVENT, step=hit.step, rank=int(rank_m[1]) if rank_m else None,

@@ -134,6 +134,10 @@ class RunTracker:
         of a log with five tracebacks, a review)."""
         self.survived_count = 0
         """The fatal events of those crashes (five failed launches before the one that trained: 5)."""
+        self.stepless_launch: Record | None = None
+        """A launch (`Event.LAUNCHED`) after the run's steps that logged no step of its own yet: what came after
+        it (a crash) is that launch's, before its first step, while the step the run shows is the launch before's
+        (`check` says so; a review's third experiment in one log crashed at its start, read `step 20/20 crashed`)."""
         self._fatal = 0
         self._pace = PaceMeter()
         self._quiet = False  # see `ended_quietly`
@@ -715,6 +719,7 @@ class RunTracker:
                     self._arrival_gaps.append(gap)
             self._last_step_at = now  # a redraw of a step is no progress (see `_step_of`)
         if last is not None:
+            self.stepless_launch = None
             self._step_of[rank] = last
             if not measured:
                 self._measure(top, now, moved, epoch)
@@ -770,6 +775,8 @@ class RunTracker:
             # completed" line (line mode printed `finished` twice, a review); no step came between them
         self._last_event_t = now
         if rec.event == Event.LAUNCHED:
+            if self._last_x >= 0:
+                self.stepless_launch = rec
             self._resume(now, rec.source, None)  # a new launch: the crash before it was an earlier one's
             self._attempts.launched(rec.source)
             return

@@ -1175,3 +1175,21 @@ def test_a_run_whose_last_log_is_within_its_stride_of_the_total_finished() -> No
     code, [report], _ = check_json(FOUND / "mmdet2_maskrcnn_3x_last_log_short_of_epoch.log.gz")
     assert (report["state"], report["step"], report["total_steps"]) == ("finished", 263829, 263868)
     assert code == 0 and report["warnings"] == [] and report["alerts"] == []
+
+
+def test_a_launch_that_crashed_before_its_first_step_is_told_from_the_one_before() -> None:
+    """A review's log (tests/fixtures/found/README.md) of a script that runs three Megatron-DeepSpeed experiments one
+    after another, each by the `deepspeed` launcher over pdsh: the first two run 20 of 20 iterations, the third dies
+    of an NCCL error at its start. `check` said `step 20/20 crashed` and nothing of a third launch; each launcher
+    command line is a launch now, and the report says the last one logged no step."""
+    from runwatch.model import Event
+    from tests.support.found import FOUND, source_records
+    from tests.support.realruns import check_json
+
+    _, recs = source_records("megatron_ds_pdsh_three_launches_third_fails_at_start.log.gz")
+    assert [r.line for r in recs if r.event == Event.LAUNCHED] == [35, 3337, 6431]
+    _, [report], _ = check_json(FOUND / "megatron_ds_pdsh_three_launches_third_fails_at_start.log.gz")
+    assert (report["state"], report["step"]) == ("crashed", 20)
+    told = [n for n in report["notes"] if n.startswith("a new launch began at line 6,431 and logged no step")]
+    assert told, report["notes"]
+    assert "nccl_error" in {a["labels"].get("event") for a in report["alerts"] if a["rule"] == "crash"}

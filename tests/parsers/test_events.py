@@ -1018,3 +1018,17 @@ def test_torch_elastics_root_cause_is_its_exceptions_first_line_and_its_signal_i
     lines = (REALRUNS / "torchrun-tee-killrank/run/train.log").read_text(encoding="utf-8").splitlines()
     killed = [r for x in lines if (r := det.feed(x)) is not None and r.event == Event.KILLED]
     assert killed and "exitcode -9 (SIGKILL, pid 16119)" in (killed[-1].message or ""), killed
+
+
+def test_the_deepspeed_launchers_command_line_is_a_launch() -> None:
+    """Its `runner.py` logs the command it starts once a launch (a review's log of three experiments, in the
+    found README); `launch.py`'s per-process lines and a `cmd =` of anything else are none."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("megatron_ds_pdsh_three_launches_third_fails_at_start.log.gz")
+    assert lines[34].startswith("[2026-03-24 11:43:01,082] [INFO] [runner.py:630:main] cmd = pdsh -S -f 1024")
+    rec = EventDetector().feed(lines[34])
+    assert rec is not None and rec.event == Event.LAUNCHED
+    assert "export" not in (rec.message or "") and "NCCL_SOCKET_IFNAME" not in (rec.message or "")  # its environment
+    assert events([line for line in lines if "cmd = " in line]) == [Event.LAUNCHED] * 3
+    assert EventDetector().feed("[INFO] [config.py:1000:print] cmd = None") is None
