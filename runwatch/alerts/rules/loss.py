@@ -221,6 +221,10 @@ class Overfit(Rule[OverfitParams]):
         val = first_tail(run, self.params.metrics, evals + 1 + self.lookback)
         if val is None or len(val.v) < evals + 1:
             return []
+        return self._rising(run, val, evals) or self._still_above(run, evals)
+
+    def _rising(self, run: RunTracker, val: Tail, evals: int) -> list[Finding]:
+        """The finding of the newest run of `evals` rising evaluations (among those the look covers)."""
         if not self.lookback:
             return self._judged(run, val, evals)
         pulse = step_pulse(run, self.lookback)
@@ -233,6 +237,37 @@ class Overfit(Rule[OverfitParams]):
                                                    t=val.t[i:i + evals + 1]), evals)
             if found:
                 return found
+        return []
+
+    def _still_above(self, run: RunTracker, evals: int) -> list[Finding]:
+        """The finding of a run whose validation loss rose `evals` evaluations in a row after its best and has not
+        come back: the newest evaluation is still nearer the top of that rise than the best, and above the best by
+        `min_rise`. One evaluation a hair below the one before (1.5777, then 1.5776) ended the rising run, and
+        `check` said the overfit "cleared before the end" of a run that ended worse than its best checkpoint (a
+        review's LLaMA-Factory fine-tune: 1.552 at step 4500, 1.578 at its end)."""
+        p = self.params
+        val = first_tail(run, p.metrics, STILL_EVALS)
+        if val is None or len(val.v) < evals + 2 or not np.isfinite(val.v).all():
+            return []
+        best = int(np.argmin(val.v))
+        after = val.v[best:]
+        if len(after) < evals + 2:
+            return []
+        low, last = float(after[0]), float(after[-1])
+        if last <= low + 0.5 * (float(after.max()) - low) or last - low <= p.min_rise * abs(low):
+            return []
+        rising = np.lib.stride_tricks.sliding_window_view(np.diff(after) > 0, evals).all(axis=1)
+        for i in np.flatnonzero(rising)[::-1].tolist():  # the runs of rises since the best, newest first
+            window = after[i:i + evals + 1]
+            x = val.x[best + i:best + i + evals + 1]
+            if float(window[-1] - window[0]) > p.min_rise * abs(float(window[0])) and _falling(
+                    run, p.train_metric, float(x[0]), float(x[-1])):
+                return [self.finding(
+                    run, f"{val.metric} {fmt(last)} at {step_word(run)} {step_at(val.x)}, still above its best "
+                         f"{fmt(low)} ({step_word(run)} {int(val.x[best])}) since it rose {evals} evaluations in a "
+                         f"row while {p.train_metric} fell",
+                    rank=val.rank, metric=val.metric, value=last, threshold=low, step=step_at(val.x),
+                    history=history(val.v))]
         return []
 
     def _judged(self, run: RunTracker, val: Tail, evals: int) -> list[Finding]:
@@ -250,6 +285,10 @@ class Overfit(Rule[OverfitParams]):
                  f"{fmt(float(val.v[-1]))} by {step_word(run)} {step_at(val.x)}) while {p.train_metric} fell",
             rank=val.rank, metric=val.metric, value=float(val.v[-1]), threshold=float(val.v[0]),
             step=step_at(val.x), history=history(val.v))]
+
+
+STILL_EVALS = 1024
+"""Evaluations `Overfit._still_above` looks back over for the run's best."""
 
 
 def _sustained_floor(smooth: np.ndarray, need: int) -> tuple[float, float]:

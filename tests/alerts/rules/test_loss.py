@@ -177,6 +177,31 @@ class TestOverfit:
         tracker, now = feed(run_with_evals(train, val))
         assert OVERFIT.evaluate(tracker, now) == []
 
+    def test_a_validation_loss_that_rose_and_stayed_up_is_still_overfit(self) -> None:
+        """One evaluation a hair below the one before ends the rising run, not the overfit: the loss is still
+        nearer the top of its rise than its best. Back near its best, it is over."""
+        train = list(np.linspace(3.0, 1.0, 400))
+        tracker, now = feed(run_with_evals(train, [2.0, 1.8, 1.7, 1.75, 1.8, 1.9, 1.89, 1.88]))
+        (found,) = OVERFIT.evaluate(tracker, now)
+        assert found.summary == ("val_loss 1.88 at step 399, still above its best 1.7 (step 149) since it rose 3 "
+                                 "evaluations in a row while loss fell")
+        assert (found.value, found.threshold) == (1.88, 1.7)
+        tracker, now = feed(run_with_evals(train, [2.0, 1.8, 1.7, 1.75, 1.8, 1.9, 1.8, 1.72]))
+        assert OVERFIT.evaluate(tracker, now) == []
+
+    def test_a_real_fine_tune_that_ends_above_its_best_is_still_overfit_at_its_end(self) -> None:
+        """A review's LLaMA-Factory `trainer_log.jsonl` (tests/fixtures/found/README.md): eval_loss 1.5518 at step
+        4500, 1.5734, 1.5759, 1.5777 and, at its last evaluation, 1.5776. `check` said the overfit "cleared
+        before the end"."""
+        from tests.support.found import FOUND
+        from tests.support.realruns import check_json
+
+        _, [report], _ = check_json(FOUND / "llamafactory_trainer_log_val_loss_ends_above_best.jsonl.gz")
+        [overfit] = [a for a in report["alerts"] if a["rule"] == "overfit"]
+        assert overfit["firing_at_end"] and not overfit["cleared_before_end"]
+        assert overfit["summary"] == ("val_loss 1.578 at step 6500, still above its best 1.552 (step 4500) since it "
+                                      "rose 3 evaluations in a row while loss fell")
+
     def test_nanochat_val_bpb_counts_as_validation_loss(self) -> None:
         train = list(np.linspace(3.0, 1.0, 300))
         tracker, now = feed(run_with_evals(train, [0.9, 0.85, 0.8, 0.81, 0.82, 0.83], metric="val_bpb"))
