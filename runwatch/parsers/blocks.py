@@ -18,7 +18,13 @@ its losses together, so no line format reads them. The parser keeps the fields o
 gives its record at the rule that closes it (at the end of the input, or once a follower has found the log
 quiet, `holding`, for a block the rule never closed). The fields are read as one `kv` line would read them
 (`name: value | name: value`, its names and units: `num of updates` is the step, `time elapsed: 0:53:35` the
-elapsed seconds): the block is a layout of `kv`'s, not a second description of keys. A block kv reads no
+elapsed seconds): the block is a layout of `kv`'s, not a second description of keys. Ray Tune (RLlib's trainers
+under `tune.run`) prints each result as a YAML block, `Result for DQN_shogi_96499_00000:` then its fields indented by
+nesting (`info:` / `learner:` / `player_0:` / `learner_stats:` / `mean_q: -0.015`) up to a blank line: its
+`training_iteration` is the step, `time_this_iter_s` the step time, `time_total_s` the elapsed time, `timestamp` (Unix
+seconds) the record's time, a learning rate `cur_lr` `lr`, the global gradient norm `grad_gnorm` `grad_norm`, a nested field by its own name (the first policy's where
+several print one, a policy's reward by `policy_reward_mean_player_0`), where and when it ran not at all (`_RAY_SKIP`).
+Read as no format, an RLlib DQN run whose mean Q-value grew from -0.015 to 2e10 read `nothing understood` (a review). A block kv reads no
 record from (the settings a script prints between rules at its start) gives none; the run's total comes from its
 settings as for every format (`total updates: 50000`, runwatch.parsers.preamble). Read per line: a block a
 logging step needs no fast path.
@@ -27,12 +33,13 @@ logging step needs no fast path.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import ClassVar
 
 from runwatch.model import Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.keyvalue import KeyValueParser
-from runwatch.parsers.numbers import NUMBER_TEXT
+from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 
 MAX_FIELDS = 64
 _RULE = re.compile(r"\s{0,8}(?:={10,}|-{10,})\s{0,8}")
@@ -62,6 +69,18 @@ guided-diffusion and the diffusion code built on them print each logging step's 
 1,000 and up in three digits (`2.26e+04`), placed by the stride of the ones before (runwatch.parsers.rounded). Read as
 no format, a run whose loss grew from 0.009 to 112 before `Non-finite loss` read `no steps` (a review)."""
 _SB3_STEP = "total_timesteps"
+_RESULT = re.compile(r"Result for [\w.,=:/+-]{1,200}:\s{0,8}")
+"""Ray Tune's heading of a trial's result block (`Result for PPO_CartPole-v1_3f1a2_00000:`): its signature."""
+_RAY_FIELD = re.compile(rf"(?P<indent> {{0,40}})(?P<key>[A-Za-z_][\w.-]{{0,80}}):(?: (?P<value>{NUMBER_TEXT}|\S.*))?\s{{0,8}}")
+"""A line of a result block: its indent says where it nests; a key with no value opens a mapping."""
+_RAY_NAMES = {"training_iteration": "step", "time_this_iter_s": "step_time", "time_total_s": "elapsed", "cur_lr": "lr",
+              "grad_gnorm": "grad_norm"}
+_RAY_SKIP = frozenset({"config", "pid", "timestamp", "iterations_since_restore", "time_since_restore",
+                       "timesteps_since_restore", "node_ip", "hostname", "date", "experiment_id", "trial_id", "hist_stats",
+                       "warmup_time", "num_healthy_workers", "num_remote_worker_restarts"})
+"""A result's fields that are no measure of the run's progress (its trial's settings, where and when it ran), or one
+read otherwise (`timestamp`: the record's time); a mapping among them is passed over whole."""
+_MAX_RAY_DEPTH = 8
 
 
 def _key(name: str) -> str:
@@ -84,8 +103,18 @@ class BlocksParser(FormatParser):
         """The section of SB3's table the rows under way are in (`rollout`, `time`, `train`, `eval`)."""
         self._iterated = False
         """The block under way is an rsl_rl iteration's (`_ITERATION`): its `ETA` or the next iteration ends it."""
+        self._ray: list[tuple[int, str]] | None = None
+        """In a Ray Tune result block (`_RESULT`): the mappings the next line may nest in, (indent, key) each;
+        None outside one."""
+        self._ray_time = 0.0
 
     def parse(self, line: str) -> Record | None:
+        if self._ray is not None:
+            return self._ray_line(line)
+        if "Result for " in line and _RESULT.fullmatch(line):
+            rec = self._close()
+            self._ray = []
+            return rec
         if ("==" in line or "--" in line) and _RULE.fullmatch(line):
             if self._iterated and "--" in line:
                 return None  # rsl_rl's rule between an iteration's losses and rewards and its timesteps and clock
@@ -105,6 +134,40 @@ class BlocksParser(FormatParser):
             return self._close()  # rsl_rl's last line of an iteration (past `MAX_FIELDS` too): the record is due now
         return None
 
+    def _ray_line(self, line: str) -> Record | None:
+        """A line of a Ray Tune result block: a field kept under its name, a mapping opened, or (a blank line, any
+        line that is no field) the block's end and its record."""
+        opened = self._ray
+        assert opened is not None
+        m = _RAY_FIELD.fullmatch(line) if line.strip() else None
+        if m is None:
+            if line.lstrip().startswith("- "):
+                return None  # an item of a list (RLlib's `td_error:` of the batch): no field
+            rec = self._close()
+            if line.strip():
+                self.parse(line)  # a closed block holds nothing: the line gives no record, only what it opens
+            return rec
+        indent, key, value = len(m["indent"]), m["key"], m["value"]
+        while opened and opened[-1][0] >= indent:
+            opened.pop()
+        if any(k in _RAY_SKIP for _, k in opened):
+            return None
+        if value is None:
+            if len(opened) < _MAX_RAY_DEPTH and key not in _RAY_SKIP:
+                opened.append((indent, key))
+            return None
+        if key == "timestamp" and not opened:
+            number = parse_number(value)
+            self._ray_time = number if number is not None and number > 1e9 else 0.0
+            return None
+        if key in _RAY_SKIP or parse_number(value) is None or len(self._fields) >= MAX_FIELDS:
+            return None
+        parent = opened[-1][1] if opened else ""
+        name = f"{parent}_{key}" if parent.startswith("policy_reward_") else _RAY_NAMES.get(key, key)
+        if all(name != k for k, _ in self._fields):
+            self._fields.append((name, value))
+        return None
+
     def _row(self, line: str) -> None:
         """A row of SB3's table: a section's opens it; a field's is read under its name, an evaluation's
         (`eval/mean_reward`, EvalCallback's) as `eval_mean_reward`, and `total_timesteps` is the step."""
@@ -121,10 +184,12 @@ class BlocksParser(FormatParser):
     def _close(self) -> Record | None:
         """The block under way as one record: its fields read as one `kv` line (a step's, or None)."""
         fields, self._fields, self._section, self._iterated = self._fields, [], "", False
+        t, self._ray, self._ray_time = self._ray_time, None, 0.0
         if not fields:
             return None
         fields.sort(key=lambda field: field[0] != "step")  # the step first, as kv reads a line's
-        return self._kv.parse(" | ".join(f"{_key(key)}: {value}" for key, value in fields))
+        rec = self._kv.parse(" | ".join(f"{_key(key)}: {value}" for key, value in fields))
+        return replace(rec, t=t) if rec is not None and t else rec
 
     @property
     def holding(self) -> bool:
@@ -138,6 +203,8 @@ class BlocksParser(FormatParser):
         SB3's `total_timesteps` row."""
         if "|" in line[:9]:
             return 2 if _STEP_ROW.fullmatch(line.strip()) is not None else 0
+        if "Result for " in line:
+            return 2 if _RESULT.fullmatch(line) is not None else 0
         if "Learning iteration " in line:
             return 2 if _ITERATION.fullmatch(line) is not None else 0
         return 2 if ":" in line and _STEP_FIELD.fullmatch(line) is not None else 0

@@ -29,7 +29,10 @@ def test_each_block_is_a_step_with_its_losses_and_the_settings_give_the_total() 
     assert [r.event for r in recs if r.kind is Kind.EVENT] == [Event.FINISHED]
 
 
-@pytest.mark.parametrize("name", [NAME, "sb3_ppo_cartpole_tables.log", "rslrl_genesis_go2_ppo_console.log"])
+RLLIB = "rllib_tune_dqn_results_q_values_explode.out.gz"
+
+
+@pytest.mark.parametrize("name", [NAME, "sb3_ppo_cartpole_tables.log", "rslrl_genesis_go2_ppo_console.log", RLLIB])
 def test_a_follower_line_by_line_reads_what_parse_reads(name: str) -> None:
     text, live = found_lines(name), SourceParser("live")
     got = [r for i, x in enumerate(text, 1) for r in live.feed([x], i, 0.0) + live.settle()] + live.flush()
@@ -163,3 +166,33 @@ def test_openai_loggers_tables_are_steps_placed_by_their_stride() -> None:
     _, [report], _ = check_json(FOUND / "improved_diffusion_tables_loss_diverges.out.gz")
     assert (report["state"], report["step"]) == ("crashed", 22570)
     assert {"loss_divergence", "crash"} <= {a["rule"] for a in report["alerts"]}
+
+
+def test_ray_tune_result_blocks_are_steps_at_their_training_iteration() -> None:
+    """A review's RLlib DQN run under `tune.run` (tests/fixtures/found/README.md): 79 `Result for DQN_shogi_…:`
+    blocks, iterations 1 to 324, its mean Q-value from -0.015 to 1.4e10. It read `nothing understood`."""
+    fmt, recs = source_records(RLLIB)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "blocks" and len(steps) == 79 and (steps[0].step, steps[-1].step) == (1, 324)
+    first, last = steps[0].metrics, steps[-1].metrics
+    assert (first["mean_q"], first["grad_norm"], first["lr"]) == (-0.01511147990822792, 0.18033289909362793, 0.0005)
+    assert first["step_time"] == first["elapsed"] == 2.024038553237915 and steps[0].t == 1650590949.0
+    assert last["mean_q"] == 14225448960.0 and last["policy_reward_mean_player_0"] == -0.39759036144578314
+    assert first["episodes_total"] == 80 and first["num_target_updates"] == 1
+    assert not {"pid", "td_error", "timestamp", "training_iteration", "trial_id"} & set(first)
+
+
+def test_a_result_block_is_read_to_its_end_and_its_nested_losses_are_the_learners() -> None:
+    """A Ray Tune status and PPO result block as NREL's RLlib tutorial shows it (tests/fixtures/found/README.md): the
+    learner's `total_loss` is the loss, its `cur_lr` the rate; a mapping printed empty (`policy_reward_mean: {}`) is
+    no field. The block ends where a line of no field comes (the next `== Status ==`), which is read after it."""
+    lines = [line for line in found_lines("ray_tune_ppo_status_and_result_excerpt.txt") if line]  # no end's blank
+    parser = BlocksParser()
+    assert [r for r in map(parser.parse, lines) if r is not None] == [] and parser.holding
+    rec = parser.parse(lines[0])
+    assert rec is not None and rec.step == 2 and rec.t == 1620835228.0
+    assert (rec.metrics["loss"], rec.metrics["lr"], rec.metrics["policy_loss"]) == (
+        394.77838134765625, 4.999999873689376e-05, -0.030758701264858246)
+    assert (rec.metrics["step_time"], rec.metrics["elapsed"]) == (10.745835304260254, 22.6750385761261)
+    assert not any(k.startswith("policy_reward") for k in rec.metrics)
+    assert parser.score("Result for PPO_CartPole-v0_0339b_00000:") == 2 and parser.score("Result for the search:") == 0
