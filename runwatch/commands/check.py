@@ -303,8 +303,9 @@ def notes(result: Replay) -> list[str]:
         step = f" (step {last.step}{after})" if last is not None and last.step is not None else ""
         where = f", the last at line {last.line:,}{step}" if last is not None and last.line else ""
         times = "once" if again == 1 else f"{again} times"
-        out.append(f"the run started again {times} (from its beginning or an earlier checkpoint){where}: "
-                   "each attempt is judged on its own, and this report's step and state are the last one's")
+        out.append(f"the run started again {times} (from its beginning: a new launch, fold or trial; or from an earlier "
+                   f"checkpoint){where}: each attempt is judged on its own, and this report's step and state are the "
+                   "last one's")
     launch = result.tracker.stepless_launch
     if launch is not None:
         at = f" at line {launch.line:,}" if launch.line else ""
