@@ -190,8 +190,8 @@ def summarize(result: Replay) -> list[Fired]:
             out[a.key].firing_at_end = a.state == AlertState.FIRING
     latest = {f.key: f for _, f in result.findings}  # what the rule said when it last found it
     for key, fired in out.items():
-        if key in latest:
-            fired.summary = latest[key].summary
+        if key in latest:  # its value with its words: the first firing's value beside the last finding's summary
+            fired.summary, fired.value = latest[key].summary, latest[key].value  # read 32.7 of `spiked to 80.67`
     restarts = [e.t for e in result.tracker.events if e.event == Event.RESTARTED]
     for key, step in result.last_found_at.items():  # the run's step when the condition was last found
         if key in out and step is not None:

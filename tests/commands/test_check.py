@@ -1193,3 +1193,16 @@ def test_a_launch_that_crashed_before_its_first_step_is_told_from_the_one_before
     told = [n for n in report["notes"] if n.startswith("a new launch began at line 6,431 and logged no step")]
     assert told, report["notes"]
     assert "nccl_error" in {a["labels"].get("event") for a in report["alerts"] if a["rule"] == "crash"}
+
+
+def test_an_alerts_value_is_the_one_its_summary_states() -> None:
+    """A review's crowd-counting run (tests/fixtures/found/README.md): its loss spiked three times; the report's text
+    said the last (`loss spiked to 80.67 at step 88431`) and its `value` was the first's, 32.7484."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    _, [report], _ = check_json(FOUND / "crowd_counting_meters_cr_frames_slurm_cancelled.out.gz")
+    [spike] = [a for a in report["alerts"] if a["rule"] == "loss_spike"]
+    assert spike["times"] == 3 and spike["summary"].startswith("loss spiked to 80.67 at step 88431")
+    assert spike["value"] == 80.6731
+    assert report["state"] == "crashed" and {a["rule"] for a in report["alerts"]} == {"crash", "loss_spike"}
