@@ -165,11 +165,16 @@ class ReplayClock:
     """The time a record would have arrived at, rebuilt from the log."""
 
     def __init__(self, *, default_dt: float = 1.0, eval_pause: float = 30.0, max_gap: float = 60.0,
-                 bar_time: Callable[[], bool] = lambda: False) -> None:
+                 bar_time: Callable[[], bool] = lambda: False, elapsed_time: Callable[[], bool] = lambda: False) -> None:
         self.default_dt, self.eval_pause, self.max_gap = default_dt, eval_pause, max_gap
         self.bar_time = bar_time
         """Whether step records come from a progress bar (asked as they come: a log's format is known once
         its first lines are read): its elapsed time is then the clock (`_on_the_bar`)."""
+        self.elapsed_time = elapsed_time
+        """Whether the step records' `elapsed` (seconds since the run's start), once one states it, is the clock as a
+        bar's is, where no line states a time of day: LLaMA-Factory's `trainer_log.jsonl` (`"elapsed_time":
+        "0:03:29"`) had no clock at all, and `check` said no line of it carried a time (a review)."""
+        self._elapsed_seen = False
         self.now = T0
         self._top: int | None = None
         self._stamped: bool | None = None  # do step records carry their own time?
@@ -196,7 +201,17 @@ class ReplayClock:
         """Step records a progress bar's elapsed time placed: Lightning's rich bar on a pipe prints one frame,
         at the end, and a clock it set once is no clock (`timed_by_bar`)."""
 
+    def saw_elapsed(self) -> None:
+        """A step record (or row) stated its `elapsed` time: see `elapsed_time`."""
+        self._elapsed_seen = True
+
+    def _timed(self) -> bool:
+        """Whether an elapsed time on the step records is the clock: a bar's, or one `elapsed_time` admits."""
+        return self.bar_time() or (self._elapsed_seen and self.elapsed_time())
+
     def advance(self, rec: Record) -> float:
+        if not self._elapsed_seen and rec.kind == Kind.STEP and "elapsed" in rec.metrics:
+            self._elapsed_seen = True
         if self._stamped is None and rec.kind == Kind.STEP:
             self._stamped = rec.t > 0
             if self._stamped:
@@ -221,7 +236,7 @@ class ReplayClock:
             return self.now
         before = self.now
         self.now = min(self._synthetic(rec), before + self._cap(rec.metrics.get("step_time")))
-        if rec.kind == Kind.STEP and self.bar_time():
+        if rec.kind == Kind.STEP and self._timed():
             again = rec.step is not None and rec.step == self._drawn  # the step the line before placed, drawn again
             self._drawn = rec.step
             self.now = self._on_the_bar(rec, before, again=again)
@@ -235,14 +250,15 @@ class ReplayClock:
 
     @property
     def timed_by_bar(self) -> bool:
-        """Whether a progress bar's elapsed time set the clock for more than one step."""
-        return self.bar_time() and self.bar_timed > 1
+        """Whether a progress bar's elapsed time (or the records' own, `elapsed_time`) set the clock for more than
+        one step."""
+        return self._timed() and self.bar_timed > 1
 
     @property
     def synthetic(self) -> bool:
         """Whether the times are rebuilt from the step time the log states (no timestamps of its own, no
         progress bar's elapsed time): intervals between them say nothing the log did not say already."""
-        return not self._stamped and not self.bar_time()
+        return not self._stamped and not self._timed()
 
     def advance_block(self, kind: np.ndarray, steps: np.ndarray, step_time: np.ndarray) -> np.ndarray:
         """The times of a block's records, none with a time of its own, on a synthetic clock: `advance` of
@@ -289,8 +305,8 @@ class ReplayClock:
     def follows(self, block: _Block, records: Sequence[Record]) -> bool:
         """Whether `advance_stamped` may time `block` (whose rows all state their time): the clock follows
         the log's times, or will from its first step, which is a row or a record stating its time."""
-        if self._stamped is not None or self.bar_time():
-            return bool(self._stamped) and not self.bar_time()
+        if self._stamped is not None or self._timed():
+            return bool(self._stamped) and not self._timed()
         steps = np.flatnonzero(block.kind == STEP_ITEM)
         if not steps.size:
             return False
@@ -524,6 +540,8 @@ class _Replayer:
         chunk = chunk.one_rank()
         cols = chunk.steps
         records = chunk.records
+        if cols is not None and "elapsed" in cols.metrics:
+            self.clock.saw_elapsed()  # before the block is timed: its rows may be what first states one
         stamped = cols is not None and cols.t is not None and bool((cols.t > 0).all())
         bulk = (cols is not None and len(cols.line) > 0 and not chunk.t
                 and (stamped or (self.clock.synthetic and cols.t is None and not any(r.t for r in records))))

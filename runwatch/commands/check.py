@@ -83,7 +83,8 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
             records = _timed_first(records)
         items = merge_by_step(records)
     manager = AlertManager(config.timings())
-    clock = ReplayClock(bar_time=lambda: any(r.format in BAR_FORMATS for r in readers))
+    clock = ReplayClock(bar_time=lambda: any(r.format in BAR_FORMATS for r in readers),
+                        elapsed_time=lambda: any(r.format in ELAPSED_FORMATS for r in readers))
     out = replay(items, config.rules(), manager=manager, clock=clock, run=run.name, source=run.label,
                  history=history, pause_plan=lambda: [every for r in readers for every in r.pauses])
     out.parse_failures = [r.failures for r in readers if r.failures is not None and r.failures.total]
@@ -106,6 +107,10 @@ def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | 
 BAR_FORMATS = frozenset({"tqdm", "hf-trainer", "keras", "yolo"})
 """Logs whose step time is a progress bar's smoothed rate (tqdm's moving average, Keras's mean over the epoch):
 the bar's elapsed time bounds the replay's clock."""
+
+ELAPSED_FORMATS = frozenset({"jsonl"})
+"""Logs whose step records' `elapsed`, where they state one, is the run's time since its start and no line states a
+time of day: the replay's clock (`ReplayClock.elapsed_time`; LLaMA-Factory's `trainer_log.jsonl`)."""
 
 Stream = Iterable[Record] | Iterable[ChunkRecords]
 

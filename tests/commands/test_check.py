@@ -1206,3 +1206,39 @@ def test_an_alerts_value_is_the_one_its_summary_states() -> None:
     assert spike["times"] == 3 and spike["summary"].startswith("loss spiked to 80.67 at step 88431")
     assert spike["value"] == 80.6731
     assert report["state"] == "crashed" and {a["rule"] for a in report["alerts"]} == {"crash", "loss_spike"}
+
+
+def test_llamafactorys_elapsed_time_is_checks_clock(tmp_path: Path) -> None:
+    """A review's LLaMA-Factory `trainer_log.jsonl` (tests/fixtures/found/README.md): no line states a time of day,
+    each its `"elapsed_time": "0:03:29"`. `check` had no clock ("no step line carries a time of day or a step
+    time") and could see no hang. The same log with two hours added to every elapsed time from its 801st line on
+    (the real lines, that one field changed: a hang of two hours at step 4000) reads a critical stall there."""
+    import gzip
+    from datetime import timedelta
+
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    name = "llamafactory_trainer_log_elapsed_only.jsonl.gz"
+    _, [report], _ = check_json(FOUND / name)
+    assert (report["state"], report["step"], report["alerts"], report["notes"]) == ("finished", 8712, [], [])
+
+    def seconds(text: str) -> int:
+        days, _, clock = text.rpartition(", ")
+        h, m, s = (int(part) for part in clock.split(":"))
+        return (int(days.split()[0]) if days else 0) * 86400 + h * 3600 + m * 60 + s
+
+    lines = gzip.decompress((FOUND / name).read_bytes()).decode().splitlines()
+    hung = []
+    for i, line in enumerate(lines):
+        obj = json.loads(line)
+        if i >= 800 and "elapsed_time" in obj:
+            obj["elapsed_time"] = str(timedelta(seconds=seconds(obj["elapsed_time"]) + 7200))
+            line = json.dumps(obj, ensure_ascii=False)
+        hung.append(line)
+    path = tmp_path / "trainer_log.jsonl"
+    path.write_text("\n".join(hung) + "\n")
+    _, [report], _ = check_json(path)
+    [stall] = [a for a in report["alerts"] if a["rule"] == "stall"]
+    assert stall["severity"] == "critical" and stall["first_step"] == 4000
+    assert stall["summary"].startswith("no new step for 2h03m (last step 4000")
