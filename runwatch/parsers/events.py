@@ -863,12 +863,15 @@ class EventDetector:
     def _traceback_line(self, block: _Traceback, text: str) -> Record | None:
         if not text.strip():
             return None
-        if text[0] in " \t│╭╰┃" or _TB_HEADER.search(text) or _CHAIN.match(text):
+        m = _EXCEPTION.match(text) if text[0] not in " \t│╭╰┃" else None
+        if m is None and (text[0] in " \t│╭╰┃" or _TB_HEADER.search(text) or _CHAIN.match(text)):
             if text.strip(" \t^~") and text[0] not in "│╭╰┃":
                 block.last = text.strip()
             return None
-        m = _EXCEPTION.match(text)
-        if m is not None:
+        if m is not None:  # before a header's text: an exception whose message quotes a traceback ends its own
+            # (Paddle's DataLoader thread: `KeyError: 'DataLoader worker(1) caught KeyError with message:\nTraceback
+            # (most recent call last):\n …'` on one line; read as a header, the thread's traceback went on through the
+            # main thread's after it, whose `SystemError` then ended a thread's: the crash unseen, a review)
             if not block.wrapper and "Caught " in text and _WRAPPER.search(text):
                 block.wrapper = block.last = text.strip()  # its original traceback follows: that one ends the block
                 return None

@@ -1032,3 +1032,18 @@ def test_the_deepspeed_launchers_command_line_is_a_launch() -> None:
     assert "export" not in (rec.message or "") and "NCCL_SOCKET_IFNAME" not in (rec.message or "")  # its environment
     assert events([line for line in lines if "cmd = " in line]) == [Event.LAUNCHED] * 3
     assert EventDetector().feed("[INFO] [config.py:1000:print] cmd = None") is None
+
+
+def test_a_threads_exception_that_quotes_a_traceback_ends_the_threads_own() -> None:
+    """A review's Paddle3D run (tests/fixtures/found/README.md): a DataLoader thread dies (`Exception in thread
+    Thread-2:`, its traceback, `KeyError: 'DataLoader worker(1) caught KeyError with message:\\nTraceback (most
+    recent call last):\\n …'` on one line), then the main thread's traceback ends in `SystemError: (Fatal) Blocking
+    queue is killed …`. The KeyError line, read as a traceback's header for the text it quotes, kept the thread's
+    traceback open through the main one: no crash at all (`check`: UNREAD, exit 3). The thread's is still none."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("paddle3d_thread_then_main_traceback_workerlog.log")
+    recs = run(lines)
+    assert [(r.event, r.message) for r in recs] == [
+        (Event.TRACEBACK, "SystemError: (Fatal) Blocking queue is killed because the data reader raises an exception.")]
+    assert lines.index("Exception in thread Thread-2:") == 375 and lines[387].startswith("KeyError: 'DataLoader worker")
