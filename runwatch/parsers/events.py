@@ -142,6 +142,10 @@ _OOM = re.compile(
     r"(?:CUDA|HIP|XPU|MPS backend) out of memory|CUDA error: out of memory|OutOfMemoryError"
     r"|RESOURCE_EXHAUSTED: Out of memory|CUDA error \d{1,4} 'out of memory'"  # the last: Marian's, the CUDA runtime's
 )
+_RECOVERED = re.compile(r"\busing CPU\b|\bretrying\b|\bfalling back\b|\bskipp(?:ing|ed)\b", re.IGNORECASE)
+"""What a warning of an out-of-memory error says was done instead (Ultralytics' `WARNING ⚠️ CUDA OutOfMemoryError in
+TaskAlignedAssigner, using CPU`: it assigns on the CPU and trains on): no crash. Read as one, a run that stopped
+later of another cause read as an OOM quoting that warning (a review)."""
 _HOST_OOM = re.compile(r"DefaultCPUAllocator: can't allocate memory|^MemoryError\b|std::bad_alloc")
 _OOM_ALLOC = re.compile(r"Tried to allocate (\d+(?:\.\d+)?) ?(bytes|[KMGT]iB|B)\b")
 _OOM_GPU = re.compile(r"\bGPU (\d+)\b")
@@ -401,6 +405,8 @@ def _classify(line: str) -> _Hit | None:
     if ("DataLoader" in line or "bus error" in line) and (m := _DATALOADER.search(line)):
         return _Hit(Event.DATALOADER_ERROR, m.start())
     if "emory" in line and (m := _OOM.search(line)):
+        if "WARNING" in line and _RECOVERED.search(line, m.end()) and "WARNING" in line[:m.start()]:
+            return None
         return _Hit(Event.OOM, m.start(), _oom_metrics(line))
     if "Watchdog" in line and (m := _WATCHDOG.search(line)):
         return _nccl_timeout(line, m.start())

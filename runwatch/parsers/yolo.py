@@ -50,9 +50,12 @@ _ROW = re.compile(
 _OWN_BAR = re.compile(
     r"\d{1,3}%\s{1,4}[\u2500-\u257f]{1,200}\s{1,4}(?P<n>\d{1,12})/(?P<total>\d{1,12})"
     r"(?:\s{1,8}(?P<rate>\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it))?"
-    r"(?:\s{1,8}(?P<elapsed>\d{1,9}(?:\.\d{1,9})?)s(?:<(?P<remaining>\d{1,9}(?:\.\d{1,9})?)s)?)?"
+    r"(?:\s{1,8}(?P<elapsed>\d{1,9}(?:\.\d{1,9})?s|\d{1,6}(?::\d\d){1,2})(?:<(?P<remaining>\d{1,9}(?:\.\d{1,9})?s"
+    r"|\d{1,6}(?::\d\d){1,2}))?)?"
 )
-"""Ultralytics' own bar (8.3 on): `100% ━━━━━━━━━━━━ 2/2 1.5it/s 0.3s`, seconds as decimals."""
+"""Ultralytics' own bar (8.3 on): `100% ━━━━━━━━━━━━ 2/2 1.5it/s 0.3s`, its times in seconds below a minute
+(`1.6s<2:26:31`), else `m:ss` or `h:mm:ss` (`3% ──────────── 201/6848 2.7it/s 1:13<41:32`: read as seconds alone,
+an epoch's time was lost after its first minute, and with it `check`'s clock, a review)."""
 _ALL = re.compile(rf"\s{{0,40}}all\s{{1,20}}\d{{1,12}}\s{{1,20}}\d{{1,12}}(?P<values>(?:\s{{1,20}}(?:{_NUM})){{4,8}})\s*$")
 _ALL_CLASSIFIED = re.compile(rf"\s{{0,40}}all\s{{1,20}}(?P<top1>{_NUM})\s{{1,20}}(?P<top5>{_NUM})\s*$")
 """A classification model's validation (`classes top1_acc top5_acc`, then `all 0.909 1`): `val_top1_acc`,
@@ -229,5 +232,16 @@ def _bar(text: str) -> tuple[int, int, float | None, float | None, float | None]
         cut = _CUT_FRAME.fullmatch(text) if "|" in text else None
         return None if cut is None else (int(cut["n"]), int(cut["total"]), None, None, None)
     rate = step_time_of(m["rate"], m["scale"], m["unit"]) if m["rate"] is not None else None
-    return (int(m["n"]), int(m["total"]), rate, parse_number(m["elapsed"] or ""),
-            parse_number(m["remaining"] or ""))
+    return int(m["n"]), int(m["total"]), rate, _seconds(m["elapsed"]), _seconds(m["remaining"])
+
+
+def _seconds(text: str | None) -> float | None:
+    """An own bar's time (`1.6s`, `1:13`, `2:26:31`) in seconds; None for none."""
+    if not text:
+        return None
+    if text.endswith("s"):
+        return parse_number(text[:-1])
+    seconds = 0.0
+    for part in text.split(":"):
+        seconds = seconds * 60.0 + int(part)
+    return seconds

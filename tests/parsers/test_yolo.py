@@ -171,3 +171,21 @@ def test_the_first_yolov3s_batch_table_behind_jdes_logger() -> None:
     assert [r.step for r in steps[:6]] == [1, 41, 81, 121, 161, 167]  # epoch 1's batch 0 after epoch 0's 160
     got, _ = check(found_bytes("jde_yolov3_batch_table.log"), sizes=(1 << 14,))
     assert [(r.step, dict(r.metrics)) for r in got if r.kind is Kind.STEP] == [(r.step, dict(r.metrics)) for r in steps]
+
+
+def test_ultralytics_own_bars_minutes_are_its_epochs_time_and_a_warned_oom_it_recovered_from_is_none() -> None:
+    """A review's YOLO26 run (Ultralytics 8.4, tests/fixtures/found/README.md): its own bar prints times past a minute
+    as `m:ss` (`201/6848 2.7it/s 1:13<41:32`), which were not read (the epoch's time, `check`'s clock, stopped at its
+    first minute); and its last frame runs into `WARNING ⚠️ CUDA OutOfMemoryError in TaskAlignedAssigner, using CPU`,
+    after which it trains on: the run read as a crash by OOM quoting that warning."""
+    name = "ultralytics_yolo26_own_bar_minutes_oom_warning.log.gz"
+    fmt, recs = records(name, live=False)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "yolo" and (steps[0].step, steps[-1].step, steps[-1].total_steps) == (1, 609, 684800)
+    assert (steps[0].metrics["epoch_elapsed"], steps[0].metrics["epoch_eta"]) == (1.6, 2 * 3600 + 26 * 60 + 31)
+    at = {r.step: r.metrics for r in steps}
+    assert (at[201]["epoch_elapsed"], at[201]["epoch_eta"]) == (73.0, 41 * 60 + 32)
+    assert (at[609]["epoch_elapsed"], at[609]["epoch_eta"]) == (220.0, 38 * 60 + 10)
+    [warned] = [x for x in lines_of(name) if "OutOfMemoryError" in x]
+    assert warned.endswith("3:40<38:10WARNING ⚠️ CUDA OutOfMemoryError in TaskAlignedAssigner, using CPU")
+    assert not [r for r in recs if r.kind is Kind.EVENT]
