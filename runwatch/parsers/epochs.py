@@ -126,6 +126,19 @@ class _Rank:
             self.offset, self.per, self.first, self.shift = 0, -1, epoch, 0
 
 
+def _wrapped(step: Any, stated: Any, epoch: Any, prev_step: Any, prev_epoch: Any) -> Any:
+    """Whether a step is past its epoch's end printed as the count modulo the epoch's length (it is `step +
+    stated`): in the same epoch as the step before it, below it, and a short move on from it once the length is
+    added (a tenth of an epoch at most: one logging stride, not a run gone back). PaddleGAN's trainer prints
+    `Epoch: 10/100, iter: 981/991`, then `Epoch: 10/100, iter: 0/991` for the 991st (and, logging from 2, `iter:
+    982/991` then `iter: 1/991` for the 992nd): read as 0, the step went back an epoch, and `check` said the run
+    started again at each epoch's end, its steps an epoch short after (a review). A float → bool, arrays → a bool
+    array."""
+    jump = step + stated - prev_step
+    return (stated > 0) & (epoch == prev_epoch) & (step >= 0) & (step < prev_step) & (jump > 0) & (
+        jump * 10 <= stated + 9)
+
+
 def _totals(stated: Any, epochs: Any, glob: Any, per: Any, shift: Any) -> Any:
     """The totals (-1: none) of records placed on the global axis, `per` the per-epoch total they were placed
     by (-1: none), `shift` their count's (`_Rank.shift`): that total stated becomes the run's (`run_total`, with the
@@ -217,6 +230,9 @@ class EpochSteps:
                 return
             r = self._ranks[key] = _Rank()
         stated = -1 if rec.total_steps is None else rec.total_steps
+        if _wrapped(step, stated, epoch, r.step, r.epoch):
+            step += stated
+            set_step(rec, step)
         if epoch is not None and epoch == epoch:
             if r.first != r.first:
                 r.first = epoch
@@ -325,6 +341,11 @@ class EpochSteps:
             prev_s = np.concatenate(([r.step], s[:-1].astype(np.float64)))
             prev_e = np.concatenate(([r.epoch], e[:-1]))
             prev_t = np.concatenate(([r.total], t[:-1]))
+            wrapped = _wrapped(s, t, e, prev_s, prev_e)
+            if wrapped.any():
+                s = np.where(wrapped, s + t, s)
+                step[has] = s
+                prev_s = np.concatenate(([r.step], s[:-1].astype(np.float64)))
             whole = (e == np.floor(e)) & (prev_e == np.floor(prev_e))  # NaN before the first: no start
             starts = np.flatnonzero((((s <= prev_s) & (e > prev_e)) | (e < prev_e)) & whole)
             if starts.size:

@@ -80,7 +80,8 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("K", ("Killed", "SIGKILL")),
     ("V", ("NVRM", "SIGSEGV")),
     # not `emory`: Megatron, DeepSpeed, torchtitan print memory always
-    ("y", ("of memory", "OfMemory", "MemoryError", "allocate memory", "Retrying in", "Fatal Python error: ")),
+    ("y", ("of memory", "OfMemory", "MemoryError", "allocate memory", "Retrying in", "Fatal Python error: ",
+           "allocation::BadAlloc")),
     ("W", ("Watchdog caught", "Writing checkpoint")),
     ("D", ("DataLoader worker", "DistBackendError")),
     ("x", ("exitcode", "Unexpected bus error", "exits successfully", "exits with return code")),
@@ -141,6 +142,9 @@ _DATALOADER = re.compile(
 _OOM = re.compile(
     r"(?:CUDA|HIP|XPU|MPS backend) out of memory|CUDA error: out of memory|OutOfMemoryError"
     r"|RESOURCE_EXHAUSTED: Out of memory|CUDA error \d{1,4} 'out of memory'"  # the last: Marian's, the CUDA runtime's
+    r"|paddle::memory::allocation::BadAlloc|Out of memory error on GPU \d"  # PaddlePaddle's (its `SystemError`, then
+    # `ResourceExhaustedError:` and `Out of memory error on GPU 2. Cannot allocate 392.000244MB …`: read as a plain
+    # traceback, a review)
 )
 _RECOVERED = re.compile(r"\busing CPU\b|\bretrying\b|\bfalling back\b|\bskipp(?:ing|ed)\b", re.IGNORECASE)
 """What a warning of an out-of-memory error says was done instead (Ultralytics' `WARNING ⚠️ CUDA OutOfMemoryError in
@@ -722,6 +726,10 @@ class EventDetector:
         self._threads = 0
         self._threads_until = -1
         """Threads' headers (`_THREAD`) whose tracebacks have not started, and the last line they may start at."""
+        self._told: tuple[str, int] = ("", -1)
+        """The crash a traceback ended in and the last line of the message a traceback's crash went on with (`_CHAIN_WINDOW` lines after it): a line of
+        it that states the same crash again is no second one (PaddlePaddle's `SystemError: … BadAlloc exception.`,
+        then `ResourceExhaustedError:` and `Out of memory error on GPU 2. …`: one OOM, not two)."""
 
     def feed(self, line: str) -> Record | None:
         """The event this line completes, or None."""
@@ -845,6 +853,8 @@ class EventDetector:
         hit = _classify(line)
         if hit is None:
             return None
+        if hit.event == self._told[0] and self._n <= self._told[1]:
+            return None  # the traceback's own message, on the lines after its exception
         if hit.event in _CRASHES:
             self._logged = (hit.event, self._n + _CHAIN_WINDOW)  # `ERROR - root - Training failed with error: CUDA
             # out of memory. …`, then its traceback ending in the same `torch.OutOfMemoryError`: one OOM, told twice
@@ -903,6 +913,8 @@ class EventDetector:
         hit = _exception_event(text)
         if block.ignored:
             return None
+        if hit.event in _CRASHES:
+            self._told = (hit.event, self._n + _CHAIN_WINDOW)
         if (block.chained_from is not None and (_folded(hit.event, block.chained_from)
                                                 or (self._chain_signal and _SIGNAL_EXCEPTION in text))
                 or hit.event == block.told):  # a second signal while torch elastic's agent shut down for the first

@@ -1047,3 +1047,14 @@ def test_a_threads_exception_that_quotes_a_traceback_ends_the_threads_own() -> N
     assert [(r.event, r.message) for r in recs] == [
         (Event.TRACEBACK, "SystemError: (Fatal) Blocking queue is killed because the data reader raises an exception.")]
     assert lines.index("Exception in thread Thread-2:") == 375 and lines[387].startswith("KeyError: 'DataLoader worker")
+
+
+def test_paddles_out_of_memory_is_an_oom() -> None:
+    """A review's PaddleGAN log (tests/fixtures/found/README.md): a traceback ending `SystemError: (Fatal) Operator
+    uniform_random raises an paddle::memory::allocation::BadAlloc exception.`, `ResourceExhaustedError:` and `Out of
+    memory error on GPU 2. Cannot allocate 392.000244MB memory …` after it: a plain traceback before. The message's
+    own line after the exception is the same OOM, not a second."""
+    from tests.support.found import found_lines
+
+    [rec] = run(found_lines("paddlegan_badalloc_oom_traceback_excerpt.log"))
+    assert rec.event == Event.OOM and "paddle::memory::allocation::BadAlloc" in (rec.message or "")

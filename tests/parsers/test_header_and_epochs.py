@@ -353,3 +353,22 @@ def test_tqdm_loggables_first_line_states_the_runs_total() -> None:
     assert c.planned == 200_000
     code, [run], _ = check_json(FOUND / "openpi_tqdm_loggable_total.out.gz")
     assert code == 2 and (run["step"], run["total_steps"]) == (12_800, 200_000), run
+
+
+def test_an_epochs_last_steps_printed_modulo_its_length_are_past_its_end() -> None:
+    """A review's PaddleGAN log (tests/fixtures/found/README.md): its trainer prints the iteration modulo the epoch's
+    989 (`Epoch: 1/100, iter: 980/989`, then `Epoch: 1/100, iter: 1/989` for the 990th, `Epoch: 2/100, iter: 11/989`
+    after it). Read as 1, the step went back an epoch at each epoch's end: `check` said the run started again, its
+    steps an epoch short after. Both readers place it past the epoch's end, one rising axis."""
+    from tests.support.found import found_lines, source_records
+
+    name = "paddlegan_epoch_end_iter_modulo_excerpt.log.gz"
+    lines = found_lines(name)
+    assert "Epoch: 1/100, iter: 980/989" in lines[521] and "Epoch: 1/100, iter: 1/989" in lines[531]
+    for batch in (500, 1):
+        _, recs = source_records(name, batch=batch)
+        steps = [(r.line, r.step) for r in recs if r.kind is Kind.STEP]
+        at = dict(steps)
+        assert (at[522], at[532], at[536]) == (980, 990, 1001)  # the next epoch's 11th after the 990th: one past its
+        # exact place (989 + 11), as a count that went past its stated length starts the next after its last
+        assert all(b[1] > a[1] for a, b in zip(steps, steps[1:], strict=False)), "one rising axis"
