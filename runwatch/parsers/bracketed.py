@@ -30,9 +30,16 @@ from runwatch.parsers.learned import Counted, Counters
 from runwatch.parsers.reads import Reads
 
 _EPOCH_BRACKET = LOGGED_PREFIX + r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})\s{0,4}/\s{0,4}(?P<epochs>\d{1,9})\s{0,4}\]"
+_EPOCH_BRACKET_UNCOUNTED = (LOGGED_PREFIX + r"\s{0,20}Epoch\s{0,4}:?\s{0,4}\[\s{0,4}(?P<epoch>\d{1,9})"
+                            r"(?:\s{0,4}/\s{0,4}(?P<epochs>\d{1,9}))?\s{0,4}\]")
+"""The epoch bracket, the run's epochs in it or not: reid-strong-baseline's `Epoch[1] Iteration[50/436] Loss: 148.527,
+Acc: 0.012, Base Lr: 3.82e-05` (and the person re-ID code built on it) states none; read by `kv` as lines with no
+step, a run that died in its first epoch read `no steps` (a review). Only before a step's bracket: an uncounted epoch
+alone (`Epoch [5] done`) is no step line. (Its header's `MAX_EPOCHS: 180` would give the total with the line's epoch
+length; the learned fast path reads its columns without the header, so neither reader takes it yet.)"""
 _STEP_WORD = r"[,|\s]{0,8}(?:Step|Batch|Iter|Iteration)"
 _HEAD = re.compile(
-    _EPOCH_BRACKET + r"(?:" + _STEP_WORD
+    _EPOCH_BRACKET_UNCOUNTED + r"(?:" + _STEP_WORD
     + r"\s{0,4}:?\s{0,4}\[\s{0,4}(?P<inner>\d{1,12})\s{0,4}/\s{0,4}(?P<per_epoch>\d{1,12})\s{0,4}\]"
     + r"|\s{0,4}\(\s{0,4}(?P<pinner>\d{1,12})\s{0,4}/\s{0,4}(?P<pper>\d{1,12})\s{0,4}\))",
     re.IGNORECASE,
@@ -48,18 +55,24 @@ def _counted(n: Mapping[str, Any]) -> Counted:
     operators ints and arrays share (`&`, and `x + (x == 0)` for `max(x, 1)`): the fast path computes the
     same over a layout's columns (runwatch.parsers.learned.Counters)."""
     paren = "pinner" in n  # MiniMind's `(s/S)`: its 0 is a step (the same groups on every row of a layout)
-    e, epochs, s, per = n["epoch"], n["epochs"], n["pinner" if paren else "inner"], n["pper" if paren else "per_epoch"]
-    ok = (e >= 1) & (e <= epochs + (epochs == 0)) & (s >= 1 - paren) & (s <= per + (per == 0))
-    return within(e, 1, s, per), run_total(epochs, per), {"epoch": e * 1.0}, ok
+    e, s, per = n["epoch"], n["pinner" if paren else "inner"], n["pper" if paren else "per_epoch"]
+    ok = (e >= 1) & (s >= 1 - paren) & (s <= per + (per == 0))
+    if "epochs" not in n:  # `Epoch[1] Iteration[50/436]`: no count of epochs, no total
+        return within(e, 1, s, per), None, {"epoch": e * 1.0}, ok
+    epochs = n["epochs"]
+    return within(e, 1, s, per), run_total(epochs, per), {"epoch": e * 1.0}, ok & (e <= epochs + (epochs == 0))
 
 
 def _counted_from_0(n: Mapping[str, Any]) -> Counted:
     """`_counted` for a loop that counts both from 0 (`ZeroBasedParser`): step `e * S + s` of `E * S`, `e` in
     0..E-1 and `s` in 0..S."""
     paren = "pinner" in n
-    e, epochs, s, per = n["epoch"], n["epochs"], n["pinner" if paren else "inner"], n["pper" if paren else "per_epoch"]
-    ok = (e >= 0) & (e < epochs + (epochs == 0)) & (s >= 0) & (s <= per + (per == 0))
-    return within(e, 0, s, per), run_total(epochs, per), {"epoch": e * 1.0}, ok
+    e, s, per = n["epoch"], n["pinner" if paren else "inner"], n["pper" if paren else "per_epoch"]
+    ok = (e >= 0) & (s >= 0) & (s <= per + (per == 0))
+    if "epochs" not in n:
+        return within(e, 0, s, per), None, {"epoch": e * 1.0}, ok
+    epochs = n["epochs"]
+    return within(e, 0, s, per), run_total(epochs, per), {"epoch": e * 1.0}, ok & (e < epochs + (epochs == 0))
 
 
 COUNTERS = Counters(_HEAD, _counted)

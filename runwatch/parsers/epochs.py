@@ -91,7 +91,7 @@ class _Rank:
     first epoch, the shift of its places since an epoch changed its length (`start`), and the last record with an
     epoch (raw step, stated total or -1)."""
 
-    __slots__ = ("offset", "per", "first", "shift", "step", "epoch", "total")
+    __slots__ = ("offset", "per", "first", "shift", "step", "epoch", "total", "stride")
 
     def __init__(self) -> None:
         self.offset = 0
@@ -103,6 +103,8 @@ class _Rank:
         self.step = math.nan
         self.epoch = math.nan
         self.total = -1
+        self.stride = math.nan
+        """The last move of its raw step within an epoch (`_wrapped`)."""
 
     def start(self, step: int, epoch: float, stated: int) -> None:
         """A new epoch's count starts at `step`: the offset of its records. With a per-epoch total stated
@@ -126,17 +128,17 @@ class _Rank:
             self.offset, self.per, self.first, self.shift = 0, -1, epoch, 0
 
 
-def _wrapped(step: Any, stated: Any, epoch: Any, prev_step: Any, prev_epoch: Any) -> Any:
+def _wrapped(step: Any, stated: Any, epoch: Any, prev_step: Any, prev_epoch: Any, stride: Any) -> Any:
     """Whether a step is past its epoch's end printed as the count modulo the epoch's length (it is `step +
-    stated`): in the same epoch as the step before it, below it, and a short move on from it once the length is
-    added (a tenth of an epoch at most: one logging stride, not a run gone back). PaddleGAN's trainer prints
+    stated`): in the same epoch as the step before it, below it, and, once the length is added, on from it by the
+    very move its steps made before (`stride`: one logging stride; an mmengine run killed at `[1][2900/2901]` and
+    launched again at `[1][  50/2901]` moved by 51, a new run). PaddleGAN's trainer prints
     `Epoch: 10/100, iter: 981/991`, then `Epoch: 10/100, iter: 0/991` for the 991st (and, logging from 2, `iter:
     982/991` then `iter: 1/991` for the 992nd): read as 0, the step went back an epoch, and `check` said the run
     started again at each epoch's end, its steps an epoch short after (a review). A float → bool, arrays → a bool
     array."""
-    jump = step + stated - prev_step
-    return (stated > 0) & (epoch == prev_epoch) & (step >= 0) & (step < prev_step) & (jump > 0) & (
-        jump * 10 <= stated + 9)
+    return (stated > 0) & (epoch == prev_epoch) & (step >= 0) & (step < prev_step) & (
+        step + stated - prev_step == stride)
 
 
 def _totals(stated: Any, epochs: Any, glob: Any, per: Any, shift: Any) -> Any:
@@ -230,9 +232,11 @@ class EpochSteps:
                 return
             r = self._ranks[key] = _Rank()
         stated = -1 if rec.total_steps is None else rec.total_steps
-        if _wrapped(step, stated, epoch, r.step, r.epoch):
+        if _wrapped(step, stated, epoch, r.step, r.epoch, r.stride):
             step += stated
             set_step(rec, step)
+        if epoch == r.epoch and step > r.step:
+            r.stride = step - r.step
         if epoch is not None and epoch == epoch:
             if r.first != r.first:
                 r.first = epoch
@@ -341,11 +345,17 @@ class EpochSteps:
             prev_s = np.concatenate(([r.step], s[:-1].astype(np.float64)))
             prev_e = np.concatenate(([r.epoch], e[:-1]))
             prev_t = np.concatenate(([r.total], t[:-1]))
-            wrapped = _wrapped(s, t, e, prev_s, prev_e)
+            moves = np.where((e == prev_e) & (s > prev_s), s - prev_s, np.nan)
+            known = np.where(np.isnan(moves), -1, np.arange(moves.size))
+            np.maximum.accumulate(known, out=known)
+            stride = np.concatenate(([r.stride], np.where(known >= 0, moves[np.maximum(known, 0)], r.stride)[:-1]))
+            wrapped = _wrapped(s, t, e, prev_s, prev_e, stride)
             if wrapped.any():
                 s = np.where(wrapped, s + t, s)
                 step[has] = s
                 prev_s = np.concatenate(([r.step], s[:-1].astype(np.float64)))
+            if known[-1] >= 0:
+                r.stride = float(moves[known[-1]])
             whole = (e == np.floor(e)) & (prev_e == np.floor(prev_e))  # NaN before the first: no start
             starts = np.flatnonzero((((s <= prev_s) & (e > prev_e)) | (e < prev_e)) & whole)
             if starts.size:

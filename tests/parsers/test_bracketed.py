@@ -172,3 +172,18 @@ def test_minimind_behind_a_loggers_name_and_from_step_0() -> None:
     rec = BracketedParser().parse(start)
     assert rec is not None and (rec.step, rec.metrics["loss"]) == (41914, 2.45)
     assert detect([start]) == "bracketed"
+
+
+def test_an_epoch_bracket_without_the_runs_epochs_is_still_a_step_line() -> None:
+    """A review's person re-ID run on reid-strong-baseline's trainer (tests/fixtures/found/README.md): `Epoch[1]
+    Iteration[50/436] Loss: 148.527, Acc: 0.012, Base Lr: 3.82e-05` states no count of epochs. Read by `kv` as lines
+    with no step, a run that died at its 100th iteration read `no steps`; both readers place them alike."""
+    from tests.support.found import source_records
+
+    name = "reid_baseline_uncounted_epoch_stopped_early.log"
+    for batch in (500, 1):
+        fmt, recs = source_records(name, batch=batch)
+        assert fmt == "bracketed"
+        assert [(r.step, r.total_steps, r.metrics) for r in recs] == [
+            (50, None, {"loss": 148.527, "acc": 0.012, "base_lr": 3.82e-05, "epoch": 1.0}),
+            (100, None, {"loss": 146.898, "acc": 0.034, "base_lr": 3.82e-05, "epoch": 1.0})]

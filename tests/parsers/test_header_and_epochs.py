@@ -372,3 +372,8 @@ def test_an_epochs_last_steps_printed_modulo_its_length_are_past_its_end() -> No
         assert (at[522], at[532], at[536]) == (980, 990, 1001)  # the next epoch's 11th after the 990th: one past its
         # exact place (989 + 11), as a count that went past its stated length starts the next after its last
         assert all(b[1] > a[1] for a, b in zip(steps, steps[1:], strict=False)), "one rising axis"
+    # a launch again at its first epoch's 50th after the last killed at its 2,900th of 2,901 (mmengine, logging every
+    # 50) moved by 51, not by its stride: a new run, not a count past the epoch's end
+    _, recs = source_records("frnet_mmengine_four_launches_killed.log.gz")
+    at = {r.line: r.step for r in recs if r.kind is Kind.STEP}
+    assert (at[1396], at[2818]) == (2900, 50)
