@@ -55,7 +55,11 @@ from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.pydict import CANONICAL, metric_name, snake
 from runwatch.parsers.wandb_meta import meta_record
 
-STEP_KEYS = ("step", "global_step", "trainer/global_step", "steps", "iteration", "iter")
+STEP_KEYS = ("step", "global_step", "trainer/global_step", "steps", "iteration", "iter",
+             "total_timesteps", "timesteps_total", "steps_done", "timesteps")
+"""A row's step, the first of these it has: a training loop's, or an RL loop's environment steps taken (SB3's
+`total_timesteps`, RLlib's `timesteps_total`, a DQN script's `episode,…,steps_done`: a review's Atari DQN progress
+file read as no metric file at all)."""
 _TRAIN_WORDS = frozenset({"train", "training"})
 _EVAL_WORDS = frozenset(EVAL_WORDS)
 _LR_MONITOR = re.compile(r"^lr-[^/]+?(?P<momentum>-momentum)?(?:/(?P<group>.+))?$")

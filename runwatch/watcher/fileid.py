@@ -126,7 +126,8 @@ def last_written(path: str | os.PathLike[str], depth: int = 2) -> float | None:
     return newest
 
 
-STEP_COLUMNS = ("step", "epoch", "global_step")
+STEP_COLUMNS = ("step", "epoch", "global_step", "total_timesteps", "timesteps_total", "steps_done", "timesteps")
+"""A metrics table's step columns (runwatch.parsers.structured.STEP_KEYS, and the epoch)."""
 
 
 def delimiter(header: str) -> str:
@@ -149,7 +150,7 @@ def is_table(path: str | os.PathLike[str]) -> bool:
     cells = row.rstrip("\r\n").split(sep)
     if len(names) < 2 or len(cells) != len(names) or not any(n.lower() in STEP_COLUMNS for n in names):
         return False
-    if not all(n and n.replace("_", "").replace("/", "").replace("-", "").isalnum() for n in names):
+    if not all(n and n.replace("_", "").replace("/", "").replace("-", "").replace(" ", "").isalnum() for n in names):
         return False
     try:
         [float(c) for c in cells if c.strip()]

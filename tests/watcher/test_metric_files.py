@@ -533,3 +533,24 @@ def test_a_tab_separated_table_of_any_name_is_a_metric_file_followed_as_it_grows
     assert len(rows) == len(lines) - 1 and rows[0] == {"step": "10", "loss": "8.460716"}
     assert not is_table(FIXTURES / "found" / "mnist_example_cpu.log")
     assert classify_path(FIXTURES / "found" / "mnist_example_cpu.log") is None
+
+
+def test_an_rl_loops_progress_table_is_read_by_its_environment_steps() -> None:
+    """A review's Atari DQN `progress.csv` (tests/fixtures/found/README.md, its first 300 episodes): `episode,episode
+    time,episode_reward,running_reward,steps_done`, one row an episode. No column the step names had, and a name with a
+    blank: no metric file, `nothing understood`. Its `steps_done` is the step, each other column a metric."""
+    import contextlib
+
+    from runwatch.cli import main
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [report], _ = check_json(FOUND / "atari_dqn_progress_steps_done_head.csv")
+    assert code == 0 and (report["step"], report["state"]) == (70231, "ended")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["parse", str(FOUND / "atari_dqn_progress_steps_done_head.csv"), "--output", "jsonl"])
+    steps = [r for r in map(json.loads, out.getvalue().splitlines()) if r["kind"] == "step"]
+    assert len(steps) == 300 and (steps[0]["step"], steps[-1]["step"]) == (389, 70231)
+    assert steps[0]["metrics"] == {"episode": 0.0, "episode_time": 0.7828805213794112, "episode_reward": 168.0,
+                                   "running_reward": 122.43}
