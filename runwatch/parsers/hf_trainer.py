@@ -79,6 +79,16 @@ _LETTER = re.compile(r"[A-Za-z]")
 _TRAIN_OUTPUT = re.compile(r"TrainOutput\(global_step=(?P<step>\d{1,15}), training_loss=(?P<loss>[^,)]{1,40})")
 _STEP_KEYS = ("loss", "grad_norm", "learning_rate")
 _COMPLETED = "Training completed. Do not forget to share your model"
+_RUNNING = "***** Running "
+_EVALUATING = ("***** Running Evaluation *****", "***** Running Prediction *****")
+"""The Trainer's heading of an evaluation loop (`evaluation_loop`'s `logger.info`), before its bar: the bar after it
+is the evaluation's, never the training bar. After training (LLaMA-Factory's `do_eval`, a script's
+`trainer.evaluate()`) an evaluation's bar of 827 batches, larger than the finished training bar's 465, was taken
+for the training bar: `check` said the run started again, `step 827/827` (a review)."""
+_METRICS_BLOCK = "***** eval metrics *****"
+_BLOCK_FIELD = re.compile(r"\s{1,8}(\w{1,80})\s{0,40}=\s{0,40}(\S{1,40})\s*")
+"""A line of the block `Trainer.log_metrics("eval", …)` prints (`  eval_loss               =      0.706`): the final
+evaluation of a script that evaluates after training, which logs no dict of it (its `eval_loss` was never read)."""
 """What `Trainer.train` logs (INFO) when its loop ends: a finish line where the summary dict is not printed (a log
 of the Trainer's `logging` lines: LLaMA-Factory's `running_log.txt`, an early-stopped run at 2,100 of 17,000)."""
 _HEADER = re.compile(r"(Num Epochs|Total optimization steps) = (\d{1,3}(?:,\d{3}){0,4})$")
@@ -128,6 +138,11 @@ class HFTrainerParser(FormatParser):
         """The Trainer's summary dict was read since the last step dict: the `TrainOutput(…)` a notebook cell
         shows after it is the same end of training, not a second one."""
         self._clump: list[Record] = []
+        self._evaluation_said = False
+        """The Trainer's evaluation heading came (`_EVALUATING`) and no training-bar frame since: a new bar is the
+        evaluation's (`_replaced_by`)."""
+        self._in_metrics = False
+        """Inside the `***** eval metrics *****` block (`_BLOCK_FIELD`)."""
         """Loss dicts settled while another dict followed with no frame between (stdout written in blocks:
         module notes), their steps not yet placed."""
         self._clump_lo: int | None = None
@@ -153,6 +168,18 @@ class HFTrainerParser(FormatParser):
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
+        if self._in_metrics:
+            field = _BLOCK_FIELD.fullmatch(text)
+            if field is not None:  # its `epoch` and `eval_runtime` (a clock) aside, each value an evaluation's
+                value = parse_number(field[2]) if field[1].startswith(("eval_", "test_")) else None
+                return None if value is None else Record(
+                    Kind.EVAL, self._step, self._total, None, 0.0, {metric_name(field[1]): value})
+            self._in_metrics = False
+        if _RUNNING in text or _METRICS_BLOCK in text:
+            self._evaluation_said = any(head in text for head in _EVALUATING)
+            self._in_metrics = _METRICS_BLOCK in text
+            if self._evaluation_said or self._in_metrics:
+                return None
         shape = self._shape
         if shape is not None and self._waiting is None and (m := shape.line.fullmatch(text)) is not None:
             try:  # a line that is only a dict of the key list of the last one, its values plain numbers
@@ -371,7 +398,7 @@ class HFTrainerParser(FormatParser):
         """A training-bar frame's step, total and progress metrics; the bar's state follows it. In a bar's
         later laps (`_elect`) the step counts on from the laps before, the bar's total is one epoch's (the
         run's is not known), and its clock the epoch's (`epoch_elapsed`, `epoch_eta`) beside the `epoch`."""
-        self._foreign = None
+        self._foreign, self._evaluation_said = None, False
         lap, self._n = self._lap, frame.n
         self._step, self._total = frame.n + lap, frame.total if not lap else None
         self._bar_done = frame.total is not None and frame.n >= frame.total
@@ -419,7 +446,8 @@ class HFTrainerParser(FormatParser):
         loss dict came while the ended one was elected (a dataset's `map` bar before training: the
         training bar's first 200 steps were no progress, a 34-minute "stall" in a real log), a larger one
         when one did (a smaller bar after training is an evaluation's)."""
-        return self._bar_done and (not self._confirmed or (frame.total or 0) > (self._bar_total or 0))
+        return self._bar_done and not self._evaluation_said and (
+            not self._confirmed or (frame.total or 0) > (self._bar_total or 0))
 
     def _dict(self, text: str, line: str) -> Record | None:
         plain = _plain_dict(text)

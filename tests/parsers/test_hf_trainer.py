@@ -648,3 +648,21 @@ def test_fairseqs_json_dicts_step_by_their_updates() -> None:
     _, [report], _ = check_json(FOUND / "fairseq_hydra_json_slurm_cancelled.log.gz")
     assert (report["state"], report["step"], report["total_steps"]) == ("crashed", 5200, 80000)
     assert "stall" not in [a["rule"] for a in report["alerts"]]
+
+
+def test_an_evaluation_after_training_is_no_second_training_bar() -> None:
+    """A review's LLaMA-Factory run under DeepSpeed (tests/fixtures/found/README.md): its training bar ends at
+    465/465 and the Trainer's summary, then `***** Running Evaluation *****` (its `Num examples`, `Batch size`), an
+    evaluation bar of 827 batches and `***** eval metrics *****` with `eval_loss = 0.706`. The larger bar was taken for
+    the training bar: `check` said the run started again, `step 827/827`, and the final eval_loss was never read."""
+    from tests.support.found import FOUND, source_records
+    from tests.support.realruns import check_json
+
+    name = "llamafactory_deepspeed_train_then_eval_bar.out.gz"
+    _, recs = source_records(name)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert max(r.step or 0 for r in steps) == 465 and {r.total_steps for r in steps} == {465}
+    final = [r for r in recs if r.kind is Kind.EVAL and "val_loss" in r.metrics]
+    assert [(r.step, r.metrics["val_loss"]) for r in final] == [(465, 0.706)]
+    _, [report], _ = check_json(FOUND / name)
+    assert (report["state"], report["step"], report["total_steps"], report["notes"]) == ("finished", 465, 465, [])
