@@ -56,3 +56,29 @@ def test_a_whole_second_clock_moved_a_hundredth_by_an_event_is_still_one() -> No
     t[150:] += 0.01
     spanned = over_spans(x, v, t)
     assert spanned is not None and np.abs(spanned[8:] / 1.45 - 1).max() < 0.12
+
+
+def test_a_pause_is_its_own_measure_and_no_span_reaches_back_across_it() -> None:
+    """Steps of 0.45 s, 37 an epoch, and 30 s between epochs (`check`'s pause for the evaluation after each): spread
+    over the spans after it, the pause made most of each epoch's points read 2 s a step and more. The pause's
+    point keeps its own measure; every other point past the first span reads the pace."""
+    pace = np.full(370, 0.45)
+    pace[37::37] = 30.0
+    x, v, t = dated(pace)
+    spanned = over_spans(x, v, t)
+    assert spanned is not None
+    paused = np.zeros(len(pace), bool)
+    paused[37::37] = True
+    assert (spanned[paused] >= 30.0).all()
+    assert np.median(spanned[~paused][30:]) < 0.6 and np.percentile(spanned[~paused][30:], 90) < 1.0
+
+
+def test_an_evaluation_between_short_epochs_is_no_slowdown_to_check() -> None:
+    """A review's Ultralytics YOLOv8 run (tests/fixtures/found/README.md): 100 epochs of 37 batches, each 16 s at
+    about 0.45 s a batch, a validation after each. `check` warned `steps take 2 s, 4× the 0.5 s before`, and cleared
+    it as "still slow"; `tail` of the same log said nothing."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    _, [report], _ = check_json(FOUND / "ultralytics_yolov8_evaluation_between_16s_epochs.out.gz")
+    assert (report["state"], report["step"], report["total_steps"], report["alerts"]) == ("finished", 3700, 3700, [])
