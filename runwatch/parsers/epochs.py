@@ -91,7 +91,7 @@ class _Rank:
     first epoch, the shift of its places since an epoch changed its length (`start`), and the last record with an
     epoch (raw step, stated total or -1)."""
 
-    __slots__ = ("offset", "per", "first", "shift", "step", "epoch", "total", "stride")
+    __slots__ = ("offset", "per", "first", "shift", "step", "epoch", "total", "stride", "raw")
 
     def __init__(self) -> None:
         self.offset = 0
@@ -105,6 +105,9 @@ class _Rank:
         self.total = -1
         self.stride = math.nan
         """The last move of its raw step within an epoch (`_wrapped`)."""
+        self.raw = math.nan
+        """The last step as printed, before `_wrapped` placed it (what the next is compared with: a row placed past
+        its epoch's end is no measure for the one after it)."""
 
     def start(self, step: int, epoch: float, stated: int) -> None:
         """A new epoch's count starts at `step`: the offset of its records. With a per-epoch total stated
@@ -132,12 +135,14 @@ def _wrapped(step: Any, stated: Any, epoch: Any, prev_step: Any, prev_epoch: Any
     """Whether a step is past its epoch's end printed as the count modulo the epoch's length (it is `step +
     stated`): in the same epoch as the step before it, below it, and, once the length is added, on from it by the
     very move its steps made before (`stride`: one logging stride; an mmengine run killed at `[1][2900/2901]` and
-    launched again at `[1][  50/2901]` moved by 51, a new run). PaddleGAN's trainer prints
+    launched again at `[1][  50/2901]` moved by 51, a new run), from a step short of the epoch's end (one printed
+    at its end, `[1][2900/2900]`, never wraps: a relaunch after it is a new run; a code review). Both readers compare
+    the steps as printed (`_Rank.raw`), never a placed one. PaddleGAN's trainer prints
     `Epoch: 10/100, iter: 981/991`, then `Epoch: 10/100, iter: 0/991` for the 991st (and, logging from 2, `iter:
     982/991` then `iter: 1/991` for the 992nd): read as 0, the step went back an epoch, and `check` said the run
     started again at each epoch's end, its steps an epoch short after (a review). A float → bool, arrays → a bool
     array."""
-    return (stated > 0) & (epoch == prev_epoch) & (step >= 0) & (step < prev_step) & (
+    return (stated > 0) & (epoch == prev_epoch) & (step >= 0) & (step < prev_step) & (prev_step < stated) & (
         step + stated - prev_step == stride)
 
 
@@ -232,11 +237,14 @@ class EpochSteps:
                 return
             r = self._ranks[key] = _Rank()
         stated = -1 if rec.total_steps is None else rec.total_steps
-        if _wrapped(step, stated, epoch, r.step, r.epoch, r.stride):
+        raw = step
+        if _wrapped(raw, stated, epoch, r.raw, r.epoch, r.stride):
             step += stated
             set_step(rec, step)
-        if epoch == r.epoch and step > r.step:
-            r.stride = step - r.step
+        if epoch == r.epoch and raw > r.raw:
+            r.stride = raw - r.raw
+        if epoch is not None:
+            r.raw = raw
         if epoch is not None and epoch == epoch:
             if r.first != r.first:
                 r.first = epoch
@@ -345,11 +353,13 @@ class EpochSteps:
             prev_s = np.concatenate(([r.step], s[:-1].astype(np.float64)))
             prev_e = np.concatenate(([r.epoch], e[:-1]))
             prev_t = np.concatenate(([r.total], t[:-1]))
-            moves = np.where((e == prev_e) & (s > prev_s), s - prev_s, np.nan)
+            prev_raw = np.concatenate(([r.raw], s[:-1].astype(np.float64)))
+            moves = np.where((e == prev_e) & (s > prev_raw), s - prev_raw, np.nan)
             known = np.where(np.isnan(moves), -1, np.arange(moves.size))
             np.maximum.accumulate(known, out=known)
             stride = np.concatenate(([r.stride], np.where(known >= 0, moves[np.maximum(known, 0)], r.stride)[:-1]))
-            wrapped = _wrapped(s, t, e, prev_s, prev_e, stride)
+            wrapped = _wrapped(s, t, e, prev_raw, prev_e, stride)
+            r.raw = float(s[-1])
             if wrapped.any():
                 s = np.where(wrapped, s + t, s)
                 step[has] = s

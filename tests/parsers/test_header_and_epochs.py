@@ -377,3 +377,18 @@ def test_an_epochs_last_steps_printed_modulo_its_length_are_past_its_end() -> No
     _, recs = source_records("frnet_mmengine_four_launches_killed.log.gz")
     at = {r.line: r.step for r in recs if r.kind is Kind.STEP}
     assert (at[1396], at[2818]) == (2900, 50)
+
+
+def test_a_relaunch_after_an_epochs_last_printed_step_is_a_new_run_on_both_readers() -> None:
+    """A code review: the mmengine log of four launches (tests/fixtures/found/README.md) with its epoch's length
+    written 2900 instead of 2901 (the real lines, that one number changed), so that the launch killed at
+    `[1][2900/2900]`, relaunched at `[1][50/2900]`, moves by the logging stride once the length is added. Read as past
+    the epoch's end it was step 2950, the per-line reader chained each row after it on (3000, 3050, …) where the block
+    reader did not. A count that printed its epoch's end never wraps, and both readers compare printed steps."""
+    data = gzip.decompress((FOUND / "frnet_mmengine_four_launches_killed.log.gz").read_bytes()).replace(b"/2901]", b"/2900]")
+    for size in (1 << 22, 4096, 777):
+        lines, _ = per_line(cut(data, (size,)))
+        blocks, _, _ = chunked(cut(data, (size,)))
+        by_line = {r.line: r.step for r in lines if r.kind is Kind.STEP}
+        assert by_line == {r.line: r.step for r in blocks if r.kind is Kind.STEP}
+        assert (by_line[1396], by_line[2818], by_line[2819]) == (2900, 50, 100)
