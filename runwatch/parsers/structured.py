@@ -56,10 +56,11 @@ from runwatch.parsers.pydict import CANONICAL, metric_name, snake
 from runwatch.parsers.wandb_meta import meta_record
 
 STEP_KEYS = ("step", "global_step", "trainer/global_step", "steps", "iteration", "iter",
-             "total_timesteps", "timesteps_total", "steps_done", "timesteps")
+             "total_timesteps", "timesteps_total", "steps_done")
 """A row's step, the first of these it has: a training loop's, or an RL loop's environment steps taken (SB3's
 `total_timesteps`, RLlib's `timesteps_total`, a DQN script's `episode,…,steps_done`: a review's Atari DQN progress
-file read as no metric file at all)."""
+file read as no metric file at all). Not a bare `timesteps`: a diffusion model's setting of that name (1000 on every
+row) took every row's step (a code review)."""
 _TRAIN_WORDS = frozenset({"train", "training"})
 _EVAL_WORDS = frozenset(EVAL_WORDS)
 _LR_MONITOR = re.compile(r"^lr-[^/]+?(?P<momentum>-momentum)?(?:/(?P<group>.+))?$")

@@ -126,7 +126,7 @@ def last_written(path: str | os.PathLike[str], depth: int = 2) -> float | None:
     return newest
 
 
-STEP_COLUMNS = ("step", "epoch", "global_step", "total_timesteps", "timesteps_total", "steps_done", "timesteps")
+STEP_COLUMNS = ("step", "epoch", "global_step", "total_timesteps", "timesteps_total", "steps_done")
 """A metrics table's step columns (runwatch.parsers.structured.STEP_KEYS, and the epoch)."""
 
 

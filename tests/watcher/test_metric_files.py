@@ -554,3 +554,20 @@ def test_an_rl_loops_progress_table_is_read_by_its_environment_steps() -> None:
     assert len(steps) == 300 and (steps[0]["step"], steps[-1]["step"]) == (389, 70231)
     assert steps[0]["metrics"] == {"episode": 0.0, "episode_time": 0.7828805213794112, "episode_reward": 168.0,
                                    "running_reward": 122.43}
+
+
+def test_a_column_named_timesteps_alone_is_no_step(tmp_path: Path) -> None:
+    """A code review: a diffusion model's table logs its `timesteps` setting (1000 on every row) beside its epoch; a
+    bare `timesteps` as a step column put every row at step 1000. The epoch stays its step."""
+    import contextlib
+
+    from runwatch.cli import main
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("epoch,loss,val_loss,timesteps\n" + "".join(f"{e},{1 / (e + 1):.4f},{1.1 / (e + 1):.4f},1000\n"
+                                                               for e in range(50)))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["parse", str(path), "--output", "jsonl"])
+    steps = [r["step"] for r in map(json.loads, out.getvalue().splitlines()) if r["kind"] == "step"]
+    assert steps == list(range(50))
