@@ -174,7 +174,10 @@ class ReplayClock:
         """Whether the step records' `elapsed` (seconds since the run's start), once one states it, is the clock as a
         bar's is, where no line states a time of day: LLaMA-Factory's `trainer_log.jsonl` (`"elapsed_time":
         "0:03:29"`) had no clock at all, and `check` said no line of it carried a time (a review)."""
-        self._elapsed_seen = False
+        self._elapsed_seen: bool | None = None
+        """Whether the first step record (or row) stated its `elapsed`: decided there, once. A log whose first steps
+        state none and later ones do (a resumed run's) keeps its synthetic clock: switched mid-run, the synthetic
+        steps before became a baseline the elapsed pace read as a slowdown against (a code review)."""
         self.now = T0
         self._top: int | None = None
         self._stamped: bool | None = None  # do step records carry their own time?
@@ -201,17 +204,19 @@ class ReplayClock:
         """Step records a progress bar's elapsed time placed: Lightning's rich bar on a pipe prints one frame,
         at the end, and a clock it set once is no clock (`timed_by_bar`)."""
 
-    def saw_elapsed(self) -> None:
-        """A step record (or row) stated its `elapsed` time: see `elapsed_time`."""
-        self._elapsed_seen = True
+    def first_steps(self, elapsed: bool) -> None:
+        """The first step records (or rows) are here, and whether the first of them states its `elapsed`."""
+        if self._elapsed_seen is None:
+            self._elapsed_seen = elapsed
 
     def _timed(self) -> bool:
-        """Whether an elapsed time on the step records is the clock: a bar's, or one `elapsed_time` admits."""
-        return self.bar_time() or (self._elapsed_seen and self.elapsed_time())
+        """Whether an elapsed time on the step records is the clock: a bar's, or one `elapsed_time` admits where
+        no line states its own time (stamps win: a W&B history's `_timestamp` beside its `_runtime`)."""
+        return self.bar_time() or (bool(self._elapsed_seen) and not self._stamped and self.elapsed_time())
 
     def advance(self, rec: Record) -> float:
-        if not self._elapsed_seen and rec.kind == Kind.STEP and "elapsed" in rec.metrics:
-            self._elapsed_seen = True
+        if self._elapsed_seen is None and rec.kind == Kind.STEP:
+            self._elapsed_seen = "elapsed" in rec.metrics
         if self._stamped is None and rec.kind == Kind.STEP:
             self._stamped = rec.t > 0
             if self._stamped:
@@ -531,6 +536,18 @@ class _Replayer:
         self.applied += 1
         self.last_record = now
 
+    def _first_steps(self, records: Sequence[Record], cols: StepColumns | None) -> None:
+        """Tell the clock whether the run's first step states its `elapsed` (`ReplayClock.first_steps`), before a
+        block is timed: the first step record or row of the block, by line (the rows of a block of documents come
+        by key list, not line)."""
+        first = next((r for r in records if r.kind == Kind.STEP), None)
+        at = int(np.argmin(cols.line)) if cols is not None and len(cols.line) else -1
+        if at >= 0 and cols is not None and (first is None or int(cols.line[at]) < first.line):
+            stated = cols.present.get("elapsed")
+            self.clock.first_steps(stated is not None and bool(stated[at]))
+        elif first is not None:
+            self.clock.first_steps("elapsed" in first.metrics)
+
     def chunk(self, chunk: RecordChunk) -> None:
         """A block of a log: its records in line order, the step rows in bulk where the clock can time the
         whole block at once (no line of it carries a time and the clock is synthetic, or every row states
@@ -540,8 +557,7 @@ class _Replayer:
         chunk = chunk.one_rank()
         cols = chunk.steps
         records = chunk.records
-        if cols is not None and "elapsed" in cols.metrics:
-            self.clock.saw_elapsed()  # before the block is timed: its rows may be what first states one
+        self._first_steps(records, cols)
         stamped = cols is not None and cols.t is not None and bool((cols.t > 0).all())
         bulk = (cols is not None and len(cols.line) > 0 and not chunk.t
                 and (stamped or (self.clock.synthetic and cols.t is None and not any(r.t for r in records))))

@@ -1242,3 +1242,28 @@ def test_llamafactorys_elapsed_time_is_checks_clock(tmp_path: Path) -> None:
     [stall] = [a for a in report["alerts"] if a["rule"] == "stall"]
     assert stall["severity"] == "critical" and stall["first_step"] == 4000
     assert stall["summary"].startswith("no new step for 2h03m (last step 4000")
+
+
+def test_an_elapsed_time_that_comes_only_later_is_no_clock_from_the_middle(tmp_path: Path) -> None:
+    """A code review: a jsonl log whose first records state no elapsed time and later ones do (a resumed run's)
+    switched `check` to that clock mid-run, and the synthetic steps before it became a baseline the elapsed pace read
+    as a slowdown. The LLaMA-Factory log (tests/fixtures/found/README.md) with `elapsed_time` and `remaining_time`
+    taken out of its first 50 lines (the real lines, those fields dropped) keeps the synthetic clock throughout."""
+    import gzip
+
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    lines = gzip.decompress((FOUND / "llamafactory_trainer_log_elapsed_only.jsonl.gz").read_bytes()).decode().splitlines()
+    edited = []
+    for i, line in enumerate(lines):
+        obj = json.loads(line)
+        if i < 50:
+            obj.pop("elapsed_time", None)
+            obj.pop("remaining_time", None)
+            line = json.dumps(obj, ensure_ascii=False)
+        edited.append(line)
+    path = tmp_path / "trainer_log.jsonl"
+    path.write_text("\n".join(edited) + "\n")
+    _, [report], _ = check_json(path)
+    assert report["alerts"] == [] and any(n.startswith("no step line carries a time of day") for n in report["notes"])
