@@ -81,6 +81,12 @@ _RAY_SKIP = frozenset({"config", "pid", "timestamp", "iterations_since_restore",
 """A result's fields that are no measure of the run's progress (its trial's settings, where and when it ran), or one
 read otherwise (`timestamp`: the record's time); a mapping among them is passed over whole."""
 _MAX_RAY_DEPTH = 8
+_RAY_ENDS = ("== Status ==", "Result for ", "+--", "Current time:", "Trial ")
+"""Lines that end a result block besides a blank one: the next status table or result. Any other line that is no
+field (a worker's output on stderr, written into the block on stdout: Ray sorts a result's keys, so its
+`training_iteration` comes late and a block cut there had no step: a code review) is passed over, up to
+`_MAX_FOREIGN` of them."""
+_MAX_FOREIGN = 200
 
 
 def _key(name: str) -> str:
@@ -107,6 +113,8 @@ class BlocksParser(FormatParser):
         """In a Ray Tune result block (`_RESULT`): the mappings the next line may nest in, (indent, key) each;
         None outside one."""
         self._ray_time = 0.0
+        self._foreign = 0
+        """Lines of other output passed over inside the block under way (`_RAY_ENDS`)."""
 
     def parse(self, line: str) -> Record | None:
         if self._ray is not None:
@@ -139,10 +147,13 @@ class BlocksParser(FormatParser):
         line that is no field) the block's end and its record."""
         opened = self._ray
         assert opened is not None
-        m = _RAY_FIELD.fullmatch(line) if line.strip() else None
+        m = _RAY_FIELD.fullmatch(line) if line[:1] == " " else None
         if m is None:
             if line.lstrip().startswith("- "):
                 return None  # an item of a list (RLlib's `td_error:` of the batch): no field
+            if line.strip() and not line.startswith(_RAY_ENDS) and self._foreign < _MAX_FOREIGN:
+                self._foreign += 1  # a worker's line on stderr amid the block on stdout (`(pid=3651) WARNING …`)
+                return None
             rec = self._close()
             if line.strip():
                 self.parse(line)  # a closed block holds nothing: the line gives no record, only what it opens
@@ -184,7 +195,7 @@ class BlocksParser(FormatParser):
     def _close(self) -> Record | None:
         """The block under way as one record: its fields read as one `kv` line (a step's, or None)."""
         fields, self._fields, self._section, self._iterated = self._fields, [], "", False
-        t, self._ray, self._ray_time = self._ray_time, None, 0.0
+        t, self._ray, self._ray_time, self._foreign = self._ray_time, None, 0.0, 0
         if not fields:
             return None
         fields.sort(key=lambda field: field[0] != "step")  # the step first, as kv reads a line's

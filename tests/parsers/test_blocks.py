@@ -196,3 +196,20 @@ def test_a_result_block_is_read_to_its_end_and_its_nested_losses_are_the_learner
     assert (rec.metrics["step_time"], rec.metrics["elapsed"]) == (10.745835304260254, 22.6750385761261)
     assert not any(k.startswith("policy_reward") for k in rec.metrics)
     assert parser.score("Result for PPO_CartPole-v0_0339b_00000:") == 2 and parser.score("Result for the search:") == 0
+
+
+def test_a_workers_line_inside_a_result_block_does_not_end_it() -> None:
+    """A code review: a worker's output on stderr lands inside a result block on stdout (`2>&1`); the block was closed
+    there, and as Ray sorts a result's keys its `training_iteration` comes late: the block had no step, its record
+    was lost. The NREL excerpt's block with the DQN log's own worker warning (both in tests/fixtures/found/README.md)
+    put after its `hostname:` line reads as the block alone does."""
+    excerpt = [line for line in found_lines("ray_tune_ppo_status_and_result_excerpt.txt") if line]
+    worker = next(line for line in found_lines(RLLIB) if "RolloutWorker pid=" in line and "WARNING" in line)
+    at = next(i for i, line in enumerate(excerpt) if line.startswith("  hostname:")) + 1
+    alone, cut = BlocksParser(), BlocksParser()
+    for line in excerpt:
+        alone.parse(line)
+    for line in excerpt[:at] + [worker] + excerpt[at:]:
+        cut.parse(line)
+    a, b = alone.flush(), cut.flush()
+    assert a is not None and b is not None and (b.step, b.metrics) == (a.step, a.metrics) and b.step == 2
