@@ -254,20 +254,23 @@ class Overfit(Rule[OverfitParams]):
         if len(after) < evals + 2:
             return []
         low, last = float(after[0]), float(after[-1])
-        if last <= low + 0.5 * (float(after.max()) - low) or last - low <= p.min_rise * abs(low):
+        if (last <= low + 0.5 * (float(after.max()) - low)
+                or last - low <= max(p.min_rise * abs(low), STILL_NOISE * _wobble(val.v))):
             return []
         rising = np.lib.stride_tricks.sliding_window_view(np.diff(after) > 0, evals).all(axis=1)
-        for i in np.flatnonzero(rising)[::-1].tolist():  # the runs of rises since the best, newest first
+        for i in np.flatnonzero(rising)[::-1].tolist():  # the newest run of rises since the best that rose enough
             window = after[i:i + evals + 1]
             x = val.x[best + i:best + i + evals + 1]
-            if float(window[-1] - window[0]) > p.min_rise * abs(float(window[0])) and _falling(
-                    run, p.train_metric, float(x[0]), float(x[-1])):
-                return [self.finding(
-                    run, f"{val.metric} {fmt(last)} at {step_word(run)} {step_at(val.x)}, still above its best "
-                         f"{fmt(low)} ({step_word(run)} {int(val.x[best])}) since it rose {evals} evaluations in a "
-                         f"row while {p.train_metric} fell",
-                    rank=val.rank, metric=val.metric, value=last, threshold=low, step=step_at(val.x),
-                    history=history(val.v))]
+            if float(window[-1] - window[0]) <= p.min_rise * abs(float(window[0])):
+                continue
+            if not _falling(run, p.train_metric, float(x[0]), float(x[-1])):
+                return []  # one look at the training loss, not one a run (a long history judged often)
+            return [self.finding(
+                run, f"{val.metric} {fmt(last)} at {step_word(run)} {step_at(val.x)}, still above its best "
+                     f"{fmt(low)} ({step_word(run)} {int(val.x[best])}) since it rose {evals} evaluations in a "
+                     f"row while {p.train_metric} fell",
+                rank=val.rank, metric=val.metric, value=last, threshold=low, step=step_at(val.x),
+                history=history(val.v))]
         return []
 
     def _judged(self, run: RunTracker, val: Tail, evals: int) -> list[Finding]:
@@ -289,6 +292,10 @@ class Overfit(Rule[OverfitParams]):
 
 STILL_EVALS = 1024
 """Evaluations `Overfit._still_above` looks back over for the run's best."""
+STILL_NOISE = 4.0
+"""How far above its best, in the noise of its evaluations (`_wobble`: the spread of one evaluation to the next),
+the validation loss must still be for `Overfit._still_above`: on a flat, noisy one the best is a low of the noise
+and the newest above it by chance (a code review's plateaus of 1% noise: "still firing at the end" 7 of 20)."""
 
 
 def _sustained_floor(smooth: np.ndarray, need: int) -> tuple[float, float]:
