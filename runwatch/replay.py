@@ -171,8 +171,9 @@ class ReplayClock:
         """Whether step records come from a progress bar (asked as they come: a log's format is known once
         its first lines are read): its elapsed time is then the clock (`_on_the_bar`)."""
         self.elapsed_time = elapsed_time
-        """Whether the step records' `elapsed` (seconds since the run's start), once one states it, is the clock as a
-        bar's is, where no line states a time of day: LLaMA-Factory's `trainer_log.jsonl` (`"elapsed_time":
+        """Whether the step records' `elapsed` (seconds since the run's start), where the run's first step states it
+        (`first_steps`), is the clock as a bar's is, where no line states a time of day: LLaMA-Factory's
+        `trainer_log.jsonl` (`"elapsed_time":
         "0:03:29"`) had no clock at all, and `check` said no line of it carried a time (a review)."""
         self._elapsed_seen: bool | None = None
         """Whether the first step record (or row) stated its `elapsed`: decided there, once. A log whose first steps
