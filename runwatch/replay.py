@@ -205,6 +205,11 @@ class ReplayClock:
         """Step records a progress bar's elapsed time placed: Lightning's rich bar on a pipe prints one frame,
         at the end, and a clock it set once is no clock (`timed_by_bar`)."""
 
+    @property
+    def first_stepped(self) -> bool:
+        """Whether the run's first step was seen (`first_steps`): nothing left to decide."""
+        return self._elapsed_seen is not None
+
     def first_steps(self, elapsed: bool) -> None:
         """The first step records (or rows) are here, and whether the first of them states its `elapsed`."""
         if self._elapsed_seen is None:
@@ -540,7 +545,9 @@ class _Replayer:
     def _first_steps(self, records: Sequence[Record], cols: StepColumns | None) -> None:
         """Tell the clock whether the run's first step states its `elapsed` (`ReplayClock.first_steps`), before a
         block is timed: the first step record or row of the block, by line (the rows of a block of documents come
-        by key list, not line)."""
+        by key list, not line). Once decided, nothing more is looked at."""
+        if self.clock.first_stepped:
+            return
         first = next((r for r in records if r.kind == Kind.STEP), None)
         at = int(np.argmin(cols.line)) if cols is not None and len(cols.line) else -1
         if at >= 0 and cols is not None and (first is None or int(cols.line[at]) < first.line):

@@ -727,9 +727,9 @@ class EventDetector:
         self._threads_until = -1
         """Threads' headers (`_THREAD`) whose tracebacks have not started, and the last line they may start at."""
         self._told: tuple[str, int] = ("", -1)
-        """The crash a traceback ended in and the last line of the message a traceback's crash went on with (`_CHAIN_WINDOW` lines after it): a line of
-        it that states the same crash again is no second one (PaddlePaddle's `SystemError: … BadAlloc exception.`,
-        then `ResourceExhaustedError:` and `Out of memory error on GPU 2. …`: one OOM, not two)."""
+        """The crash the last traceback ended in, and the last line its message may go on to (`_CHAIN_WINDOW` lines
+        after its exception line): a line there that states the same crash again is no second one (PaddlePaddle's
+        `SystemError: … BadAlloc exception.`, then `Out of memory error on GPU 2. …`: one OOM, not two)."""
 
     def feed(self, line: str) -> Record | None:
         """The event this line completes, or None."""

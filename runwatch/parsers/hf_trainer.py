@@ -79,6 +79,8 @@ _LETTER = re.compile(r"[A-Za-z]")
 _TRAIN_OUTPUT = re.compile(r"TrainOutput\(global_step=(?P<step>\d{1,15}), training_loss=(?P<loss>[^,)]{1,40})")
 _STEP_KEYS = ("loss", "grad_norm", "learning_rate")
 _COMPLETED = "Training completed. Do not forget to share your model"
+"""What `Trainer.train` logs (INFO) when its loop ends: a finish line where the summary dict is not printed (a log
+of the Trainer's `logging` lines: LLaMA-Factory's `running_log.txt`, an early-stopped run at 2,100 of 17,000)."""
 _RUNNING = "***** Running "
 _EVALUATING = ("***** Running Evaluation *****", "***** Running Prediction *****")
 """The Trainer's heading of an evaluation loop (`evaluation_loop`'s `logger.info`), before its bar: the bar after it
@@ -89,8 +91,6 @@ _METRICS_BLOCK = "***** eval metrics *****"
 _BLOCK_FIELD = re.compile(r"\s{1,8}(\w{1,80})\s{0,40}=\s{0,40}(\S{1,40})\s*")
 """A line of the block `Trainer.log_metrics("eval", …)` prints (`  eval_loss               =      0.706`): the final
 evaluation of a script that evaluates after training, which logs no dict of it (its `eval_loss` was never read)."""
-"""What `Trainer.train` logs (INFO) when its loop ends: a finish line where the summary dict is not printed (a log
-of the Trainer's `logging` lines: LLaMA-Factory's `running_log.txt`, an early-stopped run at 2,100 of 17,000)."""
 _HEADER = re.compile(r"(Num Epochs|Total optimization steps) = (\d{1,3}(?:,\d{3}){0,4})$")
 _SUMMARY_KEYS = ("train_runtime", "train_loss")
 
@@ -138,13 +138,13 @@ class HFTrainerParser(FormatParser):
         """The Trainer's summary dict was read since the last step dict: the `TrainOutput(…)` a notebook cell
         shows after it is the same end of training, not a second one."""
         self._clump: list[Record] = []
+        """Loss dicts settled while another dict followed with no frame between (stdout written in blocks:
+        module notes), their steps not yet placed."""
         self._evaluation_said = False
         """The Trainer's evaluation heading came (`_EVALUATING`) and no training-bar frame since: a new bar is the
         evaluation's (`_replaced_by`)."""
         self._in_metrics = False
         """Inside the `***** eval metrics *****` block (`_BLOCK_FIELD`)."""
-        """Loss dicts settled while another dict followed with no frame between (stdout written in blocks:
-        module notes), their steps not yet placed."""
         self._clump_lo: int | None = None
         """The step after which the clump's first dict was logged: the last loss dict's before it."""
         self._released: int | None = None

@@ -39,7 +39,7 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import LOGGED_PREFIX, logging_time
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
-from runwatch.parsers.progress_bar import parse_frame, step_time_of
+from runwatch.parsers.progress_bar import parse_frame, seconds, step_time_of
 
 _HEADER = re.compile(r"\s{0,40}Epoch\s{1,20}(?:gpu_mem|GPU_mem)\s{1,20}(?P<names>[A-Za-z_][\w ]{0,300}?)\s*$")
 _NUM = NUMBER_TEXT
@@ -236,12 +236,7 @@ def _bar(text: str) -> tuple[int, int, float | None, float | None, float | None]
 
 
 def _seconds(text: str | None) -> float | None:
-    """An own bar's time (`1.6s`, `1:13`, `2:26:31`) in seconds; None for none."""
+    """An own bar's time (`1.6s`, `1:13`, `2:26:31`) in seconds, a clock as tqdm's is read (`seconds`); None for none."""
     if not text:
         return None
-    if text.endswith("s"):
-        return parse_number(text[:-1])
-    seconds = 0.0
-    for part in text.split(":"):
-        seconds = seconds * 60.0 + int(part)
-    return seconds
+    return parse_number(text[:-1]) if text.endswith("s") else seconds(text)
