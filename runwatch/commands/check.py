@@ -316,6 +316,9 @@ def notes(result: Replay) -> list[str]:
         at = f" at line {launch.line:,}" if launch.line else ""
         out.append(f"a new launch began{at} and logged no step before the log ends: what came after it is that "
                    "launch's, before its first step; the step shown is the last of the launch before")
+    early = _finished_early(result)
+    if early:
+        out.append(early)
     survived = result.tracker.survived
     if survived:
         n = result.tracker.survived_count
@@ -324,6 +327,20 @@ def notes(result: Replay) -> list[str]:
         out.append(f"the run went on after {'a fatal error' if n == 1 else f'{n} fatal errors'} it printed (launches "
                    f"that failed before it in the same log, or errors it caught), the first{at}: {clip(one_line(first.message or first.event or ''), 200)}")
     return out
+
+
+def _finished_early(result: Replay) -> str | None:
+    """A run its own trainer ended well short of the total it stated (the HF Trainer's `Training completed.` at
+    step 2,099 of 17,000, a LLaMA-Factory web UI's stop button or an early-stopping callback; Keras's `early
+    stopping`): finished, as it says, and no warning, but `finished 2099/17000` with no word of the rest read as
+    a run that had met its plan (a review)."""
+    p = result.tracker.progress
+    if result.tracker.state(result.end) != RunState.FINISHED or p.step is None or not p.total or p.logged_to_end:
+        return None
+    if p.step >= p.total:
+        return None
+    return (f"finished at step {p.step:,} of the {p.total:,} it planned: its trainer ended it early (an early stop, "
+            "a stop from its callbacks or its user, or a limit of its own)")
 
 
 def incomplete(result: Replay, signal: Record | None) -> str | None:

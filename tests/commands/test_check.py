@@ -889,7 +889,8 @@ def test_an_alert_on_epoch_lines_says_the_epoch(tmp_path: Path, capsys: pytest.C
 def test_an_early_stopped_trainer_log_without_a_bar_is_finished_at_its_step(tmp_path: Path,
                                                                              capsys: pytest.CaptureFixture[str]) -> None:
     """LLaMA-Factory's `running_log.txt` (no bar, dicts with no step) read `no steps  ended` (a review): its steps come
-    from the epochs of the header, and the Trainer's `Training completed.` finishes it at 2,099 of 17,000."""
+    from the epochs of the header, and the Trainer's `Training completed.` finishes it at 2,099 of 17,000; a note says it
+    ended short of its plan (`finished 2099/17000` and nothing else read as a plan met, a later review)."""
     import gzip
 
     log = tmp_path / "running_log.txt"
@@ -897,6 +898,9 @@ def test_an_early_stopped_trainer_log_without_a_bar_is_finished_at_its_step(tmp_
     assert main(["check", str(log), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["state"], report["step"], report["total_steps"]) == ("finished", 2099, 17000)
+    assert report["alerts"] == [] and report["notes"] == [  # no warning: it finished as its trainer said, early
+        "finished at step 2,099 of the 17,000 it planned: its trainer ended it early (an early stop, a stop from its "
+        "callbacks or its user, or a limit of its own)"]
 
 
 def test_a_rule_set_to_a_metric_the_run_does_not_log_says_so(capsys: pytest.CaptureFixture[str]) -> None:
