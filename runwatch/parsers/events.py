@@ -95,6 +95,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("!", ("OVERFLOW!",)),
     ("q", ("thrown while requesting",)),
     ("B", ("Bus error",)),
+    ("ERROR]", ("[CUDA ERROR] at file ", "[NCCL ERROR] at file ", "[cuBLAS ERROR]: ")),  # llm.c's checks
     ("core dumped", ("Aborted",)),
     ("R", ("Received SIG",)),
     ("process received SIG", ("process received SIG",)),
@@ -159,6 +160,13 @@ _SEQ = re.compile(r"SeqNum=(\d+)")
 _TIMEOUT_MS = re.compile(r"Timeout\(ms\)=(\d+)")
 _RAN_FOR = re.compile(r"ran for (\d+) milliseconds")
 _NCCL_ERROR = re.compile(r"NCCL error|DistBackendError|NCCL communicator was aborted")
+_NATIVE_CHECK = re.compile(r"\[(CUDA|NCCL) ERROR\] at file \S{1,300}:\d{1,7}:\s*$")
+"""llm.c's (and CUDA C programs written after it) check of a CUDA or NCCL call: `printf("[CUDA ERROR] at file %s:%d:\\n%s
+\\n", …)` and `exit(EXIT_FAILURE)`; what went wrong is the next line (`out of memory`, `misaligned address`). Three
+llm.c Slurm logs that died so before their first step read `nothing understood` (a review)."""
+_CUBLAS_CHECK = re.compile(r"\[cuBLAS ERROR\]: -?\d{1,6} \S{1,300} \d{1,7}\s*$")
+"""llm.c's check of a cuBLAS call, on one line: `[cuBLAS ERROR]: 13 llmc/matmul.cuh 216` (status, file, line), then
+`exit(EXIT_FAILURE)`."""
 _KILLED = re.compile(r"^\s*Killed(?::\s*9)?\s*$|\d\s+Killed\s|(?<=/s\])Killed\s*$|Signals\.SIGKILL|已杀死")
 """The shell's word for a SIGKILL (the kernel's OOM killer, `kill -9`): alone on its line, after a job's number, or
 glued to the last frame of a tqdm bar the process was drawing (`8080/8192 [25:19<00:26,  4.29it/s]Killed`: the
@@ -422,6 +430,8 @@ def _classify(line: str) -> _Hit | None:
             or "Fatal Python" in line) and (
             m := _SEGFAULT.search(line)):
         return _Hit(Event.SEGFAULT, m.start())
+    if "[cuBLAS ERROR]: " in line and (m := _CUBLAS_CHECK.search(line)):
+        return _Hit(_TRACEBACK, m.start())
     if "main] cmd = " in line and (m := _DS_LAUNCH.search(line)):
         return _Hit(Event.LAUNCHED, m.start())
     if "Received SIG" in line and (m := _RECEIVED.search(line)):
@@ -588,6 +598,21 @@ class _Traceback:
 
 
 @dataclass(slots=True)
+class _CheckFailed:
+    """A failed CUDA or NCCL check's first line (`_NATIVE_CHECK`), whose next line says what failed."""
+
+    header: str
+    start: int
+    nccl: bool
+
+    def record(self, said: str) -> Record:
+        """The crash: an `oom` where the CUDA runtime said `out of memory`, an `nccl_error` for NCCL's check, else a
+        `traceback` (the program exits at once, as an uncaught exception ends one), its message the two lines as one."""
+        event = Event.NCCL_ERROR if self.nccl else Event.OOM if said.startswith("out of memory") else _TRACEBACK
+        return _record(_Hit(event, self.start), f"{self.header.rstrip()} {said}".rstrip())
+
+
+@dataclass(slots=True)
 class _Report:
     """torch elastic's failure report: agent line, launcher traceback, `ChildFailedError` table."""
 
@@ -708,7 +733,7 @@ class EventDetector:
 
     def __init__(self) -> None:
         self._n = 0
-        self._block: _Traceback | _Report | None = None
+        self._block: _Traceback | _Report | _CheckFailed | None = None
         self._prev = ""
         self._chain_event: str | None = None
         self._chain_signal = False
@@ -816,6 +841,8 @@ class EventDetector:
         """The record of a block the input ended in (a cut-off traceback or report), or None."""
         block, self._block = self._block, None
         self._chain_until = -1
+        if isinstance(block, _CheckFailed):
+            return self._emit_check(block, "")  # the input ended before the line saying what failed
         if isinstance(block, _Report):
             return block.record()
         if block is None or block.chained_from is not None or block.ignored or block.steps >= _WENT_ON:
@@ -837,6 +864,8 @@ class EventDetector:
             self._block = _Report(agent=line, agent_fields=fields)
         elif "ChildFailedError" in line and _REPORT_START.search(line):
             self._block = _Report(in_table=True)
+        elif "ERROR] at file " in line and (m := _NATIVE_CHECK.search(line)):
+            self._block = _CheckFailed(line, m.start(), m[1] == "NCCL")
         else:
             return False
         return True
@@ -860,7 +889,10 @@ class EventDetector:
             # out of memory. …`, then its traceback ending in the same `torch.OutOfMemoryError`: one OOM, told twice
         return self._emit(hit, line)
 
-    def _feed_block(self, block: _Traceback | _Report, line: str) -> Record | None:
+    def _feed_block(self, block: _Traceback | _Report | _CheckFailed, line: str) -> Record | None:
+        if isinstance(block, _CheckFailed):
+            self._block, self._prev = None, line
+            return self._emit_check(block, line.strip())
         if isinstance(block, _Report):
             done = block.take(line)
             if done is False and block.lines < _MAX_REPORT:
@@ -923,6 +955,12 @@ class EventDetector:
             self._chain_until = self._n + _CHAIN_WINDOW
             return None
         return self._emit(hit, text)
+
+    def _emit_check(self, block: _CheckFailed, said: str) -> Record:
+        rec = block.record(said)
+        if rec.event in _CRASHES:
+            self._logged = (rec.event, self._n + _CHAIN_WINDOW)
+        return rec
 
     def _emit(self, hit: _Hit, line: str) -> Record | None:
         """The record for a hit, unless it repeats one already given."""

@@ -1271,3 +1271,12 @@ def test_an_elapsed_time_that_comes_only_later_is_no_clock_from_the_middle(tmp_p
     path.write_text("\n".join(edited) + "\n")
     _, [report], _ = check_json(path)
     assert report["alerts"] == [] and any(n.startswith("no step line carries a time of day") for n in report["notes"])
+
+
+def test_an_llmc_job_dead_of_a_cuda_check_before_its_first_step_is_crashed(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: llm.c's `[CUDA ERROR] at file train_gpt2.cu:265:` / `out of memory` read `nothing understood`,
+    `UNREAD`, exit 3; it is the run's crash, exit 2."""
+    assert main(["check", str(FIXTURES / "found" / "llmc_cuda_check_oom_before_step.log")]) == 2
+    out = capsys.readouterr().out
+    assert "  no steps  crashed  " in out
+    assert "GPU out of memory: [CUDA ERROR] at file train_gpt2.cu:265: out of memory\n" in out

@@ -17,6 +17,7 @@ from runwatch.model import Event, Kind, Record
 from runwatch.parsers.events import OVERFLOW, EventDetector, _classify, _worth_a_look, saved_step
 from runwatch.parsers.prefix import split_rank
 from tests.support.corpus import CORPUS, json_excerpt, line_with, md_block, raw_lines
+from tests.support.paths import FIXTURES
 
 FAILURES = "excerpts_failures.json"
 PREFIXES = "excerpts_torchrun_slurm.json"
@@ -1058,3 +1059,30 @@ def test_paddles_out_of_memory_is_an_oom() -> None:
 
     [rec] = run(found_lines("paddlegan_badalloc_oom_traceback_excerpt.log"))
     assert rec.event == Event.OOM and "paddle::memory::allocation::BadAlloc" in (rec.message or "")
+
+
+@pytest.mark.parametrize(("name", "event", "message"), [
+    ("llmc_cuda_check_oom_before_step.log", "oom", "[CUDA ERROR] at file train_gpt2.cu:265: out of memory"),
+    ("llmc_cuda_check_misaligned.log", "traceback", "[CUDA ERROR] at file train_gpt2.cu:754: misaligned address"),
+    ("llmc_cublas_check_val_nan.log", "traceback", "[cuBLAS ERROR]: 13 llmc/matmul.cuh 216"),
+])
+def test_llmc_failed_checks_are_its_crash(name: str, event: str, message: str) -> None:
+    """llm.c checks each CUDA, NCCL and cuBLAS call and exits on a failure, printing `[CUDA ERROR] at file F:N:` over
+    what failed (`out of memory`), or `[cuBLAS ERROR]: status file line` on one line. Three real Slurm jobs dead so
+    before their first step read `nothing understood`, no record (a review): each is one crash record, an OOM where
+    the runtime said so, its message the two lines as one."""
+    from tests.support.found import source_records
+
+    _, recs = source_records(name)
+    assert [(r.event, r.message) for r in recs if r.kind == Kind.EVENT] == [(event, message)]
+
+
+def test_a_failed_cuda_check_cut_off_by_the_end_is_still_a_crash() -> None:
+    """The header is the last line the input has (the job killed while printing, or a live read between the two
+    lines): the crash is told at the end (`flush`), its message the header's."""
+    lines = (FIXTURES / "found" / "llmc_cuda_check_misaligned.log").read_text().splitlines()
+    header = next(i for i, x in enumerate(lines) if x.startswith("[CUDA ERROR]"))
+    det = EventDetector()
+    assert [det.feed(x) for x in lines[:header + 1]] == [None] * (header + 1)
+    rec = det.flush()
+    assert rec is not None and (rec.event, rec.message) == ("traceback", "[CUDA ERROR] at file train_gpt2.cu:754:")
