@@ -108,13 +108,15 @@ _EPOCHS = re.compile(r"\bEpoch\s+\d{1,9}\s?/\s?(\d{1,9})\b", re.IGNORECASE)
 stated (Lightning's `Epoch 3:` counts from 0 and states none)."""
 _NOT_TRAINING = re.compile(
     r"valid|\bval\b|sanity|test|predict|eval|\bmap\b|filter|download|load|token|generat|resolv|fetch|sav|upload|extract"
-    r"|scanning|\bcorrupt$|dataset|convert",  # YOLO's dataset scans (`train: Scanning '…' images and labels...4242 found, 0 missing,
+    r"|scanning|\bcorrupt$|dataset|convert|captur|processed prompts|adding requests",  # YOLO's dataset scans (`train: Scanning '…' images and labels...4242 found, 0 missing,
     # 0 empty, 1 corrupt: 100%|█| 4242/4242`, whose description as read is what follows the last comma)
     re.IGNORECASE,
 )
 """Descriptions of bars that are no training loop's: evaluation, data preparation (HF datasets' `Running tokenizer on
 dataset`, LLaMA-Factory's `Converting format of dataset`: read as steps, they made a run's progress 171 of 454 and
-its losses, in HF dicts 7,000 lines later, were never read: a review), downloads, checkpoint loading and saving."""
+its losses, in HF dicts 7,000 lines later, were never read: a review), downloads, checkpoint loading and saving, and
+an inference engine's own (vLLM's `Capturing CUDA graphs (decode, FULL)` as it starts, `Adding requests` and `Processed
+prompts` at each generation: a GRPO run whose training bar never left 0/500 read `step 51/25500`, a review)."""
 _SCALE = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
 _SKIP_KEYS = {"v_num"}
 FIT_STOPPED = "`Trainer.fit` stopped"
@@ -192,7 +194,21 @@ def _bar_prefix(before: str) -> str:
     cut = max(before.rfind("]"), before.rfind(","))
     if cut >= 0 and before[cut] == "]" and (tag := _TAG.search(before, 0, cut + 1)) is not None:
         cut = max(before.rfind("]", 0, tag.start()), before.rfind(",", 0, tag.start()))
+    elif cut >= 0 and before[cut] == "," and (opened := _opened_before(before, cut)) >= 0:
+        cut = max(before.rfind("]", 0, opened), before.rfind(",", 0, opened))  # the comma is the description's own,
+        # in its brackets: vLLM's `Capturing CUDA graphs (mixed prefill-decode, PIECEWISE): 4%|` read as a bar named
+        # `PIECEWISE)`, no engine's warm-up, and its 51 captures as a GRPO run's steps (a review)
     return before[cut + 1:]
+
+
+def _opened_before(before: str, comma: int) -> int:
+    """Where the `(` is that a comma at `comma` stands inside of, closed after it: -1 where it stands in none."""
+    rest = before[comma + 1:]
+    close = rest.find(")")
+    if close < 0 or "(" in rest[:close]:
+        return -1
+    opened = before.rfind("(", 0, comma)
+    return opened if opened >= 0 and ")" not in before[opened:comma] else -1
 
 
 def _strip_bar(prefix: str) -> str:

@@ -617,3 +617,21 @@ def test_an_epochs_summary_beside_bars_that_show_the_loss_gives_its_evaluation()
         assert fmt == "tqdm" and len(evals) == 11 and evals[0].metrics == {"val_loss": 4.4707}
         assert [r.step for r in evals[:3]] == [1112, 2225, 3338]  # each epoch's last step
         assert not any(r.kind is Kind.STEP and "val_loss" in r.metrics for r in recs)  # no step of the summary's
+
+
+def test_an_inference_engines_warm_up_bars_are_no_training_steps() -> None:
+    """A review: vLLM's `Capturing CUDA graphs (mixed prefill-decode, PIECEWISE):   4%|▍ | 2/51 […]` beside a GRPO
+    run's training bar at 0/500 was read as a bar named `PIECEWISE)` (a description ends at a comma) and its 51
+    captures as the run's steps: `step 51/25500`. A comma inside the description's brackets is its own, and an
+    engine's capture of its graphs no training."""
+    from runwatch.parsers.progress_bar import any_frame, is_training
+    from tests.support.found import found_lines, source_records
+
+    frames = [f for line in found_lines("grpo_deepspeed_vllm_capture_bars_sigint.log") if "Capturing" in line
+              and (f := any_frame(line)) is not None]
+    assert {f.desc for f in frames} == {"Capturing CUDA graphs (mixed prefill-decode, PIECEWISE)",
+                                        "Capturing CUDA graphs (decode, FULL)"}
+    assert not any(is_training(f.desc) for f in frames)
+    _, recs = source_records("grpo_deepspeed_vllm_capture_bars_sigint.log")
+    assert [r.step for r in recs if r.kind == Kind.STEP and r.step] == []
+    assert [r.event for r in recs if r.kind == Kind.EVENT][-1] == Event.SIGNAL
