@@ -112,10 +112,11 @@ the two together (`End of epoch 1 / 2` of `n_epochs: 1`, `n_epochs_decay: 1`).""
 PLANNED_FOR_ITERS = re.compile(r"\bTotal epochs needed: \d{1,9} for iters (\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\s*$")
 """mmsr's, EDVR's and early BasicSR's `Total epochs needed: 98 for iters 600,000` before training: the run's total
 (a review's HDRUNet run stopped at 121,400 of 600,000 read `ended`, no total)."""
-PLANNED_AFTER = re.compile(r"(?<![\w.])(\d{1,15}) max iterations\b")
+PLANNED_AFTER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3}){1,4}|\d{1,15}) (?:max iterations|total (?:training )?steps)\b")
 """The number first: TransUNet's trainer, copied by Swin-Unet, EMCAD and other medical segmentation repositories, logs
 `125 iterations per epoch. 12500 max iterations` before its `iteration 50, epoch 0 : loss : 5.75` lines; without
-it a run that reached 12,500 read `ended` (a review)."""
+it a run that reached 12,500 read `ended` (a review). So does a GRPO loop's `Training: 7473 problems, 32 prompts/step,
+233 steps/epoch, 233 total steps` (a review's run stopped at step 33 of 233 read `ended`, no total)."""
 
 
 PAUSE_EVERY = re.compile(
@@ -211,8 +212,9 @@ class Collector:
             if line.startswith("The number of training images") and (n := EPOCH_LENGTH.search(line)) is not None:
                 self.epoch_length = int(n.group(1))
                 self._plans.append((lineno, "epoch_length", self.epoch_length))
-        elif " max iterations" in line and (p := PLANNED_AFTER.search(line)) is not None:
-            self.planned = int(p.group(1))
+        if (" max iterations" in line or " total steps" in line or " total training steps" in line) and (
+                after := PLANNED_AFTER.search(line)) is not None:
+            self.planned = int(after.group(1).replace(",", ""))
             self._plans.append((lineno, "planned", self.planned))
         if any(w in line for w in _PAUSE_WORDS):
             every = {int(n) for n in PAUSE_EVERY.findall(line)} - {0}

@@ -100,6 +100,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {  # keys as snake() spells them: `tok/s`
         "time_per_step", "secs_per_step", "seconds_per_step", "sec_per_step", "s_per_step", "sec_step", "s_step",
         "s_it", "sec_it", "s_per_it", "sec_per_it", "s_iter", "sec_iter", "s_per_iter", "sec_per_iter",
         "timing_s_step",  # verl's `timing_s/step:707.9`: the whole step's seconds
+        "step_time_seconds", "step_time_sec", "step_time_secs",  # a GRPO loop's `| step_time_seconds=15.1395 |`: read
+        # under its own name, its run had no step time (`check`: "no step line carries … a step time", a review)
     ),
     "tokens_per_sec": (
         "tokens_per_second", "tok_per_sec", "tok_sec", "toks_per_sec", "tps", "tok_s", "toks_s", "toks_sec",

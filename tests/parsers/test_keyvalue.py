@@ -1529,3 +1529,18 @@ def test_an_rl_loops_episode_is_its_step_where_no_step_is_said() -> None:
     assert first is not None and first.step is not None
     assert mixed.parse(lines_of_dqn[1]) is None
     assert KeyValueParser().parse(lines_of_dqn[1]) is not None and episode.step == 0
+
+
+def test_a_grpo_loops_plan_step_time_and_checkpoint_are_read() -> None:
+    """A review's GRPO run (`step:33 | policy_loss=… | step_time_seconds=29.16 | …`) read `step 33  ended`, no total, no
+    step time ("no step line carries … a step time") and no checkpoint: its header's `233 steps/epoch, 233 total steps`
+    is its plan (the number first, as TransUNet's `12500 max iterations`), `step_time_seconds` its step time, and
+    `Checkpoint saved: /checkpoints/step_20` a save at step 20."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("grpo_monarch_pipe_kv_partial.log")
+    steps = [r for r in recs if r.kind == Kind.STEP]
+    assert fmt == "kv" and [r.step for r in steps] == list(range(34))
+    assert {r.total_steps for r in steps} == {233}
+    assert steps[0].metrics["step_time"] == 15.1395 and "step_time_seconds" not in steps[0].metrics
+    assert [(r.event, r.step) for r in recs if r.kind == Kind.EVENT] == [("checkpoint_saved", 20)]
