@@ -73,6 +73,15 @@ def run_total(epochs: Any, per_epoch: Any) -> Any:
     return epochs * per_epoch
 
 
+def epochal(step: Any, epoch: Any, stated: Any, epochs: Any) -> Any:
+    """Whether a total stated beside a whole epoch number is one epoch's, not the run's, before any epoch's count
+    wrapped to tell it: the step is past what that epoch could reach of a run of `epochs` epochs of that total
+    (epoch `e` of a run of `E` epochs, counted from 0 or from 1, ends by (e + 1) × S / E of it). mmengine's
+    `Epoch(train) [1][650/3505]` under `max_epochs=12` is step 650 of 42,060; read of 3,505, a review's run killed
+    in its first epoch showed 12 times its progress. A run's own total never passes it. Scalars or arrays alike."""
+    return (stated > 0) & (epochs > 1) & (epoch % 1 == 0) & (step * epochs > (epoch + 1) * stated)
+
+
 def set_step(rec: Record, step: int) -> None:
     """`rec`'s step set in place: a fresh record, not handed out yet, as model.completed stamps one (this rule's and
     runwatch.parsers.rounded's)."""
@@ -261,6 +270,9 @@ class EpochSteps:
             if stated >= 0:
                 total = int(_totals(stated, rec.metrics.get("epochs", self.planned), glob, r.per, r.shift))
                 _set_total(rec, None if total < 0 else total)
+        elif epoch is not None and epochal(step, epoch, stated, count := rec.metrics.get("epochs", self.planned)):
+            if (run := int(run_total(count, stated))) >= step:
+                _set_total(rec, run)
         if stated < 0 and epoch is not None and (planned := self._planned_total()) >= (rec.step or 0):
             _set_total(rec, planned)
 
@@ -388,6 +400,8 @@ class EpochSteps:
         glob = step + offset
         moved = offset > 0
         total = np.where(moved & (stated >= 0), _totals(stated, count, glob, per, shift), stated)
+        run = run_total(np.nan_to_num(count), stated).astype(np.int64)
+        total = np.where(~moved & epochal(glob, epoch, stated, count) & (run >= glob), run, total)
         planned = self._planned_total()
         if planned >= 0:
             total = np.where((stated < 0) & ~np.isnan(epoch) & (glob <= planned), planned, total)

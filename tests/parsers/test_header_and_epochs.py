@@ -208,10 +208,12 @@ def _of_epochs(epochs: int, per: int, until: tuple[int, int] | None = None, ever
 @pytest.mark.parametrize("sizes", [(1 << 20,), (300, 700, 50)])
 def test_a_per_epoch_total_is_not_the_runs(sizes: tuple[int, ...]) -> None:
     """The user's 3 × 50 steps hung at epoch 2 step 11: step 61 of 150 (3 × 50), not of 50 (finished, the
-    hang never paged); both readers alike. Epoch 1's lines state one epoch's 50 before the count wraps."""
+    hang never paged); both readers alike. Epoch 1's lines state one epoch's 50 until a step past what the first of 3
+    epochs of 50 could reach (34: it ends by 2 × 50 / 3, counted from 0 or from 1) tells it is one epoch's
+    (`epochal`), before the count wraps."""
     recs, _ = check(_of_epochs(3, 50, until=(2, 11)), sizes)
     steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
-    assert steps == [(s, 50) for s in range(1, 51)] + [(s, 150) for s in range(51, 62)]
+    assert steps == [(s, 50) for s in range(1, 34)] + [(s, 150) for s in range(34, 62)]
 
 
 def test_the_users_hang_is_a_running_run_and_pages_stall() -> None:
@@ -311,7 +313,7 @@ def test_a_planned_epoch_count_totals_fast_rows_as_it_totals_records() -> None:
     recs, chunks = check(data, (700, 1 << 20), fmt="kv")
     assert fast_rows(chunks) > 0
     steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
-    assert steps == [(s, 50) for s in range(1, 51)] + [(s, 150) for s in range(51, 151)]
+    assert steps == [(s, 50) for s in range(1, 34)] + [(s, 150) for s in range(34, 151)]
 
 
 @pytest.mark.parametrize("sizes", [(1 << 20,), (1500, 300)])
@@ -392,3 +394,13 @@ def test_a_relaunch_after_an_epochs_last_printed_step_is_a_new_run_on_both_reade
         by_line = {r.line: r.step for r in lines if r.kind is Kind.STEP}
         assert by_line == {r.line: r.step for r in blocks if r.kind is Kind.STEP}
         assert (by_line[1396], by_line[2818], by_line[2819]) == (2900, 50, 100)
+
+
+def test_a_run_stopped_in_its_first_epoch_is_of_all_its_epochs() -> None:
+    """A review: an MMDetection run of `max_epochs=12` killed at `Epoch(train)  [1][ 650/3505]` read `incomplete: stopped
+    at 650/3505`, 12 times its progress (its own ETA said ten hours to go): no epoch had wrapped to tell 3,505 one
+    epoch's. A step past what the first of 12 epochs of 3,505 could reach (600 > 2 × 3,505 / 12) tells it: 650 of
+    42,060 from there, both readers alike; the steps before keep what the line states."""
+    recs, _ = check(_found("mmdet3_first_epoch_of_twelve.log"), (1 << 16, 5000))
+    steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
+    assert steps == [(s, 3505) for s in range(50, 551, 50)] + [(600, 12 * 3505), (650, 12 * 3505)]

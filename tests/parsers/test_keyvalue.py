@@ -982,7 +982,8 @@ def test_a_metric_loggers_test_lines_behind_a_glog_prefix_are_evaluations() -> N
     steps = [r for r in recs if r.kind is Kind.STEP]
     evals = [r for r in recs if r.kind is Kind.EVAL]
     assert [r.step for r in steps] == [*range(3800, 4201, 40), 4213]
-    assert {r.total_steps for r in steps} == {4214} and steps[0].metrics["step_time"] == 0.822145  # epoch 0: its own
+    assert {r.total_steps for r in steps} == {200 * 4214} and steps[0].metrics["step_time"] == 0.822145  # epoch 0's
+    # step 3,800 is past what the first of 200 epochs of 4,214 could reach: 4,214 is one epoch's (`epochal`)
     assert evals and len(evals) == 26 - len(steps) - 2 and all(r.step is None for r in evals)
     assert (evals[0].metrics["test_loss_dist"], evals[0].metrics["epoch"]) == (0.1461, 0.0)
 
@@ -1221,7 +1222,8 @@ def test_a_new_launch_whose_epoch_goes_back_counts_its_own_steps() -> None:
     assert fmt == "kv" and len(steps) == 240
     last = next(i for i in range(1, len(steps)) if steps[i].metrics["epoch"] < steps[i - 1].metrics["epoch"])
     assert (steps[last - 1].step, steps[last - 1].total_steps) == (19 * 112 + 110, 20 * 112)
-    assert (steps[last].step, steps[last].total_steps, steps[last].metrics["loss"]) == (10, 14, 8.9)  # its epoch's, as yet
+    assert (steps[last].step, steps[last].total_steps, steps[last].metrics["loss"]) == (10, 280, 8.9)  # 14 an epoch's:
+    # step 10 is past what epoch 1 of 20 of 14 could reach (`epochal`)
     assert (steps[-1].step, steps[-1].total_steps) == (19 * 14 + 10, 280)
     assert set(steps[-1].metrics) == {"epoch", "epochs", "step_time", "data_time", "loss", "iou_loss", "l1_loss",
                                       "conf_loss", "cls_loss", "lr", "size", "eta"}  # not loguru's `trainer:after_iter:253`
