@@ -311,8 +311,11 @@ def _clause_key(head: str, key: str) -> str | None:
         return None
     cut = max(head.rfind(" "), head.rfind("\t"))
     word = head[cut + 1:].lstrip("([{<*")  # `* (global step 50: loss: …` (lmqg's trainer): the clause's bracket
-    if word == "of" and key in _OF_KEYS and not head[:cut].strip(" \t,;|"):
-        return key  # `batch 170 of epoch 1`: the epoch the count before it is within (its batch is the step)
+    if word in ("of", "in") and key in _OF_KEYS and (not (before := head[:cut].strip(" \t,;|")) or (
+            word == "in" and _WORD.fullmatch(before))):
+        return key  # `batch 170 of epoch 1`: the epoch the count before it is within (its batch is the step); `TRAIN
+        # in epoch 0 , step 50, loss = 3.67`: the epoch its step counts within (unread, each epoch's `step 0` read as
+        # the run starting again, 24 times in a review's run of 25 epochs)
     if _logger_word(word):
         return key
     rest = head[:cut].rstrip() if cut >= 0 else ""
@@ -323,7 +326,8 @@ def _clause_key(head: str, key: str) -> str | None:
 
 
 _OF_KEYS = frozenset({"epoch", "Epoch"})
-"""Keys read after `of` where only separators came since the pair before (`batch 170 of epoch 1`), not in a phrase."""
+"""Keys read after `of` where only separators came since the pair before (`batch 170 of epoch 1`), and after `in` where
+one word did (`TRAIN in epoch 0 , step 50`), not in a phrase."""
 
 
 def _logger_word(word: str) -> bool:

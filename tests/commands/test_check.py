@@ -1280,3 +1280,15 @@ def test_an_llmc_job_dead_of_a_cuda_check_before_its_first_step_is_crashed(capsy
     out = capsys.readouterr().out
     assert "  no steps  crashed  " in out
     assert "GPU out of memory: [CUDA ERROR] at file train_gpt2.cu:265: out of memory\n" in out
+
+
+def test_a_test_loss_that_rises_as_training_loss_falls_is_overfit(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: a ResNet loop evaluating on its test split after each epoch (`TEST in epoch24, loss = 3.64, acc =
+    45.5%`) and logging no validation loss rose from 2.008 (epoch 3) to 3.640 (epoch 24) while its training loss fell,
+    and read `OK`, no alert. Its test loss is the held-out loss where no `val_loss` is logged."""
+    assert main(["check", str(FIXTURES / "found" / "wider_event_in_epoch_step_test_loss.out"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [(a["rule"], a["labels"]["metric"]) for a in report["alerts"]] == [("overfit", "test_loss")]
+    (alert,) = report["alerts"]
+    assert alert["summary"] == "test_loss rose 3 evaluations in a row (3.245 → 3.64 by step 18774) while loss fell"
+    assert not any("started again" in note for note in report["notes"])  # one run: `in epoch N` read (kv)

@@ -1546,3 +1546,19 @@ def test_a_grpo_loops_plan_step_time_and_checkpoint_are_read() -> None:
     assert {r.total_steps for r in steps} == {233}
     assert steps[0].metrics["step_time"] == 15.1395 and "step_time_seconds" not in steps[0].metrics
     assert [(r.event, r.step) for r in recs if r.kind == Kind.EVENT] == [("checkpoint_saved", 20)]
+
+
+def test_the_epoch_a_step_counts_in_is_read_after_in() -> None:
+    """A review: `TRAIN in epoch 0 , step 50, loss = 3.67` read no epoch (`in` made `TRAIN in epoch` a phrase), so each
+    epoch's `step 0` read as the run starting again, 24 times in 25 epochs. `in epoch N` after one word is the epoch
+    the step counts within: one rising axis (epoch 1's step 0 is 751), both readers alike."""
+    from tests.support.found import found_bytes
+    from tests.support.readers import check
+
+    assert KeyValueParser().parse("TRAIN in epoch 3 , step 50, loss = 3.67").metrics == {  # type: ignore[union-attr]
+        "epoch": 3.0, "loss": 3.67}
+    assert KeyValueParser().parse("loss fell in epoch 3, step 50, loss = 3.67").metrics == {  # type: ignore[union-attr]
+        "loss": 3.67}  # a phrase of more words before it is prose
+    recs, _ = check(found_bytes("wider_event_in_epoch_step_test_loss.out"), (1 << 16, 5000))
+    steps = [r.step for r in recs if r.kind is Kind.STEP]
+    assert steps == [e * 751 + s for e in range(25) for s in range(0, 751, 50)]

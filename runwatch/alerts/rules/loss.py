@@ -186,8 +186,10 @@ def _inside_linear_ramp(x: np.ndarray, v: np.ndarray) -> bool:
 
 @dataclass(frozen=True)
 class OverfitParams(RuleParams):
-    metrics: tuple[str, ...] = ("val_loss", "val_bpb")
-    """The first of these the run logs is the validation loss."""
+    metrics: tuple[str, ...] = ("val_loss", "val_bpb", "test_loss")
+    """The first of these the run logs is the validation loss: a loop that evaluates on its test split after each
+    epoch and logs no other (`TEST in epoch24, loss = 3.64, acc = 45.5%`) holds its data out there (a review's run
+    whose test loss rose from 2.01 to 3.64 over 21 epochs while its training loss fell read no alert)."""
     train_metric: str = "loss"
     evals: int = 3
     """Consecutive evaluations, each worse than the one before."""
