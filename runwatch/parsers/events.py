@@ -52,6 +52,12 @@ OVERFLOW = Event.OVERFLOW
 
 _MAX_MESSAGE = 500
 _MAX_TRACEBACK = 200
+_MAX_ANNOTATED = 2000
+"""The lines a traceback may run to once it shows loguru's values under its frames (`diagnose=True`: `│` and `└`
+under each name, a tensor's or a module's repr at length): YOLOX's tracebacks of a cuDNN error ran 257 lines, and
+cut at 200 the crash was told by a frame's line (`return forward_call(*input, **kwargs)`), not its exception (a
+review)."""
+_ANNOTATIONS = ("└ ", "│ ")
 _WENT_ON = 10
 """Step lines after a traceback header with no exception line after it that make it a logged one: training
 went on, so it was no crash (one stray or cut `Traceback (most recent call last):` line read as a crash
@@ -589,6 +595,8 @@ class _Traceback:
     """Training step lines seen since the header (`EventDetector.stepped`)."""
     wrapper: str = ""
     """A re-raised exception's line (`_WRAPPER`) whose original traceback follows in the same block."""
+    cap: int = _MAX_TRACEBACK
+    """The lines it may run to: `_MAX_ANNOTATED` once a line shows loguru's annotations (`_ANNOTATIONS`)."""
 
     def body(self, line: str) -> str:
         n = len(self.prefix_shape)
@@ -794,7 +802,7 @@ class EventDetector:
         if block is None:
             return max(n, 0)
         if isinstance(block, _Traceback) and not block.prefix_shape:
-            return max(0, min(n, _MAX_TRACEBACK - 1 - block.lines))
+            return max(0, min(n, block.cap - 1 - block.lines))
         return 0
 
     def skip(self, n: int, last: str = "", steps: int | None = None) -> None:
@@ -903,8 +911,10 @@ class EventDetector:
             self._prev = line
             return block.record()
         block.lines += 1
+        if block.cap == _MAX_TRACEBACK and line.lstrip(" ").startswith(_ANNOTATIONS):
+            block.cap = _MAX_ANNOTATED
         rec = self._traceback_line(block, block.body(line))
-        if rec is None and self._block is block and block.lines >= _MAX_TRACEBACK:
+        if rec is None and self._block is block and block.lines >= block.cap:
             return self.flush()
         return rec
 

@@ -1086,3 +1086,16 @@ def test_a_failed_cuda_check_cut_off_by_the_end_is_still_a_crash() -> None:
     assert [det.feed(x) for x in lines[:header + 1]] == [None] * (header + 1)
     rec = det.flush()
     assert rec is not None and (rec.event, rec.message) == ("traceback", "[CUDA ERROR] at file train_gpt2.cu:754:")
+
+
+def test_a_loguru_traceback_with_its_values_is_told_by_its_exception() -> None:
+    """A review: YOLOX's loguru tracebacks (`diagnose=True`: each frame's values drawn under it with `│` and `└`, a
+    tensor's and a module's repr at length) run 257 lines; cut at 200, each of five launches' crashes was told by a
+    frame's line, `return forward_call(*input, **kwargs)`. Once a traceback shows those annotations it may run 2,000
+    lines: each is told by its `RuntimeError: cuDNN error: CUDNN_STATUS_INTERNAL_ERROR`, on both readers."""
+    from tests.support.found import found_bytes
+    from tests.support.readers import check
+
+    recs, _ = check(found_bytes("yolox_s_seven_launches_cudnn_errors.log.gz"), (1 << 20, 5000))
+    told = [r.message for r in recs if r.event == Event.TRACEBACK]
+    assert told == ["RuntimeError: cuDNN error: CUDNN_STATUS_INTERNAL_ERROR"] * 5
