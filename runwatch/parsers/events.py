@@ -103,6 +103,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("B", ("Bus error",)),
     ("ERROR]", ("[CUDA ERROR] at file ", "[NCCL ERROR] at file ", "[cuBLAS ERROR]: ")),  # llm.c's checks
     ("core dumped", ("Aborted",)),
+    ("Assertion `", ("' failed.",)),
     ("R", ("Received SIG",)),
     ("process received SIG", ("process received SIG",)),
     ("uning ", ("uning complete", "uning Complete", "uning COMPLETE", "uning finished", "uning Finished", "uning done",
@@ -200,6 +201,12 @@ PaiNN run read `ended` (`interrupted: KeyboardInterrupt`, the workers' traceback
 `CANCELLED AT` is a kill."""
 _LSF_TIME_LIMITS = frozenset({"RUNLIMIT", "CPULIMIT", "DEADLINE", "WINDOW"})
 _LSF_MEMORY_LIMITS = frozenset({"MEMLIMIT", "SWAP"})
+_ASSERTION = re.compile(r"^\S{1,300}: \S{1,300}:\d{1,7}: [^\n]{0,300}?Assertion `[^\n]{1,600}' failed\.\s*$")
+"""C's `assert` failing (glibc's `train_gpt2cu: train_gpt2.cu:1518: int main(int, char**): Assertion `total_batch_size %
+tokens_per_fwdbwd == 0' failed.`), which aborts the program: the crash, said first (the shell's `Aborted (core dumped)`
+after it is the same one, `_NATIVE_WINDOW`). Told by the abort alone, a review's llm.c run quoted the shell's line,
+not what failed. A CUDA kernel's device-side assert (`…: block: [0,0,0], thread: [0,0,0] Assertion `…` failed.`, once
+a thread) is no abort: the Python exception after it ends the run."""
 _FAULTHANDLER = "Fatal Python error: "
 _NATIVE_WINDOW = 256
 """Lines within which the shell's word on a native crash after CPython's (`Fatal Python error: Segmentation fault`,
@@ -438,6 +445,8 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.SEGFAULT, m.start())
     if "[cuBLAS ERROR]: " in line and (m := _CUBLAS_CHECK.search(line)):
         return _Hit(_TRACEBACK, m.start())
+    if "Assertion `" in line and "thread: [" not in line and _ASSERTION.match(line):
+        return _Hit(Event.SEGFAULT, 0)
     if "main] cmd = " in line and (m := _DS_LAUNCH.search(line)):
         return _Hit(Event.LAUNCHED, m.start())
     if "Received SIG" in line and (m := _RECEIVED.search(line)):
@@ -989,7 +998,7 @@ class EventDetector:
             if together:
                 return None  # the launcher's line for each of its processes: one exit
         if hit.event == Event.SEGFAULT:
-            if not line.startswith(_FAULTHANDLER):
+            if not line.startswith(_FAULTHANDLER) and "Assertion `" not in line:
                 if self._n - self._native_at <= _NATIVE_WINDOW:
                     return None  # the shell's `Segmentation fault (core dumped)` after CPython's own word on it, its
                     # threads' frames between: one crash (another `Fatal Python error:` is another process's)

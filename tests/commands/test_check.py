@@ -1292,3 +1292,11 @@ def test_a_test_loss_that_rises_as_training_loss_falls_is_overfit(capsys: pytest
     (alert,) = report["alerts"]
     assert alert["summary"] == "test_loss rose 3 evaluations in a row (3.245 → 3.64 by step 18774) while loss fell"
     assert not any("started again" in note for note in report["notes"])  # one run: `in epoch N` read (kv)
+
+
+def test_a_failed_c_assert_is_told_as_the_abort_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: llm.c's failed `assert` then `Aborted (core dumped)` read `process aborted (SIGABRT)` quoting the
+    shell's line; it quotes the assertion."""
+    assert main(["check", str(FIXTURES / "found" / "llmc_assert_failed_aborted.log")]) == 2
+    assert ("process aborted (SIGABRT): train_gpt2cu: train_gpt2.cu:1518: int main(int, char**): Assertion "
+            "`total_batch_size % tokens_per_fwdbwd == 0' failed.\n") in capsys.readouterr().out

@@ -1099,3 +1099,19 @@ def test_a_loguru_traceback_with_its_values_is_told_by_its_exception() -> None:
     recs, _ = check(found_bytes("yolox_s_seven_launches_cudnn_errors.log.gz"), (1 << 20, 5000))
     told = [r.message for r in recs if r.event == Event.TRACEBACK]
     assert told == ["RuntimeError: cuDNN error: CUDNN_STATUS_INTERNAL_ERROR"] * 5
+
+
+def test_a_failed_c_assert_is_the_abort_it_causes() -> None:
+    """A review: llm.c's `…: Assertion `total_batch_size % tokens_per_fwdbwd == 0' failed.`, then the shell's `Aborted
+    (core dumped)`, was told by the shell's line, not what failed. The assertion is the crash (an abort), the shell's
+    line after it the same one; a CUDA kernel's device-side assert, once a thread, is none (the Python exception after
+    it ends the run)."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("llmc_assert_failed_aborted.log")
+    assert [(r.event, r.message) for r in recs if r.kind == Kind.EVENT] == [(
+        "segfault", "train_gpt2cu: train_gpt2.cu:1518: int main(int, char**): Assertion `total_batch_size % "
+                    "tokens_per_fwdbwd == 0' failed.")]
+    device = ("/pytorch/aten/src/ATen/native/cuda/IndexKernel.cu:92: operator(): block: [0,0,0], thread: [5,0,0] "
+              "Assertion `-sizes[i] <= index && index < sizes[i] && \"index out of bounds\"` failed.")
+    assert _classify(device) is None

@@ -161,8 +161,9 @@ class Crash(Rule[CrashParams]):
         if cause is not None and cause.message:  # the launcher's report names the rank; its own traceback says why
             detail = clip(f"{clip(cause.message.strip(), 120)}; {detail}", DETAIL_CHARS)
         what = HOST_OOM if kind == Event.OOM and first.metrics.get("host_oom") else WHAT.get(kind, kind)
-        if kind == Event.SEGFAULT and "Aborted" in (first.message or "") and "Segmentation" not in (first.message or ""):
-            what = ABORTED
+        said = first.message or ""
+        if kind == Event.SEGFAULT and ("Aborted" in said or "Assertion `" in said) and "Segmentation" not in said:
+            what = ABORTED  # an abort, or C's failed `assert`, which aborts
         summary = what + _where(group, rank, local) + (f": {detail}" if detail else "") + _signalled(detail)
         context = tuple(r.message[:300] for r in group[-CONTEXT_LINES:] if r.message)
         return self.finding(run, summary, rank=rank, labels={"event": kind, "local_rank": local}, value=kind,
