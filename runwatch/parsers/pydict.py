@@ -39,11 +39,13 @@ def dict_pairs(text: str) -> list[tuple[str, str, bool]]:
 
 _ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _WORDS = re.compile(r"(?:(?<![A-Za-z])(?:m|a|fw|G|D|C)|)IoU(?![a-z])|(?<![A-Za-z])(?:m(?:AP|AR|Acc|Dice|PA)|aAcc)(?![A-Za-z])"
-                    r"|[KMGT]iB(?![a-z])")
+                    r"|[KMGT]iB(?![a-z])|(?<![A-Za-z])A[PR][sml](?![A-Za-z])|(?<![A-Za-z])[KMGTP]?FLOPs(?![a-z])")
 """Metric names of segmentation and detection read as one word, whatever their capitals: mmsegmentation's `aAcc`,
 `mIoU`, `mAcc`, `fwIoU`, a detector's `mAP` and `mAR` (the `m` is mean, the `a` all) are `aacc`, `miou`, `macc`,
 `fwiou`, `map`, `mar` (and `meanIoU` `mean_iou`, YOLO's `GIoU` loss `giou`; not `mAPE`), as their users say and
-write them; split at each capital they read `a_acc`, `m_io_u`. So are the binary units: ms-swift's `memory(GiB)` is `memory_gib`, not `memory_gi_b`."""
+write them; split at each capital they read `a_acc`, `m_io_u`. So are the binary units: ms-swift's `memory(GiB)` is `memory_gib`, not `memory_gi_b`;
+COCO's AP and AR by object size, detectron2's `bbox/APs`, `bbox/APl` (`bbox_aps`, not `bbox_a_ps`, a review), and
+`TFLOPs` (`tflops`, not DeepSpeed-Chat's `tflo_ps`, a review)."""
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 _AT_K = re.compile(r"@(?=\d{1,3}(?![\d.]))")

@@ -63,6 +63,8 @@ def test_a_top_k_at_drops_and_a_threshold_at_stays(key: str, name: str) -> None:
     ("coco/bbox_mAP", "coco_bbox_map"), ("bbox_mAP_50", "bbox_map_50"), ("mAP50", "map50"), ("mAR", "mar"),
     ("memory(GiB)", "memory_gib"), ("max_reserved_MiB", "max_reserved_mib"),  # a binary unit, one word too
     ("GIoU", "giou"), ("CIoU", "ciou"),  # YOLO's box losses
+    ("bbox/APl", "bbox_apl"), ("bbox/APs", "bbox_aps"), ("segm/ARm", "segm_arm"),  # COCO's by size (detectron2's)
+    ("TFLOPs", "tflops"), ("GFLOPs", "gflops"),  # DeepSpeed-Chat's `TFLOPs: 0.57` read `tflo_ps` (a review)
     ("valAcc", "val_acc"), ("top1Acc", "top1_acc"), ("mAccuracy", "m_accuracy"), ("mAPE", "m_ape"),  # camel case
 ])
 def test_segmentation_and_detection_metrics_are_one_word(key: str, name: str) -> None:
