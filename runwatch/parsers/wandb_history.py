@@ -8,7 +8,7 @@
   SDKs' typed values (`number`, `integer`) count as well.
 - `_step` is the step, unless the run defined a step metric
   (`define_metric("*", step_metric=...)`, as Lightning's `trainer/global_step`)
-  or logs `train/global_step` (Hugging Face): those are the optimizer step,
+  or logs `train/global_step` (Hugging Face), `global_step` or `iter` (mmengine): those are the optimizer step,
   while `_step` counts `log()` calls. `_runtime` → `elapsed`, `_timestamp` → `t`;
   `_wandb*` keys are W&B's own. Every other key goes through the spelling rules
   all formats share (`pydict.metric_name`): `train/loss` → loss, `eval/loss` and
@@ -26,8 +26,10 @@ from typing import Any
 from runwatch.model import Kind, Record, is_eval_metric
 from runwatch.parsers.pydict import metric_name
 
-STEP_METRICS = ("train/global_step", "trainer/global_step")
-"""Logged optimizer steps that beat `_step` even without a `define_metric`."""
+STEP_METRICS = ("train/global_step", "trainer/global_step", "global_step", "iter")
+"""Logged optimizer steps that beat `_step` even without a `define_metric`: mmengine's `WandbVisBackend` logs each
+training log's scalars with their `iter` and never passes a step, so `_step` counts its calls (a review's MMDetection
+run read `steps 50 → 3`, its log's iterations and W&B's calls mixed, and a false critical stall)."""
 
 _STEP, _TIME, _SKIP = "\0step", "\0time", "\0skip"
 _NOT_JUDGED = frozenset({"epoch", "elapsed"})

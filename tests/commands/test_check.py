@@ -1300,3 +1300,21 @@ def test_a_failed_c_assert_is_told_as_the_abort_it_is(capsys: pytest.CaptureFixt
     assert main(["check", str(FIXTURES / "found" / "llmc_assert_failed_aborted.log")]) == 2
     assert ("process aborted (SIGABRT): train_gpt2cu: train_gpt2.cu:1518: int main(int, char**): Assertion "
             "`total_batch_size % tokens_per_fwdbwd == 0' failed.\n") in capsys.readouterr().out
+
+
+def test_an_mmengine_wandb_run_beside_its_log_steps_by_its_iter(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: an MMDetection work dir (its log, and W&B's offline run mmengine wrote beside it, each row holding the
+    run's `iter` and W&B's `_step` 0 to 3) read `steps 50 → 3`, its last loss W&B's step 3, and a critical `stall`, `no
+    new step for 57m48s (last step 3…)`. A history's `iter` (as its `global_step`) is the run's step, as the log's."""
+    import shutil
+
+    run = tmp_path / "20251009_094818"
+    (run / "vis_data" / "wandb").mkdir(parents=True)
+    shutil.copy(FIXTURES / "found" / "mmdet3_first_epoch_of_twelve.log", run / "20251009_094818.log")
+    shutil.copytree(FIXTURES / "found" / "mmdet3_first_epoch_wandb", run / "vis_data" / "wandb", dirs_exist_ok=True)
+    assert main(["parse", str(run / "vis_data" / "wandb"), "--output", "jsonl"]) == 0
+    assert [json.loads(x)["step"] for x in capsys.readouterr().out.splitlines()] == [50, 100, 150, 200]
+    assert main(["check", str(run), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["state"], report["step"], report["total_steps"], report["alerts"]) == ("ended", 650, 42060, [])
