@@ -164,6 +164,9 @@ class Summary:
 
     files: int = 0
     lines: int = 0
+    items: int = 0
+    """Items of structured sources (a metric file's rows, a W&B run's records): no lines, and `lines 0` beside
+    a CSV of 2,835 rows read as nothing read (two reviews)."""
     formats: Counter[str] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
@@ -292,7 +295,8 @@ class Summary:
         out = [
             f"files      {self.files}",
             f"format     {', '.join(f'{k} ({v} files)' for k, v in self.formats.items()) or 'none detected'}",
-            f"lines      {self.lines}  ({seconds:.2f} s, {rate:,.0f} lines/s)",
+            f"lines      {self.lines}  ({seconds:.2f} s, {rate:,.0f} lines/s)" if self.lines or not self.items else
+            f"items      {self.items}  ({seconds:.2f} s: a metric file's rows, a W&B run's records)",
             f"records    {sum(self.kinds.values())}  " + "  ".join(f"{k}={v}" for k, v in sorted(self.kinds.items())),
             "steps      " + self._steps(),
         ]
@@ -351,6 +355,7 @@ def run_parse(paths: list[str], *, fmt: str | None, output: str, total_steps: in
                         writer.write(rec)
             summary.files += 1
             summary.lines += reader.lines
+            summary.items += reader.items
             summary.formats[reader.format or "none"] += 1
             summary.failed += reader.failures.total if reader.failures is not None else 0
             problems.parse_failed(reader.failures)

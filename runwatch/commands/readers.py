@@ -33,6 +33,8 @@ class Reader(Protocol):
     parser raised on (None for a structured source: its decoders report a damaged item as a notice)."""
 
     lines: int
+    items: int
+    """A structured source's items (rows, records, documents); 0 for a log, which holds lines."""
 
     @property
     def format(self) -> str | None: ...
@@ -74,6 +76,7 @@ class BlockReader:
         self.blocks, self.total_steps, self.read_time, self.name = blocks, total_steps, read_time, name
         self.parser = SourceParser(source, fmt=fmt, rank=rank)
         self.lines = 0
+        self.items = 0
         self.cut = CutLines()
         self.on_notice = on_notice
 
@@ -181,6 +184,8 @@ class ItemsReader:
         self.path, self.run, self.decoders = path, run, decoders
         self.read_time, self.on_notice = read_time, on_notice
         self.kind: str | None = None
+        self.items = 0
+        """The items its source held: a metric file's rows, a W&B run's records, documents (`parse`'s summary)."""
         self.meta: dict[str, Any] = {}
         """The run's metadata this source carried (W&B's run details and config; trainer_state.json's settings)."""
         self.samples: list[SystemSample] = []
@@ -207,6 +212,7 @@ class ItemsReader:
 
     def _decode(self, b: ItemBatch) -> list[Record]:
         self.kind = self.kind or b.kind
+        self.items += len(b.items)
         recs = decode(self.decoders, self.run, self.path, b.kind, list(b.items), b.t if self.read_time else 0.0)
         return self._own(b.kind, recs)
 

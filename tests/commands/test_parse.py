@@ -496,3 +496,15 @@ def test_the_summarys_steps_are_the_records_not_a_checkpoints_file_name(capsys: 
     log.write_bytes(gzip.decompress((FIXTURES / "found" / "gpt2_lora_emoji_logger_2epochs.log.gz").read_bytes()))
     assert main(["parse", str(log), "-o", "summary"]) == 0
     assert "steps      0 → 13001 of 13002" in capsys.readouterr().out.splitlines()
+
+
+def test_a_metric_files_summary_counts_its_items_not_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """Two reviews: a Keras CSVLogger file of 10 rows (and a Lightning metrics.csv of 2,835) summed up as `lines 0
+    (0.02 s, 0 lines/s)`, as if nothing were read. A structured source holds items, which the summary counts; a log's
+    summary says lines as before."""
+    from tests.support.paths import FIXTURES
+
+    assert main(["parse", str(FIXTURES / "found" / "keras_csvlogger_training.log"), "--output", "summary"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "format     csv_rows (1 files)" and out[2].startswith("items      10  (")
+    assert not any(line.startswith("lines ") for line in out)
