@@ -329,16 +329,20 @@ def notes(result: Replay) -> list[str]:
     return out
 
 
+EARLY_SHARE = 0.9
+"""A run that finished below this share of its stated total finished early (`_finished_early`)."""
+
+
 def _finished_early(result: Replay) -> str | None:
-    """A run its own trainer ended well short of the total it stated (the HF Trainer's `Training completed.` at
-    step 2,099 of 17,000, a LLaMA-Factory web UI's stop button or an early-stopping callback; Keras's `early
-    stopping`): finished, as it says, and no warning, but `finished 2099/17000` with no word of the rest read as
-    a run that had met its plan (a review)."""
+    """A run its own trainer ended well short of the total it stated (below `EARLY_SHARE` of it: the HF Trainer's
+    `Training completed.` at step 2,099 of 17,000, a LLaMA-Factory web UI's stop button or an early-stopping
+    callback; Keras's `early stopping`): finished, as it says, and no warning, but `finished 2099/17000` with no
+    word of the rest read as a run that had met its plan (a review)."""
     p = result.tracker.progress
     if result.tracker.state(result.end) != RunState.FINISHED or p.step is None or not p.total or p.logged_to_end:
         return None
-    if p.step >= p.total:
-        return None
+    if p.step >= EARLY_SHARE * p.total:
+        return None  # a planned count a rounding or a last partial batch away (998 of 1,000) is the plan met
     return (f"finished at step {p.step:,} of the {p.total:,} it planned: its trainer ended it early (an early stop, "
             "a stop from its callbacks or its user, or a limit of its own)")
 

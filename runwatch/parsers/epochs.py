@@ -78,7 +78,10 @@ def epochal(step: Any, epoch: Any, stated: Any, epochs: Any) -> Any:
     wrapped to tell it: the step is past what that epoch could reach of a run of `epochs` epochs of that total
     (epoch `e` of a run of `E` epochs, counted from 0 or from 1, ends by (e + 1) × S / E of it). mmengine's
     `Epoch(train) [1][650/3505]` under `max_epochs=12` is step 650 of 42,060; read of 3,505, a review's run killed
-    in its first epoch showed 12 times its progress. A run's own total never passes it. Scalars or arrays alike."""
+    in its first epoch showed 12 times its progress. Only in a rank's first epoch: a later one whose count did not
+    wrap counts the whole run's steps, its total the run's (a script whose `Namespace(epochs=100)` a step limit cut
+    short, `Epoch: 1, Iter: 2500/10000`; in its first epoch the same reading holds, and it is told of 1,000,000 until
+    then, a code review). Scalars or arrays alike."""
     return (stated > 0) & (epochs > 1) & (epoch % 1 == 0) & (step * epochs > (epoch + 1) * stated)
 
 
@@ -270,7 +273,8 @@ class EpochSteps:
             if stated >= 0:
                 total = int(_totals(stated, rec.metrics.get("epochs", self.planned), glob, r.per, r.shift))
                 _set_total(rec, None if total < 0 else total)
-        elif epoch is not None and epochal(step, epoch, stated, count := rec.metrics.get("epochs", self.planned)):
+        elif epoch is not None and epoch == r.first and epochal(
+                step, epoch, stated, count := rec.metrics.get("epochs", self.planned)):
             if (run := int(run_total(count, stated))) >= step:
                 _set_total(rec, run)
         if stated < 0 and epoch is not None and (planned := self._planned_total()) >= (rec.step or 0):
@@ -321,11 +325,11 @@ class EpochSteps:
             at = order[ranks[order] == who]
             glob[at], total[at] = self._run(who, step[at], epoch[at], stated[at], count[at])
         for i, rec in enumerate(recs, rows):
-            if glob[i] != rec.step:
+            if glob[i] != rec.step or total[i] != stated[i]:
                 set_step(rec, int(glob[i]))
                 _set_total(rec, None if total[i] < 0 else int(total[i]))
-        if not self.offset:
-            return batch
+        if not self.offset and np.array_equal(total[:rows], stated[:rows]):
+            return batch  # nothing moved, no total told otherwise (`epochal`, the header's plan)
         new, total = glob[:rows], total[:rows]
         new.flags.writeable = False
         total.flags.writeable = False
@@ -401,7 +405,7 @@ class EpochSteps:
         moved = offset > 0
         total = np.where(moved & (stated >= 0), _totals(stated, count, glob, per, shift), stated)
         run = run_total(np.nan_to_num(count), stated).astype(np.int64)
-        total = np.where(~moved & epochal(glob, epoch, stated, count) & (run >= glob), run, total)
+        total = np.where(~moved & (epoch == r.first) & epochal(glob, epoch, stated, count) & (run >= glob), run, total)
         planned = self._planned_total()
         if planned >= 0:
             total = np.where((stated < 0) & ~np.isnan(epoch) & (glob <= planned), planned, total)

@@ -206,7 +206,7 @@ _ASSERTION = re.compile(r"^\S{1,300}: \S{1,300}:\d{1,7}: [^\n]{0,300}?Assertion 
 tokens_per_fwdbwd == 0' failed.`), which aborts the program: the crash, said first (the shell's `Aborted (core dumped)`
 after it is the same one, `_NATIVE_WINDOW`). Told by the abort alone, a review's llm.c run quoted the shell's line,
 not what failed. A CUDA kernel's device-side assert (`…: block: [0,0,0], thread: [0,0,0] Assertion `…` failed.`, once
-a thread) is no abort: the Python exception after it ends the run."""
+a thread, its expression closed by a backtick) is no abort, nor matched: the Python exception after it ends the run."""
 _FAULTHANDLER = "Fatal Python error: "
 _NATIVE_WINDOW = 256
 """Lines within which the shell's word on a native crash after CPython's (`Fatal Python error: Segmentation fault`,
@@ -276,7 +276,7 @@ _CHECKPOINT = re.compile(
     r"|Saving checkpoints for (?P<tf>\d+) into \S"                        # TensorFlow's Estimator, MonitoredSession
     r"|Checkpoint policy after step (?P<lr>\d+)"                          # LeRobot
     r"|Saving model weights and runtime parameters to \S+\.iter(?P<mr>\d+)\.npz"  # Marian (its `.iterN` copy)
-    r"|(?<!no )[Cc]heckpoint saved(?: to|:) (?P<ck>\S*?step[-_]?\d+\S*)"     # OLMo (`Unsharded checkpoint saved to …/step500-unsharded`), a loop's `Checkpoint saved: /checkpoints/step_20`
+    r"|(?<![Nn]o )[Cc]heckpoint saved(?: to|:) (?P<ck>\S*?step[-_]?\d+\S*)"     # OLMo (`Unsharded checkpoint saved to …/step500-unsharded`), a loop's `Checkpoint saved: /checkpoints/step_20`
     r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params)))"
     r"(?=[\s'\"|,;]|\.{0,3}$)"
@@ -445,7 +445,7 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.SEGFAULT, m.start())
     if "[cuBLAS ERROR]: " in line and (m := _CUBLAS_CHECK.search(line)):
         return _Hit(_TRACEBACK, m.start())
-    if "Assertion `" in line and "thread: [" not in line and _ASSERTION.match(line):
+    if "Assertion `" in line and _ASSERTION.match(line):
         return _Hit(Event.SEGFAULT, 0)
     if "main] cmd = " in line and (m := _DS_LAUNCH.search(line)):
         return _Hit(Event.LAUNCHED, m.start())
@@ -908,7 +908,14 @@ class EventDetector:
 
     def _feed_block(self, block: _Traceback | _Report | _CheckFailed, line: str) -> Record | None:
         if isinstance(block, _CheckFailed):
-            self._block, self._prev = None, line
+            if "ERROR] at file " in line and _NATIVE_CHECK.search(line):
+                return None  # another rank's failed check (llm.c under `mpirun`): what failed comes after both
+            self._block, prev = None, self._prev
+            self._prev = line
+            if "Traceback" in line and _TB_HEADER.search(line):  # no word of what failed: the header alone
+                told = self._emit_check(block, "")
+                self._start_block(line, prev)
+                return told
             return self._emit_check(block, line.strip())
         if isinstance(block, _Report):
             done = block.take(line)

@@ -312,7 +312,7 @@ def _clause_key(head: str, key: str) -> str | None:
     cut = max(head.rfind(" "), head.rfind("\t"))
     word = head[cut + 1:].lstrip("([{<*")  # `* (global step 50: loss: …` (lmqg's trainer): the clause's bracket
     if word in ("of", "in") and key in _OF_KEYS and (not (before := head[:cut].strip(" \t,;|")) or (
-            word == "in" and _WORD.fullmatch(before))):
+            word == "in" and before.lower() in _PHASES)):
         return key  # `batch 170 of epoch 1`: the epoch the count before it is within (its batch is the step); `TRAIN
         # in epoch 0 , step 50, loss = 3.67`: the epoch its step counts within (unread, each epoch's `step 0` read as
         # the run starting again, 24 times in a review's run of 25 epochs)
@@ -327,7 +327,10 @@ def _clause_key(head: str, key: str) -> str | None:
 
 _OF_KEYS = frozenset({"epoch", "Epoch"})
 """Keys read after `of` where only separators came since the pair before (`batch 170 of epoch 1`), and after `in` where
-one word did (`TRAIN in epoch 0 , step 50`), not in a phrase."""
+a phase's word did (`TRAIN in epoch 0 , step 50`), not in a phrase (`best acc 0.91 achieved in epoch 3` is the best
+epoch's, not this one's: a code review)."""
+_PHASES = frozenset({"train", "training", "test", "testing", "val", "valid", "validation", "validating", "eval",
+                     "evaluation", "evaluating"})
 
 
 def _logger_word(word: str) -> bool:

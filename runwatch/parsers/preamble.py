@@ -112,7 +112,8 @@ the two together (`End of epoch 1 / 2` of `n_epochs: 1`, `n_epochs_decay: 1`).""
 PLANNED_FOR_ITERS = re.compile(r"\bTotal epochs needed: \d{1,9} for iters (\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\s*$")
 """mmsr's, EDVR's and early BasicSR's `Total epochs needed: 98 for iters 600,000` before training: the run's total
 (a review's HDRUNet run stopped at 121,400 of 600,000 read `ended`, no total)."""
-PLANNED_AFTER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3}){1,4}|\d{1,15}) (?:max iterations|total (?:training )?steps)\b")
+PLANNED_AFTER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3}){1,4}|\d{1,15}) (?:max iterations|total (?:training )?steps)\b"
+                           r"(?! ?(?:per|/|an?|each|every) ?epoch| done| so far)")
 """The number first: TransUNet's trainer, copied by Swin-Unet, EMCAD and other medical segmentation repositories, logs
 `125 iterations per epoch. 12500 max iterations` before its `iteration 50, epoch 0 : loss : 5.75` lines; without
 it a run that reached 12,500 read `ended` (a review). So does a GRPO loop's `Training: 7473 problems, 32 prompts/step,

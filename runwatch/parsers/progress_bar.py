@@ -108,7 +108,7 @@ _EPOCHS = re.compile(r"\bEpoch\s+\d{1,9}\s?/\s?(\d{1,9})\b", re.IGNORECASE)
 stated (Lightning's `Epoch 3:` counts from 0 and states none)."""
 _NOT_TRAINING = re.compile(
     r"valid|\bval\b|sanity|test|predict|eval|\bmap\b|filter|download|load|token|generat|resolv|fetch|sav|upload|extract"
-    r"|scanning|\bcorrupt$|dataset|convert|captur|processed prompts|adding requests",  # YOLO's dataset scans (`train: Scanning '…' images and labels...4242 found, 0 missing,
+    r"|scanning|\bcorrupt$|dataset|convert|capturing (?:cuda graph|batches)|processed prompts|adding requests",  # YOLO's dataset scans (`train: Scanning '…' images and labels...4242 found, 0 missing,
     # 0 empty, 1 corrupt: 100%|█| 4242/4242`, whose description as read is what follows the last comma)
     re.IGNORECASE,
 )
@@ -202,10 +202,12 @@ def _bar_prefix(before: str) -> str:
 
 
 def _opened_before(before: str, comma: int) -> int:
-    """Where the `(` is that a comma at `comma` stands inside of, closed after it: -1 where it stands in none."""
+    """Where the `(` is that a comma at `comma` stands inside of, closed after it where the description ends (only
+    the bar follows: a logger's `(train_and_eval.py, 57) Epoch 1:` before the bar is no description's, and whole, its
+    `eval` made the bar no training's, a code review): -1 where it stands in none."""
     rest = before[comma + 1:]
     close = rest.find(")")
-    if close < 0 or "(" in rest[:close]:
+    if close < 0 or "(" in rest[:close] or _strip_bar(rest[close + 1:]).strip(" :"):
         return -1
     opened = before.rfind("(", 0, comma)
     return opened if opened >= 0 and ")" not in before[opened:comma] else -1

@@ -1318,3 +1318,15 @@ def test_an_mmengine_wandb_run_beside_its_log_steps_by_its_iter(tmp_path: Path,
     assert main(["check", str(run), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["state"], report["step"], report["total_steps"], report["alerts"]) == ("ended", 650, 42060, [])
+
+
+def test_a_run_finished_near_its_total_is_no_early_finish(capsys: pytest.CaptureFixture[str]) -> None:
+    """A code review: the note said any shortfall (998 of 1,000) was an early finish; planned counts miss the steps run
+    by a rounding or a last partial batch. The run lab's healthy run, finished 2 short of its stated total (its
+    steps' total raised by 2 with `--total-steps`), has no such note."""
+    assert main(["check", str(HEALTHY), "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert done["state"] == "finished" and done["total_steps"]
+    assert main(["check", str(HEALTHY), "--json", "--total-steps", str(done["total_steps"] + 2)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["state"] == "finished" and not any("ended it early" in n for n in report["notes"])

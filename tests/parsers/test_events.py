@@ -1115,3 +1115,23 @@ def test_a_failed_c_assert_is_the_abort_it_causes() -> None:
     device = ("/pytorch/aten/src/ATen/native/cuda/IndexKernel.cu:92: operator(): block: [0,0,0], thread: [5,0,0] "
               "Assertion `-sizes[i] <= index && index < sizes[i] && \"index out of bounds\"` failed.")
     assert _classify(device) is None
+
+
+def test_two_ranks_failed_cuda_checks_are_one_oom() -> None:
+    """A code review: llm.c under `mpirun` prints each rank's `[CUDA ERROR] at file …:` before either's `out of
+    memory`; the second header was taken for what failed. The real log's two lines, each printed twice as two ranks
+    print them: one OOM. A traceback header right after the check's line is no word of what failed: the check's
+    crash, then the traceback (a real one, a GRPO run's Ctrl-C) read as its own."""
+    lines = (FIXTURES / "found" / "llmc_cuda_check_oom_before_step.log").read_text().splitlines()
+    header = next(i for i, x in enumerate(lines) if x.startswith("[CUDA ERROR]"))
+    two = lines[:header] + [lines[header], lines[header], lines[header + 1], lines[header + 1]]
+    det = EventDetector()
+    found = [r for x in two if (r := det.feed(x)) is not None] + [r for r in [det.flush()] if r is not None]
+    assert [(r.event, r.message) for r in found] == [("oom", "[CUDA ERROR] at file train_gpt2.cu:265: out of memory")]
+    grpo = (FIXTURES / "found" / "grpo_deepspeed_vllm_capture_bars_sigint.log").read_text().splitlines()
+    start = next(i for i, x in enumerate(grpo) if x.startswith("Traceback"))
+    end = next(i for i in range(start, len(grpo)) if grpo[i].startswith("KeyboardInterrupt"))
+    det = EventDetector()
+    found = [r for x in [lines[header], *grpo[start:end + 1]] if (r := det.feed(x)) is not None]
+    assert [(r.event, r.message) for r in found] == [("traceback", "[CUDA ERROR] at file train_gpt2.cu:265:"),
+                                                     ("signal", "KeyboardInterrupt")]

@@ -404,3 +404,29 @@ def test_a_run_stopped_in_its_first_epoch_is_of_all_its_epochs() -> None:
     recs, _ = check(_found("mmdet3_first_epoch_of_twelve.log"), (1 << 16, 5000))
     steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
     assert steps == [(s, 3505) for s in range(50, 551, 50)] + [(600, 12 * 3505), (650, 12 * 3505)]
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (5000, 700)])
+def test_a_first_epochs_length_is_told_one_epochs_on_fast_rows_too(sizes: tuple[int, ...]) -> None:
+    """A code review: the first epoch's total told one epoch's (`epochal`) was dropped by the columnar path before any
+    count wrapped (the batch went back untouched), so `check` said `stopped at 400/500` where `tail` said 400/6000.
+    Epoch 1 of 12 of 500 ends by 2 × 500 / 12 = 83: from step 84 the run's 6,000, on both readers."""
+    data = b"Starting training: lr=0.0003 max_epochs=12\n" + _of_epochs(12, 500, until=(1, 400)).replace(b"/12 ", b" ")
+    recs, chunks = check(data, sizes, fmt="kv")
+    assert fast_rows(chunks) > 0
+    steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
+    assert steps == [(s, 500) for s in range(1, 84)] + [(s, 6000) for s in range(84, 401)]
+
+
+def test_a_later_epoch_that_did_not_wrap_keeps_the_runs_total() -> None:
+    """A code review: a script whose `Namespace(epochs=100)` a step limit cut short prints its run's count beside its
+    epoch (`Epoch: 1, Iter: 2500/10000`): in its first epoch that reads as one epoch's (of 1,000,000), and from its
+    second epoch on, whose count did not wrap, the run's 10,000 again; it finishes at 10,000 of 10,000."""
+    losses = [float(x.split(" loss=")[1].split()[0]) for x in _kv_lines() if " loss=" in x]
+    lines = ["Namespace(epochs=100, lr=0.1)"] + [
+        f"Epoch: {s // 2000}, Iter: {s}/10000, loss: {losses[i % len(losses)]:.4f}"
+        for i, s in enumerate(range(100, 10001, 100))] + ["Training finished."]
+    recs, _ = check(("\n".join(lines) + "\n").encode(), (1 << 20, 900))
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert {r.total_steps for r in steps if r.metrics["epoch"] >= 1} == {10000}
+    assert (steps[-1].step, steps[-1].total_steps) == (10000, 10000)

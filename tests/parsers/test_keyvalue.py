@@ -1538,7 +1538,7 @@ def test_a_grpo_loops_plan_step_time_and_checkpoint_are_read() -> None:
     step time ("no step line carries … a step time") and no checkpoint: its header's `233 steps/epoch, 233 total steps`
     is its plan (the number first, as TransUNet's `12500 max iterations`), `step_time_seconds` its step time, and
     `Checkpoint saved: /checkpoints/step_20` a save at step 20."""
-    from tests.support.found import source_records
+    from tests.support.found import found_lines, source_records
 
     fmt, recs = source_records("grpo_monarch_pipe_kv_partial.log")
     steps = [r for r in recs if r.kind == Kind.STEP]
@@ -1546,6 +1546,14 @@ def test_a_grpo_loops_plan_step_time_and_checkpoint_are_read() -> None:
     assert {r.total_steps for r in steps} == {233}
     assert steps[0].metrics["step_time"] == 15.1395 and "step_time_seconds" not in steps[0].metrics
     assert [(r.event, r.step) for r in recs if r.kind == Kind.EVENT] == [("checkpoint_saved", 20)]
+    from runwatch.parsers.events import _classify
+    from runwatch.parsers.preamble import PLANNED_AFTER
+
+    line = next(x for x in found_lines("grpo_monarch_pipe_kv_partial.log") if "total steps" in x)
+    assert [m[1] for m in PLANNED_AFTER.finditer(line)] == ["233"]
+    assert PLANNED_AFTER.search(line.replace("total steps", "total steps per epoch")) is None  # one epoch's count
+    saved = next(x for x in found_lines("grpo_monarch_pipe_kv_partial.log") if "Checkpoint saved" in x)
+    assert _classify("No " + saved[0].lower() + saved[1:]) is None  # a save that did not happen (a code review)
 
 
 def test_the_epoch_a_step_counts_in_is_read_after_in() -> None:
@@ -1559,6 +1567,8 @@ def test_the_epoch_a_step_counts_in_is_read_after_in() -> None:
         "epoch": 3.0, "loss": 3.67}
     assert KeyValueParser().parse("loss fell in epoch 3, step 50, loss = 3.67").metrics == {  # type: ignore[union-attr]
         "loss": 3.67}  # a phrase of more words before it is prose
+    assert "epoch" not in KeyValueParser().parse(  # type: ignore[union-attr]
+        "step 500, loss = 0.5, best acc 0.91 achieved in epoch 3").metrics  # the best epoch's, no phase's word
     recs, _ = check(found_bytes("wider_event_in_epoch_step_test_loss.out"), (1 << 16, 5000))
     steps = [r.step for r in recs if r.kind is Kind.STEP]
     assert steps == [e * 751 + s for e in range(25) for s in range(0, 751, 50)]

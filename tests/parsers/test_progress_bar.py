@@ -633,5 +633,10 @@ def test_an_inference_engines_warm_up_bars_are_no_training_steps() -> None:
                                         "Capturing CUDA graphs (decode, FULL)"}
     assert not any(is_training(f.desc) for f in frames)
     _, recs = source_records("grpo_deepspeed_vllm_capture_bars_sigint.log")
-    assert [r.step for r in recs if r.kind == Kind.STEP and r.step] == []
+    assert [r.step for r in recs if r.kind == Kind.STEP] == []
     assert [r.event for r in recs if r.kind == Kind.EVENT][-1] == Event.SIGNAL
+    # a comma in brackets before the description is no part of it (a code review): a logger's `(file.py, line)`
+    # before the training bar's frame, whose file's name holds `eval`, names no evaluation's bar
+    frame = next(line for line in found_lines("grpo_deepspeed_vllm_capture_bars_sigint.log") if "0/500" in line)
+    framed = any_frame("2024-05-01 12:00:01 (train_and_eval.py, 57) Epoch 1:" + frame[frame.index("  0%"):])
+    assert framed is not None and framed.desc == "57) Epoch 1" and is_training(framed.desc)
