@@ -362,10 +362,12 @@ class EpochSteps:
         offset = np.full(step.size, r.offset, np.int64)
         per = np.full(step.size, r.per, np.int64)
         shift = np.full(step.size, r.shift, np.int64)
+        if has.size and r.first != r.first:
+            r.first = float(epoch[has[0]])
+        first = np.full(step.size, r.first)  # each row's count's first epoch, as `record` has it at that row (a new
+        # launch's count begins anew: `_Rank.anew`)
         if has.size:
             s, e, t = step[has], epoch[has], stated[has]
-            if r.first != r.first:
-                r.first = float(e[0])
             prev_s = np.concatenate(([r.step], s[:-1].astype(np.float64)))
             prev_e = np.concatenate(([r.epoch], e[:-1]))
             prev_t = np.concatenate(([r.total], t[:-1]))
@@ -385,7 +387,7 @@ class EpochSteps:
             whole = (e == np.floor(e)) & (prev_e == np.floor(prev_e))  # NaN before the first: no start
             starts = np.flatnonzero((((s <= prev_s) & (e > prev_e)) | (e < prev_e)) & whole)
             if starts.size:
-                offs, pers, shifts = [], [], []
+                offs, pers, shifts, firsts = [], [], [], []
                 for i in starts.tolist():  # one per epoch begun (or count begun anew) in the chunk: few
                     if e[i] < prev_e[i]:
                         r.anew(float(e[i]))  # or, back to a later epoch than its first, nothing changes
@@ -396,16 +398,18 @@ class EpochSteps:
                     offs.append(r.offset)
                     pers.append(r.per)
                     shifts.append(r.shift)
+                    firsts.append(r.first)
                 since = np.searchsorted(has[starts], np.arange(step.size), side="right") - 1
                 offset = np.where(since >= 0, np.array(offs, np.int64)[np.maximum(since, 0)], offset)
                 per = np.where(since >= 0, np.array(pers, np.int64)[np.maximum(since, 0)], per)
                 shift = np.where(since >= 0, np.array(shifts, np.int64)[np.maximum(since, 0)], shift)
+                first = np.where(since >= 0, np.array(firsts)[np.maximum(since, 0)], first)
             r.step, r.epoch, r.total = float(s[-1]), float(e[-1]), int(t[-1])
         glob = step + offset
         moved = offset > 0
         total = np.where(moved & (stated >= 0), _totals(stated, count, glob, per, shift), stated)
         run = run_total(np.nan_to_num(count), stated).astype(np.int64)
-        total = np.where(~moved & (epoch == r.first) & epochal(glob, epoch, stated, count) & (run >= glob), run, total)
+        total = np.where(~moved & (epoch == first) & epochal(glob, epoch, stated, count) & (run >= glob), run, total)
         planned = self._planned_total()
         if planned >= 0:
             total = np.where((stated < 0) & ~np.isnan(epoch) & (glob <= planned), planned, total)
