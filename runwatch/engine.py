@@ -230,6 +230,8 @@ class Engine:
                 case LinesRead() | ItemsRead():
                     if isinstance(item, LinesRead):
                         self._sources.taken(item.batch)  # out of the queue: the follower may read on
+                        if self._table_appeared(item.batch.source):
+                            continue
                     try:
                         parsed = self._ingest.parse(item)
                     except Exception as exc:
@@ -249,6 +251,20 @@ class Engine:
                 self._changed.notify_all()
             if parsed is not None and errors and not self.supervisor.failed(THREAD_PREFIX + WORKER, errors[0]):
                 return  # given up: `watch` exits non-zero
+
+    def _table_appeared(self, source: str) -> bool:
+        """Whether a log followed from before its first line turned out a metrics table (`Ingest.table_appeared`):
+        then it is followed as a metric file from its start, and the lines its log follower read are dropped."""
+        with self._changed:
+            run = self._ingest.table_appeared(source)
+            if run is None:
+                return False
+            self._version += 1
+            self._changed.notify_all()
+        self._sources.stop_follower(source)
+        if not self._stopping.is_set():
+            self._sources.start_items(source)
+        return True
 
     def _apply(self, parsed: Parsed, on_error: Callable[[Exception], None]) -> None:
         """A parsed batch into run state (lock held), its history judged as it goes when it is to be. A line

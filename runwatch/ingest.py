@@ -26,7 +26,7 @@ from runwatch.parsers.source import ChunkRecords, SourceParser, with_total
 from runwatch.parsers.stated import at_stated_times
 from runwatch.state.run import RunTracker
 from runwatch.state.system import STDIN, trainers
-from runwatch.watcher.fileid import binary_file, last_written
+from runwatch.watcher.fileid import binary_file, is_table, last_written
 from runwatch.watcher.lines import LineSplitter
 from runwatch.watcher.snapshot import last_lines, split_block
 from runwatch.watcher.types import ItemBatch, LineBatch
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 LOG_LINES = 500
 """Raw lines kept per run: the TUI's log pane and the context of alerts."""
+TABLE_LOOK_LINES = 64
+"""The lines of a log with no format yet within which it may still turn out a metrics table (`table_appeared`): a
+table's header and first row come first; a log read that far as lines is one."""
 
 Parsed = tuple[Batch, list[Record] | ChunkRecords, list[str] | None]
 """A batch, the records it completes, and for a raw history block its last lines (for the log pane)."""
@@ -223,9 +226,31 @@ class Ingest:
         return item, self._decode(run, item.batch, item.source), None
 
     def _parser_of(self, source: str) -> SourceParser | None:
-        """The parser of a followed file or stdin (None: a source no run takes, e.g. after a stop)."""
+        """The parser of a followed file or stdin (None: a source no run takes, e.g. after a stop, or no log any
+        more: `table_appeared`)."""
         run = self.run_of_source.get(source)
-        return None if run is None else run.parsers[source]
+        return None if run is None else run.parsers.get(source)
+
+    def table_appeared(self, source: str) -> RunIngest | None:
+        """A followed log that turns out a metrics table now that its first lines came (Keras's CSVLogger into
+        `training.log`, followed from before training wrote it: empty or not there when the run was planned, it was
+        planned a log, and `tail` said `waiting` to the end where `check` read every row, a review): no log any more
+        but its run's metric file, to be followed as one from its start (the caller starts that follower and stops
+        the log's). Its run, or None. Looked at while its parser has read no format in its first
+        `TABLE_LOOK_LINES` lines, never for a format given or stdin."""
+        run = self.run_of_source.get(source)
+        parser = None if run is None else run.parsers.get(source)
+        if run is None or parser is None or parser.fixed_format or parser.format is not None or source == STDIN:
+            return None
+        if parser.lines >= TABLE_LOOK_LINES or not is_table(source):
+            return None
+        del run.parsers[source], self.run_of_source[source]
+        self.rank_of_source.pop(source, None)
+        run.history_pending.discard(source)
+        run.history_bytes.pop(source, None)
+        run.parsed_bytes.pop(source, None)
+        self.attach_items(run, source)
+        return run
 
     def parse_each(self, item: Batch, on_error: Callable[[Exception], None]) -> Parsed | None:
         """A batch whose `parse` raised (a bug in runwatch, not in the log: the format parsers turn bad

@@ -136,6 +136,12 @@ class Sources:
         self._followers[path] = f
         self.own(f)
 
+    def stop_follower(self, path: str) -> None:
+        """Stop following `path` as a log (it is followed as a metric file now: `Ingest.table_appeared`)."""
+        f = self._followers.pop(path, None)
+        if f is not None:
+            f.stop()
+
     def writers_gone(self, path: str, gone: bool) -> None:
         """Tell the follower of `path` whether its writers are all gone (`FileFollower.writers_gone`)."""
         f = self._followers.get(path)

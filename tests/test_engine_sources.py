@@ -183,3 +183,30 @@ def test_tail_dir_of_two_runs_follows_two_runs_as_check_reports_them(tmp_path: P
         wait_for(lambda: any(a.rule == "nonfinite" for s in eng.snapshots() if s.run == sft.run for a in s.alerts),
                  timeout=30)
         assert [a.rule for s in eng.snapshots() if s.run == pretrain.run for a in s.alerts] == []
+
+
+def test_a_log_followed_before_it_is_written_that_turns_out_a_table_is_read_as_one(tmp_path: Path) -> None:
+    """A review: `runwatch tail training.log` started before training (Keras's CSVLogger writes `training.log`, its
+    default name) stayed `waiting`, no format, to the end, where `check` read its 10 rows: a path not there (or empty)
+    when the run is planned is planned a log. Once its first lines come and they are a metrics table (a header with a
+    step column, a row of numbers), it is followed as a metric file from its start, its log follower stopped: every
+    row read, as `check` reads them. The real CSVLogger file, written as Keras writes it (its header with the first
+    row, a row an epoch)."""
+    from tests.support.paths import FIXTURES
+
+    rows = (FIXTURES / "found" / "keras_csvlogger_training.log").read_bytes().splitlines(keepends=True)
+    log = tmp_path / "training.log"
+    with Engine([str(log)], options()) as eng:
+        with log.open("ab") as f:
+            f.write(rows[0] + rows[1])
+            f.flush()
+            wait_for(lambda: only(eng).records > 0, timeout=30)
+            for row in rows[2:]:
+                f.write(row)
+                f.flush()
+        snap = wait_for(lambda: next((s for s in eng.snapshots() if s.progress.step == 9), None), timeout=30)
+        assert len(followers_of(log)) == 1  # the metric file's; the log's stopped
+        assert steps_with(eng, "loss") == [float(e) for e in range(10)]  # each row once, the first among them
+    assert snap.format == "csv_rows"
+    assert snap.metrics["val_loss"] == 0.12048257887363434
+    assert snap.records == 20  # ten training rows and their ten evaluations, as `check` reads the file
