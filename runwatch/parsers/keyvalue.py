@@ -481,9 +481,9 @@ new user's review)."""
 _PER_ITER = re.compile(r"(?<![\w.:=])(\d{1,9}(?:\.\d{1,6})?) ?(ms|s|sec)/(?:iter|it|step|batch)\b")
 """A step time said by its unit alone, no key (`[train] iter 20: loss 8.3995 2271 ms/iter`, a nanoGPT fork): read
 where nothing else gave one (a review saw its note say no step line carries a step time)."""
-_DAYS = re.compile(r"\beta: (\d{1,6}) days?, (\d{1,2}):(\d\d):(\d\d)\b")
+_DAYS = re.compile(r"\b[Ee][Tt][Aa]: (\d{1,6}) days?, (\d{1,2}):(\d\d):(\d\d)\b")
 """A remaining time as Python prints a `timedelta` of a day and more (mmcv's and detectron2's `eta: 30 days,
-14:24:49`): the pair scan read `eta` as 30 seconds."""
+14:24:49`, YOLOX's `ETA: 3 days, 23:23:55`): the pair scan read `eta` as 30 seconds (YOLOX's as 3, a review)."""
 _AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss"})
 _PER_STEP = {"ms_batch": 1e3, "ms_step": 1e3, "ms_iter": 1e3, "ms_it": 1e3, "s_batch": 1.0, "s_step": 1.0}
 """Keys that name a step time's unit (`ms/batch 11.61`) → what the value is divided by for seconds."""

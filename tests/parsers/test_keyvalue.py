@@ -1572,3 +1572,14 @@ def test_the_epoch_a_step_counts_in_is_read_after_in() -> None:
     recs, _ = check(found_bytes("wider_event_in_epoch_step_test_loss.out"), (1 << 16, 5000))
     steps = [r.step for r in recs if r.kind is Kind.STEP]
     assert steps == [e * 751 + s for e in range(25) for s in range(0, 751, 50)]
+
+
+def test_yoloxs_eta_of_days_is_read_in_seconds() -> None:
+    """A review: YOLOX's `…, size: 640, ETA: 3 days, 23:23:55` read `eta` 3 (the pair scan's number before ` days`;
+    mmcv's lower-case `eta: 30 days, 14:24:49` was read whole): 343,435 s, on both readers."""
+    from tests.support.found import found_bytes
+    from tests.support.readers import check
+
+    recs, _ = check(found_bytes("yolox_mlu_days_eta_seven_launches.log.gz"), (1 << 20, 5000))
+    first = next(r for r in recs if r.kind is Kind.STEP and "eta" in r.metrics)
+    assert first.metrics["eta"] == ((3 * 24 + 23) * 60 + 23) * 60 + 55
