@@ -249,6 +249,7 @@ class Ingest:
         run.history_pending.discard(source)
         run.history_bytes.pop(source, None)
         run.parsed_bytes.pop(source, None)
+        run.notes.pop(source, None)  # the log follower's `waiting for … to appear`: it is here
         self.attach_items(run, source)
         return run
 

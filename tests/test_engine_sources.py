@@ -197,6 +197,7 @@ def test_a_log_followed_before_it_is_written_that_turns_out_a_table_is_read_as_o
     rows = (FIXTURES / "found" / "keras_csvlogger_training.log").read_bytes().splitlines(keepends=True)
     log = tmp_path / "training.log"
     with Engine([str(log)], options()) as eng:
+        assert "to appear" in wait_for(lambda: only(eng).notes, timeout=30)[0]  # `waiting for …/training.log to appear`
         with log.open("ab") as f:
             f.write(rows[0] + rows[1])
             f.flush()
@@ -210,3 +211,4 @@ def test_a_log_followed_before_it_is_written_that_turns_out_a_table_is_read_as_o
     assert snap.format == "csv_rows"
     assert snap.metrics["val_loss"] == 0.12048257887363434
     assert snap.records == 20  # ten training rows and their ten evaluations, as `check` reads the file
+    assert snap.notes == ()  # no `waiting for … to appear` left of the log follower
