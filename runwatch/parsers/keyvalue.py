@@ -329,8 +329,8 @@ _OF_KEYS = frozenset({"epoch", "Epoch"})
 """Keys read after `of` where only separators came since the pair before (`batch 170 of epoch 1`), and after `in` where
 a phase's word did (`TRAIN in epoch 0 , step 50`), not in a phrase (`best acc 0.91 achieved in epoch 3` is the best
 epoch's, not this one's: a code review)."""
-_PHASES = frozenset({"train", "training", "test", "testing", "val", "valid", "validation", "validating", "eval",
-                     "evaluation", "evaluating"})
+_PHASES = frozenset({*EVAL_WORDS, "train", "training", "testing", "validating", "evaluating"})
+"""A phase's words: the evaluation's (`EVAL_WORDS`), training's, and their `-ing` forms."""
 
 
 def _logger_word(word: str) -> bool:
