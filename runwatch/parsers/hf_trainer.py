@@ -341,6 +341,9 @@ class HFTrainerParser(FormatParser):
         logger's line (`trainer_state.json` entries, runwatch's own `--output jsonl`), 1 at most.
         """
         text = line[:MAX_LINE]
+        if text.startswith(_COMPLETED):
+            return 2  # the Trainer's own finish line: a log of its `logging` lines only, no dict printed (LLaMA-Factory's
+            # `running_log.txt` of a run whose loss went to its `trainer_log.jsonl` read `nothing understood`, a review)
         if "{" not in text and "[" not in text and "TrainOutput(" not in text:
             return 0  # neither a dict nor a bar frame (`N/M [`): most lines of a log
         probe = type(self)()

@@ -446,6 +446,26 @@ def test_a_log_of_the_trainers_logging_lines_takes_steps_from_epochs_and_its_fin
     assert HFTrainerParser().parse("Training completed.") is None  # another stack's words: no finish line
 
 
+def test_the_trainers_finish_line_alone_tells_its_format() -> None:
+    """A LLaMA-Factory `running_log.txt` whose run logged no loss line: the Trainer's header, a checkpoint at 768 and
+    `Training completed. Do not forget to share your model …`. It read `nothing understood`, `UNREAD` (a review): the
+    finish line is the Trainer's own words, and the run finished."""
+    from runwatch.parsers.registry import parser_class
+    from tests.support.found import found_lines, source_records
+
+    fmt, recs = source_records("llamafactory_running_log_no_loss_lines.txt")
+    assert fmt == "hf-trainer"
+    (done,) = [r for r in recs if r.event == Event.FINISHED]
+    assert done.message is not None and done.message.startswith("Training completed. Do not forget")
+    assert [r.step for r in recs if r.event == Event.CHECKPOINT_SAVED] == [768, None]
+    for other in ("kv", "tqdm", "jsonl"):  # no other format claims it
+        assert max(parser_class(other)().score(x) for x in found_lines("llamafactory_running_log_no_loss_lines.txt")) < 2
+    from tests.support.realruns import check_json
+
+    code, [report], _ = check_json(FOUND / "llamafactory_running_log_no_loss_lines.txt")
+    assert (code, report["state"], report["alerts"]) == (0, "finished", [])
+
+
 def test_a_json_epoch_summary_is_no_finish_line() -> None:
     """fairseq under hydra logs `[…][train][INFO] - {"epoch": 1, "train_loss": "0.263", …}` after each epoch: read as
     the Trainer's closing summary, each was a `finished` event, 17 in a run that died of a full disk (a review). A
