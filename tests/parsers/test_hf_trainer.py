@@ -466,6 +466,25 @@ def test_the_trainers_finish_line_alone_tells_its_format() -> None:
     assert (code, report["state"], report["alerts"]) == (0, "finished", [])
 
 
+def test_a_bar_named_in_another_script_is_no_trainers_bar() -> None:
+    """Two ranks' data preparation bars, `处理样本: 1%| | 483/40595` ("processing samples"), before a DeepSpeed fine-tune
+    of 573 steps under the Trainer: elected as its training bar (its description has no Latin letter), they read as
+    steps up to 81,005 and 59 restarts (a review). A letter of any script names another loop's bar, and a description
+    saying it processes samples is no training bar to the tqdm format either."""
+    from runwatch.parsers.progress_bar import is_training
+    from tests.support.found import source_records
+    from tests.support.realruns import check_json
+
+    fmt, recs = source_records("deepspeed_zero3_qwen_chinese_sample_bars.log.gz")
+    assert fmt == "hf-trainer"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert {r.total_steps for r in steps} == {573} and max(r.step for r in steps if r.step is not None) == 573
+    code, [report], _ = check_json(FOUND / "deepspeed_zero3_qwen_chinese_sample_bars.log.gz")
+    assert (code, report["state"], report["step"], report["alerts"]) == (0, "finished", 573, [])
+    assert not [n for n in report["notes"] if "started again" in n]
+    assert not is_training("处理样本") and is_training("训练") and not is_training("训练集验证")
+
+
 def test_a_json_epoch_summary_is_no_finish_line() -> None:
     """fairseq under hydra logs `[…][train][INFO] - {"epoch": 1, "train_loss": "0.263", …}` after each epoch: read as
     the Trainer's closing summary, each was a `finished` event, 17 in a run that died of a full disk (a review). A
