@@ -72,6 +72,11 @@ class LaunchWatch:
         return Record(Kind.EVENT, event=Event.LAUNCHED, t=logging_time(line.lstrip()),
                       message=f"the log's first line again, a new launch: {self._opening[:200]}")
 
+    @property
+    def opening(self) -> str | None:
+        """The opening line's text a launch prints again (`_text`), once read; None where it tells none."""
+        return self._opening
+
     def fatal(self) -> None:
         """A fatal event was read: the next opening line is a new launch."""
         self._armed = self._opening is not None

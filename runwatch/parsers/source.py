@@ -608,6 +608,11 @@ class SourceParser:
         flagged = screen.flag(raw)
         if self._settings is not None:
             flagged[: int(np.searchsorted(rest.line, batch.line[0])) if len(batch) else len(rest)] = True
+        opening = self._launches.opening if self.stamped is None and not len(batch) else None
+        if opening is not None and (mark := opening.encode("utf-8", "replace")) in b"".join(raw):
+            for i, line in enumerate(raw):  # no step yet: a launch is told by its log's first line (`_line`)
+                if mark in line:
+                    flagged[i] = True
         for i in np.flatnonzero(flagged).tolist():  # another launch's header: every line up to its first step row,
             if any(marker in raw[i] for marker in RELAUNCH_BYTES):  # as the collector reads them line by line
                 after = int(np.searchsorted(batch.line, rest.line[i]))
@@ -722,6 +727,13 @@ class SourceParser:
                 if ev is not None and self._parser is None and self._held and self._detector is not None:
                     self._choose_before(out)
                 return
+            if self.stamped is None:  # a format, but no step yet to say a launch went on: launches that log only
+                # evaluations (`Initial validation loss: 11.7` as each launch starts, a review's log of 13 launches
+                # whose last, after a crash, was read `crashed`)
+                if ev is not None and ev.event in FATAL_EVENTS:
+                    self._launches.fatal()
+                if (launch := self._launches.line(text)) is not None:
+                    self._emit(launch, rank, lineno, t, out)
             try:  # as in _parse, inlined: this runs for every line
                 rec = parser.parse(text)
             except Exception as exc:

@@ -59,3 +59,21 @@ def test_tail_of_a_pipe_of_launches_ends_with_no_crash_firing() -> None:
     last = json.loads(p.stdout.decode().splitlines()[-1])
     assert last["state"] == "ended" and [a for a in last["alerts"] if a["state"] == "firing"] == [], last
     assert p.returncode == 3
+
+
+def test_launches_whose_format_logs_evaluations_only_are_told_by_their_opening_line() -> None:
+    """A review's log of 13 launches of a speech model's LoRA fine-tune: each logs `Initial validation loss: 11.7` (a
+    `kv` evaluation, so a format is read) and no step line; one ran its 13 epochs, later ones crashed, and the last,
+    opened by the log's first line again after a traceback logged by `logger.error`, reached `Starting epoch 1/13`. It
+    read `crashed`, a critical crash still firing (the launches were watched only while no format was read): with no
+    step yet, the opening line again is a launch, read alike line by line and through the fast path."""
+    name = "csm_lora_launches_eval_only.log.gz"
+    fmt, recs = source_records(name)
+    assert fmt == "kv" and not [r for r in recs if r.kind is Kind.STEP]
+    launched = [r.line for r in recs if r.event == Event.LAUNCHED]
+    last_crash = max(r.line for r in recs if r.event == Event.TRACEBACK)
+    assert len(launched) == 5 and launched[-1] > last_crash, (launched, last_crash)
+    assert found_lines(name)[launched[-1] - 1].endswith(" - __main__ - INFO - Loading CSM model: sesame/csm-1b")
+    code, [run], _ = check_json(FOUND / name)  # `check` reads the file through the fast path
+    assert (code, run["state"], run["alerts"]) == (0, "ended", []), run
+    assert any("the run went on after 8 fatal errors" in n for n in run["notes"]), run["notes"]
