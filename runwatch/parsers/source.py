@@ -204,6 +204,8 @@ class SourceParser:
         """Whether the header's epochs are the parser's to count by (`_planned_epochs`)."""
         self._rounded = RoundedSteps()
         self._launches = LaunchWatch()
+        self._no_step = True
+        """No step read yet, as a record or a row (a launch is then told by its opening line: `_line`)."""
         """New launches into this source, told while no format is chosen (runwatch.parsers.launches)."""
         self._in_chunk = False
         """Within `feed_bytes`: the epochs of its records and rows are counted at its end, in line order."""
@@ -252,8 +254,10 @@ class SourceParser:
         steps = self._epochs.chunk(out, steps, self.rank)
         self.lines += line - first_line
         self.records += len(out) + (len(steps) if steps is not None else 0)
-        if self.stamped is None and steps is not None and len(steps):
-            self.stamped = steps.t is not None and bool(steps.t[0] > 0)
+        if steps is not None and len(steps):
+            self._no_step = False
+            if self.stamped is None:
+                self.stamped = steps.t is not None and bool(steps.t[0] > 0)
         changes, self._plan_changes = self._plan_changes, []
         if changes:  # another launch's header in the chunk: each record and row under the plan of its own launch
             steps = self._planned_by_line(out, steps, changes, self._epochs.by_epoch)
@@ -435,6 +439,7 @@ class SourceParser:
             if block is not None and block.ends[k] - k >= MIN_RUN and self._parser is parser and block.ready():
                 end = block.ends[k]
                 if self._take_run(block, lines, k, end, first, t, out, rows):
+                    self._no_step = False
                     k = end
                     continue
                 block = None  # its state is unsure after a failure: the rest the usual way
@@ -452,6 +457,7 @@ class SourceParser:
                 line_of(raw, i, t, out)
                 continue
             step, total = row[0], row[1]
+            self._no_step = False
             self._row_read(raw, i, t, out, -1 if step is None else step)
             if total is not None and not 0 <= total <= MAX_STEP:
                 row = (step, None, row[2])
@@ -608,7 +614,7 @@ class SourceParser:
         flagged = screen.flag(raw)
         if self._settings is not None:
             flagged[: int(np.searchsorted(rest.line, batch.line[0])) if len(batch) else len(rest)] = True
-        opening = self._launches.opening if self.stamped is None and not len(batch) else None
+        opening = self._launches.opening if self._no_step and not len(batch) else None
         if opening is not None and (mark := opening.encode("utf-8", "replace")) in b"".join(raw):
             for i, line in enumerate(raw):  # no step yet: a launch is told by its log's first line (`_line`)
                 if mark in line:
@@ -673,6 +679,7 @@ class SourceParser:
     def _stepped(self, after_fast: Callable[[int], None], step: int) -> None:
         """What reading a run of step rows per line would have left, the last of them at `step`."""
         after_fast(step)
+        self._no_step = False
         if self._settings is not None:
             self._end_settings()
         self._since_record = 0
@@ -727,7 +734,7 @@ class SourceParser:
                 if ev is not None and self._parser is None and self._held and self._detector is not None:
                     self._choose_before(out)
                 return
-            if self.stamped is None:  # a format, but no step yet to say a launch went on: launches that log only
+            if self._no_step:  # a format, but no step yet to say a launch went on: launches that log only
                 # evaluations (`Initial validation loss: 11.7` as each launch starts, a review's log of 13 launches
                 # whose last, after a crash, was read `crashed`)
                 if ev is not None and ev.event in FATAL_EVENTS:
@@ -1016,8 +1023,10 @@ class SourceParser:
             if ok is None:
                 return
             rec = ok
-        if self.stamped is None and rec.kind == _STEP:
-            self.stamped = rec.t > 0
+        if rec.kind == _STEP:
+            self._no_step = False
+            if self.stamped is None:
+                self.stamped = rec.t > 0
         completed(rec, rank, t, self.source, lineno)
         if (rec.kind is _STEP or rec.kind is _EVAL) and not self._in_chunk:
             if self._parser is not None and self._parser.rounds_steps:
