@@ -109,7 +109,7 @@ def _by_first_letter(words: list[str] | tuple[str, ...], tails: dict[str, str] |
 # has at most three `:sub` parts: unbounded, `a:a:a:…` made every later start rescan the rest (0.4 s a line).
 _PAIR = re.compile(
     r"([^A-Za-z]*+(?:[A-Za-z][\w./\-'\"@]*+[^A-Za-z]*+)*?)"
-    r"(?<![\w./\-'\"@])([A-Za-z][\w./\-@]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d]))){0,3})"
+    r"(?<![\w./\-'\"@=])([A-Za-z][\w./\-@]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d]))){0,3})"
     r"(?:\s{0,3}[=:]\s{0,8}|\s{1,3}is:\s{0,8}\[?|\s{1,8})(?=[-+.\dnNiI])"  # the guard spares the value alternatives most
     # words; a value right-aligned after its colon (JAX ncflow's `Outer Step:     0      LossTrajs: 4.33880901`) is its
     # key's, and so is one after `is:`, in a one-element array's `[` or not (PaddlePaddle's tutorials: `epoch: 0,
@@ -331,6 +331,16 @@ a phase's word did (`TRAIN in epoch 0 , step 50`), not in a phrase (`best acc 0.
 epoch's, not this one's: a code review)."""
 _PHASES = frozenset({*EVAL_WORDS, "train", "training", "testing", "validating", "evaluating"})
 """A phase's words: the evaluation's (`EVAL_WORDS`), training's, and their `-ing` forms."""
+
+
+_SETTING_ENDS = ("_interval", "_every", "_freq", "_frequency")
+"""How a setting's name ends: how often the run saves, evaluates or logs (`save_interval=4001` beside a pipeline's
+`steps=4000` read as a step 4000 of a metric `save_interval`, each phase a restart, a review)."""
+
+
+def _is_setting(key: str) -> bool:
+    """Whether a metric's name is a setting of the run's: its planned steps or how often it does something."""
+    return key in PLAN_KEYS or key.endswith(_SETTING_ENDS)
 
 
 def _logger_word(word: str) -> bool:
@@ -863,6 +873,8 @@ class KeyValueParser(FormatParser):
                 # `validation loss: 3.03`; indented, a line of code (`        val_loss = 0.0` of the script a
                 # modded-nanogpt log begins with, read as an evaluation at 0: a new user's review)
                 return None  # a header's settings (`lr=0.0003 batch_size=32 max_steps=400`): config, no record
+        if step is not None and not measured and metrics and all(_is_setting(k) for k in metrics):
+            return None  # a step count beside settings only (`steps=4000 save_interval=4001`): a plan, no step
         if 0 < before == pairs - 1 and not measured:
             return None  # a count said last, after no measure of training: of something else (`Sampling slow: 46.0s, steps=158`)
         if lead is None and step is None and not placed:

@@ -1583,3 +1583,24 @@ def test_yoloxs_eta_of_days_is_read_in_seconds() -> None:
     recs, _ = check(found_bytes("yolox_mlu_days_eta_seven_launches.log.gz"), (1 << 20, 5000))
     first = next(r for r in recs if r.kind is Kind.STEP and "eta" in r.metrics)
     assert first.metrics["eta"] == ((3 * 24 + 23) * 60 + 23) * 60 + 55
+
+
+def test_a_pipelines_settings_beside_a_count_are_no_step() -> None:
+    """A review's pi0 SFT pipeline log: its settings `[stamp] iters=4 task=libero_goal:6` and `[stamp] steps=4000
+    save_interval=4001` (before each of three SFT phases) read as steps 4 and 4000 of metrics `libero_goal` and
+    `save_interval`, the phases' restarts put `after step 6,000` where the last `Step N:` line was 4900. A word right
+    after `=` is a value, not a key, and a count beside settings only (`*_interval`, `*_every`, …) is no step."""
+    from tests.support.found import source_records
+    from tests.support.realruns import check_json
+
+    fmt, recs = source_records("openpi_sft_pipeline_settings_lines.log.gz")
+    steps = [r for r in recs if r.kind == Kind.STEP]
+    assert fmt == "kv" and len(steps) == 150
+    assert {k for r in steps for k in r.metrics} == {"loss", "grad_norm", "param_norm"}
+    assert (steps[0].step, steps[0].metrics["loss"]) == (0, 0.2105)
+    _, [run], _ = check_json(FOUND / "openpi_sft_pipeline_settings_lines.log.gz")
+    assert run["state"] == "crashed" and [a["rule"] for a in run["alerts"]] == ["crash"]
+    assert any("started again 2 times" in n and "after step 4,900" in n for n in run["notes"]), run["notes"]
+    parse = KeyValueParser().parse
+    assert parse("step=10 loss=2.0 task=libero_goal:6").metrics == {"loss": 2.0}  # type: ignore[union-attr]
+    assert parse("step 10 loss=2.0 save_interval=5").metrics == {"loss": 2.0, "save_interval": 5.0}  # type: ignore[union-attr]
