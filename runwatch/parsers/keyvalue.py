@@ -877,6 +877,9 @@ class KeyValueParser(FormatParser):
             return None  # a step count beside settings only (`steps=4000 save_interval=4001`): a plan, no step
         if 0 < before == pairs - 1 and not measured:
             return None  # a count said last, after no measure of training: of something else (`Sampling slow: 46.0s, steps=158`)
+        if 0 < before and not measured and text[:1].isspace():
+            return None  # an indented item's count after its own values, no measure of training: an RL loop's example
+            # episodes under each `Iter N:` line (`  Ex 2: Success (R: 100.00, Steps: 5) Target: 2`, 176 restarts, a review)
         if lead is None and step is None and not placed:
             lead = _evaluation_of(metrics)
         if lead is not None:

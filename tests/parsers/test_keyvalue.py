@@ -1604,3 +1604,20 @@ def test_a_pipelines_settings_beside_a_count_are_no_step() -> None:
     parse = KeyValueParser().parse
     assert parse("step=10 loss=2.0 task=libero_goal:6").metrics == {"loss": 2.0}  # type: ignore[union-attr]
     assert parse("step 10 loss=2.0 save_interval=5").metrics == {"loss": 2.0, "save_interval": 5.0}  # type: ignore[union-attr]
+
+
+def test_an_indented_items_count_after_its_values_is_no_step() -> None:
+    """A review's SAC loop prints five example episodes under each `Iter N: SR 66.9%, Q …` line, `  Ex 2: Success (R:
+    100.00, Steps: 5) Target: 2`: where the target was a bare number the line read as step 5 of metrics `ex`, `r` and
+    `target`, and the run `started again 176 times`. An indented line's count said after its own values, with no
+    measure of training among them, is the item's."""
+    from tests.support.found import source_records
+    from tests.support.realruns import check_json
+
+    fmt, recs = source_records("sac_polycircuits_example_episodes.log.gz")
+    steps = [r for r in recs if r.kind == Kind.STEP]
+    assert fmt == "kv" and [r.step for r in steps] == list(range(1, 1020))
+    assert {k for r in steps for k in r.metrics} == {"sr", "q", "pi", "ce", "buffer"}
+    _, [run], _ = check_json(FOUND / "sac_polycircuits_example_episodes.log.gz")
+    assert (run["state"], run["step"], run["alerts"]) == ("ended", 1019, [])
+    assert not [n for n in run["notes"] if "started again" in n], run["notes"]
