@@ -182,6 +182,10 @@ class FormatParser:
     def after_fast(self, last_step: int) -> None:
         """Step lines were read without this parser (the fast path); the last of them was step `last_step`."""
 
+    def launched(self) -> None:
+        """A new launch began in the source (its opening line again after a fatal error: runwatch.parsers.launches):
+        what this parser held of the launch before (a progress bar it elected) is no longer so. Most keep nothing."""
+
 
 class GuardedParser(FormatParser):
     """A format parser whose `_parse` may assume well-formed fields.

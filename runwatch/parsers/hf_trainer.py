@@ -249,6 +249,14 @@ class HFTrainerParser(FormatParser):
             return beside(text, self._step)  # a plain loop's loss line under its bare bar (`beside`)
         return progress
 
+    def launched(self) -> None:
+        """A new launch: its Trainer draws its own bar, which is elected anew (the launch before may have left
+        its bar unfinished, interrupted: the new one read as that one's evaluation)."""
+        self._bar_total, self._bar_elected, self._bar_done, self._confirmed = None, False, False, False
+        self._n, self._lap, self._new_run, self._foreign = 0, 0, False, None
+        self._eval_total, self._eval_n, self._eval_at, self._evaluation_said = None, 0, None, False
+        self._starts.clear()
+
     def _spread(self, then: Record | None, frame: Record | None = None) -> Record | None:
         """The clump's dicts placed, the first returned and the rest (then `then`) handed over in `more`.
 

@@ -8,6 +8,13 @@ log read as the end of every later launch that ran to its end (two reviews: `cra
 alert, of logs whose last four launches completed). Each launch prints its first lines again: the line
 that opened the log, its time stamp aside, printed again after a fatal event is a new launch.
 
+A launch after steps is told the same way, a format read or not: its steps may start again (the run's attempts
+see that too), but a launch whose bar the format took for another's was not seen at all (an HF Trainer run
+interrupted at `560/240003`, relaunched to a bar of `0/40001`: read as an evaluation at step 560, and the run
+`crashed` for the five hours the new launch trained, a review). The source tells the format parser
+(`FormatParser.launched`), which forgets what it held of the launch before. An opening line the format reads as a
+step is no launch's (the fast path takes such lines as rows, never as lines).
+
 Only the opening line counts, and only once a fatal event came after it (or after the launch before):
 a line a run prints again in its normal course (a warning each epoch) is rarely its log's first, and a
 repeat with no failure before it changes nothing. The opening line must say something (`MIN_LETTERS`):
@@ -71,6 +78,19 @@ class LaunchWatch:
         self._armed = False
         return Record(Kind.EVENT, event=Event.LAUNCHED, t=logging_time(line.lstrip()),
                       message=f"the log's first line again, a new launch: {self._opening[:200]}")
+
+    def after_format(self, line: str) -> Record | None:
+        """`line` for a source whose format is read: a launch as `line` tells one, where the opening line came before
+        the format did (a format given from the start reads its first line as the fast path may not: none)."""
+        if not self._seen:
+            self._seen = True
+            return None
+        return self.line(line)
+
+    def forget(self) -> None:
+        """The opening line tells no launch after all (a step line: runwatch.parsers.source)."""
+        self._opening = None
+        self._armed = False
 
     @property
     def opening(self) -> str | None:

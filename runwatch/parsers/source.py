@@ -204,8 +204,6 @@ class SourceParser:
         """Whether the header's epochs are the parser's to count by (`_planned_epochs`)."""
         self._rounded = RoundedSteps()
         self._launches = LaunchWatch()
-        self._no_step = True
-        """No step read yet, as a record or a row (a launch is then told by its opening line: `_line`)."""
         """New launches into this source, told while no format is chosen (runwatch.parsers.launches)."""
         self._in_chunk = False
         """Within `feed_bytes`: the epochs of its records and rows are counted at its end, in line order."""
@@ -254,10 +252,8 @@ class SourceParser:
         steps = self._epochs.chunk(out, steps, self.rank)
         self.lines += line - first_line
         self.records += len(out) + (len(steps) if steps is not None else 0)
-        if steps is not None and len(steps):
-            self._no_step = False
-            if self.stamped is None:
-                self.stamped = steps.t is not None and bool(steps.t[0] > 0)
+        if self.stamped is None and steps is not None and len(steps):
+            self.stamped = steps.t is not None and bool(steps.t[0] > 0)
         changes, self._plan_changes = self._plan_changes, []
         if changes:  # another launch's header in the chunk: each record and row under the plan of its own launch
             steps = self._planned_by_line(out, steps, changes, self._epochs.by_epoch)
@@ -439,7 +435,6 @@ class SourceParser:
             if block is not None and block.ends[k] - k >= MIN_RUN and self._parser is parser and block.ready():
                 end = block.ends[k]
                 if self._take_run(block, lines, k, end, first, t, out, rows):
-                    self._no_step = False
                     k = end
                     continue
                 block = None  # its state is unsure after a failure: the rest the usual way
@@ -457,7 +452,6 @@ class SourceParser:
                 line_of(raw, i, t, out)
                 continue
             step, total = row[0], row[1]
-            self._no_step = False
             self._row_read(raw, i, t, out, -1 if step is None else step)
             if total is not None and not 0 <= total <= MAX_STEP:
                 row = (step, None, row[2])
@@ -614,9 +608,9 @@ class SourceParser:
         flagged = screen.flag(raw)
         if self._settings is not None:
             flagged[: int(np.searchsorted(rest.line, batch.line[0])) if len(batch) else len(rest)] = True
-        opening = self._launches.opening if self._no_step and not len(batch) else None
+        opening = self._launches.opening
         if opening is not None and (mark := opening.encode("utf-8", "replace")) in b"".join(raw):
-            for i, line in enumerate(raw):  # no step yet: a launch is told by its log's first line (`_line`)
+            for i, line in enumerate(raw):  # a launch is told by its log's first line again (`_line`)
                 if mark in line:
                     flagged[i] = True
         for i in np.flatnonzero(flagged).tolist():  # another launch's header: every line up to its first step row,
@@ -679,7 +673,6 @@ class SourceParser:
     def _stepped(self, after_fast: Callable[[int], None], step: int) -> None:
         """What reading a run of step rows per line would have left, the last of them at `step`."""
         after_fast(step)
-        self._no_step = False
         if self._settings is not None:
             self._end_settings()
         self._since_record = 0
@@ -734,13 +727,18 @@ class SourceParser:
                 if ev is not None and self._parser is None and self._held and self._detector is not None:
                     self._choose_before(out)
                 return
-            if self._no_step:  # a format, but no step yet to say a launch went on: launches that log only
-                # evaluations (`Initial validation loss: 11.7` as each launch starts, a review's log of 13 launches
-                # whose last, after a crash, was read `crashed`)
-                if ev is not None and ev.event in FATAL_EVENTS:
-                    self._launches.fatal()
-                if (launch := self._launches.line(text)) is not None:
+            if ev is not None and ev.event in FATAL_EVENTS:
+                self._launches.fatal()
+            if (launch := self._launches.after_format(text)) is not None:
+                # a format read, the log's first line again after a fatal error: launches that log only evaluations
+                # (`Initial validation loss: 11.7` as each starts: the last, after a crash, read `crashed`), or steps
+                # of a bar the new launch draws anew (HF's `0/40001` after `560/240003` and a crash, read as an
+                # evaluation at 560: `crashed` while it trained; reviews)
+                if _steps_alone(parser, text):
+                    self._launches.forget()  # an opening step line: the fast path reads it as a row, no launch
+                else:
                     self._emit(launch, rank, lineno, t, out)
+                    parser.launched()
             try:  # as in _parse, inlined: this runs for every line
                 rec = parser.parse(text)
             except Exception as exc:
@@ -1023,10 +1021,8 @@ class SourceParser:
             if ok is None:
                 return
             rec = ok
-        if rec.kind == _STEP:
-            self._no_step = False
-            if self.stamped is None:
-                self.stamped = rec.t > 0
+        if self.stamped is None and rec.kind == _STEP:
+            self.stamped = rec.t > 0
         completed(rec, rank, t, self.source, lineno)
         if (rec.kind is _STEP or rec.kind is _EVAL) and not self._in_chunk:
             if self._parser is not None and self._parser.rounds_steps:
@@ -1039,6 +1035,15 @@ class SourceParser:
                     and _short_of(rec, self.planned)):
                 rec = replace(rec, total_steps=self.planned)  # the header's plan, where the line states none
         out.append(rec)
+
+
+def _steps_alone(parser: FormatParser, line: str) -> bool:
+    """Whether the format reads `line` alone as a step (a fresh parser: its answer whatever came before)."""
+    try:
+        rec = type(parser)().parse(line)
+    except Exception:
+        return False
+    return rec is not None and rec.kind is _STEP
 
 
 def _short_of(rec: Record, planned: int) -> bool:

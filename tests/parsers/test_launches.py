@@ -4,6 +4,7 @@ of launches appended to one file (tests/fixtures/found/README.md)."""
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 import subprocess
 import sys
 
@@ -77,3 +78,28 @@ def test_launches_whose_format_logs_evaluations_only_are_told_by_their_opening_l
     code, [run], _ = check_json(FOUND / name)  # `check` reads the file through the fast path
     assert (code, run["state"], run["alerts"]) == (0, "ended", []), run
     assert any("the run went on after 8 fatal errors" in n for n in run["notes"]), run["notes"]
+
+
+def test_a_launch_after_steps_elects_its_own_bar(tmp_path: Path) -> None:
+    """A review's `nohup.out` of three HF Trainer launches: a bar to `560/240003` and a Ctrl-C, a ValueError at start,
+    then a bar `0/40001`. As the file stood 25 minutes into the third (its first 233,387 bytes), its bar read as an
+    evaluation at step 560 of the first, and the run `crashed` (a critical crash firing for the 5 h 48 min it trained).
+    The log's first line again after the fatal errors is a new launch, whose Trainer draws its own training bar."""
+    from runwatch.parsers.source import SourceParser
+    from runwatch.watcher.lines import LineSplitter
+
+    data = gzip.decompress((FOUND / "hf_reward_model_three_launches_nohup.out.gz").read_bytes())[:233_387]
+    splitter = LineSplitter()
+    lines = splitter.feed(data) + splitter.feed(b"\n")
+    sp = SourceParser("nohup.out")
+    recs = sp.feed(lines, 1, 0.0) + sp.flush()
+    assert sp.format == "hf-trainer"
+    opening = [i + 1 for i, x in enumerate(lines) if x.endswith("] TF-TRT Warning: Could not find TensorRT")]
+    assert [r.line for r in recs if r.event == Event.LAUNCHED] == opening[1:]
+    steps = [(r.step, r.total_steps) for r in recs if r.kind is Kind.STEP]
+    assert steps[-1] == (2998, 40001) and (560, 240003) in steps
+    assert not [r for r in recs if r.kind is Kind.EVAL]  # the new bar is no evaluation
+    log = tmp_path / "nohup.out"
+    log.write_bytes(data)
+    code, [run], _ = check_json(log)
+    assert (code, run["state"], run["step"], run["total_steps"], run["alerts"]) == (0, "ended", 2998, 40001, [])
