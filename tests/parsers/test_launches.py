@@ -4,9 +4,9 @@ of launches appended to one file (tests/fixtures/found/README.md)."""
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
