@@ -104,6 +104,21 @@ def _timed_evaluation(metrics: Mapping[str, float]) -> bool:
     `eval_samples_per_second`, `eval_steps_per_second`)."""
     return any(name.endswith(("_runtime", "_per_second")) for name in metrics)
 
+def _epoch_start(lo: int, hi: int, epochs: list[float | None]) -> int:
+    """Where a clump's dicts began (the step before its first), by their epochs where those say it began well past `lo`:
+    a run resumed from a checkpoint draws `0/3252` before its bar jumps to 1627, and its 33 dicts, flushed at the end,
+    were spread from step 0 (`epoch 1.015` at step 99: the first half of the loss chart losses never logged, a review).
+    Epochs grow with steps from 0, so the step one stride before the first dict is `hi` × its epoch ÷ the last's."""
+    if len(epochs) < 3 or None in epochs:
+        return lo
+    first, last = epochs[0], epochs[-1]
+    assert first is not None and last is not None
+    if not 0.0 < first < last:
+        return lo
+    start = round(hi * (first - (last - first) / (len(epochs) - 1)) / last)
+    return start if lo + 2 * (hi - lo) / len(epochs) < start < hi else lo
+
+
 class HFTrainerParser(FormatParser):
     """HF Trainer dict lines + its tqdm training bar (see the module notes)."""
 
@@ -277,6 +292,8 @@ class HFTrainerParser(FormatParser):
                 and (lo0 := self._clump_lo) is not None and last.step < at and last.step - lo0 <= len(clump) - 1 < at - lo0:
             last = clump[-1] = _merged(Record(last.kind, at, last.total_steps, None, 0.0, last.metrics), frame)
         hi = last.step
+        if hi is not None and lo is not None:
+            lo = _epoch_start(lo, hi, [r.metrics.get("epoch") for r in clump])
         if hi is not None and lo is not None and hi - lo >= len(clump):
             stride = (hi - lo) / len(clump)
             clump = [Record(r.kind, lo + round(stride * (i + 1)), r.total_steps, None, 0.0, r.metrics)

@@ -485,6 +485,23 @@ def test_a_bar_named_in_another_script_is_no_trainers_bar() -> None:
     assert not is_training("处理样本") and is_training("训练") and not is_training("训练集验证")
 
 
+def test_a_resumed_runs_dicts_flushed_at_its_end_are_placed_by_their_epochs() -> None:
+    """A review's TRL run resumed at 1,627 of 3,252: its bar drew `0/3252` and jumped to 1627, and its 33 dicts, written
+    at the end, were spread from step 0 (`epoch 1.015` at step 99, the first half of the chart losses never logged).
+    Their epochs place them from the resume on, every 50 steps as the run logged; a run not resumed keeps its spread."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("trl_sft_resumed_dicts_flushed_at_end.log.gz")
+    losses = [(r.step, r.metrics["epoch"]) for r in recs if r.kind is Kind.STEP and "loss" in r.metrics]
+    assert len(losses) == 33 and losses[0] == (1651, 1.015) and losses[-1] == (3252, 1.999)
+    steps = [s for s, _ in losses]
+    assert {b - a for a, b in zip(steps, steps[1:])} <= {50, 51}
+    from runwatch.parsers.hf_trainer import _epoch_start
+
+    assert _epoch_start(0, 300, [0.1, 0.2, 0.3]) == 0  # from the start: as spread before
+    assert _epoch_start(0, 300, [0.1, None, 0.3]) == 0
+
+
 def test_a_json_epoch_summary_is_no_finish_line() -> None:
     """fairseq under hydra logs `[…][train][INFO] - {"epoch": 1, "train_loss": "0.263", …}` after each epoch: read as
     the Trainer's closing summary, each was a `finished` event, 17 in a run that died of a full disk (a review). A
