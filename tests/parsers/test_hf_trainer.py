@@ -495,7 +495,7 @@ def test_a_resumed_runs_dicts_flushed_at_its_end_are_placed_by_their_epochs() ->
     losses = [(r.step, r.metrics["epoch"]) for r in recs if r.kind is Kind.STEP and "loss" in r.metrics]
     assert len(losses) == 33 and losses[0] == (1651, 1.015) and losses[-1] == (3252, 1.999)
     steps = [s for s, _ in losses]
-    assert {b - a for a, b in zip(steps, steps[1:])} <= {50, 51}
+    assert {b - a for a, b in zip(steps, steps[1:], strict=False)} <= {50, 51}
     from runwatch.parsers.hf_trainer import _epoch_start
 
     assert _epoch_start(0, 300, [0.1, 0.2, 0.3]) == 0  # from the start: as spread before
