@@ -325,6 +325,16 @@ def _clause_key(head: str, key: str) -> str | None:
     return f"{word.lower() if word[0].isdigit() else word}_{key}"  # `3D loss` → `3d_loss` (not `3_d_loss`)
 
 
+_AT_STEP = re.compile(
+    r"(?<![\w.])(?P<name>[A-Za-z][A-Za-z_]{0,30}(?: [A-Za-z_]{1,30})?) (?:at|in global) (?:step|iter|iteration) {1,2}"
+    r"(?P<step>\d{1,12}) {0,2}: {1,2}(?P<value>[-+]?\d)"
+)
+"""A measure said before the step it was taken at: TensorFlow's word2vec tutorial's `Average loss at step  2000 :
+113.84` (and the many loops copied from it: `Average loss at step 1800: 1.676672 learning rate: 10.000000`), a TRPO
+run's `Total reward in global step 33: 1.368` (its only reward, unread: a review). Read as `step 2000, Average loss:
+113.84`."""
+
+
 _OF_KEYS = frozenset({"epoch", "Epoch"})
 """Keys read after `of` where only separators came since the pair before (`batch 170 of epoch 1`), and after `in` where
 a phase's word did (`TRAIN in epoch 0 , step 50`), not in a phrase (`best acc 0.91 achieved in epoch 3` is the best
@@ -702,6 +712,9 @@ class KeyValueParser(FormatParser):
             return None
         if text[:1] in "DIWEC" and (basic := _BASIC_PREFIX.match(text)) is not None:
             text = text[basic.end():]  # `INFO:root:Epoch 0 - …`: the prefix's words are no key's
+        if " at step" in text or " in global step" in text or " at iter" in text:
+            if (at := _AT_STEP.search(text)) is not None:  # `Average loss at step 2000: 4.34`: the step said first
+                text = f"{text[:at.start()]}step {at['step']}, {at['name']}: {text[at.start('value'):]}"
         if "np." in text:
             text = _NUMPY_SCALAR.sub(r"\1", text)  # `actor/pg_loss:np.float64(0.0023)`: the number it holds
         if "line:" in text:

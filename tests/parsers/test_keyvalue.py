@@ -1621,3 +1621,19 @@ def test_an_indented_items_count_after_its_values_is_no_step() -> None:
     _, [run], _ = check_json(FOUND / "sac_polycircuits_example_episodes.log.gz")
     assert (run["state"], run["step"], run["alerts"]) == ("ended", 1019, [])
     assert not [n for n in run["notes"] if "started again" in n], run["notes"]
+
+
+def test_a_measure_said_before_the_step_it_was_taken_at() -> None:
+    """A review's TRPO run prints its only reward as `Total reward in global step 33: 1.368…` every 300 steps: unread,
+    where its `kl`, `old` and `new` were read. A measure said before `at step N:` or `in global step N:` (TensorFlow's
+    word2vec tutorial's `Average loss at step  2000 :  113.84` too) is that step's, read alike by both readers."""
+    from tests.support.found import found_bytes, source_records
+    from tests.support.readers import check
+
+    fmt, recs = source_records("trpo_tf_reward_in_global_step.log.gz")
+    rewards = [(r.step, r.metrics["total_reward"]) for r in recs if "total_reward" in r.metrics]
+    assert fmt == "kv" and [s for s, _ in rewards] == [33, 333, 633, 933, 1233, 1533]
+    assert rewards[0][1] == 1.3682114552510858 and all(r.kind == Kind.STEP for r in recs if "total_reward" in r.metrics)
+    for sizes in ((1 << 20,), (4096,), (700, 3000, 50)):
+        got, _ = check(found_bytes("trpo_tf_reward_in_global_step.log.gz"), sizes)
+        assert sum("total_reward" in r.metrics for r in got) == 6
