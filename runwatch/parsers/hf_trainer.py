@@ -104,6 +104,7 @@ def _timed_evaluation(metrics: Mapping[str, float]) -> bool:
     `eval_samples_per_second`, `eval_steps_per_second`)."""
     return any(name.endswith(("_runtime", "_per_second")) for name in metrics)
 
+
 def _epoch_start(lo: int, hi: int, epochs: list[float | None]) -> int:
     """Where a clump's dicts began (the step before its first), by their epochs where those say it began well past `lo`:
     a run resumed from a checkpoint draws `0/3252` before its bar jumps to 1627, and its 33 dicts, flushed at the end,
