@@ -109,7 +109,9 @@ def _epoch_start(lo: int, hi: int, epochs: list[float | None]) -> int:
     """Where a clump's dicts began (the step before its first), by their epochs where those say it began well past `lo`:
     a run resumed from a checkpoint draws `0/3252` before its bar jumps to 1627, and its 33 dicts, flushed at the end,
     were spread from step 0 (`epoch 1.015` at step 99: the first half of the loss chart losses never logged, a review).
-    Epochs grow with steps from 0, so the step one stride before the first dict is `hi` × its epoch ÷ the last's."""
+    Epochs grow with steps from 0, so the step one stride before the first dict is `hi` × its epoch ÷ the last's. Only
+    where nothing was handed out before the clump (else its start is known), and only well past `lo`: an older
+    Trainer rounds `epoch` to two decimals (a code review: clumps of a run not resumed moved so)."""
     if len(epochs) < 3 or None in epochs:
         return lo
     first, last = epochs[0], epochs[-1]
@@ -293,7 +295,7 @@ class HFTrainerParser(FormatParser):
                 and (lo0 := self._clump_lo) is not None and last.step < at and last.step - lo0 <= len(clump) - 1 < at - lo0:
             last = clump[-1] = _merged(Record(last.kind, at, last.total_steps, None, 0.0, last.metrics), frame)
         hi = last.step
-        if hi is not None and lo is not None:
+        if hi is not None and lo is not None and self._clump_lo is None:  # from the bar's first frame: a resume?
             lo = _epoch_start(lo, hi, [r.metrics.get("epoch") for r in clump])
         if hi is not None and lo is not None and hi - lo >= len(clump):
             stride = (hi - lo) / len(clump)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from runwatch.model import Event, Kind, Record
+from runwatch.model import FATAL_EVENTS, Event, Kind, Record
 from runwatch.parsers.fields import logging_time
 
 TRACEBACK = "Traceback (most recent call last)"
@@ -47,10 +47,19 @@ def _text(line: str) -> str:
     return _LEAD_STAMP.sub("", line.strip(), count=1)
 
 
+LAUNCH_WINDOW = 8
+"""Lines after the fatal event within which, once the run has stepped, the log's opening line again is a launch: a
+process that died is relaunched at once (its traceback's last line, a last bar frame, `Saved partial model …`, then
+the opening line); a warning a run prints again later in its course (its loader's workers at an evaluation) after a
+caught traceback is none (a code review: an HF run's evaluation bar elected as its training bar so)."""
+_ENDS = frozenset({Event.SIGNAL})
+"""Events besides the fatal ones that end a launch which stepped: Ctrl-C (`KeyboardInterrupt`), then a relaunch."""
+
+
 class LaunchWatch:
     """Tells when a source's opening line comes again after a fatal event (see the module notes)."""
 
-    __slots__ = ("_armed", "_opening", "_seen")
+    __slots__ = ("_armed", "_at", "_at_step", "_opening", "_seen", "_step", "_stepped")
 
     def __init__(self) -> None:
         self._seen = False
@@ -58,9 +67,27 @@ class LaunchWatch:
         self._opening: str | None = None
         """Its text (`_text`); None where it says too little to tell a launch by."""
         self._armed = False
+        self._at = 0
+        """The line of the fatal event (or traceback header) that armed the watch."""
+        self._stepped = False
+        """Whether the source read a step: then a launch must follow its fatal event closely (`LAUNCH_WINDOW`)."""
+        self._step: int | None = None
+        self._at_step: int | None = None
+        """The newest step, and the newest when the watch was armed: a step past it says the run went on."""
 
-    def line(self, line: str) -> Record | None:
-        """A `launched` event when `line` opens a new launch, else None. Call it with every line, in order."""
+    @property
+    def seen(self) -> bool:
+        """Whether the opening line was read."""
+        return self._seen
+
+    @property
+    def armed(self) -> bool:
+        """Whether the opening line again would now be a launch (or may, at the end of a traceback under way)."""
+        return self._armed
+
+    def line(self, line: str, lineno: int = 0) -> Record | None:
+        """A `launched` event when `line` (at `lineno`) opens a new launch, else None. Call it with every line, in
+        order, that may be the opening line or arm the watch."""
         if not self._seen:
             bare = line.strip()
             if bare and bare not in _NOT_OPENINGS:
@@ -71,21 +98,15 @@ class LaunchWatch:
             return None
         if not self._armed:
             if line.startswith(TRACEBACK):
-                self._armed = self._opening is not None  # its event may come lines later, when its block ends
+                self._arm(lineno)  # its event may come lines later, when its block ends
             return None
         if self._opening is None or not line.rstrip().endswith(self._opening) or _text(line) != self._opening:
             return None
+        if self._stepped and lineno - self._at > LAUNCH_WINDOW:
+            return None  # long after the failure, the run went on meanwhile: a line it prints again
         self._armed = False
         return Record(Kind.EVENT, event=Event.LAUNCHED, t=logging_time(line.lstrip()),
                       message=f"the log's first line again, a new launch: {self._opening[:200]}")
-
-    def after_format(self, line: str) -> Record | None:
-        """`line` for a source whose format is read: a launch as `line` tells one, where the opening line came before
-        the format did (a format given from the start reads its first line as the fast path may not: none)."""
-        if not self._seen:
-            self._seen = True
-            return None
-        return self.line(line)
 
     def forget(self) -> None:
         """The opening line tells no launch after all (a step line: runwatch.parsers.source)."""
@@ -97,6 +118,17 @@ class LaunchWatch:
         """The opening line's text a launch prints again (`_text`), once read; None where it tells none."""
         return self._opening
 
-    def fatal(self) -> None:
-        """A fatal event was read: the next opening line is a new launch."""
+    def event(self, event: str | None, lineno: int) -> None:
+        """An event was read at `lineno`: a fatal one (or, once the run stepped, a Ctrl-C) arms the watch."""
+        if event in FATAL_EVENTS or (self._stepped and event in _ENDS):
+            self._arm(lineno)
+
+    def stepped(self, step: int) -> None:
+        """A step was read: past the one the watch was armed at, the run went on after the failure, no launch."""
+        if self._armed and self._stepped and step != self._at_step:
+            self._armed = False
+        self._stepped, self._step = True, step
+
+    def _arm(self, lineno: int) -> None:
         self._armed = self._opening is not None
+        self._at, self._at_step = lineno, self._step

@@ -317,19 +317,18 @@ def any_frame(line: str) -> Frame | None:
                  step_time=rich.step_time, postfix=postfix, has_postfix=bool(rich.metrics), wraps=True)
 
 
-_EVALUATING_ZH = re.compile("验证|评估|测试|推理|生成")
-_NOT_TRAINING_ZH = re.compile(f"{_EVALUATING_ZH.pattern}|处理|样本|数据|加载|分词|过滤|下载|保存|转换")
+_NOT_TRAINING_ZH = re.compile("验证|评估|测试|推理|生成|处理|样本|数据|加载|分词|过滤|下载|保存|转换")
 """The same in Chinese: validation, evaluation, test, inference, generation; processing, samples, data, loading,
 tokenising, filtering, downloading, saving, converting (two ranks' `处理样本: 1%| | 483/40595` before a DeepSpeed
-fine-tune, "processing samples", read as its steps: 58 restarts in a run of 573 steps, a review). A description that
-says it trains (`训练`) is a training bar unless it names an evaluation (`训练集验证`)."""
+fine-tune, "processing samples", read as its steps: 58 restarts in a run of 573 steps, a review), whether or not it
+also says training (`加载训练数据`, loading the training data)."""
 
 
 @lru_cache(maxsize=1024)  # a bar's description repeats on every frame (`Epoch 3`): each read once
 def is_training(desc: str) -> bool:
     if _NOT_TRAINING.search(desc) is not None:
         return False
-    return _NOT_TRAINING_ZH.search(desc) is None or ("训练" in desc and _EVALUATING_ZH.search(desc) is None)
+    return _NOT_TRAINING_ZH.search(desc) is None
 
 
 @lru_cache(maxsize=1024)

@@ -273,6 +273,9 @@ class SourceParser:
             pos = end
         if pos < len(data):
             rest = data[pos:] if pos else data
+            if not self._launches.seen:  # a format given: the log's first line, as `_line` would have read it first
+                head = rest[:1 << 16]
+                self._opening(split(head[:head.rfind(b"\n") + 1] or head), line)
             if self._fast_parser() is not None:
                 line, steps = self._fast(rest, line, t, split, out)
             elif self._row_parser() is not None:
@@ -474,6 +477,9 @@ class SourceParser:
             ev = None
         if ev is not None:
             self._emit(ev, self.rank, i, t, out)
+            self._launches.event(ev.event, i)
+        if step >= 0:
+            self._launches.stepped(step)  # as `_emit` of its record
         if self._since_record or self._recent or self._settings is not None:  # after a record-less line
             self._stepped(self._parser.after_fast, step)  # type: ignore[union-attr]  # a step record, as `_line` takes one
         if not events.idle:
@@ -487,6 +493,16 @@ class SourceParser:
             self.failures.add(f"{self.format or 'parser'} rows", exc, first)
             return None
         return block if block is not None and block.row.any() else None
+
+    def _opening(self, lines: Sequence[str], first: int) -> None:
+        """The launch watch's first line, when the fast path reads from the log's first line on (`_chunk`)."""
+        for k, raw in enumerate(lines):
+            text = raw if raw.isascii() else readable(raw)
+            if text[:1] in FIRST_CHARS:
+                text = split_rank(text)[1]
+            self._launches.line(text, first + k)
+            if self._launches.seen:
+                return
 
     def _take_run(
         self, block: RowBlock, lines: Sequence[str], lo: int, hi: int, first: int, t: float, out: list[Record],
@@ -512,6 +528,7 @@ class SourceParser:
                 self._neutral_lines(lines, k, start, first, t, out)
             if events.idle and bool(block.quiet[start:stop].all()):
                 events.skip(stop - start, lines[stop - 1])  # as `feed` of each: lines no idle detector acts on
+                self._launches.stepped(int(cols.step[r + stop - start - 1]))
                 if self._since_record or self._recent or self._settings is not None:
                     self._stepped(after_fast, int(cols.step[r]))
                 self._last = (rank, first + stop - 1, t)
@@ -540,7 +557,8 @@ class SourceParser:
         counted: list[_Line] = []
         for j in range(lo, hi):
             raw = lines[j]
-            if events.idle and self._settings is None and self._layouts is None and raw[:1] not in FIRST_CHARS:
+            if events.idle and self._settings is None and self._layouts is None and raw[:1] not in FIRST_CHARS and not (
+                    self._launches.armed and (opening := self._launches.opening) is not None and opening in raw):
                 text = raw if raw.isascii() else readable(raw)  # as `_line` reads it
                 if not admits(text):
                     events.skip(1, text)
@@ -609,7 +627,8 @@ class SourceParser:
         if self._settings is not None:
             flagged[: int(np.searchsorted(rest.line, batch.line[0])) if len(batch) else len(rest)] = True
         opening = self._launches.opening
-        if opening is not None and (mark := opening.encode("utf-8", "replace")) in b"".join(raw):
+        if opening is not None and (self._launches.armed or flagged.any()):  # what may arm the watch is flagged
+            mark = opening.encode("utf-8", "replace")
             for i, line in enumerate(raw):  # a launch is told by its log's first line again (`_line`)
                 if mark in line:
                     flagged[i] = True
@@ -673,6 +692,7 @@ class SourceParser:
     def _stepped(self, after_fast: Callable[[int], None], step: int) -> None:
         """What reading a run of step rows per line would have left, the last of them at `step`."""
         after_fast(step)
+        self._launches.stepped(step)
         if self._settings is not None:
             self._end_settings()
         self._since_record = 0
@@ -717,9 +737,10 @@ class SourceParser:
                 else:
                     self._emit(ev, rank, lineno, t, self._held_events if parser is None and self._may_wait() else out)
             if parser is None:
-                if ev is not None and ev.event in FATAL_EVENTS:
-                    self._launches.fatal()  # a line's own fatal event (an OOM, `Killed`); a traceback arms it at its header
-                if (launch := self._launches.line(text)) is not None:  # no format yet: no step says it went on
+                if ev is not None:
+                    self._launches.event(ev.event, lineno)  # a line's own fatal event (an OOM, `Killed`); a traceback
+                    # arms it at its header
+                if (launch := self._launches.line(text, lineno)) is not None:  # no format yet: no step says it went on
                     self._emit(launch, rank, lineno, t, self._held_events if self._may_wait() else out)
                 if self._settings is not None:
                     self._setting(self._settings, text, lineno)
@@ -727,9 +748,7 @@ class SourceParser:
                 if ev is not None and self._parser is None and self._held and self._detector is not None:
                     self._choose_before(out)
                 return
-            if ev is not None and ev.event in FATAL_EVENTS:
-                self._launches.fatal()
-            if (launch := self._launches.after_format(text)) is not None:
+            if (launch := self._launches.line(text, lineno)) is not None:
                 # a format read, the log's first line again after a fatal error: launches that log only evaluations
                 # (`Initial validation loss: 11.7` as each starts: the last, after a crash, read `crashed`), or steps
                 # of a bar the new launch draws anew (HF's `0/40001` after `560/240003` and a crash, read as an
@@ -739,6 +758,8 @@ class SourceParser:
                 else:
                     self._emit(launch, rank, lineno, t, out)
                     parser.launched()
+            if ev is not None:  # after the line itself (the fast path may have read it as the opening line first)
+                self._launches.event(ev.event, lineno)
             try:  # as in _parse, inlined: this runs for every line
                 rec = parser.parse(text)
             except Exception as exc:
@@ -1021,8 +1042,11 @@ class SourceParser:
             if ok is None:
                 return
             rec = ok
-        if self.stamped is None and rec.kind == _STEP:
-            self.stamped = rec.t > 0
+        if rec.kind == _STEP:
+            if self.stamped is None:
+                self.stamped = rec.t > 0
+            if rec.step is not None:
+                self._launches.stepped(rec.step)
         completed(rec, rank, t, self.source, lineno)
         if (rec.kind is _STEP or rec.kind is _EVAL) and not self._in_chunk:
             if self._parser is not None and self._parser.rounds_steps:

@@ -482,8 +482,8 @@ def test_a_bar_named_in_another_script_is_no_trainers_bar() -> None:
     code, [report], _ = check_json(FOUND / "deepspeed_zero3_qwen_chinese_sample_bars.log.gz")
     assert (code, report["state"], report["step"], report["alerts"]) == (0, "finished", 573, [])
     assert not [n for n in report["notes"] if "started again" in n]
-    assert not is_training("处理样本") and is_training("训练") and is_training("训练数据")
-    assert not is_training("训练集验证") and not is_training("训练数据验证")
+    assert not is_training("处理样本") and is_training("训练") and is_training("训练 Epoch 1")
+    assert not is_training("训练集验证") and not is_training("加载训练数据")
 
 
 def test_a_resumed_runs_dicts_flushed_at_its_end_are_placed_by_their_epochs() -> None:

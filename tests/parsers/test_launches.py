@@ -103,3 +103,62 @@ def test_a_launch_after_steps_elects_its_own_bar(tmp_path: Path) -> None:
     log.write_bytes(data)
     code, [run], _ = check_json(log)
     assert (code, run["state"], run["step"], run["total_steps"], run["alerts"]) == (0, "ended", 2998, 40001, [])
+
+
+def _spliced(gap: int, filler: int = 0) -> bytes:
+    """A real tqdm loop's log (`sft_bar_free_postfix.log`, its first line urllib3's `NotOpenSSLWarning`) with a real
+    traceback (the three-launch `nohup.out`'s ValueError) spliced in half-way, and the log's first line again `gap` bar
+    frames after it (a relaunch at once: 0; a warning printed again while the run went on), after `filler` lines of
+    its own preamble (no step among them)."""
+    lines = found_lines("sft_bar_free_postfix.log")
+    frames = [i for i, x in enumerate(lines) if "/375 [" in x]
+    at = frames[len(frames) // 2]
+    nohup = found_lines("hf_reward_model_three_launches_nohup.out.gz")
+    header = nohup.index("Traceback (most recent call last):", 930)
+    block = nohup[header:header + 6]
+    assert block[-1].startswith("ValueError: Some specified arguments")
+    after = frames[frames.index(at) + gap] if gap else at
+    spliced = [*lines[:at], *block, *lines[at:after], *lines[1:1 + filler], lines[0], *lines[after:]]
+    return ("\n".join(spliced) + "\n").encode()
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_the_opening_line_again_mid_run_is_a_launch_only_right_after_the_failure(sizes: tuple[int, ...]) -> None:
+    """A code review: once a run has stepped, its log's first line again (a warning its loader's workers print anew)
+    after a traceback it survived made a launch line by line and none in the fast path (the row reader only counted
+    it), and an HF run's evaluation bar then read as its training bar. After steps a launch follows the failure at
+    once, with no step on since; both readers alike."""
+    from tests.support.readers import check
+
+    at_once, _ = check(_spliced(0), sizes)
+    assert [r.event for r in at_once if r.event in (Event.TRACEBACK, Event.LAUNCHED)] == [Event.TRACEBACK, Event.LAUNCHED]
+    for gap, filler in ((2, 0), (20, 0), (0, 12)):  # a step on since the failure, or long after it: no launch
+        later, _ = check(_spliced(gap, filler), sizes)
+        assert [r.event for r in later if r.event in (Event.TRACEBACK, Event.LAUNCHED)] == [Event.TRACEBACK], (gap, filler)
+
+
+def test_a_format_given_still_tells_launches(tmp_path: Path) -> None:
+    """A code review: with `--format hf-trainer` the parser reads from the first line, so the watch kept no opening
+    line and the three-launch `nohup.out` at step 2,998 of its third launch read `crashed` again."""
+    data = gzip.decompress((FOUND / "hf_reward_model_three_launches_nohup.out.gz").read_bytes())[:233_387]
+    log = tmp_path / "nohup.out"
+    log.write_bytes(data)
+    code, [run], _ = check_json(log, extra=("--format", "hf-trainer"))
+    assert (code, run["state"], run["step"], run["total_steps"]) == (0, "ended", 2998, 40001)
+
+
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,)])
+def test_a_format_given_reads_the_opening_line_in_the_fast_path_too(sizes: tuple[int, ...]) -> None:
+    """A code review: with the format given, the fast path reads a run's lines from the first on without `_line`, so
+    its launch watch kept no opening line where `feed` read one. The run lab's nanoGPT log (`number of parameters:
+    0.17M`, then `iter N: loss …`) with a real traceback and its first line again right after, `--format nanogpt`."""
+    from tests.support.paths import FIXTURES
+    from tests.support.readers import check
+
+    lines = (FIXTURES / "realruns/gpu-nanogpt-healthy/run/train.log").read_text().splitlines()
+    nohup = found_lines("hf_reward_model_three_launches_nohup.out.gz")
+    header = nohup.index("Traceback (most recent call last):", 930)
+    half = len(lines) // 2
+    data = ("\n".join([*lines[:half], *nohup[header:header + 6], lines[0], *lines[half:]]) + "\n").encode()
+    recs, _ = check(data, sizes, fmt="nanogpt")
+    assert [r.event for r in recs if r.event in (Event.TRACEBACK, Event.LAUNCHED)] == [Event.TRACEBACK, Event.LAUNCHED]
