@@ -779,6 +779,9 @@ class KeyValueParser(FormatParser):
                     rounded = 10.0 ** (len(str(step)) - 3)
             elif role == _STEP and value == step:
                 continue  # the step said again (`iter 2000 || Loss: 1.17 || Saving state, iter: 2000`): no metric
+            elif role == _STEP and name.startswith("global_") and 0 <= value < 1e15 and not steps and total is None:
+                step = int(value)  # the run's count after a loop's own (`iteration 0: global_step=1; loss_value=…`,
+                continue  # TF1's: `iteration` counted epochs, every step read 0 and 10 restarts, a review)
             elif name not in metrics:
                 if steps and "acc" in name and int(steps) > 0:
                     value /= int(steps)  # `Accuracy: 9817/10000 (98%)`: right of all, a fraction as elsewhere

@@ -1637,3 +1637,16 @@ def test_a_measure_said_before_the_step_it_was_taken_at() -> None:
     for sizes in ((1 << 20,), (4096,), (700, 3000, 50)):
         got, _ = check(found_bytes("trpo_tf_reward_in_global_step.log.gz"), sizes)
         assert sum("total_reward" in r.metrics for r in got) == 6
+
+
+def test_a_global_step_after_a_loops_own_count_is_the_step() -> None:
+    """A review's TF1 run logs `iteration 0: global_step=1; loss_value=28.789953`, its `iteration` counting epochs: every
+    step read 0 (`steps 0 → 0`), `global_step` a metric. A `global_…` count said after a loop's own (with no total
+    beside either) is the run's step."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("tf1_mnist_iteration_global_step_launches.log.gz")
+    losses = [r for r in recs if r.kind == Kind.STEP and "loss_value" in r.metrics]
+    assert fmt == "kv" and losses[0].step == 1 and max(r.step for r in losses if r.step is not None) == 1100
+    assert not [r for r in recs if "global_step" in r.metrics]
+    assert KeyValueParser().parse("iter 5/100 global_step=20 loss=1.0").step == 5  # type: ignore[union-attr]
