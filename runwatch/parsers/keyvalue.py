@@ -427,7 +427,16 @@ def _evaluates(text: str) -> str | None:
         return "test"
     if _ESTIMATOR_EVAL in text:
         return "eval"
+    if any(word in text for word in _PHASE_WORDS) and (after := _PHASE_AFTER.search(text)) is not None:
+        return after[1].lower()
     return None
+
+
+_PHASE_AFTER = re.compile(r"\b(?:epoch|step|iter|iteration)\s{0,2}[:=]?\s{0,2}\d{1,12}\s{1,3}"
+                          r"(val|valid|validation|eval|evaluation|test)\s{0,2}[,:|]", re.IGNORECASE)
+"""A phase's word right after the count it is at, before the line's values: `epoch: 0 validation, acc: 0.60, loss:
+2.15` (its `epoch: 0 end, loss: 2.17` the training's; the validation loss read into the training's, a review)."""
+_PHASE_WORDS = (" val", " Val", " VAL", " eval", " Eval", " test", " Test")
 
 
 _ESTIMATOR_EVAL = "Saving dict for global step "

@@ -1650,3 +1650,16 @@ def test_a_global_step_after_a_loops_own_count_is_the_step() -> None:
     assert fmt == "kv" and losses[0].step == 1 and max(r.step for r in losses if r.step is not None) == 1100
     assert not [r for r in recs if "global_step" in r.metrics]
     assert KeyValueParser().parse("iter 5/100 global_step=20 loss=1.0").step == 5  # type: ignore[union-attr]
+
+
+def test_a_phase_word_after_the_count_makes_the_line_its_phases() -> None:
+    """A review's loop logs `epoch: 0 end, loss: 2.166…` and `epoch: 0 validation, acc: 0.601…, loss: 2.153…`: the
+    validation's loss was read into the training's (`loss 202`, its last value the validation's). A phase's word right
+    after the count, before the values, makes the line that phase's."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("stroke_clf_epoch_validation_phase.log")
+    train = [r.metrics["loss"] for r in recs if r.kind == Kind.STEP and "loss" in r.metrics]
+    evals = [r for r in recs if r.kind == Kind.EVAL]
+    assert len(train) == len(evals) == 101 and train[0] == 2.166128297422274
+    assert evals[0].metrics == {"epoch": 0.0, "val_acc": 0.6014876869215923, "val_loss": 2.1533369740644157}
