@@ -52,20 +52,24 @@ LAUNCH_WINDOW = 8
 process that died is relaunched at once (its traceback's last line, a last bar frame, `Saved partial model …`, then
 the opening line); a warning a run prints again later in its course (its loader's workers at an evaluation) after a
 caught traceback is none (a code review: an HF run's evaluation bar elected as its training bar so)."""
-_ENDS = frozenset({Event.SIGNAL})
-"""Events besides the fatal ones that end a launch which stepped: Ctrl-C (`KeyboardInterrupt`), then a relaunch."""
+_ENDS = frozenset({Event.SIGNAL, Event.DATALOADER_ERROR})
+"""Events besides the fatal ones that end a launch which stepped: Ctrl-C (`KeyboardInterrupt`), a DataLoader worker's
+death (the exception the main process then raises: HiFi-TSE's third launch after one), then a relaunch."""
 
 
 class LaunchWatch:
     """Tells when a source's opening line comes again after a fatal event (see the module notes)."""
 
-    __slots__ = ("_armed", "_at", "_at_step", "_opening", "_seen", "_step", "_stepped")
+    __slots__ = ("_armed", "_at", "_at_step", "_opened", "_opening", "_seen", "_step", "_stepped")
 
     def __init__(self) -> None:
         self._seen = False
         """Whether the opening line was read."""
         self._opening: str | None = None
         """Its text (`_text`); None where it says too little to tell a launch by."""
+        self._opened = 0
+        """The opening line's own line number: no launch of its own (the fast path may read it before a fatal event
+        of the same line arms the watch: runwatch.parsers.source)."""
         self._armed = False
         self._at = 0
         """The line of the fatal event (or traceback header) that armed the watch."""
@@ -91,7 +95,7 @@ class LaunchWatch:
         if not self._seen:
             bare = line.strip()
             if bare and bare not in _NOT_OPENINGS:
-                self._seen = True
+                self._seen, self._opened = True, lineno
                 text = _text(line)
                 told = sum(c.isalpha() for c in text) >= MIN_LETTERS and not bare.startswith(TRACEBACK)
                 self._opening = text if told else None
@@ -100,7 +104,8 @@ class LaunchWatch:
             if line.startswith(TRACEBACK):
                 self._arm(lineno)  # its event may come lines later, when its block ends
             return None
-        if self._opening is None or not line.rstrip().endswith(self._opening) or _text(line) != self._opening:
+        if self._opening is None or not line.rstrip().endswith(self._opening) or _text(line) != self._opening or (
+                lineno and lineno == self._opened):
             return None
         if self._stepped and lineno - self._at > LAUNCH_WINDOW:
             return None  # long after the failure, the run went on meanwhile: a line it prints again

@@ -748,6 +748,8 @@ class SourceParser:
                 if ev is not None and self._parser is None and self._held and self._detector is not None:
                     self._choose_before(out)
                 return
+            if ev is not None:  # the traceback's event comes with the line after its block: maybe the opening line
+                self._launches.event(ev.event, lineno)
             if (launch := self._launches.line(text, lineno)) is not None:
                 # a format read, the log's first line again after a fatal error: launches that log only evaluations
                 # (`Initial validation loss: 11.7` as each starts: the last, after a crash, read `crashed`), or steps
@@ -758,8 +760,6 @@ class SourceParser:
                 else:
                     self._emit(launch, rank, lineno, t, out)
                     parser.launched()
-            if ev is not None:  # after the line itself (the fast path may have read it as the opening line first)
-                self._launches.event(ev.event, lineno)
             try:  # as in _parse, inlined: this runs for every line
                 rec = parser.parse(text)
             except Exception as exc:
