@@ -162,3 +162,16 @@ def test_a_format_given_reads_the_opening_line_in_the_fast_path_too(sizes: tuple
     data = ("\n".join([*lines[:half], *nohup[header:header + 6], lines[0], *lines[half:]]) + "\n").encode()
     recs, _ = check(data, sizes, fmt="nanogpt")
     assert [r.event for r in recs if r.event in (Event.TRACEBACK, Event.LAUNCHED)] == [Event.TRACEBACK, Event.LAUNCHED]
+
+
+def test_relaunches_after_a_segfault_and_a_dataloader_death_are_launches() -> None:
+    """HiFi-TSE's log, relaunched by hand from its checkpoints after glibc's abort, a segfault and a DataLoader worker's
+    death (each relaunch opening with `Device: cuda`): with launches told after steps, the last failure read as the
+    finished run's critical crash until a DataLoader death was taken to end a launch too (a code review's check)."""
+    name = "hifi_tse_relaunches_abort_segfault.log.gz"
+    _, recs = source_records(name)
+    launched = [r.line for r in recs if r.event == Event.LAUNCHED]
+    assert len(launched) == 3 and found_lines(name)[launched[-1] - 1] == "Device: cuda"
+    code, [run], _ = check_json(FOUND / name)
+    assert (code, run["state"], run["alerts"]) == (0, "finished", [])
+    assert any("started again 3 times" in n for n in run["notes"]), run["notes"]
