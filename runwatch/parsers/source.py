@@ -736,10 +736,10 @@ class SourceParser:
                     fatal = ev
                 else:
                     self._emit(ev, rank, lineno, t, self._held_events if parser is None and self._may_wait() else out)
+            if ev is not None:  # a line's own fatal event (an OOM, `Killed`) arms the launch watch; a traceback's
+                self._launches.event(ev.event, lineno)  # arms it at its header and comes with the line after its
+                # block, maybe the opening line
             if parser is None:
-                if ev is not None:
-                    self._launches.event(ev.event, lineno)  # a line's own fatal event (an OOM, `Killed`); a traceback
-                    # arms it at its header
                 if (launch := self._launches.line(text, lineno)) is not None:  # no format yet: no step says it went on
                     self._emit(launch, rank, lineno, t, self._held_events if self._may_wait() else out)
                 if self._settings is not None:
@@ -748,8 +748,6 @@ class SourceParser:
                 if ev is not None and self._parser is None and self._held and self._detector is not None:
                     self._choose_before(out)
                 return
-            if ev is not None:  # the traceback's event comes with the line after its block: maybe the opening line
-                self._launches.event(ev.event, lineno)
             if (launch := self._launches.line(text, lineno)) is not None:
                 # a format read, the log's first line again after a fatal error: launches that log only evaluations
                 # (`Initial validation loss: 11.7` as each starts: the last, after a crash, read `crashed`), or steps
