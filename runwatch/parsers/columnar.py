@@ -287,6 +287,10 @@ class _Chunk:
         """Line shapes tried that were not ours, and their lines (`_anchored`)."""
         self.anchor_lines: np.ndarray | None = None
         """Which lines hold an anchor of a learned format, once searched for (`_anchored`)."""
+        self.omits: list[frozenset[str]] = [omit]
+        self.omit_class: np.ndarray | None = None
+        """The metrics omitted in each segment between barriers, and which of them each candidate line's
+        segment omits where they differ (`_omitting`)."""
         if spec.learn is None:  # a learned format reads the prefix as part of its layout
             self._strip_ranks()
 
@@ -338,14 +342,28 @@ class _Chunk:
         self.prefix_rank[heads] = ranks
 
     def run(self) -> tuple[ColumnBatch, Unhandled]:
-        for lo, hi, omit in self._segments():
-            if self.spec.documents is not None:
+        segments = self._segments()
+        if self.spec.documents is not None:
+            for lo, hi, _ in segments:
                 self._documents(self.spec.documents, lo, hi)
-                continue
-            cand = self._candidates(lo, hi)
-            for rows in _by_length(cand, self.lens[cand]) if cand.size else ():
-                self._length_group(rows, omit)
+            return self._assemble()
+        cand = np.concatenate([self._candidates(lo, hi) for lo, hi, _ in segments])
+        self._omitting(segments, cand)
+        for rows in _by_length(cand, self.lens[cand]) if cand.size else ():
+            self._length_group(rows)
         return self._assemble()
+
+    def _omitting(self, segments: list[tuple[int, int, frozenset[str]]], cand: np.ndarray) -> None:
+        """What each candidate line's segment omits (`omits`, and `omit_class` where segments differ): the
+        lines of every segment are grouped by shape in one pass, the omitted metrics taken out per row. A
+        pass per segment cost each barrier line a grouping of its own (~1 ms: 155 `Peak FLOPS` lines of the
+        benchmark's 1M-line noisy log read in 0.74 s CPU against 0.49 s without noise)."""
+        self.omits = list(dict.fromkeys(omit for _, _, omit in segments))
+        if len(self.omits) > 1:
+            ids = np.array([self.omits.index(omit) for _, _, omit in segments], np.int8)
+            at = np.searchsorted(np.array([lo for lo, _, _ in segments]), cand, side="right") - 1
+            self.omit_class = np.zeros(self.starts.size, np.int8)
+            self.omit_class[cand] = ids[at]
 
     def _segments(self) -> list[tuple[int, int, frozenset[str]]]:
         """Line ranges between barrier lines, with the metrics to omit in each."""
@@ -410,7 +428,7 @@ class _Chunk:
         hits: np.ndarray = cand[(heads & mask.view(np.uint64)[0]) == want.view(np.uint64)[0]]
         return hits
 
-    def _length_group(self, rows: np.ndarray, omit: frozenset[str]) -> None:
+    def _length_group(self, rows: np.ndarray) -> None:
         """Rows of equal length: take out the rows of one layout after another.
 
         Most lengths hold one or two layouts, so each round compares the rows
@@ -425,7 +443,7 @@ class _Chunk:
         length = int(self.lens[rows[0]])
         words = _words(self.buf, self.starts[rows], length)
         for _ in range(_ROUNDS):
-            taken = self._layout_group(rows, words, length, omit)
+            taken = self._layout_group(rows, words, length)
             rows, words = rows[~taken], words[~taken]
             if not rows.size:
                 return
@@ -436,7 +454,7 @@ class _Chunk:
         if keep is not None:
             rows, words, hashes = rows[keep], words[keep], hashes[keep]
         for part in groups(hashes) if rows.size else ():
-            self._layout_group(rows[part], words[part], length, omit)
+            self._layout_group(rows[part], words[part], length)
 
     def _anchored(self, rows: np.ndarray, coming: int = 0) -> np.ndarray | None:
         """Which of `rows` hold one of a learned format's anchors, once this chunk has tried more than
@@ -459,7 +477,7 @@ class _Chunk:
         keep: np.ndarray = self.anchor_lines[rows]
         return keep
 
-    def _layout_group(self, rows: np.ndarray, words: np.ndarray, length: int, omit: frozenset[str]) -> np.ndarray:
+    def _layout_group(self, rows: np.ndarray, words: np.ndarray, length: int) -> np.ndarray:
         """Parse the rows laid out exactly like the first one; return which rows that was.
 
         A row has the first row's layout when it has the same bytes wherever
@@ -492,14 +510,27 @@ class _Chunk:
             if not lit.all():
                 keep = lit.all(axis=1)
                 idx, block, digits = idx[keep], block[keep], digits[keep]
-        if idx.size:
-            got = values(plan, digits, omit)
-            step, total, found, times = got.step, got.total, got.metrics, got.times
-            ranks = got.ranks if got.ranks is not None else self._prefixed(rows[idx])
-            bogus = got.inexact | _overrun(step, total)
-            taken[idx[bogus]] = False
-            self._add(rows[idx], step, total, found, times, ranks, ~bogus)
+        if not idx.size:
+            return taken
+        if self.omit_class is None:
+            self._read(plan, rows[idx], digits, self.omits[0], taken, idx)
+            return taken
+        classes = self.omit_class[rows[idx]]
+        for c in np.unique(classes).tolist():
+            mine = classes == c
+            self._read(plan, rows[idx[mine]], digits[mine], self.omits[c], taken, idx[mine])
         return taken
+
+    def _read(self, plan: Plan, rows: np.ndarray, digits: np.ndarray, omit: frozenset[str], taken: np.ndarray,
+              idx: np.ndarray) -> None:
+        """Rows of one layout whose segments omit `omit`, read from their digits; those the fast path cannot
+        read exactly (`taken[idx]` made False) are left to the per-line path."""
+        got = values(plan, digits, omit)
+        step, total, found, times = got.step, got.total, got.metrics, got.times
+        ranks = got.ranks if got.ranks is not None else self._prefixed(rows)
+        bogus = got.inexact | _overrun(step, total)
+        taken[idx[bogus]] = False
+        self._add(rows, step, total, found, times, ranks, ~bogus)
 
     def _add(self, rows: np.ndarray, step: np.ndarray, total: np.ndarray, found: dict[str, np.ndarray],
              times: np.ndarray | None, ranks: np.ndarray | None, keep: np.ndarray) -> None:

@@ -229,9 +229,9 @@ WANDB_DEBUG = FIXTURES / "realruns/hf-wandb-healthy/run/wandb/offline-run-202611
 class _Tried(_Chunk):
     """A chunk counting the line shapes it tries."""
 
-    def _layout_group(self, rows: Any, words: Any, length: int, omit: frozenset[str]) -> Any:
+    def _layout_group(self, rows: Any, words: Any, length: int) -> Any:
         self.tried = getattr(self, "tried", 0) + 1
-        return super()._layout_group(rows, words, length, omit)
+        return super()._layout_group(rows, words, length)
 
 
 def test_lines_that_all_differ_are_searched_for_the_anchor_not_tried_one_by_one() -> None:
