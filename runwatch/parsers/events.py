@@ -100,7 +100,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Signaling Trainer", ("Signaling Trainer to stop",)),
     ("!", ("OVERFLOW!",)),
     ("q", ("thrown while requesting",)),
-    ("B", ("Bus error",)),
+    ("B", ("Bus error", "PBS: job killed")),
     ("ERROR]", ("[CUDA ERROR] at file ", "[NCCL ERROR] at file ", "[cuBLAS ERROR]: ")),  # llm.c's checks
     ("core dumped", ("Aborted",)),
     ("Assertion `", ("' failed.",)),
@@ -199,6 +199,12 @@ _LSF_ENDED = re.compile(r"^TERM_([A-Z]{2,12}(?:_[A-Z]{2,12}){0,2}): [Jj]ob ")
 its termination reasons, before `Exited with exit code 143.`: the job was stopped from outside. A review's `bkill`ed
 PaiNN run read `ended` (`interrupted: KeyboardInterrupt`, the workers' traceback) with no alert, where Slurm's
 `CANCELLED AT` is a kill."""
+_PBS_KILLED = re.compile(r"(?:^|=>> )PBS: job killed: ([a-z_]{1,16})\b")
+"""PBS's and Torque's word on a job they killed, written to its output (`=>> PBS: job killed: walltime 604842 exceeded
+limit 604800`; `mem`, `vmem` or `pmem` for memory, `cput` for CPU time): a review's timm ImageNet run killed at its
+walltime at epoch 42 of 310 read OK, `ended`, no alert (Slurm's `CANCELLED AT` and LSF's `TERM_` were read)."""
+_PBS_TIME_LIMITS = frozenset({"walltime", "cput", "pcput"})
+_PBS_MEMORY_LIMITS = frozenset({"mem", "vmem", "pmem", "pvmem"})
 _LSF_TIME_LIMITS = frozenset({"RUNLIMIT", "CPULIMIT", "DEADLINE", "WINDOW"})
 _LSF_MEMORY_LIMITS = frozenset({"MEMLIMIT", "SWAP"})
 _ASSERTION = re.compile(r"^\S{1,300}: \S{1,300}:\d{1,7}: [^\n]{0,300}?Assertion `[^\n]{1,600}' failed\.\s*$")
@@ -473,6 +479,10 @@ def _classify(line: str) -> _Hit | None:
         if m[1] in _LSF_MEMORY_LIMITS:
             return _Hit(Event.OOM, 0, {"host_oom": 1.0})
         return _Hit(Event.TIME_LIMIT if m[1] in _LSF_TIME_LIMITS else Event.KILLED, 0)
+    if "PBS: job killed" in line and (m := _PBS_KILLED.search(line)):
+        if m[1] in _PBS_MEMORY_LIMITS:
+            return _Hit(Event.OOM, m.start(), {"host_oom": 1.0})
+        return _Hit(Event.TIME_LIMIT if m[1] in _PBS_TIME_LIMITS else Event.KILLED, m.start())
     if "NVRM" in line:
         if m := _XID.search(line):
             pid = _PID.search(line, m.end())

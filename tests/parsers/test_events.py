@@ -708,6 +708,25 @@ def test_lsfs_job_report_says_how_the_job_was_stopped() -> None:
     assert _classify("echo TERM_OWNER: job killed by owner.") is None and _classify("TERM_OWNER") is None
 
 
+def test_pbs_says_it_killed_the_job_at_its_walltime() -> None:
+    """A review's timm ViTAE-S ImageNet run under PBS, 310 epochs planned, its output ending at epoch 42 with `=>> PBS:
+    job killed: walltime 604842 exceeded limit 604800`: read `ended`, no alert. It is the time limit, as Slurm's
+    `DUE TO TIME LIMIT`; PBS's memory limits (`mem`, `vmem`, `pmem`) are the host's OOM, any other resource a kill."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [report], _ = check_json(FOUND / "timm_vitaes_pbs_walltime_killed.log.gz")
+    crash = [a for a in report["alerts"] if a["rule"] == "crash"]
+    assert code == 2 and (report["state"], report["step"], report["total_steps"]) == ("crashed", 426678, 3102790), report
+    assert [a["labels"].get("event") for a in crash] == ["time_limit"]
+    assert crash[0]["summary"].endswith("=>> PBS: job killed: walltime 604842 exceeded limit 604800")
+    memory = _classify("=>> PBS: job killed: vmem 92954931200 exceeded limit 86973087744")
+    other = _classify("=>> PBS: job killed: ncpus 9.2 exceeded limit 8")
+    assert memory is not None and memory.event == Event.OOM and memory.metrics == {"host_oom": 1.0}
+    assert other is not None and other.event == Event.KILLED
+    assert _classify('grep -q "PBS: job killed: walltime" job.err') is None  # a script's own text
+
+
 def test_killed_glued_to_a_tqdm_frame_is_the_runs_kill() -> None:
     """The shell's `Killed` after the last frame a process drew (`8080/8192 [25:19<00:26,  4.29it/s]Killed`): the
     bar's `\r` ends no line, so the word was never alone on one, and a review's NoWag fine-tune read `ended`,
