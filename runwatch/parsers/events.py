@@ -359,7 +359,7 @@ _FINISHED = re.compile(
     r"(?:(?:\b(?:[Tt]raining|[Ff]ine-?[Tt]uning) (?:[Ff]inished|[Cc]ompleted?|[Dd]one|COMPLETED?)|\b[Ff]inished [Tt]raining"
     r"|\b[Dd]one training"
     r"|\bEnd (?:of )?training)"
-    r"(?: successfully)?(?:[.!]{1,4}(?:\s{1,3}(?:Final|Best|best)[ _][^\n]{0,200})?|\s+(?:after|in)\s(?:\d{1,4} days?, )?[^,;]{0,40}|\s{1,3}={2,}"
+    r"(?: successfully)?(?:(?:[.!]{1,4}|;)(?:\s{1,3}(?:Final|final|Best|best)[ _][^\n]{0,200})?|\s+(?:after|in)\s(?:\d{1,4} days?, )?[^,;]{0,40}|\s{1,3}={2,}"
     r"|\s{1,3}(?:at\s)?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?)?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
     r"|\b(?:Finish|FINISH) [Tt]raining(?:[.!]{1,4}|: [^\n]{1,200})"  # `Finish training: the best validation accuracy …`
@@ -373,7 +373,8 @@ _FINISHED = re.compile(
 after 600 steps`, `Training complete.` (and what is final or best after it: `Training complete. Final checkpoint:
 ./checkpoints/…`, HiFi-TSE's, a review's run read "ended"; YOLOv4-pytorch's `=====Training Finished.   best_test_mAP:0.997%====`; not any sentence: the HF Trainer's own `Training completed.
 Do not forget to share your model …` is its parser's), `Training Complete.` (a logger's `INFO:Trainer:Training Complete.`, a
-review's run read "incomplete"), `Training completed successfully!`, `Training COMPLETE`, `End training....`; a logger's `Training completed in 3 days, 17:44:15.424134` and `=== Training Complete ===`;
+review's run read "incomplete"), a loop's `training complete; best val loss = 1.1703282733758291` (a review's DETR
+fine-tune read "ended"), `Training completed successfully!`, `Training COMPLETE`, `End training....`; a logger's `Training completed in 3 days, 17:44:15.424134` and `=== Training Complete ===`;
 a loop's `Training completed 2026-03-10 21:59:56.279026` (`print("Training completed", datetime.now())`);
 LeRobot's `End of training`; PaddleVideo's `[12/25 15:48:20] training Res18 finished`; PyTorch's word_language_model example's `| End of training | test loss   nan | test
 ppl      nan`; DETR's, DeiT's and MAE's `Training time 0:13:00`; detectron2's `Total training time: 0:14:31 (0:00:01 on

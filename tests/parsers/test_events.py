@@ -757,6 +757,20 @@ def test_a_loops_total_training_time_in_minutes_is_its_finish() -> None:
     assert _classify("Estimated Total Training Time: 4.57 min") is None and _classify("Total Training Time: 4.57") is None
 
 
+def test_training_complete_then_the_best_after_a_semicolon_is_a_finish() -> None:
+    """A review's DETR fine-tune loop ended `training complete; best val loss = 1.1703282733758291` after its 8 epochs:
+    read `ended`. The best after a semicolon is said as after a period; a line that goes on otherwise is no finish."""
+    from tests.support.found import FOUND, found_lines
+    from tests.support.realruns import check_json
+
+    [last] = [x for x in found_lines("detr_finetune_training_complete_best.log") if x.startswith("training complete")]
+    hit = _classify(last)
+    assert hit is not None and hit.event == Event.FINISHED
+    assert _classify("training complete; resuming from the last checkpoint") is None
+    code, [report], _ = check_json(FOUND / "detr_finetune_training_complete_best.log")
+    assert code == 0 and (report["state"], report["step"]) == ("finished", 7), report
+
+
 def test_a_script_that_does_not_compile_is_a_traceback() -> None:
     """Python prints a SyntaxError with no `Traceback` header: the `File "…", line 31` block, then `SyntaxError:
     invalid syntax`. The job died at launch; read as nothing, a run that never started read as waiting."""
