@@ -368,8 +368,12 @@ def timedelta_seconds(text: str) -> float | None:
     return None if clock is None else clock + (int(days[1]) * 86400 if days else 0)
 
 
-_BYTES = frozenset({"B/s", "s/B"})
-"""The rate units of a bar that counts bytes (tqdm's `unit="B"`): a transfer, no training progress."""
+_BYTES = frozenset(f"{rate}" for name in ("B", "KB", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB")
+                   for rate in (f"{name}/s", f"s/{name}"))
+"""The rate units of a bar that counts bytes (tqdm's `unit="B"`, scaled `350MB/s`, or given a prefix of its own:
+PaddleDetection's weight and dataset downloads count `unit="KB"`, `83823.05KB/s`): a transfer, no training progress.
+Read as training, a review's 139,208 KB of pretrained weights made the run `finished 139208/139208` before its first
+epoch, and COCO's 18,883,655 KB download 33 steps of a run `at 19594/18883655`."""
 _STEP_UNITS = frozenset({"it", "batch", "batches", "step", "steps", "iter", "iters", "ba"})
 """Units of a bar whose count is optimizer steps (tqdm's default `it`, `unit="batch"`): its rate is a step time.
 A rate of epochs, samples or bytes is not."""

@@ -380,6 +380,25 @@ def test_a_download_bar_is_no_training_progress() -> None:
     assert [r for r in sp.feed(split_block(data), 1, 1.0) + sp.flush() if r.step is not None] == []
 
 
+def test_a_download_bar_counting_kilobytes_is_no_training_progress() -> None:
+    """A review: PaddleDetection downloads its pretrained weights under a bar of `unit="KB"` (`139208/139208
+    [00:01<00:00, 83823.05KB/s]`), and `tail` said `finished 139208/139208` before the first epoch, then that the run
+    started again at step 0; a dataset's `…/18883655 [… KB/s]` made steps of a run at 19,594 of 18,883,655. A bar of
+    bytes under any prefix is a transfer."""
+    from runwatch.parsers.progress_bar import parse_frame
+    from tests.support.found import found_lines, source_records
+
+    name = "paddledet_weights_download_bar_launches.log.gz"
+    frames = [x for x in found_lines(name) if "KB/s]" in x]
+    assert len(frames) >= 10 and any(x.endswith("139208/139208 [00:01<00:00, 83823.05KB/s]") for x in frames)
+    assert [parse_frame(x) for x in frames] == [None] * len(frames)
+    assert parse_frame("  2%|▏         | 3/139 [00:01<00:44,  3.05it/s]") is not None
+    _, recs = source_records(name)
+    steps = [r for r in recs if r.step is not None]
+    assert steps and not [r for r in steps if {r.step, r.total_steps} & {139208, 225063}]
+    assert (steps[0].step, steps[0].total_steps) == (0, 134), steps[0]  # `Epoch: [0] [  0/134]`, the first epoch's
+
+
 def test_losses_in_a_bars_description_are_read_as_its_postfix() -> None:
     """A review: a GAN loop's `set_description(f"d: {d:.3f};gen: {g:.3f}")` drew its two losses for 20,000 steps, and
     none was read (a `nan` there would have gone unseen). The description's `name: value` pairs are read after the
