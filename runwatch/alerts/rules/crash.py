@@ -196,13 +196,16 @@ def _root_traceback(group: list[Record]) -> Record:
     stopped it because another had died), the lowest of those: as the ranks' files are read in any order,
     the newest of all was whichever file came last, and `tail` named rank 1, 2 or 3 of one Paddle run from
     one start to the next, each a new alert (a review: rank 2 raised and died, ranks 0, 1 and 3 raised
-    the same and were then stopped with SIGTERM)."""
+    the same and were then stopped with SIGTERM). Where every rank was stopped so (a job its launcher stopped, eight
+    ranks each `FatalError: `Termination signal` is detected`), the lowest rank's newest: `check` of a review's eight
+    rank files named rank 7, whichever came first."""
     newest: dict[int | None, int] = {}
     for i, r in enumerate(group):
         if not _cascade(r.message or ""):
             newest[_rank(r)] = i
-    if not newest:
-        return group[0]
+    if not newest:  # every rank was stopped (a job stopped from outside): the lowest rank's, in any reading order
+        ranked = [i for i, r in enumerate(group) if _rank(r) is not None]
+        return group[min(ranked, key=lambda i: (_rank(group[i]), -i))] if ranked else group[0]
     if len(newest.keys() - {None}) < 2:
         return group[max(newest.values())]
     stopped = {k for i, r in enumerate(group) if (k := _rank(r)) in newest and i > newest[k] and _cascade(r.message or "")}

@@ -207,6 +207,20 @@ def test_the_rank_that_raised_and_was_not_stopped_names_a_multi_rank_crash(
     assert "Termination signal" not in crash["summary"]
 
 
+@pytest.mark.parametrize("order", [(7, 0, 3), (3, 7, 0), (0, 3, 7)])
+def test_ranks_all_stopped_from_outside_name_the_lowest_rank(order: tuple[int, ...]) -> None:
+    """A review's PaddleDetection job stopped by its launcher: each of its eight ranks ends with Paddle's FatalError
+    that a termination signal was detected, and `check` named rank 7, the file that came first. With no rank that
+    failed on its own, the lowest rank is named, whatever order the ranks' files are read in."""
+    from tests.support.found import found_lines
+
+    [stop] = {x for x in found_lines("ibot_paddle_log/workerlog.0.gz") if x.startswith("FatalError: `Termination")}
+    (labels, summary), = findings([*STEPS, *(event(Event.TRACEBACK, rank=r, message=stop) for r in order)],
+                                  after=BARE_SETTLE_S)
+    assert labels == {"run": "train", "event": "traceback", "rank": 0}
+    assert summary == f"uncaught exception on rank 0 (ranks 0, 3, 7): {stop}"
+
+
 def test_the_launchers_root_cause_is_told_by_the_unprefixed_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     """A Megatron-DeepSpeed launch whose 16 ranks wrote to one console, unprefixed, each `ModuleNotFoundError: No
     module named 'amp_C'`: the alert said only torch elastic's `pretrain_gpt.py FAILED; root cause rank 0 …;
