@@ -68,7 +68,7 @@ import re
 from runwatch.model import EVAL_WORDS, Kind, Record, is_eval_metric
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import logging_time
-from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, SECONDS, SI
+from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, NUMBER_TEXT, SECONDS, SI, parse_number
 from runwatch.parsers.preamble import PLANNED_KEYS
 from runwatch.parsers.pydict import CANONICAL, metric_name, snake
 from runwatch.parsers.reads import Reads
@@ -477,6 +477,14 @@ loop's epoch summary `Epoch [1/30] Train: 0.0962 | Val: 0.0991 | 457.0s | LR: 0.
 read as no record, or its first as epoch 9 of a bar's, a review)."""
 _TIMM_TRAIN = re.compile(r"\bTrain: (\d{1,9}) \[ {0,8}\d")
 """timm's `Train: 0 [  50/10009 (0%)]`: the value of `Train` is the epoch, the count after it its batch."""
+_TIMM_TEST = re.compile(r"Test(?P<ema> \(EMA\))?: \[ {0,8}(?P<at>\d{1,9})/(?P<last>\d{1,9})\]")
+"""timm's `validate`: `Test: [ 390/390]  Time: 1.319 (1.406)  Loss:  6.6085 (6.7094)  Acc@1:  0.0000 ( 0.0820)  …`
+every few batches, each meter's batch value then its average so far, and the last batch's line (its count at the last
+index) holds the evaluation's result, the averages; `Test (EMA):` the same of the EMA weights. Read as any line, each
+batch's values were evaluations (`test_acc1` 0, the last batch's, where the run's was 72.632, a review's ImageNet run),
+and the EMA's were mixed with the model's."""
+_AVERAGED_METER = re.compile(
+    rf"(?P<name>[A-Za-z][\w@]{{0,30}}): {{1,4}}(?:{NUMBER_TEXT}) {{1,4}}\( {{0,8}}(?P<average>{NUMBER_TEXT}) {{0,8}}\)")
 _PPDET = re.compile(r"Epoch: \[(\d{1,9})(?:/(\d{1,9}))?\] {1,4}\[ {0,8}(\d{1,12})/(\d{1,12})\]")
 """PaddleDetection's `ppdet.engine INFO: Epoch: [71] [400/464] learning_rate: 0.000100 … loss: 9.145962`: epoch
 71 (from 0), iteration 400 of its 464 (a review: `no steps`)."""
@@ -520,6 +528,19 @@ _PER_STEP = {"ms_batch": 1e3, "ms_step": 1e3, "ms_iter": 1e3, "ms_it": 1e3, "s_b
 
 _SPLIT_LOSS = {"train": "eval_train_loss", "val": "val_loss", "valid": "val_loss", "test": "test_loss"}
 """A split's name alone as a key on an evaluation's line: its loss (a review saw `val_val` and `val_train`)."""
+
+
+def _timm_test(head: re.Match[str], text: str) -> Record | None:
+    """timm's evaluation line (`_TIMM_TEST`): none before its last batch; at it, an EVAL record of the averages (the
+    EMA's named `test_ema_…`), at the run's step."""
+    if int(head["at"]) < int(head["last"]):
+        return None  # an evaluation under way: its averages so far are no result
+    metrics: dict[str, float] = {}
+    for m in _AVERAGED_METER.finditer(text, head.end()):
+        value = parse_number(m["average"])
+        if value is not None:
+            metrics.setdefault(metric_name(("ema_" if head["ema"] else "") + m["name"]), value)
+    return Record(Kind.EVAL, metrics=_evaluated(metrics, "test"), t=logging_time(text)) if metrics else None
 
 
 def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
@@ -712,6 +733,8 @@ class KeyValueParser(FormatParser):
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
+        if text.startswith("Test") and (timm_test := _TIMM_TEST.match(text)) is not None:
+            return _timm_test(timm_test, text)  # before its `(EMA)` is taken for an aside
         if "):" in text:
             text = _ASIDE.sub("", text)  # `Training Loss (avg over last 100): 2.4486`: the key is `Training Loss`
         if (_DIGIT(text) is None and "nan" not in text and "NaN" not in text) or not _mentions_known_key(text) or "**" in text:

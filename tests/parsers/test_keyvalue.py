@@ -653,15 +653,34 @@ def test_pytorch_examples_word_language_model_and_mnist() -> None:
 
 def test_timms_train_and_test_lines() -> None:
     """timm's `Train: 0 [  32/33 (100%)]  Loss: 1.336 (4.00)  Time: 0.934s, …`: `Train: 0` is the epoch and the
-    bracket the place in it (padded inside its parentheses); `Test: [   0/29] … Loss: 0.6912` an evaluation."""
+    bracket the place in it (padded inside its parentheses); `Test: [   0/29] … Loss: 0.6912` the first batch of
+    an evaluation under way: no result yet (`test_timms_evaluation_is_its_last_batchs_averages`)."""
     fmt, recs = _source_records("timm_resnet50.log")
     assert fmt == "kv"
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert [(r.step, r.total_steps) for r in steps] == [(0, 33), (32, 33)]
     assert steps[1].metrics == {"epoch": 0.0, "loss": 1.336, "step_time": 0.934, "lr": 0.0005, "data": 0.0}
-    assert [r.metrics["test_loss"] for r in recs if r.kind is Kind.EVAL] == [0.6912]
-    test = next(r for r in recs if r.kind is Kind.EVAL).metrics  # `Acc@1: 87.5000`: `acc1`, as the meters format's
-    assert (test["test_acc1"], test["test_acc5"]) == (87.5, 100.0)
+    assert [r for r in recs if r.kind is Kind.EVAL] == []
+
+
+def test_timms_evaluation_is_its_last_batchs_averages() -> None:
+    """A review's timm ViTAE-S ImageNet run: `validate` prints `Test: [ 390/390]  … Loss:  1.4171 (1.3054)  Acc@1:
+    32.5000 (72.6320) …` every 50 batches, each meter's batch value then its average so far, and `Test (EMA): […]`
+    the same of the EMA weights. Each batch's line was an evaluation of its batch's values (`test_acc1` 0 at the end,
+    where the run's was 72.632) and the EMA's went into the same series. Now the last batch's averages are the
+    evaluation, once an epoch, the EMA's as `test_ema_…`."""
+    name = "timm_vitaes_pbs_walltime_killed.log.gz"
+    fmt, recs = _source_records(name)
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    from tests.support.found import found_lines
+
+    lines = [x for x in found_lines(name) if x.startswith("Test")]
+    ends = [x for x in lines if re.match(r"Test(?: \(EMA\))?: \[ 390/390\]", x)]
+    assert fmt == "kv" and len(lines) > 4 * len(ends) and len(evals) == len(ends) == 84
+    model, ema = evals[-2].metrics, evals[-1].metrics
+    assert ends[-2].startswith("Test: [ 390/390]") and "Acc@1: 32.5000 (72.6320)" in ends[-2]
+    assert model == {"test_time": 1.025, "test_loss": 1.3054, "test_acc1": 72.632, "test_acc5": 91.682}, model
+    assert (ema["test_ema_acc1"], ema["test_ema_loss"]) == (0.082, 6.9489) and "test_acc1" not in ema
 
 
 def test_detectron2s_total_loss_is_the_loss_and_its_time_the_step_time() -> None:
