@@ -91,7 +91,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("W", ("Watchdog caught", "Writing checkpoint")),
     ("D", ("DataLoader worker", "DistBackendError")),
     ("x", ("exitcode", "Unexpected bus error", "exits successfully", "exits with return code")),
-    ("S", ("Segmentation fault", "Saved ", "Saving ")),  # a loop's own and fvcore's (`Saving checkpoint to …/model_0000999.pth`)
+    ("S", ("Segmentation fault", "Saved ", "Saving ", "Save checkpoint: ")),  # a loop's own and fvcore's (`Saving checkpoint to …/model_0000999.pth`)
     ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step", "Checkpoint policy after")),  # `C`, not `L`: TFLOP/s on
     ("v", ("saving ", "saved ", "saved:", "save ")),                                # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
@@ -279,6 +279,7 @@ _CHECKPOINT = re.compile(
     r"|Saving state, iter: (?P<ss>\d+)"                                    # ssd.pytorch and the detectors after it
     r"|Saving checkpoint at (?:(?P<mm>\d+) iterations|\d+ epochs)"         # mmengine (an epoch's step: the run's)
     r"|^\s{0,8}save checkpoint at \S"                                     # PaddlePaddle's Model.fit
+    r"|\bppdet\.utils\.checkpoint INFO: Save checkpoint: \S"              # PaddleDetection (its output folder)
     r"|Saving checkpoints for (?P<tf>\d+) into \S"                        # TensorFlow's Estimator, MonitoredSession
     r"|Checkpoint policy after step (?P<lr>\d+)"                          # LeRobot
     r"|Saving model weights and runtime parameters to \S+\.iter(?P<mr>\d+)\.npz"  # Marian (its `.iterN` copy)

@@ -757,6 +757,19 @@ def test_a_loops_total_training_time_in_minutes_is_its_finish() -> None:
     assert _classify("Estimated Total Training Time: 4.57 min") is None and _classify("Total Training Time: 4.57") is None
 
 
+def test_paddledetections_save_of_its_checkpoint_is_a_save() -> None:
+    """A review: PaddleDetection's `[06/24 11:23:17] ppdet.utils.checkpoint INFO: Save checkpoint:
+    output/rtdetr_r101vd_6x_coco_gd` (its output folder; the weights go in it by epoch) after each saved epoch was no
+    checkpoint event, 45 of them over 11 launches."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("paddledet_weights_download_bar_launches.log.gz")
+    said = [x for x in lines if "Save checkpoint: " in x]
+    hits = [_classify(x) for x in said]
+    assert len(said) == 45 and all(h is not None and h.event == Event.CHECKPOINT_SAVED for h in hits)
+    assert [r.event for r in run(lines) if r.event == Event.CHECKPOINT_SAVED] == [Event.CHECKPOINT_SAVED] * 45
+
+
 def test_training_complete_then_the_best_after_a_semicolon_is_a_finish() -> None:
     """A review's DETR fine-tune loop ended `training complete; best val loss = 1.1703282733758291` after its 8 epochs:
     read `ended`. The best after a semicolon is said as after a period; a line that goes on otherwise is no finish."""
