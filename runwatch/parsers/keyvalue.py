@@ -484,7 +484,8 @@ index) holds the evaluation's result, the averages; `Test (EMA):` the same of th
 batch's values were evaluations (`test_acc1` 0, the last batch's, where the run's was 72.632, a review's ImageNet run),
 and the EMA's were mixed with the model's."""
 _AVERAGED_METER = re.compile(
-    rf"(?P<name>[A-Za-z][\w@]{{0,30}}): {{1,4}}(?:{NUMBER_TEXT}) {{1,4}}\( {{0,8}}(?P<average>{NUMBER_TEXT}) {{0,8}}\)")
+    rf"(?P<name>[A-Za-z][\w@]{{0,30}}): {{1,12}}(?:{NUMBER_TEXT}) {{1,4}}\( {{0,12}}(?P<average>{NUMBER_TEXT}) {{0,8}}\)")
+"""A meter of timm's: `Loss:  6.6085 (6.7094)`, its value right-aligned (`Loss:     nan (   nan)`: a NaN pads further)."""
 _PPDET = re.compile(r"Epoch: \[(\d{1,9})(?:/(\d{1,9}))?\] {1,4}\[ {0,8}(\d{1,12})/(\d{1,12})\]")
 """PaddleDetection's `ppdet.engine INFO: Epoch: [71] [400/464] learning_rate: 0.000100 … loss: 9.145962`: epoch
 71 (from 0), iteration 400 of its 464 (a review: `no steps`)."""
@@ -530,17 +531,21 @@ _SPLIT_LOSS = {"train": "eval_train_loss", "val": "val_loss", "valid": "val_loss
 """A split's name alone as a key on an evaluation's line: its loss (a review saw `val_val` and `val_train`)."""
 
 
-def _timm_test(head: re.Match[str], text: str) -> Record | None:
-    """timm's evaluation line (`_TIMM_TEST`): none before its last batch; at it, an EVAL record of the averages (the
-    EMA's named `test_ema_…`), at the run's step."""
-    if int(head["at"]) < int(head["last"]):
-        return None  # an evaluation under way: its averages so far are no result
+def _timm_test(head: re.Match[str], text: str) -> tuple[Record | None] | None:
+    """timm's evaluation line (`_TIMM_TEST`), as (its record,): none before its last batch; at it, an EVAL record of
+    the averages (the EMA's named `test_ema_…`), at the run's step. None for a line of that head without timm's
+    meters, read as any line (the ImageNet example's `Test: [310/313]\tLoss 7.3541e+00 (…)`, a loop's `Test: [5/300]
+    loss: 0.5`: a code review)."""
     metrics: dict[str, float] = {}
     for m in _AVERAGED_METER.finditer(text, head.end()):
         value = parse_number(m["average"])
         if value is not None:
             metrics.setdefault(metric_name(("ema_" if head["ema"] else "") + m["name"]), value)
-    return Record(Kind.EVAL, metrics=_evaluated(metrics, "test"), t=logging_time(text)) if metrics else None
+    if not metrics:
+        return None
+    if int(head["at"]) < int(head["last"]):
+        return (None,)  # an evaluation under way: its averages so far are no result
+    return (Record(Kind.EVAL, metrics=_evaluated(metrics, "test"), t=logging_time(text)),)
 
 
 def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
@@ -733,8 +738,9 @@ class KeyValueParser(FormatParser):
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
-        if text.startswith("Test") and (timm_test := _TIMM_TEST.match(text)) is not None:
-            return _timm_test(timm_test, text)  # before its `(EMA)` is taken for an aside
+        if text.startswith("Test") and (timm_test := _TIMM_TEST.match(text)) is not None and (
+                found := _timm_test(timm_test, text)) is not None:
+            return found[0]  # before its `(EMA)` is taken for an aside
         if "):" in text:
             text = _ASIDE.sub("", text)  # `Training Loss (avg over last 100): 2.4486`: the key is `Training Loss`
         if (_DIGIT(text) is None and "nan" not in text and "NaN" not in text) or not _mentions_known_key(text) or "**" in text:

@@ -681,6 +681,14 @@ def test_timms_evaluation_is_its_last_batchs_averages() -> None:
     assert ends[-2].startswith("Test: [ 390/390]") and "Acc@1: 32.5000 (72.6320)" in ends[-2]
     assert model == {"test_time": 1.025, "test_loss": 1.3054, "test_acc1": 72.632, "test_acc5": 91.682}, model
     assert (ema["test_ema_acc1"], ema["test_ema_loss"]) == (0.082, 6.9489) and "test_acc1" not in ema
+    # a NaN loss pads further (`{:>7.3f}` of nan): still the evaluation's loss, NaN (a code review: lost, no alert)
+    nan = re.sub(r"Loss: +\S+ \(\S+\)", "Loss:     nan (   nan)", ends[-2])
+    rec = KeyValueParser().parse(nan)
+    assert "Loss:     nan (   nan)" in nan and rec is not None and math.isnan(rec.metrics["test_loss"]), nan
+    # another loop's `Test: [i/N]`, no timm meters (`Name: value (average)`), is read as any line (a code review)
+    [imagenet] = [x for x in found_lines("imagenet_example_torchelastic.log") if x.startswith("Test: [310/313]")][:1]
+    other = KeyValueParser().parse(imagenet)
+    assert other is not None and other.kind is Kind.EVAL and other.metrics["test_loss"] == 7.3541, imagenet
 
 
 def test_detectron2s_total_loss_is_the_loss_and_its_time_the_step_time() -> None:
