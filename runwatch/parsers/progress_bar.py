@@ -368,7 +368,7 @@ def timedelta_seconds(text: str) -> float | None:
     return None if clock is None else clock + (int(days[1]) * 86400 if days else 0)
 
 
-_BYTES = frozenset(f"{rate}" for name in ("B", "KB", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB")
+_BYTES = frozenset(rate for name in ("B", "KB", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB")
                    for rate in (f"{name}/s", f"s/{name}"))
 """The rate units of a bar that counts bytes (tqdm's `unit="B"`, scaled `350MB/s`, or given a prefix of its own:
 PaddleDetection's weight and dataset downloads count `unit="KB"`, `83823.05KB/s`): a transfer, no training progress.
