@@ -531,21 +531,24 @@ _SPLIT_LOSS = {"train": "eval_train_loss", "val": "val_loss", "valid": "val_loss
 """A split's name alone as a key on an evaluation's line: its loss (a review saw `val_val` and `val_train`)."""
 
 
-def _timm_test(head: re.Match[str], text: str) -> tuple[Record | None] | None:
-    """timm's evaluation line (`_TIMM_TEST`), as (its record,): none before its last batch; at it, an EVAL record of
-    the averages (the EMA's named `test_ema_…`), at the run's step. None for a line of that head without timm's
-    meters, read as any line (the ImageNet example's `Test: [310/313]\tLoss 7.3541e+00 (…)`, a loop's `Test: [5/300]
-    loss: 0.5`: a code review)."""
+def _timm_averages(head: re.Match[str], text: str) -> dict[str, float]:
+    """The averages of timm's meters on an evaluation's line (`_TIMM_TEST`), the EMA's named `ema_…`; none on a line of
+    that head without them, which is read as any line (the ImageNet example's `Test: [310/313]\tLoss 7.3541e+00 (…)`,
+    a loop's `Test: [5/300] loss: 0.5`: a code review)."""
     metrics: dict[str, float] = {}
     for m in _AVERAGED_METER.finditer(text, head.end()):
         value = parse_number(m["average"])
         if value is not None:
             metrics.setdefault(metric_name(("ema_" if head["ema"] else "") + m["name"]), value)
-    if not metrics:
-        return None
+    return metrics
+
+
+def _timm_result(head: re.Match[str], averages: dict[str, float], text: str) -> Record | None:
+    """timm's evaluation line: none before its last batch (its averages so far are no result); at it, an EVAL record of
+    the averages, at the run's step."""
     if int(head["at"]) < int(head["last"]):
-        return (None,)  # an evaluation under way: its averages so far are no result
-    return (Record(Kind.EVAL, metrics=_evaluated(metrics, "test"), t=logging_time(text)),)
+        return None
+    return Record(Kind.EVAL, metrics=_evaluated(averages, "test"), t=logging_time(text))
 
 
 def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
@@ -739,8 +742,8 @@ class KeyValueParser(FormatParser):
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
         if text.startswith("Test") and (timm_test := _TIMM_TEST.match(text)) is not None and (
-                found := _timm_test(timm_test, text)) is not None:
-            return found[0]  # before its `(EMA)` is taken for an aside
+                averages := _timm_averages(timm_test, text)):
+            return _timm_result(timm_test, averages, text)  # before its `(EMA)` is taken for an aside
         if "):" in text:
             text = _ASIDE.sub("", text)  # `Training Loss (avg over last 100): 2.4486`: the key is `Training Loss`
         if (_DIGIT(text) is None and "nan" not in text and "NaN" not in text) or not _mentions_known_key(text) or "**" in text:

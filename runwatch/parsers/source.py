@@ -478,10 +478,10 @@ class SourceParser:
         if ev is not None:
             self._emit(ev, self.rank, i, t, out)
             self._launches.event(ev.event, i)
-        if step >= 0:
-            self._launches.stepped(step)  # as `_emit` of its record
         if self._since_record or self._recent or self._settings is not None:  # after a record-less line
             self._stepped(self._parser.after_fast, step)  # type: ignore[union-attr]  # a step record, as `_line` takes one
+        elif step >= 0:
+            self._launches.stepped(step)  # as `_emit` of its record (`_stepped` tells the watch itself)
         if not events.idle:
             events.stepped()
 
