@@ -125,26 +125,32 @@ class _Texts:
     """Where a block holds any of some texts: each is looked for where its rarest pair of characters is.
 
     One table of 2**16 pairs; the block's pairs at even and at odd offsets
-    are looked up in it at once (two numpy gathers), and the hits of each
-    pair are confirmed together, a text at a time, by comparing its bytes at
-    its own offset from every hit (a gather each). The rarest pair is judged
-    by how common its characters are in logs (`_COMMONNESS`); noise still
-    hits common ones (`done: `'s `e:` in every `time: 6.3s`), and confirmed
-    one hit at a time in Python they cost 0.9 µs a noise line.
+    are looked up in it at once (two numpy gathers). The hits are sorted by
+    pair, and those of each pair are confirmed together, a text at a time:
+    first its second rarest pair at its own offset (two bytes a hit), then
+    its whole bytes where that is (a gather each). The rarest pair is judged
+    by how common its characters are in logs (`_commonness`); noise still
+    hits common ones (`done: `'s `e:` in every `time: 6.3s`, `training
+    finished`'s `ng`): the nanochat speedrun's 22,446 noise lines hit 94,000
+    times, and a whole-text gather at each, one pair after another, took
+    35 ms of the screen's 58 (best of 21); sorted once and sifted by the
+    second pair, 15 ms of 39 (benchmarks/format_throughput.py's noise).
     """
 
     def __init__(self, texts: Sequence[bytes]) -> None:
-        self._at: dict[int, list[tuple[np.ndarray, int]]] = {}
-        """Per pair (as a little-endian uint16 reads it): the texts it is the rarest pair of, and its offset."""
+        self._at: dict[int, list[tuple[np.ndarray, int, int, int]]] = {}
+        """Per pair (as a little-endian uint16 reads it): the texts it is the rarest pair of, its offset, and
+        the offset and code of the text's second rarest pair (-1, 0 for a text of one pair)."""
         self._table = np.zeros(1 << 16, bool)
         self._bytes = np.zeros(256, bool)
         for text in dict.fromkeys(texts):
             if len(text) == 1:
                 self._bytes[text[0]] = True
                 continue
-            i = _rarest_pair(text)
+            i, j = _rarest_pairs(text)
             code = text[i + 1] << 8 | text[i]
-            self._at.setdefault(code, []).append((np.frombuffer(text, np.uint8), i))
+            self._at.setdefault(code, []).append(
+                (np.frombuffer(text, np.uint8), i, j, text[j + 1] << 8 | text[j] if j >= 0 else 0))
             self._table[code] = True
 
     def find(self, text: bytes) -> np.ndarray:
@@ -158,11 +164,16 @@ class _Texts:
         found = [np.flatnonzero(self._bytes[buf])] if self._bytes.any() else []
         if hits.size:
             codes = buf[hits + 1].astype(np.uint16) << 8 | buf[hits]
-            for code in np.unique(codes).tolist():
-                at = hits[codes == code]
-                for want, i in self._at[code]:
+            order = np.argsort(codes, kind="stable")  # the hits of each pair together: one pass, not one a pair
+            codes, hits = codes[order], hits[order]
+            cuts = (np.flatnonzero(np.diff(codes)) + 1).tolist()
+            for lo, hi in zip([0, *cuts], [*cuts, len(codes)], strict=True):
+                at = hits[lo:hi]
+                for want, i, j, second in self._at[int(codes[lo])]:
                     start = at - i
                     start = start[(start >= 0) & (start <= n - want.size)]
+                    if j >= 0:  # the second pair first: two bytes a hit, where the whole text is many
+                        start = start[(buf[start + j + 1].astype(np.uint16) << 8 | buf[start + j]) == second]
                     same = buf[start[:, None] + np.arange(want.size)] == want
                     found.append(start[same.all(axis=1)] + i)
         return np.concatenate(found) if found else np.zeros(0, np.int64)
@@ -185,10 +196,11 @@ def _commonness(c: int) -> float:
     return 0.01 if c in b".,:;-/_()[]='\"|" else 0.002
 
 
-def _rarest_pair(text: bytes) -> int:
-    """Where in `text` its rarest pair of characters starts (the first of equals)."""
-    common = [_pair_commonness(a, b) for a, b in pairwise(text)]
-    return common.index(min(common))
+def _rarest_pairs(text: bytes) -> tuple[int, int]:
+    """Where in `text` its rarest pair of characters starts (the first of equals), and its second rarest
+    (-1 if it has one pair)."""
+    common = sorted((_pair_commonness(a, b), i) for i, (a, b) in enumerate(pairwise(text)))
+    return common[0][1], common[1][1] if len(common) > 1 else -1
 
 
 def _pair_commonness(a: int, b: int) -> float:

@@ -299,3 +299,13 @@ def test_feed_of_a_few_lines_goes_per_line(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(SourceParser, "feed_bytes", lambda *a, **k: calls.append(1))
     SourceParser("log", fmt="picollm").feed(lines, 1, T)
     assert not calls
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text("abe: gn", min_size=1, max_size=6).map(str.encode), min_size=1, max_size=8),
+       st.lists(st.text("abe: gn\t", max_size=30).map(str.encode), min_size=1, max_size=20))
+def test_the_texts_found_are_those_a_line_holds(texts: list[bytes], lines: list[bytes]) -> None:
+    """Texts of few characters over lines of the same few: many hits of each pair, most not the text (the
+    second pair's sieve and the whole text's check both at work)."""
+    screen = Screen([Reads(holds=tuple(t.decode() for t in texts))])
+    assert screen.flag(lines).tolist() == [any(t in line for t in texts) for line in lines]
