@@ -23,6 +23,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "slowfast": ("runwatch.parsers.slowfast", "SlowFastParser"),
     "hf-trainer": ("runwatch.parsers.hf_trainer", "HFTrainerParser"),
     "marian": ("runwatch.parsers.marian", "MarianParser"),
+    "vits": ("runwatch.parsers.vits", "VitsParser"),
     "composer": ("runwatch.parsers.composer", "ComposerParser"),
     "olmo": ("runwatch.parsers.olmo", "OlmoParser"),
     "bracketed": ("runwatch.parsers.bracketed", "BracketedParser"),

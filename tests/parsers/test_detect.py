@@ -255,6 +255,9 @@ CASES = [
     Case("torchlight-stgcn", _found_lines("stgcn_torchlight_relaunches.log.gz")[:200], "torchlight", "\tmean_loss: nan"),
     # ── Marian NMT: decided at its first display line, after 190 lines of its options and vocabularies ──
     Case("marian-europarl", _found_lines("marian_europarl_concat.log")[:300], "marian", "Ep. 1 : Up. 500 : Sen."),
+    # ── VITS and so-vits-svc: a bare list of losses, the step and the lr ──
+    Case("vits-nan-first", _found_lines("vits_ljs_base_first_losses_nan.log"), "vits", "134.32485961914062, 0, 0.0002]"),
+    Case("sovits-svc", _found_lines("sovits_svc_32k_relaunched.log")[:100], "vits", "19.00187110900879, 0, 0.0001]"),
     Case("quickstart-tutorial", _realrun_lines("tutorial-quickstart-healthy"), "quickstart", "loss: 2.356922  [  100/12000]"),
     # ── a loop's tab-separated table in its log (FADNet): decided at the header, after the model's repr ──
     Case("table-fadnet", _found_lines("fadnet_epoch_table_nan_last_launch.log"), "table",

@@ -67,6 +67,9 @@ def fixture_lines() -> tuple[bytes, ...]:
     data += [b"\n".join(marian.split(b"\n")[185:240]) + b"\n"]  # Marian's displays, saves, validations, a traceback
     stgcn = gzip.decompress((FIXTURES / "found" / "stgcn_torchlight_relaunches.log.gz").read_bytes())
     data += [b"\n".join(stgcn.split(b"\n")[:40] + stgcn.split(b"\n")[1190:1215]) + b"\n"]  # torchlight's, Iter lines
+    data += [(FIXTURES / "found" / "vits_ljs_base_first_losses_nan.log").read_bytes()]  # VITS's loss lists, a NaN's
+    sovits = (FIXTURES / "found" / "sovits_svc_32k_relaunched.log").read_bytes()
+    data += [b"\n".join(sovits.split(b"\n")[:60]) + b"\n"]  # so-vits-svc's, its saves and epochs
     lines = b"".join(x if x.endswith(b"\n") else x + b"\n" for x in data).split(b"\n")[:-1]
     return tuple(dict.fromkeys(lines))
 
