@@ -115,6 +115,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
     ("cmd = ", ("main] cmd = ",)),  # DeepSpeed's launcher
+    ("] Done!", ("] Done!",)),  # icefall's last word
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
     ("raining", ("raining finished", "raining complete", "raining Complete", "raining Finished", "raining Done",
                  "raining done", "inished training", "inished Training",
@@ -365,6 +366,8 @@ _FINISHED = re.compile(
     r"(?: successfully)?(?:(?:[.!]{1,4}|;)(?:\s{1,3}(?:Final|final|Best|best)[ _][^\n]{0,200})?|\s+(?:after|in)\s(?:\d{1,4} days?, )?[^,;]{0,40}|\s{1,3}={2,}"
     r"|\s{1,3}(?:at\s)?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?)?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
+    r"|\(trainer:\d{1,6}\) INFO: The training was finished at \d{1,6} epochs"  # ESPnet2's trainer
+    r"|^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO \[train\.py:\d{1,6}\] Done!"  # icefall's recipes
     r"|\b(?:Finish|FINISH) [Tt]raining(?:[.!]{1,4}|: [^\n]{1,200})"  # `Finish training: the best validation accuracy …`
     r"|^\|\s{0,3}End of training\s{0,3}\|.{0,200}"  # PyTorch's word_language_model, its test loss after
     r"|^Training time \d{1,6}:\d\d:\d\d"  # torchvision-style mains (DETR, DeiT, MAE) at their end
@@ -508,7 +511,7 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.TRACEBACK, m.start())
     if "rror" in line and (m := _COMPILE_ERROR.match(line)):
         return _Hit(Event.TRACEBACK, m.start())
-    if ("raining" in line or "uning " in line) and (m := _FINISHED.search(line)):
+    if ("raining" in line or "uning " in line or "] Done!" in line) and (m := _FINISHED.search(line)):
         return _Hit(Event.FINISHED, m.start())
     if _ESTIMATOR_DONE in line:
         return _Hit(Event.FINISHED, line.index(_ESTIMATOR_DONE))

@@ -24,6 +24,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "hf-trainer": ("runwatch.parsers.hf_trainer", "HFTrainerParser"),
     "marian": ("runwatch.parsers.marian", "MarianParser"),
     "vits": ("runwatch.parsers.vits", "VitsParser"),
+    "espnet": ("runwatch.parsers.espnet", "EspnetParser"),
     "composer": ("runwatch.parsers.composer", "ComposerParser"),
     "olmo": ("runwatch.parsers.olmo", "OlmoParser"),
     "bracketed": ("runwatch.parsers.bracketed", "BracketedParser"),

@@ -258,6 +258,8 @@ CASES = [
     # ── VITS and so-vits-svc: a bare list of losses, the step and the lr ──
     Case("vits-nan-first", _found_lines("vits_ljs_base_first_losses_nan.log"), "vits", "134.32485961914062, 0, 0.0002]"),
     Case("sovits-svc", _found_lines("sovits_svc_32k_relaunched.log")[:100], "vits", "19.00187110900879, 0, 0.0001]"),
+    # ── ESPnet2's trainer: decided at its first report ──
+    Case("espnet2-reports", _found_lines("espnet2_asr_reports_excerpt.log"), "espnet", "1epoch:train:1-4025batch: "),
     Case("quickstart-tutorial", _realrun_lines("tutorial-quickstart-healthy"), "quickstart", "loss: 2.356922  [  100/12000]"),
     # ── a loop's tab-separated table in its log (FADNet): decided at the header, after the model's repr ──
     Case("table-fadnet", _found_lines("fadnet_epoch_table_nan_last_launch.log"), "table",

@@ -70,6 +70,8 @@ def fixture_lines() -> tuple[bytes, ...]:
     data += [(FIXTURES / "found" / "vits_ljs_base_first_losses_nan.log").read_bytes()]  # VITS's loss lists, a NaN's
     sovits = (FIXTURES / "found" / "sovits_svc_32k_relaunched.log").read_bytes()
     data += [b"\n".join(sovits.split(b"\n")[:60]) + b"\n"]  # so-vits-svc's, its saves and epochs
+    data += [(FIXTURES / "found" / name).read_bytes() for name in (  # ESPnet2's reports, results, finish
+        "espnet2_asr_reports_excerpt.log", "espnet2_epoch_results_finished_excerpt.log")]
     lines = b"".join(x if x.endswith(b"\n") else x + b"\n" for x in data).split(b"\n")[:-1]
     return tuple(dict.fromkeys(lines))
 
