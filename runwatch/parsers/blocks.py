@@ -36,7 +36,7 @@ import re
 from dataclasses import replace
 from typing import ClassVar
 
-from runwatch.model import Record
+from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.keyvalue import KeyValueParser
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
@@ -71,6 +71,19 @@ no format, a run whose loss grew from 0.009 to 112 before `Non-finite loss` read
 _SB3_STEP = "total_timesteps"
 _RESULT = re.compile(r"Result for [\w.,=:/+-]{1,200}:\s{0,8}")
 """Ray Tune's heading of a trial's result block (`Result for PPO_CartPole-v1_3f1a2_00000:`): its signature."""
+_COQUI_STEP = re.compile(
+    r"\s{0,8}--> (?:TIME: [^>]{1,60}? -- )?STEP: (\d{1,9})/(\d{1,9}) -- GLOBAL_STEP: (\d{1,12})\s{0,8}")
+"""Coqui TTS's trainer's heading of a logging step's block (`   --> STEP: 24/36 -- GLOBAL_STEP: 1000025`, the step of
+the epoch of its batches, and the run's, which a fine-tune counts on from its restored checkpoint's; newer trainers
+put `TIME: …` first): its signature. Its fields follow, `     | > loss_disc: 3.01874  (3.46002)` (the value since the
+last block, its running average in brackets), up to a blank line; `--> EVAL PERFORMANCE` heads the evaluation's
+averages, `     | > avg_loss_mel: 14.90148 (+0.17227)` (its change since the last evaluation in brackets). Read as
+`kv`, only `GLOBAL_STEP` was read: no loss, and each epoch's steps from `STEP: 1/36` a restart (a review)."""
+_COQUI_FIELD = re.compile(
+    rf"\s{{0,12}}\| > (?P<key>[A-Za-z_][\w.]{{0,60}}):\s{{1,8}}(?P<value>{NUMBER_TEXT})(?:\s{{1,8}}\([^()]{{0,40}}\))?\s{{0,8}}")
+_COQUI_EVAL = re.compile(r"\s{0,8}--> EVAL PERFORMANCE\s{0,8}")
+_COQUI_EPOCH = re.compile(r"\s{0,8}> EPOCH: (\d{1,9})/(\d{1,9})\s{0,8}")
+"""`> EPOCH: 171/1000`, counted from 0: with a block's `STEP: 24/36`, the run's total (`_coqui_total`)."""
 _RAY_FIELD = re.compile(rf"(?P<indent> {{0,40}})(?P<key>[A-Za-z_][\w.-]{{0,80}}):(?: (?P<value>{NUMBER_TEXT}|\S.*))?\s{{0,8}}")
 """A line of a result block: its indent says where it nests; a key with no value opens a mapping."""
 _RAY_NAMES = {"training_iteration": "step", "time_this_iter_s": "step_time", "time_total_s": "elapsed", "cur_lr": "lr",
@@ -115,10 +128,30 @@ class BlocksParser(FormatParser):
         self._ray_time = 0.0
         self._foreign = 0
         """Lines of other output passed over inside the block under way (`_RAY_ENDS`)."""
+        self._coqui: Kind | None = None
+        """In a Coqui TTS block (`_COQUI_STEP`): a step's (`Kind.STEP`) or an evaluation's; None outside one."""
+        self._coqui_step: int | None = None
+        """The last Coqui step block's `GLOBAL_STEP`: its evaluation's step."""
+        self._coqui_epoch: tuple[int, int] | None = None
+        """The last `> EPOCH: e/E` (counted from 0)."""
+        self._coqui_total: int | None = None
 
     def parse(self, line: str) -> Record | None:
         if self._ray is not None:
             return self._ray_line(line)
+        if self._coqui is not None:
+            m = _COQUI_FIELD.fullmatch(line) if "| > " in line else None
+            if m is None:
+                rec = self._close()
+                return rec if not line.strip() else rec or self.parse(line)
+            if len(self._fields) < MAX_FIELDS:
+                self._fields.append((m["key"], m["value"]))
+            return None
+        if "--> " in line and (coqui := self._coqui_heading(line)) is not None:
+            return coqui
+        if "> EPOCH: " in line and (epoch := _COQUI_EPOCH.fullmatch(line)) is not None:
+            self._coqui_epoch = (int(epoch[1]), int(epoch[2]))
+            return self._close()
         if "Result for " in line and _RESULT.fullmatch(line):
             rec = self._close()
             self._ray = []
@@ -179,6 +212,36 @@ class BlocksParser(FormatParser):
             self._fields.append((name, value))
         return None
 
+    def _coqui_heading(self, line: str) -> Record | None:
+        """A Coqui step block's heading (its step kept, the run's total reckoned where the epoch is known) or an
+        evaluation's: the block before it closed, its record returned. None for any other line."""
+        if (m := _COQUI_STEP.fullmatch(line)) is not None:
+            rec = self._close()
+            step, per_epoch, self._coqui_step = int(m[1]), int(m[2]), int(m[3])
+            if self._coqui_epoch is not None:  # the run's steps before this epoch's first, then all of its epochs'
+                epoch, epochs = self._coqui_epoch
+                self._coqui_total = self._coqui_step - step - epoch * per_epoch + epochs * per_epoch
+            self._coqui = Kind.STEP
+            self._fields.append(("step", m[3]))
+            return rec
+        if _COQUI_EVAL.fullmatch(line) is not None:
+            rec = self._close()
+            self._coqui = Kind.EVAL
+            return rec
+        return None
+
+    def _coqui_record(self, kind: Kind, fields: list[tuple[str, str]]) -> Record | None:
+        """A Coqui block's record: a step's fields read as one `kv` line (its first learning rate, `current_lr_0`,
+        `lr`), an evaluation's averages as `val_` metrics at the last step block's step."""
+        if kind is Kind.EVAL:
+            metrics = {f"val_{key.removeprefix('avg_')}": value for key, text in fields
+                       if (value := parse_number(text)) is not None}
+            if not metrics or self._coqui_step is None:
+                return None
+            return Record(Kind.EVAL, step=self._coqui_step, total_steps=self._coqui_total, metrics=metrics)
+        rec = self._kv.parse(" | ".join(f"{'lr' if key == 'current_lr_0' else key}: {value}" for key, value in fields))
+        return replace(rec, total_steps=self._coqui_total) if rec is not None and rec.step is not None else None
+
     def _row(self, line: str) -> None:
         """A row of SB3's table: a section's opens it; a field's is read under its name, an evaluation's
         (`eval/mean_reward`, EvalCallback's) as `eval_mean_reward`, and `total_timesteps` is the step."""
@@ -196,8 +259,11 @@ class BlocksParser(FormatParser):
         """The block under way as one record: its fields read as one `kv` line (a step's, or None)."""
         fields, self._fields, self._section, self._iterated = self._fields, [], "", False
         t, self._ray, self._ray_time, self._foreign = self._ray_time, None, 0.0, 0
+        coqui, self._coqui = self._coqui, None
         if not fields:
             return None
+        if coqui is not None:
+            return self._coqui_record(coqui, fields)
         fields.sort(key=lambda field: field[0] != "step")  # the step first, as kv reads a line's
         rec = self._kv.parse(" | ".join(f"{_key(key)}: {value}" for key, value in fields))
         return replace(rec, t=t) if rec is not None and t else rec
@@ -218,4 +284,6 @@ class BlocksParser(FormatParser):
             return 2 if _RESULT.fullmatch(line) is not None else 0
         if "Learning iteration " in line:
             return 2 if _ITERATION.fullmatch(line) is not None else 0
+        if "GLOBAL_STEP: " in line:
+            return 2 if _COQUI_STEP.fullmatch(line) is not None else 0
         return 2 if ":" in line and _STEP_FIELD.fullmatch(line) is not None else 0

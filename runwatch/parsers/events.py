@@ -116,6 +116,8 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
     ("cmd = ", ("main] cmd = ",)),  # DeepSpeed's launcher
     ("] Done!", ("] Done!",)),  # icefall's last word
+    (" MODEL : ", (" > BEST MODEL : ",)),  # Coqui TTS's trainer
+    ("CHECKPOINT : ", (" > CHECKPOINT : ",)),
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
     ("raining", ("raining finished", "raining complete", "raining Complete", "raining Finished", "raining Done",
                  "raining done", "inished training", "inished Training",
@@ -286,6 +288,7 @@ _CHECKPOINT = re.compile(
     r"|Saving model weights and runtime parameters to \S+\.iter(?P<mr>\d+)\.npz"  # Marian (its `.iterN` copy)
     r"|Saving model and optimizer state at iteration \d+ to (?:\S*?_(?P<vi>\d+)\.\w+$|\S)"  # VITS: its `iteration` the epoch,
     # the file's `G_19000.pth` the step (so-vits-svc's too)
+    r"|^ > (?:BEST MODEL|CHECKPOINT) : \S*?_(?P<cq>\d+)\.pth$"           # Coqui TTS's trainer (`best_model_1000037.pth`)
     r"|(?<![Nn]o )[Cc]heckpoint saved(?: to|:) (?P<ck>\S*?step[-_]?\d+\S*)"     # OLMo (`Unsharded checkpoint saved to …/step500-unsharded`), a loop's `Checkpoint saved: /checkpoints/step_20`
     r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params)))"
@@ -499,7 +502,8 @@ def _classify(line: str) -> _Hit | None:
     if ("Retrying" in line or "thrown while" in line) and (m := _RETRY.search(line)):
         return _retry(line, m.start())
     if ("heckpoint" in line or "aved model" in line or "aving model" in line or "saved " in line
-            or "aving state" in line or "Sav" in line) and (
+            or "aving state" in line or "Sav" in line or " MODEL : " in line
+            or "CHECKPOINT : " in line) and (
             m := _CHECKPOINT.search(line)) and not m["start"]:  # `saved `: `New best model saved at …/best.pt (…)`
         return _checkpoint(m)
     if "OVERFLOW!" in line and (m := _DS_OVERFLOW.search(line)):
@@ -571,7 +575,7 @@ def saved_step(line: str) -> int | None:
 
 def _checkpoint(m: re.Match[str]) -> _Hit:
     number = (m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
-              or m["mr"] or m["vi"])
+              or m["mr"] or m["vi"] or m["cq"])
     if number is None and (path := m["path"] or m["hf"] or m["ck"] or m["any"]):
         found = _PATH_STEP.findall(path)
         number = (found[-1][0] or found[-1][1]) if found else None

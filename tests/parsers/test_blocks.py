@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from runwatch.cli import main
 from runwatch.model import Event, Kind
 from runwatch.parsers.blocks import BlocksParser
 from runwatch.parsers.source import SourceParser
-from tests.support.found import found_lines, source_records
+from tests.support.found import FOUND, found_lines, source_records
 
 NAME = "decision_mamba_rl_blocks.log"
 
@@ -30,9 +32,10 @@ def test_each_block_is_a_step_with_its_losses_and_the_settings_give_the_total() 
 
 
 RLLIB = "rllib_tune_dqn_results_q_values_explode.out.gz"
+COQUI = "coqui_vits_finetune_interrupted.log.gz"
 
 
-@pytest.mark.parametrize("name", [NAME, "sb3_ppo_cartpole_tables.log", "rslrl_genesis_go2_ppo_console.log", RLLIB])
+@pytest.mark.parametrize("name", [NAME, "sb3_ppo_cartpole_tables.log", "rslrl_genesis_go2_ppo_console.log", RLLIB, COQUI])
 def test_a_follower_line_by_line_reads_what_parse_reads(name: str) -> None:
     text, live = found_lines(name), SourceParser("live")
     got = [r for i, x in enumerate(text, 1) for r in live.feed([x], i, 0.0) + live.settle()] + live.flush()
@@ -213,3 +216,32 @@ def test_a_workers_line_inside_a_result_block_does_not_end_it() -> None:
         cut.parse(line)
     a, b = alone.flush(), cut.flush()
     assert a is not None and b is not None and (b.step, b.metrics) == (a.step, a.metrics) and b.step == 2
+
+
+def test_coqui_tts_blocks_are_steps_at_their_global_step_and_evaluations_after_them() -> None:
+    """`--> STEP: 24/36 -- GLOBAL_STEP: 1000025`, then `| > loss_disc: 3.01874  (3.46002)` … (the average in brackets
+    passed over): a step at the run's global step, which a fine-tune counts on from its checkpoint's. The total: the
+    steps before the first epoch's (`> EPOCH: 0/1000`, counted from 0) and 1,000 epochs of 36. Read as kv, only
+    `GLOBAL_STEP` was read, and each epoch's `STEP: 1/36` was a restart (a review)."""
+    fmt, recs = source_records(COQUI)
+    assert fmt == "blocks"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    first = steps[0]
+    assert (first.step, first.total_steps, first.metrics["loss_disc"], first.metrics["loss_mel"]) == (
+        1000025, 1000001 + 36000, 3.01874, 19.08429)
+    assert first.metrics["lr"] == 0.0002 and first.metrics["step_time"] == 1.3151 and "current_lr_0" not in first.metrics
+    assert len(steps) == 246 and all(a.step < b.step for a, b in zip(steps, steps[1:], strict=False))
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert len(evals) == 171 and evals[-1].step == steps[-1].step == 1006150
+    assert (evals[-1].metrics["val_loss_mel"], evals[-1].metrics["val_loss_1"]) == (14.90148, 23.4575)
+    saved = [r.step for r in recs if r.event == Event.CHECKPOINT_SAVED]
+    assert saved[:2] == [1000037, 1000109] and len(saved) == 9  # `> BEST MODEL : …/best_model_1000037.pth`
+
+
+def test_coqui_tts_s_interrupted_run_reads_incomplete(capsys: pytest.CaptureFixture[str]) -> None:
+    """It ended at epoch 171 of 1,000 (`! Run is kept in …`, after an interrupt): read `finished` before, from the
+    steps of an epoch read as the run's."""
+    assert main(["check", str(FOUND / COQUI), "--json"]) == 0  # a warning, no alert
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["state"], obj["step"], obj["total_steps"]) == ("ended", 1006150, 1036001)
+    assert obj["warnings"][0].startswith("incomplete: stopped at 1006150/1036001")

@@ -258,6 +258,9 @@ CASES = [
     # ── VITS and so-vits-svc: a bare list of losses, the step and the lr ──
     Case("vits-nan-first", _found_lines("vits_ljs_base_first_losses_nan.log"), "vits", "134.32485961914062, 0, 0.0002]"),
     Case("sovits-svc", _found_lines("sovits_svc_32k_relaunched.log")[:100], "vits", "19.00187110900879, 0, 0.0001]"),
+    # ── Coqui TTS's trainer: decided at its first step block's heading, after its environment and model ──
+    Case("coqui-blocks", _found_lines("coqui_vits_finetune_interrupted.log.gz")[:200], "blocks",
+         "--> STEP: 24/36 -- GLOBAL_STEP: 1000025"),
     # ── ESPnet2's trainer: decided at its first report ──
     Case("espnet2-reports", _found_lines("espnet2_asr_reports_excerpt.log"), "espnet", "1epoch:train:1-4025batch: "),
     Case("quickstart-tutorial", _realrun_lines("tutorial-quickstart-healthy"), "quickstart", "loss: 2.356922  [  100/12000]"),
