@@ -377,6 +377,13 @@ subset's, at that update. Read as training, fairseq's validation loss (12.7 besi
 a sawtooth of the loss chart at every epoch's end (a new user's review)."""
 
 
+_PARTIAL_PASS = re.compile(r"\| Epoch \d{1,9} \| (\d{1,9})/(\d{1,9}) \| ")
+"""Where flashy's progress logger (Demucs, AudioCraft) says how far a pass is, `Valid | Epoch 19 | 1/3 | 0.29 it/sec |
+Loss 0.1171 | …`: an evaluation's line before its last batch is a running average of part of it, and its result is
+the `Valid Summary | Epoch 19 | Loss=0.1196 | …` line after it. Read as results, the partial averages of an evaluation
+of five models rose within each validation and made a false `overfit` alert (a review)."""
+
+
 _GLUED_BAR = re.compile(r"(?:it/s|s/it)\]")
 """The end of a progress bar's frame, postfix-less, that a line was printed after on the same line: Lightning's
 validation bar (`Validation: |          | 0/? [00:00<?, ?it/s]`) before its logger's `Epoch 79: v_loss 1.186e+00
@@ -753,6 +760,9 @@ class KeyValueParser(FormatParser):
             return None
         if text[:1] in "DIWEC" and (basic := _BASIC_PREFIX.match(text)) is not None:
             text = text[basic.end():]  # `INFO:root:Epoch 0 - …`: the prefix's words are no key's
+        if " | " in text and (part := _PARTIAL_PASS.search(text, 0, 80)) is not None and int(part[1]) < int(part[2]) and (
+                _evaluates(text) is not None):
+            return None  # an evaluation's progress, its running average over the batches so far (`_PARTIAL_PASS`)
         if " at step" in text or " in global step" in text or " at iter" in text:
             if (at := _AT_STEP.search(text)) is not None:  # `Average loss at step 2000: 4.34`: the step said first
                 text = f"{text[:at.start()]}step {at['step']}, {at['name']}: {text[at.start('value'):]}"

@@ -1690,3 +1690,21 @@ def test_a_phase_word_after_the_count_makes_the_line_its_phases() -> None:
     evals = [r for r in recs if r.kind == Kind.EVAL]
     assert len(train) == len(evals) == 101 and train[0] == 2.166128297422274
     assert evals[0].metrics == {"epoch": 0.0, "val_acc": 0.6014876869215923, "val_loss": 2.1533369740644157}
+
+
+def test_an_evaluation_s_progress_before_its_last_batch_is_no_result(capsys: pytest.CaptureFixture[str]) -> None:
+    """flashy's progress lines (Demucs): `Valid | Epoch 19 | 1/3 | 0.29 it/sec | Loss 0.1171 | …`, five models
+    validated in turn, each to 2/3, then `Valid Summary | Epoch 19 | Loss=0.1196 | …`, the result. Read as
+    results, the partial averages rose within each validation: a false `overfit` alert (a review)."""
+    from runwatch.cli import main
+    from tests.support.found import found_lines
+
+    name = "demucs_flashy_valid_progress_train_log.txt"
+    parser = KeyValueParser()
+    recs = [(x, r) for x in found_lines(name) if (r := parser.parse(x)) is not None]
+    evals = [(x, r) for x, r in recs if r.kind is Kind.EVAL]
+    assert len(evals) == 21 and all("Valid Summary | " in x for x, _ in evals)
+    assert evals[18][1].metrics["val_loss"] == 0.1196 and evals[18][1].metrics["epoch"] == 19.0
+    assert sum(x.startswith("- Valid | Epoch") for x in found_lines(name)) == 210  # none of them a result
+    assert main(["check", str(FOUND / name), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["alerts"] == []
