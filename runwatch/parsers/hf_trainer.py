@@ -479,7 +479,12 @@ class HFTrainerParser(FormatParser):
         """Whether a frame of another bar, the elected one ended, is the training bar now: any bar when no
         loss dict came while the ended one was elected (a dataset's `map` bar before training: the
         training bar's first 200 steps were no progress, a 34-minute "stall" in a real log), a larger one
-        when one did (a smaller bar after training is an evaluation's)."""
+        when one did (a smaller bar after training is an evaluation's); after the run's summary dict, which ends
+        training, not a bar first seen at its end: a new training's bar starts from its beginning (a second
+        `trainer.train()`), a whisper fine-tune's `Final evaluation:` bar, `1874/1874` in a log's tail that held no
+        frame of its 5,000 steps' bar but the last, read as the run started again (a review)."""
+        if self._summarised and frame.total is not None and frame.n >= frame.total:
+            return False
         return self._bar_done and not self._evaluation_said and (
             not self._confirmed or (frame.total or 0) > (self._bar_total or 0))
 

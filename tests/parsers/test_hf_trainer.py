@@ -723,3 +723,16 @@ def test_an_evaluation_after_training_is_no_second_training_bar() -> None:
     assert [(r.step, r.metrics["val_loss"]) for r in final] == [(465, 0.706)]
     _, [report], _ = check_json(FOUND / name)
     assert (report["state"], report["step"], report["total_steps"], report["notes"]) == ("finished", 465, 465, [])
+
+
+def test_a_bar_after_the_summary_dict_is_no_new_training(capsys: pytest.CaptureFixture[str]) -> None:
+    """A log's tail: loss dicts, the bar's last frame `5000/5000`, the summary dict, then the script's own `Final
+    evaluation:` bar of 1,874. The 5,000 bar had no loss dict while elected (none came after its first frame), so
+    a smaller bar replaced it: `step 1874/1874`, the run started again (a review)."""
+    from runwatch.cli import main
+
+    path = Path(__file__).parents[1] / "fixtures" / "found" / "whisper_lora_hf_tail_final_evaluation.log"
+    assert main(["check", str(path), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["step"], obj["total_steps"], obj["state"]) == (5000, 5000, "finished")
+    assert not any("started again" in n for n in obj["notes"])
