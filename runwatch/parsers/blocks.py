@@ -24,7 +24,9 @@ nesting (`info:` / `learner:` / `player_0:` / `learner_stats:` / `mean_q: -0.015
 `training_iteration` is the step, `time_this_iter_s` the step time, `time_total_s` the elapsed time, `timestamp` (Unix
 seconds) the record's time, a learning rate `cur_lr` `lr`, the global gradient norm `grad_gnorm` `grad_norm`, a nested field by its own name (the first policy's where
 several print one, a policy's reward by `policy_reward_mean_player_0`), where and when it ran not at all (`_RAY_SKIP`).
-Read as no format, an RLlib DQN run whose mean Q-value grew from -0.015 to 2e10 read `nothing understood` (a review). A block kv reads no
+Read as no format, an RLlib DQN run whose mean Q-value grew from -0.015 to 2e10 read `nothing understood` (a review).
+Coqui TTS's trainer heads each logging step's block `--> STEP: 24/36 -- GLOBAL_STEP: 1000025` over `| > name: value
+(average)` lines up to a blank line, and each evaluation's `--> EVAL PERFORMANCE` (`_COQUI_STEP`). A block kv reads no
 record from (the settings a script prints between rules at its start) gives none; the run's total comes from its
 settings as for every format (`total updates: 50000`, runwatch.parsers.preamble). Read per line: a block a
 logging step needs no fast path.
@@ -140,11 +142,16 @@ class BlocksParser(FormatParser):
         if self._ray is not None:
             return self._ray_line(line)
         if self._coqui is not None:
-            m = _COQUI_FIELD.fullmatch(line) if "| > " in line else None
-            if m is None:
+            if "| > " not in line:  # the block's end: a blank line, or what comes next, read after its record
                 rec = self._close()
-                return rec if not line.strip() else rec or self.parse(line)
-            if len(self._fields) < MAX_FIELDS:
+                again = self.parse(line) if line.strip() else None
+                if rec is None:
+                    return again
+                if again is not None:
+                    self.more = [again]  # after the block's record, at the same line
+                return rec
+            m = _COQUI_FIELD.fullmatch(line)
+            if m is not None and len(self._fields) < MAX_FIELDS:  # a field of no number (`tensor(3.05, …)`): passed
                 self._fields.append((m["key"], m["value"]))
             return None
         if "--> " in line and (coqui := self._coqui_heading(line)) is not None:

@@ -115,7 +115,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
     ("cmd = ", ("main] cmd = ",)),  # DeepSpeed's launcher
-    ("] Done!", ("] Done!",)),  # icefall's last word
+    ("Done!", ("] Done!", ") Done!")),  # icefall's last word (under DDP its rank before it)
     (" MODEL : ", (" > BEST MODEL : ",)),  # Coqui TTS's trainer
     ("CHECKPOINT : ", (" > CHECKPOINT : ",)),
     ("已", ("已杀死",)),  # a character no ASCII line holds: ruled out at once
@@ -286,9 +286,9 @@ _CHECKPOINT = re.compile(
     r"|Saving checkpoints for (?P<tf>\d+) into \S"                        # TensorFlow's Estimator, MonitoredSession
     r"|Checkpoint policy after step (?P<lr>\d+)"                          # LeRobot
     r"|Saving model weights and runtime parameters to \S+\.iter(?P<mr>\d+)\.npz"  # Marian (its `.iterN` copy)
-    r"|Saving model and optimizer state at iteration \d+ to (?:\S*?_(?P<vi>\d+)\.\w+$|\S)"  # VITS: its `iteration` the epoch,
+    r"|Saving model and optimizer state at iteration \d+ to (?:\S*?_(?P<vi>\d+)\.\w+(?=\s*$)|\S)"  # VITS: its `iteration` the epoch,
     # the file's `G_19000.pth` the step (so-vits-svc's too)
-    r"|^ > (?:BEST MODEL|CHECKPOINT) : \S*?_(?P<cq>\d+)\.pth$"           # Coqui TTS's trainer (`best_model_1000037.pth`)
+    r"|^\s{0,8}> (?:BEST MODEL|CHECKPOINT) : \S*?_(?P<cq>\d+)\.pth(?:\.tar)?(?=\s*$)"  # Coqui TTS (`best_model_1000037.pth`)
     r"|(?<![Nn]o )[Cc]heckpoint saved(?: to|:) (?P<ck>\S*?step[-_]?\d+\S*)"     # OLMo (`Unsharded checkpoint saved to …/step500-unsharded`), a loop's `Checkpoint saved: /checkpoints/step_20`
     r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params)))"
@@ -370,7 +370,7 @@ _FINISHED = re.compile(
     r"|\s{1,3}(?:at\s)?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?)?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
     r"|\(trainer:\d{1,6}\) INFO: The training was finished at \d{1,6} epochs"  # ESPnet2's trainer
-    r"|^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO \[train\.py:\d{1,6}\] Done!"  # icefall's recipes
+    r"|^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO \[train\.py:\d{1,6}\] (?:\(\d{1,5}/\d{1,5}\) )?Done!"  # icefall's (DDP: its rank)
     r"|\b(?:Finish|FINISH) [Tt]raining(?:[.!]{1,4}|: [^\n]{1,200})"  # `Finish training: the best validation accuracy …`
     r"|^\|\s{0,3}End of training\s{0,3}\|.{0,200}"  # PyTorch's word_language_model, its test loss after
     r"|^Training time \d{1,6}:\d\d:\d\d"  # torchvision-style mains (DETR, DeiT, MAE) at their end
@@ -515,7 +515,7 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.TRACEBACK, m.start())
     if "rror" in line and (m := _COMPILE_ERROR.match(line)):
         return _Hit(Event.TRACEBACK, m.start())
-    if ("raining" in line or "uning " in line or "] Done!" in line) and (m := _FINISHED.search(line)):
+    if ("raining" in line or "uning " in line or " Done!" in line) and (m := _FINISHED.search(line)):
         return _Hit(Event.FINISHED, m.start())
     if _ESTIMATOR_DONE in line:
         return _Hit(Event.FINISHED, line.index(_ESTIMATOR_DONE))

@@ -22,12 +22,17 @@ from typing import ClassVar
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import logging_time
-from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
+from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.reads import Reads
 
-_NUMBER = rf"(?:{NUMBER_TEXT})"
-_LIST = re.compile(rf"(?:^|\t)\[((?:{_NUMBER}, ){{4,5}}{_NUMBER}), (\d{{1,12}}), ({_NUMBER})\]$")
+_FLOAT = r"(?:[-+]?\d{1,30}(?:\.\d{1,30}(?:e[-+]?\d{1,4})?|e[-+]?\d{1,4})|-?nan|-?inf)"
+"""A Python float as `repr` spells it (`0.5`, `9.98501030820433e-05`, `1e-05`, `nan`): a whole number is no loss."""
+_LIST = re.compile(rf"(?:^|\t)\[((?:{_FLOAT}, ){{4,5}}{_FLOAT}), (\d{{1,12}}), ({_FLOAT})\]$")
 """The losses, the global step and the learning rate."""
+_SIGNED = re.compile(r"\t(?:INFO|DEBUG|WARNING)\t\[")
+"""VITS's logger's prefix before the list (`%(asctime)s\t%(name)s\t%(levelname)s\t`): without it a bare list of
+numbers is a script's own (`print(gpu_ids)`), no signature; one such line took a nanoGPT log's detection (a code
+review)."""
 _EPOCH = re.compile(r"(?:^|\t)Train Epoch: (\d{1,9}) \[\d{1,3}%\]$")
 _LOSSES = {
     6: ("loss_disc", "loss_gen", "loss_fm", "loss_mel", "loss_dur", "loss_kl"),  # VITS
@@ -66,5 +71,5 @@ class VitsParser(GuardedParser):
         return Record(Kind.STEP, step=int(m[2]), metrics=metrics, t=logging_time(line))
 
     def score(self, line: str) -> int:
-        """2 for a loss list, 0 for any other line (`Train Epoch:` alone is no signature)."""
-        return 2 if line[-1:] == "]" and _LIST.search(line) is not None else 0
+        """2 for a loss list after VITS's logger prefix, 0 for any other line (`Train Epoch:` alone, a bare list)."""
+        return 2 if line[-1:] == "]" and _SIGNED.search(line) is not None and _LIST.search(line) is not None else 0

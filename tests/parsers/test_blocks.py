@@ -245,3 +245,19 @@ def test_coqui_tts_s_interrupted_run_reads_incomplete(capsys: pytest.CaptureFixt
     obj = json.loads(capsys.readouterr().out)
     assert (obj["state"], obj["step"], obj["total_steps"]) == ("ended", 1006150, 1036001)
     assert obj["warnings"][0].startswith("incomplete: stopped at 1006150/1036001")
+
+
+def test_a_coqui_block_closed_by_the_next_heading_keeps_that_heading() -> None:
+    """Without the blank lines after a step's fields, the `--> EVAL PERFORMANCE` heading closed the block and was
+    dropped with its evaluation (a code review): the fixture with its blank lines taken out reads the same."""
+    text = [x for x in found_lines(COQUI) if x.strip()]
+    parser = BlocksParser()
+    recs = []
+    for x in text:
+        recs += [parser.parse(x), *parser.more]
+        parser.more = []  # as a source takes them
+    recs.append(parser.flush())
+    _, whole = source_records(COQUI)
+    want = [(r.kind, r.step) for r in whole if r.kind in (Kind.STEP, Kind.EVAL)]
+    assert [(r.kind, r.step) for r in recs if r is not None and r.kind in (Kind.STEP, Kind.EVAL)] == want
+    assert sum(k is Kind.EVAL for k, _ in want) == 171

@@ -64,3 +64,28 @@ def test_the_trainer_s_last_word_is_the_finish(capsys: pytest.CaptureFixture[str
     assert main(["check", str(ICEFALL), "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
     assert (obj["state"], obj["step"]) == ("finished", 104)
+
+
+def test_a_resumed_run_counts_from_its_first_epoch_shown() -> None:
+    """A log that starts at `6/10epoch started` (a resumed run): its steps count from epoch 6's start, and its total
+    is the 5 epochs left at epoch 6's length (it was all 10, 50% done at the finish: a code review). The excerpt's
+    epoch 1 lines, renumbered as epochs 6 and 7 (it holds one epoch)."""
+    lines = REPORTS.read_text().splitlines()
+    resumed = [lines[0].replace("1/30epoch", "6/10epoch")] + [x.replace(" 1epoch:", " 6epoch:") for x in lines[1:]]
+    parser = EspnetParser()
+    recs = [r for ln in resumed if (r := parser.parse(ln)) is not None]
+    later = parser.parse(lines[1].replace(" 1epoch:", " 7epoch:"))
+    assert [r.step for r in recs] == [4025, 8050, 12075] and recs[0].total_steps is None
+    assert later is not None and (later.step, later.total_steps) == (12075 + 4025, 5 * 12075)
+    relaunched = parser.parse(lines[1].replace(" 1epoch:", " 9epoch:"))  # launched again into the log, at epoch 9
+    assert relaunched is not None and relaunched.step == 3 * 12075 + 4025
+
+
+def test_funasr_s_updates_are_the_step() -> None:
+    """FunASR's fork of the trainer: `2epoch:train:51-100batch:100num_updates: …`, the updates the step."""
+    lines = (FOUND / "funasr_paraformer_num_updates_excerpt.log").read_text().splitlines()
+    assert detect(lines) == "espnet"
+    parser = EspnetParser()
+    recs = [r for ln in lines if (r := parser.parse(ln)) is not None]
+    assert [(r.step, r.metrics["epoch"], r.metrics["loss"]) for r in recs] == [(50, 2.0, 0.192), (100, 2.0, 0.189),
+                                                                               (150, 2.0, 0.21)]

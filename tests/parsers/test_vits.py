@@ -62,3 +62,13 @@ def test_a_list_of_other_lengths_or_words_is_none() -> None:
     assert parser.parse("[0.5, 0.25, 0.125, 0.0625, 0.03125, 7, 0.001]") is not None
     assert parser.parse("[0.5, 0.25, 0.125, 0.0625, 0.03125, 7.5, 0.001]") is None  # a step is whole
     assert parser.parse("shapes: [1, 2, 3, 4, 5, 6, 7]") is None  # not the message's whole
+
+
+def test_a_bare_list_without_vits_s_logger_signs_nothing() -> None:
+    """A script's own list printed at the top of a log (`print(gpu_ids)`) decided the format `vits` for a whole
+    nanoGPT log, which then read 2 records for 48 (a code review). Here VITS's list without its logger prefix
+    before a real nanoGPT log: still nanoGPT's."""
+    vits_list = NAN_FIRST.read_text().splitlines()[2].split("\t")[-1]
+    nanogpt = (FOUND / "nanogpt_shakespeare_char_v100.log").read_text().splitlines()
+    assert VitsParser().score(vits_list) == 0 and VitsParser().parse(vits_list) is not None  # read, once chosen
+    assert detect([vits_list, *nanogpt]) == "nanogpt"
