@@ -272,7 +272,9 @@ _RETRY_NUMBERS = re.compile(r"Retrying in (\d+(?:\.\d+)?) ?s\w*\.? \[(?:Retry )?
 _CHECKPOINT = re.compile(
     r"Saved model (?:parameters|file) to:? (?P<path>\S+)"                  # nanochat
     r"|Saving model checkpoint to (?P<hf>\S+)"                            # HF Trainer
-    r"|(?P<start>saving checkpoint at iteration\s+\d|\[Torch\] Saving \S)"     # starts (Megatron's, DeepSpeed's): no save yet
+    r"|(?P<start>saving checkpoint at iteration\s+\d|\[Torch\] Saving \S"     # starts (Megatron's, DeepSpeed's): no save yet
+    r"|\| fairseq\.trainer \| (?:Finished s|S)aving checkpoint to \S)"     # fairseq's trainer, each shard's file
+    r"|\bSaved checkpoint \S+ \(epoch \d+ @ (?P<fq>\d+) updates"              # fairseq's checkpoint_utils: the save
     r"|successfully saved checkpoint (?:from|at) iteration\s+(?P<it2>\d+)"  # Megatron, done
     r"|saving checkpoint to \S"                                           # nanoGPT
     r"|global step (?P<gs>\d+): .*saving model to "                       # Lightning ModelCheckpoint
@@ -290,12 +292,12 @@ _CHECKPOINT = re.compile(
     # the file's `G_19000.pth` the step (so-vits-svc's too)
     r"|^\s{0,8}> (?:BEST MODEL|CHECKPOINT) : \S*?_(?P<cq>\d+)\.pth(?:\.tar)?(?=\s*$)"  # Coqui TTS (`best_model_1000037.pth`)
     r"|(?<![Nn]o )[Cc]heckpoint saved(?: to|:) (?P<ck>\S*?step[-_]?\d+\S*)"     # OLMo (`Unsharded checkpoint saved to …/step500-unsharded`), a loop's `Checkpoint saved: /checkpoints/step_20`
-    r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
+    r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:LoRA |adapter )?(?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
     r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params)))"
     r"(?=[\s'\"|,;]|\.{0,3}$)"
 )
 """Checkpoint messages, each framework's, and a loop's own that names the file it wrote (`save models to
-…/checkpoint-90`, LLaVA's; `[train] saved checkpoints\\neuroslm_small_chat_1000.pt`; `[Checkpoint] saved
+…/checkpoint-90`, LLaVA's; lit-gpt's `Saving LoRA weights to '…/iter-000031-ckpt.pth'`; `[train] saved checkpoints\\neuroslm_small_chat_1000.pt`; `[Checkpoint] saved
 ./checkpoints/ckpt_step0047850.pt`): a review saw none of those three taken for a checkpoint. The file named must
 be one (`checkpoint-N`, `ckpt…`, weights by their suffix), not any under a checkpoint folder (OLMo's `Global data
 order indices saved to '…/checkpoints/…/global_indices.npy'`). Capitalised too: detectron2's fvcore `Saving checkpoint
@@ -305,9 +307,12 @@ Megatron says when a save starts (`saving checkpoint at iteration      20 to …
 saved checkpoint from iteration …`), and so does DeepSpeed's checkpoint engine for each file (`[Torch] Saving
 …/global_step2500/layer_14-model_01-model_states.pt...`, then `Checkpoint global_step2500 is ready now!`): the starts
 are matched to be no save, as a loop's own words for one could read them (a review's run whose disk filled while it
-wrote step 20's had that checkpoint saved, then its traceback)."""
-_PATH_STEP = re.compile(r"(?:checkpoint-|global_step|iter_|step[-_]?)(\d+)|model_(\d+)\.")
-"""A step in a checkpoint's path: `checkpoint-500`, `global_step2500`, detectron2's `model_0000999.pth`; not a model
+wrote step 20's had that checkpoint saved, then its traceback). So are fairseq's trainer's `Saving checkpoint to …` and
+`Finished saving checkpoint to …`, said of each shard's file before its checkpoint_utils says `Saved checkpoint …
+(epoch 1 @ 25 updates, …)` once (a review's MoE run counted 5 saves of one)."""
+_PATH_STEP = re.compile(r"(?:checkpoint-|global_step|iter[-_]|step[-_]?)(\d+)|model_(\d+)\.")
+"""A step in a checkpoint's path: `checkpoint-500`, `global_step2500`, lit-gpt's `iter-000031-ckpt.pth`, detectron2's
+`model_0000999.pth`; not a model
 shard's number (DeepSpeed's `global_step2500/layer_14-model_01-model_states.pt` saved step 2500, not step 1)."""
 _DS_OVERFLOW = re.compile(
     r"OVERFLOW! Rank (\d+) Skipping step\.(?: Attempted loss scale: (\d+)"
@@ -575,7 +580,7 @@ def saved_step(line: str) -> int | None:
 
 def _checkpoint(m: re.Match[str]) -> _Hit:
     number = (m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
-              or m["mr"] or m["vi"] or m["cq"])
+              or m["mr"] or m["vi"] or m["cq"] or m["fq"])
     if number is None and (path := m["path"] or m["hf"] or m["ck"] or m["any"]):
         found = _PATH_STEP.findall(path)
         number = (found[-1][0] or found[-1][1]) if found else None
@@ -627,6 +632,8 @@ class _Traceback:
     """A re-raised exception's line (`_WRAPPER`) whose original traceback follows in the same block."""
     cap: int = _MAX_TRACEBACK
     """The lines it may run to: `_MAX_ANNOTATED` once a line shows loguru's annotations (`_ANNOTATIONS`)."""
+    interrupted: bool = False
+    """The header comes right after the terminal's echo of a Ctrl-C (`^CTraceback (most recent call last):`)."""
 
     def body(self, line: str) -> str:
         n = len(self.prefix_shape)
@@ -887,6 +894,9 @@ class EventDetector:
             return None
         if block.wrapper:
             return _record(_exception_event(block.wrapper), block.wrapper)
+        if block.interrupted:  # cut off before its `KeyboardInterrupt`: someone's Ctrl-C all the same, no crash (a
+            # review's OpenNMT log ended `^CTraceback …` and one frame, and `check` said "critical crash")
+            return _record(_Hit(_SIGNAL, 0), f"^C (Ctrl-C), its traceback cut off at: {block.last or _TB_TEXT}")
         return _record(_Hit(_TRACEBACK, 0), block.last or "Traceback (most recent call last):")
 
     # ── internals ──
@@ -896,7 +906,7 @@ class EventDetector:
                        or (m.start() > 0 and _LOGGED_BELOW_ERROR.search(line, 0, m.start()) is not None))
             said, until = self._logged
             self._block = _Traceback(line[:m.start()].translate(_SHAPE), ignored=ignored,
-                                     told=said if until >= self._n else "")
+                                     told=said if until >= self._n else "", interrupted=line.endswith("^C", 0, m.start()))
         elif "exitcode" in line and (m := _AGENT_FAILED.search(line)):
             fields = {"exitcode": float(m[1]), "local_rank": float(m[2]), "pid": float(m[3])}
             self._block = _Report(agent=line, agent_fields=fields)
@@ -952,6 +962,7 @@ class EventDetector:
             block.cap = _MAX_ANNOTATED
         rec = self._traceback_line(block, block.body(line))
         if rec is None and self._block is block and block.lines >= block.cap:
+            block.interrupted = False  # not cut off by the Ctrl-C: lines went on (`flush`)
             return self.flush()
         return rec
 

@@ -110,10 +110,13 @@ def _by_first_letter(words: list[str] | tuple[str, ...], tails: dict[str, str] |
 _PAIR = re.compile(
     r"([^A-Za-z]*+(?:[A-Za-z][\w./\-'\"@]*+[^A-Za-z]*+)*?)"
     r"(?<![\w./\-'\"@=])([A-Za-z][\w./\-@]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d]))){0,3})"
-    r"(?:\s{0,3}[=:]\s{0,8}|\s{1,3}is:\s{0,8}\[?|\s{1,8})(?=[-+.\dnNiI])"  # the guard spares the value alternatives most
-    # words; a value right-aligned after its colon (JAX ncflow's `Outer Step:     0      LossTrajs: 4.33880901`) is its
-    # key's, and so is one after `is:`, in a one-element array's `[` or not (PaddlePaddle's tutorials: `epoch: 0,
-    # batch_id: 0, loss is: [47.821], acc is: [0.203125]`)
+    r"(?:\s{0,3}[=:]\s{0,8}(?:(?<==)\[(?=[-+.\w]{1,40}\]))?|\s{1,3}is:\s{0,8}\[?|\s{1,8})(?=[-+.\dnNiI])"  # the guard spares
+    # the value alternatives most words; a value right-aligned after its colon (JAX ncflow's `Outer Step:     0
+    # LossTrajs: 4.33880901`) is its key's, and so is one after `is:`, in a one-element array's `[` or not
+    # (PaddlePaddle's tutorials: `epoch: 0, batch_id: 0, loss is: [47.821], acc is: [0.203125]`), and one in a
+    # one-element NumPy array right after `=` (CleanRL's `global_step=150, episodic_return=[360.]`: every line was
+    # read as nothing, a review's DQN run `no steps`); an array of more is no one value, and a `key:[416]` a setting
+    # (YOLOv4's `img_size:[416]`)
     rf"(?:(\d{{1,6}}(?::[0-5]\d){{1,2}}(?:\.\d{{1,9}})?)|({_NUMBER}))"
     r"(?: {0,2}/ {0,2}(\d{1,15}))?(%|it/s|s/it|[A-Za-z]{1,4})?"
     # a unit word after the value, unless it is the next key (`step 10 tokens/s: 1.2M`, `step 10 tok/s 9000`)

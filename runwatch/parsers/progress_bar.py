@@ -509,6 +509,8 @@ class ProgressBarParser(FormatParser):
         """The run's epochs as the header plans them (`plan_epochs`), where the bars state none."""
         self._sized: _Sized | None = None
         """The length of the `Epoch E:` bars now, from which epoch, and the steps before it (`_resized`)."""
+        self._shift = 0
+        """The run's own step less the bars' count, as the latest frame that shows `global_step` says (`logged_step`)."""
         self._plain_lap = 0
         """The steps of the laps before this one of the plain bar of `_last_plain` (`_lap`)."""
         self._opened: int | None = None
@@ -607,6 +609,11 @@ class ProgressBarParser(FormatParser):
         _times(metrics, frame, "epoch_elapsed", "epoch_eta")
         metrics.setdefault("epoch", epoch + frame.n / frame.total if frame.total else float(epoch))
         step = self._global_step(epoch, frame)
+        if step is not None:
+            if not redraw and (logged := logged_step(metrics)) is not None:
+                self._shift = logged - step
+                del metrics["global_step"]
+            step += self._shift
         self._wrapped_step = step if frame.wraps else None
         return step, self._run_total(frame.total), metrics
 
@@ -770,7 +777,7 @@ class ProgressBarParser(FormatParser):
                 and not self._heading_due()
                 and (self._base is not None or frames is None or not (frames.epoch >= 0).any())
                 and (self._base is None or frames is None or not (frames.row & (frames.epoch < 0)).any())  # `_another_job`
-                and (frames is None or self._same_size(frames)))
+                and (frames is None or (self._same_size(frames) and "global_step" not in frames.names)))
 
     def _same_size(self, frames: FrameBlock) -> bool:
         """Whether the block's `Epoch E:` frames are of the bars' length now, none of an epoch before the one it
@@ -852,7 +859,7 @@ class ProgressBarParser(FormatParser):
         if sized is None and bars.any():  # `_same_size`: one length
             sized = _Sized(int(total[bars][0]), 0, 0)
         since, before = (sized.epoch, sized.before) if sized is not None else (0, 0)
-        step = np.where(bars, before + bar_step(epoch - since, n, total), lap + n)
+        step = np.where(bars, before + bar_step(epoch - since, n, total) + self._shift, lap + n)
         self._sticky.update(sticky)
         drawn = [name for name, given in present.items() if given.any()]
         self._bar_loss = self._bar_loss or names_loss(drawn)
@@ -952,6 +959,19 @@ class ProgressBarParser(FormatParser):
         if epoch > len(self._epoch_len) or any(e not in self._epoch_len for e in range(epoch)):
             return None
         return sum(self._epoch_len[e] for e in range(epoch)) + frame.n - 1
+
+
+def logged_step(metrics: dict[str, float]) -> int | None:
+    """The step a frame's postfix shows where the module logs it (`global_step=6099.0`: latent-diffusion's and NeMo's
+    `self.log("global_step", …, prog_bar=True)`), printed whole. The bars' count is batches, and Lightning 1.x's epoch
+    bar counts the validation's batches too: a review's textual-inversion run in its 82nd epoch read 6181 at the
+    step its checkpoint `embeddings_gs-6099.pt` names. tqdm prints a number in 3 digits where that is shorter
+    (`2e+3` for 1999 or 2000): such a value is no step."""
+    value = metrics.get("global_step")
+    if value is None or not 0 <= value < 1e15 or value != int(value):
+        return None
+    short = f"{value:.3g}".replace("+0", "+").replace("-0", "-")  # tqdm's `format_num`
+    return int(value) if len(short) >= len(str(value)) else None
 
 
 _EVALUATION_WORD = re.compile("|".join(EVAL_WORDS), re.IGNORECASE)

@@ -25,6 +25,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "marian": ("runwatch.parsers.marian", "MarianParser"),
     "vits": ("runwatch.parsers.vits", "VitsParser"),
     "espnet": ("runwatch.parsers.espnet", "EspnetParser"),
+    "stylegan": ("runwatch.parsers.stylegan", "StyleGANParser"),
     "composer": ("runwatch.parsers.composer", "ComposerParser"),
     "olmo": ("runwatch.parsers.olmo", "OlmoParser"),
     "bracketed": ("runwatch.parsers.bracketed", "BracketedParser"),

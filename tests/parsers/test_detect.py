@@ -263,6 +263,10 @@ CASES = [
          "--> STEP: 24/36 -- GLOBAL_STEP: 1000025"),
     # ── ESPnet2's trainer: decided at its first report ──
     Case("espnet2-reports", _found_lines("espnet2_asr_reports_excerpt.log"), "espnet", "1epoch:train:1-4025batch: "),
+    # ── NVlabs' StyleGAN loop: decided at its first tick, after the dataset, the networks and the plan ──
+    Case("stylegan2-ada", _found_lines("stylegan2ada_wsi1024.log"), "stylegan", "tick 0     kimg 0.0 "),
+    # ── CleanRL's `global_step=…, episodic_return=[…]` (a NumPy array of one): key=value pairs, by totals ──
+    Case("kv-cleanrl", _found_lines("cleanrl_dqn_mspacman.log"), "kv", None),
     Case("quickstart-tutorial", _realrun_lines("tutorial-quickstart-healthy"), "quickstart", "loss: 2.356922  [  100/12000]"),
     # ── a loop's tab-separated table in its log (FADNet): decided at the header, after the model's repr ──
     Case("table-fadnet", _found_lines("fadnet_epoch_table_nan_last_launch.log"), "table",

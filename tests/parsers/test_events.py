@@ -1181,3 +1181,40 @@ def test_two_ranks_failed_cuda_checks_are_one_oom() -> None:
     found = [r for x in [lines[header], *grpo[start:end + 1]] if (r := det.feed(x)) is not None]
     assert [(r.event, r.message) for r in found] == [("traceback", "[CUDA ERROR] at file train_gpt2.cu:265:"),
                                                      ("signal", "KeyboardInterrupt")]
+
+
+def test_lit_gpts_lora_weights_are_a_checkpoint_at_the_iteration_its_file_names() -> None:
+    """A review: lit-gpt's `Saving LoRA weights to '…/iter-000031-ckpt.pth'` was no checkpoint (its words have `LoRA`
+    before `weights`), and `iter-000031` no step."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("litgpt_issue592_lora_val_save.log")
+    assert [(r.event, r.step) for r in run(lines)] == [(Event.CHECKPOINT_SAVED, 31)]
+    assert saved_step(next(x for x in lines if x.startswith("Saving LoRA"))) == 31
+
+
+def test_a_traceback_after_a_ctrl_c_cut_off_before_its_exception_is_an_interrupt() -> None:
+    """A review's OpenNMT-py log ends in the terminal's echo of a Ctrl-C and the traceback under it, cut off before its
+    `KeyboardInterrupt`: `check` said "critical crash", its summary a stack frame. The same traceback without the
+    `^C` is still a crash (a traceback the input ends in)."""
+    from runwatch.cli import main
+    from tests.support.found import FOUND, found_lines
+
+    lines = found_lines("onmt_yoruba_embedding_transformer.log.gz")
+    assert lines[-2].startswith("^CTraceback")
+    [interrupt] = run(lines[-3:])
+    assert interrupt.event == "signal" and "Ctrl-C" in (interrupt.message or "")
+    assert [r.event for r in run([lines[-3], lines[-2][2:], lines[-1]])] == ["traceback"]
+    assert main(["check", str(FOUND / "onmt_yoruba_embedding_transformer.log.gz")]) == 0
+
+
+def test_fairseqs_save_is_one_checkpoint_at_its_updates_not_one_per_shard_file() -> None:
+    """A review: fairseq's trainer says `Saving checkpoint to …` and `Finished saving checkpoint to …` of each shard's
+    file, then checkpoint_utils `Saved checkpoint ./checkpoint_last-rank-0-shard0.pt (epoch 1 @ 25 updates, …)`: five
+    checkpoint events for one save. The last is the save, at the updates it states."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("fairseq_moe_json_azure.log")
+    saves = [r for r in run(lines) if r.event == Event.CHECKPOINT_SAVED]
+    assert [(r.step, "checkpoint_utils | Saved checkpoint" in (r.message or "")) for r in saves] == [(25, True)]
+    assert sum("aving checkpoint to ./checkpoint_last" in x for x in lines) == 4  # the trainer's four, no save

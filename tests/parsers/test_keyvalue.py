@@ -54,10 +54,11 @@ def excerpt(file: str, tag: str) -> list[str]:
     # torchtitan parser names it
     (excerpt("excerpts_torchtitan_composer_axolotl_accelerate.json", "Excerpt T2")[1], Kind.STEP, 200,
      {"loss": 6.1384, "memory_gib": 49.66, "tokens_per_sec": 5856.0, "tflops": 339.16, "mfu": 34.29}),
-    # deepspeed.md D1: `step=40, skipped=2, lr=[5e-05]`: the list is not read, `Rank 0` and `logging.py:69` are labels
+    # deepspeed.md D1: `step=40, skipped=2, lr=[5e-05], mom=[[0.9, 0.999]]`: a list of one is its value (the first
+    # param group's lr, as the deepspeed format reads it), a nested one none; `Rank 0` and `logging.py:69` are labels
     (excerpt("excerpts_deepspeed.json", "Excerpt D1")[
         [i for i, x in enumerate(excerpt("excerpts_deepspeed.json", "Excerpt D1")) if "step=40," in x][0]],
-     Kind.STEP, 40, {"skipped": 2.0}),
+     Kind.STEP, 40, {"skipped": 2.0, "lr": 5e-05}),
 ])
 def test_real_lines(line: str, kind: Kind, step: int, metrics: dict[str, float]) -> None:
     rec = KeyValueParser().parse(line)
@@ -1708,3 +1709,22 @@ def test_an_evaluation_s_progress_before_its_last_batch_is_no_result(capsys: pyt
     assert sum(x.startswith("- Valid | Epoch") for x in found_lines(name)) == 210  # none of them a result
     assert main(["check", str(FOUND / name), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["alerts"] == []
+
+
+def test_a_one_element_numpy_array_is_its_value_and_a_longer_one_none() -> None:
+    """CleanRL prints `global_step=150, episodic_return=[360.]` (`info['episode']['r']`, a NumPy array of one):
+    a review's DQN run was read as nothing at all, `UNREAD`, no steps, its stall and crash never judged against a
+    step. The one element is the key's value; an array of several (`lr=[0.1, 0.2]`) is no one value."""
+    from tests.support.found import found_lines, source_records
+
+    assert source_records("cleanrl_dqn_mspacman.log")[0] == "kv"
+    lines = found_lines("cleanrl_dqn_mspacman.log")
+    parser = KeyValueParser()
+    recs = [r for x in lines if (r := parser.parse(x)) is not None]
+    assert len(recs) == sum(x.startswith("global_step=") for x in lines) == 68
+    assert (recs[0].step, recs[0].metrics) == (150, {"episodic_return": 360.0})
+    assert (recs[-1].step, recs[-1].metrics) == (8168, {"episodic_return": 280.0})
+    nan = parser.parse("global_step=9, episodic_return=[nan]")
+    assert nan is not None and math.isnan(nan.metrics["episodic_return"])
+    several = parser.parse("global_step=9, lr=[0.1, 0.2], loss=0.5")
+    assert several is not None and several.metrics == {"loss": 0.5}

@@ -659,3 +659,20 @@ def test_an_inference_engines_warm_up_bars_are_no_training_steps() -> None:
     frame = next(line for line in found_lines("grpo_deepspeed_vllm_capture_bars_sigint.log") if "0/500" in line)
     framed = any_frame("2024-05-01 12:00:01 (train_and_eval.py, 57) Epoch 1:" + frame[frame.index("  0%"):])
     assert framed is not None and framed.desc == "57) Epoch 1" and is_training(framed.desc)
+
+
+def test_the_global_step_a_bar_shows_is_the_step_where_printed_whole() -> None:
+    """latent-diffusion logs `global_step` into Lightning 1.x's bar, whose `Epoch 81: …| 26/76` counts a validation
+    batch in each epoch's 76: the bars' count read 6181 where the run's step and its checkpoint `embeddings_gs-6099.pt`
+    say 6099 (a review). The step shown is the step, not a metric too; NeMo's `global_step=2e+3` (tqdm's 3 digits,
+    1999 or 2000) says no step, and the bar's count stands."""
+    from tests.support.found import found_lines, source_records
+
+    fmt, recs = source_records("ldm_textual_inversion_epoch81.log")
+    assert fmt == "tqdm"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == [6074, 6080, 6089, 6099]
+    assert all("global_step" not in r.metrics for r in steps) and steps[-1].metrics["loss"] == 0.17
+    parser = ProgressBarParser()
+    [nemo] = [r for x in found_lines("nemo_launcher_peft_lora_done_excerpt.log")[:1] if (r := parser.parse(x))]
+    assert nemo.step == 1999 and nemo.metrics["global_step"] == 2000.0

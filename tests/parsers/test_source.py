@@ -320,13 +320,14 @@ def test_flush_closes_an_open_composer_block() -> None:
 
 
 def test_flush_emits_a_traceback_cut_at_the_end() -> None:
-    """G6 cut before its exception line (the writer died mid-traceback)."""
+    """G6 cut before its exception line (the writer died mid-traceback): its header after the terminal's `^C`, a
+    Ctrl-C's, so a `signal` (its `KeyboardInterrupt` would say so) and no crash."""
     g6 = md_block("nanogpt_llmc.md", "Excerpt G6")
     cut = g6[:line_no(g6, "KeyboardInterrupt") - 1]
     sp = SourceParser("g6.log", rank=4)
     assert brief(sp.feed(cut, 1, 9.0)) == [("step", 142862, 1)]
     tail = sp.flush()
-    assert [(r.event, r.line, r.rank, r.t) for r in tail] == [("traceback", len(cut), 4, 9.0)]
+    assert [(r.event, r.line, r.rank, r.t) for r in tail] == [("signal", len(cut), 4, 9.0)]
 
 
 def test_flush_emits_a_failure_report_cut_at_the_end() -> None:
