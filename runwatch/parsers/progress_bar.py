@@ -120,7 +120,9 @@ prompts` at each generation: a GRPO run whose training bar never left 0/500 read
 _SCALE = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
 _SKIP_KEYS = {"v_num"}
 FIT_STOPPED = "`Trainer.fit` stopped"
-_POSTFIX_KEY = re.compile(r"[\w.\-/()]{1,200}")
+_POSTFIX_KEY = re.compile(r"[\w.\-/()]{1,100}(?: [\w.\-/()]{1,100}){0,3}")
+"""A postfix key: a name, or a few words (NeMo logs its step time as `train_step_timing in s=2.590`: unread, its runs
+had no step time)."""
 
 
 class Frame(NamedTuple):

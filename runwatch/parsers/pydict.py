@@ -93,7 +93,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {  # keys as snake() spells them: `tok/s`
     # summary among step lines, keeps its name: read as `loss`, a summary moved a stepped run on by one)
     # `xent`: OpenNMT-py's `Step 50/100000; acc:  12.00; ppl: 26.87; xent: 3.29; lr: 1.00000; …`, its cross-entropy, the
     # loss it trains on (its `ppl` is exp(xent)); unread as one, a review's run was judged by no loss rule
-    "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step", "batch_loss", "average_loss", "xent"),
+    "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step", "batch_loss", "average_loss", "xent",
+             "reduced_train_loss"),  # NeMo's: the loss averaged over the data-parallel ranks
     "val_loss": ("eval_loss", "valid_loss", "validation_loss", "val_loss_epoch", "eval_loss_epoch"),
     # grdn, epch: LeRobot's; `grad`: `| Grad: 0.505 |` beside a loss is its norm (llm.c's `norm`, too: llmc.py)
     "grad_norm": ("gradient_norm", "grad_norm_total", "gnorm", "gradnorm", "grdn", "grad"),
@@ -102,6 +103,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {  # keys as snake() spells them: `tok/s`
         "time_per_step", "secs_per_step", "seconds_per_step", "sec_per_step", "s_per_step", "sec_step", "s_step",
         "s_it", "sec_it", "s_per_it", "sec_per_it", "s_iter", "sec_iter", "s_per_iter", "sec_per_iter",
         "timing_s_step",  # verl's `timing_s/step:707.9`: the whole step's seconds
+        "train_step_timing_in_s", "train_step_timing",  # NeMo's `train_step_timing in s=2.590`
         "step_time_seconds", "step_time_sec", "step_time_secs",  # a GRPO loop's `| step_time_seconds=15.1395 |`: read
         # under its own name, its run had no step time (`check`: "no step line carries … a step time", a review)
     ),

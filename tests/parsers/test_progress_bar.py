@@ -58,9 +58,10 @@ SINGLE_FRAMES = [
     (LIGHTNING, "Excerpt P9", 1, 5 - 1,
      {"loss": 0.745, "train_loss_epoch": 0.745, "step_time": 1 / 20.71, "epoch_elapsed": 0.0, "epoch_eta": 0.0,
       "epoch": 5.0}),
-    # failures.md F8: NeMo bar, scientific postfix (`global_step=3.2e+4`), NCCL error glued after `]`
+    # failures.md F8: NeMo bar, scientific postfix (`global_step=3.2e+4`: no step, rounded), NCCL error glued after
+    # `]`; its `reduced_train_loss=2.59` is a loss, after Lightning's `loss=2.6` (the first wins)
     ("excerpts_failures.json", "F8", 1, 32040 - 1,
-     {"loss": 2.6, "reduced_train_loss": 2.59, "global_step": 32000.0, "consumed_samples": 2.56e7,
+     {"loss": 2.6, "global_step": 32000.0, "consumed_samples": 2.56e7,
       "step_time": 1 / 1.37, "epoch_elapsed": 23323.0, "epoch_eta": 340757.0, "epoch": 32040 / 500150}),
 ]
 
@@ -676,3 +677,15 @@ def test_the_global_step_a_bar_shows_is_the_step_where_printed_whole() -> None:
     parser = ProgressBarParser()
     [nemo] = [r for x in found_lines("nemo_launcher_peft_lora_done_excerpt.log")[:1] if (r := parser.parse(x))]
     assert nemo.step == 1999 and nemo.metrics["global_step"] == 2000.0
+
+
+def test_nemos_reduced_loss_and_step_timing_are_the_loss_and_step_time() -> None:
+    """NeMo's bar shows `reduced_train_loss=0.139, …, train_step_timing in s=68.70`: its loss, read under its own name,
+    met no loss rule but the NaN one, and a key of several words was no key, so a NeMo run had no step time (a
+    review: "no step line carries … a step time")."""
+    from tests.support.found import found_lines
+
+    parser = ProgressBarParser()
+    [rec] = [r for x in found_lines("nemo_launcher_peft_lora_done_excerpt.log")[:1] if (r := parser.parse(x))]
+    assert rec.metrics["loss"] == 0.139 and rec.metrics["step_time"] == 68.7 and rec.metrics["val_loss"] == 0.212
+    assert "reduced_train_loss" not in rec.metrics
