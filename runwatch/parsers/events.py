@@ -273,8 +273,9 @@ _CHECKPOINT = re.compile(
     r"Saved model (?:parameters|file) to:? (?P<path>\S+)"                  # nanochat
     r"|Saving model checkpoint to (?P<hf>\S+)"                            # HF Trainer
     r"|(?P<start>saving checkpoint at iteration\s+\d|\[Torch\] Saving \S"     # starts (Megatron's, DeepSpeed's): no save yet
-    r"|\| fairseq\.trainer \| (?:Finished s|S)aving checkpoint to \S)"     # fairseq's trainer, each shard's file
-    r"|\bSaved checkpoint \S+ \(epoch \d+ @ (?P<fq>\d+) updates"              # fairseq's checkpoint_utils: the save
+    r"|(?:\| fairseq\.trainer \||\[fairseq\.trainer\]\[INFO\] -) (?:Finished s|S)aving checkpoint to \S)"  # fairseq's
+    # trainer, each shard's file (its plain and its Hydra logging)
+    r"|\b[Ss]aved checkpoint \S+ \(epoch \d+ @ (?P<fq>\d+) updates"           # fairseq's checkpoint_utils: the save
     r"|successfully saved checkpoint (?:from|at) iteration\s+(?P<it2>\d+)"  # Megatron, done
     r"|saving checkpoint to \S"                                           # nanoGPT
     r"|global step (?P<gs>\d+): .*saving model to "                       # Lightning ModelCheckpoint
@@ -962,7 +963,6 @@ class EventDetector:
             block.cap = _MAX_ANNOTATED
         rec = self._traceback_line(block, block.body(line))
         if rec is None and self._block is block and block.lines >= block.cap:
-            block.interrupted = False  # not cut off by the Ctrl-C: lines went on (`flush`)
             return self.flush()
         return rec
 

@@ -110,13 +110,13 @@ def _by_first_letter(words: list[str] | tuple[str, ...], tails: dict[str, str] |
 _PAIR = re.compile(
     r"([^A-Za-z]*+(?:[A-Za-z][\w./\-'\"@]*+[^A-Za-z]*+)*?)"
     r"(?<![\w./\-'\"@=])([A-Za-z][\w./\-@]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d]))){0,3})"
-    r"(?:\s{0,3}[=:]\s{0,8}(?:(?<==)\[(?=[-+.\w]{1,40}\]))?|\s{1,3}is:\s{0,8}\[?|\s{1,8})(?=[-+.\dnNiI])"  # the guard spares
+    r"(?:\s{0,3}[=:]\s{0,8}(?:(?<==)\[(?=[-+]?(?:\d{0,30}\.\d{0,30}(?:[eE][-+]?\d{1,4})?|\d{1,30}[eE][-+]?\d{1,4}|nan|inf)\]))?|\s{1,3}is:\s{0,8}\[?|\s{1,8})(?=[-+.\dnNiI])"  # the guard spares
     # the value alternatives most words; a value right-aligned after its colon (JAX ncflow's `Outer Step:     0
     # LossTrajs: 4.33880901`) is its key's, and so is one after `is:`, in a one-element array's `[` or not
     # (PaddlePaddle's tutorials: `epoch: 0, batch_id: 0, loss is: [47.821], acc is: [0.203125]`), and one in a
     # one-element NumPy array right after `=` (CleanRL's `global_step=150, episodic_return=[360.]`: every line was
-    # read as nothing, a review's DQN run `no steps`); an array of more is no one value, and a `key:[416]` a setting
-    # (YOLOv4's `img_size:[416]`)
+    # read as nothing, a review's DQN run `no steps`), a float as NumPy prints one (`[360.]`, `[5e-05]`, `[nan]`); an
+    # array of more is no one value, and one of a whole number a setting (`gpu_ids=[0]`, YOLOv4's `img_size:[416]`)
     rf"(?:(\d{{1,6}}(?::[0-5]\d){{1,2}}(?:\.\d{{1,9}})?)|({_NUMBER}))"
     r"(?: {0,2}/ {0,2}(\d{1,15}))?(%|it/s|s/it|[A-Za-z]{1,4})?"
     # a unit word after the value, unless it is the next key (`step 10 tokens/s: 1.2M`, `step 10 tok/s 9000`)
@@ -249,10 +249,10 @@ own stem, whole, or every line saying so went through the pair scan (kv's noisy 
 # (`2.5it/s`). A stem with no value after it (`faults.step_begin(it)`, `[step + 4]`: a traceback's frames)
 # is passed over. Each alternative starts with a literal: a fast scan. Only a filter before the pair scan.
 _VALUE_AFTER = (r"[\w./\-]*(?::[\w./\-]+){0,3}(?:\s{1,3}[a-z][\w./\-]*)?(?:" + _ASIDE_TEXT + ")?"  # an aside
-                r"(?:\s{0,3}[=:]\s{0,8}|\s{1,8})[-+]?(?:[.\d]|nan|inf)")
+                r"(?:\s{0,3}[=:]\s{0,8}\[?|\s{1,8})[-+]?(?:[.\d]|nan|inf)")
 """What `_PAIR` reads as a key's value after the key: up to 8 blanks after its `:` or `=` as there (BasicSR's and its
 forebears' right-aligned `iter:     100`: a filter of 3 passed over every step below 1,000, its losses `l_pix`
-known by no stem, and a review's run read its first step as 1000)."""
+known by no stem, and a review's run read its first step as 1000), in a one-element array's `[` or not."""
 _TAILS = {
     **dict.fromkeys(_stems(), _VALUE_AFTER),
     "it": r"(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])",

@@ -512,7 +512,10 @@ class ProgressBarParser(FormatParser):
         self._sized: _Sized | None = None
         """The length of the `Epoch E:` bars now, from which epoch, and the steps before it (`_resized`)."""
         self._shift = 0
-        """The run's own step less the bars' count, as the latest frame that shows `global_step` says (`logged_step`)."""
+        """The run's own step less the bars' count, as the latest frame that shows `global_step` says (`logged_step`),
+        for the frames of its epoch and later ones: an earlier epoch is a run started again, counted by its bars."""
+        self._shift_from = 0
+        """The epoch of the frame `_shift` was read at."""
         self._plain_lap = 0
         """The steps of the laps before this one of the plain bar of `_last_plain` (`_lap`)."""
         self._opened: int | None = None
@@ -612,8 +615,10 @@ class ProgressBarParser(FormatParser):
         metrics.setdefault("epoch", epoch + frame.n / frame.total if frame.total else float(epoch))
         step = self._global_step(epoch, frame)
         if step is not None:
-            if not redraw and (logged := logged_step(metrics)) is not None:
-                self._shift = logged - step
+            if epoch < self._shift_from:
+                self._shift = self._shift_from = 0  # the run started again (a relaunch): its bars' count until it says
+            if not redraw and (logged := logged_step(metrics, frame.wraps)) is not None:
+                self._shift, self._shift_from = logged - step, epoch
                 del metrics["global_step"]
             step += self._shift
         self._wrapped_step = step if frame.wraps else None
@@ -779,7 +784,8 @@ class ProgressBarParser(FormatParser):
                 and not self._heading_due()
                 and (self._base is not None or frames is None or not (frames.epoch >= 0).any())
                 and (self._base is None or frames is None or not (frames.row & (frames.epoch < 0)).any())  # `_another_job`
-                and (frames is None or (self._same_size(frames) and "global_step" not in frames.names)))
+                and (frames is None or (self._same_size(frames) and "global_step" not in frames.names
+                                        and (not self._shift or frames.lowest < 0 or frames.lowest - (self._base or 0) >= self._shift_from))))
 
     def _same_size(self, frames: FrameBlock) -> bool:
         """Whether the block's `Epoch E:` frames are of the bars' length now, none of an epoch before the one it
@@ -963,16 +969,19 @@ class ProgressBarParser(FormatParser):
         return sum(self._epoch_len[e] for e in range(epoch)) + frame.n - 1
 
 
-def logged_step(metrics: dict[str, float]) -> int | None:
+def logged_step(metrics: dict[str, float], rich: bool = False) -> int | None:
     """The step a frame's postfix shows where the module logs it (`global_step=6099.0`: latent-diffusion's and NeMo's
-    `self.log("global_step", …, prog_bar=True)`), printed whole. The bars' count is batches, and Lightning 1.x's epoch
-    bar counts the validation's batches too: a review's textual-inversion run in its 82nd epoch read 6181 at the
+    `self.log("global_step", …, prog_bar=True)`), exact as printed. The bars' count is batches, and Lightning 1.x's
+    epoch bar counts the validation's batches too: a review's textual-inversion run in its 82nd epoch read 6181 at the
     step its checkpoint `embeddings_gs-6099.pt` names. tqdm prints a number in 3 digits where that is shorter
-    (`2e+3` for 1999 or 2000): such a value is no step."""
+    (`2e+3` for 1999 or 2000: the value read is one such text gives, a round one of 1000 or more): no step. Below
+    1000 three digits are exact; the rich bar rounds to 3 decimals, never to 3 digits."""
     value = metrics.get("global_step")
     if value is None or not 0 <= value < 1e15 or value != int(value):
         return None
-    short = f"{value:.3g}".replace("+0", "+").replace("-0", "-")  # tqdm's `format_num`
+    if rich or value < 1000:
+        return int(value)
+    short = f"{value:.3g}".replace("+0", "+").replace("-0", "-")  # tqdm's `format_num`: the shorter of the two
     return int(value) if len(short) >= len(str(value)) else None
 
 

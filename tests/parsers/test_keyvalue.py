@@ -1728,3 +1728,7 @@ def test_a_one_element_numpy_array_is_its_value_and_a_longer_one_none() -> None:
     assert nan is not None and math.isnan(nan.metrics["episodic_return"])
     several = parser.parse("global_step=9, lr=[0.1, 0.2], loss=0.5")
     assert several is not None and several.metrics == {"loss": 0.5}
+    setting = parser.parse("global_step=9, gpu_ids=[0], loss=0.5")  # a whole number in brackets: a setting
+    assert setting is not None and setting.metrics == {"loss": 0.5}
+    only = parser.parse("update=5 loss=[0.5]")  # its only value in brackets: through the pre-filter too
+    assert only is not None and only.metrics == {"update": 5.0, "loss": 0.5}

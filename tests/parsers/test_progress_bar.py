@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runwatch.model import Event, Kind, Record
-from runwatch.parsers.progress_bar import ProgressBarParser
+from runwatch.parsers.progress_bar import ProgressBarParser, logged_step
 
 RAW = Path(__file__).parents[1] / "fixtures" / "corpus" / "raw"
 LIGHTNING = "excerpts_lightning.json"
@@ -689,3 +689,23 @@ def test_nemos_reduced_loss_and_step_timing_are_the_loss_and_step_time() -> None
     [rec] = [r for x in found_lines("nemo_launcher_peft_lora_done_excerpt.log")[:1] if (r := parser.parse(x))]
     assert rec.metrics["loss"] == 0.139 and rec.metrics["step_time"] == 68.7 and rec.metrics["val_loss"] == 0.212
     assert "reduced_train_loss" not in rec.metrics
+
+
+def test_a_run_started_again_after_a_logged_global_step_counts_its_own_bars() -> None:
+    """The shift a logged `global_step` sets holds from its epoch on: a run started again in the same log (an epoch
+    before it: a Lightning recording's `Epoch 0:` bars after latent-diffusion's `Epoch 81:`) is counted by its own bars,
+    from 0, as without it (a code review: steps -82, -78, …), and the same read per line as in blocks. A `global_step`
+    below 1000 is exact (tqdm prints `150`, Lightning pads `86.00`)."""
+    from tests.support.found import found_bytes
+    from tests.support.paths import FIXTURES
+    from tests.support.readers import check
+
+    ldm = found_bytes("ldm_textual_inversion_epoch81.log")
+    relaunch = (FIXTURES / "realruns" / "lightning-tqdm-healthy" / "run" / "train.log").read_bytes()
+    recs, _ = check(ldm + relaunch, sizes=(1 << 20, 4096))
+    alone, _ = check(relaunch, sizes=(1 << 20,))
+    steps = [r.step for r in recs if r.kind is Kind.STEP]
+    assert steps[:4] == [6074, 6080, 6089, 6099]
+    assert steps[4] == 0 and set(steps[4:]) == {r.step for r in alone if r.kind is Kind.STEP}
+    assert logged_step({"global_step": 150.0}) == 150 and logged_step({"global_step": 86.0}) == 86
+    assert logged_step({"global_step": 2000.0}) is None and logged_step({"global_step": 2000.0}, rich=True) == 2000
