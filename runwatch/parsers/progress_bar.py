@@ -596,6 +596,8 @@ class ProgressBarParser(FormatParser):
         A bar named by the heading before it (`headed`) was drawn from its epoch's start, the heading's line;
         `named`: the heading right before a named bar."""
         epoch = epoch_of(desc)
+        if epoch is None and self._other_job(frame):
+            return None
         if epoch is not None:
             epoch -= self._counted_from(desc, epoch, frame.wraps, 0 if headed else frame.n, named)
         postfix = repr(frame.postfix)
@@ -748,6 +750,25 @@ class ProgressBarParser(FormatParser):
         again 18 times", and their 5 s a chunk a slowdown of the training's 13 s a batch)."""
         return self._base is not None and epoch_of(desc) is None and bool(desc.strip())
 
+    def _other_job(self, frame: Frame) -> bool:
+        """A plain bar's frame of another length than the training bar's, showing no loss, once that bar showed one and
+        ran to its end: an evaluation's bar over its loader, no training step (SpeechBrain's `545/545` validation and
+        `1310/1310` test bars after its `760/760 …, train_loss=1.35`: read as the run started again, `step 1310/1310`).
+        A bar over the epochs around it (`_nest`) is the nest's; a training bar of a new length shows its loss. One
+        drawn while the training bar is under way stays a bar of its own, as before (a loop's bare bar)."""
+        last = self._last_plain
+        return (self._bar_loss and self._nest is None and last is not None and last[1] == last[0]
+                and frame.total != last[0] and not names_loss([metric_name(k) for k, _ in frame.postfix]))
+
+    def _other_lengths(self, frames: FrameBlock) -> bool:
+        """Whether a block's plain frames are of more than one length, or of another than the training bar's: read one
+        by one, as `_other_job` decides each in turn."""
+        plain = frames.total[frames.row & (frames.epoch < 0)]
+        if not plain.size:
+            return False
+        last = self._last_plain
+        return bool((plain != plain[0]).any() or (last is not None and plain[0] != (last[0] or 0)))
+
     def _bare_other(self, desc: str, total: int | None) -> bool:
         """A bar with no description and a length of its own (or none: `0it`), once `Epoch E:` bars are the
         training's: an evaluation's over its loader (a loop's `Train Epoch: 59 [660/661 (100%)] Loss: …` bar of
@@ -785,6 +806,7 @@ class ProgressBarParser(FormatParser):
                 and (self._base is not None or frames is None or not (frames.epoch >= 0).any())
                 and (self._base is None or frames is None or not (frames.row & (frames.epoch < 0)).any())  # `_another_job`
                 and (frames is None or (self._same_size(frames) and "global_step" not in frames.names
+                                        and not self._other_lengths(frames)
                                         and (not self._shift or frames.lowest < 0 or frames.lowest - (self._base or 0) >= self._shift_from))))
 
     def _same_size(self, frames: FrameBlock) -> bool:

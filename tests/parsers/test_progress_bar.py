@@ -709,3 +709,20 @@ def test_a_run_started_again_after_a_logged_global_step_counts_its_own_bars() ->
     assert steps[4] == 0 and set(steps[4:]) == {r.step for r in alone if r.kind is Kind.STEP}
     assert logged_step({"global_step": 150.0}) == 150 and logged_step({"global_step": 86.0}) == 86
     assert logged_step({"global_step": 2000.0}) is None and logged_step({"global_step": 2000.0}, rich=True) == 2000
+
+
+def test_a_bar_of_another_length_with_no_loss_after_the_training_bar_ended_is_no_training(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Once a plain training bar showed the loss and ran to its end, a plain bar of another length showing none is an
+    evaluation's: SpeechBrain's validation and test bars (`545/545`, `1310/1310`) after its `760/760 …,
+    train_loss=1.35` read as the run started again, `step 1310/1310` (a review). Alike per line and in blocks."""
+    from runwatch.cli import main
+    from tests.support.found import FOUND, found_bytes
+    from tests.support.readers import check
+
+    name = "speechbrain_asr_crdnn_adapters_tutorial_run1.log"
+    recs, _ = check(found_bytes(name), sizes=(1 << 20, 512), fmt="tqdm")
+    assert [(r.step, r.total_steps, r.metrics.get("loss")) for r in recs if r.kind is Kind.STEP] == [(760, 760, 1.35)]
+    main(["check", str(FOUND / name)])
+    out = capsys.readouterr().out
+    assert "step 760/760  finished" in out and "started again" not in out
