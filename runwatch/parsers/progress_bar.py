@@ -778,7 +778,8 @@ class ProgressBarParser(FormatParser):
 
     def take_row(self, line: str) -> Row | None:
         """The row of a plain training frame (`PLAIN_FRAME`) past its epoch's start, the state left as `parse`
-        leaves it; None, with nothing changed, for any other line or while a rich bar's wrap, a
+        leaves it; None, with nothing changed, for any other line (another job's bar among them: the frames of a
+        `sampling` bar after a `train` bar's were each a parse failure, a runwatch bug) or while a rich bar's wrap, a
         percent-only line, a finish not said yet or a heading's bar is pending (then `parse` reads it)."""
         if self._wrapped_step is not None or self._pending_desc or self._finish_due or self._heading_due():
             return None
@@ -786,8 +787,10 @@ class ProgressBarParser(FormatParser):
         if frame is None or FIT_STOPPED in line:
             return None
         desc = frame.desc
-        if not desc or not is_training(desc) or (frame.n == 0 and epoch_of(desc) is not None) or self._another_job(desc):
+        if not desc or not is_training(desc) or self._another_job(desc):
             return None
+        if frame.n == 0 if epoch_of(desc) is not None else self._other_job(frame):
+            return None  # an epoch's `0/M`, or another job's plain bar (`_other_job`): `parse` reads it, as no step
         row = self._training(frame, desc)
         assert row is not None and row[0] is not None  # a plain frame states its total: its step is known
         self._step = row[0]

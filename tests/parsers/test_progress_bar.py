@@ -726,3 +726,22 @@ def test_a_bar_of_another_length_with_no_loss_after_the_training_bar_ended_is_no
     main(["check", str(FOUND / name)])
     out = capsys.readouterr().out
     assert "step 760/760  finished" in out and "started again" not in out
+
+
+def test_another_jobs_named_bar_is_no_row_and_no_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    """tqdm's own frames (tests/fixtures/printed): a `train` bar over 40 batches showing its loss, then a `sampling` bar
+    over 12 showing none, twice. The sampling bar is another job's (`_other_job`), so no step; 14 of its frames were each
+    a parse failure (`take_row` asserted a row that `_training` refuses): `check` said "14 lines runwatch failed to
+    parse … a runwatch bug", exit 3. Per line and in blocks alike, no failure, the training bars' steps alone."""
+    from runwatch.cli import main
+    from tests.support.readers import check
+
+    path = Path(__file__).parents[1] / "fixtures" / "printed" / "train_then_sampling_bars.log"
+    for sizes in ((1 << 20,), (1 << 20, 512)):
+        recs, _ = check(path.read_bytes(), sizes=sizes, fmt="tqdm")
+        steps = [(r.step, r.metrics.get("loss")) for r in recs if r.kind is Kind.STEP]
+        assert len(steps) == 164 and steps[-1] == (80, 1.21)  # 2 × (0/40 twice, then each of 1..40 twice)
+        assert {r.total_steps for r in recs} <= {40, None}  # no record of the sampling bar's 12
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "step 80  ended" in out and "failed to parse" not in out and "no alerts" in out
