@@ -421,7 +421,13 @@ def postfix_of(body: str) -> tuple[tuple[str, float], ...]:
     return _postfix(body, True)
 
 
-_DESC_PAIR = re.compile(rf"(?<![\w.])([A-Za-z_][\w./@-]{{0,40}})\s{{0,2}}[:=]\s{{0,2}}({NUMBER_TEXT})(?![\w.])")
+_DESC_PAIR = re.compile(
+    rf"(?<![\w.])(?:([A-Za-z_][\w./@-]{{0,40}})\s{{0,2}}[:=]\s{{0,2}}|((?:[A-Za-z]{{1,20}} )?(?:loss|lr)) )({NUMBER_TEXT})"
+    r"(?!\w|\.\d)",
+    re.IGNORECASE,
+)
+"""A description's `name: value` (or `=`), or a loss or learning rate with a space before its value (minGPT's trainer,
+copied into many projects: `epoch 1 iter 23: train loss 0.12345. lr 6.000000e-04`); a full stop may end it."""
 _COUNTERS = frozenset({"epoch", "step", "iter", "iteration", "batch"})
 """Names of a description's numbers that count (`Epoch: 3`): the bar's place, read by `epoch_of`, no metric."""
 
@@ -431,10 +437,11 @@ def desc_values(desc: str) -> tuple[tuple[str, float], ...]:
     """The `name: value` pairs of a bar's description (`d: -0.002;gen: -0.004`, `loss: 0.1234`): a loop's
     `set_description` of its losses, taken as a postfix's pairs after the postfix's own. Read as text, a loss of
     `nan` there was never seen (a review: a GAN's `d` and `gen` losses, drawn for 20,000 steps, unread)."""
-    if ":" not in desc and "=" not in desc:
+    if ":" not in desc and "=" not in desc and " l" not in desc:
         return ()
     out = []
-    for key, raw in _DESC_PAIR.findall(desc):
+    for named, spaced, raw in _DESC_PAIR.findall(desc):
+        key = named or spaced
         value = parse_number(raw)
         if value is not None and key.lower() not in _COUNTERS:
             out.append((key, value))
@@ -582,6 +589,10 @@ class ProgressBarParser(FormatParser):
             frame, desc = older, older.desc  # an evaluation's bar drawn over the end of the epoch's: its last frame
         if not is_training(desc) or self._another_job(desc) or self._bare_other(desc, frame.total):
             return None
+        if not desc and frame.n == 0 and self._base is not None:
+            return None  # an epoch's bar as tqdm draws it on creation, before the loop's `set_description` names it
+            # (minGPT's trainer: `  0%| 0/30`, then `epoch 2 iter 0: train loss …: 0%| 0/30`): read as a plain bar's
+            # step 0, the run started again each epoch
         got = self._training(frame, desc, headed, named)
         rec = None if got is None else Record(Kind.STEP, step=got[0], total_steps=got[1], metrics=got[2])
         at = rec.step if rec is not None else self._step
@@ -696,11 +707,16 @@ class ProgressBarParser(FormatParser):
             # as the run's showed `step 39/2` at the end of 20 epochs (a new user's review)
             return step, frame.total if frame.n and not lap else None, metrics
         if frame.total == nest.epochs:
+            step = frame.n * nest.batches
+            if frame.n == nest.done and self._step is not None and step < self._step <= step + nest.batches:
+                step = self._step  # the epochs' bar drawn again inside its epoch (`tqdm.write` draws every bar anew
+                # after its line; a loop's `set_postfix` on it): the step the batches reached, not the epoch's start
+                # (a `step N: loss L` written each 7th batch read as the run started again each time)
             self._nest = nest._replace(done=frame.n)
             metrics.pop("step_time", None)
             _times(metrics, frame, "elapsed", "eta")
-            metrics.setdefault("epoch", float(frame.n))
-            return frame.n * nest.batches, nest.epochs * nest.batches, metrics
+            metrics.setdefault("epoch", step / nest.batches)
+            return step, nest.epochs * nest.batches, metrics
         if frame.total != nest.batches:
             return None
         _times(metrics, frame, "epoch_elapsed", "epoch_eta")
@@ -760,6 +776,12 @@ class ProgressBarParser(FormatParser):
         return (self._bar_loss and self._nest is None and last is not None and last[1] == last[0]
                 and frame.total != last[0] and not names_loss([metric_name(k) for k, _ in frame.postfix]))
 
+    def _inside_nest(self, frame: Frame) -> bool:
+        """A plain bar's frame of a third length inside a nest of two (`_plain`): a validation loop's, no training step
+        (an `Inference` bar after each epoch's batches under tqdm's `Epoch` bar: each frame a parse failure)."""
+        nest = self._nest
+        return nest is not None and frame.total != nest.epochs and frame.total != nest.batches
+
     def _other_lengths(self, frames: FrameBlock) -> bool:
         """Whether a block's plain frames are of more than one length, or of another than the training bar's: read one
         by one, as `_other_job` decides each in turn."""
@@ -789,8 +811,8 @@ class ProgressBarParser(FormatParser):
         desc = frame.desc
         if not desc or not is_training(desc) or self._another_job(desc):
             return None
-        if frame.n == 0 if epoch_of(desc) is not None else self._other_job(frame):
-            return None  # an epoch's `0/M`, or another job's plain bar (`_other_job`): `parse` reads it, as no step
+        if frame.n == 0 if epoch_of(desc) is not None else self._other_job(frame) or self._inside_nest(frame):
+            return None  # an epoch's `0/M`, or another job's plain bar: `parse` reads it, as no step
         row = self._training(frame, desc)
         assert row is not None and row[0] is not None  # a plain frame states its total: its step is known
         self._step = row[0]

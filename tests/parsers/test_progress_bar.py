@@ -728,20 +728,74 @@ def test_a_bar_of_another_length_with_no_loss_after_the_training_bar_ended_is_no
     assert "step 760/760  finished" in out and "started again" not in out
 
 
+def _printed(name: str) -> Path:
+    return Path(__file__).parents[1] / "fixtures" / "printed" / name
+
+
+def _check_out(capsys: pytest.CaptureFixture[str], path: Path) -> tuple[int, str]:
+    from runwatch.cli import main
+
+    rc = main(["check", str(path)])
+    return rc, capsys.readouterr().out
+
+
 def test_another_jobs_named_bar_is_no_row_and_no_failure(capsys: pytest.CaptureFixture[str]) -> None:
     """tqdm's own frames (tests/fixtures/printed): a `train` bar over 40 batches showing its loss, then a `sampling` bar
     over 12 showing none, twice. The sampling bar is another job's (`_other_job`), so no step; 14 of its frames were each
     a parse failure (`take_row` asserted a row that `_training` refuses): `check` said "14 lines runwatch failed to
-    parse … a runwatch bug", exit 3. Per line and in blocks alike, no failure, the training bars' steps alone."""
-    from runwatch.cli import main
+    parse … a runwatch bug", exit 3. So was a bar of a third length inside a nest (an `Inference` bar after each
+    epoch's `train` bar under tqdm's `Epoch` bar). Per line and in blocks alike, no failure, the training bars' steps
+    alone."""
     from tests.support.readers import check
 
-    path = Path(__file__).parents[1] / "fixtures" / "printed" / "train_then_sampling_bars.log"
+    path = _printed("train_then_sampling_bars.log")
     for sizes in ((1 << 20,), (1 << 20, 512)):
         recs, _ = check(path.read_bytes(), sizes=sizes, fmt="tqdm")
         steps = [(r.step, r.metrics.get("loss")) for r in recs if r.kind is Kind.STEP]
         assert len(steps) == 164 and steps[-1] == (80, 1.21)  # 2 × (0/40 twice, then each of 1..40 twice)
         assert {r.total_steps for r in recs} <= {40, None}  # no record of the sampling bar's 12
-    assert main(["check", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "step 80  ended" in out and "failed to parse" not in out and "no alerts" in out
+    rc, out = _check_out(capsys, path)
+    assert rc == 0 and "step 80  ended" in out and "failed to parse" not in out and "no alerts" in out
+    nested = _printed("nested_bars_inference.log")
+    recs, _ = check(nested.read_bytes(), sizes=(1 << 20, 512), fmt="tqdm")
+    assert {r.total_steps for r in recs if r.kind is Kind.STEP} == {None, 51}  # 3 epochs of 17; no 12
+    rc, out = _check_out(capsys, nested)
+    assert rc == 0 and "step 51/51  finished" in out and "failed to parse" not in out
+
+
+def test_the_epochs_bar_drawn_again_inside_its_epoch_is_no_restart(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tqdm.write` clears the bars, prints its line and draws every bar again: the outer `Epoch: 0%| 0/1` among them,
+    read in the nest as the epoch's start, step 0: "the run started again 6 times" in a loop that wrote `step N: loss
+    L` every 7th batch (tests/fixtures/printed). Drawn again inside its epoch, it is the step the batches reached."""
+    from tests.support.readers import check
+
+    path = _printed("nested_bars_write.log")
+    recs, _ = check(path.read_bytes(), sizes=(1 << 20, 512), fmt="tqdm")
+    steps = [r.step for r in recs if r.kind is Kind.STEP and r.step is not None]
+    assert steps == sorted(steps) and steps[-1] == 40
+    assert path.read_bytes().count(b"step ") == 6  # the loop's 6 written lines
+    rc, out = _check_out(capsys, path)
+    assert rc == 0 and "step 40/40  finished" in out and "started again" not in out
+
+
+def test_mingpts_bar_description_shows_the_loss(capsys: pytest.CaptureFixture[str]) -> None:
+    """minGPT's trainer (copied into many projects) shows its loss only in its bar's description, a space before the
+    value: `epoch 2 iter 9: train loss nan. lr 6.000000e-04: 33%|…| 10/30` (tests/fixtures/printed, tqdm's own frames).
+    It was not read: no loss series, and a NaN from the 40th batch on was seen only by the epoch's `test loss: nan`, 20
+    steps later (an epoch of thousands of batches: hours). Each epoch's bar, drawn bare on creation (`0%| 0/30`) before
+    `set_description` names it, read as step 0: the run started again each epoch."""
+    from runwatch.parsers.progress_bar import desc_values
+    from tests.support.readers import check
+
+    assert desc_values("epoch 1 iter 23: train loss 0.12345. lr 6.000000e-04") == (
+        ("train loss", 0.12345), ("lr", 6e-4))
+    assert desc_values("GPU 0 glr 5 lossy 2 lr: 3") == (("lr", 3.0),)  # a spaced value only after `loss` or `lr`
+    path = _printed("mingpt_desc_nan.log")
+    recs, _ = check(path.read_bytes(), sizes=(1 << 20, 512), fmt="tqdm")
+    losses = [(r.step, r.metrics["loss"]) for r in recs if r.kind is Kind.STEP and "loss" in r.metrics]
+    first_nan = next(s for s, v in losses if v != v)
+    assert len(losses) > 50 and losses[0] == (0, 3.33333) and first_nan == 38  # the bar's n lags its description
+    steps = [r.step for r in recs if r.kind is Kind.STEP and r.step is not None]
+    assert steps == sorted(steps)
+    rc, out = _check_out(capsys, path)
+    assert rc == 2 and "metric=loss              first step 38" in out and "started again" not in out
