@@ -190,6 +190,13 @@ class EpochSteps:
         CycleGAN print `(epoch: 2, iters: 3, …)` every 20 images, and an epoch read as ending at its last print
         (60 of 77) placed epoch 2's iteration 3 at 63, not 80 (a review)."""
 
+    def anew(self) -> EpochSteps:
+        """Counters for another reading of the same source (a guessed format overturned): the header's plan kept, no
+        rank's steps, nothing stated yet."""
+        fresh = EpochSteps()
+        fresh.planned, fresh.epoch_length = self.planned, self.epoch_length
+        return fresh
+
     def _length(self, stated: int) -> int:
         """The per-epoch total a record's count is placed by: its own, else the header's."""
         return stated if stated >= 0 else self.epoch_length

@@ -373,6 +373,7 @@ _FINISHED = re.compile(
     r"|\b[Dd]one training"
     r"|\bEnd (?:of )?training)"
     r"(?: successfully)?(?:(?:[.!]{1,4}|;)(?:\s{1,3}(?:Final|final|Best|best)[ _][^\n]{0,200})?|\s+(?:after|in)\s(?:\d{1,4} days?, )?[^,;]{0,40}|\s{1,3}={2,}"
+    r"|, best eval result in epoch \d{1,9}"  # RecBole's trainer, stopped early
     r"|\s{1,3}(?:at\s)?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?)?"
     r"|\bTraining of experiment is done and the best AP is [\d.]{1,12}"  # YOLOX's trainer
     r"|\(trainer:\d{1,6}\) INFO: The training was finished at \d{1,6} epochs"  # ESPnet2's trainer

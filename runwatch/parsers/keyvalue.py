@@ -138,6 +138,7 @@ _STEP_KEYS = frozenset({
     "num_of_updates",  # Decision Transformer's `num of updates: 1000` (runwatch.parsers.blocks)
     "num_updates",  # fairseq's optimizer updates (`epoch 143:  85 / 282 loss=3.147, …, num_updates=40100, lr=…`)
     "batch_id", "batch_idx",  # the batch in its epoch (PaddleRec's `epoch: 3, batch_id: 500, AUC:…, loss:…`)
+    "completed_step",  # MaxText's `completed step: 9, seconds: 5.667, TFLOP/s/device: 134.924, …, loss: 10.374`
 })
 _STEP_TIME_KEYS = frozenset({
     "dt", "time", "step_time", "iter_time", "batch_time", "time_per_step", "iteration_time",
@@ -761,6 +762,9 @@ class KeyValueParser(FormatParser):
             # could make a record (most lines of a log), or markdown emphasis: prose, a model's generated
             # answer (`**Step 1:** The tank is 3/5 full, meaning 3 …`)
             return None
+        if text.startswith("Finished training it "):
+            text = text[18:]  # DLRM's `Finished training it 1024/306969 of epoch 0, 10.81 ms/it, loss 0.518778`: its `it`
+            # after the phrase's words was read as prose, each line `step 0` (its epoch), no step time (a review)
         if text[:1] in "DIWEC" and (basic := _BASIC_PREFIX.match(text)) is not None:
             text = text[basic.end():]  # `INFO:root:Epoch 0 - …`: the prefix's words are no key's
         if " | " in text and (part := _PARTIAL_PASS.search(text, 0, 80)) is not None and int(part[1]) < int(part[2]) and (
@@ -911,6 +915,8 @@ class KeyValueParser(FormatParser):
             for key, divide in _PER_STEP.items():  # `ms/batch 11.61`: a step time in its key's unit
                 if key in metrics:
                     metrics.setdefault("step_time", metrics.pop(key) / divide)
+        if step is not None and "seconds" in metrics and "step_time" not in metrics and "elapsed" not in metrics:
+            metrics["step_time"] = metrics.pop("seconds")  # MaxText's `completed step: 9, seconds: 5.667, …`: the step's
         if step is not None and "norm" in metrics and "grad_norm" not in metrics:
             metrics["grad_norm"] = metrics.pop("norm")  # llm.c: `step 65/74 | loss 3.59 | norm 1.47 | …`
         if "total_loss" in metrics and "loss" not in metrics:

@@ -88,6 +88,11 @@ rate:- remaining:? elapsed:00:00 postfix:-`, the total before any step is taken;
 (`12.9kit/200kit`). A review's openpi run of 200,000 steps read no total, no progress and no ETA."""
 
 
+PLANNED_MAXTEXT = re.compile(r"(?:^|\] )Config param steps: (\d{1,15})\s*$")
+"""MaxText's config dump before training (`Config param steps: 10`, a line a parameter): its `completed step: N` lines
+count from 0 to steps - 1. A bare `steps:` elsewhere is any count, so only MaxText's own line."""
+
+
 PLANNED_EPOCHS = re.compile(
     r"(?<![\w.])(?:max_epochs?|total_epochs?|num_epochs?|num_train_epochs|n_epochs?|nb_epochs?|epochs|num epochs"
     r"|(?:max_|total_|num_|n_)?epoches)"  # the common misspelling, a script's own `--epoches` (NoProp's)
@@ -196,7 +201,8 @@ class Collector:
         if "=" in line or ":" in line:  # `max_steps=400`, and an options dump's `    total_iter: 10000` (BasicSR's)
             p = (PLANNED.search(line) or (PLANNED_FOR_ITERS.search(line) if "for iters" in line else None)
                  or (PLANNED_TITAN.search(line) if "total steps " in line else None)
-                 or (PLANNED_LOGGABLE.search(line) if "Progress on:" in line else None))
+                 or (PLANNED_LOGGABLE.search(line) if "Progress on:" in line else None)
+                 or (PLANNED_MAXTEXT.search(line) if "Config param steps" in line else None))
             if p is not None:
                 self.planned = int(p.group(1).replace(",", ""))
                 self._plans.append((lineno, "planned", self.planned))

@@ -815,8 +815,11 @@ class SourceParser:
         if recordless:
             self._guess_window.append(line)
         self._guess_left -= 1
-        if signed is not None or not self._guess_left:
-            self._look_at_guess(out)
+        if signed is not None or not self._guess_left or (
+                det.stepped and self.format not in det.stepped and self.format not in det.signed):
+            self._look_at_guess(out)  # at once, too, where another format read a step with its loss and the guess
+            # none (a RecBole run's bar guessed tqdm, then its `epoch 0 training [… train loss: 74.7694]`): its next
+            # lines are the new reading's (a catch-up of the rest read all of them as bars: `finished` at 108/108)
         if not self._guess_left:
             self._guess_window, self._guess_detector, self._guess_signed = [], None, None
 
@@ -831,6 +834,8 @@ class SourceParser:
         window, self._guess_window = self._guess_window, []
         self._guess_left, self._guess_detector, self._guess_signed = 0, None, None
         self._recent, self._recent_chars, self._since_record = deque(), 0, 0
+        self._epochs = self._epochs.anew()  # what the guess's steps stated is no fact of the new reading (a RecBole
+        # run's bar read as steps: its `epoch 430 training [… train loss: 33.01]` lines, read by epoch, gave none)
         self.format = found
         self._parser = self._planned_parser(found)
         self._layouts = line_layouts(found) if self.fast_path else None

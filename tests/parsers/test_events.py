@@ -1223,3 +1223,12 @@ def test_fairseqs_save_is_one_checkpoint_at_its_updates_not_one_per_shard_file()
     saved = [x for x in hydra if "][fairseq.checkpoint_utils][INFO] - Saved checkpoint " in x]
     events = [r for r in run(hydra) if r.event == Event.CHECKPOINT_SAVED]
     assert len(saved) >= 3 and [r.message for r in events] == saved and all(r.step for r in events)
+
+
+def test_recboles_early_stop_is_the_finish() -> None:
+    """RecBole's trainer, stopped early: `Finished training, best eval result in epoch 219` (a review's run: `tail`
+    said `running … ETA 2m06s` of a run that had ended)."""
+    line = "17 Jul 15:06    INFO  Finished training, best eval result in epoch 219"
+    rec = EventDetector().feed(line)
+    assert rec is not None and rec.event == Event.FINISHED
+    assert EventDetector().feed("17 Jul 15:06    INFO  Finished training, best eval result so far") is None

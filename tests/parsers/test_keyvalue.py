@@ -1732,3 +1732,35 @@ def test_a_one_element_numpy_array_is_its_value_and_a_longer_one_none() -> None:
     assert setting is not None and setting.metrics == {"loss": 0.5}
     only = parser.parse("update=5 loss=[0.5]")  # its only value in brackets: through the pre-filter too
     assert only is not None and only.metrics == {"update": 5.0, "loss": 0.5}
+
+
+def test_maxtexts_completed_step_is_the_step_its_seconds_the_step_time() -> None:
+    """MaxText's `completed step: 9, seconds: 5.667, TFLOP/s/device: …, loss: 10.374` (a review's four MaxText logs):
+    `completed step` was read as a metric, every record without a step (`check`: no steps; live: no progress, no ETA),
+    and its `seconds` as a metric of that name, no step time. absl's prefix (`I0317 10:00:17.152287 …
+    metric_logger.py:181] `) is the time of day (runwatch.parsers.fields), and `Config param steps: 10` the plan."""
+    from tests.support.found import source_records
+    from tests.support.realruns import check_json
+
+    fmt, recs = source_records("maxtext_docs_config_and_steps.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and [r.step for r in steps] == list(range(10)) and {r.total_steps for r in steps} == {10}
+    assert steps[9].metrics["step_time"] == 5.667 and steps[9].metrics["loss"] == 10.374
+    assert "seconds" not in steps[9].metrics and "completed_step" not in steps[9].metrics
+    _, recs = source_records("maxtext_gemma_swa_glog_nan.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == list(range(13)) and steps[9].metrics["loss"] != steps[9].metrics["loss"]
+    assert round(steps[9].t - steps[0].t, 6) == round(17.152287 - 13.224641, 6)  # 10:00:13.224641 to 10:00:17.152287
+    _, [report], _ = check_json(FOUND / "maxtext_docs_config_and_steps.log")
+    assert (report["state"], report["step"], report["total_steps"]) == ("finished", 9, 10)
+
+
+def test_dlrms_finished_training_it_is_the_step() -> None:
+    """DLRM's `Finished training it 1024/306969 of epoch 0, 10.81 ms/it, loss 0.518778` (a review's DLRM log): its `it`
+    after the phrase's words was prose, every record `step 0` (the epoch's), no total and no step time."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("dlrm_jax_criteo_kaggle_sample.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.step for r in steps] == [1024 * k for k in range(1, 11)] and {r.total_steps for r in steps} == {306969}
+    assert steps[0].metrics == {"epoch": 0.0, "loss": 0.518778, "step_time": 0.01081}

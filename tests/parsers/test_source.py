@@ -647,3 +647,22 @@ def test_one_checkpoint_said_on_many_lines_is_one_event() -> None:
     _, recs = source_records("llamafactory_lora_running_log.txt.gz")  # `Saving model checkpoint to …/checkpoint-N`
     steps = [r.step for r in recs if r.event == Event.CHECKPOINT_SAVED]
     assert steps == [*range(100, 2200, 100), None]  # the last, the final model's, names no step
+
+
+def test_an_overturned_guess_leaves_the_new_reading_its_own_epoch_steps() -> None:
+    """A follower that caught up right after a RecBole run's first bar (`Train     0: 100%|…| 99/99`) guesses tqdm;
+    RecBole's `epoch 0 training [time: 2.99s, train loss: 74.7694]` next overturns the guess to `kv`, as `check`
+    reads the log. The guess's bar had stated a step, so kv's epoch lines, which state none, were never made steps
+    (runwatch.parsers.epochs): live, the run stayed `finished` at the bar's 99/99 where `check` says 430/500 (a review).
+    The new reading counts its epochs' steps afresh; what the guess read stays read."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("recbole_gcn_ast_readme.log")
+    bar = next(i for i, x in enumerate(lines) if x.startswith("Train     0:"))
+    sp = SourceParser("train.log")
+    first = sp.feed(lines[:bar + 1], 1, 0.0) + sp.settle()
+    assert sp.format == "tqdm" and [(r.step, r.total_steps) for r in first if r.kind is Kind.STEP] == [(99, 99)]
+    rest = sp.feed(lines[bar + 1:], bar + 2, 0.0) + sp.settle() + sp.flush()
+    assert sp.format == "kv"
+    assert [(r.step, r.total_steps) for r in rest if r.kind is Kind.STEP][-1] == (430, 500)
+    assert [r.event for r in rest if r.kind is Kind.EVENT] == [Event.FINISHED]  # `Finished training, best eval …`
