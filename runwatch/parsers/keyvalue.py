@@ -259,6 +259,7 @@ _TAILS = {
     "it": r"(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])",
     **dict.fromkeys(("tok/s", "toks/s", "tokens/s", "samples/s"), ""),  # `12.5k tokens/s`: a rate unit's word
     **dict.fromkeys(("epoch(", "iter("), r"(?:val|test)\) {0,8}\["),  # mmengine's evaluation results (`_MMENGINE`)
+    "progress on:": "",  # tqdm-loggable's line (`_LOGGABLE`)
     "epoch: [": r"\d{1,9}(?:/\d{1,9})?\] {1,4}\[ {0,8}\d",  # `Epoch: [2/200]  [1800/4214]` (`_PPDET`): a place in the run
     "epoch [": r" {0,8}\d{1,9} {0,3}/ {0,3}\d{1,9} {0,8}\]",  # `Epoch [1/30] Train: 0.0962 | …` (`_EPOCH_OF`): the same
 }
@@ -554,6 +555,50 @@ def _timm_averages(head: re.Match[str], text: str) -> dict[str, float]:
     return metrics
 
 
+_LOGGABLE = re.compile(
+    r"Progress on:(?P<desc>.{0,80}?) (?P<n>\d{1,15}(?:\.\d{1,2})?)(?P<scale>[kMGT]?)(?:it)?/"
+    r"(?P<total>\d{1,15}(?:\.\d{1,2})?|-)(?P<total_scale>[kMGT]?)(?:it)? rate:(?P<rate>[\d,.]{1,20}(?:it/s|s/it)|-)"
+    r" remaining:(?P<remaining>[\d:]{1,12}|\?) elapsed:(?P<elapsed>[\d:]{1,12}) postfix:(?P<postfix>.{0,2000}?)"
+    r"(?: \(\d{1,9}:[\w.]{1,100}:\d{1,7}\))?$"  # openpi's logger adds `(8428:tqdm_logging.py:145)`
+)
+"""tqdm-loggable's line for a bar where no terminal is (Levanter's, Marin's and openpi's training loops): `Progress
+on:train 11.0it/18.0it rate:34.5s/it remaining:04:01 elapsed:17:46 postfix:loss=15.5`. Its counts are tqdm's
+`format_sizeof`, three digits (`12.4kit/200kit`: a step of 12,350 to 12,449), a count below 1,000 exact; its rate
+`1,761.8it/s`, or `34.5s/it` below one a second. Unread, a Levanter run was `nothing understood` (a review)."""
+
+
+def _loggable(m: re.Match[str], text: str) -> Record | None:
+    """The step of a tqdm-loggable line (`_LOGGABLE`): its count, total, step time, clocks and postfix's values."""
+    if m["desc"] and _evaluates(m["desc"]) is not None:
+        return None  # an evaluation's bar (`Progress on:eval …`)
+    n, scale = m["n"], m["scale"]
+    step = round(float(n) * SI[scale]) if scale else int(float(n))
+    if step <= 0:
+        return None
+    metrics: dict[str, float] = {}
+    for pair in m["postfix"].split(", ") if m["postfix"] != "-" else ():
+        key, eq, raw = pair.partition("=")
+        value = parse_number(raw.strip()) if eq else None
+        if value is not None and key.strip():
+            metrics[metric_name(snake(key.strip()))] = value
+    rate = m["rate"].replace(",", "")
+    if rate != "-":
+        per = float(rate[:-4])
+        if per > 0:
+            metrics["step_time"] = per if rate.endswith("s/it") else 1.0 / per
+    metrics["elapsed"] = _clock(m["elapsed"])
+    if m["remaining"] != "?":
+        metrics["eta"] = _clock(m["remaining"])
+    total = None
+    if m["total"] != "-":
+        total = round(float(m["total"]) * SI[m["total_scale"]]) if m["total_scale"] else int(float(m["total"]))
+    if scale and (n, scale) == (m["total"], m["total_scale"]) and total:
+        step = total  # the bar at its end, as its closing line draws it (`1.50kit/1.50kit`)
+    elif scale:  # three digits shown: the step within half the last digit's unit (runwatch.parsers.rounded)
+        metrics[ROUNDED] = SI[scale] * 10.0 ** (len(n.partition(".")[0]) - 3)
+    return Record(Kind.STEP, step=step, total_steps=total or None, metrics=metrics, t=logging_time(text))
+
+
 def _timm_result(head: re.Match[str], averages: dict[str, float], text: str) -> Record | None:
     """timm's evaluation line: none before its last batch (its averages so far are no result); at it, an EVAL record of
     the averages, at the run's step."""
@@ -762,6 +807,8 @@ class KeyValueParser(FormatParser):
             # could make a record (most lines of a log), or markdown emphasis: prose, a model's generated
             # answer (`**Step 1:** The tank is 3/5 full, meaning 3 …`)
             return None
+        if "Progress on:" in text and (loggable := _LOGGABLE.search(text)) is not None:
+            return _loggable(loggable, text)
         if text.startswith("Finished training it "):
             text = text[18:]  # DLRM's `Finished training it 1024/306969 of epoch 0, 10.81 ms/it, loss 0.518778`: its `it`
             # after the phrase's words was read as prose, each line `step 0` (its epoch), no step time (a review)

@@ -8,6 +8,7 @@ must leave alone. kv must never outscore a specific format: its score is at most
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import math
 import re
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from runwatch.model import Kind, Record
 from runwatch.parsers import keyvalue
 from runwatch.parsers.keyvalue import READS, KeyValueParser
+from runwatch.parsers.source import SourceParser
 from tests.support.corpus import json_excerpt, line_with, md_block
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "corpus"
@@ -1622,13 +1624,16 @@ def test_a_pipelines_settings_beside_a_count_are_no_step() -> None:
     from tests.support.realruns import check_json
 
     fmt, recs = source_records("openpi_sft_pipeline_settings_lines.log.gz")
-    steps = [r for r in recs if r.kind == Kind.STEP]
+    steps = [r for r in recs if r.kind == Kind.STEP and "loss" in r.metrics]  # its `Step N:` lines; the rest its bar's
+    bar = [r for r in recs if r.kind == Kind.STEP and "loss" not in r.metrics]  # (`Progress on: 5.99kit/6.00kit …`)
     assert fmt == "kv" and len(steps) == 150
     assert {k for r in steps for k in r.metrics} == {"loss", "grad_norm", "param_norm"}
+    assert {k for r in bar for k in r.metrics} <= {"step_time", "elapsed", "eta"}
     assert (steps[0].step, steps[0].metrics["loss"]) == (0, 0.2105)
     _, [run], _ = check_json(FOUND / "openpi_sft_pipeline_settings_lines.log.gz")
     assert run["state"] == "crashed" and [a["rule"] for a in run["alerts"]] == ["crash"]
-    assert any("started again 2 times" in n and "after step 4,900" in n for n in run["notes"]), run["notes"]
+    # its second phase's last `Step 4900:` line, then its bar's `5.00kit/5.00kit`
+    assert any("started again 2 times" in n and "after step 5,000" in n for n in run["notes"]), run["notes"]
     parse = KeyValueParser().parse
     assert parse("step=10 loss=2.0 task=libero_goal:6").metrics == {"loss": 2.0}  # type: ignore[union-attr]
     assert parse("step 10 loss=2.0 save_interval=5").metrics == {"loss": 2.0, "save_interval": 5.0}  # type: ignore[union-attr]
@@ -1764,3 +1769,30 @@ def test_dlrms_finished_training_it_is_the_step() -> None:
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert [r.step for r in steps] == [1024 * k for k in range(1, 11)] and {r.total_steps for r in steps} == {306969}
     assert steps[0].metrics == {"epoch": 0.0, "loss": 0.518778, "step_time": 0.01081}
+
+
+def test_tqdm_loggables_line_is_a_step() -> None:
+    """tqdm-loggable, where no terminal is (Levanter, Marin, openpi): `Progress on:train 725it/1.50kit rate:472.7it/s
+    remaining:00:01 elapsed:00:01 postfix:loss=0.333` (tests/fixtures/printed, the library's own lines). A review's
+    Levanter log was `nothing understood`; openpi's read its own `Step N:` lines only, no total, no ETA. Its counts are
+    three digits (`1.39kit`: placed by runwatch.parsers.rounded), its closing `1.50kit/1.50kit` the total."""
+    from tests.support.found import source_records
+    from tests.support.realruns import check_json
+
+    path = Path(__file__).parents[1] / "fixtures" / "printed" / "loggable_train_nan.log"
+    sp = SourceParser(str(path))
+    recs = sp.feed(path.read_text().splitlines(), 1, 0.0) + sp.flush()
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert sp.format == "kv" and steps[0].step == 49 and {r.total_steps for r in steps} == {1500}
+    assert steps[-1].step == 1500 and all(a.step <= b.step for a, b in itertools.pairwise(steps))
+    assert steps[0].metrics["step_time"] == pytest.approx(1 / 481.4) and steps[0].t > 0
+    nan = next(r for r in steps if "loss" in r.metrics and math.isnan(r.metrics["loss"]))
+    assert nan.step == 965  # `set_postfix` draws the bar's last count: what the log says
+    assert KeyValueParser().parse("INFO:x:Progress on:eval 3.00it/9.00it rate:2.0it/s remaining:00:03 elapsed:00:01"
+                                  " postfix:-") is None  # an evaluation's bar
+    no_rate = "Progress on:train 5.00it/9.00it rate:- remaining:? elapsed:00:00 postfix:-"  # tqdm knows no rate yet
+    assert READS.admits(no_rate) and KeyValueParser().parse(no_rate) is not None  # the bulk screen passes it on
+    _, [report], _ = check_json(path)
+    assert (report["state"], report["step"], report["total_steps"]) == ("finished", 1500, 1500)
+    _, openpi = source_records("openpi_slurm_scancel_tail.out")
+    assert {r.total_steps for r in openpi if r.kind is Kind.STEP and r.total_steps} == {200000}
