@@ -26,6 +26,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "vits": ("runwatch.parsers.vits", "VitsParser"),
     "espnet": ("runwatch.parsers.espnet", "EspnetParser"),
     "stylegan": ("runwatch.parsers.stylegan", "StyleGANParser"),
+    "boosting": ("runwatch.parsers.boosting", "BoostingParser"),
     "composer": ("runwatch.parsers.composer", "ComposerParser"),
     "olmo": ("runwatch.parsers.olmo", "OlmoParser"),
     "bracketed": ("runwatch.parsers.bracketed", "BracketedParser"),

@@ -265,6 +265,10 @@ CASES = [
     Case("espnet2-reports", _found_lines("espnet2_asr_reports_excerpt.log"), "espnet", "1epoch:train:1-4025batch: "),
     # ── NVlabs' StyleGAN loop: decided at its first tick, after the dataset, the networks and the plan ──
     Case("stylegan2-ada", _found_lines("stylegan2ada_wsi1024.log"), "stylegan", "tick 0     kimg 0.0 "),
+    # ── gradient boosting's rounds: decided at the first, after LightGBM's data summaries and its plan ──
+    Case("boosting-lightgbm-kkbox", _found_lines("lightgbm_kkbox_3runs_earlystop.log"), "boosting",
+         "[10]\tvalid_0's auc: "),
+    Case("boosting-catboost", _found_lines("catboost_crashcost_odstop.log"), "boosting", "0:\tlearn: 6528.4893755"),
     # ── CleanRL's `global_step=…, episodic_return=[…]` (a NumPy array of one): key=value pairs, by totals ──
     Case("kv-cleanrl", _found_lines("cleanrl_dqn_mspacman.log"), "kv", None),
     Case("quickstart-tutorial", _realrun_lines("tutorial-quickstart-healthy"), "quickstart", "loss: 2.356922  [  100/12000]"),

@@ -73,6 +73,8 @@ def fixture_lines() -> tuple[bytes, ...]:
     data += [(FIXTURES / "found" / name).read_bytes() for name in (  # ESPnet2's reports, results, finish
         "espnet2_asr_reports_excerpt.log", "espnet2_epoch_results_finished_excerpt.log")]
     data += [(FIXTURES / "found" / "stylegan2ada_wsi1024.log").read_bytes()]  # StyleGAN's ticks, its FID's JSON line
+    data += [(FIXTURES / "printed" / f"{name}.log").read_bytes() for name in (  # gradient boosting's rounds, stops
+        "xgboost_early_stop", "lightgbm_early_stop", "catboost_overfitting_detector")]
     lines = b"".join(x if x.endswith(b"\n") else x + b"\n" for x in data).split(b"\n")[:-1]
     return tuple(dict.fromkeys(lines))
 
@@ -97,8 +99,8 @@ def step_line(fmt: str) -> bytes:
     return lossless
 
 
-LOSSLESS = frozenset({"stylegan"})
-"""Formats whose step lines show no loss (StyleGAN's go to its `stats.jsonl`)."""
+LOSSLESS = frozenset({"stylegan", "boosting"})
+"""Formats whose step lines show no loss (StyleGAN's go to its `stats.jsonl`; gradient boosting's show its sets' metrics)."""
 
 
 def among_steps(fmt: str, every: int = 3) -> bytes:

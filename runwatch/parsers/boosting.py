@@ -1,0 +1,109 @@
+"""Gradient boosting's iteration lines: XGBoost's, LightGBM's and CatBoost's own evaluation logs.
+
+Each library prints one line per evaluated boosting round (every round, or every `verbose_eval`/`log_evaluation(n)`/
+`metric_period`-th), its evaluation sets' metrics after the round:
+
+    [10]	train-rmse:0.42459	valid-rmse:0.68190                          XGBoost, round 10 counted from 0
+    [20]	training's l2: 0.471732	valid_1's l2: 0.649308                  LightGBM, round 20 counted from 1
+    25:	learn: 0.7428429	test: 0.8268156	best: 0.8268156 (25)	total: 193ms	remaining: 3.52s     CatBoost
+
+The round is the step. A metric is named by its set and its own name (`train_rmse`, `valid_1_l2`, `validation_0_rmse`);
+CatBoost's sets are `learn`, `test` (`test1`, … for more) and `best` (the best test value so far), its `total` the
+elapsed time and `remaining` the ETA. None of them prints how many rounds it plans. A stop by early stopping prints the
+best round again after its announcement (LightGBM's `Early stopping, best iteration is:` and `Did not meet early
+stopping. Best iteration is:`, XGBoost's older `Stopping. Best iteration:`): that line is a summary, no step (read as
+one, the run went back to an earlier round and "started again"); the announcement is the run's finish
+(runwatch.parsers.events), as CatBoost's `Stopped by overfitting detector  (30 iterations wait)` is.
+
+Read per line: a state (the summary after the announcement) that a learned layout cannot carry, and logs of a few
+thousand lines at most, one a round.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from runwatch.model import Event, Kind, Record
+from runwatch.parsers.base import FormatParser
+from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
+from runwatch.parsers.pydict import metric_name, snake
+
+_XGB = re.compile(r"\[(\d{1,9})\]((?:\t[^\t:]{1,80}-[^\t:]{1,80}:[^\t]{1,40}){1,32})\s*")
+"""XGBoost's round: `[N]` and tab-separated `set-metric:value` pairs (a set named as the user named it)."""
+_XGB_PAIR = re.compile(rf"\t([^\t:]{{1,80}})-([^\t:-]{{1,80}}):({NUMBER_TEXT})(?=\t|\s*$)")
+_LGB = re.compile(r"\[(\d{1,9})\]((?:\t[^\t]{1,80}'s [^\t:]{1,80}: [^\t]{1,40}){1,32})\s*")
+"""LightGBM's round: `[N]` and tab-separated `set's metric: value` pairs."""
+_LGB_PAIR = re.compile(rf"\t([^\t]{{1,80}})'s ([^\t:]{{1,80}}): ({NUMBER_TEXT})(?=\t|\s*$)")
+_CATBOOST = re.compile(r"(\d{1,9}):\tlearn: [^\t]{1,40}(?:\t[^\t]{1,80})*\s*")
+"""CatBoost's round: `N:` and tab-separated `name: value` fields, `learn` first."""
+_CB_FIELD = re.compile(rf"([a-zA-Z][\w]{{0,40}}): ({NUMBER_TEXT})(?: \((\d{{1,9}})\))?(?=\t|\s*$)")
+_CB_TIME = re.compile(r"(?:(\d{1,6})d ?)?(?:(\d{1,6})h ?)?(?:(\d{1,6})m(?!s) ?)?(?:([\d.]{1,12})s)?(?:([\d.]{1,12})ms)?"
+                      r"(?:([\d.]{1,12})us)?")
+_CB_CLOCKS = {"total": "elapsed", "remaining": "eta"}
+_SUMMARY_NEXT = ("best iteration is:", "Best iteration is:", "Stopping. Best iteration:")
+"""An early stop's announcement: the round after it is the best one printed again (see the module notes)."""
+_CB_STOPPED = re.compile(r"Stopped by overfitting detector {1,2}\(\d{1,9} iterations wait\)\s*")
+
+
+class BoostingParser(FormatParser):
+    """XGBoost's, LightGBM's and CatBoost's round lines (see the module notes)."""
+
+    name: ClassVar[str] = "boosting"
+
+    def __init__(self) -> None:
+        self._summary_next = False
+        """The line before announced an early stop: the next round line is the best round printed again."""
+        self._step: int | None = None
+
+    def parse(self, line: str) -> Record | None:
+        text = line.rstrip()
+        if text.endswith(_SUMMARY_NEXT) or _CB_STOPPED.fullmatch(text) is not None:
+            self._summary_next = not text.startswith("Stopped")
+            return Record(Kind.EVENT, step=self._step, event=Event.FINISHED, message=text.strip()[:500])
+        rec = _round(text)
+        if rec is not None and self._summary_next:
+            self._summary_next = False
+            return None  # the best round, printed again after the stop
+        if rec is not None:
+            self._step = rec.step
+        return rec
+
+    def score(self, line: str) -> int:
+        return 2 if _round(line.rstrip()) is not None else 0
+
+
+def _round(text: str) -> Record | None:
+    """The record of one round line of any of the three libraries, or None."""
+    if text[:1] == "[":
+        if (m := _XGB.fullmatch(text)) is not None:
+            pairs = [(f"{s}_{k}", v) for s, k, v in _XGB_PAIR.findall(m[2])]
+        elif (m := _LGB.fullmatch(text)) is not None:
+            pairs = [(f"{s}_{k}", v) for s, k, v in _LGB_PAIR.findall(m[2])]
+        else:
+            return None
+        metrics = {metric_name(snake(key)): value for key, raw in pairs if (value := parse_number(raw)) is not None}
+        return Record(Kind.STEP, step=int(m[1]), metrics=metrics) if metrics else None
+    if text[:1].isdigit() and ":\tlearn: " in text and (m := _CATBOOST.fullmatch(text)) is not None:
+        metrics = {}
+        for field in text.split("\t")[1:]:
+            key, _, raw = field.partition(": ")
+            if key in _CB_CLOCKS:
+                seconds = _catboost_seconds(raw.strip())
+                if seconds is not None:
+                    metrics[_CB_CLOCKS[key]] = seconds
+            elif (f := _CB_FIELD.fullmatch(field.strip())) is not None and (value := parse_number(f[2])) is not None:
+                metrics["best_test" if f[1] == "best" else metric_name(snake(f[1]))] = value
+        step = int(m[1])
+        done = metrics.get("eta") == 0.0  # `remaining: 0us`: the last of its planned rounds (counted from 0)
+        return Record(Kind.STEP, step=step, total_steps=step + 1 if done else None, metrics=metrics) if metrics else None
+    return None
+
+
+def _catboost_seconds(text: str) -> float | None:
+    """CatBoost's time (`76.5ms`, `3.52s`, `1m 54s`, `2h 3m 4s`, `0us`) in seconds, None if unread."""
+    m = _CB_TIME.fullmatch(text)
+    if m is None or not text:
+        return None
+    d, h, mins, s, ms, us = (float(g) if g else 0.0 for g in m.groups())
+    return ((d * 24 + h) * 60 + mins) * 60 + s + ms / 1e3 + us / 1e6
