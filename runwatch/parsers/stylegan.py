@@ -27,7 +27,7 @@ from typing import ClassVar
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
-from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.reads import Reads
 
 _TICK = re.compile(r"tick (\d{1,9}) +kimg (\d{1,12}(?:\.\d{1,3})?) +time ((?:\d{1,7}[dhms] {0,2}){1,4}) +(.*)")
@@ -35,7 +35,7 @@ _TICK = re.compile(r"tick (\d{1,9}) +kimg (\d{1,12}(?:\.\d{1,3})?) +time ((?:\d{
 (`26s`, `29m 25s`, `1h 08m 11s`, `2d 03h 10m`), then the other fields."""
 _CLOCK = re.compile(r"(\d{1,7})([dhms])")
 _SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_FIELD = re.compile(r"([a-z][a-z/_]{0,30}) +([-+]?(?:\d{1,30}(?:\.\d{0,30})?(?:e[-+]?\d{1,4})?|nan|inf))(?= |$)")
+_FIELD = re.compile(rf"([a-z][a-z/_]{{0,30}}) +({NUMBER_TEXT})(?= |$)")
 _NAMES = {
     "sec/tick": "sec_per_tick", "sec/kimg": "sec_per_kimg", "maintenance": "maintenance_sec",
     "cpumem": "cpu_mem_gib", "gpumem": "gpu_mem_gib", "reserved": "gpu_reserved_gib", "augment": "augment_p",
