@@ -827,12 +827,19 @@ class ProgressBarParser(FormatParser):
         """Whether the next lines' plain training frames may be taken as `take_frames` takes them (as
         `take_row` would, one by one): no rich bar's wrap, percent-only line or finish not said yet pending."""
         return (self._wrapped_step is None and not self._pending_desc and not self._finish_due and self._plain_settled()
-                and not self._heading_due()
-                and (self._base is not None or frames is None or not (frames.epoch >= 0).any())
-                and (self._base is None or frames is None or not (frames.row & (frames.epoch < 0)).any())  # `_another_job`
-                and (frames is None or (self._same_size(frames) and "global_step" not in frames.names
-                                        and not self._other_lengths(frames)
-                                        and (not self._shift or frames.lowest < 0 or frames.lowest - (self._base or 0) >= self._shift_from))))
+                and not self._heading_due() and (frames is None or self._as_rows(frames)))
+
+    def _as_rows(self, frames: FrameBlock) -> bool:
+        """Whether `take_frames` reads this block's frames as `take_row` would read each, given what is decided now."""
+        if self._base is None:
+            if (frames.epoch >= 0).any():
+                return False  # the first `Epoch E:` frames decide what the epochs are counted from (`_counted_from`)
+        elif (frames.row & (frames.epoch < 0)).any():
+            return False  # a plain bar's frames once `Epoch` bars are the training's: another job's (`_another_job`)
+        if not self._same_size(frames) or "global_step" in frames.names or self._other_lengths(frames):
+            return False  # a resize (`_resized`), a logged step (`logged_step`), plain bars of several lengths
+        # a logged step's shift holds from its epoch on: frames of an earlier epoch reset it (`_training`)
+        return not self._shift or frames.lowest < 0 or frames.lowest - (self._base or 0) >= self._shift_from
 
     def _same_size(self, frames: FrameBlock) -> bool:
         """Whether the block's `Epoch E:` frames are of the bars' length now, none of an epoch before the one it
