@@ -29,15 +29,17 @@ from runwatch.parsers.base import FormatParser
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.pydict import metric_name, snake
 
-_XGB = re.compile(r"\[(\d{1,9})\]((?:\t[^\t:]{1,80}-[^\t:]{1,80}:[^\t]{1,40}){1,32})\s*")
-"""XGBoost's round: `[N]` and tab-separated `set-metric:value` pairs (a set named as the user named it)."""
-_XGB_PAIR = re.compile(rf"\t([^\t:]{{1,80}})-([^\t:-]{{1,80}}):({NUMBER_TEXT})(?=\t|\s*$)")
-_LGB = re.compile(r"\[(\d{1,9})\]((?:\t[^\t]{1,80}'s [^\t:]{1,80}: [^\t]{1,40}){1,32})\s*")
-"""LightGBM's round: `[N]` and tab-separated `set's metric: value` pairs."""
-_LGB_PAIR = re.compile(rf"\t([^\t]{{1,80}})'s ([^\t:]{{1,80}}): ({NUMBER_TEXT})(?=\t|\s*$)")
-_CATBOOST = re.compile(r"(\d{1,9}):\tlearn: [^\t]{1,40}(?:\t[^\t]{1,80})*\s*")
+_ROUND = re.compile(r"\[(\d{1,9})\]\t")
+"""XGBoost's and LightGBM's round, before its tab-separated fields."""
+_XGB_FIELD = re.compile(rf"([^\t:'\s-]{{1,80}})-([^\t:]{{1,80}}):({NUMBER_TEXT})(?:\+({NUMBER_TEXT}))?")
+"""XGBoost's `set-metric:value` (its set names hold no `-`; a metric may: `aft-nloglik`, `ndcg@5-`), `xgb.cv`'s
+`value+std`."""
+_LGB_FIELD = re.compile(rf"([^\t]{{1,80}})'s ([^\t:]{{1,80}}): ({NUMBER_TEXT})(?: \+ ({NUMBER_TEXT}))?")
+"""LightGBM's `set's metric: value`, `lgb.cv`'s `value + std`."""
+_CB_ROUND = re.compile(r"(\d{1,9}):\tlearn: ")
 """CatBoost's round: `N:` and tab-separated `name: value` fields, `learn` first."""
-_CB_FIELD = re.compile(rf"([a-zA-Z][\w]{{0,40}}): ({NUMBER_TEXT})(?: \((\d{{1,9}})\))?(?=\t|\s*$)")
+_CB_FIELD = re.compile(rf"([a-zA-Z]\w{{0,40}}): ({NUMBER_TEXT})(?: \(\d{{1,9}}\))?")
+_MOST_FIELDS = 256
 _CB_TIME = re.compile(r"(?:(\d{1,6})d ?)?(?:(\d{1,6})h ?)?(?:(\d{1,6})m(?!s) ?)?(?:([\d.]{1,12})s)?(?:([\d.]{1,12})ms)?"
                       r"(?:([\d.]{1,12})us)?")
 _CB_CLOCKS = {"total": "elapsed", "remaining": "eta"}
@@ -62,9 +64,10 @@ class BoostingParser(FormatParser):
             self._summary_next = not text.startswith("Stopped")
             return Record(Kind.EVENT, step=self._step, event=Event.FINISHED, message=text.strip()[:500])
         rec = _round(text)
-        if rec is not None and self._summary_next:
-            self._summary_next = False
-            return None  # the best round, printed again after the stop
+        if self._summary_next and text:
+            self._summary_next = False  # the line right after the announcement, whatever it is (`lgb.cv`'s mean ± std)
+            if rec is not None:
+                return None  # the best round, printed again after the stop
         if rec is not None:
             self._step = rec.step
         return rec
@@ -74,19 +77,29 @@ class BoostingParser(FormatParser):
 
 
 def _round(text: str) -> Record | None:
-    """The record of one round line of any of the three libraries, or None."""
+    """The record of one round line of any of the three libraries, or None. Field by field, each a bounded match:
+    linear in the line (a pattern over the whole line could split names at each `-` and backtrack for minutes)."""
     if text[:1] == "[":
-        if (m := _XGB.fullmatch(text)) is not None:
-            pairs = [(f"{s}_{k}", v) for s, k, v in _XGB_PAIR.findall(m[2])]
-        elif (m := _LGB.fullmatch(text)) is not None:
-            pairs = [(f"{s}_{k}", v) for s, k, v in _LGB_PAIR.findall(m[2])]
-        else:
+        m = _ROUND.match(text)
+        if m is None:
             return None
-        metrics = {metric_name(snake(key)): value for key, raw in pairs if (value := parse_number(raw)) is not None}
+        fields = text[m.end():].split("\t", _MOST_FIELDS)
+        metrics: dict[str, float] = {}
+        form = _XGB_FIELD if "'s " not in fields[0] else _LGB_FIELD
+        for field in fields:
+            f = form.fullmatch(field.strip())
+            if f is None:
+                return None  # every field a metric, or no round line
+            name = metric_name(snake(f"{f[1]}_{f[2]}"))
+            value = parse_number(f[3])
+            if value is not None:
+                metrics[name] = value
+            if f[4] is not None and (std := parse_number(f[4])) is not None:
+                metrics[f"{name}_std"] = std  # a cross-validation's spread over its folds
         return Record(Kind.STEP, step=int(m[1]), metrics=metrics) if metrics else None
-    if text[:1].isdigit() and ":\tlearn: " in text and (m := _CATBOOST.fullmatch(text)) is not None:
+    if text[:1].isdigit() and ":\tlearn: " in text and (m := _CB_ROUND.match(text)) is not None:
         metrics = {}
-        for field in text.split("\t")[1:]:
+        for field in text.split("\t", _MOST_FIELDS)[1:]:
             key, _, raw = field.partition(": ")
             if key in _CB_CLOCKS:
                 seconds = _catboost_seconds(raw.strip())

@@ -109,8 +109,11 @@ def logging_time(text: str) -> float:
     if not (text[:1].isdigit() or (text[:1] == "[" and (text[1:2].isdigit() or text[1:2] in "DIWE")) or text[:1] in "DIWEF"):
         return 0.0  # a cheap first look: most lines start with none of these
     if text[1:2].isdigit() and text[:1] in "IWEF" and (m := _GLOG_STAMP.match(text)) is not None:
-        t = _month_day_seconds(m)
-        return t + int(m.group(4)) / 10 ** len(m.group(4)) if t else 0.0
+        month, day, clock, frac = m.group(2, 3, 4, 5)
+        try:
+            return local_time(f"{m.group(1) or _year_of(month + day)}-{month}-{day} {clock}", frac)
+        except ValueError:
+            return 0.0
     if text[3:4] == "/" and text[:1] == "[" and (m := _MONTH_DAY_STAMP.match(text)) is not None:
         return _month_day_seconds(m)
     if text[2:3] == "/" and (m := _MMENGINE_STAMP.match(text)) is not None:
@@ -126,9 +129,10 @@ def logging_time(text: str) -> float:
     return _stamp_seconds(m)
 
 
-_GLOG_STAMP = re.compile(r"[IWEF](\d\d)(\d\d) (\d\d:\d\d:\d\d)\.(\d{1,6}) {1,4}\d{1,20} [^\s\]]{1,200}:\d{1,7}\] ")
+_GLOG_STAMP = re.compile(r"[IWEF](\d{4})?(\d\d)(\d\d) (\d\d:\d\d:\d\d)\.(\d{1,6}) {1,4}\d{1,20} [^\s\]]{1,200}:\d{1,7}\] ")
 """glog's and Abseil's prefix (JAX, MaxText, TensorFlow, torch's C++): the level's letter, month, day, time to the
-microsecond, thread, file and line (`I0317 10:00:17.152287 125344476638336 metric_logger.py:181] completed step: 9, …`).
+microsecond, thread, file and line (`I0317 10:00:17.152287 125344476638336 metric_logger.py:181] completed step: 9, …`;
+glog 0.7 adds the year: `I20240317 10:00:17.152287 …`).
 Unread, a MaxText run's steps had no time: a hang inside its history went unseen (a review)."""
 _MONTH_DAY_STAMP = re.compile(r"\[(\d\d)/(\d\d) (\d\d:\d\d:\d\d)\] ")
 """A month, day and time with no year, in brackets at the line's start: detectron2's logger (`[08/30 23:00:36]

@@ -809,8 +809,8 @@ class KeyValueParser(FormatParser):
             return None
         if "Progress on:" in text and (loggable := _LOGGABLE.search(text)) is not None:
             return _loggable(loggable, text)
-        if text.startswith("Finished training it "):
-            text = text[18:]  # DLRM's `Finished training it 1024/306969 of epoch 0, 10.81 ms/it, loss 0.518778`: its `it`
+        if (done := text.find("Finished training it ", 0, 120)) >= 0:
+            text = text[:done] + text[done + 18:]  # DLRM's `Finished training it 1024/306969 of epoch 0, 10.81 ms/it, loss 0.518778`: its `it`
             # after the phrase's words was read as prose, each line `step 0` (its epoch), no step time (a review)
         if text[:1] in "DIWEC" and (basic := _BASIC_PREFIX.match(text)) is not None:
             text = text[basic.end():]  # `INFO:root:Epoch 0 - …`: the prefix's words are no key's
@@ -962,8 +962,9 @@ class KeyValueParser(FormatParser):
             for key, divide in _PER_STEP.items():  # `ms/batch 11.61`: a step time in its key's unit
                 if key in metrics:
                     metrics.setdefault("step_time", metrics.pop(key) / divide)
-        if step is not None and "seconds" in metrics and "step_time" not in metrics and "elapsed" not in metrics:
+        if step is not None and "seconds" in metrics and "completed step" in text and "step_time" not in metrics:
             metrics["step_time"] = metrics.pop("seconds")  # MaxText's `completed step: 9, seconds: 5.667, …`: the step's
+            # (only there: a loop's `step 10, loss: 0.5, seconds: 5.0` may count them since its start, a code review)
         if step is not None and "norm" in metrics and "grad_norm" not in metrics:
             metrics["grad_norm"] = metrics.pop("norm")  # llm.c: `step 65/74 | loss 3.59 | norm 1.47 | …`
         if "total_loss" in metrics and "loss" not in metrics:

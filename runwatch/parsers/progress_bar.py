@@ -437,8 +437,10 @@ def desc_values(desc: str) -> tuple[tuple[str, float], ...]:
     """The `name: value` pairs of a bar's description (`d: -0.002;gen: -0.004`, `loss: 0.1234`): a loop's
     `set_description` of its losses, taken as a postfix's pairs after the postfix's own. Read as text, a loss of
     `nan` there was never seen (a review: a GAN's `d` and `gen` losses, drawn for 20,000 steps, unread)."""
-    if ":" not in desc and "=" not in desc and " l" not in desc:
-        return ()
+    if ":" not in desc and "=" not in desc and " l" not in desc and desc[:4].lower() != "loss" and desc[:3] != "lr ":
+        return ()  # no pair, and no spaced `loss`/`lr`: after a blank, or first (`loss 0.1234`, `Loss nan`); a capital's
+        # after a blank is left to the line's other readers (a meters line drawn as a bar's description, `Epoch [18][0/
+        # 4804] Time/b 1.64 (1.64) Loss 9.5772 (9.577) : 0%|`, is the meters' reading of the run, step 86,472)
     out = []
     for named, spaced, raw in _DESC_PAIR.findall(desc):
         key = named or spaced

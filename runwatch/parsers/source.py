@@ -169,6 +169,7 @@ class SourceParser:
         """Detection going on while a guess is open."""
         self._guess_signed: str | None = None
         """The last format other than the guess that a line since the guess signed."""
+
         self._recent: deque[_Line] = deque()
         self._recent_chars = 0
         self._last: tuple[int | None, int, float] = (rank, 0, 0.0)
@@ -815,16 +816,20 @@ class SourceParser:
         if recordless:
             self._guess_window.append(line)
         self._guess_left -= 1
-        if signed is not None or not self._guess_left or (
-                det.stepped and self.format not in det.stepped and self.format not in det.signed):
-            self._look_at_guess(out)  # at once, too, where another format read a step with its loss and the guess
-            # none (a RecBole run's bar guessed tqdm, then its `epoch 0 training [… train loss: 74.7694]`): its next
-            # lines are the new reading's (a catch-up of the rest read all of them as bars: `finished` at 108/108)
+        early = signed is None and bool(det.stepped) and self.format not in det.stepped and self.format not in det.signed
+        if signed is not None or not self._guess_left or early:
+            # at once, too, where another format read a step with its loss and the guess none (a RecBole run's bar
+            # guessed tqdm, then its `epoch 0 training [… train loss: 74.7694]`): its next lines are the new
+            # reading's (a catch-up of the rest read all of them as bars: `finished` at 108/108). That reading is
+            # itself a guess, open to a signature line still to come (the HF Trainer's after a loop's own `Step 5 |
+            # loss 2.31`: closed, its 200 losses and a NaN went unread by a follower, a code review)
+            self._look_at_guess(out, still_open=early and self._guess_left > 0)
         if not self._guess_left:
             self._guess_window, self._guess_detector, self._guess_signed = [], None, None
 
-    def _look_at_guess(self, out: list[Record]) -> None:
-        """The open guess against what detection finds now: another format takes over (`_guessing`)."""
+    def _look_at_guess(self, out: list[Record], *, still_open: bool = False) -> None:
+        """The open guess against what detection finds now: another format takes over (`_guessing`), itself a
+        guess where `still_open`."""
         det = self._guess_detector
         if det is None:
             return
@@ -832,7 +837,8 @@ class SourceParser:
         if found is None or found == self.format:
             return
         window, self._guess_window = self._guess_window, []
-        self._guess_left, self._guess_detector, self._guess_signed = 0, None, None
+        if not still_open:
+            self._guess_left, self._guess_detector, self._guess_signed = 0, None, None
         self._recent, self._recent_chars, self._since_record = deque(), 0, 0
         self._epochs = self._epochs.anew()  # what the guess's steps stated is no fact of the new reading (a RecBole
         # run's bar read as steps: its `epoch 430 training [… train loss: 33.01]` lines, read by epoch, gave none)

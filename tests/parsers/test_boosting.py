@@ -87,3 +87,28 @@ def test_no_other_line_is_a_round() -> None:
     for line in ("[LightGBM] [Info] Total Bins 2550", "[10] loss: 0.5", "Training until validation scores don't "
                  "improve for 20 rounds", "bestIteration = 155", "0: learn: 2.3"):
         assert p.parse(line) is None and p.score(line) == 0
+
+
+def test_cross_validations_read_their_means_and_spreads() -> None:
+    """`xgb.cv`'s `[0]	train-rmse:1.72070+0.03439	…` and `lgb.cv`'s `[5]	valid's l2: 2.52685 + 0.212782` (the
+    libraries' own output, printed by a code review's script): rounds whose values were read as nothing."""
+    _, recs = _records(PRINTED / "xgboost_cv_and_metrics.log")
+    first = next(r for r in recs if r.kind is Kind.STEP)
+    assert (first.step, first.metrics["train_rmse"], first.metrics["train_rmse_std"]) == (0, 1.7207, 0.03439)
+    nan_metric = [r for r in recs if r.kind is Kind.STEP and "train_mymetric" in r.metrics]
+    assert len(nan_metric) == 3 and all(r.metrics["train_mymetric"] != r.metrics["train_mymetric"] for r in nan_metric)
+    assert [r.metrics for r in recs][-1] == {"validation_0_auc": 0.975, "validation_0_error_0_6": 0.10667,
+                                              "validation_0_logloss": 0.35351}  # `error@0.6`, snake-cased
+    _, recs = _records(PRINTED / "lightgbm_cv_and_ranking.log")
+    steps = [(r.step, sorted(r.metrics)) for r in recs if r.kind is Kind.STEP]
+    assert steps[0] == (5, ["valid_l2", "valid_l2_std"])
+    # `lgb.cv`'s best round after `Did not meet early stopping. Best iteration is:` is no step, and the next fit's
+    # first round (`[2]	valid_0's ndcg@1: 0.904762 …`) is (the flag, left set by the mean ± std it did not read, ate it)
+    assert [s for s, _ in steps] == [5, 10, 15, 20, 2, 4, 6, 2, 4, 6, 8]
+    assert len([r for r in recs if r.kind is Kind.EVENT and r.event == Event.FINISHED]) == 2
+
+
+def test_catboosts_second_evaluation_set() -> None:
+    _, recs = _records(PRINTED / "catboost_two_sets_and_cv.log")
+    first = next(r for r in recs if r.kind is Kind.STEP)
+    assert sorted(first.metrics) == ["best_test", "elapsed", "eta", "learn", "test", "test1"]

@@ -1758,17 +1758,25 @@ def test_maxtexts_completed_step_is_the_step_its_seconds_the_step_time() -> None
     assert round(steps[9].t - steps[0].t, 6) == round(17.152287 - 13.224641, 6)  # 10:00:13.224641 to 10:00:17.152287
     _, [report], _ = check_json(FOUND / "maxtext_docs_config_and_steps.log")
     assert (report["state"], report["step"], report["total_steps"]) == ("finished", 9, 10)
+    cumulative = KeyValueParser().parse("step 10, loss: 0.5, seconds: 5.0")  # a loop's own: seconds since its start
+    assert cumulative is not None and cumulative.metrics == {"loss": 0.5, "seconds": 5.0}  # MaxText's alone a step time
+    from runwatch.parsers.fields import logging_time
+
+    year = logging_time("I20250317 10:00:17.152287 1253 metric_logger.py:181] completed step: 9")  # glog 0.7's stamp
+    assert datetime.fromtimestamp(year).strftime("%Y-%m-%d %H:%M:%S.%f") == "2025-03-17 10:00:17.152287"
 
 
 def test_dlrms_finished_training_it_is_the_step() -> None:
     """DLRM's `Finished training it 1024/306969 of epoch 0, 10.81 ms/it, loss 0.518778` (a review's DLRM log): its `it`
     after the phrase's words was prose, every record `step 0` (the epoch's), no total and no step time."""
-    from tests.support.found import source_records
+    from tests.support.found import found_lines, source_records
 
     _, recs = source_records("dlrm_jax_criteo_kaggle_sample.log")
     steps = [r for r in recs if r.kind is Kind.STEP]
     assert [r.step for r in steps] == [1024 * k for k in range(1, 11)] and {r.total_steps for r in steps} == {306969}
     assert steps[0].metrics == {"epoch": 0.0, "loss": 0.518778, "step_time": 0.01081}
+    logged = KeyValueParser().parse("INFO:root:" + found_lines("dlrm_jax_criteo_kaggle_sample.log")[12])  # a logger's
+    assert logged is not None and (logged.step, logged.total_steps) == (1024, 306969)
 
 
 def test_tqdm_loggables_line_is_a_step() -> None:

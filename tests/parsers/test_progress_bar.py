@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -790,6 +791,7 @@ def test_mingpts_bar_description_shows_the_loss(capsys: pytest.CaptureFixture[st
     assert desc_values("epoch 1 iter 23: train loss 0.12345. lr 6.000000e-04") == (
         ("train loss", 0.12345), ("lr", 6e-4))
     assert desc_values("GPU 0 glr 5 lossy 2 lr: 3") == (("lr", 3.0),)  # a spaced value only after `loss` or `lr`
+    assert [(k, math.isnan(v)) for k, v in desc_values("Loss nan")] == [("Loss", True)]  # any case, the line's start
     path = _printed("mingpt_desc_nan.log")
     recs, _ = check(path.read_bytes(), sizes=(1 << 20, 512), fmt="tqdm")
     losses = [(r.step, r.metrics["loss"]) for r in recs if r.kind is Kind.STEP and "loss" in r.metrics]

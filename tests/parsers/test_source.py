@@ -666,3 +666,29 @@ def test_an_overturned_guess_leaves_the_new_reading_its_own_epoch_steps() -> Non
     assert sp.format == "kv"
     assert [(r.step, r.total_steps) for r in rest if r.kind is Kind.STEP][-1] == (430, 500)
     assert [r.event for r in rest if r.kind is Kind.EVENT] == [Event.FINISHED]  # `Finished training, best eval …`
+
+
+def test_a_guess_overturned_at_once_stays_open_to_a_signature() -> None:
+    """The early overturn (a format that read a step with its loss beats a guess that read none) makes a guess too: a
+    follower that caught up at the HF Trainer's first bars (the run lab's hf-nan recording), then read a loop's own
+    `Step 12400: grad_norm=…, loss=…` line (openpi's, put before its bars go on), switched to `kv` and closed the
+    guess: the Trainer's dicts that sign its format came later, and their NaN was never read (a code review). Open, the
+    Trainer's signature takes over, as `check` reads the same lines."""
+    from runwatch.watcher.lines import LineSplitter
+    from tests.support.found import found_lines
+    from tests.support.realruns import REALRUNS
+
+    splitter = LineSplitter()
+    lines = splitter.feed((REALRUNS / "hf-nan" / "run" / "train.log").read_bytes()) + splitter.feed(b"\n")
+    frame = next(i for i, x in enumerate(lines) if "/120 [" in x)
+    own = next(x for x in found_lines("openpi_slurm_scancel_tail.out") if x.startswith("Step "))
+    mixed = [*lines[:frame + 3], own, *lines[frame + 3:]]
+    sp = SourceParser("train.log")
+    recs = sp.feed(mixed[:frame + 2], 1, 0.0) + sp.settle()
+    assert sp.format == "hf-trainer"  # guessed from the bars
+    recs += sp.feed(mixed[frame + 2:], frame + 3, 0.0) + sp.settle() + sp.flush()
+    whole = SourceParser("train.log")
+    whole.feed(mixed, 1, 0.0)
+    whole.flush()
+    assert sp.format == whole.format == "hf-trainer"
+    assert any(math.isnan(r.metrics.get("grad_norm", 0.0)) for r in recs if r.kind is Kind.STEP)
