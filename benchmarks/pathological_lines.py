@@ -42,6 +42,8 @@ def sample_texts() -> Iterator[list[str]]:
         yield log.read_text(errors="replace").replace("\r", "\n").splitlines()[:400]
     for log in sorted((FIXTURES / "corpus" / "raw").glob("*.log")):
         yield log.read_text(errors="replace").splitlines()[:400]
+    for log in sorted((FIXTURES / "printed").glob("*.log")):  # what libraries print (tqdm, the boosting libraries)
+        yield log.read_text(errors="replace").replace("\r", "\n").splitlines()[:400]
     for doc in sorted((FIXTURES / "corpus").glob("*.md")):  # the excerpts, quoted in fenced blocks
         fenced, block = False, []
         for line in doc.read_text().splitlines():
