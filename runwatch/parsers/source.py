@@ -169,7 +169,6 @@ class SourceParser:
         """Detection going on while a guess is open."""
         self._guess_signed: str | None = None
         """The last format other than the guess that a line since the guess signed."""
-
         self._recent: deque[_Line] = deque()
         self._recent_chars = 0
         self._last: tuple[int | None, int, float] = (rank, 0, 0.0)
