@@ -48,6 +48,7 @@ from runwatch.parsers.beside import beside
 from runwatch.parsers.boundary import ascii_digits, readable
 from runwatch.parsers.events import WAKES
 from runwatch.parsers.heading import heading_of
+from runwatch.parsers.numbers import clock_seconds
 from runwatch.parsers.prefix import FIRST_CHARS, launcher_prefixed, split_rank
 from runwatch.parsers.progress_bar import (
     FIT_STOPPED,
@@ -59,7 +60,6 @@ from runwatch.parsers.progress_bar import (
     is_training,
     pct_only,
     postfix_of,
-    seconds,
     starts_run,
     step_time_of,
 )
@@ -209,7 +209,7 @@ def digit_ints(texts: Sequence[str]) -> np.ndarray:
 
 @lru_cache(maxsize=4096)
 def _seconds(text: str) -> float:
-    found = seconds(text)
+    found = clock_seconds(text)
     return _NONE if found is None else found
 
 

@@ -30,8 +30,7 @@ from typing import ClassVar
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import logging_time
-from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
-from runwatch.parsers.progress_bar import timedelta_seconds
+from runwatch.parsers.numbers import NUMBER_TEXT, clock_seconds, parse_number
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.reads import Reads
 
@@ -105,7 +104,7 @@ class BasicSRParser(GuardedParser):
             metrics["lr"] = lr
         if m["time"] is not None:
             metrics["step_time"], metrics["data_time"] = float(m["time"]), float(m["data"])  # `_NUM`: float() reads it
-            eta = timedelta_seconds(m["eta"])
+            eta = clock_seconds(m["eta"])
             if eta is not None:
                 metrics["eta"] = eta
         generator = 0.0

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
-from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
+from runwatch.parsers.numbers import NUMBER_TEXT, parse_number, spelled_seconds
 from runwatch.parsers.pydict import metric_name, snake
 
 _ROUND = re.compile(r"\[(\d{1,9})\]\t")
@@ -40,8 +40,6 @@ _CB_ROUND = re.compile(r"(\d{1,9}):\tlearn: ")
 """CatBoost's round: `N:` and tab-separated `name: value` fields, `learn` first."""
 _CB_FIELD = re.compile(rf"([a-zA-Z]\w{{0,40}}): ({NUMBER_TEXT})(?: \(\d{{1,9}}\))?")
 _MOST_FIELDS = 256
-_CB_TIME = re.compile(r"(?:(\d{1,6})d ?)?(?:(\d{1,6})h ?)?(?:(\d{1,6})m(?!s) ?)?(?:([\d.]{1,12})s)?(?:([\d.]{1,12})ms)?"
-                      r"(?:([\d.]{1,12})us)?")
 _CB_CLOCKS = {"total": "elapsed", "remaining": "eta"}
 _SUMMARY_NEXT = ("best iteration is:", "Best iteration is:", "Stopping. Best iteration:")
 """An early stop's announcement: the round after it is the best one printed again (see the module notes)."""
@@ -102,7 +100,7 @@ def _round(text: str) -> Record | None:
         for field in text.split("\t", _MOST_FIELDS)[1:]:
             key, _, raw = field.partition(": ")
             if key in _CB_CLOCKS:
-                seconds = _catboost_seconds(raw.strip())
+                seconds = spelled_seconds(raw)
                 if seconds is not None:
                     metrics[_CB_CLOCKS[key]] = seconds
             elif (f := _CB_FIELD.fullmatch(field.strip())) is not None and (value := parse_number(f[2])) is not None:
@@ -111,12 +109,3 @@ def _round(text: str) -> Record | None:
         done = metrics.get("eta") == 0.0  # `remaining: 0us`: the last of its planned rounds (counted from 0)
         return Record(Kind.STEP, step=step, total_steps=step + 1 if done else None, metrics=metrics) if metrics else None
     return None
-
-
-def _catboost_seconds(text: str) -> float | None:
-    """CatBoost's time (`76.5ms`, `3.52s`, `1m 54s`, `2h 3m 4s`, `0us`) in seconds, None if unread."""
-    m = _CB_TIME.fullmatch(text)
-    if m is None or not text:
-        return None
-    d, h, mins, s, ms, us = (float(g) if g else 0.0 for g in m.groups())
-    return ((d * 24 + h) * 60 + mins) * 60 + s + ms / 1e3 + us / 1e6

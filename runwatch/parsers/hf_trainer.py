@@ -63,13 +63,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from runwatch.durations import parse_duration
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row
 from runwatch.parsers.beside import beside, names_loss
 from runwatch.parsers.events import saved_step
 from runwatch.parsers.fields import prefix_time
-from runwatch.parsers.numbers import ascii_float, parse_number
+from runwatch.parsers.numbers import ascii_float, parse_number, spelled_seconds
 from runwatch.parsers.progress_bar import Frame, lapped, parse_frame, plain_frame_of, starts_run
 from runwatch.parsers.pydict import dict_pairs, metric_name, snake
 
@@ -508,7 +507,7 @@ class HFTrainerParser(FormatParser):
                     values[key] = v
                 elif key == _SWIFT_STEP:
                     planned = _swift_step(raw)
-                elif key in _SWIFT_TIMES and (seconds := _swift_seconds(raw)) is not None:
+                elif key in _SWIFT_TIMES and (seconds := spelled_seconds(raw.strip("'\" "))) is not None:
                     values[_SWIFT_TIMES[key]] = seconds
         step = _as_step(values.pop("step", None))
         if step is None and "num_updates" in text and _is_json(text):
@@ -709,17 +708,6 @@ _SWIFT_TIMES = {"elapsed_time": "elapsed", "remaining_time": "eta"}
 """ms-swift's clock in the same dicts, `'elapsed_time': '6s', 'remaining_time': '3h 35m 58s'`: the run's `elapsed` and
 `eta` in seconds. Unread (no number), a review's run of 2,353 steps read "no step line carries a time of day or a
 step time": a hang could not show in `check`."""
-
-
-def _swift_seconds(raw: str) -> float | None:
-    """Seconds of ms-swift's `'3h 35m 58s'` (`'6s'`, `'1d 2h 3m 4s'`), None for anything else."""
-    text = raw.strip("'\" ").replace(" ", "")
-    if not text or len(text) > 40:
-        return None
-    try:
-        return parse_duration(text)
-    except ValueError:
-        return None
 
 
 def _swift_step(raw: str) -> tuple[int, int] | None:

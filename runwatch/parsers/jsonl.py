@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from runwatch.model import Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import DocumentRows, FormatParser
-from runwatch.parsers.progress_bar import timedelta_seconds
+from runwatch.parsers.numbers import clock_seconds
 from runwatch.parsers.pydict import CANONICAL, metric_name, snake
 
 if TYPE_CHECKING:
@@ -231,7 +231,7 @@ def _flatten(obj: dict[str, Any], prefix: str = "", depth: int = 0) -> Iterator[
                 yield from _flatten(value, path + "/", depth + 1)
         elif (number := _number(value)) is not None:
             yield path, number
-        elif path in _DURATIONS and isinstance(value, str) and (span := timedelta_seconds(value)) is not None:
+        elif path in _DURATIONS and isinstance(value, str) and (span := clock_seconds(value)) is not None:
             yield path, span
 
 
@@ -364,7 +364,7 @@ def _tables(
         columns: list[tuple[Any, ...]] = list(zip(*[objs[j].values() for j in members], strict=True))
         for c, k in enumerate(kinds):
             if k is str and keys[c] in _DURATIONS:
-                columns[c] = tuple(map(timedelta_seconds, columns[c]))
+                columns[c] = tuple(map(clock_seconds, columns[c]))
         numeric = [c for c, k in enumerate(kinds) if k in _PLAIN or None not in columns[c] and keys[c] in _DURATIONS]
         if not numeric or not all(c in numeric or _ignored(k, keys[c], columns[c]) for c, k in enumerate(kinds)):
             continue

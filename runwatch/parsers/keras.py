@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from runwatch.model import Kind, Record, is_eval_metric
 from runwatch.parsers.base import GuardedParser, Row, RowBlock, RowColumns
 from runwatch.parsers.fields import named_values
-from runwatch.parsers.numbers import parse_int
+from runwatch.parsers.numbers import log_seconds, parse_int
 
 if TYPE_CHECKING:
     import numpy as np
@@ -210,7 +210,7 @@ class KerasParser(GuardedParser):
         keras2 = m["time1"] is not None and m.string.startswith("- ", m.start("time1") - 2)
         elapsed = bool(m["time2"]) or keras2 or (
             final and (self._ended == n or any(k.startswith("val_") for k in metrics)))
-        secs = bar_seconds(m["time1"] or m["time2"])
+        secs = log_seconds(m["time1"] or m["time2"])
         if secs is not None:
             metrics["epoch_elapsed" if elapsed else "epoch_eta"] = secs
         if not elapsed and per > 0:
@@ -279,14 +279,3 @@ def _evaluation(metrics: dict[str, float], n: int, total: int | None) -> Record 
 def _fields(rest: str) -> dict[str, float]:
     """` - accuracy: 0.4302 - loss: nan` → {"accuracy": 0.4302, "loss": nan}."""
     return named_values(rest.split(" - ", _MAX_FIELDS)[1:], max_key=60)
-
-
-def bar_seconds(text: str | None) -> float | None:
-    """`4s` → 4, `1:05` → 65, `1:02:03` → 3723 (Keras's ETA and elapsed forms)."""
-    if not text:
-        return None
-    parts = text.rstrip("s").split(":")
-    total = 0.0
-    for p in parts:
-        total = total * 60 + int(p)
-    return total

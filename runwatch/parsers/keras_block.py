@@ -45,10 +45,10 @@ from runwatch.parsers.keras import (
     FRAME_LINES,
     UNITS,
     KerasParser,
-    bar_seconds,
     head,
     tf2_head,
 )
+from runwatch.parsers.numbers import log_seconds
 from runwatch.parsers.prefix import FIRST_CHARS
 from runwatch.parsers.pydict import metric_name
 
@@ -123,7 +123,7 @@ class KerasRowBlock:
 
 @lru_cache(maxsize=1024)
 def _eta(text: str) -> float:
-    found = bar_seconds(text)
+    found = log_seconds(text)
     return np.nan if found is None else found
 
 

@@ -68,7 +68,15 @@ import re
 from runwatch.model import EVAL_WORDS, Kind, Record, is_eval_metric
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import logging_time
-from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, NUMBER_TEXT, SECONDS, SI, parse_number
+from runwatch.parsers.numbers import (
+    GIB,
+    MEMORY_LETTERS,
+    NUMBER_TEXT,
+    SECONDS,
+    SI,
+    clock_seconds,
+    parse_number,
+)
 from runwatch.parsers.preamble import PLANNED_KEYS
 from runwatch.parsers.pydict import CANONICAL, metric_name, snake
 from runwatch.parsers.reads import Reads
@@ -531,7 +539,7 @@ new user's review)."""
 _PER_ITER = re.compile(r"(?<![\w.:=])(\d{1,9}(?:\.\d{1,6})?) ?(ms|s|sec)/(?:iter|it|step|batch)\b")
 """A step time said by its unit alone, no key (`[train] iter 20: loss 8.3995 2271 ms/iter`, a nanoGPT fork): read
 where nothing else gave one (a review saw its note say no step line carries a step time)."""
-_DAYS = re.compile(r"\b[Ee][Tt][Aa]: (\d{1,6}) days?, (\d{1,2}):(\d\d):(\d\d)\b")
+_DAYS = re.compile(r"\b[Ee][Tt][Aa]: (\d{1,6} days?, \d{1,2}:\d\d:\d\d)\b")
 """A remaining time as Python prints a `timedelta` of a day and more (mmcv's and detectron2's `eta: 30 days,
 14:24:49`, YOLOX's `ETA: 3 days, 23:23:55`): the pair scan read `eta` as 30 seconds (YOLOX's as 3, a review)."""
 _AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss"})
@@ -586,9 +594,9 @@ def _loggable(m: re.Match[str], text: str) -> Record | None:
         per = float(rate[:-4])
         if per > 0:
             metrics["step_time"] = per if rate.endswith("s/it") else 1.0 / per
-    metrics["elapsed"] = _clock(m["elapsed"])
-    if m["remaining"] != "?":
-        metrics["eta"] = _clock(m["remaining"])
+    for key, clock in (("elapsed", m["elapsed"]), ("eta", m["remaining"])):
+        if (secs := clock_seconds(clock)) is not None:  # tqdm's `?`: no remaining time yet
+            metrics[key] = secs
     total = None
     if m["total"] != "-":
         total = round(float(m["total"]) * SI[m["total_scale"]]) if m["total_scale"] else int(float(m["total"]))
@@ -775,13 +783,6 @@ def _unit_plan(name: str, role: int, timed: str, unit: str, word: str) -> _Plan:
     return _NO_PLAN
 
 
-def _clock(text: str) -> float:
-    secs = 0.0
-    for part in text.split(":"):
-        secs = secs * 60 + float(part)
-    return secs
-
-
 class KeyValueParser(FormatParser):
     """Conservative fallback for hand-written training prints (see the module notes)."""
 
@@ -859,7 +860,7 @@ class KeyValueParser(FormatParser):
             if clock:
                 if role < _ELAPSED:
                     continue  # a wall-clock time, or a clock where a count belongs
-                value = _clock(clock)
+                value = clock_seconds(clock) or 0.0  # `_PAIR` took a clock: never None
                 name = timed
             else:
                 value = _number(number)
@@ -983,8 +984,7 @@ class KeyValueParser(FormatParser):
             # sec/batch)` (a review's run read "no step line carries a step time")
             metrics["step_time"] = float(pi[1]) / (1e3 if pi[2] == "ms" else 1.0)
         if "eta" in metrics and " day" in text and (days := _DAYS.search(text)) is not None:
-            d, h, m_, s_ = map(int, days.groups())
-            metrics["eta"] = float(((d * 24 + h) * 60 + m_) * 60 + s_)
+            metrics["eta"] = clock_seconds(days[1]) or metrics["eta"]
         if ")" in text and (mm := _MMENGINE.search(text)) is not None:
             return _mmengine(mm, metrics, logging_time(text))
         lead = _evaluates(text) or counting

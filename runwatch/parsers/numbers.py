@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 _SPECIAL = {
     "nan": math.nan, "-nan": math.nan, "+nan": math.nan,
@@ -107,3 +108,62 @@ def in_unit(value: float, unit: str, table: dict[str, tuple[float, float]]) -> f
     """`value` `unit` expressed in the table's unit, or None when the table does not know `unit`."""
     scale = table.get(unit)
     return None if scale is None else value * scale[0] / scale[1]
+
+
+# ── durations as logs print them ─────────────────────────────────────────────────────────────────────────
+# One reader for every log's elapsed, remaining and step times that are no plain number: a clock (tqdm, rich,
+# Keras, Python's `timedelta`) or units spelled out (StyleGAN, CatBoost, ms-swift, Keras, YOLO). Config
+# files' durations are another language with a stricter grammar (runwatch.durations).
+
+_SPELLED_PART = re.compile(r"(\d{1,12}(?:\.\d{1,12})?)(ms|us|[dhms]) ?")
+_SPELLED_UNITS: dict[str, tuple[int, float, float]] = {
+    "d": (0, 86400.0, 1.0), "h": (1, 3600.0, 1.0), "m": (2, 60.0, 1.0), "s": (3, 1.0, 1.0), "ms": (4, 1.0, 1e3),
+    "us": (5, 1.0, 1e6),
+}
+"""Each unit's rank (parts come largest first, each once) and (multiply, divide), as `SECONDS` scales one."""
+_DAYS = re.compile(r"(\d{1,6}) days?, ")
+
+
+def spelled_seconds(text: str) -> float | None:
+    """Seconds of a duration spelled in units, largest first, each at most once, a space or none between:
+    StyleGAN's `1h 08m 11s` and `2d 03h 10m`, CatBoost's `76.5ms`, `1m 54s` and `0us`, ms-swift's `3h 35m 58s`,
+    Keras's and YOLO's `4s`. None for anything else (empty text, a bare number, units out of order)."""
+    text = text.strip()
+    total, pos, last = 0.0, 0, -1
+    while pos < len(text):
+        m = _SPELLED_PART.match(text, pos)
+        if m is None:
+            return None
+        rank, multiply, divide = _SPELLED_UNITS[m[2]]
+        if rank <= last:
+            return None
+        total += float(m[1]) * multiply / divide
+        pos, last = m.end(), rank
+    return total if last >= 0 else None
+
+
+@lru_cache(maxsize=4096)  # `00:12`: a few thousand clock texts cover a run's frames
+def clock_seconds(text: str | None) -> float | None:
+    """Seconds of a clock: `SS`, `MM:SS` or `H:MM:SS` (tqdm, rich, Keras; the seconds may have a fraction, as in
+    `0:00:30.424134`), after the days Python's `timedelta` prints (`1 day, 2:37:00`: BasicSR's and PySlowFast's
+    ETA). None for anything else, such as tqdm's `?` or rich's `-:--:--` while the remaining time is unknown."""
+    if not text:
+        return None
+    days = _DAYS.match(text)
+    parts = (text[days.end():] if days else text).strip().split(":")
+    if len(parts) > 3:
+        return None
+    secs = 0.0
+    for i, part in enumerate(parts):
+        whole, dot, fraction = part.partition(".") if i == len(parts) - 1 else (part, "", "")
+        if not (whole.isascii() and whole.isdigit() and (not dot or (fraction.isascii() and fraction.isdigit()))):
+            return None
+        secs = secs * 60 + (float(part) if dot else int(whole))
+    return secs + (int(days[1]) * 86400 if days else 0)
+
+
+def log_seconds(text: str | None) -> float | None:
+    """Seconds of a duration a log prints, as a clock (`1:05`) or in units (`4s`, `1m 54s`); None for other text."""
+    if not text:
+        return None
+    return clock_seconds(text) if ":" in text else spelled_seconds(text)

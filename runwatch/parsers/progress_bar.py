@@ -49,7 +49,7 @@ from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
 from runwatch.parsers.beside import beside, names_loss
 from runwatch.parsers.boundary import ascii_digits
 from runwatch.parsers.heading import heading_of
-from runwatch.parsers.numbers import NUMBER_TEXT, parse_number, scaled
+from runwatch.parsers.numbers import NUMBER_TEXT, clock_seconds, parse_number, scaled
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.rich_bar import BAR_GLYPH, CONTINUATION, pairs, parse_rich_frame
 
@@ -253,7 +253,7 @@ def plain_frame(m: re.Match[str]) -> Frame:
     desc, _, n, total, elapsed, remaining, rate, scale, unit, body = m.groups()
     read = desc_of(desc)
     return Frame(
-        int(n), int(total), read, seconds(elapsed), seconds(remaining), step_time_of(rate, scale, unit),
+        int(n), int(total), read, clock_seconds(elapsed), clock_seconds(remaining), step_time_of(rate, scale, unit),
         (_postfix(body, True) if body else ()) + desc_values(read), body.startswith(","), start=m.start("n") - m.start(),
     )
 
@@ -299,7 +299,7 @@ def _any_frame(line: str) -> Frame | None:
     body = rest if close < 0 else rest[:close]
     return Frame(
         n=count.n, total=count.total, desc=desc,
-        elapsed=seconds(clock.group("elapsed")), remaining=seconds(clock.group("remaining")),
+        elapsed=clock_seconds(clock.group("elapsed")), remaining=clock_seconds(clock.group("remaining")),
         step_time=_step_time(clock.group("rate"), clock.group("scale"), clock.group("unit")),
         postfix=_postfix(body, closed=close >= 0) + desc_values(desc), has_postfix=body.startswith(","),
         glued=rest[close + 1:].strip() if close >= 0 else "", start=count.start,
@@ -344,30 +344,6 @@ def epochs_of(desc: str) -> int | None:
     """The run's epochs a description states (`Epoch 3/200`: 200), else None."""
     found = _EPOCHS.findall(desc)
     return int(found[-1]) if found else None
-
-
-@lru_cache(maxsize=4096)  # `00:12`: a few thousand clock texts cover a run's frames
-def seconds(text: str | None) -> float | None:
-    if not text or text == "?":
-        return None
-    secs = 0.0
-    for part in text.split(":"):
-        secs = secs * 60 + int(part)
-    return secs
-
-
-_DAYS = re.compile(r"(\d{1,6}) days?, ")
-
-
-def timedelta_seconds(text: str) -> float | None:
-    """`2:37:00` or `1 day, 2:37:00` (Python's `timedelta` as `str` prints it, an ETA or elapsed time in BasicSR's
-    and PySlowFast's logs) → seconds: the clock as `seconds` reads one, the days before it; None for other text."""
-    days = _DAYS.match(text)
-    rest = (text[days.end():] if days else text).strip()
-    if not 1 <= rest.count(":") + 1 <= 3 or not rest.replace(":", "").isdigit():
-        return None
-    clock = seconds(rest)
-    return None if clock is None else clock + (int(days[1]) * 86400 if days else 0)
 
 
 _BYTES = frozenset(rate for name in ("B", "KB", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.numbers import clock_seconds, parse_number
 
 BAR_GLYPH = "━"
 """Rich draws every cell of its bar with it, done or to do (the half cells `╸`/`╺` only at the edge): a
@@ -60,7 +60,7 @@ def parse_rich_frame(line: str) -> RichFrame | None:
     speed = float(rate) if rate else 0.0
     return RichFrame(
         desc=m.group("desc").strip(), n=int(m.group("n")), total=None if total == "?" else int(total),
-        elapsed=_clock(m.group("elapsed")), remaining=_clock(m.group("remaining")),
+        elapsed=clock_seconds(m.group("elapsed")), remaining=clock_seconds(m.group("remaining")),
         step_time=1.0 / speed if speed > 0 else None, metrics=pairs(m.group("metrics")),
     )
 
@@ -73,10 +73,3 @@ def pairs(text: str) -> tuple[tuple[str, float], ...]:
         if value is not None:
             out.append((key, value))
     return tuple(out)
-
-
-def _clock(text: str) -> float | None:
-    if text.startswith("-"):
-        return None
-    h, m, s = text.split(":")
-    return float(int(h) * 3600 + int(m) * 60 + int(s))

@@ -30,8 +30,7 @@ from typing import Any, ClassVar
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.epochs import run_total, within
-from runwatch.parsers.numbers import parse_number
-from runwatch.parsers.progress_bar import timedelta_seconds
+from runwatch.parsers.numbers import clock_seconds, parse_number
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.reads import Reads
 
@@ -91,7 +90,7 @@ def _step(stats: dict[str, Any]) -> Record | None:
         return None
     metrics = _metrics(stats, "")
     metrics["epoch"], metrics["epochs"] = float(e), float(epochs)
-    eta = timedelta_seconds(str(stats.get("eta", "")))
+    eta = clock_seconds(str(stats.get("eta", "")))
     if eta is not None:
         metrics["eta"] = eta
     return Record(Kind.STEP, within(e, 1, i, per), run_total(epochs, per), metrics=metrics)

@@ -27,14 +27,12 @@ from typing import ClassVar
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
-from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
+from runwatch.parsers.numbers import NUMBER_TEXT, parse_number, spelled_seconds
 from runwatch.parsers.reads import Reads
 
 _TICK = re.compile(r"tick (\d{1,9}) +kimg (\d{1,12}(?:\.\d{1,3})?) +time ((?:\d{1,7}[dhms] {0,2}){1,4}) +(.*)")
 """The status line's head: the tick, the kimg, the elapsed time as `dnnlib.util.format_time` spells it
 (`26s`, `29m 25s`, `1h 08m 11s`, `2d 03h 10m`), then the other fields."""
-_CLOCK = re.compile(r"(\d{1,7})([dhms])")
-_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _FIELD = re.compile(rf"([a-z][a-z/_]{{0,30}}) +({NUMBER_TEXT})(?= |$)")
 _NAMES = {
     "sec/tick": "sec_per_tick", "sec/kimg": "sec_per_kimg", "maintenance": "maintenance_sec",
@@ -68,7 +66,7 @@ class StyleGANParser(GuardedParser):
         m = _TICK.fullmatch(text)
         if m is None:
             return None
-        metrics = {"tick": float(m[1]), "elapsed": float(sum(int(n) * _SECONDS[u] for n, u in _CLOCK.findall(m[3])))}
+        metrics = {"tick": float(m[1]), "elapsed": spelled_seconds(m[3]) or 0.0}
         for key, value in _FIELD.findall(m[4]):
             number = parse_number(value)
             if number is not None:

@@ -38,8 +38,8 @@ import re
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import LOGGED_PREFIX, logging_time
-from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
-from runwatch.parsers.progress_bar import parse_frame, seconds, step_time_of
+from runwatch.parsers.numbers import NUMBER_TEXT, log_seconds, parse_number
+from runwatch.parsers.progress_bar import parse_frame, step_time_of
 
 _HEADER = re.compile(r"\s{0,40}Epoch\s{1,20}(?:gpu_mem|GPU_mem)\s{1,20}(?P<names>[A-Za-z_][\w ]{0,300}?)\s*$")
 _NUM = NUMBER_TEXT
@@ -232,11 +232,4 @@ def _bar(text: str) -> tuple[int, int, float | None, float | None, float | None]
         cut = _CUT_FRAME.fullmatch(text) if "|" in text else None
         return None if cut is None else (int(cut["n"]), int(cut["total"]), None, None, None)
     rate = step_time_of(m["rate"], m["scale"], m["unit"]) if m["rate"] is not None else None
-    return int(m["n"]), int(m["total"]), rate, _seconds(m["elapsed"]), _seconds(m["remaining"])
-
-
-def _seconds(text: str | None) -> float | None:
-    """An own bar's time (`1.6s`, `1:13`, `2:26:31`) in seconds, a clock as tqdm's is read (`seconds`); None for none."""
-    if not text:
-        return None
-    return parse_number(text[:-1]) if text.endswith("s") else seconds(text)
+    return int(m["n"]), int(m["total"]), rate, log_seconds(m["elapsed"]), log_seconds(m["remaining"])

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from runwatch.model import Event, Kind, Record
-from runwatch.parsers.boosting import BoostingParser, _catboost_seconds
+from runwatch.parsers.boosting import BoostingParser
 from runwatch.parsers.source import SourceParser
 from tests.support.found import FOUND, source_records
 from tests.support.realruns import check_json
@@ -74,12 +72,6 @@ def test_catboosts_last_planned_round_states_the_total() -> None:
     assert (run["state"], run["step"], run["total_steps"]) == ("finished", 499, 500)
     _, [stopped], _ = check_json(FOUND / "catboost_crashcost_odstop.log")
     assert (stopped["state"], stopped["step"]) == ("finished", 200)
-
-
-@pytest.mark.parametrize(("text", "seconds"), [("76.5ms", 0.0765), ("3.52s", 3.52), ("1m 54s", 114.0),
-                                               ("2h 3m 4s", 7384.0), ("0us", 0.0), ("", None), ("soon", None)])
-def test_catboosts_times(text: str, seconds: float | None) -> None:
-    assert _catboost_seconds(text) == (pytest.approx(seconds) if seconds is not None else None)
 
 
 def test_no_other_line_is_a_round() -> None:

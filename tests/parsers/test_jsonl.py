@@ -317,7 +317,7 @@ def test_llamafactorys_elapsed_and_remaining_time_are_the_runs_clocks_in_both_re
     the key is one of these two (a text elsewhere stays no number), and the block reader reads them as `parse` does."""
     import json
 
-    from runwatch.parsers.progress_bar import timedelta_seconds
+    from runwatch.parsers.numbers import clock_seconds
     from tests.support.found import found_bytes, found_lines, source_records
     from tests.support.readers import check, fast_rows
 
@@ -325,7 +325,7 @@ def test_llamafactorys_elapsed_and_remaining_time_are_the_runs_clocks_in_both_re
     logged = [json.loads(x) for x in found_lines(name) if x.strip()]
     _, recs = source_records(name)
     assert [(r.metrics["elapsed"], r.metrics["eta"]) for r in recs] == [
-        (timedelta_seconds(o["elapsed_time"]), timedelta_seconds(o["remaining_time"])) for o in logged]
+        (clock_seconds(o["elapsed_time"]), clock_seconds(o["remaining_time"])) for o in logged]
     assert recs[0].metrics["eta"] == 86400 + 8 * 60 + 23 and recs[0].metrics["elapsed"] == 132
     for size in (1 << 20, 97):
         got, chunks = check(found_bytes(name), sizes=(size,), fmt="jsonl")

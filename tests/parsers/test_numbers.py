@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runwatch.parsers.numbers import GIB, MEMORY_LETTERS, SECONDS, SI, in_unit, parse_number
+from runwatch.parsers.numbers import (
+    GIB,
+    MEMORY_LETTERS,
+    SECONDS,
+    SI,
+    clock_seconds,
+    in_unit,
+    log_seconds,
+    parse_number,
+    spelled_seconds,
+)
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -71,3 +81,43 @@ def test_count_suffixes_and_memory_letters() -> None:
 @given(st.text(max_size=40))
 def test_parse_number_never_raises(text: str) -> None:
     parse_number(text)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("76.5ms", 0.0765), ("3.52s", 3.52), ("1m 54s", 114.0), ("2h 3m 4s", 7384.0), ("0us", 0.0),  # CatBoost
+    ("1h 08m 11s", 4091.0), ("2d 03h 10m", 184200.0),  # StyleGAN's `dnnlib.util.format_time`
+    ("3h 35m 58s", 12958.0), ("6s", 6.0),  # ms-swift's dicts
+    ("1.6s", 1.6),  # YOLO's own bar
+    ("", None), ("soon", None), ("5", None), ("1s 2m", None), ("1h 1h", None), ("3 s", None), ("1m-2s", None),
+])
+def test_durations_spelled_in_units(text: str, seconds: float | None) -> None:
+    assert spelled_seconds(text) == (pytest.approx(seconds) if seconds is not None else None)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("00:12", 12.0), ("1:05", 65.0), ("2:26:31", 8791.0), ("12", 12.0),  # tqdm, Keras, rich
+    ("0:00:30.424134", 30.424134),  # a `timedelta` with microseconds
+    ("1 day, 2:37:00", 95820.0), ("30 days, 14:24:49", 2643889.0),  # a `timedelta` of a day and more
+    ("?", None), ("-:--:--", None), ("", None), (None, None), ("1:2:3:4", None), ("1.5:30", None), ("١:٠٥", None),
+])
+def test_clocks(text: str | None, seconds: float | None) -> None:
+    assert clock_seconds(text) == (pytest.approx(seconds) if seconds is not None else None)
+
+
+def test_a_log_duration_is_a_clock_or_units() -> None:
+    assert (log_seconds("1:05"), log_seconds("4s"), log_seconds("1m 54s"), log_seconds("?"), log_seconds(None)) == (
+        65.0, 4.0, 114.0, None, None)
+
+
+@given(st.integers(0, 99), st.integers(0, 59), st.integers(0, 59))
+def test_a_clock_and_its_units_agree(h: int, m: int, s: int) -> None:
+    expected = float(h * 3600 + m * 60 + s)
+    assert clock_seconds(f"{h}:{m:02d}:{s:02d}") == spelled_seconds(f"{h}h {m:02d}m {s:02d}s") == expected
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=300)
+def test_duration_readers_never_raise(text: str) -> None:
+    for read in (spelled_seconds, clock_seconds, log_seconds):
+        value = read(text)
+        assert value is None or (isinstance(value, float) and value >= 0)
