@@ -74,10 +74,11 @@ from runwatch.parsers.numbers import (
     NUMBER_TEXT,
     SECONDS,
     SI,
+    STEP_UNITS,
     clock_seconds,
     parse_number,
 )
-from runwatch.parsers.preamble import PLANNED_KEYS
+from runwatch.parsers.preamble import LOGGABLE, PLANNED_KEYS
 from runwatch.parsers.pydict import CANONICAL, metric_name, snake
 from runwatch.parsers.reads import Reads
 from runwatch.parsers.rounded import ROUNDED
@@ -267,7 +268,7 @@ _TAILS = {
     "it": r"(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])",
     **dict.fromkeys(("tok/s", "toks/s", "tokens/s", "samples/s"), ""),  # `12.5k tokens/s`: a rate unit's word
     **dict.fromkeys(("epoch(", "iter("), r"(?:val|test)\) {0,8}\["),  # mmengine's evaluation results (`_MMENGINE`)
-    "progress on:": "",  # tqdm-loggable's line (`_LOGGABLE`)
+    "progress on:": "",  # tqdm-loggable's line (`LOGGABLE`)
     "epoch: [": r"\d{1,9}(?:/\d{1,9})?\] {1,4}\[ {0,8}\d",  # `Epoch: [2/200]  [1800/4214]` (`_PPDET`): a place in the run
     "epoch [": r" {0,8}\d{1,9} {0,3}/ {0,3}\d{1,9} {0,8}\]",  # `Epoch [1/30] Train: 0.0962 | …` (`_EPOCH_OF`): the same
 }
@@ -563,22 +564,14 @@ def _timm_averages(head: re.Match[str], text: str) -> dict[str, float]:
     return metrics
 
 
-_LOGGABLE = re.compile(
-    r"Progress on:(?P<desc>.{0,80}?) (?P<n>\d{1,15}(?:\.\d{1,2})?)(?P<scale>[kMGT]?)(?:it)?/"
-    r"(?P<total>\d{1,15}(?:\.\d{1,2})?|-)(?P<total_scale>[kMGT]?)(?:it)? rate:(?P<rate>[\d,.]{1,20}(?:it/s|s/it)|-)"
-    r" remaining:(?P<remaining>[\d:]{1,12}|\?) elapsed:(?P<elapsed>[\d:]{1,12}) postfix:(?P<postfix>.{0,2000}?)"
-    r"(?: \(\d{1,9}:[\w.]{1,100}:\d{1,7}\))?$"  # openpi's logger adds `(8428:tqdm_logging.py:145)`
-)
-"""tqdm-loggable's line for a bar where no terminal is (Levanter's, Marin's and openpi's training loops): `Progress
-on:train 11.0it/18.0it rate:34.5s/it remaining:04:01 elapsed:17:46 postfix:loss=15.5`. Its counts are tqdm's
-`format_sizeof`, three digits (`12.4kit/200kit`: a step of 12,350 to 12,449), a count below 1,000 exact; its rate
-`1,761.8it/s`, or `34.5s/it` below one a second. Unread, a Levanter run was `nothing understood` (a review)."""
-
-
 def _loggable(m: re.Match[str], text: str) -> Record | None:
-    """The step of a tqdm-loggable line (`_LOGGABLE`): its count, total, step time, clocks and postfix's values."""
+    """The step of a tqdm-loggable line (`LOGGABLE`): its count, total, step time, clocks and postfix's values."""
     if m["desc"] and _evaluates(m["desc"]) is not None:
         return None  # an evaluation's bar (`Progress on:eval …`)
+    per = m["per"] or ""
+    unit = m["unit"] or (per[2:] if per.startswith("s/") else per[:-2])
+    if m["n"] == "-" or (unit and unit not in STEP_UNITS):
+        return None  # no step taken yet (`-/300`: the total, `loggable_planned`), or a bar of bytes or samples
     n, scale = m["n"], m["scale"]
     step = round(float(n) * SI[scale]) if scale else int(float(n))
     if step <= 0:
@@ -589,11 +582,9 @@ def _loggable(m: re.Match[str], text: str) -> Record | None:
         value = parse_number(raw.strip()) if eq else None
         if value is not None and key.strip():
             metrics[metric_name(snake(key.strip()))] = value
-    rate = m["rate"].replace(",", "")
-    if rate != "-":
-        per = float(rate[:-4])
-        if per > 0:
-            metrics["step_time"] = per if rate.endswith("s/it") else 1.0 / per
+    rate = float(m["rate"].replace(",", "")) if m["rate"] else 0.0
+    if rate > 0:
+        metrics["step_time"] = rate if per.startswith("s/") else 1.0 / rate
     for key, clock in (("elapsed", m["elapsed"]), ("eta", m["remaining"])):
         if (secs := clock_seconds(clock)) is not None:  # tqdm's `?`: no remaining time yet
             metrics[key] = secs
@@ -601,7 +592,10 @@ def _loggable(m: re.Match[str], text: str) -> Record | None:
     if m["total"] != "-":
         total = round(float(m["total"]) * SI[m["total_scale"]]) if m["total_scale"] else int(float(m["total"]))
     if scale and (n, scale) == (m["total"], m["total_scale"]) and total:
-        step = total  # the bar at its end, as its closing line draws it (`1.50kit/1.50kit`)
+        # the bar at its end, as its closing line draws it (`1.50kit/1.50kit`, no time remaining); before it, the
+        # last half unit prints the same (`200kit/200kit`, 199,500 on): a step below the total, else a run still
+        # training for minutes read `finished` (a review)
+        step = total if metrics.get("eta", 0.0) == 0.0 else total - 1
     elif scale:  # three digits shown: the step within half the last digit's unit (runwatch.parsers.rounded)
         metrics[ROUNDED] = SI[scale] * 10.0 ** (len(n.partition(".")[0]) - 3)
     return Record(Kind.STEP, step=step, total_steps=total or None, metrics=metrics, t=logging_time(text))
@@ -808,7 +802,7 @@ class KeyValueParser(FormatParser):
             # could make a record (most lines of a log), or markdown emphasis: prose, a model's generated
             # answer (`**Step 1:** The tank is 3/5 full, meaning 3 …`)
             return None
-        if "Progress on:" in text and (loggable := _LOGGABLE.search(text)) is not None:
+        if "Progress on:" in text and (loggable := LOGGABLE.search(text)) is not None:
             return _loggable(loggable, text)
         if (done := text.find("Finished training it ", 0, 120)) >= 0:
             text = text[:done] + text[done + 18:]  # DLRM's `Finished training it 1024/306969 of epoch 0, 10.81 ms/it, loss 0.518778`: its `it`

@@ -92,6 +92,10 @@ most training loops print `GB` for a size divided by 1024**3."""
 MEMORY_LETTERS: dict[str, str] = {"K": "KiB", "k": "KiB", "M": "MiB", "G": "GiB", "T": "TiB", "B": "B"}
 """A single letter after a memory value (`mem=512M`, `rss 12G`) is a size, as `ls -h` and `free -h` print it."""
 
+STEP_UNITS = frozenset({"it", "batch", "batches", "step", "steps", "iter", "iters", "ba"})
+"""Units of a bar (tqdm's, tqdm-loggable's) whose count is optimizer steps (tqdm's default `it`, `unit="batch"`):
+its rate is a step time. A rate of epochs, samples or bytes is not."""
+
 SI: dict[str, float] = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "B": 1e9}
 """Count suffixes (`tok/s=12.5k`, `1.2M`, `tokens 300B`): thousand, million, billion, trillion."""
 

@@ -82,10 +82,28 @@ starts at step 1, with local batch size 8, …, total steps 1000 (warmup 200)`).
 no total, one that stopped at step 240 of 1000 merely `ended`."""
 
 
-PLANNED_LOGGABLE = re.compile(r"Progress on:.{0,80}? -/(\d{1,15}) rate:")
-"""tqdm-loggable's first line for a bar (openpi's training loop, a log with no terminal): `Progress on: -/200000
-rate:- remaining:? elapsed:00:00 postfix:-`, the total before any step is taken; its later lines round it
-(`12.9kit/200kit`). A review's openpi run of 200,000 steps read no total, no progress and no ETA."""
+LOGGABLE = re.compile(
+    r"Progress on:(?P<desc>.{0,80}?) (?P<n>\d{1,15}(?:\.\d{1,2})?|-)(?P<scale>[kMGT]?)(?P<unit>[A-Za-z]{0,12})/"
+    r"(?P<total>\d{1,15}(?:\.\d{1,2})?|-)(?P<total_scale>[kMGT]?)(?P=unit)"
+    r" rate:(?:(?P<rate>[\d,.]{1,20})(?P<per>[A-Za-z]{1,12}/s|s/[A-Za-z]{1,12})|-)"
+    r" remaining:(?P<remaining>[\d:]{1,12}|\?) elapsed:(?P<elapsed>[\d:]{1,12}) postfix:(?P<postfix>.{0,2000}?)"
+    r"(?: \(\d{1,9}:[\w.]{1,100}:\d{1,7}\))?$"  # openpi's logger adds `(8428:tqdm_logging.py:145)`
+)
+"""tqdm-loggable's line for a bar where no terminal is (Levanter's, Marin's and openpi's training loops), described
+once: the step a later line is (runwatch.parsers.keyvalue) and the total its first states (`loggable_planned`).
+`Progress on:train 11.0it/18.0it rate:34.5s/it remaining:04:01 elapsed:17:46 postfix:loss=15.5`: its counts are
+tqdm's `format_sizeof` of the bar's unit (`25.0batch/300batch`, a download's `12.5MB/50.0MB`), three digits
+(`12.4kit/200kit`: a step of 12,350 to 12,449), a count below 1,000 exact, and both plain (`-/200000`, `49/-`) while
+either is zero or unknown; its rate `1,761.8it/s`, or `34.5s/it` below one a second. Unread, a Levanter run was
+`nothing understood` (a review)."""
+
+
+def loggable_planned(line: str) -> int | None:
+    """The total a tqdm-loggable bar's first line states (`Progress on: -/200000 rate:- remaining:? …`, openpi's
+    training loop), before any step is taken; its later lines round it (`12.9kit/200kit`). Unread, a review's openpi
+    run of 200,000 steps read no total, no progress and no ETA."""
+    m = LOGGABLE.search(line) if "Progress on:" in line else None
+    return int(m["total"]) if m is not None and m["n"] == "-" and m["total"].isdigit() else None
 
 
 PLANNED_MAXTEXT = re.compile(r"(?:^|\] )Config param steps: (\d{1,15})\s*$")
@@ -201,10 +219,10 @@ class Collector:
         if "=" in line or ":" in line:  # `max_steps=400`, and an options dump's `    total_iter: 10000` (BasicSR's)
             p = (PLANNED.search(line) or (PLANNED_FOR_ITERS.search(line) if "for iters" in line else None)
                  or (PLANNED_TITAN.search(line) if "total steps " in line else None)
-                 or (PLANNED_LOGGABLE.search(line) if "Progress on:" in line else None)
                  or (PLANNED_MAXTEXT.search(line) if "Config param steps" in line else None))
-            if p is not None:
-                self.planned = int(p.group(1).replace(",", ""))
+            planned = int(p.group(1).replace(",", "")) if p is not None else loggable_planned(line)
+            if planned is not None:
+                self.planned = planned
                 self._plans.append((lineno, "planned", self.planned))
             e = PLANNED_EPOCHS.search(line)
             if e is not None and int(e.group(1)) > 0:

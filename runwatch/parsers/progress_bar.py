@@ -49,7 +49,7 @@ from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
 from runwatch.parsers.beside import beside, names_loss
 from runwatch.parsers.boundary import ascii_digits
 from runwatch.parsers.heading import heading_of
-from runwatch.parsers.numbers import NUMBER_TEXT, clock_seconds, parse_number, scaled
+from runwatch.parsers.numbers import NUMBER_TEXT, STEP_UNITS, clock_seconds, parse_number, scaled
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.rich_bar import BAR_GLYPH, CONTINUATION, pairs, parse_rich_frame
 
@@ -352,16 +352,13 @@ _BYTES = frozenset(rate for name in ("B", "KB", "kB", "MB", "GB", "TB", "KiB", "
 PaddleDetection's weight and dataset downloads count `unit="KB"`, `83823.05KB/s`): a transfer, no training progress.
 Read as training, a review's 139,208 KB of pretrained weights made the run `finished 139208/139208` before its first
 epoch, and COCO's 18,883,655 KB download 33 steps of a run `at 19594/18883655`."""
-_STEP_UNITS = frozenset({"it", "batch", "batches", "step", "steps", "iter", "iters", "ba"})
-"""Units of a bar whose count is optimizer steps (tqdm's default `it`, `unit="batch"`): its rate is a step time.
-A rate of epochs, samples or bytes is not."""
 
 
 def _step_time(rate: str | None, scale: str | None, unit: str | None) -> float | None:
     if not rate or rate == "?" or not unit:
         return None
     per, _, of = unit.partition("/")
-    if (of if per == "s" else per) not in _STEP_UNITS:
+    if (of if per == "s" else per) not in STEP_UNITS:
         return None
     value = float(rate) * _SCALE.get(scale or "", 1.0)
     if per == "s":

@@ -1804,3 +1804,39 @@ def test_tqdm_loggables_line_is_a_step() -> None:
     assert (report["state"], report["step"], report["total_steps"]) == ("finished", 1500, 1500)
     _, openpi = source_records("openpi_slurm_scancel_tail.out")
     assert {r.total_steps for r in openpi if r.kind is Kind.STEP and r.total_steps} == {200000}
+
+
+def test_tqdm_loggables_units_and_its_last_half_unit() -> None:
+    """tqdm-loggable's own lines (tests/fixtures/printed/loggable_units_and_end.log): a download counted in bytes
+    (`12.5MB/50.0MB rate:123,157,296.4B/s`) is no training; a bar of `unit="batch"` (`25.0batch/300batch
+    rate:243.7batch/s`) is, its total stated first (`-/300`); and the last 500 steps of a 200,000-step run print
+    `200kit/200kit` while time remains: below the total (read as it, a run still training was `finished`), at it
+    once none remains."""
+    from tests.support.realruns import check_json
+
+    path = Path(__file__).parents[1] / "fixtures" / "printed" / "loggable_units_and_end.log"
+    sp = SourceParser(str(path))
+    recs = sp.feed(path.read_text().splitlines(), 1, 0.0) + sp.flush()
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert sp.format == "kv" and {r.total_steps for r in steps} == {300, 200000}  # no download's 50,000,000
+    batches = [r for r in steps if r.total_steps == 300]
+    assert [r.step for r in batches][:3] == [25, 25, 50] and batches[-1].step == 300
+    assert batches[0].metrics["step_time"] == pytest.approx(1 / 243.7) and batches[-1].metrics["loss"] == 0.75
+    ending = [r for r in steps if r.total_steps == 200000]
+    assert all(r.step < 200000 for r in ending if r.metrics.get("eta", 1) > 0)
+    assert {r.step for r in ending if r.metrics.get("eta") == 0} == {200000}
+    assert all(a.step <= b.step for a, b in itertools.pairwise(ending))
+    _, [report], _ = check_json(path)
+    assert (report["state"], report["step"], report["total_steps"]) == ("finished", 200000, 200000)
+    line = path.read_text().splitlines()[51]  # the 200,000-step bar's first `200kit/200kit`, 2 s remaining
+    assert "200kit/200kit" in line and "remaining:00:02" in line
+    near = KeyValueParser().parse(line)
+    assert near is not None and (near.step, near.total_steps) == (199999, 200000)
+
+
+def test_tqdm_loggables_first_line_states_the_total() -> None:
+    from runwatch.parsers.preamble import loggable_planned
+
+    lines = (Path(__file__).parents[1] / "fixtures" / "printed" / "loggable_units_and_end.log").read_text().splitlines()
+    assert [loggable_planned(ln) for ln in lines[:2]] == [50000000, None]  # `-/50000000`, then `12.5MB/50.0MB`
+    assert loggable_planned(lines[6]) == 300 and KeyValueParser().parse(lines[6]) is None  # `-/300`: no step yet
