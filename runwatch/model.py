@@ -396,11 +396,22 @@ class XAxis(StrEnum):
     batch sizes line up); known from a logged count or from tokens/s × step time (`knows_tokens`)."""
 
 
-SPLIT_METRICS = frozenset({"train", "val", "valid", "validation", "test"})
-"""Values a loop labels by their data split alone (`Epoch [1/30] Train: 0.0962 | Val: 0.0991 | 457.0s`): its loss
-on that split as often as not, or a score; the parsers keep the name as written (no guess makes it `loss`), the
-NaN rule judges each as it judges a loss, and a line of them beside progress bars is the loop's summary
-(runwatch.parsers.beside). Such a log's epochs were read as no record at all (a review)."""
+SPLIT_METRICS = frozenset({"train", "learn", "val", "valid", "validation", "test"})
+"""Values a loop labels by their data split alone (`Epoch [1/30] Train: 0.0962 | Val: 0.0991 | 457.0s`, CatBoost's
+`learn: 0.74  test: 0.83`): its loss on that split as often as not, or a score; the parsers keep the name as written
+(no guess makes it `loss`), the NaN rule judges each as it judges a loss, and a line of them beside progress bars is
+the loop's summary (runwatch.parsers.beside). Such a log's epochs were read as no record at all (a review)."""
+ERROR_MEASURES = frozenset({"rmse", "mse", "mae", "rmsle", "mape", "l1", "l2", "logloss", "mlogloss", "nloglik",
+                            "deviance", "error", "merror"})
+"""Words of a metric's name (between `_`) that make it a measure of the model's error, as a loss is: gradient
+boosting's evaluation metrics (XGBoost's `train-rmse`, `valid-logloss`, `poisson-nloglik`; LightGBM's `valid_0's l2`,
+`binary_logloss`), a loop's `val_mse`. NaN or Inf there is the model gone bad: an XGBoost fit whose learning rate
+overflowed printed `train-rmse:inf` then `nan` for every round, judged OK (a review's leftover)."""
+
+
+def names_error_measure(name: str) -> bool:
+    """Whether a (snake_case) metric's name says it measures the model's error (`ERROR_MEASURES`): `valid_rmse`."""
+    return not ERROR_MEASURES.isdisjoint(name.split("_"))
 OTHER_LOSSES_SHOWN = 2
 """The most losses of other names shown in `loss`'s place (`other_losses`)."""
 

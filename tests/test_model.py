@@ -30,3 +30,10 @@ def test_defaults_and_a_fresh_metrics_dict_each() -> None:
     assert (a.step, a.total_steps, a.rank, a.t, a.event, a.message, a.source, a.line) == (
         None, None, None, 0.0, None, None, "", 0)
     assert a.metrics == {} and a.metrics is not b.metrics
+
+
+def test_a_metric_named_for_a_measure_of_error() -> None:
+    from runwatch.model import names_error_measure
+
+    assert all(map(names_error_measure, ("train_rmse", "valid_0_l2", "training_binary_logloss", "val_mse", "error")))
+    assert not any(map(names_error_measure, ("valid_auc", "accuracy", "terror_rate", "l2norm", "lr")))

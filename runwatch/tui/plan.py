@@ -22,7 +22,7 @@ PALETTE = ("cyan", "yellow", "magenta", "green", "blue", "bright_red", "bright_c
 """Line colours; named ANSI colours so that a 16-colour terminal shows them as meant."""
 
 _THROUGHPUT = ("tokens_per_sec", "samples_per_sec", "step_time")
-_SPLITS = tuple(sorted(SPLIT_METRICS, key=("train", "val", "valid", "validation", "test").index))
+_SPLITS = tuple(sorted(SPLIT_METRICS, key=("train", "learn", "val", "valid", "validation", "test").index))
 """Values named by their split alone (`model.SPLIT_METRICS`), training's first: where no `loss` is logged, the
 first two share the first chart, as `loss` and `val_loss` do."""
 _REWARD = re.compile(r"(?:^|_)(?:rew|rewards?|returns?)(?:_|$)")

@@ -40,7 +40,7 @@ import numpy as np
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.rules.tail import Tail, fmt, history, rank_tail, step_at, step_pulse, step_word, tail
 from runwatch.alerts.types import Finding
-from runwatch.model import SPLIT_METRICS, Severity
+from runwatch.model import SPLIT_METRICS, Severity, names_error_measure
 from runwatch.state.run import RunTracker
 
 _MODEL_OUTPUTS = ("logps_", "logits_", "rewards_")
@@ -67,7 +67,9 @@ class NonFiniteParams(RuleParams):
     metrics: tuple[str, ...] = ("loss", "grad_norm", "val_loss", "val_bpb", "test_loss")
     any_loss: bool = True
     """Also any other metric whose name holds `loss` (a loop's own names: `autoencoder_loss_total`, `box_loss`,
-    `loss_cls`) or is one of the model's outputs a preference trainer logs (`_MODEL_OUTPUTS`), when none of
+    `loss_cls`), names a split alone (`model.SPLIT_METRICS`: `Val:`, CatBoost's `learn`), names a measure of error
+    (`model.ERROR_MEASURES`: gradient boosting's `valid_rmse`, `valid_0_l2`) or is one of the model's outputs a
+    preference trainer logs (`_MODEL_OUTPUTS`), when none of
     `metrics` is bad: one finding, the one that went bad first. A loop that names
     no series `loss` hid its NaN from the rule (a review: an I-JEPA-style run's losses all `nan` from its
     second step, read `no steps`, only the crash after it found). `loss_scale` is judged as a scale."""
@@ -95,7 +97,8 @@ class NonFiniteParams(RuleParams):
 class NonFinite(Rule[NonFiniteParams]):
     id = "nonfinite"
     default_severity = Severity.CRITICAL
-    explanation = ("NaN/Inf in loss, grad norm or val loss (also HF's loss 0 with NaN grad norm, Megatron NaN "
+    explanation = ("NaN/Inf in loss, grad norm or val loss, or in any metric named for a loss, a split or an error "
+                   "measure (also HF's loss 0 with NaN grad norm, Megatron NaN "
                    "iterations or dropped loss, a collapsed fp16 loss scale, nearly every step skipped for "
                    "fp16 overflow); fires at the first bad value")
     Params = NonFiniteParams
@@ -116,7 +119,8 @@ class NonFinite(Rule[NonFiniteParams]):
         if not out and self.params.any_loss:
             named = set(self.params.metrics)
             others = [self._bad_value(run, bad) for metric in run.store.metrics()
-                      if ("loss" in metric or metric in SPLIT_METRICS or metric.startswith(_MODEL_OUTPUTS))
+                      if ("loss" in metric or metric in SPLIT_METRICS or metric.startswith(_MODEL_OUTPUTS)
+                          or names_error_measure(metric))
                       and metric not in named and metric != "loss_scale" and _RUNNING_BEST.isdisjoint(metric.split("_"))
                       and (bad := self._bad_tails(run, metric))]
             if others:

@@ -347,3 +347,24 @@ def test_a_progress_bars_frames_without_the_loss_dict_are_no_dropped_nan() -> No
         tracker, now = feed([rec], tracker=tracker, start=now + 1.0)
         live += [f.summary for f in RULE.evaluate(tracker, now)]
     assert live == [] and list(replay_lines(lines).of("nonfinite")) == []
+
+
+def test_gradient_boostings_error_measures_are_judged_as_losses() -> None:
+    """XGBoost, LightGBM and CatBoost fitted with a learning rate of 1e30 (tests/fixtures/printed, the libraries' own
+    output): XGBoost printed `train-rmse:inf  valid-rmse:inf`, then `nan` for every round, judged OK (exit 0): no
+    series of a boosting log is named for a loss. A metric naming a measure of error (`model.ERROR_MEASURES`:
+    `train_rmse`, `valid_0_l2`) and CatBoost's `learn` (a split's value, `model.SPLIT_METRICS`) are judged as losses
+    are; a finite score of another name (`accuracy`, `auc`) is not, nor a running best (CatBoost's `best_test`)."""
+    from tests.support.realruns import check_json
+
+    printed = Path(__file__).parents[2] / "fixtures" / "printed"
+    code, [xgb], _ = check_json(printed / "xgboost_diverges.log")
+    [alert] = [a for a in xgb["alerts"] if a["rule"] == "nonfinite"]
+    assert code == 2 and alert["labels"]["metric"] == "train_rmse" and alert["first_step"] == 0, alert
+    _, [cat], _ = check_json(printed / "catboost_diverges.log")
+    [alert] = [a for a in cat["alerts"] if a["rule"] == "nonfinite"]
+    assert alert["labels"]["metric"] == "learn" and alert["first_step"] == 5, alert
+    for name in ("valid_0_l2", "validation_1_logloss", "train_poisson_nloglik", "val_mse", "top1_error"):
+        [(summary, labels)] = fired([step_with(i, {name: 1.0 if i < 3 else NAN, "auc": NAN}) for i in range(6)])
+        assert labels["metric"] == name and summary.startswith(f"{name} is NaN at step 3")
+    assert fired([step_with(i, {"valid_auc": NAN, "accuracy": NAN, "best_rmse": math.inf}) for i in range(6)]) == []
