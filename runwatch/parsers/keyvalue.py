@@ -203,6 +203,11 @@ _LOGURU_SITE = re.compile(r"\| (?:TRACE|DEBUG|INFO|SUCCESS|WARNING|ERROR|CRITICA
 """loguru's default format after its time, `| INFO     | yolox.core.trainer:after_iter:253 - `: the level, and the module,
 function and line the logger was called from, no metric (a review's YOLOX log read `yolox_core_trainer_after_iter = 253`
 on every step)."""
+_QUOTED_KEY = re.compile(r"'([A-Za-z][\w./\-@]{0,60})'(?=:)")
+"""A key in quotes among bare ones, outside a dict's braces (PaddleOCR 1.1: `epoch: 0, iter: 2, lr: 0.000001, 'loss':
+nan, 'acc': 0.0, time: 2.346`): unquoted, its pair is read as any other (a quote before a key keeps `_PAIR` from taking
+it, and the NaN loss of a review's run went unread), after a bare one. A dict's line (`{'loss': …}`) is a format's
+own, and so is one of a dict printed a pair a line (`'eval_loss': 0.69,`)."""
 _NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint)(?:16|32|64)\(([^()]{1,40})\)")
 """A NumPy scalar's repr since NumPy 2 (`np.float64(0.0022947374457392773)`), as verl's console prints its metrics
 (`actor/pg_loss:np.float64(…) - actor/grad_norm:np.float64(…)`): every such value was dropped, and the policy loss,
@@ -815,6 +820,8 @@ class KeyValueParser(FormatParser):
         if " at step" in text or " in global step" in text or " at iter" in text:
             if (at := _AT_STEP.search(text)) is not None:  # `Average loss at step 2000: 4.34`: the step said first
                 text = f"{text[:at.start()]}step {at['step']}, {at['name']}: {text[at.start('value'):]}"
+        if "':" in text and "{" not in text and 0 <= text.find(": ") < text.find("':"):
+            text = _QUOTED_KEY.sub(r"\1", text)  # PaddleOCR 1.1's `lr: 0.000001, 'loss': nan, 'acc': 0.0`
         if "np." in text:
             text = _NUMPY_SCALAR.sub(r"\1", text)  # `actor/pg_loss:np.float64(0.0023)`: the number it holds
         if "line:" in text:
@@ -857,6 +864,8 @@ class KeyValueParser(FormatParser):
                 value = clock_seconds(clock) or 0.0  # `_PAIR` took a clock: never None
                 name = timed
             else:
+                if unit and number[-1:].isalpha() and not unit.strip("x"):
+                    unit = ""  # PaddleOCR's `{:x<6f}` fills `nan` to six: `loss: nanxxx` (`parse_number`)
                 value = _number(number)
                 if unit or word or role == _RATE:
                     plan = plans.get(f"{unit} {word}" if word else unit) or _plan(plans, name, role, timed, unit, word)

@@ -66,6 +66,8 @@ def parse_number(text: str) -> float | None:
     if "," in s:  # thousands separators: `1,051,311`, never a cut `805,` or a list `1,2`
         return float(s.replace(",", "")) if _THOUSANDS.fullmatch(s) else None
     low = s.lower()
+    if low.endswith("x"):  # PaddleOCR's and PaddleDetection's `'{}: {:x<6f}'` fill `nan` to six: `nanxxx`, `-infxx`
+        return _SPECIAL.get(low.rstrip("x"))
     return _SPECIAL.get(low[:-2] if low.endswith(".0") else low)  # `nan.0`, `inf.0`: tqdm's postfix format
 
 

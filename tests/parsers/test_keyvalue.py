@@ -1840,3 +1840,24 @@ def test_tqdm_loggables_first_line_states_the_total() -> None:
     lines = (Path(__file__).parents[1] / "fixtures" / "printed" / "loggable_units_and_end.log").read_text().splitlines()
     assert [loggable_planned(ln) for ln in lines[:2]] == [50000000, None]  # `-/50000000`, then `12.5MB/50.0MB`
     assert loggable_planned(lines[6]) == 300 and KeyValueParser().parse(lines[6]) is None  # `-/300`: no step yet
+
+
+def test_paddleocrs_nan_filled_to_six_and_its_quoted_keys_are_read() -> None:
+    """PaddleOCR writes each value as `'{}: {:x<6f}'` (its `SmoothedValue` log): a NaN loss prints `nanxxx`, read as
+    a number with a unit `xxx` and dropped: two issues' runs, `CTCLoss: nanxxx, SARLoss: nanxxx, loss: nanxxx` for
+    thousands of steps, judged OK (a review). PaddleOCR 1.1 quoted some keys (`lr: 0.000001, 'loss': nan, 'acc':
+    0.0`): only `epoch`, `lr` and `time` were read."""
+    from tests.support.found import source_records
+    from tests.support.realruns import check_json
+
+    for name, first in (("ppocr_nanxxx_issue11054.log", 920), ("ppocr_nanxxx_issue11031.log", 737800),
+                        ("ppocr11_nan_issue2794.log", 2)):
+        fmt, recs = source_records(name)
+        steps = [r for r in recs if r.kind is Kind.STEP]
+        assert fmt == "kv" and steps[0].step == first and all(math.isnan(r.metrics["loss"]) for r in steps), name
+        assert "acc" in steps[0].metrics and steps[0].metrics["lr"] > 0, name
+        code, [run], _ = check_json(Path(__file__).parents[1] / "fixtures" / "found" / name)
+        [alert] = [a for a in run["alerts"] if a["rule"] == "nonfinite"]
+        assert code == 2 and alert["labels"]["metric"] == "loss" and alert["first_step"] == first, (name, alert)
+    _, [paddle, *_] = source_records("ppocr_nanxxx_issue11054.log")
+    assert math.isnan(paddle.metrics["ctc_loss"]) and math.isnan(paddle.metrics["sar_loss"])

@@ -26,19 +26,20 @@ from runwatch.parsers.numbers import (
     ("1.500E-04", 1.5e-4),  # Megatron `learning rate: 1.500E-04`
     ("'4.437'", 4.437),  # transformers 5 quotes numbers
     ("3e-4", 3e-4),
+    ("infxxx", math.inf), ("-infxx", -math.inf),  # PaddleOCR's `{:x<6f}` fills to six characters
     ("  -2.5 ", -2.5),
 ])
 def test_numbers_as_logs_print_them(text: str, value: float) -> None:
     assert parse_number(text) == value
 
 
-@pytest.mark.parametrize("text", ["nan", "NaN", "-nan", "inf", "Infinity", "-inf"])
+@pytest.mark.parametrize("text", ["nan", "NaN", "-nan", "inf", "Infinity", "-inf", "nanxxx"])
 def test_non_finite_values_are_kept(text: str) -> None:
     got = parse_number(text)
     assert got is not None and not math.isfinite(got)
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1.2.3", "12.5k", "805,", "1,2", "1,0513,11"])  # a cut `tok/sec: 805,` is no 805
+@pytest.mark.parametrize("text", ["", "abc", "1.2.3", "12.5k", "805,", "1,2", "1,0513,11", "xxx", "0x", "1.5x"])  # a cut `tok/sec: 805,` is no 805
 def test_not_a_number(text: str) -> None:
     assert parse_number(text) is None
 
