@@ -86,6 +86,10 @@ _STEPPED = re.compile(rf"{_STEP_WORD}|\s{{0,8}}[\[(]\s{{0,12}}\d{{1,12}}\s{{0,3}
 brackets with no word (torchvision's MetricLogger, `Epoch: [0/100]  [  10/1562]  eta: …`: an epoch's iteration, which
 `kv` reads; read here as the epoch's one line, DINO's 1562 iterations an epoch were one step)."""
 _EVAL_WORDS = frozenset(EVAL_WORDS)
+_COUNTS = frozenset({"step", "global_step", "iter", "iteration", "global_iter", "global_iteration"})
+"""A step counter among an epoch line's fields: the line steps by it, not by the epoch (PaddleOCR's `epoch: [2/500],
+global_step: 920, …`; read here as epoch 2 of 500, once the bracketed stamp before it was taken as a logging prefix,
+a code change's check over the found logs)."""
 _SEPARATORS = re.compile(r"[,|]")
 _NEXT_FIELD = re.compile(
     r"(?<!\d)([:=]\s{0,8}[-+]?(?:\d[\d.]{0,30}|\.\d{1,30})(?:[eE][-+]?\d{1,4})?)\s{1,8}"
@@ -158,8 +162,8 @@ def _epoch_only(line: str, first: int = 1) -> Record | None:
     if not first <= e <= max(epochs, 1) - 1 + first or _STEPPED.match(rest):
         return None  # a step bracket COUNTERS would read: one out of range is no step
     metrics = _fields(rest)
-    if not metrics:
-        return None
+    if not metrics or not _COUNTS.isdisjoint(metrics):
+        return None  # no value, or a step counter of the line's own (`kv`'s to read)
     evaluates = all(is_eval_metric(k) or not _EVAL_WORDS.isdisjoint(k.split("_")) for k in metrics)
     metrics["epoch"] = float(e)
     return Record(kind=Kind.EVAL if evaluates else Kind.STEP, step=e - first + 1, total_steps=epochs or None, metrics=metrics,

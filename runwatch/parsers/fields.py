@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from runwatch.parsers.numbers import parse_number
+from runwatch.parsers.numbers import SECONDS, in_unit, parse_number
 from runwatch.parsers.pydict import metric_name
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
@@ -71,6 +71,7 @@ LOGGED_PREFIX = (r"\s{0,20}(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(
                  rf"(?:(?:\[[\w.-]{{1,60}}:\d{{1,6}}\] |[\w.-]{{1,60}}\.py )(?:{_LEVEL})?|{_LEVEL}|[\w.<>-]{{1,60}} {_LEVEL}"
                  r"|\[(?:DEBUG|INFO|WARNING)\]: )"
                  r"|\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d{1,6})?\](?:\[[\w.-]{1,60}\]){0,2}\[(?:DEBUG|INFO|WARNING)\] ?"
+                 rf"|\[\d{{4}}[-/]\d\d[-/]\d\d \d\d:\d\d:\d\d(?:[.,]\d{{1,6}})?\] [\w.<>-]{{1,60}} {_LEVEL}"
                  rf"|{_FAIR})?")
 """Python `logging`'s time and level before a line a format recognises by its start (`2025-07-07 13:55:26.649
 INFO: Epoch [001/300] …`; `%(asctime)s:%(levelname)s: %(message)s` writes `2021-07-29 14:38:40,512:INFO: Epoch:
@@ -78,7 +79,9 @@ INFO: Epoch [001/300] …`; `%(asctime)s:%(levelname)s: %(message)s` writes `202
 (`2019-08-27 10:51:08,139 [dltrainer.py:209] INFO Epoch: [0][0/739]`, a review's FADNet run read as `kv` with no
 step), a logger's name before the level (`%(asctime)s %(name)s %(levelname)s`: `2025-01-28 16:24:35,590 __main__ INFO
 Epoch:[1/20](39400/41914) …`, MiniMind's, every line read as step 1 of 20: a review), or all in brackets
-(`[2025-06-24 20:57:47,602][pretrain.py][INFO] Epoch:[0/1](300/2816672) …`), or the level in brackets (JDE's
+(`[2025-06-24 20:57:47,602][pretrain.py][INFO] Epoch:[0/1](300/2816672) …`), or the time alone in brackets before
+the logger's name and level (MindOCR's `[2024-03-04 11:50:22] mindocr.utils.callbacks INFO - epoch: [11/20] step:
+[2000/4468], …`, read by `kv` as step 2,000 of 4,468 at epoch 11 of 20: a review), or the level in brackets (JDE's
 `2021-01-25 05:58:59 [INFO]:    Epoch       Batch …`), as regex text: its time is
 `logging_time`'s."""
 _LOGGING_STAMP = re.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) |\[(?:DEBUG|INFO|WARNING|ERROR)\] )?\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?(?:\]?[ :|\t]|\]-|\](?=[A-Za-z\[]))")
@@ -221,5 +224,8 @@ def named_values(pieces: Iterable[str], *, equals: bool = False, max_key: int = 
         v = parse_number(word)
         if v is not None:
             name = metric_name(key)
+            words = value.split(None, 2)
+            if "time" in name and len(words) > 1 and words[1] in SECONDS:  # a time in its unit (MindOCR's `per step
+                v = in_unit(v, words[1], SECONDS) or v  # time: 227.095 ms`), seconds as every time is (DESIGN §2)
             out.setdefault(snake(key) if name in out else name, v)
     return out

@@ -104,6 +104,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {  # keys as snake() spells them: `tok/s`
         "s_it", "sec_it", "s_per_it", "sec_per_it", "s_iter", "sec_iter", "s_per_iter", "sec_per_iter",
         "timing_s_step",  # verl's `timing_s/step:707.9`: the whole step's seconds
         "train_step_timing_in_s", "train_step_timing",  # NeMo's `train_step_timing in s=2.590`
+        "per_step_time",  # MindOCR's `per step time: 227.095 ms`
         "step_time_seconds", "step_time_sec", "step_time_secs",  # a GRPO loop's `| step_time_seconds=15.1395 |`: read
         # under its own name, its run had no step time (`check`: "no step line carries … a step time", a review)
     ),

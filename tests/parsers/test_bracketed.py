@@ -187,3 +187,31 @@ def test_an_epoch_bracket_without_the_runs_epochs_is_still_a_step_line() -> None
         assert [(r.step, r.total_steps, r.metrics) for r in recs] == [
             (50, None, {"loss": 148.527, "acc": 0.012, "base_lr": 3.82e-05, "epoch": 1.0}),
             (100, None, {"loss": 146.898, "acc": 0.034, "base_lr": 3.82e-05, "epoch": 1.0})]
+
+
+def test_mindocrs_epoch_and_step_brackets_behind_its_loggers_prefix() -> None:
+    """MindOCR's callback (a GitHub issue's console): `[2024-03-04 11:50:22] mindocr.utils.callbacks INFO - epoch:
+    [11/20] step: [2000/4468], loss: 46.271423, lr: 0.000825, per step time: 227.095 ms, fps per card: 4.40 img/s`.
+    Its prefix, the time in brackets before the logger's name and level, was no logging prefix: `kv` read step 2,000
+    of 4,468, the run `incomplete` at 58% in its 11th epoch of 20 (a review). The step counts within the epoch:
+    (11 - 1) × 4,468 + 2,000 of 20 × 4,468; the step time is in seconds."""
+    from tests.support.found import source_records
+    from tests.support.realruns import check_json
+
+    fmt, recs = source_records("mindocr_svtr_issue670.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "bracketed" and (steps[0].step, steps[0].total_steps) == (46680, 89360)
+    assert steps[0].metrics["step_time"] == 0.227095 and steps[0].metrics["loss"] == 46.271423 and steps[0].t > 0
+    _, [run], _ = check_json(Path(__file__).parents[1] / "fixtures" / "found" / "mindocr_svtr_issue670.log")
+    assert (run["step"], run["total_steps"]) == (47280, 89360)
+
+
+def test_an_epoch_line_with_a_step_counter_of_its_own_is_not_an_epochs_step() -> None:
+    """PaddleOCR's `[2023/10/06 13:31:29] ppocr INFO: epoch: [2/500], global_step: 920, …` steps by its global step:
+    not step 2 of 500 (the epoch) here; `kv` reads it."""
+    from tests.support.found import found_lines, source_records
+
+    line = found_lines("ppocr_nanxxx_issue11054.log")[0]
+    assert BracketedParser().parse(line) is None and BracketedParser().parse(line.replace("global_step", "gs")) is not None
+    fmt, recs = source_records("ppocr_nanxxx_issue11054.log")
+    assert fmt == "kv" and [r.step for r in recs if r.kind is Kind.STEP] == [920, 930, 940, 950]
