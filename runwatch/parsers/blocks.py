@@ -56,6 +56,11 @@ _FIELD = re.compile(
 )
 """A field alone on its line: a name of up to five words, a colon, a number (`1000`, `0.78261`, `nan`) or a
 clock (`0:53:35`), a unit after it at most (`%`, `s`, `ms`, `sec`); a line with more is prose or another format's."""
+_RSL_NAMES = {"Steps per second": "timesteps per sec", "Total steps": "total timesteps"}
+"""rsl_rl's counts of the environments' steps in Isaac Lab's words (`Total steps: 512`, `Steps per second: 1581`: every
+environment's, 512 an iteration), no optimizer steps: read as kv's rate and a metric `total_steps`, an Isaac Lab run's
+step time was 1/1581 s, its iteration taking 0.16 s (`Iteration time`, a review). Named as legged_gym's words are
+(`Total timesteps: 98304`)."""
 _STEP_FIELD = re.compile(r"\s{0,8}num(?:ber)? of updates\s{0,4}:\s{1,8}\d{1,12}\s{0,8}", re.IGNORECASE)
 """The field that makes a block a logging step's, as the Decision Transformer family prints it (`num of updates:
 1000`): its signature. A lone `iters: 1000` or `steps: 500` is as often a config dump's (PaddleSeg's YAML): such
@@ -177,7 +182,7 @@ class BlocksParser(FormatParser):
             return None
         m = _FIELD.fullmatch(line.lstrip() if self._iterated else line) if ":" in line else None  # rsl_rl's right-aligned
         if m is not None and len(self._fields) < MAX_FIELDS:
-            self._fields.append((m["key"], m["value"]))
+            self._fields.append((_RSL_NAMES.get(m["key"], m["key"]) if self._iterated else m["key"], m["value"]))
         if m is not None and self._iterated and m["key"] == "ETA":
             return self._close()  # rsl_rl's last line of an iteration (past `MAX_FIELDS` too): the record is due now
         return None

@@ -84,13 +84,14 @@ the logger's name and level (MindOCR's `[2024-03-04 11:50:22] mindocr.utils.call
 [2000/4468], …`, read by `kv` as step 2,000 of 4,468 at epoch 11 of 20: a review), or the level in brackets (JDE's
 `2021-01-25 05:58:59 [INFO]:    Epoch       Batch …`), as regex text: its time is
 `logging_time`'s."""
-_LOGGING_STAMP = re.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) |\[(?:DEBUG|INFO|WARNING|ERROR)\] )?\[?(\d{4}([-/])\d\d\2\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?(?:\]?[ :|\t]|\]-|\](?=[A-Za-z\[]))")
+_LOGGING_STAMP = re.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) |\[(?:DEBUG|INFO|WARNING|ERROR)\] )?\[?(\d{4}([-/])\d\d\2\d\d[ T,]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?(?:\]?[ :|\t]|\]-|\](?=[A-Za-z\[]))")
 """Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`; mmengine's
 `2023/06/15 11:30:50 - mmengine - INFO - …`; PaddleOCR's bracketed `[2021/05/03 11:57:44] root INFO: …`) at the
 line's start, or after the level as LeRobot's logger writes it (`INFO 2026-06-12 10:58:46 ot_train.py:357 step:1K …`),
 or after it in brackets (`[%(levelname)s] %(asctime)s : …`: `[INFO] 2021-12-25 21:43:42,093 : Epoch:  1, loss: 8.836`, a
 review's translation model, read "no step line carries a time"), or before a `|` (`%(asctime)s|%(levelname)8s| …`:
-`2025-04-28 14:01:00,573|    INFO| Train: STEP 0 - …`) or a tab (`%(asctime)s\t%(name)s\t%(levelname)s\t%(message)s`:
+`2025-04-28 14:01:00,573|    INFO| Train: STEP 0 - …`; open_clip's date and time joined by a comma, `2023-06-29,15:44:40
+| INFO | Train Epoch: 0 …`, a review's run read "no step line carries a time of day") or a tab (`%(asctime)s\t%(name)s\t%(levelname)s\t%(message)s`:
 `2023-07-27 16:29:01,017\troot\tINFO\tTrain  Loss: 0.077073 …`, a review's log of 30 launches over four days, each
 record at the file's time), or in brackets before the bracketed call site (`[%(asctime)s]-[%(filename)s line:%(lineno)d]:`:
 `[2021-01-08 17:45:50,306]-[train.py line:229]:  === Epoch:[119/120],step:[100/197],…`, a review's YOLOv4 run read

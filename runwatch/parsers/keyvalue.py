@@ -130,7 +130,7 @@ _PAIR = re.compile(
     r"(?: {0,2}/ {0,2}(\d{1,15}))?(%|it/s|s/it|[A-Za-z]{1,4})?"
     # a unit word after the value, unless it is the next key (`step 10 tokens/s: 1.2M`, `step 10 tok/s 9000`)
     rf"(?: {{1,2}}({_by_first_letter(_UNIT_WORDS)})(?!\s{{0,3}}[=:]|\s{{1,3}}[-+.\d]))?"
-    r"(?=$|[\s,;|)\](:])"
+    r"(?=$|[\s,;|)\](:]|\.(?:\s|$))"  # a value may end a sentence (ML-Agents' `Mean Reward: 0.333. Std of Reward: …`)
     r"|[\s\S]+"  # no pair from here on: take the rest, so findall does not retry at every later position
 )
 _DIGIT = re.compile(r"\d").search

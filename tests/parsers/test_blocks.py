@@ -261,3 +261,15 @@ def test_a_coqui_block_closed_by_the_next_heading_keeps_that_heading() -> None:
     want = [(r.kind, r.step) for r in whole if r.kind in (Kind.STEP, Kind.EVAL)]
     assert [(r.kind, r.step) for r in recs if r is not None and r.kind in (Kind.STEP, Kind.EVAL)] == want
     assert sum(k is Kind.EVAL for k, _ in want) == 171
+
+
+def test_isaac_labs_counts_of_environment_steps_are_no_step_rate() -> None:
+    """Isaac Lab's rsl_rl console (a GitHub issue's excerpt) says `Total steps: 512` and `Steps per second: 1581` of
+    its environments' steps, 512 an iteration: read as kv's rate, the step time was 1/1581 s (about 250 times short of
+    its `Iteration time: 0.16s`, a review) and `total_steps` a metric. Named as legged_gym's `Total timesteps`."""
+    fmt, recs = source_records("isaaclab_rslrl_issue5084.log")
+    [rec] = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "blocks" and (rec.step, rec.total_steps) == (2, 10)
+    assert (rec.metrics["step_time"], rec.metrics["timesteps_per_sec"], rec.metrics["total_timesteps"]) == (
+        0.16, 1581.0, 512.0)
+    assert rec.metrics["mean_reward"] == -4.08 and "total_steps" not in rec.metrics

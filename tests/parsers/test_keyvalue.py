@@ -1861,3 +1861,31 @@ def test_paddleocrs_nan_filled_to_six_and_its_quoted_keys_are_read() -> None:
         assert code == 2 and alert["labels"]["metric"] == "loss" and alert["first_step"] == first, (name, alert)
     _, [paddle, *_] = source_records("ppocr_nanxxx_issue11054.log")
     assert math.isnan(paddle.metrics["ctc_loss"]) and math.isnan(paddle.metrics["sar_loss"])
+
+
+def test_ml_agents_values_that_end_a_sentence_are_read() -> None:
+    """ML-Agents' trainer (a GitHub issue's console): `Step: 15000. Time Elapsed: 80.900 s Mean Reward: 0.333. Std of
+    Reward: 0.471. Training.`: a value followed by the sentence's full stop was no value, the mean reward (what an RL
+    user watches) never read (a review)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("mlagents_findthetarget_issue3004.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and [r.step for r in steps][:3] == [15000, 16000, 17000]
+    assert (steps[0].metrics["mean_reward"], steps[0].metrics["elapsed"]) == (0.333, 80.9)
+    version = KeyValueParser().parse("step: 3, loss: 0.5, version: 1.5.2 x")
+    assert version is not None and "version" not in version.metrics  # a dotted version is no value
+
+
+def test_open_clips_stamp_joins_its_date_and_time_by_a_comma() -> None:
+    """open_clip logs `%(asctime)s | %(levelname)s | %(message)s` with the date format `%Y-%m-%d,%H:%M:%S`: `2023-06-29,
+    15:44:40 | INFO | Train Epoch: 0 [ 6464/109468 (3%)] …` (NegCLIP's run, a GitHub issue): read "no step line
+    carries a time of day" (a review)."""
+    from runwatch.parsers.fields import logging_time
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("negclip_openclip_issue27.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and steps[1].step == 6464 and steps[1].total_steps == 109468
+    assert steps[1].t - steps[0].t == 56.0 and steps[0].t == logging_time("2023-06-29 15:44:40 | INFO | x")
+    assert logging_time("2023-06-29,15:44:40,0.5,0.7") == 0.0  # a CSV row's date and time: no logger's stamp
