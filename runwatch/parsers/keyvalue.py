@@ -203,6 +203,11 @@ _LOGURU_SITE = re.compile(r"\| (?:TRACE|DEBUG|INFO|SUCCESS|WARNING|ERROR|CRITICA
 """loguru's default format after its time, `| INFO     | yolox.core.trainer:after_iter:253 - `: the level, and the module,
 function and line the logger was called from, no metric (a review's YOLOX log read `yolox_core_trainer_after_iter = 253`
 on every step)."""
+_LEAD_COUNT = re.compile(r"\[\s{0,8}(\d{1,12})\s{0,3}/\s{0,3}(\d{1,12})\s{0,8}\]\s")
+"""A count in brackets that opens the line, no epoch beside it: the run's iteration of its total, as
+deep-text-recognition-benchmark's `train.py` prints it (`[2000/300000] Train loss: 1.34344, Valid loss: 6.06097,
+Elapsed_time: 325.96895`: read with no step, a review's log of 17 launches, two of them to 300,000 iterations, read `no
+steps`)."""
 _QUOTED_KEY = re.compile(r"'([A-Za-z][\w./\-@]{0,60})'(?=:)")
 """A key in quotes among bare ones, outside a dict's braces (PaddleOCR 1.1: `epoch: 0, iter: 2, lr: 0.000001, 'loss':
 nan, 'acc': 0.0, time: 2.346`): unquoted, its pair is read as any other (a quote before a key keeps `_PAIR` from taking
@@ -512,9 +517,13 @@ and the EMA's were mixed with the model's."""
 _AVERAGED_METER = re.compile(
     rf"(?P<name>[A-Za-z][\w@]{{0,30}}): {{1,12}}(?:{NUMBER_TEXT}) {{1,4}}\( {{0,12}}(?P<average>{NUMBER_TEXT}) {{0,8}}\)")
 """A meter of timm's: `Loss:  6.6085 (6.7094)`, its value right-aligned (`Loss:     nan (   nan)`: a NaN pads further)."""
-_PPDET = re.compile(r"Epoch: \[(\d{1,9})(?:/(\d{1,9}))?\] {1,4}\[ {0,8}(\d{1,12})/(\d{1,12})\]")
+_PPDET = re.compile(
+    r"[Ee]poch: \[(\d{1,9})(?:/(\d{1,9}))?\](?:; inner epoch \[(\d{1,9})\])? {1,4}\[ {0,8}(\d{1,12})/(\d{1,12})\]")
 """PaddleDetection's `ppdet.engine INFO: Epoch: [71] [400/464] learning_rate: 0.000100 … loss: 9.145962`: epoch
-71 (from 0), iteration 400 of its 464 (a review: `no steps`)."""
+71 (from 0), iteration 400 of its 464 (a review: `no steps`); LAVIS's (BLIP-2's) MetricLogger, `Train: data epoch: [0]
+[  50/1000]  eta: …  loss: …`, and its iteration runner's `Train: data epoch: [0]; inner epoch [3]  [   50/10000]`, whose
+inner epoch counts the run's iterations by `iters_per_inner_epoch` (read with no step, a review's BLIP-2 run `no
+steps`)."""
 _EPOCH_AT = re.compile(r"\bEpoch (\d{1,9})\[(\d{1,12})/(\d{1,12})\]: ")
 """A PaddlePaddle loop's `Epoch 30[4816/5011]: loss:0.01737, lr:0.00000, batch time:0.3103, …` (CSRA-Paddle's): epoch
 30, its 4816th sample of 5011 (it counts samples, a batch of 16 at a time). Read by no count, its 115 losses had no
@@ -941,11 +950,11 @@ class KeyValueParser(FormatParser):
             if "epoch" not in metrics and "poch" in text and (oc := _EPOCH_OF.search(text)) is not None:
                 metrics = {"epoch": float(oc[1]), "epochs": float(oc[2]), **metrics}
                 placed = oc.end()
-            if step is None and "Epoch: [" in text and (pp := _PPDET.search(text)) is not None:
-                if 0 <= int(pp[3]) <= int(pp[4]):  # the place in the epoch: runwatch.parsers.epochs makes it global
-                    step, total = int(pp[3]), int(pp[4])
-                    epochs = {"epochs": float(pp[2])} if pp[2] else {}
-                    metrics = {"epoch": float(pp[1]), **epochs, **metrics}
+            if step is None and "poch: [" in text and (pp := _PPDET.search(text)) is not None:
+                if 0 <= int(pp[4]) <= int(pp[5]):  # the place in the epoch: runwatch.parsers.epochs makes it global
+                    step, total = int(pp[4]), int(pp[5])
+                    epochs = {"epochs": float(pp[2])} if pp[2] and not pp[3] else {}
+                    metrics = {"epoch": float(pp[3] or pp[1]), **epochs, **metrics}
             if step is None and "]: " in text and (pe := _EPOCH_AT.search(text)) is not None:
                 if 0 <= int(pe[2]) <= int(pe[3]):  # the place in the epoch: runwatch.parsers.epochs makes it global
                     step, total = int(pe[2]), int(pe[3])
@@ -957,6 +966,9 @@ class KeyValueParser(FormatParser):
                     step, total = int(n), int(of)
                     if mc[1] is not None:
                         metrics = {"epoch": float(mc[1]), **metrics}
+            if step is None and text[:1] == "[" and "epoch" not in metrics and (lead := _LEAD_COUNT.match(text)) and (
+                    0 < int(lead[1]) <= int(lead[2])):
+                step, total = int(lead[1]), int(lead[2])  # the run's count, first and alone (`_LEAD_COUNT`)
             timm = "train" in metrics and "epoch" not in metrics and _TIMM_TRAIN.search(text) is not None
             if step is None and ("epoch" in metrics or timm) and (m := _within(text, placed, metrics)) is not None:
                 if 0 <= int(m[1]) <= int(m[2]):  # the place in the epoch: runwatch.parsers.epochs makes it global

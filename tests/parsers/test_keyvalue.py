@@ -1889,3 +1889,41 @@ def test_open_clips_stamp_joins_its_date_and_time_by_a_comma() -> None:
     assert fmt == "kv" and steps[1].step == 6464 and steps[1].total_steps == 109468
     assert steps[1].t - steps[0].t == 56.0 and steps[0].t == logging_time("2023-06-29 15:44:40 | INFO | x")
     assert logging_time("2023-06-29,15:44:40,0.5,0.7") == 0.0  # a CSV row's date and time: no logger's stamp
+
+
+def test_a_count_that_opens_the_line_is_the_runs_iteration() -> None:
+    """deep-text-recognition-benchmark's `train.py`: `[2000/300000] Train loss: 1.34344, Valid loss: 6.06097,
+    Elapsed_time: 325.96895`, its iteration of the run's total first and alone. A review's log of 17 launches (two
+    of them to `[300000/300000]`) read `no steps`, each relaunch's loss of 20 a spike; the launches are told as such
+    and the last is at step 1 of 300,000."""
+    from tests.support.found import FOUND, source_records
+    from tests.support.realruns import check_json
+
+    name = "dtrb_victini_log_train.txt.gz"
+    fmt, recs = source_records(name)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and (steps[0].step, steps[0].total_steps) == (1, 300000)
+    assert steps[0].metrics["loss"] == 19.96325 and steps[0].metrics["val_loss"] == 13.27727
+    assert steps[0].metrics["elapsed"] == 4.72033 and max(r.step for r in steps) == 300000
+    _, [run], _ = check_json(FOUND / name)
+    assert (run["step"], run["total_steps"]) == (1, 300000)
+    assert not [a for a in run["alerts"] if a["rule"] == "loss_spike"]  # a relaunch is no spike
+    assert any("started again" in n for n in run["notes"])
+    assert KeyValueParser().parse("[1/3] Building CXX object foo.o") is None  # a build's count, no measure
+
+
+def test_lavis_metric_loggers_epoch_and_inner_epoch_place_the_step() -> None:
+    """LAVIS (BLIP-2) prints torchvision's MetricLogger under `Train: data epoch: [0]` and, in its iteration runner,
+    `; inner epoch [0]`, the count of `iters_per_inner_epoch` the run's iterations go by: `[   50/10000]  eta: 7:15:23
+    lr: 1.2475e-08  loss: 0.0001  time: 2.5654 …` was read with no step (a review's run `no steps`); its header plans
+    `max_iters=100000`."""
+    from tests.support.found import FOUND, source_records
+    from tests.support.realruns import check_json
+
+    fmt, recs = source_records("lavis_blip2_vatex_excerpt.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and [r.step for r in steps] == [0, 50] and steps[1].metrics["step_time"] == 2.5654
+    code, [run], _ = check_json(FOUND / "lavis_blip2_vatex_excerpt.log")
+    assert code == 2 and (run["step"], run["total_steps"], run["state"]) == (50, 100000, "crashed")
+    inner = KeyValueParser().parse("Train: data epoch: [0]; inner epoch [3]  [   50/10000]  eta: 7:15:23  loss: 0.1")
+    assert inner is not None and (inner.step, inner.total_steps, inner.metrics["epoch"]) == (50, 10000, 3.0)
