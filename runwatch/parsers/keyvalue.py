@@ -966,9 +966,9 @@ class KeyValueParser(FormatParser):
                     step, total = int(n), int(of)
                     if mc[1] is not None:
                         metrics = {"epoch": float(mc[1]), **metrics}
-            if step is None and text[:1] == "[" and "epoch" not in metrics and (lead := _LEAD_COUNT.match(text)) and (
-                    0 < int(lead[1]) <= int(lead[2])):
-                step, total = int(lead[1]), int(lead[2])  # the run's count, first and alone (`_LEAD_COUNT`)
+            if step is None and text[:1] == "[" and "epoch" not in metrics and (opening := _LEAD_COUNT.match(text)) and (
+                    0 < int(opening[1]) <= int(opening[2])):
+                step, total = int(opening[1]), int(opening[2])  # the run's count, first and alone (`_LEAD_COUNT`)
             timm = "train" in metrics and "epoch" not in metrics and _TIMM_TRAIN.search(text) is not None
             if step is None and ("epoch" in metrics or timm) and (m := _within(text, placed, metrics)) is not None:
                 if 0 <= int(m[1]) <= int(m[2]):  # the place in the epoch: runwatch.parsers.epochs makes it global
