@@ -492,8 +492,12 @@ class RunTracker:
         for i, (r, index) in enumerate(groups):  # the run's pace once, each rank's newest step its own
             mine = steps[index]
             last = float(mine[-1])
-            self._progress(r, source, now, last, top, uniform=bool((mine == last).all()), moved=moved,
-                           measured=timed or i > 0, epoch=epoch)
+            uniform = bool((mine == last).all())
+            fresh = uniform and last == epoch and self._step_of.get(r) == last and self._measures_anew(
+                {name: float(v[lo:hi][index][-1]) for name, v in cols.metrics.items()
+                 if "loss" in name and cols.present[name][lo:hi][index][-1]}, r)
+            self._progress(r, source, now, last, top, uniform=uniform, moved=moved, measured=timed or i > 0,
+                           epoch=epoch, fresh=fresh)
         total = cols.total[lo:hi]
         stated = total if total[-1] >= 0 else total[total >= 0]
         step_time = cols.metrics.get("step_time")
@@ -592,8 +596,10 @@ class RunTracker:
                 self._new_attempt(rec.source, None, now, metrics["epoch"], line=rec.line)
         x = self._last_x + 1.0 if step is None else float(step)
         self._last_x = x
+        fresh = step is not None and metrics.get("epoch") == x and self._step_of.get(rank) == x and self._measures_anew(
+            {k: v for k, v in metrics.items() if "loss" in k}, rank)
         self._progress(rank, rec.source, now, None if step is None else x, x, uniform=True,
-                       epoch=metrics.get("epoch", math.nan))
+                       epoch=metrics.get("epoch", math.nan), fresh=fresh)
         if step is not None:
             get = metrics.get
             self.progress.update(
@@ -700,15 +706,25 @@ class RunTracker:
         else:
             self._latest_other.update(metrics)
 
+    def _measures_anew(self, losses: Mapping[str, float], rank: int | None) -> bool:
+        """Whether a record repeating its rank's step states a loss other than the newest one of its name (`fresh`)."""
+        latest = self._latest_main if rank is None or rank == 0 else self._latest_other
+        return any(name in latest and not (v == latest[name] or (v != v and latest[name] != latest[name]))
+                   for name, v in losses.items())
+
     def _progress(self, rank: int | None, source: str, now: float, last: float | None, top: float, *,
-                  uniform: bool, moved: int = 1, measured: bool = False, epoch: float = math.nan) -> None:
+                  uniform: bool, moved: int = 1, measured: bool = False, epoch: float = math.nan,
+                  fresh: bool = False) -> None:
         """Step records of `rank` received at `now`, the newest at step `last` (None: unnumbered), the
         highest `top`, `moved` of them above the run's top so far; `uniform`: all at `last`. They end a
         crash or finish unless another source sent them on its heels, and they are progress unless
         they only repeat the rank's newest step: a progress bar's last redraw after the traceback (the HF
         Trainer's `49/120` under its OOM) neither resumes a crashed run nor moves it on. `measured`: their
-        pace is measured already (rows each at its own time); `epoch`: the top step's epoch, if stated."""
-        if last is None or not uniform or self._step_of.get(rank) != last:
+        pace is measured already (rows each at its own time); `epoch`: the top step's epoch, if stated. `fresh`:
+        they repeat the step, the run's epoch (a loop with no step counter, `epoch: [1/10], …, loss: 38.9` every few
+        minutes), with a loss other than the newest: the run is measuring on inside its epoch, no redraw (a review's
+        healthy run of epochs of 35 minutes, four lines each, read a critical stall 22 minutes into its first)."""
+        if last is None or not uniform or fresh or self._step_of.get(rank) != last:
             self._resume(now, source, top if last is not None else None)
             if self._last_step_at is None or now > self._last_step_at:  # else no sign of life: a dead log's
                 self._quiet = False  # unended last line, dated when the file was last written (`FileFollower`)

@@ -375,6 +375,33 @@ def test_a_redraw_of_the_same_step_is_no_progress() -> None:
     assert tracker.last_step_at == hung_at + 75
 
 
+def test_a_loop_stepping_by_epochs_measures_on_inside_an_epoch() -> None:
+    """A loop with no step counter prints `epoch: [1/10], …, loss: 38.9` four times an epoch of 35 minutes: its step
+    is the epoch. A line repeating the epoch with another loss is the run going on (read as a redraw, a review's
+    healthy run had a critical stall 22 minutes into its first epoch); one repeating the loss too, or a step that is
+    no epoch, is a redraw still."""
+    tracker = RunTracker("train", "logs/train.log")
+    for i, loss in enumerate((38.9, 36.3, 29.8, 22.9)):
+        tracker.apply(Record(Kind.STEP, 1, 10, metrics={"epoch": 1.0, "loss": loss}), T0 + i * 440.0)
+    assert tracker.last_step_at == T0 + 3 * 440.0
+    tracker.apply(Record(Kind.STEP, 1, 10, metrics={"epoch": 1.0, "loss": 22.9}), T0 + 4 * 440.0)
+    assert tracker.last_step_at == T0 + 3 * 440.0  # the same loss again: a redraw
+    tracker.apply(Record(Kind.STEP, 2, 10, metrics={"epoch": 1.0, "loss": 20.0}), T0 + 5 * 440.0)
+    tracker.apply(Record(Kind.STEP, 2, 10, metrics={"epoch": 1.0, "loss": 19.0}), T0 + 6 * 440.0)
+    assert tracker.last_step_at == T0 + 5 * 440.0  # a step that is no epoch: its repeat is a redraw
+
+
+def test_a_loop_stepping_by_epochs_judged_whole_raises_no_stall() -> None:
+    """The review's log itself (a PaddleOCR fine-tune's console as its README keeps it, no `global_step`), read whole
+    and in the generic format's rows alike: finished, no alert."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    for fmt in (None, "kv"):
+        code, [run], _ = check_json(FOUND / "ppocr_handwriting_finetune.log", extra=("--format", fmt) if fmt else ())
+        assert code == 0 and run["state"] == "finished" and run["alerts"] == [], (fmt, run["alerts"])
+
+
 def test_a_source_read_behind_another_has_its_points_placed_by_step() -> None:
     """hf-wandb-nan (run lab), followed live: the console log reached step 120 before the W&B run's
     history (steps 5..120) was read. Appended behind step 120, the loss stepped back to step 5's value
