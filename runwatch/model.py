@@ -401,12 +401,14 @@ SPLIT_METRICS = frozenset({"train", "learn", "val", "valid", "validation", "test
 `learn: 0.74  test: 0.83`): its loss on that split as often as not, or a score; the parsers keep the name as written
 (no guess makes it `loss`), the NaN rule judges each as it judges a loss, and a line of them beside progress bars is
 the loop's summary (runwatch.parsers.beside). Such a log's epochs were read as no record at all (a review)."""
-ERROR_MEASURES = frozenset({"rmse", "mse", "mae", "rmsle", "mape", "l1", "l2", "logloss", "mlogloss", "nloglik",
-                            "deviance", "error", "merror"})
+ERROR_MEASURES = frozenset({"rmse", "mse", "mae", "rmsle", "l1", "l2", "logloss", "mlogloss", "nloglik", "deviance",
+                            "merror"})
 """Words of a metric's name (between `_`) that make it a measure of the model's error, as a loss is: gradient
 boosting's evaluation metrics (XGBoost's `train-rmse`, `valid-logloss`, `poisson-nloglik`; LightGBM's `valid_0's l2`,
 `binary_logloss`), a loop's `val_mse`. NaN or Inf there is the model gone bad: an XGBoost fit whose learning rate
-overflowed printed `train-rmse:inf` then `nan` for every round, judged OK (a review's leftover)."""
+overflowed printed `train-rmse:inf` then `nan` for every round, judged OK (a review's leftover). Not `mape` (infinite
+wherever a label is 0: the data, not the model) nor a bare `error` (as often a count of failed samples, `decode_error`:
+a code review)."""
 
 
 def names_error_measure(name: str) -> bool:

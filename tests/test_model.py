@@ -35,5 +35,5 @@ def test_defaults_and_a_fresh_metrics_dict_each() -> None:
 def test_a_metric_named_for_a_measure_of_error() -> None:
     from runwatch.model import names_error_measure
 
-    assert all(map(names_error_measure, ("train_rmse", "valid_0_l2", "training_binary_logloss", "val_mse", "error")))
-    assert not any(map(names_error_measure, ("valid_auc", "accuracy", "terror_rate", "l2norm", "lr")))
+    assert all(map(names_error_measure, ("train_rmse", "valid_0_l2", "training_binary_logloss", "val_mse", "train_merror")))
+    assert not any(map(names_error_measure, ("valid_auc", "accuracy", "terror_rate", "l2norm", "lr", "train_mape", "decode_error")))

@@ -89,7 +89,10 @@ _EVAL_WORDS = frozenset(EVAL_WORDS)
 _COUNTS = frozenset({"step", "global_step", "iter", "iteration", "global_iter", "global_iteration"})
 """A step counter among an epoch line's fields: the line steps by it, not by the epoch (PaddleOCR's `epoch: [2/500],
 global_step: 920, …`; read here as epoch 2 of 500, once the bracketed stamp before it was taken as a logging prefix,
-a code change's check over the found logs)."""
+a code change's check over the found logs). A field that speaks of steps at all (MindOCR's epoch summary, `epoch:
+[11/20], loss: 0.49, epoch time: 1020.5 s, per step time: 228.0 ms`, after its `step: [4000/4468]` lines) says the
+same: the run steps by steps, and this line sums its epoch up (read as step 11, the run "started again", a code
+review)."""
 _SEPARATORS = re.compile(r"[,|]")
 _NEXT_FIELD = re.compile(
     r"(?<!\d)([:=]\s{0,8}[-+]?(?:\d[\d.]{0,30}|\.\d{1,30})(?:[eE][-+]?\d{1,4})?)\s{1,8}"
@@ -162,8 +165,8 @@ def _epoch_only(line: str, first: int = 1) -> Record | None:
     if not first <= e <= max(epochs, 1) - 1 + first or _STEPPED.match(rest):
         return None  # a step bracket COUNTERS would read: one out of range is no step
     metrics = _fields(rest)
-    if not metrics or not _COUNTS.isdisjoint(metrics):
-        return None  # no value, or a step counter of the line's own (`kv`'s to read)
+    if not metrics or not _COUNTS.isdisjoint(metrics) or any("step" in k for k in metrics):
+        return None  # no value, a step counter of the line's own (`kv`'s to read), or an epoch's summary of its steps
     evaluates = all(is_eval_metric(k) or not _EVAL_WORDS.isdisjoint(k.split("_")) for k in metrics)
     metrics["epoch"] = float(e)
     return Record(kind=Kind.EVAL if evaluates else Kind.STEP, step=e - first + 1, total_steps=epochs or None, metrics=metrics,

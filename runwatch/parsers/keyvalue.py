@@ -207,7 +207,8 @@ _LEAD_COUNT = re.compile(r"\[\s{0,8}(\d{1,12})\s{0,3}/\s{0,3}(\d{1,12})\s{0,8}\]
 """A count in brackets that opens the line, no epoch beside it: the run's iteration of its total, as
 deep-text-recognition-benchmark's `train.py` prints it (`[2000/300000] Train loss: 1.34344, Valid loss: 6.06097,
 Elapsed_time: 325.96895`: read with no step, a review's log of 17 launches, two of them to 300,000 iterations, read `no
-steps`)."""
+steps`). Only beside a training loss: a validation's `[10/50] val_loss: 0.52 acc: 0.91` counts its own batches (read as
+steps 10 and 50, the run "started again", a code review)."""
 _QUOTED_KEY = re.compile(r"'([A-Za-z][\w./\-@]{0,60})'(?=:)")
 """A key in quotes among bare ones, outside a dict's braces (PaddleOCR 1.1: `epoch: 0, iter: 2, lr: 0.000001, 'loss':
 nan, 'acc': 0.0, time: 2.346`): unquoted, its pair is read as any other (a quote before a key keeps `_PAIR` from taking
@@ -966,8 +967,8 @@ class KeyValueParser(FormatParser):
                     step, total = int(n), int(of)
                     if mc[1] is not None:
                         metrics = {"epoch": float(mc[1]), **metrics}
-            if step is None and text[:1] == "[" and "epoch" not in metrics and (opening := _LEAD_COUNT.match(text)) and (
-                    0 < int(opening[1]) <= int(opening[2])):
+            if step is None and text[:1] == "[" and "loss" in metrics and "epoch" not in metrics and (
+                    opening := _LEAD_COUNT.match(text)) and 0 < int(opening[1]) <= int(opening[2]):
                 step, total = int(opening[1]), int(opening[2])  # the run's count, first and alone (`_LEAD_COUNT`)
             timm = "train" in metrics and "epoch" not in metrics and _TIMM_TRAIN.search(text) is not None
             if step is None and ("epoch" in metrics or timm) and (m := _within(text, placed, metrics)) is not None:

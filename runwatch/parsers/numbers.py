@@ -162,8 +162,9 @@ def clock_seconds(text: str | None) -> float | None:
     secs = 0.0
     for i, part in enumerate(parts):
         whole, dot, fraction = part.partition(".") if i == len(parts) - 1 else (part, "", "")
-        if not (whole.isascii() and whole.isdigit() and (not dot or (fraction.isascii() and fraction.isdigit()))):
-            return None
+        if not (whole.isascii() and whole.isdigit() and len(whole) <= 12 and (
+                not dot or (fraction.isascii() and fraction.isdigit() and len(fraction) <= 12))):
+            return None  # no clock, nor one of more digits than any run's (a float of 320 digits overflows)
         secs = secs * 60 + (float(part) if dot else int(whole))
     return secs + (int(days[1]) * 86400 if days else 0)
 

@@ -493,9 +493,9 @@ class RunTracker:
             mine = steps[index]
             last = float(mine[-1])
             uniform = bool((mine == last).all())
-            fresh = uniform and last == epoch and self._step_of.get(r) == last and self._measures_anew(
-                {name: float(v[lo:hi][index][-1]) for name, v in cols.metrics.items()
-                 if "loss" in name and cols.present[name][lo:hi][index][-1]}, r)
+            fresh = uniform and last == epoch and self._step_of.get(r) == last and (r is None or r == 0) and any(
+                self._measures_anew({name: v}, r) for name, values in cols.metrics.items() if "loss" in name
+                for v in values[lo:hi][index][cols.present[name][lo:hi][index]].tolist())
             self._progress(r, source, now, last, top, uniform=uniform, moved=moved, measured=timed or i > 0,
                            epoch=epoch, fresh=fresh)
         total = cols.total[lo:hi]
@@ -596,8 +596,8 @@ class RunTracker:
                 self._new_attempt(rec.source, None, now, metrics["epoch"], line=rec.line)
         x = self._last_x + 1.0 if step is None else float(step)
         self._last_x = x
-        fresh = step is not None and metrics.get("epoch") == x and self._step_of.get(rank) == x and self._measures_anew(
-            {k: v for k, v in metrics.items() if "loss" in k}, rank)
+        fresh = step is not None and metrics.get("epoch") == x and self._step_of.get(rank) == x and (
+            rank is None or rank == 0) and self._measures_anew({k: v for k, v in metrics.items() if "loss" in k}, rank)
         self._progress(rank, rec.source, now, None if step is None else x, x, uniform=True,
                        epoch=metrics.get("epoch", math.nan), fresh=fresh)
         if step is not None:
@@ -723,9 +723,13 @@ class RunTracker:
         pace is measured already (rows each at its own time); `epoch`: the top step's epoch, if stated. `fresh`:
         they repeat the step, the run's epoch (a loop with no step counter, `epoch: [1/10], …, loss: 38.9` every few
         minutes), with a loss other than the newest: the run is measuring on inside its epoch, no redraw (a review's
-        healthy run of epochs of 35 minutes, four lines each, read a critical stall 22 minutes into its first)."""
-        if last is None or not uniform or fresh or self._step_of.get(rank) != last:
-            self._resume(now, source, top if last is not None else None)
+        healthy run of epochs of 35 minutes, four lines each, read a critical stall 22 minutes into its first). Only
+        the main rank's, and it only keeps the silence from growing: it resumes no crashed or finished run (a line
+        of another, unlabelled rank after a traceback is no sign the run went on, a code review)."""
+        moved_on = last is None or not uniform or self._step_of.get(rank) != last
+        if moved_on or fresh:
+            if moved_on:
+                self._resume(now, source, top if last is not None else None)
             if self._last_step_at is None or now > self._last_step_at:  # else no sign of life: a dead log's
                 self._quiet = False  # unended last line, dated when the file was last written (`FileFollower`)
                 if self._last_step_at is not None:

@@ -204,6 +204,9 @@ def test_mindocrs_epoch_and_step_brackets_behind_its_loggers_prefix() -> None:
     assert steps[0].metrics["step_time"] == 0.227095 and steps[0].metrics["loss"] == 46.271423 and steps[0].t > 0
     _, [run], _ = check_json(Path(__file__).parents[1] / "fixtures" / "found" / "mindocr_svtr_issue670.log")
     assert (run["step"], run["total_steps"]) == (47280, 89360)
+    summary = "[2024-03-04 12:00:00] mindocr.utils.callbacks INFO - epoch: [11/20], loss: 0.49, epoch time: 1020.5 s, "
+    assert BracketedParser().parse(summary + "per step time: 228.0 ms") is None  # its epoch's summary: no step 11
+    assert BracketedParser().parse(summary.replace("11/20", "3/20") + "acc: 0.5") is not None  # an epoch's own line
 
 
 def test_an_epoch_line_with_a_step_counter_of_its_own_is_not_an_epochs_step() -> None:

@@ -1910,6 +1910,8 @@ def test_a_count_that_opens_the_line_is_the_runs_iteration() -> None:
     assert not [a for a in run["alerts"] if a["rule"] == "loss_spike"]  # a relaunch is no spike
     assert any("started again" in n for n in run["notes"])
     assert KeyValueParser().parse("[1/3] Building CXX object foo.o") is None  # a build's count, no measure
+    val = KeyValueParser().parse("[10/50] val_loss: 0.52 acc: 0.91")  # a validation's own batches (a code review)
+    assert val is not None and val.step is None and val.kind is Kind.EVAL
 
 
 def test_lavis_metric_loggers_epoch_and_inner_epoch_place_the_step() -> None:

@@ -391,6 +391,17 @@ def test_a_loop_stepping_by_epochs_measures_on_inside_an_epoch() -> None:
     assert tracker.last_step_at == T0 + 5 * 440.0  # a step that is no epoch: its repeat is a redraw
 
 
+def test_a_repeated_epoch_after_a_crash_does_not_resume_the_run() -> None:
+    """A line repeating the epoch with another loss after a fatal traceback (another, unlabelled rank's) keeps the
+    silence from growing but is no sign the run went on: it stays crashed (a code review)."""
+    tracker = RunTracker("train", "logs/train.log")
+    tracker.apply(Record(Kind.STEP, 2, 3, metrics={"epoch": 2.0, "loss": 0.8}), T0)
+    tracker.apply(Record(Kind.EVENT, event=Event.OOM, message="CUDA out of memory"), T0 + 1)
+    assert tracker.state(T0 + 2) == RunState.CRASHED
+    tracker.apply(Record(Kind.STEP, 2, 3, metrics={"epoch": 2.0, "loss": 0.79}), T0 + 3)
+    assert tracker.state(T0 + 4) == RunState.CRASHED and tracker.last_step_at == T0 + 3
+
+
 def test_a_loop_stepping_by_epochs_judged_whole_raises_no_stall() -> None:
     """The review's log itself (a PaddleOCR fine-tune's console as its README keeps it, no `global_step`), read whole
     and in the generic format's rows alike: finished, no alert."""
