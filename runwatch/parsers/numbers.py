@@ -122,11 +122,8 @@ def in_unit(value: float, unit: str, table: dict[str, tuple[float, float]]) -> f
 # files' durations are another language with a stricter grammar (runwatch.durations).
 
 _SPELLED_PART = re.compile(r"(\d{1,12}(?:\.\d{1,12})?)(ms|us|[dhms]) ?")
-_SPELLED_UNITS: dict[str, tuple[int, float, float]] = {
-    "d": (0, 86400.0, 1.0), "h": (1, 3600.0, 1.0), "m": (2, 60.0, 1.0), "s": (3, 1.0, 1.0), "ms": (4, 1.0, 1e3),
-    "us": (5, 1.0, 1e6),
-}
-"""Each unit's rank (parts come largest first, each once) and (multiply, divide), as `SECONDS` scales one."""
+_SPELLED_RANK = {unit: rank for rank, unit in enumerate(("d", "h", "m", "s", "ms", "us"))}
+"""Each unit's rank: parts come largest first, each once. A day is 86,400 s; the others are `SECONDS`' units."""
 _DAYS = re.compile(r"(\d{1,6}) days?, ")
 
 
@@ -140,10 +137,10 @@ def spelled_seconds(text: str) -> float | None:
         m = _SPELLED_PART.match(text, pos)
         if m is None:
             return None
-        rank, multiply, divide = _SPELLED_UNITS[m[2]]
+        rank = _SPELLED_RANK[m[2]]
         if rank <= last:
             return None
-        total += float(m[1]) * multiply / divide
+        total += float(m[1]) * 86400.0 if m[2] == "d" else float(m[1]) * SECONDS[m[2]][0] / SECONDS[m[2]][1]
         pos, last = m.end(), rank
     return total if last >= 0 else None
 

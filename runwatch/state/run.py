@@ -493,9 +493,9 @@ class RunTracker:
             mine = steps[index]
             last = float(mine[-1])
             uniform = bool((mine == last).all())
-            fresh = uniform and last == epoch and self._step_of.get(r) == last and (r is None or r == 0) and any(
-                self._measures_anew({name: v}, r) for name, values in cols.metrics.items() if "loss" in name
-                for v in values[lo:hi][index][cols.present[name][lo:hi][index]].tolist())
+            fresh = uniform and self._measures_anew(r, last, epoch, (
+                (name, v) for name, values in cols.metrics.items() if "loss" in name
+                for v in values[lo:hi][index][cols.present[name][lo:hi][index]].tolist()))
             self._progress(r, source, now, last, top, uniform=uniform, moved=moved, measured=timed or i > 0,
                            epoch=epoch, fresh=fresh)
         total = cols.total[lo:hi]
@@ -596,8 +596,7 @@ class RunTracker:
                 self._new_attempt(rec.source, None, now, metrics["epoch"], line=rec.line)
         x = self._last_x + 1.0 if step is None else float(step)
         self._last_x = x
-        fresh = step is not None and metrics.get("epoch") == x and self._step_of.get(rank) == x and (
-            rank is None or rank == 0) and self._measures_anew({k: v for k, v in metrics.items() if "loss" in k}, rank)
+        fresh = step is not None and self._measures_anew(rank, x, metrics.get("epoch", math.nan), metrics.items())
         self._progress(rank, rec.source, now, None if step is None else x, x, uniform=True,
                        epoch=metrics.get("epoch", math.nan), fresh=fresh)
         if step is not None:
@@ -706,11 +705,14 @@ class RunTracker:
         else:
             self._latest_other.update(metrics)
 
-    def _measures_anew(self, losses: Mapping[str, float], rank: int | None) -> bool:
-        """Whether a record repeating its rank's step states a loss other than the newest one of its name (`fresh`)."""
-        latest = self._latest_main if rank is None or rank == 0 else self._latest_other
-        return any(name in latest and not (v == latest[name] or (v != v and latest[name] != latest[name]))
-                   for name, v in losses.items())
+    def _measures_anew(self, rank: int | None, step: float, epoch: float, values: Iterable[tuple[str, float]]) -> bool:
+        """Whether the main rank's records repeating its step `step`, the run's epoch, state a loss (among `values`)
+        other than the newest one of its name (`_progress`'s `fresh`)."""
+        if (rank is not None and rank != 0) or step != epoch or self._step_of.get(rank) != step:
+            return False
+        latest = self._latest_main
+        return any("loss" in name and name in latest and not (v == latest[name] or (v != v and latest[name] != latest[name]))
+                   for name, v in values)
 
     def _progress(self, rank: int | None, source: str, now: float, last: float | None, top: float, *,
                   uniform: bool, moved: int = 1, measured: bool = False, epoch: float = math.nan,
