@@ -153,6 +153,7 @@ _STEP_TIME_KEYS = frozenset({
     "dt", "time", "step_time", "iter_time", "batch_time", "time_per_step", "iteration_time",
     "step_avg",  # modded-nanogpt's `step_avg:179.31ms`: the mean step time so far (its first steps `nanms`)
     "batch_cost",  # Paddle's (PaddleOCR, PaddleSeg, PaddleDetection): `batch_cost: 0.56066 s`, a batch's seconds
+    "avg_batch_cost",  # PaddleOCR 2's and PaddleRec's: the same, averaged over the steps since the last line
 })
 _ELAPSED_KEYS = frozenset({"elapsed", "elapsed_time", "time_elapsed"})
 _ETA_KEYS = frozenset({"eta", "remaining", "time_remaining", "remaining_time", "time_left", "eta_time"})
@@ -465,9 +466,12 @@ def _evaluates(text: str) -> str | None:
 
 
 _PHASE_AFTER = re.compile(r"\b(?:epoch|step|iter|iteration)\s{0,2}[:=]?\s{0,2}\d{1,12}\s{1,3}"
-                          r"(val|valid|validation|eval|evaluation|test)\s{0,2}[,:|]", re.IGNORECASE)
+                          r"(val|valid|validation|eval|evaluation|test)(?:\s{0,2}[,:|]|\s{1,3}(?=[A-Za-z]\w{0,40}:))",
+                          re.IGNORECASE)
 """A phase's word right after the count it is at, before the line's values: `epoch: 0 validation, acc: 0.60, loss:
-2.15` (its `epoch: 0 end, loss: 2.17` the training's; the validation loss read into the training's, a review)."""
+2.15` (its `epoch: 0 end, loss: 2.17` the training's; the validation loss read into the training's, a review), or
+before its first key: PaddleVideo's `END epoch:1   val loss_avg: 3.62249 top1_avg: 0.14896 … avg_batch_cost: 0.03663
+sec` (its epoch's `train loss_avg:` line the training's)."""
 _PHASE_WORDS = (" val", " Val", " VAL", " eval", " Eval", " test", " Test")
 
 
@@ -558,7 +562,7 @@ where nothing else gave one (a review saw its note say no step line carries a st
 _DAYS = re.compile(r"\b[Ee][Tt][Aa]: (\d{1,6} days?, \d{1,2}:\d\d:\d\d)\b")
 """A remaining time as Python prints a `timedelta` of a day and more (mmcv's and detectron2's `eta: 30 days,
 14:24:49`, YOLOX's `ETA: 3 days, 23:23:55`): the pair scan read `eta` as 30 seconds (YOLOX's as 3, a review)."""
-_AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss"})
+_AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss", "loss_avg"})
 _PER_STEP = {"ms_batch": 1e3, "ms_step": 1e3, "ms_iter": 1e3, "ms_it": 1e3, "s_batch": 1.0, "s_step": 1.0}
 """Keys that name a step time's unit (`ms/batch 11.61`) → what the value is divided by for seconds."""
 
@@ -626,13 +630,13 @@ def _timm_result(head: re.Match[str], averages: dict[str, float], text: str) -> 
 
 def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
     """An evaluation line's metrics under evaluation names (`loss` → `test_loss` after `test`, `val_loss`
-    after the others); its epoch (`test epoch:0`) stays the epoch."""
+    after the others); its epoch (`test epoch:0`, PaddleVideo's `END epoch:1   val loss_avg: …`) stays the epoch."""
     prefix = "test_" if word == "test" else "val_"
     out: dict[str, float] = {}
     for name, value in metrics.items():
         if name in _SPLIT_LOSS:  # `[eval] iter 8000: train 1.9710 val 2.3993` (nanoGPT's estimate_loss): each split's loss
             name = _SPLIT_LOSS[name]
-        elif name in ("epoch", "epochs", f"{word}_epoch") or is_eval_metric(name):
+        elif name in ("epoch", "epochs", f"{word}_epoch", "end_epoch") or is_eval_metric(name):
             name = "epoch" if name.endswith("_epoch") else name
         elif name in _AVERAGED and "loss" not in metrics:
             name = metric_name(prefix + "loss")  # `Test set: Average loss: 0.0485` (PyTorch's MNIST example)

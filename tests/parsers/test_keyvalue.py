@@ -582,10 +582,16 @@ def test_paddlevideos_epochs_validation_and_finish() -> None:
     assert all(b.step > a.step for a, b in zip(steps, steps[1:], strict=False))  # type: ignore[operator]
     assert [r.metrics["epoch"] for r in steps[:3]] == [1.0, 1.0, 2.0] and steps[-1].metrics["epoch"] == 25.0
     evals = [r for r in recs if r.kind is Kind.EVAL]
-    assert len(evals) == 25 and evals[0].metrics["val_loss"] == 3.27431 and evals[0].step is None
+    assert len(evals) == 50 and evals[0].metrics["val_loss"] == 3.27431 and evals[0].step is None  # and each END
     assert 3.27431 not in [r.metrics.get("loss") for r in steps]
     assert [r.event for r in recs if r.kind is Kind.EVENT] == ["finished"]
     assert steps[1].t - steps[0].t == 133.0  # `[12/25 14:22:40]` to `[12/25 14:24:53]`: its stamps are its times
+    # each epoch's `END epoch:1   val loss_avg: 3.62249 top1_avg: … avg_batch_cost: 0.03663 sec` sums its evaluation
+    # up: an evaluation of that epoch, its batch cost none of training's (a stepless training step, it was)
+    ends = [r for r in recs if r.line in (121, 123)]
+    assert [(r.kind, r.metrics["epoch"], r.metrics["val_loss_avg"]) for r in ends] == [(Kind.EVAL, 1.0, 3.62249)]
+    assert ends[0].metrics["val_top1_avg"] == 0.14896 and "step_time" not in ends[0].metrics
+    assert not [r for r in recs if r.kind is Kind.STEP and r.step is None and "loss" not in r.metrics]
     code, [run], _ = check_json(FOUND / "paddlevideo_res18_train.log")
     assert code == 0 and run["state"] == "finished" and not [n for n in run["notes"] if "started again" in n], run
     assert not run["alerts"]  # timed, each epoch's guessed first step was a step of 130 s: `step_time_drift 14×`
@@ -836,6 +842,10 @@ def test_paddlerecs_batch_in_its_epoch_is_the_place_in_the_epoch() -> None:
     # (a count begun anew there read `step 3` and "started again", the training's 30,019 steps gone)
     code, [run], _ = check_json(FOUND / "paddlerec_sign_train.log")
     assert code == 0 and run["step"] == 30019 and not [n for n in run["notes"] if "started again" in n], run
+    # `avg_batch_cost: 0.56199 sec` is the step time (the mean over the 500 batches since the last line, 281 s
+    # between their stamps): it was a metric of its own name, and the run's step time unknown
+    timed = [r for r in recs if r.step is not None and "loss" in r.metrics]
+    assert timed[1].metrics["step_time"] == 0.56199 and "avg_batch_cost" not in timed[1].metrics
 
 
 def test_paddledetections_epoch_and_iteration_are_the_step() -> None:
@@ -1531,7 +1541,7 @@ def test_a_duration_on_a_word_that_names_no_time_is_that_words_time() -> None:
     # Paddle's costs are times by their name already: `avg_reader_cost: 6.42886 sec` keeps it
     _, recs = _source_records("paddlevideo_res18_train.log")
     summed = next(r for r in recs if r.line == 123)  # `END epoch:1 val loss_avg: … batch_cost_sum: 63.13030 sec`
-    assert summed.metrics["avg_batch_cost"] == 0.03663 and summed.metrics["batch_cost_sum"] == 63.1303
+    assert summed.metrics["val_step_time"] == 0.03663 and summed.metrics["val_batch_cost_sum"] == 63.1303
     assert not any(name.endswith("cost_time") for r in recs for name in r.metrics)
 
 
@@ -1861,6 +1871,7 @@ def test_paddleocrs_nan_filled_to_six_and_its_quoted_keys_are_read() -> None:
         assert code == 2 and alert["labels"]["metric"] == "loss" and alert["first_step"] == first, (name, alert)
     _, [paddle, *_] = source_records("ppocr_nanxxx_issue11054.log")
     assert math.isnan(paddle.metrics["ctc_loss"]) and math.isnan(paddle.metrics["sar_loss"])
+    assert paddle.metrics["step_time"] == 0.51186  # `avg_batch_cost: 0.51186 s`, the steps 5 s apart by 10
 
 
 def test_ml_agents_values_that_end_a_sentence_are_read() -> None:
