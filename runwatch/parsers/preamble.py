@@ -85,7 +85,7 @@ no total, one that stopped at step 240 of 1000 merely `ended`."""
 LOGGABLE = re.compile(
     r"Progress on:(?P<desc>.{0,80}?) (?P<n>\d{1,15}(?:\.\d{1,2})?|-)(?P<scale>[kMGT]?)(?P<unit>[A-Za-z]{0,12})/"
     r"(?P<total>\d{1,15}(?:\.\d{1,2})?|-)(?P<total_scale>[kMGT]?)(?P=unit)"
-    r" rate:(?:(?P<rate>[\d,.]{1,20})(?P<per>[A-Za-z]{1,12}/s|s/[A-Za-z]{1,12})|-)"
+    r" rate:(?:(?P<rate>\d[\d,]{0,20}\.\d)(?P<per>[A-Za-z]{1,12}/s|s/[A-Za-z]{1,12})|-)"
     r" remaining:(?P<remaining>[\d:]{1,12}|\?) elapsed:(?P<elapsed>[\d:]{1,12}) postfix:(?P<postfix>.{0,2000}?)"
     r"(?: \(\d{1,9}:[\w.]{1,100}:\d{1,7}\))?$"  # openpi's logger adds `(8428:tqdm_logging.py:145)`
 )
@@ -94,7 +94,8 @@ once: the step a later line is (runwatch.parsers.keyvalue) and the total its fir
 `Progress on:train 11.0it/18.0it rate:34.5s/it remaining:04:01 elapsed:17:46 postfix:loss=15.5`: its counts are
 tqdm's `format_sizeof` of the bar's unit (`25.0batch/300batch`, a download's `12.5MB/50.0MB`), three digits
 (`12.4kit/200kit`: a step of 12,350 to 12,449), a count below 1,000 exact, and both plain (`-/200000`, `49/-`) while
-either is zero or unknown; its rate `1,761.8it/s`, or `34.5s/it` below one a second. Unread, a Levanter run was
+either is zero or unknown; its rate `1,761.8it/s`, or `34.5s/it` below one a second (always one decimal: a garbled
+`1.2.3it/s` is no rate, and no float of it raises). Unread, a Levanter run was
 `nothing understood` (a review)."""
 
 

@@ -1810,6 +1810,8 @@ def test_tqdm_loggables_line_is_a_step() -> None:
                                   " postfix:-") is None  # an evaluation's bar
     no_rate = "Progress on:train 5.00it/9.00it rate:- remaining:? elapsed:00:00 postfix:-"  # tqdm knows no rate yet
     assert READS.admits(no_rate) and KeyValueParser().parse(no_rate) is not None  # the bulk screen passes it on
+    garbled = no_rate.replace("rate:-", "rate:1.2.3it/s")  # no rate tqdm prints (`{rate:,.1f}`): no line of it
+    assert KeyValueParser().parse(garbled) is None and KeyValueParser().parse(garbled.replace("1.2.3", "1,234.5")) is not None
     _, [report], _ = check_json(path)
     assert (report["state"], report["step"], report["total_steps"]) == ("finished", 1500, 1500)
     _, openpi = source_records("openpi_slurm_scancel_tail.out")
