@@ -460,7 +460,8 @@ def _evaluates(text: str) -> str | None:
         return "test"
     if _ESTIMATOR_EVAL in text:
         return "eval"
-    if any(word in text for word in _PHASE_WORDS) and (after := _PHASE_AFTER.search(text)) is not None:
+    if any(word in text for word in _PHASE_WORDS) and (after := _PHASE_AFTER.search(text)) is not None and (
+            _TRAINING_AFTER.search(text, after.end()) is None):
         return after[1].lower()
     return None
 
@@ -472,6 +473,10 @@ _PHASE_AFTER = re.compile(r"\b(?:epoch|step|iter|iteration)\s{0,2}[:=]?\s{0,2}\d
 2.15` (its `epoch: 0 end, loss: 2.17` the training's; the validation loss read into the training's, a review), or
 before its first key: PaddleVideo's `END epoch:1   val loss_avg: 3.62249 top1_avg: 0.14896 … avg_batch_cost: 0.03663
 sec` (its epoch's `train loss_avg:` line the training's)."""
+_TRAINING_AFTER = re.compile(r"\b(?:train|training)\b", re.IGNORECASE)
+"""Training's word after a phase's (`Epoch 5 Val Loss: 0.30 Train Loss: 0.20`): the line holds both phases, no
+evaluation's alone (read as one, the training loss became a second `val_loss`, dropped, and its NaN unjudged: a code
+review)."""
 _PHASE_WORDS = (" val", " Val", " VAL", " eval", " Eval", " test", " Test")
 
 
@@ -562,7 +567,7 @@ where nothing else gave one (a review saw its note say no step line carries a st
 _DAYS = re.compile(r"\b[Ee][Tt][Aa]: (\d{1,6} days?, \d{1,2}:\d\d:\d\d)\b")
 """A remaining time as Python prints a `timedelta` of a day and more (mmcv's and detectron2's `eta: 30 days,
 14:24:49`, YOLOX's `ETA: 3 days, 23:23:55`): the pair scan read `eta` as 30 seconds (YOLOX's as 3, a review)."""
-_AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss", "loss_avg"})
+_AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss"})
 _PER_STEP = {"ms_batch": 1e3, "ms_step": 1e3, "ms_iter": 1e3, "ms_it": 1e3, "s_batch": 1.0, "s_step": 1.0}
 """Keys that name a step time's unit (`ms/batch 11.61`) → what the value is divided by for seconds."""
 

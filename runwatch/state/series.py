@@ -17,6 +17,18 @@ import numpy as np
 
 KEEP = 4096
 """Newest points a series keeps raw once it has had them (at least): all a rule can look back over."""
+OVERFLOW = float(np.finfo(np.float32).max)
+"""A value past this (3.4e38, either sign) is garbage as a NaN is: float32 and bf16 training would hold Inf there,
+and a library computing in doubles prints the same overflow as a number (LightGBM fitted with a learning rate of
+1e30: `valid_0's l2: 9.24749e+120` every round, no NaN, judged OK, where XGBoost's fit of the same data read `inf`
+then `nan`). No loss a model computes comes near it (a perplexity might: exp of a loss of 89; none is judged so)."""
+_LOWEST = -OVERFLOW
+
+
+def sane(values: np.ndarray) -> np.ndarray:
+    """Which values are finite and within float32's range (`OVERFLOW`): NaN compares false."""
+    within: np.ndarray = np.abs(values) <= OVERFLOW
+    return within
 SLACK_SERIES = 64
 """Series of a store that get its `slack` (the rest get none)."""
 Key = tuple[str, int | None]
@@ -188,7 +200,7 @@ class Series:
     """
 
     __slots__ = ("_budget", "_cap", "_chunk", "_hist", "_hist_buf", "_hist_points", "_history", "_len", "_limit", "_n",
-                 "_room", "_t", "_v", "_width", "_x", "nonfinite_seen", "nonfinite_since")
+                 "_room", "_t", "_v", "_width", "_x", "bad_seen", "bad_since")
 
     def __init__(self, keep: int = KEEP, budget: int = 2048, *, history: bool = True, slack: int = 0) -> None:
         if keep < 1 or budget < 2:
@@ -213,12 +225,13 @@ class Series:
         self._history = history
         """Whether points older than the raw ones are folded into the history (charts, reports) or dropped
         (a one-shot check: its rules read only the raw points, and folding was a third of its time)."""
-        self.nonfinite_seen = 0
-        """NaN and Inf values ever added: a rule that looks for them skips a series that never had one
-        (the `nonfinite` rule runs ten times a second while a run streams)."""
-        self.nonfinite_since: float | None = None
-        """The step where the newest points' unbroken stretch of NaN/Inf began (None when the newest point
-        is finite): a run NaN for longer than the points a rule looks at still says where it went bad."""
+        self.bad_seen = 0
+        """NaN, Inf and overflowed values (`sane`) ever added: a rule that looks for them skips a series that
+        never had one (the `nonfinite` rule runs ten times a second while a run streams, over every rank's
+        losses)."""
+        self.bad_since: float | None = None
+        """The step where the newest points' unbroken stretch of bad values began (None when the newest point
+        is sane): a run NaN for longer than the points a rule looks at still says where it went bad."""
 
     def append(self, x: float, value: float, t: float) -> None:
         """Add one point; amortised O(1), no allocation unless the raw part is full."""
@@ -231,31 +244,31 @@ class Series:
         self._t[n] = t
         self._n = n + 1
         self._len += 1
-        if value - value:  # NaN for a NaN or an Inf, 0.0 otherwise: cheaper than math.isfinite
-            self.nonfinite_seen += 1
-            if self.nonfinite_since is None:
-                self.nonfinite_since = x
-        elif self.nonfinite_since is not None:
-            self.nonfinite_since = None
+        if not _LOWEST <= value <= OVERFLOW:  # NaN compares false: as cheap as `value - value`, no abs() call
+            self.bad_seen += 1
+            if self.bad_since is None:
+                self.bad_since = x
+        elif self.bad_since is not None:
+            self.bad_since = None
 
     def extend(self, x: np.ndarray, values: np.ndarray, t: float | np.ndarray) -> None:
         """Add points in order (sharing a time, or each with its own): the state `append` of each would
         leave, a slice at a time."""
         i, count = 0, len(x)
         self._len += count
-        finite = np.isfinite(values[:count])
-        ok = int(np.count_nonzero(finite))
-        self.nonfinite_seen += count - ok
+        good = sane(values[:count])
+        ok = int(np.count_nonzero(good))
+        self.bad_seen += count - ok
         if count and ok == count:
-            self.nonfinite_since = None
+            self.bad_since = None
         elif count:
-            last_ok = np.flatnonzero(finite)
+            last_ok = np.flatnonzero(good)
             if not last_ok.size:
-                if self.nonfinite_since is None:
-                    self.nonfinite_since = float(x[0])
+                if self.bad_since is None:
+                    self.bad_since = float(x[0])
             else:
                 k = int(last_ok[-1]) + 1
-                self.nonfinite_since = float(x[k]) if k < count else None
+                self.bad_since = float(x[k]) if k < count else None
         if self._n + count > self._room:
             ahead = self._fold_ahead if self._history else self._drop_ahead
             ahead(x[:count], values[:count], t[:count] if isinstance(t, np.ndarray) else t)
@@ -276,7 +289,8 @@ class Series:
         its step among the newest raw points; a finite point at a step the series already holds is left
         out (the other source said it: Lightning's bar repeats val_loss rounded to 2 places, its
         metrics.csv has it whole, and the two interleaved read as a val_loss going up and down —
-        `overfit` fired on a healthy run). A NaN or Inf is always kept: it is news whoever says it.
+        `overfit` fired on a healthy run). A NaN, an Inf or an overflow (`sane`) is always kept: it is news whoever
+        says it.
 
         Live, sources are read as they grow: a W&B run's history read after its console log had reached
         step 120 would otherwise append steps 5..120 again behind step 120, and the rules would read
@@ -292,22 +306,22 @@ class Series:
         held = self._x[:n]
         back = np.flatnonzero(np.diff(held) < 0)
         start = int(back[-1]) + 1 if back.size else 0
-        new = ~np.isin(x, held[start:]) | ~np.isfinite(values)
+        new = ~np.isin(x, held[start:]) | ~sane(values)
         if not new.all():  # a step the series holds already: the other source said it (maybe rounded)
             x, values = x[new], values[new]
             if not len(x):
                 return
         at = start + np.searchsorted(held[start:], x, side="right")
         merged = (np.insert(held, at, x), np.insert(self._v[:n], at, values), np.insert(self._t[:n], at, t))
-        seen = self.nonfinite_seen + len(values) - int(np.count_nonzero(np.isfinite(values)))
-        since = self.nonfinite_since
+        seen = self.bad_seen + len(values) - int(np.count_nonzero(sane(values)))
+        since = self.bad_since
         self._n = 0
         self._len -= n
-        self.nonfinite_since = None
+        self.bad_since = None
         self.extend(*merged)
-        self.nonfinite_seen = seen
-        if since is not None and self.nonfinite_since is not None and not np.isfinite(merged[1]).any():
-            self.nonfinite_since = min(since, self.nonfinite_since)  # the stretch began before the raw points
+        self.bad_seen = seen
+        if since is not None and self.bad_since is not None and not sane(merged[1]).any():
+            self.bad_since = min(since, self.bad_since)  # the stretch began before the raw points
 
     def __len__(self) -> int:
         """Points ever appended (raw and folded)."""

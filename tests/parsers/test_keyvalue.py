@@ -1706,6 +1706,11 @@ def test_a_phase_word_after_the_count_makes_the_line_its_phases() -> None:
     evals = [r for r in recs if r.kind == Kind.EVAL]
     assert len(train) == len(evals) == 101 and train[0] == 2.166128297422274
     assert evals[0].metrics == {"epoch": 0.0, "val_acc": 0.6014876869215923, "val_loss": 2.1533369740644157}
+    # training's word after the phase's: the line holds both phases, no evaluation's alone (a code review: the
+    # training loss became a second `val_loss`, dropped, its NaN unjudged)
+    both = KeyValueParser().parse("Epoch 7 Val Loss: 0.32 Train Loss: nan")
+    assert both is not None and both.kind is Kind.STEP and both.metrics["val_loss"] == 0.32
+    assert math.isnan(both.metrics["loss"])
 
 
 def test_an_evaluation_s_progress_before_its_last_batch_is_no_result(capsys: pytest.CaptureFixture[str]) -> None:

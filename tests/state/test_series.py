@@ -235,7 +235,7 @@ def test_a_series_with_slack_reads_as_one_without(keep: int, budget: int, n: int
 
 def _read(s: Series) -> list[list[float]]:
     """`series_state` but the memory it holds (slack holds more)."""
-    return [*series_state(s)[:-1], [len(s), s.nonfinite_seen, s.nonfinite_since or -1.0]]
+    return [*series_state(s)[:-1], [len(s), s.bad_seen, s.bad_since or -1.0]]
 
 
 @pytest.mark.parametrize(("keep", "budget", "n"), [(64, 16, 20_000), (7, 3, 3_333), (4096, 2048, 300_000)])
@@ -343,24 +343,27 @@ def test_columns_by_time_span_equal_times_and_leave_a_hang_empty() -> None:
         assert by_step.x[-1] == 199.0 and (np.diff(by_step.x) <= 32).all()  # no hole by step
 
 
-def test_nonfinite_seen_counts_every_nan_and_inf_added_however_it_came() -> None:
+def test_bad_seen_counts_every_nan_inf_and_overflow_added_however_it_came() -> None:
     """What lets the nonfinite rule skip a series that never held one: append, extend and place each
-    count the NaN and Inf they add (place not counting again the points it moves)."""
+    count the NaN, Inf and values past float32's range they add (place not counting again the points it moves)."""
     s = Series(keep=8, budget=4)
     s.append(1.0, 2.0, 0.0)
-    assert s.nonfinite_seen == 0
+    assert s.bad_seen == 0
     s.append(2.0, float("nan"), 0.0)
     s.append(3.0, float("-inf"), 0.0)
-    assert s.nonfinite_seen == 2
+    assert s.bad_seen == 2
     s.extend(np.arange(4.0, 40.0), np.where(np.arange(36) % 10 == 0, np.inf, 1.0), 0.0)  # folds history too
-    assert s.nonfinite_seen == 6
+    assert s.bad_seen == 6
     s.place(np.array([20.5, 30.5]), np.array([np.nan, 1.0]), 1.0)
-    assert s.nonfinite_seen == 7
+    assert s.bad_seen == 7
+    s.append(41.0, -1e39, 1.0)  # past float32's range: an overflow a loop in doubles printed
+    s.extend(np.array([42.0, 43.0]), np.array([3.0e38, 9e120]), 1.0)
+    assert s.bad_seen == 9 and s.bad_since == 43.0
 
 
 @given(st.lists(st.tuples(st.integers(1, 40), st.booleans(), st.booleans()), min_size=1, max_size=30))
 @settings(max_examples=200, deadline=None)
-def test_nonfinite_since_is_where_the_newest_stretch_of_nan_began_however_points_came(
+def test_bad_since_is_where_the_newest_stretch_of_nan_began_however_points_came(
         blocks: list[tuple[int, bool, bool]]) -> None:
     """The step where the newest points' unbroken NaN/Inf began (None when the newest point is finite), the
     same whether points come one by one or in blocks, and kept when the raw points no longer reach it."""
@@ -375,7 +378,7 @@ def test_nonfinite_since_is_where_the_newest_stretch_of_nan_began_however_points
             one.append(float(xi), float(vi), 0.0)
             since = (since if since is not None else float(xi)) if not np.isfinite(vi) else None
         many.extend(x, v, 0.0)
-        assert one.nonfinite_since == many.nonfinite_since == since
+        assert one.bad_since == many.bad_since == since
         x0 += size
 
 
@@ -400,7 +403,7 @@ def test_without_history_the_newest_points_are_those_a_series_with_history_holds
         assert repr([a[-keep:].tolist() for a in kept.recent()]) == repr(newest)
         assert repr([a[-keep:].tolist() for a in one_by_one.recent()]) == repr(newest)
         assert len(kept) == len(folded) == len(one_by_one) == end
-        assert kept.nonfinite_seen == folded.nonfinite_seen == one_by_one.nonfinite_seen
+        assert kept.bad_seen == folded.bad_seen == one_by_one.bad_seen
         pos = end
     assert kept.nbytes < folded.nbytes
 

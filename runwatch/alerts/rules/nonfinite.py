@@ -5,8 +5,8 @@ compute, so it fires at the first bad value, with no `for`. Frameworks hide
 NaN in their own ways, and each has a check here:
 
 * a NaN/Inf value of a watched metric on any rank (nanochat `loss: nan`,
-  Megatron `grad norm: nan`), or one past float32's largest (`OVERFLOW`): a
-  loop in doubles prints its overflow as a number (LightGBM's `l2: 9.24749e+120`);
+  Megatron `grad norm: nan`), or one past float32's largest (`state.series.OVERFLOW`):
+  a loop in doubles prints its overflow as a number (LightGBM's `l2: 9.24749e+120`);
 * HF Trainer logs a NaN loss as `'loss': 0.0` next to `'grad_norm': nan`,
   so that pair is named in the summary rather than trusting the loss;
 * Megatron counts NaN iterations (`number of nan iterations`, per log
@@ -43,14 +43,7 @@ from runwatch.alerts.rules.tail import Tail, fmt, history, rank_tail, step_at, s
 from runwatch.alerts.types import Finding
 from runwatch.model import SPLIT_METRICS, Severity, names_error_measure
 from runwatch.state.run import RunTracker
-from runwatch.state.series import Series
-
-OVERFLOW = float(np.finfo(np.float32).max)
-"""A loss or grad norm past this (3.4e38) is garbage as a NaN is: float32 and bf16 training would hold Inf there,
-and a library computing in doubles prints the same overflow as a number (LightGBM fitted with a learning rate
-of 1e30: `valid_0's l2: 9.24749e+120` every round, no NaN, judged OK, where XGBoost's fit of the same data read
-`inf` then `nan`). No loss a model computes comes near it: a perplexity might (exp of a loss of 89), and none is
-judged here."""
+from runwatch.state.series import OVERFLOW, sane
 
 _MODEL_OUTPUTS = ("logps_", "logits_", "rewards_")
 """What a preference trainer logs of the model's own outputs beside its loss (TRL's DPO, ORPO, KTO and CPO:
@@ -142,8 +135,8 @@ class NonFinite(Rule[NonFiniteParams]):
     def _bad_tails(self, run: RunTracker, metric: str) -> list[Tail]:
         """The newest `window` points of each rank's `metric` that hold a bad value that still counts."""
         bad = [t for r in run.store.ranks(metric)
-               if (s := run.store.get(metric, r)) is not None and (s.nonfinite_seen or _overflows(s, self.params.window))
-               and (t := rank_tail(run, metric, r, self.params.window)) is not None and not _sane(t.v).all()]
+               if (s := run.store.get(metric, r)) is not None and s.bad_seen
+               and (t := rank_tail(run, metric, r, self.params.window)) is not None and not sane(t.v).all()]
         return [t for t in bad if self._still_counts(run, t)]
 
     def _still_counts(self, run: RunTracker, found: Tail) -> bool:
@@ -151,7 +144,7 @@ class NonFinite(Rule[NonFiniteParams]):
         is within the run's newest `recover` step records, or no finite value came after it: for a series
         logged at every step record, its own newest `recover` points; for a sparse one (evals), the run's
         steps count, not its points."""
-        finite = _sane(found.v)
+        finite = sane(found.v)
         if not finite[-1]:
             return True
         newest_bad = found.x[~finite][-1]
@@ -163,22 +156,22 @@ class NonFinite(Rule[NonFiniteParams]):
     def _bad_value(self, run: RunTracker, tails: list[Tail]) -> Finding:
         """One finding per metric, on the rank that went bad first: every rank of a run shares a NaN."""
         tails = [_from_its_start(run, t) for t in tails]
-        first = {t.rank: int(np.flatnonzero(~_sane(t.v))[0]) for t in tails}
+        first = {t.rank: int(np.flatnonzero(~sane(t.v))[0]) for t in tails}
         found = min(tails, key=lambda t: (t.x[first[t.rank]], -1 if t.rank is None else t.rank))
         i = first[found.rank]
         xs, vs = found.x[i:], found.v[i:]  # steps, not points: a step the log, W&B and TensorBoard each hold is one
-        bad_at = xs[~_sane(vs)]
+        bad_at = xs[~sane(vs)]
         bad, logged = len(np.unique(bad_at)), len(np.unique(xs))
         value, step = float(found.v[i]), step_at(found.x, i)
         series = run.store.get(found.metric, found.rank)
-        since = series.nonfinite_since if series is not None else None
+        since = series.bad_since if series is not None else None
         whole = False
         if since is not None and bad == logged and since < found.x[0]:
             step, whole = int(since), True  # NaN for longer than the series holds points: where it went bad
         word = step_word(run)
         summary = f"{found.metric} is {fmt(value)} at {word} {step}"
         if np.isfinite(value):
-            summary += f", past float32's largest ({fmt(OVERFLOW)}): an overflow"
+            summary += f", beyond float32's range (±{fmt(OVERFLOW)}): an overflow"
         if len(tails) > 1:
             summary += f" on rank {found.rank} (ranks {', '.join(str(t.rank) for t in tails)})"
         if ((found.metric == "grad_norm" or found.metric.startswith(_MODEL_OUTPUTS))
@@ -187,7 +180,9 @@ class NonFinite(Rule[NonFiniteParams]):
         if whole:
             summary += f" (and at every {word} logged since)"
         elif bad > 1:
-            kind = "past it or not finite" if np.isfinite(vs[~_sane(vs)]).any() else "not finite"
+            finite = np.isfinite(vs[~sane(vs)])
+            kind = ("beyond float32's range" if finite.all() else "not finite or beyond float32's range" if finite.any()
+                    else "not finite")
             summary += f" ({bad} of the {logged} {word}s logged from there on are {kind})"
         return self.finding(run, summary, rank=found.rank, metric=found.metric, value=value, step=step,
                             last_step=max(_newest_bad(t) for t in tails), history=history(found.v))
@@ -282,34 +277,22 @@ def _from_its_start(run: RunTracker, found: Tail) -> Tail:
     before a finite value is not this one."""
     window = len(found.x)
     longer = found
-    while len(longer.x) and not _sane(longer.v[:1])[0]:
+    while len(longer.x) and not sane(longer.v[:1])[0]:
         more = rank_tail(run, found.metric, found.rank, len(longer.x) * 4)
         if more is None or len(more.x) <= len(longer.x):
             break
         longer = more
     if longer is found:
         return found
-    before = np.flatnonzero(_sane(longer.v[: len(longer.x) - window]))
+    before = np.flatnonzero(sane(longer.v[: len(longer.x) - window]))
     cut = int(before[-1]) + 1 if before.size else 0
     return longer._replace(x=longer.x[cut:], v=longer.v[cut:], t=longer.t[cut:])
 
 
 def _newest_bad(found: Tail) -> int:
     """The step of the newest bad value among `found`'s points (it holds one)."""
-    return int(found.x[np.flatnonzero(~_sane(found.v))[-1]])
+    return int(found.x[np.flatnonzero(~sane(found.v))[-1]])
 
-
-def _sane(values: np.ndarray) -> np.ndarray:
-    """Which values are finite and within float32's range (`OVERFLOW`): NaN compares false."""
-    sane: np.ndarray = np.abs(values) <= OVERFLOW
-    return sane
-
-
-def _overflows(series: Series, window: int) -> bool:
-    """Whether one of the newest `window` points of a series is past `OVERFLOW` (a series that never held a NaN
-    or an Inf is looked at for that alone)."""
-    values = series.recent(window)[1]
-    return bool(len(values)) and bool(np.abs(values).max() > OVERFLOW)
 
 
 def _newest_stretch(found: Tail, over: int) -> tuple[float, float, bool] | None:

@@ -384,9 +384,15 @@ def test_a_loss_past_float32s_largest_is_an_overflow() -> None:
     code, [lgb], _ = check_json(printed / "lightgbm_diverges.log")
     [alert] = [a for a in lgb["alerts"] if a["rule"] == "nonfinite"]
     assert code == 2 and alert["labels"]["metric"] == "valid_0_l2" and alert["first_step"] == 1, alert
-    assert "past float32's largest" in alert["summary"] and "12 of the 12" in alert["summary"], alert
+    assert "beyond float32's range" in alert["summary"] and "12 of the 12 steps logged from there on are beyond float32's range" in alert[
+        "summary"], alert
     [(summary, labels)] = fired([step_with(i, {"loss": 2.0 if i < 3 else -4e38}) for i in range(6)])
-    assert labels["metric"] == "loss" and summary.startswith("loss is -4e+38 at step 3, past float32's largest")
+    assert labels["metric"] == "loss" and summary.startswith("loss is -4e+38 at step 3, beyond float32's range"), summary
+    # an overflow held longer than the rule looks back says where it began, as a NaN does; NaN then overflow is both
+    [(summary, _)] = fired([step_with(i, {"loss": 2.0 if i < 2 else 9e120}) for i in range(6000)])  # > series.KEEP
+    assert summary.startswith("loss is 9e+120 at step 2, beyond") and "(and at every step logged since)" in summary
+    [(summary, _)] = fired([step_with(i, {"loss": 2.0 if i < 2 else NAN if i < 4 else 9e120}) for i in range(8)])
+    assert summary == "loss is NaN at step 2 (6 of the 6 steps logged from there on are not finite or beyond float32's range)"
     assert fired([step_with(i, {"loss": 2.0, "grad_norm": 3.0e38}) for i in range(6)]) == []
     recovered = [step_with(i, {"loss": 1e39 if i == 1 else 2.0}) for i in range(40)]
     assert fired(recovered[:10]) != [] and fired(recovered) == []
