@@ -54,3 +54,16 @@ def heading_of(line: str) -> str | None:
     if found is None and not _VALUE.search(text):
         found = _EVAL_HEADING.fullmatch(text)
     return found["text"].strip() if found is not None else None
+
+
+_FIRST_NUMBER = re.compile(r"\d{1,9}")
+
+
+def epoch_heading(line: str) -> int | None:
+    """The epoch a bare epoch heading names (`Epoch 3`, `=== Epoch 3/100 ===`), else None: a loop that prints its
+    epoch on a line of its own and its steps' values after it without one (chemprop's `Epoch 0`, then `Loss =
+    1.1803e+00, PNorm = 112.7778, GNorm = 1.3789, lr_0 = 1.3867e-04` every tenth batch) says which epoch they are in."""
+    text = heading_of(line)
+    if text is None or text[:1] not in "Ee" or (number := _FIRST_NUMBER.search(text)) is None:
+        return None
+    return int(number[0])

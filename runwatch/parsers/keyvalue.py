@@ -65,9 +65,10 @@ from __future__ import annotations
 import math
 import re
 
-from runwatch.model import EVAL_WORDS, Kind, Record, is_eval_metric
+from runwatch.model import ERROR_MEASURES, EVAL_WORDS, Kind, Record, is_eval_metric
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import logging_time
+from runwatch.parsers.heading import MAX_HEADING, epoch_heading
 from runwatch.parsers.numbers import (
     GIB,
     MEMORY_LETTERS,
@@ -252,13 +253,16 @@ def _stems() -> list[str]:
 
 
 _EVAL_MEASURES = frozenset({"loss", "perplexity", "ppl", "accuracy", "acc", "xent", "bleu", "f1", "psnr", "ssim",
-                            "auc", "wer", "cer"})
+                            "auc", "wer", "cer"}) | ERROR_MEASURES
 """What an evaluation measures, said alone on a line after its word: `validation loss: 3.0316`, OpenNMT-py's
 `Validation perplexity: 5.45281` and `Validation accuracy: 44.6274` (two lines after each validation, read as
-no record: a review's run showed no validation at all). Not any value: `val_interval: 500` is a setting."""
-_LONE_EVAL = frozenset(m for m in _EVAL_MEASURES if len(m) > 4)
-"""Of those, the stems of the pre-check (`_stems`): the long names (`perplexity`, `accuracy`); the short ones would be
-found inside other words, and `loss` is a stem already."""
+no record: a review's run showed no validation at all), chemprop's `Validation rmse = 34.998686` (a measure of error,
+`model.ERROR_MEASURES`: a review's cross-validation runs showed none). Not any value: `val_interval: 500` is a
+setting."""
+_LONE_EVAL = frozenset(m for m in _EVAL_MEASURES if len(m) > 4) | {"mse", "mae"}
+"""Of those, the stems of the pre-check (`_stems`): the long names (`perplexity`, `accuracy`), and the errors' `mse`
+(in `rmse` too) and `mae`, which few words hold; the other short ones would be found inside other words, and `loss`
+is a stem already."""
 _WHOLE_STEMS = frozenset({"batch_id", "batch_idx", "num_updates"})
 """Step keys whose longest part is a common word (`batch` in `Total batch size 524,288`, `updates`): their
 own stem, whole, or every line saying so went through the pair scan (kv's noisy log 11% slower)."""
@@ -283,6 +287,8 @@ _TAILS = {
     "progress on:": "",  # tqdm-loggable's line (`LOGGABLE`)
     "epoch: [": r"\d{1,9}(?:/\d{1,9})?\] {1,4}\[ {0,8}\d",  # `Epoch: [2/200]  [1800/4214]` (`_PPDET`): a place in the run
     "epoch [": r" {0,8}\d{1,9} {0,3}/ {0,3}\d{1,9} {0,8}\]",  # `Epoch [1/30] Train: 0.0962 | …` (`_EPOCH_OF`): the same
+    # a bare heading (`epoch_heading`), to the line's end (the screen searches a block of lines at once)
+    "epoch": r" {0,3}[:#]? {0,3}\[?\d{1,9}(?: {0,3}/ {0,3}\d{1,9})?\]?[ \t=\-#*>~+.:!]{0,24}(?=[\r\n]|$)",
 }
 READS = Reads(lowered=re.compile(_by_first_letter(sorted(_TAILS), _TAILS)))
 _mentions_known_key = READS.admits
@@ -808,6 +814,9 @@ class KeyValueParser(FormatParser):
     rounds_steps = True
     _stepped = False
     """Whether a line of this source stated its step by a key: then an `Episode N` line is no step (`parse`)."""
+    _heading_epoch: int | None = None
+    """The epoch the newest bare epoch heading named (chemprop's `Epoch 0`): the epoch of the stepless lines after it
+    that name none."""
     learn_anchors = ()
     reads = READS
     # No `reads` for the noise screen: kv reads much of any log's noise itself (a `time: 3.2`, a `loss` in a
@@ -816,6 +825,9 @@ class KeyValueParser(FormatParser):
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
+        if len(text) <= MAX_HEADING and ("poch" in text or "POCH" in text) and (heading := epoch_heading(text)) is not None:
+            self._heading_epoch = heading
+            return None
         if text.startswith("Test") and (timm_test := _TIMM_TEST.match(text)) is not None and (
                 averages := _timm_averages(timm_test, text)):
             return _timm_result(timm_test, averages, text)  # before its `(EMA)` is taken for an aside
@@ -1045,6 +1057,8 @@ class KeyValueParser(FormatParser):
                 # step_avg:177.39ms`: no evaluation of 0.18 s)
         if rounded and step is not None:
             metrics[ROUNDED] = rounded  # placed by the source (runwatch.parsers.rounded)
+        if step is None and not placed and self._heading_epoch is not None and "epoch" not in metrics:
+            metrics = {"epoch": float(self._heading_epoch), **metrics}  # the epoch its heading named (`epoch_heading`)
         return Record(kind, step=step, total_steps=total, metrics=metrics, t=logging_time(text))
 
     def score(self, line: str) -> int:

@@ -1947,3 +1947,30 @@ def test_lavis_metric_loggers_epoch_and_inner_epoch_place_the_step() -> None:
     assert code == 2 and (run["step"], run["total_steps"], run["state"]) == (50, 100000, "crashed")
     inner = KeyValueParser().parse("Train: data epoch: [0]; inner epoch [3]  [   50/10000]  eta: 7:15:23  loss: 0.1")
     assert inner is not None and (inner.step, inner.total_steps, inner.metrics["epoch"]) == (50, 10000, 3.0)
+
+
+def test_a_bare_epoch_heading_is_the_epoch_of_the_lines_after_it() -> None:
+    """chemprop's `verbose.log` (a 10-fold cross-validation, its first three folds): `Epoch 0` on a line of its own,
+    then `Loss = 1.1803e+00, PNorm = 112.7778, GNorm = 1.3789, lr_0 = 1.3867e-04` every tenth batch with no count,
+    then `Validation rmse = 34.998686`. Read without the heading, the records had no step, each fold's first loss
+    (1.06 after the fold before ended at 0.004) read as a critical `loss_divergence` and `loss_spike`s, live at the
+    moment each fold began (a new user's review: exit 2 on a finished run), and the validation was not read. The
+    heading's epoch is the step of the lines after it; each fold starts again from epoch 0, an attempt of its own."""
+    from tests.support.found import found_lines, source_records
+    from tests.support.realruns import check_json
+    from tests.support.rule_replay import replay_lines
+
+    name = "chemprop_cv_folds_verbose_head.log.gz"
+    fmt, recs = source_records(name)
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and steps[0].metrics == {"epoch": 0.0, "loss": 1.1803, "p_norm": 112.7778, "g_norm": 1.3789,
+                                                "lr_0": 0.00013867}
+    assert [r.step for r in steps[:13]] == [0] * 12 + [1] and steps[-1].step == 199
+    assert [i for i, (a, b) in enumerate(itertools.pairwise(steps)) if b.step < a.step] == [2577, 5155]  # type: ignore[operator]
+    evals = [r for r in recs if r.kind is Kind.EVAL]
+    assert len(evals) == 600 and evals[0].metrics == {"epoch": 0.0, "validation_rmse": 34.998686}
+    code, [run], _ = check_json(FOUND / name)
+    assert code == 0 and not run["alerts"] and run["step"] == 199, run
+    assert [n for n in run["notes"] if n.startswith("the run started again 2 times")], run["notes"]
+    live = replay_lines(found_lines(name))  # judged after every record, as a tail following the log sees it
+    assert not list(live.of("loss_divergence")) and not list(live.of("loss_spike"))
