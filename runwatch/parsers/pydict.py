@@ -95,7 +95,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {  # keys as snake() spells them: `tok/s`
     # loss it trains on (its `ppl` is exp(xent)); unread as one, a review's run was judged by no loss rule
     "loss": ("train_loss", "training_loss", "loss_step", "train_loss_step", "batch_loss", "average_loss", "xent",
              "reduced_train_loss"),  # NeMo's: the loss averaged over the data-parallel ranks
-    "val_loss": ("eval_loss", "valid_loss", "validation_loss", "val_loss_epoch", "eval_loss_epoch"),
+    # `vali_loss`: Time-Series-Library's `Train Loss: 0.30 Vali Loss: 0.17 Test Loss: 0.19`, its early stopping's
+    "val_loss": ("eval_loss", "valid_loss", "validation_loss", "val_loss_epoch", "eval_loss_epoch", "vali_loss"),
     # grdn, epch: LeRobot's; `grad`: `| Grad: 0.505 |` beside a loss is its norm (llm.c's `norm`, too: llmc.py)
     "grad_norm": ("gradient_norm", "grad_norm_total", "gnorm", "gradnorm", "grdn", "grad"),
     "lr": ("learning_rate",),
