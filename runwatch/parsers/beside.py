@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from runwatch.model import SPLIT_METRICS, Kind, Record
+from runwatch.model import SPLIT_METRICS, Kind, Record, names_error_measure
 from runwatch.parsers.keyvalue import KeyValueParser
 from runwatch.parsers.numbers import NUMBER_TEXT
 
@@ -31,19 +31,25 @@ _LONE_LOSS = re.compile(rf"\s{{0,8}}(?:[Tt]rain(?:ing)? )?[Ll]oss\s{{0,4}}[:=]\s
 `kv` takes for no record on its own (any message may hold one), but under a training bar it is the loop's loss."""
 
 
-def beside(line: str, step: int | None, epoch_end: Callable[[int], int | None] | None = None) -> Record | None:
+def beside(line: str, step: int | None, epoch_end: Callable[[int], int | None] | None = None, *,
+           stated: bool = False) -> Record | None:
     """The record at `step` of a line of labelled numbers with a loss among them (or a value named by its split
     alone: `Train: 0.0962 | Val: 0.0991`, `model.SPLIT_METRICS`), else None; a line that states which of the run's
     epochs it sums up (`Epoch [9/30]`, `Epoch 9/30`) at the step `epoch_end` gives that epoch's end, where the bars
     know it and it is not behind them (a loop whose bars were mostly erased put 22 epochs' summaries at the step
     of its last frame, a review). The record has no time of its
     own (see below). A loss, not any measure: Lightning's `Epoch 0, global step 1563: 'val_accuracy' reached 0.49430 (best 0.49430), saving
-    model to …` names none (its `reached` and `best` are no metrics)."""
+    model to …` names none (its `reached` and `best` are no metrics); an evaluation's measure of error is one (3D
+    Gaussian Splatting's `[ITER 7000] Evaluating test: L1 0.0106 PSNR 31.36` under its bar, `test_l1`). `stated`: only a
+    line that states a step of its own."""
     if (lone := _LONE_LOSS.fullmatch(line)) is not None:
         return Record(Kind.STEP, step=step, metrics={"loss": float(lone[1])})
     rec = _KV.parse(line)
     if rec is None or rec.kind not in (Kind.STEP, Kind.EVAL) or not (
-            names_loss(rec.metrics) or not SPLIT_METRICS.isdisjoint(rec.metrics)):
+            names_loss(rec.metrics) or not SPLIT_METRICS.isdisjoint(rec.metrics)
+            or (rec.kind is Kind.EVAL and any(names_error_measure(k) for k in rec.metrics))):
+        return None
+    if stated and rec.step is None:
         return None
     metrics = {k: v for k, v in rec.metrics.items() if k not in _BARS_OWN}
     if epoch_end is not None and "epochs" in rec.metrics and (epoch := rec.metrics.get("epoch", 0.5)).is_integer():

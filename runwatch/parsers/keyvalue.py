@@ -467,6 +467,8 @@ def _evaluates(text: str) -> str | None:
         return "test"
     if _ESTIMATOR_EVAL in text:
         return "eval"
+    if "valuating " in text and (split := _EVALUATING_SPLIT.search(text)) is not None:
+        return split[1].lower()
     if any(word in text for word in _PHASE_WORDS) and (after := _PHASE_AFTER.search(text)) is not None and (
             _TRAINING_AFTER.search(text, after.end()) is None):
         return after[1].lower()
@@ -480,6 +482,10 @@ _PHASE_AFTER = re.compile(r"\b(?:epoch|step|iter|iteration)\s{0,2}[:=]?\s{0,2}\d
 2.15` (its `epoch: 0 end, loss: 2.17` the training's; the validation loss read into the training's, a review), or
 before its first key: PaddleVideo's `END epoch:1   val loss_avg: 3.62249 top1_avg: 0.14896 … avg_batch_cost: 0.03663
 sec` (its epoch's `train loss_avg:` line the training's)."""
+_EVALUATING_SPLIT = re.compile(r"\b[Ee]valuating (train|test|val|valid|validation)\s{0,2}:")
+"""An evaluation of a split said after the line's count: 3D Gaussian Splatting's `[ITER 7000] Evaluating test: L1
+0.0106 PSNR 31.36` (and `Evaluating train:` on its training views, `eval_train_*`), read as a training step's measures.
+Not a task's name (nanochat's `Evaluating: coqa …`)."""
 _TRAINING_AFTER = re.compile(r"\b(?:train|training)\b", re.IGNORECASE)
 """Training's word after a phase's (`Epoch 5 Val Loss: 0.30 Train Loss: 0.20`): the line holds both phases, no
 evaluation's alone (read as one, the training loss became a second `val_loss`, dropped, and its NaN unjudged: a code
@@ -647,9 +653,9 @@ def _timm_result(head: re.Match[str], averages: dict[str, float], text: str) -> 
 
 
 def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
-    """An evaluation line's metrics under evaluation names (`loss` → `test_loss` after `test`, `val_loss`
-    after the others); its epoch (`test epoch:0`, PaddleVideo's `END epoch:1   val loss_avg: …`) stays the epoch."""
-    prefix = "test_" if word == "test" else "val_"
+    """An evaluation line's metrics under evaluation names (`loss` → `test_loss` after `test`, `eval_train_loss`
+    after `train` (an evaluation on the training split), `val_loss` after the others); its epoch (`test epoch:0`, PaddleVideo's `END epoch:1   val loss_avg: …`) stays the epoch."""
+    prefix = "test_" if word == "test" else "eval_train_" if word == "train" else "val_"
     out: dict[str, float] = {}
     for name, value in metrics.items():
         if name in _SPLIT_LOSS:  # `[eval] iter 8000: train 1.9710 val 2.3993` (nanoGPT's estimate_loss): each split's loss

@@ -548,11 +548,15 @@ class ProgressBarParser(FormatParser):
             self._read_heading(line)
             if starts_run(line):
                 self._last_plain = None  # the laps start over (`NEW_RUN`)
-            if self._pending_desc or (self._bar_loss and (
-                    self._base is None or self._bar_evals or _EVALUATION_WORD.search(line) is None)):
+            if self._pending_desc or (self._bar_loss and (self._bar_evals or _EVALUATION_WORD.search(line) is None)):
                 return None  # beside bars that show the loss only an evaluation's line is read (`_evaluated`)
-            logged = beside(line, self._step, self._epoch_end)
-            return logged if logged is None or not self._bar_loss or _evaluated(logged) else _evaluation_in(logged)
+            one_bar = self._bar_loss and self._base is None  # one bar of the run's steps shows the loss: an evaluation's
+            # result alone that states its step is read beside it (3D Gaussian Splatting's `[ITER 7000] Evaluating test:
+            # L1 0.0106 PSNR 31.36`); one that states none is what the bar shows next (tqdm's Keras callback's `val_loss=`)
+            logged = beside(line, self._step, self._epoch_end, stated=one_bar)
+            if logged is None or not self._bar_loss or _evaluated(logged):
+                return logged
+            return _evaluation_in(logged) if self._base is not None else None
         desc = frame.desc or self._pending_desc
         self._pending_desc = ""
         named = None

@@ -801,3 +801,24 @@ def test_mingpts_bar_description_shows_the_loss(capsys: pytest.CaptureFixture[st
     assert steps == sorted(steps)
     rc, out = _check_out(capsys, path)
     assert rc == 2 and "metric=loss              first step 38" in out and "started again" not in out
+
+
+def test_an_evaluation_stating_its_step_beside_the_one_bar_that_shows_the_loss() -> None:
+    """A 2D Gaussian Splatting run on Colab (its `train.py` is 3D Gaussian Splatting's): one bar of the run's 30,000
+    steps with `Loss=` in its postfix, and `[ITER 7000] Evaluating test: L1 0.0105… PSNR 31.36…` (then `Evaluating
+    train:` on its training views) beside it. Read by the bar alone, no evaluation was seen (a new user's review); a
+    line of values stating no step of its own (tqdm's Keras callback's `val_loss=4.3607, val_accuracy=0.0425`) is still
+    what the bar shows next, not read twice."""
+    from tests.support.found import found_lines, source_records
+    from tests.support.realruns import check_json
+
+    fmt, recs = source_records("gs2d_colab_evaluating_attributeerror.log")
+    evals = [(r.step, dict(r.metrics)) for r in recs if r.kind is Kind.EVAL]
+    assert fmt == "tqdm" and len(evals) == 6 and evals[4] == (
+        7000, {"test_l1": 0.010578657558653504, "test_psnr": 31.362593717575074})
+    assert evals[5][1] == {"eval_train_l1": 0.010139155387878419, "eval_train_psnr": 31.657343673706055}
+    code, [run], _ = check_json(FOUND / "gs2d_colab_evaluating_attributeerror.log")
+    assert code == 2 and run["state"] == "crashed" and run["step"] == 7000, run
+    keras = found_lines("keras_tqdmcb_pokemon_train_log.txt.gz")
+    assert keras[386].endswith("INFO - val_loss=4.3607, val_accuracy=0.0425")
+    assert not [r for r in source_records("keras_tqdmcb_pokemon_train_log.txt.gz")[1] if r.line == 387]
