@@ -149,6 +149,8 @@ _STEP_KEYS = frozenset({
     "num_updates",  # fairseq's optimizer updates (`epoch 143:  85 / 282 loss=3.147, …, num_updates=40100, lr=…`)
     "batch_id", "batch_idx",  # the batch in its epoch (PaddleRec's `epoch: 3, batch_id: 500, AUC:…, loss:…`)
     "completed_step",  # MaxText's `completed step: 9, seconds: 5.667, TFLOP/s/device: 134.924, …, loss: 10.374`
+    "acc_iter",  # OpenPCDet's iterations accumulated over the epochs (`Train:   80/80 (100%) [ 959/960 (100%)]  Loss: …
+    # Acc_iter 76800 …`), its epoch of the run's (`_PCDET_EPOCH`)
 })
 _STEP_TIME_KEYS = frozenset({
     "dt", "time", "step_time", "iter_time", "batch_time", "time_per_step", "iteration_time",
@@ -529,6 +531,9 @@ PaddleVideo's `epoch:[  1/25 ] train step:100  loss: 3.45068`, whose step counts
 (runwatch.parsers.epochs makes it global: without the epoch, its 25 epochs read as 24 restarts, a review); a
 loop's epoch summary `Epoch [1/30] Train: 0.0962 | Val: 0.0991 | 457.0s | LR: 0.001000` (its epochs were
 read as no record, or its first as epoch 9 of a bar's, a review)."""
+_PCDET_EPOCH = re.compile(r"\bTrain: {1,8}(\d{1,9})/(\d{1,9}) \( {0,2}\d{1,3}%\) \[")
+"""OpenPCDet's epoch of the run's before its batch of the epoch's: `Train:   80/80 (100%) [ 959/960 (100%)]` (read as a
+metric `train`, 80, and no step, a review; its step is its `Acc_iter`)."""
 _TIMM_TRAIN = re.compile(r"\bTrain: (\d{1,9}) \[ {0,8}\d")
 """timm's `Train: 0 [  50/10009 (0%)]`: the value of `Train` is the epoch, the count after it its batch."""
 _TIMM_TEST = re.compile(r"Test(?P<ema> \(EMA\))?: \[ {0,8}(?P<at>\d{1,9})/(?P<last>\d{1,9})\]")
@@ -1007,6 +1012,9 @@ class KeyValueParser(FormatParser):
             if step is None and text[:1] == "[" and "loss" in metrics and "epoch" not in metrics and (
                     opening := _LEAD_COUNT.match(text)) and 0 < int(opening[1]) <= int(opening[2]):
                 step, total = int(opening[1]), int(opening[2])  # the run's count, first and alone (`_LEAD_COUNT`)
+            if "train" in metrics and "epoch" not in metrics and (pc := _PCDET_EPOCH.search(text)) is not None:
+                metrics.pop("train")  # OpenPCDet's `Train:   80/80 (100%)`: the epoch of the run's
+                metrics = {"epoch": float(pc[1]), "epochs": float(pc[2]), **metrics}
             timm = "train" in metrics and "epoch" not in metrics and _TIMM_TRAIN.search(text) is not None
             if step is None and ("epoch" in metrics or timm) and (m := _within(text, placed, metrics)) is not None:
                 if 0 <= int(m[1]) <= int(m[2]):  # the place in the epoch: runwatch.parsers.epochs makes it global

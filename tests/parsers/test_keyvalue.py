@@ -1996,3 +1996,18 @@ def test_time_series_librarys_speed_line_is_its_step_lines_step_time() -> None:
     assert summary.metrics == {"epoch": 1.0, "loss": 0.3017685, "val_loss": 0.17007, "test_loss": 0.1914445}
     code, [run], _ = check_json(FOUND / name)
     assert code == 0 and run["step"] == 11380 and not [n for n in run["notes"] if "or a step time" in n], run
+
+
+def test_openpcdets_accumulated_iteration_is_the_step_and_its_train_count_the_epoch() -> None:
+    """OpenPCDet's training line, `Train:   80/80 (100%) [ 959/960 (100%)]  Loss: 0.9327 (0.826)  LR: 3.000e-08  Time
+    cost: 00:40/00:00 [52:22/00:00]  Acc_iter 76800  …  Batch time: 0.04(0.04)` (a PointPillars run's last steps, a
+    new user's review): no step, and `train` 80 and `acc_iter` 76800 read as metrics. Its accumulated iteration is the
+    run's step, its `Train: 80/80` the epoch of the run's."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("openpcdet_pointpillars_last_steps.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv" and [r.step for r in steps] == [76700, 76750, 76800]
+    assert {k: steps[-1].metrics[k] for k in ("epoch", "epochs", "loss", "lr", "step_time")} == {
+        "epoch": 80.0, "epochs": 80.0, "loss": 0.9327, "lr": 3e-08, "step_time": 0.04}
+    assert not {"train", "acc_iter"} & set(steps[-1].metrics)
