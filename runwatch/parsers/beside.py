@@ -20,8 +20,8 @@ from runwatch.parsers.keyvalue import KeyValueParser
 from runwatch.parsers.numbers import NUMBER_TEXT
 
 _KV = KeyValueParser()
-"""One reads every bar format's lines: what it holds of the lines before (a heading's epoch, the step a speed line
-is at) is the bar's to say, and dropped with the rest of what the bar states (`_BARS_OWN`)."""
+"""One reads every bar format's lines: what it holds of the lines before (a heading's epoch) is the bar's to say, and
+dropped with the rest of what the bar states (`_BARS_OWN`)."""
 _BARS_OWN = frozenset({"epoch", "epochs", "step_time", "elapsed", "eta"})
 """What a bar's frames give: the line's own count of these is another axis's (its `iters` within an epoch)."""
 

@@ -159,8 +159,7 @@ _STEP_TIME_KEYS = frozenset({
     "avg_batch_cost",  # PaddleOCR 2's and PaddleRec's: the same, averaged over the steps since the last line
 })
 _ELAPSED_KEYS = frozenset({"elapsed", "elapsed_time", "time_elapsed"})
-_ETA_KEYS = frozenset({"eta", "remaining", "time_remaining", "remaining_time", "time_left", "eta_time",
-                       "left_time"})  # Time-Series-Library's `speed: 5.8367s/iter; left time: 65844.1122s`
+_ETA_KEYS = frozenset({"eta", "remaining", "time_remaining", "remaining_time", "time_left", "eta_time"})
 _TIME_WORDS = frozenset({"time", "elapsed", "duration", "runtime", "took", "latency"})
 """Words that make a key a time: its duration keeps the key's name (`took 1452 ms`); any other key's gets `_time`."""
 _LABEL_KEYS = frozenset({
@@ -582,12 +581,6 @@ new user's review)."""
 _PER_ITER = re.compile(r"(?<![\w.:=])(\d{1,9}(?:\.\d{1,6})?) ?(ms|s|sec)/(?:iter|it|step|batch)\b")
 """A step time said by its unit alone, no key (`[train] iter 20: loss 8.3995 2271 ms/iter`, a nanoGPT fork): read
 where nothing else gave one (a review saw its note say no step line carries a step time)."""
-_SPEED_LINE = frozenset({"eta", "step_time"})
-"""All a speed line holds: Time-Series-Library (thuml's Informer, Autoformer, TimesNet, PatchTST, TimeMixer and their
-forks) prints `\titers: 100, epoch: 1 | loss: 0.3074494`, then `\tspeed: 5.8367s/iter; left time: 65844.1122s`: the
-mean step time since the last line and the epoch's time left (its `speed` a time per iteration, read by `_PER_ITER`).
-Unread, a slowdown from 5.1 to 8.5 s an iteration at epoch 13 raised nothing, and the run read as timing no step (a
-new user's review); it is at the step line's step."""
 _DAYS = re.compile(r"\b[Ee][Tt][Aa]: (\d{1,6} days?, \d{1,2}:\d\d:\d\d)\b")
 """A remaining time as Python prints a `timedelta` of a day and more (mmcv's and detectron2's `eta: 30 days,
 14:24:49`, YOLOX's `ETA: 3 days, 23:23:55`): the pair scan read `eta` as 30 seconds (YOLOX's as 3, a review)."""
@@ -832,9 +825,6 @@ class KeyValueParser(FormatParser):
     rounds_steps = True
     _stepped = False
     """Whether a line of this source stated its step by a key: then an `Episode N` line is no step (`parse`)."""
-    _last_place: tuple[int, float | None] | None = None
-    """The step (and epoch) the newest step line stated by a key: Time-Series-Library's speed line, which states
-    neither, is at it (`_SPEED_LINE`)."""
     _heading_epoch: int | None = None
     """The epoch the newest bare epoch heading named (chemprop's `Epoch 0`): the epoch of the stepless lines after it
     that name none."""
@@ -1048,9 +1038,6 @@ class KeyValueParser(FormatParser):
             metrics["eta"] = clock_seconds(days[1]) or metrics["eta"]
         if ")" in text and (mm := _MMENGINE.search(text)) is not None:
             return _mmengine(mm, metrics, logging_time(text))
-        if step is None and self._last_place is not None and metrics.keys() <= _SPEED_LINE and " left " in text and (
-                pi := _PER_ITER.search(text)) is not None:
-            return self._speed_of(float(pi[1]) / (1e3 if pi[2] == "ms" else 1.0), metrics.get("eta"))
         lead = _evaluates(text) or counting
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
             "loss" in k for k in metrics if lead is not None or is_eval_metric(k))  # `test loss 5.02`, after `Test`
@@ -1084,21 +1071,13 @@ class KeyValueParser(FormatParser):
                 # step_avg:177.39ms`: no evaluation of 0.18 s)
         if rounded and step is not None:
             metrics[ROUNDED] = rounded  # placed by the source (runwatch.parsers.rounded)
-        if kind is Kind.STEP:
-            self._last_place = (step, metrics.get("epoch")) if step is not None and keyed else None
         if step is None and not placed and self._heading_epoch is not None and "epoch" not in metrics:
             metrics = {"epoch": float(self._heading_epoch), **metrics}  # the epoch its heading named (`epoch_heading`)
         return Record(kind, step=step, total_steps=total, metrics=metrics, t=logging_time(text))
 
-    def _speed_of(self, step_time: float, eta: float | None) -> Record:
-        """Time-Series-Library's speed line after its step line, at that step (`_SPEED_LINE`)."""
-        step, epoch = self._last_place or (None, None)
-        metrics = {"epoch": epoch} if epoch is not None else {}
-        metrics["step_time"] = step_time
-        if eta is not None:
-            metrics["eta"] = eta
-        self._last_place = None  # one speed line a step line
-        return Record(Kind.STEP, step=step, metrics=metrics)
+    def launched(self) -> None:
+        """A new launch prints its own headings: the epoch the last one named is none of its (`_heading_epoch`)."""
+        self._heading_epoch = None
 
     def score(self, line: str) -> int:
         return 1 if self.parse(line) is not None else 0
