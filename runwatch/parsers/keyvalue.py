@@ -652,7 +652,8 @@ def _timm_result(head: re.Match[str], averages: dict[str, float], text: str) -> 
 
 def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
     """An evaluation line's metrics under evaluation names (`loss` → `test_loss` after `test`, `eval_train_loss`
-    after `train` (an evaluation on the training split), `val_loss` after the others); its epoch (`test epoch:0`, PaddleVideo's `END epoch:1   val loss_avg: …`) stays the epoch."""
+    after `train` (an evaluation on the training split), `val_loss` after the others); its epoch (`test epoch:0`,
+    PaddleVideo's `END epoch:1   val loss_avg: …`) stays the epoch."""
     prefix = "test_" if word == "test" else "eval_train_" if word == "train" else "val_"
     out: dict[str, float] = {}
     for name, value in metrics.items():
@@ -836,7 +837,8 @@ class KeyValueParser(FormatParser):
 
     def parse(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
-        if len(text) <= MAX_HEADING and ("poch" in text or "POCH" in text) and (heading := epoch_heading(text)) is not None:
+        if len(text) <= MAX_HEADING and ("poch" in text or "POCH" in text) and (
+                heading := epoch_heading(text)) is not None:
             self._heading_epoch = heading
             return None
         if text.startswith("Test") and (timm_test := _TIMM_TEST.match(text)) is not None and (

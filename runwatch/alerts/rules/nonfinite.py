@@ -5,7 +5,7 @@ compute, so it fires at the first bad value, with no `for`. Frameworks hide
 NaN in their own ways, and each has a check here:
 
 * a NaN/Inf value of a watched metric on any rank (nanochat `loss: nan`,
-  Megatron `grad norm: nan`), or one past float32's largest (`state.series.OVERFLOW`):
+  Megatron `grad norm: nan`), or one beyond float32's range (`state.series.OVERFLOW`):
   a loop in doubles prints its overflow as a number (LightGBM's `l2: 9.24749e+120`);
 * HF Trainer logs a NaN loss as `'loss': 0.0` next to `'grad_norm': nan`,
   so that pair is named in the summary rather than trusting the loss;
@@ -99,8 +99,8 @@ class NonFiniteParams(RuleParams):
 class NonFinite(Rule[NonFiniteParams]):
     id = "nonfinite"
     default_severity = Severity.CRITICAL
-    explanation = ("NaN/Inf (or a number past float32's largest) in loss, grad norm or val loss, or in any metric named for a loss, a split or an error "
-                   "measure (also HF's loss 0 with NaN grad norm, Megatron NaN "
+    explanation = ("NaN/Inf (or a number beyond float32's range) in loss, grad norm or val loss, or in any metric "
+                   "named for a loss, a split or an error measure (also HF's loss 0 with NaN grad norm, Megatron NaN "
                    "iterations or dropped loss, a collapsed fp16 loss scale, nearly every step skipped for "
                    "fp16 overflow); fires at the first bad value")
     Params = NonFiniteParams
@@ -292,7 +292,6 @@ def _from_its_start(run: RunTracker, found: Tail) -> Tail:
 def _newest_bad(found: Tail) -> int:
     """The step of the newest bad value among `found`'s points (it holds one)."""
     return int(found.x[np.flatnonzero(~sane(found.v))[-1]])
-
 
 
 def _newest_stretch(found: Tail, over: int) -> tuple[float, float, bool] | None:
