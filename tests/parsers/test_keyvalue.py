@@ -1981,6 +1981,10 @@ def test_a_bare_epoch_heading_is_the_epoch_of_the_lines_after_it() -> None:
     assert parser.parse(lines[heading]) is None and parser.parse(lines[147]).metrics["epoch"] == 7.0  # type: ignore[union-attr]
     parser.launched()
     assert "epoch" not in parser.parse(lines[147]).metrics  # type: ignore[union-attr]
+    # after Python logging's prefix too: an I-JEPA fork's `INFO:root:Epoch 6`, its evaluation at the epoch's end
+    _, jepa = source_records("fgdcc_jepa_test_loss_nan_excerpt.out")
+    [nan_test] = [r for r in jepa if r.line == 158]
+    assert nan_test.kind is Kind.EVAL and nan_test.metrics["epoch"] == 6.0 and math.isnan(nan_test.metrics["test_loss"])
 
 
 def test_time_series_librarys_vali_loss_is_the_validation_loss() -> None:
