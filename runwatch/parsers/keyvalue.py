@@ -1049,7 +1049,7 @@ class KeyValueParser(FormatParser):
             if not (pairs == 1 and _lone_eval_measure(metrics) and not text[:1].isspace()):
                 # `validation loss: 3.03`; indented, a line of code (`        val_loss = 0.0` of the script a
                 # modded-nanogpt log begins with, read as an evaluation at 0: a new user's review)
-                if all(k in _HEADING_NAMES or k.endswith("_epoch") for k in metrics):
+                if len(metrics) <= 2 and all(k in _HEADING_NAMES or k.endswith("_epoch") for k in metrics):
                     self._heading(text)
                 return None  # a header's settings (`lr=0.0003 batch_size=32 max_steps=400`): config, no record
         if step is not None and not measured and metrics and all(_is_setting(k) for k in metrics):
@@ -1082,7 +1082,8 @@ class KeyValueParser(FormatParser):
     def _heading(self, text: str) -> None:
         """Keep the epoch a bare heading names (`epoch_heading`), read only on a line refused for no more than an epoch
         (a heading tried on every line cost a kv step line half again its time: 20 → 30 µs)."""
-        if len(text) <= MAX_HEADING and (heading := epoch_heading(text)) is not None:
+        if len(text) <= MAX_HEADING and ("poch" in text or "POCH" in text) and (
+                heading := epoch_heading(text)) is not None:
             self._heading_epoch = heading
 
     def launched(self) -> None:

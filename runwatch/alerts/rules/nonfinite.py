@@ -277,7 +277,7 @@ def _from_its_start(run: RunTracker, found: Tail) -> Tail:
     before a finite value is not this one."""
     window = len(found.x)
     longer = found
-    while len(longer.x) and not sane(longer.v[:1])[0]:
+    while len(longer.x) and not abs(longer.v[0]) <= OVERFLOW:
         more = rank_tail(run, found.metric, found.rank, len(longer.x) * 4)
         if more is None or len(more.x) <= len(longer.x):
             break
