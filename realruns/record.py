@@ -50,7 +50,7 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".keras", ".h
 SIDE_POLL_S = 0.05
 """How often the recorder looks at the run directory's other files while it tees the log."""
 FRAMEWORKS = ("torch", "transformers", "lightning", "keras", "accelerate", "tensorboard", "wandb",
-              "tqdm", "rich", "numpy")
+              "tqdm", "rich", "numpy", "fastai", "fastprogress")
 
 
 def versions() -> dict[str, str]:

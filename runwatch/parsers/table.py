@@ -10,8 +10,17 @@ other number a metric by its column's name (`train_loss` → `loss`); `nan` and 
 review read ended its loss in 14 epochs of `nan`, and nothing was understood of it). A new header (a relaunch writing
 into the same file) replaces the old one.
 
-Only tabs separate: columns aligned by spaces cannot be told from prose. Read per line (a row an epoch or a logging step
-needs no fast path); the parser keeps the header between lines, so it has no learned layouts.
+Tabs separate, or blanks under a header that can be nothing but a table's: fastai's epoch table (its recorder's names,
+each padded to 8 and joined by two blanks: `epoch     train_loss  valid_loss  accuracy  time    `, then a row an epoch,
+`2         nan         nan         0.103125  00:01     `) and the tables of loops built on its learner (PatchTST's, right
+aligned to 15). Such a header is `epoch` first, then single-word names, one a loss's (`_spaced_header`); other columns
+aligned by blanks cannot be told from prose. fastai's `time` (the epoch's, `mm:ss` or `h:mm:ss`) is the row's
+`step_time`: a row is a step of the epoch count, and a slower epoch is what the slowdown rules judge; its `None` (a
+fit with no validation set) is no value, as any word that is no number. A real fastai run whose loss went NaN at its
+third epoch read `UNREAD`, nothing understood (the run lab's `fastai-nan`).
+
+Read per line (a row an epoch or a logging step needs no fast path); the parser keeps the header between lines, so it
+has no learned layouts.
 """
 
 from __future__ import annotations
@@ -34,6 +43,12 @@ _STEP_NAMES = {"epoch": "epoch", "step": "step", "steps": "step", "iter": "step"
 _STAMP_NAMES = frozenset({"time_stamp", "timestamp", "time", "date", "datetime", "wall_time"})
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[.,](\d{1,6}))?")
 _INT = re.compile(r"\d{1,15}")
+_SPACED_FIRST = "epoch"
+_WORD = re.compile(r"[A-Za-z_][\w@]{0,60}")
+_GAP = re.compile(r"\s{2,}")
+"""What sets a blank-aligned table's columns apart: two blanks or more (fastai joins its padded names with two)."""
+_DURATION = re.compile(r"(?:(\d{1,4}):)?(\d{1,2}):(\d\d)")
+"""fastai's `format_time`: `mm:ss`, or `h:mm:ss` from an hour."""
 
 
 class TableParser(FormatParser):
@@ -45,25 +60,40 @@ class TableParser(FormatParser):
         self._columns: tuple[str, ...] | None = None
         """The last header's names, as printed."""
         self._step_at = -1
+        self._spaced = False
+        """Whether that header's columns are aligned by blanks (fastai's), not separated by tabs."""
 
     def parse(self, line: str) -> Record | None:
         if "\t" not in line:
+            if not line.lstrip().startswith(_SPACED_FIRST):
+                return self._spaced_row(line) if self._spaced else None
+            if (names := _spaced_header(line)) is not None:
+                self._columns, self._step_at, self._spaced = names, 0, True
             return None
         fields = line.strip().split("\t")
         header = _header(fields)
         if header is not None:
-            self._columns, self._step_at = tuple(fields), header
+            self._columns, self._step_at, self._spaced = tuple(fields), header, False
             return None
         columns = self._columns
-        if columns is None or len(fields) != len(columns):
+        if columns is None or self._spaced or len(fields) != len(columns):
             return None
         return _row(columns, self._step_at, fields)
 
+    def _spaced_row(self, line: str) -> Record | None:
+        """A row under a blank-aligned header: as many words, an epoch first."""
+        columns = self._columns
+        fields = line.split()
+        if columns is None or len(fields) != len(columns):
+            return None
+        return _row(columns, 0, fields)
+
     def score(self, line: str) -> int:
-        """2 for a header (names, tab-separated, one of them a step's), 1 for a line shaped as a row (an integer
-        first, then numbers or stamps, tab-separated): a fresh parser holds no header to read it under."""
+        """2 for a header (names, tab-separated, one of them a step's; or fastai's, `_spaced_header`), 1 for a line
+        shaped as a row (an integer first, then numbers or stamps, tab-separated): a fresh parser holds no header
+        to read it under."""
         if "\t" not in line:
-            return 0
+            return 2 if line.lstrip().startswith(_SPACED_FIRST) and _spaced_header(line) is not None else 0
         fields = line.strip().split("\t")
         if _header(fields) is not None:
             return 2
@@ -71,6 +101,20 @@ class TableParser(FormatParser):
                 parse_number(f) is not None or _STAMP.fullmatch(f) is not None for f in fields[1:]):
             return 1
         return 0
+
+
+def _spaced_header(line: str) -> tuple[str, ...] | None:
+    """The names of a blank-aligned table's header (see the module notes), or None for any other line: `epoch` first,
+    then at least two more single-word names, no name twice, apart by two blanks or more (a table's columns, where
+    prose has one), one of them a loss's in a name of its own (`train_loss`, `loss_cls`: `epoch loss was high` is
+    prose)."""
+    fields = line.split()
+    if not (3 <= len(fields) <= MAX_COLUMNS and fields[0] == _SPACED_FIRST
+            and any("loss" in f and f != "loss" for f in fields) and len(_GAP.split(line.strip())) == len(fields)):
+        return None
+    if not all(_WORD.fullmatch(f) for f in fields) or len(set(fields)) != len(fields):
+        return None
+    return tuple(fields)
 
 
 def _header(fields: list[str]) -> int | None:
@@ -110,6 +154,9 @@ def _row(columns: tuple[str, ...], step_at: int, fields: list[str]) -> Record | 
                 t = local_time(m[1], m[2] or "")
             except ValueError:
                 pass
+            continue
+        if low == "time" and (d := _DURATION.fullmatch(text)) is not None:
+            metrics["step_time"] = int(d[1] or 0) * 3600.0 + int(d[2]) * 60.0 + int(d[3])
             continue
         value = parse_number(text)
         if value is not None:

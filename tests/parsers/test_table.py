@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runwatch.cli import main
-from runwatch.model import Kind
+from runwatch.model import Kind, Record
 from runwatch.parsers.detect import detect
 from runwatch.parsers.fields import local_time
+from runwatch.parsers.source import SourceParser
 from runwatch.parsers.table import TableParser
+from runwatch.watcher.lines import LineSplitter
 from tests.support.found import found_lines, source_records
 from tests.support.paths import FIXTURES
+from tests.support.realruns import REALRUNS, check_json
 
 NAME = "fadnet_epoch_table_nan_last_launch.log"
 
@@ -100,3 +104,104 @@ def test_a_header_names_words_not_numbers() -> None:
     assert _header(header) == -1
     row = found_lines("pgnet_loss_table_no_step.log")[1].strip().split("\t")
     assert _header([f"{name} {value}" for name, value in zip(header, row, strict=True)]) is None
+
+
+# ── fastai's epoch table: columns aligned by blanks under a header of its recorder's names ──────────────────────────
+
+FASTAI = REALRUNS / "fastai-healthy"
+
+
+def source_records_of(log: Path) -> tuple[str | None, list[Record]]:
+    """The format a source detecting it itself finds in a log, and the step records it reads, the bar frames split
+    at `\r` as a followed file's are."""
+    splitter = LineSplitter()
+    text = splitter.feed(log.read_bytes()) + splitter.feed(b"\n")
+    sp = SourceParser(log.name)
+    records = [r for r in sp.feed(text, 1, 0.0) + sp.flush() if r.kind is Kind.STEP]
+    return sp.format, records
+
+
+def _fastai_rows(log: Path) -> list[list[str]]:
+    """The table's rows as the log holds them: the text after a line's last `\\r` (fastprogress draws its bar frames
+    before each), split on blanks, an epoch first."""
+    rows = [line.rsplit("\r", 1)[-1].split() for line in log.read_text(encoding="utf-8").splitlines()]
+    return [r for r in rows if r and r[0].isdigit()]
+
+
+def test_a_real_fastai_fit_is_read_a_step_an_epoch() -> None:
+    """The run lab's fastai fit (8 epochs): each row an epoch (from 0), `train_loss` the loss, `valid_loss` the
+    val loss, `accuracy` by its name and the epoch's `mm:ss` its step time; a real run read `UNREAD` before."""
+    log = FASTAI / "run" / "train.log"
+    want = _fastai_rows(log)
+    assert len(want) == 8
+    fmt, records = source_records_of(log)
+    assert fmt == "table"
+    assert [r.step for r in records] == list(range(8))
+    for rec, row in zip(records, want, strict=True):
+        minutes, seconds = row[4].split(":")
+        assert rec.metrics == {"epoch": float(row[0]), "loss": float(row[1]), "val_loss": float(row[2]),
+                               "accuracy": float(row[3]), "step_time": int(minutes) * 60.0 + int(seconds)}
+
+
+def test_a_fastai_loss_gone_nan_is_critical_at_its_epoch() -> None:
+    """`fastai-nan`: NaN planted at step 500 (epoch 2's 100th batch); fastai's smoothed loss is NaN from there,
+    so the row of epoch 2 prints `nan`: the alert names that epoch."""
+    rec = REALRUNS / "fastai-nan"
+    truth = [json.loads(x) for x in (rec / "truth" / "rank0.jsonl").read_text().splitlines()]
+    nan_epoch = next(int(t["epoch"]) for t in truth if "shown_loss" in t and math.isnan(float(t["shown_loss"])))
+    assert nan_epoch == 2
+    rc, runs, _ = check_json(rec / "run")
+    found = {a["labels"].get("metric"): a for a in runs[0]["alerts"] if a["rule"] == "nonfinite"}
+    assert rc == 2 and set(found) == {"loss", "val_loss"}  # the weights NaN too: the evaluation after it is
+    assert found["loss"]["first_step"] == found["val_loss"]["first_step"] == nan_epoch
+
+
+def test_a_fit_with_no_validation_set_reads_its_none_as_no_value() -> None:
+    """fastai 2.8 prints `None` for what it has no value of (an empty validation set): the row keeps its loss and
+    step time, and has no val_loss or accuracy (tests/fixtures/printed)."""
+    _, records = source_records_of(FIXTURES / "printed" / "fastai_no_valid_table.log")
+    assert [r.step for r in records] == [0, 1, 2]
+    assert all(set(r.metrics) == {"epoch", "loss", "step_time"} for r in records)
+    assert records[0].metrics["loss"] == 0.670004
+
+
+def test_a_right_aligned_table_of_a_learner_built_on_fastais_is_read() -> None:
+    """PatchTST's pretraining (its own learner, columns right-aligned to 15) with `Better model found at epoch …`
+    lines between the rows: 10 epochs, read `UNREAD` by a new user's review."""
+    fmt, recs = source_records("patchtst_pretrain_epoch_table.log")
+    assert fmt == "table"
+    assert [r.step for r in recs] == list(range(10))
+    assert recs[0].metrics == {"epoch": 0.0, "loss": 0.98734, "val_loss": 0.963388, "step_time": 23.0}
+    assert recs[-1].metrics["val_loss"] == 0.264837
+
+
+@pytest.mark.parametrize("line", [
+    "epoch loss was high, lowering the learning rate",  # prose: one blank between words, a bare `loss`
+    "epoch  loss  time",  # a bare `loss`: no name of a table's own
+    "epoch     train_loss  train_loss  time",  # a name twice
+    "Epoch     train_loss  valid_loss  time",  # fastai's is `epoch`
+    "epoch     train_loss  valid loss",  # a name of two words cannot be told from two columns
+    "epoch train_loss valid_loss time",  # one blank: prose, not a table's columns
+])
+def test_a_blank_aligned_header_is_only_fastais_shape(line: str) -> None:
+    assert TableParser().score(line) == 0
+    parser = TableParser()
+    parser.parse(line)
+    assert parser.parse("0  1.0  2.0  00:01") is None
+
+
+def test_a_row_under_a_blank_aligned_header_needs_its_width_and_an_epoch() -> None:
+    header = next(x for x in found_lines("patchtst_pretrain_epoch_table.log") if "train_loss" in x)
+    parser = TableParser()
+    assert parser.score(header) == 2 and parser.parse(header) is None
+    assert parser.parse("              0       0.987340       0.963388          00:23") is not None
+    assert parser.parse("              0       0.987340       0.963388") is None  # one short
+    assert parser.parse("Better model found at epoch 0 with valid_loss value: 0.96.") is None
+    assert parser.parse("   x       0.987340       0.963388          00:23") is None  # no epoch
+    assert parser.parse("0\t0.9\t0.8\t00:23") is None  # a tab-separated line is no row of a blank-aligned table
+
+
+def test_an_epoch_of_an_hour_and_more_is_its_seconds() -> None:
+    """fastprogress's `format_time` writes `h:mm:ss` from an hour (tests/fixtures/printed): 1:02:03 is 3,723 s."""
+    _, records = source_records_of(FIXTURES / "printed" / "fastprogress_hour_epochs.log")
+    assert [r.metrics["step_time"] for r in records] == [3723.0, 3731.0, 7384.0]

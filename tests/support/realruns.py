@@ -214,10 +214,13 @@ def step_mismatches(rec: Recording, records: Iterator[dict[str, Any]]) -> list[s
         truth.setdefault((row["step"], row.get("rank", 0)), []).extend(vals)
     if rec.manifest.get("counts") == "epochs":  # a loop that prints each epoch's means: epoch e at step e
         by_epoch: dict[int, list[float]] = {}
+        shown: dict[int, float] = {}
         for row in rec.truth_steps():
             if isinstance(row.get("loss"), float | int) and row.get("epoch") is not None:
                 by_epoch.setdefault(int(row["epoch"]), []).append(row["loss"])
-        truth = {(e, 0): [sum(losses) / len(losses)] for e, losses in by_epoch.items()}
+            if isinstance(row.get("shown_loss"), float | int) and row.get("epoch") is not None:
+                shown[int(row["epoch"])] = row["shown_loss"]  # fastai's: smoothed, its value at the epoch's end
+        truth = {(e, 0): [shown[e]] if e in shown else [sum(losses) / len(losses)] for e, losses in by_epoch.items()}
     bad = []
     for r in records:
         loss = r.get("metrics", {}).get("loss")

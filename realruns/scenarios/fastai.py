@@ -1,0 +1,18 @@
+"""fastai 2 `Learner.fit_one_cycle`, 8 epochs × 200 batches with a validation set and `accuracy`. Its log is
+fastai's epoch table, one row an epoch (`epoch  train_loss  valid_loss  accuracy  time`), after fastprogress's
+bar frames: fastprogress 1.1 draws them on a pipe too (`Epoch 2/8 : |███---| 15.00% [60/200 00:00<00:03...
+1.4730]`, the smoothed loss after the dots), each row after a `\\r`."""
+
+from lab.scenario import Expect, Scenario
+
+PY = ("{py}", "{scripts}/fastai_fit.py")
+EPOCHS = "epochs"
+"""A row is an epoch (from 0), its `train_loss` the loss fastai smoothed up to the epoch's last batch."""
+
+SCENARIOS = [
+    Scenario("fastai-healthy", "fastai", PY, counts=EPOCHS),
+    Scenario("fastai-nan", "fastai", PY, fault="nan@500", counts=EPOCHS, expect=(Expect("nonfinite", severity="critical", metric="loss"),),
+             notes="NaN from step 500 (epoch 3's 100th batch): the row's train_loss, valid_loss and the bar's loss all nan"),
+    Scenario("fastai-raise", "fastai", PY, fault="raise@700", counts=EPOCHS,
+             expect=(Expect("crash", severity="critical"),)),
+]
