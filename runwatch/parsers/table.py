@@ -62,12 +62,17 @@ class TableParser(FormatParser):
         self._step_at = -1
         self._spaced = False
         """Whether that header's columns are aligned by blanks (fastai's), not separated by tabs."""
+        self._before = 0
+        """Epochs of the fits before this one in the same launch (see `launched`)."""
+        self._next = 0
+        """The step after the last row read under a blank-aligned header: where another fit would go on."""
 
     def parse(self, line: str) -> Record | None:
         if "\t" not in line:
             if not line.lstrip().startswith(_SPACED_FIRST):
                 return self._spaced_row(line) if self._spaced else None
             if (names := _spaced_header(line)) is not None:
+                self._before = self._next if self._spaced and names == self._columns else 0
                 self._columns, self._step_at, self._spaced = names, 0, True
             return None
         fields = line.strip().split("\t")
@@ -81,12 +86,22 @@ class TableParser(FormatParser):
         return _row(columns, self._step_at, fields)
 
     def _spaced_row(self, line: str) -> Record | None:
-        """A row under a blank-aligned header: as many words, an epoch first."""
+        """A row under a blank-aligned header: as many words, an epoch first, counted on from the fits before it
+        (see `launched`)."""
         columns = self._columns
         fields = line.split()
         if columns is None or len(fields) != len(columns):
             return None
-        return _row(columns, 0, fields)
+        rec = _row(columns, 0, fields, self._before)
+        if rec is not None and rec.step is not None:
+            self._next = rec.step + 1
+        return rec
+
+    def launched(self) -> None:
+        """fastai prints its table's header at each `fit` (`fine_tune` fits once frozen, then again), each fit's rows
+        from epoch 0: in one launch the same header again is the next fit of the same model, whose epochs go on
+        from the last (a `fine_tune(3)` reads epochs 0 to 3, not 0 then 0 to 2); a new launch counts from 0."""
+        self._before = self._next = 0
 
     def score(self, line: str) -> int:
         """2 for a header (names, tab-separated, one of them a step's; or fastai's, `_spaced_header`), 1 for a line
@@ -132,14 +147,15 @@ def _header(fields: list[str]) -> int | None:
     return at
 
 
-def _row(columns: tuple[str, ...], step_at: int, fields: list[str]) -> Record | None:
-    """The record of a row under `columns`, or None when its step is no count (another table's line, prose)."""
+def _row(columns: tuple[str, ...], step_at: int, fields: list[str], before: int = 0) -> Record | None:
+    """The record of a row under `columns`, or None when its step is no count (another table's line, prose); its step
+    counted on from `before`."""
     step = None
     if step_at >= 0:
         raw_step = fields[step_at].strip()
         if _INT.fullmatch(raw_step) is None:
             return None
-        step = int(raw_step)
+        step = int(raw_step) + before
     metrics: dict[str, float] = {}
     t = 0.0
     for i, (name, raw) in enumerate(zip(columns, fields, strict=True)):

@@ -205,3 +205,28 @@ def test_an_epoch_of_an_hour_and_more_is_its_seconds() -> None:
     """fastprogress's `format_time` writes `h:mm:ss` from an hour (tests/fixtures/printed): 1:02:03 is 3,723 s."""
     _, records = source_records_of(FIXTURES / "printed" / "fastprogress_hour_epochs.log")
     assert [r.metrics["step_time"] for r in records] == [3723.0, 3731.0, 7384.0]
+
+
+def test_fine_tunes_second_fit_goes_on_from_the_first() -> None:
+    """fastai's `fine_tune(3)` prints the header again for its unfrozen fit and counts that fit's epochs from 0: one
+    model trained four epochs, read 0 to 3 (read as printed, two records at step 0 and the frozen epoch's loss
+    overwritten)."""
+    log = FIXTURES / "printed" / "fastai_fine_tune_two_fits.log"
+    want = _fastai_rows(log)
+    assert [int(row[0]) for row in want] == [0, 0, 1, 2]
+    _, records = source_records_of(log)
+    assert [r.step for r in records] == [0, 1, 2, 3]
+    assert [r.metrics["epoch"] for r in records] == [0.0, 1.0, 2.0, 3.0]
+    assert [r.metrics["loss"] for r in records] == [float(row[1]) for row in want]
+
+
+def test_a_new_launch_counts_its_fits_from_0() -> None:
+    """The count goes on only within a launch: after `launched` (a relaunch into the same log), epoch 0 is step 0."""
+    lines = [line.rsplit("\r", 1)[-1] for line in (FIXTURES / "printed" / "fastai_fine_tune_two_fits.log")
+             .read_text(encoding="utf-8").splitlines()]
+    parser = TableParser()
+    steps = [rec.step for line in lines if (rec := parser.parse(line)) is not None]
+    assert steps == [0, 1, 2, 3]
+    parser.launched()
+    again = [rec.step for line in lines if (rec := parser.parse(line)) is not None]
+    assert again == [0, 1, 2, 3]
