@@ -12,7 +12,7 @@ EPOCHS = "epochs"
 SCENARIOS = [
     Scenario("fastai-healthy", "fastai", PY, counts=EPOCHS),
     Scenario("fastai-nan", "fastai", PY, fault="nan@500", counts=EPOCHS, expect=(Expect("nonfinite", severity="critical", metric="loss"),),
-             notes="NaN from step 500 (epoch 3's 100th batch): the row's train_loss, valid_loss and the bar's loss all nan"),
+             notes="NaN from step 500 (the 100th batch of epoch 2, counted from 0 as the table counts): the row's train_loss, valid_loss and the bar's loss all nan"),
     Scenario("fastai-raise", "fastai", PY, fault="raise@700", counts=EPOCHS,
              expect=(Expect("crash", severity="critical"),)),
 ]

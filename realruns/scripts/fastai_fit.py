@@ -1,5 +1,5 @@
 """fastai 2 `Learner.fit_one_cycle`: an MLP on synthetic classification data with a validation set and the
-`accuracy` metric. On a pipe fastprogress draws no bar, so what the user's log holds is fastai's epoch table:
+`accuracy` metric. The user's log holds fastprogress's bar frames (drawn on a pipe too) and fastai's epoch table:
 a header of the recorder's names padded to 8 (`epoch     train_loss  valid_loss  accuracy  time    `), then one
 row an epoch, each float `.6f` (`nan` once the loss is), the epoch's time `mm:ss`. Faults come from the
 environment (lab.faults), acted on through a fastai Callback; the NaN/Inf loss is a real multiplication of the

@@ -15,8 +15,10 @@ each padded to 8 and joined by two blanks: `epoch     train_loss  valid_loss  ac
 `2         nan         nan         0.103125  00:01     `) and the tables of loops built on its learner (PatchTST's, right
 aligned to 15). Such a header is `epoch` first, then single-word names, one a loss's (`_spaced_header`); other columns
 aligned by blanks cannot be told from prose. fastai's `time` (the epoch's, `mm:ss` or `h:mm:ss`) is the row's
-`step_time`: a row is a step of the epoch count, and a slower epoch is what the slowdown rules judge; its `None` (a
-fit with no validation set) is no value, as any word that is no number. A real fastai run whose loss went NaN at its
+`step_time` (none for `00:00`, an epoch under a second): a row is a step of the epoch count, its step time charted and
+judged by the slowdown rules once enough epochs are logged; its `None` (a fit with no validation set) is no value, as
+any word that is no number. A row stands where the header's layout puts it, and holds a duration under `time`: a table
+printed after it (a classification report) is no epoch. A real fastai run whose loss went NaN at its
 third epoch read `UNREAD`, nothing understood (the run lab's `fastai-nan`).
 
 Read per line (a row an epoch or a logging step needs no fast path); the parser keeps the header between lines, so it
@@ -26,7 +28,7 @@ has no learned layouts.
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
@@ -45,10 +47,20 @@ _STAMP = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[.,](\d{1,6}))?")
 _INT = re.compile(r"\d{1,15}")
 _SPACED_FIRST = "epoch"
 _WORD = re.compile(r"[A-Za-z_][\w@]{0,60}")
-_GAP = re.compile(r"\s{2,}")
-"""What sets a blank-aligned table's columns apart: two blanks or more (fastai joins its padded names with two)."""
+_FIELD = re.compile(r"\S+")
 _DURATION = re.compile(r"(?:(\d{1,4}):)?(\d{1,2}):(\d\d)")
 """fastai's `format_time`: `mm:ss`, or `h:mm:ss` from an hour."""
+
+
+class _Spaced(NamedTuple):
+    """How a blank-aligned table lays its columns out, read off its header: fastai's (`width` 0: each name padded to
+    8, joined by two blanks, from the line's first column; a row's values each at its name's column, pushed right
+    only by a value longer than its name) or every column right-aligned to one `width` (PatchTST's 15)."""
+
+    names: tuple[str, ...]
+    width: int
+    time_at: int | None
+    """The column of the epoch's time (`time`), whose every row holds a duration."""
 
 
 class TableParser(FormatParser):
@@ -60,8 +72,8 @@ class TableParser(FormatParser):
         self._columns: tuple[str, ...] | None = None
         """The last header's names, as printed."""
         self._step_at = -1
-        self._spaced = False
-        """Whether that header's columns are aligned by blanks (fastai's), not separated by tabs."""
+        self._spaced: _Spaced | None = None
+        """The last header's layout where its columns are aligned by blanks (fastai's), not separated by tabs."""
         self._before = 0
         """Epochs of the fits before this one in the same launch (see `launched`)."""
         self._next = 0
@@ -71,14 +83,14 @@ class TableParser(FormatParser):
         if "\t" not in line:
             if not line.lstrip().startswith(_SPACED_FIRST):
                 return self._spaced_row(line) if self._spaced else None
-            if (names := _spaced_header(line)) is not None:
-                self._before = self._next if self._spaced and names == self._columns else 0
-                self._columns, self._step_at, self._spaced = names, 0, True
+            if (spaced := _spaced_header(line)) is not None:
+                self._before = self._next if self._spaced == spaced else 0
+                self._columns, self._step_at, self._spaced = spaced.names, 0, spaced
             return None
         fields = line.strip().split("\t")
         header = _header(fields)
         if header is not None:
-            self._columns, self._step_at, self._spaced = tuple(fields), header, False
+            self._columns, self._step_at, self._spaced = tuple(fields), header, None
             return None
         columns = self._columns
         if columns is None or self._spaced or len(fields) != len(columns):
@@ -86,13 +98,16 @@ class TableParser(FormatParser):
         return _row(columns, self._step_at, fields)
 
     def _spaced_row(self, line: str) -> Record | None:
-        """A row under a blank-aligned header: as many words, an epoch first, counted on from the fits before it
-        (see `launched`)."""
-        columns = self._columns
+        """A row under a blank-aligned header: as many words in its layout, an epoch first, a duration under `time`,
+        counted on from the fits before it (see `launched`). Another table printed after it (the classification
+        report fastai's interpretation prints, `           0       0.95      0.97      0.96       980`) is not one."""
+        spaced = self._spaced
+        assert spaced is not None
         fields = line.split()
-        if columns is None or len(fields) != len(columns):
+        if len(fields) != len(spaced.names) or not _laid_out(line, spaced) or (
+                spaced.time_at is not None and _DURATION.fullmatch(fields[spaced.time_at]) is None):
             return None
-        rec = _row(columns, 0, fields, self._before)
+        rec = _row(spaced.names, 0, fields, self._before, durations=True)
         if rec is not None and rec.step is not None:
             self._next = rec.step + 1
         return rec
@@ -118,18 +133,34 @@ class TableParser(FormatParser):
         return 0
 
 
-def _spaced_header(line: str) -> tuple[str, ...] | None:
-    """The names of a blank-aligned table's header (see the module notes), or None for any other line: `epoch` first,
-    then at least two more single-word names, no name twice, apart by two blanks or more (a table's columns, where
-    prose has one), one of them a loss's in a name of its own (`train_loss`, `loss_cls`: `epoch loss was high` is
-    prose)."""
-    fields = line.split()
+def _spaced_header(line: str) -> _Spaced | None:
+    """The layout of a blank-aligned table's header (see the module notes), or None for any other line: `epoch` first,
+    then at least two more single-word names, no name twice, one of them a loss's in a name of its own (`train_loss`,
+    `loss_cls`: `epoch loss was high` is prose), laid out as fastai lays them or right-aligned to one width. A pandas
+    DataFrame of a history (`   epoch  train_loss  val_loss`, its index column blank) is neither: its rows, an
+    index first, are no epochs, and read as a header it took the log from its own format (a code review)."""
+    text = line.rstrip()
+    fields = text.split()
     if not (3 <= len(fields) <= MAX_COLUMNS and fields[0] == _SPACED_FIRST
-            and any("loss" in f and f != "loss" for f in fields) and len(_GAP.split(line.strip())) == len(fields)):
+            and any("loss" in f and f != "loss" for f in fields)):
         return None
     if not all(_WORD.fullmatch(f) for f in fields) or len(set(fields)) != len(fields):
         return None
-    return tuple(fields)
+    time_at = fields.index("time") if "time" in fields else None
+    if text == "  ".join(f.ljust(8) for f in fields).rstrip():
+        return _Spaced(tuple(fields), 0, time_at)
+    width = len(text) // len(fields)
+    if width * len(fields) == len(text) and text == "".join(f.rjust(width) for f in fields):
+        return _Spaced(tuple(fields), width, time_at)
+    return None
+
+
+def _laid_out(line: str, spaced: _Spaced) -> bool:
+    """Whether a line's words stand where the header's layout puts a row's: from the first column (fastai's), or
+    each ending at its column's right edge."""
+    if not spaced.width:
+        return not line[:1].isspace()
+    return all(m.end() == spaced.width * (i + 1) for i, m in enumerate(_FIELD.finditer(line)))
 
 
 def _header(fields: list[str]) -> int | None:
@@ -147,9 +178,12 @@ def _header(fields: list[str]) -> int | None:
     return at
 
 
-def _row(columns: tuple[str, ...], step_at: int, fields: list[str], before: int = 0) -> Record | None:
+def _row(columns: tuple[str, ...], step_at: int, fields: list[str], before: int = 0, *,
+         durations: bool = False) -> Record | None:
     """The record of a row under `columns`, or None when its step is no count (another table's line, prose); its step
-    counted on from `before`."""
+    counted on from `before`. With `durations` (fastai's), a `time` column is the epoch's duration (a tab-separated
+    table's `time` may be a clock's: `00:30:00` read as a step time was a slowdown that was none, a code review); 0
+    (`00:00`, an epoch under a second) is none."""
     step = None
     if step_at >= 0:
         raw_step = fields[step_at].strip()
@@ -171,8 +205,9 @@ def _row(columns: tuple[str, ...], step_at: int, fields: list[str], before: int 
             except ValueError:
                 pass
             continue
-        if low == "time" and (d := _DURATION.fullmatch(text)) is not None:
-            metrics["step_time"] = int(d[1] or 0) * 3600.0 + int(d[2]) * 60.0 + int(d[3])
+        if durations and low == "time" and (d := _DURATION.fullmatch(text)) is not None:
+            if seconds := int(d[1] or 0) * 3600 + int(d[2]) * 60 + int(d[3]):
+                metrics["step_time"] = float(seconds)
             continue
         value = parse_number(text)
         if value is not None:

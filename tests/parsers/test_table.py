@@ -139,8 +139,10 @@ def test_a_real_fastai_fit_is_read_a_step_an_epoch() -> None:
     assert [r.step for r in records] == list(range(8))
     for rec, row in zip(records, want, strict=True):
         minutes, seconds = row[4].split(":")
+        took = {"step_time": int(minutes) * 60.0 + int(seconds)} if row[4] != "00:00" else {}  # under a second: none
         assert rec.metrics == {"epoch": float(row[0]), "loss": float(row[1]), "val_loss": float(row[2]),
-                               "accuracy": float(row[3]), "step_time": int(minutes) * 60.0 + int(seconds)}
+                               "accuracy": float(row[3]), **took}
+    assert any("step_time" in r.metrics for r in records)
 
 
 def test_a_fastai_loss_gone_nan_is_critical_at_its_epoch() -> None:
@@ -157,11 +159,11 @@ def test_a_fastai_loss_gone_nan_is_critical_at_its_epoch() -> None:
 
 
 def test_a_fit_with_no_validation_set_reads_its_none_as_no_value() -> None:
-    """fastai 2.8 prints `None` for what it has no value of (an empty validation set): the row keeps its loss and
-    step time, and has no val_loss or accuracy (tests/fixtures/printed)."""
+    """fastai 2.8 prints `None` for what it has no value of (an empty validation set): the row keeps its loss, and
+    has no val_loss or accuracy (tests/fixtures/printed); its epochs took under a second (`00:00`): no step time."""
     _, records = source_records_of(FIXTURES / "printed" / "fastai_no_valid_table.log")
     assert [r.step for r in records] == [0, 1, 2]
-    assert all(set(r.metrics) == {"epoch", "loss", "step_time"} for r in records)
+    assert all(set(r.metrics) == {"epoch", "loss"} for r in records)
     assert records[0].metrics["loss"] == 0.670004
 
 
@@ -187,7 +189,40 @@ def test_a_blank_aligned_header_is_only_fastais_shape(line: str) -> None:
     assert TableParser().score(line) == 0
     parser = TableParser()
     parser.parse(line)
-    assert parser.parse("0  1.0  2.0  00:01") is None
+    width = len(line.split())
+    row = "  ".join(["0", *["1.0"] * (width - 2), "00:01"])  # a row of its width, laid out as fastai's
+    assert parser.parse(row) is None
+
+
+def test_a_pandas_history_frame_before_a_keras_log_leaves_it_keras(tmp_path: Path) -> None:
+    """A resumed run that prints its history as a pandas DataFrame (`   epoch  train_loss  val_loss …`, the index
+    column blank) before Keras's epochs: the frame's header is no fastai table, the log is read as Keras, and its
+    NaN is critical (a code review: read as a table, nothing was read, `UNREAD`, exit 3)."""
+    log = tmp_path / "train.log"
+    log.write_bytes((FIXTURES / "printed" / "pandas_history_frame.log").read_bytes()
+                    + (REALRUNS / "keras-v2-nan" / "run" / "train.log").read_bytes())
+    rc, runs, _ = check_json(log)
+    assert rc == 2 and any(a["rule"] == "nonfinite" for a in runs[0]["alerts"])
+
+
+def test_a_classification_report_after_the_table_is_no_epoch(tmp_path: Path) -> None:
+    """fastai's interpretation prints scikit-learn's report after training (`           0       0.94      0.94
+    0.94        96`: five words, an integer first, as a row of the five-column table): no row of fastai's layout, no
+    duration under `time`. Read as rows, they were epochs 0 to 9 again, a restart, precision read as the loss."""
+    log = tmp_path / "train.log"
+    log.write_bytes((FASTAI / "run" / "train.log").read_bytes()
+                    + (FIXTURES / "printed" / "sklearn_report.log").read_bytes())
+    _, records = source_records_of(log)
+    assert [r.step for r in records] == list(range(8))
+
+
+def test_a_tab_tables_clock_under_time_is_no_step_time() -> None:
+    """A loop's tab-separated `iter  time  loss  lr` whose `time` is the clock (`00:30:00`): only fastai's table holds
+    a duration there. Read as one, the clock's growth was a step time 1.8× as long, a false slowdown warning."""
+    _, records = source_records_of(FIXTURES / "printed" / "tab_clock_table.log")
+    assert len(records) == 60 and all("step_time" not in r.metrics for r in records)
+    rc, runs, _ = check_json(FIXTURES / "printed" / "tab_clock_table.log")
+    assert rc == 0 and runs[0]["alerts"] == []
 
 
 def test_a_row_under_a_blank_aligned_header_needs_its_width_and_an_epoch() -> None:
@@ -196,6 +231,7 @@ def test_a_row_under_a_blank_aligned_header_needs_its_width_and_an_epoch() -> No
     assert parser.score(header) == 2 and parser.parse(header) is None
     assert parser.parse("              0       0.987340       0.963388          00:23") is not None
     assert parser.parse("              0       0.987340       0.963388") is None  # one short
+    assert parser.parse("               0       0.987340       0.963388          00:23") is None  # off its columns
     assert parser.parse("Better model found at epoch 0 with valid_loss value: 0.96.") is None
     assert parser.parse("   x       0.987340       0.963388          00:23") is None  # no epoch
     assert parser.parse("0\t0.9\t0.8\t00:23") is None  # a tab-separated line is no row of a blank-aligned table
@@ -230,3 +266,17 @@ def test_a_new_launch_counts_its_fits_from_0() -> None:
     parser.launched()
     again = [rec.step for line in lines if (rec := parser.parse(line)) is not None]
     assert again == [0, 1, 2, 3]
+
+
+def test_a_fastai_row_starts_its_line_and_holds_a_duration_under_time() -> None:
+    """Each guard of a row alone: a real row moved off the first column, or its `00:01` made a count, is no row."""
+    log = FASTAI / "run" / "train.log"
+    lines = [line.rsplit("\r", 1)[-1] for line in log.read_text(encoding="utf-8").splitlines()]
+    header = next(x for x in lines if x.startswith("epoch"))
+    row = next(x for x in lines if x[:1].isdigit())
+    parser = TableParser()
+    parser.parse(header)
+    assert parser.parse(row) is not None
+    assert parser.parse("   " + row) is None
+    took = row.split()[-1]
+    assert parser.parse(row.replace(took, "1" * len(took))) is None
