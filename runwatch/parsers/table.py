@@ -18,7 +18,10 @@ aligned by blanks cannot be told from prose. fastai's `time` (the epoch's, `mm:s
 `step_time` (none for `00:00`, an epoch under a second): a row is a step of the epoch count, its step time charted and
 judged by the slowdown rules once enough epochs are logged; its `None` (a fit with no validation set) is no value, as
 any word that is no number. A row stands where the header's layout puts it, and holds a duration under `time`: a table
-printed after it (a classification report) is no epoch. A real fastai run whose loss went NaN at its
+printed after it (a classification report) is no epoch. fastprogress's frames (`Epoch 3/8 : |███---| …`, drawn on a
+pipe too) give the fit's total; `fine_tune`'s second fit counts on from its first (`launched`). skorch's table, printed
+by `tabulate`, is laid out by the rule of dashes under its header: its cells may be empty (`cp`), its `dur` the step
+time; a real skorch fit whose losses were NaN read `UNREAD` too. A real fastai run whose loss went NaN at its
 third epoch read `UNREAD`, nothing understood (the run lab's `fastai-nan`).
 
 Read per line (a row an epoch or a logging step needs no fast path); the parser keeps the header between lines, so it
@@ -55,12 +58,25 @@ _DURATION = re.compile(r"(?:(\d{1,4}):)?(\d{1,2}):(\d\d)")
 class _Spaced(NamedTuple):
     """How a blank-aligned table lays its columns out, read off its header: fastai's (`width` 0: each name padded to
     8, joined by two blanks, from the line's first column; a row's values each at its name's column, pushed right
-    only by a value longer than its name) or every column right-aligned to one `width` (PatchTST's 15)."""
+    only by a value longer than its name), every column right-aligned to one `width` (PatchTST's 15), or the spans
+    of the rule of dashes under it (`spans`: skorch's, printed by `tabulate`, whose cells may be empty)."""
 
     names: tuple[str, ...]
     width: int
     time_at: int | None
     """The column of the epoch's time (`time`), whose every row holds a duration."""
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+_RULE = re.compile(r"-{2,}(?: {1,8}-{2,}){2,63}")
+"""The rule of dashes `tabulate` prints under a header, one run a column (`-------  ------------  ----  ------`)."""
+_MASTER = re.compile(r"Epoch (\d{1,6})/(\d{1,6}) :")
+"""fastprogress's frame of a fit's epoch bar (`Epoch 3/8 : |███---| 15.00% [15/100 00:00<00:01... 2.3465]`): the
+fit's epochs. The rows' total is the last of them as the table counts them, from 0 (7 of `Epoch 8/8`): a row is an
+epoch done, so the run is at its end at that row, live as in `check` (a total of 8 left the live badge `running` after
+the last row, until the run was found quiet)."""
+_SECONDS_NAMES = frozenset({"dur"})
+"""Columns of a blank-aligned table that hold the epoch's seconds: skorch's `dur`."""
 
 
 class TableParser(FormatParser):
@@ -78,14 +94,29 @@ class TableParser(FormatParser):
         """Epochs of the fits before this one in the same launch (see `launched`)."""
         self._next = 0
         """The step after the last row read under a blank-aligned header: where another fit would go on."""
+        self._named: tuple[str, tuple[str, ...]] | None = None
+        """The line before, where it was a header's names in no layout of their own: a rule may follow (skorch's)."""
+        self._scored: tuple[str, tuple[str, ...]] | None = None
+        """The same, for `score`."""
+        self._planned: int | None = None
+        """The epochs of the fit under way, as fastprogress's frames state them (`Epoch 3/8 :`)."""
 
     def parse(self, line: str) -> Record | None:
         if "\t" not in line:
+            named, self._named = self._named, None
+            if named is not None and (spaced := _ruled(line, *named)) is not None:
+                self._take(spaced)
+                return None
             if not line.lstrip().startswith(_SPACED_FIRST):
+                if line.startswith("Epoch ") and (m := _MASTER.match(line)) is not None:
+                    self._planned = int(m[2])
+                    return None
                 return self._spaced_row(line) if self._spaced else None
-            if (spaced := _spaced_header(line)) is not None:
-                self._before = self._next if self._spaced == spaced else 0
-                self._columns, self._step_at, self._spaced = spaced.names, 0, spaced
+            if (names := _header_names(line)) is not None:
+                if (spaced := _laid_out_header(line, names)) is not None:
+                    self._take(spaced)
+                else:
+                    self._named = (line, names)
             return None
         fields = line.strip().split("\t")
         header = _header(fields)
@@ -97,17 +128,25 @@ class TableParser(FormatParser):
             return None
         return _row(columns, self._step_at, fields)
 
+    def _take(self, spaced: _Spaced) -> None:
+        """A blank-aligned header read: its rows go on from the last fit's where it is the same table (`launched`)."""
+        self._before = self._next if self._spaced == spaced else 0
+        self._columns, self._step_at, self._spaced, self._planned = spaced.names, 0, spaced, None
+
     def _spaced_row(self, line: str) -> Record | None:
         """A row under a blank-aligned header: as many words in its layout, an epoch first, a duration under `time`,
         counted on from the fits before it (see `launched`). Another table printed after it (the classification
         report fastai's interpretation prints, `           0       0.95      0.97      0.96       980`) is not one."""
         spaced = self._spaced
         assert spaced is not None
-        fields = line.split()
+        fields = _cells(line, spaced.spans) if spaced.spans else line.split()
+        if fields is None:
+            return None
         if len(fields) != len(spaced.names) or not _laid_out(line, spaced) or (
                 spaced.time_at is not None and _DURATION.fullmatch(fields[spaced.time_at]) is None):
             return None
-        rec = _row(spaced.names, 0, fields, self._before, durations=True)
+        total = self._before + self._planned - 1 if self._planned else None
+        rec = _row(spaced.names, 0, fields, self._before, durations=True, total=total)
         if rec is not None and rec.step is not None:
             self._next = rec.step + 1
         return rec
@@ -123,7 +162,15 @@ class TableParser(FormatParser):
         shaped as a row (an integer first, then numbers or stamps, tab-separated): a fresh parser holds no header
         to read it under."""
         if "\t" not in line:
-            return 2 if line.lstrip().startswith(_SPACED_FIRST) and _spaced_header(line) is not None else 0
+            named, self._scored = self._scored, None
+            if named is not None and _ruled(line, *named) is not None:
+                return 2
+            if not line.lstrip().startswith(_SPACED_FIRST) or (names := _header_names(line)) is None:
+                return 0
+            if _laid_out_header(line, names) is not None:
+                return 2
+            self._scored = (line, names)
+            return 0
         fields = line.strip().split("\t")
         if _header(fields) is not None:
             return 2
@@ -133,31 +180,70 @@ class TableParser(FormatParser):
         return 0
 
 
-def _spaced_header(line: str) -> _Spaced | None:
-    """The layout of a blank-aligned table's header (see the module notes), or None for any other line: `epoch` first,
-    then at least two more single-word names, no name twice, one of them a loss's in a name of its own (`train_loss`,
-    `loss_cls`: `epoch loss was high` is prose), laid out as fastai lays them or right-aligned to one width. A pandas
-    DataFrame of a history (`   epoch  train_loss  val_loss`, its index column blank) is neither: its rows, an
-    index first, are no epochs, and read as a header it took the log from its own format (a code review)."""
-    text = line.rstrip()
-    fields = text.split()
+def _header_names(line: str) -> tuple[str, ...] | None:
+    """The names of a line that may be a blank-aligned table's header (see the module notes): `epoch` first, then at
+    least two more single-word names, no name twice, one of them a loss's in a name of its own (`train_loss`,
+    `loss_cls`: `epoch loss was high` is prose)."""
+    fields = line.split()
     if not (3 <= len(fields) <= MAX_COLUMNS and fields[0] == _SPACED_FIRST
             and any("loss" in f and f != "loss" for f in fields)):
         return None
     if not all(_WORD.fullmatch(f) for f in fields) or len(set(fields)) != len(fields):
         return None
-    time_at = fields.index("time") if "time" in fields else None
-    if text == "  ".join(f.ljust(8) for f in fields).rstrip():
-        return _Spaced(tuple(fields), 0, time_at)
-    width = len(text) // len(fields)
-    if width * len(fields) == len(text) and text == "".join(f.rjust(width) for f in fields):
-        return _Spaced(tuple(fields), width, time_at)
+    return tuple(fields)
+
+
+def _time_at(names: tuple[str, ...]) -> int | None:
+    return names.index("time") if "time" in names else None
+
+
+def _laid_out_header(line: str, names: tuple[str, ...]) -> _Spaced | None:
+    """The layout of a header whose names are laid out as fastai lays them or right-aligned to one width, else None:
+    a pandas DataFrame of a history (`   epoch  train_loss  val_loss`, its index column blank) is neither, its rows, an
+    index first, no epochs (read as a header it took a Keras log from its own format, a code review); skorch's header
+    is laid out by the rule under it (`_ruled`)."""
+    text = line.rstrip()
+    if text == "  ".join(f.ljust(8) for f in names).rstrip():
+        return _Spaced(names, 0, _time_at(names))
+    width = len(text) // len(names)
+    if width * len(names) == len(text) and text == "".join(f.rjust(width) for f in names):
+        return _Spaced(names, width, _time_at(names))
     return None
+
+
+def _ruled(line: str, header: str, names: tuple[str, ...]) -> _Spaced | None:
+    """The layout a rule of dashes under `header` gives its table (`tabulate`'s, skorch's), or None where `line` is no
+    such rule: a run of dashes a name, each name within its run."""
+    text = line.rstrip()
+    if _RULE.fullmatch(text) is None:
+        return None
+    spans = tuple((m.start(), m.end()) for m in re.finditer("-+", text))
+    placed = [(m.start(), m.end()) for m in _FIELD.finditer(header)]
+    if len(spans) != len(names) or any(not (a <= start and end <= b) for (a, b), (start, end) in zip(spans, placed, strict=True)):
+        return None
+    return _Spaced(names, 0, _time_at(names), spans)
+
+
+def _cells(line: str, spans: tuple[tuple[int, int], ...]) -> list[str] | None:
+    """The cells of a row under a rule's `spans` (empty where the row has none: skorch's `cp` where no checkpoint was
+    saved), or None where the line holds text outside them."""
+    text = line.rstrip()
+    if len(text) > spans[-1][1]:
+        return None
+    cells, at = [], 0
+    for a, b in spans:
+        if text[at:a].strip():
+            return None
+        cells.append(text[a:b].strip())
+        at = b
+    return cells
 
 
 def _laid_out(line: str, spaced: _Spaced) -> bool:
     """Whether a line's words stand where the header's layout puts a row's: from the first column (fastai's), or
     each ending at its column's right edge."""
+    if spaced.spans:
+        return True  # `_cells` placed them
     if not spaced.width:
         return not line[:1].isspace()
     return all(m.end() == spaced.width * (i + 1) for i, m in enumerate(_FIELD.finditer(line)))
@@ -179,9 +265,9 @@ def _header(fields: list[str]) -> int | None:
 
 
 def _row(columns: tuple[str, ...], step_at: int, fields: list[str], before: int = 0, *,
-         durations: bool = False) -> Record | None:
+         durations: bool = False, total: int | None = None) -> Record | None:
     """The record of a row under `columns`, or None when its step is no count (another table's line, prose); its step
-    counted on from `before`. With `durations` (fastai's), a `time` column is the epoch's duration (a tab-separated
+    counted on from `before`, the run's planned steps `total`. With `durations` (fastai's), a `time` column is the epoch's duration (a tab-separated
     table's `time` may be a clock's: `00:30:00` read as a step time was a slowdown that was none, a code review); 0
     (`00:00`, an epoch under a second) is none."""
     step = None
@@ -209,9 +295,12 @@ def _row(columns: tuple[str, ...], step_at: int, fields: list[str], before: int 
             if seconds := int(d[1] or 0) * 3600 + int(d[2]) * 60 + int(d[3]):
                 metrics["step_time"] = float(seconds)
             continue
+        if durations and low in _SECONDS_NAMES and (seconds_f := parse_number(text)) is not None:
+            metrics["step_time"] = seconds_f
+            continue
         value = parse_number(text)
         if value is not None:
             metrics.setdefault(metric_name(name), value)
     if not metrics or metrics.keys() == {"epoch"}:
         return None
-    return Record(Kind.STEP, step=step, metrics=metrics, t=t)
+    return Record(Kind.STEP, step=step, total_steps=total, metrics=metrics, t=t)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,76 @@ def test_a_fastai_row_starts_its_line_and_holds_a_duration_under_time() -> None:
     assert parser.parse("   " + row) is None
     took = row.split()[-1]
     assert parser.parse(row.replace(took, "1" * len(took))) is None
+
+
+# ── skorch's table: `tabulate`'s header, a rule of dashes that lays the columns out, cells that may be empty ─────────
+
+def _skorch_rows(name: str) -> list[list[str]]:
+    """The rows as printed, escapes out, split on blanks (an empty `cp` cell gives one word fewer)."""
+    text = (FIXTURES / "printed" / name).read_text(encoding="utf-8")
+    return [re.sub(r"\x1b\[[0-9;]*m", "", x).split() for x in text.splitlines() if x.strip()[:1].isdigit()]
+
+
+def test_a_skorch_fit_whose_loss_is_nan_is_critical() -> None:
+    """A new user's review: skorch's `      1           nan       0.4667           nan        0.1664` rows read
+    `UNREAD`, exit 3, where its losses were NaN from the first epoch."""
+    rc, runs, _ = check_json(FIXTURES / "printed" / "skorch_nan.log")
+    found = {a["labels"].get("metric"): a for a in runs[0]["alerts"] if a["rule"] == "nonfinite"}
+    assert rc == 2 and found["loss"]["first_step"] == 1
+
+
+def test_skorchs_rows_are_read_by_the_rules_columns_empty_cells_and_all() -> None:
+    """Each row an epoch under its header's names, its coloured values read through their escapes, `dur` its step
+    time; the rows whose `cp` is empty (no checkpoint saved) are rows too (read by words, they were a word short and
+    dropped: the overfitting epochs after the last save unread)."""
+    fmt, records = source_records_of(FIXTURES / "printed" / "skorch_checkpoint_earlystop.log")
+    want = _skorch_rows("skorch_checkpoint_earlystop.log")
+    assert fmt == "table" and len(want) == 7 and any(len(row) == 5 for row in want)
+    assert [r.step for r in records] == [int(row[0]) for row in want]
+    for rec, row in zip(records, want, strict=True):
+        assert rec.metrics == {"epoch": float(row[0]), "loss": float(row[1]), "valid_acc": float(row[2]),
+                               "val_loss": float(row[3]), "step_time": float(row[-1])}
+
+
+def test_a_header_in_no_layout_of_its_own_needs_its_rule() -> None:
+    """skorch's header alone is no table's (names right-aligned to widths only the rule under it shows): the rule
+    decides, each name within its run of dashes."""
+    lines = (FIXTURES / "printed" / "skorch_nan.log").read_text(encoding="utf-8").splitlines()
+    header, rule, row = lines[0], lines[1], re.sub(r"\x1b\[[0-9;]*m", "", lines[2])
+    assert TableParser().score(header) == 0 and detect([header]) is None
+    probe = TableParser()
+    assert probe.score(header) == 0 and probe.score(rule) == 2
+    assert detect([header, rule]) == "table"
+    parser = TableParser()
+    assert parser.parse(header) is None and parser.parse(rule) is None and parser.parse(row) is not None
+    shifted = TableParser()
+    short = re.sub(r"-+", "--", rule)  # as many runs, none holding its name
+    assert shifted.score(header) == 0 and shifted.score(short) == 0
+    assert parser.parse(row + "  extra") is None  # text beyond the last column
+    gap = rule.index(" ")  # between the epoch's column and the next
+    assert parser.parse(row[:gap] + "x" + row[gap + 1:]) is None  # text between two columns
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(["skorch_nan.log", "fastai_no_valid_table.log", "fastprogress_hour_epochs.log"]),
+       st.lists(st.text(alphabet="epoch_ls \t-+0123456789.:nNa\x1b[m", max_size=90), max_size=20))
+def test_never_raises_under_a_blank_aligned_header(name: str, lines: list[str]) -> None:
+    """Whatever follows a real header (and rule), the parser reads or refuses it, and never raises."""
+    parser = TableParser()
+    for line in (FIXTURES / "printed" / name).read_text(encoding="utf-8").splitlines()[:3] + lines:
+        parser.parse(line.rsplit("\r", 1)[-1])
+        parser.score(line)
+
+
+def test_fastprogress_frames_state_the_fits_epochs_so_a_run_that_did_them_all_is_finished() -> None:
+    """The frames of fastprogress's epoch bar (`Epoch 3/8 : |███---| …`) state the fit's epochs: the rows' total, so a
+    fit that ran them all is `finished`, not `ended` (a new user's review: every fastai run followed live ended on a
+    `process_exit` warning, "no finish line", and showed no progress nor ETA); fine_tune's fits add theirs up."""
+    _, records = source_records_of(FASTAI / "run" / "train.log")
+    assert {r.total_steps for r in records} == {7}  # epochs 0 to 7: the last, as the table counts
+    rc, runs, _ = check_json(FASTAI / "run")
+    assert rc == 0 and runs[0]["state"] == "finished" and runs[0]["total_steps"] == 7
+    _, tuned = source_records_of(FIXTURES / "printed" / "fastai_fine_tune_two_fits.log")
+    assert [r.total_steps for r in tuned] == [0, 3, 3, 3]
+    _, crashed = check_json(REALRUNS / "fastai-raise" / "run")[:2]
+    assert crashed[0]["state"] == "crashed" and crashed[0]["step"] == 2
