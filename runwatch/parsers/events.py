@@ -91,12 +91,12 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("W", ("Watchdog caught", "Writing checkpoint")),
     ("D", ("DataLoader worker", "DistBackendError")),
     ("x", ("exitcode", "Unexpected bus error", "exits successfully", "exits with return code")),
-    ("S", ("Segmentation fault", "Saved ", "Saving ", "Save checkpoint: ")),  # a loop's own and fvcore's (`Saving checkpoint to …/model_0000999.pth`)
+    ("S", ("Segmentation fault", "Saved ", "Saving ", "Save checkpoint: ", "Stopping since ", "Stop training because")),  # a loop's own and fvcore's (`Saving checkpoint to …/model_0000999.pth`)
     ("C", ("NCCL", "ChildFailedError", "CANCELLED AT", "Checkpoint global_step", "Checkpoint policy after")),  # `C`, not `L`: TFLOP/s on
     ("v", ("saving ", "saved ", "saved:", "save ")),                                # every Megatron line
     ("G", ("Grad overflow", "Gradient overflow")),
     ("arlyStopping", ("EarlyStopping counter",)),
-    ("arly stopping", ("Early stopping triggered", "early stopping")),
+    ("arly stopping", ("Early stopping triggered", "early stopping", "Early stopping occurred")),
     ("Signaling Trainer", ("Signaling Trainer to stop",)),
     ("!", ("OVERFLOW!",)),
     ("q", ("thrown while requesting",)),
@@ -407,11 +407,21 @@ at its patience the loop stops, a finish (a review's YOLO loop ended `EarlyStopp
 100 and read "incomplete"). A loop that goes on after it (one that breaks a check later) takes it back with its next
 step, as any finish line."""
 _STOPPED_EARLY = re.compile(
-    r"(?:\bEarly stopping triggered(?:[.!]?|[.!:,]? [^.!?]{1,120}[.!]?)|^Epoch \d{1,6}: early stopping)\s*$")
+    r"(?:\bEarly stopping triggered(?:[.!]?|[.!:,]? [^.!?]{1,120}[.!]?)|^Epoch \d{1,6}: early stopping"
+    r"|^No improvement since epoch \d{1,6}: early stopping|^Early stopping occurred at epoch \d{1,6} with best_epoch = "
+    r"\d{1,6} and best_[\w.]{1,80} = \S{1,40})\s*$")
 """A loop's own `Early stopping triggered.` (or with its reason: `Early stopping triggered. No validation improvement
 for 6 epochs.`, a review's run read "incomplete") and Keras's `Epoch 21: early stopping` (its callback, at the epoch it
-stops): a finish, taken back by a step after it (a loop of folds stops each fold early; a review's 110 folds read
+stops), fastai's `EarlyStoppingCallback`'s `No improvement since epoch 2: early stopping` and pytorch-tabnet's `Early
+stopping occurred at epoch 3 with best_epoch = 0 and best_val_0_auc = 0.46121` (a new user's review read both runs
+`ended`): a finish, taken back by a step after it (a loop of folds stops each fold early; a review's 110 folds read
 "incomplete: stopped at 14/40")."""
+_STOPPED_SINCE = re.compile(
+    r"^(?:Stopping since [\w.]{1,80} has not improved in the last \d{1,6} epochs\.|Stop training because you reached "
+    r"max_epochs = \d{1,9} with best_epoch = \d{1,9} and best_[\w.]{1,80} = \S{1,40})\s*$")
+"""skorch's `EarlyStopping` when it ends a fit (`Stopping since valid_loss has not improved in the last 4 epochs.`) and
+pytorch-tabnet at its `max_epochs` (`Stop training because you reached max_epochs = 8 with best_epoch = 7 and
+best_val_0_auc = 0.85637`): a finish (a new user's review read them `ended`)."""
 _TRAINER_STOPPED = re.compile(r"Signaling Trainer to stop\.?\s*$")
 """Lightning's EarlyStopping callback when it ends the fit: `Monitored metric val_loss did not improve in the last 5
 records. Best score: 0.034. Signaling Trainer to stop.` (also its `… is not finite …`, stopping and divergence
@@ -530,6 +540,8 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.FINISHED, m.start())
     if "arly stopping" in line and (m := _STOPPED_EARLY.search(line)):
         return _Hit(Event.FINISHED, m.start())
+    if "Stop" in line and (m := _STOPPED_SINCE.match(line)):
+        return _Hit(Event.FINISHED, 0)
     if "Signaling Trainer" in line and (m := _TRAINER_STOPPED.search(line)):
         return _Hit(Event.FINISHED, 0)
     return None

@@ -567,6 +567,21 @@ def test_lightnings_early_stopping_signal_is_a_finish_line() -> None:
     assert [(r.event, r.message) for r in run(lines)] == [(Event.FINISHED, stop)]
 
 
+@pytest.mark.parametrize(("name", "said"), [
+    ("fastai_early_stop.log", "No improvement since epoch 2: early stopping"),
+    ("tabnet_early_stop.log", "Early stopping occurred at epoch 3 with best_epoch = 0"),
+    ("tabnet_max_epochs.log", "Stop training because you reached max_epochs = 8"),
+    ("skorch_checkpoint_earlystop.log", "Stopping since valid_loss has not improved in the last 4 epochs."),
+])
+def test_tabular_libraries_last_words_are_finish_lines(name: str, said: str) -> None:
+    """A new user's review read these fits `ended` (a live follower warned `process_exit … no finish line` when fastai's
+    ended): fastai's and pytorch-tabnet's early stops, tabnet at its `max_epochs`, skorch's early stop, each as the
+    library printed it (tests/fixtures/printed). The finish is the fit's last word, its only one."""
+    lines = (FIXTURES / "printed" / name).read_text(encoding="utf-8").splitlines()
+    [stop] = [x for x in lines if x.startswith(said)]
+    assert [(r.event, r.message) for r in run(lines)] == [(Event.FINISHED, stop)]
+
+
 def test_argparses_refusal_of_a_command_line_is_a_crash_event() -> None:
     """`prog: error: argument …` after argparse's `usage:` block: the script exited (status 2) before it
     trained. Every launch of the review's nohup.out gives one event; its `usage:` lines (`[--log_level
