@@ -102,6 +102,8 @@ class TableParser(FormatParser):
         """The epochs of the fit under way, as fastprogress's frames state them (`Epoch 3/8 :`)."""
 
     def parse(self, line: str) -> Record | None:
+        if not line.strip():
+            return None  # as detection, which scores no blank line: a rule after a blank line is still its header's
         if "\t" not in line:
             named, self._named = self._named, None
             if named is not None and (spaced := _ruled(line, *named)) is not None:
@@ -130,7 +132,8 @@ class TableParser(FormatParser):
 
     def _take(self, spaced: _Spaced) -> None:
         """A blank-aligned header read: its rows go on from the last fit's where it is the same table (`launched`)."""
-        self._before = self._next if self._spaced == spaced else 0
+        same = self._spaced is not None and (self._spaced.names, self._spaced.width) == (spaced.names, spaced.width)
+        self._before = self._next if same else 0  # skorch's rule of a next fit may be wider: the same table
         self._columns, self._step_at, self._spaced, self._planned = spaced.names, 0, spaced, None
 
     def _spaced_row(self, line: str) -> Record | None:
@@ -145,7 +148,8 @@ class TableParser(FormatParser):
         if len(fields) != len(spaced.names) or not _laid_out(line, spaced) or (
                 spaced.time_at is not None and _DURATION.fullmatch(fields[spaced.time_at]) is None):
             return None
-        total = self._before + self._planned - 1 if self._planned else None
+        last = self._before + (self._planned or 0) - 1
+        total = last if last > 0 else None  # a first fit of one epoch (fine_tune's frozen one): 0 is no total
         rec = _row(spaced.names, 0, fields, self._before, durations=True, total=total)
         if rec is not None and rec.step is not None:
             self._next = rec.step + 1
@@ -226,16 +230,18 @@ def _ruled(line: str, header: str, names: tuple[str, ...]) -> _Spaced | None:
 
 def _cells(line: str, spans: tuple[tuple[int, int], ...]) -> list[str] | None:
     """The cells of a row under a rule's `spans` (empty where the row has none: skorch's `cp` where no checkpoint was
-    saved), or None where the line holds text outside them."""
-    text = line.rstrip()
-    if len(text) > spans[-1][1]:
-        return None
-    cells, at = [], 0
-    for a, b in spans:
-        if text[at:a].strip():
-            return None
-        cells.append(text[a:b].strip())
-        at = b
+    saved), or None where its words do not fall one a column, in order. skorch tabulates each epoch's row on its own,
+    its header and rule only once: a value wider than the first row's (`dur` 25.5 after 9.1, a loss of 123456789.5)
+    widens its column and moves those after it, so a word belongs to the column it overlaps or, pushed off, the
+    nearest (read only where they fit the rule exactly, such rows were dropped: a slowdown and a blow-up unread, a
+    code review)."""
+    cells = [""] * len(spans)
+    last = -1
+    for m in _FIELD.finditer(line):
+        at = min(range(len(spans)), key=lambda i: max(spans[i][0] - m.end(), m.start() - spans[i][1], 0))
+        if at <= last:
+            return None  # two words in one column, or out of order
+        cells[at], last = m[0], at
     return cells
 
 

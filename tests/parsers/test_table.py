@@ -305,7 +305,7 @@ def test_skorchs_rows_are_read_by_the_rules_columns_empty_cells_and_all() -> Non
     dropped: the overfitting epochs after the last save unread)."""
     fmt, records = source_records_of(FIXTURES / "printed" / "skorch_checkpoint_earlystop.log")
     want = _skorch_rows("skorch_checkpoint_earlystop.log")
-    assert fmt == "table" and len(want) == 7 and any(len(row) == 5 for row in want)
+    assert fmt == "table" and len(want) >= 5 and any(len(row) == 5 for row in want)
     assert [r.step for r in records] == [int(row[0]) for row in want]
     for rec, row in zip(records, want, strict=True):
         assert rec.metrics == {"epoch": float(row[0]), "loss": float(row[1]), "valid_acc": float(row[2]),
@@ -351,6 +351,33 @@ def test_fastprogress_frames_state_the_fits_epochs_so_a_run_that_did_them_all_is
     rc, runs, _ = check_json(FASTAI / "run")
     assert rc == 0 and runs[0]["state"] == "finished" and runs[0]["total_steps"] == 7
     _, tuned = source_records_of(FIXTURES / "printed" / "fastai_fine_tune_two_fits.log")
-    assert [r.total_steps for r in tuned] == [0, 3, 3, 3]
+    assert [r.total_steps for r in tuned] == [None, 3, 3, 3]  # a first fit of one epoch: 0 is no total (a code
+    # review: `check` read it as none, `ended`, the live badge as reached, `finished`, for the whole next epoch)
     _, crashed = check_json(REALRUNS / "fastai-raise" / "run")[:2]
     assert crashed[0]["state"] == "crashed" and crashed[0]["step"] == 2
+
+
+def test_a_skorch_row_wider_than_the_first_is_read() -> None:
+    """skorch tabulates each row on its own, its header and rule once: the fourth epoch's `10.5225` under `dur` is wider
+    than the rule (`------`) and moves past it. Read only where it fit the rule, it was dropped, and with it the
+    slowdown (a code review); a word belongs to the column it overlaps."""
+    _, records = source_records_of(FIXTURES / "printed" / "skorch_slow_epoch.log")
+    want = _skorch_rows("skorch_slow_epoch.log")
+    assert [r.step for r in records] == [1, 2, 3, 4, 5]
+    assert [r.metrics["step_time"] for r in records] == [float(row[-1]) for row in want]
+    assert records[3].metrics["step_time"] > 10
+
+
+def test_a_skorch_table_under_a_rank_prefix_or_with_a_blank_before_its_rule_is_read(tmp_path: Path) -> None:
+    """torchrun's `[rank0]:` before each line (its splitter takes one blank after it off the header and the rows, not
+    off the rule, which starts with a dash), and a blank line between the header and its rule (detection skips blank
+    lines, the parser did not: it read the file as a table of no rows, the NaN unread, exit 0; a code review)."""
+    lines = (FIXTURES / "printed" / "skorch_nan.log").read_text(encoding="utf-8").splitlines(keepends=True)
+    ranked = tmp_path / "ranked.log"
+    ranked.write_text("".join("[rank0]:" + x for x in lines))
+    blank = tmp_path / "blank.log"
+    blank.write_text("".join([lines[0], "\n", *lines[1:]]))
+    for log in (ranked, blank):
+        rc, runs, _ = check_json(log)
+        found = {a["labels"].get("metric"): a for a in runs[0]["alerts"] if a["rule"] == "nonfinite"}
+        assert rc == 2 and found["loss"]["first_step"] == 1, log.name
