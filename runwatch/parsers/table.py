@@ -105,21 +105,16 @@ class TableParser(FormatParser):
         if not line.strip():
             return None  # as detection, which scores no blank line: a rule after a blank line is still its header's
         if "\t" not in line:
-            named, self._named = self._named, None
-            if named is not None and (spaced := _ruled(line, *named)) is not None:
+            spaced, self._named = _heading(line, self._named)
+            if spaced is not None:
                 self._take(spaced)
                 return None
-            if not line.lstrip().startswith(_SPACED_FIRST):
-                if line.startswith("Epoch ") and (m := _MASTER.match(line)) is not None:
-                    self._planned = int(m[2])
-                    return None
-                return self._spaced_row(line) if self._spaced else None
-            if (names := _header_names(line)) is not None:
-                if (spaced := _laid_out_header(line, names)) is not None:
-                    self._take(spaced)
-                else:
-                    self._named = (line, names)
-            return None
+            if line.lstrip().startswith(_SPACED_FIRST):
+                return None  # a header's names awaiting their rule, or prose
+            if line.startswith("Epoch ") and (m := _MASTER.match(line)) is not None:
+                self._planned = int(m[2])
+                return None
+            return self._spaced_row(line) if self._spaced else None
         fields = line.strip().split("\t")
         header = _header(fields)
         if header is not None:
@@ -162,19 +157,12 @@ class TableParser(FormatParser):
         self._before = self._next = 0
 
     def score(self, line: str) -> int:
-        """2 for a header (names, tab-separated, one of them a step's; or fastai's, `_spaced_header`), 1 for a line
-        shaped as a row (an integer first, then numbers or stamps, tab-separated): a fresh parser holds no header
-        to read it under."""
+        """2 for a header (names, tab-separated, one of them a step's; or a blank-aligned one, `_heading`, as `parse`
+        reads it), 1 for a line shaped as a row (an integer first, then numbers or stamps, tab-separated): a fresh
+        parser holds no header to read it under."""
         if "\t" not in line:
-            named, self._scored = self._scored, None
-            if named is not None and _ruled(line, *named) is not None:
-                return 2
-            if not line.lstrip().startswith(_SPACED_FIRST) or (names := _header_names(line)) is None:
-                return 0
-            if _laid_out_header(line, names) is not None:
-                return 2
-            self._scored = (line, names)
-            return 0
+            spaced, self._scored = _heading(line, self._scored)
+            return 2 if spaced is not None else 0
         fields = line.strip().split("\t")
         if _header(fields) is not None:
             return 2
@@ -182,6 +170,19 @@ class TableParser(FormatParser):
                 parse_number(f) is not None or _STAMP.fullmatch(f) is not None for f in fields[1:]):
             return 1
         return 0
+
+
+def _heading(line: str, named: tuple[str, tuple[str, ...]] | None
+             ) -> tuple[_Spaced | None, tuple[str, tuple[str, ...]] | None]:
+    """The layout a line gives a blank-aligned table, if any: a header laid out on its own (fastai's, PatchTST's), or
+    the rule under `named`, the header line before it (skorch's); and what the next line is to know of this one (a
+    header's names in no layout of their own, awaiting their rule). `parse` and `score` read headers by it alike."""
+    if named is not None and (spaced := _ruled(line, *named)) is not None:
+        return spaced, None
+    if not line.lstrip().startswith(_SPACED_FIRST) or (names := _header_names(line)) is None:
+        return None, None
+    spaced = _laid_out_header(line, names)
+    return spaced, None if spaced is not None else (line, names)
 
 
 def _header_names(line: str) -> tuple[str, ...] | None:
