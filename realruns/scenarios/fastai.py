@@ -15,4 +15,9 @@ SCENARIOS = [
              notes="NaN from step 500 (the 100th batch of epoch 2, counted from 0 as the table counts): the row's train_loss, valid_loss and the bar's loss all nan"),
     Scenario("fastai-raise", "fastai", PY, fault="raise@700", counts=EPOCHS,
              expect=(Expect("crash", severity="critical"),)),
+    Scenario("fastai-nobar-healthy", "fastai", (*PY, "--no-bar"), counts=EPOCHS,
+             notes="inside learn.no_bar(): no frames, no header; a row an epoch as the recorder's Python list"),
+    Scenario("fastai-nobar-nan", "fastai", (*PY, "--no-bar"), fault="nan@500", counts=EPOCHS,
+             expect=(Expect("nonfinite", severity="critical", metric="loss"),),
+             notes="inside learn.no_bar(), NaN from step 500: `[2, nan, nan, 0.1, '00:00']`, no header naming it"),
 ]

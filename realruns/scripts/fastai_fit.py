@@ -1,13 +1,15 @@
 """fastai 2 `Learner.fit_one_cycle`: an MLP on synthetic classification data with a validation set and the
 `accuracy` metric. The user's log holds fastprogress's bar frames (drawn on a pipe too) and fastai's epoch table:
 a header of the recorder's names padded to 8 (`epoch     train_loss  valid_loss  accuracy  time    `), then one
-row an epoch, each float `.6f` (`nan` once the loss is), the epoch's time `mm:ss`. Faults come from the
+row an epoch, each float `.6f` (`nan` once the loss is), the epoch's time `mm:ss`; with `--no-bar` (fastai's
+`learn.no_bar()`) no frame and no header, each epoch's values printed as the recorder's Python list. Faults come from the
 environment (lab.faults), acted on through a fastai Callback; the NaN/Inf loss is a real multiplication of the
 loss that backward and the optimizer then carry."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 import fastai.callback.schedule  # noqa: F401  (adds Learner.fit_one_cycle, as `from fastai.basics import *` does)
 import torch
@@ -66,6 +68,9 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=25600)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--no-bar", action="store_true",
+                    help="fit inside `learn.no_bar()`, as scripts that keep bars out of their logs do: no frames, no "
+                         "header, the recorder's list printed an epoch (`[2, nan, nan, 0.1, '00:01']`)")
     args = ap.parse_args()
     torch.manual_seed(0)
     x, y = classification(args.samples, dim=64)
@@ -75,7 +80,8 @@ def main() -> None:
     model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     learn = Learner(DataLoaders(train, valid), model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy,
                     cbs=[LabCallback(Faults())])
-    learn.fit_one_cycle(args.epochs, args.lr)
+    with learn.no_bar() if args.no_bar else contextlib.nullcontext():
+        learn.fit_one_cycle(args.epochs, args.lr)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,10 @@ aligned by blanks cannot be told from prose. fastai's `time` (the epoch's, `mm:s
 judged by the slowdown rules once enough epochs are logged; its `None` (a fit with no validation set) is no value, as
 any word that is no number. A row stands where the header's layout puts it, and holds a duration under `time`: a table
 printed after it (a classification report) is no epoch. fastprogress's frames (`Epoch 3/8 : |███---| …`, drawn on a
-pipe too) give the fit's total; `fine_tune`'s second fit counts on from its first (`launched`). skorch's table, printed
+pipe too) give the fit's total; `fine_tune`'s second fit counts on from its first (`launched`). A fit in fastai's
+`learn.no_bar()` prints no table: each epoch the recorder's values as a Python list, `[2, nan, nan, 0.103125, '00:00']`
+(a real fit whose loss went NaN so read `UNREAD`), read as a row under the names a header of the same launch gave as
+many columns, else the recorder's default ones (`_listed_row`). skorch's table, printed
 by `tabulate`, is laid out by the rule of dashes under its header: its cells may be empty (`cp`), its `dur` the step
 time; a real skorch fit whose losses were NaN read `UNREAD` too. A real fastai run whose loss went NaN at its
 third epoch read `UNREAD`, nothing understood (the run lab's `fastai-nan`).
@@ -75,6 +78,9 @@ _MASTER = re.compile(r"Epoch (\d{1,6})/(\d{1,6}) :")
 fit's epochs. The rows' total is the last of them as the table counts them, from 0 (7 of `Epoch 8/8`): a row is an
 epoch done, so the run is at its end at that row, live as in `check` (a total of 8 left the live badge `running` after
 the last row, until the run was found quiet)."""
+_LISTED = re.compile(r"\[(\d{1,9})((?:, [\w.+()-]{1,40}){1,62}), '((?:\d{1,4}:)?\d{1,2}:\d\d)'\]")
+"""fastai's epoch row where no bar draws the table (`learn.no_bar()`): the recorder's values printed as the Python list
+they are, the epoch first and its time last, and no header before them (`[2, nan, nan, 0.103125, '00:00']`)."""
 _SECONDS_NAMES = frozenset({"dur"})
 """Columns of a blank-aligned table that hold the epoch's seconds: skorch's `dur`."""
 
@@ -100,6 +106,8 @@ class TableParser(FormatParser):
         """The same, for `score`."""
         self._planned: int | None = None
         """The epochs of the fit under way, as fastprogress's frames state them (`Epoch 3/8 :`)."""
+        self._listed = 0
+        """The fields of the last row read as fastai's list (`_LISTED`), 0 where the last row was none."""
 
     def parse(self, line: str) -> Record | None:
         if not line.strip():
@@ -114,6 +122,8 @@ class TableParser(FormatParser):
             if line.startswith("Epoch ") and (m := _MASTER.match(line)) is not None:
                 self._planned = int(m[2])
                 return None
+            if line.startswith("[") and (m := _LISTED.fullmatch(line.rstrip())) is not None:
+                return self._listed_row(m)
             return self._spaced_row(line) if self._spaced else None
         fields = line.strip().split("\t")
         header = _header(fields)
@@ -127,7 +137,9 @@ class TableParser(FormatParser):
 
     def _take(self, spaced: _Spaced) -> None:
         """A blank-aligned header read: its rows go on from the last fit's where it is the same table (`launched`)."""
-        same = self._spaced is not None and (self._spaced.names, self._spaced.width) == (spaced.names, spaced.width)
+        same = self._spaced is not None and (self._spaced.names, self._spaced.width) == (spaced.names, spaced.width) or (
+            self._listed == len(spaced.names))  # after a fit in `no_bar`, its list of as many values
+        self._listed = 0
         self._before = self._next if same else 0  # skorch's rule of a next fit may be wider: the same table
         self._columns, self._step_at, self._spaced, self._planned = spaced.names, 0, spaced, None
 
@@ -150,6 +162,31 @@ class TableParser(FormatParser):
             self._next = rec.step + 1
         return rec
 
+    def _listed_row(self, m: re.Match[str]) -> Record | None:
+        """A row of fastai's printed as a list (`_LISTED`), its columns named by the header of a fit before it with
+        as many (a fit drawn with its bar, then one in `no_bar`), else as the recorder names them by default:
+        `train_loss`, then `valid_loss` where there is one more value, then the metrics, unnamed in the log
+        (`metric_1`, …; a recorder with `train_metrics` puts its training metrics before `valid_loss`: read under
+        the default names, they are misnamed). Each fit counts its epochs from 0: a row of epoch 0 after others in
+        the same launch is a next fit's, counted on (`launched`)."""
+        values = m[2][2:].split(", ")
+        fields = [m[1], *values, m[3]]
+        spaced = self._spaced
+        headed = spaced is not None and not spaced.width and not spaced.spans and len(spaced.names) == len(fields)
+        if spaced is not None and headed:
+            names = spaced.names
+        else:
+            named = ("train_loss", "valid_loss")[:len(values)]
+            names = ("epoch", *named, *(f"metric_{i}" for i in range(1, len(values) - len(named) + 1)), "time")
+        if m[1] == "0":  # a fit's first row: the same table's as the last fit's goes on from it, another's from 0
+            same = self._listed == len(fields) or not self._listed and headed
+            self._before = self._next if same else 0
+        self._listed = len(fields)
+        rec = _row(names, 0, fields, self._before, durations=True)
+        if rec is not None and rec.step is not None:
+            self._next = rec.step + 1
+        return rec
+
     def launched(self) -> None:
         """fastai prints its table's header at each `fit` (`fine_tune` fits once frozen, then again), each fit's rows
         from epoch 0: in one launch the same header again is the next fit of the same model, whose epochs go on
@@ -162,7 +199,7 @@ class TableParser(FormatParser):
         parser holds no header to read it under."""
         if "\t" not in line:
             spaced, self._scored = _heading(line, self._scored)
-            return 2 if spaced is not None else 0
+            return 2 if spaced is not None or line.startswith("[") and _LISTED.fullmatch(line.rstrip()) else 0
         fields = line.strip().split("\t")
         if _header(fields) is not None:
             return 2

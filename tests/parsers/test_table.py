@@ -129,15 +129,21 @@ def _fastai_rows(log: Path) -> list[list[str]]:
     return [r for r in rows if r and r[0].isdigit()]
 
 
+def _eight_epochs(log: Path, want: list[list[str]]) -> list[Record]:
+    """The step records of a run lab fastai fit of 8 epochs, found as a table, a row an epoch from 0."""
+    assert len(want) == 8
+    fmt, records = source_records_of(log)
+    assert fmt == "table"
+    assert [r.step for r in records] == list(range(8))
+    return records
+
+
 def test_a_real_fastai_fit_is_read_a_step_an_epoch() -> None:
     """The run lab's fastai fit (8 epochs): each row an epoch (from 0), `train_loss` the loss, `valid_loss` the
     val loss, `accuracy` by its name and the epoch's `mm:ss` its step time; a real run read `UNREAD` before."""
     log = FASTAI / "run" / "train.log"
     want = _fastai_rows(log)
-    assert len(want) == 8
-    fmt, records = source_records_of(log)
-    assert fmt == "table"
-    assert [r.step for r in records] == list(range(8))
+    records = _eight_epochs(log, want)
     for rec, row in zip(records, want, strict=True):
         minutes, seconds = row[4].split(":")
         took = {"step_time": int(minutes) * 60.0 + int(seconds)} if row[4] != "00:00" else {}  # under a second: none
@@ -146,10 +152,12 @@ def test_a_real_fastai_fit_is_read_a_step_an_epoch() -> None:
     assert any("step_time" in r.metrics for r in records)
 
 
-def test_a_fastai_loss_gone_nan_is_critical_at_its_epoch() -> None:
-    """`fastai-nan`: NaN planted at step 500 (epoch 2's 100th batch); fastai's smoothed loss is NaN from there,
-    so the row of epoch 2 prints `nan`: the alert names that epoch."""
-    rec = REALRUNS / "fastai-nan"
+@pytest.mark.parametrize("name", ["fastai-nan", "fastai-nobar-nan"])
+def test_a_fastai_loss_gone_nan_is_critical_at_its_epoch(name: str) -> None:
+    """NaN planted at step 500 (epoch 2's 100th batch); fastai's smoothed loss is NaN from there, so the row of epoch 2
+    prints `nan`: the alert names that epoch. In the table (`fastai-nan`), and in `learn.no_bar()` (`fastai-nobar-nan`),
+    whose row, `[2, nan, nan, 0.103…, '00:00']`, read `UNREAD`, exit 3, the NaN missed."""
+    rec = REALRUNS / name
     truth = [json.loads(x) for x in (rec / "truth" / "rank0.jsonl").read_text().splitlines()]
     nan_epoch = next(int(t["epoch"]) for t in truth if "shown_loss" in t and math.isnan(float(t["shown_loss"])))
     assert nan_epoch == 2
@@ -332,8 +340,9 @@ def test_a_header_in_no_layout_of_its_own_needs_its_rule() -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.sampled_from(["skorch_nan.log", "fastai_no_valid_table.log", "fastprogress_hour_epochs.log"]),
-       st.lists(st.text(alphabet="epoch_ls \t-+0123456789.:nNa\x1b[m", max_size=90), max_size=20))
+@given(st.sampled_from(["skorch_nan.log", "fastai_no_valid_table.log", "fastprogress_hour_epochs.log",
+                        "fastai_no_bar_fits.log"]),
+       st.lists(st.text(alphabet="epoch_ls \t-+0123456789.:nNa\x1b[m],'", max_size=90), max_size=20))
 def test_never_raises_under_a_blank_aligned_header(name: str, lines: list[str]) -> None:
     """Whatever follows a real header (and rule), the parser reads or refuses it, and never raises."""
     parser = TableParser()
@@ -381,3 +390,63 @@ def test_a_skorch_table_under_a_rank_prefix_or_with_a_blank_before_its_rule_is_r
         rc, runs, _ = check_json(log)
         found = {a["labels"].get("metric"): a for a in runs[0]["alerts"] if a["rule"] == "nonfinite"}
         assert rc == 2 and found["loss"]["first_step"] == 1, log.name
+
+
+# ── fastai in `learn.no_bar()`: no table, each epoch the recorder's values printed as a Python list ──────────────────
+
+def _listed_rows(log: Path) -> list[list[str]]:
+    """The list rows as printed: `[0, 1.6, 1.3, 0.72, '00:00']` → `['0', '1.6', '1.3', '0.72', "'00:00'"]`."""
+    lines = [x.rsplit("\r", 1)[-1] for x in log.read_text(encoding="utf-8").splitlines()]
+    return [x[1:-1].split(", ") for x in lines if x.startswith("[")]
+
+
+def test_a_real_fastai_fit_in_no_bar_is_read_a_step_an_epoch() -> None:
+    """The run lab's fastai fit inside `learn.no_bar()` (`fastai-nobar-healthy`) prints no header, only
+    `[epoch, train_loss, valid_loss, accuracy, 'time']` an epoch: it read `UNREAD` (a new user's review); each row
+    is now an epoch, its losses named as the recorder names them, its metric unnamed in the log."""
+    log = REALRUNS / "fastai-nobar-healthy" / "run" / "train.log"
+    want = _listed_rows(log)
+    records = _eight_epochs(log, want)
+    for rec, row in zip(records, want, strict=True):
+        assert rec.metrics == {"epoch": float(row[0]), "loss": float(row[1]), "val_loss": float(row[2]),
+                               "metric_1": float(row[3])}
+    rc, runs, _ = check_json(log)
+    assert rc == 0 and runs[0]["alerts"] == []
+
+
+def test_no_bar_rows_take_a_headers_names_and_each_fit_goes_on_from_the_last() -> None:
+    """A fit in `no_bar` (its metrics unnamed: `metric_1` …), then `fine_tune(1)` with its bar (its header names the
+    columns; its two fits go on from the first), then one more in `no_bar`, read under that header's names: one
+    model's six epochs, 0 to 5."""
+    log = FIXTURES / "printed" / "fastai_no_bar_fits.log"
+    listed = _listed_rows(log)
+    assert [int(row[0]) for row in listed] == [0, 1, 0, 1]
+    _, records = source_records_of(log)
+    assert [r.step for r in records] == list(range(6))
+    named = ("accuracy", "f1_score", "agreement")
+    for rec, row in zip(records[:2], listed[:2], strict=True):
+        assert rec.metrics == {"epoch": float(row[0]), "loss": float(row[1]), "val_loss": float(row[2]),
+                               "metric_1": float(row[3]), "metric_2": float(row[4]), "metric_3": float(row[5])}
+    for rec, row in zip(records[4:], listed[2:], strict=True):
+        assert rec.metrics == {"epoch": rec.step, "loss": float(row[1]), "val_loss": float(row[2]),
+                               **{name: float(v) for name, v in zip(named, row[3:6], strict=True)}}
+    assert set(records[2].metrics) == {"epoch", "loss", "val_loss", *named}  # fine_tune's rows, under the header
+
+
+def test_a_no_bar_fit_with_no_validation_set_reads_its_none_as_no_value() -> None:
+    _, records = source_records_of(FIXTURES / "printed" / "fastai_no_bar_no_valid.log")
+    assert [r.step for r in records] == [0, 1]
+    assert all(set(r.metrics) == {"epoch", "loss"} for r in records)
+    assert records[1].metrics["loss"] == 0.46681129932403564
+
+
+def test_a_list_is_fastais_row_only_with_an_epoch_first_and_its_time_last() -> None:
+    """Each guard alone, on a real row: a list printed by anything else (no time last, a float first, a string in
+    it, a second list on the line) is no row, and scores nothing for detection."""
+    row = next(x for x in (REALRUNS / "fastai-nobar-nan" / "run" / "train.log").read_text().splitlines()
+               if x.startswith("[2,"))
+    assert TableParser().parse(row) is not None and TableParser().score(row) == 2
+    for other in (row.replace(", '00:00'", ""), row.replace("[2,", "[2.0,"), row.replace("nan,", "'nan',", 1),
+                  row + " " + row, "x" + row):
+        assert TableParser().parse(other) is None, other
+        assert TableParser().score(other) == 0, other
