@@ -83,6 +83,13 @@ class Ending:
         one-shot read of the run's sources found)."""
         self.exited = True
 
+    def started_again(self) -> None:
+        """The run started again from its beginning in the same output (a new attempt): a finish before it was the
+        attempt's end, not the run's, and a step of the new attempt at or below the finish's step no redraw of its
+        last frame (`resume`). pytorch-tabnet's pretraining ended `Early stopping occurred at epoch 33`, then its
+        fit counted from epoch 0: the run read `finished` all through the fit (a new user's review)."""
+        self.finished = False
+
     def resume(self, now: float, source: str, top: float | None = None) -> None:
         """A step record: the run goes on, unless another source delivered it on the heels of the run's
         end (see `RESUME_AFTER_S`). A step in the source that reported the end clears it at once: a

@@ -666,6 +666,7 @@ class RunTracker:
             self._lead.clear()
             self._step_of.clear()
         self._attempts.restart(source, step, epoch, counted=counted)
+        self._end.started_again()
         if not counted:
             return
         where = (f"at step {int(step)} (it was at step {int(was)})" if step is not None else

@@ -75,3 +75,15 @@ def test_a_lightning_run_stopped_by_ctrl_c_is_ended_not_stalled() -> None:
     step = next(r for r in recs if r.kind == Kind.STEP)
     tracker.apply(dataclasses.replace(step, step=87), 1000.0 + len(recs) + 1)  # a step after it: the run went on
     assert tracker.state(1000.0 + len(recs) + 2) == RunState.RUNNING
+
+
+def test_a_finish_holds_against_steps_up_to_its_own_until_the_run_starts_again() -> None:
+    """A step at or below the finish's (its last frame redrawn) leaves the run finished; after `started_again` (a new
+    attempt counting from its beginning) such a step is the new attempt's, and the run goes on."""
+    end = Ending()
+    end.event(dataclasses.replace(_event(Event.FINISHED), step=5), 10.0)
+    end.resume(10.5, "train.log", top=5)
+    assert end.finished
+    end.started_again()
+    end.resume(11.0, "train.log", top=0)
+    assert not end.finished and not end.crashed

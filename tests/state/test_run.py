@@ -572,3 +572,25 @@ def _tracked(lines: list[str], one_by_one: bool) -> RunTracker:
         first += len(batch)
     tracker.apply_many(parser.flush(), T0)
     return tracker
+
+
+def test_a_finish_before_the_run_started_again_is_that_attempts_not_the_runs() -> None:
+    """pytorch-tabnet's pretraining ends `Stop training because you reached max_epochs = 6 …`, then the classifier's
+    fit counts its own epochs from 0 (tests/fixtures/printed): a new user's review read the run `finished` all through
+    the fit, its steps at or below the finish's taken for redraws of its last frame. The fit's first epoch starts
+    the run again, running, until the fit's own `Early stopping occurred …`."""
+    from runwatch.parsers.source import SourceParser
+    from tests.support.paths import FIXTURES
+
+    lines = (FIXTURES / "printed" / "tabnet_pretrain_then_fit.log").read_text(encoding="utf-8").splitlines()
+    parser, tracker = SourceParser("train.log"), RunTracker("r", "train.log")
+    seen: list[tuple[RunState, int | None]] = []
+    for i, line in enumerate(lines):
+        tracker.apply_many(parser.feed([line], i + 1, T0 + i), T0 + i)
+        if line.startswith(("epoch ", "Stop training", "Early stopping")):
+            seen.append((tracker.state(T0 + i + 1), tracker.progress.step))
+    finished = [(state, step) for state, step in seen if state is RunState.FINISHED]
+    assert finished == [(RunState.FINISHED, 5), (RunState.FINISHED, 7)]  # each fit at its own last words
+    fit = seen[seen.index((RunState.FINISHED, 5)) + 1:-1]
+    assert [step for _, step in fit] == list(range(8)) and {state for state, _ in fit} == {RunState.RUNNING}
+    assert tracker.attempts == 2
