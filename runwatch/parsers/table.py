@@ -163,12 +163,14 @@ class TableParser(FormatParser):
         return rec
 
     def _listed_row(self, m: re.Match[str]) -> Record | None:
-        """A row of fastai's printed as a list (`_LISTED`), its columns named by the header of a fit before it with
-        as many (a fit drawn with its bar, then one in `no_bar`), else as the recorder names them by default:
-        `train_loss`, then `valid_loss` where there is one more value, then the metrics, unnamed in the log
-        (`metric_1`, …; a recorder with `train_metrics` puts its training metrics before `valid_loss`: read under
-        the default names, they are misnamed). Each fit counts its epochs from 0: a row of epoch 0 after others in
-        the same launch is a next fit's, counted on (`launched`)."""
+        """A row of fastai's printed as a list (`_LISTED`), its columns named by the last header read where it has as
+        many (a fit drawn with its bar, then one in `no_bar`), else as the recorder names them by default:
+        `train_loss`, then `valid_loss`, then the metrics, unnamed in the log (`metric_1`, …). A recorder with
+        `train_metrics` prints each metric twice, the training one before `valid_loss` (`[0, 0.79, 0.45, 0.78, 0.48,
+        '00:00']`: train loss, train accuracy, valid loss, valid accuracy), so an even number of values from four on
+        may be either layout: only the first, the training loss, is named then (read as `valid_loss`, a healthy fit's
+        rising train accuracy was an overfit warning, a code review). Each fit counts its epochs from 0: a row of
+        epoch 0 after others in the same launch is a next fit's, counted on where its table is as wide (`launched`)."""
         values = m[2][2:].split(", ")
         fields = [m[1], *values, m[3]]
         spaced = self._spaced
@@ -176,7 +178,7 @@ class TableParser(FormatParser):
         if spaced is not None and headed:
             names = spaced.names
         else:
-            named = ("train_loss", "valid_loss")[:len(values)]
+            named = ("train_loss",) if len(values) >= 4 and len(values) % 2 == 0 else ("train_loss", "valid_loss")[:len(values)]
             names = ("epoch", *named, *(f"metric_{i}" for i in range(1, len(values) - len(named) + 1)), "time")
         if m[1] == "0":  # a fit's first row: the same table's as the last fit's goes on from it, another's from 0
             same = self._listed == len(fields) or not self._listed and headed
@@ -199,7 +201,11 @@ class TableParser(FormatParser):
         parser holds no header to read it under."""
         if "\t" not in line:
             spaced, self._scored = _heading(line, self._scored)
-            return 2 if spaced is not None or line.startswith("[") and _LISTED.fullmatch(line.rstrip()) else 0
+            if spaced is not None:
+                return 2
+            # a fastai row printed as a list: a row's score, as a tab-separated row's (scored 2, a header's, one such
+            # line took a whole log of `step=3 loss=nan` lines from `kv`, its NaN missed, a code review)
+            return 1 if line.startswith("[") and _LISTED.fullmatch(line.rstrip()) else 0
         fields = line.strip().split("\t")
         if _header(fields) is not None:
             return 2

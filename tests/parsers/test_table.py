@@ -445,8 +445,32 @@ def test_a_list_is_fastais_row_only_with_an_epoch_first_and_its_time_last() -> N
     it, a second list on the line) is no row, and scores nothing for detection."""
     row = next(x for x in (REALRUNS / "fastai-nobar-nan" / "run" / "train.log").read_text().splitlines()
                if x.startswith("[2,"))
-    assert TableParser().parse(row) is not None and TableParser().score(row) == 2
+    assert TableParser().parse(row) is not None and TableParser().score(row) == 1  # a row's, not a header's
     for other in (row.replace(", '00:00'", ""), row.replace("[2,", "[2.0,"), row.replace("nan,", "'nan',", 1),
                   row + " " + row, "x" + row):
         assert TableParser().parse(other) is None, other
         assert TableParser().score(other) == 0, other
+
+
+def test_no_bar_fits_one_after_another_go_on_and_a_wider_table_starts_from_0() -> None:
+    """`fine_tune(2)` in `no_bar`: two fits of one model, each from epoch 0, read 0, 1, 2 (the count went on only
+    after a header, a code review); then a new learner with one more metric, its table wider: from 0 again."""
+    log = FIXTURES / "printed" / "fastai_no_bar_fine_tune.log"
+    assert [int(row[0]) for row in _listed_rows(log)] == [0, 0, 1, 0]
+    _, records = source_records_of(log)
+    assert [r.step for r in records] == [0, 1, 2, 0]
+    assert set(records[-1].metrics) == {"epoch", "loss", "metric_1", "metric_2", "metric_3"}  # four values: maybe
+    # a recorder's with `train_metrics`, only the training loss named (below)
+
+
+def test_an_even_number_of_values_names_only_the_training_loss() -> None:
+    """A recorder with `train_metrics` prints train loss, train accuracy, valid loss, valid accuracy: read under the
+    default names, the rising train accuracy was a `val_loss` and a healthy fit an overfit warning (a code review)."""
+    log = FIXTURES / "printed" / "fastai_no_bar_train_metrics.log"
+    listed = _listed_rows(log)
+    _, records = source_records_of(log)
+    assert [r.metrics for r in records] == [
+        {"epoch": float(row[0]), "loss": float(row[1]), "metric_1": float(row[2]), "metric_2": float(row[3]),
+         "metric_3": float(row[4])} for row in listed]
+    rc, runs, _ = check_json(log)
+    assert rc == 0 and runs[0]["alerts"] == []
