@@ -424,10 +424,48 @@ validation bar (`Validation: |          | 0/? [00:00<?, ?it/s]`) before its logg
 loss 5.671e-01`, whose training loss read as `val_loss` (a review). The word that leads the bar is the bar's."""
 
 
-_GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d(?:\.\d{1,6})? {1,8}\d{1,9} [^\]\n]{1,200}\] ")
+_GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d(?:\.\d{1,6})? {1,8}\d{1,20} [^\]\n]{1,200}\] ")
 """A glog-style prefix (`I0724 10:58:34.123456 12345 trainer.cc:163] `, or a Python logger writing it so,
 `I20250724 10:58:34 1 unic helpers.py:163] `): where a line's own text starts, for `_evaluates` (a review saw a
 distillation run's `Test - Epoch: [0/200]  [ 0/1934] … loss/…: 0.2058` lines read as its training steps)."""
+
+
+_CLU_STEP = re.compile(r"\[(\d{1,12})\] (?=[A-Za-z_][\w/.-]{0,100}=[-+.\w])")
+"""The step CLU's `LoggingWriter` writes its scalars at (`[%d] k=v, k=v`, the keys in order, after absl's prefix): the
+Flax examples' training and evaluation lines (`[2000] train_accuracy=0.374, train_loss=3.729`, `[2000]
+eval_loss=3.199, …`) and their pace every minute (`[1145] steps_per_sec=13.5451`). Read with no step, a Flax run's
+losses were steps of none, its steps unknown, and `check` found a stall where the run went on (a new user's review)."""
+
+
+_WORK_UNIT = re.compile(r"Setting work unit notes: (?:(\d{1,9}(?:\.\d{1,6})?) steps/s, )?\d{1,3}(?:\.\d{1,6})?% "
+                        r"\((\d{1,12})/(\d{1,12})\)(?:, ETA: ((?:\d{1,6}d)?(?:\d{1,2}h)?\d{1,2}m))?")
+"""CLU's `ReportProgress` (the Flax examples' pace, every minute): `Setting work unit notes: 13.5 steps/s, 0.2%
+(1145/500000), ETA: 10h13m (4m : 3.5% data, 84.2% train_step)`: the step, the run's planned steps, the pace and the
+ETA (the Gemma example's total of 500,000 unread, its `check` `no steps`, a new user's review)."""
+_ETA_PART = re.compile(r"(\d{1,6})([dhm])")
+_ETA_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0}
+
+
+def _work_unit(m: re.Match[str], text: str) -> Record:
+    """The step record of CLU's progress note (`_WORK_UNIT`): a pace of 0 steps/s (its first note) is no step time."""
+    metrics: dict[str, float] = {}
+    if m[1] is not None and (rate := float(m[1])) > 0:
+        metrics["step_time"] = 1.0 / rate
+    if m[4] is not None:
+        metrics["eta"] = sum(int(n) * _ETA_UNIT[unit] for n, unit in _ETA_PART.findall(m[4]))
+    return Record(Kind.STEP, step=int(m[2]), total_steps=int(m[3]), metrics=metrics, t=logging_time(text))
+
+
+def _clu_step(text: str) -> int | None:
+    """The step of a line CLU's writer wrote (`_CLU_STEP`), bare or after absl's prefix, else None."""
+    at = 0
+    if text[:1] != "[":
+        glog = _GLOG.match(text)
+        if glog is None:
+            return None
+        at = glog.end()
+    m = _CLU_STEP.match(text, at)
+    return None if m is None else int(m[1])
 
 
 def _lone_eval_measure(metrics: dict[str, float]) -> bool:
@@ -843,6 +881,8 @@ class KeyValueParser(FormatParser):
         if text.startswith("Test") and (timm_test := _TIMM_TEST.match(text)) is not None and (
                 averages := _timm_averages(timm_test, text)):
             return _timm_result(timm_test, averages, text)  # before its `(EMA)` is taken for an aside
+        if "work unit notes: " in text and (notes := _WORK_UNIT.search(text)) is not None:
+            return _work_unit(notes, text)
         if "):" in text:
             text = _ASIDE.sub("", text)  # `Training Loss (avg over last 100): 2.4486`: the key is `Training Loss`
         if (_DIGIT(text) is None and "nan" not in text and "NaN" not in text) or not _mentions_known_key(text) or "**" in text:
@@ -968,6 +1008,8 @@ class KeyValueParser(FormatParser):
             # Not in a log whose lines state steps (`Step: 100, Loss: 1.99` beside `Episode 1 | reward 1.5`): episodes
             # on the training steps' axis read as restarts (a code review)
             total = episodes if episodes is not None and step <= episodes else None
+        if step is None and "] " in text and (clu := _clu_step(text)) is not None:
+            step = clu  # CLU's logging writer: `[2000] train_accuracy=0.374, train_loss=3.729` (`_CLU_STEP`)
         keyed = step is not None  # said by a step key, not a count in brackets found below
         if step is None and text[:1].isdigit() and (count := _LEADING_COUNT.match(text)) is not None and any(
                 "loss" in name for name in metrics):

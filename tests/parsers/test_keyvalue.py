@@ -2019,3 +2019,86 @@ def test_openpcdets_accumulated_iteration_is_the_step_and_its_train_count_the_ep
     assert {k: steps[-1].metrics[k] for k in ("epoch", "epochs", "loss", "lr", "step_time")} == {
         "epoch": 80.0, "epochs": 80.0, "loss": 0.9327, "lr": 3e-08, "step_time": 0.04}
     assert not {"train", "acc_iter"} & set(steps[-1].metrics)
+
+
+# ── CLU's LoggingWriter (the Flax examples): `[step] name=value, name=value` ───────────────────────────────────────────
+
+_CLU_LINE = re.compile(r"\[(\d+)\] ((?:\w+=\S+?)(?:, \w+=\S+?)*)$")
+
+
+@pytest.mark.parametrize("batch", [1, 500], ids=["line-by-line", "block"])
+@pytest.mark.parametrize("name", ["flax_gemma_lm1b_clu_tpu.log", "flax_ogbg_molpcba_clu_notebook.log"])
+def test_clus_writer_lines_are_records_at_their_step(name: str, batch: int) -> None:
+    """A new user's review: CLU's `[2000] train_accuracy=0.374, train_loss=3.729` (after absl's glog prefix, its
+    thread id of 15 digits, or Python logging's `INFO:absl:`) were records of no step, the run's progress unknown.
+    Each is now at the step in its brackets: a training line's loss, an evaluation's (`eval_loss`, `validation_loss`)
+    the eval's, the pace (`steps_per_sec`) a step time; what is no scalars (`[2000] Got texts: {…}`) is no record."""
+    from tests.support.found import found_lines, source_records
+
+    want = [(int(m[1]), dict(kv.split("=") for kv in m[2].split(", "))) for x in found_lines(name)
+            if (m := _CLU_LINE.search(x)) is not None]
+    assert len(want) >= 8
+    _, recs = source_records(name, batch)
+    stepped = [r for r in recs if r.step is not None]
+    for step, pairs in want:
+        if "train_loss" in pairs:
+            assert any(r.step == step and r.metrics.get("loss") == float(pairs["train_loss"]) for r in stepped), step
+        for key in ("eval_loss", "validation_loss"):
+            if key in pairs:
+                assert any(r.step == step and r.kind is Kind.EVAL and r.metrics.get("val_loss") == float(pairs[key])
+                           for r in stepped), step
+        if "steps_per_sec" in pairs:
+            assert any(r.step == step and r.metrics.get("step_time") == pytest.approx(1 / float(pairs["steps_per_sec"]))
+                       for r in stepped), step
+    assert not any(r.step == 2000 and not r.metrics for r in recs)
+
+
+def test_a_flax_run_read_by_clus_lines_has_its_progress_and_no_stall() -> None:
+    """The gemma run's own `Finished training step N` lines stop at step 19 while it trains on (CLU's lines every
+    minute): `check` read a critical stall of 3 minutes and `no steps`; the notebook's 1,000 steps `no steps`, `ended`."""
+    from tests.support.paths import FIXTURES
+    from tests.support.realruns import check_json
+
+    rc, runs, _ = check_json(FIXTURES / "found" / "flax_gemma_lm1b_clu_tpu.log")
+    assert rc == 0 and runs[0]["step"] == 4001 and runs[0]["total_steps"] == 500000
+    assert not [a for a in runs[0]["alerts"] if a["rule"] == "stall"]
+    rc, runs, _ = check_json(FIXTURES / "found" / "flax_ogbg_molpcba_clu_notebook.log")
+    assert rc == 0 and runs[0]["state"] == "finished" and runs[0]["step"] == runs[0]["total_steps"] == 1000
+
+
+@pytest.mark.parametrize(("line", "step", "total", "step_time", "eta"), [
+    ("I0325 14:03:32.393238 130295542103168 local.py:41] Setting work unit notes: 13.5 steps/s, 0.2% (1145/500000), "
+     "ETA: 10h13m (4m : 3.5% data, 84.2% train_step)", 1145, 500000, 1 / 13.5, 10 * 3600 + 13 * 60),
+    ("I0325 14:01:32.334728 130295542103168 local.py:41] Setting work unit notes: 0.0 steps/s, 0.0% (1/500000), ETA: "
+     "400d22h17m (2m : 4.3% data, 95.2% train_step)", 1, 500000, None, 400 * 86400 + 22 * 3600 + 17 * 60),
+    ("INFO:absl:Setting work unit notes: 2.1 steps/s, 25.2% (252/1000), ETA: 5m", 252, 1000, 1 / 2.1, 300),
+])
+def test_clus_progress_note_is_the_step_the_total_the_pace_and_the_eta(
+        line: str, step: int, total: int, step_time: float | None, eta: float) -> None:
+    """CLU's `ReportProgress` (tests/fixtures/found, both shapes of absl's output): the Gemma run's 500,000 planned
+    steps were unread. Its first note's 0.0 steps/s is no pace."""
+    from tests.support.found import found_lines
+
+    assert any(line.split("] ", 1)[-1] in x or line in x for name in (
+        "flax_gemma_lm1b_clu_tpu.log", "flax_ogbg_molpcba_clu_notebook.log") for x in found_lines(name))
+    rec = KeyValueParser().parse(line)
+    assert rec is not None and (rec.step, rec.total_steps) == (step, total)
+    assert rec.metrics.get("step_time") == (None if step_time is None else pytest.approx(step_time))
+    assert rec.metrics["eta"] == eta
+
+
+def test_a_clu_loop_whose_loss_diverged_is_critical_at_its_step() -> None:
+    """CLU's lines, printed by CLU (tests/fixtures/printed): a loss past float32's range at step 50, `inf` from 200,
+    is critical at 50; the converging run is finished at its 300 of 300, no alert."""
+    from tests.support.paths import FIXTURES
+    from tests.support.realruns import check_json
+
+    printed = FIXTURES / "printed"
+    first = next(int(m[1]) for x in (printed / "clu_absl_diverged.log").read_text().splitlines()
+                 if (m := re.search(r"\] \[(\d+)\] .*train_loss=(\S+)", x)) and float(m[2]) > 3.4e38)
+    assert first == 50
+    rc, runs, _ = check_json(printed / "clu_absl_diverged.log")
+    found = {a["labels"].get("metric"): a for a in runs[0]["alerts"] if a["rule"] == "nonfinite"}
+    assert rc == 2 and found["loss"]["first_step"] == first and found["loss"]["severity"] == "critical"
+    rc, runs, _ = check_json(printed / "clu_absl_healthy.log")
+    assert rc == 0 and runs[0]["alerts"] == [] and runs[0]["state"] == "finished" and runs[0]["step"] == 300
