@@ -437,6 +437,11 @@ eval_loss=3.199, …`) and their pace every minute (`[1145] steps_per_sec=13.545
 losses were steps of none, its steps unknown, and `check` found a stall where the run went on (a new user's review)."""
 
 
+_DIVERGED = "Model diverged with loss = NaN"
+"""TensorFlow's `NanTensorHook` (every Estimator's, TF-slim's, tensor2tensor's), where the loss it watches is NaN: it
+logs `Model diverged with loss = NaN.` (at ERROR, then raises `NanLossDuringTrainingError`; at WARNING with
+`fail_on_nan_loss=False`, then stops the run), often between two logged steps, where no logged loss is NaN: a loss of
+NaN after the last step logged (a real run's NaN between its steps 200 and 300 read `OK`, a new user's review)."""
 _WORK_UNIT = re.compile(r"Setting work unit notes: (?:(\d{1,9}(?:\.\d{1,6})?) steps/s, )?\d{1,3}(?:\.\d{1,6})?% "
                         r"\((\d{1,12})/(\d{1,12})\)(?:, ETA: ((?:\d{1,6}d)?(?:\d{1,2}h)?\d{1,2}m))?")
 """CLU's `ReportProgress` (the Flax examples' pace, every minute): `Setting work unit notes: 13.5 steps/s, 0.2%
@@ -881,6 +886,8 @@ class KeyValueParser(FormatParser):
         if text.startswith("Test") and (timm_test := _TIMM_TEST.match(text)) is not None and (
                 averages := _timm_averages(timm_test, text)):
             return _timm_result(timm_test, averages, text)  # before its `(EMA)` is taken for an aside
+        if _DIVERGED in text:
+            return Record(Kind.STEP, metrics={"loss": math.nan}, t=logging_time(text))  # (`_DIVERGED`)
         if "work unit notes: " in text and (notes := _WORK_UNIT.search(text)) is not None:
             return _work_unit(notes, text)
         if "):" in text:

@@ -2102,3 +2102,25 @@ def test_a_clu_loop_whose_loss_diverged_is_critical_at_its_step() -> None:
     assert rc == 2 and found["loss"]["first_step"] == first and found["loss"]["severity"] == "critical"
     rc, runs, _ = check_json(printed / "clu_absl_healthy.log")
     assert rc == 0 and runs[0]["alerts"] == [] and runs[0]["state"] == "finished" and runs[0]["step"] == 300
+
+
+@pytest.mark.parametrize(("name", "level", "crash"), [("tf1_hooks_nan_stop.log", "WARNING", False),
+                                                      ("tf1_hooks_nan_raise.log", "ERROR", True)])
+def test_tensorflows_nan_hook_saying_the_model_diverged_is_a_nan_loss(name: str, level: str, crash: bool) -> None:
+    """TensorFlow 1's `NanTensorHook` (tests/fixtures/printed: a corrupt sample at the 250th batch, the loss logged every
+    100 steps) says `Model diverged with loss = NaN.` between two logged steps, no logged loss NaN: `OK`, exit 0, where
+    it stops the run (a new user's review, tensor2tensor's and Estimator logs); where it raises, a crash only. It is a
+    NaN loss after the last step logged."""
+    from tests.support.paths import FIXTURES
+    from tests.support.realruns import check_json
+
+    lines = (FIXTURES / "printed" / name).read_text().splitlines()
+    said = lines.index(f"{level}:tensorflow:Model diverged with loss = NaN.")
+    logged = [int(m[1]) for x in lines[:said] if (m := re.search(r"loss = \S+, step = (\d+)", x))]
+    assert logged == [0, 100, 200] and not any("loss = nan" in x for x in lines)
+    rc, runs, _ = check_json(FIXTURES / "printed" / name)
+    found = {a["rule"]: a for a in runs[0]["alerts"]}
+    assert rc == 2 and found["nonfinite"]["severity"] == "critical" and found["nonfinite"]["first_step"] == logged[-1] + 1
+    assert ("crash" in found) == crash
+    rc, runs, _ = check_json(FIXTURES / "printed" / "tf1_hooks_healthy.log")
+    assert rc == 0 and runs[0]["alerts"] == []
