@@ -88,6 +88,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     # not `emory`: Megatron, DeepSpeed, torchtitan print memory always
     ("y", ("of memory", "OfMemory", "MemoryError", "allocate memory", "Retrying in", "Fatal Python error: ",
            "allocation::BadAlloc")),
+    ("OOM when", ("OOM when allocating tensor",)),  # TensorFlow's
     ("W", ("Watchdog caught", "Writing checkpoint")),
     ("D", ("DataLoader worker", "DistBackendError")),
     ("x", ("exitcode", "Unexpected bus error", "exits successfully", "exits with return code")),
@@ -156,6 +157,10 @@ _OOM = re.compile(
     r"|paddle::memory::allocation::BadAlloc|Out of memory error on GPU \d"  # PaddlePaddle's (its `SystemError`, then
     # `ResourceExhaustedError:` and `Out of memory error on GPU 2. Cannot allocate 392.000244MB …`: read as a plain
     # traceback, a review)
+    r"|OOM when allocating tensor"  # TensorFlow's: `RESOURCE_EXHAUSTED: OOM when allocating tensor with shape[…] and type
+    # float on /job:localhost/…/device:GPU:0 by allocator GPU_0_bfc` logged, then its `ResourceExhaustedError: …` (a
+    # new user's review: a crash by a plain traceback); not the allocator's `ran out of memory trying to allocate
+    # 3.28GiB … The caller indicates that this is not a failure`, a warning of no failure
 )
 _RECOVERED = re.compile(r"\busing CPU\b|\bretrying\b|\bfalling back\b|\bskipp(?:ing|ed)\b", re.IGNORECASE)
 """What a warning of an out-of-memory error says was done instead (Ultralytics' `WARNING ⚠️ CUDA OutOfMemoryError in
@@ -462,10 +467,11 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.OOM, m.start(), {**_oom_metrics(line), "host_oom": 1.0})
     if ("DataLoader" in line or "bus error" in line) and (m := _DATALOADER.search(line)):
         return _Hit(Event.DATALOADER_ERROR, m.start())
-    if "emory" in line and (m := _OOM.search(line)):
+    if ("emory" in line or "OOM when" in line) and (m := _OOM.search(line)):
         if "WARNING" in line and _RECOVERED.search(line, m.end()) and "WARNING" in line[:m.start()]:
             return None
-        return _Hit(Event.OOM, m.start(), _oom_metrics(line))
+        host = {"host_oom": 1.0} if "/device:CPU:" in line[m.end():] else {}  # TensorFlow's names its device
+        return _Hit(Event.OOM, m.start(), {**_oom_metrics(line), **host})
     if "Watchdog" in line and (m := _WATCHDOG.search(line)):
         return _nccl_timeout(line, m.start())
     if ("NCCL" in line or "DistBackend" in line) and (m := _NCCL_ERROR.search(line)):

@@ -1247,3 +1247,18 @@ def test_recboles_early_stop_is_the_finish() -> None:
     rec = EventDetector().feed(line)
     assert rec is not None and rec.event == Event.FINISHED
     assert EventDetector().feed("17 Jul 15:06    INFO  Finished training, best eval result so far") is None
+
+
+@pytest.mark.parametrize(("name", "host"), [("found/tf_cifar10_gpu_oom_issue_excerpt.log", False),
+                                            ("printed/tf_oom_cpu.log", True)])
+def test_tensorflows_oom_when_allocating_a_tensor_is_an_oom(name: str, host: bool) -> None:
+    """TensorFlow's `OOM when allocating tensor with shape[…]` (logged by the kernel, then its `ResourceExhaustedError`)
+    read as a plain traceback (a new user's review); on the CPU's allocator (TensorFlow names its device) it is the
+    host's memory."""
+    from tests.support.paths import FIXTURES
+    from tests.support.realruns import check_json
+
+    rc, runs, _ = check_json(FIXTURES / name)
+    crash = next(a for a in runs[0]["alerts"] if a["rule"] == "crash")
+    assert rc == 2 and runs[0]["state"] == "crashed" and crash["labels"]["event"] == "oom"
+    assert ("host out of memory" in crash["summary"]) == host
