@@ -388,6 +388,10 @@ class HFTrainerParser(FormatParser):
                     # signs no Trainer: it chose this format for a Keras run, whose 21 epochs of `loss: nan` were
                     # then never read (a review); nor one whose `eval_interval` made it an evaluation (ST-GCN's
                     # `Parameters:`: 62 launches of it read as evaluations, the `mean_loss: nan` of the first unread)
+                if "'global_step'" in text:
+                    return 0  # a dict of TensorFlow's Estimator (`eval metrics: {'loss': 0.0101, 'global_step': 1000}`,
+                    # what `evaluate` returns, printed): the Trainer's dicts never hold it (two such lines after an
+                    # Estimator's whole log chose this format for it, its finish unread, a new user's review)
                 return 2 if text[start.end() - 1] == "'" else 1
             text = text[:start.start()]
         return 1 if probe._frame(text) is not None else 0

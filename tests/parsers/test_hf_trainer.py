@@ -736,3 +736,20 @@ def test_a_bar_after_the_summary_dict_is_no_new_training(capsys: pytest.CaptureF
     obj = json.loads(capsys.readouterr().out)
     assert (obj["step"], obj["total_steps"], obj["state"]) == (5000, 5000, "finished")
     assert not any("started again" in n for n in obj["notes"])
+
+
+def test_an_estimators_result_dict_is_no_trainers() -> None:
+    """TensorFlow's Estimator log ending in its printed results (`eval metrics: {'loss': 0.0101, 'global_step': 1000}`,
+    tests/fixtures/found): the two dicts took the log for the HF Trainer's, its `Loss for final step` unread, the run
+    `ended` and live a `process_exit` warning (a new user's review). A dict with `global_step` is no Trainer's."""
+    from tests.support.found import found_lines, source_records
+    from tests.support.paths import FIXTURES
+    from tests.support.realruns import check_json
+
+    name = "tf_estimator_train_evaluate_result_dicts.log"
+    dicts = [x for x in found_lines(name) if "{'loss'" in x]
+    assert len(dicts) == 2 and all(HFTrainerParser().score(x) == 0 for x in dicts)
+    fmt, _ = source_records(name)
+    assert fmt == "kv"
+    rc, runs, _ = check_json(FIXTURES / "found" / name)
+    assert rc == 0 and runs[0]["state"] == "finished"
