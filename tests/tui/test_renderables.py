@@ -515,3 +515,15 @@ def test_a_wall_time_line_breaks_across_a_hang_but_not_across_its_usual_spacing(
     assert drawn[:28].all() and not drawn[32:70].any() and drawn[72:].all()
     _, joined = line_codes(ln, frame, lambda v: v)
     assert (joined != 0).any(axis=0).all()
+
+
+def test_a_diverged_loss_is_charted_with_scientific_labels() -> None:
+    """A loss gone past float32 on its way to inf (CLU's printed `train_loss=1.42789e+98`, then `inf`,
+    tests/fixtures/printed/clu_absl_diverged.log): its tick label was 300 digits and a `T`, wider than the panel, and the
+    chart read `no data yet` in a tmux try. Past 1e15 a label is scientific; the chart draws the rise and marks the Infs."""
+    assert [tick_label(v, s) for v, s in [(1e297, 1e297), (2.5e16, 5e15), (-3e20, 1e20)]] == ["1e297", "2.5e16", "-3e20"]
+    assert tick_label(5e14, 1e14) == "500T"
+    chart = LineChart([Line.from_points([50, 100, 150, 200, 250, 300], [1.4e98, 4.9e197, 1.7e297, *[math.inf] * 3])],
+                      40, 8)
+    text = "\n".join(row.plain for row in chart.render_rows())
+    assert "no data yet" not in text and "1e297" in text and text.count("↑") == 3

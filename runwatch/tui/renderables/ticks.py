@@ -72,6 +72,9 @@ def tick_label(v: float, step: float) -> str:
     if v == 0:
         return "0"
     a = abs(v)
+    if a >= 1e15:
+        return _short_exp(v)  # past T: a diverged loss (`1.7e297`), its label in scientific form, never 300 digits
+        # and a `T` (a chart of such values read `no data yet`, its labels wider than the panel)
     if a >= 1e4:
         for div, suffix in _SUFFIXES:
             if a >= div:
