@@ -431,17 +431,19 @@ distillation run's `Test - Epoch: [0/200]  [ 0/1934] … loss/…: 0.2058` lines
 
 
 _CLU_STEP = re.compile(r"\[(\d{1,12})\] (?=[A-Za-z_][\w/.-]{0,100}=[-+.\w])")
-"""The step CLU's `LoggingWriter` writes its scalars at (`[%d] k=v, k=v`, the keys in order, after absl's prefix): the
-Flax examples' training and evaluation lines (`[2000] train_accuracy=0.374, train_loss=3.729`, `[2000]
+"""The step CLU's `LoggingWriter` writes its scalars at (`[%d] k=v, k=v`, the keys in order, after absl's prefix,
+`_clu_step`): the Flax examples' training and evaluation lines (`[2000] train_accuracy=0.374, train_loss=3.729`, `[2000]
 eval_loss=3.199, …`) and their pace every minute (`[1145] steps_per_sec=13.5451`). Read with no step, a Flax run's
 losses were steps of none, its steps unknown, and `check` found a stall where the run went on (a new user's review)."""
 
 
-_DIVERGED = "Model diverged with loss = NaN"
+_DIVERGED = re.compile(r"(?:^|[:\]] ?)Model diverged with loss = NaN\.?\s*$")
 """TensorFlow's `NanTensorHook` (every Estimator's, TF-slim's, tensor2tensor's), where the loss it watches is NaN: it
 logs `Model diverged with loss = NaN.` (at ERROR, then raises `NanLossDuringTrainingError`; at WARNING with
 `fail_on_nan_loss=False`, then stops the run), often between two logged steps, where no logged loss is NaN: a loss of
-NaN after the last step logged (a real run's NaN between its steps 200 and 300 read `OK`, a new user's review)."""
+NaN after the last step logged (a real run's NaN between its steps 200 and 300 read `OK`, a new user's review). The
+whole message after a logger's prefix: a tip quoting it (`Tip: if TensorFlow says 'Model diverged with loss = NaN.',
+lower --learning_rate.`) is none (a code review)."""
 _WORK_UNIT = re.compile(r"Setting work unit notes: (?:(\d{1,9}(?:\.\d{1,6})?) steps/s, )?\d{1,3}(?:\.\d{1,6})?% "
                         r"\((\d{1,12})/(\d{1,12})\)(?:, ETA: ((?:\d{1,6}d)?(?:\d{1,2}h)?\d{1,2}m))?")
 """CLU's `ReportProgress` (the Flax examples' pace, every minute): `Setting work unit notes: 13.5 steps/s, 0.2%
@@ -461,15 +463,18 @@ def _work_unit(m: re.Match[str], text: str) -> Record:
     return Record(Kind.STEP, step=int(m[2]), total_steps=int(m[3]), metrics=metrics, t=logging_time(text))
 
 
-def _clu_step(text: str) -> int | None:
-    """The step of a line CLU's writer wrote (`_CLU_STEP`), bare or after absl's prefix, else None."""
-    at = 0
-    if text[:1] != "[":
-        glog = _GLOG.match(text)
-        if glog is None:
-            return None
+def _clu_step(line: str) -> int | None:
+    """The step of a line CLU's writer wrote (`_CLU_STEP`), else None: only after absl's prefix, as Python's logging
+    writes it (`INFO:absl:`) or glog's naming CLU's writer (`… logging_writer.py:48] `). A loop's own logger writing
+    each rank in brackets (`INFO:__main__:[1] loss=2.51, lr=0.001`) counts no steps by them (read as steps, two ranks
+    were 59 restarts and a divergence unjudged, a code review)."""
+    if line.startswith("INFO:absl:"):
+        at = 10
+    elif (glog := _GLOG.match(line)) is not None and "logging_writer.py:" in glog[0]:
         at = glog.end()
-    m = _CLU_STEP.match(text, at)
+    else:
+        return None
+    m = _CLU_STEP.match(line, at)
     return None if m is None else int(m[1])
 
 
@@ -886,7 +891,7 @@ class KeyValueParser(FormatParser):
         if text.startswith("Test") and (timm_test := _TIMM_TEST.match(text)) is not None and (
                 averages := _timm_averages(timm_test, text)):
             return _timm_result(timm_test, averages, text)  # before its `(EMA)` is taken for an aside
-        if _DIVERGED in text:
+        if "diverged with loss" in text and _DIVERGED.search(text) is not None:
             return Record(Kind.STEP, metrics={"loss": math.nan}, t=logging_time(text))  # (`_DIVERGED`)
         if "work unit notes: " in text and (notes := _WORK_UNIT.search(text)) is not None:
             return _work_unit(notes, text)
@@ -1015,7 +1020,7 @@ class KeyValueParser(FormatParser):
             # Not in a log whose lines state steps (`Step: 100, Loss: 1.99` beside `Episode 1 | reward 1.5`): episodes
             # on the training steps' axis read as restarts (a code review)
             total = episodes if episodes is not None and step <= episodes else None
-        if step is None and "] " in text and (clu := _clu_step(text)) is not None:
+        if step is None and "] " in line and (clu := _clu_step(line)) is not None:
             step = clu  # CLU's logging writer: `[2000] train_accuracy=0.374, train_loss=3.729` (`_CLU_STEP`)
         keyed = step is not None  # said by a step key, not a count in brackets found below
         if step is None and text[:1].isdigit() and (count := _LEADING_COUNT.match(text)) is not None and any(

@@ -86,8 +86,9 @@ class Ending:
     def started_again(self) -> None:
         """The run started again from its beginning in the same output (a new attempt): a finish before it was the
         attempt's end, not the run's, and a step of the new attempt at or below the finish's step no redraw of its
-        last frame (`resume`). pytorch-tabnet's pretraining ended `Early stopping occurred at epoch 33`, then its
-        fit counted from epoch 0: the run read `finished` all through the fit (a new user's review)."""
+        last frame (`resume`). pytorch-tabnet's pretraining ended `Early stopping occurred at epoch 33` (a public log
+        a new user's review read; the printed fixture's ends at its `max_epochs`), then its fit counted from epoch 0:
+        the run read `finished` all through the fit."""
         self.finished = False
 
     def resume(self, now: float, source: str, top: float | None = None) -> None:

@@ -2124,3 +2124,33 @@ def test_tensorflows_nan_hook_saying_the_model_diverged_is_a_nan_loss(name: str,
     assert ("crash" in found) == crash
     rc, runs, _ = check_json(FIXTURES / "printed" / "tf1_hooks_healthy.log")
     assert rc == 0 and runs[0]["alerts"] == []
+
+
+def test_a_rank_in_brackets_after_a_loops_own_logger_is_no_clu_step() -> None:
+    """Only absl's prefixes carry CLU's step: a loop logging each rank in brackets through Python's logging (its
+    default format, `INFO:__main__:[1] loss=2.510, lr=0.001`) read every rank as a step, two ranks 59 restarts and a
+    divergence unjudged (a code review). CLU's own line after `INFO:absl:` keeps its step."""
+    import logging
+
+    fmt = logging.Formatter(logging.BASIC_FORMAT)
+
+    def logged(name: str, msg: str) -> str:
+        return fmt.format(logging.LogRecord(name, logging.INFO, __file__, 1, msg, None, None))
+
+    ranked = logged("__main__", "[1] loss=2.510, lr=0.001")
+    assert ranked == "INFO:__main__:[1] loss=2.510, lr=0.001"
+    rec = KeyValueParser().parse(ranked)
+    assert rec is None or rec.step is None
+    clu = KeyValueParser().parse(logged("absl", "[1] loss=2.510, lr=0.001"))
+    assert clu is not None and clu.step == 1
+
+
+def test_a_line_quoting_the_divergence_message_is_no_nan() -> None:
+    """The whole message after its logger's prefix is TensorFlow's: a tip quoting it is prose (a code review: a healthy
+    log so opened read a NaN at step 0, critical)."""
+    from tests.support.paths import FIXTURES
+
+    said = next(x for x in (FIXTURES / "printed" / "tf1_hooks_nan_stop.log").read_text().splitlines() if "diverged" in x)
+    message = said.split(":", 2)[2]
+    assert KeyValueParser().parse(said) is not None
+    assert KeyValueParser().parse(f"Tip: if TensorFlow says '{message}', lower --learning_rate.") is None
