@@ -21,8 +21,8 @@ any word that is no number. A row stands where the header's layout puts it, and 
 printed after it (a classification report) is no epoch. fastprogress's frames (`Epoch 3/8 : |███---| …`, drawn on a
 pipe too) give the fit's total; `fine_tune`'s second fit counts on from its first (`launched`). A fit in fastai's
 `learn.no_bar()` prints no table: each epoch the recorder's values as a Python list, `[2, nan, nan, 0.103125, '00:00']`
-(a real fit whose loss went NaN so read `UNREAD`), read as a row under the names a header of the same launch gave as
-many columns, else the recorder's default ones (`_listed_row`). skorch's table, printed
+(a real fit whose loss went NaN so read `UNREAD`), read as a row under the names of the last header read where it has
+as many columns, else the recorder's default ones (`_listed_row`). skorch's table, printed
 by `tabulate`, is laid out by the rule of dashes under its header: its cells may be empty (`cp`), its `dur` the step
 time; a real skorch fit whose losses were NaN read `UNREAD` too. A real fastai run whose loss went NaN at its
 third epoch read `UNREAD`, nothing understood (the run lab's `fastai-nan`).
