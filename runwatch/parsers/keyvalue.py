@@ -78,6 +78,7 @@ from runwatch.parsers.numbers import (
     STEP_UNITS,
     clock_seconds,
     parse_number,
+    spelled_seconds,
 )
 from runwatch.parsers.preamble import LOGGABLE, PLANNED_KEYS
 from runwatch.parsers.pydict import CANONICAL, metric_name, snake
@@ -449,8 +450,6 @@ _WORK_UNIT = re.compile(r"Setting work unit notes: (?:(\d{1,9}(?:\.\d{1,6})?) st
 """CLU's `ReportProgress` (the Flax examples' pace, every minute): `Setting work unit notes: 13.5 steps/s, 0.2%
 (1145/500000), ETA: 10h13m (4m : 3.5% data, 84.2% train_step)`: the step, the run's planned steps, the pace and the
 ETA (the Gemma example's total of 500,000 unread, its `check` `no steps`, a new user's review)."""
-_ETA_PART = re.compile(r"(\d{1,6})([dhm])")
-_ETA_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0}
 
 
 def _work_unit(m: re.Match[str], text: str) -> Record:
@@ -459,7 +458,7 @@ def _work_unit(m: re.Match[str], text: str) -> Record:
     if m[1] is not None and (rate := float(m[1])) > 0:
         metrics["step_time"] = 1.0 / rate
     if m[4] is not None:
-        metrics["eta"] = sum(int(n) * _ETA_UNIT[unit] for n, unit in _ETA_PART.findall(m[4]))
+        metrics["eta"] = spelled_seconds(m[4]) or 0.0  # `10h13m`, `1d17m`: the regex admits only what it reads
     return Record(Kind.STEP, step=int(m[2]), total_steps=int(m[3]), metrics=metrics, t=logging_time(text))
 
 
