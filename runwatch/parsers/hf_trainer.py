@@ -68,7 +68,7 @@ from runwatch.parsers.base import FormatParser, Row
 from runwatch.parsers.beside import beside, names_loss
 from runwatch.parsers.events import saved_step
 from runwatch.parsers.fields import prefix_time
-from runwatch.parsers.numbers import ascii_float, parse_number, spelled_seconds
+from runwatch.parsers.numbers import ascii_float, held_numbers, parse_number, spelled_seconds
 from runwatch.parsers.progress_bar import Frame, lapped, parse_frame, plain_frame_of, starts_run
 from runwatch.parsers.pydict import dict_pairs, metric_name, snake
 
@@ -492,6 +492,7 @@ class HFTrainerParser(FormatParser):
             not self._confirmed or (frame.total or 0) > (self._bar_total or 0))
 
     def _dict(self, text: str, line: str) -> Record | None:
+        text = held_numbers(text)  # a loop's `{'epoch': 5, 'loss': tensor(nan, grad_fn=<…>)}`: the number the tensor holds
         plain = _plain_dict(text)
         if plain is not None and not plain[0].summary:
             if text is line:

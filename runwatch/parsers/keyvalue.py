@@ -77,6 +77,7 @@ from runwatch.parsers.numbers import (
     SI,
     STEP_UNITS,
     clock_seconds,
+    held_numbers,
     parse_number,
     spelled_seconds,
 )
@@ -219,10 +220,6 @@ _QUOTED_KEY = re.compile(r"'([A-Za-z][\w./\-@]{0,60})'(?=:)")
 nan, 'acc': 0.0, time: 2.346`): unquoted, its pair is read as any other (a quote before a key keeps `_PAIR` from taking
 it, and the NaN loss of a review's run went unread), after a bare one. A dict's line (`{'loss': …}`) is a format's
 own, and so is one of a dict printed a pair a line (`'eval_loss': 0.69,`)."""
-_NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint)(?:16|32|64)\(([^()]{1,40})\)")
-"""A NumPy scalar's repr since NumPy 2 (`np.float64(0.0022947374457392773)`), as verl's console prints its metrics
-(`actor/pg_loss:np.float64(…) - actor/grad_norm:np.float64(…)`): every such value was dropped, and the policy loss,
-grad norm and learning rate never read (a review)."""
 _RATE_KEYS = frozenset({
     "it_s", "it_per_s", "it_per_sec", "iter_s", "iters_s", "iter_per_sec", "iters_per_sec", "steps_s",
     "step_s", "steps_per_sec", "steps_per_second",
@@ -278,10 +275,11 @@ own stem, whole, or every line saying so went through the pair scan (kv's noisy 
 # (`2.5it/s`). A stem with no value after it (`faults.step_begin(it)`, `[step + 4]`: a traceback's frames)
 # is passed over. Each alternative starts with a literal: a fast scan. Only a filter before the pair scan.
 _VALUE_AFTER = (r"[\w./\-]*(?::[\w./\-]+){0,3}(?:\s{1,3}[a-z][\w./\-]*)?(?:" + _ASIDE_TEXT + ")?"  # an aside
-                r"(?:\s{0,3}[=:]\s{0,8}\[?|\s{1,8})[-+]?(?:[.\d]|nan|inf)")
+                r"(?:\s{0,3}[=:]\s{0,8}\[?|\s{1,8})[-+]?(?:[.\d]|nan|inf|np\.|tensor\(|array\(|devicearray\(|tf\.tensor\(|<tf\.tensor|<tf\.variable)")
 """What `_PAIR` reads as a key's value after the key: up to 8 blanks after its `:` or `=` as there (BasicSR's and its
 forebears' right-aligned `iter:     100`: a filter of 3 passed over every step below 1,000, its losses `l_pix`
-known by no stem, and a review's run read its first step as 1000), in a one-element array's `[` or not."""
+known by no stem, and a review's run read its first step as 1000), in a one-element array's `[` or not; or the object
+that holds the number, as `print` shows it (`loss: tensor(nan, grad_fn=<…>)`: numbers.held_numbers)."""
 _TAILS = {
     **dict.fromkeys(_stems(), _VALUE_AFTER),
     "it": r"(?:/s|(?<=/it)|(?<![A-Za-z0-9.'\"]it)[\s=:_\-/])",
@@ -916,8 +914,8 @@ class KeyValueParser(FormatParser):
                 text = f"{text[:at.start()]}step {at['step']}, {at['name']}: {text[at.start('value'):]}"
         if "':" in text and "{" not in text and 0 <= text.find(": ") < text.find("':"):
             text = _QUOTED_KEY.sub(r"\1", text)  # PaddleOCR 1.1's `lr: 0.000001, 'loss': nan, 'acc': 0.0`
-        if "np." in text:
-            text = _NUMPY_SCALAR.sub(r"\1", text)  # `actor/pg_loss:np.float64(0.0023)`: the number it holds
+        text = held_numbers(text)  # verl's `actor/pg_loss:np.float64(0.0023)`, `loss: tensor(nan, grad_fn=<…>)`: the
+        # number the object holds (every such value was dropped: verl's policy loss, grad norm and lr never read, a review)
         if "line:" in text:
             text = _SOURCE_LINE.sub("", text, 1)  # `train_net.py[line:177]`: where the logger was called, no metric
         if " | " in text and (site := _LOGURU_SITE.search(text, 0, 300)) is not None:

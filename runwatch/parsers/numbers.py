@@ -27,6 +27,36 @@ NUMBER_TEXT = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?
 """A plain number as a log prints it, as regex text for a parser's own patterns: digits, a fraction, an
 exponent, `nan`/`inf` in any case; no thousands separator, quote or unit. `float()` reads every match."""
 
+_HELD = re.compile(
+    r"(?<![\w.])(?:np\.(?:float|int|uint)(?:8|16|32|64|128)?\((?P<np>[^()]{1,40})\)"
+    r"|(?:tensor|array|Array|DeviceArray)\((?:\[{1,3}(?P<one>[-+.\w]{1,40})\]{1,3}|(?P<arr>[-+.\w]{1,40}))"
+    r"(?:, [^()]{0,200})?\)"
+    r"|tf\.Tensor\((?P<tf>[-+.\w]{1,40}), shape=\(\), dtype=\w{1,12}\)"
+    r"|<tf\.(?:Tensor:|Variable '[^'<>]{0,100}') shape=\(\),? dtype=\w{1,12}, numpy=(?P<tfr>[-+.\w]{1,40})>)"
+)
+"""A number as `print` shows it when the loop hands over the object that holds it rather than the number: a NumPy
+scalar since NumPy 2 (`np.float64(0.0023)`, in a dict or a list, as verl's console prints its metrics), a 0-d NumPy
+array (`array(0.42, dtype=float32)`), a PyTorch tensor (`tensor(0.6513, grad_fn=<MseLossBackward0>)`, `tensor(0.08,
+device='cuda:0')`), a JAX array (`Array(nan, dtype=float32)`), an eager TensorFlow tensor (`tf.Tensor(nan, shape=(),
+dtype=float32)`, `<tf.Tensor: shape=(), dtype=float32, numpy=nan>` in a dict, a variable's `<tf.Variable 'loss:0'
+shape=() dtype=float32, numpy=nan>`), JAX's before 0.4 (`DeviceArray(nan, dtype=float32)`). Only a single number, bare
+or as the one element of a tensor (`tensor([0.5000], device='cuda:0')`): a tensor of several (`tensor([0.25, 0.75])`)
+is no metric. Unread, a loop that printed `{'epoch': 5, 'loss': tensor(nan,
+grad_fn=<MseLossBackward0>)}` read nothing, and its NaN went unseen."""
+_HOLDERS = ("np.", "tensor(", "rray(", "Tensor", "Variable")
+
+
+def held_numbers(text: str) -> str:
+    """`text` with each number a holder's repr shows (`_HELD`) in place of that repr; `text` itself when it has none."""
+    if "(" not in text or not any(h in text for h in _HOLDERS):
+        return text
+    return _HELD.sub(_held, text)
+
+
+def _held(m: re.Match[str]) -> str:
+    return m["np"] or m["one"] or m["arr"] or m["tf"] or m["tfr"]
+
+
 MAX_STEP = 2**53
 """The largest step a record may carry: every step up to it is exact as a float (series x values)."""
 

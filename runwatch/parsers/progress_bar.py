@@ -49,7 +49,14 @@ from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
 from runwatch.parsers.beside import beside, names_loss
 from runwatch.parsers.boundary import ascii_digits
 from runwatch.parsers.heading import heading_of
-from runwatch.parsers.numbers import NUMBER_TEXT, STEP_UNITS, clock_seconds, parse_number, scaled
+from runwatch.parsers.numbers import (
+    NUMBER_TEXT,
+    STEP_UNITS,
+    clock_seconds,
+    held_numbers,
+    parse_number,
+    scaled,
+)
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.rich_bar import BAR_GLYPH, CONTINUATION, pairs, parse_rich_frame
 
@@ -370,7 +377,7 @@ def _step_time(rate: str | None, scale: str | None, unit: str | None) -> float |
 def _postfix(body: str, closed: bool) -> tuple[tuple[str, float], ...]:
     if not body.startswith(","):
         return ()
-    items = body[1:].split(",")
+    items = held_numbers(body)[1:].split(",")  # `set_postfix(loss=loss)` of a tensor: `loss=tensor(nan, device='cuda:0', …)`
     if not closed:
         items = items[:-1]  # cut frame: the last pair may be truncated
     out: list[tuple[str, float]] = []

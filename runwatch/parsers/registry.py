@@ -21,6 +21,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "deepspeed": ("runwatch.parsers.megatron_deepspeed", "DeepSpeedFamilyParser"),
     "torchtitan": ("runwatch.parsers.torchtitan", "TorchtitanParser"),
     "slowfast": ("runwatch.parsers.slowfast", "SlowFastParser"),
+    "tf-models": ("runwatch.parsers.tf_models", "TFModelsParser"),
     "hf-trainer": ("runwatch.parsers.hf_trainer", "HFTrainerParser"),
     "marian": ("runwatch.parsers.marian", "MarianParser"),
     "vits": ("runwatch.parsers.vits", "VitsParser"),

@@ -206,6 +206,11 @@ CASES = [
     # pre-train checkpoint), which kv reads as maybes, before the first step block's prefix decides
     Case("olmo-file-log", _found_lines("olmo_1b_reproduce.log.gz")[:400], "olmo", "[step=1/2500,epoch=0]"),
     Case("olmo-console", _found_lines("olmo_rich_console_excerpt.log"), "olmo", "[step=1/739328]"),
+    # ── TensorFlow Model Garden ──────────────────────────────────────────────────────────────────
+    # the Object Detection API's step header (a warning of TensorFlow's before it); Orbit's train header, after its
+    # `training until` line, which kv reads as a maybe
+    Case("tf-models-od-api", _found_lines("tf2_od_api_rtx3060_three_steps.log"), "tf-models", "Step 100 per-step time"),
+    Case("tf-models-orbit", _found_lines("tfm_yt8m_orbit_readme.log"), "tf-models", "train | step:    188 | steps/sec"),
     # ── PyTorch's ImageNet example's meters ──────────────────────────────────────────────────────
     # a WS-DAN run (`Epoch: [0][0/250]\tTime 3.923 (3.923)…`) from the end of the 500 trainable parameters it
     # lists first; a torchelastic run of the example itself (`Acc@1`, padded batches)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -14,11 +15,13 @@ from runwatch.parsers.numbers import (
     SECONDS,
     SI,
     clock_seconds,
+    held_numbers,
     in_unit,
     log_seconds,
     parse_number,
     spelled_seconds,
 )
+from runwatch.parsers.source import SourceParser
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -123,3 +126,96 @@ def test_duration_readers_never_raise(text: str) -> None:
     for read in (spelled_seconds, clock_seconds, log_seconds):
         value = read(text)
         assert value is None or (isinstance(value, float) and value >= 0)
+
+
+_HELD_LOGS = ("torch_print_tensor_nan.log", "torch_dict_tensor_nan.log", "numpy_dict_scalars_nan.log",
+              "jax_dict_array_diverged.log", "tf_print_tensor_diverged.log", "tf_dict_tensor_diverged.log",
+              "torch_print_one_element_nan.log")
+"""Loops that print the object holding each number (tests/fixtures/printed, print_tensor_values.py and
+print_jax_tf_values.py): a tensor, a NumPy scalar or 0-d array, a JAX array, a TensorFlow tensor."""
+
+
+def _printed(name: str) -> list[str]:
+    from tests.support.paths import FIXTURES
+
+    return (FIXTURES / "printed" / name).read_text().splitlines()
+
+
+@pytest.mark.parametrize("name", _HELD_LOGS)
+def test_a_number_printed_inside_the_object_holding_it_is_that_number(name: str) -> None:
+    """Each holder's repr gives way to its number, and nothing else of the line changes: the numbers left are the
+    line's own numbers and the held ones, in order."""
+    holders = re.compile(r"tensor\(|Array\(|array\(|np\.float|tf\.Tensor")
+    for line in _printed(name):
+        held = held_numbers(line)
+        assert holders.search(line) and not holders.search(held), line
+        inner = re.findall(r"(?:\(\[?|numpy=)(-?[\d.e+-]+|nan|inf)\]?[,)>]", line)
+        assert inner and all(f" {v}" in held for v in inner), (line, held)
+        assert held.replace(" ", "") == re.sub(r"(?:np\.float\d\d|tensor|Array|array)\(\[?([^,()\[\]]+)\]?(?:, [^()]*)?\)"
+                                               r"|tf\.Tensor\(([^,]+), shape=\(\), dtype=\w+\)"
+                                               r"|<tf\.Tensor: [^>]*numpy=([^>]+)>", r"\1\2\3", line).replace(" ", "")
+
+
+def test_a_holder_of_several_numbers_or_a_word_ending_in_a_holders_name_is_left() -> None:
+    """A tensor of several numbers is no metric, and `my_array(3)` is a call, not NumPy's repr."""
+    for text in ("weights: tensor([0.25, 0.75])", "my_array(3) loss: 2.5", "x.tensor(3)", "plain loss: 2.5"):
+        assert held_numbers(text) == text
+    text = "loss: 2.5 (tensor parallel)"
+    assert held_numbers(text) is text  # no holder's repr: the text itself, no copy
+
+
+_PIECES = ("tensor(", "np.float32(", "np.int8(", "array(", "Array(", "DeviceArray(", "tf.Tensor(", "<tf.Tensor: ",
+           "<tf.Variable 'loss:0' ", "shape=()", "shape=(), ", " dtype=float32", ", dtype=float32", "numpy=", ")", "(",
+           "[", "]", ", ", "nan", "0.5", "-1e-3", "12", "grad_fn=<MulBackward0>", "device='cuda:0'", ">", "{", "}",
+           "'loss': ", "loss: ", " ")
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=16).map("".join) | st.text(max_size=60))
+@settings(max_examples=500)
+def test_held_numbers_never_raises_only_shortens_and_makes_up_no_number(text: str) -> None:
+    """Text built from holders' pieces (or any text): the result is never longer, and each number in it is one the
+    text held (no number made of pieces)."""
+    held = held_numbers(text)
+    assert len(held) <= len(text)
+    assert all(n in text for n in re.findall(r"[-\d.e]+", held))
+
+
+def test_other_holders_as_their_libraries_print_them() -> None:
+    """JAX before 0.4 (`DeviceArray`), a TensorFlow variable's repr, a NumPy 8-bit integer."""
+    assert held_numbers("loss: DeviceArray(nan, dtype=float32)") == "loss: nan"
+    assert held_numbers("{'loss': <tf.Variable 'loss:0' shape=() dtype=float32, numpy=nan>}") == "{'loss': nan}"
+    assert held_numbers("{'epoch': np.int8(3)}") == "{'epoch': 3}"
+
+
+def test_a_bar_showing_its_loss_tensor_is_read_and_its_nan_is_critical() -> None:
+    """`bar.set_postfix(loss=loss)` of a tensor: tqdm shows its repr, `loss=tensor(nan, grad_fn=<…>)`. The bar was read,
+    its loss not (its NaN unseen)."""
+    from tests.support.paths import FIXTURES
+    from tests.support.realruns import check_json
+
+    frames = (FIXTURES / "printed" / "tqdm_postfix_tensor_nan.log").read_text().replace("\r", "\n").splitlines()
+    epoch, n = next((int(m[1]), int(m[2])) for x in frames
+                    if (m := re.match(r"Epoch (\d+): .*?(\d+)/16 .*loss=tensor\(nan", x)))
+    rc, runs, _ = check_json(FIXTURES / "printed" / "tqdm_postfix_tensor_nan.log")
+    nonfinite = {a["labels"].get("metric"): a for a in runs[0]["alerts"] if a["rule"] == "nonfinite"}
+    assert rc == 2 and nonfinite["loss"]["first_step"] == (epoch - 1) * 16 + n - 1  # the bar's `1/16` is step 0
+
+
+@pytest.mark.parametrize("name", _HELD_LOGS)
+def test_a_loop_printing_tensors_is_read_and_its_nan_is_critical(name: str) -> None:
+    """Each printed epoch or step is a record with the loss it printed, and `check` says CRITICAL at the first one
+    printed NaN (all six logs read nothing before: `UNREAD`, exit 0, their NaN unseen)."""
+    from tests.support.paths import FIXTURES
+    from tests.support.realruns import check_json
+
+    lines = _printed(name)
+    first_nan = next(int(re.search(r"\d+", x)[0]) for x in lines if "nan" in x)  # type: ignore[index]
+    rc, runs, _ = check_json(FIXTURES / "printed" / name)
+    nonfinite = {a["labels"].get("metric"): a for a in runs[0]["alerts"] if a["rule"] == "nonfinite"}
+    assert rc == 2 and nonfinite["loss"]["severity"] == "critical" and nonfinite["loss"]["first_step"] == first_nan
+    sp = SourceParser(name)
+    losses = [r.metrics["loss"] for r in sp.feed(lines, 1, 0.0) + sp.flush() if "loss" in r.metrics]
+    printed = [float(m[1]) for x in lines
+               if (m := re.search(r"loss'?:? (?:[\w.]+\(\[?|<tf\.Tensor: [^>]*?numpy=)(nan|[-\d.e+]+)", x))]
+    assert len(printed) == len(lines) and len(losses) == len(lines)
+    assert all(a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(losses, printed, strict=True))

@@ -75,6 +75,8 @@ def fixture_lines() -> tuple[bytes, ...]:
     data += [(FIXTURES / "found" / "stylegan2ada_wsi1024.log").read_bytes()]  # StyleGAN's ticks, its FID's JSON line
     data += [(FIXTURES / "printed" / f"{name}.log").read_bytes() for name in (  # gradient boosting's rounds, stops
         "xgboost_early_stop", "lightgbm_early_stop", "catboost_overfitting_detector")]
+    data += [(FIXTURES / "printed" / f"{name}.log").read_bytes() for name in (  # Model Garden's pprinted dicts
+        "orbit_nan", "tf_od_api_nan")]
     lines = b"".join(x if x.endswith(b"\n") else x + b"\n" for x in data).split(b"\n")[:-1]
     return tuple(dict.fromkeys(lines))
 
