@@ -30,6 +30,8 @@ FORMATS: dict[str, tuple[str, str]] = {
     "boosting": ("runwatch.parsers.boosting", "BoostingParser"),
     "composer": ("runwatch.parsers.composer", "ComposerParser"),
     "olmo": ("runwatch.parsers.olmo", "OlmoParser"),
+    "nnunet": ("runwatch.parsers.nnunet", "NnUNetParser"),
+    "monai": ("runwatch.parsers.monai", "MonaiLoopParser"),
     "bracketed": ("runwatch.parsers.bracketed", "BracketedParser"),
     "bracketed0": ("runwatch.parsers.bracketed", "ZeroBasedParser"),
     "meters": ("runwatch.parsers.meters", "MetersParser"),

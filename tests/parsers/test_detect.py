@@ -206,6 +206,13 @@ CASES = [
     # pre-train checkpoint), which kv reads as maybes, before the first step block's prefix decides
     Case("olmo-file-log", _found_lines("olmo_1b_reproduce.log.gz")[:400], "olmo", "[step=1/2500,epoch=0]"),
     Case("olmo-console", _found_lines("olmo_rich_console_excerpt.log"), "olmo", "[step=1/739328]"),
+    # ── nnU-Net ─────────────────────────────────────────────────────────────────────────────────
+    # its banner, configuration and plans dicts, and 20 stamped set-up lines first; the first `train_loss` decides
+    Case("nnunet-whole", _found_lines("nnunet_soilct_early_stopping_finished.log"), "nnunet", "train_loss -0.6969"),
+    Case("nnunet-nan", _found_lines("nnunet_issue2357_first_epoch_nan.log"), "nnunet", "train_loss nan"),
+    # ── MONAI's tutorial loop ───────────────────────────────────────────────────────────────────
+    # MONAI's configuration and a download's bar first; the first iteration's line decides
+    Case("monai-tutorial", _found_lines("monai_tutorial_densenet_classification.log"), "monai", "1/5, train_loss: 0.7230"),
     # ── TensorFlow Model Garden ──────────────────────────────────────────────────────────────────
     # the Object Detection API's step header (a warning of TensorFlow's before it); Orbit's train header, after its
     # `training until` line, which kv reads as a maybe

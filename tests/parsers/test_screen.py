@@ -77,6 +77,9 @@ def fixture_lines() -> tuple[bytes, ...]:
         "xgboost_early_stop", "lightgbm_early_stop", "catboost_overfitting_detector")]
     data += [(FIXTURES / "printed" / f"{name}.log").read_bytes() for name in (  # Model Garden's pprinted dicts
         "orbit_nan", "tf_od_api_nan")]
+    nnunet = (FIXTURES / "found" / "nnunet_soilct_early_stopping_finished.log").read_bytes()
+    data += [b"\n".join(nnunet.split(b"\n")[:80] + nnunet.split(b"\n")[-20:]) + b"\n"]  # nnU-Net's set-up, epochs, end
+    data += [(FIXTURES / "found" / "monai_tutorial_densenet_classification.log").read_bytes()]  # MONAI's tutorial loop
     lines = b"".join(x if x.endswith(b"\n") else x + b"\n" for x in data).split(b"\n")[:-1]
     return tuple(dict.fromkeys(lines))
 
