@@ -98,6 +98,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("G", ("Grad overflow", "Gradient overflow")),
     ("arlyStopping", ("EarlyStopping counter",)),
     ("arly stopping", ("Early stopping triggered", "early stopping", "Early stopping occurred")),
+    ("arly Stopping", ("Early Stopping Triggered", "Early Stopping triggered")),
     ("Signaling Trainer", ("Signaling Trainer to stop",)),
     ("!", ("OVERFLOW!",)),
     ("q", ("thrown while requesting",)),
@@ -412,11 +413,13 @@ at its patience the loop stops, a finish (a review's YOLO loop ended `EarlyStopp
 100 and read "incomplete"). A loop that goes on after it (one that breaks a check later) takes it back with its next
 step, as any finish line."""
 _STOPPED_EARLY = re.compile(
-    r"(?:\bEarly stopping triggered(?:[.!]?|[.!:,]? [^.!?]{1,120}[.!]?)|^Epoch \d{1,6}: early stopping"
+    r"(?:\bEarly [Ss]topping [Tt]riggered(?:[.!]?|[.!:,]? (?:\([^()]{1,120}\)|[^.!?]{1,120}[.!]?))"
+    r"|^Epoch \d{1,6}: early stopping"
     r"|^No improvement since epoch \d{1,6}: early stopping|^Early stopping occurred at epoch \d{1,6} with best_epoch = "
     r"\d{1,6} and best_[\w.]{1,80} = \S{1,40})\s*$")
 """A loop's own `Early stopping triggered.` (or with its reason: `Early stopping triggered. No validation improvement
-for 6 epochs.`, a review's run read "incomplete") and Keras's `Epoch 21: early stopping` (its callback, at the epoch it
+for 6 epochs.`, a review's run read "incomplete"; `Early Stopping Triggered. (Best MAE: 0.7743)`, a SchNet loop's,
+`ended`) and Keras's `Epoch 21: early stopping` (its callback, at the epoch it
 stops), fastai's `EarlyStoppingCallback`'s `No improvement since epoch 2: early stopping` and pytorch-tabnet's `Early
 stopping occurred at epoch 3 with best_epoch = 0 and best_val_0_auc = 0.46121` (a new user's review read both runs
 `ended`): a finish, taken back by a step after it (a loop of folds stops each fold early; a review's 110 folds read
@@ -544,7 +547,7 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(Event.FINISHED, line.index(_ESTIMATOR_DONE))
     if "EarlyStopping counter" in line and (m := _EARLY_STOP.search(line)) and int(m[1]) >= int(m[2]):
         return _Hit(Event.FINISHED, m.start())
-    if "arly stopping" in line and (m := _STOPPED_EARLY.search(line)):
+    if ("arly stopping" in line or "arly Stopping" in line) and (m := _STOPPED_EARLY.search(line)):
         return _Hit(Event.FINISHED, m.start())
     if "Stop" in line and (m := _STOPPED_SINCE.match(line)):
         return _Hit(Event.FINISHED, 0)

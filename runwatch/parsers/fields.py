@@ -122,6 +122,8 @@ def logging_time(text: str) -> float:
         return _month_day_seconds(m)
     if text[2:3] == "/" and (m := _MMENGINE_STAMP.match(text)) is not None:
         return _month_day_seconds(m)
+    if text[2:3] == "-" and text[5:6] == " " and (m := _MONTH_DAY_LOGGER.match(text)) is not None:
+        return _month_day_seconds(m)
     m = _LOGGING_STAMP.match(text)
     if m is None and (fair := _FAIR_STAMP.match(text)) is not None:
         return _fair_seconds(fair)
@@ -167,6 +169,12 @@ _MMENGINE_STAMP = re.compile(r"(\d\d)/(\d\d) (\d\d:\d\d:\d\d) - [\w.]{1,40} - [A
 """mmengine's logger (MMDetection 3, MMSegmentation 1, MMDetection3D and the projects built on them): `%m/%d %H:%M:%S`,
 its name and level (`03/30 16:58:20 - mmengine - INFO - Epoch(train) [20][ 800/2901]  lr: …`). Unread, a review's
 run said no step line carries a time of day, and a hang the stamps show went unseen by `check`."""
+
+
+_MONTH_DAY_LOGGER = re.compile(r"(\d\d)-(\d\d) (\d\d:\d\d:\d\d)(?:[,.]\d{1,6})? - (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) - ")
+"""Python logging's `%(asctime)s - %(levelname)s - …` with `datefmt="%m-%d %H:%M:%S"`: a month and day, no year (a
+graph autoencoder's `09-02 20:39:12 - INFO - __main__ - Epoch: 4, Loss: nan`; unread, `check` said no step line carries
+a time of day, and a hang its stamps show went unseen: a new user's review)."""
 
 
 def _month_day_seconds(m: re.Match[str]) -> float:

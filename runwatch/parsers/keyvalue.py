@@ -403,6 +403,15 @@ a comb of drops at every epoch's end). A `val: 0.5` is a key of its own. `Valida
 (…)` (the ImageNet example's meters, renamed) is the validation's batch, not a training step (a review)."""
 
 
+_LOGGER_LEAD = re.compile(
+    r"\[?(?:\d{4}-)?\d\d[-/]\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{1,6})?\]?(?: - | {1,4})\[?(?:DEBUG|INFO|WARNING|ERROR)\]?"
+    r"(?: - [\w.]{1,60}(?= - ))?(?: - |: | {1,4})"
+)
+"""Python logging's stamp, level and logger name before the message (`2024-09-02 20:39:12,123 - INFO - __main__ - `,
+`09-02 20:39:12 - INFO - __main__ - `): the evaluation's word starts the message after it (`Val. Total Loss: 1.79, …`:
+read as training, a graph autoencoder's validation loss was its `loss` every other line: a new user's review)."""
+
+
 _SUBSET = re.compile(r"\| valid on '(\w{1,40})' subset \|")
 """fairseq's evaluation line (`2023-06-13 17:32:41 | INFO | valid | epoch 143 | valid on 'valid' subset | loss
 12.677 | … | num_updates 40297`, or `| epoch 005 | valid on 'valid' subset | …` before 0.10): its loss is the
@@ -499,6 +508,8 @@ def _evaluates(text: str) -> str | None:
     """The word a line that evaluates starts with (`_EVAL_LEAD`), lowercased, after any glog-style prefix (`_GLOG`);
     `valid` or `test` for fairseq's `valid on '<subset>' subset` anywhere in it."""
     if text[:1] in "IWEF" and (g := _GLOG.match(text)) is not None:
+        text = text[g.end():]
+    elif (text[:1].isdigit() or text[:1] == "[") and (g := _LOGGER_LEAD.match(text)) is not None:
         text = text[g.end():]
     lead = _EVAL_LEAD.match(text)
     if lead is not None:

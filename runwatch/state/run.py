@@ -114,6 +114,9 @@ class RunTracker:
         self._latest_main: dict[str, float] = {}
         self._latest_other: dict[str, float] = {}
         self._last_x = -1.0
+        self._stated_loss: dict[str, float | None] = {}
+        """The loss of each source's last step record, where it stated its step: a step-less one right after it that
+        says that loss again is the same step's (its summary line), not the next."""
         self._eval_x = -1.0
         """The step of the newest eval: nanoGPT evaluates at `step 200:` after its train step 195."""
         self._last_record_t: float | None = None
@@ -279,6 +282,7 @@ class RunTracker:
             p = at[i]
             if p > since:  # rows came since the record before it: the run stands at the last of them
                 self._last_x = float(steps[p - 1])
+                self._stated_loss[chunk.source] = _loss_of(rows, p - 1)
             since = p
             self.apply(others[i], now)
             q = at[i + 1] if i + 1 < len(others) else count
@@ -286,6 +290,7 @@ class RunTracker:
                 self._resume(now, chunk.source, float(steps[p:q][moves[p:q]].max()))
         if since < count:
             self._last_x = float(steps[-1])
+            self._stated_loss[chunk.source] = _loss_of(rows, count - 1)
 
     def _ranked_rows(self, chunk: RecordChunk, lo: int, hi: int, t: float | np.ndarray, *,
                      arrival: float | None) -> None:
@@ -478,6 +483,7 @@ class RunTracker:
             self._attempts.advance_rows(source, steps[main], None if epochs is None else epochs[main],
                                         None if loss is None else loss[lo:hi][main])
         self._last_x = float(steps[-1])
+        self._stated_loss[source] = _loss_of(cols, hi - 1)
         timed = isinstance(t, np.ndarray) and arrived and not self.progress.bulk
         if timed:  # each row came at its own time (a replay of a stamped log): the pace of each, as one by one
             assert isinstance(t, np.ndarray)
@@ -594,7 +600,15 @@ class RunTracker:
         elif step is None and (rank is None or rank == 0) and "epoch" in metrics:
             if self._attempts.epoch_restarts(rec.source, metrics["epoch"]):
                 self._new_attempt(rec.source, None, now, metrics["epoch"], line=rec.line)
-        x = self._last_x + 1.0 if step is None else float(step)
+        said = self._stated_loss.pop(rec.source, None)
+        if step is not None:
+            x = float(step)
+            self._stated_loss[rec.source] = metrics.get("loss")
+        elif said is not None and _same(metrics.get("loss"), said):
+            x = max(self._last_x, 0.0)  # the stated step's own summary, its loss again (`Epoch: 4, Loss: nan`, then
+            # `Train. Total Loss: nan, Rec.: …`): read as the next step, ten epochs were at step 11, 8 of them NaN (a review)
+        else:
+            x = self._last_x + 1.0  # a loop that states no step: its lines count them
         self._last_x = x
         fresh = step is not None and self._measures_anew(rank, x, metrics.get("epoch", math.nan), metrics.items())
         self._progress(rank, rec.source, now, None if step is None else x, x, uniform=True,
@@ -1073,3 +1087,14 @@ def _counted_apart(named: int, at: float, stride: float) -> bool:
     after step 6500; line mode said `checkpoint_saved at step 0` after `at step 13001` (a review). A save
     printed a few steps after its step (`checkpoint-500` read after step 510) is the name's."""
     return at >= 0 and abs(named - at) > max(2.0 * stride, 0.1 * at)
+
+
+def _loss_of(cols: StepColumns, i: int) -> float | None:
+    """Row i's loss, None where it has none."""
+    present = cols.present.get("loss")
+    return float(cols.metrics["loss"][i]) if present is not None and present[i] else None
+
+
+def _same(a: float | None, b: float) -> bool:
+    """Whether loss `a` is `b` (NaN is NaN)."""
+    return a is not None and (a == b or (a != a and b != b))

@@ -928,6 +928,19 @@ def test_a_loops_early_stop_and_kerass_are_finishes() -> None:
     assert keras == ["Epoch 21: early stopping"] and [r.event for r in run(keras)] == [Event.FINISHED]
 
 
+def test_an_early_stop_in_capitals_with_its_reason_in_brackets_is_a_finish() -> None:
+    """A review: a SchNet loop's `Early Stopping Triggered. (Best MAE: 0.7743)` read `ended` (its capitals, and a
+    reason whose number holds a full stop)."""
+    from tests.support.found import found_lines, source_records
+
+    name = "schnet_early_stopping_report.log"
+    said = [x for x in found_lines(name) if x.startswith("Early Stopping")]
+    assert said == ["Early Stopping Triggered. (Best MAE: 0.7743)"] and [r.event for r in run(said)] == [Event.FINISHED]
+    _, recs = source_records(name)
+    assert [r.line for r in recs if r.event == Event.FINISHED][:1] == [found_lines(name).index(said[0]) + 1]
+    assert run(["Start 3D SchNet Training (Early Stopping applied)..."]) == []  # said before it started: no finish
+
+
 def test_ssds_saving_state_is_a_checkpoint_and_its_iter_no_metric() -> None:
     """A review: ssd.pytorch's `iter 2000 || Loss: 1.1745 || Saving state, iter: 2000` gave no checkpoint, and its second
     `iter` a metric series of its own."""

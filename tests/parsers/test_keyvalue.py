@@ -2154,3 +2154,30 @@ def test_a_line_quoting_the_divergence_message_is_no_nan() -> None:
     message = said.split(":", 2)[2]
     assert KeyValueParser().parse(said) is not None
     assert KeyValueParser().parse(f"Tip: if TensorFlow says '{message}', lower --learning_rate.") is None
+
+
+def test_a_logged_validation_line_is_an_evaluation_and_its_month_day_stamp_its_time() -> None:
+    """A graph autoencoder logging `09-02 20:39:12 - INFO - __main__ - ` before each line (tests/fixtures/found): its
+    `Val. Total Loss: 1.79, …` is the validation's (it was the training `loss` every other line), each line's stamp its
+    time (none was read), its `Train.` summary at its epoch's step; the NaN from epoch 4 on is critical at 4, its last
+    step 9 (the state said 11, 8 steps NaN)."""
+    from tests.support.paths import FIXTURES
+    from tests.support.realruns import check_json
+
+    name = "vgae_month_day_stamps_nan.log"
+    lines = (FIXTURES / "found" / name).read_text().splitlines()
+    sp = SourceParser(name)
+    recs = sp.feed(lines, 1, 0.0) + sp.flush()
+    vals = [r for r in recs if r.kind is Kind.EVAL]
+    said = [m[1] for x in lines if (m := re.search(r" - Val\. Total Loss: (\S+),", x))]
+    assert [r.metrics["val_loss"] for r in vals if not math.isnan(r.metrics["val_loss"])] == [
+        float(v) for v in said if v != "nan"] and len(vals) == len(said) == 10
+    losses = [r.metrics["loss"] for r in recs if r.kind is Kind.STEP]
+    assert not set(losses) & {float(v) for v in said if v != "nan"}  # no validation loss among the training's
+    first = next(r for r in recs if r.kind is Kind.STEP)
+    assert datetime.fromtimestamp(first.t).strftime("%m-%d %H:%M:%S") == lines[first.line - 1][:14]
+    rc, runs, _ = check_json(FIXTURES / "found" / name)
+    nonfinite = {a["labels"].get("metric"): a for a in runs[0]["alerts"] if a["rule"] == "nonfinite"}
+    assert rc == 2 and runs[0]["step"] == 9
+    assert (nonfinite["loss"]["first_step"], nonfinite["loss"]["last_step"]) == (4, 9)
+    assert nonfinite["val_loss"]["first_step"] == 4

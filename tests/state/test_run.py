@@ -252,6 +252,20 @@ def test_series_get_steps_or_a_counter_and_evals_sit_at_the_last_step() -> None:
     assert math.isnan(tracker.snapshot(T0).metrics["loss"])  # NaN kept, never dropped
 
 
+def test_a_step_less_line_repeating_the_stated_steps_loss_is_that_steps() -> None:
+    """`Epoch: 4, Loss: nan` then its summary `Train. Total Loss: nan, …` (no step of its own, the same loss): the
+    summary is at step 4, not the next (a run of ten epochs was at step 11 and NaN for 8 of them, a review). A step-less
+    line with another loss, or none, counts on as a loop that states no step does (TensorFlow's `Model diverged with
+    loss = NaN.` after step 200 is past it; an HF Trainer's dicts after a step-0 bar count 1, 2, …)."""
+    tracker, _ = feed([step(3), step(4, loss=math.nan), step(None, loss=math.nan), step(None, loss=math.nan)])
+    x, _, _ = tracker.store["loss", None].recent()
+    assert x.tolist() == [3.0, 4.0, 4.0, 5.0]
+    tracker, _ = feed([step(200, loss=0.5), step(None, loss=math.nan)])
+    assert tracker.store["loss", None].recent()[0].tolist() == [200.0, 201.0]
+    tracker, _ = feed([step(0, elapsed=0.0), step(None, loss=5.4), step(None, loss=5.3)])
+    assert tracker.store["loss", None].recent()[0].tolist() == [1.0, 2.0]
+
+
 def test_events_ring_is_bounded_and_keeps_the_newest() -> None:
     tracker = RunTracker("r", "s")
     tracker.apply_many([Record(Kind.EVENT, event="nonfinite", line=i) for i in range(500)], T0)
