@@ -413,7 +413,7 @@ at its patience the loop stops, a finish (a review's YOLO loop ended `EarlyStopp
 100 and read "incomplete"). A loop that goes on after it (one that breaks a check later) takes it back with its next
 step, as any finish line."""
 _STOPPED_EARLY = re.compile(
-    r"(?:\bEarly [Ss]topping [Tt]riggered(?:[.!]?|[.!:,]? (?:\([^()]{1,120}\)|[^.!?]{1,120}[.!]?))"
+    r"(?:\bEarly [Ss]topping [Tt]riggered(?![:=] ?(?:False|No|None|0)\s*$)(?:[.!]?|[.!:,]? (?:\([^()]{1,120}\)|[^.!?]{1,120}[.!]?))"
     r"|^Epoch \d{1,6}: early stopping"
     r"|^No improvement since epoch \d{1,6}: early stopping|^Early stopping occurred at epoch \d{1,6} with best_epoch = "
     r"\d{1,6} and best_[\w.]{1,80} = \S{1,40})\s*$")

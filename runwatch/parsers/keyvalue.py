@@ -404,11 +404,13 @@ a comb of drops at every epoch's end). A `val: 0.5` is a key of its own. `Valida
 
 
 _LOGGER_LEAD = re.compile(
-    r"\[?(?:\d{4}-)?\d\d[-/]\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{1,6})?\]?(?: - | {1,4})\[?(?:DEBUG|INFO|WARNING|ERROR)\]?"
-    r"(?: - [\w.]{1,60}(?= - ))?(?: - |: | {1,4})"
+    r"\[?(?:(?:\d{4}-)?\d\d[-/]\d\d|\d\d/\d\d/\d{4})[ T]\d\d:\d\d:\d\d(?:[,.]\d{1,6})?\]?"
+    r"(?:(?: - | {1,4})[\w.]{1,60}(?= - (?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b))?"  # the cookbook's name, then level
+    r"(?: - | {1,4})\[?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\]?(?: - [\w.]{1,60}(?= - ))?(?: - |: | {1,4})"
 )
 """Python logging's stamp, level and logger name before the message (`2024-09-02 20:39:12,123 - INFO - __main__ - `,
-`09-02 20:39:12 - INFO - __main__ - `): the evaluation's word starts the message after it (`Val. Total Loss: 1.79, …`:
+`09-02 20:39:12 - INFO - __main__ - `, the logging cookbook's `… - __main__ - INFO - `, the HF examples' `09/02/2024
+20:39:00 - INFO - __main__ - `): the evaluation's word starts the message after it (`Val. Total Loss: 1.79, …`:
 read as training, a graph autoencoder's validation loss was its `loss` every other line: a new user's review)."""
 
 

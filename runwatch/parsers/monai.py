@@ -33,10 +33,11 @@ from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.pydict import metric_name, snake
 
-_EPOCH = re.compile(r"epoch (\d{1,9})/(\d{1,9})\s*$")
-_ITER = re.compile(rf"(\d{{1,9}})/(\d{{1,9}}), ([Tt]rain_loss): ({NUMBER_TEXT})\s*$")
+_EPOCH = re.compile(r"[Ee]poch (\d{1,9})/(\d{1,9})\s*$")
+_ITER = re.compile(rf"(\d{{1,9}})/(\d{{1,9}}), ([Tt]rain_loss): ({NUMBER_TEXT})(?P<rest>(?:, [A-Za-z][\w ]{{0,30}}: \S{{1,40}}){{0,8}})\s*$")
+_PAIR = re.compile(rf", ([A-Za-z][\w ]{{0,30}}): ({NUMBER_TEXT})(?=,|$)")
 _AVERAGE = re.compile(rf"epoch (\d{{1,9}}) average loss: ({NUMBER_TEXT})\s*$")
-_CURRENT = re.compile(rf"[Cc]urrent epoch: (\d{{1,9}}) current ([A-Za-z][\w ]{{0,40}}?): ({NUMBER_TEXT})\s*$")
+_CURRENT = re.compile(rf"[Cc]urrent epoch: (\d{{1,9}}) current ([A-Za-z][\w ]{{0,40}}?): ({NUMBER_TEXT})(?:\s|$)")
 _LONE = re.compile(rf"([A-Za-z][A-Za-z0-9_]{{0,40}}): ({NUMBER_TEXT})\s*$")
 _DONE = ("train completed, best_metric: ", "Training completed, best_metric: ")
 
@@ -56,6 +57,10 @@ class MonaiLoopParser(GuardedParser):
         """The last iteration count this epoch printed."""
         self._length: int | None = None
         """An epoch's iterations: the most of the printed length and the counts seen."""
+        self._printed = 0
+        """The length this epoch's lines print: a loop that prints every 50th iteration still runs them all."""
+        self._first = 1
+        """The number of the loop's first epoch: 0 where its heading counts from 0 (`epoch 0/3`)."""
 
     @property
     def _step(self) -> int:
@@ -71,19 +76,26 @@ class MonaiLoopParser(GuardedParser):
             m = _ITER.match(line)
             if m is None or self._epochs is None:
                 return None
-            count = int(m[1])
+            count, self._printed = int(m[1]), int(m[2])
             self._count = count
-            self._length = max(self._length or 0, count, int(m[2]))
+            self._length = max(self._length or 0, count, self._printed)
             if self._before is None:
-                self._before = (self._epoch - 1) * self._length
+                self._before = (self._epoch - self._first) * self._length
             loss = parse_number(m[4])
-            return None if loss is None else Record(Kind.STEP, self._step, self._total, None, 0.0, {"loss": loss})
-        if head == "e" and (m := _EPOCH.match(line)) is not None:
+            if loss is None:
+                return None
+            metrics = {"loss": loss}
+            for key, raw in _PAIR.findall(m["rest"]):
+                if (value := parse_number(raw)) is not None:
+                    metrics.setdefault(metric_name(snake(key)), value)  # the BraTS tutorial's `, step time: 1.03`
+            return Record(Kind.STEP, self._step, self._total, None, 0.0, metrics)
+        if head in "eE" and (m := _EPOCH.match(line)) is not None:
             epoch, epochs = int(m[1]), int(m[2])
             if epoch == self._epoch + 1 and epochs == self._epochs and self._before is not None:
-                self._before += self._count
+                self._before += max(self._count, self._printed)
             else:  # the first heading, a new launch of the loop, or a resumed one's
                 self._before, self._length = None, None
+                self._first = 0 if epoch == 0 else 1
             self._epoch, self._epochs, self._count = epoch, epochs, 0
             return None
         if self._epochs is None:
@@ -110,8 +122,6 @@ class MonaiLoopParser(GuardedParser):
         return Record(kind, self._step, self._total, None, 0.0, metrics)
 
     def score(self, line: str) -> int:
-        """2 for an iteration's line (`3/6, train_loss: 0.3478`); 1 for the epoch's heading (`epoch 1/6`), which
-        other loops print too."""
-        if line[:1].isdigit():
-            return 2 if _ITER.match(line) is not None else 0
-        return 1 if line[:6] == "epoch " and _EPOCH.match(line) is not None else 0
+        """2 for an iteration's line (`3/6, train_loss: 0.3478`); nothing for the epoch's heading (`epoch 1/6`), which
+        other loops print too (a loop's `epoch 1/4` over `Train Loss: 0.5 | Val Loss: 0.6` lines is no MONAI loop)."""
+        return 2 if line[:1].isdigit() and _ITER.match(line) is not None else 0

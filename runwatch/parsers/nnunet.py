@@ -86,14 +86,16 @@ class NnUNetParser(GuardedParser):
         return None if dice is None else Record(Kind.EVAL, step, None, None, t, {"val_dice": dice})
 
     def score(self, line: str) -> int:
-        """2 for the epoch's own lines after nnU-Net's prefix (`train_loss`, `Pseudo dice [`); an `Epoch N` line is
-        a maybe (any loop logging through a timestamp says so)."""
+        """2 for the epoch's own lines after nnU-Net's prefix (`train_loss` and one number, `Pseudo dice [...]`); an
+        `Epoch N` line is a maybe (any loop logging through a timestamp says so)."""
         if line[:2] != "20" or (m := _PREFIX.match(line)) is None:
             return 0
-        message = line[m.end():]
-        if message.startswith(("train_loss ", "Pseudo dice [")):
+        message = line[m.end():].rstrip()
+        if message[:11] == "train_loss " and parse_number(held_numbers(message[11:])) is not None:
+            return 2  # one number, nothing after it: `train_loss 0.5, val_loss 0.6` is a loop of its own's
+        if message[:13] == "Pseudo dice [" and message[-1:] == "]":
             return 2
-        return 1 if message[:6] == "Epoch " and message[6:].strip().isdigit() else 0
+        return 1 if message[:6] == "Epoch " and message[6:].isdigit() else 0
 
 
 def _time(m: re.Match[str]) -> float:

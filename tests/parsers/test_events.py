@@ -939,6 +939,7 @@ def test_an_early_stop_in_capitals_with_its_reason_in_brackets_is_a_finish() -> 
     _, recs = source_records(name)
     assert [r.line for r in recs if r.event == Event.FINISHED][:1] == [found_lines(name).index(said[0]) + 1]
     assert run(["Start 3D SchNet Training (Early Stopping applied)..."]) == []  # said before it started: no finish
+    assert run(["Early stopping triggered: False", "Early Stopping Triggered: No"]) == []  # a summary's setting (review)
 
 
 def test_ssds_saving_state_is_a_checkpoint_and_its_iter_no_metric() -> None:

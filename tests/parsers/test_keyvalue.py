@@ -2181,3 +2181,19 @@ def test_a_logged_validation_line_is_an_evaluation_and_its_month_day_stamp_its_t
     assert rc == 2 and runs[0]["step"] == 9
     assert (nonfinite["loss"]["first_step"], nonfinite["loss"]["last_step"]) == (4, 9)
     assert nonfinite["val_loss"]["first_step"] == 4
+
+
+@pytest.mark.parametrize("fmt", ["%(asctime)s - %(name)s - %(levelname)s - %(message)s",
+                                 "%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+                                 "%(asctime)s %(levelname)s %(message)s"])
+@pytest.mark.parametrize("datefmt", [None, "%m/%d/%Y %H:%M:%S", "%m-%d %H:%M:%S"])
+def test_an_evaluation_word_after_any_common_logging_prefix_is_the_evaluations(fmt: str, datefmt: str | None) -> None:
+    """Python logging's own formatter writes the prefix (the cookbook's name-then-level, the HF examples' `%m/%d/%Y`
+    stamp, level-then-name): the `Val.` after it starts an evaluation (a code review found the first two read as the
+    training loss)."""
+    import logging
+
+    formatter = logging.Formatter(fmt, datefmt)
+    record = logging.LogRecord("__main__", logging.INFO, __file__, 1, "Val. Total Loss: 1.90, Rec.: 1.55", None, None)
+    rec = KeyValueParser().parse(formatter.format(record))
+    assert rec is not None and rec.kind is Kind.EVAL and rec.metrics["val_loss"] == 1.9

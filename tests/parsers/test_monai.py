@@ -113,3 +113,50 @@ def test_any_batching_gives_the_same_records(batch: int) -> None:
     _, batched = _read(lines, batch)
     assert [(r.kind, r.step, r.total_steps, r.line) for r in batched] == [
         (r.kind, r.step, r.total_steps, r.line) for r in whole]
+
+
+def test_copies_counting_epochs_from_0_printing_some_iterations_with_their_time_are_read() -> None:
+    """MONAI's loop as copies print it (tests/fixtures/printed: the same NaN fit): `epoch 0/6`, every second iteration
+    with the BraTS tutorial's `, step time: 0.0096`, the evaluation on one line. Each epoch's steps start after the
+    iterations of the epochs before it (a code review: counted from 0 they went negative, and an epoch of sparse prints
+    squeezed the next), the step time read, the dice an evaluation at the epoch's end; NaN at its iteration."""
+    lines = (PRINTED / "monai_loop_copy_variants.log").read_text().splitlines()
+    fmt, recs = _read(lines)
+    assert fmt == "monai"
+    steps = [r for r in recs if "loss" in r.metrics]
+    assert [r.step for r in steps[:8]] == [1, 3, 5, 7, 8, 10, 12, 14] and steps[-1].step == steps[-1].total_steps == 42
+    times = [float(m[1]) for x in lines if (m := re.search(r"step time: (\S+)$", x))]
+    assert [r.metrics["step_time"] for r in steps] == times
+    assert [r.step for r in recs if "val_mean_dice" in r.metrics] == [14, 28, 42]
+    rc, runs, _ = check_json(PRINTED / "monai_loop_copy_variants.log")
+    nonfinite = {a["labels"].get("metric"): a for a in runs[0]["alerts"] if a["rule"] == "nonfinite"}
+    first = next(r.step for r in steps if math.isnan(r.metrics["loss"]))
+    assert rc == 2 and nonfinite["loss"]["first_step"] == first == 2 * 7 + 5 and runs[0]["state"] == "finished"
+
+
+def test_no_line_of_another_formats_run_signs_monai_or_nnunet() -> None:
+    """The run lab's recordings and the corpus's logs, every format's but these: no line is a MONAI iteration or an
+    nnU-Net epoch line (a code review: an `epoch 1/4` heading over a loop's own lines scored for MONAI and took its
+    log; a stamped `train_loss 0.5, val_loss 0.6` signed nnU-Net, its NaN then unread)."""
+    from runwatch.parsers.nnunet import NnUNetParser
+    from tests.support.corpus import CORPUS
+    from tests.support.realruns import REALRUNS
+
+    texts = [p.read_text(errors="replace") for p in sorted(REALRUNS.glob("*/run/train.log"))]
+    texts += [p.read_text(errors="replace") for p in sorted((CORPUS / "raw").glob("*.log"))]
+    lines = [x for t in texts for x in t.replace("\r", "\n").splitlines()]
+    monai, nnunet = MonaiLoopParser(), NnUNetParser()
+    assert len(lines) > 10_000
+    assert [x for x in lines if monai.score(x) or nnunet.score(x) == 2] == []
+    assert all(monai.score(x) == 0 for x in lines if re.match(r"[Ee]poch \d+/\d+\s*$", x))
+
+
+def test_a_loop_printing_some_iterations_starts_each_epoch_after_the_printed_length() -> None:
+    """The NaN fit's log with only iterations 1 and 5 of each epoch kept (a loop that prints every fourth): the next
+    epoch starts after the printed length, 6, not after the last count printed, 5 (a code review: each epoch then
+    squeezed into the one before, and a run that ended read `finished at step 30 of the 36 it planned`)."""
+    lines = [x for x in (PRINTED / "monai_loop_nan.log").read_text().splitlines()
+             if not re.match(r"[2-46-7]/6, ", x)]
+    p = MonaiLoopParser()
+    steps = [r.step for x in lines if (r := p.parse(x)) is not None and "loss" in r.metrics]
+    assert steps == [e * 6 + n for e in range(6) for n in (1, 5)]

@@ -115,3 +115,10 @@ def test_an_excerpt_cut_mid_epoch_reads_what_it_holds() -> None:
     assert [(r.step, r.metrics["loss"]) for r in recs if "loss" in r.metrics] == [(1, 0.3602), (2, 0.1213), (3, 0.5986)]
     assert [r.metrics["val_loss"] for r in recs if "val_loss" in r.metrics] == [0.3339, 0.4789, 3.6355]
     assert [r.metrics["step_time"] for r in recs if "step_time" in r.metrics] == [354.87, 318.47]
+
+
+def test_only_one_number_after_train_loss_signs_nnunet() -> None:
+    """nnU-Net prints one number after `train_loss`; a stamped line with more after it is a loop of its own's (a code
+    review: `… train_loss 0.5000, val_loss 0.6000` signed nnU-Net, and the log's NaN went unread)."""
+    line = next(x for x in _lines("nnunet_issue2290_val_loss_rising.log") if ": train_loss " in x)
+    assert NnUNetParser().score(line) == 2 and NnUNetParser().score(line.rstrip() + ", val_loss 0.3339") == 0

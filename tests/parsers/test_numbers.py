@@ -172,12 +172,12 @@ _PIECES = ("tensor(", "np.float32(", "np.int8(", "array(", "Array(", "DeviceArra
 
 @given(st.lists(st.sampled_from(_PIECES), max_size=16).map("".join) | st.text(max_size=60))
 @settings(max_examples=500)
-def test_held_numbers_never_raises_only_shortens_and_makes_up_no_number(text: str) -> None:
-    """Text built from holders' pieces (or any text): the result is never longer, and each number in it is one the
-    text held (no number made of pieces)."""
+def test_held_numbers_never_raises_and_only_takes_characters_away(text: str) -> None:
+    """Text built from holders' pieces (or any text): the result is the text with characters taken away, in order
+    (a holder's repr gives way to the number it holds; nothing is added or moved)."""
     held = held_numbers(text)
-    assert len(held) <= len(text)
-    assert all(n in text for n in re.findall(r"[-\d.e]+", held))
+    rest = iter(text)
+    assert all(c in rest for c in held)
 
 
 def test_other_holders_as_their_libraries_print_them() -> None:
