@@ -12,14 +12,17 @@ current epoch: 2 current mean dice: 0.9870
 best mean dice: 0.9870 at epoch: 2
 train completed, best_metric: 0.9870 at epoch: 2
 ```
-`epoch e/E` opens an epoch; each iteration prints its count over `len(train_ds) // batch_size` (which the last,
-smaller batch passes: `7/6`) and its loss, `train_loss` (`Train_loss` in some copies). The step is the iterations
-counted across the epochs (the count within an epoch added to the iterations of the epochs before it, as many as
-the last count each showed), the total E times an epoch's iterations (the printed length until an epoch has ended,
-then the count it reached); `epoch e average loss` is `epoch_loss` at the epoch's last step; `current epoch: e current
-mean dice: 0.9870` (`current accuracy`, `current AUC`: the metric it names) an evaluation at the epoch's end,
-`val_mean_dice`; `train completed, …` (`Training completed`) the finish. A copy's own lines alone on a line between
-(`Train_dice: 0.4177`, `val_loss_epoch: 0.5454`) are read at the step they follow, `val_…` ones as an evaluation.
+`epoch e/E` opens an epoch (`Epoch e/E`, or `epoch 0/E` in copies that count from 0); each iteration prints its
+count over `len(train_ds) // batch_size` (which the last, smaller batch passes: `7/6`) and its loss, `train_loss`
+(`Train_loss` in some copies; the BraTS tutorial's `, step time: 1.03` after it is the step time). The step is the
+iterations counted across the epochs: the count within an epoch added to the iterations of the epochs before it, each
+as many as the more of its printed length and its last count (a copy that prints every 50th iteration still runs
+them all). The total is E times an epoch's iterations, the most of the printed length and the counts seen. `epoch e
+average loss` is `epoch_loss` at the epoch's last step; `current epoch: e current mean dice: 0.9870` (`current
+accuracy`, `current AUC`: the metric it names; what follows it on the line is not read) an evaluation at the epoch's
+end, `val_mean_dice`; `train completed, …` (`Training completed`) the finish. A copy's own lines alone on a line
+between (`Train_dice: 0.4177`, `val_loss_epoch: 0.5454`) are read at the step they follow, `val_…` ones as an
+evaluation. Only the iteration's line signs the format: an `epoch 1/4` heading is any loop's.
 
 Read as `kv`, only the epochs' averages were steps: no total, a run that completed `ended`, a NaN seen an epoch late.
 """
