@@ -95,6 +95,10 @@ class FormatParser:
     """Set by a format whose parser keeps no state between lines and has no `StepLine` template: its step
     lines take the columnar fast path with a layout per line shape learned from this parser
     (runwatch.parsers.learned); a line holding one of these texts is a candidate (`()`: every line)."""
+    state_texts: ClassVar[tuple[str, ...]] = ()
+    """Texts that a line whose reading depends on, or changes, what such a parser keeps holds (the generic
+    `kv`'s epoch heading and episode count): the parser reads every such line, where the lines of a shape
+    it reads no record from are otherwise left unread (runwatch.parsers.learned.LineLayouts.recordless)."""
     learn_counters: ClassVar[Counters | None] = None
     """How such a format computes its step and total from several integers of the line, if it does (the
     description its parser reads with, and the fast path too)."""

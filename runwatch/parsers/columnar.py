@@ -218,7 +218,7 @@ class FastFormat:
         if any(c in b"0123456789" for a in anchors for c in a):
             raise ValueError(f"{parser.name}: a learn anchor holds a digit: {anchors!r}")
         return cls(name=parser.name, prefix=b"", layout=_NOTHING, metrics={},
-                   learn=Learner(parser().parse, parser.learn_counters), anchors=anchors)
+                   learn=Learner(parser().parse, parser.learn_counters, parser.state_texts), anchors=anchors)
 
 
 _NOTHING = re.compile(rb"(?!)")

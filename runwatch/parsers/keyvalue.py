@@ -891,6 +891,7 @@ class KeyValueParser(FormatParser):
     """The epoch the newest bare epoch heading named (chemprop's `Epoch 0`): the epoch of the stepless lines after it
     that name none."""
     learn_anchors = ()
+    state_texts = ("poch", "POCH", "pisode", "PISODE")  # `_heading`, and an episode as the step until `_stepped`
     reads = READS
     # No `reads` for the noise screen: kv reads much of any log's noise itself (a `time: 3.2`, a `loss` in a
     # message), so a screen would flag most of it and cost more than it saved (the noisy benchmark log:

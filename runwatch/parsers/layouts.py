@@ -32,6 +32,8 @@ _PIECE = re.compile(r" *[0-9]+")
 """A run of digits and the blanks that pad it: what differs between lines of one skeleton."""
 _DIGITS = re.compile(r"[0-9]+")
 _MAX_SKELETONS = 4096
+_MAX_RUNS = 64
+"""Runs of digits of a line probed for `Learner.recordless` at most (each costs two parses, once per shape)."""
 _Pieces = list[tuple[int, int, int]]
 """Each piece's start, its first digit and its end."""
 
@@ -49,9 +51,31 @@ class Learner:
     no real time, a value past a threshold), so those are tried on their own.
     """
 
-    def __init__(self, parse: Callable[[str], Record | None], counters: Counters | None = None) -> None:
-        self._parse, self._counters = parse, counters
+    def __init__(self, parse: Callable[[str], Record | None], counters: Counters | None = None,
+                 state_texts: tuple[str, ...] = ()) -> None:
+        self._parse, self._counters, self._state_texts = parse, counters, state_texts
         self._known: dict[str, tuple[str, LearnedLine]] = {}
+
+    def recordless(self, line: str) -> bool:
+        """Whether the parser reads no record from `line` (rank prefix removed), nor from it with its numbers
+        changed: each run of digits alone to all `0` and to all `9` (where a test of one value is crossed:
+        `Epoch [5/5]` against `[0/5]`), and all of them at once by the placing check's changes. Then no line
+        of `line`'s shape is one of this format's whatever its numbers say (LineLayouts.recordless). Never a
+        line holding one of the parser's `state_texts` (its reading is not the line's alone), one with more
+        runs of digits than a learned line's numbers, or one the parser fails on (it is counted when read)."""
+        if any(text in line for text in self._state_texts):
+            return False
+        runs = [(m.start(), m.end()) for m in _DIGITS.finditer(line)]
+        if len(runs) > _MAX_RUNS:
+            return False
+        tries = [line]
+        for lo, hi in runs:
+            tries += [line[:lo] + fill * (hi - lo) + line[hi:] for fill in "09"]
+        tries += [_changed(line, [], change) for change in _CHANGES]
+        try:
+            return all(self._parse(other) is None for other in dict.fromkeys(tries))
+        except Exception:
+            return False
 
     def refused(self, line: str) -> bool:
         """Whether the format's `Counters` found its integers but refused their values (`Epoch [5/5]` is no

@@ -116,6 +116,8 @@ class MetersParser(GuardedParser):
     learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"Epoch",)
     learn_counters: ClassVar[Counters | None] = COUNTERS
     reads: ClassVar[Reads | None] = Reads(holds=("Epoch", "* ", "Test", "Val", "Eval", "Averaged stats: "))
+    state_texts: ClassVar[tuple[str, ...]] = ("* ", "Test", "Val", "Eval", "Averaged stats: ")
+    """The evaluation's lines, whose loss (`_test_loss`) its result line states."""
 
     def __init__(self) -> None:
         self._test_loss: float | None = None

@@ -37,7 +37,7 @@ _PREFIX = re.compile(
     | (?:\[(?:\[[\d;]*m)?\d{8}[ ]\d\d:\d\d:\d\d(?:\[[\d;]*m)?\])?         # Primus [20251202 06:56:28]
       \[(?:\[[\d;]*m)?rank-(?P<primus>\d{1,6})/\d{1,6}(?:\[[\d;]*m)?\][ ]?  # [rank-7/8]
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,  # a launcher's digits are ASCII: `\d` alone took `٣: [` for srun's label of rank 3
 )
 FIRST_CHARS = frozenset("[( 0123456789")
 """What a line that `split_rank` may change starts with: any other line is its own text (a caller's test

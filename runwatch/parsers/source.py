@@ -759,7 +759,7 @@ class SourceParser:
                     self._emit(launch, rank, lineno, t, out)
                     parser.launched()
             try:  # as in _parse, inlined: this runs for every line
-                rec = parser.parse(text)
+                rec = None if layouts is not None and layouts.recordless(text) else parser.parse(text)
             except Exception as exc:
                 self.failures.add(self.format or "parser", exc, lineno)
                 rec = None
@@ -1363,7 +1363,7 @@ def line_layouts(fmt: str) -> LineLayouts | None:
     spec = fast_format(fmt)
     if spec is None or spec.learn is None:
         return None
-    return LineLayouts(spec.learn, tuple(a.decode() for a in spec.anchors), spec.learn.refused)
+    return LineLayouts(spec.learn, tuple(a.decode() for a in spec.anchors), spec.learn.refused, spec.learn.recordless)
 
 
 def _redetect(lines: list[str], current: str | None) -> str | None:

@@ -114,3 +114,24 @@ def test_a_placed_layout_is_checked_beyond_its_own_line() -> None:
     assert _Clips().parse(wider) == KeyValueParser().parse(wider)
     assert learn(_Clips().parse, wider) is None  # a value the parser tests: not learned on its own either
     assert learner(wider) is None
+
+
+def test_a_shape_is_recordless_only_if_no_change_of_its_numbers_gives_a_record() -> None:
+    """`Learner.recordless`, the probe behind LineLayouts.recordless. A nanochat speedrun's evaluation line is
+    no `kv` step whatever its numbers; timm's `Test: [ 350/390]` is a running average (no record), but the
+    same shape at `[ 390/390]` is the evaluation's result: only a probe that crosses the count finds it.
+    A line of one of the parser's `state_texts` (kv's epoch heading) is never left unread."""
+    from tests.support.found import found_lines
+
+    learner = Learner(KeyValueParser().parse, None, KeyValueParser.state_texts)
+    speedrun = (CORPUS / "raw/nanochat_pr492_speedrun_d24_feb01.training_output.log").read_text(encoding="utf-8")
+    [evaluating] = [x for x in speedrun.splitlines() if x.startswith("Evaluating: lambada_openai")][:1]
+    assert KeyValueParser().parse(evaluating) is None and learner.recordless(evaluating)
+    timm = found_lines("timm_vitaes_pbs_walltime_killed.log.gz")
+    partial = next(x for x in timm if x.startswith("Test: [ 350/390]"))
+    result = next(x for x in timm if x.startswith("Test: [ 390/390]"))
+    assert KeyValueParser().parse(partial) is None and KeyValueParser().parse(result) is not None
+    assert not learner.recordless(partial)
+    chemprop = found_lines("chemprop_cv_folds_verbose_head.log.gz")
+    assert "Epoch 7" in chemprop and not learner.recordless("Epoch 7")
+    assert Learner(KeyValueParser().parse).recordless("Epoch 7")  # what state_texts keeps read

@@ -23,6 +23,7 @@ from tests.parsers.test_screen import fixture_lines
 from tests.support.readers import js
 
 LEARNED = [name for name in format_names() if line_layouts(name) is not None]
+HEAD = 3000
 
 
 def _moved(line: bytes, by: int) -> bytes:
@@ -67,3 +68,42 @@ def test_live_lines_read_by_layouts_are_the_parsers_records(fmt: str) -> None:
     assert got == want
     assert (sp.lines, sp.records, sp.failures.counts) == (ref.lines, ref.records, ref.failures.counts)
     assert read >= 10  # the layouts read lines (else this compared the parser with itself)
+
+
+
+def test_a_shape_the_parser_reads_no_record_from_is_left_unread_and_nothing_is_lost(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`LineLayouts.recordless`: once a shape has come to a keyed format's parser `SIGHTS` times and its probes
+    gave no record, its lines are not read. A whole real log read so (a live follower's batches) gives the
+    records it gives with every line read by the parser, including those of parsers that keep something between
+    lines (the generic `kv`'s epoch heading, the meters' evaluation loss: `FormatParser.state_texts`), and lines
+    were left unread (else this compared the parser with itself)."""
+    from runwatch.parsers.learned import LineLayouts
+    from tests.support.found import FOUND, found_lines
+
+    unread = 0
+    asked = LineLayouts.recordless
+
+    def counted(self: LineLayouts, line: str) -> bool:
+        nonlocal unread
+        quiet = asked(self, line)
+        unread += quiet
+        return quiet
+
+    monkeypatch.setattr(LineLayouts, "recordless", counted)
+    compared = 0
+    for path in sorted(FOUND.iterdir()):
+        if not path.is_file() or path.suffix == ".md":
+            continue
+        lines = found_lines(path.name)[:HEAD]
+        runs = []
+        for fast in (True, False):
+            sp = SourceParser(path.name, fast_path=fast)
+            recs = [r for i in range(0, len(lines), 500) for r in sp.feed(lines[i:i + 500], i + 1, 0.0)] + sp.flush()
+            runs.append((sp.format, js(recs), sp.failures.counts))
+            if sp.format not in LEARNED:
+                break
+        else:
+            compared += 1
+            assert runs[0] == runs[1], path.name
+    assert compared >= 50 and unread >= 1000, (compared, unread)
