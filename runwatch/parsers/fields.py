@@ -135,6 +135,10 @@ def logging_time(text: str) -> float:
     return _stamp_seconds(m)
 
 
+GLOG_PREFIX = r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d(?:\.\d{1,6})? {1,8}\d{1,20} [^\]\n]{1,200}\] "
+"""A glog-style prefix before a message, as regex text (`I0724 10:58:34.123456 12345 trainer.cc:163] `, absl's in
+JAX and TensorFlow, or a Python logger writing it so, `I20250724 10:58:34 1 unic helpers.py:163] `): where the
+message starts, for the readers that look at what it says (`_GLOG_STAMP` takes its time, stricter)."""
 _GLOG_STAMP = re.compile(r"[IWEF](\d{4})?(\d\d)(\d\d) (\d\d:\d\d:\d\d)\.(\d{1,6}) {1,4}\d{1,20} [^\s\]]{1,200}:\d{1,7}\] ")
 """glog's and Abseil's prefix (JAX, MaxText, TensorFlow, torch's C++): the level's letter, month, day, time to the
 microsecond, thread, file and line (`I0317 10:00:17.152287 125344476638336 metric_logger.py:181] completed step: 9, …`;

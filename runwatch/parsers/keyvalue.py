@@ -67,7 +67,7 @@ import re
 
 from runwatch.model import ERROR_MEASURES, EVAL_WORDS, Kind, Record, is_eval_metric
 from runwatch.parsers.base import FormatParser
-from runwatch.parsers.fields import logging_time
+from runwatch.parsers.fields import GLOG_PREFIX, logging_time
 from runwatch.parsers.heading import MAX_HEADING, epoch_heading
 from runwatch.parsers.numbers import (
     GIB,
@@ -434,7 +434,7 @@ validation bar (`Validation: |          | 0/? [00:00<?, ?it/s]`) before its logg
 loss 5.671e-01`, whose training loss read as `val_loss` (a review). The word that leads the bar is the bar's."""
 
 
-_GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d(?:\.\d{1,6})? {1,8}\d{1,20} [^\]\n]{1,200}\] ")
+_GLOG = re.compile(GLOG_PREFIX)
 """A glog-style prefix (`I0724 10:58:34.123456 12345 trainer.cc:163] `, or a Python logger writing it so,
 `I20250724 10:58:34 1 unic helpers.py:163] `): where a line's own text starts, for `_evaluates` (a review saw a
 distillation run's `Test - Epoch: [0/200]  [ 0/1934] … loss/…: 0.2058` lines read as its training steps)."""

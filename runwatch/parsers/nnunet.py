@@ -29,10 +29,10 @@ import re
 
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
-from runwatch.parsers.fields import local_time
+from runwatch.parsers.fields import logging_time
 from runwatch.parsers.numbers import held_numbers, parse_number
 
-_PREFIX = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))?: ")
+_PREFIX = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?: ")
 _LIST_ITEM = re.compile(r"[^,\[\]]{1,60}")
 _READ = ("Epoch ", "Current learning rate: ", "train_loss ", "val_loss ", "Pseudo dice ", "Training done.")
 """The messages read, by how they start (the rest of a log's lines are its set-up's)."""
@@ -53,7 +53,7 @@ class NnUNetParser(GuardedParser):
         message = line[m.end():].rstrip()
         if not message.startswith(_READ):
             return None
-        t = _time(m)
+        t = logging_time(line)  # the prefix's stamp, as every logger's
         if message[:6] == "Epoch ":
             if message[6:].isdigit():
                 self._epoch, self._lr = int(message[6:]), None
@@ -96,13 +96,6 @@ class NnUNetParser(GuardedParser):
         if message[:13] == "Pseudo dice [" and message[-1:] == "]":
             return 2
         return 1 if message[:6] == "Epoch " and message[6:].isdigit() else 0
-
-
-def _time(m: re.Match[str]) -> float:
-    try:
-        return local_time(m[1], m[2] or "")
-    except ValueError:
-        return 0.0
 
 
 def _mean_dice(text: str) -> float | None:

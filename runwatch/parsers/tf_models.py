@@ -42,12 +42,11 @@ from dataclasses import dataclass, field
 
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
-from runwatch.parsers.fields import logging_time
+from runwatch.parsers.fields import GLOG_PREFIX, logging_time
 from runwatch.parsers.numbers import held_numbers, parse_number
 from runwatch.parsers.pydict import dict_pairs, metric_name, snake
 
-_PREFIX = re.compile(r"(?:[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d(?:\.\d{1,6})? {1,8}\d{1,20} [^\]\n]{1,200}\] "
-                     r"|(?:INFO|WARNING):(?:tensorflow|absl):)")
+_PREFIX = re.compile(rf"(?:{GLOG_PREFIX}|(?:INFO|WARNING):(?:tensorflow|absl):)")
 """The loggers' prefixes before a message: absl's glog-style (`I1130 18:13:24.836439 1398… controller.py:535] `) and
 Python logging's default for TensorFlow's and absl's loggers (`INFO:tensorflow:`)."""
 _ORBIT = re.compile(r" ?(?P<kind>train|eval) \| step: {0,12}(?P<step>\d{1,15}) \| (?:steps/sec: {0,12}(?P<rate>\S{1,30}) \| )?"
