@@ -92,13 +92,15 @@ class FormatParser:
 
     name: ClassVar[str] = ""
     learn_anchors: ClassVar[tuple[bytes, ...] | None] = None
-    """Set by a format whose parser keeps no state between lines and has no `StepLine` template: its step
+    """Set by a format whose parser keeps no state between lines (or names the lines that use it:
+    `state_texts`) and has no `StepLine` template: its step
     lines take the columnar fast path with a layout per line shape learned from this parser
     (runwatch.parsers.learned); a line holding one of these texts is a candidate (`()`: every line)."""
     state_texts: ClassVar[tuple[str, ...]] = ()
-    """Texts that a line whose reading depends on, or changes, what such a parser keeps holds (the generic
-    `kv`'s epoch heading and episode count): the parser reads every such line, where the lines of a shape
-    it reads no record from are otherwise left unread (runwatch.parsers.learned.LineLayouts.recordless)."""
+    """For a parser with `learn_anchors` that keeps something between lines after all: texts held by each
+    line that changes it or reads by it (the generic `kv`'s epoch heading and episodes, the meters' evaluation
+    loss). The parser reads every such line; the lines of a shape it reads no record from are otherwise left
+    unread (runwatch.parsers.learned.QuietShapes), and what they would have set would be lost."""
     learn_counters: ClassVar[Counters | None] = None
     """How such a format computes its step and total from several integers of the line, if it does (the
     description its parser reads with, and the fast path too)."""

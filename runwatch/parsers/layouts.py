@@ -32,8 +32,9 @@ _PIECE = re.compile(r" *[0-9]+")
 """A run of digits and the blanks that pad it: what differs between lines of one skeleton."""
 _DIGITS = re.compile(r"[0-9]+")
 _MAX_SKELETONS = 4096
-_MAX_RUNS = 64
-"""Runs of digits of a line probed for `Learner.recordless` at most (each costs two parses, once per shape)."""
+_MAX_RUNS = 24
+"""Runs of digits of a line probed for `Learner.recordless` at most (each costs two parses, once per shape):
+a line with more is read (an evaluation's or a table's row of many numbers cost its probes more than it saved)."""
 _Pieces = list[tuple[int, int, int]]
 """Each piece's start, its first digit and its end."""
 
@@ -59,10 +60,11 @@ class Learner:
     def recordless(self, line: str) -> bool:
         """Whether the parser reads no record from `line` (rank prefix removed), nor from it with its numbers
         changed: each run of digits alone to all `0` and to all `9` (where a test of one value is crossed:
-        `Epoch [5/5]` against `[0/5]`), and all of them at once by the placing check's changes. Then no line
-        of `line`'s shape is one of this format's whatever its numbers say (LineLayouts.recordless). Never a
-        line holding one of the parser's `state_texts` (its reading is not the line's alone), one with more
-        runs of digits than a learned line's numbers, or one the parser fails on (it is counted when read)."""
+        `Epoch [5/5]` against `[0/5]`; of two against each other, `n <= N`, by either), and all of them at once by
+        the placing check's changes (where they are equal). Then no line of `line`'s shape is one of this
+        format's whatever its numbers say (runwatch.parsers.learned.QuietShapes). Never a line holding one of
+        the parser's `state_texts` (its reading is not the line's alone), one with more than `_MAX_RUNS` runs
+        of digits, or one the parser fails on (it is counted when read)."""
         if any(text in line for text in self._state_texts):
             return False
         runs = [(m.start(), m.end()) for m in _DIGITS.finditer(line)]

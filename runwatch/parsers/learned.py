@@ -413,8 +413,12 @@ line's: each store is bounded."""
 TRIES = 3
 """Lines of one shape learned, each giving no layout, before the shape is taken for no step line's."""
 SIGHTS = 16
-"""Lines of one shape the parser reads before the shape is probed for no record (`LineLayouts.recordless`):
-its probes, two parses a run of digits, paid where the shape is common."""
+"""Lines of one shape the parser reads before the shape is probed for no record (QuietShapes): the probe's
+parses (two a run of digits and five more) are paid where the shape is common."""
+QUIET_CHARS = 1000
+"""Lines longer than this are not looked up in QuietShapes (a printed sample of tokens: 60 KB keys)."""
+_MAX_QUIET = 512
+"""Shapes a QuietShapes keeps of each kind (probed, counted): about 1 MB at most for a source."""
 
 
 class LineLayouts:
@@ -438,10 +442,6 @@ class LineLayouts:
         self._learn, self._anchors, self._refused, self._probe = learn, anchors, refused, recordless
         """`refused`: whether a line that gave no layout failed for its values alone (it counts for nothing);
         `recordless`: whether the parser reads no record from a line whatever its numbers (probed)."""
-        self._quiet: dict[bytes, bool] = {}
-        """Shapes probed by `recordless`, and what the probe said."""
-        self._sights: dict[bytes, int] = {}
-        """Shapes not probed yet, and how often a line of each came to the parser."""
         self._layouts: dict[bytes, tuple[LearnedLine, str, Callable[[str], Record | None]]] = {}
         """Shape → its layout, the line it was learned from, and its reader (`_reader`)."""
         self._none: dict[bytes, int] = {}
@@ -476,28 +476,10 @@ class LineLayouts:
         except ValueError:  # a stamp of the shape that is no real time (`2024-13-45`): the parser's to refuse
             return None
 
-    def recordless(self, line: str) -> bool:
-        """Whether `line`, one the parser is to read (no layout read it), is of a shape whose lines the parser
-        reads no record from whatever their numbers (`recordless`, probed once a shape has come `SIGHTS`
-        times): then it need not be read. A log's noise is read so: a nanochat run's evaluation lines
-        (`Evaluating: piqa (10-shot, type: multiple_choice)... accuracy: 0.6877 | centered: …`) cost the
-        generic `kv` 30 µs each to find no step in, a third of a noisy log's time, where a shape's lookup costs
-        half a µs. A shape seen fewer times is read, so a log of many rare shapes pays no probes."""
-        shape = line.encode("utf-8", "surrogatepass").translate(_ZEROS)
-        quiet = self._quiet.get(shape)
-        if quiet is not None:
-            return quiet
-        seen = self._sights.get(shape, 0) + 1
-        if seen < SIGHTS:
-            if len(self._sights) >= _MAX_SHAPES:
-                self._sights.clear()
-            self._sights[shape] = seen
-            return False
-        del self._sights[shape]
-        if len(self._quiet) >= _MAX_SHAPES:
-            self._quiet.clear()
-        quiet = self._quiet[shape] = self._probe(line)
-        return quiet
+    def quiet(self) -> QuietShapes:
+        """A source's own store of the shapes its parser reads no record from (QuietShapes), probed as this
+        format's parser reads them."""
+        return QuietShapes(self._probe)
 
     def _learned(self, line: str, shape: bytes) -> tuple[LearnedLine, str, Callable[[str], Record | None]] | None:
         """The layout of `line`'s shape, if it has one and no line of it wakes the crash detector (`WAKES`,
@@ -514,6 +496,47 @@ class LineLayouts:
             self._layouts.clear()
         found = self._layouts[shape] = (layout, line, _reader(layout, line))
         return found
+
+
+class QuietShapes:
+    """The shapes of a source's lines that its parser reads no record from whatever their numbers, so that
+    their lines need not be read (`SourceParser` asks before the parser reads a line no layout read).
+
+    A log's noise is so: a nanochat run's evaluation lines (`Evaluating: piqa (10-shot, type: multiple_choice)...
+    accuracy: 0.6877 | centered: …`) cost the generic `kv` 30 µs each to find no step in, a third of a noisy
+    log's time, where a shape's lookup costs half a µs. A shape is probed (`probe`: runwatch.parsers.layouts.
+    Learner.recordless) once its `SIGHTS`-th line has come, so a log of many rare shapes pays no probes, and
+    the lines before were read, as any state they set in the parser (kv's `_stepped`) was. One store a source,
+    not one a format: what another source's lines did to its parser is none of this one's. Lines longer
+    than `QUIET_CHARS` are always read, so the store stays small (`_MAX_QUIET` shapes of each kind).
+    """
+
+    def __init__(self, probe: Callable[[str], bool]) -> None:
+        self._probe = probe
+        self._quiet: dict[bytes, bool] = {}
+        """Shapes probed, and what the probe said."""
+        self._sights: dict[bytes, int] = {}
+        """Shapes not probed yet, and how often a line of each came to the parser."""
+
+    def __call__(self, line: str) -> bool:
+        """Whether `line` (rank prefix removed) is of a shape the parser reads no record from."""
+        if len(line) > QUIET_CHARS:
+            return False
+        shape = line.encode("utf-8", "surrogatepass").translate(_ZEROS)
+        quiet = self._quiet.get(shape)
+        if quiet is not None:
+            return quiet
+        seen = self._sights.get(shape, 0) + 1
+        if seen < SIGHTS:
+            if len(self._sights) >= _MAX_QUIET:
+                self._sights.clear()
+            self._sights[shape] = seen
+            return False
+        del self._sights[shape]
+        if len(self._quiet) >= _MAX_QUIET:
+            self._quiet.clear()
+        quiet = self._quiet[shape] = self._probe(line)
+        return quiet
 
 
 def _reader(layout: LearnedLine, example: str) -> Callable[[str], Record | None]:

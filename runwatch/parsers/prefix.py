@@ -29,15 +29,15 @@ from runwatch.parsers.reads import Reads
 # One alternation, anchored at the line start; each branch is one prefix kind.
 _PREFIX = re.compile(
     r"""
-      \[(?P<role>[A-Za-z_][A-Za-z_-]*?)(?P<torchrun>\d{1,6})\]:[ ]?  # [default3]: / [rank3]:
-    | [ ]{0,6}(?P<srun>\d{1,6}):[ ](?=[ ]*\S)                       # srun --label `3: text`
-    | \d{1,3}(?:\.\d{1,3}){3}:[ ]                                   # pdsh host 192.168.50.170:
-    | \[\d{1,9}\][ ]                                                # collector [80746]
-    | \([A-Za-z]\w*[ ]pid=\d+(?:,[ ]ip=[\d.]+)?\)[ ]                # (APIServer pid=1)
-    | (?:\[(?:\[[\d;]*m)?\d{8}[ ]\d\d:\d\d:\d\d(?:\[[\d;]*m)?\])?         # Primus [20251202 06:56:28]
-      \[(?:\[[\d;]*m)?rank-(?P<primus>\d{1,6})/\d{1,6}(?:\[[\d;]*m)?\][ ]?  # [rank-7/8]
+      \[(?P<role>[A-Za-z_][A-Za-z_-]*?)(?P<torchrun>[0-9]{1,6})\]:[ ]?  # [default3]: / [rank3]:
+    | [ ]{0,6}(?P<srun>[0-9]{1,6}):[ ](?=[ ]*\S)                       # srun --label `3: text`
+    | [0-9]{1,3}(?:\.[0-9]{1,3}){3}:[ ]                                   # pdsh host 192.168.50.170:
+    | \[[0-9]{1,9}\][ ]                                                # collector [80746]
+    | \([A-Za-z]\w*[ ]pid=[0-9]+(?:,[ ]ip=[0-9.]+)?\)[ ]                # (APIServer pid=1)
+    | (?:\[(?:\[[0-9;]*m)?[0-9]{8}[ ][0-9][0-9]:[0-9][0-9]:[0-9][0-9](?:\[[0-9;]*m)?\])?         # Primus [20251202 06:56:28]
+      \[(?:\[[0-9;]*m)?rank-(?P<primus>[0-9]{1,6})/[0-9]{1,6}(?:\[[0-9;]*m)?\][ ]?  # [rank-7/8]
     """,
-    re.VERBOSE | re.ASCII,  # a launcher's digits are ASCII: `\d` alone took `٣: [` for srun's label of rank 3
+    re.VERBOSE,  # ASCII digits: `\d` took `٣: [` (an Arabic-Indic three) for srun's label of rank 3
 )
 FIRST_CHARS = frozenset("[( 0123456789")
 """What a line that `split_rank` may change starts with: any other line is its own text (a caller's test
@@ -53,7 +53,7 @@ _LEADING = "[0123456789"
 _AFTER_DIGITS = frozenset(":.] ")
 """What follows the first run of digits of a prefix that starts with one, or with `[` and one: an srun
 label's `:`, a pdsh host's `.`, a collector's `]`, the blank in Primus's `[20251202 06:56:28]`. A line whose
-digits go on otherwise (a timestamp's `-`; a digit that is not ASCII, which `\\d` takes, goes on) is tested
+digits go on otherwise (a timestamp's `-`; a digit that is not ASCII, which no prefix has, goes on) is tested
 no further: the regex cost 0.5 µs a line."""
 
 _PATH_RANK = re.compile(r"(?:^|[^A-Za-z])rank[_-]?(\d{1,6})(?!\d)", re.IGNORECASE)

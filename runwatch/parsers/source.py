@@ -197,7 +197,7 @@ class SourceParser:
         self.fast_path = os.environ.get(NO_FAST_PATH_ENV, "0") in ("", "0") if fast_path is None else fast_path
         """Whether `feed_bytes` may use the columnar fast path, and `feed` the learned layouts of a keyed
         format's step lines (RUNWATCH_NO_FAST_PATH turns both off: every line then goes to the parser)."""
-        self._layouts = line_layouts(self.format) if self.format and self.fast_path else None
+        self._use_layouts(self.format)
         self._epochs = EpochSteps()
         """Steps counted within each epoch made one axis (runwatch.parsers.epochs)."""
         self._sure_epochs = True
@@ -709,7 +709,7 @@ class SourceParser:
         else:
             rank = self.rank
         self._last = (rank, lineno, t)
-        layouts = self._layouts
+        layouts, quiet = self._layouts, self._quiet
         fatal: Record | None = None
         rec = self._learned(layouts, text, lineno) if layouts is not None and self._events.idle else None
         if rec is not None:  # a shape no idle crash detector wakes on (LineLayouts keeps no other): it counts it
@@ -759,7 +759,7 @@ class SourceParser:
                     self._emit(launch, rank, lineno, t, out)
                     parser.launched()
             try:  # as in _parse, inlined: this runs for every line
-                rec = None if layouts is not None and layouts.recordless(text) else parser.parse(text)
+                rec = None if quiet is not None and quiet(text) else parser.parse(text)
             except Exception as exc:
                 self.failures.add(self.format or "parser", exc, lineno)
                 rec = None
@@ -843,8 +843,14 @@ class SourceParser:
         # run's bar read as steps: its `epoch 430 training [… train loss: 33.01]` lines, read by epoch, gave none)
         self.format = found
         self._parser = self._planned_parser(found)
-        self._layouts = line_layouts(found) if self.fast_path else None
+        self._use_layouts(found)
         self._replay(window, out)
+
+    def _use_layouts(self, fmt: str | None) -> None:
+        """Read `fmt`'s lines by its learned layouts (shared by the format's sources, `line_layouts`), and
+        leave unread those of the shapes its parser reads no record from (this source's own QuietShapes)."""
+        self._layouts = line_layouts(fmt) if fmt and self.fast_path else None
+        self._quiet = self._layouts.quiet() if self._layouts is not None else None
 
     def _learned(self, layouts: LineLayouts, text: str, lineno: int) -> Record | None:
         """The record of a step line its shape's learned layout reads, or None (the parser's line)."""
@@ -977,7 +983,7 @@ class SourceParser:
         self._guess_detector = det if self._guess_left else None
         self.format = fmt
         self._parser = self._planned_parser(fmt)
-        self._layouts = line_layouts(fmt) if self.fast_path else None
+        self._use_layouts(fmt)
         self._detector = None
         self._replay(held, out)
         self._release_events(out)
@@ -1030,7 +1036,7 @@ class SourceParser:
         window, self._recent, self._recent_chars = self._recent, deque(), 0
         self.format = found
         self._parser = self._planned_parser(found)
-        self._layouts = line_layouts(found) if self.fast_path else None
+        self._use_layouts(found)
         self._replay(window, out)
 
     def _keep(self, lines: list[_Line]) -> None:

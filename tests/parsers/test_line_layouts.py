@@ -73,24 +73,24 @@ def test_live_lines_read_by_layouts_are_the_parsers_records(fmt: str) -> None:
 
 def test_a_shape_the_parser_reads_no_record_from_is_left_unread_and_nothing_is_lost(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """`LineLayouts.recordless`: once a shape has come to a keyed format's parser `SIGHTS` times and its probes
+    """`QuietShapes`: once a shape has come to a keyed format's parser `SIGHTS` times and its probes
     gave no record, its lines are not read. A whole real log read so (a live follower's batches) gives the
     records it gives with every line read by the parser, including those of parsers that keep something between
     lines (the generic `kv`'s epoch heading, the meters' evaluation loss: `FormatParser.state_texts`), and lines
     were left unread (else this compared the parser with itself)."""
-    from runwatch.parsers.learned import LineLayouts
+    from runwatch.parsers.learned import QuietShapes
     from tests.support.found import FOUND, found_lines
 
     unread = 0
-    asked = LineLayouts.recordless
+    asked = QuietShapes.__call__
 
-    def counted(self: LineLayouts, line: str) -> bool:
+    def counted(self: QuietShapes, line: str) -> bool:
         nonlocal unread
         quiet = asked(self, line)
         unread += quiet
         return quiet
 
-    monkeypatch.setattr(LineLayouts, "recordless", counted)
+    monkeypatch.setattr(QuietShapes, "__call__", counted)
     compared = 0
     for path in sorted(FOUND.iterdir()):
         if not path.is_file() or path.suffix == ".md":
@@ -107,3 +107,21 @@ def test_a_shape_the_parser_reads_no_record_from_is_left_unread_and_nothing_is_l
             compared += 1
             assert runs[0] == runs[1], path.name
     assert compared >= 50 and unread >= 1000, (compared, unread)
+
+
+def test_each_source_has_its_own_quiet_shapes_and_long_lines_are_always_read() -> None:
+    """A shape one source found recordless is no other source's finding (what its lines did to its parser,
+    kv's `_stepped`, is not the other's: a code review), and a line past `QUIET_CHARS` is read however often
+    its shape comes (a printed sample of tokens would make 60 KB keys)."""
+    from runwatch.parsers.learned import QUIET_CHARS, SIGHTS
+    from tests.support.corpus import CORPUS
+
+    speedrun = (CORPUS / "raw/nanochat_pr492_speedrun_d24_feb01.training_output.log").read_text(encoding="utf-8")
+    evaluating = next(x for x in speedrun.splitlines() if x.startswith("Evaluating: lambada_openai"))
+    first = SourceParser("a.log", fmt="kv")
+    assert first._quiet is not None
+    assert [first._quiet(evaluating) for _ in range(SIGHTS + 1)] == [False] * (SIGHTS - 1) + [True, True]
+    other = SourceParser("b.log", fmt="kv")
+    assert other._quiet is not None and other._quiet is not first._quiet and not other._quiet(evaluating)
+    long = " | ".join([evaluating] * (QUIET_CHARS // len(evaluating) + 1))
+    assert len(long) > QUIET_CHARS and not any(first._quiet(long) for _ in range(2 * SIGHTS))
