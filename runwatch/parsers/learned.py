@@ -503,7 +503,7 @@ class QuietShapes:
     their lines need not be read (`SourceParser` asks before the parser reads a line no layout read).
 
     A log's noise is so: a nanochat run's evaluation lines (`Evaluating: piqa (10-shot, type: multiple_choice)...
-    accuracy: 0.6877 | centered: …`) cost the generic `kv` 30 µs each to find no step in, a third of a noisy
+    accuracy: 0.6877 | centered: …`) cost the generic `kv` 30 µs each to find no step in, a quarter of a noisy
     log's time, where a shape's lookup costs half a µs. A shape is probed (`probe`: runwatch.parsers.layouts.
     Learner.recordless) once its `SIGHTS`-th line has come, so a log of many rare shapes pays no probes, and
     the lines before were read, as any state they set in the parser (kv's `_stepped`) was. One store a source,
