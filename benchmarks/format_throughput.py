@@ -133,6 +133,11 @@ class Format:
     """A regex whose group 1 is the planned steps, set to the log's line count (steps never pass it)."""
     format: str | None = None
     """runwatch's name of the format (None: `name`)."""
+    carried: str | None = None
+    """A regex whose group 1 is an integer the recording counts up (the epoch of HF Trainer's dicts, of a
+    Lightning bar): each repeat of the recording carries it on past the last one's, as a longer run would.
+    Repeated as recorded, it went back to 0 each time, a new attempt of the run: 7,435 in the HF Trainer's
+    log, each judged on its own, and `tail` took twice as long as it does on one run."""
 
     @property
     def runwatch_format(self) -> str:
@@ -163,12 +168,12 @@ FORMATS = [
            r"step: +(\d+)", r"step: +(\d+) +loss: +([\d.]+) +(?:grad_norm: +([\d.]+) +)?memory: +([\d.]+)GiB"),
     Format("hf-trainer", lambda: [x[x.index("{'loss'"):] for x in _recording("hf-healthy") if "{'loss'" in x], None,
            r"\{'loss': '?([\d.e+-]+)'?, 'grad_norm': '?([\d.e+-]+)'?, 'learning_rate': '?([\d.e+-]+)'?,"
-           r" 'epoch': '?([\d.e+-]+)'?\}"),
+           r" 'epoch': '?([\d.e+-]+)'?\}", carried=r"'epoch': '?(\d+)"),
     Format("hf-bar", lambda: [x for x in _recording("hf-healthy") if x.strip()], r"\| (\d+)/\d+ \[",
            r"\{'loss': '?([\d.e+-]+)'?, 'grad_norm': '?([\d.e+-]+)'?, 'learning_rate': '?([\d.e+-]+)'?,"
-           r" 'epoch': '?([\d.e+-]+)'?\}", r"\| \d+/(\d+) \[", format="hf-trainer"),  # frames, dicts, eval bar
+           r" 'epoch': '?([\d.e+-]+)'?\}", r"\| \d+/(\d+) \[", format="hf-trainer", carried=r"'epoch': '?(\d+)"),  # frames, dicts, eval bar
     Format("tqdm", lambda: _keep(_recording("lightning-tqdm-healthy"), r"^Epoch \d+: .*\d+/\d+ \["), None,
-           r"Epoch (\d+): +(\d+)%.*?(\d+)/(\d+) \[.*?(?:loss=([\d.]+))?"),
+           r"Epoch (\d+): +(\d+)%.*?(\d+)/(\d+) \[.*?(?:loss=([\d.]+))?", carried=r"^Epoch (\d+):"),
     Format("keras", lambda: _keep(_recording("keras-v1-healthy"), r"^Epoch \d+/\d+$|\d+/\d+\x1b.* - loss: "),
            r"^Epoch (\d+)/", r"(\d+)/(\d+)\W.*? - accuracy: ([\d.]+) - loss: ([\d.]+)",
            r"^Epoch \d+/(\d+)$"),  # verbose 1: the bar's frames (split at their `\r`) under each `Epoch N/M`
@@ -229,6 +234,8 @@ def write_log(fmt: Format, path: Path, lines: int, noisy: bool, seed: int = 0) -
         raise SystemExit(f"{fmt.name}: no real step lines found")
     counter = re.compile(fmt.counter) if fmt.counter else None
     total = re.compile(fmt.total) if fmt.total else None
+    carried = re.compile(fmt.carried) if fmt.carried else None
+    span = 1 + max((int(m[1]) for x in steps if (m := carried.search(x)) is not None), default=0) if carried else 0
     singles, block = _noise_pool()
     p_block = TRACEBACK_SHARE / (1.0 - NOISE) if noisy else 0.0
     p_single = max(NOISE - TRACEBACK_SHARE * len(block), 0.0) / (1.0 - NOISE) if noisy else 0.0
@@ -246,6 +253,9 @@ def write_log(fmt: Format, path: Path, lines: int, noisy: bool, seed: int = 0) -
                 f.write(singles[picks[written]] + "\n")
             else:
                 line = steps[step % len(steps)]
+                m = carried.search(line) if carried is not None else None
+                if m is not None:
+                    line = f"{line[:m.start(1)]}{int(m[1]) + step // len(steps) * span}{line[m.end(1):]}"
                 for rx, value in ((total, lines), (counter, step + 1)):  # the total first: it comes after
                     m = rx.search(line) if rx is not None else None
                     if m is not None:
