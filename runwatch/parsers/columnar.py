@@ -217,8 +217,11 @@ class FastFormat:
         shape share every byte but their digits, so an anchor must hold none."""
         if any(c in b"0123456789" for a in anchors for c in a):
             raise ValueError(f"{parser.name}: a learn anchor holds a digit: {anchors!r}")
+        probed = parser()
+        probed.after_fast(0)  # as a source's parser stands once step lines went by: a reading that holds only
+        # before any (kv's episode as the step) is no layout's, the episodes of a log that states steps read on
         return cls(name=parser.name, prefix=b"", layout=_NOTHING, metrics={},
-                   learn=Learner(parser().parse, parser.learn_counters, parser.state_texts), anchors=anchors)
+                   learn=Learner(probed.parse, parser.learn_counters, parser.state_texts), anchors=anchors)
 
 
 _NOTHING = re.compile(rb"(?!)")

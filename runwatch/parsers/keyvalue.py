@@ -886,7 +886,8 @@ class KeyValueParser(FormatParser):
     name = "kv"
     rounds_steps = True
     _stepped = False
-    """Whether a line of this source stated its step by a key: then an `Episode N` line is no step (`parse`)."""
+    """Whether a record of this source had a step, not an episode's (`parse`, `after_fast`): then an `Episode N`
+    line is no step."""
     _heading_epoch: int | None = None
     """The epoch the newest bare epoch heading named (chemprop's `Epoch 0`): the epoch of the stepless lines after it
     that name none."""
@@ -1022,15 +1023,15 @@ class KeyValueParser(FormatParser):
             # six launches one loss series read as diverging); `batch 32` alone may be a batch's size, but not one
             # `of epoch 1` (a GPT-2 Chinese run's `batch 170 of epoch 1, loss 4.87…`: no step, its relaunches unseen)
             total = batches if batches is not None and step <= batches else None  # `Batch 0005/0011`: the epoch's length
-        if step is not None:
-            self._stepped = True
-        elif (not self._stepped and len(metrics) > 1 and next(iter(metrics)) == "episode"
+        episodic = False
+        if step is None and (not self._stepped and len(metrics) > 1 and next(iter(metrics)) == "episode"
                 and (e := metrics["episode"]).is_integer() and 0 <= e < 1e15):
             step = int(metrics.pop("episode"))  # an RL loop's lead count where no step key is (`Episode 9990 | Avg
             # Reward: 141.40 | Epsilon: 0.010`, a DQN's: UNREAD, its reward unjudged, a review); its episodes the run's.
             # Not in a log whose lines state steps (`Step: 100, Loss: 1.99` beside `Episode 1 | reward 1.5`): episodes
             # on the training steps' axis read as restarts (a code review)
             total = episodes if episodes is not None and step <= episodes else None
+            episodic = True
         if step is None and "] " in line and (clu := _clu_step(line)) is not None:
             step = clu  # CLU's logging writer: `[2000] train_accuracy=0.374, train_loss=3.729` (`_CLU_STEP`)
         keyed = step is not None  # said by a step key, not a count in brackets found below
@@ -1142,7 +1143,15 @@ class KeyValueParser(FormatParser):
             metrics[ROUNDED] = rounded  # placed by the source (runwatch.parsers.rounded)
         if step is None and not placed and self._heading_epoch is not None and "epoch" not in metrics:
             metrics = {"epoch": float(self._heading_epoch), **metrics}  # the epoch its heading named (`epoch_heading`)
+        elif step is not None and not episodic:
+            self._stepped = True
         return Record(kind, step=step, total_steps=total, metrics=metrics, t=logging_time(text))
+
+    def after_fast(self, last_step: int) -> None:
+        """Step lines were read by their learned layouts (each a record with a step): as `parse` of them would
+        have, no episode is a step from now on. Without it, a log of `step=N … loss=…` lines then `Episode N | …`
+        lines read the episodes as steps with the fast path on and not with it off (a code review)."""
+        self._stepped = True
 
     def _heading(self, text: str) -> None:
         """Keep the epoch a bare heading names (`epoch_heading`), read only on a line refused for no more than an epoch

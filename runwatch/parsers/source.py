@@ -714,6 +714,8 @@ class SourceParser:
         rec = self._learned(layouts, text, lineno) if layouts is not None and self._events.idle else None
         if rec is not None:  # a shape no idle crash detector wakes on (LineLayouts keeps no other): it counts it
             self._events.skip(1, text)
+            if (parser := self._parser) is not None and rec.step is not None:  # as the fast path's rows tell it
+                parser.after_fast(rec.step)
         else:
             try:
                 ev = self._events.feed(text)

@@ -39,15 +39,8 @@ def _live(lines: list[str], fmt: str, fast_path: bool) -> tuple[list[str], Sourc
     return js(out + sp.flush()), sp
 
 
-def test_the_keyed_formats_have_layouts() -> None:
-    assert {"megatron", "deepspeed", "torchtitan", "kv", "bracketed"} <= set(LEARNED)
-
-
-@pytest.mark.parametrize("fmt", LEARNED)
-def test_live_lines_read_by_layouts_are_the_parsers_records(fmt: str) -> None:
-    raw = list(fixture_lines())
-    data = b"\n".join(raw + [_moved(x, 1) for x in raw] + [_moved(x, 3) for x in raw]) + b"\n"
-    lines = split_block(data)
+def _live_counted(lines: list[str], fmt: str) -> tuple[list[str], SourceParser, int]:
+    """`_live` with the fast path on, and how many lines the format's learned layouts read."""
     layouts = line_layouts(fmt)
     assert layouts is not None
     read = 0
@@ -64,6 +57,19 @@ def test_live_lines_read_by_layouts_are_the_parsers_records(fmt: str) -> None:
         got, sp = _live(lines, fmt, True)
     finally:
         del layouts.read
+    return got, sp, read
+
+
+def test_the_keyed_formats_have_layouts() -> None:
+    assert {"megatron", "deepspeed", "torchtitan", "kv", "bracketed"} <= set(LEARNED)
+
+
+@pytest.mark.parametrize("fmt", LEARNED)
+def test_live_lines_read_by_layouts_are_the_parsers_records(fmt: str) -> None:
+    raw = list(fixture_lines())
+    data = b"\n".join(raw + [_moved(x, 1) for x in raw] + [_moved(x, 3) for x in raw]) + b"\n"
+    lines = split_block(data)
+    got, sp, read = _live_counted(lines, fmt)
     want, ref = _live(lines, fmt, False)
     assert got == want
     assert (sp.lines, sp.records, sp.failures.counts) == (ref.lines, ref.records, ref.failures.counts)
@@ -125,3 +131,31 @@ def test_each_source_has_its_own_quiet_shapes_and_long_lines_are_always_read() -
     assert other._quiet is not None and other._quiet is not first._quiet and not other._quiet(evaluating)
     long = " | ".join([evaluating] * (QUIET_CHARS // len(evaluating) + 1))
     assert len(long) > QUIET_CHARS and not any(first._quiet(long) for _ in range(2 * SIGHTS))
+
+
+@pytest.mark.parametrize("order", ["episodes first", "steps first"])
+def test_an_episode_is_no_step_after_a_stated_one_on_every_path(order: str) -> None:
+    """A code review: the generic `kv` reads an RL loop's `Episode 9990 | Avg Reward: …` as step 9990 only while
+    no line of the log stated a step (KeyValueParser._stepped). A step line its learned layout read never told the
+    parser so, and an episode's layout, learned while none had, read on after one had: the episodes were steps with
+    the fast path on (live and bulk), restarts of the run, and not with it off. The run lab's `step=N … loss=…`
+    lines and a poker DQN's episodes, in either order."""
+    import gzip
+
+    from runwatch.model import Kind
+    from tests.support.found import FOUND
+    from tests.support.readers import check, fast_rows
+    from tests.support.realruns import REALRUNS
+
+    kv = [x for x in (REALRUNS / "kvlog-healthy" / "run" / "train.log").read_text().splitlines() if "step=" in x][:60]
+    dqn = [x for x in gzip.decompress((FOUND / "poker_dqn_episodes_relaunched.log.gz").read_bytes()).decode()
+           .splitlines() if "| Avg Reward:" in x][:60]
+    lines = kv + dqn if order == "steps first" else dqn[:30] + kv + dqn[30:]
+    got, _, read = _live_counted(lines, "kv")
+    want, _ = _live(lines, "kv", False)
+    assert got == want
+    assert read >= 50  # the step lines were the layouts' (else the parser met itself)
+    recs, chunks = check(("\n".join(lines) + "\n").encode(), (1 << 20, 4096), fmt="kv")
+    assert fast_rows(chunks) >= 50  # the step lines were the fast path's (else the parser met itself)
+    episodes = [r.step for r in recs if r.kind is Kind.STEP and "avg_reward" in r.metrics]
+    assert episodes == ([] if order == "steps first" else [int(x.split("Episode ")[1].split()[0]) for x in dqn[:30]])
