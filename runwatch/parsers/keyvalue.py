@@ -65,7 +65,7 @@ from __future__ import annotations
 import math
 import re
 
-from runwatch.model import ERROR_MEASURES, EVAL_WORDS, Kind, Record, is_eval_metric
+from runwatch.model import ERROR_MEASURES, EVAL_WORDS, Kind, Record, is_eval_metric, names_error_measure
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import GLOG_PREFIX, logging_time
 from runwatch.parsers.heading import MAX_HEADING, epoch_heading
@@ -1108,7 +1108,9 @@ class KeyValueParser(FormatParser):
             return _mmengine(mm, metrics, logging_time(text))
         lead = _evaluates(text) or counting
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
-            "loss" in k for k in metrics if lead is not None or is_eval_metric(k))  # `test loss 5.02`, after `Test`
+            "loss" in k for k in metrics if lead is not None or is_eval_metric(k)) or (  # `test loss 5.02`, after `Test`
+            "epoch" in metrics and any(names_error_measure(k) for k in metrics))  # an epoch's measure of error alone:
+        # a PyG loop's `Epoch: 001, MAE: 1.0196 [New Best Model Saved]` read no record, its run `no steps` (a review)
         if step is None and (pairs < 2 or not (measured or placed) or not PLAN_KEYS.isdisjoint(metrics)):
             # an epoch's `[e/E]` places the line in the run as a step key does: `Epoch [1/30] Train: 0.0962 | Val:
             # 0.0991 | …` is the epoch's summary, whatever its values are named

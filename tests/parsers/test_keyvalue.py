@@ -1573,6 +1573,24 @@ def test_an_rl_loops_episode_is_its_step_where_no_step_is_said() -> None:
     assert KeyValueParser().parse(lines_of_dqn[1]) is not None and episode.step == 0
 
 
+def test_an_epochs_measure_of_error_alone_is_a_record() -> None:
+    """Review 60: a PyG GAT loop's `Epoch: 001, MAE: 1.0196 [New Best Model Saved]` (its early stopping's MAE, the
+    only number the line prints) read no record, the run `no steps` and a NaN there unseen: an epoch and a measure of
+    error (model.ERROR_MEASURES) are a record as an epoch and a loss are. An epoch beside a setting alone stays none."""
+    from tests.support.found import found_lines
+
+    fmt, recs = _source_records("gat_mae_early_stopping_report.log")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert fmt == "kv"
+    assert [r.step for r in steps] == [1, 10, 25, 53, 91, 128, 164, 177, 190]
+    assert [r.metrics["mae"] for r in steps][:2] == [1.0196, 0.9046] and steps[0].metrics["epoch"] == 1
+    line = next(x for x in found_lines("gat_mae_early_stopping_report.log") if x.startswith("Epoch: 128,"))
+    gone = KeyValueParser().parse(line.replace("0.6369", "nan"))
+    assert gone is not None and math.isnan(gone.metrics["mae"])
+    assert KeyValueParser().parse("Epoch: 3, lr: 0.1") is None
+    assert KeyValueParser().parse(line.replace("Epoch: 128, ", "")) is None  # no epoch: a report's `MAE: 0.6369`
+
+
 def test_a_grpo_loops_plan_step_time_and_checkpoint_are_read() -> None:
     """A review's GRPO run (`step:33 | policy_loss=… | step_time_seconds=29.16 | …`) read `step 33  ended`, no total, no
     step time ("no step line carries … a step time") and no checkpoint: its header's `233 steps/epoch, 233 total steps`
