@@ -99,6 +99,18 @@ either is zero or unknown; its rate `1,761.8it/s`, or `34.5s/it` below one a sec
 `nothing understood` (a review)."""
 
 
+def _run_level(found: re.Match[str] | None, line: str) -> re.Match[str] | None:
+    """`found`, unless it is a key of a dict inside another on its line: a part's setting, not the run's (DeepSpeed's
+    config dump, `data_efficiency_config ... {'enabled': False, …, 'data_sampling': {'enabled': False, 'num_epochs':
+    1000, …}}`, read as a plan of 1,000 epochs, made an SFT run's end at step 481 "ended early"). For epochs only:
+    fairseq's plan of steps is such a key (`{…, 'optimization': {…, 'max_update': 80000, …}}`), its `max_epoch`
+    beside it left unread, as it was before a printed dict's keys were read at all."""
+    if found is None or "{" not in line:
+        return found
+    at = found.start()
+    return found if line.count("{", 0, at) - line.count("}", 0, at) <= 1 else None
+
+
 def loggable_planned(line: str) -> int | None:
     """The total a tqdm-loggable bar's first line states (`Progress on: -/200000 rate:- remaining:? …`, openpi's
     training loop), before any step is taken; its later lines round it (`12.9kit/200kit`). Unread, a review's openpi
@@ -115,7 +127,7 @@ count from 0 to steps - 1. A bare `steps:` elsewhere is any count, so only MaxTe
 PLANNED_EPOCHS = re.compile(
     r"(?<![\w.])(?:max_epochs?|total_epochs?|num_epochs?|num_train_epochs|n_epochs?|nb_epochs?|epochs|num epochs"
     r"|(?:max_|total_|num_|n_)?epoches)"  # the common misspelling, a script's own `--epoches` (NoProp's)
-    r"\s{0,3}[=:]\s{0,3}(\d{1,6})\b", re.IGNORECASE)
+    r"['\"]?\s{0,3}[=:]\s{0,3}(\d{1,6})\b", re.IGNORECASE)  # a printed dict's `'epochs': 10` too, as `PLANNED` reads
 """The number of epochs a run plans, as its header or config dump states it (mmengine's `train_cfg = dict(by_epoch=True,
 max_epochs=10, …)`, mmcv's `runner = dict(type='EpochBasedRunner', max_epochs=100)` and `total_epochs = 12`, argparse's
 `epochs=300`, the HF Trainer's `Num Epochs = 3`): with one epoch's length, which a per-epoch count states (`Epoch [1]
@@ -225,7 +237,7 @@ class Collector:
             if planned is not None:
                 self.planned = planned
                 self._plans.append((lineno, "planned", self.planned))
-            e = PLANNED_EPOCHS.search(line)
+            e = _run_level(PLANNED_EPOCHS.search(line), line)
             if e is not None and int(e.group(1)) > 0:
                 self.planned_epochs = int(e.group(1)) + self._decay
                 self.epoch_counts.add(int(e.group(1)))

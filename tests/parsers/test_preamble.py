@@ -179,6 +179,27 @@ def test_a_trainer_that_states_its_max_iterations_number_first_has_a_total() -> 
     assert fmt == "kv" and steps[0] == (50, 12500) and steps[-1] == (12500, 12500)
 
 
+def test_a_printed_dicts_epochs_are_the_plan_but_not_a_nested_dicts() -> None:
+    """Review 60: a graph autoencoder's settings, printed as a dict (`'epochs': 10,` on a line of its own), were no
+    plan: its epochs 0 to 9 read `step 9  ended`. A key of a dict inside another is a part's setting (DeepSpeed's
+    `data_efficiency_config … {'data_sampling': {'enabled': False, 'num_epochs': 1000, …}}`): read, an SFT run's end
+    at step 481 said it stopped early of 1,000."""
+    from runwatch.parsers.preamble import Collector
+    from tests.support.found import found_lines, source_records
+
+    _, recs = source_records("vgae_month_day_stamps_nan.log")
+    steps = [(r.step, r.total_steps) for r in recs if r.kind == Kind.STEP and r.step is not None]
+    assert steps[0] == (0, 10) and steps[-1] == (9, 10)
+    _, recs = source_records("cnminiphi3_sft_deepspeed_no_bar.log")
+    assert {r.total_steps for r in recs if r.kind == Kind.STEP} == {None}
+    nested = next(x for x in found_lines("cnminiphi3_sft_deepspeed_no_bar.log") if "'num_epochs': 1000" in x)
+    c = Collector()
+    c.feed(nested, 1)
+    assert c.planned_epochs is None
+    c.feed(nested[nested.index("'num_epochs'"):], 2)  # the same key at the top of a line: the run's
+    assert c.planned_epochs == 1000
+
+
 def test_a_plan_below_the_step_is_no_total() -> None:
     """SDXL fine-tuning under Lightning prints its sampler's `num_steps: 50` among its settings, then its bar at
     step 86: `parse` gave every record `total_steps` 50, a run past its end (a review). Its trainer's `max_epochs: 10`
