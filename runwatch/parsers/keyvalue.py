@@ -65,7 +65,7 @@ from __future__ import annotations
 import math
 import re
 
-from runwatch.model import ERROR_MEASURES, EVAL_WORDS, Kind, Record, is_eval_metric, names_error_measure
+from runwatch.model import ERROR_MEASURES, EVAL_WORDS, Kind, Record, is_eval_metric
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import GLOG_PREFIX, logging_time
 from runwatch.parsers.heading import MAX_HEADING, epoch_heading
@@ -293,6 +293,13 @@ _TAILS = {
 }
 READS = Reads(lowered=re.compile(_by_first_letter(sorted(_TAILS), _TAILS)))
 _mentions_known_key = READS.admits
+
+
+def _error_measured(name: str) -> bool:
+    """Whether a metric's name is a measure of error (model.ERROR_MEASURES) as its last word, and no best so far:
+    `mae`, `val_rmse`; not a setting of one (`mse_weight`, `rmse_threshold`) nor a checkpoint's `best_mae`."""
+    last = name.rpartition("_")[2]
+    return last in ERROR_MEASURES and not name.startswith("best")
 
 
 # What a key is, by its text as logged: (metric name, role, name for a duration value, its unit plans by
@@ -888,6 +895,8 @@ class KeyValueParser(FormatParser):
     _stepped = False
     """Whether a record of this source had a step, not an episode's (`parse`, `after_fast`): then an `Episode N`
     line is no step."""
+    _episode = False
+    """Whether the line `parse` reads now took its step from an episode's count."""
     _heading_epoch: int | None = None
     """The epoch the newest bare epoch heading named (chemprop's `Epoch 0`): the epoch of the stepless lines after it
     that name none."""
@@ -899,6 +908,13 @@ class KeyValueParser(FormatParser):
     # 484 ms screened against 429 unscreened, 300k lines). Its own filter is READS all the same.
 
     def parse(self, line: str) -> Record | None:
+        self._episode = False
+        rec = self._read(line)
+        if rec is not None and rec.step is not None and not self._episode:
+            self._stepped = True  # every way a record gets its step (mmengine's, CLU's, timm's too), as `after_fast`
+        return rec
+
+    def _read(self, line: str) -> Record | None:
         text = line[:MAX_LINE]
         if text.startswith("Test") and (timm_test := _TIMM_TEST.match(text)) is not None and (
                 averages := _timm_averages(timm_test, text)):
@@ -1023,7 +1039,6 @@ class KeyValueParser(FormatParser):
             # six launches one loss series read as diverging); `batch 32` alone may be a batch's size, but not one
             # `of epoch 1` (a GPT-2 Chinese run's `batch 170 of epoch 1, loss 4.87…`: no step, its relaunches unseen)
             total = batches if batches is not None and step <= batches else None  # `Batch 0005/0011`: the epoch's length
-        episodic = False
         if step is None and (not self._stepped and len(metrics) > 1 and next(iter(metrics)) == "episode"
                 and (e := metrics["episode"]).is_integer() and 0 <= e < 1e15):
             step = int(metrics.pop("episode"))  # an RL loop's lead count where no step key is (`Episode 9990 | Avg
@@ -1031,7 +1046,7 @@ class KeyValueParser(FormatParser):
             # Not in a log whose lines state steps (`Step: 100, Loss: 1.99` beside `Episode 1 | reward 1.5`): episodes
             # on the training steps' axis read as restarts (a code review)
             total = episodes if episodes is not None and step <= episodes else None
-            episodic = True
+            self._episode = True
         if step is None and "] " in line and (clu := _clu_step(line)) is not None:
             step = clu  # CLU's logging writer: `[2000] train_accuracy=0.374, train_loss=3.729` (`_CLU_STEP`)
         keyed = step is not None  # said by a step key, not a count in brackets found below
@@ -1109,7 +1124,7 @@ class KeyValueParser(FormatParser):
         lead = _evaluates(text) or counting
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
             "loss" in k for k in metrics if lead is not None or is_eval_metric(k)) or (  # `test loss 5.02`, after `Test`
-            "epoch" in metrics and any(names_error_measure(k) for k in metrics))  # an epoch's measure of error alone:
+            "epoch" in metrics and any(_error_measured(k) for k in metrics))  # an epoch's measure of error alone:
         # a PyG loop's `Epoch: 001, MAE: 1.0196 [New Best Model Saved]` read no record, its run `no steps` (a review)
         if step is None and (pairs < 2 or not (measured or placed) or not PLAN_KEYS.isdisjoint(metrics)):
             # an epoch's `[e/E]` places the line in the run as a step key does: `Epoch [1/30] Train: 0.0962 | Val:
@@ -1145,8 +1160,6 @@ class KeyValueParser(FormatParser):
             metrics[ROUNDED] = rounded  # placed by the source (runwatch.parsers.rounded)
         if step is None and not placed and self._heading_epoch is not None and "epoch" not in metrics:
             metrics = {"epoch": float(self._heading_epoch), **metrics}  # the epoch its heading named (`epoch_heading`)
-        elif step is not None and not episodic:
-            self._stepped = True
         return Record(kind, step=step, total_steps=total, metrics=metrics, t=logging_time(text))
 
     def after_fast(self, last_step: int) -> None:

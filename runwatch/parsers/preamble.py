@@ -99,16 +99,26 @@ either is zero or unknown; its rate `1,761.8it/s`, or `34.5s/it` below one a sec
 `nothing understood` (a review)."""
 
 
-def _run_level(found: re.Match[str] | None, line: str) -> re.Match[str] | None:
-    """`found`, unless it is a key of a dict inside another on its line: a part's setting, not the run's (DeepSpeed's
-    config dump, `data_efficiency_config ... {'enabled': False, …, 'data_sampling': {'enabled': False, 'num_epochs':
-    1000, …}}`, read as a plan of 1,000 epochs, made an SFT run's end at step 481 "ended early"). For epochs only:
-    fairseq's plan of steps is such a key (`{…, 'optimization': {…, 'max_update': 80000, …}}`), its `max_epoch`
-    beside it left unread, as it was before a printed dict's keys were read at all."""
-    if found is None or "{" not in line:
-        return found
-    at = found.start()
-    return found if line.count("{", 0, at) - line.count("}", 0, at) <= 1 else None
+_TOP_INDENT = 4
+"""The most blanks before a printed dict's own key on a line of its own: pprint's 1, `json.dumps(indent=4)`'s 4."""
+
+
+def _run_level(found: re.Match[str], line: str, indent: int) -> bool:
+    """Whether a quoted key `found` is one of a printed dict's own, not of a dict inside it: a part's setting, not the
+    run's (DeepSpeed's config dump, `data_efficiency_config ... {'enabled': False, …, 'data_sampling': {'enabled':
+    False, 'num_epochs': 1000, …}}`, read as a plan of 1,000 epochs, made an SFT run's end at step 481 "ended early";
+    so did its JSON, `"num_epochs": 1000,` indented under `"data_sampling": {` on a line of its own, a code review).
+    On its line (blanks folded, `indent` of them before it) at most one dict deep, and on a line of its own no deeper
+    in than a top-level key. A key not quoted (`max_epochs=100`, a YAML dump's `  max_epochs: 20`) is read wherever
+    it is. For epochs only: fairseq's plan of steps is such a key (`{…, 'optimization': {…, 'max_update': 80000,
+    …}}`), its `max_epoch` beside it left unread, as it was before a printed dict's keys were read at all."""
+    at = found.start() - 1
+    if at < 0 or line[at] not in "'\"":
+        return True
+    before = line[:at]
+    if not before:
+        return indent <= _TOP_INDENT
+    return before.count("{") - before.count("}") <= 1
 
 
 def loggable_planned(line: str) -> int | None:
@@ -237,7 +247,8 @@ class Collector:
             if planned is not None:
                 self.planned = planned
                 self._plans.append((lineno, "planned", self.planned))
-            e = _run_level(PLANNED_EPOCHS.search(line), line)
+            indent = len(raw) - len(raw.lstrip(" \t"))
+            e = next((m for m in PLANNED_EPOCHS.finditer(line) if _run_level(m, line, indent)), None)
             if e is not None and int(e.group(1)) > 0:
                 self.planned_epochs = int(e.group(1)) + self._decay
                 self.epoch_counts.add(int(e.group(1)))

@@ -1571,6 +1571,14 @@ def test_an_rl_loops_episode_is_its_step_where_no_step_is_said() -> None:
     assert first is not None and first.step is not None
     assert mixed.parse(lines_of_dqn[1]) is None
     assert KeyValueParser().parse(lines_of_dqn[1]) is not None and episode.step == 0
+    # a step however its record got it (CLU's work unit notes return early: a code review)
+    from tests.support.found import found_lines
+
+    notes = next(x for x in found_lines("flax_gemma_lm1b_clu_tpu.log") if "work unit notes: " in x)
+    clu = KeyValueParser()
+    first = clu.parse(notes)
+    assert first is not None and first.step is not None
+    assert clu.parse(lines_of_dqn[1]) is None
 
 
 def test_an_epochs_measure_of_error_alone_is_a_record() -> None:
@@ -1587,8 +1595,10 @@ def test_an_epochs_measure_of_error_alone_is_a_record() -> None:
     line = next(x for x in found_lines("gat_mae_early_stopping_report.log") if x.startswith("Epoch: 128,"))
     gone = KeyValueParser().parse(line.replace("0.6369", "nan"))
     assert gone is not None and math.isnan(gone.metrics["mae"])
-    assert KeyValueParser().parse("Epoch: 3, lr: 0.1") is None
     assert KeyValueParser().parse(line.replace("Epoch: 128, ", "")) is None  # no epoch: a report's `MAE: 0.6369`
+    # the measure the name's last word, no best so far (a code review): a setting of one, a checkpoint's best, no record
+    for other in ("MAE weight", "MAE threshold", "best MAE", "lr"):
+        assert KeyValueParser().parse(line.replace("MAE", other)) is None, other
 
 
 def test_a_grpo_loops_plan_step_time_and_checkpoint_are_read() -> None:

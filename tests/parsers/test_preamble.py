@@ -198,6 +198,23 @@ def test_a_printed_dicts_epochs_are_the_plan_but_not_a_nested_dicts() -> None:
     assert c.planned_epochs is None
     c.feed(nested[nested.index("'num_epochs'"):], 2)  # the same key at the top of a line: the run's
     assert c.planned_epochs == 1000
+    assert _planned_epochs("{'data_sampling': {'num_epochs': 1}, 'epochs': 10}") == 10  # the run's after a nested one
+    # DeepSpeed's JSON dump, a key a line (a code review): a key of `"fp16": {` is indented twice as deep as the run's
+    dump = found_lines("cnminiphi3_sft_deepspeed_no_bar.log")
+    at = next(i for i, x in enumerate(dump) if x.endswith("json = {"))
+    top = next(x for x in dump[at:] if x.startswith('    "gradient_accumulation_steps": '))
+    inner = next(x for x in dump[at:] if x.startswith('        "loss_scale": '))
+    assert _planned_epochs(dump[at], top.replace("gradient_accumulation_steps", "epochs")) == 16
+    assert _planned_epochs(dump[at], inner.replace("loss_scale", "num_epochs").replace(": 0", ": 1000")) is None
+
+
+def _planned_epochs(*lines: str) -> int | None:
+    from runwatch.parsers.preamble import Collector
+
+    c = Collector()
+    for i, line in enumerate(lines, 1):
+        c.feed(line, i)
+    return c.planned_epochs
 
 
 def test_a_plan_below_the_step_is_no_total() -> None:
