@@ -294,6 +294,7 @@ _CHECKPOINT = re.compile(
     r"|\bppdet\.utils\.checkpoint INFO: Save checkpoint: \S"              # PaddleDetection (its output folder)
     r"|Saving checkpoints for (?P<tf>\d+) into \S"                        # TensorFlow's Estimator, MonitoredSession
     r"|Checkpoint policy after step (?P<lr>\d+)"                          # LeRobot
+    r"|^\[ITER (?P<gs3>\d+)\] Saving Gaussians"                           # 3D Gaussian Splatting (its point cloud)
     r"|Saving model weights and runtime parameters to \S+\.iter(?P<mr>\d+)\.npz"  # Marian (its `.iterN` copy)
     r"|Saving model and optimizer state at iteration \d+ to (?:\S*?_(?P<vi>\d+)\.\w+(?=\s*$)|\S)"  # VITS: its `iteration` the epoch,
     # the file's `G_19000.pth` the step (so-vits-svc's too)
@@ -603,7 +604,7 @@ def saved_step(line: str) -> int | None:
 
 def _checkpoint(m: re.Match[str]) -> _Hit:
     number = (m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
-              or m["mr"] or m["vi"] or m["cq"] or m["fq"])
+              or m["mr"] or m["vi"] or m["cq"] or m["fq"] or m["gs3"])
     if number is None and (path := m["path"] or m["hf"] or m["ck"] or m["any"]):
         found = _PATH_STEP.findall(path)
         number = (found[-1][0] or found[-1][1]) if found else None

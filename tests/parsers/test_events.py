@@ -897,6 +897,19 @@ def test_lerobots_checkpoint_line_is_a_checkpoint_at_its_step() -> None:
     assert [r.step for r in got if r.event == Event.CHECKPOINT_SAVED] == list(range(5000, 50_001, 5000))
 
 
+def test_gaussian_splattings_saved_point_cloud_is_a_checkpoint_at_its_iteration() -> None:
+    """3D Gaussian Splatting's loop (and the forks on it) saves its model as `[ITER 7000] Saving Gaussians [22/07
+    03:20:53]` (the point cloud of that iteration): review 60 saw no checkpoint in such a run. A line that only
+    mentions it is none."""
+    from tests.support.found import found_lines
+
+    det = EventDetector()
+    got = [r for line in found_lines("gs2d_colab_evaluating_attributeerror.log") if (r := det.feed(line)) is not None]
+    assert [(r.event, r.step) for r in got if r.event == Event.CHECKPOINT_SAVED] == [(Event.CHECKPOINT_SAVED, 7000)]
+    saving = next(x for x in found_lines("gs2d_colab_evaluating_attributeerror.log") if "Saving Gaussians" in x)
+    assert EventDetector().feed("Not " + saving) is None
+
+
 def test_early_stopping_at_its_patience_is_a_finish_that_a_later_step_takes_back() -> None:
     """A review: a YOLO loop's last line `EarlyStopping counter: 9 out of 8` (epoch 57 of 100) read `incomplete`. At its
     patience the helper's count is a finish; this loop went on after `8 out of 8` (its check came a count later), and
