@@ -163,6 +163,11 @@ def test_a_finished_zero_based_run_is_100_percent_done_in_every_front_end() -> N
     tracker, now = feed([*[step(i, total=1200) for i in range(600)], event(Event.FINISHED)])
     snap = tracker.snapshot(now)
     assert (snap.state, snap.progress.percent, snap.progress.eta_s) == (RunState.FINISHED, 50.0 - 100 / 1200, 0.0)
+    # a few epochs counted from 0: the last (9 of 10) is the end, not 90% of the way; 8 of 10 stopped early
+    tracker, now = feed([*[step(i, total=10) for i in range(10)], event(Event.FINISHED)])
+    assert tracker.snapshot(now).progress.percent == 100.0
+    tracker, now = feed([*[step(i, total=10) for i in range(9)], event(Event.FINISHED)])
+    assert tracker.snapshot(now).progress.percent == 80.0
 
 
 @pytest.mark.parametrize("end", [event(Event.FINISHED), event(Event.OOM), event(Event.EXIT)])
