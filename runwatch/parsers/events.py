@@ -27,8 +27,10 @@ Decisions, so rules and users can rely on them:
   a `traceback` too: the script exited before training, as an uncaught exception would.
 - torch elastic's failure report (agent line `failed (exitcode: N)`, launcher
   traceback, `ChildFailedError` table) is one record at the table's closing
-  rule: `child_failed`, or `killed` / `segfault` when the root cause's exit
-  code is -9 / -11. metrics: `exitcode`, `root_cause_rank`, `local_rank`, `pid`.
+  rule: `child_failed`, or `killed` / `segfault` / `signal` when the root
+  cause's exit code is -9 or -15 / -11 / -2 (SIGINT: a Ctrl-C, no crash), as
+  the DeepSpeed launcher's is read. metrics: `exitcode`, `root_cause_rank`,
+  `local_rank`, `pid`.
 - Repeats are folded: the same NCCL work (rank, SeqNum) once, one
   `dataloader_retry` per burst of retry lines, one `checkpoint_saved` per step,
   one `time_limit` per SLURM job.
@@ -507,9 +509,7 @@ def _classify(line: str) -> _Hit | None:
             return _Hit(Event.EXIT, at, {"exit_code": 0.0})
         if (m := _LAUNCHER_FAILED.search(line, at)) is not None:
             code = int(m[1])
-            event = (Event.KILLED if code in (-9, -15) else Event.SEGFAULT if code == -11 else _SIGNAL if code == -2
-                     else Event.CHILD_FAILED)
-            return _Hit(event, m.start(), {"exitcode": float(code)})  # a long command: the message keeps its end
+            return _Hit(_exited(code), m.start(), {"exitcode": float(code)})  # a long command: the message keeps its end
     if "CANCELLED AT" in line and (m := _CANCELLED.search(line)):
         return _Hit(Event.TIME_LIMIT if m[2] == "TIME LIMIT" else Event.KILLED, m.start(), key=("job", m[1]))
     if line.startswith("TERM_") and (m := _LSF_ENDED.match(line)):
@@ -746,7 +746,7 @@ class _Report:
         if "SIGKILL" in info.get("tb", ""):
             metrics["exitcode"] = -9.0
         code = metrics.get("exitcode")
-        event = Event.KILLED if code == -9 else Event.SEGFAULT if code == -11 else Event.CHILD_FAILED
+        event = Event.CHILD_FAILED if code is None else _exited(int(code))
         return Record(Kind.EVENT, event=str(event), message=self._message(info), metrics=metrics)
 
     def _message(self, info: dict[str, str]) -> str:
@@ -765,6 +765,15 @@ class _Report:
             # assert triggered`, 110 lines under it; a review's alert ended `Traceback (most recent call last):`)
             parts.append(info["exc"] if "exc" in info and info["tb"].startswith(_TB_TEXT) else info["tb"])
         return _message("; ".join(parts))
+
+
+def _exited(code: int) -> Event:
+    """What a worker's exit code says stopped it, as a launcher reports it: a signal from outside (SIGKILL, SIGTERM), a
+    segfault, SIGINT (someone's Ctrl-C, as a `KeyboardInterrupt` is: no crash), else a failure of its own. torch
+    elastic's report of a Ctrl-C'd rank (`exitcode : -2`, `Signal 2 (SIGINT) received by PID …`, after the rank's own
+    `KeyboardInterrupt`) read as a critical crash (a new user's review)."""
+    return (Event.KILLED if code in (-9, -15) else Event.SEGFAULT if code == -11 else _SIGNAL if code == -2
+            else Event.CHILD_FAILED)
 
 
 def _signal_of(code: str) -> str:

@@ -193,6 +193,18 @@ def test_elastic_agent_failure(headline: str, event: str, metrics: dict[str, flo
     assert rec.message is not None and "failed (exitcode:" in rec.message
 
 
+def test_a_ctrl_c_under_torchrun_is_a_signal_in_the_agents_report_too() -> None:
+    """A new user's review: rank 0's `KeyboardInterrupt`, then torch elastic's report of it (`exitcode  : -2`,
+    `traceback : Signal 2 (SIGINT) received by PID 2728581`) read as a critical `child_failed`. The report names the
+    same Ctrl-C as the rank's traceback: a signal, no crash (tests/fixtures/found/README.md)."""
+    from tests.support.found import found_lines
+
+    det = EventDetector()
+    got = [r for x in found_lines("graphnovo_torchrun_sigint_nohup.out") if (r := det.feed(x)) is not None]
+    assert [(r.event, r.metrics.get("exitcode")) for r in got] == [(Event.SIGNAL, None), (Event.SIGNAL, -2.0)]
+    assert got[1].message is not None and "exitcode -2 (SIGINT" in got[1].message
+
+
 def test_agent_failure_without_a_table_ends_at_the_next_trainer_line() -> None:
     # F18's agent line, then (as after a torchrun restart) the trainer prints again, then F23's traceback
     agent = json_excerpt(FAILURES, "F18 —")[-1]
