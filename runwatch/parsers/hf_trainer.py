@@ -200,9 +200,14 @@ class HFTrainerParser(FormatParser):
             self._in_metrics = _METRICS_BLOCK in text
             if self._evaluation_said or self._in_metrics:
                 return None
-        shaped = self._shaped(text)
-        if shaped is not None:  # what the general way below gives it: no frame before it, no `TrainOutput(`,
-            return self._took(self._plain(*shaped), text, None)  # no `skipped=`
+        shape = self._shape
+        if shape is not None and self._waiting is None and (m := shape.line.fullmatch(text)) is not None:
+            try:  # a line that is only a dict of the key list of the last one, its values plain numbers
+                numbers = list(map(float, m.groups()))
+            except ValueError:
+                pass
+            else:  # what the general way below gives it: no frame before it, no `TrainOutput(`, no `skipped=`
+                return self._took(self._plain(shape, numbers), text, None)
         if "TrainOutput(" in text:
             return self._train_output(text)
         if " = " in text:
@@ -407,27 +412,13 @@ class HFTrainerParser(FormatParser):
         step, total, metrics = self._progress(frame)
         return Record(Kind.STEP, step, total, None, 0.0, metrics)
 
-    def _shaped(self, text: str) -> tuple[_Shape, list[float]] | None:
-        """A line that is only a dict of the key list of the last one (`_shape`), its values plain numbers, while
-        no dict waits: its shape and numbers (`_plain` reads them); None for any other line."""
-        shape = self._shape
-        if shape is None or self._waiting is not None or (m := shape.line.fullmatch(text)) is None:
-            return None
-        try:
-            return shape, list(map(float, m.groups()))
-        except ValueError:
-            return None
-
     def take_row(self, line: str) -> Row | None:
         """The row of a training-bar frame alone on its line (`PLAIN_FRAME`) while the bar is elected, with the
-        loss dict that waited for it if one did (module notes), or of a loss dict with no bar (`_dict_row`), the
-        state left as `parse` leaves it; None, with nothing changed, for any other line (and after an eval dict
-        or one before any frame)."""
-        if "{" in line:
-            return self._dict_row(line)
+        loss dict that waited for it if one did (module notes), the state left as `parse` leaves it; None,
+        with nothing changed, for any other line (and after an eval dict or one before any frame)."""
         waiting = self._waiting
         if ((waiting is not None and (waiting[0].kind is not Kind.STEP or waiting[1] is None or self._clump))
-                or not self._bar_elected or "skipped=" in line):
+                or not self._bar_elected or "{" in line or "skipped=" in line):
             return None
         frame = plain_frame_of(line)
         if (frame is None or frame.has_postfix or frame.total != self._bar_total or _LETTER.search(frame.desc)
@@ -439,29 +430,6 @@ class HFTrainerParser(FormatParser):
         settled = self._settle(row[0])  # as `parse` settles it: a step of the frame before or this one
         metrics = dict(settled.metrics) if settled.step != row[0] else {**row[2], **settled.metrics}
         return settled.step, settled.total_steps, metrics
-
-    def _dict_row(self, line: str) -> Row | None:
-        """The row of a loss dict of the last dict's key list (`_shaped`) in a log with no bar (stdout alone in a
-        file, `disable_tqdm`, LLaMA-Factory's `running_log.txt`): the step the bar left, else its `epoch`'s
-        (`_by_epoch`). None, with nothing changed, where `parse` would give no step record with a step: another
-        key list, an evaluation's, a bar drawn (the dict then waits for its redraw), no step to be had."""
-        if self._in_metrics or self._bar_elected or self._foreign is not None or not line.isascii():
-            return None  # (a digit of another script reads as one to `float`; `_line` makes the line readable)
-        shaped = self._shaped(line[:MAX_LINE])
-        if shaped is None or shaped[0].kind is not Kind.STEP:
-            return None
-        shape, numbers = shaped
-        metrics = shape.metrics(numbers)
-        if shape.step >= 0 and _as_step(numbers[shape.step]) is None:
-            return None
-        if shape.step < 0 and self._step is None:  # the step from the epoch: known only with one, and a plan
-            epoch = metrics.get("epoch")
-            if self._per_epoch is None or epoch is None or not 0 <= epoch < 1e9:
-                return None
-        row = self._plain_row(shape, numbers, metrics)
-        assert row[0] is not None  # a step stated, the bar's or the epoch's (above)
-        self._summarised = False  # as `_took` takes a step record
-        return row
 
     def _progress(self, frame: Frame) -> Row:
         """A training-bar frame's step, total and progress metrics; the bar's state follows it. In a bar's
@@ -582,12 +550,6 @@ class HFTrainerParser(FormatParser):
         """A dict of plain numbers (`_plain_dict`): what the general reading gives, decided once per key list."""
         if shape.kind is None:
             return None
-        step, total, metrics = self._plain_row(shape, numbers, shape.metrics(numbers))
-        return Record(shape.kind, step, total, None, 0.0, metrics)  # no step: it waits for the bar (`parse`)
-
-    def _plain_row(self, shape: _Shape, numbers: list[float], metrics: dict[str, float]) -> Row:
-        """`_plain`'s step, total and metrics of a dict of a shape with a kind, the state left as its record leaves
-        it; no step and no total while a bar is drawn and the dict states no step (it waits for the redraw)."""
         if shape.step >= 0:
             step = _as_step(numbers[shape.step])
         else:
@@ -597,11 +559,12 @@ class HFTrainerParser(FormatParser):
                 self._step, self._total, self._foreign = self._foreign.n, self._foreign.total, None
         if shape.kind is Kind.STEP:
             self._confirmed = self._bar_elected
+        metrics = dict(zip(shape.names, numbers if shape.every else [numbers[i] for i in shape.taken], strict=True))
         if step is None and self._bar_elected:
-            return None, None, metrics
+            return Record(shape.kind, None, None, None, 0.0, metrics)  # waits for the bar's redraw (`parse`)
         if step is None:
             step = self._step if self._step is not None else self._by_epoch(metrics)
-        return step, self._total, metrics
+        return Record(shape.kind, step, self._total, None, 0.0, metrics)
 
     def _by_epoch(self, metrics: dict[str, float]) -> int | None:
         """The step of a dict read with no bar ever drawn, from its `epoch` and the steps of an epoch the
@@ -693,10 +656,6 @@ class _Shape:
     """A line that is only a dict of these keys quoted as this one, its values plain numbers (groups)."""
     every: bool = False
     """Every value is taken, in order (`taken` is 0, 1, …)."""
-
-    def metrics(self, numbers: list[float]) -> dict[str, float]:
-        """The metrics of a dict of these keys with these values."""
-        return dict(zip(self.names, numbers if self.every else [numbers[i] for i in self.taken], strict=True))
 
 
 _SHAPES: dict[tuple[tuple[str, str], ...], _Shape] = {}

@@ -269,18 +269,3 @@ def test_a_heading_before_a_named_bar_is_that_bars(sizes: tuple[int, ...]) -> No
     want, _ = check(("\n".join(lines) + "\n").encode(), sizes, fmt="tqdm")
     count = sum(r.kind is Kind.STEP and r.step is not None for r in got)
     assert count == sum(r.kind is Kind.STEP and r.step is not None for r in want) + 5
-
-
-@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
-def test_the_dicts_of_a_barless_log_are_rows_once_they_state_steps(sizes: tuple[int, ...]) -> None:
-    """stdout alone in a file, no bar (a review's SFT run under the DeepSpeed launcher): once a checkpoint save gives
-    its dicts steps (`HFTrainerParser._by_epoch`), each dict of the last one's key list is a row, as a bar's frame is;
-    a log whose dicts never get a step (two tasks' Trainer dicts, no save, no header) has none. The records are the
-    per-line way's."""
-    got, chunks = check(found_bytes("cnminiphi3_sft_deepspeed_no_bar.log"), sizes, fmt="hf-trainer")
-    placed = [r for r in got if r.kind is Kind.STEP and "loss" in r.metrics and r.step is not None]
-    evaluations = sum(r.kind is Kind.EVAL for r in got)
-    assert len(placed) == 43 and evaluations == 9  # after each evaluation's dict, a loss dict's key list is new again:
-    assert fast_rows(chunks) == len(placed) - evaluations  # read the general way, the rest by its pattern as rows
-    got, chunks = check(found_bytes("mila_two_tasks_trainer_dicts.out"), sizes, fmt="hf-trainer")
-    assert sum(r.kind is Kind.STEP for r in got) == 50 and fast_rows(chunks) == 0
