@@ -738,15 +738,18 @@ class _Report:
     def record(self) -> Record:
         info = self.root or self.first
         metrics = dict(self.agent_fields)
+        # the numbers are the root cause's, else the agent line's: the first entry under `Failures:` of a table
+        # cut before its root cause is as like as not a rank the agent stopped after another failed (`exitcode : -15`)
+        fields = self.root or ({} if self.agent_fields else self.first)
         for name, key in (("exit", "exitcode"), ("local", "local_rank"), ("pid", "pid")):
-            if name in info:
-                metrics[key] = float(info[name])
+            if name in fields:
+                metrics[key] = float(fields[name])
         if "rank" in self.root:
             metrics["root_cause_rank"] = float(self.root["rank"])
         if "SIGKILL" in info.get("tb", ""):
             metrics["exitcode"] = -9.0
         code = metrics.get("exitcode")
-        event = Event.CHILD_FAILED if code is None else _exited(int(code))
+        event = Event.CHILD_FAILED if code is None else _exited(code)
         return Record(Kind.EVENT, event=str(event), message=self._message(info), metrics=metrics)
 
     def _message(self, info: dict[str, str]) -> str:
@@ -767,7 +770,7 @@ class _Report:
         return _message("; ".join(parts))
 
 
-def _exited(code: int) -> Event:
+def _exited(code: float) -> Event:
     """What a worker's exit code says stopped it, as a launcher reports it: a signal from outside (SIGKILL, SIGTERM), a
     segfault, SIGINT (someone's Ctrl-C, as a `KeyboardInterrupt` is: no crash), else a failure of its own. torch
     elastic's report of a Ctrl-C'd rank (`exitcode : -2`, `Signal 2 (SIGINT) received by PID …`, after the rank's own

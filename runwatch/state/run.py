@@ -1021,10 +1021,12 @@ class RunTracker:
         if state == RunState.FINISHED and (progress.eta_s != 0.0 or (progress.total_steps and progress.percent != 100.0)):
             # a 0-based log's last step is total - 1, a sparse one's a few before: a run that finished near its
             # total is 100% done, in every front end; one stopped early (an early-stopping callback: 2,099 of
-            # 17,000) shows how far it got, not a `100.0%` beside `2,099/17,000`. Its last step total - 1 is
-            # near however few the steps: a 10-epoch run counted from 0 drew its finished bar at 90% (a tmux try)
+            # 17,000) shows how far it got, not a `100.0%` beside `2,099/17,000`. The last step of a log that
+            # counts from 0, total - 1, is near however few the steps: a 10-epoch run counted from 0 drew its finished
+            # bar at 90% (a tmux try); Keras's `Epoch 9/10` then its early stop is no last step (a code review)
             total = progress.total_steps
-            near = progress.step is not None and total and progress.step >= min(NEAR_END * total, total - 1)
+            last = total - (not self.progress.counts_from_one) if total else 0
+            near = progress.step is not None and total and progress.step >= min(NEAR_END * total, last)
             progress = dataclasses.replace(progress, eta_s=0.0, eta_basis="finished",
                                            percent=100.0 if near else progress.percent)
         elif state in (RunState.CRASHED, RunState.STALLED, RunState.ENDED) and progress.eta_s is not None:

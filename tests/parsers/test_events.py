@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -203,6 +204,25 @@ def test_a_ctrl_c_under_torchrun_is_a_signal_in_the_agents_report_too() -> None:
     got = [r for x in found_lines("graphnovo_torchrun_sigint_nohup.out") if (r := det.feed(x)) is not None]
     assert [(r.event, r.metrics.get("exitcode")) for r in got] == [(Event.SIGNAL, None), (Event.SIGNAL, -2.0)]
     assert got[1].message is not None and "exitcode -2 (SIGINT" in got[1].message
+
+
+def test_a_report_cut_before_its_root_cause_keeps_the_agent_lines_numbers() -> None:
+    """A code review: a report the input ended in before its Root Cause (or cut at `_MAX_REPORT` lines by the others'
+    tracebacks) took its exit code from the first entry under `Failures:`, a rank the agent stopped after another
+    failed (`exitcode  : -15 … (SIGTERM)`): read as `killed`. The agent line names the failure that came first."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("torchrun_record_multiline_exception.log")
+    cut = next(i for i, x in enumerate(lines) if x.startswith("Root Cause"))
+    det = EventDetector()
+    before = [r.event for x in lines[:cut] if (r := det.feed(x)) is not None]
+    assert Event.CHILD_FAILED not in before and (rec := det.flush()) is not None  # the ranks' own tracebacks before
+    assert (rec.event, dict(rec.metrics)) == (Event.CHILD_FAILED, {"exitcode": 1, "local_rank": 1, "pid": 8105})
+    # an exit code of absurd length (the report's field has no bound) is no exception out of the detector
+    odd = [re.sub(r"exitcode  : 1 ", "exitcode  : " + "9" * 400 + " ", x) for x in lines]
+    det = EventDetector()
+    got = [r for x in odd if (r := det.feed(x)) is not None]
+    assert got[-1].event == Event.CHILD_FAILED and math.isinf(got[-1].metrics["exitcode"])
 
 
 def test_agent_failure_without_a_table_ends_at_the_next_trainer_line() -> None:

@@ -168,6 +168,8 @@ def test_a_finished_zero_based_run_is_100_percent_done_in_every_front_end() -> N
     assert tracker.snapshot(now).progress.percent == 100.0
     tracker, now = feed([*[step(i, total=10) for i in range(9)], event(Event.FINISHED)])
     assert tracker.snapshot(now).progress.percent == 80.0
+    tracker, now = feed([*[step(i, total=10) for i in range(1, 10)], event(Event.FINISHED)])  # counted from 1 (Keras):
+    assert tracker.snapshot(now).progress.percent == 90.0  # `Epoch 9/10`, then its early stop
 
 
 @pytest.mark.parametrize("end", [event(Event.FINISHED), event(Event.OOM), event(Event.EXIT)])
