@@ -240,7 +240,11 @@ class ProgressTracker:
         step, total = self.step, self.total
         if step is None or not total:
             return False
-        return (step >= total - (not self.counts_from_one) or step + self.stride > total) and step <= 2 * total
+        return (step >= self.last_step(total) or step + self.stride > total) and step <= 2 * total
+
+    def last_step(self, total: int) -> int:
+        """The step a run of `total` steps logs last as this log counts: the total, or total - 1 counted from 0."""
+        return total - (not self.counts_from_one)
 
     @property
     def total(self) -> int | None:

@@ -1025,8 +1025,8 @@ class RunTracker:
             # counts from 0, total - 1, is near however few the steps: a 10-epoch run counted from 0 drew its finished
             # bar at 90% (a tmux try); Keras's `Epoch 9/10` then its early stop is no last step (a code review)
             total = progress.total_steps
-            last = total - (not self.progress.counts_from_one) if total else 0
-            near = progress.step is not None and total and progress.step >= min(NEAR_END * total, last)
+            near = (progress.step is not None and total
+                    and progress.step >= min(NEAR_END * total, self.progress.last_step(total)))
             progress = dataclasses.replace(progress, eta_s=0.0, eta_basis="finished",
                                            percent=100.0 if near else progress.percent)
         elif state in (RunState.CRASHED, RunState.STALLED, RunState.ENDED) and progress.eta_s is not None:
