@@ -318,6 +318,32 @@ def test_a_logged_nan_or_inf_is_a_constant_of_its_layout() -> None:
     assert batch is not None and batch[0].present["grad_norm"].all()
 
 
+def test_a_line_no_layout_can_read_costs_one_parse_not_a_probe_per_number() -> None:
+    """RARE-3D's PPO bar with `global_step=4198.0000` glued on: the step is no token of digits alone, so no
+    layout can read it; learning says so before probing any number (it probed all twelve, each a parse of
+    the whole line, for nearly every line of a log whose every line is a shape of its own)."""
+    lines = [x for x in found_lines("rare3d_ppo_bar_kv_glued.log.gz") if "global_step=" in x]
+    assert len(lines) == 2000
+    calls = 0
+
+    def counted(line: str) -> Record | None:
+        nonlocal calls
+        calls += 1
+        return KeyValueParser().parse(line)
+
+    for line in lines[::97]:
+        calls = 0
+        rec = KeyValueParser().parse(line)
+        assert rec is not None and rec.step is not None and str(rec.step) + ".0000" in line
+        assert learn(counted, line) is None
+        assert calls == 1, line
+    cut = lines[100][: lines[100].index(" global_step=")]  # the same line without it is learned, with probes
+    calls = 0
+    found = learn(counted, cut)
+    assert found is not None and calls > 1
+    assert {s.name for s in found.spans} >= {STEP, "episode", "return", "length", "step_time"}
+
+
 def test_a_nan_word_that_is_no_value_is_not_a_constant() -> None:
     """`number of nan iterations` has `nan` as a word of a key: changing it changes the key, not a value."""
     found = learn(MegatronParser().parse, MEGATRON)
