@@ -240,6 +240,22 @@ def test_a_training_loss_of_another_name_is_charted_before_the_validation_loss()
     assert [c.metrics for c in charts][:3] == [("loss_g",), ("val_loss",), ("lr",)] and "loss_g" not in sparks
 
 
+def test_the_runs_epoch_count_and_its_plan_are_no_promoted_charts() -> None:
+    """A CIFAR-10 loop logs `Epoch 1/35, Train Loss: 1.6279, Test Acc: 59.86%`: its `epoch` (a ramp) and `epochs`
+    (35 on every line, flat) took two of its three charts and the test accuracy came last. Charts go to what the
+    run measures; the counters stay sparklines, and the `g` grid still draws every metric."""
+    from tests.support.found import source_records
+
+    _, recs = source_records("cifar10_network_epoch_of_epochs.log")
+    names = sorted({n for r in recs for n in r.metrics})
+    assert {"loss", "test_acc", "epoch", "epochs"} <= set(names)
+    charts, sparks = plan_charts(names)
+    assert [c.key for c in charts] == ["loss", "test_acc"] and sparks == ["epoch", "epochs"]
+    charts, sparks = plan_charts(names, every=True)
+    assert {c.key for c in charts} == set(names) and sparks == []
+    assert [c.key for c in plan_charts(["epoch", "acc", "epochs", "lr"])[0]] == ["lr", "acc"]
+
+
 def test_a_progress_bars_clock_is_no_chart_nor_sparkline() -> None:
     """A Lightning run's tqdm bars (run lab recording): `epoch_elapsed` and `epoch_eta`, the epoch bar's own
     clock, were sparklines of a saw-tooth among the run's metrics."""
