@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from runwatch.watcher.compressed import compression
-from runwatch.watcher.fileid import looks_binary
+from runwatch.watcher.fileid import is_table, looks_binary
 from runwatch.watcher.notify import WatchHub
 from runwatch.watcher.polling import PollingThread
 from runwatch.watcher.types import Notice
@@ -61,7 +61,7 @@ def find_logs(directory: str | Path, *, compressed: bool = False) -> list[Path]:
     reader would see twice or out of order, and a live follower reads neither kind of file by offsets
     (a compressed file does not grow), so `DirectoryWatcher` never reports one."""
     root = Path(directory)
-    plain = sorted((p for p in _candidates(root) if _looks_like_text(p)), key=_natural_key)
+    plain = sorted((p for p in _candidates(root) if _looks_like_text(p) and not is_table(p)), key=_natural_key)
     if plain or not compressed:
         return plain
     return sorted((p for p in _candidates(root, _is_compressed_log_name) if compression(p) is not None),
@@ -77,6 +77,9 @@ def find_sources(directory: str | Path, *, checkpoints: bool = True) -> list[Pat
 
     root = Path(directory)
     out = [f for f, _kind in find_metric_files(root)]
+    out.extend(p for p in _candidates(root) if is_table(p))  # a table named as a log is the metric file it is
+    # named on its own (`classify_path`): `check logs/` read the `step\tloss` table `logs/train.log` as a text log
+    # of no format, `nothing understood`, where `check logs/train.log` read its rows (a new user's review)
     if checkpoints:
         # each place that holds checkpoints (`run/out`), so that in a directory of runs each goes to its
         # own run (runwatch.plan.item_owner): the directory given, followed whole, made one run of them all
@@ -258,7 +261,7 @@ class DirectoryWatcher(PollingThread):
         for path in sorted(_candidates(self.directory), key=_natural_key):
             if path not in self._seen and not self.stopping:
                 self._seen.add(path)
-                if _looks_like_text(path):
+                if _looks_like_text(path) and not is_table(path):  # a table is a source (`find_sources`)
                     self._on_new_file(path)
         self._scan_sources()
         self._problem = None  # a scan that went through: the next failure is news again

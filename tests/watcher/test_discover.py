@@ -336,3 +336,35 @@ def test_paddles_worker_logs_are_logs_and_its_endpoints_list_is_none(tmp_path: P
     suffix), and beside them only `endpoints.log` was read: `nothing understood`."""
     log = paddle_log_dir(tmp_path)
     assert [p.name for p in find_logs(log)] == ["workerlog.0", "workerlog.1", "workerlog.2", "workerlog.3"]
+
+
+def test_a_table_named_as_a_log_is_a_source_in_a_directory_as_it_is_named_alone(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `check logs/` of a directory holding the `step\\tloss` table `train.log` said UNREAD,
+    `nothing understood` (found by its name, it was read as a text log), where `check logs/train.log` read its
+    457 rows. Found in a directory it is the metric file it is when named, and never reported as a new log."""
+    from runwatch.cli import main
+    from tests.support.paths import FIXTURES
+
+    table = (FIXTURES / "found" / "gpt2_shakespeare_train_log_table.log").read_bytes()
+    logs = tmp_path / "logs"
+    touch(logs, "train.log", data=table)
+    touch(logs, "other.log")
+    assert [p.name for p in find_logs(logs)] == ["other.log"]
+    assert logs / "train.log" in find_sources(logs)
+    found = Found()
+    with DirectoryWatcher(logs, found, poll_interval=0.05, use_inotify=False, known=find_logs(logs)) as watcher:
+        watcher.ready.wait(5)
+        touch(logs, "later_table.log", data=table)
+        touch(logs, "later.log")
+        wait_for(lambda: found.paths)
+        time.sleep(0.2)
+    assert found.names(logs) == ["later.log"]
+    (logs / "other.log").unlink()
+    (logs / "later.log").unlink()
+    (logs / "later_table.log").unlink()
+    said = []
+    for path in (logs, logs / "train.log"):
+        assert main(["check", str(path)]) == 0
+        said.append(capsys.readouterr().out.split("\n")[0].split(")", 1)[1])
+    assert said[0] == said[1] and "step 4570  ended  457 records" in said[0], said
