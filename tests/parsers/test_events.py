@@ -1014,6 +1014,23 @@ def test_a_traceback_logged_at_warning_level_is_no_crash() -> None:
     assert events(bare[:138]) == ["traceback"]
 
 
+def test_a_traceback_behind_a_bracketed_warning_level_is_no_crash() -> None:
+    """Before torch 2.2 its loggers wrote `[2023-11-30 17:00:45,568] torch._dynamo.convert_frame: [WARNING] ` before
+    each line of a `WON'T CONVERT` traceback: a review's PaiNN job read 13 fatal errors where 4 launches had failed
+    (each `FileNotFoundError`, `Exited with exit code 1.`); the other nine were these. The same lines without the
+    prefix, or behind an `[ERROR]` level, are still a traceback."""
+    from tests.support.found import found_lines
+
+    lines = found_lines("painn_lsf_dynamo_warning_tracebacks.log.gz")
+    dumps = [i for i, x in enumerate(lines) if x.endswith("[WARNING] Traceback (most recent call last):")]
+    assert len(dumps) == 9
+    assert events(lines).count("traceback") == 4
+    cut = dumps[0] - 2, dumps[0] + 9  # `WON'T CONVERT … due to:` to the exception's line
+    assert events(lines[cut[0]:cut[1]]) == []
+    assert events([x.split("[WARNING] ", 1)[-1] for x in lines[cut[0]:cut[1]]]) == ["traceback"]
+    assert events([x.replace("[WARNING]", "[ERROR]") for x in lines[cut[0]:cut[1]]]) == ["traceback"]
+
+
 def test_detectron2s_total_training_time_is_a_finish_line() -> None:
     """A review's detectron2 log: its IterationTimer's `Total training time: 0:14:31 (0:00:01 on hooks)` at each
     launch's end read as nothing, and the relaunch after a finished launch as a 5-minute stall. Each is a finish
