@@ -36,8 +36,8 @@ SCHEDULES = frozenset({"lr", "lrm", "loss_scale", "epoch"})
 COUNTERS = frozenset({"epoch", "epochs"})
 """The run's own count of its epochs and the count it plans (`Epoch 3/35`: the generic parser's `epoch` and
 `epochs`): the header's progress says them, and a ramp and a flat line are no news. They are never promoted to a
-chart (the `g` grid draws them as it draws every metric): a CIFAR-10 loop's two of three charts were these, its
-test accuracy the third (a new user's review)."""
+chart (the `g` grid draws them as it draws every metric) unless the run logs nothing else: a CIFAR-10 loop's two of
+three charts were these, its test accuracy the third (a new user's review)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,8 @@ def plan_charts(metrics: Iterable[str], needle: str = "", *, every: bool = False
     charted = {m for c in charts for m in c.metrics}
     rest = sorted((m for m in have if m not in charted), key=_loss_first)
     if len(charts) < MIN_CHARTS or every:
-        promote = rest if every else [m for m in rest if m not in COUNTERS][: PROMOTED_CHARTS - len(charts)]
+        measured = [m for m in rest if m not in COUNTERS]
+        promote = rest if every or not (charts or measured) else measured[: PROMOTED_CHARTS - len(charts)]
         charts += [ChartSpec((m,)) for m in promote]
         rest = [m for m in rest if m not in promote]
     needle = needle.strip()

@@ -254,6 +254,7 @@ def test_the_runs_epoch_count_and_its_plan_are_no_promoted_charts() -> None:
     charts, sparks = plan_charts(names, every=True)
     assert {c.key for c in charts} == set(names) and sparks == []
     assert [c.key for c in plan_charts(["epoch", "acc", "epochs", "lr"])[0]] == ["lr", "acc"]
+    assert plan_charts(["epochs", "epoch"]) == ([ChartSpec(("epoch",)), ChartSpec(("epochs",))], [])  # all it logs
 
 
 def test_a_progress_bars_clock_is_no_chart_nor_sparkline() -> None:
