@@ -346,13 +346,14 @@ _CHAIN = re.compile(r"^\s*(?:" + "|".join(map(re.escape, _CHAIN_TEXTS)) + ")")
 _IGNORED = "Exception ignored in"
 """Printed before a traceback at interpreter shutdown: that traceback was not raised (`_start_block`)."""
 _LOGGED_BELOW_ERROR = re.compile(r"(?:^|[\s:])(?:[WI]\d{4} \d\d:\d\d:\d\d\.\d{1,6}\s+\d+\s+[^\]\s]+:\d+\]"
-                                r"|\[(?:WARNING|WARN|INFO|DEBUG)\])\s*$")
+                                r"|[A-Za-z_][\w.]{0,200}: \[(?:WARNING|WARN|INFO|DEBUG)\])\s*$")
 """A logger's prefix of level WARNING or INFO before a traceback: a message logged with its traceback, not an
 exception that ended the process. torch's loggers write a glog prefix (`W0530 14:48:26.433000 2622492
-…/convert_frame.py:1233] `), and before torch 2.2 a bracketed level (`[2023-11-30 17:00:45,568]
-torch._dynamo.convert_frame: [WARNING] `). torch._dynamo logs `WON'T CONVERT … due to:` and the compiler's traceback
-so and runs the function eagerly: a review's run that trained on read "critical crash" and "42 fatal errors" from its
-42 such dumps, another's "13 fatal errors" where 4 launches had failed."""
+…/convert_frame.py:1233] `), and before torch 2.2 a bracketed level behind the logger's name (`[2023-11-30
+17:00:45,568] torch._dynamo.convert_frame: [WARNING] `); a bracketed level alone is a platform's tag on all its output,
+a crash's too (LangGraph Platform's `[INFO] Traceback …`, a code review). torch._dynamo logs `WON'T CONVERT … due to:`
+and the compiler's traceback so and runs the function eagerly: a review's run that trained on read "critical crash"
+and "42 fatal errors" from its 42 such dumps, another's "13 fatal errors" where 4 launches had failed."""
 _THREAD = "Exception in thread "
 """`threading`'s header before the traceback of a thread's uncaught exception: the thread died, the process
 did not. Threads print theirs interleaved (two headers, a line of the main thread's, then both tracebacks)."""

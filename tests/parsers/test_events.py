@@ -1029,6 +1029,9 @@ def test_a_traceback_behind_a_bracketed_warning_level_is_no_crash() -> None:
     assert events(lines[cut[0]:cut[1]]) == []
     assert events([x.split("[WARNING] ", 1)[-1] for x in lines[cut[0]:cut[1]]]) == ["traceback"]
     assert events([x.replace("[WARNING]", "[ERROR]") for x in lines[cut[0]:cut[1]]]) == ["traceback"]
+    platform = found_lines("langgraph_platform_info_traceback_excerpt.log")  # a level with no logger's name: a tag
+    assert any(x == "[INFO] Traceback (most recent call last):" for x in platform)  # on all output (a code review)
+    assert [(r.event, r.message) for r in run(platform)] == [(Event.TRACEBACK, "asyncio.exceptions.CancelledError")]
 
 
 def test_detectron2s_total_training_time_is_a_finish_line() -> None:
