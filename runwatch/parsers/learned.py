@@ -288,12 +288,7 @@ def _could_fit(rec: Record, tokens: list[re.Match[str]], words: list[re.Match[st
     for name, want in ((STEP, rec.step), (TOTAL, rec.total_steps), (RANK, rec.rank)):
         if want is not None and name not in derived and want not in ints:
             return False
-    values: list[float] = []
-    for m in tokens:
-        try:
-            values.append(float(m.group().replace(",", "")))
-        except ValueError:  # pragma: no cover - _NUMBER spells floats only
-            continue
+    values = [float(m.group().replace(",", "")) for m in tokens]  # `_NUMBER` spells what float() reads
     for name, v in rec.metrics.items():
         if name in derived:
             continue

@@ -61,7 +61,7 @@ def find_logs(directory: str | Path, *, compressed: bool = False) -> list[Path]:
     reader would see twice or out of order, and a live follower reads neither kind of file by offsets
     (a compressed file does not grow), so `DirectoryWatcher` never reports one."""
     root = Path(directory)
-    plain = sorted((p for p in _candidates(root) if _looks_like_text(p) and not is_table(p)), key=_natural_key)
+    plain = sorted((p for p in _candidates(root) if _is_text_log(p)), key=_natural_key)
     if plain or not compressed:
         return plain
     return sorted((p for p in _candidates(root, _is_compressed_log_name) if compression(p) is not None),
@@ -194,6 +194,12 @@ def _looks_like_text(path: Path) -> bool:
     return looks_binary(path) is False
 
 
+def _is_text_log(path: Path) -> bool:
+    """A candidate that is read as a text log: text, and no metrics table (one is a source: `find_sources`), the
+    one test `find_logs` and `DirectoryWatcher` both make."""
+    return _looks_like_text(path) and not is_table(path)
+
+
 def _natural_key(path: Path) -> list[tuple[int, int | str]]:
     return [(0, int(t)) if t.isdigit() else (1, t) for t in _DIGITS.split(str(path)) if t]
 
@@ -261,7 +267,7 @@ class DirectoryWatcher(PollingThread):
         for path in sorted(_candidates(self.directory), key=_natural_key):
             if path not in self._seen and not self.stopping:
                 self._seen.add(path)
-                if _looks_like_text(path) and not is_table(path):  # a table is a source (`find_sources`)
+                if _is_text_log(path):
                     self._on_new_file(path)
         self._scan_sources()
         self._problem = None  # a scan that went through: the next failure is news again
