@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runwatch import patterns
 from runwatch.alerts.sinks.settings import Declared, SettingKind, declared
 from runwatch.alerts.types import RuleTiming
 from runwatch.errors import BadValueError
@@ -71,7 +72,7 @@ _FIELD_KEYS = {v: k for k, v in CONFIG_ALIASES.items()}
 
 _SINK_COMMON = ("type", "name", "min_severity", "rules", "send_resolved")
 _SECRET_KEYS = ("url", "webhook_url", "token", "webhook")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENV_NAME = patterns.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SECTIONS = ("rules", "sinks", "state", "watch")
 _WATCH_KEYS = ("interval", "poll", "poll_interval", "listen", "textfile")
 

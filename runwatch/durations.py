@@ -11,16 +11,16 @@ alert for an hour.
 from __future__ import annotations
 
 import math
-import re
 
+from runwatch import patterns
 from runwatch.errors import BadValueError
 
 UNITS: dict[str, float] = {"w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 """Seconds per unit, largest first (the order parts must come in)."""
 
 HINT = "use 90s, 10m, 2h"
-_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
-_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ms|[wdhms])")
+_NUMBER = patterns.compile(r"\d+(?:\.\d*)?|\.\d+")
+_PART = patterns.compile(r"(\d+(?:\.\d+)?|\.\d+)(ms|[wdhms])")
 
 
 def parse_duration(text: str) -> float:

@@ -26,6 +26,7 @@ from runwatch.alerts.lifecycle import AlertManager
 from runwatch.alerts.rules import Rule
 from runwatch.alerts.rules.base import Coming
 from runwatch.alerts.types import Finding, Notification
+from runwatch.arrays import distinct
 from runwatch.model import AlertState, Kind, Preamble, Record, SystemSample
 from runwatch.parsers.failures import ParseFailures
 from runwatch.state.chunk import RecordChunk, StepColumns
@@ -737,7 +738,7 @@ class _Replayer:
         ranks: frozenset[int] = frozenset()
         span = (int(rows[0]), int(rows[-1]) + 1) if len(rows) and cols is not None else None
         if span is not None and cols is not None and cols.rank is not None:
-            ranks = frozenset(int(r) for r in np.unique(cols.rank[span[0]:span[1]]) if r >= 0)
+            ranks = frozenset(int(r) for r in distinct(cols.rank[span[0]:span[1]]) if r >= 0)
         if chunk.rank is not None and chunk.rank >= 0:
             ranks |= {chunk.rank}
         values = _Values(cols if span is not None else None, span or (0, 0), records)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from runwatch import patterns
+
 ESCAPE_PATTERN = r"""
       \x1b\[[0-?]*[\x20-/]*[@-~]               # CSI: colours (incl. 38;2;r;g;b), cursor moves, erase
     | \x1b\][^\x07\x1b\n\r]*(?:\x07|\x1b\\)?   # OSC: titles, hyperlinks; ended by BEL, ST or the line
@@ -25,19 +27,19 @@ ESCAPE_PATTERN = r"""
 """Terminal escape sequences (ASCII only, so the same pattern runs on bytes: runwatch.watcher.lines;
 runwatch.watcher.snapshot spells the same alternatives for speed, and a test holds them equal)."""
 
-_ESCAPES = re.compile(ESCAPE_PATTERN, re.VERBOSE)
-_C1_ESCAPES = re.compile(
+_ESCAPES = patterns.compile(ESCAPE_PATTERN, re.VERBOSE)
+_C1_ESCAPES = patterns.compile(
     "\u009b[0-?]*[\x20-/]*[@-~]"  # 8-bit CSI
     "|[\u0090\u0098\u009d-\u009f][^\x07\x1b\u009c\n\r]*(?:\x07|\u009c|\x1b\\\\)?"  # 8-bit DCS, SOS, OSC, PM, APC
 )
 """The 8-bit spellings of the sequences (C1 introducers, ended by ST U+009C, BEL or 7-bit ST): str only, as
 their introducers are not bytes of UTF-8 text. Removed whole, so a title an 8-bit OSC carried is not shown as
 text either."""
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]")
+_CONTROLS = patterns.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]")
 """C0 controls but tab and newline, DEL, and the C1 range (U+0080–U+009F: 8-bit CSI, OSC, NEL)."""
-_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BIDI = patterns.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 """Bidirectional marks, embeddings, overrides and isolates: they reorder what follows them."""
-_INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
+_INVISIBLE = patterns.compile(r"[\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
 """Zero-width and other format characters that show nothing: made visible, not dropped."""
 
 
@@ -50,7 +52,7 @@ def clean(text: str) -> str:
     return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u00ad\u180e"
+_UNSHOWN = patterns.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u00ad\u180e"
                       r"\u200b-\u200d\u2060-\u2064\ufeff\\]")
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from runwatch.arrays import distinct
 from runwatch.commands.readers import BlockReader, ItemsReader, Reader, StdinReader
 from runwatch.model import Kind, Record, json_number
 from runwatch.parsers.base import ItemDecoder
@@ -265,8 +266,7 @@ class Summary:
         self.kinds[_KIND_NAMES.get(batch.kind) or str(batch.kind)] += len(batch)
         stated = batch.rank  # launcher prefixes (`[rank3]:`) per row, -1 where a row has none
         if stated is not None:
-            ranked = np.sort(stated[stated >= 0])  # not np.unique: it imports numpy.ma (~20 ms of a parse)
-            self.ranks.update(ranked[np.flatnonzero(np.diff(ranked, prepend=-1))].tolist())
+            self.ranks.update(distinct(stated[stated >= 0]).tolist())
         if chunk.rank is not None and (stated is None or (stated < 0).any()):
             self.ranks.add(chunk.rank)
         if not had_first and (first_at is None or lines[0] < first_at):

@@ -43,6 +43,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from runwatch.arrays import distinct
 from runwatch.parsers.base import RowColumns
 from runwatch.parsers.beside import beside
 from runwatch.parsers.boundary import ascii_digits, readable
@@ -194,7 +195,7 @@ def read_frames(lines: Sequence[str], rules: FrameRules) -> FrameBlock:
         values=values,
         shows=shows,
         has_postfix=np.array([bool(p.names) for p in pfs], bool),
-        sizes=frozenset(np.unique(totals[epoched]).tolist()),
+        sizes=frozenset(distinct(totals[epoched]).tolist()),
         lowest=int(epoch[epoched].min()) if epoched.any() else -1,
     )
 

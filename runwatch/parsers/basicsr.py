@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import logging_time
@@ -35,22 +36,22 @@ from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.reads import Reads
 
 _NUM = NUMBER_TEXT
-_HEAD = re.compile(
+_HEAD = patterns.compile(
     r"(?:\[[^\]\[]{0,40}\])?(?P<open>[\[<])epoch:\s{0,12}(?P<epoch>\d{1,9}), iter:\s{0,15}"
     r"(?P<iter>\d{1,3}(?:,\d{3}){0,5}|\d{1,15})"
     r"(?:, lr:(?:\((?P<lrs>[^)]{0,200})\)|(?P<lr>" + _NUM + r")))?(?P<close>[\]>])"
     r"(?:\s{0,4}\[eta: (?P<eta>[^,\]]{1,40}(?:, [^,\]]{1,20})?), time \(data\): (?P<time>" + _NUM + r") \((?P<data>"
     + _NUM + r")\)\])?"
 )
-_PAIR = re.compile(rf"([A-Za-z][\w./-]{{0,80}}): ({_NUM})(?=\s|$)")
-_VALIDATION = re.compile(rf"^\s{{0,8}}# (?P<name>[A-Za-z][\w./-]{{0,80}}): (?P<value>{_NUM})(?:\s|$)")
-_MMSR_VALIDATION = re.compile(rf"# Validation # (?P<name>[A-Za-z][\w./-]{{0,80}}): (?P<value>{_NUM})\.?(?:\s|:|$)")
+_PAIR = patterns.compile(rf"([A-Za-z][\w./-]{{0,80}}): ({_NUM})(?=\s|$)")
+_VALIDATION = patterns.compile(rf"^\s{{0,8}}# (?P<name>[A-Za-z][\w./-]{{0,80}}): (?P<value>{_NUM})(?:\s|$)")
+_MMSR_VALIDATION = patterns.compile(rf"# Validation # (?P<name>[A-Za-z][\w./-]{{0,80}}): (?P<value>{_NUM})\.?(?:\s|:|$)")
 """mmsr's (EDVR's, SR3's) average over the validation set, after its logger's prefix: `23-05-05 23:19:59.153 -
 INFO: # Validation # PSNR: 1.5157e+01`."""
 _IMAGE_QUALITY = frozenset({"psnr", "ssim", "lpips", "niqe", "fid"})
 """What mmsr's validation logger prints after a step's head (`<epoch:  1, iter:   1,000> psnr: 2.8e+01`): a line
 of these and no loss term is an evaluation's."""
-_START = re.compile(r"(?:Start|Resuming) training from epoch: (?P<epoch>\d{1,9}), iter: (?P<iter>\d{1,15})")
+_START = patterns.compile(r"(?:Start|Resuming) training from epoch: (?P<epoch>\d{1,9}), iter: (?P<iter>\d{1,15})")
 """Where training starts, or resumes from a saved state: the run's step from then on, and its time (a launch
 that failed after it, its traceback with no time of its own, was read as the run's crash: the run's time was
 still that of the attempt before, which had finished hours earlier)."""

@@ -12,9 +12,9 @@ step time, its clock) is left to the bar: one series each, on one axis.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 
+from runwatch import patterns
 from runwatch.model import SPLIT_METRICS, Kind, Record, names_error_measure
 from runwatch.parsers.keyvalue import KeyValueParser
 from runwatch.parsers.numbers import NUMBER_TEXT
@@ -26,7 +26,7 @@ _BARS_OWN = frozenset({"epoch", "epochs", "step_time", "elapsed", "eta"})
 """What a bar's frames give: the line's own count of these is another axis's (its `iters` within an epoch)."""
 
 
-_LONE_LOSS = re.compile(rf"\s{{0,8}}(?:[Tt]rain(?:ing)? )?[Ll]oss\s{{0,4}}[:=]\s{{0,4}}({NUMBER_TEXT})\s{{0,8}}")
+_LONE_LOSS = patterns.compile(rf"\s{{0,8}}(?:[Tt]rain(?:ing)? )?[Ll]oss\s{{0,4}}[:=]\s{{0,4}}({NUMBER_TEXT})\s{{0,8}}")
 """A loss alone on its line (`Loss:  76.54788208007812`, a loop's `print("Loss: ", loss.item())`): one pair, which
 `kv` takes for no record on its own (any message may hold one), but under a training bar it is the loop's loss."""
 

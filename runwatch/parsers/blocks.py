@@ -38,17 +38,18 @@ import re
 from dataclasses import replace
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.keyvalue import KeyValueParser
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 
 MAX_FIELDS = 64
-_RULE = re.compile(r"\s{0,8}(?:={10,}|-{10,})\s{0,8}")
-_ITERATION = re.compile(r"\s{0,60}Learning iteration (\d{1,12})/(\d{1,12})\s{0,60}")
+_RULE = patterns.compile(r"\s{0,8}(?:={10,}|-{10,})\s{0,8}")
+_ITERATION = patterns.compile(r"\s{0,60}Learning iteration (\d{1,12})/(\d{1,12})\s{0,60}")
 """rsl_rl's (legged_gym's, Isaac Lab's) heading of each iteration's block (under a rule of `#`): `Learning iteration
 0/101`, the iteration counted from 0 of the run's (its last `100/101`); its fields end at `ETA`, or at the next."""
-_FIELD = re.compile(
+_FIELD = patterns.compile(
     r"\s{0,8}(?P<key>[A-Za-z][A-Za-z0-9_./()-]{0,40}(?: [A-Za-z0-9_./()-]{1,40}){0,4}?)\s{0,4}:\s{1,8}"
     r"(?P<value>[-+]?(?:\d{1,9}(?::\d\d){1,2}(?:\.\d{1,6})?|(?:\d{1,20}(?:\.\d{0,20})?|\.\d{1,20})(?:[eE][-+]?\d{1,3})?"
     r"|nan|inf)(?:\s{0,2}(?:%|s|ms|sec))?)\s{0,8}",
@@ -61,24 +62,24 @@ _RSL_NAMES = {"Steps per second": "timesteps per sec", "Total steps": "total tim
 environment's, 512 an iteration), no optimizer steps: read as kv's rate and a metric `total_steps`, an Isaac Lab run's
 step time was 1/1581 s, its iteration taking 0.16 s (`Iteration time`, a review). Named as legged_gym's words are
 (`Total timesteps: 98304`)."""
-_STEP_FIELD = re.compile(r"\s{0,8}num(?:ber)? of updates\s{0,4}:\s{1,8}\d{1,12}\s{0,8}", re.IGNORECASE)
+_STEP_FIELD = patterns.compile(r"\s{0,8}num(?:ber)? of updates\s{0,4}:\s{1,8}\d{1,12}\s{0,8}", re.IGNORECASE)
 """The field that makes a block a logging step's, as the Decision Transformer family prints it (`num of updates:
 1000`): its signature. A lone `iters: 1000` or `steps: 500` is as often a config dump's (PaddleSeg's YAML): such
 blocks are read under `--format blocks`."""
 
 
-_ROW = re.compile(rf"\|\s{{1,8}}(?P<key>[A-Za-z][\w.-]{{0,60}}/?)\s{{0,60}}\|\s{{1,4}}(?P<value>{NUMBER_TEXT})?\s{{0,40}}\|")
+_ROW = patterns.compile(rf"\|\s{{1,8}}(?P<key>[A-Za-z][\w.-]{{0,60}}/?)\s{{0,60}}\|\s{{1,4}}(?P<value>{NUMBER_TEXT})?\s{{0,40}}\|")
 """A row of Stable-Baselines3's logger table, `|    ep_rew_mean     | 24.6     |`, or a section's, `| rollout/ |  |`."""
-_STEP_ROW = re.compile(r"\|\s{1,8}(?:total_timesteps|step)\s{1,60}\|\s{1,4}(?:\d{1,15}|\d(?:\.\d{1,2})?e\+\d\d)\s{0,40}\|")
+_STEP_ROW = patterns.compile(r"\|\s{1,8}(?:total_timesteps|step)\s{1,60}\|\s{1,4}(?:\d{1,15}|\d(?:\.\d{1,2})?e\+\d\d)\s{0,40}\|")
 """SB3's `total_timesteps` row: the environment steps taken, the step of its table (as its own plots count them); and
 the `step` row of the logger SB3's came from, OpenAI baselines' (`| step | 1.5e+03 |`), as improved-diffusion,
 guided-diffusion and the diffusion code built on them print each logging step's table: each value `%-8.3g`, a step of
 1,000 and up in three digits (`2.26e+04`), placed by the stride of the ones before (runwatch.parsers.rounded). Read as
 no format, a run whose loss grew from 0.009 to 112 before `Non-finite loss` read `no steps` (a review)."""
 _SB3_STEP = "total_timesteps"
-_RESULT = re.compile(r"Result for [\w.,=:/+-]{1,200}:\s{0,8}")
+_RESULT = patterns.compile(r"Result for [\w.,=:/+-]{1,200}:\s{0,8}")
 """Ray Tune's heading of a trial's result block (`Result for PPO_CartPole-v1_3f1a2_00000:`): its signature."""
-_COQUI_STEP = re.compile(
+_COQUI_STEP = patterns.compile(
     r"\s{0,8}--> (?:TIME: [^>]{1,60}? -- )?STEP: (\d{1,9})/(\d{1,9}) -- GLOBAL_STEP: (\d{1,12})\s{0,8}")
 """Coqui TTS's trainer's heading of a logging step's block (`   --> STEP: 24/36 -- GLOBAL_STEP: 1000025`, the step of
 the epoch of its batches, and the run's, which a fine-tune counts on from its restored checkpoint's; newer trainers
@@ -86,12 +87,12 @@ put `TIME: …` first): its signature. Its fields follow, `     | > loss_disc: 3
 last block, its running average in brackets), up to a blank line; `--> EVAL PERFORMANCE` heads the evaluation's
 averages, `     | > avg_loss_mel: 14.90148 (+0.17227)` (its change since the last evaluation in brackets). Read as
 `kv`, only `GLOBAL_STEP` was read: no loss, and each epoch's steps from `STEP: 1/36` a restart (a review)."""
-_COQUI_FIELD = re.compile(
+_COQUI_FIELD = patterns.compile(
     rf"\s{{0,12}}\| > (?P<key>[A-Za-z_][\w.]{{0,60}}):\s{{1,8}}(?P<value>{NUMBER_TEXT})(?:\s{{1,8}}\([^()]{{0,40}}\))?\s{{0,8}}")
-_COQUI_EVAL = re.compile(r"\s{0,8}--> EVAL PERFORMANCE\s{0,8}")
-_COQUI_EPOCH = re.compile(r"\s{0,8}> EPOCH: (\d{1,9})/(\d{1,9})\s{0,8}")
+_COQUI_EVAL = patterns.compile(r"\s{0,8}--> EVAL PERFORMANCE\s{0,8}")
+_COQUI_EPOCH = patterns.compile(r"\s{0,8}> EPOCH: (\d{1,9})/(\d{1,9})\s{0,8}")
 """`> EPOCH: 171/1000`, counted from 0: with a block's `STEP: 24/36`, the run's total (`_coqui_total`)."""
-_RAY_FIELD = re.compile(rf"(?P<indent> {{0,40}})(?P<key>[A-Za-z_][\w.-]{{0,80}}):(?: (?P<value>{NUMBER_TEXT}|\S.*))?\s{{0,8}}")
+_RAY_FIELD = patterns.compile(rf"(?P<indent> {{0,40}})(?P<key>[A-Za-z_][\w.-]{{0,80}}):(?: (?P<value>{NUMBER_TEXT}|\S.*))?\s{{0,8}}")
 """A line of a result block: its indent says where it nests; a key with no value opens a mapping."""
 _RAY_NAMES = {"training_iteration": "step", "time_this_iter_s": "step_time", "time_total_s": "elapsed", "cur_lr": "lr",
               "grad_gnorm": "grad_norm"}

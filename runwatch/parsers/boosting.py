@@ -21,29 +21,29 @@ thousand lines at most, one a round.
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number, spelled_seconds
 from runwatch.parsers.pydict import metric_name, snake
 
-_ROUND = re.compile(r"\[(\d{1,9})\]\t")
+_ROUND = patterns.compile(r"\[(\d{1,9})\]\t")
 """XGBoost's and LightGBM's round, before its tab-separated fields."""
-_XGB_FIELD = re.compile(rf"([^\t:'\s-]{{1,80}})-([^\t:]{{1,80}}):({NUMBER_TEXT})(?:\+({NUMBER_TEXT}))?")
+_XGB_FIELD = patterns.compile(rf"([^\t:'\s-]{{1,80}})-([^\t:]{{1,80}}):({NUMBER_TEXT})(?:\+({NUMBER_TEXT}))?")
 """XGBoost's `set-metric:value` (its set names hold no `-`; a metric may: `aft-nloglik`, `ndcg@5-`), `xgb.cv`'s
 `value+std`."""
-_LGB_FIELD = re.compile(rf"([^\t]{{1,80}})'s ([^\t:]{{1,80}}): ({NUMBER_TEXT})(?: \+ ({NUMBER_TEXT}))?")
+_LGB_FIELD = patterns.compile(rf"([^\t]{{1,80}})'s ([^\t:]{{1,80}}): ({NUMBER_TEXT})(?: \+ ({NUMBER_TEXT}))?")
 """LightGBM's `set's metric: value`, `lgb.cv`'s `value + std`."""
-_CB_ROUND = re.compile(r"(\d{1,9}):\tlearn: ")
+_CB_ROUND = patterns.compile(r"(\d{1,9}):\tlearn: ")
 """CatBoost's round: `N:` and tab-separated `name: value` fields, `learn` first."""
-_CB_FIELD = re.compile(rf"([a-zA-Z]\w{{0,40}}): ({NUMBER_TEXT})(?: \(\d{{1,9}}\))?")
+_CB_FIELD = patterns.compile(rf"([a-zA-Z]\w{{0,40}}): ({NUMBER_TEXT})(?: \(\d{{1,9}}\))?")
 _MOST_FIELDS = 256
 _CB_CLOCKS = {"total": "elapsed", "remaining": "eta"}
 _SUMMARY_NEXT = ("best iteration is:", "Best iteration is:", "Stopping. Best iteration:")
 """An early stop's announcement: the round after it is the best one printed again (see the module notes)."""
-_CB_STOPPED = re.compile(r"Stopped by overfitting detector {1,2}\(\d{1,9} iterations wait\)\s*")
+_CB_STOPPED = patterns.compile(r"Stopped by overfitting detector {1,2}\(\d{1,9} iterations wait\)\s*")
 
 
 class BoostingParser(FormatParser):

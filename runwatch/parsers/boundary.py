@@ -11,13 +11,13 @@ nothing downstream (run state, rules, the engine's thread) sees such a value.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.numbers import MAX_STEP
 
-_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
+_OTHER_DIGIT = patterns.compile(r"(?![0-9])\d")
 """A decimal digit that is not ASCII (`٣`, `３`, `৩`): what `\\d` and int()/float() read as a digit too."""
 _NO_DIGIT = "\ufffd"
 OVERRUN = 2

@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from runwatch import patterns
 from runwatch.model import EVAL_WORDS, Kind, Record, is_eval_metric
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.epochs import run_total, within
@@ -38,7 +39,7 @@ step, a run that died in its first epoch read `no steps` (a review). Only before
 alone (`Epoch [5] done`) is no step line. (Its header's `MAX_EPOCHS: 180` would give the total with the line's epoch
 length; the learned fast path reads its columns without the header, so neither reader takes it yet.)"""
 _STEP_WORD = r"[,|\s]{0,8}(?:Step|Batch|Iter|Iteration)"
-_HEAD = re.compile(
+_HEAD = patterns.compile(
     _EPOCH_BRACKET_UNCOUNTED + r"(?:" + _STEP_WORD
     + r"\s{0,4}:?\s{0,4}\[\s{0,4}(?P<inner>\d{1,12})\s{0,4}/\s{0,4}(?P<per_epoch>\d{1,12})\s{0,4}\]"
     + r"|\s{0,4}\(\s{0,4}(?P<pinner>\d{1,12})\s{0,4}/\s{0,4}(?P<pper>\d{1,12})\s{0,4}\))",
@@ -77,11 +78,11 @@ def _counted_from_0(n: Mapping[str, Any]) -> Counted:
 
 COUNTERS = Counters(_HEAD, _counted)
 COUNTERS_FROM_0 = Counters(_HEAD, _counted_from_0)
-_EPOCH_ONLY = re.compile(_EPOCH_BRACKET, re.IGNORECASE)
+_EPOCH_ONLY = patterns.compile(_EPOCH_BRACKET, re.IGNORECASE)
 """`Epoch [e/E], Train Loss: …` with no step inside the epoch: a loop that logs once an epoch. Its epoch is
 its step, of E (a review saw a 650-epoch run with no step and no progress: `check` said `no steps`). Read
 line by line (one line an epoch: no fast path needed), after `COUNTERS` found no step bracket."""
-_STEPPED = re.compile(rf"{_STEP_WORD}|\s{{0,8}}[\[(]\s{{0,12}}\d{{1,12}}\s{{0,3}}/\s{{0,3}}\d{{1,12}}\s{{0,8}}[\])]", re.IGNORECASE)
+_STEPPED = patterns.compile(rf"{_STEP_WORD}|\s{{0,8}}[\[(]\s{{0,12}}\d{{1,12}}\s{{0,3}}/\s{{0,3}}\d{{1,12}}\s{{0,8}}[\])]", re.IGNORECASE)
 """After the epoch bracket, the step word of a line `COUNTERS` reads (or found out of range: no step), or a count in
 brackets with no word (torchvision's MetricLogger, `Epoch: [0/100]  [  10/1562]  eta: …`: an epoch's iteration, which
 `kv` reads; read here as the epoch's one line, DINO's 1562 iterations an epoch were one step)."""
@@ -93,8 +94,8 @@ a code change's check over the found logs). A field that speaks of steps at all 
 [11/20], loss: 0.49, epoch time: 1020.5 s, per step time: 228.0 ms`, after its `step: [4000/4468]` lines) says the
 same: the run steps by steps, and this line sums its epoch up (read as step 11, the run "started again", a code
 review)."""
-_SEPARATORS = re.compile(r"[,|]")
-_NEXT_FIELD = re.compile(
+_SEPARATORS = patterns.compile(r"[,|]")
+_NEXT_FIELD = patterns.compile(
     r"(?<!\d)([:=]\s{0,8}[-+]?(?:\d[\d.]{0,30}|\.\d{1,30})(?:[eE][-+]?\d{1,4})?)\s{1,8}"
     r"(?=[A-Za-z_][\w./()-]{0,40}(?: [A-Za-z_][\w./()-]{0,40})?\s{0,3}[:=]\s{0,3}[-+.\dnNiI])")
 """A field's number and the blanks after it before the next `Name:`, with no comma or bar between (a GAN loop's `Epoch
@@ -109,7 +110,7 @@ class BracketedParser(GuardedParser):
     name: ClassVar[str] = "bracketed"
     learn_anchors: ClassVar[tuple[bytes, ...] | None] = (b"Epoch", b"epoch", b"EPOCH")
     learn_counters: ClassVar[Counters | None] = COUNTERS
-    reads: ClassVar[Reads | None] = Reads(lowered=re.compile("epoch"))
+    reads: ClassVar[Reads | None] = Reads(lowered=patterns.compile("epoch"))
     """Every line it reads starts with `COUNTERS`' head, `Epoch [e/E]` in any case (after a logging prefix)."""
 
     first_epoch: ClassVar[int] = 1

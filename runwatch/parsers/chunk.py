@@ -16,6 +16,7 @@ from itertools import pairwise, repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from runwatch.arrays import distinct
 from runwatch.model import Record
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class ChunkRecords:
         names = tuple(batch.metrics)
         code = sum((batch.present[m].astype("int64") << i for i, m in enumerate(names)), np.zeros(n, np.int64))
         found = np.empty(n, object)  # each row's dict holds the metrics of its code's bits, in `names` order
-        for c in np.unique(code).tolist():
+        for c in distinct(code).tolist():
             rows = np.flatnonzero(code == c)
             kept = tuple(m for i, m in enumerate(names) if c >> i & 1)
             found[rows] = _dict_rows(kept)([batch.metrics[m][rows].tolist() for m in kept], rows.size)
@@ -108,7 +109,7 @@ class ChunkRecords:
         own = np.fromiter((r.line for r in self.records), np.int64, len(self.records))
         every = np.sort(np.concatenate((rows, own)), kind="stable")
         wanted = np.asarray(offsets, np.int64)
-        cuts = np.unique(every[wanted[wanted < len(every)]])  # each piece's first line after the first piece's
+        cuts = distinct(every[wanted[wanted < len(every)]])  # each piece's first line after the first piece's
         bounds = [None, *cuts.tolist(), None]
         at = [0, *np.searchsorted(own, cuts).tolist(), len(own)]  # records are in line order
         out: list[ChunkRecords] = []

@@ -46,10 +46,12 @@ from itertools import accumulate
 
 import numpy as np
 
+from runwatch import patterns
+from runwatch.arrays import distinct, groups
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import DocumentReader, FormatParser, StepLineParser
 from runwatch.parsers.boundary import OVERRUN, ascii_digits, printable
-from runwatch.parsers.digits import MAX_DIGITS, Field, Integers, Plan, Stamp, groups, values
+from runwatch.parsers.digits import MAX_DIGITS, Field, Integers, Plan, Stamp, values
 from runwatch.parsers.events import EventDetector
 from runwatch.parsers.layouts import Learner
 from runwatch.parsers.learned import RANK, STEP, TIME, TOTAL, LearnedLine
@@ -57,7 +59,7 @@ from runwatch.parsers.prefix import split_rank
 from runwatch.parsers.registry import UnknownFormatError, parser_class
 
 _DIGITS_TO_ZERO = bytes(48 if 48 <= c <= 57 else c for c in range(256))
-_SGR = re.compile(rb"\x1b\[[0-9;]*m")
+_SGR = patterns.compile(rb"\x1b\[[0-9;]*m")
 _MAX_LINE = 4096
 """Longer candidates go the per-line way; no step line is this long."""
 _ROUNDS = 4
@@ -224,7 +226,7 @@ class FastFormat:
                    learn=Learner(probed.parse, parser.learn_counters, parser.state_texts), anchors=anchors)
 
 
-_NOTHING = re.compile(rb"(?!)")
+_NOTHING = patterns.compile(rb"(?!)")
 
 
 @cache
@@ -519,7 +521,7 @@ class _Chunk:
             self._read(plan, rows[idx], digits, self.omits[0], taken, idx)
             return taken
         classes = self.omit_class[rows[idx]]
-        for c in np.unique(classes).tolist():
+        for c in distinct(classes).tolist():
             mine = classes == c
             self._read(plan, rows[idx[mine]], digits[mine], self.omits[c], taken, idx[mine])
         return taken

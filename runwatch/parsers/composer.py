@@ -32,21 +32,21 @@ the rank of the records in between.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.pydict import snake
 
-_HEADER = re.compile(r"^\s*(?P<head>(?:\[[a-z_]{1,20}=\d{1,15}(?:/\d{1,15})?\]){1,4})(?P<colon>:?)\s*$")
-_UNIT = re.compile(r"\[(?P<unit>[a-z_]+)=(?P<cur>\d+)(?:/(?P<total>\d+))?\]")
-_EVAL_HEADER = re.compile(r"^\s*\[Eval batch=\d{1,15}/\d{1,15}\] Eval on .{0,200}? data(?P<colon>:?)\s*$")
-_ITEM = re.compile(r"^(?:\s+|\s*- )(?P<prefix>Train|Eval) (?P<key>[^\s:][^:]{0,300}?): (?P<value>.*)$")
-_BANNER = re.compile(r"^-{5,}(?P<edge>Begin|End) global rank (?P<rank>\d{1,6}) (?:STDOUT|STDERR)-{5,}\s*$")
-_LR = re.compile(r"^lr-[^/]+/group0$")
-_TIME_TOTAL = re.compile(r"^time_(?P<unit>seconds|minutes|hours|days)/total$")
+_HEADER = patterns.compile(r"^\s*(?P<head>(?:\[[a-z_]{1,20}=\d{1,15}(?:/\d{1,15})?\]){1,4})(?P<colon>:?)\s*$")
+_UNIT = patterns.compile(r"\[(?P<unit>[a-z_]+)=(?P<cur>\d+)(?:/(?P<total>\d+))?\]")
+_EVAL_HEADER = patterns.compile(r"^\s*\[Eval batch=\d{1,15}/\d{1,15}\] Eval on .{0,200}? data(?P<colon>:?)\s*$")
+_ITEM = patterns.compile(r"^(?:\s+|\s*- )(?P<prefix>Train|Eval) (?P<key>[^\s:][^:]{0,300}?): (?P<value>.*)$")
+_BANNER = patterns.compile(r"^-{5,}(?P<edge>Begin|End) global rank (?P<rank>\d{1,6}) (?:STDOUT|STDERR)-{5,}\s*$")
+_LR = patterns.compile(r"^lr-[^/]+/group0$")
+_TIME_TOTAL = patterns.compile(r"^time_(?P<unit>seconds|minutes|hours|days)/total$")
 _UNIT_SECONDS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 _NAMES = {
     "loss/train/total": "loss",

@@ -12,22 +12,22 @@ the loss) scores as a signature; the others say "maybe" (see `score`).
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, snake, strip_lead
 from runwatch.parsers.reads import Reads
 
-_HEADER = re.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\] \[INFO\] \[[^\]]*\] ")
-_PROGRESS = re.compile(r"step=(\d+), skipped=(\d+), lr=\[([^\],]*)")
-_TIMER = re.compile(r"(?:epoch=(\d+)/micro_step=(\d+)/global_step=(\d+)|(\d+)/(\d+)), ")
-_OVERFLOW = re.compile(
+_HEADER = patterns.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\] \[INFO\] \[[^\]]*\] ")
+_PROGRESS = patterns.compile(r"step=(\d+), skipped=(\d+), lr=\[([^\],]*)")
+_TIMER = patterns.compile(r"(?:epoch=(\d+)/micro_step=(\d+)/global_step=(\d+)|(\d+)/(\d+)), ")
+_OVERFLOW = patterns.compile(
     r"OVERFLOW! Rank (\d+) Skipping step\. Attempted loss scale: (\d+)(?:, reducing to (\d+))?"
 )
-_REDUCING = re.compile(r"Reducing dynamic loss scale from \S+ to (\S+)")
-_PIPE_FIELD = re.compile(r" *([^:]+?): (\S+)")
+_REDUCING = patterns.compile(r"Reducing dynamic loss scale from \S+ to (\S+)")
+_PIPE_FIELD = patterns.compile(r" *([^:]+?): (\S+)")
 
 _TIMER_FIELDS = {
     "SamplesPerSec": ("samples_per_sec", ""),

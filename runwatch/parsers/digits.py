@@ -346,12 +346,6 @@ def minute_start(minute: int) -> float | None:
     return start
 
 
-def groups(keys: np.ndarray) -> list[np.ndarray]:
-    """Positions of equal keys, each group ascending (np.unique would import numpy.ma: 70 ms)."""
-    order = np.argsort(keys, kind="stable")
-    return np.split(order, np.flatnonzero(np.diff(keys[order])) + 1)
-
-
 def _by_text(digits: np.ndarray, shape: bytes) -> np.ndarray:
     """float() of each row's number: its digit bytes (rows × digits) put back into the number's shape."""
     template = np.frombuffer(shape, np.uint8)

@@ -24,20 +24,21 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import named_values
 from runwatch.parsers.keyvalue import KeyValueParser
 
-_HEAD = re.compile(
+_HEAD = patterns.compile(
     r"[^\[]{0,120}\[ {0,4}(?P<epoch>\d{1,7}), {1,12}(?P<itr>\d{1,12})(?: {0,4}/ {0,4}(?P<per>\d{1,12}))?\] {0,4}"
     r"(?P<body>\S.{0,4000})$"
 )
-_BRACKETED = re.compile(r"\[ {0,2}([A-Za-z][\w ]{0,30}?): {0,4}([^\[\]:]{1,60})\]")
+_BRACKETED = patterns.compile(r"\[ {0,2}([A-Za-z][\w ]{0,30}?): {0,4}([^\[\]:]{1,60})\]")
 """`[wd: 4.00e-02]`, `[autoencoder lr: 4.10e-04]`: the schedule's values, in brackets of their own."""
-_MS = re.compile(r"\( {0,2}(\d{1,9}(?:\.\d{1,6})?) {0,2}ms\) *$")
-_PIECES = re.compile(r" +- *(?=[A-Za-z])| +\| +")
-_NEXT_NAME = re.compile(r"(?<=\S) +(?=[A-Za-z_]\w{0,40}:)")
+_MS = patterns.compile(r"\( {0,2}(\d{1,9}(?:\.\d{1,6})?) {0,2}ms\) *$")
+_PIECES = patterns.compile(r" +- *(?=[A-Za-z])| +\| +")
+_NEXT_NAME = patterns.compile(r"(?<=\S) +(?=[A-Za-z_]\w{0,40}:)")
 """Between two pairs with no separator but a blank (`loss: 0.466 masks: 68.0 44.0`)."""
 
 

@@ -53,6 +53,7 @@ import math
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from runwatch.arrays import distinct
 from runwatch.model import Kind, Record
 
 if TYPE_CHECKING:
@@ -328,7 +329,7 @@ class EpochSteps:
         order = np.argsort(line, kind="stable") if recs else np.arange(n)
         glob = step.copy()
         total = stated.copy()
-        for who in np.unique(ranks).tolist():
+        for who in distinct(ranks).tolist():
             at = order[ranks[order] == who]
             glob[at], total[at] = self._run(who, step[at], epoch[at], stated[at], count[at])
         for i, rec in enumerate(recs, rows):

@@ -19,9 +19,9 @@ the logger's `(trainer:753)` was a metric `trainer` and no report had a step (a 
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import logging_time
@@ -29,16 +29,16 @@ from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.pydict import metric_name
 from runwatch.parsers.reads import Reads
 
-_PREFIX = re.compile(r"(?:\[[^\]\n]{0,200}\] )?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \(\w{1,60}:\d{1,6}\) [A-Z]{4,8}: ")
+_PREFIX = patterns.compile(r"(?:\[[^\]\n]{0,200}\] )?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \(\w{1,60}:\d{1,6}\) [A-Z]{4,8}: ")
 """ESPnet2's logging format: `[hostname] asctime (module:lineno) LEVEL: message`."""
-_STARTED = re.compile(r"(\d{1,6})/(\d{1,6})epoch started")
-_REPORT = re.compile(r"(\d{1,6})epoch:train:(\d{1,12})-(\d{1,12})batch:(?:(\d{1,12})num_updates:)? ")
+_STARTED = patterns.compile(r"(\d{1,6})/(\d{1,6})epoch started")
+_REPORT = patterns.compile(r"(\d{1,6})epoch:train:(\d{1,12})-(\d{1,12})batch:(?:(\d{1,12})num_updates:)? ")
 """`1epoch:train:8051-12075batch: `; FunASR's trainer (ESPnet2's, forked) adds the run's updates so far, the step:
 `2epoch:train:1-50batch:50num_updates: `."""
-_RESULTS = re.compile(r"(\d{1,6})epoch results: ")
-_PAIR = re.compile(rf"(\w{{1,80}})=({NUMBER_TEXT})(?=,|$)")
-_SECTION = re.compile(r"\[(\w{1,40})\] ")
-_LR = re.compile(r"(?:optim\d{1,3}_)?lr_?\d{1,3}")
+_RESULTS = patterns.compile(r"(\d{1,6})epoch results: ")
+_PAIR = patterns.compile(rf"(\w{{1,80}})=({NUMBER_TEXT})(?=,|$)")
+_SECTION = patterns.compile(r"\[(\w{1,40})\] ")
+_LR = patterns.compile(r"(?:optim\d{1,3}_)?lr_?\d{1,3}")
 _NAMES = {"train_time": "step_time"}
 
 

@@ -46,6 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.reads import Reads
 
@@ -150,11 +151,11 @@ _worth_a_look = _gate_function(_GATE)
 
 
 # ── single-line patterns ────────────────────────────────────────────────────
-_OOM_KILLER = re.compile(r"[Oo]ut of memory: Killed process (\d+)")
-_DATALOADER = re.compile(
+_OOM_KILLER = patterns.compile(r"[Oo]ut of memory: Killed process (\d+)")
+_DATALOADER = patterns.compile(
     r"DataLoader worker \(pid.*?\) (?:is killed by signal|exited unexpectedly)|Unexpected bus error encountered in worker"
 )
-_OOM = re.compile(
+_OOM = patterns.compile(
     r"(?:CUDA|HIP|XPU|MPS backend) out of memory|CUDA error: out of memory|OutOfMemoryError"
     r"|RESOURCE_EXHAUSTED: Out of memory|CUDA error \d{1,4} 'out of memory'"  # the last: Marian's, the CUDA runtime's
     r"|paddle::memory::allocation::BadAlloc|Out of memory error on GPU \d"  # PaddlePaddle's (its `SystemError`, then
@@ -165,52 +166,52 @@ _OOM = re.compile(
     # new user's review: a crash by a plain traceback); not the allocator's `ran out of memory trying to allocate
     # 3.28GiB … The caller indicates that this is not a failure`, a warning of no failure
 )
-_RECOVERED = re.compile(r"\busing CPU\b|\bretrying\b|\bfalling back\b|\bskipp(?:ing|ed)\b", re.IGNORECASE)
+_RECOVERED = patterns.compile(r"\busing CPU\b|\bretrying\b|\bfalling back\b|\bskipp(?:ing|ed)\b", re.IGNORECASE)
 """What a warning of an out-of-memory error says was done instead (Ultralytics' `WARNING ⚠️ CUDA OutOfMemoryError in
 TaskAlignedAssigner, using CPU`: it assigns on the CPU and trains on): no crash. Read as one, a run that stopped
 later of another cause read as an OOM quoting that warning (a review)."""
-_HOST_OOM = re.compile(r"DefaultCPUAllocator: can't allocate memory|^MemoryError\b|std::bad_alloc")
-_OOM_ALLOC = re.compile(r"Tried to allocate (\d+(?:\.\d+)?) ?(bytes|[KMGT]iB|B)\b")
-_OOM_GPU = re.compile(r"\bGPU (\d+)\b")
+_HOST_OOM = patterns.compile(r"DefaultCPUAllocator: can't allocate memory|^MemoryError\b|std::bad_alloc")
+_OOM_ALLOC = patterns.compile(r"Tried to allocate (\d+(?:\.\d+)?) ?(bytes|[KMGT]iB|B)\b")
+_OOM_GPU = patterns.compile(r"\bGPU (\d+)\b")
 _UNITS = {"bytes": 1, "B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
-_WATCHDOG = re.compile(r"Watchdog caught collective")  # `… operation timeout`; real logs cut it short
-_SEQ = re.compile(r"SeqNum=(\d+)")
-_TIMEOUT_MS = re.compile(r"Timeout\(ms\)=(\d+)")
-_RAN_FOR = re.compile(r"ran for (\d+) milliseconds")
-_NCCL_ERROR = re.compile(r"NCCL error|DistBackendError|NCCL communicator was aborted")
-_NATIVE_CHECK = re.compile(r"\[(CUDA|NCCL) ERROR\] at file \S{1,300}:\d{1,7}:\s*$")
+_WATCHDOG = patterns.compile(r"Watchdog caught collective")  # `… operation timeout`; real logs cut it short
+_SEQ = patterns.compile(r"SeqNum=(\d+)")
+_TIMEOUT_MS = patterns.compile(r"Timeout\(ms\)=(\d+)")
+_RAN_FOR = patterns.compile(r"ran for (\d+) milliseconds")
+_NCCL_ERROR = patterns.compile(r"NCCL error|DistBackendError|NCCL communicator was aborted")
+_NATIVE_CHECK = patterns.compile(r"\[(CUDA|NCCL) ERROR\] at file \S{1,300}:\d{1,7}:\s*$")
 """llm.c's (and CUDA C programs written after it) check of a CUDA or NCCL call: `printf("[CUDA ERROR] at file %s:%d:\\n%s
 \\n", …)` and `exit(EXIT_FAILURE)`; what went wrong is the next line (`out of memory`, `misaligned address`). Three
 llm.c Slurm logs that died so before their first step read `nothing understood` (a review)."""
-_CUBLAS_CHECK = re.compile(r"\[cuBLAS ERROR\]: -?\d{1,6} \S{1,300} \d{1,7}\s*$")
+_CUBLAS_CHECK = patterns.compile(r"\[cuBLAS ERROR\]: -?\d{1,6} \S{1,300} \d{1,7}\s*$")
 """llm.c's check of a cuBLAS call, on one line: `[cuBLAS ERROR]: 13 llmc/matmul.cuh 216` (status, file, line), then
 `exit(EXIT_FAILURE)`."""
-_KILLED = re.compile(r"^\s*Killed(?::\s*9)?\s*$|\d\s+Killed\s|(?<=/s\])Killed\s*$|Signals\.SIGKILL|已杀死")
+_KILLED = patterns.compile(r"^\s*Killed(?::\s*9)?\s*$|\d\s+Killed\s|(?<=/s\])Killed\s*$|Signals\.SIGKILL|已杀死")
 """The shell's word for a SIGKILL (the kernel's OOM killer, `kill -9`): alone on its line, after a job's number, or
 glued to the last frame of a tqdm bar the process was drawing (`8080/8192 [25:19<00:26,  4.29it/s]Killed`: the
 bar's `\r` ends no line, a review's run read `ended`)."""
-_SEGFAULT = re.compile(
+_SEGFAULT = patterns.compile(
     r"Segmentation fault|SIGSEGV|Bus error|\bAborted\s{1,40}\(core dumped\)"
     r"|^Fatal Python error: (?:Aborted|Floating point exception|Illegal instruction)")
 """A native crash: a segfault, a bus error, and an abort with its core dumped (the shell's `line 3:  3904 Aborted
                  (core dumped) python train.py …` after glibc's `free(): invalid pointer`: a review's HiFi-TSE run
 died so, and no event said it), and CPython's own word for one, its faulthandler's `Fatal Python error: Aborted` before
 the threads' frames (a TensorFlow DCGAN's first launch aborted by `CUDA_ERROR_OUT_OF_MEMORY`: no event, a review)."""
-_HEDGED = re.compile(r"(?i)\b(?:common|possible|likely) causes (?:include|are)\b")
+_HEDGED = patterns.compile(r"(?i)\b(?:common|possible|likely) causes (?:include|are)\b")
 """A list of what may have happened, no diagnosis: Ray's raylet after a worker died, "Some common causes include:
 (1) the process was killed by the OOM killer due to high memory usage, (2) ray stop --force was called, or (3)
 the worker crashed unexpectedly due to SIGSEGV", read as a segfault (a review); the traceback before it says."""
-_CANCELLED = re.compile(r"\*\*\* (?:JOB|STEP) (\d+)\S* ON \S+ CANCELLED AT \S+(?: DUE TO ([A-Z][A-Z ]{0,40}?))? ?\*\*\*")
+_CANCELLED = patterns.compile(r"\*\*\* (?:JOB|STEP) (\d+)\S* ON \S+ CANCELLED AT \S+(?: DUE TO ([A-Z][A-Z ]{0,40}?))? ?\*\*\*")
 """Slurm's `slurmstepd: error: *** JOB 334949 ON dgx-03 CANCELLED AT 2026-01-06T04:52:18 ***`: at its time limit
 (`DUE TO TIME LIMIT`), else killed by the scheduler (`scancel`, `DUE TO PREEMPTION`, `DUE TO NODE FAILURE`): an
 `scancel`ed run read OK, its end unexplained (a review)."""
-_LSF_ENDED = re.compile(r"^TERM_([A-Z]{2,12}(?:_[A-Z]{2,12}){0,2}): [Jj]ob ")
+_LSF_ENDED = patterns.compile(r"^TERM_([A-Z]{2,12}(?:_[A-Z]{2,12}){0,2}): [Jj]ob ")
 """LSF's job report, appended to the job's output file (`bsub -o`): `TERM_OWNER: job killed by owner.` (`bkill`),
 `TERM_RUNLIMIT: job killed after reaching LSF run time limit.`, `TERM_MEMLIMIT: …memory usage limit.` and the rest of
 its termination reasons, before `Exited with exit code 143.`: the job was stopped from outside. A review's `bkill`ed
 PaiNN run read `ended` (`interrupted: KeyboardInterrupt`, the workers' traceback) with no alert, where Slurm's
 `CANCELLED AT` is a kill."""
-_PBS_KILLED = re.compile(r"(?:^|=>> )PBS: job killed: ([a-z_]{1,16})\b")
+_PBS_KILLED = patterns.compile(r"(?:^|=>> )PBS: job killed: ([a-z_]{1,16})\b")
 """PBS's and Torque's word on a job they killed, written to its output (`=>> PBS: job killed: walltime 604842 exceeded
 limit 604800`; `mem`, `vmem` or `pmem` for memory, `cput` for CPU time): a review's timm ImageNet run killed at its
 walltime at epoch 42 of 310 read OK, `ended`, no alert (Slurm's `CANCELLED AT` and LSF's `TERM_` were read)."""
@@ -218,7 +219,7 @@ _PBS_TIME_LIMITS = frozenset({"walltime", "cput", "pcput"})
 _PBS_MEMORY_LIMITS = frozenset({"mem", "vmem", "pmem", "pvmem"})
 _LSF_TIME_LIMITS = frozenset({"RUNLIMIT", "CPULIMIT", "DEADLINE", "WINDOW"})
 _LSF_MEMORY_LIMITS = frozenset({"MEMLIMIT", "SWAP"})
-_ASSERTION = re.compile(r"^\S{1,300}: \S{1,300}:\d{1,7}: [^\n]{0,300}?Assertion `[^\n]{1,600}' failed\.\s*$")
+_ASSERTION = patterns.compile(r"^\S{1,300}: \S{1,300}:\d{1,7}: [^\n]{0,300}?Assertion `[^\n]{1,600}' failed\.\s*$")
 """C's `assert` failing (glibc's `train_gpt2cu: train_gpt2.cu:1518: int main(int, char**): Assertion `total_batch_size %
 tokens_per_fwdbwd == 0' failed.`), which aborts the program: the crash, said first (the shell's `Aborted (core dumped)`
 after it is the same one, `_NATIVE_WINDOW`). Told by the abort alone, a review's llm.c run quoted the shell's line,
@@ -229,55 +230,55 @@ _NATIVE_WINDOW = 256
 """Lines within which the shell's word on a native crash after CPython's (`Fatal Python error: Segmentation fault`,
 faulthandler's dump of every thread's frames, then `bash: line 1:  4022 Segmentation fault      python3 …`) is the
 same crash's."""
-_RECEIVED = re.compile(r"Received (SIG(?:TERM|HUP|QUIT|INT)): \d{1,2}\b")
+_RECEIVED = patterns.compile(r"Received (SIG(?:TERM|HUP|QUIT|INT)): \d{1,2}\b")
 """Lightning's signal handler on a rank, `[rank: 2] Received SIGTERM: 15`, glued to the training bar's last frame: the
 job was stopped from outside (a scheduler, `kill`), and the DataLoader workers the signal killed after it were read
 as the run's cause (a review). SIGINT is a Ctrl-C, as `KeyboardInterrupt` is; the others end the process."""
-_FAILURE_SIGNAL = re.compile(r"\*\*\* (SIG[A-Z]{3,6}) received at time=\d{1,12}")
+_FAILURE_SIGNAL = patterns.compile(r"\*\*\* (SIG[A-Z]{3,6}) received at time=\d{1,12}")
 """Abseil's failure signal handler (in TensorFlow, JAX, Ray, glog's own since 0.7): `*** SIGTERM received at
 time=1744039120 on cpu 20 ***`, then the stack's addresses. SIGTERM, SIGHUP and SIGQUIT stopped the process from
 outside, SIGINT is a Ctrl-C, the others (SIGABRT, SIGBUS, SIGILL, SIGFPE; SIGSEGV is `_SEGFAULT`'s) crashed it. A
 review's Ray run, stopped so, read as nothing at all."""
-_LAUNCHER_SIGNAL = re.compile(r"\[launch\.py:\d{1,6}:sigkill_handler\] Main process received (SIG[A-Z]{2,6}), exiting")
+_LAUNCHER_SIGNAL = patterns.compile(r"\[launch\.py:\d{1,6}:sigkill_handler\] Main process received (SIG[A-Z]{2,6}), exiting")
 """The DeepSpeed launcher's word when a signal stopped it (`[launch.py:328:sigkill_handler] Main process received SIGINT,
 exiting`, after `Killing subprocess …` for each rank): SIGINT a Ctrl-C, the others from outside. A review's DPO run,
 stopped so after its first loss, read OK with no alert (and live, running)."""
 _STOPPED_BY = frozenset({"SIGTERM", "SIGHUP", "SIGQUIT", "SIGKILL"})
-_GRACEFUL = re.compile(r"(?<![\"'])Detected KeyboardInterrupt, attempting graceful shutdown")
+_GRACEFUL = patterns.compile(r"(?<![\"'])Detected KeyboardInterrupt, attempting graceful shutdown")
 """Lightning's word for a Ctrl-C it caught (`trainer/call.py: UserWarning: Detected KeyboardInterrupt, attempting
 graceful shutdown...`), with no traceback after it: the run was stopped, and read as still running it turned
 `stalled` 34 s later (a review). Not the source line Python's warnings print under it (`rank_zero_warn("Detected …")`)."""
-_USAGE = re.compile(
+_USAGE = patterns.compile(
     r"[\w.\-/]{1,200}: error: (?:argument |unrecognized arguments: |the following arguments are required: )"
 )
 """argparse's refusal of a command line (`train_bash.py: error: argument --fp16: Truthy value expected…`, after
 its `usage:` block): the script exits with status 2 before training, with no traceback. A `traceback`
 event, so that a job that died at launch is a crash (a review saw `UNREAD`, exit 3, for one)."""
-_COMPILE_ERROR = re.compile(r"(?:SyntaxError|IndentationError|TabError)\w{0,40}: ")
+_COMPILE_ERROR = patterns.compile(r"(?:SyntaxError|IndentationError|TabError)\w{0,40}: ")
 """A script Python could not compile: `  File "train.py", line 232`, the line and a caret, then `SyntaxError: invalid
 syntax` at the start of a line, with no `Traceback` header (nothing ran). Two ranks printing at once glue theirs
 (`SyntaxErrorSyntaxError: : invalid syntaxinvalid syntax`, an LSF job's two processes). A `traceback` event: the
 job died at launch (a review saw an earlier job's JSONDecodeError named as the cause)."""
-_LAUNCHER_OK = re.compile(r"\[launch\.py:\d{1,6}:main\] Process \d{1,10} exits successfully\.\s*$")
-_LAUNCHER_FAILED = re.compile(r" exits with return code = (-?\d{1,4})\s*$")
+_LAUNCHER_OK = patterns.compile(r"\[launch\.py:\d{1,6}:main\] Process \d{1,10} exits successfully\.\s*$")
+_LAUNCHER_FAILED = patterns.compile(r" exits with return code = (-?\d{1,4})\s*$")
 """The DeepSpeed launcher's last word on its processes (`deepspeed train.py`, `python -m deepspeed.launcher.launch`):
 `[INFO] [launch.py:460:main] Process 73588 exits successfully.` for each when all ended well, and when one failed
 `[ERROR] [launch.py:184:sigkill_handler] ['python3', '-u', 'train.py', …] exits with return code = 1` before it kills
 the rest. An exit of code 0, or the failure it names (a killed or interrupted one by its signal): a review's
 DeepSpeed-Chat runs, whose every process exited successfully after their 16 epochs, read `ended`."""
-_DS_LAUNCH = re.compile(r"\[runner\.py:\d{1,5}:main\] cmd = \S")
+_DS_LAUNCH = patterns.compile(r"\[runner\.py:\d{1,5}:main\] cmd = \S")
 """The `deepspeed` launcher's command line (`[INFO] [runner.py:630:main] cmd = pdsh -S -f 1024 -w …`, or `cmd =
 /usr/bin/python3 -u -m deepspeed.launcher.launch …`), printed once each time it starts the program: a launch. A
 script that runs three experiments into one log crashed in the third before its first step; read as the second's
 end, `check` said `step 20/20 crashed` (a review). The command is not quoted (`_LAUNCH_MESSAGE`): over pdsh it
 begins with an `export` of each variable of the job's environment, a token among them as like as not."""
 _LAUNCH_MESSAGE = "the deepspeed launcher started the program (its runner's `cmd =` line)"
-_XID = re.compile(r"NVRM: Xid \([^)]*\): (\d+)")
-_OFF_BUS = re.compile(r"NVRM: .*fallen off the bus")
-_PID = re.compile(r"\bpid=(\d+)")
-_RETRY = re.compile(r"Retrying in \d|thrown while requesting")
-_RETRY_NUMBERS = re.compile(r"Retrying in (\d+(?:\.\d+)?) ?s\w*\.? \[(?:Retry )?(\d+)/(\d+)\]")
-_CHECKPOINT = re.compile(
+_XID = patterns.compile(r"NVRM: Xid \([^)]*\): (\d+)")
+_OFF_BUS = patterns.compile(r"NVRM: .*fallen off the bus")
+_PID = patterns.compile(r"\bpid=(\d+)")
+_RETRY = patterns.compile(r"Retrying in \d|thrown while requesting")
+_RETRY_NUMBERS = patterns.compile(r"Retrying in (\d+(?:\.\d+)?) ?s\w*\.? \[(?:Retry )?(\d+)/(\d+)\]")
+_CHECKPOINT = patterns.compile(
     r"Saved model (?:parameters|file) to:? (?P<path>\S+)"                  # nanochat
     r"|Saving model checkpoint to (?P<hf>\S+)"                            # HF Trainer
     r"|(?P<start>saving checkpoint at iteration\s+\d|\[Torch\] Saving \S"     # starts (Megatron's, DeepSpeed's): no save yet
@@ -320,21 +321,21 @@ are matched to be no save, as a loop's own words for one could read them (a revi
 wrote step 20's had that checkpoint saved, then its traceback). So are fairseq's trainer's `Saving checkpoint to …` and
 `Finished saving checkpoint to …`, said of each shard's file before its checkpoint_utils says `Saved checkpoint …
 (epoch 1 @ 25 updates, …)` once (a review's MoE run counted 5 saves of one)."""
-_PATH_STEP = re.compile(r"(?:checkpoint-|global_step|iter[-_]|step[-_]?)(\d+)|model_(\d+)\.")
+_PATH_STEP = patterns.compile(r"(?:checkpoint-|global_step|iter[-_]|step[-_]?)(\d+)|model_(\d+)\.")
 """A step in a checkpoint's path: `checkpoint-500`, `global_step2500`, lit-gpt's `iter-000031-ckpt.pth`, detectron2's
 `model_0000999.pth`; not a model
 shard's number (DeepSpeed's `global_step2500/layer_14-model_01-model_states.pt` saved step 2500, not step 1)."""
-_DS_OVERFLOW = re.compile(
+_DS_OVERFLOW = patterns.compile(
     r"OVERFLOW! Rank (\d+) Skipping step\.(?: Attempted loss scale: (\d+)"
     r"(?:, reducing to (\d+)|, but hysteresis is \d+\. Reducing hysteresis to (\d+))?)?"
 )
-_GRAD_OVERFLOW = re.compile(r"Grad(?:ient)? overflow(?: on iteration (\d+))?(?:.*reducing loss scale to (\d+(?:\.\d+)?))?")
-_RANK_IN_LINE = re.compile(r"\[(?:rank|Rank )(\d+)\]")
+_GRAD_OVERFLOW = patterns.compile(r"Grad(?:ient)? overflow(?: on iteration (\d+))?(?:.*reducing loss scale to (\d+(?:\.\d+)?))?")
+_RANK_IN_LINE = patterns.compile(r"\[(?:rank|Rank )(\d+)\]")
 
 # ── block patterns ──────────────────────────────────────────────────────────
-_TB_HEADER = re.compile(r"Traceback \(most recent call last\)")
+_TB_HEADER = patterns.compile(r"Traceback \(most recent call last\)")
 _CHAIN_TEXTS = ("During handling of the above exception", "The above exception was the direct cause")
-_WRAPPER = re.compile(r"Caught \w+ in (?:replica \d+ on device \d+|DataLoader worker process \d+)\.\s*$")
+_WRAPPER = patterns.compile(r"Caught \w+ in (?:replica \d+ on device \d+|DataLoader worker process \d+)\.\s*$")
 """torch's `ExceptionWrapper` re-raising a replica's or a DataLoader worker's exception: `torch.OutOfMemoryError:
 Caught OutOfMemoryError in replica 0 on device 0.`, then `Original Traceback (most recent call last):` and the
 original's frames and exception line, all one exception's message. The original's line says what happened (`CUDA out
@@ -342,10 +343,10 @@ of memory. Tried to allocate 512.00 MiB …`): the block goes on to it, one even
 quoted and one OOM counted twice)."""
 _SIGNAL_EXCEPTION = "SignalException: "
 """torch elastic's exception for a signal its agent received (`SignalException: Process 49154 got signal: 15`)."""
-_CHAIN = re.compile(r"^\s*(?:" + "|".join(map(re.escape, _CHAIN_TEXTS)) + ")")
+_CHAIN = patterns.compile(r"^\s*(?:" + "|".join(map(re.escape, _CHAIN_TEXTS)) + ")")
 _IGNORED = "Exception ignored in"
 """Printed before a traceback at interpreter shutdown: that traceback was not raised (`_start_block`)."""
-_LOGGED_BELOW_ERROR = re.compile(r"(?:^|[\s:])(?:[WI]\d{4} \d\d:\d\d:\d\d\.\d{1,6}\s+\d+\s+[^\]\s]+:\d+\]"
+_LOGGED_BELOW_ERROR = patterns.compile(r"(?:^|[\s:])(?:[WI]\d{4} \d\d:\d\d:\d\d\.\d{1,6}\s+\d+\s+[^\]\s]+:\d+\]"
                                 r"|[A-Za-z_][\w.]{0,200}: \[(?:WARNING|WARN|INFO|DEBUG)\])\s*$")
 """A logger's prefix of level WARNING or INFO before a traceback: a message logged with its traceback, not an
 exception that ended the process. torch's loggers write a glog prefix (`W0530 14:48:26.433000 2622492
@@ -363,25 +364,25 @@ WAKES = Reads(heads=(_IGNORED, _THREAD, *_CHAIN_TEXTS), holds=tuple(text for _, 
 """The lines an idle detector does more with than count (runwatch.parsers.reads): those the gate lets
 through, a chained traceback's first line (`_CHAIN`), and `Exception ignored in`, which the next line's
 traceback depends on. Inside a traceback it reads other lines too (`absorbs` says which it only counts)."""
-_EXCEPTION = re.compile(
+_EXCEPTION = patterns.compile(
     r"(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*"
     r"(?:Error|Exception|Interrupt|Exit|Iteration|Failure|Failed|Fault|Warning|Timeout|Unsupported|Abort|Aborted))"
     r"(?::\s?(?P<msg>.*))?$"
 )
-_EXCEPTION_INSIDE = re.compile(r"(?:^|[^\w.])(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception): ")
-_AGENT_FAILED = re.compile(
+_EXCEPTION_INSIDE = patterns.compile(r"(?:^|[^\w.])(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception): ")
+_AGENT_FAILED = patterns.compile(
     r"failed \(exitcode: (-?\d+)\) local_rank: (\d+) \(pid: (\d+)\)(?: of binary: (\S+))?"
 )
 _TB_TEXT = "Traceback (most recent call last):"
-_REPORT_START = re.compile(r"ChildFailedError:\s*$")
-_REPORT_FIELD = re.compile(
+_REPORT_START = patterns.compile(r"ChildFailedError:\s*$")
+_REPORT_FIELD = patterns.compile(
     r"^\s*(?:rank\s*:\s*(?P<rank>-?\d+)(?:\s*\(local_rank:\s*(?P<local>\d+)\))?"
     r"|exitcode\s*:\s*(?P<exit>-?\d+)(?:\s*\(pid:\s*(?P<pid>\d+)\))?(?:\s*\(SIG[A-Z0-9]{1,10}\))?"
     r"|host\s*:\s*(?P<host>\S+)"
     r"|traceback\s*:\s*(?P<tb>.+))\s*$"
 )
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-_FINISHED = re.compile(
+_ANSI = patterns.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_FINISHED = patterns.compile(
     r"(?:(?:\b(?:[Tt]raining|[Ff]ine-?[Tt]uning) (?:[Ff]inished|[Cc]ompleted?|[Dd]one|COMPLETED?)|\b[Ff]inished [Tt]raining"
     r"|\b[Dd]one training"
     r"|\bEnd (?:of )?training)"
@@ -414,12 +415,12 @@ with none, a
 clean exit of a run with no known total read `process_exit: gone before the run finished` live (a new
 user's review). A step after it (one
 epoch's "training done") takes it back."""
-_EARLY_STOP = re.compile(r"\bEarlyStopping counter: (\d{1,6}) out of (\d{1,6})\s*$")
+_EARLY_STOP = patterns.compile(r"\bEarlyStopping counter: (\d{1,6}) out of (\d{1,6})\s*$")
 """The early-stopping helper many loops copy (`print(f'EarlyStopping counter: {self.counter} out of {self.patience}')`):
 at its patience the loop stops, a finish (a review's YOLO loop ended `EarlyStopping counter: 9 out of 8` at epoch 57 of
 100 and read "incomplete"). A loop that goes on after it (one that breaks a check later) takes it back with its next
 step, as any finish line."""
-_STOPPED_EARLY = re.compile(
+_STOPPED_EARLY = patterns.compile(
     r"(?:\bEarly [Ss]topping [Tt]riggered(?![:=] ?(?:False|No|None|0)\s*$)(?:[.!]?|[.!:,]? (?:\([^()]{1,120}\)|[^.!?]{1,120}[.!]?))"
     r"|^Epoch \d{1,6}: early stopping"
     r"|^No improvement since epoch \d{1,6}: early stopping|^Early stopping occurred at epoch \d{1,6} with best_epoch = "
@@ -431,17 +432,17 @@ stops), fastai's `EarlyStoppingCallback`'s `No improvement since epoch 2: early 
 stopping occurred at epoch 3 with best_epoch = 0 and best_val_0_auc = 0.46121` (a new user's review read both runs
 `ended`): a finish, taken back by a step after it (a loop of folds stops each fold early; a review's 110 folds read
 "incomplete: stopped at 14/40")."""
-_STOPPED_SINCE = re.compile(
+_STOPPED_SINCE = patterns.compile(
     r"^(?:Stopping since [\w.]{1,80} has not improved in the last \d{1,6} epochs\.|Stop training because you reached "
     r"max_epochs = \d{1,9} with best_epoch = \d{1,9} and best_[\w.]{1,80} = \S{1,40})\s*$")
 """skorch's `EarlyStopping` when it ends a fit (`Stopping since valid_loss has not improved in the last 4 epochs.`) and
 pytorch-tabnet at its `max_epochs` (`Stop training because you reached max_epochs = 8 with best_epoch = 7 and
 best_val_0_auc = 0.85637`): a finish (a new user's review read them `ended`)."""
-_TRAINER_STOPPED = re.compile(r"Signaling Trainer to stop\.?\s*$")
+_TRAINER_STOPPED = patterns.compile(r"Signaling Trainer to stop\.?\s*$")
 """Lightning's EarlyStopping callback when it ends the fit: `Monitored metric val_loss did not improve in the last 5
 records. Best score: 0.034. Signaling Trainer to stop.` (also its `… is not finite …`, stopping and divergence
 thresholds): a finish, taken back by a step after it (a review read a finished Lightning run `ended`)."""
-_BAR_END = re.compile(r"(?:it/s|s/it)[^\[\]]*\]")
+_BAR_END = patterns.compile(r"(?:it/s|s/it)[^\[\]]*\]")
 _SHAPE = str.maketrans(
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0" * 10 + "a" * 52
 )
@@ -1111,7 +1112,7 @@ def _record(hit: _Hit, line: str) -> Record:
                   metrics=hit.metrics, event=str(hit.event), message=message)
 
 
-_WARNED_AT = re.compile(r"^\S{1,300}:\d{1,7}: \w{0,40}Warning: ")
+_WARNED_AT = patterns.compile(r"^\S{1,300}:\d{1,7}: \w{0,40}Warning: ")
 """The `file:line: UserWarning: ` Python's warnings print before a message, dropped from a signal's (Lightning's
 `…/call.py:54: UserWarning: Detected KeyboardInterrupt, attempting graceful shutdown...`): `check` said the run
 stopped "interrupted: /usr/local/lib/…", the file where its words should be."""

@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+from runwatch import patterns
 from runwatch.parsers.numbers import SECONDS, in_unit, parse_number
 from runwatch.parsers.pydict import metric_name
 
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+_NON_WORD = patterns.compile(r"[^0-9a-z]+")
 
 
 PASTED_ESCAPE = "^["
@@ -84,7 +85,7 @@ the logger's name and level (MindOCR's `[2024-03-04 11:50:22] mindocr.utils.call
 [2000/4468], …`, read by `kv` as step 2,000 of 4,468 at epoch 11 of 20: a review), or the level in brackets (JDE's
 `2021-01-25 05:58:59 [INFO]:    Epoch       Batch …`), as regex text: its time is
 `logging_time`'s."""
-_LOGGING_STAMP = re.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) |\[(?:DEBUG|INFO|WARNING|ERROR)\] )?\[?(\d{4}([-/])\d\d\2\d\d[ T,]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?(?:\]?[ :|\t]|\]-|\](?=[A-Za-z\[]))")
+_LOGGING_STAMP = patterns.compile(r"(?:(?:DEBUG|INFO|WARNING|ERROR) |\[(?:DEBUG|INFO|WARNING|ERROR)\] )?\[?(\d{4}([-/])\d\d\2\d\d[ T,]\d\d:\d\d:\d\d)(?:[,.](\d{1,6}))?(?:\]?[ :|\t]|\]-|\](?=[A-Za-z\[]))")
 """Python `logging`'s default `%(asctime)s` (`2026-11-22 16:43:54,760 INFO train: step=1 …`; mmengine's
 `2023/06/15 11:30:50 - mmengine - INFO - …`; PaddleOCR's bracketed `[2021/05/03 11:57:44] root INFO: …`) at the
 line's start, or after the level as LeRobot's logger writes it (`INFO 2026-06-12 10:58:46 ot_train.py:357 step:1K …`),
@@ -139,12 +140,12 @@ GLOG_PREFIX = r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d(?:\.\d{1,6})? {1,8}\d{1,20}
 """A glog-style prefix before a message, as regex text (`I0724 10:58:34.123456 12345 trainer.cc:163] `, absl's in
 JAX and TensorFlow, or a Python logger writing it so, `I20250724 10:58:34 1 unic helpers.py:163] `): where the
 message starts, for the readers that look at what it says (`_GLOG_STAMP` takes its time, stricter)."""
-_GLOG_STAMP = re.compile(r"[IWEF](\d{4})?(\d\d)(\d\d) (\d\d:\d\d:\d\d)\.(\d{1,6}) {1,4}\d{1,20} [^\s\]]{1,200}:\d{1,7}\] ")
+_GLOG_STAMP = patterns.compile(r"[IWEF](\d{4})?(\d\d)(\d\d) (\d\d:\d\d:\d\d)\.(\d{1,6}) {1,4}\d{1,20} [^\s\]]{1,200}:\d{1,7}\] ")
 """glog's and Abseil's prefix (JAX, MaxText, TensorFlow, torch's C++): the level's letter, month, day, time to the
 microsecond, thread, file and line (`I0317 10:00:17.152287 125344476638336 metric_logger.py:181] completed step: 9, …`;
 glog 0.7 adds the year: `I20240317 10:00:17.152287 …`).
 Unread, a MaxText run's steps had no time: a hang inside its history went unseen (a review)."""
-_MONTH_DAY_STAMP = re.compile(r"\[(\d\d)/(\d\d) (\d\d:\d\d:\d\d)\] ")
+_MONTH_DAY_STAMP = patterns.compile(r"\[(\d\d)/(\d\d) (\d\d:\d\d:\d\d)\] ")
 """A month, day and time with no year, in brackets at the line's start: detectron2's logger (`[08/30 23:00:36]
 d2.utils.events INFO:  eta: 0:14:11  iter: 19  total_loss: 76.49 …`, its `[%(asctime)s] %(name)s %(levelname)s: `
 with `datefmt="%m/%d %H:%M:%S"`) and PaddleVideo's (`[12/25 14:22:40] epoch:[  1/25 ] train step:100 …`). Unread, a
@@ -153,11 +154,11 @@ PaddleVideo's waited until an interval into a guessed epoch was no longer measur
 two lines an epoch and never the epoch's length, and timed, each epoch's end read as a 100-fold slowdown."""
 
 
-_SHORT_YEAR_STAMP = re.compile(r"(\d\d-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))? - (?:DEBUG|INFO|WARNING|ERROR): ")
+_SHORT_YEAR_STAMP = patterns.compile(r"(\d\d-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))? - (?:DEBUG|INFO|WARNING|ERROR): ")
 """The logger of mmsr and EDVR, the forebears of BasicSR, and of the super-resolution repositories built on them
 (`%(asctime)s.%(msecs)03d - %(levelname)s: %(message)s`, datefmt `%y-%m-%d %H:%M:%S`: `23-05-05 21:26:52.413 - INFO:
 [epoch:  0, iter:     100, lr:(2.000e-04,)] l_pix: 2.9331e+05`): a two-digit year of this century."""
-_FAIR_STAMP = re.compile(r"(?:DEBUG|INFO|WARNING) - (\d\d)/(\d\d)/(\d\d) (\d\d:\d\d:\d\d) - ")
+_FAIR_STAMP = patterns.compile(r"(?:DEBUG|INFO|WARNING) - (\d\d)/(\d\d)/(\d\d) (\d\d:\d\d:\d\d) - ")
 """`_FAIR`'s stamp, its parts taken."""
 
 
@@ -169,13 +170,13 @@ def _fair_seconds(m: re.Match[str]) -> float:
         return 0.0
 
 
-_MMENGINE_STAMP = re.compile(r"(\d\d)/(\d\d) (\d\d:\d\d:\d\d) - [\w.]{1,40} - [A-Z]{4,8} - ")
+_MMENGINE_STAMP = patterns.compile(r"(\d\d)/(\d\d) (\d\d:\d\d:\d\d) - [\w.]{1,40} - [A-Z]{4,8} - ")
 """mmengine's logger (MMDetection 3, MMSegmentation 1, MMDetection3D and the projects built on them): `%m/%d %H:%M:%S`,
 its name and level (`03/30 16:58:20 - mmengine - INFO - Epoch(train) [20][ 800/2901]  lr: …`). Unread, a review's
 run said no step line carries a time of day, and a hang the stamps show went unseen by `check`."""
 
 
-_MONTH_DAY_LOGGER = re.compile(r"(\d\d)-(\d\d) (\d\d:\d\d:\d\d)(?:[,.]\d{1,6})? - (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) - ")
+_MONTH_DAY_LOGGER = patterns.compile(r"(\d\d)-(\d\d) (\d\d:\d\d:\d\d)(?:[,.]\d{1,6})? - (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) - ")
 """Python logging's `%(asctime)s - %(levelname)s - …` with `datefmt="%m-%d %H:%M:%S"`: a month and day, no year (a
 graph autoencoder's `09-02 20:39:12 - INFO - __main__ - Epoch: 4, Loss: nan`; unread, `check` said no step line carries
 a time of day, and a hang its stamps show went unseen: a new user's review)."""

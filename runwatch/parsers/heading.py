@@ -17,15 +17,16 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from runwatch import patterns
 from runwatch.parsers.preamble import LOG_PREFIX
 
 _DECOR = r"[\s=\-#*>~+]{0,12}"
-_EPOCH_HEADING = re.compile(
+_EPOCH_HEADING = patterns.compile(
     rf"{_DECOR}(?:(?:start(?:ing)?|begin(?:ning)?|training)\s+(?:of\s+)?)?(?P<text>epoch\s?[:#]?\s?\[?\d{{1,9}}"
     rf"(?:\s?/\s?\d{{1,9}})?\]?){_DECOR}[.:!]?{_DECOR}",
     re.IGNORECASE,
 )
-_EVAL_HEADING = re.compile(
+_EVAL_HEADING = patterns.compile(
     rf"{_DECOR}(?:(?:start(?:ing)?|begin(?:ning)?|running|run)\s+)?"
     r"(?P<text>(?:evaluat(?:e|es|ed|ing|ion)|validat(?:e|es|ed|ing|ion)|val|test(?:ing)?|inference)"
     r"(?:\s(?:on|at|for|of)\s(?:the\s)?(?:epoch\s?\d{1,9}|val(?:idation)?|test|dev|eval(?:uation)?)(?:\sset)?)?"
@@ -36,9 +37,9 @@ _EVAL_HEADING = re.compile(
 """An evaluation's word, alone or with where or when it runs (`Evaluating...`, `Validation:`, `***** Running
 Evaluation *****`, `Evaluating on validation set`, `Evaluation at epoch 3`): a line that merely starts with one
 (`test set size 500`, `test_loader built`) is no heading, and the training bar after it stays one."""
-_VALUE = re.compile(r"[:=]\s?[-+]?(?:\d|\.\d|nan\b|inf\b)", re.IGNORECASE)
+_VALUE = patterns.compile(r"[:=]\s?[-+]?(?:\d|\.\d|nan\b|inf\b)", re.IGNORECASE)
 MAX_HEADING = 80
-_WORD = re.compile(r"epoch|val|test|inference", re.IGNORECASE)
+_WORD = patterns.compile(r"epoch|val|test|inference", re.IGNORECASE)
 """A word every heading has (`val` is in `evaluat…` and `validat…`): most lines a bar's log holds between its
 frames have none, and leave before the logging prefix is matched."""
 
@@ -56,7 +57,7 @@ def heading_of(line: str) -> str | None:
     return found["text"].strip() if found is not None else None
 
 
-_FIRST_NUMBER = re.compile(r"\d{1,9}")
+_FIRST_NUMBER = patterns.compile(r"\d{1,9}")
 
 
 def epoch_heading(line: str) -> int | None:

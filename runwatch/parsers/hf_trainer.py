@@ -63,6 +63,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser, Row
 from runwatch.parsers.beside import beside, names_loss
@@ -73,12 +74,12 @@ from runwatch.parsers.progress_bar import Frame, lapped, parse_frame, plain_fram
 from runwatch.parsers.pydict import dict_pairs, metric_name, snake
 
 MAX_LINE = 65_536
-_DICT_START = re.compile(r"\{\s*['\"]")
-_LETTER = re.compile(r"[^\W\d_]")
+_DICT_START = patterns.compile(r"\{\s*['\"]")
+_LETTER = patterns.compile(r"[^\W\d_]")
 """A letter of any script in a bar's description: the Trainer draws its bars with none, so a bar named `Map`, `Epoch 3`
 or `处理样本` ("processing samples": two ranks' data preparation before a DeepSpeed fine-tune, elected as the training
 bar, read as 59 restarts up to step 81,005 in a run of 573 steps, a review) is another loop's."""
-_TRAIN_OUTPUT = re.compile(r"TrainOutput\(global_step=(?P<step>\d{1,15}), training_loss=(?P<loss>[^,)]{1,40})")
+_TRAIN_OUTPUT = patterns.compile(r"TrainOutput\(global_step=(?P<step>\d{1,15}), training_loss=(?P<loss>[^,)]{1,40})")
 _STEP_KEYS = ("loss", "grad_norm", "learning_rate")
 _COMPLETED = "Training completed. Do not forget to share your model"
 """What `Trainer.train` logs (INFO) when its loop ends: a finish line where the summary dict is not printed (a log
@@ -90,10 +91,10 @@ is the evaluation's, never the training bar. After training (LLaMA-Factory's `do
 `trainer.evaluate()`) an evaluation's bar of 827 batches, larger than the finished training bar's 465, was taken
 for the training bar: `check` said the run started again, `step 827/827` (a review)."""
 _METRICS_BLOCK = "***** eval metrics *****"
-_BLOCK_FIELD = re.compile(r"\s{1,8}(\w{1,80})\s{0,40}=\s{0,40}(\S{1,40})\s*")
+_BLOCK_FIELD = patterns.compile(r"\s{1,8}(\w{1,80})\s{0,40}=\s{0,40}(\S{1,40})\s*")
 """A line of the block `Trainer.log_metrics("eval", …)` prints (`  eval_loss               =      0.706`): the final
 evaluation of a script that evaluates after training, which logs no dict of it (its `eval_loss` was never read)."""
-_HEADER = re.compile(r"(Num Epochs|Total optimization steps) = (\d{1,3}(?:,\d{3}){0,4})$")
+_HEADER = patterns.compile(r"(Num Epochs|Total optimization steps) = (\d{1,3}(?:,\d{3}){0,4})$")
 _SUMMARY_KEYS = ("train_runtime", "train_loss")
 
 
@@ -633,10 +634,10 @@ class HFTrainerParser(FormatParser):
 
 
 _PLAIN_KEY = r"'[A-Za-z_][A-Za-z0-9_./-]{0,100}': (?:'[-+.0-9eE]{1,40}'|[-+.0-9eE]{1,40})"
-_PLAIN_DICT = re.compile(rf"\{{{_PLAIN_KEY}(?:, {_PLAIN_KEY}){{0,63}}\}}")
+_PLAIN_DICT = patterns.compile(rf"\{{{_PLAIN_KEY}(?:, {_PLAIN_KEY}){{0,63}}\}}")
 """`str(dict)` of plain numbers as the Trainer logs every step (`{'loss': 2.1, 'epoch': '0.5'}`, transformers 5
 quoting them), matched whole before `dict_pairs` reads its pairs one by one (`_plain_dict`)."""
-_PLAIN_PAIR = re.compile(r"'([^']+)': ('?)([^',}]+)")
+_PLAIN_PAIR = patterns.compile(r"'([^']+)': ('?)([^',}]+)")
 _PLAIN_NUMBER = "([-+.0-9eE]{1,40})"
 
 
@@ -685,7 +686,7 @@ def _plain_dict(text: str) -> tuple[_Shape, list[float]] | None:
 def _shape_of(quoted: tuple[tuple[str, str], ...]) -> _Shape:
     """`HFTrainerParser._dict`'s decisions for a dict of these keys (and quotes), every value a number."""
     keys = tuple(k for k, _ in quoted)
-    line = re.compile("\\{" + ", ".join(f"{re.escape(repr(k))}: {q}{_PLAIN_NUMBER}{q}" for k, q in quoted) + "\\}")
+    line = patterns.compile("\\{" + ", ".join(f"{re.escape(repr(k))}: {q}{_PLAIN_NUMBER}{q}" for k, q in quoted) + "\\}")
     last = {k: i for i, k in enumerate(keys)}  # a repeated key: its last value, as a dict display keeps
     step = last.pop("step", -1)
     kind: Kind | None = None

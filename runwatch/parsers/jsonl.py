@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from runwatch.arrays import distinct
 from runwatch.model import Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import DocumentRows, FormatParser
 from runwatch.parsers.numbers import clock_seconds
@@ -408,7 +409,7 @@ def _rows(keys: tuple[str, ...], at: np.ndarray, table: np.ndarray) -> list[Docu
         t[now] = table[now, i] / divisor[now]
         timed[now] = i
     out = []
-    for key in np.unique(timed).tolist():
+    for key in distinct(timed).tolist():
         got = _metrics(keys, key)
         if got.kind is not Kind.STEP or got.clash:
             continue

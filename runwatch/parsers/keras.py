@@ -37,6 +37,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record, is_eval_metric
 from runwatch.parsers.base import GuardedParser, Row, RowBlock, RowColumns
 from runwatch.parsers.fields import named_values
@@ -45,8 +46,8 @@ from runwatch.parsers.numbers import log_seconds, parse_int
 if TYPE_CHECKING:
     import numpy as np
 
-_EPOCH = re.compile(r"Epoch (\d{1,9})/(\d{1,9})\s{0,8}$")
-_HEAD = re.compile(
+_EPOCH = patterns.compile(r"Epoch (\d{1,9})/(\d{1,9})\s{0,8}$")
+_HEAD = patterns.compile(
     r"[^\S\n]{0,12}(?P<n>\d{1,12})/(?P<total>\d{1,12}|Unknown)"
     r"(?: [━=>.\[\] ]{0,200}? ?(?:- )?(?P<time1>\d{1,6}(?::\d\d){0,2}s?)"  # verbose 1: bar, then ETA/elapsed
     r"| - (?P<time2>\d{1,9}s))"  # verbose 2: ` - 1s`
@@ -57,7 +58,7 @@ matches a `\n` (no line holds one), so that `FRAME_LINES` matches it line by lin
 arrays counts samples, not batches (`11610/11610 [====] - 0s 39us/sample - loss: nan - val_loss: nan`): its bar's
 unit is a sample, so the run's steps are samples and its step time a sample's (a review: a housing regression's
 13 epochs of `loss: nan` read as no record at all, `UNREAD`)."""
-_TF2_EPOCH = re.compile(
+_TF2_EPOCH = patterns.compile(
     r"(?P<head>[^\S\n]{0,12}\d{1,12}/\d{1,12}(?: \[[=>.]{1,200}\])? - \d{1,9}s)(?P<rest> - .*?)"
     r"(?: - \d{1,9}(?:\.\d{1,6})?(?:s|ms|us)/epoch)?(?: - (?P<per>\d{1,9}(?:s|ms|us)/(?:step|sample)))?$"
 )
@@ -69,7 +70,7 @@ Keras 2.0 drew its bar and printed no mean step time either (`127/127 [=====] - 
 0.3296`): the same reading, the bar kept (a review: 40 epochs of a real log, `UNREAD`)."""
 
 
-_KERAS1_EPOCH = re.compile(r"[^\S\n]{0,12}(?:- )?(?P<secs>\d{1,9})s(?P<rest> - [A-Za-z_][^:\n]{0,60}: .*)$")
+_KERAS1_EPOCH = patterns.compile(r"[^\S\n]{0,12}(?:- )?(?P<secs>\d{1,9})s(?P<rest> - [A-Za-z_][^:\n]{0,60}: .*)$")
 """Keras 1's verbose-2 epoch line: the epoch's elapsed seconds and its metrics, no count of batches
 (`3083s - loss: 1.7197 - acc: 0.5893 - val_loss: 0.3504 - val_acc: 0.8959` under `Epoch 1/10`); Keras 2.1 and
 2.2 print it after a dash (` - 23s - loss: 0.3718 - acc: 0.8957 - val_loss: …`). Read as the epoch's one frame,
@@ -98,7 +99,7 @@ def tf2_head(line: str) -> re.Match[str] | None:
         return None
     return _HEAD.match(f"{t['head']} - {t['per'] or '0ms/step'}{t['rest']}")
 
-FRAME_LINES = re.compile(rf"(?m)^(?:{_HEAD.pattern})$|^.*$")
+FRAME_LINES = patterns.compile(rf"(?m)^(?:{_HEAD.pattern})$|^.*$")
 """`_HEAD` over a block of lines joined by `\n`: `findall` gives one match per line, in order, with the head's
 groups (n, total, time1, time2, per, unit, rest) for a frame and empty ones for any other line
 (runwatch.parsers.keras_block)."""

@@ -28,13 +28,13 @@ What is left is mostly regex passes: the escapes' strip, `FRAME_LINES`, `_VALUE`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import chain
 
 import numpy as np
 
+from runwatch import patterns
 from runwatch.parsers.bar_block import as_parsed, digit_ints, run_ends
 from runwatch.parsers.base import RowColumns
 from runwatch.parsers.events import WAKES
@@ -52,12 +52,12 @@ from runwatch.parsers.numbers import log_seconds
 from runwatch.parsers.prefix import FIRST_CHARS
 from runwatch.parsers.pydict import metric_name
 
-_VALUE = re.compile(r"(?m)(?<=: )(?:-?\d{1,20}\.\d{1,20}(?:e[-+]\d{1,3})?|nan|-?inf)(?= |$)")
+_VALUE = patterns.compile(r"(?m)(?<=: )(?:-?\d{1,20}\.\d{1,20}(?:e[-+]\d{1,3})?|nan|-?inf)(?= |$)")
 """A value of a pair as Keras prints one (`.4f`, `.4e`, `nan`): a plain number `float` reads as `parse_number`
 does, followed by the next pair's ` - ` or the line's end."""
-_LIST = re.compile(r"(?: - [A-Za-z_][A-Za-z0-9_]{0,59}: )+[^\S\n]*")
+_LIST = patterns.compile(r"(?: - [A-Za-z_][A-Za-z0-9_]{0,59}: )+[^\S\n]*")
 """A pairs text without its values (`_VALUE` taken out): ` - accuracy:  - loss:  `."""
-_NAME = re.compile(r" - ([A-Za-z_][A-Za-z0-9_]{0,59}): ")
+_NAME = patterns.compile(r" - ([A-Za-z_][A-Za-z0-9_]{0,59}): ")
 _OWN = frozenset({"step_time", "epoch_eta", "epoch_elapsed", "epoch"})
 _TOTAL_DIGITS = 9
 """A row's step is (E − 1)·total + n with E under 10**9: a total of up to 9 digits keeps it in int64."""

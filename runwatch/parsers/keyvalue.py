@@ -65,6 +65,7 @@ from __future__ import annotations
 import math
 import re
 
+from runwatch import patterns
 from runwatch.model import ERROR_MEASURES, EVAL_WORDS, Kind, Record, is_eval_metric
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import GLOG_PREFIX, logging_time
@@ -119,7 +120,7 @@ def _by_first_letter(words: list[str] | tuple[str, ...], tails: dict[str, str] |
 # The gap can reach every later key start, so when no pair follows the rest of the line is one
 # last match with an empty key (linear time, where a retry at each position would be quadratic). A key
 # has at most three `:sub` parts: unbounded, `a:a:a:…` made every later start rescan the rest (0.4 s a line).
-_PAIR = re.compile(
+_PAIR = patterns.compile(
     r"([^A-Za-z]*+(?:[A-Za-z][\w./\-'\"@]*+[^A-Za-z]*+)*?)"
     r"(?<![\w./\-'\"@=])([A-Za-z][\w./\-@]*+(?::(?:[A-Za-z][\w./\-]*+|\d++(?=\s{1,3}[-+.\d]))){0,3})"
     r"(?:\s{0,3}[=:]\s{0,8}(?:(?<==)\[(?=[-+]?(?:\d{0,30}\.\d{0,30}(?:[eE][-+]?\d{1,4})?|\d{1,30}[eE][-+]?\d{1,4}|nan|inf)\]))?|\s{1,3}is:\s{0,8}\[?|\s{1,8})(?=[-+.\dnNiI])"  # the guard spares
@@ -136,10 +137,10 @@ _PAIR = re.compile(
     r"(?=$|[\s,;|)\](:]|\.(?:\s|$))"  # a value may end a sentence (ML-Agents' `Mean Reward: 0.333. Std of Reward: …`)
     r"|[\s\S]+"  # no pair from here on: take the rest, so findall does not retry at every later position
 )
-_DIGIT = re.compile(r"\d").search
-_WORD = re.compile(r"(?:[A-Za-z]|\d{1,2}[A-Za-z])[A-Za-z0-9_\-]{0,40}")
-_DEVICE_INDEX = re.compile(r":\d+$")
-_SOURCE_FILE = re.compile(r"\.(?:py|pyx|cpp|cc|cu|c|h|hpp|rs|go|js|ts)$", re.IGNORECASE)
+_DIGIT = patterns.compile(r"\d").search
+_WORD = patterns.compile(r"(?:[A-Za-z]|\d{1,2}[A-Za-z])[A-Za-z0-9_\-]{0,40}")
+_DEVICE_INDEX = patterns.compile(r":\d+$")
+_SOURCE_FILE = patterns.compile(r"\.(?:py|pyx|cpp|cc|cu|c|h|hpp|rs|go|js|ts)$", re.IGNORECASE)
 
 _STEP_KEYS = frozenset({
     "step", "iter", "iteration", "global_step", "it", "steps", "iters", "train_step", "training_step",
@@ -168,11 +169,11 @@ _LABEL_KEYS = frozenset({
     "rank", "local_rank", "global_rank", "world_size", "pid", "node", "gpu", "device", "worker_id", "v_num",
 })
 _CANONICAL_NAMES = frozenset(CANONICAL.values())
-_FINAL = re.compile(r"(?<![A-Za-z])(?:Final|final|FINAL)\b")
+_FINAL = patterns.compile(r"(?<![A-Za-z])(?:Final|final|FINAL)\b")
 """A line's word that it sums the run up (`Final Results: Loss=0.4886, PPL=1.63` after the Trainer-like loop's
 `Final evaluation...`): a stepless line's loss there is the final evaluation's or an average, and read as a
 training step it became the run's last loss (0.4886 shown where the last step said 0.4631, a review)."""
-_KEYED = re.compile(r"[A-Za-z]['\"]?\s{0,3}[=:]\s{0,8}[-+.\d]")
+_KEYED = patterns.compile(r"[A-Za-z]['\"]?\s{0,3}[=:]\s{0,8}[-+.\d]")
 """A key's name and its number (`Loss=0.49`, `'loss': 2.1`), not a clock's digits (`14:29:20`)."""
 _MEASURED_NAMES = _CANONICAL_NAMES - {"lr", "epoch", "step_time", "elapsed", "eta"}
 """Canonical names a line without a step must hold one of to be a record: what training measured (a
@@ -191,31 +192,31 @@ _FUNCTION_WORDS = frozenset({
 })
 """Words of prose, never a key nor a key's first word: `number of nan iterations`, `ran for 25624887`."""
 _LOG_LEVELS = frozenset({"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"})
-_BASIC_PREFIX = re.compile(r"(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]{1,100}:")
+_BASIC_PREFIX = patterns.compile(r"(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]{1,100}:")
 """Python logging's default format (`logging.basicConfig()`: `%(levelname)s:%(name)s:%(message)s`) before the
 message: `INFO:root:Epoch 0 - Average Loss: 1.5552, …` read as a key `INFO:root:Epoch`, and its `Evaluation Epoch 0
 - Average Loss: …` as training, since the line did not start by saying it evaluates (a review)."""
-_SOURCE_LINE = re.compile(r"[\w.-]{1,100}\.py\[line:\s?\d{1,7}\]|\[[\w.-]{1,100}\.py line:\s?\d{1,7}\]")
+_SOURCE_LINE = patterns.compile(r"[\w.-]{1,100}\.py\[line:\s?\d{1,7}\]|\[[\w.-]{1,100}\.py line:\s?\d{1,7}\]")
 """A logger's `%(filename)s[line:%(lineno)d]` (`2020-09-02 13:28:04,330 - train_net.py[line:177] - INFO: [Epoch
 0][Batch 0], …`, a common format) or `[%(filename)s line:%(lineno)d]` (`[2021-01-08 17:45:50,306]-[train.py line:229]:
 === Epoch:[119/120],step:[100/197],…`, a review's YOLOv4 run): its number read as a metric `line`, the same on every
 record (a review's GluonCV log)."""
 _ASIDE_TEXT = r" ?\((?=[^()]{0,40}[A-Za-z])[^()=:\d]{0,40}(?:\d{1,9}[^()=:\d]{0,20})?\)(?=:)"
-_ASIDE = re.compile(r"(?<=[A-Za-z])" + _ASIDE_TEXT)
+_ASIDE = patterns.compile(r"(?<=[A-Za-z])" + _ASIDE_TEXT)
 """A key's aside in brackets before its colon (`Training Loss (avg over last 100): 2.4486`, `Time (s): 3.2`): the
 key read as none and the line as no record, a T5 run's 208 loss lines `no steps` (a review). Words, and at most one
 number among them; not a unit's own pair (`loss (x=3):`) nor a bracketed value."""
-_LOGURU_SITE = re.compile(r"\| (?:TRACE|DEBUG|INFO|SUCCESS|WARNING|ERROR|CRITICAL) {0,8}\| [\w.<>-]{1,120}:[\w<>.-]{1,120}:\d{1,7} - ")
+_LOGURU_SITE = patterns.compile(r"\| (?:TRACE|DEBUG|INFO|SUCCESS|WARNING|ERROR|CRITICAL) {0,8}\| [\w.<>-]{1,120}:[\w<>.-]{1,120}:\d{1,7} - ")
 """loguru's default format after its time, `| INFO     | yolox.core.trainer:after_iter:253 - `: the level, and the module,
 function and line the logger was called from, no metric (a review's YOLOX log read `yolox_core_trainer_after_iter = 253`
 on every step)."""
-_LEAD_COUNT = re.compile(r"\[\s{0,8}(\d{1,12})\s{0,3}/\s{0,3}(\d{1,12})\s{0,8}\]\s")
+_LEAD_COUNT = patterns.compile(r"\[\s{0,8}(\d{1,12})\s{0,3}/\s{0,3}(\d{1,12})\s{0,8}\]\s")
 """A count in brackets that opens the line, no epoch beside it: the run's iteration of its total, as
 deep-text-recognition-benchmark's `train.py` prints it (`[2000/300000] Train loss: 1.34344, Valid loss: 6.06097,
 Elapsed_time: 325.96895`: read with no step, a review's log of 17 launches, two of them to 300,000 iterations, read `no
 steps`). Only beside a training loss: a validation's `[10/50] val_loss: 0.52 acc: 0.91` counts its own batches (read as
 steps 10 and 50, the run "started again", a code review)."""
-_QUOTED_KEY = re.compile(r"'([A-Za-z][\w./\-@]{0,60})'(?=:)")
+_QUOTED_KEY = patterns.compile(r"'([A-Za-z][\w./\-@]{0,60})'(?=:)")
 """A key in quotes among bare ones, outside a dict's braces (PaddleOCR 1.1: `epoch: 0, iter: 2, lr: 0.000001, 'loss':
 nan, 'acc': 0.0, time: 2.346`): unquoted, its pair is read as any other (a quote before a key keeps `_PAIR` from taking
 it, and the NaN loss of a review's run went unread), after a bare one. A dict's line (`{'loss': …}`) is a format's
@@ -291,7 +292,7 @@ _TAILS = {
     # a bare heading (`epoch_heading`), to the line's end (the screen searches a block of lines at once)
     "epoch": r" {0,3}[:#]? {0,3}\[?\d{1,9}(?: {0,3}/ {0,3}\d{1,9})?\]?[ \t=\-#*>~+.:!]{0,24}(?=[\r\n]|$)",
 }
-READS = Reads(lowered=re.compile(_by_first_letter(sorted(_TAILS), _TAILS)))
+READS = Reads(lowered=patterns.compile(_by_first_letter(sorted(_TAILS), _TAILS)))
 _mentions_known_key = READS.admits
 
 
@@ -365,7 +366,7 @@ def _clause_key(head: str, key: str) -> str | None:
     return f"{word.lower() if word[0].isdigit() else word}_{key}"  # `3D loss` → `3d_loss` (not `3_d_loss`)
 
 
-_AT_STEP = re.compile(
+_AT_STEP = patterns.compile(
     r"(?<![\w.])(?P<name>[A-Za-z][A-Za-z_]{0,30}(?: [A-Za-z_]{1,30})?) (?:at|in global) (?:step|iter|iteration) {1,2}"
     r"(?P<step>\d{1,12}) {0,2}: {1,2}(?P<value>[-+]?\d)"
 )
@@ -400,7 +401,7 @@ def _logger_word(word: str) -> bool:
     return word in _LOG_LEVELS or (word.endswith(".py") and len(word) > 3)
 
 
-_EVAL_LEAD = re.compile(
+_EVAL_LEAD = patterns.compile(
     rf"[^A-Za-z0-9\n]{{0,8}}({'|'.join((*EVAL_WORDS, 'validate', 'validating'))})\b"
     r"(?!\s{0,2}[=:]\s{0,2}[-+.\d])", re.IGNORECASE
 )
@@ -410,7 +411,7 @@ a comb of drops at every epoch's end). A `val: 0.5` is a key of its own. `Valida
 (…)` (the ImageNet example's meters, renamed) is the validation's batch, not a training step (a review)."""
 
 
-_LOGGER_LEAD = re.compile(
+_LOGGER_LEAD = patterns.compile(
     r"\[?(?:(?:\d{4}-)?\d\d[-/]\d\d|\d\d/\d\d/\d{4})[ T]\d\d:\d\d:\d\d(?:[,.]\d{1,6})?\]?"
     r"(?:(?: - | {1,4})[\w.]{1,60}(?= - (?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b))?"  # the cookbook's name, then level
     r"(?: - | {1,4})\[?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\]?(?: - [\w.]{1,60}(?= - ))?(?: - |: | {1,4})"
@@ -421,47 +422,47 @@ _LOGGER_LEAD = re.compile(
 read as training, a graph autoencoder's validation loss was its `loss` every other line: a new user's review)."""
 
 
-_SUBSET = re.compile(r"\| valid on '(\w{1,40})' subset \|")
+_SUBSET = patterns.compile(r"\| valid on '(\w{1,40})' subset \|")
 """fairseq's evaluation line (`2023-06-13 17:32:41 | INFO | valid | epoch 143 | valid on 'valid' subset | loss
 12.677 | … | num_updates 40297`, or `| epoch 005 | valid on 'valid' subset | …` before 0.10): its loss is the
 subset's, at that update. Read as training, fairseq's validation loss (12.7 beside a training loss of 3.1) made
 a sawtooth of the loss chart at every epoch's end (a new user's review)."""
 
 
-_PARTIAL_PASS = re.compile(r"\| Epoch \d{1,9} \| (\d{1,9})/(\d{1,9}) \| ")
+_PARTIAL_PASS = patterns.compile(r"\| Epoch \d{1,9} \| (\d{1,9})/(\d{1,9}) \| ")
 """Where flashy's progress logger (Demucs, AudioCraft) says how far a pass is, `Valid | Epoch 19 | 1/3 | 0.29 it/sec |
 Loss 0.1171 | …`: an evaluation's line before its last batch is a running average of part of it, and its result is
 the `Valid Summary | Epoch 19 | Loss=0.1196 | …` line after it. Read as results, the partial averages of an evaluation
 of five models rose within each validation and made a false `overfit` alert (a review)."""
 
 
-_GLUED_BAR = re.compile(r"(?:it/s|s/it)\]")
+_GLUED_BAR = patterns.compile(r"(?:it/s|s/it)\]")
 """The end of a progress bar's frame, postfix-less, that a line was printed after on the same line: Lightning's
 validation bar (`Validation: |          | 0/? [00:00<?, ?it/s]`) before its logger's `Epoch 79: v_loss 1.186e+00
 loss 5.671e-01`, whose training loss read as `val_loss` (a review). The word that leads the bar is the bar's."""
 
 
-_GLOG = re.compile(GLOG_PREFIX)
+_GLOG = patterns.compile(GLOG_PREFIX)
 """A glog-style prefix (`I0724 10:58:34.123456 12345 trainer.cc:163] `, or a Python logger writing it so,
 `I20250724 10:58:34 1 unic helpers.py:163] `): where a line's own text starts, for `_evaluates` (a review saw a
 distillation run's `Test - Epoch: [0/200]  [ 0/1934] … loss/…: 0.2058` lines read as its training steps)."""
 
 
-_CLU_STEP = re.compile(r"\[(\d{1,12})\] (?=[A-Za-z_][\w/.-]{0,100}=[-+.\w])")
+_CLU_STEP = patterns.compile(r"\[(\d{1,12})\] (?=[A-Za-z_][\w/.-]{0,100}=[-+.\w])")
 """The step CLU's `LoggingWriter` writes its scalars at (`[%d] k=v, k=v`, the keys in order, after absl's prefix,
 `_clu_step`): the Flax examples' training and evaluation lines (`[2000] train_accuracy=0.374, train_loss=3.729`, `[2000]
 eval_loss=3.199, …`) and their pace every minute (`[1145] steps_per_sec=13.5451`). Read with no step, a Flax run's
 losses were steps of none, its steps unknown, and `check` found a stall where the run went on (a new user's review)."""
 
 
-_DIVERGED = re.compile(r"(?:^|[:\]] ?)Model diverged with loss = NaN\.?\s*$")
+_DIVERGED = patterns.compile(r"(?:^|[:\]] ?)Model diverged with loss = NaN\.?\s*$")
 """TensorFlow's `NanTensorHook` (every Estimator's, TF-slim's, tensor2tensor's), where the loss it watches is NaN: it
 logs `Model diverged with loss = NaN.` (at ERROR, then raises `NanLossDuringTrainingError`; at WARNING with
 `fail_on_nan_loss=False`, then stops the run), often between two logged steps, where no logged loss is NaN: a loss of
 NaN after the last step logged (a real run's NaN between its steps 200 and 300 read `OK`, a new user's review). The
 whole message after a logger's prefix: a tip quoting it (`Tip: if TensorFlow says 'Model diverged with loss = NaN.',
 lower --learning_rate.`) is none (a code review)."""
-_WORK_UNIT = re.compile(r"Setting work unit notes: (?:(\d{1,9}(?:\.\d{1,6})?) steps/s, )?\d{1,3}(?:\.\d{1,6})?% "
+_WORK_UNIT = patterns.compile(r"Setting work unit notes: (?:(\d{1,9}(?:\.\d{1,6})?) steps/s, )?\d{1,3}(?:\.\d{1,6})?% "
                         r"\((\d{1,12})/(\d{1,12})\)(?:, ETA: ((?:\d{1,6}d)?(?:\d{1,2}h)?\d{1,2}m))?")
 """CLU's `ReportProgress` (the Flax examples' pace, every minute): `Setting work unit notes: 13.5 steps/s, 0.2%
 (1145/500000), ETA: 10h13m (4m : 3.5% data, 84.2% train_step)`: the step, the run's planned steps, the pace and the
@@ -541,18 +542,18 @@ def _evaluates(text: str) -> str | None:
     return None
 
 
-_PHASE_AFTER = re.compile(r"\b(?:epoch|step|iter|iteration)\s{0,2}[:=]?\s{0,2}\d{1,12}\s{1,3}"
+_PHASE_AFTER = patterns.compile(r"\b(?:epoch|step|iter|iteration)\s{0,2}[:=]?\s{0,2}\d{1,12}\s{1,3}"
                           r"(val|valid|validation|eval|evaluation|test)(?:\s{0,2}[,:|]|\s{1,3}(?=[A-Za-z]\w{0,40}:))",
                           re.IGNORECASE)
 """A phase's word right after the count it is at, before the line's values: `epoch: 0 validation, acc: 0.60, loss:
 2.15` (its `epoch: 0 end, loss: 2.17` the training's; the validation loss read into the training's, a review), or
 before its first key: PaddleVideo's `END epoch:1   val loss_avg: 3.62249 top1_avg: 0.14896 … avg_batch_cost: 0.03663
 sec` (its epoch's `train loss_avg:` line the training's)."""
-_EVALUATING_SPLIT = re.compile(r"\b[Ee]valuating (train|test|val|valid|validation)\s{0,2}:")
+_EVALUATING_SPLIT = patterns.compile(r"\b[Ee]valuating (train|test|val|valid|validation)\s{0,2}:")
 """An evaluation of a split said after the line's count: 3D Gaussian Splatting's `[ITER 7000] Evaluating test: L1
 0.0106 PSNR 31.36` (and `Evaluating train:` on its training views, `eval_train_*`), read as a training step's measures.
 Not a task's name (nanochat's `Evaluating: coqa …`)."""
-_TRAINING_AFTER = re.compile(r"\b(?:train|training)\b", re.IGNORECASE)
+_TRAINING_AFTER = patterns.compile(r"\b(?:train|training)\b", re.IGNORECASE)
 """Training's word after a phase's (`Epoch 5 Val Loss: 0.30 Train Loss: 0.20`): the line holds both phases, no
 evaluation's alone (read as one, the training loss became a second `val_loss`, dropped, and its NaN unjudged: a code
 review)."""
@@ -571,7 +572,7 @@ _AVERAGED_STATS = "Averaged stats: "
 the loss series every epoch (a review)."""
 
 
-_WITHIN = re.compile(
+_WITHIN = patterns.compile(
     r"(?<![\w./])(\d{1,12}) ?/ {0,3}(\d{1,12})"
     r"(?:\]| \( {0,3}\d{1,3}(?:\.\d{1,2})?%\)\]| (?:batches|steps|iters|iterations)\b)"
 )
@@ -589,64 +590,64 @@ def _within(text: str, placed: int, metrics: dict[str, float]) -> re.Match[str] 
     return m
 
 
-_EPOCH_OF = re.compile(r"\b[Ee]poch:? ?\[ {0,8}(\d{1,9}) {0,3}/ {0,3}(\d{1,9}) {0,8}\]")
+_EPOCH_OF = patterns.compile(r"\b[Ee]poch:? ?\[ {0,8}(\d{1,9}) {0,3}/ {0,3}(\d{1,9}) {0,8}\]")
 """PaddleOCR's `epoch: [1/72], iter: 10, lr: …`: the epoch of the run's 72 (its `iter` counts across them);
 PaddleVideo's `epoch:[  1/25 ] train step:100  loss: 3.45068`, whose step counts within the epoch
 (runwatch.parsers.epochs makes it global: without the epoch, its 25 epochs read as 24 restarts, a review); a
 loop's epoch summary `Epoch [1/30] Train: 0.0962 | Val: 0.0991 | 457.0s | LR: 0.001000` (its epochs were
 read as no record, or its first as epoch 9 of a bar's, a review)."""
-_PCDET_EPOCH = re.compile(r"\bTrain: {1,8}(\d{1,9})/(\d{1,9}) \( {0,2}\d{1,3}%\) \[")
+_PCDET_EPOCH = patterns.compile(r"\bTrain: {1,8}(\d{1,9})/(\d{1,9}) \( {0,2}\d{1,3}%\) \[")
 """OpenPCDet's epoch of the run's before its batch of the epoch's: `Train:   80/80 (100%) [ 959/960 (100%)]` (read as a
 metric `train`, 80, and no step, a review; its step is its `Acc_iter`)."""
-_TIMM_TRAIN = re.compile(r"\bTrain: (\d{1,9}) \[ {0,8}\d")
+_TIMM_TRAIN = patterns.compile(r"\bTrain: (\d{1,9}) \[ {0,8}\d")
 """timm's `Train: 0 [  50/10009 (0%)]`: the value of `Train` is the epoch, the count after it its batch."""
-_TIMM_TEST = re.compile(r"Test(?P<ema> \(EMA\))?: \[ {0,8}(?P<at>\d{1,9})/(?P<last>\d{1,9})\]")
+_TIMM_TEST = patterns.compile(r"Test(?P<ema> \(EMA\))?: \[ {0,8}(?P<at>\d{1,9})/(?P<last>\d{1,9})\]")
 """timm's `validate`: `Test: [ 390/390]  Time: 1.319 (1.406)  Loss:  6.6085 (6.7094)  Acc@1:  0.0000 ( 0.0820)  …`
 every few batches, each meter's batch value then its average so far, and the last batch's line (its count at the last
 index) holds the evaluation's result, the averages; `Test (EMA):` the same of the EMA weights. Read as any line, each
 batch's values were evaluations (`test_acc1` 0, the last batch's, where the run's was 72.632, a review's ImageNet run),
 and the EMA's were mixed with the model's."""
-_AVERAGED_METER = re.compile(
+_AVERAGED_METER = patterns.compile(
     rf"(?P<name>[A-Za-z][\w@]{{0,30}}): {{1,12}}(?:{NUMBER_TEXT}) {{1,4}}\( {{0,12}}(?P<average>{NUMBER_TEXT}) {{0,8}}\)")
 """A meter of timm's: `Loss:  6.6085 (6.7094)`, its value right-aligned (`Loss:     nan (   nan)`: a NaN pads further)."""
-_PPDET = re.compile(
+_PPDET = patterns.compile(
     r"[Ee]poch: \[(\d{1,9})(?:/(\d{1,9}))?\](?:; inner epoch \[(\d{1,9})\])? {1,4}\[ {0,8}(\d{1,12})/(\d{1,12})\]")
 """PaddleDetection's `ppdet.engine INFO: Epoch: [71] [400/464] learning_rate: 0.000100 … loss: 9.145962`: epoch
 71 (from 0), iteration 400 of its 464 (a review: `no steps`); LAVIS's (BLIP-2's) MetricLogger, `Train: data epoch: [0]
 [  50/1000]  eta: …  loss: …`, and its iteration runner's `Train: data epoch: [0]; inner epoch [3]  [   50/10000]`, whose
 inner epoch counts the run's iterations by `iters_per_inner_epoch` (read with no step, a review's BLIP-2 run `no
 steps`)."""
-_EPOCH_AT = re.compile(r"\bEpoch (\d{1,9})\[(\d{1,12})/(\d{1,12})\]: ")
+_EPOCH_AT = patterns.compile(r"\bEpoch (\d{1,9})\[(\d{1,12})/(\d{1,12})\]: ")
 """A PaddlePaddle loop's `Epoch 30[4816/5011]: loss:0.01737, lr:0.00000, batch time:0.3103, …` (CSRA-Paddle's): epoch
 30, its 4816th sample of 5011 (it counts samples, a batch of 16 at a time). Read by no count, its 115 losses had no
 step (`no steps`, a review)."""
-_LEADING_COUNT = re.compile(r"(\d{1,12}) \[[A-Za-z]")
+_LEADING_COUNT = patterns.compile(r"(\d{1,12}) \[[A-Za-z]")
 """A count alone before the first bracketed pair: Keras-GAN's `print("%d [D loss: %f, acc.: %.2f%%] [G loss: %f]" %
 (epoch, …))`, its training iteration (a review: three GAN logs of 1000 iterations, the discriminator at 100% and the
 generator's loss at 0.0016, read as nothing)."""
-_PIPED = re.compile(
+_PIPED = patterns.compile(
     r"\bEpoch:\[ {0,8}(\d{1,9}) {0,8}\| {0,8}(\d{1,9}) {0,8}\] {1,8}Batch:\[ {0,8}(\d{1,12}) {0,8}\| {0,8}(\d{1,12}) {0,8}\]")
 """A YOLOv3 trainer's count (Peterisfar/YOLOV3 and the repositories copied from it: `Epoch:[ 0 | 19 ]    Batch:[ 100 |
 2068 ]    loss_giou: 5.6838 … loss: 95.9357    lr: 0.0001`): epoch 0, whose last is 19 (it prints `epochs - 1`), and
 the batch of the epoch's 2068: the run's step is epoch × 2068 + batch, of 20 × 2068. Without it the losses had no
 step, and the validation's tqdm bar after each epoch (`0/4952 … 4952/4952`) read as the run, at "step 74280" (a
 review)."""
-_SPEEDOMETER = re.compile(r"\b(?:Epoch|Iter)\[(\d{1,9})\] ?Batch ?\[(?:\d{1,12}-)?(\d{1,12})\]\s")
+_SPEEDOMETER = patterns.compile(r"\b(?:Epoch|Iter)\[(\d{1,9})\] ?Batch ?\[(?:\d{1,12}-)?(\d{1,12})\]\s")
 """MXNet's `Speedometer` callback (Module.fit, and the detection and face projects that copy it): `INFO:root:Epoch[0]
 Batch [20]\tSpeed: 142.33 samples/sec\taccuracy=0.562500`, since MXNet 1.3 `Batch [0-20]` (the batches since the last
 line), before it `Iter[0]` for the epoch: batch 20 of epoch 0, which runwatch.parsers.epochs makes the run's step (it
 counts from 0 in each epoch; the epoch's length is stated nowhere). Unread, a review's ten epochs of ResNet were 310
 stepless records (`no steps`: no stall, no ETA)."""
-_MMCV = re.compile(r"\b(?:Epoch \[(\d{1,9})\]\[ {0,8}(\d{1,12})/(\d{1,12})\]|Iter \[ {0,8}(\d{1,12})/(\d{1,12})\])(?=\s)")
+_MMCV = patterns.compile(r"\b(?:Epoch \[(\d{1,9})\]\[ {0,8}(\d{1,12})/(\d{1,12})\]|Iter \[ {0,8}(\d{1,12})/(\d{1,12})\])(?=\s)")
 """OpenMMLab's mmcv 1.x text logger (MMDetection 2.x, MMSegmentation 0.x, MMPose 0.x and the projects built on
 them): `- mmdet - INFO - Epoch [1][50/1220]\tlr: 2.500e-04, eta: …` (epoch 1, iteration 50 of its 1220) or
 `Iter [100/8000]\t…` (an iteration of the run's); mmengine's `Epoch(train) [1][50/1220]` is `_MMENGINE`'s. Read
 as pairs only, the counter was no step: a run logging every 18 minutes read `no steps` and a critical stall (a
 new user's review)."""
-_PER_ITER = re.compile(r"(?<![\w.:=])(\d{1,9}(?:\.\d{1,6})?) ?(ms|s|sec)/(?:iter|it|step|batch)\b")
+_PER_ITER = patterns.compile(r"(?<![\w.:=])(\d{1,9}(?:\.\d{1,6})?) ?(ms|s|sec)/(?:iter|it|step|batch)\b")
 """A step time said by its unit alone, no key (`[train] iter 20: loss 8.3995 2271 ms/iter`, a nanoGPT fork): read
 where nothing else gave one (a review saw its note say no step line carries a step time)."""
-_DAYS = re.compile(r"\b[Ee][Tt][Aa]: (\d{1,6} days?, \d{1,2}:\d\d:\d\d)\b")
+_DAYS = patterns.compile(r"\b[Ee][Tt][Aa]: (\d{1,6} days?, \d{1,2}:\d\d:\d\d)\b")
 """A remaining time as Python prints a `timedelta` of a day and more (mmcv's and detectron2's `eta: 30 days,
 14:24:49`, YOLOX's `ETA: 3 days, 23:23:55`): the pair scan read `eta` as 30 seconds (YOLOX's as 3, a review)."""
 _AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss"})
@@ -737,7 +738,7 @@ def _evaluated(metrics: dict[str, float], word: str) -> dict[str, float]:
     return out
 
 
-_MMENGINE = re.compile(
+_MMENGINE = patterns.compile(
     r"\b(Epoch|Iter)\((train|val|test)\) {0,8}\[ {0,8}(\d{1,15})(?: {0,8}/ {0,8}(\d{1,15}))? {0,8}\]"
     r"(?:\[ {0,8}(\d{1,15}) {0,8}/ {0,8}(\d{1,15}) {0,8}\])?"
 )

@@ -24,8 +24,7 @@ its launch's failure the first it wrote) has none (its lines read as launches, e
 
 from __future__ import annotations
 
-import re
-
+from runwatch import patterns
 from runwatch.model import FATAL_EVENTS, Event, Kind, Record
 from runwatch.parsers.fields import logging_time
 
@@ -35,7 +34,7 @@ gives a traceback's at the end of its block, which may be the end of the input).
 MIN_LETTERS = 10
 """Letters the opening line's text must hold, its stamp aside, to tell a launch by."""
 
-_LEAD_STAMP = re.compile(r"^[\[(]?\d[\d/:\-.,T ]{6,30}\d[\])]?\s*")
+_LEAD_STAMP = patterns.compile(r"^[\[(]?\d[\d/:\-.,T ]{6,30}\d[\])]?\s*")
 """A time stamp before a logger's message (`[2022-10-15 19:11:46,424]`, `2022-05-08 17:31:42,446 `, mmengine's
 `03/25 19:53:52 `): each launch prints its own."""
 _NOT_OPENINGS = ("nohup: ignoring input",)

@@ -20,17 +20,17 @@ parser gives. A line that fails the check is learned on its own.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import replace
 
+from runwatch import patterns
 from runwatch.model import Record
 from runwatch.parsers.learned import TIME, Counters, LearnedLine, learn, parsed, reading, same_record
 
-_PIECE = re.compile(r" *[0-9]+")
+_PIECE = patterns.compile(r" *[0-9]+")
 """A run of digits and the blanks that pad it: what differs between lines of one skeleton."""
-_DIGITS = re.compile(r"[0-9]+")
+_DIGITS = patterns.compile(r"[0-9]+")
 _MAX_SKELETONS = 4096
 _MAX_RUNS = 24
 """Runs of digits of a line probed for `Learner.recordless` at most (each costs two parses, once per shape):

@@ -49,6 +49,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.boundary import printable
 from runwatch.parsers.events import WAKES
@@ -58,12 +59,12 @@ from runwatch.parsers.prefix import split_rank
 STEP, TOTAL, TIME, RANK = "step", "total", "time", "rank"
 """Span names besides metrics'."""
 
-_NUMBER = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?(?:[eE][-+][0-9]+)?")
+_NUMBER = patterns.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?(?:[eE][-+][0-9]+)?")
 """A number as the columns read one: digits, maybe thousands separators (`10,050`), decimals, exponent."""
-_WORD = re.compile(r"(?<![\w.])[-+]?(?:nan|inf(?:inity)?)(?![\w.])", re.IGNORECASE)
+_WORD = patterns.compile(r"(?<![\w.])[-+]?(?:nan|inf(?:inity)?)(?![\w.])", re.IGNORECASE)
 """A logged NaN or infinity in a number's place: a constant of its layout (its rows all print it)."""
 _WORD_PROBES = ("1.25", "2.5", "0")
-_STAMP = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2})(?:[.,]([0-9]{1,6}))?")
+_STAMP = patterns.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2})(?:[.,]([0-9]{1,6}))?")
 _SCALES = (1.0, -1000.0, 1000.0, 60.0, 3600.0, -1e6, 1e6, -100.0, 100.0, -1e9, 1e9, -1024.0, 1024.0)
 """Unit conversions a parser may apply to a number: multiply by (> 0) or divide by (< 0)."""
 _MAX_TOKENS = 64
@@ -257,8 +258,8 @@ def _learn(parse: Callable[[str], Record | None], line: str, counters: Counters 
     words = list(_WORD.finditer(line))
     if len(tokens) + len(words) > _MAX_TOKENS or not _could_fit(rec, tokens, words, derived):
         return None
-    for m in tokens + words:
-        found = _token_role(parse, line, rec, m.start(), m.end(), _WORD_PROBES if m.re is _WORD else None)
+    for m, probes in [*((t, None) for t in tokens), *((w, _WORD_PROBES) for w in words)]:
+        found = _token_role(parse, line, rec, m.start(), m.end(), probes)
         if found is None:
             return None
         role, span = found

@@ -12,9 +12,9 @@ last step printed (0 before the first).
 from __future__ import annotations
 
 import math
-import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.fields import number, strip_lead
@@ -25,12 +25,12 @@ from runwatch.parsers.stepline import StepLine
 
 _STEP = Kind.STEP
 """Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11."""
-_HEAD = re.compile(r"step +(\d+)(?:/(\d+))?(:| \|)")
-_OLD = re.compile(
+_HEAD = patterns.compile(r"step +(\d+)(?:/(\d+))?(:| \|)")
+_OLD = patterns.compile(
     r" train loss (\S+)(?: \(acc (\S+)\))?(?: norm (\S+))?(?: lr (\S+))?"
     r" \((?:took )?([.\d]+) ms(?:, ([.\d]+) tok/s)?\)"
 )
-_MAIN_LOG = re.compile(r"s:(\d+) (\w+):(\S+)(?: lr:(\S+) norm:(\S+))?$")
+_MAIN_LOG = patterns.compile(r"s:(\d+) (\w+):(\S+)(?: lr:(\S+) norm:(\S+))?$")
 STEP_LINE = StepLine(
     "step {step:pad}/{total:int} | loss {loss} ({loss_z:signed|+nan}z)| norm {grad_norm} ({grad_norm_z:signed|+nan}z)"
     "| lr {lr} | {step_time/1000} ms | {mfu|-}% bf16 MFU | {tokens_per_sec} tok/s"
@@ -164,7 +164,7 @@ def _pipe_fields(text: str) -> dict[str, float]:
 
 
 _NAMES = {"loss": "loss", "train loss": "loss", "norm": "grad_norm", "grad": "grad_norm", "lr": "lr", "mfu": "mfu"}
-_OTHER_NAME = re.compile(r"[A-Za-z][\w/.\-]{0,40}")
+_OTHER_NAME = patterns.compile(r"[A-Za-z][\w/.\-]{0,40}")
 """A segment's name that is none of `_NAMES`: kept as its metric name (`val_loss 4.07`, `ppl 12.3`). A loop
 written after llm.c's (`step 47700 | loss 1.4684 | lr 1.79e-04 | grad 0.075 | 113.4k tok/s | mfu 114.07%`) read
 its loss and rate only (a review)."""

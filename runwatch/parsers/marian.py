@@ -17,18 +17,18 @@ as crashed: the tracebacks its validation script printed were the only records (
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import logging_time
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.pydict import metric_name, snake
 
-_HEAD = re.compile(r"(?:\[[\d:. -]{19,26}\] )?(\[valid\] )?Ep\. (\d{1,9}) : Up\. (\d{1,12}) : ")
-_FIELD = re.compile(rf"(Sen\.|Cost|Time|L\.r\.|gNorm) ({NUMBER_TEXT})s?\b|({NUMBER_TEXT}) words/s")
-_VALID = re.compile(rf"([A-Za-z][\w-]{{0,40}}) : ({NUMBER_TEXT}) : ")
+_HEAD = patterns.compile(r"(?:\[[\d:. -]{19,26}\] )?(\[valid\] )?Ep\. (\d{1,9}) : Up\. (\d{1,12}) : ")
+_FIELD = patterns.compile(rf"(Sen\.|Cost|Time|L\.r\.|gNorm) ({NUMBER_TEXT})s?\b|({NUMBER_TEXT}) words/s")
+_VALID = patterns.compile(rf"([A-Za-z][\w-]{{0,40}}) : ({NUMBER_TEXT}) : ")
 _NAMES = {"Cost": "loss", "L.r.": "lr", "gNorm": "grad_norm"}
 FIRST_DISPLAY_MAX = 1000
 """The largest update a launch's first display may be at to be its first `--disp-freq` updates from 0: its time is

@@ -9,16 +9,16 @@ field (the `avg > 0` test fails), so such a record simply has no `loss`.
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, snake
 from runwatch.parsers.numbers import ascii_float, parse_int
 from runwatch.parsers.reads import Reads
 
-_STAMP = re.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\]")
+_STAMP = patterns.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\]")
 _TRAINING_KEYS = ("consumed samples", "elapsed time per iteration", "learning rate", "lm loss", "loss scale")
 
 # field → (metric, unit suffix removed); `(ms)` times are converted to seconds

@@ -28,6 +28,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.epochs import within
@@ -40,28 +41,28 @@ from runwatch.parsers.reads import Reads
 _MAX_METERS = 64
 """Meters a line is read for at most: DETR's MetricLogger prints 48 (six decoder layers' losses, scaled and not),
 its `time` and `data` last (cut at 32, a review's run read "no step line carries a step time")."""
-_HEAD = re.compile(
+_HEAD = patterns.compile(
     LOGGED_PREFIX + r"\s{0,20}(?:Train\s{0,4})?Epoch:?\s{0,4}\[\s{0,8}(?P<epoch>\d{1,9})\s{0,8}\]"
     r"\s{0,4}\[\s{0,8}(?P<inner>\d{1,12})\s{0,8}(?:/\s{0,8}(?P<per_epoch>\d{1,12})\s{0,8})?\]"
 )
 """`Epoch: [e][i/N]`, or `Epoch: [e][i]` without the epoch's length (SwAV's, DeepCluster-v2's loops: `Epoch: [399][50]`)."""
-_TEST = re.compile(LOGGED_PREFIX + r"\s{0,20}(?:Test|Val|Validation|Eval)\s{0,4}:?\s{0,4}\[\s{0,8}\d{1,12}\s{0,8}/\s{0,8}\d{1,12}\s{0,8}\]")
+_TEST = patterns.compile(LOGGED_PREFIX + r"\s{0,20}(?:Test|Val|Validation|Eval)\s{0,4}:?\s{0,4}\[\s{0,8}\d{1,12}\s{0,8}/\s{0,8}\d{1,12}\s{0,8}\]")
 _NAME = r"[A-Za-z][\w@./-]{0,40}"
-_METER = re.compile(
+_METER = patterns.compile(
     rf"(?P<name>{_NAME}):?\s{{1,8}}(?P<value>{NUMBER_TEXT})(?:\s{{1,4}}\(\s{{0,8}}(?P<average>{NUMBER_TEXT})\s{{0,8}}\))?(?=\s|$)"
 )
 """`Loss 5.7640e+00 (6.3097e+00)`, `Acc@1   0.00 (  0.00)`, a result's `Acc@1 0.390` without an average, and
 SwAV's `Lr: 0.0006` (its one meter with a colon: the learning rate was lost)."""
-_TABBED = re.compile(
+_TABBED = patterns.compile(
     rf"(?P<name>{_NAME}(?: (?!(?:nan|NaN|inf|Inf)\b){_NAME}){{0,3}})\s{{1,8}}(?P<value>{NUMBER_TEXT})"
     rf"(?:\s{{1,4}}\(\s{{0,8}}(?P<average>{NUMBER_TEXT})\s{{0,8}}\))?"
 )
 """One tab-separated meter whose name has words (`Loss dro 6.354 (6.316)`, `camera dro 0.000 (0.000)`): `_METER` took
 the last word for the name, and both were `dro` (a review: the camera's 0.000 overwrote the loss)."""
-_RESULT = re.compile(LOGGED_PREFIX + rf"(?P<result>\s{{0,8}}\* (?=[A-Za-z])(?:{_NAME}\s{{1,8}}(?:{NUMBER_TEXT})(?:\s{{1,8}}|$)){{1,{_MAX_METERS}}})")
+_RESULT = patterns.compile(LOGGED_PREFIX + rf"(?P<result>\s{{0,8}}\* (?=[A-Za-z])(?:{_NAME}\s{{1,8}}(?:{NUMBER_TEXT})(?:\s{{1,8}}|$)){{1,{_MAX_METERS}}})")
 """` * Acc@1 76.130 Acc@5 92.862`, `validate`'s result at the evaluation's end: names and numbers only, to the
 line's end (a fork's ` * Prec@1   k 49.206 Prec@5 001 78.840` is something else)."""
-_AVERAGED = re.compile(LOGGED_PREFIX + r"Averaged stats: ")
+_AVERAGED = patterns.compile(LOGGED_PREFIX + r"Averaged stats: ")
 """torchvision's MetricLogger (DETR, Deformable DETR, DINO) after `evaluate`'s `Test:  [i/N]` lines: each meter's
 median and, in brackets, its average over the whole evaluation; its own line after training has the `lr` meter, the
 evaluation's none. A DETR run's evaluations were no records at all (a review)."""

@@ -29,19 +29,18 @@ Read as `kv`, only the epochs' averages were steps: no total, a run that complet
 
 from __future__ import annotations
 
-import re
-
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.pydict import metric_name, snake
 
-_EPOCH = re.compile(r"[Ee]poch (\d{1,9})/(\d{1,9})\s*$")
-_ITER = re.compile(rf"(\d{{1,9}})/(\d{{1,9}}), ([Tt]rain_loss): ({NUMBER_TEXT})(?P<rest>(?:, [A-Za-z][\w ]{{0,30}}: \S{{1,40}}){{0,8}})\s*$")
-_PAIR = re.compile(rf", ([A-Za-z][\w ]{{0,30}}): ({NUMBER_TEXT})(?=,|$)")
-_AVERAGE = re.compile(rf"epoch (\d{{1,9}}) average loss: ({NUMBER_TEXT})\s*$")
-_CURRENT = re.compile(rf"[Cc]urrent epoch: (\d{{1,9}}) current ([A-Za-z][\w ]{{0,40}}?): ({NUMBER_TEXT})(?:\s|$)")
-_LONE = re.compile(rf"([A-Za-z][A-Za-z0-9_]{{0,40}}): ({NUMBER_TEXT})\s*$")
+_EPOCH = patterns.compile(r"[Ee]poch (\d{1,9})/(\d{1,9})\s*$")
+_ITER = patterns.compile(rf"(\d{{1,9}})/(\d{{1,9}}), ([Tt]rain_loss): ({NUMBER_TEXT})(?P<rest>(?:, [A-Za-z][\w ]{{0,30}}: \S{{1,40}}){{0,8}})\s*$")
+_PAIR = patterns.compile(rf", ([A-Za-z][\w ]{{0,30}}): ({NUMBER_TEXT})(?=,|$)")
+_AVERAGE = patterns.compile(rf"epoch (\d{{1,9}}) average loss: ({NUMBER_TEXT})\s*$")
+_CURRENT = patterns.compile(rf"[Cc]urrent epoch: (\d{{1,9}}) current ([A-Za-z][\w ]{{0,40}}?): ({NUMBER_TEXT})(?:\s|$)")
+_LONE = patterns.compile(rf"([A-Za-z][A-Za-z0-9_]{{0,40}}): ({NUMBER_TEXT})\s*$")
 _DONE = ("train completed, best_metric: ", "Training completed, best_metric: ")
 
 

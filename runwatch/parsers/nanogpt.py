@@ -18,9 +18,9 @@ that "Loading checkpoint shards: done" or a `done.` in a message is no finish.
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import StepLineParser
 from runwatch.parsers.fields import local_time, number, strip_lead
@@ -36,14 +36,14 @@ negative MFU is none (`-100.00%`: running_mfu's initial -1.0, printed until iter
 fast path too: the first lines of every run were read one by one. Character-level forks print the loss in
 bits per character (`loss 1.5822 BPC, time 323.32ms`): its unit was the end of the line's reading, and a
 real run showed a loss and no step time, MFU or evaluation (a review)."""
-_EVAL = re.compile(r"step (\d+): train loss ([^,\s]+)(?: BPC)?, val loss (\S+)")
+_EVAL = patterns.compile(r"step (\d+): train loss ([^,\s]+)(?: BPC)?, val loss (\S+)")
 # llama2.c: `490 | loss 5.7543 | lr 4.900000e-05 | 8060.78ms | mfu 0.21%`
-_LLAMA2C = re.compile(r"(\d+) \| loss (\S+) \| lr (\S+) \| ([.\d]+)ms \| mfu ([^%\s]+)%")
-_STAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ")
-_SPLIT_LINE = re.compile(r"(\d{1,15}) (train|val|hella) ([-+.0-9A-Za-z]{1,40})$")
+_LLAMA2C = patterns.compile(r"(\d+) \| loss (\S+) \| lr (\S+) \| ([.\d]+)ms \| mfu ([^%\s]+)%")
+_STAMP = patterns.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ")
+_SPLIT_LINE = patterns.compile(r"(\d{1,15}) (train|val|hella) ([-+.0-9A-Za-z]{1,40})$")
 _SPLITS = {"train": (Kind.STEP, "loss"), "val": (Kind.EVAL, "val_loss"), "hella": (Kind.EVAL, "hellaswag_acc")}
 """build-nanogpt's `log.txt`: a line's split → its record's kind and metric."""
-_DONE = re.compile(r"done: (\d+) iterations?\b")
+_DONE = patterns.compile(r"done: (\d+) iterations?\b")
 
 
 class NanoGPTParser(StepLineParser):

@@ -25,15 +25,15 @@ nnU-Net issue 2357).
 from __future__ import annotations
 
 import math
-import re
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import logging_time
 from runwatch.parsers.numbers import held_numbers, parse_number
 
-_PREFIX = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?: ")
-_LIST_ITEM = re.compile(r"[^,\[\]]{1,60}")
+_PREFIX = patterns.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?: ")
+_LIST_ITEM = patterns.compile(r"[^,\[\]]{1,60}")
 _READ = ("Epoch ", "Current learning rate: ", "train_loss ", "val_loss ", "Pseudo dice ", "Training done.")
 """The messages read, by how they start (the rest of a log's lines are its set-up's)."""
 

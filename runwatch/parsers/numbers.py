@@ -14,6 +14,8 @@ import math
 import re
 from functools import lru_cache
 
+from runwatch import patterns
+
 _SPECIAL = {
     "nan": math.nan, "-nan": math.nan, "+nan": math.nan,
     "inf": math.inf, "+inf": math.inf, "infinity": math.inf, "+infinity": math.inf,
@@ -21,13 +23,13 @@ _SPECIAL = {
 }
 
 
-_THOUSANDS = re.compile(r"[-+]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+_THOUSANDS = patterns.compile(r"[-+]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 
 NUMBER_TEXT = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?i:nan|inf)"
 """A plain number as a log prints it, as regex text for a parser's own patterns: digits, a fraction, an
 exponent, `nan`/`inf` in any case; no thousands separator, quote or unit. `float()` reads every match."""
 
-_HELD = re.compile(
+_HELD = patterns.compile(
     r"(?<![\w.])(?:np\.(?:float|int|uint)(?:8|16|32|64|128)?\((?P<np>[^()]{1,40})\)"
     r"|(?:tensor|array|Array|DeviceArray)\((?:\[{1,3}(?P<one>[-+.\w]{1,40})\]{1,3}|(?P<arr>[-+.\w]{1,40}))"
     r"(?:, [^()]{0,200})?\)"
@@ -151,10 +153,10 @@ def in_unit(value: float, unit: str, table: dict[str, tuple[float, float]]) -> f
 # Keras, Python's `timedelta`) or units spelled out (StyleGAN, CatBoost, ms-swift, Keras, YOLO). Config
 # files' durations are another language with a stricter grammar (runwatch.durations).
 
-_SPELLED_PART = re.compile(r"(\d{1,12}(?:\.\d{1,12})?)(ms|us|[dhms]) ?")
+_SPELLED_PART = patterns.compile(r"(\d{1,12}(?:\.\d{1,12})?)(ms|us|[dhms]) ?")
 _SPELLED_RANK = {unit: rank for rank, unit in enumerate(("d", "h", "m", "s", "ms", "us"))}
 """Each unit's rank: parts come largest first, each once. A day is 86,400 s; the others are `SECONDS`' units."""
-_DAYS = re.compile(r"(\d{1,6}) days?, ")
+_DAYS = patterns.compile(r"(\d{1,6}) days?, ")
 
 
 def spelled_seconds(text: str) -> float | None:

@@ -31,28 +31,28 @@ whose NaN it could not have seen (a new user's review).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import local_time
 from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.pydict import snake
 
-_PREFIX = re.compile(
+_PREFIX = patterns.compile(
     r"^(?:(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(?P<frac>\d{1,6}))?\t[^\t]{1,200}\t[^\t]{1,200}:\d{1,6}"
     r"\t[A-Z]{3,8}\t"  # the file handler's: tabs between time, host:local_rank, module:line, level
     r"|\[(?P<rdate>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(?P<rfrac>\d{1,6}))?\] {1,8}[A-Z]{3,8} {1,8}"
     r"\[[^\]\s]{1,200}:\d{1,6}, rank=\d{1,6}\] )"  # the console's (rich): `[time] INFO     [olmo.train:816, rank=0] `
     r"(?P<message>.*)$"
 )
-_STEP = re.compile(
+_STEP = patterns.compile(
     r"\[step=(?P<step>\d{1,15})/(?P<total>\d{1,15})(?:, ?epoch=(?P<epoch>\d{1,9}))?(?:, [^\]]{0,100})?\]\s*$"
 )
 _STARTS = ("20", "[2")
 """How a prefix starts (this century's year, bare or bracketed): other lines skip the match."""
-_ITEM = re.compile(r"^    (?P<key>[^\s=][^=]{0,300}?)=(?P<value>\S{1,60})\s*$")
+_ITEM = patterns.compile(r"^    (?P<key>[^\s=][^=]{0,300}?)=(?P<value>\S{1,60})\s*$")
 _NAMES = {
     "train/CrossEntropyLoss": "loss",
     "optim/total_grad_norm": "grad_norm",

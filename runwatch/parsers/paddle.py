@@ -24,19 +24,19 @@ review). Kept as a parser of its own: a step line means what the lines before it
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.epochs import run_total, within
 from runwatch.parsers.keyvalue import KeyValueParser
 
-_EPOCH = re.compile(r"Epoch (\d{1,9})/(\d{1,9})")
-_STEP = re.compile(r"step\s{1,8}(\d{1,12})/(\d{1,12})(?:\s{1,4}\[[=>.]{0,200}\])?\s{1,4}- ")
+_EPOCH = patterns.compile(r"Epoch (\d{1,9})/(\d{1,9})")
+_STEP = patterns.compile(r"step\s{1,8}(\d{1,12})/(\d{1,12})(?:\s{1,4}\[[=>.]{0,200}\])?\s{1,4}- ")
 _EVAL_BEGIN = frozenset({"Eval begin...", "Predict begin..."})
-_EVAL_END = re.compile(r"(?:Eval|Predict) samples: \d{1,15}")
-_EARLY_STOP = re.compile(r"Epoch \d{1,9}: Early stopping\.")
+_EVAL_END = patterns.compile(r"(?:Eval|Predict) samples: \d{1,15}")
+_EARLY_STOP = patterns.compile(r"Epoch \d{1,9}: Early stopping\.")
 _NO_EVAL_METRICS = frozenset({"step_time", "eta", "data_time", "samples_per_sec", "elapsed"})
 """What an evaluation's line times (its batches' cost), not what it measures."""
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import logging_time
@@ -31,9 +32,9 @@ from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.pydict import metric_name, snake
 
 MAX_FIELDS = 32
-_HEADING = re.compile(r"\s{0,8}Epoch (\d{1,9})/(\d{1,9})\s{0,8}")
-_PHASE = re.compile(r"\s{0,8}(train|training|val|valid|validation|eval|test)\s{1,4}(?=Loss:)", re.IGNORECASE)
-_FIELD = re.compile(rf"([A-Za-z][\w.()/-]{{0,40}}(?: [A-Za-z][\w.()/-]{{0,40}})?):\s{{0,4}}({NUMBER_TEXT})%?(?=[\s,;|]|$)")
+_HEADING = patterns.compile(r"\s{0,8}Epoch (\d{1,9})/(\d{1,9})\s{0,8}")
+_PHASE = patterns.compile(r"\s{0,8}(train|training|val|valid|validation|eval|test)\s{1,4}(?=Loss:)", re.IGNORECASE)
+_FIELD = patterns.compile(rf"([A-Za-z][\w.()/-]{{0,40}}(?: [A-Za-z][\w.()/-]{{0,40}})?):\s{{0,4}}({NUMBER_TEXT})%?(?=[\s,;|]|$)")
 """A `Name: value` pair, its name of a word or two (`Acc`, `MeanMargin`, `Train Accuracy`), its value a number (a `%` after
 it dropped), then a blank, a separator or the line's end."""
 _TRAINING = frozenset({"train", "training"})

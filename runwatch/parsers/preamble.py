@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from runwatch import patterns
 from runwatch.model import Preamble
 from runwatch.parsers.reads import Reads
 from runwatch.text import clip, one_line
@@ -23,20 +24,20 @@ MOST_LINES = 10_000
 """Lines read for settings at most: a log with no loss line says nothing more after its start. Each rank of a job
 under torchrun may print its own header into one log: an 8-rank torchtitan job's `total steps 1000` came at line
 3,924, past the 2,000 read before (a review)."""
-SETTING = re.compile(r"^([A-Za-z](?:[A-Za-z0-9 _./()-]|:(?=\S)){0,63}?)(\s*):\s+(\S.{0,160})$")
+SETTING = patterns.compile(r"^([A-Za-z](?:[A-Za-z0-9 _./()-]|:(?=\S)){0,63}?)(\s*):\s+(\S.{0,160})$")
 """`key: value`, split at the first `: ` after a key-shaped run: a colon with no space after it belongs to
 the key (nanochat's `target data:param ratio: 16,704`) or the value (`data_path: /a/b:c`, `time: 12:30`)."""
-RATIO = re.compile(r"^([A-Za-z][A-Za-z0-9 _./()-]{0,40}?):\s+(\S.*)$")
+RATIO = patterns.compile(r"^([A-Za-z][A-Za-z0-9 _./()-]{0,40}?):\s+(\S.*)$")
 """What follows a colon set apart by spaces, when it is itself `key: value`: that colon was the key's own
 (nanochat's `Tokens : Scaling params ratio: 12.00`, a tokens:params ratio), not the split."""
-LOG_PREFIX = re.compile(
+LOG_PREFIX = patterns.compile(
     r"^(?:\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?\]?\s*(?:-\s*)?)?"  # `2026-02-01 20:37:26,202 - `
     r"(?:[A-Za-z_][\w.]*\s+-\s+)?"  # the logger's name: `nanochat.common - `
     r"(?:\[INFO\]|INFO\b)\s*-?\s*")  # the level, `INFO - ` or `[INFO] `
 """A logging module's prefix before an INFO message (nanochat's `2026-02-01 20:37:26,202 - nanochat.common -
 INFO - Distributed world size: 8`, the HF example's `2023-08-11 12:52:20 [INFO] metric: …`): the setting
 follows it. A warning's or an error's prefix stays, and its line is no setting."""
-LOSS = re.compile(r"loss[\s:=|]{0,4}(?:[-+]?\.?\d|nan\b|inf\b)(?![\d.]*[A-Za-z%]\})", re.IGNORECASE)
+LOSS = patterns.compile(r"loss[\s:=|]{0,4}(?:[-+]?\.?\d|nan\b|inf\b)(?![\d.]*[A-Za-z%]\})", re.IGNORECASE)
 """A line that names a loss in any spelling with its value (`loss 2.5`, `train_loss: 1.639`, `lm loss: nan`) is
 training: the settings are above it (so is the first step record). One without names the loss a run is set up with
 (`Initialized progressive distillation loss: output_weight=1.0, …`, `Using loss ce`): `Total training steps: 31250`
@@ -45,17 +46,17 @@ after it was no total (a review). Nor does a format string's field (a checkpoint
 ARGS = "Namespace("
 """argparse's dump of a script's arguments: its configuration, even where a value names a loss (EMCAD's `exp=…_loss_
 mutation_…` ended the settings before `12500 max iterations`)."""
-NOT_SETTINGS = re.compile(r"^(warn|warning|error|note|info|debug|wandb|traceback|exception|hint)\b", re.IGNORECASE)
-BAR = re.compile(r"\|\s*\d+/(?:\d+|\?)\s*\[|━")
+NOT_SETTINGS = patterns.compile(r"^(warn|warning|error|note|info|debug|wandb|traceback|exception|hint)\b", re.IGNORECASE)
+BAR = patterns.compile(r"\|\s*\d+/(?:\d+|\?)\s*\[|━")
 """A progress bar's frame (`Sanity Checking: | | 0/? [00:00<?, ?it/s]`, rich's `━`): progress, no setting."""
-WORLD = re.compile(r"world size\s*:\s*(\d+)", re.IGNORECASE)
+WORLD = patterns.compile(r"world size\s*:\s*(\d+)", re.IGNORECASE)
 _VALUE = r"[^\s,=()\[\]{}'\"]{1,120}"
 """A setting's value: no bracket or quote, which make it code (mmengine's config dump, `    timer=dict(type=
 'IterTimerHook'),`, read as `timer: dict(type` and `interval: 1)` by a review)."""
-PAIRS = re.compile(rf"(?:[A-Za-z_][\w.\-]{{0,63}}={_VALUE}[\s,]{{0,4}}){{2,32}}")
+PAIRS = patterns.compile(rf"(?:[A-Za-z_][\w.\-]{{0,63}}={_VALUE}[\s,]{{0,4}}){{2,32}}")
 """A value (or a line) that is a list of `key=value` settings (`lr=0.0003 batch_size=32 max_steps=400`):
 one setting each, as a config file would list them."""
-PAIR = re.compile(rf"([A-Za-z_][\w.\-]{{0,63}})=({_VALUE})")
+PAIR = patterns.compile(rf"([A-Za-z_][\w.\-]{{0,63}})=({_VALUE})")
 PLANNED_KEYS = frozenset({
     "max_steps", "total_steps", "num_steps", "train_steps", "training_steps", "num_train_steps", "max_iters",
     "max_iter", "max_iterations", "num_iterations", "num_iters", "train_iters", "total_iters", "total_iter",
@@ -65,7 +66,7 @@ PLANNED_KEYS = frozenset({
 })
 """The keys naming the number of steps a run plans, once: a header's (`PLANNED`) and a `kv` line's
 (runwatch.parsers.keyvalue.PLAN_KEYS, where a line stating one is configuration, no step record)."""
-PLANNED = re.compile(
+PLANNED = patterns.compile(
     r"(?<![\w.])(?:" + "|".join(k.replace("_", "[_ ]") for k in sorted(PLANNED_KEYS, key=len, reverse=True))
     + r")['\"]?\s{0,3}[=:]\s{0,3}(\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\b",
     re.IGNORECASE)
@@ -75,14 +76,14 @@ state none. A run whose dicts state no step and that draws no bar (LLaMA-Factory
 at all without it."""
 
 
-PLANNED_TITAN = re.compile(r"\btotal steps (\d{1,15}) \(warmup \d")
+PLANNED_TITAN = patterns.compile(r"\btotal steps (\d{1,15}) \(warmup \d")
 """torchtitan's trainer before its first step: `Trainer is initialized with local batch size 8, global batch size 16,
 gradient accumulation steps 2, sequence length 2048, total steps 20000 (warmup 500)` (earlier versions: `Training
 starts at step 1, with local batch size 8, …, total steps 1000 (warmup 200)`). A review's eight torchtitan logs read
 no total, one that stopped at step 240 of 1000 merely `ended`."""
 
 
-LOGGABLE = re.compile(
+LOGGABLE = patterns.compile(
     r"Progress on:(?P<desc>.{0,80}?) (?P<n>\d{1,15}(?:\.\d{1,2})?|-)(?P<scale>[kMGT]?)(?P<unit>[A-Za-z]{0,12})/"
     r"(?P<total>\d{1,15}(?:\.\d{1,2})?|-)(?P<total_scale>[kMGT]?)(?P=unit)"
     r" rate:(?:(?P<rate>\d[\d,]{0,20}\.\d)(?P<per>[A-Za-z]{1,12}/s|s/[A-Za-z]{1,12})|-)"
@@ -129,12 +130,12 @@ def loggable_planned(line: str) -> int | None:
     return int(m["total"]) if m is not None and m["n"] == "-" and m["total"].isdigit() else None
 
 
-PLANNED_MAXTEXT = re.compile(r"(?:^|\] )Config param steps: (\d{1,15})\s*$")
+PLANNED_MAXTEXT = patterns.compile(r"(?:^|\] )Config param steps: (\d{1,15})\s*$")
 """MaxText's config dump before training (`Config param steps: 10`, a line a parameter): its `completed step: N` lines
 count from 0 to steps - 1. A bare `steps:` elsewhere is any count, so only MaxText's own line."""
 
 
-PLANNED_EPOCHS = re.compile(
+PLANNED_EPOCHS = patterns.compile(
     r"(?<![\w.])(?:max_epochs?|total_epochs?|num_epochs?|num_train_epochs|n_epochs?|nb_epochs?|epochs|num epochs"
     r"|(?:max_|total_|num_|n_)?epoches)"  # the common misspelling, a script's own `--epoches` (NoProp's)
     r"['\"]?\s{0,3}[=:]\s{0,3}(\d{1,6})\b", re.IGNORECASE)  # a printed dict's `'epochs': 10` too, as `PLANNED` reads
@@ -146,19 +147,19 @@ total at all, and one that stopped at iteration 2,690 merely `ended`. A key with
 `cfg.max_epochs`) is another count."""
 
 
-EPOCH_LENGTH = re.compile(r"^The number of training images = (\d{1,12})\s*$")
+EPOCH_LENGTH = patterns.compile(r"^The number of training images = (\d{1,12})\s*$")
 """One epoch's length, as pix2pix and CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix and the many repositories
 built on it) state it before training: their `(epoch: 2, iters: 3, …)` counts the epoch's images, so the number of
 training images is where each epoch's count ends (runwatch.parsers.epochs)."""
-DECAY_EPOCHS = re.compile(r"(?<![\w.])n_epochs_decay\s{0,3}[=:]\s{0,3}(\d{1,6})\b")
+DECAY_EPOCHS = patterns.compile(r"(?<![\w.])n_epochs_decay\s{0,3}[=:]\s{0,3}(\d{1,6})\b")
 """CycleGAN's and pix2pix's epochs at a decaying rate, after its `n_epochs` at the initial one: the run's epochs are
 the two together (`End of epoch 1 / 2` of `n_epochs: 1`, `n_epochs_decay: 1`)."""
 
 
-PLANNED_FOR_ITERS = re.compile(r"\bTotal epochs needed: \d{1,9} for iters (\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\s*$")
+PLANNED_FOR_ITERS = patterns.compile(r"\bTotal epochs needed: \d{1,9} for iters (\d{1,3}(?:,\d{3}){1,4}|\d{1,15})\s*$")
 """mmsr's, EDVR's and early BasicSR's `Total epochs needed: 98 for iters 600,000` before training: the run's total
 (a review's HDRUNet run stopped at 121,400 of 600,000 read `ended`, no total)."""
-PLANNED_AFTER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3}){1,4}|\d{1,15}) (?:max iterations|total (?:training )?steps)\b"
+PLANNED_AFTER = patterns.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3}){1,4}|\d{1,15}) (?:max iterations|total (?:training )?steps)\b"
                            r"(?! ?(?:per|/|an?|each|every) ?epoch| done| so far)")
 """The number first: TransUNet's trainer, copied by Swin-Unet, EMCAD and other medical segmentation repositories, logs
 `125 iterations per epoch. 12500 max iterations` before its `iteration 50, epoch 0 : loss : 5.75` lines; without
@@ -166,7 +167,7 @@ it a run that reached 12,500 read `ended` (a review). So does a GRPO loop's `Tra
 233 steps/epoch, 233 total steps` (a review's run stopped at step 33 of 233 read `ended`, no total)."""
 
 
-PAUSE_EVERY = re.compile(
+PAUSE_EVERY = patterns.compile(
     r"(?<![\w.-])-{0,2}(?:save[_-]?steps|eval[_-]steps|save[_-]every[_-](?:n[_-])?steps|checkpointing[_-]steps"
     r"|every[_-]n[_-]train[_-]steps|(?:save|eval|checkpoint)[_-]interval)['\"]?(?:\s{0,3}[=:]\s{0,3}|\s{1,4}|\s\.{2,}\s)"
     r"(\d{1,9})\b",

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import re
 
+from runwatch import patterns
 from runwatch.parsers.reads import Reads
 
 # One alternation, anchored at the line start; each branch is one prefix kind.
-_PREFIX = re.compile(
+_PREFIX = patterns.compile(
     r"""
       \[(?P<role>[A-Za-z_][A-Za-z_-]*?)(?P<torchrun>[0-9]{1,6})\]:[ ]?  # [default3]: / [rank3]:
     | [ ]{0,6}(?P<srun>[0-9]{1,6}):[ ](?=[ ]*\S)                       # srun --label `3: text`
@@ -56,8 +57,8 @@ label's `:`, a pdsh host's `.`, a collector's `]`, the blank in Primus's `[20251
 digits go on otherwise (a timestamp's `-`; a digit that is not ASCII, which no prefix has, goes on) is tested
 no further: the regex cost 0.5 µs a line."""
 
-_PATH_RANK = re.compile(r"(?:^|[^A-Za-z])rank[_-]?(\d{1,6})(?!\d)", re.IGNORECASE)
-_TORCHRUN_DIR = re.compile(r"[/\\]attempt_\d+[/\\](\d{1,6})[/\\](?:stdout|stderr)\.log$")
+_PATH_RANK = patterns.compile(r"(?:^|[^A-Za-z])rank[_-]?(\d{1,6})(?!\d)", re.IGNORECASE)
+_TORCHRUN_DIR = patterns.compile(r"[/\\]attempt_\d+[/\\](\d{1,6})[/\\](?:stdout|stderr)\.log$")
 
 
 LABEL_SPAN = 24

@@ -44,6 +44,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from runwatch import patterns
+from runwatch.arrays import distinct
 from runwatch.model import EVAL_WORDS, Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import FormatParser, Row, RowBlock, RowColumns
 from runwatch.parsers.beside import beside, names_loss
@@ -70,7 +72,7 @@ MAX_LINE = 65_536
 _SCALED = r"[kMG]?(?:\d{1,3}\.)?\d{1,12}"
 """A count as tqdm prints it, reversed: `45`, or under `unit_scale` 3 significant digits and an SI prefix
 (`1.00`, `18.0`, `1.71k`: tqdm.keras.TqdmCallback's batch bar)."""
-_COUNT_REVERSED = re.compile(rf"\s?(?:(?P<total>{_SCALED}|\?)/(?P<n>{_SCALED})|ti(?P<n_only>\d{{1,12}}))(?!\d)")
+_COUNT_REVERSED = patterns.compile(rf"\s?(?:(?P<total>{_SCALED}|\?)/(?P<n>{_SCALED})|ti(?P<n_only>\d{{1,12}}))(?!\d)")
 """A bar's count just before its `[` (`45/100 `, `12/? `, `2300it`, `1.00/171 `), matched on the reversed text
 before the `[`: an anchored match there costs a tenth of a search for where the count starts. The count starts
 where a number starts (the look-ahead, a look-behind in the line): inside a run of 64 KiB of digits, trying
@@ -83,11 +85,11 @@ _REMAINING = r"(?P<remaining>\d{1,6}(?::\d\d){1,2}|\?)"
 _RATE = r"(?P<rate>\?|\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it)"
 _ANY_RATE = _RATE.replace("it/s|s/it", "[A-Za-z]{1,12}/s|s/[A-Za-z]{1,12}")
 """A rate in any unit a bar was given (`53.2batch/s`, `4.02s/epoch`, `120MB/s`): `_step_time` knows which are steps."""
-_CLOCK = re.compile(rf"{_ELAPSED}?(?:(?:<|&lt;){_REMAINING})?(?:,\s*{_ANY_RATE})?")
+_CLOCK = patterns.compile(rf"{_ELAPSED}?(?:(?:<|&lt;){_REMAINING})?(?:,\s*{_ANY_RATE})?")
 """What follows the `[`: `00:10<00:12, 4.50it/s`, each part optional."""
 _DESC_CHARS = r"[^\[\],|%\u2580-\u259f\r\n]"
 """What a description of the plain frame holds: none of the characters that end it (`]`, `,`) or draw the bar."""
-PLAIN_FRAME = re.compile(
+PLAIN_FRAME = patterns.compile(
     rf"(?P<desc>{_DESC_CHARS}{{0,60}})[^\S\n]{{0,10}}(?<!\d)"  # no digit of any script before the percent (`_strip_bar`)
     + rf"(?P<pct>\d{{1,3}})%\|[ \u2580-\u259f]{{0,120}}\| ?(?P<n>\d{{1,12}})/(?P<total>\d{{1,12}}) "
       rf"\[{_ELAPSED}<{_REMAINING},  ?{_RATE}(?P<body>[^\[\]\n]{{0,4000}})\] {{0,200}}".replace(r"\d", "[0-9]")
@@ -101,19 +103,19 @@ numbers start), read in one match. A line it does not match whole goes the gener
 the Frame that way gives (tests/parsers/test_progress_bar.py compares the two on every recorded frame). Its
 widths keep the text before the count within the 200 characters the general way looks back over. No part of it
 matches a `\\n` (no line holds one), so that `FRAME_LINES` matches it line by line in a block."""
-FRAME_LINES = re.compile(rf"(?m)^(?:{PLAIN_FRAME.pattern})$|^.*$")
+FRAME_LINES = patterns.compile(rf"(?m)^(?:{PLAIN_FRAME.pattern})$|^.*$")
 """`PLAIN_FRAME` over a block of lines joined by `\\n`: `findall` gives one match per line, in order, with the
 frame's groups for a line `PLAIN_FRAME` matches whole and empty ones for any other (runwatch.parsers.bar_block)."""
-_BAR_TAIL = re.compile(r"(?:\s*\d{1,3}%(?:\|#*[0-9]?)?)?[\s|\u2580-\u259f]*$")
+_BAR_TAIL = patterns.compile(r"(?:\s*\d{1,3}%(?:\|#*[0-9]?)?)?[\s|\u2580-\u259f]*$")
 _BAR_CHARS = "|" + "".join(map(chr, range(0x2580, 0x25A0))) + "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace())
 """What `_BAR_TAIL` draws with: `|`, the block characters and whitespace (`\\s`: every character `str.isspace` says)."""
-_ASCII_FILL = re.compile(r"#*[0-9]?")
-_PCT = re.compile(r"(?:^|\s)\d{1,3}%[\s|\u2580-\u259f]*$")
-_EPOCH = re.compile(r"\bEpoch:?\s+(\d{1,9})\b", re.IGNORECASE)
-_EPOCHS = re.compile(r"\bEpoch\s+\d{1,9}\s?/\s?(\d{1,9})\b", re.IGNORECASE)
+_ASCII_FILL = patterns.compile(r"#*[0-9]?")
+_PCT = patterns.compile(r"(?:^|\s)\d{1,3}%[\s|\u2580-\u259f]*$")
+_EPOCH = patterns.compile(r"\bEpoch:?\s+(\d{1,9})\b", re.IGNORECASE)
+_EPOCHS = patterns.compile(r"\bEpoch\s+\d{1,9}\s?/\s?(\d{1,9})\b", re.IGNORECASE)
 """`Epoch 3/200`: a hand-written loop's `desc=f"Epoch {epoch + 1}/{epochs}"`, counted from 1 and the run's epochs
 stated (Lightning's `Epoch 3:` counts from 0 and states none)."""
-_NOT_TRAINING = re.compile(
+_NOT_TRAINING = patterns.compile(
     r"valid|\bval\b|sanity|test|predict|eval|\bmap\b|filter|download|load|token|generat|resolv|fetch|sav|upload|extract"
     r"|scanning|\bcorrupt$|dataset|convert|capturing (?:cuda graph|batches)|processed prompts|adding requests",  # YOLO's dataset scans (`train: Scanning '…' images and labels...4242 found, 0 missing,
     # 0 empty, 1 corrupt: 100%|█| 4242/4242`, whose description as read is what follows the last comma)
@@ -127,7 +129,7 @@ prompts` at each generation: a GRPO run whose training bar never left 0/500 read
 _SCALE = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
 _SKIP_KEYS = {"v_num"}
 FIT_STOPPED = "`Trainer.fit` stopped"
-_POSTFIX_KEY = re.compile(r"[\w.\-/()]{1,100}(?: [\w.\-/()]{1,100}){0,3}")
+_POSTFIX_KEY = patterns.compile(r"[\w.\-/()]{1,100}(?: [\w.\-/()]{1,100}){0,3}")
 """A postfix key: a name, or a few words (NeMo logs its step time as `train_step_timing in s=2.590`: unread, its runs
 had no step time)."""
 
@@ -189,7 +191,7 @@ def _count(reversed_text: str) -> int:
     return round(value)
 
 
-_TAG = re.compile(r"\[(?:[A-Za-z][A-Za-z _-]{0,30}|\d{1,12}/\d{1,12} \(\d{1,3}%\))\]$")
+_TAG = patterns.compile(r"\[(?:[A-Za-z][A-Za-z _-]{0,30}|\d{1,12}/\d{1,12} \(\d{1,3}%\))\]$")
 """A word in brackets at the end of the text before a count (`[Eval] Best Model at Epoch 1: 3/289`), or the PyTorch
 examples' `[640/60000 (1%)]` (a loop's `Train Epoch: 59 [660/661 (100%)] Loss: 9.93` as a bar's description: cut
 there, its epoch was lost and each epoch's bar read as the run starting again, 37 times): part of the description,
@@ -326,7 +328,7 @@ def any_frame(line: str) -> Frame | None:
                  step_time=rich.step_time, postfix=postfix, has_postfix=bool(rich.metrics), wraps=True)
 
 
-_NOT_TRAINING_ZH = re.compile("验证|评估|测试|推理|生成|处理|样本|数据|加载|分词|过滤|下载|保存|转换")
+_NOT_TRAINING_ZH = patterns.compile("验证|评估|测试|推理|生成|处理|样本|数据|加载|分词|过滤|下载|保存|转换")
 """The same in Chinese: validation, evaluation, test, inference, generation; processing, samples, data, loading,
 tokenising, filtering, downloading, saving, converting (two ranks' `处理样本: 1%| | 483/40595` before a DeepSpeed
 fine-tune, "processing samples", read as its steps: 58 restarts in a run of 573 steps, a review), whether or not it
@@ -391,7 +393,7 @@ def _postfix(body: str, closed: bool) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-_FREE_PAIR = re.compile(rf"([A-Za-z_][\w.\-/]{{0,40}}):? {{1,2}}({NUMBER_TEXT})")
+_FREE_PAIR = patterns.compile(rf"([A-Za-z_][\w.\-/]{{0,40}}):? {{1,2}}({NUMBER_TEXT})")
 """A postfix of a loop's own words, `set_postfix_str(f"loss {loss:.4f}")`: a name, a blank (or a colon) and a number,
 the whole pair (a review's SFT bar showed `loss 6.0530` to `loss 0.0000` over 375 steps, none of it read)."""
 
@@ -401,7 +403,7 @@ def postfix_of(body: str) -> tuple[tuple[str, float], ...]:
     return _postfix(body, True)
 
 
-_DESC_PAIR = re.compile(
+_DESC_PAIR = patterns.compile(
     rf"(?<![\w.])(?:([A-Za-z_][\w./@-]{{0,40}})\s{{0,2}}[:=]\s{{0,2}}|((?:[A-Za-z]{{1,20}} )?(?:loss|lr)) )({NUMBER_TEXT})"
     r"(?!\w|\.\d)",
     re.IGNORECASE,
@@ -912,7 +914,7 @@ class ProgressBarParser(FormatParser):
         drawn = [name for name, given in present.items() if given.any()]
         self._bar_loss = self._bar_loss or names_loss(drawn)
         self._bar_evals = self._bar_evals or any(map(is_eval_metric, drawn))
-        for e in np.unique(epoch[bars]).tolist():
+        for e in distinct(epoch[bars]).tolist():
             self._epoch_len[e] = max(int(n[bars & (epoch == e)].max()), self._epoch_len.get(e, 0))
         e_last = int(epoch[-1])
         self._last_plain = (int(total[-1]), int(n[-1])) if e_last < 0 else None
@@ -1025,7 +1027,7 @@ def logged_step(metrics: dict[str, float], rich: bool = False) -> int | None:
     return int(value) if len(short) >= len(str(value)) else None
 
 
-_EVALUATION_WORD = re.compile("|".join(EVAL_WORDS), re.IGNORECASE)
+_EVALUATION_WORD = patterns.compile("|".join(EVAL_WORDS), re.IGNORECASE)
 """The words of an evaluation's metric names and lead words (`val_loss`, `Test set:`, `Validation`): a line without
 one is no evaluation's, and is not read at all beside bars that show the loss."""
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 
+from runwatch import patterns
+
 MAX_DICT_CHARS = 100_000
 """Only this much of a dict's text is read; real log dicts are far shorter."""
 
-_PAIR = re.compile(
+_PAIR = patterns.compile(
     r"""(?:'(?P<k1>[^'\\\n]{1,200})'|"(?P<k2>[^"\\\n]{1,200})")\s*:\s*"""
     r"""(?P<v>'[^'\n]{0,200}'|"[^"\n]{0,200}"|[^,{}\[\]'"\s][^,{}]{0,100}?)"""
     r"""\s*(?P<end>[,}]|$)"""
@@ -37,8 +39,8 @@ def dict_pairs(text: str) -> list[tuple[str, str, bool]]:
     return out
 
 
-_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
-_WORDS = re.compile(r"(?:(?<![A-Za-z])(?:m|a|fw|G|D|C)|)IoU(?![a-z])|(?<![A-Za-z])(?:m(?:AP|AR|Acc|Dice|PA)|aAcc)(?![A-Za-z])"
+_ACRONYM = patterns.compile(r"([A-Z]+)([A-Z][a-z])")
+_WORDS = patterns.compile(r"(?:(?<![A-Za-z])(?:m|a|fw|G|D|C)|)IoU(?![a-z])|(?<![A-Za-z])(?:m(?:AP|AR|Acc|Dice|PA)|aAcc)(?![A-Za-z])"
                     r"|[KMGT]iB(?![a-z])|(?<![A-Za-z])A[PR][sml](?![A-Za-z])|(?<![A-Za-z])[KMGTP]?FLOPs(?![a-z])")
 """Metric names of segmentation and detection read as one word, whatever their capitals: mmsegmentation's `aAcc`,
 `mIoU`, `mAcc`, `fwIoU`, a detector's `mAP` and `mAR` (the `m` is mean, the `a` all) are `aacc`, `miou`, `macc`,
@@ -46,9 +48,9 @@ _WORDS = re.compile(r"(?:(?<![A-Za-z])(?:m|a|fw|G|D|C)|)IoU(?![a-z])|(?<![A-Za-z
 write them; split at each capital they read `a_acc`, `m_io_u`. So are the binary units: ms-swift's `memory(GiB)` is `memory_gib`, not `memory_gi_b`;
 COCO's AP and AR by object size, detectron2's `bbox/APs`, `bbox/APl` (`bbox_aps`, not `bbox_a_ps`, a review), and
 `TFLOPs` (`tflops`, not DeepSpeed-Chat's `tflo_ps`, a review)."""
-_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
-_NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
-_AT_K = re.compile(r"@(?=\d{1,3}(?![\d.]))")
+_CAMEL = patterns.compile(r"([a-z0-9])([A-Z])")
+_NON_ALNUM = patterns.compile(r"[^0-9A-Za-z]+")
+_AT_K = patterns.compile(r"@(?=\d{1,3}(?![\d.]))")
 """The `@` of a top-k or recall-at-k name (`Acc@1`, `R@10`): `acc1`, as the ImageNet example's own variables and the
 meters format name it (timm's `Acc@1: 87.5` and the example's `Acc@1   0.00 (  0.00)` are one metric); not before a
 threshold (`mAP@0.5` stays `map_0_5`)."""

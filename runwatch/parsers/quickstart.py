@@ -32,6 +32,7 @@ import math
 import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import logging_time
@@ -39,17 +40,17 @@ from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.phases import phase_fields
 from runwatch.parsers.pydict import metric_name, snake
 
-_LOGGED = re.compile(
+_LOGGED = patterns.compile(
     r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?:[ \t]{1,4}[\w.-]{1,40})?[ \t]{1,4}(?:DEBUG|INFO|WARNING)[ \t:|-]{1,4}")
 """Python `logging`'s stamp and level (and logger name) before the message (`2023-07-27 16:01:50,849\\troot\\tINFO\\t`)."""
-_COUNT = re.compile(rf"\s{{0,8}}loss:\s{{0,12}}({NUMBER_TEXT})(.{{0,300}}?)\s{{1,8}}\[\s{{0,12}}(\d{{1,12}})(?:/\s{{0,12}}(\d{{1,12}}))?\]\s*")
+_COUNT = patterns.compile(rf"\s{{0,8}}loss:\s{{0,12}}({NUMBER_TEXT})(.{{0,300}}?)\s{{1,8}}\[\s{{0,12}}(\d{{1,12}})(?:/\s{{0,12}}(\d{{1,12}}))?\]\s*")
 """The batch's line: `loss: 2.303494  [   64/60000]` (`loss:     nan` padded to 7 places, the size to 5), other
 `name: value` pairs between the loss and the count; a script's `[ 100]` says no size."""
-_HEADING = re.compile(r"[\s=>#*-]{0,40}Epoch:?\s{0,4}(\d{1,9})(?:\s{0,3}/\s{0,3}(\d{1,9}))?[\s=<#*-]{0,40}")
+_HEADING = patterns.compile(r"[\s=>#*-]{0,40}Epoch:?\s{0,4}(\d{1,9})(?:\s{0,3}/\s{0,3}(\d{1,9}))?[\s=<#*-]{0,40}")
 """An epoch's heading, the whole line: `Epoch 1` (the quickstart's), `====> Epoch: 1`, `Epoch 3/10`."""
-_TEST_ERROR = re.compile(rf"\s{{0,8}}Accuracy:\s{{0,8}}({NUMBER_TEXT})%,\s{{1,4}}Avg loss:\s{{0,12}}({NUMBER_TEXT})\s*")
+_TEST_ERROR = patterns.compile(rf"\s{{0,8}}Accuracy:\s{{0,8}}({NUMBER_TEXT})%,\s{{1,4}}Avg loss:\s{{0,12}}({NUMBER_TEXT})\s*")
 """The quickstart's test summary, the line after `Test Error:` (`Avg loss:      nan`: padded to 8 places)."""
-_EVALUATED = re.compile(r"\s{0,8}(Val|Validation|Valid|Test|Eval)[ _](?=[Ll]oss:)")
+_EVALUATED = patterns.compile(r"\s{0,8}(Val|Validation|Valid|Test|Eval)[ _](?=[Ll]oss:)")
 """An evaluation's summary line by its own loop (`Val loss: 0.349689 Val accuracy: 85.077720%`)."""
 
 

@@ -56,8 +56,7 @@ class Reads:
 
     def _gate(self) -> Callable[[str], bool]:
         heads, holds, start_chars = self.heads, self.holds, self.start_chars
-        start = self.start.match if self.start is not None else None
-        lowered = self.lowered.search if self.lowered is not None else None
+        start, lowered = self.start, self.lowered  # their methods looked up per call: compiled at first use
 
         def admits(line: str) -> bool:
             if heads and (line.startswith(heads) or (_leads(line) and strip_lead(line).startswith(heads))):
@@ -65,9 +64,9 @@ class Reads:
             for text in holds:
                 if text in line:
                     return True
-            if start is not None and line.lstrip()[:1] in start_chars and start(line) is not None:
+            if start is not None and line.lstrip()[:1] in start_chars and start.match(line) is not None:
                 return True
-            return lowered is not None and lowered(line.lower()) is not None
+            return lowered is not None and lowered.search(line.lower()) is not None
 
         return admits
 

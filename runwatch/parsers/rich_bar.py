@@ -18,23 +18,23 @@ the last frame is still seen.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from runwatch import patterns
 from runwatch.parsers.numbers import clock_seconds, parse_number
 
 BAR_GLYPH = "━"
 """Rich draws every cell of its bar with it, done or to do (the half cells `╸`/`╺` only at the edge): a
 line without it is not a rich frame, a test that costs next to nothing on the lines that are not."""
 
-_FRAME = re.compile(
+_FRAME = patterns.compile(
     r"(?P<desc>.{0,200}?)\s*[━╸╺ ]*[━╸╺][━╸╺ ]*\s(?P<n>\d{1,12})/(?P<total>\d{1,12}|\?)"
     r"\s+(?P<elapsed>\d{1,6}:\d\d:\d\d)\s+•\s+(?P<remaining>\d{1,6}:\d\d:\d\d|-:--:--)"
     r"(?:\s+(?P<rate>\d{1,12}(?:\.\d{1,9})?)it/s)?(?P<metrics>(?:\s+[^\s:]{1,200}: \S{1,64})*)\s*$"
 )
-CONTINUATION = re.compile(r"\s{8,}(?P<metrics>[^\s:]{1,200}: \S{1,64}(?:\s+[^\s:]{1,200}: \S{1,64})*)\s*$")
+CONTINUATION = patterns.compile(r"\s{8,}(?P<metrics>[^\s:]{1,200}: \S{1,64}(?:\s+[^\s:]{1,200}: \S{1,64})*)\s*$")
 """A line holding only `name: value` pairs, indented: the wrapped rest of the frame above it."""
-_PAIR = re.compile(r"([^\s:]{1,200}): (\S{1,64})")
+_PAIR = patterns.compile(r"([^\s:]{1,200}): (\S{1,64})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from itertools import compress, pairwise, repeat
 
 import numpy as np
 
+from runwatch import patterns
 from runwatch.parsers.events import WAKES
 from runwatch.parsers.fields import PASTED_ESCAPE
 from runwatch.parsers.preamble import RELAUNCHES
@@ -58,12 +59,12 @@ class Screen:
         self._head_chars = np.array(sorted({h[0] for h in self._heads}), np.uint8)
         self._holds = _Texts([h.encode() for r in reads for h in r.holds])
         self._starts = [
-            (re.compile(r.start.pattern.encode(), r.start.flags & (re.VERBOSE | re.IGNORECASE)),
+            (patterns.compile(r.start.pattern.encode(), r.start.flags & (re.VERBOSE | re.IGNORECASE)),
              np.array(sorted(map(ord, r.start_chars)), np.uint8))
             for r in reads if r.start is not None
         ]
         lowered = [r.lowered.pattern for r in reads if r.lowered is not None]
-        self._lowered = re.compile("|".join(f"(?:{p})" for p in lowered).encode()) if lowered else None
+        self._lowered = patterns.compile("|".join(f"(?:{p})" for p in lowered).encode()) if lowered else None
 
     def flag(self, lines: list[bytes]) -> np.ndarray:
         """A bool per line (its bytes, without `\\n`): True where a reader may act on it, or it is not plain."""

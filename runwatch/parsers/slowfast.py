@@ -24,9 +24,9 @@ new user's review). Kept as a parser of its own: the step is a computation over 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, ClassVar
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.epochs import run_total, within
@@ -36,7 +36,7 @@ from runwatch.parsers.reads import Reads
 
 _LEAD = "json_stats: {"
 _DONE = "training done: "
-_COUNT = re.compile(r"(\d{1,9})/(\d{1,9})")
+_COUNT = patterns.compile(r"(\d{1,9})/(\d{1,9})")
 _NAMES = {"dt": "step_time", "dt_data": "data_time", "dt_net": "net_time", "gpu_mem": "memory_gib"}
 """Its keys that name what another format's canonical metric is."""
 _NOT_METRICS = frozenset({"_type", "epoch", "iter", "eta", "RAM", "time_diff", "mode"})

@@ -41,7 +41,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-_TOKEN = re.compile(
+from runwatch import patterns
+
+_TOKEN = patterns.compile(
     r"\{(?P<name>\w+)(?::(?P<kind>\w+))?(?:(?P<op>[*/])(?P<factor>[\d.]+))?(?:\|(?P<none>[^{}\[\]\d]+))?\}|\[|\]"
 )
 _TEXT = {
@@ -111,8 +113,8 @@ class StepLine:
         set_(self, "fields", tuple(fields))
         if not self.whole:  # where the line goes on, a number must have ended (`loss 3_1` is no `loss 3`)
             text += r"(?![-+.\w])"
-        set_(self, "text", re.compile(text))
-        set_(self, "shape", re.compile(shape))
+        set_(self, "text", patterns.compile(text))
+        set_(self, "shape", patterns.compile(shape))
         set_(self, "prefix", (prefix.group(0) if prefix else "").encode())
         set_(self, "literals", literals)
         set_(self, "read", _reader(self.text.fullmatch if self.whole else self.text.match, self.fields))

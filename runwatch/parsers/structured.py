@@ -43,12 +43,12 @@ Metric names follow DESIGN §2 (`metric_key`): `train/loss`, `train_loss`,
 from __future__ import annotations
 
 import math
-import re
 import struct
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
+from runwatch import patterns
 from runwatch.model import EVAL_WORDS, Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import ItemDecoder
 from runwatch.parsers.numbers import parse_number
@@ -63,7 +63,7 @@ file read as no metric file at all). Not a bare `timesteps`: a diffusion model's
 row) took every row's step (a code review)."""
 _TRAIN_WORDS = frozenset({"train", "training"})
 _EVAL_WORDS = frozenset(EVAL_WORDS)
-_LR_MONITOR = re.compile(r"^lr-[^/]+?(?P<momentum>-momentum)?(?:/(?P<group>.+))?$")
+_LR_MONITOR = patterns.compile(r"^lr-[^/]+?(?P<momentum>-momentum)?(?:/(?P<group>.+))?$")
 _MAX_STEP = 1e15
 
 

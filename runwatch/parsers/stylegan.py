@@ -22,24 +22,24 @@ lines: a review's StyleGAN2-ADA run read as nothing at all, `UNREAD`.
 from __future__ import annotations
 
 import json
-import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number, spelled_seconds
 from runwatch.parsers.reads import Reads
 
-_TICK = re.compile(r"tick (\d{1,9}) +kimg (\d{1,12}(?:\.\d{1,3})?) +time ((?:\d{1,7}[dhms] {0,2}){1,4}) +(.*)")
+_TICK = patterns.compile(r"tick (\d{1,9}) +kimg (\d{1,12}(?:\.\d{1,3})?) +time ((?:\d{1,7}[dhms] {0,2}){1,4}) +(.*)")
 """The status line's head: the tick, the kimg, the elapsed time as `dnnlib.util.format_time` spells it
 (`26s`, `29m 25s`, `1h 08m 11s`, `2d 03h 10m`), then the other fields."""
-_FIELD = re.compile(rf"([a-z][a-z/_]{{0,30}}) +({NUMBER_TEXT})(?= |$)")
+_FIELD = patterns.compile(rf"([a-z][a-z/_]{{0,30}}) +({NUMBER_TEXT})(?= |$)")
 _NAMES = {
     "sec/tick": "sec_per_tick", "sec/kimg": "sec_per_kimg", "maintenance": "maintenance_sec",
     "cpumem": "cpu_mem_gib", "gpumem": "gpu_mem_gib", "reserved": "gpu_reserved_gib", "augment": "augment_p",
 }
-_PLANNED = re.compile(r"Training for (\d{1,12}) kimg\.\.\.$")
-_SNAPSHOT = re.compile(r"snapshot-(\d{1,12})\.pkl")
+_PLANNED = patterns.compile(r"Training for (\d{1,12}) kimg\.\.\.$")
+_SNAPSHOT = patterns.compile(r"snapshot-(\d{1,12})\.pkl")
 
 
 class StyleGANParser(GuardedParser):

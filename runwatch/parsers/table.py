@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar, NamedTuple
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import local_time
@@ -43,18 +44,18 @@ from runwatch.parsers.numbers import parse_number
 from runwatch.parsers.pydict import metric_name
 
 MAX_COLUMNS = 64
-_NAME = re.compile(r"[A-Za-z_][\w./@()-]{0,60}(?: [A-Za-z_(][\w./@()-]{0,59}){0,4}")
+_NAME = patterns.compile(r"[A-Za-z_][\w./@()-]{0,60}(?: [A-Za-z_(][\w./@()-]{0,59}){0,4}")
 """A column's name: up to five words (`total loss`, pgnet's)."""
 _STEP_NAMES = {"epoch": "epoch", "step": "step", "steps": "step", "iter": "step", "iteration": "step",
                "global_step": "step", "update": "step", "num_updates": "step", "batch": "step"}
 """Column names that count (the row's step); an `epoch` column is the epoch too."""
 _STAMP_NAMES = frozenset({"time_stamp", "timestamp", "time", "date", "datetime", "wall_time"})
-_STAMP = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[.,](\d{1,6}))?")
-_INT = re.compile(r"\d{1,15}")
+_STAMP = patterns.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[.,](\d{1,6}))?")
+_INT = patterns.compile(r"\d{1,15}")
 _SPACED_FIRST = "epoch"
-_WORD = re.compile(r"[A-Za-z_][\w@]{0,60}")
-_FIELD = re.compile(r"\S+")
-_DURATION = re.compile(r"(?:(\d{1,4}):)?(\d{1,2}):(\d\d)")
+_WORD = patterns.compile(r"[A-Za-z_][\w@]{0,60}")
+_FIELD = patterns.compile(r"\S+")
+_DURATION = patterns.compile(r"(?:(\d{1,4}):)?(\d{1,2}):(\d\d)")
 """fastai's `format_time`: `mm:ss`, or `h:mm:ss` from an hour."""
 
 
@@ -71,14 +72,14 @@ class _Spaced(NamedTuple):
     spans: tuple[tuple[int, int], ...] = ()
 
 
-_RULE = re.compile(r"-{2,}(?: {1,8}-{2,}){2,63}")
+_RULE = patterns.compile(r"-{2,}(?: {1,8}-{2,}){2,63}")
 """The rule of dashes `tabulate` prints under a header, one run a column (`-------  ------------  ----  ------`)."""
-_MASTER = re.compile(r"Epoch (\d{1,6})/(\d{1,6}) :")
+_MASTER = patterns.compile(r"Epoch (\d{1,6})/(\d{1,6}) :")
 """fastprogress's frame of a fit's epoch bar (`Epoch 3/8 : |███---| 15.00% [15/100 00:00<00:01... 2.3465]`): the
 fit's epochs. The rows' total is the last of them as the table counts them, from 0 (7 of `Epoch 8/8`): a row is an
 epoch done, so the run is at its end at that row, live as in `check` (a total of 8 left the live badge `running` after
 the last row, until the run was found quiet)."""
-_LISTED = re.compile(r"\[(\d{1,9})((?:, [\w.+()-]{1,40}){1,62}), '((?:\d{1,4}:)?\d{1,2}:\d\d)'\]")
+_LISTED = patterns.compile(r"\[(\d{1,9})((?:, [\w.+()-]{1,40}){1,62}), '((?:\d{1,4}:)?\d{1,2}:\d\d)'\]")
 """fastai's epoch row where no bar draws the table (`learn.no_bar()`): the recorder's values printed as the Python list
 they are, the epoch first and its time last, and no header before them (`[2, nan, nan, 0.103125, '00:00']`)."""
 _SECONDS_NAMES = frozenset({"dur"})

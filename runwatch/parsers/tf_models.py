@@ -40,20 +40,21 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import GLOG_PREFIX, logging_time
 from runwatch.parsers.numbers import held_numbers, parse_number
 from runwatch.parsers.pydict import dict_pairs, metric_name, snake
 
-_PREFIX = re.compile(rf"(?:{GLOG_PREFIX}|(?:INFO|WARNING):(?:tensorflow|absl):)")
+_PREFIX = patterns.compile(rf"(?:{GLOG_PREFIX}|(?:INFO|WARNING):(?:tensorflow|absl):)")
 """The loggers' prefixes before a message: absl's glog-style (`I1130 18:13:24.836439 1398… controller.py:535] `) and
 Python logging's default for TensorFlow's and absl's loggers (`INFO:tensorflow:`)."""
-_ORBIT = re.compile(r" ?(?P<kind>train|eval) \| step: {0,12}(?P<step>\d{1,15}) \| (?:steps/sec: {0,12}(?P<rate>\S{1,30}) \| )?"
+_ORBIT = patterns.compile(r" ?(?P<kind>train|eval) \| step: {0,12}(?P<step>\d{1,15}) \| (?:steps/sec: {0,12}(?P<rate>\S{1,30}) \| )?"
                     r"(?:eval time: {0,12}\S{1,30}(?: sec)? \| )?output: ?(?P<rest>.*)$")
-_OD_STEP = re.compile(r"Step (?P<step>\d{1,15}) per-step time (?P<time>[\d.]{1,30})s\s*$")
-_OD_EVAL = re.compile(r"Eval metrics at step (?P<step>\d{1,15})\s*$")
-_OD_ITEM = re.compile(r"\t?\+ (?P<key>[^:\s][^:]{0,200}): (?P<value>\S{1,40})\s*$")
+_OD_STEP = patterns.compile(r"Step (?P<step>\d{1,15}) per-step time (?P<time>[\d.]{1,30})s\s*$")
+_OD_EVAL = patterns.compile(r"Eval metrics at step (?P<step>\d{1,15})\s*$")
+_OD_ITEM = patterns.compile(r"\t?\+ (?P<key>[^:\s][^:]{0,200}): (?P<value>\S{1,40})\s*$")
 _MAX_LINES = 400
 """A dict longer than this is given up as not one of these (Model Garden's have a few to a few hundred keys)."""
 _LOSSES = ("training_loss", "Loss/total_loss", "total_loss", "loss")

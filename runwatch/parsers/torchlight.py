@@ -30,24 +30,25 @@ import re
 from datetime import datetime
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time
 from runwatch.parsers.numbers import NUMBER_TEXT, parse_number
 from runwatch.parsers.pydict import metric_name, snake
 
-_STAMP = re.compile(r"\[(\d\d)\.(\d\d)\.(\d\d)\|(\d\d:\d\d:\d\d)\] |\[ ([A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}) \] ")
+_STAMP = patterns.compile(r"\[(\d\d)\.(\d\d)\.(\d\d)\|(\d\d:\d\d:\d\d)\] |\[ ([A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}) \] ")
 """`torchlight.IO`'s `time.strftime("[%m.%d.%y|%X] ")` (its `%X` as the C locale prints it), or the `print_log` of
 the repositories after it, `"[ " + time.asctime() + " ] "` (2s-AGCN, CTR-GCN: `[ Mon Mar 13 23:37:00 2023 ] `)."""
-_MEAN = re.compile(rf"Mean (?:training |train |test |val(?:idation)? )?(loss|acc)(?: of \d{{1,9}} batches)?: ({NUMBER_TEXT})%?")
+_MEAN = patterns.compile(rf"Mean (?:training |train |test |val(?:idation)? )?(loss|acc)(?: of \d{{1,9}} batches)?: ({NUMBER_TEXT})%?")
 """CTR-GCN's sentences (`Mean training loss: 1.6603.  Mean training acc: 51.10%.`, `Mean test loss of 8 batches:
 1.0724.`): the epoch's mean loss and accuracy."""
-_HEADING = re.compile(r"(Training|Eval) epoch: (\d{1,9})")
-_ITER = re.compile(r"\tIter (\d{1,12}) Done\.((?: \| [A-Za-z_][\w]{0,40}: [^|]{1,40}){0,32})\s*")
-_PAIR = re.compile(rf" \| ([A-Za-z_]\w{{0,40}}): ({NUMBER_TEXT})(?= |$)")
-_VALUE = re.compile(rf"\t([A-Za-z_]\w{{0,40}}): ({NUMBER_TEXT})%?\s*")
-_NUM_EPOCH = re.compile(r"'num_epoch': (\d{1,9})\b")
-_START_EPOCH = re.compile(r"'start_epoch': (\d{1,9})\b")
+_HEADING = patterns.compile(r"(Training|Eval) epoch: (\d{1,9})")
+_ITER = patterns.compile(r"\tIter (\d{1,12}) Done\.((?: \| [A-Za-z_][\w]{0,40}: [^|]{1,40}){0,32})\s*")
+_PAIR = patterns.compile(rf" \| ([A-Za-z_]\w{{0,40}}): ({NUMBER_TEXT})(?= |$)")
+_VALUE = patterns.compile(rf"\t([A-Za-z_]\w{{0,40}}): ({NUMBER_TEXT})%?\s*")
+_NUM_EPOCH = patterns.compile(r"'num_epoch': (\d{1,9})\b")
+_START_EPOCH = patterns.compile(r"'start_epoch': (\d{1,9})\b")
 
 
 class TorchlightParser(GuardedParser):

@@ -14,17 +14,17 @@ review). A cross-entropy is never negative, so -1 exactly is read as no value.
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import local_time, number, snake
 from runwatch.parsers.numbers import parse_int
 from runwatch.parsers.reads import Reads
 
-_HEADER = re.compile(r"\[titan\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) - [^ ]+ - [A-Z]+ - ")
-_PAIR = re.compile(r"(?<!\w)(\w++): +(\S+)")
+_HEADER = patterns.compile(r"\[titan\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) - [^ ]+ - [A-Z]+ - ")
+_PAIR = patterns.compile(r"(?<!\w)(\w++): +(\S+)")
 """A `name: value` pair; the look-behind starts a name only at a word's first character, so a long word
 is scanned once, not once from each of its characters (a 65,000-character line took 26 s)."""
 _STEP_NAMES = {

@@ -16,9 +16,9 @@ The logger's own prefix (`%(asctime)s\\t%(name)s\\t%(levelname)s\\t`) comes firs
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.fields import logging_time
@@ -27,13 +27,13 @@ from runwatch.parsers.reads import Reads
 
 _FLOAT = r"(?:[-+]?\d{1,30}(?:\.\d{1,30}(?:e[-+]?\d{1,4})?|e[-+]?\d{1,4})|-?nan|-?inf)"
 """A Python float as `repr` spells it (`0.5`, `9.98501030820433e-05`, `1e-05`, `nan`): a whole number is no loss."""
-_LIST = re.compile(rf"(?:^|\t)\[((?:{_FLOAT}, ){{4,5}}{_FLOAT}), (\d{{1,12}}), ({_FLOAT})\]$")
+_LIST = patterns.compile(rf"(?:^|\t)\[((?:{_FLOAT}, ){{4,5}}{_FLOAT}), (\d{{1,12}}), ({_FLOAT})\]$")
 """The losses, the global step and the learning rate."""
-_SIGNED = re.compile(r"\t(?:INFO|DEBUG|WARNING)\t\[")
+_SIGNED = patterns.compile(r"\t(?:INFO|DEBUG|WARNING)\t\[")
 """VITS's logger's prefix before the list (`%(asctime)s\t%(name)s\t%(levelname)s\t`): without it a bare list of
 numbers is a script's own (`print(gpu_ids)`), no signature; one such line took a nanoGPT log's detection (a code
 review)."""
-_EPOCH = re.compile(r"(?:^|\t)Train Epoch: (\d{1,9}) \[\d{1,3}%\]$")
+_EPOCH = patterns.compile(r"(?:^|\t)Train Epoch: (\d{1,9}) \[\d{1,3}%\]$")
 _LOSSES = {
     6: ("loss_disc", "loss_gen", "loss_fm", "loss_mel", "loss_dur", "loss_kl"),  # VITS
     5: ("loss_disc", "loss_gen", "loss_fm", "loss_mel", "loss_kl"),  # so-vits-svc

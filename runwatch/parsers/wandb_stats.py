@@ -10,8 +10,8 @@ when this machine has no GPUs of its own to show.
 from __future__ import annotations
 
 import math
-import re
 
+from runwatch import patterns
 from runwatch.model import GpuSample, HostSample, Record, SystemSample
 from runwatch.parsers.pydict import snake
 
@@ -30,9 +30,9 @@ _HOST_NAMES = {
     "proc.memory.availableMB": "host_mem_available_mb", "proc.memory.rssMB": "proc_rss_mb",
     "proc.memory.percent": "proc_mem_percent", "proc.cpu.threads": "proc_threads",
 }
-_GPU_KEY = re.compile(r"^gpu\.(process\.)?(\d+)\.(\w+)$")
-_CPU_KEY = re.compile(r"^cpu\.(\d+)\.cpu_percent$")
-_GPU_METRIC = re.compile(r"^gpu(\d+)_([a-z_]+)$")
+_GPU_KEY = patterns.compile(r"^gpu\.(process\.)?(\d+)\.(\w+)$")
+_CPU_KEY = patterns.compile(r"^cpu\.(\d+)\.cpu_percent$")
+_GPU_METRIC = patterns.compile(r"^gpu(\d+)_([a-z_]+)$")
 
 
 def stats_name(key: str) -> str:

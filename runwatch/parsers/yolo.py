@@ -35,19 +35,20 @@ from __future__ import annotations
 import math
 import re
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.fields import LOGGED_PREFIX, logging_time
 from runwatch.parsers.numbers import NUMBER_TEXT, log_seconds, parse_number
 from runwatch.parsers.progress_bar import parse_frame, step_time_of
 
-_HEADER = re.compile(r"\s{0,40}Epoch\s{1,20}(?:gpu_mem|GPU_mem)\s{1,20}(?P<names>[A-Za-z_][\w ]{0,300}?)\s*$")
+_HEADER = patterns.compile(r"\s{0,40}Epoch\s{1,20}(?:gpu_mem|GPU_mem)\s{1,20}(?P<names>[A-Za-z_][\w ]{0,300}?)\s*$")
 _NUM = NUMBER_TEXT
-_ROW = re.compile(
+_ROW = patterns.compile(
     rf"\s{{0,40}}(?P<epoch>\d{{1,9}})/(?P<epochs>\d{{1,9}})\s{{1,20}}(?P<mem>{_NUM})G?"
     rf"(?P<values>(?:\s{{1,20}}(?:{_NUM})){{1,16}})(?::\s{{0,4}}(?P<bar>.*))?$"
 )
-_OWN_BAR = re.compile(
+_OWN_BAR = patterns.compile(
     r"\d{1,3}%\s{1,4}[\u2500-\u257f]{1,200}\s{1,4}(?P<n>\d{1,12})/(?P<total>\d{1,12})"
     r"(?:\s{1,8}(?P<rate>\d{1,9}(?:\.\d{1,9})?)(?P<scale>[kMG]?)(?P<unit>it/s|s/it))?"
     r"(?:\s{1,8}(?P<elapsed>\d{1,9}(?:\.\d{1,9})?s|\d{1,6}(?::\d\d){1,2})(?:<(?P<remaining>\d{1,9}(?:\.\d{1,9})?s"
@@ -56,25 +57,25 @@ _OWN_BAR = re.compile(
 """Ultralytics' own bar (8.3 on): `100% ━━━━━━━━━━━━ 2/2 1.5it/s 0.3s`, its times in seconds below a minute
 (`1.6s<2:26:31`), else `m:ss` or `h:mm:ss` (`3% ──────────── 201/6848 2.7it/s 1:13<41:32`: read as seconds alone,
 an epoch's time was lost after its first minute, and with it `check`'s clock, a review)."""
-_ALL = re.compile(rf"\s{{0,40}}all\s{{1,20}}\d{{1,12}}\s{{1,20}}\d{{1,12}}(?P<values>(?:\s{{1,20}}(?:{_NUM})){{4,8}})\s*$")
-_ALL_CLASSIFIED = re.compile(rf"\s{{0,40}}all\s{{1,20}}(?P<top1>{_NUM})\s{{1,20}}(?P<top5>{_NUM})\s*$")
+_ALL = patterns.compile(rf"\s{{0,40}}all\s{{1,20}}\d{{1,12}}\s{{1,20}}\d{{1,12}}(?P<values>(?:\s{{1,20}}(?:{_NUM})){{4,8}})\s*$")
+_ALL_CLASSIFIED = patterns.compile(rf"\s{{0,40}}all\s{{1,20}}(?P<top1>{_NUM})\s{{1,20}}(?P<top5>{_NUM})\s*$")
 """A classification model's validation (`classes top1_acc top5_acc`, then `all 0.909 1`): `val_top1_acc`,
 `val_top5_acc`, fractions as printed."""
-_CUT_BAR = re.compile(r"\s{0,4}\d{0,3}\s{0,4}")
+_CUT_BAR = patterns.compile(r"\s{0,4}\d{0,3}\s{0,4}")
 """What a row keeps of its bar where a console cut it (W&B's `output.log`: `… 802        640:`, `… 640: 1`)."""
-_CUT_FRAME = re.compile(r"\s{0,4}\d{1,3}%\|[^|]{0,200}\|\s{1,4}(?P<n>\d{1,12})/(?P<total>\d{1,12})\s{0,4}")
+_CUT_FRAME = patterns.compile(r"\s{0,4}\d{1,3}%\|[^|]{0,200}\|\s{1,4}(?P<n>\d{1,12})/(?P<total>\d{1,12})\s{0,4}")
 """tqdm's frame cut right after its count, as a terminal's copy of a wide row keeps it (`640: 100%|██████████| 22/22`):
 the batch and the epoch's batches, no clock."""
-_DONE = re.compile(r"^\s{0,8}(?P<epochs>\d{1,9}) epochs completed in (?P<hours>[\d.]{1,20}) hours\.")
-_BATCH_HEADER = re.compile(r"\s{0,40}Epoch\s{1,20}Batch\s{1,20}(?P<names>[A-Za-z_][\w ]{0,300}?)\s*$")
-_BATCH_ROW = re.compile(
+_DONE = patterns.compile(r"^\s{0,8}(?P<epochs>\d{1,9}) epochs completed in (?P<hours>[\d.]{1,20}) hours\.")
+_BATCH_HEADER = patterns.compile(r"\s{0,40}Epoch\s{1,20}Batch\s{1,20}(?P<names>[A-Za-z_][\w ]{0,300}?)\s*$")
+_BATCH_ROW = patterns.compile(
     rf"\s{{0,40}}(?P<epoch>\d{{1,9}})/(?P<epochs>\d{{1,9}})\s{{1,20}}(?P<batch>\d{{1,12}})/(?P<batches>\d{{1,12}})"
     rf"(?P<values>(?:\s{{1,20}}(?:{_NUM})){{1,24}})\s*$"
 )
 """The table of Ultralytics' first YOLOv3 (2018-19) and the trackers built on it (JDE): no bar, a row every few
 batches, `Epoch Batch box conf id total nTargets time` over `0/29  40/165  0.172  1.99  18.7  149  81.4  7.12`, both
 counts from 0 and printed to their last (`epochs - 1`, `len(loader) - 1`)."""
-_PREFIX = re.compile(LOGGED_PREFIX)
+_PREFIX = patterns.compile(LOGGED_PREFIX)
 """A logger's time and level before a line (JDE's `2021-01-25 05:58:59 [INFO]: `): the row's time."""
 _NAMES = {
     "gpu_mem": "memory_gib", "box": "box_loss", "giou": "box_loss", "obj": "obj_loss", "cls": "cls_loss", "total": "loss",

@@ -10,13 +10,13 @@ by its host and port only. Pure, apart from the one existence check.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from runwatch import patterns
 from runwatch.errors import BadValueError
 
-_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})$")
+_HOST_PORT = patterns.compile(r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})$")
 
 
 @dataclass(frozen=True)

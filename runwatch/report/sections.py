@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Sequence
 
+from runwatch import patterns
 from runwatch.present import fmt_duration, fmt_value, iso_utc
 from runwatch.report.document import Block, Heading, Image, Para, Table
 from runwatch.report.values import TAIL_MIN_POINTS, RunNumbers
@@ -42,7 +43,7 @@ def overview(n: RunNumbers) -> list[Block]:
     return [Heading("Overview"), Table(("", ""), rows)]
 
 
-MAIN = re.compile(r"(^|[._/])(learning_rate|lr|.*batch_size|max_steps|num_train_epochs|epochs|warmup.*|weight_decay|"
+MAIN = patterns.compile(r"(^|[._/])(learning_rate|lr|.*batch_size|max_steps|num_train_epochs|epochs|warmup.*|weight_decay|"
                   r"gradient_accumulation_steps|lr_scheduler.*|optim|optimizer|seed|max_grad_norm|grad_clip|"
                   r"depth|n_layer|num_layers|n_head|num_heads|n_embd|d_model|hidden_size|model_dim|block_size|"
                   r"max_seq_len|seq_len|dropout|.*precision|bf16|fp16|num_parameters|.*params|total_batch_size)$",

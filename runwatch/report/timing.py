@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from runwatch.arrays import distinct
 from runwatch.model import Kind
 from runwatch.report.curves import curve, first_of
 from runwatch.report.values import LOSS, STALL_FACTOR, THROUGHPUT, VAL, ThroughputNumbers
@@ -21,7 +22,7 @@ def throughput_numbers(t: RunTracker, *, clock: bool = True, stated: bool = True
     mfu_ok = mfu.y[mfu.finite] if mfu is not None else np.empty(0)
     median_dt, stall, stalls, stepping = stall_time(t, clock=clock, stated=stated)
     val = first_of(t, VAL)
-    evals = len(np.unique(val.x)) if val is not None else t.counts[Kind.EVAL]  # a W&B run repeats the log's
+    evals = len(distinct(val.x)) if val is not None else t.counts[Kind.EVAL]  # a W&B run repeats the log's
     eval_rt = curve(t, "eval_runtime")
     eval_s = float(np.nansum(eval_rt.y)) if eval_rt is not None and eval_rt.finite.any() else None
     return ThroughputNumbers(
@@ -161,7 +162,7 @@ def _after_an_eval(t: RunTracker, x: np.ndarray) -> np.ndarray:
     out = np.zeros(len(x), bool)
     if val is None or len(x) < 2:
         return out
-    evals = np.unique(val.x)
+    evals = distinct(val.x)
     at = np.searchsorted(evals, x[:-1], side="left")  # the first evaluation at or after the entry before
     e = evals[np.minimum(at, len(evals) - 1)]
     out[1:] = (at < len(evals)) & ((e < x[1:]) | (e == x[:-1]))

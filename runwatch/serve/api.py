@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
+from runwatch import patterns
 from runwatch.durations import parse_duration
 from runwatch.model import AlertBrief, AlertState, ChartData, RunSnapshot, XAxis, json_number
 from runwatch.present import iso_utc, status_object
@@ -24,7 +24,7 @@ from runwatch.wire import chart_json, snapshot_json
 
 SILENCE_MAX_S = 365 * 86400.0
 """The longest silence the API sets (a typo of `1y` in seconds should not mute an alert for ever)."""
-_ALERT_WRITE = re.compile(r"^/api/v1/alerts/(?P<key>[^/]+)/(?P<action>silence|ack)$")
+_ALERT_WRITE = patterns.compile(r"^/api/v1/alerts/(?P<key>[^/]+)/(?P<action>silence|ack)$")
 
 
 class ServedEngine(Protocol):

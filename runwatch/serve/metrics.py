@@ -10,13 +10,13 @@ looks for. Names follow Prometheus's conventions: base units, `_seconds`, `_rati
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import CollectorRegistry
 
+from runwatch import patterns
 from runwatch.model import AlertBrief, AlertState, Event, GpuSample, Kind, Record, RunSnapshot, RunState
 
 OVER = (RunState.FINISHED, RunState.CRASHED, RunState.ENDED)
@@ -155,7 +155,7 @@ def _rule_firing(snaps: Sequence[RunSnapshot], host: str) -> list[tuple[dict[str
     return [({"run": run, "host": host, "rule": rule, "severity": sev}, v) for (run, rule, sev), v in seen.items()]
 
 
-_LABEL_NAME = re.compile(r"[^a-zA-Z0-9_]")
+_LABEL_NAME = patterns.compile(r"[^a-zA-Z0-9_]")
 
 
 def label_name(key: str) -> str:

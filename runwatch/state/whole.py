@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from runwatch.arrays import distinct
 from runwatch.model import Kind, Record
 from runwatch.state.chunk import RecordChunk, StepColumns
 
@@ -121,7 +122,7 @@ def moving(rows: StepColumns, rank: int | None, step_of: Mapping[int | None, flo
         return steps != before  # type: ignore[no-any-return]
     stated = np.where(rows.rank < 0, -1 if rank is None else rank, rows.rank)
     out = np.empty(len(steps), bool)
-    for r in np.unique(stated).tolist():
+    for r in distinct(stated).tolist():
         mine = np.flatnonzero(stated == r)
         key = None if r < 0 else r
         before = np.concatenate(([step_of.get(key, np.nan)], steps[mine[:-1]]))

@@ -12,10 +12,10 @@ charted next to the loss, with its evaluation's over it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from runwatch import patterns
 from runwatch.model import CLOCK_METRICS, SPLIT_METRICS, is_eval_metric, other_losses
 
 PALETTE = ("cyan", "yellow", "magenta", "green", "blue", "bright_red", "bright_cyan", "bright_yellow")
@@ -25,7 +25,7 @@ _THROUGHPUT = ("tokens_per_sec", "samples_per_sec", "step_time")
 _SPLITS = tuple(sorted(SPLIT_METRICS, key=("train", "learn", "val", "valid", "validation", "test").index))
 """Values named by their split alone (`model.SPLIT_METRICS`), training's first: where no `loss` is logged, the
 first two share the first chart, as `loss` and `val_loss` do."""
-_REWARD = re.compile(r"(?:^|_)(?:rew|rewards?|returns?)(?:_|$)")
+_REWARD = patterns.compile(r"(?:^|_)(?:rew|rewards?|returns?)(?:_|$)")
 """A reward or return by name, as a word of it (`ep_rew_mean`, `eval_mean_reward`, `episodic_return`): an RL run's
 news, which sat among the sparklines of an SB3 run (a review), below its PPO losses and `approx_kl`."""
 MIN_CHARTS = 2

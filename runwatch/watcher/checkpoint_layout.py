@@ -31,20 +31,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-UNIT_DIR = re.compile(r"^(?:checkpoint-|global_step_?|step[-_]?|iter_)(\d+)$")
+from runwatch import patterns
+
+UNIT_DIR = patterns.compile(r"^(?:checkpoint-|global_step_?|step[-_]?|iter_)(\d+)$")
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".safetensors", ".ckpt", ".bin")
 SKIP_DIRS = frozenset({"wandb", "__pycache__", "node_modules", "site-packages", "venv", ".venv", "data",
                        "dataset", "datasets", ".git"})
 
-_NANOCHAT = re.compile(r"^(?:model|meta|optim)_(\d{6,})(?:_rank\d+)?\.(?:pt|json)$")
-_NOT_CHECKPOINT = re.compile(r"^(?:train|val|valid|validation|test|eval)\.bin$")
-_STEP_IN_NAME = re.compile(
+_NANOCHAT = patterns.compile(r"^(?:model|meta|optim)_(\d{6,})(?:_rank\d+)?\.(?:pt|json)$")
+_NOT_CHECKPOINT = patterns.compile(r"^(?:train|val|valid|validation|test|eval)\.bin$")
+_STEP_IN_NAME = patterns.compile(
     r"(?:^|[^a-z])(?:step|global_step|iter|iteration|checkpoint|ckpt)[-_=]?(\d+)", re.I)
-_EPOCH_IN_NAME = re.compile(r"(?:^|[^a-z])epoch[-_=]?(\d+)", re.I)
-_RANKED = re.compile(r"(?:(?<![a-z])rank[-_]?|rng_state_)(\d+)(?:_(\d{3})(?![0-9]))?", re.I)
+_EPOCH_IN_NAME = patterns.compile(r"(?:^|[^a-z])epoch[-_=]?(\d+)", re.I)
+_RANKED = patterns.compile(r"(?:(?<![a-z])rank[-_]?|rng_state_)(\d+)(?:_(\d{3})(?![0-9]))?", re.I)
 """`optim_000500_rank3`, `zero_pp_rank_3_mp_rank_00`, `rng_state_3`, Megatron's `mp_rank_00_001` (tp, pp)."""
-_DISTCP = re.compile(r"__(\d+)_(\d+)(?=\.distcp$)")
-_OF = re.compile(r"-(\d+)-of-(\d+)")
+_DISTCP = patterns.compile(r"__(\d+)_(\d+)(?=\.distcp$)")
+_OF = patterns.compile(r"-(\d+)-of-(\d+)")
 _ZIP_MAGIC = b"PK\x03\x04"
 _ZIP_END = b"PK\x05\x06"
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from runwatch import patterns
 from runwatch.watcher.compressed import compression
 from runwatch.watcher.fileid import is_table, looks_binary
 from runwatch.watcher.notify import WatchHub
@@ -36,20 +37,20 @@ MAX_TXT_BYTES = 256 * 1024 * 1024
 SOURCE_SCAN_S = 1.0
 """At most this often (or every `poll_interval`, if shorter) the directory is walked for new structured sources."""
 
-_NOT_LOGS = re.compile(
+_NOT_LOGS = patterns.compile(
     r"^(requirements.*|vocab.*|merges|license.*|readme.*|cmakelists|.*tokenizer.*|notice|copying)\.txt$",
     re.IGNORECASE,
 )
-_PADDLE_WORKER = re.compile(r"^workerlog\.(\d{1,6})$")
+_PADDLE_WORKER = patterns.compile(r"^workerlog\.(\d{1,6})$")
 """PaddlePaddle's launcher (`python -m paddle.distributed.launch`) writes each worker's output to
 `log/workerlog.N`: no log suffix, the rank in its place (a review: `check log/` said no logs found)."""
 _NOT_RUN_LOGS = frozenset({"endpoints.log"})
 """Files named like logs that hold no run's output: Paddle's launcher lists its workers' addresses in
 `log/endpoints.log` beside their logs (read alone, `nothing understood`)."""
-_CHECKPOINT_DIR = re.compile(r"^(checkpoint-\d+|global_step\d+)$")
-_ATTEMPT_DIR = re.compile(r"^attempt_\d+$")
-_RANK_WORD = re.compile(r"(?<![a-z])(?<!local_)(?<!local)rank[-_.]?(\d+)(?!\d)", re.IGNORECASE)
-_DIGITS = re.compile(r"(\d+)")
+_CHECKPOINT_DIR = patterns.compile(r"^(checkpoint-\d+|global_step\d+)$")
+_ATTEMPT_DIR = patterns.compile(r"^attempt_\d+$")
+_RANK_WORD = patterns.compile(r"(?<![a-z])(?<!local_)(?<!local)rank[-_.]?(\d+)(?!\d)", re.IGNORECASE)
+_DIGITS = patterns.compile(r"(\d+)")
 
 
 def find_logs(directory: str | Path, *, compressed: bool = False) -> list[Path]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import AnyStr
 
+from runwatch import patterns
 from runwatch.text import ESCAPE_PATTERN, clean
 
 MAX_LINE_BYTES = 64 * 1024
@@ -25,7 +26,7 @@ _CONTROLS_BYTES = rb"""
 # The splitter strips raw chunks before decoding: one regex pass per chunk, not per line (every
 # pattern is ASCII, so UTF-8 continuation bytes never match). C1 controls and bidi overrides are
 # multi-byte in UTF-8: `strip_escapes` takes them off the decoded line (runwatch.text.clean).
-_ESCAPES_BYTES = re.compile(ESCAPE_PATTERN.encode() + _CONTROLS_BYTES, re.VERBOSE)
+_ESCAPES_BYTES = patterns.compile(ESCAPE_PATTERN.encode() + _CONTROLS_BYTES, re.VERBOSE)
 """What the splitter removes, as one pattern: the reference `strip_controls` is held to (a test)."""
 
 _CONTROL = bytes(1 if (c < 32 and c not in (9, 10, 13)) or c == 127 else 0 for c in range(256))
@@ -39,7 +40,7 @@ _ESC_SEQ = (
     rb"|[PX^_][^\x1b\n\r]*(?:\x1b\\)?"            # DCS, SOS, PM, APC
     rb"|[\x20-/]*[0-~])"                         # other ESC sequences
 )
-_ESC_ONLY = re.compile(rb"\x1b" + _ESC_SEQ + rb"?")
+_ESC_ONLY = patterns.compile(rb"\x1b" + _ESC_SEQ + rb"?")
 
 
 def strip_controls(data: bytes) -> bytes:

@@ -22,12 +22,12 @@ import math
 import netrc
 import os
 import random
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
+from runwatch import patterns
 from runwatch.errors import BadValueError
 from runwatch.watcher.threads import SourceThread
 from runwatch.watcher.types import ItemBatch, Notice, NoticeLevel
@@ -38,9 +38,9 @@ STATE_KEY = "_runwatch_run_state"
 """Marks the run-state item; runwatch.parsers.wandb reads it (the same string)."""
 TERMINAL_STATES = frozenset({"finished", "crashed", "failed", "killed"})
 DEFAULT_BASE_URL = "https://api.wandb.ai"
-_PART = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_SECRETS = re.compile(r"(?i)\b(api[_-]?key|password|token|authorization)(\s*[=:]\s*|\s+)(bearer\s+|basic\s+)?\S+")
-_KEY_LIKE = re.compile(r"\b[0-9a-f]{40}\b|\b(?:local|wandb_v\d+)[-_][A-Za-z0-9_\-]{20,}")
+_PART = patterns.compile(r"^[A-Za-z0-9_.\-]+$")
+_SECRETS = patterns.compile(r"(?i)\b(api[_-]?key|password|token|authorization)(\s*[=:]\s*|\s+)(bearer\s+|basic\s+)?\S+")
+_KEY_LIKE = patterns.compile(r"\b[0-9a-f]{40}\b|\b(?:local|wandb_v\d+)[-_][A-Za-z0-9_\-]{20,}")
 
 ApiFactory = Callable[[], Any]
 
@@ -49,7 +49,7 @@ class MissingApiKeyError(RuntimeError):
     """No W&B API key in the environment or the netrc file."""
 
 
-_WEB = re.compile(r"https?://(?:www\.)?wandb\.ai/")
+_WEB = patterns.compile(r"https?://(?:www\.)?wandb\.ai/")
 """A run's web address (`https://wandb.ai/ENTITY/PROJECT/runs/RUN_ID`), as users copy it from a browser."""
 
 

@@ -19,11 +19,11 @@ a slow run shows its steps up to 15 s late. The first notice says so.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from runwatch import patterns
 from runwatch.watcher.hublink import HubLink
 from runwatch.watcher.notify import WatchHub, shared_hub
 from runwatch.watcher.polling import PollingThread
@@ -42,7 +42,7 @@ FLUSH_NOTE = (
 )
 STUCK_NOTICE_S = 2.0
 """How long reading may stay stopped at a bad chunk before a notice says so."""
-_RUN_DIR = re.compile(r"^(?:offline-)?run-(\d{8}_\d{6})-[^/]+$")
+_RUN_DIR = patterns.compile(r"^(?:offline-)?run-(\d{8}_\d{6})-[^/]+$")
 
 
 def is_run_dir(path: Path) -> bool:

@@ -16,6 +16,7 @@ import re
 import numpy as np
 import pytest
 
+from runwatch import patterns
 from runwatch.parsers.keras import KerasParser
 from runwatch.parsers.keras_block import KerasRowBlock
 from runwatch.parsers.source import SourceParser
@@ -23,7 +24,7 @@ from runwatch.watcher.snapshot import split_block
 from tests.support.readers import check, fast_rows, rows_one_by_one
 from tests.support.real_lines import REALRUNS, noise
 
-_COUNT = re.compile(rb"(\x1b\[1m *)\d+/200\x1b")
+_COUNT = patterns.compile(rb"(\x1b\[1m *)\d+/200\x1b")
 
 
 def frames(run: str) -> list[bytes]:

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers import keyvalue
 from runwatch.parsers.keyvalue import READS, KeyValueParser
@@ -2051,7 +2052,7 @@ def test_openpcdets_accumulated_iteration_is_the_step_and_its_train_count_the_ep
 
 # ── CLU's LoggingWriter (the Flax examples): `[step] name=value, name=value` ───────────────────────────────────────────
 
-_CLU_LINE = re.compile(r"\[(\d+)\] ((?:\w+=\S+?)(?:, \w+=\S+?)*)$")
+_CLU_LINE = patterns.compile(r"\[(\d+)\] ((?:\w+=\S+?)(?:, \w+=\S+?)*)$")
 
 
 @pytest.mark.parametrize("batch", [1, 500], ids=["line-by-line", "block"])

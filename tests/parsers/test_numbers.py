@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runwatch import patterns
 from runwatch.parsers.numbers import (
     GIB,
     MEMORY_LETTERS,
@@ -145,7 +146,7 @@ def _printed(name: str) -> list[str]:
 def test_a_number_printed_inside_the_object_holding_it_is_that_number(name: str) -> None:
     """Each holder's repr gives way to its number, and nothing else of the line changes: the numbers left are the
     line's own numbers and the held ones, in order."""
-    holders = re.compile(r"tensor\(|Array\(|array\(|np\.float|tf\.Tensor")
+    holders = patterns.compile(r"tensor\(|Array\(|array\(|np\.float|tf\.Tensor")
     for line in _printed(name):
         held = held_numbers(line)
         assert holders.search(line) and not holders.search(held), line

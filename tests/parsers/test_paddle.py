@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from runwatch import patterns
 from runwatch.model import Event, Kind
 from runwatch.parsers.paddle import PaddleParser
 from tests.support.found import found_lines as lines_of
 from tests.support.found import source_records
 
 LOG = "paddle_hapi_fit_chexnet_earlystop.log.gz"
-_STEP = re.compile(r"^\s*step\s+(\d+)/(\d+) - loss: ([\d.]+) - ")
+_STEP = patterns.compile(r"^\s*step\s+(\d+)/(\d+) - loss: ([\d.]+) - ")
 
 
 def test_steps_count_across_epochs_and_evaluations_are_evals() -> None:

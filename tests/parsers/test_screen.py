@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 from functools import cache
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runwatch import patterns
 from runwatch.model import Event, Kind
 from runwatch.parsers.columnar import extract_steps, fast_format
 from runwatch.parsers.events import WAKES, EventDetector
@@ -234,10 +234,10 @@ def test_lines_that_are_not_plain_are_flagged() -> None:
 
 
 def test_reads_join_and_refuse_two_patterns() -> None:
-    a, b = Reads(heads=("x",), holds=("y",)), Reads(heads=("x", "z"), lowered=re.compile("q"))
+    a, b = Reads(heads=("x",), holds=("y",)), Reads(heads=("x", "z"), lowered=patterns.compile("q"))
     assert (a | b).heads == ("x", "z") and (a | b).holds == ("y",)
     with pytest.raises(ValueError, match="two"):
-        _ = b | Reads(lowered=re.compile("r"))
+        _ = b | Reads(lowered=patterns.compile("r"))
 
 
 def test_the_settings_before_the_first_step_are_collected_alike() -> None:

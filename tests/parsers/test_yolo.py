@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from runwatch import patterns
 from runwatch.model import Event, Kind, Record
 from runwatch.parsers.source import SourceParser
 from tests.support.found import found_lines as lines_of
@@ -75,7 +76,7 @@ def test_rows_whose_bars_a_console_cut_off_count_epochs() -> None:
     """A new user's review: a W&B console kept each row up to its `640:` and no bar: `no steps`, no loss. Read
     in epochs (the epoch under way, of the run's), each row's losses, the two fits in the file as two runs."""
     name = "yolov8_wandb_console_cut_rows.log"
-    row = re.compile(r"\s+(\d+)/500\s+[\d.]+G\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s.*640:\s*\d{0,3}\s*$")  # not one W&B glued a line to
+    row = patterns.compile(r"\s+(\d+)/500\s+[\d.]+G\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s.*640:\s*\d{0,3}\s*$")  # not one W&B glued a line to
     rows = [m for x in lines_of(name) if (m := row.match(x))]
     fmt, recs = records(name, live=False)
     assert fmt == "yolo"
@@ -94,7 +95,7 @@ def test_rows_whose_bars_a_terminals_copy_cut_after_the_count_are_batches() -> N
     ██████████| 22/22`): none of the first run's 7 epochs was a step (its losses lost), its validations at step
     None. The count is the epoch's batches: steps `(e − 1) × 22 + 22`; the second run's bar keeps its clock."""
     name = "yolov8_cut_bars_two_runs.log"
-    cut = re.compile(r"\s+(\d+)/100\s+[\d.]+G\s+([\d.]+)\s.*640: 100%\|█+\| 22/22$")
+    cut = patterns.compile(r"\s+(\d+)/100\s+[\d.]+G\s+([\d.]+)\s.*640: 100%\|█+\| 22/22$")
     rows = [m for x in lines_of(name) if (m := cut.match(x))]
     fmt, recs = records(name, live=False)
     assert fmt == "yolo" and len(rows) == 7

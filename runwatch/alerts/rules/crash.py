@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from runwatch import patterns
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.types import Alert, Finding
 from runwatch.model import NEW_ATTEMPT, Event, Record, RunState, Severity
@@ -60,7 +61,7 @@ ABORTED = "process aborted (SIGABRT)"
 AT_END_ONLY = frozenset({Event.TRACEBACK})
 """Events that are a crash only when no step follows them and nothing more specific was said."""
 CONTEXT_LINES = 5
-CASCADE = re.compile(
+CASCADE = patterns.compile(
     r"closed by peer|reset by peer|Broken pipe|remote process exited|remote peer crash|Connection was likely closed|"
     r"communicator was aborted|"
     r"ProcessGroup\w* .{0,40}(?:abort|watchdog)|connectFullMesh|Socket Timeout|killed by signal: Terminated|"
@@ -170,7 +171,7 @@ class Crash(Rule[CrashParams]):
                             step=run.progress.step, context=context)
 
 
-_SIGNALLED = re.compile(r"SignalException: Process \d{1,10} got signal: (\d{1,3})\b")
+_SIGNALLED = patterns.compile(r"SignalException: Process \d{1,10} got signal: (\d{1,3})\b")
 _SIGNAL_MEANS = {
     signal.SIGHUP: "the terminal or SSH session that started it closed; run it under nohup, tmux or screen",
     signal.SIGTERM: "a scheduler (preemption, a time limit, a cancelled job) or a `kill` stopped it",

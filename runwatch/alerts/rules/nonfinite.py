@@ -41,6 +41,7 @@ import numpy as np
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.rules.tail import Tail, fmt, history, rank_tail, step_at, step_pulse, step_word, tail
 from runwatch.alerts.types import Finding
+from runwatch.arrays import distinct
 from runwatch.model import SPLIT_METRICS, Severity, names_error_measure
 from runwatch.state.run import RunTracker
 from runwatch.state.series import OVERFLOW, sane
@@ -161,7 +162,7 @@ class NonFinite(Rule[NonFiniteParams]):
         i = first[found.rank]
         xs, vs = found.x[i:], found.v[i:]  # steps, not points: a step the log, W&B and TensorBoard each hold is one
         bad_at = xs[~sane(vs)]
-        bad, logged = len(np.unique(bad_at)), len(np.unique(xs))
+        bad, logged = len(distinct(bad_at)), len(distinct(xs))
         value, step = float(found.v[i]), step_at(found.x, i)
         series = run.store.get(found.metric, found.rank)
         since = series.bad_since if series is not None else None

@@ -26,6 +26,7 @@ from runwatch.alerts.rules.base import Coming, Rule, RuleParams, duration
 from runwatch.alerts.rules.robust import baseline_slice
 from runwatch.alerts.rules.tail import Tail, first_tail, fmt, history, median_of, step_at
 from runwatch.alerts.types import Alert, Finding
+from runwatch.arrays import distinct
 from runwatch.model import Severity
 from runwatch.state.pace import STEP_INTERVAL, over_spans
 from runwatch.state.run import RunTracker
@@ -245,7 +246,7 @@ class _Drift(Rule[D]):
         if not len(end):
             return []
         level = np.empty(len(end))
-        for size in np.unique(end - cut).tolist():  # each window's median, windows of one size at once
+        for size in distinct(end - cut).tolist():  # each window's median, windows of one size at once
             at = np.flatnonzero(end - cut == size)
             windows = np.lib.stride_tricks.sliding_window_view(v, size)[cut[at]]
             k = size // 2

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -26,13 +25,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from runwatch import patterns
 from runwatch.alerts.sinks.base import PermanentError, RetryableError, SinkConfigError, SinkFilter
 from runwatch.alerts.sinks.redact import redact, register_secret
 from runwatch.alerts.sinks.settings import SettingKind, setting
 from runwatch.alerts.types import Notification
 from runwatch.text import clip, one_line
 
-_RULE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+_RULE_ID = patterns.compile(r"[A-Za-z0-9_.:-]{1,100}")
 _MAX_TRACKED = 256
 
 

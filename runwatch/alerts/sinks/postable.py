@@ -20,10 +20,10 @@ Pure: no I/O, no clock; times come from the alert.
 from __future__ import annotations
 
 import math
-import re
 import time
 from typing import Any
 
+from runwatch import patterns
 from runwatch.alerts.types import Alert, Notification
 from runwatch.model import AlertState
 from runwatch.text import clean, clip
@@ -37,7 +37,7 @@ their alerts carry `host` as an identity label. A test keeps this equal to the r
 
 CONTEXT_LIMIT = 4000
 """Characters of log lines kept in the description: a notification template shows them whole."""
-_LABEL_NAME = re.compile(r"[^A-Za-z0-9_]")
+_LABEL_NAME = patterns.compile(r"[^A-Za-z0-9_]")
 
 
 def postable_alert(notification: Notification, *, host: str, generator_url: str = "") -> dict[str, Any]:

@@ -24,14 +24,15 @@ import threading
 import urllib.parse
 from collections.abc import Iterable
 
+from runwatch import patterns
 from runwatch.text import clean
 
 REDACTED = "<redacted>"
 _MIN_SECRET = 6
 """Shorter fragments are replaced only where they sit in a URL: "abc" everywhere would garble messages."""
 
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
-_SLACK_TOKEN = re.compile(r"\bxox[a-z]-[A-Za-z0-9-]+")
+_URL = patterns.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+_SLACK_TOKEN = patterns.compile(r"\bxox[a-z]-[A-Za-z0-9-]+")
 _END = r"(?=$|[/?#&;\s'\"<>()\[\],])"
 """Where a path segment or query value ends in a quoted URL."""
 
@@ -56,7 +57,7 @@ def register_secret(value: str, *, path_tokens: bool = False) -> None:
         _ordered = tuple(sorted(_secrets, key=len, reverse=True))
         if not placed <= _patterns:
             _patterns.update(placed)
-            _placed = re.compile("|".join(sorted(_patterns, key=len, reverse=True)))
+            _placed = patterns.compile("|".join(sorted(_patterns, key=len, reverse=True)))
 
 
 def _url_parts(url: str, path_tokens: bool) -> tuple[set[str], set[str]]:

@@ -11,12 +11,13 @@ import re
 from rich.text import Text
 from textual.binding import Binding
 
+from runwatch import patterns
 from runwatch.text import clean
 from runwatch.tui.widgets.text_panel import TextPanel
 
-ERROR = re.compile(r"error|traceback|exception|out of memory|\boom\b|\bnan\b|\binf\b|nccl|killed|"
+ERROR = patterns.compile(r"error|traceback|exception|out of memory|\boom\b|\bnan\b|\binf\b|nccl|killed|"
                    r"segmentation fault|fatal|timed? ?out", re.IGNORECASE)
-WARNING = re.compile(r"warn", re.IGNORECASE)
+WARNING = patterns.compile(r"warn", re.IGNORECASE)
 
 
 def log_text(lines: list[str]) -> Text:
