@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from pathlib import Path
 
 from runwatch import patterns
@@ -69,16 +69,17 @@ def find_logs(directory: str | Path, *, compressed: bool = False) -> list[Path]:
                   key=_natural_key)
 
 
-def find_sources(directory: str | Path, *, checkpoints: bool = True) -> list[Path]:
+def find_sources(directory: str | Path, *, checkpoints: bool = True, logs: Container[Path] = ()) -> list[Path]:
     """The structured sources of a run directory, each a path the engine follows as one source:
     metric files (`find_metric_files`), the directory itself when it holds checkpoints, its
-    `wandb/` directory. `checkpoints=False` skips the checkpoint walk (already found)."""
+    `wandb/` directory. `checkpoints=False` skips the checkpoint walk (already found); `logs` are
+    candidates known to be text logs, not opened again to ask whether each is a table."""
     from runwatch.watcher.checkpoint_layout import UNIT_DIR, checkpoint_homes
     from runwatch.watcher.metric_files import find_metric_files
 
     root = Path(directory)
     out = [f for f, _kind in find_metric_files(root)]
-    out.extend(p for p in _candidates(root) if is_table(p))  # a table named as a log is the metric file it is
+    out.extend(p for p in _candidates(root) if p not in logs and is_table(p))  # a table named as a log is a metric file
     # named on its own (`classify_path`): `check logs/` read the `step\tloss` table `logs/train.log` as a text log
     # of no format, `nothing understood`, where `check logs/train.log` read its rows (a new user's review)
     if checkpoints:
@@ -241,6 +242,9 @@ class DirectoryWatcher(PollingThread):
         )
         self._on_new_file = on_new_file
         self._seen: set[Path] = set(known) if known is not None else set(_candidates(self.directory))
+        self._logs: set[Path] = set(known) if known is not None else {p for p in self._seen if _is_text_log(p)}
+        """The text logs among them, and those reported since: each look for sources opened every log to ask
+        whether it was a table (78 ms of a 122 ms look over 2,000 logs); a log stays one."""
         self._on_new_source = on_new_source
         self._sources: set[Path] = set()
         if on_new_source is not None:
@@ -269,6 +273,7 @@ class DirectoryWatcher(PollingThread):
             if path not in self._seen and not self.stopping:
                 self._seen.add(path)
                 if _is_text_log(path):
+                    self._logs.add(path)
                     self._on_new_file(path)
         self._scan_sources()
         self._problem = None  # a scan that went through: the next failure is news again
@@ -286,7 +291,7 @@ class DirectoryWatcher(PollingThread):
             return
         self._owed = False
         self._sources_at = time.monotonic()
-        for path in find_sources(self.directory, checkpoints=self.directory not in self._sources):
+        for path in find_sources(self.directory, checkpoints=self.directory not in self._sources, logs=self._logs):
             if path not in self._sources and not self.stopping:
                 self._sources.add(path)
                 self._on_new_source(path)
