@@ -230,8 +230,13 @@ class Engine:
                 case LinesRead() | ItemsRead():
                     if isinstance(item, LinesRead):
                         self._sources.taken(item.batch)  # out of the queue: the follower may read on
-                        if self._table_appeared(item.batch.source):
-                            continue
+                    if self._stopping.is_set():
+                        # Stopping: what is queued (up to RAW_AHEAD_BYTES of a long history, seconds of parsing)
+                        # is left unread, so SIGTERM ends a `tail` or `watch` at once. Its position was not
+                        # reached (`_handle`), so a restarted `watch` reads it again.
+                        continue
+                    if isinstance(item, LinesRead) and self._table_appeared(item.batch.source):
+                        continue
                     try:
                         parsed = self._ingest.parse(item)
                     except Exception as exc:
@@ -314,7 +319,8 @@ class Engine:
                 if not self._stopping.is_set() and self._ingest.attach_items(run, path):
                     self._sources.start_items(path)
             case PositionReached(source, pos):
-                self._judging.read_to(source, pos)
+                if not self._stopping.is_set():  # its batches may have been left unread (`_work`)
+                    self._judging.read_to(source, pos)
 
     # -- reading -----------------------------------------------------------
 

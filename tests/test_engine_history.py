@@ -205,6 +205,46 @@ def test_stop_while_the_follower_waits_for_the_worker(tmp_path: Path, monkeypatc
     assert eng.snapshots()[0].records > 0
 
 
+def test_stop_leaves_the_queued_history_unread_and_unclaimed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`runwatch tail` on a 2 M-line BasicSR log took more than 5 s to end after SIGTERM: the worker parsed the
+    history blocks already queued (up to RAW_AHEAD_BYTES) before it saw the stop. A stopping worker leaves them
+    unread, and claims no position past what it applied, so a restarted `watch` reads them again (DESIGN §7).
+    The worker is held on its first block until the stop has begun, so the queue is full when it looks."""
+    import threading
+
+    from runwatch.ingest import Ingest
+    from runwatch.messages import LinesRead
+
+    held, holding = threading.Event(), threading.Event()
+    parse = Ingest.parse
+
+    def held_parse(self: Ingest, item: object) -> object:
+        if isinstance(item, LinesRead) and item.batch.history and not holding.is_set():
+            holding.set()
+            held.wait(timeout=30)
+        return parse(self, item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ingest, "parse", held_parse)
+    log = tmp_path / "train.log"
+    log.write_bytes(noisy_log(60_000))  # several read chunks
+    size = log.stat().st_size
+    eng = Engine([str(log)], OPTIONS)
+    eng.start()
+    try:
+        wait_for(holding.is_set)
+        wait_for(lambda: sources_module.RAW_AHEAD_BYTES > size and eng._queue.qsize() >= 3)  # the rest is queued
+        stopper = threading.Thread(target=eng.stop)
+        stopper.start()
+        wait_for(eng._stopping.is_set)
+    finally:
+        held.set()
+    stopper.join(30)
+    assert not stopper.is_alive()
+    records = eng.snapshots()[0].records
+    assert 0 < records < 20_000  # the held block's records, not the whole history's 60,000 and more
+    assert [p.offset for p in eng.positions().values()] in ([], [0])  # no byte claimed: the next `watch` reads all
+
+
 def test_the_json_status_during_a_history_read_says_it_is_reading(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """A review: the first `--json` status of `runwatch tail` on a big log, printed while its history was
