@@ -24,8 +24,14 @@ SCENARIOS = [
              expect=(Expect("stall", resolves=True),),
              notes="the bar prints no time but a mean step time: the mean times the batches is its clock, so "
                    "one-shot check sees the hang too"),
+    Scenario("keras-v1-nan-terminate", "keras", (*V1, "--terminate-on-nan"), fault="nan@250", expect=(NAN,),
+             notes="Keras's TerminateOnNaN stops the fit at the NaN batch (`Batch 49: Invalid loss, terminating "
+                   "training`); then the evaluation on the validation set"),
     Scenario("keras-v2-healthy", "keras", V2),
     Scenario("keras-v2-nan", "keras", V2, fault="inf@250", expect=(NAN,)),
+    Scenario("keras-v2-checkpoint-healthy", "keras", (*V2, "--checkpoint", "best.keras"),
+             notes="ModelCheckpoint(save_best_only=True, verbose=1): `Epoch 1: val_loss improved from inf to …, "
+                   "saving model to best.keras` after each better epoch"),
     Scenario("keras-tqdmcb-healthy", "keras", TQDM),
     Scenario("keras-tqdmcb-nan", "keras", TQDM, fault="nan@250", expect=(NAN,),
              notes="the batch bar's loss is Keras's running mean over the epoch: NaN from step 250 to the epoch's end"),

@@ -1,7 +1,9 @@
 """Keras 3 `model.fit` on the torch backend: an MLP on synthetic classification data with a
 validation split, `--verbose 1` (the progress bar Keras draws on a pipe) or `--verbose 2` (one line
 per epoch), or `--tqdm` (Keras silent, tqdm's `TqdmCallback` drawing a bar over the epochs and one over each
-epoch's batches, their counts as `1.00/200`, as users swap in), then `model.evaluate` on the validation set. Faults come from the environment (lab.faults), acted on through a Keras Callback; the
+epoch's batches, their counts as `1.00/200`, as users swap in), then `model.evaluate` on the validation set;
+`--terminate-on-nan` adds Keras's `TerminateOnNaN`, as users guard a fit, and `--checkpoint FILE` its
+`ModelCheckpoint` keeping the best model by validation loss, saying each save. Faults come from the environment (lab.faults), acted on through a Keras Callback; the
 NaN/Inf loss is a real multiplication inside the loss function, by a factor the callback sets."""
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--verbose", type=int, choices=[1, 2], default=1)
     ap.add_argument("--tqdm", action="store_true", help="fit with verbose=0 and tqdm.keras.TqdmCallback")
+    ap.add_argument("--checkpoint", metavar="FILE",
+                    help="add keras.callbacks.ModelCheckpoint(FILE, save_best_only=True, verbose=1) on val_loss")
+    ap.add_argument("--terminate-on-nan", action="store_true",
+                    help="add keras.callbacks.TerminateOnNaN, which stops the fit at the first NaN/Inf batch loss")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--samples", type=int, default=6400)
     ap.add_argument("--batch-size", type=int, default=32)
@@ -70,6 +76,11 @@ def main() -> None:
         from tqdm.keras import TqdmCallback
 
         callbacks.append(TqdmCallback(verbose=1))
+    if args.checkpoint:
+        callbacks.append(keras.callbacks.ModelCheckpoint(args.checkpoint, monitor="val_loss", save_best_only=True,
+                                                         verbose=1))
+    if args.terminate_on_nan:
+        callbacks.append(keras.callbacks.TerminateOnNaN())
     model.fit(x.numpy(), y.numpy().astype(np.int64), validation_data=(xv.numpy(), yv.numpy().astype(np.int64)),
               epochs=args.epochs, batch_size=args.batch_size, verbose=0 if args.tqdm else args.verbose,
               callbacks=callbacks)

@@ -40,6 +40,7 @@ Decisions, so rules and users can rely on them:
 
 from __future__ import annotations
 
+import math
 import re
 import signal
 from collections.abc import Callable
@@ -118,6 +119,9 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("_", ("bad_alloc", "TERM_")),  # LSF's job report
     ("final step: ", (_ESTIMATOR_DONE,)),
     (": error: ", ("error: argument ", "error: unrecognized arguments", "error: the following arguments")),
+    ("loss detected", ("NaN loss detected", "nan loss detected", "on-finite loss detected")),
+    ("ing training", ("Loss is nan, stopping training", "Loss is inf, stopping training",
+                      "Loss is -inf, stopping training", "Invalid loss, terminating training")),
     ("rror", ("SyntaxError", "IndentationError", "TabError")),
     ("cmd = ", ("main] cmd = ",)),  # DeepSpeed's launcher
     ("Done!", ("] Done!", ") Done!")),  # icefall's last word (under DDP its rank before it)
@@ -254,6 +258,18 @@ _USAGE = patterns.compile(
 """argparse's refusal of a command line (`train_bash.py: error: argument --fp16: Truthy value expected…`, after
 its `usage:` block): the script exits with status 2 before training, with no traceback. A `traceback`
 event, so that a job that died at launch is a crash (a review saw `UNREAD`, exit 3, for one)."""
+_LOSS_NOT_FINITE = patterns.compile(
+    r"(?:(?<![Nn]o )(?<!NO )\b(?:NaN|nan|[Nn]on-finite) loss detected|\bLoss is (nan|-?inf), stopping training"
+    r"|\bInvalid loss, terminating training)"
+)
+"""A run saying its loss was not finite where no logged loss need be: timm's, DeiT's, MAE's and DETR's engines
+(`Loss is nan, stopping training`, then `sys.exit(1)`: the metric logger's last line, every `print_freq` batches,
+was finite), Keras's `TerminateOnNaN` (`Batch 49: Invalid loss, terminating training`; MindSpore's `LossMonitor`
+raises it: `ValueError: epoch: 1 step: 5. Invalid loss, terminating training.`), a loop's own guard
+(`[WARNING] NaN loss detected! Skipping batch.`, a new user's review: twelve of them read `OK`;
+improved-diffusion's `Non-finite loss detected, stopping training.`). A `nonfinite` event whose loss is NaN: the
+run's loss at the step it had reached (`RunTracker`), judged by the `nonfinite` rule as a logged NaN is (an infinite
+one where the line says so)."""
 _COMPILE_ERROR = patterns.compile(r"(?:SyntaxError|IndentationError|TabError)\w{0,40}: ")
 """A script Python could not compile: `  File "train.py", line 232`, the line and a caret, then `SyntaxError: invalid
 syntax` at the start of a line, with no `Traceback` header (nothing ran). Two ranks printing at once glue theirs
@@ -303,8 +319,8 @@ _CHECKPOINT = patterns.compile(
     # the file's `G_19000.pth` the step (so-vits-svc's too)
     r"|^\s{0,8}> (?:BEST MODEL|CHECKPOINT) : \S*?_(?P<cq>\d+)\.pth(?:\.tar)?(?=\s*$)"  # Coqui TTS (`best_model_1000037.pth`)
     r"|(?<![Nn]o )[Cc]heckpoint saved(?: to|:) (?P<ck>\S*?step[-_]?\d+\S*)"     # OLMo (`Unsharded checkpoint saved to …/step500-unsharded`), a loop's `Checkpoint saved: /checkpoints/step_20`
-    r"|\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:LoRA |adapter )?(?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
-    r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params)))"
+    r"|(?<!finished )\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:LoRA |adapter )?(?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
+    r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params|h5|hdf5|keras)))"
     r"(?=[\s'\"|,;]|\.{0,3}$)"
 )
 """Checkpoint messages, each framework's, and a loop's own that names the file it wrote (`save models to
@@ -313,7 +329,10 @@ _CHECKPOINT = patterns.compile(
 be one (`checkpoint-N`, `ckpt…`, weights by their suffix), not any under a checkpoint folder (OLMo's `Global data
 order indices saved to '…/checkpoints/…/global_indices.npy'`). Capitalised too: detectron2's fvcore `Saving checkpoint
 to ./output/model_0000999.pth` and a loop's `==> Saving ./result/…/1.pt...` were no checkpoint (a review); nor was
-MXNet's `Saved checkpoint to "models/img_cls-0001.params"` (the file in quotes, its weights `.params`).
+MXNet's `Saved checkpoint to "models/img_cls-0001.params"` (the file in quotes, its weights `.params`), nor Keras's
+`ModelCheckpoint` (`Epoch 00001: loss improved from inf to 2.41777, saving model to …/bilstm_ner.h5`, a review: 126
+saves, none counted; Keras 3 says `… saving model to best.keras`, then `Epoch 1: finished saving model to best.keras`
+of the same save, which is not counted again).
 Megatron says when a save starts (`saving checkpoint at iteration      20 to …`) and when it is done (`successfully
 saved checkpoint from iteration …`), and so does DeepSpeed's checkpoint engine for each file (`[Torch] Saving
 …/global_step2500/layer_14-model_01-model_states.pt...`, then `Checkpoint global_step2500 is ready now!`): the starts
@@ -545,6 +564,8 @@ def _classify(line: str) -> _Hit | None:
                     step=int(m[1]) if m[1] else None)
     if ": error: " in line and (m := _USAGE.match(line)):
         return _Hit(Event.TRACEBACK, m.start())
+    if ("loss detected" in line or "ing training" in line) and (m := _LOSS_NOT_FINITE.search(line)):
+        return _Hit(Event.NONFINITE, m.start(), {"loss": float(m[1]) if m[1] else math.nan})  # `float("-inf")`
     if "rror" in line and (m := _COMPILE_ERROR.match(line)):
         return _Hit(Event.TRACEBACK, m.start())
     if ("raining" in line or "uning " in line or " Done!" in line) and (m := _FINISHED.search(line)):

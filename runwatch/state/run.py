@@ -807,6 +807,10 @@ class RunTracker:
                 rec = dataclasses.replace(rec, step=int(at))
         elif rec.event == Event.CHECKPOINT_SAVED and _counted_apart(rec.step, self._last_x, self.progress.stride):
             rec = dataclasses.replace(rec, step=int(max(self._last_x, self._eval_x)))
+        if rec.event == Event.NONFINITE and rec.step is not None:
+            # a run's word that its loss was not finite (`events._LOSS_NOT_FINITE`): a point of its series there, for
+            # the `nonfinite` rule, live and in `check` alike
+            self._add_metrics(rec.metrics, float(rec.step), rec.t or now, rec.rank, rec.source)
         if not (rec.event == Event.FINISHED and self._end.finished and not self._end.crashed):
             self._event(rec)  # else the same end said again: the Trainer's summary dict after a loop's own "Training
             # completed" line (line mode printed `finished` twice, a review); no step came between them

@@ -1341,3 +1341,58 @@ def test_tensorflows_oom_when_allocating_a_tensor_is_an_oom(name: str, host: boo
     crash = next(a for a in runs[0]["alerts"] if a["rule"] == "crash")
     assert rc == 2 and runs[0]["state"] == "crashed" and crash["labels"]["event"] == "oom"
     assert ("host out of memory" in crash["summary"]) == host
+
+
+def test_a_runs_word_that_its_loss_was_not_finite_is_a_nonfinite_event() -> None:
+    """A loop's guard (`[WARNING] NaN loss detected! Skipping batch.`, twelve times in a real diffusion-LM run whose
+    logged losses are all finite: `check` said OK, a new user's review) is a `nonfinite` event carrying a NaN loss;
+    the run's state puts it at the bar's step (state.run)."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("thunder_prefixlm_tqdm_nan_loss_skipped.log.gz")
+    said = [r for r in recs if r.event == Event.NONFINITE]
+    assert fmt == "tqdm" and len(said) == 12
+    assert all(math.isnan(r.metrics["loss"]) and r.message == "[WARNING] NaN loss detected! Skipping batch."
+               for r in said)
+    # improved-diffusion's guard before it raises (tests/fixtures/found/README.md)
+    fmt, recs = source_records("improved_diffusion_tables_loss_diverges.out.gz")
+    [said_there] = [r for r in recs if r.event == Event.NONFINITE]
+    assert said_there.message == "Non-finite loss detected, stopping training."
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_timms_engine_stopping_on_a_non_finite_loss_is_a_nonfinite_event(value: float) -> None:
+    """timm's, DeiT's, MAE's and DETR's `train_one_epoch`: `if not math.isfinite(loss_value): print("Loss is {},
+    stopping training".format(loss_value)); sys.exit(1)`; its metric logger's last line was finite. The line is
+    made by that very format call, not typed."""
+    line = "Loss is {}, stopping training".format(value)  # noqa: UP032 (the engine's own call)
+    hit = _classify(line)
+    assert _worth_a_look(line) and hit is not None and hit.event == Event.NONFINITE
+    loss = hit.metrics["loss"]
+    assert (math.isnan(loss) and math.isnan(value)) or loss == value
+
+
+@pytest.mark.parametrize("line", [
+    "No NaN loss detected in the last 100 steps",  # a loop's all-clear: no event
+    "Loss is 2.3125, stopping training",  # a finite loss under another guard: not this one's word
+])
+def test_a_line_that_only_mentions_a_non_finite_loss_is_no_event(line: str) -> None:
+    hit = _classify(line)
+    assert hit is None or hit.event != Event.NONFINITE
+
+
+def test_keras_model_checkpoint_saves_are_counted_once_each() -> None:
+    """Keras's `ModelCheckpoint(verbose=1)`: Keras 2 says `Epoch 00001: loss improved from inf to 2.41777, saving model
+    to …/bilstm_ner.h5` (a review's real fit: 126 saves, none counted); Keras 3 (a run lab recording) says `Epoch 1:
+    val_loss improved from None to 1.84249, saving model to best.keras`, then `Epoch 1: finished saving model to
+    best.keras` of the same save: five saves, not ten."""
+    from tests.support.found import source_records
+    from tests.support.realruns import REALRUNS
+
+    _, recs = source_records("keras2_bilstm_ner_modelcheckpoint_h5_nohup.out.gz")
+    saves = [r for r in recs if r.event == Event.CHECKPOINT_SAVED]
+    assert len(saves) == 126 and saves[0].message.startswith("Epoch 00001: loss improved from inf to 2.41777, saving")
+    lines = (REALRUNS / "keras-v2-checkpoint-healthy" / "run" / "train.log").read_text().splitlines()
+    said = [_classify(line) for line in lines]
+    assert [h.event if h else None for h in said if h] == [Event.CHECKPOINT_SAVED] * 5
+    assert sum("finished saving model to best.keras" in line for line in lines) == 5

@@ -21,4 +21,9 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
         "the batch size only times the interval (their common divisor): its steps are the printed lines' intervals "
         "(0 to 35, the epochs right), not the optimizer's; the log says no more"
     ),
+    ("keras-v1-nan-terminate", "steps"): (
+        "Keras's bar ends an epoch that `TerminateOnNaN` stopped at its 50th batch (step 250) with a frame of `200/200` "
+        "and the NaN mean loss (step 400); the frames before it are the loop's, and nothing in the log tells that last "
+        "frame from an epoch run to its end"
+    ),
 }

@@ -15,6 +15,9 @@ NaN in their own ways, and each has a check here:
   (and skipped no iteration) counts as NaN;
 * an fp16 loss scale that collapsed to its floor (or to 0/NaN) means every
   step overflows: the run no longer learns;
+* a run may say so in words where no logged loss is bad (`NaN loss detected! Skipping batch.`, Keras's
+  `TerminateOnNaN`, timm's `Loss is nan, stopping training`): the event detector reads them as a `nonfinite`
+  event, and the run's state puts its NaN into the loss series at the step the run had reached;
 * DeepSpeed says so by counting instead (`step=2000, skipped=1995`: the
   steps fp16 overflow skipped since the start, `skipped_steps`): nearly all
   of the newest steps skipped is the same collapse, also where the loss
@@ -103,7 +106,7 @@ class NonFinite(Rule[NonFiniteParams]):
     explanation = ("NaN/Inf (or a number beyond float32's range) in loss, grad norm or val loss, or in any metric "
                    "named for a loss, a split or an error measure (also HF's loss 0 with NaN grad norm, Megatron NaN "
                    "iterations or dropped loss, a collapsed fp16 loss scale, nearly every step skipped for "
-                   "fp16 overflow); fires at the first bad value")
+                   "fp16 overflow, a run's own word that its loss was not finite); fires at the first bad value")
     Params = NonFiniteParams
     judges_records = True
     urgent = True

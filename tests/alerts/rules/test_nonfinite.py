@@ -396,3 +396,39 @@ def test_a_loss_past_float32s_largest_is_an_overflow() -> None:
     assert fired([step_with(i, {"loss": 2.0, "grad_norm": 3.0e38}) for i in range(6)]) == []
     recovered = [step_with(i, {"loss": 1e39 if i == 1 else 2.0}) for i in range(40)]
     assert fired(recovered[:10]) != [] and fired(recovered) == []
+
+
+def test_a_runs_own_word_that_its_loss_was_nan_fires_where_no_logged_loss_is(tmp_path: Path) -> None:
+    """A loop's guard printing `[WARNING] NaN loss detected! Skipping batch.` twelve times while every loss it logged
+    was finite (a real diffusion-LM run, tests/fixtures/found/README.md): `check` said OK, exit 0 (a new user's
+    review). Now the first of them fires at the bar's step, in `check` and followed live alike; and Keras's
+    `TerminateOnNaN` (`Batch 49: Invalid loss, terminating training`, glued to its bar's frame: a run lab recording)
+    fires at the step the bar had shown, before the epoch's last frame shows the NaN."""
+    import gzip
+
+    from runwatch.alerting import Alerting
+    from runwatch.config import load_config
+    from runwatch.engine import Engine, EngineOptions
+    from tests.support.found import FOUND
+    from tests.support.news import notifications
+    from tests.support.realruns import REALRUNS, check_json
+    from tests.support.waiting import wait_for
+
+    found = FOUND / "thunder_prefixlm_tqdm_nan_loss_skipped.log.gz"
+    rc, [report], _ = check_json(found)
+    [alert] = [a for a in report["alerts"] if a["rule"] == "nonfinite"]
+    assert rc == 2 and (alert["labels"], alert["first_step"], alert["last_step"]) == ({"metric": "loss"}, 24, 763)
+
+    log = tmp_path / "training.log"
+    log.write_bytes(gzip.decompress(found.read_bytes()))
+    engine = Engine([str(log)], EngineOptions(poll_interval=0.1, system=False),
+                    alerting=lambda: Alerting(load_config(None), persist=False))
+    news = engine.subscribe()
+    with engine:
+        wait_for(lambda: (s := engine.snapshots()[0]).progress.step == 806 and not s.reading_history, timeout=60)
+        fired = [n for n in notifications(news) if n.alert.rule == "nonfinite"]
+    assert fired and fired[0].state.value == "firing" and fired[0].alert.summary == "loss is NaN at step 24"
+
+    _, [keras], _ = check_json(REALRUNS / "keras-v1-nan-terminate" / "run")
+    [loss] = [a for a in keras["alerts"] if a["rule"] == "nonfinite" and a["labels"] == {"metric": "loss"}]
+    assert loss["first_step"] == 240  # the frame before `49/200` of epoch 2; the epoch's last frame says 400
