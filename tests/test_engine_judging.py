@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from runwatch.alerting import Alerting
@@ -774,3 +775,47 @@ def test_crashes_a_run_went_on_after_in_its_history_page_nothing_as_check_says(t
     assert snap.state.value == "finished"
     code, [run], _ = check_json(log)
     assert code == 0 and run["state"] == "finished" and not run["alerts"]
+
+
+def _guard() -> str:
+    """A real loop's guard, as it printed it (tests/fixtures/found/README.md: the thunder-1 run)."""
+    from tests.support.found import found_lines
+
+    return next(ln for ln in found_lines("thunder_prefixlm_tqdm_nan_loss_skipped.log.gz") if "NaN loss detected" in ln)
+
+
+def test_a_runs_word_of_a_nan_loss_in_a_long_history_is_placed_at_its_step_live_as_in_check(tmp_path: Path) -> None:
+    """The real run's log with a loop's NaN guard printed after step 1000 (no logged loss is NaN): followed, the
+    alert says step 1000 as `check` does, and the loss series stays in step order (a code review saw the NaN
+    appended after the block's later rows, `…1050, 1051, 1000, 1052…`, a step gone back)."""
+    from tests.support.realruns import check_json
+
+    lines = step_lines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("step 01000/"))
+    lines = [*lines[:at + 1], _guard(), *lines[at + 1:]]
+    log = tmp_path / "train.log"
+    log.write_text("\n".join(lines) + "\n")
+    _, [report], _ = check_json(log)
+    [said] = [a for a in report["alerts"] if a["rule"] == "nonfinite"]
+    assert said["first_step"] == 1000
+    engine = run_engine(log)
+    try:
+        wait_for(lambda: history_read(engine, len(lines) - 1), timeout=60)
+        alert = wait_for(lambda: alert_of(engine, "nonfinite"), timeout=30)
+        run = engine.snapshots()[0].run
+        chart = engine.chart(run, "loss", 10**6)
+        assert alert.step == 1000 and chart is not None and (np.diff(chart.x) >= 0).all()
+    finally:
+        engine.stop()
+
+
+def test_a_runs_word_of_a_nan_loss_before_its_first_step_is_not_lost(tmp_path: Path) -> None:
+    """timm's engine prints `Loss is nan, stopping training` and exits, maybe before its first logged line; a guard
+    may say so at the first batch. The NaN is the loss at step 0 (a code review: `check` said OK, exit 0)."""
+    from tests.support.realruns import check_json
+
+    log = tmp_path / "train.log"
+    log.write_text("\n".join([_guard(), *step_lines()[:40]]) + "\n")
+    rc, [report], _ = check_json(log)
+    [said] = [a for a in report["alerts"] if a["rule"] == "nonfinite"]
+    assert rc == 2 and said["first_step"] == 0

@@ -259,17 +259,17 @@ _USAGE = patterns.compile(
 its `usage:` block): the script exits with status 2 before training, with no traceback. A `traceback`
 event, so that a job that died at launch is a crash (a review saw `UNREAD`, exit 3, for one)."""
 _LOSS_NOT_FINITE = patterns.compile(
-    r"(?:(?<![Nn]o )(?<!NO )\b(?:NaN|nan|[Nn]on-finite) loss detected|\bLoss is (nan|-?inf), stopping training"
+    r"(?:(?<![Nn]o )(?<!NO )(?<!of )\b(?:NaN|nan|[Nn]on-finite) loss detected(?!\s{0,4}[:=]\s{0,4}0\b)|\bLoss is (nan|-?inf), stopping training"
     r"|\bInvalid loss, terminating training)"
 )
 """A run saying its loss was not finite where no logged loss need be: timm's, DeiT's, MAE's and DETR's engines
 (`Loss is nan, stopping training`, then `sys.exit(1)`: the metric logger's last line, every `print_freq` batches,
-was finite), Keras's `TerminateOnNaN` (`Batch 49: Invalid loss, terminating training`; MindSpore's `LossMonitor`
-raises it: `ValueError: epoch: 1 step: 5. Invalid loss, terminating training.`), a loop's own guard
+was finite), Keras's `TerminateOnNaN` (`Batch 49: Invalid loss, terminating training`), a loop's own guard
 (`[WARNING] NaN loss detected! Skipping batch.`, a new user's review: twelve of them read `OK`;
 improved-diffusion's `Non-finite loss detected, stopping training.`). A `nonfinite` event whose loss is NaN: the
 run's loss at the step it had reached (`RunTracker`), judged by the `nonfinite` rule as a logged NaN is (an infinite
-one where the line says so)."""
+one where the line says so). Not a count of them (`Number of NaN loss detected: 0`), nor an all-clear (`No NaN loss
+detected`)."""
 _COMPILE_ERROR = patterns.compile(r"(?:SyntaxError|IndentationError|TabError)\w{0,40}: ")
 """A script Python could not compile: `  File "train.py", line 232`, the line and a caret, then `SyntaxError: invalid
 syntax` at the start of a line, with no `Traceback` header (nothing ran). Two ranks printing at once glue theirs
@@ -319,8 +319,11 @@ _CHECKPOINT = patterns.compile(
     # the file's `G_19000.pth` the step (so-vits-svc's too)
     r"|^\s{0,8}> (?:BEST MODEL|CHECKPOINT) : \S*?_(?P<cq>\d+)\.pth(?:\.tar)?(?=\s*$)"  # Coqui TTS (`best_model_1000037.pth`)
     r"|(?<![Nn]o )[Cc]heckpoint saved(?: to|:) (?P<ck>\S*?step[-_]?\d+\S*)"     # OLMo (`Unsharded checkpoint saved to …/step500-unsharded`), a loop's `Checkpoint saved: /checkpoints/step_20`
-    r"|(?<!finished )\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:LoRA |adapter )?(?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
-    r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params|h5|hdf5|keras)))"
+    r"|(?<![Ff]inished )\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:LoRA |adapter )?(?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
+    r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params|keras)))"
+    r"(?=[\s'\"|,;]|\.{0,3}$)"
+    r"|(?<![Ff]inished )\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))(?: to| at| in|:)? [\"']?"  # HDF5:
+    r"(?P<h5>[^\s'\"]*?[\w.\-]+\.(?:h5|hdf5))"  # a model's (Keras 2) only when it says so: `Saving to data.h5` is data
     r"(?=[\s'\"|,;]|\.{0,3}$)"
 )
 """Checkpoint messages, each framework's, and a loop's own that names the file it wrote (`save models to
@@ -631,7 +634,7 @@ def saved_step(line: str) -> int | None:
 def _checkpoint(m: re.Match[str]) -> _Hit:
     number = (m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
               or m["mr"] or m["vi"] or m["cq"] or m["fq"] or m["gs3"])
-    if number is None and (path := m["path"] or m["hf"] or m["ck"] or m["any"]):
+    if number is None and (path := m["path"] or m["hf"] or m["ck"] or m["any"] or m["h5"]):
         found = _PATH_STEP.findall(path)
         number = (found[-1][0] or found[-1][1]) if found else None
     return _Hit(Event.CHECKPOINT_SAVED, m.start(), step=int(number) if number else None)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from runwatch.model import FATAL_EVENTS, Event, Kind, Record, RunSnapshot, RunState
+from runwatch.model import FATAL_EVENTS, Event, Kind, Record, RunSnapshot, RunState, is_eval_metric
 from runwatch.state.attempts import Attempts
 from runwatch.state.chunk import HeldRows, RecordChunk, StepColumns, last_value, passes_held_rows
 from runwatch.state.ending import BARE_SETTLE_MAX_S, BARE_SETTLE_S, Ending, reached_total
@@ -163,6 +163,8 @@ class RunTracker:
 
     def apply(self, rec: Record, now: float) -> None:
         """Route one record; `now` is the wall time runwatch received it."""
+        if rec.event == Event.NONFINITE and rec.metrics:
+            rec = self._as_its_loss(rec)  # before held rows are passed by: of the same name, they settle first
         held = self._held
         if held is not None:
             if held.names.isdisjoint(rec.metrics) and passes_held_rows(rec):
@@ -807,10 +809,12 @@ class RunTracker:
                 rec = dataclasses.replace(rec, step=int(at))
         elif rec.event == Event.CHECKPOINT_SAVED and _counted_apart(rec.step, self._last_x, self.progress.stride):
             rec = dataclasses.replace(rec, step=int(max(self._last_x, self._eval_x)))
-        if rec.event == Event.NONFINITE and rec.step is not None:
-            # a run's word that its loss was not finite (`events._LOSS_NOT_FINITE`): a point of its series there, for
-            # the `nonfinite` rule, live and in `check` alike
-            self._add_metrics(rec.metrics, float(rec.step), rec.t or now, rec.rank, rec.source)
+        if rec.event == Event.NONFINITE:
+            # a run's word that its loss was not finite (`events._LOSS_NOT_FINITE`): a point of its loss's series
+            # there, for the `nonfinite` rule, live and in `check` alike; at step 0 before any step (timm's engine
+            # exits on a NaN before its first logged line); placed by step, as a chunk's rows may be ahead of it
+            x = float(rec.step) if rec.step is not None else 0.0
+            self.store.place(rec.metrics, x=x, t=rec.t or now, rank=rec.rank)
         if not (rec.event == Event.FINISHED and self._end.finished and not self._end.crashed):
             self._event(rec)  # else the same end said again: the Trainer's summary dict after a loop's own "Training
             # completed" line (line mode printed `finished` twice, a review); no step came between them
@@ -828,6 +832,20 @@ class RunTracker:
                 self._crash = rec
         if rec.kind == Kind.CHECKPOINT or rec.event == Event.CHECKPOINT_SAVED:
             self.progress.mark_pause()
+
+    def _as_its_loss(self, rec: Record) -> Record:
+        """A `nonfinite` event's loss under the name this run logs its training loss by, where that is not `loss`
+        (`lm_loss`, `train_loss`; no evaluation's): a series of its own named `loss` held one
+        NaN and never cleared, stood first among the charts with one point, and took `loss`'s place in the status
+        line for good (a code review)."""
+        names = self.store.metrics()
+        if "loss" in names:
+            return rec
+        own = [m for m in names if "loss" in m and m != "loss_scale" and not is_eval_metric(m)]
+        if not own:
+            return rec
+        name = next((m for m in own if m.startswith(("train", "total"))), own[0])  # `train_loss` before `aux_loss`
+        return dataclasses.replace(rec, metrics={name if k == "loss" else k: v for k, v in rec.metrics.items()})
 
     def stall_after_s(self) -> float:
         """Seconds without a step record after which the badge says STALLED (once an interval is known:

@@ -1375,6 +1375,7 @@ def test_timms_engine_stopping_on_a_non_finite_loss_is_a_nonfinite_event(value: 
 @pytest.mark.parametrize("line", [
     "No NaN loss detected in the last 100 steps",  # a loop's all-clear: no event
     "Loss is 2.3125, stopping training",  # a finite loss under another guard: not this one's word
+    "Number of NaN loss detected: 0",  # a count of them (a code review)
 ])
 def test_a_line_that_only_mentions_a_non_finite_loss_is_no_event(line: str) -> None:
     hit = _classify(line)
@@ -1396,3 +1397,15 @@ def test_keras_model_checkpoint_saves_are_counted_once_each() -> None:
     said = [_classify(line) for line in lines]
     assert [h.event if h else None for h in said if h] == [Event.CHECKPOINT_SAVED] * 5
     assert sum("finished saving model to best.keras" in line for line in lines) == 5
+
+
+def test_an_hdf5_file_is_a_checkpoint_only_when_the_line_says_a_model_or_weights() -> None:
+    """A data-preparation script's `print(f"💾 Saving to {h5_path}...")` (a code review found it in public code) writes
+    data; Keras 2's `Epoch 00001: saving model to weights_best.h5` (a real fit, tests/fixtures/found) is a model."""
+    from tests.support.found import found_lines
+
+    h5_path = "processed/data.h5"
+    assert _classify(f"💾 Saving to {h5_path}...") is None
+    saves = [ln for ln in found_lines("keras_tf2_verbose2_checkpoint.log") if "saving model to" in ln]
+    hits = [_classify(ln) for ln in saves]
+    assert saves and all(h is not None and h.event == Event.CHECKPOINT_SAVED for h in hits)

@@ -432,3 +432,25 @@ def test_a_runs_own_word_that_its_loss_was_nan_fires_where_no_logged_loss_is(tmp
     _, [keras], _ = check_json(REALRUNS / "keras-v1-nan-terminate" / "run")
     [loss] = [a for a in keras["alerts"] if a["rule"] == "nonfinite" and a["labels"] == {"metric": "loss"}]
     assert loss["first_step"] == 240  # the frame before `49/200` of epoch 2; the epoch's last frame says 400
+
+
+def _said_nan(step: int | None = None) -> Record:
+    """What the event detector makes of a loop's `NaN loss detected` (its `nonfinite` event)."""
+    from runwatch.model import Event
+
+    return Record(Kind.EVENT, step=step, event=Event.NONFINITE, metrics={"loss": NAN},
+                  message="[WARNING] NaN loss detected! Skipping batch.")
+
+
+def test_a_said_nan_goes_to_the_loss_the_run_logs_and_clears_as_a_logged_one_does() -> None:
+    """A run logging `lm_loss` (Megatron) and never `loss`: the said NaN is a point of `lm_loss`, at the step the run had
+    reached; it fires, and goes on as a NaN logged there does. As a series `loss` of its own it charted one point and
+    took the status line's `loss` for good (a code review)."""
+    recs = [step_with(i, {"lm_loss": 2.0, "val_loss": 2.5}) for i in range(6)] + [_said_nan()]
+    tracker, _ = feed(recs)
+    assert "loss" not in tracker.store.metrics()
+    assert fired(recs) == [("lm_loss is NaN at step 5", {"metric": "lm_loss", "run": "train"})]
+    after = [step_with(i, {"lm_loss": 2.0}) for i in range(6, 60)]
+    logged = [step_with(i, {"lm_loss": NAN if i == 5 else 2.0, "val_loss": 2.5}) for i in range(6)]
+    assert fired(recs + after) == fired(logged + after)
+
