@@ -228,14 +228,7 @@ class Engine:
                         self._changed.notify_all()
                     return
                 case LinesRead() | ItemsRead():
-                    if isinstance(item, LinesRead):
-                        self._sources.taken(item.batch)  # out of the queue: the follower may read on
-                    if self._stopping.is_set():
-                        # Stopping: what is queued (up to RAW_AHEAD_BYTES of a long history, seconds of parsing)
-                        # is left unread, so SIGTERM ends a `tail` or `watch` at once. Its position was not
-                        # reached (`_handle`), so a restarted `watch` reads it again.
-                        continue
-                    if isinstance(item, LinesRead) and self._table_appeared(item.batch.source):
+                    if self._left_unread(item):
                         continue
                     try:
                         parsed = self._ingest.parse(item)
@@ -256,6 +249,16 @@ class Engine:
                 self._changed.notify_all()
             if parsed is not None and errors and not self.supervisor.failed(THREAD_PREFIX + WORKER, errors[0]):
                 return  # given up: `watch` exits non-zero
+
+    def _left_unread(self, item: LinesRead | ItemsRead) -> bool:
+        """Whether a queued batch is not to be parsed: the engine is stopping, or its log turned out a metrics
+        table (`_table_appeared`). Stopping, what is queued (up to RAW_AHEAD_BYTES of a long history, seconds of
+        parsing) is left unread, so SIGTERM ends a `tail` or `watch` at once; its position was not reached
+        (`_handle`), so a restarted `watch` reads it again."""
+        if isinstance(item, LinesRead):
+            self._sources.taken(item.batch)  # out of the queue: the follower may read on
+            return self._stopping.is_set() or self._table_appeared(item.batch.source)
+        return self._stopping.is_set()
 
     def _table_appeared(self, source: str) -> bool:
         """Whether a log followed from before its first line turned out a metrics table (`Ingest.table_appeared`):

@@ -432,8 +432,13 @@ def is_eval_metric(name: str) -> bool:
 def other_losses(names: Iterable[str]) -> list[str]:
     """Up to `OTHER_LOSSES_SHOWN` of `names` named for a loss, in the order given: what stands in the place of
     `loss` on a status line and in the TUI's first charts where a run logs none (a distillation loop's `Task Loss`
-    and `KD Loss`, YOLO's `box_loss` and `cls_loss`, a GAN's `d_loss` and `g_loss`). Not `loss_scale`, a setting."""
-    return [m for m in names if "loss" in m and m != "loss_scale"][:OTHER_LOSSES_SHOWN]
+    and `KD Loss`, YOLO's `box_loss` and `cls_loss`, a GAN's `d_loss` and `g_loss`)."""
+    return loss_names(names)[:OTHER_LOSSES_SHOWN]
+
+
+def loss_names(names: Iterable[str]) -> list[str]:
+    """The names among `names` that name a loss, in the order given. Not `loss_scale`, a setting."""
+    return [m for m in names if "loss" in m and m != "loss_scale"]
 
 
 CLOCK_METRICS = frozenset({"elapsed", "eta", "epoch_elapsed", "epoch_eta"})

@@ -319,11 +319,9 @@ _CHECKPOINT = patterns.compile(
     # the file's `G_19000.pth` the step (so-vits-svc's too)
     r"|^\s{0,8}> (?:BEST MODEL|CHECKPOINT) : \S*?_(?P<cq>\d+)\.pth(?:\.tar)?(?=\s*$)"  # Coqui TTS (`best_model_1000037.pth`)
     r"|(?<![Nn]o )[Cc]heckpoint saved(?: to|:) (?P<ck>\S*?step[-_]?\d+\S*)"     # OLMo (`Unsharded checkpoint saved to …/step500-unsharded`), a loop's `Checkpoint saved: /checkpoints/step_20`
-    r"|(?<![Ff]inished )\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:LoRA |adapter )?(?:models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
-    r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params|keras)))"
-    r"(?=[\s'\"|,;]|\.{0,3}$)"
-    r"|(?<![Ff]inished )\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:models?|checkpoints?|weights))(?: to| at| in|:)? [\"']?"  # HDF5:
-    r"(?P<h5>[^\s'\"]*?[\w.\-]+\.(?:h5|hdf5))"  # a model's (Keras 2) only when it says so: `Saving to data.h5` is data
+    r"|(?<![Ff]inished )\b[Ss]av(?:e|ed|ing)(?: the)?(?: (?:LoRA |adapter )?(?P<word>models?|checkpoints?|weights))?(?: to| at| in|:)? [\"']?"  # a loop's own
+    r"(?P<any>[^\s'\"]*?(?:checkpoint[-_]?\d+|ckpt[\w.\-]*|[\w.\-]+\.(?:pt|pth|ckpt|safetensors|bin|params|keras"
+    r"|(?(word)(?:h5|hdf5)|(?!)))))"  # HDF5 a model's (Keras 2) only where the line says so: `Saving to data.h5` is data
     r"(?=[\s'\"|,;]|\.{0,3}$)"
 )
 """Checkpoint messages, each framework's, and a loop's own that names the file it wrote (`save models to
@@ -634,7 +632,7 @@ def saved_step(line: str) -> int | None:
 def _checkpoint(m: re.Match[str]) -> _Hit:
     number = (m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
               or m["mr"] or m["vi"] or m["cq"] or m["fq"] or m["gs3"])
-    if number is None and (path := m["path"] or m["hf"] or m["ck"] or m["any"] or m["h5"]):
+    if number is None and (path := m["path"] or m["hf"] or m["ck"] or m["any"]):
         found = _PATH_STEP.findall(path)
         number = (found[-1][0] or found[-1][1]) if found else None
     return _Hit(Event.CHECKPOINT_SAVED, m.start(), step=int(number) if number else None)

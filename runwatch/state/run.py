@@ -18,7 +18,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from runwatch.model import FATAL_EVENTS, Event, Kind, Record, RunSnapshot, RunState, is_eval_metric
+from runwatch.model import (
+    FATAL_EVENTS,
+    Event,
+    Kind,
+    Record,
+    RunSnapshot,
+    RunState,
+    is_eval_metric,
+    loss_names,
+)
 from runwatch.state.attempts import Attempts
 from runwatch.state.chunk import HeldRows, RecordChunk, StepColumns, last_value, passes_held_rows
 from runwatch.state.ending import BARE_SETTLE_MAX_S, BARE_SETTLE_S, Ending, reached_total
@@ -841,7 +850,7 @@ class RunTracker:
         names = self.store.metrics()
         if "loss" in names:
             return rec
-        own = [m for m in names if "loss" in m and m != "loss_scale" and not is_eval_metric(m)]
+        own = [m for m in loss_names(names) if not is_eval_metric(m)]
         if not own:
             return rec
         name = next((m for m in own if m.startswith(("train", "total"))), own[0])  # `train_loss` before `aux_loss`
