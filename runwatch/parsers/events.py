@@ -685,6 +685,12 @@ class _Traceback:
     """The lines it may run to: `_MAX_ANNOTATED` once a line shows loguru's annotations (`_ANNOTATIONS`)."""
     interrupted: bool = False
     """The header comes right after the terminal's echo of a Ctrl-C (`^CTraceback (most recent call last):`)."""
+    exception: str = ""
+    """An exception line whose message is blank (`RuntimeError: `): the message starts with a newline, on the
+    next line (multiprocessing's `An attempt has been made to start a new process before the current process has
+    finished its bootstrapping phase.`), where `traceback: RuntimeError:` told the user nothing (a review's
+    detectron2 run). The block ends at that next line."""
+    exception_type: str = ""
 
     def body(self, line: str) -> str:
         n = len(self.prefix_shape)
@@ -901,7 +907,7 @@ class EventDetector:
         block = self._block
         if block is None:
             return max(n, 0)
-        if isinstance(block, _Traceback) and not block.prefix_shape:
+        if isinstance(block, _Traceback) and not block.prefix_shape and not block.exception:
             return max(0, min(n, block.cap - 1 - block.lines))
         return 0
 
@@ -953,6 +959,8 @@ class EventDetector:
             return self._emit_check(block, "")  # the input ended before the line saying what failed
         if isinstance(block, _Report):
             return block.record()
+        if block is not None and block.exception:  # the input ended before its message
+            return self._end_traceback(block, block.exception, block.exception_type)
         if block is None or block.chained_from is not None or block.ignored or block.steps >= _WENT_ON:
             return None
         if block.wrapper:
@@ -1031,6 +1039,8 @@ class EventDetector:
     def _traceback_line(self, block: _Traceback, text: str) -> Record | None:
         if not text.strip():
             return None
+        if block.exception:  # the message of an exception line that had none
+            return self._end_traceback(block, f"{block.exception.rstrip()} {text.strip()}", block.exception_type)
         m = _EXCEPTION.match(text) if text[0] not in " \t│╭╰┃" else None
         if m is None and (text[0] in " \t│╭╰┃" or _TB_HEADER.search(text) or _CHAIN.match(text)):
             if text.strip(" \t^~") and text[0] not in "│╭╰┃":
@@ -1042,6 +1052,9 @@ class EventDetector:
             # main thread's after it, whose `SystemError` then ended a thread's: the crash unseen, a review)
             if not block.wrapper and "Caught " in text and _WRAPPER.search(text):
                 block.wrapper = block.last = text.strip()  # its original traceback follows: that one ends the block
+                return None
+            if m["msg"] is not None and not m["msg"].strip() and not m["type"].endswith("ChildFailedError"):
+                block.exception, block.exception_type = text, m["type"]  # its message on the next line
                 return None
             return self._end_traceback(block, text, m["type"])
         if not _worth_a_look(text):  # another rank's output, interleaved

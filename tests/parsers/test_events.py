@@ -1409,3 +1409,19 @@ def test_an_hdf5_file_is_a_checkpoint_only_when_the_line_says_a_model_or_weights
     saves = [ln for ln in found_lines("keras_tf2_verbose2_checkpoint.log") if "saving model to" in ln]
     hits = [_classify(ln) for ln in saves]
     assert saves and all(h is not None and h.event == Event.CHECKPOINT_SAVED for h in hits)
+
+
+def test_an_exception_whose_message_starts_on_the_next_line_is_told_with_it() -> None:
+    """multiprocessing's `RuntimeError: ` (its message begins with a newline) in a real detectron2 run whose spawned
+    DataLoader workers died before iteration 0: each traceback said only `RuntimeError:`. Its message's first line
+    is the record's; a log cut right after the exception line still tells the crash; torch elastic's
+    `ChildFailedError: ` (its failure report follows) is not waited on."""
+    from tests.support.found import found_lines, source_records
+
+    _, recs = source_records("detectron2_spawn_bootstrap_no_iteration.log.gz")
+    told = [r.message for r in recs if r.event == Event.TRACEBACK]
+    assert told and all(m == "RuntimeError: An attempt has been made to start a new process before the" for m in told)
+    assert [r.event for r in recs if r.event == Event.DATALOADER_ERROR] == [Event.DATALOADER_ERROR] * 2
+    lines = found_lines("detectron2_spawn_bootstrap_no_iteration.log.gz")
+    cut = lines[:next(i for i, ln in enumerate(lines) if ln.startswith("RuntimeError: ")) + 1]
+    assert [(r.event, r.message) for r in run(cut)] == [(Event.TRACEBACK, "RuntimeError:")]
