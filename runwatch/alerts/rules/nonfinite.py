@@ -147,15 +147,18 @@ class NonFinite(Rule[NonFiniteParams]):
         """Whether the bad values in `found` (its series' newest `window` points) still count: the newest one
         is within the run's newest `recover` step records, or no finite value came after it: for a series
         logged at every step record, its own newest `recover` points; for a sparse one (evals), the run's
-        steps count, not its points."""
+        steps count, not its points. A run whose step records carry none of the metrics that time them
+        (`tail.PULSE`: a loop logging only `lm_loss`, YOLO's `box_loss`) counts the series' own points: there a
+        NaN logged once stayed a critical finding to the end of the run (a code review)."""
         finite = sane(found.v)
         if not finite[-1]:
             return True
         newest_bad = found.x[~finite][-1]
         pulse = step_pulse(run, self.params.recover)
-        if pulse is None or len(pulse.x) < self.params.recover:
+        steps = pulse.x if pulse is not None else found.x[-self.params.recover:]
+        if len(steps) < self.params.recover:
             return True  # fewer step records than that: every one still counts
-        return bool(newest_bad >= pulse.x[0])
+        return bool(newest_bad >= steps[0])
 
     def _bad_value(self, run: RunTracker, tails: list[Tail]) -> Finding:
         """One finding per metric, on the rank that went bad first: every rank of a run shares a NaN."""

@@ -452,5 +452,17 @@ def test_a_said_nan_goes_to_the_loss_the_run_logs_and_clears_as_a_logged_one_doe
     assert fired(recs) == [("lm_loss is NaN at step 5", {"metric": "lm_loss", "run": "train"})]
     after = [step_with(i, {"lm_loss": 2.0}) for i in range(6, 60)]
     logged = [step_with(i, {"lm_loss": NAN if i == 5 else 2.0, "val_loss": 2.5}) for i in range(6)]
-    assert fired(recs + after) == fired(logged + after)
+    assert fired(recs + after) == fired(logged + after) == []
+    assert fired(recs + after[:RULE.params.recover - 1]) == fired(recs)  # not yet `recover` step records past it
+
+
+def test_a_nan_of_a_run_whose_steps_carry_only_its_own_losses_clears_after_recover_finite_steps() -> None:
+    """A GAN logging `d_loss` and `g_loss` and nothing else at each step (no step time, lr or `loss` to count its
+    step records by): one NaN among them resolves once `recover` finite ones follow, as it does for `loss`."""
+    n = RULE.params.recover
+    recs = [step_with(i, {"d_loss": NAN if i == 10 else 0.7, "g_loss": 1.1}) for i in range(11 + n)]
+    assert fired(recs[:10 + n]) == [("d_loss is NaN at step 10", {"metric": "d_loss", "run": "train"})]
+    assert fired(recs) == []
+    as_loss = [step_with(i, {"loss": NAN if i == 10 else 0.7}) for i in range(11 + n)]
+    assert fired(as_loss[:10 + n]) != [] and fired(as_loss) == []
 
