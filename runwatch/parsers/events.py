@@ -875,6 +875,10 @@ class EventDetector:
         self._n += 1
         if self._block is not None:
             return self._feed_block(self._block, line)
+        return self._idle_line(line)
+
+    def _idle_line(self, line: str) -> Record | None:
+        """`feed` of a line that no open block takes."""
         if line.startswith(_THREAD):
             self._threads, self._threads_until = min(self._threads + 1, 64), self._n + _THREAD_WINDOW
         if not _worth_a_look(line):
@@ -1029,6 +1033,8 @@ class EventDetector:
             self._prev = line
             return block.record()
         block.lines += 1
+        if block.exception and (text := block.body(line)).strip():
+            return self._exception_said(block, line, text)
         if block.cap == _MAX_TRACEBACK and line.lstrip(" ").startswith(_ANNOTATIONS):
             block.cap = _MAX_ANNOTATED
         rec = self._traceback_line(block, block.body(line))
@@ -1036,11 +1042,22 @@ class EventDetector:
             return self.flush()
         return rec
 
+    def _exception_said(self, block: _Traceback, line: str, text: str) -> Record | None:
+        """The line after an exception line with a blank message (`_Traceback.exception`): its message, unless
+        another traceback starts there or a chain's words (`During handling of the above exception…`): then the
+        exception ends its traceback as it stood, and the line is read as if no block were open (a header opens
+        one, a chain's words a chained one: neither is an event of its own)."""
+        if not (_TB_HEADER.search(text) or _CHAIN.match(text)):
+            return self._end_traceback(block, f"{block.exception.rstrip()} {text.strip()}", block.exception_type)
+        told = self._end_traceback(block, block.exception, block.exception_type)
+        if self._block is not None:  # torch elastic's report
+            return told
+        own = self._idle_line(line)
+        return told if told is not None else own
+
     def _traceback_line(self, block: _Traceback, text: str) -> Record | None:
         if not text.strip():
             return None
-        if block.exception:  # the message of an exception line that had none
-            return self._end_traceback(block, f"{block.exception.rstrip()} {text.strip()}", block.exception_type)
         m = _EXCEPTION.match(text) if text[0] not in " \t│╭╰┃" else None
         if m is None and (text[0] in " \t│╭╰┃" or _TB_HEADER.search(text) or _CHAIN.match(text)):
             if text.strip(" \t^~") and text[0] not in "│╭╰┃":

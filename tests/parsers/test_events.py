@@ -1414,8 +1414,9 @@ def test_an_hdf5_file_is_a_checkpoint_only_when_the_line_says_a_model_or_weights
 def test_an_exception_whose_message_starts_on_the_next_line_is_told_with_it() -> None:
     """multiprocessing's `RuntimeError: ` (its message begins with a newline) in a real detectron2 run whose spawned
     DataLoader workers died before iteration 0: each traceback said only `RuntimeError:`. Its message's first line
-    is the record's; a log cut right after the exception line still tells the crash; torch elastic's
-    `ChildFailedError: ` (its failure report follows) is not waited on."""
+    is the record's; a log cut right after the exception line still tells the crash; a traceback's header there
+    is no message. torch elastic's `ChildFailedError: ` (its failure report follows) is not waited on (the corpus's
+    reports, tests above)."""
     from tests.support.found import found_lines, source_records
 
     _, recs = source_records("detectron2_spawn_bootstrap_no_iteration.log.gz")
@@ -1423,5 +1424,11 @@ def test_an_exception_whose_message_starts_on_the_next_line_is_told_with_it() ->
     assert told and all(m == "RuntimeError: An attempt has been made to start a new process before the" for m in told)
     assert [r.event for r in recs if r.event == Event.DATALOADER_ERROR] == [Event.DATALOADER_ERROR] * 2
     lines = found_lines("detectron2_spawn_bootstrap_no_iteration.log.gz")
-    cut = lines[:next(i for i, ln in enumerate(lines) if ln.startswith("RuntimeError: ")) + 1]
-    assert [(r.event, r.message) for r in run(cut)] == [(Event.TRACEBACK, "RuntimeError:")]
+    i = next(i for i, ln in enumerate(lines) if ln.startswith("RuntimeError: "))
+    assert [(r.event, r.message) for r in run(lines[:i + 1])] == [(Event.TRACEBACK, "RuntimeError:")]
+    # another worker's traceback right after the blank message (the lines between left out): no message, and
+    # that header still opens the next traceback, told as it is without the first
+    j = next(k for k in range(i + 1, len(lines)) if lines[k].startswith("Traceback (most recent call last):"))
+    spliced, rest = run(lines[:i + 1] + lines[j:]), run(lines[j:])
+    assert [(r.event, r.message) for r in spliced] == [(Event.TRACEBACK, "RuntimeError:")] + [
+        (r.event, r.message) for r in rest]
