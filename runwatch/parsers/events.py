@@ -690,7 +690,6 @@ class _Traceback:
     next line (multiprocessing's `An attempt has been made to start a new process before the current process has
     finished its bootstrapping phase.`), where `traceback: RuntimeError:` told the user nothing (a review's
     detectron2 run). The block ends at that next line."""
-    exception_type: str = ""
 
     def body(self, line: str) -> str:
         n = len(self.prefix_shape)
@@ -964,7 +963,7 @@ class EventDetector:
         if isinstance(block, _Report):
             return block.record()
         if block is not None and block.exception:  # the input ended before its message
-            return self._end_traceback(block, block.exception, block.exception_type)
+            return self._end_traceback(block, block.exception, "")
         if block is None or block.chained_from is not None or block.ignored or block.steps >= _WENT_ON:
             return None
         if block.wrapper:
@@ -1048,10 +1047,8 @@ class EventDetector:
         exception ends its traceback as it stood, and the line is read as if no block were open (a header opens
         one, a chain's words a chained one: neither is an event of its own)."""
         if not (_TB_HEADER.search(text) or _CHAIN.match(text)):
-            return self._end_traceback(block, f"{block.exception.rstrip()} {text.strip()}", block.exception_type)
-        told = self._end_traceback(block, block.exception, block.exception_type)
-        if self._block is not None:  # torch elastic's report
-            return told
+            return self._end_traceback(block, f"{block.exception.rstrip()} {text.strip()}", "")
+        told = self._end_traceback(block, block.exception, "")  # no report follows: not a `ChildFailedError`
         own = self._idle_line(line)
         return told if told is not None else own
 
@@ -1071,7 +1068,7 @@ class EventDetector:
                 block.wrapper = block.last = text.strip()  # its original traceback follows: that one ends the block
                 return None
             if m["msg"] is not None and not m["msg"].strip() and not m["type"].endswith("ChildFailedError"):
-                block.exception, block.exception_type = text, m["type"]  # its message on the next line
+                block.exception = text  # its message on the next line
                 return None
             return self._end_traceback(block, text, m["type"])
         if not _worth_a_look(text):  # another rank's output, interleaved
