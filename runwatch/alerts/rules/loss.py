@@ -35,7 +35,17 @@ from runwatch.alerts.rules.robust import (
     spike_tail_points,
     widened_spike,
 )
-from runwatch.alerts.rules.tail import Tail, first_tail, fmt, history, step_at, step_pulse, step_word, tail
+from runwatch.alerts.rules.tail import (
+    Tail,
+    first_tail,
+    fmt,
+    history,
+    rank_tail,
+    step_at,
+    step_pulse,
+    step_word,
+    tail,
+)
 from runwatch.alerts.types import Finding
 from runwatch.model import Severity
 from runwatch.state.run import RunTracker
@@ -195,6 +205,11 @@ class OverfitParams(RuleParams):
     """Consecutive evaluations, each worse than the one before."""
     min_rise: float = 0.01
     """Total rise over those evaluations, as a fraction of the first."""
+    noise: float = 3.0
+    """How far the rise must reach, in the noise of one evaluation (`_eval_noise`), once the run has made
+    `NOISE_EVALS_MIN` evaluations to measure it on: a validation loss that swings by a third from one evaluation to
+    the next rises three evaluations in a row by chance once in every two dozen (a review's 300-epoch CGCNN run,
+    12 to 21 and back, read `overfit` ten times and "still firing at the end"). A steady rise has no noise to beat."""
     resolve_after_s: float = duration(3600.0)
 
 
@@ -283,6 +298,8 @@ class Overfit(Rule[OverfitParams]):
         rise = float(val.v[-1] - val.v[0])
         if not (np.diff(val.v) > 0).all() or rise <= p.min_rise * abs(float(val.v[0])):
             return []
+        if rise <= p.noise * _eval_noise(run, val):
+            return []
         if not _falling(run, p.train_metric, float(val.x[0]), float(val.x[-1])):
             return []
         return [self.finding(
@@ -298,6 +315,28 @@ STILL_NOISE = 4.0
 """How far above its best, in the noise of its evaluations (`_wobble`: the spread of one evaluation to the next),
 the validation loss must still be for `Overfit._still_above`: on a flat, noisy one the best is a low of the noise
 and the newest above it by chance (a code review's plateaus of 1% noise: "still firing at the end" 7 of 20)."""
+
+
+NOISE_EVALS = 32
+"""Evaluations, up to the newest one judged, whose noise `_eval_noise` measures: the noise of the stretch the rise
+is in, not of the first epochs (the review's CGCNN run swung by 14 over its first 50 evaluations, by 4 at its end)."""
+NOISE_EVALS_MIN = 10
+"""Fewer evaluations measure no noise: a short run's rise is judged by `min_rise` alone."""
+
+
+def _eval_noise(run: RunTracker, val: Tail) -> float:
+    """The standard deviation of one evaluation around the trend of its neighbours, from the median absolute second
+    difference of the `NOISE_EVALS` evaluations up to the newest of `val` (a trend, falling or rising, has none; one
+    outlier barely moves the median); 0 with fewer than `NOISE_EVALS_MIN`. Those up to the newest of `val`, not the
+    run's newest: a window judged in a history's look back is judged on what was known when it ended, as live."""
+    found = rank_tail(run, val.metric, val.rank, STILL_EVALS)
+    if found is None:
+        return 0.0
+    upto = found.v[:int(np.searchsorted(found.t, val.t[-1], side="right"))]
+    finite = upto[np.isfinite(upto)][-NOISE_EVALS:]
+    if len(finite) < NOISE_EVALS_MIN:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(np.diff(finite, 2))) / np.sqrt(6.0))
 
 
 def _sustained_floor(smooth: np.ndarray, need: int) -> tuple[float, float]:

@@ -205,6 +205,35 @@ class TestOverfit:
         assert overfit["summary"] == ("val_loss 1.578 at step 6500, still above its best 1.552 (step 4500) since it "
                                       "rose 3 evaluations in a row while loss fell")
 
+    def test_three_rises_within_the_noise_of_many_evaluations_are_no_overfit(self) -> None:
+        """A validation loss that swings by ±5% from one evaluation to the next rises three evaluations in a row by
+        chance; once 10 evaluations measure that noise, a rise must reach 3 times it. The same run rising steadily
+        through the noise still fires."""
+        train = list(np.linspace(3.0, 1.0, 1000))
+        rng = np.random.default_rng(4)
+        wobble = 1.0 + 0.05 * rng.standard_normal(20)
+        chance = [*wobble[:16], 0.95, 0.97, 1.0, 1.03]  # +0.08: under 3 × 0.05
+        tracker, now = feed(run_with_evals(train, chance))
+        assert OVERFIT.evaluate(tracker, now) == []
+        climbing = [*wobble[:16], 0.95, 1.05, 1.15, 1.25]  # +0.3
+        tracker, now = feed(run_with_evals(train, climbing))
+        (found,) = OVERFIT.evaluate(tracker, now)
+        assert found.summary.startswith("val_loss rose 3 evaluations in a row (0.95 → 1.25 by step 999)")
+
+    def test_a_noisy_real_run_reads_no_overfit_from_its_noise(self) -> None:
+        """A review's 300-epoch CGCNN regression (tests/fixtures/found/README.md): its validation loss swings
+        between 12 and 21 from one epoch to the next at its end and rose three epochs in a row ten times by
+        chance; `check` said `overfit` "still firing at the end" (`12.01 → 16.37 by step 296`), and so did `tail`.
+        Only the jump from 16.2 to 47.3 (step 107), three times its level, is still told, and it cleared."""
+        from tests.support.found import FOUND
+        from tests.support.realruns import check_json
+
+        _, [report], _ = check_json(FOUND / "cgcnn2_regression_300ep.log")
+        [overfit] = [a for a in report["alerts"] if a["rule"] == "overfit"]
+        assert (overfit["first_step"], overfit["times"], overfit["firing_at_end"]) == (107, 1, False)
+        lines = (FOUND / "cgcnn2_regression_300ep.log").read_text().splitlines()
+        assert _fired_after_every_record(OVERFIT, lines) == [107]
+
     def test_nanochat_val_bpb_counts_as_validation_loss(self) -> None:
         train = list(np.linspace(3.0, 1.0, 300))
         tracker, now = feed(run_with_evals(train, [0.9, 0.85, 0.8, 0.81, 0.82, 0.83], metric="val_bpb"))
@@ -214,16 +243,23 @@ class TestOverfit:
 def _judged_after_every_record(name: str) -> list[int]:
     """The steps at which the divergence rule fires on a recorded run's log, judged after each record
     (the most often a live engine could judge it)."""
-    from runwatch.parsers.source import SourceParser
     from tests.support.realruns import REALRUNS
 
-    lines = (REALRUNS / name / "run" / "train.log").read_text().splitlines()
+    return _fired_after_every_record(DIVERGENCE, (REALRUNS / name / "run" / "train.log").read_text().splitlines())
+
+
+def _fired_after_every_record(rule: LossDivergence | Overfit, lines: list[str]) -> list[int]:
+    """The steps at which `rule` first finds its condition in a run of findings, judged after each record of `lines`."""
+    from runwatch.parsers.source import SourceParser
+
     parser = SourceParser("log")
-    tracker, fired = RunTracker("run", "log"), []
+    tracker, fired, before = RunTracker("run", "log"), [], False
     for i, rec in enumerate(parser.feed(lines, 1, 0.0) + parser.flush()):
         tracker.apply(rec, T0 + i)
-        if DIVERGENCE.check(tracker, T0 + i):
+        found = bool(rule.check(tracker, T0 + i))
+        if found and not before and tracker.progress.step is not None:
             fired.append(tracker.progress.step)
+        before = found
     return fired
 
 
