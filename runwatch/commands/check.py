@@ -64,6 +64,10 @@ class Fired:
     cleared_why: str | None = None
     """What its rule says of how it cleared, where it says (`Rule.resolution`): a slowdown still there that
     has become the rule's baseline is no recovery."""
+    attempts: tuple[int, int] | None = None
+    """The attempts (1 the first) its first and its last step are of, in a run that started again; None in one that
+    did not. Each attempt counts its own steps: `first step 7, last step 6` read as a step going back (a review's
+    Keras log of three fits)."""
 
 
 def check_run(run: RunPlan, config: Config, fmt: str | None, total_steps: int | None, *,
@@ -204,6 +208,11 @@ def summarize(result: Replay) -> list[Fired]:
             # mmengine run killed at step 139,548 of one attempt and 55,919 of the last read `last step 139548`)
             again = any(t >= first_at.get(key, math.inf) for t in restarts)
             out[key].last_step = step if again else max(step, out[key].first_step or 0)
+    if restarts:
+        last_at = {f.key: at for at, f in result.findings}  # when its rule found it last
+        for key, fired in out.items():
+            first = first_at.get(key, math.inf)
+            fired.attempts = (_attempt(restarts, first), _attempt(restarts, last_at.get(key, first)))
     held = {f.key for _, f in result.findings[result.final_findings:]}  # found at the last evaluation
     rules = {r.id: r for r in result.judge.rules} if result.judge is not None else {}
     final = {a.key: a for a in _final_alerts(result)}
@@ -434,12 +443,24 @@ SIGNAL_LOOKBACK = 4096
 """Step records looked back over for those before and after a signal."""
 
 
+def _attempt(restarts: Sequence[float], at: float) -> int:
+    """The attempt (1 the first) under way at replay time `at`: a restart at `at` is applied after the rules looked."""
+    return 1 + sum(t < at for t in restarts)
+
+
 def _span(f: Fired, word: str) -> str:
     """Where an alert fired: `first step 2132, last step 5366` (`record` for a run whose lines state no step); nothing
-    for an alert at no step (a time-limit kill of a run whose lines state none read `no records` of 81: a review)."""
+    for an alert at no step (a time-limit kill of a run whose lines state none read `no records` of 81: a review).
+    In a run that started again, of which attempt: `first step 7 of attempt 2, last step 6 of attempt 3`, or
+    `first step 3, last step 8, attempt 1` when both are of one."""
     if f.first_step is None and f.last_step is None:
         return ""
-    return f"first {word} {_step(f.first_step)}, last {word} {_step(f.last_step)}"
+    first, last = f"first {word} {_step(f.first_step)}", f"last {word} {_step(f.last_step)}"
+    if f.attempts is None:
+        return f"{first}, {last}"
+    if f.attempts[0] == f.attempts[1]:
+        return f"{first}, {last}, attempt {f.attempts[0]}"
+    return f"{first} of attempt {f.attempts[0]}, {last} of attempt {f.attempts[1]}"
 
 
 def _step(step: int | None) -> str:
@@ -460,6 +481,7 @@ def _json(name: str, source: str, result: Replay, fired: list[Fired], unjudged: 
         "notes": notes(result),
         "alerts": [{"rule": f.rule, "severity": str(f.severity), "labels": f.labels, "summary": f.summary,
                     "first_step": f.first_step, "last_step": f.last_step, "times": f.times,
+                    "attempts": None if f.attempts is None else list(f.attempts),
                     "firing_at_end": f.firing_at_end, "cleared_before_end": f.cleared, "cleared_why": f.cleared_why,
                     # a number, NaN/Inf as "nan"/"inf", as `tail --json` and the alert payload give it (it was
                     # fmt_value's display text: "NaN", "2820", "6.031")

