@@ -64,8 +64,9 @@ def test_a_log_of_many_launches_judges_each_on_its_own() -> None:
     val = next(r for r in recs if r.kind == Kind.EVAL)
     assert val.step == 1201 and val.metrics == {"val_loss": 0.349689, "val_accuracy": 85.07772}
     code, [run], _ = check_json(FOUND / name)
-    assert code == 1 and [a["rule"] for a in run["alerts"]] == ["overfit"], run["alerts"]  # no divergence, spike
-    # or stall across launches; one launch's val_loss rose three evaluations in a row (0.1304 → 0.1476)
+    assert code == 0 and run["alerts"] == [], run["alerts"]  # no divergence, spike or stall across launches; nor
+    # overfit: one launch's val_loss rose three evaluations in a row (0.1304 → 0.1476), under 3 times the noise of
+    # its evaluations (0.12 to 0.17 from one to the next)
     assert any("started again 11 times" in n for n in run["notes"]), run["notes"]
 
 
