@@ -188,6 +188,11 @@ class FormatParser:
     def after_fast(self, last_step: int) -> None:
         """Step lines were read without this parser (the fast path); the last of them was step `last_step`."""
 
+    def epoch_end_step(self) -> int | None:
+        """The step the epoch under way ends at, drawn or still to come, where the format knows it (None: most do
+        not): a finish a trainer prints inside that epoch, before its last step line, is at that step."""
+        return None
+
     def launched(self) -> None:
         """A new launch began in the source (its opening line again after a fatal error: runwatch.parsers.launches):
         what this parser held of the launch before (a progress bar it elected) is no longer so. Most keep nothing."""

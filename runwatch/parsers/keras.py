@@ -124,6 +124,7 @@ class KerasParser(GuardedParser):
         `val_*` metrics), and any other frame before the next `Epoch` header is no training."""
         self._done_before = 0  # steps the finished epochs took (a bar of unknown length)
         self._last_n = 0
+        self._total: int | None = None  # the batches of an epoch, as the newest frame that counts them states
 
     def _parse(self, line: str) -> Record | None:
         e = _EPOCH.match(line)
@@ -189,8 +190,19 @@ class KerasParser(GuardedParser):
         out, shown = dict(metrics), dict(present)
         for name, column in own.items():
             out[name], shown[name] = column, every
-        self._last_n = int(n[-1])
+        self._last_n, self._total = int(n[-1]), int(total[-1])
         return RowColumns(step, (self._epochs or epoch) * total, out, shown)
+
+    def epoch_end_step(self) -> int | None:
+        """The step of the open epoch's last frame, drawn or to come, where its batches are counted: Keras 1's
+        `EarlyStopping` prints `Epoch 00008: early stopping` (its 0-based epoch) in the epoch's end, before the
+        epoch's verbose-2 line (`3124s - loss: 0.0516 - …`) or the bar's last frame drawn again with the `val_*`
+        metrics; the finish is at that step, not taken back by it (a review's three fits, two stopped early,
+        read "incomplete: stopped at 6/10")."""
+        if not self._in_epoch or self._epoch is None or self._total is None:
+            return None
+        step: int = global_step(self._epoch, self._total, self._total)[0]
+        return step
 
     def _training(self, n: int, total: int | None) -> bool:
         """Whether a frame of `n`/`total` is one of the epoch's: inside an epoch, and after its last frame
@@ -221,6 +233,7 @@ class KerasParser(GuardedParser):
         if final:
             self._ended = n
         if total is not None:
+            self._total = total
             step, metrics["epoch"] = global_step(epoch, n, total)
             return step, (self._epochs or epoch) * total, metrics
         metrics["epoch"] = float(epoch - 1)

@@ -133,6 +133,7 @@ _Line = tuple[int | None, str, int, float]  # rank, text, line number, read time
 _line_no = attrgetter("line")
 _STEP = Kind.STEP
 _EVAL = Kind.EVAL
+_FINISHED = Event.FINISHED
 """Looked up once: an enum member looked up on its class costs ~0.2 µs in Python 3.11, on every step line."""
 _HOLDS_NOTHING = FormatParser.settle
 """The `settle` of a parser that holds no record for a line that may never come (not called: a live line
@@ -737,6 +738,8 @@ class SourceParser:
                     # so does a report that ended at this line (torch elastic's, its message on lines before)
                     fatal = ev
                 else:
+                    if ev.event == _FINISHED and ev.step is None and parser is not None:
+                        ev = replace(ev, step=parser.epoch_end_step())  # printed before the epoch's last step line
                     self._emit(ev, rank, lineno, t, self._held_events if parser is None and self._may_wait() else out)
             if ev is not None:  # a line's own fatal event (an OOM, `Killed`) arms the launch watch; a traceback's
                 self._launches.event(ev.event, lineno)  # arms it at its header and comes with the line after its
@@ -987,7 +990,7 @@ class SourceParser:
         self._parser = self._planned_parser(fmt)
         self._use_layouts(fmt)
         self._detector = None
-        self._replay(held, out)
+        self._replay(held, out, self._held_events)
         self._release_events(out)
 
     def _may_wait(self) -> bool:
@@ -1006,9 +1009,15 @@ class SourceParser:
             self._held_events = []
             out.sort(key=_line_no)  # stable: an event stays before the step of its own line
 
-    def _replay(self, lines: Iterable[_Line], out: list[Record]) -> None:
-        """Parse lines read earlier with the (new) parser; their records go out with their own numbers."""
+    def _replay(self, lines: Iterable[_Line], out: list[Record], events: list[Record] | None = None) -> None:
+        """Parse lines read earlier with the (new) parser; their records go out with their own numbers. `events`:
+        those read among them while no format was chosen, a finish with no step given the step its epoch ends at
+        as the parser stands at its line (`epoch_end_step`, as `_line` gives it to one read with the parser)."""
+        finishes = [i for i, ev in enumerate(events or ()) if ev.event == _FINISHED and ev.step is None]
         for rank, text, lineno, t in lines:
+            while finishes and events is not None and events[finishes[0]].line <= lineno:
+                i = finishes.pop(0)
+                events[i] = replace(events[i], step=self._parser.epoch_end_step() if self._parser is not None else None)
             rec = self._parse(text, lineno)
             if rec is None and self._settings is None and relaunched(text):
                 self._reopen_settings()  # another launch among the held lines, as `_line` tells one

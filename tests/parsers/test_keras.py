@@ -272,3 +272,27 @@ def test_another_librarys_keras_like_bar_is_no_keras_signature() -> None:
     assert detect(text[:200]) == "kv"
     fmt, recs = source_records("paddleseg_encnet_reprod_workerlog.0.gz")
     assert fmt == "kv" and sum(r.kind is Kind.STEP for r in recs) == 483
+
+
+def test_keras_1s_early_stop_printed_before_its_epochs_line_finishes_at_that_epoch() -> None:
+    """Keras 1's `EarlyStopping` prints `Epoch 00008: early stopping` (its 0-based epoch) at the epoch's end, before
+    the epoch's verbose-2 line; Keras 2 prints it after. Read one line at a time as a live follower does, the finish
+    stands at the epoch whose line follows it (9, then the last fit's 6), so that line does not take it back: the
+    review's log of three fits, two stopped early, read "incomplete: stopped at 6/10"."""
+    from runwatch.parsers.source import SourceParser
+
+    lines = (FOUND / "keras1_kanji_earlystop.txt").read_text().splitlines()
+    parser = SourceParser("kanji")
+    recs = [r for i, ln in enumerate(lines, 1) for r in parser.feed([ln], i, 0.0)] + parser.flush()
+    finishes = [(r.step, r.message) for r in recs if r.event == "finished"]
+    assert finishes == [(9, "Epoch 00008: early stopping"), (6, "Epoch 00005: early stopping")]
+    stepped = [r.step for r in recs if r.kind is Kind.STEP]
+    assert stepped[-1] == 6 and stepped[18] == 9  # the steps at the finishes: none past them
+
+
+def test_an_early_stopped_keras_1_run_is_finished_to_check() -> None:
+    from tests.support.realruns import check_json
+
+    _, [report], _ = check_json(FOUND / "keras1_kanji_earlystop.txt")
+    assert report["state"] == "finished" and report["step"] == 6 and report["warnings"] == []
+    assert any("finished at step 6 of the 10 it planned" in n for n in report["notes"])
