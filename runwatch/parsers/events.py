@@ -314,6 +314,8 @@ _CHECKPOINT = patterns.compile(
     r"|Saving checkpoints for (?P<tf>\d+) into \S"                        # TensorFlow's Estimator, MonitoredSession
     r"|Checkpoint policy after step (?P<lr>\d+)"                          # LeRobot
     r"|^\[ITER (?P<gs3>\d+)\] Saving Gaussians"                           # 3D Gaussian Splatting (its point cloud)
+    r"|^saving the (?:model at the end of epoch \d+, iters (?P<jz>\d+)|latest model \(epoch \d+, total_iters (?P<jz2>\d+)\))"
+    # pytorch-CycleGAN-and-pix2pix's train.py: its `iters` count the images seen, as its loss lines' do
     r"|Saving model weights and runtime parameters to \S+\.iter(?P<mr>\d+)\.npz"  # Marian (its `.iterN` copy)
     r"|Saving model and optimizer state at iteration \d+ to (?:\S*?_(?P<vi>\d+)\.\w+(?=\s*$)|\S)"  # VITS: its `iteration` the epoch,
     # the file's `G_19000.pth` the step (so-vits-svc's too)
@@ -553,7 +555,7 @@ def _classify(line: str) -> _Hit | None:
             return _Hit(Event.XID, m.start())
     if ("Retrying" in line or "thrown while" in line) and (m := _RETRY.search(line)):
         return _retry(line, m.start())
-    if ("heckpoint" in line or "aved model" in line or "aving model" in line or "saved " in line
+    if ("heckpoint" in line or "aved model" in line or "aving model" in line or "saved " in line or "aving the " in line
             or "aving state" in line or "Sav" in line or " MODEL : " in line
             or "CHECKPOINT : " in line) and (
             m := _CHECKPOINT.search(line)) and not m["start"]:  # `saved `: `New best model saved at …/best.pt (…)`
@@ -631,7 +633,7 @@ def saved_step(line: str) -> int | None:
 
 def _checkpoint(m: re.Match[str]) -> _Hit:
     number = (m["it2"] or m["gs"] or m["st"] or m["ds"] or m["mm"] or m["ss"] or m["tf"] or m["lr"]
-              or m["mr"] or m["vi"] or m["cq"] or m["fq"] or m["gs3"])
+              or m["mr"] or m["vi"] or m["cq"] or m["fq"] or m["gs3"] or m["jz"] or m["jz2"])
     if number is None and (path := m["path"] or m["hf"] or m["ck"] or m["any"]):
         found = _PATH_STEP.findall(path)
         number = (found[-1][0] or found[-1][1]) if found else None

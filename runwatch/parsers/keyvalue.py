@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 from runwatch import patterns
 from runwatch.model import ERROR_MEASURES, EVAL_WORDS, Kind, Record, is_eval_metric
@@ -888,6 +889,17 @@ def _unit_plan(name: str, role: int, timed: str, unit: str, word: str) -> _Plan:
     return _NO_PLAN
 
 
+_VISUALIZER = patterns.compile(
+    r"(?:^|\] )\(epoch: \d{1,9}, iters: \d{1,12}, time: [-+.\deE]{1,24}, data: [-+.\deE]{1,24}\) ")
+"""pytorch-CycleGAN-and-pix2pix's `Visualizer.print_current_losses` (and the trainers built on it): the header
+`(epoch: 1, iters: 100, time: 1.294, data: 0.907) `, then every loss its model computes by the name the model gives it
+without its `loss_` (`G_GAN: 1.234 G_L1: 23.456 D_real: 0.456 D_fake: 0.567`; its DDP version prints `[Rank 0] ` first
+and a comma before each). Those names say no loss (`D_A`, `cycle_A`): a NaN in one was no loss's, unjudged, and beside
+a progress bar the line was no loss at all, unread (a new user's review). They get their `loss_` back (`loss_d_a`)."""
+_VISUALIZER_OWN = frozenset({"epoch", "epochs", "step_time", "data_time"})
+"""What the header states of the iteration: no loss."""
+
+
 class KeyValueParser(FormatParser):
     """Conservative fallback for hand-written training prints (see the module notes)."""
 
@@ -911,6 +923,9 @@ class KeyValueParser(FormatParser):
     def parse(self, line: str) -> Record | None:
         self._episode = False
         rec = self._read(line)
+        if rec is not None and "(epoch: " in line and _VISUALIZER.search(line, 0, 160) is not None:
+            rec = replace(rec, metrics={k if k in _VISUALIZER_OWN or "loss" in k else f"loss_{k}": v
+                                        for k, v in rec.metrics.items()})
         if rec is not None and rec.step is not None and not self._episode:
             self._stepped = True  # every way a record gets its step (mmengine's, CLU's, timm's too), as `after_fast`
         return rec

@@ -2226,3 +2226,24 @@ def test_an_evaluation_word_after_any_common_logging_prefix_is_the_evaluations(f
     record = logging.LogRecord("__main__", logging.INFO, __file__, 1, "Val. Total Loss: 1.90, Rec.: 1.55", None, None)
     rec = KeyValueParser().parse(formatter.format(record))
     assert rec is not None and rec.kind is Kind.EVAL and rec.metrics["val_loss"] == 1.9
+
+
+def test_pytorch_cyclegan_and_pix2pixs_losses_are_losses(tmp_path: Path) -> None:
+    """junyanz/pytorch-CycleGAN-and-pix2pix prints each loss its model computes by the model's name for it without its
+    `loss_` (`(epoch: 1, iters: 20, time: 14.412, data: 0.080) G_GAN: 2.436 G_L1: 54.115 D_real: 0.167 D_fake: 0.138`):
+    read as `g_gan`, a NaN there was no loss's, and `check` said OK (a new user's review). They are `loss_g_gan` …,
+    judged as losses; the trainer's `saving the model at the end of epoch 1, iters 77` is a checkpoint at step 77."""
+    from runwatch.cli import main
+    from tests.support.found import FOUND, source_records
+
+    _, recs = source_records("pix2pix_xray_two_epochs_train_log.txt")
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [set(r.metrics) for r in steps] == [{"loss_g_gan", "loss_g_l1", "loss_d_real", "loss_d_fake", "epoch",
+                                                 "step_time", "data_time"}] * 4
+    assert steps[0].metrics["loss_g_l1"] == 54.115
+    assert [(r.event, r.step) for r in recs if r.event == "checkpoint_saved"] == [("checkpoint_saved", 77)]
+    text = (FOUND / "pix2pix_xray_two_epochs_train_log.txt").read_text()
+    last = [ln for ln in text.splitlines() if ln.startswith("(epoch: 2, iters: 3,")][0]
+    nan = tmp_path / "train_log.txt"  # the run's last loss line as `%.3f` prints a NaN of its G_GAN
+    nan.write_text(text.replace(last, re.sub(r"G_GAN: [\d.]+", "G_GAN: nan", last)))
+    assert main(["check", str(nan)]) == 2
