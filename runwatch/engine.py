@@ -74,12 +74,12 @@ class Engine:
         paths: list[str],
         options: EngineOptions | None = None,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         stdin: IO[Any] | int | None = None,
         alerting: Alerting | Callable[[], Alerting] | None = None,
     ) -> None:
         self.options = options or EngineOptions()
-        self._clock = clock
+        self._clock = clock or time.time  # time.time as it is now, not at import (a default argument is bound once)
         self.feed: Feed[FrontEndNews] = Feed()
         """Alert notifications and source notices, for every front end to read at its own pace (`subscribe`)."""
         self._paused: list[RunSnapshot] | None = None

@@ -74,8 +74,8 @@ class Supervisor:
     """Runs thread bodies, restarting them after an exception, within a limit (see the module docstring)."""
 
     def __init__(self, *, limit: int = RESTART_LIMIT, window_s: float = RESTART_WINDOW_S,
-                 clock: Callable[[], float] = time.time, on_failure: FailureCallback | None = None) -> None:
-        self.limit, self.window_s, self._clock = limit, window_s, clock
+                 clock: Callable[[], float] | None = None, on_failure: FailureCallback | None = None) -> None:
+        self.limit, self.window_s, self._clock = limit, window_s, clock or time.time  # as `Engine` takes its clock
         self.on_failure = on_failure
         """Called (on the failing thread) at the first failure of each thread and when giving up."""
         self.gave_up = threading.Event()

@@ -63,8 +63,8 @@ class RemoteNode:
     """A `Controller` over one node's listener (`client`); start() it, stop() it (or use `with`)."""
 
     def __init__(self, client: NodeClient, *, interval: float = POLL_INTERVAL_S, chart_wait: float = CHART_WAIT_S,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.client, self.interval, self.chart_wait, self._clock = client, interval, chart_wait, clock
+                 clock: Callable[[], float] | None = None) -> None:
+        self.client, self.interval, self.chart_wait, self._clock = client, interval, chart_wait, clock or time.time
         self.where = client.node.where
         self._lock = threading.Lock()
         self._polled = threading.Condition(self._lock)

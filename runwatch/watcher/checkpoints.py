@@ -112,7 +112,7 @@ class CheckpointWatcher(PollingThread):
         use_inotify: bool = True,
         hub: WatchHub | None = None,
         source: str | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         max_depth: int = MAX_DEPTH,
     ) -> None:
         if poll_interval <= 0 or settle_s < 0:
@@ -125,7 +125,7 @@ class CheckpointWatcher(PollingThread):
         )
         self._on_batch = on_batch
         self._settle, self._min_gap = settle_s, min_gap
-        self._clock, self._depth = clock, max_depth
+        self._clock, self._depth = clock or time.time, max_depth  # as `Engine` takes its clock
         self._halt = threading.Event()
         self._link_hub(hub, use_inotify, lambda: [str(self.directory)], recursive=True)
         self._units: dict[str, _Unit] = {}

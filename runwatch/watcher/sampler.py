@@ -37,7 +37,7 @@ class SystemSampler(ServiceThread):
     def __init__(
         self, on_sample: Callable[[SystemSample], None], *, processes: ProcessSampler | None = None,
         host: HostSampler | None = None, gpus: GpuSampler | None = None, interval: float = DEFAULT_INTERVAL_S,
-        clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None, monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not interval > 0:
             raise ValueError(f"sampler interval must be > 0 seconds, got {interval!r}")
@@ -47,7 +47,7 @@ class SystemSampler(ServiceThread):
         self.host = host
         self.gpus = gpus
         self.interval = interval
-        self._clock = clock
+        self._clock = clock or time.time  # as `Engine` takes its clock
         self._monotonic = monotonic
         self._latest: SystemSample | None = None
         self._count = 0

@@ -269,3 +269,25 @@ def test_the_newest_nanochat_checkpoints_meta_file_is_handed_over_once(tmp_path:
     c.scan(SETTLE)
     c.scan(SETTLE)
     assert [m["step"] for m in c.docs("nanochat_meta")] == [20, 30]  # type: ignore[index]
+
+
+def test_the_default_clock_is_the_wall_clock_of_now_not_of_the_import(tmp_path: Path) -> None:
+    """A default argument is bound once, when its module is first imported: a test that fixed `time.time`
+    (`tests/commands/test_parse.py`) while this module was first imported left every later watcher in that process
+    on its fixed clock, a checkpoint `writing` for ever, and `test_same_as_tail` failing in some orders of the suite
+    (`pytest -n 0 tests/commands/test_parse.py tests/commands/test_same_as_tail.py`). The engine, sampler, node,
+    sink dispatcher and supervisor take their default clock as this does, when they are made."""
+    import subprocess
+    import sys
+
+    code = (
+        "import time\n"
+        "real = time.time\n"
+        "time.time = lambda: 1_700_000_000.0\n"
+        "from runwatch.watcher.checkpoints import CheckpointWatcher\n"
+        "time.time = real\n"
+        f"w = CheckpointWatcher({str(tmp_path)!r}, lambda batch: None, use_inotify=False)\n"
+        "print(abs(w._clock() - real()) < 60.0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "True", out.stderr

@@ -40,7 +40,7 @@ class Dispatcher(Managed):
     """Queues, retries and persistence for a set of sinks (see the module docstring)."""
 
     def __init__(
-        self, sinks: Iterable[Sink], *, outbox: Path | None = None, clock: Callable[[], float] = time.time,
+        self, sinks: Iterable[Sink], *, outbox: Path | None = None, clock: Callable[[], float] | None = None,
         backoff: Backoff | None = None, on_error: ErrorCallback | None = None,
     ) -> None:
         """`outbox` is a directory (e.g. `<state-dir>/outbox`); None keeps nothing on disk.
@@ -55,7 +55,7 @@ class Dispatcher(Managed):
         for sink in sinks:
             if sink.name in self._workers:
                 raise BadValueError(f"two sinks are named {sink.name!r}; give each a distinct name")
-            self._workers[sink.name] = self._worker(sink, backoff or Backoff(), clock)
+            self._workers[sink.name] = self._worker(sink, backoff or Backoff(), clock or time.time)
         if self._writer:
             self._writer.workers = self._workers
         self._state = "new"
