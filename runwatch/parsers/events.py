@@ -91,7 +91,7 @@ _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("V", ("NVRM", "SIGSEGV")),
     # not `emory`: Megatron, DeepSpeed, torchtitan print memory always
     ("y", ("of memory", "OfMemory", "MemoryError", "allocate memory", "Retrying in", "Fatal Python error: ",
-           "allocation::BadAlloc")),
+           "allocation::BadAlloc", "Memory access fault by GPU node-")),  # `_GPU_FAULT_TEXT`
     ("OOM when", ("OOM when allocating tensor",)),  # TensorFlow's
     ("W", ("Watchdog caught", "Writing checkpoint")),
     ("D", ("DataLoader worker", "DistBackendError")),
@@ -201,6 +201,13 @@ _SEGFAULT = patterns.compile(
                  (core dumped) python train.py …` after glibc's `free(): invalid pointer`: a review's HiFi-TSE run
 died so, and no event said it), and CPython's own word for one, its faulthandler's `Fatal Python error: Aborted` before
 the threads' frames (a TensorFlow DCGAN's first launch aborted by `CUDA_ERROR_OUT_OF_MEMORY`: no event, a review)."""
+_GPU_FAULT_TEXT = "Memory access fault by GPU node-"
+_GPU_FAULT = patterns.compile(r"Memory access fault by GPU node-\d{1,6} \(Agent handle: ")
+"""ROCm's runtime when a kernel touched memory it may not (`Memory access fault by GPU node-1 (Agent handle: 0x5f6d730)
+on address 0x7fb5d8712000. Reason: Page not present or supervisor privilege.`), then aborts the process: the crash, said
+first (the shell's `Aborted (core dumped)` after it is the same one, `_NATIVE_WINDOW`), often glued to the last frame of
+the bar the process was drawing. Told by the abort alone, a new user's review read `process aborted (SIGABRT)` of a GPU
+fault."""
 _HEDGED = patterns.compile(r"(?i)\b(?:common|possible|likely) causes (?:include|are)\b")
 """A list of what may have happened, no diagnosis: Ray's raylet after a worker died, "Some common causes include:
 (1) the process was killed by the OOM killer due to high memory usage, (2) ray stop --force was called, or (3)
@@ -514,6 +521,8 @@ def _classify(line: str) -> _Hit | None:
     if ("Segmentation" in line or "SIGSEGV" in line or "Bus error" in line or "Aborted" in line
             or "Fatal Python" in line) and (
             m := _SEGFAULT.search(line)):
+        return _Hit(Event.SEGFAULT, m.start())
+    if _GPU_FAULT_TEXT in line and (m := _GPU_FAULT.search(line)):
         return _Hit(Event.SEGFAULT, m.start())
     if "[cuBLAS ERROR]: " in line and (m := _CUBLAS_CHECK.search(line)):
         return _Hit(_TRACEBACK, m.start())
@@ -1128,7 +1137,7 @@ class EventDetector:
             if together:
                 return None  # the launcher's line for each of its processes: one exit
         if hit.event == Event.SEGFAULT:
-            if not line.startswith(_FAULTHANDLER) and "Assertion `" not in line:
+            if not line.startswith(_FAULTHANDLER) and "Assertion `" not in line and _GPU_FAULT_TEXT not in line:
                 if self._n - self._native_at <= _NATIVE_WINDOW:
                     return None  # the shell's `Segmentation fault (core dumped)` after CPython's own word on it, its
                     # threads' frames between: one crash (another `Fatal Python error:` is another process's)
@@ -1157,6 +1166,8 @@ def _record(hit: _Hit, line: str) -> Record:
     rank_m = _DS_OVERFLOW.search(line) if hit.event == OVERFLOW else None
     rank_m = rank_m or _RANK_IN_LINE.search(line)
     message = _LAUNCH_MESSAGE if hit.event == Event.LAUNCHED else _message(line, hit.start)
+    if hit.start and hit.event == Event.SEGFAULT and line.startswith(_GPU_FAULT_TEXT, hit.start):
+        message = _message(line[hit.start:])  # what comes before it is the bar's frame it was glued to
     if hit.event == _SIGNAL:
         message = _WARNED_AT.sub("", message)
     return Record(Kind.EVENT, step=hit.step, rank=int(rank_m[1]) if rank_m else None,

@@ -56,6 +56,8 @@ WHAT: dict[str, str] = {
 }
 HOST_OOM = "host out of memory"
 """What an `oom` event with `host_oom` is: RAM, not the GPU (the CPU allocator, MemoryError, the OOM killer)."""
+GPU_FAULT = "GPU memory access fault"
+"""What a `segfault` event of ROCm's `Memory access fault by GPU node-1 …` is: a kernel's bad access, then the abort."""
 ABORTED = "process aborted (SIGABRT)"
 """What a `segfault` event of an abort is (`Aborted (core dumped)`): a native crash too, but no segmentation fault."""
 AT_END_ONLY = frozenset({Event.TRACEBACK})
@@ -165,6 +167,8 @@ class Crash(Rule[CrashParams]):
         said = first.message or ""
         if kind == Event.SEGFAULT and ("Aborted" in said or "Assertion `" in said) and "Segmentation" not in said:
             what = ABORTED  # an abort, or C's failed `assert`, which aborts
+        elif kind == Event.SEGFAULT and said.startswith("Memory access fault by GPU"):
+            what = GPU_FAULT
         summary = what + _where(group, rank, local) + (f": {detail}" if detail else "") + _signalled(detail)
         context = tuple(r.message[:300] for r in group[-CONTEXT_LINES:] if r.message)
         return self.finding(run, summary, rank=rank, labels={"event": kind, "local_rank": local}, value=kind,

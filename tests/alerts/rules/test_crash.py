@@ -230,3 +230,17 @@ def test_the_launchers_root_cause_is_told_by_the_unprefixed_traceback(capsys: py
     assert crash["labels"] == {"event": "child_failed", "rank": 0}
     assert crash["summary"].startswith("a worker process failed on rank 0: ModuleNotFoundError: No module named "
                                        "'amp_C'; pretrain_gpt.py FAILED; root cause rank 0 (local_rank 0); exitcode 1")
+
+
+def test_a_rocm_gpu_memory_fault_is_named_and_the_abort_after_it_is_the_same_crash() -> None:
+    """ROCm's runtime prints `Memory access fault by GPU node-1 (Agent handle: …) on address …. Reason: …`, glued to
+    the bar's frame, then the process aborts (`Aborted (core dumped)`): a new user's review read only `process aborted
+    (SIGABRT)`. The fault is the crash, in its own words, and the abort is no second one."""
+    from tests.support.realruns import check_json
+
+    code, [run], _ = check_json(FIXTURES / "found" / "rocm_keras_gpu_memory_fault_nan.log")
+    assert code == 2 and run["state"] == "crashed"
+    [crash] = [a for a in run["alerts"] if a["rule"] == "crash"]
+    assert crash["summary"] == ("GPU memory access fault: Memory access fault by GPU node-1 (Agent handle: 0x5f6d730) on "
+                                "address 0x7fb5d8712000. Reason: Page not present or supervisor privilege.")
+    assert {a["labels"].get("metric") for a in run["alerts"] if a["rule"] == "nonfinite"} == {"loss", "val_loss"}
