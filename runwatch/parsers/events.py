@@ -85,13 +85,17 @@ _ESTIMATOR_DONE = "Loss for final step: "
 the evaluation after it no part of it (a review's BERT run, 5468 of 5468 steps, read `ended`)."""
 
 
+_GPU_FAULT_TEXT = "Memory access fault by GPU node-"
+"""ROCm's word for a kernel's bad access (`_GPU_FAULT`), as the gate and the detector look for it."""
+
+
 _GATE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("T", ("Traceback",)),
     ("K", ("Killed", "SIGKILL")),
     ("V", ("NVRM", "SIGSEGV")),
     # not `emory`: Megatron, DeepSpeed, torchtitan print memory always
     ("y", ("of memory", "OfMemory", "MemoryError", "allocate memory", "Retrying in", "Fatal Python error: ",
-           "allocation::BadAlloc", "Memory access fault by GPU node-")),  # `_GPU_FAULT_TEXT`
+           "allocation::BadAlloc", _GPU_FAULT_TEXT)),
     ("OOM when", ("OOM when allocating tensor",)),  # TensorFlow's
     ("W", ("Watchdog caught", "Writing checkpoint")),
     ("D", ("DataLoader worker", "DistBackendError")),
@@ -201,7 +205,6 @@ _SEGFAULT = patterns.compile(
                  (core dumped) python train.py …` after glibc's `free(): invalid pointer`: a review's HiFi-TSE run
 died so, and no event said it), and CPython's own word for one, its faulthandler's `Fatal Python error: Aborted` before
 the threads' frames (a TensorFlow DCGAN's first launch aborted by `CUDA_ERROR_OUT_OF_MEMORY`: no event, a review)."""
-_GPU_FAULT_TEXT = "Memory access fault by GPU node-"
 _GPU_FAULT = patterns.compile(r"Memory access fault by GPU node-\d{1,6} \(Agent handle: ")
 """ROCm's runtime when a kernel touched memory it may not (`Memory access fault by GPU node-1 (Agent handle: 0x5f6d730)
 on address 0x7fb5d8712000. Reason: Page not present or supervisor privilege.`), then aborts the process: the crash, said

@@ -1013,11 +1013,12 @@ class SourceParser:
         """Parse lines read earlier with the (new) parser; their records go out with their own numbers. `events`:
         those read among them while no format was chosen, a finish with no step given the step its epoch ends at
         as the parser stands at its line (`epoch_end_step`, as `_line` gives it to one read with the parser)."""
-        finishes = [i for i, ev in enumerate(events or ()) if ev.event == _FINISHED and ev.step is None]
+        held = events if events is not None else []
+        finishes = [i for i, ev in enumerate(held) if ev.event == _FINISHED and ev.step is None]
         for rank, text, lineno, t in lines:
-            while finishes and events is not None and events[finishes[0]].line <= lineno:
+            while finishes and held[finishes[0]].line <= lineno:
                 i = finishes.pop(0)
-                events[i] = replace(events[i], step=self._parser.epoch_end_step() if self._parser is not None else None)
+                held[i] = replace(held[i], step=self._parser.epoch_end_step() if self._parser is not None else None)
             rec = self._parse(text, lineno)
             if rec is None and self._settings is None and relaunched(text):
                 self._reopen_settings()  # another launch among the held lines, as `_line` tells one
