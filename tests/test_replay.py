@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,17 +134,22 @@ def test_a_keras_log_of_epoch_lines_moves_the_clock_by_each_epochs_time() -> Non
     end): each line's elapsed time was taken for a new bar's first frame, its zero placed so that the line
     came at once, and `check`'s clock never left its start. The rules then judged every record at one
     instant: a loss spike of the 8th fit read "still firing at the end" of the 9th, and the first fit's
-    slowdown (11 s epochs, then 33 s) went unseen."""
+    slowdown (11 s epochs, then 33 s) went unseen. The frames before each epoch's line (`3/10 [===>…] - ETA: 9s`)
+    place its steps by the time their ETA implies has passed, an estimate: its line still comes at least its
+    epoch's time after the one before, and no more than the frames of its first seconds (an `ETA: 0s`, no
+    estimate, a synthetic second each) later."""
     clock = ReplayClock(bar_time=lambda: True)
     elapsed, times = [], []
     for rec in records_of(FIXTURES / "found" / "covidnn_keras_nine_fits.out.gz", None, None, read_time=False):
         now = clock.advance(rec)
-        if rec.kind == Kind.STEP and "epoch_elapsed" in rec.metrics:
+        if rec.kind == Kind.STEP and "step_time" in rec.metrics:  # an epoch's line: its frames print no mean
             elapsed.append(rec.metrics["epoch_elapsed"])
             times.append(now)
     assert len(times) == 900
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert gaps == pytest.approx(elapsed[1:])  # each epoch's line comes its epoch's time after the one before
+    late = [gap - took for gap, took in zip(itertools.pairwise(times), elapsed[1:], strict=True)
+            for gap in [gap[1] - gap[0]]]
+    assert min(late) >= 0 and max(late) <= 10  # each epoch's line comes its epoch's time after the one before
+    assert sum(late) <= 0.05 * sum(elapsed)
 
 
 def test_a_step_drawn_again_with_its_bars_time_stays_where_it_was_placed() -> None:
@@ -163,10 +169,12 @@ def test_a_step_drawn_again_with_its_bars_time_stays_where_it_was_placed() -> No
 
 
 def test_check_of_a_keras_log_judges_each_fit_on_its_own_clock() -> None:
-    """The same log through `check`: the 8th fit's loss spike resolves, the first fit's slowdown (~11 s
-    epochs, then ~33 s) is a step_time_drift fired in that fit, cleared by the end, and the 7th fit's val_loss
-    rising three epochs in a row (0.162 → 0.558 while its loss fell) is an overfit, as a live follower saw it
-    (a review: `tail` fired it at some replay speeds, `check` never)."""
+    """The same log through `check`: the first fit's slowdown (~11 s epochs, then ~33 s) is a step_time_drift
+    fired in that fit, cleared by the end, and the 7th fit's val_loss rising three epochs in a row (0.162 → 0.558
+    while its loss fell) is an overfit, as a live follower saw it (a review: `tail` fired it at some replay
+    speeds, `check` never). Read frame by frame, the epochs the machine went silent in (`10/10 [====] - 4267s
+    427s/step`, where the fit's others took ~70 s) are the stalls they were, each once, and the second fit's
+    loss jumping from 0.11 to 0.44 and 0.50 in its epochs 28 and 29 a divergence it came back from."""
     from runwatch.commands.check import check_run, summarize
     from runwatch.config import load_config
     from runwatch.plan import plan_runs
@@ -174,13 +182,17 @@ def test_check_of_a_keras_log_judges_each_fit_on_its_own_clock() -> None:
     (run,) = plan_runs([str(FIXTURES / "found" / "covidnn_keras_nine_fits.out.gz")])
     result = check_run(run, load_config(None), None, None)
     fired = {f.rule: f for f in summarize(result)}
-    assert set(fired) == {"loss_spike", "step_time_drift", "overfit"}
+    assert set(fired) == {"loss_spike", "loss_divergence", "stall", "step_time_drift", "overfit"}
     assert any(f.value == pytest.approx(0.5584, abs=1e-4) for f in result.of("overfit")), result.of("overfit")
     assert not any(f.firing_at_end for f in fired.values())
-    assert fired["loss_spike"].first_step == 240 and fired["loss_spike"].value == pytest.approx(0.1437)
+    stalls = [n.alert.summary for n in result.notifications if n.alert.rule == "stall" and n.state.value == "firing"
+              and not n.repeat]
+    silent = [re.match(r"no new step for (?:(\d+)h)?(\d+)m", s) for s in stalls]
+    assert len(stalls) == 6 and all(m and 60 * int(m[1] or 0) + int(m[2]) >= 15 for m in silent), stalls
+    assert fired["loss_divergence"].first_step == 276 and fired["loss_divergence"].attempts == (2, 2)
     restarts = sorted(e.t for e in result.tracker.events if e.event == Event.RESTARTED)
     (drift,) = [n for n in result.notifications if n.alert.rule == "step_time_drift" and n.state.value == "firing"]
-    assert 900 <= (drift.alert.step or 0) <= 1000 and drift.at < restarts[0]  # the first fit's last epochs
+    assert drift.at < restarts[0]  # the first fit's
 
 
 # -- a log a block at a time: step rows in bulk ----------------------------------------------------

@@ -1,6 +1,7 @@
 """Keras 3 `model.fit` output, verbose 1 (the progress bar) and verbose 2 (a line per epoch); Keras 2's
 (tf.keras) too: its verbose-1 epoch line, a bar of `=` and a ` - ` before the time, which is the epoch's
-elapsed time (`390/390 [==============================] - 26s 68ms/step - loss: 1.3148 - acc: 0.5271`),
+elapsed time (`390/390 [==============================] - 26s 68ms/step - loss: 1.3148 - acc: 0.5271`), the
+frames before it (`30/89 [=========>....] - ETA: 24s - loss: nan - accuracy: 0.6652`: the epoch's ETA, no mean),
 and its verbose-2 line, the metrics before the times (`128/128 - 5s - loss: 3.1494 - 5s/epoch - 43ms/step`).
 
     Epoch 3/6
@@ -49,15 +50,20 @@ if TYPE_CHECKING:
 _EPOCH = patterns.compile(r"Epoch (\d{1,9})/(\d{1,9})\s{0,8}$")
 _HEAD = patterns.compile(
     r"[^\S\n]{0,12}(?P<n>\d{1,12})/(?P<total>\d{1,12}|Unknown)"
-    r"(?: [━=>.\[\] ]{0,200}? ?(?:- )?(?P<time1>\d{1,6}(?::\d\d){0,2}s?)"  # verbose 1: bar, then ETA/elapsed
+    r"(?:(?: [━=>.\[\] ]{0,200}? ?(?:- )?(?P<time1>\d{1,6}(?::\d\d){0,2}s?)"  # verbose 1: bar, then ETA/elapsed
     r"| - (?P<time2>\d{1,9}s))"  # verbose 2: ` - 1s`
-    r"(?: - |[^\S\n])(?P<per>\d{1,9})(?P<unit>s|ms|us)/(?:step|sample)(?P<rest>.*)$"
+    r"(?: - |[^\S\n])(?P<per>\d{1,9})(?P<unit>s|ms|us)/(?:step|sample)"
+    r"| \[[=>.]{1,200}\] - ETA: (?P<eta>\d{1,6}(?::\d\d){0,2}s?)(?= - |$))"  # tf.keras in an epoch: no mean time
+    r"(?P<rest>.*)$"
 )
 """A frame's head (its count, time and mean step time) and the rest: its ` - name: value` pairs. No part of it
 matches a `\n` (no line holds one), so that `FRAME_LINES` matches it line by line in a block. TF 1.x's `fit` on
 arrays counts samples, not batches (`11610/11610 [====] - 0s 39us/sample - loss: nan - val_loss: nan`): its bar's
 unit is a sample, so the run's steps are samples and its step time a sample's (a review: a housing regression's
-13 epochs of `loss: nan` read as no record at all, `UNREAD`)."""
+13 epochs of `loss: nan` read as no record at all, `UNREAD`). tf.keras's frames before an epoch's last print
+its ETA and no mean step time (`30/89 [=========>....] - ETA: 24s - loss: nan - accuracy: 0.6652`, `eta`): read,
+they are the epoch's steps as they go (a review: a ROCm run's console read its crash at step 89, the end of the
+epoch before, where its bar had reached 30 of the next; a fit's nine hundred such frames unread)."""
 _TF2_EPOCH = patterns.compile(
     r"(?P<head>[^\S\n]{0,12}\d{1,12}/\d{1,12}(?: \[[=>.]{1,200}\])? - \d{1,9}s)(?P<rest> - .*?)"
     r"(?: - \d{1,9}(?:\.\d{1,6})?(?:s|ms|us)/epoch)?(?: - (?P<per>\d{1,9}(?:s|ms|us)/(?:step|sample)))?$"
@@ -101,7 +107,7 @@ def tf2_head(line: str) -> re.Match[str] | None:
 
 FRAME_LINES = patterns.compile(rf"(?m)^(?:{_HEAD.pattern})$|^.*$")
 """`_HEAD` over a block of lines joined by `\n`: `findall` gives one match per line, in order, with the head's
-groups (n, total, time1, time2, per, unit, rest) for a frame and empty ones for any other line
+groups (n, total, time1, time2, per, unit, eta, rest) for a frame and empty ones for any other line
 (runwatch.parsers.keras_block)."""
 UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6}
 """A mean step time's unit → what its number is divided by for seconds (dividing keeps `3ms` × 3 steps at
@@ -153,7 +159,8 @@ class KerasParser(GuardedParser):
         if not self._in_epoch:
             return None
         m = head(line)
-        if m is None or not (m["n"] + m["total"] + (m["time1"] or m["time2"]) + m["per"] + m["rest"]).isascii():
+        if m is None or not (m["n"] + m["total"] + (m["time1"] or m["time2"] or m["eta"]) + (m["per"] or "")
+                             + m["rest"]).isascii():
             return None  # a digit that is not ASCII: `_line` reads the line with it replaced
         counts = _counts(m)
         if counts is None or not self._training(*counts):
@@ -213,7 +220,7 @@ class KerasParser(GuardedParser):
         """A frame inside an epoch: its global step, the run's planned steps and its metrics (`_HEAD`'s
         parts); the epoch's state follows it."""
         final = total is not None and n == total
-        per, estimate = mean_clock(n, float(m["per"]), UNITS[m["unit"]])
+        per, estimate = mean_clock(n, float(m["per"]), UNITS[m["unit"]]) if m["per"] else (0.0, 0.0)
         if per > 0:
             metrics["step_time"] = per
         # the time printed is the epoch's: elapsed on a verbose-2 line, on Keras 2's frame (`] - 26s`: it
@@ -223,11 +230,15 @@ class KerasParser(GuardedParser):
         keras2 = m["time1"] is not None and m.string.startswith("- ", m.start("time1") - 2)
         elapsed = bool(m["time2"]) or keras2 or (
             final and (self._ended == n or any(k.startswith("val_") for k in metrics)))
-        secs = log_seconds(m["time1"] or m["time2"])
+        secs = log_seconds(m["time1"] or m["time2"] or m["eta"])
         if secs is not None:
             metrics["epoch_elapsed" if elapsed else "epoch_eta"] = secs
         if not elapsed and per > 0:
             metrics["epoch_elapsed"] = estimate  # what the mean says has passed: the bar's clock, an estimate
+        elif m["eta"] and secs and total is not None and n < total:
+            # tf.keras prints no mean: its ETA is the mean × the batches left, so the mean × those done is what
+            # has passed (an estimate, as above; an ETA of 0s says nothing: the first batch's, or one rounded down)
+            metrics["epoch_elapsed"] = secs * n / (total - n)
         epoch = self._epoch or 1
         self._last_n = n
         if final:

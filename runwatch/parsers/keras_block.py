@@ -13,7 +13,7 @@ one `findall` per list gives the values, in order.
 A line is a row only if `take_row` would take it whenever the parser is
 `ready_for_frames` (inside an epoch, before its last frame): a verbose-1 frame
 of `n`/`total` with `0 < n < total` and a total of at most 9 digits (the global
-step stays in int64), a mean step time above 0, ASCII digits, and pairs whose
+step stays in int64), a mean step time above 0 (tf.keras's `ETA:` frames print none: per line), ASCII digits, and pairs whose
 values are plain numbers (`_VALUE`) under distinct names none of which the
 parser adds itself (`step_time`, `epoch_eta`, `epoch_elapsed`, `epoch`). A line
 is *neutral* if `parse` of it gives nothing and changes nothing: no frame and no
@@ -73,7 +73,7 @@ class KerasRowBlock:
         size = len(lines)
         found = FRAME_LINES.findall("\n".join(lines))
         if len(found) != size:  # a line with a `\n` in it (never, as lines are split): no rows, not wrong ones
-            found = [("",) * 7] * size
+            found = [("",) * 8] * size
         # verbose-1 frames of a known total short enough (n is never empty for a frame, time1 only in verbose 1)
         cand = [i for i, g in enumerate(found) if g[2] and len(g[1]) <= _TOTAL_DIGITS]
         heads = [found[i] for i in cand]
@@ -81,7 +81,7 @@ class KerasRowBlock:
             cand = [i for i, g in zip(cand, heads, strict=True) if "".join(g).isascii()]
             heads = [found[i] for i in cand]
         n, total, per = (digit_ints([g[k] for g in heads]) for k in (0, 1, 4))
-        rests = [g[6] for g in heads]
+        rests = [g[7] for g in heads]
         lists = _VALUE.sub("", "\n".join(rests)).split("\n") if heads else []
         example = {x: j for j, x in enumerate(lists)}  # a frame of each names list, in the order first seen
         listed = [_names(x, rests[j], lines[cand[j]]) for x, j in example.items()]

@@ -296,3 +296,37 @@ def test_an_early_stopped_keras_1_run_is_finished_to_check() -> None:
     _, [report], _ = check_json(FOUND / "keras1_kanji_earlystop.txt")
     assert report["state"] == "finished" and report["step"] == 6 and report["warnings"] == []
     assert any("finished at step 6 of the 10 it planned" in n for n in report["notes"])
+
+
+def test_tf_keras_frames_before_an_epochs_last_are_its_steps_with_their_eta() -> None:
+    """tf.keras's frames inside an epoch print the epoch's ETA and no mean step time (`30/89 [=========>....] - ETA:
+    24s - loss: nan - accuracy: 0.6652`): unread, a ROCm run's console read its crash at step 89, the end of the
+    epoch before, where its bar had reached 30 of the next, and a fit's nine hundred such frames were no steps."""
+    from tests.support.found import source_records
+
+    fmt, recs = source_records("rocm_keras_gpu_memory_fault_nan.log")
+    assert fmt == "keras"
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [(r.step, r.total_steps) for r in steps] == [(89, 17800), (119, 17800)]
+    frame = steps[1].metrics
+    assert math.isnan(frame["loss"]) and frame["epoch_eta"] == 24.0 and "step_time" not in frame
+    assert frame["epoch_elapsed"] == 24.0 * 30 / 59  # the mean its ETA implies × the batches done: an estimate
+    assert "accuracy" not in frame  # `0.6652Memory access fault…`: ROCm's message glued to the value
+
+
+def test_tf_keras_frames_read_one_by_one_and_as_a_block_agree() -> None:
+    """The nine fits of 100 epochs of 10 batches: every `n/10 [...] - ETA: Ns` frame a step, the epoch's ETA frame
+    of 10/10 and its line drawn again with the elapsed time and the `val_*` metrics one step; a follower's lines one
+    at a time and `parse`'s blocks give the same records."""
+    from runwatch.parsers.source import SourceParser
+    from tests.support.found import found_lines, source_records
+
+    fmt, recs = source_records("covidnn_keras_nine_fits.out.gz", batch=100_000)
+    text = found_lines("covidnn_keras_nine_fits.out.gz")
+    sp = SourceParser("covidnn")
+    one = [r for i, ln in enumerate(text, 1) for r in sp.feed([ln], i, 0.0)] + sp.flush()
+    assert fmt == "keras" and [(r.kind, r.step, r.metrics) for r in one] == [(r.kind, r.step, r.metrics) for r in recs]
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    etas = [r for r in steps if "epoch_eta" in r.metrics]
+    assert len(etas) == sum(" - ETA: " in ln for ln in text) and len({r.step for r in steps}) == 1000
+    assert sum("val_loss" in r.metrics for r in steps) == 900
