@@ -197,6 +197,11 @@ _BASIC_PREFIX = patterns.compile(r"(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]{1
 """Python logging's default format (`logging.basicConfig()`: `%(levelname)s:%(name)s:%(message)s`) before the
 message: `INFO:root:Epoch 0 - Average Loss: 1.5552, …` read as a key `INFO:root:Epoch`, and its `Evaluation Epoch 0
 - Average Loss: …` as training, since the line did not start by saying it evaluates (a review)."""
+_GLUED_LEVEL = patterns.compile(r"(?<![\w:])(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):(?![\w.]{1,100}:)(?=[A-Za-z\[])")
+"""A level glued to the message after the time (`%(asctime)s %(levelname)s:%(message)s`: `2023-05-15 22:50:17,398
+INFO:Epoch 1: Train Loss=0.0717, Val Loss=0.0766`): read as a key `INFO:Epoch`, its number a metric `info_epoch`
+and the line no step (a public EmoNetTCN log). Not a logger's name after it (`_BASIC_PREFIX`), nor a key's part
+after another's colon (`grad_norm:INFO`)."""
 _SOURCE_LINE = patterns.compile(r"[\w.-]{1,100}\.py\[line:\s?\d{1,7}\]|\[[\w.-]{1,100}\.py line:\s?\d{1,7}\]")
 """A logger's `%(filename)s[line:%(lineno)d]` (`2020-09-02 13:28:04,330 - train_net.py[line:177] - INFO: [Epoch
 0][Batch 0], …`, a common format) or `[%(filename)s line:%(lineno)d]` (`[2021-01-08 17:45:50,306]-[train.py line:229]:
@@ -953,6 +958,8 @@ class KeyValueParser(FormatParser):
             # after the phrase's words was read as prose, each line `step 0` (its epoch), no step time (a review)
         if text[:1] in "DIWEC" and (basic := _BASIC_PREFIX.match(text)) is not None:
             text = text[basic.end():]  # `INFO:root:Epoch 0 - …`: the prefix's words are no key's
+        elif ":" in text and (glued := _GLUED_LEVEL.search(text, 0, 60)) is not None:
+            text = f"{text[:glued.end() - 1]} {text[glued.end():]}"  # `… INFO:Epoch 1: …`: a level, then the message
         if " | " in text and (part := _PARTIAL_PASS.search(text, 0, 80)) is not None and int(part[1]) < int(part[2]) and (
                 _evaluates(text) is not None):
             return None  # an evaluation's progress, its running average over the batches so far (`_PARTIAL_PASS`)

@@ -2247,3 +2247,23 @@ def test_pytorch_cyclegan_and_pix2pixs_losses_are_losses(tmp_path: Path) -> None
     nan = tmp_path / "train_log.txt"  # the run's last loss line as `%.3f` prints a NaN of its G_GAN
     nan.write_text(text.replace(last, re.sub(r"G_GAN: [\d.]+", "G_GAN: nan", last)))
     assert main(["check", str(nan)]) == 2
+
+
+def test_a_level_glued_to_the_message_after_the_time_is_no_key() -> None:
+    """`%(asctime)s %(levelname)s:%(message)s` prints `2023-05-15 22:50:17,398 INFO:Epoch 1: Train Loss=0.0717, Val
+    Loss=0.0766`: read as a key `INFO:Epoch`, each line's epoch a metric `info_epoch` and no step (a public log of
+    500 epochs). The epoch is the step; a level behind a logger's name, or a key's part, stays as it was."""
+    from tests.support.found import found_lines, source_records
+
+    fmt, recs = source_records("emonettcn_level_glued_500_epochs.log")
+    text = [x for x in found_lines("emonettcn_level_glued_500_epochs.log") if x]
+    steps = [r for r in recs if r.kind == Kind.STEP]
+    assert fmt == "kv" and len(steps) == len(text) == 500
+    assert [r.step for r in steps] == list(range(1, 501))
+    assert all("info_epoch" not in r.metrics for r in steps)
+    assert steps[0].metrics["loss"] == 0.0717 and steps[0].metrics["val_loss"] == 0.0766
+    assert steps[-1].metrics["loss"] == float(text[-1].split("Train Loss=")[1].split(",")[0])
+    glued = KeyValueParser().parse(text[0])
+    assert glued is not None and glued.metrics == {"epoch": 1.0, "loss": 0.0717, "val_loss": 0.0766}
+    basic = KeyValueParser().parse("INFO:root:" + text[0].split("INFO:")[1])
+    assert basic is not None and basic.metrics == glued.metrics
