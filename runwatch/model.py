@@ -62,6 +62,12 @@ NEW_ATTEMPT = frozenset({Event.RESTARTED, Event.LAUNCHED})
 """Events after which the run is another attempt: a crash before one is an earlier attempt's."""
 
 
+ENDED_TRAINING = "ended_training"
+"""A fatal event's metric, 1: the trainer said this exception ended its training (detectron2's `Exception during
+training:` before the traceback, runwatch.parsers.events), so a step line its teardown writes after it is no sign
+the run went on (runwatch.state.ending)."""
+
+
 FATAL_EVENTS = frozenset({
     Event.OOM, Event.NCCL_TIMEOUT, Event.NCCL_ERROR, Event.CHILD_FAILED, Event.KILLED,
     Event.SEGFAULT, Event.TIME_LIMIT, Event.TRACEBACK,

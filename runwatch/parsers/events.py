@@ -44,11 +44,11 @@ import math
 import re
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runwatch import patterns
-from runwatch.model import Event, Kind, Record
+from runwatch.model import ENDED_TRAINING, FATAL_EVENTS, Event, Kind, Record
 from runwatch.parsers.reads import Reads
 
 OVERFLOW = Event.OVERFLOW
@@ -392,6 +392,12 @@ _THREAD = "Exception in thread "
 did not. Threads print theirs interleaved (two headers, a line of the main thread's, then both tracebacks)."""
 _THREAD_WINDOW = 4
 """Lines after a thread's header within which a traceback that starts is a thread's."""
+_RERAISED = "Exception during training:"
+"""detectron2's trainer logging, on the line before the traceback, the exception it re-raises as it stops training
+(`d2.engine.train_loop ERROR: Exception during training:`): the traceback ended the training, whatever the loop's
+hooks print after it. Its `after_train` writes the events once more (`iter: 4999`, one logging stride past the last),
+which read as the run going on from an evaluation hook's `AssertionError: Dataset 'coco_instance_rgbd_val' is empty!`:
+`check` said `ended` (a new user's review). Its event carries `ENDED_TRAINING` (runwatch.state.ending)."""
 WAKES = Reads(heads=(_IGNORED, _THREAD, *_CHAIN_TEXTS), holds=tuple(text for _, texts in _GATE for text in texts))
 """The lines an idle detector does more with than count (runwatch.parsers.reads): those the gate lets
 through, a chained traceback's first line (`_CHAIN`), and `Exception ignored in`, which the next line's
@@ -697,6 +703,8 @@ class _Traceback:
     """A re-raised exception's line (`_WRAPPER`) whose original traceback follows in the same block."""
     cap: int = _MAX_TRACEBACK
     """The lines it may run to: `_MAX_ANNOTATED` once a line shows loguru's annotations (`_ANNOTATIONS`)."""
+    reraised: bool = False
+    """The line before the header was a trainer's word that it stops on this exception (`_RERAISED`)."""
     interrupted: bool = False
     """The header comes right after the terminal's echo of a Ctrl-C (`^CTraceback (most recent call last):`)."""
     exception: str = ""
@@ -994,7 +1002,8 @@ class EventDetector:
                        or (m.start() > 0 and _LOGGED_BELOW_ERROR.search(line, 0, m.start()) is not None))
             said, until = self._logged
             self._block = _Traceback(line[:m.start()].translate(_SHAPE), ignored=ignored,
-                                     told=said if until >= self._n else "", interrupted=line.endswith("^C", 0, m.start()))
+                                     told=said if until >= self._n else "", interrupted=line.endswith("^C", 0, m.start()),
+                                     reraised=_RERAISED in prev)
         elif "exitcode" in line and (m := _AGENT_FAILED.search(line)):
             fields = {"exitcode": float(m[1]), "local_rank": float(m[2]), "pid": float(m[3])}
             self._block = _Report(agent=line, agent_fields=fields)
@@ -1115,7 +1124,10 @@ class EventDetector:
             # OLMo run was told "SIGHUP: run it under nohup" of a SIGTERM)
             self._chain_until = self._n + _CHAIN_WINDOW
             return None
-        return self._emit(hit, text)
+        rec = self._emit(hit, text)
+        if rec is not None and block.reraised and rec.event in FATAL_EVENTS:
+            rec = replace(rec, metrics={**rec.metrics, ENDED_TRAINING: 1.0})
+        return rec
 
     def _emit_check(self, block: _CheckFailed, said: str) -> Record:
         rec = block.record(said)

@@ -8,7 +8,7 @@ is the run going on or a side file's late flush.
 
 from __future__ import annotations
 
-from runwatch.model import FATAL_EVENTS, Event, Kind, Record
+from runwatch.model import ENDED_TRAINING, FATAL_EVENTS, Event, Kind, Record
 
 ENDS = FATAL_EVENTS | {Event.FINISHED, Event.EXIT, Event.SIGNAL}
 """Events after which a step record says whether the run went on (`RunTracker._resume`)."""
@@ -29,6 +29,13 @@ on is followed by its next step within that: the badge read `crashed` between th
 which asks the badge, paged and resolved a critical crash in the same second of a history judged in pieces
 (a new user's 635k-line jsonl log of a run that survived 1,800 exceptions)."""
 BARE_SETTLE_MAX_S = 300.0
+
+
+TEARDOWN_STRIDES = 1
+"""Logging strides past the step of a crash its trainer said ended the training (`ENDED_TRAINING`) within which a
+step line of the same source is the trainer's teardown, not the run going on: detectron2's `after_train` writes its
+events once more, `iter: 4999` where the last line said 4979 (a mask2former run its evaluation hook killed read
+`ended`). A run relaunched from a checkpoint logs further, or starts again below it (`started_again`)."""
 
 
 RESUME_AFTER_S = 5.0
@@ -54,6 +61,7 @@ class Ending:
         self._at: float | None = None  # when the fatal, finish or exit record that set them was received
         self._by = ""  # and the source it came from
         self._step: int | None = None  # and the step it stated
+        self._ended_at: int | None = None  # the step of a crash the trainer said ended training (`TEARDOWN_STRIDES`)
 
     def event(self, rec: Record, now: float) -> None:
         """An event record received at `now`."""
@@ -63,8 +71,11 @@ class Ending:
         if rec.kind == Kind.CHECKPOINT or event == Event.CHECKPOINT_SAVED:
             return
         if event in FATAL_EVENTS:
-            self.bare = event == Event.TRACEBACK and (self.bare or not self.crashed)
+            ended = rec.metrics.get(ENDED_TRAINING) == 1.0
+            self.bare = event == Event.TRACEBACK and not ended and (self.bare or not self.crashed)
             self.crashed = True
+            if ended and rec.step is not None:
+                self._ended_at = rec.step
         elif event == Event.FINISHED:
             self.finished = True
         elif event == Event.SIGNAL:
@@ -90,18 +101,23 @@ class Ending:
         a new user's review read; the printed fixture's ends at its `max_epochs`), then its fit counted from epoch 0:
         the run read `finished` all through the fit."""
         self.finished = False
+        self._ended_at = None
 
-    def resume(self, now: float, source: str, top: float | None = None) -> None:
+    def resume(self, now: float, source: str, top: float | None = None, stride: float = 1) -> None:
         """A step record: the run goes on, unless another source delivered it on the heels of the run's
         end (see `RESUME_AFTER_S`). A step in the source that reported the end clears it at once: a
         traceback caught and printed, an OOM survived with a smaller batch, a second phase. Not one that
         goes no further than the step a finish stated (`top`: the records' highest step, when known): the
         last frame redrawn after it (Lightning draws `2015/2015` and `Trainer.fit stopped: max_epochs=1
         reached.` on one line, then tqdm's closing redraw of that frame), which read the run `running` to
-        `tail` and `ended` to `check` (a new user's review)."""
+        `tail` and `ended` to `check` (a new user's review). Nor one within `TEARDOWN_STRIDES` (`stride`: the run's logging interval) of a
+        crash the trainer said ended its training."""
+        if (self.crashed and self._ended_at is not None and top is not None and source == self._by
+                and top <= self._ended_at + TEARDOWN_STRIDES * max(stride, 1)):
+            return
         if (self.finished and not self.crashed and top is not None and self._step is not None
                 and source == self._by and top <= self._step):
             return  # a crash stays resumable so: a relaunch after it goes back to a checkpoint's step
         if self._at is None or source == self._by or now - self._at >= RESUME_AFTER_S:
             self.crashed = self.finished = self.exited = self.bare = False
-            self._at = None
+            self._at = self._ended_at = None

@@ -776,7 +776,7 @@ class RunTracker:
     def _resume(self, now: float, source: str, top: float | None) -> None:
         """`Ending.resume`; a crash it clears is one the run went on after (`survived`)."""
         crashed = self._end.crashed
-        self._end.resume(now, source, top)
+        self._end.resume(now, source, top, self.progress.stride)
         if crashed and not self._end.crashed and self._crash is not None:
             self.survived_count += self._fatal
             if len(self.survived) < SURVIVED_KEPT:

@@ -1432,3 +1432,22 @@ def test_an_exception_whose_message_starts_on_the_next_line_is_told_with_it() ->
     spliced, rest = run(lines[:i + 1] + lines[j:]), run(lines[j:])
     assert [(r.event, r.message) for r in spliced] == [(Event.TRACEBACK, "RuntimeError:")] + [
         (r.event, r.message) for r in rest]
+
+
+def test_detectron2s_traceback_under_exception_during_training_ended_the_training() -> None:
+    """detectron2's trainer logs `d2.engine.train_loop ERROR: Exception during training:` on the line before the
+    traceback it re-raises as training stops (a real mask2former run's evaluation hook: `AssertionError: Dataset
+    'coco_instance_rgbd_val' is empty!`). That crash, read from the source as by the detector alone, says
+    the training ended (`ENDED_TRAINING`); a traceback with no such line before it says nothing of the kind."""
+    from runwatch.model import ENDED_TRAINING
+    from tests.support.found import found_lines, source_records
+
+    lines = found_lines("mask2former_d2_eval_hook_reraised.log.gz")
+    said = sum("ERROR: Exception during training:" in ln for ln in lines)
+    for recs in (source_records("mask2former_d2_eval_hook_reraised.log.gz")[1], run(lines)):
+        ended = [r for r in recs if r.kind == Kind.EVENT and r.metrics.get(ENDED_TRAINING) == 1.0]
+        assert len(ended) == said == 9  # launches that died of a DataLoader error or an OOM, and the one that trained
+        assert ended[-1].message == "AssertionError: Dataset 'coco_instance_rgbd_val' is empty!"
+    i = next(i for i, ln in enumerate(lines) if ln.endswith("Exception during training:"))
+    alone = next(r for r in run(lines[i + 1:i + 80]) if r.event == Event.TRACEBACK)
+    assert ENDED_TRAINING not in alone.metrics

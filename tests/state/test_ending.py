@@ -87,3 +87,58 @@ def test_a_finish_holds_against_steps_up_to_its_own_until_the_run_starts_again()
     end.started_again()
     end.resume(11.0, "train.log", top=0)
     assert not end.finished and not end.crashed
+
+
+def test_a_crash_raised_again_holds_against_its_teardowns_step_not_the_runs_next() -> None:
+    """A crash the trainer said ended its training (`ENDED_TRAINING`, at step 4979) holds against a step line of the
+    same source up to one logging stride past it (detectron2's teardown writes `iter: 4999`); a step further on, or
+    a new attempt's, is the run going on; another source's late flush is judged as before."""
+    from runwatch.model import ENDED_TRAINING
+
+    def crashed_at(step: int) -> Ending:
+        end = Ending()
+        end.event(dataclasses.replace(_event(Event.TRACEBACK, **{ENDED_TRAINING: 1.0}), step=step), 10.0)
+        return end
+
+    end = crashed_at(4979)
+    assert end.crashed and not end.bare
+    end.resume(10.1, "train.log", top=4999, stride=20)
+    assert end.crashed
+    end.resume(10.2, "train.log", top=5019, stride=20)
+    assert not end.crashed
+    end = crashed_at(4979)
+    end.started_again()
+    end.resume(10.1, "train.log", top=19, stride=20)
+    assert not end.crashed
+    end = crashed_at(4979)
+    end.resume(10.0 + RESUME_AFTER_S, "events.out.tfevents.1", top=4999, stride=20)
+    assert not end.crashed
+    plain = Ending()
+    plain.event(dataclasses.replace(_event(Event.TRACEBACK), step=4979), 10.0)
+    assert plain.bare
+    plain.resume(10.1, "train.log", top=4999, stride=20)
+    assert not plain.crashed
+
+
+def test_detectron2s_run_killed_by_its_evaluation_hook_is_crashed_live_and_in_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A real mask2former run: at iteration 4999 of 8000 its evaluation hook raised `AssertionError: Dataset
+    'coco_instance_rgbd_val' is empty!`, detectron2 logged `Exception during training:` and the traceback, its hooks
+    `Total training time: 0:35:55`, and its teardown the events at `iter: 4999` once more. `check` read `ended` (the
+    last line a step after the crash), and so did a tracker fed line by line; both read it crashed, at 4999/8000."""
+    from runwatch.model import RunState
+    from runwatch.state.run import RunTracker
+    from tests.support.found import found_bytes, source_records
+    from tests.support.realruns import check_json
+
+    _, recs = source_records("mask2former_d2_eval_hook_reraised.log.gz")
+    tracker = RunTracker("mgm", "mask2former_d2_eval_hook_reraised.log.gz")
+    for i, rec in enumerate(recs):
+        tracker.apply(rec, 1000.0 + i)
+    assert tracker.state(1000.0 + len(recs) + 1) == RunState.CRASHED
+    assert tracker.progress.step == 4999 and tracker.progress.total == 8000
+    log = tmp_path / "log.txt"
+    log.write_bytes(found_bytes("mask2former_d2_eval_hook_reraised.log.gz"))
+    rc, [report], _ = check_json(log)
+    assert rc == 2 and report["state"] == "crashed" and (report["step"], report["total_steps"]) == (4999, 8000)
+    [crash] = [a for a in report["alerts"] if a["rule"] == "crash"]
+    assert crash["firing_at_end"] and crash["summary"].endswith("AssertionError: Dataset 'coco_instance_rgbd_val' is empty!")
