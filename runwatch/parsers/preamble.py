@@ -76,6 +76,13 @@ state none. A run whose dicts state no step and that draws no bar (LLaMA-Factory
 at all without it."""
 
 
+LOADED_MODEL_CONFIG = "][fairseq.models."
+"""A fairseq model module's logger (`[2022-06-06 09:17:56,320][fairseq.models.wav2vec.wav2vec2_asr][INFO] - {…}`):
+wav2vec 2.0's fine-tuning encoder logs the config of the pretrained checkpoint it loads (`logger.info(w2v_args)`),
+whose `'max_update': 400000` was the pretraining's plan, not this run's: after the run's own `'max_update':
+4000000` (`fairseq_cli.train`'s dict on the line before), it read `step 14200/400000` (a review)."""
+
+
 PLANNED_TITAN = patterns.compile(r"\btotal steps (\d{1,15}) \(warmup \d")
 """torchtitan's trainer before its first step: `Trainer is initialized with local batch size 8, global batch size 16,
 gradient accumulation steps 2, sequence length 2048, total steps 20000 (warmup 500)` (earlier versions: `Training
@@ -240,7 +247,8 @@ class Collector:
         w = WORLD.search(line)
         if w:
             self.world = int(w.group(1))
-        if "=" in line or ":" in line:  # `max_steps=400`, and an options dump's `    total_iter: 10000` (BasicSR's)
+        if ("=" in line or ":" in line) and LOADED_MODEL_CONFIG not in line[:120]:  # `max_steps=400`, and an options
+            # dump's `    total_iter: 10000` (BasicSR's); no plan of a loaded model's own training
             p = (PLANNED.search(line) or (PLANNED_FOR_ITERS.search(line) if "for iters" in line else None)
                  or (PLANNED_TITAN.search(line) if "total steps " in line else None)
                  or (PLANNED_MAXTEXT.search(line) if "Config param steps" in line else None))

@@ -267,3 +267,28 @@ def test_torchtitans_total_steps_is_the_total_even_after_eight_ranks_headers() -
     c.feed("[rank0]:[titan] 2026-04-19 12:17:57,856 - root - INFO - Trainer is initialized with local batch size 8, "
            "global batch size 16, gradient accumulation steps 2, sequence length 2048, total steps 20000 (warmup 500)")
     assert c.planned == 20000
+
+
+def test_a_fairseq_model_modules_dict_is_the_loaded_checkpoints_config_not_the_runs_plan() -> None:
+    """A public wav2vec 2.0 fine-tuning run (tests/fixtures/found/README.md): `fairseq_cli.train` logs the run's
+    config (`'max_update': 4000000`), then `fairseq.models.wav2vec.wav2vec2_asr` the config of the pretrained
+    checkpoint it loads (`'max_update': 400000`, the pretraining's). The second was read as the plan: `check` said
+    `step 14200/400000`, an ETA ten times too near. The run's own plan is its total."""
+    from runwatch.parsers.preamble import Collector
+    from tests.support.found import FOUND, found_lines
+    from tests.support.realruns import check_json
+
+    name = "fairseq_hydra_nospace_train.out.gz"
+    lines = found_lines(name)
+    run_cfg, model_cfg = (next(x for x in lines if f"][{logger}][INFO] - {{" in x)
+                          for logger in ("fairseq_cli.train", "fairseq.models.wav2vec.wav2vec2_asr"))
+    assert "'max_update': 4000000," in run_cfg and "'max_update': 400000," in model_cfg
+    c = Collector()
+    for line in (run_cfg, model_cfg):
+        c.feed(line)
+    assert c.planned == 4000000
+    alone = Collector()
+    alone.feed(run_cfg.replace("[fairseq_cli.train]", "[fairseq_cli.hydra_train]"))
+    assert alone.planned == 4000000
+    _, [report], _ = check_json(FOUND / name)
+    assert (report["state"], report["step"], report["total_steps"]) == ("crashed", 14200, 4000000)
