@@ -45,9 +45,11 @@ from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.rules.tail import Tail, fmt, history, rank_tail, step_at, step_pulse, step_word, tail
 from runwatch.alerts.types import Finding
 from runwatch.arrays import distinct
-from runwatch.model import SPLIT_METRICS, Severity, names_error_measure
+from runwatch.model import SPLIT_METRICS, Event, Severity, names_error_measure
 from runwatch.state.run import RunTracker
 from runwatch.state.series import OVERFLOW, sane
+
+OVERFLOW_EVENT = Event.OVERFLOW
 
 _MODEL_OUTPUTS = ("logps_", "logits_", "rewards_")
 """What a preference trainer logs of the model's own outputs beside its loss (TRL's DPO, ORPO, KTO and CPO:
@@ -211,7 +213,10 @@ class NonFinite(Rule[NonFiniteParams]):
         return out
 
     def _loss_scale(self, run: RunTracker) -> list[Finding]:
-        """A dynamic loss scale at its floor: every step overflowed and was skipped."""
+        """A dynamic loss scale at its floor that steps there still overflow (`_overflows_from`): every step
+        overflowed and was skipped. One that fell there and trains on is a low scale, no collapse: a fairseq run's
+        two overflows at its start took its scale from 4 to 1, its loss fell over the 7 updates after at that scale
+        with no overflow, and `check` paged "loss scale collapsed to 1 (every step overflows)" (a review)."""
         floor = self.params.loss_scale_min
         out = []
         for rank in run.store.ranks("loss_scale"):
@@ -219,8 +224,11 @@ class NonFinite(Rule[NonFiniteParams]):
             if found is None:
                 continue
             last = float(found.v[-1])
-            fell = last <= floor and bool((found.v > floor).any())
-            if np.isfinite(last) and last > 0 and last >= floor and not fell:
+            if not np.isfinite(last) or last <= 0:
+                pass  # no scale at all: no step can be taken
+            elif last > floor or not (found.v > floor).any():
+                continue  # above the floor, or there all along (bf16 prints 1.0 throughout)
+            elif not _overflows_from(run, float(found.x[int(np.flatnonzero(found.v > floor)[-1]) + 1])):
                 continue
             out.append(self.finding(
                 run, f"loss scale collapsed to {fmt(last)} at step {step_at(found.x)} (every step overflows)",
@@ -320,6 +328,25 @@ def _newest_stretch(found: Tail, over: int) -> tuple[float, float, bool] | None:
 def _loss_zero_at(run: RunTracker, rank: int | None, x: float, window: int) -> bool:
     loss = rank_tail(run, "loss", rank, window)
     return loss is not None and bool(((loss.x == x) & (loss.v == 0.0)).any())
+
+
+def _overflows_from(run: RunTracker, x: float) -> bool:
+    """Whether steps from `x` on (where the loss scale reached its floor) overflowed, on any rank: an overflow event
+    there (DeepSpeed's `OVERFLOW! Rank 0 Skipping step`, apex's `Gradient overflow. Skipping step`), DeepSpeed's count
+    of skipped steps (`step=2499, skipped=1585`, on its rank's prefix) grown there, or Megatron's skipped iterations
+    there."""
+    if any(e.event == OVERFLOW_EVENT and e.step is not None and e.step >= x for e in run.events):
+        return True
+    for rank in run.store.ranks("skipped_steps"):
+        counted = rank_tail(run, "skipped_steps", rank, 4096)
+        if counted is not None and (counted.x >= x).any() and (counted.x < x).any() and (
+                float(counted.v[counted.x >= x].max()) > float(counted.v[counted.x < x][-1])):
+            return True
+    for rank in run.store.ranks("skipped_iterations"):
+        found = rank_tail(run, "skipped_iterations", rank, 4096)
+        if found is not None and bool((found.v[found.x >= x] > 0).any()):
+            return True
+    return False
 
 
 def _skipped(run: RunTracker, rank: int | None, xs: np.ndarray) -> bool:

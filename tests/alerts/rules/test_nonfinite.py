@@ -110,18 +110,28 @@ def test_megatron_nan_iterations_counted() -> None:
 
 
 @pytest.mark.parametrize(
-    ("scales", "fires"),
+    ("scales", "overflowed", "fires"),
     [
-        ([1.0] * 20, False),  # bf16: Megatron prints 1.0 throughout
-        ([65536.0, 32768.0, 16384.0, 2048.0, 1024.0], False),  # fp16 warm-up finds its level
-        ([8.0, 4.0, 2.0, 1.0], True),  # fell to the floor
-        ([1024.0, 0.5], True),
-        ([1024.0, NAN], True),
-        ([1024.0, 0.0], True),
+        ([1.0] * 20, "skipped_steps", False),  # bf16: Megatron prints 1.0 throughout
+        ([65536.0, 32768.0, 16384.0, 2048.0, 1024.0], "skipped_steps", False),  # fp16 warm-up finds its level
+        ([8.0, 4.0, 2.0, 1.0], "skipped_steps", True),  # fell to the floor, and steps there still overflow
+        ([8.0, 4.0, 2.0, 1.0], "skipped_iterations", True),
+        ([8.0, 4.0, 2.0, 1.0, 1.0, 1.0], None, False),  # fell there and trains on: a low scale
+        ([1024.0, 0.5], None, False),
+        ([1024.0, 0.5], "skipped_steps", True),
+        ([1024.0, NAN], None, True),  # no scale at all
+        ([1024.0, 0.0], None, True),
     ],
 )
-def test_loss_scale_collapse(scales: list[float], fires: bool) -> None:
-    found = fired([step(i, loss=2.0, loss_scale=s) for i, s in enumerate(scales)])
+def test_loss_scale_collapse(scales: list[float], overflowed: str | None, fires: bool) -> None:
+    """A scale at its floor is a collapse when the steps there still overflow (DeepSpeed's count of skipped steps
+    grows, Megatron counts skipped iterations), not when it fell there and the run trains on at it."""
+    def skipped(i: int, s: float) -> dict[str, float]:
+        if overflowed == "skipped_steps":
+            return {"skipped_steps": float(i)}  # every step skipped
+        return {overflowed: float(s <= 1.0)} if overflowed else {}
+
+    found = fired([step(i, loss=2.0, loss_scale=s, **skipped(i, s)) for i, s in enumerate(scales)])
     assert bool(found) == fires
     if fires:
         assert "loss scale collapsed" in found[0][0] and found[0][1]["metric"] == "loss_scale"
@@ -466,3 +476,18 @@ def test_a_nan_of_a_run_whose_steps_carry_only_its_own_losses_clears_after_recov
     as_loss = [step_with(i, {"loss": NAN if i == 10 else 0.7}) for i in range(11 + n)]
     assert fired(as_loss[:10 + n]) != [] and fired(as_loss) == []
 
+
+
+def test_a_fairseq_loss_scale_that_fell_to_1_and_trained_on_is_no_collapse() -> None:
+    """fairseq's FSDP example run (tests/fixtures/found/README.md): two overflows at its start take its scale from 4
+    to 1, then 7 updates at 1 with no overflow while the loss falls from 25.2 to 17.6, and `Stopping training due to
+    num_updates: 10 >= max_update: 10`. `check` paged "loss scale collapsed to 1 (every step overflows)", and live
+    at step 3. A Megatron-DeepSpeed run whose steps at 1 still overflow (`skipped=1585`, then 1586) still reads so."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    _, [report], _ = check_json(FOUND / "fairseq_fsdp_fp16_scale_settles_at_1.log")
+    assert (report["state"], report["step"], report["alerts"]) == ("finished", 10, [])
+    _, [collapsed], _ = check_json(FOUND / "megatron_ds_llama_fp16_overflow_note.log")
+    [said] = [a for a in collapsed["alerts"] if a["rule"] == "nonfinite"]
+    assert said["labels"]["metric"] == "loss_scale" and said["firing_at_end"]
