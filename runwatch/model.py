@@ -62,6 +62,9 @@ NEW_ATTEMPT = frozenset({Event.RESTARTED, Event.LAUNCHED})
 """Events after which the run is another attempt: a crash before one is an earlier attempt's."""
 
 
+COMMAND_LINE_REFUSED = "command_line_refused"
+"""A `traceback` event's metric, 1: argparse refused the script's command line (`train_bash.py: error: argument --fp16:
+…`): the script exited before it trained, no exception of its own (runwatch.parsers.events; the crash alert says so)."""
 ENDED_TRAINING = "ended_training"
 """A fatal event's metric, 1: the trainer said this exception ended its training (detectron2's `Exception during
 training:` before the traceback, runwatch.parsers.events), so a step line its teardown writes after it is no sign

@@ -333,8 +333,16 @@ def notes(result: Replay) -> list[str]:
         n = result.tracker.survived_count
         first = survived[0]
         at = f" at line {first.line:,}" if first.line else ""
-        out.append(f"the run went on after {'a fatal error' if n == 1 else f'{n} fatal errors'} it printed (launches "
-                   f"that failed before it in the same log, or errors it caught), the first{at}: {clip(one_line(first.message or first.event or ''), 200)}")
+        errors = 'a fatal error' if n == 1 else f'{n} fatal errors'
+        said = clip(one_line(first.message or first.event or ''), 200)
+        if result.tracker.progress.step is None and result.tracker.state(result.end) == RunState.CRASHED:  # no
+            # launch took a step and the last crashed too: none went on, each died in turn (a review's six launches
+            # argparse refused read "the run went on after 5 fatal errors")
+            out.append(f"{errors} before the last crash, none of them after a step (launches that failed in turn in the "
+                       f"same log), the first{at}: {said}")
+        else:
+            out.append(f"the run went on after {errors} it printed (launches that failed before it in the same log, or "
+                       f"errors it caught), the first{at}: {said}")
     return out
 
 

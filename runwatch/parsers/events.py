@@ -48,7 +48,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runwatch import patterns
-from runwatch.model import ENDED_TRAINING, FATAL_EVENTS, Event, Kind, Record
+from runwatch.model import COMMAND_LINE_REFUSED, ENDED_TRAINING, FATAL_EVENTS, Event, Kind, Record
 from runwatch.parsers.reads import Reads
 
 OVERFLOW = Event.OVERFLOW
@@ -378,6 +378,11 @@ _SIGNAL_EXCEPTION = "SignalException: "
 _CHAIN = patterns.compile(r"^\s*(?:" + "|".join(map(re.escape, _CHAIN_TEXTS)) + ")")
 _IGNORED = "Exception ignored in"
 """Printed before a traceback at interpreter shutdown: that traceback was not raised (`_start_block`)."""
+_LOGGING_ERROR = "--- Logging error ---"
+"""Python logging's `Handler.handleError` before the traceback of a message it could not format (`TypeError: not all
+arguments converted during string formatting`), then `Call stack:` and the message: the record was dropped, the
+program goes on. A review's PPO evaluation, its line glued to a bar's frame (`10it [00:07,  1.39it/s]--- Logging error
+---`), was told it "went on after a fatal error"."""
 _LOGGED_BELOW_ERROR = patterns.compile(r"(?:^|[\s:])(?:[WI]\d{4} \d\d:\d\d:\d\d\.\d{1,6}\s+\d+\s+[^\]\s]+:\d+\]"
                                 r"|[A-Za-z_][\w.]{0,200}: \[(?:WARNING|WARN|INFO|DEBUG)\])\s*$")
 """A logger's prefix of level WARNING or INFO before a traceback: a message logged with its traceback, not an
@@ -584,7 +589,7 @@ def _classify(line: str) -> _Hit | None:
         return _Hit(OVERFLOW, m.start(), {"loss_scale": float(m[2])} if m[2] else {},
                     step=int(m[1]) if m[1] else None)
     if ": error: " in line and (m := _USAGE.match(line)):
-        return _Hit(Event.TRACEBACK, m.start())
+        return _Hit(Event.TRACEBACK, m.start(), {COMMAND_LINE_REFUSED: 1.0})
     if ("loss detected" in line or "ing training" in line) and (m := _LOSS_NOT_FINITE.search(line)):
         return _Hit(Event.NONFINITE, m.start(), {"loss": float(m[1]) if m[1] else math.nan})  # `float("-inf")`
     if "rror" in line and (m := _COMPILE_ERROR.match(line)):
@@ -887,6 +892,10 @@ class EventDetector:
         self._threads_until = -1
         """Threads' headers (`_THREAD`) whose tracebacks have not started, and the last line they may start at."""
         self._told: tuple[str, int] = ("", -1)
+        self._ended_until = -1
+        """The last line a trainer's hooks may say `Total training time` on after a crash it said ended the training
+        (`_RERAISED`): detectron2's `after_train` runs on the way out, and line mode printed `finished` under the
+        traceback of a run its evaluation hook killed."""
         """The crash the last traceback ended in, and the last line its message may go on to (`_CHAIN_WINDOW` lines
         after its exception line): a line there that states the same crash again is no second one (PaddlePaddle's
         `SystemError: … BadAlloc exception.`, then `Out of memory error on GPU 2. …`: one OOM, not two)."""
@@ -998,7 +1007,7 @@ class EventDetector:
     # ── internals ──
     def _start_block(self, line: str, prev: str) -> bool:
         if "Traceback" in line and (m := _TB_HEADER.search(line)):
-            ignored = (prev.lstrip().startswith(_IGNORED) or self._thread_died()
+            ignored = (prev.lstrip().startswith(_IGNORED) or prev.rstrip().endswith(_LOGGING_ERROR) or self._thread_died()
                        or (m.start() > 0 and _LOGGED_BELOW_ERROR.search(line, 0, m.start()) is not None))
             said, until = self._logged
             self._block = _Traceback(line[:m.start()].translate(_SHAPE), ignored=ignored,
@@ -1127,6 +1136,7 @@ class EventDetector:
         rec = self._emit(hit, text)
         if rec is not None and block.reraised and rec.event in FATAL_EVENTS:
             rec = replace(rec, metrics={**rec.metrics, ENDED_TRAINING: 1.0})
+            self._ended_until = self._n + _CHAIN_WINDOW
         return rec
 
     def _emit_check(self, block: _CheckFailed, said: str) -> Record:
@@ -1136,7 +1146,9 @@ class EventDetector:
         return rec
 
     def _emit(self, hit: _Hit, line: str) -> Record | None:
-        """The record for a hit, unless it repeats one already given."""
+        """The record for a hit, unless it repeats one already given (or is a teardown's word: `_ended_until`)."""
+        if hit.event == Event.FINISHED and self._n <= self._ended_until:
+            return None
         if hit.key is not None:
             if hit.key in self._seen:
                 return None

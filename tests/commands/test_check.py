@@ -762,12 +762,16 @@ def test_a_line_cut_at_64_kib_is_said_on_stderr_as_tail_says_it(
 def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest.CaptureFixture[str]) -> None:
     """A new user's review: a nohup.out of six launches that argparse refused (`train_bash.py: error: argument
     --fp16: Truthy value expected…` after its `usage:` block, exit status 2, no traceback) was `UNREAD`,
-    exit 3: a job that never trained, and said nothing of why."""
+    exit 3: a job that never trained, and said nothing of why. A later review read "uncaught exception:" of it, an
+    exception no one raised, and "the run went on after 5 fatal errors" where each launch died in turn: the alert says
+    the command line was refused, the note that no launch took a step."""
     log = Path(__file__).parents[1] / "fixtures" / "found" / "chatglm_hf_trainer_nohup.log"
     assert main(["check", str(log)]) == 2
     out = capsys.readouterr().out
     assert out.startswith("CRITICAL") and "crashed" in out
-    assert "train_bash.py: error: argument --fp16: Truthy value expected" in out
+    assert "command line refused: train_bash.py: error: argument --fp16: Truthy value expected" in out
+    assert "uncaught exception" not in out and "went on" not in out
+    assert "5 fatal errors before the last crash, none of them after a step" in out
 
 
 @pytest.mark.parametrize(("name", "state"), [

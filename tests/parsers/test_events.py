@@ -1451,3 +1451,40 @@ def test_detectron2s_traceback_under_exception_during_training_ended_the_trainin
     i = next(i for i, ln in enumerate(lines) if ln.endswith("Exception during training:"))
     alone = next(r for r in run(lines[i + 1:i + 80]) if r.event == Event.TRACEBACK)
     assert ENDED_TRAINING not in alone.metrics
+
+
+def test_detectron2s_total_training_time_after_a_crash_that_ended_training_is_no_finish() -> None:
+    """detectron2's hooks print `Total training time: 0:35:55 (0:00:04 on hooks)` in `after_train`, on the way out
+    after the traceback too: line mode printed `finished` under the crash (a review). Only the launches that ended by
+    their own schedule or a Ctrl-C (no traceback before it) say so."""
+    from runwatch.model import ENDED_TRAINING
+    from tests.support.found import found_lines, source_records
+
+    lines = found_lines("mask2former_d2_eval_hook_reraised.log.gz")
+    said = [i + 1 for i, ln in enumerate(lines) if "d2.engine.hooks INFO: Total training time: " in ln]
+    for recs in (source_records("mask2former_d2_eval_hook_reraised.log.gz")[1], run(lines)):
+        crashes = [r for r in recs if r.metrics.get(ENDED_TRAINING) == 1.0]
+        finished = [r for r in recs if r.event == Event.FINISHED]
+        assert len(said) == 12 and len(crashes) == 9 and len(finished) == 3
+        assert all(not any(0 < f.line - c.line <= 4 for c in crashes) for f in finished if f.line)
+
+
+def test_a_traceback_under_loggings_logging_error_is_no_crash() -> None:
+    """Python logging prints `--- Logging error ---`, the traceback of a message it could not format, `Call stack:`
+    and the message, and drops the record; the program goes on. A review's PPO evaluation (its line glued to a bar's
+    frame, `10it [00:07,  1.39it/s]--- Logging error ---`) ran to 1,250 items and `check` said it "went on after a
+    fatal error". The same traceback without that line is one."""
+    from tests.support.found import FOUND, found_lines, source_records
+    from tests.support.realruns import check_json
+
+    name = "ppo_pipeline_logging_error_nohup.out.gz"
+    lines = found_lines(name)
+    i = next(i for i, ln in enumerate(lines) if ln.endswith("--- Logging error ---"))
+    assert lines[i + 1] == "Traceback (most recent call last):" and not lines[i].startswith("---")
+    end = next(j for j in range(i, len(lines)) if lines[j].startswith("TypeError: not all arguments converted"))
+    assert events(lines[i:end + 1]) == [] and events(lines[i + 1:end + 1]) == [Event.TRACEBACK]
+    _, recs = source_records(name)
+    assert [r for r in recs if r.event == Event.TRACEBACK] == []
+    _, [report], _ = check_json(FOUND / name)
+    assert report["step"] == 1250 and not report["alerts"]
+    assert not [n for n in report["notes"] if "fatal error" in n], report["notes"]

@@ -35,7 +35,7 @@ from functools import lru_cache
 from runwatch import patterns
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.types import Alert, Finding
-from runwatch.model import NEW_ATTEMPT, Event, Record, RunState, Severity
+from runwatch.model import COMMAND_LINE_REFUSED, NEW_ATTEMPT, Event, Record, RunState, Severity
 from runwatch.state.run import RunTracker
 from runwatch.text import clip
 
@@ -58,6 +58,9 @@ HOST_OOM = "host out of memory"
 """What an `oom` event with `host_oom` is: RAM, not the GPU (the CPU allocator, MemoryError, the OOM killer)."""
 GPU_FAULT = "GPU memory access fault"
 """What a `segfault` event of ROCm's `Memory access fault by GPU node-1 …` is: a kernel's bad access, then the abort."""
+REFUSED = "command line refused"
+"""What a `traceback` event of argparse's refusal is (`COMMAND_LINE_REFUSED`): the script never trained; "uncaught
+exception" named an exception no one raised (a review's six launches, each `train_bash.py: error: argument --fp16: …`)."""
 ABORTED = "process aborted (SIGABRT)"
 """What a `segfault` event of an abort is (`Aborted (core dumped)`): a native crash too, but no segmentation fault."""
 AT_END_ONLY = frozenset({Event.TRACEBACK})
@@ -169,6 +172,8 @@ class Crash(Rule[CrashParams]):
             what = ABORTED  # an abort, or C's failed `assert`, which aborts
         elif kind == Event.SEGFAULT and said.startswith("Memory access fault by GPU"):
             what = GPU_FAULT
+        elif kind == Event.TRACEBACK and first.metrics.get(COMMAND_LINE_REFUSED):
+            what = REFUSED
         summary = what + _where(group, rank, local) + (f": {detail}" if detail else "") + _signalled(detail)
         context = tuple(r.message[:300] for r in group[-CONTEXT_LINES:] if r.message)
         return self.finding(run, summary, rank=rank, labels={"event": kind, "local_rank": local}, value=kind,
