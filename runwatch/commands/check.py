@@ -294,6 +294,13 @@ def warnings(result: Replay) -> list[str]:
     return ([short] if short else []) + broken
 
 
+NO_STEP = ("no line states a step (a step, iteration or update count): its metrics are judged, and "
+           "its progress, rate and ETA are unknown (`runwatch parse LOG --output summary` shows what was read; "
+           "--format NAME forces a format)")
+"""A review's loop printing `ep: 0, batch: 260, time: 8.56, …, loss: 8.390625` (a batch count no step key) read `OK …
+no steps` and no word of what was not judged."""
+
+
 TIMING_NOTES = {
     "step_time": "no step line carries a time of day: a hang shows in the log once written only inside a step whose "
                  "time it prints (runwatch tail or watch sees every hang as it happens); slowdowns are judged from "
@@ -320,6 +327,8 @@ def notes(result: Replay) -> list[str]:
         out.append(f"the run started again {times} (from its beginning: a new launch, fold or trial; or from an earlier "
                    f"checkpoint){where}: each attempt is judged on its own, and this report's step and state are the "
                    "last one's")
+    if result.tracker.progress.step is None and measured(result):
+        out.append(NO_STEP)
     launch = result.tracker.stepless_launch
     if launch is not None:
         at = f" at line {launch.line:,}" if launch.line else ""

@@ -892,13 +892,13 @@ class EventDetector:
         self._threads_until = -1
         """Threads' headers (`_THREAD`) whose tracebacks have not started, and the last line they may start at."""
         self._told: tuple[str, int] = ("", -1)
+        """The crash the last traceback ended in, and the last line its message may go on to (`_CHAIN_WINDOW` lines
+        after its exception line): a line there that states the same crash again is no second one (PaddlePaddle's
+        `SystemError: … BadAlloc exception.`, then `Out of memory error on GPU 2. …`: one OOM, not two)."""
         self._ended_until = -1
         """The last line a trainer's hooks may say `Total training time` on after a crash it said ended the training
         (`_RERAISED`): detectron2's `after_train` runs on the way out, and line mode printed `finished` under the
         traceback of a run its evaluation hook killed."""
-        """The crash the last traceback ended in, and the last line its message may go on to (`_CHAIN_WINDOW` lines
-        after its exception line): a line there that states the same crash again is no second one (PaddlePaddle's
-        `SystemError: … BadAlloc exception.`, then `Out of memory error on GPU 2. …`: one OOM, not two)."""
 
     def feed(self, line: str) -> Record | None:
         """The event this line completes, or None."""

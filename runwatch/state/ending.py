@@ -110,8 +110,8 @@ class Ending:
         goes no further than the step a finish stated (`top`: the records' highest step, when known): the
         last frame redrawn after it (Lightning draws `2015/2015` and `Trainer.fit stopped: max_epochs=1
         reached.` on one line, then tqdm's closing redraw of that frame), which read the run `running` to
-        `tail` and `ended` to `check` (a new user's review). Nor one within `TEARDOWN_STRIDES` (`stride`: the run's logging interval) of a
-        crash the trainer said ended its training."""
+        `tail` and `ended` to `check` (a new user's review). Nor one within `TEARDOWN_STRIDES` logging strides
+        (`stride`) of a crash the trainer said ended its training."""
         if (self.crashed and self._ended_at is not None and top is not None and source == self._by
                 and top <= self._ended_at + TEARDOWN_STRIDES * max(stride, 1)):
             return

@@ -1353,3 +1353,17 @@ def test_a_run_finished_near_its_total_is_no_early_finish(capsys: pytest.Capture
     assert main(["check", str(HEALTHY), "--json", "--total-steps", str(done["total_steps"] + 2)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["state"] == "finished" and not any("ended it early" in n for n in report["notes"])
+
+
+def test_a_log_whose_lines_state_no_step_says_so() -> None:
+    """A review's plain PyTorch loop (tests/fixtures/found/README.md) prints `ep: 0, batch: 260, time: 8.56, ntokens:
+    413.40/513, loss: 8.390625`: its loss is read, no step. `check` said `OK … no steps` and nothing of the progress,
+    rate and ETA it could not know; a log whose lines state their step has no such note."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [run], _ = check_json(FOUND / "llm_pretrain_ep_batch_no_step.log")
+    assert (code, run["step"], run["alerts"]) == (0, None, [])
+    assert [n for n in run["notes"] if n.startswith("no line states a step")], run["notes"]
+    _, [stepped], _ = check_json(FOUND / "emonettcn_level_glued_500_epochs.log")
+    assert stepped["step"] == 500 and not [n for n in stepped["notes"] if "states a step" in n]

@@ -49,8 +49,6 @@ from runwatch.model import SPLIT_METRICS, Event, Severity, names_error_measure
 from runwatch.state.run import RunTracker
 from runwatch.state.series import OVERFLOW, sane
 
-OVERFLOW_EVENT = Event.OVERFLOW
-
 _MODEL_OUTPUTS = ("logps_", "logits_", "rewards_")
 """What a preference trainer logs of the model's own outputs beside its loss (TRL's DPO, ORPO, KTO and CPO:
 `'rewards/chosen': nan, 'logps/rejected': nan, 'logits/chosen': nan`): NaN there is the forward pass gone bad,
@@ -335,7 +333,7 @@ def _overflows_from(run: RunTracker, x: float) -> bool:
     there (DeepSpeed's `OVERFLOW! Rank 0 Skipping step`, apex's `Gradient overflow. Skipping step`), DeepSpeed's count
     of skipped steps (`step=2499, skipped=1585`, on its rank's prefix) grown there, or Megatron's skipped iterations
     there."""
-    if any(e.event == OVERFLOW_EVENT and e.step is not None and e.step >= x for e in run.events):
+    if any(e.event == Event.OVERFLOW and e.step is not None and e.step >= x for e in run.events):
         return True
     for rank in run.store.ranks("skipped_steps"):
         counted = rank_tail(run, "skipped_steps", rank, 4096)
