@@ -327,7 +327,8 @@ def notes(result: Replay) -> list[str]:
         out.append(f"the run started again {times} (from its beginning: a new launch, fold or trial; or from an earlier "
                    f"checkpoint){where}: each attempt is judged on its own, and this report's step and state are the "
                    "last one's")
-    if result.tracker.progress.step is None and measured(result):
+    if result.tracker.progress.step is None and result.tracker.store.metrics():  # metrics read, no step: not a log
+        # of events alone (launches argparse refused), whose report says so
         out.append(NO_STEP)
     launch = result.tracker.stepless_launch
     if launch is not None:

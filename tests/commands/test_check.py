@@ -772,6 +772,7 @@ def test_a_job_that_died_at_launch_on_its_command_line_is_a_crash(capsys: pytest
     assert "command line refused: train_bash.py: error: argument --fp16: Truthy value expected" in out
     assert "uncaught exception" not in out and "went on" not in out
     assert "5 fatal errors before the last crash, none of them after a step" in out
+    assert "no line states a step" not in out  # it read no metric: nothing was judged without a step
 
 
 @pytest.mark.parametrize(("name", "state"), [
