@@ -247,7 +247,7 @@ class Collector:
         w = WORLD.search(line)
         if w:
             self.world = int(w.group(1))
-        if ("=" in line or ":" in line) and LOADED_MODEL_CONFIG not in line[:120]:  # `max_steps=400`, and an options
+        if ("=" in line or ":" in line) and line.find(LOADED_MODEL_CONFIG, 0, 120) < 0:  # `max_steps=400`, and an options
             # dump's `    total_iter: 10000` (BasicSR's); no plan of a loaded model's own training
             p = (PLANNED.search(line) or (PLANNED_FOR_ITERS.search(line) if "for iters" in line else None)
                  or (PLANNED_TITAN.search(line) if "total steps " in line else None)
