@@ -407,6 +407,24 @@ WAKES = Reads(heads=(_IGNORED, _THREAD, *_CHAIN_TEXTS), holds=tuple(text for _, 
 """The lines an idle detector does more with than count (runwatch.parsers.reads): those the gate lets
 through, a chained traceback's first line (`_CHAIN`), and `Exception ignored in`, which the next line's
 traceback depends on. Inside a traceback it reads other lines too (`absorbs` says which it only counts)."""
+
+
+def never_wakes(forms: tuple[str, ...], chars: str) -> bool:
+    """Whether no line made of one of `forms` (literal text, `\\0` where a field of `chars` stands) can be one
+    `WAKES` admits, whatever its fields: proven once for a step template (runwatch.parsers.stepline.StepLine),
+    so that its lines need not be fed (`skip`), as the fast path's rows are not.
+
+    A text of `WAKES` on such a line holds its characters outside `chars` in runs, each of which a field
+    cannot print and so must stand in one form's literal text; one run found in no form rules the text out.
+    A text made of `chars` alone is not ruled out: no line is then proven."""
+    split = patterns.compile("[" + re.escape(chars) + "]+")
+    for text in (*WAKES.heads, *WAKES.holds):
+        runs = [run for run in split.split(text) if run]
+        if not runs or all(any(run in form for form in forms) for run in runs):
+            return False
+    return True
+
+
 _EXCEPTION = patterns.compile(
     r"(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*"
     r"(?:Error|Exception|Interrupt|Exit|Iteration|Failure|Failed|Fault|Warning|Timeout|Unsupported|Abort|Aborted))"

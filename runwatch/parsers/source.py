@@ -81,14 +81,14 @@ from runwatch.parsers.chunk import ChunkRecords as ChunkRecords  # its home befo
 from runwatch.parsers.chunk import with_total as with_total
 from runwatch.parsers.detect import MIN_GUESS, Detector
 from runwatch.parsers.epochs import EpochSteps
-from runwatch.parsers.events import FRAME_LEAD, WAKES, EventDetector
+from runwatch.parsers.events import FRAME_LEAD, WAKES, EventDetector, never_wakes
 from runwatch.parsers.failures import DETECTION, EVENTS, ParseFailures
 from runwatch.parsers.launches import LaunchWatch
 from runwatch.parsers.learned import LineLayouts
 from runwatch.parsers.numbers import MAX_STEP
 from runwatch.parsers.preamble import RELAUNCH_BYTES, Collector, relaunched
 from runwatch.parsers.prefix import FIRST_CHARS, launcher_prefixed, split_rank
-from runwatch.parsers.registry import ALIASES, make_parser
+from runwatch.parsers.registry import ALIASES, make_parser, parser_class
 from runwatch.parsers.rounded import RoundedSteps
 from runwatch.parsers.rows import Rows
 
@@ -713,7 +713,15 @@ class SourceParser:
         layouts, quiet = self._layouts, self._quiet
         fatal: Record | None = None
         rec = self._learned(layouts, text, lineno) if layouts is not None and self._events.idle else None
-        if rec is not None:  # a shape no idle crash detector wakes on (LineLayouts keeps no other): it counts it
+        if (quick := self._quick) is not None and (parser := self._parser) is not None and self._events.idle and (
+                self._launches.seen and not self._launches.armed and (read := quick(text)) is not None):
+            # a template's step line of plain numbers, read as the fast path reads its row: not by the parser's
+            # general reading, nor the crash detector's gate, nor the launch watch (most of a live line's cost)
+            step, total, metrics = read
+            for name in parser.fast_omit():
+                metrics.pop(name, None)
+            rec = Record(_STEP, step, total, None, 0.0, metrics)
+        if rec is not None:  # a line no idle crash detector wakes on (LineLayouts keeps no other, nor `quick_reader`)
             self._events.skip(1, text)
             if (parser := self._parser) is not None and rec.step is not None:  # as the fast path's rows tell it
                 parser.after_fast(rec.step)
@@ -856,6 +864,7 @@ class SourceParser:
         leave unread those of the shapes its parser reads no record from (this source's own QuietShapes)."""
         self._layouts = line_layouts(fmt) if fmt and self.fast_path else None
         self._quiet = self._layouts.quiet() if self._layouts is not None else None
+        self._quick = quick_reader(fmt) if fmt and self.fast_path else None
 
     def _learned(self, layouts: LineLayouts, text: str, lineno: int) -> Record | None:
         """The record of a step line its shape's learned layout reads, or None (the parser's line)."""
@@ -1369,6 +1378,17 @@ def _renumber(
         numbers += np.cumsum(more)[np.searchsorted(unhandled, line)]
     numbers.flags.writeable = False
     return replace(batch, line=numbers)
+
+
+@cache
+def quick_reader(fmt: str) -> Callable[[str], tuple[int, int | None, dict[str, float]] | None] | None:
+    """The quick read of a template format's step lines (runwatch.parsers.stepline.StepLine.quick), where it is
+    proven that no line it reads wakes an idle crash detector (runwatch.parsers.events.never_wakes); None for
+    any other format, whose lines its parser reads."""
+    cls = parser_class(fmt)
+    if not issubclass(cls, StepLineParser) or not never_wakes(cls.step_line.texts, cls.step_line.chars):
+        return None
+    return cls.step_line.quick
 
 
 @cache

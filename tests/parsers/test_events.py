@@ -1488,3 +1488,18 @@ def test_a_traceback_under_loggings_logging_error_is_no_crash() -> None:
     _, [report], _ = check_json(FOUND / name)
     assert report["step"] == 1250 and not report["alerts"]
     assert not [n for n in report["notes"] if "fatal error" in n], report["notes"]
+
+
+def test_a_template_is_proven_never_to_wake_the_detector_only_where_no_text_of_it_can_be_printed() -> None:
+    """`never_wakes`: the template formats' step lines are proven (runwatch.parsers.source.quick_reader); a form whose
+    literal text holds a text the gate wakes on, or fields that could print one, is not."""
+    from runwatch.parsers import llmc, nanochat, nanogpt
+    from runwatch.parsers.events import never_wakes
+    from runwatch.parsers.stepline import FIELD_CHARS
+
+    for module in (nanogpt, llmc, nanochat):
+        assert never_wakes(module.STEP_LINE.texts, module.STEP_LINE.chars), module.__name__
+    assert not never_wakes(("iter \0: loss \0", "Saved checkpoint at \0"), FIELD_CHARS)
+    assert not never_wakes(("step \0 Traceback \0",), FIELD_CHARS)
+    assert not never_wakes(("step \0 | \0",), FIELD_CHARS + "Kiled")  # a field that could print `Killed`
+    assert not never_wakes(("Exception ignored in \0",), FIELD_CHARS)  # a head

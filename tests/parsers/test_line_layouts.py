@@ -1,4 +1,5 @@
-"""A keyed format's live lines read by their shape's learned layout give the parser's records.
+"""A live step line read without its parser gives the parser's records: a keyed format's by its shape's learned
+layout, a template format's by its template (`quick_reader`).
 
 runwatch.parsers.learned.LineLayouts reads a live step line of Megatron,
 DeepSpeed, torchtitan, `key=value` or the tutorial loop by the layout
@@ -16,8 +17,9 @@ import re
 
 import pytest
 
-from runwatch.parsers.registry import format_names
-from runwatch.parsers.source import SourceParser, line_layouts
+from runwatch.parsers.events import WAKES
+from runwatch.parsers.registry import format_names, parser_class
+from runwatch.parsers.source import SourceParser, line_layouts, quick_reader
 from runwatch.watcher.snapshot import split_block
 from tests.parsers.test_screen import fixture_lines
 from tests.support.readers import js
@@ -28,6 +30,15 @@ HEAD = 3000
 
 def _moved(line: bytes, by: int) -> bytes:
     return re.sub(rb"[0-9]", lambda m: b"%d" % ((int(m.group()) + by) % 10), line)
+
+
+def _spelled(line: bytes) -> list[bytes]:
+    """`line` again with one of its numbers after the first (a step) negated, or spelled `nan` or `inf`, for each."""
+    out = []
+    for m in list(re.finditer(rb"[0-9][0-9.]*", line))[1:]:
+        a, b = m.span()
+        out += [line[:a] + b"-" + line[a:], line[:a] + b"nan" + line[b:], line[:a] + b"inf" + line[b:]]
+    return out
 
 
 def _live(lines: list[str], fmt: str, fast_path: bool) -> tuple[list[str], SourceParser]:
@@ -159,3 +170,57 @@ def test_an_episode_is_no_step_after_a_stated_one_on_every_path(order: str) -> N
     assert fast_rows(chunks) >= 50  # the step lines were the fast path's (else the parser met itself)
     episodes = [r.step for r in recs if r.kind is Kind.STEP and "avg_reward" in r.metrics]
     assert episodes == ([] if order == "steps first" else [int(x.split("Episode ")[1].split()[0]) for x in dqn[:30]])
+
+
+QUICK = [name for name in format_names() if quick_reader(name) is not None]
+
+
+def test_the_template_formats_read_their_live_step_lines_quickly() -> None:
+    assert {"picollm", "nanogpt", "llmc"} <= set(QUICK)
+
+
+@pytest.mark.parametrize("fmt", QUICK)
+def test_live_step_lines_read_quickly_are_the_parsers_records(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template format's live step line with plain numbers is read by its template alone (`quick_reader`),
+    not its parser, the crash detector or the launch watch: the records, counts and failures are those of
+    every line through all of them, over every real line of the fixtures, each again with its digits moved
+    on, and each step line again with one of its numbers negated or spelled `nan` or `inf` (a parser's own
+    rules: picollm's `mfu: -1.00` is none), one line at a time as a live follower feeds them."""
+    import runwatch.parsers.source as source
+
+    quick = quick_reader(fmt)
+    assert quick is not None
+    read = 0
+
+    def counted(line: str) -> object:
+        nonlocal read
+        got = quick(line)
+        read += got is not None
+        return got
+
+    monkeypatch.setattr(source, "quick_reader", lambda name: counted if name == fmt else None)
+    raw = list(fixture_lines())
+    step_line = parser_class(fmt).step_line  # type: ignore[attr-defined]
+    spelled = [y for x in raw if step_line.read(x.decode("utf-8", "replace")) for y in _spelled(x)]
+    lines = split_block(b"\n".join(raw + [_moved(x, 1) for x in raw] + spelled) + b"\n")
+    got, sp = _live(lines, fmt, True)
+    want, ref = _live(lines, fmt, False)
+    assert got == want
+    assert (sp.lines, sp.records, sp.failures.counts) == (ref.lines, ref.records, ref.failures.counts)
+    assert read >= 20  # the template read lines (else this compared the parser with itself)
+
+
+def test_no_real_line_read_quickly_is_one_the_crash_detector_acts_on() -> None:
+    """What `never_wakes` proves of a template, seen on data: no real line of the fixtures, nor one with its
+    digits moved on, that a template reads quickly is one the idle crash detector would look at."""
+    raw = list(fixture_lines())
+    lines = split_block(b"\n".join(raw + [_moved(x, 5) for x in raw]) + b"\n")
+    taken = 0
+    for fmt in QUICK:
+        quick = quick_reader(fmt)
+        assert quick is not None
+        for line in lines:
+            if quick(line) is not None:
+                taken += 1
+                assert not WAKES.admits(line), (fmt, line)
+    assert taken >= 30

@@ -121,3 +121,27 @@ def test_a_negative_number_can_mean_no_value_on_both_paths() -> None:
     assert batch.present["mfu"].tolist() == [False, True, False]
     assert line.read("s 3 | -1e-3% MFU | 9 tok/s") == (3, None, {"tok": 9.0})
 
+
+
+def test_quick_reads_a_line_of_plain_numbers_as_read_does_and_leaves_the_rest() -> None:
+    """`quick`: the lines whose numbers the fast path can take (and long ones it leaves only for exactness), as
+    `read` reads them; a sign, `nan`, `inf` or a line that goes on are the parser's (its own rules for them)."""
+    plain = ["0.5", "12", "3.00e-04", "6.5E+02", "1.5e-30", "1234567890.1234567"]
+    odd = ["nan", "-1.5", "+2", "inf", "1_0"]
+    lines = [f"it {i}/9 | v {v} | z (+0.10) | n 1,000 | t 1.00ms" for i, v in enumerate(plain + odd)]
+    _, _, rest = columns(_Demo.step_line, "\n".join(lines) + "\n")
+    quick, read = _Demo.step_line.quick, _Demo.step_line.read
+    assert all(quick(x) == read(x) is not None for x in lines[:len(plain)])
+    assert [quick(x) for x in lines[len(plain):]] == [None] * len(odd)
+    assert all(quick(x) is not None for i, x in enumerate(lines) if i not in rest)  # every line the fast path takes
+    assert quick(lines[0] + " | m 1m") is not None and quick(lines[0] + " | m 1m x") is None
+    line = StepLine("s {step:pad} | {mfu|-}% MFU | loss {loss} ({z:signed|+nan}z)")
+    assert line.quick("s   1 | -100.0% MFU | loss 2.5 (+nanz)") == (1, None, {"loss": 2.5})
+    assert line.quick("s 2 | 41.5% MFU | loss 2.5 (-0.50z)") == (2, None, {"mfu": 41.5, "loss": 2.5, "z": -0.5})
+    assert line.quick("s 3 | 41.5% MFU | loss 2.5 (+infz)") is None
+
+
+def test_texts_are_the_literal_forms_and_chars_what_a_field_may_print() -> None:
+    line = StepLine("s {step:int}[ a {a}[ b {b}]] | z ({z:signed|+nan}z)")
+    assert set(line.texts) == {"s \0 | z (\0z)", "s \0 a \0 | z (\0z)", "s \0 a \0 b \0 | z (\0z)"}
+    assert set(line.chars) == set("0123456789.eE+-, na")
