@@ -117,6 +117,16 @@ def test_ascii_digits_leaves_ascii_and_other_text_alone() -> None:
     assert ascii_digits("loss: ٣.١") == "loss: \ufffd.\ufffd"
 
 
+def test_ascii_digits_replaces_every_other_decimal_digit_and_no_other_character() -> None:
+    """Each code point: replaced exactly when int() and `\\d` read it as a digit and it is not ASCII."""
+    import sys
+
+    text = "".join(map(chr, range(sys.maxunicode + 1)))
+    want = "".join("\ufffd" if c.isdecimal() and not c.isascii() else c for c in text)
+    assert ascii_digits("a" + text) == "a" + want
+    assert want.count("\ufffd") > 600  # the digits of many scripts (Python's `\\d`: category Nd)
+
+
 def test_checked_keeps_an_event_and_drops_its_bogus_step() -> None:
     rec = Record(Kind.CHECKPOINT, step=10**400)
     out = checked(rec)
