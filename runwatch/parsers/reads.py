@@ -57,18 +57,52 @@ class Reads:
     def _gate(self) -> Callable[[str], bool]:
         heads, holds, start_chars = self.heads, self.holds, self.start_chars
         start, lowered = self.start, self.lowered  # their methods looked up per call: compiled at first use
+        held = _holds_test(holds)
 
         def admits(line: str) -> bool:
             if heads and (line.startswith(heads) or (_leads(line) and strip_lead(line).startswith(heads))):
                 return True  # a step line, which starts with its template's head, at the first test
-            for text in holds:
-                if text in line:
-                    return True
+            if held(line):
+                return True
             if start is not None and line.lstrip()[:1] in start_chars and start.match(line) is not None:
                 return True
             return lowered is not None and lowered.search(line.lower()) is not None
 
         return admits
+
+
+_RARE_FIRST = "!`~#$^&*;?\"'<>{}\\@ABCDEFGHIJKLMNOPQRSTUVWXYZqjzxkvwybfg"
+"""Characters in the order a guard is chosen by (`_holds_test`): rarer in logs first; any other ASCII character
+is too common to guard by, a non-ASCII one rarer than all."""
+
+
+def _guard(text: str) -> str:
+    """The character of `text` its test is guarded by: its rarest (`_RARE_FIRST`), or the whole text."""
+    rare = [c for c in text if not c.isascii() or c in _RARE_FIRST]
+    return min(rare, key=lambda c: -1 if not c.isascii() else _RARE_FIRST.index(c)) if rare else text
+
+
+def _holds_test(holds: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a line holds one of `holds`, as straight-line code: the texts grouped behind the rarest character
+    each holds, one `in` test (memchr speed) a group before its texts' (the crash detector's hundred texts cost
+    6.5 µs a tqdm frame in a loop, 1.8 µs in its own hand-grouped gate, runwatch.parsers.events._GATE)."""
+    if not holds:
+        return _holds_none
+    groups: dict[str, list[str]] = {}
+    for text in holds:
+        groups.setdefault(_guard(text), []).append(text)
+    terms = [
+        f"{guard!r} in s" if texts == [guard] else f"({guard!r} in s and ({' or '.join(f'{t!r} in s' for t in texts)}))"
+        for guard, texts in groups.items()
+    ]
+    scope: dict[str, object] = {}
+    exec("def held(s):\n    return (" + "\n        or ".join(terms) + ")", scope)  # the texts' own code
+    found: Callable[[str], bool] = scope["held"]  # type: ignore[assignment]
+    return found
+
+
+def _holds_none(line: str) -> bool:
+    return False
 
 
 def _leads(line: str) -> bool:

@@ -12,11 +12,14 @@ come out twice.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runwatch.model import Record
 from runwatch.parsers.base import GuardedParser
 from runwatch.parsers.boundary import ascii_digits
 from runwatch.parsers.prefix import split_rank
+from runwatch.parsers.reads import Reads
 from runwatch.parsers.registry import format_names, make_parser, parser_class
 from tests.parsers.test_screen import fixture_lines
 
@@ -68,3 +71,25 @@ def test_a_record_is_handed_over_once(fmt: str) -> None:
     seen += [last] if last is not None else []
     assert seen or fmt in ("jsonl", "blocks")  # the fixtures hold no JSON lines, no block of a step's fields
     assert len({id(r) for r in seen}) == len(seen)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="aeT!é:_ Kx", min_size=1, max_size=5), min_size=1, max_size=12),
+       st.lists(st.text(alphabet="aeT!é:_ Kxz", max_size=30), min_size=1, max_size=8))
+def test_holds_are_tested_as_their_texts_say_however_they_are_grouped(holds: list[str], lines: list[str]) -> None:
+    """`Reads.admits` tests `holds` grouped behind a guard character each (straight-line code): a line is
+    admitted exactly when it holds one of them."""
+    reads = Reads(holds=tuple(dict.fromkeys(holds)))
+    for line in lines:
+        assert reads.admits(line) is any(text in line for text in holds), (holds, line)
+
+
+def test_the_crash_detectors_texts_are_tested_as_a_loop_over_them_would_on_every_fixture_line() -> None:
+    from runwatch.parsers.events import WAKES
+    from runwatch.parsers.fields import strip_lead
+
+    lines = texts()
+    admitted = [line for line in lines if WAKES.admits(line)]
+    assert admitted == [line for line in lines
+                        if strip_lead(line).startswith(WAKES.heads) or any(t in line for t in WAKES.holds)]
+    assert len(admitted) > 100
