@@ -112,9 +112,11 @@ BAR_FORMATS = frozenset({"tqdm", "hf-trainer", "keras", "yolo"})
 """Logs whose step time is a progress bar's smoothed rate (tqdm's moving average, Keras's mean over the epoch):
 the bar's elapsed time bounds the replay's clock."""
 
-ELAPSED_FORMATS = frozenset({"jsonl"})
+ELAPSED_FORMATS = frozenset({"jsonl", "blocks"})
 """Logs whose step records' `elapsed`, where they state one, is the run's time since its start and no line states a
-time of day: the replay's clock (`ReplayClock.elapsed_time`; LLaMA-Factory's `trainer_log.jsonl`)."""
+time of day: the replay's clock (`ReplayClock.elapsed_time`; LLaMA-Factory's `trainer_log.jsonl`, Stable-Baselines3's
+tables' `time_elapsed` and a Decision Transformer loop's `time elapsed: 0:53:35`, which `check` said carried no
+time: a review). Ray Tune's blocks state their `timestamp`, a time of day, which stays the clock."""
 
 Stream = Iterable[Record] | Iterable[ChunkRecords]
 

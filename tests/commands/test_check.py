@@ -1368,3 +1368,34 @@ def test_a_log_whose_lines_state_no_step_says_so() -> None:
     assert [n for n in run["notes"] if n.startswith("no line states a step")], run["notes"]
     _, [stepped], _ = check_json(FOUND / "emonettcn_level_glued_500_epochs.log")
     assert stepped["step"] == 500 and not [n for n in stepped["notes"] if "states a step" in n]
+
+
+def test_a_stable_baselines3_tables_time_elapsed_is_checks_clock(tmp_path: Path) -> None:
+    """A review's Stable-Baselines3 PPO log (tests/fixtures/found/README.md): each table's `time_elapsed` (seconds since
+    `learn()` began) is read as `elapsed`, yet `check` said no line carried a time and could see no hang. It is the
+    clock now, as LLaMA-Factory's is: no such note, and the same log with two hours added to every `time_elapsed` from
+    its 8th table on (the real lines, that number changed: a hang of two hours after step 19993600) reads a critical
+    stall there."""
+    import re
+
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    name = "sb3_ppo_minigrid_tables_time_elapsed.log"
+    _, [report], _ = check_json(FOUND / name)
+    assert (report["state"], report["step"], report["alerts"]) == ("ended", 20000768, [])
+    assert not any("carries a time" in note for note in report["notes"]), report["notes"]
+    tables = 0
+
+    def later(m: re.Match[str]) -> str:
+        nonlocal tables
+        tables += 1
+        return m.group(1) + (str(int(m.group(2)) + 7200).ljust(len(m.group(2))) if tables >= 8 else m.group(2))
+
+    text = re.sub(r"(\|    time_elapsed +\| )(\d+)", later, (FOUND / name).read_text())
+    path = tmp_path / "train.log"
+    path.write_text(text)
+    _, [report], _ = check_json(path)
+    [stall] = [a for a in report["alerts"] if a["rule"] == "stall"]
+    assert stall["severity"] == "critical" and stall["first_step"] == 19993600, stall
+    assert stall["summary"].startswith("no new step for 2h (last step 19993600"), stall["summary"]
