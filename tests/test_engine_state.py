@@ -192,6 +192,7 @@ def test_lines_a_parser_raised_on_are_a_note_on_the_run(tmp_path: Path, monkeypa
     from runwatch.parsers.nanochat import NanochatParser
 
     raise_on_lines(monkeypatch, NanochatParser, "parse", "step 00007/", ValueError("parser bug"))
+    monkeypatch.setenv("RUNWATCH_NO_FAST_PATH", "1")  # every line to the parser: a plain step line is read by its template
     log = tmp_path / "train.log"
     log.write_text("\n".join(step_lines()[:20]) + "\n")
     with Engine([str(log)], OPTIONS) as engine:
