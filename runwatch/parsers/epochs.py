@@ -74,7 +74,7 @@ def run_total(epochs: Any, per_epoch: Any) -> Any:
     return epochs * per_epoch
 
 
-def epochal(step: Any, epoch: Any, stated: Any, epochs: Any) -> Any:
+def epochal(step: Any, epoch: Any, stated: Any, epochs: Any, sure: bool = False) -> Any:
     """Whether a total stated beside a whole epoch number is one epoch's, not the run's, before any epoch's count
     wrapped to tell it: the step is past what that epoch could reach of a run of `epochs` epochs of that total
     (epoch `e` of a run of `E` epochs, counted from 0 or from 1, ends by (e + 1) × S / E of it). mmengine's
@@ -82,8 +82,10 @@ def epochal(step: Any, epoch: Any, stated: Any, epochs: Any) -> Any:
     in its first epoch showed 12 times its progress. Only in a rank's first epoch: a later one whose count did not
     wrap counts the whole run's steps, its total the run's (a script whose `Namespace(epochs=100)` a step limit cut
     short, `Epoch: 1, Iter: 2500/10000`; in its first epoch the same reading holds, and it is told of 1,000,000 until
-    then, a code review). Scalars or arrays alike."""
-    return (stated > 0) & (epochs > 1) & (epoch % 1 == 0) & (step * epochs > (epoch + 1) * stated)
+    then, a code review). `sure`: the header said the run counts within epochs (`EpochSteps.epoch_based`), so the
+    total is one epoch's from the first line on (mmdet's `[1][50/5455]` of `max: 12 epochs` read 5455 as the run's
+    for its first 909 steps). Scalars or arrays alike."""
+    return (stated > 0) & (epochs > 1) & (epoch % 1 == 0) & (sure | (step * epochs > (epoch + 1) * stated))
 
 
 def set_step(rec: Record, step: int) -> None:
@@ -190,12 +192,15 @@ class EpochSteps:
         states none: where each epoch's count starts, for records that state no per-epoch total. pix2pix and
         CycleGAN print `(epoch: 2, iters: 3, …)` every 20 images, and an epoch read as ending at its last print
         (60 of 77) placed epoch 2's iteration 3 at 63, not 80 (a review)."""
+        self.epoch_based = False
+        """Whether the header said the run counts its iterations within epochs (runwatch.parsers.preamble.MMCV_RUNNER):
+        `epochal` is sure of a total stated beside an epoch."""
 
     def anew(self) -> EpochSteps:
         """Counters for another reading of the same source (a guessed format overturned): the header's plan kept, no
         rank's steps, nothing stated yet."""
         fresh = EpochSteps()
-        fresh.planned, fresh.epoch_length = self.planned, self.epoch_length
+        fresh.planned, fresh.epoch_length, fresh.epoch_based = self.planned, self.epoch_length, self.epoch_based
         return fresh
 
     def _length(self, stated: int) -> int:
@@ -282,7 +287,7 @@ class EpochSteps:
                 total = int(_totals(stated, rec.metrics.get("epochs", self.planned), glob, r.per, r.shift))
                 _set_total(rec, None if total < 0 else total)
         elif epoch is not None and epoch == r.first and epochal(
-                step, epoch, stated, count := rec.metrics.get("epochs", self.planned)):
+                step, epoch, stated, count := rec.metrics.get("epochs", self.planned), self.epoch_based):
             if (run := int(run_total(count, stated))) >= step:
                 _set_total(rec, run)
         if stated < 0 and epoch is not None and (planned := self._planned_total()) >= (rec.step or 0):
@@ -417,7 +422,7 @@ class EpochSteps:
         moved = offset > 0
         total = np.where(moved & (stated >= 0), _totals(stated, count, glob, per, shift), stated)
         run = run_total(np.nan_to_num(count), stated).astype(np.int64)
-        total = np.where(~moved & (epoch == first) & epochal(glob, epoch, stated, count) & (run >= glob), run, total)
+        total = np.where(~moved & (epoch == first) & epochal(glob, epoch, stated, count, self.epoch_based) & (run >= glob), run, total)
         planned = self._planned_total()
         if planned >= 0:
             total = np.where((stated < 0) & ~np.isnan(epoch) & (glob <= planned), planned, total)

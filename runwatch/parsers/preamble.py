@@ -53,9 +53,12 @@ WORLD = patterns.compile(r"world size\s*:\s*(\d+)", re.IGNORECASE)
 _VALUE = r"[^\s,=()\[\]{}'\"]{1,120}"
 """A setting's value: no bracket or quote, which make it code (mmengine's config dump, `    timer=dict(type=
 'IterTimerHook'),`, read as `timer: dict(type` and `interval: 1)` by a review)."""
-PAIRS = patterns.compile(rf"(?:[A-Za-z_][\w.\-]{{0,63}}={_VALUE}[\s,]{{0,4}}){{2,32}}")
+_KEY_VALUE = rf"[A-Za-z_][\w.\-]{{0,63}}={_VALUE}"
+PAIRS = patterns.compile(rf"{_KEY_VALUE}(?:[\s,]{{1,4}}{_KEY_VALUE}){{1,31}}[\s,]{{0,4}}")
 """A value (or a line) that is a list of `key=value` settings (`lr=0.0003 batch_size=32 max_steps=400`):
-one setting each, as a config file would list them."""
+one setting each, as a config file would list them. A separator between two pairs is required: with none, a
+value's letters could end it or start the next key (`s5J=cs5J=cs5J=c…`), and a line of 32 such repeats that
+failed to match at its end took minutes to be told so (a fuzz test's hostile line hung its worker)."""
 PAIR = patterns.compile(rf"([A-Za-z_][\w.\-]{{0,63}})=({_VALUE})")
 PLANNED_KEYS = frozenset({
     "max_steps", "total_steps", "num_steps", "train_steps", "training_steps", "num_train_steps", "max_iters",
@@ -74,6 +77,22 @@ PLANNED = patterns.compile(
 `Max steps : 100,000`, the HF Trainer's `Total optimization steps = 17,000`): the run's total where its step lines
 state none. A run whose dicts state no step and that draws no bar (LLaMA-Factory's `running_log.txt`) said no total
 at all without it."""
+
+
+SAMPLER_KEYS = ("guidance_scale", "cfg_scale", "guidance_rescale", "num_inference_steps", "sample_solver")
+"""Keys of a diffusion sampler's settings (classifier-free guidance, the solver): a `num_steps` beside one (within
+`SAMPLER_NEAR` characters) is the sampler's denoising steps, no plan of training. OmniAvatar's config dump (`'guidance_scale':
+4.5, 'audio_scale': None, 'num_steps': 50`) made a review's Lightning run of 100 steps read `4/50`."""
+SAMPLER_NEAR = 120
+
+
+def planned_steps(line: str) -> re.Match[str] | None:
+    """The first plan of steps a line states (`PLANNED`) that is no diffusion sampler's (`SAMPLER_KEYS`)."""
+    for m in PLANNED.finditer(line):
+        if m.group(0)[:9].lower().replace(" ", "_") != "num_steps" or not any(
+                k in line[max(0, m.start() - SAMPLER_NEAR):m.end() + SAMPLER_NEAR] for k in SAMPLER_KEYS):
+            return m
+    return None
 
 
 LOADED_MODEL_CONFIG = "][fairseq.models."
@@ -154,6 +173,12 @@ total at all, and one that stopped at iteration 2,690 merely `ended`. A key with
 `cfg.max_epochs`) is another count."""
 
 
+MMCV_RUNNER = patterns.compile(r"\bworkflow: \[.{0,200}\], max: (\d{1,9}) (epochs|iters)\s*$")
+"""mmcv's runner as it starts (`workflow: [('train', 1)], max: 12 epochs`; IterBasedRunner's `max: 90000 iters`), the
+one line of MMDetection 2.x and its kin that states the run's plan: its `Epoch [1][950/5455]` counts one epoch's
+iterations, and a review's Cascade R-CNN run of 12 epochs read `950/5455`, one epoch's, as the run's total."""
+
+
 EPOCH_LENGTH = patterns.compile(r"^The number of training images = (\d{1,12})\s*$")
 """One epoch's length, as pix2pix and CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix and the many repositories
 built on it) state it before training: their `(epoch: 2, iters: 3, …)` counts the epoch's images, so the number of
@@ -220,6 +245,9 @@ class Collector:
         """The epochs the header says the run plans (`PLANNED_EPOCHS`, with `DECAY_EPOCHS`), None if it says none."""
         self.epoch_length: int | None = None
         """One epoch's steps as the header states them (`EPOCH_LENGTH`), None if it states none."""
+        self.epoch_based = False
+        """Whether the header says the run counts its iterations within epochs (mmcv's epoch-based runner,
+        `MMCV_RUNNER`): a total stated beside an epoch is one epoch's from the first line on."""
         self.pauses: tuple[int, ...] = ()
         """Every how many steps the run saves or evaluates by plan (`PAUSE_EVERY`), ascending; () if it says not."""
         self._decay = 0
@@ -249,7 +277,7 @@ class Collector:
             self.world = int(w.group(1))
         if ("=" in line or ":" in line) and line.find(LOADED_MODEL_CONFIG, 0, 120) < 0:  # `max_steps=400`, and an options
             # dump's `    total_iter: 10000` (BasicSR's); no plan of a loaded model's own training
-            p = (PLANNED.search(line) or (PLANNED_FOR_ITERS.search(line) if "for iters" in line else None)
+            p = (planned_steps(line) or (PLANNED_FOR_ITERS.search(line) if "for iters" in line else None)
                  or (PLANNED_TITAN.search(line) if "total steps " in line else None)
                  or (PLANNED_MAXTEXT.search(line) if "Config param steps" in line else None))
             planned = int(p.group(1).replace(",", "")) if p is not None else loggable_planned(line)
@@ -267,6 +295,13 @@ class Collector:
                 if self.planned_epochs is not None:
                     self.planned_epochs += self._decay
                     self._plans.append((lineno, "planned_epochs", self.planned_epochs))
+            if "workflow: [" in line and (r := MMCV_RUNNER.search(line)) is not None:
+                name = "planned_epochs" if r.group(2) == "epochs" else "planned"
+                setattr(self, name, int(r.group(1)))
+                self._plans.append((lineno, name, int(r.group(1))))
+                if name == "planned_epochs":
+                    self.epoch_based = True
+                    self._plans.append((lineno, "epoch_based", True))
             if line.startswith("The number of training images") and (n := EPOCH_LENGTH.search(line)) is not None:
                 self.epoch_length = int(n.group(1))
                 self._plans.append((lineno, "epoch_length", self.epoch_length))
@@ -310,6 +345,7 @@ class Collector:
         keep = sum(1 for at in self.at if at < line)
         del self.settings[keep:], self.at[keep:]
         self.planned = self.planned_epochs = self.epoch_length = None  # a plan stated after the run's first step
+        self.epoch_based = False
         self.pauses = ()
         # is another phase's
         for at, name, value in self._plans:  # (ncflow's adaptation, `Total number of training steps: 1500`, was

@@ -713,7 +713,7 @@ class SourceParser:
         layouts, quiet = self._layouts, self._quiet
         fatal: Record | None = None
         rec = self._learned(layouts, text, lineno) if layouts is not None and self._events.idle else None
-        if (quick := self._quick) is not None and (parser := self._parser) is not None and self._events.idle and (
+        if rec is None and (quick := self._quick) is not None and (parser := self._parser) is not None and self._events.idle and (
                 self._launches.seen and not self._launches.armed and (read := quick(text)) is not None):
             # a template's step line of plain numbers, read as the fast path reads its row: not by the parser's
             # general reading, nor the crash detector's gate, nor the launch watch (most of a live line's cost)
@@ -897,6 +897,7 @@ class SourceParser:
         self.pauses = settings.pauses or pauses
         self._epochs.planned = epochs if (e := settings.planned_epochs) is None else float(e)
         self._epochs.epoch_length = length if settings.epoch_length is None else settings.epoch_length
+        self._epochs.epoch_based = settings.epoch_based or self._epochs.epoch_based
         self._sure_epochs = len(settings.epoch_counts) <= 1
         if self._parser is not None:
             self._parser.plan_epochs(self._planned_epochs)

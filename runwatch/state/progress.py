@@ -159,9 +159,10 @@ class StepIntervals:
 def past_total(step: int | None, total: int | None) -> int | None:
     """`total`, unless the step went well past it: then it is no total of this run, but one epoch's length
     that its first epoch's lines stated (`200/ 2983 batches`; runwatch.parsers.epochs drops it from the
-    later ones, and `check` said `step 14732/2983`) or a plan the run outgrew. A step or two past it (0-
-    and 1-based counts) keeps it."""
-    if total is not None and step is not None and step > total + total // 100 + 1:
+    later ones, and `check` said `step 14732/2983`) or a plan the run outgrew. A step one past it (0- and
+    1-based counts) keeps it; one logging stride past it does not (MMDetection's `Epoch [2][50/5455]`, step
+    5505, read `5505/5455 finished` while 1% past a total kept it: a review)."""
+    if total is not None and step is not None and step > total + 1:
         return None
     return total
 

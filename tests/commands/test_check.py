@@ -1399,3 +1399,52 @@ def test_a_stable_baselines3_tables_time_elapsed_is_checks_clock(tmp_path: Path)
     [stall] = [a for a in report["alerts"] if a["rule"] == "stall"]
     assert stall["severity"] == "critical" and stall["first_step"] == 19993600, stall
     assert stall["summary"].startswith("no new step for 2h (last step 19993600"), stall["summary"]
+
+
+def test_an_mmcv_run_into_its_second_epoch_is_not_finished_at_one_epochs_length() -> None:
+    """A review's MMDetection 2.x Cascade R-CNN log (tests/fixtures/found/README.md), all of epoch 1 (`Epoch [1][5450/
+    5455]`) and epoch 2's first line, no runner line stating the epochs: epoch 2's iteration 50 is step 5505, one
+    logging stride past the first epoch's 5455, which is no total of the run. `check` read `step 5505/5455 finished`
+    (a step up to 1% past a total kept it) of a run mmdet itself gave 5 h 17 min more."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [run], _ = check_json(FOUND / "mmdet2_cascade_into_epoch2.log")
+    assert (code, run["state"], run["step"], run["total_steps"], run["alerts"]) == (0, "ended", 5505, None, [])
+    # so a GPT-2 LoRA loop's epoch 1 at `Step 20/6501`, logging every 10th step: step 6521, not `finished` at 6501
+    _, [lora], _ = check_json(FOUND / "gpt2_lora_epoch_end_excerpt.log")
+    assert (lora["state"], lora["step"], lora["total_steps"]) == ("ended", 6521, None)
+
+
+def test_an_mmcv_runners_max_epochs_line_makes_the_runs_total() -> None:
+    """The same review's NaN excerpt of that model opens with mmcv's runner line `workflow: [('train', 1)], max: 12
+    epochs`; its `Epoch [1][950/5455]` counts one epoch's 5455 iterations, so the run's total is 12 × 5455 (it read
+    950/5455, one epoch as the run), from its first line on (without the runner line, a count below what its epoch
+    could reach tells no epoch's length: runwatch.parsers.epochs.epochal). The NaN from iteration 300 on is a
+    critical alert either way."""
+    from tests.support import readers
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [run], _ = check_json(FOUND / "mmdet2_cascade_runner_max12_nan.log")
+    assert (code, run["step"], run["total_steps"]) == (2, 950, 12 * 5455)
+    # from the first line on, as either reader has it: the runner is epoch-based, `[1][50/5455]` one epoch's count
+    for sizes in ((1 << 20,), (700, 3000)):
+        recs, _ = readers.check((FOUND / "mmdet2_cascade_runner_max12_nan.log").read_bytes(), sizes)
+        assert {(r.step, r.total_steps) for r in recs if r.step is not None and r.step <= 100} == {
+            (50, 65460), (100, 65460)}
+    assert {(a["rule"], a["labels"].get("metric"), a["first_step"]) for a in run["alerts"]} == {
+        ("nonfinite", "loss", 300), ("nonfinite", "grad_norm", 300)}
+
+
+def test_a_diffusion_samplers_num_steps_is_no_plan_of_training() -> None:
+    """A review's PyTorch Lightning fine-tune of OmniAvatar (tests/fixtures/found/README.md) dumps its config with the
+    sampler's `'guidance_scale': 4.5, 'audio_scale': None, 'num_steps': 50` and `num_train_epochs': 1`; its bar is
+    `Epoch 0: 5/100`, `train_loss_step=nan.0` from the first step. The total is the bar's epoch of 100, not the
+    sampler's 50 (`4/50`); the NaN a critical alert from the first step."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [run], _ = check_json(FOUND / "lightning_omniavatar_sampler_num_steps_nan.log.gz")
+    assert (code, run["step"], run["total_steps"]) == (2, 4, 100)
+    assert [(a["rule"], a["labels"].get("metric"), a["first_step"]) for a in run["alerts"]] == [("nonfinite", "loss", 0)]

@@ -65,7 +65,7 @@ def test_a_run_stopped_by_sigterm_keeps_its_steps_and_the_crash() -> None:
     assert [r.step for r in steps] == list(range(10, 371, 10))
     assert all(math.isfinite(r.metrics["loss"]) for r in steps)
     # the pre-train save's `Checkpoint saved to …/step0-unsharded`, then torchrun's SignalException
-    assert [(r.event, r.step) for r in recs if r.kind is Kind.EVENT] == [("checkpoint_saved", 0), ("traceback", None)]
+    assert [(r.event, r.step) for r in recs if r.kind is Kind.EVENT] == [("checkpoint_saved", 0), ("killed", None)]
 
 
 def test_a_block_is_closed_by_the_next_prefix_or_the_end() -> None:
@@ -93,7 +93,7 @@ def test_olmos_checkpoint_saves_are_checkpoints() -> None:
     saves = [(r.event, r.step, r.line) for r in recs if r.event == "checkpoint_saved"]
     assert saves == [("checkpoint_saved", 500, 4605), ("checkpoint_saved", 1000, 9161)]
     steps = [r.step for r in recs if r.kind is Kind.STEP]
-    assert steps[-1] == 1010 and recs[-1].event == "traceback" and "got signal: 15" in (recs[-1].message or "")
+    assert steps[-1] == 1010 and recs[-1].event == "killed" and "got signal: 15" in (recs[-1].message or "")
     # the save names a step's folder; a line saying none was is none
     assert saved_step("WARNING: no checkpoint saved to disk yet") is None
     assert saved_step("checkpoint saved to /tmp/out") is None

@@ -131,6 +131,19 @@ def test_a_setting_is_split_at_its_own_colon() -> None:
     assert got["wte"] == "50,331,648"  # a colon set apart to align a table is still the split
 
 
+def test_pairs_glued_without_a_separator_are_no_settings_and_no_hang() -> None:
+    """A fuzz test's hostile line, `s5J=c` 32 times and a last `=`: with no separator required between pairs, each
+    value's letters could end it or begin the next key, and the settings' pattern took minutes to fail at the line's
+    end (the worker hung in the regex engine, past pytest's timeout). Settings are separated; glued ones are none."""
+    from runwatch.parsers.preamble import settings_of
+
+    assert settings_of("s5J=c" * 32 + "=") == []
+    assert settings_of("s5J=c" * 32) == []
+    assert settings_of("a=1 " * 40 + "(") == []  # no list of settings either, past its 32 pairs
+    assert settings_of("lr=0.0003 batch_size=32,max_steps=400") == [
+        ("lr", "0.0003"), ("batch_size", "32"), ("max_steps", "400")]
+
+
 def test_prefixes_and_colons_in_values() -> None:
     """Lines of the forms the corpus holds: the HF example's `[INFO]` line as it is (hf_trainer excerpt); a
     nanochat `logging` line with another key and value; values that hold a colon of their own."""

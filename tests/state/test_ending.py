@@ -142,3 +142,27 @@ def test_detectron2s_run_killed_by_its_evaluation_hook_is_crashed_live_and_in_ch
     assert rc == 2 and report["state"] == "crashed" and (report["step"], report["total_steps"]) == (4999, 8000)
     [crash] = [a for a in report["alerts"] if a["rule"] == "crash"]
     assert crash["firing_at_end"] and crash["summary"].endswith("AssertionError: Dataset 'coco_instance_rgbd_val' is empty!")
+
+
+def test_a_torchrun_agent_stopped_by_a_signal_is_crashed_at_once_live_and_in_check() -> None:
+    """A review's TRL GRPO run under `nohup torchrun` (tests/fixtures/found/README.md): at 935 of 936 steps (169 s
+    each) the agent got SIGHUP, sent it to its four workers and died in its own `SignalException: Process 12152 got
+    signal: 1`. Read as a bare traceback, whose badge waits for two step intervals in case the run survives it, `tail`
+    showed `running` with an ETA for 6 min while `check` said crashed. The launcher stopped is a kill: crashed the
+    moment it is read, and the advice is not nohup (under which it ran), since torchrun catches SIGHUP itself."""
+    from runwatch.model import RunState
+    from runwatch.state.run import RunTracker
+    from tests.support.found import FOUND, source_records
+    from tests.support.realruns import check_json
+
+    name = "torchrun_grpo_sighup_under_nohup.log.gz"
+    _, recs = source_records(name)
+    assert recs[-1].event == Event.KILLED and recs[-1].message is not None and "got signal: 1" in recs[-1].message
+    tracker = RunTracker("grpo", name)
+    for i, rec in enumerate(recs):
+        tracker.apply(rec, 1000.0 + i)
+    assert tracker.state(1000.0 + len(recs)) == RunState.CRASHED
+    code, [report], _ = check_json(FOUND / name)
+    assert (code, report["state"], report["step"], report["total_steps"]) == (2, "crashed", 935, 936)
+    [crash] = report["alerts"]
+    assert crash["labels"]["event"] == "killed" and "nohup does not shield it" in crash["summary"]

@@ -182,7 +182,8 @@ class Crash(Rule[CrashParams]):
 
 _SIGNALLED = patterns.compile(r"SignalException: Process \d{1,10} got signal: (\d{1,3})\b")
 _SIGNAL_MEANS = {
-    signal.SIGHUP: "the terminal or SSH session that started it closed; run it under nohup, tmux or screen",
+    signal.SIGHUP: "the terminal or SSH session that started it closed; run it in tmux or screen: torchrun catches "
+                   "SIGHUP itself, so nohup does not shield it",
     signal.SIGTERM: "a scheduler (preemption, a time limit, a cancelled job) or a `kill` stopped it",
 }
 
