@@ -1474,7 +1474,3 @@ def test_a_loss_logged_by_its_own_name_without_a_step_is_read_and_judged(tmp_pat
     code, [bad], _ = check_json(log)
     assert code == 2 and [(a["rule"], a["labels"].get("metric"), a["severity"]) for a in bad["alerts"]] == [
         ("nonfinite", "rl_loss", "critical")]
-    # a count beside such a loss keeps the line as it was: under bare bars of 300 batches, `Epoch 0000 in static KGE |
-    # Ave Loss: 8.6581` (another review's log) read so made `kv` its format, 30 epoch steps where the bars count 9,000
-    _, [bars], _ = check_json(FOUND / "tkge_bare_bars_epoch_ave_loss.log.gz")
-    assert bars["step"] == 9000
