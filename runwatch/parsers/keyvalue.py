@@ -1149,11 +1149,8 @@ class KeyValueParser(FormatParser):
         lead = _evaluates(text) or counting
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
             "loss" in k for k in metrics if lead is not None or is_eval_metric(k)) or (  # `test loss 5.02`, after `Test`
-            "epoch" in metrics and any(_error_measured(k) for k in metrics)) or (  # an epoch's measure of error alone:
+            "epoch" in metrics and any(_error_measured(k) for k in metrics))  # an epoch's measure of error alone:
         # a PyG loop's `Epoch: 001, MAE: 1.0196 [New Best Model Saved]` read no record, its run `no steps` (a review)
-            pairs > 1 and any(k.endswith("_loss") for k in metrics))  # a loss by its own name among other values: a
-        # GRPO loop's `rl_loss: -0.0027, time: 109.08, l2_norm: 0.141, token_entropy: 0.819` after each rollout,
-        # unread (a review: `UNREAD`, a NaN of it would have passed unseen)
         if step is None and (pairs < 2 or not (measured or placed) or not PLAN_KEYS.isdisjoint(metrics)):
             # an epoch's `[e/E]` places the line in the run as a step key does: `Epoch [1/30] Train: 0.0962 | Val:
             # 0.0991 | …` is the epoch's summary, whatever its values are named
