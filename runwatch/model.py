@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from runwatch import patterns
+
 if TYPE_CHECKING:
     from runwatch.feed import Subscription
 
@@ -65,6 +67,10 @@ NEW_ATTEMPT = frozenset({Event.RESTARTED, Event.LAUNCHED})
 COMMAND_LINE_REFUSED = "command_line_refused"
 """A `traceback` event's metric, 1: argparse refused the script's command line (`train_bash.py: error: argument --fp16:
 …`): the script exited before it trained, no exception of its own (runwatch.parsers.events; the crash alert says so)."""
+ELASTIC_SIGNAL = patterns.compile(r"SignalException: Process \d{1,10} got signal: (\d{1,3})\b")
+"""torch elastic's exception for a signal its agent received (`SignalException: Process 49154 got signal: 15`) and the
+signal's number: the launcher itself was stopped, a kill (runwatch.parsers.events), whose signal the crash alert names
+(runwatch.alerts.rules.crash)."""
 ENDED_TRAINING = "ended_training"
 """A fatal event's metric, 1: the trainer said this exception ended its training (detectron2's `Exception during
 training:` before the traceback, runwatch.parsers.events), so a step line its teardown writes after it is no sign

@@ -48,7 +48,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runwatch import patterns
-from runwatch.model import COMMAND_LINE_REFUSED, ENDED_TRAINING, FATAL_EVENTS, Event, Kind, Record
+from runwatch.model import (
+    COMMAND_LINE_REFUSED,
+    ELASTIC_SIGNAL,
+    ENDED_TRAINING,
+    FATAL_EVENTS,
+    Event,
+    Kind,
+    Record,
+)
 from runwatch.parsers.reads import Reads
 
 OVERFLOW = Event.OVERFLOW
@@ -375,11 +383,6 @@ of memory. Tried to allocate 512.00 MiB …`): the block goes on to it, one even
 quoted and one OOM counted twice)."""
 _SIGNAL_EXCEPTION = "SignalException: "
 """torch elastic's exception for a signal its agent received (`SignalException: Process 49154 got signal: 15`)."""
-_ELASTIC_SIGNAL = patterns.compile(r"SignalException: Process \d{1,10} got signal: (\d{1,3})\b")
-"""That exception's signal: the launcher itself was stopped (SIGTERM, SIGHUP, SIGQUIT from outside; SIGINT a Ctrl-C),
-and it stops every worker as it goes (`Sending process 12227 closing signal SIGHUP`), so nothing runs on after it: a
-kill, no bare traceback that a run might survive (read as one, a review's GRPO run stopped so at step 935 of 936 showed
-`running` with an ETA live while `check` said crashed: a bare traceback's badge waits two step intervals, 6 min there)."""
 _CHAIN = patterns.compile(r"^\s*(?:" + "|".join(map(re.escape, _CHAIN_TEXTS)) + ")")
 _IGNORED = "Exception ignored in"
 """Printed before a traceback at interpreter shutdown: that traceback was not raised (`_start_block`)."""
@@ -693,7 +696,11 @@ def _exception_event(text: str) -> _Hit:
         return hit
     if text.startswith("KeyboardInterrupt"):
         return _Hit(_SIGNAL, 0)
-    if _SIGNAL_EXCEPTION in text and (m := _ELASTIC_SIGNAL.search(text)) is not None:
+    if _SIGNAL_EXCEPTION in text and (m := ELASTIC_SIGNAL.search(text)) is not None:
+        # the launcher itself was stopped (SIGTERM, SIGHUP, SIGQUIT from outside; SIGINT a Ctrl-C) and stops every
+        # worker as it goes (`Sending process 12227 closing signal SIGHUP`): a kill, no bare traceback a run might
+        # survive (read as one, a review's GRPO run stopped at step 935 of 936 showed `running` with an ETA live
+        # while `check` said crashed: a bare traceback's badge waits two step intervals, 6 min there)
         return _Hit(_SIGNAL if int(m[1]) == signal.SIGINT else Event.KILLED, 0)
     return _Hit(_TRACEBACK, 0)
 

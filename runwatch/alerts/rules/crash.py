@@ -35,7 +35,15 @@ from functools import lru_cache
 from runwatch import patterns
 from runwatch.alerts.rules.base import Rule, RuleParams, duration
 from runwatch.alerts.types import Alert, Finding
-from runwatch.model import COMMAND_LINE_REFUSED, NEW_ATTEMPT, Event, Record, RunState, Severity
+from runwatch.model import (
+    COMMAND_LINE_REFUSED,
+    ELASTIC_SIGNAL,
+    NEW_ATTEMPT,
+    Event,
+    Record,
+    RunState,
+    Severity,
+)
 from runwatch.state.run import RunTracker
 from runwatch.text import clip
 
@@ -180,7 +188,6 @@ class Crash(Rule[CrashParams]):
                             step=run.progress.step, context=context)
 
 
-_SIGNALLED = patterns.compile(r"SignalException: Process \d{1,10} got signal: (\d{1,3})\b")
 _SIGNAL_MEANS = {
     signal.SIGHUP: "the terminal or SSH session that started it closed; run it in tmux or screen: torchrun catches "
                    "SIGHUP itself, so nohup does not shield it",
@@ -227,7 +234,7 @@ def _root_traceback(group: list[Record]) -> Record:
 def _signalled(detail: str) -> str:
     """What torch elastic's `SignalException: Process 1871231 got signal: 1` means: ` (SIGHUP: the terminal …
     closed; …)`. The number alone left a user to look it up (a review of a run whose SSH session ended)."""
-    m = _SIGNALLED.search(detail) if "SignalException" in detail else None
+    m = ELASTIC_SIGNAL.search(detail) if "SignalException" in detail else None
     if m is None:
         return ""
     try:
