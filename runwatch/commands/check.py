@@ -280,6 +280,20 @@ NO_MEASURES = ("no step, metric or finish read, only events (checkpoints, warnin
 lines the only records, as if the run had been judged healthy."""
 
 
+def _no_measures(result: Replay) -> str:
+    """`NO_MEASURES`, naming the events that were read (up to three kinds, the newest of each): a review's XLM run,
+    stopped by Ctrl-C in its evaluation, read "only events (checkpoints, warnings)" where its one event was the
+    `KeyboardInterrupt`."""
+    newest: dict[str, Record] = {}
+    for rec in result.tracker.events:
+        if rec.event is not None:
+            newest.pop(rec.event, None)
+            newest[rec.event] = rec
+    said = [f"{name}: {visible(rec.message)[:80]}" if name == Event.SIGNAL and rec.message else name
+            for name, rec in list(newest.items())[-3:]]
+    return NO_MEASURES.replace("(checkpoints, warnings)", f"({', '.join(said)})") if said else NO_MEASURES
+
+
 def warnings(result: Replay) -> list[str]:
     """What the report says besides alerts: an incomplete run, a run of which nothing was read."""
     broken = [f"rule {rule} failed ({why}); judged without it from then on"
@@ -288,7 +302,7 @@ def warnings(result: Replay) -> list[str]:
     if result.tracker.records == 0:
         return [NO_RECORDS, *broken]
     if not measured(result):
-        broken.insert(0, NO_MEASURES)
+        broken.insert(0, _no_measures(result))
     signal = signalled(result)
     short = incomplete(result, signal)
     if short and result.tracker.state(result.end) != RunState.CRASHED:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from runwatch import patterns
 from runwatch.model import Kind, Record
 from runwatch.parsers.base import FormatParser
 from runwatch.parsers.failures import DETECTION, ParseFailures
@@ -41,6 +42,14 @@ class Detector:
         frame (`  0%|▏ | 2101/500000 [02:19<9:10:46, 15.07it/s]`), a guess when nothing else is (`best`)."""
         self.signed: set[str] = set()
         """Formats a line gave a signature score."""
+        self._stepped_lines: list[str] = []
+        """The first lines some format read as an epoch's loss with no step (`_MAX_STEPPED_LINES`): a bar format that
+        read bare bars and reads them too reads the log's losses as well as its bars (`_bar_reads_losses`)."""
+        self._bare: set[str] = set()
+        """Formats that read a bare bar's frame (no description: `  1%|▏ | 3/300 [00:09<14:54,  3.01s/it]`) as
+        progress: a loop's own count of its batches, with nothing else to say what they are."""
+        self._bar_reads: dict[str, bool] = {}
+        """`_bar_reads_losses` per progressed format, until another stepped line is kept."""
         self.lines_seen = 0
 
     def feed(self, line: str) -> str | None:
@@ -55,8 +64,13 @@ class Detector:
                 if s == 1 and name not in self.stepped and (rec := type(probe)().parse(line)) is not None:
                     if _steps_with_loss(rec):
                         self.stepped.add(name)
+                        if rec.step is None and len(self._stepped_lines) < _MAX_STEPPED_LINES:
+                            self._stepped_lines.append(line)
+                            self._bar_reads.clear()
                     elif _progresses(rec):
                         self.progressed.add(name)
+                        if _BARE_FRAME.match(line) is not None:
+                            self._bare.add(name)
             except Exception as exc:  # a probe bug must not stop detection
                 if self.failures is not None:
                     self.failures.add(f"{DETECTION} ({name})", exc, self.lines_seen)
@@ -80,10 +94,37 @@ class Detector:
         read "no steps", OK)."""
         best_name, best_key = None, (False, 0)
         for name, total in self.totals.items():
-            key = (name in self.stepped or name in self.signed, total)
+            key = (name in self.stepped or name in self.signed or self._bar_reads_losses(name), total)
             if total > 0 and key > best_key and (total >= min_score or name in self.stepped or name in self.progressed):
                 best_name, best_key = name, key
         return best_name
+
+    def _bar_reads_losses(self, name: str) -> bool:
+        """Whether a format that read bare bars' frames as progress also reads a line another format read as an
+        epoch's loss with no step (it scores 0 there: no line of its own, so `feed` never asks it). A review's plain
+        loop drew bare bars of 300 batches and after each `Epoch 0000 in static KGE | Ave Loss: 8.6581`: `kv` led with
+        its one loss line, 30 epoch steps where the bars count 9,000, and `tqdm`, which reads both, lost. Not over
+        step lines (YOLOv4's `Epoch:[  0/120],step:[ 10/197]` beside its bars count the run better), nor over bars
+        with a description (RecBole's `Train   430: 100%|…| 108/108` counts one epoch, whose number `kv` reads)."""
+        if name not in self._bare or name in self.stepped or not self._stepped_lines:
+            return False
+        if (known := self._bar_reads.get(name)) is None:
+            probe = type(self._probes[name])()
+            try:
+                known = any((rec := probe.parse(line)) is not None and rec.kind is Kind.STEP and any(
+                    "loss" in k for k in rec.metrics) for line in self._stepped_lines)  # its bars count the steps:
+                # the loss's own line need not
+            except Exception as exc:  # a probe bug must not stop detection (as in `feed`)
+                if self.failures is not None:
+                    self.failures.add(f"{DETECTION} ({name})", exc, self.lines_seen)
+                known = False
+            self._bar_reads[name] = known
+        return known
+
+
+_MAX_STEPPED_LINES = 4
+_BARE_FRAME = patterns.compile(r"\s{0,8}\d{1,3}%\|")
+"""A progress bar's frame with no description: its percentage first."""
 
 
 def _steps_with_loss(rec: Record) -> bool:

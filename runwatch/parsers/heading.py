@@ -23,7 +23,7 @@ from runwatch.parsers.preamble import LOG_PREFIX
 _DECOR = r"[\s=\-#*>~+]{0,12}"
 _EPOCH_HEADING = patterns.compile(
     rf"{_DECOR}(?:(?:start(?:ing)?|begin(?:ning)?|training)\s+(?:of\s+)?)?(?P<text>epoch\s?[:#]?\s?\[?\d{{1,9}}"
-    rf"(?:\s?/\s?\d{{1,9}})?\]?){_DECOR}[.:!]?{_DECOR}",
+    rf"(?:\s?/\s?\d{{1,9}}|\sof\s\d{{1,9}})?\]?){_DECOR}[.:!]?{_DECOR}",
     re.IGNORECASE,
 )
 _EVAL_HEADING = patterns.compile(

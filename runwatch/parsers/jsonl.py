@@ -38,11 +38,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from runwatch import patterns
 from runwatch.arrays import distinct
 from runwatch.model import Event, Kind, Record, is_eval_metric
 from runwatch.parsers.base import DocumentRows, FormatParser
@@ -188,10 +190,7 @@ def _load(line: str) -> dict[str, Any] | None:
     s = line.strip()
     if not (s.startswith("{") and s.endswith("}")) or len(s) > MAX_LINE:
         return None
-    try:
-        obj = json.loads(s)
-    except (ValueError, RecursionError):
-        return None
+    obj = _loads(s)
     return obj if isinstance(obj, dict) else None
 
 
@@ -330,11 +329,29 @@ def _decoded(texts: Sequence[bytes], lo: int, hi: int) -> list[Any]:
     return _decoded(texts, lo, mid) + _decoded(texts, mid, hi)
 
 
-def _loads(text: bytes) -> Any:
+def _loads(text: bytes | str) -> Any:
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
+        pass
+    if not isinstance(text, str):
+        text = text.decode("utf-8", "replace")
+    if "nan" not in text and "inf" not in text and "NAN" not in text and "INF" not in text:
         return None
+    try:  # a bare `nan`: no JSON, where the NaN is the one value that matters
+        return json.loads(_BARE_NONFINITE.sub(_as_json, text))
+    except (ValueError, RecursionError):
+        return None
+
+
+_BARE_NONFINITE = patterns.compile(r"(?<=[:,\[])(\s{0,8})(-?)(nan|inf(?:inity)?)(?=\s{0,8}[,}\]])", re.IGNORECASE)
+"""A non-finite number as C's printf and a hand-made writer print it (`"train_loss": nan`, `-inf`): JSON has none,
+Python's `json` writes and reads `NaN` and `Infinity`. A review planted `nan` in a DeiT-style log.txt: the line was no
+JSON, its record dropped without a word and the NaN unseen."""
+
+
+def _as_json(m: re.Match[str]) -> str:
+    return f"{m[1]}NaN" if m[3].lower() == "nan" else f"{m[1]}{m[2]}Infinity"
 
 
 def _tables(

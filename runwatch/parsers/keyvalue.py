@@ -296,7 +296,7 @@ _TAILS = {
     "epoch: [": r"\d{1,9}(?:/\d{1,9})?\] {1,4}\[ {0,8}\d",  # `Epoch: [2/200]  [1800/4214]` (`_PPDET`): a place in the run
     "epoch [": r" {0,8}\d{1,9} {0,3}/ {0,3}\d{1,9} {0,8}\]",  # `Epoch [1/30] Train: 0.0962 | …` (`_EPOCH_OF`): the same
     # a bare heading (`epoch_heading`), to the line's end (the screen searches a block of lines at once)
-    "epoch": r" {0,3}[:#]? {0,3}\[?\d{1,9}(?: {0,3}/ {0,3}\d{1,9})?\]?[ \t=\-#*>~+.:!]{0,24}(?=[\r\n]|$)",
+    "epoch": r" {0,3}[:#]? {0,3}\[?\d{1,9}(?: {0,3}/ {0,3}\d{1,9}| of \d{1,9})?\]?[ \t=\-#*>~+.:!]{0,24}(?=[\r\n]|$)",
 }
 READS = Reads(lowered=patterns.compile(_by_first_letter(sorted(_TAILS), _TAILS)))
 _mentions_known_key = READS.admits
@@ -508,6 +508,17 @@ def _lone_eval_measure(metrics: dict[str, float]) -> bool:
     return word in EVAL_WORDS and measure in _EVAL_MEASURES
 
 
+def _lone_loss(metrics: dict[str, float]) -> bool:
+    """Whether a line's one metric is training's loss (`loss`, `epoch_loss`; no evaluation's, no best so far): alone
+    on its line after a bare epoch heading, it is that epoch's (a review's Faster R-CNN loop: `EPOCH 1 of 30`, then
+    `EPOCH loss: 0.5358…` as it ends, read `UNREAD`, exit 3)."""
+    if len(metrics) != 1:
+        return False
+    name = next(iter(metrics))
+    return (name == "loss" or name.endswith("_loss")) and name.partition("_")[0] not in EVAL_WORDS and not (
+        name.startswith(("best", "min", "max", "lowest")))
+
+
 def _sums_up(text: str) -> bool:
     """Whether the line says `Final` (`_FINAL`) before its first `key: number` (a logging time's digits before
     it are no pair: `2025-10-02 14:29:20,335 - INFO - Final Results: Loss=0.4886`)."""
@@ -656,7 +667,7 @@ where nothing else gave one (a review saw its note say no step line carries a st
 _DAYS = patterns.compile(r"\b[Ee][Tt][Aa]: (\d{1,6} days?, \d{1,2}:\d\d:\d\d)\b")
 """A remaining time as Python prints a `timedelta` of a day and more (mmcv's and detectron2's `eta: 30 days,
 14:24:49`, YOLOX's `ETA: 3 days, 23:23:55`): the pair scan read `eta` as 30 seconds (YOLOX's as 3, a review)."""
-_AVERAGED = frozenset({"average_loss", "avg_loss", "mean_loss"})
+_AVERAGED = frozenset({"average_loss", "avg_loss", "ave_loss", "mean_loss"})
 _PER_STEP = {"ms_batch": 1e3, "ms_step": 1e3, "ms_iter": 1e3, "ms_it": 1e3, "s_batch": 1.0, "s_step": 1.0}
 """Keys that name a step time's unit (`ms/batch 11.61`) → what the value is divided by for seconds."""
 
@@ -905,6 +916,19 @@ _VISUALIZER_OWN = frozenset({"epoch", "epochs", "step_time", "data_time"})
 """What the header states of the iteration: no loss."""
 
 
+def _own_loss_first(metrics: dict[str, float], pairs: int, step: int | None) -> bool:
+    """A line that opens with a loss by a name of its own (`rl_loss: -0.0027, time: 109.08, l2_norm: 0.141,
+    token_entropy: 0.819`, a GRPO loop's after each rollout) measures training though it has no count: it read nothing,
+    `UNREAD`, and a NaN of it passed unseen (a review). Narrow on purpose: three values or more, no step and no epoch
+    (`Epoch 0000 in static KGE | Ave Loss: 8.6581` under bare bars is their epoch's summary), and not a best-so-far
+    (dgcnn's closing `best_loss: 0.0767  best_epoch: 244`); a detail line of two (DSFD's `->> pal1 conf loss:11.1 ||
+    pal1 loc loss:4.9`, under its iteration's line) is no record either."""
+    if step is not None or pairs < 3 or "epoch" in metrics or "loss" in metrics:
+        return False
+    first = next(iter(metrics), "")
+    return first.endswith("_loss") and not first.startswith(("best", "min", "max", "lowest"))
+
+
 class KeyValueParser(FormatParser):
     """Conservative fallback for hand-written training prints (see the module notes)."""
 
@@ -1149,12 +1173,19 @@ class KeyValueParser(FormatParser):
         lead = _evaluates(text) or counting
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
             "loss" in k for k in metrics if lead is not None or is_eval_metric(k)) or (  # `test loss 5.02`, after `Test`
-            "epoch" in metrics and any(_error_measured(k) for k in metrics))  # an epoch's measure of error alone:
-        # a PyG loop's `Epoch: 001, MAE: 1.0196 [New Best Model Saved]` read no record, its run `no steps` (a review)
+            "epoch" in metrics and any(_error_measured(k) or (k in _AVERAGED and not self._stepped) for k in metrics)) or (  # an epoch's measure of error alone:
+        # a PyG loop's `Epoch: 001, MAE: 1.0196 [New Best Model Saved]` read no record, its run `no steps` (a review);
+        # an epoch's average loss where no line had a step (bare bars then `Epoch 0000 in static KGE | Ave Loss: 8.6581`,
+        # a review: no loss read; beside step lines, a GPT-2 loop's `✅ Epoch 0 completed in 4729.23s | Avg Loss: 0.6070`
+        # sums up an epoch they told: no record, as before; the line says `poch`, never read by a learned layout)
+            _own_loss_first(metrics, pairs, step))
         if step is None and (pairs < 2 or not (measured or placed) or not PLAN_KEYS.isdisjoint(metrics)):
             # an epoch's `[e/E]` places the line in the run as a step key does: `Epoch [1/30] Train: 0.0962 | Val:
             # 0.0991 | …` is the epoch's summary, whatever its values are named
-            if not (pairs == 1 and _lone_eval_measure(metrics) and not text[:1].isspace()):
+            if not (pairs == 1 and (_lone_eval_measure(metrics) or (
+                    self._heading_epoch is not None and _lone_loss(metrics) and not text.startswith("wandb:")))
+                    and not text[:1].isspace()):  # (W&B's closing `Run summary:` repeats the newest values:
+                # `wandb:    train_loss 0.30424` after a sweep's last `Epoch 999` heading is no step of it)
                 # `validation loss: 3.03`; indented, a line of code (`        val_loss = 0.0` of the script a
                 # modded-nanogpt log begins with, read as an evaluation at 0: a new user's review)
                 if len(metrics) <= 2 and all(k in _HEADING_NAMES or k.endswith("_epoch") for k in metrics):

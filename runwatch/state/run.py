@@ -564,6 +564,7 @@ class RunTracker:
         """Metric values of rows lo..hi-1 into series and latest values (all known to the run); `t`: their
         time, or each row's."""
         x = cols.step[lo:hi].astype(np.float64)
+        self.store.took(hi - lo)
         lags = self._lags(rank, source, float(x[0]), float(x.max())) if len(x) else False
         latest = self._latest_main if rank is None or rank == 0 else self._latest_other
         for name, values in cols.metrics.items():

@@ -200,9 +200,10 @@ class Series:
     """
 
     __slots__ = ("_budget", "_cap", "_chunk", "_hist", "_hist_buf", "_hist_points", "_history", "_len", "_limit", "_n",
-                 "_room", "_t", "_v", "_width", "_x", "bad_seen", "bad_since")
+                 "_room", "_t", "_v", "_width", "_x", "_clock", "bad_seen", "bad_since", "bad_mark")
 
-    def __init__(self, keep: int = KEEP, budget: int = 2048, *, history: bool = True, slack: int = 0) -> None:
+    def __init__(self, keep: int = KEEP, budget: int = 2048, *, history: bool = True, slack: int = 0,
+                 clock: list[int] | None = None) -> None:
         if keep < 1 or budget < 2:
             raise ValueError(f"Series needs keep >= 1 and budget >= 2, got keep={keep}, budget={budget}")
         self._chunk = max(1, keep // 4)
@@ -232,6 +233,13 @@ class Series:
         self.bad_since: float | None = None
         """The step where the newest points' unbroken stretch of bad values began (None when the newest point
         is sane): a run NaN for longer than the points a rule looks at still says where it went bad."""
+        self._clock = [0] if clock is None else clock
+        """The records its store has taken so far (`SeriesStore.records`), shared by the store's series."""
+        self.bad_mark = -1
+        """`_clock` when the newest bad value came (-1: none yet): how many records the run has logged since it
+        came, whatever its step. The HF Trainer's loss dicts go to a buffered stdout, its bar to stderr: a review's
+        log held its bar at 200/1755 before the dicts of steps 10 to 200, a NaN at step 100 among them; 100 step
+        records past it by step, it was never judged bad (`nonfinite`'s `recover`), in `check` or `tail`."""
 
     def append(self, x: float, value: float, t: float) -> None:
         """Add one point; amortised O(1), no allocation unless the raw part is full."""
@@ -246,6 +254,7 @@ class Series:
         self._len += 1
         if not _LOWEST <= value <= OVERFLOW:  # NaN compares false: as cheap as `value - value`, no abs() call
             self.bad_seen += 1
+            self.bad_mark = self._clock[0]
             if self.bad_since is None:
                 self.bad_since = x
         elif self.bad_since is not None:
@@ -259,6 +268,8 @@ class Series:
         good = sane(values[:count])
         ok = int(np.count_nonzero(good))
         self.bad_seen += count - ok
+        if ok < count:
+            self.bad_mark = self._clock[0]
         if count and ok == count:
             self.bad_since = None
         elif count:
@@ -313,13 +324,15 @@ class Series:
                 return
         at = start + np.searchsorted(held[start:], x, side="right")
         merged = (np.insert(held, at, x), np.insert(self._v[:n], at, values), np.insert(self._t[:n], at, t))
-        seen = self.bad_seen + len(values) - int(np.count_nonzero(sane(values)))
+        news = len(values) - int(np.count_nonzero(sane(values)))
+        seen, mark = self.bad_seen + news, self.bad_mark
         since = self.bad_since
         self._n = 0
         self._len -= n
         self.bad_since = None
         self.extend(*merged)
         self.bad_seen = seen
+        self.bad_mark = self._clock[0] if news else mark  # a bad value held already came when it came
         if since is not None and self.bad_since is not None and not sane(merged[1]).any():
             self.bad_since = min(since, self.bad_since)  # the stretch began before the raw points
 
@@ -530,9 +543,21 @@ class SeriesStore:
         """See `Series`: raw points past what appends keep, held for one fold of several pieces (a replay's),
         given to the first `SLACK_SERIES` series (a log of a hundred ranks holds no more memory for it)."""
         self._by_rank: dict[int | None, dict[str, Series]] = {}
+        self._clock = [0]
+        """`records`, shared with every series (`Series.bad_mark`)."""
+
+    @property
+    def records(self) -> int:
+        """Records taken so far (`add`, `place`, and the rows `took` counts): the run's arrival order."""
+        return self._clock[0]
+
+    def took(self, rows: int) -> None:
+        """Count `rows` records whose columns go into series by `Series.extend` or `Series.place` (before them)."""
+        self._clock[0] += rows
 
     def add(self, metrics: Mapping[str, float], *, x: float, t: float, rank: int | None = None) -> None:
         """Append one record's metrics; the hot path of `RunTracker.apply`."""
+        self._clock[0] += 1
         row = self._by_rank.get(rank)
         if row is None:
             row = self._by_rank[rank] = {}
@@ -544,6 +569,7 @@ class SeriesStore:
 
     def place(self, metrics: Mapping[str, float], *, x: float, t: float, rank: int | None = None) -> None:
         """`add` for a record of a source that lags another (see `Series.place`)."""
+        self._clock[0] += 1
         row = self._by_rank.setdefault(rank, {})
         for name, value in metrics.items():
             series = row.get(name)
@@ -566,7 +592,7 @@ class SeriesStore:
     def _new(self, metric: str) -> Series:
         history = self._history
         return Series(self._keep, self._budget, history=history if isinstance(history, bool) else metric in history,
-                      slack=self._slack if len(self) < SLACK_SERIES else 0)
+                      slack=self._slack if len(self) < SLACK_SERIES else 0, clock=self._clock)
 
     def get(self, metric: str, rank: int | None = None) -> Series | None:
         row = self._by_rank.get(rank)

@@ -1082,7 +1082,7 @@ def test_a_run_read_as_events_alone_is_unread(capsys: pytest.CaptureFixture[str]
     log = str(FIXTURES / "found" / "t5_scalingdown_logging_relaunches.log.gz")
     assert main(["check", "--format", "megatron", log]) == 3
     out, err = capsys.readouterr()
-    assert out.startswith("UNREAD") and "10 records" in out and "only events" in out
+    assert out.startswith("UNREAD") and "10 records" in out and "only events (checkpoint_saved)" in out  # as read
     assert "nothing read as megatron" in err
     assert main(["check", "--format", "megatron", "--json", log]) == 3
     assert json.loads(capsys.readouterr().out)["exit_code"] == 3
@@ -1448,3 +1448,101 @@ def test_a_diffusion_samplers_num_steps_is_no_plan_of_training() -> None:
     code, [run], _ = check_json(FOUND / "lightning_omniavatar_sampler_num_steps_nan.log.gz")
     assert (code, run["step"], run["total_steps"]) == (2, 4, 100)
     assert [(a["rule"], a["labels"].get("metric"), a["first_step"]) for a in run["alerts"]] == [("nonfinite", "loss", 0)]
+
+
+def test_a_loss_logged_by_its_own_name_without_a_step_is_read_and_judged(tmp_path: Path) -> None:
+    """A review's GRPO loop (tests/fixtures/found/README.md) logs after each of its 200 rollouts `rl_loss: -0.0027…,
+    time: 109.08…, l2_norm: 0.141…, token_entropy: 0.819…, reward_data: {…}`, no step and no `loss` by that name:
+    `UNREAD`, exit 3, and a NaN of it would have passed unseen. Each line is a record now, judged in line order; the same
+    log with its 50th `rl_loss` made `nan` reads a critical alert."""
+    import gzip
+
+    from tests.support import readers
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [run], _ = check_json(FOUND / "grpo_rollout_rl_loss_lines.log.gz")
+    assert (code, run["state"], run["alerts"]) == (0, "ended", [])
+    text = gzip.decompress((FOUND / "grpo_rollout_rl_loss_lines.log.gz").read_bytes()).decode()
+    recs, _ = readers.check(text.encode(), (1 << 20, 4096))  # the live reader's records are the bulk reader's
+    assert sum(1 for r in recs if "rl_loss" in r.metrics) == 200
+    at = [m.start(1) for m in re.finditer(r"rl_loss: (-?[\d.e-]+),", text)]
+    assert len(at) == 200
+    end = text.index(",", at[49])
+    log = tmp_path / "rl_grpo_base.log"
+    log.write_text(text[:at[49]] + "nan" + text[end:])
+    code, [bad], _ = check_json(log)
+    assert code == 2 and [(a["rule"], a["labels"].get("metric"), a["severity"]) for a in bad["alerts"]] == [
+        ("nonfinite", "rl_loss", "critical")]
+
+
+def test_an_epochs_lone_loss_after_its_heading_is_judged(tmp_path: Path) -> None:
+    """The Faster R-CNN loop's `EPOCH N of 30` / `EPOCH loss: …` lines (tests/fixtures/found/README.md) read
+    `UNREAD`, exit 3: now ten epochs of thirty, stopped with no word (`ended`), and its sixth epoch's loss made `nan`
+    a critical alert at that epoch."""
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [run], _ = check_json(FOUND / "fasterrcnn_voc_epoch_of_heading.log")
+    assert (code, run["state"], run["step"], run["total_steps"], run["alerts"]) == (0, "ended", 10, 30, [])
+    text = (FOUND / "fasterrcnn_voc_epoch_of_heading.log").read_text(encoding="utf-8")
+    sixth = text.index("EPOCH loss: 0.41343839041559954")
+    log = tmp_path / "train.log"
+    log.write_text(text[:sixth] + "EPOCH loss: nan" + text[sixth + len("EPOCH loss: 0.41343839041559954"):])
+    code, [bad], _ = check_json(log)
+    assert code == 2 and [(a["rule"], a["labels"].get("metric"), a["severity"], a["first_step"]) for a in
+                          bad["alerts"]] == [("nonfinite", "epoch_loss", "critical", 6)]
+
+
+def test_an_average_loss_beside_bare_bars_is_judged(tmp_path: Path) -> None:
+    """The KGE loop's bars and `Ave Loss` lines (tests/fixtures/found/README.md): its sixth epoch's average loss made
+    `nan` is a critical alert at that epoch's last bar step (1,800); the bars alone read no loss at all."""
+    import gzip
+
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    text = gzip.decompress((FOUND / "kge_bare_bars_ave_loss_30ep.log.gz").read_bytes()).decode()
+    code, [run], _ = check_json(FOUND / "kge_bare_bars_ave_loss_30ep.log.gz")
+    assert (code, run["step"], run["alerts"]) == (0, 9000, [])
+    sixth = re.search(r"Epoch 0005 in static KGE \| Ave Loss: ([\d.]+)", text)
+    assert sixth is not None
+    log = tmp_path / "pretrain.log"
+    log.write_text(text[:sixth.start(1)] + "nan" + text[sixth.end(1):])
+    code, [bad], _ = check_json(log)
+    assert code == 2 and [(a["rule"], a["labels"].get("metric"), a["severity"], a["first_step"]) for a in
+                          bad["alerts"]] == [("nonfinite", "ave_loss", "critical", 1800)]
+
+
+def test_a_nan_in_hf_trainer_dicts_that_lag_the_bar_is_caught(tmp_path: Path) -> None:
+    """A review: a TRL QLoRA run's loss dicts come in bursts after its bar has passed their steps
+    (tests/fixtures/found/README.md). With one loss made `nan` (step 100, and step 1010), `check` said `OK … finished,
+    no alerts`, and `tail` the same; the NaN was read. Now a critical alert at its step, resolved as the run went on,
+    in `check` and in `tail --headless`, and the log as it is stays OK."""
+    import gzip
+
+    from tests.support.found import FOUND
+    from tests.support.realruns import check_json
+
+    code, [run], _ = check_json(FOUND / "hf_trl_qlora_dicts_behind_bar.log.gz")
+    assert (code, run["state"], run["step"], run["total_steps"], run["alerts"]) == (0, "finished", 1755, 1755, [])
+    text = gzip.decompress((FOUND / "hf_trl_qlora_dicts_behind_bar.log.gz").read_bytes()).decode()
+    dicts = [m.start(1) for m in re.finditer(r"\{'loss': ([\d.]+),", text)]
+    for nth, at_step in ((9, 100), (100, 1010)):
+        end = text.index(",", dicts[nth])
+        log = tmp_path / f"nan_{at_step}.log"
+        log.write_text(text[:dicts[nth]] + "nan" + text[end:])
+        code, [bad], _ = check_json(log)
+        assert code == 2 and [(a["rule"], a["first_step"], a["firing_at_end"]) for a in bad["alerts"]] == [
+            ("nonfinite", at_step, False)], bad["alerts"]
+    live = subprocess.run([sys.executable, "-m", "runwatch", "tail", "-", "--interval", "0.2"], input=log.read_bytes(),
+                          capture_output=True, timeout=120, check=False)  # the live path, its lines as they come
+    assert live.returncode == 2 and b"loss is NaN at step 1010" in live.stdout, live.stdout[-2000:]
+
+
+def test_a_run_read_as_events_alone_names_them(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review's XLM launch, stopped by Ctrl-C before any step (tests/fixtures/found/README.md): UNREAD, exit 3, as
+    it should be, but its warning said "only events (checkpoints, warnings)" where its one event was the interrupt."""
+    assert main(["check", str(FIXTURES / "found" / "xlm_eval_only_ctrlc.log")]) == 3
+    out = capsys.readouterr().out
+    assert out.startswith("UNREAD") and "only events (signal: KeyboardInterrupt)" in out

@@ -563,3 +563,42 @@ def test_a_bars_one_frame_is_guessed_when_nothing_else_is() -> None:
     assert max(det.totals.values()) < MIN_GUESS and {"hf-trainer", "tqdm"} <= det.progressed
     deepspeed = found_lines("deepspeed_script_steps_zero3.out.gz")[:400]
     assert detect([*lines[:2], *deepspeed]) == "kv"
+
+
+def test_bare_bars_beside_an_epochs_average_loss_read_both() -> None:
+    """A review's plain loop (tests/fixtures/found/README.md) draws a bare bar of 300 batches each epoch, then logs
+    `Epoch 0000 in static KGE | Ave Loss: 8.6581`. The bars alone read 9,000 steps and no loss, so a NaN of it passed
+    unseen; read as `kv` for its loss line, 30 epoch steps. `tqdm` reads both, and leads (`_bar_reads_losses`), in the
+    live reader as in the bulk one."""
+    import gzip
+
+    from runwatch.model import Kind
+    from tests.support import readers
+    from tests.support.found import FOUND
+
+    data = gzip.decompress((FOUND / "kge_bare_bars_ave_loss_30ep.log.gz").read_bytes())
+    assert detect(re.split(r"[\r\n]", data.decode())) == "tqdm"
+    recs, _ = readers.check(data, (1 << 20, 4096))
+    losses = [r for r in recs if r.kind is Kind.STEP and "ave_loss" in r.metrics]
+    assert len(losses) == 30 and losses[0].metrics["ave_loss"] == 8.6581
+    assert max(r.step for r in recs if r.step is not None) == 9000
+
+
+def test_a_bar_probe_that_raises_on_a_loss_line_is_counted_and_detection_goes_on(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Detector._bar_reads_losses` asks a bar format's probe about a line it scored 0: a bug of it there is a
+    detection failure counted as `feed`'s are, not an exception out of `best` (the KGE log of the test above)."""
+    import gzip
+
+    from runwatch.parsers.failures import DETECTION, ParseFailures
+    from tests.support.faults import raise_on_lines
+    from tests.support.found import FOUND
+
+    probe = type(make_parser("tqdm"))
+    raise_on_lines(monkeypatch, probe, "parse", "2023-11-11 11:59:47,598 - INFO: Epoch 0000", RuntimeError("bar bug"))
+    data = gzip.decompress((FOUND / "kge_bare_bars_ave_loss_30ep.log.gz").read_bytes()).decode()
+    det = Detector(failures=(failures := ParseFailures("pretrain.log")))
+    for line in re.split(r"[\r\n]", data)[:500]:
+        det.feed(line)
+    assert det.best(MIN_GUESS) == "kv"  # the bars' reading of the loss line unknown: the loss line's format leads
+    assert failures.counts == {(f"{DETECTION} (tqdm)", "RuntimeError"): 1}

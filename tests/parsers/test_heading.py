@@ -18,6 +18,7 @@ def _line(fixture: str, start: str) -> str:
     ("simgir_sweep_trials_excerpt.out.gz", "Epoch 3", "Epoch 3"),
     ("simgir_sweep_trials_excerpt.out.gz", "Evaluating", "Evaluating"),
     ("imagenet_resnet50_tqdm_resized.log", "Epoch: 4", "Epoch: 4"),  # its number after a colon is no value
+    ("fasterrcnn_voc_epoch_of_heading.log", "EPOCH 3 of 30", "EPOCH 3 of 30"),  # the run's epochs after `of`
 ])
 def test_a_heading_names_the_bar_to_come(fixture: str, start: str, desc: str) -> None:
     assert heading_of(_line(fixture, start)) == desc

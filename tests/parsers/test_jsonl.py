@@ -378,3 +378,26 @@ def test_detectron2s_time_beside_data_time_is_the_step_time_in_both_readers(caps
     assert [(r.step, dict(r.metrics)) for r in got] == [(r.step, dict(r.metrics)) for r in recs]
     assert main(["check", str(FOUND / "detectron2_metrics_waste.json.gz"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["notes"][0].startswith("no step line carries a time of day: a hang")
+
+
+@pytest.mark.parametrize(("bare", "value"), [("nan", math.nan), ("-inf", -math.inf), ("Infinity", math.inf)])
+def test_a_bare_non_finite_number_is_read_not_dropped(bare: str, value: float) -> None:
+    """A DeiT-style log.txt (tests/fixtures/found/README.md) with one `train_loss` printed as C prints a NaN
+    (`"train_loss": nan`): no JSON, so the line was dropped without a word and the NaN unseen (a review). It is
+    read, as `NaN` is, by the live reader and the bulk one alike; the other lines as they were."""
+    import gzip
+
+    from tests.support import readers
+    from tests.support.found import FOUND
+
+    text = gzip.decompress((FOUND / "cfvit_deit_log_jsonl.txt.gz").read_bytes()).decode()
+    lines = text.splitlines()
+    at = re.search(r'"train_loss": ([\d.]+),', lines[295])
+    assert at is not None
+    lines[295] = lines[295][:at.start(1)] + bare + lines[295][at.end(1):]
+    clean, _ = readers.check(text.encode(), (1 << 20, 4096))
+    recs, _ = readers.check(("\n".join(lines) + "\n").encode(), (1 << 20, 4096, 333))
+    assert len(recs) == len(clean) == 300
+    bad = [r for r in recs if not math.isfinite(r.metrics.get("loss", 0.0))]
+    assert [(r.step, repr(r.metrics["loss"])) for r in bad] == [(295, repr(value))]
+    assert JsonLinesParser().parse('{"loss": nanx, "step": 3}') is None  # a word that merely starts so: no JSON

@@ -2267,3 +2267,46 @@ def test_a_level_glued_to_the_message_after_the_time_is_no_key() -> None:
     assert glued is not None and glued.metrics == {"epoch": 1.0, "loss": 0.0717, "val_loss": 0.0766}
     basic = KeyValueParser().parse("INFO:root:" + text[0].split("INFO:")[1])
     assert basic is not None and basic.metrics == glued.metrics
+
+
+def test_a_line_opening_with_a_loss_of_its_own_name_is_a_record_and_a_best_so_far_is_not() -> None:
+    """`_own_loss_first`: a GRPO loop's `rl_loss: …, time: …, l2_norm: …, token_entropy: …` (its lines taken from
+    tests/fixtures/found/grpo_rollout_rl_loss_lines.log.gz) is a record with no step; DSFD's detail lines of two values
+    and dgcnn's closing `best_loss … best_epoch` (both fixtures' own lines) stay no records."""
+    from tests.support.found import FOUND
+
+    grpo = gzip.decompress((FOUND / "grpo_rollout_rl_loss_lines.log.gz").read_bytes()).decode().splitlines()
+    line = next(x for x in grpo if " - rl_loss: " in x)
+    rec = KeyValueParser()._read(line)
+    assert rec is not None and rec.kind is Kind.STEP and rec.step is None
+    assert rec.metrics["rl_loss"] == -0.0027044436428695917 and rec.metrics["token_entropy"] == 0.8196184635162354
+    dsfd = (FOUND / "dsfd_pytorch_loop.log").read_text(encoding="utf-8").splitlines()
+    dgcnn = (FOUND / "dgcnn_abo_epochs_nohup.log").read_text(encoding="utf-8").splitlines()
+    details = [x for x in dsfd if x.startswith("->> pal")] + [x for x in dgcnn if x.startswith("best_loss")]
+    assert len(details) > 2 and [KeyValueParser()._read(x) for x in details] == [None] * len(details)
+    best = line.replace(" - rl_loss: ", " - best_loss: ")  # the same line as a best-so-far
+    assert KeyValueParser()._read(best) is None
+
+
+def test_a_lone_loss_after_an_epoch_heading_is_that_epochs() -> None:
+    """A review's Faster R-CNN loop (tests/fixtures/found/README.md) prints `EPOCH 1 of 30` as an epoch starts and
+    `EPOCH loss: 0.5358…` as it ends, each on a line of its own: `UNREAD`, exit 3. Each loss is now its epoch's record,
+    in both readers; an evaluation's lone measure is still an evaluation, and a lone loss with no heading before it
+    no record."""
+    from tests.support import readers
+    from tests.support.found import FOUND
+
+    text = (FOUND / "fasterrcnn_voc_epoch_of_heading.log").read_bytes()
+    recs, _ = readers.check(text, (1 << 20, 4096, 97))
+    steps = [r for r in recs if r.kind is Kind.STEP]
+    assert [r.metrics["epoch"] for r in steps] == [float(e) for e in range(1, 11)]
+    assert steps[0].metrics["epoch_loss"] == 0.535859936185811 and steps[-1].metrics["epoch_loss"] < 0.39
+    lone = next(x for x in text.decode().splitlines() if x.startswith("EPOCH loss: "))
+    assert KeyValueParser()._read(lone) is None  # no heading yet: a loss of what, no one can say
+    from tests.support.found import found_lines
+
+    summary = next(x for x in found_lines("simgir_sweep_trials_excerpt.out.gz") if x.startswith("wandb:    train_loss"))
+    heading = next(x for x in text.decode().splitlines() if x.startswith("EPOCH 1 of 30"))
+    after = KeyValueParser()
+    assert after.parse(heading) is None and after.parse(summary) is None  # W&B's run summary: no step
+    assert after.parse(lone) is not None

@@ -439,3 +439,25 @@ def test_the_first_point_and_the_step_of_the_minimum_stay_exact(values: list[flo
             assert math.isnan(at)
         else:
             assert low == np.nanmin(part) and at == lo + int(np.flatnonzero(part == np.nanmin(part))[0])
+
+
+def test_a_bad_value_is_marked_with_the_records_the_store_had_taken_when_it_came() -> None:
+    """`Series.bad_mark`: the store's record count when the newest bad value came, by `add`, by rows `took` and
+    `extend`, and by `place`; a lagging source's finite points placed among a held NaN leave its mark as it was
+    (the NaN did not come again)."""
+    store = SeriesStore(keep=64, budget=16)
+    for i in range(5):
+        store.add({"loss": 1.0, "lr": 0.1}, x=float(i), t=0.0)
+    loss = store.series("loss")
+    assert (store.records, loss.bad_mark) == (5, -1)
+    store.add({"loss": math.nan}, x=5.0, t=0.0)
+    store.add({"loss": 1.0}, x=6.0, t=0.0)
+    assert (store.records, loss.bad_mark, store.series("lr").bad_mark) == (7, 6, -1)
+    store.took(3)
+    loss.extend(np.array([7.0, 8.0, 9.0]), np.array([1.0, np.inf, 1.0]), 0.0)
+    assert (store.records, loss.bad_mark) == (10, 10)
+    store.took(2)
+    loss.place(np.array([4.0, 9.5]), np.array([2.0, 1.0]), 0.0)  # behind the newest step, all finite
+    assert (store.records, loss.bad_mark) == (12, 10)
+    store.place({"loss": math.nan}, x=3.0, t=0.0)  # a lagging source's NaN: news when it comes
+    assert (store.records, loss.bad_mark) == (13, 13)

@@ -26,8 +26,11 @@ NaN in their own ways, and each has a check here:
 A bad value stays a finding while it is among the newest `window` points of
 its series, until the run has logged `recover` step records past it and its
 series a finite value after it (then its alert resolves `resolve_after`
-later). Rules are judged over every record since they last looked (the
-engine and `check` widen `window` and `recover` to them), so a NaN that
+later); and while it is among the run's newest `recover` records, whatever
+its step: a series the run's steps have passed before it comes (the HF
+Trainer's buffered loss dicts behind its bar) is judged as it comes. Rules
+are judged over every record since they last looked (the engine and `check`
+widen `window` and `recover` to them), so a NaN that
 scrolled by between two ticks is still seen. A one-off NaN loss of a loop
 logging every 10th step held its alert for 256 records, 2,560 steps (to the
 end of a new user's 2,400-step run), and one NaN val_loss among 600 evals
@@ -153,6 +156,10 @@ class NonFinite(Rule[NonFiniteParams]):
         finite = sane(found.v)
         if not finite[-1]:
             return True
+        series = run.store.get(found.metric, found.rank)
+        if series is not None and run.store.records - series.bad_mark < self.params.recover:
+            return True  # it came among the newest records, whatever its step: a series that lags the run's steps
+            # (`Series.bad_mark`: a bar ahead of the HF Trainer's buffered loss dicts) is judged as it comes
         newest_bad = found.x[~finite][-1]
         pulse = step_pulse(run, self.params.recover)
         steps = pulse.x if pulse is not None else found.x[-self.params.recover:]

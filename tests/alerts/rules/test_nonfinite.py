@@ -491,3 +491,16 @@ def test_a_fairseq_loss_scale_that_fell_to_1_and_trained_on_is_no_collapse() -> 
     _, [collapsed], _ = check_json(FOUND / "megatron_ds_llama_fp16_overflow_note.log")
     [said] = [a for a in collapsed["alerts"] if a["rule"] == "nonfinite"]
     assert said["labels"]["metric"] == "loss_scale" and said["firing_at_end"]
+
+
+def test_a_nan_that_comes_after_the_run_passed_its_step_counts_as_it_comes() -> None:
+    """The HF Trainer's bar runs ahead of its buffered loss dicts (tests/fixtures/found/README.md,
+    `hf_trl_qlora_dicts_behind_bar.log.gz`): frames to step 200, then the dicts of steps 10 to 200 at once, a NaN at
+    step 100 among them. By step, the run had logged 100 step records past it before it came: it never counted.
+    It counts while among the run's newest `recover` records (`Series.bad_mark`), and clears once they have passed."""
+    recover = RULE.params.recover
+    frames = [step(i, total=1755, step_time=21.0) for i in range(1, 201)]
+    dicts = [step(10 * i, loss=NAN if i == 10 else 1.5) for i in range(1, 21)]
+    assert [s for s, _ in fired(frames + dicts)] == ["loss is NaN at step 100"]
+    later = [step(200 + i, total=1755, step_time=21.0) for i in range(1, recover)]
+    assert fired(frames + dicts + later) == []  # 10 dicts and 31 frames after it came: recovered
