@@ -328,6 +328,19 @@ TIMING_NOTES = {
 time" beside it read as wrong (a review)."""
 
 
+def _stopped_short(events: Sequence[Record]) -> str:
+    """`; attempt 2 stopped at step 493 of 10,000` for each earlier attempt that stopped before the total it stated
+    (`restarted`'s `from_step` and `from_total`, up to three, the newest): a review's detectron2 log of three runs,
+    the second stopped at iteration 493 of 10,000, read "started again 2 times" and `3999/4000 finished`, and no
+    word of the one that never ended."""
+    short: list[str] = []
+    for attempt, rec in enumerate((e for e in events if e.event == Event.RESTARTED), start=1):
+        came, of = rec.metrics.get("from_step"), rec.metrics.get("from_total")
+        if came is not None and of is not None and came + 1 < of:  # 0- and 1-based counts both end at the total
+            short.append(f"attempt {attempt} stopped at step {int(came):,} of {int(of):,}")
+    return f"; {', '.join(short[-3:])}" if short else ""
+
+
 def notes(result: Replay) -> list[str]:
     """What the report says of what it could not judge, without warning of the run: a log without times, a
     run that started again from its beginning in the same output (its report is of the last attempt)."""
@@ -342,7 +355,7 @@ def notes(result: Replay) -> list[str]:
         times = "once" if again == 1 else f"{again} times"
         out.append(f"the run started again {times} (from its beginning: a new launch, fold or trial; or from an earlier "
                    f"checkpoint){where}: each attempt is judged on its own, and this report's step and state are the "
-                   "last one's")
+                   f"last one's{_stopped_short(result.tracker.events)}")
     if result.tracker.progress.step is None and result.tracker.store.metrics():  # metrics read, no step: not a log
         # of events alone (launches argparse refused), whose report says so
         out.append(NO_STEP)

@@ -20,8 +20,10 @@ from runwatch.parsers.keyvalue import KeyValueParser
 from runwatch.parsers.numbers import NUMBER_TEXT
 
 _KV = KeyValueParser()
-"""One reads every bar format's lines: what it holds of the lines before (a heading's epoch) is the bar's to say, and
-dropped with the rest of what the bar states (`_BARS_OWN`)."""
+"""One reads every bar format's lines, each as if alone (`KeyValueParser.forget`): it is shared by every source, and
+what one source's lines left in it (a step seen, a heading's epoch) changed how another's read, by the order they came
+in (a test passed alone and failed after others in CI). A heading's epoch is the bar's to say in any case, dropped with
+the rest of what the bar states (`_BARS_OWN`)."""
 _BARS_OWN = frozenset({"epoch", "epochs", "step_time", "elapsed", "eta"})
 """What a bar's frames give: the line's own count of these is another axis's (its `iters` within an epoch)."""
 
@@ -44,6 +46,7 @@ def beside(line: str, step: int | None, epoch_end: Callable[[int], int | None] |
     line that states a step of its own."""
     if (lone := _LONE_LOSS.fullmatch(line)) is not None:
         return Record(Kind.STEP, step=step, metrics={"loss": float(lone[1])})
+    _KV.forget()
     rec = _KV.parse(line)
     if rec is None or rec.kind not in (Kind.STEP, Kind.EVAL) or not (
             names_loss(rec.metrics) or not SPLIT_METRICS.isdisjoint(rec.metrics)

@@ -1231,6 +1231,13 @@ class KeyValueParser(FormatParser):
                 heading := epoch_heading(text)) is not None:
             self._heading_epoch = heading
 
+    def forget(self) -> None:
+        """Read the next line as a source's first: no step seen (`_stepped`), no heading (`_heading_epoch`). For a
+        parser that reads lines of many sources (runwatch.parsers.beside's): what one source's lines left in it must
+        not change how another's read (an epoch's average loss is a record only where no step came before it)."""
+        self._stepped = False
+        self._heading_epoch = None
+
     def launched(self) -> None:
         """A new launch prints its own headings: the epoch the last one named is none of its (`_heading_epoch`)."""
         self._heading_epoch = None

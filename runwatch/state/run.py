@@ -679,7 +679,7 @@ class RunTracker:
         if self.before_new_attempt is not None:
             self.before_new_attempt(now)
         keep, budget, history, slack = self._store_args
-        was = self._last_x
+        was, of = self._last_x, self.progress.total
         self.store = SeriesStore(keep, budget, history=history, slack=slack)
         self._latest_main.clear()
         self._latest_other.clear()
@@ -699,7 +699,8 @@ class RunTracker:
                  f"at epoch {epoch:g} (its records state no step)")
         self._event(Record(
             Kind.EVENT, step=None if step is None else int(step), t=now, event=Event.RESTARTED, source=source,
-            line=line, metrics={"from_step": float(was)} if step is not None and was >= 0 else {},
+            line=line, metrics=({"from_step": float(was)} | ({} if of is None else {"from_total": float(of)})
+                                if step is not None and was >= 0 else {}),
             message=f"the run started again {where}: attempt {self._attempts.count}, charted and judged on its own"))
 
     @property

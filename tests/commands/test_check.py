@@ -1546,3 +1546,16 @@ def test_a_run_read_as_events_alone_names_them(capsys: pytest.CaptureFixture[str
     assert main(["check", str(FIXTURES / "found" / "xlm_eval_only_ctrlc.log")]) == 3
     out = capsys.readouterr().out
     assert out.startswith("UNREAD") and "only events (signal: KeyboardInterrupt)" in out
+
+
+def test_an_earlier_attempt_that_stopped_short_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    """A review's detectron2 log of three runs (tests/fixtures/found/README.md), the second stopped at iteration 493
+    of 10,000: `check` read the last run, `3999/4000 finished`, and said "started again 2 times", no word of the run
+    that never ended. Its note names it now, from the `restarted` event's `from_step` and `from_total`; the first
+    run, which ended at its total, is not named."""
+    from tests.support.found import FOUND
+
+    assert main(["check", str(FOUND / "detectron2_three_runs_second_stopped.log.gz")]) == 0
+    out = capsys.readouterr().out
+    assert "3999/4000  finished" in out and "started again 2 times" in out
+    assert out.count("stopped at step") == 1 and "; attempt 2 stopped at step 493 of 10,000" in out

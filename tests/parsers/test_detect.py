@@ -573,11 +573,15 @@ def test_bare_bars_beside_an_epochs_average_loss_read_both() -> None:
     import gzip
 
     from runwatch.model import Kind
+    from runwatch.parsers.beside import beside
     from tests.support import readers
-    from tests.support.found import FOUND
+    from tests.support.found import FOUND, found_lines
 
     data = gzip.decompress((FOUND / "kge_bare_bars_ave_loss_30ep.log.gz").read_bytes())
     assert detect(re.split(r"[\r\n]", data.decode())) == "tqdm"
+    stepped = next(x for x in found_lines("gpt2_lora_emoji_logger_2epochs.log.gz") if "| Step 6500/6501 |" in x)
+    assert beside(stepped, 6500) is not None  # another source's step line read beside its bars, in this process
+    assert detect(re.split(r"[\r\n]", data.decode())) == "tqdm"  # as before it: read alone (`KeyValueParser.forget`)
     recs, _ = readers.check(data, (1 << 20, 4096))
     losses = [r for r in recs if r.kind is Kind.STEP and "ave_loss" in r.metrics]
     assert len(losses) == 30 and losses[0].metrics["ave_loss"] == 8.6581
