@@ -508,6 +508,15 @@ def _lone_eval_measure(metrics: dict[str, float]) -> bool:
     return word in EVAL_WORDS and measure in _EVAL_MEASURES
 
 
+_RUNNING_BEST = ("best", "min", "max", "lowest")
+"""How a running best's name starts (`best_loss`, `min_val_loss`): a value kept, not one measured now."""
+
+
+def _names_own_loss(name: str) -> bool:
+    """Whether a metric's name is a loss measured now (`loss`, `rl_loss`, `epoch_loss`), not a running best."""
+    return (name == "loss" or name.endswith("_loss")) and not name.startswith(_RUNNING_BEST)
+
+
 def _lone_loss(metrics: dict[str, float]) -> bool:
     """Whether a line's one metric is training's loss (`loss`, `epoch_loss`; no evaluation's, no best so far): alone
     on its line after a bare epoch heading, it is that epoch's (a review's Faster R-CNN loop: `EPOCH 1 of 30`, then
@@ -515,8 +524,7 @@ def _lone_loss(metrics: dict[str, float]) -> bool:
     if len(metrics) != 1:
         return False
     name = next(iter(metrics))
-    return (name == "loss" or name.endswith("_loss")) and name.partition("_")[0] not in EVAL_WORDS and not (
-        name.startswith(("best", "min", "max", "lowest")))
+    return _names_own_loss(name) and name.partition("_")[0] not in EVAL_WORDS
 
 
 def _sums_up(text: str) -> bool:
@@ -925,8 +933,7 @@ def _own_loss_first(metrics: dict[str, float], pairs: int, step: int | None) -> 
     pal1 loc loss:4.9`, under its iteration's line) is no record either."""
     if step is not None or pairs < 3 or "epoch" in metrics or "loss" in metrics:
         return False
-    first = next(iter(metrics), "")
-    return first.endswith("_loss") and not first.startswith(("best", "min", "max", "lowest"))
+    return _names_own_loss(next(iter(metrics), ""))
 
 
 class KeyValueParser(FormatParser):
@@ -1171,14 +1178,15 @@ class KeyValueParser(FormatParser):
         if ")" in text and (mm := _MMENGINE.search(text)) is not None:
             return _mmengine(mm, metrics, logging_time(text))
         lead = _evaluates(text) or counting
+        # `test loss 5.02`, after `Test`; an epoch's measure of error alone (a PyG loop's `Epoch: 001, MAE: 1.0196 [New
+        # Best Model Saved]` read no record, its run `no steps`, a review); an epoch's average loss where no line had a
+        # step (bare bars, then `Epoch 0000 in static KGE | Ave Loss: 8.6581`, a review: no loss read; beside step lines,
+        # a GPT-2 loop's `✅ Epoch 0 completed in 4729.23s | Avg Loss: 0.6070` sums up an epoch they told: no record, as
+        # before; the line says `poch`, never read by a learned layout); a loss by a name of its own (`_own_loss_first`)
         measured = not _MEASURED_NAMES.isdisjoint(metrics) or any(
-            "loss" in k for k in metrics if lead is not None or is_eval_metric(k)) or (  # `test loss 5.02`, after `Test`
-            "epoch" in metrics and any(_error_measured(k) or (k in _AVERAGED and not self._stepped) for k in metrics)) or (  # an epoch's measure of error alone:
-        # a PyG loop's `Epoch: 001, MAE: 1.0196 [New Best Model Saved]` read no record, its run `no steps` (a review);
-        # an epoch's average loss where no line had a step (bare bars then `Epoch 0000 in static KGE | Ave Loss: 8.6581`,
-        # a review: no loss read; beside step lines, a GPT-2 loop's `✅ Epoch 0 completed in 4729.23s | Avg Loss: 0.6070`
-        # sums up an epoch they told: no record, as before; the line says `poch`, never read by a learned layout)
-            _own_loss_first(metrics, pairs, step))
+            "loss" in k for k in metrics if lead is not None or is_eval_metric(k)) or (
+            "epoch" in metrics and any(_error_measured(k) or (k in _AVERAGED and not self._stepped) for k in metrics)
+        ) or _own_loss_first(metrics, pairs, step)
         if step is None and (pairs < 2 or not (measured or placed) or not PLAN_KEYS.isdisjoint(metrics)):
             # an epoch's `[e/E]` places the line in the run as a step key does: `Epoch [1/30] Train: 0.0962 | Val:
             # 0.0991 | …` is the epoch's summary, whatever its values are named
