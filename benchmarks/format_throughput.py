@@ -120,6 +120,20 @@ def _speedrun() -> list[str]:
         encoding="utf-8").splitlines()
 
 
+def _tee_evaluated(every: int) -> list[str]:
+    """The run lab's torchrun `--tee` recording of two ranks (their `[defaultN]:iter …` lines as they came), rank 0
+    evaluating every `every` iterations: after its `iter N` line, the line nanoGPT prints then (`step N: train
+    loss …, val loss …`, from the nanogpt-tb-healthy recording) behind its prefix, at that N."""
+    said = _keep(_recording("nanogpt-tb-healthy"), r"^step \d+: train loss [\d.]+, val loss [\d.]+$")[0]
+    out = []
+    for line in _keep(_recording("torchrun-tee-healthy"), r"^\[default\d\]:iter \d+:"):
+        out.append(line)
+        m = re.match(r"\[default0\]:iter (\d+):", line)
+        if m is not None and int(m[1]) and int(m[1]) % every == 0:
+            out.append("[default0]:" + re.sub(r"^step \d+", f"step {m[1]}", said))
+    return out
+
+
 @dataclass(frozen=True)
 class Format:
     name: str
@@ -166,6 +180,8 @@ FORMATS = [
            r"step=(\d+), skipped=(\d+), lr=\[([\d.e+-]+)\]"),
     Format("torchtitan", lambda: _keep(_excerpts("torchtitan_composer_axolotl_accelerate"), r"step: +\d+ +loss:"),
            r"step: +(\d+)", r"step: +(\d+) +loss: +([\d.]+) +(?:grad_norm: +([\d.]+) +)?memory: +([\d.]+)GiB"),
+    Format("nanogpt-tee", lambda: _tee_evaluated(50), None, r"\]:iter (\d+): loss ([\d.]+), time ([\d.]+)ms",
+           format="nanogpt", carried=r"(?::iter |\]:step )(\d+):"),  # two ranks behind torchrun's `--tee` prefixes
     Format("hf-trainer", lambda: [x[x.index("{'loss'"):] for x in _recording("hf-healthy") if "{'loss'" in x], None,
            r"\{'loss': '?([\d.e+-]+)'?, 'grad_norm': '?([\d.e+-]+)'?, 'learning_rate': '?([\d.e+-]+)'?,"
            r" 'epoch': '?([\d.e+-]+)'?\}", carried=r"'epoch': '?(\d+)"),

@@ -30,8 +30,8 @@ from runwatch.state.run import RunTracker
 from runwatch.watcher.snapshot import split_block
 from tests.support.nanochat import HEALTHY, step_lines, with_nan_at
 from tests.support.paths import FIXTURES
-from tests.support.stamped import deepspeed_log, megatron_log
-from tests.support.tee import more_ranks, tee_log
+from tests.support.stamped import deepspeed_log, megatron_log, some_unstamped
+from tests.support.tee import more_ranks, tee_log, with_evals
 
 
 def steps(*xs: int, source: str) -> list[Record]:
@@ -198,13 +198,13 @@ def test_check_of_a_keras_log_judges_each_fit_on_its_own_clock() -> None:
 # -- a log a block at a time: step rows in bulk ----------------------------------------------------
 
 
-def _chunks(lines: list[str]) -> list[ChunkRecords]:
-    """The log's blocks as `runwatch check` reads them (`feed_bytes`, no read time)."""
+def _chunks(lines: list[str], size: int = 1 << 18) -> list[ChunkRecords]:
+    """The log's blocks as `runwatch check` reads them (`feed_bytes`, no read time), of `size` bytes and up."""
     parser = SourceParser("train.log")
     data = ("\n".join(lines) + "\n").encode()
     out, line, pos = [], 1, 0
     while pos < len(data):  # blocks of whole lines, as read_blocks cuts them
-        end = data.find(b"\n", pos + (1 << 18)) + 1 or len(data)
+        end = data.find(b"\n", pos + size) + 1 or len(data)
         out.append(parser.feed_bytes(data[pos:end], line, 0.0, split_block))
         line, pos = line + out[-1].lines, end
     out.append(ChunkRecords(0, parser.flush(), None, "train.log", None, 0.0))
@@ -238,17 +238,25 @@ def test_step_rows_in_bulk_are_judged_as_their_records_one_by_one() -> None:
     assert by_rows.end == by_records.end
 
 
-@pytest.mark.parametrize(("log", "found"), [(megatron_log, {"nonfinite", "stall"}), (deepspeed_log, {"stall"})])
+@pytest.mark.parametrize(("log", "found"), [(megatron_log, {"nonfinite", "stall"}), (deepspeed_log, {"stall"}),
+                                            (lambda n: some_unstamped(megatron_log(n), 3), {"nonfinite", "stall"})])
 def test_stamped_step_rows_in_bulk_are_judged_as_their_records_one_by_one(
-    log: Callable[[int], list[str]], found: set[str],
+    log: Callable[[int], list[str]], found: set[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A log whose step lines state their times (Megatron; DeepSpeed, `[Rank 0]` on each) replayed by
-    blocks, its rows taken in bulk and each timed by its own stamp, finds what its records one by one find,
-    at the same times; the same run state, pace and progress included (these went record by record, 2.3x
-    check's time on such a log)."""
-    chunks = _chunks(log(3000))
-    assert sum(len(c.steps) for c in chunks if c.steps is not None) > 2500  # after the lines detection reads
+    """A log whose step lines state their times (Megatron; DeepSpeed, `[Rank 0]` on each; Megatron with a
+    third of its lines unstamped) replayed by blocks, its rows taken in bulk and each timed by its own stamp
+    (an unstamped one at the newest time), finds what its records one by one find, at the same times; the same
+    run state, pace and progress included (these went record by record, 2.3x check's time on such a log; with
+    some lines unstamped, 4× `parse`'s)."""
+    chunks = _chunks(log(3000), 1 << 16)
+    rows = {int(x) for c in chunks if c.steps is not None for x in c.steps.line}
+    assert len(rows) > 2500  # after the lines detection reads
+    one = RunTracker.apply
+    applied: list[Record] = []
+    monkeypatch.setattr(RunTracker, "apply", lambda self, rec, now: (applied.append(rec), one(self, rec, now)))
     by_rows = replay(chunks, default_rules(), manager=AlertManager({}), run="r", source="s")
+    assert sum(r.line in rows for r in applied) < len(rows) // 4  # the first block's, before the clock is decided
+    monkeypatch.setattr(RunTracker, "apply", one)
     by_records = replay([r for c in chunks for r in c.merged()], default_rules(), manager=AlertManager({}),
                         run="r", source="s")
     assert _judged(by_rows) == _judged(by_records)
@@ -258,22 +266,28 @@ def test_stamped_step_rows_in_bulk_are_judged_as_their_records_one_by_one(
     assert by_rows.end == by_records.end and by_rows.own_times
 
 
-@pytest.mark.parametrize(("run", "ranks", "found"), [("torchrun-tee-nan", 2, {"nonfinite"}),
-                                                     ("torchrun-tee-nan", 4, {"nonfinite"}),
-                                                     ("torchrun-tee-raise", 2, {"crash"})])
+@pytest.mark.parametrize(("run", "ranks", "found", "evals"), [("torchrun-tee-nan", 2, {"nonfinite"}, 0),
+                                                              ("torchrun-tee-nan", 4, {"nonfinite"}, 0),
+                                                              ("torchrun-tee-nan", 4, {"nonfinite"}, 25),
+                                                              ("torchrun-tee-raise", 2, {"crash"}, 0)])
 def test_step_rows_of_several_ranks_in_bulk_are_judged_as_their_records_one_by_one(
-    run: str, ranks: int, found: set[str], monkeypatch: pytest.MonkeyPatch,
+    run: str, ranks: int, found: set[str], evals: int, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """torchrun `--tee` lines of every rank in one file (the run lab's recordings sixty times over, four
-    ranks in a turning order): rows of several ranks go in bulk, a rank's row for a step already seen at
-    the same time, and find what their records one by one find, with the same run state."""
-    chunks = _chunks(more_ranks(tee_log(run, 60), ranks).decode().splitlines())
+    ranks in a turning order, rank 0 evaluating every `evals` iterations): rows of several ranks go in bulk,
+    a rank's row for a step already seen at the same time, and find what their records one by one find,
+    with the same run state. The rows between evaluations are held and taken at once where the rules look
+    (`RunTracker._ranked_held`), not an evaluation's stretch at a time."""
+    data = more_ranks(tee_log(run, 60), ranks)
+    chunks = _chunks((with_evals(data, evals) if evals else data).decode().splitlines())
     assert sum(len(c.steps) for c in chunks if c.steps is not None) > 3000
     by_records = replay([r for c in chunks for r in c.merged()], default_rules(), manager=AlertManager({}),
                         run="r", source="s")
-    one = RunTracker.apply
+    one, bulk = RunTracker.apply, RunTracker._step_rows
     applied: list[Record] = []
+    calls: list[int] = []
     monkeypatch.setattr(RunTracker, "apply", lambda self, rec, now: (applied.append(rec), one(self, rec, now)))
+    monkeypatch.setattr(RunTracker, "_step_rows", lambda self, *a, **k: (calls.append(1), bulk(self, *a, **k)))
     by_rows = replay(chunks, default_rules(), manager=AlertManager({}), run="r", source="s")
     assert _judged(by_rows) == _judged(by_records)
     assert {f.rule for _, f in by_rows.findings} >= found
@@ -283,6 +297,9 @@ def test_step_rows_of_several_ranks_in_bulk_are_judged_as_their_records_one_by_o
     rows = {int(x) for c in chunks if c.steps is not None for x in c.steps.line}
     alone = sum(r.line in rows for r in applied)  # a rank's first rows, runs shorter than FEW_RANKED_ROWS
     assert alone < len(rows) // 4, (alone, len(rows))
+    evaluated = sum(r.kind == Kind.EVAL for c in chunks for r in c.records)
+    assert evaluated == (60 * 300 // evals - 1 if evals else 0)  # 300 iterations a copy, none at iteration 0
+    assert len(calls) < max(evaluated // 4, 100), (len(calls), evaluated)
 
 
 def test_a_long_log_is_judged_tens_of_times_not_every_32_records() -> None:

@@ -115,13 +115,10 @@ class ChunkRecords:
         out: list[ChunkRecords] = []
         for i, (lo, hi) in enumerate(pairwise(bounds)):
             part = None
-            if steps is not None:
-                mask = np.ones(len(steps), bool)
-                if lo is not None:
-                    mask &= steps.line >= lo
-                if hi is not None:
-                    mask &= steps.line < hi
-                part = steps.take(mask)
+            if steps is not None:  # its rows are in line order: a slice of them, no mask as long as the chunk
+                a = 0 if lo is None else int(np.searchsorted(rows, lo))  # (a mask per piece made the pieces of a
+                b = len(rows) if hi is None else int(np.searchsorted(rows, hi))  # history cost its square)
+                part = steps.take(slice(a, b))
             piece = replace(self, records=self.records[at[i] : at[i + 1]], steps=part, lines=0 if out else self.lines)
             if len(piece):
                 out.append(piece)

@@ -118,9 +118,11 @@ class ColumnBatch:
     def __len__(self) -> int:
         return int(self.line.size)
 
-    def take(self, keep: np.ndarray) -> ColumnBatch:
-        """The rows where `keep` (a bool mask) holds, every column of them: the one place a batch is cut, so
-        no column is left behind (its times and ranks once were, and `runwatch check` failed on the batch)."""
+    def take(self, keep: np.ndarray | slice) -> ColumnBatch:
+        """The rows where `keep` (a bool mask) holds, at `keep` (ascending row indices), or in `keep` (a slice:
+        views of the batch's own arrays), every column of them: the one place a batch is cut, so no column is
+        left behind (its times and ranks once were, and `runwatch check` failed on the batch). Indices and
+        slices take a few rows of a large batch without a mask as long as the batch."""
         return replace(self, line=self.line[keep], step=self.step[keep], total=self.total[keep],
                        metrics={m: v[keep] for m, v in self.metrics.items()},
                        present={m: v[keep] for m, v in self.present.items()},

@@ -83,23 +83,34 @@ class Attempts:
             return False
         return _far_back(step, a.prev, a.first) and not _new_epoch(epoch, a.epoch)
 
-    def restart_row(self, source: str, steps: np.ndarray, epochs: np.ndarray | None) -> int | None:
-        """The first of these step rows (in line order) that starts a new attempt, or None."""
+    def restart_row(self, source: str, steps: np.ndarray, epochs: np.ndarray | None,
+                    after: tuple[float, float] | None = None) -> int | None:
+        """The first of these step rows (in line order) that starts a new attempt, or None. `after`: the step and
+        epoch (NaN: none stated) of the row right before them that the run has not taken yet (rows held back,
+        already asked about): the first of these is compared with it, as it is when both are asked about at
+        once. Needs the source's attempt begun (else None is no answer: ask about all of them)."""
         if not len(steps):
             return None
         a = self._by_source.get(source)
         first = float(steps[0]) if a is None else a.first
         before = np.empty(len(steps))
-        before[0] = -math.inf if a is None else a.prev  # a first row starts the attempt, it cannot start again
-        before[1:] = steps[:-1]
+        before[0] = (-math.inf if a is None else a.prev) if after is None else after[0]  # a first row starts the
+        before[1:] = steps[:-1]  # attempt, it cannot start again
         for i in np.flatnonzero(steps < before).tolist():
             if not _far_back(float(steps[i]), float(before[i]), first):
                 continue
             epoch = math.nan if epochs is None else float(epochs[i])
-            last = (math.nan if a is None else a.epoch) if i == 0 else (math.nan if epochs is None else float(epochs[i - 1]))
+            if i:
+                last = math.nan if epochs is None else float(epochs[i - 1])
+            else:
+                last = (math.nan if a is None else a.epoch) if after is None else after[1]
             if not _new_epoch(epoch, last):
                 return int(i)
         return None
+
+    def begun(self, source: str) -> bool:
+        """Whether `source` took a step of its attempt yet."""
+        return source in self._by_source
 
     def advance(self, source: str, step: float, epoch: float = math.nan, loss: bool = False) -> None:
         """The run took `step` (the last of a run of rows) in `source`; `loss`: its record (or a row of the

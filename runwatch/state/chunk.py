@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from runwatch.model import Kind, Record
+from runwatch.model import Event, Kind, Record
 from runwatch.state.ending import ENDS
 
 
@@ -78,16 +78,24 @@ class HeldRows:
     """The metrics the rows carry: a record with one of them settles them first."""
     passed_t: float = -math.inf
     """When the newest eval applied past them came (the run's newest record, once they are in)."""
+    last_main: tuple[float, float] | None = None
+    """The step and epoch (NaN: none stated) of the newest row of the main rank (rank 0 or none) among them, None
+    if none is: rows joined to them are asked whether they start a new attempt after it, not all the held rows
+    again (a log's rows between thousands of warnings and evaluations were asked again at each one)."""
 
 
 def passes_held_rows(rec: Record) -> bool:
     """Whether a record may be applied before step rows that came ahead of it (see `apply_rows`): an eval
-    at a stated step and no total, or an event that neither ends the run nor starts it again. Either
-    leaves what the rows leave as it is; a step record, an eval placed at the newest step, a crash, a
-    finish or an exit does not."""
+    at a stated step and no total, or an event at a stated step that neither ends the run nor starts it
+    again and is no checkpoint. Either leaves what the rows leave as it is; a step record, an eval placed at
+    the newest step, a crash, a finish, an exit or a launch does not, nor an event placed at the step the run
+    has reached (one that states none, a checkpoint: `RunTracker._apply_event`): nanoGPT's `saving checkpoint
+    to out` passed rows held since its evaluation and was placed at the step before them."""
     if rec.kind == Kind.EVAL:
         return rec.step is not None and rec.total_steps is None
-    return rec.kind != Kind.STEP and rec.event not in ENDS
+    return (rec.kind != Kind.STEP and rec.step is not None and rec.event not in ENDS
+            and rec.event not in (Event.LAUNCHED, Event.CHECKPOINT_SAVED))
+
 
 def last_value(cols: StepColumns, name: str, lo: int, hi: int) -> float | None:
     """The last value of metric `name` among rows lo..hi-1 (None if none has it)."""

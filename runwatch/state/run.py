@@ -324,21 +324,22 @@ class RunTracker:
             self._step_rows(cols, chunk.rank, chunk.source, alone, hi, times, last, metrics=True,
                             arrived=arrival is None)
 
-    def _alone_until(self, chunk: RecordChunk, lo: int, hi: int) -> int:
+    def _alone_until(self, chunk: RecordChunk, lo: int, hi: int, *, few: int = FEW_RANKED_ROWS,
+                     after: tuple[float, float] | None = None) -> int:
         """Of rows lo..hi-1 of several ranks, where those that must go one by one end (lo: none must): a row
         that brings its rank a metric goes alone (so that dicts keep the order records give them), and the
         rows before it with it; a row that starts a new attempt sends them all (seldom seen), and so do
-        fewer than FEW_RANKED_ROWS."""
+        fewer than `few` (FEW_RANKED_ROWS: in bulk they cost more). `after`: as `Attempts.restart_row`'s."""
         cols = chunk.steps
         assert cols is not None
-        if hi - lo < FEW_RANKED_ROWS:
+        if hi - lo < few:
             return hi
         until, epochs = lo, _epochs(cols, lo, hi)
         for rank, index in _rank_groups(cols, chunk.rank, lo, hi):
             rows = np.arange(lo, hi)[index]
             if rank is None or rank == 0:
                 if self._attempts.restart_row(chunk.source, cols.step[rows],
-                                              None if epochs is None else epochs[index]) is not None:
+                                              None if epochs is None else epochs[index], after) is not None:
                     return hi
             latest = self._latest_main if rank is None or rank == 0 else self._latest_other
             for name, present in cols.present.items():
@@ -365,31 +366,46 @@ class RunTracker:
         one their records applied one by one in line order leave. A replay of a long log reads an eval
         every hundred steps or so; taking the rows between two of them in turn cost more than all else.
 
-        The rows are of the chunk's rank: rows that state several (torchrun `--tee` lines of every rank)
-        are the caller's to apply one by one (`chunk.one_rank()` makes rows of one stated rank the chunk's)."""
+        Rows that state several ranks (torchrun `--tee` lines of every rank) are held the same way where
+        every rank of them knows their metrics and none starts a new attempt (`_ranked_held`); else they go
+        in at once, those that must one by one (`_ranked_rows`)."""
         if hi <= lo:
             return
         cols = chunk.steps
         assert cols is not None
-        if cols.rank is not None:  # rows of several ranks: in at once, never held back
-            self.settle()
-            self._ranked_rows(chunk, lo, hi, times, arrival=None)
-            return
         held = self._held
         if held is not None and (held.chunk is not chunk or held.hi != lo):
             self.settle()
             held = None
-        if self._restart_in(chunk, lo if held is None else held.lo, hi):
+        start, after = self._asked_from(chunk, lo)
+        if cols.rank is not None and not self._ranked_held(chunk, start, hi, after):
+            self.settle()
+            self._ranked_rows(chunk, lo, hi, times, arrival=None)
+            return
+        if cols.rank is None and self._restart_in(chunk, start, hi, after):
             self.settle()
             self._apply_rows(chunk, lo, hi, times, float(times[-1]), metrics=True)
             return
         if held is not None:
             held.hi = hi
             held.times.append(times)
-        elif self._known(cols, chunk.rank):
-            self._held = HeldRows(chunk, lo, hi, [times], frozenset(cols.metrics))
+        elif cols.rank is not None or self._known(cols, chunk.rank):
+            held = self._held = HeldRows(chunk, lo, hi, [times], frozenset(cols.metrics))
         else:
             self._apply_rows(chunk, lo, hi, times, float(times[-1]), metrics=True)
+            return
+        held.last_main = _last_main(cols, chunk.rank, lo, hi) or held.last_main
+
+    def _asked_from(self, chunk: RecordChunk, lo: int) -> tuple[int, tuple[float, float] | None]:
+        """Where rows from `lo` on are asked whether one starts a new attempt, and after what (`Attempts.restart_row`):
+        from `lo` after the newest main row held, where they join rows held back and the source's attempt has
+        begun; else from the first held row (or `lo`), after what the run took."""
+        held = self._held
+        if held is None or held.chunk is not chunk or held.hi != lo:
+            return lo, None
+        if held.last_main is not None and self._attempts.begun(chunk.source):
+            return lo, held.last_main
+        return held.lo, None
 
     def passed_by(self, chunk: RecordChunk, lo: int, hi: int, records: Sequence[Record]) -> bool:
         """Whether `apply_rows(chunk, lo, hi, …)` would hold the rows back and each of `records` pass them
@@ -399,16 +415,27 @@ class RunTracker:
         or so) after them: a call for the rows between two evals cost more than the rows did."""
         cols = chunk.steps
         assert cols is not None
-        if cols.rank is not None or hi <= lo:
+        if hi <= lo:
             return False
         names = cols.metrics.keys()
         if not all(names.isdisjoint(rec.metrics) and passes_held_rows(rec) for rec in records):
             return False
         held = self._held
         joins = held is not None and held.chunk is chunk and held.hi == lo
-        if self._restart_in(chunk, held.lo if joins and held is not None else lo, hi):
+        start, after = self._asked_from(chunk, lo)
+        if cols.rank is not None:
+            return self._ranked_held(chunk, start, hi, after)
+        if self._restart_in(chunk, start, hi, after):
             return False
         return joins or self._known(cols, chunk.rank)
+
+    def _ranked_held(self, chunk: RecordChunk, lo: int, hi: int, after: tuple[float, float] | None = None) -> bool:
+        """Whether rows lo..hi-1 of several ranks may be held back and put in at once (`settle`): no row
+        brings its rank a metric it has no series of, none starts a new attempt (`_alone_until`: none
+        goes alone, whatever their number; `after` as there). Taken a stretch between two per-line records
+        at a time, an 8-rank torchrun `--tee` log with a logged exception every few hundred lines cost
+        `check` a third more (each stretch some twenty numpy calls a rank)."""
+        return self._alone_until(chunk, lo, hi, few=0, after=after) == lo
 
     def settle(self) -> None:
         """Put the rows `apply_rows` held back into the run's state (one slice per metric)."""
@@ -539,9 +566,7 @@ class RunTracker:
             if isinstance(index, slice):
                 self._add_columns(cols, r, source, lo, hi, t)
             else:
-                keep = np.zeros(len(cols.line), bool)
-                keep[lo + index] = True
-                self._add_columns(cols.take(keep), r, source, 0, len(index), times)
+                self._add_columns(cols.take(lo + index), r, source, 0, len(index), times)  # these rows only
         if metrics and len(groups) > 1:
             self._latest_in_line_order(cols, rank, lo, hi)
 
@@ -635,14 +660,14 @@ class RunTracker:
                 self.ranks.update(rank, step, t)
         self._add_metrics(metrics, x, t, rank, rec.source)
 
-    def _restart_in(self, chunk: RecordChunk, lo: int, hi: int) -> bool:
+    def _restart_in(self, chunk: RecordChunk, lo: int, hi: int, after: tuple[float, float] | None = None) -> bool:
         """Whether one of step rows lo..hi-1 starts a new attempt: rows up to such a row are taken in as
-        they come, never held back or put in at a chunk's end."""
+        they come, never held back or put in at a chunk's end. `after`: as `Attempts.restart_row`'s."""
         cols = chunk.steps
         assert cols is not None
         if (chunk.rank is not None and chunk.rank != 0) or hi <= lo:
             return False
-        return self._attempts.restart_row(chunk.source, cols.step[lo:hi], _epochs(cols, lo, hi)) is not None
+        return self._attempts.restart_row(chunk.source, cols.step[lo:hi], _epochs(cols, lo, hi), after) is not None
 
     def starts_anew(self, rec: Record) -> bool:
         """Whether step record `rec` would start a new attempt (`_new_attempt`), asked before it is applied (this
@@ -1092,6 +1117,15 @@ def _rank_groups(cols: StepColumns, rank: int | None, lo: int, hi: int) -> list[
     if len(values) == 1:
         return [(None if values[0] < 0 else int(values[0]), slice(None))]
     return [(None if r < 0 else int(r), np.flatnonzero(ranks == r)) for r in values[np.argsort(first)].tolist()]
+
+
+def _last_main(cols: StepColumns, rank: int | None, lo: int, hi: int) -> tuple[float, float] | None:
+    """The step and epoch (NaN: none stated) of the last of rows lo..hi-1 of the main rank, None if none is."""
+    main = _main_rows(cols, rank, lo, hi)
+    if main is None:
+        return None
+    i = lo + (hi - lo - 1 if isinstance(main, slice) else int(main[-1]))
+    return float(cols.step[i]), _epoch_at(cols, i)
 
 
 def _main_rows(cols: StepColumns, rank: int | None, lo: int, hi: int) -> np.ndarray | slice | None:

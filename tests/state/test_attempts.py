@@ -120,3 +120,27 @@ def test_a_launch_makes_its_next_step_a_new_attempt_even_where_it_does_not_go_ba
     assert not b.restarts("log", 500.0, loss=True)
     b.launched("other.log")  # a source with no step yet: nothing to start again
     assert not b.restarts("other.log", 0.0)
+
+
+@pytest.mark.parametrize(("steps", "epochs"), [
+    ([0, 5, 10, 15, 0, 5, 10], None), ([10, 20, 30, 10, 20, 30], [0, 0, 0, 1, 1, 1]),
+    ([10, 20, 30, 10, 20], [0, 0, 1, 0, 0]), ([0, 100, 200, 495, 125, 130], None),
+    ([0, 100, 5000, 5123, 5110, 5120], None), ([0, 100, 200, 0, 100, 0], None),
+    ([10, 20, 30, 10, 20, 30], [0, math.nan, 0, 1, math.nan, 1]),
+])
+@pytest.mark.parametrize("cut", [1, 2, 3, 4, 5])
+def test_rows_asked_in_two_parts_after_the_first_find_what_they_find_asked_at_once(
+    steps: list[float], epochs: list[float] | None, cut: int,
+) -> None:
+    """Rows held back (not advanced) are asked about as they come: the rows after them, asked with `after` the
+    newest held row's step and epoch, give the answer all of them give asked at once (RunTracker holds rows
+    between evaluations so, and asked all the held rows again at each)."""
+    a = Attempts()
+    a.advance("train.log", 0.0)  # the attempt begun: `after` is asked only then
+    cols = np.array(steps, dtype=np.float64)
+    eps = None if epochs is None else np.array(epochs, dtype=np.float64)
+    whole = a.restart_row("train.log", cols, eps)
+    first = a.restart_row("train.log", cols[:cut], None if eps is None else eps[:cut])
+    after = (float(cols[cut - 1]), math.nan if eps is None else float(eps[cut - 1]))
+    rest = a.restart_row("train.log", cols[cut:], None if eps is None else eps[cut:], after)
+    assert (first if first is not None else None if rest is None else cut + rest) == whole

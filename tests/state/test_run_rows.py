@@ -12,18 +12,21 @@ echoes the step time the log states.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
-from runwatch.model import Kind, Record
+from runwatch.model import Event, Kind, Record
 from runwatch.parsers.source import ChunkRecords, SourceParser
+from runwatch.state.chunk import passes_held_rows
 from runwatch.state.run import RunTracker
 from runwatch.watcher.snapshot import split_block
 from tests.state.test_run_chunk import shown
 from tests.support.corpus import CORPUS
 from tests.support.fast_path_logs import cut, every_case_log
+from tests.support.paths import FIXTURES
 
 
 def chunks(data: bytes, sizes: tuple[int, ...]) -> Iterator[ChunkRecords]:
@@ -50,7 +53,7 @@ def replayed(data: bytes, sizes: tuple[int, ...], seed: int) -> tuple[RunTracker
     for chunk in chunks(data, sizes):
         chunk = chunk.one_rank()
         cols = chunk.steps
-        if cols is None or not len(cols.line) or cols.rank is not None:  # rows of several ranks: one by one
+        if cols is None or not len(cols.line):
             for rec in chunk.merged():
                 now += 0.5
                 bulk.apply(rec, now)
@@ -86,6 +89,65 @@ def test_every_case_log(sizes: tuple[int, ...], seed: int) -> None:
     assert rows > 0
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("sizes", [(1 << 20,), (4096,), (700, 3000, 50)])
+def test_rows_of_several_ranks(sizes: tuple[int, ...], seed: int) -> None:
+    """Step lines of other ranks behind a launcher's prefix: rows that state their ranks are held and passed
+    by records as rows of one rank are (`RunTracker._ranked_held`), with the same state."""
+    _, _, rows = replayed(every_case_log(prefixed=True), sizes, seed)
+    assert rows > 0
+
+
+def test_a_real_torchrun_tee_run_twice_over() -> None:
+    """The run lab's 2-rank torchrun `--tee` log twice over (the second copy a new attempt): its rows of both
+    ranks in bulk leave the state its records one by one leave."""
+    data = (FIXTURES / "realruns/torchrun-tee-healthy/run/train.log").read_bytes()
+    bulk, _, rows = replayed(data + data, (1 << 20,), 3)
+    assert rows > data.count(b":iter ") // 2 and len(bulk.ranks) == 2 and bulk.attempts == 2
+
+
+def _nanogpt_carried(*offsets: int) -> list[str]:
+    """The run lab's nanoGPT recording (an evaluation every 200 iterations, each but the first followed by
+    `saving checkpoint to out`) once per offset, its iterations and evaluations carried on by it."""
+    lines = (FIXTURES / "realruns/nanogpt-tb-healthy/run/train.log").read_text().splitlines()
+    return [re.sub(r"^(iter|step) (\d+)", lambda m, by=by: f"{m[1]} {int(m[2]) + by}", x)
+            for by in offsets for x in lines]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_checkpoint_saved_after_an_evaluation_is_placed_after_the_rows_before_it(seed: int) -> None:
+    """nanoGPT's `saving checkpoint to out` names no step: it is the run's at the step it reached or its
+    evaluation's, the later. Rows held past the evaluation before it must be in by then (`passes_held_rows`):
+    after a resume (iterations to 1195, then from the evaluation at 1000 on again) it was placed at the step
+    before them, 1160, where its record one by one is at 1195."""
+    lines = _nanogpt_carried(600)
+    at = lines.index(next(x for x in lines if x.startswith("step 1000:")))
+    run = _nanogpt_carried(0, 600) + lines[at:] + _nanogpt_carried(1200)
+    bulk, _, rows = replayed(("\n".join(run) + "\n").encode(), (2048,), seed)
+    assert rows > 300 and bulk.attempts == 2
+
+
+def test_rows_joined_to_held_ones_start_again_after_the_newest_held() -> None:
+    """Rows held back in pieces, then a piece whose first row goes back from the newest held row far enough to
+    be a resume (nanoGPT's iterations to 595, then from 520 again), though not from the first piece's: the run
+    starts again there, as its records one by one say (`HeldRows.last_main`)."""
+    lines = [x for x in _nanogpt_carried(0) if x.startswith("iter ")]
+    again = lines.index(next(x for x in lines if x.startswith("iter 520:")))
+    data = ("\n".join(lines + lines[again:]) + "\n").encode()
+    chunk = SourceParser("log", fmt="nanogpt").feed_bytes(data, 1, 0.0, split_block)
+    assert chunk.steps is not None and len(chunk.steps) == len(lines) + len(lines) - again and not chunk.records
+    cut = len(lines)
+    bulk, one_by_one = tracker(), tracker()
+    for lo, hi in ((0, 1), (1, 40), (40, 60), (60, cut), (cut, len(chunk.steps))):  # the first rows bring metrics
+        times = 1000.0 + np.arange(lo, hi, dtype=np.float64)
+        bulk.apply_rows(chunk, lo, hi, times)
+        for i in range(lo, hi):
+            one_by_one.apply(chunk.row(i), float(times[i - lo]))
+    bulk.settle()
+    assert one_by_one.attempts == 2 and bulk.attempts == 2
+    assert shown(bulk, 2000.0) == shown(one_by_one, 2000.0)
+
+
 def test_the_real_nanochat_run() -> None:
     data = (CORPUS / "raw/nanochat_pr492_speedrun_d24_feb01.training_output.log").read_bytes()
     bulk, _, rows = replayed(data, (1 << 20,), 7)
@@ -118,3 +180,16 @@ def test_settling_nothing_is_nothing() -> None:
     run.apply(Record(Kind.STEP, 1, metrics={"loss": 2.0}), 5.0)
     run.settle()
     assert run.latest() == {"loss": 2.0}
+
+
+@pytest.mark.parametrize(("rec", "passes"), [
+    (Record(Kind.EVAL, step=200, metrics={"val_loss": 3.2}), True),              # an evaluation at its step
+    (Record(Kind.EVAL, metrics={"val_loss": 3.2}), False),                       # at the newest step
+    (Record(Kind.EVENT, step=210, event=Event.OVERFLOW), True),                  # at its step, nothing ended
+    (Record(Kind.EVENT, event=Event.OVERFLOW), False),                           # at the step the run reached
+    (Record(Kind.EVENT, step=200, event=Event.CHECKPOINT_SAVED), False),         # placed by the run's step too
+    (Record(Kind.EVENT, step=0, event=Event.LAUNCHED), False),                   # the run starts again
+    (Record(Kind.EVENT, step=210, event=Event.TRACEBACK), False),                # the run may end
+])
+def test_which_records_pass_rows_held_before_them(rec: Record, passes: bool) -> None:
+    assert passes_held_rows(rec) is passes

@@ -42,6 +42,13 @@ def megatron_log(steps: int, nan_at: int = 2000, *, dropped: bool = False,
     return out
 
 
+def some_unstamped(lines: list[str], every: int) -> list[str]:
+    """`lines` (a `megatron_log`) with the stamp taken off every `every`-th line after the first: a log where
+    some step lines carry no time of their own (the benchmark's Megatron log holds excerpts of runs that print
+    one and runs that do not)."""
+    return [re.sub(r"^ ?\[[\d-]+ [\d:]+\] ", "", x) if i and i % every == 0 else x for i, x in enumerate(lines)]
+
+
 def deepspeed_log(steps: int) -> list[str]:
     """A DeepSpeed run's `log_dist` step lines, `[Rank 0]` on each: the real one of DeepSpeed issue 3742 (in
     the corpus), step and time carried on 1.5 s a step, with a 200 s hang before step 800."""

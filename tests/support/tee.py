@@ -31,3 +31,18 @@ def more_ranks(data: bytes, ranks: int) -> bytes:
         turn = (turn + 1) % len(order)
         out += [line.replace("[default1]:", f"[default{r}]:") for r in order[turn:] + order[:turn]]
     return ("\n".join(out) + "\n").encode()
+
+
+def with_evals(data: bytes, every: int) -> bytes:
+    """`data` (a `tee_log`) with rank 0 evaluating every `every` iterations: after its `iter N` line for each
+    such N, nanoGPT's own `step N: train loss …, val loss …` line (the run lab's nanogpt-tb-healthy recording
+    printed it) behind rank 0's prefix, at that N."""
+    recorded = (FIXTURES / "realruns" / "nanogpt-tb-healthy" / "run" / "train.log").read_text().splitlines()
+    said = next(x for x in recorded if re.match(r"step \d+: train loss [\d.]+, val loss [\d.]+$", x))
+    out = []
+    for line in data.decode().splitlines():
+        out.append(line)
+        m = re.match(r"\[default0\]:iter (\d+):", line)
+        if m is not None and int(m[1]) and int(m[1]) % every == 0:
+            out.append("[default0]:" + re.sub(r"^step \d+", f"step {m[1]}", said))
+    return ("\n".join(out) + "\n").encode()
